@@ -1,0 +1,48 @@
+# Set-up and everyday commands. `make demo` and `make test` are the two README commands:
+# each creates the virtual environment on first use, so a fresh machine needs nothing else.
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+DQM    := $(VENV)/bin/dqm
+STAMP  := $(VENV)/.installed
+PYTEST_ARGS ?=
+
+.PHONY: setup demo test test-fast lint bench browser clean
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[dev]"
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+# Headless Chromium for the browser tests (Debian package; needs root). Skipped with a
+# message where apt-get is not available; the browser tests then skip with that reason.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "chromium not installed and cannot install it here: browser tests will skip"; fi; }
+
+demo: setup
+	$(DQM) synth examples/batch --slides 60 --seed 7 --defect-rate 0.15 --force
+	$(DQM) audit examples/batch --out out/demo; rc=$$?; \
+	  echo "report: out/demo/report.html (exit code $$rc: 0 certified, 1 not certified - the example batch has injected defects)"; \
+	  test $$rc -le 1
+
+test: setup browser
+	$(PY) -m pytest -n auto $(PYTEST_ARGS)
+
+test-fast: setup
+	$(PY) -m pytest -n auto -m "not slow and not browser" $(PYTEST_ARGS)
+
+lint: setup
+	$(VENV)/bin/ruff check dqm validators reports tests benchmarks
+	$(VENV)/bin/ruff format --check dqm validators reports tests benchmarks
+	$(VENV)/bin/mypy
+
+bench: setup
+	$(PY) benchmarks/bench_validate.py
+
+clean:
+	rm -rf out examples/batch benchmarks/_data

@@ -1,0 +1,3 @@
+from dqm.cli import main
+
+main()

@@ -1,0 +1,340 @@
+"""The ``dqm`` command line. Commands import what they need when they run, so ``dqm --help``
+and ``dqm validate`` stay fast (no torch, monai or great_expectations at start-up).
+
+Exit codes: 0 passed, 1 a gated threshold failed (or validation found errors), 2 usage error
+(no such folder, invalid profile, bad arguments), 3 a required dimension was not evaluated.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from dqm import __version__
+
+app = typer.Typer(
+    name="dqm",
+    help="Quality assurance and certification for histopathology lesion-segmentation datasets.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console(stderr=True)
+out = Console()
+
+EXIT_USAGE = 2
+
+
+def usage_error(message: str) -> typer.Exit:
+    console.print(f"[bold red]error:[/] {message}")
+    return typer.Exit(EXIT_USAGE)
+
+
+def load_profile_or_exit(profile: str | None) -> Any:
+    from dqm.checks import configure
+    from dqm.profile import ProfileError, load_profile
+
+    try:
+        prof = load_profile(profile)
+        configure(prof)
+    except ProfileError as exc:
+        raise usage_error(str(exc)) from None
+    return prof
+
+
+def batch_folder(path: Path) -> Path:
+    if not path.exists():
+        raise usage_error(f"no such folder: {path}")
+    if not path.is_dir():
+        raise usage_error(f"not a folder: {path} (give the batch folder)")
+    return path.resolve()
+
+
+def progress_bar(label: str) -> Any:
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    return Progress(
+        TextColumn(f"[bold]{label}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+        disable=not console.is_terminal,
+    )
+
+
+def run_with_progress(root: Path, profile: Any, options: Any) -> Any:
+    from dqm.runner import run_batch
+
+    with progress_bar("checking") as bar:
+        task = bar.add_task("items", total=None)
+
+        def tick(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        return run_batch(root, profile, options, progress=tick)
+
+
+Workers = Annotated[
+    int | None,
+    typer.Option("--workers", "-j", help="Worker processes (default: all cores).", min=1),
+]
+ProfileOpt = Annotated[
+    str | None,
+    typer.Option("--profile", "-p", help="Profile YAML file or built-in name (default: dermatopathology)."),
+]
+
+
+@app.command()
+def version() -> None:
+    """Print dqm's version."""
+    out.print(__version__)
+
+
+@app.command()
+def synth(
+    out_dir: Annotated[Path, typer.Argument(help="Folder to create.")],
+    slides: Annotated[int, typer.Option("--slides", "-n", min=1, help="Number of slides.")] = 40,
+    seed: Annotated[int, typer.Option(help="Random seed; same seed, same batch.")] = 0,
+    defect_rate: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Share of slides given one injected defect.")
+    ] = 0.0,
+    max_size: Annotated[int, typer.Option(min=256, help="Largest slide side in pixels (level 0).")] = 1536,
+    force: Annotated[bool, typer.Option(help="Replace OUT if it exists.")] = False,
+    workers: Workers = None,
+) -> None:
+    """Build an example batch: H&E-like slides, native annotations, a manifest and truth.csv."""
+    import os
+
+    from dqm.synth import build_batch
+
+    n_workers = workers or os.cpu_count() or 1
+    with progress_bar("rendering") as bar:
+        task = bar.add_task("slides", total=slides)
+        try:
+            plan = build_batch(
+                out_dir,
+                slides,
+                seed,
+                defect_rate,
+                max_size,
+                n_workers,
+                force,
+                progress=lambda: bar.advance(task),
+            )
+        except FileExistsError as exc:
+            raise usage_error(str(exc)) from None
+    n_defects = sum(1 for d in plan.deliveries if d.defect) + len(plan.extra_truth)
+    out.print(f"wrote {slides} slides to {out_dir} ({n_defects} injected defects, see truth.csv)")
+
+
+def _print_findings(findings: list[Any], limit: int) -> None:
+    from dqm.findings import Severity
+
+    order = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
+    shown = sorted(findings, key=lambda f: (order[f.severity], f.location.file or "", f.item_id))
+    style = {"error": "red", "warning": "yellow", "info": "dim"}
+    for f in shown[:limit]:
+        where = f.location.describe() or f.item_id
+        out.print(
+            f"{where}: [{style[f.severity.value]}]{f.severity.value}[/] {f.code} {f.message}",
+            markup=True,
+            highlight=False,
+            soft_wrap=True,
+        )
+    if len(shown) > limit:
+        out.print(f"… {len(shown) - limit} more (see results.json or raise --limit)")
+
+
+@app.command()
+def validate(
+    paths: Annotated[list[Path], typer.Argument(help="A batch folder, or annotation files.")],
+    profile: ProfileOpt = None,
+    annotations_only: Annotated[
+        bool, typer.Option(help="Check annotation files alone: no slide opening or pairing.")
+    ] = False,
+    workers: Workers = None,
+    limit: Annotated[int, typer.Option(help="Findings to print.")] = 50,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Also write the findings as JSON here.")
+    ] = None,
+) -> None:
+    """Syntactic checks only, fast: for pre-commit hooks and CI. Exit 1 when an error is found."""
+    from dqm.runner import RunOptions
+
+    prof = load_profile_or_exit(profile)
+    if len(paths) == 1 and paths[0].is_dir():
+        root = batch_folder(paths[0])
+        run = run_with_progress(root, prof, RunOptions(workers=workers, slides=not annotations_only))
+        findings = run.findings
+        from dqm.syntactic import syntactic_result
+
+        s = syntactic_result(run)
+        summary = (
+            f"{s.files_valid}/{s.files_total} files accurate ({_pct(s.file_accuracy)}), "
+            f"{s.values_valid}/{s.values_total} values ({_pct(s.value_accuracy)}); "
+            f"{s.errors} errors, {s.warnings} warnings"
+        )
+    else:
+        from dqm.files import validate_files
+
+        missing = [p for p in paths if not p.is_file()]
+        if missing:
+            raise usage_error(f"not a file: {missing[0]} (give one batch folder, or annotation files)")
+        findings = validate_files(paths, prof)
+        errors = sum(f.severity.value == "error" for f in findings)
+        summary = f"{len(paths)} files, {errors} errors, {len(findings) - errors} other findings"
+    _print_findings(findings, limit)
+    if json_out is not None:
+        import orjson
+
+        json_out.write_bytes(orjson.dumps([f.model_dump(mode="json") for f in findings]))
+    out.print(summary)
+    raise typer.Exit(1 if any(f.severity.value == "error" for f in findings) else 0)
+
+
+def _pct(v: float | None) -> str:
+    return "n/a" if v is None else f"{100 * v:.2f} %"
+
+
+@app.command()
+def audit(
+    batch: Annotated[Path, typer.Argument(help="The batch folder (read only).")],
+    out_dir: Annotated[
+        Path, typer.Option("--out", "-o", help="Folder for results.json and report.html.")
+    ] = Path("dqm-out"),
+    profile: ProfileOpt = None,
+    workers: Workers = None,
+    gx_suite: Annotated[
+        Path | None,
+        typer.Option(help="An extra great-expectations suite (JSON) for the clinical table."),
+    ] = None,
+) -> None:
+    """Audit a batch: every dimension available; writes results.json and report.html; exit by the gate."""
+    from dqm.audit import build_result, write_outputs
+    from dqm.gate import gate
+    from dqm.runner import RunOptions
+
+    root = batch_folder(batch)
+    prof = load_profile_or_exit(profile)
+    if gx_suite is not None and not gx_suite.is_file():
+        raise usage_error(f"no such GX suite file: {gx_suite}")
+    if out_dir.resolve() == root or root in out_dir.resolve().parents:
+        raise usage_error("--out must be outside the batch folder: dqm never writes into a batch")
+    run = run_with_progress(root, prof, RunOptions(workers=workers, gx_suite=gx_suite))
+    result = build_result(run, ["dqm", *sys.argv[1:]])
+    paths = write_outputs(result, out_dir)
+    outcome = gate(result)
+    s = result.syntactic
+    assert s is not None
+    out.print(f"[bold]{result.verdict.summary}[/]")
+    out.print(
+        f"syntactic: file accuracy {_pct(s.file_accuracy)} ({s.files_valid}/{s.files_total} files), "
+        f"value accuracy {_pct(s.value_accuracy)} ({s.values_valid}/{s.values_total} values), "
+        f"{s.errors} errors, {s.warnings} warnings"
+    )
+    for line in outcome.lines:
+        out.print(line, highlight=False)
+    out.print(f"report: {paths['report']}\nresults: {paths['results']}")
+    raise typer.Exit(outcome.exit_code)
+
+
+@app.command()
+def report(
+    results: Annotated[Path, typer.Argument(help="A results.json written by dqm audit.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="HTML file to write.")] = Path("report.html"),
+) -> None:
+    """Re-render the HTML report from results.json, without re-running anything."""
+    from pydantic import ValidationError
+
+    from dqm.results import QualityResult
+    from reports import render_html
+
+    try:
+        result = QualityResult.load(results)
+    except (OSError, ValidationError, ValueError) as exc:
+        raise usage_error(f"cannot read {results}: {exc}") from None
+    output.write_text(render_html(result), encoding="utf-8")
+    out.print(f"report: {output}")
+
+
+@app.command("gate")
+def gate_command(
+    results: Annotated[Path, typer.Argument(help="A results.json written by dqm audit.")],
+    require: Annotated[
+        str | None,
+        typer.Option(help="Comma-separated dimensions that must pass (default: those evaluated)."),
+    ] = None,
+    warn_only: Annotated[
+        str, typer.Option(help="Comma-separated dimensions reported but never failing.")
+    ] = "",
+) -> None:
+    """Exit 0 when the required dimensions passed, 1 when one failed, 3 when one is missing."""
+    from pydantic import ValidationError
+
+    from dqm.gate import gate
+    from dqm.results import QualityResult
+
+    try:
+        result = QualityResult.load(results)
+    except (OSError, ValidationError, ValueError) as exc:
+        raise usage_error(f"cannot read {results}: {exc}") from None
+    req = [d.strip() for d in require.split(",") if d.strip()] if require else None
+    warn = [d.strip() for d in warn_only.split(",") if d.strip()]
+    try:
+        outcome = gate(result, req, warn)
+    except ValueError as exc:
+        raise usage_error(str(exc)) from None
+    for line in outcome.lines:
+        out.print(line, highlight=False)
+    raise typer.Exit(outcome.exit_code)
+
+
+@app.command()
+def checks() -> None:
+    """List every registered check: id, scope, aspect, severity, codes and what it checks."""
+    from rich.table import Table
+
+    from validators import REGISTRY
+
+    table = Table("check", "scope", "aspect", "severity", "codes", "checks that…", show_lines=False)
+    for spec in sorted(REGISTRY.values(), key=lambda s: s.id):
+        codes = ", ".join(
+            f"{c}({spec.severity_of(c).value})" if c in spec.code_severity else c for c in spec.codes
+        )
+        table.add_row(spec.id, spec.scope, spec.aspect.value, spec.severity.value, codes, spec.doc)
+    out.print(table)
+
+
+@app.command()
+def schema(
+    which: Annotated[str, typer.Argument(help="native | results | profile")],
+) -> None:
+    """Print a JSON Schema: the native annotation format, results.json or the profile."""
+    import json
+
+    from dqm.schemas import SCHEMAS
+
+    if which not in SCHEMAS:
+        raise usage_error(f"unknown schema {which!r}: choose from {', '.join(SCHEMAS)}")
+    out.print_json(json.dumps(SCHEMAS[which]()))
+
+
+def main() -> None:
+    """Entry point of the ``dqm`` script."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,319 @@
+"""The clinical table and its validation through great-expectations (the only GX adapter).
+
+The table has one row per item, built from the manifest or, without one, from each annotation
+file's clinical block. Cells are text, the way a CSV holds them (a JSON ``57`` and ``"57"`` are
+both the text ``57``); blank text is missing. An expectation suite is generated from the profile
+(:func:`profile_suite`), optionally joined by a user's own GX suite JSON, and run on the table.
+What GX reports becomes :class:`TableFailure` records with the table row of each failing cell;
+the ``clinical.*`` checks turn them into findings. GX contexts never leave this module.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from dqm.profile import FieldDef, Profile
+
+INTEGER = r"^\s*[+-]?\d+\s*$"
+NUMBER = r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$"
+DATE_FORMAT = "%Y-%m-%d"
+BOOLEAN = ("true", "false", "True", "False", "TRUE", "FALSE", "0", "1")
+
+
+@dataclass(frozen=True, slots=True)
+class RowSource:
+    """Where one table row came from."""
+
+    item_id: str
+    file: str | None
+    row: int | None
+    """1-based manifest data row; None when the row is an annotation's clinical block."""
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One generated expectation and what its failure means."""
+
+    code: str
+    column: str
+    """The clinical field (the expectation may run on a derived column)."""
+    description: str
+
+
+@dataclass(frozen=True, slots=True)
+class TableFailure:
+    """One failed expectation, with the table rows that failed it (empty for table-level)."""
+
+    code: str
+    column: str
+    description: str
+    rows: tuple[int, ...]
+    values: tuple[Any, ...]
+    expectation: str
+
+
+@dataclass(slots=True)
+class TableValidation:
+    """The clinical table, where its rows came from, and what the expectations found."""
+
+    frame: pd.DataFrame
+    sources: list[RowSource]
+    failures: list[TableFailure] = field(default_factory=list)
+    error: str | None = None
+    """Set when the expectation suite itself could not run (a bad user suite, say)."""
+
+    @property
+    def n_cells(self) -> int:
+        return int(self.frame.shape[0] * self.frame.shape[1])
+
+
+def text(value: Any) -> str | None:
+    """A clinical value as table text; None for missing."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        if math.isnan(value):
+            return None
+        return repr(value)
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str):
+        return value if value.strip() else None
+    return json.dumps(value, default=str)
+
+
+def build_table(records: list[dict[str, Any]], sources: list[RowSource], profile: Profile) -> pd.DataFrame:
+    """The clinical table: profile fields first, then any other columns the records carry."""
+    columns = list(profile.clinical)
+    extra = sorted({k for r in records for k in r} - set(columns) - _PATH_COLUMNS)
+    rows = [[text(r.get(c)) for c in (*columns, *extra)] for r in records]
+    frame = pd.DataFrame(rows, columns=[*columns, *extra], dtype=object)
+    present = [c for c in columns if any(c in r for r in records)] if records else []
+    missing = [c for c in columns if c not in present]
+    return frame.drop(columns=missing) if records else frame
+
+
+_PATH_COLUMNS = {"slide_id", "image_path", "annotation_path"}
+
+
+def _derived(frame: pd.DataFrame, profile: Profile) -> pd.DataFrame:
+    """Typed helper columns the domain expectations run on (``__num__age``, ``__class__diagnosis``)."""
+    out = frame.copy()
+    for name, fdef in profile.clinical.items():
+        if name not in frame:
+            continue
+        col = frame[name]
+        if fdef.type in ("integer", "number"):
+            pattern = INTEGER if fdef.type == "integer" else NUMBER
+            ok = col.str.match(pattern, na=False)
+            out[f"__num__{name}"] = pd.to_numeric(col.where(ok), errors="coerce").astype(float)
+        elif fdef.type == "class":
+            insts = frame["institution"] if "institution" in frame else pd.Series(None, index=frame.index)
+            out[f"__class__{name}"] = [
+                (profile.resolve_class(v, i) or v) if v is not None else None
+                for v, i in zip(col, insts, strict=True)
+            ]
+    return out
+
+
+def profile_suite(profile: Profile) -> list[tuple[Any, Rule]]:
+    """The expectations the profile implies, each with the rule its failure breaks."""
+    E = _gx().expectations
+    out: list[tuple[Any, Rule]] = []
+    for name, fdef in profile.clinical.items():
+        out.extend(_field_expectations(E, name, fdef, profile))
+    if profile.institutions and "institution" in profile.clinical:
+        out.append(
+            (
+                E.ExpectColumnValuesToBeInSet(column="institution", value_set=list(profile.institutions)),
+                Rule("CLINICAL_NOT_IN_SET", "institution", "one of the profile's institutions"),
+            )
+        )
+    return out
+
+
+def _field_expectations(E: Any, name: str, fdef: FieldDef, profile: Profile) -> list[tuple[Any, Rule]]:
+    out: list[tuple[Any, Rule]] = []
+    if fdef.required:
+        out.append(
+            (
+                E.ExpectColumnToExist(column=name),
+                Rule("CLINICAL_MISSING_COLUMN", name, "required field present"),
+            )
+        )
+        out.append(
+            (
+                E.ExpectColumnValuesToNotBeNull(column=name),
+                Rule("CLINICAL_MISSING_VALUE", name, "required value present"),
+            )
+        )
+    if fdef.type in ("integer", "number"):
+        pattern = INTEGER if fdef.type == "integer" else NUMBER
+        out.append(
+            (
+                E.ExpectColumnValuesToMatchRegex(column=name, regex=pattern),
+                Rule("CLINICAL_WRONG_TYPE", name, f"an {fdef.type}"),
+            )
+        )
+        if fdef.min is not None or fdef.max is not None:
+            out.append(
+                (
+                    E.ExpectColumnValuesToBeBetween(
+                        column=f"__num__{name}", min_value=fdef.min, max_value=fdef.max
+                    ),
+                    Rule("CLINICAL_OUT_OF_RANGE", name, f"between {fdef.min} and {fdef.max}"),
+                )
+            )
+    elif fdef.type == "category":
+        assert fdef.values
+        out.append(
+            (
+                E.ExpectColumnValuesToBeInSet(column=name, value_set=list(fdef.values)),
+                Rule("CLINICAL_NOT_IN_SET", name, f"one of {', '.join(fdef.values)}"),
+            )
+        )
+    elif fdef.type == "class":
+        out.append(
+            (
+                E.ExpectColumnValuesToBeInSet(column=f"__class__{name}", value_set=list(profile.class_ids)),
+                Rule("CLINICAL_UNKNOWN_CLASS", name, "a class of the taxonomy"),
+            )
+        )
+    elif fdef.type == "date":
+        out.append(
+            (
+                E.ExpectColumnValuesToMatchStrftimeFormat(column=name, strftime_format=DATE_FORMAT),
+                Rule("CLINICAL_BAD_DATE", name, "a date YYYY-MM-DD"),
+            )
+        )
+    elif fdef.type == "boolean":
+        out.append(
+            (
+                E.ExpectColumnValuesToBeInSet(column=name, value_set=list(BOOLEAN)),
+                Rule("CLINICAL_WRONG_TYPE", name, "a boolean"),
+            )
+        )
+    if fdef.pattern is not None:
+        out.append(
+            (
+                E.ExpectColumnValuesToMatchRegex(column=name, regex=fdef.pattern),
+                Rule("CLINICAL_PATTERN", name, f"matches {fdef.pattern}"),
+            )
+        )
+    if fdef.unique:
+        out.append(
+            (
+                E.ExpectColumnValuesToBeUnique(column=name),
+                Rule("CLINICAL_NOT_UNIQUE", name, "unique"),
+            )
+        )
+    return out
+
+
+def _gx() -> Any:
+    """great_expectations, imported quietly and without usage statistics."""
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import great_expectations as gx
+    return gx
+
+
+def _run(frame: pd.DataFrame, expectations: list[Any]) -> list[Any]:
+    gx = _gx()
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        context = gx.get_context(mode="ephemeral")
+        context.variables.progress_bars = ProgressBarsConfig(globally=False)
+        source = context.data_sources.add_pandas("dqm")
+        asset = source.add_dataframe_asset("clinical")
+        batch = asset.add_batch_definition_whole_dataframe("all").get_batch(
+            batch_parameters={"dataframe": frame}
+        )
+        suite = gx.ExpectationSuite(name="dqm")
+        for e in expectations:
+            suite.add_expectation(e)
+        result = batch.validate(suite, result_format={"result_format": "COMPLETE"})
+    return list(result.results)
+
+
+def _failure(res: Any, rule: Rule) -> TableFailure | None:
+    if res.success:
+        return None
+    info = res.exception_info or {}
+    if info.get("raised_exception"):
+        message = str(info.get("exception_message", "")).splitlines()[0][:200]
+        return TableFailure(
+            "CLINICAL_EXPECTATION_ERROR",
+            rule.column,
+            f"{rule.description}: {message}",
+            (),
+            (),
+            res.expectation_config.type,
+        )
+    result = res.result or {}
+    rows = tuple(int(i) for i in result.get("unexpected_index_list") or ())
+    values = tuple(result.get("unexpected_list") or ())
+    return TableFailure(rule.code, rule.column, rule.description, rows, values, res.expectation_config.type)
+
+
+def validate_table(
+    frame: pd.DataFrame,
+    sources: list[RowSource],
+    profile: Profile,
+    user_suite: Path | None = None,
+) -> TableValidation:
+    """Run the profile's expectations (and a user's suite) on the clinical table."""
+    out = TableValidation(frame=frame, sources=sources)
+    if frame.empty and not len(frame.columns):
+        return out
+    pairs = profile_suite(profile)
+    # Column-existence expectations fail as a whole; value expectations on an absent column
+    # would only raise inside GX, so they are left out for absent columns.
+    runnable = [(e, r) for e, r in pairs if r.code == "CLINICAL_MISSING_COLUMN" or r.column in frame.columns]
+    results = _run(_derived(frame, profile), [e for e, _ in runnable])
+    for res, (_, rule) in zip(results, runnable, strict=True):
+        failure = _failure(res, rule)
+        if failure is not None:
+            out.failures.append(failure)
+    if user_suite is not None:
+        out.failures.extend(_user_suite(frame, user_suite, out))
+    return out
+
+
+def _user_suite(frame: pd.DataFrame, path: Path, out: TableValidation) -> list[TableFailure]:
+    gx = _gx()
+    try:
+        data = json.loads(path.read_text("utf-8"))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            suite = gx.ExpectationSuite(
+                **{k: v for k, v in data.items() if k in ("name", "expectations", "meta")}
+            )
+            expectations = list(suite.expectations)
+    except Exception as exc:  # a user file: every way it can be wrong is a reported error
+        out.error = f"cannot load GX suite {path}: {type(exc).__name__}: {exc}"
+        return []
+    for e in expectations:
+        e.id = None
+    results = _run(frame, expectations)
+    failures = []
+    for res in results:
+        column = str(res.expectation_config.kwargs.get("column", ""))
+        rule = Rule("GX_EXPECTATION_FAILED", column, res.expectation_config.type)
+        failure = _failure(res, rule)
+        if failure is not None:
+            failures.append(failure)
+    return failures

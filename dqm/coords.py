@@ -1,0 +1,47 @@
+"""Coordinate frames, written down once.
+
+OpenSlide, annotation files and shapely use ``(x, y)`` in the **level-0** pixel frame: x to the
+right, y down. numpy and scikit-image index arrays ``(row, col)`` = ``(y, x)``. Variables in dqm
+say which they hold (``xy`` or ``rc``); every raster carries its downsample from level 0.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+def xy_to_rc(xy: np.ndarray) -> np.ndarray:
+    """``(N, 2)`` x/y points to ``(N, 2)`` row/col points (same frame, columns swapped)."""
+    return np.asarray(xy)[:, ::-1]
+
+
+def rc_to_xy(rc: np.ndarray) -> np.ndarray:
+    """``(N, 2)`` row/col points to ``(N, 2)`` x/y points (same frame, columns swapped)."""
+    return np.asarray(rc)[:, ::-1]
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """A raster's place in level 0: pixel ``(r, c)`` covers level-0 ``x = x0 + c * downsample``."""
+
+    x0: float = 0.0
+    y0: float = 0.0
+    downsample: float = 1.0
+
+    def to_level0_xy(self, rc: np.ndarray) -> np.ndarray:
+        """Raster row/col points to level-0 x/y."""
+        xy = rc_to_xy(np.asarray(rc, dtype=float))
+        return xy * self.downsample + (self.x0, self.y0)
+
+    def from_level0_xy(self, xy: np.ndarray) -> np.ndarray:
+        """Level-0 x/y points to raster x/y (still x/y: shapely and PIL draw in x/y)."""
+        return (np.asarray(xy, dtype=float) - (self.x0, self.y0)) / self.downsample
+
+
+def area_um2(area_px: float, mpp: float | None) -> float | None:
+    """A level-0 pixel area in square micrometres, or None when the resolution is unknown."""
+    if mpp is None or not np.isfinite(mpp) or mpp <= 0:
+        return None
+    return float(area_px) * mpp * mpp

@@ -1,0 +1,119 @@
+"""Findings: what a check reports about one item (a slide and its files) or the batch.
+
+A finding is plain, frozen data. It names the check that raised it, a stable UPPER_SNAKE reason
+code, a severity and a location precise enough for a person to go and fix the file.
+
+Location conventions
+--------------------
+``file``     path relative to the batch folder, POSIX separators.
+``pointer``  the *value* the finding is about: a JSON pointer (``/lesions/3/geometry``) or an XML
+             path. It names the value slot, not a character inside it; ``vertex`` and ``xy`` say
+             where inside a geometry.
+``row``      1-based data row of a table (the header is row 0); ``column`` the column name.
+``line``/``char``  1-based position in a text file, for syntax errors.
+``lesion``   0-based index of the lesion in the file as it was read.
+``xy``       level-0 pixel coordinates ``(x, y)`` of the problem (see :mod:`dqm.coords`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+
+class Severity(StrEnum):
+    """How much a finding matters. Only ``error`` makes a file syntactically inaccurate."""
+
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+
+class Aspect(StrEnum):
+    """Which part of quality a finding is about.
+
+    ``structure``, ``format`` and ``file`` make up syntactic accuracy (QUALITY-MEASURES.md);
+    the others are reported beside it.
+    """
+
+    STRUCTURE = "structure"  # keys, nesting, types: does the file match its schema
+    FORMAT = "format"  # values in their domain: classes, ranges, geometry
+    FILE = "file"  # unreadable or missing files, pairing, duplicates
+    IMAGE = "image"  # whole-slide image quality and metadata
+    DEID = "deid"  # identifiers that must not be released
+    INTERNAL = "internal"  # a check crashed: the item could not be verified
+
+
+SYNTACTIC_ASPECTS = frozenset({Aspect.STRUCTURE, Aspect.FORMAT, Aspect.FILE})
+
+
+class Location(BaseModel):
+    """Where a finding is; every field is optional, set the ones that apply."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    file: str | None = None
+    pointer: str | None = None
+    row: int | None = None
+    column: str | None = None
+    line: int | None = None
+    char: int | None = None
+    lesion: int | None = None
+    vertex: int | None = None
+    xy: tuple[float, float] | None = None
+
+    def describe(self) -> str:
+        """One human-readable line, e.g. ``a/b.json /lesions/2/geometry vertex 5 at (10, 20)``."""
+        parts: list[str] = []
+        if self.file:
+            parts.append(self.file)
+        if self.line is not None:
+            parts.append(f"line {self.line}" + (f":{self.char}" if self.char is not None else ""))
+        if self.row is not None:
+            parts.append(f"row {self.row}")
+        if self.column:
+            parts.append(f"column {self.column}")
+        if self.pointer:
+            parts.append(self.pointer)
+        if self.lesion is not None and not (self.pointer and "/lesions/" in self.pointer):
+            parts.append(f"lesion {self.lesion}")
+        if self.vertex is not None:
+            parts.append(f"vertex {self.vertex}")
+        if self.xy is not None:
+            parts.append(f"at ({self.xy[0]:g}, {self.xy[1]:g})")
+        return " ".join(parts)
+
+
+class Finding(BaseModel):
+    """One failed expectation about one item."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    item_id: str
+    check: str
+    code: str
+    severity: Severity
+    aspect: Aspect
+    message: str
+    location: Location = Location()
+
+    def value_key(self) -> tuple[Any, ...]:
+        """The value slot this finding makes inaccurate, for value-grain accuracy."""
+        loc = self.location
+        return (self.item_id, loc.file, loc.pointer, loc.row, loc.column)
+
+
+def to_frame(findings: Iterable[Finding]) -> Any:
+    """A long pandas table of findings, one row each, location fields flattened."""
+    import pandas as pd
+
+    rows = []
+    for f in findings:
+        row = f.model_dump(exclude={"location"})
+        row.update({f"location.{k}": v for k, v in f.location.model_dump().items()})
+        rows.append(row)
+    columns = [*Finding.model_fields.keys() - {"location"}]
+    return pd.DataFrame(rows, columns=None if rows else columns)

@@ -1,0 +1,153 @@
+"""The internal model every reader produces: a batch of items, each a slide with its annotation.
+
+An :class:`Annotation` is format-neutral: lesions with a class and level-0 polygons. Readers
+(``dqm.readers``) turn native JSON, QuPath, ASAP, ... into it; checks never see a file format.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import shapely
+from shapely.geometry.base import BaseGeometry
+
+Ring = np.ndarray
+"""``(N, 2)`` float64 x/y vertices in level-0 pixels, as written (closing vertex optional)."""
+
+
+@dataclass(slots=True)
+class Lesion:
+    """One annotated lesion: a class and one or more polygons with holes.
+
+    ``polygons`` keeps the rings exactly as read, so checks can point at a vertex even when the
+    rings cannot form a geometry; ``geometry`` is None in that case.
+    """
+
+    index: int
+    pointer: str
+    raw_class: str | None
+    label: str | None
+    polygons: list[list[Ring]]
+    properties: dict[str, Any] = field(default_factory=dict)
+    geometry: BaseGeometry | None = None
+    outline_read: bool = True
+    """False when the outline was structurally broken (a structure finding says why)."""
+
+    @classmethod
+    def build(
+        cls,
+        index: int,
+        pointer: str,
+        raw_class: str | None,
+        label: str | None,
+        polygons: list[list[Ring]],
+        properties: dict[str, Any] | None = None,
+        outline_read: bool = True,
+    ) -> Lesion:
+        return cls(
+            index,
+            pointer,
+            raw_class,
+            label,
+            polygons,
+            properties or {},
+            build_geometry(polygons),
+            outline_read,
+        )
+
+    def vertices(self) -> np.ndarray:
+        """All vertices, rings in order (shell then holes, polygon by polygon), as ``(N, 2)``."""
+        rings = [r for poly in self.polygons for r in poly]
+        return np.concatenate(rings) if rings else np.empty((0, 2))
+
+    @property
+    def n_vertices(self) -> int:
+        return sum(len(r) for poly in self.polygons for r in poly)
+
+    @property
+    def n_holes(self) -> int:
+        return sum(max(len(poly) - 1, 0) for poly in self.polygons)
+
+
+def _ring_ok(ring: Ring) -> bool:
+    if ring.ndim != 2 or ring.shape[1] != 2 or not np.isfinite(ring).all():
+        return False
+    return len(np.unique(ring, axis=0)) >= 3
+
+
+def build_geometry(polygons: list[list[Ring]]) -> BaseGeometry | None:
+    """A shapely Polygon / MultiPolygon from rings, or None if a ring cannot be a ring.
+
+    Rings need three distinct finite vertices; validity (self-intersection, holes) is *not*
+    repaired here: the geometry checks report it.
+    """
+    if not polygons or any(not poly for poly in polygons):
+        return None
+    if not all(_ring_ok(r) for poly in polygons for r in poly):
+        return None
+    parts = [shapely.Polygon(poly[0], poly[1:]) for poly in polygons]
+    return parts[0] if len(parts) == 1 else shapely.MultiPolygon(parts)
+
+
+@dataclass(slots=True)
+class Annotation:
+    """What one annotation file says about one slide."""
+
+    path: str
+    """File path relative to the batch folder."""
+    format: str
+    slide_file: str | None = None
+    width: int | None = None
+    height: int | None = None
+    mpp: float | None = None
+    lesions: list[Lesion] = field(default_factory=list)
+    clinical: dict[str, Any] = field(default_factory=dict)
+    n_values: int = 0
+    """Value slots in the file (keys expected by the format plus extras); value-grain denominator."""
+    document: Any = None
+    """The parsed document, for structure checks; dropped once the item is checked."""
+    image_key: str | None = None
+    """For files that describe many images (COCO): which image this annotation is."""
+    readable: bool = True
+    """False when the file could not be read or parsed at all: content checks skip it."""
+    issues: list[ReadIssue] = field(default_factory=list)
+    """Problems the reader met; the registered check that owns each code reports it."""
+
+
+@dataclass(frozen=True, slots=True)
+class ReadIssue:
+    """A problem met while reading a file, reported by the check that declares its ``code``."""
+
+    code: str
+    message: str
+    pointer: str | None = None
+    lesion: int | None = None
+    vertex: int | None = None
+    xy: tuple[float, float] | None = None
+    line: int | None = None
+    char: int | None = None
+
+
+@dataclass(slots=True)
+class Item:
+    """One slide of the batch: its files and its clinical record."""
+
+    slide_id: str
+    image_path: str | None
+    annotation_path: str | None
+    record: dict[str, Any] = field(default_factory=dict)
+    """Clinical record: the manifest row (raw strings) or the annotation's clinical block."""
+    row: int | None = None
+    """1-based manifest data row, None when the item was paired by file stem."""
+
+    @property
+    def institution(self) -> str | None:
+        value = self.record.get("institution")
+        return value if isinstance(value, str) and value.strip() else None
+
+    @property
+    def diagnosis(self) -> str | None:
+        value = self.record.get("diagnosis")
+        return value if isinstance(value, str) and value.strip() else None

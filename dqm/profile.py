@@ -1,0 +1,214 @@
+"""Dataset profiles: the taxonomy, clinical fields and thresholds a batch is checked against.
+
+A profile is YAML validated once, on load, into frozen pydantic models; checks receive typed
+parameters, never raw strings. ``load_profile(None)`` gives the built-in dermatopathology profile.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from functools import cached_property
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from dqm.findings import Severity
+
+BUILTIN_PROFILES = ("dermatopathology",)
+
+_ID = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+
+
+class ProfileError(ValueError):
+    """The profile file is missing, not YAML, or does not describe a valid profile."""
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class ClassDef(_Frozen):
+    """One lesion class of the taxonomy."""
+
+    id: str
+    name: str
+    colour: str = "#888888"
+    aliases: tuple[str, ...] = ()
+    requires_lesion: bool = True
+    """A slide with this diagnosis must carry at least one lesion of this class."""
+
+    @field_validator("id")
+    @classmethod
+    def _id_is_identifier(cls, v: str) -> str:
+        if not _ID.match(v):
+            raise ValueError(f"class id {v!r} must be letters, digits and underscores")
+        return v
+
+    @field_validator("colour")
+    @classmethod
+    def _colour_is_hex(cls, v: str) -> str:
+        if not re.fullmatch(r"#[0-9a-fA-F]{6}", v):
+            raise ValueError(f"colour {v!r} must be #rrggbb")
+        return v
+
+
+FieldType = Literal["integer", "number", "string", "category", "date", "class", "boolean"]
+
+
+class FieldDef(_Frozen):
+    """One clinical field and its domain."""
+
+    type: FieldType
+    required: bool = False
+    min: float | None = None
+    max: float | None = None
+    values: tuple[str, ...] | None = None
+    pattern: str | None = None
+    unique: bool = False
+
+    @model_validator(mode="after")
+    def _domain_fits_type(self) -> FieldDef:
+        if self.type == "category" and not self.values:
+            raise ValueError("a category field needs `values`")
+        if (self.min is not None or self.max is not None) and self.type not in (
+            "integer",
+            "number",
+        ):
+            raise ValueError("`min`/`max` apply to integer and number fields only")
+        if self.pattern is not None:
+            re.compile(self.pattern)
+        return self
+
+
+class Thresholds(_Frozen):
+    """Gated targets; a ratio at or above its target passes."""
+
+    file_accuracy: float = Field(0.99, ge=0, le=1)
+    structure_accuracy: float = Field(0.995, ge=0, le=1)
+    format_accuracy: float = Field(0.995, ge=0, le=1)
+
+
+class CheckSetting(_Frozen):
+    """Profile overrides for one registered check."""
+
+    enabled: bool = True
+    severity: Severity | None = None
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class Profile(_Frozen):
+    """What a dataset is supposed to look like."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", ignored_types=(cached_property,))
+
+    name: str
+    version: str = "1"
+    description: str = ""
+    classes: tuple[ClassDef, ...]
+    clinical: dict[str, FieldDef]
+    institutions: tuple[str, ...] | None = None
+    """When given, the institutions allowed in the batch."""
+    class_map: dict[str, str] = Field(default_factory=dict)
+    """Foreign class names (any case) mapped to class ids, for every institution."""
+    institution_class_map: dict[str, dict[str, str]] = Field(default_factory=dict)
+    """Per institution: foreign class names mapped to class ids (wins over ``class_map``)."""
+    thresholds: Thresholds = Thresholds()
+    checks: dict[str, CheckSetting] = Field(default_factory=dict)
+    severities: dict[str, Severity] = Field(default_factory=dict)
+    """Severity overrides per reason code (win over a check's ``severity``)."""
+    sha256: str = ""
+    """Hash of the profile's source text, set by :func:`load_profile`."""
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Profile:
+        ids = [c.id for c in self.classes]
+        if not ids:
+            raise ValueError("a profile needs at least one class")
+        dup = {i for i in ids if ids.count(i) > 1}
+        if dup:
+            raise ValueError(f"duplicate class ids: {sorted(dup)}")
+        seen: dict[str, str] = {}
+        for c in self.classes:
+            for name in (c.id, c.name, *c.aliases):
+                key = name.strip().casefold()
+                if seen.get(key, c.id) != c.id:
+                    raise ValueError(f"name {name!r} is used by classes {seen[key]} and {c.id}")
+                seen[key] = c.id
+        for mapping in (self.class_map, *self.institution_class_map.values()):
+            bad = sorted({v for v in mapping.values() if v not in ids})
+            if bad:
+                raise ValueError(f"class map targets not in the taxonomy: {bad}")
+        return self
+
+    @property
+    def class_ids(self) -> tuple[str, ...]:
+        return tuple(c.id for c in self.classes)
+
+    def class_def(self, class_id: str) -> ClassDef:
+        return next(c for c in self.classes if c.id == class_id)
+
+    @cached_property
+    def _names(self) -> dict[str, str]:
+        names = {k.strip().casefold(): v for k, v in self.class_map.items()}
+        for c in self.classes:
+            for name in (c.id, c.name, *c.aliases):
+                names[name.strip().casefold()] = c.id
+        return names
+
+    @cached_property
+    def _institution_names(self) -> dict[str, dict[str, str]]:
+        return {
+            inst.strip().casefold(): {k.strip().casefold(): v for k, v in m.items()}
+            for inst, m in self.institution_class_map.items()
+        }
+
+    def resolve_class(self, name: object, institution: object = None) -> str | None:
+        """The class id for a name as written (id, name, alias or mapped; any case), else None."""
+        if not isinstance(name, str):
+            return None
+        key = name.strip().casefold()
+        if isinstance(institution, str):
+            per = self._institution_names.get(institution.strip().casefold())
+            if per and key in per:
+                return per[key]
+        return self._names.get(key)
+
+
+def _read_profile_text(source: str | Path | None) -> tuple[str, str]:
+    if source is None or str(source) in BUILTIN_PROFILES:
+        name = "dermatopathology" if source is None else str(source)
+        text = resources.files("dqm.profiles").joinpath(f"{name}.yaml").read_text("utf-8")
+        return text, f"built-in:{name}"
+    path = Path(source)
+    try:
+        return path.read_text("utf-8"), str(path)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ProfileError(f"cannot read profile {path}: {exc}") from exc
+
+
+def load_profile(source: str | Path | None = None) -> Profile:
+    """Load and validate a profile: a built-in name, a YAML path, or None for the default.
+
+    Raises
+    ------
+    ProfileError
+        With every problem found, each with its location in the file.
+    """
+    text, origin = _read_profile_text(source)
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ProfileError(f"{origin}: not valid YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ProfileError(f"{origin}: a profile is a YAML mapping, got {type(data).__name__}")
+    data["sha256"] = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    try:
+        profile = Profile.model_validate(data)
+    except ValidationError as exc:
+        lines = [f"  {'.'.join(str(p) for p in e['loc']) or '(top)'}: {e['msg']}" for e in exc.errors()]
+        raise ProfileError(f"{origin}: invalid profile\n" + "\n".join(lines)) from exc
+    return profile

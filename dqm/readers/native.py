@@ -1,0 +1,211 @@
+"""Reader for the native format (:mod:`dqm.readers.native_schema`).
+
+One pass: the document is validated against the strict schema, every schema error becomes a
+read issue at its JSON pointer, and the parts that are structurally sound become the internal
+model. A lesion whose outline is structurally broken keeps no geometry, so the geometry checks
+do not report the same value twice.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+from pydantic import TypeAdapter, ValidationError
+
+from dqm.model import Annotation, Lesion, ReadIssue
+from dqm.profile import Profile
+from dqm.readers.base import count_slots, pointer
+from dqm.readers.native_schema import NativeAnnotation
+
+FORMAT = "native"
+_ADAPTER: TypeAdapter[NativeAnnotation] = TypeAdapter(NativeAnnotation)
+_UNION_TAGS = frozenset({"Polygon", "MultiPolygon"})
+
+SLIDE_KEYS = ("file", "width", "height")
+LESION_KEYS = ("class", "geometry")
+
+
+def looks_native(doc: Any) -> bool:
+    """True for a JSON object shaped like a native file (a ``lesions`` list or ``slide`` object)."""
+    return isinstance(doc, dict) and ("lesions" in doc or "slide" in doc)
+
+
+def _resolve_loc(doc: Any, loc: tuple[int | str, ...]) -> tuple[list[int | str], bool]:
+    """Walk a pydantic error location through the document, dropping union tags.
+
+    Returns the path that exists in the document and whether the last part is a missing key.
+    """
+    node, path = doc, []
+    for i, part in enumerate(loc):
+        if (isinstance(node, dict) and part in node) or (
+            isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        ):
+            node = node[part]
+            path.append(part)
+        elif part in _UNION_TAGS and isinstance(node, dict):
+            continue
+        else:
+            path.append(part)
+            return path, i == len(loc) - 1
+    return path, False
+
+
+def _value_pointer(path: list[int | str]) -> tuple[str, int | None, int | None]:
+    """The value slot a path falls in, with the lesion and vertex when inside a geometry."""
+    lesion = path[1] if len(path) > 1 and path[0] == "lesions" and isinstance(path[1], int) else None
+    if lesion is not None and len(path) > 2 and path[2] == "geometry":
+        vertex = path[-1] if len(path) >= 6 and isinstance(path[-1], int) else None
+        if len(path) >= 6 and isinstance(path[-1], int) and isinstance(path[-2], int):
+            vertex = path[-2]  # an item of a vertex: point at the vertex
+        return pointer(*path[:3]), lesion, vertex
+    if lesion is not None and len(path) > 3 and path[2] == "properties":
+        return pointer(*path[:3]), lesion, None
+    if path and path[0] == "clinical":
+        return pointer(*path[:2]), None, None
+    return pointer(*path), lesion, None
+
+
+_MESSAGES = {
+    "missing": "required key {key!r} is missing",
+    "extra_forbidden": "unknown key {key!r}",
+}
+
+
+def _schema_issues(doc: Any, exc: ValidationError) -> tuple[list[ReadIssue], set[int], bool]:
+    """Read issues for schema errors, the lesions whose outline is broken, and whether ``slide``
+    is broken."""
+    issues: list[ReadIssue] = []
+    broken_lesions: set[int] = set()
+    slide_broken = False
+    seen: set[tuple[str, str]] = set()
+    for err in exc.errors():
+        path, missing = _resolve_loc(doc, tuple(err["loc"]))
+        value_ptr, lesion, vertex = _value_pointer(path)
+        kind = err["type"]
+        if kind == "missing" or missing:
+            code, msg = "MISSING_KEY", _MESSAGES["missing"].format(key=path[-1])
+        elif kind == "extra_forbidden":
+            code, msg = "UNKNOWN_KEY", _MESSAGES["extra_forbidden"].format(key=path[-1])
+        elif kind in ("union_tag_invalid", "union_tag_not_found"):
+            code, msg = (
+                "UNSUPPORTED_GEOMETRY",
+                f"geometry type must be Polygon or MultiPolygon ({err['msg']})",
+            )
+        elif kind in ("too_short", "too_long") and lesion is not None and vertex is not None:
+            code, msg = "BAD_VERTEX", "a vertex must be [x, y]"
+        elif kind == "literal_error":
+            code, msg = "WRONG_VALUE", err["msg"]
+        else:
+            code, msg = "WRONG_TYPE", f"{pointer(*path) or 'the document'}: {err['msg'].lower()}"
+        if lesion is not None and len(path) > 2 and path[2] == "geometry":
+            broken_lesions.add(lesion)
+        if lesion is not None and len(path) == 2:
+            broken_lesions.add(lesion)
+        if path and path[0] == "slide" and len(path) <= 1:
+            slide_broken = True
+        # Many errors inside one geometry are one broken value: report the first of each kind.
+        key = (value_ptr if code in ("WRONG_TYPE", "BAD_VERTEX") else pointer(*path), code)
+        if key in seen:
+            continue
+        seen.add(key)
+        issues.append(
+            ReadIssue(
+                code,
+                msg,
+                pointer=value_ptr if lesion is not None else pointer(*path),
+                lesion=lesion,
+                vertex=vertex,
+            )
+        )
+    return issues, broken_lesions, slide_broken
+
+
+def _rings(coords: list[Any]) -> list[np.ndarray]:
+    return [np.asarray(ring, dtype=np.float64).reshape(-1, 2) for ring in coords]
+
+
+def _polygons(geometry: dict[str, Any]) -> list[list[np.ndarray]]:
+    if geometry["type"] == "Polygon":
+        return [_rings(geometry["coordinates"])]
+    return [_rings(poly) for poly in geometry["coordinates"]]
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
+
+
+def _integer(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def read_document(doc: Any, path: str, profile: Profile, issues: list[ReadIssue]) -> Annotation:
+    """The internal model of a parsed native document; ``issues`` gains the schema errors."""
+    issues = list(issues)
+    broken: set[int] = set()
+    try:
+        _ADAPTER.validate_python(doc)
+    except ValidationError as exc:
+        schema_issues, broken, _ = _schema_issues(doc, exc)
+        issues.extend(schema_issues)
+    if not isinstance(doc, dict):
+        return Annotation(path=path, format=FORMAT, n_values=1, issues=issues, document=doc)
+
+    n_values = count_slots({k: v for k, v in doc.items() if k not in ("slide", "lesions", "clinical")}, ())
+    slide = doc.get("slide")
+    ann = Annotation(path=path, format=FORMAT, issues=issues, document=doc)
+    if isinstance(slide, dict):
+        n_values += count_slots(slide, SLIDE_KEYS)
+        ann.slide_file = slide.get("file") if isinstance(slide.get("file"), str) else None
+        ann.width = _integer(slide.get("width"))
+        ann.height = _integer(slide.get("height"))
+        ann.mpp = _number(slide.get("mpp"))
+    else:
+        n_values += 1
+
+    clinical = doc.get("clinical")
+    if isinstance(clinical, dict):
+        required = [k for k, f in profile.clinical.items() if f.required]
+        n_values += count_slots(clinical, required)
+        ann.clinical = dict(clinical)
+    else:
+        n_values += 1
+
+    lesions = doc.get("lesions")
+    if not isinstance(lesions, list):
+        n_values += 1
+        ann.n_values = n_values
+        return ann
+    institution = ann.clinical.get("institution")
+    for i, rec in enumerate(lesions):
+        if not isinstance(rec, dict):
+            n_values += 1
+            continue
+        n_values += count_slots(rec, LESION_KEYS)
+        raw = rec.get("class")
+        raw_class = raw if isinstance(raw, str) else None
+        polygons: list[list[np.ndarray]] = []
+        outline_read = i not in broken and isinstance(rec.get("geometry"), dict)
+        if outline_read:
+            polygons = _polygons(rec["geometry"])
+        props = rec.get("properties")
+        ann.lesions.append(
+            Lesion.build(
+                i,
+                pointer("lesions", i),
+                raw_class,
+                profile.resolve_class(raw_class, institution),
+                polygons,
+                props if isinstance(props, dict) else {},
+                outline_read,
+            )
+        )
+    ann.n_values = n_values
+    return ann
+
+
+def is_finite_number(value: Any) -> bool:
+    return _number(value) is not None and math.isfinite(value)

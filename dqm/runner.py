@@ -1,0 +1,340 @@
+"""Running the checks over a batch: read each item, judge it, then judge the batch as a whole.
+
+Items are independent, so they run in worker processes (``workers``; one per core by default).
+Each item's I/O (annotation file, slide probe) happens in its worker, then the item checks run
+on the in-memory view. An exception inside a check becomes a ``CHECK_CRASHED`` finding for that
+item and the run goes on. Nothing is ever written into the batch folder.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import multiprocessing
+import os
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dqm.batch import Discovery, discover, normalise
+from dqm.checks import ConfiguredCheck, configure, crash_finding
+from dqm.clinical import RowSource, TableValidation, build_table, validate_table
+from dqm.findings import Finding, Severity
+from dqm.model import Annotation, Item
+from dqm.profile import Profile
+from dqm.readers import parse_annotation, read_bytes
+from dqm.readers.base import failed
+from dqm.results import ItemSummary, SlideSummary
+from dqm.slides import SlideProbe, full_hash, probe_slide
+from validators.context import BatchView, FileStatus, ItemFacts, ItemView
+from validators.registry import REGISTRY, CheckContext
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True, slots=True)
+class RunOptions:
+    """How to run: workers, whether to open slides, a user's GX suite."""
+
+    workers: int | None = None
+    slides: bool = True
+    """False validates annotation files alone: no slide probe, no pairing or slide checks."""
+    gx_suite: Path | None = None
+    clinical: bool = True
+    """False skips the clinical-table expectations (single-file validation)."""
+
+
+@dataclass(slots=True)
+class ItemOutcome:
+    """Everything the run keeps about one item."""
+
+    summary: ItemSummary
+    findings: list[Finding]
+    n_values: int
+    files: list[str]
+    record: dict[str, Any]
+    record_source: str | None
+    """``manifest``, the annotation file's path, or None when the item has no record."""
+    fingerprint: str | None = None
+    annotation_sha256: str | None = None
+    unreadable: bool = False
+    """The annotation file could not be read or parsed: its one value slot is inaccurate."""
+
+
+@dataclass(slots=True)
+class Run:
+    """The outcome of checking a batch."""
+
+    root: Path
+    profile: Profile
+    discovery: Discovery
+    outcomes: list[ItemOutcome]
+    batch_findings: list[Finding] = field(default_factory=list)
+    table: TableValidation | None = None
+    options: RunOptions = RunOptions()
+
+    @property
+    def findings(self) -> list[Finding]:
+        return [f for o in self.outcomes for f in o.findings] + self.batch_findings
+
+
+def _status(root: Path, rel: str | None) -> tuple[FileStatus, Path | None]:
+    if rel is None:
+        return FileStatus(None, False), None
+    norm, outside = normalise(rel)
+    if outside or not norm:
+        return FileStatus(rel, False, outside_batch=outside), None
+    path = root / norm
+    return FileStatus(norm, path.is_file()), path
+
+
+def _pick(annotations: list[Annotation], item: Item, image: str | None) -> Annotation:
+    """The annotation of this item from a file that may describe several images (COCO)."""
+    if len(annotations) == 1:
+        return annotations[0]
+    names = {item.slide_id}
+    if image:
+        names |= {Path(image).name, Path(image).stem}
+    for ann in annotations:
+        if ann.image_key in names or (ann.slide_file and Path(ann.slide_file).name in names):
+            return ann
+    return annotations[0]
+
+
+def run_item_checks(view: ItemView, checks: list[ConfiguredCheck]) -> list[Finding]:
+    """Every configured item check on one view; a raising check becomes a crash finding."""
+    item = view.item
+    file = view.annotation.path if view.annotation else (view.annotation_file.path or view.image.path)
+    out: list[Finding] = []
+    for cfg in checks:
+        spec = REGISTRY[cfg.id]
+        if spec.scope != "item":
+            continue
+        ctx = CheckContext(spec, item.slide_id, cfg.severities, file)
+        try:
+            out.extend(spec.func(view, cfg.params, ctx))
+        except Exception as exc:  # a check's bug must not stop the run or hide the item
+            out.append(crash_finding(cfg.id, item.slide_id, exc, file))
+    return out
+
+
+def check_item(
+    item: Item, root: Path, profile: Profile, checks: list[ConfiguredCheck], options: RunOptions
+) -> ItemOutcome:
+    """Read one item's files and run the item checks on them."""
+    image, image_path = _status(root, item.image_path)
+    ann_status, ann_path = _status(root, item.annotation_path)
+    probe: SlideProbe | None = None
+    if options.slides and image.exists and image_path is not None:
+        probe = probe_slide(image_path, image.path or "")
+    annotation, ann_hash = None, None
+    if ann_status.exists and ann_path is not None:
+        data, issue = read_bytes(ann_path)
+        rel = ann_status.path or ""
+        if data is None:
+            assert issue is not None
+            annotation = failed(rel, "unknown", issue)
+        else:
+            ann_hash = hashlib.sha256(data).hexdigest()
+            annotation = _pick(parse_annotation(data, rel, profile), item, image.path)
+    if item.row is None and annotation is not None:
+        item.record = dict(annotation.clinical)
+    view = ItemView(item, profile, annotation, probe, image, ann_status, options.slides)
+    findings = run_item_checks(view, checks)
+    files = [p for p in (ann_status.path, image.path if options.slides else None) if p]
+    record_source = (
+        "manifest"
+        if item.row is not None
+        else (annotation.path if annotation and annotation.readable else None)
+    )
+    if annotation is not None:
+        annotation.document = None  # the parsed text is not needed past the checks
+    return ItemOutcome(
+        summary=summarise(item, annotation, probe, profile, findings),
+        findings=findings,
+        n_values=annotation.n_values if annotation else 0,
+        files=files,
+        record=item.record,
+        record_source=record_source,
+        fingerprint=probe.fingerprint if probe and probe.fingerprint else None,
+        annotation_sha256=ann_hash,
+        unreadable=annotation is not None and not annotation.readable,
+    )
+
+
+def summarise(
+    item: Item,
+    annotation: Annotation | None,
+    probe: SlideProbe | None,
+    profile: Profile,
+    findings: list[Finding],
+) -> ItemSummary:
+    """The per-item facts the results keep (counts, areas, slide header)."""
+    classes: dict[str, int] = {}
+    areas: dict[str, float] = {}
+    n_lesions = 0
+    if annotation is not None:
+        n_lesions = len(annotation.lesions)
+        for lesion in annotation.lesions:
+            key = lesion.label or "?"
+            classes[key] = classes.get(key, 0) + 1
+            if lesion.geometry is not None:
+                areas[key] = areas.get(key, 0.0) + float(lesion.geometry.area)
+    slide = None
+    if probe is not None and probe.opened:
+        slide = SlideSummary(
+            width=probe.width,
+            height=probe.height,
+            mpp=probe.mpp_x,
+            vendor=probe.vendor,
+            levels=probe.level_count,
+            objective_power=probe.objective_power,
+        )
+    diagnosis = profile.resolve_class(item.diagnosis, item.institution) or item.diagnosis
+    return ItemSummary(
+        slide_id=item.slide_id,
+        row=item.row,
+        image_path=item.image_path,
+        annotation_path=item.annotation_path,
+        institution=item.institution,
+        diagnosis=diagnosis,
+        n_lesions=n_lesions,
+        lesion_classes=classes,
+        lesion_area_px=areas,
+        slide=slide,
+        width=annotation.width if annotation else None,
+        height=annotation.height if annotation else None,
+        errors=sum(f.severity == Severity.ERROR for f in findings),
+        warnings=sum(f.severity == Severity.WARNING for f in findings),
+    )
+
+
+_STATE: dict[str, Any] = {}
+
+
+def _init_worker(root: Path, profile: Profile, checks: list[ConfiguredCheck], options: RunOptions) -> None:
+    _STATE.update(root=root, profile=profile, checks=checks, options=options)
+
+
+def _work(item: Item) -> ItemOutcome:
+    return check_item(item, _STATE["root"], _STATE["profile"], _STATE["checks"], _STATE["options"])
+
+
+def default_workers(n_items: int) -> int:
+    """One worker per core, but a single process for small batches (start-up costs more)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, min(cores, n_items // 100))
+
+
+def _map_items(
+    items: list[Item],
+    root: Path,
+    profile: Profile,
+    checks: list[ConfiguredCheck],
+    options: RunOptions,
+) -> Iterator[ItemOutcome]:
+    workers = options.workers or default_workers(len(items))
+    if workers <= 1 or len(items) < 2:
+        for item in items:
+            yield check_item(item, root, profile, checks, options)
+        return
+    ctx = multiprocessing.get_context(
+        "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    )
+    chunk = max(1, min(256, len(items) // (workers * 8)))
+    with ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=ctx,
+        initializer=_init_worker,
+        initargs=(root, profile, checks, options),
+    ) as pool:
+        yield from pool.map(_work, items, chunksize=chunk)
+
+
+def clinical_table(
+    run_outcomes: list[ItemOutcome], manifest: str | None, profile: Profile, gx_suite: Path | None
+) -> TableValidation:
+    """The clinical table of the batch and its expectation results."""
+    records, sources = [], []
+    for o in run_outcomes:
+        if o.record_source is None:
+            continue
+        records.append(o.record)
+        if o.record_source == "manifest":
+            sources.append(RowSource(o.summary.slide_id, manifest, o.summary.row))
+        else:
+            sources.append(RowSource(o.summary.slide_id, o.record_source, None))
+    frame = build_table(records, sources, profile)
+    return validate_table(frame, sources, profile, gx_suite)
+
+
+def run_batch(
+    root: Path,
+    profile: Profile,
+    options: RunOptions = RunOptions(),
+    progress: Progress | None = None,
+) -> Run:
+    """Check a batch folder: discovery, every item, then the batch checks."""
+    checks = configure(profile)
+    discovery = discover(root)
+    outcomes: list[ItemOutcome] = []
+    total = len(discovery.items)
+    for outcome in _map_items(discovery.items, root, profile, checks, options):
+        outcomes.append(outcome)
+        if progress is not None:
+            progress(len(outcomes), total)
+    run = Run(root, profile, discovery, outcomes, options=options)
+    run.table = (
+        clinical_table(outcomes, discovery.manifest, profile, options.gx_suite) if options.clinical else None
+    )
+    run.batch_findings = run_batch_checks(run, checks)
+    return run
+
+
+def _facts(run: Run) -> list[ItemFacts]:
+    by_print: dict[str, list[int]] = {}
+    for i, o in enumerate(run.outcomes):
+        if o.fingerprint:
+            by_print.setdefault(o.fingerprint, []).append(i)
+    hashes: dict[int, str] = {}
+    for idx in by_print.values():
+        if len(idx) > 1:  # equal quick prints: confirm with full hashes
+            for i in idx:
+                rel = normalise(run.outcomes[i].summary.image_path or "")[0]
+                with contextlib.suppress(OSError):  # the probe already reported unreadable files
+                    hashes[i] = full_hash(run.root / rel)
+    return [
+        ItemFacts(
+            o.summary.slide_id,
+            o.summary.row,
+            o.summary.image_path,
+            o.summary.annotation_path,
+            o.fingerprint,
+            hashes.get(i),
+        )
+        for i, o in enumerate(run.outcomes)
+    ]
+
+
+def run_batch_checks(run: Run, checks: list[ConfiguredCheck]) -> list[Finding]:
+    """The batch-scope checks over the whole run."""
+    view = BatchView(
+        profile=run.profile,
+        items=_facts(run),
+        manifest=run.discovery.manifest,
+        discovery_issues=run.discovery.issues,
+        table=run.table,
+    )
+    out: list[Finding] = []
+    for cfg in checks:
+        spec = REGISTRY[cfg.id]
+        if spec.scope != "batch":
+            continue
+        ctx = CheckContext(spec, "batch", cfg.severities, run.discovery.manifest)
+        try:
+            out.extend(spec.func(view, cfg.params, ctx))
+        except Exception as exc:  # as for item checks: record, go on
+            out.append(crash_finding(cfg.id, "batch", exc, run.discovery.manifest))
+    return out

@@ -1,0 +1,225 @@
+"""Syntactic accuracy from a run's findings, at three grains (QUALITY-MEASURES.md).
+
+Definitions, stated once:
+
+files
+    Every file the batch delivers or its manifest names: annotation files, slide files (when
+    slides are checked), the manifest, orphans, and files named but missing. A file is accurate
+    iff no *error* finding of a syntactic aspect (structure, format, file) or a crashed check
+    points at it. An error with no file (an item that names no slide at all) counts as one
+    missing file of that item.
+values
+    The value slots of every annotation file (each key the format expects, present or missing,
+    plus extra keys; a lesion's whole outline is one value; an unreadable file is one value),
+    the manifest's path cells and, when the manifest holds the clinical table, its clinical cells
+    (a missing required column counts one missing value per row). A slot is accurate iff no
+    error finding of aspect structure or format names it.
+structure / format
+    Structure ratios count structure errors over all files / values. Format ratios count format
+    errors over the files / values that are structurally accurate: a value that is not even of
+    the right type has no format to check.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+
+from dqm.findings import SYNTACTIC_ASPECTS, Aspect, Finding, Severity
+from dqm.profile import Profile
+from dqm.results import Breakdown, Grains, Ratio, SyntacticResult
+from dqm.runner import Run
+
+METHOD = (
+    "Syntactic accuracy is a census: every file and value of the batch is checked, so the "
+    "ratios carry no sampling interval. A file is accurate when no error finding points at it; "
+    "a value slot when no structure or format error names it. Format ratios are taken over the "
+    "files and values that are structurally accurate."
+)
+
+
+def _counts_against(f: Finding) -> bool:
+    return f.severity == Severity.ERROR and (f.aspect in SYNTACTIC_ASPECTS or f.aspect == Aspect.INTERNAL)
+
+
+def _file_key(f: Finding) -> str:
+    return f.location.file or f"{f.item_id}::{f.check}"
+
+
+def file_universe(run: Run) -> set[str]:
+    """Every file the syntactic ratios count."""
+    files: set[str] = set()
+    for o in run.outcomes:
+        files.update(o.files)
+    files.update(i.file for i in run.discovery.issues if i.file)
+    if run.discovery.manifest:
+        files.add(run.discovery.manifest)
+    for f in run.findings:
+        if _counts_against(f):
+            files.add(_file_key(f))
+    return files
+
+
+def _value_slots(run: Run) -> tuple[int, int]:
+    """Total value slots, and the rows of the manifest-held clinical table."""
+    total = sum(o.n_values for o in run.outcomes) + run.discovery.manifest_cells
+    rows = 0
+    if run.table is not None and run.discovery.manifest is not None:
+        rows = run.table.frame.shape[0]
+        expected = set(run.table.frame.columns) | {n for n, f in run.profile.clinical.items() if f.required}
+        total += rows * len(expected)
+    return total, rows
+
+
+def _bad_values(findings: Iterable[Finding], aspects: set[Aspect], table_rows: int) -> int:
+    keys = set()
+    extra = 0
+    for f in findings:
+        if f.severity != Severity.ERROR or f.aspect not in aspects:
+            continue
+        if f.code == "CLINICAL_MISSING_COLUMN" and f.location.row is None:
+            extra += table_rows  # one missing value per row of the table
+            continue
+        keys.add(f.value_key())
+    return len(keys) + extra
+
+
+def _grains(
+    files: set[str],
+    values: int,
+    findings: list[Finding],
+    table_rows: int,
+    unreadable: int,
+    profile: Profile,
+) -> tuple[Grains, Grains, set[str]]:
+    structure_bad_files = {
+        _file_key(f) for f in findings if f.severity == Severity.ERROR and f.aspect == Aspect.STRUCTURE
+    }
+    format_bad_files = {
+        _file_key(f) for f in findings if f.severity == Severity.ERROR and f.aspect == Aspect.FORMAT
+    }
+    s_bad_values = _bad_values(findings, {Aspect.STRUCTURE}, table_rows) + unreadable
+    f_bad_values = _bad_values(findings, {Aspect.FORMAT}, table_rows)
+    s_files_ok = len(files - structure_bad_files)
+    f_files_ok = len(files - structure_bad_files - format_bad_files)
+    t = profile.thresholds
+    structure = Grains(
+        files=Ratio.of("structure_file_accuracy", "files", s_files_ok, len(files)),
+        values=Ratio.of(
+            "structure_accuracy",
+            "values",
+            max(values - s_bad_values, 0),
+            values,
+            t.structure_accuracy,
+        ),
+    )
+    s_ok_values = max(values - s_bad_values, 0)
+    fmt = Grains(
+        files=Ratio.of("format_file_accuracy", "files", f_files_ok, s_files_ok),
+        values=Ratio.of(
+            "format_accuracy",
+            "values",
+            max(s_ok_values - f_bad_values, 0),
+            s_ok_values,
+            t.format_accuracy,
+        ),
+    )
+    return structure, fmt, structure_bad_files
+
+
+def _breakdowns(
+    run: Run, files: set[str], bad_files: set[str], findings: list[Finding], key_of: str
+) -> list[Breakdown]:
+    group_of_item: dict[str, str] = {}
+    group_files: dict[str, set[str]] = defaultdict(set)
+    group_values: Counter[str] = Counter()
+    for o in run.outcomes:
+        s = o.summary
+        g = (s.institution if key_of == "institution" else s.diagnosis) or "(unknown)"
+        group_of_item[s.slide_id] = g
+        group_files[g].update(o.files)
+        group_values[g] += o.n_values
+    bad_by_group: dict[str, set[str]] = defaultdict(set)
+    bad_values: dict[str, set[tuple]] = defaultdict(set)
+    for f in findings:
+        if not _counts_against(f):
+            continue
+        g = group_of_item.get(f.item_id)
+        if g is None:
+            continue
+        key = _file_key(f)
+        group_files[g].add(key)
+        bad_by_group[g].add(key)
+        if f.aspect in (Aspect.STRUCTURE, Aspect.FORMAT) and f.location.row is None:
+            bad_values[g].add(f.value_key())
+    out = []
+    for g in sorted(group_files):
+        n_files = len(group_files[g])
+        n_values = group_values[g]
+        out.append(
+            Breakdown(
+                key=g,
+                files=Ratio.of("file_accuracy", "files", n_files - len(bad_by_group[g]), n_files),
+                values=Ratio.of(
+                    "value_accuracy",
+                    "values",
+                    max(n_values - len(bad_values[g]), 0),
+                    n_values,
+                    note="annotation-file values only",
+                ),
+            )
+        )
+    return out
+
+
+def syntactic_result(run: Run) -> SyntacticResult:
+    """Syntactic accuracy of a run."""
+    findings = run.findings
+    files = file_universe(run)
+    bad_files = {_file_key(f) for f in findings if _counts_against(f)}
+    values, table_rows = _value_slots(run)
+    unreadable = sum(o.unreadable for o in run.outcomes)
+    bad_values = _bad_values(findings, {Aspect.STRUCTURE, Aspect.FORMAT}, table_rows) + unreadable
+    values_valid = max(values - bad_values, 0)
+    files_valid = len(files - bad_files)
+    structure, fmt, _ = _grains(files, values, findings, table_rows, unreadable, run.profile)
+    t = run.profile.thresholds
+    file_ratio = Ratio.of("file_accuracy", "files", files_valid, len(files), t.file_accuracy)
+    gates = [file_ratio, structure.values, fmt.values]
+    crashed = sum(f.aspect == Aspect.INTERNAL for f in findings)
+    return SyntacticResult(
+        file_accuracy=file_ratio.value,
+        files_total=len(files),
+        files_valid=files_valid,
+        value_accuracy=values_valid / values if values else None,
+        values_total=values,
+        values_valid=values_valid,
+        structure=structure,
+        format=fmt,
+        gates=gates,
+        by_institution=_breakdowns(run, files, bad_files, findings, "institution"),
+        by_class=_breakdowns(run, files, bad_files, findings, "class"),
+        by_code=dict(sorted(Counter(f.code for f in findings).items())),
+        errors=sum(f.severity == Severity.ERROR for f in findings),
+        warnings=sum(f.severity == Severity.WARNING for f in findings),
+        crashed=crashed,
+        passed=all(g.passed is not False for g in gates) and crashed == 0,
+        method=METHOD,
+    )
+
+
+def fingerprint(run: Run) -> str:
+    """SHA-256 over sorted ``path:hash`` lines: annotation files by full SHA-256, slides by their
+    quick print (size, first and last MiB), the manifest by full SHA-256."""
+    lines = []
+    for o in run.outcomes:
+        s = o.summary
+        if o.annotation_sha256 and s.annotation_path:
+            lines.append(f"{s.annotation_path}:{o.annotation_sha256}")
+        if o.fingerprint and s.image_path:
+            lines.append(f"{s.image_path}:{o.fingerprint}")
+    if run.discovery.manifest:
+        data = (run.root / run.discovery.manifest).read_bytes()
+        lines.append(f"{run.discovery.manifest}:{hashlib.sha256(data).hexdigest()}")
+    return hashlib.sha256("\n".join(sorted(lines)).encode()).hexdigest()

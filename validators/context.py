@@ -1,0 +1,85 @@
+"""What checks look at: read-only views of one item or of the whole batch.
+
+All I/O happens before a view is built (reading annotation files, probing slides, running the
+clinical-table expectations); checks only judge the data in the view.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from dqm.model import Annotation, Item
+from dqm.profile import Profile
+from dqm.slides import SlideProbe
+
+if TYPE_CHECKING:
+    from dqm.clinical import TableValidation
+
+
+@dataclass(frozen=True, slots=True)
+class FileStatus:
+    """Whether a file an item names is there."""
+
+    path: str | None
+    exists: bool
+    outside_batch: bool = False
+
+
+@dataclass(slots=True)
+class ItemView:
+    """One item, after its files were read."""
+
+    item: Item
+    profile: Profile
+    annotation: Annotation | None = None
+    slide: SlideProbe | None = None
+    image: FileStatus = FileStatus(None, False)
+    annotation_file: FileStatus = FileStatus(None, False)
+    slides_checked: bool = True
+    """False for annotation-only validation: slide and pairing checks then have nothing to say."""
+
+    @property
+    def mpp(self) -> float | None:
+        """Level-0 resolution: the slide header's, else the annotation's declaration."""
+        if self.slide is not None and self.slide.mpp_x:
+            return self.slide.mpp_x
+        if self.annotation is not None and self.annotation.mpp and self.annotation.mpp > 0:
+            return self.annotation.mpp
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class ItemFacts:
+    """The few facts about an item that batch checks need."""
+
+    slide_id: str
+    row: int | None
+    image_path: str | None
+    annotation_path: str | None
+    fingerprint: str | None = None
+    full_hash: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DiscoveryIssue:
+    """A problem with the batch layout or the manifest, found while discovering items."""
+
+    code: str
+    message: str
+    file: str | None = None
+    row: int | None = None
+    column: str | None = None
+    item_id: str | None = None
+
+
+@dataclass(slots=True)
+class BatchView:
+    """The whole batch, for checks across items."""
+
+    profile: Profile
+    items: list[ItemFacts]
+    manifest: str | None
+    discovery_issues: list[DiscoveryIssue] = field(default_factory=list)
+    table: TableValidation | None = None
+    extra: dict[str, Any] = field(default_factory=dict)

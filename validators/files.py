@@ -1,0 +1,177 @@
+"""File checks: unreadable, missing, orphan and duplicate files (aspect ``file``)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from dqm.findings import Aspect, Finding, Severity
+from validators.context import BatchView, ItemView
+from validators.registry import CheckContext, NoParams, check, read_issue_findings
+
+
+@check(
+    "file.annotation_readable",
+    aspect=Aspect.FILE,
+    codes={
+        "ANNOTATION_UNREADABLE": "the annotation file cannot be read from disk",
+        "EMPTY_FILE": "the annotation file is empty",
+        "INVALID_ENCODING": "the annotation file is not UTF-8 text",
+        "INVALID_JSON": "the annotation file is not valid JSON",
+        "UNKNOWN_FORMAT": "no reader recognises the annotation file's content",
+        "UTF8_BOM": "the annotation file starts with a byte-order mark",
+    },
+    code_severity={"UTF8_BOM": Severity.WARNING},
+)
+def annotation_readable(view: ItemView, params: NoParams, ctx: CheckContext) -> list[Finding]:
+    """The annotation file can be read and parsed."""
+    if view.annotation is None:
+        return []
+    return read_issue_findings(view.annotation.issues, ctx, view.annotation.path)
+
+
+@check(
+    "file.pairing",
+    aspect=Aspect.FILE,
+    codes={
+        "SLIDE_MISSING": "the item names no slide file, or the named file is not there",
+        "ANNOTATION_MISSING": "the item names no annotation file, or the named file is not there",
+        "PATH_OUTSIDE_BATCH": "a path points outside the batch folder",
+    },
+)
+def pairing(view: ItemView, params: NoParams, ctx: CheckContext) -> list[Finding]:
+    """Every slide has its annotation file and every annotation its slide."""
+    out: list[Finding] = []
+    for status, code, what in (
+        (view.image, "SLIDE_MISSING", "slide"),
+        (view.annotation_file, "ANNOTATION_MISSING", "annotation"),
+    ):
+        if what == "slide" and not view.slides_checked:
+            continue
+        if status.outside_batch:
+            out.append(
+                ctx.finding(
+                    "PATH_OUTSIDE_BATCH",
+                    f"{what} path {status.path!r} leaves the batch folder; it was not read",
+                    file=status.path,
+                    row=view.item.row,
+                )
+            )
+        elif status.path is None:
+            out.append(ctx.finding(code, f"no {what} file for this slide", file=None, row=view.item.row))
+        elif not status.exists:
+            out.append(
+                ctx.finding(
+                    code,
+                    f"{what} file {status.path!r} is not in the batch",
+                    file=status.path,
+                    row=view.item.row,
+                )
+            )
+    return out
+
+
+@check(
+    "file.duplicate_slide_id",
+    aspect=Aspect.FILE,
+    scope="batch",
+    codes={"DUPLICATE_SLIDE_ID": "two items share one slide_id"},
+)
+def duplicate_slide_id(batch: BatchView, params: NoParams, ctx: CheckContext) -> list[Finding]:
+    """Every slide_id appears once."""
+    rows: dict[str, list[int | None]] = defaultdict(list)
+    for facts in batch.items:
+        rows[facts.slide_id].append(facts.row)
+    out = []
+    for slide_id, seen in rows.items():
+        if len(seen) > 1:
+            for row in seen[1:]:
+                out.append(
+                    ctx.finding(
+                        "DUPLICATE_SLIDE_ID",
+                        f"slide_id {slide_id!r} appears {len(seen)} times (rows {', '.join(str(r) for r in seen)})",
+                        item_id=slide_id,
+                        file=batch.manifest,
+                        row=row,
+                        column="slide_id",
+                    )
+                )
+    return out
+
+
+@check(
+    "file.duplicate_slide_content",
+    aspect=Aspect.FILE,
+    scope="batch",
+    codes={"DUPLICATE_SLIDE_CONTENT": "one slide file is delivered twice under two ids"},
+)
+def duplicate_slide_content(batch: BatchView, params: NoParams, ctx: CheckContext) -> list[Finding]:
+    """No slide file is delivered twice under different ids (content hash)."""
+    groups: dict[str, list[str]] = defaultdict(list)
+    paths: dict[str, str | None] = {}
+    for facts in batch.items:
+        key = facts.full_hash or facts.fingerprint
+        if key and facts.image_path:
+            groups[key].append(facts.slide_id)
+            paths[facts.slide_id] = facts.image_path
+    out = []
+    for ids in groups.values():
+        distinct = list(dict.fromkeys(ids))
+        if len(distinct) > 1:
+            first = distinct[0]
+            for other in distinct[1:]:
+                out.append(
+                    ctx.finding(
+                        "DUPLICATE_SLIDE_CONTENT",
+                        f"slide file is byte-identical to {paths[first]!r} (slide {first!r})",
+                        item_id=other,
+                        file=paths[other],
+                    )
+                )
+    return out
+
+
+@check(
+    "file.layout",
+    aspect=Aspect.FILE,
+    scope="batch",
+    codes={
+        "MANIFEST_UNREADABLE": "manifest.csv cannot be read or parsed as CSV",
+        "ORPHAN_SLIDE": "a slide file no item refers to",
+        "ORPHAN_ANNOTATION": "an annotation file no item refers to",
+        "EMPTY_BATCH": "the batch holds no slides and no annotation files",
+    },
+)
+def layout(batch: BatchView, params: NoParams, ctx: CheckContext) -> list[Finding]:
+    """The manifest reads and every delivered file belongs to an item."""
+    return _discovery_findings(batch, ctx)
+
+
+def _discovery_findings(batch: BatchView, ctx: CheckContext) -> list[Finding]:
+    """Findings for the discovery issues whose code this check declares."""
+    return [
+        ctx.finding(
+            i.code,
+            i.message,
+            item_id=i.item_id or i.file or "batch",
+            file=i.file,
+            row=i.row,
+            column=i.column,
+        )
+        for i in batch.discovery_issues
+        if i.code in ctx.spec.codes
+    ]
+
+
+@check(
+    "schema.manifest",
+    aspect=Aspect.STRUCTURE,
+    scope="batch",
+    codes={
+        "MANIFEST_MISSING_COLUMN": "a required manifest column is absent",
+        "MANIFEST_EMPTY_SLIDE_ID": "a manifest row has no slide_id",
+        "MANIFEST_BAD_ROW": "a manifest row has more or fewer cells than the header",
+    },
+)
+def manifest_structure(batch: BatchView, params: NoParams, ctx: CheckContext) -> list[Finding]:
+    """The manifest has the required columns and every row a slide_id."""
+    return _discovery_findings(batch, ctx)

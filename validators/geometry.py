@@ -1,0 +1,344 @@
+"""Geometry checks on lesion outlines (aspect ``format``): shapely's view of each polygon.
+
+Each check states what it does with degenerate input. A lesion whose outline could not be read
+(structure error) has no rings and is skipped by all of them; a lesion whose rings cannot form
+a polygon (non-finite or too few vertices) has no geometry and is skipped by the checks that
+need one, so one bad value is reported once.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from itertools import combinations
+
+import numpy as np
+import shapely
+from pydantic import BaseModel, ConfigDict, Field
+
+from dqm.coords import area_um2
+from dqm.findings import Aspect, Finding, Severity
+from validators.context import ItemView
+from validators.registry import CheckContext, NoParams, check
+
+
+def _xy(point: np.ndarray) -> tuple[float, float]:
+    return (float(point[0]), float(point[1]))
+
+
+@check(
+    "geometry.finite",
+    aspect=Aspect.FORMAT,
+    codes={"NON_FINITE_COORDINATE": "a vertex coordinate is NaN or infinite"},
+)
+def finite(view: ItemView, params: NoParams, ctx: CheckContext) -> list[Finding]:
+    """Every vertex coordinate is a finite number (vertices counted through all rings in order)."""
+    out = []
+    for lesion in view.annotation.lesions if view.annotation else ():
+        pts = lesion.vertices()
+        bad = np.flatnonzero(~np.isfinite(pts).all(axis=1))
+        if bad.size:
+            out.append(
+                ctx.finding(
+                    "NON_FINITE_COORDINATE",
+                    f"{bad.size} vertex(es) with NaN or infinite coordinates, first {pts[bad[0]].tolist()}",
+                    pointer=lesion.pointer + "/geometry",
+                    lesion=lesion.index,
+                    vertex=int(bad[0]),
+                )
+            )
+    return out
+
+
+@check(
+    "geometry.vertices",
+    aspect=Aspect.FORMAT,
+    codes={"TOO_FEW_VERTICES": "a ring has fewer than 3 distinct vertices"},
+)
+def vertices(view: ItemView, params: NoParams, ctx: CheckContext) -> list[Finding]:
+    """Every polygon has a shell and every ring at least 3 distinct vertices."""
+    out = []
+    for lesion in view.annotation.lesions if view.annotation else ():
+        if not lesion.outline_read:
+            continue
+        if not lesion.polygons:
+            out.append(_too_few(ctx, lesion, "the outline has no polygons", None))
+        for p, poly in enumerate(lesion.polygons):
+            if not poly:
+                out.append(_too_few(ctx, lesion, f"polygon {p} has no rings", None))
+            for r, ring in enumerate(poly):
+                if not np.isfinite(ring).all():
+                    continue  # geometry.finite reports it
+                n = len(np.unique(ring, axis=0)) if len(ring) else 0
+                if n < 3:
+                    what = "shell" if r == 0 else f"hole {r}"
+                    xy = _xy(ring[0]) if len(ring) else None
+                    out.append(
+                        _too_few(
+                            ctx,
+                            lesion,
+                            f"polygon {p} {what} has {n} distinct vertices; a ring needs 3",
+                            xy,
+                        )
+                    )
+    return out
+
+
+def _too_few(ctx: CheckContext, lesion, message: str, xy) -> Finding:
+    return ctx.finding(
+        "TOO_FEW_VERTICES",
+        message,
+        pointer=lesion.pointer + "/geometry",
+        lesion=lesion.index,
+        xy=xy,
+    )
+
+
+_REASONS = (
+    ("Ring Self-intersection", "RING_SELF_INTERSECTION", "a ring touches or crosses itself"),
+    ("Self-intersection", "SELF_INTERSECTION", "the outline crosses itself"),
+    ("Hole lies outside shell", "HOLE_OUTSIDE_SHELL", "a hole lies outside its shell"),
+    ("Holes are nested", "NESTED_HOLES", "a hole lies inside another hole"),
+    ("Interior is disconnected", "DISCONNECTED_INTERIOR", "holes cut the polygon in pieces"),
+    ("Nested shells", "NESTED_SHELLS", "a polygon of a multipolygon lies inside another"),
+    ("Duplicate Rings", "DUPLICATE_RINGS", "the same ring appears twice"),
+)
+_POINT = re.compile(r"\[([-\d.eE+]+) ([-\d.eE+]+)\]")
+
+
+@check(
+    "geometry.validity",
+    aspect=Aspect.FORMAT,
+    codes={
+        **{code: text for _, code, text in _REASONS},
+        "INVALID_GEOMETRY": "shapely reports another invalidity (its reason is quoted)",
+    },
+)
+def validity(view: ItemView, params: NoParams, ctx: CheckContext) -> list[Finding]:
+    """Every outline is a valid polygon (OGC rules, shapely's reason); zero-area ones excepted."""
+    out = []
+    for lesion in view.annotation.lesions if view.annotation else ():
+        geom = lesion.geometry
+        if geom is None or geom.area == 0 or shapely.is_valid(geom):
+            continue
+        reason = shapely.is_valid_reason(geom)
+        code, text = "INVALID_GEOMETRY", reason
+        for prefix, c, t in _REASONS:
+            if reason.startswith(prefix):
+                code, text = c, t
+                break
+        m = _POINT.search(reason)
+        xy = (float(m.group(1)), float(m.group(2))) if m else None
+        out.append(
+            ctx.finding(
+                code,
+                f"{text} (shapely: {reason})",
+                pointer=lesion.pointer + "/geometry",
+                lesion=lesion.index,
+                xy=xy,
+            )
+        )
+    return out
+
+
+@check(
+    "geometry.zero_area",
+    aspect=Aspect.FORMAT,
+    codes={"ZERO_AREA": "an outline encloses no area (collinear vertices)"},
+)
+def zero_area(view: ItemView, params: NoParams, ctx: CheckContext) -> list[Finding]:
+    """Every outline encloses a positive area."""
+    out = []
+    for lesion in view.annotation.lesions if view.annotation else ():
+        geom = lesion.geometry
+        if geom is not None and geom.area == 0:
+            out.append(
+                ctx.finding(
+                    "ZERO_AREA",
+                    "the outline encloses no area: its vertices are collinear",
+                    pointer=lesion.pointer + "/geometry",
+                    lesion=lesion.index,
+                    xy=_xy(lesion.polygons[0][0][0]),
+                )
+            )
+    return out
+
+
+class BoundsParams(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    tolerance_px: float = Field(1.0, ge=0, description="Pixels a vertex may lie beyond the edge.")
+
+
+@check(
+    "geometry.bounds",
+    aspect=Aspect.FORMAT,
+    params=BoundsParams,
+    codes={"LESION_OUT_OF_BOUNDS": "a vertex lies outside the slide's level-0 area"},
+)
+def bounds(view: ItemView, params: BoundsParams, ctx: CheckContext) -> list[Finding]:
+    """Every vertex lies inside the slide (the header's size, else the annotation's declaration)."""
+    ann = view.annotation
+    if ann is None:
+        return []
+    size, source = (ann.width, ann.height), "declared slide size"
+    if view.slide is not None and view.slide.opened and view.slide.width:
+        size, source = (view.slide.width, view.slide.height), "slide header"
+    w, h = size
+    if not w or not h or w <= 0 or h <= 0:
+        return []
+    tol = params.tolerance_px
+    out = []
+    for lesion in ann.lesions:
+        if lesion.geometry is None:
+            continue
+        minx, miny, maxx, maxy = lesion.geometry.bounds
+        if minx >= -tol and miny >= -tol and maxx <= w + tol and maxy <= h + tol:
+            continue
+        pts = lesion.vertices()
+        outside = (pts[:, 0] < -tol) | (pts[:, 1] < -tol) | (pts[:, 0] > w + tol) | (pts[:, 1] > h + tol)
+        k = int(np.flatnonzero(outside)[0])
+        out.append(
+            ctx.finding(
+                "LESION_OUT_OF_BOUNDS",
+                f"{int(outside.sum())} vertex(es) outside the {w}x{h} {source}; first at ({pts[k, 0]:g}, {pts[k, 1]:g})",
+                pointer=lesion.pointer + "/geometry",
+                lesion=lesion.index,
+                vertex=k,
+                xy=_xy(pts[k]),
+            )
+        )
+    return out
+
+
+class DuplicateParams(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    min_iou: float = Field(0.95, gt=0, le=1, description="IoU at or above which two outlines are one.")
+
+
+def _valid_lesions(view: ItemView) -> list:
+    ann = view.annotation
+    if ann is None:
+        return []
+    return [
+        les
+        for les in ann.lesions
+        if les.geometry is not None and les.geometry.area > 0 and shapely.is_valid(les.geometry)
+    ]
+
+
+def _iou(a, b) -> float:
+    inter = a.intersection(b).area
+    union = a.area + b.area - inter
+    return inter / union if union > 0 else 0.0
+
+
+@check(
+    "geometry.duplicate",
+    aspect=Aspect.FORMAT,
+    params=DuplicateParams,
+    codes={"DUPLICATE_LESION": "the same outline is annotated twice"},
+)
+def duplicate(view: ItemView, params: DuplicateParams, ctx: CheckContext) -> list[Finding]:
+    """No outline is annotated twice (IoU at or above ``min_iou``, any class)."""
+    lesions = _valid_lesions(view)
+    out = []
+    reported: set[int] = set()
+    for a, b in _candidate_pairs(lesions):
+        if b.index in reported:
+            continue
+        iou = _iou(a.geometry, b.geometry)
+        if iou >= params.min_iou:
+            reported.add(b.index)
+            out.append(
+                ctx.finding(
+                    "DUPLICATE_LESION",
+                    f"lesion {b.index} ({b.raw_class}) repeats lesion {a.index} ({a.raw_class}): IoU {iou:.3f}",
+                    pointer=b.pointer + "/geometry",
+                    lesion=b.index,
+                    xy=_xy(np.asarray(b.geometry.representative_point().coords[0])),
+                )
+            )
+    return out
+
+
+def _candidate_pairs(lesions: list) -> list:
+    """Pairs of lesions whose bounding boxes meet, in file order."""
+    if len(lesions) < 2:
+        return []
+    if len(lesions) <= 8:
+        pairs = combinations(lesions, 2)
+        return [(a, b) for a, b in pairs if a.geometry.intersects(b.geometry)]
+    tree = shapely.STRtree([les.geometry for les in lesions])
+    left, right = tree.query([les.geometry for les in lesions], predicate="intersects")
+    return [(lesions[i], lesions[j]) for i, j in zip(left, right, strict=True) if i < j]
+
+
+class OverlapParams(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    min_fraction: float = Field(
+        0.01,
+        ge=0,
+        le=1,
+        description="Overlap, as a fraction of the smaller lesion, that is reported.",
+    )
+
+
+@check(
+    "geometry.overlap",
+    aspect=Aspect.FORMAT,
+    severity=Severity.WARNING,
+    params=OverlapParams,
+    codes={"OVERLAPPING_CLASSES": "lesions of different classes overlap"},
+)
+def overlap(view: ItemView, params: OverlapParams, ctx: CheckContext) -> list[Finding]:
+    """Lesions of different classes do not overlap (duplicates are reported by geometry.duplicate)."""
+    out = []
+    for a, b in _candidate_pairs(_valid_lesions(view)):
+        if a.label == b.label or a.label is None or b.label is None:
+            continue
+        inter = a.geometry.intersection(b.geometry)
+        frac = inter.area / min(a.geometry.area, b.geometry.area)
+        if frac >= params.min_fraction and _iou(a.geometry, b.geometry) < 0.95:
+            out.append(
+                ctx.finding(
+                    "OVERLAPPING_CLASSES",
+                    f"lesion {b.index} ({b.label}) overlaps lesion {a.index} ({a.label}) by {frac:.1%} of the smaller",
+                    pointer=b.pointer + "/geometry",
+                    lesion=b.index,
+                    xy=_xy(np.asarray(inter.representative_point().coords[0])),
+                )
+            )
+    return out
+
+
+class MinAreaParams(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    min_area_um2: float = Field(100.0, ge=0, description="Smallest lesion area in square micrometres.")
+
+
+@check(
+    "geometry.min_area",
+    aspect=Aspect.FORMAT,
+    params=MinAreaParams,
+    codes={"LESION_TOO_SMALL": "a lesion is smaller than the profile's minimum area"},
+)
+def min_area(view: ItemView, params: MinAreaParams, ctx: CheckContext) -> list[Finding]:
+    """Every lesion is at least ``min_area_um2``; skipped when the resolution (mpp) is unknown."""
+    mpp = view.mpp
+    out = []
+    for lesion in view.annotation.lesions if view.annotation and mpp else ():
+        geom = lesion.geometry
+        if geom is None or geom.area == 0:
+            continue
+        area = area_um2(geom.area, mpp)
+        if area is not None and area < params.min_area_um2 and math.isfinite(area):
+            out.append(
+                ctx.finding(
+                    "LESION_TOO_SMALL",
+                    f"lesion area {area:.1f} µm² is under the {params.min_area_um2:g} µm² minimum",
+                    pointer=lesion.pointer + "/geometry",
+                    lesion=lesion.index,
+                    xy=_xy(np.asarray(geom.representative_point().coords[0])),
+                )
+            )
+    return out

@@ -1,0 +1,139 @@
+"""The check registry: every check is a small pure function registered under a stable dotted id.
+
+A check receives the thing it checks (an :class:`~validators.context.ItemView` or a
+:class:`~validators.context.BatchView`), its typed parameters and a :class:`CheckContext`; it
+returns a list of findings, empty when it passed. It writes no file, prints nothing, keeps no
+state. ``ctx.finding(code, message, **location)`` builds a finding with the check's id, severity
+and aspect filled in and refuses codes the check did not declare.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from dqm.findings import Aspect, Finding, Location, Severity
+from dqm.model import ReadIssue
+
+Scope = Literal["item", "batch"]
+
+
+class NoParams(BaseModel):
+    """A check without parameters."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+@dataclass(frozen=True, slots=True)
+class CheckSpec:
+    """A registered check."""
+
+    id: str
+    func: Callable[..., list[Finding]]
+    scope: Scope
+    aspect: Aspect
+    severity: Severity
+    codes: dict[str, str]
+    params: type[BaseModel]
+    code_severity: dict[str, Severity]
+    """Codes whose default severity differs from the check's."""
+
+    def severity_of(self, code: str) -> Severity:
+        return self.code_severity.get(code, self.severity)
+
+    @property
+    def doc(self) -> str:
+        """The one-line docstring shown by the report and ``dqm checks``."""
+        return (inspect.getdoc(self.func) or "").splitlines()[0]
+
+
+REGISTRY: dict[str, CheckSpec] = {}
+
+
+def check(
+    check_id: str,
+    *,
+    codes: dict[str, str],
+    aspect: Aspect,
+    severity: Severity = Severity.ERROR,
+    scope: Scope = "item",
+    params: type[BaseModel] = NoParams,
+    code_severity: dict[str, Severity] | None = None,
+) -> Callable[[Callable[..., list[Finding]]], Callable[..., list[Finding]]]:
+    """Register ``func`` as check ``check_id`` emitting the reason ``codes`` (code -> meaning)."""
+
+    def register(func: Callable[..., list[Finding]]) -> Callable[..., list[Finding]]:
+        if check_id in REGISTRY:
+            raise ValueError(f"check {check_id!r} registered twice")
+        unknown = set(code_severity or {}) - set(codes)
+        if unknown:
+            raise ValueError(f"check {check_id!r}: severities for undeclared codes {unknown}")
+        REGISTRY[check_id] = CheckSpec(
+            check_id, func, scope, aspect, severity, dict(codes), params, dict(code_severity or {})
+        )
+        return func
+
+    return register
+
+
+@dataclass(frozen=True, slots=True)
+class CheckContext:
+    """Builds findings for one check run on one item (or the batch)."""
+
+    spec: CheckSpec
+    item_id: str
+    severities: dict[str, Severity]
+    """Severity per code, after the profile's overrides."""
+    file: str | None = None
+
+    def finding(self, code: str, message: str, **location: Any) -> Finding:
+        """A finding of this check; ``location`` fields as in :class:`dqm.findings.Location`.
+
+        ``file`` defaults to the item's annotation file; ``item_id`` may be overridden for batch
+        checks that report about one item.
+        """
+        if code not in self.spec.codes:
+            raise KeyError(f"check {self.spec.id} emitted undeclared code {code}")
+        item_id = location.pop("item_id", self.item_id)
+        location.setdefault("file", self.file)
+        return Finding(
+            item_id=item_id,
+            check=self.spec.id,
+            code=code,
+            severity=self.severities[code],
+            aspect=self.spec.aspect,
+            message=message,
+            location=Location(**location),
+        )
+
+
+def read_issue_findings(issues: Iterable[ReadIssue], ctx: CheckContext, file: str | None) -> list[Finding]:
+    """Findings for the reader issues whose code this check declares."""
+    return [
+        ctx.finding(
+            i.code,
+            i.message,
+            file=file,
+            pointer=i.pointer,
+            lesion=i.lesion,
+            vertex=i.vertex,
+            xy=i.xy,
+            line=i.line,
+            char=i.char,
+        )
+        for i in issues
+        if i.code in ctx.spec.codes
+    ]
+
+
+def all_codes() -> dict[str, CheckSpec]:
+    """Every registered reason code and the check that owns it."""
+    out: dict[str, CheckSpec] = {}
+    for spec in REGISTRY.values():
+        for code in spec.codes:
+            out[code] = spec
+    return out
