@@ -26,6 +26,8 @@ INTEGER = r"^\s*[+-]?\d+\s*$"
 NUMBER = r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$"
 DATE_FORMAT = "%Y-%m-%d"
 BOOLEAN = ("true", "false", "True", "False", "TRUE", "FALSE", "0", "1")
+IDENTIFYING = frozenset({"patient_id"})
+"""Clinical fields whose values are never printed in messages nor copied into results."""
 
 
 @dataclass(frozen=True, slots=True)

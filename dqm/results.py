@@ -81,6 +81,8 @@ class ItemSummary(_Frozen):
     institution: str | None = None
     diagnosis: str | None = None
     """Class id when the diagnosis resolves, else the value as written."""
+    clinical: dict[str, str | None] = Field(default_factory=dict)
+    """Clinical fields of the profile as table text (identifying fields such as patient_id left out)."""
     n_lesions: int = 0
     lesion_classes: dict[str, int] = Field(default_factory=dict)
     """Lesion count per class id (``?`` for classes outside the taxonomy)."""

@@ -20,7 +20,7 @@ from typing import Any
 
 from dqm.batch import Discovery, discover, normalise
 from dqm.checks import ConfiguredCheck, configure, crash_finding
-from dqm.clinical import RowSource, TableValidation, build_table, validate_table
+from dqm.clinical import IDENTIFYING, RowSource, TableValidation, build_table, text, validate_table
 from dqm.findings import Finding, Severity
 from dqm.model import Annotation, Item
 from dqm.profile import Profile
@@ -193,6 +193,7 @@ def summarise(
             objective_power=probe.objective_power,
         )
     diagnosis = profile.resolve_class(item.diagnosis, item.institution) or item.diagnosis
+    clinical = {k: text(v) for k, v in item.record.items() if k in profile.clinical and k not in IDENTIFYING}
     return ItemSummary(
         slide_id=item.slide_id,
         row=item.row,
@@ -200,6 +201,7 @@ def summarise(
         annotation_path=item.annotation_path,
         institution=item.institution,
         diagnosis=diagnosis,
+        clinical=clinical,
         n_lesions=n_lesions,
         lesion_classes=classes,
         lesion_area_px=areas,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dqm.clinical import TableFailure, TableValidation
+from dqm.clinical import IDENTIFYING, TableFailure, TableValidation
 from dqm.findings import Aspect, Finding
 from validators.context import BatchView
 from validators.registry import CheckContext, NoParams, check
@@ -22,7 +22,6 @@ FORMAT_CODES = {
     "GX_EXPECTATION_FAILED": "an expectation of the user's great-expectations suite failed",
     "CLINICAL_EXPECTATION_ERROR": "an expectation could not be evaluated (its message is quoted)",
 }
-IDENTIFYING = frozenset({"patient_id"})
 
 
 def _shown(column: str, value: object) -> str:

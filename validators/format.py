@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from dqm.clinical import IDENTIFYING
 from dqm.findings import Aspect, Finding, Severity
 from validators.context import ItemView
 from validators.registry import CheckContext, NoParams, check
@@ -103,9 +104,6 @@ def _record_location(view: ItemView, field: str) -> dict[str, Any]:
     if view.item.row is not None:
         return {"row": view.item.row, "column": field, "file": "manifest.csv"}
     return {"pointer": f"/clinical/{field}"}
-
-
-IDENTIFYING = ("patient_id",)
 
 
 def _same(a: Any, b: Any, field: str, view: ItemView) -> bool:
