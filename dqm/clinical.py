@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import threading
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -222,13 +223,20 @@ def _field_expectations(E: Any, name: str, fdef: FieldDef, profile: Profile) -> 
     return out
 
 
-def _gx() -> Any:
-    """great_expectations, imported quietly and without usage statistics."""
-    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        import great_expectations as gx
+_GX_LOCK = threading.Lock()
+
+
+def import_gx() -> Any:
+    """great_expectations, imported quietly and without usage statistics (thread-safe)."""
+    with _GX_LOCK:
+        os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            import great_expectations as gx
     return gx
+
+
+_gx = import_gx
 
 
 def _run(frame: pd.DataFrame, expectations: list[Any]) -> list[Any]:
@@ -279,7 +287,7 @@ def validate_table(
 ) -> TableValidation:
     """Run the profile's expectations (and a user's suite) on the clinical table."""
     out = TableValidation(frame=frame, sources=sources)
-    if frame.empty and not len(frame.columns):
+    if len(frame) == 0:
         return out
     pairs = profile_suite(profile)
     # Column-existence expectations fail as a whole; value expectations on an absent column

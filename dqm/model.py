@@ -34,6 +34,14 @@ class Lesion:
     geometry: BaseGeometry | None = None
     outline_read: bool = True
     """False when the outline was structurally broken (a structure finding says why)."""
+    _valid: bool | None = None
+
+    @property
+    def is_valid(self) -> bool:
+        """Whether the geometry exists and is OGC-valid (computed once)."""
+        if self._valid is None:
+            self._valid = self.geometry is not None and bool(shapely.is_valid(self.geometry))
+        return self._valid
 
     @classmethod
     def build(
@@ -71,10 +79,21 @@ class Lesion:
         return sum(max(len(poly) - 1, 0) for poly in self.polygons)
 
 
+def has_three_distinct(ring: Ring) -> bool:
+    """True when an ``(N, 2)`` ring has at least three distinct vertices (O(N), no sort)."""
+    if len(ring) < 3:
+        return False
+    differs = (ring != ring[0]).any(axis=1)
+    if not differs.any():
+        return False
+    second = ring[int(np.argmax(differs))]
+    return bool((differs & (ring != second).any(axis=1)).any())
+
+
 def _ring_ok(ring: Ring) -> bool:
     if ring.ndim != 2 or ring.shape[1] != 2 or not np.isfinite(ring).all():
         return False
-    return len(np.unique(ring, axis=0)) >= 3
+    return has_three_distinct(ring)
 
 
 def build_geometry(polygons: list[list[Ring]]) -> BaseGeometry | None:

@@ -12,6 +12,7 @@ import contextlib
 import hashlib
 import multiprocessing
 import os
+import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -20,7 +21,7 @@ from typing import Any
 
 from dqm.batch import Discovery, discover, normalise
 from dqm.checks import ConfiguredCheck, configure, crash_finding
-from dqm.clinical import IDENTIFYING, RowSource, TableValidation, build_table, text, validate_table
+from dqm.clinical import IDENTIFYING, RowSource, TableValidation, build_table, import_gx, text, validate_table
 from dqm.findings import Finding, Severity
 from dqm.model import Annotation, Item
 from dqm.profile import Profile
@@ -280,6 +281,10 @@ def run_batch(
 ) -> Run:
     """Check a batch folder: discovery, every item, then the batch checks."""
     checks = configure(profile)
+    if options.clinical:
+        # great_expectations takes seconds to import: do it while the workers read files.
+        warm = threading.Thread(target=import_gx, daemon=True)
+        warm.start()
     discovery = discover(root)
     outcomes: list[ItemOutcome] = []
     total = len(discovery.items)

@@ -62,13 +62,23 @@ def file_universe(run: Run) -> set[str]:
 
 
 def _value_slots(run: Run) -> tuple[int, int]:
-    """Total value slots, and the rows of the manifest-held clinical table."""
+    """Total value slots, and the rows of the clinical table.
+
+    A manifest-held table adds ``rows x (its columns + absent required fields)``. A table built
+    from annotation clinical blocks adds only the required fields each block lacks: the present
+    values are already counted as the annotation file's slots.
+    """
     total = sum(o.n_values for o in run.outcomes) + run.discovery.manifest_cells
-    rows = 0
-    if run.table is not None and run.discovery.manifest is not None:
-        rows = run.table.frame.shape[0]
-        expected = set(run.table.frame.columns) | {n for n, f in run.profile.clinical.items() if f.required}
-        total += rows * len(expected)
+    if run.table is None:
+        return total, 0
+    required = {n for n, f in run.profile.clinical.items() if f.required}
+    rows = run.table.frame.shape[0]
+    if run.discovery.manifest is not None:
+        total += rows * len(set(run.table.frame.columns) | required)
+    else:
+        total += sum(
+            len(required - o.record.keys()) for o in run.outcomes if o.record_source not in (None, "manifest")
+        )
     return total, rows
 
 

@@ -18,12 +18,22 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from dqm.coords import area_um2
 from dqm.findings import Aspect, Finding, Severity
+from dqm.model import has_three_distinct
 from validators.context import ItemView
 from validators.registry import CheckContext, NoParams, check
 
 
 def _xy(point: np.ndarray) -> tuple[float, float]:
     return (float(point[0]), float(point[1]))
+
+
+def encloses_nothing(geom) -> bool:
+    """True when an outline covers no area at all (collinear vertices).
+
+    A self-crossing bowtie also has zero *signed* area, but its repaired form covers area: it is
+    a self-intersection, not a zero-area outline.
+    """
+    return geom.area == 0 and shapely.make_valid(geom).area == 0
 
 
 @check(
@@ -35,6 +45,8 @@ def finite(view: ItemView, params: NoParams, ctx: CheckContext) -> list[Finding]
     """Every vertex coordinate is a finite number (vertices counted through all rings in order)."""
     out = []
     for lesion in view.annotation.lesions if view.annotation else ():
+        if lesion.geometry is not None:
+            continue  # a geometry is only built from finite rings
         pts = lesion.vertices()
         bad = np.flatnonzero(~np.isfinite(pts).all(axis=1))
         if bad.size:
@@ -59,8 +71,8 @@ def vertices(view: ItemView, params: NoParams, ctx: CheckContext) -> list[Findin
     """Every polygon has a shell and every ring at least 3 distinct vertices."""
     out = []
     for lesion in view.annotation.lesions if view.annotation else ():
-        if not lesion.outline_read:
-            continue
+        if not lesion.outline_read or lesion.geometry is not None:
+            continue  # a geometry is only built from rings of 3+ distinct vertices
         if not lesion.polygons:
             out.append(_too_few(ctx, lesion, "the outline has no polygons", None))
         for p, poly in enumerate(lesion.polygons):
@@ -69,8 +81,8 @@ def vertices(view: ItemView, params: NoParams, ctx: CheckContext) -> list[Findin
             for r, ring in enumerate(poly):
                 if not np.isfinite(ring).all():
                     continue  # geometry.finite reports it
-                n = len(np.unique(ring, axis=0)) if len(ring) else 0
-                if n < 3:
+                if not has_three_distinct(ring):
+                    n = len(np.unique(ring, axis=0)) if len(ring) else 0
                     what = "shell" if r == 0 else f"hole {r}"
                     xy = _xy(ring[0]) if len(ring) else None
                     out.append(
@@ -119,7 +131,7 @@ def validity(view: ItemView, params: NoParams, ctx: CheckContext) -> list[Findin
     out = []
     for lesion in view.annotation.lesions if view.annotation else ():
         geom = lesion.geometry
-        if geom is None or geom.area == 0 or shapely.is_valid(geom):
+        if geom is None or lesion.is_valid or encloses_nothing(geom):
             continue
         reason = shapely.is_valid_reason(geom)
         code, text = "INVALID_GEOMETRY", reason
@@ -151,7 +163,7 @@ def zero_area(view: ItemView, params: NoParams, ctx: CheckContext) -> list[Findi
     out = []
     for lesion in view.annotation.lesions if view.annotation else ():
         geom = lesion.geometry
-        if geom is not None and geom.area == 0:
+        if geom is not None and encloses_nothing(geom):
             out.append(
                 ctx.finding(
                     "ZERO_AREA",
@@ -219,11 +231,7 @@ def _valid_lesions(view: ItemView) -> list:
     ann = view.annotation
     if ann is None:
         return []
-    return [
-        les
-        for les in ann.lesions
-        if les.geometry is not None and les.geometry.area > 0 and shapely.is_valid(les.geometry)
-    ]
+    return [les for les in ann.lesions if les.is_valid and les.geometry.area > 0]
 
 
 def _iou(a, b) -> float:

@@ -168,8 +168,9 @@ def read_document(doc: Any, path: str, profile: Profile, issues: list[ReadIssue]
 
     clinical = doc.get("clinical")
     if isinstance(clinical, dict):
-        required = [k for k, f in profile.clinical.items() if f.required]
-        n_values += count_slots(clinical, required)
+        # Present keys only: whether required fields are missing is the clinical table's
+        # question, and it counts those slots (dqm.syntactic).
+        n_values += len(clinical)
         ann.clinical = dict(clinical)
     else:
         n_values += 1

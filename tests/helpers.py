@@ -1,0 +1,114 @@
+"""Builders for in-memory items: a clean native document, views with a virtual slide."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import numpy as np
+import json
+
+from dqm.model import Item
+from dqm.profile import Profile
+from dqm.readers import parse_annotation
+from dqm.slides import virtual_probe
+from validators.context import FileStatus, ItemView
+
+
+def square(x: float, y: float, size: float) -> list[list[float]]:
+    return [[x, y], [x + size, y], [x + size, y + size], [x, y + size]]
+
+
+def circle(cx: float, cy: float, r: float, n: int = 64) -> list[list[float]]:
+    t = np.linspace(0, 2 * np.pi, n, endpoint=False)
+    return np.column_stack([cx + r * np.cos(t), cy + r * np.sin(t)]).round(3).tolist()
+
+
+CLINICAL = {
+    "institution": "Seoul-A",
+    "diagnosis": "BCC",
+    "age": 61,
+    "sex": "F",
+    "site": "head_neck",
+    "patient_id": "P000001",
+}
+
+
+def native_doc(lesions: list[dict[str, Any]] | None = None, **slide: Any) -> dict[str, Any]:
+    """A clean native document: a 4096x3072 slide with two BCC lesions (one with a hole)."""
+    if lesions is None:
+        lesions = [
+            {
+                "id": 1,
+                "class": "BCC",
+                "geometry": {
+                    "type": "Polygon",
+                    "coordinates": [circle(1000, 1000, 200), circle(1000, 1000, 50)[::-1]],
+                },
+            },
+            {
+                "id": 2,
+                "class": "basal cell carcinoma",
+                "geometry": {"type": "Polygon", "coordinates": [circle(2500, 1500, 150)]},
+            },
+        ]
+    return {
+        "format": "dqm.annotation/1",
+        "slide": {"file": "S1.tiff", "width": 4096, "height": 3072, "mpp": 0.5, **slide},
+        "lesions": lesions,
+        "clinical": copy.deepcopy(CLINICAL),
+    }
+
+
+def view_of(
+    doc: Any, profile: Profile, *, raw: bytes | None = None, slide: bool = True, manifest_row: bool = True
+) -> ItemView:
+    """An item view of a document as if read from ``S1.json`` next to a healthy virtual slide."""
+    data = raw if raw is not None else json.dumps(doc).encode()
+    annotation = parse_annotation(data, "annotations/S1.json", profile)[0]
+    record = {k: str(v) for k, v in CLINICAL.items()} if manifest_row else dict(annotation.clinical)
+    item = Item("S1", "slides/S1.tiff", "annotations/S1.json", record, 1 if manifest_row else None)
+    probe = virtual_probe("slides/S1.tiff", 4096, 3072) if slide else None
+    return ItemView(
+        item,
+        profile,
+        annotation,
+        probe,
+        FileStatus("slides/S1.tiff", slide),
+        FileStatus("annotations/S1.json", True),
+    )
+
+
+def write_tiny_batch(root, *, manifest: bool = True):
+    """Three slides: S1 clean, S2 with invalid JSON, S3 with an unknown key and age 200.
+
+    The expected accuracies are worked out by hand in tests/test_syntactic.py.
+    """
+    from pathlib import Path
+
+    from PIL import Image
+
+    root = Path(root)
+    (root / "slides").mkdir(parents=True)
+    (root / "annotations").mkdir()
+    for k, sid in enumerate(("S1", "S2", "S3")):
+        Image.new("RGB", (400, 300), (230, 170 + k, 200)).save(root / "slides" / f"{sid}.png")
+
+    def doc(extra=None):
+        les = {"class": "BCC", "geometry": {"type": "Polygon", "coordinates": [square(100, 100, 80)]}}
+        les.update(extra or {})
+        return {
+            "slide": {"file": "x.png", "width": 400, "height": 300, "mpp": 0.5},
+            "lesions": [les],
+            "clinical": {},
+        }
+
+    (root / "annotations" / "S1.json").write_text(json.dumps(doc()))
+    (root / "annotations" / "S2.json").write_text('{"slide": ')
+    (root / "annotations" / "S3.json").write_text(json.dumps(doc({"colour": "red"})))
+    if manifest:
+        rows = ["slide_id,image_path,annotation_path,institution,diagnosis,age,sex,site"]
+        for sid, age in (("S1", 40), ("S2", 50), ("S3", 200)):
+            rows.append(f"{sid},slides/{sid}.png,annotations/{sid}.json,Seoul-A,BCC,{age},F,trunk")
+        (root / "manifest.csv").write_text("\n".join(rows) + "\n")
+    return root

@@ -1,0 +1,71 @@
+"""Batch discovery: manifest as contract, stem pairing without one, bad layouts as issues."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from dqm.batch import discover, normalise
+
+
+def _touch(root: Path, *paths: str) -> None:
+    for p in paths:
+        (root / p).parent.mkdir(parents=True, exist_ok=True)
+        (root / p).write_bytes(b"x")
+
+
+def test_manifest_rows_become_items_in_order(tmp_path):
+    _touch(tmp_path, "s/a.svs", "s/b.svs", "n/a.json", "n/b.json")
+    (tmp_path / "manifest.csv").write_text(
+        "\ufeffslide_id,image_path,annotation_path,institution,diagnosis\nB,s/b.svs,n/b.json,H1,BCC\nA,s/a.svs,n/a.json,H2,MM\n",
+        encoding="utf-8",
+    )
+    disc = discover(tmp_path)
+    assert [(i.slide_id, i.row, i.image_path, i.institution) for i in disc.items] == [
+        ("B", 1, "s/b.svs", "H1"),
+        ("A", 2, "s/a.svs", "H2"),
+    ]
+    assert disc.issues == [] and disc.manifest_cells == 6
+
+
+def test_unreferenced_files_are_orphans(tmp_path):
+    _touch(tmp_path, "a.svs", "a.json", "extra.svs", "notes.json", "README.md", ".hidden/x.svs")
+    (tmp_path / "manifest.csv").write_text("slide_id,image_path,annotation_path\nA,a.svs,a.json\n")
+    issues = {(i.code, i.file) for i in discover(tmp_path).issues}
+    assert issues == {("ORPHAN_SLIDE", "extra.svs"), ("ORPHAN_ANNOTATION", "notes.json")}
+
+
+def test_manifest_problems_are_issues_with_row_and_column(tmp_path):
+    _touch(tmp_path, "a.svs", "a.json")
+    (tmp_path / "manifest.csv").write_text("slide_id,image_path\n,a.svs\na,a.svs,surplus\n")
+    disc = discover(tmp_path)
+    got = sorted((i.code, i.row, i.column) for i in disc.issues)
+    assert got == [
+        ("MANIFEST_BAD_ROW", 2, None),
+        ("MANIFEST_EMPTY_SLIDE_ID", 1, "slide_id"),
+        ("MANIFEST_MISSING_COLUMN", None, "annotation_path"),
+    ]
+    # without an annotation_path column, files are looked up by slide id
+    assert disc.items[1].annotation_path == "a.json"
+
+
+def test_unusable_manifest_falls_back_to_stem_pairing(tmp_path):
+    _touch(tmp_path, "x/S1.tiff", "y/S1.json", "x/S2.jpg")
+    (tmp_path / "manifest.csv").write_bytes(b"\xff\xfe\x00garbage")
+    disc = discover(tmp_path)
+    assert [i.code for i in disc.issues] == ["MANIFEST_UNREADABLE"]
+    assert [(i.slide_id, i.image_path, i.annotation_path) for i in disc.items] == [
+        ("S1", "x/S1.tiff", "y/S1.json"),
+        ("S2", "x/S2.jpg", None),
+    ]
+
+
+def test_empty_folder_is_an_issue(tmp_path):
+    assert [i.code for i in discover(tmp_path).issues] == ["EMPTY_BATCH"]
+
+
+def test_paths_leaving_the_batch_are_flagged():
+    assert normalise("../secret.svs") == ("../secret.svs", True)
+    assert normalise("/etc/passwd")[1] is True
+    assert normalise("a/../../b.svs")[1] is True
+    assert normalise("slides\\a.svs") == ("slides/a.svs", False)
+    assert normalise("./a/./b.svs") == ("a/b.svs", False)

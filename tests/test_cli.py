@@ -1,0 +1,124 @@
+"""The command line: exit codes, outputs, and the batch is never written to."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from dqm.cli import app
+from dqm.results import QualityResult
+from tests.helpers import write_tiny_batch
+
+runner = CliRunner()
+
+
+def tree_hash(root: Path) -> str:
+    h = hashlib.sha256()
+    for p in sorted(root.rglob("*")):
+        st = p.stat()
+        h.update(f"{p.relative_to(root)}:{st.st_mtime_ns}:{st.st_size}".encode())
+        if p.is_file():
+            h.update(p.read_bytes())
+    return h.hexdigest()
+
+
+def test_audit_writes_results_and_report_and_exits_1_on_failure(tmp_path):
+    batch = write_tiny_batch(tmp_path / "batch")
+    before = tree_hash(batch)
+    res = runner.invoke(app, ["audit", str(batch), "--out", str(tmp_path / "out")])
+    assert res.exit_code == 1, res.output
+    assert tree_hash(batch) == before, "the batch folder must never be written to"
+    result = QualityResult.load(tmp_path / "out" / "results.json")
+    assert result.syntactic.files_valid == 4 and result.verdict.status == "not_certified"
+    html = (tmp_path / "out" / "report.html").read_text()
+    assert "Content-Security-Policy" in html and "CLINICAL_OUT_OF_RANGE" in html
+
+
+def test_audit_of_a_clean_batch_exits_0(clean_batch, tmp_path):
+    before = tree_hash(clean_batch)
+    res = runner.invoke(app, ["audit", str(clean_batch), "--out", str(tmp_path / "out")])
+    assert res.exit_code == 0, res.output
+    assert tree_hash(clean_batch) == before
+    result = QualityResult.load(tmp_path / "out" / "results.json")
+    assert result.syntactic.passed and result.findings == []
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["audit", "/no/such/folder"], "no such folder"),
+        (["audit", "{batch}", "--profile", "{bad_profile}"], "invalid profile"),
+        (["audit", "{batch}", "--out", "{batch}/out"], "outside the batch"),
+        (["validate", "/no/such/file.json"], "not a file"),
+        (["report", "{bad_profile}"], "cannot read"),
+        (["gate", "{bad_profile}"], "cannot read"),
+        (["schema", "nope"], "unknown schema"),
+    ],
+)
+def test_usage_errors_exit_2(tmp_path, args, message):
+    batch = write_tiny_batch(tmp_path / "batch")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\nclasses: []\nclinical: {}\n")
+    args = [a.format(batch=batch, bad_profile=bad) for a in args]
+    res = runner.invoke(app, args)
+    assert res.exit_code == 2, res.output
+    assert message in res.output
+
+
+def test_report_rerenders_without_rerunning(tmp_path):
+    batch = write_tiny_batch(tmp_path / "batch")
+    runner.invoke(app, ["audit", str(batch), "--out", str(tmp_path / "out")])
+    res = runner.invoke(
+        app, ["report", str(tmp_path / "out" / "results.json"), "-o", str(tmp_path / "again.html")]
+    )
+    assert res.exit_code == 0
+    assert "UNKNOWN_KEY" in (tmp_path / "again.html").read_text()
+
+
+def test_validate_files_for_pre_commit(tmp_path):
+    batch = write_tiny_batch(tmp_path / "batch")
+    good, bad = batch / "annotations" / "S1.json", batch / "annotations" / "S3.json"
+    assert runner.invoke(app, ["validate", str(good)]).exit_code == 0
+    res = runner.invoke(app, ["validate", str(good), str(bad), "--json", str(tmp_path / "f.json")])
+    assert res.exit_code == 1 and "UNKNOWN_KEY" in res.output
+    (finding,) = json.loads((tmp_path / "f.json").read_text())
+    assert finding["location"]["file"] == str(bad) and finding["location"]["pointer"] == "/lesions/0/colour"
+
+
+def test_validate_batch_annotations_only(tmp_path):
+    batch = write_tiny_batch(tmp_path / "batch")
+    res = runner.invoke(app, ["validate", str(batch), "--annotations-only"])
+    assert res.exit_code == 1
+    assert "INVALID_JSON" in res.output and "MPP_MISSING" not in res.output
+
+
+def test_checks_lists_every_registered_check():
+    from validators import REGISTRY
+
+    res = runner.invoke(app, ["checks"], env={"COLUMNS": "250"})
+    assert res.exit_code == 0
+    for check_id in REGISTRY:
+        assert check_id in res.output
+
+
+@pytest.mark.parametrize(
+    ("which", "doc"), [("native", "native-annotation"), ("results", "results"), ("profile", "profile")]
+)
+def test_published_schemas_match_the_models(which, doc):
+    from dqm.schemas import SCHEMAS
+
+    published = json.loads((Path(__file__).resolve().parents[1] / "docs" / f"{doc}.schema.json").read_text())
+    assert published == SCHEMAS[which](), f"regenerate docs/{doc}.schema.json with `dqm schema {which}`"
+
+
+def test_dqm_help_runs_as_a_script():
+    env = {**os.environ, "PYTHONWARNINGS": "error"}
+    out = subprocess.run([sys.executable, "-m", "dqm", "--help"], capture_output=True, text=True, env=env)
+    assert out.returncode == 0 and "audit" in out.stdout

@@ -1,0 +1,99 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from dqm.checks import configure
+from dqm.findings import Severity
+from dqm.profile import ProfileError, load_profile
+
+
+def test_builtin_profile_has_the_reference_taxonomy(profile):
+    assert profile.class_ids == ("NS", "EC", "SK", "BD_SCC", "BCC", "MN", "MM")
+    assert profile.class_def("NS").requires_lesion is False
+    assert all(profile.class_def(c).requires_lesion for c in profile.class_ids[1:])
+    assert profile.clinical["age"].min == 0 and profile.clinical["age"].max == 120
+    assert profile.clinical["sex"].values == ("M", "F")
+    assert len(profile.sha256) == 64
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("BCC", "BCC"),
+        ("bcc", "BCC"),
+        ("Basal Cell Carcinoma", "BCC"),
+        (" melanoma ", "MM"),
+        ("Bowen disease/squamous cell carcinoma", "BD_SCC"),
+        ("tumour", None),
+        (None, None),
+        (3, None),
+    ],
+)
+def test_resolve_class_accepts_id_name_or_alias_in_any_case(profile, name, expected):
+    assert profile.resolve_class(name) == expected
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    p = tmp_path / "profile.yaml"
+    p.write_text(text, encoding="utf-8")
+    return p
+
+
+MINIMAL = """
+name: tiny
+classes: [{id: A, name: alpha}, {id: B, name: beta}]
+clinical: {institution: {type: string, required: true}}
+"""
+
+
+def test_institution_class_map_wins_over_global(tmp_path):
+    p = _write(tmp_path, MINIMAL + "class_map: {tumor: A}\ninstitution_class_map: {H2: {tumor: B}}\n")
+    prof = load_profile(p)
+    assert prof.resolve_class("Tumor") == "A"
+    assert prof.resolve_class("TUMOR", "h2") == "B"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("name: x\nclasses: []\nclinical: {}\n", "at least one class"),
+        (MINIMAL.replace("id: B", "id: A"), "duplicate class ids"),
+        (MINIMAL + "class_map: {tumor: Z}\n", "not in the taxonomy"),
+        ("name: x\nclasses: [{id: A, name: a}]\nclinical: {sex: {type: category}}\n", "needs `values`"),
+        ("- just\n- a list\n", "YAML mapping"),
+        ("name: [unclosed\n", "not valid YAML"),
+        (MINIMAL + "colour_typo: 1\n", "colour_typo"),
+    ],
+)
+def test_invalid_profiles_are_reported_with_their_reason(tmp_path, text, message):
+    with pytest.raises(ProfileError, match=message):
+        load_profile(_write(tmp_path, text))
+
+
+def test_missing_profile_file_is_a_profile_error(tmp_path):
+    with pytest.raises(ProfileError, match="cannot read"):
+        load_profile(tmp_path / "nope.yaml")
+
+
+def test_check_settings_are_validated_once_at_configuration(tmp_path):
+    prof = load_profile(
+        _write(tmp_path, MINIMAL + "checks: {geometry.min_area: {params: {min_area_um2: -1}}}\n")
+    )
+    with pytest.raises(ProfileError, match="min_area_um2"):
+        configure(prof)
+    prof = load_profile(_write(tmp_path, MINIMAL + "checks: {geometry.no_such_check: {}}\n"))
+    with pytest.raises(ProfileError, match="unknown checks"):
+        configure(prof)
+
+
+def test_severity_overrides_and_disabling(tmp_path):
+    text = (
+        MINIMAL
+        + "checks: {geometry.overlap: {enabled: false}, geometry.zero_area: {severity: warning}}\nseverities: {LESION_CLASS_MISMATCH: error}\n"
+    )
+    configured = {c.id: c for c in configure(load_profile(_write(tmp_path, text)))}
+    assert "geometry.overlap" not in configured
+    assert configured["geometry.zero_area"].severities["ZERO_AREA"] == Severity.WARNING
+    assert configured["format.diagnosis_lesions"].severities["LESION_CLASS_MISMATCH"] == Severity.ERROR

@@ -1,0 +1,130 @@
+"""Geometry checks, one handcrafted lesion per reason code, and the degenerate cases."""
+
+from __future__ import annotations
+
+import pytest
+
+from dqm.checks import configure
+from dqm.runner import run_item_checks
+from tests.helpers import circle, native_doc, square, view_of
+
+
+@pytest.fixture(scope="module")
+def checks(profile):
+    return configure(profile)
+
+
+def lesion(coords, cls="BCC", kind="Polygon"):
+    return {"class": cls, "geometry": {"type": kind, "coordinates": coords}}
+
+
+def findings(profile, checks, lesions, **kw):
+    doc = native_doc([lesion([circle(3000, 2500, 120)]), *lesions])
+    return [(f.code, f.location.lesion) for f in run_item_checks(view_of(doc, profile, **kw), checks)]
+
+
+BOWTIE = [[0, 0], [100, 100], [100, 0], [0, 100]]
+
+
+@pytest.mark.parametrize(
+    ("coords", "code"),
+    [
+        ([[[10, 10], [60, 10]]], "TOO_FEW_VERTICES"),
+        ([[[10, 10], [60, 10], [10, 10], [60, 10]]], "TOO_FEW_VERTICES"),
+        ([], "TOO_FEW_VERTICES"),
+        ([[[x + 200, y + 200] for x, y in BOWTIE]], "SELF_INTERSECTION"),
+        (
+            [[[200, 200], [400, 200], [300, 300], [400, 400], [200, 400], [300, 300]]],
+            "RING_SELF_INTERSECTION",
+        ),
+        ([[[0, 0], [10, 10], [20, 20], [30, 30]]], "ZERO_AREA"),
+        ([square(200, 200, 100), square(600, 600, 20)], "HOLE_OUTSIDE_SHELL"),
+        ([square(200, 200, 300), square(250, 250, 200), square(300, 300, 50)], "NESTED_HOLES"),
+        ([square(4000, 100, 200)], "LESION_OUT_OF_BOUNDS"),
+        ([square(-5, 100, 200)], "LESION_OUT_OF_BOUNDS"),
+        ([square(1000, 1000, 8)], "LESION_TOO_SMALL"),
+    ],
+)
+def test_each_geometry_defect_has_its_code(profile, checks, coords, code):
+    assert findings(profile, checks, [lesion(coords)]) == [(code, 1)]
+
+
+def test_non_finite_vertex_is_located(profile, checks):
+    import json
+
+    doc = native_doc([lesion([circle(500, 500, 80)])])
+    doc["lesions"][0]["geometry"]["coordinates"][0][10][1] = float("inf")
+    view = view_of(doc, profile, raw=json.dumps(doc).encode())
+    (f,) = run_item_checks(view, checks)
+    assert (f.code, f.location.lesion, f.location.vertex, f.location.pointer) == (
+        "NON_FINITE_COORDINATE",
+        0,
+        10,
+        "/lesions/0/geometry",
+    )
+
+
+def test_nested_shells_in_a_multipolygon(profile, checks):
+    coords = [[square(200, 200, 300)], [square(250, 250, 50)]]
+    assert findings(profile, checks, [lesion(coords, kind="MultiPolygon")]) == [("NESTED_SHELLS", 1)]
+
+
+def test_duplicate_lesion_of_any_class(profile, checks):
+    ring = circle(800, 800, 90)
+    shifted = [[x + 1, y] for x, y in ring]
+    assert findings(profile, checks, [lesion([ring]), lesion([ring])]) == [("DUPLICATE_LESION", 2)]
+    # IoU of a 1-px shift of a 90-px circle is ~0.99: still the same outline
+    assert sorted(findings(profile, checks, [lesion([ring]), lesion([shifted], "SK")])) == [
+        ("DUPLICATE_LESION", 2),
+        ("LESION_CLASS_MISMATCH", 2),
+    ]
+
+
+def test_overlap_of_different_classes_is_a_warning_same_class_is_not(profile, checks):
+    a, b = circle(800, 800, 90), circle(880, 800, 90)
+    assert findings(profile, checks, [lesion([a]), lesion([b])]) == []
+    view = view_of(native_doc([lesion([a]), lesion([b], "MN")]), profile)
+    got = {(f.code, f.severity.value) for f in run_item_checks(view, checks)}
+    assert ("OVERLAPPING_CLASSES", "warning") in got
+
+
+def test_a_lesion_inside_another_lesions_hole_does_not_overlap(profile, checks):
+    donut = [circle(800, 800, 200), circle(800, 800, 100)[::-1]]
+    inside = circle(800, 800, 50)
+    assert findings(profile, checks, [lesion(donut), lesion([inside], "NS")]) == []
+
+
+def test_bounds_use_the_slide_header_over_the_declaration(profile, checks):
+    doc = native_doc([lesion([square(4000, 100, 200)])], width=8000)  # declared wider than the slide
+    got = [f.code for f in run_item_checks(view_of(doc, profile), checks)]
+    assert "LESION_OUT_OF_BOUNDS" in got and "SLIDE_SIZE_MISMATCH" in got
+
+
+def test_bounds_fall_back_to_the_declared_size_without_a_slide(profile, checks):
+    doc = native_doc([lesion([square(4000, 100, 200)])])
+    got = [f.code for f in run_item_checks(view_of(doc, profile, slide=False), checks)]
+    assert sorted(got) == ["LESION_OUT_OF_BOUNDS", "SLIDE_MISSING"]
+
+
+def test_min_area_is_skipped_when_resolution_is_unknown(profile, checks):
+    doc = native_doc([lesion([square(1000, 1000, 8)])])
+    del doc["slide"]["mpp"]
+    view = view_of(doc, profile)
+    view.slide.mpp_x = None
+    got = [f.code for f in run_item_checks(view, checks)]
+    assert got == ["MPP_MISSING"]
+
+
+def test_geometry_checks_report_nothing_for_an_empty_lesion_list(profile, checks):
+    doc = native_doc([])
+    doc["clinical"]["diagnosis"] = "NS"
+    view = view_of(doc, profile)
+    view.item.record["diagnosis"] = "NS"
+    assert run_item_checks(view, checks) == []
+
+
+def test_diagnosis_needs_a_lesion_of_its_class(profile, checks):
+    doc = native_doc([lesion([square(1000, 1000, 300)], "MN")])
+    got = {f.code: f.location for f in run_item_checks(view_of(doc, profile), checks)}
+    assert set(got) == {"DIAGNOSIS_WITHOUT_LESION", "LESION_CLASS_MISMATCH"}
+    assert (got["DIAGNOSIS_WITHOUT_LESION"].row, got["DIAGNOSIS_WITHOUT_LESION"].column) == (1, "diagnosis")
