@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 import numpy as np
-import json
 
 from dqm.model import Item
 from dqm.profile import Profile
