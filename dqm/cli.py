@@ -176,7 +176,9 @@ def validate(
     prof = load_profile_or_exit(profile)
     if len(paths) == 1 and paths[0].is_dir():
         root = batch_folder(paths[0])
-        run = run_with_progress(root, prof, RunOptions(workers=workers, slides=not annotations_only))
+        run = run_with_progress(
+            root, prof, RunOptions(workers=workers, slides=not annotations_only, hash_files=False)
+        )
         findings = run.findings
         from dqm.syntactic import syntactic_result
 

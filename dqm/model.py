@@ -54,16 +54,10 @@ class Lesion:
         properties: dict[str, Any] | None = None,
         outline_read: bool = True,
     ) -> Lesion:
-        return cls(
-            index,
-            pointer,
-            raw_class,
-            label,
-            polygons,
-            properties or {},
-            build_geometry(polygons),
-            outline_read,
-        )
+        geometry, valid = geometry_of(polygons)
+        lesion = cls(index, pointer, raw_class, label, polygons, properties or {}, geometry, outline_read)
+        lesion._valid = valid
+        return lesion
 
     def vertices(self) -> np.ndarray:
         """All vertices, rings in order (shell then holes, polygon by polygon), as ``(N, 2)``."""
@@ -90,24 +84,35 @@ def has_three_distinct(ring: Ring) -> bool:
     return bool((differs & (ring != second).any(axis=1)).any())
 
 
-def _ring_ok(ring: Ring) -> bool:
-    if ring.ndim != 2 or ring.shape[1] != 2 or not np.isfinite(ring).all():
-        return False
-    return has_three_distinct(ring)
+def geometry_of(polygons: list[list[Ring]]) -> tuple[BaseGeometry | None, bool | None]:
+    """A shapely Polygon / MultiPolygon from rings, and whether it is valid (None: not computed).
+
+    The geometry is None when a ring cannot be a ring: not finite, or fewer than three distinct
+    vertices. Validity (self-intersection, holes) is *not* repaired: the geometry checks report
+    it. A valid polygon of positive area certainly has three distinct vertices per ring, so the
+    exact vertex count runs only for the rare degenerate outline.
+    """
+    if not polygons or any(not poly for poly in polygons):
+        return None, None
+    for poly in polygons:
+        for ring in poly:
+            if ring.ndim != 2 or ring.shape[1] != 2 or len(ring) < 3 or not np.isfinite(ring).all():
+                return None, None
+    try:
+        parts = [shapely.Polygon(poly[0], poly[1:]) for poly in polygons]
+    except (ValueError, shapely.errors.GEOSException):
+        return None, None  # e.g. a closed ring of three coordinates
+    geom = parts[0] if len(parts) == 1 else shapely.MultiPolygon(parts)
+    if geom.area > 0 and shapely.is_valid(geom):
+        return geom, True
+    if all(has_three_distinct(ring) for poly in polygons for ring in poly):
+        return geom, None
+    return None, None
 
 
 def build_geometry(polygons: list[list[Ring]]) -> BaseGeometry | None:
-    """A shapely Polygon / MultiPolygon from rings, or None if a ring cannot be a ring.
-
-    Rings need three distinct finite vertices; validity (self-intersection, holes) is *not*
-    repaired here: the geometry checks report it.
-    """
-    if not polygons or any(not poly for poly in polygons):
-        return None
-    if not all(_ring_ok(r) for poly in polygons for r in poly):
-        return None
-    parts = [shapely.Polygon(poly[0], poly[1:]) for poly in polygons]
-    return parts[0] if len(parts) == 1 else shapely.MultiPolygon(parts)
+    """The geometry of :func:`geometry_of`, without the validity."""
+    return geometry_of(polygons)[0]
 
 
 @dataclass(slots=True)

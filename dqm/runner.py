@@ -45,6 +45,8 @@ class RunOptions:
     gx_suite: Path | None = None
     clinical: bool = True
     """False skips the clinical-table expectations (single-file validation)."""
+    hash_files: bool = True
+    """False skips hashing annotation files (the batch fingerprint is not needed: validate)."""
 
 
 @dataclass(slots=True)
@@ -138,7 +140,7 @@ def check_item(
             assert issue is not None
             annotation = failed(rel, "unknown", issue)
         else:
-            ann_hash = hashlib.sha256(data).hexdigest()
+            ann_hash = hashlib.sha256(data).hexdigest() if options.hash_files else None
             annotation = _pick(parse_annotation(data, rel, profile), item, image.path)
     if item.row is None and annotation is not None:
         item.record = dict(annotation.clinical)
@@ -185,7 +187,7 @@ def summarise(
                 areas[key] = areas.get(key, 0.0) + float(lesion.geometry.area)
     slide = None
     if probe is not None and probe.opened:
-        slide = SlideSummary(
+        slide = SlideSummary.model_construct(
             width=probe.width,
             height=probe.height,
             mpp=probe.mpp_x,
@@ -195,7 +197,8 @@ def summarise(
         )
     diagnosis = profile.resolve_class(item.diagnosis, item.institution) or item.diagnosis
     clinical = {k: text(v) for k, v in item.record.items() if k in profile.clinical and k not in IDENTIFYING}
-    return ItemSummary(
+    # model_construct: every value is built here with its declared type; no need to validate
+    return ItemSummary.model_construct(
         slide_id=item.slide_id,
         row=item.row,
         image_path=item.image_path,
