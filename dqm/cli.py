@@ -318,6 +318,45 @@ def checks() -> None:
 
 
 @app.command()
+def convert(
+    sources: Annotated[list[Path], typer.Argument(help="Annotation files (any supported format).")],
+    to: Annotated[str, typer.Option("--to", help="native | qupath")] = "native",
+    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Folder for the converted files.")] = Path(
+        "converted"
+    ),
+    slide: Annotated[
+        Path | None, typer.Option(help="The slide file, for its size when the source does not state it.")
+    ] = None,
+    profile: ProfileOpt = None,
+    force: Annotated[bool, typer.Option(help="Overwrite files in OUT.")] = False,
+) -> None:
+    """Convert annotation files to the native format (or to QuPath GeoJSON). Exit 1 if one was not converted."""
+    from dqm.convert import SlideFacts, convert_file, slide_facts
+
+    if to not in ("native", "qupath"):
+        raise usage_error(f"--to must be native or qupath, not {to!r}")
+    missing = [p for p in sources if not p.is_file()]
+    if missing:
+        raise usage_error(f"not a file: {missing[0]}")
+    prof = load_profile_or_exit(profile)
+    facts: SlideFacts | None = None
+    if slide is not None:
+        got = slide_facts(slide)
+        if isinstance(got, str):
+            raise usage_error(got)
+        facts = got
+    failed = False
+    for src in sources:
+        res = convert_file(src, to, out_dir, prof, facts, force)  # type: ignore[arg-type]
+        for problem in res.problems:
+            console.print(f"[yellow]{problem}[/]", highlight=False)
+        for path in res.written:
+            out.print(f"wrote {path}", highlight=False)
+        failed = failed or not res.written
+    raise typer.Exit(1 if failed else 0)
+
+
+@app.command()
 def schema(
     which: Annotated[str, typer.Argument(help="native | results | profile")],
 ) -> None:
