@@ -220,6 +220,15 @@ def audit(
         Path | None,
         typer.Option(help="An extra great-expectations suite (JSON) for the clinical table."),
     ] = None,
+    label_thumbnails: Annotated[
+        bool,
+        typer.Option(
+            help="Show a thumbnail of each slide's label image in the report (it may show identifiers)."
+        ),
+    ] = False,
+    slide_budget: Annotated[
+        float, typer.Option(min=0.1, help="Seconds one slide probe may spend (header, tiles, tissue mask).")
+    ] = 30.0,
 ) -> None:
     """Audit a batch: every dimension available; writes results.json and report.html; exit by the gate."""
     from dqm.audit import build_result, write_outputs
@@ -232,7 +241,10 @@ def audit(
         raise usage_error(f"no such GX suite file: {gx_suite}")
     if out_dir.resolve() == root or root in out_dir.resolve().parents:
         raise usage_error("--out must be outside the batch folder: dqm never writes into a batch")
-    run = run_with_progress(root, prof, RunOptions(workers=workers, gx_suite=gx_suite))
+    options = RunOptions(
+        workers=workers, gx_suite=gx_suite, label_thumbnails=label_thumbnails, slide_budget_s=slide_budget
+    )
+    run = run_with_progress(root, prof, options)
     result = build_result(run, ["dqm", *sys.argv[1:]])
     paths = write_outputs(result, out_dir)
     outcome = gate(result)
