@@ -38,6 +38,8 @@ MASK_SIDE = 1024
 """The tissue mask is computed on an image at most this many pixels on a side."""
 MIN_SATURATION = 0.05
 """Saturation at or under which a pixel is glass whatever Otsu says (blank slides, pale tissue)."""
+MIN_OBJECT_FRACTION = 0.001
+"""Specks smaller than this share of the mask (after dilation) are noise, not tissue."""
 PROBE_CACHE_SIZE = 32
 
 # TIFF Compression tag (259) values -> codec names (TIFF 6, Adobe, Aperio, libtiff registry).
@@ -280,8 +282,9 @@ def otsu_threshold(values: np.ndarray, bins: int = 256) -> float:
 
 def tissue_from_rgba(rgba: np.ndarray) -> tuple[np.ndarray, float]:
     """Tissue mask of an RGB(A) image: saturation above Otsu's threshold (floored at
-    :data:`MIN_SATURATION`), dilated by 0.5 % of the image's long side and with holes filled;
-    transparent pixels (outside the scanned area) are background.
+    :data:`MIN_SATURATION`), dilated by 0.5 % of the image's long side, specks under
+    :data:`MIN_OBJECT_FRACTION` of the image removed and holes filled; transparent pixels
+    (outside the scanned area) are background.
 
     H&E tissue is pink to purple, glass is white to grey: saturation separates them where
     brightness alone confuses pale tissue with glass. The dilation and hole filling take in the
@@ -298,7 +301,14 @@ def tissue_from_rgba(rgba: np.ndarray) -> tuple[np.ndarray, float]:
     mask = (sat > threshold) & valid
     if mask.any():
         radius = max(1, round(max(mask.shape) / 200))
-        mask = ndimage.binary_fill_holes(ndimage.binary_dilation(mask, iterations=radius)) & valid
+        mask = ndimage.binary_dilation(mask, iterations=radius)
+        labels, _ = ndimage.label(mask)
+        sizes = np.bincount(labels.ravel())
+        # a speck of noise grows to about (2r+1)^2 pixels: twice that, or 0.1 % of the image
+        small = sizes < max(MIN_OBJECT_FRACTION * mask.size, 2 * (2 * radius + 1) ** 2)
+        small[0] = False
+        mask[small[labels]] = False
+        mask = ndimage.binary_fill_holes(mask) & valid
     return mask, threshold
 
 
