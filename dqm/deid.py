@@ -79,7 +79,7 @@ DEFAULT_PATTERNS: dict[str, DeidPattern] = {
     "hospital_record_number": DeidPattern(
         regex=_kw(
             r"\bMRN\b|\bHRN\b|medical\s*record|hospital\s*(?:no|number|id)|chart\s*(?:no|number)"
-            r"|record\s*(?:no|number)|병록\s*번호|등록\s*번호|환자\s*번호"
+            r"|record\s*(?:no|number)|병록\s*번호|(?<!주민)등록\s*번호|환자\s*번호"
         )
         + r"(?P<id>[A-Za-z]{0,3}\d{5,12})\b",
         what="hospital record number",

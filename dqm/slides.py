@@ -22,6 +22,7 @@ import io
 import os
 import struct
 import time
+import warnings
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -187,6 +188,8 @@ class SlideProbe:
     """``data:image/jpeg;base64,...`` of the label image, only when asked for."""
     label_note: str | None = None
     """Why the label thumbnail asked for is missing."""
+    decoder_warnings: tuple[str, ...] = ()
+    """Warnings the image decoder raised (corrupt metadata), reported by ``slide.format``."""
 
 
 def fingerprint(path: Path, size: int) -> str:
@@ -340,9 +343,23 @@ def tiff_facts(path: Path) -> tuple[str | None, str | None]:
         with tifffile.TiffFile(path) as tf:
             container = "OME-TIFF" if tf.is_ome else ("BigTIFF" if tf.is_bigtiff else "TIFF")
             tag = tf.pages.first.tags.get(259)
-            code = int(tag.value) if tag is not None else 1
-    except (tifffile.TiffFileError, OSError, ValueError, KeyError, IndexError, AttributeError, struct.error):
+            value = tag.value if tag is not None else 1
+    except (
+        tifffile.TiffFileError,
+        OSError,
+        ValueError,
+        TypeError,
+        KeyError,
+        IndexError,
+        AttributeError,
+        struct.error,
+    ):
         return None, None
+    if isinstance(value, tuple | list) and value:
+        value = value[0]  # a corrupt header may repeat the tag
+    if not isinstance(value, int):
+        return container, None
+    code = value
     return container, TIFF_CODECS.get(code, f"other:{code}")
 
 
@@ -384,7 +401,7 @@ def _probe_openslide(path: Path, probe: SlideProbe, options: ProbeOptions, clock
         _codec(path, probe)
         return True
     with slide:
-        props = dict(slide.properties)
+        props = _properties(slide)
         probe.opened, probe.backend = True, "openslide"
         probe.vendor = props.get("openslide.vendor")
         probe.width, probe.height = slide.dimensions
@@ -425,6 +442,24 @@ def _probe_openslide(path: Path, probe: SlideProbe, options: ProbeOptions, clock
     return True
 
 
+def _properties(slide: Any) -> dict[str, str]:
+    """The slide's properties; a key whose value cannot be read (corrupt header) is left out."""
+    out: dict[str, str] = {}
+    mapping = slide.properties
+    try:
+        keys = list(mapping)
+    except (KeyError, ValueError, OSError):
+        return out
+    for key in keys:
+        try:
+            value = mapping[key]
+        except (KeyError, ValueError, OSError):
+            continue
+        if isinstance(value, str):
+            out[key] = value
+    return out
+
+
 def _tissue_openslide(slide: Any, probe: SlideProbe, error: type[Exception]) -> None:
     """Tissue mask from the smallest level small enough, else the thumbnail image."""
     level = probe.level_count - 1
@@ -446,6 +481,15 @@ def _tissue_openslide(slide: Any, probe: SlideProbe, error: type[Exception]) -> 
 
 
 def _probe_pillow(path: Path, probe: SlideProbe, options: ProbeOptions, clock: _Clock) -> None:
+    """Open a plain image; the decoder's warnings (corrupt EXIF, tags past the end of the file)
+    are kept in ``probe.decoder_warnings`` for the slide checks to report, not printed."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        _pillow(path, probe, options, clock)
+    probe.decoder_warnings = tuple(dict.fromkeys(str(w.message)[:200] for w in caught))
+
+
+def _pillow(path: Path, probe: SlideProbe, options: ProbeOptions, clock: _Clock) -> None:
     from PIL import Image
 
     try:

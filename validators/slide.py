@@ -290,6 +290,7 @@ PLAIN_IMAGE_FORMATS = frozenset({"image/jpeg", "image/png", "image/webp", "image
     codes={
         "SLIDE_NOT_WSI": "a TIFF OpenSlide does not read: opened as a flat image (no pyramid, no mpp) or not at all",
         "SLIDE_NOT_RGB": "the image is not RGB (greyscale, 16-bit, ...): not a brightfield H&E slide",
+        "SLIDE_METADATA_CORRUPT": "the image decoder warned about corrupt metadata (EXIF, TIFF tags)",
     },
 )
 def slide_format(view: ItemView, params: NoParams, ctx: CheckContext) -> list[Finding]:
@@ -313,6 +314,14 @@ def slide_format(view: ItemView, params: NoParams, ctx: CheckContext) -> list[Fi
             ctx.finding(
                 "SLIDE_NOT_RGB",
                 f"image mode {probe.pillow_mode} (not RGB): not a brightfield colour slide",
+                file=probe.path,
+            )
+        )
+    if probe.decoder_warnings:
+        out.append(
+            ctx.finding(
+                "SLIDE_METADATA_CORRUPT",
+                f"the decoder warned: {'; '.join(probe.decoder_warnings[:3])}",
                 file=probe.path,
             )
         )

@@ -28,7 +28,7 @@ import numpy as np
 from dqm.model import Annotation, Lesion, ReadIssue
 from dqm.profile import Profile
 from dqm.readers import rle
-from dqm.readers.base import pointer
+from dqm.readers.base import pointer, to_float
 
 FORMAT = "coco"
 XYXY_MIN_BOXES = 10
@@ -49,7 +49,7 @@ def _num(v: Any) -> bool:
 
 def _bbox(v: Any) -> tuple[float, float, float, float] | None:
     if isinstance(v, list) and len(v) == 4 and all(_num(c) for c in v):
-        return float(v[0]), float(v[1]), float(v[2]), float(v[3])
+        return to_float(v[0]), to_float(v[1]), to_float(v[2]), to_float(v[3])
     return None
 
 
@@ -124,7 +124,7 @@ def _segmentation(seg: Any, where: list[Any], index: int, issues: list[ReadIssue
                 )
             )
             return [], False
-        ring = np.asarray(flat, dtype=np.float64).reshape(-1, 2)
+        ring = np.asarray([to_float(c) for c in flat], dtype=np.float64).reshape(-1, 2)
         polys.append([ring])
         vertex += len(ring)
     return polys, True

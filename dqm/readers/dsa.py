@@ -17,12 +17,13 @@ Positions ``[x, y, z]`` keep x and y.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from dqm.model import Annotation, Lesion, ReadIssue
 from dqm.profile import Profile
 from dqm.readers import geojson, shapes
-from dqm.readers.base import pointer
+from dqm.readers.base import pointer, to_float
 
 FORMAT = "dsa"
 NOT_AREAS = frozenset({"point", "arrow"})
@@ -51,7 +52,11 @@ def _documents(doc: Any) -> list[tuple[Any, list[Any]]]:
 
 
 def _num(v: Any) -> float | None:
-    return float(v) if isinstance(v, int | float) and not isinstance(v, bool) else None
+    """A finite JSON number as a float, else None."""
+    if not isinstance(v, int | float) or isinstance(v, bool):
+        return None
+    out = to_float(v)
+    return out if math.isfinite(out) else None
 
 
 def _class(element: dict[str, Any]) -> str | None:
@@ -105,6 +110,8 @@ def _element(
         issues.append(ReadIssue("WRONG_TYPE", "an element must be an object", ptr, index))
         return None
     kind = element.get("type")
+    if not isinstance(kind, str):
+        kind = repr(kind)[:40]
     if kind in NOT_AREAS or (kind == "polyline" and element.get("closed") is not True):
         what = "an open polyline" if kind == "polyline" else f"a {kind}"
         issues.append(
@@ -151,7 +158,12 @@ def _outline(
                 isinstance(center, list) and len(center) >= 2 and all(_num(c) is not None for c in center[:2])
             ):
                 raise geojson.BadCoordinates(
-                    ReadIssue("BAD_VERTEX", "'center' must be [x, y] or [x, y, z]", ptr + "/center", index)
+                    ReadIssue(
+                        "BAD_VERTEX",
+                        "'center' must be [x, y] or [x, y, z] finite numbers",
+                        ptr + "/center",
+                        index,
+                    )
                 )
             cx, cy = float(center[0]), float(center[1])
             rotation = _num(element.get("rotation")) or 0.0
@@ -159,13 +171,17 @@ def _outline(
                 r = _num(element.get("radius"))
                 if r is None:
                     raise geojson.BadCoordinates(
-                        ReadIssue("MISSING_KEY", "a circle needs a numeric 'radius'", ptr + "/radius", index)
+                        ReadIssue(
+                            "MISSING_KEY", "a circle needs a finite numeric 'radius'", ptr + "/radius", index
+                        )
                     )
                 return [[shapes.ellipse(cx, cy, r, r)]], True
             w, h = _num(element.get("width")), _num(element.get("height"))
             if w is None or h is None:
                 raise geojson.BadCoordinates(
-                    ReadIssue("MISSING_KEY", f"a {kind} needs numeric 'width' and 'height'", ptr, index)
+                    ReadIssue(
+                        "MISSING_KEY", f"a {kind} needs finite numeric 'width' and 'height'", ptr, index
+                    )
                 )
             if kind == "rectangle":
                 return [[shapes.rotated_rectangle(cx, cy, w, h, rotation)]], True

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from dqm.model import ReadIssue
-from dqm.readers.base import pointer
+from dqm.readers.base import pointer, to_float
 
 AREA_TYPES = frozenset({"Polygon", "MultiPolygon"})
 NON_AREA_TYPES = frozenset({"Point", "MultiPoint", "LineString", "MultiLineString"})
@@ -49,7 +49,7 @@ def ring(value: Any, where: list[Any], lesion: int | None, vertex0: int) -> np.n
                     vertex0 + k,
                 )
             )
-        out[k, 0], out[k, 1] = float(pos[0]), float(pos[1])
+        out[k, 0], out[k, 1] = to_float(pos[0]), to_float(pos[1])
     return out
 
 

@@ -98,6 +98,8 @@ def _region(element: Element, path: str, issues: list[ReadIssue]) -> Region | No
             )
             return Region(path, None, negative, props)
         (x0, y0), (x1, y1) = pts
+        if not np.isfinite(pts).all():
+            return Region(path, pts, negative, props)  # geometry.finite reports the corners
         if kind == "Rectangle":
             return Region(path, shapes.rectangle(x0, y0, x1, y1), negative, props)
         ring = shapes.ellipse((x0 + x1) / 2, (y0 + y1) / 2, abs(x1 - x0) / 2, abs(y1 - y0) / 2)

@@ -160,6 +160,8 @@ def _lesion(
         issues.append(ReadIssue(code, "a feature needs a geometry object", ptr + "/geometry", index))
         return None
     kind = geometry.get("type")
+    if not isinstance(kind, str):
+        kind = repr(kind)[:40]
     if kind in geojson.NON_AREA_TYPES:
         issues.append(
             ReadIssue(
@@ -210,7 +212,11 @@ def _collection(
     out: list[Any] = []
     dropped = 0
     for k, part in enumerate(parts):
-        if isinstance(part, dict) and part.get("type") in geojson.AREA_TYPES:
+        if (
+            isinstance(part, dict)
+            and isinstance(part.get("type"), str)
+            and part["type"] in geojson.AREA_TYPES
+        ):
             try:
                 out.extend(geojson.polygons(part, [*where, "geometries", k], index))
             except geojson.BadCoordinates as exc:

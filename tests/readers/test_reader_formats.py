@@ -354,3 +354,43 @@ def test_institution_class_map_applies_after_reading(profile: Profile) -> None:
     mapped = with_institution(ann, prof, "Seoul-A")
     assert mapped.lesions[0].label == "BCC" and ann.lesions[0].label is None
     assert with_institution(ann, prof, "Busan-B") is ann
+
+
+HUGE = "1" + "0" * 400  # an integer no float can hold
+
+
+@pytest.mark.parametrize(
+    "doc",
+    [
+        '{"type":"Feature","geometry":{"type":"Polygon","coordinates":[[[0,0],[BIGNUM,0],[1,1]]]},"properties":{}}',
+        '{"images":[{"id":1,"file_name":"a","width":BIGNUM,"height":1}],"annotations":[{"image_id":1,"category_id":1,'
+        '"segmentation":[[0,0,BIGNUM,0,1,1]],"bbox":[BIGNUM,0,1,1]}],"categories":[{"id":1,"name":"x"}]}',
+        '{"elements":[{"type":"rectangle","center":[BIGNUM,0],"width":1,"height":1},'
+        '{"type":"polyline","closed":true,"points":[[0,0],[BIGNUM,1],[1,1]]}]}',
+        '<Annotations><Annotation Name="x"><Regions><Region Type="Ellipse" NegativeROA="0"><Vertices>'
+        '<V X="inf" Y="0"/><V X="1" Y="1"/></Vertices></Region></Regions></Annotation></Annotations>',
+    ],
+)
+def test_numbers_no_float_can_hold_are_findings(profile: Profile, doc: str) -> None:
+    from dqm.checks import configure
+    from dqm.model import Item
+    from dqm.runner import run_item_checks
+    from validators.context import FileStatus, ItemView
+
+    doc = doc.replace("BIGNUM", HUGE)
+    anns = parse(doc, profile, "h.annotations" if doc.startswith("<") else "a.json")
+    found = []
+    for ann in anns:
+        view = ItemView(
+            Item("x", None, "a", {}, None),
+            profile,
+            ann,
+            None,
+            FileStatus(None, False),
+            FileStatus("a", True),
+            False,
+        )
+        found += run_item_checks(view, configure(profile))
+    found_codes = {f.code for f in found} | {i.code for a in anns for i in a.issues}
+    assert "CHECK_CRASHED" not in found_codes
+    assert found_codes & {"NON_FINITE_COORDINATE", "BAD_VERTEX", "WRONG_TYPE"}

@@ -23,7 +23,7 @@ from validators.context import FileStatus, ItemView
 PROFILE = load_profile()
 CHECKS = configure(PROFILE)
 FUZZ = settings(
-    max_examples=40,
+    max_examples=30,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
