@@ -168,24 +168,24 @@ def _outline(
             cx, cy = float(center[0]), float(center[1])
             rotation = _num(element.get("rotation")) or 0.0
             if kind == "circle":
-                r = _num(element.get("radius"))
-                if r is None:
+                radius = _num(element.get("radius"))
+                if radius is None:
                     raise geojson.BadCoordinates(
                         ReadIssue(
                             "MISSING_KEY", "a circle needs a finite numeric 'radius'", ptr + "/radius", index
                         )
                     )
-                return [[shapes.ellipse(cx, cy, r, r)]], True
-            w, h = _num(element.get("width")), _num(element.get("height"))
-            if w is None or h is None:
+                return [[shapes.ellipse(cx, cy, radius, radius)]], True
+            width, height = _num(element.get("width")), _num(element.get("height"))
+            if width is None or height is None:
                 raise geojson.BadCoordinates(
                     ReadIssue(
                         "MISSING_KEY", f"a {kind} needs finite numeric 'width' and 'height'", ptr, index
                     )
                 )
             if kind == "rectangle":
-                return [[shapes.rotated_rectangle(cx, cy, w, h, rotation)]], True
-            return [[shapes.ellipse(cx, cy, w / 2, h / 2, rotation)]], True
+                return [[shapes.rotated_rectangle(cx, cy, width, height, rotation)]], True
+            return [[shapes.ellipse(cx, cy, width / 2, height / 2, rotation)]], True
     except geojson.BadCoordinates as exc:
         issues.append(exc.issue)
         return [], False

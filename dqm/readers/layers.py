@@ -67,23 +67,23 @@ def layer_lesions(
             )
         )
     positives = [r for r in regions if not r.negative]
-    negatives = [r for r in regions if r.negative and r.ring is not None]
+    negatives = [(r, r.ring) for r in regions if r.negative and r.ring is not None]
     empty = np.empty((0, 2))
     owners, orphans = assign_holes(
-        [p.ring if p.ring is not None else empty for p in positives], [n.ring for n in negatives]
+        [p.ring if p.ring is not None else empty for p in positives], [ring for _, ring in negatives]
     )
     for h in orphans:
         issues.append(
             ReadIssue(
                 "NEGATIVE_REGION_UNMATCHED",
                 "a negative region (hole) lies inside no positive region of its layer",
-                negatives[h].path,
+                negatives[h][0].path,
             )
         )
     holes: dict[int, list[np.ndarray]] = {}
     for h, owner in enumerate(owners):
         if owner is not None:
-            holes.setdefault(owner, []).append(negatives[h].ring)  # type: ignore[arg-type]
+            holes.setdefault(owner, []).append(negatives[h][1])
     label = profile.resolve_class(raw_class)
     out = []
     for k, region in enumerate(positives):
