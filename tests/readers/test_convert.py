@@ -113,6 +113,7 @@ def test_coco_file_gives_one_native_file_per_image(tmp_path: Path, profile: Prof
     assert ann.lesions[0].geometry.area == 10  # the RLE's ten pixels
 
 
+@pytest.mark.wsi
 def test_cli(real_data: Path, tmp_path: Path) -> None:
     src = real_data / "annotations" / "qupath" / "multiple_holes_new.geojson"
     runner = CliRunner()
