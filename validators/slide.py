@@ -151,6 +151,10 @@ class HeaderParams(BaseModel):
     )
 
 
+NO_POWER_FIELD = frozenset({"generic-tiff", None})
+"""Vendors whose format has no field for the objective power (a plain TIFF): not reported."""
+
+
 def _sides(dims: tuple[tuple[int, int], ...]) -> str:
     return ", ".join(f"{w}x{h}" for w, h in dims)
 
@@ -162,7 +166,7 @@ def _sides(dims: tuple[tuple[int, int], ...]) -> str:
     codes={
         "MPP_IMPLAUSIBLE": "the slide header's µm per pixel lies outside the plausible range",
         "MPP_ANISOTROPIC": "the header's mpp-x and mpp-y differ (non-square pixels)",
-        "OBJECTIVE_POWER_MISSING": "the header states no objective power (magnification)",
+        "OBJECTIVE_POWER_MISSING": "the header of a format that records it states no objective power",
         "OBJECTIVE_POWER_IMPLAUSIBLE": "the header's objective power lies outside the plausible range",
         "OBJECTIVE_MPP_INCONSISTENT": "objective power and mpp disagree (mpp × power far from 10)",
         "LEVELS_INCONSISTENT": "pyramid levels do not shrink with growing downsamples",
@@ -204,9 +208,12 @@ def header(view: ItemView, params: HeaderParams, ctx: CheckContext) -> list[Find
     power = probe.objective_power
     if probe.backend == "openslide":
         if power is None:
-            out.append(
-                ctx.finding("OBJECTIVE_POWER_MISSING", f"{vendor} header states no objective power", **where)
-            )
+            if probe.vendor not in NO_POWER_FIELD:
+                out.append(
+                    ctx.finding(
+                        "OBJECTIVE_POWER_MISSING", f"{vendor} header states no objective power", **where
+                    )
+                )
         elif not params.objective_min <= power <= params.objective_max:
             out.append(
                 ctx.finding(

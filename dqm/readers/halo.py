@@ -123,7 +123,7 @@ def read_root(root: Element, path: str, profile: Profile, issues: list[ReadIssue
         n_values += 1
         container = first(layer, "Regions")
         elements = list(children(container, "Region", f"{lpath}/Regions")) if container is not None else []
-        n_values += len(elements)
+        n_values += 2 * len(elements)  # a region's class and outline are two values
         regions = [r for r in (_region(el, rp, issues) for el, rp in elements) if r is not None]
         ann.lesions.extend(
             layer_lesions(

@@ -90,14 +90,15 @@ def read_root(root: Element, path: str, profile: Profile, issues: list[ReadIssue
                 )
             )
     for layer, lpath in children(root, "Annotation", "/Annotations"):
-        n_values += 1
-        before = n_values
+        n_values += 1  # the layer (its name is the class of its regions)
+        n_elements = 0
         regions: list[Region] = []
         container = first(layer, "Regions")
         for element, rpath in (
             children(container, "Region", f"{lpath}/Regions") if container is not None else ()
         ):
-            n_values += 1
+            n_elements += 1
+            n_values += 2  # a region's class and outline are two values
             region = _region(element, rpath, issues)
             if region is not None:
                 regions.append(region)
@@ -107,7 +108,6 @@ def read_root(root: Element, path: str, profile: Profile, issues: list[ReadIssue
             for a in (attributes if attributes is not None else ())
             if local(a.tag) == "Attribute" and a.get("Name") and a.get("Value")
         }
-        n_elements = n_values - before
         lesions = layer_lesions(
             regions, lpath, layer.get("Name", ""), profile, len(ann.lesions), issues, n_elements
         )

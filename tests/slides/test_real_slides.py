@@ -46,7 +46,7 @@ EXPECTED = {
         4,
         352.8,
         "deflate",
-        {"MPP_IMPLAUSIBLE", "OBJECTIVE_POWER_MISSING"},
+        {"MPP_IMPLAUSIBLE"},
     ),
     "boxes_0.dcm": (True, "dicom", (16, 16), 1, 0.499, "jpeg", {"DEID_SLIDE_QUASI"}),
     "boxes_1.dcm": (True, "dicom", (16, 16), 1, 0.499, "jpeg", {"DEID_SLIDE_QUASI"}),
@@ -57,7 +57,7 @@ EXPECTED = {
         4,
         352.9,
         "deflate",
-        {"MPP_IMPLAUSIBLE", "OBJECTIVE_POWER_MISSING"},
+        {"MPP_IMPLAUSIBLE"},
     ),
     "smalltif.tif": (
         True,
