@@ -222,6 +222,15 @@ def audit(
         Path | None,
         typer.Option(help="An extra great-expectations suite (JSON) for the clinical table."),
     ] = None,
+    label_thumbnails: Annotated[
+        bool,
+        typer.Option(
+            help="Show a thumbnail of each slide's label image in the report (it may show identifiers)."
+        ),
+    ] = False,
+    slide_budget: Annotated[
+        float, typer.Option(min=0.1, help="Seconds one slide probe may spend (header, tiles, tissue mask).")
+    ] = 30.0,
 ) -> None:
     """Audit a batch: every dimension available; writes results.json and report.html; exit by the gate."""
     from dqm.audit import build_result, write_outputs
@@ -234,7 +243,10 @@ def audit(
         raise usage_error(f"no such GX suite file: {gx_suite}")
     if out_dir.resolve() == root or root in out_dir.resolve().parents:
         raise usage_error("--out must be outside the batch folder: dqm never writes into a batch")
-    run = run_with_progress(root, prof, RunOptions(workers=workers, gx_suite=gx_suite))
+    options = RunOptions(
+        workers=workers, gx_suite=gx_suite, label_thumbnails=label_thumbnails, slide_budget_s=slide_budget
+    )
+    run = run_with_progress(root, prof, options)
     result = build_result(run, ["dqm", *sys.argv[1:]])
     paths = write_outputs(result, out_dir)
     outcome = gate(result)
@@ -304,7 +316,9 @@ def gate_command(
 
 
 @app.command()
-def checks() -> None:
+def checks(
+    plain: Annotated[bool, typer.Option(help="One tab-separated line per check, for scripts.")] = False,
+) -> None:
     """List every registered check: id, scope, aspect, severity, codes and what it checks."""
     from rich.table import Table
 
@@ -315,8 +329,52 @@ def checks() -> None:
         codes = ", ".join(
             f"{c}({spec.severity_of(c).value})" if c in spec.code_severity else c for c in spec.codes
         )
-        table.add_row(spec.id, spec.scope, spec.aspect.value, spec.severity.value, codes, spec.doc)
-    out.print(table)
+        row = (spec.id, spec.scope, spec.aspect.value, spec.severity.value, codes, spec.doc)
+        if plain:
+            typer.echo("\t".join(row))
+        else:
+            table.add_row(*row)
+    if not plain:
+        out.print(table)
+
+
+@app.command()
+def convert(
+    sources: Annotated[list[Path], typer.Argument(help="Annotation files (any supported format).")],
+    to: Annotated[str, typer.Option("--to", help="native | qupath")] = "native",
+    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Folder for the converted files.")] = Path(
+        "converted"
+    ),
+    slide: Annotated[
+        Path | None, typer.Option(help="The slide file, for its size when the source does not state it.")
+    ] = None,
+    profile: ProfileOpt = None,
+    force: Annotated[bool, typer.Option(help="Overwrite files in OUT.")] = False,
+) -> None:
+    """Convert annotation files to the native format (or to QuPath GeoJSON). Exit 1 if one was not converted."""
+    from dqm.convert import SlideFacts, convert_file, slide_facts
+
+    if to not in ("native", "qupath"):
+        raise usage_error(f"--to must be native or qupath, not {to!r}")
+    missing = [p for p in sources if not p.is_file()]
+    if missing:
+        raise usage_error(f"not a file: {missing[0]}")
+    prof = load_profile_or_exit(profile)
+    facts: SlideFacts | None = None
+    if slide is not None:
+        got = slide_facts(slide)
+        if isinstance(got, str):
+            raise usage_error(got)
+        facts = got
+    failed = False
+    for src in sources:
+        res = convert_file(src, to, out_dir, prof, facts, force)  # type: ignore[arg-type]
+        for problem in res.problems:
+            console.print(f"[yellow]{problem}[/]", highlight=False)
+        for path in res.written:
+            out.print(f"wrote {path}", highlight=False)
+        failed = failed or not res.written
+    raise typer.Exit(1 if failed else 0)
 
 
 @app.command()

@@ -138,6 +138,8 @@ class Annotation:
     """False when the file could not be read or parsed at all: content checks skip it."""
     issues: list[ReadIssue] = field(default_factory=list)
     """Problems the reader met; the registered check that owns each code reports it."""
+    properties: dict[str, Any] = field(default_factory=dict)
+    """File-level free text of foreign formats (document names, descriptions), keyed by pointer."""
 
 
 @dataclass(frozen=True, slots=True)

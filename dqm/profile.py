@@ -16,6 +16,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from dqm.deid import DeidSettings
 from dqm.findings import Severity
 
 BUILTIN_PROFILES = ("dermatopathology",)
@@ -120,6 +121,8 @@ class Profile(_Frozen):
     checks: dict[str, CheckSetting] = Field(default_factory=dict)
     severities: dict[str, Severity] = Field(default_factory=dict)
     """Severity overrides per reason code (win over a check's ``severity``)."""
+    deid: DeidSettings = DeidSettings()
+    """What identifies a person: patterns and keys the ``deid.*`` checks search (dqm.deid)."""
     sha256: str = ""
     """Hash of the profile's source text, set by :func:`load_profile`."""
 

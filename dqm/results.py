@@ -69,6 +69,11 @@ class SlideSummary(_Frozen):
     vendor: str | None = None
     levels: int = 0
     objective_power: float | None = None
+    level_downsamples: list[float] = Field(default_factory=list)
+    compression: str | None = None
+    """Level-0 codec: jpeg, jpeg2000, deflate, lzw, none, ... (``other:<tiff code>`` otherwise)."""
+    label_thumbnail: str | None = None
+    """A small JPEG data URI of the slide's label image, only when the audit was asked for it."""
 
 
 class ItemSummary(_Frozen):
@@ -88,6 +93,10 @@ class ItemSummary(_Frozen):
     """Lesion count per class id (``?`` for classes outside the taxonomy)."""
     lesion_area_px: dict[str, float] = Field(default_factory=dict)
     """Summed lesion area per class, level-0 square pixels."""
+    unmapped_classes: dict[str, int] = Field(default_factory=dict)
+    """Lesion class names as written that the profile does not resolve, with their counts."""
+    annotation_format: str | None = None
+    """The format the annotation file was read as (native, qupath, asap, imagescope, halo, coco, dsa)."""
     width: int | None = None
     height: int | None = None
     """Slide size the annotation declares."""

@@ -23,12 +23,12 @@ from dqm.batch import Discovery, discover, normalise
 from dqm.checks import ConfiguredCheck, configure, crash_finding
 from dqm.clinical import IDENTIFYING, RowSource, TableValidation, build_table, import_gx, text, validate_table
 from dqm.findings import Finding, Severity
-from dqm.model import Annotation, Item
+from dqm.model import Annotation, Item, ReadIssue
 from dqm.profile import Profile
-from dqm.readers import parse_annotation, read_bytes
+from dqm.readers import parse_annotation, read_bytes, with_institution
 from dqm.readers.base import failed
 from dqm.results import ItemSummary, SlideSummary
-from dqm.slides import SlideProbe, full_hash, probe_slide
+from dqm.slides import ProbeOptions, SlideProbe, full_hash, probe_slide_cached
 from validators.context import BatchView, FileStatus, ItemFacts, ItemView
 from validators.registry import REGISTRY, CheckContext
 
@@ -47,6 +47,10 @@ class RunOptions:
     """False skips the clinical-table expectations (single-file validation)."""
     hash_files: bool = True
     """False skips hashing annotation files (the batch fingerprint is not needed: validate)."""
+    slide_budget_s: float = 30.0
+    """Seconds one slide probe may spend (header, tile sample, tissue mask)."""
+    label_thumbnails: bool = False
+    """Keep a small thumbnail of each slide's label image in the results (may show identifiers)."""
 
 
 @dataclass(slots=True)
@@ -94,16 +98,52 @@ def _status(root: Path, rel: str | None) -> tuple[FileStatus, Path | None]:
 
 
 def _pick(annotations: list[Annotation], item: Item, image: str | None) -> Annotation:
-    """The annotation of this item from a file that may describe several images (COCO)."""
+    """The annotation of this item from a file that may describe several images (COCO).
+
+    An image matches by its file name or stem against the item's slide file and slide_id. A
+    file validated on its own (no manifest row, no slide) is judged whole; an item whose image
+    the file does not list gets an ``IMAGE_NOT_IN_FILE`` issue.
+    """
     if len(annotations) == 1:
         return annotations[0]
     names = {item.slide_id}
     if image:
         names |= {Path(image).name, Path(image).stem}
     for ann in annotations:
-        if ann.image_key in names or (ann.slide_file and Path(ann.slide_file).name in names):
+        keys = {k for k in (ann.image_key, ann.slide_file) if k}
+        if keys & names or {Path(k).name for k in keys} & names or {Path(k).stem for k in keys} & names:
             return ann
+    if image is None and item.row is None:
+        return merged(annotations)
+    if any(ann.image_key is not None for ann in annotations):
+        first = annotations[0]
+        return Annotation(
+            path=first.path,
+            format=first.format,
+            n_values=1,
+            issues=[
+                ReadIssue(
+                    "IMAGE_NOT_IN_FILE",
+                    f"none of the file's {len(annotations)} images is named {' or '.join(sorted(names))}",
+                    "/images",
+                )
+            ],
+        )
     return annotations[0]
+
+
+def merged(annotations: list[Annotation]) -> Annotation:
+    """All images of a multi-image file as one annotation, for validating the file on its own."""
+    first = annotations[0]
+    issues = list(dict.fromkeys(i for ann in annotations for i in ann.issues))
+    return Annotation(
+        path=first.path,
+        format=first.format,
+        lesions=[lesion for ann in annotations for lesion in ann.lesions],
+        n_values=sum(ann.n_values for ann in annotations),
+        readable=all(ann.readable for ann in annotations),
+        issues=issues,
+    )
 
 
 def run_item_checks(view: ItemView, checks: list[ConfiguredCheck]) -> list[Finding]:
@@ -131,7 +171,10 @@ def check_item(
     ann_status, ann_path = _status(root, item.annotation_path)
     probe: SlideProbe | None = None
     if options.slides and image.exists and image_path is not None:
-        probe = probe_slide(image_path, image.path or "")
+        probe_options = ProbeOptions(
+            budget_s=options.slide_budget_s, label_thumbnail=options.label_thumbnails
+        )
+        probe = probe_slide_cached(image_path, image.path or "", probe_options)
     annotation, ann_hash = None, None
     if ann_status.exists and ann_path is not None:
         data, issue = read_bytes(ann_path)
@@ -144,6 +187,8 @@ def check_item(
             annotation = _pick(parse_annotation(data, rel, profile), item, image.path)
     if item.row is None and annotation is not None:
         item.record = dict(annotation.clinical)
+    if annotation is not None:
+        annotation = with_institution(annotation, profile, item.institution)
     view = ItemView(item, profile, annotation, probe, image, ann_status, options.slides)
     findings = run_item_checks(view, checks)
     files = [p for p in (ann_status.path, image.path if options.slides else None) if p]
@@ -177,12 +222,15 @@ def summarise(
     """The per-item facts the results keep (counts, areas, slide header)."""
     classes: dict[str, int] = {}
     areas: dict[str, float] = {}
+    unmapped: dict[str, int] = {}
     n_lesions = 0
     if annotation is not None:
         n_lesions = len(annotation.lesions)
         for lesion in annotation.lesions:
             key = lesion.label or "?"
             classes[key] = classes.get(key, 0) + 1
+            if lesion.label is None and lesion.raw_class is not None:
+                unmapped[lesion.raw_class] = unmapped.get(lesion.raw_class, 0) + 1
             if lesion.geometry is not None:
                 areas[key] = areas.get(key, 0.0) + float(lesion.geometry.area)
     slide = None
@@ -194,6 +242,9 @@ def summarise(
             vendor=probe.vendor,
             levels=probe.level_count,
             objective_power=probe.objective_power,
+            level_downsamples=list(probe.level_downsamples),
+            compression=probe.compression,
+            label_thumbnail=probe.label_thumbnail,
         )
     diagnosis = profile.resolve_class(item.diagnosis, item.institution) or item.diagnosis
     clinical = {k: text(v) for k, v in item.record.items() if k in profile.clinical and k not in IDENTIFYING}
@@ -209,6 +260,8 @@ def summarise(
         n_lesions=n_lesions,
         lesion_classes=classes,
         lesion_area_px=areas,
+        unmapped_classes=unmapped,
+        annotation_format=annotation.format if annotation is not None else None,
         slide=slide,
         width=annotation.width if annotation else None,
         height=annotation.height if annotation else None,
@@ -323,6 +376,7 @@ def _facts(run: Run) -> list[ItemFacts]:
             o.summary.annotation_path,
             o.fingerprint,
             hashes.get(i),
+            dict(o.summary.unmapped_classes),
         )
         for i, o in enumerate(run.outcomes)
     ]

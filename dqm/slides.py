@@ -4,19 +4,138 @@
 plain data the checks judge without touching the file. OpenSlide opens whole-slide formats;
 plain images (PNG, JPEG, single-page TIFF) go through Pillow. Tests build probes in memory
 (:func:`virtual_probe`) so most of them need no slide file.
+
+What one probe reads, in order, within a per-slide time budget (:class:`ProbeOptions`): the
+header (vendor, size, levels, mpp, objective power, associated images, properties), the level-0
+codec (from the TIFF or DICOM header), a bounded sample of tiles at up to three levels, a tissue
+mask from the smallest level that has at most :data:`MAX_MASK_PIXELS` pixels (or the slide's
+thumbnail image), and, only when asked, a small thumbnail of the label image. A step that would
+start after the budget is spent is skipped and recorded. Never a full read of a big level 0.
+:func:`probe_slide_cached` keeps the last probes per process so each slide is opened once per run.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import io
 import os
+import struct
+import time
+import warnings
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 HASH_CHUNK = 1 << 20
 TILE = 256
 MAX_PLAIN_PIXELS = 40_000 * 40_000
+MAX_MASK_PIXELS = 2048 * 2048
+"""Largest level (or image) read whole for the tissue mask."""
+MIN_THUMBNAIL_SIDE = 512
+"""A slide's own thumbnail image is used for the tissue mask when at least this long."""
+MASK_SIDE = 1024
+"""The tissue mask is computed on an image at most this many pixels on a side."""
+MIN_SATURATION = 0.05
+"""Saturation at or under which a pixel is glass whatever Otsu says (blank slides, pale tissue)."""
+MIN_OBJECT_FRACTION = 0.001
+"""Specks smaller than this share of the mask (after dilation) are noise, not tissue."""
+PROBE_CACHE_SIZE = 32
+
+# TIFF Compression tag (259) values -> codec names (TIFF 6, Adobe, Aperio, libtiff registry).
+TIFF_CODECS = {
+    1: "none",
+    5: "lzw",
+    6: "jpeg",  # old-style JPEG
+    7: "jpeg",
+    8: "deflate",
+    32946: "deflate",
+    32773: "packbits",
+    33003: "jpeg2000",  # Aperio JPEG 2000 YCbCr
+    33005: "jpeg2000",  # Aperio JPEG 2000 RGB
+    34712: "jpeg2000",
+    34892: "jpeg",  # lossy JPEG (DNG)
+    34887: "lerc",
+    34925: "lzma",
+    34926: "zstd",
+    34927: "webp",
+    34933: "png",
+    34934: "jpegxr",
+    50000: "zstd",
+    50001: "webp",
+    50002: "jpegxl",
+    52546: "jpegxl",
+    22610: "jpegxr",  # NDPI JPEG XR
+}
+# DICOM transfer syntaxes -> codec names.
+DICOM_CODECS = {
+    "1.2.840.10008.1.2": "none",
+    "1.2.840.10008.1.2.1": "none",
+    "1.2.840.10008.1.2.2": "none",
+    "1.2.840.10008.1.2.5": "rle",
+    "1.2.840.10008.1.2.4.50": "jpeg",
+    "1.2.840.10008.1.2.4.51": "jpeg",
+    "1.2.840.10008.1.2.4.57": "jpeg",
+    "1.2.840.10008.1.2.4.70": "jpeg",
+    "1.2.840.10008.1.2.4.80": "jpegls",
+    "1.2.840.10008.1.2.4.81": "jpegls",
+    "1.2.840.10008.1.2.4.90": "jpeg2000",
+    "1.2.840.10008.1.2.4.91": "jpeg2000",
+    "1.2.840.10008.1.2.4.110": "jpegxl",
+    "1.2.840.10008.1.2.4.111": "jpegxl",
+    "1.2.840.10008.1.2.4.112": "jpegxl",
+}
+PILLOW_CODECS = {
+    "JPEG": "jpeg",
+    "PNG": "png",
+    "WEBP": "webp",
+    "BMP": "none",
+    "GIF": "lzw",
+    "JPEG2000": "jpeg2000",
+}
+MAGIC = (
+    (b"II*\x00", "TIFF"),
+    (b"MM\x00*", "TIFF"),
+    (b"II+\x00", "BigTIFF"),
+    (b"\xff\xd8\xff", "JPEG"),
+    (b"\x89PNG", "PNG"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeOptions:
+    """How much a probe may do."""
+
+    budget_s: float = 30.0
+    """Seconds a probe may spend; steps that would start later are skipped (and reported)."""
+    tissue: bool = True
+    """Compute a tissue mask (for the lesion-over-background check)."""
+    label_thumbnail: bool = False
+    """Keep a small PNG of the label image (it may show identifiers: only on request)."""
+    thumbnail_px: int = 256
+
+
+@dataclass(frozen=True, slots=True)
+class TissueMask:
+    """A boolean tissue mask over the whole slide at low resolution.
+
+    Mask pixel ``(r, c)`` covers level-0 ``x in [c * downsample[0], (c + 1) * downsample[0])``
+    and ``y in [r * downsample[1], (r + 1) * downsample[1])``.
+    """
+
+    mask: np.ndarray
+    downsample: tuple[float, float]
+    source: str
+    """Where it came from: ``level 3``, ``thumbnail image``, ``plain image``."""
+    threshold: float
+    """Saturation threshold used (Otsu on saturation, floored at :data:`MIN_SATURATION`)."""
+
+    @property
+    def tissue_fraction(self) -> float:
+        return float(self.mask.mean()) if self.mask.size else 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +172,26 @@ class SlideProbe:
     properties: dict[str, str] = field(default_factory=dict)
     read_failure: ReadFailure | None = None
     regions_read: int = 0
+    compression: str | None = None
+    """Level-0 codec (``jpeg``, ``jpeg2000``, ``deflate``...; ``other:<code>`` when unnamed)."""
+    container: str | None = None
+    """What the bytes are when OpenSlide refused them (``TIFF``, ``OME-TIFF``, ``JPEG``...)."""
+    openslide_error: str | None = None
+    """Why OpenSlide did not take the file, when Pillow opened it instead."""
+    pillow_mode: str | None = None
+    tissue: TissueMask | None = None
+    tissue_note: str | None = None
+    """Why there is no tissue mask, when there is none."""
+    elapsed_s: float = 0.0
+    budget_s: float | None = None
+    skipped: tuple[str, ...] = ()
+    """Probe steps skipped because the time budget was spent."""
+    label_thumbnail: str | None = None
+    """``data:image/jpeg;base64,...`` of the label image, only when asked for."""
+    label_note: str | None = None
+    """Why the label thumbnail asked for is missing."""
+    decoder_warnings: tuple[str, ...] = ()
+    """Warnings the image decoder raised (corrupt metadata), reported by ``slide.format``."""
 
 
 def fingerprint(path: Path, size: int) -> str:
@@ -113,46 +252,268 @@ def sample_regions(
     return regions
 
 
-def _probe_openslide(path: Path, probe: SlideProbe) -> bool:
+class _Clock:
+    """The probe's time budget."""
+
+    def __init__(self, budget_s: float) -> None:
+        self.start = time.monotonic()
+        self.budget_s = budget_s
+
+    @property
+    def elapsed(self) -> float:
+        return time.monotonic() - self.start
+
+    def spent(self) -> bool:
+        return self.elapsed > self.budget_s
+
+
+def otsu_threshold(values: np.ndarray, bins: int = 256) -> float:
+    """Otsu's threshold of values in ``[0, 1]`` (the between-class variance maximum); 0 when flat."""
+    if values.size == 0:
+        return 0.0
+    hist, edges = np.histogram(values, bins=bins, range=(0.0, 1.0))
+    hist = hist.astype(np.float64)
+    centres = (edges[:-1] + edges[1:]) / 2
+    w0 = np.cumsum(hist)
+    w1 = w0[-1] - w0
+    m0 = np.cumsum(hist * centres)
+    mean0 = np.divide(m0, w0, out=np.zeros_like(m0), where=w0 > 0)
+    mean1 = np.divide(m0[-1] - m0, w1, out=np.zeros_like(m0), where=w1 > 0)
+    between = w0 * w1 * (mean0 - mean1) ** 2
+    if not between.any():
+        return 0.0
+    return float(edges[int(np.argmax(between)) + 1])
+
+
+def tissue_from_rgba(rgba: np.ndarray) -> tuple[np.ndarray, float]:
+    """Tissue mask of an RGB(A) image: saturation above Otsu's threshold (floored at
+    :data:`MIN_SATURATION`), dilated by 0.5 % of the image's long side, specks under
+    :data:`MIN_OBJECT_FRACTION` of the image removed and holes filled; transparent pixels
+    (outside the scanned area) are background.
+
+    H&E tissue is pink to purple, glass is white to grey: saturation separates them where
+    brightness alone confuses pale tissue with glass. The dilation and hole filling take in the
+    pale rims and lumina Otsu leaves out (the mask is for "is this lesion on tissue at all").
+    """
+    from scipy import ndimage
+
+    r, g, b = rgba[..., 0], rgba[..., 1], rgba[..., 2]
+    valid = rgba[..., 3] > 0 if rgba.shape[-1] == 4 else np.ones(rgba.shape[:2], bool)
+    mx = np.maximum(np.maximum(r, g), b).astype(np.float32)  # channel-wise: faster than max(axis=-1)
+    mn = np.minimum(np.minimum(r, g), b).astype(np.float32)
+    sat = np.divide(mx - mn, mx, out=np.zeros_like(mx), where=mx > 0)
+    threshold = max(otsu_threshold(sat[valid]), MIN_SATURATION)
+    mask = (sat > threshold) & valid
+    if mask.any():
+        radius = max(1, round(max(mask.shape) / 200))
+        mask = ndimage.binary_dilation(mask, iterations=radius)
+        labels, _ = ndimage.label(mask)
+        sizes = np.bincount(labels.ravel())
+        # a speck of noise grows to about (2r+1)^2 pixels: twice that, or 0.1 % of the image
+        small = sizes < max(MIN_OBJECT_FRACTION * mask.size, 2 * (2 * radius + 1) ** 2)
+        small[0] = False
+        mask[small[labels]] = False
+        mask = ndimage.binary_fill_holes(mask) & valid
+    return mask, threshold
+
+
+def _mask_from_image(img: Any, level0: tuple[int, int], source: str) -> TissueMask:
+    """A :class:`TissueMask` from a PIL image covering the whole slide."""
+    from PIL import Image
+
+    img = img.convert("RGBA")
+    if max(img.size) > MASK_SIDE:
+        img.thumbnail((MASK_SIDE, MASK_SIDE), Image.Resampling.BOX)
+    mask, threshold = tissue_from_rgba(np.asarray(img))
+    w, h = img.size
+    return TissueMask(mask, (level0[0] / w, level0[1] / h), source, threshold)
+
+
+def _label_thumbnail(img: Any, px: int) -> str:
+    img = img.convert("RGB")
+    img.thumbnail((px, px))
+    buf = io.BytesIO()
+    img.save(buf, format="JPEG", quality=80)
+    return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def tiff_facts(path: Path) -> tuple[str | None, str | None]:
+    """``(container, level-0 codec)`` from the TIFF header alone (no pixel is decoded)."""
+    import tifffile
+
+    try:
+        with tifffile.TiffFile(path) as tf:
+            container = "OME-TIFF" if tf.is_ome else ("BigTIFF" if tf.is_bigtiff else "TIFF")
+            tag = tf.pages.first.tags.get(259)
+            value = tag.value if tag is not None else 1
+    except (
+        tifffile.TiffFileError,
+        OSError,
+        ValueError,
+        TypeError,
+        KeyError,
+        IndexError,
+        AttributeError,
+        struct.error,
+    ):
+        return None, None
+    if isinstance(value, tuple | list) and value:
+        value = value[0]  # a corrupt header may repeat the tag
+    if not isinstance(value, int):
+        return container, None
+    code = value
+    return container, TIFF_CODECS.get(code, f"other:{code}")
+
+
+def sniff(path: Path) -> str | None:
+    """The file's container from its first bytes (TIFF, JPEG, PNG), or None."""
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(8)
+    except OSError:
+        return None
+    return next((name for magic, name in MAGIC if head.startswith(magic)), None)
+
+
+def _codec(path: Path, probe: SlideProbe) -> None:
+    if probe.vendor == "dicom":
+        syntax = probe.properties.get("dicom.TransferSyntaxUID", "").strip()
+        probe.compression = DICOM_CODECS.get(syntax, f"other:{syntax}" if syntax else None)
+        return
+    if probe.backend == "pillow" and probe.properties.get("pillow.format") not in ("TIFF", "MPO"):
+        fmt = probe.properties.get("pillow.format", "")
+        probe.compression = PILLOW_CODECS.get(fmt, fmt.lower() or None)
+        return
+    container, codec = tiff_facts(path)
+    probe.compression = codec
+    if probe.backend != "openslide" and container is not None:
+        probe.container = container
+
+
+def _probe_openslide(path: Path, probe: SlideProbe, options: ProbeOptions, clock: _Clock) -> bool:
     import openslide
 
     try:
         slide = openslide.OpenSlide(str(path))
-    except openslide.OpenSlideUnsupportedFormatError:
+    except openslide.OpenSlideUnsupportedFormatError as exc:
+        probe.openslide_error = str(exc) or "unsupported format"
         return False
     except openslide.OpenSlideError as exc:
         probe.open_error = f"OpenSlide cannot open it: {exc}"
+        _codec(path, probe)
         return True
     with slide:
-        props = dict(slide.properties)
+        props = _properties(slide)
         probe.opened, probe.backend = True, "openslide"
         probe.vendor = props.get("openslide.vendor")
         probe.width, probe.height = slide.dimensions
         probe.level_count = slide.level_count
-        probe.level_dimensions = tuple(tuple(d) for d in slide.level_dimensions)
+        probe.level_dimensions = tuple((int(w), int(h)) for w, h in slide.level_dimensions)
         probe.level_downsamples = tuple(float(d) for d in slide.level_downsamples)
         probe.mpp_x = _float(props.get("openslide.mpp-x"))
         probe.mpp_y = _float(props.get("openslide.mpp-y"))
         probe.objective_power = _float(props.get("openslide.objective-power"))
         probe.associated_images = tuple(sorted(slide.associated_images.keys()))
         probe.properties = props
+        _codec(path, probe)
         for level, xy, size in sample_regions(probe.level_dimensions, probe.level_downsamples):
+            if clock.spent():
+                probe.skipped += ("tile sample",)
+                break
             try:
                 slide.read_region(xy, level, size)
             except openslide.OpenSlideError as exc:
                 probe.read_failure = ReadFailure(level, xy, str(exc))
                 break
             probe.regions_read += 1
+        if options.tissue and probe.read_failure is None:
+            if clock.spent():
+                probe.skipped += ("tissue mask",)
+            else:
+                _tissue_openslide(slide, probe, openslide.OpenSlideError)
+        if options.label_thumbnail and "label" in probe.associated_images:
+            if clock.spent():
+                probe.skipped += ("label thumbnail",)
+            else:
+                try:
+                    probe.label_thumbnail = _label_thumbnail(
+                        slide.associated_images["label"], options.thumbnail_px
+                    )
+                except (openslide.OpenSlideError, OSError, ValueError) as exc:
+                    probe.label_note = f"the label image cannot be read: {exc}"
     return True
 
 
-def _probe_pillow(path: Path, probe: SlideProbe) -> None:
+def _properties(slide: Any) -> dict[str, str]:
+    """The slide's properties; a key whose value cannot be read (corrupt header) is left out."""
+    out: dict[str, str] = {}
+    mapping = slide.properties
+    try:
+        keys = list(mapping)
+    except (KeyError, ValueError, OSError):
+        return out
+    for key in keys:
+        try:
+            value = mapping[key]
+        except (KeyError, ValueError, OSError):
+            continue
+        if isinstance(value, str):
+            out[key] = value
+    return out
+
+
+def _tissue_openslide(slide: Any, probe: SlideProbe, error: type[Exception]) -> None:
+    """Tissue mask from the slide's thumbnail image when it shows the whole level 0 (same aspect
+    ratio, at least :data:`MIN_THUMBNAIL_SIDE` on its long side: decoding it is much cheaper than
+    a level), else from the smallest level of at most :data:`MAX_MASK_PIXELS` pixels."""
+    level = probe.level_count - 1
+    w, h = probe.level_dimensions[level]
+    level0 = (probe.width or w, probe.height or h)
+    try:
+        thumb = _whole_slide_thumbnail(slide, probe, level0)
+        if thumb is not None:
+            probe.tissue = _mask_from_image(thumb, level0, "thumbnail image")
+        elif w * h <= MAX_MASK_PIXELS:
+            img = slide.read_region((0, 0), level, (w, h))
+            probe.tissue = _mask_from_image(img, level0, f"level {level}")
+        else:
+            probe.tissue_note = (
+                f"smallest level is {w}x{h} pixels (over {MAX_MASK_PIXELS} px) and no thumbnail image "
+                "of the whole slide: no tissue mask"
+            )
+    except (error, OSError, ValueError, MemoryError) as exc:
+        probe.tissue_note = f"reading the image for the tissue mask failed: {exc}"
+
+
+def _whole_slide_thumbnail(slide: Any, probe: SlideProbe, level0: tuple[int, int]) -> Any:
+    if "thumbnail" not in probe.associated_images:
+        return None
+    tw = _float(probe.properties.get("openslide.associated.thumbnail.width"))
+    th = _float(probe.properties.get("openslide.associated.thumbnail.height"))
+    if not tw or not th or max(tw, th) < MIN_THUMBNAIL_SIDE:
+        return None
+    if abs((tw / th) / (level0[0] / level0[1]) - 1) > 0.02:
+        return None  # not the same field of view as level 0
+    return slide.associated_images["thumbnail"]
+
+
+def _probe_pillow(path: Path, probe: SlideProbe, options: ProbeOptions, clock: _Clock) -> None:
+    """Open a plain image; the decoder's warnings (corrupt EXIF, tags past the end of the file)
+    are kept in ``probe.decoder_warnings`` for the slide checks to report, not printed."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        _pillow(path, probe, options, clock)
+    probe.decoder_warnings = tuple(dict.fromkeys(str(w.message)[:200] for w in caught))
+
+
+def _pillow(path: Path, probe: SlideProbe, options: ProbeOptions, clock: _Clock) -> None:
     from PIL import Image
 
     try:
         with Image.open(path) as img:
             w, h = img.size
             probe.vendor = f"image/{(img.format or 'unknown').lower()}"
+            probe.pillow_mode = img.mode
             if w * h > MAX_PLAIN_PIXELS:
                 probe.open_error = f"plain image of {w}x{h} pixels is too large to decode safely"
                 return
@@ -166,19 +527,44 @@ def _probe_pillow(path: Path, probe: SlideProbe) -> None:
             dpi_x = _float(dpi[0]) if isinstance(dpi, tuple) and dpi else None
             if dpi_x and dpi_x > 1:
                 probe.properties["pillow.dpi"] = f"{dpi_x:g}"
+            _codec(path, probe)
             try:
                 img.load()
                 probe.regions_read = 1
             except (OSError, ValueError, SyntaxError) as exc:
                 probe.read_failure = ReadFailure(0, (0, 0), f"decoding failed: {exc}")
+                return
+            if options.tissue:
+                if clock.spent():
+                    probe.skipped += ("tissue mask",)
+                elif img.mode in ("RGB", "RGBA", "P", "CMYK", "YCbCr"):
+                    probe.tissue = _mask_from_image(img, (w, h), "plain image")
+                else:
+                    probe.tissue_note = f"{img.mode} image: no colour to separate tissue from glass"
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
         reason = str(exc).replace(str(path), probe.path)
         probe.open_error = f"neither OpenSlide nor Pillow recognises it ({type(exc).__name__}: {reason})"
+        if probe.container is None:
+            probe.open_error += "; " + _first_bytes(path)
 
 
-def probe_slide(path: Path, rel: str) -> SlideProbe:
+def _first_bytes(path: Path) -> str:
+    kind = sniff(path)
+    if kind:
+        return f"it starts like a {kind} file but cannot be decoded (truncated or corrupt)"
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(4)
+    except OSError:
+        return "its first bytes cannot be read"
+    return f"its first bytes {head!r} are the signature of no image format"
+
+
+def probe_slide(path: Path, rel: str, options: ProbeOptions | None = None) -> SlideProbe:
     """Open a slide, read its header and a bounded sample of regions; never raises for content."""
-    probe = SlideProbe(path=rel)
+    options = options or ProbeOptions()
+    clock = _Clock(options.budget_s)
+    probe = SlideProbe(path=rel, budget_s=options.budget_s)
     try:
         probe.size_bytes = path.stat().st_size
         probe.fingerprint = fingerprint(path, probe.size_bytes)
@@ -188,8 +574,35 @@ def probe_slide(path: Path, rel: str) -> SlideProbe:
     if probe.size_bytes == 0:
         probe.open_error = "the file is empty"
         return probe
-    if not _probe_openslide(path, probe):
-        _probe_pillow(path, probe)
+    if not _probe_openslide(path, probe, options, clock):
+        _probe_pillow(path, probe, options, clock)
+    probe.elapsed_s = clock.elapsed
+    return probe
+
+
+_PROBES: OrderedDict[tuple[Any, ...], SlideProbe] = OrderedDict()
+
+
+def probe_slide_cached(path: Path, rel: str, options: ProbeOptions | None = None) -> SlideProbe:
+    """:func:`probe_slide`, remembered per process by path, size, modification time and options.
+
+    Two items that name the same slide file open it once. The returned probe is shared: callers
+    must not modify it.
+    """
+    options = options or ProbeOptions()
+    try:
+        st = path.stat()
+        key: tuple[Any, ...] = (str(path.resolve()), rel, st.st_size, st.st_mtime_ns, options)
+    except OSError:
+        return probe_slide(path, rel, options)
+    hit = _PROBES.get(key)
+    if hit is not None:
+        _PROBES.move_to_end(key)
+        return hit
+    probe = probe_slide(path, rel, options)
+    _PROBES[key] = probe
+    while len(_PROBES) > PROBE_CACHE_SIZE:
+        _PROBES.popitem(last=False)
     return probe
 
 

@@ -102,10 +102,11 @@ def test_validate_batch_annotations_only(tmp_path):
 def test_checks_lists_every_registered_check():
     from validators import REGISTRY
 
-    res = runner.invoke(app, ["checks"], env={"COLUMNS": "250"})
+    res = runner.invoke(app, ["checks", "--plain"])
     assert res.exit_code == 0
-    for check_id in REGISTRY:
-        assert check_id in res.output
+    listed = {line.split("\t")[0]: line.split("\t") for line in res.output.splitlines()}
+    assert set(listed) == set(REGISTRY)
+    assert all(len(fields) == 6 and fields[5] for fields in listed.values())
 
 
 @pytest.mark.parametrize(

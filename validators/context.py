@@ -59,6 +59,8 @@ class ItemFacts:
     annotation_path: str | None
     fingerprint: str | None = None
     full_hash: str | None = None
+    unmapped_classes: dict[str, int] = field(default_factory=dict)
+    """Lesion class names as written that the profile does not resolve, with their counts."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,12 +1,16 @@
-"""Slide checks: the slide opens, reads, and agrees with its annotation."""
+"""Slide checks: the slide opens, reads, has a plausible header, and agrees with its annotation."""
 
 from __future__ import annotations
 
 import math
 
+import numpy as np
+import shapely
 from pydantic import BaseModel, ConfigDict, Field
+from shapely.geometry.base import BaseGeometry
 
 from dqm.findings import Aspect, Finding, Severity
+from dqm.slides import TissueMask
 from validators.context import ItemView
 from validators.registry import CheckContext, NoParams, check
 
@@ -127,6 +131,306 @@ def associated_images(view: ItemView, params: NoParams, ctx: CheckContext) -> li
                     code,
                     f"associated image {name!r} present: remove it before release or confirm it is blank",
                     file=probe.path,
+                )
+            )
+    return out
+
+
+class HeaderParams(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    mpp_min: float = Field(0.1, gt=0, description="Smallest plausible level-0 resolution, µm per pixel.")
+    mpp_max: float = Field(2.0, gt=0, description="Largest plausible level-0 resolution, µm per pixel.")
+    objective_min: float = Field(1.0, gt=0, description="Smallest plausible objective power.")
+    objective_max: float = Field(100.0, gt=0, description="Largest plausible objective power.")
+    anisotropy_tolerance: float = Field(0.02, ge=0, description="Relative mpp-x / mpp-y difference allowed.")
+    mpp_objective_range: tuple[float, float] = Field(
+        (4.0, 20.0), description="Plausible range of mpp × objective power (10 at 20× 0.5 µm/px)."
+    )
+    pyramid_min_side: int = Field(
+        10_000, ge=1, description="A level 0 at least this long on a side should have a pyramid."
+    )
+
+
+NO_POWER_FIELD = frozenset({"generic-tiff", None})
+"""Vendors whose format has no field for the objective power (a plain TIFF): not reported."""
+
+
+def _sides(dims: tuple[tuple[int, int], ...]) -> str:
+    return ", ".join(f"{w}x{h}" for w, h in dims)
+
+
+@check(
+    "slide.header",
+    aspect=Aspect.IMAGE,
+    params=HeaderParams,
+    codes={
+        "MPP_IMPLAUSIBLE": "the slide header's µm per pixel lies outside the plausible range",
+        "MPP_ANISOTROPIC": "the header's mpp-x and mpp-y differ (non-square pixels)",
+        "OBJECTIVE_POWER_MISSING": "the header of a format that records it states no objective power",
+        "OBJECTIVE_POWER_IMPLAUSIBLE": "the header's objective power lies outside the plausible range",
+        "OBJECTIVE_MPP_INCONSISTENT": "objective power and mpp disagree (mpp × power far from 10)",
+        "LEVELS_INCONSISTENT": "pyramid levels do not shrink with growing downsamples",
+        "NO_PYRAMID": "a large slide has a single level (every view decodes level 0)",
+    },
+    code_severity={
+        "MPP_IMPLAUSIBLE": Severity.ERROR,
+        "OBJECTIVE_POWER_MISSING": Severity.INFO,
+    },
+    severity=Severity.WARNING,
+)
+def header(view: ItemView, params: HeaderParams, ctx: CheckContext) -> list[Finding]:
+    """The slide header is plausible: mpp in range and square, objective power present and agreeing, pyramid sound."""
+    probe = view.slide
+    if probe is None or not probe.opened:
+        return []
+    out = []
+    where = {"file": probe.path}
+    vendor = probe.vendor or "slide"
+    mpp = probe.mpp_x
+    if mpp is not None and not params.mpp_min <= mpp <= params.mpp_max:
+        out.append(
+            ctx.finding(
+                "MPP_IMPLAUSIBLE",
+                f"{vendor} header says {mpp:g} µm per pixel, outside {params.mpp_min:g}–{params.mpp_max:g}: "
+                "a resolution unit or value is wrong (areas in µm² would be off)",
+                **where,
+            )
+        )
+    if mpp and probe.mpp_y and abs(mpp - probe.mpp_y) / mpp > params.anisotropy_tolerance:
+        out.append(
+            ctx.finding(
+                "MPP_ANISOTROPIC",
+                f"mpp-x {mpp:g} and mpp-y {probe.mpp_y:g} differ by more than "
+                f"{params.anisotropy_tolerance:.0%}",
+                **where,
+            )
+        )
+    power = probe.objective_power
+    if probe.backend == "openslide":
+        if power is None:
+            if probe.vendor not in NO_POWER_FIELD:
+                out.append(
+                    ctx.finding(
+                        "OBJECTIVE_POWER_MISSING", f"{vendor} header states no objective power", **where
+                    )
+                )
+        elif not params.objective_min <= power <= params.objective_max:
+            out.append(
+                ctx.finding(
+                    "OBJECTIVE_POWER_IMPLAUSIBLE",
+                    f"objective power {power:g} is outside {params.objective_min:g}–{params.objective_max:g}",
+                    **where,
+                )
+            )
+        elif mpp is not None and params.mpp_min <= mpp <= params.mpp_max:
+            lo, hi = params.mpp_objective_range
+            if not lo <= mpp * power <= hi:
+                out.append(
+                    ctx.finding(
+                        "OBJECTIVE_MPP_INCONSISTENT",
+                        f"{power:g}× with {mpp:g} µm/px (product {mpp * power:.3g}, expected {lo:g}–{hi:g}): "
+                        "one of the two is wrong",
+                        **where,
+                    )
+                )
+    dims, ds = probe.level_dimensions, probe.level_downsamples
+    if len(dims) > 1:
+        shrinking = all(
+            dims[i + 1][0] < dims[i][0] and dims[i + 1][1] < dims[i][1] for i in range(len(dims) - 1)
+        )
+        growing = all(ds[i + 1] > ds[i] for i in range(len(ds) - 1))
+        if not (shrinking and growing):
+            out.append(
+                ctx.finding(
+                    "LEVELS_INCONSISTENT",
+                    f"levels {_sides(dims)} with downsamples {', '.join(f'{d:g}' for d in ds)} do not shrink steadily",
+                    **where,
+                )
+            )
+    elif probe.width and probe.height and max(probe.width, probe.height) >= params.pyramid_min_side:
+        out.append(
+            ctx.finding(
+                "NO_PYRAMID",
+                f"{probe.width}x{probe.height} pixels in a single level: viewers and tilers must decode level 0",
+                **where,
+            )
+        )
+    return out
+
+
+class CodecParams(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    allowed: tuple[str, ...] = Field(
+        ("jpeg", "jpeg2000", "jpegxl", "jpegxr", "webp", "deflate", "lzw", "zstd", "png", "none", "packbits"),
+        description="Level-0 codecs accepted in a delivery (names as in docs/formats.md).",
+    )
+
+
+@check(
+    "slide.codec",
+    aspect=Aspect.IMAGE,
+    severity=Severity.WARNING,
+    params=CodecParams,
+    codes={"CODEC_NOT_ALLOWED": "the slide's level-0 codec is not one the profile accepts"},
+)
+def codec(view: ItemView, params: CodecParams, ctx: CheckContext) -> list[Finding]:
+    """The level-0 codec (JPEG, JPEG 2000, ...) is one the profile accepts."""
+    probe = view.slide
+    if probe is None or probe.compression is None or probe.compression in params.allowed:
+        return []
+    return [
+        ctx.finding(
+            "CODEC_NOT_ALLOWED",
+            f"level-0 codec {probe.compression!r} is not accepted ({', '.join(params.allowed)})",
+            file=probe.path,
+        )
+    ]
+
+
+PLAIN_IMAGE_FORMATS = frozenset({"image/jpeg", "image/png", "image/webp", "image/bmp"})
+
+
+@check(
+    "slide.format",
+    aspect=Aspect.IMAGE,
+    severity=Severity.WARNING,
+    codes={
+        "SLIDE_NOT_WSI": "a TIFF OpenSlide does not read: opened as a flat image (no pyramid, no mpp) or not at all",
+        "SLIDE_NOT_RGB": "the image is not RGB (greyscale, 16-bit, ...): not a brightfield H&E slide",
+        "SLIDE_METADATA_CORRUPT": "the image decoder warned about corrupt metadata (EXIF, TIFF tags)",
+    },
+)
+def slide_format(view: ItemView, params: NoParams, ctx: CheckContext) -> list[Finding]:
+    """A slide is a whole-slide format OpenSlide reads (or a plain RGB image), in colour."""
+    probe = view.slide
+    if probe is None:
+        return []
+    out = []
+    if probe.openslide_error and probe.container in ("TIFF", "BigTIFF", "OME-TIFF"):
+        fate = "opened as a flat image through Pillow" if probe.opened else "Pillow cannot open it either"
+        out.append(
+            ctx.finding(
+                "SLIDE_NOT_WSI",
+                f"{probe.container} that OpenSlide does not recognise ({probe.openslide_error}); "
+                f"{fate}: pyramid and resolution are lost",
+                file=probe.path,
+            )
+        )
+    if probe.opened and probe.pillow_mode and probe.pillow_mode not in ("RGB", "RGBA", "YCbCr", "P", "CMYK"):
+        out.append(
+            ctx.finding(
+                "SLIDE_NOT_RGB",
+                f"image mode {probe.pillow_mode} (not RGB): not a brightfield colour slide",
+                file=probe.path,
+            )
+        )
+    if probe.decoder_warnings:
+        out.append(
+            ctx.finding(
+                "SLIDE_METADATA_CORRUPT",
+                f"the decoder warned: {'; '.join(probe.decoder_warnings[:3])}",
+                file=probe.path,
+            )
+        )
+    return out
+
+
+@check(
+    "slide.time_budget",
+    aspect=Aspect.IMAGE,
+    severity=Severity.WARNING,
+    codes={"SLIDE_TIME_BUDGET": "the slide probe ran out of its time budget and skipped steps"},
+)
+def time_budget(view: ItemView, params: NoParams, ctx: CheckContext) -> list[Finding]:
+    """The slide was probed within its time budget (no step skipped)."""
+    probe = view.slide
+    if probe is None or not probe.skipped:
+        return []
+    return [
+        ctx.finding(
+            "SLIDE_TIME_BUDGET",
+            f"probing took {probe.elapsed_s:.1f} s, over the {probe.budget_s or 0:g} s budget: skipped "
+            f"{', '.join(probe.skipped)} (those checks did not run)",
+            file=probe.path,
+        )
+    ]
+
+
+class TissueParams(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    min_tissue_fraction: float = Field(
+        0.5, ge=0, le=1, description="Share of a lesion's area that must lie over tissue."
+    )
+    max_samples: int = Field(200_000, ge=100, description="Mask pixels sampled per lesion at most.")
+
+
+def tissue_fraction(mask: TissueMask, geometry: BaseGeometry, max_samples: int) -> float | None:
+    """Share of the mask pixels whose centre lies inside ``geometry`` that are tissue.
+
+    A lesion smaller than one mask pixel is judged by the pixel under its representative point.
+    None when the geometry is empty or lies entirely off the mask.
+    """
+    h, w = mask.mask.shape
+    dsx, dsy = mask.downsample
+    minx, miny, maxx, maxy = geometry.bounds
+    c0, c1 = max(int(np.floor(minx / dsx)), 0), min(int(np.ceil(maxx / dsx)), w)
+    r0, r1 = max(int(np.floor(miny / dsy)), 0), min(int(np.ceil(maxy / dsy)), h)
+    if c0 >= c1 or r0 >= r1:
+        return None
+    step = max(1, int(np.ceil(np.sqrt((c1 - c0) * (r1 - r0) / max_samples))))
+    cols = np.arange(c0, c1, step)
+    rows = np.arange(r0, r1, step)
+    cc, rr = np.meshgrid(cols, rows)
+    inside = shapely.contains_xy(geometry, (cc + 0.5) * dsx, (rr + 0.5) * dsy)
+    if not inside.any():
+        pt = geometry.representative_point()
+        c, r = int(pt.x / dsx), int(pt.y / dsy)
+        if not (0 <= c < w and 0 <= r < h):
+            return None
+        return float(mask.mask[r, c])
+    return float(mask.mask[rr[inside], cc[inside]].mean())
+
+
+@check(
+    "slide.lesion_tissue",
+    aspect=Aspect.FORMAT,
+    severity=Severity.WARNING,
+    params=TissueParams,
+    codes={
+        "LESION_ON_BACKGROUND": "most of a lesion lies over glass (background), not tissue",
+        "NO_TISSUE": "the slide's tissue mask finds no tissue at all",
+    },
+)
+def lesion_tissue(view: ItemView, params: TissueParams, ctx: CheckContext) -> list[Finding]:
+    """Lesions lie over tissue (a low-resolution saturation mask of the slide), not over glass."""
+    probe, ann = view.slide, view.annotation
+    if probe is None or probe.tissue is None:
+        return []
+    if not probe.tissue.mask.any():
+        return [
+            ctx.finding(
+                "NO_TISSUE",
+                f"no tissue found on the slide ({probe.tissue.source}, saturation threshold "
+                f"{probe.tissue.threshold:.2f}): blank or out-of-focus scan?",
+                file=probe.path,
+            )
+        ]
+    out = []
+    for lesion in ann.lesions if ann is not None else ():
+        geom = lesion.geometry
+        if geom is None or geom.area == 0 or not shapely.is_valid(geom):
+            continue
+        frac = tissue_fraction(probe.tissue, geom, params.max_samples)
+        if frac is not None and frac < params.min_tissue_fraction:
+            pt = geom.representative_point()
+            out.append(
+                ctx.finding(
+                    "LESION_ON_BACKGROUND",
+                    f"lesion {lesion.index} ({lesion.raw_class}): {frac:.0%} of its area lies over tissue, "
+                    f"under the {params.min_tissue_fraction:.0%} expected (mask from {probe.tissue.source})",
+                    pointer=lesion.pointer + "/geometry",
+                    lesion=lesion.index,
+                    xy=(float(pt.x), float(pt.y)),
                 )
             )
     return out

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -90,6 +91,15 @@ def parse_json(decoded: Decoded) -> tuple[Any, list[ReadIssue]]:
     except RecursionError:
         issues.append(ReadIssue("INVALID_JSON", "not valid JSON: nested too deeply"))
         return None, issues
+
+
+def to_float(value: int | float) -> float:
+    """A JSON number as a float; integers too large for a float become +/- infinity (the
+    geometry checks report non-finite coordinates) instead of raising ``OverflowError``."""
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf if value > 0 else -math.inf
 
 
 def count_slots(mapping: dict[str, Any], expected: Iterable[str]) -> int:

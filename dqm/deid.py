@@ -1,0 +1,282 @@
+"""De-identification: patterns for personal identifiers, where to look, and how to mask them.
+
+The profile's ``deid`` section (:class:`DeidSettings`) says what identifies a person:
+
+* value **patterns** searched in every text value -- slide properties, file names, annotation
+  properties, the clinical table. Built-in: Korean resident registration numbers (``YYMMDD-G``
+  followed by 6 digits, the birth date part checked), US social security numbers, dates of birth
+  and hospital record numbers after a keyword, person names after a keyword (``Patient name:``,
+  ``성명``), phone numbers and e-mail addresses; file names are also searched for dates.
+  A profile adds patterns or turns built-in ones off by name (``enabled: false``).
+* **identifier keys**: property keys / undeclared table columns whose non-blank value names a
+  person (``PatientName``, ``BirthDate``, ``주민등록번호``...).
+* **quasi-identifier keys**: slide properties that describe the scan and may lead back to a
+  person (Aperio ``Filename``, ``Date``, ``User``; DICOM dates, institution, operator...).
+
+Every match is reported masked (:func:`mask`): at most the first two characters of the matched
+text are shown, never the identifier itself.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+Place = Literal["slide", "filename", "annotation", "clinical"]
+PLACES: tuple[Place, ...] = ("slide", "filename", "annotation", "clinical")
+Level = Literal["identifier", "quasi"]
+
+
+class DeidPattern(BaseModel):
+    """One identifier pattern."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    regex: str = ""
+    """A Python regular expression; a group named ``id`` marks the identifier (the rest is context)."""
+    what: str = ""
+    """What a match is, for the message (e.g. ``Korean resident registration number``)."""
+    level: Level = "identifier"
+    """``identifier`` (an error) or ``quasi`` (a warning: may identify with other data)."""
+    places: tuple[Place, ...] = PLACES
+    validate_as: Literal["none", "rrn"] = "none"
+    """Extra test of a match: ``rrn`` checks the birth-date part and the gender digit."""
+    enabled: bool = True
+
+    @field_validator("regex")
+    @classmethod
+    def _compiles(cls, v: str) -> str:
+        re.compile(v)
+        return v
+
+
+def _kw(words: str) -> str:
+    """A case-insensitive keyword group followed by an optional ``:``/``=``."""
+    return rf"(?i:{words})\s*(?:no\.?|number|#)?\s*[:=#]?\s*"
+
+
+DEFAULT_PATTERNS: dict[str, DeidPattern] = {
+    "korean_rrn": DeidPattern(
+        regex=r"(?<![\d.-])\d{6}\s?[-–]\s?[1-8]\d{6}(?![\d.-])",
+        what="Korean resident registration number",
+        validate_as="rrn",
+    ),
+    "us_ssn": DeidPattern(
+        regex=r"(?<![\d-])(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}(?![\d-])",
+        what="US social security number",
+    ),
+    "date_of_birth": DeidPattern(
+        regex=_kw(r"\bdob\b|\bd\.o\.b\.?|birth\s*date|date\s*of\s*birth|birthday|born(?:\s+on)?|생년월일")
+        + r"(?P<id>\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}|\d{8}|\d{6})",
+        what="date of birth",
+    ),
+    "hospital_record_number": DeidPattern(
+        regex=_kw(
+            r"\bMRN\b|\bHRN\b|medical\s*record|hospital\s*(?:no|number|id)|chart\s*(?:no|number)"
+            r"|record\s*(?:no|number)|병록\s*번호|(?<!주민)등록\s*번호|환자\s*번호"
+        )
+        + r"(?P<id>[A-Za-z]{0,3}\d{5,12})\b",
+        what="hospital record number",
+    ),
+    "person_name": DeidPattern(
+        regex=r"(?i:patient(?:'s)?\s*name|\bpt\.?\s*name|성명|환자\s*명|이름)\s*[:=]?\s*"
+        r"(?P<id>[A-Z][a-z]+(?:[ ,^]+[A-Z][a-z]+){1,3}|[A-Z]{2,}(?:[ ,^]+[A-Z]{2,}){1,3}|[가-힣]{2,4})",
+        what="person name",
+    ),
+    "phone_number": DeidPattern(
+        regex=r"(?<![\d-])0\d{1,2}-\d{3,4}-\d{4}(?![\d-])",
+        what="phone number",
+        level="quasi",
+    ),
+    "email": DeidPattern(
+        regex=r"[\w.+-]+@[\w-]+\.[\w.-]*[A-Za-z]",
+        what="e-mail address",
+        level="quasi",
+    ),
+    "date_in_filename": DeidPattern(
+        regex=r"(?<!\d)(?:19|20)\d{2}[-_.]?(?:0[1-9]|1[0-2])[-_.]?(?:0[1-9]|[12]\d|3[01])(?!\d)",
+        what="date (a birth, procedure or scan date)",
+        level="quasi",
+        places=("filename",),
+    ),
+}
+
+DEFAULT_IDENTIFIER_KEYS = (
+    r"(?i)(patient.?name|patient.?birth|birth.?date|date.?of.?birth|\bdob\b|patient.?id\b|accession"
+    r"|resident.?(registration|number)|\brrn\b|\bssn\b|social.?security|주민|성명|환자.?명|생년월일)"
+)
+DEFAULT_QUASI_KEYS = (
+    r"(?i)^(aperio\.(filename|date|time|user|scanscope id)"
+    r"|tiff\.(datetime|artist|hostcomputer)"
+    r"|dicom\.(\w*date|\w*datetime|\w*time|institution\w*|\w*physician\w*|operator\w*|"
+    r"deviceserialnumber|studyid)"
+    r"|hamamatsu\.(created|updated)|leica\.(creationdate|user\w*)|philips\.dicom_(\w*date\w*|\w*time\w*))$"
+)
+DEFAULT_BLANK = (
+    "",
+    "^^^^",
+    "anonymous",
+    "anon",
+    "n/a",
+    "na",
+    "none",
+    "null",
+    "unknown",
+    "removed",
+    "redacted",
+)
+
+
+class DeidSettings(BaseModel):
+    """The profile's ``deid`` section."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", ignored_types=(cached_property,))
+
+    enabled: bool = True
+    patterns: dict[str, DeidPattern] = Field(default_factory=lambda: dict(DEFAULT_PATTERNS))
+    """Merged with the built-in patterns by name: a profile adds or overrides, never loses one silently."""
+    identifier_keys: str = DEFAULT_IDENTIFIER_KEYS
+    """Property keys / undeclared table columns whose non-blank value names a person."""
+    quasi_identifier_keys: str = DEFAULT_QUASI_KEYS
+    """Slide property keys (``vendor.Key``; DICOM sequence indices ignored) that may identify."""
+    record_number_values: str = r"^\s*\d{6,12}\s*$"
+    """A value of an identifying clinical field (patient_id) that looks like a hospital record number."""
+    blank_values: tuple[str, ...] = DEFAULT_BLANK
+    """Values that mean "removed" (case-insensitive; DICOM's empty person name ``^^^^`` included)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _merge_defaults(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("patterns"), dict):
+            merged: dict[str, Any] = {k: v.model_dump() for k, v in DEFAULT_PATTERNS.items()}
+            for name, given in data["patterns"].items():
+                if isinstance(given, dict) and name in merged:
+                    merged[name] = {**merged[name], **given}
+                else:
+                    merged[name] = given
+            data = {**data, "patterns": merged}
+        return data
+
+    @field_validator("identifier_keys", "quasi_identifier_keys", "record_number_values")
+    @classmethod
+    def _compiles(cls, v: str) -> str:
+        re.compile(v)
+        return v
+
+    @cached_property
+    def compiled(self) -> CompiledDeid:
+        return CompiledDeid(
+            patterns=tuple(
+                (name, re.compile(p.regex), p) for name, p in self.patterns.items() if p.enabled and p.regex
+            ),
+            identifier_keys=re.compile(self.identifier_keys),
+            quasi_keys=re.compile(self.quasi_identifier_keys),
+            record_number=re.compile(self.record_number_values),
+            blank=frozenset(b.casefold() for b in self.blank_values),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledDeid:
+    patterns: tuple[tuple[str, re.Pattern[str], DeidPattern], ...]
+    identifier_keys: re.Pattern[str]
+    quasi_keys: re.Pattern[str]
+    record_number: re.Pattern[str]
+    blank: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One identifier found in a text value."""
+
+    name: str
+    what: str
+    level: Level
+    masked: str
+    length: int
+
+
+def mask(text: str) -> str:
+    """The text with all but its first two characters starred (all starred when 4 or shorter)."""
+    text = text.strip()
+    if len(text) <= 4:
+        return "*" * len(text)
+    return text[:2] + "*" * (len(text) - 2)
+
+
+def valid_rrn(match: str) -> bool:
+    """A plausible resident registration number: a real YYMMDD date and gender digit 1-8."""
+    digits = re.sub(r"\D", "", match)
+    if len(digits) != 13:
+        return False
+    yy, mm, dd, g = int(digits[0:2]), int(digits[2:4]), int(digits[4:6]), int(digits[6])
+    century = {1: 1900, 2: 1900, 5: 1900, 6: 1900, 3: 2000, 4: 2000, 7: 2000, 8: 2000}.get(g)
+    if century is None:
+        return False
+    try:
+        dt.date(century + yy, mm, dd)
+    except ValueError:
+        return False
+    return True
+
+
+MAX_TEXT = 10_000
+"""Characters of one value searched (longer free text is cut: patterns are local)."""
+
+
+def find(text: str, settings: DeidSettings, place: Place) -> list[Hit]:
+    """The identifiers in one text value, masked, for the patterns that apply to ``place``."""
+    if not settings.enabled or not text:
+        return []
+    comp = settings.compiled
+    text = text[:MAX_TEXT]
+    hits = []
+    for name, rx, pat in comp.patterns:
+        if place not in pat.places:
+            continue
+        for m in rx.finditer(text):
+            if pat.validate_as == "rrn" and not valid_rrn(m.group(0)):
+                continue
+            found = m.groupdict().get("id") or m.group(0)
+            hits.append(Hit(name, pat.what or name, pat.level, mask(found), len(found.strip())))
+            break
+    return hits
+
+
+def is_blank(value: Any, settings: DeidSettings) -> bool:
+    """A value that holds nothing (or says it was removed)."""
+    if value is None:
+        return True
+    text = str(value).strip()
+    return text.casefold() in settings.compiled.blank or not text.strip("^ ")
+
+
+def identifier_key(key: str, settings: DeidSettings) -> bool:
+    return bool(settings.enabled and settings.compiled.identifier_keys.search(key))
+
+
+def quasi_key(key: str, settings: DeidSettings) -> bool:
+    """A slide property key that may identify; DICOM sequence paths are judged by their last name."""
+    if not settings.enabled:
+        return False
+    vendor, _, rest = key.partition(".")
+    last = re.sub(r"\[\d+\]", "", rest.rsplit(".", 1)[-1])
+    return bool(settings.compiled.quasi_keys.match(f"{vendor}.{last}"))
+
+
+def strings(value: Any, path: tuple[str, ...] = (), depth: int = 0) -> Iterator[tuple[tuple[str, ...], str]]:
+    """Every string inside nested dicts and lists, with its key path (at most 8 levels deep)."""
+    if isinstance(value, str):
+        yield path, value
+    elif depth < 8 and isinstance(value, dict):
+        for k, v in value.items():
+            yield from strings(v, (*path, str(k)), depth + 1)
+    elif depth < 8 and isinstance(value, list):
+        for i, v in enumerate(value[:1000]):
+            yield from strings(v, (*path, str(i)), depth + 1)

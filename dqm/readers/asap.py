@@ -1,0 +1,125 @@
+"""Reader for ASAP XML (``<ASAP_Annotations>``, as written by ASAP and the CAMELYON datasets).
+
+Each ``Annotations/Annotation`` is one lesion; its class is ``PartOfGroup`` (a group name, mapped
+through the profile's ``class_map`` like any foreign class name). Coordinates are read in
+document order (``Order`` is informative).
+
+* ``Polygon`` and ``Rectangle``: the coordinates are the ring;
+* ``Spline``: the coordinates are control points of a closed centripetal Catmull-Rom curve,
+  interpolated as :func:`dqm.readers.shapes.closed_spline` says (vertex ``j * 8`` is control
+  point ``j``); the lesion's properties record the number of control points;
+* ``Dot``, ``PointSet`` and ``Measurement``: not an area (``NOT_AN_AREA``, skipped);
+* a group ``None`` or no group: ``CLASS_MISSING``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from xml.etree.ElementTree import Element
+
+import numpy as np
+
+from dqm.model import Annotation, Lesion, ReadIssue
+from dqm.profile import Profile
+from dqm.readers import shapes
+from dqm.readers.xmltree import children, first, local, not_a_number, number
+
+FORMAT = "asap"
+ROOT = "ASAP_Annotations"
+AREA_TYPES = frozenset({"polygon", "rectangle", "spline"})
+POINT_TYPES = frozenset({"dot", "pointset", "measurement"})
+NO_GROUP = frozenset({"", "none"})
+
+
+def looks_asap(root: Element) -> bool:
+    return local(root.tag) == ROOT
+
+
+def coordinates(
+    element: Element, path: str, lesion: int, issues: list[ReadIssue]
+) -> tuple[np.ndarray | None, int]:
+    """``(ring, n_coordinate_elements)``; None (and an issue) when a coordinate is not a number."""
+    coords = first(element, "Coordinates")
+    if coords is None:
+        issues.append(ReadIssue("MISSING_KEY", "the annotation has no <Coordinates>", path, lesion))
+        return None, 0
+    pts: list[tuple[float, float]] = []
+    for k, (coord, cpath) in enumerate(children(coords, "Coordinate", f"{path}/Coordinates")):
+        x, y = number(coord.get("X")), number(coord.get("Y"))
+        if x is None or y is None:
+            attr = "X" if x is None else "Y"
+            issues.append(
+                ReadIssue("BAD_VERTEX", not_a_number(coord.get(attr), attr), cpath, lesion, vertex=k)
+            )
+            return None, k + 1
+        pts.append((x, y))
+    return np.asarray(pts, dtype=np.float64).reshape(-1, 2), len(pts)
+
+
+def read_root(root: Element, path: str, profile: Profile, issues: list[ReadIssue]) -> Annotation:
+    """The internal model of a parsed ASAP document."""
+    issues = list(issues)
+    ann = Annotation(path=path, format=FORMAT, issues=issues)
+    base = f"/{ROOT}"
+    container = first(root, "Annotations")
+    n_values = 1
+    if container is None:
+        issues.append(ReadIssue("MISSING_KEY", "no <Annotations> element", base))
+        ann.n_values = n_values
+        return ann
+    for index, (element, epath) in enumerate(children(container, "Annotation", f"{base}/Annotations")):
+        n_values += 2
+        kind = (element.get("Type") or "").strip()
+        group = (element.get("PartOfGroup") or "").strip()
+        props: dict[str, Any] = {k: v for k, v in element.attrib.items() if k not in ("PartOfGroup",)}
+        if kind.lower() in POINT_TYPES:
+            issues.append(
+                ReadIssue(
+                    "NOT_AN_AREA",
+                    f"a {kind} annotation marks points, not an area: it is not a lesion outline (skipped)",
+                    epath,
+                    index,
+                )
+            )
+            continue
+        raw_class = None if group.lower() in NO_GROUP else group
+        if raw_class is None:
+            issues.append(
+                ReadIssue(
+                    "CLASS_MISSING",
+                    f"annotation {element.get('Name', '')[:60]!r} belongs to no group: its class is unknown",
+                    epath + "/@PartOfGroup",
+                    index,
+                )
+            )
+        if kind.lower() not in AREA_TYPES:
+            issues.append(
+                ReadIssue(
+                    "UNSUPPORTED_GEOMETRY",
+                    f"annotation type {kind[:40]!r} is not Polygon, Rectangle or Spline",
+                    epath + "/@Type",
+                    index,
+                )
+            )
+            ann.lesions.append(
+                Lesion.build(
+                    index, epath, raw_class, profile.resolve_class(raw_class), [], props, outline_read=False
+                )
+            )
+            continue
+        ring, _ = coordinates(element, epath, index, issues)
+        if ring is None:
+            ann.lesions.append(
+                Lesion.build(
+                    index, epath, raw_class, profile.resolve_class(raw_class), [], props, outline_read=False
+                )
+            )
+            continue
+        if kind.lower() == "spline":
+            props["spline_control_points"] = len(ring)
+            ring = shapes.closed_spline(ring)
+        ann.lesions.append(
+            Lesion.build(index, epath, raw_class, profile.resolve_class(raw_class), [[ring]], props)
+        )
+    ann.n_values = n_values
+    return ann

@@ -1,0 +1,299 @@
+"""Reader for COCO-style JSON: one file, many images (``images``, ``annotations``, ``categories``).
+
+The file yields one :class:`~dqm.model.Annotation` per image (``image_key`` = its ``file_name``;
+the runner picks the one of each slide). Each annotation with a segmentation is one lesion of
+class ``categories[category_id].name``:
+
+* polygon segmentation ``[[x1, y1, x2, y2, ...], ...]``: each list is one part (COCO polygons
+  have no holes);
+* RLE segmentation ``{size, counts}`` (compressed or not): decoded to exact pixel-edge polygons
+  with holes (:mod:`dqm.readers.rle`); an undecodable RLE is ``COCO_BAD_RLE``;
+* ``iscrowd: 1``: kept, with a ``COCO_CROWD`` warning (a crowd region groups several objects).
+
+Checked once per file, reported on each image: annotations with only a ``bbox``
+(``COCO_BBOX_ONLY``: a box is not a lesion outline, counted per image) and boxes that are not
+COCO's ``[x, y, width, height]`` (``COCO_BBOX_NOT_XYWH``): every box with ``x2 > x1`` and
+``y2 > y1`` in a file of at least :data:`XYXY_MIN_BOXES` boxes, or boxes that would leave their
+image as ``[x, y, w, h]`` but fit as ``[x1, y1, x2, y2]``. References to unknown images or
+categories are ``COCO_UNKNOWN_IMAGE`` / ``COCO_UNKNOWN_CATEGORY``.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+import numpy as np
+
+from dqm.model import Annotation, Lesion, ReadIssue
+from dqm.profile import Profile
+from dqm.readers import rle
+from dqm.readers.base import pointer, to_float
+
+FORMAT = "coco"
+XYXY_MIN_BOXES = 10
+
+
+def looks_coco(doc: Any) -> bool:
+    """A JSON object with ``images`` and ``annotations`` lists."""
+    return isinstance(doc, dict) and isinstance(doc.get("images"), list) and "annotations" in doc
+
+
+def _int(v: Any) -> int | None:
+    return v if isinstance(v, int) and not isinstance(v, bool) else None
+
+
+def _num(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
+def _bbox(v: Any) -> tuple[float, float, float, float] | None:
+    if isinstance(v, list) and len(v) == 4 and all(_num(c) for c in v):
+        return to_float(v[0]), to_float(v[1]), to_float(v[2]), to_float(v[3])
+    return None
+
+
+def bbox_convention(
+    boxes: list[tuple[float, float, float, float]], sizes: list[tuple[int | None, int | None]]
+) -> str | None:
+    """Why the boxes look like ``[x1, y1, x2, y2]``, or None when they look like COCO's xywh.
+
+    Corners always have ``x2 > x1`` and ``y2 > y1``; real ``[x, y, w, h]`` boxes have that only
+    near the top-left corner of the image. Every box increasing, in a file of at least
+    :data:`XYXY_MIN_BOXES` boxes (or fewer when most boxes leave their image as xywh but fit as
+    corners), is the xyxy convention.
+    """
+    if not boxes:
+        return None
+    arr = np.asarray(boxes)
+    increasing = bool(((arr[:, 2] > arr[:, 0]) & (arr[:, 3] > arr[:, 1])).all())
+    if not increasing:
+        return None
+    overflow = fits = 0
+    for (x, y, c, d), (w, h) in zip(boxes, sizes, strict=True):
+        if w is None or h is None:
+            continue
+        if x + c > w or y + d > h:
+            overflow += 1
+            if c <= w and d <= h:
+                fits += 1
+    if len(boxes) < XYXY_MIN_BOXES and not (overflow and 2 * fits >= overflow):
+        return None
+    why = (
+        f"all {len(boxes)} boxes have their third value above the first and the fourth above the "
+        "second, as corners [x1, y1, x2, y2] do"
+    )
+    if overflow:
+        why += (
+            f"; read as [x, y, width, height] {overflow} of them would extend past their image, "
+            f"{fits} of those fit when read as corners"
+        )
+    return why
+
+
+def _segmentation(seg: Any, where: list[Any], index: int, issues: list[ReadIssue]) -> tuple[list[Any], bool]:
+    """``(polygons, read)`` of a COCO segmentation value."""
+    ptr = pointer(*where)
+    if isinstance(seg, dict):
+        try:
+            return rle.rle_polygons(seg), True
+        except rle.RLEError as exc:
+            issues.append(ReadIssue("COCO_BAD_RLE", f"RLE segmentation cannot be decoded: {exc}", ptr, index))
+            return [], False
+    if not isinstance(seg, list):
+        issues.append(
+            ReadIssue("WRONG_TYPE", "segmentation must be a list of polygons or an RLE", ptr, index)
+        )
+        return [], False
+    polys = []
+    vertex = 0
+    for k, flat in enumerate(seg):
+        if not isinstance(flat, list) or not all(_num(c) for c in flat):
+            issues.append(
+                ReadIssue("WRONG_TYPE", f"polygon {k} must be a flat list of numbers", ptr, index, vertex)
+            )
+            return [], False
+        if len(flat) % 2:
+            issues.append(
+                ReadIssue(
+                    "BAD_VERTEX",
+                    f"polygon {k} has an odd number of values ({len(flat)}): x without y",
+                    ptr,
+                    index,
+                    vertex + len(flat) // 2,
+                )
+            )
+            return [], False
+        ring = np.asarray([to_float(c) for c in flat], dtype=np.float64).reshape(-1, 2)
+        polys.append([ring])
+        vertex += len(ring)
+    return polys, True
+
+
+def read_document(doc: Any, path: str, profile: Profile, issues: list[ReadIssue]) -> list[Annotation]:
+    """One annotation per image of a parsed COCO document."""
+    file_issues = list(issues)
+    images = doc.get("images") or []
+    anns = doc.get("annotations")
+    if not isinstance(anns, list):
+        file_issues.append(ReadIssue("WRONG_TYPE", "'annotations' must be a list", "/annotations"))
+        anns = []
+    categories: dict[int, str] = {}
+    cats = doc.get("categories")
+    if cats is None:
+        file_issues.append(ReadIssue("MISSING_KEY", "required key 'categories' is missing", "/categories"))
+    elif not isinstance(cats, list):
+        file_issues.append(ReadIssue("WRONG_TYPE", "'categories' must be a list", "/categories"))
+    else:
+        for k, cat in enumerate(cats):
+            if isinstance(cat, dict) and _int(cat.get("id")) is not None and isinstance(cat.get("name"), str):
+                categories[cat["id"]] = cat["name"]
+            else:
+                file_issues.append(
+                    ReadIssue(
+                        "WRONG_TYPE", "a category needs an integer id and a string name", f"/categories/{k}"
+                    )
+                )
+
+    by_id: dict[int, tuple[int, dict[str, Any]]] = {}
+    for k, img in enumerate(images):
+        if isinstance(img, dict) and _int(img.get("id")) is not None:
+            by_id[img["id"]] = (k, img)
+        else:
+            file_issues.append(ReadIssue("WRONG_TYPE", "an image needs an integer id", f"/images/{k}"))
+
+    per_image: dict[int, list[int]] = defaultdict(list)
+    boxes: list[tuple[float, float, float, float]] = []
+    box_sizes: list[tuple[int | None, int | None]] = []
+    unknown_images: list[int] = []
+    for k, a in enumerate(anns):
+        if not isinstance(a, dict):
+            file_issues.append(
+                ReadIssue("WRONG_TYPE", "an annotation must be an object", f"/annotations/{k}")
+            )
+            continue
+        image_id = _int(a.get("image_id"))
+        if image_id not in by_id:
+            unknown_images.append(k)
+            continue
+        per_image[image_id].append(k)  # type: ignore[index]
+        box = _bbox(a.get("bbox"))
+        if box is not None:
+            img = by_id[image_id][1]  # type: ignore[index]
+            boxes.append(box)
+            box_sizes.append((_int(img.get("width")), _int(img.get("height"))))
+    if unknown_images:
+        file_issues.append(
+            ReadIssue(
+                "COCO_UNKNOWN_IMAGE",
+                f"{len(unknown_images)} annotation(s) refer to an image_id not in 'images' (first: index {unknown_images[0]})",
+                f"/annotations/{unknown_images[0]}/image_id",
+            )
+        )
+    why = bbox_convention(boxes, box_sizes)
+    if why:
+        file_issues.append(
+            ReadIssue(
+                "COCO_BBOX_NOT_XYWH", f"bbox is not COCO's [x, y, width, height]: {why}", "/annotations"
+            )
+        )
+
+    out = []
+    for image_id, (k, img) in by_id.items():
+        out.append(
+            _image(
+                img, k, image_id, per_image.get(image_id, []), anns, categories, path, profile, file_issues
+            )
+        )
+    if not out:
+        out.append(
+            Annotation(
+                path=path,
+                format=FORMAT,
+                n_values=1,
+                issues=[
+                    *file_issues,
+                    ReadIssue("IMAGE_NOT_IN_FILE", "the COCO file lists no images", "/images"),
+                ],
+            )
+        )
+    return out
+
+
+def _image(
+    img: dict[str, Any],
+    k: int,
+    image_id: int,
+    indices: list[int],
+    anns: list[Any],
+    categories: dict[int, str],
+    path: str,
+    profile: Profile,
+    file_issues: list[ReadIssue],
+) -> Annotation:
+    issues = list(file_issues)
+    name = img.get("file_name")
+    ann = Annotation(
+        path=path,
+        format=FORMAT,
+        slide_file=name if isinstance(name, str) else None,
+        image_key=name if isinstance(name, str) else str(image_id),
+        width=_int(img.get("width")),
+        height=_int(img.get("height")),
+        issues=issues,
+    )
+    ann.properties = {
+        pointer("images", k, key): v for key, v in img.items() if isinstance(v, str) and key != "file_name"
+    }
+    n_values = 3
+    bbox_only: list[int] = []
+    crowd: list[int] = []
+    for idx in indices:
+        a = anns[idx]
+        where = ["annotations", idx]
+        seg = a.get("segmentation")
+        if seg is None or seg == []:
+            bbox_only.append(idx)
+            n_values += 1
+            continue
+        n_values += 2
+        cat = _int(a.get("category_id"))
+        raw_class = categories.get(cat) if cat is not None else None
+        if raw_class is None:
+            issues.append(
+                ReadIssue(
+                    "COCO_UNKNOWN_CATEGORY",
+                    f"category_id {a.get('category_id')!r} is not in 'categories'",
+                    pointer(*where, "category_id"),
+                    idx,
+                )
+            )
+        polys, read = _segmentation(seg, [*where, "segmentation"], idx, issues)
+        if a.get("iscrowd") in (1, True):
+            crowd.append(idx)
+        props = {key: a[key] for key in ("id", "iscrowd", "area", "bbox") if key in a}
+        ann.lesions.append(
+            Lesion.build(
+                idx, pointer(*where), raw_class, profile.resolve_class(raw_class), polys, props, read
+            )
+        )
+    if bbox_only:
+        issues.append(
+            ReadIssue(
+                "COCO_BBOX_ONLY",
+                f"{len(bbox_only)} annotation(s) of image {ann.image_key!r} have a bbox but no segmentation: "
+                "a box is not a lesion outline",
+                pointer("annotations", bbox_only[0]),
+            )
+        )
+    if crowd:
+        issues.append(
+            ReadIssue(
+                "COCO_CROWD",
+                f"{len(crowd)} annotation(s) are iscrowd regions (several objects in one outline)",
+                pointer("annotations", crowd[0]),
+                crowd[0],
+            )
+        )
+    ann.n_values = n_values
+    return ann

@@ -1,0 +1,100 @@
+"""Layers of regions with negative regions, as Aperio ImageScope and Indica HALO store them.
+
+Both formats group regions in layers (``<Annotation>``): the layer is the class, each positive
+region one lesion, and a negative region (``NegativeROA="1"``) a hole of the smallest positive
+region *of the same layer* that contains it (:func:`dqm.readers.shapes.assign_holes`). A
+negative region no positive region contains is ``NEGATIVE_REGION_UNMATCHED``. A layer without
+regions is ``EMPTY_LAYER``; a layer with regions but no name is ``EMPTY_LAYER_NAME`` (its
+lesions have no class).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from dqm.model import Lesion, ReadIssue
+from dqm.profile import Profile
+from dqm.readers.shapes import assign_holes
+
+
+@dataclass(slots=True)
+class Region:
+    """One region of a layer as read: its ring (None when unreadable) and where it is."""
+
+    path: str
+    ring: np.ndarray | None
+    negative: bool
+    properties: dict[str, Any] = field(default_factory=dict)
+
+
+def layer_lesions(
+    regions: list[Region],
+    layer_path: str,
+    layer_name: str,
+    profile: Profile,
+    first_index: int,
+    issues: list[ReadIssue],
+    n_elements: int | None = None,
+) -> list[Lesion]:
+    """The lesions of one layer: positive regions with their negative regions as holes.
+
+    ``n_elements`` counts the layer's region elements, areas or not (default: ``len(regions)``):
+    a layer whose regions are all rulers or points is not reported empty.
+    """
+    raw_class = layer_name.strip() or None
+    if not regions and not n_elements:
+        issues.append(
+            ReadIssue(
+                "EMPTY_LAYER",
+                f"layer {layer_name[:60]!r} has no regions"
+                if raw_class
+                else "an unnamed layer has no regions",
+                layer_path,
+            )
+        )
+        return []
+    if not regions:
+        return []
+    if raw_class is None:
+        issues.append(
+            ReadIssue(
+                "EMPTY_LAYER_NAME",
+                f"the layer has {len(regions)} region(s) but no name: their lesion class is unknown",
+                layer_path + "/@Name",
+            )
+        )
+    positives = [r for r in regions if not r.negative]
+    negatives = [(r, r.ring) for r in regions if r.negative and r.ring is not None]
+    empty = np.empty((0, 2))
+    owners, orphans = assign_holes(
+        [p.ring if p.ring is not None else empty for p in positives], [ring for _, ring in negatives]
+    )
+    for h in orphans:
+        issues.append(
+            ReadIssue(
+                "NEGATIVE_REGION_UNMATCHED",
+                "a negative region (hole) lies inside no positive region of its layer",
+                negatives[h][0].path,
+            )
+        )
+    holes: dict[int, list[np.ndarray]] = {}
+    for h, owner in enumerate(owners):
+        if owner is not None:
+            holes.setdefault(owner, []).append(negatives[h][1])
+    label = profile.resolve_class(raw_class)
+    out = []
+    for k, region in enumerate(positives):
+        index = first_index + k
+        if region.ring is None:
+            out.append(Lesion.build(index, region.path, raw_class, label, [], region.properties, False))
+            continue
+        props = dict(region.properties)
+        if holes.get(k):
+            props["negative_regions"] = len(holes[k])
+        out.append(
+            Lesion.build(index, region.path, raw_class, label, [[region.ring, *holes.get(k, [])]], props)
+        )
+    return out

@@ -1,0 +1,236 @@
+"""Reader for QuPath GeoJSON exports (``Export objects as GeoJSON``, and the older JSON list).
+
+Accepted shapes of the document: a ``FeatureCollection``, a bare list of features (QuPath
+before 0.3) or a single ``Feature``. Each feature whose geometry is a Polygon or MultiPolygon
+(holes included) is one lesion; 3-D positions ``[x, y, z]`` keep x and y.
+
+* class: ``properties.classification`` as an object ``{name, color | colorRGB}`` (``names`` for
+  derived classes are joined with ``": "`` as QuPath shows them) or a plain string; a feature
+  without one is ``CLASS_MISSING``;
+* ``properties.objectType`` (or the legacy ``id: Path…Object``) other than ``annotation`` --
+  detections, cells, tiles, TMA cores -- are not lesion outlines: they are skipped and counted
+  in one ``DETECTION_OBJECT`` issue;
+* Point and LineString geometries are ``NOT_AN_AREA``; other types ``UNSUPPORTED_GEOMETRY``;
+* every other property (``name``, ``measurements``, ``isLocked``, ``color``, the feature ``id``)
+  is kept in the lesion's properties.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from dqm.model import Annotation, Lesion, ReadIssue
+from dqm.profile import Profile
+from dqm.readers import geojson
+from dqm.readers.base import pointer
+
+FORMAT = "qupath"
+LESION_TYPES = frozenset({"annotation"})
+LEGACY_TYPES = {
+    "PathAnnotationObject": "annotation",
+    "PathDetectionObject": "detection",
+    "PathCellObject": "cell",
+    "PathTileObject": "tile",
+    "TMACoreObject": "tma_core",
+}
+
+
+def looks_qupath(doc: Any) -> bool:
+    """A GeoJSON FeatureCollection, a single Feature, or a non-empty list of Features."""
+    if isinstance(doc, dict):
+        return doc.get("type") in ("FeatureCollection", "Feature")
+    return (
+        isinstance(doc, list) and bool(doc) and isinstance(doc[0], dict) and doc[0].get("type") == "Feature"
+    )
+
+
+def _features(doc: Any, issues: list[ReadIssue]) -> list[tuple[Any, list[Any]]]:
+    if isinstance(doc, list):
+        return [(f, [i]) for i, f in enumerate(doc)]
+    if doc.get("type") == "Feature":
+        return [(doc, [])]
+    feats = doc.get("features")
+    if feats is None:
+        issues.append(ReadIssue("MISSING_KEY", "required key 'features' is missing", pointer("features")))
+        return []
+    if not isinstance(feats, list):
+        issues.append(ReadIssue("WRONG_TYPE", "'features' must be a list", pointer("features")))
+        return []
+    return [(f, ["features", i]) for i, f in enumerate(feats)]
+
+
+def class_name(props: dict[str, Any]) -> tuple[str | None, str | None]:
+    """``(class, problem)`` from a QuPath ``classification`` value."""
+    value = props.get("classification")
+    if value is None:
+        return None, None
+    if isinstance(value, str):
+        return (value.strip() or None), None
+    if isinstance(value, dict):
+        name = value.get("name")
+        names = value.get("names")
+        if isinstance(name, str) and name.strip():
+            return name.strip(), None
+        if isinstance(names, list) and names and all(isinstance(n, str) for n in names):
+            return ": ".join(names), None
+        if name is None and names is None:
+            return None, None
+        return None, "classification name must be a string"
+    return None, "classification must be an object {name, color} or a string"
+
+
+def object_type(feature: dict[str, Any], props: dict[str, Any]) -> str:
+    """``annotation``, ``detection``, ``cell``, ``tile``, ``tma_core``... (annotation when unsaid)."""
+    kind = props.get("objectType")
+    if isinstance(kind, str) and kind.strip():
+        return kind.strip().lower()
+    legacy = feature.get("id")
+    if isinstance(legacy, str) and legacy in LEGACY_TYPES:
+        return LEGACY_TYPES[legacy]
+    return "annotation"
+
+
+def read_document(doc: Any, path: str, profile: Profile, issues: list[ReadIssue]) -> Annotation:
+    """The internal model of a parsed QuPath GeoJSON document."""
+    issues = list(issues)
+    ann = Annotation(path=path, format=FORMAT, issues=issues, document=doc)
+    n_values = 1
+    skipped: Counter[str] = Counter()
+    first_skipped: str | None = None
+    for feature, where in _features(doc, issues):
+        ptr = pointer(*where)
+        index = where[-1] if where else 0
+        if not isinstance(feature, dict) or feature.get("type") != "Feature":
+            issues.append(ReadIssue("WRONG_TYPE", "expected a GeoJSON Feature object", ptr or None))
+            n_values += 1
+            continue
+        raw_props = feature.get("properties")
+        if raw_props is not None and not isinstance(raw_props, dict):
+            issues.append(ReadIssue("WRONG_TYPE", "'properties' must be an object", ptr + "/properties"))
+        props = raw_props if isinstance(raw_props, dict) else {}
+        kind = object_type(feature, props)
+        if kind not in LESION_TYPES:
+            skipped[kind] += 1
+            first_skipped = first_skipped or ptr
+            continue
+        n_values += 2
+        lesion = _lesion(feature, props, where, index, profile, issues)
+        if lesion is not None:
+            ann.lesions.append(lesion)
+    if skipped:
+        kinds = ", ".join(f"{k} ×{n}" for k, n in skipped.most_common())
+        issues.append(
+            ReadIssue(
+                "DETECTION_OBJECT",
+                f"{sum(skipped.values())} QuPath objects are not annotations ({kinds}): detections are "
+                "not lesion outlines and were skipped",
+                first_skipped or None,
+            )
+        )
+        n_values += 1
+    ann.n_values = n_values
+    return ann
+
+
+def _lesion(
+    feature: dict[str, Any],
+    props: dict[str, Any],
+    where: list[Any],
+    index: int,
+    profile: Profile,
+    issues: list[ReadIssue],
+) -> Lesion | None:
+    ptr = pointer(*where)
+    geometry = feature.get("geometry")
+    raw_class, problem = class_name(props)
+    if problem:
+        issues.append(ReadIssue("WRONG_TYPE", problem, ptr + "/properties/classification", index))
+    elif raw_class is None:
+        issues.append(
+            ReadIssue(
+                "CLASS_MISSING",
+                "the feature has no classification: its lesion class is unknown",
+                ptr + "/properties/classification",
+                index,
+            )
+        )
+    if not isinstance(geometry, dict):
+        code = "MISSING_KEY" if geometry is None else "WRONG_TYPE"
+        issues.append(ReadIssue(code, "a feature needs a geometry object", ptr + "/geometry", index))
+        return None
+    kind = geometry.get("type")
+    if not isinstance(kind, str):
+        kind = repr(kind)[:40]
+    if kind in geojson.NON_AREA_TYPES:
+        issues.append(
+            ReadIssue(
+                "NOT_AN_AREA",
+                f"a {kind} encloses no area: it is not a lesion outline (skipped)",
+                ptr + "/geometry",
+                index,
+            )
+        )
+        return None
+    polygons: list[Any] = []
+    outline_read = True
+    if kind == "GeometryCollection":
+        polygons, outline_read = _collection(geometry, [*where, "geometry"], index, issues)
+    elif kind in geojson.AREA_TYPES:
+        try:
+            polygons = geojson.polygons(geometry, [*where, "geometry"], index)
+        except geojson.BadCoordinates as exc:
+            issues.append(exc.issue)
+            outline_read = False
+    else:
+        issues.append(
+            ReadIssue(
+                "UNSUPPORTED_GEOMETRY",
+                f"geometry type {str(kind)[:40]!r} is not Polygon or MultiPolygon",
+                ptr + "/geometry",
+                index,
+            )
+        )
+        outline_read = False
+    extras = {k: v for k, v in props.items() if k not in ("classification", "objectType")}
+    if "id" in feature:
+        extras.setdefault("id", feature["id"])
+    return Lesion.build(
+        index, ptr, raw_class, profile.resolve_class(raw_class), polygons, extras, outline_read
+    )
+
+
+def _collection(
+    geometry: dict[str, Any], where: list[Any], index: int, issues: list[ReadIssue]
+) -> tuple[list[Any], bool]:
+    parts = geometry.get("geometries")
+    if not isinstance(parts, list):
+        issues.append(
+            ReadIssue("WRONG_TYPE", "'geometries' must be a list", pointer(*where, "geometries"), index)
+        )
+        return [], False
+    out: list[Any] = []
+    dropped = 0
+    for k, part in enumerate(parts):
+        if (
+            isinstance(part, dict)
+            and isinstance(part.get("type"), str)
+            and part["type"] in geojson.AREA_TYPES
+        ):
+            try:
+                out.extend(geojson.polygons(part, [*where, "geometries", k], index))
+            except geojson.BadCoordinates as exc:
+                issues.append(exc.issue)
+                return [], False
+        else:
+            dropped += 1
+    if dropped:
+        issues.append(
+            ReadIssue(
+                "NOT_AN_AREA",
+                f"{dropped} part(s) of the GeometryCollection are points or lines: ignored",
+                pointer(*where),
+                index,
+            )
+        )
+    return out, True

@@ -1,0 +1,103 @@
+"""Safe XML parsing for the XML annotation formats (ASAP, Aperio ImageScope, HALO).
+
+Every XML byte goes through defusedxml: entity declarations (billion laughs, quadratic blow-up)
+and external references (XXE) are refused and reported as ``XML_FORBIDDEN``; malformed XML is
+``INVALID_XML`` with its line and column. Locations inside a document are XPath-like paths with
+1-based positions among same-named siblings, e.g.
+``/ASAP_Annotations/Annotations/Annotation[2]/Coordinates/Coordinate[5]``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+from xml.etree.ElementTree import Element, ParseError
+
+from dqm.model import ReadIssue
+
+UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+
+
+def looks_like_xml(data: bytes) -> bool:
+    """True when the bytes start (after a byte-order mark and blanks) with ``<``."""
+    if data.startswith(UTF16_BOMS):
+        return True
+    head = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
+    return head.lstrip()[:1] == b"<"
+
+
+def parse_xml(data: bytes) -> tuple[Element | None, list[ReadIssue]]:
+    """Parse XML bytes safely; ``(root, [])`` or ``(None, [issue])``."""
+    import defusedxml
+    from defusedxml import ElementTree as SafeTree
+
+    try:
+        return SafeTree.fromstring(data, forbid_dtd=False, forbid_entities=True, forbid_external=True), []
+    except defusedxml.EntitiesForbidden as exc:
+        what = f"entity {exc.name!r} is declared" if getattr(exc, "name", None) else "an entity is declared"
+        return None, [
+            ReadIssue("XML_FORBIDDEN", f"{what}: entity declarations are refused (entity expansion attack)")
+        ]
+    except defusedxml.ExternalReferenceForbidden as exc:
+        sysid = getattr(exc, "sysid", None)
+        what = f"external reference {sysid!r}" if sysid else "an external reference"
+        return None, [ReadIssue("XML_FORBIDDEN", f"{what} is refused (XML external entity)")]
+    except defusedxml.DTDForbidden:  # pragma: no cover - forbid_dtd is False
+        return None, [ReadIssue("XML_FORBIDDEN", "a document type declaration is refused")]
+    except defusedxml.DefusedXmlException as exc:
+        return None, [ReadIssue("XML_FORBIDDEN", f"refused by defusedxml: {type(exc).__name__}")]
+    except ParseError as exc:
+        line, col = getattr(exc, "position", (None, None))
+        reason = str(exc).split(":")[0] or "malformed XML"
+        return None, [
+            ReadIssue(
+                "INVALID_XML",
+                f"not well-formed XML: {reason}",
+                line=line,
+                char=col + 1 if isinstance(col, int) else None,
+            )
+        ]
+    except (ValueError, RecursionError) as exc:
+        return None, [ReadIssue("INVALID_XML", f"not well-formed XML: {type(exc).__name__}")]
+
+
+def local(tag: object) -> str:
+    """An element's tag without a namespace (``{ns}Region`` -> ``Region``)."""
+    text = tag if isinstance(tag, str) else ""
+    return text.rsplit("}", 1)[-1]
+
+
+def children(parent: Element, tag: str, path: str) -> Iterator[tuple[Element, str]]:
+    """Direct children named ``tag`` with their XPath-like paths (1-based positions)."""
+    n = 0
+    for child in parent:
+        if local(child.tag) == tag:
+            n += 1
+            yield child, f"{path}/{tag}[{n}]"
+
+
+def first(parent: Element, tag: str) -> Element | None:
+    """The first direct child named ``tag``."""
+    for child in parent:
+        if local(child.tag) == tag:
+            return child
+    return None
+
+
+def number(value: Any) -> float | None:
+    """An attribute as a float, or None when it is missing or not a number (``inf``/``nan`` kept:
+    the geometry checks report them)."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return float(value.strip())
+    except ValueError:
+        return None
+
+
+def not_a_number(value: str | None, attr: str) -> str:
+    """Why an attribute is not a number, naming the likely cause."""
+    if value is None:
+        return f"attribute {attr} is missing"
+    hint = " (decimal comma?)" if "," in value and number(value.replace(",", ".")) is not None else ""
+    return f"{attr}={value[:40]!r} is not a number{hint}"

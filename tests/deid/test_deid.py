@@ -1,0 +1,340 @@
+"""De-identification: patterns, masking, the four deid checks, and no identifier in the outputs."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from dqm.checks import configure
+from dqm.deid import DeidSettings, find, mask, valid_rrn
+from dqm.findings import Severity
+from dqm.model import Annotation, Item, Lesion
+from dqm.profile import Profile, load_profile
+from dqm.runner import run_item_checks
+from dqm.slides import virtual_probe
+from validators.context import FileStatus, ItemView
+
+SETTINGS = DeidSettings()
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("RRN 900101-1234567", "korean_rrn"),
+        ("주민등록번호: 020229-3123456", "korean_rrn"),  # 2002 is not a leap year... see below
+        ("SSN 123-45-6789", "us_ssn"),
+        ("DOB: 1990-01-02", "date_of_birth"),
+        ("생년월일 19900102", "date_of_birth"),
+        ("MRN: 12345678", "hospital_record_number"),
+        ("병록번호 00123456", "hospital_record_number"),
+        ("Patient name: Hong Gildong", "person_name"),
+        ("환자명: 홍길동", "person_name"),
+        ("call 010-1234-5678", "phone_number"),
+        ("dr.kim@hospital.ac.kr", "email"),
+    ],
+)
+def test_identifier_patterns(text: str, name: str) -> None:
+    hits = find(text, SETTINGS, "annotation")
+    if text.startswith("주민"):
+        assert hits == []  # 2002-02-29 does not exist: not a registration number
+        return
+    assert [h.name for h in hits] == [name]
+
+
+def test_rrn_birth_date_and_gender_digit_are_checked() -> None:
+    assert valid_rrn("900101-1234567") and valid_rrn("040229-3123456")  # 2004 is a leap year
+    assert not valid_rrn("901301-1234567")  # month 13
+    assert not valid_rrn("900101-9234567")  # gender digit 9
+    assert not valid_rrn("900101-123456")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "1.3.6.1.4.1.5962.99.1.1747645553.419656796.1689669825649.3.0",  # DICOM UID
+        "Aperio Image Library v11.2.1 46000x32914 [42673,5576 2220x2967] (240x240) JPEG/RGB Q=30",
+        "b414003d-95c6-48b0-9369-8010ed517ba7",  # Aperio User GUID
+        "TCGA-EJ-5519-01Z-00-DX1",
+        "P000123",
+        "2022-03-13",  # an acquisition date in the clinical table is not a birth date
+        "S00001",
+        "Annotation 12",
+        "Cortical White Matter",
+        "12345678",  # a bare number, without a keyword, outside an identifying field
+    ],
+)
+def test_no_false_positives_on_real_metadata(text: str) -> None:
+    for place in ("slide", "annotation", "clinical"):
+        assert find(text, SETTINGS, place) == []
+
+
+def test_dates_are_only_looked_for_in_file_names() -> None:
+    assert [h.name for h in find("BEST2 CAM 0007 HE - 2020-11-11 16.28.24.xml", SETTINGS, "filename")] == [
+        "date_in_filename"
+    ]
+    assert find("2020-11-11", SETTINGS, "annotation") == []
+
+
+def test_mask_shows_two_characters_at_most() -> None:
+    assert mask("900101-1234567") == "90************"
+    assert mask("홍길동") == "***" and mask("") == ""
+
+
+def test_profile_adds_and_turns_off_patterns(tmp_path: Path) -> None:
+    text = (
+        Path(load_profile.__code__.co_filename)
+        .parent.joinpath("profiles", "dermatopathology.yaml")
+        .read_text()
+    )
+    text += "\n" if not text.endswith("\n") else ""
+    custom = text.replace(
+        "  patterns:\n",
+        "  patterns:\n    hospital_id: {regex: 'H-\\d{6}', what: hospital id}\n    email: {enabled: false}\n",
+        1,
+    )
+    path = tmp_path / "p.yaml"
+    path.write_text(custom)
+    prof = load_profile(path)
+    assert [h.name for h in find("ref H-123456", prof.deid, "annotation")] == ["hospital_id"]
+    assert find("a@b.org", prof.deid, "annotation") == []
+    assert [h.name for h in find("RRN 900101-1234567", prof.deid, "annotation")] == ["korean_rrn"]
+
+
+def view_of(profile: Profile, **kw) -> ItemView:
+    item = kw.pop("item", Item("s1", "slides/s1.svs", "ann/s1.json", {}, None))
+    return ItemView(
+        item,
+        profile,
+        kw.pop("annotation", None),
+        kw.pop("slide", None),
+        FileStatus(item.image_path, True),
+        FileStatus(item.annotation_path, True),
+    )
+
+
+def deid_findings(view: ItemView):
+    return [f for f in run_item_checks(view, configure(view.profile)) if f.check.startswith("deid.")]
+
+
+SECRETS = ("Gildong", "900101-1234567", "1234567", "Minsu", "19900102", "1990-01-02")
+
+
+def assert_masked(findings) -> None:
+    text = json.dumps([f.model_dump(mode="json") for f in findings], ensure_ascii=False)
+    for secret in SECRETS:
+        assert secret not in text
+
+
+def test_slide_properties(profile: Profile) -> None:
+    probe = virtual_probe(
+        "slides/s1.svs",
+        properties={
+            "aperio.ImageDescription": "Aperio Image Library; Patient name: Hong Gildong; 900101-1234567",
+            "dicom.PatientID": "12345678",
+            "dicom.PatientName": "^^^^",
+            "dicom.ContributingEquipmentSequence[0].InstitutionName": "PixelMed",
+            "aperio.Date": "12/29/09",
+            "aperio.User": "b414003d-95c6-48b0-9369-8010ed517ba7",
+            "openslide.vendor": "aperio",
+        },
+    )
+    found = deid_findings(view_of(profile, slide=probe))
+    by_code = sorted((f.code, f.location.pointer) for f in found)
+    assert by_code == [
+        ("DEID_SLIDE_IDENTIFIER", "/properties/aperio.ImageDescription"),
+        ("DEID_SLIDE_IDENTIFIER", "/properties/aperio.ImageDescription"),
+        ("DEID_SLIDE_IDENTIFIER", "/properties/dicom.PatientID"),
+        ("DEID_SLIDE_QUASI", "/properties"),
+    ]
+    quasi = next(f for f in found if f.code == "DEID_SLIDE_QUASI")
+    assert quasi.severity == Severity.WARNING
+    assert (
+        "aperio.Date" in quasi.message
+        and "InstitutionName" in quasi.message
+        and "PatientName" not in quasi.message
+    )
+    assert all(f.location.file == "slides/s1.svs" for f in found)
+    assert_masked(found)
+
+
+def test_file_names(profile: Profile) -> None:
+    item = Item("s1", "slides/900101-1234567 HE.svs", "ann/HE - 2020-11-11.xml", {}, None)
+    found = deid_findings(view_of(profile, item=item))
+    assert sorted((f.code, f.location.file) for f in found) == [
+        ("DEID_FILENAME_IDENTIFIER", "slides/900101-1234567 HE.svs"),
+        ("DEID_FILENAME_QUASI", "ann/HE - 2020-11-11.xml"),
+    ]
+    assert "90************" in found[0].message or "90************" in found[1].message
+
+
+def test_annotation_properties(profile: Profile) -> None:
+    ring = np.array([[0, 0], [10, 0], [10, 10]], float)
+    lesions = [
+        Lesion.build(
+            0,
+            "/features/0",
+            "BCC",
+            "BCC",
+            [[ring]],
+            {"name": "Patient name: Kim Minsu", "Patient_Name": "Kim"},
+        ),
+        Lesion.build(
+            1,
+            "/ASAP_Annotations/Annotations/Annotation[2]",
+            "BCC",
+            "BCC",
+            [[ring]],
+            {"Name": "DOB: 1990-01-02"},
+        ),
+        Lesion.build(
+            2, "/features/2", "BCC", "BCC", [[ring]], {"measurements": {"Area": 1.0}, "name": "tumour 2"}
+        ),
+    ]
+    ann = Annotation(
+        "ann/s1.json",
+        "qupath",
+        lesions=[lesions[0], lesions[2]],
+        properties={"/annotation/description": "call 010-1234-5678"},
+    )
+    found = deid_findings(view_of(profile, annotation=ann))
+    assert sorted((f.code, f.location.pointer, f.location.lesion) for f in found) == [
+        ("DEID_ANNOTATION_IDENTIFIER", "/features/0/properties/Patient_Name", 0),
+        ("DEID_ANNOTATION_IDENTIFIER", "/features/0/properties/name", 0),
+        ("DEID_ANNOTATION_QUASI", "/annotation/description", None),
+    ]
+    asap = Annotation("a.xml", "asap", lesions=[lesions[1]])
+    (finding,) = deid_findings(view_of(profile, annotation=asap))
+    assert finding.location.pointer == "/ASAP_Annotations/Annotations/Annotation[2]/@Name"
+    assert_masked([*found, finding])
+
+
+def test_clinical_record(profile: Profile) -> None:
+    record = {
+        "institution": "Seoul-A",
+        "patient_id": "12345678",
+        "patient_name": "Kim Minsu",
+        "notes": "DOB: 1990-01-02",
+        "acquired_on": "2022-03-13",
+    }
+    item = Item("s1", "slides/s1.svs", "ann/s1.json", record, row=4)
+    found = deid_findings(view_of(profile, item=item))
+    assert sorted((f.code, f.location.column, f.location.row) for f in found) == [
+        ("DEID_CLINICAL_IDENTIFIER", "notes", 4),
+        ("DEID_CLINICAL_IDENTIFIER", "patient_name", 4),
+        ("DEID_CLINICAL_QUASI", "patient_id", 4),
+    ]
+    assert_masked(found)
+    pseudonym = Item(
+        "s2", None, None, {**record, "patient_id": "P000123", "patient_name": "", "notes": ""}, row=5
+    )
+    assert deid_findings(view_of(profile, item=pseudonym)) == []
+
+
+def test_disabled_deid_reports_nothing(profile: Profile) -> None:
+    off = Profile.model_validate({**profile.model_dump(), "deid": {"enabled": False}})
+    item = Item("s1", "slides/900101-1234567.svs", None, {"notes": "MRN 12345678"}, row=1)
+    assert (
+        deid_findings(view_of(off, item=item, slide=virtual_probe(properties={"aperio.Date": "1/1/09"})))
+        == []
+    )
+
+
+@pytest.mark.slow
+def test_no_identifier_reaches_results_or_report(tmp_path: Path, profile: Profile) -> None:
+    """A batch full of identifiers: the findings point at them, results.json and report.html
+    never contain them in full."""
+    import tifffile
+
+    from dqm.audit import build_result, write_outputs
+    from dqm.runner import RunOptions, run_batch
+
+    batch = tmp_path / "batch"
+    (batch / "slides").mkdir(parents=True)
+    rgb = np.full((64, 64, 3), 230, np.uint8)
+    rgb[16:48, 16:48] = (200, 120, 180)
+    tifffile.imwrite(
+        batch / "slides" / "s1.tiff",
+        rgb,
+        tile=(32, 32),
+        description="Patient name: Hong Gildong RRN 900101-1234567",
+        resolution=(20000, 20000),
+        resolutionunit="CENTIMETER",
+        metadata=None,
+    )
+    ann = {
+        "slide": {"file": "s1.tiff", "width": 64, "height": 64},
+        "lesions": [
+            {
+                "class": "BCC",
+                "geometry": {"type": "Polygon", "coordinates": [[[20, 20], [40, 20], [40, 40], [20, 40]]]},
+                "properties": {"note": "DOB: 1990-01-02"},
+            }
+        ],
+        "clinical": {},
+    }
+    (batch / "s1.json").write_text(json.dumps(ann))
+    with (batch / "manifest.csv").open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(
+            [
+                "slide_id",
+                "image_path",
+                "annotation_path",
+                "institution",
+                "diagnosis",
+                "age",
+                "sex",
+                "site",
+                "patient_id",
+                "patient_name",
+            ]
+        )
+        w.writerow(
+            ["s1", "slides/s1.tiff", "s1.json", "Seoul-A", "BCC", "50", "F", "trunk", "19900102", "Kim Minsu"]
+        )
+    run = run_batch(batch, profile, RunOptions(workers=1))
+    codes = sorted(f.code for f in run.findings if f.check.startswith("deid."))
+    assert codes == [
+        "DEID_ANNOTATION_IDENTIFIER",
+        "DEID_CLINICAL_IDENTIFIER",
+        "DEID_CLINICAL_QUASI",
+        "DEID_SLIDE_IDENTIFIER",
+        "DEID_SLIDE_IDENTIFIER",
+    ]
+    paths = write_outputs(build_result(run, ["dqm", "audit"]), tmp_path / "out")
+    for path in paths.values():
+        text = path.read_text(encoding="utf-8")
+        for secret in SECRETS:
+            assert secret not in text, (path.name, secret)
+
+
+def minimal_result(slide):
+    from dqm.results import BatchInfo, ItemSummary, ProfileInfo, QualityResult, Verdict
+
+    return QualityResult(
+        dqm_version="0",
+        created="2026-01-01T00:00:00+00:00",
+        batch=BatchInfo(path="b", fingerprint="f", n_items=1, n_slide_files=1, n_annotation_files=0),
+        profile=ProfileInfo(name="p", version="1", sha256="0" * 64),
+        items=[ItemSummary(slide_id="s1", slide=slide)],
+        findings=[],
+        verdict=Verdict(status="incomplete"),
+    )
+
+
+def test_label_thumbnails_show_only_when_present() -> None:
+    from dqm.results import SlideSummary
+    from reports import render_html
+
+    plain = minimal_result(None)
+    with_label = minimal_result(
+        SlideSummary(width=10, height=10, label_thumbnail="data:image/jpeg;base64,AAAA")
+    )
+    assert 'id="labels"' not in render_html(plain)
+    html = render_html(with_label)
+    assert 'id="labels"' in html and 'src="data:image/jpeg;base64,AAAA"' in html
+    assert "style=" not in html

@@ -1,0 +1,139 @@
+"""dqm convert: any supported format to native and native to QuPath; geometry survives."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from dqm.cli import app
+from dqm.convert import SlideFacts, convert_file
+from dqm.profile import Profile
+from dqm.readers import read_annotation
+
+SOURCES = [
+    ("asap", "tumor_001.xml"),
+    ("asap", "8_HE.xml"),  # splines: the interpolated rings are what is written
+    ("halo", "test_findholes.annotations"),
+    ("imagescope", "TCGA-EJ-5519-01Z-00-DX1.xml"),
+    ("qupath", "qupath_test.geojson"),
+    ("qupath", "TCGA-EJ-5519-01Z-00-DX1.legacy-qupath.json"),
+    ("dsa", "TCGA-A2-A0YE-01Z-00-DX1_GET_MergePolygons.svs_annotations.json"),
+]
+SLIDE = SlideFacts("slide.svs", 120_000, 100_000, 0.25)
+
+
+def open_rings(lesion) -> list[list[np.ndarray]]:
+    """Rings without an explicit closing vertex (GeoJSON output closes every ring)."""
+    out = []
+    for poly in lesion.polygons:
+        out.append([r[:-1] if len(r) > 1 and np.array_equal(r[0], r[-1]) else r for r in poly])
+    return out
+
+
+def assert_same_geometry(a, b) -> None:
+    assert len(a.lesions) == len(b.lesions)
+    for x, y in zip(a.lesions, b.lesions, strict=True):
+        assert (x.raw_class or "") == (y.raw_class or "")  # native writes a missing class as ""
+        rx, ry = open_rings(x), open_rings(y)
+        assert [len(p) for p in rx] == [len(p) for p in ry]
+        for px, py in zip(rx, ry, strict=True):
+            for r1, r2 in zip(px, py, strict=True):
+                np.testing.assert_array_equal(r1, r2)  # vertices equal, exactly
+        assert x.geometry.area == y.geometry.area
+
+
+@pytest.mark.parametrize(("folder", "name"), SOURCES)
+def test_round_trip_to_native_and_qupath(
+    real_data: Path, tmp_path: Path, profile: Profile, folder, name
+) -> None:
+    src = real_data / "annotations" / folder / name
+    (original,) = read_annotation(src, src.name, profile)
+    res = convert_file(src, "native", tmp_path / "native", profile, SLIDE)
+    (native_path,) = res.written
+    (native,) = read_annotation(native_path, native_path.name, profile)
+    assert native.format == "native" and not [i for i in native.issues if i.code != "MISSING_KEY"]
+    assert_same_geometry(original, native)
+    if original.mpp is not None:
+        assert native.mpp == original.mpp
+    res = convert_file(native_path, "qupath", tmp_path / "qupath", profile)
+    (qupath_path,) = res.written
+    (qupath,) = read_annotation(qupath_path, qupath_path.name, profile)
+    assert qupath.format == "qupath"
+    assert_same_geometry(native, qupath)
+    doc = json.loads(qupath_path.read_text())
+    ring = doc["features"][0]["geometry"]["coordinates"]
+    ring = ring[0] if doc["features"][0]["geometry"]["type"] == "Polygon" else ring[0][0]
+    assert ring[0] == ring[-1]  # GeoJSON rings are closed
+
+
+def test_native_output_is_valid_against_the_native_schema(
+    real_data: Path, tmp_path: Path, profile: Profile
+) -> None:
+    from dqm.readers.native_schema import NativeAnnotation
+
+    src = real_data / "annotations" / "halo" / "test_findholes.annotations"
+    (path,) = convert_file(src, "native", tmp_path, profile, SLIDE).written
+    NativeAnnotation.model_validate_json(path.read_bytes())
+
+
+def test_size_is_needed_and_nothing_is_overwritten(real_data: Path, tmp_path: Path, profile: Profile) -> None:
+    src = real_data / "annotations" / "asap" / "tumor_001.xml"
+    res = convert_file(src, "native", tmp_path, profile)
+    assert res.written == [] and "--slide" in res.problems[0]
+    first = convert_file(src, "native", tmp_path, profile, SLIDE)
+    again = convert_file(src, "native", tmp_path, profile, SLIDE)
+    assert first.written and not again.written and "not overwritten" in again.problems[0]
+
+
+def test_coco_file_gives_one_native_file_per_image(tmp_path: Path, profile: Profile) -> None:
+    doc = {
+        "images": [{"id": i, "file_name": f"s{i}.tiff", "width": 50, "height": 40} for i in (1, 2)],
+        "annotations": [
+            {"id": 1, "image_id": 1, "category_id": 1, "segmentation": [[0, 0, 10, 0, 10, 10]]},
+            {
+                "id": 2,
+                "image_id": 2,
+                "category_id": 1,
+                "segmentation": {"size": [40, 50], "counts": [0, 10, 1990]},
+            },
+        ],
+        "categories": [{"id": 1, "name": "BCC"}],
+    }
+    src = tmp_path / "coco.json"
+    src.write_text(json.dumps(doc))
+    res = convert_file(src, "native", tmp_path / "out", profile)
+    assert sorted(p.name for p in res.written) == ["s1.json", "s2.json"]
+    s2 = json.loads((tmp_path / "out" / "s2.json").read_text())
+    assert s2["slide"] == {"file": "s2.tiff", "width": 50, "height": 40}
+    (ann,) = read_annotation(tmp_path / "out" / "s2.json", "s2.json", profile)
+    assert ann.lesions[0].geometry.area == 10  # the RLE's ten pixels
+
+
+@pytest.mark.wsi
+def test_cli(real_data: Path, tmp_path: Path) -> None:
+    src = real_data / "annotations" / "qupath" / "multiple_holes_new.geojson"
+    runner = CliRunner()
+    bad = runner.invoke(app, ["convert", str(src), "--to", "svg", "--out", str(tmp_path)])
+    assert bad.exit_code == 2
+    no_size = runner.invoke(app, ["convert", str(src), "--to", "native", "--out", str(tmp_path)])
+    assert no_size.exit_code == 1
+    ok = runner.invoke(
+        app,
+        [
+            "convert",
+            str(src),
+            "--to",
+            "native",
+            "--out",
+            str(tmp_path),
+            "--slide",
+            str(real_data / "slides" / "boxes.tiff"),
+        ],
+    )
+    assert ok.exit_code == 0, ok.output
+    doc = json.loads((tmp_path / "multiple_holes_new.json").read_text())
+    assert doc["slide"]["width"] == 300 and len(doc["lesions"][0]["geometry"]["coordinates"]) == 4

@@ -1,0 +1,396 @@
+"""Format behaviours of the foreign readers on small hand-made documents."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from dqm.profile import Profile
+from dqm.readers import coco, parse_annotation, rle, with_institution
+
+
+def parse(doc: object | str | bytes, profile: Profile, name: str = "a.json"):
+    data = doc if isinstance(doc, bytes) else (doc if isinstance(doc, str) else json.dumps(doc)).encode()
+    return parse_annotation(data, name, profile)
+
+
+def codes(ann) -> list[str]:
+    return [i.code for i in ann.issues]
+
+
+SQUARE = [[0, 0], [10, 0], [10, 10], [0, 10], [0, 0]]
+HOLE = [[2, 2], [4, 2], [4, 4], [2, 4], [2, 2]]
+
+
+def feature(geometry: dict, **props) -> dict:
+    return {"type": "Feature", "geometry": geometry, "properties": props}
+
+
+# ---- QuPath -----------------------------------------------------------------------------
+
+
+def test_qupath_single_feature_string_class_and_3d(profile: Profile) -> None:
+    geom = {"type": "Polygon", "coordinates": [[[x, y, 0] for x, y in SQUARE], HOLE]}
+    (ann,) = parse(feature(geom, classification="BCC", objectType="annotation"), profile)
+    assert ann.format == "qupath" and not ann.issues
+    (les,) = ann.lesions
+    assert (les.raw_class, les.label, les.n_holes, les.pointer) == ("BCC", "BCC", 1, "")
+    assert les.geometry.area == pytest.approx(100 - 4)
+
+
+def test_qupath_detections_are_counted_not_read(profile: Profile) -> None:
+    poly = {"type": "Polygon", "coordinates": [SQUARE]}
+    doc = {
+        "type": "FeatureCollection",
+        "features": [
+            feature(poly, objectType="annotation", classification={"name": "Tumor", "color": [1, 2, 3]}),
+            feature(poly, objectType="detection"),
+            feature(poly, objectType="cell"),
+            feature(poly, objectType="cell"),
+        ],
+    }
+    (ann,) = parse(doc, profile)
+    assert len(ann.lesions) == 1
+    (issue,) = [i for i in ann.issues if i.code == "DETECTION_OBJECT"]
+    assert "3 QuPath objects" in issue.message and "cell ×2" in issue.message
+    assert issue.pointer == "/features/1"
+
+
+def test_qupath_points_lines_and_bad_vertices(profile: Profile) -> None:
+    doc = [
+        feature({"type": "Point", "coordinates": [1, 2]}, classification="BCC"),
+        feature({"type": "Polygon", "coordinates": [[[0, 0], [1, "x"], [1, 1]]]}, classification="BCC"),
+        feature({"type": "Circle", "coordinates": []}, classification="BCC"),
+        feature({"type": "MultiPolygon", "coordinates": [[SQUARE], [[[20, 20], [30, 20], [30, 30]]]]}),
+    ]
+    (ann,) = parse(doc, profile)
+    assert codes(ann) == ["NOT_AN_AREA", "BAD_VERTEX", "UNSUPPORTED_GEOMETRY", "CLASS_MISSING"]
+    bad = ann.issues[1]
+    assert (bad.pointer, bad.lesion, bad.vertex) == ("/1/geometry/coordinates", 1, 1)
+    assert [les.index for les in ann.lesions] == [1, 2, 3]
+    assert ann.lesions[0].polygons == [] and not ann.lesions[0].outline_read
+    assert ann.lesions[2].geometry.geom_type == "MultiPolygon"
+
+
+def test_qupath_derived_class_names_are_joined(profile: Profile) -> None:
+    poly = {"type": "Polygon", "coordinates": [SQUARE]}
+    (ann,) = parse([feature(poly, classification={"names": ["Tumor", "Positive"]})], profile)
+    assert ann.lesions[0].raw_class == "Tumor: Positive"
+
+
+# ---- XML safety and detection --------------------------------------------------------
+
+
+def test_entity_expansion_is_refused(profile: Profile) -> None:
+    bomb = (
+        '<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
+        '<!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">]>'
+        "<ASAP_Annotations><Annotations>&lol2;</Annotations></ASAP_Annotations>"
+    )
+    (ann,) = parse(bomb, profile, "bomb.xml")
+    assert not ann.readable and codes(ann) == ["XML_FORBIDDEN"]
+    assert "lol" in ann.issues[0].message
+
+
+def test_external_entity_is_refused(profile: Profile) -> None:
+    xxe = (
+        '<?xml version="1.0"?><!DOCTYPE a [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+        "<Annotations><Annotation Name='&x;'/></Annotations>"
+    )
+    (ann,) = parse(xxe, profile, "x.xml")
+    assert not ann.readable and codes(ann) == ["XML_FORBIDDEN"]
+
+
+def test_malformed_xml_has_a_line(profile: Profile) -> None:
+    (ann,) = parse("<ASAP_Annotations>\n<Annotations>\n</ASAP_Annotations>", profile, "m.xml")
+    assert codes(ann) == ["INVALID_XML"] and ann.issues[0].line == 3
+
+
+def test_unknown_xml_root_and_extension_that_lies(profile: Profile) -> None:
+    (ann,) = parse("<svg></svg>", profile, "a.xml")
+    assert codes(ann) == ["UNKNOWN_FORMAT"] and "<svg>" in ann.issues[0].message
+    asap = "<ASAP_Annotations><Annotations></Annotations></ASAP_Annotations>"
+    (ann,) = parse(asap, profile, "called.json")
+    assert ann.format == "asap" and ann.readable
+
+
+def test_unknown_json_object_falls_back_to_the_native_reader(profile: Profile) -> None:
+    (ann,) = parse({"lesion": []}, profile)
+    assert ann.format == "native" and "MISSING_KEY" in codes(ann)
+
+
+# ---- ASAP ----------------------------------------------------------------------------
+
+
+def asap(*annotations: str) -> str:
+    return "<ASAP_Annotations><Annotations>" + "".join(annotations) + "</Annotations></ASAP_Annotations>"
+
+
+def asap_ann(kind: str, group: str, pts: list[tuple[str, str]]) -> str:
+    coords = "".join(f'<Coordinate Order="{k}" X="{x}" Y="{y}"/>' for k, (x, y) in enumerate(pts))
+    return f'<Annotation Name="A" Type="{kind}" PartOfGroup="{group}"><Coordinates>{coords}</Coordinates></Annotation>'
+
+
+def test_asap_points_groups_and_decimal_commas(profile: Profile) -> None:
+    sq = [("0", "0"), ("10", "0"), ("10", "10"), ("0", "10")]
+    doc = asap(
+        asap_ann("Dot", "BCC", [("1", "1")]),
+        asap_ann("PointSet", "BCC", [("1", "1"), ("2", "2")]),
+        asap_ann("Rectangle", "None", sq),
+        asap_ann("Polygon", "BCC", [("0", "0"), ("10,5", "0"), ("10", "10")]),
+    )
+    (ann,) = parse(doc, profile, "a.xml")
+    assert codes(ann) == ["NOT_AN_AREA", "NOT_AN_AREA", "CLASS_MISSING", "BAD_VERTEX"]
+    bad = ann.issues[3]
+    assert bad.pointer == "/ASAP_Annotations/Annotations/Annotation[4]/Coordinates/Coordinate[2]"
+    assert "decimal comma" in bad.message and bad.vertex == 1
+    assert [les.index for les in ann.lesions] == [2, 3]
+    assert ann.lesions[0].geometry.area == 100
+
+
+# ---- ImageScope and HALO layers --------------------------------------------------------
+
+
+def region(pts, negative=False, tag="Vertex") -> str:
+    v = "".join(f'<{tag} X="{x}" Y="{y}"/>' for x, y in pts)
+    return f'<Region Id="1" Type="0" NegativeROA="{int(negative)}"><Vertices>{v}</Vertices></Region>'
+
+
+def test_imagescope_negative_region_is_a_hole_and_orphans_are_reported(profile: Profile) -> None:
+    big = [(0, 0), (100, 0), (100, 100), (0, 100)]
+    hole = [(10, 10), (20, 10), (20, 20), (10, 20)]
+    outside = [(200, 200), (210, 200), (210, 210)]
+    ruler = [(0, 0), (50, 50)]
+    doc = (
+        '<Annotations MicronsPerPixel="0.5"><Annotation Id="1" Name="BCC"><Regions>'
+        + region(big)
+        + region(hole, True)
+        + region(outside, True)
+        + region(ruler)
+        + "</Regions></Annotation></Annotations>"
+    )
+    (ann,) = parse(doc, profile, "s.xml")
+    assert ann.format == "imagescope" and ann.mpp == 0.5
+    (les,) = ann.lesions
+    assert les.label == "BCC" and les.n_holes == 1 and les.geometry.area == 10000 - 100
+    assert codes(ann) == ["NOT_AN_AREA", "NEGATIVE_REGION_UNMATCHED"]
+    assert ann.issues[1].pointer == "/Annotations/Annotation[1]/Regions/Region[3]"
+
+
+def test_halo_shapes(profile: Profile) -> None:
+    def halo_region(kind: str, pts, negative=False) -> str:
+        v = "".join(f'<V X="{x}" Y="{y}"/>' for x, y in pts)
+        return f'<Region Type="{kind}" HasEndcaps="0" NegativeROA="{int(negative)}"><Vertices>{v}</Vertices></Region>'
+
+    doc = (
+        '<Annotations><Annotation Name="MN" Visible="True" LineColor="1"><Regions>'
+        + halo_region("Ellipse", [(0, 0), (200, 100)])
+        + halo_region("Rectangle", [(300, 300), (310, 320)])
+        + halo_region("Rectangle", [(302, 302), (304, 304)], negative=True)
+        + "</Regions></Annotation></Annotations>"
+    )
+    (ann,) = parse(doc, profile, "h.annotations")
+    assert ann.format == "halo" and not ann.issues
+    ellipse, rect = ann.lesions
+    true_area = math.pi * 100 * 50
+    assert ellipse.geometry.area == pytest.approx(true_area, rel=0.002)
+    assert rect.geometry.area == 200 - 4 and rect.n_holes == 1
+
+
+# ---- COCO ----------------------------------------------------------------------------
+
+
+def coco_doc(annotations: list[dict], images=None, categories=None) -> dict:
+    return {
+        "images": images or [{"id": 1, "file_name": "s1.tiff", "width": 100, "height": 80}],
+        "annotations": annotations,
+        "categories": categories or [{"id": 7, "name": "basal cell carcinoma"}],
+    }
+
+
+def test_coco_polygon_and_unknown_references(profile: Profile) -> None:
+    doc = coco_doc(
+        [
+            {
+                "id": 1,
+                "image_id": 1,
+                "category_id": 7,
+                "segmentation": [[0, 0, 10, 0, 10, 10, 0, 10]],
+                "bbox": [0, 0, 10, 10],
+            },
+            {"id": 2, "image_id": 1, "category_id": 99, "segmentation": [[0, 0, 5, 0, 5]]},
+            {"id": 3, "image_id": 42, "category_id": 7, "segmentation": [[0, 0, 1, 0, 1, 1]]},
+        ]
+    )
+    (ann,) = parse(doc, profile)
+    assert (ann.format, ann.image_key, ann.width, ann.height) == ("coco", "s1.tiff", 100, 80)
+    assert ann.lesions[0].label == "BCC" and ann.lesions[0].geometry.area == 100
+    assert sorted(codes(ann)) == ["BAD_VERTEX", "COCO_UNKNOWN_CATEGORY", "COCO_UNKNOWN_IMAGE"]
+
+
+def test_coco_xywh_boxes_are_not_flagged_but_xyxy_are() -> None:
+    rng = np.random.default_rng(0)
+    xywh = [(float(x), float(y), 30.0, 30.0) for x, y in rng.uniform(100, 900, (50, 2))]
+    sizes = [(1000, 1000)] * 50
+    assert coco.bbox_convention(xywh, sizes) is None
+    xyxy = [(x, y, x + 30, y + 30) for x, y, _, _ in xywh]
+    assert coco.bbox_convention(xyxy, sizes) is not None
+    # two boxes only, but as xywh they leave the image and as corners they fit
+    assert coco.bbox_convention([(900, 900, 950, 950), (10, 10, 40, 40)], [(1000, 1000)] * 2) is not None
+
+
+def test_coco_rle_decodes_to_exact_pixel_polygons(profile: Profile) -> None:
+    mask = np.zeros((8, 10), dtype=np.uint8)
+    mask[1:7, 2:9] = 1
+    mask[3:5, 4:6] = 0  # a hole
+    flat = mask.flatten(order="F")
+    counts, value, run = [], 0, 0
+    for px in flat:
+        if px != value:
+            counts.append(run)
+            value, run = px, 0
+        run += 1
+    counts.append(run)
+    for seg in ({"size": [8, 10], "counts": counts}, {"size": [8, 10], "counts": rle.encode_counts(counts)}):
+        doc = coco_doc([{"id": 1, "image_id": 1, "category_id": 7, "segmentation": seg, "iscrowd": 1}])
+        (ann,) = parse(doc, profile)
+        (les,) = ann.lesions
+        assert les.geometry.area == mask.sum() == 38
+        assert les.n_holes == 1 and les.geometry.is_valid
+        assert codes(ann) == ["COCO_CROWD"]
+    assert rle.decode_counts(rle.encode_counts(counts)) == counts
+
+
+def test_coco_bad_rle_is_a_finding(profile: Profile) -> None:
+    doc = coco_doc(
+        [{"id": 1, "image_id": 1, "category_id": 7, "segmentation": {"size": [4, 4], "counts": [3, 2]}}]
+    )
+    (ann,) = parse(doc, profile)
+    assert codes(ann) == ["COCO_BAD_RLE"] and "cover 5 pixels" in ann.issues[0].message
+
+
+def test_coco_file_is_parsed_once_per_process(profile: Profile, monkeypatch) -> None:
+    calls = []
+    real = coco.read_document
+
+    def counting(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(coco, "read_document", counting)
+    images = [{"id": i, "file_name": f"s{i}.tiff", "width": 10, "height": 10} for i in range(3000)]
+    anns = [
+        {"id": i, "image_id": i, "category_id": 7, "segmentation": [[0, 0, 5, 0, 5, 5]]} for i in range(3000)
+    ]
+    data = json.dumps(coco_doc(anns, images)).encode()
+    assert len(data) > 256 * 1024
+    first = parse_annotation(data, "big.json", profile)
+    second = parse_annotation(data, "big.json", profile)
+    assert len(calls) == 1 and len(first) == 3000 and first[5] is second[5]
+
+
+# ---- DSA -----------------------------------------------------------------------------
+
+
+def test_dsa_shapes(profile: Profile) -> None:
+    doc = {
+        "annotation": {
+            "name": "doc",
+            "elements": [
+                {
+                    "type": "rectangle",
+                    "center": [50, 50, 0],
+                    "width": 20,
+                    "height": 10,
+                    "rotation": 0.5,
+                    "group": "BCC",
+                },
+                {"type": "circle", "center": [0, 0], "radius": 10, "label": {"value": "MN"}},
+                {
+                    "type": "polyline",
+                    "points": [[0, 0, 0], [1, 0, 0], [1, 1, 0]],
+                    "closed": False,
+                    "group": "BCC",
+                },
+                {"type": "point", "center": [1, 1, 0]},
+                {
+                    "type": "polyline",
+                    "points": [[0, 0], [10, 0], [10, 10], [0, 10]],
+                    "closed": True,
+                    "holes": [HOLE],
+                },
+                {"type": "heatmap", "points": []},
+            ],
+        }
+    }
+    (ann,) = parse(doc, profile)
+    assert ann.format == "dsa"
+    rect, circle, poly, _heatmap = ann.lesions
+    assert rect.geometry.area == pytest.approx(200) and rect.label == "BCC"
+    assert circle.label == "MN" and circle.geometry.area == pytest.approx(math.pi * 100, rel=0.002)
+    assert poly.n_holes == 1 and poly.raw_class is None
+    assert codes(ann) == [
+        "NOT_AN_AREA",
+        "NOT_AN_AREA",
+        "CLASS_MISSING",
+        "CLASS_MISSING",
+        "UNSUPPORTED_GEOMETRY",
+    ]
+    assert ann.properties == {"/annotation/name": "doc"}
+
+
+# ---- class mapping per institution ----------------------------------------------------
+
+
+def test_institution_class_map_applies_after_reading(profile: Profile) -> None:
+    prof = profile.model_copy(update={"institution_class_map": {"Seoul-A": {"Tumor": "BCC"}}})
+    prof = Profile.model_validate(prof.model_dump())
+    poly = {"type": "Polygon", "coordinates": [SQUARE]}
+    (ann,) = parse([feature(poly, classification="Tumor")], prof)
+    assert ann.lesions[0].label is None
+    mapped = with_institution(ann, prof, "Seoul-A")
+    assert mapped.lesions[0].label == "BCC" and ann.lesions[0].label is None
+    assert with_institution(ann, prof, "Busan-B") is ann
+
+
+HUGE = "1" + "0" * 400  # an integer no float can hold
+
+
+@pytest.mark.parametrize(
+    "doc",
+    [
+        '{"type":"Feature","geometry":{"type":"Polygon","coordinates":[[[0,0],[BIGNUM,0],[1,1]]]},"properties":{}}',
+        '{"images":[{"id":1,"file_name":"a","width":BIGNUM,"height":1}],"annotations":[{"image_id":1,"category_id":1,'
+        '"segmentation":[[0,0,BIGNUM,0,1,1]],"bbox":[BIGNUM,0,1,1]}],"categories":[{"id":1,"name":"x"}]}',
+        '{"elements":[{"type":"rectangle","center":[BIGNUM,0],"width":1,"height":1},'
+        '{"type":"polyline","closed":true,"points":[[0,0],[BIGNUM,1],[1,1]]}]}',
+        '<Annotations><Annotation Name="x"><Regions><Region Type="Ellipse" NegativeROA="0"><Vertices>'
+        '<V X="inf" Y="0"/><V X="1" Y="1"/></Vertices></Region></Regions></Annotation></Annotations>',
+    ],
+)
+def test_numbers_no_float_can_hold_are_findings(profile: Profile, doc: str) -> None:
+    from dqm.checks import configure
+    from dqm.model import Item
+    from dqm.runner import run_item_checks
+    from validators.context import FileStatus, ItemView
+
+    doc = doc.replace("BIGNUM", HUGE)
+    anns = parse(doc, profile, "h.annotations" if doc.startswith("<") else "a.json")
+    found = []
+    for ann in anns:
+        view = ItemView(
+            Item("x", None, "a", {}, None),
+            profile,
+            ann,
+            None,
+            FileStatus(None, False),
+            FileStatus("a", True),
+            False,
+        )
+        found += run_item_checks(view, configure(profile))
+    found_codes = {f.code for f in found} | {i.code for a in anns for i in a.issues}
+    assert "CHECK_CRASHED" not in found_codes
+    assert found_codes & {"NON_FINITE_COORDINATE", "BAD_VERTEX", "WRONG_TYPE"}

@@ -1,0 +1,135 @@
+"""Foreign formats inside a batch: many slides on one COCO file, per-institution class maps,
+the batch summary of unmapped class names, and the contract of the checks this issue adds."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+
+from dqm import readers
+from dqm.model import Item
+from dqm.profile import Profile
+from dqm.readers import coco
+from dqm.runner import RunOptions, run_batch
+from validators import REGISTRY
+from validators.context import BatchView, FileStatus, ItemView
+from validators.registry import CheckContext
+
+MY_CHECKS = [
+    "file.annotation_xml",
+    "schema.foreign_annotation",
+    "format.foreign_shapes",
+    "format.lesion_class",
+    "format.coco_boxes",
+    "format.unmapped_classes",
+    "slide.header",
+    "slide.codec",
+    "slide.format",
+    "slide.time_budget",
+    "slide.lesion_tissue",
+    "deid.slide_properties",
+    "deid.file_names",
+    "deid.annotation_properties",
+    "deid.clinical_record",
+]
+COLUMNS = ["slide_id", "image_path", "annotation_path", "institution", "diagnosis", "age", "sex", "site"]
+
+
+def write_manifest(batch: Path, rows: list[list[str]]) -> None:
+    with (batch / "manifest.csv").open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(COLUMNS)
+        w.writerows(rows)
+
+
+def test_many_slides_point_at_one_coco_file(tmp_path: Path, profile: Profile, monkeypatch) -> None:
+    calls = []
+    real = coco.read_document
+    monkeypatch.setattr(coco, "read_document", lambda *a, **k: calls.append(1) or real(*a, **k))
+    monkeypatch.setattr(readers, "CACHE_MIN_BYTES", 0)
+    readers._CACHE.clear()
+    doc = {
+        "images": [{"id": i, "file_name": f"s{i}.tiff", "width": 100, "height": 100} for i in (1, 2)],
+        "annotations": [
+            {"id": 1, "image_id": 1, "category_id": 1, "segmentation": [[0, 0, 10, 0, 10, 10]]},
+            {"id": 2, "image_id": 2, "category_id": 1, "segmentation": [[0, 0, 10, 0, 10, 10]]},
+            {"id": 3, "image_id": 2, "category_id": 1, "segmentation": [[50, 50, 60, 50, 60, 60]]},
+        ],
+        "categories": [{"id": 1, "name": "BCC"}],
+    }
+    (tmp_path / "coco.json").write_text(json.dumps(doc))
+    write_manifest(
+        tmp_path,
+        [[sid, "", "coco.json", "Seoul-A", "BCC", "60", "M", "trunk"] for sid in ("s1", "s2", "s3")],
+    )
+    run = run_batch(tmp_path, profile, RunOptions(workers=1, slides=False, clinical=False))
+    lesions = {o.summary.slide_id: o.summary.n_lesions for o in run.outcomes}
+    assert lesions == {"s1": 1, "s2": 2, "s3": 0}
+    s3 = next(o for o in run.outcomes if o.summary.slide_id == "s3")
+    assert [f.code for f in s3.findings if f.code == "IMAGE_NOT_IN_FILE"] == ["IMAGE_NOT_IN_FILE"]
+    assert not any(f.code == "ORPHAN_ANNOTATION" for f in run.findings)
+    assert len(calls) == 1  # parsed once for three items
+
+
+def test_institution_class_map_and_unmapped_summary(
+    tmp_path: Path, profile: Profile, real_data: Path
+) -> None:
+    for name in ("tumor_076.xml", "tumor_085.xml"):
+        (tmp_path / name).write_bytes((real_data / "annotations" / "asap" / name).read_bytes())
+    write_manifest(
+        tmp_path,
+        [
+            ["a", "", "tumor_076.xml", "Seoul-A", "BCC", "60", "M", "trunk"],
+            ["b", "", "tumor_085.xml", "Busan-B", "BCC", "60", "M", "trunk"],
+        ],
+    )
+    prof = Profile.model_validate(
+        {**profile.model_dump(), "institution_class_map": {"Seoul-A": {"metastasis": "BCC"}}}
+    )
+    run = run_batch(tmp_path, prof, RunOptions(workers=1, slides=False, clinical=False))
+    by_id = {o.summary.slide_id: o for o in run.outcomes}
+    assert by_id["a"].summary.lesion_classes == {"BCC": 39}
+    assert by_id["b"].summary.unmapped_classes == {"metastasis": 50}
+    assert by_id["b"].summary.annotation_format == "asap"
+    assert not any(f.code == "CLASS_UNKNOWN" for f in by_id["a"].findings)
+    assert sum(f.code == "CLASS_UNKNOWN" for f in by_id["b"].findings) == 50
+    (summary,) = [f for f in run.batch_findings if f.code == "CLASS_UNMAPPED"]
+    assert "'metastasis'" in summary.message and "50 lesion(s) in 1 file(s)" in summary.message
+    assert summary.location.file == "tumor_085.xml"
+
+
+def test_a_coco_file_validated_alone_is_judged_whole(real_data: Path, profile: Profile) -> None:
+    from dqm.files import validate_files
+
+    found = validate_files([real_data / "annotations" / "coco" / "MIDOG++.json"], profile)
+    codes = {f.code for f in found}
+    assert {"COCO_BBOX_NOT_XYWH", "COCO_BBOX_ONLY"} <= codes and "IMAGE_NOT_IN_FILE" not in codes
+
+
+@pytest.mark.parametrize("check_id", MY_CHECKS)
+def test_check_contract(check_id: str, profile: Profile) -> None:
+    """Registered, documented, and silent on an empty item (or an empty batch)."""
+    spec = REGISTRY[check_id]
+    assert spec.doc and all(code.isupper() for code in spec.codes)
+    ctx = CheckContext(spec, "x", {c: spec.severity_of(c) for c in spec.codes})
+    params = spec.params()
+    if spec.scope == "batch":
+        assert spec.func(BatchView(profile, [], None), params, ctx) == []
+    else:
+        view = ItemView(Item("x", None, None, {}, None), profile)
+        assert spec.func(view, params, ctx) == []
+        view = ItemView(
+            Item("x", "a.svs", "a.json", {}, None), profile, None, None, FileStatus("a.svs", True)
+        )
+        assert spec.func(view, params, ctx) == []
+
+
+def test_codes_are_unique_across_the_registry() -> None:
+    seen: dict[str, str] = {}
+    for spec in REGISTRY.values():
+        for code in spec.codes:
+            assert code not in seen, f"{code} in {seen.get(code)} and {spec.id}"
+            seen[code] = spec.id

@@ -1,0 +1,171 @@
+"""Slide checks on in-memory probes, the probe's budget and cache, and a clean synthetic batch."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from dqm.checks import configure
+from dqm.findings import Severity
+from dqm.model import Annotation, Item, Lesion
+from dqm.profile import Profile
+from dqm.runner import RunOptions, run_batch, run_item_checks
+from dqm.slides import (
+    ProbeOptions,
+    TissueMask,
+    probe_slide,
+    probe_slide_cached,
+    tissue_from_rgba,
+    virtual_probe,
+)
+from validators.context import FileStatus, ItemView
+
+
+def run(profile: Profile, probe, annotation: Annotation | None = None, prefix: str = "slide."):
+    item = Item("s", probe.path, None, {}, None)
+    view = ItemView(item, profile, annotation, probe, FileStatus(probe.path, True), FileStatus(None, False))
+    return [f for f in run_item_checks(view, configure(profile)) if f.check.startswith(prefix)]
+
+
+def codes(findings) -> list[str]:
+    return sorted(f.code for f in findings)
+
+
+def test_healthy_virtual_slide_passes(profile: Profile) -> None:
+    assert run(profile, virtual_probe(compression="jpeg")) == []
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        ({"mpp_x": 352.8, "mpp_y": 352.8}, ["MPP_IMPLAUSIBLE"]),
+        ({"mpp_x": 0.05, "mpp_y": 0.05}, ["MPP_IMPLAUSIBLE"]),
+        ({"mpp_x": 0.5, "mpp_y": 0.6}, ["MPP_ANISOTROPIC"]),
+        ({"objective_power": None, "vendor": "aperio"}, ["OBJECTIVE_POWER_MISSING"]),
+        ({"objective_power": None}, []),  # a generic TIFF has no field for it
+        ({"objective_power": 400.0}, ["OBJECTIVE_POWER_IMPLAUSIBLE"]),
+        ({"objective_power": 40.0, "mpp_x": 1.0, "mpp_y": 1.0}, ["OBJECTIVE_MPP_INCONSISTENT"]),
+        (
+            {
+                "level_count": 3,
+                "level_dimensions": ((4096, 3072), (1024, 768), (2048, 1536)),
+                "level_downsamples": (1, 4, 2),
+            },
+            ["LEVELS_INCONSISTENT"],
+        ),
+        ({"width": 40000, "height": 30000, "level_dimensions": ((40000, 30000),)}, ["NO_PYRAMID"]),
+        ({"compression": "other:52479"}, ["CODEC_NOT_ALLOWED"]),
+    ],
+)
+def test_header_findings(profile: Profile, changes: dict, expected: list[str]) -> None:
+    found = run(profile, virtual_probe(**{"compression": "jpeg", **changes}))
+    assert codes(found) == expected
+    assert all(f.location.file == "virtual.tiff" for f in found)
+
+
+def test_header_severities(profile: Profile) -> None:
+    (implausible,) = run(profile, virtual_probe(mpp_x=352.8, mpp_y=352.8))
+    (missing,) = run(profile, virtual_probe(objective_power=None, vendor="aperio"))
+    assert (implausible.severity, missing.severity) == (Severity.ERROR, Severity.INFO)
+
+
+def test_mpp_range_and_codecs_come_from_the_profile(profile: Profile) -> None:
+    custom = Profile.model_validate(
+        {
+            **profile.model_dump(exclude={"checks"}),
+            "checks": {
+                "slide.header": {"params": {"mpp_min": 0.2, "mpp_max": 0.3}},
+                "slide.codec": {"params": {"allowed": ["jpeg2000"]}},
+            },
+        }
+    )
+    assert codes(run(custom, virtual_probe(compression="jpeg"))) == ["CODEC_NOT_ALLOWED", "MPP_IMPLAUSIBLE"]
+
+
+def square(x0: float, y0: float, side: float) -> np.ndarray:
+    return np.array([[x0, y0], [x0 + side, y0], [x0 + side, y0 + side], [x0, y0 + side]], float)
+
+
+def annotation(*rings: np.ndarray) -> Annotation:
+    lesions = [Lesion.build(i, f"/lesions/{i}", "BCC", "BCC", [[r]]) for i, r in enumerate(rings)]
+    return Annotation(path="a.json", format="native", lesions=lesions)
+
+
+def test_lesion_over_background_is_a_warning_with_its_index(profile: Profile) -> None:
+    mask = np.zeros((64, 64), bool)
+    mask[:, :32] = True  # tissue on the left half of a 4096 x 4096 slide (64 px per mask pixel)
+    probe = virtual_probe(width=4096, height=4096, tissue=TissueMask(mask, (64.0, 64.0), "level 2", 0.1))
+    ann = annotation(
+        square(100, 100, 500), square(3000, 2000, 600), square(1800, 100, 400), square(3000, 10, 20)
+    )
+    found = run(profile, probe, ann)
+    assert [(f.code, f.location.lesion) for f in found] == [
+        ("LESION_ON_BACKGROUND", 1),
+        ("LESION_ON_BACKGROUND", 3),
+    ]
+    assert found[0].severity == Severity.WARNING and "0% of its area" in found[0].message
+    assert found[0].location.pointer == "/lesions/1/geometry"
+
+
+def test_blank_slide_has_no_tissue(profile: Profile) -> None:
+    probe = virtual_probe(tissue=TissueMask(np.zeros((8, 8), bool), (512.0, 384.0), "level 0", 0.05))
+    assert codes(run(profile, probe, annotation(square(10, 10, 100)))) == ["NO_TISSUE"]
+
+
+def test_tissue_mask_of_glass_is_empty_and_of_stain_is_full() -> None:
+    rng = np.random.default_rng(1)
+    glass = np.clip(rng.normal(235, 3, (64, 64, 3)), 0, 255).astype(np.uint8)
+    mask, threshold = tissue_from_rgba(glass)
+    assert not mask.any() and threshold >= 0.05
+    pink = glass.copy()
+    pink[16:48, 16:48] = (200, 120, 180)
+    mask, _ = tissue_from_rgba(pink)
+    assert mask[20:44, 20:44].all() and not mask[:8, :8].any()
+
+
+@pytest.fixture()
+def one_tiff(clean_batch: Path, tmp_path: Path) -> Path:
+    src = next((clean_batch / "slides").glob("*.tiff"))
+    dst = tmp_path / src.name
+    shutil.copy(src, dst)
+    return dst
+
+
+def test_time_budget_skips_steps_and_says_so(profile: Profile, one_tiff: Path) -> None:
+    probe = probe_slide(one_tiff, one_tiff.name, ProbeOptions(budget_s=0.0))
+    assert probe.opened and "tile sample" in probe.skipped and probe.tissue is None
+    (finding,) = run(profile, probe, prefix="slide.time_budget")
+    assert finding.code == "SLIDE_TIME_BUDGET" and "tile sample" in finding.message
+
+
+def test_each_slide_is_opened_once(one_tiff: Path, monkeypatch) -> None:
+    import openslide
+
+    opened = []
+    real = openslide.OpenSlide
+
+    class Counting(real):  # type: ignore[misc, valid-type]
+        def __init__(self, filename):
+            opened.append(filename)
+            super().__init__(filename)
+
+    monkeypatch.setattr(openslide, "OpenSlide", Counting)
+    first = probe_slide_cached(one_tiff, one_tiff.name)
+    second = probe_slide_cached(one_tiff, one_tiff.name)
+    assert first is second and len(opened) == 1
+
+
+def test_clean_synthetic_batch_gets_no_slide_tissue_or_deid_warnings(
+    clean_batch: Path, profile: Profile
+) -> None:
+    result = run_batch(clean_batch, profile, RunOptions(workers=1, clinical=False))
+    mine = [
+        f
+        for f in result.findings
+        if f.check.startswith(("slide.", "deid.", "format.foreign", "format.lesion_class", "format.coco"))
+        or f.check in ("format.unmapped_classes", "file.annotation_xml", "schema.foreign_annotation")
+    ]
+    assert mine == []

@@ -1,0 +1,226 @@
+"""De-identification checks (aspect ``deid``): identifiers in slide properties, file names,
+annotation properties and the clinical table.
+
+What identifies a person is the profile's ``deid`` section (:mod:`dqm.deid`). Every finding
+names where the identifier is (file, property key, pointer, table row and column) and shows it
+masked -- at most its first two characters -- never in full. ``identifier`` patterns and keys
+are errors; ``quasi`` ones (scan dates, operators, phone numbers, dates in file names) warnings.
+The slide's label and macro photographs are ``deid.associated_images`` (validators/slide.py).
+"""
+
+from __future__ import annotations
+
+from pathlib import PurePosixPath
+from typing import Any
+
+from dqm.clinical import IDENTIFYING
+from dqm.deid import DeidSettings, Place, find, identifier_key, is_blank, mask, quasi_key, strings
+from dqm.findings import Aspect, Finding, Severity
+from dqm.readers.base import pointer
+from validators.context import ItemView
+from validators.registry import CheckContext, NoParams, check
+
+XML_FORMATS = frozenset({"asap", "imagescope", "halo"})
+
+
+def _code(prefix: str, level: str) -> str:
+    return f"{prefix}_IDENTIFIER" if level == "identifier" else f"{prefix}_QUASI"
+
+
+def _value_findings(
+    text: str, place: Place, prefix: str, where: str, ctx: CheckContext, settings: DeidSettings, **loc: Any
+) -> list[Finding]:
+    return [
+        ctx.finding(
+            _code(prefix, hit.level),
+            f"{hit.what} in {where}: {hit.masked} ({hit.length} characters, masked)",
+            **loc,
+        )
+        for hit in find(text, settings, place)
+    ]
+
+
+@check(
+    "deid.slide_properties",
+    aspect=Aspect.DEID,
+    codes={
+        "DEID_SLIDE_IDENTIFIER": "a slide property holds a personal identifier (name, ID number, birth date)",
+        "DEID_SLIDE_QUASI": "slide properties that may identify (scan date, operator, original file name)",
+    },
+    code_severity={"DEID_SLIDE_QUASI": Severity.WARNING},
+)
+def slide_properties(view: ItemView, params: NoParams, ctx: CheckContext) -> list[Finding]:
+    """Slide properties hold no personal identifier; properties that may identify are listed."""
+    probe = view.slide
+    settings = view.profile.deid
+    if probe is None or not probe.properties or not settings.enabled:
+        return []
+    out: list[Finding] = []
+    quasi: list[str] = []
+    for key, value in sorted(probe.properties.items()):
+        if key.startswith("openslide.") or is_blank(value, settings):
+            continue
+        loc = {"file": probe.path, "pointer": pointer("properties", key)}
+        if identifier_key(key, settings):
+            out.append(
+                ctx.finding(
+                    "DEID_SLIDE_IDENTIFIER",
+                    f"slide property {key!r} names a person: {mask(value)} (masked)",
+                    **loc,
+                )
+            )
+            continue
+        found = _value_findings(value, "slide", "DEID_SLIDE", f"slide property {key!r}", ctx, settings, **loc)
+        out.extend(found)
+        if not found and quasi_key(key, settings):
+            quasi.append(key)
+    if quasi:
+        shown = ", ".join(quasi[:8]) + (f" and {len(quasi) - 8} more" if len(quasi) > 8 else "")
+        out.append(
+            ctx.finding(
+                "DEID_SLIDE_QUASI",
+                f"{len(quasi)} slide properties may identify the patient or the scan ({shown}): "
+                "remove them before release or confirm they are harmless",
+                file=probe.path,
+                pointer="/properties",
+            )
+        )
+    return out
+
+
+@check(
+    "deid.file_names",
+    aspect=Aspect.DEID,
+    codes={
+        "DEID_FILENAME_IDENTIFIER": "a file name holds a personal identifier (name, ID number, birth date)",
+        "DEID_FILENAME_QUASI": "a file name holds a date, phone number or address that may identify",
+    },
+    code_severity={"DEID_FILENAME_QUASI": Severity.WARNING},
+)
+def file_names(view: ItemView, params: NoParams, ctx: CheckContext) -> list[Finding]:
+    """File and folder names of the item's slide and annotation hold no identifier."""
+    settings = view.profile.deid
+    if not settings.enabled:
+        return []
+    out: list[Finding] = []
+    seen: set[str] = set()
+    for status in (view.image, view.annotation_file):
+        path = status.path
+        if not path or path in seen:
+            continue
+        seen.add(path)
+        for part in PurePosixPath(path).parts:
+            found = _value_findings(
+                part, "filename", "DEID_FILENAME", "the file name", ctx, settings, file=path
+            )
+            if found:
+                out.extend(found)
+                break
+    return out
+
+
+def _prop_pointer(fmt: str, base: str, path: tuple[str, ...]) -> str:
+    if fmt in XML_FORMATS and len(path) == 1:
+        return f"{base}/@{path[0]}"
+    return base + pointer("properties", *path)
+
+
+@check(
+    "deid.annotation_properties",
+    aspect=Aspect.DEID,
+    codes={
+        "DEID_ANNOTATION_IDENTIFIER": "an annotation property or name holds a personal identifier",
+        "DEID_ANNOTATION_QUASI": "an annotation property holds a phone number or address that may identify",
+    },
+    code_severity={"DEID_ANNOTATION_QUASI": Severity.WARNING},
+)
+def annotation_properties(view: ItemView, params: NoParams, ctx: CheckContext) -> list[Finding]:
+    """Lesion and file properties of the annotation (names, comments, free text) hold no identifier."""
+    ann = view.annotation
+    settings = view.profile.deid
+    if ann is None or not ann.readable or not settings.enabled:
+        return []
+    out: list[Finding] = []
+    targets: list[tuple[str, int | None, Any, str]] = [
+        (lesion.pointer, lesion.index, lesion.properties, ann.format) for lesion in ann.lesions
+    ]
+    targets.append(("", None, ann.properties, "file"))
+    if view.item.row is not None and ann.clinical:
+        targets.append(("", None, {"clinical": ann.clinical}, "clinical"))
+    for base, lesion, props, fmt in targets:
+        for path, text in strings(props):
+            if is_blank(text, settings):
+                continue
+            if fmt == "file":
+                ptr = path[0]  # file-level properties are keyed by their pointer
+            elif fmt == "clinical":
+                ptr = pointer(*path)
+            else:
+                ptr = _prop_pointer(fmt, base, path)
+            key = path[-1] if path else ""
+            loc = {"pointer": ptr, "lesion": lesion}
+            declared = fmt == "clinical" and len(path) == 2 and path[1] in view.profile.clinical
+            if key and not declared and identifier_key(key, settings):
+                out.append(
+                    ctx.finding(
+                        "DEID_ANNOTATION_IDENTIFIER",
+                        f"property {key!r} names a person: {mask(text)} (masked)",
+                        **loc,
+                    )
+                )
+                continue
+            out.extend(
+                _value_findings(
+                    text, "annotation", "DEID_ANNOTATION", f"property {key!r}", ctx, settings, **loc
+                )
+            )
+    return out
+
+
+@check(
+    "deid.clinical_record",
+    aspect=Aspect.DEID,
+    codes={
+        "DEID_CLINICAL_IDENTIFIER": "a clinical-table value or column holds a personal identifier",
+        "DEID_CLINICAL_QUASI": "a clinical-table value may identify (a raw record number as patient_id)",
+    },
+    code_severity={"DEID_CLINICAL_QUASI": Severity.WARNING},
+)
+def clinical_record(view: ItemView, params: NoParams, ctx: CheckContext) -> list[Finding]:
+    """The item's clinical record holds no identifier; identifying fields hold pseudonyms."""
+    settings = view.profile.deid
+    record = view.item.record
+    if not record or not settings.enabled:
+        return []
+    from_manifest = view.item.row is not None
+    out: list[Finding] = []
+    for column, value in record.items():
+        if not isinstance(column, str) or is_blank(value, settings) or isinstance(value, dict | list):
+            continue
+        text = str(value)
+        if from_manifest:
+            loc: dict[str, Any] = {"file": "manifest.csv", "row": view.item.row, "column": column}
+        else:
+            loc = {"pointer": pointer("clinical", column)}
+        declared = column in view.profile.clinical
+        if not declared and identifier_key(column, settings):
+            out.append(
+                ctx.finding(
+                    "DEID_CLINICAL_IDENTIFIER",
+                    f"column {column!r} names a person: {mask(text)} (masked)",
+                    **loc,
+                )
+            )
+            continue
+        found = _value_findings(text, "clinical", "DEID_CLINICAL", f"column {column!r}", ctx, settings, **loc)
+        out.extend(found)
+        if not found and column in IDENTIFYING and settings.compiled.record_number.match(text):
+            out.append(
+                ctx.finding(
+                    "DEID_CLINICAL_QUASI",
+                    f"{column} {mask(text)} (masked) is a bare {len(text.strip())}-digit number: a hospital "
+                    "record number rather than a study pseudonym?",
+                    **loc,
+                )
+            )
+    return out
