@@ -30,7 +30,9 @@ EXIT_USAGE = 2
 
 
 def usage_error(message: str) -> typer.Exit:
-    console.print(f"[bold red]error:[/] {message}")
+    from rich.markup import escape
+
+    console.print(f"[bold red]error:[/] {escape(message)}")  # paths and file text are not markup
     return typer.Exit(EXIT_USAGE)
 
 

@@ -97,6 +97,10 @@ class Gate:
     percent: bool = False
     """Shown as a percentage (ratios), else as a plain number (Dice, statistics)."""
     note: str = ""
+    pointer: str = ""
+    """JSON pointer, in results.json, to the object the gate was read from."""
+    value_field: str = "value"
+    """The field of that object holding :attr:`value` (empty: the gate has no value)."""
 
     @property
     def label(self) -> str:
@@ -157,7 +161,12 @@ def _int(model: Any, fields: tuple[str, ...]) -> int | None:
     return None
 
 
-def _gate_of(dim: str, name: str, model: Any) -> Gate | None:
+def _pointer(parts: tuple[Any, ...]) -> str:
+    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
+
+
+def _gate_of(dim: str, name: str, where: tuple[Any, ...], model: Any) -> Gate | None:
+    pointer = _pointer((dim, *where))
     if isinstance(model, Ratio):
         return Gate(
             dim,
@@ -173,6 +182,7 @@ def _gate_of(dim: str, name: str, model: Any) -> Gate | None:
             model.ci_high,
             percent=True,
             note=model.note,
+            pointer=pointer,
         )
     fields = type(model).model_fields if isinstance(model, BaseModel) else {}
     if "target" not in fields or "passed" not in fields:
@@ -196,31 +206,33 @@ def _gate_of(dim: str, name: str, model: Any) -> Gate | None:
         _number(getattr(model, "ci_high", None)),
         percent=False,
         note=str(getattr(model, "note", "") or ""),
+        pointer=pointer,
+        value_field=value_field,
     )
 
 
-def _walk(name: str, obj: Any) -> Iterator[tuple[str, Any]]:
-    """``(path, model)`` for every pydantic model below ``obj`` (depth first, obj excluded)."""
+def _walk(name: str, where: tuple[Any, ...], obj: Any) -> Iterator[tuple[str, tuple[Any, ...], Any]]:
+    """``(dotted label path, JSON path, model)`` for every pydantic model below ``obj``."""
     if isinstance(obj, BaseModel):
         for field in type(obj).model_fields:
             child = getattr(obj, field)
             path = f"{name}.{field}" if name else field
             if isinstance(child, BaseModel):
-                yield path, child
-            yield from _walk(path, child)
+                yield path, (*where, field), child
+            yield from _walk(path, (*where, field), child)
     elif isinstance(obj, dict):
         for k, v in obj.items():
             path = f"{name}.{k}" if name else str(k)
             if isinstance(v, BaseModel):
-                yield path, v
-            yield from _walk(path, v)
+                yield path, (*where, k), v
+            yield from _walk(path, (*where, k), v)
     elif isinstance(obj, list | tuple) and len(obj) <= MAX_LIST_FIGURES:
         for i, v in enumerate(obj):
             label = getattr(v, "key", None) or getattr(v, "name", None) or str(i)
             path = f"{name}[{label}]"
             if isinstance(v, BaseModel):
-                yield path, v
-            yield from _walk(path, v)
+                yield path, (*where, i), v
+            yield from _walk(path, (*where, i), v)
 
 
 def dimension_gates(result: QualityResult, dim: str) -> list[Gate]:
@@ -231,14 +243,27 @@ def dimension_gates(result: QualityResult, dim: str) -> list[Gate]:
     explicit = getattr(model, "gates", None)
     gates: list[Gate] = []
     if isinstance(explicit, list):
-        gates = [g for i, m in enumerate(explicit) if (g := _gate_of(dim, str(i), m)) is not None]
+        gates = [
+            g for i, m in enumerate(explicit) if (g := _gate_of(dim, str(i), ("gates", i), m)) is not None
+        ]
     else:
-        candidates = [("", model), *_walk("", model)]
-        gates = [g for path, m in candidates if (g := _gate_of(dim, path, m)) is not None]
+        candidates = [("", (), model), *_walk("", (), model)]
+        gates = [g for path, where, m in candidates if (g := _gate_of(dim, path, where, m)) is not None]
         gates = [g for g in gates if g.target is not None or g.passed is not None]
     if not gates:
         passed = getattr(model, "passed", None)
-        gates = [Gate(dim, f"{dim}.passed", dim, None, None, passed if isinstance(passed, bool) else None)]
+        gates = [
+            Gate(
+                dim,
+                f"{dim}.passed",
+                dim,
+                None,
+                None,
+                passed if isinstance(passed, bool) else None,
+                pointer=_pointer((dim,)),
+                value_field="",
+            )
+        ]
     seen: dict[str, int] = {}
     unique = []
     for g in gates:  # keys stay unique even when two gates share a name

@@ -138,7 +138,7 @@ def _draw(
 
     draw = ImageDraw.Draw(img)
     legend: dict[str, str] = {}
-    width = 2 if max(img.size) >= 160 else 1
+    width = max(2, round(max(img.size) / 128))
     for lesion in ann.lesions if ann is not None else []:
         label = lesion.label or "?"
         colour = profile.class_def(label).colour if label in profile.class_ids else UNKNOWN_COLOUR
@@ -171,7 +171,7 @@ def _jpeg(img: Any) -> str:
     """Base64 JPEG under the size bound: lower the quality, then the size, until it fits."""
     for quality in (75, 60, 45, 30):
         buf = io.BytesIO()
-        img.save(buf, "JPEG", quality=quality, optimize=True)
+        img.save(buf, "JPEG", quality=quality, optimize=True, subsampling=0)  # 4:4:4 keeps thin outlines in colour
         data = base64.b64encode(buf.getvalue()).decode("ascii")
         if len(data) <= MAX_THUMBNAIL_CHARS:
             return data

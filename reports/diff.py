@@ -108,7 +108,7 @@ def render_diff_markdown(d: ResultDiff) -> str:
         "|---|---|---|---:|---|",
     ]
     for side, path, created, fp, n_items in r["header"]:
-        out.append(f"| {side} | {md_code(path)} | {md_text(created)} | {n_items} | {md_code(fp[:16])}… |")
+        out.append(f"| {side} | {md_code(path, table=True)} | {md_text(created)} | {n_items} | {md_code(fp[:16])}… |")
     if not d.same_profile:
         out += [
             "",
@@ -129,7 +129,7 @@ def render_diff_markdown(d: ResultDiff) -> str:
         out += ["", f"<details><summary>{len(d.figures)} other figures changed</summary>", ""]
         out += ["| Figure | old | new |", "|---|---:|---:|"]
         for path, va, vb in d.figures[:MAX_FIGURES]:
-            out.append(f"| {md_code(path)} | {md_text(_scalar(va))} | {md_text(_scalar(vb))} |")
+            out.append(f"| {md_code(path, table=True)} | {md_text(_scalar(va))} | {md_text(_scalar(vb))} |")
         if len(d.figures) > MAX_FIGURES:
             out.append(f"| … and {len(d.figures) - MAX_FIGURES} more | | |")
         out += ["", "</details>"]

@@ -27,9 +27,11 @@ def md_text(text: str) -> str:
     return _MD_SPECIAL.sub(r"\\\1", text)
 
 
-def md_code(text: str) -> str:
-    """An inline code span holding ``text`` verbatim (table pipes escaped)."""
-    text = " ".join(str(text).split()).replace("|", "\\|")
+def md_code(text: str, table: bool = False) -> str:
+    """An inline code span holding ``text`` verbatim (pipes escaped when it sits in a table cell)."""
+    text = " ".join(str(text).split())
+    if table:
+        text = text.replace("|", "\\|")
     run = max((len(m) for m in re.findall(r"`+", text)), default=0)
     fence = "`" * (run + 1)
     pad = " " if text.startswith("`") or text.endswith("`") else ""

@@ -214,7 +214,9 @@
       const { target } = renderItems(i);
       if (target) target.scrollIntoView({ block: "center" });
     }
-    $("i-search").addEventListener("input", debounce(() => { it.search = matching($("i-search").value.trim().toLowerCase()); it.page = 0; renderItems(); }, 150));
+    const onItemSearch = () => { it.search = matching($("i-search").value.trim().toLowerCase()); it.page = 0; renderItems(); };
+    $("i-search").addEventListener("input", debounce(onItemSearch, 150));
+    $("i-search").addEventListener("change", onItemSearch);
     $("i-flagged").addEventListener("change", (e) => { it.flagged = e.target.checked; it.page = 0; renderItems(); });
     $("i-prev").addEventListener("click", () => { it.page -= 1; renderItems(); });
     $("i-next").addEventListener("click", () => { it.page += 1; renderItems(); });
