@@ -189,3 +189,12 @@ def test_thumbnails_are_embedded_as_small_jpegs(audited):
     links = [a.attrs["href"] for a in doc.by_id("worst").find_all("a")]
     assert links == [f"#item-{t.slide_id}" for t in audited.thumbnails]
     assert re.search(r"<svg class=\"swatch\"", html)
+
+
+def test_string_table_interns_every_value_once():
+    from dqm.findings import Severity
+    from reports.html import _intern
+
+    values, cols = _intern([["a", None, "", "b"], [Severity.ERROR, "error", "a"]])
+    assert values == ["", "a", "b", "error"]
+    assert cols == [[1, 0, 0, 2], [3, 3, 1]]
