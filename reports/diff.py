@@ -65,7 +65,8 @@ def render_diff_text(d: ResultDiff) -> str:
     if d.gates:
         out += ["", "gated figures that changed:"]
         for c in d.gates:
-            label = (c.new or c.old).label if (c.new or c.old) else c.key
+            g = c.new or c.old
+            label = g.label if g is not None else c.key
             delta = _delta(c)
             out.append(
                 f"  {c.key.split('.')[0]} {label}: {_gate_value(c.old)} -> {_gate_value(c.new)}"
@@ -108,7 +109,9 @@ def render_diff_markdown(d: ResultDiff) -> str:
         "|---|---|---|---:|---|",
     ]
     for side, path, created, fp, n_items in r["header"]:
-        out.append(f"| {side} | {md_code(path, table=True)} | {md_text(created)} | {n_items} | {md_code(fp[:16])}… |")
+        out.append(
+            f"| {side} | {md_code(path, table=True)} | {md_text(created)} | {n_items} | {md_code(fp[:16])}… |"
+        )
     if not d.same_profile:
         out += [
             "",

@@ -105,7 +105,7 @@ def explorer_data(result: QualityResult) -> dict[str, Any]:
     """Findings and slides as compact rows over one string table (column names once)."""
     items, findings = result.items, result.findings
     locs = [f.location for f in findings]
-    text_columns = [
+    text_columns: list[list[Any]] = [
         [i.slide_id for i in items],
         [i.institution for i in items],
         [i.diagnosis for i in items],

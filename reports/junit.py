@@ -167,6 +167,7 @@ def _finish(suite: ET.Element) -> None:
 
 def render_junit(result: QualityResult) -> bytes:
     """``junit.xml`` as UTF-8 bytes (with the XML declaration)."""
-    tree = junit_tree(result)
-    ET.indent(tree, space="  ")
-    return ET.tostring(tree.getroot(), encoding="utf-8", xml_declaration=True) + b"\n"
+    root = junit_tree(result).getroot()
+    assert root is not None
+    ET.indent(root, space="  ")
+    return ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"
