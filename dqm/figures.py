@@ -135,7 +135,7 @@ class Gate:
     def describe(self) -> str:
         """One line, e.g. ``file accuracy 87.70 % (107 / 122 files), target ≥ 99.00 %: fail``."""
         counts = f" ({self.shown_counts})" if self.shown_counts else ""
-        ci = f", 95 % CI {self.shown_ci}" if self.shown_ci else ""
+        ci = f", interval {self.shown_ci}" if self.shown_ci else ""
         target = f", target {self.shown_target}" if self.target is not None else ""
         return f"{self.label} {self.shown_value}{counts}{ci}{target}: {self.decision}"
 

@@ -171,7 +171,8 @@ def _jpeg(img: Any) -> str:
     """Base64 JPEG under the size bound: lower the quality, then the size, until it fits."""
     for quality in (75, 60, 45, 30):
         buf = io.BytesIO()
-        img.save(buf, "JPEG", quality=quality, optimize=True, subsampling=0)  # 4:4:4 keeps thin outlines in colour
+        # 4:4:4 chroma: subsampling would grey out outlines one or two pixels wide
+        img.save(buf, "JPEG", quality=quality, optimize=True, subsampling=0)
         data = base64.b64encode(buf.getvalue()).decode("ascii")
         if len(data) <= MAX_THUMBNAIL_CHARS:
             return data
