@@ -6,39 +6,72 @@ import datetime as dt
 from pathlib import Path
 
 from dqm import __version__
-from dqm.results import BatchInfo, ProfileInfo, QualityResult, Verdict
+from dqm.figures import dimension_state
+from dqm.profile import Profile
+from dqm.results import BatchInfo, CheckInfo, CodeInfo, ProfileInfo, QualityResult, Verdict
 from dqm.runner import Run
 from dqm.syntactic import fingerprint, syntactic_result
 
 DIMENSIONS = ("syntactic", "semantic", "diversity", "validity")
 
+OUTPUTS = ("results.json", "report.html", "junit.xml", "summary.md")
+"""What :func:`write_outputs` writes into the output folder."""
+
 
 def dimension_passed(result: QualityResult, name: str) -> bool | None:
-    """True / False for a dimension that was evaluated, None when it is absent."""
-    dim = getattr(result, name, None)
-    if dim is None:
-        return None
-    return bool(dim.passed)
+    """True / False for a dimension that was evaluated and finished, None when it is absent or
+    still pending (see :func:`dqm.figures.dimension_state`)."""
+    state = dimension_state(result, name)
+    return None if state in ("missing", "pending") else state == "passed"
+
+
+def _unfinished(missing: list[str], pending: list[str]) -> str:
+    parts = []
+    if pending:
+        parts.append(f"{', '.join(pending)} pending")
+    if missing:
+        parts.append(f"{', '.join(missing)} not evaluated")
+    return "; ".join(parts)
 
 
 def verdict(result: QualityResult) -> Verdict:
-    """CERTIFIED only when every dimension was evaluated and passed."""
-    failed = [d for d in DIMENSIONS if dimension_passed(result, d) is False]
-    missing = [d for d in DIMENSIONS if dimension_passed(result, d) is None]
+    """CERTIFIED only when every dimension was evaluated, finished and passed."""
+    states = {d: dimension_state(result, d) for d in DIMENSIONS}
+    failed = [d for d, s in states.items() if s == "failed"]
+    missing = [d for d, s in states.items() if s == "missing"]
+    pending = [d for d, s in states.items() if s == "pending"]
     if failed:
+        rest = _unfinished(missing, pending)
         return Verdict(
             status="not_certified",
             failed=failed,
             missing=missing,
-            summary=f"NOT CERTIFIED: {', '.join(failed)} failed",
+            pending=pending,
+            summary=f"NOT CERTIFIED: {', '.join(failed)} failed" + (f"; {rest}" if rest else ""),
         )
-    if missing:
+    if missing or pending:
         return Verdict(
             status="incomplete",
             missing=missing,
-            summary=f"INCOMPLETE: {', '.join(missing)} not evaluated",
+            pending=pending,
+            summary=f"INCOMPLETE: {_unfinished(missing, pending)}",
         )
     return Verdict(status="certified", summary="CERTIFIED: every dimension met its targets")
+
+
+def checks_info(profile: Profile) -> list[CheckInfo]:
+    """The checks the profile enables, with each code's severity after the profile's overrides."""
+    from dqm.checks import CRASH_CODE, configure
+    from validators import REGISTRY
+
+    out = []
+    for cfg in configure(profile):
+        spec = REGISTRY[cfg.id]
+        codes = [CodeInfo(code=c, severity=cfg.severities[c].value, meaning=m) for c, m in spec.codes.items()]
+        out.append(CheckInfo(id=spec.id, aspect=spec.aspect.value, doc=spec.doc, codes=codes))
+    crash = CodeInfo(code=CRASH_CODE, severity="error", meaning="a check raised: the item was not verified")
+    out.append(CheckInfo(id="runner", aspect="internal", doc="No check crashed.", codes=[crash]))
+    return out
 
 
 def build_result(run: Run, command: list[str]) -> QualityResult:
@@ -62,6 +95,7 @@ def build_result(run: Run, command: list[str]) -> QualityResult:
         findings=run.findings,
         syntactic=syntactic_result(run),
         verdict=Verdict(status="incomplete"),
+        checks=checks_info(run.profile),
     )
     return with_verdict(draft)
 
@@ -72,11 +106,19 @@ def with_verdict(result: QualityResult) -> QualityResult:
 
 
 def write_outputs(result: QualityResult, out: Path) -> dict[str, Path]:
-    """``results.json`` and ``report.html`` in ``out`` (created)."""
-    from reports import render_html
+    """``results.json``, ``report.html``, ``junit.xml`` and ``summary.md`` in ``out`` (created);
+    all four are rendered from the one ``result``, so they agree on every figure."""
+    from reports import render_html, render_junit, render_summary
 
     out.mkdir(parents=True, exist_ok=True)
-    paths = {"results": out / "results.json", "report": out / "report.html"}
+    paths = {
+        "results": out / "results.json",
+        "report": out / "report.html",
+        "junit": out / "junit.xml",
+        "summary": out / "summary.md",
+    }
     result.dump(paths["results"])
     paths["report"].write_text(render_html(result), encoding="utf-8")
+    paths["junit"].write_bytes(render_junit(result))
+    paths["summary"].write_text(render_summary(result), encoding="utf-8")
     return paths

@@ -30,7 +30,9 @@ EXIT_USAGE = 2
 
 
 def usage_error(message: str) -> typer.Exit:
-    console.print(f"[bold red]error:[/] {message}")
+    from rich.markup import escape
+
+    console.print(f"[bold red]error:[/] {escape(message)}")  # paths and file text are not markup
     return typer.Exit(EXIT_USAGE)
 
 
@@ -44,6 +46,25 @@ def load_profile_or_exit(profile: str | None) -> Any:
     except ProfileError as exc:
         raise usage_error(str(exc)) from None
     return prof
+
+
+def load_result_or_exit(path: Path) -> Any:
+    """A results.json, or exit 2 with a short message (never a traceback)."""
+    from dqm.results import ResultsError, load_result
+
+    try:
+        return load_result(path)
+    except ResultsError as exc:
+        raise usage_error(str(exc)) from None
+
+
+def dimensions_or_exit(text: str | None, option: str) -> list[str] | None:
+    from dqm.gate import parse_dimensions
+
+    try:
+        return parse_dimensions(text, option)
+    except ValueError as exc:
+        raise usage_error(str(exc)) from None
 
 
 def batch_folder(path: Path) -> Path:
@@ -210,11 +231,24 @@ def _pct(v: float | None) -> str:
     return "n/a" if v is None else f"{100 * v:.2f} %"
 
 
+Require = Annotated[
+    str | None,
+    typer.Option(
+        help="Comma-separated dimensions that must pass: syntactic,semantic,diversity,validity "
+        "(default: those evaluated)."
+    ),
+]
+WarnOnly = Annotated[
+    str | None, typer.Option(help="Comma-separated dimensions reported but never failing the gate.")
+]
+
+
 @app.command()
 def audit(
     batch: Annotated[Path, typer.Argument(help="The batch folder (read only).")],
     out_dir: Annotated[
-        Path, typer.Option("--out", "-o", help="Folder for results.json and report.html.")
+        Path,
+        typer.Option("--out", "-o", help="Folder for results.json, report.html, junit.xml and summary.md."),
     ] = Path("dqm-out"),
     profile: ProfileOpt = None,
     workers: Workers = None,
@@ -231,14 +265,24 @@ def audit(
     slide_budget: Annotated[
         float, typer.Option(min=0.1, help="Seconds one slide probe may spend (header, tiles, tissue mask).")
     ] = 30.0,
+    require: Require = None,
+    warn_only: WarnOnly = None,
+    thumbnails: Annotated[
+        int,
+        typer.Option(min=0, max=24, help="Worst slides drawn small with their outlines in the report."),
+    ] = 12,
 ) -> None:
-    """Audit a batch: every dimension available; writes results.json and report.html; exit by the gate."""
+    """Audit a batch: every dimension available; writes results.json, report.html, junit.xml and
+    summary.md; exits like `dqm gate` (0 passed, 1 failed, 3 missing)."""
     from dqm.audit import build_result, write_outputs
     from dqm.gate import gate
     from dqm.runner import RunOptions
+    from dqm.thumbnails import with_thumbnails
 
     root = batch_folder(batch)
     prof = load_profile_or_exit(profile)
+    req = dimensions_or_exit(require, "--require")
+    warn = dimensions_or_exit(warn_only, "--warn-only") or []
     if gx_suite is not None and not gx_suite.is_file():
         raise usage_error(f"no such GX suite file: {gx_suite}")
     if out_dir.resolve() == root or root in out_dir.resolve().parents:
@@ -248,8 +292,9 @@ def audit(
     )
     run = run_with_progress(root, prof, options)
     result = build_result(run, ["dqm", *sys.argv[1:]])
+    result = with_thumbnails(result, root, prof, count=thumbnails)
     paths = write_outputs(result, out_dir)
-    outcome = gate(result)
+    outcome = gate(result, req, warn)
     s = result.syntactic
     assert s is not None
     out.print(f"[bold]{result.verdict.summary}[/]")
@@ -260,7 +305,10 @@ def audit(
     )
     for line in outcome.lines:
         out.print(line, highlight=False)
-    out.print(f"report: {paths['report']}\nresults: {paths['results']}")
+    out.print(
+        f"report: {paths['report']}\nresults: {paths['results']}\n"
+        f"junit: {paths['junit']}\nsummary: {paths['summary']}"
+    )
     raise typer.Exit(outcome.exit_code)
 
 
@@ -268,51 +316,88 @@ def audit(
 def report(
     results: Annotated[Path, typer.Argument(help="A results.json written by dqm audit.")],
     output: Annotated[Path, typer.Option("--output", "-o", help="HTML file to write.")] = Path("report.html"),
+    pdf: Annotated[
+        bool, typer.Option("--pdf", help="Also print it to PDF (OUTPUT with .pdf) with a headless Chromium.")
+    ] = False,
+    chromium: Annotated[
+        str | None, typer.Option(help="The Chromium to print with (default: $DQM_CHROMIUM, then PATH).")
+    ] = None,
+    junit: Annotated[Path | None, typer.Option(help="Also write the JUnit XML here.")] = None,
+    summary: Annotated[Path | None, typer.Option(help="Also write the Markdown summary here.")] = None,
 ) -> None:
-    """Re-render the HTML report from results.json, without re-running anything."""
-    from pydantic import ValidationError
+    """Re-render the report from results.json, without re-running anything."""
+    from reports import render_html, render_junit, render_summary
 
-    from dqm.results import QualityResult
-    from reports import render_html
+    result = load_result_or_exit(results)
+    browser = None
+    if pdf:
+        from reports.pdf import PdfError, find_chromium
 
-    try:
-        result = QualityResult.load(results)
-    except (OSError, ValidationError, ValueError) as exc:
-        raise usage_error(f"cannot read {results}: {exc}") from None
+        try:
+            browser = find_chromium(chromium)
+        except PdfError as exc:
+            raise usage_error(f"--pdf: {exc}") from None
     output.write_text(render_html(result), encoding="utf-8")
     out.print(f"report: {output}")
+    if junit is not None:
+        junit.write_bytes(render_junit(result))
+        out.print(f"junit: {junit}")
+    if summary is not None:
+        summary.write_text(render_summary(result), encoding="utf-8")
+        out.print(f"summary: {summary}")
+    if browser is not None:
+        from reports.pdf import PdfError, print_pdf
+
+        target = output.with_suffix(".pdf")
+        try:
+            print_pdf(output, target, browser)
+        except PdfError as exc:
+            raise usage_error(f"--pdf: {exc}") from None
+        out.print(f"pdf: {target}")
 
 
 @app.command("gate")
 def gate_command(
     results: Annotated[Path, typer.Argument(help="A results.json written by dqm audit.")],
-    require: Annotated[
-        str | None,
-        typer.Option(help="Comma-separated dimensions that must pass (default: those evaluated)."),
-    ] = None,
-    warn_only: Annotated[
-        str, typer.Option(help="Comma-separated dimensions reported but never failing.")
-    ] = "",
+    require: Require = None,
+    warn_only: WarnOnly = None,
 ) -> None:
-    """Exit 0 when the required dimensions passed, 1 when one failed, 3 when one is missing."""
-    from pydantic import ValidationError
-
+    """Exit 0 when the required dimensions passed, 1 when one failed, 3 when one is missing or
+    pending, 2 on usage errors (bad option, unreadable or malformed results.json)."""
     from dqm.gate import gate
-    from dqm.results import QualityResult
 
-    try:
-        result = QualityResult.load(results)
-    except (OSError, ValidationError, ValueError) as exc:
-        raise usage_error(f"cannot read {results}: {exc}") from None
-    req = [d.strip() for d in require.split(",") if d.strip()] if require else None
-    warn = [d.strip() for d in warn_only.split(",") if d.strip()]
-    try:
-        outcome = gate(result, req, warn)
-    except ValueError as exc:
-        raise usage_error(str(exc)) from None
+    req = dimensions_or_exit(require, "--require")
+    warn = dimensions_or_exit(warn_only, "--warn-only") or []
+    result = load_result_or_exit(results)
+    outcome = gate(result, req, warn)
+    out.print(f"[bold]{result.verdict.summary}[/]")
     for line in outcome.lines:
         out.print(line, highlight=False)
     raise typer.Exit(outcome.exit_code)
+
+
+@app.command()
+def diff(
+    old: Annotated[Path, typer.Argument(help="The earlier results.json.")],
+    new: Annotated[Path, typer.Argument(help="The later results.json.")],
+    fmt: Annotated[str, typer.Option("--format", "-f", help="text | markdown")] = "text",
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")
+    ] = None,
+) -> None:
+    """What changed between two deliveries: verdicts, figures, new and resolved finding codes."""
+    from dqm.diff import diff_results
+    from reports import render_diff_markdown, render_diff_text
+
+    renderers = {"text": render_diff_text, "markdown": render_diff_markdown, "md": render_diff_markdown}
+    if fmt not in renderers:
+        raise usage_error(f"unknown --format {fmt!r}: choose text or markdown")
+    text = renderers[fmt](diff_results(load_result_or_exit(old), load_result_or_exit(new)))
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        output.write_text(text, encoding="utf-8")
+        out.print(f"diff: {output}")
 
 
 @app.command()
@@ -380,14 +465,21 @@ def convert(
 @app.command()
 def schema(
     which: Annotated[str, typer.Argument(help="native | results | profile")],
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write it to this file (as in docs/).")
+    ] = None,
 ) -> None:
     """Print a JSON Schema: the native annotation format, results.json or the profile."""
     import json
 
-    from dqm.schemas import SCHEMAS
+    from dqm.schemas import SCHEMAS, schema_text
 
     if which not in SCHEMAS:
         raise usage_error(f"unknown schema {which!r}: choose from {', '.join(SCHEMAS)}")
+    if output is not None:
+        output.write_text(schema_text(which), encoding="utf-8")
+        out.print(f"schema: {output}")
+        return
     out.print_json(json.dumps(SCHEMAS[which]()))
 
 

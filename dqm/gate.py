@@ -1,16 +1,18 @@
 """The release gate: which required dimensions hold, and the exit code CI sees.
 
 Exit codes: 0 every required dimension passed; 1 a required dimension failed; 3 a required
-dimension was not evaluated; 2 is left to usage errors (bad arguments, unreadable files).
-A dimension named in ``warn_only`` is reported but never fails the gate.
+dimension was not evaluated or is still pending (and none failed); 2 is left to usage errors
+(bad arguments, unreadable or malformed files). A dimension named in ``warn_only`` is reported
+but never changes the exit code, whether it failed or is missing.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from dqm.audit import DIMENSIONS, dimension_passed
+from dqm.audit import DIMENSIONS
+from dqm.figures import dimension_gates, dimension_state
 from dqm.results import QualityResult
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_MISSING = 0, 1, 2, 3
@@ -20,33 +22,70 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_MISSING = 0, 1, 2, 3
 class GateOutcome:
     exit_code: int
     lines: list[str]
+    required: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    warned: list[str] = field(default_factory=list)
+
+
+def parse_dimensions(text: str | None, option: str) -> list[str] | None:
+    """A comma-separated list of dimension names; None for None.
+
+    Raises
+    ------
+    ValueError
+        An unknown name, or an option given with no name at all.
+    """
+    if text is None:
+        return None
+    names = list(dict.fromkeys(d.strip().lower() for d in text.split(",") if d.strip()))
+    if not names:
+        raise ValueError(f"{option} needs at least one dimension (choose from {', '.join(DIMENSIONS)})")
+    unknown = [d for d in names if d not in DIMENSIONS]
+    if unknown:
+        raise ValueError(
+            f"{option}: unknown dimension(s) {', '.join(unknown)} (choose from {', '.join(DIMENSIONS)})"
+        )
+    return names
 
 
 def gate(
     result: QualityResult, require: Iterable[str] | None = None, warn_only: Iterable[str] = ()
 ) -> GateOutcome:
-    """Decide the gate. ``require`` defaults to the dimensions the result holds."""
-    warn = set(warn_only)
+    """Decide the gate. ``require`` defaults to the dimensions the result holds (finished or not).
+
+    Raises
+    ------
+    ValueError
+        A dimension name that dqm does not know.
+    """
+    warn = list(dict.fromkeys(warn_only))
     required = (
-        list(require)
+        list(dict.fromkeys(require))
         if require is not None
-        else [d for d in DIMENSIONS if dimension_passed(result, d) is not None]
+        else [d for d in DIMENSIONS if dimension_state(result, d) != "missing"]
     )
     unknown = [d for d in (*required, *warn) if d not in DIMENSIONS]
     if unknown:
         raise ValueError(f"unknown dimension(s): {', '.join(unknown)} (choose from {', '.join(DIMENSIONS)})")
-    lines, failed, missing = [], [], []
-    for dim in required:
-        state = dimension_passed(result, dim)
-        if state is None:
-            missing.append(dim)
-            lines.append(f"MISSING  {dim}: not evaluated")
-        elif state:
+    lines: list[str] = []
+    failed: list[str] = []
+    missing: list[str] = []
+    warned: list[str] = []
+    for dim in [*required, *(d for d in warn if d not in required)]:
+        state = dimension_state(result, dim)
+        soft = dim in warn
+        if state == "passed":
             lines.append(f"PASS     {dim}")
-        elif dim in warn:
-            lines.append(f"WARN     {dim}: failed (warn-only)")
+        elif state == "failed":
+            (warned if soft else failed).append(dim)
+            lines.append(f"WARN     {dim}: failed (warn-only)" if soft else f"FAIL     {dim}")
         else:
-            failed.append(dim)
-            lines.append(f"FAIL     {dim}")
+            why = "pending (not finished)" if state == "pending" else "not evaluated"
+            (warned if soft else missing).append(dim)
+            lines.append(f"WARN     {dim}: {why} (warn-only)" if soft else f"MISSING  {dim}: {why}")
+        for g in dimension_gates(result, dim):
+            if g.value is not None or g.target is not None:
+                lines.append(f"           {g.describe()}")
     code = EXIT_FAILED if failed else EXIT_MISSING if missing else EXIT_OK
-    return GateOutcome(code, lines)
+    return GateOutcome(code, lines, required, failed, missing, warned)

@@ -10,11 +10,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from dqm.findings import Finding
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
+"""``major.minor``: a minor bump adds optional fields (older files still load); a major bump
+breaks readers. 1.1 added ``checks``, ``thumbnails`` and ``verdict.pending``."""
 
 
 class _Frozen(BaseModel):
@@ -172,6 +174,59 @@ class Verdict(_Frozen):
     failed: list[str] = Field(default_factory=list)
     missing: list[str] = Field(default_factory=list)
     summary: str = ""
+    pending: list[str] = Field(default_factory=list)
+    """Dimensions evaluated but not finished (e.g. an expert review still in progress)."""
+
+
+class CodeInfo(_Frozen):
+    """One reason code a check can raise, with its severity in this run's profile."""
+
+    code: str
+    severity: Literal["error", "warning", "info"]
+    meaning: str = ""
+
+
+class CheckInfo(_Frozen):
+    """A check that ran: what it checks and the codes it can raise (JUnit lists each code)."""
+
+    id: str
+    aspect: str
+    doc: str = ""
+    codes: list[CodeInfo] = Field(default_factory=list)
+
+
+MAX_THUMBNAILS = 24
+MAX_THUMBNAIL_SIDE = 512
+MAX_THUMBNAIL_CHARS = 96_000
+"""Base64 characters of one thumbnail (about 70 kB of JPEG): the report's size stays bounded."""
+
+
+class Thumbnail(_Frozen):
+    """A small JPEG of one slide with its lesion outlines drawn in the class colours.
+
+    Made by ``dqm audit`` (the report reads no slide); never at full resolution: at most
+    ``MAX_THUMBNAIL_SIDE`` pixels a side.
+    """
+
+    slide_id: str
+    media_type: Literal["image/jpeg"] = "image/jpeg"
+    data: str = Field(max_length=MAX_THUMBNAIL_CHARS, pattern=r"^[A-Za-z0-9+/]*={0,2}$")
+    """Base64 of the JPEG bytes."""
+    width: int = Field(ge=1, le=MAX_THUMBNAIL_SIDE)
+    height: int = Field(ge=1, le=MAX_THUMBNAIL_SIDE)
+    downsample: float = Field(gt=0)
+    """Level-0 pixels per thumbnail pixel."""
+    source: Literal["slide", "outline"]
+    """``slide``: the slide's pixels; ``outline``: outlines on a blank canvas (slide unreadable)."""
+    note: str = ""
+    legend: dict[str, str] = Field(default_factory=dict)
+    """Class id -> ``#rrggbb`` of the outlines drawn."""
+    markers: int = 0
+    """Finding locations marked on the image."""
+    errors: int = 0
+    warnings: int = 0
+    codes: list[str] = Field(default_factory=list)
+    """The slide's reason codes, most frequent first."""
 
 
 class QualityResult(_Frozen):
@@ -187,6 +242,10 @@ class QualityResult(_Frozen):
     findings: list[Finding]
     syntactic: SyntacticResult | None = None
     verdict: Verdict
+    checks: list[CheckInfo] = Field(default_factory=list)
+    """The checks configured for this run."""
+    thumbnails: list[Thumbnail] = Field(default_factory=list, max_length=MAX_THUMBNAILS)
+    """The worst slides, drawn small with their outlines."""
 
     def dump(self, path: Path) -> None:
         """Write as JSON (UTF-8)."""
@@ -194,11 +253,59 @@ class QualityResult(_Frozen):
 
     @classmethod
     def load(cls, path: Path) -> QualityResult:
-        """Read a ``results.json``."""
-        return cls.model_validate_json(path.read_bytes())
+        """Read a ``results.json``; a file that is not one raises :class:`ResultsError`."""
+        return load_result(path)
 
     def to_frame(self):  # type: ignore[no-untyped-def]
         """The findings as a long pandas table, one row per finding."""
         from dqm.findings import to_frame
 
         return to_frame(self.findings)
+
+
+class ResultsError(ValueError):
+    """A file that cannot be read as a ``results.json`` of a supported schema version."""
+
+
+def _schema_major(version: object) -> str | None:
+    return version.split(".", 1)[0] if isinstance(version, str) and version else None
+
+
+def load_result(path: Path, max_errors: int = 5) -> QualityResult:
+    """Read a ``results.json``.
+
+    Raises
+    ------
+    ResultsError
+        The file is missing or unreadable, not JSON, not a JSON object, of another major
+        schema version, or does not match the models; the message names the first
+        ``max_errors`` problems with their locations, never the whole file.
+    """
+    import orjson
+
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ResultsError(f"cannot read {path}: {exc.strerror or exc}") from None
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise ResultsError(f"{path} is not JSON: {exc}") from None
+    if not isinstance(data, dict) or "schema_version" not in data:
+        raise ResultsError(f"{path} is not a dqm results.json (no schema_version at the top level)")
+    version = data["schema_version"]
+    if _schema_major(version) != _schema_major(SCHEMA_VERSION):
+        raise ResultsError(
+            f"{path} has schema version {version!r}; this dqm reads {_schema_major(SCHEMA_VERSION)}.x"
+        )
+    try:
+        return QualityResult.model_validate(data)
+    except ValidationError as exc:
+        errors = exc.errors()
+        lines = [
+            f"  {'/'.join(str(p) for p in e['loc']) or '(top)'}: {e['msg']}" for e in errors[:max_errors]
+        ]
+        more = f"\n  … and {len(errors) - max_errors} more" if len(errors) > max_errors else ""
+        raise ResultsError(
+            f"{path} does not match the results schema {version}:\n" + "\n".join(lines) + more
+        ) from None

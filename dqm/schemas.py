@@ -35,3 +35,10 @@ SCHEMAS: dict[str, Callable[[], dict[str, Any]]] = {
     "results": results,
     "profile": profile,
 }
+
+
+def schema_text(which: str) -> str:
+    """The schema as the file in ``docs/`` holds it (indented, keys in model order, newline-ended)."""
+    import json
+
+    return json.dumps(SCHEMAS[which](), indent=2, ensure_ascii=False) + "\n"

@@ -1,5 +1,12 @@
-"""Rendering a :class:`~dqm.results.QualityResult`: HTML now; it computes nothing and reads no slide."""
+"""Rendering a :class:`~dqm.results.QualityResult`: HTML, JUnit XML, Markdown summary and diff.
 
+It computes no quality figure and reads no slide: everything comes from the result, so
+``dqm report results.json`` re-renders without re-running.
+"""
+
+from reports.diff import render_diff_markdown, render_diff_text
 from reports.html import render_html
+from reports.junit import render_junit
+from reports.markdown import render_summary
 
-__all__ = ["render_html"]
+__all__ = ["render_diff_markdown", "render_diff_text", "render_html", "render_junit", "render_summary"]

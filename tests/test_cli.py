@@ -57,8 +57,8 @@ def test_audit_of_a_clean_batch_exits_0(clean_batch, tmp_path):
         (["audit", "{batch}", "--profile", "{bad_profile}"], "invalid profile"),
         (["audit", "{batch}", "--out", "{batch}/out"], "outside the batch"),
         (["validate", "/no/such/file.json"], "not a file"),
-        (["report", "{bad_profile}"], "cannot read"),
-        (["gate", "{bad_profile}"], "cannot read"),
+        (["report", "{bad_profile}"], "not JSON"),
+        (["gate", "{bad_profile}"], "not JSON"),
         (["schema", "nope"], "unknown schema"),
     ],
 )

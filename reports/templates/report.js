@@ -1,73 +1,247 @@
 "use strict";
+/* dqm report: findings and slides explorers. The data island is base64 of gzip of JSON; every
+   value from the batch is inserted with textContent, never parsed as HTML. */
 (function () {
-  const data = JSON.parse(document.getElementById("dqm-data").textContent);
-  const PAGE = 100;
-  const F = data.findings, cols = F.columns, idx = Object.fromEntries(cols.map((c, i) => [c, i]));
-  const state = { page: 0, code: null };
+  const timing = (window.dqmTiming = { scriptStart: performance.now() });
   const $ = (id) => document.getElementById(id);
-  const el = (tag, text, cls) => { const e = document.createElement(tag); if (text !== undefined) e.textContent = String(text); if (cls) e.className = cls; return e; };
+  const el = (tag, text, cls) => {
+    const e = document.createElement(tag);
+    if (text !== undefined && text !== null) e.textContent = String(text);
+    if (cls) e.className = cls;
+    return e;
+  };
+  const fmtN = (n) => n.toLocaleString("en");
+  const status = $("findings-status");
 
-  function fillSelect(id, column) {
-    const sel = $(id); if (!sel) return;
-    const values = [...new Set(F.rows.map((r) => r[idx[column]]).filter((v) => v !== ""))].sort();
-    for (const v of values) { const o = el("option", v); o.value = v; sel.appendChild(o); }
+  async function unpack(b64) {
+    const bin = atob(b64);
+    const bytes = new Uint8Array(bin.length);
+    for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+    const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"));
+    return JSON.parse(await new Response(stream).text());
   }
-  ["severity", "institution", "class", "aspect"].forEach((c) => fillSelect("f-" + c, c));
 
-  function codeButtons() {
-    const counts = {};
-    for (const r of F.rows) counts[r[idx.code]] = (counts[r[idx.code]] || 0) + 1;
-    const box = $("codes");
-    for (const [code, n] of Object.entries(counts).sort((a, b) => b[1] - a[1])) {
-      const b = el("button", code + " " + n); b.type = "button"; b.dataset.code = code; b.setAttribute("aria-pressed", "false");
-      b.addEventListener("click", () => { state.code = state.code === code ? null : code; state.page = 0;
-        box.querySelectorAll("button").forEach((x) => x.setAttribute("aria-pressed", String(x.dataset.code === state.code))); render(); });
-      box.appendChild(b);
+  function debounce(fn, ms) {
+    let t = 0;
+    return () => { clearTimeout(t); t = setTimeout(fn, ms); };
+  }
+
+  function start(data) {
+    timing.decoded = performance.now();
+    const S = data.strings;
+    const cols = (c) => Object.fromEntries(c.map((name, i) => [name, i]));
+    const FR = data.findings.rows, FC = cols(data.findings.columns);
+    const IR = data.items.rows, IC = cols(data.items.columns);
+    const n = FR.length;
+    const itemOf = new Map();
+    IR.forEach((r, i) => itemOf.set(r[IC.slide_id], i));
+    const fItem = new Int32Array(n), fInst = new Int32Array(n), fCls = new Int32Array(n);
+    for (let i = 0; i < n; i++) {
+      const it = itemOf.get(FR[i][FC.item]);
+      fItem[i] = it === undefined ? -1 : it;
+      fInst[i] = it === undefined ? 0 : IR[it][IC.institution];
+      fCls[i] = it === undefined ? 0 : IR[it][IC.diagnosis];
     }
-  }
+    let lower = null;
+    const matching = (q) => {
+      if (!q) return null;
+      lower = lower || S.map((s) => s.toLowerCase());
+      const m = new Uint8Array(S.length);
+      for (let i = 0; i < lower.length; i++) if (lower[i].includes(q)) m[i] = 1;
+      return m;
+    };
+    const indexOf = new Map(S.map((s, i) => [s, i]));
 
-  function filtered() {
-    const sev = $("f-severity").value, inst = $("f-institution").value, cls = $("f-class").value, asp = $("f-aspect").value;
-    const q = $("f-search").value.trim().toLowerCase();
-    return F.rows.filter((r) => (!sev || r[idx.severity] === sev) && (!inst || r[idx.institution] === inst) &&
-      (!cls || r[idx.class] === cls) && (!asp || r[idx.aspect] === asp) && (!state.code || r[idx.code] === state.code) &&
-      (!q || r.some((v) => String(v).toLowerCase().includes(q))));
-  }
+    /* ---------------- findings ---------------- */
+    const PAGE = 100;
+    const f = { page: 0, code: 0, severity: 0, aspect: 0, institution: 0, cls: 0, file: null, search: null };
+    const selects = { code: "f-code", severity: "f-severity", aspect: "f-aspect", institution: "f-institution", cls: "f-class" };
 
-  function render() {
-    const rows = filtered();
-    const pages = Math.max(1, Math.ceil(rows.length / PAGE));
-    state.page = Math.min(state.page, pages - 1);
-    const body = $("findings-body"); body.replaceChildren();
-    for (const r of rows.slice(state.page * PAGE, (state.page + 1) * PAGE)) {
-      const tr = el("tr");
-      const id = el("td"); const a = el("a", r[idx.item_id]); a.href = "#item-" + encodeURIComponent(r[idx.item_id]); id.appendChild(a); tr.appendChild(id);
-      tr.appendChild(el("td", r[idx.severity], "sev-" + r[idx.severity]));
-      tr.appendChild(el("td", r[idx.code]));
-      tr.appendChild(el("td", r[idx.message]));
-      tr.appendChild(el("td", r[idx.where]));
-      body.appendChild(tr);
+    function fillSelect(id, values) {
+      const sel = $(id);
+      for (const v of values) { const o = el("option", S[v]); o.value = String(v); sel.appendChild(o); }
     }
-    $("shown").textContent = rows.length + " of " + F.rows.length + " findings, page " + (state.page + 1) + " of " + pages;
-    $("prev").disabled = state.page === 0; $("next").disabled = state.page >= pages - 1;
-  }
+    const distinct = (get) => { const s = new Set(); for (let i = 0; i < n; i++) { const v = get(i); if (v) s.add(v); } return [...s]; };
+    const byText = (a, b) => (S[a] < S[b] ? -1 : S[a] > S[b] ? 1 : 0);
+    const sevOrder = { error: 0, warning: 1, info: 2 };
+    fillSelect("f-code", distinct((i) => FR[i][FC.code]).sort(byText));
+    fillSelect("f-severity", distinct((i) => FR[i][FC.severity]).sort((a, b) => (sevOrder[S[a]] ?? 9) - (sevOrder[S[b]] ?? 9)));
+    fillSelect("f-aspect", distinct((i) => FR[i][FC.aspect]).sort(byText));
+    fillSelect("f-institution", distinct((i) => fInst[i]).sort(byText));
+    fillSelect("f-class", distinct((i) => fCls[i]).sort(byText));
 
-  function renderItems() {
-    const I = data.items, body = $("items-body");
-    const ii = Object.fromEntries(I.columns.map((c, i) => [c, i]));
-    const frag = document.createDocumentFragment();
-    for (const r of I.rows) {
-      const tr = el("tr"); tr.id = "item-" + encodeURIComponent(r[ii.slide_id]);
-      for (const c of ["slide_id", "institution", "diagnosis", "n_lesions", "errors", "warnings"]) tr.appendChild(el("td", r[ii[c]], typeof r[ii[c]] === "number" ? "num" : ""));
-      frag.appendChild(tr);
+    const totals = new Map();
+    for (let i = 0; i < n; i++) { const c = FR[i][FC.code]; totals.set(c, (totals.get(c) || 0) + 1); }
+    const chips = new Map();
+    const chipBox = $("code-chips");
+    for (const [code] of [...totals.entries()].sort((a, b) => b[1] - a[1] || byText(a[0], b[0]))) {
+      const b = el("button", S[code], "chip");
+      b.type = "button"; b.dataset.code = String(code); b.setAttribute("aria-pressed", "false");
+      b.addEventListener("click", () => setCode(f.code === code ? 0 : code));
+      chipBox.appendChild(b); chips.set(code, b);
     }
-    body.appendChild(frag);
+
+    function setCode(code) {
+      f.code = code; f.page = 0; $("f-code").value = code ? String(code) : "";
+      renderFindings();
+    }
+
+    function passes(i) {
+      const r = FR[i];
+      if (f.severity && r[FC.severity] !== f.severity) return false;
+      if (f.aspect && r[FC.aspect] !== f.aspect) return false;
+      if (f.institution && fInst[i] !== f.institution) return false;
+      if (f.cls && fCls[i] !== f.cls) return false;
+      if (f.file && !f.file[r[FC.file]]) return false;
+      const m = f.search;
+      if (m && !(m[r[FC.item]] || m[r[FC.message]] || m[r[FC.where]] || m[r[FC.file]] || m[r[FC.code]] ||
+                 m[r[FC.check]] || m[fInst[i]] || m[fCls[i]])) return false;
+      return true;
+    }
+
+    function renderFindings() {
+      const t = performance.now();
+      const shown = [];
+      const perCode = new Map();
+      for (let i = 0; i < n; i++) {
+        if (!passes(i)) continue;
+        const c = FR[i][FC.code];
+        perCode.set(c, (perCode.get(c) || 0) + 1);
+        if (!f.code || c === f.code) shown.push(i);
+      }
+      for (const [code, b] of chips) {
+        const k = perCode.get(code) || 0;
+        b.textContent = S[code] + " " + fmtN(k);
+        b.setAttribute("aria-pressed", String(code === f.code));
+        b.disabled = k === 0 && code !== f.code;
+      }
+      const pages = Math.max(1, Math.ceil(shown.length / PAGE));
+      f.page = Math.min(Math.max(f.page, 0), pages - 1);
+      const frag = document.createDocumentFragment();
+      for (const i of shown.slice(f.page * PAGE, (f.page + 1) * PAGE)) {
+        const r = FR[i];
+        const tr = el("tr");
+        const td = el("td");
+        if (fItem[i] >= 0) {
+          const a = el("a", S[r[FC.item]], "item-link");
+          a.href = "#item-" + encodeURIComponent(S[r[FC.item]]);
+          td.appendChild(a);
+        } else td.textContent = S[r[FC.item]];
+        tr.appendChild(td);
+        tr.appendChild(el("td", S[r[FC.severity]], "sev-" + S[r[FC.severity]]));
+        tr.appendChild(el("td", S[r[FC.code]], "code"));
+        tr.appendChild(el("td", S[r[FC.message]]));
+        tr.appendChild(el("td", S[r[FC.file]], "path"));
+        tr.appendChild(el("td", S[r[FC.where]], "path"));
+        frag.appendChild(tr);
+      }
+      $("findings-body").replaceChildren(frag);
+      const first = shown.length ? f.page * PAGE + 1 : 0, last = Math.min((f.page + 1) * PAGE, shown.length);
+      $("shown").textContent = fmtN(first) + "–" + fmtN(last) + " of " + fmtN(shown.length) + " findings" +
+        (shown.length !== n ? " (filtered from " + fmtN(n) + ")" : "") + ", page " + (f.page + 1) + " of " + pages;
+      $("prev").disabled = f.page === 0; $("next").disabled = f.page >= pages - 1;
+      timing.lastFilterMs = performance.now() - t;
+    }
+
+    for (const [key, id] of Object.entries(selects)) {
+      $(id).addEventListener("change", (e) => {
+        const v = Number(e.target.value || 0);
+        if (key === "code") setCode(v); else { f[key] = v; f.page = 0; renderFindings(); }
+      });
+    }
+    const onSearch = () => { f.search = matching($("f-search").value.trim().toLowerCase()); f.page = 0; renderFindings(); };
+    const onFile = () => { f.file = matching($("f-file").value.trim().toLowerCase()); f.page = 0; renderFindings(); };
+    $("f-search").addEventListener("input", debounce(onSearch, 150));
+    $("f-file").addEventListener("input", debounce(onFile, 150));
+    $("f-search").addEventListener("change", onSearch);
+    $("f-file").addEventListener("change", onFile);
+    $("prev").addEventListener("click", () => { f.page -= 1; renderFindings(); });
+    $("next").addEventListener("click", () => { f.page += 1; renderFindings(); });
+    $("f-reset").addEventListener("click", () => {
+      Object.assign(f, { page: 0, code: 0, severity: 0, aspect: 0, institution: 0, cls: 0, file: null, search: null });
+      for (const id of Object.values(selects)) $(id).value = "";
+      $("f-search").value = ""; $("f-file").value = "";
+      renderFindings();
+    });
+    document.querySelectorAll("a.code-link").forEach((a) => a.addEventListener("click", () => {
+      const code = indexOf.get(a.dataset.code);
+      if (code !== undefined) setCode(code);
+    }));
+
+    /* ---------------- slides ---------------- */
+    const IPAGE = 50;
+    const it = { page: 0, search: null, flagged: false };
+    const itemText = [IC.slide_id, IC.institution, IC.diagnosis, IC.clinical, IC.lesions, IC.image_path, IC.annotation_path];
+    function itemPasses(r) {
+      if (it.flagged && !(r[IC.errors] || r[IC.warnings])) return false;
+      const m = it.search;
+      return !m || itemText.some((c) => m[r[c]]);
+    }
+    function itemsShown() { const out = []; for (let i = 0; i < IR.length; i++) if (itemPasses(IR[i])) out.push(i); return out; }
+    function renderItems(highlight) {
+      const shown = itemsShown();
+      const pages = Math.max(1, Math.ceil(shown.length / IPAGE));
+      it.page = Math.min(Math.max(it.page, 0), pages - 1);
+      const frag = document.createDocumentFragment();
+      let target = null;
+      for (const i of shown.slice(it.page * IPAGE, (it.page + 1) * IPAGE)) {
+        const r = IR[i];
+        const tr = el("tr");
+        tr.id = "item-" + encodeURIComponent(S[r[IC.slide_id]]);
+        tr.appendChild(el("td", S[r[IC.slide_id]]));
+        tr.appendChild(el("td", S[r[IC.institution]]));
+        tr.appendChild(el("td", S[r[IC.diagnosis]]));
+        tr.appendChild(el("td", r[IC.n_lesions], "num"));
+        tr.appendChild(el("td", r[IC.errors], r[IC.errors] ? "num sev-error" : "num"));
+        tr.appendChild(el("td", r[IC.warnings], r[IC.warnings] ? "num sev-warning" : "num"));
+        tr.appendChild(el("td", S[r[IC.lesions]]));
+        tr.appendChild(el("td", S[r[IC.clinical]], "clinical"));
+        if (i === highlight) { tr.classList.add("target"); target = tr; }
+        frag.appendChild(tr);
+      }
+      $("items-body").replaceChildren(frag);
+      $("i-shown").textContent = fmtN(shown.length) + " slides, page " + (it.page + 1) + " of " + pages;
+      $("i-prev").disabled = it.page === 0; $("i-next").disabled = it.page >= pages - 1;
+      return { shown, target };
+    }
+    function showItem(slideId) {
+      const sidx = indexOf.get(slideId);
+      const i = sidx === undefined ? undefined : itemOf.get(sidx);
+      if (i === undefined) return;
+      if (!itemPasses(IR[i])) { it.search = null; it.flagged = false; $("i-search").value = ""; $("i-flagged").checked = false; }
+      const pos = itemsShown().indexOf(i);
+      it.page = Math.floor(pos / IPAGE);
+      const { target } = renderItems(i);
+      if (target) target.scrollIntoView({ block: "center" });
+    }
+    const onItemSearch = () => { it.search = matching($("i-search").value.trim().toLowerCase()); it.page = 0; renderItems(); };
+    $("i-search").addEventListener("input", debounce(onItemSearch, 150));
+    $("i-search").addEventListener("change", onItemSearch);
+    $("i-flagged").addEventListener("change", (e) => { it.flagged = e.target.checked; it.page = 0; renderItems(); });
+    $("i-prev").addEventListener("click", () => { it.page -= 1; renderItems(); });
+    $("i-next").addEventListener("click", () => { it.page += 1; renderItems(); });
+    const onHash = () => {
+      if (!location.hash.startsWith("#item-")) return;
+      let id = null;
+      try { id = decodeURIComponent(location.hash.slice(6)); } catch (e) { return; }
+      showItem(id);
+    };
+    window.addEventListener("hashchange", onHash);
+
+    status.hidden = true;
+    renderFindings();
+    renderItems();
+    onHash();
+    timing.firstRender = performance.now();
+    document.documentElement.dataset.ready = "1";
   }
 
-  ["f-severity", "f-institution", "f-class", "f-aspect"].forEach((id) => $(id).addEventListener("change", () => { state.page = 0; render(); }));
-  $("f-search").addEventListener("input", () => { state.page = 0; render(); });
-  $("prev").addEventListener("click", () => { state.page -= 1; render(); });
-  $("next").addEventListener("click", () => { state.page += 1; render(); });
-  codeButtons(); render(); renderItems();
-  if (location.hash) { const t = document.getElementById(location.hash.slice(1)); if (t) t.scrollIntoView(); }
+  if (typeof DecompressionStream === "undefined") {
+    status.textContent = "This browser cannot open the findings explorer (no DecompressionStream); the certificate above is complete without it.";
+    return;
+  }
+  unpack($("dqm-data").textContent.trim()).then(start).catch((err) => {
+    status.textContent = "The findings could not be read: " + err;
+    document.documentElement.dataset.ready = "error";
+  });
 })();

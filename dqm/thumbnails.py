@@ -1,0 +1,253 @@
+"""Small JPEGs of the worst slides with their lesion outlines, made during ``dqm audit``.
+
+The report reads no slide, so the audit draws these and stores them in the result. Bounded on
+every axis: at most ``count`` slides (the ones with the most error findings, then warnings), at
+most ``max_side`` pixels a side, at most :data:`~dqm.results.MAX_THUMBNAIL_CHARS` of base64
+each. Pixels come from a low-resolution level (OpenSlide ``get_thumbnail``, or Pillow's JPEG
+draft mode); a slide with no level small enough to decode (under :data:`MAX_DECODE_PIXELS`) or
+that cannot be read is drawn as its outlines on a blank canvas, and the note says why.
+
+Outlines are drawn in the profile's class colours; finding locations (``xy``) are ringed in
+:data:`MARKER_COLOUR`.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import warnings
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from dqm.batch import normalise
+from dqm.coords import Frame
+from dqm.findings import Finding, Severity
+from dqm.model import Annotation, Item
+from dqm.profile import Profile
+from dqm.results import (
+    MAX_THUMBNAIL_CHARS,
+    MAX_THUMBNAIL_SIDE,
+    MAX_THUMBNAILS,
+    ItemSummary,
+    QualityResult,
+    Thumbnail,
+)
+
+DEFAULT_COUNT = 12
+DEFAULT_SIDE = 256
+MAX_DECODE_PIXELS = 25_000_000
+"""The largest level (or plain image after draft) decoded for a thumbnail."""
+MARKER_COLOUR = "#ff00ff"
+UNKNOWN_COLOUR = "#888888"
+MAX_MARKERS = 50
+CANVAS = (238, 238, 238)
+
+
+def worst_items(result: QualityResult, count: int) -> list[ItemSummary]:
+    """The slides with the most error findings, then warnings (ties by slide id), counting batch
+    findings about a slide too (a duplicate, a manifest row); only slides with a finding."""
+    errors: Counter[str] = Counter()
+    warns: Counter[str] = Counter()
+    for f in result.findings:
+        if f.severity == Severity.ERROR:
+            errors[f.item_id] += 1
+        elif f.severity == Severity.WARNING:
+            warns[f.item_id] += 1
+    flagged = [i for i in result.items if errors[i.slide_id] or warns[i.slide_id]]
+    return sorted(flagged, key=lambda i: (-errors[i.slide_id], -warns[i.slide_id], i.slide_id))[:count]
+
+
+def _inside(root: Path, rel: str | None) -> Path | None:
+    if not rel:
+        return None
+    norm, outside = normalise(rel)
+    path = root / norm
+    return path if norm and not outside and path.is_file() else None
+
+
+def _slide_pixels(path: Path, max_side: int) -> tuple[Any, tuple[int, int] | None, str]:
+    """``(image or None, level-0 size or None, note)`` from a slide file, never at full resolution."""
+    import openslide
+    from PIL import Image
+
+    try:
+        with openslide.OpenSlide(str(path)) as slide:
+            w, h = slide.dimensions
+            level = slide.get_best_level_for_downsample(max(w, h) / max_side)
+            lw, lh = slide.level_dimensions[level]
+            if lw * lh > MAX_DECODE_PIXELS:
+                return None, (w, h), f"no pyramid level under {MAX_DECODE_PIXELS:,} pixels: outlines only"
+            return slide.get_thumbnail((max_side, max_side)).convert("RGB"), (w, h), ""
+    except openslide.OpenSlideUnsupportedFormatError:
+        pass
+    except openslide.OpenSlideError as exc:
+        return None, None, f"slide unreadable ({exc}): outlines only"
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # size is bounded below
+            with Image.open(path) as img:
+                w, h = img.size
+                img.draft("RGB", (max_side, max_side))
+                if img.size[0] * img.size[1] > MAX_DECODE_PIXELS:
+                    return None, (w, h), f"{w}x{h} image too large to decode for a thumbnail: outlines only"
+                small = img.convert("RGB")
+                small.thumbnail((max_side, max_side))
+                return small, (w, h), ""
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
+        return None, None, f"slide unreadable ({type(exc).__name__}): outlines only"
+
+
+def _annotation(root: Path, item: ItemSummary, profile: Profile) -> Annotation | None:
+    from dqm.readers import read_annotation
+    from dqm.runner import _pick
+
+    path = _inside(root, item.annotation_path)
+    if path is None or item.annotation_path is None:
+        return None
+    found = read_annotation(path, normalise(item.annotation_path)[0], profile)
+    ann = _pick(found, Item(item.slide_id, item.image_path, item.annotation_path), item.image_path)
+    return ann if ann.readable else None
+
+
+def _extent(ann: Annotation | None) -> tuple[int, int] | None:
+    """The level-0 size the annotation declares, else the extent of its vertices."""
+    if ann is None:
+        return None
+    if ann.width and ann.height and ann.width > 0 and ann.height > 0:
+        return int(ann.width), int(ann.height)
+    pts = [r[np.isfinite(r).all(axis=1)] for lesion in ann.lesions for poly in lesion.polygons for r in poly]
+    pts = [p for p in pts if p.ndim == 2 and len(p)]
+    if not pts:
+        return None
+    hi = np.concatenate(pts).max(axis=0)
+    return (int(hi[0]) + 1, int(hi[1]) + 1) if (hi > 0).all() else None
+
+
+def _rgb(colour: str) -> tuple[int, int, int]:
+    return int(colour[1:3], 16), int(colour[3:5], 16), int(colour[5:7], 16)
+
+
+def _draw(
+    img: Any, frame: Frame, ann: Annotation | None, findings: Iterable[Finding], profile: Profile
+) -> tuple[dict[str, str], int]:
+    from PIL import ImageDraw
+
+    draw = ImageDraw.Draw(img)
+    legend: dict[str, str] = {}
+    width = max(2, round(max(img.size) / 128))
+    for lesion in ann.lesions if ann is not None else []:
+        label = lesion.label or "?"
+        colour = profile.class_def(label).colour if label in profile.class_ids else UNKNOWN_COLOUR
+        legend.setdefault(label, colour)
+        for poly in lesion.polygons:
+            for ring in poly:
+                ring = np.asarray(ring, dtype=float)
+                if ring.ndim != 2 or ring.shape[1] != 2:
+                    continue
+                pts = frame.from_level0_xy(ring[np.isfinite(ring).all(axis=1)])
+                if len(pts) >= 2:
+                    xy = [tuple(p) for p in pts.tolist()]
+                    draw.line([*xy, xy[0]], fill=_rgb(colour), width=width, joint="curve")
+    markers = 0
+    w, h = img.size
+    for f in findings:
+        if f.location.xy is None or markers >= MAX_MARKERS:
+            continue
+        x, y = frame.from_level0_xy(np.array([f.location.xy]))[0]
+        if not (np.isfinite(x) and np.isfinite(y)):
+            continue
+        x, y = min(max(x, 0), w - 1), min(max(y, 0), h - 1)
+        r = 6
+        draw.ellipse((x - r, y - r, x + r, y + r), outline=_rgb(MARKER_COLOUR), width=2)
+        markers += 1
+    return legend, markers
+
+
+def _jpeg(img: Any) -> str:
+    """Base64 JPEG under the size bound: lower the quality, then the size, until it fits."""
+    for quality in (75, 60, 45, 30):
+        buf = io.BytesIO()
+        # 4:4:4 chroma: subsampling would grey out outlines one or two pixels wide
+        img.save(buf, "JPEG", quality=quality, optimize=True, subsampling=0)
+        data = base64.b64encode(buf.getvalue()).decode("ascii")
+        if len(data) <= MAX_THUMBNAIL_CHARS:
+            return data
+    small = img.copy()
+    small.thumbnail((max(1, img.size[0] // 2), max(1, img.size[1] // 2)))
+    return _jpeg(small)
+
+
+def thumbnail(
+    root: Path, item: ItemSummary, findings: list[Finding], profile: Profile, max_side: int = DEFAULT_SIDE
+) -> Thumbnail | None:
+    """One slide's thumbnail with its outlines and finding markers; None when there is nothing to
+    draw (no readable slide and no readable annotation)."""
+    from PIL import Image
+
+    max_side = max(16, min(max_side, MAX_THUMBNAIL_SIDE))
+    ann = _annotation(root, item, profile)
+    slide_path = _inside(root, item.image_path)
+    img, size, note = (None, None, "no slide file: outlines only")
+    if slide_path is not None:
+        img, size, note = _slide_pixels(slide_path, max_side)
+    size = size or _extent(ann)
+    if size is None:
+        return None
+    w0, h0 = size
+    if img is None:
+        if ann is None or not ann.lesions:
+            return None
+        scale = max_side / max(w0, h0)
+        img = Image.new("RGB", (max(1, round(w0 * scale)), max(1, round(h0 * scale))), CANVAS)
+    downsample = w0 / img.size[0]
+    legend, markers = _draw(img, Frame(downsample=downsample), ann, findings, profile)
+    codes = [c for c, _ in Counter(f.code for f in findings).most_common()]
+    return Thumbnail(
+        slide_id=item.slide_id,
+        data=_jpeg(img),
+        width=img.size[0],
+        height=img.size[1],
+        downsample=downsample,
+        source="outline" if note else "slide",
+        note=note,
+        legend=legend,
+        markers=markers,
+        errors=sum(f.severity == Severity.ERROR for f in findings),
+        warnings=sum(f.severity == Severity.WARNING for f in findings),
+        codes=codes,
+    )
+
+
+def make_thumbnails(
+    result: QualityResult,
+    root: Path,
+    profile: Profile,
+    count: int = DEFAULT_COUNT,
+    max_side: int = DEFAULT_SIDE,
+) -> list[Thumbnail]:
+    """Thumbnails of the ``count`` worst slides (at most :data:`~dqm.results.MAX_THUMBNAILS`)."""
+    by_item: dict[str, list[Finding]] = defaultdict(list)
+    for f in result.findings:
+        by_item[f.item_id].append(f)
+    out = []
+    for item in worst_items(result, min(count, MAX_THUMBNAILS)):
+        t = thumbnail(root, item, by_item[item.slide_id], profile, max_side)
+        if t is not None:
+            out.append(t)
+    return out
+
+
+def with_thumbnails(
+    result: QualityResult,
+    root: Path,
+    profile: Profile,
+    count: int = DEFAULT_COUNT,
+    max_side: int = DEFAULT_SIDE,
+) -> QualityResult:
+    """The result with thumbnails of its worst slides (none when ``count`` is 0)."""
+    thumbs = make_thumbnails(result, root, profile, count, max_side) if count > 0 else []
+    return result.model_copy(update={"thumbnails": thumbs})

@@ -1,0 +1,173 @@
+"""``junit.xml``: the certificate as a test run, so any CI shows the gate like its tests.
+
+One ``<testsuite>`` per dimension (``dqm.syntactic``, ``dqm.semantic``, ...):
+
+* a ``<testcase>`` per gated threshold (``classname`` ``dqm.<dim>.gates``), failing with the
+  figure, its counts and its target when the dimension says it failed;
+* for syntactic, a ``<testcase>`` per reason code of the checks that ran (``dqm.syntactic.checks``),
+  failing when the dimension failed and the code has findings that count against it (errors of
+  the structure, format or file aspects, or a crashed check); the message gives the count and the
+  first locations, the body lists up to ``MAX_LISTED`` findings. Codes that did not fail list
+  their findings (warnings, errors tolerated under the target, image and de-identification
+  notes) in ``<system-out>``;
+* a dimension not evaluated (or pending) is one ``<skipped>`` testcase saying so.
+
+So a JUnit file has failures exactly when some dimension failed, and the failing testcases say
+which threshold and which codes. The layout follows the common Ant/Jenkins JUnit schema
+(``testsuites/testsuite/testcase`` with ``failure``, ``skipped``, ``system-out``).
+"""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from collections import Counter, defaultdict
+
+from dqm.figures import Gate, dimension_gates, dimension_state, dimensions, title
+from dqm.findings import SYNTACTIC_ASPECTS, Aspect, Finding, Severity
+from dqm.results import QualityResult
+
+MAX_LISTED = 50
+_XML_BAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def _clean(text: str) -> str:
+    """Characters XML 1.0 cannot carry (control bytes from a broken file) become U+FFFD."""
+    return _XML_BAD.sub("\ufffd", text)
+
+
+def _counts_against(f: Finding) -> bool:
+    return f.severity == Severity.ERROR and (f.aspect in SYNTACTIC_ASPECTS or f.aspect == Aspect.INTERNAL)
+
+
+def _where(f: Finding) -> str:
+    where = f.location.describe()
+    return f"{f.item_id}: {where}: {f.message}" if where else f"{f.item_id}: {f.message}"
+
+
+def gate_case_name(g: Gate) -> str:
+    """The testcase name of a gate, e.g. ``file accuracy ≥ 99.00 %``."""
+    return f"{g.label} {g.shown_target}" if g.target is not None else g.label
+
+
+def _gate_case(suite: ET.Element, dim: str, g: Gate) -> None:
+    name = _clean(gate_case_name(g))
+    case = ET.SubElement(suite, "testcase", classname=f"dqm.{dim}.gates", name=name, time="0")
+    if g.passed is False:
+        fail = ET.SubElement(case, "failure", type="threshold", message=_clean(g.describe()))
+        fail.text = _clean(f"{title(dim)}: {g.describe()}")
+    out = ET.SubElement(case, "system-out")
+    out.text = _clean(f"{g.key} = {g.value!r}\n{g.describe()}")
+
+
+def _code_cases(suite: ET.Element, result: QualityResult, dim_failed: bool) -> int:
+    by_code: dict[str, list[Finding]] = defaultdict(list)
+    for f in result.findings:
+        by_code[f.code].append(f)
+    declared: dict[str, str] = {}
+    for chk in result.checks:
+        for c in chk.codes:
+            declared.setdefault(c.code, chk.id)
+    for code, fs in by_code.items():
+        declared.setdefault(code, fs[0].check)
+    failures = 0
+    for code in sorted(declared):
+        fs = by_code.get(code, [])
+        case = ET.SubElement(
+            suite, "testcase", classname="dqm.syntactic.checks", name=f"{code} ({declared[code]})", time="0"
+        )
+        against = [f for f in fs if _counts_against(f)]
+        if dim_failed and against:
+            failures += 1
+            first = against[0]
+            files = len({f.location.file or f.item_id for f in against})
+            msg = f"{len(against)} error(s) in {files} file(s); first: {_where(first)}"
+            fail = ET.SubElement(case, "failure", type=code, message=_clean(msg[:1000]))
+            listed = "\n".join(_where(f) for f in against[:MAX_LISTED])
+            more = f"\n… and {len(against) - MAX_LISTED} more" if len(against) > MAX_LISTED else ""
+            fail.text = _clean(listed + more)
+        elif fs:
+            sev = Counter(f.severity.value for f in fs)
+            head = ", ".join(f"{n} {s}" for s, n in sorted(sev.items()))
+            why = " (tolerated: the dimension met its targets)" if against else ""
+            out = ET.SubElement(case, "system-out")
+            listed = "\n".join(_where(f) for f in fs[:MAX_LISTED])
+            more = f"\n… and {len(fs) - MAX_LISTED} more" if len(fs) > MAX_LISTED else ""
+            out.text = _clean(f"{head}{why}\n{listed}{more}")
+    return failures
+
+
+def _totals(suite: ET.Element) -> tuple[int, int, int]:
+    cases = suite.findall("testcase")
+    failures = sum(1 for c in cases if c.find("failure") is not None)
+    skipped = sum(1 for c in cases if c.find("skipped") is not None)
+    return len(cases), failures, skipped
+
+
+def junit_tree(result: QualityResult) -> ET.ElementTree:
+    """The JUnit document as an element tree."""
+    root = ET.Element("testsuites", name=f"dqm quality certificate: {result.verdict.status}")
+    for dim in dimensions():
+        state = dimension_state(result, dim)
+        suite = ET.SubElement(root, "testsuite", name=f"dqm.{dim}", timestamp=result.created[:19])
+        props = ET.SubElement(suite, "properties")
+        for name, value in (
+            ("dqm.state", state),
+            ("dqm.verdict", result.verdict.status),
+            ("dqm.fingerprint", result.batch.fingerprint),
+            ("dqm.profile", f"{result.profile.name} {result.profile.version} sha256:{result.profile.sha256}"),
+            ("dqm.version", result.dqm_version),
+        ):
+            ET.SubElement(props, "property", name=name, value=_clean(value))
+        if state in ("missing", "pending"):
+            # Not a failure: the gate reports it with its own exit code (3), and a pending
+            # dimension's figures are provisional.
+            case = ET.SubElement(suite, "testcase", classname=f"dqm.{dim}", name=f"{dim} evaluated", time="0")
+            why = "pending: evaluated but not finished" if state == "pending" else "not evaluated in this run"
+            ET.SubElement(case, "skipped", message=f"{title(dim)} {why}")
+            provisional = [g.describe() for g in dimension_gates(result, dim)]
+            if provisional:
+                out = ET.SubElement(case, "system-out")
+                out.text = _clean("provisional figures:\n" + "\n".join(provisional))
+        else:
+            for g in dimension_gates(result, dim):
+                _gate_case(suite, dim, g)
+            if dim == "syntactic":
+                _code_cases(suite, result, state == "failed")
+            if state == "failed" and all(c.find("failure") is None for c in suite.iter("testcase")):
+                # The dimension failed on something no gate names: still a failure in CI.
+                case = ET.SubElement(
+                    suite, "testcase", classname=f"dqm.{dim}", name=f"{dim} passed", time="0"
+                )
+                ET.SubElement(
+                    case, "failure", type="dimension", message=f"{title(dim)} reports that it failed"
+                )
+        _finish(suite)
+    tests = failures = skipped = 0
+    for suite in root.findall("testsuite"):
+        tests += int(suite.get("tests", "0"))
+        failures += int(suite.get("failures", "0"))
+        skipped += int(suite.get("skipped", "0"))
+    root.set("tests", str(tests))
+    root.set("failures", str(failures))
+    root.set("errors", "0")
+    root.set("skipped", str(skipped))
+    root.set("time", "0")
+    return ET.ElementTree(root)
+
+
+def _finish(suite: ET.Element) -> None:
+    tests, failures, skipped = _totals(suite)
+    suite.set("tests", str(tests))
+    suite.set("failures", str(failures))
+    suite.set("errors", "0")
+    suite.set("skipped", str(skipped))
+    suite.set("time", "0")
+
+
+def render_junit(result: QualityResult) -> bytes:
+    """``junit.xml`` as UTF-8 bytes (with the XML declaration)."""
+    root = junit_tree(result).getroot()
+    assert root is not None
+    ET.indent(root, space="  ")
+    return ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"

@@ -1,0 +1,347 @@
+"""Results to render: a real audit of the synthetic defect batch, and hand-built results with
+stand-ins for the dimensions other modules add (semantic, diversity, validity), so every output
+is tested on dimensions whose shape it does not know in advance."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import BaseModel, ConfigDict
+
+from dqm.findings import Aspect, Finding, Location, Severity
+from dqm.results import (
+    BatchInfo,
+    Breakdown,
+    CheckInfo,
+    CodeInfo,
+    Grains,
+    ItemSummary,
+    ProfileInfo,
+    QualityResult,
+    Ratio,
+    SyntacticResult,
+    Verdict,
+)
+
+PLANT = '<script>window.__pwned = 1</script><img src=x onerror="window.__pwned=2">'
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class FakeSemantic(_Frozen):
+    """Shaped like issue 4's estimate: accuracy with an interval, a target and an Ac/Re decision."""
+
+    accuracy: float
+    ci_low: float
+    ci_high: float
+    target: float = 0.95
+    n_reviewed: int
+    n_pass: int
+    sample_size: int
+    decision: str
+    passed: bool
+    method: str = "ISO 2859-1 single sampling, level II."
+
+
+class ClassDice(_Frozen):
+    dice: float
+    ci_low: float
+    ci_high: float
+    n_slides: int
+
+
+class FakeValidity(_Frozen):
+    """Shaped like issue 6's result: Dice per class, a mean, one target."""
+
+    dice_per_class: dict[str, ClassDice]
+    mean_dice: float
+    target: float = 0.8
+    passed: bool
+
+
+class DiversityTest(_Frozen):
+    name: str
+    statistic: float
+    p_value: float
+    decision: str
+
+
+class FakeDiversity(_Frozen):
+    """Shaped like issue 5's result: tests with decisions, no single target."""
+
+    tests: list[DiversityTest]
+    passed: bool
+
+
+class FullResult(QualityResult):
+    """A QualityResult with the three other dimensions, as the merged core will have."""
+
+    semantic: FakeSemantic | None = None
+    diversity: FakeDiversity | None = None
+    validity: FakeValidity | None = None
+
+
+def syntactic(files_ok: int, files: int, values_ok: int, values: int, errors: int = 0) -> SyntacticResult:
+    file_ratio = Ratio.of("file_accuracy", "files", files_ok, files, 0.99)
+    structure = Grains(
+        files=Ratio.of("structure_file_accuracy", "files", files_ok, files),
+        values=Ratio.of("structure_accuracy", "values", values_ok, values, 0.995),
+    )
+    fmt = Grains(
+        files=Ratio.of("format_file_accuracy", "files", files_ok, files_ok),
+        values=Ratio.of("format_accuracy", "values", values_ok, values_ok, 0.995),
+    )
+    gates = [file_ratio, structure.values, fmt.values]
+    return SyntacticResult(
+        file_accuracy=file_ratio.value,
+        files_total=files,
+        files_valid=files_ok,
+        value_accuracy=values_ok / values,
+        values_total=values,
+        values_valid=values_ok,
+        structure=structure,
+        format=fmt,
+        gates=gates,
+        by_code={},
+        errors=errors,
+        passed=all(g.passed is not False for g in gates),
+        method="census",
+    )
+
+
+CHECKS = [
+    CheckInfo(
+        id="geometry.validity",
+        aspect="format",
+        doc="Outlines are valid polygons.",
+        codes=[
+            CodeInfo(code="SELF_INTERSECTION", severity="error", meaning="the outline crosses itself"),
+            CodeInfo(code="HOLE_OUTSIDE_SHELL", severity="error", meaning="a hole lies outside its shell"),
+        ],
+    ),
+    CheckInfo(
+        id="slide.resolution",
+        aspect="image",
+        doc="The slide states its resolution.",
+        codes=[CodeInfo(code="MPP_MISSING", severity="warning", meaning="no mpp")],
+    ),
+]
+
+
+def finding(item: str, code: str, severity: str = "error", aspect: str = "format", **loc: Any) -> Finding:
+    check = {"MPP_MISSING": "slide.resolution"}.get(code, "geometry.validity")
+    return Finding(
+        item_id=item,
+        check=check,
+        code=code,
+        severity=Severity(severity),
+        aspect=Aspect(aspect),
+        message=loc.pop("message", f"{code} on {item}"),
+        location=Location(**loc),
+    )
+
+
+def make_result(
+    n_items: int = 20,
+    findings: list[Finding] | None = None,
+    *,
+    files_ok: int | None = None,
+    path: str = "/data/batch",
+    institution: str = "Seoul-A",
+    diagnosis: str = "BCC",
+    clinical: dict[str, str | None] | None = None,
+    **dims: Any,
+) -> FullResult:
+    """A result of ``n_items`` slides; dimensions given as keyword arguments (``semantic=...``)."""
+    from dqm.audit import with_verdict
+
+    findings = findings or []
+    items = [
+        ItemSummary(
+            slide_id=f"S{i:05d}",
+            row=i + 1,
+            image_path=f"slides/S{i:05d}.tiff",
+            annotation_path=f"annotations/S{i:05d}.json",
+            institution=institution if i % 2 == 0 else "Busan-B",
+            diagnosis=diagnosis if i % 3 == 0 else "SK",
+            clinical=clinical or {"age": str(40 + i), "sex": "F", "site": "trunk"},
+            n_lesions=1,
+            lesion_classes={"BCC": 1},
+            errors=sum(f.item_id == f"S{i:05d}" and f.severity == Severity.ERROR for f in findings),
+            warnings=sum(f.item_id == f"S{i:05d}" and f.severity == Severity.WARNING for f in findings),
+        )
+        for i in range(n_items)
+    ]
+    files = 2 * n_items
+    ok = files if files_ok is None else files_ok
+    syn = syntactic(ok, files, 10 * n_items - (files - ok), 10 * n_items, errors=files - ok)
+    groups = {
+        "by_institution": sorted({i.institution or "" for i in items}),
+        "by_class": sorted({i.diagnosis or "" for i in items}),
+    }
+    breakdowns = {
+        name: [
+            Breakdown(
+                key=k,
+                files=Ratio.of("file_accuracy", "files", 2 * n - 1, 2 * n),
+                values=Ratio.of("value_accuracy", "values", 10 * n, 10 * n),
+            )
+            for k in keys
+            for n in [sum((i.institution if name == "by_institution" else i.diagnosis) == k for i in items)]
+        ]
+        for name, keys in groups.items()
+    }
+    syn = syn.model_copy(update={"by_code": _by_code(findings), **breakdowns})
+    draft = FullResult(
+        dqm_version="0.1.0",
+        created=dt.datetime(2025, 1, 2, 3, 4, 5, tzinfo=dt.UTC).isoformat(),
+        command=["dqm", "audit", path, "--out", "out"],
+        batch=BatchInfo(
+            path=path,
+            fingerprint="ab" * 32,
+            n_items=n_items,
+            n_slide_files=n_items,
+            n_annotation_files=n_items,
+        ),
+        profile=ProfileInfo(name="dermatopathology", version="1.0", sha256="cd" * 32),
+        items=items,
+        findings=findings,
+        syntactic=syn,
+        verdict=Verdict(status="incomplete"),
+        checks=CHECKS,
+        **dims,
+    )
+    return with_verdict(draft)  # type: ignore[return-value]
+
+
+def as_core(r: QualityResult) -> QualityResult:
+    """The result as this branch's core model holds it (the stand-in dimensions dropped), for
+    code paths that go through results.json."""
+    return QualityResult.model_validate(r.model_dump(exclude={"semantic", "diversity", "validity"}))
+
+
+def _by_code(findings: list[Finding]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for f in findings:
+        out[f.code] = out.get(f.code, 0) + 1
+    return dict(sorted(out.items()))
+
+
+def semantic(passed: bool = True, decision: str = "accept") -> FakeSemantic:
+    return FakeSemantic(
+        accuracy=0.9714,
+        ci_low=0.9468,
+        ci_high=0.9850,
+        n_reviewed=315,
+        n_pass=306,
+        sample_size=315,
+        decision=decision,
+        passed=passed,
+    )
+
+
+def validity(passed: bool = True) -> FakeValidity:
+    per = {
+        c: ClassDice(dice=d, ci_low=d - 0.03, ci_high=d + 0.02, n_slides=30)
+        for c, d in (("BCC", 0.86), ("MM", 0.81))
+    }
+    return FakeValidity(dice_per_class=per, mean_dice=0.835 if passed else 0.62, passed=passed)
+
+
+def diversity(passed: bool = True) -> FakeDiversity:
+    return FakeDiversity(
+        tests=[DiversityTest(name="class x institution", statistic=12.5, p_value=0.051, decision="pass")],
+        passed=passed,
+    )
+
+
+@pytest.fixture
+def result_factory():
+    return make_result
+
+
+@pytest.fixture(scope="session")
+def audited(defect_batch: Path) -> QualityResult:
+    """The real pipeline on the synthetic defect batch: run, result, thumbnails."""
+    from dqm.audit import build_result
+    from dqm.checks import configure
+    from dqm.profile import load_profile
+    from dqm.runner import RunOptions, run_batch
+    from dqm.thumbnails import with_thumbnails
+
+    profile = load_profile()
+    configure(profile)
+    run = run_batch(defect_batch, profile, RunOptions(workers=1))
+    result = build_result(run, ["dqm", "audit", str(defect_batch)])
+    return with_thumbnails(result, defect_batch, profile, count=6)
+
+
+# ---- a small HTML tree, enough to query the report (stdlib only) ------------------------------
+
+VOID = {"meta", "img", "input", "br", "link", "hr", "wbr", "source", "col", "area", "base"}
+
+
+class Node:
+    def __init__(self, tag: str, attrs: dict[str, str | None], parent: Node | None) -> None:
+        self.tag, self.attrs, self.parent = tag, attrs, parent
+        self.children: list[Node | str] = []
+
+    @property
+    def text(self) -> str:
+        return "".join(c if isinstance(c, str) else c.text for c in self.children)
+
+    def iter(self):
+        yield self
+        for c in self.children:
+            if isinstance(c, Node):
+                yield from c.iter()
+
+    def find_all(self, tag: str | None = None, **attrs: str) -> list[Node]:
+        return [
+            n
+            for n in self.iter()
+            if (tag is None or n.tag == tag)
+            and all(n.attrs.get(k.replace("_", "-")) == v for k, v in attrs.items())
+        ]
+
+    def by_id(self, id_: str) -> Node:
+        (n,) = [n for n in self.iter() if n.attrs.get("id") == id_]
+        return n
+
+
+def parse_html(text: str) -> Node:
+    from html.parser import HTMLParser
+
+    root = Node("#root", {}, None)
+
+    class P(HTMLParser):
+        cur = root
+
+        def handle_starttag(self, tag, attrs):
+            node = Node(tag, dict(attrs), self.cur)
+            self.cur.children.append(node)
+            if tag not in VOID:
+                self.cur = node
+
+        def handle_startendtag(self, tag, attrs):
+            self.cur.children.append(Node(tag, dict(attrs), self.cur))
+
+        def handle_endtag(self, tag):
+            n = self.cur
+            while n is not None and n.tag != tag:
+                n = n.parent
+            if n is not None and n.parent is not None:
+                self.cur = n.parent
+
+        def handle_data(self, data):
+            self.cur.children.append(data)
+
+    p = P(convert_charrefs=True)
+    p.feed(text)
+    p.close()
+    return root

@@ -1,0 +1,93 @@
+"""dqm diff: what changed between two deliveries, as text and Markdown."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from conftest import as_core, finding, make_result, semantic, validity
+from typer.testing import CliRunner
+
+from dqm.cli import app
+from dqm.diff import diff_results
+from reports import render_diff_markdown, render_diff_text
+
+
+def pair():
+    old = make_result(
+        n_items=20,
+        files_ok=30,
+        findings=[finding("S00001", "SELF_INTERSECTION"), finding("S00002", "HOLE_OUTSIDE_SHELL")]
+        + [finding("S00003", "MPP_MISSING", severity="warning", aspect="image")] * 2,
+        validity=validity(passed=False),
+    )
+    new = make_result(
+        n_items=22,
+        findings=[
+            finding("S00004", "MPP_MISSING", severity="warning", aspect="image"),
+            finding("S00021", "ZERO_AREA"),
+        ],
+        semantic=semantic(),
+        validity=validity(),
+    )
+    return old, new
+
+
+def test_diff_finds_every_kind_of_change():
+    old, new = pair()
+    d = diff_results(old, new)
+    assert d.verdict == ("not_certified", "incomplete")
+    assert d.states["syntactic"] == ("failed", "passed")
+    assert d.states["semantic"] == ("missing", "passed")
+    assert d.states["diversity"] == ("missing", "missing")
+    keys = {c.key: c for c in d.gates}
+    assert keys["syntactic.file_accuracy"].delta == 1.0 - 30 / 40
+    assert keys["semantic.accuracy"].old is None
+    assert keys["validity.mean_dice"].delta == 0.835 - 0.62
+    assert "syntactic.structure_accuracy" in keys  # value changed (fewer values wrong)
+    assert d.codes_new == {"ZERO_AREA": 1}
+    assert d.codes_resolved == {"HOLE_OUTSIDE_SHELL": 1, "SELF_INTERSECTION": 1}
+    assert d.codes_changed == {"MPP_MISSING": (2, 1)}
+    assert d.slides_added == ["S00020", "S00021"] and d.slides_removed == []
+    assert ("syntactic.files_valid", 30, 44) in d.figures
+    assert not any(".gates[" in p for p, _, _ in d.figures)
+    assert d.same_batch and d.same_profile and d.changed
+
+
+def test_no_change_is_said_plainly():
+    r = make_result()
+    d = diff_results(r, r)
+    assert not d.changed
+    text = render_diff_text(d)
+    assert "verdict: INCOMPLETE (unchanged)" in text and "no change" in text
+    assert "No change." in render_diff_markdown(d)
+
+
+def test_text_and_markdown_renderings():
+    d = diff_results(*pair())
+    text = render_diff_text(d)
+    assert "verdict: NOT CERTIFIED -> INCOMPLETE" in text
+    assert "  Syntactic accuracy: failed -> passed" in text
+    assert "  syntactic file accuracy: 75.00 % (fail) -> 100.00 % (pass)  [+25.00 pp]" in text
+    assert "  semantic accuracy: absent -> 0.9714 (pass)" in text
+    assert "  new       ZERO_AREA: 1" in text and "  resolved  SELF_INTERSECTION: was 1" in text
+    assert "  changed   MPP_MISSING: 2 -> 1" in text
+    assert "slides: 2 added, 0 removed" in text
+    md = render_diff_markdown(d)
+    assert "**Verdict:** NOT CERTIFIED → **INCOMPLETE**" in md
+    assert "| Syntactic accuracy: file accuracy | 75.00 % (fail) | 100.00 % (pass) | +25.00 pp |" in md
+    assert "| `ZERO_AREA` | 0 | 1 | new |" in md and "| `MPP_MISSING` | 2 | 1 | fewer |" in md
+    assert "| Validity: mean dice | 0.62 (fail) | 0.835 (pass) | +0.215 |" in md
+
+
+def test_cli_diff(tmp_path: Path):
+    old, new = (as_core(r) for r in pair())
+    a, b = tmp_path / "old.json", tmp_path / "new.json"
+    old.dump(a)
+    new.dump(b)
+    runner = CliRunner()
+    res = runner.invoke(app, ["diff", str(a), str(b)])
+    assert res.exit_code == 0 and "verdict: NOT CERTIFIED -> INCOMPLETE" in res.output
+    out = tmp_path / "d.md"
+    res = runner.invoke(app, ["diff", str(a), str(b), "--format", "markdown", "-o", str(out)])
+    assert res.exit_code == 0 and out.read_text().startswith("## dqm: what changed")
+    assert runner.invoke(app, ["diff", str(a), str(b), "--format", "html"]).exit_code == 2

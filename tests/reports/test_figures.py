@@ -1,0 +1,123 @@
+"""Reading dimensions generically: states, gates and flattened figures."""
+
+from __future__ import annotations
+
+from conftest import ClassDice, FakeValidity, diversity, make_result, semantic, validity
+from pydantic import BaseModel, ConfigDict
+
+from dqm.figures import MAX_LIST_FIGURES, all_gates, dimension_gates, dimension_state, figures, fmt_value
+
+
+def test_syntactic_gates_come_from_its_explicit_list():
+    r = make_result(files_ok=30)
+    gates = dimension_gates(r, "syntactic")
+    assert [g.key for g in gates] == [
+        "syntactic.file_accuracy",
+        "syntactic.structure_accuracy",
+        "syntactic.format_accuracy",
+    ]
+    g = gates[0]
+    assert (g.numerator, g.denominator, g.unit, g.target, g.passed) == (30, 40, "files", 0.99, False)
+    assert g.value == r.syntactic.file_accuracy and g.percent
+    assert g.describe() == "file accuracy 75.00 % (30 / 40 files), target ≥ 99.00 %: fail"
+
+
+def test_a_top_level_estimate_is_one_gate_with_its_interval():
+    r = make_result(semantic=semantic())
+    (g,) = dimension_gates(r, "semantic")
+    assert g.key == "semantic.accuracy"
+    assert (g.value, g.ci_low, g.ci_high, g.target, g.passed) == (0.9714, 0.9468, 0.9850, 0.95, True)
+    assert (g.numerator, g.denominator) == (306, 315)
+    assert g.shown_ci == "0.9468 – 0.985"
+
+
+def test_nested_objects_with_target_and_passed_are_gates():
+    class PerClass(BaseModel):
+        model_config = ConfigDict(frozen=True)
+        dice: float
+        target: float
+        passed: bool
+
+    class Validity(BaseModel):
+        model_config = ConfigDict(frozen=True)
+        per_class: dict[str, PerClass]
+        passed: bool
+
+    from conftest import FullResult
+
+    class R(FullResult):
+        validity: Validity | None = None  # type: ignore[assignment]
+
+    base = make_result()
+    r = R(
+        **{
+            **dict(base),
+            "validity": Validity(
+                per_class={
+                    "BCC": PerClass(dice=0.9, target=0.8, passed=True),
+                    "MM": PerClass(dice=0.7, target=0.8, passed=False),
+                },
+                passed=False,
+            ),
+        }
+    )
+    gates = dimension_gates(r, "validity")
+    assert [(g.key, g.value, g.passed) for g in gates] == [
+        ("validity.per_class.BCC", 0.9, True),
+        ("validity.per_class.MM", 0.7, False),
+    ]
+    assert dimension_state(r, "validity") == "failed"
+
+
+def test_realistic_validity_has_its_mean_as_the_gate():
+    r = make_result(validity=validity(passed=False))
+    (g,) = dimension_gates(r, "validity")
+    assert (g.key, g.value, g.target, g.passed, g.percent) == ("validity.mean_dice", 0.62, 0.8, False, False)
+    assert fmt_value(g.value, g.percent) == "0.62"
+
+
+def test_a_dimension_without_targets_is_one_pass_fail_gate():
+    r = make_result(diversity=diversity(passed=False))
+    (g,) = dimension_gates(r, "diversity")
+    assert (g.key, g.value, g.passed) == ("diversity.passed", None, False)
+
+
+def test_states():
+    r = make_result(semantic=semantic(decision="incomplete", passed=False), validity=validity(passed=False))
+    assert [dimension_state(r, d) for d in ("syntactic", "semantic", "diversity", "validity")] == [
+        "passed",
+        "pending",
+        "missing",
+        "failed",
+    ]
+    assert dimension_gates(r, "diversity") == []
+    assert len(all_gates(r)) == 3 + 1 + 1
+
+
+def test_figures_flatten_every_number_and_skip_long_lists():
+    per = {f"C{i}": ClassDice(dice=0.5, ci_low=0.4, ci_high=0.6, n_slides=1) for i in range(3)}
+    r = make_result(validity=FakeValidity(dice_per_class=per, mean_dice=0.5, passed=False))
+    f = figures(r, "validity")
+    assert f["validity.dice_per_class.C1.dice"] == 0.5
+    assert f["validity.passed"] is False
+    syn = figures(r, "syntactic")
+    assert syn["syntactic.gates[file_accuracy].value"] == 1.0
+    assert "syntactic.method" in syn
+    assert "syntactic.by_code" not in syn  # an empty mapping holds no figure
+
+
+def test_figures_leave_out_per_slide_lists():
+    from conftest import DiversityTest, FakeDiversity
+
+    many = [
+        DiversityTest(name=f"t{i}", statistic=i, p_value=0.5, decision="pass")
+        for i in range(MAX_LIST_FIGURES + 1)
+    ]
+    few = many[:2]
+    assert not [
+        k
+        for k in figures(make_result(diversity=FakeDiversity(tests=many, passed=True)), "diversity")
+        if "tests" in k
+    ]
+    f = figures(make_result(diversity=FakeDiversity(tests=few, passed=True)), "diversity")
+    assert f["diversity.tests[t1].statistic"] == 1

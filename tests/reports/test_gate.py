@@ -1,0 +1,164 @@
+"""The gate's exit codes, the verdict over the dimensions, and the CLI around them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import as_core, diversity, finding, make_result, semantic, validity
+from typer.testing import CliRunner
+
+from dqm.audit import verdict
+from dqm.cli import app
+from dqm.gate import EXIT_FAILED, EXIT_MISSING, EXIT_OK, gate, parse_dimensions
+
+ALL = ["syntactic", "semantic", "diversity", "validity"]
+
+
+def complete(**over):
+    dims = dict(semantic=semantic(), diversity=diversity(), validity=validity())
+    dims.update(over)
+    return make_result(**dims)
+
+
+def test_certified_when_every_dimension_passed():
+    r = complete()
+    assert r.verdict.status == "certified"
+    out = gate(r, ALL)
+    assert out.exit_code == EXIT_OK
+    assert [ln.split()[0] for ln in out.lines if not ln.startswith(" ")] == ["PASS"] * 4
+
+
+def test_a_failed_requirement_exits_1_and_names_the_dimension():
+    r = complete(validity=validity(passed=False))
+    assert r.verdict.status == "not_certified" and r.verdict.failed == ["validity"]
+    out = gate(r, ALL)
+    assert out.exit_code == EXIT_FAILED and out.failed == ["validity"]
+    assert any(ln.startswith("FAIL     validity") for ln in out.lines)
+    assert any("mean dice 0.62" in ln and "fail" in ln for ln in out.lines)
+
+
+def test_a_missing_requirement_exits_3():
+    r = make_result()  # syntactic only
+    assert r.verdict.status == "incomplete" and r.verdict.missing == ["semantic", "diversity", "validity"]
+    out = gate(r, ALL)
+    assert out.exit_code == EXIT_MISSING and out.missing == ["semantic", "diversity", "validity"]
+    assert gate(r, ["syntactic"]).exit_code == EXIT_OK
+    assert gate(r).exit_code == EXIT_OK  # default: what was evaluated
+
+
+def test_failure_wins_over_missing():
+    r = make_result(files_ok=10)
+    assert r.verdict.status == "not_certified"
+    assert gate(r, ALL).exit_code == EXIT_FAILED
+
+
+def test_warn_only_never_fails_the_gate_whether_failed_or_missing():
+    r = make_result(files_ok=10, semantic=semantic())
+    assert gate(r, ["syntactic", "semantic"]).exit_code == EXIT_FAILED
+    out = gate(r, ["syntactic", "semantic"], warn_only=["syntactic"])
+    assert out.exit_code == EXIT_OK and out.warned == ["syntactic"]
+    out = gate(r, ALL, warn_only=["syntactic", "diversity", "validity"])
+    assert out.exit_code == EXIT_OK
+    assert sum(ln.startswith("WARN") for ln in out.lines) == 3
+
+
+def test_a_pending_review_is_incomplete_not_failed():
+    r = complete(semantic=semantic(passed=False, decision="incomplete"))
+    assert r.verdict.status == "incomplete"
+    assert r.verdict.pending == ["semantic"] and r.verdict.failed == []
+    assert "semantic pending" in r.verdict.summary
+    out = gate(r, ALL)
+    assert out.exit_code == EXIT_MISSING
+    assert any("pending" in ln for ln in out.lines if ln.startswith("MISSING"))
+
+
+def test_verdict_summary_names_failed_and_missing():
+    v = verdict(make_result(files_ok=3))
+    assert v.summary == "NOT CERTIFIED: syntactic failed; semantic, diversity, validity not evaluated"
+
+
+@pytest.mark.parametrize("text", ["", " , ", "syntactic,bogus", "Syntactic;semantic"])
+def test_bad_dimension_lists_are_rejected(text):
+    with pytest.raises(ValueError):
+        parse_dimensions(text, "--require")
+
+
+def test_dimension_lists_are_cleaned():
+    assert parse_dimensions(" Syntactic, semantic ,syntactic", "--require") == ["syntactic", "semantic"]
+    assert parse_dimensions(None, "--require") is None
+    with pytest.raises(ValueError, match="unknown dimension"):
+        gate(make_result(), ["nope"])
+
+
+# ---- the CLI -------------------------------------------------------------------------------
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def results_json(tmp_path: Path):
+    def write(r, name="results.json") -> Path:
+        p = tmp_path / name
+        as_core(r).dump(p)
+        return p
+
+    return write
+
+
+def _run(*args: str):
+    res = runner.invoke(app, list(args))
+    assert "Traceback" not in res.output
+    assert res.exception is None or isinstance(res.exception, SystemExit)
+    return res
+
+
+def test_cli_gate_exit_codes(results_json):
+    ok = results_json(make_result(), "ok.json")
+    bad = results_json(make_result(files_ok=5, findings=[finding("S00001", "SELF_INTERSECTION")]), "bad.json")
+    assert _run("gate", str(ok)).exit_code == 0
+    assert _run("gate", str(ok), "--require", "syntactic").exit_code == 0
+    assert _run("gate", str(ok), "--require", ",".join(ALL)).exit_code == 3
+    res = _run("gate", str(bad))
+    assert res.exit_code == 1 and "FAIL     syntactic" in res.output
+    assert _run("gate", str(bad), "--warn-only", "syntactic").exit_code == 0
+    assert _run("gate", str(ok), "--require", "syntactic,nonsense").exit_code == 2
+    assert _run("gate", str(ok), "--require", "").exit_code == 2
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (None, "cannot read"),
+        (b"", "not JSON"),
+        (b"{not json", "not JSON"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00", "not JSON"),
+        (b"[1, 2]", "not a dqm results.json"),
+        (b'{"schema_version": "9.0"}', "schema version"),
+        (b'{"schema_version": "1.0", "batch": 3}', "does not match the results schema"),
+    ],
+)
+def test_cli_malformed_results_are_usage_errors(tmp_path: Path, content, message):
+    p = tmp_path / "results.json"
+    if content is not None:
+        p.write_bytes(content)
+    for cmd in (
+        ["gate", str(p)],
+        ["report", str(p), "-o", str(tmp_path / "r.html")],
+        ["diff", str(p), str(p)],
+    ):
+        res = _run(*cmd)
+        assert res.exit_code == 2, (cmd, res.output)
+        assert message in " ".join(res.output.split())
+        assert len(res.output.splitlines()) <= 12  # a message, not a dump of the file
+
+
+def test_a_folder_is_not_a_results_file(tmp_path: Path):
+    res = _run("gate", str(tmp_path))
+    assert res.exit_code == 2 and "cannot read" in res.output
+
+
+def test_markup_like_text_in_a_message_is_printed_verbatim(tmp_path: Path):
+    p = tmp_path / "[bold]x[/].json"
+    res = _run("gate", str(p))
+    assert res.exit_code == 2 and "[bold]x[/].json" in "".join(res.output.split())

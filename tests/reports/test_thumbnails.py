@@ -1,0 +1,125 @@
+"""Thumbnails of the worst slides: bounded, small, outlines in the class colours, made in the audit."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+from pathlib import Path
+
+import pytest
+from conftest import finding
+from PIL import Image
+
+from dqm import thumbnails as th
+from dqm.results import MAX_THUMBNAIL_CHARS, ItemSummary, QualityResult, Thumbnail
+
+BCC = (0x4E, 0x79, 0xA7)
+
+
+def write_item(
+    root: Path, *, slide: bool = True, size=(800, 600), lesion_class: str = "BCC", fmt: str = "PNG"
+) -> ItemSummary:
+    (root / "slides").mkdir(parents=True, exist_ok=True)
+    (root / "annotations").mkdir(exist_ok=True)
+    if slide:
+        Image.new("RGB", size, (255, 255, 255)).save(root / "slides" / f"s.{fmt.lower()}", fmt)
+    square = [[200, 150], [600, 150], [600, 450], [200, 450], [200, 150]]
+    doc = {
+        "format": "dqm.annotation/1",
+        "slide": {"file": f"s.{fmt.lower()}", "width": size[0], "height": size[1]},
+        "lesions": [
+            {"id": 1, "class": lesion_class, "geometry": {"type": "Polygon", "coordinates": [square]}}
+        ],
+    }
+    (root / "annotations" / "s.json").write_text(json.dumps(doc))
+    return ItemSummary(
+        slide_id="s", image_path=f"slides/s.{fmt.lower()}", annotation_path="annotations/s.json", errors=1
+    )
+
+
+def decode(t: Thumbnail) -> Image.Image:
+    return Image.open(io.BytesIO(base64.b64decode(t.data))).convert("RGB")
+
+
+def near(px, colour, tol=40) -> bool:
+    return all(abs(a - b) <= tol for a, b in zip(px, colour, strict=True))
+
+
+def test_outline_is_drawn_in_the_class_colour_at_the_right_place(tmp_path: Path, profile):
+    item = write_item(tmp_path)
+    marker = finding("s", "SELF_INTERSECTION", xy=(400.0, 150.0))
+    t = th.thumbnail(tmp_path, item, [marker], profile, max_side=200)
+    assert t is not None and t.source == "slide" and t.note == ""
+    assert (t.width, t.height) == (200, 150) and t.downsample == 4.0
+    assert t.legend == {"BCC": "#4e79a7"} and t.markers == 1 and t.codes == ["SELF_INTERSECTION"]
+    img = decode(t)
+    assert near(img.getpixel((50, 100)), BCC)  # left edge of the square: x 200 / 4, y 400 / 4
+    assert near(img.getpixel((130, 112)), BCC)  # bottom edge: y 450 / 4
+    assert near(img.getpixel((100, 75)), (255, 255, 255))  # inside: the slide's own pixels
+    assert near(img.getpixel((100 + 6, 37)), (255, 0, 255), tol=70)  # the marker ring around (100, 37.5)
+
+
+def test_a_missing_slide_gives_outlines_on_a_blank_canvas(tmp_path: Path, profile):
+    item = write_item(tmp_path, slide=False)
+    t = th.thumbnail(tmp_path, item, [], profile, max_side=100)
+    assert t is not None and t.source == "outline" and "no slide file" in t.note
+    assert (t.width, t.height) == (100, 75)
+    assert near(decode(t).getpixel((25, 50)), BCC)
+
+
+def test_a_slide_too_large_to_decode_is_never_read_at_full_resolution(tmp_path: Path, profile, monkeypatch):
+    item = write_item(tmp_path, size=(800, 600))
+    monkeypatch.setattr(th, "MAX_DECODE_PIXELS", 1000)
+    t = th.thumbnail(tmp_path, item, [], profile, max_side=100)
+    assert t is not None and t.source == "outline" and "too large" in t.note
+
+
+def test_jpeg_draft_keeps_big_jpegs_cheap(tmp_path: Path, profile, monkeypatch):
+    item = write_item(tmp_path, size=(4000, 3000), fmt="JPEG")
+    monkeypatch.setattr(th, "MAX_DECODE_PIXELS", 4000 * 3000 // 16)  # only a draft-reduced decode fits
+    t = th.thumbnail(tmp_path, item, [], profile, max_side=200)
+    assert t is not None and t.source == "slide" and t.width == 200
+
+
+def test_unknown_class_is_grey_and_nothing_to_draw_is_no_thumbnail(tmp_path: Path, profile):
+    item = write_item(tmp_path, lesion_class="lymphoma")
+    t = th.thumbnail(tmp_path, item, [], profile)
+    assert t is not None and t.legend == {"?": th.UNKNOWN_COLOUR}
+    nothing = ItemSummary(slide_id="x", image_path="slides/none.png", annotation_path="annotations/none.json")
+    assert th.thumbnail(tmp_path, nothing, [], profile) is None
+    outside = ItemSummary(slide_id="y", image_path="../../etc/passwd", annotation_path="/etc/hosts")
+    assert th.thumbnail(tmp_path, outside, [], profile) is None  # never reads outside the batch
+
+
+def test_jpegs_stay_under_the_size_bound(profile):
+    noisy = Image.effect_noise((512, 512), 120).convert("RGB")
+    data = th._jpeg(noisy)
+    assert len(data) <= MAX_THUMBNAIL_CHARS
+    with pytest.raises(ValueError):
+        Thumbnail(
+            slide_id="s",
+            data="A" * (MAX_THUMBNAIL_CHARS + 4),
+            width=1,
+            height=1,
+            downsample=1,
+            source="slide",
+        )
+    with pytest.raises(ValueError):
+        Thumbnail(slide_id="s", data="AAAA", width=2000, height=1, downsample=1, source="slide")
+
+
+def test_audit_thumbnails_are_the_worst_slides_bounded(audited: QualityResult):
+    thumbs = audited.thumbnails
+    assert 0 < len(thumbs) <= 6
+    worst = [i.slide_id for i in th.worst_items(audited, 6)]
+    assert [t.slide_id for t in thumbs] == [s for s in worst if s in {t.slide_id for t in thumbs}]
+    errors = {t.slide_id: t.errors for t in thumbs}
+    assert list(errors.values()) == sorted(errors.values(), reverse=True)
+    for t in thumbs:
+        img = decode(t)
+        assert max(img.size) <= th.DEFAULT_SIDE and img.size == (t.width, t.height)
+    assert (
+        len(audited.model_dump_json()) - len(audited.model_copy(update={"thumbnails": []}).model_dump_json())
+        < 6 * MAX_THUMBNAIL_CHARS
+    )
