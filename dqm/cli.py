@@ -220,6 +220,12 @@ def audit(
         Path | None,
         typer.Option(help="An extra great-expectations suite (JSON) for the clinical table."),
     ] = None,
+    review: Annotated[
+        Path | None,
+        typer.Option(
+            help="Folder (or file) with semantic.json from dqm review ingest: the semantic dimension."
+        ),
+    ] = None,
 ) -> None:
     """Audit a batch: every dimension available; writes results.json and report.html; exit by the gate."""
     from dqm.audit import build_result, write_outputs
@@ -234,6 +240,10 @@ def audit(
         raise usage_error("--out must be outside the batch folder: dqm never writes into a batch")
     run = run_with_progress(root, prof, RunOptions(workers=workers, gx_suite=gx_suite))
     result = build_result(run, ["dqm", *sys.argv[1:]])
+    if review is not None:
+        from dqm.semantic.cli import attach_review
+
+        result = attach_review(result, review)
     paths = write_outputs(result, out_dir)
     outcome = gate(result)
     s = result.syntactic
@@ -329,6 +339,13 @@ def schema(
     if which not in SCHEMAS:
         raise usage_error(f"unknown schema {which!r}: choose from {', '.join(SCHEMAS)}")
     out.print_json(json.dumps(SCHEMAS[which]()))
+
+
+# Semantic accuracy (expert review): `dqm sample`, `dqm review plan|ingest`. Light imports only.
+from dqm.semantic.cli import review_app, sample  # noqa: E402
+
+app.command()(sample)
+app.add_typer(review_app, name="review")
 
 
 def main() -> None:

@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from dqm.findings import Finding
+from dqm.semantic.models import SemanticResult
 
 SCHEMA_VERSION = "1.0"
 
@@ -177,6 +178,8 @@ class QualityResult(_Frozen):
     items: list[ItemSummary]
     findings: list[Finding]
     syntactic: SyntacticResult | None = None
+    semantic: SemanticResult | None = None
+    """Expert review of a designed sample (``dqm audit --review``); None when not reviewed."""
     verdict: Verdict
 
     def dump(self, path: Path) -> None:
