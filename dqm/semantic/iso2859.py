@@ -13,7 +13,7 @@ per 100 items only, so :func:`plan_iso2859` (a proportion of slides) accepts AQL
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 LEVELS: tuple[str, ...] = ("S-1", "S-2", "S-3", "S-4", "I", "II", "III")
 
@@ -51,7 +51,8 @@ MAX_PERCENT_AQL = 10.0
 """AQLs above this are nonconformities per 100 items only (ISO 2859-1, Table 2-A)."""
 
 # Table 2-A, normal inspection, single sampling. One row per code letter, one cell per AQL.
-# At code letter R the cell for AQL 0.015 is an up arrow: no row lies below R.
+# Two arrows point out of the table: ↑ at A / AQL 10 (no row above A) and ↓ at R / AQL 0.015
+# (no row below R). :func:`resolve` then follows the opposite direction and says so.
 TABLE_2A: dict[str, str] = {
     "A": "v v v v v v v v v v v v v v 0/1 ^ v 1/2 2/3 3/4 5/6 7/8 10/11 14/15 21/22 30/31",
     "B": "v v v v v v v v v v v v v 0/1 ^ v 1/2 2/3 3/4 5/6 7/8 10/11 14/15 21/22 30/31 44/45",
@@ -68,7 +69,7 @@ TABLE_2A: dict[str, str] = {
     "N": "v v 0/1 ^ v 1/2 2/3 3/4 5/6 7/8 10/11 14/15 21/22 ^ ^ ^ ^ ^ ^ ^ ^ ^ ^ ^ ^ ^",
     "P": "v 0/1 ^ v 1/2 2/3 3/4 5/6 7/8 10/11 14/15 21/22 ^ ^ ^ ^ ^ ^ ^ ^ ^ ^ ^ ^ ^ ^",
     "Q": "0/1 ^ v 1/2 2/3 3/4 5/6 7/8 10/11 14/15 21/22 ^ ^ ^ ^ ^ ^ ^ ^ ^ ^ ^ ^ ^ ^ ^",
-    "R": "^ ^ 1/2 2/3 3/4 5/6 7/8 10/11 14/15 21/22 ^ ^ ^ ^ ^ ^ ^ ^ ^ ^ ^ ^ ^ ^ ^ ^",
+    "R": "^ v 1/2 2/3 3/4 5/6 7/8 10/11 14/15 21/22 ^ ^ ^ ^ ^ ^ ^ ^ ^ ^ ^ ^ ^ ^ ^ ^",
 }
 
 Cell = tuple[int, int] | Literal["down", "up"]
@@ -146,25 +147,39 @@ def table_2a(letter: str, aql: float) -> Cell:
     return int(ac), int(re_)
 
 
-def resolve(letter: str, aql: float) -> tuple[str, int, int, Literal["down", "up"] | None]:
+class Resolution(NamedTuple):
+    """Where the arrows of Table 2-A lead."""
+
+    letter: str
+    ac: int
+    re: int
+    arrow: Literal["down", "up"] | None
+    """The direction followed; None when the cell held a plan."""
+    reversed: bool = False
+    """True when the printed arrow leads out of the table and the opposite direction was taken."""
+
+
+def resolve(letter: str, aql: float) -> Resolution:
     """Follow the arrows of Table 2-A from ``letter`` in the AQL's column.
 
-    Returns
-    -------
-    tuple
-        ``(code letter used, Ac, Re, arrow followed or None)``.
+    An arrow that leads out of the table (↑ in row A at AQL 10, ↓ in row R at AQL 0.015) has no
+    plan to point to; the plan in the other direction is used instead (``reversed``). At A / 10 that
+    is C (n = 5, Ac 1), which also agrees with the np-diagonal of the table; at R / 0.015 it is P
+    (n = 800, Ac 0).
     """
     cell = table_2a(letter, aql)
     if not isinstance(cell, str):
-        return letter, cell[0], cell[1], None
-    step = 1 if cell == "down" else -1
-    i = CODE_LETTERS.index(letter)
-    while 0 <= i + step < len(CODE_LETTERS):
-        i += step
-        found = table_2a(CODE_LETTERS[i], aql)
-        if not isinstance(found, str):
-            return CODE_LETTERS[i], found[0], found[1], cell
-    raise AssertionError(f"arrow from {letter} at AQL {aql:g} leads out of the table")
+        return Resolution(letter, cell[0], cell[1], None)
+    start = CODE_LETTERS.index(letter)
+    for direction, flipped in ((cell, False), ("up" if cell == "down" else "down", True)):
+        step = 1 if direction == "down" else -1
+        i = start + step
+        while 0 <= i < len(CODE_LETTERS):
+            found = table_2a(CODE_LETTERS[i], aql)
+            if not isinstance(found, str):
+                return Resolution(CODE_LETTERS[i], found[0], found[1], direction, flipped)  # type: ignore[arg-type]
+            i += step
+    raise AssertionError(f"no plan in the column of AQL {aql:g}")
 
 
 def plan_iso2859(lot_size: int, level: str = "II", aql: float = 1.0) -> Iso2859Plan:
@@ -198,14 +213,16 @@ def plan_iso2859(lot_size: int, level: str = "II", aql: float = 1.0) -> Iso2859P
             f"slides use an AQL of at most {MAX_PERCENT_AQL:g}"
         )
     first = code_letter(lot_size, level)
-    letter, ac, re_, arrow = resolve(first, aql)
+    letter, ac, re_, arrow, flipped = resolve(first, aql)
     n_table = SAMPLE_SIZES[letter]
     full = n_table >= lot_size
     notes = []
     if arrow is not None:
+        printed = arrow if not flipped else ("up" if arrow == "down" else "down")
         notes.append(
-            f"Table 2-A arrow {'↓' if arrow == 'down' else '↑'} from code letter {first} "
+            f"Table 2-A arrow {'↓' if printed == 'down' else '↑'} from code letter {first} "
             f"(n = {SAMPLE_SIZES[first]}) to {letter} (n = {n_table})"
+            + (" (the arrow leads out of the table: the plan on the other side is used)" if flipped else "")
         )
     if full:
         notes.append(f"sample size {n_table} ≥ lot size {lot_size}: 100 % inspection")
