@@ -103,6 +103,8 @@ def sample(
     workers: Annotated[int | None, typer.Option("--workers", "-j", min=1, help="Worker processes.")] = None,
 ) -> None:
     """Draw the expert-review sample: review_plan.json, review_plan.csv and the review sheet review.html."""
+    from rich.markup import escape
+
     from dqm.runner import RunOptions
     from dqm.semantic.models import PlanBatch
     from dqm.semantic.planfile import PlanError, build_plan, write_plan
@@ -147,8 +149,12 @@ def sample(
         profile=prof.name,
         profile_sha256=prof.sha256,
     )
+    findings_by_slide: dict[str, int] = {}
+    for f in run.findings:
+        if f.severity.value in ("error", "warning"):
+            findings_by_slide[f.item_id] = findings_by_slide.get(f.item_id, 0) + 1
     try:
-        review_plan = build_plan(items, batch_info, options)
+        review_plan = build_plan(items, batch_info, options, findings_by_slide)
     except PlanError as exc:
         raise core.usage_error(str(exc)) from None
     paths = write_plan(review_plan, out_dir)
@@ -157,17 +163,20 @@ def sample(
         by_id.setdefault(item.slide_id, item)
     sheet = sheet_data(review_plan, by_id, root, prof, thumb_size, thumb_quality)
     (out_dir / "review.html").write_text(render_review_html(sheet), encoding="utf-8")
-    core.out.print(_plan_line(review_plan), highlight=False)
+    core.out.print(_plan_line(review_plan), highlight=False, soft_wrap=True)
     over = review_plan.oversampling
     if over.enabled:
         core.out.print(
             f"oversampling ×{over.factor:g}: {over.flagged_in_sample} of {over.flagged_in_lot} flagged slides drawn",
             highlight=False,
+            soft_wrap=True,
         )
     core.out.print(
         f"{review_plan.sample_size} slides drawn from {len(review_plan.strata)} strata (seed {seed})\n"
-        f"plan: {paths['json']}\nslides: {paths['csv']}\nreview sheet: {out_dir / 'review.html'}",
+        f"plan: {escape(str(paths['json']))}\nslides: {escape(str(paths['csv']))}\n"
+        f"review sheet: {escape(str(out_dir / 'review.html'))}",
         highlight=False,
+        soft_wrap=True,
     )
 
 
@@ -221,7 +230,9 @@ def plan_command(
             raise ValueError(f"unknown plan {plan!r}; choose iso2859 or precision")
     except ValueError as exc:
         raise core.usage_error(str(exc)) from None
-    core.out.print(json.dumps(data, ensure_ascii=False) if json_out else line, highlight=False)
+    core.out.print(
+        json.dumps(data, ensure_ascii=False) if json_out else line, highlight=False, soft_wrap=True
+    )
 
 
 @review_app.command("ingest")
@@ -290,19 +301,21 @@ def ingest_command(
     path = out_dir / "semantic.json"
     path.write_bytes(result.model_dump_json(indent=2).encode("utf-8") + b"\n")
     _print_result(result, limit)
-    core.out.print(f"semantic: {path}", highlight=False)
+    core.out.print(f"semantic: {path}", highlight=False, soft_wrap=True, markup=False)
     raise typer.Exit({"accept": 0, "reject": 1, "incomplete": 3}[result.decision])
 
 
 def _print_result(r: Any, limit: int) -> None:
+    from rich.markup import escape
+
     core = _core()
     order = {"error": 0, "warning": 1, "info": 2}
     shown = sorted(r.findings, key=lambda f: order[f.severity])
     style = {"error": "red", "warning": "yellow", "info": "dim"}
     for f in shown[:limit]:
-        where = f.where() or f.slide_id or ""
+        where = escape(f.where() or f.slide_id or "")  # verdict files may hold [markup]
         core.out.print(
-            f"{where}: [{style[f.severity]}]{f.severity}[/] {f.code} {f.message}",
+            f"{where}: [{style[f.severity]}]{f.severity}[/] {f.code} {escape(f.message)}",
             highlight=False,
             soft_wrap=True,
         )
@@ -315,11 +328,12 @@ def _print_result(r: Any, limit: int) -> None:
             f"accuracy {100 * r.accuracy:.2f} % ({r.n_pass}/{r.n_reviewed} PASS), "
             f"{100 * r.confidence:g} % {r.ci_method} CI {100 * r.ci_low:.2f}–{100 * r.ci_high:.2f} %"
         )
-    core.out.print(acc, highlight=False)
+    core.out.print(acc, highlight=False, soft_wrap=True)
     if r.weighted is not None and r.weighted.accuracy is not None:
         core.out.print(
             f"stratified estimate {100 * r.weighted.accuracy:.2f} % (SE {100 * (r.weighted.standard_error or 0):.2f} points)",
             highlight=False,
+            soft_wrap=True,
         )
     if r.agreement is not None:
         k = r.agreement
@@ -328,6 +342,7 @@ def _print_result(r: Any, limit: int) -> None:
         core.out.print(
             f"agreement: {k.method} kappa {kappa}{ci} over {k.n_items} slides; {len(r.disagreements)} disagreements",
             highlight=False,
+            soft_wrap=True,
         )
     rule = (
         f"Ac {r.acceptance_number} / Re {r.rejection_number}"

@@ -109,7 +109,12 @@ def _plan_size(lot_size: int, options: PlanOptions) -> dict[str, object]:
     raise PlanError(f"unknown plan {options.plan!r}; choose iso2859 or precision")
 
 
-def build_plan(items: Sequence[ItemSummary], batch: PlanBatch, options: PlanOptions) -> ReviewPlan:
+def build_plan(
+    items: Sequence[ItemSummary],
+    batch: PlanBatch,
+    options: PlanOptions,
+    findings_by_slide: Mapping[str, int] | None = None,
+) -> ReviewPlan:
     """The review plan for a lot.
 
     Parameters
@@ -121,6 +126,9 @@ def build_plan(items: Sequence[ItemSummary], batch: PlanBatch, options: PlanOpti
         Where the lot came from.
     options
         Plan, level, AQL or margin, strata, floor per stratum, seed, oversampling.
+    findings_by_slide
+        Slide id → number of syntactic errors and warnings, item and batch checks together (a slide
+        with any is flagged). Default: the item counts of each summary.
 
     Raises
     ------
@@ -144,9 +152,8 @@ def build_plan(items: Sequence[ItemSummary], batch: PlanBatch, options: PlanOpti
     except ValueError as exc:
         raise PlanError(str(exc)) from None
     keys = {i.slide_id: tuple(stratum_value(i, f) for f in options.strata) for i in lot}
-    flags = flag_units(
-        seen, {i.slide_id: (i.errors + i.warnings) > 0 for i in lot}, options.risk, options.threshold
-    )
+    counts = findings_by_slide or {i.slide_id: i.errors + i.warnings for i in lot}
+    flags = flag_units(seen, {s: counts.get(s, 0) > 0 for s in seen}, options.risk, options.threshold)
     units = [Unit(s, stratum_label(keys[s]), flags[s] if options.oversample else False) for s in seen]
     try:
         sample = draw_sample(

@@ -182,12 +182,14 @@ class _Reader:
                 **where,
             )
             return None
-        target = (self.path.parent / value).resolve()
+        target = self.path.parent / value
         try:
-            data = target.read_bytes()
-            if len(data) > MAX_BYTES:
-                raise ValueError(f"{len(data)} bytes is over the {MAX_BYTES} byte limit")
-            doc = json.loads(data.decode("utf-8-sig"))
+            if not target.is_file():  # a folder, a device or nothing: never read it
+                raise OSError("not a regular file")
+            size = target.stat().st_size
+            if size > MAX_BYTES:
+                raise ValueError(f"{size} bytes is over the {MAX_BYTES} byte limit")
+            doc = json.loads(target.read_bytes().decode("utf-8-sig"))
         except (OSError, ValueError) as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
             self.finding(
