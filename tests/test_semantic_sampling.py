@@ -133,7 +133,7 @@ def test_flags_come_from_syntactic_findings_or_a_risk_score() -> None:
 
 
 def test_weighted_estimate_is_unbiased_under_oversampling() -> None:
-    """Simulation over 2,000 seeds: flagged slides fail far more often and are drawn 4× as often.
+    """Simulation over 1,000 seeds: flagged slides fail far more often and are drawn 4× as often.
 
     The inverse-probability weighted estimate averages to the lot's true accuracy; the raw share
     of PASS does not (it over-counts the flagged slides). Inclusion frequencies match π, and the
@@ -143,7 +143,7 @@ def test_weighted_estimate_is_unbiased_under_oversampling() -> None:
     # A fixed lot: flagged slides pass 3 times in 5, the others 49 times in 50.
     passes = {u.slide_id: (i % 5 < 3) if u.flagged else (i % 50 != 7) for i, u in enumerate(lot)}
     truth = sum(passes.values()) / len(lot)
-    seeds = range(2000)
+    seeds = range(1000)
     weighted, raw, variances = [], [], []
     drawn = dict.fromkeys(passes, 0)
     pi = {}
