@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -30,12 +31,12 @@ def lot(n: int, flagged_every: int = 0) -> list[ItemSummary]:
     """A lot spread unevenly over 7 classes × 4 institutions (strata of different sizes)."""
     out = []
     for i in range(n):
-        cls = CLASSES[(i * i) % 7] if i % 3 else CLASSES[i % 2]
+        h = int(hashlib.sha256(str(i).encode()).hexdigest(), 16)
         out.append(
             ItemSummary(
                 slide_id=f"S{i:05d}",
-                diagnosis=cls,
-                institution=SITES[i % 4],
+                diagnosis=CLASSES[(0, 0, 0, 1, 1, 2, 3, 4, 5, 6)[h % 10]],
+                institution=SITES[(h // 10) % 4],
                 warnings=1 if flagged_every and i % flagged_every == 0 else 0,
                 annotation_path=f"annotations/S{i:05d}.json",
             )
@@ -329,3 +330,18 @@ def test_semantic_result_round_trips_as_json(tmp_path: Path, profile: Profile) -
     plan = plan_for(300)
     r = run(plan, [verdict_file(tmp_path, verdicts(plan, {plan.sample[0].slide_id}))], profile)
     assert SemanticResult.model_validate_json(r.model_dump_json()) == r
+
+
+def test_plan_for_the_reference_study_lot() -> None:
+    """34,376 slides over 7 classes × 4 institutions, level II, AQL 1.0: M, n = 315, Ac 7, Re 8."""
+    plan = plan_for(34_376)
+    assert (plan.code_letter, plan.plan_sample_size, plan.acceptance_number, plan.rejection_number) == (
+        "M",
+        315,
+        7,
+        8,
+    )
+    assert plan.sample_size == 315 and len(plan.strata) == 28
+    assert all(st.sampled >= 1 for st in plan.strata)
+    # proportional: every stratum within one slide of its exact share of 315
+    assert all(abs(st.sampled - 315 * st.lot / 34_376) < 1 for st in plan.strata)

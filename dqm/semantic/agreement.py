@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -45,7 +46,7 @@ def adjudicate(verdicts: Mapping[str, str], rule: str = "strict") -> str:
         raise ValueError("no verdict to adjudicate")
     kind, name = parse_adjudication(rule)
     values = list(verdicts.values())
-    if kind == "reviewer" and name in verdicts:
+    if kind == "reviewer" and name is not None and name in verdicts:
         return verdicts[name]
     if kind == "majority":
         fails = values.count("fail")
@@ -140,24 +141,26 @@ def fleiss_kappa(
     """
     complete = sorted(s for s, r in ratings.items() if all(x in r for x in reviewers))
     left_out = len(ratings) - len(complete)
-    base = dict(
-        method="fleiss",
-        reviewers=list(reviewers),
-        n_items=len(complete),
-        ci_method=f"percentile bootstrap over slides ({n_boot} replicates, seed {seed})",
-    )
+
+    def make(**kw: Any) -> Kappa:
+        return Kappa(
+            method="fleiss",
+            reviewers=list(reviewers),
+            n_items=len(complete),
+            ci_method=f"percentile bootstrap over slides ({n_boot} replicates, seed {seed})",
+            **kw,
+        )
+
     notes = [f"{left_out} slide(s) not judged by every reviewer left out"] if left_out else []
     if not complete:
-        return Kappa(**base, kappa=None, note="; ".join(["no slide judged by every reviewer", *notes]))  # type: ignore[arg-type]
+        return make(kappa=None, note="; ".join(["no slide judged by every reviewer", *notes]))
     counts = np.array(
         [[sum(ratings[s][r] == c for r in reviewers) for c in CATEGORIES] for s in complete], dtype=float
     )
     kappa, p_bar, p_e = fleiss_value(counts)
     if kappa is None:
         notes.insert(0, "kappa undefined: every reviewer gave every slide the same single verdict")
-        return Kappa(
-            **base, kappa=None, observed_agreement=p_bar, expected_agreement=p_e, note="; ".join(notes)
-        )  # type: ignore[arg-type]
+        return make(kappa=None, observed_agreement=p_bar, expected_agreement=p_e, note="; ".join(notes))
     low = high = None
     if len(complete) >= 2:
         rng = np.random.default_rng(seed)
@@ -173,8 +176,7 @@ def fleiss_kappa(
             low, high = (float(v) for v in np.quantile(reps, [alpha / 2.0, 1.0 - alpha / 2.0]))
     else:
         notes.append("one slide only: no interval")
-    return Kappa(
-        **base,  # type: ignore[arg-type]
+    return make(
         kappa=kappa,
         ci_low=low,
         ci_high=high,

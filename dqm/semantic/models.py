@@ -88,7 +88,7 @@ class Oversampling(_Frozen):
 class ReviewPlan(_Frozen):
     """``review_plan.json``: everything needed to review the sample and to judge the verdicts."""
 
-    format: Literal["dqm.review_plan/1"] = PLAN_FORMAT
+    format: Literal["dqm.review_plan/1"] = "dqm.review_plan/1"
     plan_id: str
     """SHA-256 of the plan's content (all fields but this one): verdict files quote it."""
     dqm_version: str
