@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 import shapely
 
@@ -72,3 +75,21 @@ def test_geojson_parsing(profile: Profile) -> None:
     assert len(problems) == 3
     assert parse_geojson(poly, profile)[0][0][0] is None  # a bare geometry has no class
     assert parse_geojson({"type": "Nope"}, profile) == ([], ["not GeoJSON (type 'Nope')"])
+
+
+def test_real_qupath_exports_compare_to_themselves_perfectly(real_data: Path, profile: Profile) -> None:
+    """Real QuPath / DSA exports (classes outside the taxonomy, holes, 3-D coordinates, the old bare
+    list) parse without problems, and each outline scores Dice = IoU = 1 against itself."""
+    expected = {
+        "qupath_test.geojson": 7,
+        "multiple_holes_new.geojson": 1,
+        "dsa-nuclei-noclass.geojson": 10,
+        "TCGA-EJ-5519-01Z-00-DX1.legacy-qupath.json": 3,
+    }
+    for name, count in expected.items():
+        doc = json.loads((real_data / "annotations" / "qupath" / name).read_text("utf-8"))
+        shapes, problems = parse_geojson(doc, profile)
+        assert (len(shapes), problems) == (count, []), name
+        for label, dice, iou, area_a, area_b, _note in compare(shapes, shapes):
+            assert dice == pytest.approx(1.0) and iou == pytest.approx(1.0), (name, label)
+            assert area_a == area_b > 0

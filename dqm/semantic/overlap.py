@@ -57,14 +57,17 @@ def feature_class(props: Mapping[str, Any] | None, profile: Profile) -> str | No
 
 
 def parse_geojson(
-    doc: Mapping[str, Any], profile: Profile
+    doc: Mapping[str, Any] | list[Any], profile: Profile
 ) -> tuple[list[tuple[str | None, BaseGeometry]], list[str]]:
     """Polygons of a GeoJSON FeatureCollection, Feature or bare geometry, with their classes.
 
-    Returns ``(shapes, problems)``; a feature that is not a polygon or cannot be read is a problem
-    (a sentence) and is left out. Never raises for content.
+    A bare list of features (QuPath's older export) is read as a FeatureCollection. Returns
+    ``(shapes, problems)``; a feature that is not a polygon or cannot be read is a problem (a
+    sentence) and is left out. Never raises for content.
     """
     problems: list[str] = []
+    if isinstance(doc, list):
+        doc = {"type": "FeatureCollection", "features": doc}
     kind = doc.get("type")
     if kind == "FeatureCollection":
         features = doc.get("features")
@@ -110,7 +113,9 @@ def dice_iou(a: BaseGeometry, b: BaseGeometry) -> tuple[float | None, float | No
         return None, None
     inter = a.intersection(b).area
     union = area_a + area_b - inter
-    return 2.0 * inter / (area_a + area_b), (inter / union if union > 0 else None)
+    # rounding in the overlay can push identical shapes a hair past 1
+    dice = min(1.0, 2.0 * inter / (area_a + area_b))
+    return dice, (min(1.0, inter / union) if union > 0 else None)
 
 
 def compare(

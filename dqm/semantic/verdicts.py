@@ -172,7 +172,7 @@ class _Reader:
     def _corrected(self, value: Any, where: dict[str, Any]) -> Any:
         if value is None or value == "":
             return None
-        if isinstance(value, dict):
+        if isinstance(value, dict | list):
             return value
         if not isinstance(value, str):
             self.finding(
@@ -199,7 +199,7 @@ class _Reader:
                 **where,
             )
             return None
-        if not isinstance(doc, dict):
+        if not isinstance(doc, dict | list):
             self.finding("CORRECTION_UNREADABLE", "error", f"{value!r} is not a GeoJSON object", **where)
             return None
         return doc
