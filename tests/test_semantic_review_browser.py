@@ -120,6 +120,16 @@ def test_review_export_and_ingest(sheet: Path, tmp_path: Path) -> None:
         assert page.locator("#canvas image").count() == 1  # the thumbnail is drawn (data: URI allowed)
         assert page.locator("#canvas path.outline").count() == len(hostile_entry["shapes"])
 
+        # a second reviewer on the same computer starts afresh; switching back restores the first
+        page.click("#change-name")
+        page.fill("#name-input", "Dr. Lee")
+        page.click("#name-ok")
+        assert page.text_content("#progress-text") == f"0 / {n}"
+        page.click("#change-name")
+        page.fill("#name-input", "Dr. Kim")
+        page.click("#name-ok")
+        assert page.text_content("#progress-text") == f"3 / {n}"
+
         with page.expect_download() as json_download:
             page.click("#export-json")
         json_path = tmp_path / "kim.json"

@@ -14,6 +14,7 @@ The modules are small and single purpose:
 ``ingest``      verdict files + plan → :class:`~dqm.semantic.models.SemanticResult`.
 ``sheet``       the data of the review sheet (thumbnails, outlines) for ``review.html``.
 ``models``      the frozen result models (imported by :mod:`dqm.results`; pydantic only).
+``cli``         ``dqm sample`` and ``dqm review plan|ingest`` (registered by :mod:`dqm.cli`).
 
 Nothing here is imported by ``import dqm``; heavy libraries load inside the functions that use them.
 """

@@ -263,6 +263,8 @@ def ingest_command(
     limit: Annotated[int, typer.Option(help="Findings to print.")] = 20,
 ) -> None:
     """Judge verdict files against the plan: estimate, interval, lot decision, agreement; writes semantic.json."""
+    from rich.markup import escape
+
     from dqm.semantic.ingest import IngestOptions, delivered_loader, ingest
     from dqm.semantic.intervals import CI_METHODS
     from dqm.semantic.planfile import PlanError, read_plan
@@ -280,9 +282,16 @@ def ingest_command(
     missing = [p for p in verdicts if not p.is_file()]
     if missing:
         raise core.usage_error(f"no such verdict file: {missing[0]}")
-    prof = core.load_profile_or_exit(
-        profile or (review_plan.batch.profile if review_plan.batch.profile else None)
-    )
+    from dqm.profile import BUILTIN_PROFILES
+
+    # the plan names its profile; a profile from a file must be given again with --profile
+    named = review_plan.batch.profile if review_plan.batch.profile in BUILTIN_PROFILES else None
+    prof = core.load_profile_or_exit(profile or named)
+    if prof.sha256 != review_plan.batch.profile_sha256:
+        core.console.print(
+            f"[yellow]warning:[/] profile {escape(prof.name)} differs from the one the sample was drawn with "
+            "(class names in corrected outlines may resolve differently)"
+        )
     root = (batch or Path(review_plan.batch.path)).resolve()
     if out_dir.resolve() == root or root in out_dir.resolve().parents:
         raise core.usage_error("--out must be outside the batch folder: dqm never writes into a batch")

@@ -203,7 +203,8 @@ def sheet_data(
     """The review sheet's data for every drawn slide, in the plan's order.
 
     ``items`` maps slide id → summary from the syntactic run. Slides the reviewer sees carry no
-    design information (weights, flags): the review stays blind to why a slide was drawn.
+    design information (weights, flags): the review stays blind to why a slide was drawn. The
+    batch's location on disk is left out too: the sheet travels to people outside.
     """
     slides: Sequence[dict[str, Any]] = [
         slide_entry(root, items[s.slide_id], s.stratum, profile, thumb_size, quality) for s in plan.sample
@@ -212,7 +213,6 @@ def sheet_data(
         "format": "dqm.review_sheet/1",
         "plan_id": plan.plan_id,
         "verdicts_format": "dqm.verdicts/1",
-        "batch": plan.batch.path,
         "plan": plan.plan,
         "lot_size": plan.lot_size,
         "sample_size": plan.sample_size,
