@@ -345,3 +345,16 @@ def test_plan_for_the_reference_study_lot() -> None:
     assert all(st.sampled >= 1 for st in plan.strata)
     # proportional: every stratum within one slide of its exact share of 315
     assert all(abs(st.sampled - 315 * st.lot / 34_376) < 1 for st in plan.strata)
+
+
+def test_strata_left_unsampled_are_said_not_covered(tmp_path: Path, profile: Profile) -> None:
+    items = [*lot(400), ItemSummary(slide_id="rare", diagnosis="MM", institution="Nowhere")]
+    plan = build_plan(items, BATCH, PlanOptions(minimum=0))
+    rare = next(st for st in plan.strata if st.label == "MM / Nowhere")
+    assert rare.sampled == 0
+    r = run(plan, [verdict_file(tmp_path, verdicts(plan))], profile)
+    assert r.decision == "accept" and r.weighted is not None
+    left = sum(st.lot for st in plan.strata if st.sampled == 0)
+    assert left >= 1 and r.weighted.lot_covered == 401 - left
+    assert f"{left} slide(s) in strata with no sampled slide" in r.weighted.note
+    assert "provisional" not in r.weighted.note

@@ -388,4 +388,9 @@ def attach_review(result: Any, review: Path) -> Any:
             f"{path} reviewed another batch (fingerprint {semantic.batch_fingerprint[:12]}…, "
             f"this batch {result.batch.fingerprint[:12]}…): draw a new sample with dqm sample"
         )
+    if semantic.decision == "incomplete":
+        core.console.print(
+            f"[yellow]warning:[/] the expert review is incomplete ({semantic.remaining} of "
+            f"{semantic.sample_size} sampled slides without a verdict): semantic accuracy does not pass yet"
+        )
     return with_verdict(result.model_copy(update={"semantic": semantic}))

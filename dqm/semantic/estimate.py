@@ -70,6 +70,7 @@ def weighted_estimate(
         else:
             s2 = 0.0
         var += share * share * fpc * s2 / r_c
+    p_w = min(1.0, max(0.0, p_w))  # the shares sum to 1 up to rounding
     se = math.sqrt(var)
     half = z_value(confidence) * se
     notes = []
@@ -158,9 +159,14 @@ def stratum_results(
     return out
 
 
+def unsampled_slides(plan: ReviewPlan) -> int:
+    """Slides in cells nothing was drawn from (possible only with ``--min-per-stratum 0``)."""
+    return sum(c.lot for st in plan.strata for c in st.cells if c.sampled == 0)
+
+
 def cell_counts(plan: ReviewPlan, final: Mapping[str, str]) -> dict[str, tuple[int, int, int]]:
-    """Cell label → ``(N_c, reviewed, passes)`` for the whole plan."""
-    cells = {c.label: [c.lot, 0, 0] for st in plan.strata for c in st.cells}
+    """Cell label → ``(N_c, reviewed, passes)`` for the cells the sample was drawn from."""
+    cells = {c.label: [c.lot, 0, 0] for st in plan.strata for c in st.cells if c.sampled > 0}
     by_slide = {s.slide_id: s for s in plan.sample}
     for slide_id, verdict in final.items():
         s = by_slide.get(slide_id)

@@ -15,7 +15,7 @@ from shapely.geometry.base import BaseGeometry
 
 from dqm.profile import Profile
 from dqm.semantic import agreement as agr
-from dqm.semantic.estimate import cell_counts, decide, stratum_results, weighted_estimate
+from dqm.semantic.estimate import cell_counts, decide, stratum_results, unsampled_slides, weighted_estimate
 from dqm.semantic.intervals import interval
 from dqm.semantic.models import (
     REASONS,
@@ -205,7 +205,11 @@ def ingest(
     n_pass = sum(v == "pass" for v in final.values())
     n_fail = n_reviewed - n_pass
     ci = interval(n_pass, n_reviewed, options.ci_method, options.confidence)
-    weighted = weighted_estimate(cell_counts(plan, final), plan.lot_size, options.confidence)
+    unsampled = unsampled_slides(plan)
+    weighted = weighted_estimate(cell_counts(plan, final), plan.lot_size - unsampled, options.confidence)
+    if unsampled:
+        note = f"{unsampled} slide(s) in strata with no sampled slide are not covered (minimum per stratum 0)"
+        weighted = weighted.model_copy(update={"note": "; ".join(n for n in (weighted.note, note) if n)})
     decision, basis, counted = decide(plan, n_fail, len(missing), weighted.accuracy, options.target)
     reasons = dict.fromkeys(REASONS, 0)
     for slide, verdict in final.items():
