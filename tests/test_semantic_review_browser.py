@@ -42,6 +42,7 @@ def sheet(clean_batch: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
         rows = list(csv.DictReader(fh))
     rows[0]["slide_id"] = HOSTILE_ID
     rows[0]["scanner"] = HOSTILE_SCANNER
+    rows[1]["slide_id"] = "__proto__"  # must be stored as a plain key, not set an object's prototype
     with manifest.open("w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
         writer.writeheader()
@@ -129,6 +130,9 @@ def test_review_export_and_ingest(sheet: Path, tmp_path: Path) -> None:
         page.fill("#name-input", "Dr. Kim")
         page.click("#name-ok")
         assert page.text_content("#progress-text") == f"3 / {n}"
+        page.locator("#slide-list button", has_text="__proto__").click()
+        page.keyboard.press("p")
+        assert page.text_content("#progress-text") == f"4 / {n}"
 
         with page.expect_download() as json_download:
             page.click("#export-json")
@@ -146,7 +150,9 @@ def test_review_export_and_ingest(sheet: Path, tmp_path: Path) -> None:
     exported = json.loads(json_path.read_text())
     assert exported["plan_id"] == plan["plan_id"] and exported["reviewer"] == "Dr. Kim"
     by_id = {v["slide_id"]: v for v in exported["verdicts"]}
-    assert len(by_id) == 3 and first and first.endswith(plan["sample"][0]["slide_id"])
+    assert (
+        len(by_id) == 4 and "__proto__" in by_id and first and first.endswith(plan["sample"][0]["slide_id"])
+    )
     fail = [v for v in by_id.values() if v["verdict"] == "fail"]
     assert (
         len(fail) == 1
@@ -157,12 +163,12 @@ def test_review_export_and_ingest(sheet: Path, tmp_path: Path) -> None:
     for path in (json_path, csv_path):
         out = tmp_path / f"sem-{path.suffix[1:]}"
         res = runner.invoke(app, ["review", "ingest", "--plan", str(sheet), str(path), "--out", str(out)])
-        assert res.exit_code == 3, res.output  # incomplete: 11 slides to go
+        assert res.exit_code == 3, res.output  # incomplete: 10 slides to go
         sem = json.loads((out / "semantic.json").read_text())
         assert (sem["n_reviewed"], sem["n_pass"], sem["remaining"], sem["reviewers"]) == (
+            4,
             3,
-            2,
-            n - 3,
+            n - 4,
             ["Dr. Kim"],
         )
         assert sem["fail_reasons"]["wrong_class"] == 1

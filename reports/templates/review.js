@@ -2,20 +2,27 @@
 (function () {
   const S = JSON.parse(document.getElementById("sheet-data").textContent);
   const SVG = "http://www.w3.org/2000/svg";
-  const KEY = "dqm-review:" + S.plan_id;
+  const BASE = "dqm-review:" + S.plan_id;
   const $ = (id) => document.getElementById(id);
   const el = (tag, text, cls) => { const e = document.createElement(tag); if (text !== undefined) e.textContent = String(text); if (cls) e.className = cls; return e; };
   const svgEl = (tag, attrs) => { const e = document.createElementNS(SVG, tag); for (const [k, v] of Object.entries(attrs || {})) e.setAttribute(k, String(v)); return e; };
   const COLOUR = /^#[0-9a-fA-F]{6}$/;
   const colour = (c) => (COLOUR.test(c) ? c : "#888888");
+  const vkey = (id) => "slide:" + id; // a prefix, so that a slide called "__proto__" is just a key
 
-  function load() {
-    try { const s = JSON.parse(localStorage.getItem(KEY) || "null"); if (s && typeof s === "object" && s.verdicts) return s; } catch (e) { /* a damaged entry starts afresh */ }
-    return { reviewer: "", verdicts: {}, current: 0 };
+  // Progress is kept per plan and per reviewer, so two reviewers sharing a computer never see
+  // each other's verdicts: "change" switches to the other reviewer's own progress.
+  function read(key) { try { return JSON.parse(localStorage.getItem(key) || "null"); } catch (e) { return null; } }
+  function write(key, value) { try { localStorage.setItem(key, JSON.stringify(value)); } catch (e) { /* storage full or disabled: keep going in memory */ } }
+  function stateFor(name) {
+    const s = name ? read(BASE + ":reviewer:" + name) : null;
+    const ok = s && typeof s === "object" && s.verdicts && typeof s.verdicts === "object";
+    const current = ok ? Math.min(Math.max(0, s.current | 0), Math.max(0, S.slides.length - 1)) : 0;
+    return { reviewer: name || "", verdicts: ok ? s.verdicts : {}, current: current };
   }
-  const state = load();
-  state.current = Math.min(Math.max(0, state.current | 0), Math.max(0, S.slides.length - 1));
-  function save() { try { localStorage.setItem(KEY, JSON.stringify(state)); } catch (e) { /* storage full or disabled: keep going in memory */ } }
+  const last = read(BASE + ":current");
+  let state = stateFor(typeof last === "string" ? last : "");
+  function save() { if (state.reviewer) write(BASE + ":reviewer:" + state.reviewer, state); }
 
   // ---- reviewer name, asked once
   function askName() {
@@ -27,7 +34,8 @@
     ev.preventDefault();
     const name = $("name-input").value.trim();
     if (!name) { $("name-input").focus(); return; }
-    state.reviewer = name; save(); $("name-dialog").hidden = true; showName();
+    if (name !== state.reviewer) { save(); state = stateFor(name); write(BASE + ":current", name); save(); }
+    $("name-dialog").hidden = true; showName(); show(state.current);
   });
   $("change-name").addEventListener("click", askName);
   function showName() { $("reviewer-name").textContent = state.reviewer || "–"; }
@@ -38,7 +46,7 @@
     const li = el("li"); const b = el("button", s.id); b.type = "button"; b.title = s.id;
     b.addEventListener("click", () => show(i)); li.appendChild(b); list.appendChild(li); return b;
   });
-  function status(i) { const v = state.verdicts[S.slides[i].id]; return v && v.verdict ? v.verdict : "todo"; }
+  function status(i) { const v = state.verdicts[vkey(S.slides[i].id)]; return v && v.verdict ? v.verdict : "todo"; }
   function refreshList() {
     let done = 0;
     items.forEach((b, i) => { const st = status(i); if (st !== "todo") done++; b.className = "st-" + st + (i === state.current ? " current" : ""); });
@@ -56,8 +64,8 @@
   function current() { return S.slides[state.current]; }
   function record() {
     const id = current().id;
-    if (!state.verdicts[id]) state.verdicts[id] = { verdict: "", reasons: [], comment: "", reviewed_at: "" };
-    return state.verdicts[id];
+    if (!state.verdicts[vkey(id)]) state.verdicts[vkey(id)] = { verdict: "", reasons: [], comment: "", reviewed_at: "" };
+    return state.verdicts[vkey(id)];
   }
   function stamp(v) { v.reviewed_at = new Date().toISOString(); }
   function setVerdict(verdict) {
@@ -73,7 +81,7 @@
     stamp(v); save(); paintVerdict(); refreshList();
   }
   function paintVerdict() {
-    const v = state.verdicts[current().id] || { verdict: "", reasons: [], comment: "" };
+    const v = state.verdicts[vkey(current().id)] || { verdict: "", reasons: [], comment: "" };
     $("btn-pass").setAttribute("aria-pressed", String(v.verdict === "pass"));
     $("btn-fail").setAttribute("aria-pressed", String(v.verdict === "fail"));
     reasonBoxes.forEach((cb) => { cb.checked = v.reasons.includes(cb.value); });
@@ -150,8 +158,8 @@
 
   // ---- export
   function rows() {
-    return S.slides.filter((s) => state.verdicts[s.id] && state.verdicts[s.id].verdict).map((s) => {
-      const v = state.verdicts[s.id];
+    return S.slides.filter((s) => state.verdicts[vkey(s.id)] && state.verdicts[vkey(s.id)].verdict).map((s) => {
+      const v = state.verdicts[vkey(s.id)];
       return { slide_id: s.id, reviewer: state.reviewer, verdict: v.verdict, reason: v.reasons.join(";"), comment: v.comment || "", reviewed_at: v.reviewed_at || "" };
     });
   }
