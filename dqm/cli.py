@@ -271,6 +271,12 @@ def audit(
         int,
         typer.Option(min=0, max=24, help="Worst slides drawn small with their outlines in the report."),
     ] = 12,
+    review: Annotated[
+        Path | None,
+        typer.Option(
+            help="Folder (or file) with semantic.json from dqm review ingest: the semantic dimension."
+        ),
+    ] = None,
 ) -> None:
     """Audit a batch: every dimension available; writes results.json, report.html, junit.xml and
     summary.md; exits like `dqm gate` (0 passed, 1 failed, 3 missing)."""
@@ -285,6 +291,8 @@ def audit(
     warn = dimensions_or_exit(warn_only, "--warn-only") or []
     if gx_suite is not None and not gx_suite.is_file():
         raise usage_error(f"no such GX suite file: {gx_suite}")
+    if review is not None and not review.exists():
+        raise usage_error(f"no such review folder or file: {review}")
     if out_dir.resolve() == root or root in out_dir.resolve().parents:
         raise usage_error("--out must be outside the batch folder: dqm never writes into a batch")
     options = RunOptions(
@@ -293,6 +301,10 @@ def audit(
     run = run_with_progress(root, prof, options)
     result = build_result(run, ["dqm", *sys.argv[1:]])
     result = with_thumbnails(result, root, prof, count=thumbnails)
+    if review is not None:
+        from dqm.semantic.cli import attach_review
+
+        result = attach_review(result, review)
     paths = write_outputs(result, out_dir)
     outcome = gate(result, req, warn)
     s = result.syntactic
@@ -481,6 +493,13 @@ def schema(
         out.print(f"schema: {output}")
         return
     out.print_json(json.dumps(SCHEMAS[which]()))
+
+
+# Semantic accuracy (expert review): `dqm sample`, `dqm review plan|ingest`. Light imports only.
+from dqm.semantic.cli import review_app, sample  # noqa: E402
+
+app.command()(sample)
+app.add_typer(review_app, name="review")
 
 
 def main() -> None:

@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from dqm.findings import Finding
+from dqm.semantic.models import SemanticResult
 
 SCHEMA_VERSION = "1.1"
 """``major.minor``: a minor bump adds optional fields (older files still load); a major bump
@@ -241,6 +242,8 @@ class QualityResult(_Frozen):
     items: list[ItemSummary]
     findings: list[Finding]
     syntactic: SyntacticResult | None = None
+    semantic: SemanticResult | None = None
+    """Expert review of a designed sample (``dqm audit --review``); None when not reviewed."""
     verdict: Verdict
     checks: list[CheckInfo] = Field(default_factory=list)
     """The checks configured for this run."""

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from pydantic import BaseModel, ConfigDict
 
+from dqm.semantic.models import SemanticResult
 from dqm.findings import Aspect, Finding, Location, Severity
 from dqm.results import (
     BatchInfo,
@@ -31,21 +32,6 @@ PLANT = '<script>window.__pwned = 1</script><img src=x onerror="window.__pwned=2
 
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class FakeSemantic(_Frozen):
-    """Shaped like issue 4's estimate: accuracy with an interval, a target and an Ac/Re decision."""
-
-    accuracy: float
-    ci_low: float
-    ci_high: float
-    target: float = 0.95
-    n_reviewed: int
-    n_pass: int
-    sample_size: int
-    decision: str
-    passed: bool
-    method: str = "ISO 2859-1 single sampling, level II."
 
 
 class ClassDice(_Frozen):
@@ -81,7 +67,7 @@ class FakeDiversity(_Frozen):
 class FullResult(QualityResult):
     """A QualityResult with the three other dimensions, as the merged core will have."""
 
-    semantic: FakeSemantic | None = None
+    semantic: SemanticResult | None = None
     diversity: FakeDiversity | None = None
     validity: FakeValidity | None = None
 
@@ -232,16 +218,39 @@ def _by_code(findings: list[Finding]) -> dict[str, int]:
     return dict(sorted(out.items()))
 
 
-def semantic(passed: bool = True, decision: str = "accept") -> FakeSemantic:
-    return FakeSemantic(
-        accuracy=0.9714,
+def semantic(passed: bool = True, decision: str = "accept") -> SemanticResult:
+    """A real semantic result: 315 of a 34,376-slide lot reviewed, 9 failures: accepted at
+    AQL 1.5 (Ac 10, Re 11), rejected at AQL 1.0 (Ac 7, Re 8)."""
+    n_fail = 9
+    ac = 7 if decision == "reject" else 10
+    return SemanticResult(
+        plan_id="p" * 16,
+        plan="iso2859",
+        batch_fingerprint="f" * 64,
+        lot_size=34376,
+        sample_size=315,
+        plan_sample_size=315,
+        level="II",
+        aql=1.0 if ac == 7 else 1.5,
+        code_letter="M",
+        acceptance_number=ac,
+        rejection_number=ac + 1,
+        accuracy=(315 - n_fail) / 315,
         ci_low=0.9468,
         ci_high=0.9850,
-        n_reviewed=315,
-        n_pass=306,
-        sample_size=315,
+        ci_method="wilson",
+        confidence=0.95,
+        n_reviewed=315 if decision != "incomplete" else 200,
+        n_pass=315 - n_fail,
+        n_fail=n_fail,
+        remaining=0 if decision != "incomplete" else 115,
+        provisional=decision == "incomplete",
         decision=decision,
+        decision_basis="count",
+        failures_counted=float(n_fail),
+        target=0.95,
         passed=passed,
+        method="ISO 2859-1 single sampling, normal inspection, level II.",
     )
 
 

@@ -1,0 +1,396 @@
+"""The semantic commands: ``dqm sample``, ``dqm review plan`` and ``dqm review ingest``.
+
+Registered on the main ``dqm`` app by :mod:`dqm.cli`. Only typer loads at import; each command
+imports what it needs when it runs. Exit codes follow the main app: 0 accepted (or written),
+1 rejected, 2 usage error, 3 review incomplete.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+review_app = typer.Typer(
+    help="Expert review: plan a sample size, ingest reviewers' verdicts.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+PlanOpt = Annotated[str, typer.Option("--plan", help="iso2859 (ISO 2859-1, default) or precision.")]
+LevelOpt = Annotated[str, typer.Option(help="ISO 2859-1 inspection level: I, II, III, S-1 … S-4.")]
+AqlOpt = Annotated[float, typer.Option(help="ISO 2859-1 AQL in % nonconforming (a Table 2-A value ≤ 10).")]
+MarginOpt = Annotated[
+    float, typer.Option(help="Precision plan: largest Wilson half-width of the accuracy interval.")
+]
+ConfidenceOpt = Annotated[float, typer.Option(help="Confidence level of intervals (precision plan, ingest).")]
+ExpectedOpt = Annotated[float, typer.Option(help="Precision plan: accuracy expected before the review.")]
+
+
+def _core() -> Any:
+    from dqm import cli
+
+    return cli
+
+
+def _plan_options(**kw: Any) -> Any:
+    from dqm.semantic.planfile import PlanOptions
+
+    return PlanOptions(**kw)
+
+
+def _read_risk(path: Path) -> dict[str, float]:
+    """``slide_id,risk`` CSV → mapping; a usage error names the first bad row."""
+    import csv
+
+    core = _core()
+    try:
+        rows = list(csv.DictReader(path.read_text("utf-8-sig").splitlines()))
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise core.usage_error(f"cannot read risk file {path}: {exc}") from None
+    out: dict[str, float] = {}
+    for i, row in enumerate(rows, start=1):
+        try:
+            out[str(row["slide_id"]).strip()] = float(row["risk"])
+        except (KeyError, TypeError, ValueError):
+            raise core.usage_error(f"{path} row {i}: needs columns slide_id and risk (a number)") from None
+    return out
+
+
+def sample(
+    batch: Annotated[Path, typer.Argument(help="The batch folder (read only).")],
+    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Folder for the review plan and sheet.")],
+    plan: PlanOpt = "iso2859",
+    level: LevelOpt = "II",
+    aql: AqlOpt = 1.0,
+    margin: MarginOpt = 0.03,
+    confidence: ConfidenceOpt = 0.95,
+    expected: ExpectedOpt = 0.95,
+    strata: Annotated[
+        str,
+        typer.Option(
+            help="Comma-separated fields to stratify by (diagnosis, institution or clinical fields)."
+        ),
+    ] = "diagnosis,institution",
+    min_per_stratum: Annotated[
+        int, typer.Option(min=0, help="Slides drawn at least from each non-empty stratum.")
+    ] = 1,
+    seed: Annotated[int, typer.Option(help="Seed of the draw; same batch and seed, same sample.")] = 0,
+    oversample_flagged: Annotated[
+        bool,
+        typer.Option(
+            help="Draw slides with syntactic findings (or a high --risk) more often; weights correct it."
+        ),
+    ] = False,
+    oversample_factor: Annotated[
+        float, typer.Option(min=1.0, help="How much more often flagged slides are drawn.")
+    ] = 3.0,
+    risk: Annotated[
+        Path | None,
+        typer.Option(help="CSV slide_id,risk (e.g. low model agreement); risk ≥ --risk-threshold flags."),
+    ] = None,
+    risk_threshold: Annotated[
+        float, typer.Option(help="Risk score at or above which a slide is flagged.")
+    ] = 0.5,
+    thumb_size: Annotated[
+        int, typer.Option(min=64, max=2048, help="Largest thumbnail side in review.html (px).")
+    ] = 640,
+    thumb_quality: Annotated[int, typer.Option(min=20, max=95, help="JPEG quality of the thumbnails.")] = 70,
+    profile: Annotated[
+        str | None, typer.Option("--profile", "-p", help="Profile YAML file or built-in name.")
+    ] = None,
+    workers: Annotated[int | None, typer.Option("--workers", "-j", min=1, help="Worker processes.")] = None,
+) -> None:
+    """Draw the expert-review sample: review_plan.json, review_plan.csv and the review sheet review.html."""
+    from rich.markup import escape
+
+    from dqm.runner import RunOptions
+    from dqm.semantic.models import PlanBatch
+    from dqm.semantic.planfile import PlanError, build_plan, write_plan
+    from dqm.semantic.sheet import sheet_data
+    from dqm.syntactic import fingerprint
+    from reports.review import render_review_html
+
+    core = _core()
+    root = core.batch_folder(batch)
+    if out_dir.resolve() == root or root in out_dir.resolve().parents:
+        raise core.usage_error("--out must be outside the batch folder: dqm never writes into a batch")
+    prof = core.load_profile_or_exit(profile)
+    fields = tuple(f.strip() for f in strata.split(",") if f.strip())
+    unknown = [f for f in fields if f not in ("diagnosis", "institution") and f not in prof.clinical]
+    if unknown:
+        raise core.usage_error(
+            f"unknown stratification field(s) {', '.join(unknown)}: use diagnosis, institution or a clinical "
+            f"field of the profile ({', '.join(prof.clinical)})"
+        )
+    risk_scores = _read_risk(risk) if risk is not None else {}
+    options = _plan_options(
+        plan=plan,
+        level=level,
+        aql=aql,
+        margin=margin,
+        confidence=confidence,
+        expected=expected,
+        strata=fields,
+        minimum=min_per_stratum,
+        seed=seed,
+        oversample=oversample_flagged or bool(risk_scores),
+        factor=oversample_factor,
+        threshold=risk_threshold,
+        risk=risk_scores,
+    )
+    run = core.run_with_progress(root, prof, RunOptions(workers=workers))
+    items = [o.summary for o in run.outcomes]
+    batch_info = PlanBatch(
+        path=str(root),
+        fingerprint=fingerprint(run),
+        n_items=len(items),
+        profile=prof.name,
+        profile_sha256=prof.sha256,
+    )
+    findings_by_slide: dict[str, int] = {}
+    for f in run.findings:
+        if f.severity.value in ("error", "warning"):
+            findings_by_slide[f.item_id] = findings_by_slide.get(f.item_id, 0) + 1
+    try:
+        review_plan = build_plan(items, batch_info, options, findings_by_slide)
+    except PlanError as exc:
+        raise core.usage_error(str(exc)) from None
+    paths = write_plan(review_plan, out_dir)
+    by_id: dict[str, Any] = {}
+    for item in items:
+        by_id.setdefault(item.slide_id, item)
+    sheet = sheet_data(review_plan, by_id, root, prof, thumb_size, thumb_quality)
+    (out_dir / "review.html").write_text(render_review_html(sheet), encoding="utf-8")
+    core.out.print(_plan_line(review_plan), highlight=False, soft_wrap=True)
+    over = review_plan.oversampling
+    if over.enabled:
+        core.out.print(
+            f"oversampling ×{over.factor:g}: {over.flagged_in_sample} of {over.flagged_in_lot} flagged slides drawn",
+            highlight=False,
+            soft_wrap=True,
+        )
+    core.out.print(
+        f"{review_plan.sample_size} slides drawn from {len(review_plan.strata)} strata (seed {seed})\n"
+        f"plan: {escape(str(paths['json']))}\nslides: {escape(str(paths['csv']))}\n"
+        f"review sheet: {escape(str(out_dir / 'review.html'))}",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+def _plan_line(p: Any) -> str:
+    if p.plan == "iso2859":
+        extra = f" ({p.note})" if p.note else ""
+        return (
+            f"ISO 2859-1 normal inspection, level {p.level}, AQL {p.aql:g}: lot {p.lot_size} → code letter "
+            f"{p.code_letter}, n = {p.plan_sample_size}, Ac = {p.acceptance_number}, Re = {p.rejection_number}{extra}"
+        )
+    return f"precision plan: lot {p.lot_size} → n = {p.plan_sample_size} ({p.note})"
+
+
+@review_app.command("plan")
+def plan_command(
+    lot_size: Annotated[int, typer.Option("--lot-size", "-N", min=1, help="Slides in the lot.")],
+    plan: PlanOpt = "iso2859",
+    level: LevelOpt = "II",
+    aql: AqlOpt = 1.0,
+    margin: MarginOpt = 0.03,
+    confidence: ConfidenceOpt = 0.95,
+    expected: ExpectedOpt = 0.95,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the plan as JSON.")] = False,
+) -> None:
+    """The sample size and Ac / Re for a lot size, without a batch (for agreeing a plan with a supplier)."""
+    import dataclasses
+    import json
+
+    from dqm.semantic.intervals import precision_sample_size
+    from dqm.semantic.iso2859 import plan_iso2859
+
+    core = _core()
+    try:
+        if plan == "iso2859":
+            p = plan_iso2859(lot_size, level, aql)
+            data: dict[str, Any] = {"plan": "iso2859", **dataclasses.asdict(p)}
+            line = (
+                f"ISO 2859-1 single sampling, normal inspection, level {p.level}, AQL {p.aql:g}: lot {lot_size} → "
+                f"code letter {p.code_letter}, n = {p.sample_size}, Ac = {p.acceptance_number}, "
+                f"Re = {p.rejection_number}" + (f" ({p.note})" if p.note else "")
+            )
+        elif plan == "precision":
+            n = precision_sample_size(margin, confidence, expected, lot_size)
+            data = dict(plan="precision", lot_size=lot_size, margin=margin, confidence=confidence, expected=expected,
+                        sample_size=n, full_inspection=n >= lot_size)  # fmt: skip
+            line = (
+                f"precision plan: lot {lot_size} → n = {n} (Wilson half-width ≤ {margin:g} at accuracy "
+                f"{expected:g}, {100 * confidence:g} % confidence, finite-population corrected)"
+            )
+        else:
+            raise ValueError(f"unknown plan {plan!r}; choose iso2859 or precision")
+    except ValueError as exc:
+        raise core.usage_error(str(exc)) from None
+    core.out.print(
+        json.dumps(data, ensure_ascii=False) if json_out else line, highlight=False, soft_wrap=True
+    )
+
+
+@review_app.command("ingest")
+def ingest_command(
+    verdicts: Annotated[
+        list[Path], typer.Argument(help="Verdict files (CSV or JSON), one or more reviewers.")
+    ],
+    plan_dir: Annotated[
+        Path, typer.Option("--plan", help="The folder dqm sample wrote (or its review_plan.json).")
+    ],
+    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Folder for semantic.json.")],
+    ci: Annotated[str, typer.Option(help="Interval: wilson (default) or clopper-pearson.")] = "wilson",
+    confidence: ConfidenceOpt = 0.95,
+    adjudicate: Annotated[
+        str,
+        typer.Option(
+            help="Several reviewers: strict (any FAIL fails), majority (ties fail) or reviewer=NAME."
+        ),
+    ] = "strict",
+    target: Annotated[float, typer.Option(help="Precision plans: accuracy the lot must reach.")] = 0.95,
+    batch: Annotated[
+        Path | None,
+        typer.Option(help="The batch folder, if moved since sampling (for Dice / IoU of corrections)."),
+    ] = None,
+    profile: Annotated[
+        str | None, typer.Option("--profile", "-p", help="Profile YAML file or built-in name.")
+    ] = None,
+    limit: Annotated[int, typer.Option(help="Findings to print.")] = 20,
+) -> None:
+    """Judge verdict files against the plan: estimate, interval, lot decision, agreement; writes semantic.json."""
+    from rich.markup import escape
+
+    from dqm.semantic.ingest import IngestOptions, delivered_loader, ingest
+    from dqm.semantic.intervals import CI_METHODS
+    from dqm.semantic.planfile import PlanError, read_plan
+    from dqm.semantic.verdicts import read_verdict_files
+
+    core = _core()
+    if ci not in CI_METHODS:
+        raise core.usage_error(f"unknown interval {ci!r}: choose {' or '.join(CI_METHODS)}")
+    if not 0.0 < confidence < 1.0:
+        raise core.usage_error("--confidence must be between 0 and 1")
+    try:
+        review_plan = read_plan(plan_dir)
+    except PlanError as exc:
+        raise core.usage_error(str(exc)) from None
+    missing = [p for p in verdicts if not p.is_file()]
+    if missing:
+        raise core.usage_error(f"no such verdict file: {missing[0]}")
+    from dqm.profile import BUILTIN_PROFILES
+
+    # the plan names its profile; a profile from a file must be given again with --profile
+    named = review_plan.batch.profile if review_plan.batch.profile in BUILTIN_PROFILES else None
+    prof = core.load_profile_or_exit(profile or named)
+    if prof.sha256 != review_plan.batch.profile_sha256:
+        core.console.print(
+            f"[yellow]warning:[/] profile {escape(prof.name)} differs from the one the sample was drawn with "
+            "(class names in corrected outlines may resolve differently)"
+        )
+    root = (batch or Path(review_plan.batch.path)).resolve()
+    if out_dir.resolve() == root or root in out_dir.resolve().parents:
+        raise core.usage_error("--out must be outside the batch folder: dqm never writes into a batch")
+    loader = delivered_loader(root, review_plan, prof) if root.is_dir() else None
+    try:
+        result = ingest(
+            review_plan,
+            read_verdict_files(verdicts),
+            prof,
+            IngestOptions(ci_method=ci, confidence=confidence, adjudication=adjudicate, target=target),
+            loader,
+        )
+    except ValueError as exc:
+        raise core.usage_error(str(exc)) from None
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / "semantic.json"
+    path.write_bytes(result.model_dump_json(indent=2).encode("utf-8") + b"\n")
+    _print_result(result, limit)
+    core.out.print(f"semantic: {path}", highlight=False, soft_wrap=True, markup=False)
+    raise typer.Exit({"accept": 0, "reject": 1, "incomplete": 3}[result.decision])
+
+
+def _print_result(r: Any, limit: int) -> None:
+    from rich.markup import escape
+
+    core = _core()
+    order = {"error": 0, "warning": 1, "info": 2}
+    shown = sorted(r.findings, key=lambda f: order[f.severity])
+    style = {"error": "red", "warning": "yellow", "info": "dim"}
+    for f in shown[:limit]:
+        where = escape(f.where() or f.slide_id or "")  # verdict files may hold [markup]
+        core.out.print(
+            f"{where}: [{style[f.severity]}]{f.severity}[/] {f.code} {escape(f.message)}",
+            highlight=False,
+            soft_wrap=True,
+        )
+    if len(shown) > limit:
+        core.out.print(f"… {len(shown) - limit} more findings (see semantic.json or raise --limit)")
+    if r.accuracy is None:
+        acc = "no verdict yet"
+    else:
+        acc = (
+            f"accuracy {100 * r.accuracy:.2f} % ({r.n_pass}/{r.n_reviewed} PASS), "
+            f"{100 * r.confidence:g} % {r.ci_method} CI {100 * r.ci_low:.2f}–{100 * r.ci_high:.2f} %"
+        )
+    core.out.print(acc, highlight=False, soft_wrap=True)
+    if r.weighted is not None and r.weighted.accuracy is not None:
+        core.out.print(
+            f"stratified estimate {100 * r.weighted.accuracy:.2f} % (SE {100 * (r.weighted.standard_error or 0):.2f} points)",
+            highlight=False,
+            soft_wrap=True,
+        )
+    if r.agreement is not None:
+        k = r.agreement
+        kappa = "undefined" if k.kappa is None else f"{k.kappa:.3f}"
+        ci = "" if k.ci_low is None else f" (CI {k.ci_low:.3f}–{k.ci_high:.3f})"
+        core.out.print(
+            f"agreement: {k.method} kappa {kappa}{ci} over {k.n_items} slides; {len(r.disagreements)} disagreements",
+            highlight=False,
+            soft_wrap=True,
+        )
+    rule = (
+        f"Ac {r.acceptance_number} / Re {r.rejection_number}"
+        if r.plan == "iso2859"
+        else f"target {r.target:g}"
+    )
+    remain = f", {r.remaining} of {r.sample_size} slides still to review (provisional)" if r.remaining else ""
+    core.out.print(
+        f"[bold]decision: {r.decision.upper()}[/] ({r.n_fail} FAIL; {rule}{remain})", highlight=False
+    )
+
+
+def attach_review(result: Any, review: Path) -> Any:
+    """``dqm audit --review OUT``: the audit result with OUT/semantic.json as its semantic dimension.
+
+    Raises a usage error when the file is missing or invalid, or when it judged another batch
+    (its fingerprint differs from the audited batch's).
+    """
+    from pydantic import ValidationError
+
+    from dqm.audit import with_verdict
+    from dqm.semantic.models import SemanticResult
+
+    core = _core()
+    path = review / "semantic.json" if review.is_dir() else review
+    try:
+        semantic = SemanticResult.model_validate_json(path.read_bytes())
+    except OSError as exc:
+        raise core.usage_error(f"cannot read {path}: {exc.strerror or exc}") from None
+    except ValidationError as exc:
+        raise core.usage_error(f"{path} is not a dqm semantic result: {exc.errors()[0]['msg']}") from None
+    if semantic.batch_fingerprint != result.batch.fingerprint:
+        raise core.usage_error(
+            f"{path} reviewed another batch (fingerprint {semantic.batch_fingerprint[:12]}…, "
+            f"this batch {result.batch.fingerprint[:12]}…): draw a new sample with dqm sample"
+        )
+    if semantic.decision == "incomplete":
+        core.console.print(
+            f"[yellow]warning:[/] the expert review is incomplete ({semantic.remaining} of "
+            f"{semantic.sample_size} sampled slides without a verdict): semantic accuracy does not pass yet"
+        )
+    return with_verdict(result.model_copy(update={"semantic": semantic}))

@@ -1,0 +1,176 @@
+"""From final verdicts to estimates and the lot decision.
+
+* **Accuracy** (``accuracy``, ``ci_low``, ``ci_high``): slides judged PASS over slides reviewed,
+  with a Wilson (default) or Clopper–Pearson interval on those counts.
+* **Stratified estimate** (``weighted``): ``p̂_w = Σ_c (N_c / N) p̂_c`` over the sampling cells
+  ``c`` (strata, or their flagged / other parts), ``p̂_c`` the PASS share among the cell's reviewed
+  slides. Its variance is ``Σ_c (N_c / N)² (1 − r_c / N_c) s_c² / r_c`` with ``r_c`` slides reviewed
+  and ``s_c² = r_c p̂_c (1 − p̂_c) / (r_c − 1)``. A cell with one reviewed slide out of several has
+  no variance estimate; it is given the largest possible ``s² = 1/4`` (conservative). The interval
+  is normal: ``p̂_w ± z·SE``, clipped to [0, 1]. During a partial review, cells with no reviewed
+  slide are left out and ``lot_covered`` says how much of the lot the estimate speaks for.
+* **Decision**
+  - ISO 2859-1, equal-probability sample (no oversampling, no floor raising the sample): ``d`` =
+    number of FAIL. ``d ≥ Re`` rejects, even before the review is complete (later verdicts cannot
+    undo it); once every sampled slide has a verdict, ``d ≤ Ac`` accepts.
+  - ISO 2859-1, unequal probabilities (oversampling, or floors that raised the sample above the
+    plan's ``n``): the raw count over-represents the flagged slides, so the complete review
+    compares ``d_w = n · (1 − p̂_w)`` with Ac instead (accept when ``d_w ≤ Ac``, else reject).
+  - Precision plan: once complete, accept when ``p̂_w ≥ target`` (default 0.95), else reject.
+  - Otherwise the decision is ``incomplete``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+from dqm.semantic.intervals import interval, z_value
+from dqm.semantic.models import ReviewPlan, StratumResult, WeightedEstimate
+
+
+def weighted_estimate(
+    cells: Mapping[str, tuple[int, int, int]], lot_size: int, confidence: float = 0.95
+) -> WeightedEstimate:
+    """Stratified estimate over cells.
+
+    Parameters
+    ----------
+    cells
+        Cell label → ``(N_c, reviewed r_c, passes)``.
+    lot_size
+        ``N`` of the lot (the sum of ``N_c`` over all cells of the plan).
+    confidence
+        Level of the normal interval.
+
+    Returns
+    -------
+    WeightedEstimate
+        None values when no cell has a reviewed slide. Cells with ``r_c = 0`` are left out and the
+        shares renormalised over the cells covered (``lot_covered`` < ``N``: a provisional estimate).
+    """
+    covered = {k: v for k, v in cells.items() if v[1] > 0}
+    n_cov = sum(v[0] for v in covered.values())
+    if not covered or n_cov == 0:
+        return WeightedEstimate(accuracy=None, variance=None, standard_error=None, lot_covered=0,
+                                note="no reviewed slide yet")  # fmt: skip
+    p_w = 0.0
+    var = 0.0
+    conservative = []
+    for label, (n_c, r_c, passes) in covered.items():
+        share = n_c / n_cov
+        p_c = passes / r_c
+        p_w += share * p_c
+        fpc = 1.0 - r_c / n_c if n_c else 0.0
+        if r_c >= 2:
+            s2 = r_c * p_c * (1.0 - p_c) / (r_c - 1)
+        elif fpc > 0:
+            s2 = 0.25
+            conservative.append(label)
+        else:
+            s2 = 0.0
+        var += share * share * fpc * s2 / r_c
+    p_w = min(1.0, max(0.0, p_w))  # the shares sum to 1 up to rounding
+    se = math.sqrt(var)
+    half = z_value(confidence) * se
+    notes = []
+    if n_cov < lot_size:
+        notes.append(
+            f"provisional: cells holding {lot_size - n_cov} of {lot_size} slides have no verdict yet"
+        )
+    if conservative:
+        notes.append(
+            f"{len(conservative)} cell(s) with a single reviewed slide out of several: variance bound s² = 1/4 used"
+        )
+    return WeightedEstimate(
+        accuracy=p_w,
+        variance=var,
+        standard_error=se,
+        ci_low=max(0.0, p_w - half),
+        ci_high=min(1.0, p_w + half),
+        lot_covered=n_cov,
+        note="; ".join(notes),
+    )
+
+
+def equal_probability(plan: ReviewPlan) -> bool:
+    """True when the count of FAIL can be compared with Ac as it is (see the module docstring)."""
+    return not plan.oversampling.enabled and plan.sample_size == plan.plan_sample_size
+
+
+def decide(
+    plan: ReviewPlan,
+    n_fail: int,
+    remaining: int,
+    weighted_accuracy: float | None,
+    target: float,
+) -> tuple[str, str, float | None]:
+    """The lot decision: ``(decision, basis, failures counted)`` (see the module docstring)."""
+    complete = remaining == 0
+    if plan.plan == "precision":
+        if complete and weighted_accuracy is not None:
+            return ("accept" if weighted_accuracy >= target else "reject"), "target", None
+        return "incomplete", "target", None
+    ac, re_ = plan.acceptance_number, plan.rejection_number
+    assert ac is not None and re_ is not None
+    if equal_probability(plan):
+        if n_fail >= re_:
+            return "reject", "count", float(n_fail)
+        if complete:
+            return "accept", "count", float(n_fail)
+        return "incomplete", "count", float(n_fail)
+    if complete and weighted_accuracy is not None:
+        d_w = plan.plan_sample_size * (1.0 - weighted_accuracy)
+        return ("accept" if d_w <= ac + 1e-9 else "reject"), "weighted", d_w
+    return "incomplete", "weighted", None
+
+
+def stratum_results(
+    plan: ReviewPlan, final: Mapping[str, str], ci_method: str, confidence: float
+) -> list[StratumResult]:
+    """Per stratum: lot, sampled, reviewed, PASS count, accuracy with its interval, weighted accuracy."""
+    by_slide = {s.slide_id: s for s in plan.sample}
+    out = []
+    for st in plan.strata:
+        cells: dict[str, tuple[int, int, int]] = {c.label: (c.lot, 0, 0) for c in st.cells}
+        for slide_id, verdict in final.items():
+            s = by_slide.get(slide_id)
+            if s is None or s.stratum != st.label:
+                continue
+            lot, r, p = cells[s.cell]
+            cells[s.cell] = (lot, r + 1, p + (verdict == "pass"))
+        reviewed = sum(v[1] for v in cells.values())
+        n_pass = sum(v[2] for v in cells.values())
+        ci = interval(n_pass, reviewed, ci_method, confidence)
+        w = weighted_estimate(cells, st.lot, confidence)
+        out.append(
+            StratumResult(
+                label=st.label,
+                lot=st.lot,
+                sampled=st.sampled,
+                reviewed=reviewed,
+                n_pass=n_pass,
+                accuracy=n_pass / reviewed if reviewed else None,
+                ci_low=ci[0] if ci else None,
+                ci_high=ci[1] if ci else None,
+                weighted_accuracy=w.accuracy,
+            )
+        )
+    return out
+
+
+def unsampled_slides(plan: ReviewPlan) -> int:
+    """Slides in cells nothing was drawn from (possible only with ``--min-per-stratum 0``)."""
+    return sum(c.lot for st in plan.strata for c in st.cells if c.sampled == 0)
+
+
+def cell_counts(plan: ReviewPlan, final: Mapping[str, str]) -> dict[str, tuple[int, int, int]]:
+    """Cell label → ``(N_c, reviewed, passes)`` for the cells the sample was drawn from."""
+    cells = {c.label: [c.lot, 0, 0] for st in plan.strata for c in st.cells if c.sampled > 0}
+    by_slide = {s.slide_id: s for s in plan.sample}
+    for slide_id, verdict in final.items():
+        s = by_slide.get(slide_id)
+        if s is not None:
+            cells[s.cell][1] += 1
+            cells[s.cell][2] += verdict == "pass"
+    return {k: (v[0], v[1], v[2]) for k, v in cells.items()}

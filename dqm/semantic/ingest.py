@@ -1,0 +1,332 @@
+"""``dqm review ingest``: verdict files + the review plan → :class:`~dqm.semantic.models.SemanticResult`.
+
+:func:`ingest` is pure: it takes the plan, the verdict files already read, and a function that
+returns a slide's delivered lesions (the only I/O, injected); :func:`delivered_loader` builds that
+function over a batch folder, read only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from shapely.geometry.base import BaseGeometry
+
+from dqm.profile import Profile
+from dqm.semantic import agreement as agr
+from dqm.semantic.estimate import cell_counts, decide, stratum_results, unsampled_slides, weighted_estimate
+from dqm.semantic.intervals import interval
+from dqm.semantic.models import (
+    REASONS,
+    Disagreement,
+    Overlap,
+    OverlapSummary,
+    ReviewFinding,
+    ReviewPlan,
+    SemanticResult,
+)
+from dqm.semantic.overlap import compare, parse_geojson
+from dqm.semantic.verdicts import VerdictFile, VerdictRecord
+
+Lesions = list[tuple[str | None, BaseGeometry]]
+DeliveredLoader = Callable[[str], "Lesions | str"]
+"""slide id → its delivered lesions (class id, geometry), or a sentence saying why there are none."""
+
+
+@dataclass(frozen=True, slots=True)
+class IngestOptions:
+    ci_method: str = "wilson"
+    confidence: float = 0.95
+    adjudication: str = "strict"
+    target: float = 0.95
+    """Accuracy a precision plan must reach (ISO plans decide by Ac / Re)."""
+
+
+def _finding(
+    code: str, severity: str, message: str, rec: VerdictRecord | None = None, **kw: object
+) -> ReviewFinding:
+    where: dict[str, object] = {}
+    if rec is not None:
+        where = dict(
+            file=rec.file, row=rec.row, pointer=rec.pointer, slide_id=rec.slide_id, reviewer=rec.reviewer
+        )
+    where.update(kw)
+    return ReviewFinding(code=code, severity=severity, message=message, **where)  # type: ignore[arg-type]
+
+
+def validate(
+    plan: ReviewPlan, files: Sequence[VerdictFile]
+) -> tuple[list[VerdictRecord], list[ReviewFinding]]:
+    """The usable verdicts (first of each slide × reviewer) and the findings about the others."""
+    findings = [f for vf in files for f in vf.findings]
+    lot = set(plan.lot_ids)
+    sampled = {s.slide_id for s in plan.sample}
+    kept: dict[tuple[str, str], VerdictRecord] = {}
+    for vf in files:
+        if vf.plan_id is not None and vf.plan_id != plan.plan_id:
+            findings.append(
+                _finding(
+                    "VERDICT_PLAN_MISMATCH",
+                    "warning",
+                    f"the file quotes plan {vf.plan_id[:12]}…, not this plan ({plan.plan_id[:12]}…): "
+                    "verdicts are matched by slide id",
+                    file=vf.path,
+                )
+            )
+    for rec in sorted((r for vf in files for r in vf.records), key=lambda r: r.order):
+        if rec.slide_id not in lot:
+            findings.append(
+                _finding("VERDICT_UNKNOWN_SLIDE", "error", f"slide {rec.slide_id!r} is not in the batch", rec)
+            )
+            continue
+        if rec.slide_id not in sampled:
+            findings.append(
+                _finding(
+                    "VERDICT_OUTSIDE_PLAN",
+                    "warning",
+                    f"slide {rec.slide_id!r} was not drawn for review: its verdict is not counted",
+                    rec,
+                )
+            )
+            continue
+        key = (rec.slide_id, rec.reviewer)
+        first = kept.get(key)
+        if first is None:
+            kept[key] = rec
+            continue
+        same = first.verdict == rec.verdict
+        findings.append(
+            _finding(
+                "VERDICT_DUPLICATE",
+                "warning" if same else "error",
+                f"{rec.reviewer} judged {rec.slide_id} again"
+                + (" (same verdict)" if same else f" ({rec.verdict}, first {first.verdict})")
+                + f"; the first, in {first.file}"
+                + (f" row {first.row}" if first.row is not None else f" {first.pointer or ''}")
+                + ", is kept",
+                rec,
+            )
+        )
+    return sorted(kept.values(), key=lambda r: r.order), findings
+
+
+def _overlaps(
+    records: Sequence[VerdictRecord], profile: Profile, delivered: DeliveredLoader | None
+) -> tuple[list[Overlap], list[ReviewFinding]]:
+    overlaps: list[Overlap] = []
+    findings: list[ReviewFinding] = []
+    for rec in records:
+        if rec.corrected is None:
+            continue
+        shapes, problems = parse_geojson(rec.corrected, profile)
+        findings.extend(_finding("CORRECTION_INVALID", "warning", p, rec) for p in problems)
+        if not shapes and problems:
+            continue
+        got = delivered(rec.slide_id) if delivered is not None else "the batch is not available"
+        if isinstance(got, str):
+            findings.append(
+                _finding("CORRECTION_NO_DELIVERED", "warning", f"no overlap computed: {got}", rec)
+            )
+            continue
+        for label, dice, iou, area_a, area_b, note in compare(got, shapes):
+            overlaps.append(
+                Overlap(
+                    slide_id=rec.slide_id,
+                    reviewer=rec.reviewer,
+                    label=label,
+                    dice=dice,
+                    iou=iou,
+                    delivered_area=area_a,
+                    corrected_area=area_b,
+                    note=note,
+                )
+            )
+    return overlaps, findings
+
+
+def _summaries(overlaps: Sequence[Overlap]) -> list[OverlapSummary]:
+    labels = sorted({o.label for o in overlaps}, key=lambda x: (x == "all", x))
+    out = []
+    for label in labels:
+        rows = [o for o in overlaps if o.label == label and o.dice is not None]
+        dices = [o.dice for o in rows if o.dice is not None]
+        ious = [o.iou for o in rows if o.iou is not None]
+        out.append(
+            OverlapSummary(
+                label=label,
+                n=len(dices),
+                mean_dice=sum(dices) / len(dices) if dices else None,
+                mean_iou=sum(ious) / len(ious) if ious else None,
+                min_dice=min(dices) if dices else None,
+            )
+        )
+    return out
+
+
+def ingest(
+    plan: ReviewPlan,
+    files: Sequence[VerdictFile],
+    profile: Profile,
+    options: IngestOptions = IngestOptions(),
+    delivered: DeliveredLoader | None = None,
+) -> SemanticResult:
+    """Judge the verdicts against the plan and estimate the lot's semantic accuracy.
+
+    Degenerate input: no usable verdict gives ``accuracy`` None, ``decision`` incomplete and every
+    sampled slide counted in ``remaining``; a slide judged by one reviewer keeps that verdict; one
+    reviewer overall gives no agreement. Bad files and bad rows are findings, never exceptions.
+
+    Raises
+    ------
+    ValueError
+        For an unknown interval method or adjudication rule (usage errors, checked first).
+    """
+    agr.parse_adjudication(options.adjudication)
+    interval(0, 0, options.ci_method)
+    records, findings = validate(plan, files)
+    ratings: dict[str, dict[str, str]] = {}
+    by_slide: dict[str, list[VerdictRecord]] = {}
+    for rec in records:
+        ratings.setdefault(rec.slide_id, {})[rec.reviewer] = rec.verdict
+        by_slide.setdefault(rec.slide_id, []).append(rec)
+    final = {s: agr.adjudicate(r, options.adjudication) for s, r in ratings.items()}
+    missing = [s.slide_id for s in plan.sample if s.slide_id not in final]
+    findings.extend(
+        ReviewFinding(
+            code="VERDICT_MISSING",
+            severity="info",
+            message="no verdict yet for this sampled slide",
+            slide_id=s,
+        )
+        for s in missing
+    )
+    n_reviewed = len(final)
+    n_pass = sum(v == "pass" for v in final.values())
+    n_fail = n_reviewed - n_pass
+    ci = interval(n_pass, n_reviewed, options.ci_method, options.confidence)
+    unsampled = unsampled_slides(plan)
+    weighted = weighted_estimate(cell_counts(plan, final), plan.lot_size - unsampled, options.confidence)
+    if unsampled:
+        note = f"{unsampled} slide(s) in strata with no sampled slide are not covered (minimum per stratum 0)"
+        weighted = weighted.model_copy(update={"note": "; ".join(n for n in (weighted.note, note) if n)})
+    decision, basis, counted = decide(plan, n_fail, len(missing), weighted.accuracy, options.target)
+    reasons = dict.fromkeys(REASONS, 0)
+    for slide, verdict in final.items():
+        if verdict == "fail":
+            for reason in {r for rec in by_slide[slide] if rec.verdict == "fail" for r in rec.reasons}:
+                reasons[reason] += 1
+    disagreements = [
+        Disagreement(
+            slide_id=s,
+            verdicts=dict(sorted(r.items())),
+            reasons={rec.reviewer: ";".join(rec.reasons) for rec in by_slide[s] if rec.reasons},
+            final=final[s],  # type: ignore[arg-type]
+        )
+        for s, r in sorted(ratings.items())
+        if len(set(r.values())) > 1
+    ]
+    overlaps, overlap_findings = _overlaps(records, profile, delivered)
+    findings.extend(overlap_findings)
+    return SemanticResult(
+        plan_id=plan.plan_id,
+        plan=plan.plan,
+        batch_fingerprint=plan.batch.fingerprint,
+        lot_size=plan.lot_size,
+        sample_size=plan.sample_size,
+        plan_sample_size=plan.plan_sample_size,
+        level=plan.level,
+        aql=plan.aql,
+        code_letter=plan.code_letter,
+        acceptance_number=plan.acceptance_number,
+        rejection_number=plan.rejection_number,
+        accuracy=n_pass / n_reviewed if n_reviewed else None,
+        ci_low=ci[0] if ci else None,
+        ci_high=ci[1] if ci else None,
+        ci_method=options.ci_method,  # type: ignore[arg-type]
+        confidence=options.confidence,
+        n_reviewed=n_reviewed,
+        n_pass=n_pass,
+        n_fail=n_fail,
+        remaining=len(missing),
+        provisional=bool(missing),
+        decision=decision,  # type: ignore[arg-type]
+        decision_basis=basis,  # type: ignore[arg-type]
+        failures_counted=counted,
+        target=options.target if plan.plan == "precision" else None,
+        weighted=weighted,
+        strata=stratum_results(plan, final, options.ci_method, options.confidence),
+        fail_reasons=reasons,
+        reviewers=sorted({r.reviewer for r in records}),
+        adjudication=options.adjudication,
+        agreement=agr.agreement(ratings, options.confidence),
+        disagreements=disagreements,
+        overlaps=overlaps,
+        overlap_by_class=_summaries(overlaps),
+        findings=findings,
+        verdict_files=[vf.path for vf in files],
+        passed=decision == "accept",
+        method=method_text(plan, options),
+    )
+
+
+def method_text(plan: ReviewPlan, options: IngestOptions) -> str:
+    """One paragraph for the report: how the sample was drawn and how the decision was made."""
+    if plan.plan == "iso2859":
+        head = (
+            f"ISO 2859-1 single sampling, normal inspection, level {plan.level}, AQL {plan.aql:g} %: "
+            f"code letter {plan.code_letter}, n = {plan.plan_sample_size}, Ac = {plan.acceptance_number}, "
+            f"Re = {plan.rejection_number}" + (f" ({plan.note})" if plan.note else "") + "."
+        )
+    else:
+        head = (
+            f"Precision plan: n = {plan.plan_sample_size} ({plan.note}); the lot is accepted when the "
+            f"estimated accuracy reaches {options.target:g}."
+        )
+    strata = ", ".join(plan.strata_fields) or "none"
+    over = (
+        f" Flagged slides were oversampled ×{plan.oversampling.factor:g}; estimates use inverse-probability weights."
+        if plan.oversampling.enabled
+        else ""
+    )
+    return (
+        f"{head} Stratified by {strata} ({len(plan.strata)} strata, proportional allocation, at least "
+        f"{plan.minimum_per_stratum} per stratum, seed {plan.seed}).{over} Interval: "
+        f"{'Wilson score' if options.ci_method == 'wilson' else 'Clopper–Pearson exact'}, "
+        f"{100 * options.confidence:g} %. Several reviewers: adjudication {options.adjudication}."
+    )
+
+
+def delivered_loader(root: Path, plan: ReviewPlan, profile: Profile) -> DeliveredLoader:
+    """A loader of delivered lesions reading the batch's annotation files (never writing)."""
+    from dqm.batch import normalise
+    from dqm.readers import read_annotation
+
+    paths = {s.slide_id: s.annotation_path for s in plan.sample}
+    images = {s.slide_id: s.image_path for s in plan.sample}
+
+    def load(slide_id: str) -> Lesions | str:
+        rel = paths.get(slide_id)
+        if not rel:
+            return "the slide has no annotation file"
+        norm, outside = normalise(rel)
+        if outside or not (root / norm).is_file():
+            return f"annotation file {rel} not found in the batch"
+        annotations = read_annotation(root / norm, norm, profile)
+        names = {slide_id}
+        image = images.get(slide_id)
+        if image:
+            names |= {Path(image).name, Path(image).stem}
+        ann = next(
+            (
+                a
+                for a in annotations
+                if a.image_key in names or (a.slide_file and Path(a.slide_file).name in names)
+            ),
+            annotations[0],
+        )
+        if not ann.readable:
+            return f"annotation file {rel} cannot be read"
+        return [(lesion.label, lesion.geometry) for lesion in ann.lesions if lesion.geometry is not None]
+
+    return load

@@ -1,0 +1,274 @@
+"""Frozen data of the semantic dimension: the review plan file and the semantic result.
+
+Pydantic only, so :mod:`dqm.results` can import :class:`SemanticResult` without loading anything
+heavy. Every estimate says what it counts and carries its denominator; ``SemanticResult.passed``
+is what the verdict and the gate read.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+PLAN_FORMAT = "dqm.review_plan/1"
+VERDICTS_FORMAT = "dqm.verdicts/1"
+REASONS: tuple[str, ...] = (
+    "wrong_class",
+    "boundary_too_loose",
+    "boundary_too_tight",
+    "missed_lesion",
+    "false_lesion",
+    "other",
+)
+"""Reasons a reviewer may give for FAIL (the review sheet offers exactly these)."""
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+# --------------------------------------------------------------------------- the plan file
+
+
+class PlanBatch(_Frozen):
+    """The batch the sample was drawn from."""
+
+    path: str
+    fingerprint: str
+    n_items: int
+    profile: str
+    profile_sha256: str
+
+
+class PlanCell(_Frozen):
+    """A sampling cell: a stratum, or its flagged / other part when oversampling."""
+
+    label: str
+    part: Literal["flagged", "other"] | None = None
+    lot: int
+    sampled: int
+    weight: float
+    """Inverse inclusion probability ``lot / sampled`` (0 when nothing was drawn)."""
+
+
+class PlanStratum(_Frozen):
+    """One stratum of the lot and how many of its slides were drawn."""
+
+    label: str
+    key: dict[str, str]
+    lot: int
+    sampled: int
+    cells: list[PlanCell]
+
+
+class PlanSlide(_Frozen):
+    """One drawn slide."""
+
+    slide_id: str
+    stratum: str
+    cell: str
+    flagged: bool
+    inclusion_probability: float
+    weight: float
+    image_path: str | None = None
+    annotation_path: str | None = None
+    """Paths relative to the batch folder, as the manifest or the pairing gave them."""
+
+
+class Oversampling(_Frozen):
+    enabled: bool = False
+    factor: float = 1.0
+    threshold: float = 0.5
+    """Risk score at or above which a slide is flagged (besides syntactic findings)."""
+    flagged_in_lot: int = 0
+    flagged_in_sample: int = 0
+
+
+class ReviewPlan(_Frozen):
+    """``review_plan.json``: everything needed to review the sample and to judge the verdicts."""
+
+    format: Literal["dqm.review_plan/1"] = "dqm.review_plan/1"
+    plan_id: str
+    """SHA-256 of the plan's content (all fields but this one): verdict files quote it."""
+    dqm_version: str
+    batch: PlanBatch
+    lot_size: int
+    plan: Literal["iso2859", "precision"]
+    level: str | None = None
+    aql: float | None = None
+    table_letter: str | None = None
+    code_letter: str | None = None
+    arrow: Literal["down", "up"] | None = None
+    full_inspection: bool = False
+    margin: float | None = None
+    confidence: float | None = None
+    expected: float | None = None
+    plan_sample_size: int
+    """The sample size the plan asks for (after the arrows, capped at the lot)."""
+    sample_size: int
+    """Slides actually drawn: the plan's, raised when the per-stratum floors need more."""
+    acceptance_number: int | None = None
+    rejection_number: int | None = None
+    note: str = ""
+    strata_fields: list[str]
+    minimum_per_stratum: int
+    allocation: str
+    seed: int
+    oversampling: Oversampling
+    strata: list[PlanStratum]
+    sample: list[PlanSlide]
+    lot_ids: list[str]
+    """Every slide id of the lot, sorted (verdicts for other ids are unknown slides)."""
+    duplicate_ids: list[str] = Field(default_factory=list)
+    """Slide ids that occur more than once in the batch; the first occurrence is in the lot."""
+
+
+# --------------------------------------------------------------------------- the result
+
+
+class ReviewFinding(_Frozen):
+    """A problem with a verdict file or a verdict: never a crash, always a reason and a place."""
+
+    code: str
+    severity: Literal["error", "warning", "info"]
+    message: str
+    file: str | None = None
+    row: int | None = None
+    """1-based data row of a CSV file (the header is row 0)."""
+    pointer: str | None = None
+    """JSON pointer inside a JSON verdict file."""
+    slide_id: str | None = None
+    reviewer: str | None = None
+
+    def where(self) -> str:
+        parts = [
+            p for p in (self.file, f"row {self.row}" if self.row is not None else None, self.pointer) if p
+        ]
+        return " ".join(parts)
+
+
+class StratumResult(_Frozen):
+    """Review outcome in one stratum."""
+
+    label: str
+    lot: int
+    sampled: int
+    reviewed: int
+    n_pass: int
+    accuracy: float | None
+    """``n_pass / reviewed`` (None when nothing was reviewed)."""
+    ci_low: float | None = None
+    ci_high: float | None = None
+    weighted_accuracy: float | None = None
+    """Within-stratum estimate with the cells' weights (equals ``accuracy`` without oversampling)."""
+
+
+class WeightedEstimate(_Frozen):
+    """The stratified (inverse-probability weighted) estimate of the lot's accuracy."""
+
+    accuracy: float | None
+    variance: float | None
+    standard_error: float | None
+    ci_low: float | None = None
+    ci_high: float | None = None
+    ci_method: str = "normal"
+    lot_covered: int
+    """Slides of the lot in cells with at least one reviewed slide (the whole lot once complete)."""
+    note: str = ""
+
+
+class Kappa(_Frozen):
+    """Agreement between reviewers on PASS / FAIL."""
+
+    method: Literal["cohen", "fleiss"]
+    reviewers: list[str]
+    n_items: int
+    """Slides judged by every reviewer counted here."""
+    kappa: float | None
+    ci_low: float | None = None
+    ci_high: float | None = None
+    ci_method: str = ""
+    observed_agreement: float | None = None
+    expected_agreement: float | None = None
+    note: str = ""
+
+
+class Disagreement(_Frozen):
+    slide_id: str
+    verdicts: dict[str, str]
+    """Reviewer → pass / fail."""
+    reasons: dict[str, str] = Field(default_factory=dict)
+    final: Literal["pass", "fail"]
+
+
+class Overlap(_Frozen):
+    """Overlap between the delivered annotation and a reviewer's corrected outline."""
+
+    slide_id: str
+    reviewer: str
+    label: str
+    """A class id, or ``all`` for every lesion of the slide together."""
+    dice: float | None
+    iou: float | None
+    delivered_area: float
+    corrected_area: float
+    """Level-0 square pixels."""
+    note: str = ""
+
+
+class OverlapSummary(_Frozen):
+    label: str
+    n: int
+    """Slide × reviewer pairs with a defined Dice."""
+    mean_dice: float | None
+    mean_iou: float | None
+    min_dice: float | None = None
+
+
+class SemanticResult(_Frozen):
+    """Semantic accuracy (ISO/IEC 25024 Acc-I-2): an expert review of a designed sample."""
+
+    plan_id: str
+    plan: Literal["iso2859", "precision"]
+    batch_fingerprint: str
+    lot_size: int
+    sample_size: int
+    plan_sample_size: int
+    level: str | None = None
+    aql: float | None = None
+    code_letter: str | None = None
+    acceptance_number: int | None = None
+    rejection_number: int | None = None
+    accuracy: float | None
+    """Slides judged PASS / slides reviewed (after adjudication); None before any verdict."""
+    ci_low: float | None
+    ci_high: float | None
+    ci_method: Literal["wilson", "clopper-pearson"]
+    confidence: float
+    n_reviewed: int
+    n_pass: int
+    n_fail: int
+    remaining: int
+    """Sampled slides still without a usable verdict."""
+    provisional: bool
+    """True while ``remaining`` > 0: the estimates are those of a partial review."""
+    decision: Literal["accept", "reject", "incomplete"]
+    decision_basis: Literal["count", "weighted", "target"]
+    failures_counted: float | None = None
+    """What was compared with Ac: the FAIL count, or for the weighted basis ``n · (1 − p̂_w)``."""
+    target: float | None = None
+    weighted: WeightedEstimate | None = None
+    strata: list[StratumResult] = Field(default_factory=list)
+    fail_reasons: dict[str, int] = Field(default_factory=dict)
+    reviewers: list[str] = Field(default_factory=list)
+    adjudication: str = "strict"
+    agreement: Kappa | None = None
+    disagreements: list[Disagreement] = Field(default_factory=list)
+    overlaps: list[Overlap] = Field(default_factory=list)
+    overlap_by_class: list[OverlapSummary] = Field(default_factory=list)
+    findings: list[ReviewFinding] = Field(default_factory=list)
+    verdict_files: list[str] = Field(default_factory=list)
+    passed: bool
+    """True only when the lot decision is ``accept``."""
+    method: str = ""

@@ -1,0 +1,275 @@
+"""The review plan: from the lot (the batch's items) to ``review_plan.json`` and ``review_plan.csv``.
+
+:func:`build_plan` is pure: it takes the items a syntactic run summarised and the options, and
+returns a :class:`~dqm.semantic.models.ReviewPlan`. :func:`write_plan` writes the two files with no
+timestamp and no output path inside, so the same batch and seed give the same bytes.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from dqm import __version__
+from dqm.results import ItemSummary
+from dqm.semantic.intervals import precision_sample_size
+from dqm.semantic.iso2859 import plan_iso2859
+from dqm.semantic.models import (
+    Oversampling,
+    PlanBatch,
+    PlanCell,
+    PlanSlide,
+    PlanStratum,
+    ReviewPlan,
+)
+from dqm.semantic.sampling import Unit, draw_sample, flag_units
+
+PLAN_JSON, PLAN_CSV = "review_plan.json", "review_plan.csv"
+MISSING = "(missing)"
+ALLOCATION_RULE = (
+    "proportional to stratum size, at least min(minimum, N_h) per non-empty stratum, "
+    "largest-remainder rounding; simple random sample inside each cell by SHA-256 rank"
+)
+
+
+class PlanError(ValueError):
+    """The plan cannot be built or read (bad options, unreadable or invalid plan file)."""
+
+
+@dataclass(frozen=True, slots=True)
+class PlanOptions:
+    """What ``dqm sample`` was asked for."""
+
+    plan: str = "iso2859"
+    level: str = "II"
+    aql: float = 1.0
+    margin: float = 0.03
+    confidence: float = 0.95
+    expected: float = 0.95
+    strata: tuple[str, ...] = ("diagnosis", "institution")
+    minimum: int = 1
+    seed: int = 0
+    oversample: bool = False
+    factor: float = 3.0
+    threshold: float = 0.5
+    risk: Mapping[str, float] = field(default_factory=dict)
+    """Slide id → risk score (e.g. from the validity dimension); at or above ``threshold`` flags."""
+
+
+def stratum_value(item: ItemSummary, name: str) -> str:
+    """The value of a stratification field for one item (``(missing)`` when empty)."""
+    if name == "diagnosis":
+        value = item.diagnosis
+    elif name == "institution":
+        value = item.institution
+    else:
+        value = item.clinical.get(name)
+    value = value.strip() if isinstance(value, str) else value
+    return value if value else MISSING
+
+
+def stratum_label(key: Sequence[str]) -> str:
+    return " / ".join(key) if key else "(all)"
+
+
+def _plan_size(lot_size: int, options: PlanOptions) -> dict[str, object]:
+    if options.plan == "iso2859":
+        p = plan_iso2859(lot_size, options.level, options.aql)
+        return dict(
+            level=p.level,
+            aql=p.aql,
+            table_letter=p.table_letter,
+            code_letter=p.code_letter,
+            arrow=p.arrow,
+            full_inspection=p.full_inspection,
+            plan_sample_size=p.sample_size,
+            acceptance_number=p.acceptance_number,
+            rejection_number=p.rejection_number,
+            note=p.note,
+        )
+    if options.plan == "precision":
+        n = precision_sample_size(options.margin, options.confidence, options.expected, lot_size)
+        return dict(
+            margin=options.margin,
+            confidence=options.confidence,
+            expected=options.expected,
+            full_inspection=n >= lot_size,
+            plan_sample_size=n,
+            note=(
+                f"smallest n with Wilson half-width ≤ {options.margin:g} at accuracy "
+                f"{options.expected:g}, {100 * options.confidence:g} % confidence, finite-population corrected"
+            ),
+        )
+    raise PlanError(f"unknown plan {options.plan!r}; choose iso2859 or precision")
+
+
+def build_plan(
+    items: Sequence[ItemSummary],
+    batch: PlanBatch,
+    options: PlanOptions,
+    findings_by_slide: Mapping[str, int] | None = None,
+) -> ReviewPlan:
+    """The review plan for a lot.
+
+    Parameters
+    ----------
+    items
+        The lot: one summary per slide of the batch (``Run.outcomes[i].summary``). A slide id that
+        occurs twice is kept once (the first) and listed in ``duplicate_ids``.
+    batch
+        Where the lot came from.
+    options
+        Plan, level, AQL or margin, strata, floor per stratum, seed, oversampling.
+    findings_by_slide
+        Slide id → number of syntactic errors and warnings, item and batch checks together (a slide
+        with any is flagged). Default: the item counts of each summary.
+
+    Raises
+    ------
+    PlanError
+        For an empty lot, unknown options, or an out-of-range parameter.
+    """
+    seen: dict[str, ItemSummary] = {}
+    duplicates: list[str] = []
+    for item in items:
+        if item.slide_id in seen:
+            duplicates.append(item.slide_id)
+        else:
+            seen[item.slide_id] = item
+    lot = list(seen.values())
+    if not lot:
+        raise PlanError("the batch holds no slide: nothing to sample")
+    if options.minimum < 0:
+        raise PlanError("the minimum per stratum must not be negative")
+    try:
+        sizing = _plan_size(len(lot), options)
+    except ValueError as exc:
+        raise PlanError(str(exc)) from None
+    keys = {i.slide_id: tuple(stratum_value(i, f) for f in options.strata) for i in lot}
+    counts = findings_by_slide or {i.slide_id: i.errors + i.warnings for i in lot}
+    flags = flag_units(seen, {s: counts.get(s, 0) > 0 for s in seen}, options.risk, options.threshold)
+    units = [Unit(s, stratum_label(keys[s]), flags[s] if options.oversample else False) for s in seen]
+    try:
+        sample = draw_sample(
+            units,
+            int(sizing["plan_sample_size"]),  # type: ignore[call-overload]
+            options.seed,
+            options.minimum,
+            options.factor if options.oversample else 1.0,
+        )
+    except ValueError as exc:
+        raise PlanError(str(exc)) from None
+    key_of = {stratum_label(k): k for k in keys.values()}
+    strata = [
+        PlanStratum(
+            label=label,
+            key=dict(zip(options.strata, key_of[label], strict=True)),
+            lot=sample.sizes[label],
+            sampled=sample.allocation[label],
+            cells=[
+                PlanCell(label=c.label, part=c.part, lot=c.lot, sampled=c.sampled, weight=c.weight)  # type: ignore[arg-type]
+                for c in sample.cells
+                if c.stratum == label
+            ],
+        )
+        for label in sample.sizes
+    ]
+    slides = [
+        PlanSlide(
+            slide_id=d.slide_id,
+            stratum=d.stratum,
+            cell=d.cell,
+            flagged=flags[d.slide_id],
+            inclusion_probability=d.inclusion_probability,
+            weight=d.weight,
+            image_path=seen[d.slide_id].image_path,
+            annotation_path=seen[d.slide_id].annotation_path,
+        )
+        for d in sample.draws
+    ]
+    draft = ReviewPlan(
+        plan_id="",
+        dqm_version=__version__,
+        batch=batch,
+        lot_size=len(lot),
+        plan=options.plan,  # type: ignore[arg-type]
+        sample_size=len(slides),
+        strata_fields=list(options.strata),
+        minimum_per_stratum=options.minimum,
+        allocation=ALLOCATION_RULE,
+        seed=options.seed,
+        oversampling=Oversampling(
+            enabled=options.oversample,
+            factor=options.factor if options.oversample else 1.0,
+            threshold=options.threshold,
+            flagged_in_lot=sum(flags.values()),
+            flagged_in_sample=sum(flags[d.slide_id] for d in sample.draws),
+        ),
+        strata=strata,
+        sample=slides,
+        lot_ids=sorted(seen),
+        duplicate_ids=sorted(set(duplicates)),
+        **sizing,  # type: ignore[arg-type]
+    )
+    return draft.model_copy(update={"plan_id": plan_id(draft)})
+
+
+def plan_id(plan: ReviewPlan) -> str:
+    """SHA-256 of the plan without its ``plan_id`` (verdict files quote it)."""
+    body = plan.model_dump_json(exclude={"plan_id"})
+    return hashlib.sha256(body.encode("utf-8")).hexdigest()
+
+
+def plan_csv(plan: ReviewPlan) -> str:
+    """``review_plan.csv``: one row per drawn slide."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(["slide_id", "stratum", "weight", "flagged", "inclusion_probability"])
+    for s in plan.sample:
+        writer.writerow(
+            [
+                s.slide_id,
+                s.stratum,
+                repr(s.weight),
+                "yes" if s.flagged else "no",
+                repr(s.inclusion_probability),
+            ]
+        )
+    return buf.getvalue()
+
+
+def write_plan(plan: ReviewPlan, out: Path) -> dict[str, Path]:
+    """Write ``review_plan.json`` and ``review_plan.csv`` into ``out`` (created)."""
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {"json": out / PLAN_JSON, "csv": out / PLAN_CSV}
+    paths["json"].write_bytes(plan.model_dump_json(indent=2).encode("utf-8") + b"\n")
+    paths["csv"].write_bytes(plan_csv(plan).encode("utf-8"))
+    return paths
+
+
+def read_plan(path: Path) -> ReviewPlan:
+    """Read ``review_plan.json`` (from the file, or a folder holding it) and check its ``plan_id``.
+
+    Raises
+    ------
+    PlanError
+        When the file is missing, not a valid plan, or edited since it was written.
+    """
+    file = path / PLAN_JSON if path.is_dir() else path
+    try:
+        plan = ReviewPlan.model_validate_json(file.read_bytes())
+    except OSError as exc:
+        raise PlanError(f"cannot read {file}: {exc.strerror or exc}") from None
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "(top)"
+        raise PlanError(f"{file} is not a dqm review plan: {where}: {first['msg']}") from None
+    if plan_id(plan) != plan.plan_id:
+        raise PlanError(f"{file} was edited after dqm wrote it (its plan_id no longer matches its content)")
+    return plan

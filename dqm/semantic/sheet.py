@@ -1,0 +1,225 @@
+"""The data of the review sheet: for each drawn slide a bounded thumbnail and its outlines.
+
+All slide and annotation I/O of ``dqm sample`` happens here, read only; :mod:`reports.review` only
+renders the dictionary this module returns. Thumbnails are JPEG data URIs of at most
+``thumb_size`` pixels a side; outlines are SVG path data in thumbnail pixels, simplified to half a
+pixel, so the sheet's size grows with the number of slides, not with the slides' resolution.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from dqm.model import Annotation
+from dqm.profile import Profile
+from dqm.results import ItemSummary
+from dqm.semantic.models import REASONS, ReviewPlan
+
+UNKNOWN_COLOUR = "#888888"
+REASON_LABELS = {
+    "wrong_class": "wrong class",
+    "boundary_too_loose": "boundary too loose",
+    "boundary_too_tight": "boundary too tight",
+    "missed_lesion": "missed lesion",
+    "false_lesion": "false lesion",
+    "other": "other",
+}
+
+
+def thumbnail(path: Path, size: int) -> tuple[Any, tuple[int, int]]:
+    """An RGB Pillow thumbnail of at most ``size`` a side and the slide's level-0 size.
+
+    Raises
+    ------
+    OSError
+        When neither OpenSlide nor Pillow can read the file (the message says why).
+    """
+    import openslide
+    from PIL import Image
+
+    from dqm.slides import MAX_PLAIN_PIXELS
+
+    try:
+        with openslide.OpenSlide(str(path)) as slide:
+            dims = slide.dimensions
+            return slide.get_thumbnail((size, size)).convert("RGB"), (int(dims[0]), int(dims[1]))
+    except openslide.OpenSlideUnsupportedFormatError:
+        pass
+    except openslide.OpenSlideError as exc:
+        raise OSError(f"OpenSlide cannot read it: {exc}") from None
+    try:
+        with Image.open(path) as img:
+            dims = img.size
+            if dims[0] * dims[1] > MAX_PLAIN_PIXELS:
+                raise OSError(f"plain image of {dims[0]}x{dims[1]} pixels is too large to decode safely")
+            img.draft("RGB", (size, size))
+            out = img.convert("RGB")
+            out.thumbnail((size, size))
+            return out, (int(dims[0]), int(dims[1]))
+    except (ValueError, SyntaxError, Image.DecompressionBombError) as exc:
+        raise OSError(f"Pillow cannot read it ({type(exc).__name__}: {exc})") from None
+
+
+def data_uri(image: Any, quality: int) -> str:
+    """A JPEG data URI of a Pillow image."""
+    buf = io.BytesIO()
+    image.save(buf, format="JPEG", quality=quality, optimize=True)
+    return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def ring_path(ring: np.ndarray, scale: float) -> str:
+    """SVG path data of one ring scaled to thumbnail pixels (non-finite vertices dropped)."""
+    import shapely
+
+    pts = np.asarray(ring, dtype=float)
+    if pts.ndim != 2 or pts.shape[1] < 2:
+        return ""
+    pts = pts[:, :2][np.isfinite(pts[:, :2]).all(axis=1)] * scale
+    if len(pts) < 2:
+        return ""
+    if len(pts) > 8:
+        pts = np.asarray(shapely.simplify(shapely.LineString(pts), 0.5, preserve_topology=False).coords)
+    coords = " ".join(f"{x:.1f},{y:.1f}" for x, y in pts)
+    return f"M{coords}Z"
+
+
+def outlines(annotation: Annotation | None, profile: Profile, scale: float) -> list[dict[str, str]]:
+    """One entry per lesion: class id, class name, colour and SVG path data (holes included)."""
+    if annotation is None:
+        return []
+    out = []
+    ids = set(profile.class_ids)
+    for lesion in annotation.lesions:
+        label = lesion.label if lesion.label in ids else None
+        path = " ".join(p for poly in lesion.polygons for p in (ring_path(r, scale) for r in poly) if p)
+        if not path:
+            continue
+        out.append(
+            {
+                "cls": label or (lesion.raw_class or "?"),
+                "name": profile.class_def(label).name
+                if label
+                else f"{lesion.raw_class or '?'} (not in the taxonomy)",
+                "colour": profile.class_def(label).colour if label else UNKNOWN_COLOUR,
+                "d": path,
+            }
+        )
+    return out
+
+
+def _annotation(root: Path, item: ItemSummary, profile: Profile) -> Annotation | None:
+    from dqm.batch import normalise
+    from dqm.readers import read_annotation
+
+    if not item.annotation_path:
+        return None
+    norm, outside = normalise(item.annotation_path)
+    if outside or not (root / norm).is_file():
+        return None
+    annotations = read_annotation(root / norm, norm, profile)
+    names = {item.slide_id}
+    if item.image_path:
+        names |= {Path(item.image_path).name, Path(item.image_path).stem}
+    for ann in annotations:
+        if ann.image_key in names or (ann.slide_file and Path(ann.slide_file).name in names):
+            return ann
+    return annotations[0] if annotations else None
+
+
+def slide_entry(
+    root: Path, item: ItemSummary, stratum: str, profile: Profile, thumb_size: int, quality: int
+) -> dict[str, Any]:
+    """Everything the sheet shows about one slide; a slide that cannot be read keeps an error text."""
+    from dqm.batch import normalise
+
+    entry: dict[str, Any] = {
+        "id": item.slide_id,
+        "stratum": stratum,
+        "diagnosis": item.diagnosis or "",
+        "institution": item.institution or "",
+        "clinical": {k: v for k, v in item.clinical.items() if v not in (None, "")},
+        "classes": [],
+        "image": None,
+        "image_error": None,
+        "width": None,
+        "height": None,
+        "shapes": [],
+    }
+    annotation = _annotation(root, item, profile)
+    dims: tuple[int, int] | None = None
+    image = None
+    if item.image_path:
+        norm, outside = normalise(item.image_path)
+        if outside or not (root / norm).is_file():
+            entry["image_error"] = f"slide file {item.image_path} not found in the batch"
+        else:
+            try:
+                image, dims = thumbnail(root / norm, thumb_size)
+            except OSError as exc:  # the batch's absolute location is not the reviewer's business
+                reason = str(exc).replace(str(root / norm), norm).replace(str(root), "")
+                entry["image_error"] = f"slide {item.image_path} cannot be read: {reason}"
+    else:
+        entry["image_error"] = "no slide file"
+    if dims is None and annotation is not None and annotation.width and annotation.height:
+        dims = (annotation.width, annotation.height)
+    if dims is not None and dims[0] > 0 and dims[1] > 0:
+        scale = image.size[0] / dims[0] if image is not None else min(thumb_size / max(dims), 1.0)
+        entry["width"] = image.size[0] if image is not None else max(1, round(dims[0] * scale))
+        entry["height"] = image.size[1] if image is not None else max(1, round(dims[1] * scale))
+        entry["shapes"] = outlines(annotation, profile, scale)
+    if image is not None:
+        entry["image"] = data_uri(image, quality)
+    counts: dict[str, int] = {}
+    for lesion in annotation.lesions if annotation else []:
+        key = lesion.label or lesion.raw_class or "?"
+        counts[key] = counts.get(key, 0) + 1
+    ids = set(profile.class_ids)
+    entry["classes"] = [
+        {
+            "cls": k,
+            "name": profile.class_def(k).name if k in ids else f"{k} (not in the taxonomy)",
+            "colour": profile.class_def(k).colour if k in ids else UNKNOWN_COLOUR,
+            "count": n,
+        }
+        for k, n in sorted(counts.items())
+    ]
+    return entry
+
+
+def sheet_data(
+    plan: ReviewPlan,
+    items: Mapping[str, ItemSummary],
+    root: Path,
+    profile: Profile,
+    thumb_size: int = 640,
+    quality: int = 70,
+) -> dict[str, Any]:
+    """The review sheet's data for every drawn slide, in the plan's order.
+
+    ``items`` maps slide id → summary from the syntactic run. Slides the reviewer sees carry no
+    design information (weights, flags): the review stays blind to why a slide was drawn. The
+    batch's location on disk is left out too: the sheet travels to people outside.
+    """
+    slides: Sequence[dict[str, Any]] = [
+        slide_entry(root, items[s.slide_id], s.stratum, profile, thumb_size, quality) for s in plan.sample
+    ]
+    return {
+        "format": "dqm.review_sheet/1",
+        "plan_id": plan.plan_id,
+        "verdicts_format": "dqm.verdicts/1",
+        "plan": plan.plan,
+        "lot_size": plan.lot_size,
+        "sample_size": plan.sample_size,
+        "code_letter": plan.code_letter,
+        "acceptance_number": plan.acceptance_number,
+        "rejection_number": plan.rejection_number,
+        "reasons": [{"id": r, "label": REASON_LABELS[r]} for r in REASONS],
+        "classes": [{"cls": c.id, "name": c.name, "colour": c.colour} for c in profile.classes],
+        "slides": list(slides),
+    }

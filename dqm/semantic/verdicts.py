@@ -1,0 +1,365 @@
+"""Reading reviewers' verdict files: CSV or JSON in, records and findings out, never an exception.
+
+Accepted shapes
+---------------
+CSV (UTF-8, optional BOM), header row with at least ``slide_id``, ``reviewer``, ``verdict``;
+optional ``reason`` (several joined by ``;``), ``comment``, ``corrected`` (path of a GeoJSON file
+with the corrected outline, relative to the verdict file).
+
+JSON: a list of records, or an object ``{"format": "dqm.verdicts/1", "plan_id": …, "reviewer": …,
+"verdicts": [records]}`` as the review sheet exports it. A record is an object with the same keys;
+``reviewer`` may come from the enclosing object; ``corrected`` may hold GeoJSON inline or a path.
+
+An empty ``verdict`` means "not reviewed yet" and is skipped with an info finding.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from dqm.semantic.models import REASONS, ReviewFinding
+
+MAX_BYTES = 64 * 1024 * 1024
+REQUIRED = ("slide_id", "reviewer", "verdict")
+KNOWN_COLUMNS = frozenset({*REQUIRED, "reason", "reasons", "comment", "corrected", "reviewed_at", "plan_id"})
+VERDICT_WORDS = {"pass": "pass", "fail": "fail", "passed": "pass", "failed": "fail"}
+
+
+@dataclass(frozen=True, slots=True)
+class VerdictRecord:
+    """One usable verdict, with where it came from."""
+
+    slide_id: str
+    reviewer: str
+    verdict: str
+    """``pass`` or ``fail``."""
+    reasons: tuple[str, ...]
+    comment: str
+    corrected: Any
+    """Parsed GeoJSON of a corrected outline, or None."""
+    file: str
+    row: int | None = None
+    pointer: str | None = None
+    order: int = 0
+    """Position over all files read (first read, first kept)."""
+
+
+@dataclass(slots=True)
+class VerdictFile:
+    """What one file gave: its records, its findings and the plan id it quotes (if any)."""
+
+    path: str
+    records: list[VerdictRecord]
+    findings: list[ReviewFinding]
+    plan_id: str | None = None
+
+
+class _Reader:
+    def __init__(self, path: Path, label: str) -> None:
+        self.path = path
+        self.label = label
+        self.findings: list[ReviewFinding] = []
+        self.records: list[VerdictRecord] = []
+
+    def finding(self, code: str, severity: str, message: str, **where: Any) -> None:
+        self.findings.append(
+            ReviewFinding(code=code, severity=severity, message=message, file=self.label, **where)  # type: ignore[arg-type]
+        )
+
+    def record(self, raw: dict[str, Any], default_reviewer: Any, **where: Any) -> None:
+        """Validate one raw record; keep it when usable, else add findings."""
+
+        def text(key: str) -> str | None:
+            value = raw.get(key)
+            if value is None:
+                return None
+            if isinstance(value, bool) or not isinstance(value, str | int):
+                self.finding(
+                    "VERDICT_BAD_VALUE",
+                    "error",
+                    f"{key} must be text, got {type(value).__name__}",
+                    **where,
+                )
+                raise _Skip
+            return str(value).strip()
+
+        try:
+            slide_id = text("slide_id")
+            reviewer = text("reviewer") or (
+                str(default_reviewer).strip() if isinstance(default_reviewer, str) else None
+            )
+            verdict_raw = text("verdict")
+        except _Skip:
+            return
+        if not slide_id:
+            self.finding("VERDICT_MISSING_FIELD", "error", "no slide_id: the verdict names no slide", **where)
+            return
+        where = {**where, "slide_id": slide_id}
+        if not reviewer:
+            self.finding(
+                "VERDICT_MISSING_FIELD", "error", "no reviewer: verdicts must say who gave them", **where
+            )
+            return
+        where["reviewer"] = reviewer
+        if not verdict_raw:
+            self.finding(
+                "VERDICT_EMPTY", "info", "no verdict given (slide not reviewed yet): skipped", **where
+            )
+            return
+        verdict = VERDICT_WORDS.get(verdict_raw.casefold())
+        if verdict is None:
+            self.finding(
+                "VERDICT_BAD_VALUE",
+                "error",
+                f"verdict {verdict_raw[:40]!r} is neither pass nor fail",
+                **where,
+            )
+            return
+        reasons = self._reasons(raw, verdict, where)
+        comment_raw = raw.get("comment")
+        comment = comment_raw.strip() if isinstance(comment_raw, str) else ""
+        if comment_raw is not None and not isinstance(comment_raw, str):
+            self.finding("VERDICT_BAD_VALUE", "warning", "comment is not text: ignored", **where)
+        corrected = self._corrected(raw.get("corrected"), where)
+        self.records.append(
+            VerdictRecord(slide_id, reviewer, verdict, reasons, comment, corrected, self.label, **_loc(where))
+        )
+
+    def _reasons(self, raw: dict[str, Any], verdict: str, where: dict[str, Any]) -> tuple[str, ...]:
+        value = raw.get("reason", raw.get("reasons"))
+        items: list[Any]
+        if value is None or value == "":
+            items = []
+        elif isinstance(value, str):
+            items = [p for p in (s.strip() for s in value.replace("|", ";").split(";")) if p]
+        elif isinstance(value, list):
+            items = value
+        else:
+            self.finding(
+                "VERDICT_BAD_REASON", "warning", "reason is neither text nor a list: ignored", **where
+            )
+            items = []
+        out: list[str] = []
+        for item in items:
+            norm = (
+                item.strip().casefold().replace(" ", "_").replace("-", "_") if isinstance(item, str) else None
+            )
+            if norm in REASONS:
+                out.append(norm)
+            else:
+                shown = item[:40] if isinstance(item, str) else type(item).__name__
+                self.finding(
+                    "VERDICT_BAD_REASON",
+                    "warning",
+                    f"reason {shown!r} is not one of {', '.join(REASONS)}: counted as other",
+                    **where,
+                )
+                out.append("other")
+        if verdict == "fail" and not out:
+            self.finding("VERDICT_FAIL_WITHOUT_REASON", "warning", "FAIL without a reason", **where)
+        if verdict == "pass" and out:
+            self.finding(
+                "VERDICT_PASS_WITH_REASON", "info", "PASS with a failure reason: reason ignored", **where
+            )
+            out = []
+        return tuple(dict.fromkeys(out))
+
+    def _corrected(self, value: Any, where: dict[str, Any]) -> Any:
+        if value is None or value == "":
+            return None
+        if isinstance(value, dict | list):
+            return value
+        if not isinstance(value, str):
+            self.finding(
+                "CORRECTION_UNREADABLE",
+                "error",
+                "corrected must be GeoJSON or the path of a GeoJSON file",
+                **where,
+            )
+            return None
+        target = self.path.parent / value
+        try:
+            if not target.is_file():  # a folder, a device or nothing: never read it
+                raise OSError("not a regular file")
+            size = target.stat().st_size
+            if size > MAX_BYTES:
+                raise ValueError(f"{size} bytes is over the {MAX_BYTES} byte limit")
+            doc = json.loads(target.read_bytes().decode("utf-8-sig"))
+        except (OSError, ValueError) as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            self.finding(
+                "CORRECTION_UNREADABLE",
+                "error",
+                f"cannot read corrected outline {value!r}: {reason}",
+                **where,
+            )
+            return None
+        if not isinstance(doc, dict | list):
+            self.finding("CORRECTION_UNREADABLE", "error", f"{value!r} is not a GeoJSON object", **where)
+            return None
+        return doc
+
+
+class _Skip(Exception):
+    pass
+
+
+def _loc(where: dict[str, Any]) -> dict[str, Any]:
+    return {k: where[k] for k in ("row", "pointer") if k in where}
+
+
+def _decode(reader: _Reader) -> str | None:
+    try:
+        size = reader.path.stat().st_size
+        if size > MAX_BYTES:
+            reader.finding(
+                "VERDICT_FILE_UNREADABLE", "error", f"{size} bytes is over the {MAX_BYTES} byte limit"
+            )
+            return None
+        data = reader.path.read_bytes()
+    except OSError as exc:
+        reader.finding("VERDICT_FILE_UNREADABLE", "error", f"cannot read the file: {exc.strerror or exc}")
+        return None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        reader.finding(
+            "VERDICT_FILE_UNREADABLE", "error", f"not UTF-8 text (byte {exc.start}): save it as UTF-8"
+        )
+        return None
+
+
+def _read_json(reader: _Reader, text: str) -> str | None:
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        reader.finding(
+            "VERDICT_FILE_UNREADABLE",
+            "error",
+            f"not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})",
+        )
+        return None
+    plan = None
+    default_reviewer = None
+    prefix = ""
+    if isinstance(doc, dict):
+        plan = doc.get("plan_id") if isinstance(doc.get("plan_id"), str) else None
+        default_reviewer = doc.get("reviewer")
+        records = doc.get("verdicts")
+        prefix = "/verdicts"
+        if not isinstance(records, list):
+            reader.finding(
+                "VERDICT_FILE_FORMAT",
+                "error",
+                'a JSON verdict file is a list of verdicts or an object with a "verdicts" list',
+                pointer=prefix,
+            )
+            return plan
+    elif isinstance(doc, list):
+        records = doc
+    else:
+        reader.finding(
+            "VERDICT_FILE_FORMAT", "error", f"expected a JSON list or object, got {type(doc).__name__}"
+        )
+        return None
+    for i, raw in enumerate(records):
+        pointer = f"{prefix}/{i}"
+        if not isinstance(raw, dict):
+            reader.finding(
+                "VERDICT_FILE_FORMAT",
+                "error",
+                f"a verdict is an object, got {type(raw).__name__}",
+                pointer=pointer,
+            )
+            continue
+        reader.record(raw, default_reviewer, pointer=pointer)
+    return plan
+
+
+def _read_csv(reader: _Reader, text: str) -> str | None:
+    try:
+        rows = list(csv.reader(io.StringIO(text, newline="")))
+    except csv.Error as exc:
+        reader.finding("VERDICT_FILE_UNREADABLE", "error", f"not a readable CSV file: {exc}")
+        return None
+    if not rows or not any(c.strip() for c in rows[0]):
+        reader.finding("VERDICT_FILE_FORMAT", "error", "no header row")
+        return None
+    header = [c.strip().casefold() for c in rows[0]]
+    missing = [c for c in REQUIRED if c not in header]
+    if missing:
+        reader.finding(
+            "VERDICT_FILE_FORMAT",
+            "error",
+            f"header lacks {', '.join(missing)} (needs {', '.join(REQUIRED)}; found {', '.join(header)[:200]})",
+            row=0,
+        )
+        return None
+    extra = [c for c in header if c and c not in KNOWN_COLUMNS]
+    if extra:
+        reader.finding("VERDICT_FILE_FORMAT", "info", f"columns ignored: {', '.join(extra)[:200]}", row=0)
+    plans = set()
+    for number, row in enumerate(rows[1:], start=1):
+        if not any(c.strip() for c in row):
+            continue
+        if len(row) > len(header):
+            reader.finding(
+                "VERDICT_FILE_FORMAT",
+                "warning",
+                f"{len(row)} cells for {len(header)} columns: extra cells ignored",
+                row=number,
+            )
+        raw = {header[i]: row[i] if i < len(row) else None for i in range(len(header))}
+        if raw.get("plan_id"):
+            plans.add(str(raw["plan_id"]).strip())
+        reader.record(raw, None, row=number)
+    return plans.pop() if len(plans) == 1 else None
+
+
+def read_verdict_file(path: Path, label: str | None = None) -> VerdictFile:
+    """Read one verdict file. Bad files and bad rows become findings with a reason and a place.
+
+    ``label`` is how the file is named in findings (default: the path as given). The format is
+    chosen by extension (``.json`` / ``.csv``), else by content (``{`` or ``[`` first: JSON).
+    """
+    reader = _Reader(path, label or str(path))
+    text = _decode(reader)
+    plan = None
+    if text is not None and not text.strip():
+        reader.finding("VERDICT_FILE_FORMAT", "warning", "the file is empty: no verdicts")
+    elif text is not None:
+        suffix = path.suffix.lower()
+        is_json = suffix == ".json" or (suffix != ".csv" and text.lstrip()[:1] in ("{", "["))
+        plan = _read_json(reader, text) if is_json else _read_csv(reader, text)
+    return VerdictFile(reader.label, reader.records, reader.findings, plan)
+
+
+def read_verdict_files(paths: list[Path]) -> list[VerdictFile]:
+    """Read every file in order; records are numbered across files (first read, first kept)."""
+    files = [read_verdict_file(p) for p in paths]
+    order = 0
+    for f in files:
+        renumbered = []
+        for r in f.records:
+            renumbered.append(
+                VerdictRecord(
+                    r.slide_id,
+                    r.reviewer,
+                    r.verdict,
+                    r.reasons,
+                    r.comment,
+                    r.corrected,
+                    r.file,
+                    r.row,
+                    r.pointer,
+                    order,
+                )
+            )
+            order += 1
+        f.records = renumbered
+    return files

@@ -1,0 +1,237 @@
+"""``dqm sample``, ``dqm review plan|ingest`` and ``dqm audit --review`` end to end on a synthetic batch."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import re
+from html import unescape
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from dqm.cli import app
+from dqm.results import QualityResult
+
+runner = CliRunner()
+
+
+def plan_rows(plan_dir: Path) -> list[dict[str, str]]:
+    with (plan_dir / "review_plan.csv").open(newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def tree_hash(root: Path) -> str:
+    h = hashlib.sha256()
+    for p in sorted(root.rglob("*")):
+        if p.is_file():
+            h.update(p.relative_to(root).as_posix().encode() + b"\0" + p.read_bytes())
+    return h.hexdigest()
+
+
+@pytest.fixture(scope="module")
+def sampled(defect_batch: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, str]:
+    """``dqm sample`` on the 40-slide defect batch, twice with the same seed; the batch's hash before."""
+    before = tree_hash(defect_batch)
+    out = tmp_path_factory.mktemp("review")
+    for name in ("a", "b"):
+        res = runner.invoke(app, ["sample", str(defect_batch), "--out", str(out / name), "--seed", "11"])
+        assert res.exit_code == 0, res.output
+    return out / "a", out / "b", before
+
+
+def test_sample_writes_plan_csv_and_sheet(sampled: tuple[Path, Path, str], defect_batch: Path) -> None:
+    a, _b, before = sampled
+    plan = json.loads((a / "review_plan.json").read_text())
+    # 40 items, one slide id given twice (an injected defect) → a lot of 39 distinct slides;
+    # level II: code letter D (26–50), AQL 1.0 follows ↓ to E: n = 13, Ac 0, Re 1
+    assert plan["batch"]["n_items"] == 40 and len(plan["duplicate_ids"]) == 1
+    assert (plan["lot_size"], plan["code_letter"], plan["plan_sample_size"]) == (39, "E", 13)
+    assert (plan["acceptance_number"], plan["rejection_number"], plan["seed"]) == (0, 1, 11)
+    for key in ("plan", "sample_size", "strata", "lot_ids"):
+        assert key in plan
+    rows = plan_rows(a)
+    assert len(rows) == plan["sample_size"] and {"slide_id", "stratum", "weight"} <= set(rows[0])
+    assert sum(s["sampled"] for s in plan["strata"]) == plan["sample_size"]
+    html = (a / "review.html").read_text()
+    assert "Content-Security-Policy" in html and "default-src 'none'" in unescape(html)
+    assert (
+        not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", html)
+        and "@import" not in html
+        and "url(" not in html
+    )
+    assert html.count("data:image/jpeg;base64,") >= plan["sample_size"] - 2  # unreadable slides have no image
+    assert 'style="' not in html  # the CSP forbids inline styles
+    assert tree_hash(defect_batch) == before  # the batch is never written to
+
+
+def test_same_batch_and_seed_give_the_same_bytes(sampled: tuple[Path, Path, str]) -> None:
+    a, b, _ = sampled
+    for name in ("review_plan.json", "review_plan.csv", "review.html"):
+        assert (a / name).read_bytes() == (b / name).read_bytes(), name
+
+
+def test_another_seed_gives_another_sample(
+    sampled: tuple[Path, Path, str], defect_batch: Path, tmp_path: Path
+) -> None:
+    res = runner.invoke(app, ["sample", str(defect_batch), "--out", str(tmp_path), "--seed", "12"])
+    assert res.exit_code == 0, res.output
+    assert [r["slide_id"] for r in plan_rows(tmp_path)] != [r["slide_id"] for r in plan_rows(sampled[0])]
+
+
+def test_sample_usage_errors(defect_batch: Path, tmp_path: Path) -> None:
+    inside = runner.invoke(app, ["sample", str(defect_batch), "--out", str(defect_batch / "review")])
+    assert inside.exit_code == 2 and "outside the batch" in inside.output
+    assert not (defect_batch / "review").exists()
+    bad = runner.invoke(app, ["sample", str(defect_batch), "--out", str(tmp_path), "--strata", "shoe_size"])
+    assert bad.exit_code == 2 and "shoe_size" in bad.output
+    aql = runner.invoke(app, ["sample", str(defect_batch), "--out", str(tmp_path), "--aql", "0.7"])
+    assert aql.exit_code == 2 and "Table 2-A" in aql.output
+
+
+def test_review_plan_for_the_reference_study_lot() -> None:
+    res = runner.invoke(app, ["review", "plan", "--lot-size", "34376", "--level", "II", "--aql", "1.0"])
+    assert res.exit_code == 0
+    assert "code letter M, n = 315, Ac = 7, Re = 8" in res.output
+    res = runner.invoke(app, ["review", "plan", "--lot-size", "34376", "--json"])
+    data = json.loads(res.output)
+    assert (
+        data["code_letter"],
+        data["sample_size"],
+        data["acceptance_number"],
+        data["rejection_number"],
+    ) == ("M", 315, 7, 8)
+    res = runner.invoke(
+        app, ["review", "plan", "--lot-size", "34376", "--plan", "precision", "--margin", "0.03"]
+    )
+    assert res.exit_code == 0 and re.search(r"n = \d+", res.output)
+
+
+def _write_verdicts(path: Path, plan_dir: Path, reviewer: str, fail: int = 0) -> Path:
+    rows = plan_rows(plan_dir)
+    with path.open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["slide_id", "reviewer", "verdict", "reason", "comment"])
+        for i, r in enumerate(rows):
+            w.writerow(
+                [
+                    r["slide_id"],
+                    reviewer,
+                    "fail" if i < fail else "pass",
+                    "wrong_class" if i < fail else "",
+                    "",
+                ]
+            )
+    return path
+
+
+def test_ingest_then_audit_with_review(
+    sampled: tuple[Path, Path, str], defect_batch: Path, tmp_path: Path
+) -> None:
+    plan_dir = sampled[0]
+    good = _write_verdicts(tmp_path / "kim.csv", plan_dir, "kim")
+    res = runner.invoke(
+        app, ["review", "ingest", "--plan", str(plan_dir), str(good), "--out", str(tmp_path / "sem")]
+    )
+    assert res.exit_code == 0, res.output
+    assert "decision: ACCEPT" in res.output
+    sem = json.loads((tmp_path / "sem" / "semantic.json").read_text())
+    for key in (
+        "accuracy",
+        "ci_low",
+        "ci_high",
+        "ci_method",
+        "n_reviewed",
+        "n_pass",
+        "sample_size",
+        "decision",
+        "strata",
+        "weighted",
+    ):
+        assert key in sem
+    assert sem["accuracy"] == 1.0 and sem["decision"] == "accept" and sem["passed"] is True
+
+    res = runner.invoke(
+        app, ["audit", str(defect_batch), "--out", str(tmp_path / "audit"), "--review", str(tmp_path / "sem")]
+    )
+    result = QualityResult.load(tmp_path / "audit" / "results.json")
+    assert result.semantic is not None and result.semantic.passed
+    assert "semantic" not in result.verdict.missing and "semantic" not in result.verdict.failed
+    report = (tmp_path / "audit" / "report.html").read_text()
+    assert 'id="semantic"' in report and "Semantic accuracy" in report
+    assert "PASS     semantic" in res.output
+
+    bad = _write_verdicts(tmp_path / "lee.csv", plan_dir, "lee", fail=1)
+    res = runner.invoke(
+        app, ["review", "ingest", "--plan", str(plan_dir), str(bad), "--out", str(tmp_path / "sem2")]
+    )
+    assert res.exit_code == 1 and "decision: REJECT" in res.output
+    res = runner.invoke(
+        app,
+        ["audit", str(defect_batch), "--out", str(tmp_path / "audit2"), "--review", str(tmp_path / "sem2")],
+    )
+    assert res.exit_code == 1
+    result = QualityResult.load(tmp_path / "audit2" / "results.json")
+    assert "semantic" in result.verdict.failed
+
+
+def test_ingest_partial_and_bad_inputs(sampled: tuple[Path, Path, str], tmp_path: Path) -> None:
+    plan_dir = sampled[0]
+    rows = plan_rows(plan_dir)
+    partial = tmp_path / "p.csv"
+    partial.write_text(f"slide_id,reviewer,verdict\n{rows[0]['slide_id']},kim,pass\nGHOST,kim,pass\n")
+    res = runner.invoke(
+        app, ["review", "ingest", "--plan", str(plan_dir), str(partial), "--out", str(tmp_path / "o")]
+    )
+    assert res.exit_code == 3 and "INCOMPLETE" in res.output and "VERDICT_UNKNOWN_SLIDE" in res.output
+    assert f"{len(rows) - 1} of {len(rows)} slides still to review" in res.output
+    res = runner.invoke(
+        app, ["review", "ingest", "--plan", str(tmp_path), str(partial), "--out", str(tmp_path / "o")]
+    )
+    assert res.exit_code == 2 and "cannot read" in res.output
+    res = runner.invoke(
+        app,
+        [
+            "review",
+            "ingest",
+            "--plan",
+            str(plan_dir),
+            str(tmp_path / "none.csv"),
+            "--out",
+            str(tmp_path / "o"),
+        ],
+    )
+    assert res.exit_code == 2
+    res = runner.invoke(
+        app,
+        [
+            "review",
+            "ingest",
+            "--plan",
+            str(plan_dir),
+            str(partial),
+            "--out",
+            str(tmp_path / "o"),
+            "--ci",
+            "wald",
+        ],
+    )
+    assert res.exit_code == 2
+
+
+def test_audit_refuses_a_review_of_another_batch(
+    clean_batch: Path, sampled: tuple[Path, Path, str], tmp_path: Path
+) -> None:
+    good = _write_verdicts(tmp_path / "kim.csv", sampled[0], "kim")
+    assert (
+        runner.invoke(
+            app, ["review", "ingest", "--plan", str(sampled[0]), str(good), "--out", str(tmp_path / "sem")]
+        ).exit_code
+        == 0
+    )
+    res = runner.invoke(
+        app, ["audit", str(clean_batch), "--out", str(tmp_path / "a"), "--review", str(tmp_path / "sem")]
+    )
+    assert res.exit_code == 2 and "another batch" in res.output

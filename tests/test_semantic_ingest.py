@@ -1,0 +1,360 @@
+"""From verdict files to the semantic result: estimates against independent computations, decisions, findings."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import shapely
+from statsmodels.stats.inter_rater import cohens_kappa
+from statsmodels.stats.proportion import proportion_confint
+
+from dqm.profile import Profile
+from dqm.results import ItemSummary
+from dqm.semantic.estimate import weighted_estimate
+from dqm.semantic.ingest import IngestOptions, ingest
+from dqm.semantic.models import PlanBatch, ReviewPlan, SemanticResult
+from dqm.semantic.planfile import PlanError, PlanOptions, build_plan, plan_csv, read_plan, write_plan
+from dqm.semantic.verdicts import read_verdict_files
+
+CLASSES = ["NS", "EC", "SK", "BD_SCC", "BCC", "MN", "MM"]
+SITES = ["Seoul-A", "Busan-B", "Daegu-C", "Gwangju-D"]
+BATCH = PlanBatch(
+    path="/nowhere", fingerprint="f" * 64, n_items=0, profile="dermatopathology", profile_sha256="0"
+)
+
+
+def lot(n: int, flagged_every: int = 0) -> list[ItemSummary]:
+    """A lot spread unevenly over 7 classes × 4 institutions (strata of different sizes)."""
+    out = []
+    for i in range(n):
+        h = int(hashlib.sha256(str(i).encode()).hexdigest(), 16)
+        out.append(
+            ItemSummary(
+                slide_id=f"S{i:05d}",
+                diagnosis=CLASSES[(0, 0, 0, 1, 1, 2, 3, 4, 5, 6)[h % 10]],
+                institution=SITES[(h // 10) % 4],
+                warnings=1 if flagged_every and i % flagged_every == 0 else 0,
+                annotation_path=f"annotations/S{i:05d}.json",
+            )
+        )
+    return out
+
+
+def plan_for(n: int, **kw: object) -> ReviewPlan:
+    return build_plan(lot(n, kw.pop("flagged_every", 0)), BATCH, PlanOptions(**kw))  # type: ignore[arg-type]
+
+
+def verdict_file(tmp_path: Path, rows: list[dict[str, object]], name: str = "v.json", **top: object) -> Path:
+    path = tmp_path / name
+    path.write_text(json.dumps({**top, "verdicts": rows}), encoding="utf-8")
+    return path
+
+
+def run(plan: ReviewPlan, paths: list[Path], profile: Profile, **kw: object) -> SemanticResult:
+    return ingest(plan, read_verdict_files(paths), profile, IngestOptions(**kw))  # type: ignore[arg-type]
+
+
+def verdicts(plan: ReviewPlan, fails: set[str] = frozenset(), reviewer: str = "kim", only: int | None = None):  # type: ignore[no-untyped-def, assignment]
+    rows = []
+    for s in plan.sample[:only]:
+        fail = s.slide_id in fails
+        rows.append({"slide_id": s.slide_id, "reviewer": reviewer, "verdict": "fail" if fail else "pass",
+                     "reason": "wrong_class" if fail else ""})  # fmt: skip
+    return rows
+
+
+# --------------------------------------------------------------------------- the plan
+
+
+def test_plan_for_a_lot_of_3500_at_level_ii() -> None:
+    plan = plan_for(3500)
+    assert (plan.code_letter, plan.plan_sample_size, plan.acceptance_number, plan.rejection_number) == (
+        "L",
+        200,
+        5,
+        6,
+    )
+    assert plan.sample_size == 200 and len(plan.sample) == 200
+    assert sum(s.sampled for s in plan.strata) == 200 and sum(s.lot for s in plan.strata) == 3500
+    assert all(s.sampled >= 1 for s in plan.strata)
+    assert len({s.slide_id for s in plan.sample}) == 200
+
+
+def test_plan_files_round_trip_and_refuse_edits(tmp_path: Path) -> None:
+    plan = plan_for(300, seed=4)
+    paths = write_plan(plan, tmp_path)
+    assert read_plan(tmp_path) == plan
+    assert paths["csv"].read_text().splitlines()[0] == "slide_id,stratum,weight,flagged,inclusion_probability"
+    assert plan_csv(plan).count("\n") == plan.sample_size + 1
+    doc = json.loads(paths["json"].read_text())
+    doc["acceptance_number"] = 99
+    paths["json"].write_text(json.dumps(doc))
+    with pytest.raises(PlanError, match="edited"):
+        read_plan(tmp_path)
+    paths["json"].write_text("{}")
+    with pytest.raises(PlanError, match="not a dqm review plan"):
+        read_plan(tmp_path)
+    with pytest.raises(PlanError, match="cannot read"):
+        read_plan(tmp_path / "missing")
+
+
+def test_plan_refuses_an_empty_lot_and_bad_options() -> None:
+    with pytest.raises(PlanError, match="no slide"):
+        build_plan([], BATCH, PlanOptions())
+    with pytest.raises(PlanError, match="AQL"):
+        build_plan(lot(10), BATCH, PlanOptions(aql=0.7))
+    with pytest.raises(PlanError, match="unknown plan"):
+        build_plan(lot(10), BATCH, PlanOptions(plan="guess"))
+
+
+def test_duplicate_slide_ids_are_kept_once_and_listed() -> None:
+    items = lot(20)
+    plan = build_plan([*items, items[3]], BATCH, PlanOptions())
+    assert plan.lot_size == 20 and plan.duplicate_ids == [items[3].slide_id]
+
+
+# --------------------------------------------------------------------------- estimates and decisions
+
+
+@pytest.mark.parametrize("method", ["wilson", "clopper-pearson"])
+@pytest.mark.parametrize("n_fail", [0, 5, 6, 200])
+def test_complete_review_estimates_and_decision(
+    tmp_path: Path, profile: Profile, method: str, n_fail: int
+) -> None:
+    plan = plan_for(3500)
+    fails = {s.slide_id for s in plan.sample[:n_fail]}
+    r = run(plan, [verdict_file(tmp_path, verdicts(plan, fails))], profile, ci_method=method)
+    n = plan.sample_size
+    assert (r.n_reviewed, r.n_pass, r.n_fail, r.remaining, r.provisional) == (n, n - n_fail, n_fail, 0, False)
+    assert r.accuracy == pytest.approx((n - n_fail) / n)
+    low, high = proportion_confint(
+        n - n_fail, n, alpha=0.05, method="wilson" if method == "wilson" else "beta"
+    )
+    assert (r.ci_low, r.ci_high) == (pytest.approx(low, abs=1e-12), pytest.approx(high, abs=1e-12))
+    assert r.decision == ("accept" if n_fail <= 5 else "reject") and r.decision_basis == "count"
+    assert r.passed is (n_fail <= 5)
+    assert r.fail_reasons["wrong_class"] == n_fail
+    # the stratified estimate equals Σ N_c/N · p̂_c computed here from the plan
+    by_cell: dict[str, list[int]] = {}
+    for s in plan.sample:
+        by_cell.setdefault(s.cell, []).append(s.slide_id not in fails)
+    sizes = {c.label: c.lot for st in plan.strata for c in st.cells}
+    expected = sum(sizes[c] / plan.lot_size * (sum(v) / len(v)) for c, v in by_cell.items())
+    assert r.weighted is not None and r.weighted.accuracy == pytest.approx(expected)
+    assert sum(st.reviewed for st in r.strata) == n and sum(st.n_pass for st in r.strata) == n - n_fail
+
+
+def test_partial_review_is_provisional_until_re_is_reached(tmp_path: Path, profile: Profile) -> None:
+    plan = plan_for(3500)
+    half = verdicts(plan, only=100)
+    r = run(plan, [verdict_file(tmp_path, half)], profile)
+    assert (r.decision, r.remaining, r.provisional, r.n_reviewed) == ("incomplete", 100, True, 100)
+    assert r.weighted is not None and r.weighted.lot_covered <= plan.lot_size
+    assert sum(f.code == "VERDICT_MISSING" for f in r.findings) == 100
+    six = {s.slide_id for s in plan.sample[:6]}
+    r = run(plan, [verdict_file(tmp_path, verdicts(plan, six, only=20))], profile)
+    assert (r.decision, r.n_fail, r.remaining) == (
+        "reject",
+        6,
+        180,
+    )  # Re = 6 reached: no later verdict can undo it
+
+
+def test_no_verdict_at_all(tmp_path: Path, profile: Profile) -> None:
+    plan = plan_for(50)
+    r = run(plan, [verdict_file(tmp_path, [])], profile)
+    assert (r.accuracy, r.ci_low, r.n_reviewed, r.decision, r.passed) == (None, None, 0, "incomplete", False)
+    assert r.weighted is not None and r.weighted.accuracy is None
+    assert r.remaining == plan.sample_size
+
+
+def test_strata_of_one_slide(tmp_path: Path, profile: Profile) -> None:
+    items = [ItemSummary(slide_id="solo", diagnosis="MM", institution="X"), *lot(30)]
+    plan = build_plan(items, BATCH, PlanOptions())
+    solo = next(st for st in plan.strata if st.label == "MM / X")
+    assert (solo.lot, solo.sampled, solo.cells[0].weight) == (1, 1, 1.0)
+    r = run(plan, [verdict_file(tmp_path, verdicts(plan, {"solo"}))], profile)
+    got = next(st for st in r.strata if st.label == "MM / X")
+    assert (got.reviewed, got.n_pass, got.accuracy) == (1, 0, 0.0)
+    low, high = proportion_confint(0, 1, alpha=0.05, method="wilson")
+    assert (got.ci_low, got.ci_high) == (pytest.approx(low), pytest.approx(high))
+
+
+def test_weighted_estimate_closed_form() -> None:
+    # cells: A 10 slides, 4 reviewed, 3 PASS; B 30 slides, 5 reviewed, all PASS; C 1 slide, reviewed, FAIL
+    w = weighted_estimate({"A": (10, 4, 3), "B": (30, 5, 5), "C": (1, 1, 0)}, 41)
+    assert w.accuracy == pytest.approx((10 * 0.75 + 30 * 1.0 + 0) / 41)
+    s2_a = 4 * 0.75 * 0.25 / 3
+    assert w.variance == pytest.approx((10 / 41) ** 2 * (1 - 4 / 10) * s2_a / 4)
+    one = weighted_estimate({"A": (10, 1, 1)}, 10)  # one reviewed of ten: conservative s² = 1/4
+    assert one.variance == pytest.approx((1 - 1 / 10) * 0.25) and "s² = 1/4" in one.note
+
+
+def test_single_stratum_is_simple_random_sampling() -> None:
+    # p̂ and the textbook unbiased variance (1 - n/N) p̂ (1 - p̂) / (n - 1)
+    w = weighted_estimate({"all": (500, 40, 34)}, 500)
+    p = 34 / 40
+    assert w.accuracy == pytest.approx(p) and w.variance == pytest.approx((1 - 40 / 500) * p * (1 - p) / 39)
+
+
+def test_oversampled_plan_decides_on_the_weighted_count(tmp_path: Path, profile: Profile) -> None:
+    plan = plan_for(3500, flagged_every=7, oversample=True, factor=4.0)
+    assert plan.oversampling.enabled and plan.oversampling.flagged_in_sample > plan.sample_size / 7
+    fails = {s.slide_id for s in plan.sample if s.flagged}
+    r = run(plan, [verdict_file(tmp_path, verdicts(plan, fails))], profile)
+    assert r.decision_basis == "weighted" and r.weighted is not None and r.weighted.accuracy is not None
+    assert r.failures_counted == pytest.approx(plan.plan_sample_size * (1 - r.weighted.accuracy))
+    assert r.decision == ("accept" if r.failures_counted <= 5 else "reject")
+    # the raw share over-counts the flagged slides; the weighted one puts them back in proportion
+    truth = 1 - sum(1 for i in lot(3500, 7) if i.warnings) / 3500
+    assert r.accuracy is not None and r.accuracy < truth
+    assert abs(r.weighted.accuracy - truth) < abs(r.accuracy - truth)
+
+
+def test_precision_plan_decides_by_target(tmp_path: Path, profile: Profile) -> None:
+    plan = plan_for(2000, plan="precision", margin=0.05)
+    assert plan.acceptance_number is None and plan.plan_sample_size == plan.sample_size
+    fails = {s.slide_id for s in plan.sample[:3]}
+    r = run(plan, [verdict_file(tmp_path, verdicts(plan, fails))], profile, target=0.95)
+    assert r.decision_basis == "target" and r.target == 0.95
+    assert r.decision == ("accept" if r.weighted.accuracy >= 0.95 else "reject")  # type: ignore[union-attr]
+
+
+# --------------------------------------------------------------------------- validation findings
+
+
+def test_validation_findings(tmp_path: Path, profile: Profile) -> None:
+    plan = plan_for(300)
+    sampled = [s.slide_id for s in plan.sample]
+    outside = next(i for i in plan.lot_ids if i not in set(sampled))
+    rows = [
+        {"slide_id": sampled[0], "reviewer": "kim", "verdict": "pass"},
+        {"slide_id": sampled[0], "reviewer": "kim", "verdict": "pass"},
+        {"slide_id": sampled[1], "reviewer": "kim", "verdict": "pass"},
+        {"slide_id": sampled[1], "reviewer": "kim", "verdict": "fail", "reason": "other"},
+        {"slide_id": "NOPE", "reviewer": "kim", "verdict": "pass"},
+        {"slide_id": outside, "reviewer": "kim", "verdict": "fail", "reason": "other"},
+    ]
+    r = run(plan, [verdict_file(tmp_path, rows, plan_id="0" * 64)], profile)
+    codes = [(f.code, f.severity) for f in r.findings if f.code != "VERDICT_MISSING"]
+    assert codes == [
+        ("VERDICT_PLAN_MISMATCH", "warning"),
+        ("VERDICT_DUPLICATE", "warning"),
+        ("VERDICT_DUPLICATE", "error"),
+        ("VERDICT_UNKNOWN_SLIDE", "error"),
+        ("VERDICT_OUTSIDE_PLAN", "warning"),
+    ]
+    dup = next(f for f in r.findings if f.severity == "error" and f.code == "VERDICT_DUPLICATE")
+    assert dup.pointer == "/verdicts/3" and dup.slide_id == sampled[1] and "first" in dup.message
+    assert r.n_reviewed == 2 and r.n_fail == 0  # the first verdict is kept; the outside one is not counted
+    assert sum(f.code == "VERDICT_MISSING" for f in r.findings) == plan.sample_size - 2
+
+
+def test_usage_errors_are_raised_before_reading(profile: Profile) -> None:
+    plan = plan_for(20)
+    with pytest.raises(ValueError):
+        ingest(plan, [], profile, IngestOptions(adjudication="coin"))
+    with pytest.raises(ValueError):
+        ingest(plan, [], profile, IngestOptions(ci_method="wald"))
+
+
+# --------------------------------------------------------------------------- several reviewers
+
+
+def test_two_reviewers_agreement_and_adjudication(tmp_path: Path, profile: Profile) -> None:
+    plan = plan_for(3500)
+    ids = [s.slide_id for s in plan.sample]
+    kim_fails, lee_fails = set(ids[:8]), set(ids[4:10])
+    a = verdict_file(tmp_path, verdicts(plan, kim_fails, "kim"), "kim.json")
+    b = verdict_file(tmp_path, verdicts(plan, lee_fails, "lee"), "lee.json")
+    strict = run(plan, [a, b], profile)
+    table = np.array(
+        [
+            [len(set(ids) - kim_fails - lee_fails), len(lee_fails - kim_fails)],
+            [len(kim_fails - lee_fails), len(kim_fails & lee_fails)],
+        ],
+        dtype=float,
+    )
+    ref = cohens_kappa(table)
+    assert strict.agreement is not None and strict.agreement.method == "cohen"
+    assert strict.agreement.kappa == pytest.approx(ref.kappa)
+    assert strict.agreement.ci_low == pytest.approx(ref.kappa_low)
+    assert [d.slide_id for d in strict.disagreements] == sorted(kim_fails ^ lee_fails)
+    assert strict.n_fail == len(kim_fails | lee_fails) and strict.reviewers == ["kim", "lee"]
+    assert run(plan, [a, b], profile, adjudication="reviewer=lee").n_fail == len(lee_fails)
+    assert run(plan, [a, b], profile, adjudication="majority").n_fail == len(
+        kim_fails | lee_fails
+    )  # ties fail
+
+
+# --------------------------------------------------------------------------- corrected outlines
+
+
+def test_corrected_outlines_give_dice_per_slide_and_class(tmp_path: Path, profile: Profile) -> None:
+    plan = plan_for(40)
+    target = plan.sample[0].slide_id
+    corrected = {
+        "type": "Feature",
+        "properties": {"class": "BCC"},
+        "geometry": {"type": "Polygon", "coordinates": [[[5, 0], [15, 0], [15, 10], [5, 10], [5, 0]]]},
+    }
+    rows = [
+        {
+            "slide_id": target,
+            "reviewer": "kim",
+            "verdict": "fail",
+            "reason": "boundary_too_loose",
+            "corrected": corrected,
+        }
+    ]
+    delivered = {target: [("BCC", shapely.box(0, 0, 10, 10))]}
+
+    def loader(slide_id: str):  # type: ignore[no-untyped-def]
+        return delivered.get(slide_id, "no annotation")
+
+    r = ingest(plan, read_verdict_files([verdict_file(tmp_path, rows)]), profile, IngestOptions(), loader)
+    by_label = {o.label: o for o in r.overlaps}
+    assert by_label["BCC"].dice == pytest.approx(0.5) and by_label["BCC"].iou == pytest.approx(1 / 3)
+    assert by_label["all"].dice == pytest.approx(0.5)
+    summary = {s.label: s for s in r.overlap_by_class}
+    assert summary["BCC"].n == 1 and summary["BCC"].mean_dice == pytest.approx(0.5)
+    r2 = ingest(plan, read_verdict_files([verdict_file(tmp_path, rows)]), profile, IngestOptions(), None)
+    assert [f.code for f in r2.findings if f.code.startswith("CORRECTION")] == ["CORRECTION_NO_DELIVERED"]
+
+
+def test_semantic_result_round_trips_as_json(tmp_path: Path, profile: Profile) -> None:
+    plan = plan_for(300)
+    r = run(plan, [verdict_file(tmp_path, verdicts(plan, {plan.sample[0].slide_id}))], profile)
+    assert SemanticResult.model_validate_json(r.model_dump_json()) == r
+
+
+def test_plan_for_the_reference_study_lot() -> None:
+    """34,376 slides over 7 classes × 4 institutions, level II, AQL 1.0: M, n = 315, Ac 7, Re 8."""
+    plan = plan_for(34_376)
+    assert (plan.code_letter, plan.plan_sample_size, plan.acceptance_number, plan.rejection_number) == (
+        "M",
+        315,
+        7,
+        8,
+    )
+    assert plan.sample_size == 315 and len(plan.strata) == 28
+    assert all(st.sampled >= 1 for st in plan.strata)
+    # proportional: every stratum within one slide of its exact share of 315
+    assert all(abs(st.sampled - 315 * st.lot / 34_376) < 1 for st in plan.strata)
+
+
+def test_strata_left_unsampled_are_said_not_covered(tmp_path: Path, profile: Profile) -> None:
+    items = [*lot(400), ItemSummary(slide_id="rare", diagnosis="MM", institution="Nowhere")]
+    plan = build_plan(items, BATCH, PlanOptions(minimum=0))
+    rare = next(st for st in plan.strata if st.label == "MM / Nowhere")
+    assert rare.sampled == 0
+    r = run(plan, [verdict_file(tmp_path, verdicts(plan))], profile)
+    assert r.decision == "accept" and r.weighted is not None
+    left = sum(st.lot for st in plan.strata if st.sampled == 0)
+    assert left >= 1 and r.weighted.lot_covered == 401 - left
+    assert f"{left} slide(s) in strata with no sampled slide" in r.weighted.note
+    assert "provisional" not in r.weighted.note

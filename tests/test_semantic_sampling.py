@@ -1,0 +1,170 @@
+"""Allocation, the seeded draw, oversampling weights, and the unbiasedness of the weighted estimate."""
+
+from __future__ import annotations
+
+import hashlib
+import statistics
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dqm.semantic.allocation import allocate
+from dqm.semantic.estimate import weighted_estimate
+from dqm.semantic.sampling import Unit, draw_sample, flag_units, simple_random_sample
+
+# --------------------------------------------------------------------------- allocation
+
+
+def test_largest_remainder_by_hand() -> None:
+    # quotas 2.5, 1.5, 1.0 → floors 2, 1, 1; one slide left: a and b tie on .5, the larger (a) wins
+    assert allocate({"a": 5, "b": 3, "c": 2}, 5, minimum=0) == {"a": 3, "b": 1, "c": 1}
+
+
+def test_floors_bind_then_the_rest_is_proportional() -> None:
+    # c and e would get 0.13 and 0.39: fixed at 1; the other 18 split 100:50 → 12, 6
+    got = allocate({"a": 100, "b": 50, "c": 1, "d": 0, "e": 3}, 20, minimum=1)
+    assert got == {"a": 12, "b": 6, "c": 1, "d": 0, "e": 1}
+
+
+def test_floors_raise_the_total_and_the_lot_caps_it() -> None:
+    assert allocate({k: 1 for k in "abcde"}, 2, minimum=1) == {k: 1 for k in "abcde"}
+    assert allocate({"a": 3, "b": 2}, 50, minimum=1) == {"a": 3, "b": 2}
+    assert allocate({"a": 0}, 5) == {"a": 0}
+    assert allocate({}, 5) == {}
+
+
+def test_weights_and_ceilings() -> None:
+    # flagged cell weighted ×3: quota 10·15/110 = 1.36 → 1; a cell cannot get more than it holds
+    assert allocate({"F": 5, "U": 95}, 10, 1, {"F": 15, "U": 95}) == {"F": 1, "U": 9}
+    assert allocate({"F": 2, "U": 95}, 10, 1, {"F": 60, "U": 95}) == {"F": 2, "U": 8}
+
+
+def test_bad_allocation_input() -> None:
+    with pytest.raises(ValueError):
+        allocate({"a": -1}, 3)
+    with pytest.raises(ValueError):
+        allocate({"a": 3}, -1)
+    with pytest.raises(ValueError):
+        allocate({"a": 3}, 2, weights={"a": 0.0})
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    sizes=st.dictionaries(st.sampled_from("abcdefghij"), st.integers(0, 40), max_size=8),
+    n=st.integers(0, 200),
+    minimum=st.integers(0, 4),
+)
+def test_allocation_properties(sizes: dict[str, int], n: int, minimum: int) -> None:
+    got = allocate(sizes, n, minimum)
+    lot = sum(sizes.values())
+    total = min(lot, max(n, sum(min(minimum, v) for v in sizes.values())))
+    assert sum(got.values()) == total
+    assert all(min(minimum, sizes[k]) <= got[k] <= sizes[k] for k in sizes)
+    if minimum == 0 and lot:
+        # pure proportional allocation: every stratum within one slide of its exact quota
+        assert all(abs(got[k] - total * sizes[k] / lot) < 1 for k in sizes)
+
+
+# --------------------------------------------------------------------------- the draw
+
+
+def _lot(n: int = 200, flagged_every: int = 4) -> list[Unit]:
+    strata = ["BCC / A"] * 80 + ["MM / B"] * 60 + ["NS / A"] * 40 + ["SK / C"] * 20
+    return [Unit(f"S{i:04d}", strata[i * len(strata) // n], i % flagged_every == 0) for i in range(n)]
+
+
+def test_the_draw_is_an_sha256_ranking_an_auditor_can_redo() -> None:
+    ids = [f"slide-{i}" for i in range(30)]
+    ranked = sorted(ids, key=lambda s: hashlib.sha256(f"dqm-review:7:{s}".encode()).hexdigest())
+    assert simple_random_sample(ids, 5, seed=7) == sorted(ranked[:5])
+    assert simple_random_sample(ids, 99, seed=7) == sorted(ids)
+    assert simple_random_sample(ids, 0, seed=7) == []
+
+
+def test_same_seed_same_sample_other_seed_other_sample() -> None:
+    lot = _lot()
+    a, b, c = draw_sample(lot, 40, 1), draw_sample(list(reversed(lot)), 40, 1), draw_sample(lot, 40, 2)
+    assert a == b
+    assert [d.slide_id for d in a.draws] != [d.slide_id for d in c.draws]
+    assert len(a.draws) == 40 and a.allocation == {"BCC / A": 16, "MM / B": 12, "NS / A": 8, "SK / C": 4}
+
+
+def test_weights_are_inverse_inclusion_probabilities() -> None:
+    lot = _lot()
+    sample = draw_sample(lot, 40, seed=3, oversample=4.0)
+    for cell in sample.cells:
+        drawn = [d for d in sample.draws if d.cell == cell.label]
+        assert len(drawn) == cell.sampled
+        assert all(d.weight == pytest.approx(cell.lot / cell.sampled) for d in drawn)
+        assert all(d.inclusion_probability * d.weight == pytest.approx(1.0) for d in drawn)
+        assert sum(d.weight for d in drawn) == pytest.approx(cell.lot)  # each cell's weights add up to it
+    assert sum(d.weight for d in sample.draws) == pytest.approx(len(lot))
+    flagged_pi = {d.inclusion_probability for d in sample.draws if d.flagged}
+    other_pi = {d.inclusion_probability for d in sample.draws if not d.flagged}
+    assert min(flagged_pi) > max(other_pi)  # flagged slides are drawn more often
+
+
+def test_small_strata() -> None:
+    lot = [Unit("only", "tiny", True), *[Unit(f"x{i}", "big", i < 3) for i in range(20)]]
+    sample = draw_sample(lot, 2, seed=0, oversample=3.0)
+    one = [d for d in sample.draws if d.stratum == "tiny"]
+    assert len(one) == 1 and one[0].weight == 1.0 and one[0].inclusion_probability == 1.0
+    # "big" gets one slide: too few to split flagged / other, so it stays one cell (every slide can be drawn)
+    big = [c for c in sample.cells if c.stratum == "big"]
+    assert len(big) == 1 and big[0].part is None and big[0].weight == 20.0
+
+
+def test_bad_draw_input() -> None:
+    with pytest.raises(ValueError, match="unique"):
+        draw_sample([Unit("a", "s"), Unit("a", "t")], 1, 0)
+    with pytest.raises(ValueError, match="at least 1"):
+        draw_sample([Unit("a", "s")], 1, 0, oversample=0.5)
+    assert draw_sample([], 5, 0).draws == []
+
+
+def test_flags_come_from_syntactic_findings_or_a_risk_score() -> None:
+    flags = flag_units(["a", "b", "c", "d"], {"a": True}, {"b": 0.9, "c": 0.2}, threshold=0.5)
+    assert flags == {"a": True, "b": True, "c": False, "d": False}
+
+
+# --------------------------------------------------------------------------- unbiasedness
+
+
+def test_weighted_estimate_is_unbiased_under_oversampling() -> None:
+    """Simulation over 1,000 seeds: flagged slides fail far more often and are drawn 4× as often.
+
+    The inverse-probability weighted estimate averages to the lot's true accuracy; the raw share
+    of PASS does not (it over-counts the flagged slides). Inclusion frequencies match π, and the
+    variance formula matches the spread of the estimates.
+    """
+    lot = _lot()
+    # A fixed lot: flagged slides pass 3 times in 5, the others 49 times in 50.
+    passes = {u.slide_id: (i % 5 < 3) if u.flagged else (i % 50 != 7) for i, u in enumerate(lot)}
+    truth = sum(passes.values()) / len(lot)
+    seeds = range(1000)
+    weighted, raw, variances = [], [], []
+    drawn = dict.fromkeys(passes, 0)
+    pi = {}
+    for seed in seeds:
+        sample = draw_sample(lot, 40, seed, minimum=1, oversample=4.0)
+        cells = {c.label: [c.lot, 0, 0] for c in sample.cells}
+        for d in sample.draws:
+            cells[d.cell][1] += 1
+            cells[d.cell][2] += passes[d.slide_id]
+            drawn[d.slide_id] += 1
+            pi[d.slide_id] = d.inclusion_probability
+        w = weighted_estimate({k: (v[0], v[1], v[2]) for k, v in cells.items()}, len(lot))
+        assert w.accuracy is not None and w.variance is not None
+        weighted.append(w.accuracy)
+        variances.append(w.variance)
+        raw.append(sum(passes[d.slide_id] for d in sample.draws) / len(sample.draws))
+    s = len(seeds)
+    sd = statistics.pstdev(weighted)
+    assert abs(statistics.fmean(weighted) - truth) < 4 * sd / s**0.5
+    assert truth - statistics.fmean(raw) > 10 * statistics.pstdev(raw) / s**0.5  # the raw share is biased
+    freq = np.array([drawn[k] / s for k in pi])
+    expected = np.array([pi[k] for k in pi])
+    assert np.all(np.abs(freq - expected) < 5 * np.sqrt(expected * (1 - expected) / s) + 1e-9)
+    assert 0.8 < statistics.fmean(variances) / statistics.pvariance(weighted) < 1.25

@@ -1,0 +1,68 @@
+"""The review sheet's data: bounded thumbnails of real slides, outlines in thumbnail pixels, errors as text."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from dqm.profile import Profile
+from dqm.results import ItemSummary
+from dqm.semantic.sheet import data_uri, ring_path, slide_entry, thumbnail
+
+
+@pytest.mark.wsi
+def test_thumbnails_of_real_slides_are_bounded_or_fail_with_a_reason(real_data: Path) -> None:
+    seen = {}
+    for path in sorted((real_data / "slides").iterdir()):
+        try:
+            image, dims = thumbnail(path, 256)
+        except OSError as exc:
+            assert str(exc), path.name
+            seen[path.name] = None
+            continue
+        assert max(image.size) <= 256 and image.mode == "RGB"
+        # the thumbnail keeps the slide's aspect ratio (to a pixel)
+        assert abs(image.size[0] / image.size[1] - dims[0] / dims[1]) < 2 / min(image.size)
+        seen[path.name] = dims
+    assert seen["CMU-1-Small-Region.svs"] == (2220, 2967)
+    assert seen["tcga-cr-7395-01a-01-ts1.svs"] == (4443, 3567)
+    assert seen["broken.svs"] is None and seen["unopenable.tiff"] is None
+
+
+@pytest.mark.wsi
+def test_a_real_slide_in_the_sheet_stays_small(real_data: Path, profile: Profile) -> None:
+    item = ItemSummary(slide_id="CMU-1", image_path="slides/CMU-1-Small-Region.svs", diagnosis="BCC")
+    entry = slide_entry(real_data, item, "BCC / x", profile, thumb_size=640, quality=70)
+    assert entry["image_error"] is None and entry["image"].startswith("data:image/jpeg;base64,")
+    assert max(entry["width"], entry["height"]) == 640
+    assert len(entry["image"]) < 120_000  # a bounded thumbnail, whatever the slide's size
+
+
+def test_missing_or_broken_slides_become_text(tmp_path: Path, profile: Profile) -> None:
+    (tmp_path / "bad.svs").write_bytes(b"not a slide at all")
+    missing = slide_entry(tmp_path, ItemSummary(slide_id="a", image_path="gone.svs"), "s", profile, 128, 70)
+    assert "not found" in missing["image_error"] and missing["image"] is None
+    broken = slide_entry(tmp_path, ItemSummary(slide_id="b", image_path="bad.svs"), "s", profile, 128, 70)
+    assert "cannot be read" in broken["image_error"] and str(tmp_path) not in broken["image_error"]
+    outside = slide_entry(
+        tmp_path, ItemSummary(slide_id="c", image_path="../../etc/passwd"), "s", profile, 128, 70
+    )
+    assert "not found" in outside["image_error"]
+
+
+def test_ring_path_scales_simplifies_and_drops_non_finite() -> None:
+    ring = np.array([[0, 0], [100, 0], [100, 100], [np.nan, 5], [0, 100]], dtype=float)
+    assert ring_path(ring, 0.5) == "M0.0,0.0 50.0,0.0 50.0,50.0 0.0,50.0Z"
+    circle = np.array([[50 + 40 * np.cos(t), 50 + 40 * np.sin(t)] for t in np.linspace(0, 2 * np.pi, 2000)])
+    d = ring_path(circle, 1.0)
+    assert d.startswith("M") and d.endswith("Z") and d.count(",") < 200  # 2,000 vertices → a few dozen
+    assert ring_path(np.array([[1.0, 2.0]]), 1.0) == ""
+
+
+def test_data_uri_is_a_jpeg() -> None:
+    from PIL import Image
+
+    uri = data_uri(Image.new("RGB", (8, 8), "white"), 70)
+    assert uri.startswith("data:image/jpeg;base64,/9j/")

@@ -1,0 +1,189 @@
+"""Verdict files: every malformed file or row is a finding with a reason and a place, never a crash."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from dqm.semantic.verdicts import read_verdict_file, read_verdict_files
+
+
+def _write(tmp_path: Path, name: str, data: str | bytes) -> Path:
+    path = tmp_path / name
+    path.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
+    return path
+
+
+def _codes(vf) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
+    return [(f.code, f.severity) for f in vf.findings]
+
+
+def test_a_good_csv(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path,
+        "v.csv",
+        "\ufeffslide_id,reviewer,verdict,reason,comment\n"
+        "S1,kim,pass,,\n"
+        'S2,kim,FAIL,"wrong_class; boundary too loose","says ""BCC"", is SCC"\n'
+        "S3,kim,,,\n",
+    )
+    vf = read_verdict_file(path)
+    assert [(r.slide_id, r.verdict, r.reasons) for r in vf.records] == [
+        ("S1", "pass", ()),
+        ("S2", "fail", ("wrong_class", "boundary_too_loose")),
+    ]
+    assert vf.records[1].comment == 'says "BCC", is SCC' and vf.records[1].row == 2
+    assert _codes(vf) == [("VERDICT_EMPTY", "info")]  # S3: not reviewed yet
+
+
+def test_a_good_json_as_the_sheet_exports_it(tmp_path: Path) -> None:
+    doc = {
+        "format": "dqm.verdicts/1",
+        "plan_id": "abc",
+        "reviewer": "lee",
+        "verdicts": [
+            {"slide_id": "S1", "verdict": "pass"},
+            {"slide_id": 7, "verdict": "fail", "reason": ["other"]},
+        ],
+    }
+    vf = read_verdict_file(_write(tmp_path, "v.json", json.dumps(doc)))
+    assert vf.plan_id == "abc"
+    assert [(r.slide_id, r.reviewer, r.verdict, r.pointer) for r in vf.records] == [
+        ("S1", "lee", "pass", "/verdicts/0"),
+        ("7", "lee", "fail", "/verdicts/1"),
+    ]
+    assert vf.findings == []
+
+
+BAD_FILES = [
+    ("empty.csv", "", "VERDICT_FILE_FORMAT", None),
+    ("latin1.csv", b"slide_id,reviewer,verdict\nS\xe9,kim,pass\n", "VERDICT_FILE_UNREADABLE", None),
+    ("broken.json", '{"verdicts": [', "VERDICT_FILE_UNREADABLE", None),
+    ("scalar.json", "42", "VERDICT_FILE_FORMAT", None),
+    ("noverdicts.json", '{"reviewer": "x"}', "VERDICT_FILE_FORMAT", "/verdicts"),
+    ("header.csv", "id,who,what\nS1,kim,pass\n", "VERDICT_FILE_FORMAT", None),
+    ("nul.csv", "slide_id,reviewer,verdict\nS1,kim,pa\x00ss\n", None, None),
+]
+
+
+@pytest.mark.parametrize(("name", "data", "code", "pointer"), BAD_FILES)
+def test_bad_files_become_findings(
+    tmp_path: Path, name: str, data: str | bytes, code: str | None, pointer: str | None
+) -> None:
+    vf = read_verdict_file(_write(tmp_path, name, data))
+    assert vf.records == [] or code is None
+    assert vf.findings, "a bad file must say why"
+    if code is not None:
+        assert vf.findings[0].code == code
+        assert vf.findings[0].file == str(tmp_path / name)
+    if pointer is not None:
+        assert vf.findings[0].pointer == pointer
+
+
+def test_missing_file_is_a_finding(tmp_path: Path) -> None:
+    vf = read_verdict_file(tmp_path / "nope.csv")
+    assert _codes(vf) == [("VERDICT_FILE_UNREADABLE", "error")]
+
+
+BAD_ROWS = [
+    ({"reviewer": "kim", "verdict": "pass"}, "VERDICT_MISSING_FIELD"),
+    ({"slide_id": "S1", "verdict": "pass"}, "VERDICT_MISSING_FIELD"),
+    ({"slide_id": "S1", "reviewer": "kim", "verdict": "maybe"}, "VERDICT_BAD_VALUE"),
+    ({"slide_id": ["S1"], "reviewer": "kim", "verdict": "pass"}, "VERDICT_BAD_VALUE"),
+    ({"slide_id": "S1", "reviewer": True, "verdict": "pass"}, "VERDICT_BAD_VALUE"),
+    ({"slide_id": "S1", "reviewer": "kim", "verdict": 1}, "VERDICT_BAD_VALUE"),
+    ({"slide_id": "S1", "reviewer": "kim", "verdict": "fail", "reason": "tired"}, "VERDICT_BAD_REASON"),
+    ({"slide_id": "S1", "reviewer": "kim", "verdict": "fail", "reason": 3}, "VERDICT_BAD_REASON"),
+    ({"slide_id": "S1", "reviewer": "kim", "verdict": "fail"}, "VERDICT_FAIL_WITHOUT_REASON"),
+    ({"slide_id": "S1", "reviewer": "kim", "verdict": "pass", "reason": "other"}, "VERDICT_PASS_WITH_REASON"),
+    (
+        {"slide_id": "S1", "reviewer": "kim", "verdict": "fail", "reason": "other", "corrected": 5},
+        "CORRECTION_UNREADABLE",
+    ),
+    (
+        {
+            "slide_id": "S1",
+            "reviewer": "kim",
+            "verdict": "fail",
+            "reason": "other",
+            "corrected": "gone.geojson",
+        },
+        "CORRECTION_UNREADABLE",
+    ),
+    ("not an object", "VERDICT_FILE_FORMAT"),
+]
+
+
+@pytest.mark.parametrize(("row", "code"), BAD_ROWS)
+def test_bad_rows_become_located_findings(tmp_path: Path, row: object, code: str) -> None:
+    vf = read_verdict_file(
+        _write(tmp_path, "v.json", json.dumps([{"slide_id": "S0", "reviewer": "a", "verdict": "pass"}, row]))
+    )
+    assert vf.records[0].slide_id == "S0"  # the good row survives its neighbour
+    found = [f for f in vf.findings if f.code == code]
+    assert found, [f.code for f in vf.findings]
+    assert found[0].pointer == "/1"
+
+
+def test_csv_row_numbers_and_ragged_rows(tmp_path: Path) -> None:
+    path = _write(tmp_path, "v.csv", "slide_id,reviewer,verdict\nS1,kim,pass,extra\n\nS2,kim\n")
+    vf = read_verdict_file(path)
+    assert [r.slide_id for r in vf.records] == ["S1"]
+    assert ("VERDICT_FILE_FORMAT", 1) in [(f.code, f.row) for f in vf.findings]
+    assert ("VERDICT_EMPTY", 3) in [
+        (f.code, f.row) for f in vf.findings
+    ]  # blank line 2 skipped, S2 has no verdict
+
+
+def test_corrected_outline_from_a_file_beside_the_verdicts(tmp_path: Path) -> None:
+    geo = {"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 1], [0, 0]]]}
+    (tmp_path / "fix").mkdir()
+    (tmp_path / "fix" / "S1.geojson").write_text(json.dumps(geo))
+    path = _write(
+        tmp_path,
+        "v.csv",
+        "slide_id,reviewer,verdict,reason,corrected\nS1,kim,fail,boundary_too_tight,fix/S1.geojson\n",
+    )
+    vf = read_verdict_file(path)
+    assert vf.records[0].corrected == geo
+
+
+def test_records_are_numbered_across_files(tmp_path: Path) -> None:
+    a = _write(tmp_path, "a.csv", "slide_id,reviewer,verdict\nS1,a,pass\nS2,a,pass\n")
+    b = _write(tmp_path, "b.csv", "slide_id,reviewer,verdict\nS1,b,fail\n")
+    files = read_verdict_files([a, b])
+    assert [r.order for f in files for r in f.records] == [0, 1, 2]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.binary(max_size=400), suffix=st.sampled_from([".csv", ".json", ".txt"]))
+def test_random_bytes_never_crash(tmp_path: Path, data: bytes, suffix: str) -> None:
+    vf = read_verdict_file(_write(tmp_path, "fuzz" + suffix, data))
+    assert isinstance(vf.records, list)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    doc=st.recursive(
+        st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+        lambda c: (
+            st.lists(c, max_size=4)
+            | st.dictionaries(
+                st.sampled_from(
+                    ["slide_id", "reviewer", "verdict", "reason", "comment", "corrected", "verdicts", "x"]
+                ),
+                c,
+                max_size=5,
+            )
+        ),
+        max_leaves=20,
+    )
+)
+def test_random_json_never_crashes(tmp_path: Path, doc: object) -> None:
+    vf = read_verdict_file(_write(tmp_path, "fuzz.json", json.dumps(doc)))
+    for r in vf.records:
+        assert r.verdict in ("pass", "fail") and r.slide_id and r.reviewer
