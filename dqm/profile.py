@@ -16,6 +16,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from dqm.diversity.settings import DiversitySettings
 from dqm.findings import Severity
 
 BUILTIN_PROFILES = ("dermatopathology",)
@@ -120,6 +121,8 @@ class Profile(_Frozen):
     checks: dict[str, CheckSetting] = Field(default_factory=dict)
     severities: dict[str, Severity] = Field(default_factory=dict)
     """Severity overrides per reason code (win over a check's ``severity``)."""
+    diversity: DiversitySettings = DiversitySettings()
+    """Statistical diversity: targets, significance level, rules and drift thresholds."""
     sha256: str = ""
     """Hash of the profile's source text, set by :func:`load_profile`."""
 
@@ -142,6 +145,9 @@ class Profile(_Frozen):
             bad = sorted({v for v in mapping.values() if v not in ids})
             if bad:
                 raise ValueError(f"class map targets not in the taxonomy: {bad}")
+        unknown = sorted(set(self.diversity.targets.get("class", {})) - set(ids))
+        if unknown:
+            raise ValueError(f"diversity.targets.class names classes not in the taxonomy: {unknown}")
         return self
 
     @property

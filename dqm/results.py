@@ -12,6 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from dqm.diversity.models import DiversityResult
 from dqm.findings import Finding
 
 SCHEMA_VERSION = "1.0"
@@ -177,6 +178,7 @@ class QualityResult(_Frozen):
     items: list[ItemSummary]
     findings: list[Finding]
     syntactic: SyntacticResult | None = None
+    diversity: DiversityResult | None = None
     verdict: Verdict
 
     def dump(self, path: Path) -> None:
