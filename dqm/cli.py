@@ -220,9 +220,15 @@ def audit(
         Path | None,
         typer.Option(help="An extra great-expectations suite (JSON) for the clinical table."),
     ] = None,
+    baseline: Annotated[
+        Path | None,
+        typer.Option(
+            help="A previous release for drift: its results.json (or output folder) or batch folder."
+        ),
+    ] = None,
 ) -> None:
     """Audit a batch: every dimension available; writes results.json and report.html; exit by the gate."""
-    from dqm.audit import build_result, write_outputs
+    from dqm.audit import build_result, with_diversity, write_outputs
     from dqm.gate import gate
     from dqm.runner import RunOptions
 
@@ -232,8 +238,9 @@ def audit(
         raise usage_error(f"no such GX suite file: {gx_suite}")
     if out_dir.resolve() == root or root in out_dir.resolve().parents:
         raise usage_error("--out must be outside the batch folder: dqm never writes into a batch")
+    base = _load_baseline(baseline, prof, workers) if baseline is not None else None
     run = run_with_progress(root, prof, RunOptions(workers=workers, gx_suite=gx_suite))
-    result = build_result(run, ["dqm", *sys.argv[1:]])
+    result = with_diversity(build_result(run, ["dqm", *sys.argv[1:]]), prof, base)
     paths = write_outputs(result, out_dir)
     outcome = gate(result)
     s = result.syntactic
@@ -244,10 +251,25 @@ def audit(
         f"value accuracy {_pct(s.value_accuracy)} ({s.values_valid}/{s.values_total} values), "
         f"{s.errors} errors, {s.warnings} warnings"
     )
+    if result.diversity is not None:
+        out.print(f"diversity: {result.diversity.summary}", highlight=False)
+        if result.diversity.drift is not None:
+            out.print(f"drift: {result.diversity.drift.summary}", highlight=False)
     for line in outcome.lines:
         out.print(line, highlight=False)
     out.print(f"report: {paths['report']}\nresults: {paths['results']}")
     raise typer.Exit(outcome.exit_code)
+
+
+def _load_baseline(path: Path, profile: Any, workers: int | None) -> Any:
+    from dqm.diversity.baseline import BaselineError, load_baseline
+
+    if not path.exists():
+        raise usage_error(f"no such baseline: {path} (give a results.json or a batch folder)")
+    try:
+        return load_baseline(path, profile, workers)
+    except BaselineError as exc:
+        raise usage_error(str(exc)) from None
 
 
 @app.command()
