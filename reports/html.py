@@ -17,6 +17,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from dqm.audit import DIMENSIONS
 from dqm.results import QualityResult
+from reports import charts
 
 FINDING_COLUMNS = (
     "item_id",
@@ -88,12 +89,28 @@ def _pct(value: float | None) -> str:
     return "–" if value is None else f"{100 * value:.2f} %"
 
 
+def _num(value: float | None) -> str:
+    """Three significant digits (thousands separated); ``–`` for None."""
+    if value is None:
+        return "–"
+    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.3g}"
+
+
+def _pvalue(value: float | None) -> str:
+    if value is None:
+        return "–"
+    return "< 0.001" if value < 0.001 else f"{value:.3f}"
+
+
 def render_html(result: QualityResult) -> str:
     """The report as one HTML string."""
     env = Environment(
         loader=PackageLoader("reports", "templates"), autoescape=select_autoescape(["html", "j2"])
     )
     env.filters["pct"] = _pct
+    env.filters["num"] = _num
+    env.filters["pvalue"] = _pvalue
+    env.globals["charts"] = charts
     script, style = _asset("report.js"), _asset("report.css")
     data = {"findings": findings_table(result), "items": items_table(result)}
     csp = (
