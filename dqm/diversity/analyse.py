@@ -63,7 +63,14 @@ def _notes(table: Table, s: Summaries, profile: Profile) -> list[str]:
 
 
 def _verdict(tests: Sequence[TestResult], drift_verdict: str | None) -> tuple[str, str]:
+    """The worst decision, and a one-line summary naming every test that warned or failed.
+
+    When no test or rule could be decided (no slide, or no value anywhere) the verdict is
+    ``warn``: nothing contradicts the targets, but nothing was shown either.
+    """
     decided = [t for t in tests if t.decision != "not_applicable"]
+    if not decided and drift_verdict is None:
+        return "warn", "WARN: no test or rule could be decided (no slide with the values they need)"
     worst = max(
         [t.decision for t in decided] + ([drift_verdict] if drift_verdict else []),
         key=lambda d: SEVERITY[d],
@@ -73,9 +80,8 @@ def _verdict(tests: Sequence[TestResult], drift_verdict: str | None) -> tuple[st
     parts = [f"{t.decision.upper()} {t.name}" for t in sorted(bad, key=lambda t: -SEVERITY[t.decision])]
     if drift_verdict in ("warn", "fail"):
         parts.append(f"{drift_verdict.upper()} drift")
-    tested = len(decided)
     head = {"pass": "PASS", "warn": "WARN", "fail": "FAIL"}[worst]
-    detail = "; ".join(parts) if parts else f"all {tested} decided tests and rules passed"
+    detail = "; ".join(parts) if parts else f"all {len(decided)} decided tests and rules passed"
     return worst, f"{head}: {detail}"
 
 
@@ -134,8 +140,8 @@ def diversity_result(
         f"correction; where an expected count is under {settings.min_expected:g}, a 2×2 table uses "
         f"Fisher's exact test and larger tables a Monte Carlo p-value ({settings.monte_carlo_draws:,} "
         f"random tables with the observed margins, seed {settings.seed}); a goodness-of-fit test uses the "
-        "exact multinomial distribution when it is small enough, else Monte Carlo. Drift tests are a "
-        "separate family with the same correction."
+        "exact multinomial distribution when it is small enough, else Monte Carlo. Drift tests (with a "
+        f"baseline) are a separate family with the same correction at α = {settings.drift.alpha:g}."
     )
     return DiversityResult(
         passed=verdict != "fail",

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -51,9 +51,9 @@ class _Pending:
 
     draft: DriftVariable
     outcome: TestOutcome
-    surprising: tuple[str, ...] = ()
-    """New or vanished categories whose one-sidedness is improbable (:func:`absence_p` under
-    α / categories compared)."""
+    absence: dict[str, float] = field(default_factory=dict)
+    """:func:`absence_p` of each new or vanished category (class, institution and site only):
+    members of the drift family, corrected with the other tests."""
 
 
 def _worst(decisions: Sequence[str]) -> str:
@@ -109,11 +109,11 @@ def _categorical(
     cc = np.array([c.counts.get(k, 0) for k in cats], dtype=np.int64)
     shown = (bc + cc) > 0
     k_shown = int(shown.sum())
-    surprising = tuple(
-        k
+    absence = {
+        k: absence_p(x, y, b.n, c.n)
         for k, x, y in zip(cats, bc.tolist(), cc.tolist(), strict=True)
-        if absence_p(x, y, b.n, c.n) < settings.alpha / max(1, k_shown)
-    )
+        if name in NEW_VANISHED and (x == 0) != (y == 0)
+    }
     index: float | None = None
     if b.n == 0 or c.n == 0:
         side = "baseline" if b.n == 0 else "current batch"
@@ -141,7 +141,7 @@ def _categorical(
         new=[k for k, x, y in zip(cats, bc.tolist(), cc.tolist(), strict=True) if x == 0 and y > 0],
         vanished=[k for k, x, y in zip(cats, bc.tolist(), cc.tolist(), strict=True) if x > 0 and y == 0],
     )
-    return _Pending(draft, outcome, surprising)
+    return _Pending(draft, outcome, absence)
 
 
 def _continuous(name: str, b: ContinuousSummary, c: ContinuousSummary) -> _Pending:
@@ -174,8 +174,11 @@ def _continuous(name: str, b: ContinuousSummary, c: ContinuousSummary) -> _Pendi
     return _Pending(draft, outcome)
 
 
-def _decide(p: _Pending, p_adj: float | None, s: DriftSettings, alpha: float) -> DriftVariable:
-    """The variable with its adjusted p-value, decision, rule and sentence."""
+def _decide(
+    p: _Pending, p_adj: float | None, absence_adj: dict[str, float], s: DriftSettings, alpha: float
+) -> DriftVariable:
+    """The variable with its adjusted p-value, decision, rule and sentence; ``absence_adj`` holds
+    the adjusted :func:`absence_p` of its new and vanished categories."""
     v = p.draft
     cat = v.kind == "categorical"
     name = "PSI" if cat else "KS D"
@@ -201,10 +204,10 @@ def _decide(p: _Pending, p_adj: float | None, s: DriftSettings, alpha: float) ->
     if v.name in NEW_VANISHED:
         rule += (
             f"; a new category: {s.new_category}, a vanished one: {s.vanished_category}, when the chance "
-            f"that all its slides fall on one side is under {alpha:g} / categories compared"
+            f"that all its slides fall on one side is under {alpha:g} after correction"
         )
-        decisions += [s.new_category for k in v.new if k in p.surprising]
-        decisions += [s.vanished_category for k in v.vanished if k in p.surprising]
+        decisions += [s.new_category for k in v.new if absence_adj.get(k, 1.0) < alpha]
+        decisions += [s.vanished_category for k in v.vanished if absence_adj.get(k, 1.0) < alpha]
     final = _worst(decisions) if len(decisions) > 1 else decision
     return v.model_copy(update={"p_adjusted": p_adj, "decision": final, "rule": rule, "sentence": text})
 
@@ -257,10 +260,25 @@ def drift(
     ]
     if only_base:
         notes.append(f"only in the baseline, not compared: {', '.join(only_base)}")
-    tested = [i for i, p in enumerate(pending) if p.outcome.p_value is not None]
-    p_values = [float(pending[i].outcome.p_value or 0.0) for i in tested]
-    adjusted = dict(zip(tested, adjust(p_values, settings.correction), strict=True))
-    variables = [_decide(p, adjusted.get(i), settings.drift, settings.alpha) for i, p in enumerate(pending)]
+    # One family: each variable's test, and the absence of each new or vanished category.
+    members: list[tuple[int, str | None, float]] = []
+    for i, p in enumerate(pending):
+        if p.outcome.p_value is not None:
+            members.append((i, None, p.outcome.p_value))
+        members += [(i, k, a) for k, a in p.absence.items()]
+    adjusted = adjust([m[2] for m in members], settings.correction)
+    main = {i: a for (i, k, _), a in zip(members, adjusted, strict=True) if k is None}
+    absent = {(i, k): a for (i, k, _), a in zip(members, adjusted, strict=True) if k is not None}
+    variables = [
+        _decide(
+            p,
+            main.get(i),
+            {k: a for (j, k), a in absent.items() if j == i},
+            settings.drift,
+            settings.drift.alpha,
+        )
+        for i, p in enumerate(pending)
+    ]
     verdict = _worst([v.decision for v in variables if v.decision != "not_applicable"])
     flagged = [v for v in variables if v.decision in ("warn", "fail")]
     summary = (
@@ -273,7 +291,7 @@ def drift(
         baseline=info,
         variables=variables,
         correction=settings.correction,
-        alpha=settings.alpha,
+        alpha=settings.drift.alpha,
         verdict=verdict,  # type: ignore[arg-type]
         summary=summary,
         notes=notes,

@@ -86,6 +86,10 @@ class DriftSettings(_Frozen):
     threshold: PSI for categorical variables, the Kolmogorov–Smirnov distance D for continuous ones.
     """
 
+    alpha: Annotated[float, Field(gt=0, lt=1)] = 0.01
+    """Significance level of the drift family. Stricter than the batch's tests by default: about
+    twenty variables are compared at every release, and a release flagged by chance one time in
+    twenty would teach people to ignore the flag."""
     psi_warn: Annotated[float, Field(gt=0)] = 0.10
     psi_fail: Annotated[float, Field(gt=0)] = 0.25
     ks_warn: Annotated[float, Field(gt=0, le=1)] = 0.10
