@@ -4,8 +4,8 @@ For each draw, a baseline and a current batch are drawn from the same synthetic 
 (:func:`dqm.synth.summaries.synthetic_items`, different seeds). A *false alarm* is a drift
 verdict other than pass, or a gated family test (class × institution, age by institution, class
 fit) that warns or fails, although nothing changed. Then the same draws are shifted (patients
-12 years older; a fifth of the slides moved to a new institution) and the detection rate is
-counted. Run::
+12 years older; 4 years older; a fifth of the slides moved to a new institution) and the detection rate is
+counted; a small shift (4 years older) shows the power is not trivially 1. Run::
 
     flock /tmp/dqm-heavy.lock .venv/bin/python benchmarks/diversity_false_alarm.py --draws 200 --slides 200
 """
@@ -66,7 +66,12 @@ def main() -> None:
             for t in same.tests
             if t.in_family and t.decision in ("warn", "fail")
         )
-        for label, shifted in (("older", older(cur)), ("new institution", new_institution(cur))):
+        shifts = (
+            ("12 years older", older(cur, 12)),
+            ("4 years older", older(cur, 4)),
+            ("new institution", new_institution(cur)),
+        )
+        for label, shifted in shifts:
             d = diversity_result(shifted, profile, baseline)
             assert d.drift is not None
             flagged[f"detected: {label}"] += d.drift.verdict != "pass"
@@ -78,7 +83,7 @@ def main() -> None:
         f"false alarms, a gated family test warns or fails: {flagged['tests']}/{n} = {flagged['tests'] / n:.3f}"
     )
     print(f"false alarms, either: {flagged['either']}/{n} = {flagged['either'] / n:.3f}")
-    for label in ("older", "new institution"):
+    for label in ("12 years older", "4 years older", "new institution"):
         k = flagged[f"detected: {label}"]
         print(f"detected shift ({label}): {k}/{n} = {k / n:.3f}")
     for reason, count in why.most_common():

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -322,9 +323,10 @@ def ks_from_counts(
     """Two-sample Kolmogorov–Smirnov test of two distributions given as value → count.
 
     D = max |F_a − F_b| over every value, computed from the counts. The p-value is scipy's
-    ``ks_2samp(method="auto")`` on the samples the counts describe: exact when both sides have at
-    most 10,000 values, else Smirnov's asymptotic formula. Ties (rounded or discrete values) make
-    it conservative. With an empty side the p-value is None.
+    ``ks_2samp`` on the samples the counts describe: exact when both sides have at most 10,000
+    values (unless scipy's exact computation gives up, then asymptotic, and ``method`` says so),
+    else Smirnov's asymptotic formula. Ties (rounded or discrete values) make it conservative.
+    With an empty side the p-value is None.
     """
     from scipy.stats import ks_2samp
 
@@ -340,7 +342,17 @@ def ks_from_counts(
     fb[np.searchsorted(grid, sb)] = cb
     d = float(np.max(np.abs(np.cumsum(fa) / na - np.cumsum(fb) / nb)))
     exact = max(na, nb) <= KS_EXACT_MAX
-    p_value = float(ks_2samp(np.repeat(sa, ca), np.repeat(sb, cb), method="auto").pvalue)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        p_value = float(
+            ks_2samp(np.repeat(sa, ca), np.repeat(sb, cb), method="exact" if exact else "asymp").pvalue
+        )
+    for w in caught:
+        # scipy gives up on some exact computations and says so; the p-value is then asymptotic
+        if "Exact calculation unsuccessful" in str(w.message):
+            exact = False
+        else:
+            warnings.warn(w.message, w.category, stacklevel=2)
     method = "Kolmogorov–Smirnov (exact)" if exact else "Kolmogorov–Smirnov (asymptotic)"
     return TestOutcome(d, None, p_value, method, d, na + nb)
 

@@ -313,3 +313,17 @@ def test_cramers_v_labels_follow_the_table_size() -> None:
     assert stats.effect_label(0.05, "w") == "negligible"
     assert stats.effect_label(0.15, "eta2") == "large"
     assert stats.effect_label(None, "w") == ""
+
+
+def test_ks_falls_back_to_asymptotic_when_scipy_gives_up_on_exact() -> None:
+    """Heavy ties (lesions per slide: 1, 2 or 3) make scipy's exact computation fail with a warning;
+    the test then says it used the asymptotic p-value, and no warning escapes."""
+    a, b = np.repeat([1.0, 2.0, 3.0], [71, 70, 59]), np.repeat([1.0, 2.0, 3.0], [72, 70, 58])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        st.ks_2samp(a, b, method="exact")
+    assert any("Exact calculation unsuccessful" in str(w.message) for w in caught)
+    out = stats.ks_from_counts([1, 2, 3], [71, 70, 59], [1, 2, 3], [72, 70, 58])
+    assert out.method == "Kolmogorov–Smirnov (asymptotic)"
+    ref = st.ks_2samp(a, b, method="asymp")
+    assert out.statistic == pytest.approx(ref.statistic) and out.p_value == pytest.approx(ref.pvalue)
