@@ -223,9 +223,15 @@ def decide_family(pending: Sequence[Pending], settings: DiversitySettings) -> li
 
 
 def balance_of(summary: CategoricalSummary, declared: int) -> Balance:
-    """Balance and richness of a composition, over its declared categories (zeros included)
-    and any undeclared ones present; ``declared`` is how many the profile declares (0: none)."""
-    ix = balance_indices(summary.counts)
+    """Balance and richness of a composition; ``declared`` is how many categories the profile
+    declares (0: none, the observed categories are used).
+
+    With declared categories the indices are over those, zeros included; slides whose value the
+    profile does not declare (a class outside the taxonomy) are left out: they are syntactic
+    errors, reported there, not a diversity of the batch.
+    """
+    counts = {k: v for k, v in summary.counts.items() if not declared or k not in summary.undeclared}
+    ix = balance_indices(counts)
     return Balance(
         variable=summary.name,
         n=ix.n,

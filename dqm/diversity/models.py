@@ -87,6 +87,7 @@ class Balance(_Frozen):
 
     variable: str
     n: int
+    """Slides counted: those with a declared value when the profile declares the categories."""
     declared: int
     """Categories the profile declares (0 when it declares none: the observed ones are used)."""
     observed: int

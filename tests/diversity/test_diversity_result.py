@@ -178,3 +178,17 @@ def test_bad_diversity_settings_are_profile_errors(tmp_path: Path, block: str, m
 def test_result_round_trips_through_json(cohort: list[ItemSummary], profile: Profile) -> None:
     d = diversity_result(cohort[:150], profile)
     assert DiversityResult.model_validate_json(d.model_dump_json()) == d
+
+
+def test_a_class_outside_the_taxonomy_is_not_the_smallest_class(
+    cohort: list[ItemSummary], profile: Profile
+) -> None:
+    items = list(cohort[:120])
+    items[0] = items[0].model_copy(update={"diagnosis": "lymphoma"})
+    d = diversity_result(items, profile)
+    rule = by_name(d)["balance.min_class_share"]
+    assert "lymphoma" not in rule.sentence and rule.decision == "pass"
+    balance = next(b for b in d.balance if b.variable == "class")
+    assert balance.n == 119 and balance.declared == 7
+    assert any("lymphoma (1)" in n for n in d.notes)
+    assert next(c for c in d.categorical if c.name == "class").counts["lymphoma"] == 1
