@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 from dqm import __version__
 from dqm.figures import dimension_state
@@ -103,6 +104,15 @@ def build_result(run: Run, command: list[str]) -> QualityResult:
 def with_verdict(result: QualityResult) -> QualityResult:
     """The result with its verdict recomputed (after a dimension was added)."""
     return result.model_copy(update={"verdict": verdict(result)})
+
+
+def with_diversity(result: QualityResult, profile: Profile, baseline: Any = None) -> QualityResult:
+    """The result with its statistical-diversity dimension (computed from its items) and the
+    verdict recomputed. ``baseline`` comes from :func:`dqm.diversity.load_baseline` (None: no drift)."""
+    from dqm.diversity import diversity_result
+
+    diversity = diversity_result(result.items, profile, baseline)
+    return with_verdict(result.model_copy(update={"diversity": diversity}))
 
 
 def write_outputs(result: QualityResult, out: Path) -> dict[str, Path]:

@@ -271,6 +271,12 @@ def audit(
         int,
         typer.Option(min=0, max=24, help="Worst slides drawn small with their outlines in the report."),
     ] = 12,
+    baseline: Annotated[
+        Path | None,
+        typer.Option(
+            help="A previous release for drift: its results.json (or output folder) or batch folder."
+        ),
+    ] = None,
     review: Annotated[
         Path | None,
         typer.Option(
@@ -280,7 +286,7 @@ def audit(
 ) -> None:
     """Audit a batch: every dimension available; writes results.json, report.html, junit.xml and
     summary.md; exits like `dqm gate` (0 passed, 1 failed, 3 missing)."""
-    from dqm.audit import build_result, write_outputs
+    from dqm.audit import build_result, with_diversity, write_outputs
     from dqm.gate import gate
     from dqm.runner import RunOptions
     from dqm.thumbnails import with_thumbnails
@@ -298,8 +304,9 @@ def audit(
     options = RunOptions(
         workers=workers, gx_suite=gx_suite, label_thumbnails=label_thumbnails, slide_budget_s=slide_budget
     )
+    base = _load_baseline(baseline, prof, workers) if baseline is not None else None
     run = run_with_progress(root, prof, options)
-    result = build_result(run, ["dqm", *sys.argv[1:]])
+    result = with_diversity(build_result(run, ["dqm", *sys.argv[1:]]), prof, base)
     result = with_thumbnails(result, root, prof, count=thumbnails)
     if review is not None:
         from dqm.semantic.cli import attach_review
@@ -315,6 +322,10 @@ def audit(
         f"value accuracy {_pct(s.value_accuracy)} ({s.values_valid}/{s.values_total} values), "
         f"{s.errors} errors, {s.warnings} warnings"
     )
+    if result.diversity is not None:
+        out.print(f"diversity: {result.diversity.summary}", highlight=False)
+        if result.diversity.drift is not None:
+            out.print(f"drift: {result.diversity.drift.summary}", highlight=False)
     for line in outcome.lines:
         out.print(line, highlight=False)
     out.print(
@@ -322,6 +333,17 @@ def audit(
         f"junit: {paths['junit']}\nsummary: {paths['summary']}"
     )
     raise typer.Exit(outcome.exit_code)
+
+
+def _load_baseline(path: Path, profile: Any, workers: int | None) -> Any:
+    from dqm.diversity.baseline import BaselineError, load_baseline
+
+    if not path.exists():
+        raise usage_error(f"no such baseline: {path} (give a results.json or a batch folder)")
+    try:
+        return load_baseline(path, profile, workers)
+    except BaselineError as exc:
+        raise usage_error(str(exc)) from None
 
 
 @app.command()

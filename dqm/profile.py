@@ -17,6 +17,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from dqm.deid import DeidSettings
+from dqm.diversity.settings import DiversitySettings
 from dqm.findings import Severity
 
 BUILTIN_PROFILES = ("dermatopathology",)
@@ -123,6 +124,8 @@ class Profile(_Frozen):
     """Severity overrides per reason code (win over a check's ``severity``)."""
     deid: DeidSettings = DeidSettings()
     """What identifies a person: patterns and keys the ``deid.*`` checks search (dqm.deid)."""
+    diversity: DiversitySettings = DiversitySettings()
+    """Statistical diversity: targets, significance level, rules and drift thresholds."""
     sha256: str = ""
     """Hash of the profile's source text, set by :func:`load_profile`."""
 
@@ -145,6 +148,9 @@ class Profile(_Frozen):
             bad = sorted({v for v in mapping.values() if v not in ids})
             if bad:
                 raise ValueError(f"class map targets not in the taxonomy: {bad}")
+        unknown = sorted(set(self.diversity.targets.get("class", {})) - set(ids))
+        if unknown:
+            raise ValueError(f"diversity.targets.class names classes not in the taxonomy: {unknown}")
         return self
 
     @property

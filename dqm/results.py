@@ -12,6 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from dqm.diversity.models import DiversityResult
 from dqm.findings import Finding
 from dqm.semantic.models import SemanticResult
 
@@ -244,6 +245,8 @@ class QualityResult(_Frozen):
     syntactic: SyntacticResult | None = None
     semantic: SemanticResult | None = None
     """Expert review of a designed sample (``dqm audit --review``); None when not reviewed."""
+    diversity: DiversityResult | None = None
+    """Statistical diversity: distributions, tests and drift; None when not analysed."""
     verdict: Verdict
     checks: list[CheckInfo] = Field(default_factory=list)
     """The checks configured for this run."""

@@ -27,6 +27,7 @@ from markupsafe import Markup
 from dqm.figures import dimension_gates, dimension_state, dimensions, figures, fmt_value, title
 from dqm.results import QualityResult
 from reports.svg import hbar, swatch
+from reports import charts
 
 FINDING_COLUMNS = ("item", "severity", "code", "check", "aspect", "message", "where", "file")
 ITEM_COLUMNS = (
@@ -179,6 +180,9 @@ def _environment() -> Environment:
     env.filters["pct"] = lambda v: "–" if v is None else f"{100 * v:.2f} %"
     env.filters["shjoin"] = lambda parts: shlex.join(str(p) for p in parts)
     env.filters["fmt"] = fmt_value
+    env.filters["num"] = _num
+    env.filters["pvalue"] = _pvalue
+    env.globals["charts"] = charts
     env.globals.update(
         hbar=hbar,
         swatch=swatch,
@@ -190,6 +194,19 @@ def _environment() -> Environment:
         STATE_WORDS=STATE_WORDS,
     )
     return env
+
+
+def _num(value: float | None) -> str:
+    """Three significant digits (thousands separated); ``–`` for None."""
+    if value is None:
+        return "–"
+    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.3g}"
+
+
+def _pvalue(value: float | None) -> str:
+    if value is None:
+        return "–"
+    return "< 0.001" if value < 0.001 else f"{value:.3f}"
 
 
 def render_html(result: QualityResult) -> str:

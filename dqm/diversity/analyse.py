@@ -1,0 +1,172 @@
+"""The statistical-diversity dimension of one batch: :func:`diversity_result`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from dqm.diversity.drift import SEVERITY, Summaries, drift
+from dqm.diversity.family import (
+    INDEPENDENCE,
+    balance_of,
+    balance_tests,
+    decide_family,
+    fit_tests,
+    independence_tests,
+    kruskal_tests,
+)
+from dqm.diversity.models import BaselineInfo, DiversityResult, TestResult
+from dqm.diversity.summaries import categorical_summary, continuous_summary, joint_table
+from dqm.diversity.variables import Table, build_table
+from dqm.profile import Profile
+from dqm.results import ItemSummary
+
+NOTE_VARIABLES = ("class", "institution", "sex", "site", "age")
+
+
+def summarise(table: Table) -> Summaries:
+    """The summaries of every variable of a table."""
+    cat = {v.name: categorical_summary(v, table.columns[v.name]) for v in table.categorical()}
+    cont = {
+        v.name: continuous_summary(v, table.columns[v.name], table.invalid.get(v.name, 0))
+        for v in table.continuous()
+    }
+    return Summaries(cat, cont, ())
+
+
+def summaries_of(items: Sequence[ItemSummary], profile: Profile) -> Summaries:
+    """The summaries a baseline needs, from a release's items."""
+    s = summarise(build_table(items, profile))
+    return Summaries(s.categorical, s.continuous, tuple(profile.diversity.age_bands))
+
+
+def _notes(table: Table, s: Summaries, profile: Profile) -> list[str]:
+    notes = []
+    n = table.n_items
+    for name in NOTE_VARIABLES:
+        summary = s.categorical.get(name) or s.continuous.get(name)
+        if summary is None or not summary.missing:
+            continue
+        invalid = getattr(summary, "invalid", 0)
+        extra = f" ({invalid} not a number)" if invalid else ""
+        notes.append(
+            f"{summary.label}: missing for {summary.missing} of {n} slides{extra}; left out of its tests"
+        )
+    for name in ("class", "sex", "site", "institution"):
+        c = s.categorical[name]
+        if c.undeclared:
+            shown = ", ".join(f"{k} ({c.counts[k]})" for k in c.undeclared[:8])
+            more = f" and {len(c.undeclared) - 8} more" if len(c.undeclared) > 8 else ""
+            notes.append(f"{c.label}: values the profile does not declare: {shown}{more}")
+    if not profile.diversity.targets:
+        notes.append("no targets declared in the profile: goodness of fit not tested")
+    return notes
+
+
+def _verdict(tests: Sequence[TestResult], drift_verdict: str | None) -> tuple[str, str]:
+    """The worst decision, and a one-line summary naming every test that warned or failed.
+
+    When no test or rule could be decided (no slide, or no value anywhere) the verdict is
+    ``warn``: nothing contradicts the targets, but nothing was shown either.
+    """
+    decided = [t for t in tests if t.decision != "not_applicable"]
+    if not decided and drift_verdict is None:
+        return "warn", "WARN: no test or rule could be decided (no slide with the values they need)"
+    worst = max(
+        [t.decision for t in decided] + ([drift_verdict] if drift_verdict else []),
+        key=lambda d: SEVERITY[d],
+        default="pass",
+    )
+    bad = [t for t in decided if t.decision in ("warn", "fail")]
+    parts = [f"{t.decision.upper()} {t.name}" for t in sorted(bad, key=lambda t: -SEVERITY[t.decision])]
+    if drift_verdict in ("warn", "fail"):
+        parts.append(f"{drift_verdict.upper()} drift")
+    head = {"pass": "PASS", "warn": "WARN", "fail": "FAIL"}[worst]
+    detail = "; ".join(parts) if parts else f"all {len(decided)} decided tests and rules passed"
+    return worst, f"{head}: {detail}"
+
+
+def diversity_result(
+    items: Sequence[ItemSummary],
+    profile: Profile,
+    baseline: tuple[Summaries, BaselineInfo] | None = None,
+) -> DiversityResult:
+    """Statistical diversity of a batch from its items.
+
+    Parameters
+    ----------
+    items
+        The result's items (``QualityResult.items``); an empty list gives a result whose tests
+        are all ``not_applicable`` and whose balance rules cannot be applied.
+    profile
+        Its ``diversity`` section gives α, the correction, targets, rules and drift thresholds.
+    baseline
+        A previous release's summaries and where they came from
+        (:func:`dqm.diversity.baseline.load_baseline`); None skips drift.
+
+    Returns
+    -------
+    DiversityResult
+        ``verdict`` is the worst decision among the tests, the balance rules and drift
+        (``not_applicable`` never counts); ``passed`` is True for pass and warn.
+    """
+    settings = profile.diversity
+    table = build_table(items, profile)
+    s = summarise(table)
+    s = Summaries(s.categorical, s.continuous, tuple(settings.age_bands))
+    variables = table.variables
+    joint = {
+        f"{row}_{col}": joint_table(variables[row], variables[col], table.columns[row], table.columns[col])
+        for _, row, col, _ in INDEPENDENCE
+    }
+    pending = [
+        *fit_tests(s.categorical, settings),
+        *independence_tests(joint, settings),
+        *kruskal_tests(table.columns["age"], {k: table.columns[k] for k in ("class", "institution")}),
+    ]
+    tests = decide_family(pending, settings)
+    declared = {name: len(v.declared or ()) for name, v in variables.items()}
+    balances = [balance_of(s.categorical[k], declared[k]) for k in ("class", "institution", "sex", "site")]
+    tests += balance_tests(balances[0], balances[1], settings.balance)
+    drift_result = drift(s, baseline[0], baseline[1], settings) if baseline is not None else None
+    verdict, summary = _verdict(tests, drift_result.verdict if drift_result else None)
+    family = sum(t.in_family for t in tests)
+    correction = {"holm": "Holm", "bonferroni": "Bonferroni", "fdr_bh": "Benjamini–Hochberg", "none": "no"}[
+        settings.correction
+    ]
+    method = (
+        f"{family} hypothesis tests form one family, corrected with the {correction} method at "
+        f"α = {settings.alpha:g}; a test fails or warns only when significant after correction and its "
+        "effect size reaches the rule's size. Chi-square tests are Pearson's without continuity "
+        f"correction; where an expected count is under {settings.min_expected:g}, a 2×2 table uses "
+        f"Fisher's exact test and larger tables a Monte Carlo p-value ({settings.monte_carlo_draws:,} "
+        f"random tables with the observed margins, seed {settings.seed}); a goodness-of-fit test uses the "
+        "exact multinomial distribution when it is small enough, else Monte Carlo. Drift tests (with a "
+        f"baseline) are a separate family with the same correction at α = {settings.drift.alpha:g}."
+    )
+    return DiversityResult(
+        passed=verdict != "fail",
+        verdict=verdict,  # type: ignore[arg-type]
+        summary=summary,
+        n_items=len(items),
+        alpha=settings.alpha,
+        correction=settings.correction,
+        family_size=family,
+        categorical=list(s.categorical.values()),
+        continuous=list(s.continuous.values()),
+        joint=list(joint.values()),
+        balance=balances,
+        tests=tests,
+        drift=drift_result,
+        age_bands=list(settings.age_bands),
+        notes=_notes(table, s, profile),
+        method=method,
+    )
+
+
+def summaries_of_result(result: DiversityResult) -> Summaries:
+    """The summaries stored in a diversity result (what a baseline needs)."""
+    return Summaries(
+        {c.name: c for c in result.categorical},
+        {c.name: c for c in result.continuous},
+        tuple(result.age_bands),
+    )

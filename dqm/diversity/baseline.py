@@ -1,0 +1,89 @@
+"""The drift baseline: a previous release, as its ``results.json`` or its batch folder.
+
+A ``results.json`` written by an audit with this dimension carries the summaries drift needs,
+so the old batch is not needed (its items may even be stripped). An older ``results.json``
+without a ``diversity`` object is summarised from its items. A batch folder is read (never
+written) with the syntactic run, without the clinical-table expectations, and summarised.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from dqm.diversity.analyse import summaries_of, summaries_of_result
+from dqm.diversity.drift import Summaries
+from dqm.diversity.models import BaselineInfo
+from dqm.profile import Profile
+
+
+class BaselineError(ValueError):
+    """The baseline path is missing or is neither a results.json nor a batch folder."""
+
+
+def baseline_from_results(path: Path, profile: Profile) -> tuple[Summaries, BaselineInfo]:
+    """The baseline stored in a ``results.json``.
+
+    Raises
+    ------
+    BaselineError
+        When the file cannot be read or is not a dqm result.
+    """
+    from pydantic import ValidationError
+
+    from dqm.results import QualityResult
+
+    try:
+        result = QualityResult.load(path)
+    except (OSError, ValidationError, ValueError) as exc:
+        raise BaselineError(f"cannot read baseline {path}: {exc}") from None
+    stored = getattr(result, "diversity", None)
+    if stored is not None:
+        summaries, n, used = summaries_of_result(stored), stored.n_items, True
+    else:
+        summaries, n, used = summaries_of(result.items, profile), len(result.items), False
+    info = BaselineInfo(
+        source="results",
+        path=str(path),
+        fingerprint=result.batch.fingerprint,
+        created=result.created,
+        n_items=n,
+        from_summaries=used,
+    )
+    return summaries, info
+
+
+def baseline_from_batch(
+    root: Path, profile: Profile, workers: int | None = None
+) -> tuple[Summaries, BaselineInfo]:
+    """The baseline of a batch folder, read with the syntactic run (slides probed, nothing written)."""
+    from dqm.runner import RunOptions, run_batch
+    from dqm.syntactic import fingerprint
+
+    run = run_batch(root, profile, RunOptions(workers=workers, clinical=False))
+    items = [o.summary for o in run.outcomes]
+    info = BaselineInfo(
+        source="batch",
+        path=str(root),
+        fingerprint=fingerprint(run),
+        n_items=len(items),
+        from_summaries=False,
+    )
+    return summaries_of(items, profile), info
+
+
+def load_baseline(path: Path, profile: Profile, workers: int | None = None) -> tuple[Summaries, BaselineInfo]:
+    """A baseline from a ``results.json``, an output folder holding one, or a batch folder.
+
+    Raises
+    ------
+    BaselineError
+        When the path does not exist or cannot be read as a baseline.
+    """
+    path = Path(path)
+    if path.is_file():
+        return baseline_from_results(path, profile)
+    if path.is_dir():
+        if (path / "results.json").is_file():
+            return baseline_from_results(path / "results.json", profile)
+        return baseline_from_batch(path.resolve(), profile, workers)
+    raise BaselineError(f"no such baseline: {path} (give a results.json or a batch folder)")

@@ -1,0 +1,298 @@
+"""Drift: each variable of this batch against the same variable of a baseline release.
+
+Works on summaries only (counts per category; the distribution of a numeric variable at three
+significant digits), so a baseline ``results.json`` is enough. Categorical variables get a
+chi-square test of homogeneity (baseline vs current) and the population stability index (PSI);
+continuous ones a two-sample Kolmogorov–Smirnov test. The drift tests form their own family,
+corrected together. A variable drifts when its adjusted p-value is under α *and* its effect
+(PSI or D) reaches the profile's threshold: with small batches PSI alone moves by chance
+(about (k − 1)(1/n₀ + 1/n₁) for k categories), with large ones any difference is significant.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from dqm.diversity.family import fmt_p
+from dqm.diversity.models import (
+    BaselineInfo,
+    CategoricalSummary,
+    ContinuousSummary,
+    DriftResult,
+    DriftVariable,
+)
+from dqm.diversity.settings import DiversitySettings, DriftSettings
+from dqm.diversity.stats import TestOutcome, adjust, independence, ks_from_counts, psi
+from dqm.diversity.summaries import nice_edges
+
+NEW_VANISHED = ("class", "institution", "site")
+"""Variables whose new or vanished categories are decided by the profile's drift rules."""
+SEVERITY = {"not_applicable": -1, "pass": 0, "warn": 1, "fail": 2}
+FIGURES = (("mean", None), ("p25", "p25"), ("median", "p50"), ("p75", "p75"))
+
+
+@dataclass(frozen=True, slots=True)
+class Summaries:
+    """The distributions of one release, as stored in its result."""
+
+    categorical: dict[str, CategoricalSummary]
+    continuous: dict[str, ContinuousSummary]
+    age_bands: tuple[float, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _Pending:
+    """A variable compared but not yet decided (its adjusted p-value comes from the family)."""
+
+    draft: DriftVariable
+    outcome: TestOutcome
+    absence: dict[str, float] = field(default_factory=dict)
+    """:func:`absence_p` of each new or vanished category (class, institution and site only):
+    members of the drift family, corrected with the other tests."""
+
+
+def _worst(decisions: Sequence[str]) -> str:
+    return max(decisions, key=lambda d: SEVERITY[d], default="pass")
+
+
+def absence_p(baseline_count: int, current_count: int, baseline_n: int, current_n: int) -> float:
+    """Exact probability that a category seen ``t`` times in both releases together falls
+    entirely on one side, when both releases share one distribution.
+
+    Given its total ``t``, the baseline's part is Binomial(t, n₀ / (n₀ + n₁)), so all ``t`` in the
+    current batch (a new category) has probability (n₁ / (n₀ + n₁))^t, and all in the baseline
+    (a vanished one) (n₀ / (n₀ + n₁))^t. Returns 1 when the category is on both sides or none.
+    """
+    t = baseline_count + current_count
+    if baseline_n + current_n == 0 or t == 0 or (baseline_count and current_count):
+        return 1.0
+    side = current_n if baseline_count == 0 else baseline_n
+    return float((side / (baseline_n + current_n)) ** t)
+
+
+def _figures(s: ContinuousSummary) -> dict[str, float]:
+    out = {}
+    for key, q in FIGURES:
+        value = s.mean if q is None else s.quantiles.get(q)
+        if value is not None:
+            out[key] = value
+    return out
+
+
+def _draft(name: str, label: str, kind: str, outcome: TestOutcome, **fields: Any) -> DriftVariable:
+    return DriftVariable(
+        name=name,
+        label=label,
+        kind=kind,  # type: ignore[arg-type]
+        method=outcome.method,
+        statistic=outcome.statistic,
+        df=outcome.df,
+        p_value=outcome.p_value,
+        decision="not_applicable",
+        rule="",
+        sentence="",
+        warnings=list(outcome.warnings),
+        **fields,
+    )
+
+
+def _categorical(
+    name: str, b: CategoricalSummary, c: CategoricalSummary, settings: DiversitySettings
+) -> _Pending:
+    cats = list(b.counts) + [k for k in c.counts if k not in b.counts]
+    bc = np.array([b.counts.get(k, 0) for k in cats], dtype=np.int64)
+    cc = np.array([c.counts.get(k, 0) for k in cats], dtype=np.int64)
+    shown = (bc + cc) > 0
+    k_shown = int(shown.sum())
+    absence = {
+        k: absence_p(x, y, b.n, c.n)
+        for k, x, y in zip(cats, bc.tolist(), cc.tolist(), strict=True)
+        if name in NEW_VANISHED and (x == 0) != (y == 0)
+    }
+    index: float | None = None
+    if b.n == 0 or c.n == 0:
+        side = "baseline" if b.n == 0 else "current batch"
+        outcome = TestOutcome(None, None, None, "none", note=f"the {side} has no value")
+    else:
+        outcome = independence(
+            np.vstack([bc, cc]),
+            min_expected=settings.min_expected,
+            draws=settings.monte_carlo_draws,
+            seed=settings.seed,
+        )
+        index = psi(bc.tolist(), cc.tolist())
+    draft = _draft(
+        name,
+        c.label,
+        "categorical",
+        outcome,
+        psi=index,
+        effect_size=index,
+        baseline_n=b.n,
+        current_n=c.n,
+        bins=[k for k, keep in zip(cats, shown.tolist(), strict=True) if keep],
+        baseline_shares=(bc[shown] / b.n).tolist() if b.n else [0.0] * k_shown,
+        current_shares=(cc[shown] / c.n).tolist() if c.n else [0.0] * k_shown,
+        new=[k for k, x, y in zip(cats, bc.tolist(), cc.tolist(), strict=True) if x == 0 and y > 0],
+        vanished=[k for k, x, y in zip(cats, bc.tolist(), cc.tolist(), strict=True) if x > 0 and y == 0],
+    )
+    return _Pending(draft, outcome, absence)
+
+
+def _continuous(name: str, b: ContinuousSummary, c: ContinuousSummary) -> _Pending:
+    outcome = ks_from_counts(b.support, b.support_counts, c.support, c.support_counts)
+    bins: list[str] = []
+    shares_b: list[float] = []
+    shares_c: list[float] = []
+    if b.n and c.n:
+        values = [*b.support, *c.support]
+        integer = all(float(v).is_integer() for v in values)
+        edges = nice_edges(min(values), max(values), bins=12, integer=integer)
+        hb, _ = np.histogram(b.support, bins=edges, weights=b.support_counts)
+        hc, _ = np.histogram(c.support, bins=edges, weights=c.support_counts)
+        bins = [f"{a:g}–{z:g}" for a, z in itertools.pairwise(edges)]
+        shares_b, shares_c = (hb / b.n).tolist(), (hc / c.n).tolist()
+    draft = _draft(
+        name,
+        c.label,
+        "continuous",
+        outcome,
+        effect_size=outcome.statistic,
+        baseline_n=b.n,
+        current_n=c.n,
+        bins=bins,
+        baseline_shares=shares_b,
+        current_shares=shares_c,
+        baseline_figures=_figures(b),
+        current_figures=_figures(c),
+    )
+    return _Pending(draft, outcome)
+
+
+def _decide(
+    p: _Pending, p_adj: float | None, absence_adj: dict[str, float], s: DriftSettings, alpha: float
+) -> DriftVariable:
+    """The variable with its adjusted p-value, decision, rule and sentence; ``absence_adj`` holds
+    the adjusted :func:`absence_p` of its new and vanished categories."""
+    v = p.draft
+    cat = v.kind == "categorical"
+    name = "PSI" if cat else "KS D"
+    warn, fail = (s.psi_warn, s.psi_fail) if cat else (s.ks_warn, s.ks_fail)
+    rule = f"fail when p_adj < {alpha:g} and {name} ≥ {fail:g}; warn when p_adj < {alpha:g} and {name} ≥ {warn:g}"
+    effect = v.effect_size
+    if p_adj is None or effect is None:
+        decision, text = "not_applicable", f"not compared: {p.outcome.note}"
+    else:
+        size = f"{name} {effect:.3f}, p_adj {fmt_p(p_adj)}"
+        if p_adj < alpha and effect >= fail:
+            decision, text = "fail", f"{v.label} drifted strongly from the baseline ({size})"
+        elif p_adj < alpha and effect >= warn:
+            decision, text = "warn", f"{v.label} drifted from the baseline ({size})"
+        elif p_adj < alpha:
+            decision, text = "pass", f"{v.label} differs from the baseline, but little ({size})"
+        else:
+            decision, text = "pass", f"no evidence of drift in {v.label} ({size})"
+    decisions = [decision]
+    text += "".join(
+        f"; {what}: {', '.join(cats)}" for what, cats in (("new", v.new), ("vanished", v.vanished)) if cats
+    )
+    if v.name in NEW_VANISHED:
+        rule += (
+            f"; a new category: {s.new_category}, a vanished one: {s.vanished_category}, when the chance "
+            f"that all its slides fall on one side is under {alpha:g} after correction"
+        )
+        decisions += [s.new_category for k in v.new if absence_adj.get(k, 1.0) < alpha]
+        decisions += [s.vanished_category for k in v.vanished if absence_adj.get(k, 1.0) < alpha]
+    final = _worst(decisions) if len(decisions) > 1 else decision
+    return v.model_copy(update={"p_adjusted": p_adj, "decision": final, "rule": rule, "sentence": text})
+
+
+def drift(
+    current: Summaries,
+    baseline: Summaries,
+    info: BaselineInfo,
+    settings: DiversitySettings,
+) -> DriftResult:
+    """Compare every variable present in both releases.
+
+    Parameters
+    ----------
+    current, baseline
+        The two releases' summaries (only the baseline's summaries are needed, never its items).
+    info
+        Where the baseline came from, copied into the result.
+    settings
+        α, the correction and the drift thresholds.
+
+    Returns
+    -------
+    DriftResult
+        One entry per variable in either release; a variable present on one side only, or with
+        no value on one side, is ``not_applicable`` with the reason. Age bands are compared only
+        when both releases used the same band edges.
+    """
+    notes = []
+    pending: list[_Pending] = []
+    for name, c in current.categorical.items():
+        b = baseline.categorical.get(name)
+        if b is None:
+            notes.append(f"{c.label}: not in the baseline, not compared")
+            continue
+        if name == "age_band" and tuple(current.age_bands) != tuple(baseline.age_bands):
+            notes.append("age band: the baseline used other band edges, not compared (age itself is)")
+            continue
+        pending.append(_categorical(name, b, c, settings))
+    for name, cs in current.continuous.items():
+        bs = baseline.continuous.get(name)
+        if bs is None:
+            notes.append(f"{cs.label}: not in the baseline, not compared")
+            continue
+        pending.append(_continuous(name, bs, cs))
+    only_base = [
+        n
+        for n in (*baseline.categorical, *baseline.continuous)
+        if n not in current.categorical and n not in current.continuous
+    ]
+    if only_base:
+        notes.append(f"only in the baseline, not compared: {', '.join(only_base)}")
+    # One family: each variable's test, and the absence of each new or vanished category.
+    members: list[tuple[int, str | None, float]] = []
+    for i, p in enumerate(pending):
+        if p.outcome.p_value is not None:
+            members.append((i, None, p.outcome.p_value))
+        members += [(i, k, a) for k, a in p.absence.items()]
+    adjusted = adjust([m[2] for m in members], settings.correction)
+    main = {i: a for (i, k, _), a in zip(members, adjusted, strict=True) if k is None}
+    absent = {(i, k): a for (i, k, _), a in zip(members, adjusted, strict=True) if k is not None}
+    variables = [
+        _decide(
+            p,
+            main.get(i),
+            {k: a for (j, k), a in absent.items() if j == i},
+            settings.drift,
+            settings.drift.alpha,
+        )
+        for i, p in enumerate(pending)
+    ]
+    verdict = _worst([v.decision for v in variables if v.decision != "not_applicable"])
+    flagged = [v for v in variables if v.decision in ("warn", "fail")]
+    summary = (
+        f"{len(flagged)} of {len(variables)} variables drifted: "
+        + ", ".join(f"{v.label} ({v.decision})" for v in flagged)
+        if flagged
+        else f"no drift in {len(variables)} variables compared with the baseline"
+    )
+    return DriftResult(
+        baseline=info,
+        variables=variables,
+        correction=settings.correction,
+        alpha=settings.drift.alpha,
+        verdict=verdict,  # type: ignore[arg-type]
+        summary=summary,
+        notes=notes,
+    )

@@ -1,0 +1,334 @@
+"""The family of tests over one batch: each test with its rule, decision and plain sentence.
+
+Hypothesis tests (goodness of fit, independence, Kruskal–Wallis) form one family whose p-values
+are corrected together (Holm by default). A test then *fails* when its adjusted p-value is under
+α and its effect size reaches the rule's ``fail_at`` size, *warns* at ``warn_at``, and passes
+otherwise. Balance rules are thresholds on a share or a ratio, outside the family.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from dqm.diversity.models import Balance, CategoricalSummary, JointTable, TestResult
+from dqm.diversity.settings import BalanceRules, DiversitySettings, EffectRule
+from dqm.diversity.stats import (
+    LABELS,
+    TestOutcome,
+    adjust,
+    balance_indices,
+    effect_label,
+    effect_thresholds,
+    goodness_of_fit,
+    independence,
+    kruskal_wallis,
+)
+
+EFFECT_NAMES = {"w": "Cohen's w", "V": "Cramér's V", "eta2": "η²_H"}
+
+# (test name, row variable, column variable, what a significant result means)
+INDEPENDENCE = (
+    ("independence.class_institution", "class", "institution", "class mix differs between institutions"),
+    ("independence.class_sex", "class", "sex", "class mix differs between the sexes"),
+    ("independence.class_age_band", "class", "age_band", "class mix differs between age bands"),
+    ("independence.class_site", "class", "site", "class mix differs between anatomical sites"),
+)
+KRUSKAL = (
+    ("kruskal.age_by_class", "class", "age differs between classes"),
+    ("kruskal.age_by_institution", "institution", "age differs between institutions"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """A test computed but not yet decided (its adjusted p-value comes from the whole family)."""
+
+    name: str
+    title: str
+    variables: list[str]
+    outcome: TestOutcome
+    effect: str
+    claim: str
+    excluded: int = 0
+    extra_warnings: tuple[str, ...] = ()
+
+
+def _fmt(x: float) -> str:
+    return f"{x:.3g}" if abs(x) < 1000 else f"{x:,.0f}"
+
+
+def fmt_p(p: float | None) -> str:
+    """``p = 0.012``, ``p < 0.001``; ``–`` for None."""
+    if p is None:
+        return "–"
+    return "< 0.001" if p < 0.001 else f"= {p:.3f}"
+
+
+def fit_tests(summaries: dict[str, CategoricalSummary], settings: DiversitySettings) -> list[Pending]:
+    """One goodness-of-fit test per variable with target shares.
+
+    Slides in a category without a target are excluded (and counted); a variable absent from
+    the summaries gives a test with no p-value.
+    """
+    out = []
+    for var, targets in settings.targets.items():
+        s = summaries.get(var)
+        cats = list(targets)
+        observed = [s.counts.get(c, 0) for c in cats] if s else [0] * len(cats)
+        excluded = (s.n - sum(observed)) if s else 0
+        outcome = goodness_of_fit(
+            observed,
+            [targets[c] for c in cats],
+            min_expected=settings.min_expected,
+            exact_max_outcomes=settings.exact_max_outcomes,
+            draws=settings.monte_carlo_draws,
+            seed=settings.seed,
+        )
+        label = s.label if s else var
+        warnings = (f"{excluded} slides in a category without a target were left out",) if excluded else ()
+        out.append(
+            Pending(
+                f"fit.{var}",
+                f"{label}: shares against the targets",
+                [var],
+                outcome,
+                "w",
+                f"{label} shares differ from the targets",
+                excluded,
+                warnings,
+            )
+        )
+    return out
+
+
+def independence_tests(tables: dict[str, JointTable], settings: DiversitySettings) -> list[Pending]:
+    """Chi-square tests of independence on the joint tables (class × institution, sex, age band, site)."""
+    out = []
+    for name, row, col, claim in INDEPENDENCE:
+        t = tables[f"{row}_{col}"]
+        outcome = independence(
+            np.asarray(t.counts, dtype=np.int64).reshape(len(t.rows), len(t.cols)),
+            min_expected=settings.min_expected,
+            draws=settings.monte_carlo_draws,
+            seed=settings.seed,
+        )
+        out.append(Pending(name, f"{row} × {col}", [row, col], outcome, "V", claim, t.excluded))
+    return out
+
+
+def kruskal_tests(age: np.ndarray, groups: dict[str, np.ndarray]) -> list[Pending]:
+    """Kruskal–Wallis tests of age across classes and across institutions."""
+    out = []
+    for name, var, claim in KRUSKAL:
+        labels = groups[var]
+        ok = ~np.isnan(age) & np.array([v is not None for v in labels.tolist()], dtype=bool)
+        by: dict[str, list[float]] = {}
+        for a, g in zip(age[ok].tolist(), labels[ok].tolist(), strict=True):
+            by.setdefault(g, []).append(a)
+        outcome = kruskal_wallis([np.asarray(v) for _, v in sorted(by.items())])
+        out.append(
+            Pending(name, f"age by {var}", ["age", var], outcome, "eta2", claim, int(len(age) - ok.sum()))
+        )
+    return out
+
+
+def rule_text(rule: EffectRule, effect: str, df_star: int, alpha: float) -> str:
+    """The rule in words, with the thresholds for this table's size."""
+    th = dict(zip(LABELS, effect_thresholds(effect, df_star), strict=True))
+    name = EFFECT_NAMES[effect]
+    parts = []
+    if rule.fail_at:
+        parts.append(f"fail when p_adj < {alpha:g} and {name} ≥ {th[rule.fail_at]:.3g} ({rule.fail_at})")
+    if rule.warn_at:
+        parts.append(f"warn when p_adj < {alpha:g} and {name} ≥ {th[rule.warn_at]:.3g} ({rule.warn_at})")
+    return "; ".join(parts) or "reported only (never warns or fails)"
+
+
+def decide(
+    effect_size: float | None,
+    p_adjusted: float | None,
+    rule: EffectRule,
+    effect: str,
+    df_star: int,
+    alpha: float,
+) -> str:
+    """pass / warn / fail by the rule; not_applicable without a p-value."""
+    if p_adjusted is None or effect_size is None:
+        return "not_applicable"
+    if p_adjusted >= alpha:
+        return "pass"
+    th = dict(zip(LABELS, effect_thresholds(effect, df_star), strict=True))
+    if rule.fail_at and effect_size >= th[rule.fail_at]:
+        return "fail"
+    if rule.warn_at and effect_size >= th[rule.warn_at]:
+        return "warn"
+    return "pass"
+
+
+def sentence(
+    claim: str, outcome: TestOutcome, effect: str, label: str, p_adj: float | None, alpha: float
+) -> str:
+    """The plain-language reading, e.g. "class mix differs between institutions: Cramér's V 0.21, moderate"."""
+    if outcome.p_value is None or p_adj is None:
+        return f"not tested: {outcome.note}"
+    name = EFFECT_NAMES[effect]
+    size = f"{name} {_fmt(outcome.effect or 0.0)}"
+    if p_adj >= alpha:
+        return f"no evidence that {claim} ({size}, p_adj {fmt_p(p_adj)})"
+    if label == "negligible":
+        return f"{claim}, but negligibly: {size} (p_adj {fmt_p(p_adj)})"
+    return f"{claim}: {size}, {label} (p_adj {fmt_p(p_adj)})"
+
+
+def decide_family(pending: Sequence[Pending], settings: DiversitySettings) -> list[TestResult]:
+    """Correct the family's p-values together, then decide each test by its rule."""
+    alpha = settings.alpha
+    tested = [i for i, t in enumerate(pending) if t.outcome.p_value is not None]
+    adjusted = adjust([pending[i].outcome.p_value for i in tested], settings.correction)  # type: ignore[misc]
+    p_adj: dict[int, float] = dict(zip(tested, adjusted, strict=True))
+    out = []
+    for i, t in enumerate(pending):
+        o = t.outcome
+        rule = settings.rule(t.name)
+        pa = p_adj.get(i)
+        label = effect_label(o.effect, t.effect, o.df_star) if pa is not None else ""
+        out.append(
+            TestResult(
+                name=t.name,
+                title=t.title,
+                variables=t.variables,
+                method=o.method,
+                statistic=o.statistic,
+                statistic_name="H" if t.effect == "eta2" else "χ²",
+                df=o.df,
+                p_value=o.p_value,
+                p_adjusted=pa,
+                effect_size=o.effect,
+                effect_name=EFFECT_NAMES[t.effect],
+                effect_label=label,
+                n=o.n,
+                excluded=t.excluded,
+                decision=decide(o.effect, pa, rule, t.effect, o.df_star, alpha),  # type: ignore[arg-type]
+                rule=rule_text(rule, t.effect, o.df_star, alpha),
+                sentence=sentence(t.claim, o, t.effect, label, pa, alpha),
+                in_family=pa is not None,
+                gated=bool(rule.warn_at or rule.fail_at),
+                warnings=[*t.extra_warnings, *o.warnings],
+            )
+        )
+    return out
+
+
+def balance_of(summary: CategoricalSummary, declared: int) -> Balance:
+    """Balance and richness of a composition; ``declared`` is how many categories the profile
+    declares (0: none, the observed categories are used).
+
+    With declared categories the indices are over those, zeros included; slides whose value the
+    profile does not declare (a class outside the taxonomy) are left out: they are syntactic
+    errors, reported there, not a diversity of the batch.
+    """
+    counts = {k: v for k, v in summary.counts.items() if not declared or k not in summary.undeclared}
+    ix = balance_indices(counts)
+    return Balance(
+        variable=summary.name,
+        n=ix.n,
+        declared=declared,
+        observed=ix.observed,
+        shannon=ix.shannon,
+        evenness=ix.evenness,
+        simpson=ix.simpson,
+        inverse_simpson=ix.inverse_simpson,
+        imbalance_ratio=ix.imbalance_ratio,
+        min_share=ix.min_share,
+        min_category=ix.min_category,
+        max_share=ix.max_share,
+        max_category=ix.max_category,
+    )
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.1f} %"
+
+
+def _rule_result(
+    name: str,
+    title: str,
+    variable: str,
+    rule: str,
+    decision: str,
+    sentence: str,
+    statistic: float | None = None,
+    statistic_name: str = "",
+    n: int = 0,
+) -> TestResult:
+    return TestResult(
+        name=name,
+        title=title,
+        variables=[variable],
+        method="rule",
+        statistic=statistic,
+        statistic_name=statistic_name,
+        n=n,
+        decision=decision,  # type: ignore[arg-type]
+        rule=rule,
+        sentence=sentence,
+    )
+
+
+def balance_tests(classes: Balance, institutions: Balance, rules: BalanceRules) -> list[TestResult]:
+    """The profile's balance rules as decided results (no p-value: a rule is a threshold).
+
+    With no slide carrying the variable a rule is not applicable; an absent class has share 0
+    (and makes the imbalance ratio infinite); a single institution has share 1.
+    """
+    out = []
+    if rules.min_class_share is not None:
+        t = rules.min_class_share
+        args = ("balance.min_class_share", "smallest class share", "class")
+        rule = f"fail when a class of the taxonomy has under {_pct(t)} of the slides"
+        if classes.min_share is None:
+            out.append(_rule_result(*args, rule, "not_applicable", "not tested: no slide has a class"))
+        else:
+            ok = classes.min_share >= t
+            what = "is absent" if classes.min_share == 0 else f"has {_pct(classes.min_share)} of the slides"
+            text = f"smallest class {classes.min_category} {what}" + ("" if ok else f", under {_pct(t)}")
+            decision = "pass" if ok else "fail"
+            out.append(_rule_result(*args, rule, decision, text, classes.min_share, "share", classes.n))
+    if rules.max_institution_share is not None:
+        t = rules.max_institution_share
+        args = ("balance.max_institution_share", "largest institution share", "institution")
+        rule = f"fail when one institution has over {_pct(t)} of the slides"
+        if institutions.max_share is None:
+            out.append(_rule_result(*args, rule, "not_applicable", "not tested: no slide has an institution"))
+        else:
+            ok = institutions.max_share <= t
+            only = " (the only institution)" if institutions.observed == 1 else ""
+            text = (
+                f"largest institution {institutions.max_category}{only} has "
+                f"{_pct(institutions.max_share)} of the slides" + ("" if ok else f", over {_pct(t)}")
+            )
+            decision = "pass" if ok else "fail"
+            out.append(
+                _rule_result(*args, rule, decision, text, institutions.max_share, "share", institutions.n)
+            )
+    if rules.max_imbalance_ratio is not None:
+        t = rules.max_imbalance_ratio
+        args = ("balance.imbalance_ratio", "class imbalance ratio", "class")
+        rule = f"warn when the largest class has over {t:g} times the slides of the smallest"
+        ratio = classes.imbalance_ratio
+        if classes.n == 0:
+            out.append(_rule_result(*args, rule, "not_applicable", "not tested: no slide has a class"))
+        elif ratio is None:
+            text = f"class {classes.min_category} is absent: the imbalance ratio is infinite"
+            out.append(_rule_result(*args, rule, "warn", text, None, "max / min", classes.n))
+        else:
+            text = (
+                f"largest class {classes.max_category} has {ratio:.2f} times the slides "
+                f"of the smallest, {classes.min_category}"
+            )
+            decision = "pass" if ratio <= t else "warn"
+            out.append(_rule_result(*args, rule, decision, text, ratio, "max / min", classes.n))
+    return out

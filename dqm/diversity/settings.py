@@ -1,0 +1,164 @@
+"""The ``diversity`` section of a profile: targets, significance level, rules and drift thresholds.
+
+Every field has a default, so a profile without a ``diversity`` section still gets the
+statistical-diversity dimension (without goodness-of-fit tests: those need declared targets).
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+EffectLabel = Literal["small", "moderate", "large"]
+Decision = Literal["pass", "warn", "fail"]
+Correction = Literal["holm", "bonferroni", "fdr_bh", "none"]
+
+TARGETABLE = ("class", "institution", "sex", "site", "age_band", "scanner", "vendor", "magnification")
+"""Categorical variables that may carry target shares."""
+
+TEST_NAMES = (
+    "fit",
+    "independence.class_institution",
+    "independence.class_sex",
+    "independence.class_age_band",
+    "independence.class_site",
+    "kruskal.age_by_class",
+    "kruskal.age_by_institution",
+)
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class EffectRule(_Frozen):
+    """When a significant test warns or fails, by the size of its effect.
+
+    A test whose Holm-adjusted p-value is under ``alpha`` warns when its effect size is at least
+    ``warn_at`` and fails when it is at least ``fail_at``; ``None`` turns that level off. A test
+    that is not significant passes whatever its effect size.
+    """
+
+    warn_at: EffectLabel | None = "moderate"
+    fail_at: EffectLabel | None = "large"
+
+    @model_validator(mode="after")
+    def _ordered(self) -> EffectRule:
+        order = {"small": 0, "moderate": 1, "large": 2}
+        if self.warn_at and self.fail_at and order[self.fail_at] < order[self.warn_at]:
+            raise ValueError("fail_at must not be a smaller effect than warn_at")
+        return self
+
+
+def _default_rules() -> dict[str, EffectRule]:
+    # Institutions should not differ much. Associations of the class with the patient (nevi in
+    # the young, BCC on the head and neck, acral melanoma) are expected clinically: by default
+    # they are tested and reported, and neither warn nor fail; a profile may gate them.
+    report_only = EffectRule(warn_at=None, fail_at=None)
+    return {
+        "fit": EffectRule(warn_at="small", fail_at="moderate"),
+        "independence.class_institution": EffectRule(warn_at="moderate", fail_at="large"),
+        "independence.class_sex": report_only,
+        "independence.class_age_band": report_only,
+        "independence.class_site": report_only,
+        "kruskal.age_by_class": report_only,
+        "kruskal.age_by_institution": EffectRule(warn_at="moderate", fail_at="large"),
+    }
+
+
+class BalanceRules(_Frozen):
+    """Balance and richness rules; ``None`` turns a rule off."""
+
+    min_class_share: Annotated[float | None, Field(ge=0, le=1)] = 0.05
+    """Fail when a class of the taxonomy has a smaller share of the slides (an absent class has 0)."""
+    max_institution_share: Annotated[float | None, Field(ge=0, le=1)] = 0.60
+    """Fail when one institution contributes a larger share of the slides."""
+    max_imbalance_ratio: Annotated[float | None, Field(ge=1)] = 10.0
+    """Warn when the largest class has more than this many times the slides of the smallest."""
+
+
+class DriftSettings(_Frozen):
+    """Thresholds for the comparison with a previous release (``dqm audit --baseline``).
+
+    A variable drifts when its test is significant after correction *and* its effect reaches a
+    threshold: PSI for categorical variables, the Kolmogorov–Smirnov distance D for continuous ones.
+    """
+
+    alpha: Annotated[float, Field(gt=0, lt=1)] = 0.01
+    """Significance level of the drift family. Stricter than the batch's tests by default: about
+    twenty variables are compared at every release, and a release flagged by chance one time in
+    twenty would teach people to ignore the flag."""
+    psi_warn: Annotated[float, Field(gt=0)] = 0.10
+    psi_fail: Annotated[float, Field(gt=0)] = 0.25
+    ks_warn: Annotated[float, Field(gt=0, le=1)] = 0.10
+    ks_fail: Annotated[float, Field(gt=0, le=1)] = 0.20
+    new_category: Decision = "warn"
+    """Decision when a class, institution or site appears that the baseline did not have."""
+    vanished_category: Decision = "warn"
+    """Decision when a class, institution or site of the baseline is absent."""
+
+    @model_validator(mode="after")
+    def _ordered(self) -> DriftSettings:
+        if self.psi_fail < self.psi_warn or self.ks_fail < self.ks_warn:
+            raise ValueError("a fail threshold must not be below its warn threshold")
+        return self
+
+
+class DiversitySettings(_Frozen):
+    """How the statistical-diversity dimension tests a batch."""
+
+    alpha: Annotated[float, Field(gt=0, lt=1)] = 0.05
+    correction: Correction = "holm"
+    """Multiple-testing correction over the family of tests (and, separately, over drift)."""
+    targets: dict[str, dict[str, float]] = Field(default_factory=dict)
+    """Target shares per categorical variable (``class`` keys are class ids); each sums to 1."""
+    rules: dict[str, EffectRule] = Field(default_factory=_default_rules)
+    """Effect-size rules per test name (``fit`` covers every goodness-of-fit test)."""
+    balance: BalanceRules = BalanceRules()
+    age_bands: tuple[float, ...] = (0, 20, 40, 60, 80)
+    """Lower edges of the age bands, increasing; the last band is open-ended."""
+    min_expected: Annotated[float, Field(gt=0)] = 5.0
+    """Expected count under which a cell is small: exact or Monte Carlo p-values are used instead."""
+    monte_carlo_draws: Annotated[int, Field(ge=100)] = 10_000
+    exact_max_outcomes: Annotated[int, Field(ge=1)] = 200_000
+    """Largest number of multinomial outcomes enumerated for an exact goodness-of-fit test."""
+    seed: int = 0
+    """Seed of the Monte Carlo draws: the same batch gives the same p-values."""
+    drift: DriftSettings = DriftSettings()
+
+    @field_validator("targets")
+    @classmethod
+    def _targets_are_shares(cls, v: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+        out = {}
+        for var, shares in v.items():
+            if var not in TARGETABLE:
+                raise ValueError(f"targets for {var!r}: choose from {', '.join(TARGETABLE)}")
+            if not shares or any(s < 0 for s in shares.values()):
+                raise ValueError(f"targets for {var!r} must be non-negative shares")
+            total = sum(shares.values())
+            if abs(total - 1) > 1e-3:
+                raise ValueError(f"targets for {var!r} sum to {total:.4f}, not 1")
+            out[var] = {k: s / total for k, s in shares.items()}
+        return out
+
+    @field_validator("rules")
+    @classmethod
+    def _rules_known(cls, v: dict[str, EffectRule]) -> dict[str, EffectRule]:
+        unknown = sorted(set(v) - set(TEST_NAMES))
+        if unknown:
+            raise ValueError(f"unknown test names in rules: {unknown} (choose from {', '.join(TEST_NAMES)})")
+        return {**_default_rules(), **v}
+
+    @field_validator("age_bands")
+    @classmethod
+    def _bands_increase(cls, v: tuple[float, ...]) -> tuple[float, ...]:
+        if not v or any(b <= a for a, b in itertools.pairwise(v)):
+            raise ValueError("age_bands must be one or more increasing lower edges")
+        return v
+
+    def rule(self, test: str) -> EffectRule:
+        """The effect rule of a test (goodness-of-fit tests share ``fit``)."""
+        key = "fit" if test.startswith("fit.") else test
+        return self.rules.get(key, EffectRule())

@@ -1,0 +1,229 @@
+"""Drift against a baseline: not flagged when nothing changed, flagged when something did, and the
+same figures whether the baseline is its items, its full results.json or a stripped one."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import numpy as np
+import pytest
+import scipy.stats as st
+
+from dqm.diversity import diversity_result
+from dqm.diversity.analyse import summaries_of
+from dqm.diversity.baseline import BaselineError, load_baseline
+from dqm.diversity.drift import absence_p
+from dqm.diversity.models import BaselineInfo, DiversityResult, DriftVariable
+from dqm.diversity.summaries import round_significant
+from dqm.diversity.variables import build_table
+from dqm.profile import Profile
+from dqm.results import BatchInfo, ItemSummary, ProfileInfo, QualityResult, Verdict
+from dqm.synth.summaries import synthetic_items
+
+N = 400
+
+
+@pytest.fixture(scope="module")
+def base_items() -> list[ItemSummary]:
+    return synthetic_items(N, seed=101)
+
+
+@pytest.fixture(scope="module")
+def same_items() -> list[ItemSummary]:
+    return synthetic_items(N, seed=202, prefix="T")
+
+
+def info(n: int) -> BaselineInfo:
+    return BaselineInfo(source="results", path="baseline", n_items=n, from_summaries=False)
+
+
+def compare(current: list[ItemSummary], baseline: list[ItemSummary], profile: Profile) -> DiversityResult:
+    return diversity_result(current, profile, (summaries_of(baseline, profile), info(len(baseline))))
+
+
+def drift_of(d: DiversityResult) -> dict[str, DriftVariable]:
+    assert d.drift is not None
+    return {v.name: v for v in d.drift.variables}
+
+
+def test_same_distribution_is_not_flagged(
+    base_items: list[ItemSummary], same_items: list[ItemSummary], profile: Profile
+) -> None:
+    d = compare(same_items, base_items, profile)
+    assert d.drift is not None and d.drift.verdict == "pass", d.drift.summary
+    v = drift_of(d)
+    assert set(v) >= {
+        "class",
+        "institution",
+        "sex",
+        "site",
+        "age",
+        "slide_megapixels",
+        "lesion_area_fraction",
+    }
+    assert d.drift.summary.startswith("no drift in")
+    assert v["age"].baseline_figures["median"] == pytest.approx(
+        np.median(build_table(base_items, profile).columns["age"])
+    )
+
+
+def test_older_patients_are_flagged(
+    base_items: list[ItemSummary], same_items: list[ItemSummary], profile: Profile
+) -> None:
+    older = [
+        i.model_copy(update={"clinical": {**i.clinical, "age": str(int(i.clinical["age"]) + 12)}})
+        for i in same_items
+    ]
+    v = drift_of(compare(older, base_items, profile))
+    assert v["age"].decision == "fail" and v["age"].effect_size >= 0.2
+    assert v["age"].sentence.startswith("age drifted strongly from the baseline (KS D")
+    assert v["age_band"].decision in ("warn", "fail")
+    assert v["class"].decision == "pass"
+
+
+def test_new_institution_and_vanished_class_are_flagged(
+    base_items: list[ItemSummary], same_items: list[ItemSummary], profile: Profile
+) -> None:
+    current = [
+        i.model_copy(update={"institution": "Jeju-E"}) if k % 3 == 0 else i
+        for k, i in enumerate(same_items)
+        if i.diagnosis != "MM"
+    ]
+    d = compare(current, base_items, profile)
+    v = drift_of(d)
+    assert v["institution"].new == ["Jeju-E"] and v["institution"].decision in ("warn", "fail")
+    assert v["institution"].psi is not None and v["institution"].psi > 0.25
+    assert "new: Jeju-E" in v["institution"].sentence
+    assert v["class"].vanished == ["MM"] and v["class"].decision in ("warn", "fail")
+    assert d.drift is not None and d.drift.verdict in ("warn", "fail")
+    assert "drift" in d.summary
+
+
+def test_a_rare_category_missing_by_chance_is_listed_not_flagged(
+    base_items: list[ItemSummary], same_items: list[ItemSummary], profile: Profile
+) -> None:
+    # a site seen twice in the baseline and never now: listed, but 2 slides prove nothing
+    def no_genital(items: list[ItemSummary]) -> list[ItemSummary]:
+        return [
+            i.model_copy(update={"clinical": {**i.clinical, "site": "trunk"}})
+            if i.clinical["site"] == "genital"
+            else i
+            for i in items
+        ]
+
+    base, current = no_genital(base_items), no_genital(same_items)
+    for k in (0, 1):
+        base[k] = base[k].model_copy(update={"clinical": {**base[k].clinical, "site": "genital"}})
+    v = drift_of(compare(current, base, profile))["site"]
+    assert v.vanished == ["genital"]
+    assert v.decision == "pass"
+    assert absence_p(2, 0, N, N) == pytest.approx(0.25)
+
+
+def test_drift_statistics_equal_scipy(
+    base_items: list[ItemSummary], same_items: list[ItemSummary], profile: Profile
+) -> None:
+    v = drift_of(compare(same_items, base_items, profile))
+    a = build_table(base_items, profile).columns["slide_megapixels"]
+    b = build_table(same_items, profile).columns["slide_megapixels"]
+    ref = st.ks_2samp(round_significant(a), round_significant(b), method="exact")
+    assert v["slide_megapixels"].statistic == pytest.approx(ref.statistic, abs=1e-12)
+    assert v["slide_megapixels"].p_value == pytest.approx(ref.pvalue, rel=1e-9)
+    cats = ["Seoul-A", "Busan-B", "Daegu-C", "Gwangju-D"]
+    table = np.array(
+        [[sum(i.institution == c for i in items) for c in cats] for items in (base_items, same_items)]
+    )
+    chi = st.chi2_contingency(table, correction=False)
+    inst = v["institution"]
+    assert inst.statistic == pytest.approx(chi.statistic) and inst.p_value == pytest.approx(chi.pvalue)
+    pb, pc = (table[0] + 0.5) / (N + 2), (table[1] + 0.5) / (N + 2)
+    assert inst.psi == pytest.approx(st.entropy(pc, pb) + st.entropy(pb, pc))
+
+
+def test_other_age_bands_are_not_compared(
+    base_items: list[ItemSummary], same_items: list[ItemSummary], profile: Profile
+) -> None:
+    other = profile.model_copy(
+        update={"diversity": profile.diversity.model_copy(update={"age_bands": (0, 50)})}
+    )
+    baseline = summaries_of(base_items, other)
+    d = diversity_result(same_items, profile, (baseline, info(N)))
+    assert d.drift is not None
+    assert "age_band" not in {v.name for v in d.drift.variables}
+    assert any("other band edges" in n for n in d.drift.notes)
+
+
+def _result(items: list[ItemSummary], diversity: DiversityResult | None) -> QualityResult:
+    return QualityResult(
+        dqm_version="test",
+        created=dt.datetime(2025, 1, 1, tzinfo=dt.UTC).isoformat(),
+        batch=BatchInfo(
+            path="old", fingerprint="f" * 64, n_items=len(items), n_slide_files=0, n_annotation_files=0
+        ),
+        profile=ProfileInfo(name="dermatopathology", version="1.0", sha256="0" * 64),
+        items=items,
+        findings=[],
+        diversity=diversity,
+        verdict=Verdict(status="incomplete"),
+    )
+
+
+def test_results_json_baseline_needs_no_items(
+    tmp_path: Path, base_items: list[ItemSummary], same_items: list[ItemSummary], profile: Profile
+) -> None:
+    stored = diversity_result(base_items, profile)
+    full, stripped, old = tmp_path / "full.json", tmp_path / "stripped.json", tmp_path / "old.json"
+    _result(base_items, stored).dump(full)
+    _result([], stored).dump(stripped)  # the summaries alone, no item
+    _result(base_items, None).dump(old)  # an audit from before this dimension
+    outcomes = {}
+    for path in (full, stripped, old):
+        summaries, meta = load_baseline(path, profile)
+        d = diversity_result(same_items, profile, (summaries, meta))
+        assert d.drift is not None and d.drift.baseline.n_items == N
+        outcomes[path.name] = [v.model_dump() for v in d.drift.variables]
+        assert meta.from_summaries == (path != old)
+    assert outcomes["full.json"] == outcomes["stripped.json"] == outcomes["old.json"]
+    direct = compare(same_items, base_items, profile)
+    assert direct.drift is not None
+    assert outcomes["full.json"] == [v.model_dump() for v in direct.drift.variables]
+
+
+def test_output_folder_is_a_baseline_and_bad_paths_are_errors(
+    tmp_path: Path, base_items: list[ItemSummary], profile: Profile
+) -> None:
+    out = tmp_path / "dqm-out"
+    out.mkdir()
+    _result(base_items, diversity_result(base_items, profile)).dump(out / "results.json")
+    _, meta = load_baseline(out, profile)
+    assert meta.path.endswith("results.json") and meta.from_summaries
+    with pytest.raises(BaselineError, match="no such baseline"):
+        load_baseline(tmp_path / "nowhere", profile)
+    garbage = tmp_path / "garbage.json"
+    garbage.write_text("{not json", encoding="utf-8")
+    with pytest.raises(BaselineError, match="cannot read baseline"):
+        load_baseline(garbage, profile)
+
+
+def false_alarms(draws: int, n: int, profile: Profile) -> tuple[float, float]:
+    """(share of same-distribution pairs whose drift is flagged, share whose gated tests warn or fail)."""
+    drift_flags = family_flags = 0
+    for s in range(draws):
+        base = synthetic_items(n, seed=10_000 + s)
+        cur = synthetic_items(n, seed=20_000 + s, prefix="T")
+        d = compare(cur, base, profile)
+        assert d.drift is not None
+        drift_flags += d.drift.verdict != "pass"
+        family_flags += any(t.in_family and t.gated and t.decision != "pass" for t in d.tests)
+    return drift_flags / draws, family_flags / draws
+
+
+@pytest.mark.slow
+def test_false_alarm_rate_over_200_seeded_draws(profile: Profile) -> None:
+    """Same-distribution batches (200 pairs of 200 slides): drift stays near its α of 0.01 and the
+    gated tests under their α of 0.05 (Holm bounds each family's false-alarm rate by its α)."""
+    drift_rate, family_rate = false_alarms(200, 200, profile)
+    print(f"false-alarm rate over 200 draws of 200 slides: drift {drift_rate:.3f}, tests {family_rate:.3f}")
+    assert drift_rate <= 0.03
+    assert family_rate <= 0.05

@@ -1,0 +1,170 @@
+"""Variables read from item summaries, and their summaries (compositions, quantiles, joint tables)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from dqm.diversity.summaries import (
+    categorical_summary,
+    continuous_summary,
+    joint_table,
+    nice_edges,
+    round_significant,
+)
+from dqm.diversity.variables import Variable, age_bands, band_labels, build_table, magnification
+from dqm.profile import Profile
+from dqm.results import ItemSummary, SlideSummary
+
+
+def item(slide_id: str, **kw: object) -> ItemSummary:
+    clinical = {"age": "55", "sex": "F", "site": "trunk"}
+    clinical.update(kw.pop("clinical", {}))  # type: ignore[arg-type]
+    return ItemSummary(slide_id=slide_id, clinical=clinical, **kw)  # type: ignore[arg-type]
+
+
+def test_build_table_reads_every_variable(profile: Profile) -> None:
+    items = [
+        item(
+            "a",
+            institution="Seoul-A",
+            diagnosis="BCC",
+            n_lesions=2,
+            lesion_classes={"BCC": 2},
+            lesion_area_px={"BCC": 2500.0},
+            slide=SlideSummary(width=100, height=100, mpp=0.25, vendor="aperio", objective_power=40),
+        ),
+        item(
+            "b",
+            institution="Busan-B",
+            diagnosis="MM",
+            clinical={"age": "abc", "sex": None, "site": "moon"},
+            n_lesions=1,
+            lesion_classes={"MM": 1},
+            lesion_area_px={"MM": 1000.0},
+            width=200,
+            height=100,
+        ),
+        item("c", institution=None, diagnosis=None, clinical={"age": None}),
+    ]
+    t = build_table(items, profile)
+    assert t.columns["class"].tolist() == ["BCC", "MM", None]
+    assert t.columns["sex"].tolist() == ["F", None, "F"]
+    assert t.columns["site"].tolist() == ["trunk", "moon", "trunk"]
+    assert t.columns["age"][0] == 55 and math.isnan(t.columns["age"][1]) and math.isnan(t.columns["age"][2])
+    assert t.invalid["age"] == 1
+    assert t.columns["age_band"].tolist() == ["40–59", None, None]
+    assert t.columns["magnification"].tolist() == ["40×", None, None]
+    # slide size from the header, else the annotation's declared size, else unknown
+    assert t.columns["slide_megapixels"][:2].tolist() == [0.01, 0.02]
+    assert math.isnan(t.columns["slide_megapixels"][2])
+    assert t.columns["lesion_area_fraction"][:2].tolist() == [0.25, 0.05]
+    assert math.isnan(t.columns["lesion_area_fraction"][2])
+    assert t.columns["lesion_area_fraction.BCC"].tolist() == [0.25]
+    assert t.columns["lesion_area_fraction.MM"].tolist() == [0.05]
+
+
+def test_age_bands_and_labels() -> None:
+    assert band_labels([0, 20, 40, 60, 80]) == ("0–19", "20–39", "40–59", "60–79", "80+")
+    assert band_labels([0, 17.5]) == ("[0, 17.5)", "17.5+")
+    ages = np.array([0.0, 19.0, 20.0, 95.0, -1.0, np.nan])
+    assert age_bands(ages, [0, 20, 40, 60, 80]).tolist() == ["0–19", "0–19", "20–39", "80+", None, None]
+
+
+def test_magnification_from_objective_power_or_mpp() -> None:
+    assert magnification(20, 0.25) == "20×"
+    assert magnification(None, 0.25) == "40×"
+    assert magnification(None, 0.5) == "20×"
+    assert magnification(None, 1.0) == "10×"
+    assert magnification(None, 4.0) == "<10×"
+    assert magnification(None, None) is None
+    assert magnification(0, -1.0) is None
+
+
+def test_categorical_summary_keeps_declared_order_zeros_and_missing() -> None:
+    var = Variable("site", "site", "categorical", declared=("head_neck", "trunk", "acral"))
+    values = np.array(["trunk", "moon", None, "trunk", "moon", "mars"], dtype=object)
+    s = categorical_summary(var, values)
+    assert list(s.counts) == ["head_neck", "trunk", "acral", "moon", "mars"]
+    assert s.counts == {"head_neck": 0, "trunk": 2, "acral": 0, "moon": 2, "mars": 1}
+    assert s.n == 5 and s.missing == 1
+    assert s.shares["trunk"] == pytest.approx(0.4)
+    assert s.undeclared == ["moon", "mars"]
+
+
+def test_categorical_summary_with_no_value() -> None:
+    s = categorical_summary(
+        Variable("sex", "sex", "categorical", declared=("M", "F")), np.array([None, None])
+    )
+    assert s.n == 0 and s.missing == 2 and s.shares == {"M": 0.0, "F": 0.0}
+
+
+def test_continuous_summary_equals_numpy() -> None:
+    rng = np.random.default_rng(2)
+    x = rng.normal(60, 12, 500)
+    values = np.concatenate([x, [np.nan, np.nan]])
+    s = continuous_summary(Variable("age", "age", "continuous"), values, invalid=1)
+    assert s.n == 500 and s.missing == 2 and s.invalid == 1
+    assert s.mean == pytest.approx(x.mean()) and s.sd == pytest.approx(x.std(ddof=1))
+    assert s.quantiles["p50"] == pytest.approx(np.median(x))
+    assert s.quantiles["p05"] == pytest.approx(np.quantile(x, 0.05))
+    assert s.histogram is not None and sum(s.histogram.counts) == 500
+    assert s.histogram.edges[0] <= x.min() and s.histogram.edges[-1] >= x.max()
+    assert sum(s.support_counts) == 500
+    rebuilt = np.repeat(s.support, s.support_counts)
+    assert np.max(np.abs(np.sort(rebuilt) - np.sort(round_significant(x)))) == 0
+
+
+def test_continuous_summary_degenerate() -> None:
+    var = Variable("age", "age", "continuous")
+    empty = continuous_summary(var, np.array([np.nan, np.nan]))
+    assert empty.n == 0 and empty.mean is None and empty.histogram is None and empty.support == []
+    equal = continuous_summary(var, np.full(6, 42.0))
+    assert equal.sd == 0.0 and equal.histogram is not None and equal.histogram.counts == [6]
+    one = continuous_summary(var, np.array([42.0]))
+    assert one.sd is None and one.quantiles["p50"] == 42.0
+
+
+def test_nice_edges() -> None:
+    edges = nice_edges(17, 93, integer=True)
+    assert edges[0] <= 17 and edges[-1] >= 93 and all(float(e).is_integer() for e in edges)
+    assert nice_edges(1, 3, integer=True) == [0.5, 1.5, 2.5, 3.5]
+    e = nice_edges(0.0123, 0.187)
+    assert e[0] <= 0.0123 and e[-1] >= 0.187 and 10 <= len(e) - 1 <= 25
+    assert nice_edges(0.5, 0.5) == [0.475, 0.525]
+    with pytest.raises(ValueError):
+        nice_edges(2, 1)
+
+
+def test_round_significant() -> None:
+    assert round_significant(np.array([0.0, 123456.0, 0.0012345, -98.76])).tolist() == [
+        0.0,
+        123000.0,
+        0.00123,
+        -98.8,
+    ]
+
+
+def test_joint_table_equals_pandas_crosstab() -> None:
+    rng = np.random.default_rng(4)
+    rows = rng.choice(["NS", "BCC", "MM"], 200).astype(object)
+    cols = rng.choice(["A", "B", "C", "D"], 200).astype(object)
+    rows[:5] = None
+    cols[3:9] = None
+    t = joint_table(
+        Variable("class", "class", "categorical", declared=("NS", "BCC", "MM", "SK")),
+        Variable("institution", "institution", "categorical"),
+        rows,
+        cols,
+    )
+    ok = np.array([r is not None and c is not None for r, c in zip(rows, cols, strict=True)])
+    ref = pd.crosstab(rows[ok].astype(str), cols[ok].astype(str))
+    assert t.n == int(ok.sum()) and t.excluded == 200 - t.n
+    assert t.rows == ["NS", "BCC", "MM", "SK"]  # the declared, absent SK kept as a zero row
+    for i, r in enumerate(t.rows):
+        for j, c in enumerate(t.cols):
+            expected = int(ref.loc[r, c]) if r in ref.index else 0
+            assert t.counts[i][j] == expected
