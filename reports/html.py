@@ -26,8 +26,8 @@ from markupsafe import Markup
 
 from dqm.figures import dimension_gates, dimension_state, dimensions, figures, fmt_value, title
 from dqm.results import QualityResult
-from reports.svg import hbar, swatch
 from reports import charts
+from reports.svg import hbar, swatch
 
 FINDING_COLUMNS = ("item", "severity", "code", "check", "aspect", "message", "where", "file")
 ITEM_COLUMNS = (

@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 from pydantic import BaseModel, ConfigDict
 
-from dqm.semantic.models import SemanticResult
 from dqm.findings import Aspect, Finding, Location, Severity
 from dqm.results import (
     BatchInfo,
@@ -26,6 +25,7 @@ from dqm.results import (
     SyntacticResult,
     Verdict,
 )
+from dqm.semantic.models import SemanticResult
 
 PLANT = '<script>window.__pwned = 1</script><img src=x onerror="window.__pwned=2">'
 
