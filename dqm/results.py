@@ -54,9 +54,9 @@ class Ratio(_Frozen):
         passed = None if target is None or value is None else value >= target
         return cls(
             name=name,
-            unit=unit,
+            unit=unit,  # type: ignore[arg-type]  # validated by pydantic against Unit
             numerator=numerator,
-            denominator=denominator,  # type: ignore[arg-type]
+            denominator=denominator,
             value=value,
             target=target,
             passed=passed,

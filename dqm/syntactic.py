@@ -155,14 +155,14 @@ def _breakdowns(
     for f in findings:
         if not _counts_against(f):
             continue
-        g = group_of_item.get(f.item_id)
-        if g is None:
+        group = group_of_item.get(f.item_id)
+        if group is None:
             continue
         key = _file_key(f)
-        group_files[g].add(key)
-        bad_by_group[g].add(key)
+        group_files[group].add(key)
+        bad_by_group[group].add(key)
         if f.aspect in (Aspect.STRUCTURE, Aspect.FORMAT) and f.location.row is None:
-            bad_values[g].add(f.value_key())
+            bad_values[group].add(f.value_key())
     out = []
     for g in sorted(group_files):
         n_files = len(group_files[g])

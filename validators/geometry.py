@@ -231,7 +231,7 @@ def _valid_lesions(view: ItemView) -> list:
     ann = view.annotation
     if ann is None:
         return []
-    return [les for les in ann.lesions if les.is_valid and les.geometry.area > 0]
+    return [les for les in ann.lesions if les.is_valid and les.geometry is not None and les.geometry.area > 0]
 
 
 def _iou(a, b) -> float:

@@ -136,7 +136,7 @@ def write_tiff(path: Path, image: np.ndarray, mpp: float) -> None:
                 from PIL import Image
 
                 h, w = image.shape[0] // ds, image.shape[1] // ds
-                level = np.asarray(Image.fromarray(image).resize((w, h), Image.BILINEAR))
+                level = np.asarray(Image.fromarray(image).resize((w, h), Image.Resampling.BILINEAR))
             res = 1e4 / (mpp * ds)
             tw.write(
                 level,

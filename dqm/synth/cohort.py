@@ -100,7 +100,7 @@ def _balanced_classes(rng: np.random.Generator, n: int) -> list[str]:
 
 def cohort(rng: np.random.Generator, n: int, prefix: str = "S") -> list[Record]:
     """``n`` records; about one patient in ten contributes two slides."""
-    records = []
+    records: list[Record] = []
     inst_shares = {k: v[0] for k, v in INSTITUTIONS.items()}
     start = dt.date(2019, 1, 1)
     patient = 0

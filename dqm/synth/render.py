@@ -45,7 +45,7 @@ EPIDERMIS_TEXTURE = Texture(EPIDERMIS, 10, 6.0, (2.0, 3.0), (80, 40, 110))
 def smooth_noise(rng: np.random.Generator, h: int, w: int, cell: int) -> np.ndarray:
     """Values in about [-1, 1], smooth over ``cell`` pixels (bicubic upsampling of white noise)."""
     small = rng.uniform(0, 255, (max(h // cell, 2), max(w // cell, 2))).astype(np.uint8)
-    big = Image.fromarray(small).resize((w, h), Image.BICUBIC)
+    big = Image.fromarray(small).resize((w, h), Image.Resampling.BICUBIC)
     return np.asarray(big, dtype=np.float32) / 127.5 - 1.0
 
 
