@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from dqm.findings import Finding
+from dqm.validity.result import ValidityResult
 
 SCHEMA_VERSION = "1.0"
 
@@ -177,6 +178,7 @@ class QualityResult(_Frozen):
     items: list[ItemSummary]
     findings: list[Finding]
     syntactic: SyntacticResult | None = None
+    validity: ValidityResult | None = None
     verdict: Verdict
 
     def dump(self, path: Path) -> None:
