@@ -3,7 +3,8 @@
 Everything here is numpy, Pillow and OpenSlide: no torch. Coordinates follow :mod:`dqm.coords`:
 annotations are level-0 ``(x, y)``; rasters are ``(row, col)`` at the working resolution, whose
 downsample from level 0 is ``ds = resolution_um / mpp``. A working pixel ``(r, c)`` covers level-0
-``x`` in ``[c * ds, (c + 1) * ds)``; masks label a pixel by the lesion that contains its centre.
+``x`` in ``[c * ds, (c + 1) * ds)``; masks label a pixel by the lesion that contains its centre
+(exact scanline fill, no drawing library's boundary rounding).
 
 Overlap rule: lesions are painted largest first, so where outlines of different classes overlap
 the smaller lesion's class wins (a lesion drawn inside another stays visible). Holes are not part
@@ -20,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image, ImageDraw
+from PIL import Image
 from shapely.geometry.base import BaseGeometry
 
 from dqm.coords import Frame
@@ -242,18 +243,66 @@ class SlideReader:
         return out
 
 
-def _rings(geom: BaseGeometry) -> list[tuple[np.ndarray, list[np.ndarray]]]:
+def _polygons(geom: BaseGeometry) -> list[list[np.ndarray]]:
+    """Each polygon of a (multi)polygon as its rings: shell first, then holes."""
     polys = list(geom.geoms) if hasattr(geom, "geoms") else [geom]
-    out = []
-    for p in polys:
-        if p.geom_type != "Polygon" or p.is_empty:
-            continue
-        out.append(
-            (
-                np.asarray(p.exterior.coords, dtype=float),
-                [np.asarray(i.coords, dtype=float) for i in p.interiors],
-            )
-        )
+    return [
+        [
+            np.asarray(p.exterior.coords, dtype=float),
+            *(np.asarray(i.coords, dtype=float) for i in p.interiors),
+        ]
+        for p in polys
+        if p.geom_type == "Polygon" and not p.is_empty
+    ]
+
+
+ROW_CHUNK = 1024
+
+
+def fill_rings(rings: Sequence[np.ndarray], shape: tuple[int, int]) -> np.ndarray:
+    """Pixels whose centre ``(c + 0.5, r + 0.5)`` is inside ``rings`` (raster x/y), even-odd rule.
+
+    Exact scanline fill: each edge crosses the centre lines of the rows in ``[y_min, y_max)``
+    (half-open, so a vertex is counted once); per row the crossings are sorted and the centres
+    from one crossing (included) to the next (excluded) are filled. The even-odd rule over shell
+    and holes leaves the holes empty. Cost grows with the crossings, not the raster.
+    """
+    rows, cols = shape
+    out = np.zeros(shape, dtype=bool)
+    edges = []
+    for ring in rings:
+        closed = ring if np.array_equal(ring[0], ring[-1]) else np.vstack([ring, ring[:1]])
+        edges.append(np.column_stack([closed[:-1], closed[1:]]))
+    if not edges:
+        return out
+    e = np.concatenate(edges)
+    e = e[e[:, 1] != e[:, 3]]
+    if len(e) == 0:
+        return out
+    x0, y0, x1, y1 = e[:, 0], e[:, 1], e[:, 2], e[:, 3]
+    lo = np.clip(np.ceil(np.minimum(y0, y1) - 0.5), 0, rows).astype(np.int64)
+    hi = np.clip(np.ceil(np.maximum(y0, y1) - 0.5), 0, rows).astype(np.int64)
+    counts = hi - lo
+    total = int(counts.sum())
+    if total == 0:
+        return out
+    edge = np.repeat(np.arange(len(e)), counts)
+    first = np.cumsum(counts) - counts
+    row = lo[edge] + (np.arange(total) - first[edge])
+    x = x0[edge] + (row + 0.5 - y0[edge]) * ((x1 - x0) / (y1 - y0))[edge]
+    order = np.lexsort((x, row))
+    row, x = row[order], x[order]
+    # every row is crossed an even number of times: consecutive crossings pair up
+    r, xa, xb = row[0::2], x[0::2], x[1::2]
+    c0 = np.clip(np.ceil(xa - 0.5), 0, cols).astype(np.int64)
+    c1 = np.clip(np.ceil(xb - 0.5), 0, cols).astype(np.int64)
+    for a in range(int(r[0]), int(r[-1]) + 1, ROW_CHUNK):  # bounded memory on large rasters
+        i, j = np.searchsorted(r, [a, a + ROW_CHUNK])
+        b = min(a + ROW_CHUNK, rows)
+        diff = np.zeros((b - a, cols + 1), dtype=np.int32)
+        np.add.at(diff, (r[i:j] - a, c0[i:j]), 1)
+        np.add.at(diff, (r[i:j] - a, c1[i:j]), -1)
+        out[a:b] = np.cumsum(diff, axis=1)[:, :cols] > 0
     return out
 
 
@@ -262,30 +311,23 @@ def rasterise(
 ) -> np.ndarray:
     """A ``(rows, cols)`` uint8 label mask of ``lesions`` (painting order) in the raster ``frame``.
 
-    A pixel takes a lesion's label when its centre lies inside the lesion (boundary included, as
-    Pillow fills polygons) and outside its holes; later lesions paint over earlier ones; 0 is
-    background. Lesions outside the raster are skipped.
+    A pixel takes a lesion's label when its centre lies inside the lesion and outside its holes
+    (exactly: :func:`fill_rings`); later lesions paint over earlier ones; 0 is background.
+    Lesions outside the raster are skipped.
     """
     rows, cols = shape
     out = np.zeros((rows, cols), dtype=np.uint8)
     for label, geom in lesions:
         minx, miny, maxx, maxy = geom.bounds
-        (c0, r0), (c1, r1) = frame.from_level0_xy(np.array([[minx, miny], [maxx, maxy]])) - 0.5
+        (c0, r0), (c1, r1) = frame.from_level0_xy(np.array([[minx, miny], [maxx, maxy]]))
         c0, r0 = max(int(np.floor(c0)), 0), max(int(np.floor(r0)), 0)
         c1, r1 = min(int(np.ceil(c1)) + 1, cols), min(int(np.ceil(r1)) + 1, rows)
         if c1 <= c0 or r1 <= r0:
             continue
-        # Pillow puts pixel centres on integer coordinates; the frame puts them at +0.5.
-        img = Image.new("L", (c1 - c0, r1 - r0), 0)
-        draw = ImageDraw.Draw(img)
-        for shell, holes in _rings(geom):
-            pts = frame.from_level0_xy(shell) - 0.5 - (c0, r0)
-            draw.polygon(pts.ravel().tolist(), fill=255)
-            for hole in holes:
-                pts = frame.from_level0_xy(hole) - 0.5 - (c0, r0)
-                draw.polygon(pts.ravel().tolist(), fill=0)
-        inside = np.asarray(img) > 0
-        out[r0:r1, c0:c1][inside] = label
+        for rings in _polygons(geom):
+            local = [frame.from_level0_xy(ring) - (c0, r0) for ring in rings]
+            inside = fill_rings(local, (r1 - r0, c1 - c0))
+            out[r0:r1, c0:c1][inside] = label
     return out
 
 
@@ -342,7 +384,7 @@ def epoch_samples(
     background_share: float,
     rng: np.random.Generator,
 ) -> list[dict[str, int]]:
-    """``n`` tile origins over ``slides``, balanced across labels.
+    """``n`` tile origins over ``slides``, balanced across labels (``label``: the one drawn).
 
     Each tile first draws a label (lesion-free tissue with probability ``background_share``, else
     one of the lesion labels present in ``slides``, uniformly), then a slide holding it, then a
@@ -367,7 +409,9 @@ def epoch_samples(
         cells = idx.centres[label]
         r, c = cells[int(rng.integers(len(cells)))]
         cr, cc = r + int(rng.integers(idx.cell)), c + int(rng.integers(idx.cell))
-        out.append({"slide": int(s), "row0": int(cr - tile // 2), "col0": int(cc - tile // 2)})
+        out.append(
+            {"slide": int(s), "row0": int(cr - tile // 2), "col0": int(cc - tile // 2), "label": int(label)}
+        )
     return out
 
 

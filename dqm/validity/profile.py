@@ -85,6 +85,9 @@ class TrainingConfig(_Frozen):
     """Mixed precision (bfloat16 autocast) on CUDA; ignored on CPU."""
     loader_workers: int = Field(0, ge=0)
     """DataLoader worker processes (0: tiles are read in the training process)."""
+    cpu_threads: int = Field(0, ge=0)
+    """torch threads on CPU (0: one per available core). Runs are bit-reproducible for a given
+    thread count; on a machine shared with other jobs, 1 avoids thread contention stalls."""
     flip: bool = True
     rotate90: bool = True
     intensity_shift: float = Field(0.05, ge=0, le=1)

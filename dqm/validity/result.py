@@ -156,6 +156,8 @@ class ValidityResult(_Frozen):
     profile: ValidityProfile
     seeds: dict[str, int]
     device: str
+    cpu_threads: int | None = None
+    """torch threads on CPU (a CPU run is bit-reproducible for a given count); None on CUDA."""
     versions: dict[str, str] = Field(default_factory=dict)
     curve: list[CurvePoint] = Field(default_factory=list)
     per_slide: list[SlideScore] = Field(default_factory=list)

@@ -86,9 +86,10 @@ def _unit(records: Sequence[SlideRecord]) -> str:
     return "slide" if with_patient == 0 else "patient (slide where patient_id is missing)"
 
 
-def _score(
+def score_slide(
     record: SlideRecord, fold: str, pred: np.ndarray, truth: np.ndarray, classes: Sequence[str]
 ) -> SlideScore:
+    """One held-out slide's Dice per class (MONAI), lesion Dice and suspicion score."""
     dice = slide_dice(pred, truth, len(classes) + 1)
     ld = lesion_dice(pred, truth)
     return SlideScore(
@@ -102,6 +103,59 @@ def _score(
         annotated_px=int(np.count_nonzero(truth)),
         predicted_px=int(np.count_nonzero(pred)),
     )
+
+
+@dataclass(slots=True)
+class Evaluated:
+    """Held-out slides scored by one model."""
+
+    scores: list[SlideScore] = field(default_factory=list)
+    small: dict[str, tuple[int, np.ndarray, np.ndarray]] = field(default_factory=dict)
+    """slide id -> (subsampling step, predicted labels, annotated labels), for the overlays."""
+    unreadable: list[Excluded] = field(default_factory=list)
+
+
+def evaluate_slides(
+    model: Any,
+    records: Sequence[SlideRecord],
+    fold: str,
+    prof: ValidityProfile,
+    classes: Sequence[str],
+    device: str,
+    reporter: Reporter | None = None,
+) -> Evaluated:
+    """Predict each slide whole and score it against its annotation; unreadable slides are listed."""
+    from dqm.validity.infer import predict_slide
+
+    ev = prof.evaluation
+    out = Evaluated()
+    for k, rec in enumerate(records):
+        reader = SlideReader(rec.path)
+        try:
+            pred = predict_slide(
+                model,
+                reader,
+                rec,
+                resolution_um=prof.resolution_um,
+                tile=prof.tile,
+                overlap=ev.overlap,
+                sw_batch_size=ev.sw_batch_size,
+                block=ev.block,
+                device=device,
+                amp=prof.training.amp,
+            )
+        except Exception as exc:  # an unreadable slide is left out with its reason, not a crash
+            out.unreadable.append(_unreadable(rec, exc))
+            continue
+        finally:
+            reader.close()
+        truth = rasterise(rec.lesions, Frame(downsample=rec.downsample(prof.resolution_um)), pred.shape)
+        out.scores.append(score_slide(rec, fold, pred, truth, classes))
+        step = step_for(*pred.shape)
+        out.small[rec.slide_id] = (step, pred[::step, ::step].copy(), truth[::step, ::step].copy())
+        if reporter is not None:
+            reporter.slide_done(k + 1, len(records))
+    return out
 
 
 def _fold_summary(fold: Fold, records: Sequence[SlideRecord]) -> FoldSummary:
@@ -125,8 +179,7 @@ def validity_stage(run: Run, result: Any, options: ValidityOptions) -> ValidityR
     import monai
     import torch
 
-    from dqm.validity.infer import predict_slide
-    from dqm.validity.train import reproducible, resolve_device, train_fold
+    from dqm.validity.train import cpu_threads, reproducible, resolve_device, train_fold
 
     prof = options.profile
     dataset_profile: Profile = run.profile
@@ -173,7 +226,7 @@ def validity_stage(run: Run, result: Any, options: ValidityOptions) -> ValidityR
     tiles = 0
     epoch_s: list[float] = []
     ev = prof.evaluation
-    with reproducible(device):
+    with reproducible(device, prof.training.cpu_threads):
         for n, fold in enumerate(folds):
             rep.stage(f"training {fold.name}")
             ckpt = out / CHECKPOINTS / f"{_slug(fold.name)}.pt"
@@ -197,33 +250,12 @@ def validity_stage(run: Run, result: Any, options: ValidityOptions) -> ValidityR
             epoch_s.extend(trained.epoch_seconds)
             rep.stage(f"predicting {fold.name}")
             t0 = time.perf_counter()
-            for k, i in enumerate(fold.test):
-                rec = records[i]
-                reader = SlideReader(rec.path)
-                try:
-                    pred = predict_slide(
-                        trained.model,
-                        reader,
-                        rec,
-                        resolution_um=prof.resolution_um,
-                        tile=prof.tile,
-                        overlap=ev.overlap,
-                        sw_batch_size=ev.sw_batch_size,
-                        block=ev.block,
-                        device=device,
-                        amp=prof.training.amp,
-                    )
-                except Exception as exc:  # as above: stated, not fatal
-                    excluded.append(_unreadable(rec, exc))
-                    continue
-                finally:
-                    reader.close()
-                ds = rec.downsample(prof.resolution_um)
-                truth = rasterise(rec.lesions, Frame(downsample=ds), pred.shape)
-                scores.append(_score(rec, fold.name, pred, truth, classes))
-                step = step_for(*pred.shape)
-                small[rec.slide_id] = (step, pred[::step, ::step].copy(), truth[::step, ::step].copy())
-                rep.slide_done(k + 1, len(fold.test))
+            evaluated = evaluate_slides(
+                trained.model, [records[i] for i in fold.test], fold.name, prof, classes, device, rep
+            )
+            scores.extend(evaluated.scores)
+            small.update(evaluated.small)
+            excluded.extend(evaluated.unreadable)
             infer_s += time.perf_counter() - t0
 
     targets = {c: prof.target_for(c) for c in classes}
@@ -261,6 +293,7 @@ def validity_stage(run: Run, result: Any, options: ValidityOptions) -> ValidityR
         profile=prof,
         seeds={"seed": prof.seed, "split": prof.seed, "bootstrap": prof.seed},
         device=device,
+        cpu_threads=cpu_threads(prof.training.cpu_threads) if device == "cpu" else None,
         versions={"torch": torch.__version__, "monai": monai.__version__},
         curve=curve,
         per_slide=sorted(scores, key=lambda sc: sc.slide_id),

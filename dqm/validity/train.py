@@ -5,7 +5,8 @@ and seeds torch (hence MONAI's random transforms and loader workers) with ``seed
 before the loader is built, so an epoch depends only on the state at its start. A checkpoint is
 written (atomically) before the first epoch and after every epoch; resuming from it replays the
 remaining epochs exactly as an uninterrupted run would, bit for bit on CPU, where torch's
-deterministic algorithms are switched on. On CUDA, mixed precision (bfloat16) and cuDNN autotuning
+deterministic algorithms are switched on (with the same number of CPU threads: the order of
+floating-point sums inside a convolution depends on it). On CUDA, mixed precision (bfloat16) and cuDNN autotuning
 are used and runs are seeded but not bit-reproducible.
 """
 
@@ -75,18 +76,28 @@ def resolve_device(requested: str) -> str:
     return requested
 
 
+def cpu_threads(requested: int) -> int:
+    """The torch thread count for ``requested`` (0: one per core this process may use)."""
+    if requested > 0:
+        return requested
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
 @contextlib.contextmanager
-def reproducible(device: str) -> Iterator[None]:
-    """Deterministic torch algorithms on CPU, cuDNN autotuning on CUDA, and no MONAI metadata."""
+def reproducible(device: str, threads: int = 0) -> Iterator[None]:
+    """Deterministic torch algorithms and a fixed thread count on CPU, cuDNN autotuning on CUDA,
+    and no MONAI metadata on tensors; the previous settings are restored on exit."""
     import torch
     from monai.data import get_track_meta, set_track_meta
 
     prev_det = torch.are_deterministic_algorithms_enabled()
     prev_bench = torch.backends.cudnn.benchmark
+    prev_threads = torch.get_num_threads()
     prev_meta = get_track_meta()
     set_track_meta(False)
     if device == "cpu":
         torch.use_deterministic_algorithms(True)
+        torch.set_num_threads(cpu_threads(threads))
     else:
         torch.backends.cudnn.benchmark = True
     try:
@@ -94,6 +105,7 @@ def reproducible(device: str) -> Iterator[None]:
     finally:
         torch.use_deterministic_algorithms(prev_det)
         torch.backends.cudnn.benchmark = prev_bench
+        torch.set_num_threads(prev_threads)
         set_track_meta(prev_meta)
 
 
