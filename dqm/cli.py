@@ -337,6 +337,13 @@ def _print_validity(v: Any) -> None:
         f"{'PASS' if v.passed else 'FAIL'}",
         highlight=False,
     )
+    if v.excluded:
+        from collections import Counter
+
+        why = Counter(e.reason.split(":")[0] for e in v.excluded)
+        out.print(
+            "left out: " + ", ".join(f"{n} {reason}" for reason, n in why.most_common()), highlight=False
+        )
 
 
 @app.command()

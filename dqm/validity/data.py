@@ -199,9 +199,15 @@ class SlideReader:
     def read(self, row0: int, col0: int, rows: int, cols: int, ds: float) -> np.ndarray:
         with self._lock:
             self._open()
-            if self._backend == "openslide":
-                return self._read_openslide(row0, col0, rows, cols, ds)
-            return self._read_plain(row0, col0, rows, cols, ds)
+            try:
+                if self._backend == "openslide":
+                    return self._read_openslide(row0, col0, rows, cols, ds)
+                return self._read_plain(row0, col0, rows, cols, ds)
+            except Exception:
+                # OpenSlide stays in an error state after a failed read: reopen on the next one,
+                # so only the regions that touch the damage fail.
+                self.close()
+                raise
 
     def _read_openslide(self, row0: int, col0: int, rows: int, cols: int, ds: float) -> np.ndarray:
         slide = self._slide
@@ -213,7 +219,7 @@ class SlideReader:
         rgb = Image.new("RGB", size, WHITE)
         rgb.paste(region, mask=region.getchannel("A"))
         if size != (cols, rows):
-            rgb = rgb.resize((cols, rows), Image.BILINEAR)
+            rgb = rgb.resize((cols, rows), Image.Resampling.BILINEAR)
         return np.asarray(rgb)
 
     def _plain_at(self, ds: float) -> np.ndarray:
@@ -226,7 +232,7 @@ class SlideReader:
             img.draft("RGB", target)
             rgb = img.convert("RGB")
             if rgb.size != target:
-                rgb = rgb.resize(target, Image.BILINEAR)
+                rgb = rgb.resize(target, Image.Resampling.BILINEAR)
             arr = np.asarray(rgb)
         self._plain[ds] = arr
         while sum(a.nbytes for a in self._plain.values()) > self.cache_bytes and len(self._plain) > 1:
@@ -416,18 +422,31 @@ def epoch_samples(
 
 
 class TileReader:
-    """Reads a sampled tile: ``{"slide", "row0", "col0"}`` -> image ``(3, T, T)`` uint8 and label ``(1, T, T)``."""
+    """Reads a sampled tile: ``{"slide", "row0", "col0"}`` -> image ``(3, T, T)`` uint8 and label ``(1, T, T)``.
+
+    A region that cannot be read (a corrupt tile deep in a slide that passed the header probe)
+    must not stop training: it is replaced by a white, all-background tile and counted in
+    ``failures`` (slide id -> count; counted in the process that reads, so only with
+    ``loader_workers: 0`` does the training process see the counts). The same slide, if held
+    out, fails its whole-slide prediction and is left out with that reason.
+    """
 
     def __init__(self, records: Sequence[SlideRecord], resolution_um: float, tile: int) -> None:
         self.records = list(records)
         self.readers = [SlideReader(r.path) for r in self.records]
         self.resolution_um = resolution_um
         self.tile = tile
+        self.failures: dict[str, int] = {}
 
     def __call__(self, sample: dict[str, int]) -> dict[str, Any]:
         rec = self.records[sample["slide"]]
         ds = rec.downsample(self.resolution_um)
         r0, c0, t = sample["row0"], sample["col0"], self.tile
-        rgb = self.readers[sample["slide"]].read(r0, c0, t, t, ds)
-        label = rasterise(rec.lesions, Frame(c0 * ds, r0 * ds, ds), (t, t))
+        try:
+            rgb = self.readers[sample["slide"]].read(r0, c0, t, t, ds)
+            label = rasterise(rec.lesions, Frame(c0 * ds, r0 * ds, ds), (t, t))
+        except Exception:  # counted and substituted: see the class docstring
+            self.failures[rec.slide_id] = self.failures.get(rec.slide_id, 0) + 1
+            rgb = np.full((t, t, 3), 255, dtype=np.uint8)
+            label = np.zeros((t, t), dtype=np.uint8)
         return {"image": np.ascontiguousarray(rgb.transpose(2, 0, 1)), "label": label[None]}

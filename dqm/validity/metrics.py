@@ -42,6 +42,7 @@ def slide_dice(pred: np.ndarray, truth: np.ndarray, n_labels: int, ignore_empty:
     p = torch.from_numpy(np.ascontiguousarray(pred, dtype=np.int64))[None, None]
     t = torch.from_numpy(np.ascontiguousarray(truth, dtype=np.int64))[None, None]
     out = metric(p, t)
+    assert isinstance(out, torch.Tensor)  # reduction="none", no not-nan counts: one tensor
     return out.reshape(-1).double().numpy()
 
 

@@ -152,6 +152,9 @@ class ValidityResult(_Frozen):
     """Slides without syntactic errors that the run could read."""
     n_scored: int
     excluded: list[ExcludedSlide] = Field(default_factory=list)
+    unreadable_tiles: dict[str, int] = Field(default_factory=dict)
+    """Training tiles that could not be read and were replaced by blank ones, per slide (counted
+    when tiles are read in the training process, ``loader_workers: 0``)."""
     split: SplitSummary
     profile: ValidityProfile
     seeds: dict[str, int]

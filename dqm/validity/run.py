@@ -225,6 +225,7 @@ def validity_stage(run: Run, result: Any, options: ValidityOptions) -> ValidityR
     train_s = infer_s = 0.0
     tiles = 0
     epoch_s: list[float] = []
+    unreadable_tiles: dict[str, int] = {}
     ev = prof.evaluation
     with reproducible(device, prof.training.cpu_threads):
         for n, fold in enumerate(folds):
@@ -248,6 +249,8 @@ def validity_stage(run: Run, result: Any, options: ValidityOptions) -> ValidityR
             train_s += trained.seconds
             tiles += trained.tiles
             epoch_s.extend(trained.epoch_seconds)
+            for sid, n_bad in trained.unreadable_tiles.items():
+                unreadable_tiles[sid] = unreadable_tiles.get(sid, 0) + n_bad
             rep.stage(f"predicting {fold.name}")
             t0 = time.perf_counter()
             evaluated = evaluate_slides(
@@ -284,6 +287,7 @@ def validity_stage(run: Run, result: Any, options: ValidityOptions) -> ValidityR
         n_used=len(records),
         n_scored=len(scores),
         excluded=[ExcludedSlide(slide_id=e.slide_id, reason=e.reason, codes=list(e.codes)) for e in excluded],
+        unreadable_tiles=unreadable_tiles,
         split=SplitSummary(
             mode=s.mode,
             unit=_unit(records),

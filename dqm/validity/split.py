@@ -121,10 +121,10 @@ def make_folds(
         inst_of = {g: _mode([records[i].institution for i in m]) for g, m in groups.items()}
         folds = []
         for inst in sorted(set(inst_of.values())):
-            test = sorted(i for g, m in groups.items() if inst_of[g] == inst for i in m)
-            train = sorted(i for g, m in groups.items() if inst_of[g] != inst for i in m)
-            if train and test:
-                folds.append(Fold(f"institution {inst}", tuple(train), tuple(test), inst))
+            held = sorted(i for g, m in groups.items() if inst_of[g] == inst for i in m)
+            rest = sorted(i for g, m in groups.items() if inst_of[g] != inst for i in m)
+            if rest and held:
+                folds.append(Fold(f"institution {inst}", tuple(rest), tuple(held), inst))
         return folds
     if mode == "kfold":
         fold_of = deal_groups(records, k, seed)

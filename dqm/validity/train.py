@@ -63,6 +63,8 @@ class TrainOutcome:
     tiles: int = 0
     epochs_run: int = 0
     epoch_seconds: list[float] = field(default_factory=list)
+    unreadable_tiles: dict[str, int] = field(default_factory=dict)
+    """Training tiles that could not be read, per slide (replaced by blank tiles; see TileReader)."""
 
 
 def resolve_device(requested: str) -> str:
@@ -309,4 +311,5 @@ def train_fold(
         snapshot(epoch + 1)
         reporter.epoch_end(point)
     model.eval()
+    outcome.unreadable_tiles = dict(tiles.failures)
     return outcome

@@ -181,3 +181,27 @@ def test_results_schema_describes_validity() -> None:
 
     text = json.dumps(results())
     assert "ValidityResult" in text and re.search(r'"dice_per_class"', text)
+
+
+def test_a_batch_with_no_usable_slide_fails_without_crashing(tmp_path: Path) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    res = runner.invoke(app, ["validity", str(empty), "--out", str(tmp_path / "out"), "--profile", TINY])
+    assert res.exit_code == 1, res.output
+    v = ValidityResult.model_validate_json((tmp_path / "out" / "validity.json").read_bytes())
+    assert v.n_used == 0 and v.n_scored == 0 and not v.passed and v.mean_dice is None
+    assert all(d.n_slides == 0 and not d.passed for d in v.dice_per_class.values())
+
+
+def test_slides_with_errors_are_left_out_with_their_reasons(defect_batch: Path, tmp_path: Path) -> None:
+    res = runner.invoke(
+        app, ["validity", str(defect_batch), "--out", str(tmp_path / "out"), "--profile", TINY]
+    )
+    assert res.exit_code == 1, res.output
+    v = ValidityResult.model_validate_json((tmp_path / "out" / "validity.json").read_bytes())
+    assert v.excluded and v.n_used + len(v.excluded) >= v.n_slides - 1
+    assert all(e.reason for e in v.excluded)
+    scored = {s.slide_id for s in v.per_slide}
+    assert scored.isdisjoint({e.slide_id for e in v.excluded})
+    text = " ".join(res.output.split())
+    assert f"{len(v.excluded)} left out" in text and "left out: " in text and "syntactic errors" in text

@@ -187,3 +187,47 @@ def test_tiles_are_balanced_across_classes(clean_records: list[SlideRecord]) -> 
 
 def test_no_candidates_means_no_samples() -> None:
     assert epoch_samples([], [], 10, 32, 0.2, np.random.default_rng(0)) == []
+
+
+def _corrupt_tile(path: Path, index: int) -> None:
+    import tifffile
+
+    with tifffile.TiffFile(path) as tf:
+        offset, count = tf.pages[0].dataoffsets[index], tf.pages[0].databytecounts[index]
+    with path.open("r+b") as fh:
+        fh.seek(offset + 2)
+        fh.write(b"\xff\x01" * ((count - 4) // 2))
+
+
+def test_a_damaged_region_is_replaced_counted_and_its_slide_not_scored(
+    clean_records: list[SlideRecord], tmp_path: Path
+) -> None:
+    import dataclasses
+    import shutil
+
+    import torch
+
+    from dqm.validity.profile import load_validity_profile
+    from dqm.validity.run import evaluate_slides
+
+    rec = next(r for r in clean_records if r.path.suffix == ".tiff")
+    copy = tmp_path / "damaged.tiff"
+    shutil.copy(rec.path, copy)
+    _corrupt_tile(copy, 1)  # level 0, first row of tiles, second column: x 256-511
+    bad = dataclasses.replace(rec, path=copy)
+    res = bad.mpp  # working resolution = level 0
+    tiles = TileReader([bad], res, 32)
+    hit = tiles({"slide": 0, "row0": 10, "col0": 300})
+    assert (hit["image"] == 255).all() and not hit["label"].any()
+    assert tiles.failures == {rec.slide_id: 1}
+    fine = tiles({"slide": 0, "row0": 300, "col0": 10})  # the handle recovers for other regions
+    assert not (fine["image"] == 255).all()
+    assert tiles.failures == {rec.slide_id: 1}
+
+    prof = load_validity_profile("smoke").model_copy(update={"resolution_um": res, "tile": 32})
+    model = torch.nn.Conv2d(3, 8, 1)
+    with torch.no_grad():
+        done = evaluate_slides(model, [bad, rec], "f", prof, [f"C{k}" for k in range(7)], "cpu")
+    assert [s.slide_id for s in done.scores] == [rec.slide_id]
+    assert [e.slide_id for e in done.unreadable] == [rec.slide_id]
+    assert "cannot read the slide" in done.unreadable[0].reason
