@@ -112,8 +112,9 @@ def main() -> int:
     t = v.timing
     assert t is not None
     mean = v.mean_dice or 0.0
+    ci = "no interval" if v.mean_ci_low is None else f"95 % CI {v.mean_ci_low:.3f}-{v.mean_ci_high:.3f}"
     print(
-        f"\nmean Dice {mean:.3f} (95 % CI {v.mean_ci_low or 0:.3f}-{v.mean_ci_high or 0:.3f}), "
+        f"\nmean Dice {mean:.3f} ({ci}), "
         f"{v.n_scored} held-out slides, {len(v.excluded)} left out; passed={v.passed}"
     )
     print(

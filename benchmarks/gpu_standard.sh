@@ -7,9 +7,11 @@
 # then run this script there from the repository root with .whl carried, e.g. the device tool's
 #     run(command="bash benchmarks/gpu_standard.sh", carry=[".whl"], timeout_s=540)
 # Nothing is downloaded there: the batch is synthesised, the network randomly initialised.
-# Budget: about 4-6 minutes (install 0.5, synth 0.5, checks 0.2, training and prediction a few);
+# Budget, estimated from CPU measurements (not measured on a GPU): 4-6 minutes;
 # a hard stop at 450 s keeps it inside one 10-minute call. Outputs go to $OUT when set
 # (bench.log, bench-*.json, validity.json, gpu.txt), else to benchmarks/_data/gpu.
+# PROFILE, DEVICE and SLIDES (default standard, cuda, 150) exist only to dry-run the script on a
+# CPU; leave them unset on the GPU machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-$PWD/benchmarks/_data/gpu}
@@ -31,8 +33,8 @@ fi
 } 2>&1 | tee "$OUT/gpu.txt"
 echo "setup: $(( $(date +%s) - t0 )) s"
 status=0
-timeout 450 python3 benchmarks/bench_validity.py --profile standard --device cuda \
-  --slides 150 --seed 3 --max-size 1536 --workers "$(nproc)" --no-clinical --out "$WORK/bench" \
+timeout 450 python3 benchmarks/bench_validity.py --profile "${PROFILE:-standard}" --device "${DEVICE:-cuda}" \
+  --slides "${SLIDES:-150}" --seed 3 --max-size 1536 --workers "$(nproc)" --no-clinical --out "$WORK/bench" \
   2>&1 | tee "$OUT/bench.log" || status=$?
 cp "$WORK"/bench/bench-*.json "$OUT"/ 2>/dev/null || true
 cp "$WORK"/bench/run-*/validity.json "$OUT"/validity.json 2>/dev/null || true

@@ -11,6 +11,7 @@ rm -rf .whl && mkdir -p .whl
 WHEELS=(
   monai==1.6.1
   pydantic==2.14.4 pydantic-core==2.50.5 annotated-types==0.8.0 typing-inspection==0.4.5
+  typing-extensions==4.16.0
   shapely==2.2.0
   openslide-python==1.4.7 openslide-bin==4.0.1.2
   orjson==3.13.0

@@ -75,6 +75,11 @@ class ValidityOptions:
     reporter: Reporter = field(default_factory=Reporter)
 
 
+def fold_seed(seed: int, n: int) -> int:
+    """The training seed of the ``n``-th fold (tiles, initial weights, augmentations)."""
+    return seed + 7919 * n
+
+
 def _slug(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9]+", "-", name).strip("-").lower() or "fold"
 
@@ -234,7 +239,7 @@ def validity_stage(run: Run, result: Any, options: ValidityOptions) -> ValidityR
             trained = train_fold(
                 profile=prof,
                 fold_name=fold.name,
-                fold_seed=prof.seed + 7919 * n,
+                fold_seed=fold_seed(prof.seed, n),
                 records=records,
                 indices=indices,
                 train_ids=fold.train,
@@ -295,7 +300,12 @@ def validity_stage(run: Run, result: Any, options: ValidityOptions) -> ValidityR
             folds=[_fold_summary(f, records) for f in folds],
         ),
         profile=prof,
-        seeds={"seed": prof.seed, "split": prof.seed, "bootstrap": prof.seed},
+        seeds={
+            "seed": prof.seed,
+            "split": prof.seed,
+            "bootstrap": prof.seed,
+            **{f"training {f.name}": fold_seed(prof.seed, n) for n, f in enumerate(folds)},
+        },
         device=device,
         cpu_threads=cpu_threads(prof.training.cpu_threads) if device == "cpu" else None,
         versions={"torch": torch.__version__, "monai": monai.__version__},

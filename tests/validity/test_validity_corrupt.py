@@ -187,5 +187,6 @@ def test_training_on_corrupted_labels_scores_clearly_lower(tmp_path: Path, profi
     good = run_validity(clean, profile, ValidityOptions(prof, tmp_path / "out-clean"), workers=1)
     bad = run_validity(tmp_path / "bad", profile, ValidityOptions(prof, tmp_path / "out-bad"), workers=1)
     assert good.mean_dice is not None and bad.mean_dice is not None
+    print(f"mean Dice: clean {good.mean_dice:.3f}, half corrupted {bad.mean_dice:.3f}")
     assert bad.mean_dice < good.mean_dice - 0.15
     assert good.mean_dice > 0.6
