@@ -63,6 +63,10 @@ class SegResNetConfig(_Frozen):
     def _blocks_fit(self) -> SegResNetConfig:
         if len(self.blocks_up) != len(self.blocks_down) - 1:
             raise ValueError("SegResNet needs one up block fewer than down blocks")
+        if self.init_filters % 8:
+            raise ValueError(
+                "SegResNet's init_filters must be a multiple of 8 (group normalisation in 8 groups)"
+            )
         return self
 
 

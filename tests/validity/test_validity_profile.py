@@ -47,6 +47,12 @@ def test_tile_must_fit_the_network(tmp_path: Path) -> None:
         load_validity_profile(p)
 
 
+def test_segresnet_filters_must_fit_group_norm(tmp_path: Path) -> None:
+    p = _write(tmp_path, "name: x\ntile: 64\nnetwork: {kind: SegResNet, init_filters: 12}\n")
+    with pytest.raises(ValidityProfileError, match="multiple of 8"):
+        load_validity_profile(p)
+
+
 def test_unknown_key_and_bad_values_are_located(tmp_path: Path) -> None:
     p = _write(tmp_path, "name: x\ntraining: {epochs: 0, speed: 3}\nsplit: {mode: random}\n")
     with pytest.raises(ValidityProfileError) as err:
