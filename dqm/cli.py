@@ -2,7 +2,8 @@
 and ``dqm validate`` stay fast (no torch, monai or great_expectations at start-up).
 
 Exit codes: 0 passed, 1 a gated threshold failed (or validation found errors), 2 usage error
-(no such folder, invalid profile, bad arguments), 3 a required dimension was not evaluated.
+(no such folder, invalid profile, bad arguments), 3 a required dimension was not evaluated,
+130 interrupted by Ctrl-C during a validity run (a checkpoint is kept: resume with --resume).
 """
 
 from __future__ import annotations
@@ -93,6 +94,19 @@ Workers = Annotated[
 ProfileOpt = Annotated[
     str | None,
     typer.Option("--profile", "-p", help="Profile YAML file or built-in name (default: dermatopathology)."),
+]
+
+
+EXIT_INTERRUPTED = 130
+ValidityProfileOpt = Annotated[
+    str,
+    typer.Option(
+        "--profile", "-p", help="Validity profile: smoke (CPU, minutes), standard (GPU) or a YAML file."
+    ),
+]
+DeviceOpt = Annotated[
+    str | None,
+    typer.Option(help="auto | cpu | cuda (default: the validity profile's)."),
 ]
 
 
@@ -273,19 +287,6 @@ def audit(
         out.print(line, highlight=False)
     out.print(f"report: {paths['report']}\nresults: {paths['results']}")
     raise typer.Exit(outcome.exit_code)
-
-
-EXIT_INTERRUPTED = 130
-ValidityProfileOpt = Annotated[
-    str,
-    typer.Option(
-        "--profile", "-p", help="Validity profile: smoke (CPU, minutes), standard (GPU) or a YAML file."
-    ),
-]
-DeviceOpt = Annotated[
-    str | None,
-    typer.Option(help="auto | cpu | cuda (default: the validity profile's)."),
-]
 
 
 def _validity_options(validity_profile: str, out_dir: Path, device: str | None, resume: bool) -> Any:
