@@ -2,7 +2,8 @@
 and ``dqm validate`` stay fast (no torch, monai or great_expectations at start-up).
 
 Exit codes: 0 passed, 1 a gated threshold failed (or validation found errors), 2 usage error
-(no such folder, invalid profile, bad arguments), 3 a required dimension was not evaluated.
+(no such folder, invalid profile, bad arguments), 3 a required dimension was not evaluated,
+130 interrupted by Ctrl-C during a validity run (a checkpoint is kept: resume with --resume).
 """
 
 from __future__ import annotations
@@ -114,6 +115,19 @@ Workers = Annotated[
 ProfileOpt = Annotated[
     str | None,
     typer.Option("--profile", "-p", help="Profile YAML file or built-in name (default: dermatopathology)."),
+]
+
+
+EXIT_INTERRUPTED = 130
+ValidityProfileOpt = Annotated[
+    str,
+    typer.Option(
+        "--profile", "-p", help="Validity profile: smoke (CPU, minutes), standard (GPU) or a YAML file."
+    ),
+]
+DeviceOpt = Annotated[
+    str | None,
+    typer.Option(help="auto | cpu | cuda (default: the validity profile's)."),
 ]
 
 
@@ -283,6 +297,16 @@ def audit(
             help="Folder (or file) with semantic.json from dqm review ingest: the semantic dimension."
         ),
     ] = None,
+    stages: Annotated[
+        str,
+        typer.Option(
+            help="Comma-separated stages: syntactic (always), diversity (cheap), validity (slow: trains a model)."
+        ),
+    ] = "syntactic,diversity",
+    validity_profile: Annotated[
+        str, typer.Option(help="Validity stage: smoke, standard or a YAML file.")
+    ] = "smoke",
+    device: DeviceOpt = None,
 ) -> None:
     """Audit a batch: every dimension available; writes results.json, report.html, junit.xml and
     summary.md; exits like `dqm gate` (0 passed, 1 failed, 3 missing)."""
@@ -301,12 +325,33 @@ def audit(
         raise usage_error(f"no such review folder or file: {review}")
     if out_dir.resolve() == root or root in out_dir.resolve().parents:
         raise usage_error("--out must be outside the batch folder: dqm never writes into a batch")
+    chosen = {x.strip() for x in stages.split(",") if x.strip()} | {"syntactic"}
+    unknown = chosen - {"syntactic", "diversity", "validity"}
+    if unknown:
+        raise usage_error(
+            f"unknown stage(s): {', '.join(sorted(unknown))} (choose from syntactic, diversity, validity)"
+        )
+    if baseline is not None and "diversity" not in chosen:
+        raise usage_error("--baseline compares distributions: it needs the diversity stage")
+    voptions = (
+        _validity_options(validity_profile, out_dir / "validity", device, False)
+        if "validity" in chosen
+        else None
+    )
     options = RunOptions(
         workers=workers, gx_suite=gx_suite, label_thumbnails=label_thumbnails, slide_budget_s=slide_budget
     )
     base = _load_baseline(baseline, prof, workers) if baseline is not None else None
     run = run_with_progress(root, prof, options)
-    result = with_diversity(build_result(run, ["dqm", *sys.argv[1:]]), prof, base)
+    result = build_result(run, ["dqm", *sys.argv[1:]])
+    if "diversity" in chosen:
+        result = with_diversity(result, prof, base)
+    if voptions is not None:
+        from dqm.audit import with_verdict
+
+        hint = f"dqm validity {batch} --out {voptions.out} --profile {validity_profile} --resume"
+        v = _run_validity_stage(run, result, voptions, hint)
+        result = with_verdict(result.model_copy(update={"validity": v}))
     result = with_thumbnails(result, root, prof, count=thumbnails)
     if review is not None:
         from dqm.semantic.cli import attach_review
@@ -326,6 +371,8 @@ def audit(
         out.print(f"diversity: {result.diversity.summary}", highlight=False)
         if result.diversity.drift is not None:
             out.print(f"drift: {result.diversity.drift.summary}", highlight=False)
+    if result.validity is not None:
+        _print_validity(result.validity)
     for line in outcome.lines:
         out.print(line, highlight=False)
     out.print(
@@ -344,6 +391,110 @@ def _load_baseline(path: Path, profile: Any, workers: int | None) -> Any:
         return load_baseline(path, profile, workers)
     except BaselineError as exc:
         raise usage_error(str(exc)) from None
+
+
+def _validity_options(validity_profile: str, out_dir: Path, device: str | None, resume: bool) -> Any:
+    from dqm.validity import ValidityProfileError, load_validity_profile
+    from dqm.validity.run import ValidityOptions
+
+    if device is not None and device not in ("auto", "cpu", "cuda"):
+        raise usage_error(f"--device must be auto, cpu or cuda, not {device!r}")
+    try:
+        vprof = load_validity_profile(validity_profile)
+    except ValidityProfileError as exc:
+        raise usage_error(str(exc)) from None
+    return ValidityOptions(profile=vprof, out=out_dir, device=device, resume=resume)
+
+
+def _run_validity_stage(run: Any, result: Any, options: Any, resume_hint: str) -> Any:
+    """The validity stage with progress bars; Ctrl-C and bad requests end with a clear message."""
+    from dqm.validity.progress import RichReporter
+    from dqm.validity.run import validity_stage
+    from dqm.validity.train import CheckpointMismatch
+
+    try:
+        with RichReporter(console) as reporter:
+            options.reporter = reporter
+            return validity_stage(run, result, options)
+    except KeyboardInterrupt:
+        console.print(
+            f"[bold yellow]interrupted[/]: the last finished epoch is saved in {options.out / 'checkpoints'}; "
+            f"continue with: {resume_hint}"
+        )
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+    except (CheckpointMismatch, ValueError) as exc:
+        raise usage_error(str(exc)) from None
+
+
+def _print_validity(v: Any) -> None:
+    from rich.table import Table
+
+    table = Table("class", "Dice", "95 % CI", "slides", "target", "decision")
+    for cls, d in v.dice_per_class.items():
+        ci = "–" if d.ci_low is None else f"{d.ci_low:.3f}–{d.ci_high:.3f}"
+        dice = "–" if d.dice is None else f"{d.dice:.3f}"
+        table.add_row(cls, dice, ci, str(d.n_slides), f"{d.target:.2f}", "pass" if d.passed else "FAIL")
+    out.print(table)
+    mean = "n/a" if v.mean_dice is None else f"{v.mean_dice:.3f}"
+    out.print(
+        f"validity: mean Dice {mean} over {v.n_scored} held-out slides "
+        f"({v.n_used} of {v.n_slides} slides used, {len(v.excluded)} left out), "
+        f"{'PASS' if v.passed else 'FAIL'}",
+        highlight=False,
+    )
+    if v.excluded:
+        from collections import Counter
+
+        why = Counter(e.reason.split(":")[0] for e in v.excluded)
+        out.print(
+            "left out: " + ", ".join(f"{n} {reason}" for reason, n in why.most_common()), highlight=False
+        )
+
+
+@app.command()
+def validity(
+    batch: Annotated[Path, typer.Argument(help="The batch folder (read only).")],
+    out_dir: Annotated[
+        Path, typer.Option("--out", "-o", help="Folder for validity.json and the checkpoints.")
+    ] = Path("dqm-validity"),
+    profile: ValidityProfileOpt = "smoke",
+    device: DeviceOpt = None,
+    resume: Annotated[bool, typer.Option(help="Continue the run whose checkpoints are in --out.")] = False,
+    force: Annotated[bool, typer.Option(help="Start over, replacing the run in --out.")] = False,
+    dataset_profile: Annotated[
+        str | None, typer.Option(help="Dataset profile (taxonomy, checks); default: dermatopathology.")
+    ] = None,
+    workers: Workers = None,
+) -> None:
+    """Train a segmentation model on the batch and score Dice per class on held-out slides.
+
+    Exit 0 when every class reaches its target, 1 when one does not, 130 when interrupted
+    (resume with --resume).
+    """
+    import shutil
+
+    from dqm.runner import RunOptions
+    from dqm.validity.run import CHECKPOINTS, RESULT_FILE
+
+    root = batch_folder(batch)
+    prof = load_profile_or_exit(dataset_profile)
+    if out_dir.resolve() == root or root in out_dir.resolve().parents:
+        raise usage_error("--out must be outside the batch folder: dqm never writes into a batch")
+    options = _validity_options(profile, out_dir, device, resume)
+    previous = [p for p in (out_dir / RESULT_FILE, out_dir / CHECKPOINTS) if p.exists()]
+    if previous and not (resume or force):
+        raise usage_error(
+            f"{out_dir} holds a validity run: pass --resume to continue it or --force to replace it"
+        )
+    if force and not resume:
+        for p in previous:
+            shutil.rmtree(p) if p.is_dir() else p.unlink()
+    run = run_with_progress(root, prof, RunOptions(workers=workers))
+    hint = f"dqm validity {batch} --out {out_dir} --profile {profile} --resume"
+    v = _run_validity_stage(run, None, options, hint)
+    _print_validity(v)
+    out.print(f"results: {out_dir / RESULT_FILE}")
+    raise typer.Exit(0 if v.passed else 1)
 
 
 @app.command()

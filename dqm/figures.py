@@ -14,7 +14,7 @@ gates
     ``gates`` list gives them explicitly (syntactic does). Otherwise every nested object with
     both ``target`` and ``passed`` and a numeric value (``value``, ``accuracy``, ``dice``,
     ``mean_dice``, ``estimate`` or ``statistic``) is a gate. A dimension with neither is one gate:
-    its overall ``passed``.
+    its overall ``passed``. ``gates`` may be a computed property (validity: one gate per class).
 figures
     Every number of a dimension, flattened to ``dotted.path -> value`` (for ``dqm diff``).
 
@@ -243,8 +243,18 @@ def dimension_gates(result: QualityResult, dim: str) -> list[Gate]:
     explicit = getattr(model, "gates", None)
     gates: list[Gate] = []
     if isinstance(explicit, list):
+        # a ``gates`` field is in results.json; a computed ``gates`` property returns objects
+        # stored elsewhere in the dimension, so each gate points at where its equal is stored
+        stored = isinstance(model, BaseModel) and "gates" in type(model).model_fields
+        places = [] if stored else [(where, m) for _, where, m in _walk("", (), model)]
+        wheres = [
+            ("gates", i) if stored else next((w for w, m in places if m == item), ())
+            for i, item in enumerate(explicit)
+        ]
         gates = [
-            g for i, m in enumerate(explicit) if (g := _gate_of(dim, str(i), ("gates", i), m)) is not None
+            g
+            for i, (m, where) in enumerate(zip(explicit, wheres, strict=True))
+            if (g := _gate_of(dim, str(i), where, m)) is not None
         ]
     else:
         candidates = [("", (), model), *_walk("", (), model)]

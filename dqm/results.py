@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from dqm.diversity.models import DiversityResult
 from dqm.findings import Finding
 from dqm.semantic.models import SemanticResult
+from dqm.validity.result import ValidityResult
 
 SCHEMA_VERSION = "1.1"
 """``major.minor``: a minor bump adds optional fields (older files still load); a major bump
@@ -247,6 +248,8 @@ class QualityResult(_Frozen):
     """Expert review of a designed sample (``dqm audit --review``); None when not reviewed."""
     diversity: DiversityResult | None = None
     """Statistical diversity: distributions, tests and drift; None when not analysed."""
+    validity: ValidityResult | None = None
+    """A segmentation model trained on the batch, Dice per class; None when not run (slow)."""
     verdict: Verdict
     checks: list[CheckInfo] = Field(default_factory=list)
     """The checks configured for this run."""

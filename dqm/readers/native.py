@@ -40,11 +40,10 @@ def _resolve_loc(doc: Any, loc: tuple[int | str, ...]) -> tuple[list[int | str],
     """
     node, path = doc, []
     for i, part in enumerate(loc):
-        if isinstance(node, dict) and part in node:
-            node = node[part]
-            path.append(part)
-        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
-            node = node[part]
+        if (isinstance(node, dict) and part in node) or (
+            isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        ):
+            node = node[part]  # type: ignore[index]  # narrowed by the condition above
             path.append(part)
         elif part in _UNION_TAGS and isinstance(node, dict):
             continue

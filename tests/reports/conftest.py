@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from pydantic import BaseModel, ConfigDict
 
+from dqm.diversity.models import DiversityResult
 from dqm.findings import Aspect, Finding, Location, Severity
 from dqm.results import (
     BatchInfo,
@@ -26,6 +27,7 @@ from dqm.results import (
     Verdict,
 )
 from dqm.semantic.models import SemanticResult
+from dqm.validity.result import ValidityResult
 
 PLANT = '<script>window.__pwned = 1</script><img src=x onerror="window.__pwned=2">'
 
@@ -34,42 +36,12 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-class ClassDice(_Frozen):
-    dice: float
-    ci_low: float
-    ci_high: float
-    n_slides: int
-
-
-class FakeValidity(_Frozen):
-    """Shaped like issue 6's result: Dice per class, a mean, one target."""
-
-    dice_per_class: dict[str, ClassDice]
-    mean_dice: float
-    target: float = 0.8
-    passed: bool
-
-
-class DiversityTest(_Frozen):
-    name: str
-    statistic: float
-    p_value: float
-    decision: str
-
-
-class FakeDiversity(_Frozen):
-    """Shaped like issue 5's result: tests with decisions, no single target."""
-
-    tests: list[DiversityTest]
-    passed: bool
-
-
 class FullResult(QualityResult):
     """A QualityResult with the three other dimensions, as the merged core will have."""
 
     semantic: SemanticResult | None = None
-    diversity: FakeDiversity | None = None
-    validity: FakeValidity | None = None
+    diversity: DiversityResult | None = None
+    validity: ValidityResult | None = None
 
 
 def syntactic(files_ok: int, files: int, values_ok: int, values: int, errors: int = 0) -> SyntacticResult:
@@ -254,19 +226,55 @@ def semantic(passed: bool = True, decision: str = "accept") -> SemanticResult:
     )
 
 
-def validity(passed: bool = True) -> FakeValidity:
+def validity(passed: bool = True) -> ValidityResult:
+    """A real validity result: BCC 0.86 and MM 0.81 (or 0.38 when failing), target 0.80."""
+    from dqm.validity import load_validity_profile
+    from dqm.validity.result import ClassDice, FoldSummary, SplitSummary
+
+    dice = {"BCC": 0.86, "MM": 0.81 if passed else 0.38}
     per = {
-        c: ClassDice(dice=d, ci_low=d - 0.03, ci_high=d + 0.02, n_slides=30)
-        for c, d in (("BCC", 0.86), ("MM", 0.81))
+        c: ClassDice(
+            name=c, dice=d, ci_low=d - 0.03, ci_high=d + 0.02, n_slides=30, target=0.8, passed=d >= 0.8
+        )
+        for c, d in dice.items()
     }
-    return FakeValidity(dice_per_class=per, mean_dice=0.835 if passed else 0.62, passed=passed)
-
-
-def diversity(passed: bool = True) -> FakeDiversity:
-    return FakeDiversity(
-        tests=[DiversityTest(name="class x institution", statistic=12.5, p_value=0.051, decision="pass")],
-        passed=passed,
+    split = SplitSummary(
+        mode="holdout",
+        unit="patient",
+        seed=0,
+        folds=[FoldSummary(name="holdout", train=["S1"], test=["S2"], train_groups=1, test_groups=1)],
     )
+    return ValidityResult(
+        dice_per_class=per,
+        mean_dice=sum(dice.values()) / 2,
+        target=0.8,
+        passed=passed,
+        classes=list(dice),
+        n_slides=100,
+        n_used=98,
+        n_scored=60,
+        split=split,
+        profile=load_validity_profile("smoke"),
+        seeds={"split": 0, "train": 0},
+        device="cpu",
+    )
+
+
+_DIVERSITY: dict[bool, DiversityResult] = {}
+
+
+def diversity(passed: bool = True) -> DiversityResult:
+    """A real diversity result of 200 synthetic slides; ``passed=False`` flips its verdict."""
+    if passed not in _DIVERSITY:
+        from dqm.diversity.analyse import diversity_result
+        from dqm.profile import load_profile
+        from dqm.synth.summaries import synthetic_items
+
+        real = diversity_result(synthetic_items(200, seed=4), load_profile())
+        _DIVERSITY[passed] = real.model_copy(
+            update={"passed": passed, "verdict": "pass" if passed else "fail"}
+        )
+    return _DIVERSITY[passed]
 
 
 @pytest.fixture

@@ -61,9 +61,8 @@ def test_audit_rejects_bad_gate_options_before_running(clean_batch: Path, tmp_pa
 
 
 def test_pdf_without_chromium_says_how_to_get_one(tmp_path: Path, monkeypatch):
-    from conftest import as_core, make_result
-
     from reports import pdf
+    from tests.reports.conftest import as_core, make_result
 
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))
     monkeypatch.delenv("DQM_CHROMIUM", raising=False)

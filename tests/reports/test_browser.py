@@ -9,10 +9,10 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import PLANT, as_core, finding, make_result, semantic
 from PIL import Image
 
 from reports.html import render_html
+from tests.reports.conftest import PLANT, as_core, finding, make_result, semantic
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]

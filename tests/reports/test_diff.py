@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import as_core, finding, make_result, semantic, validity
+import pytest
 from typer.testing import CliRunner
 
 from dqm.cli import app
 from dqm.diff import diff_results
 from reports import render_diff_markdown, render_diff_text
+from tests.reports.conftest import as_core, finding, make_result, semantic, validity
 
 
 def pair():
@@ -42,7 +43,7 @@ def test_diff_finds_every_kind_of_change():
     keys = {c.key: c for c in d.gates}
     assert keys["syntactic.file_accuracy"].delta == 1.0 - 30 / 40
     assert keys["semantic.accuracy"].old is None
-    assert keys["validity.mean_dice"].delta == 0.835 - 0.62
+    assert keys["validity.MM"].delta == pytest.approx(0.81 - 0.38)
     assert "syntactic.structure_accuracy" in keys  # value changed (fewer values wrong)
     assert d.codes_new == {"ZERO_AREA": 1}
     assert d.codes_resolved == {"HOLE_OUTSIDE_SHELL": 1, "SELF_INTERSECTION": 1}
@@ -76,7 +77,7 @@ def test_text_and_markdown_renderings():
     assert "**Verdict:** NOT CERTIFIED → **INCOMPLETE**" in md
     assert "| Syntactic accuracy: file accuracy | 75.00 % (fail) | 100.00 % (pass) | +25.00 pp |" in md
     assert "| `ZERO_AREA` | 0 | 1 | new |" in md and "| `MPP_MISSING` | 2 | 1 | fewer |" in md
-    assert "| Validity: mean dice | 0.62 (fail) | 0.835 (pass) | +0.215 |" in md
+    assert "| Validity: MM | 0.38 (fail) | 0.81 (pass) | +0.43 |" in md
 
 
 def test_cli_diff(tmp_path: Path):

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from conftest import ClassDice, FakeValidity, diversity, make_result, semantic, validity
 from pydantic import BaseModel, ConfigDict
 
 from dqm.figures import MAX_LIST_FIGURES, all_gates, dimension_gates, dimension_state, figures, fmt_value
+from tests.reports.conftest import diversity, make_result, semantic, validity
 
 
 def test_syntactic_gates_come_from_its_explicit_list():
@@ -43,7 +43,7 @@ def test_nested_objects_with_target_and_passed_are_gates():
         per_class: dict[str, PerClass]
         passed: bool
 
-    from conftest import FullResult
+    from tests.reports.conftest import FullResult
 
     class R(FullResult):
         validity: Validity | None = None  # type: ignore[assignment]
@@ -69,11 +69,15 @@ def test_nested_objects_with_target_and_passed_are_gates():
     assert dimension_state(r, "validity") == "failed"
 
 
-def test_realistic_validity_has_its_mean_as_the_gate():
+def test_validity_gates_each_class_not_the_mean():
     r = make_result(validity=validity(passed=False))
-    (g,) = dimension_gates(r, "validity")
-    assert (g.key, g.value, g.target, g.passed, g.percent) == ("validity.mean_dice", 0.62, 0.8, False, False)
-    assert fmt_value(g.value, g.percent) == "0.62"
+    gates = dimension_gates(r, "validity")
+    assert [(g.key, g.value, g.target, g.passed, g.percent) for g in gates] == [
+        ("validity.BCC", 0.86, 0.8, True, False),
+        ("validity.MM", 0.38, 0.8, False, False),
+    ]
+    assert fmt_value(gates[1].value, gates[1].percent) == "0.38"
+    assert gates[0].pointer == "/validity/dice_per_class/BCC"  # where results.json holds it
 
 
 def test_a_dimension_without_targets_is_one_pass_fail_gate():
@@ -91,14 +95,13 @@ def test_states():
         "failed",
     ]
     assert dimension_gates(r, "diversity") == []
-    assert len(all_gates(r)) == 3 + 1 + 1
+    assert len(all_gates(r)) == 3 + 1 + 2
 
 
 def test_figures_flatten_every_number_and_skip_long_lists():
-    per = {f"C{i}": ClassDice(dice=0.5, ci_low=0.4, ci_high=0.6, n_slides=1) for i in range(3)}
-    r = make_result(validity=FakeValidity(dice_per_class=per, mean_dice=0.5, passed=False))
+    r = make_result(validity=validity(passed=False))
     f = figures(r, "validity")
-    assert f["validity.dice_per_class.C1.dice"] == 0.5
+    assert f["validity.dice_per_class.MM.dice"] == 0.38
     assert f["validity.passed"] is False
     syn = figures(r, "syntactic")
     assert syn["syntactic.gates[file_accuracy].value"] == 1.0
@@ -107,17 +110,31 @@ def test_figures_flatten_every_number_and_skip_long_lists():
 
 
 def test_figures_leave_out_per_slide_lists():
-    from conftest import DiversityTest, FakeDiversity
+    class DiversityTest(BaseModel):
+        model_config = ConfigDict(frozen=True)
+        name: str
+        statistic: float
+        p_value: float
+        decision: str
+
+    class FakeDiversity(BaseModel):
+        model_config = ConfigDict(frozen=True)
+        tests: list[DiversityTest]
+        passed: bool
+
+    from tests.reports.conftest import FullResult
+
+    class R(FullResult):
+        diversity: FakeDiversity | None = None  # type: ignore[assignment]
+
+    def make(tests):
+        return R(**{**dict(make_result()), "diversity": FakeDiversity(tests=tests, passed=True)})
 
     many = [
         DiversityTest(name=f"t{i}", statistic=i, p_value=0.5, decision="pass")
         for i in range(MAX_LIST_FIGURES + 1)
     ]
     few = many[:2]
-    assert not [
-        k
-        for k in figures(make_result(diversity=FakeDiversity(tests=many, passed=True)), "diversity")
-        if "tests" in k
-    ]
-    f = figures(make_result(diversity=FakeDiversity(tests=few, passed=True)), "diversity")
+    assert not [k for k in figures(make(many), "diversity") if "tests" in k]
+    f = figures(make(few), "diversity")
     assert f["diversity.tests[t1].statistic"] == 1

@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import as_core, diversity, finding, make_result, semantic, validity
 from typer.testing import CliRunner
 
 from dqm.audit import verdict
 from dqm.cli import app
 from dqm.gate import EXIT_FAILED, EXIT_MISSING, EXIT_OK, gate, parse_dimensions
+from tests.reports.conftest import as_core, diversity, finding, make_result, semantic, validity
 
 ALL = ["syntactic", "semantic", "diversity", "validity"]
 
@@ -35,7 +35,7 @@ def test_a_failed_requirement_exits_1_and_names_the_dimension():
     out = gate(r, ALL)
     assert out.exit_code == EXIT_FAILED and out.failed == ["validity"]
     assert any(ln.startswith("FAIL     validity") for ln in out.lines)
-    assert any("mean dice 0.62" in ln and "fail" in ln for ln in out.lines)
+    assert any("MM 0.38" in ln and "target ≥ 0.8: fail" in ln for ln in out.lines)
 
 
 def test_a_missing_requirement_exits_3():

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from conftest import diversity, finding, make_result, semantic, validity
-
 from reports.junit import gate_case_name, render_junit
+from tests.reports.conftest import diversity, finding, make_result, semantic, validity
 
 DIMS = ["syntactic", "semantic", "diversity", "validity"]
 
@@ -87,7 +86,9 @@ def test_failures_exactly_when_a_dimension_failed():
     case = next(c for c in root.iter("testcase") if c.get("name").startswith("SELF_INTERSECTION"))
     assert "tolerated" in case.find("system-out").text
     bad = make_result(validity=validity(passed=False), semantic=semantic(), diversity=diversity())
-    assert [c.get("classname") for c in failures(parse(bad))] == ["dqm.validity.gates"]
+    assert [(c.get("classname"), c.get("name")) for c in failures(parse(bad))] == [
+        ("dqm.validity.gates", "MM ≥ 0.8")
+    ]
     div = make_result(diversity=diversity(passed=False))
     (case,) = failures(parse(div))
     assert case.get("name") == "diversity" and "Statistical diversity" in case.find("failure").text

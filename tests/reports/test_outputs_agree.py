@@ -10,12 +10,12 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from conftest import finding, make_result, parse_html, semantic, validity
 
 from dqm.audit import write_outputs
 from dqm.figures import all_gates, dimension_state, dimensions, title
 from reports.html import unpack_island
 from reports.junit import gate_case_name
+from tests.reports.conftest import finding, make_result, parse_html, semantic, validity
 
 VERDICT = {"certified": "CERTIFIED", "not_certified": "NOT CERTIFIED", "incomplete": "INCOMPLETE"}
 

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from conftest import as_core, finding, make_result
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
@@ -16,6 +15,7 @@ from dqm.cli import app
 from dqm.results import SCHEMA_VERSION, QualityResult, ResultsError, load_result
 from dqm.schemas import results as results_schema
 from dqm.schemas import schema_text
+from tests.reports.conftest import as_core, finding, make_result
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "results.schema.json"
 

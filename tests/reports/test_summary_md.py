@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import re
 
-from conftest import PLANT, finding, make_result, semantic, validity
-
 from reports.markdown import md_code, md_text, render_summary
+from tests.reports.conftest import PLANT, finding, make_result, semantic, validity
 
 
 def test_summary_states_verdict_and_each_gate():
@@ -21,7 +20,7 @@ def test_summary_states_verdict_and_each_gate():
     assert lines[0] == "## dqm quality certificate: NOT CERTIFIED"
     assert "**NOT CERTIFIED** — failed: Syntactic accuracy; not evaluated: Statistical diversity." in md
     table = [ln for ln in lines if ln.startswith("|")]
-    assert len(table) == 2 + 3 + 1 + 1 + 1  # header, rule, 3 syntactic gates, semantic, diversity, validity
+    assert len(table) == 2 + 3 + 1 + 1 + 2  # header, rule, 3 syntactic gates, semantic, diversity, 2 classes
     assert (
         "| Syntactic accuracy | **FAIL** | file accuracy | 75.00 % ✗ | – | ≥ 99.00 % | 30 / 40 files |"
         in table

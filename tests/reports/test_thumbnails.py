@@ -8,11 +8,11 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import finding
 from PIL import Image
 
 from dqm import thumbnails as th
 from dqm.results import MAX_THUMBNAIL_CHARS, ItemSummary, QualityResult, Thumbnail
+from tests.reports.conftest import finding
 
 BCC = (0x4E, 0x79, 0xA7)
 

@@ -1,0 +1,189 @@
+"""A copy of a batch with deliberately corrupted labels, to show that Dice measures validity.
+
+Two corruptions, each applied to a share of the slides (never to the source batch):
+
+* ``class``: the slide's class is swapped for another one, consistently in the manifest, the
+  annotation's clinical block and every lesion (the labels stay syntactically valid, only wrong);
+  the chosen slides' classes are shuffled among them, and a slide that would keep its class gets
+  a random other one.
+* ``shift``: every lesion of the slide is moved by the same vector, ``shift`` times the mean
+  lesion diameter in a random direction, limited so that every outline stays inside the slide.
+
+Only native JSON annotations are rewritten. ``corruption.csv`` in the copy lists what was done.
+Run as ``python -m dqm.validity.corrupt SRC DST [--fraction F] [--seed S]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from dqm.profile import Profile, load_profile
+
+REPORT = "corruption.csv"
+
+
+@dataclass(frozen=True, slots=True)
+class Corruption:
+    """What was done to one slide's labels."""
+
+    slide_id: str
+    kind: str
+    detail: str
+
+
+def _walk(coords: Any, dx: float, dy: float) -> Any:
+    if isinstance(coords, list) and coords and isinstance(coords[0], (int, float)):
+        return [round(coords[0] + dx, 2), round(coords[1] + dy, 2), *coords[2:]]
+    return [_walk(c, dx, dy) for c in coords]
+
+
+def _points(coords: Any) -> list[tuple[float, float]]:
+    if isinstance(coords, list) and coords and isinstance(coords[0], (int, float)):
+        return [(float(coords[0]), float(coords[1]))]
+    return [p for c in coords for p in _points(c)]
+
+
+def _shift_vector(doc: dict[str, Any], shift: float, rng: np.random.Generator) -> tuple[float, float] | None:
+    from shapely.geometry import shape
+
+    slide = doc.get("slide", {})
+    width, height = slide.get("width"), slide.get("height")
+    lesions = doc.get("lesions", [])
+    if not lesions or not isinstance(width, (int, float)) or not isinstance(height, (int, float)):
+        return None
+    areas = [shape(les["geometry"]).area for les in lesions]
+    diameter = float(np.mean([2 * np.sqrt(a / np.pi) for a in areas]))
+    pts = np.array([p for les in lesions for p in _points(les["geometry"]["coordinates"])])
+    angle = rng.uniform(0, 2 * np.pi)
+    dx, dy = shift * diameter * np.cos(angle), shift * diameter * np.sin(angle)
+    # keep every vertex at least one pixel inside the slide
+    dx = float(np.clip(dx, 1 - pts[:, 0].min(), width - 1 - pts[:, 0].max()))
+    dy = float(np.clip(dy, 1 - pts[:, 1].min(), height - 1 - pts[:, 1].max()))
+    return dx, dy
+
+
+def corrupt_batch(
+    src: Path,
+    dst: Path,
+    fraction: float = 0.5,
+    seed: int = 0,
+    kinds: tuple[str, ...] = ("class", "shift"),
+    shift: float = 0.6,
+    profile: Profile | None = None,
+    force: bool = False,
+) -> list[Corruption]:
+    """Copy ``src`` to ``dst`` and corrupt the labels of ``round(fraction * n)`` slides.
+
+    Slides are chosen at random (``seed``) among those with a native annotation and lesions, and
+    the kinds are dealt in turn. Returns what was done (also written to ``dst/corruption.csv``).
+    """
+    if not 0 <= fraction <= 1:
+        raise ValueError("fraction must be between 0 and 1")
+    unknown = set(kinds) - {"class", "shift"}
+    if unknown or not kinds:
+        raise ValueError(f"kinds must be among class, shift (got {kinds})")
+    if dst.exists():
+        if not force:
+            raise FileExistsError(f"{dst} exists (use force to replace it)")
+        shutil.rmtree(dst)
+    shutil.copytree(src, dst)
+    profile = profile or load_profile()
+    classes = list(profile.class_ids)
+    rng = np.random.default_rng(seed)
+    manifest = dst / "manifest.csv"
+    with manifest.open(encoding="utf-8-sig", newline="") as fh:
+        reader = csv.DictReader(fh)
+        header = list(reader.fieldnames or [])
+        rows = list(reader)
+    docs: dict[int, tuple[Path, dict[str, Any]]] = {}
+    for i, row in enumerate(rows):
+        rel = (row.get("annotation_path") or "").strip()
+        path = dst / rel
+        if not rel or not path.is_file():
+            continue
+        try:
+            doc = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError):
+            continue
+        if isinstance(doc, dict) and isinstance(doc.get("lesions"), list) and doc["lesions"]:
+            docs[i] = (path, doc)
+    eligible = sorted(docs)
+    n = min(len(eligible), round(fraction * len(rows)))
+    chosen = sorted(int(i) for i in rng.choice(eligible, size=n, replace=False)) if n else []
+    order = list(rng.permutation(chosen))
+    plan = {i: kinds[k % len(kinds)] for k, i in enumerate(order)}
+    done: list[Corruption] = []
+    class_slides = [i for i in order if plan[i] == "class"]
+    current = {
+        i: profile.resolve_class(rows[i].get("diagnosis"), rows[i].get("institution")) for i in class_slides
+    }
+    shuffled = list(rng.permutation([current[i] or classes[0] for i in class_slides]))
+    for i, new in zip(class_slides, shuffled, strict=True):
+        if new == current[i]:
+            new = str(rng.choice([c for c in classes if c != current[i]]))
+        path, doc = docs[i]
+        rows[i]["diagnosis"] = new
+        if isinstance(doc.get("clinical"), dict) and "diagnosis" in doc["clinical"]:
+            doc["clinical"]["diagnosis"] = new
+        for les in doc["lesions"]:
+            les["class"] = new
+        done.append(Corruption(rows[i]["slide_id"], "class", f"{current[i]} -> {new}"))
+    for i in order:
+        if plan[i] != "shift":
+            continue
+        path, doc = docs[i]
+        vec = _shift_vector(doc, shift, rng)
+        if vec is None:
+            continue
+        for les in doc["lesions"]:
+            les["geometry"]["coordinates"] = _walk(les["geometry"]["coordinates"], *vec)
+        done.append(Corruption(rows[i]["slide_id"], "shift", f"dx={vec[0]:.1f} dy={vec[1]:.1f} px"))
+    for i in plan:
+        path, doc = docs[i]
+        path.write_text(json.dumps(doc), encoding="utf-8")
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=header, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    manifest.write_text(out.getvalue(), encoding="utf-8")
+    with (dst / REPORT).open("w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(["slide_id", "kind", "detail"])
+        w.writerows((c.slide_id, c.kind, c.detail) for c in sorted(done, key=lambda c: c.slide_id))
+    return sorted(done, key=lambda c: c.slide_id)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m dqm.validity.corrupt SRC DST``: write a label-corrupted copy of a batch."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("src", type=Path)
+    parser.add_argument("dst", type=Path)
+    parser.add_argument("--fraction", type=float, default=0.5)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--kinds", default="class,shift")
+    parser.add_argument("--shift", type=float, default=0.6)
+    parser.add_argument("--force", action="store_true")
+    args = parser.parse_args(argv)
+    done = corrupt_batch(
+        args.src,
+        args.dst,
+        args.fraction,
+        args.seed,
+        tuple(k.strip() for k in args.kinds.split(",") if k.strip()),
+        args.shift,
+        force=args.force,
+    )
+    print(f"corrupted {len(done)} slides; see {args.dst / REPORT}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,452 @@
+"""The data of a validity run: usable slides, pixels at the working resolution, masks, tile centres.
+
+Everything here is numpy, Pillow and OpenSlide: no torch. Coordinates follow :mod:`dqm.coords`:
+annotations are level-0 ``(x, y)``; rasters are ``(row, col)`` at the working resolution, whose
+downsample from level 0 is ``ds = resolution_um / mpp``. A working pixel ``(r, c)`` covers level-0
+``x`` in ``[c * ds, (c + 1) * ds)``; masks label a pixel by the lesion that contains its centre
+(exact scanline fill, no drawing library's boundary rounding).
+
+Overlap rule: lesions are painted largest first, so where outlines of different classes overlap
+the smaller lesion's class wins (a lesion drawn inside another stays visible). Holes are not part
+of their lesion: a hole shows whatever lies beneath it (background, or a larger lesion).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+from shapely.geometry.base import BaseGeometry
+
+from dqm.coords import Frame
+from dqm.model import Annotation
+from dqm.profile import Profile
+from dqm.readers import read_annotation
+from dqm.runner import Run
+
+WHITE = (255, 255, 255)
+LEVEL_TOLERANCE = 1.01
+"""A pyramid level whose downsample is within 1 % above the wanted one still counts as at or below it
+(generic TIFF levels have downsamples such as 4.007 for a nominal 4)."""
+TISSUE_MIN_CHROMA = 15
+TISSUE_MAX_MEAN = 235
+MAX_CENTRES = 20_000
+
+
+@dataclass(frozen=True, slots=True)
+class Excluded:
+    """A slide the validity run left out, and why."""
+
+    slide_id: str
+    reason: str
+    codes: tuple[str, ...] = ()
+
+
+@dataclass(slots=True)
+class SlideRecord:
+    """One usable slide: its image, its lesions (class index + geometry) and its grouping keys."""
+
+    slide_id: str
+    path: Path
+    mpp: float
+    width: int
+    height: int
+    lesions: list[tuple[int, BaseGeometry]]
+    """``(label, geometry)`` in painting order (largest first); label k is class ``classes[k - 1]``."""
+    diagnosis: str | None
+    institution: str | None
+    patient: str
+    """``patient_id`` from the clinical record, else the slide id (its own group)."""
+
+    @property
+    def group(self) -> str:
+        return self.patient
+
+    def downsample(self, resolution_um: float) -> float:
+        return resolution_um / self.mpp
+
+    def size_at(self, resolution_um: float) -> tuple[int, int]:
+        """``(rows, cols)`` of the whole slide at ``resolution_um``."""
+        ds = self.downsample(resolution_um)
+        return max(1, int(self.height / ds)), max(1, int(self.width / ds))
+
+
+def label_layers(annotation: Annotation, class_index: dict[str, int]) -> list[tuple[int, BaseGeometry]]:
+    """Lesions as ``(label, geometry)`` in painting order: larger area first, file order on ties."""
+    layers = [
+        (class_index[les.label], les.geometry, i)
+        for i, les in enumerate(annotation.lesions)
+        if les.geometry is not None and les.label in class_index and not les.geometry.is_empty
+    ]
+    layers.sort(key=lambda t: (-t[1].area, t[2]))
+    return [(label, geom) for label, geom, _ in layers]
+
+
+def _pick(annotations: list[Annotation], slide_id: str, image: str | None) -> Annotation:
+    if len(annotations) == 1:
+        return annotations[0]
+    names = {slide_id} | ({Path(image).name, Path(image).stem} if image else set())
+    for ann in annotations:
+        if ann.image_key in names or (ann.slide_file and Path(ann.slide_file).name in names):
+            return ann
+    return annotations[0]
+
+
+def select_slides(run: Run, profile: Profile) -> tuple[list[SlideRecord], list[Excluded]]:
+    """The slides a model may learn from: no syntactic error, readable, resolution known.
+
+    Every other slide is returned as :class:`Excluded` with its reason (the error codes found).
+    """
+    class_index = {cid: k + 1 for k, cid in enumerate(profile.class_ids)}
+    errors: dict[str, set[str]] = defaultdict(set)
+    for f in run.findings:
+        if f.severity.value == "error":
+            errors[f.item_id].add(f.code)
+    usable: list[SlideRecord] = []
+    excluded: list[Excluded] = []
+    seen: set[str] = set()
+    for outcome in run.outcomes:
+        s = outcome.summary
+        sid = s.slide_id
+        if sid in errors:
+            codes = tuple(sorted(errors[sid]))
+            excluded.append(Excluded(sid, f"syntactic errors: {', '.join(codes)}", codes))
+            continue
+        if sid in seen:
+            excluded.append(Excluded(sid, "slide id seen twice", ("DUPLICATE_SLIDE_ID",)))
+            continue
+        if s.image_path is None or s.annotation_path is None or s.slide is None:
+            excluded.append(Excluded(sid, "no readable slide and annotation pair", ("NOT_PAIRED",)))
+            continue
+        mpp = s.slide.mpp
+        anns = read_annotation(run.root / s.annotation_path, s.annotation_path, profile)
+        ann = _pick(anns, sid, s.image_path)
+        if not ann.readable:
+            excluded.append(
+                Excluded(sid, "annotation unreadable at validity time", ("ANNOTATION_UNREADABLE",))
+            )
+            continue
+        if not mpp:
+            mpp = ann.mpp if ann.mpp and ann.mpp > 0 else None
+        if not mpp or not s.slide.width or not s.slide.height:
+            excluded.append(Excluded(sid, "resolution (mpp) unknown", ("MPP_MISSING",)))
+            continue
+        seen.add(sid)
+        patient = outcome.record.get("patient_id")
+        patient = patient.strip() if isinstance(patient, str) and patient.strip() else sid
+        usable.append(
+            SlideRecord(
+                slide_id=sid,
+                path=run.root / s.image_path,
+                mpp=float(mpp),
+                width=int(s.slide.width),
+                height=int(s.slide.height),
+                lesions=label_layers(ann, class_index),
+                diagnosis=s.diagnosis if s.diagnosis in class_index else None,
+                institution=s.institution,
+                patient=patient,
+            )
+        )
+    return usable, excluded
+
+
+class SlideReader:
+    """Pixels of one slide on a working-resolution grid (OpenSlide pyramids, else Pillow).
+
+    ``read(row0, col0, rows, cols, ds)`` returns the ``(rows, cols, 3)`` uint8 region whose pixel
+    ``(r, c)`` covers level-0 ``x`` from ``(col0 + c) * ds``. OpenSlide reads the level at or below
+    ``ds`` and resizes; a plain image is decoded once per downsample and kept (``cache_bytes``).
+    Outside the slide is white. Picklable: handles open lazily in each process.
+    """
+
+    def __init__(self, path: Path, cache_bytes: int = 512 << 20) -> None:
+        self.path = Path(path)
+        self.cache_bytes = cache_bytes
+        self._slide: Any = None
+        self._backend: str | None = None
+        self._plain: OrderedDict[float, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"path": self.path, "cache_bytes": self.cache_bytes}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["path"], state["cache_bytes"])  # type: ignore[misc]
+
+    def _open(self) -> None:
+        if self._backend is not None:
+            return
+        import openslide
+
+        try:
+            self._slide = openslide.OpenSlide(str(self.path))
+            self._backend = "openslide"
+        except openslide.OpenSlideUnsupportedFormatError:
+            self._backend = "pillow"
+
+    def close(self) -> None:
+        if self._slide is not None:
+            self._slide.close()
+        self._slide, self._backend = None, None
+        self._plain.clear()
+
+    def read(self, row0: int, col0: int, rows: int, cols: int, ds: float) -> np.ndarray:
+        with self._lock:
+            self._open()
+            try:
+                if self._backend == "openslide":
+                    return self._read_openslide(row0, col0, rows, cols, ds)
+                return self._read_plain(row0, col0, rows, cols, ds)
+            except Exception:
+                # OpenSlide stays in an error state after a failed read: reopen on the next one,
+                # so only the regions that touch the damage fail.
+                self.close()
+                raise
+
+    def _read_openslide(self, row0: int, col0: int, rows: int, cols: int, ds: float) -> np.ndarray:
+        slide = self._slide
+        downs = slide.level_downsamples
+        level = max((i for i, d in enumerate(downs) if d <= ds * LEVEL_TOLERANCE), default=0)
+        scale = ds / downs[level]
+        size = (max(1, round(cols * scale)), max(1, round(rows * scale)))
+        region = slide.read_region((round(col0 * ds), round(row0 * ds)), level, size)
+        rgb = Image.new("RGB", size, WHITE)
+        rgb.paste(region, mask=region.getchannel("A"))
+        if size != (cols, rows):
+            rgb = rgb.resize((cols, rows), Image.Resampling.BILINEAR)
+        return np.asarray(rgb)
+
+    def _plain_at(self, ds: float) -> np.ndarray:
+        if ds in self._plain:
+            self._plain.move_to_end(ds)
+            return self._plain[ds]
+        with Image.open(self.path) as img:
+            w, h = img.size
+            target = (max(1, int(w / ds)), max(1, int(h / ds)))
+            img.draft("RGB", target)
+            rgb = img.convert("RGB")
+            if rgb.size != target:
+                rgb = rgb.resize(target, Image.Resampling.BILINEAR)
+            arr = np.asarray(rgb)
+        self._plain[ds] = arr
+        while sum(a.nbytes for a in self._plain.values()) > self.cache_bytes and len(self._plain) > 1:
+            self._plain.popitem(last=False)
+        return arr
+
+    def _read_plain(self, row0: int, col0: int, rows: int, cols: int, ds: float) -> np.ndarray:
+        full = self._plain_at(ds)
+        out = np.full((rows, cols, 3), 255, dtype=np.uint8)
+        r0, c0 = max(row0, 0), max(col0, 0)
+        r1, c1 = min(row0 + rows, full.shape[0]), min(col0 + cols, full.shape[1])
+        if r1 > r0 and c1 > c0:
+            out[r0 - row0 : r1 - row0, c0 - col0 : c1 - col0] = full[r0:r1, c0:c1]
+        return out
+
+
+def _polygons(geom: BaseGeometry) -> list[list[np.ndarray]]:
+    """Each polygon of a (multi)polygon as its rings: shell first, then holes."""
+    polys = list(geom.geoms) if hasattr(geom, "geoms") else [geom]
+    return [
+        [
+            np.asarray(p.exterior.coords, dtype=float),
+            *(np.asarray(i.coords, dtype=float) for i in p.interiors),
+        ]
+        for p in polys
+        if p.geom_type == "Polygon" and not p.is_empty
+    ]
+
+
+ROW_CHUNK = 1024
+
+
+def fill_rings(rings: Sequence[np.ndarray], shape: tuple[int, int]) -> np.ndarray:
+    """Pixels whose centre ``(c + 0.5, r + 0.5)`` is inside ``rings`` (raster x/y), even-odd rule.
+
+    Exact scanline fill: each edge crosses the centre lines of the rows in ``[y_min, y_max)``
+    (half-open, so a vertex is counted once); per row the crossings are sorted and the centres
+    from one crossing (included) to the next (excluded) are filled. The even-odd rule over shell
+    and holes leaves the holes empty. Cost grows with the crossings, not the raster.
+    """
+    rows, cols = shape
+    out = np.zeros(shape, dtype=bool)
+    edges = []
+    for ring in rings:
+        closed = ring if np.array_equal(ring[0], ring[-1]) else np.vstack([ring, ring[:1]])
+        edges.append(np.column_stack([closed[:-1], closed[1:]]))
+    if not edges:
+        return out
+    e = np.concatenate(edges)
+    e = e[e[:, 1] != e[:, 3]]
+    if len(e) == 0:
+        return out
+    x0, y0, x1, y1 = e[:, 0], e[:, 1], e[:, 2], e[:, 3]
+    lo = np.clip(np.ceil(np.minimum(y0, y1) - 0.5), 0, rows).astype(np.int64)
+    hi = np.clip(np.ceil(np.maximum(y0, y1) - 0.5), 0, rows).astype(np.int64)
+    counts = hi - lo
+    total = int(counts.sum())
+    if total == 0:
+        return out
+    edge = np.repeat(np.arange(len(e)), counts)
+    first = np.cumsum(counts) - counts
+    row = lo[edge] + (np.arange(total) - first[edge])
+    x = x0[edge] + (row + 0.5 - y0[edge]) * ((x1 - x0) / (y1 - y0))[edge]
+    order = np.lexsort((x, row))
+    row, x = row[order], x[order]
+    # every row is crossed an even number of times: consecutive crossings pair up
+    r, xa, xb = row[0::2], x[0::2], x[1::2]
+    c0 = np.clip(np.ceil(xa - 0.5), 0, cols).astype(np.int64)
+    c1 = np.clip(np.ceil(xb - 0.5), 0, cols).astype(np.int64)
+    for a in range(int(r[0]), int(r[-1]) + 1, ROW_CHUNK):  # bounded memory on large rasters
+        i, j = np.searchsorted(r, [a, a + ROW_CHUNK])
+        b = min(a + ROW_CHUNK, rows)
+        diff = np.zeros((b - a, cols + 1), dtype=np.int32)
+        np.add.at(diff, (r[i:j] - a, c0[i:j]), 1)
+        np.add.at(diff, (r[i:j] - a, c1[i:j]), -1)
+        out[a:b] = np.cumsum(diff, axis=1)[:, :cols] > 0
+    return out
+
+
+def rasterise(
+    lesions: Sequence[tuple[int, BaseGeometry]], frame: Frame, shape: tuple[int, int]
+) -> np.ndarray:
+    """A ``(rows, cols)`` uint8 label mask of ``lesions`` (painting order) in the raster ``frame``.
+
+    A pixel takes a lesion's label when its centre lies inside the lesion and outside its holes
+    (exactly: :func:`fill_rings`); later lesions paint over earlier ones; 0 is background.
+    Lesions outside the raster are skipped.
+    """
+    rows, cols = shape
+    out = np.zeros((rows, cols), dtype=np.uint8)
+    for label, geom in lesions:
+        minx, miny, maxx, maxy = geom.bounds
+        (c0, r0), (c1, r1) = frame.from_level0_xy(np.array([[minx, miny], [maxx, maxy]]))
+        c0, r0 = max(int(np.floor(c0)), 0), max(int(np.floor(r0)), 0)
+        c1, r1 = min(int(np.ceil(c1)) + 1, cols), min(int(np.ceil(r1)) + 1, rows)
+        if c1 <= c0 or r1 <= r0:
+            continue
+        for rings in _polygons(geom):
+            local = [frame.from_level0_xy(ring) - (c0, r0) for ring in rings]
+            inside = fill_rings(local, (r1 - r0, c1 - c0))
+            out[r0:r1, c0:c1][inside] = label
+    return out
+
+
+def tissue_mask(rgb: np.ndarray) -> np.ndarray:
+    """Tissue pixels: coloured (RGB max - min >= 15) and not near-white (mean < 235).
+
+    Glass is bright and grey on every scanner; stained tissue is not. Dark pen marks count as
+    tissue here; that only widens where background tiles may be centred.
+    """
+    arr = rgb.astype(np.int16)
+    chroma = arr.max(axis=-1) - arr.min(axis=-1)
+    return (chroma >= TISSUE_MIN_CHROMA) & (arr.mean(axis=-1) < TISSUE_MAX_MEAN)
+
+
+@dataclass(slots=True)
+class SlideIndex:
+    """Where tiles of each label may be centred on one slide, on a grid of ``cell`` working pixels."""
+
+    rows: int
+    cols: int
+    cell: int
+    centres: dict[int, np.ndarray] = field(default_factory=dict)
+    """label -> ``(N, 2)`` int32 working-pixel ``(row, col)`` cell corners; 0 is lesion-free tissue."""
+
+
+def index_slide(
+    record: SlideRecord,
+    reader: SlideReader,
+    resolution_um: float,
+    cell: int,
+    rng: np.random.Generator,
+) -> SlideIndex:
+    """Tissue and class maps at ``cell`` times coarser than the working grid, as tile centres."""
+    ds = record.downsample(resolution_um)
+    rows, cols = record.size_at(resolution_um)
+    crow, ccol = max(1, rows // cell), max(1, cols // cell)
+    rgb = reader.read(0, 0, crow, ccol, ds * cell)
+    labels = rasterise(record.lesions, Frame(downsample=ds * cell), (crow, ccol))
+    tissue = tissue_mask(rgb) | (labels > 0)
+    index = SlideIndex(rows, cols, cell)
+    for label in np.unique(labels[tissue]):
+        where = np.argwhere(tissue & (labels == label)).astype(np.int32)
+        if len(where) > MAX_CENTRES:
+            where = where[np.sort(rng.choice(len(where), MAX_CENTRES, replace=False))]
+        index.centres[int(label)] = where * cell
+    return index
+
+
+def epoch_samples(
+    indices: Sequence[SlideIndex],
+    slides: Sequence[int],
+    n: int,
+    tile: int,
+    background_share: float,
+    rng: np.random.Generator,
+) -> list[dict[str, int]]:
+    """``n`` tile origins over ``slides``, balanced across labels (``label``: the one drawn).
+
+    Each tile first draws a label (lesion-free tissue with probability ``background_share``, else
+    one of the lesion labels present in ``slides``, uniformly), then a slide holding it, then a
+    grid cell of that label on the slide, then a centre inside the cell.
+    """
+    holders: dict[int, list[int]] = defaultdict(list)
+    for s in slides:
+        for label, where in indices[s].centres.items():
+            if len(where):
+                holders[label].append(s)
+    lesion_labels = sorted(k for k in holders if k > 0)
+    if not holders:
+        return []
+    out = []
+    for _ in range(n):
+        if 0 in holders and (not lesion_labels or rng.random() < background_share):
+            label = 0
+        else:
+            label = lesion_labels[int(rng.integers(len(lesion_labels)))]
+        s = holders[label][int(rng.integers(len(holders[label])))]
+        idx = indices[s]
+        cells = idx.centres[label]
+        r, c = cells[int(rng.integers(len(cells)))]
+        cr, cc = r + int(rng.integers(idx.cell)), c + int(rng.integers(idx.cell))
+        out.append(
+            {"slide": int(s), "row0": int(cr - tile // 2), "col0": int(cc - tile // 2), "label": int(label)}
+        )
+    return out
+
+
+class TileReader:
+    """Reads a sampled tile: ``{"slide", "row0", "col0"}`` -> image ``(3, T, T)`` uint8 and label ``(1, T, T)``.
+
+    A region that cannot be read (a corrupt tile deep in a slide that passed the header probe)
+    must not stop training: it is replaced by a white, all-background tile and counted in
+    ``failures`` (slide id -> count; counted in the process that reads, so only with
+    ``loader_workers: 0`` does the training process see the counts). The same slide, if held
+    out, fails its whole-slide prediction and is left out with that reason.
+    """
+
+    def __init__(self, records: Sequence[SlideRecord], resolution_um: float, tile: int) -> None:
+        self.records = list(records)
+        self.readers = [SlideReader(r.path) for r in self.records]
+        self.resolution_um = resolution_um
+        self.tile = tile
+        self.failures: dict[str, int] = {}
+
+    def __call__(self, sample: dict[str, int]) -> dict[str, Any]:
+        rec = self.records[sample["slide"]]
+        ds = rec.downsample(self.resolution_um)
+        r0, c0, t = sample["row0"], sample["col0"], self.tile
+        try:
+            rgb = self.readers[sample["slide"]].read(r0, c0, t, t, ds)
+            label = rasterise(rec.lesions, Frame(c0 * ds, r0 * ds, ds), (t, t))
+        except Exception:  # counted and substituted: see the class docstring
+            self.failures[rec.slide_id] = self.failures.get(rec.slide_id, 0) + 1
+            rgb = np.full((t, t, 3), 255, dtype=np.uint8)
+            label = np.zeros((t, t), dtype=np.uint8)
+        return {"image": np.ascontiguousarray(rgb.transpose(2, 0, 1)), "label": label[None]}

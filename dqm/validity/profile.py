@@ -1,0 +1,218 @@
+"""Validity profiles: resolution, tiles, network, training, split and evaluation of one run.
+
+A validity profile is YAML validated once into frozen pydantic models, like the dataset profile.
+``smoke`` (CPU, minutes) and ``standard`` (GPU) are built in (``dqm/validity/profiles/``); copy
+one, edit it and pass the file with ``--profile FILE``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+BUILTIN = ("smoke", "standard")
+
+
+class ValidityProfileError(ValueError):
+    """The validity profile is missing, not YAML, or not a valid profile."""
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class UNetConfig(_Frozen):
+    """MONAI ``UNet`` (residual units, strided convolutions)."""
+
+    kind: Literal["UNet"] = "UNet"
+    channels: tuple[int, ...] = (16, 32, 64, 128)
+    strides: tuple[int, ...] = (2, 2, 2)
+    res_units: int = Field(1, ge=0)
+    dropout: float = Field(0.0, ge=0, lt=1)
+
+    @model_validator(mode="after")
+    def _strides_fit(self) -> UNetConfig:
+        if len(self.channels) < 2 or len(self.strides) != len(self.channels) - 1:
+            raise ValueError("UNet needs at least two channels and one stride fewer than channels")
+        return self
+
+
+class BasicUNetConfig(_Frozen):
+    """MONAI ``BasicUNet`` (six feature sizes)."""
+
+    kind: Literal["BasicUNet"] = "BasicUNet"
+    features: tuple[int, int, int, int, int, int] = (16, 16, 32, 64, 128, 16)
+    dropout: float = Field(0.0, ge=0, lt=1)
+
+
+class SegResNetConfig(_Frozen):
+    """MONAI ``SegResNet``."""
+
+    kind: Literal["SegResNet"] = "SegResNet"
+    init_filters: int = Field(16, ge=1)
+    blocks_down: tuple[int, ...] = (1, 2, 2, 4)
+    blocks_up: tuple[int, ...] = (1, 1, 1)
+    dropout: float = Field(0.0, ge=0, lt=1)
+
+    @model_validator(mode="after")
+    def _blocks_fit(self) -> SegResNetConfig:
+        if len(self.blocks_up) != len(self.blocks_down) - 1:
+            raise ValueError("SegResNet needs one up block fewer than down blocks")
+        if self.init_filters % 8:
+            raise ValueError(
+                "SegResNet's init_filters must be a multiple of 8 (group normalisation in 8 groups)"
+            )
+        return self
+
+
+NetworkConfig = Annotated[UNetConfig | BasicUNetConfig | SegResNetConfig, Field(discriminator="kind")]
+
+
+class TrainingConfig(_Frozen):
+    """The optimisation: fixed epochs of class-balanced tiles, AdamW, cosine learning rate."""
+
+    epochs: int = Field(10, ge=1)
+    tiles_per_epoch: int = Field(512, ge=1)
+    batch_size: int = Field(16, ge=1)
+    learning_rate: float = Field(2e-3, gt=0)
+    weight_decay: float = Field(1e-4, ge=0)
+    lambda_dice: float = Field(1.0, ge=0)
+    lambda_ce: float = Field(1.0, ge=0)
+    background_share: float = Field(0.15, ge=0, le=1)
+    """Share of tiles centred on lesion-free tissue; the rest is spread evenly over the classes."""
+    amp: bool = True
+    """Mixed precision (bfloat16 autocast) on CUDA; ignored on CPU."""
+    loader_workers: int = Field(0, ge=0)
+    """DataLoader worker processes (0: tiles are read in the training process)."""
+    cpu_threads: int = Field(0, ge=0)
+    """torch threads on CPU (0: one per available core). Runs are bit-reproducible for a given
+    thread count; on a machine shared with other jobs, 1 avoids thread contention stalls."""
+    flip: bool = True
+    rotate90: bool = True
+    intensity_shift: float = Field(0.05, ge=0, le=1)
+    """Largest per-channel intensity shift (fraction of the range), a mild stain variation."""
+
+
+class SplitConfig(_Frozen):
+    """How slides are held out: patient groups, stratified by class and institution."""
+
+    mode: Literal["holdout", "kfold", "loio"] = "holdout"
+    """``holdout``: one split; ``kfold``: every group held out once (cross-fitted);
+    ``loio``: leave one institution out, for each institution."""
+    test_fraction: float = Field(0.3, gt=0, lt=1)
+    """``holdout`` only: about this share of the patients of each class is held out."""
+    folds: int = Field(5, ge=2)
+    """``kfold`` only."""
+
+
+class EvaluationConfig(_Frozen):
+    """Dice, its interval and the targets."""
+
+    target: float = Field(0.80, ge=0, le=1)
+    """Dice every class must reach (the reference study: 0.80-0.91 per group)."""
+    targets: dict[str, float] = Field(default_factory=dict)
+    """Per-class targets that override ``target``."""
+    gate_on: Literal["dice", "ci_low"] = "dice"
+    """Compare the point estimate, or the lower end of the 95 % interval, with the target."""
+    bootstrap: int = Field(2000, ge=0)
+    confidence: float = Field(0.95, gt=0, lt=1)
+    overlap: float = Field(0.25, ge=0, lt=1)
+    """Sliding-window overlap between neighbouring windows."""
+    sw_batch_size: int = Field(8, ge=1)
+    block: int = Field(2048, ge=64)
+    """Slides larger than this (working-resolution pixels) are predicted block by block."""
+    overlays: int = Field(3, ge=0)
+    """Best and worst slides shown as overlays in the report (each)."""
+
+
+class SuspiciousConfig(_Frozen):
+    """The label-quality signal."""
+
+    threshold: float = Field(0.5, ge=0, le=1)
+    """A slide whose score (1 - lesion Dice against its annotation) reaches this is listed."""
+    top: int = Field(20, ge=0)
+    """At most this many slides are listed (highest scores first)."""
+
+
+class ValidityProfile(_Frozen):
+    """One validity run's settings."""
+
+    name: str
+    description: str = ""
+    seed: int = 0
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    resolution_um: float = Field(2.0, gt=0)
+    """Working resolution in micrometres per pixel (the pyramid level at or below is read and resized)."""
+    tile: int = Field(128, ge=16)
+    """Training tile and sliding-window side, working-resolution pixels."""
+    index_factor: int = Field(4, ge=1)
+    """Tile centres are drawn on a grid this many working pixels wide (tissue and class maps)."""
+    max_slide_pixels: int = Field(400_000_000, ge=1)
+    """Slides larger than this at the working resolution are left out (stated in the result)."""
+    network: NetworkConfig = UNetConfig()
+    training: TrainingConfig = TrainingConfig()
+    split: SplitConfig = SplitConfig()
+    evaluation: EvaluationConfig = EvaluationConfig()
+    suspicious: SuspiciousConfig = SuspiciousConfig()
+    sha256: str = ""
+    """Hash of the profile's source text, set by :func:`load_validity_profile`."""
+
+    @model_validator(mode="after")
+    def _tile_fits_network(self) -> ValidityProfile:
+        factor = 1
+        net = self.network
+        if isinstance(net, UNetConfig):
+            for s in net.strides:
+                factor *= s
+        elif isinstance(net, BasicUNetConfig):
+            factor = 16
+        else:
+            factor = 2 ** (len(net.blocks_down) - 1)
+        if self.tile % factor:
+            raise ValueError(f"tile {self.tile} must be a multiple of {factor} for this network")
+        return self
+
+    def target_for(self, class_id: str) -> float:
+        """The Dice target of one class."""
+        return self.evaluation.targets.get(class_id, self.evaluation.target)
+
+
+def _read(source: str | Path) -> tuple[str, str]:
+    if str(source) in BUILTIN:
+        text = resources.files("dqm.validity.profiles").joinpath(f"{source}.yaml").read_text("utf-8")
+        return text, f"built-in:{source}"
+    path = Path(source)
+    try:
+        return path.read_text("utf-8"), str(path)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValidityProfileError(
+            f"cannot read validity profile {path}: {exc} (built-in: {', '.join(BUILTIN)})"
+        ) from exc
+
+
+def load_validity_profile(source: str | Path = "smoke") -> ValidityProfile:
+    """Load and validate a validity profile: ``smoke``, ``standard`` or a YAML path.
+
+    Raises
+    ------
+    ValidityProfileError
+        With every problem found and where it is.
+    """
+    text, origin = _read(source)
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ValidityProfileError(f"{origin}: not valid YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ValidityProfileError(f"{origin}: a validity profile is a YAML mapping")
+    data["sha256"] = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    try:
+        return ValidityProfile.model_validate(data)
+    except ValidationError as exc:
+        lines = [f"  {'.'.join(str(p) for p in e['loc']) or '(top)'}: {e['msg']}" for e in exc.errors()]
+        raise ValidityProfileError(f"{origin}: invalid validity profile\n" + "\n".join(lines)) from exc

@@ -1,0 +1,89 @@
+"""Progress of a validity run on the terminal: rich bars with the loss and an ETA.
+
+On a terminal: one bar per fold over all its training batches (epoch, running loss, time left)
+and one over the held-out slides. Elsewhere (CI logs) one line per epoch instead.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from dqm.validity.result import CurvePoint
+from dqm.validity.train import Reporter
+
+
+class RichReporter(Reporter):
+    """Draws the bars on ``console`` (stderr); use as a context manager."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.live = console.is_terminal
+        self.progress = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[info]}"),
+            TimeElapsedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+            console=console,
+            transient=False,
+            disable=not self.live,
+        )
+        self._task: Any = None
+        self._fold: str | None = None
+        self._slides: Any = None
+        self._epoch = (0, 0)
+        self._sum = 0.0
+        self._n = 0
+
+    def __enter__(self) -> RichReporter:
+        self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.__exit__(*exc)  # type: ignore[arg-type]
+
+    def stage(self, text: str) -> None:
+        if not self.live:
+            self.console.print(text, highlight=False)
+
+    def epoch_start(self, fold: str, epoch: int, epochs: int, steps: int) -> None:
+        self._epoch = (epoch, epochs)
+        self._sum, self._n = 0.0, 0
+        if fold != self._fold:
+            self._fold = fold
+            self._task = self.progress.add_task(f"training {fold}", total=epochs * steps, info="")
+        self.progress.update(
+            self._task, total=epochs * steps, completed=(epoch - 1) * steps, info=f"epoch {epoch}/{epochs}"
+        )
+
+    def step(self, loss: float) -> None:
+        self._sum += loss
+        self._n += 1
+        e, n = self._epoch
+        self.progress.update(self._task, advance=1, info=f"epoch {e}/{n} loss {self._sum / self._n:.3f}")
+
+    def epoch_end(self, point: CurvePoint) -> None:
+        if not self.live:
+            td = "n/a" if point.tile_dice is None else f"{point.tile_dice:.3f}"
+            self.console.print(
+                f"  {point.fold} epoch {point.epoch}/{self._epoch[1]}: loss {point.loss:.4f}, "
+                f"tile Dice {td}, {point.seconds:.1f} s ({point.tiles / max(point.seconds, 1e-9):.1f} tiles/s)",
+                highlight=False,
+            )
+
+    def slide_done(self, done: int, total: int) -> None:
+        if self._slides is None or done == 1:
+            self._slides = self.progress.add_task("predicting held-out slides", total=total, info="")
+        self.progress.update(self._slides, completed=done, total=total)

@@ -1,0 +1,409 @@
+"""A validity run from end to end: usable slides, folds, training, whole-slide Dice, the result.
+
+:func:`validity_stage` is the audit stage ``(run, result, options) -> ValidityResult``;
+:func:`run_validity` checks a batch first (syntactic accuracy decides which slides are usable).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from dqm.coords import Frame
+from dqm.profile import Profile
+from dqm.runner import Run
+from dqm.validity.data import (
+    Excluded,
+    SlideReader,
+    SlideRecord,
+    index_slide,
+    rasterise,
+    select_slides,
+)
+from dqm.validity.metrics import by_institution, lesion_dice, slide_dice, summarise_classes
+from dqm.validity.overlay import overlay_uri, step_for
+from dqm.validity.profile import ValidityProfile
+from dqm.validity.result import (
+    ExcludedSlide,
+    FoldSummary,
+    Overlay,
+    SlideScore,
+    SplitSummary,
+    SuspiciousSlide,
+    Timing,
+    ValidityResult,
+)
+from dqm.validity.split import Fold, make_folds
+from dqm.validity.train import Reporter
+
+RESULT_FILE = "validity.json"
+CHECKPOINTS = "checkpoints"
+
+METHOD = (
+    "Slides with any syntactic error are left out. Tiles are read at {res:g} µm/px (the pyramid level "
+    "at or below, resized) and masks rasterised from the lesion polygons (a pixel belongs to a lesion "
+    "when its centre is inside it and outside its holes; where lesions overlap the smaller one wins). "
+    "Split: {split}; groups are patients (slides without patient_id are their own group), never tiles. "
+    "Network: MONAI {net}, DiceCE loss, {epochs} epochs of {tiles} class-balanced tiles of {tile} px, "
+    "seed {seed}. Each held-out slide is predicted whole with MONAI sliding_window_inference "
+    "(overlap {overlap}, Gaussian blending) and scored with MONAI DiceMetric per class "
+    "(include_background=False, ignore_empty=True: a class absent from a slide's annotation is NaN "
+    "there and does not count). Class Dice = mean over the held-out slides annotated with the class; "
+    "{conf:.0%} percentile bootstrap over slides ({boot} resamples, stratified by class). "
+    "Pass: every class has held-out slides and its {gate} reaches its target. "
+    "Suspicion of a slide = 1 - its lesion Dice (all classes together) from a model that never saw it."
+)
+
+
+@dataclass(slots=True)
+class ValidityOptions:
+    """How to run the validity stage."""
+
+    profile: ValidityProfile
+    out: Path
+    """Folder for ``validity.json`` and the checkpoints (created)."""
+    device: str | None = None
+    """``auto``, ``cpu`` or ``cuda``; None takes the profile's."""
+    resume: bool = False
+    """Continue from the checkpoints in ``out`` (they must match the settings and slides)."""
+    reporter: Reporter = field(default_factory=Reporter)
+
+
+def fold_seed(seed: int, n: int) -> int:
+    """The training seed of the ``n``-th fold (tiles, initial weights, augmentations)."""
+    return seed + 7919 * n
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]+", "-", name).strip("-").lower() or "fold"
+
+
+def _unit(records: Sequence[SlideRecord]) -> str:
+    with_patient = sum(r.patient != r.slide_id for r in records)
+    if with_patient == len(records):
+        return "patient"
+    return "slide" if with_patient == 0 else "patient (slide where patient_id is missing)"
+
+
+def score_slide(
+    record: SlideRecord, fold: str, pred: np.ndarray, truth: np.ndarray, classes: Sequence[str]
+) -> SlideScore:
+    """One held-out slide's Dice per class (MONAI), lesion Dice and suspicion score."""
+    dice = slide_dice(pred, truth, len(classes) + 1)
+    ld = lesion_dice(pred, truth)
+    return SlideScore(
+        slide_id=record.slide_id,
+        fold=fold,
+        institution=record.institution,
+        diagnosis=record.diagnosis,
+        dice={c: float(d) for c, d in zip(classes, dice, strict=True) if not np.isnan(d)},
+        lesion_dice=ld,
+        suspicion=0.0 if ld is None else 1.0 - ld,
+        annotated_px=int(np.count_nonzero(truth)),
+        predicted_px=int(np.count_nonzero(pred)),
+    )
+
+
+@dataclass(slots=True)
+class Evaluated:
+    """Held-out slides scored by one model."""
+
+    scores: list[SlideScore] = field(default_factory=list)
+    small: dict[str, tuple[int, np.ndarray, np.ndarray]] = field(default_factory=dict)
+    """slide id -> (subsampling step, predicted labels, annotated labels), for the overlays."""
+    unreadable: list[Excluded] = field(default_factory=list)
+
+
+def evaluate_slides(
+    model: Any,
+    records: Sequence[SlideRecord],
+    fold: str,
+    prof: ValidityProfile,
+    classes: Sequence[str],
+    device: str,
+    reporter: Reporter | None = None,
+) -> Evaluated:
+    """Predict each slide whole and score it against its annotation; unreadable slides are listed."""
+    from dqm.validity.infer import predict_slide
+
+    ev = prof.evaluation
+    out = Evaluated()
+    for k, rec in enumerate(records):
+        reader = SlideReader(rec.path)
+        try:
+            pred = predict_slide(
+                model,
+                reader,
+                rec,
+                resolution_um=prof.resolution_um,
+                tile=prof.tile,
+                overlap=ev.overlap,
+                sw_batch_size=ev.sw_batch_size,
+                block=ev.block,
+                device=device,
+                amp=prof.training.amp,
+            )
+        except Exception as exc:  # an unreadable slide is left out with its reason, not a crash
+            out.unreadable.append(_unreadable(rec, exc))
+            continue
+        finally:
+            reader.close()
+        truth = rasterise(rec.lesions, Frame(downsample=rec.downsample(prof.resolution_um)), pred.shape)
+        out.scores.append(score_slide(rec, fold, pred, truth, classes))
+        step = step_for(*pred.shape)
+        out.small[rec.slide_id] = (step, pred[::step, ::step].copy(), truth[::step, ::step].copy())
+        if reporter is not None:
+            reporter.slide_done(k + 1, len(records))
+    return out
+
+
+def _fold_summary(fold: Fold, records: Sequence[SlideRecord]) -> FoldSummary:
+    return FoldSummary(
+        name=fold.name,
+        train=[records[i].slide_id for i in fold.train],
+        test=[records[i].slide_id for i in fold.test],
+        held_out_institution=fold.held_out_institution,
+        train_groups=len({records[i].group for i in fold.train}),
+        test_groups=len({records[i].group for i in fold.test}),
+    )
+
+
+def validity_stage(run: Run, result: Any, options: ValidityOptions) -> ValidityResult:
+    """Train and score on the usable slides of ``run``; write ``validity.json`` and checkpoints.
+
+    ``result`` (the audit's :class:`~dqm.results.QualityResult` so far) is not needed by this
+    stage and may be None. Raises ``ValueError`` for a CUDA request without a GPU and
+    :class:`~dqm.validity.train.CheckpointMismatch` when resuming from foreign checkpoints.
+    """
+    import monai
+    import torch
+
+    from dqm.validity.train import cpu_threads, reproducible, resolve_device, train_fold
+
+    prof = options.profile
+    dataset_profile: Profile = run.profile
+    classes = list(dataset_profile.class_ids)
+    colours = [dataset_profile.class_def(c).colour for c in classes]
+    device = resolve_device(options.device or prof.device)
+    out = options.out
+    out.mkdir(parents=True, exist_ok=True)
+    rep = options.reporter
+    t_start = time.perf_counter()
+
+    rep.stage("reading slides")
+    records, excluded = select_slides(run, dataset_profile)
+    kept: list[SlideRecord] = []
+    for r in records:
+        rows, cols = r.size_at(prof.resolution_um)
+        if rows * cols > prof.max_slide_pixels:
+            excluded.append(_too_large(r, rows, cols, prof.max_slide_pixels))
+            continue
+        kept.append(r)
+    records = kept
+    rng = np.random.default_rng(prof.seed)
+    indices = []
+    usable: list[SlideRecord] = []
+    for r in records:
+        reader = SlideReader(r.path)
+        try:
+            indices.append(index_slide(r, reader, prof.resolution_um, prof.index_factor, rng))
+            usable.append(r)
+        except Exception as exc:  # an unreadable slide is left out with its reason, never a crash
+            excluded.append(_unreadable(r, exc))
+        finally:
+            reader.close()
+    records = usable
+    s = prof.split
+    folds = make_folds(records, s.mode, prof.seed, s.test_fraction, s.folds)
+    t_prepared = time.perf_counter()
+
+    scores: list[SlideScore] = []
+    small: dict[str, tuple[int, np.ndarray, np.ndarray]] = {}
+    curve = []
+    checkpoints = []
+    train_s = infer_s = 0.0
+    tiles = 0
+    epoch_s: list[float] = []
+    unreadable_tiles: dict[str, int] = {}
+    ev = prof.evaluation
+    with reproducible(device, prof.training.cpu_threads):
+        for n, fold in enumerate(folds):
+            rep.stage(f"training {fold.name}")
+            ckpt = out / CHECKPOINTS / f"{_slug(fold.name)}.pt"
+            trained = train_fold(
+                profile=prof,
+                fold_name=fold.name,
+                fold_seed=fold_seed(prof.seed, n),
+                records=records,
+                indices=indices,
+                train_ids=fold.train,
+                classes=classes,
+                device=device,
+                checkpoint=ckpt,
+                resume=options.resume,
+                reporter=rep,
+            )
+            checkpoints.append(ckpt.relative_to(out).as_posix())
+            curve.extend(trained.curve)
+            train_s += trained.seconds
+            tiles += trained.tiles
+            epoch_s.extend(trained.epoch_seconds)
+            for sid, n_bad in trained.unreadable_tiles.items():
+                unreadable_tiles[sid] = unreadable_tiles.get(sid, 0) + n_bad
+            rep.stage(f"predicting {fold.name}")
+            t0 = time.perf_counter()
+            evaluated = evaluate_slides(
+                trained.model, [records[i] for i in fold.test], fold.name, prof, classes, device, rep
+            )
+            scores.extend(evaluated.scores)
+            small.update(evaluated.small)
+            excluded.extend(evaluated.unreadable)
+            infer_s += time.perf_counter() - t0
+
+    targets = {c: prof.target_for(c) for c in classes}
+    per_class, mean, mean_lo, mean_hi = summarise_classes(
+        scores, classes, targets, ev.bootstrap, ev.confidence, prof.seed, ev.gate_on
+    )
+    ranked = sorted(scores, key=lambda sc: (-sc.suspicion, sc.slide_id))
+    sus = prof.suspicious
+    suspicious = [
+        SuspiciousSlide(slide_id=sc.slide_id, score=sc.suspicion, fold=sc.fold, diagnosis=sc.diagnosis)
+        for sc in ranked
+        if sc.suspicion >= sus.threshold
+    ][: sus.top]
+    overlays = _overlays(ranked, records, small, colours, prof)
+    total = time.perf_counter() - t_start
+    res = ValidityResult(
+        dice_per_class=per_class,
+        mean_dice=mean,
+        mean_ci_low=mean_lo,
+        mean_ci_high=mean_hi,
+        target=ev.target,
+        gate_on=ev.gate_on,
+        passed=bool(per_class) and all(c.passed for c in per_class.values()),
+        classes=classes,
+        n_slides=len(run.outcomes),
+        n_used=len(records),
+        n_scored=len(scores),
+        excluded=[ExcludedSlide(slide_id=e.slide_id, reason=e.reason, codes=list(e.codes)) for e in excluded],
+        unreadable_tiles=unreadable_tiles,
+        split=SplitSummary(
+            mode=s.mode,
+            unit=_unit(records),
+            seed=prof.seed,
+            folds=[_fold_summary(f, records) for f in folds],
+        ),
+        profile=prof,
+        seeds={
+            "seed": prof.seed,
+            "split": prof.seed,
+            "bootstrap": prof.seed,
+            **{f"training {f.name}": fold_seed(prof.seed, n) for n, f in enumerate(folds)},
+        },
+        device=device,
+        cpu_threads=cpu_threads(prof.training.cpu_threads) if device == "cpu" else None,
+        versions={"torch": torch.__version__, "monai": monai.__version__},
+        curve=curve,
+        per_slide=sorted(scores, key=lambda sc: sc.slide_id),
+        by_institution=by_institution(scores, classes),
+        suspicious=suspicious,
+        overlays=overlays,
+        checkpoints=checkpoints,
+        timing=Timing(
+            prepare_s=t_prepared - t_start,
+            train_s=train_s,
+            infer_s=infer_s,
+            total_s=total,
+            tiles_per_s=tiles / train_s if train_s > 0 else None,
+            epoch_s=float(np.mean(epoch_s)) if epoch_s else None,
+        ),
+        method=METHOD.format(
+            res=prof.resolution_um,
+            split=_split_text(prof),
+            net=prof.network.kind,
+            epochs=prof.training.epochs,
+            tiles=prof.training.tiles_per_epoch,
+            tile=prof.tile,
+            seed=prof.seed,
+            overlap=ev.overlap,
+            conf=ev.confidence,
+            boot=ev.bootstrap,
+            gate="Dice" if ev.gate_on == "dice" else "interval's lower end",
+        ),
+    )
+    (out / RESULT_FILE).write_text(res.model_dump_json(indent=1), encoding="utf-8")
+    return res
+
+
+def _split_text(prof: ValidityProfile) -> str:
+    s = prof.split
+    if s.mode == "holdout":
+        return f"one hold-out of about {s.test_fraction:.0%} of each class's patients"
+    if s.mode == "kfold":
+        return f"{s.folds}-fold cross-fitting (every slide held out once)"
+    return "leave one institution out, for each institution"
+
+
+def _too_large(r: SlideRecord, rows: int, cols: int, limit: int) -> Excluded:
+    return Excluded(
+        r.slide_id,
+        f"{cols}x{rows} px at the working resolution is over max_slide_pixels ({limit})",
+        ("SLIDE_TOO_LARGE",),
+    )
+
+
+def _unreadable(r: SlideRecord, exc: Exception) -> Excluded:
+    return Excluded(r.slide_id, f"cannot read the slide: {type(exc).__name__}: {exc}", ("SLIDE_UNREADABLE",))
+
+
+def _overlays(
+    ranked: Sequence[SlideScore],
+    records: Sequence[SlideRecord],
+    small: dict[str, tuple[int, np.ndarray, np.ndarray]],
+    colours: Sequence[str],
+    prof: ValidityProfile,
+) -> list[Overlay]:
+    n = prof.evaluation.overlays
+    with_lesions = [s for s in ranked if s.lesion_dice is not None]
+    worst = list(with_lesions[:n])
+    best = [s for s in reversed(with_lesions) if s not in worst][:n]
+    by_id = {r.slide_id: r for r in records}
+    out = []
+    for kind, chosen in (("best", best), ("worst", worst)):
+        for sc in chosen:
+            rec = by_id[sc.slide_id]
+            step, pred, truth = small[sc.slide_id]
+            reader = SlideReader(rec.path)
+            try:
+                rgb = reader.read(
+                    0, 0, pred.shape[0], pred.shape[1], rec.downsample(prof.resolution_um) * step
+                )
+            except Exception:  # the slide was read moments ago; if it fails now, show no picture
+                continue
+            finally:
+                reader.close()
+            out.append(
+                Overlay(
+                    slide_id=sc.slide_id,
+                    kind=kind,  # type: ignore[arg-type]
+                    lesion_dice=sc.lesion_dice,
+                    image=overlay_uri(rgb, truth, pred, colours),
+                )
+            )
+    return out
+
+
+def run_validity(
+    batch: Path, dataset_profile: Profile, options: ValidityOptions, workers: int | None = None
+) -> ValidityResult:
+    """Check ``batch`` (syntactic accuracy decides the usable slides), then run the validity stage."""
+    from dqm.runner import RunOptions, run_batch
+
+    run = run_batch(batch, dataset_profile, RunOptions(workers=workers))
+    return validity_stage(run, None, options)

@@ -1,0 +1,315 @@
+"""Training one fold's model with MONAI: transforms, data loader, DiceCE loss, checkpoints, resume.
+
+Reproducibility: epoch ``e`` of a fold draws its tiles from ``numpy.random.default_rng([seed, e])``
+and seeds torch (hence MONAI's random transforms and loader workers) with ``seed * 1000 + e``
+before the loader is built, so an epoch depends only on the state at its start. A checkpoint is
+written (atomically) before the first epoch and after every epoch; resuming from it replays the
+remaining epochs exactly as an uninterrupted run would, bit for bit on CPU, where torch's
+deterministic algorithms are switched on (with the same number of CPU threads: the order of
+floating-point sums inside a convolution depends on it). On CUDA, mixed precision (bfloat16) and cuDNN autotuning
+are used and runs are seeded but not bit-reproducible.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from dqm.validity.data import SlideIndex, SlideRecord, TileReader, epoch_samples
+from dqm.validity.model import build_network
+from dqm.validity.profile import ValidityProfile
+from dqm.validity.result import CurvePoint
+
+CHECKPOINT_FORMAT = "dqm-validity-checkpoint/1"
+
+
+class Reporter:
+    """Progress callbacks of a validity run; the default does nothing (the CLI draws rich bars)."""
+
+    def stage(self, text: str) -> None:
+        """A new stage begins (reading slides, a fold, prediction)."""
+
+    def epoch_start(self, fold: str, epoch: int, epochs: int, steps: int) -> None:
+        """An epoch of ``steps`` batches begins (``epoch`` counts from 1)."""
+
+    def step(self, loss: float) -> None:
+        """One batch was trained; ``loss`` is its loss."""
+
+    def epoch_end(self, point: CurvePoint) -> None:
+        """An epoch ended."""
+
+    def slide_done(self, done: int, total: int) -> None:
+        """Prediction of one held-out slide finished."""
+
+
+class CheckpointMismatch(ValueError):
+    """A checkpoint exists for this fold but was made with other settings or data."""
+
+
+@dataclass(slots=True)
+class TrainOutcome:
+    model: Any
+    curve: list[CurvePoint]
+    seconds: float = 0.0
+    """Training time spent in this process (resumed epochs not counted again)."""
+    tiles: int = 0
+    epochs_run: int = 0
+    epoch_seconds: list[float] = field(default_factory=list)
+    unreadable_tiles: dict[str, int] = field(default_factory=dict)
+    """Training tiles that could not be read, per slide (replaced by blank tiles; see TileReader)."""
+
+
+def resolve_device(requested: str) -> str:
+    """``auto`` -> ``cuda`` when available, else ``cpu``; ``cuda`` without a GPU is an error."""
+    import torch
+
+    if requested == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if requested == "cuda" and not torch.cuda.is_available():
+        raise ValueError("--device cuda asked for, but torch sees no CUDA device")
+    return requested
+
+
+def cpu_threads(requested: int) -> int:
+    """The torch thread count for ``requested`` (0: one per core this process may use)."""
+    if requested > 0:
+        return requested
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+@contextlib.contextmanager
+def reproducible(device: str, threads: int = 0) -> Iterator[None]:
+    """Deterministic torch algorithms and a fixed thread count on CPU, cuDNN autotuning on CUDA,
+    and no MONAI metadata on tensors; the previous settings are restored on exit."""
+    import torch
+    from monai.data import get_track_meta, set_track_meta
+
+    prev_det = torch.are_deterministic_algorithms_enabled()
+    prev_bench = torch.backends.cudnn.benchmark
+    prev_threads = torch.get_num_threads()
+    prev_meta = get_track_meta()
+    set_track_meta(False)
+    if device == "cpu":
+        torch.use_deterministic_algorithms(True)
+        torch.set_num_threads(cpu_threads(threads))
+    else:
+        torch.backends.cudnn.benchmark = True
+    try:
+        yield
+    finally:
+        torch.use_deterministic_algorithms(prev_det)
+        torch.backends.cudnn.benchmark = prev_bench
+        torch.set_num_threads(prev_threads)
+        set_track_meta(prev_meta)
+
+
+def train_transforms(profile: ValidityProfile, tiles: TileReader) -> Any:
+    """Tile reading, intensity scaling to [-1, 1] and the augmentations of the profile (MONAI)."""
+    import torch
+    from monai.transforms import (
+        Compose,
+        EnsureTyped,
+        RandFlipd,
+        RandRotate90d,
+        RandShiftIntensityd,
+        ScaleIntensityRanged,
+    )
+
+    keys = ["image", "label"]
+    steps: list[Any] = [
+        tiles,
+        ScaleIntensityRanged(keys="image", a_min=0.0, a_max=255.0, b_min=-1.0, b_max=1.0, dtype=np.float32),
+    ]
+    t = profile.training
+    if t.flip:
+        steps += [
+            RandFlipd(keys=keys, prob=0.5, spatial_axis=0),
+            RandFlipd(keys=keys, prob=0.5, spatial_axis=1),
+        ]
+    if t.rotate90:
+        steps.append(RandRotate90d(keys=keys, prob=0.75, max_k=3))
+    if t.intensity_shift > 0:
+        steps.append(
+            RandShiftIntensityd(keys="image", offsets=2 * t.intensity_shift, prob=0.8, channel_wise=True)
+        )
+    steps += [
+        EnsureTyped(keys="image", dtype=torch.float32, track_meta=False),
+        EnsureTyped(keys="label", dtype=torch.long, track_meta=False),
+    ]
+    return Compose(steps)
+
+
+def scale_input(rgb: np.ndarray) -> np.ndarray:
+    """uint8 ``(rows, cols, 3)`` -> float32 ``(3, rows, cols)`` in [-1, 1], as in training."""
+    return (rgb.transpose(2, 0, 1).astype(np.float32) / 127.5) - 1.0
+
+
+def checkpoint_key(profile: ValidityProfile, fold: str, train: Sequence[str], classes: Sequence[str]) -> str:
+    """What a checkpoint must match to be resumed: the settings that shape training, and the data."""
+    h = hashlib.sha256()
+    shaping = profile.model_dump(
+        mode="json", exclude={"name", "description", "sha256", "evaluation", "suspicious", "device"}
+    )
+    h.update(repr(sorted(shaping.items())).encode())
+    h.update(fold.encode())
+    h.update("\n".join(train).encode())
+    h.update("\n".join(classes).encode())
+    return h.hexdigest()
+
+
+def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
+    """Write atomically: a Ctrl-C while writing leaves the previous checkpoint intact."""
+    import torch
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    torch.save(state, tmp)
+    os.replace(tmp, path)
+
+
+def load_checkpoint(path: Path) -> dict[str, Any]:
+    import torch
+
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
+        raise CheckpointMismatch(f"{path} is not a dqm validity checkpoint")
+    return state
+
+
+def train_fold(
+    *,
+    profile: ValidityProfile,
+    fold_name: str,
+    fold_seed: int,
+    records: Sequence[SlideRecord],
+    indices: Sequence[SlideIndex],
+    train_ids: Sequence[int],
+    classes: Sequence[str],
+    device: str,
+    checkpoint: Path,
+    resume: bool,
+    reporter: Reporter,
+) -> TrainOutcome:
+    """Train (or resume, or reload when complete) one fold's network; returns it in eval mode."""
+    import torch
+    from monai.data import DataLoader, Dataset
+    from monai.losses import DiceCELoss
+
+    t = profile.training
+    n_labels = len(classes) + 1
+    key = checkpoint_key(profile, fold_name, [records[i].slide_id for i in train_ids], classes)
+    torch.manual_seed(fold_seed)
+    model = build_network(profile.network, n_labels).to(device)
+    optimiser = torch.optim.AdamW(model.parameters(), lr=t.learning_rate, weight_decay=t.weight_decay)
+    steps_per_epoch = max(1, -(-t.tiles_per_epoch // t.batch_size))
+    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, T_max=t.epochs * steps_per_epoch)
+    curve: list[CurvePoint] = []
+    start = 0
+    if resume and checkpoint.is_file():
+        state = load_checkpoint(checkpoint)
+        if state.get("key") != key:
+            raise CheckpointMismatch(
+                f"{checkpoint} was made with other settings or slides; start over without --resume"
+            )
+        model.load_state_dict(state["model"])
+        optimiser.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        curve = [CurvePoint.model_validate(p) for p in state["curve"]]
+        start = int(state["epoch"])
+
+    def snapshot(epoch: int) -> None:
+        save_checkpoint(
+            checkpoint,
+            {
+                "format": CHECKPOINT_FORMAT,
+                "key": key,
+                "epoch": epoch,
+                "complete": epoch >= t.epochs,
+                "classes": list(classes),
+                "network": profile.network.model_dump(mode="json"),
+                "resolution_um": profile.resolution_um,
+                "model": model.state_dict(),
+                "optimizer": optimiser.state_dict(),
+                "scheduler": scheduler.state_dict(),
+                "curve": [p.model_dump(mode="json") for p in curve],
+            },
+        )
+
+    if start == 0:
+        snapshot(0)
+    loss_fn = DiceCELoss(
+        to_onehot_y=True,
+        softmax=True,
+        batch=True,
+        lambda_dice=t.lambda_dice,
+        lambda_ce=t.lambda_ce,
+    )
+    tiles = TileReader(records, profile.resolution_um, profile.tile)
+    transform = train_transforms(profile, tiles)
+    use_amp = device == "cuda" and t.amp
+    outcome = TrainOutcome(model, curve)
+    for epoch in range(start, t.epochs):
+        t0 = time.perf_counter()
+        rng = np.random.default_rng([fold_seed, epoch])
+        samples = epoch_samples(indices, train_ids, t.tiles_per_epoch, profile.tile, t.background_share, rng)
+        torch.manual_seed(fold_seed * 1000 + epoch)
+        loader = DataLoader(
+            Dataset(samples, transform),
+            batch_size=t.batch_size,
+            shuffle=False,
+            num_workers=t.loader_workers,
+            pin_memory=device == "cuda",
+            persistent_workers=False,
+        )
+        reporter.epoch_start(fold_name, epoch + 1, t.epochs, len(loader))
+        model.train()
+        total, n_tiles = 0.0, 0
+        agree = pred_px = true_px = 0
+        for batch in loader:
+            x = batch["image"].to(device, non_blocking=True)
+            y = batch["label"].to(device, non_blocking=True)
+            optimiser.zero_grad(set_to_none=True)
+            with torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_amp):
+                logits = model(x)
+                loss = loss_fn(logits.float(), y)
+            loss.backward()
+            optimiser.step()
+            scheduler.step()
+            with torch.no_grad():
+                pred = logits.argmax(dim=1, keepdim=True)
+                fg_p, fg_t = pred > 0, y > 0
+                agree += int((fg_p & (pred == y)).sum())
+                pred_px += int(fg_p.sum())
+                true_px += int(fg_t.sum())
+            value = float(loss.detach())
+            total += value * len(x)
+            n_tiles += len(x)
+            reporter.step(value)
+        seconds = time.perf_counter() - t0
+        point = CurvePoint(
+            fold=fold_name,
+            epoch=epoch + 1,
+            loss=total / max(n_tiles, 1),
+            tile_dice=2 * agree / (pred_px + true_px) if pred_px + true_px else None,
+            learning_rate=float(scheduler.get_last_lr()[0]),
+            seconds=seconds,
+            tiles=n_tiles,
+        )
+        curve.append(point)
+        outcome.seconds += seconds
+        outcome.tiles += n_tiles
+        outcome.epochs_run += 1
+        outcome.epoch_seconds.append(seconds)
+        snapshot(epoch + 1)
+        reporter.epoch_end(point)
+    model.eval()
+    outcome.unreadable_tiles = dict(tiles.failures)
+    return outcome

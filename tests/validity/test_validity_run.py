@@ -1,0 +1,124 @@
+"""The validity stage's other modes and edges: cross-fitting, leave-one-institution-out, the other
+networks, block-wise prediction, oversized slides, the progress bars."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from dqm.runner import Run
+from dqm.validity.data import SlideReader, SlideRecord
+from dqm.validity.profile import BasicUNetConfig, SegResNetConfig, ValidityProfile
+from dqm.validity.run import ValidityOptions, validity_stage
+
+
+def _with(profile: ValidityProfile, **split: object) -> ValidityProfile:
+    return profile.model_copy(update={"split": profile.split.model_copy(update=split)})
+
+
+def test_kfold_scores_every_slide_once_with_a_basic_unet(
+    clean_run: Run, tiny: ValidityProfile, tmp_path: Path
+) -> None:
+    prof = _with(tiny, mode="kfold", folds=3).model_copy(
+        update={"network": BasicUNetConfig(features=(4, 4, 8, 8, 16, 4)), "tile": 32}
+    )
+    v = validity_stage(clean_run, None, ValidityOptions(prof, tmp_path))
+    assert v.split.mode == "kfold" and len(v.split.folds) == 3
+    assert v.n_scored == v.n_used == 14
+    assert sorted(s.slide_id for s in v.per_slide) == sorted(t for f in v.split.folds for t in f.test)
+    assert len(v.checkpoints) == 3 and all((tmp_path / c).is_file() for c in v.checkpoints)
+    assert {p.fold for p in v.curve} == {f.name for f in v.split.folds}
+    assert set(v.label_risk()) == {s.slide_id for s in v.per_slide}  # every slide, cross-fitted
+    for f in v.split.folds:
+        fold_scores = [s for s in v.per_slide if s.slide_id in f.test]
+        assert all(s.fold == f.name for s in fold_scores)
+    assert len([k for k in v.seeds if k.startswith("training ")]) == 3
+
+
+def test_leave_one_institution_out_with_a_segresnet(
+    clean_run: Run, tiny: ValidityProfile, tmp_path: Path
+) -> None:
+    prof = _with(tiny, mode="loio").model_copy(
+        update={"network": SegResNetConfig(init_filters=8, blocks_down=(1, 1), blocks_up=(1,)), "tile": 32}
+    )
+    v = validity_stage(clean_run, None, ValidityOptions(prof, tmp_path))
+    institutions = sorted({o.summary.institution for o in clean_run.outcomes})
+    assert [f.held_out_institution for f in v.split.folds] == institutions
+    assert [b.institution for b in v.by_institution] == institutions
+    by_id = {o.summary.slide_id: o.summary.institution for o in clean_run.outcomes}
+    for f in v.split.folds:
+        assert {by_id[s] for s in f.test} == {f.held_out_institution}
+        assert f.held_out_institution not in {by_id[s] for s in f.train}
+    assert v.n_scored == 14
+
+
+def test_oversized_slides_are_left_out_with_the_reason(
+    clean_run: Run, tiny: ValidityProfile, tmp_path: Path
+) -> None:
+    v = validity_stage(
+        clean_run, None, ValidityOptions(tiny.model_copy(update={"max_slide_pixels": 10}), tmp_path)
+    )
+    assert v.n_used == 0 and len(v.excluded) == 14 and not v.passed
+    assert all(e.codes == ["SLIDE_TOO_LARGE"] and "max_slide_pixels" in e.reason for e in v.excluded)
+
+
+def test_block_wise_prediction_stitches_exactly(clean_records: list[SlideRecord]) -> None:
+    import torch
+
+    from dqm.validity.infer import predict_slide
+
+    torch.manual_seed(0)
+    model = torch.nn.Conv2d(3, 8, 1)  # pointwise: windows and blocks cannot change its output
+    rec = max(clean_records, key=lambda r: r.width * r.height)
+    kw = {
+        "resolution_um": 1.0,
+        "tile": 32,
+        "overlap": 0.25,
+        "sw_batch_size": 4,
+        "device": "cpu",
+        "amp": False,
+    }
+    reader = SlideReader(rec.path)
+    with torch.no_grad():
+        whole = predict_slide(model, reader, rec, block=4096, **kw)
+        blocks = predict_slide(model, reader, rec, block=64, **kw)
+    reader.close()
+    assert whole.shape == rec.size_at(1.0) and whole.shape[0] > 64 and whole.shape[1] > 64
+    assert len(np.unique(whole)) > 1
+    assert np.array_equal(whole, blocks)
+
+
+def test_rich_progress_on_a_terminal(tmp_path: Path) -> None:
+    from rich.console import Console
+
+    from dqm.validity.progress import RichReporter
+    from dqm.validity.result import CurvePoint
+
+    console = Console(file=(tmp_path / "tty.txt").open("w"), force_terminal=True, width=120)
+    with RichReporter(console) as rep:
+        rep.stage("training holdout")
+        rep.epoch_start("holdout", 1, 2, 3)
+        for loss in (1.0, 0.8, 0.6):
+            rep.step(loss)
+        rep.epoch_end(
+            CurvePoint(
+                fold="holdout", epoch=1, loss=0.8, tile_dice=0.5, learning_rate=1e-3, seconds=1, tiles=9
+            )
+        )
+        rep.epoch_start("holdout", 2, 2, 3)
+        rep.step(0.5)
+        rep.slide_done(1, 2)
+        rep.slide_done(2, 2)
+    console.file.close()
+    text = (tmp_path / "tty.txt").read_text()
+    assert "training holdout" in text and "epoch 2/2 loss 0.500" in text and "ETA" in text
+    assert "predicting held-out slides" in text
+
+
+def test_same_settings_same_result(clean_run: Run, tiny: ValidityProfile, tmp_path: Path) -> None:
+    prof = tiny
+    a = validity_stage(clean_run, None, ValidityOptions(prof, tmp_path / "a"))
+    b = validity_stage(clean_run, None, ValidityOptions(prof, tmp_path / "b"))
+    assert a.per_slide == b.per_slide and a.dice_per_class == b.dice_per_class
+    assert [p.loss for p in a.curve] == [p.loss for p in b.curve]

@@ -1,0 +1,129 @@
+"""Training: seeded and deterministic on CPU, checkpoints, Ctrl-C leaves a resumable checkpoint."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from dqm.validity.data import SlideReader, SlideRecord, index_slide
+from dqm.validity.profile import ValidityProfile
+from dqm.validity.result import CurvePoint
+from dqm.validity.train import (
+    CheckpointMismatch,
+    Reporter,
+    load_checkpoint,
+    reproducible,
+    resolve_device,
+    train_fold,
+)
+
+CLASSES = ["NS", "EC", "SK", "BD_SCC", "BCC", "MN", "MM"]
+
+
+@pytest.fixture(scope="module")
+def indices(clean_records: list[SlideRecord], tiny: ValidityProfile) -> list[Any]:
+    rng = np.random.default_rng(0)
+    return [
+        index_slide(r, SlideReader(r.path), tiny.resolution_um, tiny.index_factor, rng) for r in clean_records
+    ]
+
+
+def _train(records, indices, profile, ckpt: Path, resume: bool = False, reporter: Reporter | None = None):
+    with reproducible("cpu", profile.training.cpu_threads):
+        return train_fold(
+            profile=profile,
+            fold_name="holdout",
+            fold_seed=3,
+            records=records,
+            indices=indices,
+            train_ids=list(range(len(records))),
+            classes=CLASSES,
+            device="cpu",
+            checkpoint=ckpt,
+            resume=resume,
+            reporter=reporter or Reporter(),
+        )
+
+
+def _weights(model: Any) -> dict[str, np.ndarray]:
+    return {k: v.detach().numpy().copy() for k, v in model.state_dict().items()}
+
+
+def _same(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> bool:
+    return a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
+
+
+class StopAfter(Reporter):
+    """Simulates Ctrl-C once ``epochs`` epochs have finished."""
+
+    def __init__(self, epochs: int) -> None:
+        self.epochs = epochs
+
+    def epoch_end(self, point: CurvePoint) -> None:
+        if point.epoch == self.epochs:
+            raise KeyboardInterrupt
+
+
+def test_same_seed_same_model_and_resume_replays_exactly(
+    tmp_path: Path, clean_records: list[SlideRecord], indices: list[Any], tiny: ValidityProfile
+) -> None:
+    prof = tiny.model_copy(update={"training": tiny.training.model_copy(update={"epochs": 3})})
+    a = _train(clean_records, indices, prof, tmp_path / "a.pt")
+    b = _train(clean_records, indices, prof, tmp_path / "b.pt")
+    assert [p.loss for p in a.curve] == [p.loss for p in b.curve]
+    assert _same(_weights(a.model), _weights(b.model))
+    assert a.curve[-1].loss < a.curve[0].loss
+
+    with pytest.raises(KeyboardInterrupt):
+        _train(clean_records, indices, prof, tmp_path / "c.pt", reporter=StopAfter(2))
+    state = load_checkpoint(tmp_path / "c.pt")
+    assert state["epoch"] == 2 and not state["complete"]
+    c = _train(clean_records, indices, prof, tmp_path / "c.pt", resume=True)
+    assert c.epochs_run == 1
+    assert [p.loss for p in c.curve] == [p.loss for p in a.curve]
+    assert _same(_weights(c.model), _weights(a.model))
+    assert load_checkpoint(tmp_path / "c.pt")["complete"]
+
+    # a finished checkpoint is reloaded, not retrained
+    d = _train(clean_records, indices, prof, tmp_path / "c.pt", resume=True)
+    assert d.epochs_run == 0 and _same(_weights(d.model), _weights(a.model))
+
+
+def test_interrupt_in_the_first_epoch_still_leaves_a_checkpoint(
+    tmp_path: Path, clean_records: list[SlideRecord], indices: list[Any], tiny: ValidityProfile
+) -> None:
+    class StopNow(Reporter):
+        def step(self, loss: float) -> None:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        _train(clean_records, indices, tiny, tmp_path / "x.pt", reporter=StopNow())
+    assert load_checkpoint(tmp_path / "x.pt")["epoch"] == 0
+
+
+def test_resume_refuses_a_checkpoint_of_other_settings(
+    tmp_path: Path, clean_records: list[SlideRecord], indices: list[Any], tiny: ValidityProfile
+) -> None:
+    _train(clean_records, indices, tiny, tmp_path / "m.pt")
+    other = tiny.model_copy(update={"training": tiny.training.model_copy(update={"learning_rate": 0.02})})
+    with pytest.raises(CheckpointMismatch, match="other settings"):
+        _train(clean_records, indices, other, tmp_path / "m.pt", resume=True)
+    # evaluation settings do not shape training: the checkpoint still fits
+    relaxed = tiny.model_copy(update={"evaluation": tiny.evaluation.model_copy(update={"target": 0.5})})
+    assert _train(clean_records, indices, relaxed, tmp_path / "m.pt", resume=True).epochs_run == 0
+    (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(Exception):  # noqa: B017 - torch raises its own unpickling error
+        load_checkpoint(tmp_path / "junk.pt")
+
+
+def test_device_resolution() -> None:
+    import torch
+
+    assert resolve_device("cpu") == "cpu"
+    assert resolve_device("auto") == ("cuda" if torch.cuda.is_available() else "cpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="no CUDA device"):
+            resolve_device("cuda")
