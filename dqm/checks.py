@@ -8,6 +8,7 @@ from pydantic import BaseModel, ValidationError
 
 from dqm.findings import Aspect, Finding, Location, Severity
 from dqm.profile import Profile, ProfileError
+from validators.registry import CheckSpec
 
 CRASH_CODE = "CHECK_CRASHED"
 """Reserved for the runner: a check raised; the item could not be verified by it."""
@@ -20,6 +21,7 @@ class ConfiguredCheck:
     id: str
     params: BaseModel
     severities: dict[str, Severity]
+    spec: CheckSpec
 
 
 def configure(profile: Profile) -> list[ConfiguredCheck]:
@@ -50,7 +52,7 @@ def configure(profile: Profile) -> list[ConfiguredCheck]:
         for code in spec.codes:
             default = setting.severity if setting and setting.severity else spec.severity_of(code)
             severities[code] = profile.severities.get(code, default)
-        out.append(ConfiguredCheck(check_id, params, severities))
+        out.append(ConfiguredCheck(check_id, params, severities, spec))
     if errors:
         raise ProfileError("invalid check parameters in profile\n" + "\n".join(errors))
     return out

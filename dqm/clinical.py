@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import threading
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -223,16 +222,12 @@ def _field_expectations(E: Any, name: str, fdef: FieldDef, profile: Profile) -> 
     return out
 
 
-_GX_LOCK = threading.Lock()
-
-
 def import_gx() -> Any:
-    """great_expectations, imported quietly and without usage statistics (thread-safe)."""
-    with _GX_LOCK:
-        os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            import great_expectations as gx
+    """great_expectations, imported quietly and without usage statistics."""
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import great_expectations as gx
     return gx
 
 

@@ -179,7 +179,36 @@ class DeidSettings(BaseModel):
             quasi_keys=re.compile(self.quasi_identifier_keys),
             record_number=re.compile(self.record_number_values),
             blank=frozenset(b.casefold() for b in self.blank_values),
+            any_of={
+                place: _alternation(
+                    [p.regex for p in self.patterns.values() if p.enabled and p.regex and place in p.places]
+                )
+                for place in PLACES
+            },
         )
+
+
+_GLOBAL_FLAGS = re.compile(r"^\(\?([aiLmsux]+)\)")
+
+
+def _alternation(sources: list[str]) -> re.Pattern[str] | None:
+    """One regex that matches where any of ``sources`` matches: a pre-filter, so a value with no
+    identifier costs one search instead of one per pattern. None when the patterns cannot be
+    combined (back-references), and then every pattern is tried."""
+    parts = []
+    for src in sources:
+        if "(?P=" in src:
+            return None
+        m = _GLOBAL_FLAGS.match(src)
+        body = src[m.end() :] if m else src
+        body = re.sub(r"\(\?P<[A-Za-z_][A-Za-z0-9_]*>", "(?:", body)
+        parts.append(f"(?{m.group(1)}:{body})" if m else f"(?:{body})")
+    if not parts:
+        return re.compile(r"(?!)")  # matches nothing
+    try:
+        return re.compile("|".join(parts))
+    except re.error:
+        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,6 +218,8 @@ class CompiledDeid:
     quasi_keys: re.Pattern[str]
     record_number: re.Pattern[str]
     blank: frozenset[str]
+    any_of: dict[str, re.Pattern[str] | None]
+    """Per place, every pattern in one alternation (a pre-filter for :func:`find`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,6 +267,9 @@ def find(text: str, settings: DeidSettings, place: Place) -> list[Hit]:
         return []
     comp = settings.compiled
     text = text[:MAX_TEXT]
+    prefilter = comp.any_of.get(place)
+    if prefilter is not None and prefilter.search(text) is None:
+        return []
     hits = []
     for name, rx, pat in comp.patterns:
         if place not in pat.places:

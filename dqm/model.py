@@ -35,6 +35,14 @@ class Lesion:
     outline_read: bool = True
     """False when the outline was structurally broken (a structure finding says why)."""
     _valid: bool | None = None
+    _area: float | None = None
+
+    @property
+    def area(self) -> float:
+        """The geometry's area in level-0 square pixels (0 without a geometry; computed once)."""
+        if self._area is None:
+            self._area = float(self.geometry.area) if self.geometry is not None else 0.0
+        return self._area
 
     @property
     def is_valid(self) -> bool:

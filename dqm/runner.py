@@ -12,7 +12,6 @@ import contextlib
 import hashlib
 import multiprocessing
 import os
-import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -30,7 +29,7 @@ from dqm.readers.base import failed
 from dqm.results import ItemSummary, SlideSummary
 from dqm.slides import ProbeOptions, SlideProbe, full_hash, probe_slide_cached
 from validators.context import BatchView, FileStatus, ItemFacts, ItemView
-from validators.registry import REGISTRY, CheckContext
+from validators.registry import CheckContext
 
 Progress = Callable[[int, int], None]
 
@@ -94,7 +93,7 @@ def _status(root: Path, rel: str | None) -> tuple[FileStatus, Path | None]:
     if outside or not norm:
         return FileStatus(rel, False, outside_batch=outside), None
     path = root / norm
-    return FileStatus(norm, path.is_file()), path
+    return FileStatus(norm, os.path.isfile(path)), path
 
 
 def _pick(annotations: list[Annotation], item: Item, image: str | None) -> Annotation:
@@ -152,7 +151,7 @@ def run_item_checks(view: ItemView, checks: list[ConfiguredCheck]) -> list[Findi
     file = view.annotation.path if view.annotation else (view.annotation_file.path or view.image.path)
     out: list[Finding] = []
     for cfg in checks:
-        spec = REGISTRY[cfg.id]
+        spec = cfg.spec
         if spec.scope != "item":
             continue
         ctx = CheckContext(spec, item.slide_id, cfg.severities, file)
@@ -232,7 +231,7 @@ def summarise(
             if lesion.label is None and lesion.raw_class is not None:
                 unmapped[lesion.raw_class] = unmapped.get(lesion.raw_class, 0) + 1
             if lesion.geometry is not None:
-                areas[key] = areas.get(key, 0.0) + float(lesion.geometry.area)
+                areas[key] = areas.get(key, 0.0) + lesion.area
     slide = None
     if probe is not None and probe.opened:
         slide = SlideSummary.model_construct(
@@ -293,7 +292,10 @@ def _map_items(
     profile: Profile,
     checks: list[ConfiguredCheck],
     options: RunOptions,
+    while_workers_run: Callable[[], object] | None = None,
 ) -> Iterator[ItemOutcome]:
+    """Outcomes in item order. ``while_workers_run`` is called once the workers have their
+    items, so slow set-up in this process (importing great_expectations) overlaps their work."""
     workers = options.workers or default_workers(len(items))
     if workers <= 1 or len(items) < 2:
         for item in items:
@@ -309,7 +311,10 @@ def _map_items(
         initializer=_init_worker,
         initargs=(root, profile, checks, options),
     ) as pool:
-        yield from pool.map(_work, items, chunksize=chunk)
+        outcomes = pool.map(_work, items, chunksize=chunk)  # submits every chunk now
+        if while_workers_run is not None:
+            while_workers_run()
+        yield from outcomes
 
 
 def clinical_table(
@@ -337,14 +342,11 @@ def run_batch(
 ) -> Run:
     """Check a batch folder: discovery, every item, then the batch checks."""
     checks = configure(profile)
-    if options.clinical:
-        # great_expectations takes seconds to import: do it while the workers read files.
-        warm = threading.Thread(target=import_gx, daemon=True)
-        warm.start()
     discovery = discover(root)
     outcomes: list[ItemOutcome] = []
     total = len(discovery.items)
-    for outcome in _map_items(discovery.items, root, profile, checks, options):
+    warm_up = import_gx if options.clinical else None  # seconds of import, hidden behind the workers
+    for outcome in _map_items(discovery.items, root, profile, checks, options, warm_up):
         outcomes.append(outcome)
         if progress is not None:
             progress(len(outcomes), total)
@@ -393,7 +395,7 @@ def run_batch_checks(run: Run, checks: list[ConfiguredCheck]) -> list[Finding]:
     )
     out: list[Finding] = []
     for cfg in checks:
-        spec = REGISTRY[cfg.id]
+        spec = cfg.spec
         if spec.scope != "batch":
             continue
         ctx = CheckContext(spec, "batch", cfg.severities, run.discovery.manifest)

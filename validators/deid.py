@@ -10,12 +10,14 @@ The slide's label and macro photographs are ``deid.associated_images`` (validato
 
 from __future__ import annotations
 
+import re
 from pathlib import PurePosixPath
 from typing import Any
 
 from dqm.clinical import IDENTIFYING
 from dqm.deid import DeidSettings, Place, find, identifier_key, is_blank, mask, quasi_key, strings
 from dqm.findings import Aspect, Finding, Severity
+from dqm.profile import Profile
 from dqm.readers.base import pointer
 from validators.context import ItemView
 from validators.registry import CheckContext, NoParams, check
@@ -177,6 +179,25 @@ def annotation_properties(view: ItemView, params: NoParams, ctx: CheckContext) -
     return out
 
 
+_INTEGER = re.compile(r"^\s*[+-]?\d{1,3}\s*$")
+_DATE = re.compile(r"^\s*\d{4}-\d{2}-\d{2}\s*$")
+
+
+def _in_domain(profile: Profile, column: str, text: str) -> bool:
+    """True for a value its field's closed domain accepts: a listed category, a class of the
+    taxonomy, a short integer or an ISO date. Free-text fields are never in a closed domain."""
+    field = profile.clinical[column]
+    if field.type == "category":
+        return text in (field.values or ())
+    if field.type == "class":
+        return profile.resolve_class(text) is not None
+    if field.type == "integer":
+        return bool(_INTEGER.match(text))
+    if field.type == "date":
+        return bool(_DATE.match(text))
+    return False
+
+
 @check(
     "deid.clinical_record",
     aspect=Aspect.DEID,
@@ -203,6 +224,8 @@ def clinical_record(view: ItemView, params: NoParams, ctx: CheckContext) -> list
         else:
             loc = {"pointer": pointer("clinical", column)}
         declared = column in view.profile.clinical
+        if declared and _in_domain(view.profile, column, text):
+            continue  # an enumerated value, a number or a date cannot carry a name or an id
         if not declared and identifier_key(column, settings):
             out.append(
                 ctx.finding(

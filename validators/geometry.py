@@ -131,7 +131,7 @@ def validity(view: ItemView, params: NoParams, ctx: CheckContext) -> list[Findin
     out = []
     for lesion in view.annotation.lesions if view.annotation else ():
         geom = lesion.geometry
-        if geom is None or lesion.is_valid or encloses_nothing(geom):
+        if geom is None or lesion.is_valid or (lesion.area == 0 and encloses_nothing(geom)):
             continue
         reason = shapely.is_valid_reason(geom)
         code, text = "INVALID_GEOMETRY", reason
@@ -163,7 +163,7 @@ def zero_area(view: ItemView, params: NoParams, ctx: CheckContext) -> list[Findi
     out = []
     for lesion in view.annotation.lesions if view.annotation else ():
         geom = lesion.geometry
-        if geom is not None and encloses_nothing(geom):
+        if geom is not None and lesion.area == 0 and encloses_nothing(geom):
             out.append(
                 ctx.finding(
                     "ZERO_AREA",
@@ -231,7 +231,7 @@ def _valid_lesions(view: ItemView) -> list:
     ann = view.annotation
     if ann is None:
         return []
-    return [les for les in ann.lesions if les.is_valid and les.geometry is not None and les.geometry.area > 0]
+    return [les for les in ann.lesions if les.is_valid and les.geometry is not None and les.area > 0]
 
 
 def _iou(a, b) -> float:
@@ -305,7 +305,7 @@ def overlap(view: ItemView, params: OverlapParams, ctx: CheckContext) -> list[Fi
         if a.label == b.label or a.label is None or b.label is None:
             continue
         inter = a.geometry.intersection(b.geometry)
-        frac = inter.area / min(a.geometry.area, b.geometry.area)
+        frac = inter.area / min(a.area, b.area)
         if frac >= params.min_fraction and _iou(a.geometry, b.geometry) < 0.95:
             out.append(
                 ctx.finding(
@@ -336,9 +336,9 @@ def min_area(view: ItemView, params: MinAreaParams, ctx: CheckContext) -> list[F
     out = []
     for lesion in view.annotation.lesions if view.annotation and mpp else ():
         geom = lesion.geometry
-        if geom is None or geom.area == 0:
+        if geom is None or lesion.area == 0:
             continue
-        area = area_um2(geom.area, mpp)
+        area = area_um2(lesion.area, mpp)
         if area is not None and area < params.min_area_um2 and math.isfinite(area):
             out.append(
                 ctx.finding(

@@ -80,9 +80,10 @@ def check(
     return register
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class CheckContext:
-    """Builds findings for one check run on one item (or the batch)."""
+    """Builds findings for one check run on one item (or the batch). Not frozen: one is made per
+    check and item, and a frozen dataclass costs several times more to construct."""
 
     spec: CheckSpec
     item_id: str

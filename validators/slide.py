@@ -418,7 +418,7 @@ def lesion_tissue(view: ItemView, params: TissueParams, ctx: CheckContext) -> li
     out = []
     for lesion in ann.lesions if ann is not None else ():
         geom = lesion.geometry
-        if geom is None or geom.area == 0 or not shapely.is_valid(geom):
+        if geom is None or lesion.area == 0 or not lesion.is_valid:
             continue
         frac = tissue_fraction(probe.tissue, geom, params.max_samples)
         if frac is not None and frac < params.min_tissue_fraction:

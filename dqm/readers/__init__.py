@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import os
 from collections import OrderedDict
 from pathlib import Path
 
@@ -55,12 +56,13 @@ _CACHE: OrderedDict[tuple[str, str, int, str], list[Annotation]] = OrderedDict()
 def read_bytes(path: Path) -> tuple[bytes | None, ReadIssue | None]:
     """The file's bytes, or the issue that prevented reading them."""
     try:
-        size = path.stat().st_size
-        if size > MAX_BYTES:
-            return None, ReadIssue(
-                "ANNOTATION_UNREADABLE", f"{size} bytes is over the {MAX_BYTES} byte limit"
-            )
-        return path.read_bytes(), None
+        with open(path, "rb") as fh:
+            size = os.fstat(fh.fileno()).st_size
+            if size > MAX_BYTES:
+                return None, ReadIssue(
+                    "ANNOTATION_UNREADABLE", f"{size} bytes is over the {MAX_BYTES} byte limit"
+                )
+            return fh.read(), None
     except OSError as exc:
         return None, ReadIssue("ANNOTATION_UNREADABLE", f"cannot read: {exc.strerror or exc}")
 
@@ -103,6 +105,9 @@ def _parse(data: bytes, rel: str, profile: Profile) -> list[Annotation]:
         ]
     if looks_like_xml(data):
         return _parse_xml(data, rel, profile)
+    clean = native.read_clean(data, rel, profile)
+    if clean is not None:
+        return [clean]
     decoded = decode(data)
     if decoded.text is None:
         return [

@@ -17,7 +17,13 @@ UTF8_BOM = b"\xef\xbb\xbf"
 
 def pointer(*parts: object) -> str:
     """An RFC 6901 JSON pointer from path components (``pointer("lesions", 3)`` -> ``/lesions/3``)."""
-    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
+    out = []
+    for p in parts:
+        s = str(p)
+        if "~" in s or "/" in s:
+            s = s.replace("~", "~0").replace("/", "~1")
+        out.append(s)
+    return "/" + "/".join(out) if out else ""
 
 
 def failed(path: str, fmt: str, issue: ReadIssue) -> Annotation:

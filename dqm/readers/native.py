@@ -4,14 +4,22 @@ One pass: the document is validated against the strict schema, every schema erro
 read issue at its JSON pointer, and the parts that are structurally sound become the internal
 model. A lesion whose outline is structurally broken keeps no geometry, so the geometry checks
 do not report the same value twice.
+
+Speed: for a clean file, validating every coordinate through pydantic costs twice what parsing
+the file does. :func:`read_clean` first decodes the bytes with msgspec into typed structs that
+state the same schema (``_M*`` below; a test proves msgspec never accepts what the pydantic
+schema rejects), which parses and validates in one pass faster than orjson parses alone. A file
+msgspec refuses, for whatever reason, is read again by :func:`read_document`, which locates
+every error.
 """
 
 from __future__ import annotations
 
 import math
 from itertools import chain
-from typing import Any
+from typing import Any, Literal
 
+import msgspec
 import numpy as np
 from pydantic import TypeAdapter, ValidationError
 
@@ -23,6 +31,44 @@ from dqm.readers.native_schema import NativeAnnotation
 FORMAT = "native"
 _ADAPTER: TypeAdapter[NativeAnnotation] = TypeAdapter(NativeAnnotation)
 _UNION_TAGS = frozenset({"Polygon", "MultiPolygon"})
+
+
+class _MSlide(msgspec.Struct, forbid_unknown_fields=True):
+    file: str
+    width: int
+    height: int
+    mpp: float | msgspec.UnsetType | None = msgspec.UNSET
+    objective_power: float | msgspec.UnsetType | None = msgspec.UNSET
+
+
+class _MPolygon(msgspec.Struct, tag="Polygon", tag_field="type", forbid_unknown_fields=True):
+    coordinates: list[list[tuple[float, float]]]
+
+
+class _MMultiPolygon(msgspec.Struct, tag="MultiPolygon", tag_field="type", forbid_unknown_fields=True):
+    coordinates: list[list[list[tuple[float, float]]]]
+
+
+class _MLesion(msgspec.Struct, forbid_unknown_fields=True, rename={"class_": "class"}):
+    class_: str
+    geometry: _MPolygon | _MMultiPolygon
+    id: int | str | msgspec.UnsetType | None = msgspec.UNSET
+    properties: dict[str, Any] | msgspec.UnsetType = msgspec.UNSET
+
+
+class _MDocument(msgspec.Struct, forbid_unknown_fields=True):
+    slide: _MSlide
+    lesions: list[_MLesion]
+    clinical: dict[str, Any]
+    format: Literal["dqm.annotation/1"] | msgspec.UnsetType | None = msgspec.UNSET
+
+
+_DECODER = msgspec.json.Decoder(_MDocument)
+
+
+def _present(*values: Any) -> int:
+    return sum(v is not msgspec.UNSET for v in values)
+
 
 SLIDE_KEYS = ("file", "width", "height")
 LESION_KEYS = ("class", "geometry")
@@ -147,6 +193,47 @@ def _number(value: Any) -> float | None:
 
 def _integer(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def read_clean(data: bytes, path: str, profile: Profile) -> Annotation | None:
+    """The annotation of a file that satisfies the schema, read in one pass; None otherwise.
+
+    ``None`` means only "not proven clean": the caller reads the file again with
+    :func:`read_document`, which reports what is wrong (or finds it is another format).
+    """
+    try:
+        doc = _DECODER.decode(data)
+    except (msgspec.MsgspecError, UnicodeDecodeError, ValueError):
+        return None
+    slide = doc.slide
+    ann = Annotation(
+        path=path,
+        format=FORMAT,
+        slide_file=slide.file,
+        width=slide.width,
+        height=slide.height,
+        mpp=slide.mpp if isinstance(slide.mpp, float) else None,
+        clinical=dict(doc.clinical),
+    )
+    # value slots as read_document counts them: keys present, the required ones always
+    n_values = _present(doc.format) + 3 + _present(slide.mpp, slide.objective_power) + len(doc.clinical)
+    institution = doc.clinical.get("institution")
+    for i, rec in enumerate(doc.lesions):
+        n_values += 2 + _present(rec.id, rec.properties)
+        geometry = rec.geometry
+        polygons = [geometry.coordinates] if isinstance(geometry, _MPolygon) else geometry.coordinates
+        ann.lesions.append(
+            Lesion.build(
+                i,
+                pointer("lesions", i),
+                rec.class_,
+                profile.resolve_class(rec.class_, institution),
+                [_rings(poly) for poly in polygons],
+                rec.properties if isinstance(rec.properties, dict) else {},
+            )
+        )
+    ann.n_values = n_values
+    return ann
 
 
 def read_document(doc: Any, path: str, profile: Profile, issues: list[ReadIssue]) -> Annotation:

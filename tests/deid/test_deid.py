@@ -338,3 +338,14 @@ def test_label_thumbnails_show_only_when_present() -> None:
     html = render_html(with_label)
     assert 'id="labels"' in html and 'src="data:image/jpeg;base64,AAAA"' in html
     assert "style=" not in html
+
+
+def test_closed_domain_values_are_not_searched_but_values_outside_them_are(profile: Profile) -> None:
+    clean = {"sex": "F", "site": "trunk", "age": "61", "diagnosis": "melanoma", "acquired_on": "2021-06-01"}
+    item = Item("s1", "slides/s1.svs", "ann/s1.json", clean, row=2)
+    assert deid_findings(view_of(profile, item=item)) == []
+    # an identifier typed into a closed field is outside its domain, so it is searched and found
+    leaked = {**clean, "sex": "RRN 900101-1234567", "site": "patient Kim Minsu"}
+    found = deid_findings(view_of(profile, item=Item("s2", None, None, leaked, row=3)))
+    assert {f.location.column for f in found} >= {"sex"}
+    assert_masked(found)

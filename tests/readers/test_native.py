@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -192,3 +193,81 @@ def test_multipolygon_reads_every_part(profile):
     )
     les = ann.lesions[0]
     assert les.geometry.geom_type == "MultiPolygon" and les.n_holes == 1 and les.n_vertices == 192
+
+
+def _slow_read(doc, profile):
+    from dqm.readers.native import read_document
+
+    return read_document(doc, "a.json", profile, [])
+
+
+def _same_annotation(a, b):
+    assert (a.width, a.height, a.mpp, a.slide_file, a.clinical, a.n_values, a.issues) == (
+        b.width,
+        b.height,
+        b.mpp,
+        b.slide_file,
+        b.clinical,
+        b.n_values,
+        b.issues,
+    )
+    assert [(x.label, x.raw_class, x.n_vertices, x.properties) for x in a.lesions] == [
+        (x.label, x.raw_class, x.n_vertices, x.properties) for x in b.lesions
+    ]
+    for x, y in zip(a.lesions, b.lesions, strict=True):
+        assert all(
+            np.array_equal(r, s)
+            for p, q in zip(x.polygons, y.polygons, strict=True)
+            for r, s in zip(p, q, strict=True)
+        )
+
+
+@pytest.mark.parametrize(
+    "mutate",
+    [
+        lambda d: None,
+        lambda d: d.pop("format"),
+        lambda d: d["slide"].pop("mpp"),
+        lambda d: d["slide"].__setitem__("mpp", None),
+        lambda d: d["slide"].__setitem__("objective_power", 20),
+        lambda d: d["lesions"][0].__setitem__("properties", {"note": "x"}),
+        lambda d: d["lesions"][0].pop("id"),
+        lambda d: d.__setitem__("lesions", []),
+    ],
+)
+def test_fast_and_full_reading_agree_on_clean_files(profile, mutate):
+    from dqm.readers.native import read_clean
+
+    doc = native_doc()
+    mutate(doc)
+    fast = read_clean(json.dumps(doc).encode(), "a.json", profile)
+    assert fast is not None
+    _same_annotation(fast, _slow_read(doc, profile))
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.sampled_from(["slide", "lesions", "clinical", "format", "coordinates", "vertex", "class", "id"]),
+    json_values,
+)
+def test_the_fast_reader_never_accepts_what_the_schema_rejects(key, value):
+    from pydantic import ValidationError
+
+    from dqm.profile import load_profile
+    from dqm.readers.native import _ADAPTER, read_clean
+
+    doc = native_doc()
+    if key == "coordinates":
+        doc["lesions"][0]["geometry"]["coordinates"] = value
+    elif key == "vertex":
+        doc["lesions"][1]["geometry"]["coordinates"][0][2] = value
+    elif key in ("class", "id"):
+        doc["lesions"][1][key] = value
+    else:
+        doc[key] = value
+    data = json.dumps(doc).encode()
+    if read_clean(data, "a.json", load_profile()) is not None:
+        try:
+            _ADAPTER.validate_python(json.loads(data))
+        except ValidationError as exc:  # pragma: no cover - the assertion below explains
+            raise AssertionError(f"fast path accepted an invalid document: {exc}") from exc
