@@ -43,13 +43,17 @@ IGNORED_NAMES = frozenset({MANIFEST, "truth.csv", "README.md", "README.txt"})
 
 
 def suffix(path: str) -> str:
-    """The file's extension in lower case, ``.ome.tif`` style double extensions reduced."""
-    return PurePosixPath(path).suffix.lower()
+    """The file's extension in lower case (string operations: this runs once per file)."""
+    name = path.rsplit("/", 1)[-1]
+    dot = name.rfind(".")
+    return name[dot:].lower() if dot > 0 else ""
 
 
 def stem(path: str) -> str:
     """File name without its extension (and without ``.ome`` before ``.tif``)."""
-    name = PurePosixPath(path).stem
+    name = path.rsplit("/", 1)[-1]
+    dot = name.rfind(".")
+    name = name[:dot] if dot > 0 else name
     return name[:-4] if name.lower().endswith(".ome") else name
 
 
@@ -72,11 +76,12 @@ def list_files(root: Path) -> tuple[list[str], list[str]]:
     slides, annotations = [], []
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        rel_dir = Path(dirpath).relative_to(root)
+        rel_dir = Path(dirpath).relative_to(root).as_posix()
+        prefix = "" if rel_dir == "." else rel_dir + "/"
         for name in sorted(filenames):
             if name.startswith(".") or name in IGNORED_NAMES:
                 continue
-            rel = (rel_dir / name).as_posix()
+            rel = prefix + name
             ext = suffix(name)
             if ext in SLIDE_SUFFIXES:
                 slides.append(rel)

@@ -16,11 +16,12 @@ import os
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from dqm.profile import FieldDef, Profile
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 INTEGER = r"^\s*[+-]?\d+\s*$"
 NUMBER = r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$"
@@ -96,6 +97,8 @@ def text(value: Any) -> str | None:
 
 def build_table(records: list[dict[str, Any]], sources: list[RowSource], profile: Profile) -> pd.DataFrame:
     """The clinical table: profile fields first, then any other columns the records carry."""
+    import pandas as pd  # here, not at import: dqm validate starts faster
+
     columns = list(profile.clinical)
     extra = sorted({k for r in records for k in r} - set(columns) - _PATH_COLUMNS)
     rows = [[text(r.get(c)) for c in (*columns, *extra)] for r in records]
@@ -110,6 +113,8 @@ _PATH_COLUMNS = {"slide_id", "image_path", "annotation_path"}
 
 def _derived(frame: pd.DataFrame, profile: Profile) -> pd.DataFrame:
     """Typed helper columns the domain expectations run on (``__num__age``, ``__class__diagnosis``)."""
+    import pandas as pd
+
     out = frame.copy()
     for name, fdef in profile.clinical.items():
         if name not in frame:
