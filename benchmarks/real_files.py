@@ -1,6 +1,6 @@
 """The real-file results table: every file in ../shared/data/real and what dqm makes of it.
 
-    .venv/bin/python benchmarks/real_files.py [--real PATH] [--markdown]
+    .venv/bin/python benchmarks/real_files.py [--real PATH]    # prints Markdown tables
 
 Annotation files go through the readers (format detected by content) and the item checks that
 need no slide; slides through the probe and the slide and de-identification checks. Each row
