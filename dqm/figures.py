@@ -10,7 +10,8 @@ state
     ``decision`` or ``status`` of ``incomplete``/``pending``, or ``complete`` False, e.g. an
     expert review still in progress), else ``passed`` / ``failed`` from its ``passed`` bool.
 gates
-    The gated thresholds, each with its value, target and decision. A dimension that has a
+    The gated thresholds, each with its value, target and decision (none while the dimension is
+    pending: its figures are provisional). A dimension that has a
     ``gates`` list gives them explicitly (syntactic does). Otherwise every nested object with
     both ``target`` and ``passed`` and a numeric value (``value``, ``accuracy``, ``dice``,
     ``mean_dice``, ``estimate`` or ``statistic``) is a gate. A dimension with neither is one gate:
@@ -274,6 +275,9 @@ def dimension_gates(result: QualityResult, dim: str) -> list[Gate]:
                 value_field="",
             )
         ]
+    if _pending(model):
+        # a provisional figure has no decision yet: "fail" would claim what was not decided
+        gates = [_undecided(g) for g in gates]
     seen: dict[str, int] = {}
     unique = []
     for g in gates:  # keys stay unique even when two gates share a name
@@ -281,6 +285,12 @@ def dimension_gates(result: QualityResult, dim: str) -> list[Gate]:
         seen[g.key] = n + 1
         unique.append(g if n == 0 else _rekey(g, f"{g.key}#{n + 1}"))
     return unique
+
+
+def _undecided(g: Gate) -> Gate:
+    from dataclasses import replace
+
+    return replace(g, passed=None, note="; ".join(n for n in (g.note, "provisional: not finished") if n))
 
 
 def _rekey(g: Gate, key: str) -> Gate:
