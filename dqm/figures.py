@@ -249,7 +249,7 @@ def dimension_gates(result: QualityResult, dim: str) -> list[Gate]:
         stored = isinstance(model, BaseModel) and "gates" in type(model).model_fields
         places = [] if stored else [(where, m) for _, where, m in _walk("", (), model)]
         wheres = [
-            ("gates", i) if stored else next((w for w, m in places if m == item), ())
+            ("gates", i) if stored else next((w for w, m in places if m == item), ()) or _source(item)
             for i, item in enumerate(explicit)
         ]
         gates = [
@@ -285,6 +285,13 @@ def dimension_gates(result: QualityResult, dim: str) -> list[Gate]:
         seen[g.key] = n + 1
         unique.append(g if n == 0 else _rekey(g, f"{g.key}#{n + 1}"))
     return unique
+
+
+def _source(item: Any) -> tuple[Any, ...]:
+    """Where a computed gate's figure is stored (its ``source``, a ``/``-separated path inside
+    the dimension), or the dimension itself."""
+    source = getattr(item, "source", "")
+    return tuple(source.split("/")) if isinstance(source, str) and source else ()
 
 
 def _undecided(g: Gate) -> Gate:

@@ -224,6 +224,27 @@ def test_precision_plan_decides_by_target(tmp_path: Path, profile: Profile) -> N
     assert r.decision == ("accept" if r.weighted.accuracy >= 0.95 else "reject")  # type: ignore[union-attr]
 
 
+def test_the_gated_figure_is_the_one_the_decision_compared(tmp_path: Path, profile: Profile) -> None:
+    # Oversampled precision plan: the raw PASS share (0.925) is under the target, the stratified
+    # estimate the decision uses (0.97) is over it; the gated figure must be the latter.
+    from dqm.figures import dimension_gates
+    from tests.reports.conftest import make_result
+
+    plan = plan_for(2000, plan="precision", margin=0.05, oversample=True, flagged_every=5)
+    flagged = [s.slide_id for s in plan.sample if s.flagged]
+    r = run(plan, [verdict_file(tmp_path, verdicts(plan, set(flagged[: len(flagged) // 6])))], profile)
+    assert r.weighted is not None and r.weighted.accuracy is not None and r.accuracy is not None
+    assert r.accuracy < 0.95 <= r.weighted.accuracy and r.decision == "accept"
+    (g,) = dimension_gates(make_result(semantic=r), "semantic")
+    assert (g.name, g.value, g.target, g.passed) == ("weighted_accuracy", r.weighted.accuracy, 0.95, True)
+    assert (g.ci_low, g.ci_high) == (r.weighted.ci_low, r.weighted.ci_high)
+    assert (g.pointer, g.value_field) == ("/semantic/weighted", "accuracy")
+    # an ISO plan decides on the FAIL count: the raw accuracy is shown with the decision
+    iso = run(plan_for(300), [verdict_file(tmp_path, verdicts(plan_for(300)), "iso.json")], profile)
+    (g,) = dimension_gates(make_result(semantic=iso), "semantic")
+    assert (g.key, g.value, g.target, g.passed) == ("semantic.accuracy", 1.0, None, True)
+
+
 # --------------------------------------------------------------------------- validation findings
 
 
