@@ -194,6 +194,24 @@ def test_weighted_estimate_closed_form() -> None:
     assert one.variance == pytest.approx((1 - 1 / 10) * 0.25) and "s² = 1/4" in one.note
 
 
+def test_an_all_pass_review_has_an_interval_not_a_point() -> None:
+    # 40 of 500 reviewed in two cells, every one PASS: s² = 0 in every cell, but 460 slides are
+    # unseen. The interval is Wilson's at n = 40 (finite-population corrected), not [1, 1].
+    from dqm.semantic.intervals import effective_n, wilson_half_width
+
+    w = weighted_estimate({"A": (300, 24, 24), "B": (200, 16, 16)}, 500)
+    assert (w.accuracy, w.variance) == (1.0, 0.0)
+    n = effective_n(40, 500)
+    assert w.ci_high == 1.0 and w.ci_low == pytest.approx(1.0 - 2 * wilson_half_width(1.0, n))
+    assert 0.9 < w.ci_low < 0.95 and w.ci_method.startswith("Wilson")
+    # all FAIL in one cell, all PASS in the other: again no variance estimate, an interval around p̂_w
+    mixed = weighted_estimate({"A": (300, 24, 24), "B": (200, 16, 0)}, 500)
+    assert mixed.accuracy == pytest.approx(0.6) and mixed.ci_low < 0.5 and 0.7 < mixed.ci_high < 1.0
+    # the whole lot reviewed: the estimate is exact and the interval a point
+    whole = weighted_estimate({"A": (3, 3, 3)}, 3)
+    assert (whole.ci_low, whole.ci_high, whole.ci_method) == (1.0, 1.0, "normal")
+
+
 def test_single_stratum_is_simple_random_sampling() -> None:
     # p̂ and the textbook unbiased variance (1 - n/N) p̂ (1 - p̂) / (n - 1)
     w = weighted_estimate({"all": (500, 40, 34)}, 500)
