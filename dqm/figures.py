@@ -10,7 +10,8 @@ state
     ``decision`` or ``status`` of ``incomplete``/``pending``, or ``complete`` False, e.g. an
     expert review still in progress), else ``passed`` / ``failed`` from its ``passed`` bool.
 gates
-    The gated thresholds, each with its value, target and decision. A dimension that has a
+    The gated thresholds, each with its value, target and decision (none while the dimension is
+    pending: its figures are provisional). A dimension that has a
     ``gates`` list gives them explicitly (syntactic does). Otherwise every nested object with
     both ``target`` and ``passed`` and a numeric value (``value``, ``accuracy``, ``dice``,
     ``mean_dice``, ``estimate`` or ``statistic``) is a gate. A dimension with neither is one gate:
@@ -248,7 +249,7 @@ def dimension_gates(result: QualityResult, dim: str) -> list[Gate]:
         stored = isinstance(model, BaseModel) and "gates" in type(model).model_fields
         places = [] if stored else [(where, m) for _, where, m in _walk("", (), model)]
         wheres = [
-            ("gates", i) if stored else next((w for w, m in places if m == item), ())
+            ("gates", i) if stored else next((w for w, m in places if m == item), ()) or _source(item)
             for i, item in enumerate(explicit)
         ]
         gates = [
@@ -274,6 +275,9 @@ def dimension_gates(result: QualityResult, dim: str) -> list[Gate]:
                 value_field="",
             )
         ]
+    if _pending(model):
+        # a provisional figure has no decision yet: "fail" would claim what was not decided
+        gates = [_undecided(g) for g in gates]
     seen: dict[str, int] = {}
     unique = []
     for g in gates:  # keys stay unique even when two gates share a name
@@ -281,6 +285,19 @@ def dimension_gates(result: QualityResult, dim: str) -> list[Gate]:
         seen[g.key] = n + 1
         unique.append(g if n == 0 else _rekey(g, f"{g.key}#{n + 1}"))
     return unique
+
+
+def _source(item: Any) -> tuple[Any, ...]:
+    """Where a computed gate's figure is stored (its ``source``, a ``/``-separated path inside
+    the dimension), or the dimension itself."""
+    source = getattr(item, "source", "")
+    return tuple(source.split("/")) if isinstance(source, str) and source else ()
+
+
+def _undecided(g: Gate) -> Gate:
+    from dataclasses import replace
+
+    return replace(g, passed=None, note="; ".join(n for n in (g.note, "provisional: not finished") if n))
 
 
 def _rekey(g: Gate, key: str) -> Gate:

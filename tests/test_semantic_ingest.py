@@ -194,6 +194,24 @@ def test_weighted_estimate_closed_form() -> None:
     assert one.variance == pytest.approx((1 - 1 / 10) * 0.25) and "s² = 1/4" in one.note
 
 
+def test_an_all_pass_review_has_an_interval_not_a_point() -> None:
+    # 40 of 500 reviewed in two cells, every one PASS: s² = 0 in every cell, but 460 slides are
+    # unseen. The interval is Wilson's at n = 40 (finite-population corrected), not [1, 1].
+    from dqm.semantic.intervals import effective_n, wilson_half_width
+
+    w = weighted_estimate({"A": (300, 24, 24), "B": (200, 16, 16)}, 500)
+    assert (w.accuracy, w.variance) == (1.0, 0.0)
+    n = effective_n(40, 500)
+    assert w.ci_high == 1.0 and w.ci_low == pytest.approx(1.0 - 2 * wilson_half_width(1.0, n))
+    assert 0.9 < w.ci_low < 0.95 and w.ci_method.startswith("Wilson")
+    # all FAIL in one cell, all PASS in the other: again no variance estimate, an interval around p̂_w
+    mixed = weighted_estimate({"A": (300, 24, 24), "B": (200, 16, 0)}, 500)
+    assert mixed.accuracy == pytest.approx(0.6) and mixed.ci_low < 0.5 and 0.7 < mixed.ci_high < 1.0
+    # the whole lot reviewed: the estimate is exact and the interval a point
+    whole = weighted_estimate({"A": (3, 3, 3)}, 3)
+    assert (whole.ci_low, whole.ci_high, whole.ci_method) == (1.0, 1.0, "normal")
+
+
 def test_single_stratum_is_simple_random_sampling() -> None:
     # p̂ and the textbook unbiased variance (1 - n/N) p̂ (1 - p̂) / (n - 1)
     w = weighted_estimate({"all": (500, 40, 34)}, 500)
@@ -222,6 +240,27 @@ def test_precision_plan_decides_by_target(tmp_path: Path, profile: Profile) -> N
     r = run(plan, [verdict_file(tmp_path, verdicts(plan, fails))], profile, target=0.95)
     assert r.decision_basis == "target" and r.target == 0.95
     assert r.decision == ("accept" if r.weighted.accuracy >= 0.95 else "reject")  # type: ignore[union-attr]
+
+
+def test_the_gated_figure_is_the_one_the_decision_compared(tmp_path: Path, profile: Profile) -> None:
+    # Oversampled precision plan: the raw PASS share (0.925) is under the target, the stratified
+    # estimate the decision uses (0.97) is over it; the gated figure must be the latter.
+    from dqm.figures import dimension_gates
+    from tests.reports.conftest import make_result
+
+    plan = plan_for(2000, plan="precision", margin=0.05, oversample=True, flagged_every=5)
+    flagged = [s.slide_id for s in plan.sample if s.flagged]
+    r = run(plan, [verdict_file(tmp_path, verdicts(plan, set(flagged[: len(flagged) // 6])))], profile)
+    assert r.weighted is not None and r.weighted.accuracy is not None and r.accuracy is not None
+    assert r.accuracy < 0.95 <= r.weighted.accuracy and r.decision == "accept"
+    (g,) = dimension_gates(make_result(semantic=r), "semantic")
+    assert (g.name, g.value, g.target, g.passed) == ("weighted_accuracy", r.weighted.accuracy, 0.95, True)
+    assert (g.ci_low, g.ci_high) == (r.weighted.ci_low, r.weighted.ci_high)
+    assert (g.pointer, g.value_field) == ("/semantic/weighted", "accuracy")
+    # an ISO plan decides on the FAIL count: the raw accuracy is shown with the decision
+    iso = run(plan_for(300), [verdict_file(tmp_path, verdicts(plan_for(300)), "iso.json")], profile)
+    (g,) = dimension_gates(make_result(semantic=iso), "semantic")
+    assert (g.key, g.value, g.target, g.passed) == ("semantic.accuracy", 1.0, None, True)
 
 
 # --------------------------------------------------------------------------- validation findings

@@ -113,7 +113,7 @@ class DiversitySettings(_Frozen):
     correction: Correction = "holm"
     """Multiple-testing correction over the family of tests (and, separately, over drift)."""
     targets: dict[str, dict[str, float]] = Field(default_factory=dict)
-    """Target shares per categorical variable (``class`` keys are class ids); each sums to 1."""
+    """Target shares per categorical variable (``class`` keys are class ids); each positive, summing to 1."""
     rules: dict[str, EffectRule] = Field(default_factory=_default_rules)
     """Effect-size rules per test name (``fit`` covers every goodness-of-fit test)."""
     balance: BalanceRules = BalanceRules()
@@ -135,8 +135,13 @@ class DiversitySettings(_Frozen):
         for var, shares in v.items():
             if var not in TARGETABLE:
                 raise ValueError(f"targets for {var!r}: choose from {', '.join(TARGETABLE)}")
-            if not shares or any(s < 0 for s in shares.values()):
-                raise ValueError(f"targets for {var!r} must be non-negative shares")
+            # A share of 0 makes the expected count 0: X² is NaN or infinite and every outcome but
+            # the observed one has probability 0. A category that must not occur is left out of
+            # the targets instead; its slides are then counted as left out of the test.
+            if not shares or any(not s > 0 for s in shares.values()):
+                raise ValueError(
+                    f"targets for {var!r} must be positive shares (leave out a category that must not occur)"
+                )
             total = sum(shares.values())
             if abs(total - 1) > 1e-3:
                 raise ValueError(f"targets for {var!r} sum to {total:.4f}, not 1")

@@ -7,7 +7,9 @@
   slides. Its variance is ``Σ_c (N_c / N)² (1 − r_c / N_c) s_c² / r_c`` with ``r_c`` slides reviewed
   and ``s_c² = r_c p̂_c (1 − p̂_c) / (r_c − 1)``. A cell with one reviewed slide out of several has
   no variance estimate; it is given the largest possible ``s² = 1/4`` (conservative). The interval
-  is normal: ``p̂_w ± z·SE``, clipped to [0, 1]. During a partial review, cells with no reviewed
+  is normal: ``p̂_w ± z·SE``, clipped to [0, 1]; when every cell is all PASS or all FAIL the variance
+  estimate is 0, and the Wilson interval at the reviewed count (finite-population corrected) is used
+  instead of an interval of width 0. During a partial review, cells with no reviewed
   slide are left out and ``lot_covered`` says how much of the lot the estimate speaks for.
 * **Decision**
   - ISO 2859-1, equal-probability sample (no oversampling, no floor raising the sample): ``d`` =
@@ -25,7 +27,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
-from dqm.semantic.intervals import interval, z_value
+from dqm.semantic.intervals import effective_n, interval, wilson_half_width, z_value
 from dqm.semantic.models import ReviewPlan, StratumResult, WeightedEstimate
 
 
@@ -73,7 +75,22 @@ def weighted_estimate(
     p_w = min(1.0, max(0.0, p_w))  # the shares sum to 1 up to rounding
     se = math.sqrt(var)
     half = z_value(confidence) * se
+    low, high, method = max(0.0, p_w - half), min(1.0, p_w + half), "normal"
     notes = []
+    reviewed = sum(v[1] for v in covered.values())
+    if var == 0.0 and reviewed < n_cov:
+        # Every cell is all PASS or all FAIL: the variance estimate is 0 and the normal interval
+        # would collapse on the estimate although most of the lot was not seen. Use the Wilson
+        # interval at the reviewed count instead (with the finite-population correction), as
+        # Korn & Graubard do for an estimate of 0 or 1.
+        n_eff = effective_n(reviewed, n_cov)
+        z2 = z_value(confidence) ** 2
+        centre = (p_w + z2 / (2.0 * n_eff)) / (1.0 + z2 / n_eff)
+        width = wilson_half_width(p_w, n_eff, confidence)
+        low, high = max(0.0, centre - width), min(1.0, centre + width)
+        low, high = min(low, p_w), max(high, p_w)
+        method = "Wilson at the reviewed count (the variance estimate is 0)"
+        notes.append("every cell is all PASS or all FAIL: Wilson interval at the reviewed count")
     if n_cov < lot_size:
         notes.append(
             f"provisional: cells holding {lot_size - n_cov} of {lot_size} slides have no verdict yet"
@@ -86,8 +103,9 @@ def weighted_estimate(
         accuracy=p_w,
         variance=var,
         standard_error=se,
-        ci_low=max(0.0, p_w - half),
-        ci_high=min(1.0, p_w + half),
+        ci_low=low,
+        ci_high=high,
+        ci_method=method,
         lot_covered=n_cov,
         note="; ".join(notes),
     )

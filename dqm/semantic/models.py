@@ -226,6 +226,23 @@ class OverlapSummary(_Frozen):
     min_dice: float | None = None
 
 
+class DecidedFigure(_Frozen):
+    """The figure the lot decision rests on, as the report's gated figures show it."""
+
+    name: str
+    accuracy: float | None
+    ci_low: float | None = None
+    ci_high: float | None = None
+    n_pass: int | None = None
+    n_reviewed: int | None = None
+    unit: str = "slides"
+    target: float | None = None
+    passed: bool
+    note: str = ""
+    source: str = ""
+    """Where the figure is stored inside ``semantic`` in results.json (empty: at its top)."""
+
+
 class SemanticResult(_Frozen):
     """Semantic accuracy (ISO/IEC 25024 Acc-I-2): an expert review of a designed sample."""
 
@@ -272,3 +289,40 @@ class SemanticResult(_Frozen):
     passed: bool
     """True only when the lot decision is ``accept``."""
     method: str = ""
+
+    @property
+    def gates(self) -> list[DecidedFigure]:
+        """The gated figure: what the decision compared with its target.
+
+        A precision plan decides on the stratified estimate (``weighted``), which differs from the
+        raw PASS share when flagged slides were oversampled; an ISO plan decides on the FAIL count
+        against Ac / Re, and the raw accuracy is shown with it.
+        """
+        if self.plan == "precision" and self.weighted is not None:
+            w = self.weighted
+            return [
+                DecidedFigure(
+                    name="weighted_accuracy",
+                    accuracy=w.accuracy,
+                    ci_low=w.ci_low,
+                    ci_high=w.ci_high,
+                    n_reviewed=self.n_reviewed,
+                    unit="slides reviewed",
+                    target=self.target,
+                    passed=self.passed,
+                    note="stratified estimate, compared with the target",
+                    source="weighted",
+                )
+            ]
+        return [
+            DecidedFigure(
+                name="accuracy",
+                accuracy=self.accuracy,
+                ci_low=self.ci_low,
+                ci_high=self.ci_high,
+                n_pass=self.n_pass,
+                n_reviewed=self.n_reviewed,
+                target=self.target,
+                passed=self.passed,
+            )
+        ]

@@ -129,6 +129,13 @@ class EvaluationConfig(_Frozen):
     overlays: int = Field(3, ge=0)
     """Best and worst slides shown as overlays in the report (each)."""
 
+    @model_validator(mode="after")
+    def _interval_to_gate_on(self) -> EvaluationConfig:
+        # without resamples there is no interval, and every class would fail on its missing lower end
+        if self.gate_on == "ci_low" and self.bootstrap == 0:
+            raise ValueError("gate_on: ci_low needs an interval: set bootstrap above 0")
+        return self
+
 
 class SuspiciousConfig(_Frozen):
     """The label-quality signal."""

@@ -160,6 +160,7 @@ def test_profile_without_diversity_section_uses_defaults(tmp_path: Path, cohort:
     [
         ("diversity:\n  targets:\n    class: {NS: 0.5, BCC: 0.6}\n", "sum to 1.1"),
         ("diversity:\n  targets:\n    class: {NS: 0.5, XX: 0.5}\n", "not in the taxonomy"),
+        ("diversity:\n  targets:\n    class: {NS: 0.5, BCC: 0.5, MM: 0.0}\n", "positive shares"),
         ("diversity:\n  targets:\n    colour: {red: 1.0}\n", "choose from"),
         ("diversity:\n  rules:\n    independence.class_moon: {warn_at: small}\n", "unknown test names"),
         ("diversity:\n  rules:\n    fit: {warn_at: large, fail_at: small}\n", "fail_at"),

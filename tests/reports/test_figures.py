@@ -31,6 +31,13 @@ def test_a_top_level_estimate_is_one_gate_with_its_interval():
     assert g.shown_ci == "0.9468 – 0.985"
 
 
+def test_a_pending_dimension_has_provisional_figures_without_a_decision():
+    r = make_result(semantic=semantic(passed=False, decision="incomplete"))
+    (g,) = dimension_gates(r, "semantic")
+    assert g.passed is None and g.decision == "–" and "provisional" in g.note
+    assert g.value == 306 / 315  # the figure itself is still shown
+
+
 def test_nested_objects_with_target_and_passed_are_gates():
     class PerClass(BaseModel):
         model_config = ConfigDict(frozen=True)

@@ -134,6 +134,8 @@ def test_cover_gates_and_sections():
     sections = [n.attrs["id"] for n in doc.find_all("section")]
     assert sections[:5] == ["gates", "syntactic", "semantic", "diversity", "validity"]
     assert "NOT RUN" in doc.by_id("diversity").text
+    head = " ".join(doc.by_id("semantic").text.split())
+    assert "Result: PENDING — lot decision INCOMPLETE" in head and "Result: FAIL" not in head
     assert "mean Dice" in doc.by_id("validity").text  # the validity section of dqm/validity
     assert "dice per class.BCC.dice" not in doc.by_id("validity").text  # dotted paths stay code
     rows = doc.by_id("gates").find_all("tr")

@@ -53,6 +53,12 @@ def test_segresnet_filters_must_fit_group_norm(tmp_path: Path) -> None:
         load_validity_profile(p)
 
 
+def test_gating_on_the_interval_needs_an_interval(tmp_path: Path) -> None:
+    p = _write(tmp_path, "name: x\nevaluation: {gate_on: ci_low, bootstrap: 0}\n")
+    with pytest.raises(ValidityProfileError, match="bootstrap above 0"):
+        load_validity_profile(p)
+
+
 def test_unknown_key_and_bad_values_are_located(tmp_path: Path) -> None:
     p = _write(tmp_path, "name: x\ntraining: {epochs: 0, speed: 3}\nsplit: {mode: random}\n")
     with pytest.raises(ValidityProfileError) as err:
