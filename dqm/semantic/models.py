@@ -324,5 +324,15 @@ class SemanticResult(_Frozen):
                 n_reviewed=self.n_reviewed,
                 target=self.target,
                 passed=self.passed,
+                note=self._count_rule(),
             )
         ]
+
+    def _count_rule(self) -> str:
+        """The ISO 2859-1 acceptance rule in words (the decision is on the FAIL count)."""
+        if self.acceptance_number is None or self.rejection_number is None:
+            return ""
+        return (
+            f"lot accepted with at most {self.acceptance_number} FAIL, rejected from "
+            f"{self.rejection_number} (ISO 2859-1 Ac / Re)"
+        )

@@ -195,6 +195,7 @@ def semantic(passed: bool = True, decision: str = "accept") -> SemanticResult:
     AQL 1.5 (Ac 10, Re 11), rejected at AQL 1.0 (Ac 7, Re 8)."""
     n_fail = 9
     ac = 7 if decision == "reject" else 10
+    n_reviewed = 200 if decision == "incomplete" else 315
     return SemanticResult(
         plan_id="p" * 16,
         plan="iso2859",
@@ -207,20 +208,20 @@ def semantic(passed: bool = True, decision: str = "accept") -> SemanticResult:
         code_letter="M",
         acceptance_number=ac,
         rejection_number=ac + 1,
-        accuracy=(315 - n_fail) / 315,
+        accuracy=(n_reviewed - n_fail) / n_reviewed,
         ci_low=0.9468,
         ci_high=0.9850,
         ci_method="wilson",
         confidence=0.95,
-        n_reviewed=315 if decision != "incomplete" else 200,
-        n_pass=315 - n_fail,
+        n_reviewed=n_reviewed,
+        n_pass=n_reviewed - n_fail,
         n_fail=n_fail,
         remaining=0 if decision != "incomplete" else 115,
         provisional=decision == "incomplete",
         decision=decision,
         decision_basis="count",
         failures_counted=float(n_fail),
-        target=0.95,
+        target=None,  # an ISO plan decides on the FAIL count against Ac / Re, not on a target
         passed=passed,
         method="ISO 2859-1 single sampling, normal inspection, level II.",
     )
