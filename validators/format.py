@@ -112,7 +112,7 @@ def _same(a: Any, b: Any, field: str, view: ItemView) -> bool:
         return p.resolve_class(a, view.item.institution) == p.resolve_class(b, view.item.institution)
     try:
         return float(a) == float(b)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: an integer beyond a float
         return str(a).strip().casefold() == str(b).strip().casefold()
 
 
