@@ -75,6 +75,8 @@ class DiscoveryIssue:
     row: int | None = None
     column: str | None = None
     item_id: str | None = None
+    line: int | None = None
+    """1-based physical line of the file, for syntax errors."""
 
 
 @dataclass(slots=True)

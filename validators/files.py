@@ -178,6 +178,7 @@ def _discovery_findings(batch: BatchView, ctx: CheckContext) -> list[Finding]:
             file=i.file,
             row=i.row,
             column=i.column,
+            line=i.line,
         )
         for i in batch.discovery_issues
         if i.code in ctx.spec.codes
@@ -192,6 +193,7 @@ def _discovery_findings(batch: BatchView, ctx: CheckContext) -> list[Finding]:
         "MANIFEST_MISSING_COLUMN": "a required manifest column is absent",
         "MANIFEST_EMPTY_SLIDE_ID": "a manifest row has no slide_id",
         "MANIFEST_BAD_ROW": "a manifest row has more or fewer cells than the header",
+        "MANIFEST_DUPLICATE_COLUMN": "two manifest columns have the same name",
     },
 )
 def manifest_structure(batch: BatchView, params: NoParams, ctx: CheckContext) -> list[Finding]:
