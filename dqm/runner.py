@@ -229,12 +229,20 @@ def check_item_safely(
     try:
         return check_item(item, root, profile, checks, options)
     except Exception as exc:
-        crash = crash_finding("runner", item.slide_id, exc, item.annotation_path or item.image_path)
+        file = _batch_path(item.annotation_path or item.image_path)
+        crash = crash_finding("runner", item.slide_id, exc, file)
         return ItemOutcome(
             summary=summarise(item, None, None, profile, [crash]),
             findings=[crash],
             n_values=0,
-            files=[p for p in (item.annotation_path, item.image_path if options.slides else None) if p],
+            files=[
+                p
+                for p in (
+                    _batch_path(item.annotation_path),
+                    _batch_path(item.image_path) if options.slides else None,
+                )
+                if p
+            ],
             record=item.record,
             record_source="manifest" if item.row is not None else None,
         )
@@ -403,14 +411,23 @@ def _facts(run: Run) -> list[ItemFacts]:
         ItemFacts(
             o.summary.slide_id,
             o.summary.row,
-            o.summary.image_path,
-            o.summary.annotation_path,
+            _batch_path(o.summary.image_path),
+            _batch_path(o.summary.annotation_path),
             o.fingerprint,
             hashes.get(i),
             dict(o.summary.unmapped_classes),
         )
         for i, o in enumerate(run.outcomes)
     ]
+
+
+def _batch_path(rel: str | None) -> str | None:
+    """A manifest path as the item's findings name the file (``./a/b.svs`` -> ``a/b.svs``), so a
+    batch check's finding counts against the same file; a path leaving the batch stays as written."""
+    if rel is None:
+        return None
+    norm, outside = normalise(rel)
+    return norm if norm and not outside else rel
 
 
 def run_batch_checks(run: Run, checks: list[ConfiguredCheck]) -> list[Finding]:

@@ -48,3 +48,24 @@ def test_a_raising_item_step_outside_the_checks_is_a_crash_of_that_item(tmp_path
     assert [f.code for f in b.findings] == [CRASH_CODE] and b.summary.slide_id == "B"
     assert b.summary.errors == 1
     assert not [f for f in a.findings if f.code == CRASH_CODE]
+
+
+def test_a_batch_finding_counts_against_the_file_as_the_item_names_it(tmp_path, profile):
+    """'./s/a.png' in the manifest is the file 's/a.png': a duplicate-content finding on it must
+    not add a sixth file to the syntactic file count."""
+    from PIL import Image
+
+    from dqm.syntactic import file_universe
+
+    root = tmp_path / "b"
+    (root / "s").mkdir(parents=True)
+    Image.new("RGB", (40, 30), (230, 170, 200)).save(root / "s" / "a.png")
+    for sid in ("A", "B"):
+        (root / f"{sid}.json").write_text(json.dumps(native_doc()))
+    (root / "manifest.csv").write_text(
+        "slide_id,image_path,annotation_path\nA,s/a.png,A.json\nB,./s/a.png,B.json\n"
+    )
+    run = run_batch(root, profile, RunOptions(workers=1, clinical=False))
+    (dup,) = [f for f in run.batch_findings if f.code == "DUPLICATE_SLIDE_CONTENT"]
+    assert dup.location.file == "s/a.png"
+    assert file_universe(run) == {"manifest.csv", "s/a.png", "A.json", "B.json"}
