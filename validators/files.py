@@ -58,7 +58,14 @@ def pairing(view: ItemView, params: NoParams, ctx: CheckContext) -> list[Finding
                 )
             )
         elif status.path is None:
-            out.append(ctx.finding(code, f"no {what} file for this slide", file=None, row=view.item.row))
+            other = view.annotation_file.path if what == "slide" else view.image.path
+            # no file to point at: name the item's other file, so the finding can be acted on
+            paired = (
+                f" (its {'annotation' if what == 'slide' else 'slide'} file is {other!r})" if other else ""
+            )
+            out.append(
+                ctx.finding(code, f"no {what} file for this slide{paired}", file=None, row=view.item.row)
+            )
         elif not status.exists:
             out.append(
                 ctx.finding(

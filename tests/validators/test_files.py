@@ -50,3 +50,21 @@ def test_two_identical_slide_files_are_named(profile):
     ]
     (f,) = _run("file.duplicate_slide_content", profile, items, "manifest.csv")
     assert "byte-identical to 'slides/S1.png' (slide 'S1')" in f.message
+
+
+def test_a_missing_partner_file_names_the_file_that_is_there(profile):
+    """Paired by stem there is no manifest row: the message is the only way to find the item."""
+    from dqm.model import Item
+    from validators.context import FileStatus, ItemView
+
+    spec = REGISTRY["file.pairing"]
+    cfg = {c.id: c for c in configure(profile)}["file.pairing"]
+    view = ItemView(
+        Item("8_HE", None, "asap/8_HE.xml"),
+        profile,
+        image=FileStatus(None, False),
+        annotation_file=FileStatus("asap/8_HE.xml", True),
+    )
+    (f,) = spec.func(view, cfg.params, CheckContext(spec, "8_HE", cfg.severities, None))
+    assert f.code == "SLIDE_MISSING" and "'asap/8_HE.xml'" in f.message
+    assert f.location.file is None  # still one missing file of its own in the file grain
