@@ -120,7 +120,7 @@ def _read_manifest(path: Path, disc: Discovery, slides: list[str], annotations: 
     """Items from the manifest; False when it cannot be used (the caller pairs by stem)."""
     try:
         text = path.read_bytes().decode("utf-8-sig")
-        rows = list(csv.reader(io.StringIO(text, newline="")))
+        rows = _csv_rows(text, disc)
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         disc.issues.append(
             DiscoveryIssue(
@@ -140,6 +140,20 @@ def _read_manifest(path: Path, disc: Discovery, slides: list[str], annotations: 
         )
         return False
     header = [c.strip() for c in rows[0]]
+    first: dict[str, int] = {}
+    for i, name in enumerate(header):
+        if name and name in first:
+            disc.issues.append(
+                DiscoveryIssue(
+                    "MANIFEST_DUPLICATE_COLUMN",
+                    f"column {name!r} appears twice (columns {first[name] + 1} and {i + 1}); "
+                    "the first one is used",
+                    file=MANIFEST,
+                    column=name,
+                )
+            )
+            header[i] = ""  # ignored like an unnamed column: the first one holds the value
+        first.setdefault(name, i)
     if "slide_id" not in header:
         disc.issues.append(
             DiscoveryIssue(
@@ -195,6 +209,41 @@ def _read_manifest(path: Path, disc: Discovery, slides: list[str], annotations: 
         disc.items.append(Item(slide_id, image, annotation, clinical, n))
         disc.manifest_cells += len(path_cols)
     return True
+
+
+def _csv_rows(text: str, disc: Discovery) -> list[list[str]]:
+    """The manifest's rows. CSV that breaks the syntax (an unclosed quote swallows the rest of
+    the file, text after a closing quote) is read leniently, as before, but reported with the
+    line where it breaks: the lenient reading may have merged or cut cells."""
+    try:
+        return list(csv.reader(io.StringIO(text, newline=""), strict=True))
+    except csv.Error as exc:
+        reader = csv.reader(io.StringIO(text, newline=""))
+        rows = list(reader)  # csv.Error here (a field over the size limit): the caller reports it
+        line = _error_line(text)
+        disc.issues.append(
+            DiscoveryIssue(
+                "MANIFEST_UNREADABLE",
+                f"not valid CSV in the row starting at line {line} ({exc}); "
+                "the rows from there may be merged or cut",
+                file=MANIFEST,
+                line=line,
+            )
+        )
+        return rows
+
+
+def _error_line(text: str) -> int:
+    """The physical line where the record that breaks strict parsing starts (an unclosed quote
+    is only noticed at the end of the file)."""
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    last_good = 0
+    try:
+        for _ in reader:
+            last_good = reader.line_num
+    except csv.Error:
+        pass
+    return last_good + 1
 
 
 def _path_cell(

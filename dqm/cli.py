@@ -171,19 +171,24 @@ def synth(
         except FileExistsError as exc:
             raise usage_error(str(exc)) from None
     n_defects = sum(1 for d in plan.deliveries if d.defect) + len(plan.extra_truth)
-    out.print(f"wrote {slides} slides to {out_dir} ({n_defects} injected defects, see truth.csv)")
+    out.print(
+        f"wrote {slides} slides to {out_dir} ({n_defects} injected defects, see truth.csv)", markup=False
+    )
 
 
 def _print_findings(findings: list[Any], limit: int) -> None:
+    from rich.markup import escape
+
     from dqm.findings import Severity
 
     order = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
     shown = sorted(findings, key=lambda f: (order[f.severity], f.location.file or "", f.item_id))
     style = {"error": "red", "warning": "yellow", "info": "dim"}
     for f in shown[:limit]:
-        where = f.location.describe() or f.item_id
+        # paths and messages quote file content ("[x, y]", class names): never markup
+        where = escape(f.location.describe() or f.item_id)
         out.print(
-            f"{where}: [{style[f.severity.value]}]{f.severity.value}[/] {f.code} {f.message}",
+            f"{where}: [{style[f.severity.value]}]{f.severity.value}[/] {f.code} {escape(f.message)}",
             markup=True,
             highlight=False,
             soft_wrap=True,
@@ -377,7 +382,8 @@ def audit(
         out.print(line, highlight=False)
     out.print(
         f"report: {paths['report']}\nresults: {paths['results']}\n"
-        f"junit: {paths['junit']}\nsummary: {paths['summary']}"
+        f"junit: {paths['junit']}\nsummary: {paths['summary']}",
+        markup=False,
     )
     raise typer.Exit(outcome.exit_code)
 
@@ -493,7 +499,7 @@ def validity(
     hint = f"dqm validity {batch} --out {out_dir} --profile {profile} --resume"
     v = _run_validity_stage(run, None, options, hint)
     _print_validity(v)
-    out.print(f"results: {out_dir / RESULT_FILE}")
+    out.print(f"results: {out_dir / RESULT_FILE}", markup=False)
     raise typer.Exit(0 if v.passed else 1)
 
 
@@ -523,13 +529,13 @@ def report(
         except PdfError as exc:
             raise usage_error(f"--pdf: {exc}") from None
     output.write_text(render_html(result), encoding="utf-8")
-    out.print(f"report: {output}")
+    out.print(f"report: {output}", markup=False)
     if junit is not None:
         junit.write_bytes(render_junit(result))
-        out.print(f"junit: {junit}")
+        out.print(f"junit: {junit}", markup=False)
     if summary is not None:
         summary.write_text(render_summary(result), encoding="utf-8")
-        out.print(f"summary: {summary}")
+        out.print(f"summary: {summary}", markup=False)
     if browser is not None:
         from reports.pdf import PdfError, print_pdf
 
@@ -538,7 +544,7 @@ def report(
             print_pdf(output, target, browser)
         except PdfError as exc:
             raise usage_error(f"--pdf: {exc}") from None
-        out.print(f"pdf: {target}")
+        out.print(f"pdf: {target}", markup=False)
 
 
 @app.command("gate")
@@ -582,7 +588,7 @@ def diff(
         sys.stdout.write(text)
     else:
         output.write_text(text, encoding="utf-8")
-        out.print(f"diff: {output}")
+        out.print(f"diff: {output}", markup=False)
 
 
 @app.command()
@@ -622,6 +628,8 @@ def convert(
     force: Annotated[bool, typer.Option(help="Overwrite files in OUT.")] = False,
 ) -> None:
     """Convert annotation files to the native format (or to QuPath GeoJSON). Exit 1 if one was not converted."""
+    from rich.markup import escape
+
     from dqm.convert import SlideFacts, convert_file, slide_facts
 
     if to not in ("native", "qupath"):
@@ -640,9 +648,9 @@ def convert(
     for src in sources:
         res = convert_file(src, to, out_dir, prof, facts, force)  # type: ignore[arg-type]
         for problem in res.problems:
-            console.print(f"[yellow]{problem}[/]", highlight=False)
+            console.print(f"[yellow]{escape(problem)}[/]", highlight=False)
         for path in res.written:
-            out.print(f"wrote {path}", highlight=False)
+            out.print(f"wrote {path}", highlight=False, markup=False)
         failed = failed or not res.written
     raise typer.Exit(1 if failed else 0)
 
@@ -663,7 +671,7 @@ def schema(
         raise usage_error(f"unknown schema {which!r}: choose from {', '.join(SCHEMAS)}")
     if output is not None:
         output.write_text(schema_text(which), encoding="utf-8")
-        out.print(f"schema: {output}")
+        out.print(f"schema: {output}", markup=False)
         return
     out.print_json(json.dumps(SCHEMAS[which]()))
 

@@ -11,6 +11,7 @@ converted.
 
 from __future__ import annotations
 
+import math
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -81,11 +82,16 @@ def _writable(lesion: Lesion) -> bool:
     return lesion.outline_read and bool(lesion.polygons) and all(poly for poly in lesion.polygons)
 
 
+def usable_mpp(mpp: float | None) -> bool:
+    """Whether a declared mpp can be written: a positive finite number (JSON has no inf)."""
+    return mpp is not None and math.isfinite(mpp) and mpp > 0
+
+
 def to_native(ann: Annotation, slide: SlideFacts | None) -> tuple[dict[str, Any] | None, str | None]:
     """A native document for one annotation, or why it cannot be written."""
     width, height = ann.width, ann.height
     file = ann.slide_file
-    mpp = ann.mpp
+    mpp = ann.mpp if usable_mpp(ann.mpp) else None
     if slide is not None:
         width, height = width or slide.width, height or slide.height
         file = file or slide.file
@@ -174,6 +180,11 @@ def convert_file(
                 f"{skipped} lesion(s) without a readable outline left out"
             )
         if target == "native":
+            if ann.mpp is not None and not usable_mpp(ann.mpp):
+                instead = "the slide's is written" if slide is not None and slide.mpp else "left out"
+                result.problems.append(
+                    f"{src.name}: its mpp {ann.mpp:g} is not a positive finite number: {instead}"
+                )
             doc, why = to_native(ann, slide)
             if doc is None:
                 result.problems.append(f"{src.name}: not converted ({why})")

@@ -13,7 +13,7 @@ from dqm.checks import configure
 from dqm.findings import Finding
 from dqm.model import Item
 from dqm.profile import Profile
-from dqm.runner import RunOptions, check_item
+from dqm.runner import RunOptions, check_item_safely
 
 
 def validate_files(paths: list[Path], profile: Profile) -> list[Finding]:
@@ -24,7 +24,7 @@ def validate_files(paths: list[Path], profile: Profile) -> list[Finding]:
     for path in paths:
         parent = path.parent.resolve()
         item = Item(stem(path.name), None, path.name, {}, None)
-        outcome = check_item(item, parent, profile, checks, options)
+        outcome = check_item_safely(item, parent, profile, checks, options)
         for f in outcome.findings:
             loc = f.location.model_copy(update={"file": str(path)}) if f.location.file else f.location
             findings.append(f.model_copy(update={"location": loc}))

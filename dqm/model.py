@@ -148,6 +148,12 @@ class Annotation:
     """Problems the reader met; the registered check that owns each code reports it."""
     properties: dict[str, Any] = field(default_factory=dict)
     """File-level free text of foreign formats (document names, descriptions), keyed by pointer."""
+    slide_pointers: dict[str, str] = field(default_factory=dict)
+    """Where ``width``, ``height`` and ``mpp`` were read, when not the native ``/slide/<key>``."""
+
+    def slide_pointer(self, key: str) -> str:
+        """The pointer of the declared slide fact ``key`` (``width``, ``height`` or ``mpp``)."""
+        return self.slide_pointers.get(key, f"/slide/{key}")
 
 
 @dataclass(frozen=True, slots=True)

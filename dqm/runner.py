@@ -2,8 +2,9 @@
 
 Items are independent, so they run in worker processes (``workers``; one per core by default).
 Each item's I/O (annotation file, slide probe) happens in its worker, then the item checks run
-on the in-memory view. An exception inside a check becomes a ``CHECK_CRASHED`` finding for that
-item and the run goes on. Nothing is ever written into the batch folder.
+on the in-memory view. An exception inside a check (or a reader, or anywhere in an item's
+work) becomes a ``CHECK_CRASHED`` finding for that item and the run goes on. Nothing is ever
+written into the batch folder.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ from validators.context import BatchView, FileStatus, ItemFacts, ItemView
 from validators.registry import CheckContext
 
 Progress = Callable[[int, int], None]
+READ_CHECK = "file.annotation_readable"
+"""The check that owns reading annotation files; a reader that raises is reported as its crash."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,6 +178,7 @@ def check_item(
         )
         probe = probe_slide_cached(image_path, image.path or "", probe_options)
     annotation, ann_hash = None, None
+    read_crash: Finding | None = None
     if ann_status.exists and ann_path is not None:
         data, issue = read_bytes(ann_path)
         rel = ann_status.path or ""
@@ -183,13 +187,19 @@ def check_item(
             annotation = failed(rel, "unknown", issue)
         else:
             ann_hash = hashlib.sha256(data).hexdigest() if options.hash_files else None
-            annotation = _pick(parse_annotation(data, rel, profile), item, image.path)
+            try:
+                annotation = _pick(parse_annotation(data, rel, profile), item, image.path)
+            except Exception as exc:  # a reader's bug must not stop the run or hide the file
+                annotation = Annotation(path=rel, format="unknown", readable=False, n_values=1)
+                read_crash = crash_finding(READ_CHECK, item.slide_id, exc, rel)
     if item.row is None and annotation is not None:
         item.record = dict(annotation.clinical)
     if annotation is not None:
         annotation = with_institution(annotation, profile, item.institution)
     view = ItemView(item, profile, annotation, probe, image, ann_status, options.slides)
     findings = run_item_checks(view, checks)
+    if read_crash is not None:
+        findings.insert(0, read_crash)
     files = [p for p in (ann_status.path, image.path if options.slides else None) if p]
     record_source = (
         "manifest"
@@ -209,6 +219,33 @@ def check_item(
         annotation_sha256=ann_hash,
         unreadable=annotation is not None and not annotation.readable,
     )
+
+
+def check_item_safely(
+    item: Item, root: Path, profile: Profile, checks: list[ConfiguredCheck], options: RunOptions
+) -> ItemOutcome:
+    """:func:`check_item`, with an unexpected exception outside the checks (a slide probe or a
+    summary that raises) recorded as a crash of that item instead of ending the whole run."""
+    try:
+        return check_item(item, root, profile, checks, options)
+    except Exception as exc:
+        file = _batch_path(item.annotation_path or item.image_path)
+        crash = crash_finding("runner", item.slide_id, exc, file)
+        return ItemOutcome(
+            summary=summarise(item, None, None, profile, [crash]),
+            findings=[crash],
+            n_values=0,
+            files=[
+                p
+                for p in (
+                    _batch_path(item.annotation_path),
+                    _batch_path(item.image_path) if options.slides else None,
+                )
+                if p
+            ],
+            record=item.record,
+            record_source="manifest" if item.row is not None else None,
+        )
 
 
 def summarise(
@@ -277,7 +314,7 @@ def _init_worker(root: Path, profile: Profile, checks: list[ConfiguredCheck], op
 
 
 def _work(item: Item) -> ItemOutcome:
-    return check_item(item, _STATE["root"], _STATE["profile"], _STATE["checks"], _STATE["options"])
+    return check_item_safely(item, _STATE["root"], _STATE["profile"], _STATE["checks"], _STATE["options"])
 
 
 def default_workers(n_items: int) -> int:
@@ -299,7 +336,7 @@ def _map_items(
     workers = options.workers or default_workers(len(items))
     if workers <= 1 or len(items) < 2:
         for item in items:
-            yield check_item(item, root, profile, checks, options)
+            yield check_item_safely(item, root, profile, checks, options)
         return
     ctx = multiprocessing.get_context(
         "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
@@ -374,14 +411,23 @@ def _facts(run: Run) -> list[ItemFacts]:
         ItemFacts(
             o.summary.slide_id,
             o.summary.row,
-            o.summary.image_path,
-            o.summary.annotation_path,
+            _batch_path(o.summary.image_path),
+            _batch_path(o.summary.annotation_path),
             o.fingerprint,
             hashes.get(i),
             dict(o.summary.unmapped_classes),
         )
         for i, o in enumerate(run.outcomes)
     ]
+
+
+def _batch_path(rel: str | None) -> str | None:
+    """A manifest path as the item's findings name the file (``./a/b.svs`` -> ``a/b.svs``), so a
+    batch check's finding counts against the same file; a path leaving the batch stays as written."""
+    if rel is None:
+        return None
+    norm, outside = normalise(rel)
+    return norm if norm and not outside else rel
 
 
 def run_batch_checks(run: Run, checks: list[ConfiguredCheck]) -> list[Finding]:

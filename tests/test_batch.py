@@ -69,3 +69,31 @@ def test_paths_leaving_the_batch_are_flagged():
     assert normalise("a/../../b.svs")[1] is True
     assert normalise("slides\\a.svs") == ("slides/a.svs", False)
     assert normalise("./a/./b.svs") == ("a/b.svs", False)
+
+
+def test_a_duplicated_column_is_reported_and_the_first_one_is_used(tmp_path):
+    _touch(tmp_path, "a.svs", "a.json")
+    (tmp_path / "manifest.csv").write_text("slide_id,image_path,annotation_path,slide_id\nA,a.svs,a.json,Z\n")
+    disc = discover(tmp_path)
+    assert [(i.code, i.column) for i in disc.issues] == [("MANIFEST_DUPLICATE_COLUMN", "slide_id")]
+    assert "columns 1 and 4" in disc.issues[0].message
+    assert [i.slide_id for i in disc.items] == ["A"]
+
+
+def test_broken_csv_syntax_is_reported_with_the_line_where_the_row_starts(tmp_path):
+    """An unclosed quote swallows every later row into one cell: never silently."""
+    _touch(tmp_path, "a.svs", "a.json", "b.svs", "b.json", "c.svs", "c.json")
+    (tmp_path / "manifest.csv").write_text(
+        'slide_id,image_path,annotation_path\nA,a.svs,a.json\nB,b.svs,"b.json\nC,c.svs,c.json\n'
+    )
+    disc = discover(tmp_path)
+    broken = [i for i in disc.issues if i.code == "MANIFEST_UNREADABLE"]
+    assert len(broken) == 1 and broken[0].line == 3 and broken[0].file == "manifest.csv"
+    assert disc.items[0].slide_id == "A"  # the rows before the break are read as they are
+
+
+def test_text_after_a_closing_quote_is_reported(tmp_path):
+    _touch(tmp_path, "a.svs", "a.json")
+    (tmp_path / "manifest.csv").write_text('slide_id,image_path,annotation_path\nA,"a.svs"x,a.json\n')
+    (issue,) = [i for i in discover(tmp_path).issues if i.code == "MANIFEST_UNREADABLE"]
+    assert issue.line == 2

@@ -123,3 +123,21 @@ def test_dqm_help_runs_as_a_script():
     env = {**os.environ, "PYTHONWARNINGS": "error"}
     out = subprocess.run([sys.executable, "-m", "dqm", "--help"], capture_output=True, text=True, env=env)
     assert out.returncode == 0 and "audit" in out.stdout
+
+
+def test_validate_prints_file_text_verbatim_not_as_markup(tmp_path):
+    """Messages quote file content: a class named '[/bold]' or '[x, y]' must neither crash the
+    printer (rich MarkupError) nor vanish from the message."""
+    bad = tmp_path / "a.json"
+    bad.write_text('{"lesions": [{"class": "[/bold]", "geometry": 5}]}')
+    res = runner.invoke(app, ["validate", str(bad)])
+    assert res.exit_code == 1, res.output
+    assert res.exception is None or isinstance(res.exception, SystemExit)
+    assert "[/bold]" in res.output
+    qp = tmp_path / "b.geojson"
+    qp.write_text(
+        '{"type":"FeatureCollection","features":[{"type":"Feature","properties":{},'
+        '"geometry":{"type":"Polygon","coordinates":[[[0,0],[1,"x"],[1,1]]]}}]}'
+    )
+    res = runner.invoke(app, ["validate", str(qp)])
+    assert "BAD_VERTEX" in res.output and "[x, y]" in res.output, res.output

@@ -6,6 +6,7 @@ clinical-table expectations); checks only judge the data in the view.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -44,8 +45,9 @@ class ItemView:
         """Level-0 resolution: the slide header's, else the annotation's declaration."""
         if self.slide is not None and self.slide.mpp_x:
             return self.slide.mpp_x
-        if self.annotation is not None and self.annotation.mpp and self.annotation.mpp > 0:
-            return self.annotation.mpp
+        mpp = self.annotation.mpp if self.annotation is not None else None
+        if mpp is not None and math.isfinite(mpp) and mpp > 0:  # MPP_INVALID reports the others
+            return mpp
         return None
 
 
@@ -73,6 +75,8 @@ class DiscoveryIssue:
     row: int | None = None
     column: str | None = None
     item_id: str | None = None
+    line: int | None = None
+    """1-based physical line of the file, for syntax errors."""
 
 
 @dataclass(slots=True)

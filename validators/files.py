@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import posixpath
 from collections import defaultdict
 
 from dqm.findings import Aspect, Finding, Severity
-from validators.context import BatchView, ItemView
+from validators.context import BatchView, ItemFacts, ItemView
 from validators.registry import CheckContext, NoParams, check, read_issue_findings
 
 
@@ -57,7 +58,14 @@ def pairing(view: ItemView, params: NoParams, ctx: CheckContext) -> list[Finding
                 )
             )
         elif status.path is None:
-            out.append(ctx.finding(code, f"no {what} file for this slide", file=None, row=view.item.row))
+            other = view.annotation_file.path if what == "slide" else view.image.path
+            # no file to point at: name the item's other file, so the finding can be acted on
+            paired = (
+                f" (its {'annotation' if what == 'slide' else 'slide'} file is {other!r})" if other else ""
+            )
+            out.append(
+                ctx.finding(code, f"no {what} file for this slide{paired}", file=None, row=view.item.row)
+            )
         elif not status.exists:
             out.append(
                 ctx.finding(
@@ -78,24 +86,43 @@ def pairing(view: ItemView, params: NoParams, ctx: CheckContext) -> list[Finding
 )
 def duplicate_slide_id(batch: BatchView, params: NoParams, ctx: CheckContext) -> list[Finding]:
     """Every slide_id appears once."""
-    rows: dict[str, list[int | None]] = defaultdict(list)
+    seen: dict[str, list[ItemFacts]] = defaultdict(list)
     for facts in batch.items:
-        rows[facts.slide_id].append(facts.row)
+        seen[facts.slide_id].append(facts)
     out = []
-    for slide_id, seen in rows.items():
-        if len(seen) > 1:
-            for row in seen[1:]:
-                out.append(
-                    ctx.finding(
-                        "DUPLICATE_SLIDE_ID",
-                        f"slide_id {slide_id!r} appears {len(seen)} times (rows {', '.join(str(r) for r in seen)})",
-                        item_id=slide_id,
-                        file=batch.manifest,
-                        row=row,
-                        column="slide_id",
-                    )
+    for slide_id, items in seen.items():
+        if len(items) < 2:
+            continue
+        # a manifest row locates the duplicate; without a manifest (pairing by file stem)
+        # the files do
+        where = ", ".join(_where(f) for f in items)
+        for facts in items[1:]:
+            out.append(
+                ctx.finding(
+                    "DUPLICATE_SLIDE_ID",
+                    f"slide_id {slide_id!r} appears {len(items)} times ({where})",
+                    item_id=slide_id,
+                    file=batch.manifest if facts.row is not None else _file_of(facts),
+                    row=facts.row,
+                    column="slide_id" if facts.row is not None else None,
                 )
+            )
     return out
+
+
+def _file_of(facts: ItemFacts) -> str | None:
+    return facts.image_path or facts.annotation_path
+
+
+def _same_path(a: str | None, b: str | None) -> bool:
+    """Whether two manifest paths name the same file (``slides/a.svs`` and ``./slides/a.svs``)."""
+    return posixpath.normpath((a or "").strip().replace("\\", "/")) == posixpath.normpath(
+        (b or "").strip().replace("\\", "/")
+    )
+
+
+def _where(facts: ItemFacts) -> str:
+    return f"row {facts.row}" if facts.row is not None else repr(_file_of(facts))
 
 
 @check(
@@ -106,27 +133,29 @@ def duplicate_slide_id(batch: BatchView, params: NoParams, ctx: CheckContext) ->
 )
 def duplicate_slide_content(batch: BatchView, params: NoParams, ctx: CheckContext) -> list[Finding]:
     """No slide file is delivered twice under different ids (content hash)."""
-    groups: dict[str, list[str]] = defaultdict(list)
-    paths: dict[str, str | None] = {}
+    groups: dict[str, dict[str, ItemFacts]] = defaultdict(dict)
     for facts in batch.items:
         key = facts.full_hash or facts.fingerprint
         if key and facts.image_path:
-            groups[key].append(facts.slide_id)
-            paths[facts.slide_id] = facts.image_path
+            groups[key].setdefault(facts.slide_id, facts)
     out = []
-    for ids in groups.values():
-        distinct = list(dict.fromkeys(ids))
-        if len(distinct) > 1:
-            first = distinct[0]
-            for other in distinct[1:]:
-                out.append(
-                    ctx.finding(
-                        "DUPLICATE_SLIDE_CONTENT",
-                        f"slide file is byte-identical to {paths[first]!r} (slide {first!r})",
-                        item_id=other,
-                        file=paths[other],
-                    )
+    for by_id in groups.values():
+        if len(by_id) < 2:
+            continue
+        first, *others = by_id.values()
+        for other in others:
+            if _same_path(other.image_path, first.image_path):
+                what = f"slide file is also the slide of {first.slide_id!r}"
+            else:
+                what = f"slide file is byte-identical to {first.image_path!r} (slide {first.slide_id!r})"
+            out.append(
+                ctx.finding(
+                    "DUPLICATE_SLIDE_CONTENT",
+                    what + (f", {_where(first)}" if first.row is not None else ""),
+                    item_id=other.slide_id,
+                    file=other.image_path,
                 )
+            )
     return out
 
 
@@ -156,6 +185,7 @@ def _discovery_findings(batch: BatchView, ctx: CheckContext) -> list[Finding]:
             file=i.file,
             row=i.row,
             column=i.column,
+            line=i.line,
         )
         for i in batch.discovery_issues
         if i.code in ctx.spec.codes
@@ -170,6 +200,7 @@ def _discovery_findings(batch: BatchView, ctx: CheckContext) -> list[Finding]:
         "MANIFEST_MISSING_COLUMN": "a required manifest column is absent",
         "MANIFEST_EMPTY_SLIDE_ID": "a manifest row has no slide_id",
         "MANIFEST_BAD_ROW": "a manifest row has more or fewer cells than the header",
+        "MANIFEST_DUPLICATE_COLUMN": "two manifest columns have the same name",
     },
 )
 def manifest_structure(batch: BatchView, params: NoParams, ctx: CheckContext) -> list[Finding]:

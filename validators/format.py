@@ -49,9 +49,11 @@ def slide_info(view: ItemView, params: NoParams, ctx: CheckContext) -> list[Find
     out = []
     for key, value in (("width", ann.width), ("height", ann.height)):
         if value is not None and value <= 0:
-            out.append(ctx.finding("SLIDE_SIZE_INVALID", f"slide {key} is {value}", pointer=f"/slide/{key}"))
+            out.append(
+                ctx.finding("SLIDE_SIZE_INVALID", f"slide {key} is {value}", pointer=ann.slide_pointer(key))
+            )
     if ann.mpp is not None and (not math.isfinite(ann.mpp) or ann.mpp <= 0):
-        out.append(ctx.finding("MPP_INVALID", f"slide mpp is {ann.mpp}", pointer="/slide/mpp"))
+        out.append(ctx.finding("MPP_INVALID", f"slide mpp is {ann.mpp}", pointer=ann.slide_pointer("mpp")))
     return out
 
 
@@ -112,7 +114,7 @@ def _same(a: Any, b: Any, field: str, view: ItemView) -> bool:
         return p.resolve_class(a, view.item.institution) == p.resolve_class(b, view.item.institution)
     try:
         return float(a) == float(b)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: an integer beyond a float
         return str(a).strip().casefold() == str(b).strip().casefold()
 
 

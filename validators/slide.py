@@ -93,7 +93,7 @@ def annotation_agrees(view: ItemView, params: AgreementParams, ctx: CheckContext
             ctx.finding(
                 "SLIDE_SIZE_MISMATCH",
                 f"annotation declares {ann.width}x{ann.height}, slide header says {probe.width}x{probe.height}",
-                pointer="/slide/width",
+                pointer=ann.slide_pointer("width"),
             )
         )
     if ann.mpp and probe.mpp_x and math.isfinite(ann.mpp) and ann.mpp > 0:
@@ -103,7 +103,7 @@ def annotation_agrees(view: ItemView, params: AgreementParams, ctx: CheckContext
                 ctx.finding(
                     "MPP_MISMATCH",
                     f"annotation declares {ann.mpp:g} µm/px, slide header says {probe.mpp_x:g}",
-                    pointer="/slide/mpp",
+                    pointer=ann.slide_pointer("mpp"),
                 )
             )
     return out

@@ -241,6 +241,7 @@ def _image(
         width=_int(img.get("width")),
         height=_int(img.get("height")),
         issues=issues,
+        slide_pointers={key: pointer("images", k, key) for key in ("width", "height")},
     )
     ann.properties = {
         pointer("images", k, key): v for key, v in img.items() if isinstance(v, str) and key != "file_name"

@@ -83,6 +83,7 @@ def read_root(root: Element, path: str, profile: Profile, issues: list[ReadIssue
     if mpp_text is not None:
         n_values += 1
         ann.mpp = number(mpp_text)
+        ann.slide_pointers["mpp"] = "/Annotations/@MicronsPerPixel"
         if ann.mpp is None:
             issues.append(
                 ReadIssue(

@@ -25,7 +25,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from dqm.model import Annotation, Lesion, ReadIssue
 from dqm.profile import Profile
-from dqm.readers.base import count_slots, pointer
+from dqm.readers.base import count_slots, pointer, to_float
 from dqm.readers.native_schema import NativeAnnotation
 
 FORMAT = "native"
@@ -188,7 +188,7 @@ def _polygons(geometry: dict[str, Any]) -> list[list[np.ndarray]]:
 def _number(value: Any) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
-    return float(value)
+    return to_float(value)  # an integer too large for a float is infinite, not an OverflowError
 
 
 def _integer(value: Any) -> int | None:

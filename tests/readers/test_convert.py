@@ -137,3 +137,19 @@ def test_cli(real_data: Path, tmp_path: Path) -> None:
     assert ok.exit_code == 0, ok.output
     doc = json.loads((tmp_path / "multiple_holes_new.json").read_text())
     assert doc["slide"]["width"] == 300 and len(doc["lesions"][0]["geometry"]["coordinates"]) == 4
+
+
+@pytest.mark.parametrize("mpp", ["1e999", "-0.5"])
+def test_an_unusable_source_mpp_is_reported_and_not_written(tmp_path: Path, profile: Profile, mpp) -> None:
+    """An infinite mpp was written as null (JSON has no inf), a negative one as is; both silently,
+    and --slide's mpp was ignored."""
+    src = tmp_path / "a.xml"
+    src.write_text(
+        f'<Annotations MicronsPerPixel="{mpp}"><Annotation Id="1" Name="BCC"><Regions><Region Id="1">'
+        '<Vertices><Vertex X="1" Y="1"/><Vertex X="9" Y="1"/><Vertex X="9" Y="9"/></Vertices>'
+        "</Region></Regions></Annotation></Annotations>"
+    )
+    res = convert_file(src, "native", tmp_path / "out", profile, SLIDE)
+    assert any("not a positive finite number" in p for p in res.problems), res.problems
+    (written,) = res.written
+    assert json.loads(written.read_text())["slide"]["mpp"] == SLIDE.mpp

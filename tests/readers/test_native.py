@@ -271,3 +271,31 @@ def test_the_fast_reader_never_accepts_what_the_schema_rejects(key, value):
             _ADAPTER.validate_python(json.loads(data))
         except ValidationError as exc:  # pragma: no cover - the assertion below explains
             raise AssertionError(f"fast path accepted an invalid document: {exc}") from exc
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("mpp", 10**400), ("mpp", -(10**400)), ("width", 10**400)],
+    ids=["huge-mpp", "huge-negative-mpp", "huge-width"],
+)
+def test_integers_beyond_a_float_are_findings_not_overflow_errors(profile, key, value):
+    """JSON integers have no limit; float() of one beyond ~1e308 raises OverflowError."""
+    view = view_of(native_doc(**{key: value}), profile)
+    findings = run_item_checks(view, configure(profile))
+    assert not [f for f in findings if f.code == CRASH_CODE]
+    if key == "mpp":
+        assert "MPP_INVALID" in {f.code for f in findings}
+        assert view.mpp == 0.5  # the slide header's, the declared one being unusable
+
+
+def test_an_infinite_declared_mpp_is_not_used_as_the_resolution(profile):
+    view = view_of(native_doc(mpp=10**400), profile, slide=False)
+    assert view.annotation.mpp == float("inf") and view.mpp is None
+
+
+def test_a_huge_clinical_integer_is_compared_without_crashing(profile):
+    doc = native_doc()
+    doc["clinical"]["age"] = 10**400
+    findings = run_item_checks(view_of(doc, profile), configure(profile))
+    assert not [f for f in findings if f.code == CRASH_CODE]
+    assert "CLINICAL_MISMATCH" in {f.code for f in findings}

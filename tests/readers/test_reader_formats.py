@@ -394,3 +394,44 @@ def test_numbers_no_float_can_hold_are_findings(profile: Profile, doc: str) -> N
     found_codes = {f.code for f in found} | {i.code for a in anns for i in a.issues}
     assert "CHECK_CRASHED" not in found_codes
     assert found_codes & {"NON_FINITE_COORDINATE", "BAD_VERTEX", "WRONG_TYPE"}
+
+
+def _slide_findings(ann, profile: Profile, probe_mpp: float = 0.5):
+    from dqm.checks import configure
+    from dqm.model import Item
+    from dqm.runner import run_item_checks
+    from dqm.slides import virtual_probe
+    from validators.context import FileStatus, ItemView
+
+    item = Item("S1", "S1.tiff", ann.path, {}, None)
+    view = ItemView(
+        item,
+        profile,
+        ann,
+        virtual_probe("S1.tiff", 100, 100, mpp_x=probe_mpp, mpp_y=probe_mpp),
+        FileStatus("S1.tiff", True),
+        FileStatus(ann.path, True),
+    )
+    checks = [c for c in configure(profile) if c.id in ("format.slide_info", "slide.annotation_agrees")]
+    return {f.code: f.location.pointer for f in run_item_checks(view, checks)}
+
+
+def test_slide_facts_of_foreign_formats_are_located_in_their_own_file(profile: Profile) -> None:
+    """An ImageScope or COCO file has no /slide/mpp: a finding must point where the value is."""
+    xml = (
+        '<Annotations MicronsPerPixel="{mpp}"><Annotation Id="1" Name="BCC"><Regions>'
+        '<Region Id="1"><Vertices><Vertex X="1" Y="1"/><Vertex X="9" Y="1"/><Vertex X="9" Y="9"/>'
+        "</Vertices></Region></Regions></Annotation></Annotations>"
+    )
+    (bad,) = parse(xml.format(mpp="-1"), profile, "a.xml")
+    assert _slide_findings(bad, profile)["MPP_INVALID"] == "/Annotations/@MicronsPerPixel"
+    (other,) = parse(xml.format(mpp="0.25"), profile, "a.xml")
+    assert _slide_findings(other, profile)["MPP_MISMATCH"] == "/Annotations/@MicronsPerPixel"
+    doc = {
+        "images": [{"id": 7, "file_name": "S1.tiff", "width": 0, "height": 50}],
+        "annotations": [],
+        "categories": [],
+    }
+    (img,) = parse(doc, profile)
+    got = _slide_findings(img, profile)
+    assert got["SLIDE_SIZE_INVALID"] == "/images/0/width" and got["SLIDE_SIZE_MISMATCH"] == "/images/0/width"

@@ -1,0 +1,70 @@
+"""File checks across the batch: duplicate ids and duplicate slide content say where."""
+
+from __future__ import annotations
+
+from dqm.checks import configure
+from validators import REGISTRY
+from validators.context import BatchView, ItemFacts
+from validators.registry import CheckContext
+
+
+def _run(check_id, profile, items, manifest):
+    spec = REGISTRY[check_id]
+    cfg = {c.id: c for c in configure(profile)}[check_id]
+    ctx = CheckContext(spec, "batch", cfg.severities, manifest)
+    return spec.func(BatchView(profile, items, manifest), cfg.params, ctx)
+
+
+def test_duplicate_slide_id_without_a_manifest_names_the_files(profile):
+    """Paired by file stem there are no rows: the finding must name the files, not 'rows None'."""
+    items = [
+        ItemFacts("X", None, "a/X.png", "a/X.json"),
+        ItemFacts("X", None, "b/X.png", "b/X.json"),
+    ]
+    (f,) = _run("file.duplicate_slide_id", profile, items, None)
+    assert "None" not in f.message and "'a/X.png'" in f.message
+    assert f.location.file == "b/X.png" and f.location.row is None and f.location.column is None
+
+
+def test_duplicate_slide_id_in_a_manifest_names_the_rows(profile):
+    items = [ItemFacts("S1", 1, "s/1.png", "a/1.json"), ItemFacts("S1", 2, "s/1.png", "a/1.json")]
+    (f,) = _run("file.duplicate_slide_id", profile, items, "manifest.csv")
+    assert "row 1, row 2" in f.message
+    assert (f.location.file, f.location.row, f.location.column) == ("manifest.csv", 2, "slide_id")
+
+
+def test_one_slide_file_under_two_ids_is_not_called_identical_to_itself(profile):
+    items = [
+        ItemFacts("S3", 3, "slides/S3.png", "a/3.json", "f" * 64),
+        ItemFacts("S9", 7, "./slides/S3.png", "a/9.json", "f" * 64),
+    ]
+    (f,) = _run("file.duplicate_slide_content", profile, items, "manifest.csv")
+    assert "byte-identical" not in f.message and "'S3'" in f.message, f.message
+    assert f.item_id == "S9" and f.location.file == "./slides/S3.png"
+
+
+def test_two_identical_slide_files_are_named(profile):
+    items = [
+        ItemFacts("S1", 1, "slides/S1.png", "a/1.json", "f" * 64),
+        ItemFacts("S2", 2, "slides/S2.png", "a/2.json", "f" * 64),
+    ]
+    (f,) = _run("file.duplicate_slide_content", profile, items, "manifest.csv")
+    assert "byte-identical to 'slides/S1.png' (slide 'S1')" in f.message
+
+
+def test_a_missing_partner_file_names_the_file_that_is_there(profile):
+    """Paired by stem there is no manifest row: the message is the only way to find the item."""
+    from dqm.model import Item
+    from validators.context import FileStatus, ItemView
+
+    spec = REGISTRY["file.pairing"]
+    cfg = {c.id: c for c in configure(profile)}["file.pairing"]
+    view = ItemView(
+        Item("8_HE", None, "asap/8_HE.xml"),
+        profile,
+        image=FileStatus(None, False),
+        annotation_file=FileStatus("asap/8_HE.xml", True),
+    )
+    (f,) = spec.func(view, cfg.params, CheckContext(spec, "8_HE", cfg.severities, None))
+    assert f.code == "SLIDE_MISSING" and "'asap/8_HE.xml'" in f.message
+    assert f.location.file is None  # still one missing file of its own in the file grain
