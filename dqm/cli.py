@@ -14,6 +14,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from dqm import __version__
 
@@ -24,16 +25,15 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console(stderr=True)
-out = Console()
+# Output quotes file content (class names, paths, "[x, y]"): plain text unless a print says markup=True.
+console = Console(stderr=True, markup=False)
+out = Console(markup=False)
 
 EXIT_USAGE = 2
 
 
 def usage_error(message: str) -> typer.Exit:
-    from rich.markup import escape
-
-    console.print(f"[bold red]error:[/] {escape(message)}")  # paths and file text are not markup
+    console.print(f"[bold red]error:[/] {escape(message)}", markup=True)  # paths and file text escaped
     return typer.Exit(EXIT_USAGE)
 
 
@@ -177,8 +177,6 @@ def synth(
 
 
 def _print_findings(findings: list[Any], limit: int) -> None:
-    from rich.markup import escape
-
     from dqm.findings import Severity
 
     order = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
@@ -366,7 +364,7 @@ def audit(
     outcome = gate(result, req, warn)
     s = result.syntactic
     assert s is not None
-    out.print(f"[bold]{result.verdict.summary}[/]")
+    out.print(f"[bold]{escape(result.verdict.summary)}[/]", markup=True)
     out.print(
         f"syntactic: file accuracy {_pct(s.file_accuracy)} ({s.files_valid}/{s.files_total} files), "
         f"value accuracy {_pct(s.value_accuracy)} ({s.values_valid}/{s.values_total} values), "
@@ -424,8 +422,9 @@ def _run_validity_stage(run: Any, result: Any, options: Any, resume_hint: str) -
             return validity_stage(run, result, options)
     except KeyboardInterrupt:
         console.print(
-            f"[bold yellow]interrupted[/]: the last finished epoch is saved in {options.out / 'checkpoints'}; "
-            f"continue with: {resume_hint}"
+            f"[bold yellow]interrupted[/]: the last finished epoch is saved in "
+            f"{escape(str(options.out / 'checkpoints'))}; continue with: {escape(resume_hint)}",
+            markup=True,
         )
         raise typer.Exit(EXIT_INTERRUPTED) from None
     except (CheckpointMismatch, ValueError) as exc:
@@ -561,7 +560,7 @@ def gate_command(
     warn = dimensions_or_exit(warn_only, "--warn-only") or []
     result = load_result_or_exit(results)
     outcome = gate(result, req, warn)
-    out.print(f"[bold]{result.verdict.summary}[/]")
+    out.print(f"[bold]{escape(result.verdict.summary)}[/]", markup=True)
     for line in outcome.lines:
         out.print(line, highlight=False)
     raise typer.Exit(outcome.exit_code)
@@ -628,8 +627,6 @@ def convert(
     force: Annotated[bool, typer.Option(help="Overwrite files in OUT.")] = False,
 ) -> None:
     """Convert annotation files to the native format (or to QuPath GeoJSON). Exit 1 if one was not converted."""
-    from rich.markup import escape
-
     from dqm.convert import SlideFacts, convert_file, slide_facts
 
     if to not in ("native", "qupath"):
@@ -648,7 +645,7 @@ def convert(
     for src in sources:
         res = convert_file(src, to, out_dir, prof, facts, force)  # type: ignore[arg-type]
         for problem in res.problems:
-            console.print(f"[yellow]{escape(problem)}[/]", highlight=False)
+            console.print(f"[yellow]{escape(problem)}[/]", highlight=False, markup=True)
         for path in res.written:
             out.print(f"wrote {path}", highlight=False, markup=False)
         failed = failed or not res.written

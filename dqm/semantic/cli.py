@@ -290,7 +290,8 @@ def ingest_command(
     if prof.sha256 != review_plan.batch.profile_sha256:
         core.console.print(
             f"[yellow]warning:[/] profile {escape(prof.name)} differs from the one the sample was drawn with "
-            "(class names in corrected outlines may resolve differently)"
+            "(class names in corrected outlines may resolve differently)",
+            markup=True,
         )
     root = (batch or Path(review_plan.batch.path)).resolve()
     if out_dir.resolve() == root or root in out_dir.resolve().parents:
@@ -325,6 +326,7 @@ def _print_result(r: Any, limit: int) -> None:
         where = escape(f.where() or f.slide_id or "")  # verdict files may hold [markup]
         core.out.print(
             f"{where}: [{style[f.severity]}]{f.severity}[/] {f.code} {escape(f.message)}",
+            markup=True,
             highlight=False,
             soft_wrap=True,
         )
@@ -360,7 +362,9 @@ def _print_result(r: Any, limit: int) -> None:
     )
     remain = f", {r.remaining} of {r.sample_size} slides still to review (provisional)" if r.remaining else ""
     core.out.print(
-        f"[bold]decision: {r.decision.upper()}[/] ({r.n_fail} FAIL; {rule}{remain})", highlight=False
+        f"[bold]decision: {r.decision.upper()}[/] ({r.n_fail} FAIL; {rule}{remain})",
+        highlight=False,
+        markup=True,
     )
 
 
@@ -391,6 +395,7 @@ def attach_review(result: Any, review: Path) -> Any:
     if semantic.decision == "incomplete":
         core.console.print(
             f"[yellow]warning:[/] the expert review is incomplete ({semantic.remaining} of "
-            f"{semantic.sample_size} sampled slides without a verdict): semantic accuracy does not pass yet"
+            f"{semantic.sample_size} sampled slides without a verdict): semantic accuracy does not pass yet",
+            markup=True,
         )
     return with_verdict(result.model_copy(update={"semantic": semantic}))
