@@ -490,7 +490,7 @@ def _whole_slide_thumbnail(slide: Any, probe: SlideProbe, level0: tuple[int, int
         return None
     tw = _float(probe.properties.get("openslide.associated.thumbnail.width"))
     th = _float(probe.properties.get("openslide.associated.thumbnail.height"))
-    if not tw or not th or max(tw, th) < MIN_THUMBNAIL_SIDE:
+    if not tw or not th or max(tw, th) < MIN_THUMBNAIL_SIDE or not level0[0] or not level0[1]:
         return None
     if abs((tw / th) / (level0[0] / level0[1]) - 1) > 0.02:
         return None  # not the same field of view as level 0
