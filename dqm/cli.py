@@ -642,8 +642,9 @@ def convert(
             raise usage_error(got)
         facts = got
     failed = False
+    written: set[Path] = set()
     for src in sources:
-        res = convert_file(src, to, out_dir, prof, facts, force)  # type: ignore[arg-type]
+        res = convert_file(src, to, out_dir, prof, facts, force, written)  # type: ignore[arg-type]
         for problem in res.problems:
             console.print(f"[yellow]{escape(problem)}[/]", highlight=False, markup=True)
         for path in res.written:

@@ -161,8 +161,16 @@ def convert_file(
     profile: Profile,
     slide: SlideFacts | None = None,
     force: bool = False,
+    taken: set[Path] | None = None,
 ) -> Converted:
-    """Convert one annotation file into ``out`` (created); never writes next to the source."""
+    """Convert one annotation file into ``out`` (created).
+
+    Never overwrites a source file, and never writes one output twice in a run: ``taken`` holds
+    the outputs already written (pass the same set for every file of one command), so two
+    sources or two COCO images with the same stem are reported, not silently merged into the last.
+    ``force`` only allows replacing what an earlier run left in ``out``.
+    """
+    taken = set() if taken is None else taken
     result = Converted(str(src))
     annotations = read_annotation(src, src.name, profile)
     many = len(annotations) > 1
@@ -192,10 +200,21 @@ def convert_file(
         else:
             doc = to_qupath(ann, profile)
         dest = out / _name(src, ann, many, target)
+        where = dest.resolve()
+        if where == src.resolve():
+            result.problems.append(f"{dest} is the source file: not overwritten (choose another --out)")
+            continue
+        if where in taken:
+            result.problems.append(
+                f"{src.name}{' ' + ann.image_key if many and ann.image_key else ''}: "
+                f"{dest} was already written by this run (same name): not overwritten"
+            )
+            continue
         if dest.exists() and not force:
             result.problems.append(f"{dest} exists: not overwritten (use --force)")
             continue
         dest.write_bytes(orjson.dumps(doc, option=orjson.OPT_INDENT_2))
+        taken.add(where)
         result.written.append(dest)
         result.lesions += len(ann.lesions) - skipped
     return result

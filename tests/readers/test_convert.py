@@ -113,6 +113,28 @@ def test_coco_file_gives_one_native_file_per_image(tmp_path: Path, profile: Prof
     assert ann.lesions[0].geometry.area == 10  # the RLE's ten pixels
 
 
+def test_a_source_and_an_output_of_this_run_are_never_overwritten(tmp_path: Path, profile: Profile) -> None:
+    doc = {
+        "images": [
+            {"id": i, "file_name": name, "width": 50, "height": 40}
+            for i, name in ((1, "a/s1.tiff"), (2, "b/s1.tiff"), (3, "coco.tiff"))
+        ],
+        "annotations": [
+            {"id": i, "image_id": i, "category_id": 1, "segmentation": [[0, 0, 10, 0, 10, 10]]}
+            for i in (1, 2, 3)
+        ],
+        "categories": [{"id": 1, "name": "BCC"}],
+    }
+    src = tmp_path / "coco.json"
+    src.write_text(json.dumps(doc))
+    before = src.read_bytes()
+    res = convert_file(src, "native", tmp_path, profile, force=True)
+    assert [p.name for p in res.written] == ["s1.json"]  # the first image named s1 only
+    assert any("already written by this run" in p for p in res.problems)
+    assert any("is the source file" in p for p in res.problems)
+    assert src.read_bytes() == before
+
+
 @pytest.mark.wsi
 def test_cli(real_data: Path, tmp_path: Path) -> None:
     src = real_data / "annotations" / "qupath" / "multiple_holes_new.geojson"
