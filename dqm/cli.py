@@ -110,7 +110,9 @@ def run_with_progress(root: Path, profile: Any, options: Any) -> Any:
 
 Workers = Annotated[
     int | None,
-    typer.Option("--workers", "-j", help="Worker processes (default: all cores).", min=1),
+    typer.Option(
+        "--workers", "-j", help="Worker processes (default: all cores; 1 runs in this process).", min=1
+    ),
 ]
 ProfileOpt = Annotated[
     str | None,

@@ -15,6 +15,7 @@ import multiprocessing
 import os
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -229,23 +230,33 @@ def check_item_safely(
     try:
         return check_item(item, root, profile, checks, options)
     except Exception as exc:
-        file = _batch_path(item.annotation_path or item.image_path)
-        crash = crash_finding("runner", item.slide_id, exc, file)
-        return ItemOutcome(
-            summary=summarise(item, None, None, profile, [crash]),
-            findings=[crash],
-            n_values=0,
-            files=[
-                p
-                for p in (
-                    _batch_path(item.annotation_path),
-                    _batch_path(item.image_path) if options.slides else None,
-                )
-                if p
-            ],
-            record=item.record,
-            record_source="manifest" if item.row is not None else None,
-        )
+        return _crashed(item, profile, options, exc)
+
+
+class WorkerDied(Exception):
+    """The process checking an item ended without an outcome (a native library crashed on one of
+    its files, or the system killed it)."""
+
+
+def _crashed(item: Item, profile: Profile, options: RunOptions, exc: BaseException) -> ItemOutcome:
+    """The outcome of an item whose work raised or killed its process: one crash finding."""
+    file = _batch_path(item.annotation_path or item.image_path)
+    crash = crash_finding("runner", item.slide_id, exc, file)
+    return ItemOutcome(
+        summary=summarise(item, None, None, profile, [crash]),
+        findings=[crash],
+        n_values=0,
+        files=[
+            p
+            for p in (
+                _batch_path(item.annotation_path),
+                _batch_path(item.image_path) if options.slides else None,
+            )
+            if p
+        ],
+        record=item.record,
+        record_source="manifest" if item.row is not None else None,
+    )
 
 
 def summarise(
@@ -313,8 +324,11 @@ def _init_worker(root: Path, profile: Profile, checks: list[ConfiguredCheck], op
     _STATE.update(root=root, profile=profile, checks=checks, options=options)
 
 
-def _work(item: Item) -> ItemOutcome:
-    return check_item_safely(item, _STATE["root"], _STATE["profile"], _STATE["checks"], _STATE["options"])
+def _work(items: list[Item]) -> list[ItemOutcome]:
+    return [
+        check_item_safely(item, _STATE["root"], _STATE["profile"], _STATE["checks"], _STATE["options"])
+        for item in items
+    ]
 
 
 def default_workers(n_items: int) -> int:
@@ -332,26 +346,108 @@ def _map_items(
     while_workers_run: Callable[[], object] | None = None,
 ) -> Iterator[ItemOutcome]:
     """Outcomes in item order. ``while_workers_run`` is called once the workers have their
-    items, so slow set-up in this process (importing great_expectations) overlaps their work."""
-    workers = options.workers or default_workers(len(items))
-    if workers <= 1 or len(items) < 2:
+    items, so slow set-up in this process (importing great_expectations) overlaps their work.
+
+    Items run in worker processes, so a native library that crashes on a file (a segfault in a
+    slide decoder) or a worker the system kills costs that item, not the run: the items the dead
+    pool still owed are checked again (:func:`_recover`). ``--workers 1`` runs in this process.
+    """
+    if options.workers == 1 or not items:
         for item in items:
             yield check_item_safely(item, root, profile, checks, options)
         return
+    workers = options.workers or default_workers(len(items))
+    chunk = max(1, min(256, len(items) // (workers * 8)))
+    chunks = [items[i : i + chunk] for i in range(0, len(items), chunk)]
+    with _pool(workers, root, profile, checks, options) as pool:
+        futures = [pool.submit(_work, c) for c in chunks]
+        if while_workers_run is not None:
+            while_workers_run()
+        broken = len(futures)
+        for k, future in enumerate(futures):
+            try:
+                got = future.result()
+            except BrokenProcessPool:
+                broken = k
+                break
+            yield from got
+    if broken < len(futures):  # the pool died: check again from the first item it owed
+        yield from _recover(items[broken * chunk :], workers, root, profile, checks, options)
+
+
+def _pool(
+    workers: int, root: Path, profile: Profile, checks: list[ConfiguredCheck], options: RunOptions
+) -> ProcessPoolExecutor:
     ctx = multiprocessing.get_context(
         "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
     )
-    chunk = max(1, min(256, len(items) // (workers * 8)))
-    with ProcessPoolExecutor(
+    return ProcessPoolExecutor(
         max_workers=workers,
         mp_context=ctx,
         initializer=_init_worker,
         initargs=(root, profile, checks, options),
-    ) as pool:
-        outcomes = pool.map(_work, items, chunksize=chunk)  # submits every chunk now
-        if while_workers_run is not None:
-            while_workers_run()
-        yield from outcomes
+    )
+
+
+def _recover(
+    owed: list[Item],
+    workers: int,
+    root: Path,
+    profile: Profile,
+    checks: list[ConfiguredCheck],
+    options: RunOptions,
+) -> Iterator[ItemOutcome]:
+    """The outcomes of the items a dead pool owed, in order, finding the ones that kill their process.
+
+    A fresh pool takes them one item per task. When it dies too, the item that killed it is one
+    of the first ``2 * workers + 1`` unfinished ones (at most ``workers`` running and ``workers
+    + 1`` queued, taken in order): each of those runs alone in its own process, where a death
+    names its item, and the items after them go to a fresh pool.
+    """
+    suspects = 2 * workers + 1
+    while owed:
+        with _pool(workers, root, profile, checks, options) as pool:
+            futures = [pool.submit(_work, [item]) for item in owed]
+            broken = len(owed)
+            for m, future in enumerate(futures):
+                try:
+                    (outcome,) = future.result()
+                except BrokenProcessPool:
+                    broken = m
+                    break
+                yield outcome
+        if broken == len(owed):
+            return
+        unfinished = 0
+        for m in range(broken, len(owed)):
+            if unfinished == suspects:
+                break
+            if futures[m].exception() is None:
+                (outcome,) = futures[m].result()
+                yield outcome
+            else:
+                unfinished += 1
+                yield _alone(owed[m], root, profile, checks, options)
+        else:
+            return
+        owed = owed[m:]
+
+
+def _alone(
+    item: Item, root: Path, profile: Profile, checks: list[ConfiguredCheck], options: RunOptions
+) -> ItemOutcome:
+    """One item in a process of its own; its death becomes a crash finding of that item."""
+    with _pool(1, root, profile, checks, options) as pool:
+        try:
+            (outcome,) = pool.submit(_work, [item]).result()
+            return outcome
+        except BrokenProcessPool:
+            pass
+    why = WorkerDied(
+        "the process checking this item died (a native library crashed on one of its files, or the "
+        "system killed it); the item's files were not checked"
+    )
+    return _crashed(item, profile, options, why)
 
 
 def clinical_table(

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 import dqm.runner
 from dqm.checks import CRASH_CODE
 from dqm.runner import RunOptions, run_batch
@@ -69,3 +71,39 @@ def test_a_batch_finding_counts_against_the_file_as_the_item_names_it(tmp_path, 
     (dup,) = [f for f in run.batch_findings if f.code == "DUPLICATE_SLIDE_CONTENT"]
     assert dup.location.file == "s/a.png"
     assert file_universe(run) == {"manifest.csv", "s/a.png", "A.json", "B.json"}
+
+
+@pytest.mark.parametrize("killers", [{"S17"}, {"S00", "S05", "S31", "S39"}])
+def test_an_item_that_kills_its_worker_process_is_a_crash_of_that_item(
+    tmp_path, profile, monkeypatch, killers
+):
+    """A native library that segfaults on one file ends that item, not the run: the items the
+    dead pool owed are checked again, and the one that kills its process is named."""
+    import faulthandler
+    import os
+    import signal
+
+    root = tmp_path / "b"
+    root.mkdir()
+    ids = [f"S{i:02d}" for i in range(40)]
+    for sid in ids:
+        (root / f"{sid}.json").write_text(json.dumps(native_doc()))
+    parent = os.getpid()
+    real = dqm.runner.check_item
+
+    def check(item, *args):
+        if item.slide_id in killers and os.getpid() != parent:
+            faulthandler.disable()  # pytest's handler would print the dying worker's stack
+            os.kill(os.getpid(), signal.SIGSEGV)  # what a crashing slide decoder does
+        return real(item, *args)
+
+    monkeypatch.setattr(dqm.runner, "check_item", check)
+    run = run_batch(root, profile, RunOptions(workers=2, slides=False, clinical=False))
+    assert [o.summary.slide_id for o in run.outcomes] == ids  # every item, in order
+    by_id = {o.summary.slide_id: o for o in run.outcomes}
+    for sid in killers:
+        (crash,) = by_id[sid].findings
+        assert crash.code == CRASH_CODE and "process checking this item died" in crash.message
+        assert crash.location.file == f"{sid}.json"
+    others = [f for sid, o in by_id.items() if sid not in killers for f in o.findings]
+    assert not [f for f in others if f.code == CRASH_CODE]
