@@ -66,11 +66,15 @@ def _verdict(tests: Sequence[TestResult], drift_verdict: str | None) -> tuple[st
     """The worst decision, and a one-line summary naming every test that warned or failed.
 
     When no test or rule could be decided (no slide, or no value anywhere) the verdict is
-    ``warn``: nothing contradicts the targets, but nothing was shown either.
+    ``fail``: nothing contradicts the targets, but nothing was shown either, and a certificate
+    needs the evidence (a dimension that cannot fail would certify an empty clinical table).
     """
     decided = [t for t in tests if t.decision != "not_applicable"]
     if not decided and drift_verdict is None:
-        return "warn", "WARN: no test or rule could be decided (no slide with the values they need)"
+        return "fail", (
+            "FAIL: no test or rule could be decided (no slide with the values they need): "
+            "the batch shows no evidence of its diversity"
+        )
     worst = max(
         [t.decision for t in decided] + ([drift_verdict] if drift_verdict else []),
         key=lambda d: SEVERITY[d],

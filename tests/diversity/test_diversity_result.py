@@ -140,7 +140,7 @@ def test_missing_and_unknown_values_become_notes(cohort: list[ItemSummary], prof
 def test_empty_batch_is_a_statement_not_a_crash(profile: Profile) -> None:
     d = diversity_result([], profile)
     assert all(t.decision == "not_applicable" for t in d.tests)
-    assert d.verdict == "warn" and d.passed and "no test or rule could be decided" in d.summary
+    assert d.verdict == "fail" and not d.passed and "no test or rule could be decided" in d.summary
     assert d.n_items == 0
 
 
