@@ -71,9 +71,10 @@ class Discovery:
     annotation_files: list[str] = field(default_factory=list)
 
 
-def list_files(root: Path) -> tuple[list[str], list[str]]:
-    """Slide and annotation files under ``root`` (relative POSIX paths, sorted; hidden skipped)."""
-    slides, annotations = [], []
+def list_files(root: Path) -> tuple[list[str], list[str], list[str]]:
+    """Slide files, annotation files and the other files under ``root`` (relative POSIX paths,
+    sorted; hidden files, :data:`IGNORED_NAMES` and MIRAX data folders left out of the last)."""
+    slides, annotations, others = [], [], []
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         rel_dir = Path(dirpath).relative_to(root).as_posix()
@@ -87,7 +88,11 @@ def list_files(root: Path) -> tuple[list[str], list[str]]:
                 slides.append(rel)
             elif ext in ANNOTATION_SUFFIXES:
                 annotations.append(rel)
-    return slides, annotations
+            else:
+                others.append(rel)
+    # a MIRAX slide is X.mrxs plus a folder X/ of data files beside it
+    mirax = tuple(s[: -len(".mrxs")] + "/" for s in slides if suffix(s) == ".mrxs")
+    return slides, annotations, [o for o in others if not o.startswith(mirax)]
 
 
 def normalise(rel: str) -> tuple[str, bool]:
@@ -100,9 +105,18 @@ def normalise(rel: str) -> tuple[str, bool]:
 
 def discover(root: Path) -> Discovery:
     """List the batch and pair its files into items."""
-    slides, annotations = list_files(root)
+    slides, annotations, others = list_files(root)
     manifest_path = root / MANIFEST
     disc = Discovery(root=root, items=[], slide_files=slides, annotation_files=annotations)
+    for rel in others:
+        disc.issues.append(
+            DiscoveryIssue(
+                "FILE_NOT_READ",
+                f"not a slide or annotation file dqm reads (extension {suffix(rel) or 'none'!r}): not "
+                "checked; move it out of the batch, or give it its format's extension",
+                file=rel,
+            )
+        )
     if manifest_path.is_file():
         disc.manifest = MANIFEST
         if _read_manifest(manifest_path, disc, slides, annotations):

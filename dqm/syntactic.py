@@ -52,7 +52,8 @@ def file_universe(run: Run) -> set[str]:
     files: set[str] = set()
     for o in run.outcomes:
         files.update(o.files)
-    files.update(i.file for i in run.discovery.issues if i.file)
+    # a file of no format dqm reads is reported (FILE_NOT_READ) but is not in the ratios
+    files.update(i.file for i in run.discovery.issues if i.file and i.code != "FILE_NOT_READ")
     if run.discovery.manifest:
         files.add(run.discovery.manifest)
     for f in run.findings:

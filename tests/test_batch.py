@@ -34,6 +34,22 @@ def test_unreferenced_files_are_orphans(tmp_path):
     assert issues == {("ORPHAN_SLIDE", "extra.svs"), ("ORPHAN_ANNOTATION", "notes.json")}
 
 
+def test_files_of_no_known_format_are_reported_not_skipped(tmp_path):
+    """A stray CSV or PDF in a delivery is named; a MIRAX slide's data folder is part of its slide."""
+    _touch(
+        tmp_path, "a.svs", "a.json", "codes.csv", "docs/protocol.pdf", "LICENSE", "m.mrxs", "m/Data0001.dat"
+    )
+    disc = discover(tmp_path)
+    got = sorted((i.code, i.file) for i in disc.issues if i.code == "FILE_NOT_READ")
+    assert got == [
+        ("FILE_NOT_READ", "LICENSE"),
+        ("FILE_NOT_READ", "codes.csv"),
+        ("FILE_NOT_READ", "docs/protocol.pdf"),
+    ]
+    (msg,) = [i.message for i in disc.issues if i.file == "codes.csv"]
+    assert "'.csv'" in msg and "not checked" in msg
+
+
 def test_manifest_problems_are_issues_with_row_and_column(tmp_path):
     _touch(tmp_path, "a.svs", "a.json")
     (tmp_path / "manifest.csv").write_text("slide_id,image_path\n,a.svs\na,a.svs,surplus\n")

@@ -168,7 +168,9 @@ def duplicate_slide_content(batch: BatchView, params: NoParams, ctx: CheckContex
         "ORPHAN_SLIDE": "a slide file no item refers to",
         "ORPHAN_ANNOTATION": "an annotation file no item refers to",
         "EMPTY_BATCH": "the batch holds no slides and no annotation files",
+        "FILE_NOT_READ": "a file whose extension is neither a slide nor an annotation format",
     },
+    code_severity={"FILE_NOT_READ": Severity.WARNING},
 )
 def layout(batch: BatchView, params: NoParams, ctx: CheckContext) -> list[Finding]:
     """The manifest reads and every delivered file belongs to an item."""
