@@ -29,7 +29,7 @@ from dqm.profile import Profile
 from dqm.readers import parse_annotation, read_bytes, with_institution
 from dqm.readers.base import failed
 from dqm.results import ItemSummary, SlideSummary
-from dqm.slides import ProbeOptions, SlideProbe, full_hash, probe_slide_cached
+from dqm.slides import ProbeOptions, SlideProbe, capture_native_stderr, full_hash, probe_slide_cached
 from validators.context import BatchView, FileStatus, ItemFacts, ItemView
 from validators.registry import CheckContext
 
@@ -322,6 +322,7 @@ _STATE: dict[str, Any] = {}
 
 def _init_worker(root: Path, profile: Profile, checks: list[ConfiguredCheck], options: RunOptions) -> None:
     _STATE.update(root=root, profile=profile, checks=checks, options=options)
+    capture_native_stderr()  # libtiff's warnings become findings of their slide, not stray lines
 
 
 def _work(items: list[Item]) -> list[ItemOutcome]:

@@ -24,6 +24,8 @@ import struct
 import time
 import warnings
 from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -497,13 +499,52 @@ def _whole_slide_thumbnail(slide: Any, probe: SlideProbe, level0: tuple[int, int
     return slide.associated_images["thumbnail"]
 
 
+_NATIVE_STDERR = {"capture": False}
+
+
+def capture_native_stderr() -> None:
+    """From now on, what C libraries print on this process's stderr while a plain image decodes
+    (libtiff prints its JPEG warnings itself) becomes ``probe.decoder_warnings``. Only for a
+    process whose stderr nothing else writes to while it probes: dqm's worker processes (a
+    progress bar in the main process writes to the same file descriptor)."""
+    _NATIVE_STDERR["capture"] = True
+
+
+@contextmanager
+def _native_stderr(sink: list[str]) -> Iterator[None]:
+    """File descriptor 2 into ``sink`` (one entry, its lines joined) for the block's duration."""
+    if not _NATIVE_STDERR["capture"]:
+        yield
+        return
+    import sys
+    import tempfile
+
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as tmp:
+        os.dup2(tmp.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            tmp.seek(0)
+            text = tmp.read(4096).decode("utf-8", "replace")
+            if text.strip():
+                sink.append(" ".join(line.strip() for line in text.splitlines() if line.strip()))
+
+
 def _probe_pillow(path: Path, probe: SlideProbe, options: ProbeOptions, clock: _Clock) -> None:
-    """Open a plain image; the decoder's warnings (corrupt EXIF, tags past the end of the file)
-    are kept in ``probe.decoder_warnings`` for the slide checks to report, not printed."""
-    with warnings.catch_warnings(record=True) as caught:
+    """Open a plain image; the decoder's warnings (corrupt EXIF, tags past the end of the file,
+    and in worker processes what libtiff prints) are kept in ``probe.decoder_warnings`` for the
+    slide checks to report, not printed."""
+    native: list[str] = []
+    with warnings.catch_warnings(record=True) as caught, _native_stderr(native):
         warnings.simplefilter("always")
         _pillow(path, probe, options, clock)
-    probe.decoder_warnings = tuple(dict.fromkeys(str(w.message)[:200] for w in caught))
+    said = [str(w.message) for w in caught] + native
+    probe.decoder_warnings = tuple(dict.fromkeys(m[:200] for m in said))
 
 
 def _pillow(path: Path, probe: SlideProbe, options: ProbeOptions, clock: _Clock) -> None:

@@ -297,7 +297,7 @@ PLAIN_IMAGE_FORMATS = frozenset({"image/jpeg", "image/png", "image/webp", "image
     codes={
         "SLIDE_NOT_WSI": "a TIFF OpenSlide does not read: opened as a flat image (no pyramid, no mpp) or not at all",
         "SLIDE_NOT_RGB": "the image is not RGB (greyscale, 16-bit, ...): not a brightfield H&E slide",
-        "SLIDE_METADATA_CORRUPT": "the image decoder warned about corrupt metadata (EXIF, TIFF tags)",
+        "SLIDE_METADATA_CORRUPT": "the image decoder warned about corrupt metadata (EXIF, TIFF tags, JPEG parameters)",
     },
 )
 def slide_format(view: ItemView, params: NoParams, ctx: CheckContext) -> list[Finding]:
