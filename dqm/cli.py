@@ -521,14 +521,8 @@ def report(
     from reports import render_html, render_junit, render_summary
 
     result = load_result_or_exit(results)
-    browser = None
-    if pdf:
-        from reports.pdf import PdfError, find_chromium
-
-        try:
-            browser = find_chromium(chromium)
-        except PdfError as exc:
-            raise usage_error(f"--pdf: {exc}") from None
+    # The HTML, JUnit and summary are written before the PDF is attempted: without a Chromium the
+    # page is still there to open and print from a browser (the error message says so).
     output.write_text(render_html(result), encoding="utf-8")
     out.print(f"report: {output}", markup=False)
     if junit is not None:
@@ -537,12 +531,12 @@ def report(
     if summary is not None:
         summary.write_text(render_summary(result), encoding="utf-8")
         out.print(f"summary: {summary}", markup=False)
-    if browser is not None:
-        from reports.pdf import PdfError, print_pdf
+    if pdf:
+        from reports.pdf import PdfError, find_chromium, print_pdf
 
         target = output.with_suffix(".pdf")
         try:
-            print_pdf(output, target, browser)
+            print_pdf(output, target, find_chromium(chromium))
         except PdfError as exc:
             raise usage_error(f"--pdf: {exc}") from None
         out.print(f"pdf: {target}", markup=False)

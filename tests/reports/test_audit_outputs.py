@@ -73,6 +73,9 @@ def test_pdf_without_chromium_says_how_to_get_one(tmp_path: Path, monkeypatch):
     assert res.exit_code == 2
     text = " ".join(res.output.split())
     assert "no headless Chromium found" in text and "apt-get install chromium" in text
+    # docs/report.md: the HTML is still written first, so it can be printed from a browser
+    assert "<html" in (tmp_path / "r.html").read_text()
+    assert not (tmp_path / "r.pdf").exists()
     res = CliRunner().invoke(
         app, ["report", str(results), "-o", str(tmp_path / "r.html"), "--pdf", "--chromium", "/nope/chrome"]
     )
