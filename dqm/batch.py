@@ -39,7 +39,8 @@ SLIDE_SUFFIXES = frozenset(
     }
 )
 ANNOTATION_SUFFIXES = frozenset({".json", ".geojson", ".xml", ".annotations"})
-IGNORED_NAMES = frozenset({MANIFEST, "truth.csv", "README.md", "README.txt"})
+# dqm's own bookkeeping beside a batch: truth.csv (dqm synth), corruption.csv (dqm.validity.corrupt)
+IGNORED_NAMES = frozenset({MANIFEST, "truth.csv", "corruption.csv", "README.md", "README.txt"})
 
 
 def suffix(path: str) -> str:
