@@ -216,6 +216,8 @@ def validate(
     prof = load_profile_or_exit(profile)
     if len(paths) == 1 and paths[0].is_dir():
         root = batch_folder(paths[0])
+        if json_out is not None and root in json_out.resolve().parents:
+            raise usage_error("--json must be outside the batch folder: dqm never writes into a batch")
         run = run_with_progress(
             root, prof, RunOptions(workers=workers, slides=not annotations_only, hash_files=False)
         )

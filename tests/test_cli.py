@@ -57,6 +57,7 @@ def test_audit_of_a_clean_batch_exits_0(clean_batch, tmp_path):
         (["audit", "{batch}", "--profile", "{bad_profile}"], "invalid profile"),
         (["audit", "{batch}", "--out", "{batch}/out"], "outside the batch"),
         (["validate", "/no/such/file.json"], "not a file"),
+        (["validate", "{batch}", "--json", "{batch}/findings.json"], "outside the batch"),
         (["report", "{bad_profile}"], "not JSON"),
         (["gate", "{bad_profile}"], "not JSON"),
         (["schema", "nope"], "unknown schema"),
@@ -69,7 +70,8 @@ def test_usage_errors_exit_2(tmp_path, args, message):
     args = [a.format(batch=batch, bad_profile=bad) for a in args]
     res = runner.invoke(app, args)
     assert res.exit_code == 2, res.output
-    assert message in res.output
+    assert message in " ".join(res.output.split())
+    assert not (batch / "findings.json").exists()
 
 
 def test_report_rerenders_without_rerunning(tmp_path):
