@@ -76,6 +76,13 @@ def batch_folder(path: Path) -> Path:
     return path.resolve()
 
 
+def outside_batch(path: Path, root: Path, option: str) -> None:
+    """Refuse (usage error) an output path at or inside the batch folder ``root``."""
+    where = path.resolve()
+    if where == root or root in where.parents:
+        raise usage_error(f"{option} must be outside the batch folder: dqm never writes into a batch")
+
+
 def progress_bar(label: str) -> Any:
     from rich.progress import (
         BarColumn,
@@ -216,8 +223,8 @@ def validate(
     prof = load_profile_or_exit(profile)
     if len(paths) == 1 and paths[0].is_dir():
         root = batch_folder(paths[0])
-        if json_out is not None and root in json_out.resolve().parents:
-            raise usage_error("--json must be outside the batch folder: dqm never writes into a batch")
+        if json_out is not None:
+            outside_batch(json_out, root, "--json")
         run = run_with_progress(
             root, prof, RunOptions(workers=workers, slides=not annotations_only, hash_files=False)
         )
@@ -330,8 +337,7 @@ def audit(
         raise usage_error(f"no such GX suite file: {gx_suite}")
     if review is not None and not review.exists():
         raise usage_error(f"no such review folder or file: {review}")
-    if out_dir.resolve() == root or root in out_dir.resolve().parents:
-        raise usage_error("--out must be outside the batch folder: dqm never writes into a batch")
+    outside_batch(out_dir, root, "--out")
     chosen = {x.strip() for x in stages.split(",") if x.strip()} | {"syntactic"}
     unknown = chosen - {"syntactic", "diversity", "validity"}
     if unknown:
@@ -487,8 +493,7 @@ def validity(
 
     root = batch_folder(batch)
     prof = load_profile_or_exit(dataset_profile)
-    if out_dir.resolve() == root or root in out_dir.resolve().parents:
-        raise usage_error("--out must be outside the batch folder: dqm never writes into a batch")
+    outside_batch(out_dir, root, "--out")
     options = _validity_options(profile, out_dir, device, resume)
     previous = [p for p in (out_dir / RESULT_FILE, out_dir / CHECKPOINTS) if p.exists()]
     if previous and not (resume or force):
@@ -523,6 +528,11 @@ def report(
     from reports import render_html, render_junit, render_summary
 
     result = load_result_or_exit(results)
+    batch = Path(result.batch.path)
+    if batch.is_dir():  # the result names its batch: never write into it
+        for path, option in ((output, "--output"), (junit, "--junit"), (summary, "--summary")):
+            if path is not None:
+                outside_batch(path, batch.resolve(), option)
     # The HTML, JUnit and summary are written before the PDF is attempted: without a Chromium the
     # page is still there to open and print from a browser (the error message says so).
     output.write_text(render_html(result), encoding="utf-8")

@@ -82,6 +82,11 @@ def test_report_rerenders_without_rerunning(tmp_path):
     )
     assert res.exit_code == 0
     assert "UNKNOWN_KEY" in (tmp_path / "again.html").read_text()
+    inside = runner.invoke(
+        app, ["report", str(tmp_path / "out" / "results.json"), "-o", str(batch / "report.html")]
+    )
+    assert inside.exit_code == 2 and "outside the batch folder" in inside.output
+    assert not (batch / "report.html").exists()
 
 
 def test_validate_files_for_pre_commit(tmp_path):

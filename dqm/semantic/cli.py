@@ -114,8 +114,7 @@ def sample(
 
     core = _core()
     root = core.batch_folder(batch)
-    if out_dir.resolve() == root or root in out_dir.resolve().parents:
-        raise core.usage_error("--out must be outside the batch folder: dqm never writes into a batch")
+    core.outside_batch(out_dir, root, "--out")
     prof = core.load_profile_or_exit(profile)
     fields = tuple(f.strip() for f in strata.split(",") if f.strip())
     unknown = [f for f in fields if f not in ("diagnosis", "institution") and f not in prof.clinical]
@@ -294,8 +293,7 @@ def ingest_command(
             markup=True,
         )
     root = (batch or Path(review_plan.batch.path)).resolve()
-    if out_dir.resolve() == root or root in out_dir.resolve().parents:
-        raise core.usage_error("--out must be outside the batch folder: dqm never writes into a batch")
+    core.outside_batch(out_dir, root, "--out")
     loader = delivered_loader(root, review_plan, prof) if root.is_dir() else None
     try:
         result = ingest(
