@@ -205,7 +205,7 @@ def _gate_of(dim: str, name: str, where: tuple[Any, ...], model: Any) -> Gate | 
         str(getattr(model, "unit", "") or ""),
         _number(getattr(model, "ci_low", None)),
         _number(getattr(model, "ci_high", None)),
-        percent=False,
+        percent=getattr(model, "percent", False) is True,  # a figure may say it is a proportion
         note=str(getattr(model, "note", "") or ""),
         pointer=pointer,
         value_field=value_field,

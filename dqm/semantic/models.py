@@ -241,6 +241,8 @@ class DecidedFigure(_Frozen):
     note: str = ""
     source: str = ""
     """Where the figure is stored inside ``semantic`` in results.json (empty: at its top)."""
+    percent: bool = True
+    """An accuracy is a proportion: shown as a percentage, like the syntactic ratios."""
 
 
 class SemanticResult(_Frozen):

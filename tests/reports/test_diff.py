@@ -69,7 +69,7 @@ def test_text_and_markdown_renderings():
     assert "verdict: NOT CERTIFIED -> INCOMPLETE" in text
     assert "  Syntactic accuracy: failed -> passed" in text
     assert "  syntactic file accuracy: 75.00 % (fail) -> 100.00 % (pass)  [+25.00 pp]" in text
-    assert "  semantic accuracy: absent -> 0.9714 (pass)" in text
+    assert "  semantic accuracy: absent -> 97.14 % (pass)" in text
     assert "  new       ZERO_AREA: 1" in text and "  resolved  SELF_INTERSECTION: was 1" in text
     assert "  changed   MPP_MISSING: 2 -> 1" in text
     assert "slides: 2 added, 0 removed" in text

@@ -28,7 +28,7 @@ def test_a_top_level_estimate_is_one_gate_with_its_interval():
     assert g.key == "semantic.accuracy"
     assert (g.value, g.ci_low, g.ci_high, g.target, g.passed) == (306 / 315, 0.9468, 0.9850, None, True)
     assert (g.numerator, g.denominator) == (306, 315)
-    assert g.shown_ci == "0.9468 – 0.985"
+    assert g.shown_ci == "94.68 % – 98.50 %"
 
 
 def test_a_pending_dimension_has_provisional_figures_without_a_decision():
