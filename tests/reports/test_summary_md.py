@@ -25,7 +25,10 @@ def test_summary_states_verdict_and_each_gate():
         "| Syntactic accuracy | **FAIL** | file accuracy | 75.00 % ✗ | – | ≥ 99.00 % | 30 / 40 files |"
         in table
     )
-    assert "| Semantic accuracy | pass | accuracy | 97.14 % | 94.68 % – 98.50 % | – | 306 / 315 slides |" in table
+    assert (
+        "| Semantic accuracy | pass | accuracy | 97.14 % | 94.68 % – 98.50 % | – | 306 / 315 slides |"
+        in table
+    )
     assert "| Statistical diversity | not run | | | | | |" in table
     assert "Top codes: `SELF_INTERSECTION` 1." in md
     assert "Reproduce: `dqm audit /data/batch --out out`" in md
