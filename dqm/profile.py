@@ -11,7 +11,7 @@ import re
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -23,6 +23,9 @@ from dqm.findings import Severity
 BUILTIN_PROFILES = ("dermatopathology",)
 
 _ID = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+
+
+_M = TypeVar("_M", bound=BaseModel)
 
 
 class ProfileError(ValueError):
@@ -208,16 +211,21 @@ def load_profile(source: str | Path | None = None) -> Profile:
         With every problem found, each with its location in the file.
     """
     text, origin = _read_profile_text(source)
+    return model_from_yaml(text, origin, Profile, ProfileError, "profile")
+
+
+def model_from_yaml(text: str, origin: str, model: type[_M], error: type[Exception], what: str) -> _M:
+    """``model`` validated from YAML ``text``, with ``sha256`` of the text set; ``error`` lists
+    every problem and where it is (``origin``: the file or built-in name)."""
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise ProfileError(f"{origin}: not valid YAML: {exc}") from exc
+        raise error(f"{origin}: not valid YAML: {exc}") from exc
     if not isinstance(data, dict):
-        raise ProfileError(f"{origin}: a profile is a YAML mapping, got {type(data).__name__}")
+        raise error(f"{origin}: a {what} is a YAML mapping, got {type(data).__name__}")
     data["sha256"] = hashlib.sha256(text.encode("utf-8")).hexdigest()
     try:
-        profile = Profile.model_validate(data)
+        return model.model_validate(data)
     except ValidationError as exc:
         lines = [f"  {'.'.join(str(p) for p in e['loc']) or '(top)'}: {e['msg']}" for e in exc.errors()]
-        raise ProfileError(f"{origin}: invalid profile\n" + "\n".join(lines)) from exc
-    return profile
+        raise error(f"{origin}: invalid {what}\n" + "\n".join(lines)) from exc

@@ -7,13 +7,13 @@ one, edit it and pass the file with ``--profile FILE``.
 
 from __future__ import annotations
 
-import hashlib
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from dqm.profile import model_from_yaml
 
 BUILTIN = ("smoke", "standard")
 
@@ -211,15 +211,4 @@ def load_validity_profile(source: str | Path = "smoke") -> ValidityProfile:
         With every problem found and where it is.
     """
     text, origin = _read(source)
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ValidityProfileError(f"{origin}: not valid YAML: {exc}") from exc
-    if not isinstance(data, dict):
-        raise ValidityProfileError(f"{origin}: a validity profile is a YAML mapping")
-    data["sha256"] = hashlib.sha256(text.encode("utf-8")).hexdigest()
-    try:
-        return ValidityProfile.model_validate(data)
-    except ValidationError as exc:
-        lines = [f"  {'.'.join(str(p) for p in e['loc']) or '(top)'}: {e['msg']}" for e in exc.errors()]
-        raise ValidityProfileError(f"{origin}: invalid validity profile\n" + "\n".join(lines)) from exc
+    return model_from_yaml(text, origin, ValidityProfile, ValidityProfileError, "validity profile")
