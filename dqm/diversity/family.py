@@ -9,7 +9,7 @@ otherwise. Balance rules are thresholds on a share or a ratio, outside the famil
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import numpy as np
 
@@ -232,21 +232,7 @@ def balance_of(summary: CategoricalSummary, declared: int) -> Balance:
     """
     counts = {k: v for k, v in summary.counts.items() if not declared or k not in summary.undeclared}
     ix = balance_indices(counts)
-    return Balance(
-        variable=summary.name,
-        n=ix.n,
-        declared=declared,
-        observed=ix.observed,
-        shannon=ix.shannon,
-        evenness=ix.evenness,
-        simpson=ix.simpson,
-        inverse_simpson=ix.inverse_simpson,
-        imbalance_ratio=ix.imbalance_ratio,
-        min_share=ix.min_share,
-        min_category=ix.min_category,
-        max_share=ix.max_share,
-        max_category=ix.max_category,
-    )
+    return Balance(variable=summary.name, declared=declared, **asdict(ix))
 
 
 def _pct(x: float) -> str:
