@@ -11,7 +11,6 @@ converted.
 
 from __future__ import annotations
 
-import math
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -19,6 +18,7 @@ from typing import Any, Literal
 
 import orjson
 
+from dqm.coords import usable_mpp
 from dqm.model import Annotation, Lesion
 from dqm.profile import Profile
 from dqm.readers import read_annotation
@@ -80,11 +80,6 @@ def _geometry(lesion: Lesion, close: bool) -> dict[str, Any]:
 
 def _writable(lesion: Lesion) -> bool:
     return lesion.outline_read and bool(lesion.polygons) and all(poly for poly in lesion.polygons)
-
-
-def usable_mpp(mpp: float | None) -> bool:
-    """Whether a declared mpp can be written: a positive finite number (JSON has no inf)."""
-    return mpp is not None and math.isfinite(mpp) and mpp > 0
 
 
 def to_native(ann: Annotation, slide: SlideFacts | None) -> tuple[dict[str, Any] | None, str | None]:

@@ -7,6 +7,7 @@ say which they hold (``xy`` or ``rc``); every raster carries its downsample from
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -40,8 +41,13 @@ class Frame:
         return (np.asarray(xy, dtype=float) - (self.x0, self.y0)) / self.downsample
 
 
+def usable_mpp(mpp: float | None) -> bool:
+    """Whether a resolution (µm per level-0 pixel) can be used: a positive finite number."""
+    return mpp is not None and math.isfinite(mpp) and mpp > 0
+
+
 def area_um2(area_px: float, mpp: float | None) -> float | None:
     """A level-0 pixel area in square micrometres, or None when the resolution is unknown."""
-    if mpp is None or not np.isfinite(mpp) or mpp <= 0:
+    if mpp is None or not usable_mpp(mpp):
         return None
     return float(area_px) * mpp * mpp

@@ -6,10 +6,10 @@ clinical-table expectations); checks only judge the data in the view.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from dqm.coords import usable_mpp
 from dqm.model import Annotation, Item
 from dqm.profile import Profile
 from dqm.slides import SlideProbe
@@ -46,7 +46,7 @@ class ItemView:
         if self.slide is not None and self.slide.mpp_x:
             return self.slide.mpp_x
         mpp = self.annotation.mpp if self.annotation is not None else None
-        if mpp is not None and math.isfinite(mpp) and mpp > 0:  # MPP_INVALID reports the others
+        if mpp is not None and usable_mpp(mpp):  # MPP_INVALID reports the others
             return mpp
         return None
 

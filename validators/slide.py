@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import shapely
 from pydantic import BaseModel, ConfigDict, Field
 from shapely.geometry.base import BaseGeometry
 
+from dqm.coords import usable_mpp
 from dqm.findings import Aspect, Finding, Severity
 from dqm.slides import TissueMask
 from validators.context import ItemView
@@ -96,7 +95,7 @@ def annotation_agrees(view: ItemView, params: AgreementParams, ctx: CheckContext
                 pointer=ann.slide_pointer("width"),
             )
         )
-    if ann.mpp and probe.mpp_x and math.isfinite(ann.mpp) and ann.mpp > 0:
+    if ann.mpp is not None and probe.mpp_x and usable_mpp(ann.mpp):
         rel = abs(ann.mpp - probe.mpp_x) / probe.mpp_x
         if rel > params.mpp_rel_tolerance:
             out.append(

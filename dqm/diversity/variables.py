@@ -15,6 +15,7 @@ from typing import Literal
 
 import numpy as np
 
+from dqm.coords import usable_mpp
 from dqm.profile import Profile
 from dqm.results import ItemSummary
 
@@ -85,7 +86,7 @@ def magnification(objective_power: float | None, mpp: float | None) -> str | Non
     """``40×`` from the header's objective power, else the nominal one from mpp, else None."""
     if objective_power is not None and math.isfinite(objective_power) and objective_power > 0:
         return f"{objective_power:g}×"
-    if mpp is None or not math.isfinite(mpp) or mpp <= 0:
+    if mpp is None or not usable_mpp(mpp):
         return None
     return next((label for limit, label in MAGNIFICATION_FROM_MPP if mpp < limit), "<10×")
 
@@ -163,7 +164,7 @@ def build_table(items: Sequence[ItemSummary], profile: Profile) -> Table:
         age, bad = _number(clinical.get("age"))
         invalid_age += bad
         num["age"].append(age)
-        num["mpp"].append(float(mpp) if mpp is not None and math.isfinite(mpp) and mpp > 0 else math.nan)
+        num["mpp"].append(float(mpp) if mpp is not None and usable_mpp(mpp) else math.nan)
         area = _slide_area(item)
         num["slide_megapixels"].append(area / 1e6)
         num["lesions_per_slide"].append(float(item.n_lesions))

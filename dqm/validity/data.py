@@ -24,7 +24,7 @@ import numpy as np
 from PIL import Image
 from shapely.geometry.base import BaseGeometry
 
-from dqm.coords import Frame
+from dqm.coords import Frame, usable_mpp
 from dqm.model import Annotation
 from dqm.profile import Profile
 from dqm.readers import read_annotation
@@ -133,7 +133,7 @@ def select_slides(run: Run, profile: Profile) -> tuple[list[SlideRecord], list[E
             )
             continue
         if not mpp:
-            mpp = ann.mpp if ann.mpp and ann.mpp > 0 else None
+            mpp = ann.mpp if usable_mpp(ann.mpp) else None
         if not mpp or not s.slide.width or not s.slide.height:
             excluded.append(Excluded(sid, "resolution (mpp) unknown", ("MPP_MISSING",)))
             continue
