@@ -333,7 +333,7 @@ def _work(items: list[Item]) -> list[ItemOutcome]:
 
 
 def default_workers(n_items: int) -> int:
-    """One worker per core, but a single process for small batches (start-up costs more)."""
+    """One worker per core, but one worker process for small batches (each start-up costs more)."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     return max(1, min(cores, n_items // 100))
 
