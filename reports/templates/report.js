@@ -149,8 +149,15 @@
         if (key === "code") setCode(v); else { f[key] = v; f.page = 0; renderFindings(); }
       });
     }
-    const onSearch = () => { f.search = matching($("f-search").value.trim().toLowerCase()); f.page = 0; renderFindings(); };
-    const onFile = () => { f.file = matching($("f-file").value.trim().toLowerCase()); f.page = 0; renderFindings(); };
+    // The text each box's filter was made from: a late debounced call (after "change" or the reset
+    // button already applied it) finds nothing new and leaves the page alone.
+    const typed = { search: "", file: "" };
+    const onText = (key, id) => () => {
+      const text = $(id).value.trim().toLowerCase();
+      if (text === typed[key]) return;
+      typed[key] = text; f[key] = matching(text); f.page = 0; renderFindings();
+    };
+    const onSearch = onText("search", "f-search"), onFile = onText("file", "f-file");
     $("f-search").addEventListener("input", debounce(onSearch, 150));
     $("f-file").addEventListener("input", debounce(onFile, 150));
     $("f-search").addEventListener("change", onSearch);
@@ -160,7 +167,7 @@
     $("f-reset").addEventListener("click", () => {
       Object.assign(f, { page: 0, code: 0, severity: 0, aspect: 0, institution: 0, cls: 0, file: null, search: null });
       for (const id of Object.values(selects)) $(id).value = "";
-      $("f-search").value = ""; $("f-file").value = "";
+      $("f-search").value = ""; $("f-file").value = ""; typed.search = ""; typed.file = "";
       renderFindings();
     });
     document.querySelectorAll("a.code-link").forEach((a) => a.addEventListener("click", () => {
@@ -171,6 +178,7 @@
     /* ---------------- slides ---------------- */
     const IPAGE = 50;
     const it = { page: 0, search: null, flagged: false };
+    let itemTyped = "";  // the text it.search was made from (as typed.search above)
     const itemText = [IC.slide_id, IC.institution, IC.diagnosis, IC.clinical, IC.lesions, IC.image_path, IC.annotation_path];
     function itemPasses(r) {
       if (it.flagged && !(r[IC.errors] || r[IC.warnings])) return false;
@@ -208,13 +216,17 @@
       const sidx = indexOf.get(slideId);
       const i = sidx === undefined ? undefined : itemOf.get(sidx);
       if (i === undefined) return;
-      if (!itemPasses(IR[i])) { it.search = null; it.flagged = false; $("i-search").value = ""; $("i-flagged").checked = false; }
+      if (!itemPasses(IR[i])) { it.search = null; it.flagged = false; $("i-search").value = ""; itemTyped = ""; $("i-flagged").checked = false; }
       const pos = itemsShown().indexOf(i);
       it.page = Math.floor(pos / IPAGE);
       const { target } = renderItems(i);
       if (target) target.scrollIntoView({ block: "center" });
     }
-    const onItemSearch = () => { it.search = matching($("i-search").value.trim().toLowerCase()); it.page = 0; renderItems(); };
+    const onItemSearch = () => {
+      const text = $("i-search").value.trim().toLowerCase();
+      if (text === itemTyped) return;
+      itemTyped = text; it.search = matching(text); it.page = 0; renderItems();
+    };
     $("i-search").addEventListener("input", debounce(onItemSearch, 150));
     $("i-search").addEventListener("change", onItemSearch);
     $("i-flagged").addEventListener("change", (e) => { it.flagged = e.target.checked; it.page = 0; renderItems(); });
