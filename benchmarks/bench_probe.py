@@ -15,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from dqm.slides import ProbeOptions, probe_slide
+from dqm.slide_io import ProbeOptions, probe_slide
 from dqm.synth import build_batch
 
 

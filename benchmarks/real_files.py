@@ -21,7 +21,7 @@ from dqm.model import Item
 from dqm.profile import load_profile
 from dqm.readers import read_annotation
 from dqm.runner import merged, run_item_checks
-from dqm.slides import probe_slide
+from dqm.slide_io import probe_slide
 from validators.context import FileStatus, ItemView
 
 ROOT = Path(__file__).resolve().parents[1]

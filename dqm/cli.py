@@ -238,7 +238,7 @@ def validate(
             f"{s.errors} errors, {s.warnings} warnings"
         )
     else:
-        from dqm.files import validate_files
+        from dqm.single_files import validate_files
 
         missing = [p for p in paths if not p.is_file()]
         if missing:

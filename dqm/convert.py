@@ -53,7 +53,7 @@ class SlideFacts:
 
 def slide_facts(path: Path) -> SlideFacts | str:
     """Size and mpp from a slide header, or why they cannot be read."""
-    from dqm.slides import ProbeOptions, probe_slide
+    from dqm.slide_io import ProbeOptions, probe_slide
 
     probe = probe_slide(path, path.name, ProbeOptions(tissue=False))
     if not probe.opened or probe.width is None or probe.height is None:

@@ -16,9 +16,9 @@ from typing import Any, Literal, TypeVar
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from dqm.deid import DeidSettings
 from dqm.diversity.settings import DiversitySettings
 from dqm.findings import Severity
+from dqm.identifiers import DeidSettings
 
 BUILTIN_PROFILES = ("dermatopathology",)
 
@@ -126,7 +126,7 @@ class Profile(_Frozen):
     severities: dict[str, Severity] = Field(default_factory=dict)
     """Severity overrides per reason code (win over a check's ``severity``)."""
     deid: DeidSettings = DeidSettings()
-    """What identifies a person: patterns and keys the ``deid.*`` checks search (dqm.deid)."""
+    """What identifies a person: patterns and keys the ``deid.*`` checks search (dqm.identifiers)."""
     diversity: DiversitySettings = DiversitySettings()
     """Statistical diversity: targets, significance level, rules and drift thresholds."""
     sha256: str = ""

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from dqm.diversity.models import DiversityResult
 from dqm.findings import Finding
 from dqm.semantic.models import SemanticResult
-from dqm.validity.result import ValidityResult
+from dqm.validity.models import ValidityResult
 
 SCHEMA_VERSION = "1.1"
 """``major.minor``: a minor bump adds optional fields (older files still load); a major bump

@@ -22,14 +22,22 @@ from typing import Any
 
 from dqm.batch import Discovery, discover, normalise
 from dqm.checks import ConfiguredCheck, configure, crash_finding
-from dqm.clinical import IDENTIFYING, RowSource, TableValidation, build_table, import_gx, text, validate_table
+from dqm.clinical_table import (
+    IDENTIFYING,
+    RowSource,
+    TableValidation,
+    build_table,
+    import_gx,
+    text,
+    validate_table,
+)
 from dqm.findings import Finding, Severity
 from dqm.model import Annotation, Item, ReadIssue
 from dqm.profile import Profile
 from dqm.readers import parse_annotation, read_bytes, with_institution
 from dqm.readers.base import failed
 from dqm.results import ItemSummary, SlideSummary
-from dqm.slides import ProbeOptions, SlideProbe, capture_native_stderr, full_hash, probe_slide_cached
+from dqm.slide_io import ProbeOptions, SlideProbe, capture_native_stderr, full_hash, probe_slide_cached
 from validators.context import BatchView, FileStatus, ItemFacts, ItemView
 from validators.registry import CheckContext
 

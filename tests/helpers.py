@@ -11,7 +11,7 @@ import numpy as np
 from dqm.model import Item
 from dqm.profile import Profile
 from dqm.readers import parse_annotation
-from dqm.slides import virtual_probe
+from dqm.slide_io import virtual_probe
 from validators.context import FileStatus, ItemView
 
 

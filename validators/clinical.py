@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dqm.clinical import IDENTIFYING, TableFailure, TableValidation
+from dqm.clinical_table import IDENTIFYING, TableFailure, TableValidation
 from dqm.findings import Aspect, Finding
 from validators.context import BatchView
 from validators.registry import CheckContext, NoParams, check

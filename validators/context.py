@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING, Any
 from dqm.coords import usable_mpp
 from dqm.model import Annotation, Item
 from dqm.profile import Profile
-from dqm.slides import SlideProbe
+from dqm.slide_io import SlideProbe
 
 if TYPE_CHECKING:
-    from dqm.clinical import TableValidation
+    from dqm.clinical_table import TableValidation
 
 
 @dataclass(frozen=True, slots=True)

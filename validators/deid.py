@@ -1,7 +1,7 @@
 """De-identification checks (aspect ``deid``): identifiers in slide properties, file names,
 annotation properties and the clinical table.
 
-What identifies a person is the profile's ``deid`` section (:mod:`dqm.deid`). Every finding
+What identifies a person is the profile's ``deid`` section (:mod:`dqm.identifiers`). Every finding
 names where the identifier is (file, property key, pointer, table row and column) and shows it
 masked -- at most its first two characters -- never in full. ``identifier`` patterns and keys
 are errors; ``quasi`` ones (scan dates, operators, phone numbers, dates in file names) warnings.
@@ -14,9 +14,9 @@ import re
 from pathlib import PurePosixPath
 from typing import Any
 
-from dqm.clinical import IDENTIFYING
-from dqm.deid import DeidSettings, Place, find, identifier_key, is_blank, mask, quasi_key, strings
+from dqm.clinical_table import IDENTIFYING
 from dqm.findings import Aspect, Finding, Severity
+from dqm.identifiers import DeidSettings, Place, find, identifier_key, is_blank, mask, quasi_key, strings
 from dqm.profile import Profile
 from dqm.readers.base import pointer
 from validators.context import ItemView

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from dqm.clinical import IDENTIFYING
+from dqm.clinical_table import IDENTIFYING
 from dqm.findings import Aspect, Finding, Severity
 from validators.context import ItemView
 from validators.registry import CheckContext, NoParams, check

@@ -9,7 +9,7 @@ from shapely.geometry.base import BaseGeometry
 
 from dqm.coords import usable_mpp
 from dqm.findings import Aspect, Finding, Severity
-from dqm.slides import TissueMask
+from dqm.slide_io import TissueMask
 from validators.context import ItemView
 from validators.registry import CheckContext, NoParams, check
 

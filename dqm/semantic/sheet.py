@@ -43,7 +43,7 @@ def thumbnail(path: Path, size: int) -> tuple[Any, tuple[int, int]]:
     import openslide
     from PIL import Image
 
-    from dqm.slides import MAX_PLAIN_PIXELS
+    from dqm.slide_io import MAX_PLAIN_PIXELS
 
     try:
         with openslide.OpenSlide(str(path)) as slide:

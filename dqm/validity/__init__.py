@@ -5,7 +5,7 @@ imported by the functions that train and predict. Entry points: :func:`run_valid
 folder) and :func:`validity_stage` (an audit stage), both in :mod:`dqm.validity.run`.
 """
 
-from dqm.validity.profile import ValidityProfile, ValidityProfileError, load_validity_profile
-from dqm.validity.result import ValidityResult
+from dqm.validity.models import ValidityResult
+from dqm.validity.settings import ValidityProfile, ValidityProfileError, load_validity_profile
 
 __all__ = ["ValidityProfile", "ValidityProfileError", "ValidityResult", "load_validity_profile"]

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from dqm.validity.result import ClassDice, InstitutionDice, SlideScore
+from dqm.validity.models import ClassDice, InstitutionDice, SlideScore
 
 
 def slide_dice(pred: np.ndarray, truth: np.ndarray, n_labels: int, ignore_empty: bool = True) -> np.ndarray:

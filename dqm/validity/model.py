@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from dqm.validity.profile import BasicUNetConfig, NetworkConfig, SegResNetConfig, UNetConfig
+from dqm.validity.settings import BasicUNetConfig, NetworkConfig, SegResNetConfig, UNetConfig
 
 
 def build_network(config: NetworkConfig, n_labels: int) -> Any:

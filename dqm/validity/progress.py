@@ -18,7 +18,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from dqm.validity.result import CurvePoint
+from dqm.validity.models import CurvePoint
 from dqm.validity.train import Reporter
 
 

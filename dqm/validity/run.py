@@ -27,9 +27,7 @@ from dqm.validity.data import (
     select_slides,
 )
 from dqm.validity.metrics import by_institution, lesion_dice, slide_dice, summarise_classes
-from dqm.validity.overlay import overlay_uri, step_for
-from dqm.validity.profile import ValidityProfile
-from dqm.validity.result import (
+from dqm.validity.models import (
     ExcludedSlide,
     FoldSummary,
     Overlay,
@@ -39,6 +37,8 @@ from dqm.validity.result import (
     Timing,
     ValidityResult,
 )
+from dqm.validity.overlay import overlay_uri, step_for
+from dqm.validity.settings import ValidityProfile
 from dqm.validity.split import Fold, make_folds
 from dqm.validity.train import Reporter
 

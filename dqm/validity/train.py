@@ -25,8 +25,8 @@ import numpy as np
 
 from dqm.validity.data import SlideIndex, SlideRecord, TileReader, epoch_samples
 from dqm.validity.model import build_network
-from dqm.validity.profile import ValidityProfile
-from dqm.validity.result import CurvePoint
+from dqm.validity.models import CurvePoint
+from dqm.validity.settings import ValidityProfile
 
 CHECKPOINT_FORMAT = "dqm-validity-checkpoint/1"
 

@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 
 from dqm.checks import configure
-from dqm.deid import DeidSettings, find, mask, valid_rrn
 from dqm.findings import Severity
+from dqm.identifiers import DeidSettings, find, mask, valid_rrn
 from dqm.model import Annotation, Item, Lesion
 from dqm.profile import Profile, load_profile
 from dqm.runner import run_item_checks
-from dqm.slides import virtual_probe
+from dqm.slide_io import virtual_probe
 from validators.context import FileStatus, ItemView
 
 SETTINGS = DeidSettings()

@@ -400,7 +400,7 @@ def _slide_findings(ann, profile: Profile, probe_mpp: float = 0.5):
     from dqm.checks import configure
     from dqm.model import Item
     from dqm.runner import run_item_checks
-    from dqm.slides import virtual_probe
+    from dqm.slide_io import virtual_probe
     from validators.context import FileStatus, ItemView
 
     item = Item("S1", "S1.tiff", ann.path, {}, None)

@@ -102,7 +102,7 @@ def test_institution_class_map_and_unmapped_summary(
 
 
 def test_a_coco_file_validated_alone_is_judged_whole(real_data: Path, profile: Profile) -> None:
-    from dqm.files import validate_files
+    from dqm.single_files import validate_files
 
     found = validate_files([real_data / "annotations" / "coco" / "MIDOG++.json"], profile)
     codes = {f.code for f in found}

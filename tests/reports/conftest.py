@@ -27,7 +27,7 @@ from dqm.results import (
     Verdict,
 )
 from dqm.semantic.models import SemanticResult
-from dqm.validity.result import ValidityResult
+from dqm.validity.models import ValidityResult
 
 PLANT = '<script>window.__pwned = 1</script><img src=x onerror="window.__pwned=2">'
 
@@ -230,7 +230,7 @@ def semantic(passed: bool = True, decision: str = "accept") -> SemanticResult:
 def validity(passed: bool = True) -> ValidityResult:
     """A real validity result: BCC 0.86 and MM 0.81 (or 0.38 when failing), target 0.80."""
     from dqm.validity import load_validity_profile
-    from dqm.validity.result import ClassDice, FoldSummary, SplitSummary
+    from dqm.validity.models import ClassDice, FoldSummary, SplitSummary
 
     dice = {"BCC": 0.86, "MM": 0.81 if passed else 0.38}
     per = {

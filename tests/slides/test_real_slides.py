@@ -13,7 +13,7 @@ from dqm.checks import configure
 from dqm.model import Item
 from dqm.profile import Profile
 from dqm.runner import run_item_checks
-from dqm.slides import probe_slide
+from dqm.slide_io import probe_slide
 from validators.context import FileStatus, ItemView
 
 pytestmark = pytest.mark.wsi
@@ -164,7 +164,7 @@ def test_tissue_mask_agrees_with_histolab(real_data: Path, slide: str, mask: str
 
 
 def test_label_thumbnail_only_when_asked(real_data: Path) -> None:
-    from dqm.slides import ProbeOptions
+    from dqm.slide_io import ProbeOptions
 
     path = real_data / "slides" / "CMU-1-Small-Region.svs"
     assert probe_slide(path, "c.svs").label_thumbnail is None

@@ -13,7 +13,7 @@ from dqm.findings import Severity
 from dqm.model import Annotation, Item, Lesion
 from dqm.profile import Profile
 from dqm.runner import RunOptions, run_batch, run_item_checks
-from dqm.slides import (
+from dqm.slide_io import (
     ProbeOptions,
     TissueMask,
     probe_slide,

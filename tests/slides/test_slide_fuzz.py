@@ -13,7 +13,7 @@ from dqm.checks import CRASH_CODE, configure
 from dqm.model import Item
 from dqm.profile import load_profile
 from dqm.runner import run_item_checks
-from dqm.slides import probe_slide
+from dqm.slide_io import probe_slide
 from validators.context import FileStatus, ItemView
 
 pytestmark = pytest.mark.wsi

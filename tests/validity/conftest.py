@@ -9,7 +9,7 @@ import pytest
 from dqm.profile import Profile
 from dqm.runner import Run, RunOptions, run_batch
 from dqm.validity.data import SlideRecord, select_slides
-from dqm.validity.profile import ValidityProfile, load_validity_profile
+from dqm.validity.settings import ValidityProfile, load_validity_profile
 
 TINY = Path(__file__).with_name("tiny.yaml")
 

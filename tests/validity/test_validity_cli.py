@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from dqm.cli import app
 from dqm.results import QualityResult
-from dqm.validity.result import ValidityResult
+from dqm.validity.models import ValidityResult
 
 TINY = str(Path(__file__).with_name("tiny.yaml"))
 runner = CliRunner()
@@ -168,7 +168,7 @@ def test_audit_runs_validity_only_when_asked(clean_batch: Path, tmp_path: Path) 
 
 def test_importing_dqm_loads_no_torch_or_monai() -> None:
     code = (
-        "import sys, dqm, dqm.results, dqm.validity, dqm.validity.result, dqm.cli\n"
+        "import sys, dqm, dqm.results, dqm.validity, dqm.validity.models, dqm.cli\n"
         "bad = [m for m in ('torch', 'monai', 'great_expectations') if m in sys.modules]\n"
         "print(','.join(bad))"
     )

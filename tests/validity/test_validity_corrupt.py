@@ -135,8 +135,8 @@ def test_a_trained_model_agrees_less_with_corrupted_labels(
     full-scale comparison is the slow test below.
     """
     from dqm.validity.data import SlideReader, index_slide
-    from dqm.validity.profile import load_validity_profile
     from dqm.validity.run import evaluate_slides
+    from dqm.validity.settings import load_validity_profile
     from dqm.validity.train import Reporter, reproducible, train_fold
 
     prof = load_validity_profile(Path(__file__).with_name("fast.yaml"))
@@ -178,8 +178,8 @@ def test_a_trained_model_agrees_less_with_corrupted_labels(
 def test_training_on_corrupted_labels_scores_clearly_lower(tmp_path: Path, profile: Profile) -> None:
     """The smoke network, trained and scored on a clean batch and on a half-corrupted copy."""
     from dqm.synth import build_batch
-    from dqm.validity.profile import load_validity_profile
     from dqm.validity.run import ValidityOptions, run_validity
+    from dqm.validity.settings import load_validity_profile
 
     clean = tmp_path / "clean"
     build_batch(clean, 35, seed=21, max_size=1024)

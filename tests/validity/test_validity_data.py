@@ -207,8 +207,8 @@ def test_a_damaged_region_is_replaced_counted_and_its_slide_not_scored(
 
     import torch
 
-    from dqm.validity.profile import load_validity_profile
     from dqm.validity.run import evaluate_slides
+    from dqm.validity.settings import load_validity_profile
 
     rec = next(r for r in clean_records if r.path.suffix == ".tiff")
     copy = tmp_path / "damaged.tiff"

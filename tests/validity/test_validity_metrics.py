@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from dqm.validity.metrics import by_institution, lesion_dice, slide_dice, summarise_classes
-from dqm.validity.result import SlideScore
+from dqm.validity.models import SlideScore
 
 
 def numpy_dice(pred: np.ndarray, truth: np.ndarray, n_labels: int) -> np.ndarray:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from dqm.validity.profile import (
+from dqm.validity.settings import (
     BUILTIN,
     BasicUNetConfig,
     SegResNetConfig,

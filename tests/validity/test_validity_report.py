@@ -6,9 +6,7 @@ import numpy as np
 
 from dqm.audit import build_result, with_verdict
 from dqm.runner import Run
-from dqm.validity.overlay import overlay_uri
-from dqm.validity.profile import load_validity_profile
-from dqm.validity.result import (
+from dqm.validity.models import (
     ClassDice,
     CurvePoint,
     FoldSummary,
@@ -18,6 +16,8 @@ from dqm.validity.result import (
     SuspiciousSlide,
     ValidityResult,
 )
+from dqm.validity.overlay import overlay_uri
+from dqm.validity.settings import load_validity_profile
 from reports import render_html
 
 HOSTILE = '<script>alert("x")</script>'

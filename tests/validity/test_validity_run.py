@@ -9,8 +9,8 @@ import numpy as np
 
 from dqm.runner import Run
 from dqm.validity.data import SlideReader, SlideRecord
-from dqm.validity.profile import BasicUNetConfig, SegResNetConfig, ValidityProfile
 from dqm.validity.run import ValidityOptions, validity_stage
+from dqm.validity.settings import BasicUNetConfig, SegResNetConfig, ValidityProfile
 
 
 def _with(profile: ValidityProfile, **split: object) -> ValidityProfile:
@@ -92,8 +92,8 @@ def test_block_wise_prediction_stitches_exactly(clean_records: list[SlideRecord]
 def test_rich_progress_on_a_terminal(tmp_path: Path) -> None:
     from rich.console import Console
 
+    from dqm.validity.models import CurvePoint
     from dqm.validity.progress import RichReporter
-    from dqm.validity.result import CurvePoint
 
     console = Console(file=(tmp_path / "tty.txt").open("w"), force_terminal=True, width=120)
     with RichReporter(console) as rep:

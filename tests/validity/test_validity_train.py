@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from dqm.validity.data import SlideReader, SlideRecord, index_slide
-from dqm.validity.profile import ValidityProfile
-from dqm.validity.result import CurvePoint
+from dqm.validity.models import CurvePoint
+from dqm.validity.settings import ValidityProfile
 from dqm.validity.train import (
     CheckpointMismatch,
     Reporter,

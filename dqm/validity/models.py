@@ -14,7 +14,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from dqm.validity.profile import ValidityProfile
+from dqm.validity.settings import ValidityProfile
 
 
 class _Frozen(BaseModel):
