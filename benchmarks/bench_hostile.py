@@ -1,0 +1,415 @@
+"""Hostile inputs: what each costs dqm (time, peak memory) and what it makes of it.
+
+    .venv/bin/python benchmarks/bench_hostile.py [--only NAME,...] [--big] [--timeout 120]
+
+Each case is a copy of a small clean synthetic batch with one hostile change (a number of
+thousands of digits, nesting a thousand deep, a symlink out of the batch, a FIFO, an RLE that
+expands to gigapixels, identifiers planted in a field, ...). ``dqm audit`` runs on it in a fresh
+process; the table says its exit code, whether every output was written, the finding codes the
+case was meant to produce, wall time, the process's peak RSS, whether the batch was modified, and
+whether a planted identifier or a piece of a file outside the batch reached any output.
+
+Targets (issue 12): every case <= 10 s and <= 1 GiB, exit 0/1/3 with every output written, batch
+unchanged, nothing leaked. ``--big`` adds the 25M-vertex polygon (about 500 MB on disk).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+WORK = Path(os.environ.get("DQM_BENCH_WORK", "/tmp/dqm-bench-hostile"))
+OUTSIDE_SECRET = "OUTSIDE-THE-BATCH-7f3a9c"
+"""Text of a file outside the batch that a symlink points to: it must reach no output."""
+RRN = "900101-1234567"
+EMAIL = "kim.minsu@hospital.example"
+PHONE = "010-2345-6789"
+PLANTED = (RRN, EMAIL, PHONE)
+OUTPUTS = ("results.json", "report.html", "junit.xml", "summary.md")
+
+
+@dataclass
+class Case:
+    name: str
+    what: str
+    make: Callable[[Path], None]
+    big: bool = False
+
+
+def _ann(batch: Path, k: int = 1) -> Path:
+    return batch / "annotations" / f"S{k:05d}.json"
+
+
+def _edit(batch: Path, fn: Callable[[dict], object], k: int = 1) -> None:
+    path = _ann(batch, k)
+    doc = json.loads(path.read_text())
+    fn(doc)
+    path.write_text(json.dumps(doc))
+
+
+def _text(batch: Path, k: int = 1) -> str:
+    """The annotation's JSON with the standard separators, for textual edits."""
+    return json.dumps(json.loads(_ann(batch, k).read_text()))
+
+
+def _raw(batch: Path, text: str, k: int = 1) -> None:
+    _ann(batch, k).write_text(text)
+
+
+def _nested(depth: int, leaf: str = "1") -> str:
+    return "[" * depth + leaf + "]" * depth
+
+
+def _lesion(cls: str, x: float, y: float, side: float = 4.0) -> dict:
+    ring = [[x, y], [x + side, y], [x + side, y + side], [x, y + side], [x, y]]
+    return {"id": 0, "class": cls, "geometry": {"type": "Polygon", "coordinates": [ring]}}
+
+
+def _many_lesions(n: int) -> Callable[[Path], None]:
+    def make(batch: Path) -> None:
+        def fn(doc: dict) -> None:
+            w, h = doc["slide"]["width"], doc["slide"]["height"]
+            per_row = max(1, int((w - 10) // 6))
+            lesions = [
+                _lesion("bcc", 2 + 6 * (i % per_row) % (w - 8), 2 + (i // per_row) % (h - 8), 3)
+                for i in range(n)
+            ]
+            for i, les in enumerate(lesions):
+                les["id"] = i + 1
+            doc["lesions"] = lesions
+
+        _edit(batch, fn)
+
+    return make
+
+
+def _huge_polygon(n: int) -> Callable[[Path], None]:
+    def make(batch: Path) -> None:
+        path = _ann(batch)
+        doc = json.loads(path.read_text())
+        doc["lesions"] = []
+        head = json.dumps(doc)[:-1].replace(
+            '"lesions": []',
+            '"lesions": [{"id": 1, "class": "bcc", "geometry": {"type": "Polygon", "coordinates": [[',
+        )
+        with path.open("w") as fh:
+            fh.write(head)
+            step = 256
+            for start in range(0, n, step):
+                fh.write(
+                    ",".join(
+                        f"[{(i % 400) + 0.5},{(i // 400) % 300 + 0.5}]"
+                        for i in range(start, min(n, start + step))
+                    )
+                )
+                fh.write("," if start + step < n else "")
+            fh.write("]]}}]}")
+
+    return make
+
+
+def _symlink_out(batch: Path) -> None:
+    secret = WORK / "outside.json"
+    secret.write_text(
+        json.dumps(
+            {"format": "dqm.annotation/1", "note": OUTSIDE_SECRET, "lesions": [{"class": OUTSIDE_SECRET}]}
+        )
+    )
+    _ann(batch).unlink()
+    _ann(batch).symlink_to(secret)
+
+
+def _symlink_dir_out(batch: Path) -> None:
+    outside = WORK / "outside-dir"
+    outside.mkdir(exist_ok=True)
+    (outside / "leak.json").write_text(json.dumps({"lesions": [{"class": OUTSIDE_SECRET}]}))
+    (batch / "extra").symlink_to(outside, target_is_directory=True)
+
+
+def _fifo(batch: Path) -> None:
+    _ann(batch).unlink()
+    os.mkfifo(_ann(batch))
+
+
+def _manifest_fifo(batch: Path) -> None:
+    (batch / "manifest.csv").unlink()
+    os.mkfifo(batch / "manifest.csv")
+
+
+def _manifest_dir(batch: Path) -> None:
+    (batch / "manifest.csv").unlink()
+    (batch / "manifest.csv").mkdir()
+
+
+def _manifest_bad_bytes(batch: Path) -> None:
+    (batch / "manifest.csv").write_bytes(b"\xff\xfe\x00" + os.urandom(64))
+
+
+def _utf16(batch: Path) -> None:
+    _ann(batch).write_bytes(_text(batch).encode("utf-16"))
+
+
+def _dup_keys(batch: Path) -> None:
+    text = _text(batch)
+    _raw(
+        batch,
+        text.replace('"format": "dqm.annotation/1"', '"format": "dqm.annotation/1", "format": "evil"', 1),
+    )
+
+
+def _coco_rle_bomb(batch: Path) -> None:
+    doc = {
+        "images": [{"id": 1, "file_name": "S00001.tiff", "width": 200000, "height": 200000}],
+        "categories": [{"id": 1, "name": "bcc"}],
+        "annotations": [
+            {
+                "id": 1,
+                "image_id": 1,
+                "category_id": 1,
+                "segmentation": {"size": [200000, 200000], "counts": [0, 40000000000]},
+            }
+        ],
+    }
+    _raw(batch, json.dumps(doc))
+
+
+def _deid_digits(batch: Path) -> None:
+    def fn(doc: dict) -> None:
+        for les in doc["lesions"]:
+            les["properties"] = {f"p{i}": "1" * 5000 for i in range(100)}
+
+    _edit(batch, fn)
+
+
+def _long_class(batch: Path) -> None:
+    def fn(doc: dict) -> None:
+        doc["lesions"][0]["class"] = "x" * 50_000_000
+
+    _edit(batch, fn)
+
+
+def _plant(field: str) -> Callable[[Path], None]:
+    """An identifier in one field of the batch; it must be masked wherever dqm writes it."""
+
+    def make(batch: Path) -> None:
+        manifest = batch / "manifest.csv"
+        lines = manifest.read_text().splitlines()
+        header = lines[0].split(",")
+        row = lines[1].split(",")
+        if field == "manifest_cell":
+            row[header.index("site")] = f"{RRN}"
+        elif field == "slide_id":
+            row[header.index("slide_id")] = f"S{RRN}"
+        elif field == "file_name":
+            src = batch / row[header.index("annotation_path")]
+            dst = src.with_name(f"{RRN}.json")
+            src.rename(dst)
+            row[header.index("annotation_path")] = f"annotations/{dst.name}"
+        elif field == "class_name":
+            _edit(batch, lambda d: d["lesions"][0].__setitem__("class", f"bcc {EMAIL}"))
+        elif field == "json_key":
+            _edit(batch, lambda d: d["lesions"][0].setdefault("properties", {}).__setitem__(PHONE, "x"))
+        elif field == "clinical_value":
+            row[header.index("scanner")] = f"call {PHONE}"
+        lines[1] = ",".join(row)
+        manifest.write_text("\n".join(lines) + "\n")
+
+    return make
+
+
+CASES = [
+    Case(
+        "huge_int",
+        "a JSON integer of 5,000 digits as the slide width",
+        lambda b: _raw(b, _text(b).replace('"width": ', '"width": ' + "9" * 5000, 1)),
+        ("SCHEMA_INVALID", "JSON_INVALID", "VALUE_OUT_OF_RANGE"),
+    ),
+    Case(
+        "deep_nesting",
+        "an annotation nested 1,000 levels deep",
+        lambda b: _raw(b, '{"format": "dqm.annotation/1", "lesions": ' + _nested(1000) + "}"),
+    ),
+    Case(
+        "deep_clinical",
+        "a clinical block nested 600 levels deep",
+        lambda b: _edit(b, lambda d: d.__setitem__("clinical", json.loads('{"a":' * 600 + "1" + "}" * 600))),
+    ),
+    Case(
+        "far_vertices",
+        "two finite vertices 1e300 apart",
+        lambda b: _edit(
+            b,
+            lambda d: d["lesions"][0]["geometry"].__setitem__(
+                "coordinates", [[[0, 0], [1e300, 0], [1e300, 1e300], [0, 0]]]
+            ),
+        ),
+    ),
+    Case(
+        "huge_size",
+        "width and height of 300 digits",
+        lambda b: _raw(
+            b,
+            _ann(b)
+            .read_text()
+            .replace('"width": ', '"width": ' + "9" * 300, 1)
+            .replace('"height": ', '"height": ' + "9" * 300, 1),
+        ),
+    ),
+    Case("manifest_dir", "manifest.csv is a folder", _manifest_dir),
+    Case("manifest_fifo", "manifest.csv is a FIFO", _manifest_fifo),
+    Case("manifest_bytes", "manifest.csv of random bytes", _manifest_bad_bytes),
+    Case("symlink_file", "an annotation symlinked to a file outside the batch", _symlink_out),
+    Case("symlink_dir", "a folder symlinked outside the batch", _symlink_dir_out),
+    Case("fifo", "an annotation file that is a FIFO", _fifo),
+    Case("dup_keys", "a JSON object with a duplicate key", _dup_keys),
+    Case("utf16", "a UTF-16 JSON annotation", _utf16),
+    Case("rle_bomb", "a 200-byte COCO RLE of 40 gigapixels", _coco_rle_bomb),
+    Case("deid_digits", "100 digit strings of 5,000 characters per lesion", _deid_digits),
+    Case("lesions_6000", "6,000 small lesions in one file", _many_lesions(6000)),
+    Case("polygon_2m", "one polygon of 2M vertices (~40 MB)", _huge_polygon(2_000_000)),
+    Case("polygon_25m", "one polygon of 25M vertices (~500 MB)", _huge_polygon(25_000_000), big=True),
+    Case("class_50mb", "a class name of 50 MB", _long_class),
+    *(
+        Case(f"id_{f}", f"an RRN/e-mail/phone in the {f.replace('_', ' ')}", _plant(f))
+        for f in ("manifest_cell", "slide_id", "file_name", "class_name", "json_key", "clinical_value")
+    ),
+]
+
+
+def _digest(root: Path) -> str:
+    h = hashlib.sha256()
+    for p in sorted(root.rglob("*")):
+        h.update(str(p.relative_to(root)).encode())
+        if p.is_symlink():
+            h.update(os.readlink(p).encode())
+        elif p.is_file():
+            h.update(p.read_bytes())
+    return h.hexdigest()
+
+
+def _leaks(out: Path, stdout: str, planted: tuple[str, ...]) -> list[str]:
+    texts = [("stdout", stdout)]
+    texts += [(p.name, p.read_text(errors="replace")) for p in out.rglob("*") if p.is_file()]
+    return sorted({f"{s} in {name}" for name, text in texts for s in planted if s in text})
+
+
+def run_case(case: Case, base: Path, timeout: float, clean_codes: set[str]) -> dict:
+    batch = WORK / "cases" / case.name
+    shutil.rmtree(batch, ignore_errors=True)
+    shutil.copytree(base, batch, symlinks=True)
+    case.make(batch)
+    before = _digest(batch)
+    out = WORK / "out" / case.name
+    shutil.rmtree(out, ignore_errors=True)
+    cmd = [sys.executable, "-m", "dqm", "audit", str(batch), "--out", str(out), "--workers", "1"]
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        stdout, _ = proc.communicate(timeout=timeout)
+        code: int | str = proc.returncode
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        stdout, _ = proc.communicate()
+        code = "timeout"
+    wall = time.perf_counter() - start
+    peak = _peak_rss(proc)
+    written = [n for n in OUTPUTS if (out / n).is_file()]
+    codes: set[str] = set()
+    if (out / "results.json").is_file():
+        try:
+            codes = {f["code"] for f in json.loads((out / "results.json").read_text())["findings"]}
+        except (ValueError, KeyError):
+            codes = {"<results.json unreadable>"}
+    planted = (*PLANTED, OUTSIDE_SECRET)
+    return {
+        "case": case.name,
+        "what": case.what,
+        "exit": code,
+        "outputs": f"{len(written)}/{len(OUTPUTS)}",
+        "new_codes": ",".join(sorted(codes - clean_codes)) or "–",
+        "crash": ",".join(sorted(c for c in codes if c.endswith("CRASHED"))) or "–",
+        "seconds": round(wall, 2),
+        "peak_mib": peak,
+        "batch_unchanged": _digest(batch) == before,
+        "leaks": "; ".join(_leaks(out, stdout, planted)) or "–",
+        "tail": stdout.strip().splitlines()[-1][:160] if stdout.strip() else "",
+    }
+
+
+_RSS: dict[int, float] = {}
+
+
+def _peak_rss(proc: subprocess.Popen) -> float | None:
+    return _RSS.get(proc.pid)
+
+
+def _patch_popen_for_rusage() -> None:
+    """Record each child's peak RSS (``wait4``) as it is reaped."""
+    original = subprocess.Popen._try_wait  # type: ignore[attr-defined]
+
+    def _try_wait(self: subprocess.Popen, wait_flags: int) -> tuple[int, int]:
+        try:
+            pid, sts, usage = os.wait4(self.pid, wait_flags)
+        except ChildProcessError:
+            return original(self, wait_flags)
+        if pid == self.pid:
+            _RSS[pid] = round(usage.ru_maxrss / 1024, 1)
+        return pid, sts
+
+    subprocess.Popen._try_wait = _try_wait  # type: ignore[attr-defined]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", default="", help="comma-separated case names")
+    parser.add_argument("--big", action="store_true", help="include the ~500 MB polygon")
+    parser.add_argument("--timeout", type=float, default=120.0)
+    parser.add_argument("--json", type=Path, help="also write the rows as JSON")
+    args = parser.parse_args()
+    _patch_popen_for_rusage()
+    WORK.mkdir(parents=True, exist_ok=True)
+    base = WORK / "base"
+    if not base.is_dir():
+        subprocess.run(
+            [sys.executable, "-m", "dqm", "synth", str(base), "-n", "6", "--seed", "1", "--max-size", "512"],
+            check=True,
+            capture_output=True,
+        )
+    only = {n for n in args.only.split(",") if n}
+    rows = []
+    cols = (
+        "case",
+        "exit",
+        "outputs",
+        "new_codes",
+        "crash",
+        "seconds",
+        "peak_mib",
+        "batch_unchanged",
+        "leaks",
+    )
+    clean = run_case(Case("clean", "the clean batch", lambda b: None), base, args.timeout, set())
+    clean_codes = set(clean["new_codes"].split(","))
+    print("| " + " | ".join(cols) + " |")
+    print("|" + "---|" * len(cols))
+    for case in CASES:
+        if (only and case.name not in only) or (case.big and not args.big and case.name not in only):
+            continue
+        row = run_case(case, base, args.timeout, clean_codes)
+        rows.append(row)
+        print("| " + " | ".join(str(row[c]) for c in cols) + " |", flush=True)
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=1))
+
+
+if __name__ == "__main__":
+    main()
