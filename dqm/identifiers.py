@@ -20,10 +20,15 @@ text are shown, never the identifier itself.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import hmac
+import os
 import re
+import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
+from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -63,7 +68,9 @@ def _kw(words: str) -> str:
 
 DEFAULT_PATTERNS: dict[str, DeidPattern] = {
     "korean_rrn": DeidPattern(
-        regex=r"(?<![\d.-])\d{6}\s?[-–]\s?[1-8]\d{6}(?![\d.-])",
+        # Not inside a longer number or a decimal, but found next to letters, ``_``, ``-`` and an
+        # extension: ``S900101-1234567``, ``900101-1234567.svs``, ``id_900101-1234567_HE``.
+        regex=r"(?<!\d)(?<!\d[.-])\d{6}\s?[-–]\s?[1-8]\d{6}(?!\d)(?![.-]\d)",
         what="Korean resident registration number",
         validate_as="rrn",
     ),
@@ -95,7 +102,9 @@ DEFAULT_PATTERNS: dict[str, DeidPattern] = {
         level="quasi",
     ),
     "email": DeidPattern(
-        regex=r"[\w.+-]+@[\w-]+\.[\w.-]*[A-Za-z]",
+        # Starts only where a run of address characters starts, and every part is bounded (RFC
+        # 5321 lengths): linear in the text, where ``[\w.+-]+@`` is quadratic on a long word.
+        regex=r"(?<![\w.+-])[\w.+-]{1,64}@[\w-]{1,63}\.[\w.-]{0,190}[A-Za-z]",
         what="e-mail address",
         level="quasi",
     ),
@@ -314,3 +323,120 @@ def strings(value: Any, path: tuple[str, ...] = (), depth: int = 0) -> Iterator[
     elif depth < 8 and isinstance(value, list):
         for i, v in enumerate(value[:1000]):
             yield from strings(v, (*path, str(i)), depth + 1)
+
+
+MASK_KEY_ENV = "DQM_MASK_KEY"
+"""Environment variable holding the masking key (any text; at least 16 characters)."""
+MASK_KEY_BYTES = 32
+
+
+def default_key_path() -> Path:
+    """Where the masking key lives unless told otherwise: the user's configuration folder, never an
+    output folder (``$XDG_CONFIG_HOME/dqm/mask.key``, else ``~/.config/dqm/mask.key``)."""
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "dqm" / "mask.key"
+
+
+def load_mask_key(path: Path | None = None) -> bytes:
+    """The secret that keys :class:`Masker`: ``$DQM_MASK_KEY``, else the file at ``path`` (or
+    :func:`default_key_path`), created with 32 random bytes and owner-only permissions when absent.
+
+    Keyed, because a plain hash of a 13-digit resident registration number is reversed by hashing
+    every number; the same key gives the same masked text in every run, so outputs of two runs
+    (a baseline and its redelivery) still match.
+    """
+    env = os.environ.get(MASK_KEY_ENV)
+    if env:
+        if len(env) < 16:
+            raise ValueError(f"{MASK_KEY_ENV} must hold at least 16 characters")
+        return env.encode("utf-8")
+    path = path or default_key_path()
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(secrets.token_bytes(MASK_KEY_BYTES))
+    key = path.read_bytes()
+    if len(key) < 16:
+        raise ValueError(f"the masking key {path} holds fewer than 16 bytes")
+    return key
+
+
+MASK_SCAN_CHARS = 4096
+"""Characters of one string a :class:`Masker` searches at a time: patterns are local, so a long
+string is scanned in overlapping windows and the cost stays linear in its length."""
+_WINDOW_OVERLAP = 256
+
+
+class Masker:
+    """Replaces every identifier inside a text by a keyed token, the same token for the same
+    identifier in every output and every run with the same key (``[KOREAN_RRN-3f9a1c2b7d]``).
+
+    The token is an HMAC-SHA256 of the identifier (spaces and case removed) under the key: it lets a
+    person see that two outputs name the same identifier, and nobody without the key can get the
+    identifier back, even by trying every possible number. Patterns are the profile's, except those
+    that apply only to file names (dates: they would also mask dqm's own timestamps).
+    """
+
+    def __init__(self, settings: DeidSettings, key: bytes) -> None:
+        self._key = key
+        self._enabled = settings.enabled
+        comp = settings.compiled
+        self._patterns = [
+            (name, rx, pat) for name, rx, pat in comp.patterns if set(pat.places) - {"filename"}
+        ]
+        general = [p.regex for _, _, p in self._patterns]
+        self._prefilter = _alternation(general) if general else re.compile(r"(?!)")
+
+    def token(self, name: str, found: str) -> str:
+        canon = re.sub(r"\s+", "", found).casefold().encode("utf-8")
+        digest = hmac.new(self._key, canon, hashlib.sha256).hexdigest()[:10]
+        return f"[{name.upper()}-{digest}]"
+
+    def _spans(self, text: str) -> list[tuple[int, int, str]]:
+        spans: list[tuple[int, int, str]] = []
+        for name, rx, pat in self._patterns:
+            for m in rx.finditer(text):
+                if pat.validate_as == "rrn" and not valid_rrn(m.group(0)):
+                    continue
+                group = "id" if m.groupdict().get("id") else 0
+                start, end = m.span(group)
+                spans.append((start, end, name))
+        spans.sort()
+        kept: list[tuple[int, int, str]] = []
+        for span in spans:  # the first (then longest) match wins where two overlap
+            if kept and span[0] < kept[-1][1]:
+                continue
+            kept.append(span)
+        return kept
+
+    def _masked(self, window: str, limit: int) -> tuple[list[str], int]:
+        """The pieces of ``window[:consumed]`` masked, and ``consumed`` (>= ``limit``): matches that
+        start before ``limit`` are masked whole, later ones are left for the next window."""
+        out, last = [], 0
+        if self._prefilter is None or self._prefilter.search(window) is not None:
+            for start, end, name in self._spans(window):
+                if start >= limit:
+                    break
+                out += [window[last:start], self.token(name, window[start:end])]
+                last = end
+        if last < limit:
+            out.append(window[last:limit])
+            last = limit
+        return out, last
+
+    def __call__(self, text: str) -> str:
+        """``text`` with every identifier replaced by its token. A long text is scanned in windows
+        that overlap by more than an identifier is long, so the cost is linear in its length and no
+        identifier is split unseen."""
+        if not self._enabled or not text:
+            return text
+        out: list[str] = []
+        pos, n = 0, len(text)
+        while pos < n:
+            window = text[pos : pos + MASK_SCAN_CHARS]
+            final = pos + len(window) >= n
+            pieces, used = self._masked(window, len(window) if final else len(window) - _WINDOW_OVERLAP)
+            out += pieces
+            pos += used
+        return "".join(out)

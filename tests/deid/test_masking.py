@@ -1,0 +1,89 @@
+"""Keyed, consistent masking of identifiers inside any text dqm writes (:class:`dqm.identifiers.Masker`)."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from dqm.identifiers import MASK_SCAN_CHARS, DeidSettings, Masker, find, load_mask_key
+
+SETTINGS = DeidSettings()
+RRN = "900101-1234567"
+MASK = Masker(SETTINGS, b"k" * 32)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        f"slides/{RRN}.svs",
+        f"S{RRN}",
+        f"id_{RRN}_HE",
+        f"{RRN}-HE.tiff",
+        f"RRN: {RRN}",
+    ],
+)
+def test_an_rrn_is_found_inside_file_names_and_ids(text: str) -> None:
+    assert [h.name for h in find(text, SETTINGS, "filename")] == ["korean_rrn"]
+    masked = MASK(text)
+    assert RRN not in masked and "1234567" not in masked and "[KOREAN_RRN-" in masked
+
+
+@pytest.mark.parametrize("text", [f"12-{RRN}", f"{RRN}.5", "3.900101-1234567", "1900101-12345678"])
+def test_an_rrn_inside_a_longer_number_is_not_one(text: str) -> None:
+    assert find(text, SETTINGS, "annotation") == []
+    assert MASK(text) == text
+
+
+def test_tokens_are_consistent_and_keyed() -> None:
+    a = MASK(f"first {RRN} then {RRN.replace('-', ' - ')}")
+    tokens = [w for w in a.split() if w.startswith("[KOREAN_RRN-")]
+    assert len(tokens) == 2 and tokens[0] == tokens[1]  # spacing does not change the token
+    other = Masker(SETTINGS, b"another key of 32 bytes........")
+    assert other(RRN) != MASK(RRN)  # without the key, the token cannot be recomputed
+
+
+def test_every_kind_of_identifier_is_masked_and_the_rest_kept() -> None:
+    text = "call 010-2345-6789 or <kim.minsu@hospital.example>; Patient name: Hong Gildong; S00001 2022-03-13"
+    masked = MASK(text)
+    for secret in ("010-2345-6789", "kim.minsu@hospital.example", "Hong Gildong"):
+        assert secret not in masked
+    assert masked.startswith("call [PHONE_NUMBER-") and "Patient name: [PERSON_NAME-" in masked
+    assert masked.endswith("S00001 2022-03-13")  # ids and dates that identify nobody stay
+
+
+def test_an_identifier_across_a_window_boundary_is_masked() -> None:
+    for offset in range(-20, 20, 3):
+        pad = "x " * ((MASK_SCAN_CHARS - 256 + offset) // 2)
+        text = pad + RRN + " " + "y" * MASK_SCAN_CHARS + " " + RRN
+        masked = MASK(text)
+        assert RRN not in masked, offset
+        assert masked.count("[KOREAN_RRN-") == 2
+        assert masked.replace(MASK(RRN), RRN) == text  # nothing else changed
+
+
+@given(st.text(alphabet="0123456789-_. xab@", max_size=300))
+def test_masking_never_grows_an_identifier_back(text: str) -> None:
+    masked = MASK(text)
+    assert find(masked, SETTINGS, "annotation") == []  # nothing identifying is left
+    assert MASK(masked) == masked  # idempotent
+
+
+def test_disabled_deid_masks_nothing() -> None:
+    assert Masker(DeidSettings(enabled=False), b"k" * 32)(RRN) == RRN
+
+
+def test_the_key_file_is_created_once_owner_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DQM_MASK_KEY", raising=False)
+    path = tmp_path / "cfg" / "mask.key"
+    key = load_mask_key(path)
+    assert len(key) == 32 and stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert load_mask_key(path) == key
+    monkeypatch.setenv("DQM_MASK_KEY", "a key given by the environment")
+    assert load_mask_key(path) == b"a key given by the environment"
+    monkeypatch.setenv("DQM_MASK_KEY", "short")
+    with pytest.raises(ValueError, match="at least 16"):
+        load_mask_key(path)
