@@ -6,7 +6,7 @@ DQM    := $(VENV)/bin/dqm
 STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: setup demo test test-fast lint bench browser clean
+.PHONY: setup demo test test-fast lint bench browser wheelhouse clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -41,8 +41,16 @@ lint: setup
 	$(VENV)/bin/ruff format --check dqm validators reports tests benchmarks
 	$(VENV)/bin/mypy
 
+# Every wheel dqm needs on this platform (the CPU build of torch included), for a machine with no
+# network: pip install --no-index --find-links $(WHEELHOUSE) dqm  (README: "Installing without internet").
+WHEELHOUSE ?= wheelhouse
+wheelhouse: setup
+	rm -rf $(WHEELHOUSE)
+	$(PY) -m pip wheel --quiet -c constraints.txt -w $(WHEELHOUSE) .
+	@echo "wheelhouse: $(WHEELHOUSE) ($$(ls $(WHEELHOUSE) | wc -l) wheels)"
+
 bench: setup
 	$(PY) benchmarks/bench_validate.py
 
 clean:
-	rm -rf out examples/batch benchmarks/_data
+	rm -rf out examples/batch benchmarks/_data wheelhouse
