@@ -9,8 +9,10 @@ Discovery only lists and reads the manifest; it never opens slides and never wri
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import os
+import stat
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -65,6 +67,9 @@ class Discovery:
     root: Path
     items: list[Item]
     manifest: str | None = None
+    manifest_sha256: str | None = None
+    """SHA-256 of the manifest's bytes as read (None when it could not be read): the fingerprint
+    uses it, so the manifest is read once."""
     manifest_cells: int = 0
     """Cells of the manifest's path columns (value-grain denominator for the manifest)."""
     issues: list[DiscoveryIssue] = field(default_factory=list)
@@ -72,18 +77,106 @@ class Discovery:
     annotation_files: list[str] = field(default_factory=list)
 
 
-def list_files(root: Path) -> tuple[list[str], list[str], list[str]]:
+MAX_MANIFEST_BYTES = 256 * 1024 * 1024
+"""A manifest larger than this is not read (a million rows take about 100 MB)."""
+
+_KINDS = (
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISDIR, "a folder"),
+)
+
+
+def _kind(mode: int) -> str:
+    return next((what for test, what in _KINDS if test(mode)), "not a regular file")
+
+
+def jailed(root: Path, rel: str) -> tuple[Path | None, str | None]:
+    """The regular file at ``rel`` inside the batch, or why it must not be read.
+
+    The batch is a jail: a path that leaves it, a symbolic link (of the file or of a folder on its
+    way) that resolves outside it, a dangling link and a special file (FIFO, socket, device: opening
+    one can block or read forever) are refused before anything is opened.
+    """
+    norm, outside = normalise(rel)
+    if outside or not norm:
+        return None, "the path leaves the batch folder"
+    path = root / norm
+    real_root = os.path.realpath(root)
+    real = os.path.realpath(path)
+    if real != real_root and not real.startswith(real_root.rstrip(os.sep) + os.sep):
+        return None, "a symbolic link that resolves outside the batch folder: not followed"
+    try:
+        mode = os.stat(real).st_mode
+    except OSError:
+        if os.path.islink(path):
+            return None, "a symbolic link to nothing (dangling)"
+        return None, "no such file"
+    if not stat.S_ISREG(mode):
+        return None, f"{_kind(mode)}, not a file: never opened"
+    return path, None
+
+
+def _walk_issue(root: Path, rel: str, is_dir: bool) -> DiscoveryIssue | None:
+    """Why a listed entry is not taken into the batch (a link out, a dangling link, a special file),
+    or None for a regular file (a link to a file inside the batch included)."""
+    path = root / rel
+    link = os.path.islink(path)
+    if is_dir:
+        if not link:
+            return None
+        _, why = jailed(root, rel)
+        if why is not None and "outside" in why:
+            return DiscoveryIssue("SYMLINK_OUTSIDE_BATCH", f"folder: {why}", file=rel, item_id=rel)
+        return DiscoveryIssue(
+            "FILE_NOT_READ",
+            "a symbolic link to a folder is not followed: its files are not checked",
+            file=rel,
+        )
+    _, why = jailed(root, rel)
+    if why is None:
+        return None
+    if "outside" in why:
+        return DiscoveryIssue("SYMLINK_OUTSIDE_BATCH", why, file=rel, item_id=rel)
+    if link and "dangling" in why:
+        return DiscoveryIssue("SYMLINK_DANGLING", why, file=rel, item_id=rel)
+    return DiscoveryIssue("SPECIAL_FILE", why, file=rel, item_id=rel)
+
+
+def list_files(
+    root: Path, issues: list[DiscoveryIssue] | None = None
+) -> tuple[list[str], list[str], list[str]]:
     """Slide files, annotation files and the other files under ``root`` (relative POSIX paths,
-    sorted; hidden files, :data:`IGNORED_NAMES` and MIRAX data folders left out of the last)."""
+    sorted; hidden files, :data:`IGNORED_NAMES` and MIRAX data folders left out of the last).
+
+    Links that leave the batch, dangling links, special files and linked folders are left out of
+    all three and reported in ``issues`` (:func:`jailed`): nothing outside the batch is listed.
+    """
     slides, annotations, others = [], [], []
+    issues = [] if issues is None else issues
     for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         rel_dir = Path(dirpath).relative_to(root).as_posix()
         prefix = "" if rel_dir == "." else rel_dir + "/"
+        kept = []
+        for d in sorted(dirnames):
+            if d.startswith("."):
+                continue
+            issue = _walk_issue(root, prefix + d, is_dir=True)
+            if issue is None:
+                kept.append(d)
+            else:
+                issues.append(issue)
+        dirnames[:] = kept
         for name in sorted(filenames):
             if name.startswith(".") or name in IGNORED_NAMES:
                 continue
             rel = prefix + name
+            issue = _walk_issue(root, rel, is_dir=False)
+            if issue is not None:
+                issues.append(issue)
+                continue
             ext = suffix(name)
             if ext in SLIDE_SUFFIXES:
                 slides.append(rel)
@@ -106,9 +199,11 @@ def normalise(rel: str) -> tuple[str, bool]:
 
 def discover(root: Path) -> Discovery:
     """List the batch and pair its files into items."""
-    slides, annotations, others = list_files(root)
-    manifest_path = root / MANIFEST
-    disc = Discovery(root=root, items=[], slide_files=slides, annotation_files=annotations)
+    walk_issues: list[DiscoveryIssue] = []
+    slides, annotations, others = list_files(root, walk_issues)
+    disc = Discovery(
+        root=root, items=[], slide_files=slides, annotation_files=annotations, issues=walk_issues
+    )
     for rel in others:
         disc.issues.append(
             DiscoveryIssue(
@@ -118,9 +213,18 @@ def discover(root: Path) -> Discovery:
                 file=rel,
             )
         )
-    if manifest_path.is_file():
+    if os.path.lexists(root / MANIFEST):
+        manifest_path, why = jailed(root, MANIFEST)
         disc.manifest = MANIFEST
-        if _read_manifest(manifest_path, disc, slides, annotations):
+        if manifest_path is None:
+            disc.issues.append(
+                DiscoveryIssue(
+                    "MANIFEST_UNREADABLE",
+                    f"manifest.csv is {why}; files paired by name instead",
+                    file=MANIFEST,
+                )
+            )
+        elif _read_manifest(manifest_path, disc, slides, annotations):
             _orphans(disc)
             return disc
     _pair_by_stem(disc, slides, annotations)
@@ -134,7 +238,12 @@ def discover(root: Path) -> Discovery:
 def _read_manifest(path: Path, disc: Discovery, slides: list[str], annotations: list[str]) -> bool:
     """Items from the manifest; False when it cannot be used (the caller pairs by stem)."""
     try:
-        text = path.read_bytes().decode("utf-8-sig")
+        with path.open("rb") as fh:
+            data = fh.read(MAX_MANIFEST_BYTES + 1)
+        if len(data) > MAX_MANIFEST_BYTES:
+            raise OSError(f"larger than the {MAX_MANIFEST_BYTES:,}-byte limit")
+        disc.manifest_sha256 = hashlib.sha256(data).hexdigest()
+        text = data.decode("utf-8-sig")
         rows = _csv_rows(text, disc)
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         disc.issues.append(

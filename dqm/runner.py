@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dqm.batch import Discovery, discover, normalise
+from dqm.batch import Discovery, discover, jailed, normalise
 from dqm.checks import ConfiguredCheck, configure, crash_finding
 from dqm.clinical_table import (
     IDENTIFYING,
@@ -104,8 +104,11 @@ def _status(root: Path, rel: str | None) -> tuple[FileStatus, Path | None]:
     norm, outside = normalise(rel)
     if outside or not norm:
         return FileStatus(rel, False, outside_batch=outside), None
-    path = root / norm
-    return FileStatus(norm, os.path.isfile(path)), path
+    path, why = jailed(root, norm)
+    if path is None and why is not None and "outside" in why:
+        return FileStatus(norm, False, outside_batch=True), None
+    refused = why if why is not None and why != "no such file" else None
+    return FileStatus(norm, path is not None, refused=refused), path
 
 
 def _pick(annotations: list[Annotation], item: Item, image: str | None) -> Annotation:

@@ -231,6 +231,5 @@ def fingerprint(run: Run) -> str:
         if o.fingerprint and s.image_path:
             lines.append(f"{s.image_path}:{o.fingerprint}")
     if run.discovery.manifest:
-        data = (run.root / run.discovery.manifest).read_bytes()
-        lines.append(f"{run.discovery.manifest}:{hashlib.sha256(data).hexdigest()}")
+        lines.append(f"{run.discovery.manifest}:{run.discovery.manifest_sha256 or 'unreadable'}")
     return hashlib.sha256("\n".join(sorted(lines)).encode()).hexdigest()

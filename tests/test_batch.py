@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
-from dqm.batch import discover, normalise
+import pytest
+
+from dqm.batch import discover, jailed, normalise
 
 
 def _touch(root: Path, *paths: str) -> None:
@@ -113,3 +116,98 @@ def test_text_after_a_closing_quote_is_reported(tmp_path):
     (tmp_path / "manifest.csv").write_text('slide_id,image_path,annotation_path\nA,"a.svs"x,a.json\n')
     (issue,) = [i for i in discover(tmp_path).issues if i.code == "MANIFEST_UNREADABLE"]
     assert issue.line == 2
+
+
+SECRET = "OUTSIDE-THE-BATCH"
+
+
+def _outside(tmp_path: Path) -> tuple[Path, Path]:
+    """A batch folder and, beside it, a folder and a file that are not part of it."""
+    batch, outside = tmp_path / "batch", tmp_path / "outside"
+    batch.mkdir()
+    outside.mkdir()
+    (outside / "leak.json").write_text(f'{{"lesions": [{{"class": "{SECRET}"}}]}}')
+    return batch, outside
+
+
+def test_links_that_leave_the_batch_are_reported_and_never_listed(tmp_path):
+    batch, outside = _outside(tmp_path)
+    _touch(batch, "a.svs", "a.json", "sub/inner.json")
+    (batch / "b.json").symlink_to(outside / "leak.json")
+    (batch / "linked").symlink_to(outside, target_is_directory=True)
+    (batch / "inside.json").symlink_to(batch / "sub" / "inner.json")  # a link within the batch is fine
+    (batch / "gone.json").symlink_to(batch / "nothing-here.json")
+    disc = discover(batch)
+    issues = {(i.code, i.file) for i in disc.issues}
+    assert ("SYMLINK_OUTSIDE_BATCH", "b.json") in issues
+    assert ("SYMLINK_OUTSIDE_BATCH", "linked") in issues
+    assert ("SYMLINK_DANGLING", "gone.json") in issues
+    assert "b.json" not in disc.annotation_files and "gone.json" not in disc.annotation_files
+    assert "inside.json" in disc.annotation_files
+    assert not any(f.startswith("linked") for f in disc.annotation_files + disc.slide_files)
+
+
+def test_special_files_are_reported_and_never_opened(tmp_path):
+    _touch(tmp_path, "a.svs", "a.json")
+    os.mkfifo(tmp_path / "b.json")
+    disc = discover(tmp_path)  # would block forever if the FIFO were opened
+    (issue,) = [i for i in disc.issues if i.file == "b.json"]
+    assert issue.code == "SPECIAL_FILE" and "FIFO" in issue.message
+    assert "b.json" not in disc.annotation_files
+
+
+@pytest.mark.parametrize("kind", ["fifo", "folder", "dangling", "outside"])
+def test_a_manifest_that_is_not_a_file_is_reported_not_ignored(tmp_path, kind):
+    batch, outside = _outside(tmp_path)
+    _touch(batch, "a.svs", "a.json")
+    manifest = batch / "manifest.csv"
+    if kind == "fifo":
+        os.mkfifo(manifest)
+    elif kind == "folder":
+        manifest.mkdir()
+    elif kind == "dangling":
+        manifest.symlink_to(batch / "missing.csv")
+    else:
+        (outside / "m.csv").write_text("slide_id,image_path,annotation_path\nX,a.svs,a.json\n")
+        manifest.symlink_to(outside / "m.csv")
+    disc = discover(batch)
+    (issue,) = [i for i in disc.issues if i.code == "MANIFEST_UNREADABLE"]
+    assert issue.file == "manifest.csv" and "paired by name" in issue.message
+    assert disc.manifest_sha256 is None
+    assert [i.slide_id for i in disc.items] == ["a"]  # paired by stem, the outside manifest unread
+
+
+def test_jailed_refuses_every_way_out(tmp_path):
+    batch, outside = _outside(tmp_path)
+    _touch(batch, "ok/a.json")
+    (batch / "via").symlink_to(outside, target_is_directory=True)
+    os.mkfifo(batch / "pipe.json")
+    assert jailed(batch, "ok/a.json") == (batch / "ok" / "a.json", None)
+    for rel, why in (
+        ("../outside/leak.json", "leaves the batch"),
+        ("via/leak.json", "outside the batch"),
+        ("pipe.json", "FIFO"),
+        ("ok", "folder"),
+        ("missing.json", "no such file"),
+    ):
+        path, reason = jailed(batch, rel)
+        assert path is None and why in reason, rel
+
+
+def test_an_audit_reads_nothing_through_a_link_out_of_the_batch(tmp_path):
+    """The manifest names a file through a link that leaves the batch: a finding, and not one byte of
+    the outside file reaches the results."""
+    import json
+
+    from dqm.audit import build_result
+    from dqm.profile import load_profile
+    from dqm.runner import RunOptions, run_batch
+
+    batch, outside = _outside(tmp_path)
+    (batch / "link.json").symlink_to(outside / "leak.json")
+    (batch / "manifest.csv").write_text("slide_id,image_path,annotation_path\nA,,link.json\n")
+    run = run_batch(batch, load_profile(None), RunOptions(workers=1, slides=False, clinical=False))
+    text = build_result(run, ["dqm"]).model_dump_json()
+    assert SECRET not in text
+    codes = {f["code"] for f in json.loads(text)["findings"]}
+    assert {"PATH_OUTSIDE_BATCH", "SYMLINK_OUTSIDE_BATCH"} <= codes

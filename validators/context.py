@@ -25,6 +25,9 @@ class FileStatus:
     path: str | None
     exists: bool
     outside_batch: bool = False
+    refused: str | None = None
+    """Why a file that is there was not opened (a special file, a dangling link; see
+    :func:`dqm.batch.jailed`)."""
 
 
 @dataclass(slots=True)

@@ -70,7 +70,9 @@ def pairing(view: ItemView, params: NoParams, ctx: CheckContext) -> list[Finding
             out.append(
                 ctx.finding(
                     code,
-                    f"{what} file {status.path!r} is not in the batch",
+                    f"{what} file {status.path!r} is {status.refused}"
+                    if status.refused
+                    else f"{what} file {status.path!r} is not in the batch",
                     file=status.path,
                     row=view.item.row,
                 )
@@ -169,6 +171,9 @@ def duplicate_slide_content(batch: BatchView, params: NoParams, ctx: CheckContex
         "ORPHAN_ANNOTATION": "an annotation file no item refers to",
         "EMPTY_BATCH": "the batch holds no slides and no annotation files",
         "FILE_NOT_READ": "a file whose extension is neither a slide nor an annotation format",
+        "SYMLINK_OUTSIDE_BATCH": "a symbolic link that resolves outside the batch folder (not followed)",
+        "SYMLINK_DANGLING": "a symbolic link to nothing",
+        "SPECIAL_FILE": "a FIFO, socket or device in the batch (never opened)",
     },
     code_severity={"FILE_NOT_READ": Severity.WARNING},
 )
