@@ -21,7 +21,20 @@ from collections.abc import Iterable
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, field_validator
+
+MAX_MESSAGE_CHARS = 2_000
+"""A finding's message is cut here: messages echo values from the batch (a class name of 50 MB
+would otherwise be copied into every output)."""
+MAX_NAME_CHARS = 500
+"""Ids, file paths, pointers and column names from the batch are cut here."""
+
+
+def clip(text: str, limit: int) -> str:
+    """``text`` cut to about ``limit`` characters, saying how much was left out."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… [cut: {len(text):,} characters]"
 
 
 class Severity(StrEnum):
@@ -65,6 +78,11 @@ class Location(BaseModel):
     vertex: int | None = None
     xy: tuple[float, float] | None = None
 
+    @field_validator("file", "pointer", "column")
+    @classmethod
+    def _clip(cls, v: str | None) -> str | None:
+        return None if v is None else clip(v, MAX_NAME_CHARS)
+
     def describe(self) -> str:
         """One human-readable line, e.g. ``a/b.json /lesions/2/geometry vertex 5 at (10, 20)``."""
         parts: list[str] = []
@@ -99,6 +117,16 @@ class Finding(BaseModel):
     aspect: Aspect
     message: str
     location: Location = Location()
+
+    @field_validator("message")
+    @classmethod
+    def _clip_message(cls, v: str) -> str:
+        return clip(v, MAX_MESSAGE_CHARS)
+
+    @field_validator("item_id")
+    @classmethod
+    def _clip_id(cls, v: str) -> str:
+        return clip(v, MAX_NAME_CHARS)
 
     def value_key(self) -> tuple[Any, ...]:
         """The value slot this finding makes inaccurate, for value-grain accuracy."""

@@ -31,7 +31,7 @@ from dqm.clinical_table import (
     text,
     validate_table,
 )
-from dqm.findings import Finding, Severity
+from dqm.findings import MAX_NAME_CHARS, Finding, Severity, clip
 from dqm.model import Annotation, Item, ReadIssue
 from dqm.profile import Profile
 from dqm.readers import parse_annotation, read_bytes, with_institution
@@ -288,7 +288,8 @@ def summarise(
             key = lesion.label or "?"
             classes[key] = classes.get(key, 0) + 1
             if lesion.label is None and lesion.raw_class is not None:
-                unmapped[lesion.raw_class] = unmapped.get(lesion.raw_class, 0) + 1
+                raw = clip(lesion.raw_class, MAX_NAME_CHARS)  # a class name of megabytes stays in its file
+                unmapped[raw] = unmapped.get(raw, 0) + 1
             if lesion.geometry is not None:
                 areas[key] = areas.get(key, 0.0) + lesion.area
     slide = None
