@@ -3,20 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 from typing import Any
 
 from dqm import __version__
 from dqm.figures import dimension_state
 from dqm.profile import Profile
-from dqm.results import BatchInfo, CheckInfo, CodeInfo, ProfileInfo, QualityResult, Verdict
+from dqm.results import DIMENSIONS, BatchInfo, CheckInfo, CodeInfo, ProfileInfo, QualityResult, Verdict
 from dqm.runner import Run
-from dqm.syntactic import fingerprint, syntactic_result
-
-DIMENSIONS = ("syntactic", "semantic", "diversity", "validity")
-
-OUTPUTS = ("results.json", "report.html", "junit.xml", "summary.md")
-"""What :func:`write_outputs` writes into the output folder."""
+from dqm.syntactic.accuracy import fingerprint, syntactic_result
 
 
 def dimension_passed(result: QualityResult, name: str) -> bool | None:
@@ -113,22 +107,3 @@ def with_diversity(result: QualityResult, profile: Profile, baseline: Any = None
 
     diversity = diversity_result(result.items, profile, baseline)
     return with_verdict(result.model_copy(update={"diversity": diversity}))
-
-
-def write_outputs(result: QualityResult, out: Path) -> dict[str, Path]:
-    """``results.json``, ``report.html``, ``junit.xml`` and ``summary.md`` in ``out`` (created);
-    all four are rendered from the one ``result``, so they agree on every figure."""
-    from reports import render_html, render_junit, render_summary
-
-    out.mkdir(parents=True, exist_ok=True)
-    paths = {
-        "results": out / "results.json",
-        "report": out / "report.html",
-        "junit": out / "junit.xml",
-        "summary": out / "summary.md",
-    }
-    result.dump(paths["results"])
-    paths["report"].write_text(render_html(result), encoding="utf-8")
-    paths["junit"].write_bytes(render_junit(result))
-    paths["summary"].write_text(render_summary(result), encoding="utf-8")
-    return paths

@@ -229,7 +229,7 @@ def validate(
             root, prof, RunOptions(workers=workers, slides=not annotations_only, hash_files=False)
         )
         findings = run.findings
-        from dqm.syntactic import syntactic_result
+        from dqm.syntactic.accuracy import syntactic_result
 
         s = syntactic_result(run)
         summary = (
@@ -324,10 +324,11 @@ def audit(
 ) -> None:
     """Audit a batch: every dimension available; writes results.json, report.html, junit.xml and
     summary.md; exits like `dqm gate` (0 passed, 1 failed, 3 missing)."""
-    from dqm.audit import build_result, with_diversity, write_outputs
+    from dqm.audit import build_result, with_diversity
     from dqm.gate import gate
     from dqm.runner import RunOptions
     from dqm.thumbnails import with_thumbnails
+    from reports import write_outputs
 
     root = batch_folder(batch)
     prof = load_profile_or_exit(profile)

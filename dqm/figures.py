@@ -30,7 +30,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from dqm.results import QualityResult, Ratio
+from dqm.results import DIMENSIONS, QualityResult, Ratio
 
 State = Literal["passed", "failed", "pending", "missing"]
 
@@ -50,9 +50,7 @@ MAX_LIST_FIGURES = 200
 
 
 def dimensions() -> tuple[str, ...]:
-    """The dimension names, in report order (see :data:`dqm.audit.DIMENSIONS`)."""
-    from dqm.audit import DIMENSIONS
-
+    """The dimension names, in report order (:data:`dqm.results.DIMENSIONS`)."""
     return DIMENSIONS
 
 

@@ -11,9 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from dqm.audit import DIMENSIONS
 from dqm.figures import dimension_gates, dimension_state
-from dqm.results import QualityResult
+from dqm.results import DIMENSIONS, QualityResult
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_MISSING = 0, 1, 2, 3
 

@@ -10,149 +10,44 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
 
 from dqm.diversity.models import DiversityResult
+from dqm.facts import Frozen, ItemSummary, Ratio, SlideSummary
 from dqm.findings import Finding
 from dqm.semantic.models import SemanticResult
+from dqm.syntactic.models import Breakdown, Grains, SyntacticResult
 from dqm.validity.models import ValidityResult
+
+__all__ = [
+    "DIMENSIONS",
+    "SCHEMA_VERSION",
+    "BatchInfo",
+    "Breakdown",
+    "CheckInfo",
+    "CodeInfo",
+    "Grains",
+    "ItemSummary",
+    "ProfileInfo",
+    "QualityResult",
+    "Ratio",
+    "ResultsError",
+    "SlideSummary",
+    "SyntacticResult",
+    "Thumbnail",
+    "Verdict",
+    "load_result",
+]
+
+DIMENSIONS = ("syntactic", "semantic", "diversity", "validity")
+"""The quality dimensions, in report order: each is a field of :class:`QualityResult`."""
 
 SCHEMA_VERSION = "1.1"
 """``major.minor``: a minor bump adds optional fields (older files still load); a major bump
 breaks readers. 1.1 added ``checks``, ``thumbnails`` and ``verdict.pending``."""
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class Ratio(_Frozen):
-    """A ratio with its denominator, target and decision."""
-
-    name: str
-    unit: Literal["files", "values", "slides", "lesions", "labels"]
-    numerator: int
-    denominator: int
-    value: float | None
-    """None when there was nothing to count."""
-    target: float | None = None
-    passed: bool | None = None
-    ci_low: float | None = None
-    ci_high: float | None = None
-    note: str = ""
-
-    @classmethod
-    def of(
-        cls,
-        name: str,
-        unit: str,
-        numerator: int,
-        denominator: int,
-        target: float | None = None,
-        note: str = "",
-    ) -> Ratio:
-        value = numerator / denominator if denominator else None
-        passed = None if target is None or value is None else value >= target
-        return cls(
-            name=name,
-            unit=unit,  # type: ignore[arg-type]  # validated by pydantic against Unit
-            numerator=numerator,
-            denominator=denominator,
-            value=value,
-            target=target,
-            passed=passed,
-            note=note,
-        )
-
-
-class SlideSummary(_Frozen):
-    """Facts from a slide's header."""
-
-    width: int | None = None
-    height: int | None = None
-    mpp: float | None = None
-    vendor: str | None = None
-    levels: int = 0
-    objective_power: float | None = None
-    level_downsamples: list[float] = Field(default_factory=list)
-    compression: str | None = None
-    """Level-0 codec: jpeg, jpeg2000, deflate, lzw, none, ... (``other:<tiff code>`` otherwise)."""
-    label_thumbnail: str | None = None
-    """A small JPEG data URI of the slide's label image, only when the audit was asked for it."""
-
-
-class ItemSummary(_Frozen):
-    """One slide of the batch, as the report and the other dimensions see it."""
-
-    slide_id: str
-    row: int | None = None
-    image_path: str | None = None
-    annotation_path: str | None = None
-    institution: str | None = None
-    diagnosis: str | None = None
-    """Class id when the diagnosis resolves, else the value as written."""
-    clinical: dict[str, str | None] = Field(default_factory=dict)
-    """Clinical fields of the profile as table text (identifying fields such as patient_id left out)."""
-    n_lesions: int = 0
-    lesion_classes: dict[str, int] = Field(default_factory=dict)
-    """Lesion count per class id (``?`` for classes outside the taxonomy)."""
-    lesion_area_px: dict[str, float] = Field(default_factory=dict)
-    """Summed lesion area per class, level-0 square pixels."""
-    unmapped_classes: dict[str, int] = Field(default_factory=dict)
-    """Lesion class names as written that the profile does not resolve, with their counts."""
-    annotation_format: str | None = None
-    """The format the annotation file was read as (native, qupath, asap, imagescope, halo, coco, dsa)."""
-    width: int | None = None
-    height: int | None = None
-    """Slide size the annotation declares."""
-    slide: SlideSummary | None = None
-    errors: int = 0
-    warnings: int = 0
-
-
-class Breakdown(_Frozen):
-    """Syntactic accuracy for one group (an institution, a class)."""
-
-    key: str
-    files: Ratio
-    values: Ratio
-
-
-class Grains(_Frozen):
-    """One aspect (structure or format) at file and value grain."""
-
-    files: Ratio
-    values: Ratio
-
-
-class SyntacticResult(_Frozen):
-    """Syntactic accuracy (ISO/IEC 25024 Acc-I-1) at three grains."""
-
-    file_accuracy: float | None
-    """Files with no error finding / files checked."""
-    files_total: int
-    files_valid: int
-    value_accuracy: float | None
-    """Value slots with no error finding / value slots checked."""
-    values_total: int
-    values_valid: int
-    structure: Grains
-    format: Grains
-    gates: list[Ratio]
-    """The ratios with a target from the profile."""
-    by_institution: list[Breakdown] = Field(default_factory=list)
-    by_class: list[Breakdown] = Field(default_factory=list)
-    by_code: dict[str, int] = Field(default_factory=dict)
-    """Findings per reason code (every severity)."""
-    errors: int = 0
-    warnings: int = 0
-    crashed: int = 0
-    """Checks that raised; each is an error finding with code CHECK_CRASHED."""
-    passed: bool
-    method: str = ""
-
-
-class BatchInfo(_Frozen):
+class BatchInfo(Frozen):
     """The batch checked."""
 
     path: str
@@ -164,13 +59,13 @@ class BatchInfo(_Frozen):
     manifest: str | None = None
 
 
-class ProfileInfo(_Frozen):
+class ProfileInfo(Frozen):
     name: str
     version: str
     sha256: str
 
 
-class Verdict(_Frozen):
+class Verdict(Frozen):
     """The overall decision over the dimensions."""
 
     status: Literal["certified", "not_certified", "incomplete"]
@@ -181,7 +76,7 @@ class Verdict(_Frozen):
     """Dimensions evaluated but not finished (e.g. an expert review still in progress)."""
 
 
-class CodeInfo(_Frozen):
+class CodeInfo(Frozen):
     """One reason code a check can raise, with its severity in this run's profile."""
 
     code: str
@@ -189,7 +84,7 @@ class CodeInfo(_Frozen):
     meaning: str = ""
 
 
-class CheckInfo(_Frozen):
+class CheckInfo(Frozen):
     """A check that ran: what it checks and the codes it can raise (JUnit lists each code)."""
 
     id: str
@@ -204,7 +99,7 @@ MAX_THUMBNAIL_CHARS = 96_000
 """Base64 characters of one thumbnail (about 70 kB of JPEG): the report's size stays bounded."""
 
 
-class Thumbnail(_Frozen):
+class Thumbnail(Frozen):
     """A small JPEG of one slide with its lesion outlines drawn in the class colours.
 
     Made by ``dqm audit`` (the report reads no slide); never at full resolution: at most
@@ -232,7 +127,7 @@ class Thumbnail(_Frozen):
     """The slide's reason codes, most frequent first."""
 
 
-class QualityResult(_Frozen):
+class QualityResult(Frozen):
     """Everything one audit found."""
 
     schema_version: str = SCHEMA_VERSION
@@ -258,7 +153,9 @@ class QualityResult(_Frozen):
 
     def dump(self, path: Path) -> None:
         """Write as JSON (UTF-8)."""
-        path.write_bytes(self.model_dump_json(indent=None).encode("utf-8"))
+        from dqm.output import write_file
+
+        write_file(path, self.model_dump_json(indent=None))
 
     @classmethod
     def load(cls, path: Path) -> QualityResult:

@@ -31,12 +31,12 @@ from dqm.clinical_table import (
     text,
     validate_table,
 )
+from dqm.facts import ItemSummary, SlideSummary
 from dqm.findings import MAX_NAME_CHARS, Finding, Severity, clip
 from dqm.model import Annotation, Item, ReadIssue
 from dqm.profile import Profile
 from dqm.readers import parse_annotation, read_bytes, with_institution
 from dqm.readers.base import failed
-from dqm.results import ItemSummary, SlideSummary
 from dqm.slide_io import ProbeOptions, SlideProbe, capture_native_stderr, full_hash, probe_slide_cached
 from validators.context import BatchView, FileStatus, ItemFacts, ItemView
 from validators.registry import CheckContext

@@ -57,7 +57,7 @@ def test_a_batch_finding_counts_against_the_file_as_the_item_names_it(tmp_path, 
     not add a sixth file to the syntactic file count."""
     from PIL import Image
 
-    from dqm.syntactic import file_universe
+    from dqm.syntactic.accuracy import file_universe
 
     root = tmp_path / "b"
     (root / "s").mkdir(parents=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from dqm.runner import RunOptions, run_batch
-from dqm.syntactic import syntactic_result
+from dqm.syntactic.accuracy import syntactic_result
 from tests.helpers import write_tiny_batch
 
 

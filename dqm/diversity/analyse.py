@@ -17,8 +17,8 @@ from dqm.diversity.family import (
 from dqm.diversity.models import BaselineInfo, DiversityResult, TestResult
 from dqm.diversity.summaries import categorical_summary, continuous_summary, joint_table
 from dqm.diversity.variables import Table, build_table
+from dqm.facts import ItemSummary
 from dqm.profile import Profile
-from dqm.results import ItemSummary
 
 NOTE_VARIABLES = ("class", "institution", "sex", "site", "age")
 

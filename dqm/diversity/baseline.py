@@ -57,7 +57,7 @@ def baseline_from_batch(
 ) -> tuple[Summaries, BaselineInfo]:
     """The baseline of a batch folder, read with the syntactic run (slides probed, nothing written)."""
     from dqm.runner import RunOptions, run_batch
-    from dqm.syntactic import fingerprint
+    from dqm.syntactic.accuracy import fingerprint
 
     run = run_batch(root, profile, RunOptions(workers=workers, clinical=False))
     items = [o.summary for o in run.outcomes]

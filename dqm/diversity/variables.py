@@ -16,8 +16,8 @@ from typing import Literal
 import numpy as np
 
 from dqm.coords import usable_mpp
+from dqm.facts import ItemSummary
 from dqm.profile import Profile
-from dqm.results import ItemSummary
 
 MAGNIFICATION_FROM_MPP = ((0.35, "40×"), (0.75, "20×"), (1.5, "10×"))
 """Nominal magnification from the resolution when the header has no objective power:

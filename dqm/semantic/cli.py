@@ -109,7 +109,7 @@ def sample(
     from dqm.semantic.models import PlanBatch
     from dqm.semantic.planfile import PlanError, build_plan, write_plan
     from dqm.semantic.sheet import sheet_data
-    from dqm.syntactic import fingerprint
+    from dqm.syntactic.accuracy import fingerprint
     from reports.review import render_review_html
 
     core = _core()

@@ -17,7 +17,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from dqm import __version__
-from dqm.results import ItemSummary
+from dqm.facts import ItemSummary
 from dqm.semantic.intervals import precision_sample_size
 from dqm.semantic.iso2859 import plan_iso2859
 from dqm.semantic.models import (

@@ -16,9 +16,9 @@ from typing import Any
 
 import numpy as np
 
+from dqm.facts import ItemSummary
 from dqm.model import Annotation
 from dqm.profile import Profile
-from dqm.results import ItemSummary
 from dqm.semantic.models import REASONS, ReviewPlan
 
 UNKNOWN_COLOUR = "#888888"

@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from dqm.results import ItemSummary, SlideSummary
+from dqm.facts import ItemSummary, SlideSummary
 from dqm.synth.build import MPP
 from dqm.synth.cohort import cohort
 

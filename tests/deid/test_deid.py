@@ -249,8 +249,9 @@ def test_no_identifier_reaches_results_or_report(tmp_path: Path, profile: Profil
     never contain them in full."""
     import tifffile
 
-    from dqm.audit import build_result, write_outputs
+    from dqm.audit import build_result
     from dqm.runner import RunOptions, run_batch
+    from reports import write_outputs
 
     batch = tmp_path / "batch"
     (batch / "slides").mkdir(parents=True)

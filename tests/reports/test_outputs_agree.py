@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from dqm.audit import write_outputs
 from dqm.figures import all_gates, dimension_state, dimensions, title
+from reports import write_outputs
 from reports.html import unpack_island
 from reports.junit import gate_case_name
 from tests.reports.conftest import finding, make_result, parse_html, semantic, validity

@@ -55,7 +55,7 @@ def test_every_finding_belongs_to_an_injected_defect(defect_batch, defect_run):
 
 
 def test_a_clean_batch_is_fully_accurate(clean_batch, profile):
-    from dqm.syntactic import syntactic_result
+    from dqm.syntactic.accuracy import syntactic_result
 
     run = run_batch(clean_batch, profile, RunOptions(workers=1))
     assert run.findings == []

@@ -26,10 +26,11 @@ import hashlib
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 
+from dqm.facts import Ratio
 from dqm.findings import SYNTACTIC_ASPECTS, Aspect, Finding, Severity
 from dqm.profile import Profile
-from dqm.results import Breakdown, Grains, Ratio, SyntacticResult
 from dqm.runner import Run
+from dqm.syntactic.models import Breakdown, Grains, SyntacticResult
 
 METHOD = (
     "Syntactic accuracy is a census: every file and value of the batch is checked, so the "

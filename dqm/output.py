@@ -1,0 +1,103 @@
+"""The one place dqm writes files: every output of every command goes through here.
+
+* :func:`write_file` writes one file atomically (a temporary file beside it, then a rename): a
+  reader never sees half a JSON, and an interrupted run leaves the previous file.
+* :class:`OutputSet` writes the files of one run as a set: each into a staging folder beside the
+  destination, then all moved into place together (signals held off while they move), so a
+  folder never holds a new ``results.json`` beside an old report. Leaving the ``with`` block by an
+  exception discards the staging folder and keeps the previous set.
+* Text passes through ``mask`` (a :class:`dqm.identifiers.Masker`, or none) before it is written.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from types import TracebackType
+
+Mask = Callable[[str], str]
+
+
+def _masked(data: str | bytes, mask: Mask | None) -> bytes:
+    if isinstance(data, str):
+        return (mask(data) if mask else data).encode("utf-8")
+    if mask is None:
+        return data
+    return mask(data.decode("utf-8")).encode("utf-8")
+
+
+def write_file(path: Path, data: str | bytes, mask: Mask | None = None, binary: bool = False) -> Path:
+    """Write ``data`` (text, or UTF-8 bytes of text; ``binary`` bytes are never masked) to ``path``
+    atomically, creating its folder."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = data if binary and isinstance(data, bytes) else _masked(data, mask)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(payload)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """SIGINT and SIGTERM wait until the block ends (only the main thread can hold them)."""
+    held = {signal.SIGINT, signal.SIGTERM}
+    try:
+        old = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    except (AttributeError, ValueError, OSError):
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+class OutputSet:
+    """The files one run writes into ``folder``, staged and then moved into place together."""
+
+    def __init__(self, folder: Path, mask: Mask | None = None) -> None:
+        self.folder = folder
+        self.mask = mask
+        self._staging: Path | None = None
+        self._names: list[str] = []
+
+    def __enter__(self) -> OutputSet:
+        self.folder.parent.mkdir(parents=True, exist_ok=True)
+        self._staging = Path(tempfile.mkdtemp(dir=self.folder.parent, prefix=f".{self.folder.name}.staging."))
+        return self
+
+    def write(self, name: str, data: str | bytes, binary: bool = False) -> Path:
+        """Stage one file (``name`` relative to the folder); returns where it will be."""
+        if self._staging is None:
+            raise RuntimeError("OutputSet.write outside its with-block")
+        write_file(self._staging / name, data, self.mask, binary)
+        self._names.append(name)
+        return self.folder / name
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        staging, self._staging = self._staging, None
+        if staging is None:
+            return
+        try:
+            if kind is None:
+                self.folder.mkdir(parents=True, exist_ok=True)
+                with _signals_held():
+                    for name in self._names:
+                        target = self.folder / name
+                        target.parent.mkdir(parents=True, exist_ok=True)
+                        os.replace(staging / name, target)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)

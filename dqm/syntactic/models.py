@@ -1,0 +1,49 @@
+"""Syntactic accuracy's result: ratios at file and value grain, per aspect and per group."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from dqm.facts import Frozen, Ratio
+
+
+class Breakdown(Frozen):
+    """Syntactic accuracy for one group (an institution, a class)."""
+
+    key: str
+    files: Ratio
+    values: Ratio
+
+
+class Grains(Frozen):
+    """One aspect (structure or format) at file and value grain."""
+
+    files: Ratio
+    values: Ratio
+
+
+class SyntacticResult(Frozen):
+    """Syntactic accuracy (ISO/IEC 25024 Acc-I-1) at three grains."""
+
+    file_accuracy: float | None
+    """Files with no error finding / files checked."""
+    files_total: int
+    files_valid: int
+    value_accuracy: float | None
+    """Value slots with no error finding / value slots checked."""
+    values_total: int
+    values_valid: int
+    structure: Grains
+    format: Grains
+    gates: list[Ratio]
+    """The ratios with a target from the profile."""
+    by_institution: list[Breakdown] = Field(default_factory=list)
+    by_class: list[Breakdown] = Field(default_factory=list)
+    by_code: dict[str, int] = Field(default_factory=dict)
+    """Findings per reason code (every severity)."""
+    errors: int = 0
+    warnings: int = 0
+    crashed: int = 0
+    """Checks that raised; each is an error finding with code CHECK_CRASHED."""
+    passed: bool
+    method: str = ""
