@@ -16,13 +16,13 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from dqm.checks import configure
 from dqm.model import Item
 from dqm.profile import load_profile
 from dqm.readers import read_annotation
 from dqm.runner import merged, run_item_checks
 from dqm.slide_io import probe_slide
 from validators.context import FileStatus, ItemView
+from validators.engine import configure
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_REAL = ROOT.parent / "shared" / "data" / "real"

@@ -15,7 +15,8 @@ For each run it keeps the exit code, stdout, and the files it wrote (``results.j
 ``summary.md``, ``report.html``, the review plan and semantic result). Run metadata is normalised
 away: the work folder's path, timestamps, the dqm version, and elapsed seconds. ``results.json`` may
 grow new fields in a restructure (schema minor bump): ``compare --additive`` ignores keys that only
-the new snapshot has, and the schema version.
+the new snapshot has, and the schema version; ``--unordered`` ignores the order of the checks and
+findings lists.
 """
 
 from __future__ import annotations
@@ -165,17 +166,33 @@ def _drop_new_keys(old: object, new: object) -> object:
     return new
 
 
-def _json_text(path: Path, other: Path | None, additive: bool) -> str:
+UNORDERED = ("checks", "findings")
+"""Top-level lists of results.json whose order ``--unordered`` ignores (the order of the checks,
+and so of one item's findings, follows where checks are declared)."""
+_DATA = re.compile(r'(<script type="application/octet-stream" id="dqm-data">)[^<]*')
+
+
+def _json_text(path: Path, other: Path | None, additive: bool, unordered: bool) -> str:
     data = json.loads(path.read_text())
     if additive and other is not None:
         data = _drop_new_keys(json.loads(other.read_text()), data)
     if isinstance(data, dict):
         for key in ("schema_version", "dqm_version"):
             data.pop(key, None)
+        for key in UNORDERED if unordered else ():
+            if isinstance(data.get(key), list):
+                data[key] = sorted(data[key], key=lambda v: json.dumps(v, sort_keys=True))
     return json.dumps(data, indent=1, sort_keys=True) + "\n"
 
 
-def compare(old: Path, new: Path, additive: bool) -> int:
+def _text(path: Path, unordered: bool) -> str:
+    text = path.read_text()
+    # the report's embedded findings table (compressed) follows the findings' order: results.json
+    # holds the same findings and is compared without order
+    return _DATA.sub(r"\1<DATA>", text) if unordered and path.suffix == ".html" else text
+
+
+def compare(old: Path, new: Path, additive: bool, unordered: bool = False) -> int:
     old_files = {p.relative_to(old) for p in old.rglob("*") if p.is_file()}
     new_files = {p.relative_to(new) for p in new.rglob("*") if p.is_file()}
     bad = 0
@@ -184,10 +201,10 @@ def compare(old: Path, new: Path, additive: bool) -> int:
         bad += 1
     for rel in sorted(old_files & new_files):
         if rel.suffix == ".json":
-            a = _json_text(old / rel, None, additive)
-            b = _json_text(new / rel, old / rel, additive)
+            a = _json_text(old / rel, None, additive, unordered)
+            b = _json_text(new / rel, old / rel, additive, unordered)
         else:
-            a, b = (old / rel).read_text(), (new / rel).read_text()
+            a, b = _text(old / rel, unordered), _text(new / rel, unordered)
         if a != b:
             bad += 1
             print(f"--- differs: {rel}")
@@ -210,11 +227,12 @@ def main() -> None:
     c.add_argument("old", type=Path)
     c.add_argument("new", type=Path)
     c.add_argument("--additive", action="store_true", help="ignore keys only the new results have")
+    c.add_argument("--unordered", action="store_true", help="ignore the order of checks and findings")
     args = parser.parse_args()
     if args.cmd == "snapshot":
         snapshot(args.dir)
     else:
-        sys.exit(compare(args.old, args.new, args.additive))
+        sys.exit(compare(args.old, args.new, args.additive, args.unordered))
 
 
 if __name__ == "__main__":

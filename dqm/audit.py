@@ -56,8 +56,8 @@ def verdict(result: QualityResult) -> Verdict:
 
 def checks_info(profile: Profile) -> list[CheckInfo]:
     """The checks the profile enables, with each code's severity after the profile's overrides."""
-    from dqm.checks import CRASH_CODE, configure
     from validators import REGISTRY
+    from validators.engine import CRASH_CODE, configure
 
     out = []
     for cfg in configure(profile):

@@ -17,8 +17,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from dqm.model import Item
-from validators.context import DiscoveryIssue
+from dqm.model import DiscoveryIssue, Item
 
 MANIFEST = "manifest.csv"
 PATH_COLUMNS = ("slide_id", "image_path", "annotation_path")

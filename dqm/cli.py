@@ -38,8 +38,8 @@ def usage_error(message: str) -> typer.Exit:
 
 
 def load_profile_or_exit(profile: str | None) -> Any:
-    from dqm.checks import configure
     from dqm.profile import ProfileError, load_profile
+    from validators.engine import configure
 
     try:
         prof = load_profile(profile)

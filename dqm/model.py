@@ -170,6 +170,20 @@ class ReadIssue:
     char: int | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class DiscoveryIssue:
+    """A problem with the batch layout or the manifest, found while discovering items."""
+
+    code: str
+    message: str
+    file: str | None = None
+    row: int | None = None
+    column: str | None = None
+    item_id: str | None = None
+    line: int | None = None
+    """1-based physical line of the file, for syntax errors."""
+
+
 @dataclass(slots=True)
 class Item:
     """One slide of the batch: its files and its clinical record."""

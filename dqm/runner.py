@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 from dqm.batch import Discovery, discover, jailed, normalise
-from dqm.checks import ConfiguredCheck, configure, crash_finding
 from dqm.clinical_table import (
     IDENTIFYING,
     RowSource,
@@ -39,7 +38,7 @@ from dqm.readers import parse_annotation, read_bytes, with_institution
 from dqm.readers.base import failed
 from dqm.slide_io import ProbeOptions, SlideProbe, capture_native_stderr, full_hash, probe_slide_cached
 from validators.context import BatchView, FileStatus, ItemFacts, ItemView
-from validators.registry import CheckContext
+from validators.engine import ConfiguredCheck, configure, crash_finding, run_checks
 
 Progress = Callable[[int, int], None]
 READ_CHECK = "file.annotation_readable"
@@ -162,19 +161,8 @@ def merged(annotations: list[Annotation]) -> Annotation:
 
 def run_item_checks(view: ItemView, checks: list[ConfiguredCheck]) -> list[Finding]:
     """Every configured item check on one view; a raising check becomes a crash finding."""
-    item = view.item
     file = view.annotation.path if view.annotation else (view.annotation_file.path or view.image.path)
-    out: list[Finding] = []
-    for cfg in checks:
-        spec = cfg.spec
-        if spec.scope != "item":
-            continue
-        ctx = CheckContext(spec, item.slide_id, cfg.severities, file)
-        try:
-            out.extend(spec.func(view, cfg.params, ctx))
-        except Exception as exc:  # a check's bug must not stop the run or hide the item
-            out.append(crash_finding(cfg.id, item.slide_id, exc, file))
-    return out
+    return run_checks("item", view, checks, view.item.slide_id, file)
 
 
 def check_item(
@@ -548,14 +536,4 @@ def run_batch_checks(run: Run, checks: list[ConfiguredCheck]) -> list[Finding]:
         discovery_issues=run.discovery.issues,
         table=run.table,
     )
-    out: list[Finding] = []
-    for cfg in checks:
-        spec = cfg.spec
-        if spec.scope != "batch":
-            continue
-        ctx = CheckContext(spec, "batch", cfg.severities, run.discovery.manifest)
-        try:
-            out.extend(spec.func(view, cfg.params, ctx))
-        except Exception as exc:  # as for item checks: record, go on
-            out.append(crash_finding(cfg.id, "batch", exc, run.discovery.manifest))
-    return out
+    return run_checks("batch", view, checks, "batch", run.discovery.manifest)

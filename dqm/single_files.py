@@ -9,11 +9,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from dqm.batch import stem
-from dqm.checks import configure
 from dqm.findings import Finding
 from dqm.model import Item
 from dqm.profile import Profile
 from dqm.runner import RunOptions, check_item_safely
+from validators.engine import configure
 
 
 def validate_files(paths: list[Path], profile: Profile) -> list[Finding]:

@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from dqm.checks import configure
 from dqm.findings import Severity
 from dqm.profile import ProfileError, load_profile
+from validators.engine import configure
 
 
 def test_builtin_profile_has_the_reference_taxonomy(profile):

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from dqm.checks import CRASH_CODE
 from dqm.cli import app
+from validators.engine import CRASH_CODE
 
 pytestmark = pytest.mark.wsi
 

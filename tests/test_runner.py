@@ -7,9 +7,9 @@ import json
 import pytest
 
 import dqm.runner
-from dqm.checks import CRASH_CODE
 from dqm.runner import RunOptions, run_batch
 from tests.helpers import native_doc
+from validators.engine import CRASH_CODE
 
 
 def _batch(root):

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import math
+from typing import Any
+
 from dqm.clinical_table import IDENTIFYING, TableFailure, TableValidation
 from dqm.findings import Aspect, Finding
-from validators.context import BatchView
+from validators.context import BatchView, ItemView
 from validators.registry import CheckContext, NoParams, check
 
 STRUCTURE_CODES = {
@@ -105,3 +108,44 @@ def clinical_domain(batch: BatchView, params: NoParams, ctx: CheckContext) -> li
             )
         )
     return out
+
+
+@check(
+    "clinical.consistency",
+    aspect=Aspect.FORMAT,
+    codes={"CLINICAL_MISMATCH": "the annotation's clinical block contradicts the manifest"},
+)
+def clinical_consistency(view: ItemView, params: NoParams, ctx: CheckContext) -> list[Finding]:
+    """Clinical values in the annotation file agree with the manifest row."""
+    ann = view.annotation
+    if ann is None or view.item.row is None or not ann.clinical:
+        return []
+    out = []
+    for field, theirs in ann.clinical.items():
+        ours = view.item.record.get(field)
+        if field not in view.profile.clinical or _blank(ours) or _blank(theirs):
+            continue
+        if not _same(ours, theirs, field, view):
+            detail = "" if field in IDENTIFYING else f": manifest {ours!r}, annotation {theirs!r}"
+            out.append(
+                ctx.finding(
+                    "CLINICAL_MISMATCH",
+                    f"{field} differs between manifest row {view.item.row} and the annotation{detail}",
+                    pointer=f"/clinical/{field}",
+                )
+            )
+    return out
+
+
+def _same(a: Any, b: Any, field: str, view: ItemView) -> bool:
+    if field == "diagnosis":
+        p = view.profile
+        return p.resolve_class(a, view.item.institution) == p.resolve_class(b, view.item.institution)
+    try:
+        return float(a) == float(b)
+    except (TypeError, ValueError, OverflowError):  # OverflowError: an integer beyond a float
+        return str(a).strip().casefold() == str(b).strip().casefold()
+
+
+def _blank(v: Any) -> bool:
+    return v is None or (isinstance(v, str) and not v.strip()) or (isinstance(v, float) and math.isnan(v))

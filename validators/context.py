@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from dqm.coords import usable_mpp
-from dqm.model import Annotation, Item
+from dqm.model import Annotation, DiscoveryIssue, Item
 from dqm.profile import Profile
 from dqm.slide_io import SlideProbe
 
@@ -66,20 +66,6 @@ class ItemFacts:
     full_hash: str | None = None
     unmapped_classes: dict[str, int] = field(default_factory=dict)
     """Lesion class names as written that the profile does not resolve, with their counts."""
-
-
-@dataclass(frozen=True, slots=True)
-class DiscoveryIssue:
-    """A problem with the batch layout or the manifest, found while discovering items."""
-
-    code: str
-    message: str
-    file: str | None = None
-    row: int | None = None
-    column: str | None = None
-    item_id: str | None = None
-    line: int | None = None
-    """1-based physical line of the file, for syntax errors."""
 
 
 @dataclass(slots=True)

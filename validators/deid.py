@@ -247,3 +247,30 @@ def clinical_record(view: ItemView, params: NoParams, ctx: CheckContext) -> list
                 )
             )
     return out
+
+
+@check(
+    "deid.associated_images",
+    aspect=Aspect.DEID,
+    severity=Severity.WARNING,
+    codes={
+        "LABEL_IMAGE_PRESENT": "the slide carries a photo of the glass label (may show identifiers)",
+        "MACRO_IMAGE_PRESENT": "the slide carries a macro photo of the whole glass (may show the label)",
+    },
+)
+def associated_images(view: ItemView, params: NoParams, ctx: CheckContext) -> list[Finding]:
+    """The slide file carries no label or macro photograph of the glass slide."""
+    probe = view.slide
+    if probe is None or not probe.opened:
+        return []
+    out = []
+    for name, code in (("label", "LABEL_IMAGE_PRESENT"), ("macro", "MACRO_IMAGE_PRESENT")):
+        if name in probe.associated_images:
+            out.append(
+                ctx.finding(
+                    code,
+                    f"associated image {name!r} present: remove it before release or confirm it is blank",
+                    file=probe.path,
+                )
+            )
+    return out

@@ -7,7 +7,7 @@ from collections import defaultdict
 
 from dqm.findings import Aspect, Finding, Severity
 from validators.context import BatchView, ItemFacts, ItemView
-from validators.registry import CheckContext, NoParams, check, read_issue_findings
+from validators.registry import CheckContext, NoParams, check, forward, read_issues
 
 
 @check(
@@ -25,9 +25,7 @@ from validators.registry import CheckContext, NoParams, check, read_issue_findin
 )
 def annotation_readable(view: ItemView, params: NoParams, ctx: CheckContext) -> list[Finding]:
     """The annotation file can be read and parsed."""
-    if view.annotation is None:
-        return []
-    return read_issue_findings(view.annotation.issues, ctx, view.annotation.path)
+    return read_issues(view, ctx)
 
 
 @check(
@@ -179,37 +177,17 @@ def duplicate_slide_content(batch: BatchView, params: NoParams, ctx: CheckContex
 )
 def layout(batch: BatchView, params: NoParams, ctx: CheckContext) -> list[Finding]:
     """The manifest reads and every delivered file belongs to an item."""
-    return _discovery_findings(batch, ctx)
-
-
-def _discovery_findings(batch: BatchView, ctx: CheckContext) -> list[Finding]:
-    """Findings for the discovery issues whose code this check declares."""
-    return [
-        ctx.finding(
-            i.code,
-            i.message,
-            item_id=i.item_id or i.file or "batch",
-            file=i.file,
-            row=i.row,
-            column=i.column,
-            line=i.line,
-        )
-        for i in batch.discovery_issues
-        if i.code in ctx.spec.codes
-    ]
+    return forward(batch.discovery_issues, ctx, file=None, item_id="batch")
 
 
 @check(
-    "schema.manifest",
-    aspect=Aspect.STRUCTURE,
-    scope="batch",
+    "file.annotation_xml",
+    aspect=Aspect.FILE,
     codes={
-        "MANIFEST_MISSING_COLUMN": "a required manifest column is absent",
-        "MANIFEST_EMPTY_SLIDE_ID": "a manifest row has no slide_id",
-        "MANIFEST_BAD_ROW": "a manifest row has more or fewer cells than the header",
-        "MANIFEST_DUPLICATE_COLUMN": "two manifest columns have the same name",
+        "INVALID_XML": "the XML annotation file is not well-formed",
+        "XML_FORBIDDEN": "the XML declares entities or external references (refused: expansion / XXE attacks)",
     },
 )
-def manifest_structure(batch: BatchView, params: NoParams, ctx: CheckContext) -> list[Finding]:
-    """The manifest has the required columns and every row a slide_id."""
-    return _discovery_findings(batch, ctx)
+def annotation_xml(view: ItemView, params: NoParams, ctx: CheckContext) -> list[Finding]:
+    """An XML annotation file is well-formed and declares no entities or external references."""
+    return read_issues(view, ctx)

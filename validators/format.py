@@ -1,14 +1,19 @@
-"""Format checks on annotation values (aspect ``format``): classes, slide facts, diagnosis."""
+"""Format checks on annotation values (aspect ``format``): classes, slide facts, diagnosis, and the
+shapes, classes and boxes of the foreign formats (QuPath, ASAP, ImageScope, HALO, COCO, DSA).
+
+Readers never emit findings: they record :class:`~dqm.model.ReadIssue` codes, and the check that
+declares a code reports it (:func:`~validators.registry.read_issues`).
+"""
 
 from __future__ import annotations
 
 import math
+from collections import Counter, defaultdict
 from typing import Any
 
-from dqm.clinical_table import IDENTIFYING
 from dqm.findings import Aspect, Finding, Severity
-from validators.context import ItemView
-from validators.registry import CheckContext, NoParams, check
+from validators.context import BatchView, ItemView
+from validators.registry import CheckContext, NoParams, check, read_issues
 
 
 @check(
@@ -108,42 +113,81 @@ def _record_location(view: ItemView, field: str) -> dict[str, Any]:
     return {"pointer": f"/clinical/{field}"}
 
 
-def _same(a: Any, b: Any, field: str, view: ItemView) -> bool:
-    if field == "diagnosis":
-        p = view.profile
-        return p.resolve_class(a, view.item.institution) == p.resolve_class(b, view.item.institution)
-    try:
-        return float(a) == float(b)
-    except (TypeError, ValueError, OverflowError):  # OverflowError: an integer beyond a float
-        return str(a).strip().casefold() == str(b).strip().casefold()
-
-
-def _blank(v: Any) -> bool:
-    return v is None or (isinstance(v, str) and not v.strip()) or (isinstance(v, float) and math.isnan(v))
+@check(
+    "format.foreign_shapes",
+    aspect=Aspect.FORMAT,
+    codes={
+        "NOT_AN_AREA": "a point, line, ruler or open polyline: not a lesion outline (skipped)",
+        "DETECTION_OBJECT": "QuPath detections, cells or tiles: not lesion outlines (skipped)",
+        "NEGATIVE_REGION_UNMATCHED": "a negative region (hole) lies inside no positive region of its layer",
+        "EMPTY_LAYER": "an annotation layer holds no regions",
+    },
+    code_severity={
+        "NOT_AN_AREA": Severity.WARNING,
+        "DETECTION_OBJECT": Severity.WARNING,
+        "EMPTY_LAYER": Severity.WARNING,
+    },
+)
+def foreign_shapes(view: ItemView, params: NoParams, ctx: CheckContext) -> list[Finding]:
+    """Every shape of a foreign file is an area outline; holes belong to an outline."""
+    return read_issues(view, ctx)
 
 
 @check(
-    "clinical.consistency",
+    "format.lesion_class",
     aspect=Aspect.FORMAT,
-    codes={"CLINICAL_MISMATCH": "the annotation's clinical block contradicts the manifest"},
+    codes={
+        "CLASS_MISSING": "a lesion of a foreign file carries no class (no classification, group or label)",
+        "EMPTY_LAYER_NAME": "an annotation layer with regions has no name, so its lesions have no class",
+    },
 )
-def clinical_consistency(view: ItemView, params: NoParams, ctx: CheckContext) -> list[Finding]:
-    """Clinical values in the annotation file agree with the manifest row."""
-    ann = view.annotation
-    if ann is None or view.item.row is None or not ann.clinical:
-        return []
+def lesion_class(view: ItemView, params: NoParams, ctx: CheckContext) -> list[Finding]:
+    """Every lesion of a foreign file carries a class name."""
+    return read_issues(view, ctx)
+
+
+@check(
+    "format.coco_boxes",
+    aspect=Aspect.FORMAT,
+    codes={
+        "COCO_BBOX_ONLY": "COCO annotations with a bbox but no segmentation: boxes are not lesion outlines",
+        "COCO_BBOX_NOT_XYWH": "COCO bboxes are corners [x1, y1, x2, y2], not COCO's [x, y, width, height]",
+        "COCO_CROWD": "COCO iscrowd annotations: one outline around several objects",
+    },
+    code_severity={"COCO_CROWD": Severity.WARNING},
+)
+def coco_boxes(view: ItemView, params: NoParams, ctx: CheckContext) -> list[Finding]:
+    """A COCO image has segmentations, not only boxes, and its boxes follow COCO's convention."""
+    return read_issues(view, ctx)
+
+
+@check(
+    "format.unmapped_classes",
+    aspect=Aspect.FORMAT,
+    scope="batch",
+    severity=Severity.WARNING,
+    codes={"CLASS_UNMAPPED": "a foreign class name the profile does not map to the taxonomy"},
+)
+def unmapped_classes(batch: BatchView, params: NoParams, ctx: CheckContext) -> list[Finding]:
+    """Every class name used in the batch maps to the taxonomy (one summary per unmapped name)."""
+    lesions: Counter[str] = Counter()
+    files: dict[str, list[str]] = defaultdict(list)
+    for facts in batch.items:
+        for name, n in facts.unmapped_classes.items():
+            lesions[name] += n
+            if facts.annotation_path and facts.annotation_path not in files[name]:
+                files[name].append(facts.annotation_path)
     out = []
-    for field, theirs in ann.clinical.items():
-        ours = view.item.record.get(field)
-        if field not in view.profile.clinical or _blank(ours) or _blank(theirs):
-            continue
-        if not _same(ours, theirs, field, view):
-            detail = "" if field in IDENTIFYING else f": manifest {ours!r}, annotation {theirs!r}"
-            out.append(
-                ctx.finding(
-                    "CLINICAL_MISMATCH",
-                    f"{field} differs between manifest row {view.item.row} and the annotation{detail}",
-                    pointer=f"/clinical/{field}",
-                )
+    for name, n in lesions.most_common():
+        where = files[name]
+        shown = ", ".join(where[:3]) + (f" and {len(where) - 3} more" if len(where) > 3 else "")
+        out.append(
+            ctx.finding(
+                "CLASS_UNMAPPED",
+                f"class name {name[:80]!r} is not in the taxonomy nor in class_map: {n} lesion(s) in "
+                f"{len(where)} file(s) ({shown}); map it in the profile's class_map or fix the files",
+                item_id="batch",
+                file=where[0] if len(where) == 1 else None,
             )
+        )
     return out

@@ -17,7 +17,6 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from dqm.findings import Aspect, Finding, Location, Severity
-from dqm.model import ReadIssue
 
 Scope = Literal["item", "batch"]
 
@@ -112,23 +111,37 @@ class CheckContext:
         )
 
 
-def read_issue_findings(issues: Iterable[ReadIssue], ctx: CheckContext, file: str | None) -> list[Finding]:
-    """Findings for the reader issues whose code this check declares."""
-    return [
-        ctx.finding(
-            i.code,
-            i.message,
-            file=file,
-            pointer=i.pointer,
-            lesion=i.lesion,
-            vertex=i.vertex,
-            xy=i.xy,
-            line=i.line,
-            char=i.char,
-        )
-        for i in issues
-        if i.code in ctx.spec.codes
-    ]
+_LOCATION_FIELDS = ("file", "pointer", "row", "column", "line", "char", "lesion", "vertex", "xy")
+
+
+def forward(issues: Iterable[Any], ctx: CheckContext, **defaults: Any) -> list[Finding]:
+    """Findings for recorded issues whose code this check declares.
+
+    Readers record :class:`~dqm.model.ReadIssue`, discovery :class:`~dqm.model.DiscoveryIssue`; the
+    check that declares a code reports it here. An issue's location fields that are set win over
+    ``defaults``; an issue that names its item (or, failing that, its file) is reported on that item.
+    """
+    out = []
+    for issue in issues:
+        if issue.code not in ctx.spec.codes:
+            continue
+        location = dict(defaults)
+        for name in _LOCATION_FIELDS:
+            value = getattr(issue, name, None)
+            if value is not None:
+                location[name] = value
+        item = getattr(issue, "item_id", None) or getattr(issue, "file", None)
+        if item:
+            location["item_id"] = item
+        out.append(ctx.finding(issue.code, issue.message, **location))
+    return out
+
+
+def read_issues(view: Any, ctx: CheckContext) -> list[Finding]:
+    """The reader issues of an item's annotation file that this check declares."""
+    if view.annotation is None:
+        return []
+    return forward(view.annotation.issues, ctx, file=view.annotation.path)
 
 
 def all_codes() -> dict[str, CheckSpec]:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from dqm.findings import Aspect, Finding
-from validators.context import ItemView
-from validators.registry import CheckContext, NoParams, check, read_issue_findings
+from validators.context import BatchView, ItemView
+from validators.registry import CheckContext, NoParams, check, forward, read_issues
 
 
 @check(
@@ -21,6 +21,35 @@ from validators.registry import CheckContext, NoParams, check, read_issue_findin
 )
 def annotation_schema(view: ItemView, params: NoParams, ctx: CheckContext) -> list[Finding]:
     """The annotation file has the keys, nesting and types its format's schema requires."""
-    if view.annotation is None:
-        return []
-    return read_issue_findings(view.annotation.issues, ctx, view.annotation.path)
+    return read_issues(view, ctx)
+
+
+@check(
+    "schema.manifest",
+    aspect=Aspect.STRUCTURE,
+    scope="batch",
+    codes={
+        "MANIFEST_MISSING_COLUMN": "a required manifest column is absent",
+        "MANIFEST_EMPTY_SLIDE_ID": "a manifest row has no slide_id",
+        "MANIFEST_BAD_ROW": "a manifest row has more or fewer cells than the header",
+        "MANIFEST_DUPLICATE_COLUMN": "two manifest columns have the same name",
+    },
+)
+def manifest_structure(batch: BatchView, params: NoParams, ctx: CheckContext) -> list[Finding]:
+    """The manifest has the required columns and every row a slide_id."""
+    return forward(batch.discovery_issues, ctx, file=None, item_id="batch")
+
+
+@check(
+    "schema.foreign_annotation",
+    aspect=Aspect.STRUCTURE,
+    codes={
+        "IMAGE_NOT_IN_FILE": "the multi-image annotation file (COCO) has no entry for this slide",
+        "COCO_UNKNOWN_IMAGE": "a COCO annotation refers to an image_id that 'images' does not list",
+        "COCO_UNKNOWN_CATEGORY": "a COCO annotation refers to a category_id that 'categories' does not list",
+        "COCO_BAD_RLE": "a COCO RLE segmentation cannot be decoded (bad counts or size)",
+    },
+)
+def foreign_structure(view: ItemView, params: NoParams, ctx: CheckContext) -> list[Finding]:
+    """A foreign annotation file's references hold: images, categories, RLE masks."""
+    return read_issues(view, ctx)

@@ -108,33 +108,6 @@ def annotation_agrees(view: ItemView, params: AgreementParams, ctx: CheckContext
     return out
 
 
-@check(
-    "deid.associated_images",
-    aspect=Aspect.DEID,
-    severity=Severity.WARNING,
-    codes={
-        "LABEL_IMAGE_PRESENT": "the slide carries a photo of the glass label (may show identifiers)",
-        "MACRO_IMAGE_PRESENT": "the slide carries a macro photo of the whole glass (may show the label)",
-    },
-)
-def associated_images(view: ItemView, params: NoParams, ctx: CheckContext) -> list[Finding]:
-    """The slide file carries no label or macro photograph of the glass slide."""
-    probe = view.slide
-    if probe is None or not probe.opened:
-        return []
-    out = []
-    for name, code in (("label", "LABEL_IMAGE_PRESENT"), ("macro", "MACRO_IMAGE_PRESENT")):
-        if name in probe.associated_images:
-            out.append(
-                ctx.finding(
-                    code,
-                    f"associated image {name!r} present: remove it before release or confirm it is blank",
-                    file=probe.path,
-                )
-            )
-    return out
-
-
 class HeaderParams(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
     mpp_min: float = Field(0.1, gt=0, description="Smallest plausible level-0 resolution, µm per pixel.")

@@ -9,7 +9,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dqm.checks import configure
 from dqm.findings import Severity
 from dqm.identifiers import DeidSettings, find, mask, valid_rrn
 from dqm.model import Annotation, Item, Lesion
@@ -17,6 +16,7 @@ from dqm.profile import Profile, load_profile
 from dqm.runner import run_item_checks
 from dqm.slide_io import virtual_probe
 from validators.context import FileStatus, ItemView
+from validators.engine import configure
 
 SETTINGS = DeidSettings()
 

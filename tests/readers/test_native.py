@@ -10,11 +10,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dqm.checks import CRASH_CODE, configure
 from dqm.readers import parse_annotation
 from dqm.readers.native_schema import json_schema
 from dqm.runner import run_item_checks
 from tests.helpers import circle, native_doc, view_of
+from validators.engine import CRASH_CODE, configure
 
 
 def codes(ann):

@@ -372,10 +372,10 @@ HUGE = "1" + "0" * 400  # an integer no float can hold
     ],
 )
 def test_numbers_no_float_can_hold_are_findings(profile: Profile, doc: str) -> None:
-    from dqm.checks import configure
     from dqm.model import Item
     from dqm.runner import run_item_checks
     from validators.context import FileStatus, ItemView
+    from validators.engine import configure
 
     doc = doc.replace("BIGNUM", HUGE)
     anns = parse(doc, profile, "h.annotations" if doc.startswith("<") else "a.json")
@@ -397,11 +397,11 @@ def test_numbers_no_float_can_hold_are_findings(profile: Profile, doc: str) -> N
 
 
 def _slide_findings(ann, profile: Profile, probe_mpp: float = 0.5):
-    from dqm.checks import configure
     from dqm.model import Item
     from dqm.runner import run_item_checks
     from dqm.slide_io import virtual_probe
     from validators.context import FileStatus, ItemView
+    from validators.engine import configure
 
     item = Item("S1", "S1.tiff", ann.path, {}, None)
     view = ItemView(

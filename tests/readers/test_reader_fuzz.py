@@ -13,12 +13,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dqm.checks import CRASH_CODE, configure
 from dqm.model import Annotation, Item
 from dqm.profile import Profile, load_profile
 from dqm.readers import parse_annotation
 from dqm.runner import run_item_checks
 from validators.context import FileStatus, ItemView
+from validators.engine import CRASH_CODE, configure
 
 PROFILE = load_profile()
 CHECKS = configure(PROFILE)

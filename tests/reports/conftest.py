@@ -287,10 +287,10 @@ def result_factory():
 def audited(defect_batch: Path) -> QualityResult:
     """The real pipeline on the synthetic defect batch: run, result, thumbnails."""
     from dqm.audit import build_result
-    from dqm.checks import configure
     from dqm.profile import load_profile
     from dqm.runner import RunOptions, run_batch
     from dqm.thumbnails import with_thumbnails
+    from validators.engine import configure
 
     profile = load_profile()
     configure(profile)

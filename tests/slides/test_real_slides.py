@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from dqm.checks import configure
 from dqm.model import Item
 from dqm.profile import Profile
 from dqm.runner import run_item_checks
 from dqm.slide_io import probe_slide
 from validators.context import FileStatus, ItemView
+from validators.engine import configure
 
 pytestmark = pytest.mark.wsi
 

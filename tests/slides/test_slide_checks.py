@@ -8,7 +8,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dqm.checks import configure
 from dqm.findings import Severity
 from dqm.model import Annotation, Item, Lesion
 from dqm.profile import Profile
@@ -22,6 +21,7 @@ from dqm.slide_io import (
     virtual_probe,
 )
 from validators.context import FileStatus, ItemView
+from validators.engine import configure
 
 
 def run(profile: Profile, probe, annotation: Annotation | None = None, prefix: str = "slide."):

@@ -9,12 +9,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dqm.checks import CRASH_CODE, configure
 from dqm.model import Item
 from dqm.profile import load_profile
 from dqm.runner import run_item_checks
 from dqm.slide_io import probe_slide
 from validators.context import FileStatus, ItemView
+from validators.engine import CRASH_CODE, configure
 
 pytestmark = pytest.mark.wsi
 PROFILE = load_profile()

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from dqm.checks import configure
 from validators import REGISTRY
 from validators.context import BatchView, ItemFacts
+from validators.engine import configure
 from validators.registry import CheckContext
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from dqm.checks import configure
 from dqm.runner import run_item_checks
 from tests.helpers import circle, native_doc, square, view_of
+from validators.engine import configure
 
 
 @pytest.fixture(scope="module")

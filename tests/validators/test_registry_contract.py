@@ -6,12 +6,12 @@ import re
 
 import pytest
 
-from dqm.checks import CRASH_CODE, configure
 from dqm.model import Item
 from dqm.runner import run_item_checks
 from tests.helpers import native_doc, view_of
 from validators import REGISTRY
 from validators.context import BatchView, ItemFacts, ItemView
+from validators.engine import CRASH_CODE, configure
 from validators.registry import CheckContext
 
 SPECS = sorted(REGISTRY.values(), key=lambda s: s.id)
@@ -85,3 +85,9 @@ def test_undeclared_code_is_refused(profile):
     _, ctx = _ctx(spec, profile)
     with pytest.raises(KeyError):
         ctx.finding("NOT_DECLARED", "x")
+
+
+@pytest.mark.parametrize("spec", list(REGISTRY.values()), ids=lambda s: s.id)
+def test_a_check_lives_in_the_module_its_id_names(spec) -> None:
+    """Check ``X.y`` is found in ``validators/X.py``: the id says where to look."""
+    assert spec.func.__module__ == "validators." + spec.id.split(".")[0]

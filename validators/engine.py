@@ -1,14 +1,21 @@
-"""Checks as a profile configures them: enabled, with validated parameters and severities."""
+"""Running checks: the registered checks as a profile configures them, and the one loop that runs
+them over an item or the batch.
+
+The runner reads files and hands out items; everything about checks — declaring them
+(:mod:`validators.registry`), configuring them from the profile and running them — lives here, in
+``validators``.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
 from dqm.findings import Aspect, Finding, Location, Severity
 from dqm.profile import Profile, ProfileError
-from validators.registry import CheckSpec
+from validators.registry import REGISTRY, CheckContext, CheckSpec, Scope
 
 CRASH_CODE = "CHECK_CRASHED"
 """Reserved for the runner: a check raised; the item could not be verified by it."""
@@ -26,8 +33,6 @@ class ConfiguredCheck:
 
 def configure(profile: Profile) -> list[ConfiguredCheck]:
     """The enabled checks, parameters validated once; bad settings are a :class:`ProfileError`."""
-    from validators import REGISTRY
-
     unknown = sorted(set(profile.checks) - set(REGISTRY))
     if unknown:
         raise ProfileError(f"profile configures unknown checks: {', '.join(unknown)}")
@@ -69,3 +74,21 @@ def crash_finding(check_id: str, item_id: str, exc: BaseException, file: str | N
         message=f"check crashed: {type(exc).__name__}: {exc}"[:500],
         location=Location(file=file),
     )
+
+
+def run_checks(
+    scope: Scope, view: Any, checks: list[ConfiguredCheck], item_id: str, file: str | None
+) -> list[Finding]:
+    """Every configured check of ``scope`` on ``view`` (an item's or the batch's); a check that
+    raises becomes a :data:`CRASH_CODE` finding of ``item_id`` and the others still run."""
+    out: list[Finding] = []
+    for cfg in checks:
+        spec = cfg.spec
+        if spec.scope != scope:
+            continue
+        ctx = CheckContext(spec, item_id, cfg.severities, file)
+        try:
+            out.extend(spec.func(view, cfg.params, ctx))
+        except Exception as exc:  # a check's bug must not stop the run or hide the item
+            out.append(crash_finding(cfg.id, item_id, exc, file))
+    return out
