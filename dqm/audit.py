@@ -100,10 +100,10 @@ def with_verdict(result: QualityResult) -> QualityResult:
     return result.model_copy(update={"verdict": verdict(result)})
 
 
-def with_diversity(result: QualityResult, profile: Profile, baseline: Any = None) -> QualityResult:
-    """The result with its statistical-diversity dimension (computed from its items) and the
-    verdict recomputed. ``baseline`` comes from :func:`dqm.diversity.load_baseline` (None: no drift)."""
-    from dqm.diversity import diversity_result
-
-    diversity = diversity_result(result.items, profile, baseline)
-    return with_verdict(result.model_copy(update={"diversity": diversity}))
+def with_dimension(result: QualityResult, name: str, value: Any) -> QualityResult:
+    """The result with dimension ``name`` (one of :data:`~dqm.results.DIMENSIONS`) set to ``value``
+    and the verdict recomputed: how every stage — diversity, validity, an ingested review — joins
+    the audit."""
+    if name not in DIMENSIONS:
+        raise ValueError(f"unknown dimension {name!r}: one of {', '.join(DIMENSIONS)}")
+    return with_verdict(result.model_copy(update={name: value}))

@@ -14,7 +14,9 @@ The modules are small and single purpose:
 ``ingest``      verdict files + plan → :class:`~dqm.semantic.models.SemanticResult`.
 ``sheet``       the data of the review sheet (thumbnails, outlines) for ``review.html``.
 ``models``      the frozen result models (imported by :mod:`dqm.results`; pydantic only).
-``cli``         ``dqm sample`` and ``dqm review plan|ingest`` (registered by :mod:`dqm.cli`).
+``resultfile``  reading ``semantic.json`` back to attach it to an audit (``dqm audit --review``).
+
+The commands (``dqm sample``, ``dqm review plan|ingest``) are in :mod:`dqm.cli.semantic`.
 
 Nothing here is imported by ``import dqm``; heavy libraries load inside the functions that use them.
 """

@@ -1,10 +1,4 @@
-"""The ``dqm`` command line. Commands import what they need when they run, so ``dqm --help``
-and ``dqm validate`` stay fast (no torch, monai or great_expectations at start-up).
-
-Exit codes: 0 passed, 1 a gated threshold failed (or validation found errors), 2 usage error
-(no such folder, invalid profile, bad arguments), 3 a required dimension was not evaluated,
-130 interrupted by Ctrl-C during a validity run (a checkpoint is kept: resume with --resume).
-"""
+"""Audit commands: ``dqm audit``, ``validity``, ``report``, ``gate`` and ``diff``."""
 
 from __future__ import annotations
 
@@ -13,251 +7,26 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 
-from dqm import __version__
-
-app = typer.Typer(
-    name="dqm",
-    help="Quality assurance and certification for histopathology lesion-segmentation datasets.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
+from dqm.cli.common import (
+    EXIT_INTERRUPTED,
+    DeviceOpt,
+    ProfileOpt,
+    ValidityProfileOpt,
+    Workers,
+    _pct,
+    app,
+    batch_folder,
+    console,
+    dimensions_or_exit,
+    load_profile_or_exit,
+    load_result_or_exit,
+    out,
+    outside_batch,
+    run_with_progress,
+    usage_error,
 )
-# Output quotes file content (class names, paths, "[x, y]"): plain text unless a print says markup=True.
-console = Console(stderr=True, markup=False)
-out = Console(markup=False)
-
-EXIT_USAGE = 2
-
-
-def usage_error(message: str) -> typer.Exit:
-    console.print(f"[bold red]error:[/] {escape(message)}", markup=True)  # paths and file text escaped
-    return typer.Exit(EXIT_USAGE)
-
-
-def load_profile_or_exit(profile: str | None) -> Any:
-    from dqm.profile import ProfileError, load_profile
-    from validators.engine import configure
-
-    try:
-        prof = load_profile(profile)
-        configure(prof)
-    except ProfileError as exc:
-        raise usage_error(str(exc)) from None
-    return prof
-
-
-def load_result_or_exit(path: Path) -> Any:
-    """A results.json, or exit 2 with a short message (never a traceback)."""
-    from dqm.results import ResultsError, load_result
-
-    try:
-        return load_result(path)
-    except ResultsError as exc:
-        raise usage_error(str(exc)) from None
-
-
-def dimensions_or_exit(text: str | None, option: str) -> list[str] | None:
-    from dqm.gate import parse_dimensions
-
-    try:
-        return parse_dimensions(text, option)
-    except ValueError as exc:
-        raise usage_error(str(exc)) from None
-
-
-def batch_folder(path: Path) -> Path:
-    if not path.exists():
-        raise usage_error(f"no such folder: {path}")
-    if not path.is_dir():
-        raise usage_error(f"not a folder: {path} (give the batch folder)")
-    return path.resolve()
-
-
-def outside_batch(path: Path, root: Path, option: str) -> None:
-    """Refuse (usage error) an output path at or inside the batch folder ``root``."""
-    where = path.resolve()
-    if where == root or root in where.parents:
-        raise usage_error(f"{option} must be outside the batch folder: dqm never writes into a batch")
-
-
-def progress_bar(label: str) -> Any:
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeRemainingColumn,
-    )
-
-    return Progress(
-        TextColumn(f"[bold]{label}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=console,
-        transient=True,
-        disable=not console.is_terminal,
-    )
-
-
-def run_with_progress(root: Path, profile: Any, options: Any) -> Any:
-    from dqm.runner import run_batch
-
-    with progress_bar("checking") as bar:
-        task = bar.add_task("items", total=None)
-
-        def tick(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
-
-        return run_batch(root, profile, options, progress=tick)
-
-
-Workers = Annotated[
-    int | None,
-    typer.Option(
-        "--workers", "-j", help="Worker processes (default: all cores; 1 runs in this process).", min=1
-    ),
-]
-ProfileOpt = Annotated[
-    str | None,
-    typer.Option("--profile", "-p", help="Profile YAML file or built-in name (default: dermatopathology)."),
-]
-
-
-EXIT_INTERRUPTED = 130
-ValidityProfileOpt = Annotated[
-    str,
-    typer.Option(
-        "--profile", "-p", help="Validity profile: smoke (CPU, minutes), standard (GPU) or a YAML file."
-    ),
-]
-DeviceOpt = Annotated[
-    str | None,
-    typer.Option(help="auto | cpu | cuda (default: the validity profile's)."),
-]
-
-
-@app.command()
-def version() -> None:
-    """Print dqm's version."""
-    out.print(__version__)
-
-
-@app.command()
-def synth(
-    out_dir: Annotated[Path, typer.Argument(help="Folder to create.")],
-    slides: Annotated[int, typer.Option("--slides", "-n", min=1, help="Number of slides.")] = 40,
-    seed: Annotated[int, typer.Option(help="Random seed; same seed, same batch.")] = 0,
-    defect_rate: Annotated[
-        float, typer.Option(min=0.0, max=1.0, help="Share of slides given one injected defect.")
-    ] = 0.0,
-    max_size: Annotated[int, typer.Option(min=256, help="Largest slide side in pixels (level 0).")] = 1536,
-    force: Annotated[bool, typer.Option(help="Replace OUT if it exists.")] = False,
-    workers: Workers = None,
-) -> None:
-    """Build an example batch: H&E-like slides, native annotations, a manifest and truth.csv."""
-    import os
-
-    from dqm.synth import build_batch
-
-    n_workers = workers or os.cpu_count() or 1
-    with progress_bar("rendering") as bar:
-        task = bar.add_task("slides", total=slides)
-        try:
-            plan = build_batch(
-                out_dir,
-                slides,
-                seed,
-                defect_rate,
-                max_size,
-                n_workers,
-                force,
-                progress=lambda: bar.advance(task),
-            )
-        except FileExistsError as exc:
-            raise usage_error(str(exc)) from None
-    n_defects = sum(1 for d in plan.deliveries if d.defect) + len(plan.extra_truth)
-    out.print(
-        f"wrote {slides} slides to {out_dir} ({n_defects} injected defects, see truth.csv)", markup=False
-    )
-
-
-def _print_findings(findings: list[Any], limit: int) -> None:
-    from dqm.findings import Severity
-
-    order = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
-    shown = sorted(findings, key=lambda f: (order[f.severity], f.location.file or "", f.item_id))
-    style = {"error": "red", "warning": "yellow", "info": "dim"}
-    for f in shown[:limit]:
-        # paths and messages quote file content ("[x, y]", class names): never markup
-        where = escape(f.location.describe() or f.item_id)
-        out.print(
-            f"{where}: [{style[f.severity.value]}]{f.severity.value}[/] {f.code} {escape(f.message)}",
-            markup=True,
-            highlight=False,
-            soft_wrap=True,
-        )
-    if len(shown) > limit:
-        out.print(f"… {len(shown) - limit} more (see results.json or raise --limit)")
-
-
-@app.command()
-def validate(
-    paths: Annotated[list[Path], typer.Argument(help="A batch folder, or annotation files.")],
-    profile: ProfileOpt = None,
-    annotations_only: Annotated[
-        bool, typer.Option(help="Check annotation files alone: no slide opening or pairing.")
-    ] = False,
-    workers: Workers = None,
-    limit: Annotated[int, typer.Option(help="Findings to print.")] = 50,
-    json_out: Annotated[
-        Path | None, typer.Option("--json", help="Also write the findings as JSON here.")
-    ] = None,
-) -> None:
-    """Syntactic checks only, fast: for pre-commit hooks and CI. Exit 1 when an error is found."""
-    from dqm.runner import RunOptions
-
-    prof = load_profile_or_exit(profile)
-    if len(paths) == 1 and paths[0].is_dir():
-        root = batch_folder(paths[0])
-        if json_out is not None:
-            outside_batch(json_out, root, "--json")
-        run = run_with_progress(
-            root, prof, RunOptions(workers=workers, slides=not annotations_only, hash_files=False)
-        )
-        findings = run.findings
-        from dqm.syntactic.accuracy import syntactic_result
-
-        s = syntactic_result(run)
-        summary = (
-            f"{s.files_valid}/{s.files_total} files accurate ({_pct(s.file_accuracy)}), "
-            f"{s.values_valid}/{s.values_total} values ({_pct(s.value_accuracy)}); "
-            f"{s.errors} errors, {s.warnings} warnings"
-        )
-    else:
-        from dqm.single_files import validate_files
-
-        missing = [p for p in paths if not p.is_file()]
-        if missing:
-            raise usage_error(f"not a file: {missing[0]} (give one batch folder, or annotation files)")
-        findings = validate_files(paths, prof)
-        errors = sum(f.severity.value == "error" for f in findings)
-        summary = f"{len(paths)} files, {errors} errors, {len(findings) - errors} other findings"
-    _print_findings(findings, limit)
-    if json_out is not None:
-        import orjson
-
-        json_out.write_bytes(orjson.dumps([f.model_dump(mode="json") for f in findings]))
-    out.print(summary)
-    raise typer.Exit(1 if any(f.severity.value == "error" for f in findings) else 0)
-
-
-def _pct(v: float | None) -> str:
-    return "n/a" if v is None else f"{100 * v:.2f} %"
-
 
 Require = Annotated[
     str | None,
@@ -324,7 +93,7 @@ def audit(
 ) -> None:
     """Audit a batch: every dimension available; writes results.json, report.html, junit.xml and
     summary.md; exits like `dqm gate` (0 passed, 1 failed, 3 missing)."""
-    from dqm.audit import build_result, with_diversity
+    from dqm.audit import build_result, with_dimension
     from dqm.gate import gate
     from dqm.runner import RunOptions
     from dqm.thumbnails import with_thumbnails
@@ -359,18 +128,16 @@ def audit(
     run = run_with_progress(root, prof, options)
     result = build_result(run, ["dqm", *sys.argv[1:]])
     if "diversity" in chosen:
-        result = with_diversity(result, prof, base)
-    if voptions is not None:
-        from dqm.audit import with_verdict
+        from dqm.diversity import diversity_result
 
+        result = with_dimension(result, "diversity", diversity_result(result.items, prof, base))
+    if voptions is not None:
         hint = f"dqm validity {batch} --out {voptions.out} --profile {validity_profile} --resume"
         v = _run_validity_stage(run, result, voptions, hint)
-        result = with_verdict(result.model_copy(update={"validity": v}))
+        result = with_dimension(result, "validity", v)
     result = with_thumbnails(result, root, prof, count=thumbnails)
     if review is not None:
-        from dqm.semantic.cli import attach_review
-
-        result = attach_review(result, review)
+        result = with_dimension(result, "semantic", _load_review(review, result.batch.fingerprint))
     paths = write_outputs(result, out_dir)
     outcome = gate(result, req, warn)
     s = result.syntactic
@@ -395,6 +162,23 @@ def audit(
         markup=False,
     )
     raise typer.Exit(outcome.exit_code)
+
+
+def _load_review(review: Path, fingerprint: str) -> Any:
+    """``--review``: the ingested review of this batch, or a usage error that says why not."""
+    from dqm.semantic.resultfile import SemanticFileError, load_semantic
+
+    try:
+        semantic = load_semantic(review, fingerprint)
+    except SemanticFileError as exc:
+        raise usage_error(str(exc)) from None
+    if semantic.decision == "incomplete":
+        console.print(
+            f"[yellow]warning:[/] the expert review is incomplete ({semantic.remaining} of "
+            f"{semantic.sample_size} sampled slides without a verdict): semantic accuracy does not pass yet",
+            markup=True,
+        )
+    return semantic
 
 
 def _load_baseline(path: Path, profile: Any, workers: int | None) -> Any:
@@ -597,103 +381,3 @@ def diff(
     else:
         output.write_text(text, encoding="utf-8")
         out.print(f"diff: {output}", markup=False)
-
-
-@app.command()
-def checks(
-    plain: Annotated[bool, typer.Option(help="One tab-separated line per check, for scripts.")] = False,
-) -> None:
-    """List every registered check: id, scope, aspect, severity, codes and what it checks."""
-    from rich.table import Table
-
-    from validators import REGISTRY
-
-    table = Table("check", "scope", "aspect", "severity", "codes", "checks that…", show_lines=False)
-    for spec in sorted(REGISTRY.values(), key=lambda s: s.id):
-        codes = ", ".join(
-            f"{c}({spec.severity_of(c).value})" if c in spec.code_severity else c for c in spec.codes
-        )
-        row = (spec.id, spec.scope, spec.aspect.value, spec.severity.value, codes, spec.doc)
-        if plain:
-            typer.echo("\t".join(row))
-        else:
-            table.add_row(*row)
-    if not plain:
-        out.print(table)
-
-
-@app.command()
-def convert(
-    sources: Annotated[list[Path], typer.Argument(help="Annotation files (any supported format).")],
-    to: Annotated[str, typer.Option("--to", help="native | qupath")] = "native",
-    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Folder for the converted files.")] = Path(
-        "converted"
-    ),
-    slide: Annotated[
-        Path | None, typer.Option(help="The slide file, for its size when the source does not state it.")
-    ] = None,
-    profile: ProfileOpt = None,
-    force: Annotated[bool, typer.Option(help="Overwrite files in OUT.")] = False,
-) -> None:
-    """Convert annotation files to the native format (or to QuPath GeoJSON). Exit 1 if one was not converted."""
-    from dqm.convert import SlideFacts, convert_file, slide_facts
-
-    if to not in ("native", "qupath"):
-        raise usage_error(f"--to must be native or qupath, not {to!r}")
-    missing = [p for p in sources if not p.is_file()]
-    if missing:
-        raise usage_error(f"not a file: {missing[0]}")
-    prof = load_profile_or_exit(profile)
-    facts: SlideFacts | None = None
-    if slide is not None:
-        got = slide_facts(slide)
-        if isinstance(got, str):
-            raise usage_error(got)
-        facts = got
-    failed = False
-    written: set[Path] = set()
-    for src in sources:
-        res = convert_file(src, to, out_dir, prof, facts, force, written)  # type: ignore[arg-type]
-        for problem in res.problems:
-            console.print(f"[yellow]{escape(problem)}[/]", highlight=False, markup=True)
-        for path in res.written:
-            out.print(f"wrote {path}", highlight=False, markup=False)
-        failed = failed or not res.written
-    raise typer.Exit(1 if failed else 0)
-
-
-@app.command()
-def schema(
-    which: Annotated[str, typer.Argument(help="native | results | profile")],
-    output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write it to this file (as in docs/).")
-    ] = None,
-) -> None:
-    """Print a JSON Schema: the native annotation format, results.json or the profile."""
-    import json
-
-    from dqm.schemas import SCHEMAS, schema_text
-
-    if which not in SCHEMAS:
-        raise usage_error(f"unknown schema {which!r}: choose from {', '.join(SCHEMAS)}")
-    if output is not None:
-        output.write_text(schema_text(which), encoding="utf-8")
-        out.print(f"schema: {output}", markup=False)
-        return
-    out.print_json(json.dumps(SCHEMAS[which]()))
-
-
-# Semantic accuracy (expert review): `dqm sample`, `dqm review plan|ingest`. Light imports only.
-from dqm.semantic.cli import review_app, sample  # noqa: E402
-
-app.command()(sample)
-app.add_typer(review_app, name="review")
-
-
-def main() -> None:
-    """Entry point of the ``dqm`` script."""
-    app()
-
-
-if __name__ == "__main__":
-    main()

@@ -1,7 +1,6 @@
 """The semantic commands: ``dqm sample``, ``dqm review plan`` and ``dqm review ingest``.
 
-Registered on the main ``dqm`` app by :mod:`dqm.cli`. Only typer loads at import; each command
-imports what it needs when it runs. Exit codes follow the main app: 0 accepted (or written),
+Only typer loads at import; each command imports what it needs when it runs. Exit codes follow the main app: 0 accepted (or written),
 1 rejected, 2 usage error, 3 review incomplete.
 """
 
@@ -11,6 +10,17 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+
+from dqm.cli.common import (
+    app,
+    batch_folder,
+    console,
+    load_profile_or_exit,
+    out,
+    outside_batch,
+    run_with_progress,
+    usage_error,
+)
 
 review_app = typer.Typer(
     help="Expert review: plan a sample size, ingest reviewers' verdicts.",
@@ -28,12 +38,6 @@ ConfidenceOpt = Annotated[float, typer.Option(help="Confidence level of interval
 ExpectedOpt = Annotated[float, typer.Option(help="Precision plan: accuracy expected before the review.")]
 
 
-def _core() -> Any:
-    from dqm import cli
-
-    return cli
-
-
 def _plan_options(**kw: Any) -> Any:
     from dqm.semantic.planfile import PlanOptions
 
@@ -44,20 +48,20 @@ def _read_risk(path: Path) -> dict[str, float]:
     """``slide_id,risk`` CSV → mapping; a usage error names the first bad row."""
     import csv
 
-    core = _core()
     try:
         rows = list(csv.DictReader(path.read_text("utf-8-sig").splitlines()))
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise core.usage_error(f"cannot read risk file {path}: {exc}") from None
+        raise usage_error(f"cannot read risk file {path}: {exc}") from None
     out: dict[str, float] = {}
     for i, row in enumerate(rows, start=1):
         try:
             out[str(row["slide_id"]).strip()] = float(row["risk"])
         except (KeyError, TypeError, ValueError):
-            raise core.usage_error(f"{path} row {i}: needs columns slide_id and risk (a number)") from None
+            raise usage_error(f"{path} row {i}: needs columns slide_id and risk (a number)") from None
     return out
 
 
+@app.command()
 def sample(
     batch: Annotated[Path, typer.Argument(help="The batch folder (read only).")],
     out_dir: Annotated[Path, typer.Option("--out", "-o", help="Folder for the review plan and sheet.")],
@@ -112,14 +116,13 @@ def sample(
     from dqm.syntactic.accuracy import fingerprint
     from reports.review import render_review_html
 
-    core = _core()
-    root = core.batch_folder(batch)
-    core.outside_batch(out_dir, root, "--out")
-    prof = core.load_profile_or_exit(profile)
+    root = batch_folder(batch)
+    outside_batch(out_dir, root, "--out")
+    prof = load_profile_or_exit(profile)
     fields = tuple(f.strip() for f in strata.split(",") if f.strip())
     unknown = [f for f in fields if f not in ("diagnosis", "institution") and f not in prof.clinical]
     if unknown:
-        raise core.usage_error(
+        raise usage_error(
             f"unknown stratification field(s) {', '.join(unknown)}: use diagnosis, institution or a clinical "
             f"field of the profile ({', '.join(prof.clinical)})"
         )
@@ -139,7 +142,7 @@ def sample(
         threshold=risk_threshold,
         risk=risk_scores,
     )
-    run = core.run_with_progress(root, prof, RunOptions(workers=workers))
+    run = run_with_progress(root, prof, RunOptions(workers=workers))
     items = [o.summary for o in run.outcomes]
     batch_info = PlanBatch(
         path=str(root),
@@ -155,22 +158,22 @@ def sample(
     try:
         review_plan = build_plan(items, batch_info, options, findings_by_slide)
     except PlanError as exc:
-        raise core.usage_error(str(exc)) from None
+        raise usage_error(str(exc)) from None
     paths = write_plan(review_plan, out_dir)
     by_id: dict[str, Any] = {}
     for item in items:
         by_id.setdefault(item.slide_id, item)
     sheet = sheet_data(review_plan, by_id, root, prof, thumb_size, thumb_quality)
     (out_dir / "review.html").write_text(render_review_html(sheet), encoding="utf-8")
-    core.out.print(_plan_line(review_plan), highlight=False, soft_wrap=True)
+    out.print(_plan_line(review_plan), highlight=False, soft_wrap=True)
     over = review_plan.oversampling
     if over.enabled:
-        core.out.print(
+        out.print(
             f"oversampling ×{over.factor:g}: {over.flagged_in_sample} of {over.flagged_in_lot} flagged slides drawn",
             highlight=False,
             soft_wrap=True,
         )
-    core.out.print(
+    out.print(
         f"{review_plan.sample_size} slides drawn from {len(review_plan.strata)} strata (seed {seed})\n"
         f"plan: {escape(str(paths['json']))}\nslides: {escape(str(paths['csv']))}\n"
         f"review sheet: {escape(str(out_dir / 'review.html'))}",
@@ -207,7 +210,6 @@ def plan_command(
     from dqm.semantic.intervals import precision_sample_size
     from dqm.semantic.iso2859 import plan_iso2859
 
-    core = _core()
     try:
         if plan == "iso2859":
             p = plan_iso2859(lot_size, level, aql)
@@ -228,10 +230,8 @@ def plan_command(
         else:
             raise ValueError(f"unknown plan {plan!r}; choose iso2859 or precision")
     except ValueError as exc:
-        raise core.usage_error(str(exc)) from None
-    core.out.print(
-        json.dumps(data, ensure_ascii=False) if json_out else line, highlight=False, soft_wrap=True
-    )
+        raise usage_error(str(exc)) from None
+    out.print(json.dumps(data, ensure_ascii=False) if json_out else line, highlight=False, soft_wrap=True)
 
 
 @review_app.command("ingest")
@@ -269,31 +269,30 @@ def ingest_command(
     from dqm.semantic.planfile import PlanError, read_plan
     from dqm.semantic.verdicts import read_verdict_files
 
-    core = _core()
     if ci not in CI_METHODS:
-        raise core.usage_error(f"unknown interval {ci!r}: choose {' or '.join(CI_METHODS)}")
+        raise usage_error(f"unknown interval {ci!r}: choose {' or '.join(CI_METHODS)}")
     if not 0.0 < confidence < 1.0:
-        raise core.usage_error("--confidence must be between 0 and 1")
+        raise usage_error("--confidence must be between 0 and 1")
     try:
         review_plan = read_plan(plan_dir)
     except PlanError as exc:
-        raise core.usage_error(str(exc)) from None
+        raise usage_error(str(exc)) from None
     missing = [p for p in verdicts if not p.is_file()]
     if missing:
-        raise core.usage_error(f"no such verdict file: {missing[0]}")
+        raise usage_error(f"no such verdict file: {missing[0]}")
     from dqm.profile import BUILTIN_PROFILES
 
     # the plan names its profile; a profile from a file must be given again with --profile
     named = review_plan.batch.profile if review_plan.batch.profile in BUILTIN_PROFILES else None
-    prof = core.load_profile_or_exit(profile or named)
+    prof = load_profile_or_exit(profile or named)
     if prof.sha256 != review_plan.batch.profile_sha256:
-        core.console.print(
+        console.print(
             f"[yellow]warning:[/] profile {escape(prof.name)} differs from the one the sample was drawn with "
             "(class names in corrected outlines may resolve differently)",
             markup=True,
         )
     root = (batch or Path(review_plan.batch.path)).resolve()
-    core.outside_batch(out_dir, root, "--out")
+    outside_batch(out_dir, root, "--out")
     loader = delivered_loader(root, review_plan, prof) if root.is_dir() else None
     try:
         result = ingest(
@@ -304,32 +303,31 @@ def ingest_command(
             loader,
         )
     except ValueError as exc:
-        raise core.usage_error(str(exc)) from None
+        raise usage_error(str(exc)) from None
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / "semantic.json"
     path.write_bytes(result.model_dump_json(indent=2).encode("utf-8") + b"\n")
     _print_result(result, limit)
-    core.out.print(f"semantic: {path}", highlight=False, soft_wrap=True, markup=False)
+    out.print(f"semantic: {path}", highlight=False, soft_wrap=True, markup=False)
     raise typer.Exit({"accept": 0, "reject": 1, "incomplete": 3}[result.decision])
 
 
 def _print_result(r: Any, limit: int) -> None:
     from rich.markup import escape
 
-    core = _core()
     order = {"error": 0, "warning": 1, "info": 2}
     shown = sorted(r.findings, key=lambda f: order[f.severity])
     style = {"error": "red", "warning": "yellow", "info": "dim"}
     for f in shown[:limit]:
         where = escape(f.where() or f.slide_id or "")  # verdict files may hold [markup]
-        core.out.print(
+        out.print(
             f"{where}: [{style[f.severity]}]{f.severity}[/] {f.code} {escape(f.message)}",
             markup=True,
             highlight=False,
             soft_wrap=True,
         )
     if len(shown) > limit:
-        core.out.print(f"… {len(shown) - limit} more findings (see semantic.json or raise --limit)")
+        out.print(f"… {len(shown) - limit} more findings (see semantic.json or raise --limit)")
     if r.accuracy is None:
         acc = "no verdict yet"
     else:
@@ -337,9 +335,9 @@ def _print_result(r: Any, limit: int) -> None:
             f"accuracy {100 * r.accuracy:.2f} % ({r.n_pass}/{r.n_reviewed} PASS), "
             f"{100 * r.confidence:g} % {r.ci_method} CI {100 * r.ci_low:.2f}–{100 * r.ci_high:.2f} %"
         )
-    core.out.print(acc, highlight=False, soft_wrap=True)
+    out.print(acc, highlight=False, soft_wrap=True)
     if r.weighted is not None and r.weighted.accuracy is not None:
-        core.out.print(
+        out.print(
             f"stratified estimate {100 * r.weighted.accuracy:.2f} % (SE {100 * (r.weighted.standard_error or 0):.2f} points)",
             highlight=False,
             soft_wrap=True,
@@ -348,7 +346,7 @@ def _print_result(r: Any, limit: int) -> None:
         k = r.agreement
         kappa = "undefined" if k.kappa is None else f"{k.kappa:.3f}"
         ci = "" if k.ci_low is None else f" (CI {k.ci_low:.3f}–{k.ci_high:.3f})"
-        core.out.print(
+        out.print(
             f"agreement: {k.method} kappa {kappa}{ci} over {k.n_items} slides; {len(r.disagreements)} disagreements",
             highlight=False,
             soft_wrap=True,
@@ -359,41 +357,11 @@ def _print_result(r: Any, limit: int) -> None:
         else f"target {r.target:g}"
     )
     remain = f", {r.remaining} of {r.sample_size} slides still to review (provisional)" if r.remaining else ""
-    core.out.print(
+    out.print(
         f"[bold]decision: {r.decision.upper()}[/] ({r.n_fail} FAIL; {rule}{remain})",
         highlight=False,
         markup=True,
     )
 
 
-def attach_review(result: Any, review: Path) -> Any:
-    """``dqm audit --review OUT``: the audit result with OUT/semantic.json as its semantic dimension.
-
-    Raises a usage error when the file is missing or invalid, or when it judged another batch
-    (its fingerprint differs from the audited batch's).
-    """
-    from pydantic import ValidationError
-
-    from dqm.audit import with_verdict
-    from dqm.semantic.models import SemanticResult
-
-    core = _core()
-    path = review / "semantic.json" if review.is_dir() else review
-    try:
-        semantic = SemanticResult.model_validate_json(path.read_bytes())
-    except OSError as exc:
-        raise core.usage_error(f"cannot read {path}: {exc.strerror or exc}") from None
-    except ValidationError as exc:
-        raise core.usage_error(f"{path} is not a dqm semantic result: {exc.errors()[0]['msg']}") from None
-    if semantic.batch_fingerprint != result.batch.fingerprint:
-        raise core.usage_error(
-            f"{path} reviewed another batch (fingerprint {semantic.batch_fingerprint[:12]}…, "
-            f"this batch {result.batch.fingerprint[:12]}…): draw a new sample with dqm sample"
-        )
-    if semantic.decision == "incomplete":
-        core.console.print(
-            f"[yellow]warning:[/] the expert review is incomplete ({semantic.remaining} of "
-            f"{semantic.sample_size} sampled slides without a verdict): semantic accuracy does not pass yet",
-            markup=True,
-        )
-    return with_verdict(result.model_copy(update={"semantic": semantic}))
+app.add_typer(review_app, name="review")

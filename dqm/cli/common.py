@@ -1,0 +1,139 @@
+"""What every ``dqm`` command shares: the typer app, consoles, usage errors, the guards on batch and
+output folders, progress bars and the common options. Commands import what they need when they
+run, so ``dqm --help`` and ``dqm validate`` stay fast (no torch, monai or great_expectations at
+start-up).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+app = typer.Typer(
+    name="dqm",
+    help="Quality assurance and certification for histopathology lesion-segmentation datasets.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+# Output quotes file content (class names, paths, "[x, y]"): plain text unless a print says markup=True.
+console = Console(stderr=True, markup=False)
+out = Console(markup=False)
+
+EXIT_USAGE = 2
+
+
+def usage_error(message: str) -> typer.Exit:
+    console.print(f"[bold red]error:[/] {escape(message)}", markup=True)  # paths and file text escaped
+    return typer.Exit(EXIT_USAGE)
+
+
+def load_profile_or_exit(profile: str | None) -> Any:
+    from dqm.profile import ProfileError, load_profile
+    from validators.engine import configure
+
+    try:
+        prof = load_profile(profile)
+        configure(prof)
+    except ProfileError as exc:
+        raise usage_error(str(exc)) from None
+    return prof
+
+
+def load_result_or_exit(path: Path) -> Any:
+    """A results.json, or exit 2 with a short message (never a traceback)."""
+    from dqm.results import ResultsError, load_result
+
+    try:
+        return load_result(path)
+    except ResultsError as exc:
+        raise usage_error(str(exc)) from None
+
+
+def dimensions_or_exit(text: str | None, option: str) -> list[str] | None:
+    from dqm.gate import parse_dimensions
+
+    try:
+        return parse_dimensions(text, option)
+    except ValueError as exc:
+        raise usage_error(str(exc)) from None
+
+
+def batch_folder(path: Path) -> Path:
+    if not path.exists():
+        raise usage_error(f"no such folder: {path}")
+    if not path.is_dir():
+        raise usage_error(f"not a folder: {path} (give the batch folder)")
+    return path.resolve()
+
+
+def outside_batch(path: Path, root: Path, option: str) -> None:
+    """Refuse (usage error) an output path at or inside the batch folder ``root``."""
+    where = path.resolve()
+    if where == root or root in where.parents:
+        raise usage_error(f"{option} must be outside the batch folder: dqm never writes into a batch")
+
+
+def progress_bar(label: str) -> Any:
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    return Progress(
+        TextColumn(f"[bold]{label}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+        disable=not console.is_terminal,
+    )
+
+
+def run_with_progress(root: Path, profile: Any, options: Any) -> Any:
+    from dqm.runner import run_batch
+
+    with progress_bar("checking") as bar:
+        task = bar.add_task("items", total=None)
+
+        def tick(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        return run_batch(root, profile, options, progress=tick)
+
+
+Workers = Annotated[
+    int | None,
+    typer.Option(
+        "--workers", "-j", help="Worker processes (default: all cores; 1 runs in this process).", min=1
+    ),
+]
+ProfileOpt = Annotated[
+    str | None,
+    typer.Option("--profile", "-p", help="Profile YAML file or built-in name (default: dermatopathology)."),
+]
+
+
+EXIT_INTERRUPTED = 130
+ValidityProfileOpt = Annotated[
+    str,
+    typer.Option(
+        "--profile", "-p", help="Validity profile: smoke (CPU, minutes), standard (GPU) or a YAML file."
+    ),
+]
+DeviceOpt = Annotated[
+    str | None,
+    typer.Option(help="auto | cpu | cuda (default: the validity profile's)."),
+]
+
+
+def _pct(v: float | None) -> str:
+    return "n/a" if v is None else f"{100 * v:.2f} %"

@@ -1,0 +1,224 @@
+"""File commands: ``dqm version``, ``synth``, ``validate``, ``checks``, ``convert``, ``schema``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.markup import escape
+
+from dqm import __version__
+from dqm.cli.common import (
+    ProfileOpt,
+    Workers,
+    _pct,
+    app,
+    batch_folder,
+    console,
+    load_profile_or_exit,
+    out,
+    outside_batch,
+    progress_bar,
+    run_with_progress,
+    usage_error,
+)
+
+
+@app.command()
+def version() -> None:
+    """Print dqm's version."""
+    out.print(__version__)
+
+
+@app.command()
+def synth(
+    out_dir: Annotated[Path, typer.Argument(help="Folder to create.")],
+    slides: Annotated[int, typer.Option("--slides", "-n", min=1, help="Number of slides.")] = 40,
+    seed: Annotated[int, typer.Option(help="Random seed; same seed, same batch.")] = 0,
+    defect_rate: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Share of slides given one injected defect.")
+    ] = 0.0,
+    max_size: Annotated[int, typer.Option(min=256, help="Largest slide side in pixels (level 0).")] = 1536,
+    force: Annotated[bool, typer.Option(help="Replace OUT if it exists.")] = False,
+    workers: Workers = None,
+) -> None:
+    """Build an example batch: H&E-like slides, native annotations, a manifest and truth.csv."""
+    import os
+
+    from dqm.synth import build_batch
+
+    n_workers = workers or os.cpu_count() or 1
+    with progress_bar("rendering") as bar:
+        task = bar.add_task("slides", total=slides)
+        try:
+            plan = build_batch(
+                out_dir,
+                slides,
+                seed,
+                defect_rate,
+                max_size,
+                n_workers,
+                force,
+                progress=lambda: bar.advance(task),
+            )
+        except FileExistsError as exc:
+            raise usage_error(str(exc)) from None
+    n_defects = sum(1 for d in plan.deliveries if d.defect) + len(plan.extra_truth)
+    out.print(
+        f"wrote {slides} slides to {out_dir} ({n_defects} injected defects, see truth.csv)", markup=False
+    )
+
+
+def _print_findings(findings: list[Any], limit: int) -> None:
+    from dqm.findings import Severity
+
+    order = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
+    shown = sorted(findings, key=lambda f: (order[f.severity], f.location.file or "", f.item_id))
+    style = {"error": "red", "warning": "yellow", "info": "dim"}
+    for f in shown[:limit]:
+        # paths and messages quote file content ("[x, y]", class names): never markup
+        where = escape(f.location.describe() or f.item_id)
+        out.print(
+            f"{where}: [{style[f.severity.value]}]{f.severity.value}[/] {f.code} {escape(f.message)}",
+            markup=True,
+            highlight=False,
+            soft_wrap=True,
+        )
+    if len(shown) > limit:
+        out.print(f"… {len(shown) - limit} more (see results.json or raise --limit)")
+
+
+@app.command()
+def validate(
+    paths: Annotated[list[Path], typer.Argument(help="A batch folder, or annotation files.")],
+    profile: ProfileOpt = None,
+    annotations_only: Annotated[
+        bool, typer.Option(help="Check annotation files alone: no slide opening or pairing.")
+    ] = False,
+    workers: Workers = None,
+    limit: Annotated[int, typer.Option(help="Findings to print.")] = 50,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Also write the findings as JSON here.")
+    ] = None,
+) -> None:
+    """Syntactic checks only, fast: for pre-commit hooks and CI. Exit 1 when an error is found."""
+    from dqm.runner import RunOptions
+
+    prof = load_profile_or_exit(profile)
+    if len(paths) == 1 and paths[0].is_dir():
+        root = batch_folder(paths[0])
+        if json_out is not None:
+            outside_batch(json_out, root, "--json")
+        run = run_with_progress(
+            root, prof, RunOptions(workers=workers, slides=not annotations_only, hash_files=False)
+        )
+        findings = run.findings
+        from dqm.syntactic.accuracy import syntactic_result
+
+        s = syntactic_result(run)
+        summary = (
+            f"{s.files_valid}/{s.files_total} files accurate ({_pct(s.file_accuracy)}), "
+            f"{s.values_valid}/{s.values_total} values ({_pct(s.value_accuracy)}); "
+            f"{s.errors} errors, {s.warnings} warnings"
+        )
+    else:
+        from dqm.single_files import validate_files
+
+        missing = [p for p in paths if not p.is_file()]
+        if missing:
+            raise usage_error(f"not a file: {missing[0]} (give one batch folder, or annotation files)")
+        findings = validate_files(paths, prof)
+        errors = sum(f.severity.value == "error" for f in findings)
+        summary = f"{len(paths)} files, {errors} errors, {len(findings) - errors} other findings"
+    _print_findings(findings, limit)
+    if json_out is not None:
+        import orjson
+
+        json_out.write_bytes(orjson.dumps([f.model_dump(mode="json") for f in findings]))
+    out.print(summary)
+    raise typer.Exit(1 if any(f.severity.value == "error" for f in findings) else 0)
+
+
+@app.command()
+def checks(
+    plain: Annotated[bool, typer.Option(help="One tab-separated line per check, for scripts.")] = False,
+) -> None:
+    """List every registered check: id, scope, aspect, severity, codes and what it checks."""
+    from rich.table import Table
+
+    from validators import REGISTRY
+
+    table = Table("check", "scope", "aspect", "severity", "codes", "checks that…", show_lines=False)
+    for spec in sorted(REGISTRY.values(), key=lambda s: s.id):
+        codes = ", ".join(
+            f"{c}({spec.severity_of(c).value})" if c in spec.code_severity else c for c in spec.codes
+        )
+        row = (spec.id, spec.scope, spec.aspect.value, spec.severity.value, codes, spec.doc)
+        if plain:
+            typer.echo("\t".join(row))
+        else:
+            table.add_row(*row)
+    if not plain:
+        out.print(table)
+
+
+@app.command()
+def convert(
+    sources: Annotated[list[Path], typer.Argument(help="Annotation files (any supported format).")],
+    to: Annotated[str, typer.Option("--to", help="native | qupath")] = "native",
+    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Folder for the converted files.")] = Path(
+        "converted"
+    ),
+    slide: Annotated[
+        Path | None, typer.Option(help="The slide file, for its size when the source does not state it.")
+    ] = None,
+    profile: ProfileOpt = None,
+    force: Annotated[bool, typer.Option(help="Overwrite files in OUT.")] = False,
+) -> None:
+    """Convert annotation files to the native format (or to QuPath GeoJSON). Exit 1 if one was not converted."""
+    from dqm.convert import SlideFacts, convert_file, slide_facts
+
+    if to not in ("native", "qupath"):
+        raise usage_error(f"--to must be native or qupath, not {to!r}")
+    missing = [p for p in sources if not p.is_file()]
+    if missing:
+        raise usage_error(f"not a file: {missing[0]}")
+    prof = load_profile_or_exit(profile)
+    facts: SlideFacts | None = None
+    if slide is not None:
+        got = slide_facts(slide)
+        if isinstance(got, str):
+            raise usage_error(got)
+        facts = got
+    failed = False
+    written: set[Path] = set()
+    for src in sources:
+        res = convert_file(src, to, out_dir, prof, facts, force, written)  # type: ignore[arg-type]
+        for problem in res.problems:
+            console.print(f"[yellow]{escape(problem)}[/]", highlight=False, markup=True)
+        for path in res.written:
+            out.print(f"wrote {path}", highlight=False, markup=False)
+        failed = failed or not res.written
+    raise typer.Exit(1 if failed else 0)
+
+
+@app.command()
+def schema(
+    which: Annotated[str, typer.Argument(help="native | results | profile")],
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write it to this file (as in docs/).")
+    ] = None,
+) -> None:
+    """Print a JSON Schema: the native annotation format, results.json or the profile."""
+    import json
+
+    from dqm.schemas import SCHEMAS, schema_text
+
+    if which not in SCHEMAS:
+        raise usage_error(f"unknown schema {which!r}: choose from {', '.join(SCHEMAS)}")
+    if output is not None:
+        output.write_text(schema_text(which), encoding="utf-8")
+        out.print(f"schema: {output}", markup=False)
+        return
+    out.print_json(json.dumps(SCHEMAS[which]()))

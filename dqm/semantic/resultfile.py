@@ -1,0 +1,39 @@
+"""Reading ``semantic.json`` back: the semantic dimension an audit attaches (``dqm audit --review``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from dqm.semantic.models import SemanticResult
+
+RESULT_FILE = "semantic.json"
+
+
+class SemanticFileError(ValueError):
+    """A review result that cannot be attached: missing, invalid, or of another batch."""
+
+
+def load_semantic(review: Path, batch_fingerprint: str) -> SemanticResult:
+    """The semantic result in ``review`` (a folder holding ``semantic.json``, or the file itself).
+
+    Raises
+    ------
+    SemanticFileError
+        The file is missing or invalid, or it judged another batch (its fingerprint differs from
+        ``batch_fingerprint``, the audited batch's).
+    """
+    path = review / RESULT_FILE if review.is_dir() else review
+    try:
+        semantic = SemanticResult.model_validate_json(path.read_bytes())
+    except OSError as exc:
+        raise SemanticFileError(f"cannot read {path}: {exc.strerror or exc}") from None
+    except ValidationError as exc:
+        raise SemanticFileError(f"{path} is not a dqm semantic result: {exc.errors()[0]['msg']}") from None
+    if semantic.batch_fingerprint != batch_fingerprint:
+        raise SemanticFileError(
+            f"{path} reviewed another batch (fingerprint {semantic.batch_fingerprint[:12]}…, "
+            f"this batch {batch_fingerprint[:12]}…): draw a new sample with dqm sample"
+        )
+    return semantic
