@@ -9,7 +9,7 @@ for the total, in wall seconds:
 * ``load``: reading the current ``results.json`` (pydantic validation of every item),
 * ``analyse``: :func:`dqm.diversity.diversity_result` on the items (variables, summaries, the test
   family, balance rules),
-* ``baseline``: :func:`dqm.diversity.load_baseline` on the previous release's ``results.json``
+* ``baseline``: :func:`dqm.baseline.load_baseline` on the previous release's ``results.json``
   (it validates the whole file, items included, then takes the stored summaries),
 * ``+drift``: ``diversity_result`` with that baseline (analysis and drift),
 * ``render``: the HTML report of the result.
@@ -31,8 +31,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from dqm.baseline import load_baseline
 from dqm.diversity import diversity_result
-from dqm.diversity.baseline import load_baseline
 from dqm.profile import load_profile
 from dqm.results import BatchInfo, ItemSummary, ProfileInfo, QualityResult, Verdict
 from dqm.synth.summaries import synthetic_items

@@ -182,7 +182,7 @@ def _load_review(review: Path, fingerprint: str) -> Any:
 
 
 def _load_baseline(path: Path, profile: Any, workers: int | None) -> Any:
-    from dqm.diversity.baseline import BaselineError, load_baseline
+    from dqm.baseline import BaselineError, load_baseline
 
     if not path.exists():
         raise usage_error(f"no such baseline: {path} (give a results.json or a batch folder)")

@@ -20,7 +20,7 @@ from typing import Any
 
 from dqm.diversity.models import DiversityResult, DriftResult, TestResult
 
-__all__ = ["DiversityResult", "DriftResult", "TestResult", "diversity_result", "load_baseline"]
+__all__ = ["DiversityResult", "DriftResult", "TestResult", "diversity_result"]
 
 
 def __getattr__(name: str) -> Any:
@@ -28,8 +28,4 @@ def __getattr__(name: str) -> Any:
         from dqm.diversity.analyse import diversity_result
 
         return diversity_result
-    if name == "load_baseline":
-        from dqm.diversity.baseline import load_baseline
-
-        return load_baseline
     raise AttributeError(f"module 'dqm.diversity' has no attribute {name!r}")

@@ -105,7 +105,7 @@ def diversity_result(
         Its ``diversity`` section gives α, the correction, targets, rules and drift thresholds.
     baseline
         A previous release's summaries and where they came from
-        (:func:`dqm.diversity.baseline.load_baseline`); None skips drift.
+        (:func:`dqm.baseline.load_baseline`); None skips drift.
 
     Returns
     -------

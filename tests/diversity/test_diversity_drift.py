@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 import scipy.stats as st
 
+from dqm.baseline import BaselineError, load_baseline
 from dqm.diversity import diversity_result
 from dqm.diversity.analyse import summaries_of
-from dqm.diversity.baseline import BaselineError, load_baseline
 from dqm.diversity.drift import absence_p
 from dqm.diversity.models import BaselineInfo, DiversityResult, DriftVariable
 from dqm.diversity.summaries import round_significant

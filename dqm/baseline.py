@@ -1,5 +1,8 @@
 """The drift baseline: a previous release, as its ``results.json`` or its batch folder.
 
+It reads earlier results, so it stands with them above the dimensions; what it hands the
+diversity dimension is plain summaries (:class:`~dqm.diversity.drift.Summaries`).
+
 A ``results.json`` written by an audit with this dimension carries the summaries drift needs,
 so the old batch is not needed (its items may even be stripped). An older ``results.json``
 without a ``diversity`` object is summarised from its items. A batch folder is read (never
@@ -10,10 +13,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from dqm.diversity.analyse import summaries_of, summaries_of_result
 from dqm.diversity.drift import Summaries
 from dqm.diversity.models import BaselineInfo
 from dqm.profile import Profile
+from dqm.results import QualityResult
 
 
 class BaselineError(ValueError):
@@ -28,10 +34,6 @@ def baseline_from_results(path: Path, profile: Profile) -> tuple[Summaries, Base
     BaselineError
         When the file cannot be read or is not a dqm result.
     """
-    from pydantic import ValidationError
-
-    from dqm.results import QualityResult
-
     try:
         result = QualityResult.load(path)
     except (OSError, ValidationError, ValueError) as exc:
