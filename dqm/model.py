@@ -169,10 +169,22 @@ class ReadIssue:
     line: int | None = None
     char: int | None = None
 
+    def where(self) -> dict[str, Any]:
+        """Its location inside the file (the file is the reader's to say)."""
+        return {
+            "pointer": self.pointer,
+            "lesion": self.lesion,
+            "vertex": self.vertex,
+            "xy": self.xy,
+            "line": self.line,
+            "char": self.char,
+        }
+
 
 @dataclass(frozen=True, slots=True)
 class DiscoveryIssue:
-    """A problem with the batch layout or the manifest, found while discovering items."""
+    """A problem with the batch layout or the manifest, found while discovering items; reported,
+    like a :class:`ReadIssue`, by the check that declares its ``code``."""
 
     code: str
     message: str
@@ -182,6 +194,16 @@ class DiscoveryIssue:
     item_id: str | None = None
     line: int | None = None
     """1-based physical line of the file, for syntax errors."""
+
+    def where(self) -> dict[str, Any]:
+        """The item it is about (else its file, else the batch) and its location."""
+        return {
+            "item_id": self.item_id or self.file or "batch",
+            "file": self.file,
+            "row": self.row,
+            "column": self.column,
+            "line": self.line,
+        }
 
 
 @dataclass(slots=True)

@@ -161,8 +161,7 @@ def merged(annotations: list[Annotation]) -> Annotation:
 
 def run_item_checks(view: ItemView, checks: list[ConfiguredCheck]) -> list[Finding]:
     """Every configured item check on one view; a raising check becomes a crash finding."""
-    file = view.annotation.path if view.annotation else (view.annotation_file.path or view.image.path)
-    return run_checks("item", view, checks, view.item.slide_id, file)
+    return run_checks("item", view, checks)
 
 
 def check_item(
@@ -536,4 +535,4 @@ def run_batch_checks(run: Run, checks: list[ConfiguredCheck]) -> list[Finding]:
         discovery_issues=run.discovery.issues,
         table=run.table,
     )
-    return run_checks("batch", view, checks, "batch", run.discovery.manifest)
+    return run_checks("batch", view, checks)

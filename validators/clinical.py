@@ -1,14 +1,17 @@
-"""Clinical-table checks: the great-expectations results, as findings with row and column."""
+"""Clinical checks: the clinical table's great-expectations results, as findings with row and
+column, and an annotation file's clinical block against its manifest row."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
-from dqm.clinical_table import IDENTIFYING, TableFailure, TableValidation
+from dqm.clinical_table import IDENTIFYING, TableValidation
 from dqm.findings import Aspect, Finding
 from validators.context import BatchView, ItemView
-from validators.registry import CheckContext, NoParams, check
+from validators.registry import CheckContext, NoParams, check, forward
 
 STRUCTURE_CODES = {
     "CLINICAL_MISSING_COLUMN": "a required clinical field is absent from the table",
@@ -33,59 +36,46 @@ def _shown(column: str, value: object) -> str:
     return f" ({str(value)[:60]!r})"
 
 
-def _findings(
-    table: TableValidation, failure: TableFailure, ctx: CheckContext, manifest: str | None
-) -> list[Finding]:
-    if not failure.rows:
-        where = manifest or "the annotation files' clinical blocks"
-        return [
-            ctx.finding(
+@dataclass(frozen=True, slots=True)
+class _TableIssue:
+    """A failed expectation at one row of the clinical table (or at the whole table)."""
+
+    code: str
+    message: str
+    location: dict[str, Any]
+
+    def where(self) -> dict[str, Any]:
+        return self.location
+
+
+def _table_issues(table: TableValidation, manifest: str | None) -> Iterator[_TableIssue]:
+    """The expectations' failures, one issue per failing row: its manifest cell, or the clinical
+    block of the annotation file the row came from."""
+    for failure in table.failures:
+        if not failure.rows:
+            where = manifest or "the annotation files' clinical blocks"
+            yield _TableIssue(
                 failure.code,
                 f"{failure.column}: expected {failure.description}, failed for the table in {where}",
-                item_id=manifest or "batch",
-                file=manifest,
-                column=failure.column or None,
+                {"item_id": manifest or "batch", "file": manifest, "column": failure.column or None},
             )
-        ]
-    out = []
-    values = failure.values if len(failure.values) == len(failure.rows) else (None,) * len(failure.rows)
-    for idx, value in zip(failure.rows, values, strict=True):
-        src = table.sources[idx]
-        shown = _shown(failure.column, value) if value is not None else ""
-        message = f"{failure.column}{shown}: expected {failure.description}"
-        if src.row is not None:
-            out.append(
-                ctx.finding(
-                    failure.code,
-                    message,
-                    item_id=src.item_id,
-                    file=src.file,
-                    row=src.row,
-                    column=failure.column,
-                )
+            continue
+        values = failure.values if len(failure.values) == len(failure.rows) else (None,) * len(failure.rows)
+        for idx, value in zip(failure.rows, values, strict=True):
+            src = table.sources[idx]
+            shown = _shown(failure.column, value) if value is not None else ""
+            location: dict[str, Any] = {"item_id": src.item_id, "file": src.file}
+            if src.row is not None:
+                location |= {"row": src.row, "column": failure.column}
+            else:
+                location["pointer"] = f"/clinical/{failure.column}"
+            yield _TableIssue(
+                failure.code, f"{failure.column}{shown}: expected {failure.description}", location
             )
-        else:
-            out.append(
-                ctx.finding(
-                    failure.code,
-                    message,
-                    item_id=src.item_id,
-                    file=src.file,
-                    pointer=f"/clinical/{failure.column}",
-                )
-            )
-    return out
 
 
 def _emit(batch: BatchView, ctx: CheckContext) -> list[Finding]:
-    table = batch.table
-    if table is None:
-        return []
-    out: list[Finding] = []
-    for failure in table.failures:
-        if failure.code in ctx.spec.codes:
-            out.extend(_findings(table, failure, ctx, batch.manifest))
-    return out
+    return [] if batch.table is None else forward(_table_issues(batch.table, batch.manifest), ctx)
 
 
 @check("clinical.structure", aspect=Aspect.STRUCTURE, scope="batch", codes=STRUCTURE_CODES)
@@ -108,6 +98,20 @@ def clinical_domain(batch: BatchView, params: NoParams, ctx: CheckContext) -> li
             )
         )
     return out
+
+
+def _same(a: Any, b: Any, field: str, view: ItemView) -> bool:
+    if field == "diagnosis":
+        p = view.profile
+        return p.resolve_class(a, view.item.institution) == p.resolve_class(b, view.item.institution)
+    try:
+        return float(a) == float(b)
+    except (TypeError, ValueError, OverflowError):  # OverflowError: an integer beyond a float
+        return str(a).strip().casefold() == str(b).strip().casefold()
+
+
+def _blank(v: Any) -> bool:
+    return v is None or (isinstance(v, str) and not v.strip()) or (isinstance(v, float) and math.isnan(v))
 
 
 @check(
@@ -135,17 +139,3 @@ def clinical_consistency(view: ItemView, params: NoParams, ctx: CheckContext) ->
                 )
             )
     return out
-
-
-def _same(a: Any, b: Any, field: str, view: ItemView) -> bool:
-    if field == "diagnosis":
-        p = view.profile
-        return p.resolve_class(a, view.item.institution) == p.resolve_class(b, view.item.institution)
-    try:
-        return float(a) == float(b)
-    except (TypeError, ValueError, OverflowError):  # OverflowError: an integer beyond a float
-        return str(a).strip().casefold() == str(b).strip().casefold()
-
-
-def _blank(v: Any) -> bool:
-    return v is None or (isinstance(v, str) and not v.strip()) or (isinstance(v, float) and math.isnan(v))

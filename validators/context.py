@@ -44,6 +44,18 @@ class ItemView:
     """False for annotation-only validation: slide and pairing checks then have nothing to say."""
 
     @property
+    def item_id(self) -> str:
+        """The item the findings of item checks are about."""
+        return self.item.slide_id
+
+    @property
+    def findings_file(self) -> str | None:
+        """The file a finding names when its check names none: the annotation file, else the slide."""
+        if self.annotation is not None:
+            return self.annotation.path
+        return self.annotation_file.path or self.image.path
+
+    @property
     def mpp(self) -> float | None:
         """Level-0 resolution: the slide header's, else the annotation's declaration."""
         if self.slide is not None and self.slide.mpp_x:
@@ -78,3 +90,13 @@ class BatchView:
     discovery_issues: list[DiscoveryIssue] = field(default_factory=list)
     table: TableValidation | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def item_id(self) -> str:
+        """What the findings of batch checks are about unless they name an item: the batch."""
+        return "batch"
+
+    @property
+    def findings_file(self) -> str | None:
+        """The file a finding names when its check names none: the manifest."""
+        return self.manifest

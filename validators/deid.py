@@ -1,11 +1,11 @@
 """De-identification checks (aspect ``deid``): identifiers in slide properties, file names,
-annotation properties and the clinical table.
+annotation properties and the clinical table; photographs of the glass label.
 
 What identifies a person is the profile's ``deid`` section (:mod:`dqm.identifiers`). Every finding
 names where the identifier is (file, property key, pointer, table row and column) and shows it
 masked -- at most its first two characters -- never in full. ``identifier`` patterns and keys
 are errors; ``quasi`` ones (scan dates, operators, phone numbers, dates in file names) warnings.
-The slide's label and macro photographs are ``deid.associated_images`` (validators/slide.py).
+The slide's label and macro photographs are ``deid.associated_images``.
 """
 
 from __future__ import annotations

@@ -1,24 +1,79 @@
-"""Running checks: the registered checks as a profile configures them, and the one loop that runs
-them over an item or the batch.
+"""Checks as a profile configures them, and running them on a view.
 
-The runner reads files and hands out items; everything about checks — declaring them
-(:mod:`validators.registry`), configuring them from the profile and running them — lives here, in
-``validators``.
+:func:`configure` applies the profile's settings to the registered checks once (enabled,
+parameters validated, severities); :func:`run_checks` runs the configured checks of one scope on
+an :class:`~validators.context.ItemView` or the :class:`~validators.context.BatchView`, turning a
+check that raises into a ``CHECK_CRASHED`` finding. Reading files and spreading items over
+workers stay with the runner (``dqm.runner``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
 from dqm.findings import Aspect, Finding, Location, Severity
 from dqm.profile import Profile, ProfileError
-from validators.registry import REGISTRY, CheckContext, CheckSpec, Scope
+from validators.context import BatchView, ItemView
+from validators.registry import REGISTRY, CheckContext, CheckSpec, Scope, all_codes
 
 CRASH_CODE = "CHECK_CRASHED"
 """Reserved for the runner: a check raised; the item could not be verified by it."""
+
+RUN_ORDER = (
+    "clinical.structure",
+    "clinical.domain",
+    "deid.slide_properties",
+    "deid.file_names",
+    "deid.annotation_properties",
+    "deid.clinical_record",
+    "file.annotation_readable",
+    "file.pairing",
+    "file.duplicate_slide_id",
+    "file.duplicate_slide_content",
+    "file.layout",
+    "schema.manifest",
+    "format.class_known",
+    "format.slide_info",
+    "format.diagnosis_lesions",
+    "clinical.consistency",
+    "geometry.finite",
+    "geometry.vertices",
+    "geometry.validity",
+    "geometry.zero_area",
+    "geometry.bounds",
+    "geometry.duplicate",
+    "geometry.overlap",
+    "geometry.min_area",
+    "file.annotation_xml",
+    "schema.foreign_annotation",
+    "format.foreign_shapes",
+    "format.lesion_class",
+    "format.coco_boxes",
+    "format.unmapped_classes",
+    "schema.annotation",
+    "slide.opens",
+    "slide.resolution",
+    "slide.annotation_agrees",
+    "deid.associated_images",
+    "slide.header",
+    "slide.codec",
+    "slide.format",
+    "slide.time_budget",
+    "slide.lesion_tissue",
+)
+"""The order in which the checks run, and so the order of an item's findings and of the results'
+``checks`` list, as it was when checks were registered module by module. Kept so results read as
+before; a check not listed here runs after these, in id order (a new check needs no line here)."""
+
+_RANK = {check_id: k for k, check_id in enumerate(RUN_ORDER)}
+
+
+def run_order(check_id: str) -> tuple[int, str]:
+    """Sort key of a check: its place in :data:`RUN_ORDER`, else after them by id."""
+    return _RANK.get(check_id, len(_RANK)), check_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,17 +87,18 @@ class ConfiguredCheck:
 
 
 def configure(profile: Profile) -> list[ConfiguredCheck]:
-    """The enabled checks, parameters validated once; bad settings are a :class:`ProfileError`."""
+    """The enabled checks in run order, parameters validated once; bad settings are a
+    :class:`ProfileError`."""
     unknown = sorted(set(profile.checks) - set(REGISTRY))
     if unknown:
         raise ProfileError(f"profile configures unknown checks: {', '.join(unknown)}")
-    all_codes = {c for spec in REGISTRY.values() for c in spec.codes}
-    bad_codes = sorted(set(profile.severities) - all_codes)
+    bad_codes = sorted(set(profile.severities) - set(all_codes()))
     if bad_codes:
         raise ProfileError(f"profile sets severities for unknown codes: {', '.join(bad_codes)}")
     out = []
     errors = []
-    for check_id, spec in REGISTRY.items():
+    for check_id in sorted(REGISTRY, key=run_order):
+        spec = REGISTRY[check_id]
         setting = profile.checks.get(check_id)
         if setting is not None and not setting.enabled:
             continue
@@ -63,6 +119,26 @@ def configure(profile: Profile) -> list[ConfiguredCheck]:
     return out
 
 
+def run_checks(scope: Scope, view: ItemView | BatchView, checks: Iterable[ConfiguredCheck]) -> list[Finding]:
+    """The findings of the configured checks of ``scope`` on ``view``, in the checks' order.
+
+    A check that raises becomes a ``CHECK_CRASHED`` finding (:func:`crash_finding`) and the
+    others still run: a check's bug must not stop the run or hide the item.
+    """
+    item_id, file = view.item_id, view.findings_file
+    out: list[Finding] = []
+    for cfg in checks:
+        spec = cfg.spec
+        if spec.scope != scope:
+            continue
+        ctx = CheckContext(spec, item_id, cfg.severities, file)
+        try:
+            out.extend(spec.func(view, cfg.params, ctx))
+        except Exception as exc:
+            out.append(crash_finding(cfg.id, item_id, exc, file))
+    return out
+
+
 def crash_finding(check_id: str, item_id: str, exc: BaseException, file: str | None) -> Finding:
     """The record of a check that raised: an error, so the item is not certified unverified."""
     return Finding(
@@ -74,21 +150,3 @@ def crash_finding(check_id: str, item_id: str, exc: BaseException, file: str | N
         message=f"check crashed: {type(exc).__name__}: {exc}"[:500],
         location=Location(file=file),
     )
-
-
-def run_checks(
-    scope: Scope, view: Any, checks: list[ConfiguredCheck], item_id: str, file: str | None
-) -> list[Finding]:
-    """Every configured check of ``scope`` on ``view`` (an item's or the batch's); a check that
-    raises becomes a :data:`CRASH_CODE` finding of ``item_id`` and the others still run."""
-    out: list[Finding] = []
-    for cfg in checks:
-        spec = cfg.spec
-        if spec.scope != scope:
-            continue
-        ctx = CheckContext(spec, item_id, cfg.severities, file)
-        try:
-            out.extend(spec.func(view, cfg.params, ctx))
-        except Exception as exc:  # a check's bug must not stop the run or hide the item
-            out.append(crash_finding(cfg.id, item_id, exc, file))
-    return out

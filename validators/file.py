@@ -1,4 +1,4 @@
-"""File checks: unreadable, missing, orphan and duplicate files (aspect ``file``)."""
+"""File checks (aspect ``file``): unreadable, malformed, missing, orphan and duplicate files."""
 
 from __future__ import annotations
 
@@ -177,7 +177,7 @@ def duplicate_slide_content(batch: BatchView, params: NoParams, ctx: CheckContex
 )
 def layout(batch: BatchView, params: NoParams, ctx: CheckContext) -> list[Finding]:
     """The manifest reads and every delivered file belongs to an item."""
-    return forward(batch.discovery_issues, ctx, file=None, item_id="batch")
+    return forward(batch.discovery_issues, ctx)
 
 
 @check(

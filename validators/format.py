@@ -1,8 +1,11 @@
-"""Format checks on annotation values (aspect ``format``): classes, slide facts, diagnosis, and the
-shapes, classes and boxes of the foreign formats (QuPath, ASAP, ImageScope, HALO, COCO, DSA).
+"""Format checks on annotation values (aspect ``format``): classes, slide facts, diagnosis, and
+what the foreign-format readers met (QuPath, ASAP, ImageScope, HALO, COCO, DSA).
 
-Readers never emit findings: they record :class:`~dqm.model.ReadIssue` codes, and the check that
-declares a code reports it (:func:`~validators.registry.read_issues`).
+Readers never emit findings: they record :class:`~dqm.model.ReadIssue` codes and the checks that
+declare the codes report them (``read_issues``). Generic structure codes shared with the native
+format (``MISSING_KEY``, ``WRONG_TYPE``, ``BAD_VERTEX``, ``UNSUPPORTED_GEOMETRY``) belong to
+``schema.annotation``, a foreign file's broken references to ``schema.foreign_annotation``,
+malformed XML to ``file.annotation_xml`` and ``UNKNOWN_FORMAT`` to ``file.annotation_readable``.
 """
 
 from __future__ import annotations

@@ -4,7 +4,9 @@ A check receives the thing it checks (an :class:`~validators.context.ItemView` o
 :class:`~validators.context.BatchView`), its typed parameters and a :class:`CheckContext`; it
 returns a list of findings, empty when it passed. It writes no file, prints nothing, keeps no
 state. ``ctx.finding(code, message, **location)`` builds a finding with the check's id, severity
-and aspect filled in and refuses codes the check did not declare.
+and aspect filled in and refuses codes the check did not declare; ``forward(issues, ctx)`` turns the
+issues met before the checks ran (a reader's, discovery's, the clinical table's) into the findings
+of the check that declares their codes. Configuring and running checks: :mod:`validators.engine`.
 """
 
 from __future__ import annotations
@@ -12,11 +14,12 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
 from dqm.findings import Aspect, Finding, Location, Severity
+from validators.context import ItemView
 
 Scope = Literal["item", "batch"]
 
@@ -111,37 +114,31 @@ class CheckContext:
         )
 
 
-_LOCATION_FIELDS = ("file", "pointer", "row", "column", "line", "char", "lesion", "vertex", "xy")
+class Issue(Protocol):
+    """A problem met before the checks ran (reading a file, discovering the batch, the clinical
+    table's expectations), reported by the check that declares its ``code``."""
+
+    @property
+    def code(self) -> str: ...
+
+    @property
+    def message(self) -> str: ...
+
+    def where(self) -> dict[str, Any]:
+        """Location fields of :class:`dqm.findings.Location` (and ``item_id`` if it names one)."""
+        ...
 
 
-def forward(issues: Iterable[Any], ctx: CheckContext, **defaults: Any) -> list[Finding]:
-    """Findings for recorded issues whose code this check declares.
-
-    Readers record :class:`~dqm.model.ReadIssue`, discovery :class:`~dqm.model.DiscoveryIssue`; the
-    check that declares a code reports it here. An issue's location fields that are set win over
-    ``defaults``; an issue that names its item (or, failing that, its file) is reported on that item.
-    """
-    out = []
-    for issue in issues:
-        if issue.code not in ctx.spec.codes:
-            continue
-        location = dict(defaults)
-        for name in _LOCATION_FIELDS:
-            value = getattr(issue, name, None)
-            if value is not None:
-                location[name] = value
-        item = getattr(issue, "item_id", None) or getattr(issue, "file", None)
-        if item:
-            location["item_id"] = item
-        out.append(ctx.finding(issue.code, issue.message, **location))
-    return out
+def forward(issues: Iterable[Issue], ctx: CheckContext, **where: Any) -> list[Finding]:
+    """Findings for the ``issues`` whose code this check declares, each where the issue says;
+    ``where`` adds what the issues do not know themselves (the file a reader read)."""
+    return [ctx.finding(i.code, i.message, **where, **i.where()) for i in issues if i.code in ctx.spec.codes]
 
 
-def read_issues(view: Any, ctx: CheckContext) -> list[Finding]:
-    """The reader issues of an item's annotation file that this check declares."""
-    if view.annotation is None:
-        return []
-    return forward(view.annotation.issues, ctx, file=view.annotation.path)
+def read_issues(view: ItemView, ctx: CheckContext) -> list[Finding]:
+    """Findings for what the reader met in the item's annotation file (:func:`forward`)."""
+    ann = view.annotation
+    return [] if ann is None else forward(ann.issues, ctx, file=ann.path)
 
 
 def all_codes() -> dict[str, CheckSpec]:

@@ -1,4 +1,5 @@
-"""Structure checks: does each annotation file match its format's schema (aspect ``structure``)."""
+"""Structure checks (aspect ``structure``): each annotation file against its format's schema, the
+references inside a foreign file, the manifest's columns and rows."""
 
 from __future__ import annotations
 
@@ -37,7 +38,7 @@ def annotation_schema(view: ItemView, params: NoParams, ctx: CheckContext) -> li
 )
 def manifest_structure(batch: BatchView, params: NoParams, ctx: CheckContext) -> list[Finding]:
     """The manifest has the required columns and every row a slide_id."""
-    return forward(batch.discovery_issues, ctx, file=None, item_id="batch")
+    return forward(batch.discovery_issues, ctx)
 
 
 @check(

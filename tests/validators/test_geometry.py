@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from dqm.runner import run_item_checks
 from tests.helpers import circle, native_doc, square, view_of
-from validators.engine import configure
+from validators.engine import configure, run_checks
 
 
 @pytest.fixture(scope="module")
@@ -20,7 +19,7 @@ def lesion(coords, cls="BCC", kind="Polygon"):
 
 def findings(profile, checks, lesions, **kw):
     doc = native_doc([lesion([circle(3000, 2500, 120)]), *lesions])
-    return [(f.code, f.location.lesion) for f in run_item_checks(view_of(doc, profile, **kw), checks)]
+    return [(f.code, f.location.lesion) for f in run_checks("item", view_of(doc, profile, **kw), checks)]
 
 
 BOWTIE = [[0, 0], [100, 100], [100, 0], [0, 100]]
@@ -55,7 +54,7 @@ def test_non_finite_vertex_is_located(profile, checks):
     doc = native_doc([lesion([circle(500, 500, 80)])])
     doc["lesions"][0]["geometry"]["coordinates"][0][10][1] = float("inf")
     view = view_of(doc, profile, raw=json.dumps(doc).encode())
-    (f,) = run_item_checks(view, checks)
+    (f,) = run_checks("item", view, checks)
     assert (f.code, f.location.lesion, f.location.vertex, f.location.pointer) == (
         "NON_FINITE_COORDINATE",
         0,
@@ -84,7 +83,7 @@ def test_overlap_of_different_classes_is_a_warning_same_class_is_not(profile, ch
     a, b = circle(800, 800, 90), circle(880, 800, 90)
     assert findings(profile, checks, [lesion([a]), lesion([b])]) == []
     view = view_of(native_doc([lesion([a]), lesion([b], "MN")]), profile)
-    got = {(f.code, f.severity.value) for f in run_item_checks(view, checks)}
+    got = {(f.code, f.severity.value) for f in run_checks("item", view, checks)}
     assert ("OVERLAPPING_CLASSES", "warning") in got
 
 
@@ -96,13 +95,13 @@ def test_a_lesion_inside_another_lesions_hole_does_not_overlap(profile, checks):
 
 def test_bounds_use_the_slide_header_over_the_declaration(profile, checks):
     doc = native_doc([lesion([square(4000, 100, 200)])], width=8000)  # declared wider than the slide
-    got = [f.code for f in run_item_checks(view_of(doc, profile), checks)]
+    got = [f.code for f in run_checks("item", view_of(doc, profile), checks)]
     assert "LESION_OUT_OF_BOUNDS" in got and "SLIDE_SIZE_MISMATCH" in got
 
 
 def test_bounds_fall_back_to_the_declared_size_without_a_slide(profile, checks):
     doc = native_doc([lesion([square(4000, 100, 200)])])
-    got = [f.code for f in run_item_checks(view_of(doc, profile, slide=False), checks)]
+    got = [f.code for f in run_checks("item", view_of(doc, profile, slide=False), checks)]
     assert sorted(got) == ["LESION_OUT_OF_BOUNDS", "SLIDE_MISSING"]
 
 
@@ -111,7 +110,7 @@ def test_min_area_is_skipped_when_resolution_is_unknown(profile, checks):
     del doc["slide"]["mpp"]
     view = view_of(doc, profile)
     view.slide.mpp_x = None
-    got = [f.code for f in run_item_checks(view, checks)]
+    got = [f.code for f in run_checks("item", view, checks)]
     assert got == ["MPP_MISSING"]
 
 
@@ -120,11 +119,11 @@ def test_geometry_checks_report_nothing_for_an_empty_lesion_list(profile, checks
     doc["clinical"]["diagnosis"] = "NS"
     view = view_of(doc, profile)
     view.item.record["diagnosis"] = "NS"
-    assert run_item_checks(view, checks) == []
+    assert run_checks("item", view, checks) == []
 
 
 def test_diagnosis_needs_a_lesion_of_its_class(profile, checks):
     doc = native_doc([lesion([square(1000, 1000, 300)], "MN")])
-    got = {f.code: f.location for f in run_item_checks(view_of(doc, profile), checks)}
+    got = {f.code: f.location for f in run_checks("item", view_of(doc, profile), checks)}
     assert set(got) == {"DIAGNOSIS_WITHOUT_LESION", "LESION_CLASS_MISMATCH"}
     assert (got["DIAGNOSIS_WITHOUT_LESION"].row, got["DIAGNOSIS_WITHOUT_LESION"].column) == (1, "diagnosis")

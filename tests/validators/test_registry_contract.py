@@ -7,11 +7,10 @@ import re
 import pytest
 
 from dqm.model import Item
-from dqm.runner import run_item_checks
 from tests.helpers import native_doc, view_of
 from validators import REGISTRY
-from validators.context import BatchView, ItemFacts, ItemView
-from validators.engine import CRASH_CODE, configure
+from validators.context import BatchView, FileStatus, ItemFacts, ItemView
+from validators.engine import CRASH_CODE, RUN_ORDER, configure, run_checks, run_order
 from validators.registry import CheckContext
 
 SPECS = sorted(REGISTRY.values(), key=lambda s: s.id)
@@ -26,6 +25,12 @@ def test_check_is_documented_and_well_formed(spec):
         assert re.fullmatch(r"[A-Z][A-Z0-9_]+", code)
         assert meaning.strip()
     spec.params()  # parameters have defaults
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.id)
+def test_check_lives_in_the_module_its_id_names(spec):
+    """Check ``X.y`` is in ``validators/X.py``: its id says where to look."""
+    assert spec.func.__module__ == "validators." + spec.id.split(".")[0]
 
 
 def test_codes_are_unique_across_the_registry():
@@ -63,21 +68,60 @@ def test_batch_check_passes_a_clean_batch_and_survives_an_empty_one(spec, profil
     assert spec.func(BatchView(profile, [], None), cfg.params, ctx) == []
 
 
+def _boom(view, params, ctx):
+    raise RuntimeError("bug in a check")
+
+
+def _raising(monkeypatch, check_id):
+    spec = REGISTRY[check_id]
+    fields = {f: getattr(spec, f) for f in spec.__slots__}
+    monkeypatch.setitem(REGISTRY, check_id, spec.__class__(**{**fields, "func": _boom}))
+
+
 def test_a_raising_check_becomes_a_crash_finding_and_the_run_goes_on(profile, monkeypatch):
-    spec = REGISTRY["geometry.zero_area"]
-
-    def boom(view, params, ctx):
-        raise RuntimeError("bug in a check")
-
-    monkeypatch.setitem(
-        REGISTRY, spec.id, spec.__class__(**{**{f: getattr(spec, f) for f in spec.__slots__}, "func": boom})
-    )
-    view = view_of(native_doc(), profile)
-    findings = run_item_checks(view, configure(profile))
+    _raising(monkeypatch, "geometry.zero_area")
+    doc = native_doc()
+    doc["lesions"][0]["class"] = "no such class"
+    findings = run_checks("item", view_of(doc, profile), configure(profile))
     crashed = [f for f in findings if f.code == CRASH_CODE]
     assert len(crashed) == 1 and crashed[0].check == "geometry.zero_area"
-    assert "bug in a check" in crashed[0].message
-    assert crashed[0].severity == "error"
+    assert crashed[0].message == "check crashed: RuntimeError: bug in a check"
+    assert crashed[0].severity == "error" and crashed[0].aspect == "internal"
+    assert crashed[0].item_id == "S1" and crashed[0].location.file == "annotations/S1.json"
+    assert [f.code for f in findings if f.code != CRASH_CODE] == ["CLASS_UNKNOWN"], "the others still ran"
+
+
+def test_a_raising_batch_check_becomes_a_crash_finding_of_the_batch(profile, monkeypatch):
+    _raising(monkeypatch, "file.duplicate_slide_id")
+    facts = [ItemFacts("S1", 1, "slides/S1.tiff", None), ItemFacts("S2", 2, "slides/S1.tiff", None)]
+    view = BatchView(profile, facts, "manifest.csv")
+    item_findings = run_checks("item", view_of(native_doc(), profile), configure(profile))
+    findings = run_checks("batch", view, configure(profile))
+    (crash,) = [f for f in findings if f.code == CRASH_CODE]
+    assert (crash.check, crash.item_id, crash.location.file) == (
+        "file.duplicate_slide_id",
+        "batch",
+        "manifest.csv",
+    )
+    assert not [f for f in item_findings if f.code == CRASH_CODE], "batch checks do not run on an item"
+
+
+def test_a_view_without_an_annotation_names_its_slide_in_findings(profile):
+    view = ItemView(Item("S0", "slides/S0.tiff", None), profile, image=FileStatus("slides/S0.tiff", True))
+    assert (view.item_id, view.findings_file) == ("S0", "slides/S0.tiff")
+    batch = BatchView(profile, [], None)
+    assert (batch.item_id, batch.findings_file) == ("batch", None)
+
+
+def test_checks_run_in_the_order_results_have_always_listed_them(profile):
+    assert len(set(RUN_ORDER)) == len(RUN_ORDER) and set(RUN_ORDER) <= set(REGISTRY)
+    assert [c.id for c in configure(profile)] == [*RUN_ORDER, *sorted(set(REGISTRY) - set(RUN_ORDER))]
+    assert sorted(["zeta.new", "geometry.finite", "alpha.new", "clinical.structure"], key=run_order) == [
+        "clinical.structure",
+        "geometry.finite",
+        "alpha.new",
+        "zeta.new",
+    ], "a check the order does not list runs after the listed ones, by id"
 
 
 def test_undeclared_code_is_refused(profile):
@@ -85,9 +129,3 @@ def test_undeclared_code_is_refused(profile):
     _, ctx = _ctx(spec, profile)
     with pytest.raises(KeyError):
         ctx.finding("NOT_DECLARED", "x")
-
-
-@pytest.mark.parametrize("spec", list(REGISTRY.values()), ids=lambda s: s.id)
-def test_a_check_lives_in_the_module_its_id_names(spec) -> None:
-    """Check ``X.y`` is found in ``validators/X.py``: the id says where to look."""
-    assert spec.func.__module__ == "validators." + spec.id.split(".")[0]
