@@ -7,12 +7,15 @@
   folder never holds a new ``results.json`` beside an old report. Leaving the ``with`` block by an
   exception discards the staging folder and keeps the previous set.
 * Text passes through ``mask`` (a :class:`dqm.identifiers.Masker`, or none) before it is written.
+* Cells of CSV files go through :func:`spreadsheet_safe`: a spreadsheet must not run a value from
+  the batch as a formula.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import signal
 import tempfile
@@ -21,6 +24,25 @@ from pathlib import Path
 from types import TracebackType
 
 Mask = Callable[[str], str]
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+
+
+def spreadsheet_safe(cell: str) -> str:
+    """A CSV cell a spreadsheet shows as text: one that would start a formula (``=``, ``+``, ``-``,
+    ``@``, tab, carriage return; OWASP's CSV-injection list) gets a leading ``'``. Plain numbers
+    (``-0.5``) are left as they are. :func:`from_spreadsheet` undoes it."""
+    if cell.startswith(_FORMULA_START) and not _NUMBER.fullmatch(cell):
+        return "'" + cell
+    return cell
+
+
+def from_spreadsheet(cell: str) -> str:
+    """The value :func:`spreadsheet_safe` protected (a cell read back from a CSV dqm wrote)."""
+    if cell.startswith("'") and cell[1:].startswith(_FORMULA_START) and not _NUMBER.fullmatch(cell[1:]):
+        return cell[1:]
+    return cell
 
 
 def _masked(data: str | bytes, mask: Mask | None) -> bytes:

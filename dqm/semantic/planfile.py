@@ -18,6 +18,7 @@ from pydantic import ValidationError
 
 from dqm import __version__
 from dqm.facts import ItemSummary
+from dqm.output import spreadsheet_safe
 from dqm.semantic.intervals import precision_sample_size
 from dqm.semantic.iso2859 import plan_iso2859
 from dqm.semantic.models import (
@@ -234,8 +235,8 @@ def plan_csv(plan: ReviewPlan) -> str:
     for s in plan.sample:
         writer.writerow(
             [
-                s.slide_id,
-                s.stratum,
+                spreadsheet_safe(s.slide_id),
+                spreadsheet_safe(s.stratum),
                 repr(s.weight),
                 "yes" if s.flagged else "no",
                 repr(s.inclusion_probability),

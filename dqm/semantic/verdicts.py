@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from dqm.output import from_spreadsheet
 from dqm.semantic.models import REASONS, ReviewFinding
 
 MAX_BYTES = 64 * 1024 * 1024
@@ -314,7 +315,8 @@ def _read_csv(reader: _Reader, text: str) -> str | None:
                 f"{len(row)} cells for {len(header)} columns: extra cells ignored",
                 row=number,
             )
-        raw = {header[i]: row[i] if i < len(row) else None for i in range(len(header))}
+        # cells dqm's own CSV export protected from spreadsheets ('=…) are read back as written
+        raw = {header[i]: from_spreadsheet(row[i]) if i < len(row) else None for i in range(len(header))}
         if raw.get("plan_id"):
             plans.add(str(raw["plan_id"]).strip())
         reader.record(raw, None, row=number)

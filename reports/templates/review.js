@@ -175,7 +175,9 @@
     const doc = { format: S.verdicts_format, plan_id: S.plan_id, reviewer: state.reviewer, exported_at: new Date().toISOString(), verdicts: rows() };
     download(JSON.stringify(doc, null, 2) + "\n", "application/json", "json");
   }
-  function csvCell(v) { const s = String(v); return /[",\r\n]/.test(s) ? '"' + s.replace(/"/g, '""') + '"' : s; }
+  // A cell a spreadsheet would run as a formula (=, +, -, @, tab, CR; OWASP) is stored as text: a leading '.
+  function spreadsheetSafe(s) { return /^[=+\-@\t\r]/.test(s) && !/^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/.test(s) ? "'" + s : s; }
+  function csvCell(v) { const s = spreadsheetSafe(String(v)); return /[",\r\n]/.test(s) ? '"' + s.replace(/"/g, '""') + '"' : s; }
   function exportCsv() {
     if (!state.reviewer) { askName(); return; }
     const cols = ["slide_id", "reviewer", "verdict", "reason", "comment", "reviewed_at", "plan_id"];

@@ -1,0 +1,60 @@
+"""The one output writer: atomic files, a staged set, spreadsheet-safe CSV cells."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from dqm.output import OutputSet, from_spreadsheet, spreadsheet_safe, write_file
+
+
+@pytest.mark.parametrize("cell", ["=1+1", "+33 1 23", "-cmd|' /C calc'!A0", "@SUM(A1)", "\t=x", "\r=x"])
+def test_a_cell_that_would_run_as_a_formula_is_stored_as_text(cell: str) -> None:
+    safe = spreadsheet_safe(cell)
+    assert safe == "'" + cell
+    assert from_spreadsheet(safe) == cell
+
+
+@pytest.mark.parametrize("cell", ["S00001", "-0.5", "+3", "1e-3", "", "it's fine", "'quoted"])
+def test_plain_values_and_numbers_are_left_alone(cell: str) -> None:
+    assert spreadsheet_safe(cell) == cell
+    assert from_spreadsheet(cell) == cell
+
+
+def test_a_review_plan_csv_never_starts_a_cell_with_a_formula(tmp_path: Path) -> None:
+    from dqm.semantic.planfile import plan_csv
+
+    drawn = SimpleNamespace(
+        slide_id='=HYPERLINK("http://x","y")',
+        stratum="@evil",
+        weight=2.0,
+        flagged=False,
+        inclusion_probability=0.5,
+    )
+    rows = list(csv.reader(io.StringIO(plan_csv(SimpleNamespace(sample=[drawn])))))  # type: ignore[arg-type]
+    assert rows[1][0].startswith("'=") and rows[1][1] == "'@evil" and rows[1][2] == "2.0"
+
+
+def test_an_output_set_replaces_the_old_set_only_when_complete(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    with OutputSet(out) as outputs:
+        outputs.write("results.json", "{}")
+        outputs.write("report.html", "<p>1</p>")
+    with pytest.raises(RuntimeError), OutputSet(out) as outputs:
+        outputs.write("results.json", '{"new": true}')
+        raise RuntimeError("rendering the report failed")
+    assert (out / "results.json").read_text() == "{}"  # the previous complete set stays
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # no staging folder left behind
+
+
+def test_write_file_masks_text_but_never_binary(tmp_path: Path) -> None:
+    def mask(text: str) -> str:
+        return text.replace("secret", "[MASKED]")
+
+    assert write_file(tmp_path / "a.txt", "a secret", mask).read_text() == "a [MASKED]"
+    assert write_file(tmp_path / "b.bin", b"a secret", mask, binary=True).read_bytes() == b"a secret"
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".part")] == []
