@@ -14,8 +14,12 @@ Detection, in order (``docs/formats.md``):
   -> the native reader, which reports what is missing (a broken native file still gets its
   structure findings).
 
+Readers know no profile: a lesion comes out with its class name as written (``raw_class``) and
+no class id. :func:`resolve_classes` is the one step afterwards that resolves the names against
+the profile, for the item's institution.
+
 Big multi-image files (COCO) are parsed once per process: :func:`parse_annotation` keeps the
-last few results keyed by the bytes' digest, the path and the profile.
+last few results keyed by the bytes' digest and the path.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ import hashlib
 import os
 from collections import OrderedDict
 from pathlib import Path
+from typing import overload
 
 from dqm.model import Annotation, ReadIssue
 from dqm.profile import Profile
@@ -50,7 +55,7 @@ BINARY_KINDS = (
     (b"SQLite format 3\x00", "an SQLite database (e.g. a TIAToolbox annotation store; export GeoJSON)"),
 )
 
-_CACHE: OrderedDict[tuple[str, str, int, str], list[Annotation]] = OrderedDict()
+_CACHE: OrderedDict[tuple[str, int, str], list[Annotation]] = OrderedDict()
 
 
 def read_bytes(path: Path) -> tuple[bytes | None, ReadIssue | None]:
@@ -67,16 +72,16 @@ def read_bytes(path: Path) -> tuple[bytes | None, ReadIssue | None]:
         return None, ReadIssue("ANNOTATION_UNREADABLE", f"cannot read: {exc.strerror or exc}")
 
 
-def _parse_xml(data: bytes, rel: str, profile: Profile) -> list[Annotation]:
+def _parse_xml(data: bytes, rel: str) -> list[Annotation]:
     root, issues = parse_xml(data)
     if root is None:
         return [Annotation(path=rel, format="xml", readable=False, n_values=1, issues=issues)]
     if asap.looks_asap(root):
-        return [asap.read_root(root, rel, profile, issues)]
+        return [asap.read_root(root, rel, issues)]
     if imagescope.looks_imagescope(root, rel):
-        return [imagescope.read_root(root, rel, profile, issues)]
+        return [imagescope.read_root(root, rel, issues)]
     if halo.looks_halo(root, rel):
-        return [halo.read_root(root, rel, profile, issues)]
+        return [halo.read_root(root, rel, issues)]
     tag = str(root.tag)[:60]
     return [
         failed(
@@ -97,15 +102,15 @@ def _binary_kind(data: bytes) -> str | None:
     return None
 
 
-def _parse(data: bytes, rel: str, profile: Profile) -> list[Annotation]:
+def _parse(data: bytes, rel: str) -> list[Annotation]:
     kind = _binary_kind(data)
     if kind is not None:
         return [
             failed(rel, "unknown", ReadIssue("UNKNOWN_FORMAT", f"the file is {kind}, not an annotation file"))
         ]
     if looks_like_xml(data):
-        return _parse_xml(data, rel, profile)
-    clean = native.read_clean(data, rel, profile)
+        return _parse_xml(data, rel)
+    clean = native.read_clean(data, rel)
     if clean is not None:
         return [clean]
     decoded = decode(data)
@@ -119,14 +124,14 @@ def _parse(data: bytes, rel: str, profile: Profile) -> list[Annotation]:
         if doc is None:
             return [Annotation(path=rel, format="json", readable=False, n_values=1, issues=issues)]
         if native.looks_native(doc):
-            return [native.read_document(doc, rel, profile, issues)]
+            return [native.read_document(doc, rel, issues)]
         if qupath.looks_qupath(doc):
-            return [qupath.read_document(doc, rel, profile, issues)]
+            return [qupath.read_document(doc, rel, issues)]
         if coco.looks_coco(doc):
-            return coco.read_document(doc, rel, profile, issues)
+            return coco.read_document(doc, rel, issues)
         if dsa.looks_dsa(doc):
-            return [dsa.read_document(doc, rel, profile, issues)]
-        return [native.read_document(doc, rel, profile, issues)]
+            return [dsa.read_document(doc, rel, issues)]
+        return [native.read_document(doc, rel, issues)]
     return [
         failed(
             rel,
@@ -140,20 +145,21 @@ def _parse(data: bytes, rel: str, profile: Profile) -> list[Annotation]:
     ]
 
 
-def parse_annotation(data: bytes, rel: str, profile: Profile) -> list[Annotation]:
-    """Every annotation a file's bytes hold (one per slide; COCO files hold many).
+def parse_annotation(data: bytes, rel: str) -> list[Annotation]:
+    """Every annotation a file's bytes hold (one per slide; COCO files hold many), classes as
+    written (:func:`resolve_classes` resolves them).
 
     The returned annotations may be shared with later calls for the same big file (the cache);
-    callers must not modify them -- :func:`with_institution` returns a relabelled copy.
+    callers must not modify them -- :func:`resolve_classes` returns a resolved copy.
     """
     if len(data) < CACHE_MIN_BYTES:
-        return _parse(data, rel, profile)
-    key = (rel, profile.sha256 or profile.name, len(data), hashlib.blake2b(data, digest_size=16).hexdigest())
+        return _parse(data, rel)
+    key = (rel, len(data), hashlib.blake2b(data, digest_size=16).hexdigest())
     hit = _CACHE.get(key)
     if hit is not None:
         _CACHE.move_to_end(key)
         return list(hit)
-    result = _parse(data, rel, profile)
+    result = _parse(data, rel)
     for ann in result:
         ann.document = None  # the parsed text is not kept alive by the cache
     _CACHE[key] = result
@@ -162,28 +168,52 @@ def parse_annotation(data: bytes, rel: str, profile: Profile) -> list[Annotation
     return list(result)
 
 
-def read_annotation(path: Path, rel: str, profile: Profile) -> list[Annotation]:
-    """Read one annotation file into the internal model; never raises for bad content."""
+def read_annotation(path: Path, rel: str) -> list[Annotation]:
+    """Read one annotation file into the internal model, classes as written; never raises for
+    bad content."""
     data, issue = read_bytes(path)
     if issue is not None:
         return [failed(rel, "unknown", issue)]
     assert data is not None
-    return parse_annotation(data, rel, profile)
+    return parse_annotation(data, rel)
 
 
-def with_institution(ann: Annotation, profile: Profile, institution: str | None) -> Annotation:
-    """The annotation with lesion classes resolved for the item's institution.
+@overload
+def resolve_classes(
+    annotations: Annotation, profile: Profile, institution: str | None = None
+) -> Annotation: ...
 
-    Readers resolve class names without knowing the institution (it comes from the manifest);
-    ``institution_class_map`` entries apply here. The input is not modified: a copy is returned
-    when any label changes.
+
+@overload
+def resolve_classes(
+    annotations: list[Annotation], profile: Profile, institution: str | None = None
+) -> list[Annotation]: ...
+
+
+def resolve_classes(
+    annotations: Annotation | list[Annotation], profile: Profile, institution: str | None = None
+) -> Annotation | list[Annotation]:
+    """The annotation(s) with every lesion's class name resolved to a class id of the profile.
+
+    ``label`` becomes ``profile.resolve_class(raw_class, institution)``: a class id, name or
+    alias, else ``class_map``, where ``institution_class_map[institution]`` wins. The institution
+    is the item's (its manifest row); without one, the file's own clinical block names it (a
+    native file's ``clinical.institution``). A name that does not resolve gets ``None``.
+
+    The input is not modified (parsed annotations may be shared by the parse cache): a copy is
+    returned when any label changes.
     """
-    if not institution or not profile.institution_class_map:
-        return ann
+    if isinstance(annotations, list):
+        return [_resolved(ann, profile, institution) for ann in annotations]
+    return _resolved(annotations, profile, institution)
+
+
+def _resolved(ann: Annotation, profile: Profile, institution: str | None) -> Annotation:
+    where = institution if institution and institution.strip() else ann.clinical.get("institution")
     lesions = []
     changed = False
     for lesion in ann.lesions:
-        label = profile.resolve_class(lesion.raw_class, institution)
+        label = profile.resolve_class(lesion.raw_class, where)
         if label != lesion.label:
             changed = True
             lesion = dataclasses.replace(lesion, label=label)

@@ -19,9 +19,9 @@ from xml.etree.ElementTree import Element
 
 import numpy as np
 
-from dqm.model import Annotation, Lesion, ReadIssue
-from dqm.profile import Profile
+from dqm.model import Annotation, ReadIssue
 from dqm.readers import shapes
+from dqm.readers.base import lesion_as_read
 from dqm.readers.xmltree import children, first, local, not_a_number, number
 
 FORMAT = "asap"
@@ -56,7 +56,7 @@ def coordinates(
     return np.asarray(pts, dtype=np.float64).reshape(-1, 2), len(pts)
 
 
-def read_root(root: Element, path: str, profile: Profile, issues: list[ReadIssue]) -> Annotation:
+def read_root(root: Element, path: str, issues: list[ReadIssue]) -> Annotation:
     """The internal model of a parsed ASAP document."""
     issues = list(issues)
     ann = Annotation(path=path, format=FORMAT, issues=issues)
@@ -101,25 +101,15 @@ def read_root(root: Element, path: str, profile: Profile, issues: list[ReadIssue
                     index,
                 )
             )
-            ann.lesions.append(
-                Lesion.build(
-                    index, epath, raw_class, profile.resolve_class(raw_class), [], props, outline_read=False
-                )
-            )
+            ann.lesions.append(lesion_as_read(index, epath, raw_class, [], props, outline_read=False))
             continue
         ring, _ = coordinates(element, epath, index, issues)
         if ring is None:
-            ann.lesions.append(
-                Lesion.build(
-                    index, epath, raw_class, profile.resolve_class(raw_class), [], props, outline_read=False
-                )
-            )
+            ann.lesions.append(lesion_as_read(index, epath, raw_class, [], props, outline_read=False))
             continue
         if kind.lower() == "spline":
             props["spline_control_points"] = len(ring)
             ring = shapes.closed_spline(ring)
-        ann.lesions.append(
-            Lesion.build(index, epath, raw_class, profile.resolve_class(raw_class), [[ring]], props)
-        )
+        ann.lesions.append(lesion_as_read(index, epath, raw_class, [[ring]], props))
     ann.n_values = n_values
     return ann

@@ -10,7 +10,7 @@ from typing import Any
 
 import orjson
 
-from dqm.model import Annotation, ReadIssue
+from dqm.model import Annotation, Lesion, ReadIssue, Ring
 
 UTF8_BOM = b"\xef\xbb\xbf"
 
@@ -24,6 +24,21 @@ def pointer(*parts: object) -> str:
             s = s.replace("~", "~0").replace("/", "~1")
         out.append(s)
     return "/" + "/".join(out) if out else ""
+
+
+def lesion_as_read(
+    index: int,
+    pointer: str,
+    raw_class: str | None,
+    polygons: list[list[Ring]],
+    properties: dict[str, Any] | None = None,
+    outline_read: bool = True,
+) -> Lesion:
+    """A lesion as the file writes it: its class name as written and no class id yet.
+
+    Readers know no profile; :func:`dqm.readers.resolve_classes` sets ``label`` afterwards.
+    """
+    return Lesion.build(index, pointer, raw_class, None, polygons, properties, outline_read)
 
 
 def failed(path: str, fmt: str, issue: ReadIssue) -> Annotation:

@@ -25,10 +25,9 @@ from typing import Any
 
 import numpy as np
 
-from dqm.model import Annotation, Lesion, ReadIssue
-from dqm.profile import Profile
+from dqm.model import Annotation, ReadIssue
 from dqm.readers import rle
-from dqm.readers.base import pointer, to_float
+from dqm.readers.base import lesion_as_read, pointer, to_float
 
 FORMAT = "coco"
 XYXY_MIN_BOXES = 10
@@ -130,7 +129,7 @@ def _segmentation(seg: Any, where: list[Any], index: int, issues: list[ReadIssue
     return polys, True
 
 
-def read_document(doc: Any, path: str, profile: Profile, issues: list[ReadIssue]) -> list[Annotation]:
+def read_document(doc: Any, path: str, issues: list[ReadIssue]) -> list[Annotation]:
     """One annotation per image of a parsed COCO document."""
     file_issues = list(issues)
     images = doc.get("images") or []
@@ -200,11 +199,7 @@ def read_document(doc: Any, path: str, profile: Profile, issues: list[ReadIssue]
 
     out = []
     for image_id, (k, img) in by_id.items():
-        out.append(
-            _image(
-                img, k, image_id, per_image.get(image_id, []), anns, categories, path, profile, file_issues
-            )
-        )
+        out.append(_image(img, k, image_id, per_image.get(image_id, []), anns, categories, path, file_issues))
     if not out:
         out.append(
             Annotation(
@@ -228,7 +223,6 @@ def _image(
     anns: list[Any],
     categories: dict[int, str],
     path: str,
-    profile: Profile,
     file_issues: list[ReadIssue],
 ) -> Annotation:
     issues = list(file_issues)
@@ -273,11 +267,7 @@ def _image(
         if a.get("iscrowd") in (1, True):
             crowd.append(idx)
         props = {key: a[key] for key in ("id", "iscrowd", "area", "bbox") if key in a}
-        ann.lesions.append(
-            Lesion.build(
-                idx, pointer(*where), raw_class, profile.resolve_class(raw_class), polys, props, read
-            )
-        )
+        ann.lesions.append(lesion_as_read(idx, pointer(*where), raw_class, polys, props, read))
     if bbox_only:
         issues.append(
             ReadIssue(

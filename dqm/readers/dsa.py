@@ -21,9 +21,8 @@ import math
 from typing import Any
 
 from dqm.model import Annotation, Lesion, ReadIssue
-from dqm.profile import Profile
 from dqm.readers import geojson, shapes
-from dqm.readers.base import pointer, to_float
+from dqm.readers.base import lesion_as_read, pointer, to_float
 
 FORMAT = "dsa"
 NOT_AREAS = frozenset({"point", "arrow"})
@@ -69,7 +68,7 @@ def _class(element: dict[str, Any]) -> str | None:
     return None
 
 
-def read_document(doc: Any, path: str, profile: Profile, issues: list[ReadIssue]) -> Annotation:
+def read_document(doc: Any, path: str, issues: list[ReadIssue]) -> Annotation:
     """The internal model of a parsed DSA annotation file."""
     issues = list(issues)
     ann = Annotation(path=path, format=FORMAT, issues=issues, document=doc)
@@ -94,7 +93,7 @@ def read_document(doc: Any, path: str, profile: Profile, issues: list[ReadIssue]
             continue
         for k, element in enumerate(elements):
             n_values += 2
-            lesion = _element(element, [*where, "elements", k], index, profile, issues)
+            lesion = _element(element, [*where, "elements", k], index, issues)
             if lesion is not None:
                 ann.lesions.append(lesion)
             index += 1
@@ -102,9 +101,7 @@ def read_document(doc: Any, path: str, profile: Profile, issues: list[ReadIssue]
     return ann
 
 
-def _element(
-    element: Any, where: list[Any], index: int, profile: Profile, issues: list[ReadIssue]
-) -> Lesion | None:
+def _element(element: Any, where: list[Any], index: int, issues: list[ReadIssue]) -> Lesion | None:
     ptr = pointer(*where)
     if not isinstance(element, dict):
         issues.append(ReadIssue("WRONG_TYPE", "an element must be an object", ptr, index))
@@ -132,7 +129,7 @@ def _element(
         k: v for k, v in element.items() if k not in ("points", "holes", "group", "center", "type", "closed")
     }
     polygons, read = _outline(element, kind, where, index, issues)
-    return Lesion.build(index, ptr, raw_class, profile.resolve_class(raw_class), polygons, props, read)
+    return lesion_as_read(index, ptr, raw_class, polygons, props, read)
 
 
 def _outline(

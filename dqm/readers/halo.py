@@ -21,7 +21,6 @@ from xml.etree.ElementTree import Element
 import numpy as np
 
 from dqm.model import Annotation, ReadIssue
-from dqm.profile import Profile
 from dqm.readers import shapes
 from dqm.readers.imagescope import looks_imagescope
 from dqm.readers.layers import Region, layer_lesions
@@ -114,7 +113,7 @@ def _region(element: Element, path: str, issues: list[ReadIssue]) -> Region | No
     return Region(path, None, negative, props)
 
 
-def read_root(root: Element, path: str, profile: Profile, issues: list[ReadIssue]) -> Annotation:
+def read_root(root: Element, path: str, issues: list[ReadIssue]) -> Annotation:
     """The internal model of a parsed HALO document."""
     issues = list(issues)
     ann = Annotation(path=path, format=FORMAT, issues=issues)
@@ -126,9 +125,7 @@ def read_root(root: Element, path: str, profile: Profile, issues: list[ReadIssue
         n_values += 2 * len(elements)  # a region's class and outline are two values
         regions = [r for r in (_region(el, rp, issues) for el, rp in elements) if r is not None]
         ann.lesions.extend(
-            layer_lesions(
-                regions, lpath, layer.get("Name", ""), profile, len(ann.lesions), issues, len(elements)
-            )
+            layer_lesions(regions, lpath, layer.get("Name", ""), len(ann.lesions), issues, len(elements))
         )
     ann.n_values = n_values
     return ann

@@ -17,7 +17,6 @@ from xml.etree.ElementTree import Element
 import numpy as np
 
 from dqm.model import Annotation, ReadIssue
-from dqm.profile import Profile
 from dqm.readers.layers import Region, layer_lesions
 from dqm.readers.xmltree import children, first, local, not_a_number, number
 
@@ -74,7 +73,7 @@ def _region(element: Element, path: str, issues: list[ReadIssue]) -> Region | No
     return Region(path, np.asarray(pts, dtype=np.float64), negative, props)
 
 
-def read_root(root: Element, path: str, profile: Profile, issues: list[ReadIssue]) -> Annotation:
+def read_root(root: Element, path: str, issues: list[ReadIssue]) -> Annotation:
     """The internal model of a parsed ImageScope document."""
     issues = list(issues)
     ann = Annotation(path=path, format=FORMAT, issues=issues)
@@ -109,9 +108,7 @@ def read_root(root: Element, path: str, profile: Profile, issues: list[ReadIssue
             for a in (attributes if attributes is not None else ())
             if local(a.tag) == "Attribute" and a.get("Name") and a.get("Value")
         }
-        lesions = layer_lesions(
-            regions, lpath, layer.get("Name", ""), profile, len(ann.lesions), issues, n_elements
-        )
+        lesions = layer_lesions(regions, lpath, layer.get("Name", ""), len(ann.lesions), issues, n_elements)
         for lesion in lesions:
             lesion.properties.update({f"layer.{k}": v for k, v in layer_props.items()})
         ann.lesions.extend(lesions)

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from dqm.model import Lesion, ReadIssue
-from dqm.profile import Profile
+from dqm.readers.base import lesion_as_read
 from dqm.readers.shapes import assign_holes
 
 
@@ -34,7 +34,6 @@ def layer_lesions(
     regions: list[Region],
     layer_path: str,
     layer_name: str,
-    profile: Profile,
     first_index: int,
     issues: list[ReadIssue],
     n_elements: int | None = None,
@@ -84,17 +83,14 @@ def layer_lesions(
     for h, owner in enumerate(owners):
         if owner is not None:
             holes.setdefault(owner, []).append(negatives[h][1])
-    label = profile.resolve_class(raw_class)
     out = []
     for k, region in enumerate(positives):
         index = first_index + k
         if region.ring is None:
-            out.append(Lesion.build(index, region.path, raw_class, label, [], region.properties, False))
+            out.append(lesion_as_read(index, region.path, raw_class, [], region.properties, False))
             continue
         props = dict(region.properties)
         if holes.get(k):
             props["negative_regions"] = len(holes[k])
-        out.append(
-            Lesion.build(index, region.path, raw_class, label, [[region.ring, *holes.get(k, [])]], props)
-        )
+        out.append(lesion_as_read(index, region.path, raw_class, [[region.ring, *holes.get(k, [])]], props))
     return out

@@ -23,9 +23,8 @@ import msgspec
 import numpy as np
 from pydantic import TypeAdapter, ValidationError
 
-from dqm.model import Annotation, Lesion, ReadIssue
-from dqm.profile import Profile
-from dqm.readers.base import count_slots, pointer, to_float
+from dqm.model import Annotation, ReadIssue
+from dqm.readers.base import count_slots, lesion_as_read, pointer, to_float
 from dqm.readers.native_schema import NativeAnnotation
 
 FORMAT = "native"
@@ -195,7 +194,7 @@ def _integer(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def read_clean(data: bytes, path: str, profile: Profile) -> Annotation | None:
+def read_clean(data: bytes, path: str) -> Annotation | None:
     """The annotation of a file that satisfies the schema, read in one pass; None otherwise.
 
     ``None`` means only "not proven clean": the caller reads the file again with
@@ -217,17 +216,15 @@ def read_clean(data: bytes, path: str, profile: Profile) -> Annotation | None:
     )
     # value slots as read_document counts them: keys present, the required ones always
     n_values = _present(doc.format) + 3 + _present(slide.mpp, slide.objective_power) + len(doc.clinical)
-    institution = doc.clinical.get("institution")
     for i, rec in enumerate(doc.lesions):
         n_values += 2 + _present(rec.id, rec.properties)
         geometry = rec.geometry
         polygons = [geometry.coordinates] if isinstance(geometry, _MPolygon) else geometry.coordinates
         ann.lesions.append(
-            Lesion.build(
+            lesion_as_read(
                 i,
                 pointer("lesions", i),
                 rec.class_,
-                profile.resolve_class(rec.class_, institution),
                 [_rings(poly) for poly in polygons],
                 rec.properties if isinstance(rec.properties, dict) else {},
             )
@@ -236,7 +233,7 @@ def read_clean(data: bytes, path: str, profile: Profile) -> Annotation | None:
     return ann
 
 
-def read_document(doc: Any, path: str, profile: Profile, issues: list[ReadIssue]) -> Annotation:
+def read_document(doc: Any, path: str, issues: list[ReadIssue]) -> Annotation:
     """The internal model of a parsed native document; ``issues`` gains the schema errors."""
     issues = list(issues)
     broken: set[int] = set()
@@ -274,7 +271,6 @@ def read_document(doc: Any, path: str, profile: Profile, issues: list[ReadIssue]
         n_values += 1
         ann.n_values = n_values
         return ann
-    institution = ann.clinical.get("institution")
     for i, rec in enumerate(lesions):
         if not isinstance(rec, dict):
             n_values += 1
@@ -288,11 +284,10 @@ def read_document(doc: Any, path: str, profile: Profile, issues: list[ReadIssue]
             polygons = _polygons(rec["geometry"])
         props = rec.get("properties")
         ann.lesions.append(
-            Lesion.build(
+            lesion_as_read(
                 i,
                 pointer("lesions", i),
                 raw_class,
-                profile.resolve_class(raw_class, institution),
                 polygons,
                 props if isinstance(props, dict) else {},
                 outline_read,

@@ -21,9 +21,8 @@ from collections import Counter
 from typing import Any
 
 from dqm.model import Annotation, Lesion, ReadIssue
-from dqm.profile import Profile
 from dqm.readers import geojson
-from dqm.readers.base import pointer
+from dqm.readers.base import lesion_as_read, pointer
 
 FORMAT = "qupath"
 LESION_TYPES = frozenset({"annotation"})
@@ -91,7 +90,7 @@ def object_type(feature: dict[str, Any], props: dict[str, Any]) -> str:
     return "annotation"
 
 
-def read_document(doc: Any, path: str, profile: Profile, issues: list[ReadIssue]) -> Annotation:
+def read_document(doc: Any, path: str, issues: list[ReadIssue]) -> Annotation:
     """The internal model of a parsed QuPath GeoJSON document."""
     issues = list(issues)
     ann = Annotation(path=path, format=FORMAT, issues=issues, document=doc)
@@ -115,7 +114,7 @@ def read_document(doc: Any, path: str, profile: Profile, issues: list[ReadIssue]
             first_skipped = first_skipped or ptr
             continue
         n_values += 2
-        lesion = _lesion(feature, props, where, index, profile, issues)
+        lesion = _lesion(feature, props, where, index, issues)
         if lesion is not None:
             ann.lesions.append(lesion)
     if skipped:
@@ -138,7 +137,6 @@ def _lesion(
     props: dict[str, Any],
     where: list[Any],
     index: int,
-    profile: Profile,
     issues: list[ReadIssue],
 ) -> Lesion | None:
     ptr = pointer(*where)
@@ -195,9 +193,7 @@ def _lesion(
     extras = {k: v for k, v in props.items() if k not in ("classification", "objectType")}
     if "id" in feature:
         extras.setdefault("id", feature["id"])
-    return Lesion.build(
-        index, ptr, raw_class, profile.resolve_class(raw_class), polygons, extras, outline_read
-    )
+    return lesion_as_read(index, ptr, raw_class, polygons, extras, outline_read)
 
 
 def _collection(
