@@ -22,7 +22,7 @@ from dqm.coords import usable_mpp
 from dqm.model import Annotation, Lesion
 from dqm.profile import Profile
 from dqm.readers import read_annotation, resolve_classes
-from dqm.readers.geojson import to_coordinates
+from dqm.readers.common.geojson import to_coordinates
 from dqm.readers.native_schema import FORMAT_TAG
 
 Target = Literal["native", "qupath"]

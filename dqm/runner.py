@@ -35,7 +35,7 @@ from dqm.findings import Finding, Severity
 from dqm.model import Annotation, Item, ReadIssue
 from dqm.profile import Profile
 from dqm.readers import parse_annotation, read_bytes, resolve_classes
-from dqm.readers.base import failed
+from dqm.readers.common.base import failed
 from dqm.results import ItemSummary, SlideSummary
 from dqm.slide_io import ProbeOptions, SlideProbe, capture_native_stderr, full_hash, probe_slide_cached
 from validators.context import BatchView, FileStatus, ItemFacts, ItemView

@@ -34,8 +34,8 @@ from typing import overload
 from dqm.model import Annotation, ReadIssue
 from dqm.profile import Profile
 from dqm.readers import asap, coco, dsa, halo, imagescope, native, qupath
-from dqm.readers.base import decode, failed, parse_json
-from dqm.readers.xmltree import looks_like_xml, parse_xml
+from dqm.readers.common.base import decode, failed, parse_json
+from dqm.readers.common.xmltree import looks_like_xml, parse_xml
 
 MAX_BYTES = 512 * 1024 * 1024
 CACHE_MIN_BYTES = 256 * 1024

@@ -6,7 +6,7 @@ document order (``Order`` is informative).
 
 * ``Polygon`` and ``Rectangle``: the coordinates are the ring;
 * ``Spline``: the coordinates are control points of a closed centripetal Catmull-Rom curve,
-  interpolated as :func:`dqm.readers.shapes.closed_spline` says (vertex ``j * 8`` is control
+  interpolated as :func:`dqm.readers.common.shapes.closed_spline` says (vertex ``j * 8`` is control
   point ``j``); the lesion's properties record the number of control points;
 * ``Dot``, ``PointSet`` and ``Measurement``: not an area (``NOT_AN_AREA``, skipped);
 * a group ``None`` or no group: ``CLASS_MISSING``.
@@ -20,9 +20,9 @@ from xml.etree.ElementTree import Element
 import numpy as np
 
 from dqm.model import Annotation, ReadIssue
-from dqm.readers import shapes
-from dqm.readers.base import lesion_as_read
-from dqm.readers.xmltree import children, first, local, not_a_number, number
+from dqm.readers.common import shapes
+from dqm.readers.common.base import lesion_as_read
+from dqm.readers.common.xmltree import children, first, local, not_a_number, number
 
 FORMAT = "asap"
 ROOT = "ASAP_Annotations"

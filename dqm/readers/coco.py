@@ -7,7 +7,7 @@ class ``categories[category_id].name``:
 * polygon segmentation ``[[x1, y1, x2, y2, ...], ...]``: each list is one part (COCO polygons
   have no holes);
 * RLE segmentation ``{size, counts}`` (compressed or not): decoded to exact pixel-edge polygons
-  with holes (:mod:`dqm.readers.rle`); an undecodable RLE is ``COCO_BAD_RLE``;
+  with holes (:mod:`dqm.readers.common.rle`); an undecodable RLE is ``COCO_BAD_RLE``;
 * ``iscrowd: 1``: kept, with a ``COCO_CROWD`` warning (a crowd region groups several objects).
 
 Checked once per file, reported on each image: annotations with only a ``bbox``
@@ -26,8 +26,8 @@ from typing import Any
 import numpy as np
 
 from dqm.model import Annotation, ReadIssue
-from dqm.readers import rle
-from dqm.readers.base import lesion_as_read, pointer, to_float
+from dqm.readers.common import rle
+from dqm.readers.common.base import lesion_as_read, pointer, to_float
 
 FORMAT = "coco"
 XYXY_MIN_BOXES = 10

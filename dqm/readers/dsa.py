@@ -21,8 +21,8 @@ import math
 from typing import Any
 
 from dqm.model import Annotation, Lesion, ReadIssue
-from dqm.readers import geojson, shapes
-from dqm.readers.base import lesion_as_read, pointer, to_float
+from dqm.readers.common import geojson, shapes
+from dqm.readers.common.base import lesion_as_read, pointer, to_float
 
 FORMAT = "dsa"
 NOT_AREAS = frozenset({"point", "arrow"})

@@ -1,12 +1,12 @@
 """Reader for Indica Labs HALO ``.annotations`` XML.
 
 ``<Annotations>`` holds layers (``<Annotation Name LineColor Visible>``); the layer name is the
-class (:mod:`dqm.readers.layers`). Each ``Regions/Region`` has a ``Type`` and ``Vertices/V``:
+class (:mod:`dqm.readers.common.layers`). Each ``Regions/Region`` has a ``Type`` and ``Vertices/V``:
 
 * ``Polygon``: a closed outline (HALO repeats the first vertex at the end). A polygon whose last
   vertex is not its first, or with ``HasEndcaps="1"``, is an open polyline: ``NOT_AN_AREA``;
 * ``Rectangle``: two opposite corners -> a 4-vertex ring;
-* ``Ellipse``: two corners of the bounding box -> a 64-vertex ring (:func:`~dqm.readers.shapes.ellipse`);
+* ``Ellipse``: two corners of the bounding box -> a 64-vertex ring (:func:`~dqm.readers.common.shapes.ellipse`);
 * ``Ruler`` and ``Pin``: ``NOT_AN_AREA``; any other type: ``UNSUPPORTED_GEOMETRY``.
 
 ``NegativeROA="1"`` regions become holes of the positive region of the same layer that contains
@@ -21,10 +21,10 @@ from xml.etree.ElementTree import Element
 import numpy as np
 
 from dqm.model import Annotation, ReadIssue
-from dqm.readers import shapes
+from dqm.readers.common import shapes
+from dqm.readers.common.layers import Region, layer_lesions
+from dqm.readers.common.xmltree import children, first, local, not_a_number, number
 from dqm.readers.imagescope import looks_imagescope
-from dqm.readers.layers import Region, layer_lesions
-from dqm.readers.xmltree import children, first, local, not_a_number, number
 
 FORMAT = "halo"
 NOT_AREAS = frozenset({"ruler", "pin"})

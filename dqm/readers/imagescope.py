@@ -1,6 +1,6 @@
 """Reader for Aperio ImageScope XML (``<Annotations MicronsPerPixel="…">``).
 
-Each ``Annotation`` is a layer whose ``Name`` is the class (:mod:`dqm.readers.layers`); each
+Each ``Annotation`` is a layer whose ``Name`` is the class (:mod:`dqm.readers.common.layers`); each
 ``Regions/Region`` with ``Vertices/Vertex`` is a region, ``NegativeROA="1"`` a hole. The file's
 ``MicronsPerPixel`` becomes the annotation's declared mpp (compared with the slide header).
 Regions are read from their vertices whatever their ``Type``; a region of fewer than 3
@@ -17,8 +17,8 @@ from xml.etree.ElementTree import Element
 import numpy as np
 
 from dqm.model import Annotation, ReadIssue
-from dqm.readers.layers import Region, layer_lesions
-from dqm.readers.xmltree import children, first, local, not_a_number, number
+from dqm.readers.common.layers import Region, layer_lesions
+from dqm.readers.common.xmltree import children, first, local, not_a_number, number
 
 FORMAT = "imagescope"
 REGION_KEYS = ("Id", "Type", "Text", "NegativeROA")

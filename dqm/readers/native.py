@@ -24,7 +24,7 @@ import numpy as np
 from pydantic import TypeAdapter, ValidationError
 
 from dqm.model import Annotation, ReadIssue
-from dqm.readers.base import count_slots, lesion_as_read, pointer, to_float
+from dqm.readers.common.base import count_slots, lesion_as_read, pointer, to_float
 from dqm.readers.native_schema import NativeAnnotation
 
 FORMAT = "native"

@@ -21,8 +21,8 @@ from collections import Counter
 from typing import Any
 
 from dqm.model import Annotation, Lesion, ReadIssue
-from dqm.readers import geojson
-from dqm.readers.base import lesion_as_read, pointer
+from dqm.readers.common import geojson
+from dqm.readers.common.base import lesion_as_read, pointer
 
 FORMAT = "qupath"
 LESION_TYPES = frozenset({"annotation"})

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from dqm.profile import Profile
-from dqm.readers import coco, parse_annotation, resolve_classes, rle
+from dqm.readers import coco, parse_annotation, resolve_classes
+from dqm.readers.common import rle
 
 
 def parse(doc: object | str | bytes, profile: Profile, name: str = "a.json"):

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from dqm.readers import read_annotation, resolve_classes
-from dqm.readers.shapes import ELLIPSE_VERTICES, SPLINE_SAMPLES
+from dqm.readers.common.shapes import ELLIPSE_VERTICES, SPLINE_SAMPLES
 
 # file: (lesions, vertices, splines, classes) -- splines are 8 vertices per control point
 ASAP = {

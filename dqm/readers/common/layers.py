@@ -2,7 +2,7 @@
 
 Both formats group regions in layers (``<Annotation>``): the layer is the class, each positive
 region one lesion, and a negative region (``NegativeROA="1"``) a hole of the smallest positive
-region *of the same layer* that contains it (:func:`dqm.readers.shapes.assign_holes`). A
+region *of the same layer* that contains it (:func:`dqm.readers.common.shapes.assign_holes`). A
 negative region no positive region contains is ``NEGATIVE_REGION_UNMATCHED``. A layer without
 regions is ``EMPTY_LAYER``; a layer with regions but no name is ``EMPTY_LAYER_NAME`` (its
 lesions have no class).
@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 
 from dqm.model import Lesion, ReadIssue
-from dqm.readers.base import lesion_as_read
-from dqm.readers.shapes import assign_holes
+from dqm.readers.common.base import lesion_as_read
+from dqm.readers.common.shapes import assign_holes
 
 
 @dataclass(slots=True)
