@@ -1,17 +1,21 @@
 """Annotation readers: each format is one module producing the same internal model.
 
 :func:`read_annotation` does the file-level part once (bytes, encoding, syntax), detects the
-format by content (file extensions lie), and hands the parsed document to the format's reader.
+format by content (file extensions lie), and hands the parsed content to the format's module.
 A file no reader recognises is an ``UNKNOWN_FORMAT`` issue, never an exception.
 
-Detection, in order (``docs/formats.md``):
+:data:`READERS` lists the format modules in detection order; each shows the same face
+(:class:`~dqm.readers.common.reader.FormatReader`: ``NAME``, ``TITLE``, ``ROLE``, ``SYNTAX``,
+``ROOT``, ``looks``, ``read``). Detection, :data:`FORMATS`, :data:`XML_FORMATS` and the
+``UNKNOWN_FORMAT`` messages all follow from that table (``docs/formats.md``):
 
-* XML (first non-blank byte ``<``), parsed through defusedxml: root ``ASAP_Annotations`` -> ASAP;
-  root ``Annotations`` -> Aperio ImageScope or HALO (:func:`imagescope.looks_imagescope`);
-  any other root -> ``UNKNOWN_FORMAT``.
-* JSON: a GeoJSON ``FeatureCollection`` / ``Feature`` / list of Features -> QuPath; an object
-  with ``images`` and ``annotations`` -> COCO; DSA annotation documents -> DSA; anything else
-  -> the native reader, which reports what is missing (a broken native file still gets its
+* bytes with the signature of an image, an archive, a PDF or a database -> ``UNKNOWN_FORMAT``
+  naming what the file is;
+* XML (first non-blank byte ``<``), parsed through defusedxml: the first XML format whose
+  ``looks`` accepts the root element reads it; none -> ``UNKNOWN_FORMAT``;
+* JSON: a clean native file is read in one pass (:func:`dqm.readers.native.read_clean`);
+  otherwise the first JSON format whose ``looks`` accepts the document reads it, and the native
+  reader reads any other JSON, reporting what is missing (a broken native file still gets its
   structure findings).
 
 Readers know no profile: a lesion comes out with its class name as written (``raw_class``) and
@@ -29,19 +33,27 @@ import hashlib
 import os
 from collections import OrderedDict
 from pathlib import Path
-from typing import overload
+from typing import Any, overload
 
 from dqm.model import Annotation, ReadIssue
 from dqm.profile import Profile
 from dqm.readers import asap, coco, dsa, halo, imagescope, native, qupath
 from dqm.readers.common.base import decode, failed, parse_json
+from dqm.readers.common.reader import FormatReader
 from dqm.readers.common.xmltree import looks_like_xml, parse_xml
+
+READERS: tuple[FormatReader, ...] = (native, qupath, asap, imagescope, halo, coco, dsa)
+"""Every format, in detection order: the first of a syntax whose ``looks`` accepts the content
+reads it. Adding a format is one module with the same face and one entry here."""
+
+FORMATS = tuple(r.NAME for r in READERS)
+XML_FORMATS = frozenset(r.NAME for r in READERS if r.SYNTAX == "xml")
+"""Formats whose locations are XML paths (a property is an attribute ``/@Name``)."""
 
 MAX_BYTES = 512 * 1024 * 1024
 CACHE_MIN_BYTES = 256 * 1024
 """Files at least this big are cached after parsing (a COCO file serves many items)."""
 CACHE_SIZE = 4
-FORMATS = ("native", "qupath", "asap", "imagescope", "halo", "coco", "dsa")
 
 BINARY_KINDS = (
     (b"\x89PNG\r\n\x1a\n", "a PNG image (a raster mask is not read as outlines)"),
@@ -55,7 +67,34 @@ BINARY_KINDS = (
     (b"SQLite format 3\x00", "an SQLite database (e.g. a TIAToolbox annotation store; export GeoJSON)"),
 )
 
+_ANNOTATION_READERS = tuple(r for r in READERS if r.ROLE == "annotation")
+_JSON_READERS = tuple(r for r in _ANNOTATION_READERS if r.SYNTAX == "json")
+_XML_READERS = tuple(r for r in _ANNOTATION_READERS if r.SYNTAX == "xml")
+
 _CACHE: OrderedDict[tuple[str, int, str], list[Annotation]] = OrderedDict()
+
+
+def _either(names: list[str]) -> str:
+    """``A``, ``A or B``, ``A, B or C``."""
+    return " or ".join([", ".join(names[:-1]), names[-1]]) if len(names) > 1 else "".join(names)
+
+
+def _xml_roots() -> str:
+    """The XML formats by root element, as the ``UNKNOWN_FORMAT`` message names them."""
+    by_root: dict[str | None, list[str]] = {}
+    for r in _XML_READERS:
+        by_root.setdefault(r.ROOT, []).append(r.TITLE)
+    return ", ".join(f"{_either(titles)} (<{root}>)" for root, titles in by_root.items())
+
+
+_XML_UNKNOWN = "XML with root <{tag}> is not " + _xml_roots()
+_NOT_RECOGNISED = (
+    "not a recognised annotation format (expected JSON: "
+    + ", ".join(r.TITLE for r in _JSON_READERS)
+    + "; or XML: "
+    + ", ".join(r.TITLE for r in _XML_READERS)
+    + ")"
+)
 
 
 def read_bytes(path: Path) -> tuple[bytes | None, ReadIssue | None]:
@@ -72,27 +111,24 @@ def read_bytes(path: Path) -> tuple[bytes | None, ReadIssue | None]:
         return None, ReadIssue("ANNOTATION_UNREADABLE", f"cannot read: {exc.strerror or exc}")
 
 
+def _read_first(
+    readers: tuple[FormatReader, ...], content: Any, rel: str, issues: list[ReadIssue]
+) -> list[Annotation] | None:
+    """What the first reader that recognises the content reads; None when none does."""
+    for reader in readers:
+        if reader.looks(content, rel):
+            return reader.read(content, rel, issues)
+    return None
+
+
 def _parse_xml(data: bytes, rel: str) -> list[Annotation]:
     root, issues = parse_xml(data)
     if root is None:
-        return [Annotation(path=rel, format="xml", readable=False, n_values=1, issues=issues)]
-    if asap.looks_asap(root):
-        return [asap.read_root(root, rel, issues)]
-    if imagescope.looks_imagescope(root, rel):
-        return [imagescope.read_root(root, rel, issues)]
-    if halo.looks_halo(root, rel):
-        return [halo.read_root(root, rel, issues)]
-    tag = str(root.tag)[:60]
-    return [
-        failed(
-            rel,
-            "xml",
-            ReadIssue(
-                "UNKNOWN_FORMAT",
-                f"XML with root <{tag}> is not ASAP (<ASAP_Annotations>), ImageScope or HALO (<Annotations>)",
-            ),
-        )
-    ]
+        return [failed(rel, "xml", *issues)]
+    found = _read_first(_XML_READERS, root, rel, issues)
+    if found is not None:
+        return found
+    return [failed(rel, "xml", ReadIssue("UNKNOWN_FORMAT", _XML_UNKNOWN.format(tag=str(root.tag)[:60])))]
 
 
 def _binary_kind(data: bytes) -> str | None:
@@ -115,34 +151,14 @@ def _parse(data: bytes, rel: str) -> list[Annotation]:
         return [clean]
     decoded = decode(data)
     if decoded.text is None:
-        return [
-            Annotation(path=rel, format="unknown", readable=False, n_values=1, issues=list(decoded.issues))
-        ]
-    head = decoded.text.lstrip()[:1]
-    if head in ("{", "["):
-        doc, issues = parse_json(decoded)
-        if doc is None:
-            return [Annotation(path=rel, format="json", readable=False, n_values=1, issues=issues)]
-        if native.looks_native(doc):
-            return [native.read_document(doc, rel, issues)]
-        if qupath.looks_qupath(doc):
-            return [qupath.read_document(doc, rel, issues)]
-        if coco.looks_coco(doc):
-            return coco.read_document(doc, rel, issues)
-        if dsa.looks_dsa(doc):
-            return [dsa.read_document(doc, rel, issues)]
-        return [native.read_document(doc, rel, issues)]
-    return [
-        failed(
-            rel,
-            "unknown",
-            ReadIssue(
-                "UNKNOWN_FORMAT",
-                "not a recognised annotation format (expected JSON: native, QuPath GeoJSON, COCO, DSA; "
-                "or XML: ASAP, ImageScope, HALO)",
-            ),
-        )
-    ]
+        return [failed(rel, "unknown", *decoded.issues)]
+    if decoded.text.lstrip()[:1] not in ("{", "["):
+        return [failed(rel, "unknown", ReadIssue("UNKNOWN_FORMAT", _NOT_RECOGNISED))]
+    doc, issues = parse_json(decoded)
+    if doc is None:
+        return [failed(rel, "json", *issues)]
+    found = _read_first(_JSON_READERS, doc, rel, issues)
+    return found if found is not None else native.read(doc, rel, issues)
 
 
 def parse_annotation(data: bytes, rel: str) -> list[Annotation]:

@@ -22,16 +22,22 @@ import numpy as np
 from dqm.model import Annotation, ReadIssue
 from dqm.readers.common import shapes
 from dqm.readers.common.base import lesion_as_read
+from dqm.readers.common.reader import Role, Syntax
 from dqm.readers.common.xmltree import children, first, local, not_a_number, number
 
-FORMAT = "asap"
+NAME = "asap"
+TITLE = "ASAP"
+ROLE: Role = "annotation"
+SYNTAX: Syntax = "xml"
 ROOT = "ASAP_Annotations"
+
 AREA_TYPES = frozenset({"polygon", "rectangle", "spline"})
 POINT_TYPES = frozenset({"dot", "pointset", "measurement"})
 NO_GROUP = frozenset({"", "none"})
 
 
-def looks_asap(root: Element) -> bool:
+def looks(root: Element, rel: str) -> bool:
+    """The root element is ``<ASAP_Annotations>``."""
     return local(root.tag) == ROOT
 
 
@@ -56,17 +62,17 @@ def coordinates(
     return np.asarray(pts, dtype=np.float64).reshape(-1, 2), len(pts)
 
 
-def read_root(root: Element, path: str, issues: list[ReadIssue]) -> Annotation:
-    """The internal model of a parsed ASAP document."""
+def read(root: Element, path: str, issues: list[ReadIssue]) -> list[Annotation]:
+    """The internal model of a parsed ASAP document (one slide)."""
     issues = list(issues)
-    ann = Annotation(path=path, format=FORMAT, issues=issues)
+    ann = Annotation(path=path, format=NAME, issues=issues)
     base = f"/{ROOT}"
     container = first(root, "Annotations")
     n_values = 1
     if container is None:
         issues.append(ReadIssue("MISSING_KEY", "no <Annotations> element", base))
         ann.n_values = n_values
-        return ann
+        return [ann]
     for index, (element, epath) in enumerate(children(container, "Annotation", f"{base}/Annotations")):
         n_values += 2
         kind = (element.get("Type") or "").strip()
@@ -112,4 +118,4 @@ def read_root(root: Element, path: str, issues: list[ReadIssue]) -> Annotation:
             ring = shapes.closed_spline(ring)
         ann.lesions.append(lesion_as_read(index, epath, raw_class, [[ring]], props))
     ann.n_values = n_values
-    return ann
+    return [ann]

@@ -28,12 +28,17 @@ import numpy as np
 from dqm.model import Annotation, ReadIssue
 from dqm.readers.common import rle
 from dqm.readers.common.base import lesion_as_read, pointer, to_float
+from dqm.readers.common.reader import Role, Syntax
 
-FORMAT = "coco"
+NAME = "coco"
+TITLE = "COCO"
+ROLE: Role = "annotation"
+SYNTAX: Syntax = "json"
+ROOT = None
 XYXY_MIN_BOXES = 10
 
 
-def looks_coco(doc: Any) -> bool:
+def looks(doc: Any, rel: str) -> bool:
     """A JSON object with ``images`` and ``annotations`` lists."""
     return isinstance(doc, dict) and isinstance(doc.get("images"), list) and "annotations" in doc
 
@@ -129,7 +134,7 @@ def _segmentation(seg: Any, where: list[Any], index: int, issues: list[ReadIssue
     return polys, True
 
 
-def read_document(doc: Any, path: str, issues: list[ReadIssue]) -> list[Annotation]:
+def read(doc: Any, path: str, issues: list[ReadIssue]) -> list[Annotation]:
     """One annotation per image of a parsed COCO document."""
     file_issues = list(issues)
     images = doc.get("images") or []
@@ -204,7 +209,7 @@ def read_document(doc: Any, path: str, issues: list[ReadIssue]) -> list[Annotati
         out.append(
             Annotation(
                 path=path,
-                format=FORMAT,
+                format=NAME,
                 n_values=1,
                 issues=[
                     *file_issues,
@@ -229,7 +234,7 @@ def _image(
     name = img.get("file_name")
     ann = Annotation(
         path=path,
-        format=FORMAT,
+        format=NAME,
         slide_file=name if isinstance(name, str) else None,
         image_key=name if isinstance(name, str) else str(image_id),
         width=_int(img.get("width")),

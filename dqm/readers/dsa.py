@@ -23,8 +23,13 @@ from typing import Any
 from dqm.model import Annotation, Lesion, ReadIssue
 from dqm.readers.common import geojson, shapes
 from dqm.readers.common.base import lesion_as_read, pointer, to_float
+from dqm.readers.common.reader import Role, Syntax
 
-FORMAT = "dsa"
+NAME = "dsa"
+TITLE = "DSA"
+ROLE: Role = "annotation"
+SYNTAX: Syntax = "json"
+ROOT = None
 NOT_AREAS = frozenset({"point", "arrow"})
 
 
@@ -32,7 +37,7 @@ def _is_doc(d: Any) -> bool:
     return isinstance(d, dict) and isinstance(d.get("annotation"), dict)
 
 
-def looks_dsa(doc: Any) -> bool:
+def looks(doc: Any, rel: str) -> bool:
     """A DSA annotation document, a list of them, or an object with an ``elements`` list."""
     if isinstance(doc, list):
         return bool(doc) and _is_doc(doc[0])
@@ -68,10 +73,10 @@ def _class(element: dict[str, Any]) -> str | None:
     return None
 
 
-def read_document(doc: Any, path: str, issues: list[ReadIssue]) -> Annotation:
-    """The internal model of a parsed DSA annotation file."""
+def read(doc: Any, path: str, issues: list[ReadIssue]) -> list[Annotation]:
+    """The internal model of a parsed DSA annotation file (one slide)."""
     issues = list(issues)
-    ann = Annotation(path=path, format=FORMAT, issues=issues, document=doc)
+    ann = Annotation(path=path, format=NAME, issues=issues, document=doc)
     n_values = 1
     index = 0
     for body, where in _documents(doc):
@@ -98,7 +103,7 @@ def read_document(doc: Any, path: str, issues: list[ReadIssue]) -> Annotation:
                 ann.lesions.append(lesion)
             index += 1
     ann.n_values = n_values
-    return ann
+    return [ann]
 
 
 def _element(element: Any, where: list[Any], index: int, issues: list[ReadIssue]) -> Lesion | None:

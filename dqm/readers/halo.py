@@ -21,18 +21,23 @@ from xml.etree.ElementTree import Element
 import numpy as np
 
 from dqm.model import Annotation, ReadIssue
+from dqm.readers import imagescope
 from dqm.readers.common import shapes
 from dqm.readers.common.layers import Region, layer_lesions
+from dqm.readers.common.reader import Role, Syntax
 from dqm.readers.common.xmltree import children, first, local, not_a_number, number
-from dqm.readers.imagescope import looks_imagescope
 
-FORMAT = "halo"
+NAME = "halo"
+TITLE = "HALO"
+ROLE: Role = "annotation"
+SYNTAX: Syntax = "xml"
+ROOT = "Annotations"
 NOT_AREAS = frozenset({"ruler", "pin"})
 
 
-def looks_halo(root: Element, rel: str) -> bool:
+def looks(root: Element, rel: str) -> bool:
     """``<Annotations>`` that is not ImageScope (``<V>`` vertices, ``HasEndcaps`` regions)."""
-    return local(root.tag) == "Annotations" and not looks_imagescope(root, rel)
+    return local(root.tag) == ROOT and not imagescope.looks(root, rel)
 
 
 def _vertices(element: Element, path: str, issues: list[ReadIssue]) -> np.ndarray | None:
@@ -113,10 +118,10 @@ def _region(element: Element, path: str, issues: list[ReadIssue]) -> Region | No
     return Region(path, None, negative, props)
 
 
-def read_root(root: Element, path: str, issues: list[ReadIssue]) -> Annotation:
-    """The internal model of a parsed HALO document."""
+def read(root: Element, path: str, issues: list[ReadIssue]) -> list[Annotation]:
+    """The internal model of a parsed HALO document (one slide)."""
     issues = list(issues)
-    ann = Annotation(path=path, format=FORMAT, issues=issues)
+    ann = Annotation(path=path, format=NAME, issues=issues)
     n_values = 1
     for layer, lpath in children(root, "Annotation", "/Annotations"):
         n_values += 1
@@ -128,4 +133,4 @@ def read_root(root: Element, path: str, issues: list[ReadIssue]) -> Annotation:
             layer_lesions(regions, lpath, layer.get("Name", ""), len(ann.lesions), issues, len(elements))
         )
     ann.n_values = n_values
-    return ann
+    return [ann]

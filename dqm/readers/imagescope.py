@@ -18,18 +18,24 @@ import numpy as np
 
 from dqm.model import Annotation, ReadIssue
 from dqm.readers.common.layers import Region, layer_lesions
+from dqm.readers.common.reader import Role, Syntax
 from dqm.readers.common.xmltree import children, first, local, not_a_number, number
 
-FORMAT = "imagescope"
+NAME = "imagescope"
+TITLE = "ImageScope"
+ROLE: Role = "annotation"
+SYNTAX: Syntax = "xml"
+ROOT = "Annotations"
+
 REGION_KEYS = ("Id", "Type", "Text", "NegativeROA")
 
 
-def looks_imagescope(root: Element, rel: str) -> bool:
+def looks(root: Element, rel: str) -> bool:
     """``<Annotations>`` with ``MicronsPerPixel``, ``<Vertex>`` vertices or ``Id`` layers.
 
     An empty ``<Annotations/>`` is ImageScope unless the file is named ``*.annotations`` (HALO).
     """
-    if local(root.tag) != "Annotations":
+    if local(root.tag) != ROOT:
         return False
     if "MicronsPerPixel" in root.attrib:
         return True
@@ -73,10 +79,10 @@ def _region(element: Element, path: str, issues: list[ReadIssue]) -> Region | No
     return Region(path, np.asarray(pts, dtype=np.float64), negative, props)
 
 
-def read_root(root: Element, path: str, issues: list[ReadIssue]) -> Annotation:
-    """The internal model of a parsed ImageScope document."""
+def read(root: Element, path: str, issues: list[ReadIssue]) -> list[Annotation]:
+    """The internal model of a parsed ImageScope document (one slide)."""
     issues = list(issues)
-    ann = Annotation(path=path, format=FORMAT, issues=issues)
+    ann = Annotation(path=path, format=NAME, issues=issues)
     n_values = 1
     mpp_text = root.get("MicronsPerPixel")
     if mpp_text is not None:
@@ -113,4 +119,4 @@ def read_root(root: Element, path: str, issues: list[ReadIssue]) -> Annotation:
             lesion.properties.update({f"layer.{k}": v for k, v in layer_props.items()})
         ann.lesions.extend(lesions)
     ann.n_values = n_values
-    return ann
+    return [ann]

@@ -23,8 +23,13 @@ from typing import Any
 from dqm.model import Annotation, Lesion, ReadIssue
 from dqm.readers.common import geojson
 from dqm.readers.common.base import lesion_as_read, pointer
+from dqm.readers.common.reader import Role, Syntax
 
-FORMAT = "qupath"
+NAME = "qupath"
+TITLE = "QuPath GeoJSON"
+ROLE: Role = "annotation"
+SYNTAX: Syntax = "json"
+ROOT = None
 LESION_TYPES = frozenset({"annotation"})
 LEGACY_TYPES = {
     "PathAnnotationObject": "annotation",
@@ -35,7 +40,7 @@ LEGACY_TYPES = {
 }
 
 
-def looks_qupath(doc: Any) -> bool:
+def looks(doc: Any, rel: str) -> bool:
     """A GeoJSON FeatureCollection, a single Feature, or a non-empty list of Features."""
     if isinstance(doc, dict):
         return doc.get("type") in ("FeatureCollection", "Feature")
@@ -90,10 +95,10 @@ def object_type(feature: dict[str, Any], props: dict[str, Any]) -> str:
     return "annotation"
 
 
-def read_document(doc: Any, path: str, issues: list[ReadIssue]) -> Annotation:
-    """The internal model of a parsed QuPath GeoJSON document."""
+def read(doc: Any, path: str, issues: list[ReadIssue]) -> list[Annotation]:
+    """The internal model of a parsed QuPath GeoJSON document (one slide)."""
     issues = list(issues)
-    ann = Annotation(path=path, format=FORMAT, issues=issues, document=doc)
+    ann = Annotation(path=path, format=NAME, issues=issues, document=doc)
     n_values = 1
     skipped: Counter[str] = Counter()
     first_skipped: str | None = None
@@ -129,7 +134,7 @@ def read_document(doc: Any, path: str, issues: list[ReadIssue]) -> Annotation:
         )
         n_values += 1
     ann.n_values = n_values
-    return ann
+    return [ann]
 
 
 def _lesion(

@@ -275,13 +275,13 @@ def test_coco_bad_rle_is_a_finding(profile: Profile) -> None:
 
 def test_coco_file_is_parsed_once_per_process(profile: Profile, monkeypatch) -> None:
     calls = []
-    real = coco.read_document
+    real = coco.read
 
     def counting(*args, **kwargs):
         calls.append(1)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(coco, "read_document", counting)
+    monkeypatch.setattr(coco, "read", counting)
     images = [{"id": i, "file_name": f"s{i}.tiff", "width": 10, "height": 10} for i in range(3000)]
     anns = [
         {"id": i, "image_id": i, "category_id": 7, "segmentation": [[0, 0, 5, 0, 5, 5]]} for i in range(3000)

@@ -41,9 +41,9 @@ def lesion_as_read(
     return Lesion.build(index, pointer, raw_class, None, polygons, properties, outline_read)
 
 
-def failed(path: str, fmt: str, issue: ReadIssue) -> Annotation:
-    """An annotation that could not be read at all: no content, one issue saying why."""
-    return Annotation(path=path, format=fmt, readable=False, n_values=1, issues=[issue])
+def failed(path: str, fmt: str, *issues: ReadIssue) -> Annotation:
+    """An annotation that could not be read at all: no content, the issues saying why."""
+    return Annotation(path=path, format=fmt, readable=False, n_values=1, issues=list(issues))
 
 
 @dataclass(frozen=True, slots=True)
