@@ -1,4 +1,5 @@
-"""What every reader shares: the file-level read (bytes, encoding, syntax) and JSON pointers."""
+"""What every reader shares: the file-level read (bytes, encoding, syntax), JSON pointers, a
+lesion as read (class as written, resolved later) and an annotation that could not be read."""
 
 from __future__ import annotations
 
