@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 
@@ -370,6 +371,10 @@ def test_readers_leave_classes_as_written_and_resolution_is_one_step_after(profi
     assert [(les.raw_class, les.label) for les in ann.lesions] == [("bcc", None)]
     (resolved,) = resolve_classes([ann], profile)
     assert resolved.lesions[0].label == "BCC" and ann.lesions[0].label is None
+    # the resolved lesion is the same lesion otherwise: every other field is carried over
+    for f in dataclasses.fields(resolved.lesions[0]):
+        if f.name != "label":
+            assert getattr(resolved.lesions[0], f.name) is getattr(ann.lesions[0], f.name), f.name
 
 
 def test_the_item_institution_wins_over_the_one_a_native_file_names(profile: Profile) -> None:
