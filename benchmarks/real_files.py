@@ -18,7 +18,7 @@ from pathlib import Path
 
 from dqm.model import Item
 from dqm.profile import load_profile
-from dqm.readers import read_annotation
+from dqm.readers import read_annotation, resolve_classes
 from dqm.runner import merged, run_item_checks
 from dqm.slide_io import probe_slide
 from validators.context import FileStatus, ItemView
@@ -39,7 +39,7 @@ def annotation_rows(real: Path, profile, checks) -> list[list[str]]:
         if not path.is_file():
             continue
         t0 = time.perf_counter()
-        anns = read_annotation(path, path.name, profile)
+        anns = resolve_classes(read_annotation(path, path.name), profile)
         ann = anns[0] if len(anns) == 1 else merged(anns)
         item = Item(path.stem, None, path.name, {}, None)
         view = ItemView(item, profile, ann, None, FileStatus(None, False), FileStatus(path.name, True), False)
@@ -108,7 +108,7 @@ def main() -> None:
     checks = configure(profile)
     # warm-up, untimed: the first probe and parse import openslide, tifffile, scipy, defusedxml
     probe_slide(args.real / "slides" / "small.svs", "small.svs")
-    read_annotation(args.real / "annotations" / "halo" / "test_types.annotations", "t", profile)
+    read_annotation(args.real / "annotations" / "halo" / "test_types.annotations", "t")
     print("## Annotation files\n")
     print("CLASS_UNKNOWN (one per lesion whose class is not in the taxonomy) is counted in 'unmapped'.\n")
     print(

@@ -21,8 +21,8 @@ import orjson
 from dqm.coords import usable_mpp
 from dqm.model import Annotation, Lesion
 from dqm.profile import Profile
-from dqm.readers import read_annotation
-from dqm.readers.geojson import to_coordinates
+from dqm.readers import read_annotation, resolve_classes
+from dqm.readers.common.geojson import to_coordinates
 from dqm.readers.native_schema import FORMAT_TAG
 
 Target = Literal["native", "qupath"]
@@ -167,7 +167,7 @@ def convert_file(
     """
     taken = set() if taken is None else taken
     result = Converted(str(src))
-    annotations = read_annotation(src, src.name, profile)
+    annotations = resolve_classes(read_annotation(src, src.name), profile)
     many = len(annotations) > 1
     out.mkdir(parents=True, exist_ok=True)
     for ann in annotations:

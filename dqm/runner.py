@@ -34,8 +34,8 @@ from dqm.facts import ItemSummary, SlideSummary
 from dqm.findings import MAX_NAME_CHARS, Finding, Severity, clip
 from dqm.model import Annotation, Item, ReadIssue
 from dqm.profile import Profile
-from dqm.readers import parse_annotation, read_bytes, with_institution
-from dqm.readers.base import failed
+from dqm.readers import parse_annotation, read_bytes, resolve_classes
+from dqm.readers.common.base import failed
 from dqm.slide_io import ProbeOptions, SlideProbe, capture_native_stderr, full_hash, probe_slide_cached
 from validators.context import BatchView, FileStatus, ItemFacts, ItemView
 from validators.engine import ConfiguredCheck, configure, crash_finding, run_checks
@@ -187,14 +187,14 @@ def check_item(
         else:
             ann_hash = hashlib.sha256(data).hexdigest() if options.hash_files else None
             try:
-                annotation = _pick(parse_annotation(data, rel, profile), item, image.path)
+                annotation = _pick(parse_annotation(data, rel), item, image.path)
             except Exception as exc:  # a reader's bug must not stop the run or hide the file
                 annotation = Annotation(path=rel, format="unknown", readable=False, n_values=1)
                 read_crash = crash_finding(READ_CHECK, item.slide_id, exc, rel)
     if item.row is None and annotation is not None:
         item.record = dict(annotation.clinical)
     if annotation is not None:
-        annotation = with_institution(annotation, profile, item.institution)
+        annotation = resolve_classes(annotation, profile, item.institution)
     view = ItemView(item, profile, annotation, probe, image, ann_status, options.slides)
     findings = run_item_checks(view, checks)
     if read_crash is not None:

@@ -10,7 +10,7 @@ import numpy as np
 
 from dqm.model import Item
 from dqm.profile import Profile
-from dqm.readers import parse_annotation
+from dqm.readers import parse_annotation, resolve_classes
 from dqm.slide_io import virtual_probe
 from validators.context import FileStatus, ItemView
 
@@ -65,9 +65,10 @@ def view_of(
 ) -> ItemView:
     """An item view of a document as if read from ``S1.json`` next to a healthy virtual slide."""
     data = raw if raw is not None else json.dumps(doc).encode()
-    annotation = parse_annotation(data, "annotations/S1.json", profile)[0]
+    annotation = parse_annotation(data, "annotations/S1.json")[0]
     record = {k: str(v) for k, v in CLINICAL.items()} if manifest_row else dict(annotation.clinical)
     item = Item("S1", "slides/S1.tiff", "annotations/S1.json", record, 1 if manifest_row else None)
+    annotation = resolve_classes(annotation, profile, item.institution)
     probe = virtual_probe("slides/S1.tiff", 4096, 3072) if slide else None
     return ItemView(
         item,

@@ -22,10 +22,10 @@ def _batch(root):
 def test_a_raising_reader_is_a_crash_of_that_file_and_the_run_goes_on(tmp_path, profile, monkeypatch):
     real = dqm.runner.parse_annotation
 
-    def parse(data, rel, prof):
+    def parse(data, rel):
         if rel == "A.json":
             raise OverflowError("bug in a reader")
-        return real(data, rel, prof)
+        return real(data, rel)
 
     monkeypatch.setattr(dqm.runner, "parse_annotation", parse)
     run = run_batch(_batch(tmp_path / "b"), profile, RunOptions(workers=1, slides=False, clinical=False))
@@ -37,14 +37,14 @@ def test_a_raising_reader_is_a_crash_of_that_file_and_the_run_goes_on(tmp_path, 
 
 
 def test_a_raising_item_step_outside_the_checks_is_a_crash_of_that_item(tmp_path, profile, monkeypatch):
-    real = dqm.runner.with_institution
+    real = dqm.runner.resolve_classes
 
-    def relabel(ann, prof, institution):
+    def resolve(ann, prof, institution):
         if ann.path == "B.json":
             raise RuntimeError("bug outside the checks")
         return real(ann, prof, institution)
 
-    monkeypatch.setattr(dqm.runner, "with_institution", relabel)
+    monkeypatch.setattr(dqm.runner, "resolve_classes", resolve)
     run = run_batch(_batch(tmp_path / "b"), profile, RunOptions(workers=1, slides=False, clinical=False))
     a, b = run.outcomes
     assert [f.code for f in b.findings] == [CRASH_CODE] and b.summary.slide_id == "B"

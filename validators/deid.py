@@ -18,11 +18,10 @@ from dqm.clinical_table import IDENTIFYING
 from dqm.findings import Aspect, Finding, Severity
 from dqm.identifiers import DeidSettings, Place, find, identifier_key, is_blank, mask, quasi_key, strings
 from dqm.profile import Profile
-from dqm.readers.base import pointer
+from dqm.readers import XML_FORMATS
+from dqm.readers.common.base import pointer
 from validators.context import ItemView
 from validators.registry import CheckContext, NoParams, check
-
-XML_FORMATS = frozenset({"asap", "imagescope", "halo"})
 
 
 def _code(prefix: str, level: str) -> str:

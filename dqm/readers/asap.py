@@ -6,7 +6,7 @@ document order (``Order`` is informative).
 
 * ``Polygon`` and ``Rectangle``: the coordinates are the ring;
 * ``Spline``: the coordinates are control points of a closed centripetal Catmull-Rom curve,
-  interpolated as :func:`dqm.readers.shapes.closed_spline` says (vertex ``j * 8`` is control
+  interpolated as :func:`dqm.readers.common.shapes.closed_spline` says (vertex ``j * 8`` is control
   point ``j``); the lesion's properties record the number of control points;
 * ``Dot``, ``PointSet`` and ``Measurement``: not an area (``NOT_AN_AREA``, skipped);
 * a group ``None`` or no group: ``CLASS_MISSING``.
@@ -19,19 +19,25 @@ from xml.etree.ElementTree import Element
 
 import numpy as np
 
-from dqm.model import Annotation, Lesion, ReadIssue
-from dqm.profile import Profile
-from dqm.readers import shapes
-from dqm.readers.xmltree import children, first, local, not_a_number, number
+from dqm.model import Annotation, ReadIssue
+from dqm.readers.common import shapes
+from dqm.readers.common.base import lesion_as_read
+from dqm.readers.common.reader import Role, Syntax
+from dqm.readers.common.xmltree import children, first, local, not_a_number, number
 
-FORMAT = "asap"
+NAME = "asap"
+TITLE = "ASAP"
+ROLE: Role = "annotation"
+SYNTAX: Syntax = "xml"
 ROOT = "ASAP_Annotations"
+
 AREA_TYPES = frozenset({"polygon", "rectangle", "spline"})
 POINT_TYPES = frozenset({"dot", "pointset", "measurement"})
 NO_GROUP = frozenset({"", "none"})
 
 
-def looks_asap(root: Element) -> bool:
+def looks(root: Element, rel: str) -> bool:
+    """The root element is ``<ASAP_Annotations>``."""
     return local(root.tag) == ROOT
 
 
@@ -56,17 +62,17 @@ def coordinates(
     return np.asarray(pts, dtype=np.float64).reshape(-1, 2), len(pts)
 
 
-def read_root(root: Element, path: str, profile: Profile, issues: list[ReadIssue]) -> Annotation:
-    """The internal model of a parsed ASAP document."""
+def read(root: Element, path: str, issues: list[ReadIssue]) -> list[Annotation]:
+    """The internal model of a parsed ASAP document (one slide)."""
     issues = list(issues)
-    ann = Annotation(path=path, format=FORMAT, issues=issues)
+    ann = Annotation(path=path, format=NAME, issues=issues)
     base = f"/{ROOT}"
     container = first(root, "Annotations")
     n_values = 1
     if container is None:
         issues.append(ReadIssue("MISSING_KEY", "no <Annotations> element", base))
         ann.n_values = n_values
-        return ann
+        return [ann]
     for index, (element, epath) in enumerate(children(container, "Annotation", f"{base}/Annotations")):
         n_values += 2
         kind = (element.get("Type") or "").strip()
@@ -101,25 +107,15 @@ def read_root(root: Element, path: str, profile: Profile, issues: list[ReadIssue
                     index,
                 )
             )
-            ann.lesions.append(
-                Lesion.build(
-                    index, epath, raw_class, profile.resolve_class(raw_class), [], props, outline_read=False
-                )
-            )
+            ann.lesions.append(lesion_as_read(index, epath, raw_class, [], props, outline_read=False))
             continue
         ring, _ = coordinates(element, epath, index, issues)
         if ring is None:
-            ann.lesions.append(
-                Lesion.build(
-                    index, epath, raw_class, profile.resolve_class(raw_class), [], props, outline_read=False
-                )
-            )
+            ann.lesions.append(lesion_as_read(index, epath, raw_class, [], props, outline_read=False))
             continue
         if kind.lower() == "spline":
             props["spline_control_points"] = len(ring)
             ring = shapes.closed_spline(ring)
-        ann.lesions.append(
-            Lesion.build(index, epath, raw_class, profile.resolve_class(raw_class), [[ring]], props)
-        )
+        ann.lesions.append(lesion_as_read(index, epath, raw_class, [[ring]], props))
     ann.n_values = n_values
-    return ann
+    return [ann]

@@ -7,7 +7,7 @@ class ``categories[category_id].name``:
 * polygon segmentation ``[[x1, y1, x2, y2, ...], ...]``: each list is one part (COCO polygons
   have no holes);
 * RLE segmentation ``{size, counts}`` (compressed or not): decoded to exact pixel-edge polygons
-  with holes (:mod:`dqm.readers.rle`); an undecodable RLE is ``COCO_BAD_RLE``;
+  with holes (:mod:`dqm.readers.common.rle`); an undecodable RLE is ``COCO_BAD_RLE``;
 * ``iscrowd: 1``: kept, with a ``COCO_CROWD`` warning (a crowd region groups several objects).
 
 Checked once per file, reported on each image: annotations with only a ``bbox``
@@ -25,16 +25,20 @@ from typing import Any
 
 import numpy as np
 
-from dqm.model import Annotation, Lesion, ReadIssue
-from dqm.profile import Profile
-from dqm.readers import rle
-from dqm.readers.base import pointer, to_float
+from dqm.model import Annotation, ReadIssue
+from dqm.readers.common import rle
+from dqm.readers.common.base import lesion_as_read, pointer, to_float
+from dqm.readers.common.reader import Role, Syntax
 
-FORMAT = "coco"
+NAME = "coco"
+TITLE = "COCO"
+ROLE: Role = "annotation"
+SYNTAX: Syntax = "json"
+ROOT = None
 XYXY_MIN_BOXES = 10
 
 
-def looks_coco(doc: Any) -> bool:
+def looks(doc: Any, rel: str) -> bool:
     """A JSON object with ``images`` and ``annotations`` lists."""
     return isinstance(doc, dict) and isinstance(doc.get("images"), list) and "annotations" in doc
 
@@ -130,7 +134,7 @@ def _segmentation(seg: Any, where: list[Any], index: int, issues: list[ReadIssue
     return polys, True
 
 
-def read_document(doc: Any, path: str, profile: Profile, issues: list[ReadIssue]) -> list[Annotation]:
+def read(doc: Any, path: str, issues: list[ReadIssue]) -> list[Annotation]:
     """One annotation per image of a parsed COCO document."""
     file_issues = list(issues)
     images = doc.get("images") or []
@@ -200,16 +204,12 @@ def read_document(doc: Any, path: str, profile: Profile, issues: list[ReadIssue]
 
     out = []
     for image_id, (k, img) in by_id.items():
-        out.append(
-            _image(
-                img, k, image_id, per_image.get(image_id, []), anns, categories, path, profile, file_issues
-            )
-        )
+        out.append(_image(img, k, image_id, per_image.get(image_id, []), anns, categories, path, file_issues))
     if not out:
         out.append(
             Annotation(
                 path=path,
-                format=FORMAT,
+                format=NAME,
                 n_values=1,
                 issues=[
                     *file_issues,
@@ -228,14 +228,13 @@ def _image(
     anns: list[Any],
     categories: dict[int, str],
     path: str,
-    profile: Profile,
     file_issues: list[ReadIssue],
 ) -> Annotation:
     issues = list(file_issues)
     name = img.get("file_name")
     ann = Annotation(
         path=path,
-        format=FORMAT,
+        format=NAME,
         slide_file=name if isinstance(name, str) else None,
         image_key=name if isinstance(name, str) else str(image_id),
         width=_int(img.get("width")),
@@ -273,11 +272,7 @@ def _image(
         if a.get("iscrowd") in (1, True):
             crowd.append(idx)
         props = {key: a[key] for key in ("id", "iscrowd", "area", "bbox") if key in a}
-        ann.lesions.append(
-            Lesion.build(
-                idx, pointer(*where), raw_class, profile.resolve_class(raw_class), polys, props, read
-            )
-        )
+        ann.lesions.append(lesion_as_read(idx, pointer(*where), raw_class, polys, props, read))
     if bbox_only:
         issues.append(
             ReadIssue(

@@ -21,11 +21,15 @@ import math
 from typing import Any
 
 from dqm.model import Annotation, Lesion, ReadIssue
-from dqm.profile import Profile
-from dqm.readers import geojson, shapes
-from dqm.readers.base import pointer, to_float
+from dqm.readers.common import geojson, shapes
+from dqm.readers.common.base import lesion_as_read, pointer, to_float
+from dqm.readers.common.reader import Role, Syntax
 
-FORMAT = "dsa"
+NAME = "dsa"
+TITLE = "DSA"
+ROLE: Role = "annotation"
+SYNTAX: Syntax = "json"
+ROOT = None
 NOT_AREAS = frozenset({"point", "arrow"})
 
 
@@ -33,7 +37,7 @@ def _is_doc(d: Any) -> bool:
     return isinstance(d, dict) and isinstance(d.get("annotation"), dict)
 
 
-def looks_dsa(doc: Any) -> bool:
+def looks(doc: Any, rel: str) -> bool:
     """A DSA annotation document, a list of them, or an object with an ``elements`` list."""
     if isinstance(doc, list):
         return bool(doc) and _is_doc(doc[0])
@@ -69,10 +73,10 @@ def _class(element: dict[str, Any]) -> str | None:
     return None
 
 
-def read_document(doc: Any, path: str, profile: Profile, issues: list[ReadIssue]) -> Annotation:
-    """The internal model of a parsed DSA annotation file."""
+def read(doc: Any, path: str, issues: list[ReadIssue]) -> list[Annotation]:
+    """The internal model of a parsed DSA annotation file (one slide)."""
     issues = list(issues)
-    ann = Annotation(path=path, format=FORMAT, issues=issues, document=doc)
+    ann = Annotation(path=path, format=NAME, issues=issues, document=doc)
     n_values = 1
     index = 0
     for body, where in _documents(doc):
@@ -94,17 +98,15 @@ def read_document(doc: Any, path: str, profile: Profile, issues: list[ReadIssue]
             continue
         for k, element in enumerate(elements):
             n_values += 2
-            lesion = _element(element, [*where, "elements", k], index, profile, issues)
+            lesion = _element(element, [*where, "elements", k], index, issues)
             if lesion is not None:
                 ann.lesions.append(lesion)
             index += 1
     ann.n_values = n_values
-    return ann
+    return [ann]
 
 
-def _element(
-    element: Any, where: list[Any], index: int, profile: Profile, issues: list[ReadIssue]
-) -> Lesion | None:
+def _element(element: Any, where: list[Any], index: int, issues: list[ReadIssue]) -> Lesion | None:
     ptr = pointer(*where)
     if not isinstance(element, dict):
         issues.append(ReadIssue("WRONG_TYPE", "an element must be an object", ptr, index))
@@ -132,7 +134,7 @@ def _element(
         k: v for k, v in element.items() if k not in ("points", "holes", "group", "center", "type", "closed")
     }
     polygons, read = _outline(element, kind, where, index, issues)
-    return Lesion.build(index, ptr, raw_class, profile.resolve_class(raw_class), polygons, props, read)
+    return lesion_as_read(index, ptr, raw_class, polygons, props, read)
 
 
 def _outline(

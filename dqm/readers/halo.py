@@ -1,12 +1,12 @@
 """Reader for Indica Labs HALO ``.annotations`` XML.
 
 ``<Annotations>`` holds layers (``<Annotation Name LineColor Visible>``); the layer name is the
-class (:mod:`dqm.readers.layers`). Each ``Regions/Region`` has a ``Type`` and ``Vertices/V``:
+class (:mod:`dqm.readers.common.layers`). Each ``Regions/Region`` has a ``Type`` and ``Vertices/V``:
 
 * ``Polygon``: a closed outline (HALO repeats the first vertex at the end). A polygon whose last
   vertex is not its first, or with ``HasEndcaps="1"``, is an open polyline: ``NOT_AN_AREA``;
 * ``Rectangle``: two opposite corners -> a 4-vertex ring;
-* ``Ellipse``: two corners of the bounding box -> a 64-vertex ring (:func:`~dqm.readers.shapes.ellipse`);
+* ``Ellipse``: two corners of the bounding box -> a 64-vertex ring (:func:`~dqm.readers.common.shapes.ellipse`);
 * ``Ruler`` and ``Pin``: ``NOT_AN_AREA``; any other type: ``UNSUPPORTED_GEOMETRY``.
 
 ``NegativeROA="1"`` regions become holes of the positive region of the same layer that contains
@@ -21,19 +21,23 @@ from xml.etree.ElementTree import Element
 import numpy as np
 
 from dqm.model import Annotation, ReadIssue
-from dqm.profile import Profile
-from dqm.readers import shapes
-from dqm.readers.imagescope import looks_imagescope
-from dqm.readers.layers import Region, layer_lesions
-from dqm.readers.xmltree import children, first, local, not_a_number, number
+from dqm.readers import imagescope
+from dqm.readers.common import shapes
+from dqm.readers.common.layers import Region, layer_lesions
+from dqm.readers.common.reader import Role, Syntax
+from dqm.readers.common.xmltree import children, first, local, not_a_number, number
 
-FORMAT = "halo"
+NAME = "halo"
+TITLE = "HALO"
+ROLE: Role = "annotation"
+SYNTAX: Syntax = "xml"
+ROOT = "Annotations"
 NOT_AREAS = frozenset({"ruler", "pin"})
 
 
-def looks_halo(root: Element, rel: str) -> bool:
+def looks(root: Element, rel: str) -> bool:
     """``<Annotations>`` that is not ImageScope (``<V>`` vertices, ``HasEndcaps`` regions)."""
-    return local(root.tag) == "Annotations" and not looks_imagescope(root, rel)
+    return local(root.tag) == ROOT and not imagescope.looks(root, rel)
 
 
 def _vertices(element: Element, path: str, issues: list[ReadIssue]) -> np.ndarray | None:
@@ -114,10 +118,10 @@ def _region(element: Element, path: str, issues: list[ReadIssue]) -> Region | No
     return Region(path, None, negative, props)
 
 
-def read_root(root: Element, path: str, profile: Profile, issues: list[ReadIssue]) -> Annotation:
-    """The internal model of a parsed HALO document."""
+def read(root: Element, path: str, issues: list[ReadIssue]) -> list[Annotation]:
+    """The internal model of a parsed HALO document (one slide)."""
     issues = list(issues)
-    ann = Annotation(path=path, format=FORMAT, issues=issues)
+    ann = Annotation(path=path, format=NAME, issues=issues)
     n_values = 1
     for layer, lpath in children(root, "Annotation", "/Annotations"):
         n_values += 1
@@ -126,9 +130,7 @@ def read_root(root: Element, path: str, profile: Profile, issues: list[ReadIssue
         n_values += 2 * len(elements)  # a region's class and outline are two values
         regions = [r for r in (_region(el, rp, issues) for el, rp in elements) if r is not None]
         ann.lesions.extend(
-            layer_lesions(
-                regions, lpath, layer.get("Name", ""), profile, len(ann.lesions), issues, len(elements)
-            )
+            layer_lesions(regions, lpath, layer.get("Name", ""), len(ann.lesions), issues, len(elements))
         )
     ann.n_values = n_values
-    return ann
+    return [ann]

@@ -1,6 +1,6 @@
 """Reader for Aperio ImageScope XML (``<Annotations MicronsPerPixel="…">``).
 
-Each ``Annotation`` is a layer whose ``Name`` is the class (:mod:`dqm.readers.layers`); each
+Each ``Annotation`` is a layer whose ``Name`` is the class (:mod:`dqm.readers.common.layers`); each
 ``Regions/Region`` with ``Vertices/Vertex`` is a region, ``NegativeROA="1"`` a hole. The file's
 ``MicronsPerPixel`` becomes the annotation's declared mpp (compared with the slide header).
 Regions are read from their vertices whatever their ``Type``; a region of fewer than 3
@@ -17,20 +17,25 @@ from xml.etree.ElementTree import Element
 import numpy as np
 
 from dqm.model import Annotation, ReadIssue
-from dqm.profile import Profile
-from dqm.readers.layers import Region, layer_lesions
-from dqm.readers.xmltree import children, first, local, not_a_number, number
+from dqm.readers.common.layers import Region, layer_lesions
+from dqm.readers.common.reader import Role, Syntax
+from dqm.readers.common.xmltree import children, first, local, not_a_number, number
 
-FORMAT = "imagescope"
+NAME = "imagescope"
+TITLE = "ImageScope"
+ROLE: Role = "annotation"
+SYNTAX: Syntax = "xml"
+ROOT = "Annotations"
+
 REGION_KEYS = ("Id", "Type", "Text", "NegativeROA")
 
 
-def looks_imagescope(root: Element, rel: str) -> bool:
+def looks(root: Element, rel: str) -> bool:
     """``<Annotations>`` with ``MicronsPerPixel``, ``<Vertex>`` vertices or ``Id`` layers.
 
     An empty ``<Annotations/>`` is ImageScope unless the file is named ``*.annotations`` (HALO).
     """
-    if local(root.tag) != "Annotations":
+    if local(root.tag) != ROOT:
         return False
     if "MicronsPerPixel" in root.attrib:
         return True
@@ -74,10 +79,10 @@ def _region(element: Element, path: str, issues: list[ReadIssue]) -> Region | No
     return Region(path, np.asarray(pts, dtype=np.float64), negative, props)
 
 
-def read_root(root: Element, path: str, profile: Profile, issues: list[ReadIssue]) -> Annotation:
-    """The internal model of a parsed ImageScope document."""
+def read(root: Element, path: str, issues: list[ReadIssue]) -> list[Annotation]:
+    """The internal model of a parsed ImageScope document (one slide)."""
     issues = list(issues)
-    ann = Annotation(path=path, format=FORMAT, issues=issues)
+    ann = Annotation(path=path, format=NAME, issues=issues)
     n_values = 1
     mpp_text = root.get("MicronsPerPixel")
     if mpp_text is not None:
@@ -109,11 +114,9 @@ def read_root(root: Element, path: str, profile: Profile, issues: list[ReadIssue
             for a in (attributes if attributes is not None else ())
             if local(a.tag) == "Attribute" and a.get("Name") and a.get("Value")
         }
-        lesions = layer_lesions(
-            regions, lpath, layer.get("Name", ""), profile, len(ann.lesions), issues, n_elements
-        )
+        lesions = layer_lesions(regions, lpath, layer.get("Name", ""), len(ann.lesions), issues, n_elements)
         for lesion in lesions:
             lesion.properties.update({f"layer.{k}": v for k, v in layer_props.items()})
         ann.lesions.extend(lesions)
     ann.n_values = n_values
-    return ann
+    return [ann]

@@ -9,7 +9,7 @@ Speed: for a clean file, validating every coordinate through pydantic costs twic
 the file does. :func:`read_clean` first decodes the bytes with msgspec into typed structs that
 state the same schema (``_M*`` below; a test proves msgspec never accepts what the pydantic
 schema rejects), which parses and validates in one pass faster than orjson parses alone. A file
-msgspec refuses, for whatever reason, is read again by :func:`read_document`, which locates
+msgspec refuses, for whatever reason, is read again by :func:`read`, which locates
 every error.
 """
 
@@ -23,12 +23,17 @@ import msgspec
 import numpy as np
 from pydantic import TypeAdapter, ValidationError
 
-from dqm.model import Annotation, Lesion, ReadIssue
-from dqm.profile import Profile
-from dqm.readers.base import count_slots, pointer, to_float
+from dqm.model import Annotation, ReadIssue
+from dqm.readers.common.base import count_slots, lesion_as_read, pointer, to_float
+from dqm.readers.common.reader import Role, Syntax
 from dqm.readers.native_schema import NativeAnnotation
 
-FORMAT = "native"
+NAME = "native"
+TITLE = "native"
+ROLE: Role = "annotation"
+SYNTAX: Syntax = "json"
+ROOT = None
+
 _ADAPTER: TypeAdapter[NativeAnnotation] = TypeAdapter(NativeAnnotation)
 _UNION_TAGS = frozenset({"Polygon", "MultiPolygon"})
 
@@ -74,7 +79,7 @@ SLIDE_KEYS = ("file", "width", "height")
 LESION_KEYS = ("class", "geometry")
 
 
-def looks_native(doc: Any) -> bool:
+def looks(doc: Any, rel: str) -> bool:
     """True for a JSON object shaped like a native file (a ``lesions`` list or ``slide`` object)."""
     return isinstance(doc, dict) and ("lesions" in doc or "slide" in doc)
 
@@ -195,11 +200,11 @@ def _integer(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def read_clean(data: bytes, path: str, profile: Profile) -> Annotation | None:
+def read_clean(data: bytes, path: str) -> Annotation | None:
     """The annotation of a file that satisfies the schema, read in one pass; None otherwise.
 
     ``None`` means only "not proven clean": the caller reads the file again with
-    :func:`read_document`, which reports what is wrong (or finds it is another format).
+    :func:`read`, which reports what is wrong (or finds it is another format).
     """
     try:
         doc = _DECODER.decode(data)
@@ -208,26 +213,24 @@ def read_clean(data: bytes, path: str, profile: Profile) -> Annotation | None:
     slide = doc.slide
     ann = Annotation(
         path=path,
-        format=FORMAT,
+        format=NAME,
         slide_file=slide.file,
         width=slide.width,
         height=slide.height,
         mpp=slide.mpp if isinstance(slide.mpp, float) else None,
         clinical=dict(doc.clinical),
     )
-    # value slots as read_document counts them: keys present, the required ones always
+    # value slots as read counts them: keys present, the required ones always
     n_values = _present(doc.format) + 3 + _present(slide.mpp, slide.objective_power) + len(doc.clinical)
-    institution = doc.clinical.get("institution")
     for i, rec in enumerate(doc.lesions):
         n_values += 2 + _present(rec.id, rec.properties)
         geometry = rec.geometry
         polygons = [geometry.coordinates] if isinstance(geometry, _MPolygon) else geometry.coordinates
         ann.lesions.append(
-            Lesion.build(
+            lesion_as_read(
                 i,
                 pointer("lesions", i),
                 rec.class_,
-                profile.resolve_class(rec.class_, institution),
                 [_rings(poly) for poly in polygons],
                 rec.properties if isinstance(rec.properties, dict) else {},
             )
@@ -236,8 +239,15 @@ def read_clean(data: bytes, path: str, profile: Profile) -> Annotation | None:
     return ann
 
 
-def read_document(doc: Any, path: str, profile: Profile, issues: list[ReadIssue]) -> Annotation:
-    """The internal model of a parsed native document; ``issues`` gains the schema errors."""
+def read(doc: Any, path: str, issues: list[ReadIssue]) -> list[Annotation]:
+    """The internal model of a parsed native document (one slide), with its schema errors.
+
+    Also the reader of JSON no other format recognises: it reports what is missing.
+    """
+    return [_annotation(doc, path, issues)]
+
+
+def _annotation(doc: Any, path: str, issues: list[ReadIssue]) -> Annotation:
     issues = list(issues)
     broken: set[int] = set()
     try:
@@ -246,11 +256,11 @@ def read_document(doc: Any, path: str, profile: Profile, issues: list[ReadIssue]
         schema_issues, broken, _ = _schema_issues(doc, exc)
         issues.extend(schema_issues)
     if not isinstance(doc, dict):
-        return Annotation(path=path, format=FORMAT, n_values=1, issues=issues, document=doc)
+        return Annotation(path=path, format=NAME, n_values=1, issues=issues, document=doc)
 
     n_values = count_slots({k: v for k, v in doc.items() if k not in ("slide", "lesions", "clinical")}, ())
     slide = doc.get("slide")
-    ann = Annotation(path=path, format=FORMAT, issues=issues, document=doc)
+    ann = Annotation(path=path, format=NAME, issues=issues, document=doc)
     if isinstance(slide, dict):
         n_values += count_slots(slide, SLIDE_KEYS)
         ann.slide_file = slide.get("file") if isinstance(slide.get("file"), str) else None
@@ -274,7 +284,6 @@ def read_document(doc: Any, path: str, profile: Profile, issues: list[ReadIssue]
         n_values += 1
         ann.n_values = n_values
         return ann
-    institution = ann.clinical.get("institution")
     for i, rec in enumerate(lesions):
         if not isinstance(rec, dict):
             n_values += 1
@@ -288,11 +297,10 @@ def read_document(doc: Any, path: str, profile: Profile, issues: list[ReadIssue]
             polygons = _polygons(rec["geometry"])
         props = rec.get("properties")
         ann.lesions.append(
-            Lesion.build(
+            lesion_as_read(
                 i,
                 pointer("lesions", i),
                 raw_class,
-                profile.resolve_class(raw_class, institution),
                 polygons,
                 props if isinstance(props, dict) else {},
                 outline_read,

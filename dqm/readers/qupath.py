@@ -21,11 +21,15 @@ from collections import Counter
 from typing import Any
 
 from dqm.model import Annotation, Lesion, ReadIssue
-from dqm.profile import Profile
-from dqm.readers import geojson
-from dqm.readers.base import pointer
+from dqm.readers.common import geojson
+from dqm.readers.common.base import lesion_as_read, pointer
+from dqm.readers.common.reader import Role, Syntax
 
-FORMAT = "qupath"
+NAME = "qupath"
+TITLE = "QuPath GeoJSON"
+ROLE: Role = "annotation"
+SYNTAX: Syntax = "json"
+ROOT = None
 LESION_TYPES = frozenset({"annotation"})
 LEGACY_TYPES = {
     "PathAnnotationObject": "annotation",
@@ -36,7 +40,7 @@ LEGACY_TYPES = {
 }
 
 
-def looks_qupath(doc: Any) -> bool:
+def looks(doc: Any, rel: str) -> bool:
     """A GeoJSON FeatureCollection, a single Feature, or a non-empty list of Features."""
     if isinstance(doc, dict):
         return doc.get("type") in ("FeatureCollection", "Feature")
@@ -91,10 +95,10 @@ def object_type(feature: dict[str, Any], props: dict[str, Any]) -> str:
     return "annotation"
 
 
-def read_document(doc: Any, path: str, profile: Profile, issues: list[ReadIssue]) -> Annotation:
-    """The internal model of a parsed QuPath GeoJSON document."""
+def read(doc: Any, path: str, issues: list[ReadIssue]) -> list[Annotation]:
+    """The internal model of a parsed QuPath GeoJSON document (one slide)."""
     issues = list(issues)
-    ann = Annotation(path=path, format=FORMAT, issues=issues, document=doc)
+    ann = Annotation(path=path, format=NAME, issues=issues, document=doc)
     n_values = 1
     skipped: Counter[str] = Counter()
     first_skipped: str | None = None
@@ -115,7 +119,7 @@ def read_document(doc: Any, path: str, profile: Profile, issues: list[ReadIssue]
             first_skipped = first_skipped or ptr
             continue
         n_values += 2
-        lesion = _lesion(feature, props, where, index, profile, issues)
+        lesion = _lesion(feature, props, where, index, issues)
         if lesion is not None:
             ann.lesions.append(lesion)
     if skipped:
@@ -130,7 +134,7 @@ def read_document(doc: Any, path: str, profile: Profile, issues: list[ReadIssue]
         )
         n_values += 1
     ann.n_values = n_values
-    return ann
+    return [ann]
 
 
 def _lesion(
@@ -138,7 +142,6 @@ def _lesion(
     props: dict[str, Any],
     where: list[Any],
     index: int,
-    profile: Profile,
     issues: list[ReadIssue],
 ) -> Lesion | None:
     ptr = pointer(*where)
@@ -195,9 +198,7 @@ def _lesion(
     extras = {k: v for k, v in props.items() if k not in ("classification", "objectType")}
     if "id" in feature:
         extras.setdefault("id", feature["id"])
-    return Lesion.build(
-        index, ptr, raw_class, profile.resolve_class(raw_class), polygons, extras, outline_read
-    )
+    return lesion_as_read(index, ptr, raw_class, polygons, extras, outline_read)
 
 
 def _collection(

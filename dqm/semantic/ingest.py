@@ -300,7 +300,7 @@ def method_text(plan: ReviewPlan, options: IngestOptions) -> str:
 def delivered_loader(root: Path, plan: ReviewPlan, profile: Profile) -> DeliveredLoader:
     """A loader of delivered lesions reading the batch's annotation files (never writing)."""
     from dqm.batch import normalise
-    from dqm.readers import read_annotation
+    from dqm.readers import read_annotation, resolve_classes
 
     paths = {s.slide_id: s.annotation_path for s in plan.sample}
     images = {s.slide_id: s.image_path for s in plan.sample}
@@ -312,7 +312,7 @@ def delivered_loader(root: Path, plan: ReviewPlan, profile: Profile) -> Delivere
         norm, outside = normalise(rel)
         if outside or not (root / norm).is_file():
             return f"annotation file {rel} not found in the batch"
-        annotations = read_annotation(root / norm, norm, profile)
+        annotations = resolve_classes(read_annotation(root / norm, norm), profile)
         names = {slide_id}
         image = images.get(slide_id)
         if image:

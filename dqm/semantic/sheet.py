@@ -115,14 +115,14 @@ def outlines(annotation: Annotation | None, profile: Profile, scale: float) -> l
 
 def _annotation(root: Path, item: ItemSummary, profile: Profile) -> Annotation | None:
     from dqm.batch import normalise
-    from dqm.readers import read_annotation
+    from dqm.readers import read_annotation, resolve_classes
 
     if not item.annotation_path:
         return None
     norm, outside = normalise(item.annotation_path)
     if outside or not (root / norm).is_file():
         return None
-    annotations = read_annotation(root / norm, norm, profile)
+    annotations = resolve_classes(read_annotation(root / norm, norm), profile)
     names = {item.slide_id}
     if item.image_path:
         names |= {Path(item.image_path).name, Path(item.image_path).stem}

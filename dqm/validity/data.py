@@ -27,7 +27,7 @@ from shapely.geometry.base import BaseGeometry
 from dqm.coords import Frame, usable_mpp
 from dqm.model import Annotation
 from dqm.profile import Profile
-from dqm.readers import read_annotation
+from dqm.readers import read_annotation, resolve_classes
 from dqm.runner import Run
 
 WHITE = (255, 255, 255)
@@ -125,7 +125,7 @@ def select_slides(run: Run, profile: Profile) -> tuple[list[SlideRecord], list[E
             excluded.append(Excluded(sid, "no readable slide and annotation pair", ("NOT_PAIRED",)))
             continue
         mpp = s.slide.mpp
-        anns = read_annotation(run.root / s.annotation_path, s.annotation_path, profile)
+        anns = resolve_classes(read_annotation(run.root / s.annotation_path, s.annotation_path), profile)
         ann = _pick(anns, sid, s.image_path)
         if not ann.readable:
             excluded.append(

@@ -51,17 +51,17 @@ def test_round_trip_to_native_and_qupath(
     real_data: Path, tmp_path: Path, profile: Profile, folder, name
 ) -> None:
     src = real_data / "annotations" / folder / name
-    (original,) = read_annotation(src, src.name, profile)
+    (original,) = read_annotation(src, src.name)
     res = convert_file(src, "native", tmp_path / "native", profile, SLIDE)
     (native_path,) = res.written
-    (native,) = read_annotation(native_path, native_path.name, profile)
+    (native,) = read_annotation(native_path, native_path.name)
     assert native.format == "native" and not [i for i in native.issues if i.code != "MISSING_KEY"]
     assert_same_geometry(original, native)
     if original.mpp is not None:
         assert native.mpp == original.mpp
     res = convert_file(native_path, "qupath", tmp_path / "qupath", profile)
     (qupath_path,) = res.written
-    (qupath,) = read_annotation(qupath_path, qupath_path.name, profile)
+    (qupath,) = read_annotation(qupath_path, qupath_path.name)
     assert qupath.format == "qupath"
     assert_same_geometry(native, qupath)
     doc = json.loads(qupath_path.read_text())
@@ -109,7 +109,7 @@ def test_coco_file_gives_one_native_file_per_image(tmp_path: Path, profile: Prof
     assert sorted(p.name for p in res.written) == ["s1.json", "s2.json"]
     s2 = json.loads((tmp_path / "out" / "s2.json").read_text())
     assert s2["slide"] == {"file": "s2.tiff", "width": 50, "height": 40}
-    (ann,) = read_annotation(tmp_path / "out" / "s2.json", "s2.json", profile)
+    (ann,) = read_annotation(tmp_path / "out" / "s2.json", "s2.json")
     assert ann.lesions[0].geometry.area == 10  # the RLE's ten pixels
 
 

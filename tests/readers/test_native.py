@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dqm.readers import parse_annotation
+from dqm.readers import parse_annotation, resolve_classes
 from dqm.readers.native_schema import json_schema
 from dqm.runner import run_item_checks
 from tests.helpers import circle, native_doc, view_of
@@ -22,7 +22,7 @@ def codes(ann):
 
 
 def read(doc, profile):
-    return parse_annotation(orjson.dumps(doc), "a.json", profile)[0]
+    return resolve_classes(parse_annotation(orjson.dumps(doc), "a.json")[0], profile)
 
 
 def test_clean_document_reads_into_the_model(profile):
@@ -94,19 +94,19 @@ def test_a_broken_outline_keeps_no_geometry_so_it_is_reported_once(profile):
     ],
 )
 def test_unreadable_files_are_issues(profile, data, code):
-    ann = parse_annotation(data, "a.json", profile)[0]
+    ann = parse_annotation(data, "a.json")[0]
     assert not ann.readable
     assert [i.code for i in ann.issues][-1] == code
 
 
 def test_syntax_error_location_is_line_and_column(profile):
-    ann = parse_annotation(b'{\n  "slide": {,\n}', "a.json", profile)[0]
+    ann = parse_annotation(b'{\n  "slide": {,\n}', "a.json")[0]
     (issue,) = ann.issues
     assert (issue.code, issue.line, issue.char) == ("INVALID_JSON", 2, 13)
 
 
 def test_byte_order_mark_is_a_warning_and_the_file_still_reads(profile):
-    ann = parse_annotation(b"\xef\xbb\xbf" + orjson.dumps(native_doc()), "a.json", profile)[0]
+    ann = parse_annotation(b"\xef\xbb\xbf" + orjson.dumps(native_doc()), "a.json")[0]
     assert [i.code for i in ann.issues] == ["UTF8_BOM"] and len(ann.lesions) == 2
 
 
@@ -195,10 +195,11 @@ def test_multipolygon_reads_every_part(profile):
     assert les.geometry.geom_type == "MultiPolygon" and les.n_holes == 1 and les.n_vertices == 192
 
 
-def _slow_read(doc, profile):
-    from dqm.readers.native import read_document
+def _slow_read(doc):
+    from dqm.readers.native import read
 
-    return read_document(doc, "a.json", profile, [])
+    (ann,) = read(doc, "a.json", [])
+    return ann
 
 
 def _same_annotation(a, b):
@@ -235,14 +236,14 @@ def _same_annotation(a, b):
         lambda d: d.__setitem__("lesions", []),
     ],
 )
-def test_fast_and_full_reading_agree_on_clean_files(profile, mutate):
+def test_fast_and_full_reading_agree_on_clean_files(mutate):
     from dqm.readers.native import read_clean
 
     doc = native_doc()
     mutate(doc)
-    fast = read_clean(json.dumps(doc).encode(), "a.json", profile)
+    fast = read_clean(json.dumps(doc).encode(), "a.json")
     assert fast is not None
-    _same_annotation(fast, _slow_read(doc, profile))
+    _same_annotation(fast, _slow_read(doc))
 
 
 @settings(max_examples=400, deadline=None)
@@ -253,7 +254,6 @@ def test_fast_and_full_reading_agree_on_clean_files(profile, mutate):
 def test_the_fast_reader_never_accepts_what_the_schema_rejects(key, value):
     from pydantic import ValidationError
 
-    from dqm.profile import load_profile
     from dqm.readers.native import _ADAPTER, read_clean
 
     doc = native_doc()
@@ -266,7 +266,7 @@ def test_the_fast_reader_never_accepts_what_the_schema_rejects(key, value):
     else:
         doc[key] = value
     data = json.dumps(doc).encode()
-    if read_clean(data, "a.json", load_profile()) is not None:
+    if read_clean(data, "a.json") is not None:
         try:
             _ADAPTER.validate_python(json.loads(data))
         except ValidationError as exc:  # pragma: no cover - the assertion below explains

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 
@@ -9,12 +10,13 @@ import numpy as np
 import pytest
 
 from dqm.profile import Profile
-from dqm.readers import coco, parse_annotation, rle, with_institution
+from dqm.readers import coco, parse_annotation, resolve_classes
+from dqm.readers.common import rle
 
 
 def parse(doc: object | str | bytes, profile: Profile, name: str = "a.json"):
     data = doc if isinstance(doc, bytes) else (doc if isinstance(doc, str) else json.dumps(doc)).encode()
-    return parse_annotation(data, name, profile)
+    return resolve_classes(parse_annotation(data, name), profile)
 
 
 def codes(ann) -> list[str]:
@@ -274,22 +276,29 @@ def test_coco_bad_rle_is_a_finding(profile: Profile) -> None:
 
 def test_coco_file_is_parsed_once_per_process(profile: Profile, monkeypatch) -> None:
     calls = []
-    real = coco.read_document
+    real = coco.read
 
     def counting(*args, **kwargs):
         calls.append(1)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(coco, "read_document", counting)
+    monkeypatch.setattr(coco, "read", counting)
     images = [{"id": i, "file_name": f"s{i}.tiff", "width": 10, "height": 10} for i in range(3000)]
     anns = [
         {"id": i, "image_id": i, "category_id": 7, "segmentation": [[0, 0, 5, 0, 5, 5]]} for i in range(3000)
     ]
     data = json.dumps(coco_doc(anns, images)).encode()
     assert len(data) > 256 * 1024
-    first = parse_annotation(data, "big.json", profile)
-    second = parse_annotation(data, "big.json", profile)
+    first = parse_annotation(data, "big.json")
+    second = parse_annotation(data, "big.json")
     assert len(calls) == 1 and len(first) == 3000 and first[5] is second[5]
+    # the cache holds classes as written: each profile resolves the one parse its own way
+    other = profile.model_copy(update={"institution_class_map": {"Seoul-A": {"basal cell carcinoma": "MN"}}})
+    other = Profile.model_validate(other.model_dump())
+    assert first[5].lesions[0].label is None
+    assert resolve_classes(first[5], profile).lesions[0].label == "BCC"
+    assert resolve_classes(first[5], other, "Seoul-A").lesions[0].label == "MN"
+    assert first[5].lesions[0].label is None and len(calls) == 1
 
 
 # ---- DSA -----------------------------------------------------------------------------
@@ -351,9 +360,36 @@ def test_institution_class_map_applies_after_reading(profile: Profile) -> None:
     poly = {"type": "Polygon", "coordinates": [SQUARE]}
     (ann,) = parse([feature(poly, classification="Tumor")], prof)
     assert ann.lesions[0].label is None
-    mapped = with_institution(ann, prof, "Seoul-A")
+    mapped = resolve_classes(ann, prof, "Seoul-A")
     assert mapped.lesions[0].label == "BCC" and ann.lesions[0].label is None
-    assert with_institution(ann, prof, "Busan-B") is ann
+    assert resolve_classes(ann, prof, "Busan-B") is ann
+
+
+def test_readers_leave_classes_as_written_and_resolution_is_one_step_after(profile: Profile) -> None:
+    poly = {"type": "Polygon", "coordinates": [SQUARE]}
+    (ann,) = parse_annotation(json.dumps([feature(poly, classification="bcc")]).encode(), "a.json")
+    assert [(les.raw_class, les.label) for les in ann.lesions] == [("bcc", None)]
+    (resolved,) = resolve_classes([ann], profile)
+    assert resolved.lesions[0].label == "BCC" and ann.lesions[0].label is None
+    # the resolved lesion is the same lesion otherwise: every other field is carried over
+    for f in dataclasses.fields(resolved.lesions[0]):
+        if f.name != "label":
+            assert getattr(resolved.lesions[0], f.name) is getattr(ann.lesions[0], f.name), f.name
+
+
+def test_the_item_institution_wins_over_the_one_a_native_file_names(profile: Profile) -> None:
+    from tests.helpers import native_doc
+
+    prof = profile.model_copy(
+        update={"institution_class_map": {"Seoul-A": {"Tumor": "BCC"}, "Busan-B": {"Tumor": "MN"}}}
+    )
+    prof = Profile.model_validate(prof.model_dump())
+    doc = native_doc([{"class": "Tumor", "geometry": {"type": "Polygon", "coordinates": [SQUARE]}}])
+    doc["clinical"]["institution"] = "Seoul-A"
+    (ann,) = parse_annotation(json.dumps(doc).encode(), "a.json")
+    assert resolve_classes(ann, prof).lesions[0].label == "BCC"  # the file's own institution
+    assert resolve_classes(ann, prof, "Busan-B").lesions[0].label == "MN"  # the manifest's
+    assert resolve_classes(ann, prof, " ").lesions[0].label == "BCC"  # a blank one is none
 
 
 HUGE = "1" + "0" * 400  # an integer no float can hold

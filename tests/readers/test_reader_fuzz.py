@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from dqm.model import Annotation, Item
 from dqm.profile import Profile, load_profile
-from dqm.readers import parse_annotation
+from dqm.readers import parse_annotation, resolve_classes
 from dqm.runner import run_item_checks
 from validators.context import FileStatus, ItemView
 from validators.engine import CRASH_CODE, configure
@@ -44,7 +44,7 @@ HEAD = 48 * 1024
 
 
 def judge(data: bytes, name: str, profile: Profile = PROFILE) -> list[Annotation]:
-    anns = parse_annotation(data, name, profile)
+    anns = resolve_classes(parse_annotation(data, name), profile)
     assert anns and all(isinstance(a, Annotation) for a in anns)
     for ann in anns[:3]:
         item = Item("x", None, name, {}, None)

@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dqm.readers import read_annotation
-from dqm.readers.shapes import ELLIPSE_VERTICES, SPLINE_SAMPLES
+from dqm.readers import read_annotation, resolve_classes
+from dqm.readers.common.shapes import ELLIPSE_VERTICES, SPLINE_SAMPLES
 
 # file: (lesions, vertices, splines, classes) -- splines are 8 vertices per control point
 ASAP = {
@@ -74,7 +74,7 @@ QUPATH = {
 
 
 def _read(path: Path, profile):
-    return read_annotation(path, path.name, profile)
+    return resolve_classes(read_annotation(path, path.name), profile)
 
 
 def _codes(anns) -> Counter:

@@ -47,8 +47,8 @@ def write_manifest(batch: Path, rows: list[list[str]]) -> None:
 
 def test_many_slides_point_at_one_coco_file(tmp_path: Path, profile: Profile, monkeypatch) -> None:
     calls = []
-    real = coco.read_document
-    monkeypatch.setattr(coco, "read_document", lambda *a, **k: calls.append(1) or real(*a, **k))
+    real = coco.read
+    monkeypatch.setattr(coco, "read", lambda *a, **k: calls.append(1) or real(*a, **k))
     monkeypatch.setattr(readers, "CACHE_MIN_BYTES", 0)
     readers._CACHE.clear()
     doc = {

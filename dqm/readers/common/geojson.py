@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from dqm.model import ReadIssue
-from dqm.readers.base import pointer, to_float
+from dqm.readers.common.base import pointer, to_float
 
 AREA_TYPES = frozenset({"Polygon", "MultiPolygon"})
 NON_AREA_TYPES = frozenset({"Point", "MultiPoint", "LineString", "MultiLineString"})

@@ -1,4 +1,5 @@
-"""What every reader shares: the file-level read (bytes, encoding, syntax) and JSON pointers."""
+"""What every reader shares: the file-level read (bytes, encoding, syntax), JSON pointers, a
+lesion as read (class as written, resolved later) and an annotation that could not be read."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any
 
 import orjson
 
-from dqm.model import Annotation, ReadIssue
+from dqm.model import Annotation, Lesion, ReadIssue, Ring
 
 UTF8_BOM = b"\xef\xbb\xbf"
 
@@ -26,9 +27,24 @@ def pointer(*parts: object) -> str:
     return "/" + "/".join(out) if out else ""
 
 
-def failed(path: str, fmt: str, issue: ReadIssue) -> Annotation:
-    """An annotation that could not be read at all: no content, one issue saying why."""
-    return Annotation(path=path, format=fmt, readable=False, n_values=1, issues=[issue])
+def lesion_as_read(
+    index: int,
+    pointer: str,
+    raw_class: str | None,
+    polygons: list[list[Ring]],
+    properties: dict[str, Any] | None = None,
+    outline_read: bool = True,
+) -> Lesion:
+    """A lesion as the file writes it: its class name as written and no class id yet.
+
+    Readers know no profile; :func:`dqm.readers.resolve_classes` sets ``label`` afterwards.
+    """
+    return Lesion.build(index, pointer, raw_class, None, polygons, properties, outline_read)
+
+
+def failed(path: str, fmt: str, *issues: ReadIssue) -> Annotation:
+    """An annotation that could not be read at all: no content, the issues saying why."""
+    return Annotation(path=path, format=fmt, readable=False, n_values=1, issues=list(issues))
 
 
 @dataclass(frozen=True, slots=True)

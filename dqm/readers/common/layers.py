@@ -2,7 +2,7 @@
 
 Both formats group regions in layers (``<Annotation>``): the layer is the class, each positive
 region one lesion, and a negative region (``NegativeROA="1"``) a hole of the smallest positive
-region *of the same layer* that contains it (:func:`dqm.readers.shapes.assign_holes`). A
+region *of the same layer* that contains it (:func:`dqm.readers.common.shapes.assign_holes`). A
 negative region no positive region contains is ``NEGATIVE_REGION_UNMATCHED``. A layer without
 regions is ``EMPTY_LAYER``; a layer with regions but no name is ``EMPTY_LAYER_NAME`` (its
 lesions have no class).
@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 
 from dqm.model import Lesion, ReadIssue
-from dqm.profile import Profile
-from dqm.readers.shapes import assign_holes
+from dqm.readers.common.base import lesion_as_read
+from dqm.readers.common.shapes import assign_holes
 
 
 @dataclass(slots=True)
@@ -34,7 +34,6 @@ def layer_lesions(
     regions: list[Region],
     layer_path: str,
     layer_name: str,
-    profile: Profile,
     first_index: int,
     issues: list[ReadIssue],
     n_elements: int | None = None,
@@ -84,17 +83,14 @@ def layer_lesions(
     for h, owner in enumerate(owners):
         if owner is not None:
             holes.setdefault(owner, []).append(negatives[h][1])
-    label = profile.resolve_class(raw_class)
     out = []
     for k, region in enumerate(positives):
         index = first_index + k
         if region.ring is None:
-            out.append(Lesion.build(index, region.path, raw_class, label, [], region.properties, False))
+            out.append(lesion_as_read(index, region.path, raw_class, [], region.properties, False))
             continue
         props = dict(region.properties)
         if holes.get(k):
             props["negative_regions"] = len(holes[k])
-        out.append(
-            Lesion.build(index, region.path, raw_class, label, [[region.ring, *holes.get(k, [])]], props)
-        )
+        out.append(lesion_as_read(index, region.path, raw_class, [[region.ring, *holes.get(k, [])]], props))
     return out
