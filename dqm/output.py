@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import secrets
 import shutil
 import signal
 import tempfile
@@ -53,12 +54,24 @@ def _masked(data: str | bytes, mask: Mask | None) -> bytes:
     return mask(data.decode("utf-8")).encode("utf-8")
 
 
+def _temporary_beside(path: Path) -> tuple[int, Path]:
+    """A new, empty hidden file next to ``path``, open for writing. Created with mode 0o666 less
+    the umask, as a plain ``open(path, "w")`` would (``mkstemp``'s 0o600 would leave every output
+    readable by its owner alone)."""
+    while True:
+        tmp = path.parent / f".{path.name}.{secrets.token_hex(4)}.part"
+        try:
+            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), tmp
+        except FileExistsError:
+            continue
+
+
 def write_file(path: Path, data: str | bytes, mask: Mask | None = None, binary: bool = False) -> Path:
     """Write ``data`` (text, or UTF-8 bytes of text; ``binary`` bytes are never masked) to ``path``
     atomically, creating its folder."""
     path.parent.mkdir(parents=True, exist_ok=True)
     payload = data if binary and isinstance(data, bytes) else _masked(data, mask)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    fd, tmp = _temporary_beside(path)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(payload)

@@ -148,3 +148,15 @@ def test_validate_prints_file_text_verbatim_not_as_markup(tmp_path):
     )
     res = runner.invoke(app, ["validate", str(qp)])
     assert "BAD_VERTEX" in res.output and "[x, y]" in res.output, res.output
+
+
+def test_validate_prints_the_worst_findings_first_and_counts_the_rest(tmp_path):
+    batch = write_tiny_batch(tmp_path / "batch")
+    full = runner.invoke(app, ["validate", str(batch), "--annotations-only", "--limit", "1000"])
+    shown = [line for line in full.output.splitlines() if ": error " in line or ": warning " in line]
+    assert len(shown) >= 2 and ": error " in shown[0], full.output
+    res = runner.invoke(app, ["validate", str(batch), "--annotations-only", "--limit", "1"])
+    assert res.exit_code == 1
+    lines = res.output.splitlines()
+    assert lines[0] == shown[0]
+    assert lines[1] == f"… {len(shown) - 1} more (see results.json or raise --limit)"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import io
+import os
+import stat
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -58,3 +60,29 @@ def test_write_file_masks_text_but_never_binary(tmp_path: Path) -> None:
     assert write_file(tmp_path / "a.txt", "a secret", mask).read_text() == "a [MASKED]"
     assert write_file(tmp_path / "b.bin", b"a secret", mask, binary=True).read_bytes() == b"a secret"
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".part")] == []
+
+
+def test_write_file_writes_text_and_bytes_as_given_creating_folders(tmp_path: Path) -> None:
+    text = write_file(tmp_path / "a" / "b" / "t.txt", "größe\n[x, y]")
+    assert text.read_bytes() == "größe\n[x, y]".encode()
+    raw = write_file(tmp_path / "c" / "r.bin", b"\xff\x00\xfe", binary=True)
+    assert raw.read_bytes() == b"\xff\x00\xfe"
+    assert write_file(text, b"again").read_bytes() == b"again"
+    assert sorted(p.name for p in tmp_path.rglob("*") if p.is_file()) == ["r.bin", "t.txt"]
+
+
+def test_outputs_get_the_mode_of_a_plain_write(tmp_path: Path) -> None:
+    def mode(path: Path) -> int:
+        return stat.S_IMODE(path.stat().st_mode)
+
+    plain = tmp_path / "plain.txt"
+    plain.write_text("x")
+    assert mode(write_file(tmp_path / "w.txt", "x")) == mode(plain)
+    old = os.umask(0o077)
+    try:
+        assert mode(write_file(tmp_path / "private.txt", "x")) == 0o600
+    finally:
+        os.umask(old)
+    with OutputSet(tmp_path / "set") as outputs:
+        outputs.write("report.html", "<p>")
+    assert mode(tmp_path / "set" / "report.html") == mode(plain)

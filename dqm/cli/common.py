@@ -110,6 +110,25 @@ def run_with_progress(root: Path, profile: Any, options: Any) -> Any:
         return run_batch(root, profile, options, progress=tick)
 
 
+SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
+_SEVERITY_STYLE = {"error": "red", "warning": "yellow", "info": "dim"}
+
+
+def print_finding_lines(rows: list[tuple[str, str, str, str]], limit: int, rest: str) -> None:
+    """One line per ``(where, severity, code, message)`` row, the first ``limit`` of them, then
+    how many more and ``rest`` (where to see them)."""
+    for where, severity, code, message in rows[:limit]:
+        # paths and messages quote file content ("[x, y]", class names, verdict files): never markup
+        out.print(
+            f"{escape(where)}: [{_SEVERITY_STYLE[severity]}]{severity}[/] {code} {escape(message)}",
+            markup=True,
+            highlight=False,
+            soft_wrap=True,
+        )
+    if len(rows) > limit:
+        out.print(f"… {len(rows) - limit} more {rest}")
+
+
 Workers = Annotated[
     int | None,
     typer.Option(

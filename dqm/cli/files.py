@@ -10,6 +10,7 @@ from rich.markup import escape
 
 from dqm import __version__
 from dqm.cli.common import (
+    SEVERITY_ORDER,
     ProfileOpt,
     Workers,
     _pct,
@@ -19,6 +20,7 @@ from dqm.cli.common import (
     load_profile_or_exit,
     out,
     outside_batch,
+    print_finding_lines,
     progress_bar,
     run_with_progress,
     usage_error,
@@ -71,22 +73,11 @@ def synth(
 
 
 def _print_findings(findings: list[Any], limit: int) -> None:
-    from dqm.findings import Severity
-
-    order = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
-    shown = sorted(findings, key=lambda f: (order[f.severity], f.location.file or "", f.item_id))
-    style = {"error": "red", "warning": "yellow", "info": "dim"}
-    for f in shown[:limit]:
-        # paths and messages quote file content ("[x, y]", class names): never markup
-        where = escape(f.location.describe() or f.item_id)
-        out.print(
-            f"{where}: [{style[f.severity.value]}]{f.severity.value}[/] {f.code} {escape(f.message)}",
-            markup=True,
-            highlight=False,
-            soft_wrap=True,
-        )
-    if len(shown) > limit:
-        out.print(f"… {len(shown) - limit} more (see results.json or raise --limit)")
+    shown = sorted(
+        findings, key=lambda f: (SEVERITY_ORDER[f.severity.value], f.location.file or "", f.item_id)
+    )
+    rows = [(f.location.describe() or f.item_id, f.severity.value, f.code, f.message) for f in shown]
+    print_finding_lines(rows, limit, "(see results.json or raise --limit)")
 
 
 @app.command()

@@ -10,14 +10,17 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 
 from dqm.cli.common import (
+    SEVERITY_ORDER,
     app,
     batch_folder,
     console,
     load_profile_or_exit,
     out,
     outside_batch,
+    print_finding_lines,
     run_with_progress,
     usage_error,
 )
@@ -107,8 +110,6 @@ def sample(
     workers: Annotated[int | None, typer.Option("--workers", "-j", min=1, help="Worker processes.")] = None,
 ) -> None:
     """Draw the expert-review sample: review_plan.json, review_plan.csv and the review sheet review.html."""
-    from rich.markup import escape
-
     from dqm.runner import RunOptions
     from dqm.semantic.models import PlanBatch
     from dqm.semantic.planfile import PlanError, build_plan, write_plan
@@ -262,8 +263,6 @@ def ingest_command(
     limit: Annotated[int, typer.Option(help="Findings to print.")] = 20,
 ) -> None:
     """Judge verdict files against the plan: estimate, interval, lot decision, agreement; writes semantic.json."""
-    from rich.markup import escape
-
     from dqm.semantic.ingest import IngestOptions, delivered_loader, ingest
     from dqm.semantic.intervals import CI_METHODS
     from dqm.semantic.planfile import PlanError, read_plan
@@ -313,21 +312,9 @@ def ingest_command(
 
 
 def _print_result(r: Any, limit: int) -> None:
-    from rich.markup import escape
-
-    order = {"error": 0, "warning": 1, "info": 2}
-    shown = sorted(r.findings, key=lambda f: order[f.severity])
-    style = {"error": "red", "warning": "yellow", "info": "dim"}
-    for f in shown[:limit]:
-        where = escape(f.where() or f.slide_id or "")  # verdict files may hold [markup]
-        out.print(
-            f"{where}: [{style[f.severity]}]{f.severity}[/] {f.code} {escape(f.message)}",
-            markup=True,
-            highlight=False,
-            soft_wrap=True,
-        )
-    if len(shown) > limit:
-        out.print(f"… {len(shown) - limit} more findings (see semantic.json or raise --limit)")
+    shown = sorted(r.findings, key=lambda f: SEVERITY_ORDER[f.severity])
+    rows = [(f.where() or f.slide_id or "", f.severity, f.code, f.message) for f in shown]
+    print_finding_lines(rows, limit, "findings (see semantic.json or raise --limit)")
     if r.accuracy is None:
         acc = "no verdict yet"
     else:
