@@ -7,6 +7,7 @@ from typing import Any
 
 from dqm import __version__
 from dqm.figures import dimension_state
+from dqm.findings import Aspect, Finding, Severity
 from dqm.profile import Profile
 from dqm.results import DIMENSIONS, BatchInfo, CheckInfo, CodeInfo, ProfileInfo, QualityResult, Verdict
 from dqm.runner import Run
@@ -65,8 +66,35 @@ def checks_info(profile: Profile) -> list[CheckInfo]:
         codes = [CodeInfo(code=c, severity=cfg.severities[c].value, meaning=m) for c, m in spec.codes.items()]
         out.append(CheckInfo(id=spec.id, aspect=spec.aspect.value, doc=spec.doc, codes=codes))
     crash = CodeInfo(code=CRASH_CODE, severity="error", meaning="a check raised: the item was not verified")
-    out.append(CheckInfo(id="runner", aspect="internal", doc="No check crashed.", codes=[crash]))
+    stage = CodeInfo(
+        code=STAGE_CODE, severity="error", meaning="a stage of the audit raised: its part was not evaluated"
+    )
+    out.append(
+        CheckInfo(id="runner", aspect="internal", doc="No check or stage crashed.", codes=[crash, stage])
+    )
     return out
+
+
+STAGE_CODE = "STAGE_CRASHED"
+"""A stage of the audit (diversity, validity, thumbnails, rendering, ...) raised: a finding of the
+batch, and what the stage would have added is missing; the other stages and outputs go on."""
+
+
+def stage_crashed(stage: str, exc: BaseException) -> Finding:
+    """The batch finding of a stage that raised (its name and the exception's type and text)."""
+    return Finding(
+        item_id="batch",
+        check="runner",
+        code=STAGE_CODE,
+        severity=Severity.ERROR,
+        aspect=Aspect.INTERNAL,
+        message=f"the {stage} stage crashed and was not evaluated: {type(exc).__name__}: {exc}"[:500],
+    )
+
+
+def with_finding(result: QualityResult, finding: Finding) -> QualityResult:
+    """The result with one more batch finding."""
+    return result.model_copy(update={"findings": [*result.findings, finding]})
 
 
 def build_result(run: Run, command: list[str]) -> QualityResult:

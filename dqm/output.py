@@ -83,6 +83,32 @@ def write_file(path: Path, data: str | bytes, mask: Mask | None = None, binary: 
     return path
 
 
+LOCK_FILE = ".dqm.lock"
+
+
+class FolderInUse(Exception):
+    """Another dqm run holds the output folder."""
+
+
+@contextlib.contextmanager
+def run_lock(folder: Path) -> Iterator[None]:
+    """An exclusive lock on ``folder`` for one run (``flock`` on ``folder/.dqm.lock``). A second
+    run raises :class:`FolderInUse` at once; a killed run cannot leave it stale (the kernel drops
+    the lock with the process)."""
+    import fcntl
+
+    folder.mkdir(parents=True, exist_ok=True)
+    fd = os.open(folder / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise FolderInUse(str(folder)) from None
+        yield
+    finally:
+        os.close(fd)
+
+
 @contextlib.contextmanager
 def _signals_held() -> Iterator[None]:
     """SIGINT and SIGTERM wait until the block ends (only the main thread can hold them)."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+from collections.abc import Callable
 from pathlib import Path
 
 from dqm.output import Mask, OutputSet
@@ -14,14 +16,46 @@ OUTPUTS = {"results": "results.json", "report": "report.html", "junit": "junit.x
 """What :func:`write_outputs` writes into the output folder, by role."""
 
 
+RENDERERS: dict[str, Callable[[QualityResult], str | bytes]] = {
+    "report": render_html,
+    "junit": render_junit,
+    "summary": render_summary,
+}
+
+
+def _failed_page(exc: BaseException) -> str:
+    return (
+        "<!doctype html><meta charset=utf-8><title>dqm: report not rendered</title>"
+        f"<p>dqm could not render this report ({html.escape(type(exc).__name__)}); results.json holds "
+        "every figure, and its STAGE_CRASHED finding says why.</p>\n"
+    )
+
+
+def render_outputs(result: QualityResult) -> dict[str, str | bytes]:
+    """Every output of ``result``, by role. A renderer that raises becomes a ``STAGE_CRASHED``
+    finding in ``results.json`` and in the outputs that do render; its own output is left out (the
+    report is replaced by a page that says it was not rendered)."""
+    from dqm.audit import stage_crashed, with_finding
+
+    rendered: dict[str, str | bytes] = {}
+    failed: dict[str, BaseException] = {}
+    for role, render in RENDERERS.items():
+        try:
+            rendered[role] = render(result)
+        except Exception as exc:  # a renderer's bug must not lose results.json
+            failed[role] = exc
+    if failed:  # the outputs that render say what did not
+        for role, exc in failed.items():
+            result = with_finding(result, stage_crashed(f"{role} rendering", exc))
+        rendered = {role: render(result) for role, render in RENDERERS.items() if role not in failed}
+        if "report" in failed:
+            rendered["report"] = _failed_page(failed["report"])
+    return {"results": result.model_dump_json(indent=None), **rendered}
+
+
 def write_outputs(result: QualityResult, out: Path, mask: Mask | None = None) -> dict[str, Path]:
     """``results.json``, ``report.html``, ``junit.xml`` and ``summary.md`` in ``out``; all four are
     rendered from the one ``result``, so they agree on every figure, and moved into place together."""
-    rendered = {
-        "results": result.model_dump_json(indent=None),
-        "report": render_html(result),
-        "junit": render_junit(result),
-        "summary": render_summary(result),
-    }
+    rendered = render_outputs(result)
     with OutputSet(out, mask) as outputs:
-        return {role: outputs.write(OUTPUTS[role], rendered[role]) for role in OUTPUTS}
+        return {role: outputs.write(OUTPUTS[role], data) for role, data in rendered.items()}

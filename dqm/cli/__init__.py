@@ -1,21 +1,63 @@
 """The ``dqm`` command line: one module per command family, sharing :mod:`dqm.cli.common`.
 
 Exit codes: 0 passed, 1 a gated threshold failed (or validation found errors), 2 usage error
-(no such folder, invalid profile, bad arguments), 3 a required dimension was not evaluated,
-130 interrupted by Ctrl-C during a validity run (a checkpoint is kept: resume with --resume).
+(no such folder, invalid profile, bad arguments, an output folder in use by another run), 3 a
+required dimension was not evaluated, 4 an internal error of dqm (one line names the log file
+holding the traceback), 130 interrupted (Ctrl-C or SIGTERM; a validity run keeps a checkpoint:
+resume with --resume).
 """
 
 from __future__ import annotations
+
+import os
+import signal
+import sys
+import tempfile
+import traceback
+from types import FrameType
+
+import click
 
 # Each module registers its commands on the one app, in the order `dqm --help` lists them.
 from dqm.cli import files  # noqa: F401  # isort: skip
 from dqm.cli import audit  # noqa: F401  # isort: skip
 from dqm.cli import semantic  # noqa: F401  # isort: skip
-from dqm.cli.common import app
+from dqm.cli.common import EXIT_INTERNAL, EXIT_INTERRUPTED, INTERRUPT_EXPLAINED, app
 
 __all__ = ["app", "main"]
 
 
+def _terminated(signum: int, frame: FrameType | None) -> None:
+    """SIGTERM ends a run like Ctrl-C: outputs being staged are discarded, the previous set stays."""
+    raise KeyboardInterrupt
+
+
+def _internal_error(exc: BaseException) -> int:
+    """Keep the traceback in a log file (owner-only: it may quote the batch) and say where, in one line."""
+    fd, path = tempfile.mkstemp(prefix="dqm-error-", suffix=".log")
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(f"dqm {' '.join(sys.argv[1:])}\n\n")
+        fh.write("".join(traceback.format_exception(exc)))
+    print(
+        f"dqm: internal error ({type(exc).__name__}); no results were written. The traceback is in {path}",
+        file=sys.stderr,
+    )
+    return EXIT_INTERNAL
+
+
 def main() -> None:
-    """Entry point of the ``dqm`` script."""
-    app()
+    """Entry point of the ``dqm`` script: exit codes as the module says, never a traceback."""
+    signal.signal(signal.SIGTERM, _terminated)
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # even when started with SIGINT ignored
+    try:
+        code = app(standalone_mode=False)  # click turns Ctrl-C into exit code 130
+    except (KeyboardInterrupt, click.exceptions.Abort):
+        code = EXIT_INTERRUPTED
+    except click.ClickException as exc:  # usage errors of the command line itself
+        exc.show()
+        code = exc.exit_code
+    except Exception as exc:  # a bug of dqm: exit 4, never 1 ("a dimension failed")
+        code = _internal_error(exc)
+    if code == EXIT_INTERRUPTED and not INTERRUPT_EXPLAINED:
+        print("dqm: interrupted; no new results were written", file=sys.stderr)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -6,11 +6,13 @@ import sys
 from pathlib import Path
 from typing import Annotated, Any
 
+import click
 import typer
 from rich.markup import escape
 
 from dqm.cli.common import (
     EXIT_INTERRUPTED,
+    INTERRUPT_EXPLAINED,
     DeviceOpt,
     ProfileOpt,
     ValidityProfileOpt,
@@ -22,7 +24,9 @@ from dqm.cli.common import (
     dimensions_or_exit,
     load_profile_or_exit,
     load_result_or_exit,
+    locked,
     out,
+    output_folder,
     outside_batch,
     run_with_progress,
     usage_error,
@@ -107,7 +111,7 @@ def audit(
         raise usage_error(f"no such GX suite file: {gx_suite}")
     if review is not None and not review.exists():
         raise usage_error(f"no such review folder or file: {review}")
-    outside_batch(out_dir, root, "--out")
+    output_folder(out_dir, root, "--out")
     chosen = {x.strip() for x in stages.split(",") if x.strip()} | {"syntactic"}
     unknown = chosen - {"syntactic", "diversity", "validity"}
     if unknown:
@@ -125,20 +129,22 @@ def audit(
         workers=workers, gx_suite=gx_suite, label_thumbnails=label_thumbnails, slide_budget_s=slide_budget
     )
     base = _load_baseline(baseline, prof, workers) if baseline is not None else None
-    run = run_with_progress(root, prof, options)
-    result = build_result(run, ["dqm", *sys.argv[1:]])
-    if "diversity" in chosen:
-        from dqm.diversity import diversity_result
-
-        result = with_dimension(result, "diversity", diversity_result(result.items, prof, base))
-    if voptions is not None:
-        hint = f"dqm validity {batch} --out {voptions.out} --profile {validity_profile} --resume"
-        v = _run_validity_stage(run, result, voptions, hint)
-        result = with_dimension(result, "validity", v)
-    result = with_thumbnails(result, root, prof, count=thumbnails)
-    if review is not None:
-        result = with_dimension(result, "semantic", _load_review(review, result.batch.fingerprint))
-    paths = write_outputs(result, out_dir)
+    with locked(out_dir, "--out"):
+        run = run_with_progress(root, prof, options)
+        result = build_result(run, ["dqm", *sys.argv[1:]])
+        if "diversity" in chosen:
+            result = _stage(result, "diversity", lambda r: _diversity(r, prof, base))
+        if voptions is not None:
+            hint = f"dqm validity {batch} --out {voptions.out} --profile {validity_profile} --resume"
+            result = _stage(
+                result,
+                "validity",
+                lambda r: with_dimension(r, "validity", _run_validity_stage(run, r, voptions, hint)),
+            )
+        result = _stage(result, "thumbnails", lambda r: with_thumbnails(r, root, prof, count=thumbnails))
+        if review is not None:
+            result = with_dimension(result, "semantic", _load_review(review, result.batch.fingerprint))
+        paths = write_outputs(result, out_dir)
     outcome = gate(result, req, warn)
     s = result.syntactic
     assert s is not None
@@ -162,6 +168,30 @@ def audit(
         markup=False,
     )
     raise typer.Exit(outcome.exit_code)
+
+
+def _diversity(result: Any, profile: Any, baseline: Any) -> Any:
+    from dqm.audit import with_dimension
+    from dqm.diversity import diversity_result
+
+    return with_dimension(result, "diversity", diversity_result(result.items, profile, baseline))
+
+
+def _stage(result: Any, name: str, step: Any) -> Any:
+    """``step(result)``, or — when it raises — ``result`` with a ``STAGE_CRASHED`` finding: a bug in
+    one stage costs that stage, not the audit's other outputs. Usage errors and Ctrl-C pass through."""
+    from dqm.audit import stage_crashed, with_finding
+
+    try:
+        return step(result)
+    except (click.exceptions.Exit, click.ClickException, KeyboardInterrupt):
+        raise
+    except Exception as exc:
+        console.print(
+            f"[yellow]warning:[/] the {name} stage crashed ({escape(type(exc).__name__)}); the rest of the audit goes on",
+            markup=True,
+        )
+        return with_finding(result, stage_crashed(name, exc))
 
 
 def _load_review(review: Path, fingerprint: str) -> Any:
@@ -216,11 +246,12 @@ def _run_validity_stage(run: Any, result: Any, options: Any, resume_hint: str) -
             options.reporter = reporter
             return validity_stage(run, result, options)
     except KeyboardInterrupt:
-        console.print(
+        said = (
             f"[bold yellow]interrupted[/]: the last finished epoch is saved in "
-            f"{escape(str(options.out / 'checkpoints'))}; continue with: {escape(resume_hint)}",
-            markup=True,
+            f"{escape(str(options.out / 'checkpoints'))}; continue with: {escape(resume_hint)}"
         )
+        console.print(said, markup=True)
+        INTERRUPT_EXPLAINED.append(said)
         raise typer.Exit(EXIT_INTERRUPTED) from None
     except (CheckpointMismatch, ValueError) as exc:
         raise usage_error(str(exc)) from None

@@ -6,6 +6,9 @@ start-up).
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -25,6 +28,7 @@ console = Console(stderr=True, markup=False)
 out = Console(markup=False)
 
 EXIT_USAGE = 2
+EXIT_INTERNAL = 4
 
 
 def usage_error(message: str) -> typer.Exit:
@@ -76,6 +80,36 @@ def outside_batch(path: Path, root: Path, option: str) -> None:
     where = path.resolve()
     if where == root or root in where.parents:
         raise usage_error(f"{option} must be outside the batch folder: dqm never writes into a batch")
+
+
+def output_folder(path: Path, root: Path | None, option: str) -> Path:
+    """An output folder given by ``option``: outside the batch folder ``root``, not an existing
+    file, and creatable — checked (and created) before any work, else a usage error (exit 2)."""
+    if root is not None:
+        outside_batch(path, root, option)
+    if path.exists() and not path.is_dir():
+        raise usage_error(f"{option} {path} is an existing file, not a folder")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise usage_error(f"{option} {path} cannot be created: {exc.strerror or exc}") from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise usage_error(f"{option} {path} is not writable")
+    return path
+
+
+@contextmanager
+def locked(folder: Path, option: str) -> Iterator[None]:
+    """Hold the output folder for this run; a second run into it is a usage error (exit 2)."""
+    from dqm.output import FolderInUse, run_lock
+
+    try:
+        with run_lock(folder):
+            yield
+    except FolderInUse:
+        raise usage_error(
+            f"{option} {folder} is in use by another dqm run; wait for it or choose another folder"
+        ) from None
 
 
 def progress_bar(label: str) -> Any:
@@ -142,6 +176,9 @@ ProfileOpt = Annotated[
 
 
 EXIT_INTERRUPTED = 130
+INTERRUPT_EXPLAINED: list[str] = []
+"""A command that handled Ctrl-C itself and said what to do next (a validity run's checkpoint)
+puts its line here, so :func:`dqm.cli.main` does not add a second one."""
 ValidityProfileOpt = Annotated[
     str,
     typer.Option(

@@ -1,0 +1,99 @@
+"""Exit codes and outputs a CI can trust: usage errors before any work, internal errors as exit 4
+with a log, a crashed stage that costs only itself, one run per output folder, Ctrl-C and SIGTERM
+as exit 130 leaving the previous outputs."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from dqm.cli import app, main
+from dqm.output import run_lock
+
+runner = CliRunner()
+
+
+def test_an_out_option_that_is_a_file_is_a_usage_error_before_any_work(
+    clean_batch: Path, tmp_path: Path
+) -> None:
+    taken = tmp_path / "out"
+    taken.write_text("not a folder")
+    res = runner.invoke(app, ["audit", str(clean_batch), "--out", str(taken)])
+    assert res.exit_code == 2 and "existing file" in res.output
+    assert taken.read_text() == "not a folder"
+
+
+def test_a_second_run_into_a_folder_in_use_is_refused(clean_batch: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    with run_lock(out):
+        res = runner.invoke(app, ["audit", str(clean_batch), "--out", str(out)])
+    assert res.exit_code == 2 and "in use by another dqm run" in res.output
+    assert not (out / "results.json").exists()
+
+
+def test_an_internal_error_exits_4_with_a_log_and_no_traceback(
+    clean_batch: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("a bug in dqm")
+
+    monkeypatch.setattr("dqm.audit.build_result", broken)
+    monkeypatch.setattr(sys, "argv", ["dqm", "audit", str(clean_batch), "--out", str(tmp_path / "out")])
+    with pytest.raises(SystemExit) as exit_info:
+        main()
+    assert exit_info.value.code == 4
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "internal error (RuntimeError)" in err[0] and "Traceback" not in err[0]
+    log = Path(err[0].rsplit(" ", 1)[-1])
+    assert "a bug in dqm" in log.read_text() and "Traceback" in log.read_text()
+    log.unlink()
+
+
+def test_a_crashed_stage_is_a_finding_and_the_other_outputs_are_written(
+    clean_batch: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        raise OverflowError("int too large to convert to float")
+
+    monkeypatch.setattr("dqm.diversity.analyse.diversity_result", broken)
+    out = tmp_path / "out"
+    res = runner.invoke(
+        app, ["audit", str(clean_batch), "--out", str(out), "--require", "syntactic,diversity"]
+    )
+    assert res.exit_code == 3, res.output  # diversity was not evaluated: incomplete, not failed
+    result = json.loads((out / "results.json").read_text())
+    (crash,) = [f for f in result["findings"] if f["code"] == "STAGE_CRASHED"]
+    assert "diversity stage" in crash["message"] and "OverflowError" in crash["message"]
+    assert result["diversity"] is None and "diversity" in result["verdict"]["missing"]
+    for name in ("report.html", "junit.xml", "summary.md"):
+        assert "STAGE_CRASHED" in (out / name).read_text()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_an_interrupted_audit_exits_130_and_keeps_the_previous_outputs(
+    defect_batch: Path, tmp_path: Path, sig: int
+) -> None:
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "dqm", "audit", str(defect_batch), "--out", str(out), "--workers", "1"]
+    first = subprocess.run(cmd, capture_output=True, text=True)
+    assert first.returncode == 1, first.stderr
+    before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(2.0)  # past the imports, into the checks
+    os.kill(proc.pid, sig)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    assert stderr.strip().splitlines()[-1] == "dqm: interrupted; no new results were written"
+    assert "Traceback" not in stderr
+    after = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+    assert after == before  # the previous complete set, untouched
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no staging left
