@@ -169,3 +169,24 @@ def test_an_output_option_may_name_a_folder_that_does_not_exist_yet(tmp_path):
     res = runner.invoke(app, ["schema", "native", "-o", str(target)])
     assert res.exit_code == 0, res.output
     assert json.loads(target.read_text()) == SCHEMAS["native"]()
+
+
+def test_help_lists_the_commands_by_family_as_before():
+    import typer.main
+
+    group = typer.main.get_command(app)
+    assert list(group.commands) == [  # type: ignore[attr-defined]
+        "version",
+        "synth",
+        "validate",
+        "audit",
+        "validity",
+        "report",
+        "gate",
+        "diff",
+        "checks",
+        "convert",
+        "schema",
+        "sample",
+        "review",
+    ]
