@@ -20,6 +20,7 @@ import orjson
 
 from dqm.coords import usable_mpp
 from dqm.model import Annotation, Lesion
+from dqm.output import write_file
 from dqm.profile import Profile
 from dqm.readers import read_annotation, resolve_classes
 from dqm.readers.common.geojson import to_coordinates
@@ -208,7 +209,7 @@ def convert_file(
         if dest.exists() and not force:
             result.problems.append(f"{dest} exists: not overwritten (use --force)")
             continue
-        dest.write_bytes(orjson.dumps(doc, option=orjson.OPT_INDENT_2))
+        write_file(dest, orjson.dumps(doc, option=orjson.OPT_INDENT_2))
         taken.add(where)
         result.written.append(dest)
         result.lesions += len(ann.lesions) - skipped

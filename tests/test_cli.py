@@ -160,3 +160,33 @@ def test_validate_prints_the_worst_findings_first_and_counts_the_rest(tmp_path):
     lines = res.output.splitlines()
     assert lines[0] == shown[0]
     assert lines[1] == f"… {len(shown) - 1} more (see results.json or raise --limit)"
+
+
+def test_an_output_option_may_name_a_folder_that_does_not_exist_yet(tmp_path):
+    from dqm.schemas import SCHEMAS
+
+    target = tmp_path / "new" / "deeper" / "native.schema.json"
+    res = runner.invoke(app, ["schema", "native", "-o", str(target)])
+    assert res.exit_code == 0, res.output
+    assert json.loads(target.read_text()) == SCHEMAS["native"]()
+
+
+def test_help_lists_the_commands_by_family_as_before():
+    import typer.main
+
+    group = typer.main.get_command(app)
+    assert list(group.commands) == [  # type: ignore[attr-defined]
+        "version",
+        "synth",
+        "validate",
+        "audit",
+        "validity",
+        "report",
+        "gate",
+        "diff",
+        "checks",
+        "convert",
+        "schema",
+        "sample",
+        "review",
+    ]

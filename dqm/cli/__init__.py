@@ -17,14 +17,31 @@ import traceback
 from types import FrameType
 
 import click
+from typer.models import CommandInfo
 
-# Each module registers its commands on the one app, in the order `dqm --help` lists them.
+# Each module registers its commands on the one app when imported.
 from dqm.cli import files  # noqa: F401  # isort: skip
 from dqm.cli import audit  # noqa: F401  # isort: skip
 from dqm.cli import semantic  # noqa: F401  # isort: skip
 from dqm.cli.common import EXIT_INTERNAL, EXIT_INTERRUPTED, INTERRUPT_EXPLAINED, app
 
 __all__ = ["app", "main"]
+
+HELP_ORDER = (
+    "version", "synth", "validate",
+    "audit", "validity", "report", "gate", "diff",
+    "checks", "convert", "schema",
+    "sample",
+)  # fmt: skip
+"""The order ``dqm --help`` lists the commands in (then any other, then the ``review`` group)."""
+
+
+def _help_rank(command: CommandInfo) -> int:
+    name = command.name or (command.callback.__name__ if command.callback else "")
+    return HELP_ORDER.index(name) if name in HELP_ORDER else len(HELP_ORDER)
+
+
+app.registered_commands.sort(key=_help_rank)
 
 
 def _terminated(signum: int, frame: FrameType | None) -> None:

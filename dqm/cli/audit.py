@@ -341,6 +341,7 @@ def report(
     summary: Annotated[Path | None, typer.Option(help="Also write the Markdown summary here.")] = None,
 ) -> None:
     """Re-render the report from results.json, without re-running anything."""
+    from dqm.output import write_file
     from reports import render_html, render_junit, render_summary
 
     result = load_result_or_exit(results)
@@ -351,13 +352,13 @@ def report(
                 outside_batch(path, batch.resolve(), option)
     # The HTML, JUnit and summary are written before the PDF is attempted: without a Chromium the
     # page is still there to open and print from a browser (the error message says so).
-    output.write_text(render_html(result), encoding="utf-8")
+    write_file(output, render_html(result))
     out.print(f"report: {output}", markup=False)
     if junit is not None:
-        junit.write_bytes(render_junit(result))
+        write_file(junit, render_junit(result))
         out.print(f"junit: {junit}", markup=False)
     if summary is not None:
-        summary.write_text(render_summary(result), encoding="utf-8")
+        write_file(summary, render_summary(result))
         out.print(f"summary: {summary}", markup=False)
     if pdf:
         from reports.pdf import PdfError, find_chromium, print_pdf
@@ -410,5 +411,7 @@ def diff(
     if output is None:
         sys.stdout.write(text)
     else:
-        output.write_text(text, encoding="utf-8")
+        from dqm.output import write_file
+
+        write_file(output, text)
         out.print(f"diff: {output}", markup=False)

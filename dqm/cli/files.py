@@ -126,7 +126,9 @@ def validate(
     if json_out is not None:
         import orjson
 
-        json_out.write_bytes(orjson.dumps([f.model_dump(mode="json") for f in findings]))
+        from dqm.output import write_file
+
+        write_file(json_out, orjson.dumps([f.model_dump(mode="json") for f in findings]))
     out.print(summary)
     raise typer.Exit(1 if any(f.severity.value == "error" for f in findings) else 0)
 
@@ -209,7 +211,9 @@ def schema(
     if which not in SCHEMAS:
         raise usage_error(f"unknown schema {which!r}: choose from {', '.join(SCHEMAS)}")
     if output is not None:
-        output.write_text(schema_text(which), encoding="utf-8")
+        from dqm.output import write_file
+
+        write_file(output, schema_text(which))
         out.print(f"schema: {output}", markup=False)
         return
     out.print_json(json.dumps(SCHEMAS[which]()))

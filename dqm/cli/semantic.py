@@ -110,6 +110,7 @@ def sample(
     workers: Annotated[int | None, typer.Option("--workers", "-j", min=1, help="Worker processes.")] = None,
 ) -> None:
     """Draw the expert-review sample: review_plan.json, review_plan.csv and the review sheet review.html."""
+    from dqm.output import write_file
     from dqm.runner import RunOptions
     from dqm.semantic.models import PlanBatch
     from dqm.semantic.planfile import PlanError, build_plan, write_plan
@@ -165,7 +166,7 @@ def sample(
     for item in items:
         by_id.setdefault(item.slide_id, item)
     sheet = sheet_data(review_plan, by_id, root, prof, thumb_size, thumb_quality)
-    (out_dir / "review.html").write_text(render_review_html(sheet), encoding="utf-8")
+    write_file(out_dir / "review.html", render_review_html(sheet))
     out.print(_plan_line(review_plan), highlight=False, soft_wrap=True)
     over = review_plan.oversampling
     if over.enabled:
@@ -266,6 +267,7 @@ def ingest_command(
     from dqm.semantic.ingest import IngestOptions, delivered_loader, ingest
     from dqm.semantic.intervals import CI_METHODS
     from dqm.semantic.planfile import PlanError, read_plan
+    from dqm.semantic.resultfile import write_semantic
     from dqm.semantic.verdicts import read_verdict_files
 
     if ci not in CI_METHODS:
@@ -303,9 +305,7 @@ def ingest_command(
         )
     except ValueError as exc:
         raise usage_error(str(exc)) from None
-    out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / "semantic.json"
-    path.write_bytes(result.model_dump_json(indent=2).encode("utf-8") + b"\n")
+    path = write_semantic(result, out_dir)
     _print_result(result, limit)
     out.print(f"semantic: {path}", highlight=False, soft_wrap=True, markup=False)
     raise typer.Exit({"accept": 0, "reject": 1, "incomplete": 3}[result.decision])

@@ -18,7 +18,7 @@ from pydantic import ValidationError
 
 from dqm import __version__
 from dqm.facts import ItemSummary
-from dqm.output import spreadsheet_safe
+from dqm.output import spreadsheet_safe, write_file
 from dqm.semantic.intervals import precision_sample_size
 from dqm.semantic.iso2859 import plan_iso2859
 from dqm.semantic.models import (
@@ -247,10 +247,9 @@ def plan_csv(plan: ReviewPlan) -> str:
 
 def write_plan(plan: ReviewPlan, out: Path) -> dict[str, Path]:
     """Write ``review_plan.json`` and ``review_plan.csv`` into ``out`` (created)."""
-    out.mkdir(parents=True, exist_ok=True)
     paths = {"json": out / PLAN_JSON, "csv": out / PLAN_CSV}
-    paths["json"].write_bytes(plan.model_dump_json(indent=2).encode("utf-8") + b"\n")
-    paths["csv"].write_bytes(plan_csv(plan).encode("utf-8"))
+    write_file(paths["json"], plan.model_dump_json(indent=2) + "\n")
+    write_file(paths["csv"], plan_csv(plan))
     return paths
 
 

@@ -1,4 +1,5 @@
-"""Reading ``semantic.json`` back: the semantic dimension an audit attaches (``dqm audit --review``)."""
+"""``semantic.json``: written by ``dqm review ingest``, read back as the semantic dimension an
+audit attaches (``dqm audit --review``)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from dqm.output import write_file
 from dqm.semantic.models import SemanticResult
 
 RESULT_FILE = "semantic.json"
@@ -13,6 +15,11 @@ RESULT_FILE = "semantic.json"
 
 class SemanticFileError(ValueError):
     """A review result that cannot be attached: missing, invalid, or of another batch."""
+
+
+def write_semantic(result: SemanticResult, out: Path) -> Path:
+    """Write ``semantic.json`` into ``out`` (created); returns its path."""
+    return write_file(out / RESULT_FILE, result.model_dump_json(indent=2) + "\n")
 
 
 def load_semantic(review: Path, batch_fingerprint: str) -> SemanticResult:

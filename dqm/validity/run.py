@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from dqm.coords import Frame
+from dqm.output import write_file
 from dqm.profile import Profile
 from dqm.runner import Run
 from dqm.validity.data import (
@@ -337,7 +338,7 @@ def validity_stage(run: Run, result: Any, options: ValidityOptions) -> ValidityR
             gate="Dice" if ev.gate_on == "dice" else "interval's lower end",
         ),
     )
-    (out / RESULT_FILE).write_text(res.model_dump_json(indent=1), encoding="utf-8")
+    write_file(out / RESULT_FILE, res.model_dump_json(indent=1))
     return res
 
 

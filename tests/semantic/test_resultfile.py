@@ -1,4 +1,4 @@
-"""``semantic.json`` read back for an audit: only for the batch it judged."""
+"""``semantic.json``: written by ``dqm review ingest``, read back for an audit only for the batch it judged."""
 
 from __future__ import annotations
 
@@ -6,25 +6,21 @@ from pathlib import Path
 
 import pytest
 
-from dqm.semantic.resultfile import RESULT_FILE, SemanticFileError, load_semantic
+from dqm.semantic.resultfile import RESULT_FILE, SemanticFileError, load_semantic, write_semantic
 from tests.reports.conftest import semantic
 
 
-def _written(folder: Path) -> Path:
-    path = folder / RESULT_FILE
-    path.write_text(semantic().model_dump_json(indent=2))
-    return path
-
-
-def test_a_result_reads_back_from_its_folder_or_file(tmp_path: Path) -> None:
-    path = _written(tmp_path)
+def test_a_written_result_reads_back_from_its_folder_or_file(tmp_path: Path) -> None:
+    path = write_semantic(semantic(), tmp_path / "new" / "sem")
+    assert path == tmp_path / "new" / "sem" / RESULT_FILE
+    assert path.read_bytes() == semantic().model_dump_json(indent=2).encode("utf-8") + b"\n"
     fingerprint = semantic().batch_fingerprint
-    assert load_semantic(tmp_path, fingerprint) == semantic()
+    assert load_semantic(path.parent, fingerprint) == semantic()
     assert load_semantic(path, fingerprint) == semantic()
 
 
 def test_a_review_of_another_batch_is_refused(tmp_path: Path) -> None:
-    _written(tmp_path)
+    write_semantic(semantic(), tmp_path)
     with pytest.raises(
         SemanticFileError,
         match=r"reviewed another batch \(fingerprint ffffffffffff…, this batch 000000000000…\)",
