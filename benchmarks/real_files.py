@@ -19,8 +19,8 @@ from pathlib import Path
 from dqm.checks import configure
 from dqm.model import Item
 from dqm.profile import load_profile
-from dqm.readers import read_annotation
-from dqm.runner import merged, run_item_checks
+from dqm.readers import merged, read_annotation
+from dqm.runner import run_item_checks
 from dqm.slide_io import probe_slide
 from validators.context import FileStatus, ItemView
 

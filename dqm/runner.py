@@ -32,9 +32,9 @@ from dqm.clinical_table import (
     validate_table,
 )
 from dqm.findings import Finding, Severity
-from dqm.model import Annotation, Item, ReadIssue
+from dqm.model import Annotation, Item
 from dqm.profile import Profile
-from dqm.readers import parse_annotation, read_bytes, with_institution
+from dqm.readers import annotation_for_item, parse_annotation, read_bytes, with_institution
 from dqm.readers.base import failed
 from dqm.results import ItemSummary, SlideSummary
 from dqm.slide_io import ProbeOptions, SlideProbe, capture_native_stderr, full_hash, probe_slide_cached
@@ -108,55 +108,6 @@ def _status(root: Path, rel: str | None) -> tuple[FileStatus, Path | None]:
     return FileStatus(norm, os.path.isfile(path)), path
 
 
-def _pick(annotations: list[Annotation], item: Item, image: str | None) -> Annotation:
-    """The annotation of this item from a file that may describe several images (COCO).
-
-    An image matches by its file name or stem against the item's slide file and slide_id. A
-    file validated on its own (no manifest row, no slide) is judged whole; an item whose image
-    the file does not list gets an ``IMAGE_NOT_IN_FILE`` issue.
-    """
-    if len(annotations) == 1:
-        return annotations[0]
-    names = {item.slide_id}
-    if image:
-        names |= {Path(image).name, Path(image).stem}
-    for ann in annotations:
-        keys = {k for k in (ann.image_key, ann.slide_file) if k}
-        if keys & names or {Path(k).name for k in keys} & names or {Path(k).stem for k in keys} & names:
-            return ann
-    if image is None and item.row is None:
-        return merged(annotations)
-    if any(ann.image_key is not None for ann in annotations):
-        first = annotations[0]
-        return Annotation(
-            path=first.path,
-            format=first.format,
-            n_values=1,
-            issues=[
-                ReadIssue(
-                    "IMAGE_NOT_IN_FILE",
-                    f"none of the file's {len(annotations)} images is named {' or '.join(sorted(names))}",
-                    "/images",
-                )
-            ],
-        )
-    return annotations[0]
-
-
-def merged(annotations: list[Annotation]) -> Annotation:
-    """All images of a multi-image file as one annotation, for validating the file on its own."""
-    first = annotations[0]
-    issues = list(dict.fromkeys(i for ann in annotations for i in ann.issues))
-    return Annotation(
-        path=first.path,
-        format=first.format,
-        lesions=[lesion for ann in annotations for lesion in ann.lesions],
-        n_values=sum(ann.n_values for ann in annotations),
-        readable=all(ann.readable for ann in annotations),
-        issues=issues,
-    )
-
-
 def run_item_checks(view: ItemView, checks: list[ConfiguredCheck]) -> list[Finding]:
     """Every configured item check on one view; a raising check becomes a crash finding."""
     item = view.item
@@ -197,7 +148,7 @@ def check_item(
         else:
             ann_hash = hashlib.sha256(data).hexdigest() if options.hash_files else None
             try:
-                annotation = _pick(parse_annotation(data, rel, profile), item, image.path)
+                annotation = annotation_for_item(parse_annotation(data, rel, profile), item, image.path)
             except Exception as exc:  # a reader's bug must not stop the run or hide the file
                 annotation = Annotation(path=rel, format="unknown", readable=False, n_values=1)
                 read_crash = crash_finding(READ_CHECK, item.slide_id, exc, rel)

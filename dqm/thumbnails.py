@@ -102,14 +102,15 @@ def _slide_pixels(path: Path, max_side: int) -> tuple[Any, tuple[int, int] | Non
 
 
 def _annotation(root: Path, item: ItemSummary, profile: Profile) -> Annotation | None:
-    from dqm.readers import read_annotation
-    from dqm.runner import _pick
+    from dqm.readers import annotation_for_item, read_annotation
 
     path = _inside(root, item.annotation_path)
     if path is None or item.annotation_path is None:
         return None
     found = read_annotation(path, normalise(item.annotation_path)[0], profile)
-    ann = _pick(found, Item(item.slide_id, item.image_path, item.annotation_path), item.image_path)
+    ann = annotation_for_item(
+        found, Item(item.slide_id, item.image_path, item.annotation_path), item.image_path
+    )
     return ann if ann.readable else None
 
 

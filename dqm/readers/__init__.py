@@ -30,6 +30,7 @@ from dqm.model import Annotation, ReadIssue
 from dqm.profile import Profile
 from dqm.readers import asap, coco, dsa, halo, imagescope, native, qupath
 from dqm.readers.base import decode, failed, parse_json
+from dqm.readers.items import annotation_for_item, merged  # noqa: F401  (public: the item's annotation)
 from dqm.readers.xmltree import looks_like_xml, parse_xml
 
 MAX_BYTES = 512 * 1024 * 1024
