@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import base64
 import io
-import warnings
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from pathlib import Path
@@ -36,10 +35,11 @@ from dqm.results import (
     QualityResult,
     Thumbnail,
 )
+from dqm.slide_io import MAX_THUMBNAIL_DECODE_PIXELS, slide_thumbnail
 
 DEFAULT_COUNT = 12
 DEFAULT_SIDE = 256
-MAX_DECODE_PIXELS = 25_000_000
+MAX_DECODE_PIXELS = MAX_THUMBNAIL_DECODE_PIXELS
 """The largest level (or plain image after draft) decoded for a thumbnail."""
 MARKER_COLOUR = "#ff00ff"
 UNKNOWN_COLOUR = "#888888"
@@ -71,34 +71,16 @@ def _inside(root: Path, rel: str | None) -> Path | None:
 
 def _slide_pixels(path: Path, max_side: int) -> tuple[Any, tuple[int, int] | None, str]:
     """``(image or None, level-0 size or None, note)`` from a slide file, never at full resolution."""
-    import openslide
-    from PIL import Image
-
-    try:
-        with openslide.OpenSlide(str(path)) as slide:
-            w, h = slide.dimensions
-            level = slide.get_best_level_for_downsample(max(w, h) / max_side)
-            lw, lh = slide.level_dimensions[level]
-            if lw * lh > MAX_DECODE_PIXELS:
-                return None, (w, h), f"no pyramid level under {MAX_DECODE_PIXELS:,} pixels: outlines only"
-            return slide.get_thumbnail((max_side, max_side)).convert("RGB"), (w, h), ""
-    except openslide.OpenSlideUnsupportedFormatError:
-        pass
-    except openslide.OpenSlideError as exc:
-        return None, None, f"slide unreadable ({exc}): outlines only"
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # size is bounded below
-            with Image.open(path) as img:
-                w, h = img.size
-                img.draft("RGB", (max_side, max_side))
-                if img.size[0] * img.size[1] > MAX_DECODE_PIXELS:
-                    return None, (w, h), f"{w}x{h} image too large to decode for a thumbnail: outlines only"
-                small = img.convert("RGB")
-                small.thumbnail((max_side, max_side))
-                return small, (w, h), ""
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
-        return None, None, f"slide unreadable ({type(exc).__name__}): outlines only"
+    got = slide_thumbnail(path, max_side, MAX_DECODE_PIXELS)
+    if got.failure is None:
+        return got.image, got.size, ""
+    if got.failure == "too_large":
+        if got.backend == "openslide":
+            return None, got.size, f"no pyramid level under {MAX_DECODE_PIXELS:,} pixels: outlines only"
+        w, h = got.size or (0, 0)
+        return None, got.size, f"{w}x{h} image too large to decode for a thumbnail: outlines only"
+    what = got.detail if got.backend == "openslide" else got.error_type
+    return None, None, f"slide unreadable ({what}): outlines only"
 
 
 def _annotation(root: Path, item: ItemSummary, profile: Profile) -> Annotation | None:

@@ -20,6 +20,7 @@ from dqm.model import Annotation
 from dqm.profile import Profile
 from dqm.results import ItemSummary
 from dqm.semantic.models import REASONS, ReviewPlan
+from dqm.slide_io import slide_thumbnail
 
 UNKNOWN_COLOUR = "#888888"
 REASON_LABELS = {
@@ -33,37 +34,18 @@ REASON_LABELS = {
 
 
 def thumbnail(path: Path, size: int) -> tuple[Any, tuple[int, int]]:
-    """An RGB Pillow thumbnail of at most ``size`` a side and the slide's level-0 size.
+    """An RGB Pillow thumbnail of at most ``size`` a side and the slide's level-0 size
+    (:func:`dqm.slide_io.slide_thumbnail`).
 
     Raises
     ------
     OSError
-        When neither OpenSlide nor Pillow can read the file (the message says why).
+        When the slide cannot be drawn (unreadable, or too large to decode): the message says why.
     """
-    import openslide
-    from PIL import Image
-
-    from dqm.slide_io import MAX_PLAIN_PIXELS
-
-    try:
-        with openslide.OpenSlide(str(path)) as slide:
-            dims = slide.dimensions
-            return slide.get_thumbnail((size, size)).convert("RGB"), (int(dims[0]), int(dims[1]))
-    except openslide.OpenSlideUnsupportedFormatError:
-        pass
-    except openslide.OpenSlideError as exc:
-        raise OSError(f"OpenSlide cannot read it: {exc}") from None
-    try:
-        with Image.open(path) as img:
-            dims = img.size
-            if dims[0] * dims[1] > MAX_PLAIN_PIXELS:
-                raise OSError(f"plain image of {dims[0]}x{dims[1]} pixels is too large to decode safely")
-            img.draft("RGB", (size, size))
-            out = img.convert("RGB")
-            out.thumbnail((size, size))
-            return out, (int(dims[0]), int(dims[1]))
-    except (ValueError, SyntaxError, Image.DecompressionBombError) as exc:
-        raise OSError(f"Pillow cannot read it ({type(exc).__name__}: {exc})") from None
+    got = slide_thumbnail(path, size)
+    if got.image is None or got.size is None:
+        raise OSError(got.reason)
+    return got.image, got.size
 
 
 def data_uri(image: Any, quality: int) -> str:
