@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from dqm.diversity.models import DiversityResult
 from dqm.findings import Finding
+from dqm.model import ItemSummary, SlideSummary  # noqa: F401  (part of the result; they live with the item record)
 from dqm.semantic.models import SemanticResult
 from dqm.validity.models import ValidityResult
 
@@ -63,51 +64,6 @@ class Ratio(_Frozen):
             passed=passed,
             note=note,
         )
-
-
-class SlideSummary(_Frozen):
-    """Facts from a slide's header."""
-
-    width: int | None = None
-    height: int | None = None
-    mpp: float | None = None
-    vendor: str | None = None
-    levels: int = 0
-    objective_power: float | None = None
-    level_downsamples: list[float] = Field(default_factory=list)
-    compression: str | None = None
-    """Level-0 codec: jpeg, jpeg2000, deflate, lzw, none, ... (``other:<tiff code>`` otherwise)."""
-    label_thumbnail: str | None = None
-    """A small JPEG data URI of the slide's label image, only when the audit was asked for it."""
-
-
-class ItemSummary(_Frozen):
-    """One slide of the batch, as the report and the other dimensions see it."""
-
-    slide_id: str
-    row: int | None = None
-    image_path: str | None = None
-    annotation_path: str | None = None
-    institution: str | None = None
-    diagnosis: str | None = None
-    """Class id when the diagnosis resolves, else the value as written."""
-    clinical: dict[str, str | None] = Field(default_factory=dict)
-    """Clinical fields of the profile as table text (identifying fields such as patient_id left out)."""
-    n_lesions: int = 0
-    lesion_classes: dict[str, int] = Field(default_factory=dict)
-    """Lesion count per class id (``?`` for classes outside the taxonomy)."""
-    lesion_area_px: dict[str, float] = Field(default_factory=dict)
-    """Summed lesion area per class, level-0 square pixels."""
-    unmapped_classes: dict[str, int] = Field(default_factory=dict)
-    """Lesion class names as written that the profile does not resolve, with their counts."""
-    annotation_format: str | None = None
-    """The format the annotation file was read as (native, qupath, asap, imagescope, halo, coco, dsa)."""
-    width: int | None = None
-    height: int | None = None
-    """Slide size the annotation declares."""
-    slide: SlideSummary | None = None
-    errors: int = 0
-    warnings: int = 0
 
 
 class Breakdown(_Frozen):

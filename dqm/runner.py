@@ -2,7 +2,9 @@
 
 Items are independent, so they run in worker processes (``workers``; one per core by default).
 Each item's I/O (annotation file, slide probe) happens in its worker, then the item checks run
-on the in-memory view. An exception inside a check (or a reader, or anywhere in an item's
+on the in-memory view; what the worker learned comes back as one :class:`~dqm.model.ItemRecord`
+(parsed annotation, slide facts, findings, summary, file facts), which every later step reads
+instead of reading the item's files again. An exception inside a check (or a reader, or anywhere in an item's
 work) becomes a ``CHECK_CRASHED`` finding for that item and the run goes on. Nothing is ever
 written into the batch folder.
 """
@@ -32,11 +34,10 @@ from dqm.clinical_table import (
     validate_table,
 )
 from dqm.findings import Finding, Severity
-from dqm.model import Annotation, Item
+from dqm.model import Annotation, Item, ItemRecord, ItemSummary, ParsedAnnotation, SlideSummary
 from dqm.profile import Profile
 from dqm.readers import annotation_for_item, parse_annotation, read_bytes, with_institution
 from dqm.readers.base import failed
-from dqm.results import ItemSummary, SlideSummary
 from dqm.slide_io import ProbeOptions, SlideProbe, capture_native_stderr, full_hash, probe_slide_cached
 from validators.context import BatchView, FileStatus, ItemFacts, ItemView
 from validators.registry import CheckContext
@@ -65,30 +66,14 @@ class RunOptions:
 
 
 @dataclass(slots=True)
-class ItemOutcome:
-    """Everything the run keeps about one item."""
-
-    summary: ItemSummary
-    findings: list[Finding]
-    n_values: int
-    files: list[str]
-    record: dict[str, Any]
-    record_source: str | None
-    """``manifest``, the annotation file's path, or None when the item has no record."""
-    fingerprint: str | None = None
-    annotation_sha256: str | None = None
-    unreadable: bool = False
-    """The annotation file could not be read or parsed: its one value slot is inaccurate."""
-
-
-@dataclass(slots=True)
 class Run:
     """The outcome of checking a batch."""
 
     root: Path
     profile: Profile
     discovery: Discovery
-    outcomes: list[ItemOutcome]
+    outcomes: list[ItemRecord]
+    """One record per discovered item, in discovery order."""
     batch_findings: list[Finding] = field(default_factory=list)
     table: TableValidation | None = None
     options: RunOptions = RunOptions()
@@ -127,7 +112,7 @@ def run_item_checks(view: ItemView, checks: list[ConfiguredCheck]) -> list[Findi
 
 def check_item(
     item: Item, root: Path, profile: Profile, checks: list[ConfiguredCheck], options: RunOptions
-) -> ItemOutcome:
+) -> ItemRecord:
     """Read one item's files and run the item checks on them."""
     image, image_path = _status(root, item.image_path)
     ann_status, ann_path = _status(root, item.annotation_path)
@@ -168,22 +153,24 @@ def check_item(
     )
     if annotation is not None:
         annotation.document = None  # the parsed text is not needed past the checks
-    return ItemOutcome(
+    return ItemRecord(
         summary=summarise(item, annotation, probe, profile, findings),
         findings=findings,
         n_values=annotation.n_values if annotation else 0,
         files=files,
-        record=item.record,
+        clinical_record=item.record,
         record_source=record_source,
         fingerprint=probe.fingerprint if probe and probe.fingerprint else None,
         annotation_sha256=ann_hash,
         unreadable=annotation is not None and not annotation.readable,
+        annotation=ParsedAnnotation.of(annotation) if annotation is not None else None,
+        slide=probe.facts() if probe is not None else None,
     )
 
 
 def check_item_safely(
     item: Item, root: Path, profile: Profile, checks: list[ConfiguredCheck], options: RunOptions
-) -> ItemOutcome:
+) -> ItemRecord:
     """:func:`check_item`, with an unexpected exception outside the checks (a slide probe or a
     summary that raises) recorded as a crash of that item instead of ending the whole run."""
     try:
@@ -197,11 +184,11 @@ class WorkerDied(Exception):
     its files, or the system killed it)."""
 
 
-def _crashed(item: Item, profile: Profile, options: RunOptions, exc: BaseException) -> ItemOutcome:
+def _crashed(item: Item, profile: Profile, options: RunOptions, exc: BaseException) -> ItemRecord:
     """The outcome of an item whose work raised or killed its process: one crash finding."""
     file = _batch_path(item.annotation_path or item.image_path)
     crash = crash_finding("runner", item.slide_id, exc, file)
-    return ItemOutcome(
+    return ItemRecord(
         summary=summarise(item, None, None, profile, [crash]),
         findings=[crash],
         n_values=0,
@@ -213,7 +200,7 @@ def _crashed(item: Item, profile: Profile, options: RunOptions, exc: BaseExcepti
             )
             if p
         ],
-        record=item.record,
+        clinical_record=item.record,
         record_source="manifest" if item.row is not None else None,
     )
 
@@ -284,7 +271,7 @@ def _init_worker(root: Path, profile: Profile, checks: list[ConfiguredCheck], op
     capture_native_stderr()  # libtiff's warnings become findings of their slide, not stray lines
 
 
-def _work(items: list[Item]) -> list[ItemOutcome]:
+def _work(items: list[Item]) -> list[ItemRecord]:
     return [
         check_item_safely(item, _STATE["root"], _STATE["profile"], _STATE["checks"], _STATE["options"])
         for item in items
@@ -304,7 +291,7 @@ def _map_items(
     checks: list[ConfiguredCheck],
     options: RunOptions,
     while_workers_run: Callable[[], object] | None = None,
-) -> Iterator[ItemOutcome]:
+) -> Iterator[ItemRecord]:
     """Outcomes in item order. ``while_workers_run`` is called once the workers have their
     items, so slow set-up in this process (importing great_expectations) overlaps their work.
 
@@ -356,7 +343,7 @@ def _recover(
     profile: Profile,
     checks: list[ConfiguredCheck],
     options: RunOptions,
-) -> Iterator[ItemOutcome]:
+) -> Iterator[ItemRecord]:
     """The outcomes of the items a dead pool owed, in order, finding the ones that kill their process.
 
     A fresh pool takes them one item per task. When it dies too, the item that killed it is one
@@ -395,7 +382,7 @@ def _recover(
 
 def _alone(
     item: Item, root: Path, profile: Profile, checks: list[ConfiguredCheck], options: RunOptions
-) -> ItemOutcome:
+) -> ItemRecord:
     """One item in a process of its own; its death becomes a crash finding of that item."""
     with _pool(1, root, profile, checks, options) as pool:
         try:
@@ -411,14 +398,14 @@ def _alone(
 
 
 def clinical_table(
-    run_outcomes: list[ItemOutcome], manifest: str | None, profile: Profile, gx_suite: Path | None
+    run_outcomes: list[ItemRecord], manifest: str | None, profile: Profile, gx_suite: Path | None
 ) -> TableValidation:
     """The clinical table of the batch and its expectation results."""
     records, sources = [], []
     for o in run_outcomes:
         if o.record_source is None:
             continue
-        records.append(o.record)
+        records.append(o.clinical_record)
         if o.record_source == "manifest":
             sources.append(RowSource(o.summary.slide_id, manifest, o.summary.row))
         else:
@@ -436,7 +423,7 @@ def run_batch(
     """Check a batch folder: discovery, every item, then the batch checks."""
     checks = configure(profile)
     discovery = discover(root)
-    outcomes: list[ItemOutcome] = []
+    outcomes: list[ItemRecord] = []
     total = len(discovery.items)
     warm_up = import_gx if options.clinical else None  # seconds of import, hidden behind the workers
     for outcome in _map_items(discovery.items, root, profile, checks, options, warm_up):

@@ -17,6 +17,7 @@ start after the budget is spent is skipped and recorded. Never a full read of a 
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import io
 import os
@@ -31,6 +32,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from dqm.model import SlideFacts
 
 HASH_CHUNK = 1 << 20
 TILE = 256
@@ -194,6 +197,25 @@ class SlideProbe:
     """Why the label thumbnail asked for is missing."""
     decoder_warnings: tuple[str, ...] = ()
     """Warnings the image decoder raised (corrupt metadata), reported by ``slide.format``."""
+
+    def facts(self) -> SlideFacts:
+        """What an item record keeps of this probe (no mask, pixels or properties)."""
+        failure = self.read_failure
+        return SlideFacts(
+            **{
+                f.name: getattr(self, f.name)
+                for f in dataclasses.fields(SlideFacts)
+                if f.name not in _DERIVED
+            },
+            read_failure=(
+                f"level {failure.level} at {failure.xy}: {failure.message}" if failure is not None else None
+            ),
+            tissue_fraction=self.tissue.tissue_fraction if self.tissue is not None else None,
+        )
+
+
+_DERIVED = ("read_failure", "tissue_fraction")
+"""Facts a record holds in another form than the probe's."""
 
 
 def fingerprint(path: Path, size: int) -> str:

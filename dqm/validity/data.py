@@ -138,7 +138,7 @@ def select_slides(run: Run, profile: Profile) -> tuple[list[SlideRecord], list[E
             excluded.append(Excluded(sid, "resolution (mpp) unknown", ("MPP_MISSING",)))
             continue
         seen.add(sid)
-        patient = outcome.record.get("patient_id")
+        patient = outcome.clinical_record.get("patient_id")
         patient = patient.strip() if isinstance(patient, str) and patient.strip() else sid
         usable.append(
             SlideRecord(
