@@ -365,7 +365,7 @@ def audit(
         hint = f"dqm validity {batch} --out {voptions.out} --profile {validity_profile} --resume"
         v = _run_validity_stage(run, result, voptions, hint)
         result = with_verdict(result.model_copy(update={"validity": v}))
-    result = with_thumbnails(result, root, prof, count=thumbnails)
+    result = with_thumbnails(result, run.outcomes, root, prof, count=thumbnails)
     if review is not None:
         from dqm.semantic.cli import attach_review
 
