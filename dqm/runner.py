@@ -16,7 +16,7 @@ import hashlib
 import multiprocessing
 import os
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -307,7 +307,7 @@ def _map_items(
     chunk = max(1, min(256, len(items) // (workers * 8)))
     chunks = [items[i : i + chunk] for i in range(0, len(items), chunk)]
     with _pool(workers, root, profile, checks, options) as pool:
-        futures = [pool.submit(_work, c) for c in chunks]
+        futures = _submit(pool, chunks)
         if while_workers_run is not None:
             while_workers_run()
         broken = len(futures)
@@ -318,8 +318,21 @@ def _map_items(
                 broken = k
                 break
             yield from got
-    if broken < len(futures):  # the pool died: check again from the first item it owed
+    if broken < len(chunks):  # the pool died: check again from the first item it owed
         yield from _recover(items[broken * chunk :], workers, root, profile, checks, options)
+
+
+def _submit(pool: ProcessPoolExecutor, batches: list[list[Item]]) -> list[Future[list[ItemRecord]]]:
+    """The futures of the batches submitted before the pool died: a worker that dies while the
+    rest are still being handed out breaks the pool, and ``submit`` then raises. The batches left
+    over are owed, like those of futures that end broken."""
+    futures = []
+    for batch in batches:
+        try:
+            futures.append(pool.submit(_work, batch))
+        except BrokenProcessPool:
+            break
+    return futures
 
 
 def _pool(
@@ -354,8 +367,8 @@ def _recover(
     suspects = 2 * workers + 1
     while owed:
         with _pool(workers, root, profile, checks, options) as pool:
-            futures = [pool.submit(_work, [item]) for item in owed]
-            broken = len(owed)
+            futures = _submit(pool, [[item] for item in owed])
+            broken = len(futures)
             for m, future in enumerate(futures):
                 try:
                     (outcome,) = future.result()
@@ -369,7 +382,7 @@ def _recover(
         for m in range(broken, len(owed)):
             if unfinished == suspects:
                 break
-            if futures[m].exception() is None:
+            if m < len(futures) and futures[m].exception() is None:
                 (outcome,) = futures[m].result()
                 yield outcome
             else:

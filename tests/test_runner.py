@@ -73,31 +73,40 @@ def test_a_batch_finding_counts_against_the_file_as_the_item_names_it(tmp_path, 
     assert file_universe(run) == {"manifest.csv", "s/a.png", "A.json", "B.json"}
 
 
-@pytest.mark.parametrize("killers", [{"S17"}, {"S00", "S05", "S31", "S39"}])
-def test_an_item_that_kills_its_worker_process_is_a_crash_of_that_item(
-    tmp_path, profile, monkeypatch, killers
-):
-    """A native library that segfaults on one file ends that item, not the run: the items the
-    dead pool owed are checked again, and the one that kills its process is named."""
-    import faulthandler
-    import os
-    import signal
-
-    root = tmp_path / "b"
+def _forty(root):
     root.mkdir()
     ids = [f"S{i:02d}" for i in range(40)]
     for sid in ids:
         (root / f"{sid}.json").write_text(json.dumps(native_doc()))
+    return root, ids
+
+
+def _kill_workers_on(killers, monkeypatch):
+    """Items whose check kills the worker process, as a crashing slide decoder does."""
+    import faulthandler
+    import os
+    import signal
+
     parent = os.getpid()
     real = dqm.runner.check_item
 
     def check(item, *args):
         if item.slide_id in killers and os.getpid() != parent:
             faulthandler.disable()  # pytest's handler would print the dying worker's stack
-            os.kill(os.getpid(), signal.SIGSEGV)  # what a crashing slide decoder does
+            os.kill(os.getpid(), signal.SIGSEGV)
         return real(item, *args)
 
     monkeypatch.setattr(dqm.runner, "check_item", check)
+
+
+@pytest.mark.parametrize("killers", [{"S17"}, {"S00", "S05", "S31", "S39"}])
+def test_an_item_that_kills_its_worker_process_is_a_crash_of_that_item(
+    tmp_path, profile, monkeypatch, killers
+):
+    """A native library that segfaults on one file ends that item, not the run: the items the
+    dead pool owed are checked again, and the one that kills its process is named."""
+    root, ids = _forty(tmp_path / "b")
+    _kill_workers_on(killers, monkeypatch)
     run = run_batch(root, profile, RunOptions(workers=2, slides=False, clinical=False))
     assert [o.summary.slide_id for o in run.outcomes] == ids  # every item, in order
     by_id = {o.summary.slide_id: o for o in run.outcomes}
@@ -107,6 +116,37 @@ def test_an_item_that_kills_its_worker_process_is_a_crash_of_that_item(
         assert crash.location.file == f"{sid}.json"
     others = [f for sid, o in by_id.items() if sid not in killers for f in o.findings]
     assert not [f for f in others if f.code == CRASH_CODE]
+
+
+def test_a_worker_that_dies_while_items_are_still_being_handed_out_costs_only_its_item(
+    tmp_path, profile, monkeypatch
+):
+    """A pool broken before every batch is submitted makes ``submit`` raise: the batches not
+    handed out are owed like the others, not an exception of the run. Forced here by holding
+    each later submission until the first batch (whose item kills its process) has ended."""
+    import concurrent.futures
+
+    root, ids = _forty(tmp_path / "b")
+    _kill_workers_on({"S00"}, monkeypatch)
+    real_pool = dqm.runner._pool
+
+    def pool(*args):
+        executor = real_pool(*args)
+        handed, submit = [], executor.submit
+
+        def held(fn, batch):
+            concurrent.futures.wait(handed[:1])  # the first batch has ended (or broken the pool)
+            handed.append(submit(fn, batch))
+            return handed[-1]
+
+        executor.submit = held
+        return executor
+
+    monkeypatch.setattr(dqm.runner, "_pool", pool)
+    run = run_batch(root, profile, RunOptions(workers=2, slides=False, clinical=False))
+    assert [o.summary.slide_id for o in run.outcomes] == ids
+    crashed = [o.summary.slide_id for o in run.outcomes if any(f.code == CRASH_CODE for f in o.findings)]
+    assert crashed == ["S00"]
 
 
 def test_the_item_record_round_trips_through_plain_json_and_pickles_small(tmp_path, profile):
