@@ -397,6 +397,7 @@ def thumbnails_for(result, profile, tmp: Path):
     import numpy as np
     from PIL import Image, ImageDraw
 
+    from dqm.model import ItemRecord, LesionOutline, ParsedAnnotation
     from dqm.thumbnails import thumbnail, worst_items
 
     out = []
@@ -408,20 +409,16 @@ def thumbnails_for(result, profile, tmp: Path):
         img = Image.fromarray(base).resize((w, h))
         ImageDraw.Draw(img).ellipse((400, 300, 2600, 1900), fill=(200, 120, 180))
         (tmp / "slides").mkdir(parents=True, exist_ok=True)
-        (tmp / "annotations").mkdir(exist_ok=True)
         img.save(tmp / "slides" / f"{item.slide_id}.jpg", quality=85)
-        ring = [[1000 + 300 * np.cos(a), 1100 + 250 * np.sin(a)] for a in np.linspace(0, 2 * np.pi, 60)]
-        doc = {
-            "format": "dqm.annotation/1",
-            "slide": {"file": f"{item.slide_id}.jpg", "width": w, "height": h},
-            "lesions": [
-                {"id": 1, "class": item.diagnosis, "geometry": {"type": "Polygon", "coordinates": [ring]}}
-            ],
-        }
-        (tmp / "annotations" / f"{item.slide_id}.json").write_text(json.dumps(doc))
+        ring = np.array(
+            [[1000 + 300 * np.cos(a), 1100 + 250 * np.sin(a)] for a in np.linspace(0, 2 * np.pi, 60)]
+        )
+        label = profile.resolve_class(item.diagnosis)
+        lesion = LesionOutline(0, "/lesions/0", item.diagnosis, label, ((ring,),))
+        ann = ParsedAnnotation(f"{item.slide_id}.json", "native", width=w, height=h, lesions=(lesion,))
         local = item.model_copy(update={"image_path": f"slides/{item.slide_id}.jpg"})
         fs = [f for f in result.findings if f.item_id == item.slide_id]
-        t = thumbnail(tmp, local, fs, profile)
+        t = thumbnail(tmp, ItemRecord(local, fs, 1, [], {}, None, annotation=ann), fs, profile)
         if t is not None:
             out.append(t)
     return result.model_copy(update={"thumbnails": out})

@@ -18,8 +18,8 @@ from pathlib import Path
 
 from dqm.model import Item
 from dqm.profile import load_profile
-from dqm.readers import read_annotation, resolve_classes
-from dqm.runner import merged, run_item_checks
+from dqm.readers import merged, read_annotation, resolve_classes
+from dqm.runner import run_item_checks
 from dqm.slide_io import probe_slide
 from validators.context import FileStatus, ItemView
 from validators.engine import configure

@@ -2,16 +2,26 @@
 
 An :class:`Annotation` is format-neutral: lesions with a class and level-0 polygons. Readers
 (``dqm.readers``) turn native JSON, QuPath, ASAP, ... into it; checks never see a file format.
+
+An :class:`ItemRecord` is what a run learned about one item (its parsed annotation, its slide
+probe's facts, its findings and summary, its file facts): one versioned, serialisable record
+that every later step reads instead of reading files again.
 """
 
 from __future__ import annotations
 
+import base64
+import dataclasses
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
+
+from dqm.facts import ItemSummary
+from dqm.findings import Finding
 
 Ring = np.ndarray
 """``(N, 2)`` float64 x/y vertices in level-0 pixels, as written (closing vertex optional)."""
@@ -227,3 +237,281 @@ class Item:
     def diagnosis(self) -> str | None:
         value = self.record.get("diagnosis")
         return value if isinstance(value, str) and value.strip() else None
+
+
+# --- The item record: what the run learned about one item --------------------------------------
+# Built once per item in the worker that read its files; thumbnails, the review sheet and (later)
+# the cache and the executors read it instead of reading or parsing any file again.
+
+RECORD_VERSION = 1
+"""Bumped whenever :class:`ItemRecord`'s plain-data form changes; older forms are refused."""
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class LesionOutline:
+    """One lesion as read: where it is in the file, its class as written and as resolved, its rings.
+
+    No shapely geometry (it is rebuilt on demand by :meth:`lesion`), so a record pickles as a few
+    arrays; no free-text properties.
+    """
+
+    index: int
+    pointer: str
+    raw_class: str | None
+    label: str | None
+    """The profile class id the raw class resolves to for the item's institution (None: unknown)."""
+    polygons: tuple[tuple[Ring, ...], ...]
+    """Rings exactly as read (shell then holes, polygon by polygon), level-0 x/y."""
+    outline_read: bool = True
+
+    def lesion(self) -> Lesion:
+        """The :class:`Lesion` again, geometry rebuilt from the rings (for re-checking)."""
+        polygons = [list(poly) for poly in self.polygons]
+        return Lesion.build(
+            self.index, self.pointer, self.raw_class, self.label, polygons, None, self.outline_read
+        )
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class ParsedAnnotation:
+    """The item's annotation as the run parsed it, without the parsed document or its free text."""
+
+    path: str
+    format: str
+    readable: bool = True
+    n_values: int = 0
+    width: int | None = None
+    height: int | None = None
+    mpp: float | None = None
+    slide_file: str | None = None
+    image_key: str | None = None
+    lesions: tuple[LesionOutline, ...] = ()
+
+    @classmethod
+    def of(cls, ann: Annotation) -> ParsedAnnotation:
+        """What a record keeps of a parsed annotation (the rings are shared, not copied)."""
+        return cls(
+            path=ann.path,
+            format=ann.format,
+            readable=ann.readable,
+            n_values=ann.n_values,
+            width=ann.width,
+            height=ann.height,
+            mpp=ann.mpp,
+            slide_file=ann.slide_file,
+            image_key=ann.image_key,
+            lesions=tuple(
+                LesionOutline(
+                    lesion.index,
+                    lesion.pointer,
+                    lesion.raw_class,
+                    lesion.label,
+                    tuple(tuple(poly) for poly in lesion.polygons),
+                    lesion.outline_read,
+                )
+                for lesion in ann.lesions
+            ),
+        )
+
+    def annotation(self) -> Annotation:
+        """An :class:`Annotation` for re-checking its lesions (no document, issues or free text)."""
+        return Annotation(
+            path=self.path,
+            format=self.format,
+            slide_file=self.slide_file,
+            width=self.width,
+            height=self.height,
+            mpp=self.mpp,
+            lesions=[outline.lesion() for outline in self.lesions],
+            n_values=self.n_values,
+            image_key=self.image_key,
+            readable=self.readable,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "format": self.format,
+            "readable": self.readable,
+            "n_values": self.n_values,
+            "width": self.width,
+            "height": self.height,
+            "mpp": _json_float(self.mpp),
+            "slide_file": self.slide_file,
+            "image_key": self.image_key,
+            "lesions": [
+                {
+                    "index": o.index,
+                    "pointer": o.pointer,
+                    "raw_class": o.raw_class,
+                    "label": o.label,
+                    "polygons": [[_ring_to_json(r) for r in poly] for poly in o.polygons],
+                    "outline_read": o.outline_read,
+                }
+                for o in self.lesions
+            ],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ParsedAnnotation:
+        lesions = tuple(
+            LesionOutline(
+                index=int(o["index"]),
+                pointer=str(o["pointer"]),
+                raw_class=o["raw_class"],
+                label=o["label"],
+                polygons=tuple(tuple(_ring_from_json(r) for r in poly) for poly in o["polygons"]),
+                outline_read=bool(o["outline_read"]),
+            )
+            for o in data["lesions"]
+        )
+        fields = {k: data[k] for k in ("path", "format", "readable", "n_values", "width", "height")}
+        fields |= {"slide_file": data["slide_file"], "image_key": data["image_key"]}
+        return cls(**fields, mpp=_float_from_json(data["mpp"]), lesions=lesions)
+
+
+def _ring_to_json(ring: Ring) -> dict[str, Any]:
+    """A ring as exact plain data: its shape and its float64 bytes (base64, little-endian); NaN and
+    infinite vertices survive, which JSON numbers cannot hold."""
+    arr = np.ascontiguousarray(ring, dtype="<f8")
+    return {"shape": list(arr.shape), "f8": base64.b64encode(arr.tobytes()).decode("ascii")}
+
+
+def _ring_from_json(data: dict[str, Any]) -> Ring:
+    arr = np.frombuffer(base64.b64decode(data["f8"]), dtype="<f8").astype(np.float64)
+    return arr.reshape([int(n) for n in data["shape"]])
+
+
+def _json_float(value: float | None) -> float | str | None:
+    """A float JSON can hold: NaN and infinities as their names."""
+    return value if value is None or math.isfinite(value) else repr(float(value))
+
+
+def _float_from_json(value: float | str | None) -> float | None:
+    return None if value is None else float(value)
+
+
+@dataclass(frozen=True, slots=True)
+class SlideFacts:
+    """What the slide probe learned about the item's slide, without its pixels or properties."""
+
+    path: str
+    size_bytes: int = 0
+    opened: bool = False
+    open_error: str | None = None
+    backend: str | None = None
+    """``openslide`` or ``pillow``."""
+    vendor: str | None = None
+    width: int | None = None
+    height: int | None = None
+    level_dimensions: tuple[tuple[int, int], ...] = ()
+    level_downsamples: tuple[float, ...] = ()
+    mpp_x: float | None = None
+    mpp_y: float | None = None
+    objective_power: float | None = None
+    compression: str | None = None
+    container: str | None = None
+    associated_images: tuple[str, ...] = ()
+    regions_read: int = 0
+    read_failure: str | None = None
+    """The first region that failed to read, in words."""
+    tissue_fraction: float | None = None
+    """The share of the slide the tissue mask covers (None: no mask)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {f: getattr(self, f) for f in _SLIDE_FIELDS}
+        out["level_dimensions"] = [list(d) for d in self.level_dimensions]
+        out["level_downsamples"] = [_json_float(d) for d in self.level_downsamples]
+        out["associated_images"] = list(self.associated_images)
+        for key in ("mpp_x", "mpp_y", "objective_power", "tissue_fraction"):
+            out[key] = _json_float(out[key])
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SlideFacts:
+        fields = {f: data[f] for f in _SLIDE_FIELDS}
+        fields["level_dimensions"] = tuple((int(w), int(h)) for w, h in data["level_dimensions"])
+        fields["level_downsamples"] = tuple(float(d) for d in data["level_downsamples"])
+        fields["associated_images"] = tuple(data["associated_images"])
+        for key in ("mpp_x", "mpp_y", "objective_power", "tissue_fraction"):
+            fields[key] = _float_from_json(fields[key])
+        return cls(**fields)
+
+
+_SLIDE_FIELDS = tuple(f.name for f in dataclasses.fields(SlideFacts))
+
+
+@dataclass(frozen=True, slots=True)
+class ItemRecord:
+    """Everything the run learned about one item, as one versioned, serialisable record.
+
+    Built in the worker that read the item's files and sent to the main process (it pickles as
+    plain data and arrays: never the parsed document). :meth:`to_dict` / :meth:`from_dict` give
+    a JSON-able form carrying :data:`RECORD_VERSION`.
+    """
+
+    summary: ItemSummary
+    findings: list[Finding]
+    n_values: int
+    """The item's value slots (the annotation file's), the value-grain denominator."""
+    files: list[str]
+    """The batch files the item's findings count against (annotation, slide)."""
+    clinical_record: dict[str, Any]
+    """The clinical record as read: the manifest row (raw strings) or the annotation's clinical block."""
+    record_source: str | None
+    """``manifest``, the annotation file's path, or None when the item has no clinical record."""
+    fingerprint: str | None = None
+    """The slide's quick print (size, first and last MiB)."""
+    annotation_sha256: str | None = None
+    unreadable: bool = False
+    """The annotation file could not be read or parsed: its one value slot is inaccurate."""
+    annotation: ParsedAnnotation | None = None
+    """The annotation the run picked for this item and checked (None: no annotation file read)."""
+    slide: SlideFacts | None = None
+    """The slide probe's facts (None: the slide was not opened)."""
+    version: int = RECORD_VERSION
+
+    def to_dict(self) -> dict[str, Any]:
+        """The record as JSON-able plain data."""
+        return {
+            "version": self.version,
+            "summary": self.summary.model_dump(mode="json"),
+            "findings": [f.model_dump(mode="json") for f in self.findings],
+            "n_values": self.n_values,
+            "files": list(self.files),
+            "clinical_record": self.clinical_record,
+            "record_source": self.record_source,
+            "fingerprint": self.fingerprint,
+            "annotation_sha256": self.annotation_sha256,
+            "unreadable": self.unreadable,
+            "annotation": self.annotation.to_dict() if self.annotation is not None else None,
+            "slide": self.slide.to_dict() if self.slide is not None else None,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ItemRecord:
+        """A record from :meth:`to_dict`'s output.
+
+        Raises
+        ------
+        ValueError
+            When the data is of another :data:`RECORD_VERSION` (a cache entry written by another
+            dqm) or not a record.
+        """
+        version = data.get("version") if isinstance(data, dict) else None
+        if version != RECORD_VERSION:
+            raise ValueError(f"item record version {version!r}, this dqm reads version {RECORD_VERSION}")
+        ann, slide = data["annotation"], data["slide"]
+        return cls(
+            summary=ItemSummary.model_validate(data["summary"]),
+            findings=[Finding.model_validate(f) for f in data["findings"]],
+            n_values=int(data["n_values"]),
+            files=[str(p) for p in data["files"]],
+            clinical_record=dict(data["clinical_record"]),
+            record_source=data["record_source"],
+            fingerprint=data["fingerprint"],
+            annotation_sha256=data["annotation_sha256"],
+            unreadable=bool(data["unreadable"]),
+            annotation=ParsedAnnotation.from_dict(ann) if ann is not None else None,
+            slide=SlideFacts.from_dict(slide) if slide is not None else None,
+        )

@@ -2,7 +2,9 @@
 
 Items are independent, so they run in worker processes (``workers``; one per core by default).
 Each item's I/O (annotation file, slide probe) happens in its worker, then the item checks run
-on the in-memory view. An exception inside a check (or a reader, or anywhere in an item's
+on the in-memory view; what the worker learned comes back as one :class:`~dqm.model.ItemRecord`
+(parsed annotation, slide facts, findings, summary, file facts), which every later step reads
+instead of reading the item's files again. An exception inside a check (or a reader, or anywhere in an item's
 work) becomes a ``CHECK_CRASHED`` finding for that item and the run goes on. Nothing is ever
 written into the batch folder.
 """
@@ -14,7 +16,7 @@ import hashlib
 import multiprocessing
 import os
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,9 +34,9 @@ from dqm.clinical_table import (
 )
 from dqm.facts import ItemSummary, SlideSummary
 from dqm.findings import MAX_NAME_CHARS, Finding, Severity, clip
-from dqm.model import Annotation, Item, ReadIssue
+from dqm.model import Annotation, Item, ItemRecord, ParsedAnnotation
 from dqm.profile import Profile
-from dqm.readers import parse_annotation, read_bytes, resolve_classes
+from dqm.readers import annotation_for_item, parse_annotation, read_bytes, resolve_classes
 from dqm.readers.common.base import failed
 from dqm.slide_io import ProbeOptions, SlideProbe, capture_native_stderr, full_hash, probe_slide_cached
 from validators.context import BatchView, FileStatus, ItemFacts, ItemView
@@ -64,30 +66,14 @@ class RunOptions:
 
 
 @dataclass(slots=True)
-class ItemOutcome:
-    """Everything the run keeps about one item."""
-
-    summary: ItemSummary
-    findings: list[Finding]
-    n_values: int
-    files: list[str]
-    record: dict[str, Any]
-    record_source: str | None
-    """``manifest``, the annotation file's path, or None when the item has no record."""
-    fingerprint: str | None = None
-    annotation_sha256: str | None = None
-    unreadable: bool = False
-    """The annotation file could not be read or parsed: its one value slot is inaccurate."""
-
-
-@dataclass(slots=True)
 class Run:
     """The outcome of checking a batch."""
 
     root: Path
     profile: Profile
     discovery: Discovery
-    outcomes: list[ItemOutcome]
+    outcomes: list[ItemRecord]
+    """One record per discovered item, in discovery order."""
     batch_findings: list[Finding] = field(default_factory=list)
     table: TableValidation | None = None
     options: RunOptions = RunOptions()
@@ -110,55 +96,6 @@ def _status(root: Path, rel: str | None) -> tuple[FileStatus, Path | None]:
     return FileStatus(norm, path is not None, refused=refused), path
 
 
-def _pick(annotations: list[Annotation], item: Item, image: str | None) -> Annotation:
-    """The annotation of this item from a file that may describe several images (COCO).
-
-    An image matches by its file name or stem against the item's slide file and slide_id. A
-    file validated on its own (no manifest row, no slide) is judged whole; an item whose image
-    the file does not list gets an ``IMAGE_NOT_IN_FILE`` issue.
-    """
-    if len(annotations) == 1:
-        return annotations[0]
-    names = {item.slide_id}
-    if image:
-        names |= {Path(image).name, Path(image).stem}
-    for ann in annotations:
-        keys = {k for k in (ann.image_key, ann.slide_file) if k}
-        if keys & names or {Path(k).name for k in keys} & names or {Path(k).stem for k in keys} & names:
-            return ann
-    if image is None and item.row is None:
-        return merged(annotations)
-    if any(ann.image_key is not None for ann in annotations):
-        first = annotations[0]
-        return Annotation(
-            path=first.path,
-            format=first.format,
-            n_values=1,
-            issues=[
-                ReadIssue(
-                    "IMAGE_NOT_IN_FILE",
-                    f"none of the file's {len(annotations)} images is named {' or '.join(sorted(names))}",
-                    "/images",
-                )
-            ],
-        )
-    return annotations[0]
-
-
-def merged(annotations: list[Annotation]) -> Annotation:
-    """All images of a multi-image file as one annotation, for validating the file on its own."""
-    first = annotations[0]
-    issues = list(dict.fromkeys(i for ann in annotations for i in ann.issues))
-    return Annotation(
-        path=first.path,
-        format=first.format,
-        lesions=[lesion for ann in annotations for lesion in ann.lesions],
-        n_values=sum(ann.n_values for ann in annotations),
-        readable=all(ann.readable for ann in annotations),
-        issues=issues,
-    )
-
-
 def run_item_checks(view: ItemView, checks: list[ConfiguredCheck]) -> list[Finding]:
     """Every configured item check on one view; a raising check becomes a crash finding."""
     return run_checks("item", view, checks)
@@ -166,7 +103,7 @@ def run_item_checks(view: ItemView, checks: list[ConfiguredCheck]) -> list[Findi
 
 def check_item(
     item: Item, root: Path, profile: Profile, checks: list[ConfiguredCheck], options: RunOptions
-) -> ItemOutcome:
+) -> ItemRecord:
     """Read one item's files and run the item checks on them."""
     image, image_path = _status(root, item.image_path)
     ann_status, ann_path = _status(root, item.annotation_path)
@@ -187,7 +124,7 @@ def check_item(
         else:
             ann_hash = hashlib.sha256(data).hexdigest() if options.hash_files else None
             try:
-                annotation = _pick(parse_annotation(data, rel), item, image.path)
+                annotation = annotation_for_item(parse_annotation(data, rel), item, image.path)
             except Exception as exc:  # a reader's bug must not stop the run or hide the file
                 annotation = Annotation(path=rel, format="unknown", readable=False, n_values=1)
                 read_crash = crash_finding(READ_CHECK, item.slide_id, exc, rel)
@@ -207,22 +144,24 @@ def check_item(
     )
     if annotation is not None:
         annotation.document = None  # the parsed text is not needed past the checks
-    return ItemOutcome(
+    return ItemRecord(
         summary=summarise(item, annotation, probe, profile, findings),
         findings=findings,
         n_values=annotation.n_values if annotation else 0,
         files=files,
-        record=item.record,
+        clinical_record=item.record,
         record_source=record_source,
         fingerprint=probe.fingerprint if probe and probe.fingerprint else None,
         annotation_sha256=ann_hash,
         unreadable=annotation is not None and not annotation.readable,
+        annotation=ParsedAnnotation.of(annotation) if annotation is not None else None,
+        slide=probe.facts() if probe is not None else None,
     )
 
 
 def check_item_safely(
     item: Item, root: Path, profile: Profile, checks: list[ConfiguredCheck], options: RunOptions
-) -> ItemOutcome:
+) -> ItemRecord:
     """:func:`check_item`, with an unexpected exception outside the checks (a slide probe or a
     summary that raises) recorded as a crash of that item instead of ending the whole run."""
     try:
@@ -236,11 +175,11 @@ class WorkerDied(Exception):
     its files, or the system killed it)."""
 
 
-def _crashed(item: Item, profile: Profile, options: RunOptions, exc: BaseException) -> ItemOutcome:
+def _crashed(item: Item, profile: Profile, options: RunOptions, exc: BaseException) -> ItemRecord:
     """The outcome of an item whose work raised or killed its process: one crash finding."""
     file = _batch_path(item.annotation_path or item.image_path)
     crash = crash_finding("runner", item.slide_id, exc, file)
-    return ItemOutcome(
+    return ItemRecord(
         summary=summarise(item, None, None, profile, [crash]),
         findings=[crash],
         n_values=0,
@@ -252,7 +191,7 @@ def _crashed(item: Item, profile: Profile, options: RunOptions, exc: BaseExcepti
             )
             if p
         ],
-        record=item.record,
+        clinical_record=item.record,
         record_source="manifest" if item.row is not None else None,
     )
 
@@ -324,7 +263,7 @@ def _init_worker(root: Path, profile: Profile, checks: list[ConfiguredCheck], op
     capture_native_stderr()  # libtiff's warnings become findings of their slide, not stray lines
 
 
-def _work(items: list[Item]) -> list[ItemOutcome]:
+def _work(items: list[Item]) -> list[ItemRecord]:
     return [
         check_item_safely(item, _STATE["root"], _STATE["profile"], _STATE["checks"], _STATE["options"])
         for item in items
@@ -344,7 +283,7 @@ def _map_items(
     checks: list[ConfiguredCheck],
     options: RunOptions,
     while_workers_run: Callable[[], object] | None = None,
-) -> Iterator[ItemOutcome]:
+) -> Iterator[ItemRecord]:
     """Outcomes in item order. ``while_workers_run`` is called once the workers have their
     items, so slow set-up in this process (importing great_expectations) overlaps their work.
 
@@ -360,7 +299,7 @@ def _map_items(
     chunk = max(1, min(256, len(items) // (workers * 8)))
     chunks = [items[i : i + chunk] for i in range(0, len(items), chunk)]
     with _pool(workers, root, profile, checks, options) as pool:
-        futures = [pool.submit(_work, c) for c in chunks]
+        futures = _submit(pool, chunks)
         if while_workers_run is not None:
             while_workers_run()
         broken = len(futures)
@@ -371,8 +310,21 @@ def _map_items(
                 broken = k
                 break
             yield from got
-    if broken < len(futures):  # the pool died: check again from the first item it owed
+    if broken < len(chunks):  # the pool died: check again from the first item it owed
         yield from _recover(items[broken * chunk :], workers, root, profile, checks, options)
+
+
+def _submit(pool: ProcessPoolExecutor, batches: list[list[Item]]) -> list[Future[list[ItemRecord]]]:
+    """The futures of the batches submitted before the pool died: a worker that dies while the
+    rest are still being handed out breaks the pool, and ``submit`` then raises. The batches left
+    over are owed, like those of futures that end broken."""
+    futures = []
+    for batch in batches:
+        try:
+            futures.append(pool.submit(_work, batch))
+        except BrokenProcessPool:
+            break
+    return futures
 
 
 def _pool(
@@ -396,7 +348,7 @@ def _recover(
     profile: Profile,
     checks: list[ConfiguredCheck],
     options: RunOptions,
-) -> Iterator[ItemOutcome]:
+) -> Iterator[ItemRecord]:
     """The outcomes of the items a dead pool owed, in order, finding the ones that kill their process.
 
     A fresh pool takes them one item per task. When it dies too, the item that killed it is one
@@ -407,8 +359,8 @@ def _recover(
     suspects = 2 * workers + 1
     while owed:
         with _pool(workers, root, profile, checks, options) as pool:
-            futures = [pool.submit(_work, [item]) for item in owed]
-            broken = len(owed)
+            futures = _submit(pool, [[item] for item in owed])
+            broken = len(futures)
             for m, future in enumerate(futures):
                 try:
                     (outcome,) = future.result()
@@ -422,7 +374,7 @@ def _recover(
         for m in range(broken, len(owed)):
             if unfinished == suspects:
                 break
-            if futures[m].exception() is None:
+            if m < len(futures) and futures[m].exception() is None:
                 (outcome,) = futures[m].result()
                 yield outcome
             else:
@@ -435,7 +387,7 @@ def _recover(
 
 def _alone(
     item: Item, root: Path, profile: Profile, checks: list[ConfiguredCheck], options: RunOptions
-) -> ItemOutcome:
+) -> ItemRecord:
     """One item in a process of its own; its death becomes a crash finding of that item."""
     with _pool(1, root, profile, checks, options) as pool:
         try:
@@ -451,14 +403,14 @@ def _alone(
 
 
 def clinical_table(
-    run_outcomes: list[ItemOutcome], manifest: str | None, profile: Profile, gx_suite: Path | None
+    run_outcomes: list[ItemRecord], manifest: str | None, profile: Profile, gx_suite: Path | None
 ) -> TableValidation:
     """The clinical table of the batch and its expectation results."""
     records, sources = [], []
     for o in run_outcomes:
         if o.record_source is None:
             continue
-        records.append(o.record)
+        records.append(o.clinical_record)
         if o.record_source == "manifest":
             sources.append(RowSource(o.summary.slide_id, manifest, o.summary.row))
         else:
@@ -476,7 +428,7 @@ def run_batch(
     """Check a batch folder: discovery, every item, then the batch checks."""
     checks = configure(profile)
     discovery = discover(root)
-    outcomes: list[ItemOutcome] = []
+    outcomes: list[ItemRecord] = []
     total = len(discovery.items)
     warm_up = import_gx if options.clinical else None  # seconds of import, hidden behind the workers
     for outcome in _map_items(discovery.items, root, profile, checks, options, warm_up):

@@ -17,6 +17,7 @@ start after the budget is spent is skipped and recorded. Never a full read of a 
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import io
 import os
@@ -31,6 +32,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from dqm.model import SlideFacts
 
 HASH_CHUNK = 1 << 20
 TILE = 256
@@ -194,6 +197,25 @@ class SlideProbe:
     """Why the label thumbnail asked for is missing."""
     decoder_warnings: tuple[str, ...] = ()
     """Warnings the image decoder raised (corrupt metadata), reported by ``slide.format``."""
+
+    def facts(self) -> SlideFacts:
+        """What an item record keeps of this probe (no mask, pixels or properties)."""
+        failure = self.read_failure
+        return SlideFacts(
+            **{
+                f.name: getattr(self, f.name)
+                for f in dataclasses.fields(SlideFacts)
+                if f.name not in _DERIVED
+            },
+            read_failure=(
+                f"level {failure.level} at {failure.xy}: {failure.message}" if failure is not None else None
+            ),
+            tissue_fraction=self.tissue.tissue_fraction if self.tissue is not None else None,
+        )
+
+
+_DERIVED = ("read_failure", "tissue_fraction")
+"""Facts a record holds in another form than the probe's."""
 
 
 def fingerprint(path: Path, size: int) -> str:
@@ -619,6 +641,102 @@ def probe_slide(path: Path, rel: str, options: ProbeOptions | None = None) -> Sl
         _probe_pillow(path, probe, options, clock)
     probe.elapsed_s = clock.elapsed
     return probe
+
+
+MAX_THUMBNAIL_DECODE_PIXELS = 25_000_000
+"""The largest pyramid level (or plain image after JPEG draft) decoded for a thumbnail."""
+
+
+@dataclass(frozen=True, slots=True)
+class SlideThumbnail:
+    """A small RGB picture of a whole slide, or why there is none.
+
+    ``failure`` is None (``image`` is set), ``too_large`` (no level, or plain image after JPEG
+    draft, small enough to decode: ``size`` is known) or ``unreadable`` (``size`` is None).
+    """
+
+    image: Any = None
+    """A Pillow RGB image of at most ``max_side`` pixels a side."""
+    size: tuple[int, int] | None = None
+    """The slide's level-0 width and height, when its header could be read."""
+    backend: str | None = None
+    """``openslide`` or ``pillow``: which library answered (or failed)."""
+    failure: str | None = None
+    error_type: str = ""
+    """The exception's type name when ``unreadable``."""
+    detail: str = ""
+    """The exception's message when ``unreadable``."""
+
+    reason: str = ""
+    """Why there is no image, in words for people ('' when there is one)."""
+
+
+def _no_thumbnail(
+    backend: str, size: tuple[int, int] | None, exc: BaseException | None, limit: int = 0
+) -> SlideThumbnail:
+    """A thumbnail that could not be made: too large (``exc`` None, ``size`` known) or unreadable."""
+    if exc is None:
+        w, h = size or (0, 0)
+        reason = (
+            f"no pyramid level under {limit:,} pixels to draw it from"
+            if backend == "openslide"
+            else f"plain image of {w}x{h} pixels is too large to decode safely"
+        )
+        return SlideThumbnail(size=size, backend=backend, failure="too_large", reason=reason)
+    kind = type(exc).__name__
+    if backend == "openslide":
+        reason = f"OpenSlide cannot read it: {exc}"
+    elif isinstance(exc, OSError):
+        reason = str(exc)
+    else:
+        reason = f"Pillow cannot read it ({kind}: {exc})"
+    return SlideThumbnail(
+        backend=backend, failure="unreadable", error_type=kind, detail=str(exc), reason=reason
+    )
+
+
+def slide_thumbnail(
+    path: Path, max_side: int, max_decode_pixels: int = MAX_THUMBNAIL_DECODE_PIXELS
+) -> SlideThumbnail:
+    """A thumbnail of at most ``max_side`` pixels a side, never from a level-0 read of a big slide.
+
+    OpenSlide first (its ``get_thumbnail`` from the best level, refused when that level has more
+    than ``max_decode_pixels`` pixels); a file OpenSlide does not recognise goes to Pillow (JPEG
+    draft mode decodes at 1/2 to 1/8 scale; refused over :data:`MAX_PLAIN_PIXELS` before decoding
+    or over ``max_decode_pixels`` after the draft). Never raises for the file's content: a file
+    neither library can read is a ``unreadable`` result that says why.
+    """
+    import openslide
+    from PIL import Image
+
+    try:
+        with openslide.OpenSlide(str(path)) as slide:
+            w, h = (int(v) for v in slide.dimensions)
+            level = slide.get_best_level_for_downsample(max(w, h) / max_side)
+            lw, lh = slide.level_dimensions[level]
+            if lw * lh > max_decode_pixels:
+                return _no_thumbnail("openslide", (w, h), None, max_decode_pixels)
+            image = slide.get_thumbnail((max_side, max_side)).convert("RGB")
+            return SlideThumbnail(image, (w, h), "openslide")
+    except openslide.OpenSlideUnsupportedFormatError:
+        pass
+    except openslide.OpenSlideError as exc:
+        return _no_thumbnail("openslide", None, exc)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # the size is bounded below
+            with Image.open(path) as img:
+                w, h = img.size
+                if w * h > MAX_PLAIN_PIXELS:
+                    return _no_thumbnail("pillow", (w, h), None, max_decode_pixels)
+                img.draft("RGB", (max_side, max_side))
+                if img.size[0] * img.size[1] > max_decode_pixels:
+                    return _no_thumbnail("pillow", (w, h), None, max_decode_pixels)
+                image = img.convert("RGB")
+                image.thumbnail((max_side, max_side))
+                return SlideThumbnail(image, (w, h), "pillow")
+    except Exception as exc:  # a corrupt image may raise anything from inside a decoder
+        return _no_thumbnail("pillow", None, exc)
 
 
 _PROBES: OrderedDict[tuple[Any, ...], SlideProbe] = OrderedDict()

@@ -1,6 +1,8 @@
 """Small JPEGs of the worst slides with their lesion outlines, made during ``dqm audit``.
 
-The report reads no slide, so the audit draws these and stores them in the result. Bounded on
+The report reads no slide, so the audit draws these and stores them in the result. Outlines come
+from the run's item records (the annotation as the worker parsed it: no file is parsed again
+here); pixels from the few selected slides through :func:`dqm.slide_io.slide_thumbnail`. Bounded on
 every axis: at most ``count`` slides (the ones with the most error findings, then warnings), at
 most ``max_side`` pixels a side, at most :data:`~dqm.results.MAX_THUMBNAIL_CHARS` of base64
 each. Pixels come from a low-resolution level (OpenSlide ``get_thumbnail``, or Pillow's JPEG
@@ -15,9 +17,8 @@ from __future__ import annotations
 
 import base64
 import io
-import warnings
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,7 @@ import numpy as np
 from dqm.batch import normalise
 from dqm.coords import Frame
 from dqm.findings import Finding, Severity
-from dqm.model import Annotation, Item
+from dqm.model import ItemRecord, ParsedAnnotation
 from dqm.profile import Profile
 from dqm.results import (
     MAX_THUMBNAIL_CHARS,
@@ -36,10 +37,11 @@ from dqm.results import (
     QualityResult,
     Thumbnail,
 )
+from dqm.slide_io import MAX_THUMBNAIL_DECODE_PIXELS, slide_thumbnail
 
 DEFAULT_COUNT = 12
 DEFAULT_SIDE = 256
-MAX_DECODE_PIXELS = 25_000_000
+MAX_DECODE_PIXELS = MAX_THUMBNAIL_DECODE_PIXELS
 """The largest level (or plain image after draft) decoded for a thumbnail."""
 MARKER_COLOUR = "#ff00ff"
 UNKNOWN_COLOUR = "#888888"
@@ -50,6 +52,11 @@ CANVAS = (238, 238, 238)
 def worst_items(result: QualityResult, count: int) -> list[ItemSummary]:
     """The slides with the most error findings, then warnings (ties by slide id), counting batch
     findings about a slide too (a duplicate, a manifest row); only slides with a finding."""
+    return [result.items[i] for i in _worst(result, count)]
+
+
+def _worst(result: QualityResult, count: int) -> list[int]:
+    """The positions in ``result.items`` of :func:`worst_items`."""
     errors: Counter[str] = Counter()
     warns: Counter[str] = Counter()
     for f in result.findings:
@@ -57,8 +64,9 @@ def worst_items(result: QualityResult, count: int) -> list[ItemSummary]:
             errors[f.item_id] += 1
         elif f.severity == Severity.WARNING:
             warns[f.item_id] += 1
-    flagged = [i for i in result.items if errors[i.slide_id] or warns[i.slide_id]]
-    return sorted(flagged, key=lambda i: (-errors[i.slide_id], -warns[i.slide_id], i.slide_id))[:count]
+    ids = [i.slide_id for i in result.items]
+    flagged = [k for k, sid in enumerate(ids) if errors[sid] or warns[sid]]
+    return sorted(flagged, key=lambda k: (-errors[ids[k]], -warns[ids[k]], ids[k]))[:count]
 
 
 def _inside(root: Path, rel: str | None) -> Path | None:
@@ -71,49 +79,19 @@ def _inside(root: Path, rel: str | None) -> Path | None:
 
 def _slide_pixels(path: Path, max_side: int) -> tuple[Any, tuple[int, int] | None, str]:
     """``(image or None, level-0 size or None, note)`` from a slide file, never at full resolution."""
-    import openslide
-    from PIL import Image
-
-    try:
-        with openslide.OpenSlide(str(path)) as slide:
-            w, h = slide.dimensions
-            level = slide.get_best_level_for_downsample(max(w, h) / max_side)
-            lw, lh = slide.level_dimensions[level]
-            if lw * lh > MAX_DECODE_PIXELS:
-                return None, (w, h), f"no pyramid level under {MAX_DECODE_PIXELS:,} pixels: outlines only"
-            return slide.get_thumbnail((max_side, max_side)).convert("RGB"), (w, h), ""
-    except openslide.OpenSlideUnsupportedFormatError:
-        pass
-    except openslide.OpenSlideError as exc:
-        return None, None, f"slide unreadable ({exc}): outlines only"
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # size is bounded below
-            with Image.open(path) as img:
-                w, h = img.size
-                img.draft("RGB", (max_side, max_side))
-                if img.size[0] * img.size[1] > MAX_DECODE_PIXELS:
-                    return None, (w, h), f"{w}x{h} image too large to decode for a thumbnail: outlines only"
-                small = img.convert("RGB")
-                small.thumbnail((max_side, max_side))
-                return small, (w, h), ""
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
-        return None, None, f"slide unreadable ({type(exc).__name__}): outlines only"
+    got = slide_thumbnail(path, max_side, MAX_DECODE_PIXELS)
+    if got.failure is None:
+        return got.image, got.size, ""
+    if got.failure == "too_large":
+        if got.backend == "openslide":
+            return None, got.size, f"no pyramid level under {MAX_DECODE_PIXELS:,} pixels: outlines only"
+        w, h = got.size or (0, 0)
+        return None, got.size, f"{w}x{h} image too large to decode for a thumbnail: outlines only"
+    what = got.detail if got.backend == "openslide" else got.error_type
+    return None, None, f"slide unreadable ({what}): outlines only"
 
 
-def _annotation(root: Path, item: ItemSummary, profile: Profile) -> Annotation | None:
-    from dqm.readers import read_annotation, resolve_classes
-    from dqm.runner import _pick
-
-    path = _inside(root, item.annotation_path)
-    if path is None or item.annotation_path is None:
-        return None
-    found = resolve_classes(read_annotation(path, normalise(item.annotation_path)[0]), profile)
-    ann = _pick(found, Item(item.slide_id, item.image_path, item.annotation_path), item.image_path)
-    return ann if ann.readable else None
-
-
-def _extent(ann: Annotation | None) -> tuple[int, int] | None:
+def _extent(ann: ParsedAnnotation | None) -> tuple[int, int] | None:
     """The level-0 size the annotation declares, else the extent of its vertices."""
     if ann is None:
         return None
@@ -132,7 +110,7 @@ def _rgb(colour: str) -> tuple[int, int, int]:
 
 
 def _draw(
-    img: Any, frame: Frame, ann: Annotation | None, findings: Iterable[Finding], profile: Profile
+    img: Any, frame: Frame, ann: ParsedAnnotation | None, findings: Iterable[Finding], profile: Profile
 ) -> tuple[dict[str, str], int]:
     from PIL import ImageDraw
 
@@ -182,14 +160,19 @@ def _jpeg(img: Any) -> str:
 
 
 def thumbnail(
-    root: Path, item: ItemSummary, findings: list[Finding], profile: Profile, max_side: int = DEFAULT_SIDE
+    root: Path, record: ItemRecord, findings: list[Finding], profile: Profile, max_side: int = DEFAULT_SIDE
 ) -> Thumbnail | None:
     """One slide's thumbnail with its outlines and finding markers; None when there is nothing to
-    draw (no readable slide and no readable annotation)."""
+    draw (no readable slide and no readable annotation).
+
+    The outlines are the record's parsed lesions (no annotation file is read again); the pixels
+    come from the slide file under ``root`` through :func:`dqm.slide_io.slide_thumbnail`.
+    """
     from PIL import Image
 
     max_side = max(16, min(max_side, MAX_THUMBNAIL_SIDE))
-    ann = _annotation(root, item, profile)
+    item = record.summary
+    ann = record.annotation if record.annotation is not None and record.annotation.readable else None
     slide_path = _inside(root, item.image_path)
     img, size, note = (None, None, "no slide file: outlines only")
     if slide_path is not None:
@@ -224,18 +207,24 @@ def thumbnail(
 
 def make_thumbnails(
     result: QualityResult,
+    records: Sequence[ItemRecord],
     root: Path,
     profile: Profile,
     count: int = DEFAULT_COUNT,
     max_side: int = DEFAULT_SIDE,
 ) -> list[Thumbnail]:
-    """Thumbnails of the ``count`` worst slides (at most :data:`~dqm.results.MAX_THUMBNAILS`)."""
+    """Thumbnails of the ``count`` worst slides (at most :data:`~dqm.results.MAX_THUMBNAILS`).
+
+    ``records`` are the run's item records, one per entry of ``result.items`` and in its order.
+    """
+    if len(records) != len(result.items):
+        raise ValueError(f"{len(records)} item records for a result of {len(result.items)} items")
     by_item: dict[str, list[Finding]] = defaultdict(list)
     for f in result.findings:
         by_item[f.item_id].append(f)
     out = []
-    for item in worst_items(result, min(count, MAX_THUMBNAILS)):
-        t = thumbnail(root, item, by_item[item.slide_id], profile, max_side)
+    for k in _worst(result, min(count, MAX_THUMBNAILS)):
+        t = thumbnail(root, records[k], by_item[result.items[k].slide_id], profile, max_side)
         if t is not None:
             out.append(t)
     return out
@@ -243,11 +232,12 @@ def make_thumbnails(
 
 def with_thumbnails(
     result: QualityResult,
+    records: Sequence[ItemRecord],
     root: Path,
     profile: Profile,
     count: int = DEFAULT_COUNT,
     max_side: int = DEFAULT_SIDE,
 ) -> QualityResult:
     """The result with thumbnails of its worst slides (none when ``count`` is 0)."""
-    thumbs = make_thumbnails(result, root, profile, count, max_side) if count > 0 else []
+    thumbs = make_thumbnails(result, records, root, profile, count, max_side) if count > 0 else []
     return result.model_copy(update={"thumbnails": thumbs})

@@ -73,31 +73,40 @@ def test_a_batch_finding_counts_against_the_file_as_the_item_names_it(tmp_path, 
     assert file_universe(run) == {"manifest.csv", "s/a.png", "A.json", "B.json"}
 
 
-@pytest.mark.parametrize("killers", [{"S17"}, {"S00", "S05", "S31", "S39"}])
-def test_an_item_that_kills_its_worker_process_is_a_crash_of_that_item(
-    tmp_path, profile, monkeypatch, killers
-):
-    """A native library that segfaults on one file ends that item, not the run: the items the
-    dead pool owed are checked again, and the one that kills its process is named."""
-    import faulthandler
-    import os
-    import signal
-
-    root = tmp_path / "b"
+def _forty(root):
     root.mkdir()
     ids = [f"S{i:02d}" for i in range(40)]
     for sid in ids:
         (root / f"{sid}.json").write_text(json.dumps(native_doc()))
+    return root, ids
+
+
+def _kill_workers_on(killers, monkeypatch):
+    """Items whose check kills the worker process, as a crashing slide decoder does."""
+    import faulthandler
+    import os
+    import signal
+
     parent = os.getpid()
     real = dqm.runner.check_item
 
     def check(item, *args):
         if item.slide_id in killers and os.getpid() != parent:
             faulthandler.disable()  # pytest's handler would print the dying worker's stack
-            os.kill(os.getpid(), signal.SIGSEGV)  # what a crashing slide decoder does
+            os.kill(os.getpid(), signal.SIGSEGV)
         return real(item, *args)
 
     monkeypatch.setattr(dqm.runner, "check_item", check)
+
+
+@pytest.mark.parametrize("killers", [{"S17"}, {"S00", "S05", "S31", "S39"}])
+def test_an_item_that_kills_its_worker_process_is_a_crash_of_that_item(
+    tmp_path, profile, monkeypatch, killers
+):
+    """A native library that segfaults on one file ends that item, not the run: the items the
+    dead pool owed are checked again, and the one that kills its process is named."""
+    root, ids = _forty(tmp_path / "b")
+    _kill_workers_on(killers, monkeypatch)
     run = run_batch(root, profile, RunOptions(workers=2, slides=False, clinical=False))
     assert [o.summary.slide_id for o in run.outcomes] == ids  # every item, in order
     by_id = {o.summary.slide_id: o for o in run.outcomes}
@@ -107,3 +116,93 @@ def test_an_item_that_kills_its_worker_process_is_a_crash_of_that_item(
         assert crash.location.file == f"{sid}.json"
     others = [f for sid, o in by_id.items() if sid not in killers for f in o.findings]
     assert not [f for f in others if f.code == CRASH_CODE]
+
+
+def test_a_worker_that_dies_while_items_are_still_being_handed_out_costs_only_its_item(
+    tmp_path, profile, monkeypatch
+):
+    """A pool broken before every batch is submitted makes ``submit`` raise: the batches not
+    handed out are owed like the others, not an exception of the run. Forced here by holding
+    each later submission until the first batch (whose item kills its process) has ended."""
+    import concurrent.futures
+
+    root, ids = _forty(tmp_path / "b")
+    _kill_workers_on({"S00"}, monkeypatch)
+    real_pool = dqm.runner._pool
+
+    def pool(*args):
+        executor = real_pool(*args)
+        handed, submit = [], executor.submit
+
+        def held(fn, batch):
+            concurrent.futures.wait(handed[:1])  # the first batch has ended (or broken the pool)
+            handed.append(submit(fn, batch))
+            return handed[-1]
+
+        executor.submit = held
+        return executor
+
+    monkeypatch.setattr(dqm.runner, "_pool", pool)
+    run = run_batch(root, profile, RunOptions(workers=2, slides=False, clinical=False))
+    assert [o.summary.slide_id for o in run.outcomes] == ids
+    crashed = [o.summary.slide_id for o in run.outcomes if any(f.code == CRASH_CODE for f in o.findings)]
+    assert crashed == ["S00"]
+
+
+def test_the_item_record_round_trips_through_plain_json_and_pickles_small(tmp_path, profile):
+    """The record is the item's one account: parsed lesions (rings exact, NaN included), slide
+    facts, findings, summary, file facts; JSON-able with its version, and no parsed document."""
+    import dataclasses
+    import pickle
+
+    import numpy as np
+    from PIL import Image
+
+    from dqm.model import RECORD_VERSION, ItemRecord
+    from tests.helpers import square
+
+    root = tmp_path / "b"
+    root.mkdir()
+    Image.new("RGB", (64, 48), (230, 170, 200)).save(root / "A.png")
+    lesions = [
+        {"id": 1, "class": "BCC", "geometry": {"type": "Polygon", "coordinates": [square(4, 4, 20)]}},
+        {"id": 2, "class": "lymphoma", "geometry": {"type": "Polygon", "coordinates": [square(30, 9, 9)]}},
+    ]
+    (root / "A.json").write_text(json.dumps(native_doc(lesions, file="A.png", width=64, height=48)))
+    (record,) = run_batch(root, profile, RunOptions(workers=1, clinical=False)).outcomes
+    assert isinstance(record, ItemRecord) and record.version == RECORD_VERSION
+    ann = record.annotation
+    assert ann is not None and ann.readable and ann.format == "native" and (ann.width, ann.height) == (64, 48)
+    assert [(o.index, o.pointer, o.raw_class, o.label) for o in ann.lesions] == [
+        (0, "/lesions/0", "BCC", "BCC"),
+        (1, "/lesions/1", "lymphoma", None),
+    ]
+    assert (
+        record.slide is not None
+        and record.slide.opened
+        and (record.slide.width, record.slide.height) == (64, 48)
+    )
+    assert record.summary.unmapped_classes == {"lymphoma": 1} and record.findings
+    assert record.annotation_sha256 and record.fingerprint and record.record_source == "A.json"
+    assert not hasattr(ann, "document")  # the raw document never travels
+
+    # plain JSON (strict: no NaN literals) and back, exactly; a non-finite vertex survives
+    odd = record.annotation.lesions[1].polygons[0][0].copy()
+    odd[1] = [np.nan, np.inf]
+    bumped = dataclasses.replace(ann.lesions[1], polygons=((odd,),))
+    record = dataclasses.replace(
+        record, annotation=dataclasses.replace(ann, lesions=(ann.lesions[0], bumped))
+    )
+    text = json.dumps(record.to_dict(), allow_nan=False)
+    back = ItemRecord.from_dict(json.loads(text))
+    assert back.to_dict() == record.to_dict() and back.summary == record.summary
+    assert back.findings == record.findings and back.slide == record.slide
+    ring = back.annotation.lesions[1].polygons[0][0]
+    assert np.array_equal(ring, odd, equal_nan=True) and ring.dtype == np.float64
+    lesion = back.annotation.lesions[0].lesion()  # re-checkable: the geometry is rebuilt
+    assert lesion.is_valid and lesion.area == 400.0
+
+    # it crosses process boundaries as plain data: far smaller than the item's files
+    assert len(pickle.dumps(back)) < 4000
+    with pytest.raises(ValueError, match="version"):
+        ItemRecord.from_dict({**record.to_dict(), "version": RECORD_VERSION + 1})

@@ -141,7 +141,9 @@ def audit(
                 "validity",
                 lambda r: with_dimension(r, "validity", _run_validity_stage(run, r, voptions, hint)),
             )
-        result = _stage(result, "thumbnails", lambda r: with_thumbnails(r, root, prof, count=thumbnails))
+        result = _stage(
+            result, "thumbnails", lambda r: with_thumbnails(r, run.outcomes, root, prof, count=thumbnails)
+        )
         if review is not None:
             result = with_dimension(result, "semantic", _load_review(review, result.batch.fingerprint))
         paths = write_outputs(result, out_dir)

@@ -163,8 +163,8 @@ def sample(
         raise usage_error(str(exc)) from None
     paths = write_plan(review_plan, out_dir)
     by_id: dict[str, Any] = {}
-    for item in items:
-        by_id.setdefault(item.slide_id, item)
+    for record in run.outcomes:
+        by_id.setdefault(record.summary.slide_id, record)
     sheet = sheet_data(review_plan, by_id, root, prof, thumb_size, thumb_quality)
     write_file(out_dir / "review.html", render_review_html(sheet))
     out.print(_plan_line(review_plan), highlight=False, soft_wrap=True)

@@ -41,6 +41,7 @@ from dqm.readers import asap, coco, dsa, halo, imagescope, native, qupath
 from dqm.readers.common.base import decode, failed, parse_json
 from dqm.readers.common.reader import FormatReader
 from dqm.readers.common.xmltree import looks_like_xml, parse_xml
+from dqm.readers.items import annotation_for_item, merged  # noqa: F401  (public: the item's annotation)
 
 READERS: tuple[FormatReader, ...] = (native, qupath, asap, imagescope, halo, coco, dsa)
 """Every format, in detection order: the first of a syntax whose ``looks`` accepts the content

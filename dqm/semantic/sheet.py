@@ -1,7 +1,8 @@
 """The data of the review sheet: for each drawn slide a bounded thumbnail and its outlines.
 
-All slide and annotation I/O of ``dqm sample`` happens here, read only; :mod:`reports.review` only
-renders the dictionary this module returns. Thumbnails are JPEG data URIs of at most
+Outlines come from the run's item records (the annotation as the worker parsed it: no annotation
+file is read again); the pictures of the drawn slides from :func:`dqm.slide_io.slide_thumbnail`,
+read only. :mod:`reports.review` only renders the dictionary this module returns. Thumbnails are JPEG data URIs of at most
 ``thumb_size`` pixels a side; outlines are SVG path data in thumbnail pixels, simplified to half a
 pixel, so the sheet's size grows with the number of slides, not with the slides' resolution.
 """
@@ -16,10 +17,10 @@ from typing import Any
 
 import numpy as np
 
-from dqm.facts import ItemSummary
-from dqm.model import Annotation
+from dqm.model import ItemRecord, ParsedAnnotation
 from dqm.profile import Profile
 from dqm.semantic.models import REASONS, ReviewPlan
+from dqm.slide_io import slide_thumbnail
 
 UNKNOWN_COLOUR = "#888888"
 REASON_LABELS = {
@@ -30,40 +31,6 @@ REASON_LABELS = {
     "false_lesion": "false lesion",
     "other": "other",
 }
-
-
-def thumbnail(path: Path, size: int) -> tuple[Any, tuple[int, int]]:
-    """An RGB Pillow thumbnail of at most ``size`` a side and the slide's level-0 size.
-
-    Raises
-    ------
-    OSError
-        When neither OpenSlide nor Pillow can read the file (the message says why).
-    """
-    import openslide
-    from PIL import Image
-
-    from dqm.slide_io import MAX_PLAIN_PIXELS
-
-    try:
-        with openslide.OpenSlide(str(path)) as slide:
-            dims = slide.dimensions
-            return slide.get_thumbnail((size, size)).convert("RGB"), (int(dims[0]), int(dims[1]))
-    except openslide.OpenSlideUnsupportedFormatError:
-        pass
-    except openslide.OpenSlideError as exc:
-        raise OSError(f"OpenSlide cannot read it: {exc}") from None
-    try:
-        with Image.open(path) as img:
-            dims = img.size
-            if dims[0] * dims[1] > MAX_PLAIN_PIXELS:
-                raise OSError(f"plain image of {dims[0]}x{dims[1]} pixels is too large to decode safely")
-            img.draft("RGB", (size, size))
-            out = img.convert("RGB")
-            out.thumbnail((size, size))
-            return out, (int(dims[0]), int(dims[1]))
-    except (ValueError, SyntaxError, Image.DecompressionBombError) as exc:
-        raise OSError(f"Pillow cannot read it ({type(exc).__name__}: {exc})") from None
 
 
 def data_uri(image: Any, quality: int) -> str:
@@ -89,7 +56,7 @@ def ring_path(ring: np.ndarray, scale: float) -> str:
     return f"M{coords}Z"
 
 
-def outlines(annotation: Annotation | None, profile: Profile, scale: float) -> list[dict[str, str]]:
+def outlines(annotation: ParsedAnnotation | None, profile: Profile, scale: float) -> list[dict[str, str]]:
     """One entry per lesion: class id, class name, colour and SVG path data (holes included)."""
     if annotation is None:
         return []
@@ -113,31 +80,17 @@ def outlines(annotation: Annotation | None, profile: Profile, scale: float) -> l
     return out
 
 
-def _annotation(root: Path, item: ItemSummary, profile: Profile) -> Annotation | None:
-    from dqm.batch import normalise
-    from dqm.readers import read_annotation, resolve_classes
-
-    if not item.annotation_path:
-        return None
-    norm, outside = normalise(item.annotation_path)
-    if outside or not (root / norm).is_file():
-        return None
-    annotations = resolve_classes(read_annotation(root / norm, norm), profile)
-    names = {item.slide_id}
-    if item.image_path:
-        names |= {Path(item.image_path).name, Path(item.image_path).stem}
-    for ann in annotations:
-        if ann.image_key in names or (ann.slide_file and Path(ann.slide_file).name in names):
-            return ann
-    return annotations[0] if annotations else None
-
-
 def slide_entry(
-    root: Path, item: ItemSummary, stratum: str, profile: Profile, thumb_size: int, quality: int
+    root: Path, record: ItemRecord, stratum: str, profile: Profile, thumb_size: int, quality: int
 ) -> dict[str, Any]:
-    """Everything the sheet shows about one slide; a slide that cannot be read keeps an error text."""
+    """Everything the sheet shows about one slide; a slide that cannot be read keeps an error text.
+
+    The outlines and class counts are the record's parsed annotation (no annotation file is read
+    again); the picture comes from the slide file under ``root``.
+    """
     from dqm.batch import normalise
 
+    item = record.summary
     entry: dict[str, Any] = {
         "id": item.slide_id,
         "stratum": stratum,
@@ -151,7 +104,7 @@ def slide_entry(
         "height": None,
         "shapes": [],
     }
-    annotation = _annotation(root, item, profile)
+    annotation = record.annotation
     dims: tuple[int, int] | None = None
     image = None
     if item.image_path:
@@ -159,10 +112,10 @@ def slide_entry(
         if outside or not (root / norm).is_file():
             entry["image_error"] = f"slide file {item.image_path} not found in the batch"
         else:
-            try:
-                image, dims = thumbnail(root / norm, thumb_size)
-            except OSError as exc:  # the batch's absolute location is not the reviewer's business
-                reason = str(exc).replace(str(root / norm), norm).replace(str(root), "")
+            got = slide_thumbnail(root / norm, thumb_size)
+            image, dims = got.image, got.size
+            if got.failure is not None:  # the batch's absolute location is not the reviewer's business
+                reason = got.reason.replace(str(root / norm), norm).replace(str(root), "")
                 entry["image_error"] = f"slide {item.image_path} cannot be read: {reason}"
     else:
         entry["image_error"] = "no slide file"
@@ -194,7 +147,7 @@ def slide_entry(
 
 def sheet_data(
     plan: ReviewPlan,
-    items: Mapping[str, ItemSummary],
+    records: Mapping[str, ItemRecord],
     root: Path,
     profile: Profile,
     thumb_size: int = 640,
@@ -202,12 +155,12 @@ def sheet_data(
 ) -> dict[str, Any]:
     """The review sheet's data for every drawn slide, in the plan's order.
 
-    ``items`` maps slide id → summary from the syntactic run. Slides the reviewer sees carry no
+    ``records`` maps slide id → the item record of the syntactic run. Slides the reviewer sees carry no
     design information (weights, flags): the review stays blind to why a slide was drawn. The
     batch's location on disk is left out too: the sheet travels to people outside.
     """
     slides: Sequence[dict[str, Any]] = [
-        slide_entry(root, items[s.slide_id], s.stratum, profile, thumb_size, quality) for s in plan.sample
+        slide_entry(root, records[s.slide_id], s.stratum, profile, thumb_size, quality) for s in plan.sample
     ]
     return {
         "format": "dqm.review_sheet/1",

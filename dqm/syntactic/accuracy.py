@@ -79,7 +79,9 @@ def _value_slots(run: Run) -> tuple[int, int]:
         total += rows * len(set(run.table.frame.columns) | required)
     else:
         total += sum(
-            len(required - o.record.keys()) for o in run.outcomes if o.record_source not in (None, "manifest")
+            len(required - o.clinical_record.keys())
+            for o in run.outcomes
+            if o.record_source not in (None, "manifest")
         )
     return total, rows
 

@@ -27,7 +27,6 @@ from shapely.geometry.base import BaseGeometry
 from dqm.coords import Frame, usable_mpp
 from dqm.model import Annotation
 from dqm.profile import Profile
-from dqm.readers import read_annotation, resolve_classes
 from dqm.runner import Run
 
 WHITE = (255, 255, 255)
@@ -88,16 +87,6 @@ def label_layers(annotation: Annotation, class_index: dict[str, int]) -> list[tu
     return [(label, geom) for label, geom, _ in layers]
 
 
-def _pick(annotations: list[Annotation], slide_id: str, image: str | None) -> Annotation:
-    if len(annotations) == 1:
-        return annotations[0]
-    names = {slide_id} | ({Path(image).name, Path(image).stem} if image else set())
-    for ann in annotations:
-        if ann.image_key in names or (ann.slide_file and Path(ann.slide_file).name in names):
-            return ann
-    return annotations[0]
-
-
 def select_slides(run: Run, profile: Profile) -> tuple[list[SlideRecord], list[Excluded]]:
     """The slides a model may learn from: no syntactic error, readable, resolution known.
 
@@ -125,9 +114,9 @@ def select_slides(run: Run, profile: Profile) -> tuple[list[SlideRecord], list[E
             excluded.append(Excluded(sid, "no readable slide and annotation pair", ("NOT_PAIRED",)))
             continue
         mpp = s.slide.mpp
-        anns = resolve_classes(read_annotation(run.root / s.annotation_path, s.annotation_path), profile)
-        ann = _pick(anns, sid, s.image_path)
-        if not ann.readable:
+        parsed = outcome.annotation  # as the run parsed and checked it: the file is not read again
+        ann = parsed.annotation() if parsed is not None else None
+        if ann is None or not ann.readable:
             excluded.append(
                 Excluded(sid, "annotation unreadable at validity time", ("ANNOTATION_UNREADABLE",))
             )
@@ -138,7 +127,7 @@ def select_slides(run: Run, profile: Profile) -> tuple[list[SlideRecord], list[E
             excluded.append(Excluded(sid, "resolution (mpp) unknown", ("MPP_MISSING",)))
             continue
         seen.add(sid)
-        patient = outcome.record.get("patient_id")
+        patient = outcome.clinical_record.get("patient_id")
         patient = patient.strip() if isinstance(patient, str) and patient.strip() else sid
         usable.append(
             SlideRecord(

@@ -13,8 +13,9 @@ import dqm.readers
 from dqm.readers import FORMATS, READERS, XML_FORMATS, parse_annotation
 from dqm.readers.common.reader import Role, Syntax
 
-NOT_FORMATS = {"common", "native_schema"}
-"""Modules of dqm/readers that are not formats: the shared helpers and the native format's schema."""
+NOT_FORMATS = {"common", "native_schema", "items"}
+"""Modules of dqm/readers that are not formats: the shared helpers, the native format's schema and
+the choice of an item's annotation in a multi-image file."""
 
 
 def test_every_format_module_is_in_the_table_once() -> None:

@@ -296,7 +296,7 @@ def audited(defect_batch: Path) -> QualityResult:
     configure(profile)
     run = run_batch(defect_batch, profile, RunOptions(workers=1))
     result = build_result(run, ["dqm", "audit", str(defect_batch)])
-    return with_thumbnails(result, defect_batch, profile, count=6)
+    return with_thumbnails(result, run.outcomes, defect_batch, profile, count=6)
 
 
 # ---- a small HTML tree, enough to query the report (stdlib only) ------------------------------

@@ -11,15 +11,22 @@ import pytest
 from PIL import Image
 
 from dqm import thumbnails as th
+from dqm.model import ItemRecord
 from dqm.results import MAX_THUMBNAIL_CHARS, ItemSummary, QualityResult, Thumbnail
+from dqm.runner import RunOptions, run_batch
 from tests.reports.conftest import finding
 
 BCC = (0x4E, 0x79, 0xA7)
 
 
+def no_annotation(summary: ItemSummary) -> ItemRecord:
+    """The record of an item whose annotation file the run could not find."""
+    return ItemRecord(summary, [], 0, [], {}, None)
+
+
 def write_item(
-    root: Path, *, slide: bool = True, size=(800, 600), lesion_class: str = "BCC", fmt: str = "PNG"
-) -> ItemSummary:
+    root: Path, profile, *, slide: bool = True, size=(800, 600), lesion_class: str = "BCC", fmt: str = "PNG"
+) -> ItemRecord:
     (root / "slides").mkdir(parents=True, exist_ok=True)
     (root / "annotations").mkdir(exist_ok=True)
     if slide:
@@ -33,9 +40,9 @@ def write_item(
         ],
     }
     (root / "annotations" / "s.json").write_text(json.dumps(doc))
-    return ItemSummary(
-        slide_id="s", image_path=f"slides/s.{fmt.lower()}", annotation_path="annotations/s.json", errors=1
-    )
+    (item,) = run_batch(root, profile, RunOptions(workers=1, clinical=False)).outcomes
+    assert item.summary.image_path == (f"slides/s.{fmt.lower()}" if slide else None)
+    return item
 
 
 def decode(t: Thumbnail) -> Image.Image:
@@ -47,7 +54,7 @@ def near(px, colour, tol=40) -> bool:
 
 
 def test_outline_is_drawn_in_the_class_colour_at_the_right_place(tmp_path: Path, profile):
-    item = write_item(tmp_path)
+    item = write_item(tmp_path, profile)
     marker = finding("s", "SELF_INTERSECTION", xy=(400.0, 150.0))
     t = th.thumbnail(tmp_path, item, [marker], profile, max_side=200)
     assert t is not None and t.source == "slide" and t.note == ""
@@ -60,8 +67,17 @@ def test_outline_is_drawn_in_the_class_colour_at_the_right_place(tmp_path: Path,
     assert near(img.getpixel((100 + 6, 37)), (255, 0, 255), tol=70)  # the marker ring around (100, 37.5)
 
 
+def test_outlines_come_from_the_record_not_from_the_file_again(tmp_path: Path, profile):
+    """Once the run has parsed an annotation, drawing it reads no annotation file: a file that
+    changed or went away since (or one that would crash a parser here) changes nothing."""
+    item = write_item(tmp_path, profile)
+    (tmp_path / "annotations" / "s.json").write_text("{" * 5000)
+    t = th.thumbnail(tmp_path, item, [], profile, max_side=200)
+    assert t is not None and t.legend == {"BCC": "#4e79a7"} and near(decode(t).getpixel((50, 100)), BCC)
+
+
 def test_a_missing_slide_gives_outlines_on_a_blank_canvas(tmp_path: Path, profile):
-    item = write_item(tmp_path, slide=False)
+    item = write_item(tmp_path, profile, slide=False)
     t = th.thumbnail(tmp_path, item, [], profile, max_side=100)
     assert t is not None and t.source == "outline" and "no slide file" in t.note
     assert (t.width, t.height) == (100, 75)
@@ -69,27 +85,29 @@ def test_a_missing_slide_gives_outlines_on_a_blank_canvas(tmp_path: Path, profil
 
 
 def test_a_slide_too_large_to_decode_is_never_read_at_full_resolution(tmp_path: Path, profile, monkeypatch):
-    item = write_item(tmp_path, size=(800, 600))
+    item = write_item(tmp_path, profile, size=(800, 600))
     monkeypatch.setattr(th, "MAX_DECODE_PIXELS", 1000)
     t = th.thumbnail(tmp_path, item, [], profile, max_side=100)
     assert t is not None and t.source == "outline" and "too large" in t.note
 
 
 def test_jpeg_draft_keeps_big_jpegs_cheap(tmp_path: Path, profile, monkeypatch):
-    item = write_item(tmp_path, size=(4000, 3000), fmt="JPEG")
+    item = write_item(tmp_path, profile, size=(4000, 3000), fmt="JPEG")
     monkeypatch.setattr(th, "MAX_DECODE_PIXELS", 4000 * 3000 // 16)  # only a draft-reduced decode fits
     t = th.thumbnail(tmp_path, item, [], profile, max_side=200)
     assert t is not None and t.source == "slide" and t.width == 200
 
 
 def test_unknown_class_is_grey_and_nothing_to_draw_is_no_thumbnail(tmp_path: Path, profile):
-    item = write_item(tmp_path, lesion_class="lymphoma")
+    item = write_item(tmp_path, profile, lesion_class="lymphoma")
     t = th.thumbnail(tmp_path, item, [], profile)
     assert t is not None and t.legend == {"?": th.UNKNOWN_COLOUR}
     nothing = ItemSummary(slide_id="x", image_path="slides/none.png", annotation_path="annotations/none.json")
-    assert th.thumbnail(tmp_path, nothing, [], profile) is None
+    assert th.thumbnail(tmp_path, no_annotation(nothing), [], profile) is None
     outside = ItemSummary(slide_id="y", image_path="../../etc/passwd", annotation_path="/etc/hosts")
-    assert th.thumbnail(tmp_path, outside, [], profile) is None  # never reads outside the batch
+    assert (
+        th.thumbnail(tmp_path, no_annotation(outside), [], profile) is None
+    )  # never reads outside the batch
 
 
 def test_jpegs_stay_under_the_size_bound(profile):

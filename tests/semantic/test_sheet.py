@@ -7,34 +7,20 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from dqm.model import ItemRecord, LesionOutline, ParsedAnnotation
 from dqm.profile import Profile
 from dqm.results import ItemSummary
-from dqm.semantic.sheet import data_uri, ring_path, slide_entry, thumbnail
+from dqm.semantic.sheet import data_uri, ring_path, slide_entry
 
 
-@pytest.mark.wsi
-def test_thumbnails_of_real_slides_are_bounded_or_fail_with_a_reason(real_data: Path) -> None:
-    seen = {}
-    for path in sorted((real_data / "slides").iterdir()):
-        try:
-            image, dims = thumbnail(path, 256)
-        except OSError as exc:
-            assert str(exc), path.name
-            seen[path.name] = None
-            continue
-        assert max(image.size) <= 256 and image.mode == "RGB"
-        # the thumbnail keeps the slide's aspect ratio (to a pixel)
-        assert abs(image.size[0] / image.size[1] - dims[0] / dims[1]) < 2 / min(image.size)
-        seen[path.name] = dims
-    assert seen["CMU-1-Small-Region.svs"] == (2220, 2967)
-    assert seen["tcga-cr-7395-01a-01-ts1.svs"] == (4443, 3567)
-    assert seen["broken.svs"] is None and seen["unopenable.tiff"] is None
+def rec(summary: ItemSummary, annotation: ParsedAnnotation | None = None) -> ItemRecord:
+    return ItemRecord(summary, [], 0, [], {}, None, annotation=annotation)
 
 
 @pytest.mark.wsi
 def test_a_real_slide_in_the_sheet_stays_small(real_data: Path, profile: Profile) -> None:
     item = ItemSummary(slide_id="CMU-1", image_path="slides/CMU-1-Small-Region.svs", diagnosis="BCC")
-    entry = slide_entry(real_data, item, "BCC / x", profile, thumb_size=640, quality=70)
+    entry = slide_entry(real_data, rec(item), "BCC / x", profile, thumb_size=640, quality=70)
     assert entry["image_error"] is None and entry["image"].startswith("data:image/jpeg;base64,")
     assert max(entry["width"], entry["height"]) == 640
     assert len(entry["image"]) < 120_000  # a bounded thumbnail, whatever the slide's size
@@ -42,14 +28,41 @@ def test_a_real_slide_in_the_sheet_stays_small(real_data: Path, profile: Profile
 
 def test_missing_or_broken_slides_become_text(tmp_path: Path, profile: Profile) -> None:
     (tmp_path / "bad.svs").write_bytes(b"not a slide at all")
-    missing = slide_entry(tmp_path, ItemSummary(slide_id="a", image_path="gone.svs"), "s", profile, 128, 70)
+    missing = slide_entry(
+        tmp_path, rec(ItemSummary(slide_id="a", image_path="gone.svs")), "s", profile, 128, 70
+    )
     assert "not found" in missing["image_error"] and missing["image"] is None
-    broken = slide_entry(tmp_path, ItemSummary(slide_id="b", image_path="bad.svs"), "s", profile, 128, 70)
+    broken = slide_entry(
+        tmp_path, rec(ItemSummary(slide_id="b", image_path="bad.svs")), "s", profile, 128, 70
+    )
     assert "cannot be read" in broken["image_error"] and str(tmp_path) not in broken["image_error"]
     outside = slide_entry(
-        tmp_path, ItemSummary(slide_id="c", image_path="../../etc/passwd"), "s", profile, 128, 70
+        tmp_path, rec(ItemSummary(slide_id="c", image_path="../../etc/passwd")), "s", profile, 128, 70
     )
     assert "not found" in outside["image_error"]
+
+
+def test_outlines_and_counts_come_from_the_records_annotation(tmp_path: Path, profile: Profile) -> None:
+    """No annotation file is read: the sheet draws the lesions the run parsed, in the declared
+    slide frame when there is no slide picture, resolved classes in their colour, others grey."""
+    square = np.array([[100.0, 100.0], [300.0, 100.0], [300.0, 300.0], [100.0, 300.0]])
+    ann = ParsedAnnotation(
+        path="a.json",
+        format="native",
+        width=1000,
+        height=500,
+        lesions=(
+            LesionOutline(0, "/lesions/0", "basal cell carcinoma", "BCC", ((square,),)),
+            LesionOutline(1, "/lesions/1", "lymphoma", None, ((square + 500,),)),
+        ),
+    )
+    item = ItemSummary(slide_id="a", image_path=None, annotation_path="a.json")  # no file exists
+    entry = slide_entry(tmp_path, rec(item, ann), "s", profile, 100, 70)
+    assert entry["image_error"] == "no slide file" and (entry["width"], entry["height"]) == (100, 50)
+    bcc, other = entry["shapes"]
+    assert bcc["cls"] == "BCC" and bcc["d"] == "M10.0,10.0 30.0,10.0 30.0,30.0 10.0,30.0Z"
+    assert other["cls"] == "lymphoma" and other["colour"] == "#888888"
+    assert [(c["cls"], c["count"]) for c in entry["classes"]] == [("BCC", 1), ("lymphoma", 1)]
 
 
 def test_ring_path_scales_simplifies_and_drops_non_finite() -> None:
