@@ -23,6 +23,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
         (
             "=dqm",
             "dqm.facts",
+            "dqm.decided",
             "dqm.findings",
             "dqm.coords",
             "dqm.model",

@@ -13,7 +13,7 @@ from dqm.diversity.family import (
     independence_tests,
     kruskal_tests,
 )
-from dqm.diversity.models import BaselineInfo, DiversityResult, TestResult
+from dqm.diversity.models import BaselineInfo, DiversityResult, TestResult, verdict_gates
 from dqm.diversity.summaries import categorical_summary, continuous_summary, joint_table
 from dqm.diversity.table import Table, build_table
 from dqm.diversity.variables import BALANCED, INDEPENDENCE, KRUSKAL, NOTE_MISSING, NOTE_UNDECLARED
@@ -131,6 +131,7 @@ def diversity_result(
     tests += balance_tests(balances["class"], balances["institution"], settings.balance)
     drift_result = drift(s, baseline[0], baseline[1], settings) if baseline is not None else None
     verdict, summary = _verdict(tests, drift_result.verdict if drift_result else None)
+    passed = verdict != "fail"
     family = sum(t.in_family for t in tests)
     correction = {"holm": "Holm", "bonferroni": "Bonferroni", "fdr_bh": "Benjamini–Hochberg", "none": "no"}[
         settings.correction
@@ -146,9 +147,10 @@ def diversity_result(
         f"baseline) are a separate family with the same correction at α = {settings.drift.alpha:g}."
     )
     return DiversityResult(
-        passed=verdict != "fail",
+        passed=passed,
         verdict=verdict,  # type: ignore[arg-type]
         summary=summary,
+        gates=verdict_gates(passed),
         n_items=len(items),
         alpha=settings.alpha,
         correction=settings.correction,
