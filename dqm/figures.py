@@ -11,11 +11,11 @@ state
     expert review still in progress), else ``passed`` / ``failed`` from its ``passed`` bool.
 gates
     The gated thresholds, each with its value, target and decision (none while the dimension is
-    pending: its figures are provisional). A dimension that has a
-    ``gates`` list gives them explicitly (syntactic does). Otherwise every nested object with
-    both ``target`` and ``passed`` and a numeric value (``value``, ``accuracy``, ``dice``,
-    ``mean_dice``, ``estimate`` or ``statistic``) is a gate. A dimension with neither is one gate:
-    its overall ``passed``. ``gates`` may be a computed property (validity: one gate per class).
+    pending: its figures are provisional). Every dimension declares them as ``gates``: a list of
+    :class:`~dqm.decided.DecidedFigure` (or syntactic's :class:`~dqm.facts.Ratio`), stored in
+    results.json (syntactic, diversity) or computed from stored fields (semantic: the estimate the
+    decision rests on; validity: one per class). A dimension that declares none is one gate: its
+    overall ``passed``.
 figures
     Every number of a dimension, flattened to ``dotted.path -> value`` (for ``dqm diff``).
 
@@ -24,12 +24,12 @@ Nothing here computes a quality figure: it only reads what the dimensions stated
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from pydantic import BaseModel
 
+from dqm.decided import DecidedFigure
 from dqm.results import DIMENSIONS, QualityResult, Ratio
 
 State = Literal["passed", "failed", "pending", "missing"]
@@ -41,9 +41,6 @@ DIMENSION_TITLES = {
     "validity": "Validity",
 }
 
-_VALUE_FIELDS = ("value", "accuracy", "dice", "mean_dice", "estimate", "statistic")
-_NUM_FIELDS = ("numerator", "n_pass", "n_correct")
-_DEN_FIELDS = ("denominator", "n_reviewed", "n", "n_slides", "sample_size")
 _PENDING_WORDS = frozenset({"incomplete", "pending"})
 MAX_LIST_FIGURES = 200
 """Lists longer than this (per-slide tables) are left out of the flattened figures."""
@@ -146,133 +143,67 @@ def fmt_value(value: float | None, percent: bool) -> str:
     return f"{100 * value:.2f} %" if percent else f"{value:.4g}"
 
 
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return float(value)
-
-
-def _int(model: Any, fields: tuple[str, ...]) -> int | None:
-    for f in fields:
-        v = getattr(model, f, None)
-        if isinstance(v, int) and not isinstance(v, bool):
-            return v
-    return None
-
-
 def _pointer(parts: tuple[Any, ...]) -> str:
     return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
 
 
-def _gate_of(dim: str, name: str, where: tuple[Any, ...], model: Any) -> Gate | None:
-    pointer = _pointer((dim, *where))
-    if isinstance(model, Ratio):
-        return Gate(
-            dim,
-            f"{dim}.{model.name}",
-            model.name,
-            model.value,
-            model.target,
-            model.passed,
-            model.numerator,
-            model.denominator,
-            model.unit,
-            model.ci_low,
-            model.ci_high,
-            percent=True,
-            note=model.note,
-            pointer=pointer,
-        )
-    fields = type(model).model_fields if isinstance(model, BaseModel) else {}
-    if "target" not in fields or "passed" not in fields:
-        return None
-    value_field = next((f for f in _VALUE_FIELDS if f in fields), None)
-    if value_field is None:
-        return None
-    passed = getattr(model, "passed", None)
-    label = str(getattr(model, "name", None) or name or value_field)
+def _figure(item: DecidedFigure | Ratio) -> DecidedFigure:
+    """A syntactic ratio is a decided figure shown as a percentage."""
+    if isinstance(item, DecidedFigure):
+        return item
+    return DecidedFigure(
+        name=item.name,
+        value=item.value,
+        target=item.target,
+        passed=item.passed,
+        numerator=item.numerator,
+        denominator=item.denominator,
+        unit=item.unit,
+        ci_low=item.ci_low,
+        ci_high=item.ci_high,
+        percent=True,
+        note=item.note,
+    )
+
+
+def _gate(dim: str, f: DecidedFigure, where: tuple[Any, ...], value_field: str) -> Gate:
     return Gate(
         dim,
-        f"{dim}.{label}",
-        label,
-        _number(getattr(model, value_field, None)),
-        _number(getattr(model, "target", None)),
-        passed if isinstance(passed, bool) else None,
-        _int(model, _NUM_FIELDS),
-        _int(model, _DEN_FIELDS),
-        str(getattr(model, "unit", "") or ""),
-        _number(getattr(model, "ci_low", None)),
-        _number(getattr(model, "ci_high", None)),
-        percent=getattr(model, "percent", False) is True,  # a figure may say it is a proportion
-        note=str(getattr(model, "note", "") or ""),
-        pointer=pointer,
+        f"{dim}.{f.key or f.name}",
+        f.name,
+        f.value,
+        f.target,
+        f.passed,
+        f.numerator,
+        f.denominator,
+        f.unit,
+        f.ci_low,
+        f.ci_high,
+        percent=f.percent,
+        note=f.note,
+        pointer=_pointer((dim, *where)),
         value_field=value_field,
     )
 
 
-def _walk(name: str, where: tuple[Any, ...], obj: Any) -> Iterator[tuple[str, tuple[Any, ...], Any]]:
-    """``(dotted label path, JSON path, model)`` for every pydantic model below ``obj``."""
-    if isinstance(obj, BaseModel):
-        for field in type(obj).model_fields:
-            child = getattr(obj, field)
-            path = f"{name}.{field}" if name else field
-            if isinstance(child, BaseModel):
-                yield path, (*where, field), child
-            yield from _walk(path, (*where, field), child)
-    elif isinstance(obj, dict):
-        for k, v in obj.items():
-            path = f"{name}.{k}" if name else str(k)
-            if isinstance(v, BaseModel):
-                yield path, (*where, k), v
-            yield from _walk(path, (*where, k), v)
-    elif isinstance(obj, list | tuple) and len(obj) <= MAX_LIST_FIGURES:
-        for i, v in enumerate(obj):
-            label = getattr(v, "key", None) or getattr(v, "name", None) or str(i)
-            path = f"{name}[{label}]"
-            if isinstance(v, BaseModel):
-                yield path, (*where, i), v
-            yield from _walk(path, (*where, i), v)
-
-
 def dimension_gates(result: QualityResult, dim: str) -> list[Gate]:
-    """The gated thresholds of ``dim`` (empty when it was not evaluated)."""
+    """The gated thresholds of ``dim`` (empty when it was not evaluated), as it declared them."""
     model = getattr(result, dim, None)
     if model is None:
         return []
-    explicit = getattr(model, "gates", None)
-    gates: list[Gate] = []
-    if isinstance(explicit, list):
-        # a ``gates`` field is in results.json; a computed ``gates`` property returns objects
-        # stored elsewhere in the dimension, so each gate points at where its equal is stored
-        stored = isinstance(model, BaseModel) and "gates" in type(model).model_fields
-        places = [] if stored else [(where, m) for _, where, m in _walk("", (), model)]
-        wheres = [
-            ("gates", i) if stored else next((w for w, m in places if m == item), ()) or _source(item)
-            for i, item in enumerate(explicit)
-        ]
-        gates = [
-            g
-            for i, (m, where) in enumerate(zip(explicit, wheres, strict=True))
-            if (g := _gate_of(dim, str(i), where, m)) is not None
-        ]
-    else:
-        candidates = [("", (), model), *_walk("", (), model)]
-        gates = [g for path, where, m in candidates if (g := _gate_of(dim, path, where, m)) is not None]
-        gates = [g for g in gates if g.target is not None or g.passed is not None]
+    declared: list[DecidedFigure | Ratio] = list(getattr(model, "gates", None) or [])
+    # stored ``gates`` point at themselves in results.json; computed ones at what they were read from
+    stored = isinstance(model, BaseModel) and "gates" in type(model).model_fields
+    gates = []
+    for i, item in enumerate(declared):
+        f = _figure(item)
+        if stored:
+            gates.append(_gate(dim, f, ("gates", i), "value"))
+        else:
+            gates.append(_gate(dim, f, tuple(f.source.split("/")) if f.source else (), f.value_field))
     if not gates:
         passed = getattr(model, "passed", None)
-        gates = [
-            Gate(
-                dim,
-                f"{dim}.passed",
-                dim,
-                None,
-                None,
-                passed if isinstance(passed, bool) else None,
-                pointer=_pointer((dim,)),
-                value_field="",
-            )
-        ]
+        gates = [_gate(dim, DecidedFigure.verdict(dim, passed if isinstance(passed, bool) else None), (), "")]
     if _pending(model):
         # a provisional figure has no decision yet: "fail" would claim what was not decided
         gates = [_undecided(g) for g in gates]
@@ -281,27 +212,12 @@ def dimension_gates(result: QualityResult, dim: str) -> list[Gate]:
     for g in gates:  # keys stay unique even when two gates share a name
         n = seen.get(g.key, 0)
         seen[g.key] = n + 1
-        unique.append(g if n == 0 else _rekey(g, f"{g.key}#{n + 1}"))
+        unique.append(g if n == 0 else replace(g, key=f"{g.key}#{n + 1}"))
     return unique
 
 
-def _source(item: Any) -> tuple[Any, ...]:
-    """Where a computed gate's figure is stored (its ``source``, a ``/``-separated path inside
-    the dimension), or the dimension itself."""
-    source = getattr(item, "source", "")
-    return tuple(source.split("/")) if isinstance(source, str) and source else ()
-
-
 def _undecided(g: Gate) -> Gate:
-    from dataclasses import replace
-
     return replace(g, passed=None, note="; ".join(n for n in (g.note, "provisional: not finished") if n))
-
-
-def _rekey(g: Gate, key: str) -> Gate:
-    from dataclasses import replace
-
-    return replace(g, key=key)
 
 
 def all_gates(result: QualityResult) -> list[Gate]:

@@ -42,9 +42,11 @@ __all__ = [
 DIMENSIONS = ("syntactic", "semantic", "diversity", "validity")
 """The quality dimensions, in report order: each is a field of :class:`QualityResult`."""
 
-SCHEMA_VERSION = "1.1"
+SCHEMA_VERSION = "1.2"
 """``major.minor``: a minor bump adds optional fields (older files still load); a major bump
-breaks readers. 1.1 added ``checks``, ``thumbnails`` and ``verdict.pending``."""
+breaks readers. 1.1 added ``checks``, ``thumbnails`` and ``verdict.pending``; 1.2 added
+``diversity.gates`` (the figures its gate reads, like the other dimensions' ``gates``; an older
+result gets them from ``diversity.passed`` when it loads)."""
 
 
 class BatchInfo(Frozen):

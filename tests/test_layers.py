@@ -23,6 +23,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
         (
             "=dqm",
             "dqm.facts",
+            "dqm.decided",
             "dqm.findings",
             "dqm.coords",
             "dqm.model",
@@ -30,6 +31,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "dqm.identifiers",
             "dqm.profile",
             "dqm.diversity.settings",  # the profile's diversity block
+            "dqm.diversity.variables",  # the table of variables it names (targets, rules)
         ),
     ),
     ("readers and slide I/O", ("dqm.readers", "dqm.slide_io", "dqm.batch", "dqm.clinical_table")),

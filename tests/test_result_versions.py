@@ -2,7 +2,7 @@
 
 ``tests/fixtures/results/results-<version>.json`` is a real ``results.json`` written by the dqm of
 that schema version (1.0: syntactic only; 1.1: syntactic, semantic, diversity and validity with a
-tiny model). A release that bumps the schema adds its own file here; none is ever regenerated.
+tiny model; 1.2: syntactic and diversity, with its stored ``gates``). A release that bumps the schema adds its own file here; none is ever regenerated.
 """
 
 from __future__ import annotations
@@ -40,6 +40,8 @@ def test_an_old_result_loads_renders_and_gates(path: Path, tmp_path: Path) -> No
     result = QualityResult.load(path)
     assert result.schema_version == _version(path)
     assert result.syntactic.files_total > 0
+    if result.diversity is not None:  # stored since 1.2; earlier results get them when they load
+        assert [g.passed for g in result.diversity.gates] == [result.diversity.passed]
     res = runner.invoke(app, ["report", str(path), "-o", str(tmp_path / "report.html")])
     assert res.exit_code == 0, res.output
     assert "Syntactic accuracy" in (tmp_path / "report.html").read_text(encoding="utf-8")

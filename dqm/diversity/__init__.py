@@ -2,7 +2,9 @@
 
 Works from a result's items (``results.json`` is enough), never from the batch files.
 
-* :mod:`dqm.diversity.variables` — items → one column per variable
+* :mod:`dqm.diversity.variables` — the table of variables (:data:`~dqm.diversity.variables.VARIABLES`):
+  what each is, how it is read from an item, and which targets, tests and rules it takes
+* :mod:`dqm.diversity.table` — items → one column per variable
 * :mod:`dqm.diversity.summaries` — compositions, quantiles, histograms, joint tables
 * :mod:`dqm.diversity.stats` — the statistics (pure functions over counts and samples)
 * :mod:`dqm.diversity.family` — the tests with their rules, decisions and sentences

@@ -6,7 +6,6 @@ from collections.abc import Sequence
 
 from dqm.diversity.drift import SEVERITY, Summaries, drift
 from dqm.diversity.family import (
-    INDEPENDENCE,
     balance_of,
     balance_tests,
     decide_family,
@@ -14,13 +13,12 @@ from dqm.diversity.family import (
     independence_tests,
     kruskal_tests,
 )
-from dqm.diversity.models import BaselineInfo, DiversityResult, TestResult
+from dqm.diversity.models import BaselineInfo, DiversityResult, TestResult, verdict_gates
 from dqm.diversity.summaries import categorical_summary, continuous_summary, joint_table
-from dqm.diversity.variables import Table, build_table
+from dqm.diversity.table import Table, build_table
+from dqm.diversity.variables import BALANCED, INDEPENDENCE, KRUSKAL, NOTE_MISSING, NOTE_UNDECLARED
 from dqm.facts import ItemSummary
 from dqm.profile import Profile
-
-NOTE_VARIABLES = ("class", "institution", "sex", "site", "age")
 
 
 def summarise(table: Table) -> Summaries:
@@ -42,7 +40,7 @@ def summaries_of(items: Sequence[ItemSummary], profile: Profile) -> Summaries:
 def _notes(table: Table, s: Summaries, profile: Profile) -> list[str]:
     notes = []
     n = table.n_items
-    for name in NOTE_VARIABLES:
+    for name in NOTE_MISSING:
         summary = s.categorical.get(name) or s.continuous.get(name)
         if summary is None or not summary.missing:
             continue
@@ -51,7 +49,7 @@ def _notes(table: Table, s: Summaries, profile: Profile) -> list[str]:
         notes.append(
             f"{summary.label}: missing for {summary.missing} of {n} slides{extra}; left out of its tests"
         )
-    for name in ("class", "sex", "site", "institution"):
+    for name in NOTE_UNDECLARED:
         c = s.categorical[name]
         if c.undeclared:
             shown = ", ".join(f"{k} ({c.counts[k]})" for k in c.undeclared[:8])
@@ -125,14 +123,15 @@ def diversity_result(
     pending = [
         *fit_tests(s.categorical, settings),
         *independence_tests(joint, settings),
-        *kruskal_tests(table.columns["age"], {k: table.columns[k] for k in ("class", "institution")}),
+        *kruskal_tests(table.columns["age"], {var: table.columns[var] for _, var, _ in KRUSKAL}),
     ]
     tests = decide_family(pending, settings)
     declared = {name: len(v.declared or ()) for name, v in variables.items()}
-    balances = [balance_of(s.categorical[k], declared[k]) for k in ("class", "institution", "sex", "site")]
-    tests += balance_tests(balances[0], balances[1], settings.balance)
+    balances = {k: balance_of(s.categorical[k], declared[k]) for k in BALANCED}
+    tests += balance_tests(balances["class"], balances["institution"], settings.balance)
     drift_result = drift(s, baseline[0], baseline[1], settings) if baseline is not None else None
     verdict, summary = _verdict(tests, drift_result.verdict if drift_result else None)
+    passed = verdict != "fail"
     family = sum(t.in_family for t in tests)
     correction = {"holm": "Holm", "bonferroni": "Bonferroni", "fdr_bh": "Benjamini–Hochberg", "none": "no"}[
         settings.correction
@@ -148,9 +147,10 @@ def diversity_result(
         f"baseline) are a separate family with the same correction at α = {settings.drift.alpha:g}."
     )
     return DiversityResult(
-        passed=verdict != "fail",
+        passed=passed,
         verdict=verdict,  # type: ignore[arg-type]
         summary=summary,
+        gates=verdict_gates(passed),
         n_items=len(items),
         alpha=settings.alpha,
         correction=settings.correction,
@@ -158,7 +158,7 @@ def diversity_result(
         categorical=list(s.categorical.values()),
         continuous=list(s.continuous.values()),
         joint=list(joint.values()),
-        balance=balances,
+        balance=list(balances.values()),
         tests=tests,
         drift=drift_result,
         age_bands=list(settings.age_bands),

@@ -29,9 +29,8 @@ from dqm.diversity.models import (
 from dqm.diversity.settings import DiversitySettings, DriftSettings
 from dqm.diversity.stats import TestOutcome, adjust, independence, ks_from_counts, psi
 from dqm.diversity.summaries import nice_edges
+from dqm.diversity.variables import NEW_VANISHED
 
-NEW_VANISHED = ("class", "institution", "site")
-"""Variables whose new or vanished categories are decided by the profile's drift rules."""
 SEVERITY = {"not_applicable": -1, "pass": 0, "warn": 1, "fail": 2}
 FIGURES = (("mean", None), ("p25", "p25"), ("median", "p50"), ("p75", "p75"))
 

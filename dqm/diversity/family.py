@@ -26,20 +26,9 @@ from dqm.diversity.stats import (
     independence,
     kruskal_wallis,
 )
+from dqm.diversity.variables import INDEPENDENCE, KRUSKAL
 
 EFFECT_NAMES = {"w": "Cohen's w", "V": "Cramér's V", "eta2": "η²_H"}
-
-# (test name, row variable, column variable, what a significant result means)
-INDEPENDENCE = (
-    ("independence.class_institution", "class", "institution", "class mix differs between institutions"),
-    ("independence.class_sex", "class", "sex", "class mix differs between the sexes"),
-    ("independence.class_age_band", "class", "age_band", "class mix differs between age bands"),
-    ("independence.class_site", "class", "site", "class mix differs between anatomical sites"),
-)
-KRUSKAL = (
-    ("kruskal.age_by_class", "class", "age differs between classes"),
-    ("kruskal.age_by_institution", "institution", "age differs between institutions"),
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +94,7 @@ def fit_tests(summaries: dict[str, CategoricalSummary], settings: DiversitySetti
 
 
 def independence_tests(tables: dict[str, JointTable], settings: DiversitySettings) -> list[Pending]:
-    """Chi-square tests of independence on the joint tables (class × institution, sex, age band, site)."""
+    """Chi-square tests of independence on the joint tables (class × each variable that declares one)."""
     out = []
     for name, row, col, claim in INDEPENDENCE:
         t = tables[f"{row}_{col}"]
@@ -120,7 +109,7 @@ def independence_tests(tables: dict[str, JointTable], settings: DiversitySetting
 
 
 def kruskal_tests(age: np.ndarray, groups: dict[str, np.ndarray]) -> list[Pending]:
-    """Kruskal–Wallis tests of age across classes and across institutions."""
+    """Kruskal–Wallis tests of age across the categories of each variable that declares one."""
     out = []
     for name, var, claim in KRUSKAL:
         labels = groups[var]

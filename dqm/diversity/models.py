@@ -7,9 +7,11 @@ without the old batch.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from dqm.decided import DecidedFigure
 
 Decision = Literal["pass", "warn", "fail", "not_applicable"]
 
@@ -202,6 +204,15 @@ class DriftResult(_Frozen):
     notes: list[str] = Field(default_factory=list)
 
 
+VERDICT_NOTE = "the worst decision of the gated tests, balance rules and drift; warn passes"
+
+
+def verdict_gates(passed: bool) -> list[DecidedFigure]:
+    """The gated figures of the dimension: its verdict, which rests on many tests and rules at
+    once (each in ``tests`` and ``drift`` with its own decision), not on one number."""
+    return [DecidedFigure.verdict("diversity", passed, VERDICT_NOTE)]
+
+
 class DiversityResult(_Frozen):
     """Statistical diversity: distributions, tests with decisions, drift and a verdict."""
 
@@ -209,6 +220,9 @@ class DiversityResult(_Frozen):
     """Verdict pass or warn."""
     verdict: Literal["pass", "warn", "fail"]
     summary: str
+    gates: list[DecidedFigure]
+    """What the gate reads (:func:`verdict_gates`); results of schema 1.0 and 1.1 have none
+    stored, and get them from ``passed`` when they load."""
     n_items: int
     alpha: float
     correction: str
@@ -225,3 +239,10 @@ class DiversityResult(_Frozen):
     notes: list[str] = Field(default_factory=list)
     """Plain statements about the input (missing values, unknown categories, skipped tests)."""
     method: str = ""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _gates_of_older_results(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "gates" not in data and isinstance(data.get("passed"), bool):
+            return {**data, "gates": verdict_gates(data["passed"])}
+        return data

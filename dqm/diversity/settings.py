@@ -11,22 +11,11 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from dqm.diversity.variables import DEFAULT_RULES, TARGETABLE, TEST_NAMES
+
 EffectLabel = Literal["small", "moderate", "large"]
 Decision = Literal["pass", "warn", "fail"]
 Correction = Literal["holm", "bonferroni", "fdr_bh", "none"]
-
-TARGETABLE = ("class", "institution", "sex", "site", "age_band", "scanner", "vendor", "magnification")
-"""Categorical variables that may carry target shares."""
-
-TEST_NAMES = (
-    "fit",
-    "independence.class_institution",
-    "independence.class_sex",
-    "independence.class_age_band",
-    "independence.class_site",
-    "kruskal.age_by_class",
-    "kruskal.age_by_institution",
-)
 
 
 class _Frozen(BaseModel):
@@ -53,19 +42,10 @@ class EffectRule(_Frozen):
 
 
 def _default_rules() -> dict[str, EffectRule]:
-    # Institutions should not differ much. Associations of the class with the patient (nevi in
-    # the young, BCC on the head and neck, acral melanoma) are expected clinically: by default
-    # they are tested and reported, and neither warn nor fail; a profile may gate them.
-    report_only = EffectRule(warn_at=None, fail_at=None)
-    return {
-        "fit": EffectRule(warn_at="small", fail_at="moderate"),
-        "independence.class_institution": EffectRule(warn_at="moderate", fail_at="large"),
-        "independence.class_sex": report_only,
-        "independence.class_age_band": report_only,
-        "independence.class_site": report_only,
-        "kruskal.age_by_class": report_only,
-        "kruskal.age_by_institution": EffectRule(warn_at="moderate", fail_at="large"),
-    }
+    # Declared with the variables (dqm.diversity.variables.VARIABLES): institutions should not
+    # differ much; associations of the class with the patient are expected clinically, so by
+    # default they are tested and reported, and neither warn nor fail; a profile may gate them.
+    return {name: EffectRule(warn_at=warn, fail_at=fail) for name, (warn, fail) in DEFAULT_RULES.items()}
 
 
 class BalanceRules(_Frozen):

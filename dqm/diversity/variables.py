@@ -1,32 +1,66 @@
-"""The variables of the diversity dimension, read from the items of a result (one row per slide).
+"""The variables of the diversity dimension, declared once: :data:`VARIABLES`.
 
-Everything comes from :class:`~dqm.results.ItemSummary` (so a ``results.json`` is enough): the
-class and institution, the clinical fields as text, lesion counts and areas, and the slide header.
-Missing or unreadable values become ``None`` (categorical) or NaN (continuous) and are counted,
-never guessed.
+Each row says what a variable is (name, label, kind, unit), how it is read from an
+:class:`~dqm.facts.ItemSummary` (so a ``results.json`` is enough), where the profile declares its
+categories, and what the dimension does with it: target shares, tests with the class or of age,
+balance and richness, new and vanished categories in drift, notes on missing or undeclared values.
+Everything else (:mod:`dqm.diversity.settings`, :mod:`~dqm.diversity.table`,
+:mod:`~dqm.diversity.family`, :mod:`~dqm.diversity.drift`, :mod:`~dqm.diversity.analyse`) reads
+this table, so adding a variable is adding one row.
+
+This module sits below the profile (the profile's ``diversity`` block validates target and rule
+names against it), so it imports neither the profile nor the settings.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Literal
 
-import numpy as np
-
-from dqm.coords import usable_mpp
 from dqm.facts import ItemSummary
-from dqm.profile import Profile
 
 MAGNIFICATION_FROM_MPP = ((0.35, "40×"), (0.75, "20×"), (1.5, "10×"))
 """Nominal magnification from the resolution when the header has no objective power:
 under 0.35 µm/px is 40×, under 0.75 is 20×, under 1.5 is 10×, coarser is ``<10×``."""
 
+Size = Literal["small", "moderate", "large"]
+Categories = Literal["classes", "institutions", "clinical", "age_bands"]
+
+
+@dataclass(frozen=True, slots=True)
+class TestSpec:
+    """A hypothesis test a variable takes part in, with its default rule."""
+
+    __test__ = False  # not a pytest class
+
+    claim: str
+    """What a significant result means, e.g. ``class mix differs between institutions``."""
+    warn_at: Size | None = None
+    fail_at: Size | None = None
+    """The default effect-size rule (a profile may override it); None and None: reported only."""
+    position: int = 0
+    """Order among the tests of its kind (results list them so; ties keep the table's order)."""
+
+
+@dataclass(frozen=True, slots=True)
+class PerClass:
+    """One more continuous column per lesion class, over the slides that carry such a lesion."""
+
+    label: str
+    """The column's label, ``{}`` standing for the class id."""
+    read: Callable[[ItemSummary], dict[str, float]]
+    """Class id -> value, for the classes the slide carries."""
+
 
 @dataclass(frozen=True, slots=True)
 class Variable:
-    """What one column means."""
+    """One variable: what it means, how it is read, and what the dimension does with it.
+
+    In a :class:`~dqm.diversity.table.Table` only the first five fields matter: ``declared`` is
+    then filled from the profile.
+    """
 
     name: str
     label: str
@@ -34,28 +68,31 @@ class Variable:
     unit: str = ""
     declared: tuple[str, ...] | None = None
     """The categories the profile declares, in its order (None: take them from the data)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Table:
-    """One array per variable.
-
-    Categorical columns are object arrays with ``None`` for missing; continuous ones are float
-    arrays with NaN for missing. Every column has one entry per slide, except the per-class
-    lesion-area fractions, which cover only the slides carrying a lesion of that class.
-    """
-
-    variables: dict[str, Variable]
-    columns: dict[str, np.ndarray]
-    invalid: dict[str, int] = field(default_factory=dict)
-    """Values present but not a finite number, per continuous variable."""
-    n_items: int = 0
-
-    def categorical(self) -> list[Variable]:
-        return [v for v in self.variables.values() if v.kind == "categorical"]
-
-    def continuous(self) -> list[Variable]:
-        return [v for v in self.variables.values() if v.kind == "continuous"]
+    read: Callable[[ItemSummary], str | float | None] | None = None
+    """The value of one slide. Categorical: text, stripped, ``None`` or empty when missing.
+    Continuous: a number (NaN when missing), or text, which counts as *invalid* when it is not a
+    finite number."""
+    bands_of: str = ""
+    """Instead of ``read``: this continuous variable cut at the profile's ``age_bands``."""
+    categories: Categories | None = None
+    """Where the profile declares the categories: its classes, its institutions, the ``values`` of
+    the clinical field of the same name, or the labels of its age bands."""
+    targets: bool = False
+    """May carry target shares (``diversity.targets``: a goodness-of-fit test ``fit.<name>``)."""
+    independence: TestSpec | None = None
+    """Chi-square test of independence class × this variable (``independence.class_<name>``) and
+    its joint table."""
+    age_by: TestSpec | None = None
+    """Kruskal–Wallis test of age across this variable's categories (``kruskal.age_by_<name>``)."""
+    balance: bool = False
+    """Balance and richness indices of its composition."""
+    new_vanished: bool = False
+    """In drift, a new or vanished category is decided by the profile's drift rules."""
+    note_missing: bool = False
+    """The result's notes say how many slides lack a value."""
+    note_undeclared: int | None = None
+    """The result's notes list values the profile does not declare, in this order among such notes."""
+    per_class: PerClass | None = None
 
 
 def band_labels(edges: Sequence[float]) -> tuple[str, ...]:
@@ -72,49 +109,23 @@ def band_labels(edges: Sequence[float]) -> tuple[str, ...]:
     return tuple(labels)
 
 
-def age_bands(ages: np.ndarray, edges: Sequence[float]) -> np.ndarray:
-    """The band label of each age; ``None`` for a missing age or one under the first edge."""
-    labels = np.array(band_labels(edges), dtype=object)
-    idx = np.searchsorted(np.asarray(edges, dtype=float), ages, side="right") - 1
-    out = np.full(len(ages), None, dtype=object)
-    ok = ~np.isnan(ages) & (idx >= 0)
-    out[ok] = labels[idx[ok]]
-    return out
+def _usable(mpp: float) -> bool:
+    # dqm.coords imports numpy: imported here, the profile (which reads this table) stays light
+    from dqm.coords import usable_mpp
+
+    return usable_mpp(mpp)
 
 
 def magnification(objective_power: float | None, mpp: float | None) -> str | None:
     """``40×`` from the header's objective power, else the nominal one from mpp, else None."""
     if objective_power is not None and math.isfinite(objective_power) and objective_power > 0:
         return f"{objective_power:g}×"
-    if mpp is None or not usable_mpp(mpp):
+    if mpp is None or not _usable(mpp):
         return None
     return next((label for limit, label in MAGNIFICATION_FROM_MPP if mpp < limit), "<10×")
 
 
-def _number(text: str | None) -> tuple[float, bool]:
-    """(value, invalid): NaN for missing; NaN and True for text that is not a finite number."""
-    if text is None:
-        return math.nan, False
-    try:
-        value = float(text)
-    except ValueError:
-        return math.nan, True
-    return (value, False) if math.isfinite(value) else (math.nan, True)
-
-
-def _text(value: str | None) -> str | None:
-    if value is None:
-        return None
-    value = value.strip()
-    return value or None
-
-
-def _declared(profile: Profile, name: str) -> tuple[str, ...] | None:
-    fdef = profile.clinical.get(name)
-    return tuple(fdef.values) if fdef is not None and fdef.values else None
-
-
-def _slide_area(item: ItemSummary) -> float:
+def slide_area(item: ItemSummary) -> float:
     """Level-0 area in px² from the slide header, else from the annotation's declared size."""
     s = item.slide
     if s is not None and s.width and s.height:
@@ -124,90 +135,172 @@ def _slide_area(item: ItemSummary) -> float:
     return math.nan
 
 
-def build_table(items: Sequence[ItemSummary], profile: Profile) -> Table:
-    """The diversity variables of every slide.
+def _clinical(field: str) -> Callable[[ItemSummary], str | None]:
+    return lambda item: item.clinical.get(field)
 
-    Parameters
-    ----------
-    items
-        The result's items; an empty list gives empty columns.
-    profile
-        Declares the classes, categories (sex, site, institutions) and the age bands.
 
-    Returns
-    -------
-    Table
-        Missing values stay missing (counted by the summaries); ages that are not numbers are
-        counted in ``invalid``; a slide whose size is unknown has no lesion-area fraction.
-    """
-    settings = profile.diversity
-    n = len(items)
-    cat: dict[str, list[str | None]] = {
-        k: [] for k in ("class", "institution", "sex", "site", "scanner", "vendor", "magnification")
-    }
-    num: dict[str, list[float]] = {
-        k: [] for k in ("age", "mpp", "slide_megapixels", "lesions_per_slide", "lesion_area_fraction")
-    }
-    per_class: dict[str, list[float]] = {}
-    invalid_age = 0
-    for item in items:
-        clinical = item.clinical
-        cat["class"].append(_text(item.diagnosis))
-        cat["institution"].append(_text(item.institution))
-        cat["sex"].append(_text(clinical.get("sex")))
-        cat["site"].append(_text(clinical.get("site")))
-        cat["scanner"].append(_text(clinical.get("scanner")))
-        slide = item.slide
-        mpp = slide.mpp if slide is not None else None
-        cat["vendor"].append(_text(slide.vendor) if slide is not None else None)
-        cat["magnification"].append(magnification(slide.objective_power if slide else None, mpp))
-        age, bad = _number(clinical.get("age"))
-        invalid_age += bad
-        num["age"].append(age)
-        num["mpp"].append(float(mpp) if mpp is not None and usable_mpp(mpp) else math.nan)
-        area = _slide_area(item)
-        num["slide_megapixels"].append(area / 1e6)
-        num["lesions_per_slide"].append(float(item.n_lesions))
-        has_area = area > 0
-        num["lesion_area_fraction"].append(sum(item.lesion_area_px.values()) / area if has_area else math.nan)
-        for cls, count in item.lesion_classes.items():
-            if count > 0:
-                a = item.lesion_area_px.get(cls, 0.0)
-                per_class.setdefault(cls, []).append(a / area if has_area else math.nan)
+def _mpp(item: ItemSummary) -> float | None:
+    mpp = item.slide.mpp if item.slide is not None else None
+    return float(mpp) if mpp is not None and _usable(mpp) else None
 
-    class_ids = profile.class_ids
-    variables = {
-        "class": Variable("class", "class (diagnosis)", "categorical", declared=class_ids),
-        "institution": Variable("institution", "institution", "categorical", declared=profile.institutions),
-        "sex": Variable("sex", "sex", "categorical", declared=_declared(profile, "sex")),
-        "site": Variable("site", "anatomical site", "categorical", declared=_declared(profile, "site")),
-        "age_band": Variable(
-            "age_band", "age band", "categorical", unit="years", declared=band_labels(settings.age_bands)
-        ),
-        "scanner": Variable("scanner", "scanner (clinical record)", "categorical"),
-        "vendor": Variable("vendor", "slide format / vendor (header)", "categorical"),
-        "magnification": Variable("magnification", "magnification", "categorical"),
-        "age": Variable("age", "age", "continuous", unit="years"),
-        "mpp": Variable("mpp", "resolution", "continuous", unit="µm/px"),
-        "slide_megapixels": Variable("slide_megapixels", "slide size (level 0)", "continuous", unit="Mpx"),
-        "lesions_per_slide": Variable("lesions_per_slide", "lesions per slide", "continuous", unit="lesions"),
-        "lesion_area_fraction": Variable(
-            "lesion_area_fraction", "lesion-area fraction, all lesions", "continuous", unit="of slide area"
-        ),
+
+def _magnification(item: ItemSummary) -> str | None:
+    s = item.slide
+    return magnification(s.objective_power, s.mpp) if s is not None else None
+
+
+def _area_fraction(item: ItemSummary) -> float:
+    area = slide_area(item)
+    return sum(item.lesion_area_px.values()) / area if area > 0 else math.nan
+
+
+def _area_fraction_per_class(item: ItemSummary) -> dict[str, float]:
+    area = slide_area(item)
+    return {
+        cls: item.lesion_area_px.get(cls, 0.0) / area if area > 0 else math.nan
+        for cls, count in item.lesion_classes.items()
+        if count > 0
     }
-    columns: dict[str, np.ndarray] = {}
-    for name, texts in cat.items():
-        arr = np.empty(n, dtype=object)
-        arr[:] = texts
-        columns[name] = arr
-    for name, numbers in num.items():
-        columns[name] = np.asarray(numbers, dtype=float).reshape(n)
-    columns["age_band"] = age_bands(columns["age"], settings.age_bands)
-    order = {c: i for i, c in enumerate(class_ids)}
-    for cls in sorted(per_class, key=lambda c: (order.get(c, len(order)), c)):
-        name = f"lesion_area_fraction.{cls}"
-        variables[name] = Variable(
-            name, f"lesion-area fraction, {cls} lesions", "continuous", "of slide area"
-        )
-        columns[name] = np.asarray(per_class[cls], dtype=float)
-    return Table(variables=variables, columns=columns, invalid={"age": invalid_age}, n_items=n)
+
+
+REPORTED_ONLY: tuple[Size | None, Size | None] = (None, None)
+
+VARIABLES: tuple[Variable, ...] = (
+    # Categorical, in the order of the result's summaries. Associations of the class with the
+    # patient (nevi in the young, BCC on the head and neck) are expected clinically: tested and
+    # reported, never gated by default. Institutions should not differ much.
+    Variable(
+        "class",
+        "class (diagnosis)",
+        "categorical",
+        read=lambda item: item.diagnosis,
+        categories="classes",
+        targets=True,
+        age_by=TestSpec("age differs between classes"),
+        balance=True,
+        new_vanished=True,
+        note_missing=True,
+        note_undeclared=0,
+    ),
+    Variable(
+        "institution",
+        "institution",
+        "categorical",
+        read=lambda item: item.institution,
+        categories="institutions",
+        targets=True,
+        independence=TestSpec("class mix differs between institutions", "moderate", "large", position=0),
+        age_by=TestSpec("age differs between institutions", "moderate", "large"),
+        balance=True,
+        new_vanished=True,
+        note_missing=True,
+        note_undeclared=3,
+    ),
+    Variable(
+        "sex",
+        "sex",
+        "categorical",
+        read=_clinical("sex"),
+        categories="clinical",
+        targets=True,
+        independence=TestSpec("class mix differs between the sexes", position=1),
+        balance=True,
+        note_missing=True,
+        note_undeclared=1,
+    ),
+    Variable(
+        "site",
+        "anatomical site",
+        "categorical",
+        read=_clinical("site"),
+        categories="clinical",
+        targets=True,
+        independence=TestSpec("class mix differs between anatomical sites", position=3),
+        balance=True,
+        new_vanished=True,
+        note_missing=True,
+        note_undeclared=2,
+    ),
+    Variable(
+        "age_band",
+        "age band",
+        "categorical",
+        unit="years",
+        bands_of="age",
+        categories="age_bands",
+        targets=True,
+        independence=TestSpec("class mix differs between age bands", position=2),
+    ),
+    Variable("scanner", "scanner (clinical record)", "categorical", read=_clinical("scanner"), targets=True),
+    Variable(
+        "vendor",
+        "slide format / vendor (header)",
+        "categorical",
+        read=lambda item: item.slide.vendor if item.slide is not None else None,
+        targets=True,
+    ),
+    Variable("magnification", "magnification", "categorical", read=_magnification, targets=True),
+    # Continuous.
+    Variable("age", "age", "continuous", unit="years", read=_clinical("age"), note_missing=True),
+    Variable("mpp", "resolution", "continuous", unit="µm/px", read=_mpp),
+    Variable(
+        "slide_megapixels",
+        "slide size (level 0)",
+        "continuous",
+        unit="Mpx",
+        read=lambda item: slide_area(item) / 1e6,
+    ),
+    Variable(
+        "lesions_per_slide",
+        "lesions per slide",
+        "continuous",
+        unit="lesions",
+        read=lambda item: float(item.n_lesions),
+    ),
+    Variable(
+        "lesion_area_fraction",
+        "lesion-area fraction, all lesions",
+        "continuous",
+        unit="of slide area",
+        read=_area_fraction,
+        per_class=PerClass("lesion-area fraction, {} lesions", _area_fraction_per_class),
+    ),
+)
+"""Every variable, in the order of the result's summaries (categorical first)."""
+
+FIT_RULE: tuple[Size | None, Size | None] = ("small", "moderate")
+"""The default rule of every goodness-of-fit test (the delivery should match its plan)."""
+
+
+def _tests(kind: str) -> list[tuple[str, Variable, TestSpec]]:
+    """(test name, variable, test) of one kind, in the order results list them."""
+    found = [(v, getattr(v, kind)) for v in VARIABLES if getattr(v, kind) is not None]
+    prefix = {"independence": "independence.class_", "age_by": "kruskal.age_by_"}[kind]
+    return [(f"{prefix}{v.name}", v, t) for v, t in sorted(found, key=lambda vt: vt[1].position)]
+
+
+INDEPENDENCE: tuple[tuple[str, str, str, str], ...] = tuple(
+    (name, "class", v.name, t.claim) for name, v, t in _tests("independence")
+)
+"""(test name, row variable, column variable, what a significant result means)."""
+KRUSKAL: tuple[tuple[str, str, str], ...] = tuple((name, v.name, t.claim) for name, v, t in _tests("age_by"))
+"""(test name, grouping variable, what a significant result means)."""
+DEFAULT_RULES: dict[str, tuple[Size | None, Size | None]] = {
+    "fit": FIT_RULE,
+    **{name: (t.warn_at, t.fail_at) for kind in ("independence", "age_by") for name, _, t in _tests(kind)},
+}
+"""(warn_at, fail_at) of every test name (``fit`` covers every goodness-of-fit test)."""
+TEST_NAMES: tuple[str, ...] = tuple(DEFAULT_RULES)
+TARGETABLE: tuple[str, ...] = tuple(v.name for v in VARIABLES if v.targets)
+"""Categorical variables that may carry target shares."""
+BALANCED: tuple[str, ...] = tuple(v.name for v in VARIABLES if v.balance)
+NEW_VANISHED: tuple[str, ...] = tuple(v.name for v in VARIABLES if v.new_vanished)
+"""Variables whose new or vanished categories are decided by the profile's drift rules."""
+NOTE_MISSING: tuple[str, ...] = tuple(v.name for v in VARIABLES if v.note_missing)
+NOTE_UNDECLARED: tuple[str, ...] = tuple(
+    v.name
+    for v in sorted(
+        (v for v in VARIABLES if v.note_undeclared is not None),
+        key=lambda v: v.note_undeclared or 0,
+    )
+)

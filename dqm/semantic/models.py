@@ -11,6 +11,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from dqm.decided import DecidedFigure
+
 PLAN_FORMAT = "dqm.review_plan/1"
 VERDICTS_FORMAT = "dqm.verdicts/1"
 REASONS: tuple[str, ...] = (
@@ -226,25 +228,6 @@ class OverlapSummary(_Frozen):
     min_dice: float | None = None
 
 
-class DecidedFigure(_Frozen):
-    """The figure the lot decision rests on, as the report's gated figures show it."""
-
-    name: str
-    accuracy: float | None
-    ci_low: float | None = None
-    ci_high: float | None = None
-    n_pass: int | None = None
-    n_reviewed: int | None = None
-    unit: str = "slides"
-    target: float | None = None
-    passed: bool
-    note: str = ""
-    source: str = ""
-    """Where the figure is stored inside ``semantic`` in results.json (empty: at its top)."""
-    percent: bool = True
-    """An accuracy is a proportion: shown as a percentage, like the syntactic ratios."""
-
-
 class SemanticResult(_Frozen):
     """Semantic accuracy (ISO/IEC 25024 Acc-I-2): an expert review of a designed sample."""
 
@@ -305,28 +288,33 @@ class SemanticResult(_Frozen):
             return [
                 DecidedFigure(
                     name="weighted_accuracy",
-                    accuracy=w.accuracy,
+                    value=w.accuracy,
                     ci_low=w.ci_low,
                     ci_high=w.ci_high,
-                    n_reviewed=self.n_reviewed,
+                    denominator=self.n_reviewed,
                     unit="slides reviewed",
                     target=self.target,
                     passed=self.passed,
+                    percent=True,
                     note="stratified estimate, compared with the target",
                     source="weighted",
+                    value_field="accuracy",
                 )
             ]
         return [
             DecidedFigure(
                 name="accuracy",
-                accuracy=self.accuracy,
+                value=self.accuracy,
                 ci_low=self.ci_low,
                 ci_high=self.ci_high,
-                n_pass=self.n_pass,
-                n_reviewed=self.n_reviewed,
+                numerator=self.n_pass,
+                denominator=self.n_reviewed,
+                unit="slides",
                 target=self.target,
                 passed=self.passed,
+                percent=True,
                 note=self._count_rule(),
+                value_field="accuracy",
             )
         ]
 

@@ -14,6 +14,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from dqm.decided import DecidedFigure
 from dqm.validity.settings import ValidityProfile
 
 
@@ -176,9 +177,22 @@ class ValidityResult(_Frozen):
     method: str = ""
 
     @property
-    def gates(self) -> list[ClassDice]:
+    def gates(self) -> list[DecidedFigure]:
         """The gated thresholds: each class's Dice against its target (the mean is reported, not gated)."""
-        return [d if d.name else d.model_copy(update={"name": c}) for c, d in self.dice_per_class.items()]
+        return [
+            DecidedFigure(
+                name=d.name or c,
+                value=d.dice,
+                target=d.target,
+                passed=d.passed,
+                denominator=d.n_slides,
+                ci_low=d.ci_low,
+                ci_high=d.ci_high,
+                source=f"dice_per_class/{c}",
+                value_field="dice",
+            )
+            for c, d in self.dice_per_class.items()
+        ]
 
     def label_risk(self) -> dict[str, float]:
         """Slide id -> suspicion score (0-1) for every scored slide, for risk-based review sampling.

@@ -16,7 +16,7 @@ from dqm.diversity.analyse import summaries_of
 from dqm.diversity.drift import absence_p
 from dqm.diversity.models import BaselineInfo, DiversityResult, DriftVariable
 from dqm.diversity.summaries import round_significant
-from dqm.diversity.variables import build_table
+from dqm.diversity.table import build_table
 from dqm.profile import Profile
 from dqm.results import BatchInfo, ItemSummary, ProfileInfo, QualityResult, Verdict
 from dqm.synth.summaries import synthetic_items

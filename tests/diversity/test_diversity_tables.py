@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from dqm.diversity.settings import DiversitySettings
 from dqm.diversity.summaries import (
     categorical_summary,
     continuous_summary,
@@ -15,7 +16,16 @@ from dqm.diversity.summaries import (
     nice_edges,
     round_significant,
 )
-from dqm.diversity.variables import Variable, age_bands, band_labels, build_table, magnification
+from dqm.diversity.table import age_bands, build_table
+from dqm.diversity.variables import (
+    NEW_VANISHED,
+    TARGETABLE,
+    TEST_NAMES,
+    VARIABLES,
+    Variable,
+    band_labels,
+    magnification,
+)
 from dqm.profile import Profile
 from dqm.results import ItemSummary, SlideSummary
 
@@ -168,3 +178,31 @@ def test_joint_table_equals_pandas_crosstab() -> None:
         for j, c in enumerate(t.cols):
             expected = int(ref.loc[r, c]) if r in ref.index else 0
             assert t.counts[i][j] == expected
+
+
+def test_the_table_of_variables_is_consistent() -> None:
+    """Every row can be read, and what it declares is something the dimension can do with it."""
+    names = [v.name for v in VARIABLES]
+    assert len(names) == len(set(names))
+    kinds = {v.name: v.kind for v in VARIABLES}
+    for v in VARIABLES:
+        assert (v.read is None) != (not v.bands_of), v.name  # read from an item, or cut from another variable
+        if v.bands_of:
+            assert kinds[v.bands_of] == "continuous"
+        if v.kind == "continuous":
+            assert not (v.targets or v.independence or v.age_by or v.balance or v.new_vanished), v.name
+            assert v.categories is None and v.note_undeclared is None, v.name
+    positions = [v.independence.position for v in VARIABLES if v.independence is not None]
+    assert len(positions) == len(set(positions))
+    assert tuple(DiversitySettings().rules) == TEST_NAMES  # every test has a default rule
+    assert set(TARGETABLE) <= set(names) and set(NEW_VANISHED) <= set(names)
+
+
+def test_targets_and_rules_are_checked_against_the_table() -> None:
+    with pytest.raises(ValueError, match="targets for 'age'"):
+        DiversitySettings(targets={"age": {"young": 1.0}})
+    with pytest.raises(ValueError, match="unknown test names"):
+        DiversitySettings(rules={"independence.class_scanner": {"warn_at": "small"}})
+    s = DiversitySettings(rules={"independence.class_sex": {"warn_at": "small", "fail_at": None}})
+    assert s.rule("independence.class_sex").warn_at == "small"
+    assert s.rule("independence.class_institution").fail_at == "large"  # the table's default kept

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from pydantic import BaseModel, ConfigDict
 
-from dqm.diversity.models import DiversityResult
+from dqm.diversity.models import DiversityResult, verdict_gates
 from dqm.findings import Aspect, Finding, Location, Severity
 from dqm.results import (
     BatchInfo,
@@ -273,7 +273,7 @@ def diversity(passed: bool = True) -> DiversityResult:
 
         real = diversity_result(synthetic_items(200, seed=4), load_profile())
         _DIVERSITY[passed] = real.model_copy(
-            update={"passed": passed, "verdict": "pass" if passed else "fail"}
+            update={"passed": passed, "verdict": "pass" if passed else "fail", "gates": verdict_gates(passed)}
         )
     return _DIVERSITY[passed]
 

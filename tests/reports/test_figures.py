@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
+from dqm.decided import DecidedFigure
+from dqm.diversity.models import VERDICT_NOTE, DiversityResult
 from dqm.figures import MAX_LIST_FIGURES, all_gates, dimension_gates, dimension_state, figures, fmt_value
 from tests.reports.conftest import diversity, make_result, semantic, validity
 
@@ -38,7 +40,7 @@ def test_a_pending_dimension_has_provisional_figures_without_a_decision():
     assert g.value == 191 / 200  # the figure itself is still shown
 
 
-def test_nested_objects_with_target_and_passed_are_gates():
+def test_a_dimension_declares_its_gates_and_nothing_is_guessed_from_field_names():
     class PerClass(BaseModel):
         model_config = ConfigDict(frozen=True)
         dice: float
@@ -50,30 +52,57 @@ def test_nested_objects_with_target_and_passed_are_gates():
         per_class: dict[str, PerClass]
         passed: bool
 
+        @property
+        def gates(self) -> list[DecidedFigure]:
+            return [
+                DecidedFigure(name=c, value=p.dice, target=p.target, passed=p.passed, source=f"per_class/{c}")
+                for c, p in self.per_class.items()
+                if c != "MM"  # a figure the dimension does not gate is no gate, whatever its fields
+            ]
+
     from tests.reports.conftest import FullResult
 
     class R(FullResult):
         validity: Validity | None = None  # type: ignore[assignment]
 
-    base = make_result()
-    r = R(
-        **{
-            **dict(base),
-            "validity": Validity(
-                per_class={
-                    "BCC": PerClass(dice=0.9, target=0.8, passed=True),
-                    "MM": PerClass(dice=0.7, target=0.8, passed=False),
-                },
-                passed=False,
-            ),
-        }
+    per_class = {
+        "BCC": PerClass(dice=0.9, target=0.8, passed=True),
+        "MM": PerClass(dice=0.7, target=0.8, passed=False),
+    }
+    r = R(**{**dict(make_result()), "validity": Validity(per_class=per_class, passed=False)})
+    (g,) = dimension_gates(r, "validity")
+    assert (g.key, g.value, g.target, g.passed, g.pointer) == (
+        "validity.BCC",
+        0.9,
+        0.8,
+        True,
+        "/validity/per_class/BCC",
     )
-    gates = dimension_gates(r, "validity")
-    assert [(g.key, g.value, g.passed) for g in gates] == [
-        ("validity.per_class.BCC", 0.9, True),
-        ("validity.per_class.MM", 0.7, False),
-    ]
     assert dimension_state(r, "validity") == "failed"
+
+
+def test_a_dimension_that_declares_no_gate_is_gated_on_its_passed():
+    class Other(BaseModel):
+        model_config = ConfigDict(frozen=True)
+        per_class: dict[str, float]  # figures with a target-like shape are not read as gates
+        target: float
+        passed: bool
+
+    from tests.reports.conftest import FullResult
+
+    class R(FullResult):
+        validity: Other | None = None  # type: ignore[assignment]
+
+    r = R(**{**dict(make_result()), "validity": Other(per_class={"BCC": 0.9}, target=0.8, passed=False)})
+    (g,) = dimension_gates(r, "validity")
+    assert (g.key, g.label, g.value, g.target, g.passed, g.pointer) == (
+        "validity.passed",
+        "validity",
+        None,
+        None,
+        False,
+        "/validity",
+    )
 
 
 def test_validity_gates_each_class_not_the_mean():
@@ -87,10 +116,36 @@ def test_validity_gates_each_class_not_the_mean():
     assert gates[0].pointer == "/validity/dice_per_class/BCC"  # where results.json holds it
 
 
-def test_a_dimension_without_targets_is_one_pass_fail_gate():
+def test_diversity_declares_its_verdict_as_its_one_gate():
     r = make_result(diversity=diversity(passed=False))
     (g,) = dimension_gates(r, "diversity")
-    assert (g.key, g.value, g.passed) == ("diversity.passed", None, False)
+    assert (g.key, g.label, g.value, g.target, g.passed) == (
+        "diversity.passed",
+        "diversity",
+        None,
+        None,
+        False,
+    )
+    assert g.pointer == "/diversity/gates/0"  # stored in results.json, like syntactic's
+    assert r.diversity.gates == [DecidedFigure.verdict("diversity", False, VERDICT_NOTE)]
+
+
+def test_a_diversity_result_of_schema_1_1_gets_its_gates_when_it_loads():
+    stored = diversity(passed=False).model_dump(mode="json")
+    del stored["gates"]
+    old = DiversityResult.model_validate(stored)
+    assert old.gates == diversity(passed=False).gates
+    r = make_result(diversity=old)
+    assert [g.key for g in dimension_gates(r, "diversity")] == ["diversity.passed"]
+
+
+def test_a_dimension_without_targets_is_one_pass_fail_gate():
+    r = make_result()
+    r = r.model_copy(
+        update={"syntactic": r.syntactic.model_copy(update={"gates": []})}
+    )  # a profile without targets
+    (g,) = dimension_gates(r, "syntactic")
+    assert (g.key, g.value, g.target, g.passed) == ("syntactic.passed", None, None, True)
 
 
 def test_states():

@@ -1,0 +1,141 @@
+"""The diversity variables of a batch as columns, read from the items of a result (one row per slide).
+
+What each column is and how it is read is declared in :data:`dqm.diversity.variables.VARIABLES`;
+this module applies those rows to the items and fills in the categories the profile declares.
+Missing or unreadable values become ``None`` (categorical) or NaN (continuous) and are counted,
+never guessed.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from dqm.diversity.variables import VARIABLES, Variable, band_labels
+from dqm.facts import ItemSummary
+from dqm.profile import Profile
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    """One array per variable.
+
+    Categorical columns are object arrays with ``None`` for missing; continuous ones are float
+    arrays with NaN for missing. Every column has one entry per slide, except the per-class
+    columns (lesion-area fractions), which cover only the slides carrying a lesion of that class.
+    """
+
+    variables: dict[str, Variable]
+    columns: dict[str, np.ndarray]
+    invalid: dict[str, int] = field(default_factory=dict)
+    """Values present but not a finite number, per continuous variable."""
+    n_items: int = 0
+
+    def categorical(self) -> list[Variable]:
+        return [v for v in self.variables.values() if v.kind == "categorical"]
+
+    def continuous(self) -> list[Variable]:
+        return [v for v in self.variables.values() if v.kind == "continuous"]
+
+
+def age_bands(ages: np.ndarray, edges: Sequence[float]) -> np.ndarray:
+    """The band label of each age; ``None`` for a missing age or one under the first edge."""
+    labels = np.array(band_labels(edges), dtype=object)
+    idx = np.searchsorted(np.asarray(edges, dtype=float), ages, side="right") - 1
+    out = np.full(len(ages), None, dtype=object)
+    ok = ~np.isnan(ages) & (idx >= 0)
+    out[ok] = labels[idx[ok]]
+    return out
+
+
+def _number(value: str | float | None) -> tuple[float, bool]:
+    """(value, invalid): NaN for missing; NaN and True for text that is not a finite number."""
+    if value is None:
+        return math.nan, False
+    if not isinstance(value, str):
+        return float(value), False
+    try:
+        number = float(value)
+    except ValueError:
+        return math.nan, True
+    return (number, False) if math.isfinite(number) else (math.nan, True)
+
+
+def _text(value: str | float | None) -> str | None:
+    if value is None:
+        return None
+    value = str(value).strip()
+    return value or None
+
+
+def declared(variable: Variable, profile: Profile) -> tuple[str, ...] | None:
+    """The categories the profile declares for ``variable`` (None: it declares none)."""
+    if variable.categories == "classes":
+        return profile.class_ids
+    if variable.categories == "institutions":
+        return profile.institutions
+    if variable.categories == "age_bands":
+        return band_labels(profile.diversity.age_bands)
+    if variable.categories == "clinical":
+        fdef = profile.clinical.get(variable.name)
+        return tuple(fdef.values) if fdef is not None and fdef.values else None
+    return None
+
+
+def _column(variable: Variable, items: Sequence[ItemSummary]) -> tuple[np.ndarray, int]:
+    """The column of a variable that is read from each item, and how many values were invalid."""
+    assert variable.read is not None
+    values = [variable.read(item) for item in items]
+    if variable.kind == "categorical":
+        column = np.empty(len(values), dtype=object)
+        column[:] = [_text(v) for v in values]
+        return column, 0
+    numbers = [_number(v) for v in values]
+    column = np.asarray([x for x, _ in numbers], dtype=float).reshape(len(values))
+    return column, sum(bad for _, bad in numbers)
+
+
+def build_table(items: Sequence[ItemSummary], profile: Profile) -> Table:
+    """The diversity variables of every slide.
+
+    Parameters
+    ----------
+    items
+        The result's items; an empty list gives empty columns.
+    profile
+        Declares the classes, categories (sex, site, institutions) and the age bands.
+
+    Returns
+    -------
+    Table
+        Missing values stay missing (counted by the summaries); values that are not numbers are
+        counted in ``invalid``; a slide whose size is unknown has no lesion-area fraction.
+    """
+    variables: dict[str, Variable] = {}
+    columns: dict[str, np.ndarray] = {}
+    invalid: dict[str, int] = {}
+    for v in VARIABLES:
+        variables[v.name] = replace(v, declared=declared(v, profile))
+        if v.read is not None:
+            columns[v.name], bad = _column(v, items)
+            if v.kind == "continuous":
+                invalid[v.name] = bad
+    for v in VARIABLES:
+        if v.bands_of:
+            columns[v.name] = age_bands(columns[v.bands_of], profile.diversity.age_bands)
+    order = {c: i for i, c in enumerate(profile.class_ids)}
+    for v in VARIABLES:
+        if v.per_class is None:
+            continue
+        per_class: dict[str, list[float]] = {}
+        for item in items:
+            for cls, value in v.per_class.read(item).items():
+                per_class.setdefault(cls, []).append(value)
+        for cls in sorted(per_class, key=lambda c: (order.get(c, len(order)), c)):
+            name = f"{v.name}.{cls}"
+            variables[name] = Variable(name, v.per_class.label.format(cls), v.kind, v.unit)
+            columns[name] = np.asarray(per_class[cls], dtype=float)
+    return Table(variables=variables, columns=columns, invalid=invalid, n_items=len(items))
