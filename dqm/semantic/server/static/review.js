@@ -53,7 +53,7 @@
       showNavigator: false,
       drawer: "canvas",
       crossOriginPolicy: false,
-      maxZoomPixelRatio: 2,
+      maxZoomPixelRatio: 4,
       visibilityRatio: 0.5,
       animationTime: 0.3,
       gestureSettingsMouse: { clickToZoom: false, dblClickToZoom: true },
@@ -66,7 +66,6 @@
     for (const event of ["animation", "animation-finish", "resize", "open", "update-viewport"]) {
       viewer.addHandler(event, placeOverlay);
     }
-    viewer.addHandler("zoom", showZoom);
     viewer.addHandler("open-failed", () => showViewerError("the slide could not be opened"));
   }
 
@@ -77,6 +76,7 @@
     const b = item.imageToViewerElementCoordinates(new OSD.Point(1000, 0));
     const scale = (b.x - a.x) / 1000;
     group.setAttribute("transform", `translate(${a.x} ${a.y}) scale(${scale})`);
+    showZoom();
   }
 
   function showZoom() {
@@ -317,7 +317,11 @@
   function onKey(event) {
     if (event.ctrlKey || event.metaKey || event.altKey) return;
     const target = event.target;
-    if (target && (target.tagName === "TEXTAREA" || target.tagName === "INPUT")) {
+    const typing =
+      target &&
+      (target.tagName === "TEXTAREA" ||
+        (target.tagName === "INPUT" && !["checkbox", "range", "radio", "button"].includes(target.type)));
+    if (typing) {
       if (event.key === "Escape") {
         target.blur();
         saveComment().catch(report);
