@@ -391,3 +391,17 @@ def test_commands_refuse_clearly(
     assert exposure_warning("127.0.0.1", False) is None and exposure_warning("::1", False) is None
     assert "NOT encrypted" in (exposure_warning("0.0.0.0", False) or "")
     assert "NOT encrypted" not in (exposure_warning("192.168.1.4", True) or "x")
+
+
+def test_over_https_the_cookie_is_secure_and_the_origin_is_https(fresh: tuple[Path, Path]) -> None:
+    review_dir, batch = fresh
+    token = reviewer(review_dir, "Kim")
+    with TestClient(build(review_dir, batch, load_profile(), KEY), base_url="https://testserver") as a:
+        res = a.post("/api/login", json={"token": token})
+        assert "secure" in res.headers["set-cookie"].lower()
+        csrf = a.get("/api/state").json()["csrf"]
+        body = {"slide": 0, "verdict": "pass", "reasons": [], "comment": ""}
+        plain = {"x-csrf-token": csrf, "origin": "http://testserver"}
+        assert a.post("/api/verdicts", json=body, headers=plain).status_code == 403
+        tls = {"x-csrf-token": csrf, "origin": "https://testserver"}
+        assert a.post("/api/verdicts", json=body, headers=tls).status_code == 200

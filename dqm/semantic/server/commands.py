@@ -117,6 +117,8 @@ def serve(
         ssl_keyfile=str(ssl_keyfile) if ssl_keyfile else None,
         ssl_certfile=str(ssl_certfile) if ssl_certfile else None,
         log_level="info",
-        proxy_headers=False,
+        # a TLS reverse proxy on this machine says the scheme was https (Secure cookie, Origin check)
+        proxy_headers=True,
+        forwarded_allow_ips="127.0.0.1",
         server_header=False,
     )
