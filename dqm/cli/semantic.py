@@ -419,14 +419,20 @@ def serve_command(
     prof = _plan_profile(review_plan, profile)
     exposed = commands.exposure_warning(host, ssl_certfile is not None)
     if exposed:
-        console.print(f"[yellow]warning:[/] {escape(exposed)}", markup=True)
+        console.print(
+            f"[yellow]warning:[/] {escape(exposed)}", markup=True
+        )  # before uvicorn's start-up lines
     out.print(
         f"review of {review_plan.sample_size} slides at {commands.url(host, port, ssl_certfile is not None)}/ "
         "(reviewers sign in with the link dqm review add-reviewer printed for them; Ctrl-C stops)",
         highlight=False,
         soft_wrap=True,
     )
-    _server_call(commands.serve, review_dir, batch, prof, host, port, ssl_keyfile, ssl_certfile)
+
+    def warn(message: str) -> None:
+        console.print(f"[yellow]warning:[/] {escape(message)}", markup=True)
+
+    _server_call(commands.serve, review_dir, batch, prof, host, port, ssl_keyfile, ssl_certfile, warn)
 
 
 @review_app.command("add-reviewer")

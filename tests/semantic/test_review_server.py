@@ -245,8 +245,7 @@ def test_tiles_and_descriptors(fresh: tuple[Path, Path]) -> None:
         assert a.get(f"/dz/0_files/{top + 1}/0_0.jpeg").status_code == 404
         assert a.get("/dz/999.dzi").status_code == 404
         # several threads at once on a cache of one open slide: no error, every tile decodes
-        app = a.app.app  # type: ignore[attr-defined]
-        tiles = app.state.tiles
+        tiles = a.app.state.tiles
         tiles.max_open = 1
         errors: list[BaseException] = []
 
@@ -382,6 +381,9 @@ def test_commands_refuse_clearly(
     assert res.exit_code == 2 and "add a reviewer first" in res.output
     res = runner.invoke(cli_app, ["review", "add-reviewer", str(tmp_path), "Kim"])
     assert res.exit_code == 2
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(CommandError, match="none of the 14 sampled slides"):
+        build(review_dir, tmp_path / "empty", load_profile(), KEY)  # --batch names the wrong folder
     monkeypatch.setenv("DQM_MASK_KEY", KEY.decode())
     monkeypatch.setattr(server_app, "VIEWER_JS", tmp_path / "missing.js")
     with pytest.raises(CommandError, match=r"viewer .*OpenSeadragon.* not installed"):

@@ -79,8 +79,10 @@ class SecurityHeaders:
     """Adds :data:`SECURITY_HEADERS` (and ``Cache-Control: no-store`` unless a route set one) to
     every HTTP response, errors included."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: Any) -> None:
         self.app = app
+        self.state = app.state
+        """The wrapped application's state (database, sample, tiles), for the commands and tests."""
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         if scope["type"] != "http":

@@ -6,6 +6,7 @@ The command line only parses options and turns :class:`CommandError` into exit c
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -90,9 +91,17 @@ def build(review_dir: Path, batch: Path, profile: Any, mask_key: bytes | None = 
         raise CommandError(f"batch folder {batch} not found")
     try:
         check_viewer()  # before the masking key is loaded (or created)
-        return create_app(review_dir, batch.resolve(), profile, mask_key or load_mask_key())
+        app = create_app(review_dir, batch.resolve(), profile, mask_key or load_mask_key())
     except (ServerSetupError, ValueError, OSError) as exc:
         raise CommandError(str(exc)) from None
+    sample = app.state.sample
+    if sample.slides and len(sample.missing_from_batch) == len(sample.slides):
+        app.state.db.close()
+        raise CommandError(
+            f"none of the {len(sample.slides)} sampled slides is in {batch}: give --batch the folder "
+            f"the sample was drawn from ({sample.plan.batch.path})"
+        )
+    return app
 
 
 def serve(
@@ -103,6 +112,7 @@ def serve(
     port: int = DEFAULT_PORT,
     ssl_keyfile: Path | None = None,
     ssl_certfile: Path | None = None,
+    warn: Callable[[str], None] | None = None,
 ) -> None:
     """Run the server until interrupted (uvicorn, one process; tiles in its thread pool)."""
     import uvicorn
@@ -110,6 +120,11 @@ def serve(
     if (ssl_keyfile is None) != (ssl_certfile is None):
         raise CommandError("give both --ssl-keyfile and --ssl-certfile, or neither")
     app = build(review_dir, batch, profile)
+    missing = app.state.sample.missing_from_batch
+    if missing and warn is not None:
+        warn(
+            f"{len(missing)} sampled slide(s) are not in the batch any more (first: {missing[0]}): they show no image"
+        )
     uvicorn.run(
         app,
         host=host,
