@@ -6,9 +6,24 @@ DQM    := $(VENV)/bin/dqm
 STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: setup demo test test-fast lint bench browser wheelhouse clean
+VIEWER := dqm/semantic/server/static/vendor/openseadragon.min.js
 
-$(STAMP): pyproject.toml constraints.txt
+.PHONY: setup viewer demo test test-fast lint bench browser wheelhouse clean
+
+# The review server's slide viewer (OpenSeadragon) comes from the npm registry, pinned with its
+# integrity hash in package-lock.json, and is copied into the package (git-ignored, shipped as
+# package data); it is never loaded from a CDN. Without npm the rest still installs, and
+# `dqm review serve` refuses to start with a message saying so.
+$(VIEWER): package.json package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+	  npm ci --no-audit --no-fund --ignore-scripts && mkdir -p $(dir $(VIEWER)) && \
+	  cp node_modules/openseadragon/build/openseadragon/openseadragon.min.js $(VIEWER) && \
+	  cp node_modules/openseadragon/LICENSE.txt $(dir $(VIEWER))openseadragon.LICENSE.txt; \
+	else echo "npm not found: the review server's viewer is not installed (install npm, then make viewer)"; fi
+
+viewer: $(VIEWER)
+
+$(STAMP): pyproject.toml constraints.txt | $(VIEWER)
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -c constraints.txt -e ".[dev]"
@@ -53,4 +68,4 @@ bench: setup
 	$(PY) benchmarks/bench_validate.py
 
 clean:
-	rm -rf out examples/batch benchmarks/_data wheelhouse
+	rm -rf out examples/batch benchmarks/_data node_modules wheelhouse

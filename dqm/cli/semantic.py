@@ -239,7 +239,10 @@ def plan_command(
 @review_app.command("ingest")
 def ingest_command(
     verdicts: Annotated[
-        list[Path], typer.Argument(help="Verdict files (CSV or JSON), one or more reviewers.")
+        list[Path],
+        typer.Argument(
+            help="Verdict files (CSV or JSON) or review databases (review.sqlite), one or more reviewers."
+        ),
     ],
     plan_dir: Annotated[
         Path, typer.Option("--plan", help="The folder dqm sample wrote (or its review_plan.json).")
@@ -268,6 +271,7 @@ def ingest_command(
     from dqm.semantic.intervals import CI_METHODS
     from dqm.semantic.planfile import PlanError, read_plan
     from dqm.semantic.resultfile import write_semantic
+    from dqm.semantic.server.db import read_verdict_source
     from dqm.semantic.verdicts import read_verdict_files
 
     if ci not in CI_METHODS:
@@ -281,24 +285,14 @@ def ingest_command(
     missing = [p for p in verdicts if not p.is_file()]
     if missing:
         raise usage_error(f"no such verdict file: {missing[0]}")
-    from dqm.profile import BUILTIN_PROFILES
-
-    # the plan names its profile; a profile from a file must be given again with --profile
-    named = review_plan.batch.profile if review_plan.batch.profile in BUILTIN_PROFILES else None
-    prof = load_profile_or_exit(profile or named)
-    if prof.sha256 != review_plan.batch.profile_sha256:
-        console.print(
-            f"[yellow]warning:[/] profile {escape(prof.name)} differs from the one the sample was drawn with "
-            "(class names in corrected outlines may resolve differently)",
-            markup=True,
-        )
+    prof = _plan_profile(review_plan, profile)
     root = (batch or Path(review_plan.batch.path)).resolve()
     outside_batch(out_dir, root, "--out")
     loader = delivered_loader(root, review_plan, prof) if root.is_dir() else None
     try:
         result = ingest(
             review_plan,
-            read_verdict_files(verdicts),
+            read_verdict_files(verdicts, read=read_verdict_source),
             prof,
             IngestOptions(ci_method=ci, confidence=confidence, adjudication=adjudicate, target=target),
             loader,
@@ -309,6 +303,24 @@ def ingest_command(
     _print_result(result, limit)
     out.print(f"semantic: {path}", highlight=False, soft_wrap=True, markup=False)
     raise typer.Exit({"accept": 0, "reject": 1, "incomplete": 3}[result.decision])
+
+
+def _plan_profile(review_plan: Any, profile: str | None) -> Any:
+    """The profile a review is judged with: ``--profile``, else the built-in one the plan names (a
+    profile from a file must be given again); warns when it is not the one the sample was drawn with."""
+    from rich.markup import escape
+
+    from dqm.profile import BUILTIN_PROFILES
+
+    named = review_plan.batch.profile if review_plan.batch.profile in BUILTIN_PROFILES else None
+    prof = load_profile_or_exit(profile or named)
+    if prof.sha256 != review_plan.batch.profile_sha256:
+        console.print(
+            f"[yellow]warning:[/] profile {escape(prof.name)} differs from the one the sample was drawn with "
+            "(class names in corrected outlines may resolve differently)",
+            markup=True,
+        )
+    return prof
 
 
 def _print_result(r: Any, limit: int) -> None:
@@ -349,6 +361,99 @@ def _print_result(r: Any, limit: int) -> None:
         highlight=False,
         markup=True,
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# The review server (issue 16): thin wrappers over dqm/semantic/server/commands.py.
+
+ReviewDirArg = Annotated[Path, typer.Argument(help="The folder dqm sample wrote (review_plan.json).")]
+HostOpt = Annotated[
+    str, typer.Option(help="Address to listen on; 127.0.0.1 (this computer only) unless you need more.")
+]
+PortOpt = Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")]
+
+
+def _server_call(fn: Any, *args: Any, **kw: Any) -> Any:
+    from dqm.semantic.server.commands import CommandError
+
+    try:
+        return fn(*args, **kw)
+    except CommandError as exc:
+        raise usage_error(str(exc)) from None
+
+
+@review_app.command("serve")
+def serve_command(
+    review_dir: ReviewDirArg,
+    batch: Annotated[Path, typer.Option("--batch", help="The batch folder the sample was drawn from.")],
+    host: HostOpt = "127.0.0.1",
+    port: PortOpt = 8765,
+    ssl_keyfile: Annotated[Path | None, typer.Option(help="TLS private key (PEM) to serve HTTPS.")] = None,
+    ssl_certfile: Annotated[Path | None, typer.Option(help="TLS certificate chain (PEM).")] = None,
+    profile: Annotated[
+        str | None, typer.Option("--profile", "-p", help="Profile YAML file or built-in name.")
+    ] = None,
+) -> None:
+    """Serve the sample to reviewers: a zoomable slide viewer, outlines, verdicts in REVIEW_DIR/review.sqlite."""
+    from rich.markup import escape
+
+    from dqm.semantic.planfile import PlanError, read_plan
+    from dqm.semantic.server import commands
+
+    try:
+        review_plan = read_plan(review_dir)
+    except PlanError as exc:
+        raise usage_error(str(exc)) from None
+    prof = _plan_profile(review_plan, profile)
+    exposed = commands.exposure_warning(host, ssl_certfile is not None)
+    if exposed:
+        console.print(
+            f"[yellow]warning:[/] {escape(exposed)}", markup=True
+        )  # before uvicorn's start-up lines
+    out.print(
+        f"review of {review_plan.sample_size} slides at {commands.url(host, port, ssl_certfile is not None)}/ "
+        "(reviewers sign in with the link dqm review add-reviewer printed for them; Ctrl-C stops)",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+    def warn(message: str) -> None:
+        console.print(f"[yellow]warning:[/] {escape(message)}", markup=True)
+
+    _server_call(commands.serve, review_dir, batch, prof, host, port, ssl_keyfile, ssl_certfile, warn)
+
+
+@review_app.command("add-reviewer")
+def add_reviewer_command(
+    review_dir: ReviewDirArg,
+    name: Annotated[str, typer.Argument(help="The reviewer's name, as verdicts will record it.")],
+    adjudicator: Annotated[
+        bool, typer.Option(help="May see disagreements between reviewers and decide them.")
+    ] = False,
+    rotate: Annotated[
+        bool, typer.Option(help="Give an existing reviewer a new link (the old one stops working).")
+    ] = False,
+    host: HostOpt = "127.0.0.1",
+    port: PortOpt = 8765,
+    tls: Annotated[bool, typer.Option(help="Print an https:// link (the server runs with TLS).")] = False,
+) -> None:
+    """Register a reviewer and print their personal sign-in link (the token is shown only once)."""
+    from dqm.semantic.server import commands
+
+    link = _server_call(commands.add_reviewer, review_dir, name, adjudicator, rotate, host, port, tls)
+    out.print(link, highlight=False, soft_wrap=True)
+
+
+@review_app.command("export")
+def export_command(
+    review_dir: ReviewDirArg,
+    out_file: Annotated[Path, typer.Option("--out", "-o", help="The verdict file to write (JSON).")],
+) -> None:
+    """Write the current verdicts of REVIEW_DIR/review.sqlite as a verdict file dqm review ingest reads."""
+    from dqm.semantic.server import commands
+
+    n = _server_call(commands.export, review_dir, out_file)
+    out.print(f"{n} verdicts: {out_file}", highlight=False, soft_wrap=True)
 
 
 app.add_typer(review_app, name="review")

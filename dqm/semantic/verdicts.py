@@ -18,6 +18,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -245,6 +246,10 @@ def _read_json(reader: _Reader, text: str) -> str | None:
             f"not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})",
         )
         return None
+    return _read_doc(reader, doc)
+
+
+def _read_doc(reader: _Reader, doc: Any) -> str | None:
     plan = None
     default_reviewer = None
     prefix = ""
@@ -341,9 +346,20 @@ def read_verdict_file(path: Path, label: str | None = None) -> VerdictFile:
     return VerdictFile(reader.label, reader.records, reader.findings, plan)
 
 
-def read_verdict_files(paths: list[Path]) -> list[VerdictFile]:
-    """Read every file in order; records are numbered across files (first read, first kept)."""
-    files = [read_verdict_file(p) for p in paths]
+def read_verdict_document(doc: Any, label: str) -> VerdictFile:
+    """Verdicts already parsed from JSON (a list, or a ``dqm.verdicts/1`` object), e.g. a review
+    database's export; checked exactly like a JSON verdict file named ``label``."""
+    reader = _Reader(Path(label), label)
+    plan = _read_doc(reader, doc)
+    return VerdictFile(reader.label, reader.records, reader.findings, plan)
+
+
+def read_verdict_files(
+    paths: list[Path], read: Callable[[Path], VerdictFile] = read_verdict_file
+) -> list[VerdictFile]:
+    """Read every file in order (with ``read``); records are numbered across files (first read,
+    first kept)."""
+    files = [read(p) for p in paths]
     order = 0
     for f in files:
         renumbered = []

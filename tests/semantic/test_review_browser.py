@@ -7,9 +7,8 @@ show that nothing from the batch runs as markup or script in the sheet.
 
 from __future__ import annotations
 
-import csv
 import json
-import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -32,21 +31,16 @@ runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
-def sheet(clean_batch: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def sheet(edited_batch: Callable[..., Path]) -> Path:
     """Every slide of a hostile copy of the clean batch drawn (precision plan, margin 1 %)."""
-    root = tmp_path_factory.mktemp("hostile")
-    batch = root / "batch"
-    shutil.copytree(clean_batch, batch)
-    manifest = batch / "manifest.csv"
-    with manifest.open(newline="") as fh:
-        rows = list(csv.DictReader(fh))
-    rows[0]["slide_id"] = HOSTILE_ID
-    rows[0]["scanner"] = HOSTILE_SCANNER
-    rows[1]["slide_id"] = "__proto__"  # must be stored as a plain key, not set an object's prototype
-    with manifest.open("w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+
+    def hostile(rows: list[dict[str, str]]) -> None:
+        rows[0]["slide_id"] = HOSTILE_ID
+        rows[0]["scanner"] = HOSTILE_SCANNER
+        rows[1]["slide_id"] = "__proto__"  # must be stored as a plain key, not set an object's prototype
+
+    batch = edited_batch(hostile)
+    root = batch.parent
     out = root / "review"
     res = runner.invoke(
         app, ["sample", str(batch), "--out", str(out), "--plan", "precision", "--margin", "0.01"]

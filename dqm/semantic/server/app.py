@@ -1,0 +1,428 @@
+"""The review web application (Starlette): pages, the JSON API, Deep Zoom tiles, security headers.
+
+Routes
+------
+``GET /login`` (the page that reads the token from the link's fragment), ``POST /api/login``,
+``POST /api/logout``; ``GET /`` the review page; ``GET /api/state`` the reviewer's own verdicts and
+the slide list; ``GET /api/slides/{n}`` one slide's record and outlines; ``POST /api/verdicts``;
+``GET /api/disagreements`` (adjudicators); ``GET /dz/{n}.dzi`` and ``GET /dz/{n}_files/{level}/{col}_{row}.jpeg``;
+``/static/…``. Slides are named by their number in the plan's sample, never by a path.
+
+Every route but ``/login``, ``/api/login`` and ``/static`` needs a session (401 without). Handlers
+are plain functions: Starlette runs them in its thread pool, so tile encoding and SQLite writes do
+not block the event loop.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import json
+from collections.abc import Awaitable, Callable, MutableMapping
+from pathlib import Path
+from typing import Any
+
+from dqm.semantic.server import auth
+from dqm.semantic.server.db import ReviewDB, ReviewDBError
+from dqm.semantic.server.sample import ReviewSample
+from dqm.semantic.server.tiles import SlideUnavailable, TileSource
+
+HERE = Path(__file__).resolve().parent
+STATIC = HERE / "static"
+TEMPLATES = HERE / "templates"
+VIEWER_JS = STATIC / "vendor" / "openseadragon.min.js"
+MAX_BODY = 64 * 1024
+
+OSD_STYLE = "@media (hover: none) {    .openseadragon-canvas:focus {        outline: none !important;    }}"
+"""The one <style> element OpenSeadragon adds to the page; the CSP allows exactly it by hash."""
+
+
+class ServerSetupError(RuntimeError):
+    """The server cannot start (viewer not installed, plan or database unusable)."""
+
+
+def _csp() -> str:
+    digest = base64.b64encode(hashlib.sha256(OSD_STYLE.encode("utf-8")).digest()).decode("ascii")
+    return "; ".join(
+        [
+            "default-src 'none'",
+            "script-src 'self'",
+            f"style-src 'self' 'sha256-{digest}'",
+            "img-src 'self' data: blob:",
+            "connect-src 'self'",
+            "base-uri 'none'",
+            "form-action 'self'",
+            "frame-ancestors 'none'",
+        ]
+    )
+
+
+CSP = _csp()
+SECURITY_HEADERS = [
+    (b"content-security-policy", CSP.encode("ascii")),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"x-frame-options", b"DENY"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+    (b"cross-origin-resource-policy", b"same-origin"),
+]
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+ASGIApp = Callable[
+    [Scope, Callable[[], Awaitable[Message]], Callable[[Message], Awaitable[None]]], Awaitable[None]
+]
+
+
+class SecurityHeaders:
+    """Adds :data:`SECURITY_HEADERS` (and ``Cache-Control: no-store`` unless a route set one) to
+    every HTTP response, errors included."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.state = app.state
+        """The wrapped application's state (database, sample, tiles), for the commands and tests."""
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                names = {k.lower() for k, _ in headers}
+                headers += [(k, v) for k, v in SECURITY_HEADERS if k not in names]
+                if b"cache-control" not in names:
+                    headers.append((b"cache-control", b"no-store"))
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
+def check_viewer() -> None:
+    """Raise :class:`ServerSetupError` when the OpenSeadragon copy is missing from the package."""
+    if not VIEWER_JS.is_file():
+        raise ServerSetupError(
+            f"the slide viewer (OpenSeadragon) is not installed at {VIEWER_JS}: run `make setup` "
+            "(npm ci, then the copy into the package), or `make viewer` in the source tree"
+        )
+
+
+def create_app(
+    review_dir: Path,
+    batch: Path,
+    profile: Any,
+    mask_key: bytes,
+    plan: Any = None,
+    max_open: int = 8,
+) -> Any:
+    """The Starlette application of one review folder over one batch.
+
+    Raises
+    ------
+    ServerSetupError
+        When the viewer is not installed, or the plan or the database cannot be used.
+    """
+    import jinja2
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import HTMLResponse, JSONResponse, Response
+    from starlette.routing import Mount, Route
+    from starlette.staticfiles import StaticFiles
+
+    from dqm.identifiers import Masker
+    from dqm.semantic.planfile import PlanError, read_plan
+    from dqm.semantic.server.db import DB_NAME
+
+    check_viewer()
+    try:
+        plan = plan or read_plan(review_dir)
+    except PlanError as exc:
+        raise ServerSetupError(str(exc)) from None
+    try:
+        db = ReviewDB(review_dir / DB_NAME, plan.plan_id)
+    except ReviewDBError as exc:
+        raise ServerSetupError(str(exc)) from None
+    sample = ReviewSample(plan, batch, profile, Masker(profile.deid, mask_key))
+    tiles = TileSource(batch, {s.n: s.image_path for s in sample.slides}, max_open=max_open)
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, undefined=jinja2.StrictUndefined
+    )
+
+    def session_of(request: Request) -> auth.Session | None:
+        return auth.read_session(db, request.cookies.get(auth.COOKIE)) or auth.bearer(
+            db, request.headers.get("authorization")
+        )
+
+    def refused(request: Request, status: int, message: str) -> Response:
+        if request.url.path.startswith(("/api/", "/dz/")):
+            return JSONResponse({"error": message}, status_code=status)
+        page = env.get_template("refused.html").render(status=status, message=message)
+        return HTMLResponse(page, status_code=status)
+
+    def need(request: Request) -> auth.Session | Response:
+        session = session_of(request)
+        if session is None:
+            return refused(request, 401, "sign in with the link dqm review add-reviewer printed for you")
+        return session
+
+    def need_write(request: Request) -> auth.Session | Response:
+        """The session of a write, or the refusal (no session, other origin, not JSON, bad CSRF)."""
+        got = need(request)
+        if isinstance(got, Response):
+            return got
+        return write_check(request, got) or got
+
+    def write_check(request: Request, session: auth.Session) -> Response | None:
+        origin = request.headers.get("origin")
+        if origin is not None and origin != f"{request.url.scheme}://{request.url.netloc}":
+            return refused(request, 403, "a write from another site is refused")
+        if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
+            return refused(request, 415, "send JSON")
+        if not auth.csrf_ok(db, session, request.headers.get(auth.CSRF_HEADER)):
+            return refused(request, 403, "missing or wrong CSRF token: reload the page")
+        return None
+
+    async def json_body(request: Request) -> Any:
+        body = await request.body()
+        if len(body) > MAX_BODY:
+            raise ValueError("request too large")
+        return json.loads(body.decode("utf-8"))
+
+    def slide_number(request: Request) -> int | None:
+        n = int(request.path_params["n"])
+        return n if 0 <= n < len(sample.slides) else None
+
+    # ------------------------------------------------------------------ pages
+    def login_page(request: Request) -> Response:
+        return HTMLResponse(env.get_template("login.html").render())
+
+    async def login(request: Request) -> Response:
+        if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
+            return refused(request, 415, "send JSON")
+        try:
+            body = await json_body(request)
+        except ValueError:
+            return refused(request, 400, "bad request")
+        token = body.get("token") if isinstance(body, dict) else None
+        reviewer = db.reviewer_by_token(token) if isinstance(token, str) else None
+        if reviewer is None:
+            return refused(request, 401, "this link is not valid (ask for a new one)")
+        response = JSONResponse({"reviewer": reviewer.name})
+        response.set_cookie(
+            auth.COOKIE,
+            auth.new_session(db, reviewer),
+            max_age=auth.SESSION_SECONDS,
+            httponly=True,
+            samesite="strict",
+            secure=request.url.scheme == "https",
+        )
+        return response
+
+    def logout(request: Request) -> Response:
+        got = need_write(request)
+        if isinstance(got, Response):
+            return got
+        response = JSONResponse({"ok": True})
+        response.delete_cookie(auth.COOKIE, httponly=True, samesite="strict")
+        return response
+
+    def index(request: Request) -> Response:
+        got = need(request)
+        if isinstance(got, Response):
+            return got
+        page = env.get_template("index.html").render(
+            reviewer=got.reviewer.name,
+            adjudicator=got.reviewer.adjudicator,
+            csrf=auth.csrf_token(db, got),
+        )
+        return HTMLResponse(page)
+
+    # ------------------------------------------------------------------ API
+    def state(request: Request) -> Response:
+        got = need(request)
+        if isinstance(got, Response):
+            return got
+        by_id = {s.slide_id: s.n for s in sample.slides}
+        mine = {
+            str(by_id[r.slide_id]): {
+                "verdict": r.verdict,
+                "reasons": list(r.reasons),
+                "comment": r.comment,
+                "at": r.created_at,
+            }
+            for r in db.current(got.reviewer)
+            if r.slide_id in by_id and r.verdict
+        }
+        return JSONResponse(
+            {
+                "reviewer": got.reviewer.name,
+                "adjudicator": got.reviewer.adjudicator,
+                "csrf": auth.csrf_token(db, got),
+                "plan_id": plan.plan_id,
+                "sample_size": len(sample.slides),
+                "reasons": sample.reasons(),
+                "classes": sample.classes(),
+                "slides": sample.summary(),
+                "verdicts": mine,
+            }
+        )
+
+    def slide(request: Request) -> Response:
+        got = need(request)
+        if isinstance(got, Response):
+            return got
+        n = slide_number(request)
+        if n is None:
+            return refused(request, 404, "no such slide in the sample")
+        detail = dict(sample.detail(n))
+        try:
+            info = tiles.info(n)
+            detail["image"] = info
+            detail["image_error"] = None
+        except SlideUnavailable as exc:
+            detail["image"] = None
+            detail["image_error"] = str(exc)
+        detail["history"] = [
+            {"verdict": r.verdict, "reasons": list(r.reasons), "comment": r.comment, "at": r.created_at}
+            for r in db.log(got.reviewer, sample.slides[n].slide_id)
+        ]
+        return JSONResponse(detail)
+
+    async def verdict(request: Request) -> Response:
+        got = need_write(request)
+        if isinstance(got, Response):
+            return got
+        try:
+            body = await json_body(request)
+            n = body["slide"]
+            if isinstance(n, bool) or not isinstance(n, int) or not 0 <= n < len(sample.slides):
+                raise ValueError("no such slide in the sample")
+            reasons = body.get("reasons", [])
+            comment = body.get("comment", "")
+            if not isinstance(reasons, list) or not all(isinstance(r, str) for r in reasons):
+                raise ValueError("reasons must be a list of reason ids")
+            if not isinstance(comment, str) or not isinstance(body.get("verdict"), str):
+                raise ValueError("verdict and comment must be text")
+        except (ValueError, KeyError, TypeError) as exc:
+            return refused(request, 400, f"bad verdict: {exc}")
+        from starlette.concurrency import run_in_threadpool
+
+        try:
+            row = await run_in_threadpool(
+                db.record, got.reviewer, sample.slides[n].slide_id, body["verdict"], reasons, comment
+            )
+        except ReviewDBError as exc:
+            return refused(request, 400, str(exc))
+        return JSONResponse(
+            {
+                "slide": n,
+                "verdict": row.verdict,
+                "reasons": list(row.reasons),
+                "comment": row.comment,
+                "at": row.created_at,
+            }
+        )
+
+    def disagreements(request: Request) -> Response:
+        got = need(request)
+        if isinstance(got, Response):
+            return got
+        if not got.reviewer.adjudicator:
+            return refused(request, 403, "only an adjudicator sees other reviewers' verdicts")
+        n_of = {s.slide_id: s.n for s in sample.slides}
+        rows = db.disagreements([s.slide_id for s in sample.slides])
+        return JSONResponse(
+            [
+                {
+                    "n": n_of[d["slide_id"]],
+                    "id": sample.text(d["slide_id"]),
+                    "verdicts": [{**v, "comment": sample.text(v["comment"])} for v in d["verdicts"]],
+                }
+                for d in rows
+            ]
+        )
+
+    # ------------------------------------------------------------------ tiles
+    def dzi(request: Request) -> Response:
+        got = need(request)
+        if isinstance(got, Response):
+            return got
+        n = slide_number(request)
+        try:
+            if n is None:
+                raise SlideUnavailable("no such slide in the sample")
+            return Response(
+                tiles.dzi(n), media_type="application/xml", headers={"cache-control": "private, max-age=3600"}
+            )
+        except SlideUnavailable as exc:
+            return refused(request, 404, str(exc))
+
+    def tile(request: Request) -> Response:
+        got = need(request)
+        if isinstance(got, Response):
+            return got
+        n = slide_number(request)
+        p = request.path_params
+        try:
+            if n is None:
+                raise SlideUnavailable("no such slide in the sample")
+            data = tiles.tile(n, int(p["level"]), int(p["col"]), int(p["row"]))
+        except SlideUnavailable as exc:
+            return refused(request, 404, str(exc))
+        return Response(data, media_type="image/jpeg", headers={"cache-control": "private, max-age=3600"})
+
+    async def not_found(request: Request, exc: Exception) -> Response:
+        status = getattr(exc, "status_code", 404)
+        return refused(request, status, "not found" if status == 404 else "refused")
+
+    routes = [
+        Route("/", index),
+        Route("/login", login_page),
+        Route("/api/login", login, methods=["POST"]),
+        Route("/api/logout", logout, methods=["POST"]),
+        Route("/api/state", state),
+        Route("/api/slides/{n:int}", slide),
+        Route("/api/verdicts", verdict, methods=["POST"]),
+        Route("/api/disagreements", disagreements),
+        Route("/dz/{n:int}.dzi", dzi),
+        Route("/dz/{n:int}_files/{level:int}/{col:int}_{row:int}.jpeg", tile),
+        Mount("/static", StaticFiles(directory=STATIC, follow_symlink=False), name="static"),
+    ]
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Any) -> Any:
+        yield
+        tiles.close()
+        db.close()
+
+    app = Starlette(routes=routes, exception_handlers={404: not_found, 405: not_found}, lifespan=lifespan)
+    app.state.db = db
+    app.state.sample = sample
+    app.state.tiles = tiles
+    return SecurityHeaders(app)
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` (a name or an address) only listens on this machine."""
+    import ipaddress
+
+    if host in ("localhost", "localhost.localdomain"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def url(host: str, port: int, tls: bool = False) -> str:
+    """The server's base URL as a reviewer types it."""
+    shown = f"[{host}]" if ":" in host and not host.startswith("[") else host
+    if host in ("0.0.0.0", "::"):
+        shown = "HOST"
+    scheme = "https" if tls else "http"
+    default = 443 if tls else 80
+    return f"{scheme}://{shown}" + ("" if port == default else f":{port}")

@@ -1,0 +1,139 @@
+"""What ``dqm review serve``, ``dqm review add-reviewer`` and ``dqm review export`` do.
+
+The command line only parses options and turns :class:`CommandError` into exit code 2.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from dqm.semantic.server.app import ServerSetupError, check_viewer, create_app, is_loopback, url
+
+__all__ = ["CommandError", "add_reviewer", "build", "export", "exposure_warning", "serve", "url"]
+from dqm.semantic.server.db import DB_NAME, ReviewDB, ReviewDBError
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8765
+
+
+class CommandError(ValueError):
+    """A usage error: the message says what to do."""
+
+
+def exposure_warning(host: str, tls: bool) -> str | None:
+    """What to warn about when the server listens where other machines can reach it (else None)."""
+    if is_loopback(host):
+        return None
+    return f"listening on {host}: other machines can reach this server" + (
+        ""
+        if tls
+        else "; traffic is NOT encrypted (give --ssl-keyfile and --ssl-certfile, or a TLS reverse proxy)"
+    )
+
+
+def database(review_dir: Path, create: bool = False) -> ReviewDB:
+    """The review folder's database (created with the plan's id when ``create``)."""
+    from dqm.semantic.planfile import PlanError, read_plan
+
+    try:
+        plan = read_plan(review_dir)
+    except PlanError as exc:
+        raise CommandError(str(exc)) from None
+    path = review_dir / DB_NAME
+    if not create and not path.is_file():
+        raise CommandError(f"{path} does not exist: add a reviewer first (dqm review add-reviewer)")
+    try:
+        return ReviewDB(path, plan.plan_id)
+    except ReviewDBError as exc:
+        raise CommandError(str(exc)) from None
+
+
+def add_reviewer(
+    review_dir: Path,
+    name: str,
+    adjudicator: bool = False,
+    rotate: bool = False,
+    host: str = DEFAULT_HOST,
+    port: int = DEFAULT_PORT,
+    tls: bool = False,
+) -> str:
+    """Register a reviewer and return their sign-in link (the token is shown only here)."""
+    db = database(review_dir, create=True)
+    try:
+        token = db.add_reviewer(name, adjudicator=adjudicator, rotate=rotate)
+    except ReviewDBError as exc:
+        raise CommandError(str(exc)) from None
+    finally:
+        db.close()
+    return f"{url(host, port, tls)}/login#token={token}"
+
+
+def export(review_dir: Path, out: Path) -> int:
+    """Write the current verdicts as a ``dqm.verdicts/1`` JSON file; returns how many."""
+    db = database(review_dir)
+    try:
+        doc = db.export()
+    finally:
+        db.close()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(doc, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    return len(doc["verdicts"])
+
+
+def build(review_dir: Path, batch: Path, profile: Any, mask_key: bytes | None = None) -> Any:
+    """The application, or a :class:`CommandError` saying why it cannot start."""
+    from dqm.identifiers import load_mask_key
+
+    if not batch.is_dir():
+        raise CommandError(f"batch folder {batch} not found")
+    try:
+        check_viewer()  # before the masking key is loaded (or created)
+        app = create_app(review_dir, batch.resolve(), profile, mask_key or load_mask_key())
+    except (ServerSetupError, ValueError, OSError) as exc:
+        raise CommandError(str(exc)) from None
+    sample = app.state.sample
+    if sample.slides and len(sample.missing_from_batch) == len(sample.slides):
+        app.state.db.close()
+        raise CommandError(
+            f"none of the {len(sample.slides)} sampled slides is in {batch}: give --batch the folder "
+            f"the sample was drawn from ({sample.plan.batch.path})"
+        )
+    return app
+
+
+def serve(
+    review_dir: Path,
+    batch: Path,
+    profile: Any,
+    host: str = DEFAULT_HOST,
+    port: int = DEFAULT_PORT,
+    ssl_keyfile: Path | None = None,
+    ssl_certfile: Path | None = None,
+    warn: Callable[[str], None] | None = None,
+) -> None:
+    """Run the server until interrupted (uvicorn, one process; tiles in its thread pool)."""
+    import uvicorn
+
+    if (ssl_keyfile is None) != (ssl_certfile is None):
+        raise CommandError("give both --ssl-keyfile and --ssl-certfile, or neither")
+    app = build(review_dir, batch, profile)
+    missing = app.state.sample.missing_from_batch
+    if missing and warn is not None:
+        warn(
+            f"{len(missing)} sampled slide(s) are not in the batch any more (first: {missing[0]}): they show no image"
+        )
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        ssl_keyfile=str(ssl_keyfile) if ssl_keyfile else None,
+        ssl_certfile=str(ssl_certfile) if ssl_certfile else None,
+        log_level="info",
+        # a TLS reverse proxy on this machine says the scheme was https (Secure cookie, Origin check)
+        proxy_headers=True,
+        forwarded_allow_ips="127.0.0.1",
+        server_header=False,
+    )

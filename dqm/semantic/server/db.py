@@ -1,0 +1,394 @@
+"""The review database (``REVIEW_DIR/review.sqlite``): reviewers and an append-only verdict log.
+
+SQLite in WAL mode with ``synchronous=FULL``: a verdict the server has answered for is on disk,
+so killing the server loses nothing committed, and a restarted server resumes where each reviewer
+stopped. The log is append-only, enforced by the database itself (triggers abort any UPDATE or
+DELETE of a verdict row): every change a reviewer makes is a new row with who and when, and the
+current verdict of a reviewer on a slide is the latest row (highest ``id``) for that pair.
+
+Reviewers are stored with the SHA-256 of their token, never the token: tokens are 256-bit random
+strings, so a plain hash cannot be reversed by trying candidates, and a stolen database file does
+not let anyone sign in.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from dqm.semantic.models import REASONS, VERDICTS_FORMAT, ReviewFinding
+from dqm.semantic.verdicts import VerdictFile, read_verdict_document, read_verdict_file
+
+DB_NAME = "review.sqlite"
+SCHEMA_VERSION = 1
+VERDICTS = ("pass", "fail", "")
+"""A verdict row's value; the empty string withdraws the reviewer's verdict on that slide."""
+MAX_COMMENT = 4000
+MAX_NAME = 120
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS reviewers (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    token_sha256 TEXT NOT NULL UNIQUE,
+    adjudicator INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS verdict_log (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    reviewer_id INTEGER NOT NULL REFERENCES reviewers(id),
+    slide_id TEXT NOT NULL,
+    verdict TEXT NOT NULL CHECK (verdict IN ('pass', 'fail', '')),
+    reasons TEXT NOT NULL DEFAULT '',
+    comment TEXT NOT NULL DEFAULT '',
+    created_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS verdict_log_pair ON verdict_log (reviewer_id, slide_id, id);
+CREATE TRIGGER IF NOT EXISTS verdict_log_no_update BEFORE UPDATE ON verdict_log
+BEGIN SELECT RAISE(ABORT, 'the verdict log is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS verdict_log_no_delete BEFORE DELETE ON verdict_log
+BEGIN SELECT RAISE(ABORT, 'the verdict log is append-only'); END;
+"""
+
+
+class ReviewDBError(ValueError):
+    """The database cannot be used (not a dqm review database, another plan, bad input)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Reviewer:
+    id: int
+    name: str
+    adjudicator: bool
+    token_sha256: str
+
+
+@dataclass(frozen=True, slots=True)
+class LogRow:
+    """One row of the verdict log."""
+
+    id: int
+    reviewer: str
+    slide_id: str
+    verdict: str
+    reasons: tuple[str, ...]
+    comment: str
+    created_at: str
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def now() -> str:
+    """UTC time with microseconds, ISO 8601."""
+    return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
+
+
+class ReviewDB:
+    """One review's database. Thread-safe: one connection per thread, writes serialised."""
+
+    def __init__(self, path: Path, plan_id: str | None = None, readonly: bool = False) -> None:
+        self.path = path
+        self.readonly = readonly
+        self._local = threading.local()
+        self._write = threading.RLock()
+        self._open: list[sqlite3.Connection] = []
+        if readonly:
+            got = self._meta_rows()
+            if got.get("format") != "dqm.review_db/1":
+                raise ReviewDBError(f"{path} is not a dqm review database")
+            return
+        with self._write:  # executescript commits on its own: the schema is idempotent DDL
+            self._con().executescript(_SCHEMA)
+        with self._tx() as con:
+            got = self._meta_rows()
+            if not got:
+                con.executemany(
+                    "INSERT INTO meta (key, value) VALUES (?, ?)",
+                    [
+                        ("format", "dqm.review_db/1"),
+                        ("schema", str(SCHEMA_VERSION)),
+                        ("plan_id", plan_id or ""),
+                        ("secret", secrets.token_hex(32)),
+                    ],
+                )
+            elif got.get("format") != "dqm.review_db/1":
+                raise ReviewDBError(f"{path} is not a dqm review database")
+            elif plan_id and got.get("plan_id") and got["plan_id"] != plan_id:
+                raise ReviewDBError(
+                    f"{path} belongs to another review plan ({got['plan_id'][:12]}…, this plan "
+                    f"{plan_id[:12]}…): a new sample needs a new review folder"
+                )
+            elif plan_id and not got.get("plan_id"):
+                con.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('plan_id', ?)", (plan_id,))
+
+    # ------------------------------------------------------------------ connections
+    def _con(self) -> sqlite3.Connection:
+        con = getattr(self._local, "con", None)
+        if con is None:
+            try:
+                if self.readonly:
+                    con = sqlite3.connect(
+                        f"{self.path.resolve().as_uri()}?mode=ro",
+                        uri=True,
+                        timeout=30,
+                        check_same_thread=False,
+                    )
+                else:
+                    con = sqlite3.connect(
+                        self.path, timeout=30, isolation_level=None, check_same_thread=False
+                    )
+                    con.execute("PRAGMA journal_mode=WAL")
+                    con.execute("PRAGMA synchronous=FULL")
+                    con.execute("PRAGMA foreign_keys=ON")
+            except sqlite3.DatabaseError as exc:
+                raise ReviewDBError(f"{self.path} cannot be opened as an SQLite database: {exc}") from None
+            self._local.con = con
+            with self._write:
+                self._open.append(con)
+        return con
+
+    def _meta_rows(self) -> dict[str, str]:
+        try:
+            return dict(self._con().execute("SELECT key, value FROM meta").fetchall())
+        except sqlite3.DatabaseError as exc:
+            raise ReviewDBError(f"{self.path} is not a dqm review database: {exc}") from None
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        con = self._con()
+        with self._write:
+            try:
+                con.execute("BEGIN IMMEDIATE")
+                yield con
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+
+    def meta(self, key: str) -> str | None:
+        row = self._con().execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    @property
+    def secret(self) -> bytes:
+        """The key that signs session cookies (kept in the database, so sessions survive a restart)."""
+        return bytes.fromhex(self.meta("secret") or "")
+
+    @property
+    def plan_id(self) -> str:
+        return self.meta("plan_id") or ""
+
+    # ------------------------------------------------------------------ reviewers
+    def add_reviewer(self, name: str, adjudicator: bool = False, rotate: bool = False) -> str:
+        """Register ``name`` and return a new token (shown once; only its hash is stored).
+
+        ``rotate`` gives an existing reviewer a new token (the old one and its sessions stop working).
+
+        Raises
+        ------
+        ReviewDBError
+            For an empty or over-long name, or an existing name without ``rotate``.
+        """
+        name = name.strip()
+        if not name or len(name) > MAX_NAME or not name.isprintable():
+            raise ReviewDBError(f"a reviewer's name is 1 to {MAX_NAME} printable characters")
+        token = secrets.token_urlsafe(32)
+        with self._tx() as con:
+            row = con.execute("SELECT id FROM reviewers WHERE name = ?", (name,)).fetchone()
+            if row is not None and not rotate:
+                raise ReviewDBError(f"reviewer {name!r} exists already (give --rotate for a new token)")
+            if row is None:
+                con.execute(
+                    "INSERT INTO reviewers (name, token_sha256, adjudicator, created_at) VALUES (?, ?, ?, ?)",
+                    (name, token_hash(token), int(adjudicator), now()),
+                )
+            else:
+                # the reviewers table is not the audit trail; a new token replaces the old one
+                con.execute(
+                    "UPDATE reviewers SET token_sha256 = ?, adjudicator = ? WHERE id = ?",
+                    (token_hash(token), int(adjudicator), row[0]),
+                )
+        return token
+
+    def reviewer_by_token(self, token: str) -> Reviewer | None:
+        if not token or len(token) > 200:
+            return None
+        row = (
+            self._con()
+            .execute(
+                "SELECT id, name, adjudicator, token_sha256 FROM reviewers WHERE token_sha256 = ?",
+                (token_hash(token),),
+            )
+            .fetchone()
+        )
+        return None if row is None else Reviewer(row[0], row[1], bool(row[2]), row[3])
+
+    def reviewer_by_id(self, rid: int) -> Reviewer | None:
+        row = (
+            self._con()
+            .execute("SELECT id, name, adjudicator, token_sha256 FROM reviewers WHERE id = ?", (rid,))
+            .fetchone()
+        )
+        return None if row is None else Reviewer(row[0], row[1], bool(row[2]), row[3])
+
+    def reviewers(self) -> list[Reviewer]:
+        rows = self._con().execute("SELECT id, name, adjudicator, token_sha256 FROM reviewers ORDER BY id")
+        return [Reviewer(r[0], r[1], bool(r[2]), r[3]) for r in rows]
+
+    # ------------------------------------------------------------------ the log
+    def record(
+        self, reviewer: Reviewer, slide_id: str, verdict: str, reasons: Sequence[str] = (), comment: str = ""
+    ) -> LogRow:
+        """Append one verdict row and return it (committed when this returns).
+
+        A PASS keeps no reason; reasons outside :data:`REASONS` are refused, as are over-long comments.
+        """
+        if verdict not in VERDICTS:
+            raise ReviewDBError(f"verdict must be pass, fail or empty, not {verdict[:20]!r}")
+        bad = [r for r in reasons if r not in REASONS]
+        if bad:
+            raise ReviewDBError(f"unknown reason {bad[0][:40]!r}: use {', '.join(REASONS)}")
+        if len(comment) > MAX_COMMENT:
+            raise ReviewDBError(f"a comment holds at most {MAX_COMMENT} characters")
+        kept = tuple(dict.fromkeys(reasons)) if verdict == "fail" else ()
+        stamp = now()
+        with self._tx() as con:
+            cur = con.execute(
+                "INSERT INTO verdict_log (reviewer_id, slide_id, verdict, reasons, comment, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (reviewer.id, slide_id, verdict, ";".join(kept), comment, stamp),
+            )
+            rid = int(cur.lastrowid or 0)
+        return LogRow(rid, reviewer.name, slide_id, verdict, kept, comment, stamp)
+
+    def log(self, reviewer: Reviewer | None = None, slide_id: str | None = None) -> list[LogRow]:
+        """Every row (of one reviewer on one slide, when given), oldest first: the audit trail."""
+        where, args = (
+            ("WHERE v.reviewer_id = ? AND v.slide_id = ?", (reviewer.id, slide_id)) if reviewer else ("", ())
+        )
+        rows = self._con().execute(
+            "SELECT v.id, r.name, v.slide_id, v.verdict, v.reasons, v.comment, v.created_at "
+            f"FROM verdict_log v JOIN reviewers r ON r.id = v.reviewer_id {where} ORDER BY v.id",
+            args,
+        )
+        return [_row(r) for r in rows]
+
+    def current(self, reviewer: Reviewer | None = None) -> list[LogRow]:
+        """The latest row per reviewer and slide (of one reviewer, or all), withdrawn ones included."""
+        where, args = ("WHERE v.reviewer_id = ?", (reviewer.id,)) if reviewer else ("", ())
+        rows = self._con().execute(
+            "SELECT v.id, r.name, v.slide_id, v.verdict, v.reasons, v.comment, v.created_at "
+            "FROM verdict_log v JOIN reviewers r ON r.id = v.reviewer_id "
+            "JOIN (SELECT reviewer_id, slide_id, MAX(id) AS last FROM verdict_log GROUP BY reviewer_id, slide_id) m "
+            f"ON m.last = v.id {where} ORDER BY v.id",
+            args,
+        )
+        return [_row(r) for r in rows]
+
+    def disagreements(self, slide_ids: Sequence[str]) -> list[dict[str, Any]]:
+        """Slides on which at least two reviewers (adjudicators not counted) gave different verdicts."""
+        judges = {r.name for r in self.reviewers() if not r.adjudicator}
+        by_slide: dict[str, list[LogRow]] = {}
+        for row in self.current():
+            if row.verdict and row.reviewer in judges:
+                by_slide.setdefault(row.slide_id, []).append(row)
+        out = []
+        for slide in slide_ids:
+            rows = by_slide.get(slide, [])
+            if len(rows) >= 2 and len({r.verdict for r in rows}) > 1:
+                out.append(
+                    {
+                        "slide_id": slide,
+                        "verdicts": [
+                            {
+                                "reviewer": r.reviewer,
+                                "verdict": r.verdict,
+                                "reasons": list(r.reasons),
+                                "comment": r.comment,
+                                "reviewed_at": r.created_at,
+                            }
+                            for r in sorted(rows, key=lambda r: r.reviewer)
+                        ],
+                    }
+                )
+        return out
+
+    def export(self) -> dict[str, Any]:
+        """The current verdicts as a ``dqm.verdicts/1`` document (the shape ``dqm review ingest`` reads)."""
+        return {
+            "format": VERDICTS_FORMAT,
+            "plan_id": self.plan_id,
+            "verdicts": [
+                {
+                    "slide_id": r.slide_id,
+                    "reviewer": r.reviewer,
+                    "verdict": r.verdict,
+                    "reason": ";".join(r.reasons),
+                    "comment": r.comment,
+                    "reviewed_at": r.created_at,
+                }
+                for r in self.current()
+                if r.verdict
+            ],
+        }
+
+    def close(self) -> None:
+        """Close every thread's connection (the server's worker threads each opened one)."""
+        with self._write:
+            for con in self._open:
+                con.close()
+            self._open.clear()
+        self._local = threading.local()
+
+
+def read_verdict_db(path: Path) -> VerdictFile:
+    """The current verdicts of a review database, read like a verdict file (never raises).
+
+    Opened read-only: ingesting a review that is still being served changes nothing in it.
+    """
+    try:
+        db = ReviewDB(path, readonly=True)
+        try:
+            doc = db.export()
+        finally:
+            db.close()
+    except (ReviewDBError, sqlite3.DatabaseError) as exc:
+        return VerdictFile(
+            str(path),
+            [],
+            [
+                ReviewFinding(
+                    code="VERDICT_FILE_UNREADABLE", severity="error", message=str(exc), file=str(path)
+                )
+            ],
+        )
+    return read_verdict_document(doc, str(path))
+
+
+def read_verdict_source(path: Path) -> VerdictFile:
+    """A verdict file (CSV / JSON) or a review database, told apart by content."""
+    return read_verdict_db(path) if is_sqlite(path) else read_verdict_file(path)
+
+
+def _row(r: Sequence[Any]) -> LogRow:
+    return LogRow(int(r[0]), r[1], r[2], r[3], tuple(x for x in str(r[4]).split(";") if x), r[5], r[6])
+
+
+def is_sqlite(path: Path) -> bool:
+    """Whether the file starts with SQLite's magic (a folder or an unreadable file is not)."""
+    try:
+        with path.open("rb") as fh:
+            return fh.read(16) == b"SQLite format 3\x00"
+    except OSError:
+        return False

@@ -1,0 +1,207 @@
+"""What the review server shows of the sample: slides by number, clinical records, outlines.
+
+Everything read from the batch passes through here, read only: the plan names the slides, the
+batch's discovery gives their clinical records, and annotation files are read (inside the batch
+jail, :func:`dqm.batch.jailed`) when a slide is first opened. Every string that came from the batch
+is masked with the profile's de-identification patterns (:class:`dqm.identifiers.Masker`) before it
+leaves this module; the page escapes it again when it shows it. Reviewers see no design
+information (weights, flags): the review stays blind to why a slide was drawn.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from dqm.identifiers import Masker
+from dqm.model import Annotation, Item
+from dqm.profile import Profile
+from dqm.semantic.models import REASONS, ReviewPlan
+from dqm.semantic.sheet import REASON_LABELS, UNKNOWN_COLOUR
+
+PATH_COLUMNS = frozenset({"slide_id", "image_path", "annotation_path"})
+MAX_VERTICES = 200_000
+"""Vertices of one slide's outlines sent to the browser at most (simplified further beyond)."""
+OUTLINE_CACHE = 32
+
+
+@dataclass(frozen=True, slots=True)
+class SampleSlide:
+    n: int
+    slide_id: str
+    stratum: str
+    image_path: str | None
+    annotation_path: str | None
+    record: dict[str, Any]
+
+
+class ReviewSample:
+    """The sample of one plan over one batch folder, as the server shows it."""
+
+    def __init__(self, plan: ReviewPlan, root: Path, profile: Profile, masker: Masker) -> None:
+        from dqm.batch import discover
+
+        self.plan = plan
+        self.root = root
+        self.profile = profile
+        self.mask = masker
+        items: dict[str, Item] = {}
+        for item in discover(root).items:
+            items.setdefault(item.slide_id, item)
+        self.slides = [
+            SampleSlide(
+                n,
+                s.slide_id,
+                s.stratum,
+                s.image_path,
+                s.annotation_path,
+                dict(items[s.slide_id].record) if s.slide_id in items else {},
+            )
+            for n, s in enumerate(plan.sample)
+        ]
+        self.missing_from_batch = [s.slide_id for s in plan.sample if s.slide_id not in items]
+        self._outlines: OrderedDict[int, dict[str, Any]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def text(self, value: Any) -> str:
+        """A value from the batch as masked text."""
+        return self.mask(value if isinstance(value, str) else str(value))
+
+    def summary(self) -> list[dict[str, Any]]:
+        """One line per slide for the slide list (number, masked id, stratum)."""
+        return [{"n": s.n, "id": self.text(s.slide_id), "stratum": self.text(s.stratum)} for s in self.slides]
+
+    def classes(self) -> list[dict[str, str]]:
+        return [{"cls": c.id, "name": c.name, "colour": c.colour} for c in self.profile.classes]
+
+    @staticmethod
+    def reasons() -> list[dict[str, str]]:
+        return [{"id": r, "label": REASON_LABELS[r]} for r in REASONS]
+
+    def record(self, slide: SampleSlide, annotation: Annotation | None) -> list[list[str]]:
+        """The clinical record as (field, value) pairs: the manifest row without its path columns,
+        else the annotation's clinical block."""
+        source = {k: v for k, v in slide.record.items() if k not in PATH_COLUMNS}
+        if not source and annotation is not None:
+            source = dict(annotation.clinical)
+        return [
+            [self.text(k), self.text(v)]
+            for k, v in source.items()
+            if v not in (None, "") and not isinstance(v, dict | list)
+        ]
+
+    def detail(self, n: int) -> dict[str, Any]:
+        """Record, outlines (level-0 pixels) and class counts of slide ``n`` (cached)."""
+        with self._lock:
+            hit = self._outlines.get(n)
+            if hit is not None:
+                self._outlines.move_to_end(n)
+                return hit
+        slide = self.slides[n]
+        annotation, problem = self._annotation(slide)
+        shapes, counts = self._shapes(annotation)
+        ids = set(self.profile.class_ids)
+        out = {
+            "n": n,
+            "id": self.text(slide.slide_id),
+            "stratum": self.text(slide.stratum),
+            "record": self.record(slide, annotation),
+            "annotation_problem": problem,
+            "shapes": shapes,
+            "classes": [
+                {
+                    "cls": self.text(k),
+                    "name": self.profile.class_def(k).name
+                    if k in ids
+                    else f"{self.text(k)} (not in the taxonomy)",
+                    "colour": self.profile.class_def(k).colour if k in ids else UNKNOWN_COLOUR,
+                    "count": c,
+                }
+                for k, c in sorted(counts.items())
+            ],
+        }
+        with self._lock:
+            self._outlines[n] = out
+            while len(self._outlines) > OUTLINE_CACHE:
+                self._outlines.popitem(last=False)
+        return out
+
+    def _annotation(self, slide: SampleSlide) -> tuple[Annotation | None, str | None]:
+        from dqm.batch import jailed
+        from dqm.readers import read_annotation
+
+        if not slide.annotation_path:
+            return None, "the slide has no annotation file"
+        path, why = jailed(self.root, slide.annotation_path)
+        if path is None:
+            return None, f"the annotation file is not read: {why}"
+        rel = path.relative_to(self.root).as_posix()
+        annotations = read_annotation(path, rel, self.profile)
+        if not annotations:
+            return None, "the annotation file holds no annotation"
+        names = {slide.slide_id}
+        if slide.image_path:
+            names |= {Path(slide.image_path).name, Path(slide.image_path).stem}
+        ann = next(
+            (
+                a
+                for a in annotations
+                if a.image_key in names or (a.slide_file and Path(a.slide_file).name in names)
+            ),
+            annotations[0],
+        )
+        if not ann.readable:
+            return ann, "the annotation file cannot be read (see the audit's findings)"
+        return ann, None
+
+    def _shapes(self, annotation: Annotation | None) -> tuple[list[dict[str, Any]], dict[str, int]]:
+        import shapely
+
+        if annotation is None:
+            return [], {}
+        ids = set(self.profile.class_ids)
+        total = sum(
+            len(r)
+            for lesion in annotation.lesions
+            for poly in lesion.polygons
+            for r in poly
+            if hasattr(r, "__len__")
+        )
+        tolerance = 0.5 if total <= MAX_VERTICES else 0.5 * total / MAX_VERTICES
+        shapes: list[dict[str, Any]] = []
+        counts: dict[str, int] = {}
+        for lesion in annotation.lesions:
+            key = lesion.label or lesion.raw_class or "?"
+            counts[key] = counts.get(key, 0) + 1
+            rings = []
+            for poly in lesion.polygons:
+                for ring in poly:
+                    pts = np.asarray(ring, dtype=float)
+                    if pts.ndim != 2 or pts.shape[1] < 2:
+                        continue
+                    pts = pts[:, :2][np.isfinite(pts[:, :2]).all(axis=1)]
+                    if len(pts) < 2:
+                        continue
+                    if len(pts) > 8:
+                        pts = np.asarray(
+                            shapely.simplify(
+                                shapely.LineString(pts), tolerance, preserve_topology=False
+                            ).coords
+                        )
+                    rings.append(np.round(pts, 1).tolist())
+            if not rings:
+                continue
+            known = lesion.label in ids
+            shapes.append(
+                {
+                    "cls": self.text(key),
+                    "colour": self.profile.class_def(key).colour if known else UNKNOWN_COLOUR,
+                    "rings": rings,
+                }
+            )
+        return shapes, counts

@@ -1,0 +1,410 @@
+/* dqm review server: the reviewer's page. Every text from the batch is set with textContent. */
+"use strict";
+
+(function () {
+  const OSD = window.OpenSeadragon;
+  const csrf = document.querySelector('meta[name="csrf-token"]').content;
+  const $ = (id) => document.getElementById(id);
+  const SVG_NS = "http://www.w3.org/2000/svg";
+
+  const state = {
+    slides: [],
+    reasons: [],
+    verdicts: new Map(), // slide number -> {verdict, reasons, comment, at}
+    current: -1,
+    detail: null,
+    showOutlines: true,
+    opacity: 0.9,
+    adjudicator: false,
+  };
+  let viewer = null;
+  let overlay = null;
+  let group = null;
+  let loadToken = 0;
+
+  function el(tag, text, cls) {
+    const node = document.createElement(tag);
+    if (text !== undefined && text !== null) node.textContent = String(text);
+    if (cls) node.className = cls;
+    return node;
+  }
+
+  async function api(path, body) {
+    const init = body === undefined
+      ? { credentials: "same-origin" }
+      : {
+          method: "POST",
+          credentials: "same-origin",
+          headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
+          body: JSON.stringify(body),
+        };
+    const response = await fetch(path, init);
+    const data = await response.json().catch(() => ({}));
+    if (!response.ok) throw new Error(data.error || `${response.status}`);
+    return data;
+  }
+
+  // ------------------------------------------------------------------ viewer
+  function makeViewer() {
+    viewer = OSD({
+      element: $("viewer"),
+      prefixUrl: "",
+      showNavigationControl: false,
+      showNavigator: false,
+      drawer: "canvas",
+      crossOriginPolicy: false,
+      maxZoomPixelRatio: 4,
+      visibilityRatio: 0.5,
+      animationTime: 0.3,
+      gestureSettingsMouse: { clickToZoom: false, dblClickToZoom: true },
+    });
+    overlay = document.createElementNS(SVG_NS, "svg");
+    overlay.setAttribute("class", "outlines");
+    group = document.createElementNS(SVG_NS, "g");
+    overlay.appendChild(group);
+    viewer.canvas.appendChild(overlay);
+    for (const event of ["animation", "animation-finish", "resize", "open", "update-viewport"]) {
+      viewer.addHandler(event, placeOverlay);
+    }
+    viewer.addHandler("open-failed", () => showViewerError("the slide could not be opened"));
+  }
+
+  function placeOverlay() {
+    const item = viewer && viewer.world.getItemAt(0);
+    if (!item) return;
+    const a = item.imageToViewerElementCoordinates(new OSD.Point(0, 0));
+    const b = item.imageToViewerElementCoordinates(new OSD.Point(1000, 0));
+    const scale = (b.x - a.x) / 1000;
+    group.setAttribute("transform", `translate(${a.x} ${a.y}) scale(${scale})`);
+    showZoom();
+  }
+
+  function showZoom() {
+    const item = viewer && viewer.world.getItemAt(0);
+    const info = state.detail && state.detail.image;
+    if (!item || !info) return;
+    const z = item.viewportToImageZoom(viewer.viewport.getZoom(true));
+    const mpp = info.mpp ? ` · ${(info.mpp / z).toFixed(2)} µm/px` : "";
+    $("zoom-text").textContent = `${(z * 100).toFixed(z < 0.1 ? 1 : 0)} %${mpp}`;
+  }
+
+  function showViewerError(message) {
+    const box = $("viewer-error");
+    box.hidden = !message;
+    box.textContent = message || "";
+  }
+
+  function drawOutlines() {
+    while (group.firstChild) group.removeChild(group.firstChild);
+    const detail = state.detail;
+    if (!detail) return;
+    const off = detail.image ? detail.image.bounds_offset : [0, 0];
+    for (const shape of detail.shapes) {
+      const d = shape.rings
+        .map((ring) => "M" + ring.map((p) => `${p[0] - off[0]},${p[1] - off[1]}`).join(" ") + "Z")
+        .join(" ");
+      const path = document.createElementNS(SVG_NS, "path");
+      path.setAttribute("d", d);
+      path.setAttribute("stroke", shape.colour);
+      path.setAttribute("class", "outline");
+      path.setAttribute("fill-rule", "evenodd");
+      const title = document.createElementNS(SVG_NS, "title");
+      title.textContent = shape.cls;
+      path.appendChild(title);
+      group.appendChild(path);
+    }
+    applyOutlineStyle();
+    placeOverlay();
+  }
+
+  function applyOutlineStyle() {
+    overlay.style.display = state.showOutlines ? "" : "none";
+    overlay.style.opacity = String(state.opacity);
+    $("toggle-outlines").checked = state.showOutlines;
+  }
+
+  // ------------------------------------------------------------------ slide list and panel
+  function renderList() {
+    const list = $("slide-list");
+    list.replaceChildren();
+    for (const s of state.slides) {
+      const button = el("button", s.id);
+      button.type = "button";
+      button.dataset.n = String(s.n);
+      button.setAttribute("role", "listitem");
+      const v = state.verdicts.get(s.n);
+      button.className = v ? `done ${v.verdict}` : "";
+      if (s.n === state.current) button.classList.add("current");
+      button.addEventListener("click", () => go(s.n));
+      list.appendChild(button);
+    }
+    const done = state.verdicts.size;
+    $("progress-text").textContent = `${done} / ${state.slides.length}`;
+    $("progress-bar").max = Math.max(1, state.slides.length);
+    $("progress-bar").value = done;
+  }
+
+  function renderVerdict() {
+    const v = state.verdicts.get(state.current) || { verdict: "", reasons: [], comment: "" };
+    $("btn-pass").setAttribute("aria-pressed", String(v.verdict === "pass"));
+    $("btn-fail").setAttribute("aria-pressed", String(v.verdict === "fail"));
+    for (const box of document.querySelectorAll("#reasons input")) {
+      box.checked = v.reasons.includes(box.value);
+    }
+    if (document.activeElement !== $("comment")) $("comment").value = v.comment || "";
+    $("saved").textContent = v.at ? `saved ${new Date(v.at).toLocaleString()}` : "no verdict yet";
+  }
+
+  function renderDetail() {
+    const d = state.detail;
+    $("slide-title").textContent = `${state.current + 1}. ${d.id}`;
+    $("slide-stratum").textContent = d.stratum;
+    const problem = $("annotation-problem");
+    problem.hidden = !d.annotation_problem;
+    problem.textContent = d.annotation_problem || "";
+    const facts = $("facts");
+    facts.replaceChildren();
+    for (const [key, value] of d.record) {
+      facts.appendChild(el("dt", key));
+      facts.appendChild(el("dd", value));
+    }
+    const legend = $("legend");
+    legend.replaceChildren();
+    for (const c of d.classes) {
+      const item = el("li");
+      const swatch = el("span", "", "swatch");
+      swatch.style.backgroundColor = c.colour;
+      item.appendChild(swatch);
+      item.appendChild(document.createTextNode(`${c.name} × ${c.count}`));
+      legend.appendChild(item);
+    }
+  }
+
+  async function go(n) {
+    if (n < 0 || n >= state.slides.length) return;
+    await saveComment();
+    state.current = n;
+    history.replaceState(null, "", `#slide=${n + 1}`);
+    renderList();
+    renderVerdict();
+    const token = ++loadToken;
+    let detail;
+    try {
+      detail = await api(`/api/slides/${n}`);
+    } catch (err) {
+      showViewerError(`cannot load the slide: ${err.message}`);
+      return;
+    }
+    if (token !== loadToken) return; // the reviewer moved on meanwhile
+    state.detail = detail;
+    renderDetail();
+    drawOutlines();
+    if (detail.image) {
+      showViewerError("");
+      viewer.open(`/dz/${n}.dzi`);
+    } else {
+      viewer.close();
+      showViewerError(detail.image_error || "no image");
+    }
+  }
+
+  // ------------------------------------------------------------------ verdicts
+  async function send(verdict, reasons, comment) {
+    const n = state.current;
+    const saved = await api("/api/verdicts", { slide: n, verdict, reasons, comment });
+    if (saved.verdict) state.verdicts.set(n, saved);
+    else state.verdicts.delete(n);
+    if (n === state.current) renderVerdict();
+    renderList();
+    return saved;
+  }
+
+  function currentVerdict() {
+    return state.verdicts.get(state.current) || { verdict: "", reasons: [], comment: "" };
+  }
+
+  async function judge(verdict) {
+    const reasons = verdict === "fail" ? checkedReasons() : [];
+    await send(verdict, reasons, $("comment").value);
+  }
+
+  function checkedReasons() {
+    return [...document.querySelectorAll("#reasons input")].filter((b) => b.checked).map((b) => b.value);
+  }
+
+  async function toggleReason(index) {
+    const box = document.querySelectorAll("#reasons input")[index];
+    if (!box) return;
+    box.checked = !box.checked;
+    const v = currentVerdict();
+    if (v.verdict === "fail") await send("fail", checkedReasons(), $("comment").value);
+  }
+
+  async function saveComment() {
+    const v = currentVerdict();
+    const text = $("comment").value;
+    if (state.current < 0 || !v.verdict || text === (v.comment || "")) return;
+    await send(v.verdict, v.reasons, text);
+  }
+
+  // ------------------------------------------------------------------ adjudication
+  async function loadDisagreements() {
+    const list = $("disagreement-list");
+    if (!list) return;
+    const rows = await api("/api/disagreements");
+    list.replaceChildren();
+    if (!rows.length) list.appendChild(el("li", "none yet"));
+    for (const row of rows) {
+      const item = el("li");
+      const button = el("button", row.id);
+      button.type = "button";
+      button.addEventListener("click", () => go(row.n));
+      item.appendChild(button);
+      const votes = el("ul");
+      for (const v of row.verdicts) {
+        const reasons = v.reasons.length ? ` (${v.reasons.join(", ")})` : "";
+        const comment = v.comment ? ` — ${v.comment}` : "";
+        votes.appendChild(el("li", `${v.reviewer}: ${v.verdict.toUpperCase()}${reasons}${comment}`));
+      }
+      item.appendChild(votes);
+      list.appendChild(item);
+    }
+  }
+
+  // ------------------------------------------------------------------ keyboard
+  function zoomBy(factor) {
+    viewer.viewport.zoomBy(factor);
+    viewer.viewport.applyConstraints();
+  }
+
+  function panBy(dx, dy) {
+    const bounds = viewer.viewport.getBounds();
+    viewer.viewport.panBy(new OSD.Point(bounds.width * dx, bounds.height * dy));
+    viewer.viewport.applyConstraints();
+  }
+
+  function nextOpen() {
+    for (let k = 1; k <= state.slides.length; k++) {
+      const n = (state.current + k) % state.slides.length;
+      if (!state.verdicts.has(n)) return go(n);
+    }
+  }
+
+  const keys = {
+    p: () => judge("pass"),
+    f: () => judge("fail"),
+    j: () => go(state.current + 1),
+    ArrowRight: () => go(state.current + 1),
+    k: () => go(state.current - 1),
+    ArrowLeft: () => go(state.current - 1),
+    n: () => nextOpen(),
+    c: () => $("comment").focus(),
+    o: () => {
+      state.showOutlines = !state.showOutlines;
+      applyOutlineStyle();
+    },
+    "+": () => zoomBy(2),
+    "=": () => zoomBy(2),
+    "-": () => zoomBy(0.5),
+    "0": () => viewer.viewport.goHome(),
+    w: () => panBy(0, -0.25),
+    s: () => panBy(0, 0.25),
+    a: () => panBy(-0.25, 0),
+    d: () => panBy(0.25, 0),
+    "?": () => $("help").showModal(),
+  };
+
+  function onKey(event) {
+    if (event.ctrlKey || event.metaKey || event.altKey) return;
+    const target = event.target;
+    const typing =
+      target &&
+      (target.tagName === "TEXTAREA" ||
+        (target.tagName === "INPUT" && !["checkbox", "range", "radio", "button"].includes(target.type)));
+    if (typing) {
+      if (event.key === "Escape") {
+        target.blur();
+        saveComment().catch(report);
+        event.preventDefault();
+      }
+      return;
+    }
+    if (/^[1-9]$/.test(event.key) && Number(event.key) <= state.reasons.length) {
+      event.preventDefault();
+      toggleReason(Number(event.key) - 1).catch(report);
+      return;
+    }
+    const action = keys[event.key];
+    if (!action) return;
+    event.preventDefault();
+    event.stopPropagation();
+    Promise.resolve(action()).catch(report);
+  }
+
+  function report(err) {
+    $("saved").textContent = `not saved: ${err.message}`;
+    $("saved").classList.add("warn");
+  }
+
+  // ------------------------------------------------------------------ start
+  async function start() {
+    makeViewer();
+    const s = await api("/api/state");
+    state.slides = s.slides;
+    state.reasons = s.reasons;
+    state.adjudicator = s.adjudicator;
+    for (const [n, v] of Object.entries(s.verdicts)) state.verdicts.set(Number(n), v);
+    const box = $("reasons");
+    s.reasons.forEach((r, i) => {
+      const label = el("label");
+      const input = document.createElement("input");
+      input.type = "checkbox";
+      input.value = r.id;
+      input.addEventListener("change", () => {
+        if (currentVerdict().verdict === "fail") send("fail", checkedReasons(), $("comment").value).catch(report);
+      });
+      label.appendChild(input);
+      label.appendChild(document.createTextNode(` ${i + 1} ${r.label}`));
+      box.appendChild(label);
+    });
+    $("btn-pass").addEventListener("click", () => judge("pass").catch(report));
+    $("btn-fail").addEventListener("click", () => judge("fail").catch(report));
+    $("prev").addEventListener("click", () => go(state.current - 1));
+    $("next").addEventListener("click", () => go(state.current + 1));
+    $("comment").addEventListener("blur", () => saveComment().catch(report));
+    $("toggle-outlines").addEventListener("change", (e) => {
+      state.showOutlines = e.target.checked;
+      applyOutlineStyle();
+    });
+    $("opacity").addEventListener("input", (e) => {
+      state.opacity = Number(e.target.value) / 100;
+      applyOutlineStyle();
+    });
+    $("help-button").addEventListener("click", () => $("help").showModal());
+    $("help-close").addEventListener("click", () => $("help").close());
+    $("logout").addEventListener("click", async () => {
+      await api("/api/logout", {});
+      location.replace("/login");
+    });
+    const refresh = $("refresh-disagreements");
+    if (refresh) refresh.addEventListener("click", () => loadDisagreements().catch(report));
+    document.addEventListener("keydown", onKey, true);
+    const m = /slide=(\d+)/.exec(location.hash);
+    let first = m ? Number(m[1]) - 1 : state.slides.findIndex((x) => !state.verdicts.has(x.n));
+    if (!(first >= 0 && first < state.slides.length)) first = 0;
+    if (state.adjudicator) await loadDisagreements();
+    await go(first);
+  }
+
+  // read-only handles for scripted checks (the browser test) and the console
+  window.dqmReview = {
+    viewer: () => viewer,
+    loaded: () => {
+      const item = viewer && viewer.world.getItemAt(0);
+      return Boolean(item && item.getFullyLoaded());
+    },
+    current: () => state.current,
+  };
+
+  start().catch((err) => showViewerError(`cannot start: ${err.message}`));
+})();

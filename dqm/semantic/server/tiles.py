@@ -1,0 +1,273 @@
+"""Deep Zoom tiles made on the fly from the sample's slides, inside the batch jail.
+
+A :class:`TileSource` knows only the slides of the sample, by their position in the plan: a
+request names a number, never a path. Each path is resolved with :func:`dqm.batch.jailed` (no
+``..``, no link that leaves the batch, no special file) when it is first opened. Whole-slide
+images open through OpenSlide, plain PNG / JPEG / TIFF images through ``openslide.ImageSlide``
+(bounded in pixels before anything is decoded). Only the main pyramid is tiled: associated
+images (label, macro, thumbnail) are never read, and no route names them.
+
+Open slides sit in a least-recently-used cache shared by the server's worker threads; a slide
+pushed out of it is closed when the last request using it is done. Encoded tiles sit in a second
+cache bounded in bytes, so a reviewer going back and forth does not re-encode.
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dqm.batch import jailed
+
+TILE_SIZE = 254
+OVERLAP = 1
+JPEG_QUALITY = 80
+MAX_OPEN = 8
+TILE_CACHE_BYTES = 128 * 1024 * 1024
+PLAIN_SUFFIXES = frozenset({".png", ".jpg", ".jpeg"})
+
+
+class SlideUnavailable(LookupError):
+    """The slide cannot be served; the message says why in words fit for the reviewer."""
+
+
+@dataclass(slots=True)
+class _Open:
+    """One open slide and its Deep Zoom generator; ``users`` requests are reading it."""
+
+    slide: Any
+    dz: Any
+    lock: threading.Lock | None
+    """Serialises reads of a plain image (Pillow decodes it lazily, not thread-safe)."""
+    users: int = 0
+    evicted: bool = False
+    closed: bool = field(default=False)
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            self.slide.close()
+
+
+def open_slide(path: Path) -> tuple[Any, bool]:
+    """The slide at ``path`` as an OpenSlide object (or ImageSlide for a plain image) and whether it
+    is a plain image.
+
+    Raises
+    ------
+    SlideUnavailable
+        When neither OpenSlide nor Pillow can read it, or a plain image is too large to decode.
+    """
+    import openslide
+    from PIL import Image
+
+    from dqm.slide_io import MAX_PLAIN_PIXELS
+
+    if path.suffix.lower() not in PLAIN_SUFFIXES:
+        try:
+            return openslide.OpenSlide(str(path)), False
+        except openslide.OpenSlideUnsupportedFormatError:
+            pass  # a TIFF OpenSlide does not read may still be a plain image
+        except openslide.OpenSlideError as exc:
+            raise SlideUnavailable(f"OpenSlide cannot read it: {exc}") from None
+    try:
+        with Image.open(path) as img:
+            width, height = img.size
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
+        raise SlideUnavailable(f"neither OpenSlide nor Pillow can read it ({type(exc).__name__})") from None
+    if width * height > MAX_PLAIN_PIXELS:
+        raise SlideUnavailable(f"a plain image of {width}x{height} pixels is too large to decode safely")
+    try:
+        return openslide.ImageSlide(str(path)), True
+    except (OSError, ValueError, Image.DecompressionBombError) as exc:
+        raise SlideUnavailable(f"Pillow cannot read it ({type(exc).__name__})") from None
+
+
+class TileSource:
+    """Deep Zoom descriptors and tiles of the slides of one sample.
+
+    Parameters
+    ----------
+    root
+        The batch folder (the jail).
+    slides
+        Slide number (its position in the plan's sample) → the slide file's path as the plan gives
+        it (relative to the batch), or None when the slide has no image.
+    """
+
+    def __init__(
+        self,
+        root: Path,
+        slides: Mapping[int, str | None],
+        max_open: int = MAX_OPEN,
+        tile_size: int = TILE_SIZE,
+        overlap: int = OVERLAP,
+        quality: int = JPEG_QUALITY,
+        cache_bytes: int = TILE_CACHE_BYTES,
+    ) -> None:
+        self.root = root
+        self.slides = dict(slides)
+        self.max_open = max(1, max_open)
+        self.tile_size = tile_size
+        self.overlap = overlap
+        self.quality = quality
+        self.cache_bytes = cache_bytes
+        self._lock = threading.Lock()
+        self._open: OrderedDict[int, _Open] = OrderedDict()
+        self._tiles: OrderedDict[tuple[int, int, int, int], bytes] = OrderedDict()
+        self._tile_bytes = 0
+
+    def path(self, index: int) -> Path:
+        """The jailed path of slide ``index``.
+
+        Raises
+        ------
+        SlideUnavailable
+            For an unknown number, a slide without image, or a path that leaves the batch.
+        """
+        if index not in self.slides:
+            raise SlideUnavailable("no such slide in the sample")
+        rel = self.slides[index]
+        if not rel:
+            raise SlideUnavailable("the slide has no image file")
+        path, why = jailed(self.root, rel)
+        if path is None:
+            raise SlideUnavailable(f"the slide file is not served: {why}")
+        return path
+
+    def _get(self, index: int) -> _Open:
+        with self._lock:
+            entry = self._open.get(index)
+            if entry is not None:
+                self._open.move_to_end(index)
+                entry.users += 1
+                return entry
+        path = self.path(index)  # outside the lock: opening a slide can take a while
+        slide, plain = open_slide(path)
+        from openslide.deepzoom import DeepZoomGenerator
+
+        dz = DeepZoomGenerator(slide, tile_size=self.tile_size, overlap=self.overlap, limit_bounds=True)
+        fresh = _Open(slide, dz, threading.Lock() if plain else None)
+        with self._lock:
+            entry = self._open.get(index)
+            if entry is None:
+                entry = self._open[index] = fresh
+            else:  # another request opened it meanwhile
+                fresh.close()
+            entry.users += 1
+            self._open.move_to_end(index)
+            while len(self._open) > self.max_open:
+                _, old = self._open.popitem(last=False)
+                old.evicted = True
+                if old.users == 0:
+                    old.close()
+        return entry
+
+    @contextmanager
+    def _using(self, index: int) -> Iterator[_Open]:
+        entry = self._get(index)
+        try:
+            yield entry
+        finally:
+            with self._lock:
+                entry.users -= 1
+                if entry.evicted and entry.users == 0:
+                    entry.close()
+
+    def info(self, index: int) -> dict[str, Any]:
+        """Level-0 size, Deep Zoom levels and the slide's microns per pixel (None when unknown)."""
+        import openslide
+
+        with self._using(index) as entry:
+            props = entry.slide.properties
+            mpp = props.get(openslide.PROPERTY_NAME_MPP_X) if hasattr(props, "get") else None
+            try:
+                mpp_value = float(mpp) if mpp is not None else None
+            except ValueError:
+                mpp_value = None
+            width, height = entry.dz.level_dimensions[-1]
+            return {
+                "width": int(width),
+                "height": int(height),
+                "levels": int(entry.dz.level_count),
+                "tile_size": self.tile_size,
+                "overlap": self.overlap,
+                "mpp": mpp_value,
+                "bounds_offset": _offset(entry.slide),
+            }
+
+    def dzi(self, index: int) -> str:
+        with self._using(index) as entry:
+            return str(entry.dz.get_dzi("jpeg"))
+
+    def tile(self, index: int, level: int, col: int, row: int) -> bytes:
+        """One JPEG tile.
+
+        Raises
+        ------
+        SlideUnavailable
+            When the slide cannot be served or the tile address is outside its pyramid.
+        """
+        key = (index, level, col, row)
+        with self._lock:
+            hit = self._tiles.get(key)
+            if hit is not None:
+                self._tiles.move_to_end(key)
+                return hit
+        with self._using(index) as entry:
+            dz = entry.dz
+            if not 0 <= level < dz.level_count:
+                raise SlideUnavailable("no such Deep Zoom level")
+            cols, rows = dz.level_tiles[level]
+            if not (0 <= col < cols and 0 <= row < rows):
+                raise SlideUnavailable("no such tile")
+            try:
+                if entry.lock is None:
+                    image = dz.get_tile(level, (col, row))
+                else:
+                    with entry.lock:
+                        image = dz.get_tile(level, (col, row))
+            except Exception as exc:  # a corrupt region of a real slide: a missing tile, not a dead server
+                raise SlideUnavailable(f"the tile cannot be read ({type(exc).__name__})") from None
+        buf = io.BytesIO()
+        image.convert("RGB").save(buf, format="JPEG", quality=self.quality)
+        data = buf.getvalue()
+        with self._lock:
+            if key not in self._tiles and len(data) <= self.cache_bytes:
+                self._tiles[key] = data
+                self._tile_bytes += len(data)
+                while self._tile_bytes > self.cache_bytes:
+                    _, old = self._tiles.popitem(last=False)
+                    self._tile_bytes -= len(old)
+        return data
+
+    def close(self) -> None:
+        with self._lock:
+            for entry in self._open.values():
+                entry.evicted = True
+                if entry.users == 0:
+                    entry.close()
+            self._open.clear()
+            self._tiles.clear()
+            self._tile_bytes = 0
+
+
+def _offset(slide: Any) -> tuple[int, int]:
+    """Where the Deep Zoom image (bounds limited) starts in level-0 pixels: outlines are drawn in
+    level-0 coordinates and shifted by this."""
+    import openslide
+
+    props = slide.properties
+    try:
+        return (
+            int(props.get(openslide.PROPERTY_NAME_BOUNDS_X, 0) or 0),
+            int(props.get(openslide.PROPERTY_NAME_BOUNDS_Y, 0) or 0),
+        )
+    except (ValueError, AttributeError):
+        return (0, 0)

@@ -1,0 +1,106 @@
+"""The review database: append-only log, current verdicts, resuming, blinding data, export/ingest."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from dqm.semantic.server.db import ReviewDB, ReviewDBError, is_sqlite, read_verdict_db, read_verdict_source
+from dqm.semantic.verdicts import read_verdict_files
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> ReviewDB:
+    return ReviewDB(tmp_path / "review.sqlite", "plan-1")
+
+
+def test_only_the_token_hash_is_stored(db: ReviewDB) -> None:
+    token = db.add_reviewer("Dr. Kim")
+    assert db.reviewer_by_token(token).name == "Dr. Kim"
+    assert db.reviewer_by_token(token + "x") is None and db.reviewer_by_token("") is None
+    db.close()
+    assert token.encode() not in db.path.read_bytes()
+    with pytest.raises(ReviewDBError, match="exists already"):
+        db.add_reviewer("Dr. Kim")
+    new = db.add_reviewer("Dr. Kim", rotate=True)
+    assert db.reviewer_by_token(token) is None and db.reviewer_by_token(new).name == "Dr. Kim"
+    with pytest.raises(ReviewDBError, match="printable"):
+        db.add_reviewer("a\nb")
+
+
+def test_the_log_is_append_only_and_the_latest_row_counts(db: ReviewDB) -> None:
+    kim = db.reviewer_by_token(db.add_reviewer("Dr. Kim"))
+    db.record(kim, "S1", "pass")
+    db.record(kim, "S1", "fail", ["wrong_class", "wrong_class"], "is SCC")
+    db.record(kim, "S2", "fail", ["other"])
+    db.record(kim, "S2", "")  # withdrawn
+    log = db.log()
+    assert [(r.slide_id, r.verdict) for r in log] == [
+        ("S1", "pass"),
+        ("S1", "fail"),
+        ("S2", "fail"),
+        ("S2", ""),
+    ]
+    current = {r.slide_id: r for r in db.current(kim)}
+    assert current["S1"].verdict == "fail" and current["S1"].reasons == ("wrong_class",)
+    assert current["S2"].verdict == ""
+    assert [v["slide_id"] for v in db.export()["verdicts"]] == ["S1"]  # a withdrawn verdict is not exported
+    con = sqlite3.connect(db.path)
+    for sql in ("UPDATE verdict_log SET verdict = 'pass'", "DELETE FROM verdict_log"):
+        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+            con.execute(sql)
+    con.close()
+    with pytest.raises(ReviewDBError, match="unknown reason"):
+        db.record(kim, "S1", "fail", ["because"])
+    with pytest.raises(ReviewDBError, match="pass, fail or empty"):
+        db.record(kim, "S1", "maybe")
+
+
+def test_a_new_process_resumes_every_committed_verdict(tmp_path: Path) -> None:
+    first = ReviewDB(tmp_path / "review.sqlite", "plan-1")
+    kim = first.reviewer_by_token(first.add_reviewer("Dr. Kim"))
+    for i in range(5):
+        first.record(kim, f"S{i}", "pass")
+    # no close: a killed server does not close its connections either
+    again = ReviewDB(tmp_path / "review.sqlite", "plan-1")
+    assert len(again.current()) == 5 and again.secret == first.secret
+    with pytest.raises(ReviewDBError, match="another review plan"):
+        ReviewDB(tmp_path / "review.sqlite", "plan-2")
+
+
+def test_disagreements_need_two_judges_and_ignore_the_adjudicator(db: ReviewDB) -> None:
+    kim = db.reviewer_by_token(db.add_reviewer("Kim"))
+    lee = db.reviewer_by_token(db.add_reviewer("Lee"))
+    boss = db.reviewer_by_token(db.add_reviewer("Park", adjudicator=True))
+    db.record(kim, "S1", "pass")
+    assert db.disagreements(["S1"]) == []  # one verdict: nothing to adjudicate yet
+    db.record(lee, "S1", "fail", ["missed_lesion"])
+    db.record(kim, "S2", "pass")
+    db.record(lee, "S2", "pass")
+    db.record(boss, "S2", "fail", ["other"])
+    rows = db.disagreements(["S1", "S2"])
+    assert [r["slide_id"] for r in rows] == ["S1"]
+    assert [(v["reviewer"], v["verdict"]) for v in rows[0]["verdicts"]] == [("Kim", "pass"), ("Lee", "fail")]
+
+
+def test_ingest_reads_the_database_like_a_verdict_file(db: ReviewDB, tmp_path: Path) -> None:
+    kim = db.reviewer_by_token(db.add_reviewer("Kim"))
+    db.record(kim, "S1", "pass")
+    db.record(kim, "S2", "fail", ["boundary_too_loose"], "too wide")
+    assert is_sqlite(db.path) and not is_sqlite(tmp_path)
+    got = read_verdict_db(db.path)
+    assert got.plan_id == "plan-1" and not got.findings
+    assert [(r.slide_id, r.verdict, r.reasons, r.comment) for r in got.records] == [
+        ("S1", "pass", (), ""),
+        ("S2", "fail", ("boundary_too_loose",), "too wide"),
+    ]
+    csv_file = tmp_path / "lee.csv"
+    csv_file.write_text("slide_id,reviewer,verdict\nS1,Lee,pass\n")
+    files = read_verdict_files([db.path, csv_file], read=read_verdict_source)
+    assert [r.order for f in files for r in f.records] == [0, 1, 2]
+    junk = tmp_path / "junk.sqlite"
+    sqlite3.connect(junk).execute("CREATE TABLE t (x)").connection.commit()
+    bad = read_verdict_db(junk)
+    assert not bad.records and bad.findings[0].code == "VERDICT_FILE_UNREADABLE"

@@ -1,0 +1,409 @@
+"""The review server through Starlette's TestClient: tokens, CSRF, the batch jail, blinding, export."""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from dqm.cli import app as cli_app
+from dqm.profile import load_profile
+from dqm.semantic.planfile import plan_id, read_plan, write_plan
+from dqm.semantic.server import app as server_app
+from dqm.semantic.server.commands import CommandError, build, exposure_warning
+from dqm.semantic.server.db import DB_NAME, ReviewDB
+
+starlette_testclient = pytest.importorskip("starlette.testclient")
+TestClient = starlette_testclient.TestClient
+pytestmark = pytest.mark.skipif(
+    not server_app.VIEWER_JS.is_file(), reason="the viewer is not installed (make viewer)"
+)
+
+runner = CliRunner()
+KEY = b"a test masking key of 32 bytes!!"
+RRN = "900101-1234567"
+HOSTILE = "<script>window.__x=1</script>"
+
+
+@pytest.fixture(scope="module")
+def review(edited_batch: Callable[..., Path]) -> tuple[Path, Path]:
+    """A copy of the clean batch with an identifier and markup in its manifest, every slide drawn."""
+
+    def hostile(rows: list[dict[str, str]]) -> None:
+        rows[0]["scanner"] = f"Patient name: Hong Gildong {RRN}"
+        rows[1]["slide_id"] = HOSTILE
+
+    batch = edited_batch(hostile)
+    root = batch.parent
+    out = root / "review"
+    res = runner.invoke(
+        cli_app, ["sample", str(batch), "--out", str(out), "--plan", "precision", "--margin", "0.01"]
+    )
+    assert res.exit_code == 0, res.output
+    return out, batch
+
+
+@pytest.fixture
+def fresh(review: tuple[Path, Path], tmp_path: Path) -> tuple[Path, Path]:
+    """The review folder copied, so each test starts with an empty database."""
+    out = tmp_path / "review"
+    shutil.copytree(review[0], out)
+    return out, review[1]
+
+
+def client_for(review_dir: Path, batch: Path) -> TestClient:
+    return TestClient(build(review_dir, batch, load_profile(), KEY))
+
+
+def reviewer(review_dir: Path, name: str, adjudicator: bool = False) -> str:
+    args = ["review", "add-reviewer", str(review_dir), name] + (["--adjudicator"] if adjudicator else [])
+    res = runner.invoke(cli_app, args)
+    assert res.exit_code == 0, res.output
+    link = res.output.strip()
+    assert link.startswith("http://127.0.0.1:8765/login#token=")
+    return link.split("#token=", 1)[1]
+
+
+def sign_in(client: TestClient, token: str) -> str:
+    """Sign in and return the session's CSRF token."""
+    assert client.post("/api/login", json={"token": token}).status_code == 200
+    return client.get("/api/state").json()["csrf"]
+
+
+def give(client: TestClient, csrf: str, n: int, verdict: str, reasons: list[str] | None = None) -> dict:
+    res = client.post(
+        "/api/verdicts",
+        json={"slide": n, "verdict": verdict, "reasons": reasons or [], "comment": ""},
+        headers={"x-csrf-token": csrf},
+    )
+    assert res.status_code == 200, res.text
+    return res.json()
+
+
+def test_every_request_without_a_valid_session_is_refused(fresh: tuple[Path, Path]) -> None:
+    review_dir, batch = fresh
+    token = reviewer(review_dir, "Kim")
+    with client_for(review_dir, batch) as client:
+        for path in (
+            "/",
+            "/api/state",
+            "/api/slides/0",
+            "/dz/0.dzi",
+            "/dz/0_files/0/0_0.jpeg",
+            "/api/disagreements",
+        ):
+            res = client.get(path)
+            assert res.status_code == 401, path
+            assert res.headers["x-content-type-options"] == "nosniff"
+        assert client.post("/api/login", json={"token": token + "x"}).status_code == 401
+        assert client.post("/api/login", data={"token": token}).status_code == 415  # a form post
+        client.cookies.set("dqm_review_session", "1.9999999999.nonce.forged")
+        assert client.get("/api/state").status_code == 401
+        client.cookies.clear()
+        # a script may use the token itself (no cookie, so no CSRF token needed)
+        bearer = {"authorization": f"Bearer {token}"}
+        assert client.get("/api/state", headers=bearer).json()["reviewer"] == "Kim"
+        assert client.get("/static/review.js").status_code == 200  # static files need no session
+
+
+def test_the_login_page_and_security_headers(fresh: tuple[Path, Path]) -> None:
+    review_dir, batch = fresh
+    token = reviewer(review_dir, "Kim")
+    with client_for(review_dir, batch) as client:
+        page = client.get("/login")
+        assert page.status_code == 200 and '<script src="/static/login.js"' in page.text
+        sign_in(client, token)
+        res = client.get("/")
+        csp = res.headers["content-security-policy"]
+        assert "script-src 'self'" in csp and "unsafe-inline" not in csp and "default-src 'none'" in csp
+        assert res.headers["referrer-policy"] == "no-referrer" and res.headers["x-frame-options"] == "DENY"
+        assert res.headers["cache-control"] == "no-store"
+        assert "<script>" not in res.text and " style=" not in res.text  # no inline script or style
+        cookie = client.cookies.jar
+        assert any(c.name == "dqm_review_session" and c.has_nonstandard_attr("HttpOnly") for c in cookie)
+
+
+def test_writes_need_the_session_csrf_token_json_and_our_origin(fresh: tuple[Path, Path]) -> None:
+    review_dir, batch = fresh
+    kim, lee = reviewer(review_dir, "Kim"), reviewer(review_dir, "Lee")
+    body = {"slide": 0, "verdict": "pass", "reasons": [], "comment": ""}
+    with client_for(review_dir, batch) as a, client_for(review_dir, batch) as b:
+        csrf_kim, csrf_lee = sign_in(a, kim), sign_in(b, lee)
+        assert a.post("/api/verdicts", json=body).status_code == 403
+        assert a.post("/api/verdicts", json=body, headers={"x-csrf-token": csrf_lee}).status_code == 403
+        assert a.post("/api/verdicts", json=body, headers={"x-csrf-token": "0" * 64}).status_code == 403
+        form = a.post("/api/verdicts", data=body, headers={"x-csrf-token": csrf_kim})
+        assert form.status_code == 415
+        other = {"x-csrf-token": csrf_kim, "origin": "http://evil.example"}
+        assert a.post("/api/verdicts", json=body, headers=other).status_code == 403
+        assert a.post("/api/logout", json={}).status_code == 403
+        same = {"x-csrf-token": csrf_kim, "origin": "http://testserver"}
+        assert a.post("/api/verdicts", json=body, headers=same).status_code == 200
+        bad = {**body, "slide": 999}
+        assert a.post("/api/verdicts", json=bad, headers={"x-csrf-token": csrf_kim}).status_code == 400
+        assert b.get("/api/state").json()["verdicts"] == {}
+    db = ReviewDB(review_dir / DB_NAME)
+    assert [(r.reviewer, r.verdict) for r in db.log()] == [("Kim", "pass")]  # only the accepted write
+
+
+def test_blinded_double_review_and_adjudication(fresh: tuple[Path, Path]) -> None:
+    review_dir, batch = fresh
+    kim, lee, park = (
+        reviewer(review_dir, "Kim"),
+        reviewer(review_dir, "Lee"),
+        reviewer(review_dir, "Park", True),
+    )
+    with (
+        client_for(review_dir, batch) as a,
+        client_for(review_dir, batch) as b,
+        client_for(review_dir, batch) as c,
+    ):
+        ck, cl, cp = sign_in(a, kim), sign_in(b, lee), sign_in(c, park)
+        give(a, ck, 0, "pass")
+        give(a, ck, 1, "fail", ["wrong_class"])
+        # Lee sees none of Kim's verdicts: not in the state, not in the slide's history
+        assert b.get("/api/state").json()["verdicts"] == {}
+        assert b.get("/api/slides/1").json()["history"] == []
+        assert a.get("/api/slides/1").json()["history"][0]["verdict"] == "fail"
+        assert b.get("/api/disagreements").status_code == 403
+        assert c.get("/api/disagreements").json() == []  # one judge so far
+        give(b, cl, 0, "pass")
+        give(b, cl, 1, "pass")
+        rows = c.get("/api/disagreements").json()
+        assert [r["n"] for r in rows] == [1]
+        assert {v["reviewer"]: v["verdict"] for v in rows[0]["verdicts"]} == {"Kim": "fail", "Lee": "pass"}
+        give(c, cp, 1, "fail", ["wrong_class"])
+        assert b.get("/api/state").json()["verdicts"].keys() == {"0", "1"}
+        assert b.get("/api/state").json()["verdicts"]["1"]["verdict"] == "pass"
+
+
+def test_verdicts_survive_a_restart_and_the_log_keeps_every_change(fresh: tuple[Path, Path]) -> None:
+    review_dir, batch = fresh
+    kim = reviewer(review_dir, "Kim")
+    with client_for(review_dir, batch) as a:
+        csrf = sign_in(a, kim)
+        give(a, csrf, 2, "pass")
+        give(a, csrf, 2, "fail", ["missed_lesion"])
+        cookie = a.cookies.get("dqm_review_session")
+    with client_for(review_dir, batch) as again:  # a new server on the same folder
+        again.cookies.set("dqm_review_session", cookie)
+        state = again.get("/api/state").json()  # the session survives: its key lives in the database
+        assert state["verdicts"]["2"]["verdict"] == "fail" and state["verdicts"]["2"]["reasons"] == [
+            "missed_lesion"
+        ]
+        history = again.get("/api/slides/2").json()["history"]
+        assert [h["verdict"] for h in history] == ["pass", "fail"]
+
+
+def test_rotating_a_token_ends_the_old_sessions(fresh: tuple[Path, Path]) -> None:
+    review_dir, batch = fresh
+    kim = reviewer(review_dir, "Kim")
+    with client_for(review_dir, batch) as a:
+        sign_in(a, kim)
+        res = runner.invoke(cli_app, ["review", "add-reviewer", str(review_dir), "Kim", "--rotate"])
+        assert res.exit_code == 0
+        assert a.get("/api/state").status_code == 401
+        assert a.post("/api/login", json={"token": kim}).status_code == 401
+
+
+def test_batch_strings_are_masked_and_escaped(fresh: tuple[Path, Path]) -> None:
+    review_dir, batch = fresh
+    with client_for(review_dir, batch) as a:
+        sign_in(a, reviewer(review_dir, "Kim"))
+        state = a.get("/api/state").json()
+        ids = [s["id"] for s in state["slides"]]
+        assert HOSTILE in ids  # shown as text by the page (textContent), never as markup
+        details = [a.get(f"/api/slides/{i}").text for i in range(len(ids))]
+        assert not any(RRN in d for d in details)
+        assert any("[KOREAN_RRN-" in d for d in details) and any("[PERSON_NAME-" in d for d in details)
+        assert HOSTILE not in a.get("/").text  # the page itself holds no batch string
+
+
+def test_tiles_and_descriptors(fresh: tuple[Path, Path]) -> None:
+    review_dir, batch = fresh
+    with client_for(review_dir, batch) as a:
+        sign_in(a, reviewer(review_dir, "Kim"))
+        detail = a.get("/api/slides/0").json()
+        info = detail["image"]
+        assert detail["image_error"] is None and info["levels"] > 1 and detail["shapes"]
+        dzi = a.get("/dz/0.dzi")
+        assert dzi.headers["content-type"].startswith("application/xml")
+        assert f'Width="{info["width"]}"' in dzi.text
+        top = info["levels"] - 1
+        tile = a.get(f"/dz/0_files/{top}/0_0.jpeg")
+        assert tile.headers["content-type"] == "image/jpeg"
+        img = Image.open(io.BytesIO(tile.content))
+        assert img.size == (min(info["width"], 255), min(info["height"], 255))
+        assert a.get(f"/dz/0_files/{top}/99_99.jpeg").status_code == 404
+        assert a.get(f"/dz/0_files/{top + 1}/0_0.jpeg").status_code == 404
+        assert a.get("/dz/999.dzi").status_code == 404
+        # several threads at once on a cache of one open slide: no error, every tile decodes
+        tiles = a.app.state.tiles
+        tiles.max_open = 1
+        errors: list[BaseException] = []
+
+        def work(k: int) -> None:
+            try:
+                for level in range(top - 2, top + 1):
+                    Image.open(io.BytesIO(tiles.tile(k % 3, level, 0, 0))).load()
+            except BaseException as exc:
+                errors.append(exc)
+
+        threads = [threading.Thread(target=work, args=(k,)) for k in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert not errors and len(tiles._open) == 1
+
+
+def test_nothing_outside_the_batch_is_served(fresh: tuple[Path, Path], tmp_path: Path) -> None:
+    review_dir, batch = fresh
+    secret = tmp_path / "outside.png"
+    Image.new("RGB", (64, 64), "red").save(secret)
+    jail = tmp_path / "jail"
+    shutil.copytree(batch, jail, symlinks=True)
+    plan = read_plan(review_dir)
+    first = plan.sample[0]
+    target = jail / first.image_path
+    target.unlink()
+    target.symlink_to(secret)  # a slide that is a link out of the batch
+    ann = jail / plan.sample[1].annotation_path
+    ann.unlink()
+    ann.symlink_to(secret)
+    # a plan naming a path that climbs out of the batch (plan_id recomputed, as if dqm wrote it)
+    sample = list(plan.sample)
+    sample[2] = sample[2].model_copy(update={"image_path": "../outside.png"})
+    edited = plan.model_copy(update={"sample": sample})
+    write_plan(edited.model_copy(update={"plan_id": plan_id(edited)}), review_dir)
+    with client_for(review_dir, jail) as a:
+        sign_in(a, reviewer(review_dir, "Kim"))
+        for n in (0, 2):
+            detail = a.get(f"/api/slides/{n}").json()
+            assert detail["image"] is None and "not served" in detail["image_error"]
+            assert a.get(f"/dz/{n}.dzi").status_code == 404
+            assert a.get(f"/dz/{n}_files/0/0_0.jpeg").status_code == 404
+        assert "not read" in a.get("/api/slides/1").json()["annotation_problem"]
+        for path in (
+            "/static/../review_plan.json",
+            "/static/%2e%2e/%2e%2e/db.py",
+            "/static/..%2F..%2Fapp.py",
+            "/dz/..%2F..%2Foutside.png",
+            "/dz/0_files/..%2F..%2F..%2Foutside.png",
+        ):
+            res = a.get(path)
+            assert res.status_code == 404, path
+            assert b"\x89PNG" not in res.content and b"def " not in res.content
+
+
+def test_label_and_macro_images_are_never_served(
+    real_data: Path, tmp_path: Path, review: tuple[Path, Path]
+) -> None:
+    """CMU-1-Small-Region.svs holds a label and a macro image: only its main pyramid is tiled."""
+    import openslide
+
+    svs = real_data / "slides" / "CMU-1-Small-Region.svs"
+    batch = tmp_path / "batch"
+    shutil.copytree(review[1], batch)
+    plan = read_plan(review[0])
+    shutil.copy(svs, batch / "cmu.svs")
+    sample = list(plan.sample)
+    sample[0] = sample[0].model_copy(update={"image_path": "cmu.svs"})
+    edited = plan.model_copy(update={"sample": sample})
+    review_dir = tmp_path / "review"
+    write_plan(edited.model_copy(update={"plan_id": plan_id(edited)}), review_dir)
+    with openslide.OpenSlide(str(svs)) as slide:
+        assert {"label", "macro"} <= set(slide.associated_images)
+        main = slide.dimensions
+    with client_for(review_dir, batch) as a:
+        sign_in(a, reviewer(review_dir, "Kim"))
+        info = a.get("/api/slides/0").json()["image"]
+        assert (info["width"], info["height"]) == main
+        for path in (
+            "/dz/0/label.jpeg",
+            "/dz/0_files/label.jpeg",
+            "/dz/0_files/macro/0_0.jpeg",
+            "/dz/label.dzi",
+            "/api/slides/0/associated/label",
+            "/api/slides/0/label",
+        ):
+            assert a.get(path).status_code == 404, path
+        top = info["levels"] - 1
+        tile = Image.open(io.BytesIO(a.get(f"/dz/0_files/{top}/0_0.jpeg").content))
+        assert tile.size == (255, 255)  # a tile of the 2220 x 2967 scan, not of a label
+
+
+def test_export_then_ingest_and_ingest_of_the_database(fresh: tuple[Path, Path], tmp_path: Path) -> None:
+    review_dir, batch = fresh
+    kim, lee = reviewer(review_dir, "Kim"), reviewer(review_dir, "Lee")
+    n = read_plan(review_dir).sample_size
+    with client_for(review_dir, batch) as a, client_for(review_dir, batch) as b:
+        ck, cl = sign_in(a, kim), sign_in(b, lee)
+        for i in range(n):
+            give(a, ck, i, "fail" if i == 3 else "pass", ["wrong_class"] if i == 3 else [])
+            give(b, cl, i, "pass")
+        give(a, ck, 5, "fail", ["other"])
+        give(a, ck, 5, "pass")  # changed back: the latest counts
+    export = tmp_path / "verdicts.json"
+    res = runner.invoke(cli_app, ["review", "export", str(review_dir), "--out", str(export)])
+    assert res.exit_code == 0 and f"{2 * n} verdicts" in res.output
+    doc = json.loads(export.read_text())
+    assert doc["format"] == "dqm.verdicts/1" and doc["plan_id"] == read_plan(review_dir).plan_id
+    results = []
+    for source in (export, review_dir / DB_NAME):
+        out = tmp_path / f"sem-{source.suffix[1:]}"
+        res = runner.invoke(
+            cli_app, ["review", "ingest", "--plan", str(review_dir), str(source), "--out", str(out)]
+        )
+        assert res.exit_code == 1, res.output  # one FAIL over a precision plan of 14 misses 95 %
+        sem = json.loads((out / "semantic.json").read_text())
+        assert (sem["n_reviewed"], sem["n_fail"], sem["remaining"]) == (n, 1, 0)
+        assert sem["reviewers"] == ["Kim", "Lee"] and [d["slide_id"] for d in sem["disagreements"]] == [
+            read_plan(review_dir).sample[3].slide_id
+        ]
+        assert not [f for f in sem["findings"] if f["severity"] != "info"], sem["findings"]
+        results.append({k: sem[k] for k in ("accuracy", "n_pass", "agreement", "fail_reasons")})
+    assert results[0] == results[1]
+
+
+def test_commands_refuse_clearly(
+    fresh: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    review_dir, batch = fresh
+    res = runner.invoke(cli_app, ["review", "export", str(review_dir), "--out", str(tmp_path / "x.json")])
+    assert res.exit_code == 2 and "add a reviewer first" in res.output
+    res = runner.invoke(cli_app, ["review", "add-reviewer", str(tmp_path), "Kim"])
+    assert res.exit_code == 2
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(CommandError, match="none of the 14 sampled slides"):
+        build(review_dir, tmp_path / "empty", load_profile(), KEY)  # --batch names the wrong folder
+    monkeypatch.setenv("DQM_MASK_KEY", KEY.decode())
+    monkeypatch.setattr(server_app, "VIEWER_JS", tmp_path / "missing.js")
+    with pytest.raises(CommandError, match=r"viewer .*OpenSeadragon.* not installed"):
+        build(review_dir, batch, load_profile(), KEY)
+    res = runner.invoke(cli_app, ["review", "serve", str(review_dir), "--batch", str(batch)])
+    assert res.exit_code == 2 and "make setup" in res.output
+    assert exposure_warning("127.0.0.1", False) is None and exposure_warning("::1", False) is None
+    assert "NOT encrypted" in (exposure_warning("0.0.0.0", False) or "")
+    assert "NOT encrypted" not in (exposure_warning("192.168.1.4", True) or "x")
+
+
+def test_over_https_the_cookie_is_secure_and_the_origin_is_https(fresh: tuple[Path, Path]) -> None:
+    review_dir, batch = fresh
+    token = reviewer(review_dir, "Kim")
+    with TestClient(build(review_dir, batch, load_profile(), KEY), base_url="https://testserver") as a:
+        res = a.post("/api/login", json={"token": token})
+        assert "secure" in res.headers["set-cookie"].lower()
+        csrf = a.get("/api/state").json()["csrf"]
+        body = {"slide": 0, "verdict": "pass", "reasons": [], "comment": ""}
+        plain = {"x-csrf-token": csrf, "origin": "http://testserver"}
+        assert a.post("/api/verdicts", json=body, headers=plain).status_code == 403
+        tls = {"x-csrf-token": csrf, "origin": "https://testserver"}
+        assert a.post("/api/verdicts", json=body, headers=tls).status_code == 200

@@ -1,0 +1,224 @@
+"""The review server in a real headless Chromium: a reviewer's session from link to semantic.json.
+
+A real uvicorn server on a free local port; Debian's ``chromium`` (``make browser``), never a
+downloaded browser. Screenshots land in ``$DQM_SCREENSHOTS`` when set (else the test's tmp folder).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from dqm.cli import app as cli_app
+from dqm.profile import load_profile
+from dqm.semantic.server import app as server_app
+
+CHROMIUM = Path("/usr/bin/chromium")
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not CHROMIUM.is_file(), reason="needs Debian's chromium at /usr/bin/chromium (make browser)"
+    ),
+    pytest.mark.skipif(
+        not server_app.VIEWER_JS.is_file(), reason="the viewer is not installed (make viewer)"
+    ),
+]
+runner = CliRunner()
+KEY = b"a test masking key of 32 bytes!!"
+
+
+@pytest.fixture(scope="module")
+def served(edited_batch: Callable[..., Path]) -> Iterator[tuple[str, Path, dict[str, str]]]:
+    """A sample of the clean batch, three reviewers, and a uvicorn server on a free port."""
+    import uvicorn
+
+    from dqm.semantic.server.commands import build
+
+    batch = edited_batch(lambda rows: None)
+    review = batch.parent / "review"
+    res = runner.invoke(
+        cli_app, ["sample", str(batch), "--out", str(review), "--plan", "precision", "--margin", "0.01"]
+    )
+    assert res.exit_code == 0, res.output
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    tokens = {}
+    for name, extra in (("Dr. Kim", []), ("Dr. Lee", []), ("Dr. Park", ["--adjudicator"])):
+        res = runner.invoke(
+            cli_app, ["review", "add-reviewer", str(review), name, "--port", str(port), *extra]
+        )
+        assert res.exit_code == 0, res.output
+        tokens[name] = res.output.strip()
+    server = uvicorn.Server(
+        uvicorn.Config(
+            build(review, batch, load_profile(), KEY), host="127.0.0.1", port=port, log_level="warning"
+        )
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}", review, tokens
+    server.should_exit = True
+    thread.join(10)
+
+
+def _launch(playwright):  # type: ignore[no-untyped-def]
+    return playwright.chromium.launch(
+        executable_path=str(CHROMIUM),
+        args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+    )
+
+
+def wait_until(page, expression: str, timeout: float = 15.0) -> None:  # type: ignore[no-untyped-def]
+    """Poll a JavaScript expression with page.evaluate (Playwright's wait_for_function evaluates
+    strings with eval, which the page's Content-Security-Policy rightly forbids)."""
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(expression):
+        assert time.monotonic() < deadline, f"timed out waiting for {expression}"
+        time.sleep(0.05)
+
+
+def _open(browser, link: str, problems: list[str]):  # type: ignore[no-untyped-def]
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    page.goto(link)
+    page.wait_for_url("**/")
+    wait_until(page, "window.dqmReview && window.dqmReview.loaded()")
+    return context, page
+
+
+def test_a_reviewers_session(served: tuple[str, Path, dict[str, str]], tmp_path: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    base, review, tokens = served
+    shots = Path(os.environ.get("DQM_SCREENSHOTS", tmp_path))
+    shots.mkdir(parents=True, exist_ok=True)
+    plan = json.loads((review / "review_plan.json").read_text())
+    n = plan["sample_size"]
+    problems: list[str] = []
+    zoom = "window.dqmReview.viewer().viewport.getZoom()"
+    centre = "(() => { const c = window.dqmReview.viewer().viewport.getCenter(); return [c.x, c.y]; })()"
+    with sync_playwright() as p:
+        browser = _launch(p)
+        context, page = _open(browser, tokens["Dr. Kim"], problems)
+        assert "token" not in page.url  # the token left the address bar
+        assert page.text_content("#progress-text") == f"0 / {n}"
+        assert page.locator("svg.outlines path.outline").count() > 0
+        page.screenshot(path=str(shots / "review-1-whole-slide.png"))
+
+        # zoom in and out by keyboard, pan by dragging
+        home = page.evaluate(zoom)
+        shown = page.text_content("#zoom-text")
+        assert shown and "µm/px" in shown  # magnification and resolution on screen
+        page.keyboard.press("+")
+        wait_until(page, f"{zoom} > {home * 1.5}")
+        wait_until(page, f"document.getElementById('zoom-text').textContent !== {json.dumps(shown)}")
+        wait_until(page, "window.dqmReview.loaded()")
+        page.screenshot(path=str(shots / "review-2-zoomed.png"))
+        before = page.evaluate(centre)
+        box = page.locator("#viewer").bounding_box()
+        assert box is not None
+        page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        page.mouse.down()
+        page.mouse.move(box["x"] + box["width"] / 2 - 200, box["y"] + box["height"] / 2 - 100, steps=5)
+        page.mouse.up()
+        page.wait_for_timeout(400)
+        after = page.evaluate(centre)
+        assert after[0] > before[0] and after[1] > before[1]  # dragged left-up: the view moved right-down
+        page.keyboard.press("-")
+        wait_until(page, f"{zoom} < {home * 1.2}")
+
+        # outlines off and on again (key o, then the checkbox), opacity
+        page.keyboard.press("o")
+        assert not page.is_visible("svg.outlines")
+        page.check("#toggle-outlines")
+        assert page.is_visible("svg.outlines")
+        page.fill("#opacity", "40")
+        assert page.evaluate("getComputedStyle(document.querySelector('svg.outlines')).opacity") == "0.4"
+
+        # three verdicts by keyboard: PASS; FAIL with reason 1 and a comment; PASS
+        page.keyboard.press("p")
+        wait_until(page, f"document.getElementById('progress-text').textContent === '1 / {n}'")
+        page.keyboard.press("j")
+        page.keyboard.press("f")
+        wait_until(page, f"document.getElementById('progress-text').textContent === '2 / {n}'")
+        page.keyboard.press("1")
+        page.keyboard.press("c")
+        page.keyboard.type("outline follows SCC, labelled BCC")
+        page.keyboard.press("Escape")
+        wait_until(page, "document.getElementById('saved').textContent.startsWith('saved')")
+        page.keyboard.press("ArrowRight")
+        page.keyboard.press("p")
+        wait_until(page, f"document.getElementById('progress-text').textContent === '3 / {n}'")
+        wait_until(page, "window.dqmReview.loaded()")
+        page.screenshot(path=str(shots / "review-3-verdicts.png"))
+
+        # reload: the server kept everything, and the page comes back on slide 3
+        page.reload()
+        wait_until(page, "window.dqmReview && window.dqmReview.loaded()")
+        assert page.text_content("#progress-text") == f"3 / {n}"
+        assert page.get_attribute("#btn-pass", "aria-pressed") == "true"
+        page.keyboard.press("k")
+        wait_until(page, "document.getElementById('btn-fail').getAttribute('aria-pressed') === 'true'")
+        assert page.input_value("#comment") == "outline follows SCC, labelled BCC"
+        assert page.is_checked("#reasons input >> nth=0")
+        context.close()
+
+        # a second reviewer sees none of it (blinded) and judges slide 2 differently
+        context, page = _open(browser, tokens["Dr. Lee"], problems)
+        assert page.text_content("#progress-text") == f"0 / {n}"
+        page.keyboard.press("j")
+        wait_until(page, "window.dqmReview.current() === 1")
+        assert page.get_attribute("#btn-fail", "aria-pressed") == "false"
+        assert page.input_value("#comment") == ""
+        page.keyboard.press("p")
+        wait_until(page, f"document.getElementById('progress-text').textContent === '1 / {n}'")
+        context.close()
+
+        # the adjudicator sees the one disagreement
+        context, page = _open(browser, tokens["Dr. Park"], problems)
+        page.wait_for_selector("#disagreement-list li ul")
+        assert page.locator("#disagreement-list > li").count() == 1
+        text = page.text_content("#disagreement-list") or ""
+        assert "Dr. Kim: FAIL (wrong_class)" in text and "Dr. Lee: PASS" in text
+        page.screenshot(path=str(shots / "review-4-adjudication.png"))
+        context.close()
+
+        # without a session nothing is served, and no path leaves the batch
+        context = browser.new_context()
+        page = context.new_page()
+        assert page.goto(f"{base}/").status == 401
+        assert page.request.get(f"{base}/api/state").status == 401
+        assert page.request.get(f"{base}/dz/0_files/0/0_0.jpeg").status == 401
+        context.close()
+        context, page = _open(browser, tokens["Dr. Kim"], problems)
+        for path in ("/dz/..%2F..%2Fmanifest.csv", "/static/..%2F..%2F..%2Fbatch%2Fmanifest.csv"):
+            assert page.request.get(base + path).status == 404
+        context.close()
+        browser.close()
+    assert not problems, problems  # no script error, no CSP violation
+
+    export = tmp_path / "verdicts.json"
+    res = runner.invoke(cli_app, ["review", "export", str(review), "--out", str(export)])
+    assert res.exit_code == 0, res.output
+    out = tmp_path / "semantic"
+    res = runner.invoke(cli_app, ["review", "ingest", "--plan", str(review), str(export), "--out", str(out)])
+    assert res.exit_code == 3, res.output  # incomplete: most slides still to review
+    sem = json.loads((out / "semantic.json").read_text())
+    assert (sem["n_reviewed"], sem["n_fail"], sem["reviewers"]) == (3, 1, ["Dr. Kim", "Dr. Lee"])
+    assert [d["slide_id"] for d in sem["disagreements"]] == [plan["sample"][1]["slide_id"]]
+    assert sem["fail_reasons"]["wrong_class"] == 1
