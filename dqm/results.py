@@ -17,9 +17,10 @@ from dqm.findings import Finding
 from dqm.semantic.models import SemanticResult
 from dqm.validity.models import ValidityResult
 
-SCHEMA_VERSION = "1.1"
+SCHEMA_VERSION = "1.2"
 """``major.minor``: a minor bump adds optional fields (older files still load); a major bump
-breaks readers. 1.1 added ``checks``, ``thumbnails`` and ``verdict.pending``."""
+breaks readers. 1.1 added ``checks``, ``thumbnails`` and ``verdict.pending``; 1.2 added
+``semantic.core``, ``semantic.note`` and ``semantic.strata[].core_sampled``."""
 
 
 class _Frozen(BaseModel):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import json
 from pathlib import Path
 
@@ -88,10 +90,21 @@ def test_plan_files_round_trip_and_refuse_edits(tmp_path: Path) -> None:
     plan = plan_for(300, seed=4)
     paths = write_plan(plan, tmp_path)
     assert read_plan(tmp_path) == plan
-    assert paths["csv"].read_text().splitlines()[0] == "slide_id,stratum,weight,flagged,inclusion_probability"
-    assert plan_csv(plan).count("\n") == plan.sample_size + 1
+    assert paths["csv"].read_text(encoding="utf-8") == plan_csv(plan)
+    rows = list(csv.DictReader(io.StringIO(plan_csv(plan))))
+    assert list(rows[0]) == ["slide_id", "stratum", "weight", "flagged", "inclusion_probability", "sample"]
+    assert len(rows) == plan.sample_size
+    assert [r["sample"] for r in rows] == ["core" if s.core else "supplementary" for s in plan.sample]
+    assert sum(r["sample"] == "core" for r in rows) == plan.plan_sample_size
     doc = json.loads(paths["json"].read_text())
     doc["acceptance_number"] = 99
+    paths["json"].write_text(json.dumps(doc))
+    with pytest.raises(PlanError, match="edited"):
+        read_plan(tmp_path)
+    # moving a slide from the supplementary sample into the core is an edit too
+    doc = json.loads(plan.model_dump_json())
+    supplementary = next(s for s in doc["sample"] if s["core"] is False)
+    supplementary["core"] = True
     paths["json"].write_text(json.dumps(doc))
     with pytest.raises(PlanError, match="edited"):
         read_plan(tmp_path)
@@ -219,15 +232,19 @@ def test_single_stratum_is_simple_random_sampling() -> None:
     assert w.accuracy == pytest.approx(p) and w.variance == pytest.approx((1 - 40 / 500) * p * (1 - p) / 39)
 
 
-def test_oversampled_plan_decides_on_the_weighted_count(tmp_path: Path, profile: Profile) -> None:
+def test_oversampled_plan_decides_on_the_core_count(tmp_path: Path, profile: Profile) -> None:
     plan = plan_for(3500, flagged_every=7, oversample=True, factor=4.0)
     assert plan.oversampling.enabled and plan.oversampling.flagged_in_sample > plan.sample_size / 7
     fails = {s.slide_id for s in plan.sample if s.flagged}
     r = run(plan, [verdict_file(tmp_path, verdicts(plan, fails))], profile)
-    assert r.decision_basis == "weighted" and r.weighted is not None and r.weighted.accuracy is not None
-    assert r.failures_counted == pytest.approx(plan.plan_sample_size * (1 - r.weighted.accuracy))
-    assert r.decision == ("accept" if r.failures_counted <= 5 else "reject")
+    core_fails = sum(s.core is True for s in plan.sample if s.flagged)
+    # the extra flagged slides oversampling added are supplementary: the decision never sees them
+    assert r.core is not None and r.core.size == plan.plan_sample_size == 200
+    assert r.n_fail > core_fails == r.core.n_fail
+    assert (r.decision_basis, r.failures_counted, r.decision) == ("count", core_fails, "reject")
+    assert r.core.accuracy == pytest.approx(1 - core_fails / 200)
     # the raw share over-counts the flagged slides; the weighted one puts them back in proportion
+    assert r.weighted is not None and r.weighted.accuracy is not None
     truth = 1 - sum(1 for i in lot(3500, 7) if i.warnings) / 3500
     assert r.accuracy is not None and r.accuracy < truth
     assert abs(r.weighted.accuracy - truth) < abs(r.accuracy - truth)
@@ -235,7 +252,7 @@ def test_oversampled_plan_decides_on_the_weighted_count(tmp_path: Path, profile:
 
 def test_precision_plan_decides_by_target(tmp_path: Path, profile: Profile) -> None:
     plan = plan_for(2000, plan="precision", margin=0.05)
-    assert plan.acceptance_number is None and plan.plan_sample_size == plan.sample_size
+    assert plan.acceptance_number is None and plan.plan_sample_size == sum(bool(s.core) for s in plan.sample)
     fails = {s.slide_id for s in plan.sample[:3]}
     r = run(plan, [verdict_file(tmp_path, verdicts(plan, fails))], profile, target=0.95)
     assert r.decision_basis == "target" and r.target == 0.95
@@ -380,15 +397,26 @@ def test_plan_for_the_reference_study_lot() -> None:
         7,
         8,
     )
-    assert plan.sample_size == 315 and len(plan.strata) == 28
+    core = [s for s in plan.sample if s.core]
+    assert len(core) == 315 and len(plan.strata) == 28
     assert all(st.sampled >= 1 for st in plan.strata)
-    # proportional: every stratum within one slide of its exact share of 315
-    assert all(abs(st.sampled - 315 * st.lot / 34_376) < 1 for st in plan.strata)
+    # the core is a simple random sample: each stratum holds about its share of 315 (hypergeometric)
+    for st in plan.strata:
+        share = st.lot / 34_376
+        sd = (315 * share * (1 - share) * (34_376 - 315) / (34_376 - 1)) ** 0.5
+        assert abs(sum(s.stratum == st.label for s in core) - 315 * share) < 4 * sd
+    # supplementary slides only where a stratum's floor of one needed them
+    assert plan.sample_size - 315 == sum(
+        1 for st in plan.strata if not any(s.stratum == st.label for s in core)
+    )
 
 
 def test_strata_left_unsampled_are_said_not_covered(tmp_path: Path, profile: Profile) -> None:
     items = [*lot(400), ItemSummary(slide_id="rare", diagnosis="MM", institution="Nowhere")]
-    plan = build_plan(items, BATCH, PlanOptions(minimum=0))
+    # with no floor the sample is the core alone; the first seed that leaves "rare" out of it
+    plans = (build_plan(items, BATCH, PlanOptions(minimum=0, seed=seed)) for seed in range(20))
+    plan = next(p for p in plans if all(s.slide_id != "rare" for s in p.sample))
+    assert plan.sample_size == plan.plan_sample_size
     rare = next(st for st in plan.strata if st.label == "MM / Nowhere")
     assert rare.sampled == 0
     r = run(plan, [verdict_file(tmp_path, verdicts(plan))], profile)
