@@ -425,3 +425,91 @@ def test_strata_left_unsampled_are_said_not_covered(tmp_path: Path, profile: Pro
     assert left >= 1 and r.weighted.lot_covered == 401 - left
     assert f"{left} slide(s) in strata with no sampled slide" in r.weighted.note
     assert "provisional" not in r.weighted.note
+
+
+# --------------------------------------------------------------------------- the equal-probability core
+
+
+def lot_150_and_25_pairs() -> list[ItemSummary]:
+    """Issue 14's lot of 200: one stratum of 150 slides and 25 strata of 2."""
+    big = [ItemSummary(slide_id=f"B{i:03d}", diagnosis="BCC") for i in range(150)]
+    pairs = [
+        ItemSummary(slide_id=f"R{k:02d}-{j}", diagnosis=f"R{k:02d}") for k in range(25) for j in range(2)
+    ]
+    return big + pairs
+
+
+def test_floors_that_keep_the_total_at_n_no_longer_decide_the_lot(tmp_path: Path, profile: Profile) -> None:
+    """Lot 200 = 150 + 25 × 2: the floors alone already fill n = 50 with π 0.167 and 0.5.
+
+    The decision must rest on the equal-probability core (π = 50/200 for every slide); the
+    supplementary slides the floors add count for the strata and the weighted estimate only.
+    """
+    from dqm.semantic.allocation import allocate
+
+    sizes = {"BCC": 150, **{f"R{k:02d}": 2 for k in range(25)}}
+    floors_fill_n = allocate(sizes, 50, minimum=1)  # what a stratified draw of n would give
+    assert sum(floors_fill_n.values()) == 50 and floors_fill_n["BCC"] == 25
+    assert {floors_fill_n[k] / sizes[k] for k in sizes} == {25 / 150, 0.5}
+
+    plan = build_plan(lot_150_and_25_pairs(), BATCH, PlanOptions(strata=("diagnosis",), seed=3))
+    assert (plan.lot_size, plan.code_letter, plan.plan_sample_size) == (200, "H", 50)
+    assert (plan.acceptance_number, plan.rejection_number) == (1, 2)
+    core = [s for s in plan.sample if s.core]
+    extra = [s for s in plan.sample if s.core is False]
+    assert len(core) == 50 and len(extra) == plan.sample_size - 50 > 0
+    # supplementary slides only in pairs the core missed, one each: the floor
+    assert all(s.stratum != "BCC" for s in extra)
+    assert {s.stratum for s in extra}.isdisjoint({s.stratum for s in core})
+    assert len({s.stratum for s in extra}) == len(extra)
+    assert all(st.sampled >= 1 for st in plan.strata)
+
+    def judged(fail: set[str], skip: frozenset[str] | set[str] = frozenset()) -> SemanticResult:
+        rows = [r for r in verdicts(plan, fail) if r["slide_id"] not in skip]
+        return run(plan, [verdict_file(tmp_path, rows)], profile)
+
+    # every supplementary slide FAILs, every core slide PASSes: accepted, the core has no FAIL
+    r = judged({s.slide_id for s in extra})
+    assert r.n_fail == len(extra) >= plan.rejection_number  # the raw count would have rejected
+    assert r.core is not None and (r.core.size, r.core.reviewed, r.core.n_fail) == (50, 50, 0)
+    assert r.core.inclusion_probability == 0.25
+    assert (r.decision, r.decision_basis, r.failures_counted) == ("accept", "count", 0.0)
+    # ... while the per-stratum figures and the weighted estimate see those FAILs
+    assert r.weighted is not None and r.weighted.accuracy is not None and r.weighted.accuracy < 1.0
+    failed = {s.stratum for s in extra}
+    for st in r.strata:
+        assert st.core_sampled == sum(s.stratum == st.label for s in core)
+        assert (st.n_pass < st.reviewed) == (st.label in failed)
+    (gate,) = r.gates
+    assert (gate.accuracy, gate.n_reviewed, gate.unit, gate.source) == (1.0, 50, "core slides", "core")
+
+    # Re = 2 FAILs in the core reject, whatever the supplementary slides say
+    r = judged({s.slide_id for s in core[:2]})
+    assert (r.decision, r.failures_counted, r.core.n_fail) == ("reject", 2.0, 2)  # type: ignore[union-attr]
+    # one core FAIL with the core complete decides; the supplementary review may still be open
+    r = judged({core[0].slide_id}, skip={s.slide_id for s in extra})
+    assert (r.decision, r.provisional, r.remaining) == ("accept", True, len(extra))
+    assert r.core is not None and r.core.remaining == 0
+    # a core slide without a verdict leaves the lot undecided, as before
+    r = judged({core[0].slide_id}, skip={core[1].slide_id})
+    assert r.decision == "incomplete" and r.core is not None and r.core.remaining == 1
+    assert "among the 50 core slides" in r.gates[0].note and "core slides" in r.method
+
+
+def test_a_plan_written_before_the_core_still_ingests_as_before(tmp_path: Path, profile: Profile) -> None:
+    """``data/review_plan_without_core.json`` was written by dqm 0.1.0 before slides were marked
+    core or supplementary: lot 30, n = 13, 20 slides drawn because the floors raised the sample."""
+    plan = read_plan(Path(__file__).parent / "data" / "review_plan_without_core.json")
+    assert not plan.has_core and (plan.plan_sample_size, plan.sample_size) == (13, 20)
+    assert all(row.endswith(",") for row in plan_csv(plan).splitlines()[1:])  # empty sample column
+    fails = {plan.sample[0].slide_id}
+    r = run(plan, [verdict_file(tmp_path, verdicts(plan, fails))], profile)
+    assert r.core is None and all(st.core_sampled is None for st in r.strata)
+    # decided as then: unequal probabilities, so the weighted count against Ac = 0
+    assert r.decision_basis == "weighted" and r.weighted is not None and r.weighted.accuracy is not None
+    assert r.failures_counted == pytest.approx(13 * (1 - r.weighted.accuracy))
+    assert r.decision == "reject"
+    assert "before the sample had an equal-probability core" in r.note
+    assert "ISO 2859-1 does not have" in r.note
+    (gate,) = r.gates
+    assert (gate.n_reviewed, gate.source) == (20, "")

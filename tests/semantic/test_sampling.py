@@ -185,3 +185,73 @@ def test_weighted_estimate_is_unbiased_under_oversampling() -> None:
     expected = np.array([pi[k] for k in pi])
     assert np.all(np.abs(freq - expected) < 5 * np.sqrt(expected * (1 - expected) / s) + 1e-9)
     assert 0.8 < statistics.fmean(variances) / statistics.pvariance(weighted) < 1.25
+
+
+# --------------------------------------------------------------------------- the equal-probability core
+
+units_st = st.lists(
+    st.tuples(st.sampled_from(["a", "b", "c", "d"]), st.booleans()), min_size=1, max_size=30
+).map(lambda rows: [Unit(f"u{i:02d}", stratum, flagged) for i, (stratum, flagged) in enumerate(rows)])
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    lot=units_st,
+    n=st.integers(0, 35),
+    seed=st.integers(0, 10**6),
+    minimum=st.integers(0, 3),
+    oversample=st.sampled_from([1.0, 2.0, 4.0]),
+)
+def test_the_core_is_a_simple_random_sample_of_the_lot_by_construction(
+    lot: list[Unit], n: int, seed: int, minimum: int, oversample: float
+) -> None:
+    """The core is the same SHA-256 draw of n from the lot's ids whatever the strata, flags,
+    floor or oversampling; the supplement only adds slides, never replaces a core one."""
+    sample = draw_sample(lot, n, seed, minimum, oversample)
+    ids = [u.slide_id for u in lot]
+    core = {d.slide_id for d in sample.draws if d.core}
+    assert core == set(simple_random_sample(ids, n, seed)) and sample.core_size == len(core) == min(
+        n, len(lot)
+    )
+    unstratified = draw_sample([Unit(s, "one") for s in ids], n, seed, minimum=0)
+    assert {d.slide_id for d in unstratified.draws} == core
+    by_cell: dict[str, list[str]] = {}
+    for d in sample.draws:
+        by_cell.setdefault(d.cell, []).append(d.slide_id)
+    for cell in sample.cells:
+        members = [
+            u.slide_id
+            for u in lot
+            if u.stratum == cell.stratum and cell.part in (None, "flagged" if u.flagged else "other")
+        ]
+        drawn = sorted(by_cell.get(cell.label, []))
+        # a cell's drawn slides are its smallest hashes: core ones, then supplementary ones
+        assert drawn == simple_random_sample(members, cell.sampled, seed)
+        assert core & set(members) <= set(drawn)
+        if oversample == 1.0:  # cells are strata, topped up to their floor only
+            assert cell.sampled == max(len(core & set(members)), min(minimum, cell.lot))
+    for stratum, size in sample.sizes.items():
+        assert sample.allocation[stratum] >= min(minimum, size)
+
+
+@settings(max_examples=12, deadline=None)
+@given(
+    strata=st.lists(st.sampled_from(["a", "b", "c"]), min_size=6, max_size=6),
+    flags=st.lists(st.booleans(), min_size=6, max_size=6),
+    n=st.integers(1, 5),
+    oversample=st.sampled_from([1.0, 3.0]),
+)
+def test_every_slide_has_the_same_core_inclusion_probability(
+    strata: list[str], flags: list[bool], n: int, oversample: float
+) -> None:
+    """Over 1,500 seeds on a lot of six, each slide is in the core with frequency n/N, however
+    unequal its stratum and its overall inclusion probability (floors of 2, oversampling)."""
+    lot = [Unit(f"u{i}", s, f) for i, (s, f) in enumerate(zip(strata, flags, strict=True))]
+    seeds = 1500
+    in_core = dict.fromkeys((u.slide_id for u in lot), 0)
+    for seed in range(seeds):
+        for d in draw_sample(lot, n, seed, minimum=2, oversample=oversample).draws:
+            in_core[d.slide_id] += d.core
+    p = n / len(lot)
+    tolerance = 5 * (p * (1 - p) / seeds) ** 0.5
+    assert all(abs(count / seeds - p) < tolerance for count in in_core.values())
