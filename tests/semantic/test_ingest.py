@@ -513,3 +513,35 @@ def test_a_plan_written_before_the_core_still_ingests_as_before(tmp_path: Path, 
     assert "ISO 2859-1 does not have" in r.note
     (gate,) = r.gates
     assert (gate.n_reviewed, gate.source) == (20, "")
+
+
+def test_the_report_shows_the_core_and_the_supplement(tmp_path: Path, profile: Profile) -> None:
+    from reports.html import render_html
+    from tests.reports.conftest import make_result, parse_html
+
+    plan = build_plan(lot_150_and_25_pairs(), BATCH, PlanOptions(strata=("diagnosis",), seed=3))
+    extra = {s.slide_id for s in plan.sample if s.core is False}
+    r = run(plan, [verdict_file(tmp_path, verdicts(plan, extra))], profile)
+    doc = parse_html(render_html(make_result(semantic=r)))
+    section = doc.by_id("semantic")
+    head = " ".join(section.text.split())
+    assert f"0 FAIL among the 50 core slides, {len(extra)} among all {plan.sample_size} sampled" in head
+    sample = " ".join(doc.by_id("semantic-sample").text.split())
+    assert sample.startswith(
+        "Sample: 50 core slides, a simple random sample of the 200 (every slide's chance 0.25)"
+    )
+    assert f"and {len(extra)} supplementary slides" in sample
+    rows = [
+        cells for tr in section.find_all("tr") if (cells := [td.text.strip() for td in tr.find_all("td")])
+    ]
+    assert rows[0][:2] == ["core (equal-probability sample): decides the lot", "50 / 50 core slides PASS"]
+    by_stratum = {row[0]: row for row in rows if row[0].startswith(("BCC", "R"))}
+    assert all(
+        by_stratum[st.label][2:4] == [str(st.sampled), str(st.core_sampled)] for st in r.strata
+    )  # sampled, of which core
+
+    old = read_plan(Path(__file__).parent / "data" / "review_plan_without_core.json")
+    r = run(old, [verdict_file(tmp_path, verdicts(old))], profile)
+    doc = parse_html(render_html(make_result(semantic=r)))
+    assert "dqm 0.1.0" in doc.by_id("semantic-note").text
+    assert not [n for n in doc.iter() if n.attrs.get("id") == "semantic-sample"]
