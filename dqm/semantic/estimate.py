@@ -183,8 +183,8 @@ def stratum_results(
     weighted accuracy. Core and supplementary slides count alike here."""
     by_slide = {s.slide_id: s for s in plan.sample}
     core: dict[str, int] = {}
-    for s in plan.sample:
-        core[s.stratum] = core.get(s.stratum, 0) + bool(s.core)
+    for slide in plan.sample:
+        core[slide.stratum] = core.get(slide.stratum, 0) + bool(slide.core)
     out = []
     for st in plan.strata:
         cells: dict[str, tuple[int, int, int]] = {c.label: (c.lot, 0, 0) for c in st.cells}

@@ -232,10 +232,10 @@ def plan_id(plan: ReviewPlan) -> str:
     A plan written before slides were marked core or supplementary hashes without that field,
     as it did when it was written, so it still reads.
     """
-    exclude: dict[str, object] = {"plan_id": True}
-    if not plan.has_core:
-        exclude["sample"] = {"__all__": {"core"}}
-    body = plan.model_dump_json(exclude=exclude)
+    if plan.has_core:
+        body = plan.model_dump_json(exclude={"plan_id"})
+    else:
+        body = plan.model_dump_json(exclude={"plan_id": True, "sample": {"__all__": {"core"}}})
     return hashlib.sha256(body.encode("utf-8")).hexdigest()
 
 
