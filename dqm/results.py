@@ -46,7 +46,8 @@ SCHEMA_VERSION = "1.2"
 """``major.minor``: a minor bump adds optional fields (older files still load); a major bump
 breaks readers. 1.1 added ``checks``, ``thumbnails`` and ``verdict.pending``; 1.2 added
 ``diversity.gates`` (the figures its gate reads, like the other dimensions' ``gates``; an older
-result gets them from ``diversity.passed`` when it loads)."""
+result gets them from ``diversity.passed`` when it loads), ``semantic.core``, ``semantic.note`` and
+``semantic.strata[].core_sampled`` (the equal-probability core an ISO 2859-1 lot is decided on)."""
 
 
 class BatchInfo(Frozen):

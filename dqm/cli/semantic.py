@@ -176,7 +176,8 @@ def sample(
             soft_wrap=True,
         )
     out.print(
-        f"{review_plan.sample_size} slides drawn from {len(review_plan.strata)} strata (seed {seed})\n"
+        f"{review_plan.sample_size} slides drawn ({review_plan.plan_sample_size} core, the rest supplementary) "
+        f"from {len(review_plan.strata)} strata (seed {seed})\n"
         f"plan: {escape(str(paths['json']))}\nslides: {escape(str(paths['csv']))}\n"
         f"review sheet: {escape(str(out_dir / 'review.html'))}",
         highlight=False,
@@ -356,10 +357,15 @@ def _print_result(r: Any, limit: int) -> None:
         else f"target {r.target:g}"
     )
     remain = f", {r.remaining} of {r.sample_size} slides still to review (provisional)" if r.remaining else ""
+    decisive = r.core if r.plan == "iso2859" else None  # the core decides an ISO plan only
+    fails = (
+        f"{r.n_fail} FAIL" if decisive is None else f"{decisive.n_fail} FAIL in the core, {r.n_fail} in all"
+    )
     out.print(
-        f"[bold]decision: {r.decision.upper()}[/] ({r.n_fail} FAIL; {rule}{remain})",
+        f"[bold]decision: {r.decision.upper()}[/] ({fails}; {rule}{remain})",
         highlight=False,
         markup=True,
+        soft_wrap=True,
     )
 
 

@@ -5,10 +5,10 @@ The modules are small and single purpose:
 ``iso2859``     ISO 2859-1 Table 1 and Table 2-A as data; :func:`~dqm.semantic.iso2859.plan_iso2859`.
 ``intervals``   Wilson and Clopper–Pearson intervals; the precision-based sample size.
 ``allocation``  proportional allocation with a minimum per stratum (largest remainder).
-``sampling``    the seeded stratified draw, risk-based oversampling, inclusion weights.
+``sampling``    the seeded draw: equal-probability core, stratified supplement, inclusion weights.
 ``planfile``    ``review_plan.json`` / ``review_plan.csv``: writing and reading them.
 ``verdicts``    reading reviewers' verdict files (CSV / JSON) into records and findings.
-``estimate``    the estimates: raw and stratified accuracy, variance, the lot decision.
+``estimate``    the estimates: raw, core and stratified accuracy, variance, the lot decision.
 ``agreement``   Cohen's and Fleiss' kappa with intervals, disagreements, adjudication.
 ``overlap``     Dice and IoU between delivered annotations and corrected outlines.
 ``ingest``      verdict files + plan → :class:`~dqm.semantic.models.SemanticResult`.

@@ -12,13 +12,16 @@
   instead of an interval of width 0. During a partial review, cells with no reviewed
   slide are left out and ``lot_covered`` says how much of the lot the estimate speaks for.
 * **Decision**
-  - ISO 2859-1, equal-probability sample (no oversampling, no floor raising the sample): ``d`` =
-    number of FAIL. ``d ≥ Re`` rejects, even before the review is complete (later verdicts cannot
-    undo it); once every sampled slide has a verdict, ``d ≤ Ac`` accepts.
-  - ISO 2859-1, unequal probabilities (oversampling, or floors that raised the sample above the
-    plan's ``n``): the raw count over-represents the flagged slides, so the complete review
-    compares ``d_w = n · (1 − p̂_w)`` with Ac instead (accept when ``d_w ≤ Ac``, else reject).
-  - Precision plan: once complete, accept when ``p̂_w ≥ target`` (default 0.95), else reject.
+  - ISO 2859-1: ``d`` = number of FAIL among the slides of the equal-probability core (the plan's
+    ``n``, a simple random sample of the lot; the supplementary slides drawn for stratum floors
+    and oversampling are not counted). ``d ≥ Re`` rejects, even before the core is fully reviewed
+    (later verdicts cannot undo it); once every core slide has a verdict, ``d ≤ Ac`` accepts.
+  - A plan written before dqm drew a core is decided as it was then: with equal probabilities
+    (no oversampling, no floor raising the sample) by the FAIL count over every sampled slide;
+    otherwise the complete review compares ``d_w = n · (1 − p̂_w)`` with Ac (a rule of dqm's own,
+    not of the standard; the result's note says so).
+  - Precision plan: once every sampled slide has a verdict, accept when ``p̂_w ≥ target``
+    (default 0.95), else reject.
   - Otherwise the decision is ``incomplete``.
 """
 
@@ -28,7 +31,7 @@ import math
 from collections.abc import Mapping
 
 from dqm.semantic.intervals import effective_n, interval, wilson_half_width, z_value
-from dqm.semantic.models import ReviewPlan, StratumResult, WeightedEstimate
+from dqm.semantic.models import CoreReview, ReviewPlan, StratumResult, WeightedEstimate
 
 
 def weighted_estimate(
@@ -112,8 +115,32 @@ def weighted_estimate(
 
 
 def equal_probability(plan: ReviewPlan) -> bool:
-    """True when the count of FAIL can be compared with Ac as it is (see the module docstring)."""
+    """For a plan drawn without a core: True when every slide had the same chance of being drawn
+    as far as the plan can tell (no oversampling, no floor raising the sample above ``n``)."""
     return not plan.oversampling.enabled and plan.sample_size == plan.plan_sample_size
+
+
+def core_review(
+    plan: ReviewPlan, final: Mapping[str, str], ci_method: str, confidence: float
+) -> CoreReview | None:
+    """The verdicts on the equal-probability core; None for a plan drawn without a core."""
+    if not plan.has_core:
+        return None
+    core = [s.slide_id for s in plan.sample if s.core]
+    judged = [final[s] for s in core if s in final]
+    n_pass = sum(v == "pass" for v in judged)
+    ci = interval(n_pass, len(judged), ci_method, confidence)
+    return CoreReview(
+        size=len(core),
+        inclusion_probability=len(core) / plan.lot_size,
+        reviewed=len(judged),
+        n_pass=n_pass,
+        n_fail=len(judged) - n_pass,
+        remaining=len(core) - len(judged),
+        accuracy=n_pass / len(judged) if judged else None,
+        ci_low=ci[0] if ci else None,
+        ci_high=ci[1] if ci else None,
+    )
 
 
 def decide(
@@ -122,32 +149,42 @@ def decide(
     remaining: int,
     weighted_accuracy: float | None,
     target: float,
+    core: CoreReview | None = None,
 ) -> tuple[str, str, float | None]:
-    """The lot decision: ``(decision, basis, failures counted)`` (see the module docstring)."""
-    complete = remaining == 0
+    """The lot decision: ``(decision, basis, failures counted)`` (see the module docstring).
+
+    ``n_fail`` and ``remaining`` count every sampled slide; an ISO plan with a ``core`` counts
+    the core's instead.
+    """
     if plan.plan == "precision":
-        if complete and weighted_accuracy is not None:
+        if remaining == 0 and weighted_accuracy is not None:
             return ("accept" if weighted_accuracy >= target else "reject"), "target", None
         return "incomplete", "target", None
     ac, re_ = plan.acceptance_number, plan.rejection_number
     assert ac is not None and re_ is not None
-    if equal_probability(plan):
-        if n_fail >= re_:
-            return "reject", "count", float(n_fail)
-        if complete:
-            return "accept", "count", float(n_fail)
-        return "incomplete", "count", float(n_fail)
-    if complete and weighted_accuracy is not None:
-        d_w = plan.plan_sample_size * (1.0 - weighted_accuracy)
-        return ("accept" if d_w <= ac + 1e-9 else "reject"), "weighted", d_w
-    return "incomplete", "weighted", None
+    if core is not None:
+        n_fail, remaining = core.n_fail, core.remaining
+    elif not equal_probability(plan):
+        if remaining == 0 and weighted_accuracy is not None:
+            d_w = plan.plan_sample_size * (1.0 - weighted_accuracy)
+            return ("accept" if d_w <= ac + 1e-9 else "reject"), "weighted", d_w
+        return "incomplete", "weighted", None
+    if n_fail >= re_:
+        return "reject", "count", float(n_fail)
+    if remaining == 0:
+        return "accept", "count", float(n_fail)
+    return "incomplete", "count", float(n_fail)
 
 
 def stratum_results(
     plan: ReviewPlan, final: Mapping[str, str], ci_method: str, confidence: float
 ) -> list[StratumResult]:
-    """Per stratum: lot, sampled, reviewed, PASS count, accuracy with its interval, weighted accuracy."""
+    """Per stratum: lot, sampled (of which core), reviewed, PASS count, accuracy with its interval,
+    weighted accuracy. Core and supplementary slides count alike here."""
     by_slide = {s.slide_id: s for s in plan.sample}
+    core: dict[str, int] = {}
+    for slide in plan.sample:
+        core[slide.stratum] = core.get(slide.stratum, 0) + bool(slide.core)
     out = []
     for st in plan.strata:
         cells: dict[str, tuple[int, int, int]] = {c.label: (c.lot, 0, 0) for c in st.cells}
@@ -172,6 +209,7 @@ def stratum_results(
                 ci_low=ci[0] if ci else None,
                 ci_high=ci[1] if ci else None,
                 weighted_accuracy=w.accuracy,
+                core_sampled=core.get(st.label, 0) if plan.has_core else None,
             )
         )
     return out

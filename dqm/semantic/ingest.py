@@ -15,7 +15,15 @@ from shapely.geometry.base import BaseGeometry
 
 from dqm.profile import Profile
 from dqm.semantic import agreement as agr
-from dqm.semantic.estimate import cell_counts, decide, stratum_results, unsampled_slides, weighted_estimate
+from dqm.semantic.estimate import (
+    cell_counts,
+    core_review,
+    decide,
+    equal_probability,
+    stratum_results,
+    unsampled_slides,
+    weighted_estimate,
+)
 from dqm.semantic.intervals import interval
 from dqm.semantic.models import (
     REASONS,
@@ -210,7 +218,8 @@ def ingest(
     if unsampled:
         note = f"{unsampled} slide(s) in strata with no sampled slide are not covered (minimum per stratum 0)"
         weighted = weighted.model_copy(update={"note": "; ".join(n for n in (weighted.note, note) if n)})
-    decision, basis, counted = decide(plan, n_fail, len(missing), weighted.accuracy, options.target)
+    core = core_review(plan, final, options.ci_method, options.confidence)
+    decision, basis, counted = decide(plan, n_fail, len(missing), weighted.accuracy, options.target, core)
     reasons = dict.fromkeys(REASONS, 0)
     for slide, verdict in final.items():
         if verdict == "fail":
@@ -253,6 +262,7 @@ def ingest(
         decision=decision,  # type: ignore[arg-type]
         decision_basis=basis,  # type: ignore[arg-type]
         failures_counted=counted,
+        core=core,
         target=options.target if plan.plan == "precision" else None,
         weighted=weighted,
         strata=stratum_results(plan, final, options.ci_method, options.confidence),
@@ -267,7 +277,27 @@ def ingest(
         verdict_files=[vf.path for vf in files],
         passed=decision == "accept",
         method=method_text(plan, options),
+        note=plan_note(plan),
     )
+
+
+def plan_note(plan: ReviewPlan) -> str:
+    """What a plan drawn without an equal-probability core means for the decision (else empty)."""
+    if plan.has_core:
+        return ""
+    note = (
+        f"this plan was drawn by dqm {plan.dqm_version}, before the sample had an equal-probability "
+        "core: it is decided as it was then"
+    )
+    if plan.plan == "iso2859" and not equal_probability(plan):
+        return (
+            f"{note}, by the weighted FAIL count n · (1 − p̂_w) against Ac, a rule of dqm's own that "
+            "ISO 2859-1 does not have (inclusion probabilities differ); draw a new sample with dqm "
+            "sample for a decision on an equal-probability core"
+        )
+    if plan.plan == "iso2859":
+        return f"{note}, by the FAIL count over every sampled slide"
+    return note
 
 
 def method_text(plan: ReviewPlan, options: IngestOptions) -> str:
@@ -289,9 +319,23 @@ def method_text(plan: ReviewPlan, options: IngestOptions) -> str:
         if plan.oversampling.enabled
         else ""
     )
+    design = f" Stratified by {strata} ({len(plan.strata)} strata, "
+    if plan.has_core:
+        core = sum(bool(s.core) for s in plan.sample)
+        design = (
+            f" The {core} core slides are a simple random sample of the {plan.lot_size} (every slide's "
+            f"chance {core / plan.lot_size:.3g})"
+            + (", and the lot decision counts their FAILs only" if plan.plan == "iso2859" else "")
+            + f"; {plan.sample_size - core} supplementary slides bring each stratum to at least "
+            f"{plan.minimum_per_stratum} (and flagged slides to their oversampled share) for the "
+            f"per-stratum figures and the stratified estimate.{design}seed {plan.seed})."
+        )
+    else:
+        design += (
+            f"proportional allocation, at least {plan.minimum_per_stratum} per stratum, seed {plan.seed})."
+        )
     return (
-        f"{head} Stratified by {strata} ({len(plan.strata)} strata, proportional allocation, at least "
-        f"{plan.minimum_per_stratum} per stratum, seed {plan.seed}).{over} Interval: "
+        f"{head}{design}{over} Interval: "
         f"{'Wilson score' if options.ci_method == 'wilson' else 'Clopper–Pearson exact'}, "
         f"{100 * options.confidence:g} %. Several reviewers: adjudication {options.adjudication}."
     )

@@ -76,6 +76,11 @@ class PlanSlide(_Frozen):
     image_path: str | None = None
     annotation_path: str | None = None
     """Paths relative to the batch folder, as the manifest or the pairing gave them."""
+    core: bool | None = None
+    """True: in the equal-probability core sample, the slides the ISO 2859-1 decision counts;
+    False: supplementary (stratum floors, oversampling), for the per-stratum figures and the
+    weighted estimate only. None in a plan written before dqm drew a core (every slide then
+    counts, as it did)."""
 
 
 class Oversampling(_Frozen):
@@ -109,7 +114,7 @@ class ReviewPlan(_Frozen):
     plan_sample_size: int
     """The sample size the plan asks for (after the arrows, capped at the lot)."""
     sample_size: int
-    """Slides actually drawn: the plan's, raised when the per-stratum floors need more."""
+    """Slides actually drawn: the core (``plan_sample_size``) and the supplementary slides."""
     acceptance_number: int | None = None
     rejection_number: int | None = None
     note: str = ""
@@ -124,6 +129,11 @@ class ReviewPlan(_Frozen):
     """Every slide id of the lot, sorted (verdicts for other ids are unknown slides)."""
     duplicate_ids: list[str] = Field(default_factory=list)
     """Slide ids that occur more than once in the batch; the first occurrence is in the lot."""
+
+    @property
+    def has_core(self) -> bool:
+        """True when the slides are marked core or supplementary (plans written before are not)."""
+        return any(s.core is not None for s in self.sample)
 
 
 # --------------------------------------------------------------------------- the result
@@ -164,6 +174,9 @@ class StratumResult(_Frozen):
     ci_high: float | None = None
     weighted_accuracy: float | None = None
     """Within-stratum estimate with the cells' weights (equals ``accuracy`` without oversampling)."""
+    core_sampled: int | None = None
+    """Of ``sampled``, the slides in the equal-probability core (the rest are supplementary);
+    None for a plan drawn without a core."""
 
 
 class WeightedEstimate(_Frozen):
@@ -178,6 +191,24 @@ class WeightedEstimate(_Frozen):
     lot_covered: int
     """Slides of the lot in cells with at least one reviewed slide (the whole lot once complete)."""
     note: str = ""
+
+
+class CoreReview(_Frozen):
+    """The equal-probability core: the plan's ``n`` slides, the only ones the ISO 2859-1 decision counts."""
+
+    size: int
+    """Slides in the core: the plan's sample size (the whole lot under 100 % inspection)."""
+    inclusion_probability: float
+    """``size / lot``: the same for every slide of the lot (a simple random sample)."""
+    reviewed: int
+    n_pass: int
+    n_fail: int
+    remaining: int
+    """Core slides still without a usable verdict: the decision waits for them."""
+    accuracy: float | None
+    """``n_pass / reviewed`` over the core (None before any core verdict)."""
+    ci_low: float | None = None
+    ci_high: float | None = None
 
 
 class Kappa(_Frozen):
@@ -258,7 +289,10 @@ class SemanticResult(_Frozen):
     decision: Literal["accept", "reject", "incomplete"]
     decision_basis: Literal["count", "weighted", "target"]
     failures_counted: float | None = None
-    """What was compared with Ac: the FAIL count, or for the weighted basis ``n · (1 − p̂_w)``."""
+    """What was compared with Ac: the FAIL count among the core slides (all sampled slides for a
+    plan without a core), or for the weighted basis ``n · (1 − p̂_w)``."""
+    core: CoreReview | None = None
+    """The equal-probability core and its verdicts; None for a plan drawn without a core."""
     target: float | None = None
     weighted: WeightedEstimate | None = None
     strata: list[StratumResult] = Field(default_factory=list)
@@ -274,6 +308,8 @@ class SemanticResult(_Frozen):
     passed: bool
     """True only when the lot decision is ``accept``."""
     method: str = ""
+    note: str = ""
+    """What the reader of the decision should know (e.g. a plan drawn without a core)."""
 
     @property
     def gates(self) -> list[DecidedFigure]:
@@ -281,7 +317,8 @@ class SemanticResult(_Frozen):
 
         A precision plan decides on the stratified estimate (``weighted``), which differs from the
         raw PASS share when flagged slides were oversampled; an ISO plan decides on the FAIL count
-        against Ac / Re, and the raw accuracy is shown with it.
+        among the equal-probability core against Ac / Re, and the core's PASS share is shown with
+        it (the raw share of every sampled slide for a plan drawn without a core).
         """
         if self.plan == "precision" and self.weighted is not None:
             w = self.weighted
@@ -301,19 +338,27 @@ class SemanticResult(_Frozen):
                     value_field="accuracy",
                 )
             ]
+        c = self.core if self.plan == "iso2859" else None
+        counts = (
+            (c.accuracy, c.ci_low, c.ci_high, c.n_pass, c.reviewed, "core slides", "core")
+            if c is not None
+            else (self.accuracy, self.ci_low, self.ci_high, self.n_pass, self.n_reviewed, "slides", "")
+        )
+        accuracy, low, high, n_pass, n_reviewed, unit, source = counts
         return [
             DecidedFigure(
                 name="accuracy",
-                value=self.accuracy,
-                ci_low=self.ci_low,
-                ci_high=self.ci_high,
-                numerator=self.n_pass,
-                denominator=self.n_reviewed,
-                unit="slides",
+                value=accuracy,
+                ci_low=low,
+                ci_high=high,
+                numerator=n_pass,
+                denominator=n_reviewed,
+                unit=unit,
                 target=self.target,
                 passed=self.passed,
                 percent=True,
                 note=self._count_rule(),
+                source=source,
                 value_field="accuracy",
             )
         ]
@@ -322,7 +367,8 @@ class SemanticResult(_Frozen):
         """The ISO 2859-1 acceptance rule in words (the decision is on the FAIL count)."""
         if self.acceptance_number is None or self.rejection_number is None:
             return ""
+        among = f" among the {self.core.size} core slides" if self.core is not None else ""
         return (
-            f"lot accepted with at most {self.acceptance_number} FAIL, rejected from "
+            f"lot accepted with at most {self.acceptance_number} FAIL{among}, rejected from "
             f"{self.rejection_number} (ISO 2859-1 Ac / Re)"
         )

@@ -34,9 +34,14 @@ from dqm.semantic.sampling import Unit, draw_sample, flag_units
 PLAN_JSON, PLAN_CSV = "review_plan.json", "review_plan.csv"
 MISSING = "(missing)"
 ALLOCATION_RULE = (
-    "proportional to stratum size, at least min(minimum, N_h) per non-empty stratum, "
-    "largest-remainder rounding; simple random sample inside each cell by SHA-256 rank"
+    "core: simple random sample of the plan's n from the whole lot by SHA-256 rank (the ISO 2859-1 "
+    "decision counts these slides only); supplementary: each cell brought up to min(minimum, N_h) per "
+    "non-empty stratum, or with oversampling to its share of the proportional allocation (flagged "
+    "slides counted factor times, largest-remainder rounding), by the next slides of the cell in "
+    "SHA-256 rank"
 )
+SAMPLE_PARTS = {True: "core", False: "supplementary", None: ""}
+"""The ``sample`` column of ``review_plan.csv`` (empty for a plan drawn without a core)."""
 
 
 class PlanError(ValueError):
@@ -191,6 +196,7 @@ def build_plan(
             weight=d.weight,
             image_path=seen[d.slide_id].image_path,
             annotation_path=seen[d.slide_id].annotation_path,
+            core=d.core,
         )
         for d in sample.draws
     ]
@@ -222,16 +228,23 @@ def build_plan(
 
 
 def plan_id(plan: ReviewPlan) -> str:
-    """SHA-256 of the plan without its ``plan_id`` (verdict files quote it)."""
-    body = plan.model_dump_json(exclude={"plan_id"})
+    """SHA-256 of the plan without its ``plan_id`` (verdict files quote it).
+
+    A plan written before slides were marked core or supplementary hashes without that field,
+    as it did when it was written, so it still reads.
+    """
+    if plan.has_core:
+        body = plan.model_dump_json(exclude={"plan_id"})
+    else:
+        body = plan.model_dump_json(exclude={"plan_id": True, "sample": {"__all__": {"core"}}})
     return hashlib.sha256(body.encode("utf-8")).hexdigest()
 
 
 def plan_csv(plan: ReviewPlan) -> str:
-    """``review_plan.csv``: one row per drawn slide."""
+    """``review_plan.csv``: one row per drawn slide; ``sample`` says core or supplementary."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(["slide_id", "stratum", "weight", "flagged", "inclusion_probability"])
+    writer.writerow(["slide_id", "stratum", "weight", "flagged", "inclusion_probability", "sample"])
     for s in plan.sample:
         writer.writerow(
             [
@@ -240,6 +253,7 @@ def plan_csv(plan: ReviewPlan) -> str:
                 repr(s.weight),
                 "yes" if s.flagged else "no",
                 repr(s.inclusion_probability),
+                SAMPLE_PARTS[s.core],
             ]
         )
     return buf.getvalue()

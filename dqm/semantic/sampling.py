@@ -1,20 +1,30 @@
-"""The seeded stratified draw, with optional risk-based oversampling and inverse-probability weights.
+"""The seeded review draw: an equal-probability core, a supplementary sample, inverse-probability weights.
 
 Design
 ------
-* The lot is split into strata (``--strata``, e.g. diagnosis × institution) and the sample is
-  allocated over them by :func:`dqm.semantic.allocation.allocate` (proportional, floor per stratum).
-* With oversampling, each stratum of at least two sampled slides is split into two *cells*,
-  flagged and other slides, and its slides are allocated to the cells with the flagged cell's
-  size counted ``factor`` times (at least one slide per non-empty cell). A stratum that gets a
-  single slide stays one cell, so every slide keeps a positive chance of being drawn.
-* Inside each cell the draw is a simple random sample without replacement: the ``n_c`` slides
-  with the smallest SHA-256 of ``"dqm-review:{seed}:{slide_id}"``. The same lot and seed give the
-  same sample on any machine and any numpy version, and an auditor can redo the draw with
-  ``sha256sum``.
-* Each drawn slide's inclusion probability is ``π = n_c / N_c`` and its weight ``1 / π = N_c / n_c``.
-  The weighted (Horvitz–Thompson / stratified) estimate ``Σ_c N_c · p̂_c / N`` is unbiased for the
-  lot's accuracy whatever the oversampling factor (tested by simulation in the test suite).
+* **Core.** The plan's ``n`` slides are a simple random sample of the whole lot, whatever the
+  strata, flags or floors: the ``n`` slides with the smallest SHA-256 of
+  ``"dqm-review:{seed}:{slide_id}"``. Every slide of the lot has the same chance ``n / N`` of being
+  in it; the ISO 2859-1 decision counts the FAILs among these slides only.
+* **Cells.** The lot is split into strata (``--strata``, e.g. diagnosis × institution). With
+  oversampling, each stratum that :func:`dqm.semantic.allocation.allocate` gives at least two slides
+  (proportional, floor per stratum) is split into two *cells*, flagged and other slides; otherwise
+  a cell is a stratum. A stratum given a single slide stays one cell, so every slide keeps a
+  positive chance of being drawn.
+* **Supplement.** Each cell has a target: without oversampling the stratum's floor
+  ``min(minimum, N_h)``; with oversampling the cell's share of the stratified allocation, the
+  flagged cell's size counted ``factor`` times (at least one slide per non-empty cell). The core
+  slides of a cell count towards its target; when they fall short, the cell's next slides in the
+  same SHA-256 order are added as *supplementary* slides. So a cell's drawn slides are always its
+  ``n_c`` smallest hashes, ``n_c = max(core slides in the cell, target)``.
+* **Weights.** Given how many core slides fell in each cell, the slides drawn from a cell are a
+  simple random sample of ``n_c`` of its ``N_c`` slides, independent across cells (the core is
+  exchangeable inside a cell). Each drawn slide's inclusion probability is ``π = n_c / N_c`` and
+  its weight ``1 / π = N_c / n_c``; the stratified (Horvitz–Thompson) estimate
+  ``Σ_c N_c · p̂_c / N`` is unbiased for the lot's accuracy conditionally on the core's composition
+  and so overall, whatever the floors and the oversampling factor (tested by simulation).
+* The same lot and seed give the same sample on any machine and any numpy version, and an auditor
+  can redo the draw with ``sha256sum``.
 """
 
 from __future__ import annotations
@@ -66,7 +76,10 @@ class Draw:
     cell: str
     flagged: bool
     inclusion_probability: float
+    """``n_c / N_c`` given the core's composition (see the module docstring)."""
     weight: float
+    core: bool
+    """True for a slide of the equal-probability core, False for a supplementary slide."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,9 +90,11 @@ class Sample:
     """Sorted by stratum then slide id."""
     cells: list[Cell]
     allocation: dict[str, int]
-    """Stratum → slides drawn."""
+    """Stratum → slides drawn (core and supplementary)."""
     sizes: dict[str, int]
     """Stratum → slides in the lot."""
+    core_size: int
+    """Slides in the equal-probability core: the plan's ``n``, capped at the lot."""
 
 
 def draw_key(seed: int, slide_id: str) -> str:
@@ -117,32 +132,33 @@ def draw_sample(
     minimum: int = 1,
     oversample: float = 1.0,
 ) -> Sample:
-    """Draw the review sample.
+    """Draw the review sample: the equal-probability core and the supplementary slides.
 
     Parameters
     ----------
     units
         The lot; slide ids must be unique (the caller removes duplicates).
     n
-        Sample size of the plan. Raised to the sum of the per-stratum floors when smaller, capped
-        at the lot size.
+        Sample size of the plan: the size of the core, capped at the lot size.
     seed
         Seed of the draw; same lot and seed, same sample.
     minimum
-        Floor per non-empty stratum.
+        Floor per non-empty stratum, met by supplementary slides where the core falls short.
     oversample
-        Factor by which flagged slides are favoured inside a stratum (1 = no oversampling).
+        Factor by which flagged slides are favoured inside a stratum (1 = no oversampling); the
+        extra flagged slides are supplementary.
 
     Returns
     -------
     Sample
-        The drawn slides with their inclusion probabilities and weights, the cells and the
-        allocation. An empty lot gives an empty sample.
+        The drawn slides (core or supplementary) with their inclusion probabilities and weights,
+        the cells and the slides drawn per stratum. The core does not depend on the strata, the
+        flags, the floor or the oversampling. An empty lot gives an empty sample.
 
     Raises
     ------
     ValueError
-        On duplicate slide ids, a negative ``n`` or an oversampling factor below 1.
+        On duplicate slide ids, a negative ``n`` or ``minimum``, or an oversampling factor below 1.
     """
     lot = list(units)
     ids = [u.slide_id for u in lot]
@@ -150,25 +166,35 @@ def draw_sample(
         raise ValueError("slide ids in the lot must be unique")
     if oversample < 1.0:
         raise ValueError(f"oversampling factor must be at least 1, got {oversample}")
+    if n < 0 or minimum < 0:
+        raise ValueError("the sample size and the floor per stratum must not be negative")
     by_stratum: dict[str, list[Unit]] = {}
     for u in sorted(lot, key=lambda u: (u.stratum, u.slide_id)):
         by_stratum.setdefault(u.stratum, []).append(u)
     sizes = {k: len(v) for k, v in by_stratum.items()}
-    alloc = allocate(sizes, n, minimum)
+    if oversample > 1.0:
+        targets = allocate(sizes, n, minimum)
+    else:
+        targets = {k: min(minimum, size) for k, size in sizes.items()}
+    core = set(simple_random_sample(ids, n, seed))
     draws: list[Draw] = []
     cells: list[Cell] = []
     for stratum, members in by_stratum.items():
-        for cell, cell_units in split_cells(stratum, members, alloc[stratum], oversample):
+        for target, cell_units in split_cells(stratum, members, targets[stratum], oversample):
+            in_core = sum(u.slide_id in core for u in cell_units)
+            cell = Cell(target.stratum, target.part, target.lot, max(in_core, target.sampled))
             cells.append(cell)
+            # the cell's smallest hashes: its core slides first, then the supplementary ones
             chosen = set(simple_random_sample([u.slide_id for u in cell_units], cell.sampled, seed))
             pi = cell.sampled / cell.lot
             draws.extend(
-                Draw(u.slide_id, stratum, cell.label, u.flagged, pi, cell.weight)
+                Draw(u.slide_id, stratum, cell.label, u.flagged, pi, cell.weight, u.slide_id in core)
                 for u in cell_units
                 if u.slide_id in chosen
             )
     draws.sort(key=lambda d: (d.stratum, d.slide_id))
-    return Sample(draws=draws, cells=cells, allocation=alloc, sizes=sizes)
+    drawn = {k: sum(c.sampled for c in cells if c.stratum == k) for k in sizes}
+    return Sample(draws=draws, cells=cells, allocation=drawn, sizes=sizes, core_size=len(core))
 
 
 def flag_units(

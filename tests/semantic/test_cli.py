@@ -39,6 +39,7 @@ def sampled(defect_batch: Path, tmp_path_factory: pytest.TempPathFactory) -> tup
     for name in ("a", "b"):
         res = runner.invoke(app, ["sample", str(defect_batch), "--out", str(out / name), "--seed", "11"])
         assert res.exit_code == 0, res.output
+        assert "(13 core, the rest supplementary)" in res.output
     return out / "a", out / "b", before
 
 
@@ -53,7 +54,11 @@ def test_sample_writes_plan_csv_and_sheet(sampled: tuple[Path, Path, str], defec
     for key in ("plan", "sample_size", "strata", "lot_ids"):
         assert key in plan
     rows = plan_rows(a)
-    assert len(rows) == plan["sample_size"] and {"slide_id", "stratum", "weight"} <= set(rows[0])
+    assert len(rows) == plan["sample_size"] and {"slide_id", "stratum", "weight", "sample"} <= set(rows[0])
+    # the plan's n is the equal-probability core; floors add supplementary slides
+    assert [r["sample"] for r in rows].count("core") == 13
+    assert {r["sample"] for r in rows} <= {"core", "supplementary"}
+    assert [s["core"] for s in plan["sample"]] == [r["sample"] == "core" for r in rows]
     assert sum(s["sampled"] for s in plan["strata"]) == plan["sample_size"]
     html = (a / "review.html").read_text()
     assert "Content-Security-Policy" in html and "default-src 'none'" in unescape(html)
@@ -64,6 +69,7 @@ def test_sample_writes_plan_csv_and_sheet(sampled: tuple[Path, Path, str], defec
     )
     assert html.count("data:image/jpeg;base64,") >= plan["sample_size"] - 2  # unreadable slides have no image
     assert 'style="' not in html  # the CSP forbids inline styles
+    assert "supplementary" not in html  # the review stays blind to why a slide was drawn
     assert tree_hash(defect_batch) == before  # the batch is never written to
 
 
@@ -110,20 +116,15 @@ def test_review_plan_for_the_reference_study_lot() -> None:
 
 
 def _write_verdicts(path: Path, plan_dir: Path, reviewer: str, fail: int = 0) -> Path:
+    """Every sampled slide judged; the first ``fail`` slides of the core (which decides) FAIL."""
     rows = plan_rows(plan_dir)
+    failing = {r["slide_id"] for r in [r for r in rows if r["sample"] == "core"][:fail]}
     with path.open("w", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(["slide_id", "reviewer", "verdict", "reason", "comment"])
-        for i, r in enumerate(rows):
-            w.writerow(
-                [
-                    r["slide_id"],
-                    reviewer,
-                    "fail" if i < fail else "pass",
-                    "wrong_class" if i < fail else "",
-                    "",
-                ]
-            )
+        for r in rows:
+            bad = r["slide_id"] in failing
+            w.writerow([r["slide_id"], reviewer, "fail" if bad else "pass", "wrong_class" if bad else "", ""])
     return path
 
 
@@ -136,9 +137,10 @@ def test_ingest_then_audit_with_review(
         app, ["review", "ingest", "--plan", str(plan_dir), str(good), "--out", str(tmp_path / "sem")]
     )
     assert res.exit_code == 0, res.output
-    assert "decision: ACCEPT" in res.output
+    assert "decision: ACCEPT (0 FAIL in the core, 0 in all" in res.output
     sem = json.loads((tmp_path / "sem" / "semantic.json").read_text())
     for key in (
+        "core",
         "accuracy",
         "ci_low",
         "ci_high",
@@ -167,7 +169,7 @@ def test_ingest_then_audit_with_review(
     res = runner.invoke(
         app, ["review", "ingest", "--plan", str(plan_dir), str(bad), "--out", str(tmp_path / "sem2")]
     )
-    assert res.exit_code == 1 and "decision: REJECT" in res.output
+    assert res.exit_code == 1 and "decision: REJECT (1 FAIL in the core" in res.output
     res = runner.invoke(
         app,
         ["audit", str(defect_batch), "--out", str(tmp_path / "audit2"), "--review", str(tmp_path / "sem2")],

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import json
 from pathlib import Path
 
@@ -88,10 +90,21 @@ def test_plan_files_round_trip_and_refuse_edits(tmp_path: Path) -> None:
     plan = plan_for(300, seed=4)
     paths = write_plan(plan, tmp_path)
     assert read_plan(tmp_path) == plan
-    assert paths["csv"].read_text().splitlines()[0] == "slide_id,stratum,weight,flagged,inclusion_probability"
-    assert plan_csv(plan).count("\n") == plan.sample_size + 1
+    assert paths["csv"].read_text(encoding="utf-8") == plan_csv(plan)
+    rows = list(csv.DictReader(io.StringIO(plan_csv(plan))))
+    assert list(rows[0]) == ["slide_id", "stratum", "weight", "flagged", "inclusion_probability", "sample"]
+    assert len(rows) == plan.sample_size
+    assert [r["sample"] for r in rows] == ["core" if s.core else "supplementary" for s in plan.sample]
+    assert sum(r["sample"] == "core" for r in rows) == plan.plan_sample_size
     doc = json.loads(paths["json"].read_text())
     doc["acceptance_number"] = 99
+    paths["json"].write_text(json.dumps(doc))
+    with pytest.raises(PlanError, match="edited"):
+        read_plan(tmp_path)
+    # moving a slide from the supplementary sample into the core is an edit too
+    doc = json.loads(plan.model_dump_json())
+    supplementary = next(s for s in doc["sample"] if s["core"] is False)
+    supplementary["core"] = True
     paths["json"].write_text(json.dumps(doc))
     with pytest.raises(PlanError, match="edited"):
         read_plan(tmp_path)
@@ -219,15 +232,19 @@ def test_single_stratum_is_simple_random_sampling() -> None:
     assert w.accuracy == pytest.approx(p) and w.variance == pytest.approx((1 - 40 / 500) * p * (1 - p) / 39)
 
 
-def test_oversampled_plan_decides_on_the_weighted_count(tmp_path: Path, profile: Profile) -> None:
+def test_oversampled_plan_decides_on_the_core_count(tmp_path: Path, profile: Profile) -> None:
     plan = plan_for(3500, flagged_every=7, oversample=True, factor=4.0)
     assert plan.oversampling.enabled and plan.oversampling.flagged_in_sample > plan.sample_size / 7
     fails = {s.slide_id for s in plan.sample if s.flagged}
     r = run(plan, [verdict_file(tmp_path, verdicts(plan, fails))], profile)
-    assert r.decision_basis == "weighted" and r.weighted is not None and r.weighted.accuracy is not None
-    assert r.failures_counted == pytest.approx(plan.plan_sample_size * (1 - r.weighted.accuracy))
-    assert r.decision == ("accept" if r.failures_counted <= 5 else "reject")
+    core_fails = sum(s.core is True for s in plan.sample if s.flagged)
+    # the extra flagged slides oversampling added are supplementary: the decision never sees them
+    assert r.core is not None and r.core.size == plan.plan_sample_size == 200
+    assert r.n_fail > core_fails == r.core.n_fail
+    assert (r.decision_basis, r.failures_counted, r.decision) == ("count", core_fails, "reject")
+    assert r.core.accuracy == pytest.approx(1 - core_fails / 200)
     # the raw share over-counts the flagged slides; the weighted one puts them back in proportion
+    assert r.weighted is not None and r.weighted.accuracy is not None
     truth = 1 - sum(1 for i in lot(3500, 7) if i.warnings) / 3500
     assert r.accuracy is not None and r.accuracy < truth
     assert abs(r.weighted.accuracy - truth) < abs(r.accuracy - truth)
@@ -235,7 +252,7 @@ def test_oversampled_plan_decides_on_the_weighted_count(tmp_path: Path, profile:
 
 def test_precision_plan_decides_by_target(tmp_path: Path, profile: Profile) -> None:
     plan = plan_for(2000, plan="precision", margin=0.05)
-    assert plan.acceptance_number is None and plan.plan_sample_size == plan.sample_size
+    assert plan.acceptance_number is None and plan.plan_sample_size == sum(bool(s.core) for s in plan.sample)
     fails = {s.slide_id for s in plan.sample[:3]}
     r = run(plan, [verdict_file(tmp_path, verdicts(plan, fails))], profile, target=0.95)
     assert r.decision_basis == "target" and r.target == 0.95
@@ -380,15 +397,26 @@ def test_plan_for_the_reference_study_lot() -> None:
         7,
         8,
     )
-    assert plan.sample_size == 315 and len(plan.strata) == 28
+    core = [s for s in plan.sample if s.core]
+    assert len(core) == 315 and len(plan.strata) == 28
     assert all(st.sampled >= 1 for st in plan.strata)
-    # proportional: every stratum within one slide of its exact share of 315
-    assert all(abs(st.sampled - 315 * st.lot / 34_376) < 1 for st in plan.strata)
+    # the core is a simple random sample: each stratum holds about its share of 315 (hypergeometric)
+    for st in plan.strata:
+        share = st.lot / 34_376
+        sd = (315 * share * (1 - share) * (34_376 - 315) / (34_376 - 1)) ** 0.5
+        assert abs(sum(s.stratum == st.label for s in core) - 315 * share) < 4 * sd
+    # supplementary slides only where a stratum's floor of one needed them
+    assert plan.sample_size - 315 == sum(
+        1 for st in plan.strata if not any(s.stratum == st.label for s in core)
+    )
 
 
 def test_strata_left_unsampled_are_said_not_covered(tmp_path: Path, profile: Profile) -> None:
     items = [*lot(400), ItemSummary(slide_id="rare", diagnosis="MM", institution="Nowhere")]
-    plan = build_plan(items, BATCH, PlanOptions(minimum=0))
+    # with no floor the sample is the core alone; the first seed that leaves "rare" out of it
+    plans = (build_plan(items, BATCH, PlanOptions(minimum=0, seed=seed)) for seed in range(20))
+    plan = next(p for p in plans if all(s.slide_id != "rare" for s in p.sample))
+    assert plan.sample_size == plan.plan_sample_size
     rare = next(st for st in plan.strata if st.label == "MM / Nowhere")
     assert rare.sampled == 0
     r = run(plan, [verdict_file(tmp_path, verdicts(plan))], profile)
@@ -397,3 +425,123 @@ def test_strata_left_unsampled_are_said_not_covered(tmp_path: Path, profile: Pro
     assert left >= 1 and r.weighted.lot_covered == 401 - left
     assert f"{left} slide(s) in strata with no sampled slide" in r.weighted.note
     assert "provisional" not in r.weighted.note
+
+
+# --------------------------------------------------------------------------- the equal-probability core
+
+
+def lot_150_and_25_pairs() -> list[ItemSummary]:
+    """Issue 14's lot of 200: one stratum of 150 slides and 25 strata of 2."""
+    big = [ItemSummary(slide_id=f"B{i:03d}", diagnosis="BCC") for i in range(150)]
+    pairs = [
+        ItemSummary(slide_id=f"R{k:02d}-{j}", diagnosis=f"R{k:02d}") for k in range(25) for j in range(2)
+    ]
+    return big + pairs
+
+
+def test_floors_that_keep_the_total_at_n_no_longer_decide_the_lot(tmp_path: Path, profile: Profile) -> None:
+    """Lot 200 = 150 + 25 × 2: the floors alone already fill n = 50 with π 0.167 and 0.5.
+
+    The decision must rest on the equal-probability core (π = 50/200 for every slide); the
+    supplementary slides the floors add count for the strata and the weighted estimate only.
+    """
+    from dqm.semantic.allocation import allocate
+
+    sizes = {"BCC": 150, **{f"R{k:02d}": 2 for k in range(25)}}
+    floors_fill_n = allocate(sizes, 50, minimum=1)  # what a stratified draw of n would give
+    assert sum(floors_fill_n.values()) == 50 and floors_fill_n["BCC"] == 25
+    assert {floors_fill_n[k] / sizes[k] for k in sizes} == {25 / 150, 0.5}
+
+    plan = build_plan(lot_150_and_25_pairs(), BATCH, PlanOptions(strata=("diagnosis",), seed=3))
+    assert (plan.lot_size, plan.code_letter, plan.plan_sample_size) == (200, "H", 50)
+    assert (plan.acceptance_number, plan.rejection_number) == (1, 2)
+    core = [s for s in plan.sample if s.core]
+    extra = [s for s in plan.sample if s.core is False]
+    assert len(core) == 50 and len(extra) == plan.sample_size - 50 > 0
+    # supplementary slides only in pairs the core missed, one each: the floor
+    assert all(s.stratum != "BCC" for s in extra)
+    assert {s.stratum for s in extra}.isdisjoint({s.stratum for s in core})
+    assert len({s.stratum for s in extra}) == len(extra)
+    assert all(st.sampled >= 1 for st in plan.strata)
+
+    def judged(fail: set[str], skip: frozenset[str] | set[str] = frozenset()) -> SemanticResult:
+        rows = [r for r in verdicts(plan, fail) if r["slide_id"] not in skip]
+        return run(plan, [verdict_file(tmp_path, rows)], profile)
+
+    # every supplementary slide FAILs, every core slide PASSes: accepted, the core has no FAIL
+    r = judged({s.slide_id for s in extra})
+    assert r.n_fail == len(extra) >= plan.rejection_number  # the raw count would have rejected
+    assert r.core is not None and (r.core.size, r.core.reviewed, r.core.n_fail) == (50, 50, 0)
+    assert r.core.inclusion_probability == 0.25
+    assert (r.decision, r.decision_basis, r.failures_counted) == ("accept", "count", 0.0)
+    # ... while the per-stratum figures and the weighted estimate see those FAILs
+    assert r.weighted is not None and r.weighted.accuracy is not None and r.weighted.accuracy < 1.0
+    failed = {s.stratum for s in extra}
+    for st in r.strata:
+        assert st.core_sampled == sum(s.stratum == st.label for s in core)
+        assert (st.n_pass < st.reviewed) == (st.label in failed)
+    (gate,) = r.gates
+    assert (gate.value, gate.denominator, gate.unit, gate.source) == (1.0, 50, "core slides", "core")
+
+    # Re = 2 FAILs in the core reject, whatever the supplementary slides say
+    r = judged({s.slide_id for s in core[:2]})
+    assert (r.decision, r.failures_counted, r.core.n_fail) == ("reject", 2.0, 2)  # type: ignore[union-attr]
+    # one core FAIL with the core complete decides; the supplementary review may still be open
+    r = judged({core[0].slide_id}, skip={s.slide_id for s in extra})
+    assert (r.decision, r.provisional, r.remaining) == ("accept", True, len(extra))
+    assert r.core is not None and r.core.remaining == 0
+    # a core slide without a verdict leaves the lot undecided, as before
+    r = judged({core[0].slide_id}, skip={core[1].slide_id})
+    assert r.decision == "incomplete" and r.core is not None and r.core.remaining == 1
+    assert "among the 50 core slides" in r.gates[0].note and "core slides" in r.method
+
+
+def test_a_plan_written_before_the_core_still_ingests_as_before(tmp_path: Path, profile: Profile) -> None:
+    """``data/review_plan_without_core.json`` was written by dqm 0.1.0 before slides were marked
+    core or supplementary: lot 30, n = 13, 20 slides drawn because the floors raised the sample."""
+    plan = read_plan(Path(__file__).parent / "data" / "review_plan_without_core.json")
+    assert not plan.has_core and (plan.plan_sample_size, plan.sample_size) == (13, 20)
+    assert all(row.endswith(",") for row in plan_csv(plan).splitlines()[1:])  # empty sample column
+    fails = {plan.sample[0].slide_id}
+    r = run(plan, [verdict_file(tmp_path, verdicts(plan, fails))], profile)
+    assert r.core is None and all(st.core_sampled is None for st in r.strata)
+    # decided as then: unequal probabilities, so the weighted count against Ac = 0
+    assert r.decision_basis == "weighted" and r.weighted is not None and r.weighted.accuracy is not None
+    assert r.failures_counted == pytest.approx(13 * (1 - r.weighted.accuracy))
+    assert r.decision == "reject"
+    assert "before the sample had an equal-probability core" in r.note
+    assert "ISO 2859-1 does not have" in r.note
+    (gate,) = r.gates
+    assert (gate.denominator, gate.source) == (20, "")
+
+
+def test_the_report_shows_the_core_and_the_supplement(tmp_path: Path, profile: Profile) -> None:
+    from reports.html import render_html
+    from tests.reports.conftest import make_result, parse_html
+
+    plan = build_plan(lot_150_and_25_pairs(), BATCH, PlanOptions(strata=("diagnosis",), seed=3))
+    extra = {s.slide_id for s in plan.sample if s.core is False}
+    r = run(plan, [verdict_file(tmp_path, verdicts(plan, extra))], profile)
+    doc = parse_html(render_html(make_result(semantic=r)))
+    section = doc.by_id("semantic")
+    head = " ".join(section.text.split())
+    assert f"0 FAIL among the 50 core slides, {len(extra)} among all {plan.sample_size} sampled" in head
+    sample = " ".join(doc.by_id("semantic-sample").text.split())
+    assert sample.startswith(
+        "Sample: 50 core slides, a simple random sample of the 200 (every slide's chance 0.25)"
+    )
+    assert f"and {len(extra)} supplementary slides" in sample
+    rows = [
+        cells for tr in section.find_all("tr") if (cells := [td.text.strip() for td in tr.find_all("td")])
+    ]
+    assert rows[0][:2] == ["core (equal-probability sample): decides the lot", "50 / 50 core slides PASS"]
+    by_stratum = {row[0]: row for row in rows if row[0].startswith(("BCC", "R"))}
+    assert all(
+        by_stratum[st.label][2:4] == [str(st.sampled), str(st.core_sampled)] for st in r.strata
+    )  # sampled, of which core
+
+    old = read_plan(Path(__file__).parent / "data" / "review_plan_without_core.json")
+    r = run(old, [verdict_file(tmp_path, verdicts(old))], profile)
+    doc = parse_html(render_html(make_result(semantic=r)))
+    assert "dqm 0.1.0" in doc.by_id("semantic-note").text
+    assert not [n for n in doc.iter() if n.attrs.get("id") == "semantic-sample"]

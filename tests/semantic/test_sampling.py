@@ -88,7 +88,9 @@ def test_same_seed_same_sample_other_seed_other_sample() -> None:
     a, b, c = draw_sample(lot, 40, 1), draw_sample(list(reversed(lot)), 40, 1), draw_sample(lot, 40, 2)
     assert a == b
     assert [d.slide_id for d in a.draws] != [d.slide_id for d in c.draws]
-    assert len(a.draws) == 40 and a.allocation == {"BCC / A": 16, "MM / B": 12, "NS / A": 8, "SK / C": 4}
+    # no floor binds (every stratum has core slides): the sample is the core, 40 slides
+    assert len(a.draws) == 40 and all(d.core for d in a.draws) and a.core_size == 40
+    assert a.allocation == {k: sum(d.stratum == k for d in a.draws) for k in a.sizes}
 
 
 def test_weights_are_inverse_inclusion_probabilities() -> None:
@@ -111,9 +113,13 @@ def test_small_strata() -> None:
     sample = draw_sample(lot, 2, seed=0, oversample=3.0)
     one = [d for d in sample.draws if d.stratum == "tiny"]
     assert len(one) == 1 and one[0].weight == 1.0 and one[0].inclusion_probability == 1.0
-    # "big" gets one slide: too few to split flagged / other, so it stays one cell (every slide can be drawn)
+    # "big" is allocated one slide: too few to split flagged / other, so it stays one cell (every
+    # slide can be drawn); the core may put more than that in it
     big = [c for c in sample.cells if c.stratum == "big"]
-    assert len(big) == 1 and big[0].part is None and big[0].weight == 20.0
+    in_core = sum(d.core for d in sample.draws if d.stratum == "big")
+    assert len(big) == 1 and big[0].part is None and big[0].sampled == max(1, in_core)
+    assert big[0].weight == 20.0 / big[0].sampled
+    assert sum(d.core for d in sample.draws) == 2
 
 
 def test_bad_draw_input() -> None:
@@ -121,6 +127,10 @@ def test_bad_draw_input() -> None:
         draw_sample([Unit("a", "s"), Unit("a", "t")], 1, 0)
     with pytest.raises(ValueError, match="at least 1"):
         draw_sample([Unit("a", "s")], 1, 0, oversample=0.5)
+    with pytest.raises(ValueError, match="negative"):
+        draw_sample([Unit("a", "s")], -1, 0)
+    with pytest.raises(ValueError, match="negative"):
+        draw_sample([Unit("a", "s")], 1, 0, minimum=-1)
     assert draw_sample([], 5, 0).draws == []
 
 
@@ -136,7 +146,8 @@ def test_weighted_estimate_is_unbiased_under_oversampling() -> None:
     """Simulation over 1,000 seeds: flagged slides fail far more often and are drawn 4× as often.
 
     The inverse-probability weighted estimate averages to the lot's true accuracy; the raw share
-    of PASS does not (it over-counts the flagged slides). Inclusion frequencies match π, and the
+    of PASS does not (it over-counts the flagged slides). A slide's π is ``n_c / N_c`` given how
+    many core slides fell in its cell, so its frequency over the seeds matches its mean π; the
     variance formula matches the spread of the estimates.
     """
     lot = _lot()
@@ -144,9 +155,13 @@ def test_weighted_estimate_is_unbiased_under_oversampling() -> None:
     passes = {u.slide_id: (i % 5 < 3) if u.flagged else (i % 50 != 7) for i, u in enumerate(lot)}
     truth = sum(passes.values()) / len(lot)
     seeds = range(1000)
+    s = len(seeds)
     weighted, raw, variances = [], [], []
     drawn = dict.fromkeys(passes, 0)
-    pi = {}
+    pi = dict.fromkeys(passes, 0.0)
+    members: dict[tuple[str, str], list[str]] = {}
+    for u in lot:
+        members.setdefault((u.stratum, "flagged" if u.flagged else "other"), []).append(u.slide_id)
     for seed in seeds:
         sample = draw_sample(lot, 40, seed, minimum=1, oversample=4.0)
         cells = {c.label: [c.lot, 0, 0] for c in sample.cells}
@@ -154,13 +169,15 @@ def test_weighted_estimate_is_unbiased_under_oversampling() -> None:
             cells[d.cell][1] += 1
             cells[d.cell][2] += passes[d.slide_id]
             drawn[d.slide_id] += 1
-            pi[d.slide_id] = d.inclusion_probability
+        for c in sample.cells:  # every slide of a cell has the cell's π, drawn or not
+            for part in ("flagged", "other") if c.part is None else (c.part,):
+                for slide_id in members[c.stratum, part]:
+                    pi[slide_id] += c.sampled / c.lot / s
         w = weighted_estimate({k: (v[0], v[1], v[2]) for k, v in cells.items()}, len(lot))
         assert w.accuracy is not None and w.variance is not None
         weighted.append(w.accuracy)
         variances.append(w.variance)
         raw.append(sum(passes[d.slide_id] for d in sample.draws) / len(sample.draws))
-    s = len(seeds)
     sd = statistics.pstdev(weighted)
     assert abs(statistics.fmean(weighted) - truth) < 4 * sd / s**0.5
     assert truth - statistics.fmean(raw) > 10 * statistics.pstdev(raw) / s**0.5  # the raw share is biased
@@ -168,3 +185,73 @@ def test_weighted_estimate_is_unbiased_under_oversampling() -> None:
     expected = np.array([pi[k] for k in pi])
     assert np.all(np.abs(freq - expected) < 5 * np.sqrt(expected * (1 - expected) / s) + 1e-9)
     assert 0.8 < statistics.fmean(variances) / statistics.pvariance(weighted) < 1.25
+
+
+# --------------------------------------------------------------------------- the equal-probability core
+
+units_st = st.lists(
+    st.tuples(st.sampled_from(["a", "b", "c", "d"]), st.booleans()), min_size=1, max_size=30
+).map(lambda rows: [Unit(f"u{i:02d}", stratum, flagged) for i, (stratum, flagged) in enumerate(rows)])
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    lot=units_st,
+    n=st.integers(0, 35),
+    seed=st.integers(0, 10**6),
+    minimum=st.integers(0, 3),
+    oversample=st.sampled_from([1.0, 2.0, 4.0]),
+)
+def test_the_core_is_a_simple_random_sample_of_the_lot_by_construction(
+    lot: list[Unit], n: int, seed: int, minimum: int, oversample: float
+) -> None:
+    """The core is the same SHA-256 draw of n from the lot's ids whatever the strata, flags,
+    floor or oversampling; the supplement only adds slides, never replaces a core one."""
+    sample = draw_sample(lot, n, seed, minimum, oversample)
+    ids = [u.slide_id for u in lot]
+    core = {d.slide_id for d in sample.draws if d.core}
+    assert core == set(simple_random_sample(ids, n, seed)) and sample.core_size == len(core) == min(
+        n, len(lot)
+    )
+    unstratified = draw_sample([Unit(s, "one") for s in ids], n, seed, minimum=0)
+    assert {d.slide_id for d in unstratified.draws} == core
+    by_cell: dict[str, list[str]] = {}
+    for d in sample.draws:
+        by_cell.setdefault(d.cell, []).append(d.slide_id)
+    for cell in sample.cells:
+        members = [
+            u.slide_id
+            for u in lot
+            if u.stratum == cell.stratum and cell.part in (None, "flagged" if u.flagged else "other")
+        ]
+        drawn = sorted(by_cell.get(cell.label, []))
+        # a cell's drawn slides are its smallest hashes: core ones, then supplementary ones
+        assert drawn == simple_random_sample(members, cell.sampled, seed)
+        assert core & set(members) <= set(drawn)
+        if oversample == 1.0:  # cells are strata, topped up to their floor only
+            assert cell.sampled == max(len(core & set(members)), min(minimum, cell.lot))
+    for stratum, size in sample.sizes.items():
+        assert sample.allocation[stratum] >= min(minimum, size)
+
+
+@settings(max_examples=12, deadline=None)
+@given(
+    strata=st.lists(st.sampled_from(["a", "b", "c"]), min_size=6, max_size=6),
+    flags=st.lists(st.booleans(), min_size=6, max_size=6),
+    n=st.integers(1, 5),
+    oversample=st.sampled_from([1.0, 3.0]),
+)
+def test_every_slide_has_the_same_core_inclusion_probability(
+    strata: list[str], flags: list[bool], n: int, oversample: float
+) -> None:
+    """Over 1,500 seeds on a lot of six, each slide is in the core with frequency n/N, however
+    unequal its stratum and its overall inclusion probability (floors of 2, oversampling)."""
+    lot = [Unit(f"u{i}", s, f) for i, (s, f) in enumerate(zip(strata, flags, strict=True))]
+    seeds = 1500
+    in_core = dict.fromkeys((u.slide_id for u in lot), 0)
+    for seed in range(seeds):
+        for d in draw_sample(lot, n, seed, minimum=2, oversample=oversample).draws:
+            in_core[d.slide_id] += d.core
+    p = n / len(lot)
+    tolerance = 5 * (p * (1 - p) / seeds) ** 0.5
+    assert all(abs(count / seeds - p) < tolerance for count in in_core.values())

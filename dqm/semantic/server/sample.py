@@ -133,7 +133,8 @@ class ReviewSample:
 
     def _annotation(self, slide: SampleSlide) -> tuple[Annotation | None, str | None]:
         from dqm.batch import jailed
-        from dqm.readers import read_annotation
+        from dqm.model import Item
+        from dqm.readers import annotation_for_item, read_annotation, resolve_classes
 
         if not slide.annotation_path:
             return None, "the slide has no annotation file"
@@ -141,20 +142,11 @@ class ReviewSample:
         if path is None:
             return None, f"the annotation file is not read: {why}"
         rel = path.relative_to(self.root).as_posix()
-        annotations = read_annotation(path, rel, self.profile)
+        annotations = read_annotation(path, rel)
         if not annotations:
             return None, "the annotation file holds no annotation"
-        names = {slide.slide_id}
-        if slide.image_path:
-            names |= {Path(slide.image_path).name, Path(slide.image_path).stem}
-        ann = next(
-            (
-                a
-                for a in annotations
-                if a.image_key in names or (a.slide_file and Path(a.slide_file).name in names)
-            ),
-            annotations[0],
-        )
+        item = Item(slide.slide_id, slide.image_path, slide.annotation_path, {}, row=0)
+        ann = resolve_classes(annotation_for_item(annotations, item, slide.image_path), self.profile)
         if not ann.readable:
             return ann, "the annotation file cannot be read (see the audit's findings)"
         return ann, None
