@@ -239,13 +239,8 @@ class ValidityResult(_Frozen):
     def gates(self) -> list[ClassDice | PooledDice]:
         """The gated thresholds: per class, its mean slide Dice and/or its pooled Dice against the
         target, as ``gate_dice`` chose (the means over classes are reported, not gated)."""
-        out: list[ClassDice | PooledDice] = []
-        for c, d in self.dice_per_class.items():
-            if d.gated:
-                out.append(d if d.name else d.model_copy(update={"name": c}))
-            if d.pooled is not None and d.pooled.gated:
-                out.append(d.pooled)
-        return out
+        named = {c: d if d.name else d.model_copy(update={"name": c}) for c, d in self.dice_per_class.items()}
+        return gated_figures(named)
 
     def label_risk(self) -> dict[str, float]:
         """Slide id -> suspicion score (0-1) for every scored slide, for risk-based review sampling.
@@ -254,3 +249,15 @@ class ValidityResult(_Frozen):
         out or did not hold out are absent.
         """
         return {s.slide_id: s.suspicion for s in self.per_slide}
+
+
+def gated_figures(dice_per_class: dict[str, ClassDice]) -> list[ClassDice | PooledDice]:
+    """The figures the decision uses, class by class: the mean slide Dice and/or the pooled Dice
+    (each figure's ``gated``)."""
+    out: list[ClassDice | PooledDice] = []
+    for d in dice_per_class.values():
+        if d.gated:
+            out.append(d)
+        if d.pooled is not None and d.pooled.gated:
+            out.append(d.pooled)
+    return out

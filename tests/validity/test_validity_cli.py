@@ -56,6 +56,21 @@ def test_validity_writes_its_result_and_checkpoint(first_run: tuple[Path, Validi
         assert d.n_slides == len(scored)
         if scored:
             assert d.dice == pytest.approx(sum(scored) / len(scored))
+        # pooled: the slides' pixel counts summed, every held-out slide counted
+        tp, fp, fn = (
+            sum(getattr(s.pixels[cls], k) for s in v.per_slide if cls in s.pixels) for k in ("tp", "fp", "fn")
+        )
+        assert d.pooled is not None and (d.pooled.pixels.tp, d.pooled.pixels.fp, d.pooled.pixels.fn) == (
+            tp,
+            fp,
+            fn,
+        )
+        assert d.pooled.n_slides == v.n_scored and d.pooled.n_annotated == d.n_slides
+        if tp + fp + fn:
+            assert d.pooled.dice == pytest.approx(2 * tp / (2 * tp + fp + fn))
+        assert d.gated and d.pooled.gated  # smoke and tiny gate on both
+    assert v.gate_dice == "both" and v.training_tiles == 2 * 32 and v.unreadable_tiles == {}
+    assert v.passed == all(g.passed for g in v.gates) and len(v.gates) == 2 * len(v.classes)
     assert v.label_risk() == {s.slide_id: s.suspicion for s in v.per_slide}
     assert v.overlays and all(o.image.startswith("data:image/jpeg;base64,") for o in v.overlays)
     assert ValidityResult.model_validate_json(v.model_dump_json()) == v
