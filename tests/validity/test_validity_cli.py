@@ -34,6 +34,7 @@ def first_run(clean_batch: Path, tmp_path_factory: pytest.TempPathFactory) -> tu
     out = tmp_path_factory.mktemp("validity") / "run"
     res = runner.invoke(app, ["validity", str(clean_batch), "--out", str(out), "--profile", TINY, "-j", "1"])
     assert res.exit_code == 1, res.output  # a few seconds of training cannot reach Dice 0.80
+    assert "pooled Dice" in res.output and "mean slide Dice" in res.output
     assert _digest(clean_batch) == before  # the batch is read only
     return out, ValidityResult.model_validate_json((out / "validity.json").read_bytes())
 
