@@ -262,19 +262,34 @@ def _run_validity_stage(run: Any, result: Any, options: Any, resume_hint: str) -
 def _print_validity(v: Any) -> None:
     from rich.table import Table
 
-    table = Table("class", "Dice", "95 % CI", "slides", "target", "decision")
+    def fig(value: float | None, lo: float | None = None, hi: float | None = None) -> str:
+        return "–" if value is None else f"{value:.3f}" + ("" if lo is None else f" ({lo:.3f}–{hi:.3f})")
+
+    table = Table("class", "pooled Dice (95 % CI)", "slide Dice (95 % CI)", "slides", "target", "decision")
     for cls, d in v.dice_per_class.items():
-        ci = "–" if d.ci_low is None else f"{d.ci_low:.3f}–{d.ci_high:.3f}"
-        dice = "–" if d.dice is None else f"{d.dice:.3f}"
-        table.add_row(cls, dice, ci, str(d.n_slides), f"{d.target:.2f}", "pass" if d.passed else "FAIL")
+        p = d.pooled
+        failed = [g.name for g in v.gates if g.name in (cls, f"{cls} pooled") and not g.passed]
+        table.add_row(
+            cls,
+            "–" if p is None else fig(p.dice, p.ci_low, p.ci_high),
+            fig(d.dice, d.ci_low, d.ci_high),
+            str(d.n_slides),
+            f"{d.target:.2f}",
+            "FAIL" if failed else "pass",
+        )
     out.print(table)
     mean = "n/a" if v.mean_dice is None else f"{v.mean_dice:.3f}"
+    pooled = "" if v.pooled_mean_dice is None else f"pooled Dice {v.pooled_mean_dice:.3f}, "
     out.print(
-        f"validity: mean Dice {mean} over {v.n_scored} held-out slides "
+        f"validity: {pooled}mean slide Dice {mean} over {v.n_scored} held-out slides "
         f"({v.n_used} of {v.n_slides} slides used, {len(v.excluded)} left out), "
         f"{'PASS' if v.passed else 'FAIL'}",
         highlight=False,
     )
+    if v.unreadable_tiles:
+        n_bad = sum(v.unreadable_tiles.values())
+        of = f" of {v.training_tiles}" if v.training_tiles else ""
+        out.print(f"unreadable training tiles: {n_bad}{of}, replaced by blank ones", highlight=False)
     if v.excluded:
         from collections import Counter
 

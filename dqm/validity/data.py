@@ -411,13 +411,14 @@ def epoch_samples(
 
 
 class TileReader:
-    """Reads a sampled tile: ``{"slide", "row0", "col0"}`` -> image ``(3, T, T)`` uint8 and label ``(1, T, T)``.
+    """Reads a sampled tile: ``{"slide", "row0", "col0"}`` -> image ``(3, T, T)`` uint8, label
+    ``(1, T, T)``, and ``slide`` and ``unreadable`` (1 when the tile could not be read, else 0).
 
     A region that cannot be read (a corrupt tile deep in a slide that passed the header probe)
-    must not stop training: it is replaced by a white, all-background tile and counted in
-    ``failures`` (slide id -> count; counted in the process that reads, so only with
-    ``loader_workers: 0`` does the training process see the counts). The same slide, if held
-    out, fails its whole-slide prediction and is left out with that reason.
+    must not stop training: it is replaced by a white, all-background tile and flagged. The flag
+    travels with the sample, so the training process counts failures whichever process read the
+    tile (DataLoader workers included: a count kept here would stay in the worker). The same
+    slide, if held out, fails its whole-slide prediction and is left out with that reason.
     """
 
     def __init__(self, records: Sequence[SlideRecord], resolution_um: float, tile: int) -> None:
@@ -425,17 +426,22 @@ class TileReader:
         self.readers = [SlideReader(r.path) for r in self.records]
         self.resolution_um = resolution_um
         self.tile = tile
-        self.failures: dict[str, int] = {}
 
     def __call__(self, sample: dict[str, int]) -> dict[str, Any]:
         rec = self.records[sample["slide"]]
         ds = rec.downsample(self.resolution_um)
         r0, c0, t = sample["row0"], sample["col0"], self.tile
+        unreadable = 0
         try:
             rgb = self.readers[sample["slide"]].read(r0, c0, t, t, ds)
             label = rasterise(rec.lesions, Frame(c0 * ds, r0 * ds, ds), (t, t))
-        except Exception:  # counted and substituted: see the class docstring
-            self.failures[rec.slide_id] = self.failures.get(rec.slide_id, 0) + 1
+        except Exception:  # flagged and substituted: see the class docstring
+            unreadable = 1
             rgb = np.full((t, t, 3), 255, dtype=np.uint8)
             label = np.zeros((t, t), dtype=np.uint8)
-        return {"image": np.ascontiguousarray(rgb.transpose(2, 0, 1)), "label": label[None]}
+        return {
+            "image": np.ascontiguousarray(rgb.transpose(2, 0, 1)),
+            "label": label[None],
+            "slide": sample["slide"],
+            "unreadable": unreadable,
+        }

@@ -6,6 +6,12 @@ predicted and annotated label maps at the working resolution. A class absent fro
 annotation gives NaN there (MONAI's rule), so that slide does not count for that class, whatever
 was predicted; a class's Dice is the mean over the held-out slides whose annotation holds it
 (``n_slides``). Background (label 0) is never scored.
+
+Pooled Dice (``ClassDice.pooled``): each slide's pixel counts per class (``SlideScore.pixels``)
+summed over every held-out slide, ``2 TP / (2 TP + FP + FN)``; a class predicted on a slide whose
+annotation lacks it counts there (``fp_unannotated``). Which of the two figures the decision uses
+is ``ValidityResult.gate_dice`` (each figure's ``gated``). Results written before pooled Dice
+existed load with ``pooled`` None, ``gated`` True and ``gate_dice`` ``per_slide``: as decided then.
 """
 
 from __future__ import annotations
@@ -22,8 +28,44 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+class PixelCounts(_Frozen):
+    """Pixels of one class: predicted and annotated (``tp``), predicted only (``fp``), annotated only (``fn``)."""
+
+    tp: int = Field(0, ge=0)
+    fp: int = Field(0, ge=0)
+    fn: int = Field(0, ge=0)
+
+
+class PooledDice(_Frozen):
+    """One class: Dice of the pixels pooled over every held-out slide, ``2 TP / (2 TP + FP + FN)``."""
+
+    name: str
+    """The gate's name: the class id and ``pooled``."""
+    dice: float | None
+    """None when no held-out slide has the class, predicted or annotated; 0 when only predicted."""
+    ci_low: float | None = None
+    ci_high: float | None = None
+    """Percentile bootstrap interval over slides (the annotated slides and the others each
+    resampled in their stratum); None with fewer than two slides annotated with the class."""
+    pixels: PixelCounts
+    """Summed over the held-out slides."""
+    fp_unannotated: int = Field(0, ge=0)
+    """Of ``pixels.fp``: predicted on held-out slides whose annotation lacks the class (the false
+    positives the per-slide mean cannot see)."""
+    n_slides: int
+    """Held-out slides pooled (all scored slides)."""
+    n_annotated: int
+    """Of them, slides whose annotation holds the class."""
+    target: float
+    passed: bool
+    """Some held-out slide is annotated with the class and the pooled Dice (or interval low end,
+    ``gate_on``) reaches the target."""
+    gated: bool = True
+    """Whether the run's decision uses this figure (``gate_dice``)."""
+
+
 class ClassDice(_Frozen):
-    """One class: mean slide-level Dice over the held-out slides annotated with it."""
+    """One class: mean slide-level Dice over the held-out slides annotated with it, and pooled Dice."""
 
     name: str = ""
     """The class id."""
@@ -36,6 +78,11 @@ class ClassDice(_Frozen):
     n_slides: int
     target: float
     passed: bool
+    """The mean slide Dice (or its interval low end) reaches the target."""
+    gated: bool = True
+    """Whether the run's decision uses this figure (``gate_dice``)."""
+    pooled: PooledDice | None = None
+    """The class's Dice pooled over every held-out slide; None in results that predate it."""
 
 
 class SlideScore(_Frozen):
@@ -53,6 +100,9 @@ class SlideScore(_Frozen):
     """1 - ``lesion_dice``; 0 when neither annotation nor prediction has a lesion pixel."""
     annotated_px: int = 0
     predicted_px: int = 0
+    pixels: dict[str, PixelCounts] = Field(default_factory=dict)
+    """Per class with any predicted or annotated pixel on the slide (others have none): the counts
+    pooled Dice sums. Empty in results that predate pooled Dice."""
 
 
 class InstitutionDice(_Frozen):
@@ -145,10 +195,17 @@ class ValidityResult(_Frozen):
     """Mean of the per-class Dice over the classes that have a value."""
     mean_ci_low: float | None = None
     mean_ci_high: float | None = None
+    pooled_mean_dice: float | None = None
+    """Mean of the per-class pooled Dice over the classes that have one."""
+    pooled_mean_ci_low: float | None = None
+    pooled_mean_ci_high: float | None = None
     target: float
     gate_on: Literal["dice", "ci_low"] = "dice"
+    gate_dice: Literal["pooled", "per_slide", "both"] = "per_slide"
+    """Which class Dice meets the target (results that predate pooled Dice: ``per_slide``)."""
     passed: bool
-    """Every class of the taxonomy has held-out slides and reaches its target."""
+    """Every class of the taxonomy has held-out slides and each of its gated Dice figures reaches
+    its target."""
     classes: list[str]
     n_slides: int
     """Slides in the batch."""
@@ -157,8 +214,11 @@ class ValidityResult(_Frozen):
     n_scored: int
     excluded: list[ExcludedSlide] = Field(default_factory=list)
     unreadable_tiles: dict[str, int] = Field(default_factory=dict)
-    """Training tiles that could not be read and were replaced by blank ones, per slide (counted
-    when tiles are read in the training process, ``loader_workers: 0``)."""
+    """Training tiles that could not be read and were replaced by blank ones, per slide, whichever
+    process read them (results before ``training_tiles`` existed counted only ``loader_workers: 0``)."""
+    training_tiles: int | None = None
+    """Training tiles read by this run (every fold and epoch it trained; resumed epochs not again):
+    the denominator of ``unreadable_tiles``. None in results that predate it."""
     split: SplitSummary
     profile: ValidityProfile
     seeds: dict[str, int]
@@ -178,21 +238,41 @@ class ValidityResult(_Frozen):
 
     @property
     def gates(self) -> list[DecidedFigure]:
-        """The gated thresholds: each class's Dice against its target (the mean is reported, not gated)."""
-        return [
-            DecidedFigure(
-                name=d.name or c,
-                value=d.dice,
-                target=d.target,
-                passed=d.passed,
-                denominator=d.n_slides,
-                ci_low=d.ci_low,
-                ci_high=d.ci_high,
-                source=f"dice_per_class/{c}",
-                value_field="dice",
-            )
-            for c, d in self.dice_per_class.items()
-        ]
+        """The gated thresholds: per class, its mean slide Dice and/or its pooled Dice against the
+        target, as ``gate_dice`` chose (the means over classes are reported, not gated)."""
+        out = []
+        for c, d in self.dice_per_class.items():
+            name = d.name or c
+            if d.gated:
+                out.append(
+                    DecidedFigure(
+                        name=name,
+                        value=d.dice,
+                        target=d.target,
+                        passed=d.passed,
+                        denominator=d.n_slides,
+                        ci_low=d.ci_low,
+                        ci_high=d.ci_high,
+                        source=f"dice_per_class/{c}",
+                        value_field="dice",
+                    )
+                )
+            p = d.pooled
+            if p is not None and p.gated:
+                out.append(
+                    DecidedFigure(
+                        name=p.name or f"{name} pooled",
+                        value=p.dice,
+                        target=p.target,
+                        passed=p.passed,
+                        denominator=p.n_slides,
+                        ci_low=p.ci_low,
+                        ci_high=p.ci_high,
+                        source=f"dice_per_class/{c}/pooled",
+                        value_field="dice",
+                    )
+                )
+        return out
 
     def label_risk(self) -> dict[str, float]:
         """Slide id -> suspicion score (0-1) for every scored slide, for risk-based review sampling.
@@ -201,3 +281,15 @@ class ValidityResult(_Frozen):
         out or did not hold out are absent.
         """
         return {s.slide_id: s.suspicion for s in self.per_slide}
+
+
+def gated_figures(dice_per_class: dict[str, ClassDice]) -> list[ClassDice | PooledDice]:
+    """The figures the decision uses, class by class: the mean slide Dice and/or the pooled Dice
+    (each figure's ``gated``)."""
+    out: list[ClassDice | PooledDice] = []
+    for d in dice_per_class.values():
+        if d.gated:
+            out.append(d)
+        if d.pooled is not None and d.pooled.gated:
+            out.append(d.pooled)
+    return out

@@ -27,16 +27,26 @@ from dqm.validity.data import (
     rasterise,
     select_slides,
 )
-from dqm.validity.metrics import by_institution, lesion_dice, slide_dice, summarise_classes
+from dqm.validity.metrics import (
+    by_institution,
+    confusion_counts,
+    lesion_dice,
+    slide_dice,
+    summarise_classes,
+    summarise_pooled,
+)
 from dqm.validity.models import (
+    ClassDice,
     ExcludedSlide,
     FoldSummary,
     Overlay,
+    PixelCounts,
     SlideScore,
     SplitSummary,
     SuspiciousSlide,
     Timing,
     ValidityResult,
+    gated_figures,
 )
 from dqm.validity.overlay import overlay_uri, step_for
 from dqm.validity.settings import ValidityProfile
@@ -55,9 +65,11 @@ METHOD = (
     "seed {seed}. Each held-out slide is predicted whole with MONAI sliding_window_inference "
     "(overlap {overlap}, Gaussian blending) and scored with MONAI DiceMetric per class "
     "(include_background=False, ignore_empty=True: a class absent from a slide's annotation is NaN "
-    "there and does not count). Class Dice = mean over the held-out slides annotated with the class; "
-    "{conf:.0%} percentile bootstrap over slides ({boot} resamples, stratified by class). "
-    "Pass: every class has held-out slides and its {gate} reaches its target. "
+    "there). Mean slide Dice of a class = mean over the held-out slides annotated with it; pooled "
+    "Dice = 2TP / (2TP + FP + FN) with the pixels summed over every held-out slide, so a class "
+    "predicted on a slide annotated without it counts. {conf:.0%} percentile bootstrap over slides "
+    "({boot} resamples, stratified by class). "
+    "Pass: every class has held-out slides and its {figure} ({gate}) reaches its target. "
     "Suspicion of a slide = 1 - its lesion Dice (all classes together) from a model that never saw it."
 )
 
@@ -97,6 +109,7 @@ def score_slide(
 ) -> SlideScore:
     """One held-out slide's Dice per class (MONAI), lesion Dice and suspicion score."""
     dice = slide_dice(pred, truth, len(classes) + 1)
+    counts = confusion_counts(pred, truth, len(classes) + 1)
     ld = lesion_dice(pred, truth)
     return SlideScore(
         slide_id=record.slide_id,
@@ -108,6 +121,44 @@ def score_slide(
         suspicion=0.0 if ld is None else 1.0 - ld,
         annotated_px=int(np.count_nonzero(truth)),
         predicted_px=int(np.count_nonzero(pred)),
+        pixels={
+            c: PixelCounts(tp=int(tp), fp=int(fp), fn=int(fn))
+            for c, (tp, fp, fn) in zip(classes, counts, strict=True)
+            if tp + fp + fn
+        },
+    )
+
+
+GATED_FIGURE = {"pooled": "pooled Dice", "per_slide": "mean slide Dice", "both": "pooled and mean slide Dice"}
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The class figures of the held-out slides and the decision on them."""
+
+    dice_per_class: dict[str, ClassDice]
+    """Mean slide Dice per class, each with its pooled Dice."""
+    mean: tuple[float | None, float | None, float | None]
+    """Mean slide Dice over classes, with its interval."""
+    pooled_mean: tuple[float | None, float | None, float | None]
+    passed: bool
+    """Every class has held-out slides and each figure ``gate_dice`` names reaches its target."""
+
+
+def decide(scores: Sequence[SlideScore], classes: Sequence[str], prof: ValidityProfile) -> Decision:
+    """Per-class Dice (mean over slides, and pooled) with intervals, and the gate on them."""
+    ev = prof.evaluation
+    targets = {c: prof.target_for(c) for c in classes}
+    args = (scores, classes, targets, ev.bootstrap, ev.confidence, prof.seed, ev.gate_on)
+    slides = summarise_classes(*args, gated=ev.gate_dice != "pooled")
+    pooled = summarise_pooled(*args, gated=ev.gate_dice != "per_slide")
+    per_class = {c: d.model_copy(update={"pooled": pooled[0][c]}) for c, d in slides[0].items()}
+    gates = gated_figures(per_class)
+    return Decision(
+        dice_per_class=per_class,
+        mean=slides[1:],
+        pooled_mean=pooled[1:],
+        passed=bool(gates) and all(g.passed for g in gates),
     )
 
 
@@ -267,10 +318,7 @@ def validity_stage(run: Run, result: Any, options: ValidityOptions) -> ValidityR
             excluded.extend(evaluated.unreadable)
             infer_s += time.perf_counter() - t0
 
-    targets = {c: prof.target_for(c) for c in classes}
-    per_class, mean, mean_lo, mean_hi = summarise_classes(
-        scores, classes, targets, ev.bootstrap, ev.confidence, prof.seed, ev.gate_on
-    )
+    decision = decide(scores, classes, prof)
     ranked = sorted(scores, key=lambda sc: (-sc.suspicion, sc.slide_id))
     sus = prof.suspicious
     suspicious = [
@@ -281,19 +329,24 @@ def validity_stage(run: Run, result: Any, options: ValidityOptions) -> ValidityR
     overlays = _overlays(ranked, records, small, colours, prof)
     total = time.perf_counter() - t_start
     res = ValidityResult(
-        dice_per_class=per_class,
-        mean_dice=mean,
-        mean_ci_low=mean_lo,
-        mean_ci_high=mean_hi,
+        dice_per_class=decision.dice_per_class,
+        mean_dice=decision.mean[0],
+        mean_ci_low=decision.mean[1],
+        mean_ci_high=decision.mean[2],
+        pooled_mean_dice=decision.pooled_mean[0],
+        pooled_mean_ci_low=decision.pooled_mean[1],
+        pooled_mean_ci_high=decision.pooled_mean[2],
         target=ev.target,
         gate_on=ev.gate_on,
-        passed=bool(per_class) and all(c.passed for c in per_class.values()),
+        gate_dice=ev.gate_dice,
+        passed=decision.passed,
         classes=classes,
         n_slides=len(run.outcomes),
         n_used=len(records),
         n_scored=len(scores),
         excluded=[ExcludedSlide(slide_id=e.slide_id, reason=e.reason, codes=list(e.codes)) for e in excluded],
         unreadable_tiles=unreadable_tiles,
+        training_tiles=tiles,
         split=SplitSummary(
             mode=s.mode,
             unit=_unit(records),
@@ -335,7 +388,8 @@ def validity_stage(run: Run, result: Any, options: ValidityOptions) -> ValidityR
             overlap=ev.overlap,
             conf=ev.confidence,
             boot=ev.bootstrap,
-            gate="Dice" if ev.gate_on == "dice" else "interval's lower end",
+            figure=GATED_FIGURE[ev.gate_dice],
+            gate="point estimate" if ev.gate_on == "dice" else "interval's lower end",
         ),
     )
     write_file(out / RESULT_FILE, res.model_dump_json(indent=1))

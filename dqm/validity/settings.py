@@ -119,6 +119,11 @@ class EvaluationConfig(_Frozen):
     """Per-class targets that override ``target``."""
     gate_on: Literal["dice", "ci_low"] = "dice"
     """Compare the point estimate, or the lower end of the 95 % interval, with the target."""
+    gate_dice: Literal["pooled", "per_slide", "both"] = "both"
+    """Which class Dice must reach the target: ``pooled`` (pixels summed over every held-out
+    slide, so a class predicted on a slide annotated without it costs that class), ``per_slide``
+    (mean slide Dice over the slides annotated with the class: every slide weighs the same, a
+    small lesion as much as a large one, but such false positives are not seen) or ``both``."""
     bootstrap: int = Field(2000, ge=0)
     confidence: float = Field(0.95, gt=0, lt=1)
     overlap: float = Field(0.25, ge=0, lt=1)

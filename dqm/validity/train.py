@@ -64,7 +64,8 @@ class TrainOutcome:
     epochs_run: int = 0
     epoch_seconds: list[float] = field(default_factory=list)
     unreadable_tiles: dict[str, int] = field(default_factory=dict)
-    """Training tiles that could not be read, per slide (replaced by blank tiles; see TileReader)."""
+    """Training tiles that could not be read, per slide (replaced by blank tiles; see TileReader),
+    counted from the flags the samples carry, so loader workers' failures count too."""
 
 
 def resolve_device(requested: str) -> str:
@@ -289,6 +290,7 @@ def train_fold(
                 agree += int((fg_p & (pred == y)).sum())
                 pred_px += int(fg_p.sum())
                 true_px += int(fg_t.sum())
+            _count_unreadable(outcome.unreadable_tiles, records, batch["slide"], batch["unreadable"])
             value = float(loss.detach())
             total += value * len(x)
             n_tiles += len(x)
@@ -311,5 +313,13 @@ def train_fold(
         snapshot(epoch + 1)
         reporter.epoch_end(point)
     model.eval()
-    outcome.unreadable_tiles = dict(tiles.failures)
     return outcome
+
+
+def _count_unreadable(
+    counts: dict[str, int], records: Sequence[SlideRecord], slides: Any, flags: Any
+) -> None:
+    """Add a batch's unreadable tiles (``flags`` 1) to ``counts``, per slide id."""
+    for s in slides[flags.bool()].tolist():
+        sid = records[s].slide_id
+        counts[sid] = counts.get(sid, 0) + 1

@@ -34,6 +34,7 @@ def first_run(clean_batch: Path, tmp_path_factory: pytest.TempPathFactory) -> tu
     out = tmp_path_factory.mktemp("validity") / "run"
     res = runner.invoke(app, ["validity", str(clean_batch), "--out", str(out), "--profile", TINY, "-j", "1"])
     assert res.exit_code == 1, res.output  # a few seconds of training cannot reach Dice 0.80
+    assert "pooled Dice" in res.output and "mean slide Dice" in res.output
     assert _digest(clean_batch) == before  # the batch is read only
     return out, ValidityResult.model_validate_json((out / "validity.json").read_bytes())
 
@@ -56,6 +57,21 @@ def test_validity_writes_its_result_and_checkpoint(first_run: tuple[Path, Validi
         assert d.n_slides == len(scored)
         if scored:
             assert d.dice == pytest.approx(sum(scored) / len(scored))
+        # pooled: the slides' pixel counts summed, every held-out slide counted
+        tp, fp, fn = (
+            sum(getattr(s.pixels[cls], k) for s in v.per_slide if cls in s.pixels) for k in ("tp", "fp", "fn")
+        )
+        assert d.pooled is not None and (d.pooled.pixels.tp, d.pooled.pixels.fp, d.pooled.pixels.fn) == (
+            tp,
+            fp,
+            fn,
+        )
+        assert d.pooled.n_slides == v.n_scored and d.pooled.n_annotated == d.n_slides
+        if tp + fp + fn:
+            assert d.pooled.dice == pytest.approx(2 * tp / (2 * tp + fp + fn))
+        assert d.gated and d.pooled.gated  # smoke and tiny gate on both
+    assert v.gate_dice == "both" and v.training_tiles == 2 * 32 and v.unreadable_tiles == {}
+    assert v.passed == all(g.passed for g in v.gates) and len(v.gates) == 2 * len(v.classes)
     assert v.label_risk() == {s.slide_id: s.suspicion for s in v.per_slide}
     assert v.overlays and all(o.image.startswith("data:image/jpeg;base64,") for o in v.overlays)
     assert ValidityResult.model_validate_json(v.model_dump_json()) == v

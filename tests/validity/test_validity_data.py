@@ -17,6 +17,7 @@ from dqm.profile import Profile
 from dqm.runner import RunOptions, run_batch
 from dqm.synth.shapes import blob
 from dqm.validity.data import (
+    SlideIndex,
     SlideReader,
     SlideRecord,
     TileReader,
@@ -27,6 +28,7 @@ from dqm.validity.data import (
     select_slides,
     tissue_mask,
 )
+from dqm.validity.settings import ValidityProfile
 
 
 def _square(x0: float, y0: float, x1: float, y1: float) -> np.ndarray:
@@ -219,10 +221,10 @@ def test_a_damaged_region_is_replaced_counted_and_its_slide_not_scored(
     tiles = TileReader([bad], res, 32)
     hit = tiles({"slide": 0, "row0": 10, "col0": 300})
     assert (hit["image"] == 255).all() and not hit["label"].any()
-    assert tiles.failures == {rec.slide_id: 1}
+    assert (hit["slide"], hit["unreadable"]) == (0, 1)  # flagged with the sample
     fine = tiles({"slide": 0, "row0": 300, "col0": 10})  # the handle recovers for other regions
     assert not (fine["image"] == 255).all()
-    assert tiles.failures == {rec.slide_id: 1}
+    assert fine["unreadable"] == 0
 
     prof = load_validity_profile("smoke").model_copy(update={"resolution_um": res, "tile": 32})
     model = torch.nn.Conv2d(3, 8, 1)
@@ -231,6 +233,52 @@ def test_a_damaged_region_is_replaced_counted_and_its_slide_not_scored(
     assert [s.slide_id for s in done.scores] == [rec.slide_id]
     assert [e.slide_id for e in done.unreadable] == [rec.slide_id]
     assert "cannot read the slide" in done.unreadable[0].reason
+
+
+@pytest.mark.parametrize("workers", [0, 1])
+def test_unreadable_training_tiles_are_counted_whichever_process_reads_them(
+    clean_records: list[SlideRecord], tiny: ValidityProfile, tmp_path: Path, workers: int
+) -> None:
+    """Half the tiles are centred in a damaged region: every one is counted, also when a
+    DataLoader worker process reads it (``loader_workers`` 1; before, only 0 was counted)."""
+    import dataclasses
+    import shutil
+
+    from dqm.validity.train import Reporter, reproducible, train_fold
+
+    rec = next(r for r in clean_records if r.path.suffix == ".tiff")
+    copy = tmp_path / "damaged.tiff"
+    shutil.copy(rec.path, copy)
+    _corrupt_tile(copy, 1)  # level 0, first row of tiles, second column: x 256-511, y 0-255
+    bad = dataclasses.replace(rec, path=copy)
+    training = tiny.training.model_copy(update={"loader_workers": workers, "background_share": 0.5})
+    prof = tiny.model_copy(update={"resolution_um": bad.mpp, "training": training})  # level 0
+    rows, cols = bad.size_at(prof.resolution_um)
+    cell = 2  # background tiles inside the damaged region, lesion tiles well away from it
+    index = SlideIndex(rows, cols, cell, {0: np.array([[100, 380]]), 1: np.array([[300, 100]])})
+    with reproducible("cpu", 1):
+        done = train_fold(
+            profile=prof,
+            fold_name="f",
+            fold_seed=5,
+            records=[bad],
+            indices=[index],
+            train_ids=[0],
+            classes=["NS", "EC", "SK", "BD_SCC", "BCC", "MN", "MM"],
+            device="cpu",
+            checkpoint=tmp_path / "f.pt",
+            resume=False,
+            reporter=Reporter(),
+        )
+    t = prof.training
+    drawn = [
+        s["label"]
+        for e in range(t.epochs)
+        for s in epoch_samples([index], [0], t.tiles_per_epoch, prof.tile, 0.5, np.random.default_rng([5, e]))
+    ]
+    expected = drawn.count(0)
+    assert 0 < expected < len(drawn) == done.tiles
+    assert done.unreadable_tiles == {rec.slide_id: expected}
 
 
 @pytest.mark.wsi

@@ -8,8 +8,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from dqm.validity.metrics import by_institution, lesion_dice, slide_dice, summarise_classes
-from dqm.validity.models import SlideScore
+from dqm.validity.metrics import (
+    by_institution,
+    confusion_counts,
+    lesion_dice,
+    pooled_dice,
+    slide_dice,
+    summarise_classes,
+    summarise_pooled,
+)
+from dqm.validity.models import PixelCounts, SlideScore
 
 
 def numpy_dice(pred: np.ndarray, truth: np.ndarray, n_labels: int) -> np.ndarray:
@@ -22,21 +30,74 @@ def numpy_dice(pred: np.ndarray, truth: np.ndarray, n_labels: int) -> np.ndarray
     return out
 
 
-@settings(max_examples=60, deadline=None)
-@given(
-    st.integers(2, 9).flatmap(
-        lambda n: st.tuples(
-            st.just(n),
-            arrays(np.uint8, (17, 23), elements=st.integers(0, n - 1)),
-            arrays(np.uint8, (17, 23), elements=st.integers(0, n - 1)),
-        )
+LABEL_MAPS = st.integers(2, 9).flatmap(
+    lambda n: st.tuples(
+        st.just(n),
+        arrays(np.uint8, (17, 23), elements=st.integers(0, n - 1)),
+        arrays(np.uint8, (17, 23), elements=st.integers(0, n - 1)),
     )
 )
+
+
+@settings(max_examples=60, deadline=None)
+@given(LABEL_MAPS)
 def test_monai_dice_equals_numpy(case: tuple[int, np.ndarray, np.ndarray]) -> None:
     n, pred, truth = case
     np.testing.assert_allclose(
         slide_dice(pred, truth, n), numpy_dice(pred, truth, n), rtol=1e-6, equal_nan=True
     )
+
+
+@settings(max_examples=40, deadline=None)
+@given(LABEL_MAPS)
+def test_pixel_counts_equal_monai_confusion_matrix(case: tuple[int, np.ndarray, np.ndarray]) -> None:
+    import torch
+    from monai.metrics import get_confusion_matrix
+    from monai.networks.utils import one_hot
+
+    n, pred, truth = case
+    p = one_hot(torch.from_numpy(pred.astype(np.int64))[None, None], n)
+    t = one_hot(torch.from_numpy(truth.astype(np.int64))[None, None], n)
+    monai = get_confusion_matrix(p, t, include_background=False)[0].numpy()  # tp, fp, tn, fn
+    got = confusion_counts(pred, truth, n)
+    assert got.dtype == np.int64 and got.shape == (n - 1, 3)
+    np.testing.assert_array_equal(got, monai[:, [0, 1, 3]].astype(np.int64))
+    # on one slide, pooled Dice is MONAI's slide Dice wherever the class is annotated
+    one = pooled_dice(got)
+    mine = slide_dice(pred, truth, n)
+    annotated = ~np.isnan(mine)
+    np.testing.assert_allclose(one[annotated], mine[annotated], rtol=1e-6)
+
+
+def test_pixel_counts_degenerate_input() -> None:
+    empty = np.zeros((0, 5), np.uint8)
+    assert confusion_counts(empty, empty, 3).tolist() == [[0, 0, 0], [0, 0, 0]]
+    blank = np.zeros((4, 4), np.uint8)
+    assert not confusion_counts(blank, blank, 4).any()
+    assert np.isnan(pooled_dice(confusion_counts(blank, blank, 4))).all()  # nothing to agree on
+    only_predicted = blank.copy()
+    only_predicted[0, :2] = 2
+    counts = confusion_counts(only_predicted, blank, 3)
+    assert counts.tolist() == [[0, 0, 0], [0, 2, 0]]
+    assert pooled_dice(counts)[1] == 0.0
+    with pytest.raises(ValueError, match="differ in shape"):
+        confusion_counts(blank, np.zeros((4, 5), np.uint8), 3)
+    with pytest.raises(ValueError, match=r"outside 0\.\.2"):
+        confusion_counts(blank + 3, blank, 3)
+
+
+def test_pixel_counts_do_not_depend_on_the_chunk_size(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whole slides are counted in chunks (bounded memory): the sums are the same."""
+    import dqm.validity.metrics as metrics
+
+    rng = np.random.default_rng(1)
+    pred = rng.integers(0, 4, size=(300, 301)).astype(np.uint8)
+    truth = rng.integers(0, 4, size=(300, 301)).astype(np.uint8)
+    whole = confusion_counts(pred, truth, 4)
+    monkeypatch.setattr(metrics, "COUNT_CHUNK", 997)
+    np.testing.assert_array_equal(confusion_counts(pred, truth, 4), whole)
+    assert (whole[:, 0] + whole[:, 1]).tolist() == np.bincount(pred.ravel(), minlength=4)[1:].tolist()
+    assert (whole[:, 0] + whole[:, 2]).tolist() == np.bincount(truth.ravel(), minlength=4)[1:].tolist()
 
 
 def test_monai_dice_equals_numpy_on_realistic_masks() -> None:
@@ -130,3 +191,86 @@ def test_by_institution() -> None:
     assert rows["A"].n_slides == 2 and rows["A"].dice_per_class["MN"] == pytest.approx(0.7)
     assert rows["A"].n_per_class == {"MN": 2, "MM": 1}
     assert rows["B"].dice_per_class["MN"] is None and rows["B"].mean_dice == pytest.approx(0.9)
+
+
+def _counted(sid: str, pred: np.ndarray, truth: np.ndarray, classes: list[str]) -> SlideScore:
+    """A slide's score as the run records it: MONAI slide Dice and the pixel counts."""
+    n = len(classes) + 1
+    dice = slide_dice(pred, truth, n)
+    counts = confusion_counts(pred, truth, n)
+    return SlideScore(
+        slide_id=sid,
+        fold="f",
+        dice={c: float(d) for c, d in zip(classes, dice, strict=True) if not np.isnan(d)},
+        pixels={
+            c: PixelCounts(tp=int(t), fp=int(f), fn=int(m))
+            for c, (t, f, m) in zip(classes, counts, strict=True)
+            if t + f + m
+        },
+    )
+
+
+def test_pooled_dice_counts_a_class_predicted_on_a_slide_without_it() -> None:
+    """The planted false positive: slide a is annotated with A only, the prediction is perfect on
+    it but adds a B lesion on its background; slide b is annotated with B, predicted perfectly.
+    The per-slide mean cannot see the B pixels on a (NaN there); the pooled Dice of B drops."""
+    classes = ["A", "B"]
+    truth_a = np.zeros((40, 40), np.uint8)
+    truth_a[5:15, 5:15] = 1
+    pred_a = truth_a.copy()
+    pred_a[25:35, 25:35] = 2  # class B on background of a slide without B
+    truth_b = np.zeros((40, 40), np.uint8)
+    truth_b[10:20, 10:20] = 2
+    scores = [_counted("a", pred_a, truth_a, classes), _counted("b", truth_b, truth_b, classes)]
+    assert scores[0].dice == {"A": 1.0}  # MONAI: B is NaN on slide a
+    targets = {"A": 0.8, "B": 0.8}
+    per, *_ = summarise_classes(scores, classes, targets, 0, 0.95, 0)
+    assert per["B"].dice == 1.0 and per["B"].passed  # blind to the false positive
+    pooled, mean, _, _ = summarise_pooled(scores, classes, targets, 0, 0.95, 0)
+    b = pooled["B"]
+    assert b.pixels == PixelCounts(tp=100, fp=100, fn=0) and b.fp_unannotated == 100
+    assert b.dice == pytest.approx(2 * 100 / (2 * 100 + 100)) and not b.passed
+    assert b.n_slides == 2 and b.n_annotated == 1 and b.name == "B pooled"
+    assert pooled["A"].dice == 1.0 and pooled["A"].passed and pooled["A"].fp_unannotated == 0
+    assert mean == pytest.approx((1.0 + 2 / 3) / 2)
+
+
+def _pooled_score(sid: str, **counts: tuple[int, int, int]) -> SlideScore:
+    return SlideScore(
+        slide_id=sid, fold="f", pixels={c: PixelCounts(tp=t, fp=f, fn=m) for c, (t, f, m) in counts.items()}
+    )
+
+
+def test_pooled_summary_interval_and_decision() -> None:
+    scores = [
+        _pooled_score("s1", MN=(90, 10, 5)),
+        _pooled_score("s2", MN=(80, 5, 20)),
+        _pooled_score("s3", MN=(95, 2, 3), MM=(0, 30, 0)),
+        _pooled_score("s4", MM=(50, 5, 5)),
+        _pooled_score("s5", EC=(0, 7, 0)),
+    ]
+    classes = ["MN", "MM", "EC", "BCC"]
+    targets = dict.fromkeys(classes, 0.8)
+    pooled, mean, lo, hi = summarise_pooled(scores, classes, targets, 2000, 0.95, seed=0)
+    mn = pooled["MN"]
+    assert mn.dice == pytest.approx(2 * 265 / (2 * 265 + 17 + 28)) and mn.passed
+    assert mn.ci_low is not None and mn.ci_high is not None and mn.ci_low < mn.dice < mn.ci_high
+    assert mn.n_annotated == 3 and mn.n_slides == 5
+    mm = pooled["MM"]  # one annotated slide: no interval; the 30 px on s3 count
+    assert mm.dice == pytest.approx(100 / 140) and mm.ci_low is None and not mm.passed
+    assert mm.fp_unannotated == 30
+    ec = pooled["EC"]  # only predicted, never annotated: Dice 0, fails
+    assert ec.dice == 0.0 and ec.n_annotated == 0 and not ec.passed
+    assert pooled["BCC"].dice is None and not pooled["BCC"].passed  # neither, anywhere
+    assert mean == pytest.approx(np.mean([mn.dice, mm.dice, 0.0]))
+    assert lo is not None and hi is not None and lo < mean < hi
+    again = summarise_pooled(scores, classes, targets, 2000, 0.95, seed=0)
+    assert again[0] == pooled  # seeded bootstrap
+    by_low, *_ = summarise_pooled(
+        scores, classes, {**targets, "MN": mn.ci_low + 1e-9}, 2000, 0.95, 0, "ci_low"
+    )
+    assert not by_low["MN"].passed and by_low["MN"].dice is not None  # the low end decides
+    none, *_ = summarise_pooled(scores, classes, targets, 0, 0.95, 0)
+    assert none["MN"].ci_low is None and none["MN"].passed
+    ungated, *_ = summarise_pooled(scores, classes, targets, 0, 0.95, 0, gated=False)
+    assert not any(p.gated for p in ungated.values())

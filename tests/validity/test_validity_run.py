@@ -6,10 +6,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 
+from dqm.coords import Frame
+from dqm.profile import Profile
 from dqm.runner import Run
-from dqm.validity.data import SlideReader, SlideRecord
-from dqm.validity.run import ValidityOptions, validity_stage
+from dqm.validity.data import SlideReader, SlideRecord, rasterise
+from dqm.validity.run import ValidityOptions, decide, score_slide, validity_stage
 from dqm.validity.settings import BasicUNetConfig, SegResNetConfig, ValidityProfile
 
 
@@ -122,3 +125,58 @@ def test_same_settings_same_result(clean_run: Run, tiny: ValidityProfile, tmp_pa
     b = validity_stage(clean_run, None, ValidityOptions(prof, tmp_path / "b"))
     assert a.per_slide == b.per_slide and a.dice_per_class == b.dice_per_class
     assert [p.loss for p in a.curve] == [p.loss for p in b.curve]
+
+
+def test_the_gate_sees_a_class_predicted_on_a_slide_annotated_without_it(
+    clean_records: list[SlideRecord], profile: Profile, tiny: ValidityProfile
+) -> None:
+    """An oracle predicts every held-out slide's annotation exactly, but on one slide annotated
+    with class A it also predicts class B over part of the lesion-free background. Every slide's
+    Dice stays 1.0 (B is NaN on the A slide, as MONAI's ignore_empty rule makes it); the pooled
+    Dice of B drops below the target and the gate fails, unless it looks at the slide mean only."""
+    classes = list(profile.class_ids)
+    res = tiny.resolution_um
+    a = clean_records[0]
+    b_label = next(
+        label for r in clean_records[1:] for label, _ in r.lesions if label not in {la for la, _ in a.lesions}
+    )
+    b = classes[b_label - 1]
+    truths = {
+        r.slide_id: rasterise(r.lesions, Frame(downsample=r.downsample(res)), r.size_at(res))
+        for r in clean_records
+    }
+    annotated_b = sum(int(np.count_nonzero(t == b_label)) for t in truths.values())
+    scores = []
+    for rec in clean_records:
+        truth = truths[rec.slide_id]
+        pred = truth.copy()
+        if rec is a:  # a B lesion as large as all B annotations together, on a's background
+            spot = np.argwhere(truth == 0)[:annotated_b]
+            pred[spot[:, 0], spot[:, 1]] = b_label
+            planted = len(spot)
+        scores.append(score_slide(rec, "oracle", pred, truth, classes))
+    by_id = {s.slide_id: s for s in scores}
+    assert b not in by_id[a.slide_id].dice  # NaN on the A slide: the per-slide view cannot see it
+    assert planted == annotated_b  # so B's pooled Dice is 2 TP / (2 TP + FP) = 2/3
+
+    def with_gate(gate_dice: str) -> ValidityProfile:
+        ev = tiny.evaluation.model_copy(update={"gate_dice": gate_dice})
+        return tiny.model_copy(update={"evaluation": ev})
+
+    both = decide(scores, classes, with_gate("both"))
+    d = both.dice_per_class[b]
+    assert d.dice == 1.0 and d.passed  # mean slide Dice: blind
+    assert d.pooled is not None and d.pooled.dice == pytest.approx(2 / 3) and not d.pooled.passed
+    assert d.pooled.fp_unannotated == planted and d.pooled.pixels.fp == planted
+    assert all(
+        c.pooled is not None and c.pooled.dice == 1.0
+        for k, c in both.dice_per_class.items()
+        if k != b and c.n_slides
+    )
+    assert not both.passed
+    assert not decide(scores, classes, with_gate("pooled")).passed
+    assert decide(scores, classes, with_gate("per_slide")).passed  # what the gate saw before
+    print(
+        f"planted {planted} px of {b} on {a.slide_id}: per-slide {b} Dice {d.dice:.3f}, "
+        f"pooled {d.pooled.dice:.3f}, lesion Dice of the slide {by_id[a.slide_id].lesion_dice:.3f}"
+    )
