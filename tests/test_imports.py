@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-HEAVY = ("torch", "monai", "great_expectations")
+HEAVY = ("torch", "monai", "great_expectations", "distributed")
 
 
 def _loaded_after(statement: str) -> set[str]:
