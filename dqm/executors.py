@@ -107,7 +107,7 @@ def dask_client(options: DaskOptions) -> Iterator[Any]:
             n_workers=options.workers or cores,
             threads_per_worker=1,
             processes=True,
-            dashboard_address=None,
+            dashboard_address=":0",  # a free port: never 8787 taken by another cluster (and no warning)
             host="127.0.0.1",
         ) as cluster,
         Client(cluster) as client,
