@@ -128,8 +128,8 @@ class RecordCache:
         text = json.dumps(described, sort_keys=True, default=repr) + "\n" + self.context
         return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
-    def lookup(self, key: str) -> ItemRecord | None:
-        """The record stored under ``key``; None when there is none or it cannot be read."""
+    def lookup(self, key: str, item: Item) -> ItemRecord | None:
+        """The record of ``item`` stored under ``key``; None when there is none or it cannot be read."""
         if self._db is None:
             return None
         try:
@@ -140,7 +140,10 @@ class RecordCache:
         if row is None:
             return None
         try:
-            record = ItemRecord.from_dict(json.loads(row[0]))
+            data = json.loads(row[0])
+            if data.get("record_source") == "manifest":
+                data["clinical_record"] = item.record  # not stored: see store()
+            record = ItemRecord.from_dict(data)
         except (ValueError, TypeError, KeyError, AttributeError) as exc:
             self.warn(f"a corrupt result cache entry was ignored ({type(exc).__name__}: {exc})"[:500])
             return None
@@ -148,11 +151,18 @@ class RecordCache:
         return record
 
     def store(self, key: str, record: ItemRecord) -> None:
-        """Keep ``record`` under ``key``; committed at least every :data:`COMMIT_EVERY_S` seconds."""
+        """Keep ``record`` under ``key``; committed at least every :data:`COMMIT_EVERY_S` seconds.
+
+        A manifest row is not stored (it holds identifiers such as the patient id, which no output
+        holds): the key covers the row, and :meth:`lookup` puts the row read this run back.
+        """
         if self._db is None:
             return
         try:
-            data = json.dumps(record.to_dict(), separators=(",", ":"), allow_nan=True)
+            plain = record.to_dict()
+            if record.record_source == "manifest":
+                plain["clinical_record"] = {}
+            data = json.dumps(plain, separators=(",", ":"), allow_nan=True)
             self._db.execute("INSERT OR REPLACE INTO records (key, record) VALUES (?, ?)", (key, data))
             self.stored += 1
             if time.monotonic() - self._last_commit >= COMMIT_EVERY_S:

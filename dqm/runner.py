@@ -437,9 +437,11 @@ def run_batch(
     items = discovery.items
     total = len(items)
     # The cache is read before an item is sent out and written as its record comes back, here only.
-    keys = [cache.key(item) for item in items] if cache is not None and cache.usable else []
-    found = [cache.lookup(key) for key in keys] if cache is not None else []
-    outcomes: list[ItemRecord | None] = found or [None] * total
+    keys: list[str] = []
+    outcomes: list[ItemRecord | None] = [None] * total
+    if cache is not None and cache.usable:
+        keys = [cache.key(item) for item in items]
+        outcomes = [cache.lookup(key, item) for key, item in zip(keys, items, strict=True)]
     todo = [k for k, outcome in enumerate(outcomes) if outcome is None]
     done = total - len(todo)
     if progress is not None and done:
@@ -448,8 +450,7 @@ def run_batch(
     left = [items[k] for k in todo]
     for k, outcome in zip(todo, _map_items(left, root, profile, checks, options, warm_up), strict=True):
         outcomes[k] = outcome
-        if keys:
-            assert cache is not None
+        if cache is not None and keys:
             cache.store(keys[k], outcome)
         done += 1
         if progress is not None:

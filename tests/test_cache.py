@@ -132,6 +132,16 @@ def test_a_label_blanked_in_place_is_not_served(batch, profile, tmp_path, checke
     assert checked == ["S00001"]
 
 
+def test_the_cache_holds_no_manifest_row(batch, profile, tmp_path):
+    first = audit(batch, profile, tmp_path / "cache")
+    assert all(o.clinical_record.get("patient_id") for o in first.outcomes)
+    stored = b"".join(p.read_bytes() for p in (tmp_path / "cache").iterdir())
+    for o in first.outcomes:
+        assert o.clinical_record["patient_id"].encode() not in stored
+    again = audit(batch, profile, tmp_path / "cache")
+    assert [o.clinical_record for o in again.outcomes] == [o.clinical_record for o in first.outcomes]
+
+
 def test_a_corrupt_entry_is_ignored_with_a_warning(batch, profile, tmp_path, checked):
     first = audit(batch, profile, tmp_path / "cache")
     checked.clear()

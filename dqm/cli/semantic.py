@@ -237,7 +237,7 @@ def _records_of(root: Path, profile: Any, slide_ids: set[str], folder: Path) -> 
     from validators.engine import configure
 
     options = RunOptions(workers=1)
-    items = {}
+    items: dict[str, Any] = {}
     for item in discover(root).items:
         if item.slide_id in slide_ids:
             items.setdefault(item.slide_id, item)
@@ -246,7 +246,7 @@ def _records_of(root: Path, profile: Any, slide_ids: set[str], folder: Path) -> 
         outside_batch(folder, root, "--cache")
         with RecordCache(folder, root, context_key(profile.sha256, options), warn=warning) as cache:
             for slide_id, item in items.items():
-                record = cache.lookup(cache.key(item))
+                record = cache.lookup(cache.key(item), item)
                 if record is not None:
                     records[slide_id] = record
     checks = configure(profile) if len(records) < len(items) else []
