@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from dqm.batch import Discovery, discover, jailed, normalise
+from dqm.cache import RecordCache
 from dqm.clinical_table import (
     IDENTIFYING,
     RowSource,
@@ -424,20 +425,41 @@ def run_batch(
     profile: Profile,
     options: RunOptions = RunOptions(),
     progress: Progress | None = None,
+    cache: RecordCache | None = None,
 ) -> Run:
-    """Check a batch folder: discovery, every item, then the batch checks."""
+    """Check a batch folder: discovery, every item, then the batch checks.
+
+    With a ``cache``, an item whose files, profile and options are unchanged since a run that
+    stored it is taken from there instead of being checked again.
+    """
     checks = configure(profile)
     discovery = discover(root)
-    outcomes: list[ItemRecord] = []
-    total = len(discovery.items)
+    items = discovery.items
+    total = len(items)
+    # The cache is read before an item is sent out and written as its record comes back, here only.
+    keys: list[str] = []
+    outcomes: list[ItemRecord | None] = [None] * total
+    if cache is not None and cache.usable:
+        keys = [cache.key(item) for item in items]
+        outcomes = [cache.lookup(key, item) for key, item in zip(keys, items, strict=True)]
+    todo = [k for k, outcome in enumerate(outcomes) if outcome is None]
+    done = total - len(todo)
+    if progress is not None and done:
+        progress(done, total)
     warm_up = import_gx if options.clinical else None  # seconds of import, hidden behind the workers
-    for outcome in _map_items(discovery.items, root, profile, checks, options, warm_up):
-        outcomes.append(outcome)
+    left = [items[k] for k in todo]
+    for k, outcome in zip(todo, _map_items(left, root, profile, checks, options, warm_up), strict=True):
+        outcomes[k] = outcome
+        if cache is not None and keys:
+            cache.store(keys[k], outcome)
+        done += 1
         if progress is not None:
-            progress(len(outcomes), total)
-    run = Run(root, profile, discovery, outcomes, options=options)
+            progress(done, total)
+    run = Run(root, profile, discovery, [o for o in outcomes if o is not None], options=options)
     run.table = (
-        clinical_table(outcomes, discovery.manifest, profile, options.gx_suite) if options.clinical else None
+        clinical_table(run.outcomes, discovery.manifest, profile, options.gx_suite)
+        if options.clinical
+        else None
     )
     run.batch_findings = run_batch_checks(run, checks)
     return run

@@ -11,6 +11,7 @@ import typer
 from rich.markup import escape
 
 from dqm.cli.common import (
+    CACHE_FOLDER,
     EXIT_INTERRUPTED,
     INTERRUPT_EXPLAINED,
     DeviceOpt,
@@ -94,6 +95,14 @@ def audit(
         str, typer.Option(help="Validity stage: smoke, standard or a YAML file.")
     ] = "smoke",
     device: DeviceOpt = None,
+    cache: Annotated[
+        Path | None,
+        typer.Option(
+            help="Folder of the per-item result cache (default: OUT/.dqm-cache): an audit run again checks "
+            "only the items left or changed."
+        ),
+    ] = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Check every item; keep no cache.")] = False,
 ) -> None:
     """Audit a batch: every dimension available; writes results.json, report.html, junit.xml and
     summary.md; exits like `dqm gate` (0 passed, 1 failed, 3 missing)."""
@@ -130,7 +139,8 @@ def audit(
     )
     base = _load_baseline(baseline, prof, workers) if baseline is not None else None
     with locked(out_dir, "--out"):
-        run = run_with_progress(root, prof, options)
+        cache_dir = None if no_cache else (cache or out_dir / CACHE_FOLDER)
+        run = run_with_progress(root, prof, options, cache_dir)
         result = build_result(run, ["dqm", *sys.argv[1:]])
         if "diversity" in chosen:
             result = _stage(result, "diversity", lambda r: _diversity(r, prof, base))

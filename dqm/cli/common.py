@@ -132,16 +132,41 @@ def progress_bar(label: str) -> Any:
     )
 
 
-def run_with_progress(root: Path, profile: Any, options: Any) -> Any:
+def run_with_progress(root: Path, profile: Any, options: Any, cache: Path | None = None) -> Any:
+    """Check the batch with a progress bar; with ``cache`` (a folder outside the batch), items
+    unchanged since a run that stored them are taken from there (``dqm.cache``)."""
     from dqm.runner import run_batch
 
-    with progress_bar("checking") as bar:
+    with progress_bar("checking") as bar, _cache(cache, root, profile, options) as records:
         task = bar.add_task("items", total=None)
 
         def tick(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
 
-        return run_batch(root, profile, options, progress=tick)
+        run = run_batch(root, profile, options, progress=tick, cache=records)
+    if records is not None and records.hits:
+        console.print(
+            f"{records.hits} of {len(run.outcomes)} items unchanged since an earlier run: taken from the cache",
+            highlight=False,
+        )
+    return run
+
+
+@contextmanager
+def _cache(folder: Path | None, root: Path, profile: Any, options: Any) -> Iterator[Any]:
+    if folder is None:
+        yield None
+        return
+    from dqm.cache import RecordCache, context_key
+
+    outside_batch(folder, root, "--cache")
+    with RecordCache(folder, root, context_key(profile.sha256, options), warn=warning) as records:
+        yield records
+
+
+def warning(message: str) -> None:
+    """A warning line on stderr (the message escaped: it may quote file content)."""
+    console.print(f"[yellow]warning:[/] {escape(message)}", markup=True)
 
 
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
@@ -167,6 +192,16 @@ Workers = Annotated[
     int | None,
     typer.Option(
         "--workers", "-j", help="Worker processes (default: all cores; 1 runs in this process).", min=1
+    ),
+]
+CACHE_FOLDER = ".dqm-cache"
+"""The audit's result cache, inside its output folder (where ``dqm sample --results`` looks too)."""
+CacheOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--cache",
+        help="Folder of the per-item result cache: items unchanged since a run that stored them are not "
+        "checked again.",
     ),
 ]
 ProfileOpt = Annotated[

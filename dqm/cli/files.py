@@ -11,6 +11,7 @@ from rich.markup import escape
 from dqm import __version__
 from dqm.cli.common import (
     SEVERITY_ORDER,
+    CacheOpt,
     ProfileOpt,
     Workers,
     _pct,
@@ -88,6 +89,7 @@ def validate(
         bool, typer.Option(help="Check annotation files alone: no slide opening or pairing.")
     ] = False,
     workers: Workers = None,
+    cache: CacheOpt = None,
     limit: Annotated[int, typer.Option(help="Findings to print.")] = 50,
     json_out: Annotated[
         Path | None, typer.Option("--json", help="Also write the findings as JSON here.")
@@ -102,7 +104,7 @@ def validate(
         if json_out is not None:
             outside_batch(json_out, root, "--json")
         run = run_with_progress(
-            root, prof, RunOptions(workers=workers, slides=not annotations_only, hash_files=False)
+            root, prof, RunOptions(workers=workers, slides=not annotations_only, hash_files=False), cache
         )
         findings = run.findings
         from dqm.syntactic.accuracy import syntactic_result

@@ -13,16 +13,20 @@ import typer
 from rich.markup import escape
 
 from dqm.cli.common import (
+    CACHE_FOLDER,
     SEVERITY_ORDER,
+    CacheOpt,
     app,
     batch_folder,
     console,
     load_profile_or_exit,
+    load_result_or_exit,
     out,
     outside_batch,
     print_finding_lines,
     run_with_progress,
     usage_error,
+    warning,
 )
 
 review_app = typer.Typer(
@@ -108,8 +112,20 @@ def sample(
         str | None, typer.Option("--profile", "-p", help="Profile YAML file or built-in name.")
     ] = None,
     workers: Annotated[int | None, typer.Option("--workers", "-j", min=1, help="Worker processes.")] = None,
+    results: Annotated[
+        Path | None,
+        typer.Option(
+            help="An audit's results.json of this batch: drawn from it instead of checking the batch again "
+            "(refused when the batch changed since)."
+        ),
+    ] = None,
+    cache: CacheOpt = None,
 ) -> None:
-    """Draw the expert-review sample: review_plan.json, review_plan.csv and the review sheet review.html."""
+    """Draw the expert-review sample: review_plan.json, review_plan.csv and the review sheet review.html.
+
+    With --results, the audit's items and findings are reused and the drawn slides' records come
+    from the result cache (--cache, default: the audit's .dqm-cache next to results.json); a drawn
+    slide without a cached record is checked alone."""
     from dqm.output import write_file
     from dqm.runner import RunOptions
     from dqm.semantic.models import PlanBatch
@@ -144,17 +160,21 @@ def sample(
         threshold=risk_threshold,
         risk=risk_scores,
     )
-    run = run_with_progress(root, prof, RunOptions(workers=workers))
-    items = [o.summary for o in run.outcomes]
+    if results is not None:
+        audited = _audited_or_exit(results, root, prof)
+        items, findings, batch_print = audited.items, audited.findings, audited.batch.fingerprint
+    else:
+        run = run_with_progress(root, prof, RunOptions(workers=workers), cache)
+        items, findings, batch_print = [o.summary for o in run.outcomes], run.findings, fingerprint(run)
     batch_info = PlanBatch(
         path=str(root),
-        fingerprint=fingerprint(run),
+        fingerprint=batch_print,
         n_items=len(items),
         profile=prof.name,
         profile_sha256=prof.sha256,
     )
     findings_by_slide: dict[str, int] = {}
-    for f in run.findings:
+    for f in findings:
         if f.severity.value in ("error", "warning"):
             findings_by_slide[f.item_id] = findings_by_slide.get(f.item_id, 0) + 1
     try:
@@ -162,9 +182,13 @@ def sample(
     except PlanError as exc:
         raise usage_error(str(exc)) from None
     paths = write_plan(review_plan, out_dir)
-    by_id: dict[str, Any] = {}
-    for record in run.outcomes:
-        by_id.setdefault(record.summary.slide_id, record)
+    if results is not None:
+        drawn = {s.slide_id for s in review_plan.sample}
+        by_id = _records_of(root, prof, drawn, cache or results.parent / CACHE_FOLDER)
+    else:
+        by_id = {}
+        for record in run.outcomes:
+            by_id.setdefault(record.summary.slide_id, record)
     sheet = sheet_data(review_plan, by_id, root, prof, thumb_size, thumb_quality)
     write_file(out_dir / "review.html", render_review_html(sheet))
     out.print(_plan_line(review_plan), highlight=False, soft_wrap=True)
@@ -183,6 +207,53 @@ def sample(
         highlight=False,
         soft_wrap=True,
     )
+
+
+def _audited_or_exit(path: Path, root: Path, profile: Any) -> Any:
+    """The audit in ``path`` when it is of this batch as it is now, with this profile; else exit 2."""
+    from dqm.syntactic.accuracy import batch_fingerprint
+
+    result = load_result_or_exit(path)
+    if result.profile.sha256 != profile.sha256:
+        raise usage_error(
+            f"--results {path} was audited with profile {result.profile.name} (sha256 "
+            f"{result.profile.sha256[:12]}…), not this one ({profile.name}, {profile.sha256[:12]}…): "
+            "give the audit's profile with --profile, or audit again"
+        )
+    if result.batch.fingerprint != batch_fingerprint(root):
+        raise usage_error(
+            f"--results {path} does not match the batch: its files changed since that audit "
+            "(fingerprint differs); audit the batch again, or sample without --results"
+        )
+    return result
+
+
+def _records_of(root: Path, profile: Any, slide_ids: set[str], folder: Path) -> dict[str, Any]:
+    """The item records of ``slide_ids``: from the result cache in ``folder`` where it holds them
+    (unchanged files, the audit's options), else by checking those items alone in this process."""
+    from dqm.batch import discover
+    from dqm.cache import RecordCache, context_key
+    from dqm.runner import RunOptions, check_item_safely
+    from validators.engine import configure
+
+    options = RunOptions(workers=1)
+    items: dict[str, Any] = {}
+    for item in discover(root).items:
+        if item.slide_id in slide_ids:
+            items.setdefault(item.slide_id, item)
+    records: dict[str, Any] = {}
+    if folder.is_dir():
+        outside_batch(folder, root, "--cache")
+        with RecordCache(folder, root, context_key(profile.sha256, options), warn=warning) as cache:
+            for slide_id, item in items.items():
+                record = cache.lookup(cache.key(item), item)
+                if record is not None:
+                    records[slide_id] = record
+    checks = configure(profile) if len(records) < len(items) else []
+    for slide_id, item in items.items():
+        if slide_id not in records:
+            records[slide_id] = check_item_safely(item, root, profile, checks, options)
+    return records
 
 
 def _plan_line(p: Any) -> str:

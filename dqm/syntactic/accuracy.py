@@ -22,14 +22,19 @@ structure / format
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from collections import Counter, defaultdict
 from collections.abc import Iterable
+from pathlib import Path
 
+from dqm.batch import Discovery, discover, jailed, normalise
 from dqm.facts import Ratio
 from dqm.findings import SYNTACTIC_ASPECTS, Aspect, Finding, Severity
 from dqm.profile import Profile
+from dqm.readers import read_bytes
 from dqm.runner import Run
+from dqm.slide_io import fingerprint as slide_print
 from dqm.syntactic.models import Breakdown, Grains, SyntacticResult
 
 METHOD = (
@@ -233,6 +238,36 @@ def fingerprint(run: Run) -> str:
             lines.append(f"{s.annotation_path}:{o.annotation_sha256}")
         if o.fingerprint and s.image_path:
             lines.append(f"{s.image_path}:{o.fingerprint}")
-    if run.discovery.manifest:
-        lines.append(f"{run.discovery.manifest}:{run.discovery.manifest_sha256 or 'unreadable'}")
+    return _digest(lines, run.discovery)
+
+
+def batch_fingerprint(root: Path) -> str:
+    """:func:`fingerprint` of the batch folder as it is now, from its files alone (no check runs):
+    what an existing result is compared with before a command reuses it. An item whose check
+    crashed has no prints in its result, so a result with such an item never matches."""
+    discovery = discover(root)
+    lines = []
+    for item in discovery.items:
+        ann = _file(root, item.annotation_path)
+        if ann is not None:
+            data, _ = read_bytes(ann)
+            if data is not None:
+                lines.append(f"{item.annotation_path}:{hashlib.sha256(data).hexdigest()}")
+        image = _file(root, item.image_path)
+        if image is not None:
+            with contextlib.suppress(OSError):  # an unreadable slide has no print in the result either
+                lines.append(f"{item.image_path}:{slide_print(image, image.stat().st_size)}")
+    return _digest(lines, discovery)
+
+
+def _file(root: Path, rel: str | None) -> Path | None:
+    if rel is None:
+        return None
+    norm, outside = normalise(rel)
+    return None if outside or not norm else jailed(root, norm)[0]
+
+
+def _digest(lines: list[str], discovery: Discovery) -> str:
+    if discovery.manifest:
+        lines.append(f"{discovery.manifest}:{discovery.manifest_sha256 or 'unreadable'}")
     return hashlib.sha256("\n".join(sorted(lines)).encode()).hexdigest()

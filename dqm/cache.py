@@ -1,0 +1,194 @@
+"""A per-item result cache: an audit run again checks only the items that changed or are left.
+
+Each entry is one :class:`~dqm.model.ItemRecord` in its plain-data form (what the outputs are built
+from, nothing more), stored under a key made of:
+
+* the item as discovered (slide id, manifest row and clinical record, its file paths);
+* each of its files: path, size, modification and change time (ns), inode, and the quick print
+  (size, first and last MiB). A label image blanked in place changes none of the quick print's
+  bytes, but it changes the times; a file replaced by a copy changes the inode;
+* the profile's SHA-256, the options that change an item's checks, the dqm version and the
+  record version.
+
+The cache is a SQLite database in WAL mode, opened and written only by the main process: workers
+never touch it, so it never sits behind their network filesystem. Records are committed as items
+finish (at least every :data:`COMMIT_EVERY_S` seconds), so an audit killed halfway loses at most
+the last moments of work. An entry that cannot be read back is ignored with a warning (the item
+is checked again and its entry replaced); a database that cannot be opened leaves the run uncached,
+with a warning.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import time
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from dqm import __version__
+from dqm.batch import jailed, normalise
+from dqm.model import RECORD_VERSION, Item, ItemRecord
+from dqm.slide_io import fingerprint
+
+DB_NAME = "records.sqlite"
+COMMIT_EVERY_S = 0.5
+"""Longest time between two commits while records come in."""
+ITEM_OPTIONS = ("slides", "hash_files", "slide_budget_s", "label_thumbnails")
+"""The run options that change what an item's check finds (not workers, executors or the batch checks)."""
+
+
+class CacheWarning(UserWarning):
+    """A cache entry or database that could not be used; the run goes on without it."""
+
+
+def _warn(message: str) -> None:
+    warnings.warn(message, CacheWarning, stacklevel=3)
+
+
+def file_key(root: Path, rel: str | None) -> list[Any]:
+    """What identifies one of an item's files: path, size, times, inode and quick print."""
+    if rel is None:
+        return [None]
+    norm, outside = normalise(rel)
+    if outside or not norm:
+        return [rel, "outside"]
+    path, why = jailed(root, norm)
+    if path is None:
+        return [norm, why]
+    try:
+        st = path.stat()
+        return [norm, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, fingerprint(path, st.st_size)]
+    except OSError as exc:  # unreadable: key on the reason, the check reports it
+        return [norm, type(exc).__name__, str(exc)]
+
+
+def context_key(profile_sha256: str, options: Any) -> str:
+    """The part of every key shared by the run: profile, item options, dqm and record versions."""
+    return json.dumps(
+        {
+            "profile": profile_sha256,
+            "options": {name: getattr(options, name) for name in ITEM_OPTIONS},
+            "dqm": __version__,
+            "record": RECORD_VERSION,
+        },
+        sort_keys=True,
+    )
+
+
+class RecordCache:
+    """The item records of earlier runs, keyed by item, files and run context.
+
+    Parameters
+    ----------
+    folder
+        The cache folder (created when missing); the database is ``folder / DB_NAME``.
+    root
+        The batch folder the items' paths are relative to.
+    context
+        :func:`context_key` of this run.
+    warn
+        Called with a message when an entry or the database cannot be used.
+    """
+
+    def __init__(self, folder: Path, root: Path, context: str, warn: Callable[[str], None] = _warn) -> None:
+        self.root = root
+        self.context = context
+        self.warn = warn
+        self.hits = 0
+        self.stored = 0
+        self._db: sqlite3.Connection | None = None
+        self._last_commit = time.monotonic()
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            db = sqlite3.connect(folder / DB_NAME)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute("CREATE TABLE IF NOT EXISTS records (key TEXT PRIMARY KEY, record BLOB NOT NULL)")
+            db.commit()
+            self._db = db
+        except (OSError, sqlite3.Error) as exc:
+            warn(f"the result cache in {folder} cannot be used ({exc}); every item is checked")
+
+    @property
+    def usable(self) -> bool:
+        return self._db is not None
+
+    def key(self, item: Item) -> str:
+        """The item's key; computed before the item is checked (its check may change ``item``)."""
+        described = {
+            "slide_id": item.slide_id,
+            "row": item.row,
+            "record": item.record,
+            "files": [file_key(self.root, item.annotation_path), file_key(self.root, item.image_path)],
+        }
+        text = json.dumps(described, sort_keys=True, default=repr) + "\n" + self.context
+        return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+    def lookup(self, key: str, item: Item) -> ItemRecord | None:
+        """The record of ``item`` stored under ``key``; None when there is none or it cannot be read."""
+        if self._db is None:
+            return None
+        try:
+            row = self._db.execute("SELECT record FROM records WHERE key = ?", (key,)).fetchone()
+        except sqlite3.Error as exc:
+            self.warn(f"a result cache entry could not be read ({exc}); the item is checked again")
+            return None
+        if row is None:
+            return None
+        try:
+            data = json.loads(row[0])
+            if data.get("record_source") == "manifest":
+                data["clinical_record"] = item.record  # not stored: see store()
+            record = ItemRecord.from_dict(data)
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            self.warn(f"a corrupt result cache entry was ignored ({type(exc).__name__}: {exc})"[:500])
+            return None
+        self.hits += 1
+        return record
+
+    def store(self, key: str, record: ItemRecord) -> None:
+        """Keep ``record`` under ``key``; committed at least every :data:`COMMIT_EVERY_S` seconds.
+
+        A manifest row is not stored (it holds identifiers such as the patient id, which no output
+        holds): the key covers the row, and :meth:`lookup` puts the row read this run back.
+        """
+        if self._db is None:
+            return
+        try:
+            plain = record.to_dict()
+            if record.record_source == "manifest":
+                plain["clinical_record"] = {}
+            data = json.dumps(plain, separators=(",", ":"), allow_nan=True)
+            self._db.execute("INSERT OR REPLACE INTO records (key, record) VALUES (?, ?)", (key, data))
+            self.stored += 1
+            if time.monotonic() - self._last_commit >= COMMIT_EVERY_S:
+                self._commit()
+        except (sqlite3.Error, TypeError, ValueError) as exc:
+            self.warn(f"a record could not be stored in the result cache ({exc})")
+
+    def _commit(self) -> None:
+        assert self._db is not None
+        self._db.commit()
+        self._last_commit = time.monotonic()
+
+    def close(self) -> None:
+        """Commit what is stored and close the database."""
+        if self._db is None:
+            return
+        try:
+            self._commit()
+        except sqlite3.Error as exc:
+            self.warn(f"the result cache could not be saved ({exc})")
+        finally:
+            self._db.close()
+            self._db = None
+
+    def __enter__(self) -> RecordCache:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,166 @@
+"""The per-item result cache: resumed and incremental runs check only what is left or changed."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tifffile
+
+import dqm.runner
+from dqm.cache import DB_NAME, CacheWarning, RecordCache, context_key
+from dqm.profile import Profile
+from dqm.runner import RunOptions, run_batch
+from dqm.slide_io import fingerprint
+from dqm.synth import build_batch
+
+OPTIONS = RunOptions(workers=1, clinical=False)
+
+
+@pytest.fixture
+def batch(tmp_path: Path) -> Path:
+    out = tmp_path / "batch"
+    build_batch(out, 6, seed=5, defect_rate=0.0, max_size=256)
+    return out
+
+
+@pytest.fixture
+def checked(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The slide ids the runner actually checks (in this process: ``workers=1``)."""
+    seen: list[str] = []
+    real = dqm.runner.check_item_safely
+
+    def spy(item, *args):  # type: ignore[no-untyped-def]
+        seen.append(item.slide_id)
+        return real(item, *args)
+
+    monkeypatch.setattr(dqm.runner, "check_item_safely", spy)
+    return seen
+
+
+def audit(root: Path, profile: Profile, folder: Path, options: RunOptions = OPTIONS, **kw):  # type: ignore[no-untyped-def]
+    with RecordCache(folder, root, context_key(profile.sha256, options)) as cache:
+        return run_batch(root, profile, options, cache=cache, **kw)
+
+
+def records(run) -> list[dict]:  # type: ignore[no-untyped-def]
+    return [o.to_dict() for o in run.outcomes]
+
+
+def test_an_unchanged_batch_is_served_from_the_cache(batch, profile, tmp_path, checked):
+    first = audit(batch, profile, tmp_path / "cache")
+    assert len(checked) == 6
+    checked.clear()
+    second = audit(batch, profile, tmp_path / "cache")
+    assert checked == []
+    assert records(second) == records(first)
+    assert [f.model_dump() for f in second.findings] == [f.model_dump() for f in first.findings]
+
+
+def test_an_audit_stopped_halfway_checks_only_what_is_left(batch, profile, tmp_path, checked):
+    class Stopped(Exception):
+        pass
+
+    def stop_after_three(done: int, total: int) -> None:
+        if done == 3:
+            raise Stopped
+
+    with pytest.raises(Stopped):
+        audit(batch, profile, tmp_path / "cache", progress=stop_after_three)
+    first_half = list(checked)
+    checked.clear()
+    audit(batch, profile, tmp_path / "cache")
+    assert len(first_half) == 3
+    assert sorted(checked) == sorted(set(f"S0000{k}" for k in range(1, 7)) - set(first_half))
+
+
+def test_a_re_audit_checks_only_the_changed_items(batch, profile, tmp_path, checked):
+    audit(batch, profile, tmp_path / "cache")
+    checked.clear()
+    ann = batch / "annotations" / "S00002.json"
+    ann.write_bytes(ann.read_bytes() + b"\n")
+    audit(batch, profile, tmp_path / "cache")
+    assert checked == ["S00002"]
+
+
+def test_other_options_or_profile_are_not_served(batch, profile, tmp_path, checked):
+    audit(batch, profile, tmp_path / "cache")
+    checked.clear()
+    audit(batch, profile, tmp_path / "cache", RunOptions(workers=1, clinical=False, slide_budget_s=5.0))
+    assert len(checked) == 6
+    checked.clear()
+    other = profile.model_copy(update={"sha256": "0" * 64})
+    audit(batch, other, tmp_path / "cache")
+    assert len(checked) == 6
+
+
+def _big_slide(path: Path) -> None:
+    """An uncompressed TIFF of about 6 MiB: its middle is outside the quick print's first and last MiB."""
+    pixels = np.random.default_rng(0).integers(0, 255, (1400, 1500, 3), dtype=np.uint8)
+    tifffile.imwrite(path, pixels, photometric="rgb")
+
+
+@pytest.mark.parametrize("how", ["in_place_times_restored", "copy_with_times_preserved"])
+def test_a_label_blanked_in_place_is_not_served(batch, profile, tmp_path, checked, how):
+    slide = batch / "slides" / "S00001.tiff"
+    _big_slide(slide)
+    audit(batch, profile, tmp_path / "cache")
+    checked.clear()
+    size, before = slide.stat().st_size, fingerprint(slide, slide.stat().st_size)
+    st = slide.stat()
+    middle = size // 2
+    if how == "in_place_times_restored":
+        with slide.open("r+b") as fh:  # the usual fix: overwrite the label's bytes, nothing else
+            fh.seek(middle)
+            fh.write(b"\0" * 4096)
+        os.utime(slide, ns=(st.st_atime_ns, st.st_mtime_ns))
+    else:
+        blanked = tmp_path / "blanked.tiff"
+        shutil.copy2(slide, blanked)
+        with blanked.open("r+b") as fh:
+            fh.seek(middle)
+            fh.write(b"\0" * 4096)
+        os.utime(blanked, ns=(st.st_atime_ns, st.st_mtime_ns))
+        os.replace(blanked, slide)
+    assert slide.stat().st_size == size and fingerprint(slide, size) == before  # the quick print is blind
+    assert slide.stat().st_mtime_ns == st.st_mtime_ns
+    audit(batch, profile, tmp_path / "cache")
+    assert checked == ["S00001"]
+
+
+def test_the_cache_holds_no_manifest_row(batch, profile, tmp_path):
+    first = audit(batch, profile, tmp_path / "cache")
+    assert all(o.clinical_record.get("patient_id") for o in first.outcomes)
+    stored = b"".join(p.read_bytes() for p in (tmp_path / "cache").iterdir())
+    for o in first.outcomes:
+        assert o.clinical_record["patient_id"].encode() not in stored
+    again = audit(batch, profile, tmp_path / "cache")
+    assert [o.clinical_record for o in again.outcomes] == [o.clinical_record for o in first.outcomes]
+
+
+def test_a_corrupt_entry_is_ignored_with_a_warning(batch, profile, tmp_path, checked):
+    first = audit(batch, profile, tmp_path / "cache")
+    checked.clear()
+    with sqlite3.connect(tmp_path / "cache" / DB_NAME) as db:
+        (key,) = db.execute("SELECT key FROM records LIMIT 1").fetchone()
+        db.execute("UPDATE records SET record = ? WHERE key = ?", ('{"version": 1, "summ', key))
+    with pytest.warns(CacheWarning, match="corrupt result cache entry"):
+        again = audit(batch, profile, tmp_path / "cache")
+    assert len(checked) == 1
+    assert records(again) == records(first)
+    checked.clear()
+    audit(batch, profile, tmp_path / "cache")  # the entry was replaced
+    assert checked == []
+
+
+def test_a_database_that_is_not_one_leaves_the_run_uncached(batch, profile, tmp_path, checked):
+    folder = tmp_path / "cache"
+    folder.mkdir()
+    (folder / DB_NAME).write_bytes(b"this is not a database" * 100)
+    with pytest.warns(CacheWarning, match="cannot be used"):
+        run = audit(batch, profile, folder)
+    assert len(run.outcomes) == 6 and len(checked) == 6
