@@ -24,7 +24,8 @@ ColumnKey = Literal["characteristic", "item", "metric", "target", "scope", "meth
 CharacteristicKey = Literal[
     "syntactic", "semantic", "diversity", "requirements", "validity", "slides", "deid"
 ]
-LANGUAGES = ("ko", "en")
+Language = Literal["ko", "en"]
+LANGUAGES: tuple[Language, ...] = ("ko", "en")
 
 
 class _Frozen(BaseModel):
@@ -250,7 +251,7 @@ DEFAULT_WORDS = {
 class QualityTableLayout(_Frozen):
     """The profile's ``quality_table`` block; every field defaults to the published layout."""
 
-    languages: tuple[Literal["ko", "en"], ...] = LANGUAGES
+    languages: tuple[Language, ...] = LANGUAGES
     """One sheet (xlsx), one file (csv) per language, in this order."""
     sheet_names: Words = _w("품질 검사 결과", "Quality results")
     columns: tuple[Column, ...] = DEFAULT_COLUMNS

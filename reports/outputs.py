@@ -39,7 +39,10 @@ def render_outputs(result: QualityResult, layout: QualityTableLayout | None = No
     report is replaced by a page that says it was not rendered)."""
     from dqm.audit import stage_crashed, with_finding
 
-    renderers = {**RENDERERS, "report": partial(render_html, layout=layout)}
+    renderers: dict[str, Callable[[QualityResult], str | bytes]] = {
+        **RENDERERS,
+        "report": partial(render_html, layout=layout),
+    }
     rendered: dict[str, str | bytes] = {}
     failed: dict[str, BaseException] = {}
     for role, render in renderers.items():
@@ -48,8 +51,8 @@ def render_outputs(result: QualityResult, layout: QualityTableLayout | None = No
         except Exception as exc:  # a renderer's bug must not lose results.json
             failed[role] = exc
     if failed:  # the outputs that render say what did not
-        for role, exc in failed.items():
-            result = with_finding(result, stage_crashed(f"{role} rendering", exc))
+        for role, error in failed.items():
+            result = with_finding(result, stage_crashed(f"{role} rendering", error))
         rendered = {role: render(result) for role, render in renderers.items() if role not in failed}
         if "report" in failed:
             rendered["report"] = _failed_page(failed["report"])

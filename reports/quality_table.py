@@ -89,7 +89,7 @@ def _semantic_params(result: QualityResult, layout: QualityTableLayout, lang: st
     s = result.semantic
     if s is None:
         return {}
-    size = s.core.size if getattr(s, "core", None) is not None else s.sample_size
+    size = s.core.size if s.core is not None else s.sample_size
     params = {
         "level": s.level,
         "aql": s.aql,
