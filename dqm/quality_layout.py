@@ -236,6 +236,7 @@ DEFAULT_WORDS = {
     ),
     "dice": _w("클래스 {name} Dice", "Dice of class {name}"),
     "dice_metric": _w("예측과 라벨의 Dice 계수", "Dice coefficient of prediction and label"),
+    "rule": _w("규칙 (전수 집계)", "rule (census count)"),
     "test_metric": _w(
         "보정 p값 ({method}), 효과 크기 {effect}", "adjusted p-value ({method}); effect size {effect}"
     ),

@@ -200,7 +200,9 @@ def _test_rows(result: QualityResult, layout: QualityTableLayout, lang: str) -> 
                 scope=char.scope.text(lang, {"n": t.n, "unit": _unit(layout, lang, "slides")}),
                 method=char.method.text(
                     lang, {"test": t.method, "alpha": f"{d.alpha:g}", "correction": d.correction}
-                ),
+                )
+                if t.in_family
+                else layout.word("rule", lang),
                 value=value if value is not None else t.statistic,
                 percent=False,
                 decision=layout.word(t.decision, lang),

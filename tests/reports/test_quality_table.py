@@ -56,6 +56,8 @@ def test_one_row_per_gated_figure_grouped_by_characteristic(full) -> None:  # ty
     # each gated diversity test is a row; the dimension's verdict is not
     tests = [t for t in full.diversity.tests if t.gated]
     assert [r.item for r in by_char["통계적 다양성"]] == [t.title for t in tests]
+    methods = [r.method for r in by_char["통계적 다양성"]]
+    assert all(("α = 0.05" in m) is t.in_family for m, t in zip(methods, tests, strict=True))
     assert "ISO 2859-1" in by_char["의미 정확성"][0].method and "AQL 1.5" in by_char["의미 정확성"][0].method
     assert "UNet" in by_char["유효성"][0].method and "holdout" in by_char["유효성"][0].method
     assert [r.item for r in by_char["원천데이터 기술 검사"]] == ["슬라이드 형식", "해상도", "판독 가능성"]
