@@ -54,9 +54,18 @@ class Words(_Frozen):
         for literal, name, spec, _ in string.Formatter().parse(raw):
             out.append(literal)
             if name is not None:
-                value = values.get(name)
-                out.append("?" if value is None else format(value, spec or ""))
+                out.append(_formatted(values.get(name), spec or ""))
         return "".join(out)
+
+
+def _formatted(value: object, spec: str) -> str:
+    """``value`` with the format ``spec``; as plain text when the spec does not fit its type."""
+    if value is None:
+        return "?"
+    try:
+        return format(value, spec)
+    except (TypeError, ValueError):
+        return str(value)
 
 
 class Column(_Frozen):

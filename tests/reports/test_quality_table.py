@@ -154,6 +154,8 @@ quality_table:
 def test_a_layout_text_names_only_plain_parameters() -> None:
     with pytest.raises(ValueError, match="plain name"):
         Words(ko="{x.__class__}", en="x")
+    w = Words(ko="{n:.1f} / {m}", en="{level:.2f}")
+    assert w.text("ko", {"n": 3}) == "3.0 / ?" and w.text("en", {"level": "II"}) == "II"
 
 
 def test_the_report_shows_the_table_escaped(full) -> None:  # type: ignore[no-untyped-def]
