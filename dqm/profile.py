@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from dqm.diversity.settings import DiversitySettings
 from dqm.findings import Severity
 from dqm.identifiers import DeidSettings
+from dqm.quality_layout import QualityTableLayout
 
 BUILTIN_PROFILES = ("dermatopathology",)
 
@@ -129,6 +130,8 @@ class Profile(_Frozen):
     """What identifies a person: patterns and keys the ``deid.*`` checks search (dqm.identifiers)."""
     diversity: DiversitySettings = DiversitySettings()
     """Statistical diversity: targets, significance level, rules and drift thresholds."""
+    quality_table: QualityTableLayout = QualityTableLayout()
+    """The quality table's layout (columns, wording in Korean and English, technical rows)."""
     sha256: str = ""
     """Hash of the profile's source text, set by :func:`load_profile`."""
 

@@ -25,8 +25,10 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
 from dqm.figures import dimension_gates, dimension_state, dimensions, figures, fmt_value, title
+from dqm.quality_layout import QualityTableLayout
 from dqm.results import QualityResult
 from reports import charts
+from reports.quality_table import quality_rows
 from reports.svg import hbar, swatch
 
 FINDING_COLUMNS = ("item", "severity", "code", "check", "aspect", "message", "where", "file")
@@ -209,8 +211,10 @@ def _pvalue(value: float | None) -> str:
     return "< 0.001" if value < 0.001 else f"{value:.3f}"
 
 
-def render_html(result: QualityResult) -> str:
-    """The report as one HTML string."""
+def render_html(result: QualityResult, layout: QualityTableLayout | None = None) -> str:
+    """The report as one HTML string; ``layout`` is the quality table's (the profile's
+    ``quality_table``; None: the built-in layout)."""
+    layout = layout or QualityTableLayout()
     env = _environment()
     script, style = _asset("report.js"), _asset("report.css")
     csp = (
@@ -233,4 +237,6 @@ def render_html(result: QualityResult) -> str:
         verdict_word=VERDICT_WORDS[result.verdict.status],
         codes=code_table(result),
         severities=Counter(f.severity.value for f in result.findings),
+        quality_table=[(lang, quality_rows(result, layout, lang)) for lang in layout.languages],
+        quality_columns=layout.columns,
     )

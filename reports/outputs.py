@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import html
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 from dqm.output import Mask, OutputSet
+from dqm.quality_layout import QualityTableLayout
 from dqm.results import QualityResult
 from reports.html import render_html
 from reports.junit import render_junit
@@ -31,31 +33,38 @@ def _failed_page(exc: BaseException) -> str:
     )
 
 
-def render_outputs(result: QualityResult) -> dict[str, str | bytes]:
-    """Every output of ``result``, by role. A renderer that raises becomes a ``STAGE_CRASHED``
+def render_outputs(result: QualityResult, layout: QualityTableLayout | None = None) -> dict[str, str | bytes]:
+    """Every output of ``result``, by role (``layout``: the report's quality table). A renderer that raises becomes a ``STAGE_CRASHED``
     finding in ``results.json`` and in the outputs that do render; its own output is left out (the
     report is replaced by a page that says it was not rendered)."""
     from dqm.audit import stage_crashed, with_finding
 
+    renderers: dict[str, Callable[[QualityResult], str | bytes]] = {
+        **RENDERERS,
+        "report": partial(render_html, layout=layout),
+    }
     rendered: dict[str, str | bytes] = {}
     failed: dict[str, BaseException] = {}
-    for role, render in RENDERERS.items():
+    for role, render in renderers.items():
         try:
             rendered[role] = render(result)
         except Exception as exc:  # a renderer's bug must not lose results.json
             failed[role] = exc
     if failed:  # the outputs that render say what did not
-        for role, exc in failed.items():
-            result = with_finding(result, stage_crashed(f"{role} rendering", exc))
-        rendered = {role: render(result) for role, render in RENDERERS.items() if role not in failed}
+        for role, error in failed.items():
+            result = with_finding(result, stage_crashed(f"{role} rendering", error))
+        rendered = {role: render(result) for role, render in renderers.items() if role not in failed}
         if "report" in failed:
             rendered["report"] = _failed_page(failed["report"])
     return {"results": result.model_dump_json(indent=None), **rendered}
 
 
-def write_outputs(result: QualityResult, out: Path, mask: Mask | None = None) -> dict[str, Path]:
+def write_outputs(
+    result: QualityResult, out: Path, mask: Mask | None = None, layout: QualityTableLayout | None = None
+) -> dict[str, Path]:
     """``results.json``, ``report.html``, ``junit.xml`` and ``summary.md`` in ``out``; all four are
-    rendered from the one ``result``, so they agree on every figure, and moved into place together."""
-    rendered = render_outputs(result)
+    rendered from the one ``result``, so they agree on every figure, and moved into place together
+    (``layout``: the report's quality table, the profile's ``quality_table``)."""
+    rendered = render_outputs(result, layout)
     with OutputSet(out, mask) as outputs:
         return {role: outputs.write(OUTPUTS[role], data) for role, data in rendered.items()}

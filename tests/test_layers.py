@@ -30,6 +30,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "dqm.output",
             "dqm.identifiers",
             "dqm.profile",
+            "dqm.quality_layout",  # the profile's quality_table block
             "dqm.diversity.settings",  # the profile's diversity block
             "dqm.diversity.variables",  # the table of variables it names (targets, rules)
         ),

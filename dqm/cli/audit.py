@@ -156,7 +156,7 @@ def audit(
         )
         if review is not None:
             result = with_dimension(result, "semantic", _load_review(review, result.batch.fingerprint))
-        paths = write_outputs(result, out_dir)
+        paths = write_outputs(result, out_dir, layout=prof.quality_table)
     outcome = gate(result, req, warn)
     s = result.syntactic
     assert s is not None
@@ -366,20 +366,39 @@ def report(
     ] = None,
     junit: Annotated[Path | None, typer.Option(help="Also write the JUnit XML here.")] = None,
     summary: Annotated[Path | None, typer.Option(help="Also write the Markdown summary here.")] = None,
+    quality_table: Annotated[
+        Path | None,
+        typer.Option(
+            help="Also write the quality table (AI-Hub layout, Korean and English): .xlsx (a sheet per "
+            "language) or .csv (NAME.ko.csv, NAME.en.csv)."
+        ),
+    ] = None,
+    profile: ProfileOpt = None,
 ) -> None:
-    """Re-render the report from results.json, without re-running anything."""
+    """Re-render the report from results.json, without re-running anything (the profile gives
+    only the quality table's layout)."""
     from dqm.output import write_file
     from reports import render_html, render_junit, render_summary
+    from reports.quality_table import quality_files
 
     result = load_result_or_exit(results)
+    layout = load_profile_or_exit(profile).quality_table
+    tables: dict[Path, str | bytes] = {}
+    if quality_table is not None:
+        try:
+            tables = quality_files(result, layout, quality_table)
+        except ValueError as exc:
+            raise usage_error(f"--quality-table: {exc}") from None
     batch = Path(result.batch.path)
     if batch.is_dir():  # the result names its batch: never write into it
         for path, option in ((output, "--output"), (junit, "--junit"), (summary, "--summary")):
             if path is not None:
                 outside_batch(path, batch.resolve(), option)
+        for path in tables:
+            outside_batch(path, batch.resolve(), "--quality-table")
     # The HTML, JUnit and summary are written before the PDF is attempted: without a Chromium the
     # page is still there to open and print from a browser (the error message says so).
-    write_file(output, render_html(result))
+    write_file(output, render_html(result, layout))
     out.print(f"report: {output}", markup=False)
     if junit is not None:
         write_file(junit, render_junit(result))
@@ -387,6 +406,9 @@ def report(
     if summary is not None:
         write_file(summary, render_summary(result))
         out.print(f"summary: {summary}", markup=False)
+    for path, data in tables.items():
+        write_file(path, data, binary=isinstance(data, bytes))
+        out.print(f"quality table: {path}", markup=False)
     if pdf:
         from reports.pdf import PdfError, find_chromium, print_pdf
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from dqm.decided import DecidedFigure
 from dqm.diversity.drift import SEVERITY, Summaries, drift
 from dqm.diversity.family import (
     balance_of,
@@ -13,6 +14,7 @@ from dqm.diversity.family import (
     independence_tests,
     kruskal_tests,
 )
+from dqm.diversity.minimums import minimum_figures
 from dqm.diversity.models import BaselineInfo, DiversityResult, TestResult, verdict_gates
 from dqm.diversity.summaries import categorical_summary, continuous_summary, joint_table
 from dqm.diversity.table import Table, build_table
@@ -60,7 +62,9 @@ def _notes(table: Table, s: Summaries, profile: Profile) -> list[str]:
     return notes
 
 
-def _verdict(tests: Sequence[TestResult], drift_verdict: str | None) -> tuple[str, str]:
+def _verdict(
+    tests: Sequence[TestResult], drift_verdict: str | None, minimums: Sequence[DecidedFigure] = ()
+) -> tuple[str, str]:
     """The worst decision, and a one-line summary naming every test that warned or failed.
 
     When no test or rule could be decided (no slide, or no value anywhere) the verdict is
@@ -68,7 +72,8 @@ def _verdict(tests: Sequence[TestResult], drift_verdict: str | None) -> tuple[st
     needs the evidence (a dimension that cannot fail would certify an empty clinical table).
     """
     decided = [t for t in tests if t.decision != "not_applicable"]
-    if not decided and drift_verdict is None:
+    short = [f for f in minimums if f.passed is False]
+    if not decided and drift_verdict is None and not short:
         return "fail", (
             "FAIL: no test or rule could be decided (no slide with the values they need): "
             "the batch shows no evidence of its diversity"
@@ -78,10 +83,14 @@ def _verdict(tests: Sequence[TestResult], drift_verdict: str | None) -> tuple[st
         key=lambda d: SEVERITY[d],
         default="pass",
     )
+    if short:
+        worst = "fail"
     bad = [t for t in decided if t.decision in ("warn", "fail")]
     parts = [f"{t.decision.upper()} {t.name}" for t in sorted(bad, key=lambda t: -SEVERITY[t.decision])]
     if drift_verdict in ("warn", "fail"):
         parts.append(f"{drift_verdict.upper()} drift")
+    if short:
+        parts.append(f"FAIL {len(short)} of {len(minimums)} minimum counts and shares")
     head = {"pass": "PASS", "warn": "WARN", "fail": "FAIL"}[worst]
     detail = "; ".join(parts) if parts else f"all {len(decided)} decided tests and rules passed"
     return worst, f"{head}: {detail}"
@@ -130,7 +139,8 @@ def diversity_result(
     balances = {k: balance_of(s.categorical[k], declared[k]) for k in BALANCED}
     tests += balance_tests(balances["class"], balances["institution"], settings.balance)
     drift_result = drift(s, baseline[0], baseline[1], settings) if baseline is not None else None
-    verdict, summary = _verdict(tests, drift_result.verdict if drift_result else None)
+    minimums = minimum_figures(table, s.categorical, settings.minimums)
+    verdict, summary = _verdict(tests, drift_result.verdict if drift_result else None, minimums)
     passed = verdict != "fail"
     family = sum(t.in_family for t in tests)
     correction = {"holm": "Holm", "bonferroni": "Bonferroni", "fdr_bh": "Benjamini–Hochberg", "none": "no"}[
@@ -150,7 +160,7 @@ def diversity_result(
         passed=passed,
         verdict=verdict,  # type: ignore[arg-type]
         summary=summary,
-        gates=verdict_gates(passed),
+        gates=[*verdict_gates(passed), *minimums],
         n_items=len(items),
         alpha=settings.alpha,
         correction=settings.correction,

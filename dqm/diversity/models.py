@@ -221,7 +221,8 @@ class DiversityResult(_Frozen):
     verdict: Literal["pass", "warn", "fail"]
     summary: str
     gates: list[DecidedFigure]
-    """What the gate reads (:func:`verdict_gates`); results of schema 1.0 and 1.1 have none
+    """What the gate reads: the verdict (:func:`verdict_gates`), then one figure per minimum count
+    or share the profile requires (:mod:`dqm.diversity.minimums`); results of schema 1.0 and 1.1 have none
     stored, and get them from ``passed`` when they load."""
     n_items: int
     alpha: float

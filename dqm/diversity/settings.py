@@ -86,6 +86,25 @@ class DriftSettings(_Frozen):
         return self
 
 
+class Minimum(_Frozen):
+    """A minimum that every category (or combination) must reach: a slide count, a share of the
+    slides with a value, or both (each is its own gated figure)."""
+
+    count: Annotated[int | None, Field(ge=1)] = None
+    share: Annotated[float | None, Field(gt=0, le=1)] = None
+
+
+MINIMUM_GROUPS: dict[str, tuple[str, ...]] = {
+    "class": ("class",),
+    "institution": ("institution",),
+    "class_institution": ("class", "institution"),
+    "sex_age_band": ("sex", "age_band"),
+    "site": ("site",),
+}
+"""The groupings a profile may set minimums for (``diversity.minimums``), and the variables of
+each: one category, or every combination of the categories of two."""
+
+
 class DiversitySettings(_Frozen):
     """How the statistical-diversity dimension tests a batch."""
 
@@ -107,6 +126,20 @@ class DiversitySettings(_Frozen):
     seed: int = 0
     """Seed of the Monte Carlo draws: the same batch gives the same p-values."""
     drift: DriftSettings = DriftSettings()
+    minimums: dict[str, Minimum] = Field(default_factory=dict)
+    """다양성 요건: minimum slide counts and shares per category of a grouping
+    (:data:`MINIMUM_GROUPS`); each category is one gated figure. None by default."""
+
+    @field_validator("minimums")
+    @classmethod
+    def _minimums_known(cls, v: dict[str, Minimum]) -> dict[str, Minimum]:
+        unknown = sorted(set(v) - set(MINIMUM_GROUPS))
+        if unknown:
+            raise ValueError(f"minimums for {unknown}: choose from {', '.join(MINIMUM_GROUPS)}")
+        empty = sorted(k for k, m in v.items() if m.count is None and m.share is None)
+        if empty:
+            raise ValueError(f"minimums for {empty} set neither a count nor a share")
+        return v
 
     @field_validator("targets")
     @classmethod

@@ -1,0 +1,96 @@
+"""다양성 요건 (diversity requirements): minimum slide counts and shares the profile requires.
+
+Each category of a grouping (a class, an institution, a class × institution pair, a sex × age
+band pair, a site) is one gated figure: its slide count (or share) against the profile's minimum.
+The categories are those the profile declares, so a declared category without a slide fails
+with count 0; where the profile declares none, the ones present in the batch are used.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import Counter
+from collections.abc import Mapping
+
+from dqm.decided import DecidedFigure
+from dqm.diversity.models import CategoricalSummary
+from dqm.diversity.settings import MINIMUM_GROUPS, Minimum
+from dqm.diversity.table import Table
+
+KEY_PREFIX = "minimum."
+"""The key of every minimum figure starts so (``minimum.<grouping>.<category>.<count|share>``)."""
+
+
+def _counts(
+    group: tuple[str, ...], table: Table, summaries: Mapping[str, CategoricalSummary]
+) -> tuple[dict[tuple[str, ...], int], int]:
+    """Slides per category (or combination, every one of the declared categories) and the
+    slides with a value in every variable of the grouping (the denominator of shares)."""
+    columns = [table.columns[v] for v in group]
+    rows = [tuple(vals) for vals in zip(*columns, strict=True) if all(x is not None for x in vals)]
+    counted = Counter(rows)
+    cells = itertools.product(*(list(summaries[v].counts) for v in group))
+    out = {cell: counted.get(cell, 0) for cell in cells}
+    for cell, n in counted.items():  # a value outside the summaries' categories still counts
+        out.setdefault(cell, n)
+    return out, len(rows)
+
+
+def _figure(
+    grouping: str, cell: tuple[str, ...], count: int, n: int, what: str, target: float
+) -> DecidedFigure:
+    label = " × ".join(cell)
+    key = f"{KEY_PREFIX}{grouping}.{'.'.join(cell)}.{what}"
+    if what == "count":
+        return DecidedFigure(
+            name=f"slides {grouping.replace('_', ' × ')} {label}",
+            key=key,
+            value=float(count),
+            target=target,
+            passed=count >= target,
+            numerator=count,
+            denominator=n,
+            unit="slides",
+            note="minimum slide count",
+        )
+    share = count / n if n else None
+    return DecidedFigure(
+        name=f"share {grouping.replace('_', ' × ')} {label}",
+        key=key,
+        value=share,
+        target=target,
+        passed=None if share is None else share >= target,
+        numerator=count,
+        denominator=n,
+        unit="slides",
+        percent=True,
+        note="minimum share of the slides with a value",
+    )
+
+
+def minimum_figures(
+    table: Table, summaries: Mapping[str, CategoricalSummary], minimums: Mapping[str, Minimum]
+) -> list[DecidedFigure]:
+    """One gated figure per category of each grouping the profile sets a minimum for, count
+    before share, in the order of :data:`MINIMUM_GROUPS` and of the categories.
+
+    A share over no slide with a value is undecided (``passed`` None); a count over no slide is
+    0 and fails.
+    """
+    out: list[DecidedFigure] = []
+    for grouping, variables in MINIMUM_GROUPS.items():
+        rule = minimums.get(grouping)
+        if rule is None:
+            continue
+        counts, n = _counts(variables, table, summaries)
+        for cell, count in counts.items():
+            if rule.count is not None:
+                out.append(_figure(grouping, cell, count, n, "count", rule.count))
+            if rule.share is not None:
+                out.append(_figure(grouping, cell, count, n, "share", rule.share))
+    return out
+
+
+def is_minimum(key: str) -> bool:
+    """Whether a gate key (``diversity.minimum.…`` or ``minimum.…``) is a minimum figure."""
+    return key.removeprefix("diversity.").startswith(KEY_PREFIX)
