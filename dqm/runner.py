@@ -132,7 +132,7 @@ def check_item(
     if item.row is None and annotation is not None:
         item.record = dict(annotation.clinical)
     if annotation is not None:
-        annotation = resolve_classes(annotation, profile, item.institution)
+        annotation = resolve_classes(annotation, profile, item.institution, item.diagnosis)
     view = ItemView(item, profile, annotation, probe, image, ann_status, options.slides)
     findings = run_item_checks(view, checks)
     if read_crash is not None:

@@ -63,6 +63,20 @@ def resolution(view: ItemView, params: NoParams, ctx: CheckContext) -> list[Find
     ]
 
 
+def _mask_size(w: int, h: int, sw: int, sh: int, pointer: str, ctx: CheckContext) -> Finding:
+    """``MASK_SIZE_MISMATCH``, saying whether the mask is an exact downsample of the image or has
+    another aspect ratio (its outlines are then not where the image's tissue is)."""
+    if w and h and sw % w == 0 and sh % h == 0 and sw // w == sh // h:
+        why = f"an exact 1/{sw // w} downsample of it: its outlines are in the mask's pixels, not the slide's"
+    elif w and h and abs(w / h - sw / sh) <= 0.01 * (sw / sh):
+        why = f"the same aspect ratio at {w / sw:.4g} of the size, not an exact downsample"
+    else:
+        why = f"another aspect ratio ({w / h:.4g} against {sw / sh:.4g})" if w and h else "an empty mask"
+    return ctx.finding(
+        "MASK_SIZE_MISMATCH", f"the mask is {w}x{h}, its image {sw}x{sh}: {why}", pointer=pointer
+    )
+
+
 class AgreementParams(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
     mpp_rel_tolerance: float = Field(0.05, ge=0, description="Relative mpp difference allowed.")
@@ -74,6 +88,7 @@ class AgreementParams(BaseModel):
     params=AgreementParams,
     codes={
         "SLIDE_SIZE_MISMATCH": "the annotation's declared slide size differs from the slide header",
+        "MASK_SIZE_MISMATCH": "a label mask's size differs from its image's",
         "MPP_MISMATCH": "the annotation's declared mpp differs from the slide header",
     },
 )
@@ -88,13 +103,18 @@ def annotation_agrees(view: ItemView, params: AgreementParams, ctx: CheckContext
         and ann.height is not None
         and (ann.width, ann.height) != (probe.width, probe.height)
     ):
-        out.append(
-            ctx.finding(
-                "SLIDE_SIZE_MISMATCH",
-                f"annotation declares {ann.width}x{ann.height}, slide header says {probe.width}x{probe.height}",
-                pointer=ann.slide_pointer("width"),
+        if ann.format == "mask":
+            out.append(
+                _mask_size(ann.width, ann.height, probe.width, probe.height, ann.slide_pointer("width"), ctx)
             )
-        )
+        else:
+            out.append(
+                ctx.finding(
+                    "SLIDE_SIZE_MISMATCH",
+                    f"annotation declares {ann.width}x{ann.height}, slide header says {probe.width}x{probe.height}",
+                    pointer=ann.slide_pointer("width"),
+                )
+            )
     if ann.mpp is not None and probe.mpp_x and usable_mpp(ann.mpp):
         rel = abs(ann.mpp - probe.mpp_x) / probe.mpp_x
         if rel > params.mpp_rel_tolerance:
