@@ -238,6 +238,15 @@ class Item:
         value = self.record.get("diagnosis")
         return value if isinstance(value, str) and value.strip() else None
 
+    @property
+    def stated_mpp(self) -> float | None:
+        """The resolution the manifest's ``mpp`` column states, when a positive finite number."""
+        try:
+            mpp = float(str(self.record.get("mpp", "")).strip())
+        except ValueError:
+            return None
+        return mpp if math.isfinite(mpp) and mpp > 0 else None
+
 
 # --- The item record: what the run learned about one item --------------------------------------
 # Built once per item in the worker that read its files; thumbnails, the review sheet and (later)

@@ -126,6 +126,9 @@ class Profile(_Frozen):
     """Label masks: pixel value -> class id (0 is background; ``{255: gland}`` for a 0/255 mask)."""
     institution_mask_values: dict[str, dict[int, str]] = Field(default_factory=dict)
     """Per institution: pixel value -> class id (wins over ``mask_values``)."""
+    image_mpp: float | None = Field(None, gt=0, allow_inf_nan=False)
+    """Level-0 resolution (µm per pixel) of slides whose header states none (plain PNG, JPEG or
+    BMP images); a manifest ``mpp`` column wins, the slide header and the annotation first."""
     thresholds: Thresholds = Thresholds()
     checks: dict[str, CheckSetting] = Field(default_factory=dict)
     severities: dict[str, Severity] = Field(default_factory=dict)

@@ -224,7 +224,7 @@ def summarise(
         slide = SlideSummary.model_construct(
             width=probe.width,
             height=probe.height,
-            mpp=probe.mpp_x,
+            mpp=probe.mpp_x or item.stated_mpp or profile.image_mpp,
             vendor=probe.vendor,
             levels=probe.level_count,
             objective_power=probe.objective_power,

@@ -46,7 +46,9 @@ def opens(view: ItemView, params: NoParams, ctx: CheckContext) -> list[Finding]:
     "slide.resolution",
     aspect=Aspect.IMAGE,
     severity=Severity.WARNING,
-    codes={"MPP_MISSING": "no resolution (µm per pixel) in the slide header or the annotation"},
+    codes={
+        "MPP_MISSING": "no resolution (µm per pixel) in the slide header, the annotation, the manifest or the profile"
+    },
 )
 def resolution(view: ItemView, params: NoParams, ctx: CheckContext) -> list[Finding]:
     """The level-0 resolution is known, from the slide header or the annotation."""
@@ -56,8 +58,9 @@ def resolution(view: ItemView, params: NoParams, ctx: CheckContext) -> list[Find
     return [
         ctx.finding(
             "MPP_MISSING",
-            f"{probe.vendor or 'slide'} header has no mpp and the annotation declares none: "
-            "areas in µm² and resolution-based tiling are not possible",
+            f"{probe.vendor or 'slide'} header has no mpp, the annotation declares none, the manifest "
+            "has no mpp column value and the profile no image_mpp: areas in µm² and resolution-based "
+            "tiling are not possible",
             file=probe.path,
         )
     ]

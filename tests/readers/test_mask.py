@@ -238,3 +238,26 @@ def test_binary_mask_takes_the_class_of_the_diagnosis(profile: Profile) -> None:
     assert [i.code for i in without.issues] == ["MASK_VALUE_UNMAPPED"]
     (labels,) = resolve_classes(parse_annotation(_png(_labels()), "l.png"), profile, None, first.name)
     assert {les.label for les in labels.lesions} == {None}  # only a 0/255 mask's 255 follows the diagnosis
+
+
+def test_plain_images_take_their_resolution_from_the_manifest_or_the_profile(tmp_path: Path) -> None:
+    image = np.full((60, 80, 3), 230, np.uint8)
+    binary = (_labels() == 1).astype(np.uint8) * 255
+    for name in ("A", "B"):
+        (tmp_path / "images").mkdir(exist_ok=True)
+        (tmp_path / "masks").mkdir(exist_ok=True)
+        (tmp_path / "images" / f"{name}.png").write_bytes(_png(image))
+        (tmp_path / "masks" / f"{name}.png").write_bytes(_png(binary))
+
+    def missing(profile: Profile) -> set[str]:
+        run = run_batch(tmp_path, profile, RunOptions(workers=1, clinical=False))
+        return {f.item_id for f in run.findings if f.code == "MPP_MISSING"}
+
+    assert missing(_glas_profile()) == {"A", "B"}
+    (tmp_path / "manifest.csv").write_text(
+        "slide_id,image_path,annotation_path,mpp\nA,images/A.png,masks/A.png,0.62\nB,images/B.png,masks/B.png,n/a\n"
+    )
+    assert missing(_glas_profile()) == {"B"}
+    assert missing(_glas_profile().model_copy(update={"image_mpp": 0.5})) == set()
+    run = run_batch(tmp_path, _glas_profile(), RunOptions(workers=1, clinical=False))
+    assert [o.summary.slide.mpp for o in run.outcomes] == [0.62, None]
