@@ -211,10 +211,11 @@ def summarise(
     n_lesions = 0
     if annotation is not None:
         n_lesions = len(annotation.lesions)
+        names = annotation.format != "mask"  # a mask's unmapped values: MASK_VALUE_UNMAPPED, not names
         for lesion in annotation.lesions:
             key = lesion.label or "?"
             classes[key] = classes.get(key, 0) + 1
-            if lesion.label is None and lesion.raw_class is not None:
+            if names and lesion.label is None and lesion.raw_class is not None:
                 raw = clip(lesion.raw_class, MAX_NAME_CHARS)  # a class name of megabytes stays in its file
                 unmapped[raw] = unmapped.get(raw, 0) + 1
             if lesion.geometry is not None:

@@ -188,6 +188,7 @@ def test_audit_of_masks_reports_size_pairing_and_values(tmp_path: Path) -> None:
     assert "40x30, its image 80x60: an exact 1/2 downsample" in size.message
     assert found[("C", "ANNOTATION_MISSING")] == 1 and found[("D", "SLIDE_MISSING")] == 1
     assert found[("E", "MASK_VALUE_UNMAPPED")] == 2 and not found[("E", "CLASS_UNKNOWN")]
+    assert not found[("batch", "CLASS_UNMAPPED")]  # values are not class names: reported once, per item
     assert not {code for item, code in found if item == "A" and code.startswith(("MASK", "CLASS"))}
 
 
