@@ -239,6 +239,12 @@ class Item:
         return value if isinstance(value, str) and value.strip() else None
 
     @property
+    def stated_mask_downsample(self) -> int | None:
+        """The downsample of the item's label mask the manifest's ``mask_downsample`` states."""
+        value = str(self.record.get("mask_downsample", "")).strip()
+        return int(value) if value.isdigit() and int(value) >= 1 else None
+
+    @property
     def stated_mpp(self) -> float | None:
         """The resolution the manifest's ``mpp`` column states, when a positive finite number."""
         try:

@@ -126,6 +126,9 @@ class Profile(_Frozen):
     """Label masks: pixel value -> class id (0 is background; ``{255: gland}`` for a 0/255 mask)."""
     institution_mask_values: dict[str, dict[int, str]] = Field(default_factory=dict)
     """Per institution: pixel value -> class id (wins over ``mask_values``)."""
+    mask_downsample: int | None = Field(None, ge=1)
+    """Label masks of whole slides are at this downsample of their slide (a manifest
+    ``mask_downsample`` column wins); unstated, an exact integer size ratio is taken."""
     image_mpp: float | None = Field(None, gt=0, allow_inf_nan=False)
     """Level-0 resolution (µm per pixel) of slides whose header states none (plain PNG, JPEG or
     BMP images); a manifest ``mpp`` column wins, the slide header and the annotation first."""

@@ -67,14 +67,14 @@ def resolution(view: ItemView, params: NoParams, ctx: CheckContext) -> list[Find
 
 
 def _mask_size(w: int, h: int, sw: int, sh: int, pointer: str, ctx: CheckContext) -> Finding:
-    """``MASK_SIZE_MISMATCH``, saying whether the mask is an exact downsample of the image or has
-    another aspect ratio (its outlines are then not where the image's tissue is)."""
-    if w and h and sw % w == 0 and sh % h == 0 and sw // w == sh // h:
-        why = f"an exact 1/{sw // w} downsample of it: its outlines are in the mask's pixels, not the slide's"
-    elif w and h and abs(w / h - sw / sh) <= 0.01 * (sw / sh):
-        why = f"the same aspect ratio at {w / sw:.4g} of the size, not an exact downsample"
+    """``MASK_SIZE_MISMATCH``, saying whether the mask has the image's aspect ratio (a downsample
+    that is not an exact integer factor, or a wrongly stated one) or another one (the mask of
+    another image, or a crop); its outlines are then not where the image's tissue is. An exact
+    integer downsample is not a mismatch: the mask is scaled up (``mask.at_slide_scale``)."""
+    if abs(w / h - sw / sh) <= 0.01 * (sw / sh):
+        why = f"the same aspect ratio at {w / sw:.4g} of the size, not an exact integer downsample"
     else:
-        why = f"another aspect ratio ({w / h:.4g} against {sw / sh:.4g})" if w and h else "an empty mask"
+        why = f"another aspect ratio ({w / h:.4g} against {sw / sh:.4g})"
     return ctx.finding(
         "MASK_SIZE_MISMATCH", f"the mask is {w}x{h}, its image {sw}x{sh}: {why}", pointer=pointer
     )

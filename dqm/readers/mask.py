@@ -21,6 +21,7 @@ not decoded; at most :data:`MAX_LESIONS` regions are outlined. Read issues:
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import re
 import warnings
@@ -197,3 +198,33 @@ def read(content: bytes, rel: str, issues: list[ReadIssue]) -> list[Annotation]:
             slide_pointers={"width": "/mask/width", "height": "/mask/height"},
         )
     ]
+
+
+def at_slide_scale(ann: Annotation, slide_size: tuple[int, int] | None, downsample: int | None) -> Annotation:
+    """A whole-slide mask at a downsample of its slide, in the slide's level-0 pixels.
+
+    The downsample is the one stated (manifest ``mask_downsample`` column or profile
+    ``mask_downsample``), else inferred when the slide's size is an exact integer multiple ``k``
+    of the mask's on both axes; outlines and size are multiplied by it. Anything else (a region
+    mask, another format, a stated or inferred factor of 1) is returned as it is; a size that
+    still differs is ``MASK_SIZE_MISMATCH``.
+    """
+    if ann.format != NAME or not ann.width or not ann.height:
+        return ann
+    k = downsample
+    if k is None and slide_size is not None:
+        (sw, sh), w, h = slide_size, ann.width, ann.height
+        k = sw // w if sw % w == 0 and sh % h == 0 and sw // w == sh // h else None
+    if not k or k == 1:
+        return ann
+    lesions = [
+        lesion_as_read(
+            les.index,
+            les.pointer,
+            les.raw_class,
+            [[ring * k for ring in poly] for poly in les.polygons],
+            les.properties,
+        )
+        for les in ann.lesions
+    ]
+    return dataclasses.replace(ann, lesions=lesions, width=ann.width * k, height=ann.height * k)

@@ -172,7 +172,7 @@ def test_audit_of_masks_reports_size_pairing_and_values(tmp_path: Path) -> None:
         "images/A.png": _png(image),
         "masks/A.png": _png(binary),
         "images/B.png": _png(image),
-        "masks/B.png": _png(binary[::2, ::2].copy()),  # half the size
+        "masks/B.png": _png(binary[:, :60].copy()),  # cut: another aspect ratio
         "images/C.png": _png(image),
         "masks/D.png": _png(binary),
         "images/E.png": _png(image),
@@ -185,7 +185,7 @@ def test_audit_of_masks_reports_size_pairing_and_values(tmp_path: Path) -> None:
     found = Counter((f.item_id, f.code) for f in run.findings)
     assert found[("B", "MASK_SIZE_MISMATCH")] == 1
     (size,) = [f for f in run.findings if f.code == "MASK_SIZE_MISMATCH"]
-    assert "40x30, its image 80x60: an exact 1/2 downsample" in size.message
+    assert size.message == "the mask is 60x60, its image 80x60: another aspect ratio (1 against 1.333)"
     assert found[("C", "ANNOTATION_MISSING")] == 1 and found[("D", "SLIDE_MISSING")] == 1
     assert found[("E", "MASK_VALUE_UNMAPPED")] == 2 and not found[("E", "CLASS_UNKNOWN")]
     assert not found[("batch", "CLASS_UNMAPPED")]  # values are not class names: reported once, per item
@@ -262,3 +262,30 @@ def test_plain_images_take_their_resolution_from_the_manifest_or_the_profile(tmp
     assert missing(_glas_profile().model_copy(update={"image_mpp": 0.5})) == set()
     run = run_batch(tmp_path, _glas_profile(), RunOptions(workers=1, clinical=False))
     assert [o.summary.slide.mpp for o in run.outcomes] == [0.62, None]
+
+
+def test_whole_slide_masks_at_a_downsample_are_scaled_to_the_slide(tmp_path: Path) -> None:
+    image = np.full((120, 160, 3), 230, np.uint8)
+    binary = (_labels() == 1).astype(np.uint8) * 255  # 80x60: half the image
+    three_quarters = np.zeros((90, 120), np.uint8)
+    three_quarters[30:60, 30:60] = 255
+    files = {
+        "images/A.png": image,
+        "masks/A.png": binary,
+        "images/B.png": image,
+        "masks/B.png": three_quarters,
+    }
+    for rel, array in files.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_bytes(_png(array.copy()))
+    run = run_batch(tmp_path, _glas_profile(), RunOptions(workers=1, clinical=False))
+    a, b = run.outcomes
+    assert not [f for f in a.findings if f.code == "MASK_SIZE_MISMATCH"]
+    (les,) = a.annotation.annotation().lesions
+    assert les.geometry.bounds == (20.0, 20.0, 60.0, 60.0) and les.area == 4 * (400 - 64)
+    (size,) = [f for f in b.findings if f.code == "MASK_SIZE_MISMATCH"]
+    assert "120x90, its image 160x120: the same aspect ratio at 0.75 of the size" in size.message
+    (region,) = parse_annotation(_png(binary), "S_left-10_top-20_mag-BASE.png")
+    assert mask.at_slide_scale(region, (160, 120), None) is region  # a region is never scaled
+    (stated,) = parse_annotation(_png(binary), "m.png")
+    assert mask.at_slide_scale(stated, None, 4).width == 320
