@@ -289,3 +289,17 @@ def test_whole_slide_masks_at_a_downsample_are_scaled_to_the_slide(tmp_path: Pat
     assert mask.at_slide_scale(region, (160, 120), None) is region  # a region is never scaled
     (stated,) = parse_annotation(_png(binary), "m.png")
     assert mask.at_slide_scale(stated, None, 4).width == 320
+
+
+def test_a_mask_converts_to_qupath_polygons_with_holes(tmp_path: Path) -> None:
+    from dqm.convert import convert_file
+
+    profile = Profile(
+        name="p", classes=({"id": "a", "name": "a"},), clinical={}, mask_values={1: "a", 2: "a"}
+    )
+    src = tmp_path / "S1_mask.png"
+    src.write_bytes(_png(_labels()))
+    (path,) = convert_file(src, "qupath", tmp_path / "out", profile).written
+    (back,) = read_annotation(Path(path), "S1.geojson")
+    assert back.format == "qupath" and [les.area for les in back.lesions] == [400 - 64, 100]
+    assert len(back.lesions[0].polygons[0]) == 2  # the hole survives the round trip
