@@ -245,6 +245,13 @@ class Item:
         return int(value) if value.isdigit() and int(value) >= 1 else None
 
     @property
+    def stated_mask_offset(self) -> tuple[int, int] | None:
+        """Where the item's region mask lies in its slide, as the manifest's ``mask_left`` and
+        ``mask_top`` columns state (level-0 pixels)."""
+        left, top = (str(self.record.get(k, "")).strip() for k in ("mask_left", "mask_top"))
+        return (int(left), int(top)) if left.isdigit() and top.isdigit() else None
+
+    @property
     def stated_mpp(self) -> float | None:
         """The resolution the manifest's ``mpp`` column states, when a positive finite number."""
         try:

@@ -39,7 +39,7 @@ from dqm.model import Annotation, Item, ItemRecord, ParsedAnnotation
 from dqm.profile import Profile
 from dqm.readers import annotation_for_item, parse_annotation, read_bytes, resolve_classes
 from dqm.readers.common.base import failed
-from dqm.readers.mask import at_slide_scale
+from dqm.readers.mask import at_offset, at_slide_scale
 from dqm.slide_io import ProbeOptions, SlideProbe, capture_native_stderr, full_hash, probe_slide_cached
 from validators.context import BatchView, FileStatus, ItemFacts, ItemView
 from validators.engine import ConfiguredCheck, configure, crash_finding, run_checks
@@ -135,7 +135,7 @@ def check_item(
     if annotation is not None:
         size = (probe.width, probe.height) if probe is not None and probe.opened and probe.width else None
         downsample = item.stated_mask_downsample or profile.mask_downsample
-        annotation = at_slide_scale(annotation, size, downsample)
+        annotation = at_slide_scale(at_offset(annotation, item.stated_mask_offset), size, downsample)
         annotation = resolve_classes(annotation, profile, item.institution, item.diagnosis)
     view = ItemView(item, profile, annotation, probe, image, ann_status, options.slides)
     findings = run_item_checks(view, checks)

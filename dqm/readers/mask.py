@@ -200,6 +200,26 @@ def read(content: bytes, rel: str, issues: list[ReadIssue]) -> list[Annotation]:
     ]
 
 
+def at_offset(ann: Annotation, offset: tuple[int, int] | None) -> Annotation:
+    """A mask of one region of its slide moved to the offset the manifest states (columns
+    ``mask_left``, ``mask_top``); a mask whose name states one (``left-…_top-…``), another format
+    or no offset is returned as it is. A region declares no slide size."""
+    if ann.format != NAME or not offset or ann.width is None or OFFSET.search(ann.path.rsplit("/", 1)[-1]):
+        return ann
+    shift = np.asarray(offset, np.float64)
+    lesions = [
+        lesion_as_read(
+            les.index,
+            les.pointer,
+            les.raw_class,
+            [[ring + shift for ring in poly] for poly in les.polygons],
+            les.properties,
+        )
+        for les in ann.lesions
+    ]
+    return dataclasses.replace(ann, lesions=lesions, width=None, height=None)
+
+
 def at_slide_scale(ann: Annotation, slide_size: tuple[int, int] | None, downsample: int | None) -> Annotation:
     """A whole-slide mask at a downsample of its slide, in the slide's level-0 pixels.
 

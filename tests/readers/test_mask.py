@@ -303,3 +303,20 @@ def test_a_mask_converts_to_qupath_polygons_with_holes(tmp_path: Path) -> None:
     (back,) = read_annotation(Path(path), "S1.geojson")
     assert back.format == "qupath" and [les.area for les in back.lesions] == [400 - 64, 100]
     assert len(back.lesions[0].polygons[0]) == 2  # the hole survives the round trip
+
+
+def test_a_region_mask_lies_where_the_manifest_says(tmp_path: Path) -> None:
+    image = np.full((60, 80, 3), 230, np.uint8)
+    binary = (_labels() == 1).astype(np.uint8) * 255
+    for rel, array in {"slides/A.png": image, "masks/A.png": binary[:40, :40].copy()}.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_bytes(_png(array))
+    (tmp_path / "manifest.csv").write_text(
+        "slide_id,image_path,annotation_path,mask_left,mask_top\nA,slides/A.png,masks/A.png,30,15\n"
+    )
+    (outcome,) = run_batch(tmp_path, _glas_profile(), RunOptions(workers=1, clinical=False)).outcomes
+    (les,) = outcome.annotation.annotation().lesions
+    assert les.geometry.bounds == (40.0, 25.0, 60.0, 45.0)
+    assert not [f for f in outcome.findings if f.code == "MASK_SIZE_MISMATCH"]  # a region: no slide size
+    (named,) = parse_annotation(_png(binary), "S_left-5_top-5_mag-BASE.png")
+    assert mask.at_offset(named, (30, 15)) is named  # the name's offset wins
