@@ -61,9 +61,16 @@ SIGNATURES = (
 OFFSET = re.compile(r"(?:^|[_\-.])left-(\d+)_top-(\d+)(?=[_\-.]|$)")
 
 
+BMP_INFO_SIZES = frozenset({12, 40, 52, 56, 64, 108, 124})
+"""The sizes a BMP's info header has: ``BM`` alone also starts text files."""
+
+
 def kind(data: bytes) -> str | None:
     """``PNG``, ``TIFF``, ``BMP`` or ``JPEG`` by the file's signature, else None."""
-    return next((name for magic, name in SIGNATURES if data.startswith(magic)), None)
+    name = next((name for magic, name in SIGNATURES if data.startswith(magic)), None)
+    if name == "BMP" and int.from_bytes(data[14:18], "little") not in BMP_INFO_SIZES:
+        return None
+    return name
 
 
 def looks(content: bytes, rel: str) -> bool:

@@ -62,6 +62,8 @@ def test_16_bit_and_bmp_masks_are_read() -> None:
     assert [les.raw_class for les in ann.lesions] == ["1000"]
     (bmp,) = parse_annotation(_png(_labels(), "BMP"), "S1_anno.bmp")
     assert [les.raw_class for les in bmp.lesions] == ["1", "2"]
+    (text,) = parse_annotation(b"BMI,age\n22.5,40\n", "table.csv")  # starts with BM: not an image
+    assert [i.code for i in text.issues] == ["UNKNOWN_FORMAT"]
 
 
 def test_values_resolve_through_the_profile_and_unmapped_ones_are_counted(profile: Profile) -> None:
