@@ -27,7 +27,7 @@ import re
 import warnings
 
 import numpy as np
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 
 from dqm.model import Annotation, ReadIssue
 from dqm.readers.common.base import lesion_as_read
@@ -109,8 +109,10 @@ def _decode(content: bytes, rel: str) -> tuple[np.ndarray | None, Annotation | N
             if image.mode == "LA":
                 image = image.getchannel(0)
             array = np.asarray(image)
+    except UnidentifiedImageError:  # its message names a memory address: not reproducible
+        return None, _unreadable(rel, "the image cannot be decoded: Pillow does not recognise its content")
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
-        return None, _unreadable(rel, f"the image cannot be decoded: {exc}")
+        return None, _unreadable(rel, f"the image cannot be decoded: {str(exc)[:200]}")
     if array.ndim != 2:
         return None, _unreadable(rel, f"an image of shape {array.shape}: not a single-channel label mask")
     if array.dtype == bool:

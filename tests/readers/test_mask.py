@@ -108,6 +108,8 @@ def test_broken_and_oversized_masks_are_issues_not_crashes(monkeypatch: pytest.M
     data = _png(_labels())
     (cut,) = parse_annotation(data[: len(data) // 2], "cut.png")
     assert not cut.readable and cut.issues[0].code == "ANNOTATION_UNREADABLE"
+    (garbage,) = parse_annotation(b"\x89PNG\r\n\x1a\n" + b"\x00" * 40, "g.png")
+    assert garbage.issues[0].message == "the image cannot be decoded: Pillow does not recognise its content"
     monkeypatch.setattr(mask, "MAX_PIXELS", 1000)
     (big,) = parse_annotation(data, "big.png")
     assert not big.readable and "over the 1000 pixel limit" in big.issues[0].message
