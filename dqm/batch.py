@@ -37,9 +37,18 @@ SLIDE_SUFFIXES = frozenset(
         ".png",
         ".jpg",
         ".jpeg",
+        ".bmp",
     }
 )
 ANNOTATION_SUFFIXES = frozenset({".json", ".geojson", ".xml", ".annotations"})
+MASK_SUFFIXES = frozenset({".png", ".tif", ".tiff", ".bmp", ".jpg", ".jpeg"})
+"""Image files that are label masks when their name or folder says so (:func:`is_mask`)."""
+MASK_NAME_ENDINGS = ("_mask", "_masks", "_anno", "_label", "_labels", "_gt", "-mask", "-label")
+"""``X_mask.png`` is the mask of ``X.png`` (any case)."""
+MASK_FOLDERS = frozenset(
+    {"mask", "masks", "label", "labels", "annotation", "annotations", "gt", "groundtruth", "ground_truth"}
+)
+"""A folder of this name (or ``masks_…``) holds masks: ``masks/X.png`` is the mask of ``X``."""
 # dqm's own bookkeeping beside a batch: truth.csv (dqm synth), corruption.csv (dqm.validity.corrupt)
 IGNORED_NAMES = frozenset({MANIFEST, "truth.csv", "corruption.csv", "README.md", "README.txt"})
 
@@ -57,6 +66,30 @@ def stem(path: str) -> str:
     dot = name.rfind(".")
     name = name[:dot] if dot > 0 else name
     return name[:-4] if name.lower().endswith(".ome") else name
+
+
+def _mask_ending(name_stem: str) -> str | None:
+    low = name_stem.lower()
+    return next((e for e in MASK_NAME_ENDINGS if low.endswith(e) and len(low) > len(e)), None)
+
+
+def is_mask(path: str) -> bool:
+    """Whether an image file is a label mask by the common conventions: its name ends with
+    ``_mask``, ``_anno``, ``_label``, ``_gt``… (``X_mask.png``), or a folder on its path is named
+    ``masks``, ``labels``, ``annotations``, ``gt``… (``masks/X.png``)."""
+    if suffix(path) not in MASK_SUFFIXES:
+        return False
+    if _mask_ending(stem(path)) is not None:
+        return True
+    folders = path.lower().split("/")[:-1]
+    return any(f in MASK_FOLDERS or f.split("_", 1)[0] in MASK_FOLDERS for f in folders)
+
+
+def pair_key(path: str) -> str:
+    """The name a file pairs by: its stem, without a mask's ending (``X_mask.png`` -> ``X``)."""
+    name = stem(path)
+    ending = _mask_ending(name) if suffix(path) in MASK_SUFFIXES else None
+    return name[: -len(ending)] if ending else name
 
 
 @dataclass(slots=True)
@@ -177,10 +210,10 @@ def list_files(
                 issues.append(issue)
                 continue
             ext = suffix(name)
-            if ext in SLIDE_SUFFIXES:
-                slides.append(rel)
-            elif ext in ANNOTATION_SUFFIXES:
+            if ext in ANNOTATION_SUFFIXES or is_mask(rel):
                 annotations.append(rel)
+            elif ext in SLIDE_SUFFIXES:
+                slides.append(rel)
             else:
                 others.append(rel)
     # a MIRAX slide is X.mrxs plus a folder X/ of data files beside it
@@ -382,7 +415,7 @@ def _path_cell(
 def _by_stem(paths: list[str]) -> dict[str, list[str]]:
     out: dict[str, list[str]] = defaultdict(list)
     for p in paths:
-        out[stem(p)].append(p)
+        out[pair_key(p)].append(p)
     return out
 
 

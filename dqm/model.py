@@ -238,6 +238,28 @@ class Item:
         value = self.record.get("diagnosis")
         return value if isinstance(value, str) and value.strip() else None
 
+    @property
+    def stated_mask_downsample(self) -> int | None:
+        """The downsample of the item's label mask the manifest's ``mask_downsample`` states."""
+        value = str(self.record.get("mask_downsample", "")).strip()
+        return int(value) if value.isdigit() and int(value) >= 1 else None
+
+    @property
+    def stated_mask_offset(self) -> tuple[int, int] | None:
+        """Where the item's region mask lies in its slide, as the manifest's ``mask_left`` and
+        ``mask_top`` columns state (level-0 pixels)."""
+        left, top = (str(self.record.get(k, "")).strip() for k in ("mask_left", "mask_top"))
+        return (int(left), int(top)) if left.isdigit() and top.isdigit() else None
+
+    @property
+    def stated_mpp(self) -> float | None:
+        """The resolution the manifest's ``mpp`` column states, when a positive finite number."""
+        try:
+            mpp = float(str(self.record.get("mpp", "")).strip())
+        except ValueError:
+            return None
+        return mpp if math.isfinite(mpp) and mpp > 0 else None
+
 
 # --- The item record: what the run learned about one item --------------------------------------
 # Built once per item in the worker that read its files; thumbnails, the review sheet and (later)

@@ -122,6 +122,16 @@ class Profile(_Frozen):
     """Foreign class names (any case) mapped to class ids, for every institution."""
     institution_class_map: dict[str, dict[str, str]] = Field(default_factory=dict)
     """Per institution: foreign class names mapped to class ids (wins over ``class_map``)."""
+    mask_values: dict[int, str] = Field(default_factory=dict)
+    """Label masks: pixel value -> class id (0 is background; ``{255: gland}`` for a 0/255 mask)."""
+    institution_mask_values: dict[str, dict[int, str]] = Field(default_factory=dict)
+    """Per institution: pixel value -> class id (wins over ``mask_values``)."""
+    mask_downsample: int | None = Field(None, ge=1)
+    """Label masks of whole slides are at this downsample of their slide (a manifest
+    ``mask_downsample`` column wins); unstated, an exact integer size ratio is taken."""
+    image_mpp: float | None = Field(None, gt=0, allow_inf_nan=False)
+    """Level-0 resolution (µm per pixel) of slides whose header states none (plain PNG, JPEG or
+    BMP images); a manifest ``mpp`` column wins, the slide header and the annotation first."""
     thresholds: Thresholds = Thresholds()
     checks: dict[str, CheckSetting] = Field(default_factory=dict)
     severities: dict[str, Severity] = Field(default_factory=dict)
@@ -150,7 +160,12 @@ class Profile(_Frozen):
                 if seen.get(key, c.id) != c.id:
                     raise ValueError(f"name {name!r} is used by classes {seen[key]} and {c.id}")
                 seen[key] = c.id
-        for mapping in (self.class_map, *self.institution_class_map.values()):
+        for mapping in (
+            self.class_map,
+            *self.institution_class_map.values(),
+            self.mask_values,
+            *self.institution_mask_values.values(),
+        ):
             bad = sorted({v for v in mapping.values() if v not in ids})
             if bad:
                 raise ValueError(f"class map targets not in the taxonomy: {bad}")
@@ -191,6 +206,18 @@ class Profile(_Frozen):
             if per and key in per:
                 return per[key]
         return self._names.get(key)
+
+    def mask_class(self, value: object, institution: object = None) -> str | None:
+        """The class id of a label mask's pixel value (as written, in decimal), else None."""
+        try:
+            number = int(str(value))
+        except ValueError:
+            return None
+        if isinstance(institution, str):
+            for inst, per in self.institution_mask_values.items():
+                if inst.strip().casefold() == institution.strip().casefold() and number in per:
+                    return per[number]
+        return self.mask_values.get(number)
 
 
 def _read_profile_text(source: str | Path | None) -> tuple[str, str]:

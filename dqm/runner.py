@@ -39,6 +39,7 @@ from dqm.model import Annotation, Item, ItemRecord, ParsedAnnotation
 from dqm.profile import Profile
 from dqm.readers import annotation_for_item, parse_annotation, read_bytes, resolve_classes
 from dqm.readers.common.base import failed
+from dqm.readers.mask import at_offset, at_slide_scale
 from dqm.slide_io import ProbeOptions, SlideProbe, capture_native_stderr, full_hash, probe_slide_cached
 from validators.context import BatchView, FileStatus, ItemFacts, ItemView
 from validators.engine import ConfiguredCheck, configure, crash_finding, run_checks
@@ -132,7 +133,10 @@ def check_item(
     if item.row is None and annotation is not None:
         item.record = dict(annotation.clinical)
     if annotation is not None:
-        annotation = resolve_classes(annotation, profile, item.institution)
+        size = (probe.width, probe.height) if probe is not None and probe.opened and probe.width else None
+        downsample = item.stated_mask_downsample or profile.mask_downsample
+        annotation = at_slide_scale(at_offset(annotation, item.stated_mask_offset), size, downsample)
+        annotation = resolve_classes(annotation, profile, item.institution, item.diagnosis)
     view = ItemView(item, profile, annotation, probe, image, ann_status, options.slides)
     findings = run_item_checks(view, checks)
     if read_crash is not None:
@@ -211,10 +215,11 @@ def summarise(
     n_lesions = 0
     if annotation is not None:
         n_lesions = len(annotation.lesions)
+        names = annotation.format != "mask"  # a mask's unmapped values: MASK_VALUE_UNMAPPED, not names
         for lesion in annotation.lesions:
             key = lesion.label or "?"
             classes[key] = classes.get(key, 0) + 1
-            if lesion.label is None and lesion.raw_class is not None:
+            if names and lesion.label is None and lesion.raw_class is not None:
                 raw = clip(lesion.raw_class, MAX_NAME_CHARS)  # a class name of megabytes stays in its file
                 unmapped[raw] = unmapped.get(raw, 0) + 1
             if lesion.geometry is not None:
@@ -224,7 +229,7 @@ def summarise(
         slide = SlideSummary.model_construct(
             width=probe.width,
             height=probe.height,
-            mpp=probe.mpp_x,
+            mpp=probe.mpp_x or item.stated_mpp or profile.image_mpp,
             vendor=probe.vendor,
             levels=probe.level_count,
             objective_power=probe.objective_power,

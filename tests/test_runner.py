@@ -39,10 +39,10 @@ def test_a_raising_reader_is_a_crash_of_that_file_and_the_run_goes_on(tmp_path, 
 def test_a_raising_item_step_outside_the_checks_is_a_crash_of_that_item(tmp_path, profile, monkeypatch):
     real = dqm.runner.resolve_classes
 
-    def resolve(ann, prof, institution):
+    def resolve(ann, prof, institution, diagnosis):
         if ann.path == "B.json":
             raise RuntimeError("bug outside the checks")
-        return real(ann, prof, institution)
+        return real(ann, prof, institution, diagnosis)
 
     monkeypatch.setattr(dqm.runner, "resolve_classes", resolve)
     run = run_batch(_batch(tmp_path / "b"), profile, RunOptions(workers=1, slides=False, clinical=False))

@@ -57,13 +57,14 @@ class ItemView:
 
     @property
     def mpp(self) -> float | None:
-        """Level-0 resolution: the slide header's, else the annotation's declaration."""
+        """Level-0 resolution: the slide header's, else the annotation's declaration, else the
+        manifest's ``mpp`` column, else the profile's ``image_mpp``."""
         if self.slide is not None and self.slide.mpp_x:
             return self.slide.mpp_x
         mpp = self.annotation.mpp if self.annotation is not None else None
         if mpp is not None and usable_mpp(mpp):  # MPP_INVALID reports the others
             return mpp
-        return None
+        return self.item.stated_mpp or self.profile.image_mpp
 
 
 @dataclass(frozen=True, slots=True)

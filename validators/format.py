@@ -27,6 +27,8 @@ from validators.registry import CheckContext, NoParams, check, read_issues
 def class_known(view: ItemView, params: NoParams, ctx: CheckContext) -> list[Finding]:
     """Every lesion's class is a class id, name or alias of the profile (any case)."""
     out = []
+    if view.annotation is not None and view.annotation.format == "mask":
+        return out  # a mask's unmapped values: MASK_VALUE_UNMAPPED, once per value (format.mask)
     for lesion in view.annotation.lesions if view.annotation else ():
         if lesion.label is None and lesion.raw_class is not None:
             out.append(
@@ -39,6 +41,24 @@ def class_known(view: ItemView, params: NoParams, ctx: CheckContext) -> list[Fin
                 )
             )
     return out
+
+
+@check(
+    "format.mask",
+    aspect=Aspect.FORMAT,
+    codes={
+        "MASK_EMPTY": "a label mask holds only background",
+        "MASK_LOSSY": "a label mask stored with lossy compression (JPEG)",
+        "MASK_GREY_LEVELS": "a binary mask with values between its labels (resampled or lossy)",
+        "MASK_NOT_LABELS": "a colour image given as a mask: not a label image",
+        "MASK_TOO_MANY_REGIONS": "a label mask with more regions than are traced",
+        "MASK_VALUE_UNMAPPED": "a label mask's pixel value the profile maps to no class",
+    },
+    code_severity={"MASK_GREY_LEVELS": Severity.WARNING, "MASK_LOSSY": Severity.WARNING},
+)
+def mask_values(view: ItemView, params: NoParams, ctx: CheckContext) -> list[Finding]:
+    """A label mask is lossless, holds labels only, and every value maps to a class."""
+    return read_issues(view, ctx)
 
 
 @check(

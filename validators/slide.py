@@ -46,7 +46,9 @@ def opens(view: ItemView, params: NoParams, ctx: CheckContext) -> list[Finding]:
     "slide.resolution",
     aspect=Aspect.IMAGE,
     severity=Severity.WARNING,
-    codes={"MPP_MISSING": "no resolution (µm per pixel) in the slide header or the annotation"},
+    codes={
+        "MPP_MISSING": "no resolution (µm per pixel) in the slide header, the annotation, the manifest or the profile"
+    },
 )
 def resolution(view: ItemView, params: NoParams, ctx: CheckContext) -> list[Finding]:
     """The level-0 resolution is known, from the slide header or the annotation."""
@@ -56,11 +58,26 @@ def resolution(view: ItemView, params: NoParams, ctx: CheckContext) -> list[Find
     return [
         ctx.finding(
             "MPP_MISSING",
-            f"{probe.vendor or 'slide'} header has no mpp and the annotation declares none: "
-            "areas in µm² and resolution-based tiling are not possible",
+            f"{probe.vendor or 'slide'} header has no mpp, the annotation declares none, the manifest "
+            "has no mpp column value and the profile no image_mpp: areas in µm² and resolution-based "
+            "tiling are not possible",
             file=probe.path,
         )
     ]
+
+
+def _mask_size(w: int, h: int, sw: int, sh: int, pointer: str, ctx: CheckContext) -> Finding:
+    """``MASK_SIZE_MISMATCH``, saying whether the mask has the image's aspect ratio (a downsample
+    that is not an exact integer factor, or a wrongly stated one) or another one (the mask of
+    another image, or a crop); its outlines are then not where the image's tissue is. An exact
+    integer downsample is not a mismatch: the mask is scaled up (``mask.at_slide_scale``)."""
+    if abs(w / h - sw / sh) <= 0.01 * (sw / sh):
+        why = f"the same aspect ratio at {w / sw:.4g} of the size, not an exact integer downsample"
+    else:
+        why = f"another aspect ratio ({w / h:.4g} against {sw / sh:.4g})"
+    return ctx.finding(
+        "MASK_SIZE_MISMATCH", f"the mask is {w}x{h}, its image {sw}x{sh}: {why}", pointer=pointer
+    )
 
 
 class AgreementParams(BaseModel):
@@ -74,6 +91,7 @@ class AgreementParams(BaseModel):
     params=AgreementParams,
     codes={
         "SLIDE_SIZE_MISMATCH": "the annotation's declared slide size differs from the slide header",
+        "MASK_SIZE_MISMATCH": "a label mask's size differs from its image's",
         "MPP_MISMATCH": "the annotation's declared mpp differs from the slide header",
     },
 )
@@ -88,13 +106,18 @@ def annotation_agrees(view: ItemView, params: AgreementParams, ctx: CheckContext
         and ann.height is not None
         and (ann.width, ann.height) != (probe.width, probe.height)
     ):
-        out.append(
-            ctx.finding(
-                "SLIDE_SIZE_MISMATCH",
-                f"annotation declares {ann.width}x{ann.height}, slide header says {probe.width}x{probe.height}",
-                pointer=ann.slide_pointer("width"),
+        if ann.format == "mask":
+            out.append(
+                _mask_size(ann.width, ann.height, probe.width, probe.height, ann.slide_pointer("width"), ctx)
             )
-        )
+        else:
+            out.append(
+                ctx.finding(
+                    "SLIDE_SIZE_MISMATCH",
+                    f"annotation declares {ann.width}x{ann.height}, slide header says {probe.width}x{probe.height}",
+                    pointer=ann.slide_pointer("width"),
+                )
+            )
     if ann.mpp is not None and probe.mpp_x and usable_mpp(ann.mpp):
         rel = abs(ann.mpp - probe.mpp_x) / probe.mpp_x
         if rel > params.mpp_rel_tolerance:

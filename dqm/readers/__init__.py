@@ -9,8 +9,9 @@ A file no reader recognises is an ``UNKNOWN_FORMAT`` issue, never an exception.
 ``ROOT``, ``looks``, ``read``). Detection, :data:`FORMATS`, :data:`XML_FORMATS` and the
 ``UNKNOWN_FORMAT`` messages all follow from that table (``docs/formats.md``):
 
-* bytes with the signature of an image, an archive, a PDF or a database -> ``UNKNOWN_FORMAT``
-  naming what the file is;
+* a PNG, TIFF, BMP or JPEG image is a label mask (:mod:`dqm.readers.mask`); bytes with the
+  signature of another image, an archive, a PDF or a database -> ``UNKNOWN_FORMAT`` naming
+  what the file is;
 * XML (first non-blank byte ``<``), parsed through defusedxml: the first XML format whose
   ``looks`` accepts the root element reads it; none -> ``UNKNOWN_FORMAT``;
 * JSON: a clean native file is read in one pass (:func:`dqm.readers.native.read_clean`);
@@ -37,13 +38,13 @@ from typing import Any, overload
 
 from dqm.model import Annotation, Lesion, ReadIssue
 from dqm.profile import Profile
-from dqm.readers import asap, coco, dsa, halo, imagescope, native, qupath
+from dqm.readers import asap, coco, dsa, halo, imagescope, mask, native, qupath
 from dqm.readers.common.base import decode, failed, parse_json
 from dqm.readers.common.reader import FormatReader
 from dqm.readers.common.xmltree import looks_like_xml, parse_xml
 from dqm.readers.items import annotation_for_item, merged  # noqa: F401  (public: the item's annotation)
 
-READERS: tuple[FormatReader, ...] = (native, qupath, asap, imagescope, halo, coco, dsa)
+READERS: tuple[FormatReader, ...] = (native, qupath, asap, imagescope, halo, coco, dsa, mask)
 """Every format, in detection order: the first of a syntax whose ``looks`` accepts the content
 reads it. Adding a format is one module with the same face and one entry here."""
 
@@ -57,10 +58,6 @@ CACHE_MIN_BYTES = 256 * 1024
 CACHE_SIZE = 4
 
 BINARY_KINDS = (
-    (b"\x89PNG\r\n\x1a\n", "a PNG image (a raster mask is not read as outlines)"),
-    (b"\xff\xd8\xff", "a JPEG image"),
-    (b"II*\x00", "a TIFF image (a raster mask is not read as outlines)"),
-    (b"MM\x00*", "a TIFF image (a raster mask is not read as outlines)"),
     (b"II+\x00", "a BigTIFF image"),
     (b"PK\x03\x04", "a ZIP archive (unpack it first)"),
     (b"\x1f\x8b", "a gzip archive (unpack it first)"),
@@ -71,6 +68,7 @@ BINARY_KINDS = (
 _ANNOTATION_READERS = tuple(r for r in READERS if r.ROLE == "annotation")
 _JSON_READERS = tuple(r for r in _ANNOTATION_READERS if r.SYNTAX == "json")
 _XML_READERS = tuple(r for r in _ANNOTATION_READERS if r.SYNTAX == "xml")
+_IMAGE_READERS = tuple(r for r in READERS if r.SYNTAX == "image")
 
 _CACHE: OrderedDict[tuple[str, int, str], list[Annotation]] = OrderedDict()
 
@@ -94,6 +92,8 @@ _NOT_RECOGNISED = (
     + ", ".join(r.TITLE for r in _JSON_READERS)
     + "; or XML: "
     + ", ".join(r.TITLE for r in _XML_READERS)
+    + "; or an image: "
+    + ", ".join(r.TITLE for r in _IMAGE_READERS)
     + ")"
 )
 
@@ -140,6 +140,9 @@ def _binary_kind(data: bytes) -> str | None:
 
 
 def _parse(data: bytes, rel: str) -> list[Annotation]:
+    image = _read_first(_IMAGE_READERS, data, rel, [])
+    if image is not None:
+        return image
     kind = _binary_kind(data)
     if kind is not None:
         return [
@@ -197,18 +200,24 @@ def read_annotation(path: Path, rel: str) -> list[Annotation]:
 
 @overload
 def resolve_classes(
-    annotations: Annotation, profile: Profile, institution: str | None = None
+    annotations: Annotation, profile: Profile, institution: str | None = None, diagnosis: str | None = None
 ) -> Annotation: ...
 
 
 @overload
 def resolve_classes(
-    annotations: list[Annotation], profile: Profile, institution: str | None = None
+    annotations: list[Annotation],
+    profile: Profile,
+    institution: str | None = None,
+    diagnosis: str | None = None,
 ) -> list[Annotation]: ...
 
 
 def resolve_classes(
-    annotations: Annotation | list[Annotation], profile: Profile, institution: str | None = None
+    annotations: Annotation | list[Annotation],
+    profile: Profile,
+    institution: str | None = None,
+    diagnosis: str | None = None,
 ) -> Annotation | list[Annotation]:
     """The annotation(s) with every lesion's class name resolved to a class id of the profile.
 
@@ -217,27 +226,64 @@ def resolve_classes(
     is the item's (its manifest row); without one, the file's own clinical block names it (a
     native file's ``clinical.institution``). A name that does not resolve gets ``None``.
 
+    A label mask's values resolve through ``mask_values`` instead (:meth:`Profile.mask_class`);
+    the 255 of a binary mask the profile does not map takes the class of the item's ``diagnosis``
+    (its manifest row), when that names one.
+
     The input is not modified (parsed annotations may be shared by the parse cache): a copy is
     returned when any label changes.
     """
     if isinstance(annotations, list):
-        return [_resolved(ann, profile, institution) for ann in annotations]
-    return _resolved(annotations, profile, institution)
+        return [_resolved(ann, profile, institution, diagnosis) for ann in annotations]
+    return _resolved(annotations, profile, institution, diagnosis)
 
 
-def _resolved(ann: Annotation, profile: Profile, institution: str | None) -> Annotation:
+def _resolved(
+    ann: Annotation, profile: Profile, institution: str | None, diagnosis: str | None
+) -> Annotation:
     where = institution if institution and institution.strip() else ann.clinical.get("institution")
+
+    def mask_class(raw: str | None, where: str | None) -> str | None:
+        label = profile.mask_class(raw, where)
+        if label is None and raw == str(mask.BINARY_VALUE) and diagnosis:
+            return profile.resolve_class(diagnosis, where)
+        return label
+
+    resolve = mask_class if ann.format == mask.NAME else profile.resolve_class
     labels: dict[str | None, str | None] = {}  # a file repeats a few class names many times
     lesions = []
     changed = False
     for lesion in ann.lesions:
         raw = lesion.raw_class
-        label = labels[raw] if raw in labels else labels.setdefault(raw, profile.resolve_class(raw, where))
+        label = labels[raw] if raw in labels else labels.setdefault(raw, resolve(raw, where))
         if label != lesion.label:
             changed = True
             lesion = _relabelled(lesion, label)
         lesions.append(lesion)
+    unmapped = _unmapped_values(ann, lesions) if ann.format == mask.NAME else []
+    if unmapped:
+        return dataclasses.replace(ann, lesions=lesions, issues=[*ann.issues, *unmapped])
     return dataclasses.replace(ann, lesions=lesions) if changed else ann
+
+
+def _unmapped_values(ann: Annotation, lesions: list[Lesion]) -> list[ReadIssue]:
+    """One ``MASK_VALUE_UNMAPPED`` issue per mask value the profile maps to no class, with its
+    pixel and region counts."""
+    regions: dict[str, int] = {}
+    pixels: dict[str, int] = {}
+    for lesion in lesions:
+        if lesion.label is None and lesion.raw_class is not None:
+            regions[lesion.raw_class] = regions.get(lesion.raw_class, 0) + 1
+            pixels[lesion.raw_class] = lesion.properties.get(mask.PIXELS, 0)
+    return [
+        ReadIssue(
+            "MASK_VALUE_UNMAPPED",
+            f"pixel value {value} is not in the profile's mask_values: {pixels[value]} pixels "
+            f"in {regions[value]} region(s) have no class",
+            f"/mask/{value}",
+        )
+        for value in sorted(regions, key=int)
+    ]
 
 
 _LESION_FIELDS = tuple(f.name for f in dataclasses.fields(Lesion))

@@ -37,7 +37,7 @@ def test_every_format_shows_the_same_face(reader) -> None:
 
 def test_the_table_order_is_the_detection_order() -> None:
     """``<Annotations>`` is both ImageScope's and HALO's root: HALO's looks() defers to ImageScope."""
-    assert FORMATS == ("native", "qupath", "asap", "imagescope", "halo", "coco", "dsa")
+    assert FORMATS == ("native", "qupath", "asap", "imagescope", "halo", "coco", "dsa", "mask")
     assert XML_FORMATS == {r.NAME for r in READERS if r.SYNTAX == "xml"} == {"asap", "imagescope", "halo"}
 
 
@@ -51,7 +51,7 @@ def test_unknown_format_messages_name_every_format() -> None:
     )
     assert text.issues[0].message == (
         "not a recognised annotation format (expected JSON: native, QuPath GeoJSON, COCO, DSA; "
-        "or XML: ASAP, ImageScope, HALO)"
+        "or XML: ASAP, ImageScope, HALO; or an image: label mask (PNG/TIFF/BMP))"
     )
     for reader in READERS:
         assert reader.TITLE in text.issues[0].message

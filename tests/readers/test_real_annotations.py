@@ -231,13 +231,9 @@ def test_dsa_real_file(real_data: Path, profile) -> None:
     assert ann.lesions[0].pointer == "/0/annotation/elements/0"
 
 
-def test_dsa_folder_raster_and_table_are_named_as_not_annotations(real_data: Path, profile) -> None:
-    (png,) = _read(
-        real_data / "annotations" / "dsa" / "TCGA-A2-A0YE_left-59206_top-33505_mag-BASE.png", profile
-    )
+def test_dsa_folder_table_is_named_as_not_annotations(real_data: Path, profile) -> None:
+    """The folder's label mask is read as a mask (tests/readers/test_mask.py); its codes table is no annotation."""
     (csv,) = _read(real_data / "annotations" / "dsa" / "sample_GTcodes.csv", profile)
-    assert not png.readable and [i.code for i in png.issues] == ["UNKNOWN_FORMAT"]
-    assert "PNG image" in png.issues[0].message
     assert not csv.readable and [i.code for i in csv.issues] == ["UNKNOWN_FORMAT"]
 
 

@@ -14,8 +14,9 @@ from dqm.model import Annotation, ReadIssue
 
 Role = Literal["annotation", "slide", "mask"]
 """What a format's files are to an item: its lesion outlines, its slide, its raster mask."""
-Syntax = Literal["json", "xml"]
-"""What ``looks`` and ``read`` are given: a parsed JSON document or the root element of an XML one."""
+Syntax = Literal["json", "xml", "image"]
+"""What ``looks`` and ``read`` are given: a parsed JSON document, the root element of an XML one,
+or an image file's bytes."""
 
 
 class FormatReader(Protocol):

@@ -97,10 +97,15 @@ def rle_polygons(rle: Any) -> list[list[np.ndarray]]:
             boxes.append((x, y, x + 1, y + take))
             pos += take
             left -= take
-    if not boxes:
+    return box_polygons(np.asarray(boxes, dtype=np.float64).reshape(-1, 4))
+
+
+def box_polygons(boxes: np.ndarray) -> list[list[np.ndarray]]:
+    """The union of pixel rectangles (rows ``x0, y0, x1, y1``) as polygons with holes, each a
+    shell then its holes (closed rings, normalised orientation); [] for no rectangle."""
+    if not len(boxes):
         return []
-    arr = np.asarray(boxes, dtype=np.float64)
-    region = shapely.union_all(shapely.box(arr[:, 0], arr[:, 1], arr[:, 2], arr[:, 3]))
+    region = shapely.union_all(shapely.box(boxes[:, 0], boxes[:, 1], boxes[:, 2], boxes[:, 3]))
     region = shapely.normalize(region)
     parts = getattr(region, "geoms", [region])
     return [

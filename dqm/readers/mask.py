@@ -1,0 +1,259 @@
+"""Reader for raster label masks (PNG, TIFF, BMP; JPEG read but reported as lossy).
+
+A mask is an image whose pixel values are labels: 0 is background, every other value is a class
+as written (``raw_class`` is the value in decimal, ``"255"`` in a binary 0/255 mask), which
+:func:`dqm.readers.resolve_classes` maps through the profile's ``mask_values``. Each region of
+one value becomes one lesion with its holes, outlined exactly at the pixel edges as COCO RLE
+masks are (:func:`~dqm.readers.common.rle.box_polygons`: the union of the value's runs, runs
+repeated on consecutive rows merged into one rectangle), so its area is its pixel count; two
+regions touching only at a pixel corner are two lesions. Coordinates are level-0 pixels of the mask; a region mask whose name carries its offset
+(BCSS / DSA: ``…_left-59206_top-33505_…``) is moved there.
+
+Bounded: the image's size is read from its header and a mask over :data:`MAX_PIXELS` pixels is
+not decoded; at most :data:`MAX_LESIONS` regions are outlined. Read issues:
+
+* ``MASK_EMPTY``: no pixel other than background;
+* ``MASK_LOSSY``: a JPEG mask (compression invents values between labels);
+* ``MASK_GREY_LEVELS``: a binary mask (0 and 255 hold nearly every pixel) with other values too:
+  the share of pixels between the labels is reported;
+* ``MASK_NOT_LABELS``: a colour image whose channels differ (not a label image; not read).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import re
+import warnings
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from dqm.model import Annotation, ReadIssue
+from dqm.readers.common.base import lesion_as_read
+from dqm.readers.common.reader import Role, Syntax
+from dqm.readers.common.rle import box_polygons
+
+NAME = "mask"
+TITLE = "label mask (PNG/TIFF/BMP)"
+ROLE: Role = "mask"
+SYNTAX: Syntax = "image"
+ROOT = None
+
+MAX_PIXELS = 64_000_000
+"""Masks with more pixels are not decoded (a region of 8,000 x 8,000 pixels is within)."""
+MAX_LESIONS = 50_000
+"""At most this many regions are outlined; a mask with more is reported and cut there."""
+PIXELS = "value_pixels"
+"""Lesion property: how many pixels of the mask hold the lesion's value (all its regions)."""
+BINARY_VALUE = 255
+"""The foreground of a binary 0/255 mask (its class: ``mask_values``, else the item's diagnosis)."""
+BINARY_SHARE = 0.99
+"""A mask whose pixels are at least this share 0 or 255 is binary: other values are grey levels."""
+
+SIGNATURES = (
+    (b"\x89PNG\r\n\x1a\n", "PNG"),
+    (b"II*\x00", "TIFF"),
+    (b"MM\x00*", "TIFF"),
+    (b"BM", "BMP"),
+    (b"\xff\xd8\xff", "JPEG"),
+)
+OFFSET = re.compile(r"(?:^|[_\-.])left-(\d+)_top-(\d+)(?=[_\-.]|$)")
+
+
+BMP_INFO_SIZES = frozenset({12, 40, 52, 56, 64, 108, 124})
+"""The sizes a BMP's info header has: ``BM`` alone also starts text files."""
+
+
+def kind(data: bytes) -> str | None:
+    """``PNG``, ``TIFF``, ``BMP`` or ``JPEG`` by the file's signature, else None."""
+    name = next((name for magic, name in SIGNATURES if data.startswith(magic)), None)
+    if name == "BMP" and int.from_bytes(data[14:18], "little") not in BMP_INFO_SIZES:
+        return None
+    return name
+
+
+def looks(content: bytes, rel: str) -> bool:
+    """Bytes with the signature of an image this reader decodes."""
+    return kind(content) is not None
+
+
+def offset(rel: str) -> tuple[int, int]:
+    """The region's offset in the slide from a BCSS-style name (``left-X_top-Y``), else (0, 0)."""
+    match = OFFSET.search(rel.rsplit("/", 1)[-1])
+    return (int(match[1]), int(match[2])) if match else (0, 0)
+
+
+def _unreadable(rel: str, why: str, code: str = "ANNOTATION_UNREADABLE") -> Annotation:
+    return Annotation(path=rel, format=NAME, readable=False, n_values=1, issues=[ReadIssue(code, why)])
+
+
+def _decode(content: bytes, rel: str) -> tuple[np.ndarray | None, Annotation | None]:
+    """The mask's 2-D label array, or the unreadable annotation saying why."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # Pillow's own decompression-bomb warning: bounded below
+            image = Image.open(io.BytesIO(content))
+            w, h = image.size
+            if w * h > MAX_PIXELS:
+                return None, _unreadable(rel, f"a {w}x{h} mask is over the {MAX_PIXELS} pixel limit")
+            if image.mode in ("RGB", "RGBA"):
+                rgb = np.asarray(image.convert("RGB"))
+                if not (
+                    np.array_equal(rgb[..., 0], rgb[..., 1]) and np.array_equal(rgb[..., 0], rgb[..., 2])
+                ):
+                    return None, _unreadable(
+                        rel, "a colour image whose channels differ: not a label mask", "MASK_NOT_LABELS"
+                    )
+                return rgb[..., 0], None
+            if image.mode == "LA":
+                image = image.getchannel(0)
+            array = np.asarray(image)
+    except UnidentifiedImageError:  # its message names a memory address: not reproducible
+        return None, _unreadable(rel, "the image cannot be decoded: Pillow does not recognise its content")
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
+        return None, _unreadable(rel, f"the image cannot be decoded: {str(exc)[:200]}")
+    if array.ndim != 2:
+        return None, _unreadable(rel, f"an image of shape {array.shape}: not a single-channel label mask")
+    if array.dtype == bool:
+        array = array.astype(np.uint8) * 255
+    return array, None
+
+
+def _value_issues(values: np.ndarray, counts: np.ndarray, fmt: str | None) -> list[ReadIssue]:
+    issues = []
+    total = int(counts.sum())
+    if fmt == "JPEG":
+        issues.append(
+            ReadIssue("MASK_LOSSY", "a JPEG mask: lossy compression puts values between the labels")
+        )
+    by_value = dict(zip(values.tolist(), counts.tolist(), strict=True))
+    binary = by_value.get(0, 0) + by_value.get(BINARY_VALUE, 0)
+    between = total - binary
+    if by_value.get(BINARY_VALUE) and between and binary >= BINARY_SHARE * total:
+        issues.append(
+            ReadIssue(
+                "MASK_GREY_LEVELS",
+                f"a 0/255 mask with {len(by_value) - 2 + (0 not in by_value)} other values: "
+                f"{between} of {total} pixels ({between / total:.3%}) lie between the labels",
+            )
+        )
+    if not any(v != 0 for v in by_value):
+        issues.append(ReadIssue("MASK_EMPTY", f"every one of the mask's {total} pixels is background (0)"))
+    return issues
+
+
+def _runs(hit: np.ndarray) -> np.ndarray:
+    """The rectangles (``x0, y0, x1, y1``) covering a boolean image: its runs along each row,
+    a run repeated on the next rows merged into one taller rectangle."""
+    h, w = hit.shape
+    padded = np.zeros((h, w + 2), np.int8)
+    padded[:, 1:-1] = hit
+    step = np.diff(padded, axis=1)
+    rows, x0 = np.nonzero(step == 1)
+    _, x1 = np.nonzero(step == -1)  # row-major order: the n-th end closes the n-th start
+    order = np.lexsort((rows, x1, x0))
+    rows, x0, x1 = rows[order], x0[order], x1[order]
+    new = np.ones(len(rows), bool)
+    new[1:] = (x0[1:] != x0[:-1]) | (x1[1:] != x1[:-1]) | (rows[1:] != rows[:-1] + 1)
+    first = np.flatnonzero(new)
+    last = np.r_[first[1:], len(rows)] - 1
+    return np.column_stack([x0[first], rows[first], x1[first], rows[last] + 1]).astype(np.float64)
+
+
+def read(content: bytes, rel: str, issues: list[ReadIssue]) -> list[Annotation]:
+    """The mask's regions as lesions (one per connected region of a value, with holes)."""
+    array, failed = _decode(content, rel)
+    if failed is not None:
+        return [failed]
+    assert array is not None
+    values, counts = np.unique(array, return_counts=True)
+    found = [*issues, *_value_issues(values, counts, kind(content))]
+    left, top = offset(rel)
+    h, w = array.shape
+    lesions = []
+    for value, count in zip(values.tolist(), counts.tolist(), strict=True):
+        if value == 0:
+            continue
+        hit = array == value
+        rows, cols = np.flatnonzero(hit.any(axis=1)), np.flatnonzero(hit.any(axis=0))
+        r0, c0 = int(rows[0]), int(cols[0])  # outline within the value's bounding box
+        shift = np.array([left + c0, top + r0, left + c0, top + r0], np.float64)
+        boxes = _runs(hit[r0 : rows[-1] + 1, c0 : cols[-1] + 1]) + shift
+        for k, rings in enumerate(box_polygons(boxes)):
+            if len(lesions) >= MAX_LESIONS:
+                found.append(
+                    ReadIssue(
+                        "MASK_TOO_MANY_REGIONS", f"over {MAX_LESIONS} regions: the rest were not outlined"
+                    )
+                )
+                break
+            lesions.append(
+                lesion_as_read(len(lesions), f"/mask/{value}/{k}", str(value), [rings], {PIXELS: count})
+            )
+        else:
+            continue
+        break
+    region = (left, top) != (0, 0)  # a region of a slide: the mask does not say the slide's size
+    return [
+        Annotation(
+            path=rel,
+            format=NAME,
+            width=None if region else w,
+            height=None if region else h,
+            lesions=lesions,
+            n_values=len(values),
+            issues=list(dict.fromkeys(found)),
+            slide_pointers={"width": "/mask/width", "height": "/mask/height"},
+        )
+    ]
+
+
+def at_offset(ann: Annotation, offset: tuple[int, int] | None) -> Annotation:
+    """A mask of one region of its slide moved to the offset the manifest states (columns
+    ``mask_left``, ``mask_top``); a mask whose name states one (``left-…_top-…``), another format
+    or no offset is returned as it is. A region declares no slide size."""
+    if ann.format != NAME or not offset or ann.width is None or OFFSET.search(ann.path.rsplit("/", 1)[-1]):
+        return ann
+    shift = np.asarray(offset, np.float64)
+    lesions = [
+        lesion_as_read(
+            les.index,
+            les.pointer,
+            les.raw_class,
+            [[ring + shift for ring in poly] for poly in les.polygons],
+            les.properties,
+        )
+        for les in ann.lesions
+    ]
+    return dataclasses.replace(ann, lesions=lesions, width=None, height=None)
+
+
+def at_slide_scale(ann: Annotation, slide_size: tuple[int, int] | None, downsample: int | None) -> Annotation:
+    """A whole-slide mask at a downsample of its slide, in the slide's level-0 pixels.
+
+    The downsample is the one stated (manifest ``mask_downsample`` column or profile
+    ``mask_downsample``), else inferred when the slide's size is an exact integer multiple ``k``
+    of the mask's on both axes; outlines and size are multiplied by it. Anything else (a region
+    mask, another format, a stated or inferred factor of 1) is returned as it is; a size that
+    still differs is ``MASK_SIZE_MISMATCH``.
+    """
+    if ann.format != NAME or not ann.width or not ann.height:
+        return ann
+    k = downsample
+    if k is None and slide_size is not None:
+        (sw, sh), w, h = slide_size, ann.width, ann.height
+        k = sw // w if sw % w == 0 and sh % h == 0 and sw // w == sh // h else None
+    if not k or k == 1:
+        return ann
+    lesions = [
+        lesion_as_read(
+            les.index,
+            les.pointer,
+            les.raw_class,
+            [[ring * k for ring in poly] for poly in les.polygons],
+            les.properties,
+        )
+        for les in ann.lesions
+    ]
+    return dataclasses.replace(ann, lesions=lesions, width=ann.width * k, height=ann.height * k)

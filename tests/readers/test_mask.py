@@ -1,0 +1,326 @@
+"""Raster label masks (dqm.readers.mask): decoding, tracing with holes, the mask issues, offsets,
+class resolution through the profile's ``mask_values``, pairing by name and the size check."""
+
+from __future__ import annotations
+
+import io
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from dqm.batch import discover, is_mask, pair_key
+from dqm.profile import Profile
+from dqm.readers import mask, parse_annotation, read_annotation, resolve_classes
+from dqm.runner import RunOptions, run_batch
+
+GLAS = ("segmentation", "glas")
+BCSS = ("annotations", "dsa", "TCGA-A2-A0YE_left-59206_top-33505_mag-BASE.png")
+
+
+def _png(array: np.ndarray, fmt: str = "PNG") -> bytes:
+    out = io.BytesIO()
+    Image.fromarray(array).save(out, format=fmt)
+    return out.getvalue()
+
+
+def _labels() -> np.ndarray:
+    """A 60x80 label image: a ring of 1 (20x20 outer, 8x8 hole) and a 10x10 square of 2."""
+    a = np.zeros((60, 80), np.uint8)
+    a[10:30, 10:30] = 1
+    a[16:24, 16:24] = 0
+    a[40:50, 50:60] = 2
+    return a
+
+
+def _glas_profile() -> Profile:
+    return Profile(
+        name="glas", classes=({"id": "gland", "name": "gland"},), clinical={}, mask_values={255: "gland"}
+    )
+
+
+def test_label_mask_regions_become_lesions_with_holes() -> None:
+    (ann,) = parse_annotation(_png(_labels()), "masks/S1.png")
+    assert ann.format == "mask" and ann.readable and not ann.issues
+    assert (ann.width, ann.height) == (80, 60)
+    ring, square = ann.lesions
+    assert (ring.raw_class, square.raw_class) == ("1", "2")
+    assert ring.pointer == "/mask/1/0" and ring.is_valid and square.is_valid
+    assert len(ring.polygons[0]) == 2  # shell and hole
+    assert ring.geometry.bounds == (10.0, 10.0, 30.0, 30.0)
+    assert square.geometry.bounds == (50.0, 40.0, 60.0, 50.0)
+    assert ring.area == ring.properties[mask.PIXELS] == 400 - 64  # exact pixel edges: area = pixel count
+    assert square.area == 100 and len(square.polygons[0][0]) == 5  # a closed ring of 4 corners
+
+
+def test_16_bit_and_bmp_masks_are_read() -> None:
+    a = np.zeros((20, 20), np.uint16)
+    a[5:10, 5:10] = 1000
+    (ann,) = parse_annotation(_png(a), "m.png")
+    assert [les.raw_class for les in ann.lesions] == ["1000"]
+    (bmp,) = parse_annotation(_png(_labels(), "BMP"), "S1_anno.bmp")
+    assert [les.raw_class for les in bmp.lesions] == ["1", "2"]
+    (text,) = parse_annotation(b"BMI,age\n22.5,40\n", "table.csv")  # starts with BM: not an image
+    assert [i.code for i in text.issues] == ["UNKNOWN_FORMAT"]
+
+
+def test_values_resolve_through_the_profile_and_unmapped_ones_are_counted(profile: Profile) -> None:
+    mapped = profile.model_copy(update={"mask_values": {1: profile.class_ids[0]}})
+    (ann,) = resolve_classes(parse_annotation(_png(_labels()), "m.png"), mapped)
+    assert [les.label for les in ann.lesions] == [profile.class_ids[0], None]
+    (issue,) = ann.issues
+    assert issue.code == "MASK_VALUE_UNMAPPED" and issue.pointer == "/mask/2"
+    assert "100 pixels in 1 region(s)" in issue.message
+
+
+def test_institution_mask_values_win(profile: Profile) -> None:
+    a, b = profile.class_ids[:2]
+    mapped = profile.model_copy(update={"mask_values": {1: a}, "institution_mask_values": {"Site B": {1: b}}})
+    assert mapped.mask_class("1") == a and mapped.mask_class("1", "site b") == b
+    assert mapped.mask_class("x") is None
+    with pytest.raises(ValueError, match="not in the taxonomy"):
+        Profile(name="p", classes=({"id": "a", "name": "a"},), clinical={}, mask_values={1: "zz"})
+
+
+def test_grey_levels_lossy_empty_and_colour_masks() -> None:
+    binary = np.zeros((100, 100), np.uint8)
+    binary[20:60, 20:60] = 255
+    binary[20, 20:60] = 128  # an anti-aliased edge: 40 pixels between the labels
+    (grey,) = parse_annotation(_png(binary), "g.png")
+    (issue,) = [i for i in grey.issues if i.code == "MASK_GREY_LEVELS"]
+    assert "40 of 10000 pixels (0.400%)" in issue.message
+    (jpeg,) = parse_annotation(_png(binary, "JPEG"), "j.jpg")
+    assert "MASK_LOSSY" in {i.code for i in jpeg.issues}
+    (empty,) = parse_annotation(_png(np.zeros((10, 10), np.uint8)), "e.png")
+    assert [i.code for i in empty.issues] == ["MASK_EMPTY"] and not empty.lesions
+    colour = np.zeros((10, 10, 3), np.uint8)
+    colour[2:5, 2:5] = (255, 0, 0)
+    (rgb,) = parse_annotation(_png(colour), "c.png")
+    assert not rgb.readable and [i.code for i in rgb.issues] == ["MASK_NOT_LABELS"]
+    grey_rgb = np.repeat(_labels()[..., None], 3, axis=2)
+    (same,) = parse_annotation(_png(grey_rgb), "r.png")
+    assert same.readable and [les.raw_class for les in same.lesions] == ["1", "2"]
+
+
+def test_broken_and_oversized_masks_are_issues_not_crashes(monkeypatch: pytest.MonkeyPatch) -> None:
+    data = _png(_labels())
+    (cut,) = parse_annotation(data[: len(data) // 2], "cut.png")
+    assert not cut.readable and cut.issues[0].code == "ANNOTATION_UNREADABLE"
+    (garbage,) = parse_annotation(b"\x89PNG\r\n\x1a\n" + b"\x00" * 40, "g.png")
+    assert garbage.issues[0].message == "the image cannot be decoded: Pillow does not recognise its content"
+    monkeypatch.setattr(mask, "MAX_PIXELS", 1000)
+    (big,) = parse_annotation(data, "big.png")
+    assert not big.readable and "over the 1000 pixel limit" in big.issues[0].message
+
+
+def test_regions_touching_at_a_corner_are_two_lesions() -> None:
+    a = np.zeros((10, 10), np.uint8)
+    a[2:4, 2:4] = 1
+    a[4:6, 4:6] = 1
+    (ann,) = parse_annotation(_png(a), "c.png")
+    assert sorted(les.area for les in ann.lesions) == [4, 4] and all(les.is_valid for les in ann.lesions)
+
+
+def test_too_many_regions_are_cut(monkeypatch: pytest.MonkeyPatch) -> None:
+    dots = np.zeros((20, 20), np.uint8)
+    dots[::4, ::4] = 1
+    monkeypatch.setattr(mask, "MAX_LESIONS", 3)
+    (ann,) = parse_annotation(_png(dots), "d.png")
+    assert len(ann.lesions) == 3 and [i.code for i in ann.issues] == ["MASK_TOO_MANY_REGIONS"]
+
+
+def test_region_offset_from_the_name() -> None:
+    assert mask.offset("a/TCGA-X_left-59206_top-33505_mag-BASE.png") == (59206, 33505)
+    assert mask.offset("S1_mask.png") == (0, 0)
+    (ann,) = parse_annotation(_png(_labels()), "S_left-1000_top-2000_mag-BASE.png")
+    assert ann.lesions[1].geometry.bounds == (1050.0, 2040.0, 1060.0, 2050.0)
+    assert ann.width is None  # a region does not say the slide's size
+
+
+def test_mask_names_and_folders_pair_with_their_images(tmp_path: Path) -> None:
+    assert is_mask("masks/X.png") and is_mask("X_mask.png") and is_mask("X_anno.bmp")
+    assert is_mask("masks_grade/X.png") and not is_mask("images/X.png") and not is_mask("masks/X.svs")
+    assert not is_mask("gtex/X.png")
+    assert pair_key("X_mask.png") == pair_key("masks/X.png") == pair_key("X_anno.bmp") == "X"
+    assert pair_key("X_mask.json") == "X_mask"
+    png = _png(_labels())
+    for rel in (
+        "images/A.png",
+        "masks/A.png",
+        "B.png",
+        "B_mask.png",
+        "C.bmp",
+        "C_anno.bmp",
+        "D.png",
+        "E_mask.png",
+    ):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_bytes(png)
+    items = {i.slide_id: (i.image_path, i.annotation_path) for i in discover(tmp_path).items}
+    assert items == {
+        "A": ("images/A.png", "masks/A.png"),
+        "B": ("B.png", "B_mask.png"),
+        "C": ("C.bmp", "C_anno.bmp"),
+        "D": ("D.png", None),
+        "E": (None, "E_mask.png"),
+    }
+
+
+def test_audit_of_masks_reports_size_pairing_and_values(tmp_path: Path) -> None:
+    image = np.full((60, 80, 3), 230, np.uint8)
+    image[10:30, 10:30] = (150, 60, 140)
+    binary = (_labels() == 1).astype(np.uint8) * 255
+    files = {
+        "images/A.png": _png(image),
+        "masks/A.png": _png(binary),
+        "images/B.png": _png(image),
+        "masks/B.png": _png(binary[:, :60].copy()),  # cut: another aspect ratio
+        "images/C.png": _png(image),
+        "masks/D.png": _png(binary),
+        "images/E.png": _png(image),
+        "masks/E.png": _png(_labels()),  # values 1 and 2, not 255
+    }
+    for rel, data in files.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_bytes(data)
+    run = run_batch(tmp_path, _glas_profile(), RunOptions(workers=1, clinical=False))
+    found = Counter((f.item_id, f.code) for f in run.findings)
+    assert found[("B", "MASK_SIZE_MISMATCH")] == 1
+    (size,) = [f for f in run.findings if f.code == "MASK_SIZE_MISMATCH"]
+    assert size.message == "the mask is 60x60, its image 80x60: another aspect ratio (1 against 1.333)"
+    assert found[("C", "ANNOTATION_MISSING")] == 1 and found[("D", "SLIDE_MISSING")] == 1
+    assert found[("E", "MASK_VALUE_UNMAPPED")] == 2 and not found[("E", "CLASS_UNKNOWN")]
+    assert not found[("batch", "CLASS_UNMAPPED")]  # values are not class names: reported once, per item
+    assert not {code for item, code in found if item == "A" and code.startswith(("MASK", "CLASS"))}
+
+
+def test_real_glas_masks(real_data: Path) -> None:
+    root = real_data.joinpath(*GLAS)
+    if not root.is_dir():
+        pytest.skip(f"GlaS not found at {root}")
+    profile = _glas_profile()
+    names = sorted(p.name for p in (root / "masks").glob("*.png"))
+    assert len(names) == 165
+    codes: Counter[str] = Counter()
+    glands = 0
+    for name in names[::15]:  # every 15th mask: 11 of the 165
+        (ann,) = resolve_classes(read_annotation(root / "masks" / name, f"masks/{name}"), profile)
+        with Image.open(root / "images" / name) as image:
+            assert ann.readable and (ann.width, ann.height) == image.size
+        assert all(les.label == "gland" and les.is_valid for les in ann.lesions)
+        codes.update(i.code for i in ann.issues)
+        glands += len(ann.lesions)
+    assert not codes and glands > 11
+
+
+def test_real_bcss_region_mask(real_data: Path, profile: Profile) -> None:
+    path = real_data.joinpath(*BCSS)
+    (ann,) = resolve_classes(read_annotation(path, path.name), profile)
+    assert ann.readable and ann.width is None
+    assert Counter(les.raw_class for les in ann.lesions) == {
+        "1": 29,
+        "2": 20,
+        "3": 14,
+        "7": 1,
+        "13": 2,
+        "18": 3,
+    }
+    x0, y0, x1, y1 = np.array([les.geometry.bounds for les in ann.lesions]).T
+    assert x0.min() >= 59206 and y0.min() >= 33505 and x1.max() <= 59206 + 4542 and y1.max() <= 33505 + 4594
+    unmapped = {i.pointer: i.message for i in ann.issues if i.code == "MASK_VALUE_UNMAPPED"}
+    assert len(unmapped) == 6 and "3396902 pixels in 29 region(s)" in unmapped["/mask/1"]
+
+
+def test_binary_mask_takes_the_class_of_the_diagnosis(profile: Profile) -> None:
+    binary = (_labels() == 1).astype(np.uint8) * 255
+    anns = parse_annotation(_png(binary), "m.png")
+    first = profile.classes[0]
+    (by_diagnosis,) = resolve_classes(anns, profile, None, first.name)
+    assert [les.label for les in by_diagnosis.lesions] == [first.id] and not by_diagnosis.issues
+    (without,) = resolve_classes(anns, profile)
+    assert [i.code for i in without.issues] == ["MASK_VALUE_UNMAPPED"]
+    (labels,) = resolve_classes(parse_annotation(_png(_labels()), "l.png"), profile, None, first.name)
+    assert {les.label for les in labels.lesions} == {None}  # only a 0/255 mask's 255 follows the diagnosis
+
+
+def test_plain_images_take_their_resolution_from_the_manifest_or_the_profile(tmp_path: Path) -> None:
+    image = np.full((60, 80, 3), 230, np.uint8)
+    binary = (_labels() == 1).astype(np.uint8) * 255
+    for name in ("A", "B"):
+        (tmp_path / "images").mkdir(exist_ok=True)
+        (tmp_path / "masks").mkdir(exist_ok=True)
+        (tmp_path / "images" / f"{name}.png").write_bytes(_png(image))
+        (tmp_path / "masks" / f"{name}.png").write_bytes(_png(binary))
+
+    def missing(profile: Profile) -> set[str]:
+        run = run_batch(tmp_path, profile, RunOptions(workers=1, clinical=False))
+        return {f.item_id for f in run.findings if f.code == "MPP_MISSING"}
+
+    assert missing(_glas_profile()) == {"A", "B"}
+    (tmp_path / "manifest.csv").write_text(
+        "slide_id,image_path,annotation_path,mpp\nA,images/A.png,masks/A.png,0.62\nB,images/B.png,masks/B.png,n/a\n"
+    )
+    assert missing(_glas_profile()) == {"B"}
+    assert missing(_glas_profile().model_copy(update={"image_mpp": 0.5})) == set()
+    run = run_batch(tmp_path, _glas_profile(), RunOptions(workers=1, clinical=False))
+    assert [o.summary.slide.mpp for o in run.outcomes] == [0.62, None]
+
+
+def test_whole_slide_masks_at_a_downsample_are_scaled_to_the_slide(tmp_path: Path) -> None:
+    image = np.full((120, 160, 3), 230, np.uint8)
+    binary = (_labels() == 1).astype(np.uint8) * 255  # 80x60: half the image
+    three_quarters = np.zeros((90, 120), np.uint8)
+    three_quarters[30:60, 30:60] = 255
+    files = {
+        "images/A.png": image,
+        "masks/A.png": binary,
+        "images/B.png": image,
+        "masks/B.png": three_quarters,
+    }
+    for rel, array in files.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_bytes(_png(array.copy()))
+    run = run_batch(tmp_path, _glas_profile(), RunOptions(workers=1, clinical=False))
+    a, b = run.outcomes
+    assert not [f for f in a.findings if f.code == "MASK_SIZE_MISMATCH"]
+    (les,) = a.annotation.annotation().lesions
+    assert les.geometry.bounds == (20.0, 20.0, 60.0, 60.0) and les.area == 4 * (400 - 64)
+    (size,) = [f for f in b.findings if f.code == "MASK_SIZE_MISMATCH"]
+    assert "120x90, its image 160x120: the same aspect ratio at 0.75 of the size" in size.message
+    (region,) = parse_annotation(_png(binary), "S_left-10_top-20_mag-BASE.png")
+    assert mask.at_slide_scale(region, (160, 120), None) is region  # a region is never scaled
+    (stated,) = parse_annotation(_png(binary), "m.png")
+    assert mask.at_slide_scale(stated, None, 4).width == 320
+
+
+def test_a_mask_converts_to_qupath_polygons_with_holes(tmp_path: Path) -> None:
+    from dqm.convert import convert_file
+
+    profile = Profile(
+        name="p", classes=({"id": "a", "name": "a"},), clinical={}, mask_values={1: "a", 2: "a"}
+    )
+    src = tmp_path / "S1_mask.png"
+    src.write_bytes(_png(_labels()))
+    (path,) = convert_file(src, "qupath", tmp_path / "out", profile).written
+    (back,) = read_annotation(Path(path), "S1.geojson")
+    assert back.format == "qupath" and [les.area for les in back.lesions] == [400 - 64, 100]
+    assert len(back.lesions[0].polygons[0]) == 2  # the hole survives the round trip
+
+
+def test_a_region_mask_lies_where_the_manifest_says(tmp_path: Path) -> None:
+    image = np.full((60, 80, 3), 230, np.uint8)
+    binary = (_labels() == 1).astype(np.uint8) * 255
+    for rel, array in {"slides/A.png": image, "masks/A.png": binary[:40, :40].copy()}.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_bytes(_png(array))
+    (tmp_path / "manifest.csv").write_text(
+        "slide_id,image_path,annotation_path,mask_left,mask_top\nA,slides/A.png,masks/A.png,30,15\n"
+    )
+    (outcome,) = run_batch(tmp_path, _glas_profile(), RunOptions(workers=1, clinical=False)).outcomes
+    (les,) = outcome.annotation.annotation().lesions
+    assert les.geometry.bounds == (40.0, 25.0, 60.0, 45.0)
+    assert not [f for f in outcome.findings if f.code == "MASK_SIZE_MISMATCH"]  # a region: no slide size
+    (named,) = parse_annotation(_png(binary), "S_left-5_top-5_mag-BASE.png")
+    assert mask.at_offset(named, (30, 15)) is named  # the name's offset wins
