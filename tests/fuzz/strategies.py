@@ -98,9 +98,10 @@ hostile_json = st.one_of(
 
 
 @st.composite
-def json_mutations(draw, path: Path) -> str:
-    """The JSON file at ``path``, trimmed, with one to three structural mutations, as text."""
-    doc: Any = copy.deepcopy(_json_doc(path))
+def json_mutations(draw, source: Path | dict) -> str:
+    """The JSON file at ``source`` (or the document ``source``), trimmed, with one to three
+    structural mutations, as text."""
+    doc: Any = copy.deepcopy(_json_doc(source) if isinstance(source, Path) else _trim(source))
     for _ in range(draw(st.integers(1, 3))):
         where = draw(st.sampled_from(_paths(doc)))
         kind = draw(st.sampled_from(["replace", "replace", "replace", "duplicate_key", "drop"]))

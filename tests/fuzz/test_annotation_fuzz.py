@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -32,16 +31,6 @@ def test_mutated_real_exports_are_findings(real_data: Path, rel: str) -> None:
     run()
 
 
-@pytest.fixture(scope="module")
-def native_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("native") / "S1.json"
-    path.write_text(json.dumps(native_doc()))
-    return path
-
-
-def test_mutated_native_files_are_findings(native_file: Path) -> None:
-    @given(json_mutations(native_file).flatmap(as_bytes))
-    def run(data: bytes) -> None:
-        judge_bytes(data, "S1.json")
-
-    run()
+@given(json_mutations(native_doc()).flatmap(as_bytes))
+def test_mutated_native_files_are_findings(data: bytes) -> None:
+    judge_bytes(data, "S1.json")

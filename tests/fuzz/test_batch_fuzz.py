@@ -66,12 +66,10 @@ LAYOUTS: dict[str, Layout] = {
         d.draw(as_bytes(OUTSIDE_MANIFEST.replace("../outside/", "annotations/")))
     ),
     "annotation mutated": lambda b, o, d: _clear(b / "annotations/S1.json").write_bytes(
-        d.draw(json_mutations(NATIVE).flatmap(as_bytes))
+        d.draw(json_mutations(native_doc()).flatmap(as_bytes))
     ),
 }
 OUTSIDE_MANIFEST = "slide_id,image_path,annotation_path\nS9,../outside/S9.png,../outside/secret.json\n"
-NATIVE = Path(tempfile.mkdtemp(prefix="dqm-fuzz-native-")) / "S1.json"
-NATIVE.write_text(json.dumps(native_doc()))
 
 
 def _outside(folder: Path) -> None:
