@@ -17,7 +17,7 @@ REAL = Path(os.environ.get("DQM_REAL_DATA", ROOT.parent / "shared" / "data" / "r
 # each in CI; DQM_FUZZ_EXAMPLES=N runs N each, for a local soak run.
 settings.register_profile(
     "ci",
-    max_examples=6,
+    max_examples=20,
     deadline=None,  # one example's time is bounded by tests/fuzz/harness.py's time limit
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
     print_blob=True,
