@@ -135,6 +135,8 @@ def jailed(root: Path, rel: str) -> tuple[Path | None, str | None]:
     norm, outside = normalise(rel)
     if outside or not norm:
         return None, "the path leaves the batch folder"
+    if "\0" in norm:  # no file name holds one; the OS calls below would raise ValueError
+        return None, "a NUL character in the path: no such file"
     path = root / norm
     real_root = os.path.realpath(root)
     real = os.path.realpath(path)

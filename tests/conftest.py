@@ -6,11 +6,26 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from dqm.profile import Profile, load_profile
 
 ROOT = Path(__file__).resolve().parents[1]
 REAL = Path(os.environ.get("DQM_REAL_DATA", ROOT.parent / "shared" / "data" / "real"))
+
+# Hypothesis tests that name no max_examples (the fuzz harness in tests/fuzz) run a few examples
+# each in CI; DQM_FUZZ_EXAMPLES=N runs N each, for a local soak run.
+settings.register_profile(
+    "ci",
+    max_examples=20,
+    deadline=None,  # one example's time is bounded by tests/fuzz/harness.py's time limit
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    print_blob=True,
+)
+settings.register_profile(
+    "soak", settings.get_profile("ci"), max_examples=int(os.environ.get("DQM_FUZZ_EXAMPLES") or 1)
+)
+settings.load_profile("soak" if os.environ.get("DQM_FUZZ_EXAMPLES") else "ci")
 
 
 @pytest.fixture(scope="session")

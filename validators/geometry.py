@@ -133,7 +133,8 @@ def validity(view: ItemView, params: NoParams, ctx: CheckContext) -> list[Findin
         geom = lesion.geometry
         if geom is None or lesion.is_valid or (lesion.area == 0 and encloses_nothing(geom)):
             continue
-        reason = shapely.is_valid_reason(geom)
+        with np.errstate(over="ignore", invalid="ignore"):  # GEOS overflows near 1e308; its reason holds
+            reason = shapely.is_valid_reason(geom)
         code, text = "INVALID_GEOMETRY", reason
         for prefix, c, t in _REASONS:
             if reason.startswith(prefix):

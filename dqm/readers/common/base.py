@@ -99,7 +99,7 @@ def parse_json(decoded: Decoded) -> tuple[Any, list[ReadIssue]]:
     try:
         # The standard library accepts NaN / Infinity and overflowing numbers (as inf):
         # the document is still structurally read, the geometry checks flag the values.
-        return json.loads(decoded.text), issues
+        return json.loads(decoded.text, parse_int=_integer), issues
     except json.JSONDecodeError as exc:
         issues.append(
             ReadIssue(
@@ -113,6 +113,15 @@ def parse_json(decoded: Decoded) -> tuple[Any, list[ReadIssue]]:
     except RecursionError:
         issues.append(ReadIssue("INVALID_JSON", "not valid JSON: nested too deeply"))
         return None, issues
+
+
+def _integer(literal: str) -> int | float:
+    """An integer literal; one too long for Python to convert (over 4,300 digits) becomes +/-
+    infinity, as an overflowing float literal does, instead of raising ``ValueError``."""
+    try:
+        return int(literal)
+    except ValueError:
+        return -math.inf if literal.startswith("-") else math.inf
 
 
 def to_float(value: int | float) -> float:
