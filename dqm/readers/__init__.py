@@ -13,6 +13,7 @@ A file no reader recognises is an ``UNKNOWN_FORMAT`` issue, never an exception.
   naming what the file is;
 * XML (first non-blank byte ``<``), parsed through defusedxml: the first XML format whose
   ``looks`` accepts the root element reads it; none -> ``UNKNOWN_FORMAT``;
+* UTF-16 or UTF-32 text that is not XML: read as JSON, with an ``INVALID_ENCODING`` issue;
 * JSON: a clean native file is read in one pass (:func:`dqm.readers.native.read_clean`);
   otherwise the first JSON format whose ``looks`` accepts the document reads it, and the native
   reader reads any other JSON, reporting what is missing (a broken native file still gets its
@@ -30,6 +31,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import math
 import os
 from collections import OrderedDict
 from pathlib import Path
@@ -38,7 +40,7 @@ from typing import Any, overload
 from dqm.model import Annotation, Lesion, ReadIssue
 from dqm.profile import Profile
 from dqm.readers import asap, coco, dsa, halo, imagescope, native, qupath
-from dqm.readers.common.base import decode, failed, parse_json
+from dqm.readers.common.base import decode, failed, parse_json, wide_text
 from dqm.readers.common.reader import FormatReader
 from dqm.readers.common.xmltree import looks_like_xml, parse_xml
 from dqm.readers.items import annotation_for_item, merged  # noqa: F401  (public: the item's annotation)
@@ -52,6 +54,10 @@ XML_FORMATS = frozenset(r.NAME for r in READERS if r.SYNTAX == "xml")
 """Formats whose locations are XML paths (a property is an attribute ``/@Name``)."""
 
 MAX_BYTES = 512 * 1024 * 1024
+MAX_SLIDE_SIDE = 2**31 - 1
+"""The largest declared slide width or height taken as a number (TIFF's 32-bit dimensions)."""
+MAX_MPP = 1e4
+"""The largest declared resolution, micrometres per pixel, taken as a number (1 cm a pixel)."""
 CACHE_MIN_BYTES = 256 * 1024
 """Files at least this big are cached after parsing (a COCO file serves many items)."""
 CACHE_SIZE = 4
@@ -140,17 +146,53 @@ def _binary_kind(data: bytes) -> str | None:
 
 
 def _parse(data: bytes, rel: str) -> list[Annotation]:
+    annotations = _parse_any(data, rel)
+    for ann in annotations:
+        _bound_slide_facts(ann)
+    return annotations
+
+
+def _bound_slide_facts(ann: Annotation) -> None:
+    """A declared slide size or resolution beyond any real slide enters no arithmetic: it is
+    dropped, with a ``VALUE_OUT_OF_RANGE`` issue (a small negative or zero size stays for
+    ``SLIDE_SIZE_INVALID``, a non-finite resolution for ``MPP_INVALID``)."""
+    for key, limit in (("width", MAX_SLIDE_SIDE), ("height", MAX_SLIDE_SIDE), ("mpp", MAX_MPP)):
+        value = getattr(ann, key)
+        if (
+            value is not None
+            and not (isinstance(value, float) and not math.isfinite(value))
+            and abs(value) > limit
+        ):
+            digits = len(str(int(abs(value))))
+            shown = f"{value:.3g}" if digits <= 20 else f"a number of {digits} digits"
+            ann.issues.append(
+                ReadIssue(
+                    "VALUE_OUT_OF_RANGE",
+                    f"slide {key} is {shown}, beyond {limit:g} (not used)",
+                    pointer=ann.slide_pointer(key),
+                )
+            )
+            setattr(ann, key, None)
+
+
+def _parse_any(data: bytes, rel: str) -> list[Annotation]:
     kind = _binary_kind(data)
     if kind is not None:
         return [
             failed(rel, "unknown", ReadIssue("UNKNOWN_FORMAT", f"the file is {kind}, not an annotation file"))
         ]
-    if looks_like_xml(data):
-        return _parse_xml(data, rel)
-    clean = native.read_clean(data, rel)
-    if clean is not None:
-        return [clean]
-    decoded = decode(data)
+    wide = wide_text(data)
+    if wide is not None and wide.text is None:
+        return [failed(rel, "unknown", *wide.issues)]
+    if wide is not None and wide.text is not None and wide.text.lstrip()[:1] != "<":
+        decoded = wide  # UTF-16 / UTF-32 JSON: read, and reported as not UTF-8
+    elif looks_like_xml(data):
+        return _parse_xml(data, rel)  # XML declares its own encoding
+    else:
+        clean = native.read_clean(data, rel)
+        if clean is not None:
+            return [clean]
+        decoded = decode(data)
     if decoded.text is None:
         return [failed(rel, "unknown", *decoded.issues)]
     if decoded.text.lstrip()[:1] not in ("{", "["):
