@@ -258,8 +258,7 @@ CASES = [
         "width and height of 300 digits",
         lambda b: _raw(
             b,
-            _ann(b)
-            .read_text()
+            _text(b)
             .replace('"width": ', '"width": ' + "9" * 300, 1)
             .replace('"height": ', '"height": ' + "9" * 300, 1),
         ),

@@ -8,9 +8,12 @@ from __future__ import annotations
 import json
 import math
 
+import numpy as np
 import pytest
+import shapely
 
 from dqm.readers import MAX_SLIDE_SIDE, parse_annotation
+from dqm.readers.common import rle
 from dqm.readers.common.base import count_keys, key_ends
 from tests.helpers import native_doc, square, view_of
 from validators.engine import configure, run_checks
@@ -151,3 +154,62 @@ def test_a_square_in_range_still_has_its_area(profile):
         [{"class": "BCC", "geometry": {"type": "Polygon", "coordinates": [square(10, 10, 100)]}}]
     )
     assert view_of(doc, profile).annotation.lesions[0].area == 10_000
+
+
+@pytest.mark.parametrize(
+    ("seg", "why"),
+    [
+        ({"size": [200_000, 200_000], "counts": [0, 40_000_000_000]}, "decoded-area limit"),
+        ({"size": [10**30, 1], "counts": [0, 10**30]}, "beyond any slide"),
+        ({"size": [4, 4], "counts": [0, 10**30, 0]}, "too long to be real"),
+        ({"size": [4, 4], "counts": "0" + chr(200)}, "outside the RLE alphabet"),
+        ({"size": [4, 4], "counts": "o"}, "middle of a number"),
+        ({"size": [4, 4], "counts": "oooooooooooooooo0"}, "too long to be real"),
+        ({"size": [1, 1_000_001], "counts": [0, 1_000_001]}, "column pieces"),
+    ],
+)
+def test_an_rle_over_a_cap_is_refused_before_anything_is_drawn(seg, why):
+    with pytest.raises(rle.RLEError, match=why):
+        rle.rle_polygons(seg)
+
+
+def test_the_decoded_area_cap_is_a_parameter():
+    seg = {"size": [10, 10], "counts": [0, 50, 50]}
+    assert rle.rle_polygons(seg, max_pixels=50)
+    with pytest.raises(rle.RLEError, match="limit of 49"):
+        rle.rle_polygons(seg, max_pixels=49)
+
+
+def test_an_rle_bomb_in_a_coco_file_is_a_finding_at_its_pointer():
+    doc = {
+        "images": [{"id": 1, "file_name": "S1.tiff", "width": 200_000, "height": 200_000}],
+        "categories": [{"id": 1, "name": "BCC"}],
+        "annotations": [
+            {
+                "id": 1,
+                "image_id": 1,
+                "category_id": 1,
+                "segmentation": {"size": [200_000, 200_000], "counts": [0, 40_000_000_000]},
+            }
+        ],
+    }
+    (ann,) = parse_annotation(json.dumps(doc).encode(), "annotations/S1.json")
+    assert [(i.code, i.pointer) for i in ann.issues] == [("COCO_BAD_RLE", "/annotations/0/segmentation")]
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_the_vectorised_rle_outlines_exactly_the_foreground(seed):
+    rng = np.random.default_rng(seed)
+    h, w = (int(v) for v in rng.integers(1, 15, 2))
+    mask = rng.random((h, w)) < rng.random()
+    counts, current, n = [], False, 0
+    for value in mask.T.ravel():  # COCO runs go down each column, 0s first
+        if value != current:
+            counts.append(n)
+            current, n = value, 0
+        n += 1
+    counts.append(n)
+    for value in (counts, rle.encode_counts(counts)):
+        polygons = rle.rle_polygons({"size": [h, w], "counts": value})
+        area = sum(shapely.Polygon(p[0], p[1:]).area for p in polygons)
+        assert area == mask.sum()
