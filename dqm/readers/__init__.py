@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any, overload
 
 from dqm.model import Annotation, Lesion, ReadIssue
-from dqm.profile import Profile
+from dqm.profile import Limits, Profile
 from dqm.readers import asap, coco, dsa, halo, imagescope, native, qupath
 from dqm.readers.common.base import decode, failed, parse_json, wide_text
 from dqm.readers.common.reader import FormatReader
@@ -104,16 +104,17 @@ _NOT_RECOGNISED = (
 )
 
 
-def read_bytes(path: Path) -> tuple[bytes | None, ReadIssue | None]:
-    """The file's bytes, or the issue that prevented reading them."""
+def read_bytes(path: Path, max_bytes: int = MAX_BYTES) -> tuple[bytes | None, ReadIssue | None]:
+    """The file's bytes, or the issue that prevented reading them (``LIMIT_EXCEEDED`` for a
+    file over ``max_bytes``, the profile's ``limits.annotation_bytes``: not read at all)."""
     try:
         with open(path, "rb") as fh:
             size = os.fstat(fh.fileno()).st_size
-            if size > MAX_BYTES:
+            if size > max_bytes:
                 return None, ReadIssue(
-                    "ANNOTATION_UNREADABLE", f"{size} bytes is over the {MAX_BYTES} byte limit"
+                    "LIMIT_EXCEEDED", f"{size} bytes is over limits.annotation_bytes = {max_bytes} (not read)"
                 )
-            return fh.read(), None
+            return fh.read(max_bytes + 1), None
     except OSError as exc:
         return None, ReadIssue("ANNOTATION_UNREADABLE", f"cannot read: {exc.strerror or exc}")
 
@@ -235,6 +236,48 @@ def read_annotation(path: Path, rel: str) -> list[Annotation]:
         return [failed(rel, "unknown", issue)]
     assert data is not None
     return parse_annotation(data, rel)
+
+
+def within_limits(ann: Annotation, limits: Limits) -> Annotation:
+    """The annotation cut to the profile's limits, each exceeded limit a ``LIMIT_EXCEEDED``
+    issue naming it: lesions past ``lesions_per_file`` are dropped, an outline of more than
+    ``vertices_per_lesion`` vertices keeps no rings (nothing is computed on it).
+
+    The input is not modified (parsed annotations may be shared by the parse cache).
+    """
+    issues: list[ReadIssue] = []
+    lesions = ann.lesions
+    if len(lesions) > limits.lesions_per_file:
+        issues.append(
+            ReadIssue(
+                "LIMIT_EXCEEDED",
+                f"{len(lesions)} lesions is over limits.lesions_per_file = {limits.lesions_per_file}: "
+                f"the ones after lesion {limits.lesions_per_file - 1} are not checked",
+                pointer=lesions[limits.lesions_per_file].pointer,
+            )
+        )
+        lesions = lesions[: limits.lesions_per_file]
+    kept = []
+    for lesion in lesions:
+        n = lesion.n_vertices
+        if n > limits.vertices_per_lesion:
+            issues.append(
+                ReadIssue(
+                    "LIMIT_EXCEEDED",
+                    f"{n} vertices is over limits.vertices_per_lesion = {limits.vertices_per_lesion}: "
+                    "the outline is not checked",
+                    pointer=lesion.pointer + "/geometry",
+                    lesion=lesion.index,
+                )
+            )
+            lesion = Lesion(
+                lesion.index, lesion.pointer, lesion.raw_class, lesion.label, [], lesion.properties
+            )
+            lesion.outline_read = False
+        kept.append(lesion)
+    if not issues:
+        return ann
+    return dataclasses.replace(ann, lesions=kept, issues=[*ann.issues, *issues])
 
 
 @overload
