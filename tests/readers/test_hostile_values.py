@@ -213,3 +213,10 @@ def test_the_vectorised_rle_outlines_exactly_the_foreground(seed):
         polygons = rle.rle_polygons({"size": [h, w], "counts": value})
         area = sum(shapely.Polygon(p[0], p[1:]).area for p in polygons)
         assert area == mask.sum()
+
+
+def test_a_repeated_key_with_blanks_before_its_colon_is_found():
+    text = json.dumps(native_doc(), separators=(",", " \n: ")).replace(
+        '"age" \n: ', '"age" : 1, "age"\t: ', 1
+    )
+    assert ("DUPLICATE_KEY", "/clinical/age") in [(i.code, i.pointer) for i in _read(text).issues]

@@ -23,9 +23,10 @@ WIDE_BOMS = (
     (b"\xfe\xff", "utf-16-be", "UTF-16"),
 )
 """Byte-order marks of the wide Unicode encodings (UTF-32 first: its LE mark starts like UTF-16's)."""
-_KEY_END = re.compile(rb'"[ \t\r\n]*:')
-"""The end of an object key: every key matches once; a string value never ends in ``:``, and the
-rare ``\\":`` inside a string only makes the count too high (see :func:`duplicate_keys`)."""
+_SPACED_KEY_END = re.compile(rb'"[ \t\r\n]+:')
+"""The end of an object key with blanks before its colon. With ``":`` every key is counted once:
+a string value never ends in ``:``, and the rare ``\\":`` inside a string only makes the count
+too high (see :func:`key_ends`)."""
 
 
 def pointer(*parts: object) -> str:
@@ -196,8 +197,9 @@ def _object(pairs: list[tuple[str, Any]], repeated: list[tuple[dict[str, Any], l
 
 
 def key_ends(data: bytes) -> int:
-    """How many object keys the JSON text holds, or more (never fewer)."""
-    return len(_KEY_END.findall(data))
+    """How many object keys the JSON text holds, or more (never fewer); counted in C, the rare
+    key followed by blanks before its colon by a regex."""
+    return data.count(b'":') + len(_SPACED_KEY_END.findall(data))
 
 
 def count_keys(doc: Any) -> int:
