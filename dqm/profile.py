@@ -106,7 +106,7 @@ class Limits(_Frozen):
     """The largest annotation file read (bytes); a larger one is not read at all."""
     lesions_per_file: int = Field(100_000, gt=0)
     """Lesions of one slide checked; the ones after are dropped."""
-    vertices_per_lesion: int = Field(5_000_000, gt=0)
+    vertices_per_lesion: int = Field(1_000_000, gt=0)
     """Vertices of one lesion's outline; a larger outline gets no geometry."""
 
 
