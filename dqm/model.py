@@ -102,10 +102,23 @@ def has_three_distinct(ring: Ring) -> bool:
     return bool((differs & (ring != second).any(axis=1)).any())
 
 
+MAX_COORDINATE = 2.0**31
+"""The largest coordinate magnitude a geometry is built from: beyond any slide (TIFF's 32-bit
+sides), and small enough that areas and distances stay finite."""
+
+
+def in_range(ring: Ring) -> bool:
+    """True when every coordinate is finite and within :data:`MAX_COORDINATE`."""
+    if not ring.size:
+        return True
+    return bool(ring.max() <= MAX_COORDINATE and ring.min() >= -MAX_COORDINATE)  # NaN propagates: False
+
+
 def geometry_of(polygons: list[list[Ring]]) -> tuple[BaseGeometry | None, bool | None]:
     """A shapely Polygon / MultiPolygon from rings, and whether it is valid (None: not computed).
 
-    The geometry is None when a ring cannot be a ring: not finite, or fewer than three distinct
+    The geometry is None when a ring cannot be a ring: not finite or out of range
+    (:data:`MAX_COORDINATE`), or fewer than three distinct
     vertices. Validity (self-intersection, holes) is *not* repaired: the geometry checks report
     it. A valid polygon of positive area certainly has three distinct vertices per ring, so the
     exact vertex count runs only for the rare degenerate outline.
@@ -114,7 +127,7 @@ def geometry_of(polygons: list[list[Ring]]) -> tuple[BaseGeometry | None, bool |
         return None, None
     for poly in polygons:
         for ring in poly:
-            if ring.ndim != 2 or ring.shape[1] != 2 or len(ring) < 3 or not np.isfinite(ring).all():
+            if ring.ndim != 2 or ring.shape[1] != 2 or len(ring) < 3 or not in_range(ring):
                 return None, None
     try:
         parts = [shapely.Polygon(poly[0], poly[1:]) for poly in polygons]

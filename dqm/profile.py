@@ -98,6 +98,18 @@ class Thresholds(_Frozen):
     format_accuracy: float = Field(0.995, ge=0, le=1)
 
 
+class Limits(_Frozen):
+    """Hard limits on what one annotation file may cost; each exceeded limit is a
+    ``LIMIT_EXCEEDED`` finding naming it, and what is over it is not checked."""
+
+    annotation_bytes: int = Field(512 * 1024 * 1024, gt=0)
+    """The largest annotation file read (bytes); a larger one is not read at all."""
+    lesions_per_file: int = Field(100_000, gt=0)
+    """Lesions of one slide checked; the ones after are dropped."""
+    vertices_per_lesion: int = Field(1_000_000, gt=0)
+    """Vertices of one lesion's outline; a larger outline gets no geometry."""
+
+
 class CheckSetting(_Frozen):
     """Profile overrides for one registered check."""
 
@@ -142,6 +154,8 @@ class Profile(_Frozen):
     """Statistical diversity: targets, significance level, rules and drift thresholds."""
     quality_table: QualityTableLayout = QualityTableLayout()
     """The quality table's layout (columns, wording in Korean and English, technical rows)."""
+    limits: Limits = Limits()
+    """Hard limits on an annotation file's size and content (:func:`dqm.readers.within_limits`)."""
     sha256: str = ""
     """Hash of the profile's source text, set by :func:`load_profile`."""
 

@@ -37,7 +37,7 @@ from dqm.facts import ItemSummary, SlideSummary
 from dqm.findings import MAX_NAME_CHARS, Finding, Severity, clip
 from dqm.model import Annotation, Item, ItemRecord, ParsedAnnotation
 from dqm.profile import Profile
-from dqm.readers import annotation_for_item, parse_annotation, read_bytes, resolve_classes
+from dqm.readers import annotation_for_item, parse_annotation, read_bytes, resolve_classes, within_limits
 from dqm.readers.common.base import failed
 from dqm.readers.mask import at_offset, at_slide_scale
 from dqm.slide_io import ProbeOptions, SlideProbe, capture_native_stderr, full_hash, probe_slide_cached
@@ -118,7 +118,7 @@ def check_item(
     annotation, ann_hash = None, None
     read_crash: Finding | None = None
     if ann_status.exists and ann_path is not None:
-        data, issue = read_bytes(ann_path)
+        data, issue = read_bytes(ann_path, profile.limits.annotation_bytes)
         rel = ann_status.path or ""
         if data is None:
             assert issue is not None
@@ -127,6 +127,7 @@ def check_item(
             ann_hash = hashlib.sha256(data).hexdigest() if options.hash_files else None
             try:
                 annotation = annotation_for_item(parse_annotation(data, rel), item, image.path)
+                annotation = within_limits(annotation, profile.limits)
             except Exception as exc:  # a reader's bug must not stop the run or hide the file
                 annotation = Annotation(path=rel, format="unknown", readable=False, n_values=1)
                 read_crash = crash_finding(READ_CHECK, item.slide_id, exc, rel)

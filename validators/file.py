@@ -29,6 +29,16 @@ def annotation_readable(view: ItemView, params: NoParams, ctx: CheckContext) -> 
 
 
 @check(
+    "file.limits",
+    aspect=Aspect.FILE,
+    codes={"LIMIT_EXCEEDED": "the annotation file exceeds a hard limit of the profile (limits:)"},
+)
+def limits(view: ItemView, params: NoParams, ctx: CheckContext) -> list[Finding]:
+    """The annotation file is within the profile's limits (bytes, lesions, vertices per lesion)."""
+    return read_issues(view, ctx)
+
+
+@check(
     "file.pairing",
     aspect=Aspect.FILE,
     codes={

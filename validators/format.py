@@ -67,14 +67,15 @@ def mask_values(view: ItemView, params: NoParams, ctx: CheckContext) -> list[Fin
     codes={
         "SLIDE_SIZE_INVALID": "the declared slide width or height is not a positive number",
         "MPP_INVALID": "the declared resolution is not a positive finite number",
+        "VALUE_OUT_OF_RANGE": "a declared slide size or resolution is beyond any real slide (not used)",
     },
 )
 def slide_info(view: ItemView, params: NoParams, ctx: CheckContext) -> list[Finding]:
-    """The annotation's declared slide size and resolution are in their domains."""
+    """The annotation's declared slide size and resolution are in their domains (and in range)."""
     ann = view.annotation
     if ann is None or not ann.readable:
         return []
-    out = []
+    out = [f for f in read_issues(view, ctx) if f.code == "VALUE_OUT_OF_RANGE"]
     for key, value in (("width", ann.width), ("height", ann.height)):
         if value is not None and value <= 0:
             out.append(

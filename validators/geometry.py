@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from dqm.coords import area_um2
 from dqm.findings import Aspect, Finding, Severity
-from dqm.model import has_three_distinct
+from dqm.model import MAX_COORDINATE, has_three_distinct
 from validators.context import ItemView
 from validators.registry import CheckContext, NoParams, check
 
@@ -39,26 +39,34 @@ def encloses_nothing(geom) -> bool:
 @check(
     "geometry.finite",
     aspect=Aspect.FORMAT,
-    codes={"NON_FINITE_COORDINATE": "a vertex coordinate is NaN or infinite"},
+    codes={
+        "NON_FINITE_COORDINATE": "a vertex coordinate is NaN or infinite",
+        "COORDINATE_OUT_OF_RANGE": "a vertex coordinate is finite but beyond any slide (no area is computed)",
+    },
 )
 def finite(view: ItemView, params: NoParams, ctx: CheckContext) -> list[Finding]:
-    """Every vertex coordinate is a finite number (vertices counted through all rings in order)."""
+    """Every vertex coordinate is a finite number within any slide's range (vertices in ring order)."""
     out = []
     for lesion in view.annotation.lesions if view.annotation else ():
         if lesion.geometry is not None:
-            continue  # a geometry is only built from finite rings
+            continue  # a geometry is only built from finite rings in range
         pts = lesion.vertices()
-        bad = np.flatnonzero(~np.isfinite(pts).all(axis=1))
-        if bad.size:
-            out.append(
-                ctx.finding(
-                    "NON_FINITE_COORDINATE",
-                    f"{bad.size} vertex(es) with NaN or infinite coordinates, first {pts[bad[0]].tolist()}",
-                    pointer=lesion.pointer + "/geometry",
-                    lesion=lesion.index,
-                    vertex=int(bad[0]),
+        finite_xy = np.isfinite(pts).all(axis=1)
+        far = finite_xy & (np.abs(np.where(np.isfinite(pts), pts, 0)) > MAX_COORDINATE).any(axis=1)
+        for code, bad, what in (
+            ("NON_FINITE_COORDINATE", np.flatnonzero(~finite_xy), "NaN or infinite coordinates"),
+            ("COORDINATE_OUT_OF_RANGE", np.flatnonzero(far), f"coordinates beyond +/-{MAX_COORDINATE:.0f}"),
+        ):
+            if bad.size:
+                out.append(
+                    ctx.finding(
+                        code,
+                        f"{bad.size} vertex(es) with {what}, first {pts[bad[0]].tolist()}",
+                        pointer=lesion.pointer + "/geometry",
+                        lesion=lesion.index,
+                        vertex=int(bad[0]),
+                    )
                 )
-            )
     return out
 
 

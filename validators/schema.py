@@ -18,6 +18,7 @@ from validators.registry import CheckContext, NoParams, check, forward, read_iss
         "WRONG_VALUE": "a fixed value (format tag) is not the one the format defines",
         "UNSUPPORTED_GEOMETRY": "a geometry type other than Polygon or MultiPolygon",
         "BAD_VERTEX": "a vertex that is not a pair [x, y]",
+        "DUPLICATE_KEY": "a JSON object repeats a key (readers keep the last value silently)",
     },
 )
 def annotation_schema(view: ItemView, params: NoParams, ctx: CheckContext) -> list[Finding]:

@@ -14,6 +14,7 @@ A file no reader recognises is an ``UNKNOWN_FORMAT`` issue, never an exception.
   what the file is;
 * XML (first non-blank byte ``<``), parsed through defusedxml: the first XML format whose
   ``looks`` accepts the root element reads it; none -> ``UNKNOWN_FORMAT``;
+* UTF-16 or UTF-32 text that is not XML: read as JSON, with an ``INVALID_ENCODING`` issue;
 * JSON: a clean native file is read in one pass (:func:`dqm.readers.native.read_clean`);
   otherwise the first JSON format whose ``looks`` accepts the document reads it, and the native
   reader reads any other JSON, reporting what is missing (a broken native file still gets its
@@ -31,15 +32,16 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import math
 import os
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any, overload
 
 from dqm.model import Annotation, Lesion, ReadIssue
-from dqm.profile import Profile
+from dqm.profile import Limits, Profile
 from dqm.readers import asap, coco, dsa, halo, imagescope, mask, native, qupath
-from dqm.readers.common.base import decode, failed, parse_json
+from dqm.readers.common.base import decode, failed, parse_json, wide_text
 from dqm.readers.common.reader import FormatReader
 from dqm.readers.common.xmltree import looks_like_xml, parse_xml
 from dqm.readers.items import annotation_for_item, merged  # noqa: F401  (public: the item's annotation)
@@ -53,6 +55,10 @@ XML_FORMATS = frozenset(r.NAME for r in READERS if r.SYNTAX == "xml")
 """Formats whose locations are XML paths (a property is an attribute ``/@Name``)."""
 
 MAX_BYTES = 512 * 1024 * 1024
+MAX_SLIDE_SIDE = 2**31 - 1
+"""The largest declared slide width or height taken as a number (TIFF's 32-bit dimensions)."""
+MAX_MPP = 1e4
+"""The largest declared resolution, micrometres per pixel, taken as a number (1 cm a pixel)."""
 CACHE_MIN_BYTES = 256 * 1024
 """Files at least this big are cached after parsing (a COCO file serves many items)."""
 CACHE_SIZE = 4
@@ -98,16 +104,17 @@ _NOT_RECOGNISED = (
 )
 
 
-def read_bytes(path: Path) -> tuple[bytes | None, ReadIssue | None]:
-    """The file's bytes, or the issue that prevented reading them."""
+def read_bytes(path: Path, max_bytes: int = MAX_BYTES) -> tuple[bytes | None, ReadIssue | None]:
+    """The file's bytes, or the issue that prevented reading them (``LIMIT_EXCEEDED`` for a
+    file over ``max_bytes``, the profile's ``limits.annotation_bytes``: not read at all)."""
     try:
         with open(path, "rb") as fh:
             size = os.fstat(fh.fileno()).st_size
-            if size > MAX_BYTES:
+            if size > max_bytes:
                 return None, ReadIssue(
-                    "ANNOTATION_UNREADABLE", f"{size} bytes is over the {MAX_BYTES} byte limit"
+                    "LIMIT_EXCEEDED", f"{size} bytes is over limits.annotation_bytes = {max_bytes} (not read)"
                 )
-            return fh.read(), None
+            return fh.read(max_bytes + 1), None
     except OSError as exc:
         return None, ReadIssue("ANNOTATION_UNREADABLE", f"cannot read: {exc.strerror or exc}")
 
@@ -140,6 +147,36 @@ def _binary_kind(data: bytes) -> str | None:
 
 
 def _parse(data: bytes, rel: str) -> list[Annotation]:
+    annotations = _parse_any(data, rel)
+    for ann in annotations:
+        _bound_slide_facts(ann)
+    return annotations
+
+
+def _bound_slide_facts(ann: Annotation) -> None:
+    """A declared slide size or resolution beyond any real slide enters no arithmetic: it is
+    dropped, with a ``VALUE_OUT_OF_RANGE`` issue (a small negative or zero size stays for
+    ``SLIDE_SIZE_INVALID``, a non-finite resolution for ``MPP_INVALID``)."""
+    for key, limit in (("width", MAX_SLIDE_SIDE), ("height", MAX_SLIDE_SIDE), ("mpp", MAX_MPP)):
+        value = getattr(ann, key)
+        if (
+            value is not None
+            and not (isinstance(value, float) and not math.isfinite(value))
+            and abs(value) > limit
+        ):
+            digits = len(str(int(abs(value))))
+            shown = f"{value:.3g}" if digits <= 20 else f"a number of {digits} digits"
+            ann.issues.append(
+                ReadIssue(
+                    "VALUE_OUT_OF_RANGE",
+                    f"slide {key} is {shown}, beyond {limit:g} (not used)",
+                    pointer=ann.slide_pointer(key),
+                )
+            )
+            setattr(ann, key, None)
+
+
+def _parse_any(data: bytes, rel: str) -> list[Annotation]:
     image = _read_first(_IMAGE_READERS, data, rel, [])
     if image is not None:
         return image
@@ -148,12 +185,18 @@ def _parse(data: bytes, rel: str) -> list[Annotation]:
         return [
             failed(rel, "unknown", ReadIssue("UNKNOWN_FORMAT", f"the file is {kind}, not an annotation file"))
         ]
-    if looks_like_xml(data):
-        return _parse_xml(data, rel)
-    clean = native.read_clean(data, rel)
-    if clean is not None:
-        return [clean]
-    decoded = decode(data)
+    wide = wide_text(data)
+    if wide is not None and wide.text is None:
+        return [failed(rel, "unknown", *wide.issues)]
+    if wide is not None and wide.text is not None and wide.text.lstrip()[:1] != "<":
+        decoded = wide  # UTF-16 / UTF-32 JSON: read, and reported as not UTF-8
+    elif looks_like_xml(data):
+        return _parse_xml(data, rel)  # XML declares its own encoding
+    else:
+        clean = native.read_clean(data, rel)
+        if clean is not None:
+            return [clean]
+        decoded = decode(data)
     if decoded.text is None:
         return [failed(rel, "unknown", *decoded.issues)]
     if decoded.text.lstrip()[:1] not in ("{", "["):
@@ -196,6 +239,48 @@ def read_annotation(path: Path, rel: str) -> list[Annotation]:
         return [failed(rel, "unknown", issue)]
     assert data is not None
     return parse_annotation(data, rel)
+
+
+def within_limits(ann: Annotation, limits: Limits) -> Annotation:
+    """The annotation cut to the profile's limits, each exceeded limit a ``LIMIT_EXCEEDED``
+    issue naming it: lesions past ``lesions_per_file`` are dropped, an outline of more than
+    ``vertices_per_lesion`` vertices keeps no rings (nothing is computed on it).
+
+    The input is not modified (parsed annotations may be shared by the parse cache).
+    """
+    issues: list[ReadIssue] = []
+    lesions = ann.lesions
+    if len(lesions) > limits.lesions_per_file:
+        issues.append(
+            ReadIssue(
+                "LIMIT_EXCEEDED",
+                f"{len(lesions)} lesions is over limits.lesions_per_file = {limits.lesions_per_file}: "
+                f"the ones after lesion {limits.lesions_per_file - 1} are not checked",
+                pointer=lesions[limits.lesions_per_file].pointer,
+            )
+        )
+        lesions = lesions[: limits.lesions_per_file]
+    kept = []
+    for lesion in lesions:
+        n = lesion.n_vertices
+        if n > limits.vertices_per_lesion:
+            issues.append(
+                ReadIssue(
+                    "LIMIT_EXCEEDED",
+                    f"{n} vertices is over limits.vertices_per_lesion = {limits.vertices_per_lesion}: "
+                    "the outline is not checked",
+                    pointer=lesion.pointer + "/geometry",
+                    lesion=lesion.index,
+                )
+            )
+            lesion = Lesion(
+                lesion.index, lesion.pointer, lesion.raw_class, lesion.label, [], lesion.properties
+            )
+            lesion.outline_read = False
+        kept.append(lesion)
+    if not issues:
+        return ann
+    return dataclasses.replace(ann, lesions=kept, issues=[*ann.issues, *issues])
 
 
 @overload

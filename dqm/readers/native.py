@@ -24,7 +24,7 @@ import numpy as np
 from pydantic import TypeAdapter, ValidationError
 
 from dqm.model import Annotation, ReadIssue
-from dqm.readers.common.base import count_slots, lesion_as_read, pointer, to_float
+from dqm.readers.common.base import count_keys, count_slots, key_ends, lesion_as_read, pointer, to_float
 from dqm.readers.common.reader import Role, Syntax
 from dqm.readers.native_schema import NativeAnnotation
 
@@ -222,8 +222,11 @@ def read_clean(data: bytes, path: str) -> Annotation | None:
     )
     # value slots as read counts them: keys present, the required ones always
     n_values = _present(doc.format) + 3 + _present(slide.mpp, slide.objective_power) + len(doc.clinical)
+    # keys of the document: slide, lesions, clinical, and each object's as decoded
+    keys = 3 + n_values - len(doc.clinical) + count_keys(doc.clinical)
     for i, rec in enumerate(doc.lesions):
         n_values += 2 + _present(rec.id, rec.properties)
+        keys += 4 + _present(rec.id, rec.properties) + count_keys(rec.properties)
         geometry = rec.geometry
         polygons = [geometry.coordinates] if isinstance(geometry, _MPolygon) else geometry.coordinates
         ann.lesions.append(
@@ -235,6 +238,8 @@ def read_clean(data: bytes, path: str) -> Annotation | None:
                 rec.properties if isinstance(rec.properties, dict) else {},
             )
         )
+    if keys != key_ends(data):
+        return None  # a key repeats (msgspec keeps the last): the full read reports it
     ann.n_values = n_values
     return ann
 

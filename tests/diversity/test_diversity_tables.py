@@ -206,3 +206,10 @@ def test_targets_and_rules_are_checked_against_the_table() -> None:
     s = DiversitySettings(rules={"independence.class_sex": {"warn_at": "small", "fail_at": None}})
     assert s.rule("independence.class_sex").warn_at == "small"
     assert s.rule("independence.class_institution").fail_at == "large"  # the table's default kept
+
+
+@pytest.mark.parametrize("age", ["9" * 400, "-inf", "1e999", "NaN"])
+def test_a_number_beyond_a_float_is_invalid_not_a_crash(profile: Profile, age: object) -> None:
+    t = build_table([item("a", clinical={"age": age})], profile)
+    assert math.isnan(t.columns["age"][0])
+    assert t.invalid["age"] == 1

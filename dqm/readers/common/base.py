@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import math
+import re
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -14,6 +16,17 @@ import orjson
 from dqm.model import Annotation, Lesion, ReadIssue, Ring
 
 UTF8_BOM = b"\xef\xbb\xbf"
+WIDE_BOMS = (
+    (b"\xff\xfe\x00\x00", "utf-32-le", "UTF-32"),
+    (b"\x00\x00\xfe\xff", "utf-32-be", "UTF-32"),
+    (b"\xff\xfe", "utf-16-le", "UTF-16"),
+    (b"\xfe\xff", "utf-16-be", "UTF-16"),
+)
+"""Byte-order marks of the wide Unicode encodings (UTF-32 first: its LE mark starts like UTF-16's)."""
+_SPACED_KEY_END = re.compile(rb'"[ \t\r\n]+:')
+"""The end of an object key with blanks before its colon. With ``":`` every key is counted once:
+a string value never ends in ``:``, and the rare ``\\":`` inside a string only makes the count
+too high (see :func:`key_ends`)."""
 
 
 def pointer(*parts: object) -> str:
@@ -61,6 +74,9 @@ def decode(data: bytes) -> Decoded:
     issues: list[ReadIssue] = []
     if not data.strip():
         return Decoded(None, data, (ReadIssue("EMPTY_FILE", "the file is empty"),))
+    wide = wide_text(data)
+    if wide is not None:
+        return wide
     if data.startswith(UTF8_BOM):
         data = data[len(UTF8_BOM) :]
         issues.append(ReadIssue("UTF8_BOM", "the file starts with a UTF-8 byte-order mark"))
@@ -85,6 +101,47 @@ def decode(data: bytes) -> Decoded:
     return Decoded(text, data, tuple(issues))
 
 
+def wide_encoding(data: bytes) -> tuple[str, str] | None:
+    """``(codec, name)`` when the bytes are UTF-16 or UTF-32 text (by byte-order mark, or by the
+    zero bytes around an ASCII first character, as RFC 4627 detected them); None otherwise."""
+    for bom, codec, name in WIDE_BOMS:
+        if data.startswith(bom):
+            return codec, name
+    head = data[:4]
+    if len(head) == 4 and head[0] and not head[1] and not head[2] and not head[3]:
+        return "utf-32-le", "UTF-32"
+    if len(head) == 4 and not head[0] and not head[1] and not head[2] and head[3]:
+        return "utf-32-be", "UTF-32"
+    if len(head) >= 2 and head[0] and not head[1]:
+        return "utf-16-le", "UTF-16"
+    if len(head) >= 2 and not head[0] and head[1]:
+        return "utf-16-be", "UTF-16"
+    return None
+
+
+def wide_text(data: bytes) -> Decoded | None:
+    """UTF-16 / UTF-32 bytes decoded, re-encoded as UTF-8 and reported (JSON must be UTF-8, RFC
+    8259 section 8.1); None when the bytes are not in a wide encoding."""
+    found = wide_encoding(data)
+    if found is None:
+        return None
+    codec, name = found
+    try:
+        text = data.decode(codec).removeprefix("\ufeff")
+    except UnicodeDecodeError as exc:
+        return Decoded(
+            None,
+            data,
+            (
+                ReadIssue(
+                    "INVALID_ENCODING", f"{name} text with an invalid sequence at byte offset {exc.start}"
+                ),
+            ),
+        )
+    issue = ReadIssue("INVALID_ENCODING", f"the file is {name} text, not UTF-8 (read as {name})")
+    return Decoded(text, text.encode("utf-8"), (issue,))
+
+
 def parse_json(decoded: Decoded) -> tuple[Any, list[ReadIssue]]:
     """Parse JSON; NaN/Infinity literals are accepted (the format checks report them).
 
@@ -92,14 +149,21 @@ def parse_json(decoded: Decoded) -> tuple[Any, list[ReadIssue]]:
     """
     issues = list(decoded.issues)
     try:
-        return orjson.loads(decoded.data), issues
+        doc = orjson.loads(decoded.data)
     except orjson.JSONDecodeError:
         pass
+    else:
+        if count_keys(doc) == key_ends(decoded.data):
+            return doc, issues  # every key in the text is in the document: none repeats
     assert decoded.text is not None
+    repeated: list[tuple[dict[str, Any], list[str]]] = []
     try:
-        # The standard library accepts NaN / Infinity and overflowing numbers (as inf):
-        # the document is still structurally read, the geometry checks flag the values.
-        return json.loads(decoded.text, parse_int=_integer), issues
+        # The standard library accepts NaN / Infinity and overflowing numbers (as inf), and
+        # integers past its digit limit become floats: the document is still structurally read,
+        # the format and geometry checks flag the values.
+        doc = json.loads(
+            decoded.text, parse_int=_int, object_pairs_hook=lambda pairs: _object(pairs, repeated)
+        )
     except json.JSONDecodeError as exc:
         issues.append(
             ReadIssue(
@@ -113,15 +177,76 @@ def parse_json(decoded: Decoded) -> tuple[Any, list[ReadIssue]]:
     except RecursionError:
         issues.append(ReadIssue("INVALID_JSON", "not valid JSON: nested too deeply"))
         return None, issues
+    issues.extend(duplicate_keys(doc, repeated))
+    return doc, issues
 
 
-def _integer(literal: str) -> int | float:
-    """An integer literal; one too long for Python to convert (over 4,300 digits) becomes +/-
-    infinity, as an overflowing float literal does, instead of raising ``ValueError``."""
-    try:
-        return int(literal)
-    except ValueError:
-        return -math.inf if literal.startswith("-") else math.inf
+def _int(digits: str) -> int | float:
+    """A JSON integer; one longer than Python converts is a float (infinite: out of range)."""
+    return int(digits) if len(digits) < sys.get_int_max_str_digits() else float(digits)
+
+
+def _object(pairs: list[tuple[str, Any]], repeated: list[tuple[dict[str, Any], list[str]]]) -> dict[str, Any]:
+    """A JSON object, last key winning as everywhere; a repeated key is noted."""
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen: set[str] = set()
+        keys = [k for k, _ in pairs if k in seen or seen.add(k)]  # type: ignore[func-returns-value]
+        repeated.append((obj, list(dict.fromkeys(keys))))
+    return obj
+
+
+def key_ends(data: bytes) -> int:
+    """How many object keys the JSON text holds, or more (never fewer); counted in C, the rare
+    key followed by blanks before its colon by a regex."""
+    return data.count(b'":') + len(_SPACED_KEY_END.findall(data))
+
+
+def count_keys(doc: Any) -> int:
+    """Keys of every object in a parsed JSON document.
+
+    Lists of numbers and of vertices (lists whose first item is a list of scalars) are not
+    walked: an object hidden there is not counted, which can only send :func:`parse_json` to
+    its exact duplicate check.
+    """
+    n, stack = 0, [doc]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            n += len(node)
+            stack.extend(v for v in node.values() if isinstance(v, dict | list))
+        elif isinstance(node, list) and node:
+            first = node[0]
+            if not isinstance(first, dict | list) or (
+                isinstance(first, list) and first and not isinstance(first[0], dict | list)
+            ):
+                continue
+            stack.extend(v for v in node if isinstance(v, dict | list))
+    return n
+
+
+def duplicate_keys(doc: Any, repeated: list[tuple[dict[str, Any], list[str]]]) -> list[ReadIssue]:
+    """A ``DUPLICATE_KEY`` issue at the pointer of each object that repeats a key."""
+    if not repeated:
+        return []
+    where: dict[int, str] = {}
+    stack: list[tuple[Any, str]] = [(doc, "")]
+    while stack:
+        node, at = stack.pop()
+        if isinstance(node, dict):
+            where[id(node)] = at
+            stack.extend((v, at + pointer(k)) for k, v in node.items() if isinstance(v, dict | list))
+        elif isinstance(node, list):
+            stack.extend((v, at + pointer(i)) for i, v in enumerate(node) if isinstance(v, dict | list))
+    return [
+        ReadIssue(
+            "DUPLICATE_KEY",
+            f"key {key[:80]!r} appears more than once in one object (the last value is read)",
+            pointer=where.get(id(obj), "") + pointer(key),
+        )
+        for obj, keys in repeated
+        for key in keys
+    ]
 
 
 def to_float(value: int | float) -> float:

@@ -20,7 +20,15 @@ import numpy as np
 import shapely
 
 MAX_RUNS = 500_000
-"""Runs of 1s above which a mask is refused (its outline would be unreasonably large)."""
+"""Column pieces of foreground above which a mask is refused (its outline would be unreasonably
+large): every run of 1s is cut at the column ends it crosses, and each piece is one rectangle."""
+MAX_SIDE = 2**31 - 1
+"""The largest mask height or width (TIFF's 32-bit sides)."""
+MAX_MASK_PIXELS = 2**32
+"""Decoded foreground pixels above which a mask is refused: the decoded area is capped, so a
+few bytes of counts cannot stand for gigapixels of outline work."""
+_MAX_GROUPS = 12
+"""5-bit groups of one compressed count: 60 bits, far beyond any mask, and safe in int64."""
 
 
 class RLEError(ValueError):
@@ -29,32 +37,48 @@ class RLEError(ValueError):
 
 def decode_counts(counts: str) -> list[int]:
     """The run lengths of a compressed COCO RLE string."""
-    out: list[int] = []
-    p, n = 0, len(counts)
-    while p < n:
-        x, k, more = 0, 0, True
-        while more:
-            if p >= n:
-                raise RLEError("the compressed counts end in the middle of a number")
-            c = ord(counts[p]) - 48
-            if not 0 <= c < 64:
-                raise RLEError(f"character {counts[p]!r} at {p} is outside the RLE alphabet")
-            x |= (c & 0x1F) << (5 * k)
-            more = bool(c & 0x20)
-            p += 1
-            k += 1
-            if not more and c & 0x10:
-                x |= -1 << (5 * k)
-            if k > 13:
-                raise RLEError("a run length is too long to be real")
-        if len(out) > 2:
-            x += out[-2]
-        out.append(x)
-    return out
+    return _decode(counts).tolist()
 
 
-def runs(rle: Any) -> tuple[int, int, list[int]]:
-    """``(height, width, counts)`` of an RLE object; raises :class:`RLEError` with the reason."""
+def _decode(counts: str) -> np.ndarray:
+    """The run lengths of a compressed COCO RLE string, vectorised (int64)."""
+    raw = np.frombuffer(counts.encode("utf-8", "replace"), dtype=np.uint8)
+    if raw.size != len(counts):
+        bad = next(i for i, ch in enumerate(counts) if ord(ch) > 127)
+        raise RLEError(f"character {counts[bad]!r} at {bad} is outside the RLE alphabet")
+    c = raw.astype(np.int64) - 48
+    outside = np.flatnonzero((c < 0) | (c >= 64))
+    if outside.size:
+        p = int(outside[0])
+        raise RLEError(f"character {counts[p]!r} at {p} is outside the RLE alphabet")
+    if not c.size:
+        return np.empty(0, dtype=np.int64)
+    last = (c & 0x20) == 0  # the last group of a number
+    if not last[-1]:
+        raise RLEError("the compressed counts end in the middle of a number")
+    ends = np.flatnonzero(last)
+    starts = np.concatenate(([0], ends[:-1] + 1))
+    groups = ends - starts + 1
+    if groups.max() > _MAX_GROUPS:
+        raise RLEError("a run length is too long to be real")
+    k = np.arange(c.size) - np.repeat(starts, groups)  # group position inside its number
+    x = np.add.reduceat((c & 0x1F) << (5 * k), starts)
+    negative = (c[ends] & 0x10) != 0
+    x[negative] |= -1 << (5 * groups[negative])
+    # from the third count on, a value is a difference to the count two places before
+    if x.size > 3:
+        x[3::2] = np.cumsum(x[1::2])[1:]
+    if x.size > 4:
+        x[4::2] = np.cumsum(x[2::2])[1:]
+    return x
+
+
+def runs(rle: Any, max_pixels: int = MAX_MASK_PIXELS) -> tuple[int, int, np.ndarray]:
+    """``(height, width, counts)`` of an RLE object; raises :class:`RLEError` with the reason.
+
+    A mask side beyond :data:`MAX_SIDE`, more runs than :data:`MAX_RUNS` allows, or more
+    foreground than ``max_pixels`` is refused before anything is drawn.
+    """
     if not isinstance(rle, dict):
         raise RLEError("an RLE segmentation must be an object {size, counts}")
     size, counts = rle.get("size"), rle.get("counts")
@@ -65,39 +89,65 @@ def runs(rle: Any) -> tuple[int, int, list[int]]:
     ):
         raise RLEError("'size' must be [height, width] of non-negative integers")
     h, w = size
+    if h > MAX_SIDE or w > MAX_SIDE:
+        raise RLEError(f"'size' {_short(h)} x {_short(w)} is beyond any slide (sides up to {MAX_SIDE})")
     if isinstance(counts, str):
-        values = decode_counts(counts)
+        if len(counts) > 13 * (2 * MAX_RUNS + 1):
+            raise RLEError(f"{len(counts)} characters of counts: more runs than the {MAX_RUNS} limit")
+        values = _decode(counts)
     elif isinstance(counts, list) and all(isinstance(v, int) and not isinstance(v, bool) for v in counts):
-        values = list(counts)
+        if len(counts) > 2 * MAX_RUNS + 1:
+            raise RLEError(f"{len(counts)} counts: more runs than the {MAX_RUNS} limit")
+        try:
+            values = np.asarray(counts, dtype=np.int64)
+        except OverflowError:
+            raise RLEError("a run length is too long to be real") from None
     else:
         raise RLEError("'counts' must be a string (compressed) or a list of integers")
-    if any(v < 0 for v in values):
+    if values.size and values.min() < 0:
         raise RLEError("a run length is negative")
-    if sum(values) != h * w:
-        raise RLEError(f"the runs cover {sum(values)} pixels, the {h}x{w} mask has {h * w}")
+    if values.size and values.max() > h * w:
+        raise RLEError(f"a run of {int(values.max())} pixels is longer than the {h}x{w} mask")
+    total = int(values.sum(dtype=object)) if values.size else 0
+    if total != h * w:
+        raise RLEError(f"the runs cover {total} pixels, the {h}x{w} mask has {h * w}")
+    foreground = int(values[1::2].sum(dtype=object)) if values.size else 0
+    if foreground > max_pixels:
+        raise RLEError(f"{foreground} foreground pixels: over the decoded-area limit of {max_pixels}")
     return h, w, values
 
 
-def rle_polygons(rle: Any) -> list[list[np.ndarray]]:
-    """The mask of an RLE as polygons with holes (level-0 x/y, pixel edges); [] for an empty mask."""
-    h, _w, values = runs(rle)
-    if h == 0:
+def _short(n: int) -> str:
+    text = str(n)
+    return text if len(text) <= 20 else f"a number of {len(text)} digits"
+
+
+def rle_polygons(rle: Any, max_pixels: int = MAX_MASK_PIXELS) -> list[list[np.ndarray]]:
+    """The mask of an RLE as polygons with holes (level-0 x/y, pixel edges); [] for an empty mask.
+
+    Raises :class:`RLEError` for an undecodable RLE and for one over the caps of :func:`runs`
+    or with more column pieces than :data:`MAX_RUNS` (checked before any shape is made).
+    """
+    h, _w, values = runs(rle, max_pixels)
+    if h == 0 or values.size < 2:
         return []
-    starts = np.cumsum([0, *values[:-1]])
-    ones = [(s, v) for i, (s, v) in enumerate(zip(starts, values, strict=True)) if i % 2 == 1 and v > 0]
-    if len(ones) > MAX_RUNS:
-        raise RLEError(f"{len(ones)} runs of foreground: too many to outline")
-    boxes = []
-    for start, length in ones:
-        # a run may continue into the next column(s): split it at column ends
-        pos, left = int(start), int(length)
-        while left > 0:
-            x, y = divmod(pos, h)
-            take = min(left, h - y)
-            boxes.append((x, y, x + 1, y + take))
-            pos += take
-            left -= take
-    return box_polygons(np.asarray(boxes, dtype=np.float64).reshape(-1, 4))
+    starts = np.concatenate(([0], np.cumsum(values[:-1])))[1::2]
+    lengths = values[1::2]
+    keep = lengths > 0
+    starts, lengths = starts[keep], lengths[keep]
+    if not starts.size:
+        return []
+    # a run may continue into the next column(s): cut it at column ends, one box per piece
+    first, last = starts // h, (starts + lengths - 1) // h
+    pieces = last - first + 1
+    n = int(pieces.sum())
+    if n > MAX_RUNS:
+        raise RLEError(f"{n} column pieces of foreground: too many to outline (limit {MAX_RUNS})")
+    run = np.repeat(np.arange(starts.size), pieces)
+    x = first[run] + (np.arange(n) - np.repeat(np.cumsum(pieces) - pieces, pieces))
+    y0 = np.where(x == first[run], starts[run] % h, 0)
+    y1 = np.where(x == last[run], (starts[run] + lengths[run] - 1) % h + 1, h)
+    return box_polygons(np.stack([x, y0, x + 1, y1], axis=1).astype(np.float64))
 
 
 def box_polygons(boxes: np.ndarray) -> list[list[np.ndarray]]:

@@ -1,0 +1,222 @@
+"""Values an attacker writes: numbers beyond any slide, repeated keys, wide encodings.
+
+Each is a finding at its pointer and enters no arithmetic; none raises.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+import shapely
+
+from dqm.readers import MAX_SLIDE_SIDE, parse_annotation
+from dqm.readers.common import rle
+from dqm.readers.common.base import count_keys, key_ends
+from tests.helpers import native_doc, square, view_of
+from validators.engine import configure, run_checks
+
+
+@pytest.fixture(scope="module")
+def checks(profile):
+    return configure(profile)
+
+
+def _read(text: str | bytes):
+    data = text.encode() if isinstance(text, str) else text
+    (ann,) = parse_annotation(data, "annotations/S1.json")
+    return ann
+
+
+def _codes(profile, checks, doc=None, raw: bytes | None = None) -> list[tuple[str, str | None]]:
+    view = view_of(doc if doc is not None else native_doc(), profile, raw=raw)
+    return [(f.code, f.location.pointer) for f in run_checks("item", view, checks)]
+
+
+@pytest.mark.parametrize("digits", [20, 300, 4000])
+@pytest.mark.parametrize("key", ["width", "height"])
+def test_a_slide_side_beyond_any_slide_is_out_of_range_and_not_used(profile, checks, key, digits):
+    text = json.dumps(native_doc()).replace(f'"{key}": ', f'"{key}": ' + "9" * digits, 1)
+    ann = _read(text)
+    assert getattr(ann, key) is None
+    assert ("VALUE_OUT_OF_RANGE", f"/slide/{key}") in _codes(profile, checks, raw=text.encode())
+
+
+def test_a_slide_side_at_the_limit_is_kept():
+    assert _read(json.dumps(native_doc(width=MAX_SLIDE_SIDE))).width == MAX_SLIDE_SIDE
+
+
+def test_a_resolution_beyond_any_slide_is_out_of_range(profile, checks):
+    doc = native_doc(mpp=1e300)
+    assert _read(json.dumps(doc)).mpp is None
+    assert ("VALUE_OUT_OF_RANGE", "/slide/mpp") in _codes(profile, checks, doc)
+
+
+def test_an_integer_past_pythons_digit_limit_is_a_type_finding_not_a_crash(profile, checks):
+    text = json.dumps(native_doc()).replace('"width": ', '"width": ' + "9" * 5000, 1)
+    codes = _codes(profile, checks, raw=text.encode())
+    assert ("WRONG_TYPE", "/slide/width") in codes
+    assert all(code != "CHECK_CRASHED" for code, _ in codes)
+
+
+@pytest.mark.parametrize("far", [1e300, -1e12, 2.0**31 + 1])
+def test_far_vertices_are_out_of_range_and_get_no_area(profile, checks, far):
+    doc = native_doc(
+        [
+            {
+                "class": "BCC",
+                "geometry": {"type": "Polygon", "coordinates": [[[0, 0], [far, 0], [far, far], [0, 0]]]},
+            }
+        ]
+    )
+    lesion = view_of(doc, profile).annotation.lesions[0]
+    assert lesion.geometry is None and math.isfinite(lesion.area)
+    found = _codes(profile, checks, doc)
+    assert ("COORDINATE_OUT_OF_RANGE", "/lesions/0/geometry") in found
+    assert "NON_FINITE_COORDINATE" not in {code for code, _ in found}
+
+
+def test_a_far_and_an_infinite_vertex_are_each_reported(profile, checks):
+    ring = [[0, 0], [1e300, 0], [1e300, 1e300], [0, float("inf")], [0, 0]]
+    doc = native_doc([{"class": "BCC", "geometry": {"type": "Polygon", "coordinates": [ring]}}])
+    raw = json.dumps(doc).encode()  # Infinity: the standard library writes it, the reader accepts it
+    codes = {code for code, _ in _codes(profile, checks, raw=raw)}
+    assert {"COORDINATE_OUT_OF_RANGE", "NON_FINITE_COORDINATE"} <= codes
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "where"),
+    [
+        ('"format": "dqm.annotation/1"', '"format": "dqm.annotation/1", "format": "evil"', "/format"),
+        ('"width": 4096', '"width": 4096, "width": 4096', "/slide/width"),  # same value: still repeated
+        ('"id": 1', '"id": 1, "id": 2', "/lesions/0/id"),
+        ('"age": ', '"age": 1, "age": ', "/clinical/age"),
+    ],
+)
+def test_a_repeated_key_is_a_finding_with_its_pointer(profile, checks, old, new, where):
+    text = json.dumps(native_doc())
+    assert old in text
+    raw = text.replace(old, new, 1).encode()
+    assert ("DUPLICATE_KEY", where) in _codes(profile, checks, raw=raw)
+
+
+def test_a_repeated_key_in_a_nested_object_and_a_key_with_a_slash():
+    doc = native_doc()
+    doc["lesions"][0]["properties"] = {"a/b": {"k": 1}}
+    text = json.dumps(doc).replace('"k": 1', '"k": 1, "k": 2')
+    ann = _read(text)
+    assert [(i.code, i.pointer) for i in ann.issues] == [("DUPLICATE_KEY", "/lesions/0/properties/a~1b/k")]
+    assert ann.lesions[0].properties == {"a/b": {"k": 2}}  # the last value, as every JSON reader keeps
+
+
+def test_a_clean_file_is_read_in_the_fast_pass():
+    assert _read(json.dumps(native_doc())).document is None
+
+
+def test_colons_in_strings_cost_the_exact_check_but_make_no_finding():
+    doc = native_doc()
+    doc["clinical"]["note"] = 'quoted \\": and ": inside'
+    ann = _read(json.dumps(doc))
+    assert ann.issues == []
+    assert ann.clinical["note"] == doc["clinical"]["note"]
+
+
+def test_key_count_never_undercounts_the_text():
+    doc = {"a": [[1, 2], [3, 4]], "b": [{"c": 1, "d": [[{"e": 1}]]}], "f": 'x": y'}
+    assert count_keys(doc) == 6
+    assert count_keys({"a": [[1, {"x": 1}]]}) == 1  # not walked: only sends parse_json to the exact check
+    assert key_ends(json.dumps(doc).encode()) >= count_keys(doc)
+
+
+@pytest.mark.parametrize("codec", ["utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-32-be"])
+def test_wide_json_is_read_as_json_with_an_encoding_finding(profile, checks, codec):
+    raw = json.dumps(native_doc()).encode(codec)
+    ann = _read(raw)
+    assert ann.format == "native" and len(ann.lesions) == 2
+    codes = _codes(profile, checks, raw=raw)
+    assert [c for c, _ in codes] == ["INVALID_ENCODING"]
+
+
+def test_wide_xml_still_goes_to_the_xml_reader():
+    raw = '<?xml version="1.0" encoding="UTF-16"?><Annotations></Annotations>'.encode("utf-16")
+    assert _read(raw).format != "native"
+
+
+def test_a_broken_wide_file_is_an_encoding_finding():
+    raw = b"\xff\xfe" + json.dumps(native_doc()).encode("utf-16-le")[:-1]
+    assert [i.code for i in _read(raw).issues] == ["INVALID_ENCODING"]
+
+
+def test_a_square_in_range_still_has_its_area(profile):
+    doc = native_doc(
+        [{"class": "BCC", "geometry": {"type": "Polygon", "coordinates": [square(10, 10, 100)]}}]
+    )
+    assert view_of(doc, profile).annotation.lesions[0].area == 10_000
+
+
+@pytest.mark.parametrize(
+    ("seg", "why"),
+    [
+        ({"size": [200_000, 200_000], "counts": [0, 40_000_000_000]}, "decoded-area limit"),
+        ({"size": [10**30, 1], "counts": [0, 10**30]}, "beyond any slide"),
+        ({"size": [4, 4], "counts": [0, 10**30, 0]}, "too long to be real"),
+        ({"size": [4, 4], "counts": "0" + chr(200)}, "outside the RLE alphabet"),
+        ({"size": [4, 4], "counts": "o"}, "middle of a number"),
+        ({"size": [4, 4], "counts": "oooooooooooooooo0"}, "too long to be real"),
+        ({"size": [1, 1_000_001], "counts": [0, 1_000_001]}, "column pieces"),
+    ],
+)
+def test_an_rle_over_a_cap_is_refused_before_anything_is_drawn(seg, why):
+    with pytest.raises(rle.RLEError, match=why):
+        rle.rle_polygons(seg)
+
+
+def test_the_decoded_area_cap_is_a_parameter():
+    seg = {"size": [10, 10], "counts": [0, 50, 50]}
+    assert rle.rle_polygons(seg, max_pixels=50)
+    with pytest.raises(rle.RLEError, match="limit of 49"):
+        rle.rle_polygons(seg, max_pixels=49)
+
+
+def test_an_rle_bomb_in_a_coco_file_is_a_finding_at_its_pointer():
+    doc = {
+        "images": [{"id": 1, "file_name": "S1.tiff", "width": 200_000, "height": 200_000}],
+        "categories": [{"id": 1, "name": "BCC"}],
+        "annotations": [
+            {
+                "id": 1,
+                "image_id": 1,
+                "category_id": 1,
+                "segmentation": {"size": [200_000, 200_000], "counts": [0, 40_000_000_000]},
+            }
+        ],
+    }
+    (ann,) = parse_annotation(json.dumps(doc).encode(), "annotations/S1.json")
+    assert [(i.code, i.pointer) for i in ann.issues] == [("COCO_BAD_RLE", "/annotations/0/segmentation")]
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_the_vectorised_rle_outlines_exactly_the_foreground(seed):
+    rng = np.random.default_rng(seed)
+    h, w = (int(v) for v in rng.integers(1, 15, 2))
+    mask = rng.random((h, w)) < rng.random()
+    counts, current, n = [], False, 0
+    for value in mask.T.ravel():  # COCO runs go down each column, 0s first
+        if value != current:
+            counts.append(n)
+            current, n = value, 0
+        n += 1
+    counts.append(n)
+    for value in (counts, rle.encode_counts(counts)):
+        polygons = rle.rle_polygons({"size": [h, w], "counts": value})
+        area = sum(shapely.Polygon(p[0], p[1:]).area for p in polygons)
+        assert area == mask.sum()
+
+
+def test_a_repeated_key_with_blanks_before_its_colon_is_found():
+    text = json.dumps(native_doc(), separators=(",", " \n: ")).replace(
+        '"age" \n: ', '"age" : 1, "age"\t: ', 1
+    )
+    assert ("DUPLICATE_KEY", "/clinical/age") in [(i.code, i.pointer) for i in _read(text).issues]

@@ -1,0 +1,87 @@
+"""The profile's hard limits: each exceeded one is a LIMIT_EXCEEDED finding naming it."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from dqm.profile import Limits
+from dqm.readers import parse_annotation, read_bytes, within_limits
+from dqm.runner import RunOptions, run_batch
+from tests.helpers import native_doc, square
+
+
+def _lesions(n: int, vertices: int = 5) -> list[dict]:
+    ring = (
+        square(10, 10, 50) if vertices == 5 else [[10 + i % 50, 10 + (i * 7) % 50] for i in range(vertices)]
+    )
+    return [{"class": "BCC", "geometry": {"type": "Polygon", "coordinates": [ring]}} for _ in range(n)]
+
+
+def _read(doc: dict):
+    (ann,) = parse_annotation(json.dumps(doc).encode(), "annotations/S1.json")
+    return ann
+
+
+def test_lesions_past_the_limit_are_dropped_and_named():
+    ann = _read(native_doc(_lesions(5)))
+    cut = within_limits(ann, Limits(lesions_per_file=3))
+    assert len(cut.lesions) == 3 and len(ann.lesions) == 5  # the parsed (maybe cached) one is untouched
+    ((code, pointer, message),) = [(i.code, i.pointer, i.message) for i in cut.issues]
+    assert (code, pointer) == ("LIMIT_EXCEEDED", "/lesions/3")
+    assert "limits.lesions_per_file = 3" in message
+
+
+def test_an_outline_over_the_vertex_limit_keeps_no_rings():
+    ann = _read(native_doc([*_lesions(1), *_lesions(1, vertices=40)]))
+    cut = within_limits(ann, Limits(vertices_per_lesion=20))
+    small, big = cut.lesions
+    assert small.geometry is not None and small.polygons
+    assert big.geometry is None and big.polygons == [] and not big.outline_read
+    assert [(i.code, i.pointer, i.lesion) for i in cut.issues] == [
+        ("LIMIT_EXCEEDED", "/lesions/1/geometry", 1)
+    ]
+    assert "limits.vertices_per_lesion = 20" in cut.issues[0].message
+
+
+def test_within_the_limits_the_annotation_is_the_same_object():
+    ann = _read(native_doc())
+    assert within_limits(ann, Limits()) is ann
+
+
+def test_a_file_over_the_byte_limit_is_not_read(tmp_path):
+    path = tmp_path / "a.json"
+    path.write_bytes(b"{}" * 100)
+    data, issue = read_bytes(path, max_bytes=199)
+    assert data is None and issue is not None
+    assert issue.code == "LIMIT_EXCEEDED" and "limits.annotation_bytes = 199" in issue.message
+    assert read_bytes(path, max_bytes=200)[0] == b"{}" * 100
+
+
+def test_limits_are_validated_when_the_profile_loads():
+    with pytest.raises(ValueError):
+        Limits(lesions_per_file=0)
+
+
+def test_a_run_reports_each_exceeded_limit_of_the_profile(tmp_path, profile):
+    root = tmp_path / "b"
+    root.mkdir()
+    (root / "A.json").write_text(json.dumps(native_doc(_lesions(4))))
+    (root / "B.json").write_text(json.dumps(native_doc(_lesions(1, vertices=40))))
+    (root / "C.json").write_text(json.dumps(native_doc()) + " " * 5000)
+    limited = profile.model_copy(
+        update={"limits": Limits(lesions_per_file=2, vertices_per_lesion=30, annotation_bytes=4000)}
+    )
+    run = run_batch(root, limited, RunOptions(workers=1, slides=False, clinical=False))
+    found = {
+        (f.location.file, f.message.split(" is over ")[1].split(" ")[0])
+        for o in run.outcomes
+        for f in o.findings
+        if f.code == "LIMIT_EXCEEDED"
+    }
+    assert found == {
+        ("A.json", "limits.lesions_per_file"),
+        ("B.json", "limits.vertices_per_lesion"),
+        ("C.json", "limits.annotation_bytes"),
+    }
