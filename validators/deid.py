@@ -120,6 +120,24 @@ def file_names(view: ItemView, params: NoParams, ctx: CheckContext) -> list[Find
     return out
 
 
+def _class_findings(lesions: list[Any], ctx: CheckContext, settings: DeidSettings) -> list[Finding]:
+    """Identifiers in lesion class names: one finding per distinct name, at its first lesion."""
+    out: list[Finding] = []
+    seen: set[str] = set()
+    for lesion in lesions:
+        name = lesion.raw_class
+        if not isinstance(name, str) or name in seen or is_blank(name, settings):
+            continue
+        seen.add(name)
+        out.extend(
+            _value_findings(
+                name, "annotation", "DEID_ANNOTATION", "the class name", ctx, settings,
+                pointer=lesion.pointer, lesion=lesion.index,
+            )
+        )  # fmt: skip
+    return out
+
+
 def _prop_pointer(fmt: str, base: str, path: tuple[str, ...]) -> str:
     if fmt in XML_FORMATS and len(path) == 1:
         return f"{base}/@{path[0]}"
@@ -136,7 +154,7 @@ def _prop_pointer(fmt: str, base: str, path: tuple[str, ...]) -> str:
     code_severity={"DEID_ANNOTATION_QUASI": Severity.WARNING},
 )
 def annotation_properties(view: ItemView, params: NoParams, ctx: CheckContext) -> list[Finding]:
-    """Lesion and file properties of the annotation (names, comments, free text) hold no identifier."""
+    """Lesion classes and properties and the annotation's file properties (names, comments, free text) hold no identifier."""
     ann = view.annotation
     settings = view.profile.deid
     if ann is None or not ann.readable or not settings.enabled:
@@ -146,6 +164,7 @@ def annotation_properties(view: ItemView, params: NoParams, ctx: CheckContext) -
         (lesion.pointer, lesion.index, lesion.properties, ann.format) for lesion in ann.lesions
     ]
     targets.append(("", None, ann.properties, "file"))
+    out.extend(_class_findings(ann.lesions, ctx, settings))
     if view.item.row is not None and ann.clinical:
         targets.append(("", None, {"clinical": ann.clinical}, "clinical"))
     for base, lesion, props, fmt in targets:
