@@ -146,13 +146,13 @@ def audit(
     options = RunOptions(
         workers=workers, gx_suite=gx_suite, label_thumbnails=label_thumbnails, slide_budget_s=slide_budget
     )
-    base = _load_baseline(baseline, prof, workers) if baseline is not None else None
+    base = _load_baseline(baseline, prof, workers, masker) if baseline is not None else None
     with locked(out_dir, "--out"):
         cache_dir = None if no_cache else (cache or out_dir / CACHE_FOLDER)
         run = run_with_progress(root, prof, options, cache_dir)
         result = build_result(run, ["dqm", *sys.argv[1:]])
         if "diversity" in chosen:
-            result = _stage(result, "diversity", lambda r: _diversity(r, prof, base))
+            result = _stage(result, "diversity", lambda r: _diversity(r, prof, base, masker))
         if voptions is not None:
             hint = f"dqm validity {batch} --out {voptions.out} --profile {validity_profile} --resume"
             result = _stage(
@@ -197,11 +197,13 @@ def _item_names(result: Any) -> list[str]:
     return [n for i in result.items for n in (i.slide_id, i.image_path, i.annotation_path) if n]
 
 
-def _diversity(result: Any, profile: Any, baseline: Any) -> Any:
+def _diversity(result: Any, profile: Any, baseline: Any, mask: Any) -> Any:
     from dqm.audit import with_dimension
+    from dqm.baseline import masked_items
     from dqm.diversity import diversity_result
 
-    return with_dimension(result, "diversity", diversity_result(result.items, profile, baseline))
+    items = masked_items(result.items, mask)  # as the baseline names them
+    return with_dimension(result, "diversity", diversity_result(items, profile, baseline))
 
 
 def _stage(result: Any, name: str, step: Any) -> Any:
@@ -238,13 +240,13 @@ def _load_review(review: Path, fingerprint: str) -> Any:
     return semantic
 
 
-def _load_baseline(path: Path, profile: Any, workers: int | None) -> Any:
+def _load_baseline(path: Path, profile: Any, workers: int | None, mask: Any) -> Any:
     from dqm.baseline import BaselineError, load_baseline
 
     if not path.exists():
         raise usage_error(f"no such baseline: {path} (give a results.json or a batch folder)")
     try:
-        return load_baseline(path, profile, workers)
+        return load_baseline(path, profile, workers, mask)
     except BaselineError as exc:
         raise usage_error(str(exc)) from None
 

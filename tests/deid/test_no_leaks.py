@@ -135,6 +135,8 @@ def test_no_identifier_reaches_any_output(
     first = json.loads((out / "a1" / "results.json").read_text())
     second = json.loads((out / "a2" / "results.json").read_text())
     assert sorted(i["slide_id"] for i in first["items"]) == sorted(i["slide_id"] for i in second["items"])
+    drift = second["diversity"]["drift"]
+    assert drift is not None and all(v["new"] == v["vanished"] == [] for v in drift["variables"])
 
     # Only the map, on request and owner-only, leads back to the real names.
     assert stat.S_IMODE(idmap.stat().st_mode) == 0o600
