@@ -11,6 +11,7 @@ The slide's label and macro photographs are ``deid.associated_images``.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -138,6 +139,27 @@ def _class_findings(lesions: list[Any], ctx: CheckContext, settings: DeidSetting
     return out
 
 
+def _key_paths(value: Any, path: tuple[str, ...] = (), depth: int = 0) -> Iterator[tuple[str, ...]]:
+    """The key path of every key inside nested dicts and lists (at most 8 levels deep)."""
+    if depth >= 8:
+        return
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield (*path, str(k))
+            yield from _key_paths(v, (*path, str(k)), depth + 1)
+    elif isinstance(value, list):
+        for i, v in enumerate(value[:1000]):
+            yield from _key_paths(v, (*path, str(i)), depth + 1)
+
+
+def _target_pointer(fmt: str, base: str, path: tuple[str, ...]) -> str:
+    if fmt == "file":
+        return path[0]  # file-level properties are keyed by their pointer
+    if fmt == "clinical":
+        return pointer(*path)
+    return _prop_pointer(fmt, base, path)
+
+
 def _prop_pointer(fmt: str, base: str, path: tuple[str, ...]) -> str:
     if fmt in XML_FORMATS and len(path) == 1:
         return f"{base}/@{path[0]}"
@@ -167,16 +189,21 @@ def annotation_properties(view: ItemView, params: NoParams, ctx: CheckContext) -
     out.extend(_class_findings(ann.lesions, ctx, settings))
     if view.item.row is not None and ann.clinical:
         targets.append(("", None, {"clinical": ann.clinical}, "clinical"))
+    keys_seen: set[str] = set()
     for base, lesion, props, fmt in targets:
+        for path in _key_paths(props):  # a property's name may hold an identifier too
+            if path[-1] not in keys_seen:
+                keys_seen.add(path[-1])
+                out.extend(
+                    _value_findings(
+                        path[-1], "annotation", "DEID_ANNOTATION", "a property name", ctx, settings,
+                        pointer=_target_pointer(fmt, base, path), lesion=lesion,
+                    )
+                )  # fmt: skip
         for path, text in strings(props):
             if is_blank(text, settings):
                 continue
-            if fmt == "file":
-                ptr = path[0]  # file-level properties are keyed by their pointer
-            elif fmt == "clinical":
-                ptr = pointer(*path)
-            else:
-                ptr = _prop_pointer(fmt, base, path)
+            ptr = _target_pointer(fmt, base, path)
             key = path[-1] if path else ""
             loc = {"pointer": ptr, "lesion": lesion}
             declared = fmt == "clinical" and len(path) == 2 and path[1] in view.profile.clinical
