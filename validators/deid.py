@@ -100,11 +100,16 @@ def slide_properties(view: ItemView, params: NoParams, ctx: CheckContext) -> lis
     code_severity={"DEID_FILENAME_QUASI": Severity.WARNING},
 )
 def file_names(view: ItemView, params: NoParams, ctx: CheckContext) -> list[Finding]:
-    """File and folder names of the item's slide and annotation hold no identifier."""
+    """The slide id the manifest gives and the file and folder names of the item's slide and annotation hold no identifier."""
     settings = view.profile.deid
     if not settings.enabled:
         return []
     out: list[Finding] = []
+    if view.item.row is not None:  # without a manifest the id is the file's stem, searched below
+        out += _value_findings(
+            view.item.slide_id, "clinical", "DEID_FILENAME", "the slide id", ctx, settings,
+            file="manifest.csv", row=view.item.row, column="slide_id",
+        )  # fmt: skip
     seen: set[str] = set()
     for status in (view.image, view.annotation_file):
         path = status.path

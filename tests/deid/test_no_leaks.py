@@ -145,7 +145,7 @@ def test_no_identifier_reaches_any_output(
     assert all(RRN not in k for k in back)
 
 
-def test_deid_checks_scan_class_names_and_property_names(
+def test_deid_checks_scan_slide_ids_class_names_and_property_names(
     planted: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("DQM_MASK_KEY", "a test key of at least 16 characters")
@@ -154,6 +154,7 @@ def test_deid_checks_scan_class_names_and_property_names(
     found = json.loads((tmp_path / "f.json").read_text())
     assert any(f["code"] == "DEID_ANNOTATION_QUASI" and "the class name" in f["message"] for f in found)
     assert any(f["code"] == "DEID_ANNOTATION_QUASI" and "a property name" in f["message"] for f in found)
+    assert any(f["code"] == "DEID_FILENAME_IDENTIFIER" and "the slide id" in f["message"] for f in found)
 
 
 def test_label_pictures_reach_a_report_only_when_asked(
