@@ -65,12 +65,21 @@ def load_profile_or_exit(profile: str | None) -> Any:
 def start_masking(deid: Any, key_file: Path | None) -> Any:
     """The run's masker (None when the profile's ``deid`` is off), also set on both consoles: one
     :class:`dqm.identifiers.Masker` for every file a command writes and every line it prints. The
-    key: ``--mask-key``, else :func:`dqm.identifiers.load_mask_key` (``$DQM_MASK_KEY``, the key file)."""
-    from dqm.identifiers import Masker, load_mask_key
+    key: :func:`read_mask_key`."""
+    from dqm.identifiers import Masker
 
     if not deid.enabled:
         out.mask = console.mask = None
         return None
+    masker = Masker(deid, read_mask_key(key_file))
+    out.mask = console.mask = masker
+    return masker
+
+
+def read_mask_key(key_file: Path | None) -> bytes:
+    """The masking key: the ``--mask-key`` file, else :func:`dqm.identifiers.load_mask_key`."""
+    from dqm.identifiers import load_mask_key
+
     if key_file is not None and not key_file.is_file():
         raise usage_error(f"--mask-key {key_file}: no such file")
     try:
@@ -79,9 +88,7 @@ def start_masking(deid: Any, key_file: Path | None) -> Any:
         raise usage_error(f"the masking key cannot be read: {exc}") from None
     if len(key) < 16:
         raise usage_error(f"--mask-key {key_file}: the key holds fewer than 16 bytes")
-    masker = Masker(deid, key)
-    out.mask = console.mask = masker
-    return masker
+    return key
 
 
 def write_identifier_map(path: Path | None, texts: Any, masker: Any) -> None:

@@ -26,6 +26,7 @@ from dqm.cli.common import (
     out,
     outside_batch,
     print_finding_lines,
+    read_mask_key,
     run_with_progress,
     start_masking,
     usage_error,
@@ -496,6 +497,7 @@ def serve_command(
     profile: Annotated[
         str | None, typer.Option("--profile", "-p", help="Profile YAML file or built-in name.")
     ] = None,
+    mask_key: MaskKeyOpt = None,
 ) -> None:
     """Serve the sample to reviewers: a zoomable slide viewer, outlines, verdicts in REVIEW_DIR/review.sqlite."""
     from rich.markup import escape
@@ -508,6 +510,8 @@ def serve_command(
     except PlanError as exc:
         raise usage_error(str(exc)) from None
     prof = _plan_profile(review_plan, profile)
+    start_masking(prof.deid, mask_key)
+    key = read_mask_key(mask_key)  # the key `dqm sample` masked the plan with
     exposed = commands.exposure_warning(host, ssl_certfile is not None)
     if exposed:
         console.print(
@@ -523,7 +527,7 @@ def serve_command(
     def warn(message: str) -> None:
         console.print(f"[yellow]warning:[/] {escape(message)}", markup=True)
 
-    _server_call(commands.serve, review_dir, batch, prof, host, port, ssl_keyfile, ssl_certfile, warn)
+    _server_call(commands.serve, review_dir, batch, prof, host, port, ssl_keyfile, ssl_certfile, warn, key)
 
 
 @review_app.command("add-reviewer")
@@ -551,11 +555,17 @@ def add_reviewer_command(
 def export_command(
     review_dir: ReviewDirArg,
     out_file: Annotated[Path, typer.Option("--out", "-o", help="The verdict file to write (JSON).")],
+    profile: Annotated[
+        str | None,
+        typer.Option("--profile", "-p", help="Profile YAML file or built-in name (its deid masks comments)."),
+    ] = None,
+    mask_key: MaskKeyOpt = None,
 ) -> None:
     """Write the current verdicts of REVIEW_DIR/review.sqlite as a verdict file dqm review ingest reads."""
     from dqm.semantic.server import commands
 
-    n = _server_call(commands.export, review_dir, out_file)
+    masker = start_masking(load_profile_or_exit(profile).deid, mask_key)  # reviewers' comments are free text
+    n = _server_call(commands.export, review_dir, out_file, masker)
     out.print(f"{n} verdicts: {out_file}", highlight=False, soft_wrap=True)
 
 

@@ -218,3 +218,24 @@ def test_a_masked_plan_finds_its_slides_in_the_batch(
     load = delivered_loader(planted, plan, profile, masker)  # type: ignore[arg-type]
     for s in plan.sample:
         assert not isinstance(load(s.slide_id), str), s.slide_id
+
+
+def test_exported_verdicts_mask_reviewers_comments(
+    planted: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dqm.semantic.planfile import read_plan
+    from dqm.semantic.server.commands import database
+
+    monkeypatch.setenv("DQM_MASK_KEY", "a test key of at least 16 characters")
+    review = tmp_path / "review"
+    assert runner.invoke(app, ["sample", str(planted), "--out", str(review), "--workers", "1"]).exit_code == 0
+    slide = read_plan(review).sample[0].slide_id
+    db = database(review, create=True)
+    kim = db.reviewer_by_token(db.add_reviewer("Dr. Kim"))
+    db.record(kim, slide, "fail", ["other"], f"patient called from {PHONE}, mail {EMAIL}")
+    db.close()
+    res = runner.invoke(app, ["review", "export", str(review), "--out", str(tmp_path / "v.json")])
+    assert res.exit_code == 0, res.output
+    text = (tmp_path / "v.json").read_text()
+    assert PHONE not in text and EMAIL not in text and "[EMAIL-" in text
+    assert [v["slide_id"] for v in json.loads(text)["verdicts"]] == [slide]
