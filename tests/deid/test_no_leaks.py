@@ -239,3 +239,27 @@ def test_exported_verdicts_mask_reviewers_comments(
     text = (tmp_path / "v.json").read_text()
     assert PHONE not in text and EMAIL not in text and "[EMAIL-" in text
     assert [v["slide_id"] for v in json.loads(text)["verdicts"]] == [slide]
+
+
+def test_an_internal_error_log_is_masked(
+    planted: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import sys
+
+    from dqm.cli import main
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError(f"a bug in dqm on slide S{RRN}")
+
+    monkeypatch.setenv("DQM_MASK_KEY", "a test key of at least 16 characters")
+    monkeypatch.setattr("dqm.audit.build_result", broken)
+    monkeypatch.setattr(
+        sys, "argv", ["dqm", "audit", str(planted), "--out", str(tmp_path / "out"), "-j", "1"]
+    )
+    with pytest.raises(SystemExit) as exit_info:
+        main()
+    assert exit_info.value.code == 4
+    log = Path(capsys.readouterr().err.strip().rsplit(" ", 1)[-1])
+    text = log.read_text()
+    log.unlink()
+    assert "a bug in dqm on slide S[KOREAN_RRN-" in text and RRN not in text
