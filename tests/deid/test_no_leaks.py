@@ -109,8 +109,11 @@ def test_no_identifier_reaches_any_output(
     assert sem["n_reviewed"] == sem["sample_size"] == len(plan)
 
     # The per-item record cache (OUT/.dqm-cache) is dqm's own store of the batch as read, not an
-    # output: it holds the real names so that a later run can reuse it.
+    # output: it holds the real names so that a later run can reuse it,
     files = [p for p in out.rglob("*") if p.is_file() and ".dqm-cache" not in p.parts]
+    assert (
+        stat.S_IMODE((out / "a1" / ".dqm-cache").stat().st_mode) == 0o700
+    )  # so it is readable by its owner alone
     assert len(files) >= 15
     leaks = [
         f"{s!r} in {where}"
