@@ -11,6 +11,7 @@ written) with the syntactic run, without the clinical-table expectations, and su
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -18,6 +19,7 @@ from pydantic import ValidationError
 from dqm.diversity.analyse import summaries_of, summaries_of_result
 from dqm.diversity.drift import Summaries
 from dqm.diversity.models import BaselineInfo
+from dqm.facts import ItemSummary
 from dqm.profile import Profile
 from dqm.results import QualityResult
 
@@ -26,7 +28,17 @@ class BaselineError(ValueError):
     """The baseline path is missing or is neither a results.json nor a batch folder."""
 
 
-def baseline_from_results(path: Path, profile: Profile) -> tuple[Summaries, BaselineInfo]:
+def masked_items(items: Sequence[ItemSummary], mask: Callable[[str], str] | None) -> list[ItemSummary]:
+    """The items as the run's outputs name them (``mask`` over each one's JSON): a baseline and a new
+    batch are compared with the identifiers in both replaced by the same tokens."""
+    if mask is None:
+        return list(items)
+    return [ItemSummary.model_validate_json(mask(i.model_dump_json())) for i in items]
+
+
+def baseline_from_results(
+    path: Path, profile: Profile, mask: Callable[[str], str] | None = None
+) -> tuple[Summaries, BaselineInfo]:
     """The baseline stored in a ``results.json``.
 
     Raises
@@ -42,7 +54,7 @@ def baseline_from_results(path: Path, profile: Profile) -> tuple[Summaries, Base
     if stored is not None:
         summaries, n, used = summaries_of_result(stored), stored.n_items, True
     else:
-        summaries, n, used = summaries_of(result.items, profile), len(result.items), False
+        summaries, n, used = summaries_of(masked_items(result.items, mask), profile), len(result.items), False
     info = BaselineInfo(
         source="results",
         path=str(path),
@@ -55,14 +67,14 @@ def baseline_from_results(path: Path, profile: Profile) -> tuple[Summaries, Base
 
 
 def baseline_from_batch(
-    root: Path, profile: Profile, workers: int | None = None
+    root: Path, profile: Profile, workers: int | None = None, mask: Callable[[str], str] | None = None
 ) -> tuple[Summaries, BaselineInfo]:
     """The baseline of a batch folder, read with the syntactic run (slides probed, nothing written)."""
     from dqm.runner import RunOptions, run_batch
     from dqm.syntactic.accuracy import fingerprint
 
     run = run_batch(root, profile, RunOptions(workers=workers, clinical=False))
-    items = [o.summary for o in run.outcomes]
+    items = masked_items([o.summary for o in run.outcomes], mask)
     info = BaselineInfo(
         source="batch",
         path=str(root),
@@ -73,7 +85,9 @@ def baseline_from_batch(
     return summaries_of(items, profile), info
 
 
-def load_baseline(path: Path, profile: Profile, workers: int | None = None) -> tuple[Summaries, BaselineInfo]:
+def load_baseline(
+    path: Path, profile: Profile, workers: int | None = None, mask: Callable[[str], str] | None = None
+) -> tuple[Summaries, BaselineInfo]:
     """A baseline from a ``results.json``, an output folder holding one, or a batch folder.
 
     Raises
@@ -83,9 +97,9 @@ def load_baseline(path: Path, profile: Profile, workers: int | None = None) -> t
     """
     path = Path(path)
     if path.is_file():
-        return baseline_from_results(path, profile)
+        return baseline_from_results(path, profile, mask)
     if path.is_dir():
         if (path / "results.json").is_file():
-            return baseline_from_results(path / "results.json", profile)
-        return baseline_from_batch(path.resolve(), profile, workers)
+            return baseline_from_results(path / "results.json", profile, mask)
+        return baseline_from_batch(path.resolve(), profile, workers, mask)
     raise BaselineError(f"no such baseline: {path} (give a results.json or a batch folder)")

@@ -103,7 +103,8 @@ class RecordCache:
         self._db: sqlite3.Connection | None = None
         self._last_commit = time.monotonic()
         try:
-            folder.mkdir(parents=True, exist_ok=True)
+            # Owner-only: the records hold the batch as read (names, identifiers), unmasked.
+            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
             db = sqlite3.connect(folder / DB_NAME)
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")

@@ -25,7 +25,7 @@ import hmac
 import os
 import re
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -440,3 +440,14 @@ class Masker:
             out += pieces
             pos += used
         return "".join(out)
+
+
+def identifier_map(texts: Iterable[str], masker: Callable[[str], str]) -> dict[str, str]:
+    """``{masked: real}`` for every text the masker changes (slide ids, paths): how a person with the
+    map gets from an output back to the file. Kept only on request, never in an output."""
+    found: dict[str, str] = {}
+    for text in texts:
+        masked = masker(text)
+        if masked != text:
+            found.setdefault(masked, text)
+    return dict(sorted(found.items()))

@@ -54,24 +54,29 @@ def _masked(data: str | bytes, mask: Mask | None) -> bytes:
     return mask(data.decode("utf-8")).encode("utf-8")
 
 
-def _temporary_beside(path: Path) -> tuple[int, Path]:
+def _temporary_beside(path: Path, private: bool = False) -> tuple[int, Path]:
     """A new, empty hidden file next to ``path``, open for writing. Created with mode 0o666 less
     the umask, as a plain ``open(path, "w")`` would (``mkstemp``'s 0o600 would leave every output
-    readable by its owner alone)."""
+    readable by its owner alone); ``private``: 0o600 whatever the umask."""
     while True:
         tmp = path.parent / f".{path.name}.{secrets.token_hex(4)}.part"
         try:
-            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), tmp
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600 if private else 0o666)
         except FileExistsError:
             continue
+        if private:
+            os.fchmod(fd, 0o600)
+        return fd, tmp
 
 
-def write_file(path: Path, data: str | bytes, mask: Mask | None = None, binary: bool = False) -> Path:
+def write_file(
+    path: Path, data: str | bytes, mask: Mask | None = None, binary: bool = False, private: bool = False
+) -> Path:
     """Write ``data`` (text, or UTF-8 bytes of text; ``binary`` bytes are never masked) to ``path``
-    atomically, creating its folder."""
+    atomically, creating its folder; ``private``: readable by its owner alone (0o600)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     payload = data if binary and isinstance(data, bytes) else _masked(data, mask)
-    fd, tmp = _temporary_beside(path)
+    fd, tmp = _temporary_beside(path, private)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(payload)

@@ -87,3 +87,14 @@ def test_outputs_get_the_mode_of_a_plain_write(tmp_path: Path) -> None:
     with OutputSet(tmp_path / "set") as outputs:
         outputs.write("report.html", "<p>")
     assert mode(tmp_path / "set" / "report.html") == mode(plain)
+
+
+def test_a_private_file_is_readable_by_its_owner_alone(tmp_path: Path) -> None:
+    old = os.umask(0)
+    try:
+        path = write_file(tmp_path / "map.json", "{}", private=True)
+        public = write_file(tmp_path / "report.html", "x")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(public.stat().st_mode) == 0o666

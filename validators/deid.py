@@ -11,6 +11,7 @@ The slide's label and macro photographs are ``deid.associated_images``.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -99,11 +100,16 @@ def slide_properties(view: ItemView, params: NoParams, ctx: CheckContext) -> lis
     code_severity={"DEID_FILENAME_QUASI": Severity.WARNING},
 )
 def file_names(view: ItemView, params: NoParams, ctx: CheckContext) -> list[Finding]:
-    """File and folder names of the item's slide and annotation hold no identifier."""
+    """The slide id the manifest gives and the file and folder names of the item's slide and annotation hold no identifier."""
     settings = view.profile.deid
     if not settings.enabled:
         return []
     out: list[Finding] = []
+    if view.item.row is not None:  # without a manifest the id is the file's stem, searched below
+        out += _value_findings(
+            view.item.slide_id, "clinical", "DEID_FILENAME", "the slide id", ctx, settings,
+            file="manifest.csv", row=view.item.row, column="slide_id",
+        )  # fmt: skip
     seen: set[str] = set()
     for status in (view.image, view.annotation_file):
         path = status.path
@@ -118,6 +124,45 @@ def file_names(view: ItemView, params: NoParams, ctx: CheckContext) -> list[Find
                 out.extend(found)
                 break
     return out
+
+
+def _class_findings(lesions: list[Any], ctx: CheckContext, settings: DeidSettings) -> list[Finding]:
+    """Identifiers in lesion class names: one finding per distinct name, at its first lesion."""
+    out: list[Finding] = []
+    seen: set[str] = set()
+    for lesion in lesions:
+        name = lesion.raw_class
+        if not isinstance(name, str) or name in seen or is_blank(name, settings):
+            continue
+        seen.add(name)
+        out.extend(
+            _value_findings(
+                name, "annotation", "DEID_ANNOTATION", "the class name", ctx, settings,
+                pointer=lesion.pointer, lesion=lesion.index,
+            )
+        )  # fmt: skip
+    return out
+
+
+def _key_paths(value: Any, path: tuple[str, ...] = (), depth: int = 0) -> Iterator[tuple[str, ...]]:
+    """The key path of every key inside nested dicts and lists (at most 8 levels deep)."""
+    if depth >= 8:
+        return
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield (*path, str(k))
+            yield from _key_paths(v, (*path, str(k)), depth + 1)
+    elif isinstance(value, list):
+        for i, v in enumerate(value[:1000]):
+            yield from _key_paths(v, (*path, str(i)), depth + 1)
+
+
+def _target_pointer(fmt: str, base: str, path: tuple[str, ...]) -> str:
+    if fmt == "file":
+        return path[0]  # file-level properties are keyed by their pointer
+    if fmt == "clinical":
+        return pointer(*path)
+    return _prop_pointer(fmt, base, path)
 
 
 def _prop_pointer(fmt: str, base: str, path: tuple[str, ...]) -> str:
@@ -136,7 +181,7 @@ def _prop_pointer(fmt: str, base: str, path: tuple[str, ...]) -> str:
     code_severity={"DEID_ANNOTATION_QUASI": Severity.WARNING},
 )
 def annotation_properties(view: ItemView, params: NoParams, ctx: CheckContext) -> list[Finding]:
-    """Lesion and file properties of the annotation (names, comments, free text) hold no identifier."""
+    """Lesion classes and properties and the annotation's file properties (names, comments, free text) hold no identifier."""
     ann = view.annotation
     settings = view.profile.deid
     if ann is None or not ann.readable or not settings.enabled:
@@ -146,18 +191,24 @@ def annotation_properties(view: ItemView, params: NoParams, ctx: CheckContext) -
         (lesion.pointer, lesion.index, lesion.properties, ann.format) for lesion in ann.lesions
     ]
     targets.append(("", None, ann.properties, "file"))
+    out.extend(_class_findings(ann.lesions, ctx, settings))
     if view.item.row is not None and ann.clinical:
         targets.append(("", None, {"clinical": ann.clinical}, "clinical"))
+    keys_seen: set[str] = set()
     for base, lesion, props, fmt in targets:
+        for path in _key_paths(props):  # a property's name may hold an identifier too
+            if path[-1] not in keys_seen:
+                keys_seen.add(path[-1])
+                out.extend(
+                    _value_findings(
+                        path[-1], "annotation", "DEID_ANNOTATION", "a property name", ctx, settings,
+                        pointer=_target_pointer(fmt, base, path), lesion=lesion,
+                    )
+                )  # fmt: skip
         for path, text in strings(props):
             if is_blank(text, settings):
                 continue
-            if fmt == "file":
-                ptr = path[0]  # file-level properties are keyed by their pointer
-            elif fmt == "clinical":
-                ptr = pointer(*path)
-            else:
-                ptr = _prop_pointer(fmt, base, path)
+            ptr = _target_pointer(fmt, base, path)
             key = path[-1] if path else ""
             loc = {"pointer": ptr, "lesion": lesion}
             declared = fmt == "clinical" and len(path) == 2 and path[1] in view.profile.clinical

@@ -23,7 +23,7 @@ from typer.models import CommandInfo
 from dqm.cli import files  # noqa: F401  # isort: skip
 from dqm.cli import audit  # noqa: F401  # isort: skip
 from dqm.cli import semantic  # noqa: F401  # isort: skip
-from dqm.cli.common import EXIT_INTERNAL, EXIT_INTERRUPTED, INTERRUPT_EXPLAINED, app
+from dqm.cli.common import EXIT_INTERNAL, EXIT_INTERRUPTED, INTERRUPT_EXPLAINED, app, console
 
 __all__ = ["app", "main"]
 
@@ -50,11 +50,11 @@ def _terminated(signum: int, frame: FrameType | None) -> None:
 
 
 def _internal_error(exc: BaseException) -> int:
-    """Keep the traceback in a log file (owner-only: it may quote the batch) and say where, in one line."""
+    """Keep the traceback in a log file (owner-only and masked: it may quote the batch) and say where, in one line."""
     fd, path = tempfile.mkstemp(prefix="dqm-error-", suffix=".log")
+    text = f"dqm {' '.join(sys.argv[1:])}\n\n" + "".join(traceback.format_exception(exc))
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(f"dqm {' '.join(sys.argv[1:])}\n\n")
-        fh.write("".join(traceback.format_exception(exc)))
+        fh.write(console.mask(text) if console.mask is not None else text)  # the run's masker, if any
     print(
         f"dqm: internal error ({type(exc).__name__}); no results were written. The traceback is in {path}",
         file=sys.stderr,

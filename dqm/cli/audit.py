@@ -15,6 +15,8 @@ from dqm.cli.common import (
     EXIT_INTERRUPTED,
     INTERRUPT_EXPLAINED,
     DeviceOpt,
+    IdentifierMapOpt,
+    MaskKeyOpt,
     ProfileOpt,
     ValidityProfileOpt,
     Workers,
@@ -30,7 +32,9 @@ from dqm.cli.common import (
     output_folder,
     outside_batch,
     run_with_progress,
+    start_masking,
     usage_error,
+    write_identifier_map,
 )
 
 Require = Annotated[
@@ -103,6 +107,8 @@ def audit(
         ),
     ] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Check every item; keep no cache.")] = False,
+    mask_key: MaskKeyOpt = None,
+    identifier_map: IdentifierMapOpt = None,
 ) -> None:
     """Audit a batch: every dimension available; writes results.json, report.html, junit.xml and
     summary.md; exits like `dqm gate` (0 passed, 1 failed, 3 missing)."""
@@ -114,6 +120,9 @@ def audit(
 
     root = batch_folder(batch)
     prof = load_profile_or_exit(profile)
+    masker = start_masking(prof.deid, mask_key)
+    if identifier_map is not None:
+        outside_batch(identifier_map, root, "--identifier-map")
     req = dimensions_or_exit(require, "--require")
     warn = dimensions_or_exit(warn_only, "--warn-only") or []
     if gx_suite is not None and not gx_suite.is_file():
@@ -130,20 +139,20 @@ def audit(
     if baseline is not None and "diversity" not in chosen:
         raise usage_error("--baseline compares distributions: it needs the diversity stage")
     voptions = (
-        _validity_options(validity_profile, out_dir / "validity", device, False)
+        _validity_options(validity_profile, out_dir / "validity", device, False, masker)
         if "validity" in chosen
         else None
     )
     options = RunOptions(
         workers=workers, gx_suite=gx_suite, label_thumbnails=label_thumbnails, slide_budget_s=slide_budget
     )
-    base = _load_baseline(baseline, prof, workers) if baseline is not None else None
+    base = _load_baseline(baseline, prof, workers, masker) if baseline is not None else None
     with locked(out_dir, "--out"):
         cache_dir = None if no_cache else (cache or out_dir / CACHE_FOLDER)
         run = run_with_progress(root, prof, options, cache_dir)
         result = build_result(run, ["dqm", *sys.argv[1:]])
         if "diversity" in chosen:
-            result = _stage(result, "diversity", lambda r: _diversity(r, prof, base))
+            result = _stage(result, "diversity", lambda r: _diversity(r, prof, base, masker))
         if voptions is not None:
             hint = f"dqm validity {batch} --out {voptions.out} --profile {validity_profile} --resume"
             result = _stage(
@@ -156,7 +165,8 @@ def audit(
         )
         if review is not None:
             result = with_dimension(result, "semantic", _load_review(review, result.batch.fingerprint))
-        paths = write_outputs(result, out_dir, layout=prof.quality_table)
+        paths = write_outputs(result, out_dir, masker, layout=prof.quality_table)
+    write_identifier_map(identifier_map, _item_names(result), masker)
     outcome = gate(result, req, warn)
     s = result.syntactic
     assert s is not None
@@ -182,11 +192,18 @@ def audit(
     raise typer.Exit(outcome.exit_code)
 
 
-def _diversity(result: Any, profile: Any, baseline: Any) -> Any:
+def _item_names(result: Any) -> list[str]:
+    """What an item is known by in the outputs: its slide id and its files' paths."""
+    return [n for i in result.items for n in (i.slide_id, i.image_path, i.annotation_path) if n]
+
+
+def _diversity(result: Any, profile: Any, baseline: Any, mask: Any) -> Any:
     from dqm.audit import with_dimension
+    from dqm.baseline import masked_items
     from dqm.diversity import diversity_result
 
-    return with_dimension(result, "diversity", diversity_result(result.items, profile, baseline))
+    items = masked_items(result.items, mask)  # as the baseline names them
+    return with_dimension(result, "diversity", diversity_result(items, profile, baseline))
 
 
 def _stage(result: Any, name: str, step: Any) -> Any:
@@ -223,18 +240,20 @@ def _load_review(review: Path, fingerprint: str) -> Any:
     return semantic
 
 
-def _load_baseline(path: Path, profile: Any, workers: int | None) -> Any:
+def _load_baseline(path: Path, profile: Any, workers: int | None, mask: Any) -> Any:
     from dqm.baseline import BaselineError, load_baseline
 
     if not path.exists():
         raise usage_error(f"no such baseline: {path} (give a results.json or a batch folder)")
     try:
-        return load_baseline(path, profile, workers)
+        return load_baseline(path, profile, workers, mask)
     except BaselineError as exc:
         raise usage_error(str(exc)) from None
 
 
-def _validity_options(validity_profile: str, out_dir: Path, device: str | None, resume: bool) -> Any:
+def _validity_options(
+    validity_profile: str, out_dir: Path, device: str | None, resume: bool, mask: Any = None
+) -> Any:
     from dqm.validity import ValidityProfileError, load_validity_profile
     from dqm.validity.run import ValidityOptions
 
@@ -244,7 +263,7 @@ def _validity_options(validity_profile: str, out_dir: Path, device: str | None, 
         vprof = load_validity_profile(validity_profile)
     except ValidityProfileError as exc:
         raise usage_error(str(exc)) from None
-    return ValidityOptions(profile=vprof, out=out_dir, device=device, resume=resume)
+    return ValidityOptions(profile=vprof, out=out_dir, device=device, resume=resume, mask=mask)
 
 
 def _run_validity_stage(run: Any, result: Any, options: Any, resume_hint: str) -> Any:
@@ -323,6 +342,7 @@ def validity(
         str | None, typer.Option(help="Dataset profile (taxonomy, checks); default: dermatopathology.")
     ] = None,
     workers: Workers = None,
+    mask_key: MaskKeyOpt = None,
 ) -> None:
     """Train a segmentation model on the batch and score Dice per class on held-out slides.
 
@@ -336,8 +356,9 @@ def validity(
 
     root = batch_folder(batch)
     prof = load_profile_or_exit(dataset_profile)
+    masker = start_masking(prof.deid, mask_key)
     outside_batch(out_dir, root, "--out")
-    options = _validity_options(profile, out_dir, device, resume)
+    options = _validity_options(profile, out_dir, device, resume, masker)
     previous = [p for p in (out_dir / RESULT_FILE, out_dir / CHECKPOINTS) if p.exists()]
     if previous and not (resume or force):
         raise usage_error(
@@ -373,7 +394,15 @@ def report(
             "language) or .csv (NAME.ko.csv, NAME.en.csv)."
         ),
     ] = None,
+    label_thumbnails: Annotated[
+        bool,
+        typer.Option(
+            "--label-thumbnails",
+            help="Show the label photographs results.json holds (only an audit run with the flag keeps them).",
+        ),
+    ] = False,
     profile: ProfileOpt = None,
+    mask_key: MaskKeyOpt = None,
 ) -> None:
     """Re-render the report from results.json, without re-running anything (the profile gives
     only the quality table's layout)."""
@@ -381,14 +410,19 @@ def report(
     from reports import render_html, render_junit, render_summary
     from reports.quality_table import quality_files
 
+    prof = load_profile_or_exit(profile)
+    masker = start_masking(prof.deid, mask_key)
     result = load_result_or_exit(results)
-    layout = load_profile_or_exit(profile).quality_table
+    layout = prof.quality_table
     tables: dict[Path, str | bytes] = {}
     if quality_table is not None:
-        try:
-            tables = quality_files(result, layout, quality_table)
+        try:  # an .xlsx is binary: the result is masked before it is laid out
+            masked = type(result).model_validate_json(masker(result.model_dump_json())) if masker else result
+            tables = quality_files(masked, layout, quality_table)
         except ValueError as exc:
             raise usage_error(f"--quality-table: {exc}") from None
+    if not label_thumbnails:
+        result = _without_labels(result)
     batch = Path(result.batch.path)
     if batch.is_dir():  # the result names its batch: never write into it
         for path, option in ((output, "--output"), (junit, "--junit"), (summary, "--summary")):
@@ -398,13 +432,13 @@ def report(
             outside_batch(path, batch.resolve(), "--quality-table")
     # The HTML, JUnit and summary are written before the PDF is attempted: without a Chromium the
     # page is still there to open and print from a browser (the error message says so).
-    write_file(output, render_html(result, layout))
+    write_file(output, render_html(result, layout), masker)
     out.print(f"report: {output}", markup=False)
     if junit is not None:
-        write_file(junit, render_junit(result))
+        write_file(junit, render_junit(result), masker)
         out.print(f"junit: {junit}", markup=False)
     if summary is not None:
-        write_file(summary, render_summary(result))
+        write_file(summary, render_summary(result), masker)
         out.print(f"summary: {summary}", markup=False)
     for path, data in tables.items():
         write_file(path, data, binary=isinstance(data, bytes))
@@ -420,16 +454,30 @@ def report(
         out.print(f"pdf: {target}", markup=False)
 
 
+def _without_labels(result: Any) -> Any:
+    """The result without the slides' label photographs (pixels of the glass label)."""
+    items = [
+        i.model_copy(update={"slide": i.slide.model_copy(update={"label_thumbnail": None})})
+        if i.slide is not None and i.slide.label_thumbnail
+        else i
+        for i in result.items
+    ]
+    return result.model_copy(update={"items": items})
+
+
 @app.command("gate")
 def gate_command(
     results: Annotated[Path, typer.Argument(help="A results.json written by dqm audit.")],
     require: Require = None,
     warn_only: WarnOnly = None,
+    profile: ProfileOpt = None,
+    mask_key: MaskKeyOpt = None,
 ) -> None:
     """Exit 0 when the required dimensions passed, 1 when one failed, 3 when one is missing or
     pending, 2 on usage errors (bad option, unreadable or malformed results.json)."""
     from dqm.gate import gate
 
+    start_masking(load_profile_or_exit(profile).deid, mask_key)
     req = dimensions_or_exit(require, "--require")
     warn = dimensions_or_exit(warn_only, "--warn-only") or []
     result = load_result_or_exit(results)
@@ -448,19 +496,22 @@ def diff(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")
     ] = None,
+    profile: ProfileOpt = None,
+    mask_key: MaskKeyOpt = None,
 ) -> None:
     """What changed between two deliveries: verdicts, figures, new and resolved finding codes."""
     from dqm.diff import diff_results
     from reports import render_diff_markdown, render_diff_text
 
+    masker = start_masking(load_profile_or_exit(profile).deid, mask_key)
     renderers = {"text": render_diff_text, "markdown": render_diff_markdown, "md": render_diff_markdown}
     if fmt not in renderers:
         raise usage_error(f"unknown --format {fmt!r}: choose text or markdown")
     text = renderers[fmt](diff_results(load_result_or_exit(old), load_result_or_exit(new)))
     if output is None:
-        sys.stdout.write(text)
+        sys.stdout.write(masker(text) if masker is not None else text)
     else:
         from dqm.output import write_file
 
-        write_file(output, text)
+        write_file(output, text, masker)
         out.print(f"diff: {output}", markup=False)

@@ -23,9 +23,23 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+class MaskingConsole(Console):
+    """A console that passes every string it prints through the run's masker (:func:`start_masking`),
+    so what a command prints from a batch names no person, like the files it writes."""
+
+    mask: Any = None
+
+    def print(self, *objects: Any, **kwargs: Any) -> None:
+        if self.mask is not None:
+            objects = tuple(self.mask(o) if isinstance(o, str) else o for o in objects)
+        super().print(*objects, **kwargs)
+
+
 # Output quotes file content (class names, paths, "[x, y]"): plain text unless a print says markup=True.
-console = Console(stderr=True, markup=False)
-out = Console(markup=False)
+console = MaskingConsole(stderr=True, markup=False)
+out = MaskingConsole(markup=False)
 
 EXIT_USAGE = 2
 EXIT_INTERNAL = 4
@@ -46,6 +60,49 @@ def load_profile_or_exit(profile: str | None) -> Any:
     except ProfileError as exc:
         raise usage_error(str(exc)) from None
     return prof
+
+
+def start_masking(deid: Any, key_file: Path | None) -> Any:
+    """The run's masker (None when the profile's ``deid`` is off), also set on both consoles: one
+    :class:`dqm.identifiers.Masker` for every file a command writes and every line it prints. The
+    key: :func:`read_mask_key`."""
+    from dqm.identifiers import Masker
+
+    if not deid.enabled:
+        out.mask = console.mask = None
+        return None
+    masker = Masker(deid, read_mask_key(key_file))
+    out.mask = console.mask = masker
+    return masker
+
+
+def read_mask_key(key_file: Path | None) -> bytes:
+    """The masking key: the ``--mask-key`` file, else :func:`dqm.identifiers.load_mask_key`."""
+    from dqm.identifiers import load_mask_key
+
+    if key_file is not None and not key_file.is_file():
+        raise usage_error(f"--mask-key {key_file}: no such file")
+    try:
+        key = key_file.read_bytes() if key_file is not None else load_mask_key()
+    except (OSError, ValueError) as exc:
+        raise usage_error(f"the masking key cannot be read: {exc}") from None
+    if len(key) < 16:
+        raise usage_error(f"--mask-key {key_file}: the key holds fewer than 16 bytes")
+    return key
+
+
+def write_identifier_map(path: Path | None, texts: Any, masker: Any) -> None:
+    """``--identifier-map``: the masked slide ids and paths with the real ones, owner-only (0600)."""
+    if path is None:
+        return
+    import json
+
+    from dqm.identifiers import identifier_map
+    from dqm.output import write_file
+
+    found = identifier_map((t for t in texts if t), masker) if masker is not None else {}
+    write_file(path, json.dumps(found, ensure_ascii=False, indent=1) + "\n", private=True)
+    out.print(f"identifier map: {len(found)} masked names, owner-only, in {path}", markup=False)
 
 
 def load_result_or_exit(path: Path) -> Any:
@@ -202,6 +259,20 @@ CacheOpt = Annotated[
         "--cache",
         help="Folder of the per-item result cache: items unchanged since a run that stored them are not "
         "checked again.",
+    ),
+]
+MaskKeyOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--mask-key",
+        help="File with the masking key (default: $DQM_MASK_KEY, else ~/.config/dqm/mask.key, created 0600).",
+    ),
+]
+IdentifierMapOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--identifier-map",
+        help="Write the masked slide ids and paths with the real ones here (owner-only; never in an output).",
     ),
 ]
 ProfileOpt = Annotated[

@@ -12,6 +12,7 @@ from dqm import __version__
 from dqm.cli.common import (
     SEVERITY_ORDER,
     CacheOpt,
+    MaskKeyOpt,
     ProfileOpt,
     Workers,
     _pct,
@@ -24,6 +25,7 @@ from dqm.cli.common import (
     print_finding_lines,
     progress_bar,
     run_with_progress,
+    start_masking,
     usage_error,
 )
 
@@ -94,11 +96,13 @@ def validate(
     json_out: Annotated[
         Path | None, typer.Option("--json", help="Also write the findings as JSON here.")
     ] = None,
+    mask_key: MaskKeyOpt = None,
 ) -> None:
     """Syntactic checks only, fast: for pre-commit hooks and CI. Exit 1 when an error is found."""
     from dqm.runner import RunOptions
 
     prof = load_profile_or_exit(profile)
+    masker = start_masking(prof.deid, mask_key)
     if len(paths) == 1 and paths[0].is_dir():
         root = batch_folder(paths[0])
         if json_out is not None:
@@ -130,7 +134,7 @@ def validate(
 
         from dqm.output import write_file
 
-        write_file(json_out, orjson.dumps([f.model_dump(mode="json") for f in findings]))
+        write_file(json_out, orjson.dumps([f.model_dump(mode="json") for f in findings]), masker)
     out.print(summary)
     raise typer.Exit(1 if any(f.severity.value == "error" for f in findings) else 0)
 
@@ -170,6 +174,7 @@ def convert(
     ] = None,
     profile: ProfileOpt = None,
     force: Annotated[bool, typer.Option(help="Overwrite files in OUT.")] = False,
+    mask_key: MaskKeyOpt = None,
 ) -> None:
     """Convert annotation files to the native format (or to QuPath GeoJSON). Exit 1 if one was not converted."""
     from dqm.convert import SlideFacts, convert_file, slide_facts
@@ -180,6 +185,7 @@ def convert(
     if missing:
         raise usage_error(f"not a file: {missing[0]}")
     prof = load_profile_or_exit(profile)
+    start_masking(prof.deid, mask_key)  # what it prints; the converted files keep the annotation's text
     facts: SlideFacts | None = None
     if slide is not None:
         got = slide_facts(slide)

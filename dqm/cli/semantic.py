@@ -16,6 +16,8 @@ from dqm.cli.common import (
     CACHE_FOLDER,
     SEVERITY_ORDER,
     CacheOpt,
+    IdentifierMapOpt,
+    MaskKeyOpt,
     app,
     batch_folder,
     console,
@@ -24,9 +26,12 @@ from dqm.cli.common import (
     out,
     outside_batch,
     print_finding_lines,
+    read_mask_key,
     run_with_progress,
+    start_masking,
     usage_error,
     warning,
+    write_identifier_map,
 )
 
 review_app = typer.Typer(
@@ -120,6 +125,8 @@ def sample(
         ),
     ] = None,
     cache: CacheOpt = None,
+    mask_key: MaskKeyOpt = None,
+    identifier_map: IdentifierMapOpt = None,
 ) -> None:
     """Draw the expert-review sample: review_plan.json, review_plan.csv and the review sheet review.html.
 
@@ -129,14 +136,17 @@ def sample(
     from dqm.output import write_file
     from dqm.runner import RunOptions
     from dqm.semantic.models import PlanBatch
-    from dqm.semantic.planfile import PlanError, build_plan, write_plan
+    from dqm.semantic.planfile import PlanError, build_plan, masked_plan, write_plan
     from dqm.semantic.sheet import sheet_data
     from dqm.syntactic.accuracy import fingerprint
     from reports.review import render_review_html
 
     root = batch_folder(batch)
     outside_batch(out_dir, root, "--out")
+    if identifier_map is not None:
+        outside_batch(identifier_map, root, "--identifier-map")
     prof = load_profile_or_exit(profile)
+    masker = start_masking(prof.deid, mask_key)
     fields = tuple(f.strip() for f in strata.split(",") if f.strip())
     unknown = [f for f in fields if f not in ("diagnosis", "institution") and f not in prof.clinical]
     if unknown:
@@ -181,16 +191,27 @@ def sample(
         review_plan = build_plan(items, batch_info, options, findings_by_slide)
     except PlanError as exc:
         raise usage_error(str(exc)) from None
-    paths = write_plan(review_plan, out_dir)
-    if results is not None:
+    # The files name slides masked; the sheet reads the batch by the real names, and quotes the
+    # masked plan's id, so the verdicts it exports match the plan that ingest reads.
+    written = masked_plan(review_plan, masker) if masker is not None else review_plan
+    paths = write_plan(written, out_dir)
+    if results is not None:  # an audit's results.json names its slides masked already
         drawn = {s.slide_id for s in review_plan.sample}
-        by_id = _records_of(root, prof, drawn, cache or results.parent / CACHE_FOLDER)
+        by_id = _records_of(root, prof, drawn, cache or results.parent / CACHE_FOLDER, masker)
     else:
         by_id = {}
         for record in run.outcomes:
             by_id.setdefault(record.summary.slide_id, record)
-    sheet = sheet_data(review_plan, by_id, root, prof, thumb_size, thumb_quality)
-    write_file(out_dir / "review.html", render_review_html(sheet))
+    real = review_plan.model_copy(update={"plan_id": written.plan_id})
+    sheet = sheet_data(real, by_id, root, prof, thumb_size, thumb_quality)
+    write_file(out_dir / "review.html", render_review_html(sheet), masker)
+    names = [
+        n
+        for r in by_id.values()
+        for n in (r.summary.slide_id, r.summary.image_path, r.summary.annotation_path)
+        if n
+    ]
+    write_identifier_map(identifier_map, names, masker)
     out.print(_plan_line(review_plan), highlight=False, soft_wrap=True)
     over = review_plan.oversampling
     if over.enabled:
@@ -228,9 +249,12 @@ def _audited_or_exit(path: Path, root: Path, profile: Any) -> Any:
     return result
 
 
-def _records_of(root: Path, profile: Any, slide_ids: set[str], folder: Path) -> dict[str, Any]:
+def _records_of(
+    root: Path, profile: Any, slide_ids: set[str], folder: Path, mask: Any = None
+) -> dict[str, Any]:
     """The item records of ``slide_ids``: from the result cache in ``folder`` where it holds them
-    (unchanged files, the audit's options), else by checking those items alone in this process."""
+    (unchanged files, the audit's options), else by checking those items alone in this process.
+    With the run's ``mask``, an id may be masked (as an audit's results.json names it)."""
     from dqm.batch import discover
     from dqm.cache import RecordCache, context_key
     from dqm.runner import RunOptions, check_item_safely
@@ -239,8 +263,9 @@ def _records_of(root: Path, profile: Any, slide_ids: set[str], folder: Path) -> 
     options = RunOptions(workers=1)
     items: dict[str, Any] = {}
     for item in discover(root).items:
-        if item.slide_id in slide_ids:
-            items.setdefault(item.slide_id, item)
+        name = mask(item.slide_id) if mask is not None and item.slide_id not in slide_ids else item.slide_id
+        if name in slide_ids:
+            items.setdefault(name, item)
     records: dict[str, Any] = {}
     if folder.is_dir():
         outside_batch(folder, root, "--cache")
@@ -337,6 +362,7 @@ def ingest_command(
         str | None, typer.Option("--profile", "-p", help="Profile YAML file or built-in name.")
     ] = None,
     limit: Annotated[int, typer.Option(help="Findings to print.")] = 20,
+    mask_key: MaskKeyOpt = None,
 ) -> None:
     """Judge verdict files against the plan: estimate, interval, lot decision, agreement; writes semantic.json."""
     from dqm.semantic.ingest import IngestOptions, delivered_loader, ingest
@@ -360,7 +386,8 @@ def ingest_command(
     prof = _plan_profile(review_plan, profile)
     root = (batch or Path(review_plan.batch.path)).resolve()
     outside_batch(out_dir, root, "--out")
-    loader = delivered_loader(root, review_plan, prof) if root.is_dir() else None
+    masker = start_masking(prof.deid, mask_key)
+    loader = delivered_loader(root, review_plan, prof, masker) if root.is_dir() else None
     try:
         result = ingest(
             review_plan,
@@ -371,7 +398,7 @@ def ingest_command(
         )
     except ValueError as exc:
         raise usage_error(str(exc)) from None
-    path = write_semantic(result, out_dir)
+    path = write_semantic(result, out_dir, masker)
     _print_result(result, limit)
     out.print(f"semantic: {path}", highlight=False, soft_wrap=True, markup=False)
     raise typer.Exit({"accept": 0, "reject": 1, "incomplete": 3}[result.decision])
@@ -470,6 +497,7 @@ def serve_command(
     profile: Annotated[
         str | None, typer.Option("--profile", "-p", help="Profile YAML file or built-in name.")
     ] = None,
+    mask_key: MaskKeyOpt = None,
 ) -> None:
     """Serve the sample to reviewers: a zoomable slide viewer, outlines, verdicts in REVIEW_DIR/review.sqlite."""
     from rich.markup import escape
@@ -482,6 +510,8 @@ def serve_command(
     except PlanError as exc:
         raise usage_error(str(exc)) from None
     prof = _plan_profile(review_plan, profile)
+    start_masking(prof.deid, mask_key)
+    key = read_mask_key(mask_key)  # the key `dqm sample` masked the plan with
     exposed = commands.exposure_warning(host, ssl_certfile is not None)
     if exposed:
         console.print(
@@ -497,7 +527,7 @@ def serve_command(
     def warn(message: str) -> None:
         console.print(f"[yellow]warning:[/] {escape(message)}", markup=True)
 
-    _server_call(commands.serve, review_dir, batch, prof, host, port, ssl_keyfile, ssl_certfile, warn)
+    _server_call(commands.serve, review_dir, batch, prof, host, port, ssl_keyfile, ssl_certfile, warn, key)
 
 
 @review_app.command("add-reviewer")
@@ -525,11 +555,17 @@ def add_reviewer_command(
 def export_command(
     review_dir: ReviewDirArg,
     out_file: Annotated[Path, typer.Option("--out", "-o", help="The verdict file to write (JSON).")],
+    profile: Annotated[
+        str | None,
+        typer.Option("--profile", "-p", help="Profile YAML file or built-in name (its deid masks comments)."),
+    ] = None,
+    mask_key: MaskKeyOpt = None,
 ) -> None:
     """Write the current verdicts of REVIEW_DIR/review.sqlite as a verdict file dqm review ingest reads."""
     from dqm.semantic.server import commands
 
-    n = _server_call(commands.export, review_dir, out_file)
+    masker = start_masking(load_profile_or_exit(profile).deid, mask_key)  # reviewers' comments are free text
+    n = _server_call(commands.export, review_dir, out_file, masker)
     out.print(f"{n} verdicts: {out_file}", highlight=False, soft_wrap=True)
 
 

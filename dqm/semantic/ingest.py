@@ -341,13 +341,22 @@ def method_text(plan: ReviewPlan, options: IngestOptions) -> str:
     )
 
 
-def delivered_loader(root: Path, plan: ReviewPlan, profile: Profile) -> DeliveredLoader:
-    """A loader of delivered lesions reading the batch's annotation files (never writing)."""
-    from dqm.batch import normalise
+def delivered_loader(
+    root: Path, plan: ReviewPlan, profile: Profile, mask: Callable[[str], str] | None = None
+) -> DeliveredLoader:
+    """A loader of delivered lesions reading the batch's annotation files (never writing). With the
+    run's ``mask``, the slides of a masked plan are found by masking the batch's slide ids (their
+    files are then the batch's: a path in the plan may be masked too)."""
+    from dqm.batch import discover, normalise
     from dqm.readers import read_annotation, resolve_classes
 
     paths = {s.slide_id: s.annotation_path for s in plan.sample}
     images = {s.slide_id: s.image_path for s in plan.sample}
+    if mask is not None:
+        for item in discover(root).items:
+            key = mask(item.slide_id)  # its paths too may hold an identifier: the batch's are read
+            if key in paths:
+                paths[key], images[key] = item.annotation_path, item.image_path
 
     def load(slide_id: str) -> Lesions | str:
         rel = paths.get(slide_id)

@@ -18,7 +18,7 @@ from pydantic import ValidationError
 
 from dqm import __version__
 from dqm.facts import ItemSummary
-from dqm.output import spreadsheet_safe, write_file
+from dqm.output import Mask, spreadsheet_safe, write_file
 from dqm.semantic.intervals import precision_sample_size
 from dqm.semantic.iso2859 import plan_iso2859
 from dqm.semantic.models import (
@@ -257,6 +257,15 @@ def plan_csv(plan: ReviewPlan) -> str:
             ]
         )
     return buf.getvalue()
+
+
+def masked_plan(plan: ReviewPlan, mask: Mask) -> ReviewPlan:
+    """The plan as it is written and reviewed: every identifier in it (slide ids, paths, strata)
+    replaced by its token, and its ``plan_id`` of the masked content, so verdict files that quote
+    the masked ids and plan match it. The batch is found again by masking its names with the same
+    key (:func:`dqm.semantic.ingest.delivered_loader`, the review server)."""
+    masked = ReviewPlan.model_validate_json(mask(plan.model_dump_json()))
+    return masked.model_copy(update={"plan_id": plan_id(masked)})
 
 
 def write_plan(plan: ReviewPlan, out: Path) -> dict[str, Path]:

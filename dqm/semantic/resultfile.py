@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from dqm.output import write_file
+from dqm.output import Mask, write_file
 from dqm.semantic.models import SemanticResult
 
 RESULT_FILE = "semantic.json"
@@ -17,9 +17,9 @@ class SemanticFileError(ValueError):
     """A review result that cannot be attached: missing, invalid, or of another batch."""
 
 
-def write_semantic(result: SemanticResult, out: Path) -> Path:
-    """Write ``semantic.json`` into ``out`` (created); returns its path."""
-    return write_file(out / RESULT_FILE, result.model_dump_json(indent=2) + "\n")
+def write_semantic(result: SemanticResult, out: Path, mask: Mask | None = None) -> Path:
+    """Write ``semantic.json`` into ``out`` (created), through the run's masker; returns its path."""
+    return write_file(out / RESULT_FILE, result.model_dump_json(indent=2) + "\n", mask)
 
 
 def load_semantic(review: Path, batch_fingerprint: str) -> SemanticResult:

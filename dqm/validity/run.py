@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from dqm.coords import Frame
-from dqm.output import write_file
+from dqm.output import Mask, write_file
 from dqm.profile import Profile
 from dqm.runner import Run
 from dqm.validity.data import (
@@ -86,6 +86,8 @@ class ValidityOptions:
     resume: bool = False
     """Continue from the checkpoints in ``out`` (they must match the settings and slides)."""
     reporter: Reporter = field(default_factory=Reporter)
+    mask: Mask | None = None
+    """The run's masker: ``validity.json`` names slides and classes from the batch."""
 
 
 def fold_seed(seed: int, n: int) -> int:
@@ -392,7 +394,7 @@ def validity_stage(run: Run, result: Any, options: ValidityOptions) -> ValidityR
             gate="point estimate" if ev.gate_on == "dice" else "interval's lower end",
         ),
     )
-    write_file(out / RESULT_FILE, res.model_dump_json(indent=1))
+    write_file(out / RESULT_FILE, res.model_dump_json(indent=1), options.mask)
     return res
 
 

@@ -71,15 +71,16 @@ def add_reviewer(
     return f"{url(host, port, tls)}/login#token={token}"
 
 
-def export(review_dir: Path, out: Path) -> int:
-    """Write the current verdicts as a ``dqm.verdicts/1`` JSON file; returns how many."""
+def export(review_dir: Path, out: Path, mask: Callable[[str], str] | None = None) -> int:
+    """Write the current verdicts as a ``dqm.verdicts/1`` JSON file through ``mask``; returns how many."""
+    from dqm.output import write_file
+
     db = database(review_dir)
     try:
         doc = db.export()
     finally:
         db.close()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(doc, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    write_file(out, json.dumps(doc, ensure_ascii=False, indent=2) + "\n", mask)
     return len(doc["verdicts"])
 
 
@@ -113,13 +114,14 @@ def serve(
     ssl_keyfile: Path | None = None,
     ssl_certfile: Path | None = None,
     warn: Callable[[str], None] | None = None,
+    mask_key: bytes | None = None,
 ) -> None:
     """Run the server until interrupted (uvicorn, one process; tiles in its thread pool)."""
     import uvicorn
 
     if (ssl_keyfile is None) != (ssl_certfile is None):
         raise CommandError("give both --ssl-keyfile and --ssl-certfile, or neither")
-    app = build(review_dir, batch, profile)
+    app = build(review_dir, batch, profile, mask_key)
     missing = app.state.sample.missing_from_batch
     if missing and warn is not None:
         warn(

@@ -53,17 +53,20 @@ class ReviewSample:
         items: dict[str, Item] = {}
         for item in discover(root).items:
             items.setdefault(item.slide_id, item)
-        self.slides = [
-            SampleSlide(
-                n,
-                s.slide_id,
-                s.stratum,
-                s.image_path,
-                s.annotation_path,
-                dict(items[s.slide_id].record) if s.slide_id in items else {},
+        masked: dict[str, Item] = {}  # a plan written by `dqm sample` names slides and paths masked
+        for item in items.values():
+            masked.setdefault(masker(item.slide_id), item)
+        self.slides: list[SampleSlide] = []
+        for n, s in enumerate(plan.sample):
+            found = masked.get(s.slide_id)
+            image, annotation = (
+                (found.image_path, found.annotation_path) if found else (s.image_path, s.annotation_path)
             )
-            for n, s in enumerate(plan.sample)
-        ]
+            found = found or items.get(s.slide_id)
+            self.slides.append(
+                SampleSlide(n, s.slide_id, s.stratum, image, annotation, dict(found.record) if found else {})
+            )
+        items.update(masked)
         self.missing_from_batch = [s.slide_id for s in plan.sample if s.slide_id not in items]
         self._outlines: OrderedDict[int, dict[str, Any]] = OrderedDict()
         self._lock = threading.Lock()
