@@ -60,7 +60,12 @@ class ReviewSample:
         for n, s in enumerate(plan.sample):
             found = masked.get(s.slide_id)
             image, annotation = (
-                (found.image_path, found.annotation_path) if found else (s.image_path, s.annotation_path)
+                (
+                    self._path(s.image_path, found.image_path),
+                    self._path(s.annotation_path, found.annotation_path),
+                )
+                if found
+                else (s.image_path, s.annotation_path)
             )
             found = found or items.get(s.slide_id)
             self.slides.append(
@@ -70,6 +75,14 @@ class ReviewSample:
         self.missing_from_batch = [s.slide_id for s in plan.sample if s.slide_id not in items]
         self._outlines: OrderedDict[int, dict[str, Any]] = OrderedDict()
         self._lock = threading.Lock()
+
+    def _path(self, planned: str | None, delivered: str | None) -> str | None:
+        """The path the plan names when it holds no identifier (masking left it as it is), else
+        the batch's own path for that slide (a masked path cannot be opened); either way the tile
+        and annotation routes open it only inside the batch jail."""
+        if planned is not None and self.mask(planned) == planned:
+            return planned
+        return delivered
 
     def text(self, value: Any) -> str:
         """A value from the batch as masked text."""
