@@ -3,15 +3,26 @@ a worker killed mid-run costs nothing, an item that kills its workers is reporte
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import time
 
 import pytest
+from typer.testing import CliRunner
 
+from dqm.cli import app
 from dqm.executors import DaskOptions, ExecutorError, ItemKilledWorkers, check_secure, dask_client, dask_map
+from dqm.runner import RunOptions, run_batch
 
-pytestmark = pytest.mark.slow
+pytestmark = [
+    pytest.mark.slow,
+    # distributed leaves a socket of a connection to a killed worker to the garbage collector
+    pytest.mark.filterwarnings("ignore:unclosed <socket.socket:ResourceWarning"),
+    pytest.mark.filterwarnings(
+        "ignore:Exception ignored in. <socket.socket:pytest.PytestUnraisableExceptionWarning"
+    ),
+]
 
 
 def square(item: int, offset: int) -> int:
@@ -81,3 +92,54 @@ def test_this_machine_needs_no_tls_and_tls_with_certificates_is_accepted() -> No
     for address in ("tcp://127.0.0.1:8786", "localhost:8786", "tcp://[::1]:8786"):
         check_secure(address, None)
     check_secure("tls://scheduler.example:8786", Certs())
+
+
+def _results(folder) -> dict:
+    """results.json without its run metadata (when and how it was made)."""
+    data = json.loads((folder / "results.json").read_text())
+    for key in ("created", "command"):
+        data.pop(key)
+    return data
+
+
+def test_the_same_batch_gives_the_same_results_with_either_executor(defect_batch, tmp_path) -> None:
+    outs = {}
+    for executor in ("local", "dask"):
+        outs[executor] = tmp_path / executor
+        args = ["audit", str(defect_batch), "--out", str(outs[executor]), "-j", "2", "--executor", executor]
+        res = CliRunner().invoke(app, args)
+        # a defect batch fails its gates (exit 1); it must not crash
+        assert res.exit_code in (0, 1) and isinstance(res.exception, SystemExit | None), res.output
+    assert _results(outs["dask"]) == _results(outs["local"])
+
+
+def test_a_worker_killed_mid_run_still_completes_the_audit(client, defect_batch, profile) -> None:
+    expected = run_batch(defect_batch, profile, RunOptions(workers=1))
+    killed: list[int] = []
+
+    def kill_one_worker(done: int, total: int) -> None:
+        if done == 3 and not killed:
+            pid = next(iter(client.run(os.getpid).values()))
+            os.kill(pid, signal.SIGKILL)  # a worker process dies with items in hand
+            killed.append(pid)
+
+    address = client.scheduler.address
+    run = run_batch(
+        defect_batch, profile, RunOptions(executor="dask", scheduler=address), progress=kill_one_worker
+    )
+    assert killed
+    assert [o.findings for o in run.outcomes] == [o.findings for o in expected.outcomes]
+    assert [o.summary for o in run.outcomes] == [o.summary for o in expected.outcomes]
+    assert run.batch_findings == expected.batch_findings
+    client.wait_for_workers(2, timeout=30)
+
+
+@pytest.mark.parametrize("command", ["audit", "validate", "sample"])
+def test_an_insecure_scheduler_off_this_machine_is_a_usage_error(command, clean_batch, tmp_path) -> None:
+    args = [command, str(clean_batch), "--scheduler", "tcp://10.1.2.3:8786"]
+    if command != "validate":
+        args += ["--out", str(tmp_path / "out")]
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 2, res.output
+    assert "must be reached over TLS" in res.output
+    assert not (tmp_path / "out" / "results.json").exists()
