@@ -328,6 +328,29 @@ def _map_local(
         yield from _recover(items[broken * chunk :], workers, root, profile, checks, options)
 
 
+def _dask_worker_setup() -> None:
+    """Each Dask worker process (and each one a nanny restarts) captures what C libraries print
+    while a slide decodes, as the local pool's initializer does. The worker's own log lines
+    (Dask logs to stderr from another thread) go to a copy of the stderr descriptor, so a line
+    logged while a slide decodes is not taken for the decoder's."""
+    import logging
+
+    stream = os.fdopen(os.dup(2), "w", buffering=1, encoding="utf-8", errors="replace")
+    loggers = [logging.getLogger(), *logging.Logger.manager.loggerDict.values()]
+    for logger in loggers:
+        for handler in getattr(logger, "handlers", []):
+            if isinstance(handler, logging.StreamHandler) and _writes_to_fd2(handler.stream):
+                handler.setStream(stream)
+    capture_native_stderr()
+
+
+def _writes_to_fd2(stream: Any) -> bool:
+    try:
+        return bool(stream.fileno() == 2)
+    except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is an OSError
+        return False
+
+
 def _map_dask(
     items: list[Item],
     root: Path,
@@ -338,11 +361,7 @@ def _map_dask(
 ) -> Iterator[tuple[int, ItemRecord]]:
     """``(index, outcome)`` as the Dask workers finish them; root, profile, checks and options
     go to each worker once. An item whose task ends its worker even alone is recorded as its crash."""
-    # each worker process (and each one a nanny restarts) captures what C libraries print while a
-    # slide decodes, as the local pool's initializer does
-    dask = DaskOptions(
-        scheduler=options.scheduler, workers=options.workers, worker_setup=capture_native_stderr
-    )
+    dask = DaskOptions(scheduler=options.scheduler, workers=options.workers, worker_setup=_dask_worker_setup)
     with dask_client(dask) as client:
         shared = (root, profile, checks, options)
         for k, result in dask_map(client, check_item_safely, items, shared=shared):

@@ -143,3 +143,21 @@ def test_an_insecure_scheduler_off_this_machine_is_a_usage_error(command, clean_
     assert res.exit_code == 2, res.output
     assert "must be reached over TLS" in res.output
     assert not (tmp_path / "out" / "results.json").exists()
+
+
+def _worker_stderr_state() -> tuple[bool, list[int]]:
+    import logging
+
+    from dqm.slide_io import _NATIVE_STDERR
+
+    handlers = [h for h in logging.getLogger("distributed").handlers if isinstance(h, logging.StreamHandler)]
+    return _NATIVE_STDERR["capture"], [h.stream.fileno() for h in handlers]
+
+
+def test_dask_workers_capture_native_stderr_and_log_beside_it(client, clean_batch, profile) -> None:
+    run_batch(clean_batch, profile, RunOptions(executor="dask", scheduler=client.scheduler.address))
+    states = client.run(_worker_stderr_state)
+    assert len(states) == 2
+    for capture, fds in states.values():
+        assert capture, "a worker must capture what C libraries print while a slide decodes"
+        assert fds and 2 not in fds, "the worker's log lines must not land in a slide's decoder warnings"
