@@ -36,8 +36,8 @@ class ExecutorError(Exception):
 
 
 class ItemKilledWorkers(Exception):
-    """The item's task ended the worker process running it twice (a native library crashing on one
-    of its files, or the system killing it): its files were not checked."""
+    """The item's task ended the worker process running it, also when it ran alone (a native
+    library crashing on one of its files, or the system killing it): its files were not checked."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,7 +242,8 @@ def _waves(
         try:
             result = future.result()
         except lost as exc:
-            result = ItemKilledWorkers(f"{ItemKilledWorkers.__doc__} ({type(exc).__name__})")
+            why = " ".join((ItemKilledWorkers.__doc__ or "").split())  # one line in the finding
+            result = ItemKilledWorkers(f"{why} ({type(exc).__name__})")
         finally:
             future.release()
         yield k, result
