@@ -1,14 +1,14 @@
 """Where items are checked: this machine's processes, or a Dask cluster.
 
 The runner hands an executor a function and the items; the executor gives back each item's result
-as it finishes, as ``(index, result)``. Dask's own machinery does the work (``Client.submit`` with
-the shared arguments scattered once, ``as_completed``, the scheduler's retry of tasks whose worker
-died); dqm only keeps the number of tasks in flight bounded, so a million items never become a
-million futures at once.
+as it finishes, as ``(index, result)``. Dask's own machinery does the work (``Client.submit``,
+``as_completed``, worker plugins carrying the shared arguments to every worker once, the
+scheduler's handling of dead workers); dqm only keeps the number of tasks in flight bounded, so a
+million items never become a million futures at once.
 
-A worker that dies costs nothing: its tasks run again on another worker. An item whose task kills
-a worker twice is given back as :class:`ItemKilledWorkers`, and the runner records it as that item's
-crash; the run completes.
+A worker that dies costs nothing: the tasks it held run again at the end, one at a time. An item
+whose task then ends its worker too is given back as :class:`ItemKilledWorkers`, and the runner
+records it as that item's crash; the run completes.
 
 Security: Dask pickles data in the clear by default, and whoever reaches a scheduler can run code on
 its workers. A scheduler on another machine must be reached over TLS (Dask's ``distributed.comm.tls``
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -35,8 +36,8 @@ class ExecutorError(Exception):
 
 
 class ItemKilledWorkers(Exception):
-    """The item's task ended the worker process running it twice (a native library crashing on one
-    of its files, or the system killing it): its files were not checked."""
+    """The item's task ended the worker process running it, also when it ran alone (a native
+    library crashing on one of its files, or the system killing it): its files were not checked."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +50,8 @@ class DaskOptions:
     """Worker processes of the ``LocalCluster`` (default: one per core)."""
     in_flight_per_worker: int = 4
     """Tasks kept submitted per worker thread: enough to keep workers busy, bounded in memory."""
+    worker_setup: Callable[[], object] | None = None
+    """Called once in every worker process, including those started after a worker died."""
 
 
 def is_loopback(address: str) -> bool:
@@ -91,16 +94,20 @@ def dask_client(options: DaskOptions) -> Iterator[Any]:
     if address:
         security = Security()  # Dask's own configuration: distributed.comm.tls.*
         check_secure(address, security)
-        client = Client(address, security=security, timeout="30s")
         try:
+            client = Client(address, security=security, timeout="30s")
+        except (OSError, TimeoutError) as exc:
+            raise ExecutorError(f"cannot reach the Dask scheduler at {address}: {exc}") from exc
+        try:
+            _register_setup(client, options.worker_setup)
             yield client
         finally:
             client.close()
         return
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    # A task whose worker dies fails at once (allowed-failures 0); the executor submits it once more,
-    # so only an item that ends a worker twice is given up, and an item that merely shared a dying
-    # worker runs again elsewhere.
+    # A task whose worker dies fails at once (allowed-failures 0); the executor runs it again alone,
+    # so only an item that ends a worker by itself is given up, and an item that merely shared a
+    # dying worker runs again.
     with (
         dask.config.set({"distributed.scheduler.allowed-failures": 0}),
         LocalCluster(
@@ -112,7 +119,56 @@ def dask_client(options: DaskOptions) -> Iterator[Any]:
         ) as cluster,
         Client(cluster) as client,
     ):
+        _register_setup(client, options.worker_setup)
         yield client
+
+
+def _register_setup(client: Any, setup: Callable[[], object] | None) -> None:
+    """Run ``setup`` on every worker, now and on each worker that joins later."""
+    if setup is not None:
+        _register(client, "dqm-worker-setup", setup)
+
+
+def _register(
+    client: Any,
+    name: str,
+    setup: Callable[..., object],
+    *args: Any,
+    teardown: Callable[..., object] | None = None,
+) -> None:
+    """A Dask worker plugin: ``setup(*args)`` on every worker, now and on each one that joins
+    later (a nanny's replacement for a dead worker); ``teardown(*args)`` when it is unregistered.
+    ``setup`` and ``teardown`` are module-level functions, sent by reference."""
+    from distributed.diagnostics.plugin import WorkerPlugin
+
+    class Plugin(WorkerPlugin):
+        def __init__(self) -> None:
+            self.name = name
+
+        def setup(self, worker: Any) -> None:
+            setup(*args)
+
+        def teardown(self, worker: Any) -> None:
+            if teardown is not None:
+                teardown(*args)
+
+    client.register_plugin(Plugin(), name=name)
+
+
+_SHARED: dict[str, tuple[Any, ...]] = {}
+"""In a worker process: the shared arguments of each running :func:`dask_map`, by its token."""
+
+
+def _keep_shared(token: str, shared: tuple[Any, ...]) -> None:
+    _SHARED[token] = shared
+
+
+def _drop_shared(token: str, shared: tuple[Any, ...]) -> None:
+    _SHARED.pop(token, None)
+
+
+def _call_with_shared(func: Callable[..., Any], token: str, item: Any) -> Any:
+    return func(item, *_SHARED[token])
 
 
 def dask_map(
@@ -124,47 +180,70 @@ def dask_map(
 ) -> Iterator[tuple[int, Any]]:
     """``(index, func(item, *shared))`` for every item, in the order they finish.
 
-    ``shared`` (the profile, the configured checks, the options) is scattered to every worker once.
-    At most ``in_flight_per_worker`` tasks per worker thread are submitted at a time. A task whose
-    worker died is submitted once more; if that one also ends its worker, the item's result is an
-    :class:`ItemKilledWorkers` instance.
+    ``shared`` (the profile, the configured checks, the options) goes to every worker once.
+    At most ``in_flight_per_worker`` tasks per worker thread are submitted at a time. The tasks a
+    dying worker held fail with it (``distributed.scheduler.allowed-failures`` 0): their items run
+    again at the end, one at a time, and an item whose task then ends its worker too is given
+    back as an :class:`ItemKilledWorkers` instance.
     """
+    if not items:
+        return
+    # The shared arguments travel in a worker plugin, not as scattered data: the scheduler hands
+    # the plugin to every worker, including one that replaces a dead worker, whereas scattered
+    # data dies with the last worker holding it (and every task needing it fails with it).
+    token = uuid.uuid4().hex
+    name = f"dqm-shared-{token}"
+    _register(client, name, _keep_shared, token, tuple(shared), teardown=_drop_shared)
+    try:
+        yield from _waves(client, func, items, token, in_flight_per_worker)
+    finally:
+        client.unregister_worker_plugin(name)
+
+
+def _waves(
+    client: Any, func: Callable[..., Any], items: Sequence[Any], token: str, in_flight_per_worker: int
+) -> Iterator[tuple[int, Any]]:
     from distributed import as_completed
     from distributed.client import FutureCancelledError
     from distributed.scheduler import KilledWorker
 
-    if not items:
-        return
-    shared_futures = client.scatter(list(shared), broadcast=True) if shared else []
     threads = max(1, sum(client.nthreads().values()))
     limit = max(1, threads * in_flight_per_worker)
     pending = iter(range(len(items)))
     index_of: dict[str, int] = {}
-    tries: dict[int, int] = {}
     queue = as_completed()
+    lost = (KilledWorker, FutureCancelledError)
 
-    def submit(k: int) -> None:
-        tries[k] = tries.get(k, 0) + 1
-        future = client.submit(func, items[k], *shared_futures, pure=False)
+    def submit(k: int) -> Any:
+        future = client.submit(_call_with_shared, func, token, items[k], pure=False)
         index_of[future.key] = k
         queue.add(future)
+        return future
 
     for k in pending:
         submit(k)
         if len(index_of) >= limit:
             break
+    suspects: list[int] = []
     for future in queue:
         k = index_of.pop(future.key)
         try:
-            result = future.result()
-        except (KilledWorker, FutureCancelledError) as exc:
-            if tries[k] < 2:
-                submit(k)
-                continue
-            result = ItemKilledWorkers(f"{ItemKilledWorkers.__doc__} ({type(exc).__name__})")
+            yield k, future.result()
+        except lost:
+            # every task the dead worker held fails with it, not only the one that killed it
+            suspects.append(k)
         finally:
             future.release()
-        yield k, result
         nxt = next(pending, None)
         if nxt is not None:
             submit(nxt)
+    for k in suspects:  # alone on the cluster, a task that ends its worker names its item
+        future = client.submit(_call_with_shared, func, token, items[k], pure=False)
+        try:
+            result = future.result()
+        except lost as exc:
+            why = " ".join((ItemKilledWorkers.__doc__ or "").split())  # one line in the finding
+            result = ItemKilledWorkers(f"{why} ({type(exc).__name__})")
+        finally:
+            future.release()
+        yield k, result

@@ -20,7 +20,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from dqm.batch import Discovery, discover, jailed, normalise
 from dqm.cache import RecordCache
@@ -33,6 +33,7 @@ from dqm.clinical_table import (
     text,
     validate_table,
 )
+from dqm.executors import DaskOptions, ItemKilledWorkers, dask_client, dask_map
 from dqm.facts import ItemSummary, SlideSummary
 from dqm.findings import MAX_NAME_CHARS, Finding, Severity, clip
 from dqm.model import Annotation, Item, ItemRecord, ParsedAnnotation
@@ -51,9 +52,14 @@ READ_CHECK = "file.annotation_readable"
 
 @dataclass(frozen=True, slots=True)
 class RunOptions:
-    """How to run: workers, whether to open slides, a user's GX suite."""
+    """How to run: where (executor, workers), whether to open slides, a user's GX suite."""
 
     workers: int | None = None
+    """Worker processes on this machine (local pool, or the ``LocalCluster`` dask starts)."""
+    executor: Literal["local", "dask"] = "local"
+    """``local``: a process pool here; ``dask``: a Dask cluster (:mod:`dqm.executors`)."""
+    scheduler: str | None = None
+    """With ``dask``: a running scheduler's address (else ``$DQM_SCHEDULER``, else a LocalCluster)."""
     slides: bool = True
     """False validates annotation files alone: no slide probe, no pairing or slide checks."""
     gx_suite: Path | None = None
@@ -283,7 +289,7 @@ def default_workers(n_items: int) -> int:
     return max(1, min(cores, n_items // 100))
 
 
-def _map_items(
+def _map_local(
     items: list[Item],
     root: Path,
     profile: Profile,
@@ -291,8 +297,9 @@ def _map_items(
     options: RunOptions,
     while_workers_run: Callable[[], object] | None = None,
 ) -> Iterator[ItemRecord]:
-    """Outcomes in item order. ``while_workers_run`` is called once the workers have their
-    items, so slow set-up in this process (importing great_expectations) overlaps their work.
+    """Outcomes in item order, from this machine's process pool. ``while_workers_run`` is called
+    once the workers have their items, so slow set-up in this process (importing
+    great_expectations) overlaps their work.
 
     Items run in worker processes, so a native library that crashes on a file (a segfault in a
     slide decoder) or a worker the system kills costs that item, not the run: the items the dead
@@ -319,6 +326,51 @@ def _map_items(
             yield from got
     if broken < len(chunks):  # the pool died: check again from the first item it owed
         yield from _recover(items[broken * chunk :], workers, root, profile, checks, options)
+
+
+def _dask_worker_setup() -> None:
+    """Each Dask worker process (and each one a nanny restarts) captures what C libraries print
+    while a slide decodes, as the local pool's initializer does. The worker's own log lines
+    (Dask logs to stderr from another thread) go to a copy of the stderr descriptor, so a line
+    logged while a slide decodes is not taken for the decoder's."""
+    import logging
+
+    stream = os.fdopen(os.dup(2), "w", buffering=1, encoding="utf-8", errors="replace")
+    loggers = [logging.getLogger(), *logging.Logger.manager.loggerDict.values()]
+    for logger in loggers:
+        for handler in getattr(logger, "handlers", []):
+            if isinstance(handler, logging.StreamHandler) and _writes_to_fd2(handler.stream):
+                handler.setStream(stream)
+    capture_native_stderr()
+
+
+def _writes_to_fd2(stream: Any) -> bool:
+    try:
+        return bool(stream.fileno() == 2)
+    except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is an OSError
+        return False
+
+
+def _map_dask(
+    items: list[Item],
+    root: Path,
+    profile: Profile,
+    checks: list[ConfiguredCheck],
+    options: RunOptions,
+    while_workers_run: Callable[[], object] | None,
+) -> Iterator[tuple[int, ItemRecord]]:
+    """``(index, outcome)`` as the Dask workers finish them; root, profile, checks and options
+    go to each worker once. An item whose task ends its worker even alone is recorded as its crash."""
+    dask = DaskOptions(scheduler=options.scheduler, workers=options.workers, worker_setup=_dask_worker_setup)
+    with dask_client(dask) as client:
+        shared = (root, profile, checks, options)
+        for k, result in dask_map(client, check_item_safely, items, shared=shared):
+            if while_workers_run is not None:
+                while_workers_run()  # the first item is back: the workers have the rest
+                while_workers_run = None
+            if isinstance(result, ItemKilledWorkers):
+                result = _crashed(items[k], profile, options, result)
+            yield k, result
 
 
 def _submit(pool: ProcessPoolExecutor, batches: list[list[Item]]) -> list[Future[list[ItemRecord]]]:
@@ -453,8 +505,12 @@ def run_batch(
     if progress is not None and done:
         progress(done, total)
     warm_up = import_gx if options.clinical else None  # seconds of import, hidden behind the workers
-    left = [items[k] for k in todo]
-    for k, outcome in zip(todo, _map_items(left, root, profile, checks, options, warm_up), strict=True):
+    args = ([items[k] for k in todo], root, profile, checks, options, warm_up)
+    finished = (  # (index in todo, outcome) as items finish: their order differs on Dask
+        _map_dask(*args) if options.executor == "dask" and todo else enumerate(_map_local(*args))
+    )
+    for j, outcome in finished:
+        k = todo[j]
         outcomes[k] = outcome
         if cache is not None and keys:
             cache.store(keys[k], outcome)

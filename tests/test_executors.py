@@ -3,15 +3,27 @@ a worker killed mid-run costs nothing, an item that kills its workers is reporte
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import time
 
+import psutil
 import pytest
+from typer.testing import CliRunner
 
+from dqm.cli import app
 from dqm.executors import DaskOptions, ExecutorError, ItemKilledWorkers, check_secure, dask_client, dask_map
+from dqm.runner import RunOptions, run_batch
 
-pytestmark = pytest.mark.slow
+pytestmark = [
+    pytest.mark.slow,
+    # distributed leaves a socket of a connection to a killed worker to the garbage collector
+    pytest.mark.filterwarnings("ignore:unclosed <socket.socket:ResourceWarning"),
+    pytest.mark.filterwarnings(
+        "ignore:Exception ignored in. <socket.socket:pytest.PytestUnraisableExceptionWarning"
+    ),
+]
 
 
 def square(item: int, offset: int) -> int:
@@ -81,3 +93,78 @@ def test_this_machine_needs_no_tls_and_tls_with_certificates_is_accepted() -> No
     for address in ("tcp://127.0.0.1:8786", "localhost:8786", "tcp://[::1]:8786"):
         check_secure(address, None)
     check_secure("tls://scheduler.example:8786", Certs())
+
+
+def _results(folder) -> dict:
+    """results.json without its run metadata (when and how it was made)."""
+    data = json.loads((folder / "results.json").read_text())
+    for key in ("created", "command"):
+        data.pop(key)
+    return data
+
+
+def test_the_same_batch_gives_the_same_results_with_either_executor(defect_batch, tmp_path) -> None:
+    outs = {}
+    for executor in ("local", "dask"):
+        outs[executor] = tmp_path / executor
+        args = ["audit", str(defect_batch), "--out", str(outs[executor]), "-j", "2", "--executor", executor]
+        res = CliRunner().invoke(app, args)
+        # a defect batch fails its gates (exit 1); it must not crash
+        assert res.exit_code in (0, 1) and isinstance(res.exception, SystemExit | None), res.output
+    assert _results(outs["dask"]) == _results(outs["local"])
+
+
+def _worker_processes(exclude: set[int]) -> list[psutil.Process]:
+    """This process's Dask worker processes (children started by multiprocessing's spawn)."""
+    return [
+        p
+        for p in psutil.Process().children(recursive=True)
+        if p.pid not in exclude and any("spawn_main" in part for part in p.cmdline())
+    ]
+
+
+def test_a_worker_killed_mid_run_still_completes_the_audit(defect_batch, profile) -> None:
+    expected = run_batch(defect_batch, profile, RunOptions(workers=1))
+    before = {p.pid for p in psutil.Process().children(recursive=True)}  # other tests' clusters
+    killed: list[int] = []
+
+    def kill_one_worker(done: int, total: int) -> None:
+        if done == 3 and not killed:
+            victim = _worker_processes(before)[0]
+            victim.kill()  # a worker process dies with items in hand
+            killed.append(victim.pid)
+
+    run = run_batch(defect_batch, profile, RunOptions(executor="dask", workers=2), progress=kill_one_worker)
+    assert killed
+    assert [o.findings for o in run.outcomes] == [o.findings for o in expected.outcomes]
+    assert [o.summary for o in run.outcomes] == [o.summary for o in expected.outcomes]
+    assert run.batch_findings == expected.batch_findings
+
+
+@pytest.mark.parametrize("command", ["audit", "validate", "sample"])
+def test_an_insecure_scheduler_off_this_machine_is_a_usage_error(command, clean_batch, tmp_path) -> None:
+    args = [command, str(clean_batch), "--scheduler", "tcp://10.1.2.3:8786"]
+    if command != "validate":
+        args += ["--out", str(tmp_path / "out")]
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 2, res.output
+    assert "must be reached over TLS" in res.output
+    assert not (tmp_path / "out" / "results.json").exists()
+
+
+def _worker_stderr_state() -> tuple[bool, list[int]]:
+    import logging
+
+    from dqm.slide_io import _NATIVE_STDERR
+
+    handlers = [h for h in logging.getLogger("distributed").handlers if isinstance(h, logging.StreamHandler)]
+    return _NATIVE_STDERR["capture"], [h.stream.fileno() for h in handlers]
+
+
+def test_dask_workers_capture_native_stderr_and_log_beside_it(client, clean_batch, profile) -> None:
+    run_batch(clean_batch, profile, RunOptions(executor="dask", scheduler=client.scheduler.address))
+    states = client.run(_worker_stderr_state)
+    assert len(states) == 2
+    for capture, fds in states.values():
+        assert capture, "a worker must capture what C libraries print while a slide decodes"
+        assert fds and 2 not in fds, "the worker's log lines must not land in a slide's decoder warnings"

@@ -15,9 +15,11 @@ from dqm.cli.common import (
     EXIT_INTERRUPTED,
     INTERRUPT_EXPLAINED,
     DeviceOpt,
+    ExecutorOpt,
     IdentifierMapOpt,
     MaskKeyOpt,
     ProfileOpt,
+    SchedulerOpt,
     ValidityProfileOpt,
     Workers,
     _pct,
@@ -25,6 +27,7 @@ from dqm.cli.common import (
     batch_folder,
     console,
     dimensions_or_exit,
+    executor_or_exit,
     load_profile_or_exit,
     load_result_or_exit,
     locked,
@@ -58,6 +61,8 @@ def audit(
     ] = Path("dqm-out"),
     profile: ProfileOpt = None,
     workers: Workers = None,
+    executor: ExecutorOpt = None,
+    scheduler: SchedulerOpt = None,
     gx_suite: Annotated[
         Path | None,
         typer.Option(help="An extra great-expectations suite (JSON) for the clinical table."),
@@ -130,6 +135,7 @@ def audit(
     if review is not None and not review.exists():
         raise usage_error(f"no such review folder or file: {review}")
     output_folder(out_dir, root, "--out")
+    where = executor_or_exit(executor, scheduler)
     chosen = {x.strip() for x in stages.split(",") if x.strip()} | {"syntactic"}
     unknown = chosen - {"syntactic", "diversity", "validity"}
     if unknown:
@@ -144,7 +150,11 @@ def audit(
         else None
     )
     options = RunOptions(
-        workers=workers, gx_suite=gx_suite, label_thumbnails=label_thumbnails, slide_budget_s=slide_budget
+        workers=workers,
+        gx_suite=gx_suite,
+        label_thumbnails=label_thumbnails,
+        slide_budget_s=slide_budget,
+        **where,
     )
     base = _load_baseline(baseline, prof, workers, masker) if baseline is not None else None
     with locked(out_dir, "--out"):

@@ -191,7 +191,9 @@ def progress_bar(label: str) -> Any:
 
 def run_with_progress(root: Path, profile: Any, options: Any, cache: Path | None = None) -> Any:
     """Check the batch with a progress bar; with ``cache`` (a folder outside the batch), items
-    unchanged since a run that stored them are taken from there (``dqm.cache``)."""
+    unchanged since a run that stored them are taken from there (``dqm.cache``). A Dask cluster
+    that cannot be used is a usage error."""
+    from dqm.executors import ExecutorError
     from dqm.runner import run_batch
 
     with progress_bar("checking") as bar, _cache(cache, root, profile, options) as records:
@@ -200,7 +202,10 @@ def run_with_progress(root: Path, profile: Any, options: Any, cache: Path | None
         def tick(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
 
-        run = run_batch(root, profile, options, progress=tick, cache=records)
+        try:
+            run = run_batch(root, profile, options, progress=tick, cache=records)
+        except ExecutorError as exc:
+            raise usage_error(str(exc)) from None
     if records is not None and records.hits:
         console.print(
             f"{records.hits} of {len(run.outcomes)} items unchanged since an earlier run: taken from the cache",
@@ -224,6 +229,27 @@ def _cache(folder: Path | None, root: Path, profile: Any, options: Any) -> Itera
 def warning(message: str) -> None:
     """A warning line on stderr (the message escaped: it may quote file content)."""
     console.print(f"[yellow]warning:[/] {escape(message)}", markup=True)
+
+
+def executor_or_exit(executor: str | None, scheduler: str | None) -> dict[str, Any]:
+    """``RunOptions``' ``executor`` and ``scheduler`` from ``--executor`` and ``--scheduler`` (or
+    ``$DQM_SCHEDULER``): a named scheduler means dask unless ``--executor local`` says otherwise.
+    A scheduler on another machine without TLS is refused here, before any work (exit 2)."""
+    chosen = executor or ("dask" if scheduler else "local")
+    if chosen not in ("local", "dask"):
+        raise usage_error(f"--executor must be local or dask, not {executor}")
+    if chosen == "local":
+        return {"executor": "local", "scheduler": None}
+    if scheduler:
+        from distributed.security import Security
+
+        from dqm.executors import ExecutorError, check_secure
+
+        try:
+            check_secure(scheduler, Security())
+        except ExecutorError as exc:
+            raise usage_error(str(exc)) from None
+    return {"executor": "dask", "scheduler": scheduler}
 
 
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
@@ -273,6 +299,25 @@ IdentifierMapOpt = Annotated[
     typer.Option(
         "--identifier-map",
         help="Write the masked slide ids and paths with the real ones here (owner-only; never in an output).",
+    ),
+]
+ExecutorOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--executor",
+        metavar="local|dask",
+        help="Where items are checked: local (this machine's processes) or dask (a Dask cluster; "
+        "a LocalCluster when no scheduler is named). Default: dask when a scheduler is named, else local.",
+    ),
+]
+SchedulerOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--scheduler",
+        envvar="DQM_SCHEDULER",
+        metavar="ADDRESS",
+        help="A running Dask scheduler (tls://HOST:PORT; plain tcp:// only on this machine). "
+        "See docs/scale.md.",
     ),
 ]
 ProfileOpt = Annotated[

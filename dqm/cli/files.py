@@ -12,13 +12,16 @@ from dqm import __version__
 from dqm.cli.common import (
     SEVERITY_ORDER,
     CacheOpt,
+    ExecutorOpt,
     MaskKeyOpt,
     ProfileOpt,
+    SchedulerOpt,
     Workers,
     _pct,
     app,
     batch_folder,
     console,
+    executor_or_exit,
     load_profile_or_exit,
     out,
     outside_batch,
@@ -92,6 +95,8 @@ def validate(
     ] = False,
     workers: Workers = None,
     cache: CacheOpt = None,
+    executor: ExecutorOpt = None,
+    scheduler: SchedulerOpt = None,
     limit: Annotated[int, typer.Option(help="Findings to print.")] = 50,
     json_out: Annotated[
         Path | None, typer.Option("--json", help="Also write the findings as JSON here.")
@@ -107,9 +112,9 @@ def validate(
         root = batch_folder(paths[0])
         if json_out is not None:
             outside_batch(json_out, root, "--json")
-        run = run_with_progress(
-            root, prof, RunOptions(workers=workers, slides=not annotations_only, hash_files=False), cache
-        )
+        where = executor_or_exit(executor, scheduler)
+        options = RunOptions(workers=workers, slides=not annotations_only, hash_files=False, **where)
+        run = run_with_progress(root, prof, options, cache)
         findings = run.findings
         from dqm.syntactic.accuracy import syntactic_result
 

@@ -16,11 +16,14 @@ from dqm.cli.common import (
     CACHE_FOLDER,
     SEVERITY_ORDER,
     CacheOpt,
+    ExecutorOpt,
     IdentifierMapOpt,
     MaskKeyOpt,
+    SchedulerOpt,
     app,
     batch_folder,
     console,
+    executor_or_exit,
     load_profile_or_exit,
     load_result_or_exit,
     out,
@@ -127,6 +130,8 @@ def sample(
     cache: CacheOpt = None,
     mask_key: MaskKeyOpt = None,
     identifier_map: IdentifierMapOpt = None,
+    executor: ExecutorOpt = None,
+    scheduler: SchedulerOpt = None,
 ) -> None:
     """Draw the expert-review sample: review_plan.json, review_plan.csv and the review sheet review.html.
 
@@ -154,6 +159,7 @@ def sample(
             f"unknown stratification field(s) {', '.join(unknown)}: use diagnosis, institution or a clinical "
             f"field of the profile ({', '.join(prof.clinical)})"
         )
+    where = executor_or_exit(executor, scheduler)
     risk_scores = _read_risk(risk) if risk is not None else {}
     options = _plan_options(
         plan=plan,
@@ -174,7 +180,7 @@ def sample(
         audited = _audited_or_exit(results, root, prof)
         items, findings, batch_print = audited.items, audited.findings, audited.batch.fingerprint
     else:
-        run = run_with_progress(root, prof, RunOptions(workers=workers), cache)
+        run = run_with_progress(root, prof, RunOptions(workers=workers, **where), cache)
         items, findings, batch_print = [o.summary for o in run.outcomes], run.findings, fingerprint(run)
     batch_info = PlanBatch(
         path=str(root),
