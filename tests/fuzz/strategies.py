@@ -91,7 +91,8 @@ hostile_numbers = st.one_of(
 hostile_json = st.one_of(
     hostile_numbers,
     st.builds(_nested, st.integers(50, 3000), st.sampled_from(["list", "dict"])),
-    st.sampled_from([None, True, "", [], {}, [[]], [[[]]], "NaN", "1e999"]),
+    # copied: a later mutation may reach into a drawn container, and the constants must stay as written
+    st.sampled_from([None, True, "", [], {}, [[]], [[[]]], "NaN", "1e999"]).map(copy.deepcopy),
     st.integers(1000, 200_000).map(lambda n: "x" * n),
     st.text(max_size=20),
 )

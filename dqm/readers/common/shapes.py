@@ -80,10 +80,15 @@ def closed_spline(points: np.ndarray, samples: int = SPLINE_SAMPLES) -> np.ndarr
     t = (np.arange(samples) / samples)[:, None]
     basis = ((1 - t) ** 3, 3 * (1 - t) ** 2 * t, 3 * (1 - t) * t**2, t**3)
     out = np.empty((n * samples, 2))
-    for i in range(n):
-        p0, p1, p2, p3 = pts[i - 1], pts[i], pts[(i + 1) % n], pts[(i + 2) % n]
-        b1, b2 = _bezier_controls(p0, p1, p2, p3)
-        out[i * samples : (i + 1) * samples] = basis[0] * p1 + basis[1] * b1 + basis[2] * b2 + basis[3] * p2
+    with np.errstate(over="ignore", invalid="ignore"):  # vertices near 1e308 overflow the curve
+        for i in range(n):
+            p0, p1, p2, p3 = pts[i - 1], pts[i], pts[(i + 1) % n], pts[(i + 2) % n]
+            b1, b2 = _bezier_controls(p0, p1, p2, p3)
+            out[i * samples : (i + 1) * samples] = (
+                basis[0] * p1 + basis[1] * b1 + basis[2] * b2 + basis[3] * p2
+            )
+    if not np.isfinite(out).all():
+        return np.asarray(points, dtype=np.float64)  # as written: the geometry checks report it
     return out
 
 
@@ -116,7 +121,8 @@ def _polygon(ring: np.ndarray) -> shapely.Polygon | None:
         return None
     poly = shapely.Polygon(ring)
     if not poly.is_valid:
-        poly = shapely.make_valid(poly)  # only to test containment; the ring itself is kept as read
+        with np.errstate(over="ignore", invalid="ignore"):  # GEOS overflows near 1e308
+            poly = shapely.make_valid(poly)  # only to test containment; the ring itself is kept as read
     return poly if poly.area > 0 else None
 
 
