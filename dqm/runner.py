@@ -140,7 +140,11 @@ def check_item(
     if item.row is None and annotation is not None:
         item.record = dict(annotation.clinical)
     if annotation is not None:
-        size = (probe.width, probe.height) if probe is not None and probe.opened and probe.width else None
+        size = (
+            (probe.width, probe.height)
+            if probe is not None and probe.opened and probe.width and probe.height
+            else None
+        )
         downsample = item.stated_mask_downsample or profile.mask_downsample
         annotation = at_slide_scale(at_offset(annotation, item.stated_mask_offset), size, downsample)
         annotation = resolve_classes(annotation, profile, item.institution, item.diagnosis)

@@ -106,7 +106,7 @@ def annotation_agrees(view: ItemView, params: AgreementParams, ctx: CheckContext
         and ann.height is not None
         and (ann.width, ann.height) != (probe.width, probe.height)
     ):
-        if ann.format == "mask":
+        if ann.format == "mask" and probe.width is not None and probe.height is not None:
             out.append(
                 _mask_size(ann.width, ann.height, probe.width, probe.height, ann.slide_pointer("width"), ctx)
             )
