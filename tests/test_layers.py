@@ -35,7 +35,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "dqm.diversity.variables",  # the table of variables it names (targets, rules)
         ),
     ),
-    ("readers and slide I/O", ("dqm.readers", "dqm.slide_io", "dqm.batch", "dqm.clinical_table")),
+    ("readers and slide I/O", ("dqm.readers", "dqm.slide_io", "dqm.pixels", "dqm.batch", "dqm.clinical_table")),
     ("checks", ("validators",)),
     ("runner", ("dqm.runner", "dqm.cache", "dqm.executors", "dqm.single_files", "dqm.convert", "dqm.synth")),
     ("dimensions", ("dqm.syntactic", "dqm.semantic", "dqm.diversity", "dqm.validity")),
