@@ -1,0 +1,163 @@
+"""Waivers: exceptions a data team accepts, honoured by the verdict and listed beside it.
+
+A waiver file (YAML, ``docs/delivery.md``)::
+
+    waivers:
+      - code: MPP_MISSING            # or check: slide.mpp_missing (both: both must match)
+        item: "HOSP-B-*"             # a glob over the item (slide id), or
+        file: "hospital_b/*.svs"     # a glob over the finding's file
+        reason: scanner writes no resolution; measured on the glass
+        approved_by: J. Kim (data manager)
+        expires: 2027-03-31          # the last day it holds
+
+A waiver covers a finding when its code (and/or check) is the finding's and its patterns match
+the finding's item and file. Patterns are matched as written and as the run's masker writes them,
+so a waiver naming a slide id also covers it in a masked ``results.json``. A crashed check is
+never waived (the item was not verified). Waived findings stay in ``findings``; they no longer
+make a file or a value inaccurate, so syntactic accuracy and the verdict are decided again
+(:func:`dqm.syntactic.accuracy.rewaived`). An expired waiver covers nothing; an expired or unused
+waiver is a warning.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable
+from fnmatch import fnmatchcase
+from pathlib import Path
+
+import yaml
+from pydantic import ValidationError
+
+from dqm.delivery import Waiver, WaiverFile, WaiverSection, WaiverUse
+from dqm.findings import Aspect, Finding
+from dqm.results import QualityResult
+
+MAX_WAIVER_BYTES = 1_000_000
+
+
+class WaiverError(ValueError):
+    """A waiver file that cannot be read or does not validate."""
+
+
+def load_waivers(path: Path, max_errors: int = 5) -> list[Waiver]:
+    """The waivers of a YAML file.
+
+    Raises
+    ------
+    WaiverError
+        The file is missing, too large, not YAML, or not a valid waiver file; the message names
+        the first ``max_errors`` problems with their places (``waivers/2/expires``).
+    """
+    try:
+        if path.stat().st_size > MAX_WAIVER_BYTES:
+            raise WaiverError(f"waiver file {path} is larger than {MAX_WAIVER_BYTES:,} bytes")
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise WaiverError(
+            f"cannot read waiver file {path}: {getattr(exc, 'strerror', None) or exc}"
+        ) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise WaiverError(f"waiver file {path} is not YAML: {exc}") from None
+    try:
+        return WaiverFile.model_validate(data).waivers
+    except ValidationError as exc:
+        errors = exc.errors()
+        lines = [
+            f"  {'/'.join(str(p) for p in e['loc']) or '(top)'}: {e['msg']}" for e in errors[:max_errors]
+        ]
+        more = f"\n  … and {len(errors) - max_errors} more" if len(errors) > max_errors else ""
+        raise WaiverError(f"waiver file {path} is not valid:\n" + "\n".join(lines) + more) from None
+
+
+_TOKEN = re.compile(r"\[([A-Z0-9_]+-[0-9a-f]{10})\]")
+"""A masked identifier (:meth:`dqm.identifiers.Masker.token`): its brackets are not a glob's."""
+
+
+def _masked_glob(pattern: str, mask: Callable[[str], str]) -> str:
+    return _TOKEN.sub(r"[[]\1[]]", mask(pattern))
+
+
+def _matches(pattern: str | None, value: str | None, mask: Callable[[str], str] | None) -> bool:
+    if pattern is None:
+        return True
+    if value is None:
+        return False
+    return fnmatchcase(value, pattern) or (
+        mask is not None and fnmatchcase(value, _masked_glob(pattern, mask))
+    )
+
+
+def covers(waiver: Waiver, finding: Finding, mask: Callable[[str], str] | None = None) -> bool:
+    """Whether ``waiver`` names ``finding`` (expiry aside)."""
+    if finding.aspect == Aspect.INTERNAL:
+        return False
+    if waiver.code is not None and waiver.code != finding.code:
+        return False
+    if waiver.check is not None and waiver.check != finding.check:
+        return False
+    return _matches(waiver.item, finding.item_id, mask) and _matches(waiver.file, finding.location.file, mask)
+
+
+def _use(
+    waiver: Waiver, findings: list[Finding], today: dt.date, mask: Callable[[str], str] | None
+) -> WaiverUse:
+    matched = [i for i, f in enumerate(findings) if covers(waiver, f, mask)]
+    if waiver.expires < today:
+        return WaiverUse(waiver=waiver, status="expired", would_cover=len(matched))
+    return WaiverUse(waiver=waiver, status="active" if matched else "unused", covered=matched)
+
+
+def _warning(use: WaiverUse) -> str | None:
+    w = use.waiver
+    if use.status == "expired":
+        return (
+            f"waiver {w.describe()} (approved by {w.approved_by}) expired on {w.expires.isoformat()}: "
+            f"it covers none of the {use.would_cover} findings it matches"
+        )
+    if use.status == "unused":
+        return f"waiver {w.describe()} (approved by {w.approved_by}) matched no finding"
+    return None
+
+
+def table_rows(result: QualityResult) -> int:
+    """The clinical table's data rows, as the items name them (a whole missing column counts one
+    missing value per row)."""
+    return sum(i.row is not None for i in result.items)
+
+
+def with_waivers(
+    result: QualityResult,
+    waivers: list[Waiver],
+    source: str,
+    today: dt.date | None = None,
+    mask: Callable[[str], str] | None = None,
+) -> QualityResult:
+    """``result`` decided with ``waivers`` (judged on ``today``, UTC by default): its ``waivers``
+    section, syntactic accuracy without the waived findings and the verdict again. Waivers the
+    result already held are replaced; the findings are never changed."""
+    from dqm.audit import with_verdict
+    from dqm.syntactic.accuracy import rewaived
+
+    today = today or dt.datetime.now(dt.UTC).date()
+    findings = result.findings
+    uses = [_use(w, findings, today, mask) for w in waivers]
+    waived = sorted({i for u in uses for i in u.covered})
+    before = set(result.waivers.waived) if result.waivers is not None else set()
+    syntactic = result.syntactic
+    measured: list = []
+    if syntactic is not None:
+        measured = result.waivers.measured if result.waivers is not None else list(syntactic.gates)
+        syntactic = rewaived(syntactic, findings, before, set(waived), table_rows(result))
+    section = WaiverSection(
+        source=source,
+        checked_on=today,
+        uses=uses,
+        waived=waived,
+        measured=measured,
+        warnings=[w for u in uses if (w := _warning(u)) is not None],
+    )
+    return with_verdict(result.model_copy(update={"syntactic": syntactic, "waivers": section}))
