@@ -273,3 +273,21 @@ def test_a_malformed_waiver_file_is_a_usage_error_before_any_work(
     ):
         res = runner.invoke(app, [*command, "--waivers", str(bad)])
         assert res.exit_code == 2 and "reason" in res.output, res.output
+
+
+def test_junit_fails_no_testcase_on_waived_findings(defect_result: QualityResult) -> None:
+    import xml.etree.ElementTree as ET
+
+    from reports import render_junit
+
+    code = next(f.code for f in defect_result.findings if counts_against(f) and f.aspect != Aspect.INTERNAL)
+    decided = with_waivers(defect_result, [waiver(code=code)], "w.yaml", TODAY)
+    assert decided.syntactic is not None and not decided.syntactic.passed  # other codes still fail it
+
+    def case(result: QualityResult) -> ET.Element:
+        root = ET.fromstring(render_junit(result))
+        return next(c for c in root.iter("testcase") if c.get("name", "").startswith(f"{code} ("))
+
+    assert case(defect_result).find("failure") is not None
+    waived = case(decided)
+    assert waived.find("failure") is None and "(waived)" in (waived.findtext("system-out") or "")
