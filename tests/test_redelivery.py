@@ -103,6 +103,11 @@ def test_a_redelivery_says_fixed_still_there_and_new(deliveries: tuple[Path, Pat
     assert {new.findings[i].code for i in d.new} >= {"CLASS_UNKNOWN"}
     page = (second.parent / "report.html").read_text(encoding="utf-8")
     assert 'id="redelivery"' in page and f'data-redelivery="fixed">{len(d.fixed)} fixed' in page
+    summary = (second.parent / "summary.md").read_text(encoding="utf-8")
+    assert (
+        f"Redelivery: {len(d.fixed)} findings fixed, {len(d.still_there)} still there, {len(d.new)} new."
+        in summary
+    )
 
 
 def test_gate_new_only_fails_on_new_findings_alone(deliveries: tuple[Path, Path, Path]) -> None:

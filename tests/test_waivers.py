@@ -254,6 +254,8 @@ def test_an_audit_with_waivers_lists_them_and_keeps_every_finding(
     assert data["verdict"]["failed"] == []
     assert {u["status"] for u in data["waivers"]["uses"]} == {"active", "unused"}
     assert 'id="waivers"' in (out / "report.html").read_text(encoding="utf-8")
+    n = len(data["waivers"]["waived"])
+    assert f"waivers.yaml): {n} findings waived by" in (out / "summary.md").read_text(encoding="utf-8")
 
 
 def test_a_malformed_waiver_file_is_a_usage_error_before_any_work(
