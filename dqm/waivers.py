@@ -31,6 +31,7 @@ import yaml
 from pydantic import ValidationError
 
 from dqm.delivery import Waiver, WaiverFile, WaiverSection, WaiverUse
+from dqm.facts import Ratio
 from dqm.findings import Aspect, Finding
 from dqm.results import QualityResult
 
@@ -81,31 +82,40 @@ def _masked_glob(pattern: str, mask: Callable[[str], str]) -> str:
     return _TOKEN.sub(r"[[]\1[]]", mask(pattern))
 
 
-def _matches(pattern: str | None, value: str | None, mask: Callable[[str], str] | None) -> bool:
+def _globs(pattern: str | None, mask: Callable[[str], str] | None) -> tuple[str, ...] | None:
+    """The globs a pattern matches with: as written and, when it names an identifier, as masked."""
     if pattern is None:
+        return None
+    masked = _masked_glob(pattern, mask) if mask is not None else pattern
+    return (pattern,) if masked == pattern else (pattern, masked)
+
+
+def _hit(globs: tuple[str, ...] | None, value: str | None) -> bool:
+    if globs is None:
         return True
-    if value is None:
+    return value is not None and any(fnmatchcase(value, g) for g in globs)
+
+
+def _covers(waiver: Waiver, items: tuple[str, ...] | None, files: tuple[str, ...] | None, f: Finding) -> bool:
+    if f.aspect == Aspect.INTERNAL:
         return False
-    return fnmatchcase(value, pattern) or (
-        mask is not None and fnmatchcase(value, _masked_glob(pattern, mask))
-    )
+    if waiver.code is not None and waiver.code != f.code:
+        return False
+    if waiver.check is not None and waiver.check != f.check:
+        return False
+    return _hit(items, f.item_id) and _hit(files, f.location.file)
 
 
 def covers(waiver: Waiver, finding: Finding, mask: Callable[[str], str] | None = None) -> bool:
     """Whether ``waiver`` names ``finding`` (expiry aside)."""
-    if finding.aspect == Aspect.INTERNAL:
-        return False
-    if waiver.code is not None and waiver.code != finding.code:
-        return False
-    if waiver.check is not None and waiver.check != finding.check:
-        return False
-    return _matches(waiver.item, finding.item_id, mask) and _matches(waiver.file, finding.location.file, mask)
+    return _covers(waiver, _globs(waiver.item, mask), _globs(waiver.file, mask), finding)
 
 
 def _use(
     waiver: Waiver, findings: list[Finding], today: dt.date, mask: Callable[[str], str] | None
 ) -> WaiverUse:
-    matched = [i for i, f in enumerate(findings) if covers(waiver, f, mask)]
+    items, files = _globs(waiver.item, mask), _globs(waiver.file, mask)  # masked once, not per finding
+    matched = [i for i, f in enumerate(findings) if _covers(waiver, items, files, f)]
     if waiver.expires < today:
         return WaiverUse(waiver=waiver, status="expired", would_cover=len(matched))
     return WaiverUse(waiver=waiver, status="active" if matched else "unused", covered=matched)
@@ -148,7 +158,7 @@ def with_waivers(
     waived = sorted({i for u in uses for i in u.covered})
     before = set(result.waivers.waived) if result.waivers is not None else set()
     syntactic = result.syntactic
-    measured: list = []
+    measured: list[Ratio] = []
     if syntactic is not None:
         measured = result.waivers.measured if result.waivers is not None else list(syntactic.gates)
         syntactic = rewaived(syntactic, findings, before, set(waived), table_rows(result))

@@ -208,7 +208,9 @@ def render_fixlist_html(
     return env.get_template("fixlist.html.j2").render(
         T=TEXT,
         title=TEXT["title_lot"].format(field=field, lot=lot) if lot is not None else TEXT["title"],
-        intro=TEXT["intro"].format(n=len(rows), files=len(groups), items=len({r.item for r in rows} - {"batch"})),
+        intro=TEXT["intro"].format(
+            n=len(rows), files=len(groups), items=len({r.item for r in rows} - {"batch"})
+        ),
         batch=TEXT["batch"].format(
             fingerprint=result.batch.fingerprint[:16],
             created=result.created,

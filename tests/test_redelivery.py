@@ -120,7 +120,9 @@ def test_gate_new_only_fails_on_new_findings_alone(deliveries: tuple[Path, Path,
     assert "NEW    " in res.output and "CLASS_UNKNOWN" in res.output
     assert runner.invoke(app, ["gate", str(second)]).exit_code == 1
     res = runner.invoke(app, ["gate", str(second), "--new-only", str(first.parent / "absent.json")])
-    assert res.exit_code == 2 and "no such results.json" in res.output
+    assert res.exit_code == 2 and "no such baseline" in res.output
+    res = runner.invoke(app, ["gate", str(second), "--new-only", str(second.parent.parent / "batch")])
+    assert res.exit_code == 2 and "no such results.json" in " ".join(res.output.split())  # a batch folder
 
 
 def test_new_only_honours_waivers(deliveries: tuple[Path, Path, Path], tmp_path: Path) -> None:

@@ -283,6 +283,8 @@ def _load_review(review: Path, fingerprint: str) -> Any:
 def _earlier_delivery(path: Path) -> tuple[Path, Any] | None:
     """``--baseline`` as an earlier delivery: its results.json (a file, or a folder holding one) and
     the result; None for a batch folder (it serves drift alone)."""
+    if not path.exists():
+        raise usage_error(f"no such baseline: {path} (give a results.json or a batch folder)")
     where = path / "results.json" if path.is_dir() else path
     if not where.is_file():
         return None
