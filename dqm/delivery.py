@@ -66,12 +66,16 @@ class Waiver(BaseModel):
         return f"{what} on {where}"
 
 
+MAX_WAIVERS = 1_000
+"""Waivers one file may hold: each is matched against every finding of its code or check."""
+
+
 class WaiverFile(BaseModel):
     """A waiver file (YAML): ``waivers:`` followed by a list of :class:`Waiver`."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    waivers: list[Waiver] = Field(min_length=1)
+    waivers: list[Waiver] = Field(min_length=1, max_length=MAX_WAIVERS)
 
 
 class WaiverUse(Frozen):

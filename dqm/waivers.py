@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections import defaultdict
 from collections.abc import Callable
 from fnmatch import fnmatchcase
 from pathlib import Path
@@ -112,13 +113,29 @@ def covers(waiver: Waiver, finding: Finding, mask: Callable[[str], str] | None =
 
 
 def _use(
-    waiver: Waiver, findings: list[Finding], today: dt.date, mask: Callable[[str], str] | None
+    waiver: Waiver,
+    findings: list[Finding],
+    by_name: dict[str, list[int]],
+    today: dt.date,
+    mask: Callable[[str], str] | None,
 ) -> WaiverUse:
     items, files = _globs(waiver.item, mask), _globs(waiver.file, mask)  # masked once, not per finding
-    matched = [i for i, f in enumerate(findings) if _covers(waiver, items, files, f)]
+    name = waiver.code if waiver.code is not None else waiver.check
+    candidates = by_name.get(name or "", [])  # a waiver names a code or a check: only those findings
+    matched = [i for i in candidates if _covers(waiver, items, files, findings[i])]
     if waiver.expires < today:
         return WaiverUse(waiver=waiver, status="expired", would_cover=len(matched))
     return WaiverUse(waiver=waiver, status="active" if matched else "unused", covered=matched)
+
+
+def _by_name(findings: list[Finding]) -> dict[str, list[int]]:
+    """Finding indexes by code and by check (codes are UPPER_SNAKE, check ids dotted lower case)."""
+    out: dict[str, list[int]] = defaultdict(list)
+    for i, f in enumerate(findings):
+        out[f.code].append(i)
+        if f.check != f.code:
+            out[f.check].append(i)
+    return out
 
 
 def _warning(use: WaiverUse) -> str | None:
@@ -154,7 +171,8 @@ def with_waivers(
 
     today = today or dt.datetime.now(dt.UTC).date()
     findings = result.findings
-    uses = [_use(w, findings, today, mask) for w in waivers]
+    by_name = _by_name(findings)
+    uses = [_use(w, findings, by_name, today, mask) for w in waivers]
     waived = sorted({i for u in uses for i in u.covered})
     before = set(result.waivers.waived) if result.waivers is not None else set()
     syntactic = result.syntactic

@@ -293,3 +293,20 @@ def test_junit_fails_no_testcase_on_waived_findings(defect_result: QualityResult
     assert case(defect_result).find("failure") is not None
     waived = case(decided)
     assert waived.find("failure") is None and "(waived)" in (waived.findtext("system-out") or "")
+
+
+def test_a_hostile_waiver_file_is_refused_quickly(tmp_path: Path) -> None:
+    one = "  - code: X\n    item: '*'\n    reason: r\n    approved_by: a\n    expires: 2027-01-01\n"
+    with pytest.raises(WaiverError, match="at most 1000 items"):
+        load_waivers(write(tmp_path / "many.yaml", "waivers:\n" + one * 1001))
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{b}: &{b} [*{a}, *{a}, *{a}, *{a}, *{a}, *{a}, *{a}, *{a}, *{a}, *{a}]\n"
+        for a, b in zip("abcdefgh", "bcdefghi", strict=True)
+    )
+    with pytest.raises(WaiverError, match="waivers: Field required"):
+        load_waivers(write(tmp_path / "bomb.yaml", bomb + "wavers: [*i, *i]\n"))
+    with pytest.raises(WaiverError, match="should be a valid dictionary"):
+        load_waivers(write(tmp_path / "bomb2.yaml", bomb + "waivers: [*i, *i]\n"))
+    (tmp_path / "huge.yaml").write_bytes(b"#" * 1_000_001)
+    with pytest.raises(WaiverError, match="larger than"):
+        load_waivers(tmp_path / "huge.yaml")
