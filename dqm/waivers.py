@@ -141,9 +141,13 @@ def _by_name(findings: list[Finding]) -> dict[str, list[int]]:
 def _warning(use: WaiverUse) -> str | None:
     w = use.waiver
     if use.status == "expired":
+        what = (
+            f"the {use.would_cover} findings it matches count again"
+            if use.would_cover
+            else "it matches no finding"
+        )
         return (
-            f"waiver {w.describe()} (approved by {w.approved_by}) expired on {w.expires.isoformat()}: "
-            f"it covers none of the {use.would_cover} findings it matches"
+            f"waiver {w.describe()} (approved by {w.approved_by}) expired on {w.expires.isoformat()}: {what}"
         )
     if use.status == "unused":
         return f"waiver {w.describe()} (approved by {w.approved_by}) matched no finding"

@@ -196,7 +196,7 @@ def test_an_expired_waiver_covers_nothing_and_warns(defect_result: QualityResult
     (use,) = decided.waivers.uses
     assert (use.status, use.covered, use.would_cover) == ("expired", [], n)
     assert decided.syntactic == defect_result.syntactic
-    assert "expired on 2026-05-31" in decided.waivers.warnings[0]
+    assert f"expired on 2026-05-31: the {n} findings it matches count again" in decided.waivers.warnings[0]
     on_its_last_day = with_waivers(defect_result, [waiver(code=code, expires="2026-06-01")], "w.yaml", TODAY)
     assert on_its_last_day.waivers is not None and on_its_last_day.waivers.uses[0].status == "active"
 
