@@ -88,3 +88,33 @@ def gate(
                 lines.append(f"           {g.describe()}")
     code = EXIT_FAILED if failed else EXIT_MISSING if missing else EXIT_OK
     return GateOutcome(code, lines, required, failed, missing, warned)
+
+
+MAX_NEW_LINES = 20
+
+
+def new_only(result: QualityResult, baseline: QualityResult) -> tuple[QualityResult, list[str]]:
+    """``result`` to gate with ``dqm gate --new-only``: syntactic accuracy passes when no finding
+    that the ``baseline`` lacks (:data:`dqm.delivery.MATCHING_RULE`) lowers it, waived findings
+    aside; its ratios are shown, not gated. The other dimensions are gated as usual. Also the
+    lines that say which findings are new."""
+    from dqm.audit import with_verdict
+    from dqm.redelivery import compare_findings
+    from dqm.syntactic.accuracy import counts_against
+
+    still, fresh, fixed = compare_findings(baseline.findings, result.findings)
+    waived = set(result.waivers.waived) if result.waivers is not None else set()
+    failing = [result.findings[i] for i in fresh if i not in waived and counts_against(result.findings[i])]
+    lines = [
+        f"new-only: {len(fresh)} findings not in the baseline ({len(failing)} lower syntactic accuracy), "
+        f"{len(still)} still there, {len(fixed)} fixed"
+    ]
+    lines += [
+        f"  NEW    {f.item_id} {f.location.describe()} {f.code}: {f.message}" for f in failing[:MAX_NEW_LINES]
+    ]
+    if len(failing) > MAX_NEW_LINES:
+        lines.append(f"  … {len(failing) - MAX_NEW_LINES} more")
+    if result.syntactic is None:
+        return result, lines
+    syntactic = result.syntactic.model_copy(update={"passed": not failing, "gates": []})
+    return with_verdict(result.model_copy(update={"syntactic": syntactic})), lines

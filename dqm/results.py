@@ -12,6 +12,7 @@ from typing import Literal
 
 from pydantic import Field, ValidationError
 
+from dqm.delivery import Redelivery, WaiverSection
 from dqm.diversity.models import DiversityResult
 from dqm.facts import Frozen, ItemSummary, Ratio, SlideSummary
 from dqm.findings import Finding
@@ -42,12 +43,13 @@ __all__ = [
 DIMENSIONS = ("syntactic", "semantic", "diversity", "validity")
 """The quality dimensions, in report order: each is a field of :class:`QualityResult`."""
 
-SCHEMA_VERSION = "1.2"
+SCHEMA_VERSION = "1.3"
 """``major.minor``: a minor bump adds optional fields (older files still load); a major bump
 breaks readers. 1.1 added ``checks``, ``thumbnails`` and ``verdict.pending``; 1.2 added
 ``diversity.gates`` (the figures its gate reads, like the other dimensions' ``gates``; an older
 result gets them from ``diversity.passed`` when it loads), ``semantic.core``, ``semantic.note`` and
-``semantic.strata[].core_sampled`` (the equal-probability core an ISO 2859-1 lot is decided on)."""
+``semantic.strata[].core_sampled`` (the equal-probability core an ISO 2859-1 lot is decided on); 1.3 added
+``waivers`` and ``redelivery`` (the delivery loop, ``docs/delivery.md``)."""
 
 
 class BatchInfo(Frozen):
@@ -153,6 +155,10 @@ class QualityResult(Frozen):
     """The checks configured for this run."""
     thumbnails: list[Thumbnail] = Field(default_factory=list, max_length=MAX_THUMBNAILS)
     """The worst slides, drawn small with their outlines."""
+    waivers: WaiverSection | None = None
+    """The waivers the verdict honours (``--waivers``); the findings they cover stay in ``findings``."""
+    redelivery: Redelivery | None = None
+    """Each finding against the earlier delivery (``dqm audit --baseline OLD/results.json``)."""
 
     def dump(self, path: Path) -> None:
         """Write as JSON (UTF-8)."""

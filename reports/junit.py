@@ -6,8 +6,8 @@ One ``<testsuite>`` per dimension (``dqm.syntactic``, ``dqm.semantic``, ...):
   figure, its counts and its target when the dimension says it failed;
 * for syntactic, a ``<testcase>`` per reason code of the checks that ran (``dqm.syntactic.checks``),
   failing when the dimension failed and the code has findings that count against it (errors of
-  the structure, format or file aspects, or a crashed check); the message gives the count and the
-  first locations, the body lists up to ``MAX_LISTED`` findings. Codes that did not fail list
+  the structure, format or file aspects, or a crashed check) that no waiver covers; the message
+  gives the count and the first locations, the body lists up to ``MAX_LISTED`` findings. Codes that did not fail list
   their findings (warnings, errors tolerated under the target, image and de-identification
   notes) in ``<system-out>``;
 * a dimension not evaluated (or pending) is one ``<skipped>`` testcase saying so.
@@ -61,22 +61,24 @@ def _gate_case(suite: ET.Element, dim: str, g: Gate) -> None:
 
 
 def _code_cases(suite: ET.Element, result: QualityResult, dim_failed: bool) -> int:
-    by_code: dict[str, list[Finding]] = defaultdict(list)
-    for f in result.findings:
-        by_code[f.code].append(f)
+    waived = set(result.waivers.waived) if result.waivers is not None else set()
+    by_code: dict[str, list[int]] = defaultdict(list)
+    for i, f in enumerate(result.findings):
+        by_code[f.code].append(i)
     declared: dict[str, str] = {}
     for chk in result.checks:
         for c in chk.codes:
             declared.setdefault(c.code, chk.id)
-    for code, fs in by_code.items():
-        declared.setdefault(code, fs[0].check)
+    for code, indexes in by_code.items():
+        declared.setdefault(code, result.findings[indexes[0]].check)
     failures = 0
     for code in sorted(declared):
-        fs = by_code.get(code, [])
+        fs = [result.findings[i] for i in by_code.get(code, [])]
         case = ET.SubElement(
             suite, "testcase", classname="dqm.syntactic.checks", name=f"{code} ({declared[code]})", time="0"
         )
-        against = [f for f in fs if _counts_against(f)]
+        against = [result.findings[i] for i in by_code.get(code, []) if i not in waived]
+        against = [f for f in against if _counts_against(f)]
         if dim_failed and against:
             failures += 1
             first = against[0]
@@ -89,7 +91,11 @@ def _code_cases(suite: ET.Element, result: QualityResult, dim_failed: bool) -> i
         elif fs:
             sev = Counter(f.severity.value for f in fs)
             head = ", ".join(f"{n} {s}" for s, n in sorted(sev.items()))
-            why = " (tolerated: the dimension met its targets)" if against else ""
+            why = ""
+            if against:
+                why = " (tolerated: the dimension met its targets)"
+            elif any(_counts_against(f) for f in fs):
+                why = " (waived)"
             out = ET.SubElement(case, "system-out")
             listed = "\n".join(_where(f) for f in fs[:MAX_LISTED])
             more = f"\n… and {len(fs) - MAX_LISTED} more" if len(fs) > MAX_LISTED else ""

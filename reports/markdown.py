@@ -84,6 +84,21 @@ def render_summary(result: QualityResult) -> str:
         ]
     else:
         lines += ["", "Findings: none."]
+    if result.waivers is not None:
+        w = result.waivers
+        active = sum(u.status == "active" for u in w.uses)
+        lines += [
+            "",
+            f"Waivers ({md_text(w.source)}): {len(w.waived)} findings waived by {active} of {len(w.uses)} waivers"
+            + (f"; {len(w.warnings)} warnings (expired or unused)" if w.warnings else "")
+            + ".",
+        ]
+    if result.redelivery is not None:
+        d = result.redelivery
+        lines += [
+            "",
+            f"Redelivery: {len(d.fixed)} findings fixed, {len(d.still_there)} still there, {len(d.new)} new.",
+        ]
     if result.command:
         lines += ["", f"Reproduce: {md_code(shlex.join(result.command))}"]
     lines += [

@@ -184,6 +184,7 @@ def test_help_lists_the_commands_by_family_as_before():
         "report",
         "gate",
         "diff",
+        "fixlist",
         "checks",
         "convert",
         "schema",

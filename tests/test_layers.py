@@ -33,6 +33,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "dqm.quality_layout",  # the profile's quality_table block
             "dqm.diversity.settings",  # the profile's diversity block
             "dqm.diversity.variables",  # the table of variables it names (targets, rules)
+            "dqm.delivery",  # waivers and redelivery status, stored in results.json
         ),
     ),
     ("readers and slide I/O", ("dqm.readers", "dqm.slide_io", "dqm.pixels", "dqm.batch", "dqm.clinical_table")),
@@ -41,7 +42,17 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("dimensions", ("dqm.syntactic", "dqm.semantic", "dqm.diversity", "dqm.validity")),
     (
         "results",
-        ("dqm.results", "dqm.baseline", "dqm.audit", "dqm.figures", "dqm.gate", "dqm.diff", "dqm.thumbnails"),
+        (
+            "dqm.results",
+            "dqm.baseline",
+            "dqm.audit",
+            "dqm.figures",
+            "dqm.gate",
+            "dqm.diff",
+            "dqm.thumbnails",
+            "dqm.redelivery",
+            "dqm.waivers",
+        ),
     ),
     ("reports", ("reports",)),
     ("cli", ("dqm.cli", "=dqm.__main__", "dqm.schemas")),

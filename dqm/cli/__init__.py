@@ -23,13 +23,14 @@ from typer.models import CommandInfo
 from dqm.cli import files  # noqa: F401  # isort: skip
 from dqm.cli import audit  # noqa: F401  # isort: skip
 from dqm.cli import semantic  # noqa: F401  # isort: skip
+from dqm.cli import delivery  # noqa: F401  # isort: skip
 from dqm.cli.common import EXIT_INTERNAL, EXIT_INTERRUPTED, INTERRUPT_EXPLAINED, app, console
 
 __all__ = ["app", "main"]
 
 HELP_ORDER = (
     "version", "synth", "validate",
-    "audit", "validity", "report", "gate", "diff",
+    "audit", "validity", "report", "gate", "diff", "fixlist",
     "checks", "convert", "schema",
     "sample",
 )  # fmt: skip

@@ -37,6 +37,7 @@ from dqm.cli.common import (
     run_with_progress,
     start_masking,
     usage_error,
+    warning,
     write_identifier_map,
 )
 
@@ -49,6 +50,13 @@ Require = Annotated[
 ]
 WarnOnly = Annotated[
     str | None, typer.Option(help="Comma-separated dimensions reported but never failing the gate.")
+]
+WaiversOpt = Annotated[
+    Path | None,
+    typer.Option(
+        help="A waiver file (YAML): findings it covers stay listed but do not fail the verdict "
+        "(docs/delivery.md)."
+    ),
 ]
 
 
@@ -85,7 +93,8 @@ def audit(
     baseline: Annotated[
         Path | None,
         typer.Option(
-            help="A previous release for drift: its results.json (or output folder) or batch folder."
+            help="A previous release for drift: its results.json (or output folder) or batch folder; "
+            "a results.json also says of each finding: fixed, still there or new."
         ),
     ] = None,
     review: Annotated[
@@ -114,6 +123,7 @@ def audit(
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Check every item; keep no cache.")] = False,
     mask_key: MaskKeyOpt = None,
     identifier_map: IdentifierMapOpt = None,
+    waivers: WaiversOpt = None,
 ) -> None:
     """Audit a batch: every dimension available; writes results.json, report.html, junit.xml and
     summary.md; exits like `dqm gate` (0 passed, 1 failed, 3 missing)."""
@@ -142,8 +152,12 @@ def audit(
         raise usage_error(
             f"unknown stage(s): {', '.join(sorted(unknown))} (choose from syntactic, diversity, validity)"
         )
-    if baseline is not None and "diversity" not in chosen:
-        raise usage_error("--baseline compares distributions: it needs the diversity stage")
+    earlier = _earlier_delivery(baseline) if baseline is not None else None
+    if baseline is not None and earlier is None and "diversity" not in chosen:
+        raise usage_error(
+            "--baseline with a batch folder compares distributions: it needs the diversity stage"
+        )
+    waiver_list = _waivers_or_exit(waivers) if waivers is not None else None
     voptions = (
         _validity_options(validity_profile, out_dir / "validity", device, False, masker)
         if "validity" in chosen
@@ -156,7 +170,11 @@ def audit(
         slide_budget_s=slide_budget,
         **where,
     )
-    base = _load_baseline(baseline, prof, workers, masker) if baseline is not None else None
+    base = (
+        _load_baseline(baseline, prof, workers, masker)
+        if baseline is not None and "diversity" in chosen
+        else None
+    )
     with locked(out_dir, "--out"):
         cache_dir = None if no_cache else (cache or out_dir / CACHE_FOLDER)
         run = run_with_progress(root, prof, options, cache_dir)
@@ -175,6 +193,12 @@ def audit(
         )
         if review is not None:
             result = with_dimension(result, "semantic", _load_review(review, result.batch.fingerprint))
+        if waiver_list is not None:
+            result = _with_waivers(result, waiver_list, masker)
+        if earlier is not None:
+            from dqm.redelivery import with_redelivery
+
+            result = with_redelivery(result, earlier[1], str(earlier[0]), masker)
         paths = write_outputs(result, out_dir, masker, layout=prof.quality_table)
     write_identifier_map(identifier_map, _item_names(result), masker)
     outcome = gate(result, req, warn)
@@ -192,6 +216,12 @@ def audit(
             out.print(f"drift: {result.diversity.drift.summary}", highlight=False)
     if result.validity is not None:
         _print_validity(result.validity)
+    if result.redelivery is not None:
+        d = result.redelivery
+        out.print(
+            f"redelivery: {len(d.fixed)} findings fixed, {len(d.still_there)} still there, {len(d.new)} new",
+            highlight=False,
+        )
     for line in outcome.lines:
         out.print(line, highlight=False)
     out.print(
@@ -248,6 +278,37 @@ def _load_review(review: Path, fingerprint: str) -> Any:
             markup=True,
         )
     return semantic
+
+
+def _earlier_delivery(path: Path) -> tuple[Path, Any] | None:
+    """``--baseline`` as an earlier delivery: its results.json (a file, or a folder holding one) and
+    the result; None for a batch folder (it serves drift alone)."""
+    if not path.exists():
+        raise usage_error(f"no such baseline: {path} (give a results.json or a batch folder)")
+    where = path / "results.json" if path.is_dir() else path
+    if not where.is_file():
+        return None
+    return where, load_result_or_exit(where)
+
+
+def _waivers_or_exit(path: Path) -> tuple[Path, Any]:
+    """``--waivers``: the file and its waivers, or a usage error that says what is wrong with it."""
+    from dqm.waivers import WaiverError, load_waivers
+
+    try:
+        return path, load_waivers(path)
+    except WaiverError as exc:
+        raise usage_error(str(exc)) from None
+
+
+def _with_waivers(result: Any, waivers: tuple[Path, Any], mask: Any) -> Any:
+    """The result decided with the waivers; each expired or unused waiver is a warning."""
+    from dqm.waivers import with_waivers
+
+    decided = with_waivers(result, waivers[1], waivers[0].name, mask=mask)
+    for line in decided.waivers.warnings if decided.waivers is not None else []:
+        warning(line)
+    return decided
 
 
 def _load_baseline(path: Path, profile: Any, workers: int | None, mask: Any) -> Any:
@@ -413,16 +474,20 @@ def report(
     ] = False,
     profile: ProfileOpt = None,
     mask_key: MaskKeyOpt = None,
+    waivers: WaiversOpt = None,
 ) -> None:
     """Re-render the report from results.json, without re-running anything (the profile gives
-    only the quality table's layout)."""
+    only the quality table's layout; --waivers decides the verdict again with a waiver file)."""
     from dqm.output import write_file
     from reports import render_html, render_junit, render_summary
     from reports.quality_table import quality_files
 
     prof = load_profile_or_exit(profile)
     masker = start_masking(prof.deid, mask_key)
+    waiver_list = _waivers_or_exit(waivers) if waivers is not None else None
     result = load_result_or_exit(results)
+    if waiver_list is not None:
+        result = _with_waivers(result, waiver_list, masker)
     layout = prof.quality_table
     tables: dict[Path, str | bytes] = {}
     if quality_table is not None:
@@ -482,17 +547,40 @@ def gate_command(
     warn_only: WarnOnly = None,
     profile: ProfileOpt = None,
     mask_key: MaskKeyOpt = None,
+    waivers: WaiversOpt = None,
+    new_only: Annotated[
+        Path | None,
+        typer.Option(
+            "--new-only",
+            help="A baseline results.json (or its output folder): only findings it does not have fail "
+            "syntactic accuracy.",
+        ),
+    ] = None,
 ) -> None:
     """Exit 0 when the required dimensions passed, 1 when one failed, 3 when one is missing or
-    pending, 2 on usage errors (bad option, unreadable or malformed results.json)."""
+    pending, 2 on usage errors (bad option, unreadable or malformed results.json or waiver file)."""
     from dqm.gate import gate
+    from dqm.gate import new_only as only_new
 
-    start_masking(load_profile_or_exit(profile).deid, mask_key)
+    masker = start_masking(load_profile_or_exit(profile).deid, mask_key)
     req = dimensions_or_exit(require, "--require")
     warn = dimensions_or_exit(warn_only, "--warn-only") or []
+    waiver_list = _waivers_or_exit(waivers) if waivers is not None else None
+    earlier = None
+    if new_only is not None:
+        earlier = _earlier_delivery(new_only)
+        if earlier is None:
+            raise usage_error(f"--new-only {new_only}: no such results.json")
     result = load_result_or_exit(results)
+    if waiver_list is not None:
+        result = _with_waivers(result, waiver_list, masker)
+    notes: list[str] = []
+    if earlier is not None:
+        result, notes = only_new(result, earlier[1])
     outcome = gate(result, req, warn)
     out.print(f"[bold]{escape(result.verdict.summary)}[/]", markup=True)
+    for line in notes:
+        out.print(line, highlight=False)
     for line in outcome.lines:
         out.print(line, highlight=False)
     raise typer.Exit(outcome.exit_code)

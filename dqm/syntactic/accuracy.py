@@ -271,3 +271,92 @@ def _digest(lines: list[str], discovery: Discovery) -> str:
     if discovery.manifest:
         lines.append(f"{discovery.manifest}:{discovery.manifest_sha256 or 'unreadable'}")
     return hashlib.sha256("\n".join(sorted(lines)).encode()).hexdigest()
+
+
+counts_against = _counts_against
+"""Whether a finding lowers syntactic accuracy (an error of a syntactic aspect, or a crash)."""
+
+
+def _bad_counts(findings: list[Finding], table_rows: int) -> dict[str, int]:
+    """What the findings make inaccurate: files (all, structure, structure or format) and values."""
+
+    def files(aspects: set[Aspect] | None) -> int:
+        return len(
+            {
+                _file_key(f)
+                for f in findings
+                if (
+                    _counts_against(f)
+                    if aspects is None
+                    else f.severity == Severity.ERROR and f.aspect in aspects
+                )
+            }
+        )
+
+    return {
+        "files": files(None),
+        "s_files": files({Aspect.STRUCTURE}),
+        "sf_files": files({Aspect.STRUCTURE, Aspect.FORMAT}),
+        "values": _bad_values(findings, {Aspect.STRUCTURE, Aspect.FORMAT}, table_rows),
+        "s_values": _bad_values(findings, {Aspect.STRUCTURE}, table_rows),
+        "f_values": _bad_values(findings, {Aspect.FORMAT}, table_rows),
+    }
+
+
+def rewaived(
+    syntactic: SyntacticResult,
+    findings: list[Finding],
+    before: set[int],
+    after: set[int],
+    table_rows: int,
+) -> SyntacticResult:
+    """``syntactic``, decided with the findings at indexes ``before`` waived, decided again with
+    those at ``after`` waived: a waived finding makes no file or value inaccurate. The counts move
+    by what the waived findings change (files and value slots named by no other finding); the
+    per-group breakdowns and the finding counts stay as measured, and a crashed check is never
+    waived. ``table_rows``: the clinical table's rows (a whole missing column counts one value per
+    row)."""
+    was = _bad_counts([f for i, f in enumerate(findings) if i not in before], table_rows)
+    now = _bad_counts([f for i, f in enumerate(findings) if i not in after], table_rows)
+
+    def moved(num: int, key: str) -> int:
+        return max(num + was[key] - now[key], 0)
+
+    s, fmt = syntactic.structure, syntactic.format
+    total = syntactic.files_total
+    files_valid = moved(syntactic.files_valid, "files")
+    s_files = moved(s.files.numerator, "s_files")
+    s_values = moved(s.values.numerator, "s_values")
+    values_valid = moved(syntactic.values_valid, "values")
+    redone = {
+        "file_accuracy": _again(syntactic.gates, "file_accuracy", files_valid, total),
+        "structure_accuracy": _again([s.values], "structure_accuracy", s_values, s.values.denominator),
+        "format_accuracy": _again(
+            [fmt.values], "format_accuracy", max(s_values - now["f_values"], 0), s_values
+        ),
+    }
+    structure = Grains(
+        files=_again([s.files], s.files.name, s_files, total), values=redone["structure_accuracy"]
+    )
+    f_files = moved(fmt.files.numerator, "sf_files")
+    gates = [redone.get(g.name, g) for g in syntactic.gates]
+    return syntactic.model_copy(
+        update={
+            "file_accuracy": files_valid / total if total else None,
+            "files_valid": files_valid,
+            "value_accuracy": values_valid / syntactic.values_total if syntactic.values_total else None,
+            "values_valid": values_valid,
+            "structure": structure,
+            "format": Grains(
+                files=_again([fmt.files], fmt.files.name, f_files, s_files), values=redone["format_accuracy"]
+            ),
+            "gates": gates,
+            "passed": all(g.passed is not False for g in gates) and syntactic.crashed == 0,
+        }
+    )
+
+
+def _again(ratios: list[Ratio], name: str, numerator: int, denominator: int) -> Ratio:
+    """The ratio called ``name`` among ``ratios`` with new counts (its unit, target and note kept)."""
+    old = next(r for r in ratios if r.name == name)
+    return Ratio.of(old.name, old.unit, numerator, denominator, old.target, old.note)

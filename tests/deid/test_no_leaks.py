@@ -78,7 +78,21 @@ def test_no_identifier_reaches_any_output(
 
     _invoke(["validate", str(planted), "--json", str(out / "validate.json"), *j1], printed)
     _invoke(["audit", str(planted), "--out", str(out / "a1"), "--identifier-map", str(idmap), *j1], printed)
-    _invoke(["audit", str(planted), "--out", str(out / "a2"), "--baseline", str(out / "a1" / "results.json"), *j1], printed)  # fmt: skip
+    waivers = tmp_path / "waivers.yaml"  # patterns that name identifiers; one matches nothing (a warning)
+    waivers.write_text(
+        f"waivers:\n  - check: deid.file_names\n    item: 'S{RRN}'\n    reason: 'consented, {EMAIL}'\n"
+        f"    approved_by: '{PHONE}'\n    expires: 2999-01-01\n"
+        f"  - code: NO_SUCH_CODE\n    file: 'annotations/{RRN}.json'\n    reason: r\n    approved_by: a\n"
+        "    expires: 2999-01-01\n"
+    )
+    _invoke(["audit", str(planted), "--out", str(out / "a2"), "--baseline", str(out / "a1" / "results.json"),
+             "--waivers", str(waivers), *j1], printed)  # fmt: skip
+    uses = json.loads((out / "a2" / "results.json").read_text())["waivers"]["uses"]
+    assert [u["status"] for u in uses] == ["active", "unused"]  # the real id matched before masking
+    _invoke(["gate", str(out / "a2" / "results.json"), "--new-only", str(out / "a1"), "--waivers", str(waivers)],
+            printed, (0, 1, 3))  # fmt: skip
+    _invoke(["fixlist", str(out / "a2" / "results.json"), "--out", str(out / "fix"), "--lot", f"Seoul-A {EMAIL}"],
+            printed, (0,))  # fmt: skip
     _invoke(["report", str(out / "a1" / "results.json"), "-o", str(out / "r" / "report.html"),
              "--junit", str(out / "r" / "junit.xml"), "--summary", str(out / "r" / "summary.md")], printed)  # fmt: skip
     _invoke(["gate", str(out / "a1" / "results.json")], printed, (0, 1, 3))

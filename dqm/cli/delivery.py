@@ -1,0 +1,71 @@
+"""Delivery commands: ``dqm fixlist`` (what a hospital must fix, from a results.json)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from dqm.cli.common import (
+    MaskKeyOpt,
+    ProfileOpt,
+    app,
+    load_profile_or_exit,
+    load_result_or_exit,
+    locked,
+    out,
+    output_folder,
+    start_masking,
+    usage_error,
+)
+
+FIXLIST_FILES = {"html": "fixlist.html", "csv": "fixlist.csv"}
+
+
+@app.command()
+def fixlist(
+    results: Annotated[Path, typer.Argument(help="A results.json written by dqm audit.")],
+    out_dir: Annotated[
+        Path, typer.Option("--out", "-o", help="Folder for fixlist.html and fixlist.csv.")
+    ] = Path("dqm-fixlist"),
+    lot: Annotated[
+        str | None,
+        typer.Option(help="Only the slides of this lot (the value of --lot-by in their clinical record)."),
+    ] = None,
+    lot_by: Annotated[
+        str, typer.Option(help="The clinical field that names an item's lot (institution, vendor, ...).")
+    ] = "institution",
+    profile: ProfileOpt = None,
+    mask_key: MaskKeyOpt = None,
+) -> None:
+    """What a hospital must fix: the findings of its slides grouped by file, with where each one is,
+    as fixlist.html and fixlist.csv (names masked as in the results)."""
+    from dqm.output import OutputSet
+    from reports.fixlist import (
+        LotError,
+        fix_rows,
+        fixed_rows,
+        lot_items,
+        render_fixlist_csv,
+        render_fixlist_html,
+    )
+
+    masker = start_masking(load_profile_or_exit(profile).deid, mask_key)
+    result = load_result_or_exit(results)
+    batch = Path(result.batch.path)
+    output_folder(out_dir, batch.resolve() if batch.is_dir() else None, "--out")
+    try:
+        items = lot_items(result, lot_by, lot, masker) if lot is not None else None
+    except LotError as exc:
+        raise usage_error(str(exc)) from None
+    rows, fixed = fix_rows(result, items), fixed_rows(result, items)
+    with locked(out_dir, "--out"), OutputSet(out_dir, masker) as outputs:
+        html = outputs.write(FIXLIST_FILES["html"], render_fixlist_html(result, rows, fixed, lot, lot_by))
+        table = outputs.write(FIXLIST_FILES["csv"], render_fixlist_csv(rows))
+    errors = sum(r.severity == "error" and not r.waiver for r in rows)
+    out.print(
+        f"fix list: {len(rows)} findings ({errors} errors not waived) in {len({r.file for r in rows})} files",
+        highlight=False,
+    )
+    out.print(f"html: {html}\ncsv: {table}", markup=False)

@@ -1,0 +1,129 @@
+"""The delivery loop's data: waivers, which findings they cover, and a redelivery's status per finding.
+
+Plain frozen models (``results.json`` stores :class:`WaiverSection` and :class:`Redelivery`);
+:mod:`dqm.waivers` and :mod:`dqm.redelivery` compute them.
+
+Matching a finding across two deliveries (:func:`finding_key`): the same item, reason code, file,
+pointer, table row and column, and lesion index. Line, character, vertex and coordinates are not
+compared, because editing a file moves them. Findings with equal keys are paired one to one in
+the order they were reported: the earlier delivery's unpaired ones are *fixed*, the redelivery's
+unpaired ones *new*, the paired ones *still there*.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from dqm.facts import Frozen, Ratio
+from dqm.findings import MAX_NAME_CHARS, Finding
+
+MATCHING_RULE = (
+    "A finding is still there when the earlier delivery has one with the same item, reason code, "
+    "file, pointer, table row and column, and lesion index (line, character, vertex and coordinates "
+    "move when a file is edited and are not compared); equal findings are paired one to one. The "
+    "earlier delivery's unpaired findings are fixed, the redelivery's unpaired findings are new."
+)
+
+
+def finding_key(f: Finding) -> tuple[Any, ...]:
+    """What identifies a finding across two deliveries (see the module's docstring)."""
+    loc = f.location
+    return (f.item_id, f.code, loc.file, loc.pointer, loc.row, loc.column, loc.lesion)
+
+
+class Waiver(BaseModel):
+    """One accepted exception: findings of a code (or check) on matching items or files."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    code: str | None = Field(default=None, min_length=1, max_length=MAX_NAME_CHARS)
+    """A reason code (``MPP_MISSING``); with ``check`` both must match."""
+    check: str | None = Field(default=None, min_length=1, max_length=MAX_NAME_CHARS)
+    """A check id (``slide.mpp_missing``)."""
+    item: str | None = Field(default=None, min_length=1, max_length=MAX_NAME_CHARS)
+    """A glob over the finding's item (slide id), e.g. ``HOSP-B-*``; ``*`` for every item."""
+    file: str | None = Field(default=None, min_length=1, max_length=MAX_NAME_CHARS)
+    """A glob over the finding's file (relative to the batch), e.g. ``hospital_b/*.json``."""
+    reason: str = Field(min_length=1, max_length=2_000)
+    approved_by: str = Field(min_length=1, max_length=MAX_NAME_CHARS)
+    expires: dt.date
+    """The last day the waiver holds."""
+
+    @model_validator(mode="after")
+    def _targets(self) -> Waiver:
+        if self.code is None and self.check is None:
+            raise ValueError("a waiver names a code or a check")
+        if self.item is None and self.file is None:
+            raise ValueError("a waiver names an item or a file pattern ('*' for every item)")
+        return self
+
+    def describe(self) -> str:
+        what = " / ".join(x for x in (self.code, self.check) if x)
+        where = " / ".join(x for x in (self.item, self.file) if x)
+        return f"{what} on {where}"
+
+
+MAX_WAIVERS = 1_000
+"""Waivers one file may hold: each is matched against every finding of its code or check."""
+
+
+class WaiverFile(BaseModel):
+    """A waiver file (YAML): ``waivers:`` followed by a list of :class:`Waiver`."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    waivers: list[Waiver] = Field(min_length=1, max_length=MAX_WAIVERS)
+
+
+class WaiverUse(Frozen):
+    """One waiver and what it did in this result."""
+
+    waiver: Waiver
+    status: Literal["active", "expired", "unused"]
+    """``active``: it covered findings; ``expired``: past its date, it covers nothing (a warning);
+    ``unused``: it matched no finding (a warning)."""
+    covered: list[int] = Field(default_factory=list)
+    """Indexes into ``findings`` of the findings it waives (none when expired)."""
+    would_cover: int = 0
+    """Findings an expired waiver matches but no longer covers."""
+
+
+class WaiverSection(Frozen):
+    """The waivers a result was decided with. The findings stay in ``findings``; a waived finding
+    does not lower syntactic accuracy (``syntactic`` holds the figures with waivers, ``measured``
+    the gated ratios as they were measured)."""
+
+    source: str
+    """The waiver file's name."""
+    checked_on: dt.date
+    """The day expiry was judged against."""
+    uses: list[WaiverUse]
+    waived: list[int] = Field(default_factory=list)
+    """Indexes into ``findings`` covered by at least one waiver."""
+    measured: list[Ratio] = Field(default_factory=list)
+    """Syntactic accuracy's gated ratios before any waiver."""
+    warnings: list[str] = Field(default_factory=list)
+
+
+class Redelivery(Frozen):
+    """A redelivery compared with the earlier delivery (``dqm audit --baseline OLD/results.json``)."""
+
+    baseline: str
+    """The earlier ``results.json``."""
+    baseline_fingerprint: str
+    baseline_created: str
+    rule: str = MATCHING_RULE
+    still_there: list[int] = Field(default_factory=list)
+    """Indexes into ``findings`` that the earlier delivery also had."""
+    new: list[int] = Field(default_factory=list)
+    """Indexes into ``findings`` that the earlier delivery did not have."""
+    fixed: list[Finding] = Field(default_factory=list)
+    """The earlier delivery's findings that are gone."""
+
+    def statuses(self) -> dict[int, str]:
+        """Finding index -> ``still there`` or ``new`` (a finding added after the comparison, such
+        as a renderer's crash, has none)."""
+        return {**dict.fromkeys(self.new, "new"), **dict.fromkeys(self.still_there, "still there")}

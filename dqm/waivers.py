@@ -1,0 +1,195 @@
+"""Waivers: exceptions a data team accepts, honoured by the verdict and listed beside it.
+
+A waiver file (YAML, ``docs/delivery.md``)::
+
+    waivers:
+      - code: MPP_MISSING            # or check: slide.mpp_missing (both: both must match)
+        item: "HOSP-B-*"             # a glob over the item (slide id), or
+        file: "hospital_b/*.svs"     # a glob over the finding's file
+        reason: scanner writes no resolution; measured on the glass
+        approved_by: J. Kim (data manager)
+        expires: 2027-03-31          # the last day it holds
+
+A waiver covers a finding when its code (and/or check) is the finding's and its patterns match
+the finding's item and file. Patterns are matched as written and as the run's masker writes them,
+so a waiver naming a slide id also covers it in a masked ``results.json``. A crashed check is
+never waived (the item was not verified). Waived findings stay in ``findings``; they no longer
+make a file or a value inaccurate, so syntactic accuracy and the verdict are decided again
+(:func:`dqm.syntactic.accuracy.rewaived`). An expired waiver covers nothing; an expired or unused
+waiver is a warning.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections import defaultdict
+from collections.abc import Callable
+from fnmatch import fnmatchcase
+from pathlib import Path
+
+import yaml
+from pydantic import ValidationError
+
+from dqm.delivery import Waiver, WaiverFile, WaiverSection, WaiverUse
+from dqm.facts import Ratio
+from dqm.findings import Aspect, Finding
+from dqm.results import QualityResult
+
+MAX_WAIVER_BYTES = 1_000_000
+
+
+class WaiverError(ValueError):
+    """A waiver file that cannot be read or does not validate."""
+
+
+def load_waivers(path: Path, max_errors: int = 5) -> list[Waiver]:
+    """The waivers of a YAML file.
+
+    Raises
+    ------
+    WaiverError
+        The file is missing, too large, not YAML, or not a valid waiver file; the message names
+        the first ``max_errors`` problems with their places (``waivers/2/expires``).
+    """
+    try:
+        if path.stat().st_size > MAX_WAIVER_BYTES:
+            raise WaiverError(f"waiver file {path} is larger than {MAX_WAIVER_BYTES:,} bytes")
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise WaiverError(
+            f"cannot read waiver file {path}: {getattr(exc, 'strerror', None) or exc}"
+        ) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise WaiverError(f"waiver file {path} is not YAML: {exc}") from None
+    try:
+        return WaiverFile.model_validate(data).waivers
+    except ValidationError as exc:
+        errors = exc.errors()
+        lines = [
+            f"  {'/'.join(str(p) for p in e['loc']) or '(top)'}: {e['msg']}" for e in errors[:max_errors]
+        ]
+        more = f"\n  … and {len(errors) - max_errors} more" if len(errors) > max_errors else ""
+        raise WaiverError(f"waiver file {path} is not valid:\n" + "\n".join(lines) + more) from None
+
+
+_TOKEN = re.compile(r"\[([A-Z0-9_]+-[0-9a-f]{10})\]")
+"""A masked identifier (:meth:`dqm.identifiers.Masker.token`): its brackets are not a glob's."""
+
+
+def _masked_glob(pattern: str, mask: Callable[[str], str]) -> str:
+    return _TOKEN.sub(r"[[]\1[]]", mask(pattern))
+
+
+def _globs(pattern: str | None, mask: Callable[[str], str] | None) -> tuple[str, ...] | None:
+    """The globs a pattern matches with: as written and, when it names an identifier, as masked."""
+    if pattern is None:
+        return None
+    masked = _masked_glob(pattern, mask) if mask is not None else pattern
+    return (pattern,) if masked == pattern else (pattern, masked)
+
+
+def _hit(globs: tuple[str, ...] | None, value: str | None) -> bool:
+    if globs is None:
+        return True
+    return value is not None and any(fnmatchcase(value, g) for g in globs)
+
+
+def _covers(waiver: Waiver, items: tuple[str, ...] | None, files: tuple[str, ...] | None, f: Finding) -> bool:
+    if f.aspect == Aspect.INTERNAL:
+        return False
+    if waiver.code is not None and waiver.code != f.code:
+        return False
+    if waiver.check is not None and waiver.check != f.check:
+        return False
+    return _hit(items, f.item_id) and _hit(files, f.location.file)
+
+
+def covers(waiver: Waiver, finding: Finding, mask: Callable[[str], str] | None = None) -> bool:
+    """Whether ``waiver`` names ``finding`` (expiry aside)."""
+    return _covers(waiver, _globs(waiver.item, mask), _globs(waiver.file, mask), finding)
+
+
+def _use(
+    waiver: Waiver,
+    findings: list[Finding],
+    by_name: dict[str, list[int]],
+    today: dt.date,
+    mask: Callable[[str], str] | None,
+) -> WaiverUse:
+    items, files = _globs(waiver.item, mask), _globs(waiver.file, mask)  # masked once, not per finding
+    name = waiver.code if waiver.code is not None else waiver.check
+    candidates = by_name.get(name or "", [])  # a waiver names a code or a check: only those findings
+    matched = [i for i in candidates if _covers(waiver, items, files, findings[i])]
+    if waiver.expires < today:
+        return WaiverUse(waiver=waiver, status="expired", would_cover=len(matched))
+    return WaiverUse(waiver=waiver, status="active" if matched else "unused", covered=matched)
+
+
+def _by_name(findings: list[Finding]) -> dict[str, list[int]]:
+    """Finding indexes by code and by check (codes are UPPER_SNAKE, check ids dotted lower case)."""
+    out: dict[str, list[int]] = defaultdict(list)
+    for i, f in enumerate(findings):
+        out[f.code].append(i)
+        if f.check != f.code:
+            out[f.check].append(i)
+    return out
+
+
+def _warning(use: WaiverUse) -> str | None:
+    w = use.waiver
+    if use.status == "expired":
+        what = (
+            f"the {use.would_cover} findings it matches count again"
+            if use.would_cover
+            else "it matches no finding"
+        )
+        return (
+            f"waiver {w.describe()} (approved by {w.approved_by}) expired on {w.expires.isoformat()}: {what}"
+        )
+    if use.status == "unused":
+        return f"waiver {w.describe()} (approved by {w.approved_by}) matched no finding"
+    return None
+
+
+def table_rows(result: QualityResult) -> int:
+    """The clinical table's data rows, as the items name them (a whole missing column counts one
+    missing value per row)."""
+    return sum(i.row is not None for i in result.items)
+
+
+def with_waivers(
+    result: QualityResult,
+    waivers: list[Waiver],
+    source: str,
+    today: dt.date | None = None,
+    mask: Callable[[str], str] | None = None,
+) -> QualityResult:
+    """``result`` decided with ``waivers`` (judged on ``today``, UTC by default): its ``waivers``
+    section, syntactic accuracy without the waived findings and the verdict again. Waivers the
+    result already held are replaced; the findings are never changed."""
+    from dqm.audit import with_verdict
+    from dqm.syntactic.accuracy import rewaived
+
+    today = today or dt.datetime.now(dt.UTC).date()
+    findings = result.findings
+    by_name = _by_name(findings)
+    uses = [_use(w, findings, by_name, today, mask) for w in waivers]
+    waived = sorted({i for u in uses for i in u.covered})
+    before = set(result.waivers.waived) if result.waivers is not None else set()
+    syntactic = result.syntactic
+    measured: list[Ratio] = []
+    if syntactic is not None:
+        measured = result.waivers.measured if result.waivers is not None else list(syntactic.gates)
+        syntactic = rewaived(syntactic, findings, before, set(waived), table_rows(result))
+    section = WaiverSection(
+        source=source,
+        checked_on=today,
+        uses=uses,
+        waived=waived,
+        measured=measured,
+        warnings=[w for u in uses if (w := _warning(u)) is not None],
+    )
+    return with_verdict(result.model_copy(update={"syntactic": syntactic, "waivers": section}))

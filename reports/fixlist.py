@@ -1,0 +1,231 @@
+"""The fix list: what a hospital (one lot, or the whole batch) must fix, as HTML and CSV.
+
+Rendered from a ``results.json`` alone: the findings of the lot's items grouped by file, each with
+its place in the file (pointer, lesion, table row, line), whether the earlier delivery had it
+(``redelivery``) and the waiver that covers it (``waivers``). Names are as the results name them:
+masked where the audit masked them (the hospital holds the ``--identifier-map``). The HTML is
+escaped by Jinja2 and carries no script; every CSV cell goes through
+:func:`dqm.output.spreadsheet_safe`.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import hashlib
+import io
+from collections.abc import Callable
+from dataclasses import dataclass
+from itertools import groupby
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
+
+from dqm.facts import ItemSummary
+from dqm.findings import Finding
+from dqm.output import spreadsheet_safe
+from dqm.results import QualityResult
+
+TEXT = {
+    "title": "Fix list",
+    "title_lot": "Fix list: {field} {lot}",
+    "intro": (
+        "What must be fixed before the delivery is accepted: {n} findings in {files} files of {items} "
+        "slides. Errors must be fixed; warnings should be looked at. Names are as the results name them "
+        "(masked identifiers: look them up in your identifier map)."
+    ),
+    "batch": "Batch fingerprint {fingerprint}, checked {created} with profile {profile}.",
+    "none": "Nothing to fix: no finding on these slides.",
+    "no_file": "(no file) slide {item}",
+    "fixed": "Fixed since the earlier delivery ({n})",
+    "redelivery": "Compared with the earlier delivery {baseline}: {fixed} fixed, {still} still there, {new} new.",
+    "waived": "waived: {what} ({reason}; approved by {who}, until {until})",
+    "col_file": "file",
+    "col_item": "slide",
+    "col_severity": "severity",
+    "col_code": "code",
+    "col_check": "check",
+    "col_where": "where in the file",
+    "col_message": "message",
+    "col_status": "status",
+    "col_waiver": "waiver",
+}
+"""Every string the fix list shows (English; the report's language once it has more than one)."""
+
+CSV_COLUMNS = ("file", "item", "severity", "code", "check", "where", "message", "status", "waiver")
+SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
+BUILT_IN_LOT_FIELDS = ("institution", "diagnosis")
+"""Fields an item carries outside its clinical record."""
+
+
+class LotError(ValueError):
+    """A lot that the results cannot select (no such field, or no item of that value)."""
+
+
+@dataclass(frozen=True, slots=True)
+class FixRow:
+    """One finding to fix."""
+
+    file: str
+    item: str
+    severity: str
+    code: str
+    check: str
+    where: str
+    message: str
+    status: str
+    """``new`` or ``still there`` against the earlier delivery; empty without one."""
+    waiver: str
+    """The waiver that covers the finding; empty when none does."""
+
+
+def lot_of(item: ItemSummary, field: str) -> str | None:
+    """The lot of ``item``: the value of ``field`` in its clinical record (``institution`` and
+    ``diagnosis`` also from the item itself)."""
+    if item.clinical.get(field) not in (None, ""):
+        return item.clinical[field]
+    return getattr(item, field) if field in BUILT_IN_LOT_FIELDS else None
+
+
+def lot_items(
+    result: QualityResult, field: str, lot: str, mask: Callable[[str], str] | None = None
+) -> set[str]:
+    """The slide ids of the items whose ``field`` is ``lot`` (or ``lot`` as the masker writes it).
+
+    Raises
+    ------
+    LotError
+        No item carries ``field``, or none has the value ``lot`` (the message names the lots there are).
+    """
+    values = {i.slide_id: lot_of(i, field) for i in result.items}
+    lots = sorted({v for v in values.values() if v is not None})
+    if not lots:
+        kept = sorted({k for i in result.items for k in i.clinical} | set(BUILT_IN_LOT_FIELDS))
+        raise LotError(
+            f"the results' items carry no field {field!r} (their fields: {', '.join(kept)}); "
+            "choose another --lot-by, or audit with a profile that keeps the field in the clinical record"
+        )
+    wanted = {lot, mask(lot)} if mask is not None else {lot}
+    chosen = {s for s, v in values.items() if v in wanted}
+    if not chosen:
+        shown = ", ".join(lots[:20]) + (f" … ({len(lots)} lots)" if len(lots) > 20 else "")
+        raise LotError(f"no item has {field} {lot!r} (lots by {field}: {shown})")
+    return chosen
+
+
+def _where(f: Finding) -> str:
+    text = f.location.describe()
+    file = f.location.file
+    return text[len(file) :].lstrip() if file and text.startswith(file) else text
+
+
+def _in_lot(f: Finding, items: set[str] | None, files: set[str]) -> bool:
+    return items is None or f.item_id in items or (f.location.file is not None and f.location.file in files)
+
+
+def _lot_files(result: QualityResult, items: set[str] | None) -> set[str]:
+    if items is None:
+        return set()
+    return {p for i in result.items if i.slide_id in items for p in (i.image_path, i.annotation_path) if p}
+
+
+def _row(f: Finding, status: str, waiver: str) -> FixRow:
+    return FixRow(
+        file=f.location.file or TEXT["no_file"].format(item=f.item_id),
+        item=f.item_id,
+        severity=f.severity.value,
+        code=f.code,
+        check=f.check,
+        where=_where(f),
+        message=f.message,
+        status=status,
+        waiver=waiver,
+    )
+
+
+def _sorted(rows: list[FixRow]) -> list[FixRow]:
+    return sorted(rows, key=lambda r: (r.file, SEVERITY_ORDER.get(r.severity, 3), r.where, r.code))
+
+
+def fix_rows(result: QualityResult, items: set[str] | None = None) -> list[FixRow]:
+    """The findings of ``items`` (slide ids; None: every finding, those of the batch included),
+    sorted by file, then severity and place."""
+    statuses = result.redelivery.statuses() if result.redelivery is not None else {}
+    waivers: dict[int, str] = {}
+    for use in result.waivers.uses if result.waivers is not None else []:
+        w = use.waiver
+        text = TEXT["waived"].format(
+            what=w.describe(), reason=w.reason, who=w.approved_by, until=w.expires.isoformat()
+        )
+        for i in use.covered:
+            waivers.setdefault(i, text)
+    files = _lot_files(result, items)
+    rows = [
+        _row(f, statuses.get(i, ""), waivers.get(i, ""))
+        for i, f in enumerate(result.findings)
+        if _in_lot(f, items, files)
+    ]
+    return _sorted(rows)
+
+
+def fixed_rows(result: QualityResult, items: set[str] | None = None) -> list[FixRow]:
+    """The earlier delivery's findings of ``items`` that the redelivery fixed."""
+    if result.redelivery is None:
+        return []
+    files = _lot_files(result, items)
+    return _sorted([_row(f, "fixed", "") for f in result.redelivery.fixed if _in_lot(f, items, files)])
+
+
+def render_fixlist_csv(rows: list[FixRow]) -> str:
+    """One line per finding (``CSV_COLUMNS``, headed in :data:`TEXT`'s words), spreadsheet-safe."""
+    buffer = io.StringIO()
+    w = csv.writer(buffer, lineterminator="\n")
+    w.writerow([TEXT[f"col_{c}"] for c in CSV_COLUMNS])
+    for r in rows:
+        w.writerow([spreadsheet_safe(str(getattr(r, c))) for c in CSV_COLUMNS])
+    return buffer.getvalue()
+
+
+STYLE = (
+    "body{font:14px/1.45 system-ui,sans-serif;color:#1d2330;margin:2rem auto;max-width:1200px;padding:0 1rem}"
+    "table{border-collapse:collapse;width:100%;margin:.5rem 0 1.5rem}"
+    "th,td{border-bottom:1px solid #d8dce3;padding:4px 6px;text-align:left;vertical-align:top}"
+    "code{word-break:break-all}.error{color:#b42318;font-weight:600}.warning{color:#a15c07}"
+    ".info,.muted{color:#5b6270}h2{font-size:16px;margin-top:1.5rem;word-break:break-all}"
+)
+
+
+def render_fixlist_html(
+    result: QualityResult, rows: list[FixRow], fixed: list[FixRow], lot: str | None = None, field: str = ""
+) -> str:
+    """The fix list as one HTML page: a table per file; no script, styles allowed by hash alone."""
+    env = Environment(
+        loader=PackageLoader("reports", "templates"), autoescape=select_autoescape(["html", "j2"])
+    )
+    digest = base64.b64encode(hashlib.sha256(STYLE.encode("utf-8")).digest()).decode()
+    groups = [(file, list(rs)) for file, rs in groupby(rows, key=lambda r: r.file)]
+    d = result.redelivery
+    return env.get_template("fixlist.html.j2").render(
+        T=TEXT,
+        title=TEXT["title_lot"].format(field=field, lot=lot) if lot is not None else TEXT["title"],
+        intro=TEXT["intro"].format(
+            n=len(rows), files=len(groups), items=len({r.item for r in rows} - {"batch"})
+        ),
+        batch=TEXT["batch"].format(
+            fingerprint=result.batch.fingerprint[:16],
+            created=result.created,
+            profile=f"{result.profile.name} {result.profile.version}",
+        ),
+        redelivery=None
+        if d is None
+        else TEXT["redelivery"].format(
+            baseline=d.baseline,
+            fixed=len(fixed),
+            still=sum(r.status == "still there" for r in rows),
+            new=sum(r.status == "new" for r in rows),
+        ),
+        groups=groups,
+        fixed=fixed,
+        style=Markup(STYLE),  # dqm's own constant, allowed by its hash
+        csp=f"default-src 'none'; style-src 'sha256-{digest}'; base-uri 'none'; form-action 'none'",
+    )

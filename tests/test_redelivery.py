@@ -1,0 +1,152 @@
+"""A redelivery against the earlier delivery (fixed, still there, new) and ``dqm gate --new-only``."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from dqm.cli import app
+from dqm.findings import Aspect, Finding, Location, Severity
+from dqm.redelivery import compare_findings, masked_findings
+from dqm.results import QualityResult
+
+runner = CliRunner()
+
+
+def finding(item: str, code: str, **loc: object) -> Finding:
+    return Finding(
+        item_id=item,
+        check="geometry.validity",
+        code=code,
+        severity=Severity.ERROR,
+        aspect=Aspect.FORMAT,
+        message=f"{code} on {item}",
+        location=Location.model_validate(loc),
+    )
+
+
+def test_findings_are_paired_on_item_code_and_place() -> None:
+    old = [
+        finding("S1", "SELF_INTERSECTION", file="a/S1.json", pointer="/lesions/0/geometry", vertex=3),
+        finding("S1", "SELF_INTERSECTION", file="a/S1.json", pointer="/lesions/0/geometry", vertex=9),
+        finding("S2", "CLASS_UNKNOWN", file="a/S2.json", pointer="/lesions/1/class"),
+        finding("S3", "INVALID_JSON", file="a/S3.json", line=4, char=2),
+    ]
+    new = [
+        finding("S3", "INVALID_JSON", file="a/S3.json", line=40, char=1),  # the file was edited: same finding
+        finding("S1", "SELF_INTERSECTION", file="a/S1.json", pointer="/lesions/0/geometry", vertex=5),
+        finding("S2", "CLASS_UNKNOWN", file="a/S2.json", pointer="/lesions/2/class"),  # another lesion
+        finding("S4", "CLASS_UNKNOWN", file="a/S4.json", pointer="/lesions/1/class"),
+    ]
+    still, fresh, fixed = compare_findings(old, new)
+    assert still == [0, 1]
+    assert fresh == [2, 3]
+    assert fixed == [1, 2]  # one of the two equal S1 findings is gone, and S2's lesion 1
+    assert compare_findings([], new) == ([], [0, 1, 2, 3], [])
+    assert compare_findings(old, []) == ([], [], [0, 1, 2, 3])
+
+
+def test_findings_are_compared_as_the_outputs_name_them() -> None:
+    mask = lambda s: s.replace("S900101-1234567", "[KOREAN_RRN-0123456789]")  # noqa: E731
+    f = finding("S900101-1234567", "CLASS_UNKNOWN", file="a/S900101-1234567.json")
+    (masked,) = masked_findings([f], mask)
+    assert masked.item_id == "[KOREAN_RRN-0123456789]"
+    assert masked.location.file == "a/[KOREAN_RRN-0123456789].json"
+    assert masked_findings([f], None) == [f]
+
+
+@pytest.fixture(scope="module")
+def deliveries(defect_batch: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
+    """The defect batch audited, then redelivered with one defect fixed and one introduced."""
+    work = tmp_path_factory.mktemp("redelivery")
+    first = work / "first"
+    res = runner.invoke(app, ["audit", str(defect_batch), "--out", str(first), "--stages", "syntactic"])
+    assert res.exit_code == 1, res.output
+    result = QualityResult.load(first / "results.json")
+    fixed = next(f for f in result.findings if f.code == "CLASS_UNKNOWN" and f.location.file)
+    again = work / "batch"
+    shutil.copytree(defect_batch, again)
+    doc = json.loads((again / fixed.location.file).read_text(encoding="utf-8"))
+    lesion = int(fixed.location.pointer.split("/")[2])
+    doc["lesions"][lesion]["class"] = next(
+        les["class"] for les in doc["lesions"] if les is not doc["lesions"][lesion]
+    ) if len(doc["lesions"]) > 1 else "BCC"  # fmt: skip
+    (again / fixed.location.file).write_text(json.dumps(doc), encoding="utf-8")
+    clean = next(
+        i.annotation_path for i in result.items if i.errors == 0 and i.warnings == 0 and i.annotation_path
+    )
+    doc = json.loads((again / clean).read_text(encoding="utf-8"))
+    doc["lesions"][0]["class"] = "Tumour of nowhere"
+    (again / clean).write_text(json.dumps(doc), encoding="utf-8")
+    second = work / "second"
+    res = runner.invoke(
+        app,
+        ["audit", str(again), "--out", str(second), "--stages", "syntactic", "--baseline", str(first)],
+    )
+    assert res.exit_code == 1, res.output
+    assert "redelivery:" in res.output
+    return first / "results.json", second / "results.json", again
+
+
+def test_a_redelivery_says_fixed_still_there_and_new(deliveries: tuple[Path, Path, Path]) -> None:
+    first, second, _ = deliveries
+    old, new = QualityResult.load(first), QualityResult.load(second)
+    d = new.redelivery
+    assert d is not None and d.baseline == str(first) and d.baseline_fingerprint == old.batch.fingerprint
+    assert sorted(d.still_there + d.new) == list(range(len(new.findings)))
+    assert len(d.still_there) + len(d.fixed) == len(old.findings)
+    assert any(f.code == "CLASS_UNKNOWN" for f in d.fixed)
+    assert {new.findings[i].code for i in d.new} >= {"CLASS_UNKNOWN"}
+    page = (second.parent / "report.html").read_text(encoding="utf-8")
+    assert 'id="redelivery"' in page and f'data-redelivery="fixed">{len(d.fixed)} fixed' in page
+    summary = (second.parent / "summary.md").read_text(encoding="utf-8")
+    assert (
+        f"Redelivery: {len(d.fixed)} findings fixed, {len(d.still_there)} still there, {len(d.new)} new."
+        in summary
+    )
+
+
+def test_gate_new_only_fails_on_new_findings_alone(deliveries: tuple[Path, Path, Path]) -> None:
+    first, second, _ = deliveries
+    res = runner.invoke(app, ["gate", str(first), "--new-only", str(first)])
+    assert res.exit_code == 0, res.output  # nothing new: the known findings do not fail it
+    assert "PASS     syntactic" in res.output and "0 findings not in the baseline" in res.output
+    res = runner.invoke(app, ["gate", str(second), "--new-only", str(first.parent)])
+    assert res.exit_code == 1, res.output
+    assert "NEW    " in res.output and "CLASS_UNKNOWN" in res.output
+    assert runner.invoke(app, ["gate", str(second)]).exit_code == 1
+    res = runner.invoke(app, ["gate", str(second), "--new-only", str(first.parent / "absent.json")])
+    assert res.exit_code == 2 and "no such baseline" in res.output
+    res = runner.invoke(app, ["gate", str(second), "--new-only", str(second.parent.parent / "batch")])
+    assert res.exit_code == 2 and "no such results.json" in " ".join(res.output.split())  # a batch folder
+
+
+def test_new_only_honours_waivers(deliveries: tuple[Path, Path, Path], tmp_path: Path) -> None:
+    first, second, _ = deliveries
+    new = QualityResult.load(second)
+    assert new.redelivery is not None
+    codes = sorted({new.findings[i].code for i in new.redelivery.new})
+    waivers = tmp_path / "w.yaml"
+    waivers.write_text(
+        "waivers:\n"
+        + "".join(
+            f"  - code: {c}\n    item: '*'\n    reason: known\n    approved_by: QA\n    expires: 2999-01-01\n"
+            for c in codes
+        ),
+        encoding="utf-8",
+    )
+    res = runner.invoke(app, ["gate", str(second), "--new-only", str(first), "--waivers", str(waivers)])
+    assert res.exit_code == 0, res.output
+
+
+def test_a_batch_folder_baseline_without_diversity_is_a_usage_error(
+    deliveries: tuple[Path, Path, Path], defect_batch: Path, tmp_path: Path
+) -> None:
+    _, _, again = deliveries
+    args = ["audit", str(again), "--out", str(tmp_path / "o"), "--stages", "syntactic", "--baseline"]
+    res = runner.invoke(app, [*args, str(defect_batch)])
+    assert res.exit_code == 2 and "diversity stage" in res.output

@@ -1,0 +1,312 @@
+"""Waivers: the file, what each one covers, syntactic accuracy decided again, and the commands."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from dqm.cli import app
+from dqm.delivery import Waiver
+from dqm.findings import Aspect, Finding, Location, Severity
+from dqm.identifiers import Masker
+from dqm.results import QualityResult
+from dqm.runner import RunOptions, run_batch
+from dqm.syntactic.accuracy import counts_against, rewaived, syntactic_result
+from dqm.waivers import WaiverError, covers, load_waivers, table_rows, with_waivers
+
+runner = CliRunner()
+TODAY = dt.date(2026, 6, 1)
+
+
+def waiver(**fields: object) -> Waiver:
+    base: dict[str, object] = {
+        "item": "*",
+        "reason": "accepted",
+        "approved_by": "QA lead",
+        "expires": "2027-01-01",
+    }
+    return Waiver.model_validate({**base, **fields})
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def defect_run(defect_batch: Path, profile):  # type: ignore[no-untyped-def]
+    return run_batch(defect_batch, profile, RunOptions(workers=1))
+
+
+@pytest.fixture(scope="module")
+def defect_result(defect_run) -> QualityResult:  # type: ignore[no-untyped-def]
+    from dqm.audit import build_result
+
+    return build_result(defect_run, ["dqm", "audit"])
+
+
+def test_a_waiver_file_loads(tmp_path: Path) -> None:
+    path = write(
+        tmp_path / "w.yaml",
+        "waivers:\n"
+        "  - code: MPP_MISSING\n    file: 'hospital_b/*.svs'\n    reason: no resolution\n"
+        "    approved_by: J. Kim\n    expires: 2027-03-31\n"
+        "  - check: slide.resolution\n    item: '*'\n    reason: r\n    approved_by: QA\n    expires: 2026-01-01\n",
+    )
+    first, second = load_waivers(path)
+    assert (first.code, first.file, first.expires) == (
+        "MPP_MISSING",
+        "hospital_b/*.svs",
+        dt.date(2027, 3, 31),
+    )
+    assert (second.check, second.item) == ("slide.resolution", "*")
+
+
+@pytest.mark.parametrize(
+    "text, said",
+    [
+        ("waivers:\n  - code: X\n    item: '*'\n    approved_by: a\n    expires: 2027-01-01\n", "waivers/0/reason"),
+        ("waivers:\n  - code: X\n    item: '*'\n    reason: r\n    approved_by: a\n    expires: soon\n", "expires"),
+        ("waivers:\n  - item: '*'\n    reason: r\n    approved_by: a\n    expires: 2027-01-01\n", "code or a check"),
+        ("waivers:\n  - code: X\n    reason: r\n    approved_by: a\n    expires: 2027-01-01\n", "item or a file"),
+        ("waivers:\n  - code: X\n    item: '*'\n    reason: r\n    approved_by: a\n    expires: 2027-01-01\n"
+         "    colour: red\n", "colour"),
+        ("waivers: [\n", "not YAML"),
+        ("- code: X\n", "(top)"),
+        ("waivers: []\n", "waivers"),
+    ],
+)  # fmt: skip
+def test_a_malformed_waiver_file_says_what_is_wrong(tmp_path: Path, text: str, said: str) -> None:
+    with pytest.raises(WaiverError, match=r"not (valid|YAML)") as info:
+        load_waivers(write(tmp_path / "w.yaml", text))
+    assert said in str(info.value)
+
+
+def test_a_missing_or_binary_waiver_file_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(WaiverError, match="cannot read"):
+        load_waivers(tmp_path / "absent.yaml")
+    (tmp_path / "bin.yaml").write_bytes(b"\xff\xfe\x00garbage")
+    with pytest.raises(WaiverError, match="cannot read"):
+        load_waivers(tmp_path / "bin.yaml")
+
+
+def test_what_a_waiver_covers(profile) -> None:  # type: ignore[no-untyped-def]
+    f = Finding(
+        item_id="HOSP-B-0007",
+        check="slide.resolution",
+        code="MPP_MISSING",
+        severity=Severity.ERROR,
+        aspect=Aspect.IMAGE,
+        message="m",
+        location=Location(file="hospital_b/0007.svs"),
+    )
+    assert covers(waiver(code="MPP_MISSING"), f)
+    assert covers(waiver(code="MPP_MISSING", check="slide.resolution", item="HOSP-B-*"), f)
+    assert covers(waiver(check="slide.resolution", item=None, file="hospital_b/*.svs"), f)
+    assert not covers(waiver(code="MPP_MISSING", check="slide.other"), f)
+    assert not covers(waiver(code="MPP_MISSING", item="HOSP-A-*"), f)
+    assert not covers(waiver(code="MPP_MISSING", item="hosp-b-*"), f)  # case matters
+    assert not covers(waiver(code="MPP_MISSING", item=None, file="hospital_a/*"), f)
+    # a masked results.json names the item by its token: the pattern is masked the same way
+    mask = Masker(profile.deid, b"a test key of 16+ bytes")
+    rrn = "S900101-1234567"
+    masked = f.model_copy(update={"item_id": mask(rrn), "location": Location(file=mask(f"b/{rrn}.svs"))})
+    assert masked.item_id != rrn
+    assert covers(waiver(code="MPP_MISSING", item=rrn), masked, mask)
+    assert covers(waiver(code="MPP_MISSING", item=None, file=f"b/{rrn}.*"), masked, mask)
+    assert not covers(waiver(code="MPP_MISSING", item="S900101-1234568"), masked, mask)
+    crash = f.model_copy(update={"aspect": Aspect.INTERNAL, "code": "CHECK_CRASHED"})
+    assert not covers(waiver(code="CHECK_CRASHED"), crash)  # a crash is never waived
+
+
+def _without(run, drop: set[int]):  # type: ignore[no-untyped-def]
+    """The run with the findings at ``drop`` (indexes into run.findings) left out."""
+    index = 0
+    outcomes = []
+    for o in run.outcomes:
+        kept = [f for k, f in enumerate(o.findings, start=index) if k not in drop]
+        index += len(o.findings)
+        outcomes.append(dataclasses.replace(o, findings=kept))
+    batch = [f for k, f in enumerate(run.batch_findings, start=index) if k not in drop]
+    return dataclasses.replace(run, outcomes=outcomes, batch_findings=batch)
+
+
+def test_waiving_a_code_gives_the_figures_of_a_run_without_its_findings(defect_run) -> None:  # type: ignore[no-untyped-def]
+    findings = defect_run.findings
+    measured = syntactic_result(defect_run)
+    rows = table_rows(QualityResult.model_construct(items=[o.summary for o in defect_run.outcomes]))
+    compared = 0
+    for code in sorted({f.code for f in findings if counts_against(f)}):
+        drop = {i for i, f in enumerate(findings) if f.code == code}
+        expected = syntactic_result(_without(defect_run, drop))
+        if expected.files_total != measured.files_total:
+            continue  # a file only its finding names (a missing file) leaves the universe when dropped
+        got = rewaived(measured, findings, set(), drop, rows)
+        for field in (
+            "files_valid",
+            "values_valid",
+            "structure",
+            "format",
+            "gates",
+            "passed",
+            "file_accuracy",
+        ):
+            assert getattr(got, field) == getattr(expected, field), (code, field)
+        back = rewaived(got, findings, drop, set(), rows)  # and back again
+        assert (back.files_valid, back.values_valid, back.gates) == (
+            measured.files_valid,
+            measured.values_valid,
+            measured.gates,
+        )
+        compared += 1
+    assert compared >= 5
+
+
+def test_waivers_decide_the_verdict_and_never_remove_a_finding(defect_result: QualityResult) -> None:
+    counting = sorted({(f.code, f.check) for f in defect_result.findings if counts_against(f)})
+    assert defect_result.syntactic is not None and not defect_result.syntactic.passed
+    everything = [waiver(code=code) for code, _ in counting]
+    decided = with_waivers(defect_result, everything, "w.yaml", TODAY)
+    assert decided.findings == defect_result.findings
+    assert decided.syntactic is not None
+    if defect_result.syntactic.crashed == 0:
+        assert decided.syntactic.passed and "syntactic" not in decided.verdict.failed
+    assert decided.waivers is not None and decided.waivers.measured == defect_result.syntactic.gates
+    assert decided.waivers.waived == sorted(
+        i for i, f in enumerate(defect_result.findings) if counts_against(f) and f.aspect != Aspect.INTERNAL
+    )
+    assert all(u.status == "active" and u.covered for u in decided.waivers.uses)
+    # decided again with a waiver that matches nothing: the figures as measured
+    again = with_waivers(decided, [waiver(code="NO_SUCH_CODE")], "w2.yaml", TODAY)
+    assert again.syntactic == defect_result.syntactic
+    assert again.waivers is not None and again.waivers.measured == defect_result.syntactic.gates
+    assert again.waivers.warnings == ["waiver NO_SUCH_CODE on * (approved by QA lead) matched no finding"]
+
+
+def test_an_expired_waiver_covers_nothing_and_warns(defect_result: QualityResult) -> None:
+    code = next(f.code for f in defect_result.findings if counts_against(f))
+    n = sum(f.code == code for f in defect_result.findings)
+    decided = with_waivers(defect_result, [waiver(code=code, expires="2026-05-31")], "w.yaml", TODAY)
+    assert decided.waivers is not None
+    (use,) = decided.waivers.uses
+    assert (use.status, use.covered, use.would_cover) == ("expired", [], n)
+    assert decided.syntactic == defect_result.syntactic
+    assert f"expired on 2026-05-31: the {n} findings it matches count again" in decided.waivers.warnings[0]
+    on_its_last_day = with_waivers(defect_result, [waiver(code=code, expires="2026-06-01")], "w.yaml", TODAY)
+    assert on_its_last_day.waivers is not None and on_its_last_day.waivers.uses[0].status == "active"
+
+
+@pytest.fixture(scope="module")
+def audited_out(defect_batch: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("waived") / "out"
+    res = runner.invoke(app, ["audit", str(defect_batch), "--out", str(out), "--stages", "syntactic"])
+    assert res.exit_code == 1, res.output
+    return out
+
+
+def _waiver_file(tmp_path: Path, result: QualityResult, expired: bool = False) -> Path:
+    codes = sorted({f.code for f in result.findings if counts_against(f) and f.aspect != Aspect.INTERNAL})
+    lines = ["waivers:"]
+    for code in codes:
+        lines += [f"  - code: {code}", "    item: '*'", "    reason: accepted for this delivery",
+                  "    approved_by: QA lead", "    expires: 2999-12-31"]  # fmt: skip
+    lines += ["  - code: NO_SUCH_CODE", "    file: 'x/*'", "    reason: r", "    approved_by: a",
+              f"    expires: {'2000-01-01' if expired else '2999-12-31'}"]  # fmt: skip
+    return write(tmp_path / "waivers.yaml", "\n".join(lines) + "\n")
+
+
+def test_gate_and_report_honour_a_waiver_file(audited_out: Path, tmp_path: Path) -> None:
+    results = audited_out / "results.json"
+    result = QualityResult.load(results)
+    path = _waiver_file(tmp_path, result, expired=True)
+    res = runner.invoke(app, ["gate", str(results), "--waivers", str(path)])
+    assert res.exit_code == 0, res.output
+    assert "PASS     syntactic" in res.output
+    assert "expired on 2000-01-01" in res.output
+    res = runner.invoke(app, ["report", str(results), "-o", str(tmp_path / "r.html"), "--waivers", str(path)])
+    assert res.exit_code == 0, res.output
+    page = (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert (
+        'id="waivers"' in page
+        and 'data-waiver-status="expired"' in page
+        and "accepted for this delivery" in page
+    )
+    assert runner.invoke(app, ["gate", str(results)]).exit_code == 1  # without the file: as measured
+
+
+def test_an_audit_with_waivers_lists_them_and_keeps_every_finding(
+    defect_batch: Path, audited_out: Path, tmp_path: Path
+) -> None:
+    plain = QualityResult.load(audited_out / "results.json")
+    path = _waiver_file(tmp_path, plain)
+    out = tmp_path / "out"
+    args = ["audit", str(defect_batch), "--out", str(out), "--stages", "syntactic", "--waivers", str(path)]
+    res = runner.invoke(app, args)
+    assert res.exit_code == 0, res.output
+    assert "matched no finding" in res.output
+    data = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    assert len(data["findings"]) == len(plain.findings)
+    assert data["verdict"]["failed"] == []
+    assert {u["status"] for u in data["waivers"]["uses"]} == {"active", "unused"}
+    assert 'id="waivers"' in (out / "report.html").read_text(encoding="utf-8")
+    n = len(data["waivers"]["waived"])
+    assert f"waivers.yaml): {n} findings waived by" in (out / "summary.md").read_text(encoding="utf-8")
+
+
+def test_a_malformed_waiver_file_is_a_usage_error_before_any_work(
+    defect_batch: Path, audited_out: Path, tmp_path: Path
+) -> None:
+    bad = write(
+        tmp_path / "bad.yaml",
+        "waivers:\n  - code: X\n    item: '*'\n    approved_by: a\n    expires: 2027-01-01\n",
+    )
+    out = tmp_path / "never"
+    res = runner.invoke(app, ["audit", str(defect_batch), "--out", str(out), "--waivers", str(bad)])
+    assert res.exit_code == 2 and "waivers/0/reason" in res.output
+    assert not (out / "results.json").exists()
+    for command in (
+        ["gate", str(audited_out / "results.json")],
+        ["report", str(audited_out / "results.json"), "-o", str(tmp_path / "r.html")],
+    ):
+        res = runner.invoke(app, [*command, "--waivers", str(bad)])
+        assert res.exit_code == 2 and "reason" in res.output, res.output
+
+
+def test_junit_fails_no_testcase_on_waived_findings(defect_result: QualityResult) -> None:
+    import xml.etree.ElementTree as ET
+
+    from reports import render_junit
+
+    code = next(f.code for f in defect_result.findings if counts_against(f) and f.aspect != Aspect.INTERNAL)
+    decided = with_waivers(defect_result, [waiver(code=code)], "w.yaml", TODAY)
+    assert decided.syntactic is not None and not decided.syntactic.passed  # other codes still fail it
+
+    def case(result: QualityResult) -> ET.Element:
+        root = ET.fromstring(render_junit(result))
+        return next(c for c in root.iter("testcase") if c.get("name", "").startswith(f"{code} ("))
+
+    assert case(defect_result).find("failure") is not None
+    waived = case(decided)
+    assert waived.find("failure") is None and "(waived)" in (waived.findtext("system-out") or "")
+
+
+def test_a_hostile_waiver_file_is_refused_quickly(tmp_path: Path) -> None:
+    one = "  - code: X\n    item: '*'\n    reason: r\n    approved_by: a\n    expires: 2027-01-01\n"
+    with pytest.raises(WaiverError, match="at most 1000 items"):
+        load_waivers(write(tmp_path / "many.yaml", "waivers:\n" + one * 1001))
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{b}: &{b} [*{a}, *{a}, *{a}, *{a}, *{a}, *{a}, *{a}, *{a}, *{a}, *{a}]\n"
+        for a, b in zip("abcdefgh", "bcdefghi", strict=True)
+    )
+    with pytest.raises(WaiverError, match="waivers: Field required"):
+        load_waivers(write(tmp_path / "bomb.yaml", bomb + "wavers: [*i, *i]\n"))
+    with pytest.raises(WaiverError, match="should be a valid dictionary"):
+        load_waivers(write(tmp_path / "bomb2.yaml", bomb + "waivers: [*i, *i]\n"))
+    (tmp_path / "huge.yaml").write_bytes(b"#" * 1_000_001)
+    with pytest.raises(WaiverError, match="larger than"):
+        load_waivers(tmp_path / "huge.yaml")
