@@ -6,7 +6,7 @@ repository; nothing of it is kept here). Four runs of the ``smoke`` network on C
 
 1. ``patients``: dqm's own split, 30 % of the 16 patients held out; the interval resamples patients.
 2. ``glas-split``: GlaS's split (train -> test A, test B), the figure that stands beside published ones.
-3. ``kfold-clean``: 5-fold cross-fitting by patient, every image scored by a model that never saw it.
+3. ``kfold-clean``: ``--folds``-fold (default 5) cross-fitting by patient, every image scored by a model that never saw it.
 4. ``kfold-corrupt``: the same on a copy whose masks were corrupted on ``--corrupt`` of the images
    (shifted, eroded, swapped between images, dealt in turn); the Dice drop and precision at k of
    the suspicion ranking (k = the number of corrupted images scored: the share of the k most
@@ -46,22 +46,24 @@ EXAMPLE = ROOT / "examples" / "glas"
 RUNS = ("patients", "glas-split", "kfold-clean", "kfold-corrupt")
 
 
-def _profile(run: str) -> Any:
+def _profile(run: str, folds: int) -> Any:
     prof = load_validity_profile("smoke")
     if run == "glas-split":
         return load_validity_profile(EXAMPLE / "validity-split.yaml")
     if run.startswith("kfold"):
-        return prof.model_copy(update={"split": prof.split.model_copy(update={"mode": "kfold", "folds": 5})})
+        return prof.model_copy(
+            update={"split": prof.split.model_copy(update={"mode": "kfold", "folds": folds})}
+        )
     return prof
 
 
-def _validity(batch: Path, run: str, out: Path, workers: int) -> tuple[ValidityResult, float]:
+def _validity(batch: Path, run: str, out: Path, workers: int, folds: int) -> tuple[ValidityResult, float]:
     dataset = load_profile(EXAMPLE / "glas.yaml")
     t0 = time.perf_counter()
     checked = run_batch(batch, dataset, RunOptions(workers=workers))
     folder = out / f"run-{run}"
     shutil.rmtree(folder, ignore_errors=True)
-    v = validity_stage(checked, None, ValidityOptions(_profile(run), folder))
+    v = validity_stage(checked, None, ValidityOptions(_profile(run, folds), folder))
     return v, time.perf_counter() - t0
 
 
@@ -130,6 +132,7 @@ def main() -> int:
     ap.add_argument("--runs", default=",".join(RUNS), help=f"comma-separated, among {', '.join(RUNS)}")
     ap.add_argument("--corrupt", type=float, default=0.3, help="share of images whose masks are corrupted")
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("--folds", type=int, default=5, help="folds of the kfold runs")
     args = ap.parse_args()
     if not (args.glas / "metadata.csv").is_file():
         print(f"GlaS not found at {args.glas}", file=sys.stderr)
@@ -146,7 +149,12 @@ def main() -> int:
             [sys.executable, str(EXAMPLE / "build_batch.py"), "--glas", str(args.glas), "--out", str(batch)],
             check=True,
         )
-    out: dict[str, Any] = {"corrupt_fraction": args.corrupt, "cores": os.cpu_count(), "runs": {}}
+    out: dict[str, Any] = {
+        "corrupt_fraction": args.corrupt,
+        "folds": args.folds,
+        "cores": os.cpu_count(),
+        "runs": {},
+    }
     results: dict[str, ValidityResult] = {}
     for run in runs:
         source = batch
@@ -166,7 +174,7 @@ def main() -> int:
             kinds = {k: sum(c.kind == k for c in done) for k in ("shift", "erode", "swap")}
             print(f"corrupted {len(done)} images: {kinds}")
             out["corrupted"] = {"n": len(done), "kinds": kinds}
-        v, seconds = _validity(source, run, args.out, args.workers)
+        v, seconds = _validity(source, run, args.out, args.workers, args.folds)
         results[run] = v
         out["runs"][run] = _row(run, v, seconds)
         if corrupted:
