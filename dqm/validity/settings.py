@@ -92,6 +92,11 @@ class TrainingConfig(_Frozen):
     cpu_threads: int = Field(0, ge=0)
     """torch threads on CPU (0: one per available core). Runs are bit-reproducible for a given
     thread count; on a machine shared with other jobs, 1 avoids thread contention stalls."""
+    processes: int = Field(1, ge=1)
+    """Training processes (torch DistributedDataParallel, started by dqm): each trains on its share
+    of every epoch's tiles with ``batch_size / processes`` tiles per step and the gradients are
+    averaged, so a step still sees ``batch_size`` tiles. On CUDA one GPU per process (NCCL), on
+    CPU the gloo backend (``cpu_threads`` threads each). 1: one process, no torch.distributed."""
     flip: bool = True
     rotate90: bool = True
     intensity_shift: float = Field(0.05, ge=0, le=1)
