@@ -1,4 +1,4 @@
-"""``dqm convert``: normalise a delivery -- any supported format to native, or to QuPath GeoJSON.
+"""``dqm convert``: normalise a delivery -- any supported format to native, QuPath GeoJSON or a label mask.
 
 The source is read with the same readers as ``dqm validate`` (format detected by content), so
 what is converted is exactly what dqm checks: rings are written as read (no repair, no
@@ -7,27 +7,39 @@ multi-image file (COCO) gives one output file per image. What cannot be written 
 not guessed: a lesion without a readable outline is left out, and a native file needs the
 slide's size -- taken from the source, else from ``--slide`` (its header), else the file is not
 converted.
+
+A label mask (``--to mask``) is a PNG of the slide's size (or ``--downsample`` times smaller):
+each pixel whose centre lies in a lesion takes the lesion's class value -- the profile's
+``mask_values`` (its first value for the class), or the class's position in the taxonomy (1..K)
+when the profile maps none; 0 is background; overlaps paint the smaller lesion last
+(:mod:`dqm.raster`). 8-bit, 16-bit when a value needs it. A mask read by dqm and written back is
+the same mask, pixel for pixel (its outlines lie on pixel edges). Lesions whose class the profile
+does not know, or that has no value, are left out and reported.
 """
 
 from __future__ import annotations
 
+import io
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
+import numpy as np
 import orjson
 
-from dqm.coords import usable_mpp
+from dqm.coords import Frame, usable_mpp
 from dqm.model import Annotation, Lesion
 from dqm.output import write_file
 from dqm.profile import Profile
-from dqm.readers import read_annotation, resolve_classes
+from dqm.raster import label_layers, rasterise
+from dqm.readers import mask, read_annotation, resolve_classes
 from dqm.readers.common.geojson import to_coordinates
 from dqm.readers.native_schema import FORMAT_TAG
 
-Target = Literal["native", "qupath"]
-SUFFIX = {"native": ".json", "qupath": ".geojson"}
+Target = Literal["native", "qupath", "mask"]
+TARGETS: tuple[Target, ...] = ("native", "qupath", "mask")
+SUFFIX = {"native": ".json", "qupath": ".geojson", "mask": ".png"}
 UUID_NAMESPACE = uuid.UUID("8f0c6a52-5a1c-4d55-9a7e-4d1f6b0c2e11")
 
 
@@ -83,6 +95,60 @@ def _writable(lesion: Lesion) -> bool:
     return lesion.outline_read and bool(lesion.polygons) and all(poly for poly in lesion.polygons)
 
 
+def _class_name(ann: Annotation, lesion: Lesion) -> str:
+    """The class to write: as the source names it, but a label mask's pixel value becomes the class
+    id it resolves to (``255`` means nothing outside the mask)."""
+    if ann.format == mask.NAME and lesion.label:
+        return lesion.label
+    return lesion.raw_class if lesion.raw_class is not None else ""
+
+
+def mask_values(profile: Profile) -> dict[str, int]:
+    """Class id -> the pixel value a written mask gives it (see the module docstring)."""
+    if profile.mask_values:
+        out: dict[str, int] = {}
+        for value, cls in sorted(profile.mask_values.items()):
+            out.setdefault(cls, value)
+        return out
+    return {cls: k + 1 for k, cls in enumerate(profile.class_ids)}
+
+
+def to_mask(
+    ann: Annotation, profile: Profile, slide: SlideFacts | None, downsample: int = 1
+) -> tuple[np.ndarray | None, str | None, int]:
+    """The label image of one annotation, or why it cannot be written; and how many lesions were
+    left out for lack of a class value."""
+    width = ann.width or (slide.width if slide else None)
+    height = ann.height or (slide.height if slide else None)
+    if width is None or height is None:
+        return None, "the source does not state the slide size: pass --slide with the slide file", 0
+    rows, cols = max(1, int(height / downsample)), max(1, int(width / downsample))
+    if rows * cols > mask.MAX_PIXELS:
+        return (
+            None,
+            f"a {cols}x{rows} mask is over the {mask.MAX_PIXELS} pixel limit: pass a larger --downsample",
+            0,
+        )
+    index = mask_values(profile)
+    writable = [les for les in ann.lesions if _writable(les)]
+    unknown = sum(1 for les in writable if les.label not in index)
+    layers = label_layers(ann, index)
+    top = max(index.values(), default=0)
+    if top > 65535:
+        return None, f"class value {top} does not fit a 16-bit mask", unknown
+    dtype = np.uint8 if top <= 255 else np.uint16
+    if not layers:
+        return np.zeros((rows, cols), dtype), None, unknown
+    small = [(k, v) for k, v in enumerate(sorted(set(index.values())), start=1)]
+    # rasterise paints uint8 labels: paint ranks, then map ranks to the (possibly 16-bit) values
+    rank = {v: k for k, v in small}
+    painted = rasterise([(rank[v], g) for v, g in layers], Frame(downsample=downsample), (rows, cols))
+    lut = np.zeros(len(small) + 1, dtype)
+    for k, v in small:
+        lut[k] = v
+    return lut[painted], None, unknown
+
+
 def to_native(ann: Annotation, slide: SlideFacts | None) -> tuple[dict[str, Any] | None, str | None]:
     """A native document for one annotation, or why it cannot be written."""
     width, height = ann.width, ann.height
@@ -104,7 +170,7 @@ def to_native(ann: Annotation, slide: SlideFacts | None) -> tuple[dict[str, Any]
     lesions = [
         {
             "id": lesion.index,
-            "class": lesion.raw_class if lesion.raw_class is not None else "",
+            "class": _class_name(ann, lesion),
             "geometry": _geometry(lesion, close=False),
             "properties": _json_safe(lesion.properties),
         }
@@ -129,7 +195,7 @@ def to_qupath(ann: Annotation, profile: Profile) -> dict[str, Any]:
         if lesion.raw_class is not None:
             colour = profile.class_def(lesion.label).colour if lesion.label else "#888888"
             rgb = [int(colour[i : i + 2], 16) for i in (1, 3, 5)]
-            props["classification"] = {"name": lesion.raw_class, "color": rgb}
+            props["classification"] = {"name": _class_name(ann, lesion), "color": rgb}
         for key, value in _json_safe(lesion.properties).items():
             props.setdefault(key, value)
         features.append(
@@ -141,6 +207,14 @@ def to_qupath(ann: Annotation, profile: Profile) -> dict[str, Any]:
             }
         )
     return {"type": "FeatureCollection", "features": features}
+
+
+def _png(raster: np.ndarray) -> bytes:
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(raster).save(buf, format="PNG")
+    return buf.getvalue()
 
 
 def _name(src: Path, ann: Annotation, many: bool, target: Target) -> str:
@@ -158,6 +232,7 @@ def convert_file(
     slide: SlideFacts | None = None,
     force: bool = False,
     taken: set[Path] | None = None,
+    downsample: int = 1,
 ) -> Converted:
     """Convert one annotation file into ``out`` (created).
 
@@ -193,8 +268,20 @@ def convert_file(
             if doc is None:
                 result.problems.append(f"{src.name}: not converted ({why})")
                 continue
+            payload = orjson.dumps(doc, option=orjson.OPT_INDENT_2)
+        elif target == "mask":
+            raster, why, unknown = to_mask(ann, profile, slide, downsample)
+            if raster is None:
+                result.problems.append(f"{src.name}: not converted ({why})")
+                continue
+            if unknown:
+                result.problems.append(
+                    f"{src.name}: {unknown} lesion(s) whose class has no mask value left out"
+                )
+                skipped += unknown
+            payload = _png(raster)
         else:
-            doc = to_qupath(ann, profile)
+            payload = orjson.dumps(to_qupath(ann, profile), option=orjson.OPT_INDENT_2)
         dest = out / _name(src, ann, many, target)
         where = dest.resolve()
         if where == src.resolve():
@@ -209,7 +296,7 @@ def convert_file(
         if dest.exists() and not force:
             result.problems.append(f"{dest} exists: not overwritten (use --force)")
             continue
-        write_file(dest, orjson.dumps(doc, option=orjson.OPT_INDENT_2))
+        write_file(dest, payload, binary=target == "mask")
         taken.add(where)
         result.written.append(dest)
         result.lesions += len(ann.lesions) - skipped

@@ -26,6 +26,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "dqm.decided",
             "dqm.findings",
             "dqm.coords",
+            "dqm.raster",  # label rasters from outlines (validity, dqm convert --to mask)
             "dqm.model",
             "dqm.output",
             "dqm.identifiers",

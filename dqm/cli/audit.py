@@ -378,6 +378,12 @@ def _print_validity(v: Any) -> None:
             "FAIL" if failed else "pass",
         )
     out.print(table)
+    for t in v.by_test_set:
+        figures = ", ".join(
+            f"{cls}: pooled {fig(d.pooled.dice if d.pooled else None)}, slide {fig(d.dice, d.ci_low, d.ci_high)}"
+            for cls, d in t.dice_per_class.items()
+        )
+        out.print(f"test set {t.name} ({t.n_slides} slides, {t.n_groups} patients): {figures}", markup=False)
     mean = "n/a" if v.mean_dice is None else f"{v.mean_dice:.3f}"
     pooled = "" if v.pooled_mean_dice is None else f"pooled Dice {v.pooled_mean_dice:.3f}, "
     out.print(

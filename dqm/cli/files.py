@@ -170,7 +170,7 @@ def checks(
 @app.command()
 def convert(
     sources: Annotated[list[Path], typer.Argument(help="Annotation files (any supported format).")],
-    to: Annotated[str, typer.Option("--to", help="native | qupath")] = "native",
+    to: Annotated[str, typer.Option("--to", help="native | qupath | mask (a label PNG)")] = "native",
     out_dir: Annotated[Path, typer.Option("--out", "-o", help="Folder for the converted files.")] = Path(
         "converted"
     ),
@@ -179,13 +179,19 @@ def convert(
     ] = None,
     profile: ProfileOpt = None,
     force: Annotated[bool, typer.Option(help="Overwrite files in OUT.")] = False,
+    downsample: Annotated[
+        int, typer.Option(min=1, help="--to mask: write the mask this many times smaller than the slide.")
+    ] = 1,
     mask_key: MaskKeyOpt = None,
 ) -> None:
-    """Convert annotation files to the native format (or to QuPath GeoJSON). Exit 1 if one was not converted."""
-    from dqm.convert import SlideFacts, convert_file, slide_facts
+    """Convert annotation files to the native format, QuPath GeoJSON or a label mask (PNG; values from
+    the profile's mask_values, else the taxonomy order 1..K). Exit 1 if one was not converted."""
+    from dqm.convert import TARGETS, SlideFacts, convert_file, slide_facts
 
-    if to not in ("native", "qupath"):
-        raise usage_error(f"--to must be native or qupath, not {to!r}")
+    if to not in TARGETS:
+        raise usage_error(f"--to must be one of {', '.join(TARGETS)}, not {to!r}")
+    if downsample != 1 and to != "mask":
+        raise usage_error("--downsample applies to --to mask only")
     missing = [p for p in sources if not p.is_file()]
     if missing:
         raise usage_error(f"not a file: {missing[0]}")
@@ -200,7 +206,7 @@ def convert(
     failed = False
     written: set[Path] = set()
     for src in sources:
-        res = convert_file(src, to, out_dir, prof, facts, force, written)  # type: ignore[arg-type]
+        res = convert_file(src, to, out_dir, prof, facts, force, written, downsample)  # type: ignore[arg-type]
         for problem in res.problems:
             console.print(f"[yellow]{escape(problem)}[/]", highlight=False, markup=True)
         for path in res.written:

@@ -10,7 +10,10 @@ regions touching only at a pixel corner are two lesions. Coordinates are level-0
 (BCSS / DSA: ``…_left-59206_top-33505_…``) is moved there.
 
 Bounded: the image's size is read from its header and a mask over :data:`MAX_PIXELS` pixels is
-not decoded; at most :data:`MAX_LESIONS` regions are outlined. Read issues:
+not decoded whole. A tiled TIFF (a pyramidal mask as large as its slide) is read tile by tile
+instead, level 0, up to :data:`MAX_TILED_PIXELS`: only one decoded tile and the rectangles of the
+runs found so far are held, and each value's rectangles are joined across tiles at the end. At
+most :data:`MAX_LESIONS` regions are outlined. Read issues:
 
 * ``MASK_EMPTY``: no pixel other than background;
 * ``MASK_LOSSY``: a JPEG mask (compression invents values between labels);
@@ -25,6 +28,7 @@ import dataclasses
 import io
 import re
 import warnings
+from typing import Any
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
@@ -41,7 +45,9 @@ SYNTAX: Syntax = "image"
 ROOT = None
 
 MAX_PIXELS = 64_000_000
-"""Masks with more pixels are not decoded (a region of 8,000 x 8,000 pixels is within)."""
+"""Masks with more pixels are not decoded whole (a region of 8,000 x 8,000 pixels is within)."""
+MAX_TILED_PIXELS = 4_000_000_000
+"""A tiled TIFF mask is read tile by tile up to this many pixels (a 60,000 x 60,000 slide is within)."""
 MAX_LESIONS = 50_000
 """At most this many regions are outlined; a mask with more is reported and cut there."""
 PIXELS = "value_pixels"
@@ -161,25 +167,106 @@ def _runs(hit: np.ndarray) -> np.ndarray:
     return np.column_stack([x0[first], rows[first], x1[first], rows[last] + 1]).astype(np.float64)
 
 
-def read(content: bytes, rel: str, issues: list[ReadIssue]) -> list[Annotation]:
-    """The mask's regions as lesions (one per connected region of a value, with holes)."""
-    array, failed = _decode(content, rel)
-    if failed is not None:
-        return [failed]
-    assert array is not None
+def _whole_boxes(array: np.ndarray) -> tuple[np.ndarray, np.ndarray, dict[int, np.ndarray]]:
+    """Values, their pixel counts, and each non-zero value's run rectangles, of a decoded mask."""
     values, counts = np.unique(array, return_counts=True)
-    found = [*issues, *_value_issues(values, counts, kind(content))]
-    left, top = offset(rel)
-    h, w = array.shape
-    lesions = []
-    for value, count in zip(values.tolist(), counts.tolist(), strict=True):
+    boxes = {}
+    for value in values.tolist():
         if value == 0:
             continue
         hit = array == value
         rows, cols = np.flatnonzero(hit.any(axis=1)), np.flatnonzero(hit.any(axis=0))
         r0, c0 = int(rows[0]), int(cols[0])  # outline within the value's bounding box
-        shift = np.array([left + c0, top + r0, left + c0, top + r0], np.float64)
-        boxes = _runs(hit[r0 : rows[-1] + 1, c0 : cols[-1] + 1]) + shift
+        shift = np.array([c0, r0, c0, r0], np.float64)
+        boxes[value] = _runs(hit[r0 : rows[-1] + 1, c0 : cols[-1] + 1]) + shift
+    return values, counts, boxes
+
+
+def _tiled_page(content: bytes) -> Any:
+    """Level 0 of a tiled TIFF too large to decode whole, else None."""
+    if kind(content) != "TIFF":
+        return None
+    try:
+        import tifffile
+
+        page = tifffile.TiffFile(io.BytesIO(content)).pages[0]
+    except Exception:  # not a TIFF tifffile reads: Pillow reports why
+        return None
+    shape = getattr(page, "shape", ())
+    if not getattr(page, "is_tiled", False) or len(shape) < 2 or shape[0] * shape[1] <= MAX_PIXELS:
+        return None
+    return page
+
+
+def _tally(tile: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The values of a tile and their pixel counts (a histogram for 8- and 16-bit labels: no sort)."""
+    if tile.dtype in (np.uint8, np.uint16):
+        counts = np.bincount(tile.ravel(), minlength=1)
+        values = np.flatnonzero(counts)
+        return values, counts[values]
+    return np.unique(tile, return_counts=True)
+
+
+def _tiled_boxes(page: Any, rel: str) -> tuple[np.ndarray, np.ndarray, dict[int, np.ndarray]] | Annotation:
+    """As :func:`_whole_boxes`, decoding one tile at a time; or the unreadable annotation."""
+    h, w = page.shape[:2]
+    if h * w > MAX_TILED_PIXELS:
+        return _unreadable(rel, f"a {w}x{h} tiled mask is over the {MAX_TILED_PIXELS} pixel limit")
+    if page.samplesperpixel not in (1, 3, 4) or page.dtype.kind not in "uib":
+        return _unreadable(
+            rel, f"a tiled TIFF of {page.samplesperpixel} samples of {page.dtype}: not a label mask"
+        )
+    counts: dict[int, int] = {}
+    parts: dict[int, list[np.ndarray]] = {}
+    try:
+        for segment, index, _ in page.segments():
+            y, x = int(index[-3]), int(index[-2])
+            tile = np.asarray(segment)[0, : h - y, : w - x]  # edge tiles are padded: crop
+            colours = range(1, min(3, tile.shape[-1]))  # RGB(A) with equal channels is a label image
+            if any(not np.array_equal(tile[..., 0], tile[..., c]) for c in colours):
+                return _unreadable(
+                    rel, "a colour image whose channels differ: not a label mask", "MASK_NOT_LABELS"
+                )
+            tile = tile[..., 0]
+            if tile.dtype == bool:
+                tile = tile.astype(np.uint8) * 255
+            values, n = _tally(tile)
+            for value, count in zip(values.tolist(), n.tolist(), strict=True):
+                counts[value] = counts.get(value, 0) + count
+                if value != 0:
+                    parts.setdefault(value, []).append(
+                        _runs(tile == value) + np.array([x, y, x, y], np.float64)
+                    )
+    except (OSError, ValueError, RuntimeError) as exc:  # a corrupt tile: imagecodecs and tifffile raise these
+        return _unreadable(rel, f"a tile cannot be decoded: {str(exc)[:200]}")
+    keys = np.array(sorted(counts))
+    boxes = {value: np.concatenate(rects) for value, rects in parts.items()}
+    return keys, np.array([counts[k] for k in keys.tolist()]), boxes
+
+
+def read(content: bytes, rel: str, issues: list[ReadIssue]) -> list[Annotation]:
+    """The mask's regions as lesions (one per connected region of a value, with holes)."""
+    page = _tiled_page(content)
+    if page is not None:
+        got = _tiled_boxes(page, rel)
+        if isinstance(got, Annotation):
+            return [got]
+        values, counts, value_boxes = got
+        h, w = page.shape[:2]
+    else:
+        array, failed = _decode(content, rel)
+        if failed is not None:
+            return [failed]
+        assert array is not None
+        values, counts, value_boxes = _whole_boxes(array)
+        h, w = array.shape
+    found = [*issues, *_value_issues(values, counts, kind(content))]
+    left, top = offset(rel)
+    lesions = []
+    for value, count in zip(values.tolist(), counts.tolist(), strict=True):
+        if value == 0:
+            continue
+        boxes = value_boxes[value] + np.array([left, top, left, top], np.float64)
         for k, rings in enumerate(box_polygons(boxes)):
             if len(lesions) >= MAX_LESIONS:
                 found.append(

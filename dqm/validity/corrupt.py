@@ -1,16 +1,23 @@
 """A copy of a batch with deliberately corrupted labels, to show that Dice measures validity.
 
-Two corruptions, each applied to a share of the slides (never to the source batch):
+Corruptions, each applied to a share of the slides (never to the source batch):
 
 * ``class``: the slide's class is swapped for another one, consistently in the manifest, the
   annotation's clinical block and every lesion (the labels stay syntactically valid, only wrong);
   the chosen slides' classes are shuffled among them, and a slide that would keep its class gets
   a random other one.
 * ``shift``: every lesion of the slide is moved by the same vector, ``shift`` times the mean
-  lesion diameter in a random direction, limited so that every outline stays inside the slide.
+  lesion diameter in a random direction, limited so that every outline stays inside the slide
+  (a label mask: its pixels are moved, what leaves the image is lost, what enters is background).
+* ``erode`` (label masks): every region shrinks by ``erode`` times the mean region radius (a
+  careless annotator's tight outlines).
+* ``swap`` (label masks): the chosen slides' masks are exchanged in a cycle, each resized to the
+  image it lands on (nearest neighbour): well-formed labels of the wrong image.
 
-Only native JSON annotations are rewritten. ``corruption.csv`` in the copy lists what was done.
-Run as ``python -m dqm.validity.corrupt SRC DST [--fraction F] [--seed S]``.
+Native JSON annotations take ``class`` and ``shift``; lossless label masks (PNG, TIFF, BMP)
+``shift``, ``erode`` and ``swap``: the kinds asked for are dealt in turn among the chosen slides
+of each kind of annotation. ``corruption.csv`` in the copy lists what was done.
+Run as ``python -m dqm.validity.corrupt SRC DST [--fraction F] [--seed S] [--kinds ...]``.
 """
 
 from __future__ import annotations
@@ -29,6 +36,8 @@ import numpy as np
 from dqm.profile import Profile, load_profile
 
 REPORT = "corruption.csv"
+NATIVE_KINDS = ("class", "shift")
+MASK_KINDS = ("shift", "erode", "swap")
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +80,99 @@ def _shift_vector(doc: dict[str, Any], shift: float, rng: np.random.Generator) -
     return dx, dy
 
 
+def _is_mask(path: Path) -> bool:
+    """A lossless label image (PNG, TIFF, BMP): the formats a mask can be rewritten in exactly."""
+    from dqm.readers.mask import kind
+
+    with path.open("rb") as fh:
+        return kind(fh.read(32)) in ("PNG", "TIFF", "BMP")
+
+
+def _load_mask(path: Path) -> tuple[np.ndarray, str | None]:
+    from PIL import Image
+
+    with Image.open(path) as img:
+        fmt = img.format
+        array = np.asarray(img.convert("L") if img.mode in ("RGB", "RGBA", "P", "LA") else img)
+    return (array.astype(np.uint8) * 255 if array.dtype == bool else array.copy()), fmt
+
+
+def _save_mask(path: Path, array: np.ndarray, fmt: str | None) -> None:
+    from PIL import Image
+
+    Image.fromarray(array).save(path, format=fmt or "PNG")
+
+
+def _mean_radius(array: np.ndarray) -> float:
+    """Mean radius of the mask's regions (connected, any non-zero value), in pixels."""
+    from scipy import ndimage
+
+    _, n = ndimage.label(array > 0)
+    return float(np.sqrt(np.count_nonzero(array) / max(n, 1) / np.pi))
+
+
+def _shifted(array: np.ndarray, dx: int, dy: int) -> np.ndarray:
+    out = np.zeros_like(array)
+    h, w = array.shape
+    ys, yd = (slice(0, h - dy), slice(dy, h)) if dy >= 0 else (slice(-dy, h), slice(0, h + dy))
+    xs, xd = (slice(0, w - dx), slice(dx, w)) if dx >= 0 else (slice(-dx, w), slice(0, w + dx))
+    out[yd, xd] = array[ys, xs]
+    return out
+
+
+def _eroded(array: np.ndarray, radius: int) -> np.ndarray:
+    """Each value's regions shrunk by ``radius`` pixels (a disc), background where they vanish."""
+    from scipy import ndimage
+
+    yy, xx = np.mgrid[-radius : radius + 1, -radius : radius + 1]
+    disc = xx * xx + yy * yy <= radius * radius
+    out = np.zeros_like(array)
+    for value in np.unique(array):
+        if value != 0:
+            out[ndimage.binary_erosion(array == value, structure=disc)] = value
+    return out
+
+
+def _corrupt_masks(
+    rows: list[dict[str, str]],
+    masks: dict[int, Path],
+    plan: dict[int, str],
+    shift: float,
+    erode: float,
+    rng: np.random.Generator,
+) -> list[Corruption]:
+    """Rewrite the chosen label masks in place (in the copy) as ``plan`` says; what was done."""
+    from PIL import Image
+
+    done = []
+    cycle = [i for i in plan if plan[i] == "swap"]
+    if len(cycle) == 1:  # nothing to swap with: that slide's labels are shifted instead
+        plan = {**plan, cycle[0]: "shift"}
+        cycle = []
+    loaded = {i: _load_mask(masks[i]) for i in plan}
+    for i, kind in plan.items():
+        array, fmt = loaded[i]
+        sid = rows[i]["slide_id"]
+        if kind == "shift":
+            step = shift * 2 * _mean_radius(array)
+            angle = rng.uniform(0, 2 * np.pi)
+            dx, dy = round(step * np.cos(angle)), round(step * np.sin(angle))
+            _save_mask(masks[i], _shifted(array, dx, dy), fmt)
+            done.append(Corruption(sid, "shift", f"dx={dx} dy={dy} px"))
+        elif kind == "erode":
+            radius = max(1, round(erode * _mean_radius(array)))
+            _save_mask(masks[i], _eroded(array, radius), fmt)
+            done.append(Corruption(sid, "erode", f"radius {radius} px"))
+    if cycle:
+        for src, dst in zip(cycle, cycle[1:] + cycle[:1], strict=True):
+            array, fmt = loaded[src]
+            target = loaded[dst][0].shape
+            moved = Image.fromarray(array).resize((target[1], target[0]), Image.Resampling.NEAREST)
+            _save_mask(masks[dst], np.asarray(moved), loaded[dst][1])
+            done.append(Corruption(rows[dst]["slide_id"], "swap", f"the mask of {rows[src]['slide_id']}"))
+    return done
+
+
 def corrupt_batch(
     src: Path,
     dst: Path,
@@ -80,17 +182,19 @@ def corrupt_batch(
     shift: float = 0.6,
     profile: Profile | None = None,
     force: bool = False,
+    erode: float = 0.5,
 ) -> list[Corruption]:
     """Copy ``src`` to ``dst`` and corrupt the labels of ``round(fraction * n)`` slides.
 
-    Slides are chosen at random (``seed``) among those with a native annotation and lesions, and
-    the kinds are dealt in turn. Returns what was done (also written to ``dst/corruption.csv``).
+    Slides are chosen at random (``seed``) among those with a native annotation with lesions or a
+    lossless label mask with a region, and the kinds that apply to each are dealt in turn. Returns
+    what was done (also written to ``dst/corruption.csv``).
     """
     if not 0 <= fraction <= 1:
         raise ValueError("fraction must be between 0 and 1")
-    unknown = set(kinds) - {"class", "shift"}
-    if unknown or not kinds:
-        raise ValueError(f"kinds must be among class, shift (got {kinds})")
+    known = set(NATIVE_KINDS) | set(MASK_KINDS)
+    if set(kinds) - known or not kinds:
+        raise ValueError(f"kinds must be among {', '.join(sorted(known))} (got {kinds})")
     if dst.exists():
         if not force:
             raise FileExistsError(f"{dst} exists (use force to replace it)")
@@ -105,10 +209,14 @@ def corrupt_batch(
         header = list(reader.fieldnames or [])
         rows = list(reader)
     docs: dict[int, tuple[Path, dict[str, Any]]] = {}
+    masks: dict[int, Path] = {}
     for i, row in enumerate(rows):
         rel = (row.get("annotation_path") or "").strip()
         path = dst / rel
         if not rel or not path.is_file():
+            continue
+        if _is_mask(path):
+            masks[i] = path
             continue
         try:
             doc = json.loads(path.read_text(encoding="utf-8"))
@@ -116,13 +224,16 @@ def corrupt_batch(
             continue
         if isinstance(doc, dict) and isinstance(doc.get("lesions"), list) and doc["lesions"]:
             docs[i] = (path, doc)
-    eligible = sorted(docs)
+    native_kinds = [k for k in kinds if k in NATIVE_KINDS]
+    mask_kinds = [k for k in kinds if k in MASK_KINDS]
+    eligible = sorted([i for i in docs if native_kinds] + [i for i in masks if mask_kinds])
     n = min(len(eligible), round(fraction * len(rows)))
     chosen = sorted(int(i) for i in rng.choice(eligible, size=n, replace=False)) if n else []
     order = list(rng.permutation(chosen))
-    plan = {i: kinds[k % len(kinds)] for k, i in enumerate(order)}
+    native_order = [i for i in order if i in docs]
+    plan = {i: native_kinds[k % len(native_kinds)] for k, i in enumerate(native_order)}
     done: list[Corruption] = []
-    class_slides = [i for i in order if plan[i] == "class"]
+    class_slides = [i for i in native_order if plan[i] == "class"]
     current = {
         i: profile.resolve_class(rows[i].get("diagnosis"), rows[i].get("institution")) for i in class_slides
     }
@@ -137,7 +248,7 @@ def corrupt_batch(
         for les in doc["lesions"]:
             les["class"] = new
         done.append(Corruption(rows[i]["slide_id"], "class", f"{current[i]} -> {new}"))
-    for i in order:
+    for i in native_order:
         if plan[i] != "shift":
             continue
         path, doc = docs[i]
@@ -150,6 +261,9 @@ def corrupt_batch(
     for i in plan:
         path, doc = docs[i]
         path.write_text(json.dumps(doc), encoding="utf-8")
+    mask_order = [i for i in order if i in masks]
+    mask_plan = {i: mask_kinds[k % len(mask_kinds)] for k, i in enumerate(mask_order)}
+    done += _corrupt_masks(rows, masks, mask_plan, shift, erode, rng)
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=header, lineterminator="\n")
     writer.writeheader()
@@ -171,6 +285,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--kinds", default="class,shift")
     parser.add_argument("--shift", type=float, default=0.6)
+    parser.add_argument("--erode", type=float, default=0.5, help="label masks: share of the mean radius")
+    parser.add_argument("--profile", type=Path, help="dataset profile (classes); default: the built-in one")
     parser.add_argument("--force", action="store_true")
     args = parser.parse_args(argv)
     done = corrupt_batch(
@@ -180,7 +296,9 @@ def main(argv: list[str] | None = None) -> None:
         args.seed,
         tuple(k.strip() for k in args.kinds.split(",") if k.strip()),
         args.shift,
+        profile=load_profile(args.profile) if args.profile else None,
         force=args.force,
+        erode=args.erode,
     )
     print(f"corrupted {len(done)} slides; see {args.dst / REPORT}")
 

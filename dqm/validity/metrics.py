@@ -9,15 +9,18 @@ Conventions (also in ``docs/validity.md``):
   a slide 1 (nothing predicted) or 0 (anything predicted); :func:`slide_dice` takes the flag so
   the tests can show the difference.
 * Per class: the mean of the slide Dice over the slides whose annotation holds the class.
-* Interval: percentile bootstrap over slides, resampling each class's slides (a stratified
-  bootstrap); the mean-Dice interval averages the classes' resampled means.
+* Interval: percentile bootstrap over patient groups (a cluster bootstrap: the slides of one patient
+  are not independent, so a patient is drawn with all its slides; a slide without ``patient_id``
+  is its own group), resampling each class's groups (a stratified bootstrap): a replicate is the
+  mean over the drawn groups' slides. When every group is one slide this is the plain bootstrap
+  over slides. The mean-Dice interval averages the classes' resampled means.
 * Pooled class Dice: each slide's pixel counts of a class (predicted and annotated, predicted
   only, annotated only; :func:`confusion_counts`) are summed over the held-out slides and
   ``2 TP / (2 TP + FP + FN)`` taken once (:func:`pooled_dice`). Every held-out slide counts, so a
   class predicted on a slide whose annotation lacks it costs that class's Dice, which the
-  per-slide mean above cannot see. Interval: percentile bootstrap over slides, for each class
-  resampling the slides annotated with it and the other held-out slides separately (the split
-  fixes how many of each are held out).
+  per-slide mean above cannot see. Interval: percentile bootstrap over patient groups, for each
+  class resampling the groups with a slide annotated with it and the other held-out groups
+  separately (the split fixes how many of each are held out); a group brings all its slides' counts.
 * Lesion Dice of a slide (the label-quality signal): all lesion classes together,
   ``2 sum_c |P_c & A_c| / sum_c (|P_c| + |A_c|)``; None when both are empty.
 """
@@ -108,6 +111,25 @@ def _bootstrap_means(values: np.ndarray, n_boot: int, rng: np.random.Generator) 
     return values[idx].mean(axis=1)
 
 
+def _cluster_means(
+    values: np.ndarray, groups: np.ndarray, n_boot: int, rng: np.random.Generator
+) -> np.ndarray:
+    """Means of ``n_boot`` resamples of the groups, each drawn with all its values (a ratio of sums);
+    the plain bootstrap of the values when every group holds one value."""
+    keys, inverse = np.unique(groups, return_inverse=True)
+    if len(keys) == len(values):
+        return _bootstrap_means(values, n_boot, rng)
+    sums = np.bincount(inverse, weights=values)
+    sizes = np.bincount(inverse).astype(np.float64)
+    idx = rng.integers(0, len(keys), size=(n_boot, len(keys)))
+    return sums[idx].sum(axis=1) / sizes[idx].sum(axis=1)
+
+
+def _groups(scores: Sequence[SlideScore]) -> np.ndarray:
+    """Each score's bootstrap unit: its group (patient), else its slide."""
+    return np.array([s.group or s.slide_id for s in scores], dtype=object)
+
+
 class ClassIntervals:
     """Collects each class's figure and bootstrap replicates: its interval, and the mean over
     classes with the interval of the classes' averaged replicates (seeded, one generator)."""
@@ -162,18 +184,21 @@ def summarise_classes(
 
     A class passes when it has held-out slides and its Dice (or interval low end, ``gate_on``)
     reaches its target; ``gated`` records whether the run's decision uses this figure. With
-    ``n_boot = 0`` or a single slide there is no interval.
+    ``n_boot = 0`` or a single group (patient) there is no interval.
     """
     acc = ClassIntervals(n_boot, confidence, seed)
     out: dict[str, ClassDice] = {}
     for cls in classes:
-        vals = np.array([s.dice[cls] for s in scores if cls in s.dice], dtype=float)
+        having = [s for s in scores if cls in s.dice]
+        vals = np.array([s.dice[cls] for s in having], dtype=float)
+        groups = _groups(having)
         target = targets[cls]
         if len(vals) == 0:
             out[cls] = ClassDice(name=cls, dice=None, n_slides=0, target=target, passed=False, gated=gated)
             continue
         dice = float(vals.mean())
-        lo, hi = acc.add(dice, partial(_bootstrap_means, vals) if len(vals) >= 2 else None)
+        enough = len(set(groups)) >= 2
+        lo, hi = acc.add(dice, partial(_cluster_means, vals, groups) if enough else None)
         gated_value = dice if gate_on == "dice" else lo
         out[cls] = ClassDice(
             name=cls,
@@ -199,11 +224,23 @@ def slide_counts(scores: Sequence[SlideScore], classes: Sequence[str]) -> np.nda
     return out
 
 
+def group_counts(counts: np.ndarray, groups: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One class's ``(slides, 3)`` counts summed per group, and which groups have an annotated
+    slide; unchanged (slide order) when every group holds one slide."""
+    annotated = (counts[:, 0] + counts[:, 2]) > 0
+    keys, inverse = np.unique(groups, return_inverse=True)
+    if len(keys) == len(groups):
+        return counts, annotated
+    summed = np.zeros((len(keys), counts.shape[1]), dtype=counts.dtype)
+    np.add.at(summed, inverse, counts)
+    return summed, np.bincount(inverse, weights=annotated).astype(bool)
+
+
 def _bootstrap_pooled(
     counts: np.ndarray, annotated: np.ndarray, n_boot: int, rng: np.random.Generator
 ) -> np.ndarray:
-    """Pooled Dice of ``n_boot`` resamples of one class's ``(slides, 3)`` counts, resampling the
-    annotated slides and the others each within their own stratum."""
+    """Pooled Dice of ``n_boot`` resamples of one class's ``(units, 3)`` counts (a unit: a slide or
+    a patient group), resampling the annotated units and the others each within their own stratum."""
     sums = np.zeros((n_boot, 3))
     for stratum in (annotated, ~annotated):
         rows = counts[stratum].astype(np.float64)
@@ -228,9 +265,10 @@ def summarise_pooled(
     A class passes when some held-out slide is annotated with it and its pooled Dice (or interval
     low end, ``gate_on``) reaches its target. A class neither predicted nor annotated anywhere has
     no Dice; one only predicted has Dice 0. No interval with ``n_boot = 0`` or fewer than two
-    slides annotated with the class.
+    groups with a slide annotated with the class.
     """
     counts = slide_counts(scores, classes)
+    groups = _groups(scores)
     acc = ClassIntervals(n_boot, confidence, seed)
     out: dict[str, PooledDice] = {}
     for k, cls in enumerate(classes):
@@ -241,8 +279,10 @@ def summarise_pooled(
         dice = None if np.isnan(value) else float(value)
         lo = hi = None
         if dice is not None:
-            enough = int(annotated.sum()) >= 2
-            lo, hi = acc.add(dice, partial(_bootstrap_pooled, c, annotated) if enough else None)
+            units, units_annotated = group_counts(c, groups)
+            enough = int(units_annotated.sum()) >= 2
+            resample = partial(_bootstrap_pooled, units, units_annotated) if enough else None
+            lo, hi = acc.add(dice, resample)
         gated_value = dice if gate_on == "dice" else lo
         out[cls] = PooledDice(
             name=f"{cls} pooled",

@@ -45,8 +45,8 @@ class PooledDice(_Frozen):
     """None when no held-out slide has the class, predicted or annotated; 0 when only predicted."""
     ci_low: float | None = None
     ci_high: float | None = None
-    """Percentile bootstrap interval over slides (the annotated slides and the others each
-    resampled in their stratum); None with fewer than two slides annotated with the class."""
+    """Percentile bootstrap interval over patient groups (the groups with a slide annotated with the
+    class and the others each resampled in their stratum); None with fewer than two such groups."""
     pixels: PixelCounts
     """Summed over the held-out slides."""
     fp_unannotated: int = Field(0, ge=0)
@@ -74,7 +74,8 @@ class ClassDice(_Frozen):
     """None when no held-out slide carries the class."""
     ci_low: float | None = None
     ci_high: float | None = None
-    """Percentile bootstrap interval over slides; None with fewer than two slides."""
+    """Percentile bootstrap interval over patient groups (a slide without ``patient_id`` is its own
+    group; results that predate groups resampled slides); None with fewer than two groups."""
     n_slides: int
     target: float
     passed: bool
@@ -103,6 +104,11 @@ class SlideScore(_Frozen):
     pixels: dict[str, PixelCounts] = Field(default_factory=dict)
     """Per class with any predicted or annotated pixel on the slide (others have none): the counts
     pooled Dice sums. Empty in results that predate pooled Dice."""
+    group: str | None = None
+    """The slide's group (its patient, else the slide itself): the unit the bootstrap resamples.
+    None in results that predate it (each slide was its own unit)."""
+    split_value: str | None = None
+    """The slide's value of the split column (``split: {mode: column}``), else None."""
 
 
 class InstitutionDice(_Frozen):
@@ -115,6 +121,18 @@ class InstitutionDice(_Frozen):
     mean_dice: float | None
 
 
+class SubsetDice(_Frozen):
+    """Dice per class over one subset of the held-out slides (a test set of a ``column`` split),
+    with intervals; reported beside the decision, never gated."""
+
+    name: str
+    n_slides: int
+    n_groups: int
+    dice_per_class: dict[str, ClassDice]
+    mean_dice: float | None = None
+    pooled_mean_dice: float | None = None
+
+
 class FoldSummary(_Frozen):
     name: str
     train: list[str]
@@ -122,12 +140,15 @@ class FoldSummary(_Frozen):
     held_out_institution: str | None = None
     train_groups: int
     test_groups: int
+    shared_groups: int = 0
+    """Groups (patients) with slides on both sides: 0 for the splits dqm makes; a published split
+    (``column``) may have some, which flatters its Dice."""
 
 
 class SplitSummary(_Frozen):
     """How slides were held out (see ``docs/validity.md``)."""
 
-    mode: Literal["holdout", "kfold", "loio"]
+    mode: Literal["holdout", "kfold", "loio", "column"]
     unit: str
     """What a group is: ``patient`` (patient_id), ``slide`` (none given) or both, mixed."""
     seed: int
@@ -229,6 +250,8 @@ class ValidityResult(_Frozen):
     curve: list[CurvePoint] = Field(default_factory=list)
     per_slide: list[SlideScore] = Field(default_factory=list)
     by_institution: list[InstitutionDice] = Field(default_factory=list)
+    by_test_set: list[SubsetDice] = Field(default_factory=list)
+    """``column`` splits: Dice per held-out value of the split column (e.g. GlaS test A, test B)."""
     suspicious: list[SuspiciousSlide] = Field(default_factory=list)
     overlays: list[Overlay] = Field(default_factory=list)
     checkpoints: list[str] = Field(default_factory=list)

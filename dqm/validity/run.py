@@ -43,6 +43,7 @@ from dqm.validity.models import (
     PixelCounts,
     SlideScore,
     SplitSummary,
+    SubsetDice,
     SuspiciousSlide,
     Timing,
     ValidityResult,
@@ -59,7 +60,8 @@ CHECKPOINTS = "checkpoints"
 METHOD = (
     "Slides with any syntactic error are left out. Tiles are read at {res:g} µm/px (the pyramid level "
     "at or below, resized) and masks rasterised from the lesion polygons (a pixel belongs to a lesion "
-    "when its centre is inside it and outside its holes; where lesions overlap the smaller one wins). "
+    "when its centre is inside it and outside its holes; where lesions overlap the smaller one wins; "
+    "a label mask's regions are outlined at its pixel edges, so this samples the mask itself). "
     "Split: {split}; groups are patients (slides without patient_id are their own group), never tiles. "
     "Network: MONAI {net}, DiceCE loss, {epochs} epochs of {tiles} class-balanced tiles of {tile} px, "
     "seed {seed}. Each held-out slide is predicted whole with MONAI sliding_window_inference "
@@ -67,8 +69,8 @@ METHOD = (
     "(include_background=False, ignore_empty=True: a class absent from a slide's annotation is NaN "
     "there). Mean slide Dice of a class = mean over the held-out slides annotated with it; pooled "
     "Dice = 2TP / (2TP + FP + FN) with the pixels summed over every held-out slide, so a class "
-    "predicted on a slide annotated without it counts. {conf:.0%} percentile bootstrap over slides "
-    "({boot} resamples, stratified by class). "
+    "predicted on a slide annotated without it counts. {conf:.0%} percentile bootstrap over patients, "
+    "each drawn with all its slides ({boot} resamples, stratified by class). "
     "Pass: every class has held-out slides and its {figure} ({gate}) reaches its target. "
     "Suspicion of a slide = 1 - its lesion Dice (all classes together) from a model that never saw it."
 )
@@ -128,6 +130,8 @@ def score_slide(
             for c, (tp, fp, fn) in zip(classes, counts, strict=True)
             if tp + fp + fn
         },
+        group=record.group,
+        split_value=record.split_value,
     )
 
 
@@ -162,6 +166,30 @@ def decide(scores: Sequence[SlideScore], classes: Sequence[str], prof: ValidityP
         pooled_mean=pooled[1:],
         passed=bool(gates) and all(g.passed for g in gates),
     )
+
+
+def by_test_set(
+    scores: Sequence[SlideScore], classes: Sequence[str], prof: ValidityProfile
+) -> list[SubsetDice]:
+    """Dice per class over the held-out slides of each test value of a ``column`` split, with the
+    run's intervals (reported, not gated)."""
+    out = []
+    for value in prof.split.test_values:
+        subset = [sc for sc in scores if sc.split_value == value]
+        if not subset:
+            continue
+        d = decide(subset, classes, prof)
+        out.append(
+            SubsetDice(
+                name=value,
+                n_slides=len(subset),
+                n_groups=len({sc.group or sc.slide_id for sc in subset}),
+                dice_per_class=d.dice_per_class,
+                mean_dice=d.mean[0],
+                pooled_mean_dice=d.pooled_mean[0],
+            )
+        )
+    return out
 
 
 @dataclass(slots=True)
@@ -225,6 +253,7 @@ def _fold_summary(fold: Fold, records: Sequence[SlideRecord]) -> FoldSummary:
         held_out_institution=fold.held_out_institution,
         train_groups=len({records[i].group for i in fold.train}),
         test_groups=len({records[i].group for i in fold.test}),
+        shared_groups=len({records[i].group for i in fold.train} & {records[i].group for i in fold.test}),
     )
 
 
@@ -251,7 +280,8 @@ def validity_stage(run: Run, result: Any, options: ValidityOptions) -> ValidityR
     t_start = time.perf_counter()
 
     rep.stage("reading slides")
-    records, excluded = select_slides(run, dataset_profile)
+    split_column = prof.split.column if prof.split.mode == "column" else None
+    records, excluded = select_slides(run, dataset_profile, split_column)
     kept: list[SlideRecord] = []
     for r in records:
         rows, cols = r.size_at(prof.resolution_um)
@@ -274,7 +304,7 @@ def validity_stage(run: Run, result: Any, options: ValidityOptions) -> ValidityR
             reader.close()
     records = usable
     s = prof.split
-    folds = make_folds(records, s.mode, prof.seed, s.test_fraction, s.folds)
+    folds = make_folds(records, s.mode, prof.seed, s.test_fraction, s.folds, s.test_values)
     t_prepared = time.perf_counter()
 
     scores: list[SlideScore] = []
@@ -368,6 +398,7 @@ def validity_stage(run: Run, result: Any, options: ValidityOptions) -> ValidityR
         curve=curve,
         per_slide=sorted(scores, key=lambda sc: sc.slide_id),
         by_institution=by_institution(scores, classes),
+        by_test_set=by_test_set(scores, classes, prof) if s.mode == "column" else [],
         suspicious=suspicious,
         overlays=overlays,
         checkpoints=checkpoints,
@@ -404,6 +435,8 @@ def _split_text(prof: ValidityProfile) -> str:
         return f"one hold-out of about {s.test_fraction:.0%} of each class's patients"
     if s.mode == "kfold":
         return f"{s.folds}-fold cross-fitting (every slide held out once)"
+    if s.mode == "column":
+        return f"the delivery's own split: {s.column} in {{{', '.join(s.test_values)}}} held out"
     return "leave one institution out, for each institution"
 
 

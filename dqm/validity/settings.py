@@ -92,6 +92,11 @@ class TrainingConfig(_Frozen):
     cpu_threads: int = Field(0, ge=0)
     """torch threads on CPU (0: one per available core). Runs are bit-reproducible for a given
     thread count; on a machine shared with other jobs, 1 avoids thread contention stalls."""
+    processes: int = Field(1, ge=1)
+    """Training processes (torch DistributedDataParallel, started by dqm): each trains on its share
+    of every epoch's tiles with ``batch_size / processes`` tiles per step and the gradients are
+    averaged, so a step still sees ``batch_size`` tiles. On CUDA one GPU per process (NCCL), on
+    CPU the gloo backend (``cpu_threads`` threads each). 1: one process, no torch.distributed."""
     flip: bool = True
     rotate90: bool = True
     intensity_shift: float = Field(0.05, ge=0, le=1)
@@ -101,13 +106,26 @@ class TrainingConfig(_Frozen):
 class SplitConfig(_Frozen):
     """How slides are held out: patient groups, stratified by class and institution."""
 
-    mode: Literal["holdout", "kfold", "loio"] = "holdout"
+    mode: Literal["holdout", "kfold", "loio", "column"] = "holdout"
     """``holdout``: one split; ``kfold``: every group held out once (cross-fitted);
-    ``loio``: leave one institution out, for each institution."""
+    ``loio``: leave one institution out, for each institution; ``column``: the delivery's own
+    split, read from a clinical field (``column``), holding out the slides whose value is in
+    ``test_values`` (a published train/test split, so Dice can stand beside published figures)."""
     test_fraction: float = Field(0.3, gt=0, lt=1)
     """``holdout`` only: about this share of the patients of each class is held out."""
     folds: int = Field(5, ge=2)
     """``kfold`` only."""
+    column: str = "split"
+    """``column`` only: the clinical field (manifest column) that names each slide's split."""
+    test_values: list[str] = Field(default_factory=list)
+    """``column`` only: the values of ``column`` that are held out; the other slides train.
+    Dice is also reported per held-out value (e.g. GlaS's test A and test B)."""
+
+    @model_validator(mode="after")
+    def _column_needs_values(self) -> SplitConfig:
+        if self.mode == "column" and not self.test_values:
+            raise ValueError("split mode 'column' needs test_values (the held-out values of the column)")
+        return self
 
 
 class EvaluationConfig(_Frozen):

@@ -9,6 +9,9 @@ diagnosis (ties: the first in sorted order) and its most frequent institution.
 * ``kfold``: groups are dealt into ``k`` folds; each fold is held out once, so every slide is
   scored by exactly one model that never saw it (cross-fitting).
 * ``loio``: each institution is held out in turn (leave one institution out).
+* ``column``: the delivery's own split: slides whose split value is among ``test_values`` are
+  held out, the others train. Groups are not enforced here (the split is the publisher's); the
+  number of patients on both sides is reported with the fold.
 
 Within a class, groups are ordered by institution, then by a seeded random key, and dealt to the
 folds in turn from a seeded random start (held out at even spacing for ``holdout``): each fold
@@ -106,6 +109,7 @@ def make_folds(
     seed: int,
     test_fraction: float = 0.3,
     k: int = 5,
+    test_values: Sequence[str] = (),
 ) -> list[Fold]:
     """The folds of a validity run (see the module docstring).
 
@@ -137,6 +141,12 @@ def make_folds(
             for f in range(k)
         ]
         return [f for f in kfolds if f.train and f.test]
+    if mode == "column":
+        held = set(test_values)
+        train = tuple(i for i, r in enumerate(records) if r.split_value not in held)
+        test = tuple(i for i, r in enumerate(records) if r.split_value in held)
+        name = "split " + " + ".join(sorted(held))
+        return [Fold(name, train, test)] if train and test else []
     if mode != "holdout":
         raise ValueError(f"unknown split mode {mode!r}")
     test_groups = holdout_groups(records, test_fraction, seed)

@@ -8,6 +8,16 @@ remaining epochs exactly as an uninterrupted run would, bit for bit on CPU, wher
 deterministic algorithms are switched on (with the same number of CPU threads: the order of
 floating-point sums inside a convolution depends on it). On CUDA, mixed precision (bfloat16) and cuDNN autotuning
 are used and runs are seeded but not bit-reproducible.
+
+Several processes (``training.processes``): dqm starts them itself (``torch.multiprocessing``,
+spawn), joined by ``torch.distributed`` over a local TCP port (gloo on CPU, NCCL on CUDA with one
+GPU each) and training one ``DistributedDataParallel`` model. Every process draws the same epoch
+sample and trains on its share (every ``processes``-th tile) in batches of ``batch_size /
+processes``; the averaged gradients make a step see ``batch_size`` tiles, as in one process. The
+first process writes the checkpoints and reports progress through a queue; the epoch's loss, tile
+Dice and unreadable tiles are summed over all processes. The calling process then loads the
+trained weights from the final checkpoint. Seeded, not bit-identical to one process (other
+batches, other reduction order).
 """
 
 from __future__ import annotations
@@ -15,6 +25,8 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import queue as queue_module
+import socket
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -185,6 +197,14 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
     return state
 
 
+@dataclass(frozen=True, slots=True)
+class Rank:
+    """This process's place in a distributed training run."""
+
+    rank: int
+    world: int
+
+
 def train_fold(
     *,
     profile: ValidityProfile,
@@ -198,17 +218,39 @@ def train_fold(
     checkpoint: Path,
     resume: bool,
     reporter: Reporter,
+    rank: Rank | None = None,
 ) -> TrainOutcome:
-    """Train (or resume, or reload when complete) one fold's network; returns it in eval mode."""
+    """Train (or resume, or reload when complete) one fold's network; returns it in eval mode.
+
+    With ``training.processes`` > 1 (and no ``rank``: this is the calling process) the training
+    runs in that many new processes (see the module docstring); ``rank`` is given inside them.
+    """
     import torch
     from monai.data import DataLoader, Dataset
     from monai.losses import DiceCELoss
 
     t = profile.training
+    if t.processes > 1 and rank is None:
+        return _train_distributed(
+            profile=profile,
+            fold_name=fold_name,
+            fold_seed=fold_seed,
+            records=records,
+            indices=indices,
+            train_ids=train_ids,
+            classes=classes,
+            device=device,
+            checkpoint=checkpoint,
+            resume=resume,
+            reporter=reporter,
+        )
+    world = rank.world if rank else 1
+    lead = rank is None or rank.rank == 0
     n_labels = len(classes) + 1
     key = checkpoint_key(profile, fold_name, [records[i].slide_id for i in train_ids], classes)
     torch.manual_seed(fold_seed)
-    model = build_network(profile.network, n_labels).to(device)
+    net = build_network(profile.network, n_labels).to(device)
+    model: Any = net
     optimiser = torch.optim.AdamW(model.parameters(), lr=t.learning_rate, weight_decay=t.weight_decay)
     steps_per_epoch = max(1, -(-t.tiles_per_epoch // t.batch_size))
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, T_max=t.epochs * steps_per_epoch)
@@ -220,13 +262,22 @@ def train_fold(
             raise CheckpointMismatch(
                 f"{checkpoint} was made with other settings or slides; start over without --resume"
             )
-        model.load_state_dict(state["model"])
+        net.load_state_dict(state["model"])
         optimiser.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
         curve = [CurvePoint.model_validate(p) for p in state["curve"]]
         start = int(state["epoch"])
 
+    if world > 1:
+        from torch.nn.parallel import DistributedDataParallel
+
+        model = DistributedDataParallel(
+            net, device_ids=[torch.device(device).index] if device != "cpu" else None
+        )
+
     def snapshot(epoch: int) -> None:
+        if not lead:
+            return
         save_checkpoint(
             checkpoint,
             {
@@ -237,7 +288,7 @@ def train_fold(
                 "classes": list(classes),
                 "network": profile.network.model_dump(mode="json"),
                 "resolution_um": profile.resolution_um,
-                "model": model.state_dict(),
+                "model": net.state_dict(),
                 "optimizer": optimiser.state_dict(),
                 "scheduler": scheduler.state_dict(),
                 "curve": [p.model_dump(mode="json") for p in curve],
@@ -256,15 +307,18 @@ def train_fold(
     tiles = TileReader(records, profile.resolution_um, profile.tile)
     transform = train_transforms(profile, tiles)
     use_amp = device == "cuda" and t.amp
-    outcome = TrainOutcome(model, curve)
+    outcome = TrainOutcome(net, curve)
     for epoch in range(start, t.epochs):
         t0 = time.perf_counter()
         rng = np.random.default_rng([fold_seed, epoch])
         samples = epoch_samples(indices, train_ids, t.tiles_per_epoch, profile.tile, t.background_share, rng)
-        torch.manual_seed(fold_seed * 1000 + epoch)
+        if rank is not None:  # every process drew the same sample: each trains on an equal share
+            samples = samples[: len(samples) - len(samples) % rank.world][rank.rank :: rank.world]
+        bad = outcome.unreadable_tiles if rank is None else {}
+        torch.manual_seed(fold_seed * 1000 + epoch + (7919 * rank.rank if rank else 0))
         loader = DataLoader(
             Dataset(samples, transform),
-            batch_size=t.batch_size,
+            batch_size=-(-t.batch_size // world),
             shuffle=False,
             num_workers=t.loader_workers,
             pin_memory=device == "cuda",
@@ -290,11 +344,17 @@ def train_fold(
                 agree += int((fg_p & (pred == y)).sum())
                 pred_px += int(fg_p.sum())
                 true_px += int(fg_t.sum())
-            _count_unreadable(outcome.unreadable_tiles, records, batch["slide"], batch["unreadable"])
+            _count_unreadable(bad, records, batch["slide"], batch["unreadable"])
             value = float(loss.detach())
             total += value * len(x)
             n_tiles += len(x)
             reporter.step(value)
+        if rank is not None:
+            total, n_tiles, agree, pred_px, true_px = _summed(
+                (total, n_tiles, agree, pred_px, true_px), bad, records
+            )
+            for sid, n in bad.items():
+                outcome.unreadable_tiles[sid] = outcome.unreadable_tiles.get(sid, 0) + n
         seconds = time.perf_counter() - t0
         point = CurvePoint(
             fold=fold_name,
@@ -312,8 +372,131 @@ def train_fold(
         outcome.epoch_seconds.append(seconds)
         snapshot(epoch + 1)
         reporter.epoch_end(point)
-    model.eval()
+    net.eval()
     return outcome
+
+
+def _summed(
+    stats: tuple[float, int, int, int, int], unreadable: dict[str, int], records: Sequence[SlideRecord]
+) -> tuple[float, int, int, int, int]:
+    """An epoch's loss sum, tiles and pixel agreement summed over every process; this epoch's
+    ``unreadable`` tiles (per slide) become the sum over every process too."""
+    import torch
+    import torch.distributed as dist
+
+    totals = torch.tensor(stats, dtype=torch.float64)
+    dist.all_reduce(totals)
+    ids = [r.slide_id for r in records]
+    counts = torch.tensor([unreadable.get(sid, 0) for sid in ids], dtype=torch.float64)
+    dist.all_reduce(counts)
+    unreadable.clear()
+    unreadable.update({sid: int(n) for sid, n in zip(ids, counts.tolist(), strict=True) if n})
+    loss, n_tiles, agree, pred_px, true_px = totals.tolist()
+    return loss, int(n_tiles), int(agree), int(pred_px), int(true_px)
+
+
+class _QueueReporter(Reporter):
+    """The first training process's progress, sent to the calling process."""
+
+    def __init__(self, queue: Any) -> None:
+        self.queue = queue
+
+    def epoch_start(self, fold: str, epoch: int, epochs: int, steps: int) -> None:
+        self.queue.put(("epoch_start", (fold, epoch, epochs, steps)))
+
+    def step(self, loss: float) -> None:
+        self.queue.put(("step", (loss,)))
+
+    def epoch_end(self, point: CurvePoint) -> None:
+        self.queue.put(("epoch_end", (point.model_dump(mode="json"),)))
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _rank_main(index: int, world: int, port: int, queue: Any, kwargs: dict[str, Any]) -> None:
+    """One training process: join the group, train this rank's share, report (rank 0) and leave."""
+    import torch
+    import torch.distributed as dist
+
+    device = kwargs["device"]
+    if device == "cuda":
+        device = f"cuda:{index}"
+        torch.cuda.set_device(index)
+    backend = "nccl" if device.startswith("cuda") else "gloo"
+    dist.init_process_group(backend, init_method=f"tcp://127.0.0.1:{port}", rank=index, world_size=world)
+    try:
+        threads = kwargs["profile"].training.cpu_threads
+        with reproducible("cpu" if backend == "gloo" else "cuda", threads):
+            outcome = train_fold(
+                **{**kwargs, "device": device},
+                reporter=_QueueReporter(queue) if index == 0 else Reporter(),
+                rank=Rank(index, world),
+            )
+        if index == 0:
+            queue.put(
+                (
+                    "done",
+                    (
+                        outcome.seconds,
+                        outcome.tiles,
+                        outcome.epochs_run,
+                        outcome.epoch_seconds,
+                        outcome.unreadable_tiles,
+                    ),
+                )
+            )
+    finally:
+        dist.destroy_process_group()
+
+
+def _train_distributed(*, reporter: Reporter, **kwargs: Any) -> TrainOutcome:
+    """Run :func:`train_fold` in ``training.processes`` new processes; the trained model, loaded
+    here from the checkpoint the first of them wrote, with the outcome it reported."""
+    import torch
+    import torch.multiprocessing as tmp
+
+    profile: ValidityProfile = kwargs["profile"]
+    world = profile.training.processes
+    if kwargs["device"] == "cuda" and torch.cuda.device_count() < world:
+        raise ValueError(
+            f"training.processes is {world} but torch sees {torch.cuda.device_count()} CUDA devices"
+        )
+    queue = tmp.get_context("spawn").Queue()
+    context = tmp.start_processes(
+        _rank_main, args=(world, _free_port(), queue, kwargs), nprocs=world, join=False, start_method="spawn"
+    )
+    done: tuple[Any, ...] | None = None
+
+    def drain() -> None:
+        nonlocal done
+        while True:
+            try:
+                kind, payload = queue.get_nowait()
+            except queue_module.Empty:
+                return
+            if kind == "epoch_start":
+                reporter.epoch_start(*payload)
+            elif kind == "step":
+                reporter.step(*payload)
+            elif kind == "epoch_end":
+                reporter.epoch_end(CurvePoint.model_validate(payload[0]))
+            elif kind == "done":
+                done = payload
+
+    while not context.join(timeout=0.2):
+        drain()
+    drain()
+    state = load_checkpoint(kwargs["checkpoint"])
+    net = build_network(profile.network, len(kwargs["classes"]) + 1)
+    net.load_state_dict(state["model"])
+    net.to(kwargs["device"]).eval()
+    curve = [CurvePoint.model_validate(p) for p in state["curve"]]
+    seconds, tiles, epochs_run, epoch_seconds, unreadable = done if done else (0.0, 0, 0, [], {})
+    return TrainOutcome(net, curve, seconds, tiles, epochs_run, list(epoch_seconds), dict(unreadable))
 
 
 def _count_unreadable(

@@ -12,6 +12,7 @@ import pytest
 from PIL import Image
 
 from dqm.batch import discover, is_mask, pair_key
+from dqm.model import Annotation
 from dqm.profile import Profile
 from dqm.readers import mask, parse_annotation, read_annotation, resolve_classes
 from dqm.runner import RunOptions, run_batch
@@ -324,3 +325,48 @@ def test_a_region_mask_lies_where_the_manifest_says(tmp_path: Path) -> None:
     assert not [f for f in outcome.findings if f.code == "MASK_SIZE_MISMATCH"]  # a region: no slide size
     (named,) = parse_annotation(_png(binary), "S_left-5_top-5_mag-BASE.png")
     assert mask.at_offset(named, (30, 15)) is named  # the name's offset wins
+
+
+def _tiff(array: np.ndarray, tile: int = 32) -> bytes:
+    import tifffile
+
+    out = io.BytesIO()
+    tifffile.imwrite(out, array, tile=(tile, tile), compression="zlib")
+    return out.getvalue()
+
+
+def test_a_tiled_mask_too_large_to_decode_whole_is_read_tile_by_tile(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A pyramidal mask as large as its slide: read tile by tile, regions joined across tiles,
+    the same lesions as decoding it whole (regions cross tile edges, holes, a ragged edge tile)."""
+    rng = np.random.default_rng(3)
+    labels = np.zeros((150, 170), np.uint8)
+    labels[rng.random(labels.shape) < 0.05] = 2
+    labels[20:120, 25:140] = 1
+    labels[50:70, 60:90] = 0  # a hole across tile edges
+    labels[130:150, 150:170] = 2  # in the ragged last tile
+    (whole,) = parse_annotation(_tiff(labels), "masks/S.tif")
+    monkeypatch.setattr(mask, "MAX_PIXELS", 1000)
+    (tiled,) = parse_annotation(_tiff(labels), "masks/S.tif")
+    assert tiled.readable and (tiled.width, tiled.height) == (170, 150)
+    assert tiled.issues == whole.issues
+
+    def by_value(ann: Annotation) -> list[tuple]:
+        return sorted((les.raw_class, round(les.area), les.geometry.bounds) for les in ann.lesions)
+
+    assert by_value(tiled) == by_value(whole)
+    ring = max(tiled.lesions, key=lambda les: les.area)
+    assert ring.area == 100 * 115 - 20 * 30 and len(ring.polygons[0]) == 2  # joined, hole kept
+    monkeypatch.setattr(mask, "MAX_TILED_PIXELS", 10_000)
+    (refused,) = parse_annotation(_tiff(labels), "masks/S.tif")
+    assert not refused.readable and "over the 10000 pixel limit" in refused.issues[0].message
+
+
+def test_a_tiled_colour_mask_is_refused_tile_by_tile(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(mask, "MAX_PIXELS", 1000)
+    rgb = np.zeros((64, 64, 3), np.uint8)
+    rgb[40:50, 40:50] = (200, 30, 30)
+    (ann,) = parse_annotation(_tiff(rgb), "masks/S.tif")
+    assert not ann.readable and ann.issues[0].code == "MASK_NOT_LABELS"
+    grey = np.repeat(_labels()[..., None], 3, axis=2)  # RGB with equal channels: a label image
+    (ok,) = parse_annotation(_tiff(grey), "masks/S.tif")
+    assert ok.readable and sorted(les.area for les in ok.lesions) == [100, 400 - 64]

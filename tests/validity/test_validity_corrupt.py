@@ -17,9 +17,10 @@ import pytest
 
 from dqm.coords import Frame
 from dqm.profile import Profile
+from dqm.raster import rasterise
 from dqm.runner import RunOptions, run_batch
 from dqm.validity.corrupt import REPORT, corrupt_batch
-from dqm.validity.data import rasterise, select_slides
+from dqm.validity.data import select_slides
 from dqm.validity.metrics import summarise_classes
 from dqm.validity.run import score_slide
 

@@ -274,3 +274,69 @@ def test_pooled_summary_interval_and_decision() -> None:
     assert none["MN"].ci_low is None and none["MN"].passed
     ungated, *_ = summarise_pooled(scores, classes, targets, 0, 0.95, 0, gated=False)
     assert not any(p.gated for p in ungated.values())
+
+
+def test_bootstrap_resamples_patients_with_all_their_slides() -> None:
+    """Slides of one patient move together: a patient's four near-identical slides are one draw,
+    so the interval is wider than the slide bootstrap's, which takes them for 4 independent ones."""
+    dice = {"P1": 0.95, "P2": 0.6, "P3": 0.9, "P4": 0.7}
+    scores = [
+        SlideScore(slide_id=f"{p}-{k}", fold="f", group=p, dice={"MN": v + 0.001 * k})
+        for p, v in dice.items()
+        for k in range(4)
+    ]
+    ungrouped = [s.model_copy(update={"group": None}) for s in scores]
+    targets = {"MN": 0.8}
+    by_patient, *_ = summarise_classes(scores, ["MN"], targets, 4000, 0.95, seed=0)
+    by_slide, *_ = summarise_classes(ungrouped, ["MN"], targets, 4000, 0.95, seed=0)
+    p, s = by_patient["MN"], by_slide["MN"]
+    assert p.dice == s.dice  # the point estimate is the mean over slides either way
+    assert p.ci_low is not None and p.ci_high is not None and s.ci_low is not None and s.ci_high is not None
+    assert p.ci_high - p.ci_low > 1.5 * (s.ci_high - s.ci_low)
+    # one patient: no interval, however many slides
+    single = [sc.model_copy(update={"group": "P1"}) for sc in scores]
+    assert summarise_classes(single, ["MN"], targets, 2000, 0.95, seed=0)[0]["MN"].ci_low is None
+
+
+def test_bootstrap_with_one_slide_per_patient_is_the_slide_bootstrap() -> None:
+    values = [0.9, 0.85, 0.95, 0.8, 0.88]
+    grouped = [
+        SlideScore(slide_id=f"s{i}", fold="f", group=f"P{i}", dice={"MN": v}) for i, v in enumerate(values)
+    ]
+    plain = [sc.model_copy(update={"group": None}) for sc in grouped]
+    targets = {"MN": 0.8}
+    assert summarise_classes(grouped, ["MN"], targets, 500, 0.95, 0) == summarise_classes(
+        plain, ["MN"], targets, 500, 0.95, 0
+    )
+    counted = [
+        sc.model_copy(update={"pixels": {"MN": PixelCounts(tp=90, fp=5, fn=i)}})
+        for i, sc in enumerate(grouped)
+    ]
+    uncounted = [sc.model_copy(update={"group": None}) for sc in counted]
+    assert summarise_pooled(counted, ["MN"], targets, 500, 0.95, 0) == summarise_pooled(
+        uncounted, ["MN"], targets, 500, 0.95, 0
+    )
+
+
+def test_pooled_bootstrap_sums_a_patients_slides() -> None:
+    """Pooled Dice over patients: a patient's slides' counts are drawn together; a patient whose
+    only annotated slide is one of several still counts as annotated."""
+    scores = [
+        SlideScore(slide_id="a1", fold="f", group="A", pixels={"MN": PixelCounts(tp=90, fp=5, fn=5)}),
+        SlideScore(slide_id="a2", fold="f", group="A", pixels={"MN": PixelCounts(tp=0, fp=40, fn=0)}),
+        SlideScore(slide_id="b1", fold="f", group="B", pixels={"MN": PixelCounts(tp=50, fp=5, fn=30)}),
+        SlideScore(slide_id="c1", fold="f", group="C", pixels={"MN": PixelCounts(tp=70, fp=0, fn=10)}),
+    ]
+    pooled, *_ = summarise_pooled(scores, ["MN"], {"MN": 0.8}, 2000, 0.95, seed=0)
+    mn = pooled["MN"]
+    assert mn.dice == pytest.approx(2 * 210 / (2 * 210 + 50 + 45))
+    assert mn.n_annotated == 3  # slides
+    assert mn.ci_low is not None and mn.ci_high is not None and mn.ci_low <= mn.dice <= mn.ci_high
+    # every replicate draws three patients: its pooled Dice is one of the multiset sums' values
+    from dqm.validity.metrics import group_counts
+
+    units, annotated = group_counts(
+        np.array([[90, 5, 5], [0, 40, 0], [50, 5, 30], [70, 0, 10]]),
+        np.array(["A", "A", "B", "C"], dtype=object),
+    )
+    assert units.tolist() == [[90, 45, 5], [50, 5, 30], [70, 0, 10]] and annotated.tolist() == [True] * 3

@@ -10,8 +10,9 @@ import pytest
 
 from dqm.coords import Frame
 from dqm.profile import Profile
+from dqm.raster import rasterise
 from dqm.runner import Run
-from dqm.validity.data import SlideReader, SlideRecord, rasterise
+from dqm.validity.data import SlideReader, SlideRecord
 from dqm.validity.run import ValidityOptions, decide, score_slide, validity_stage
 from dqm.validity.settings import BasicUNetConfig, SegResNetConfig, ValidityProfile
 

@@ -110,3 +110,42 @@ def test_slides_without_patient_are_their_own_group() -> None:
     ]
     (fold,) = make_folds(records, "holdout", 0)
     assert len({records[i].group for i in fold.test}) == len(fold.test)
+
+
+def test_column_split_holds_out_the_named_values() -> None:
+    """A published split (GlaS: train / testA / testB) read from a clinical column."""
+    records = _cohort(40)
+    values = ["train", "testA", "testB"]
+    records = [
+        SlideRecord(
+            r.slide_id,
+            r.path,
+            r.mpp,
+            r.width,
+            r.height,
+            [],
+            r.diagnosis,
+            r.institution,
+            r.patient,
+            values[i % 3],
+        )
+        for i, r in enumerate(records)
+    ]
+    (fold,) = make_folds(records, "column", seed=0, test_values=["testA", "testB"])
+    assert {records[i].split_value for i in fold.train} == {"train"}
+    assert {records[i].split_value for i in fold.test} == {"testA", "testB"}
+    assert sorted(fold.train + fold.test) == list(range(len(records)))
+    assert fold.name == "split testA + testB"
+    # nothing held out, or nothing left to train on: no fold
+    assert make_folds(records, "column", seed=0, test_values=["validation"]) == []
+    assert make_folds(records, "column", seed=0, test_values=values) == []
+
+
+def test_column_split_needs_its_test_values() -> None:
+    from pydantic import ValidationError
+
+    from dqm.validity.settings import SplitConfig
+
+    with pytest.raises(ValidationError, match="test_values"):
+        SplitConfig(mode="column")
+    assert SplitConfig(mode="column", column="fold", test_values=["2"]).column == "fold"
