@@ -40,7 +40,14 @@ from dqm.cli.common import (
     warning,
     write_identifier_map,
 )
-from dqm.cli.lots import HistoryOpt, LotByOpt, lot_field_or_exit, open_history_or_exit, supplier_states
+from dqm.cli.lots import (
+    HistoryOpt,
+    LotByOpt,
+    lot_field_or_exit,
+    open_history_or_exit,
+    supplier,
+    supplier_states,
+)
 
 Require = Annotated[
     str | None,
@@ -127,6 +134,13 @@ def audit(
     waivers: WaiversOpt = None,
     lot_by: LotByOpt = None,
     history: HistoryOpt = None,
+    lot_review: Annotated[
+        list[Path] | None,
+        typer.Option(
+            help="--lot-by: a lot's ingested review (semantic.json of a plan from dqm sample --lot-by), "
+            "repeated for each lot: its ISO 2859-1 decision joins the lot's gate."
+        ),
+    ] = None,
     level: Annotated[
         str, typer.Option(help="--lot-by: ISO 2859-1 inspection level of each lot's plan.")
     ] = "II",
@@ -170,6 +184,11 @@ def audit(
     lot_field = lot_field_or_exit(lot_by, prof) if lot_by is not None else None
     if lot_field is not None:
         _lot_plan_or_exit(level, aql)
+    elif lot_review:
+        raise usage_error("--lot-review needs --lot-by")
+    for path in lot_review or []:
+        if not path.exists():
+            raise usage_error(f"no such lot review: {path}")
     if history is not None:
         outside_batch(history, root, "--history")
     history = history if history is not None else default_history_path(out_dir)
@@ -217,8 +236,11 @@ def audit(
 
             result = with_redelivery(result, earlier[1], str(earlier[0]), masker)
         if lot_field is not None:
+            decisions = _lot_decisions(lot_review or [], lot_field, result.batch.fingerprint)
             result = _stage(
-                result, "lots", lambda r: _with_lots(r, run, lot_field, (level, aql), history, masker)
+                result,
+                "lots",
+                lambda r: _with_lots(r, run, lot_field, (level, aql), history, masker, decisions),
             )
         paths = write_outputs(result, out_dir, masker, layout=prof.quality_table)
     write_identifier_map(identifier_map, _item_names(result), masker)
@@ -265,13 +287,60 @@ def _lot_plan_or_exit(level: str, aql: float) -> None:
         raise usage_error(str(exc)) from None
 
 
-def _with_lots(result: Any, run: Any, field: str, plan: tuple[str, float], history: Path, masker: Any) -> Any:
+def _lot_decisions(paths: list[Path], field: str, fingerprint: str) -> dict[str, Any]:
+    """``--lot-review``: each lot's decision by the name its plan gives it (masked like the lots'
+    names in the history); a usage error for a review of no lot, of another split or of another batch."""
+    from dqm.lots.compute import LotDecision
+    from dqm.lots.models import LotPlan
+    from dqm.semantic.resultfile import SemanticFileError, load_semantic
+
+    decisions: dict[str, Any] = {}
+    for path in paths:
+        try:
+            semantic = load_semantic(path, fingerprint)
+        except SemanticFileError as exc:
+            raise usage_error(str(exc)) from None
+        if semantic.lot is None or semantic.lot.field != field:
+            raise usage_error(
+                f"--lot-review {path}: not the review of a lot by {field} (dqm sample --lot-by {field})"
+            )
+        if semantic.decision != "incomplete":
+            failed = semantic.core.n_fail if semantic.core is not None else semantic.n_fail
+            plan = (
+                None
+                if semantic.plan != "iso2859"
+                else LotPlan(
+                    severity=semantic.lot.severity,
+                    level=semantic.level or "II",
+                    aql=semantic.aql or 0.0,
+                    code_letter=semantic.code_letter or "",
+                    sample_size=semantic.plan_sample_size,
+                    acceptance_number=semantic.acceptance_number or 0,
+                    rejection_number=semantic.rejection_number or 0,
+                )
+            )
+            decisions[semantic.lot.name] = LotDecision(
+                semantic.decision == "accept", failed, plan, semantic.lot.switching_score
+            )
+    return decisions
+
+
+def _with_lots(
+    result: Any,
+    run: Any,
+    field: str,
+    plan: tuple[str, float],
+    history: Path,
+    masker: Any,
+    decisions: dict[str, Any],
+) -> Any:
     from dqm.lots.compute import lot_names, lots_result
 
     names = list(lot_names(run, field))
     states = supplier_states(history, names, masker)
+    by_name = {n: decisions[supplier(n, masker)] for n in names if supplier(n, masker) in decisions}
     lots = lots_result(
-        run, field, plan[0], plan[1], states, history=str(history) if history.is_file() else None
+        run, field, plan[0], plan[1], states, by_name, history=str(history) if history.is_file() else None
     )
     return result.model_copy(update={"lots": lots})
 

@@ -37,6 +37,10 @@ class LotDecision:
 
     accepted: bool
     nonconforming: int
+    plan: LotPlan | None = None
+    """The plan the lot was reviewed with (its severity then); None: the plan from ``states``."""
+    switching_score: int | None = None
+    """The supplier's switching score when the lot was sampled."""
 
 
 def lot_names(run: Run, field: str) -> dict[str, list[int]]:
@@ -103,9 +107,14 @@ def lots_result(
     for name, indices in lot_names(run, field).items():
         s = syntactic_result(lot_run(run, indices))
         state = states.get(name, SchemeState())
+        decision = decisions.get(name)
         plan = None
         note = ""
-        if state.state == "discontinued":
+        scheme: str = state.state
+        score = state.score if state.state == "normal" else None
+        if decision is not None and decision.plan is not None:  # reviewed: the plan it was drawn with
+            plan, scheme, score = decision.plan, decision.plan.severity, decision.switching_score
+        elif state.state == "discontinued":
             note = (
                 "inspection discontinued for this supplier: corrective action before its lots are inspected"
             )
@@ -121,7 +130,6 @@ def lots_result(
                 rejection_number=p.rejection_number,
                 note=p.note,
             )
-        decision = decisions.get(name)
         evaluated = ["syntactic"] + (["semantic"] if decision is not None else [])
         failed = (["syntactic"] if not s.passed else []) + (
             ["semantic"] if decision is not None and not decision.accepted else []
@@ -137,8 +145,8 @@ def lots_result(
                 warnings=s.warnings,
                 crashed=s.crashed,
                 syntactic_passed=s.passed,
-                scheme=state.state,
-                switching_score=state.score if state.state == "normal" else None,
+                scheme=scheme,  # type: ignore[arg-type]
+                switching_score=score,
                 plan=plan,
                 decision="pending" if decision is None else "accept" if decision.accepted else "reject",
                 nonconforming=None if decision is None else decision.nonconforming,

@@ -153,7 +153,8 @@ class LotHistory:
         return self.replayed(supplier)[0]
 
     def record(self, supplier: str, outcome: LotOutcome, lot: str = "") -> Step:
-        """Add one inspected lot and return its step through the scheme.
+        """Add one inspected lot and return its step through the scheme. ``lot`` names it (a review
+        plan's id): a lot of the same name is recorded once only.
 
         Raises
         ------
@@ -162,13 +163,15 @@ class LotHistory:
         ValueError
             The lot's plan is not of the severity the supplier is at (nothing is recorded).
         HistoryError
-            The file cannot be written or holds damaged rows.
+            The file cannot be written, holds damaged rows, or already holds the lot.
         """
         try:
             self._db.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:
             raise HistoryError(f"{self.path}: {exc}") from None
         try:
+            if lot and self._query("SELECT 1 FROM lots WHERE supplier = ? AND lot = ?", (supplier, lot)):
+                raise HistoryError(f"{self.path}: lot {lot} of supplier {supplier!r} is already recorded")
             done = step(self.state(supplier), outcome)
             self._db.execute(
                 "INSERT INTO lots (supplier, recorded, kind, lot, plan, accepted, nonconforming, reduced_allowed) "

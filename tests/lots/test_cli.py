@@ -14,7 +14,7 @@ from dqm.profile import load_profile
 from dqm.semantic.history import LotHistory
 from dqm.semantic.iso2859 import plan_iso2859
 from dqm.semantic.switching import LotOutcome
-from tests.helpers import write_tiny_batch
+from tests.lots.common import audit_args, two_lot_batch
 
 runner = CliRunner()
 RRN = "900101-1234567"  # a (fake) resident registration number used as an institution name
@@ -22,11 +22,7 @@ RRN = "900101-1234567"  # a (fake) resident registration number used as an insti
 
 @pytest.fixture(scope="module")
 def batch(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("lots-cli") / "batch"
-    write_tiny_batch(root)
-    manifest = root / "manifest.csv"
-    manifest.write_text(manifest.read_text().replace("S1.json,Seoul-A", f"S1.json,{RRN}"))
-    return root
+    return two_lot_batch(tmp_path_factory.mktemp("lots-cli") / "batch", RRN)
 
 
 @pytest.fixture(scope="module")
@@ -37,18 +33,7 @@ def key(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def audit(batch: Path, out: Path, key: Path, *extra: str) -> object:
-    args = [
-        "audit",
-        str(batch),
-        "--out",
-        str(out),
-        "--no-cache",
-        "--stages",
-        "syntactic",
-        "--mask-key",
-        str(key),
-    ]
-    return runner.invoke(app, [*args, "--lot-by", "institution", "--thumbnails", "0", *extra])
+    return runner.invoke(app, audit_args(batch, out, "--mask-key", str(key), *extra))
 
 
 def test_audit_writes_a_row_per_lot_masked(batch: Path, key: Path, tmp_path: Path) -> None:

@@ -11,15 +11,7 @@ from dqm.profile import load_profile
 from dqm.runner import Run, RunOptions, run_batch
 from dqm.semantic.switching import SchemeState
 from dqm.syntactic.accuracy import syntactic_result
-from tests.helpers import write_tiny_batch
-
-
-def two_lot_batch(root: Path) -> Path:
-    """The tiny batch with S1 (clean) moved to its own institution."""
-    write_tiny_batch(root)
-    manifest = root / "manifest.csv"
-    manifest.write_text(manifest.read_text().replace("S1.json,Seoul-A", "S1.json,Busan-B"))
-    return root
+from tests.lots.common import two_lot_batch
 
 
 @pytest.fixture(scope="module")
