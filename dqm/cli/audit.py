@@ -334,9 +334,12 @@ def _with_lots(
     masker: Any,
     decisions: dict[str, Any],
 ) -> Any:
-    from dqm.lots.compute import lot_names, lots_result
+    from dqm.lots.compute import lot_names, lots_result, too_many_lots
 
     names = list(lot_names(run, field))
+    refused = too_many_lots(len(names), field)
+    if refused is not None:  # the items' records are in the cache: an audit by another field is quick
+        raise usage_error(refused)
     states = supplier_states(history, names, masker)
     by_name = {n: decisions[supplier(n, masker)] for n in names if supplier(n, masker) in decisions}
     lots = lots_result(
@@ -366,7 +369,7 @@ def _stage(result: Any, name: str, step: Any) -> Any:
 
     try:
         return step(result)
-    except (click.exceptions.Exit, click.ClickException, KeyboardInterrupt):
+    except (typer.Exit, click.exceptions.Exit, click.ClickException, KeyboardInterrupt):
         raise
     except Exception as exc:
         console.print(

@@ -269,6 +269,7 @@ def _lots_to_sample(
     """Where each plan goes, its items and its lot: the whole batch in ``out_dir``, or with
     ``--lot-by`` each lot in ``out_dir/lots/lot-NN`` at the severity of its supplier's history.
     A supplier whose inspection is discontinued gets no plan (a warning says so)."""
+    from dqm.lots.compute import too_many_lots
     from dqm.semantic.history import default_history_path
     from dqm.semantic.models import PlanLot
     from dqm.semantic.planfile import stratum_value
@@ -279,6 +280,9 @@ def _lots_to_sample(
     by_lot: dict[str, list[Any]] = {}
     for item in items:
         by_lot.setdefault(stratum_value(item, field), []).append(item)
+    refused = too_many_lots(len(by_lot), field)
+    if refused is not None:
+        raise usage_error(refused)
     where = history if history is not None else default_history_path(out_dir)
     states = supplier_states(where, list(by_lot), masker)
     plans = []

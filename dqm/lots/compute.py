@@ -43,6 +43,20 @@ class LotDecision:
     """The supplier's switching score when the lot was sampled."""
 
 
+MAX_LOTS = 500
+"""More lots than this is a field that does not name suppliers (a patient, a slide): refused."""
+
+
+def too_many_lots(n: int, field: str) -> str | None:
+    """Why ``n`` lots by ``field`` are refused (None when they are not)."""
+    if n <= MAX_LOTS:
+        return None
+    return (
+        f"--lot-by {field} gives {n} lots, more than {MAX_LOTS}: a lot is the delivery of one supplier "
+        "(an institution, a vendor); choose such a field"
+    )
+
+
 def lot_names(run: Run, field: str) -> dict[str, list[int]]:
     """Lot name → indices of its items in ``run.outcomes``, sorted by name."""
     lots: dict[str, list[int]] = {}

@@ -100,3 +100,26 @@ def test_bad_lot_options_are_usage_errors(batch: Path, key: Path, tmp_path: Path
     res = audit(batch, tmp_path / "o2", key, "--history", str(junk))
     assert res.exit_code == 2 and "cannot be used as a lot history" in res.output
     assert not (tmp_path / "o2" / "results.json").exists()  # refused before any work
+
+
+def test_a_hostile_lot_name_is_escaped_everywhere(key: Path, tmp_path: Path) -> None:
+    name = "<img src=x onerror=alert(1)>|**x**"
+    batch = two_lot_batch(tmp_path / "batch", name)
+    out = tmp_path / "out"
+    res = audit(batch, out, key)
+    assert res.exit_code == 1, res.output
+    assert name in {lot["name"] for lot in json.loads((out / "results.json").read_text())["lots"]["lots"]}
+    assert "<img" not in (out / "report.html").read_text(encoding="utf-8")
+    summary = (out / "summary.md").read_text(encoding="utf-8")
+    assert "<img" not in summary and "&lt;img src=x onerror=alert(1)&gt;\\|\\*\\*x\\*\\*" in summary
+
+
+def test_a_field_that_names_no_supplier_is_refused(
+    batch: Path, key: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("dqm.lots.compute.MAX_LOTS", 1)
+    res = audit(batch, tmp_path / "o", key)
+    assert res.exit_code == 2 and "gives 2 lots, more than 1" in res.output
+    args = ["sample", str(batch), "--out", str(tmp_path / "s"), "--lot-by", "institution", "--workers", "1"]
+    res = runner.invoke(app, [*args, "--mask-key", str(key)])
+    assert res.exit_code == 2 and "gives 2 lots, more than 1" in res.output
