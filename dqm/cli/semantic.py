@@ -398,6 +398,9 @@ def plan_command(
     confidence: ConfidenceOpt = 0.95,
     expected: ExpectedOpt = 0.95,
     json_out: Annotated[bool, typer.Option("--json", help="Print the plan as JSON.")] = False,
+    severity: Annotated[
+        str, typer.Option(help="ISO 2859-1 inspection: normal (Table 2-A), tightened (2-B) or reduced (2-C).")
+    ] = "normal",
 ) -> None:
     """The sample size and Ac / Re for a lot size, without a batch (for agreeing a plan with a supplier)."""
     import dataclasses
@@ -408,10 +411,10 @@ def plan_command(
 
     try:
         if plan == "iso2859":
-            p = plan_iso2859(lot_size, level, aql)
+            p = plan_iso2859(lot_size, level, aql, severity)  # type: ignore[arg-type]
             data: dict[str, Any] = {"plan": "iso2859", **dataclasses.asdict(p)}
             line = (
-                f"ISO 2859-1 single sampling, normal inspection, level {p.level}, AQL {p.aql:g}: lot {lot_size} → "
+                f"ISO 2859-1 single sampling, {p.severity} inspection, level {p.level}, AQL {p.aql:g}: lot {lot_size} → "
                 f"code letter {p.code_letter}, n = {p.sample_size}, Ac = {p.acceptance_number}, "
                 f"Re = {p.rejection_number}" + (f" ({p.note})" if p.note else "")
             )

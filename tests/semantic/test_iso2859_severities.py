@@ -115,3 +115,17 @@ def test_tightened_is_never_looser_and_reduced_never_larger() -> None:
 def test_unknown_severity_is_a_value_error() -> None:
     with pytest.raises(ValueError, match="severity"):
         plan_iso2859(100, "II", 1.0, "loose")  # type: ignore[arg-type]
+
+
+def test_review_plan_prints_tightened_and_reduced_plans() -> None:
+    from typer.testing import CliRunner
+
+    from dqm.cli import app
+
+    runner = CliRunner()
+    res = runner.invoke(app, ["review", "plan", "-N", "20000", "--severity", "reduced"])
+    assert (
+        res.exit_code == 0 and "reduced inspection" in res.output and "n = 125, Ac = 3, Re = 4" in res.output
+    )
+    res = runner.invoke(app, ["review", "plan", "-N", "20000", "--severity", "loose"])
+    assert res.exit_code == 2 and "unknown severity" in res.output
