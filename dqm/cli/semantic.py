@@ -273,6 +273,7 @@ def _lots_to_sample(
     from dqm.semantic.history import default_history_path
     from dqm.semantic.models import PlanLot
     from dqm.semantic.planfile import stratum_value
+    from dqm.semantic.switching import SchemeState
 
     if lot_by is None:
         return [(out_dir, items, None)]
@@ -287,8 +288,8 @@ def _lots_to_sample(
     states = supplier_states(where, list(by_lot), masker)
     plans = []
     for k, (name, members) in enumerate(sorted(by_lot.items()), start=1):
-        state = states.get(name)
-        if state is not None and state.state == "discontinued":
+        state = states.get(name, SchemeState())
+        if state.state == "discontinued":
             warning(
                 f"lot {name}: inspection of its supplier is discontinued (dqm lots resume after corrective action); no plan drawn"
             )
@@ -296,10 +297,8 @@ def _lots_to_sample(
         lot_info = PlanLot(
             field=field,
             name=supplier(name, masker),
-            severity=state.severity if state is not None else "normal",
-            switching_score=(state.score if state is not None else 0)
-            if state is None or state.state == "normal"
-            else None,
+            severity=state.severity,
+            switching_score=state.score if state.state == "normal" else None,
             reduced_allowed=reduced_allowed,
             history=str(where.resolve()),
         )
