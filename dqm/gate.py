@@ -49,9 +49,14 @@ def parse_dimensions(text: str | None, option: str) -> list[str] | None:
 
 
 def gate(
-    result: QualityResult, require: Iterable[str] | None = None, warn_only: Iterable[str] = ()
+    result: QualityResult,
+    require: Iterable[str] | None = None,
+    warn_only: Iterable[str] = (),
+    lots: bool = False,
 ) -> GateOutcome:
     """Decide the gate. ``require`` defaults to the dimensions the result holds (finished or not).
+    With ``lots``, every lot of the result (``--lot-by``) must pass as well: a failed lot fails the
+    gate, a result without lots is missing them.
 
     Raises
     ------
@@ -86,6 +91,17 @@ def gate(
         for g in dimension_gates(result, dim):
             if g.value is not None or g.target is not None:
                 lines.append(f"           {g.describe()}")
+    if lots:
+        if result.lots is None:
+            missing.append("lots")
+            lines.append("MISSING  lots: the audit was not run with --lot-by")
+        else:
+            bad = [lot.name for lot in result.lots.lots if not lot.passed]
+            if bad:
+                failed.append("lots")
+            lines.append(
+                f"FAIL     lots: {len(bad)} of {len(result.lots.lots)} failed" if bad else "PASS     lots"
+            )
     code = EXIT_FAILED if failed else EXIT_MISSING if missing else EXIT_OK
     return GateOutcome(code, lines, required, failed, missing, warned)
 
@@ -118,3 +134,29 @@ def new_only(result: QualityResult, baseline: QualityResult) -> tuple[QualityRes
         return result, lines
     syntactic = result.syntactic.model_copy(update={"passed": not failing, "gates": []})
     return with_verdict(result.model_copy(update={"syntactic": syntactic})), lines
+
+
+def lot_lines(result: QualityResult) -> list[str]:
+    """One line per lot of a result split with ``--lot-by`` (none otherwise): its gate, syntactic
+    figures, ISO 2859-1 plan at its supplier's severity, and decision."""
+    if result.lots is None:
+        return []
+    lines = [f"lots by {result.lots.field}:"]
+    for lot in result.lots.lots:
+        f = lot.files
+        figures = f"file accuracy {_pct(f.value)} ({f.numerator}/{f.denominator})"
+        if lot.plan is None:
+            plan = "inspection discontinued"
+        else:
+            p = lot.plan
+            plan = f"ISO 2859-1 {p.severity} {p.code_letter} n={p.sample_size} Ac={p.acceptance_number} Re={p.rejection_number}"
+        why = f" [{', '.join(lot.failed)} failed]" if lot.failed else ""
+        lines.append(
+            f"{'PASS' if lot.passed else 'FAIL':8} {lot.name}: {lot.items} slides, {figures}, {plan}, "
+            f"review {lot.decision}{why}"
+        )
+    return lines
+
+
+def _pct(value: float | None) -> str:
+    return "–" if value is None else f"{100 * value:.2f} %"

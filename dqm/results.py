@@ -16,6 +16,7 @@ from dqm.delivery import Redelivery, WaiverSection
 from dqm.diversity.models import DiversityResult
 from dqm.facts import Frozen, ItemSummary, Ratio, SlideSummary
 from dqm.findings import Finding
+from dqm.lots.models import LotsResult
 from dqm.semantic.models import SemanticResult
 from dqm.syntactic.models import Breakdown, Grains, SyntacticResult
 from dqm.validity.models import ValidityResult
@@ -43,13 +44,14 @@ __all__ = [
 DIMENSIONS = ("syntactic", "semantic", "diversity", "validity")
 """The quality dimensions, in report order: each is a field of :class:`QualityResult`."""
 
-SCHEMA_VERSION = "1.3"
+SCHEMA_VERSION = "1.4"
 """``major.minor``: a minor bump adds optional fields (older files still load); a major bump
 breaks readers. 1.1 added ``checks``, ``thumbnails`` and ``verdict.pending``; 1.2 added
 ``diversity.gates`` (the figures its gate reads, like the other dimensions' ``gates``; an older
 result gets them from ``diversity.passed`` when it loads), ``semantic.core``, ``semantic.note`` and
 ``semantic.strata[].core_sampled`` (the equal-probability core an ISO 2859-1 lot is decided on); 1.3 added
-``waivers`` and ``redelivery`` (the delivery loop, ``docs/delivery.md``)."""
+``waivers`` and ``redelivery`` (the delivery loop, ``docs/delivery.md``); 1.4 added
+``lots`` (``dqm audit --lot-by``: each lot's figures, ISO 2859-1 plan, decision and gate)."""
 
 
 class BatchInfo(Frozen):
@@ -159,6 +161,8 @@ class QualityResult(Frozen):
     """The waivers the verdict honours (``--waivers``); the findings they cover stay in ``findings``."""
     redelivery: Redelivery | None = None
     """Each finding against the earlier delivery (``dqm audit --baseline OLD/results.json``)."""
+    lots: LotsResult | None = None
+    """The batch split into lots (``--lot-by``), each judged on its own; None when not split."""
 
     def dump(self, path: Path) -> None:
         """Write as JSON (UTF-8)."""

@@ -74,6 +74,7 @@ def render_summary(result: QualityResult) -> str:
                 f"| {head} | {md_text(g.label)} | {g.shown_value}{decision} | {g.shown_ci or '–'} | "
                 f"{g.shown_target} | {md_text(g.shown_counts) or '–'} |"
             )
+    lines += _lot_rows(result)
     if result.findings:
         sev = Counter(f.severity.value for f in result.findings)
         codes = Counter(f.code for f in result.findings).most_common(TOP_CODES)
@@ -106,3 +107,30 @@ def render_summary(result: QualityResult) -> str:
         "The full report is `report.html` beside this file; `dqm gate results.json` gives the exit code.",
     ]
     return "\n".join(lines) + "\n"
+
+
+def _lot_rows(result: QualityResult) -> list[str]:
+    """A row per lot of a result split with ``--lot-by`` (none otherwise)."""
+    if result.lots is None:
+        return []
+    lines = [
+        "",
+        f"Lots by {md_text(result.lots.field)}:",
+        "",
+        "| Lot | Result | Slides | File accuracy | Inspection | ISO 2859-1 plan | Review |",
+        "|---|---|---:|---:|---|---|---|",
+    ]
+    for lot in result.lots.lots:
+        f = lot.files
+        files = "–" if f.value is None else f"{100 * f.value:.2f} % ({f.numerator} / {f.denominator})"
+        p = lot.plan
+        plan = (
+            "discontinued"
+            if p is None
+            else f"{p.code_letter}: n = {p.sample_size}, Ac {p.acceptance_number}, Re {p.rejection_number}"
+        )
+        state = "pass" if lot.passed else "**FAIL** (" + ", ".join(lot.failed) + ")"
+        lines.append(
+            f"| {md_text(lot.name)} | {state} | {lot.items} | {files} | {lot.scheme} | {plan} | {lot.decision} |"
+        )
+    return lines

@@ -190,4 +190,5 @@ def test_help_lists_the_commands_by_family_as_before():
         "schema",
         "sample",
         "review",
+        "lots",
     ]

@@ -40,7 +40,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("readers and slide I/O", ("dqm.readers", "dqm.slide_io", "dqm.pixels", "dqm.batch", "dqm.clinical_table")),
     ("checks", ("validators",)),
     ("runner", ("dqm.runner", "dqm.cache", "dqm.executors", "dqm.single_files", "dqm.convert", "dqm.synth")),
-    ("dimensions", ("dqm.syntactic", "dqm.semantic", "dqm.diversity", "dqm.validity")),
+    ("dimensions", ("dqm.syntactic", "dqm.semantic", "dqm.diversity", "dqm.validity", "dqm.lots")),
     (
         "results",
         (

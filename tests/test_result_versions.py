@@ -3,7 +3,8 @@
 ``tests/fixtures/results/results-<version>.json`` is a real ``results.json`` written by the dqm of
 that schema version (1.0: syntactic only; 1.1: syntactic, semantic, diversity and validity with a
 tiny model; 1.2: syntactic and diversity, with its stored ``gates``; 1.3: syntactic and diversity of a redelivery, with
-its ``waivers`` (active, unused and expired) and ``redelivery`` against the earlier delivery). A release that bumps the schema adds its own file here; none is ever regenerated.
+its ``waivers`` (active, unused and expired) and ``redelivery`` against the earlier delivery; 1.4: syntactic
+and diversity, split into lots by institution). A release that bumps the schema adds its own file here; none is ever regenerated.
 """
 
 from __future__ import annotations

@@ -25,6 +25,9 @@ from dqm.cli import audit  # noqa: F401  # isort: skip
 from dqm.cli import semantic  # noqa: F401  # isort: skip
 from dqm.cli import delivery  # noqa: F401  # isort: skip
 from dqm.cli.common import EXIT_INTERNAL, EXIT_INTERRUPTED, INTERRUPT_EXPLAINED, app, console
+from dqm.cli.lots import lots_app
+
+app.add_typer(lots_app, name="lots")
 
 __all__ = ["app", "main"]
 

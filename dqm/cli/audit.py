@@ -40,6 +40,14 @@ from dqm.cli.common import (
     warning,
     write_identifier_map,
 )
+from dqm.cli.lots import (
+    HistoryOpt,
+    LotByOpt,
+    lot_field_or_exit,
+    open_history_or_exit,
+    supplier,
+    supplier_states,
+)
 
 Require = Annotated[
     str | None,
@@ -124,12 +132,27 @@ def audit(
     mask_key: MaskKeyOpt = None,
     identifier_map: IdentifierMapOpt = None,
     waivers: WaiversOpt = None,
+    lot_by: LotByOpt = None,
+    history: HistoryOpt = None,
+    lot_review: Annotated[
+        list[Path] | None,
+        typer.Option(
+            help="--lot-by: a lot's ingested review (semantic.json of a plan from dqm sample --lot-by), "
+            "repeated for each lot: its ISO 2859-1 decision joins the lot's gate."
+        ),
+    ] = None,
+    level: Annotated[
+        str, typer.Option(help="--lot-by: ISO 2859-1 inspection level of each lot's plan.")
+    ] = "II",
+    aql: Annotated[float, typer.Option(help="--lot-by: ISO 2859-1 AQL (%) of each lot's plan.")] = 1.0,
 ) -> None:
     """Audit a batch: every dimension available; writes results.json, report.html, junit.xml and
-    summary.md; exits like `dqm gate` (0 passed, 1 failed, 3 missing)."""
+    summary.md; exits like `dqm gate` (0 passed, 1 failed, 3 missing). With --lot-by, each lot is
+    also judged on its own (results.json `lots`, a row per lot in the report)."""
     from dqm.audit import build_result, with_dimension
-    from dqm.gate import gate
+    from dqm.gate import gate, lot_lines
     from dqm.runner import RunOptions
+    from dqm.semantic.history import default_history_path
     from dqm.thumbnails import with_thumbnails
     from reports import write_outputs
 
@@ -158,6 +181,19 @@ def audit(
             "--baseline with a batch folder compares distributions: it needs the diversity stage"
         )
     waiver_list = _waivers_or_exit(waivers) if waivers is not None else None
+    lot_field = lot_field_or_exit(lot_by, prof) if lot_by is not None else None
+    if lot_field is not None:
+        _lot_plan_or_exit(level, aql)
+    elif lot_review:
+        raise usage_error("--lot-review needs --lot-by")
+    for path in lot_review or []:
+        if not path.exists():
+            raise usage_error(f"no such lot review: {path}")
+    if history is not None:
+        outside_batch(history, root, "--history")
+    history = history if history is not None else default_history_path(out_dir)
+    if lot_field is not None and history.is_file():
+        open_history_or_exit(history).close()  # a history that cannot be read is refused before any work
     voptions = (
         _validity_options(validity_profile, out_dir / "validity", device, False, masker)
         if "validity" in chosen
@@ -199,6 +235,13 @@ def audit(
             from dqm.redelivery import with_redelivery
 
             result = with_redelivery(result, earlier[1], str(earlier[0]), masker)
+        if lot_field is not None:
+            decisions = _lot_decisions(lot_review or [], lot_field, result.batch.fingerprint)
+            result = _stage(
+                result,
+                "lots",
+                lambda r: _with_lots(r, run, lot_field, (level, aql), history, masker, decisions),
+            )
         paths = write_outputs(result, out_dir, masker, layout=prof.quality_table)
     write_identifier_map(identifier_map, _item_names(result), masker)
     outcome = gate(result, req, warn)
@@ -224,12 +267,85 @@ def audit(
         )
     for line in outcome.lines:
         out.print(line, highlight=False)
+    for line in lot_lines(result):
+        out.print(line, highlight=False, soft_wrap=True)
     out.print(
         f"report: {paths['report']}\nresults: {paths['results']}\n"
         f"junit: {paths['junit']}\nsummary: {paths['summary']}",
         markup=False,
     )
     raise typer.Exit(outcome.exit_code)
+
+
+def _lot_plan_or_exit(level: str, aql: float) -> None:
+    """``--level`` / ``--aql`` of the lots' plans, checked once before any work."""
+    from dqm.semantic.iso2859 import plan_iso2859
+
+    try:
+        plan_iso2859(1, level, aql)
+    except ValueError as exc:
+        raise usage_error(str(exc)) from None
+
+
+def _lot_decisions(paths: list[Path], field: str, fingerprint: str) -> dict[str, Any]:
+    """``--lot-review``: each lot's decision by the name its plan gives it (masked like the lots'
+    names in the history); a usage error for a review of no lot, of another split or of another batch."""
+    from dqm.lots.compute import LotDecision
+    from dqm.lots.models import LotPlan
+    from dqm.semantic.resultfile import SemanticFileError, load_semantic
+
+    decisions: dict[str, Any] = {}
+    for path in paths:
+        try:
+            semantic = load_semantic(path, fingerprint)
+        except SemanticFileError as exc:
+            raise usage_error(str(exc)) from None
+        if semantic.lot is None or semantic.lot.field != field:
+            raise usage_error(
+                f"--lot-review {path}: not the review of a lot by {field} (dqm sample --lot-by {field})"
+            )
+        if semantic.decision != "incomplete":
+            failed = semantic.core.n_fail if semantic.core is not None else semantic.n_fail
+            plan = (
+                None
+                if semantic.plan != "iso2859"
+                else LotPlan(
+                    severity=semantic.lot.severity,
+                    level=semantic.level or "II",
+                    aql=semantic.aql or 0.0,
+                    code_letter=semantic.code_letter or "",
+                    sample_size=semantic.plan_sample_size,
+                    acceptance_number=semantic.acceptance_number or 0,
+                    rejection_number=semantic.rejection_number or 0,
+                )
+            )
+            decisions[semantic.lot.name] = LotDecision(
+                semantic.decision == "accept", failed, plan, semantic.lot.switching_score
+            )
+    return decisions
+
+
+def _with_lots(
+    result: Any,
+    run: Any,
+    field: str,
+    plan: tuple[str, float],
+    history: Path,
+    masker: Any,
+    decisions: dict[str, Any],
+) -> Any:
+    from dqm.lots.compute import lot_names, lots_result, too_many_lots
+
+    names = list(lot_names(run, field))
+    refused = too_many_lots(len(names), field)
+    if refused is not None:  # the items' records are in the cache: an audit by another field is quick
+        raise usage_error(refused)
+    states = supplier_states(history, names, masker)
+    by_name = {n: decisions[supplier(n, masker)] for n in names if supplier(n, masker) in decisions}
+    lots = lots_result(
+        run, field, plan[0], plan[1], states, by_name, history=str(history) if history.is_file() else None
+    )
+    return result.model_copy(update={"lots": lots})
 
 
 def _item_names(result: Any) -> list[str]:
@@ -253,7 +369,7 @@ def _stage(result: Any, name: str, step: Any) -> Any:
 
     try:
         return step(result)
-    except (click.exceptions.Exit, click.ClickException, KeyboardInterrupt):
+    except (typer.Exit, click.exceptions.Exit, click.ClickException, KeyboardInterrupt):
         raise
     except Exception as exc:
         console.print(
@@ -551,6 +667,12 @@ def gate_command(
     results: Annotated[Path, typer.Argument(help="A results.json written by dqm audit.")],
     require: Require = None,
     warn_only: WarnOnly = None,
+    lots: Annotated[
+        bool,
+        typer.Option(
+            "--lots", help="Every lot of an audit run with --lot-by must pass too (3 when it has no lots)."
+        ),
+    ] = False,
     profile: ProfileOpt = None,
     mask_key: MaskKeyOpt = None,
     waivers: WaiversOpt = None,
@@ -565,7 +687,7 @@ def gate_command(
 ) -> None:
     """Exit 0 when the required dimensions passed, 1 when one failed, 3 when one is missing or
     pending, 2 on usage errors (bad option, unreadable or malformed results.json or waiver file)."""
-    from dqm.gate import gate
+    from dqm.gate import gate, lot_lines
     from dqm.gate import new_only as only_new
 
     masker = start_masking(load_profile_or_exit(profile).deid, mask_key)
@@ -583,12 +705,14 @@ def gate_command(
     notes: list[str] = []
     if earlier is not None:
         result, notes = only_new(result, earlier[1])
-    outcome = gate(result, req, warn)
+    outcome = gate(result, req, warn, lots=lots)
     out.print(f"[bold]{escape(result.verdict.summary)}[/]", markup=True)
     for line in notes:
         out.print(line, highlight=False)
     for line in outcome.lines:
         out.print(line, highlight=False)
+    for line in lot_lines(result):
+        out.print(line, highlight=False, soft_wrap=True)
     raise typer.Exit(outcome.exit_code)
 
 

@@ -36,6 +36,15 @@ from dqm.cli.common import (
     warning,
     write_identifier_map,
 )
+from dqm.cli.lots import (
+    HistoryOpt,
+    LotByOpt,
+    ReducedOpt,
+    lot_field_or_exit,
+    open_history_or_exit,
+    supplier,
+    supplier_states,
+)
 
 review_app = typer.Typer(
     help="Expert review: plan a sample size, ingest reviewers' verdicts.",
@@ -132,12 +141,20 @@ def sample(
     identifier_map: IdentifierMapOpt = None,
     executor: ExecutorOpt = None,
     scheduler: SchedulerOpt = None,
+    lot_by: LotByOpt = None,
+    history: HistoryOpt = None,
+    reduced_allowed: ReducedOpt = False,
 ) -> None:
     """Draw the expert-review sample: review_plan.json, review_plan.csv and the review sheet review.html.
+
+    With --lot-by, one plan per lot (OUT/lots/lot-NN), each for the lot's size at the ISO 2859-1
+    severity its supplier is at in the lot history (--history).
 
     With --results, the audit's items and findings are reused and the drawn slides' records come
     from the result cache (--cache, default: the audit's .dqm-cache next to results.json); a drawn
     slide without a cached record is checked alone."""
+    from dataclasses import replace
+
     from dqm.output import write_file
     from dqm.runner import RunOptions
     from dqm.semantic.models import PlanBatch
@@ -150,8 +167,12 @@ def sample(
     outside_batch(out_dir, root, "--out")
     if identifier_map is not None:
         outside_batch(identifier_map, root, "--identifier-map")
+    if history is not None:
+        outside_batch(history, root, "--history")
     prof = load_profile_or_exit(profile)
     masker = start_masking(prof.deid, mask_key)
+    if lot_by is not None:
+        lot_field_or_exit(lot_by, prof)
     fields = tuple(f.strip() for f in strata.split(",") if f.strip())
     unknown = [f for f in fields if f not in ("diagnosis", "institution") and f not in prof.clinical]
     if unknown:
@@ -176,6 +197,7 @@ def sample(
         threshold=risk_threshold,
         risk=risk_scores,
     )
+    run = None
     if results is not None:
         audited = _audited_or_exit(results, root, prof)
         items, findings, batch_print = audited.items, audited.findings, audited.batch.fingerprint
@@ -193,31 +215,98 @@ def sample(
     for f in findings:
         if f.severity.value in ("error", "warning"):
             findings_by_slide[f.item_id] = findings_by_slide.get(f.item_id, 0) + 1
-    try:
-        review_plan = build_plan(items, batch_info, options, findings_by_slide)
-    except PlanError as exc:
-        raise usage_error(str(exc)) from None
-    # The files name slides masked; the sheet reads the batch by the real names, and quotes the
-    # masked plan's id, so the verdicts it exports match the plan that ingest reads.
-    written = masked_plan(review_plan, masker) if masker is not None else review_plan
-    paths = write_plan(written, out_dir)
-    if results is not None:  # an audit's results.json names its slides masked already
-        drawn = {s.slide_id for s in review_plan.sample}
-        by_id = _records_of(root, prof, drawn, cache or results.parent / CACHE_FOLDER, masker)
-    else:
-        by_id = {}
+    if run is not None:
+        by_id: dict[str, Any] = {}
         for record in run.outcomes:
             by_id.setdefault(record.summary.slide_id, record)
-    real = review_plan.model_copy(update={"plan_id": written.plan_id})
-    sheet = sheet_data(real, by_id, root, prof, thumb_size, thumb_quality)
-    write_file(out_dir / "review.html", render_review_html(sheet), masker)
-    names = [
-        n
-        for r in by_id.values()
-        for n in (r.summary.slide_id, r.summary.image_path, r.summary.annotation_path)
-        if n
-    ]
-    write_identifier_map(identifier_map, names, masker)
+    written_names: list[str] = []
+    for folder, items_of_lot, lot_info in _lots_to_sample(
+        items, out_dir, lot_by, prof, history, reduced_allowed, masker
+    ):
+        try:
+            review_plan = build_plan(
+                items_of_lot,
+                batch_info,
+                replace(options, severity=lot_info.severity if lot_info else "normal"),
+                findings_by_slide,
+                lot_info,
+            )
+        except PlanError as exc:
+            raise usage_error(str(exc)) from None
+        # The files name slides masked; the sheet reads the batch by the real names, and quotes the
+        # masked plan's id, so the verdicts it exports match the plan that ingest reads.
+        written = masked_plan(review_plan, masker) if masker is not None else review_plan
+        paths = write_plan(written, folder)
+        drawn = {s.slide_id for s in review_plan.sample}
+        if run is None:  # an audit's results.json names its slides masked already
+            records = _records_of(root, prof, drawn, cache or results.parent / CACHE_FOLDER, masker)  # type: ignore[union-attr]
+        else:
+            records = {k: v for k, v in by_id.items() if k in drawn}
+        real = review_plan.model_copy(update={"plan_id": written.plan_id})
+        sheet = sheet_data(real, records, root, prof, thumb_size, thumb_quality)
+        write_file(folder / "review.html", render_review_html(sheet), masker)
+        written_names += [
+            n
+            for r in records.values()
+            for n in (r.summary.slide_id, r.summary.image_path, r.summary.annotation_path)
+            if n
+        ]
+        if lot_info is not None:
+            out.print(f"lot {lot_info.name} ({folder.name}):", highlight=False, soft_wrap=True)
+        _print_sample(review_plan, paths, folder, seed)
+    write_identifier_map(identifier_map, written_names, masker)
+
+
+def _lots_to_sample(
+    items: list[Any],
+    out_dir: Path,
+    lot_by: str | None,
+    profile: Any,
+    history: Path | None,
+    reduced_allowed: bool,
+    masker: Any,
+) -> list[tuple[Path, list[Any], Any]]:
+    """Where each plan goes, its items and its lot: the whole batch in ``out_dir``, or with
+    ``--lot-by`` each lot in ``out_dir/lots/lot-NN`` at the severity of its supplier's history.
+    A supplier whose inspection is discontinued gets no plan (a warning says so)."""
+    from dqm.lots.compute import too_many_lots
+    from dqm.semantic.history import default_history_path
+    from dqm.semantic.models import PlanLot
+    from dqm.semantic.planfile import stratum_value
+    from dqm.semantic.switching import SchemeState
+
+    if lot_by is None:
+        return [(out_dir, items, None)]
+    field = lot_field_or_exit(lot_by, profile)
+    by_lot: dict[str, list[Any]] = {}
+    for item in items:
+        by_lot.setdefault(stratum_value(item, field), []).append(item)
+    refused = too_many_lots(len(by_lot), field)
+    if refused is not None:
+        raise usage_error(refused)
+    where = history if history is not None else default_history_path(out_dir)
+    states = supplier_states(where, list(by_lot), masker)
+    plans = []
+    for k, (name, members) in enumerate(sorted(by_lot.items()), start=1):
+        state = states.get(name, SchemeState())
+        if state.state == "discontinued":
+            warning(
+                f"lot {name}: inspection of its supplier is discontinued (dqm lots resume after corrective action); no plan drawn"
+            )
+            continue
+        lot_info = PlanLot(
+            field=field,
+            name=supplier(name, masker),
+            severity=state.severity,
+            switching_score=state.score if state.state == "normal" else None,
+            reduced_allowed=reduced_allowed,
+            history=str(where.resolve()),
+        )
+        plans.append((out_dir / "lots" / f"lot-{k:02d}", members, lot_info))
+    return plans
+
+
+def _print_sample(review_plan: Any, paths: dict[str, Path], folder: Path, seed: int) -> None:
     out.print(_plan_line(review_plan), highlight=False, soft_wrap=True)
     over = review_plan.oversampling
     if over.enabled:
@@ -230,7 +319,7 @@ def sample(
         f"{review_plan.sample_size} slides drawn ({review_plan.plan_sample_size} core, the rest supplementary) "
         f"from {len(review_plan.strata)} strata (seed {seed})\n"
         f"plan: {escape(str(paths['json']))}\nslides: {escape(str(paths['csv']))}\n"
-        f"review sheet: {escape(str(out_dir / 'review.html'))}",
+        f"review sheet: {escape(str(folder / 'review.html'))}",
         highlight=False,
         soft_wrap=True,
     )
@@ -291,7 +380,8 @@ def _plan_line(p: Any) -> str:
     if p.plan == "iso2859":
         extra = f" ({p.note})" if p.note else ""
         return (
-            f"ISO 2859-1 normal inspection, level {p.level}, AQL {p.aql:g}: lot {p.lot_size} → code letter "
+            f"ISO 2859-1 {p.lot.severity if p.lot else 'normal'} inspection, level {p.level}, AQL {p.aql:g}: "
+            f"lot {p.lot_size} → code letter "
             f"{p.code_letter}, n = {p.plan_sample_size}, Ac = {p.acceptance_number}, Re = {p.rejection_number}{extra}"
         )
     return f"precision plan: lot {p.lot_size} → n = {p.plan_sample_size} ({p.note})"
@@ -307,6 +397,9 @@ def plan_command(
     confidence: ConfidenceOpt = 0.95,
     expected: ExpectedOpt = 0.95,
     json_out: Annotated[bool, typer.Option("--json", help="Print the plan as JSON.")] = False,
+    severity: Annotated[
+        str, typer.Option(help="ISO 2859-1 inspection: normal (Table 2-A), tightened (2-B) or reduced (2-C).")
+    ] = "normal",
 ) -> None:
     """The sample size and Ac / Re for a lot size, without a batch (for agreeing a plan with a supplier)."""
     import dataclasses
@@ -317,10 +410,10 @@ def plan_command(
 
     try:
         if plan == "iso2859":
-            p = plan_iso2859(lot_size, level, aql)
+            p = plan_iso2859(lot_size, level, aql, severity)  # type: ignore[arg-type]
             data: dict[str, Any] = {"plan": "iso2859", **dataclasses.asdict(p)}
             line = (
-                f"ISO 2859-1 single sampling, normal inspection, level {p.level}, AQL {p.aql:g}: lot {lot_size} → "
+                f"ISO 2859-1 single sampling, {p.severity} inspection, level {p.level}, AQL {p.aql:g}: lot {lot_size} → "
                 f"code letter {p.code_letter}, n = {p.sample_size}, Ac = {p.acceptance_number}, "
                 f"Re = {p.rejection_number}" + (f" ({p.note})" if p.note else "")
             )
@@ -369,6 +462,15 @@ def ingest_command(
     ] = None,
     limit: Annotated[int, typer.Option(help="Findings to print.")] = 20,
     mask_key: MaskKeyOpt = None,
+    record: Annotated[
+        bool,
+        typer.Option(
+            "--record",
+            help="A plan of one lot (dqm sample --lot-by): record its accept / reject as its supplier's next "
+            "lot in the lot history (ISO 2859-1 switching rules).",
+        ),
+    ] = False,
+    history: HistoryOpt = None,
 ) -> None:
     """Judge verdict files against the plan: estimate, interval, lot decision, agreement; writes semantic.json."""
     from dqm.semantic.ingest import IngestOptions, delivered_loader, ingest
@@ -407,7 +509,44 @@ def ingest_command(
     path = write_semantic(result, out_dir, masker)
     _print_result(result, limit)
     out.print(f"semantic: {path}", highlight=False, soft_wrap=True, markup=False)
+    if record:
+        _record_lot(review_plan, result, history)
     raise typer.Exit({"accept": 0, "reject": 1, "incomplete": 3}[result.decision])
+
+
+def _record_lot(review_plan: Any, result: Any, history: Path | None) -> None:
+    """``--record``: the lot's decision as its supplier's next lot in the history (the plan's, or
+    ``--history``); a usage error when the plan is of no lot, the review is incomplete, or the
+    history refuses it (a lot already recorded, a plan of a severity the supplier is no longer at)."""
+    from dqm.semantic.iso2859 import plan_iso2859
+    from dqm.semantic.switching import LotOutcome
+
+    lot = review_plan.lot
+    if lot is None or review_plan.plan != "iso2859":
+        raise usage_error("--record: the plan is not of one lot (draw it with dqm sample --lot-by)")
+    if result.decision == "incomplete":
+        raise usage_error("--record: the review is incomplete; nothing recorded")
+    where = history if history is not None else Path(lot.history) if lot.history else None
+    if where is None:
+        raise usage_error("--record: give the lot history with --history")
+    plan = plan_iso2859(review_plan.lot_size, review_plan.level, review_plan.aql, lot.severity)
+    failed = result.core.n_fail if result.core is not None else result.n_fail
+    outcome = LotOutcome(result.decision == "accept", failed, plan, lot.reduced_allowed)
+    with open_history_or_exit(where) as h:
+        try:
+            done = h.record(lot.name, outcome, review_plan.plan_id)
+        except ValueError as exc:
+            raise usage_error(f"--record: {exc}") from None
+    after = done.after
+    said = "; ".join(x for x in (done.score_note, done.transition) if x)
+    out.print(
+        f"recorded in {where}: {lot.name} lot {'accepted' if outcome.accepted else 'NOT accepted'}"
+        + (f" ({said})" if said else "")
+        + f"; its next lot at {after.state} inspection",
+        highlight=False,
+        soft_wrap=True,
+        markup=False,
+    )
 
 
 def _plan_profile(review_plan: Any, profile: str | None) -> Any:

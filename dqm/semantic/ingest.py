@@ -263,6 +263,7 @@ def ingest(
         decision_basis=basis,  # type: ignore[arg-type]
         failures_counted=counted,
         core=core,
+        lot=plan.lot,
         target=options.target if plan.plan == "precision" else None,
         weighted=weighted,
         strata=stratum_results(plan, final, options.ci_method, options.confidence),

@@ -92,6 +92,22 @@ class Oversampling(_Frozen):
     flagged_in_sample: int = 0
 
 
+class PlanLot(_Frozen):
+    """The lot a plan was drawn from when the batch was split (``dqm sample --lot-by``)."""
+
+    field: str
+    """The field the batch was split by (``institution``, a clinical field)."""
+    name: str
+    """The lot's value of the field: its supplier in the lot history (masked in the written plan)."""
+    severity: Literal["normal", "tightened", "reduced"] = "normal"
+    """The ISO 2859-1 table of the plan: where the supplier stood in the switching rules."""
+    switching_score: int | None = None
+    reduced_allowed: bool = False
+    """Steady production and reduced inspection approved when the sample was drawn."""
+    history: str | None = None
+    """The lot history the severity was read from; ``dqm review ingest`` records the decision there."""
+
+
 class ReviewPlan(_Frozen):
     """``review_plan.json``: everything needed to review the sample and to judge the verdicts."""
 
@@ -129,6 +145,8 @@ class ReviewPlan(_Frozen):
     """Every slide id of the lot, sorted (verdicts for other ids are unknown slides)."""
     duplicate_ids: list[str] = Field(default_factory=list)
     """Slide ids that occur more than once in the batch; the first occurrence is in the lot."""
+    lot: PlanLot | None = None
+    """The lot of a batch split with ``--lot-by``; None for a plan of the whole batch."""
 
     @property
     def has_core(self) -> bool:
@@ -293,6 +311,8 @@ class SemanticResult(_Frozen):
     plan without a core), or for the weighted basis ``n · (1 − p̂_w)``."""
     core: CoreReview | None = None
     """The equal-probability core and its verdicts; None for a plan drawn without a core."""
+    lot: PlanLot | None = None
+    """The plan's lot when the batch was split (``dqm sample --lot-by``); None for the whole batch."""
     target: float | None = None
     weighted: WeightedEstimate | None = None
     strata: list[StratumResult] = Field(default_factory=list)

@@ -25,6 +25,7 @@ from dqm.semantic.models import (
     Oversampling,
     PlanBatch,
     PlanCell,
+    PlanLot,
     PlanSlide,
     PlanStratum,
     ReviewPlan,
@@ -66,6 +67,8 @@ class PlanOptions:
     threshold: float = 0.5
     risk: Mapping[str, float] = field(default_factory=dict)
     """Slide id → risk score (e.g. from the validity dimension); at or above ``threshold`` flags."""
+    severity: str = "normal"
+    """ISO 2859-1 table: normal, tightened or reduced (the supplier's state in the switching rules)."""
 
 
 def stratum_value(item: ItemSummary, name: str) -> str:
@@ -86,7 +89,7 @@ def stratum_label(key: Sequence[str]) -> str:
 
 def _plan_size(lot_size: int, options: PlanOptions) -> dict[str, object]:
     if options.plan == "iso2859":
-        p = plan_iso2859(lot_size, options.level, options.aql)
+        p = plan_iso2859(lot_size, options.level, options.aql, options.severity)  # type: ignore[arg-type]
         return dict(
             level=p.level,
             aql=p.aql,
@@ -120,6 +123,7 @@ def build_plan(
     batch: PlanBatch,
     options: PlanOptions,
     findings_by_slide: Mapping[str, int] | None = None,
+    lot_info: PlanLot | None = None,
 ) -> ReviewPlan:
     """The review plan for a lot.
 
@@ -135,6 +139,8 @@ def build_plan(
     findings_by_slide
         Slide id → number of syntactic errors and warnings, item and batch checks together (a slide
         with any is flagged). Default: the item counts of each summary.
+    lot_info
+        The lot ``items`` are, when the batch was split by a field (``--lot-by``).
 
     Raises
     ------
@@ -222,6 +228,7 @@ def build_plan(
         sample=slides,
         lot_ids=sorted(seen),
         duplicate_ids=sorted(set(duplicates)),
+        lot=lot_info,
         **sizing,  # type: ignore[arg-type]
     )
     return draft.model_copy(update={"plan_id": plan_id(draft)})
@@ -231,12 +238,14 @@ def plan_id(plan: ReviewPlan) -> str:
     """SHA-256 of the plan without its ``plan_id`` (verdict files quote it).
 
     A plan written before slides were marked core or supplementary hashes without that field,
-    as it did when it was written, so it still reads.
+    as it did when it was written, so it still reads; so does a plan without a ``lot``.
     """
-    if plan.has_core:
-        body = plan.model_dump_json(exclude={"plan_id"})
-    else:
-        body = plan.model_dump_json(exclude={"plan_id": True, "sample": {"__all__": {"core"}}})
+    exclude: dict[str, object] = {"plan_id": True}
+    if not plan.has_core:
+        exclude["sample"] = {"__all__": {"core"}}
+    if plan.lot is None:
+        exclude["lot"] = True
+    body = plan.model_dump_json(exclude=exclude)  # type: ignore[arg-type]
     return hashlib.sha256(body.encode("utf-8")).hexdigest()
 
 

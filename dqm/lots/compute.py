@@ -1,0 +1,173 @@
+"""Split a run into lots by a field and judge each lot on its own.
+
+A lot is every item with the same value of the field (``institution``, ``diagnosis`` or a clinical
+field of the profile); items without a value form the lot ``(missing)``. Each lot's syntactic
+figures are those of :func:`dqm.syntactic.accuracy.syntactic_result` over the lot alone: its items'
+files and values, its rows of the clinical table and its share of the manifest's path cells, and
+every finding on its items. Findings on the batch as a whole (a manifest without a required
+column, orphan files) count against the batch, not against a lot. Each lot gets the ISO 2859-1
+plan for its size at the severity its supplier is at (:mod:`dqm.semantic.switching`), and a gate:
+passed when every dimension it was evaluated on passed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+
+from dqm.lots.models import Lot, LotPlan, LotsResult
+from dqm.runner import Run
+from dqm.semantic.iso2859 import plan_iso2859
+from dqm.semantic.planfile import stratum_value
+from dqm.semantic.switching import SchemeState
+from dqm.syntactic.accuracy import syntactic_result
+
+METHOD = (
+    "Each lot is judged on its own: its syntactic figures count its items' files and values (and its "
+    "rows of the clinical table), with the batch's targets; findings on the batch as a whole count "
+    "against the batch only. Its ISO 2859-1 plan is the single sampling plan for the lot's size at the "
+    "severity its supplier is at under the switching rules (normal without a history). A lot passes "
+    "when every dimension it was evaluated on passed."
+)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class LotDecision:
+    """A lot's ISO 2859-1 decision from an ingested review."""
+
+    accepted: bool
+    nonconforming: int
+    plan: LotPlan | None = None
+    """The plan the lot was reviewed with (its severity then); None: the plan from ``states``."""
+    switching_score: int | None = None
+    """The supplier's switching score when the lot was sampled."""
+
+
+MAX_LOTS = 500
+"""More lots than this is a field that does not name suppliers (a patient, a slide): refused."""
+
+
+def too_many_lots(n: int, field: str) -> str | None:
+    """Why ``n`` lots by ``field`` are refused (None when they are not)."""
+    if n <= MAX_LOTS:
+        return None
+    return (
+        f"--lot-by {field} gives {n} lots, more than {MAX_LOTS}: a lot is the delivery of one supplier "
+        "(an institution, a vendor); choose such a field"
+    )
+
+
+def lot_names(run: Run, field: str) -> dict[str, list[int]]:
+    """Lot name → indices of its items in ``run.outcomes``, sorted by name."""
+    lots: dict[str, list[int]] = {}
+    for i, o in enumerate(run.outcomes):
+        lots.setdefault(stratum_value(o.summary, field), []).append(i)
+    return dict(sorted(lots.items()))
+
+
+def lot_run(run: Run, indices: list[int]) -> Run:
+    """The part of ``run`` that belongs to one lot (see the module docstring)."""
+    outcomes = [run.outcomes[i] for i in indices]
+    ids = {o.summary.slide_id for o in outcomes}
+    disc = run.discovery
+    manifest_rows = sum(item.row is not None for item in disc.items)
+    lot_rows = sum(o.summary.row is not None for o in outcomes)
+    cells = disc.manifest_cells // manifest_rows * lot_rows if manifest_rows else 0
+    table = run.table
+    if table is not None:
+        rows = {(o.summary.slide_id, o.summary.row) for o in outcomes}  # a slide id may repeat
+        keep = [i for i, s in enumerate(table.sources) if (s.item_id, s.row) in rows]
+        table = dataclasses.replace(
+            table, frame=table.frame.iloc[keep], sources=[table.sources[i] for i in keep]
+        )
+    return dataclasses.replace(
+        run,
+        outcomes=outcomes,
+        batch_findings=[f for f in run.batch_findings if f.item_id in ids],
+        discovery=dataclasses.replace(disc, manifest_cells=cells, issues=[]),
+        table=table,
+    )
+
+
+def lots_result(
+    run: Run,
+    field: str,
+    level: str = "II",
+    aql: float = 1.0,
+    states: Mapping[str, SchemeState] | None = None,
+    decisions: Mapping[str, LotDecision] | None = None,
+    history: str | None = None,
+) -> LotsResult:
+    """Every lot of ``run`` by ``field``, with its figures, plan, decision and gate.
+
+    Parameters
+    ----------
+    run
+        The checked batch.
+    field
+        ``institution``, ``diagnosis`` or a clinical field.
+    level, aql
+        The ISO 2859-1 inspection level and AQL of every lot's plan.
+    states
+        Lot name → its supplier's place in the switching rules (absent: normal, score 0).
+    decisions
+        Lot name → the decision of its ingested review (absent: pending).
+    history
+        Where ``states`` were read, for the record.
+    """
+    states = states or {}
+    decisions = decisions or {}
+    lots = []
+    for name, indices in lot_names(run, field).items():
+        s = syntactic_result(lot_run(run, indices))
+        state = states.get(name, SchemeState())
+        decision = decisions.get(name)
+        plan = None
+        note = ""
+        scheme: str = state.state
+        score = state.score if state.state == "normal" else None
+        if decision is not None and decision.plan is not None:  # reviewed: the plan it was drawn with
+            plan, scheme, score = decision.plan, decision.plan.severity, decision.switching_score
+        elif state.state == "discontinued":
+            note = (
+                "inspection discontinued for this supplier: corrective action before its lots are inspected"
+            )
+        else:
+            p = plan_iso2859(len(indices), level, aql, state.severity)
+            plan = LotPlan(
+                severity=state.severity,
+                level=p.level,
+                aql=p.aql,
+                code_letter=p.code_letter,
+                sample_size=p.sample_size,
+                acceptance_number=p.acceptance_number,
+                rejection_number=p.rejection_number,
+                note=p.note,
+            )
+        evaluated = ["syntactic"] + (["semantic"] if decision is not None else [])
+        failed = (["syntactic"] if not s.passed else []) + (
+            ["semantic"] if decision is not None and not decision.accepted else []
+        )
+        lots.append(
+            Lot(
+                name=name,
+                items=len(indices),
+                files=s.gates[0],
+                structure=s.structure.values,
+                format=s.format.values,
+                errors=s.errors,
+                warnings=s.warnings,
+                crashed=s.crashed,
+                syntactic_passed=s.passed,
+                scheme=scheme,  # type: ignore[arg-type]
+                switching_score=score,
+                plan=plan,
+                decision="pending" if decision is None else "accept" if decision.accepted else "reject",
+                nonconforming=None if decision is None else decision.nonconforming,
+                evaluated=evaluated,
+                failed=failed,
+                passed=not failed,
+                note=note,
+            )
+        )
+    return LotsResult(field=field, lots=lots, history=history, method=METHOD)

@@ -1,0 +1,125 @@
+"""``--lot-by`` on dqm audit and dqm gate, the supplier history it reads, and ``dqm lots``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from dqm.cli import app
+from dqm.identifiers import Masker
+from dqm.profile import load_profile
+from dqm.semantic.history import LotHistory
+from dqm.semantic.iso2859 import plan_iso2859
+from dqm.semantic.switching import LotOutcome
+from tests.lots.common import audit_args, two_lot_batch
+
+runner = CliRunner()
+RRN = "900101-1234567"  # a (fake) resident registration number used as an institution name
+
+
+@pytest.fixture(scope="module")
+def batch(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return two_lot_batch(tmp_path_factory.mktemp("lots-cli") / "batch", RRN)
+
+
+@pytest.fixture(scope="module")
+def key(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("key") / "mask.key"
+    path.write_bytes(b"k" * 32)
+    return path
+
+
+def audit(batch: Path, out: Path, key: Path, *extra: str) -> object:
+    return runner.invoke(app, audit_args(batch, out, "--mask-key", str(key), *extra))
+
+
+def test_audit_writes_a_row_per_lot_masked(batch: Path, key: Path, tmp_path: Path) -> None:
+    out = tmp_path / "runs" / "2026-03"
+    res = audit(batch, out, key)
+    assert res.exit_code == 1, res.output
+    assert RRN not in res.output and "lots by institution:" in res.output
+    data = json.loads((out / "results.json").read_text())
+    lots = data["lots"]
+    assert lots["field"] == "institution" and lots["history"] is None
+    token = Masker(load_profile(None).deid, key.read_bytes())(RRN)
+    assert {lot["name"] for lot in lots["lots"]} == {token, "Seoul-A"}
+    assert {lot["name"]: lot["passed"] for lot in lots["lots"]} == {token: True, "Seoul-A": False}
+    for name in ("results.json", "report.html", "summary.md", "junit.xml"):
+        assert RRN not in (out / name).read_text(encoding="utf-8"), name
+    assert 'id="lots"' in (out / "report.html").read_text(encoding="utf-8")
+    assert "| Seoul-A | **FAIL** (syntactic) | 2 |" in (out / "summary.md").read_text(encoding="utf-8")
+    res = runner.invoke(app, ["gate", str(out / "results.json"), "--lots", "--mask-key", str(key)])
+    assert res.exit_code == 1 and "FAIL     lots: 1 of 2 failed" in res.output and RRN not in res.output
+
+
+def test_audit_reads_the_supplier_history_beside_its_output(batch: Path, key: Path, tmp_path: Path) -> None:
+    history = tmp_path / "runs" / "dqm-lot-history.sqlite"
+    history.parent.mkdir()
+    plan = plan_iso2859(50, "II", 1.0)
+    with LotHistory(history) as h:  # two lots of Seoul-A not accepted: tightened
+        for lot in ("2026-01", "2026-02"):
+            h.record("Seoul-A", LotOutcome(False, 2, plan), lot)
+    res = audit(batch, tmp_path / "runs" / "2026-03", key)
+    assert res.exit_code == 1, res.output
+    lots = json.loads((tmp_path / "runs" / "2026-03" / "results.json").read_text())["lots"]
+    assert lots["history"] == str(history.resolve())
+    seoul = next(lot for lot in lots["lots"] if lot["name"] == "Seoul-A")
+    assert seoul["scheme"] == "tightened" and seoul["plan"]["severity"] == "tightened"
+    res = runner.invoke(app, ["lots", "show", str(history), "--mask-key", str(key)])
+    assert res.exit_code == 0, res.output
+    assert "Seoul-A: 2 lots, next lot at tightened inspection" in res.output
+    assert "normal → tightened" in res.output
+    res = runner.invoke(
+        app, ["lots", "resume", str(history), "--supplier", "Seoul-A", "--mask-key", str(key)]
+    )
+    assert res.exit_code == 2 and "not discontinued" in res.output
+
+
+def test_bad_lot_options_are_usage_errors(batch: Path, key: Path, tmp_path: Path) -> None:
+    res = audit(batch, tmp_path / "o", key, "--aql", "3.3")
+    assert res.exit_code == 2 and "AQL 3.3 is not in Table 2-A" in res.output
+    args = [
+        "audit",
+        str(batch),
+        "--out",
+        str(tmp_path / "o"),
+        "--lot-by",
+        "shoe_size",
+        "--mask-key",
+        str(key),
+    ]
+    res = runner.invoke(app, args)
+    assert res.exit_code == 2 and "--lot-by 'shoe_size'" in res.output
+    res = audit(batch, tmp_path / "o", key, "--history", str(batch / "h.sqlite"))
+    assert res.exit_code == 2 and not (batch / "h.sqlite").exists()
+    junk = tmp_path / "junk.sqlite"
+    junk.write_bytes(b"junk" * 400)
+    res = audit(batch, tmp_path / "o2", key, "--history", str(junk))
+    assert res.exit_code == 2 and "cannot be used as a lot history" in res.output
+    assert not (tmp_path / "o2" / "results.json").exists()  # refused before any work
+
+
+def test_a_hostile_lot_name_is_escaped_everywhere(key: Path, tmp_path: Path) -> None:
+    name = "<img src=x onerror=alert(1)>|**x**"
+    batch = two_lot_batch(tmp_path / "batch", name)
+    out = tmp_path / "out"
+    res = audit(batch, out, key)
+    assert res.exit_code == 1, res.output
+    assert name in {lot["name"] for lot in json.loads((out / "results.json").read_text())["lots"]["lots"]}
+    assert "<img" not in (out / "report.html").read_text(encoding="utf-8")
+    summary = (out / "summary.md").read_text(encoding="utf-8")
+    assert "<img" not in summary and "&lt;img src=x onerror=alert(1)&gt;\\|\\*\\*x\\*\\*" in summary
+
+
+def test_a_field_that_names_no_supplier_is_refused(
+    batch: Path, key: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("dqm.lots.compute.MAX_LOTS", 1)
+    res = audit(batch, tmp_path / "o", key)
+    assert res.exit_code == 2 and "gives 2 lots, more than 1" in res.output
+    args = ["sample", str(batch), "--out", str(tmp_path / "s"), "--lot-by", "institution", "--workers", "1"]
+    res = runner.invoke(app, [*args, "--mask-key", str(key)])
+    assert res.exit_code == 2 and "gives 2 lots, more than 1" in res.output

@@ -1,0 +1,72 @@
+"""Lots: the batch split by a field, each lot's figures, plan at its supplier's severity and gate."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from dqm.lots.compute import LotDecision, lot_names, lots_result
+from dqm.profile import load_profile
+from dqm.runner import Run, RunOptions, run_batch
+from dqm.semantic.switching import SchemeState
+from dqm.syntactic.accuracy import syntactic_result
+from tests.lots.common import two_lot_batch
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> Run:
+    root = two_lot_batch(tmp_path_factory.mktemp("lots") / "batch")
+    return run_batch(root, load_profile(None), RunOptions(workers=1))
+
+
+def test_each_lot_is_judged_on_its_own(tiny_run: Run) -> None:
+    lots = {lot.name: lot for lot in lots_result(tiny_run, "institution").lots}
+    busan, seoul = lots["Busan-B"], lots["Seoul-A"]
+    assert (busan.items, seoul.items) == (1, 2)
+    # Busan-B: S1's annotation and slide, and the manifest its row is in; all accurate
+    assert (busan.files.numerator, busan.files.denominator) == (3, 3)
+    assert busan.syntactic_passed and busan.passed and busan.failed == []
+    # Seoul-A: S2 (invalid JSON) and S3 (unknown key, age 200 in the manifest) fail
+    assert (seoul.files.numerator, seoul.files.denominator) == (2, 5)
+    assert (seoul.structure.numerator, seoul.structure.denominator) == (22, 24)
+    assert not seoul.passed and seoul.failed == ["syntactic"] and seoul.evaluated == ["syntactic"]
+    # the lots' value slots add up to the batch's
+    batch = syntactic_result(tiny_run)
+    assert busan.structure.denominator + seoul.structure.denominator == batch.structure.values.denominator
+
+
+def test_the_plan_follows_the_supplier_s_severity(tiny_run: Run) -> None:
+    states = {
+        "Busan-B": SchemeState("tightened"),
+        "Seoul-A": SchemeState("discontinued", tightened_rejected=5),
+    }
+    lots = {lot.name: lot for lot in lots_result(tiny_run, "institution", "II", 1.0, states).lots}
+    assert lots["Busan-B"].scheme == "tightened" and lots["Busan-B"].plan is not None
+    assert lots["Busan-B"].plan.severity == "tightened" and lots["Busan-B"].switching_score is None
+    assert lots["Seoul-A"].plan is None and "discontinued" in lots["Seoul-A"].note
+
+
+def test_a_review_decision_joins_the_lot_s_gate(tiny_run: Run) -> None:
+    decisions = {"Busan-B": LotDecision(accepted=False, nonconforming=1)}
+    lots = {lot.name: lot for lot in lots_result(tiny_run, "institution", decisions=decisions).lots}
+    busan = lots["Busan-B"]
+    assert busan.decision == "reject" and busan.nonconforming == 1
+    assert busan.evaluated == ["syntactic", "semantic"] and busan.failed == ["semantic"] and not busan.passed
+    assert lots["Seoul-A"].decision == "pending"
+
+
+def test_lots_of_a_synthetic_batch_add_up(defect_batch: Path) -> None:
+    run = run_batch(defect_batch, load_profile(None), RunOptions(workers=1))
+    result = lots_result(run, "institution")
+    batch = syntactic_result(run)
+    assert sum(lot.items for lot in result.lots) == len(run.outcomes)
+    assert [lot.name for lot in result.lots] == sorted(lot_names(run, "institution"))
+    assert sum(lot.structure.denominator for lot in result.lots) == batch.structure.values.denominator
+    # every lot counts the manifest its rows are in; files only discovery knows (an orphan
+    # annotation, a file named twice) are the batch's alone
+    batch_only = {i.file for i in run.discovery.issues if i.file and i.code != "FILE_NOT_READ"}
+    files = sum(lot.files.denominator for lot in result.lots)
+    shared = len(result.lots) - 1
+    assert batch.files_total + shared - len(batch_only) <= files <= batch.files_total + shared
+    assert sum(lot.errors for lot in result.lots) <= batch.errors

@@ -1,0 +1,92 @@
+"""The supplier history file: lots recorded, the state replayed, bad files refused with a reason."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from dqm.semantic.history import HistoryError, LotHistory, default_history_path
+from dqm.semantic.iso2859 import plan_iso2859
+from dqm.semantic.switching import DiscontinuedError, LotOutcome
+
+
+def outcome(severity: str, nonconforming: int) -> LotOutcome:
+    plan = plan_iso2859(20_000, "II", 1.0, severity)  # type: ignore[arg-type]
+    return LotOutcome(nonconforming <= plan.acceptance_number, nonconforming, plan)
+
+
+def test_lots_are_kept_per_supplier_and_replayed(tmp_path: Path) -> None:
+    path = tmp_path / "history.sqlite"
+    with LotHistory(path) as h:
+        h.record("hospital-a", outcome("normal", 9), "2026-01")
+        step = h.record("hospital-a", outcome("normal", 9), "2026-02")
+        assert step.transition.startswith("normal → tightened")
+        h.record("hospital-b", outcome("normal", 0), "2026-01")
+    with LotHistory(path) as h:  # a second run reads the same file
+        assert h.suppliers() == ["hospital-a", "hospital-b"]
+        assert h.state("hospital-a").state == "tightened"
+        assert h.state("hospital-b").score == 3
+        assert h.state("nobody").state == "normal"
+        _, recorded = h.replayed("hospital-a")
+        assert [r.lot for r in recorded] == ["2026-01", "2026-02"]
+        assert recorded[1].step.outcome.plan.acceptance_number == 7
+
+
+def test_a_lot_of_the_wrong_severity_is_refused_and_not_recorded(tmp_path: Path) -> None:
+    with LotHistory(tmp_path / "h.sqlite") as h:
+        with pytest.raises(ValueError, match="tightened plan"):
+            h.record("a", outcome("tightened", 0))
+        assert h.suppliers() == []
+
+
+def test_discontinued_then_resumed(tmp_path: Path) -> None:
+    with LotHistory(tmp_path / "h.sqlite") as h:
+        h.record("a", outcome("normal", 9))
+        h.record("a", outcome("normal", 9))
+        for _ in range(5):
+            h.record("a", outcome("tightened", 9))
+        assert h.state("a").state == "discontinued"
+        with pytest.raises(DiscontinuedError):
+            h.record("a", outcome("tightened", 0))
+        assert h.resume("a", "new annotation team").state == "tightened"
+        h.record("a", outcome("tightened", 0))
+        assert h.state("a").tightened_accepted == 1
+        with pytest.raises(ValueError, match="not discontinued"):
+            h.resume("a")
+
+
+def test_a_file_that_is_not_a_history_is_an_error(tmp_path: Path) -> None:
+    junk = tmp_path / "junk.sqlite"
+    junk.write_bytes(b"not a database at all" * 100)
+    with pytest.raises(HistoryError, match="cannot be used"):
+        LotHistory(junk)
+    other = tmp_path / "other.sqlite"
+    db = sqlite3.connect(other)
+    db.executescript(
+        "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT); INSERT INTO meta VALUES ('format', 'x/1');"
+    )
+    db.commit()
+    db.close()
+    with pytest.raises(HistoryError, match="not a dqm lot history"):
+        LotHistory(other)
+
+
+def test_a_damaged_row_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "h.sqlite"
+    with LotHistory(path) as h:
+        h.record("a", outcome("normal", 0))
+    db = sqlite3.connect(path)
+    db.execute("UPDATE lots SET plan = '{\"lot_size\": 1}'")
+    db.commit()
+    db.close()
+    with LotHistory(path) as h, pytest.raises(HistoryError, match="row 1 of supplier 'a' is damaged"):
+        h.state("a")
+
+
+def test_default_path_is_beside_the_output_folder(tmp_path: Path) -> None:
+    assert (
+        default_history_path(tmp_path / "runs" / "2026-03")
+        == (tmp_path / "runs" / "dqm-lot-history.sqlite").resolve()
+    )
