@@ -213,10 +213,11 @@ def audit(
     )
     with locked(out_dir, "--out"):
         cache_dir = None if no_cache else (cache or out_dir / CACHE_FOLDER)
-        run = run_with_progress(root, prof, options, cache_dir)
+        run = run_with_progress(root, prof, options, cache_dir, base.earlier if base is not None else None)
         result = build_result(run, ["dqm", *sys.argv[1:]])
         if "diversity" in chosen:
-            result = _stage(result, "diversity", lambda r: _diversity(r, prof, base, masker))
+            drift = (base.summaries, base.info) if base is not None else None
+            result = _stage(result, "diversity", lambda r: _diversity(r, prof, drift, masker))
         if voptions is not None:
             hint = f"dqm validity {batch} --out {voptions.out} --profile {validity_profile} --resume"
             result = _stage(
@@ -428,12 +429,13 @@ def _with_waivers(result: Any, waivers: tuple[Path, Any], mask: Any) -> Any:
 
 
 def _load_baseline(path: Path, profile: Any, workers: int | None, mask: Any) -> Any:
-    from dqm.baseline import BaselineError, load_baseline
+    """``--baseline``: the earlier release (:class:`dqm.baseline.Release`), or a usage error."""
+    from dqm.baseline import BaselineError, load_release
 
     if not path.exists():
         raise usage_error(f"no such baseline: {path} (give a results.json or a batch folder)")
     try:
-        return load_baseline(path, profile, workers, mask)
+        return load_release(path, profile, workers, mask)
     except BaselineError as exc:
         raise usage_error(str(exc)) from None
 
