@@ -74,22 +74,27 @@ def _same_file(a: ItemFacts, b: ItemFacts) -> bool:
 def near_slides(batch: BatchView, params: NearParams, ctx: CheckContext) -> list[Finding]:
     """No two slides show the same tissue, in the batch or the baseline release (hashes, any rotation or flip)."""
     words, index = stack([f.perceptual_hash for f in batch.items])
-    out: list[Finding] = []
+    # one finding per slide, against the earlier slide it matches worst: a cluster of n alike
+    # slides gives n - 1 findings, not n^2 / 2
+    near: dict[int, list[tuple[int, int]]] = defaultdict(list)
     for i, j, d in near_pairs(words, params.max_distance):
-        first, second = batch.items[index[i]], batch.items[index[j]]
-        if _same_file(first, second):
-            continue
-        out.append(_pair_finding(first, second, d, params, ctx))
+        if not _same_file(batch.items[index[i]], batch.items[index[j]]):
+            near[index[j]].append((d, index[i]))
+    out = [_pair_finding(batch, second, matches, params, ctx) for second, matches in sorted(near.items())]
     if batch.earlier is not None and batch.earlier.slides:
         old, _ = stack([s.perceptual_hash for s in batch.earlier.slides])
+        again: dict[int, list[tuple[int, int]]] = defaultdict(list)
         for i, k, d in cross_pairs(words, old, params.max_distance):
-            facts, earlier = batch.items[index[i]], batch.earlier.slides[k]
+            again[index[i]].append((d, k))
+        for n, matches in sorted(again.items()):
+            d, k = min(matches)
+            facts, earlier = batch.items[n], batch.earlier.slides[k]
             where = f" ({earlier.image_path!r})" if earlier.image_path else ""
             out.append(
                 ctx.finding(
                     "SLIDE_DELIVERED_AGAIN",
                     f"slide looks like slide {earlier.slide_id!r}{where} of the earlier release "
-                    f"{batch.earlier.name} (hash distance {d} of {HASH_BITS} bits)",
+                    f"{batch.earlier.name} (hash distance {d} of {HASH_BITS} bits){_others(matches)}",
                     item_id=facts.slide_id,
                     file=facts.image_path,
                 )
@@ -97,22 +102,40 @@ def near_slides(batch: BatchView, params: NearParams, ctx: CheckContext) -> list
     return out
 
 
+_JUDGED = (
+    ("NEAR_DUPLICATE_OTHER_PATIENT", "; of two different patients: a likely mix-up"),
+    ("NEAR_DUPLICATE_SLIDE", ""),
+    ("NEAR_DUPLICATE_SAME_PATIENT", "; both of one patient (a recut or rescan?)"),
+)
+"""What a near pair is by its patients, worst first."""
+
+
+def _others(matches: list[tuple[int, int]]) -> str:
+    return f"; and {len(matches) - 1} other slide(s) as near" if len(matches) > 1 else ""
+
+
 def _pair_finding(
-    first: ItemFacts, second: ItemFacts, d: int, params: NearParams, ctx: CheckContext
+    batch: BatchView, second: int, matches: list[tuple[int, int]], params: NearParams, ctx: CheckContext
 ) -> Finding:
-    patients = [_text(f.clinical.get(params.patient_column)) for f in (first, second)]
-    if None in patients:
-        code, why = "NEAR_DUPLICATE_SLIDE", ""
-    elif patients[0] == patients[1]:
-        code, why = "NEAR_DUPLICATE_SAME_PATIENT", "; both of one patient (a recut or rescan?)"
-    else:
-        code, why = "NEAR_DUPLICATE_OTHER_PATIENT", "; of two different patients: a likely mix-up"
+    """The finding of slide ``second`` near the earlier slides ``matches`` (``(distance, index)``):
+    about the worst of them (two patients before unknown before one), then the nearest."""
+    facts = batch.items[second]
+    patient = _text(facts.clinical.get(params.patient_column))
+
+    def judged(match: tuple[int, int]) -> tuple[int, int, int]:
+        other = _text(batch.items[match[1]].clinical.get(params.patient_column))
+        rank = 1 if patient is None or other is None else (2 if other == patient else 0)
+        return rank, *match
+
+    rank, d, k = min(judged(m) for m in matches)
+    code, why = _JUDGED[rank]
+    first = batch.items[k]
     return ctx.finding(
         code,
         f"slide looks like slide {first.slide_id!r} ({first.image_path!r}): hash distance {d} of "
-        f"{HASH_BITS} bits, under any rotation or flip{why}",
-        item_id=second.slide_id,
-        file=second.image_path,
+        f"{HASH_BITS} bits, under any rotation or flip{why}{_others(matches)}",
+        item_id=facts.slide_id,
+        file=facts.image_path,
     )
 
 

@@ -110,3 +110,15 @@ def test_no_split_column_or_no_patients_means_no_leakage_finding(profile):
         _run("duplicates.patient_split", profile, [_item("S1", A, None, "a"), _item("S2", B, None, "b")])
         == []
     )
+
+
+def test_a_cluster_of_alike_slides_gives_one_finding_per_slide_about_its_worst_match(profile):
+    variants = orientations(A[None])[0]
+    items = [_item(f"S{k}", variants[k], "P1" if k < 4 else "P2", row=k) for k in range(6)]
+    found = _run("duplicates.near_slides", profile, items)
+    assert [f.item_id for f in found] == ["S1", "S2", "S3", "S4", "S5"], "n - 1 findings, not n^2 / 2"
+    by_id = {f.item_id: f for f in found}
+    assert by_id["S3"].code == "NEAR_DUPLICATE_SAME_PATIENT" and "and 2 other slide(s)" in by_id["S3"].message
+    # S4 (patient P2) is near S0-S3 (P1): the mix-up is what it reports
+    assert by_id["S4"].code == "NEAR_DUPLICATE_OTHER_PATIENT" and "'S0'" in by_id["S4"].message
+    assert by_id["S5"].code == "NEAR_DUPLICATE_OTHER_PATIENT"
