@@ -58,6 +58,13 @@ def masked_items(items: Sequence[ItemSummary], mask: Callable[[str], str] | None
     return [ItemSummary.model_validate_json(mask(i.model_dump_json())) for i in items]
 
 
+def earlier_of_result(path: Path, result: QualityResult) -> EarlierRelease:
+    """The slides of an earlier release's ``results.json``, named as the file names them (they
+    were masked when it was written)."""
+    name = f"{path}" + (f" of {result.created}" if result.created else "")
+    return earlier_release(name, result.items)
+
+
 def baseline_from_results(path: Path, profile: Profile, mask: Callable[[str], str] | None = None) -> Release:
     """The baseline stored in a ``results.json``.
 
@@ -83,9 +90,7 @@ def baseline_from_results(path: Path, profile: Profile, mask: Callable[[str], st
         n_items=n,
         from_summaries=used,
     )
-    # the items as the file names them: they were masked when it was written
-    name = f"{path}" + (f" of {result.created}" if result.created else "")
-    return Release(summaries, info, earlier_release(name, result.items))
+    return Release(summaries, info, earlier_of_result(path, result))
 
 
 def baseline_from_batch(

@@ -213,7 +213,7 @@ def audit(
     )
     with locked(out_dir, "--out"):
         cache_dir = None if no_cache else (cache or out_dir / CACHE_FOLDER)
-        run = run_with_progress(root, prof, options, cache_dir, base.earlier if base is not None else None)
+        run = run_with_progress(root, prof, options, cache_dir, _earlier_slides(base, earlier))
         result = build_result(run, ["dqm", *sys.argv[1:]])
         if "diversity" in chosen:
             drift = (base.summaries, base.info) if base is not None else None
@@ -395,6 +395,19 @@ def _load_review(review: Path, fingerprint: str) -> Any:
             markup=True,
         )
     return semantic
+
+
+def _earlier_slides(base: Any, earlier: tuple[Path, Any] | None) -> Any:
+    """The slides of the ``--baseline`` release for the batch checks (slides delivered again): from
+    the drift baseline when the diversity stage loaded one (a batch folder too), else from its
+    results.json; None without a baseline."""
+    if base is not None:
+        return base.earlier
+    if earlier is None:
+        return None
+    from dqm.baseline import earlier_of_result
+
+    return earlier_of_result(*earlier)
 
 
 def _earlier_delivery(path: Path) -> tuple[Path, Any] | None:

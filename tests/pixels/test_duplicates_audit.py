@@ -107,3 +107,5 @@ def test_baseline_finds_a_slide_delivered_again(tmp_path):
     assert _codes(result, "duplicates.") == [("SLIDE_DELIVERED_AGAIN", "B2")], (
         "B1 is new, B2 not a pair in r2"
     )
+    alone = _audit(second, tmp_path / "out3", "--baseline", str(baseline), "--stages", "syntactic")
+    assert _codes(alone, "duplicates.") == [("SLIDE_DELIVERED_AGAIN", "B2")], "without the drift stage too"
