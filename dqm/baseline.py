@@ -4,7 +4,9 @@ It reads earlier results, so it stands with them above the dimensions; what it h
 diversity dimension is plain summaries (:class:`~dqm.diversity.drift.Summaries`).
 
 A ``results.json`` written by an audit with this dimension carries the summaries drift needs,
-so the old batch is not needed (its items may even be stripped). An older ``results.json``
+so the old batch is not needed (its items may even be stripped). Its items' slide hashes
+(``slide.perceptual_hash``) let the batch checks find a slide delivered again
+(:class:`~validators.context.EarlierRelease`). An older ``results.json``
 without a ``diversity`` object is summarised from its items. A batch folder is read (never
 written) with the syntactic run, without the clinical-table expectations, and summarised.
 """
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 from pydantic import ValidationError
 
@@ -22,10 +25,29 @@ from dqm.diversity.models import BaselineInfo
 from dqm.facts import ItemSummary
 from dqm.profile import Profile
 from dqm.results import QualityResult
+from validators.context import EarlierRelease, EarlierSlide
 
 
 class BaselineError(ValueError):
     """The baseline path is missing or is neither a results.json nor a batch folder."""
+
+
+class Release(NamedTuple):
+    """An earlier release: its distributions for drift, where it came from, and its slides."""
+
+    summaries: Summaries
+    info: BaselineInfo
+    earlier: EarlierRelease
+
+
+def earlier_release(name: str, items: Sequence[ItemSummary]) -> EarlierRelease:
+    """The slides of ``items`` that carry a perceptual hash, for the cross-release checks."""
+    slides = tuple(
+        EarlierSlide(i.slide_id, i.image_path, i.slide.perceptual_hash)
+        for i in items
+        if i.slide is not None and i.slide.perceptual_hash
+    )
+    return EarlierRelease(name, slides)
 
 
 def masked_items(items: Sequence[ItemSummary], mask: Callable[[str], str] | None) -> list[ItemSummary]:
@@ -36,9 +58,14 @@ def masked_items(items: Sequence[ItemSummary], mask: Callable[[str], str] | None
     return [ItemSummary.model_validate_json(mask(i.model_dump_json())) for i in items]
 
 
-def baseline_from_results(
-    path: Path, profile: Profile, mask: Callable[[str], str] | None = None
-) -> tuple[Summaries, BaselineInfo]:
+def earlier_of_result(path: Path, result: QualityResult) -> EarlierRelease:
+    """The slides of an earlier release's ``results.json``, named as the file names them (they
+    were masked when it was written)."""
+    name = f"{path}" + (f" of {result.created}" if result.created else "")
+    return earlier_release(name, result.items)
+
+
+def baseline_from_results(path: Path, profile: Profile, mask: Callable[[str], str] | None = None) -> Release:
     """The baseline stored in a ``results.json``.
 
     Raises
@@ -63,12 +90,12 @@ def baseline_from_results(
         n_items=n,
         from_summaries=used,
     )
-    return summaries, info
+    return Release(summaries, info, earlier_of_result(path, result))
 
 
 def baseline_from_batch(
     root: Path, profile: Profile, workers: int | None = None, mask: Callable[[str], str] | None = None
-) -> tuple[Summaries, BaselineInfo]:
+) -> Release:
     """The baseline of a batch folder, read with the syntactic run (slides probed, nothing written)."""
     from dqm.runner import RunOptions, run_batch
     from dqm.syntactic.accuracy import fingerprint
@@ -82,13 +109,21 @@ def baseline_from_batch(
         n_items=len(items),
         from_summaries=False,
     )
-    return summaries_of(items, profile), info
+    return Release(summaries_of(items, profile), info, earlier_release(str(root), items))
 
 
 def load_baseline(
     path: Path, profile: Profile, workers: int | None = None, mask: Callable[[str], str] | None = None
 ) -> tuple[Summaries, BaselineInfo]:
-    """A baseline from a ``results.json``, an output folder holding one, or a batch folder.
+    """The drift baseline of :func:`load_release` (its summaries and where they came from)."""
+    release = load_release(path, profile, workers, mask)
+    return release.summaries, release.info
+
+
+def load_release(
+    path: Path, profile: Profile, workers: int | None = None, mask: Callable[[str], str] | None = None
+) -> Release:
+    """An earlier release from a ``results.json``, an output folder holding one, or a batch folder.
 
     Raises
     ------

@@ -71,6 +71,9 @@ class SlideSummary(Frozen):
     """Level-0 codec: jpeg, jpeg2000, deflate, lzw, none, ... (``other:<tiff code>`` otherwise)."""
     label_thumbnail: str | None = None
     """A small JPEG data URI of the slide's label image, only when the audit was asked for it."""
+    perceptual_hash: str | None = None
+    """48 hex digits: the perceptual hash of the tissue thumbnail (:mod:`dqm.pixels.hashes`), which
+    finds near-duplicate slides in this batch and slides delivered again in a later release."""
 
 
 class ItemSummary(Frozen):

@@ -278,8 +278,9 @@ class Item:
 # Built once per item in the worker that read its files; thumbnails, the review sheet and (later)
 # the cache and the executors read it instead of reading or parsing any file again.
 
-RECORD_VERSION = 1
-"""Bumped whenever :class:`ItemRecord`'s plain-data form changes; older forms are refused."""
+RECORD_VERSION = 2
+"""Bumped whenever :class:`ItemRecord`'s plain-data form changes; older forms are refused (2: the
+slide summary carries its perceptual hash)."""
 
 
 @dataclass(frozen=True, slots=True, eq=False)

@@ -42,7 +42,7 @@ from dqm.readers import annotation_for_item, parse_annotation, read_bytes, resol
 from dqm.readers.common.base import failed
 from dqm.readers.mask import at_offset, at_slide_scale
 from dqm.slide_io import ProbeOptions, SlideProbe, capture_native_stderr, full_hash, probe_slide_cached
-from validators.context import BatchView, FileStatus, ItemFacts, ItemView
+from validators.context import BatchView, EarlierRelease, FileStatus, ItemFacts, ItemView
 from validators.engine import ConfiguredCheck, configure, crash_finding, run_checks
 
 Progress = Callable[[int, int], None]
@@ -85,6 +85,8 @@ class Run:
     batch_findings: list[Finding] = field(default_factory=list)
     table: TableValidation | None = None
     options: RunOptions = RunOptions()
+    earlier: EarlierRelease | None = None
+    """An earlier release (``--baseline``) the batch checks compare slides with."""
 
     @property
     def findings(self) -> list[Finding]:
@@ -247,6 +249,7 @@ def summarise(
             level_downsamples=list(probe.level_downsamples),
             compression=probe.compression,
             label_thumbnail=probe.label_thumbnail,
+            perceptual_hash=probe.tissue.perceptual_hash if probe.tissue is not None else None,
         )
     diagnosis = profile.resolve_class(item.diagnosis, item.institution) or item.diagnosis
     clinical = {k: text(v) for k, v in item.record.items() if k in profile.clinical and k not in IDENTIFYING}
@@ -488,11 +491,13 @@ def run_batch(
     options: RunOptions = RunOptions(),
     progress: Progress | None = None,
     cache: RecordCache | None = None,
+    earlier: EarlierRelease | None = None,
 ) -> Run:
     """Check a batch folder: discovery, every item, then the batch checks.
 
     With a ``cache``, an item whose files, profile and options are unchanged since a run that
-    stored it is taken from there instead of being checked again.
+    stored it is taken from there instead of being checked again. With ``earlier`` (the slides of
+    a previous release), the batch checks also look for slides delivered again.
     """
     checks = configure(profile)
     discovery = discover(root)
@@ -521,7 +526,9 @@ def run_batch(
         done += 1
         if progress is not None:
             progress(done, total)
-    run = Run(root, profile, discovery, [o for o in outcomes if o is not None], options=options)
+    run = Run(
+        root, profile, discovery, [o for o in outcomes if o is not None], options=options, earlier=earlier
+    )
     run.table = (
         clinical_table(run.outcomes, discovery.manifest, profile, options.gx_suite)
         if options.clinical
@@ -552,6 +559,8 @@ def _facts(run: Run) -> list[ItemFacts]:
             o.fingerprint,
             hashes.get(i),
             dict(o.summary.unmapped_classes),
+            o.summary.slide.perceptual_hash if o.summary.slide is not None else None,
+            o.clinical_record,
         )
         for i, o in enumerate(run.outcomes)
     ]
@@ -574,5 +583,6 @@ def run_batch_checks(run: Run, checks: list[ConfiguredCheck]) -> list[Finding]:
         manifest=run.discovery.manifest,
         discovery_issues=run.discovery.issues,
         table=run.table,
+        earlier=run.earlier,
     )
     return run_checks("batch", view, checks)

@@ -137,6 +137,8 @@ class TissueMask:
     """Where it came from: ``level 3``, ``thumbnail image``, ``plain image``."""
     threshold: float
     """Saturation threshold used (Otsu on saturation, floored at :data:`MIN_SATURATION`)."""
+    perceptual_hash: str | None = None
+    """Hash of the image under the mask's tissue box (:mod:`dqm.pixels.hashes`), for near duplicates."""
 
     @property
     def tissue_fraction(self) -> float:
@@ -348,9 +350,12 @@ def _mask_from_image(img: Any, level0: tuple[int, int], source: str) -> TissueMa
     img = img.convert("RGBA")
     if max(img.size) > MASK_SIDE:
         img.thumbnail((MASK_SIDE, MASK_SIDE), Image.Resampling.BOX)
-    mask, threshold = tissue_from_rgba(np.asarray(img))
+    from dqm.pixels.hashes import slide_hash
+
+    rgba = np.asarray(img)
+    mask, threshold = tissue_from_rgba(rgba)
     w, h = img.size
-    return TissueMask(mask, (level0[0] / w, level0[1] / h), source, threshold)
+    return TissueMask(mask, (level0[0] / w, level0[1] / h), source, threshold, slide_hash(rgba, mask))
 
 
 def _label_thumbnail(img: Any, px: int) -> str:

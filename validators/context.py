@@ -79,6 +79,28 @@ class ItemFacts:
     full_hash: str | None = None
     unmapped_classes: dict[str, int] = field(default_factory=dict)
     """Lesion class names as written that the profile does not resolve, with their counts."""
+    perceptual_hash: str | None = None
+    """The slide's tissue-thumbnail hash (:mod:`dqm.pixels.hashes`), None without one."""
+    clinical: dict[str, Any] = field(default_factory=dict)
+    """The item's clinical record as delivered (identifying fields included: never echo them)."""
+
+
+@dataclass(frozen=True, slots=True)
+class EarlierSlide:
+    """A slide of an earlier release, as that release's results name it."""
+
+    slide_id: str
+    image_path: str | None
+    perceptual_hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class EarlierRelease:
+    """The slides of the release given as ``--baseline``, for the checks that look across releases."""
+
+    name: str
+    """How findings name the release (its results file or batch folder, and when it was made)."""
+    slides: tuple[EarlierSlide, ...] = ()
 
 
 @dataclass(slots=True)
@@ -91,6 +113,8 @@ class BatchView:
     discovery_issues: list[DiscoveryIssue] = field(default_factory=list)
     table: TableValidation | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    earlier: EarlierRelease | None = None
+    """The ``--baseline`` release, when the audit was given one."""
 
     @property
     def item_id(self) -> str:

@@ -213,10 +213,11 @@ def audit(
     )
     with locked(out_dir, "--out"):
         cache_dir = None if no_cache else (cache or out_dir / CACHE_FOLDER)
-        run = run_with_progress(root, prof, options, cache_dir)
+        run = run_with_progress(root, prof, options, cache_dir, _earlier_slides(base, earlier))
         result = build_result(run, ["dqm", *sys.argv[1:]])
         if "diversity" in chosen:
-            result = _stage(result, "diversity", lambda r: _diversity(r, prof, base, masker))
+            drift = (base.summaries, base.info) if base is not None else None
+            result = _stage(result, "diversity", lambda r: _diversity(r, prof, drift, masker))
         if voptions is not None:
             hint = f"dqm validity {batch} --out {voptions.out} --profile {validity_profile} --resume"
             result = _stage(
@@ -396,6 +397,19 @@ def _load_review(review: Path, fingerprint: str) -> Any:
     return semantic
 
 
+def _earlier_slides(base: Any, earlier: tuple[Path, Any] | None) -> Any:
+    """The slides of the ``--baseline`` release for the batch checks (slides delivered again): from
+    the drift baseline when the diversity stage loaded one (a batch folder too), else from its
+    results.json; None without a baseline."""
+    if base is not None:
+        return base.earlier
+    if earlier is None:
+        return None
+    from dqm.baseline import earlier_of_result
+
+    return earlier_of_result(*earlier)
+
+
 def _earlier_delivery(path: Path) -> tuple[Path, Any] | None:
     """``--baseline`` as an earlier delivery: its results.json (a file, or a folder holding one) and
     the result; None for a batch folder (it serves drift alone)."""
@@ -428,12 +442,13 @@ def _with_waivers(result: Any, waivers: tuple[Path, Any], mask: Any) -> Any:
 
 
 def _load_baseline(path: Path, profile: Any, workers: int | None, mask: Any) -> Any:
-    from dqm.baseline import BaselineError, load_baseline
+    """``--baseline``: the earlier release (:class:`dqm.baseline.Release`), or a usage error."""
+    from dqm.baseline import BaselineError, load_release
 
     if not path.exists():
         raise usage_error(f"no such baseline: {path} (give a results.json or a batch folder)")
     try:
-        return load_baseline(path, profile, workers, mask)
+        return load_release(path, profile, workers, mask)
     except BaselineError as exc:
         raise usage_error(str(exc)) from None
 

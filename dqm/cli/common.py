@@ -189,9 +189,12 @@ def progress_bar(label: str) -> Any:
     )
 
 
-def run_with_progress(root: Path, profile: Any, options: Any, cache: Path | None = None) -> Any:
+def run_with_progress(
+    root: Path, profile: Any, options: Any, cache: Path | None = None, earlier: Any = None
+) -> Any:
     """Check the batch with a progress bar; with ``cache`` (a folder outside the batch), items
-    unchanged since a run that stored them are taken from there (``dqm.cache``). A Dask cluster
+    unchanged since a run that stored them are taken from there (``dqm.cache``); with ``earlier``
+    (an earlier release's slides) the batch checks look for slides delivered again. A Dask cluster
     that cannot be used is a usage error."""
     from dqm.executors import ExecutorError
     from dqm.runner import run_batch
@@ -203,7 +206,7 @@ def run_with_progress(root: Path, profile: Any, options: Any, cache: Path | None
             bar.update(task, completed=done, total=total)
 
         try:
-            run = run_batch(root, profile, options, progress=tick, cache=records)
+            run = run_batch(root, profile, options, progress=tick, cache=records, earlier=earlier)
         except ExecutorError as exc:
             raise usage_error(str(exc)) from None
     if records is not None and records.hits:

@@ -165,11 +165,13 @@ def corrupt_first_tile(path: Path) -> None:
         fh.write(b"\xff\x01" * ((count - 4) // 2))
 
 
-def _render_one(args: tuple[int, str, int, str]) -> tuple[str, bytes]:
+def _render_one(args: tuple[int, str, int, str], turned: bool = False) -> tuple[str, bytes]:
     seed, diagnosis, max_size, kind = args
     rng = np.random.default_rng(seed)
     lay = layout(rng, diagnosis, max_size)
     image = render.render_slide(rng, lay.width, lay.height, lay.tissue, lay.epidermis, lay.lesions)
+    if turned:
+        image = np.ascontiguousarray(image[::-1, ::-1])
     buf = io.BytesIO()
     if kind == "tiff":
         tmp = io.BytesIO()
@@ -264,9 +266,13 @@ def build_batch(
             if progress:
                 progress()
 
+    index = {d.slide_id: k for k, d in enumerate(plan.deliveries)}
     for d in plan.deliveries:
         image_path = out / "slides" / d.image_name
-        if d.write_image:
+        if d.write_image and d.image_turned and d.image_source is not None:
+            seed_, diagnosis, size, _ = layouts[index[d.image_source]]
+            image_path.write_bytes(_render_one((seed_, diagnosis, size, d.image_kind), turned=True)[1])
+        elif d.write_image:
             data = d.image_bytes if d.image_bytes is not None else images[d.image_source or d.slide_id]
             image_path.write_bytes(data)
             if d.corrupt_tile:

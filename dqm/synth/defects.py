@@ -35,6 +35,8 @@ class Delivery:
     write_annotation: bool = True
     image_source: str | None = None
     """Write a copy of this other delivery's image instead of rendering one."""
+    image_turned: bool = False
+    """With ``image_source``: that image rotated by 180 degrees and encoded again (a near duplicate)."""
     image_bytes: bytes | None = None
     corrupt_tile: bool = False
     in_manifest: bool = True
@@ -242,6 +244,13 @@ def _duplicate_content(plan: Plan, i: int, rng: np.random.Generator) -> None:
     plan.deliveries[i].image_source = plan.deliveries[i - 1].slide_id
 
 
+def _near_duplicate(plan: Plan, i: int, rng: np.random.Generator) -> None:
+    """The previous slide turned upside down and re-encoded, under another patient (a mix-up)."""
+    d, prev = plan.deliveries[i], plan.deliveries[i - 1]
+    d.image_source, d.image_turned = prev.slide_id, True
+    _set_clinical(d, "patient_id", "P9" + str(prev.row.get("patient_id", ""))[2:])
+
+
 def _corrupt(plan: Plan, i: int, rng: np.random.Generator) -> None:
     plan.deliveries[i].image_bytes = rng.integers(0, 256, 4096, dtype=np.uint8).tobytes()
 
@@ -302,6 +311,7 @@ DEFECTS: tuple[Defect, ...] = (
     Defect("orphan_slide", "ORPHAN_SLIDE", _orphan, marks_slide=False),
     Defect("duplicate_slide_id", "DUPLICATE_SLIDE_ID", _duplicate_id, _not_first),
     Defect("duplicate_slide_content", "DUPLICATE_SLIDE_CONTENT", _duplicate_content, _not_first),
+    Defect("near_duplicate_slide", "NEAR_DUPLICATE_OTHER_PATIENT", _near_duplicate, _not_first),
     Defect("corrupt_slide", "SLIDE_UNOPENABLE", _corrupt),
     Defect("unreadable_slide", "SLIDE_UNREADABLE", _unreadable, _tiff),
     Defect("age_out_of_range", "CLINICAL_OUT_OF_RANGE", _age_range),
@@ -352,7 +362,7 @@ def inject(plan: Plan, rate: float, rng: np.random.Generator) -> None:
 
 
 def _needs_previous(defect: Defect) -> bool:
-    return defect.name in ("duplicate_slide_id", "duplicate_slide_content")
+    return defect.name in ("duplicate_slide_id", "duplicate_slide_content", "near_duplicate_slide")
 
 
 def truth_csv(plan: Plan) -> str:

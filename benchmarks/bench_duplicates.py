@@ -1,0 +1,211 @@
+"""Near-duplicate slides: recall on altered copies of real H&E, precision against distinct slides, cost.
+
+    .venv/bin/python benchmarks/bench_duplicates.py [--real ../shared/data/real] [--limit 0] [--scale 8000]
+
+Sources: the GlaS images (``segmentation/glas/images``) and every real slide and image in
+``slides/`` and ``images/`` that opens, each as its thumbnail of at most 1024 pixels a side. Each
+source is written to a temporary folder as a PNG with six altered copies: re-saved as JPEG
+(quality 50-85), cropped by 1-4 % of each axis (split at random between the two sides), rotated by
+90 and 180 degrees, flipped left-right, and rotated by 270 degrees, cropped and re-saved together.
+Every file goes through the slide probe as in an audit (Pillow decode, tissue mask, hash), then
+:func:`dqm.pixels.hashes.near_pairs` at the profile's threshold (``duplicates.near_slides``).
+
+Reports: recall per kind of copy (original and copy found as a pair), recall over every pair of
+one source's files (copy with copy too), precision (pairs found that are of one source), the
+distances of true pairs and of distinct pairs, the same figures at other thresholds, the hash's
+cost per slide, and the pair search on ``--scale`` random hashes (its time grows as n^2).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import statistics
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from dqm.pixels.hashes import near_pairs, slide_hash, stack
+from dqm.slide_io import probe_slide, slide_thumbnail, tissue_from_rgba
+from validators.duplicates import NearParams
+
+REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
+KINDS = ("jpeg", "crop", "rot90", "rot180", "flip", "rot270+crop+jpeg")
+
+
+def sources(real: Path, limit: int) -> list[tuple[str, Image.Image]]:
+    """The distinct source images: one whose pixels equal an earlier one's is left out (the real
+    slides hold one test pattern under two names: a true duplicate, not a distinct slide)."""
+    found = [
+        (f"glas/{p.stem}", Image.open(p))
+        for p in sorted((real / "segmentation" / "glas" / "images").glob("*.png"))
+    ]
+    for folder in ("slides", "images"):
+        for path in sorted((real / folder).glob("*")):
+            thumb = slide_thumbnail(path, 1024)
+            if thumb.image is not None and min(thumb.image.size) >= 64:
+                found.append((f"{folder}/{path.name}", thumb.image))
+    out, seen = [], {}
+    for name, img in found:
+        rgb = img.convert("RGB")
+        key = hashlib.sha256(rgb.tobytes() + str(rgb.size).encode()).hexdigest()
+        if key in seen:
+            print(f"left out {name}: the same pixels as {seen[key]}")
+            continue
+        seen[key] = name
+        out.append((name, rgb))
+    return out[:limit] if limit else out
+
+
+def _crop(img: Image.Image, rng: np.random.Generator) -> Image.Image:
+    w, h = img.size
+    fx, fy = rng.uniform(0.01, 0.04, 2)
+    ax, ay = rng.uniform(0, 1, 2)
+    left, top = int(w * fx * ax), int(h * fy * ay)
+    return img.crop((left, top, w - int(w * fx * (1 - ax)), h - int(h * fy * (1 - ay))))
+
+
+def copies(img: Image.Image, rng: np.random.Generator) -> list[tuple[str, Image.Image, str]]:
+    """``(kind, image, format)`` of each altered copy."""
+    t = Image.Transpose
+    return [
+        ("jpeg", img, "JPEG"),
+        ("crop", _crop(img, rng), "PNG"),
+        ("rot90", img.transpose(t.ROTATE_90), "PNG"),
+        ("rot180", img.transpose(t.ROTATE_180), "PNG"),
+        ("flip", img.transpose(t.FLIP_LEFT_RIGHT), "PNG"),
+        ("rot270+crop+jpeg", _crop(img.transpose(t.ROTATE_270), rng), "JPEG"),
+    ]
+
+
+def write_files(srcs: list[tuple[str, Image.Image]], folder: Path, seed: int) -> list[tuple[Path, int, str]]:
+    """Every original and copy on disk: ``(path, source index, kind)``."""
+    rng = np.random.default_rng(seed)
+    files = []
+    for k, (_, img) in enumerate(srcs):
+        path = folder / f"s{k:04d}_orig.png"
+        img.save(path)
+        files.append((path, k, "orig"))
+        for kind, copy, fmt in copies(img, rng):
+            ext = "jpg" if fmt == "JPEG" else "png"
+            path = folder / f"s{k:04d}_{kind.replace('+', '_')}.{ext}"
+            if fmt == "JPEG":
+                copy.save(path, fmt, quality=int(rng.integers(50, 86)))
+            else:
+                copy.save(path, fmt)
+            files.append((path, k, kind))
+    return files
+
+
+def scores(files: list[tuple[Path, int, str]], hashes: list[str | None], threshold: int) -> dict:
+    words, index = stack(hashes)
+    found = {(index[i], index[j]): d for i, j, d in near_pairs(words, threshold)}
+    by_source: dict[int, list[int]] = {}
+    for n, (_, src, _) in enumerate(files):
+        by_source.setdefault(src, []).append(n)
+    true_pairs = {(a, b) for members in by_source.values() for a in members for b in members if a < b}
+    tp = sum(1 for pair in found if pair in true_pairs)
+    recall_kind = {}
+    for kind in KINDS:
+        pairs = [(m[0], n) for m in by_source.values() for n in m if files[n][2] == kind]
+        recall_kind[kind] = (sum(1 for p in pairs if p in found), len(pairs))
+    return {
+        "found": len(found),
+        "tp": tp,
+        "true": len(true_pairs),
+        "precision": tp / len(found) if found else 1.0,
+        "recall_all": tp / len(true_pairs) if true_pairs else 1.0,
+        "recall_kind": recall_kind,
+        "false": sorted(pair for pair in found if pair not in true_pairs),
+    }
+
+
+def distances(files: list[tuple[Path, int, str]], hashes: list[str | None]) -> tuple[list[int], list[int]]:
+    """Distances of original-copy pairs, and of the originals among themselves."""
+    words, index = stack(hashes)
+    pos = {n: k for k, n in enumerate(index)}
+    origs = [n for n, f in enumerate(files) if f[2] == "orig" and n in pos]
+    sub = words[[pos[n] for n in origs]]
+    negatives = [d for _, _, d in near_pairs(sub, 192)]
+    positives = []
+    for n, (_, src, kind) in enumerate(files):
+        if kind == "orig" or n not in pos:
+            continue
+        orig = next(m for m in origs if files[m][1] == src)
+        both = np.stack([words[pos[orig]], words[pos[n]]])
+        positives.extend(d for _, _, d in near_pairs(both, 192))
+    return positives, negatives
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--real", type=Path, default=REAL)
+    parser.add_argument("--limit", type=int, default=0, help="at most this many sources (0: all)")
+    parser.add_argument("--scale", type=int, default=8000, help="random hashes for the pair-search timing")
+    parser.add_argument("--seed", type=int, default=15)
+    args = parser.parse_args()
+    threshold = NearParams().max_distance
+    srcs = sources(args.real, args.limit)
+    print(
+        f"{len(srcs)} sources ({sum(1 for n, _ in srcs if n.startswith('glas/'))} GlaS), {len(KINDS)} copies each"
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        files = write_files(srcs, Path(tmp), args.seed)
+        probe_slide(files[0][0], "warm-up")
+        hashes, probe_s = [], []
+        for path, _, _ in files:
+            t0 = time.perf_counter()
+            probe = probe_slide(path, path.name)
+            probe_s.append(time.perf_counter() - t0)
+            hashes.append(probe.tissue.perceptual_hash if probe.tissue is not None else None)
+    missing = Counter(files[n][2] for n, h in enumerate(hashes) if h is None)
+    bare = sorted({srcs[files[n][1]][0] for n, h in enumerate(hashes) if h is None})
+    print(f"files: {len(files)}, without a hash: {sum(missing.values())} {dict(missing)} (of {bare})")
+    s = scores(files, hashes, threshold)
+    print(f"\nthreshold {threshold} of 192 bits (profile default)")
+    for kind, (hit, total) in s["recall_kind"].items():
+        print(f"  recall {kind:17s} {hit}/{total} = {hit / total:.3f}")
+    print(f"  recall, every pair of one source's files: {s['tp']}/{s['true']} = {s['recall_all']:.3f}")
+    false = [(files[i][0].name, files[j][0].name) for i, j in s["false"][:10]]
+    print(f"  precision: {s['tp']}/{s['found']} = {s['precision']:.4f}; false pairs: {false}")
+    pos, neg = distances(files, hashes)
+    print(
+        f"  distances original-copy: median {statistics.median(pos)}, p95 {np.percentile(pos, 95):.0f}, "
+        f"max {max(pos)}; distinct originals ({len(neg)} pairs): min {min(neg)}, "
+        f"p0.1 {np.percentile(neg, 0.1):.0f}, p1 {np.percentile(neg, 1):.0f}, median {statistics.median(neg)}"
+    )
+    print("\nother thresholds: threshold, recall (original-copy), recall (all pairs), precision")
+    for t in (20, 24, 28, 36, 40, 44):
+        o = scores(files, hashes, t)
+        hit = sum(h for h, _ in o["recall_kind"].values())
+        tot = sum(n for _, n in o["recall_kind"].values())
+        print(f"  {t:3d}  {hit / tot:.3f}  {o['recall_all']:.3f}  {o['precision']:.4f}")
+    # cost: the hash alone, on the image the probe masks (at most 1024 a side)
+    hash_s = []
+    for _, img in srcs:
+        rgba = np.asarray(img.convert("RGBA"))
+        mask, _ = tissue_from_rgba(rgba)
+        t0 = time.perf_counter()
+        slide_hash(rgba, mask)
+        hash_s.append(time.perf_counter() - t0)
+    print(
+        f"\ncost per slide: hash {1000 * statistics.median(hash_s):.1f} ms median "
+        f"({1000 * max(hash_s):.1f} ms max); whole probe of these images {1000 * statistics.median(probe_s):.0f} ms median"
+    )
+    rng = np.random.default_rng(args.seed)
+    words = rng.integers(0, 2**63, (args.scale, 3), dtype=np.uint64)
+    t0 = time.perf_counter()
+    near_pairs(words, threshold)
+    took = time.perf_counter() - t0
+    print(
+        f"pair search: {args.scale} slides in {took:.1f} s ({args.scale * (args.scale - 1) // 2:,} pairs x 8 "
+        f"orientations); 34,000 slides at n^2: about {took * (34_000 / args.scale) ** 2 / 60:.1f} min"
+    )
+
+
+if __name__ == "__main__":
+    main()

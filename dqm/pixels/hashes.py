@@ -1,0 +1,234 @@
+"""Perceptual hashes of a slide's tissue thumbnail, and the near pairs among many of them.
+
+A slide's hash is taken over the bounding box of its tissue in the low-resolution image the probe
+already decoded for the tissue mask, squeezed to :data:`SIDE` x :data:`SIDE` pixels. It is the
+signs of the lowest 8 x 8 two-dimensional DCT-II coefficients of three channels: the luminance and
+two colour-opponent channels (red minus blue: eosin against haematoxylin; green against magenta),
+64 bits each, 192 in all. Colour adds what the tissue's silhouette alone does not tell apart: on
+GlaS crops and synthetic slides, luminance and red-minus-blue alone left distinct slides as close as
+cropped copies (benchmarks/bench_duplicates.py).
+
+Why signs, and not the median-thresholded pHash: a flip of the image multiplies coefficient
+``(u, v)`` by ``(-1)^v`` (left-right) or ``(-1)^u`` (up-down) and a transposition swaps ``u`` and
+``v``, so the hashes of all eight 90-degree rotations and flips follow from the one stored hash by
+fixed XOR masks and a bit transposition (:func:`orientations`): one hash per slide is kept and
+compared under every orientation. The signs of AC coefficients do not change with brightness or
+contrast (an offset moves only the DC term, a positive scale no sign), the low frequencies barely
+change when the image is re-compressed or resized, and the tissue bounding box absorbs crops of the
+glass around it; a crop of a few percent into the tissue moves the low frequencies little.
+
+The distance of two slides is the least Hamming distance between one's hash and the other's eight
+orientations (symmetric: the orientations are isometries of the bit space). :func:`near_pairs`
+finds every pair under a threshold with tiled float32 matrix products of the hashes' bits as +-1
+(``x . y = bits - 2 * hamming``): ``8 * 192 * n * (n - 1) / 2`` multiply-adds done by BLAS, no
+Python loop per pair, memory ``O(n)`` plus one tile (benchmarks/bench_duplicates.py times 34,000).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+SIDE = 32
+"""The tissue crop is resampled to this many pixels a side before the DCT."""
+BITS = 8
+"""The lowest ``BITS`` x ``BITS`` DCT coefficients give one 64-bit word."""
+WORDS = 3
+"""Luminance, red minus blue, green minus the mean of red and blue."""
+HEX_CHARS = WORDS * 16
+MIN_CROP = 16
+"""A tissue bounding box shorter than this on a side (in thumbnail pixels) gives no hash."""
+MIN_CONTRAST = 1.0
+"""A channel whose crop varies by less than this (0-255 scale, standard deviation) is flat: no hash."""
+NBITS = WORDS * BITS * BITS
+ROW_TILE = 512
+COL_TILE = 2048
+"""A tile of the pair search compares this many hashes with this many (under eight orientations):
+a 512 x 16384 float32 product, 32 MiB."""
+
+
+def _dct_matrix(n: int, k: int) -> np.ndarray:
+    """The first ``k`` rows of the orthonormal DCT-II matrix of size ``n``."""
+    x = np.arange(n)
+    rows = np.cos(np.pi * np.arange(k)[:, None] * (2 * x[None, :] + 1) / (2 * n)) * np.sqrt(2 / n)
+    rows[0] /= np.sqrt(2)
+    return rows
+
+
+_DCT = _dct_matrix(SIDE, BITS)
+_U, _V = np.indices((BITS, BITS))
+_FLIP_LR = _V % 2 == 1
+"""Coefficients whose sign a left-right flip changes."""
+_FLIP_UD = _U % 2 == 1
+_WEIGHTS = (1 << np.arange(63, -1, -1, dtype=np.uint64)).astype(np.uint64)
+
+
+def _pack(bits: np.ndarray) -> np.ndarray:
+    """``(..., 8, 8)`` booleans -> ``(...)`` uint64, row-major, first bit most significant."""
+    flat = bits.reshape(*bits.shape[:-2], 64).astype(np.uint64)
+    return (flat * _WEIGHTS).sum(axis=-1, dtype=np.uint64)
+
+
+def _unpack(words: np.ndarray) -> np.ndarray:
+    """``(...)`` uint64 -> ``(..., 8, 8)`` booleans (inverse of :func:`_pack`)."""
+    bits = (words[..., None] & _WEIGHTS) != 0
+    return bits.reshape(*words.shape, BITS, BITS)
+
+
+def tissue_crop(rgb: np.ndarray, tissue: np.ndarray | None) -> np.ndarray | None:
+    """The part of ``rgb`` inside the bounding box of ``tissue`` (the whole image without a mask);
+    None when that box is under :data:`MIN_CROP` pixels on a side or the mask is empty."""
+    if tissue is not None:
+        if tissue.shape != rgb.shape[:2] or not tissue.any():
+            return None
+        rows = np.flatnonzero(tissue.any(axis=1))
+        cols = np.flatnonzero(tissue.any(axis=0))
+        rgb = rgb[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    if min(rgb.shape[:2]) < MIN_CROP:
+        return None
+    return rgb
+
+
+def _resample(channel: np.ndarray) -> np.ndarray:
+    """A float channel box-averaged to ``SIDE`` x ``SIDE`` (each output pixel the mean of its cell)."""
+    from PIL import Image
+
+    img = Image.fromarray(np.ascontiguousarray(channel, dtype=np.float32), mode="F")
+    return np.asarray(img.resize((SIDE, SIDE), Image.Resampling.BOX), dtype=np.float64)
+
+
+def hash_words(rgb: np.ndarray, tissue: np.ndarray | None = None) -> np.ndarray | None:
+    """The :data:`WORDS` 64-bit words of an RGB(A) image's hash over its tissue box, or None (no
+    tissue, a box too small, or a flat channel: nothing to tell slides apart by).
+
+    Parameters
+    ----------
+    rgb
+        ``(rows, cols, 3 or 4)`` uint8; an alpha channel is ignored.
+    tissue
+        Boolean mask of the same rows and columns, or None to hash the whole image.
+    """
+    if rgb.ndim != 3 or rgb.shape[2] < 3:
+        return None
+    crop = tissue_crop(rgb, tissue)
+    if crop is None:
+        return None
+    r, g, b = (crop[..., i].astype(np.float32) for i in range(3))
+    words = []
+    for channel in (0.299 * r + 0.587 * g + 0.114 * b, r - b, g - (r + b) / 2):
+        small = _resample(channel)
+        if small.std() < MIN_CONTRAST:
+            return None
+        coeffs = _DCT @ small @ _DCT.T
+        words.append(_pack(coeffs > 0))
+    return np.array(words, dtype=np.uint64)
+
+
+def slide_hash(rgb: np.ndarray, tissue: np.ndarray | None = None) -> str | None:
+    """:func:`hash_words` as :data:`HEX_CHARS` hexadecimal digits (what results.json keeps)."""
+    words = hash_words(rgb, tissue)
+    return None if words is None else "".join(f"{int(w):016x}" for w in words)
+
+
+def parse_hash(text: str | None) -> np.ndarray | None:
+    """The words of a stored hash; None for anything that is not :data:`HEX_CHARS` hex digits."""
+    if not isinstance(text, str) or len(text) != HEX_CHARS:
+        return None
+    try:
+        return np.array([int(text[i : i + 16], 16) for i in range(0, HEX_CHARS, 16)], dtype=np.uint64)
+    except ValueError:
+        return None
+
+
+def orientations(words: np.ndarray) -> np.ndarray:
+    """The hashes of the eight rotations and flips of the images hashed to ``words``.
+
+    ``words``: ``(n, WORDS)`` uint64 -> ``(n, 8, WORDS)``; orientation 0 is the image as hashed.
+    Exact for the DCT signs (a coefficient of exactly zero aside).
+    """
+    bits = _unpack(words)  # (n, WORDS, 8, 8)
+    out = []
+    for base in (bits, np.swapaxes(bits, -1, -2)):
+        for mask in (None, _FLIP_LR, _FLIP_UD, _FLIP_LR ^ _FLIP_UD):
+            out.append(_pack(base if mask is None else base ^ mask))
+    return np.stack(out, axis=1)
+
+
+def _signs(words: np.ndarray) -> np.ndarray:
+    """``(..., WORDS)`` uint64 -> ``(..., NBITS)`` float32, +1 for a set bit and -1 for a clear one."""
+    bits = (words[..., None] & _WEIGHTS) != 0
+    signs = np.where(bits, np.float32(1), np.float32(-1))
+    return signs.reshape(*words.shape[:-1], NBITS)
+
+
+def distance(a: np.ndarray, b: np.ndarray) -> int:
+    """The least Hamming distance between hash ``a`` and any orientation of hash ``b``."""
+    a = np.asarray(a, dtype=np.uint64).reshape(1, WORDS)
+    b = np.asarray(b, dtype=np.uint64).reshape(1, WORDS)
+    return int(_tile_distances(_signs(a), _signs(orientations(b).swapaxes(0, 1)))[0, 0])
+
+
+def _tile_distances(rows: np.ndarray, variants: np.ndarray) -> np.ndarray:
+    """``(r, c)`` least distances of ``rows`` (``(r, NBITS)`` signs) to ``variants`` (``(8, c, NBITS)``
+    signs, orientation first: the maximum over orientations is then over eight contiguous slabs).
+
+    For +-1 vectors ``x . y = NBITS - 2 * hamming``: one float32 matrix product (BLAS) gives every
+    distance, exactly (integers far below 2^24)."""
+    dots = rows @ variants.reshape(-1, NBITS).T
+    best = dots.reshape(len(rows), 8, -1).max(axis=1)
+    return ((NBITS - best) / 2).astype(np.int32)
+
+
+def _search(words: np.ndarray, others: np.ndarray | None, max_distance: int) -> list[tuple[int, int, int]]:
+    """Pairs ``(i, k, d)`` of rows of ``words`` and of ``others`` (``others`` None: of ``words``
+    with itself, ``i < k``) at most ``max_distance`` apart, tile by tile."""
+    words = np.asarray(words, dtype=np.uint64).reshape(-1, WORDS)
+    same = others is None
+    cols = words if others is None else np.asarray(others, dtype=np.uint64).reshape(-1, WORDS)
+    if not len(words) or not len(cols):
+        return []
+    row_signs = _signs(words)
+    variants = orientations(cols).swapaxes(0, 1)  # (8, m, WORDS): to signs one column tile at a time
+    out: list[tuple[int, int, int]] = []
+    for c0 in range(0, len(cols), COL_TILE):
+        c1 = min(len(cols), c0 + COL_TILE)
+        tile = _signs(variants[:, c0:c1])
+        for r0 in range(0, c1 - 1 if same else len(words), ROW_TILE):  # same: rows under the columns
+            r1 = min(len(words), r0 + ROW_TILE)
+            dist = _tile_distances(row_signs[r0:r1], tile)
+            for i, k in zip(*np.nonzero(dist <= max_distance), strict=True):
+                if not same or r0 + i < c0 + k:
+                    out.append((r0 + int(i), c0 + int(k), int(dist[i, k])))
+    return sorted(out)
+
+
+def near_pairs(words: np.ndarray, max_distance: int) -> list[tuple[int, int, int]]:
+    """Every pair ``(i, j, d)``, ``i < j``, of rows of ``words`` (``(n, WORDS)`` uint64) whose
+    :func:`distance` ``d`` is at most ``max_distance``, sorted.
+
+    Tiled matrix products: each tile of rows is compared with a tile of columns under all eight
+    orientations at once; ``n^2 / 2 * 8 * NBITS`` multiply-adds in float32 BLAS (no Python loop per
+    pair), memory ``O(ROW_TILE * COL_TILE * 8)`` beyond ``O(n)`` for the hashes.
+    """
+    return _search(words, None, max_distance)
+
+
+def cross_pairs(words: np.ndarray, others: np.ndarray, max_distance: int) -> list[tuple[int, int, int]]:
+    """Every ``(i, k, d)`` with row ``i`` of ``words`` and row ``k`` of ``others`` at most
+    ``max_distance`` apart (two releases, each ``(n, WORDS)`` uint64), sorted; the cost of
+    :func:`near_pairs`, for ``n * m`` pairs."""
+    return _search(words, others, max_distance)
+
+
+def stack(hashes: Sequence[str | None]) -> tuple[np.ndarray, list[int]]:
+    """The parsed hashes as one ``(m, WORDS)`` array, and the index in ``hashes`` of each row
+    (missing and malformed hashes left out)."""
+    rows, index = [], []
+    for i, text in enumerate(hashes):
+        words = parse_hash(text)
+        if words is not None:
+            rows.append(words)
+            index.append(i)
+    array = np.array(rows, dtype=np.uint64).reshape(-1, WORDS)
+    return array, index

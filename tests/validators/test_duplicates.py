@@ -1,0 +1,124 @@
+"""Near-duplicate slides, slides delivered again, and patients in two splits."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from dqm.pixels.hashes import WORDS, orientations
+from validators import REGISTRY
+from validators.context import BatchView, EarlierRelease, EarlierSlide, ItemFacts
+from validators.engine import configure
+from validators.registry import CheckContext
+
+
+def _run(check_id, profile, items, manifest="manifest.csv", earlier=None):
+    spec = REGISTRY[check_id]
+    cfg = {c.id: c for c in configure(profile)}[check_id]
+    ctx = CheckContext(spec, "batch", cfg.severities, manifest)
+    return spec.func(BatchView(profile, items, manifest, earlier=earlier), cfg.params, ctx)
+
+
+def _hex(words: np.ndarray) -> str:
+    return "".join(f"{int(w):016x}" for w in words)
+
+
+RNG = np.random.default_rng(7)
+A, B = RNG.integers(0, 2**63, (2, WORDS), dtype=np.uint64)
+A_TURNED = orientations(A[None])[0, 3] ^ np.array([0b111] + [0] * (WORDS - 1), dtype=np.uint64)
+"""Slide A rotated by 180 degrees with three bits changed (a re-saved copy)."""
+
+
+def _item(sid, words, patient=None, split=None, row=1, sha=None):
+    clinical = {k: v for k, v in (("patient_id", patient), ("split", split)) if v is not None}
+    return ItemFacts(
+        sid, row, f"slides/{sid}.svs", f"ann/{sid}.json", sha or sid * 8, None, {}, _hex(words), clinical
+    )
+
+
+@pytest.mark.parametrize(
+    "patients,code,severity",
+    [
+        ((None, None), "NEAR_DUPLICATE_SLIDE", "warning"),
+        (("P1", None), "NEAR_DUPLICATE_SLIDE", "warning"),
+        (("P1", " P1 "), "NEAR_DUPLICATE_SAME_PATIENT", "info"),
+        (("P1", "P2"), "NEAR_DUPLICATE_OTHER_PATIENT", "error"),
+    ],
+)
+def test_a_near_pair_is_reported_by_what_is_known_of_its_patients(profile, patients, code, severity):
+    items = [_item("S1", A, patients[0]), _item("S2", B), _item("S3", A_TURNED, patients[1], row=3)]
+    (f,) = _run("duplicates.near_slides", profile, items)
+    assert (f.code, f.severity, f.item_id, f.location.file) == (code, severity, "S3", "slides/S3.svs")
+    assert "'S1'" in f.message and "distance 3 of 192 bits" in f.message
+    assert "P1" not in f.message and "P2" not in f.message, "patient ids are never echoed"
+
+
+def test_byte_identical_files_and_slides_without_a_hash_are_not_near_duplicates(profile):
+    same_file = [_item("S1", A, sha="f" * 64), _item("S2", A_TURNED, sha="f" * 64)]
+    assert _run("duplicates.near_slides", profile, same_file) == []  # DUPLICATE_SLIDE_CONTENT says it
+    no_hash = ItemFacts("S9", 9, "slides/S9.png", None, "9" * 64, None, {}, None, {})
+    malformed = ItemFacts("S8", 8, "slides/S8.png", None, "8" * 64, None, {}, "not hex", {})
+    assert _run("duplicates.near_slides", profile, [_item("S1", A), no_hash, malformed]) == []
+
+
+def test_a_slide_of_the_earlier_release_delivered_again_names_both_items(profile):
+    earlier = EarlierRelease(
+        "old/results.json of 2026-01-01",
+        (EarlierSlide("OLD-7", "slides/old7.svs", _hex(A)), EarlierSlide("OLD-8", None, _hex(B ^ B))),
+    )
+    items = [_item("NEW-1", A_TURNED), _item("NEW-2", RNG.integers(0, 2**63, WORDS, dtype=np.uint64))]
+    (f,) = _run("duplicates.near_slides", profile, items, earlier=earlier)
+    assert (f.code, f.severity, f.item_id) == ("SLIDE_DELIVERED_AGAIN", "warning", "NEW-1")
+    assert "'OLD-7' ('slides/old7.svs') of the earlier release old/results.json of 2026-01-01" in f.message
+
+
+def test_the_threshold_comes_from_the_profile(tmp_path):
+    from pathlib import Path
+
+    import dqm
+    from dqm.profile import load_profile
+
+    text = (Path(dqm.__file__).parent / "profiles" / "dermatopathology.yaml").read_text("utf-8")
+    assert "\nchecks:\n" in text
+    custom = tmp_path / "profile.yaml"
+    custom.write_text(
+        text.replace("\nchecks:\n", "\nchecks:\n  duplicates.near_slides:\n    params: {max_distance: 2}\n")
+    )
+    items = [_item("S1", A), _item("S3", A_TURNED)]
+    assert _run("duplicates.near_slides", load_profile(custom), items) == []
+    assert len(_run("duplicates.near_slides", load_profile(), items)) == 1
+
+
+def test_one_patient_in_two_splits_is_reported_without_the_patient_id(profile):
+    items = [
+        _item("S1", A, "P-77", "train", row=1),
+        _item("S2", B, "P-77", "Train", row=2),
+        _item("S3", A, "P-77", "test", row=3),
+        _item("S4", B, "P-12", "test", row=4),
+        _item("S5", B, None, "val", row=5),
+    ]
+    (f,) = _run("duplicates.patient_split", profile, items)
+    assert (f.code, f.severity, f.item_id) == ("PATIENT_IN_TWO_SPLITS", "error", "S3")
+    assert (f.location.file, f.location.row, f.location.column) == ("manifest.csv", 3, "split")
+    assert "'test'" in f.message and "'S1', 'S2'" in f.message and "'train'" in f.message
+    assert "P-77" not in f.message
+
+
+def test_no_split_column_or_no_patients_means_no_leakage_finding(profile):
+    assert _run("duplicates.patient_split", profile, [_item("S1", A, "P1"), _item("S2", B, "P1")]) == []
+    assert (
+        _run("duplicates.patient_split", profile, [_item("S1", A, None, "a"), _item("S2", B, None, "b")])
+        == []
+    )
+
+
+def test_a_cluster_of_alike_slides_gives_one_finding_per_slide_about_its_worst_match(profile):
+    variants = orientations(A[None])[0]
+    items = [_item(f"S{k}", variants[k], "P1" if k < 4 else "P2", row=k) for k in range(6)]
+    found = _run("duplicates.near_slides", profile, items)
+    assert [f.item_id for f in found] == ["S1", "S2", "S3", "S4", "S5"], "n - 1 findings, not n^2 / 2"
+    by_id = {f.item_id: f for f in found}
+    assert by_id["S3"].code == "NEAR_DUPLICATE_SAME_PATIENT" and "and 2 other slide(s)" in by_id["S3"].message
+    # S4 (patient P2) is near S0-S3 (P1): the mix-up is what it reports
+    assert by_id["S4"].code == "NEAR_DUPLICATE_OTHER_PATIENT" and "'S0'" in by_id["S4"].message
+    assert by_id["S5"].code == "NEAR_DUPLICATE_OTHER_PATIENT"
