@@ -17,14 +17,16 @@ import gzip
 import hashlib
 import shlex
 from collections import Counter
+from collections.abc import Mapping
 from importlib import resources
 from typing import Any
 
 import orjson
 from jinja2 import Environment, PackageLoader, select_autoescape
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from dqm.figures import dimension_gates, dimension_state, dimensions, figures, fmt_value, title
+from dqm.i18n import N_, Param, check_language, gettext
 from dqm.quality_layout import QualityTableLayout
 from dqm.results import QualityResult
 from reports import charts
@@ -44,8 +46,12 @@ ITEM_COLUMNS = (
     "image_path",
     "annotation_path",
 )
-STATE_WORDS = {"passed": "PASS", "failed": "FAIL", "pending": "PENDING", "missing": "NOT RUN"}
-VERDICT_WORDS = {"certified": "CERTIFIED", "not_certified": "NOT CERTIFIED", "incomplete": "INCOMPLETE"}
+STATE_WORDS = {"passed": N_("PASS"), "failed": N_("FAIL"), "pending": N_("PENDING"), "missing": N_("NOT RUN")}
+VERDICT_WORDS = {
+    "certified": N_("CERTIFIED"),
+    "not_certified": N_("NOT CERTIFIED"),
+    "incomplete": N_("INCOMPLETE"),
+}
 
 
 def _asset(name: str) -> str:
@@ -82,9 +88,9 @@ def _where(loc: Any) -> str:
     return text
 
 
-def _clinical_text(clinical: dict[str, str | None]) -> str:
+def _clinical_text(clinical: dict[str, str | None], names: Mapping[str, str]) -> str:
     return " · ".join(
-        f"{k} {v}"
+        f"{names.get(k, k)} {v}"
         for k, v in clinical.items()
         if v not in (None, "") and k not in ("institution", "diagnosis")
     )
@@ -104,15 +110,19 @@ def _intern(columns: list[list[Any]]) -> tuple[list[str], list[list[int]]]:
     return values, [[index[v] for v in col] for col in columns]
 
 
-def explorer_data(result: QualityResult) -> dict[str, Any]:
-    """Findings and slides as compact rows over one string table (column names once)."""
+def explorer_data(
+    result: QualityResult, lang: str = "en", names: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """Findings and slides as compact rows over one string table (column names once); the
+    findings' messages in ``lang``, clinical fields by their ``names`` (the profile's)."""
+    names = names or {}
     items, findings = result.items, result.findings
     locs = [f.location for f in findings]
     text_columns: list[list[Any]] = [
         [i.slide_id for i in items],
         [i.institution for i in items],
         [i.diagnosis for i in items],
-        [_clinical_text(i.clinical) for i in items],
+        [_clinical_text(i.clinical, names) for i in items],
         [", ".join(f"{k} {n}" for k, n in sorted(i.lesion_classes.items())) for i in items],
         [i.image_path for i in items],
         [i.annotation_path for i in items],
@@ -121,7 +131,7 @@ def explorer_data(result: QualityResult) -> dict[str, Any]:
         [f.code for f in findings],
         [f.check for f in findings],
         [f.aspect for f in findings],
-        [f.message for f in findings],
+        [f.text(lang) for f in findings],
         [_where(loc) for loc in locs],
         [loc.file for loc in locs],
     ]
@@ -174,7 +184,32 @@ def ratio_rows(breakdowns: list[Any], attr: str) -> list[tuple[str, float | None
     return rows
 
 
-def _environment() -> Environment:
+def markup_translator(lang: str) -> Any:
+    """``_(msgid, **params)`` for a template: the msgid in ``lang``, escaped, with its parameters
+    escaped (a :class:`~markupsafe.Markup` parameter, such as :func:`code`, is kept as markup)."""
+
+    def _(text: str, **params: Param | Markup) -> Markup:
+        translated = Markup(escape(gettext(text, lang)))
+        try:
+            return translated.format_map(params) if params else translated
+        except (KeyError, IndexError, ValueError):  # a hand-edited catalogue: English, never a crash
+            english = Markup(escape(text))
+            return english.format_map(params) if params else english
+
+    return _
+
+
+def code(text: str) -> Markup:
+    """``text`` as an escaped ``<code>`` element, to place inside a translated sentence."""
+    return Markup("<code>{}</code>").format(text)
+
+
+def named(names: Mapping[str, str]) -> Any:
+    """A filter: a class id or field key followed by its name in the report's language."""
+    return lambda text: f"{text} ({names[text]})" if text in names and names[text] != text else text
+
+
+def _environment(lang: str = "en", names: Mapping[str, str] | None = None) -> Environment:
     env = Environment(
         loader=PackageLoader("reports", "templates"),
         autoescape=select_autoescape(["html", "j2"]),
@@ -184,12 +219,17 @@ def _environment() -> Environment:
     env.filters["fmt"] = fmt_value
     env.filters["num"] = _num
     env.filters["pvalue"] = _pvalue
+    env.filters["named"] = named(names or {})
     env.globals["charts"] = charts
     env.globals.update(
         hbar=hbar,
         swatch=swatch,
         ratio_rows=ratio_rows,
-        title=title,
+        title=lambda d: title(d, lang),
+        _=markup_translator(lang),
+        code=code,
+        marker_key=lambda text: Markup('<span class="marker-key">{}</span>').format(text),
+        lang=lang,
         state_of=lambda r, d: dimension_state(r, d),
         gates_of=lambda r, d: dimension_gates(r, d),
         figures_of=lambda r, d: figures(r, d),
@@ -211,11 +251,17 @@ def _pvalue(value: float | None) -> str:
     return "< 0.001" if value < 0.001 else f"{value:.3f}"
 
 
-def render_html(result: QualityResult, layout: QualityTableLayout | None = None) -> str:
-    """The report as one HTML string; ``layout`` is the quality table's (the profile's
-    ``quality_table``; None: the built-in layout)."""
+def render_html(
+    result: QualityResult,
+    layout: QualityTableLayout | None = None,
+    lang: str = "en",
+    names: Mapping[str, str] | None = None,
+) -> str:
+    """The report as one HTML string in ``lang`` (``en`` or ``ko``); ``layout`` is the quality
+    table's (the profile's ``quality_table``; None: the built-in layout); ``names`` the profile's
+    names of classes and clinical fields in ``lang`` (:meth:`dqm.profile.Profile.display_names`)."""
     layout = layout or QualityTableLayout()
-    env = _environment()
+    env = _environment(check_language(lang), names)
     script, style = _asset("report.js"), _asset("report.css")
     csp = (
         "default-src 'none'; img-src data:; "
@@ -229,12 +275,12 @@ def render_html(result: QualityResult, layout: QualityTableLayout | None = None)
         csp=csp,
         script=Markup(script),
         style=Markup(style),
-        data=packed_island(explorer_data(result)),
+        data=packed_island(explorer_data(result, lang, names)),
         n_findings=len(result.findings),
         dimensions=dims,
         states=states,
         gates={d: dimension_gates(result, d) for d in dims},
-        verdict_word=VERDICT_WORDS[result.verdict.status],
+        verdict_word=gettext(VERDICT_WORDS[result.verdict.status], lang),
         codes=code_table(result),
         severities=Counter(f.severity.value for f in result.findings),
         quality_table=[(lang, quality_rows(result, layout, lang)) for lang in layout.languages],
