@@ -184,3 +184,14 @@ def test_report_command_in_korean(tmp_path: Path) -> None:
 def test_the_missing_list_command(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["ko"]) == 0
     assert "0 msgids without a translation" in capsys.readouterr().err
+
+
+def test_the_gate_explains_in_korean_and_keeps_its_markers() -> None:
+    from dqm.gate import gate
+
+    result = make_result(files_ok=30)
+    lines = gate(result, ["syntactic", "semantic"], lang="ko").lines
+    assert lines[0] == "FAIL     syntactic" and "MISSING  semantic: 평가되지 않음" in lines
+    assert any("파일 구문 정확도" in ln and "정량목표" in ln for ln in lines)
+    warned = gate(result, ["syntactic"], ["syntactic"], lang="ko").lines
+    assert warned[0] == "WARN     syntactic: 부적합 (경고만)"

@@ -252,7 +252,7 @@ def audit(
             result, out_dir, masker, layout=prof.quality_table, lang=lang, names=prof.display_names(lang)
         )
     write_identifier_map(identifier_map, _item_names(result), masker)
-    outcome = gate(result, req, warn)
+    outcome = gate(result, req, warn, lang=lang)
     s = result.syntactic
     assert s is not None
     _ = translator(lang)
@@ -728,9 +728,11 @@ def gate_command(
             "syntactic accuracy.",
         ),
     ] = None,
+    lang: LangOpt = "en",
 ) -> None:
     """Exit 0 when the required dimensions passed, 1 when one failed, 3 when one is missing or
     pending, 2 on usage errors (bad option, unreadable or malformed results.json or waiver file)."""
+    from dqm.figures import verdict_line
     from dqm.gate import gate, lot_lines
     from dqm.gate import new_only as only_new
 
@@ -749,8 +751,8 @@ def gate_command(
     notes: list[str] = []
     if earlier is not None:
         result, notes = only_new(result, earlier[1])
-    outcome = gate(result, req, warn, lots=lots)
-    out.print(f"[bold]{escape(result.verdict.summary)}[/]", markup=True)
+    outcome = gate(result, req, warn, lots=lots, lang=lang)
+    out.print(f"[bold]{escape(verdict_line(result, lang))}[/]", markup=True)
     for line in notes:
         out.print(line, highlight=False)
     for line in outcome.lines:
