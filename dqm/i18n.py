@@ -120,6 +120,26 @@ def render(template: str, params: Mapping[str, Param], lang: str) -> str:
         return _format(template, params)
 
 
+def markup_translator(lang: str) -> Any:
+    """``_(msgid, **params)`` for an HTML template: the msgid in ``lang``, escaped, with its
+    parameters escaped (a :class:`~markupsafe.Markup` parameter stays markup). A translation that
+    does not fit its parameters falls back to English."""
+    from markupsafe import Markup, escape
+
+    check_language(lang)
+
+    def _(text: str, **params: Any) -> Any:
+        for template in (gettext(text, lang), text):
+            safe = Markup(escape(template))
+            try:
+                return safe.format_map(params) if params else safe
+            except (KeyError, IndexError, ValueError):
+                continue
+        return Markup(escape(text))
+
+    return _
+
+
 def translator(lang: str) -> Any:
     """``_(text, **params)`` for ``lang``: what a template calls to show a msgid."""
     check_language(lang)

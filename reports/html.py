@@ -23,10 +23,10 @@ from typing import Any
 
 import orjson
 from jinja2 import Environment, PackageLoader, select_autoescape
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from dqm.figures import dimension_gates, dimension_state, dimensions, figures, fmt_value, title
-from dqm.i18n import N_, Param, check_language, gettext
+from dqm.i18n import N_, check_language, gettext, markup_translator
 from dqm.quality_layout import QualityTableLayout
 from dqm.results import QualityResult
 from reports import charts
@@ -182,21 +182,6 @@ def ratio_rows(breakdowns: list[Any], attr: str) -> list[tuple[str, float | None
         ratio = getattr(b, attr)
         rows.append((str(b.key), ratio.value, f"{ratio.numerator} / {ratio.denominator}"))
     return rows
-
-
-def markup_translator(lang: str) -> Any:
-    """``_(msgid, **params)`` for a template: the msgid in ``lang``, escaped, with its parameters
-    escaped (a :class:`~markupsafe.Markup` parameter, such as :func:`code`, is kept as markup)."""
-
-    def _(text: str, **params: Param | Markup) -> Markup:
-        translated = Markup(escape(gettext(text, lang)))
-        try:
-            return translated.format_map(params) if params else translated
-        except (KeyError, IndexError, ValueError):  # a hand-edited catalogue: English, never a crash
-            english = Markup(escape(text))
-            return english.format_map(params) if params else english
-
-    return _
 
 
 def code(text: str) -> Markup:

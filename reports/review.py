@@ -13,8 +13,8 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
-from dqm.i18n import check_language
-from reports.html import _asset, _csp_hash, code, json_island, markup_translator
+from dqm.i18n import check_language, markup_translator
+from reports.html import _asset, _csp_hash, code, json_island
 
 
 def render_review_html(sheet: dict[str, Any], lang: str = "en") -> str:

@@ -645,6 +645,7 @@ def serve_command(
         str | None, typer.Option("--profile", "-p", help="Profile YAML file or built-in name.")
     ] = None,
     mask_key: MaskKeyOpt = None,
+    lang: LangOpt = "en",
 ) -> None:
     """Serve the sample to reviewers: a zoomable slide viewer, outlines, verdicts in REVIEW_DIR/review.sqlite."""
     from rich.markup import escape
@@ -674,7 +675,9 @@ def serve_command(
     def warn(message: str) -> None:
         console.print(f"[yellow]warning:[/] {escape(message)}", markup=True)
 
-    _server_call(commands.serve, review_dir, batch, prof, host, port, ssl_keyfile, ssl_certfile, warn, key)
+    _server_call(
+        commands.serve, review_dir, batch, prof, host, port, ssl_keyfile, ssl_certfile, warn, key, lang
+    )
 
 
 @review_app.command("add-reviewer")
