@@ -33,6 +33,13 @@ from reports import charts
 from reports.quality_table import quality_rows
 from reports.svg import hbar, swatch
 
+EXPLORER_WORDS = {
+    "shown": N_("{first}–{last} of {total} findings"),
+    "filtered": N_(" (filtered from {n})"),
+    "page": N_(", page {page} of {pages}"),
+    "slides_page": N_("{n} slides, page {page} of {pages}"),
+}
+"""What the explorers' script writes, sent translated in the data island (it fills the placeholders)."""
 FINDING_COLUMNS = ("item", "severity", "code", "check", "aspect", "message", "where", "file")
 ITEM_COLUMNS = (
     "slide_id",
@@ -146,6 +153,7 @@ def explorer_data(
         "strings": strings,
         "findings": {"columns": FINDING_COLUMNS, "rows": list(zip(*cols[7:], strict=True))},
         "items": {"columns": ITEM_COLUMNS, "rows": item_rows},
+        "words": {k: gettext(w, lang) for k, w in EXPLORER_WORDS.items()},
     }
 
 

@@ -222,6 +222,9 @@ def test_korean_report_shows_hangul_glyphs_not_boxes(browser, tmp_path):
     pg = browser.new_page(viewport={"width": 1280, "height": 900})
     pg.goto(path.as_uri())
     assert pg.locator("#gates h2").inner_text() == "판정 수치"
+    pg.wait_for_function("document.documentElement.dataset.ready === '1'")
+    assert pg.locator("#shown").inner_text().startswith("발견 사항 301건 중 1–100")
+    assert pg.locator("#i-shown").inner_text() == "슬라이드 60장, 2쪽 중 1쪽"
     missing = _glyph_pixels(pg, "\U0010fffd")  # no font has it: the box a missing glyph is drawn as
     ga, na = _glyph_pixels(pg, "가"), _glyph_pixels(pg, "나")
     assert any(ga) and ga != na and missing not in (ga, na), "Hangul is drawn as boxes: make browser"
