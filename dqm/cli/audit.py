@@ -692,7 +692,7 @@ def report(
             print_pdf(output, target, find_chromium(chromium))
         except PdfError as exc:
             raise usage_error(f"--pdf: {exc}") from None
-        out.print(f"pdf: {target}", markup=False)
+        out.print(_("{role}: {path}", role="PDF", path=str(target)), markup=False)
 
 
 def _without_labels(result: Any) -> Any:
