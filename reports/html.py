@@ -17,7 +17,7 @@ import gzip
 import hashlib
 import shlex
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from importlib import resources
 from typing import Any
 
@@ -157,6 +157,13 @@ def explorer_data(
     }
 
 
+def masked_data(data: dict[str, Any], mask: Callable[[str], str] | None) -> dict[str, Any]:
+    """The explorers' data with ``mask`` applied to every string of its table (None: as it is)."""
+    if mask is None:
+        return data
+    return {**data, "strings": [mask(s) for s in data["strings"]]}
+
+
 def code_table(result: QualityResult) -> list[dict[str, Any]]:
     """One row per reason code found: counts by severity, slides touched, the check's meaning."""
     meaning = {c.code: (chk.id, c.meaning) for chk in result.checks for c in chk.codes}
@@ -249,10 +256,15 @@ def render_html(
     layout: QualityTableLayout | None = None,
     lang: str = "en",
     names: Mapping[str, str] | None = None,
+    mask: Callable[[str], str] | None = None,
 ) -> str:
     """The report as one HTML string in ``lang`` (``en`` or ``ko``); ``layout`` is the quality
     table's (the profile's ``quality_table``; None: the built-in layout); ``names`` the profile's
-    names of classes and clinical fields in ``lang`` (:meth:`dqm.profile.Profile.display_names`)."""
+    names of classes and clinical fields in ``lang`` (:meth:`dqm.profile.Profile.display_names`).
+
+    ``mask`` (the run's :class:`~dqm.identifiers.Masker`) is applied to every text of the explorers'
+    data before it is packed: the masking of the written file cannot see inside the compressed
+    island."""
     layout = layout or QualityTableLayout()
     env = _environment(check_language(lang), names)
     script, style = _asset("report.js"), _asset("report.css")
@@ -268,7 +280,7 @@ def render_html(
         csp=csp,
         script=Markup(script),
         style=Markup(style),
-        data=packed_island(explorer_data(result, lang, names)),
+        data=packed_island(masked_data(explorer_data(result, lang, names), mask)),
         n_findings=len(result.findings),
         dimensions=dims,
         states=states,

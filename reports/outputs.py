@@ -38,9 +38,11 @@ def render_outputs(
     layout: QualityTableLayout | None = None,
     lang: str = "en",
     names: Mapping[str, str] | None = None,
+    mask: Mask | None = None,
 ) -> dict[str, str | bytes]:
     """Every output of ``result``, by role (``layout``: the report's quality table; ``lang``: the
-    language of what a person reads; ``names``: the profile's names of classes and fields in it). A renderer that raises becomes a ``STAGE_CRASHED``
+    language of what a person reads; ``names``: the profile's names of classes and fields in it;
+    ``mask``: applied inside the report's compressed data too). A renderer that raises becomes a ``STAGE_CRASHED``
     finding in ``results.json`` and in the outputs that do render; its own output is left out (the
     report is replaced by a page that says it was not rendered)."""
     from dqm.audit import stage_crashed, with_finding
@@ -48,7 +50,7 @@ def render_outputs(
     renderers: dict[str, Callable[[QualityResult], str | bytes]] = {
         role: partial(render, lang=lang) for role, render in RENDERERS.items()
     }
-    renderers["report"] = partial(render_html, layout=layout, lang=lang, names=names)
+    renderers["report"] = partial(render_html, layout=layout, lang=lang, names=names, mask=mask)
     rendered: dict[str, str | bytes] = {}
     failed: dict[str, BaseException] = {}
     for role, render in renderers.items():
@@ -77,6 +79,6 @@ def write_outputs(
     rendered from the one ``result``, so they agree on every figure, and moved into place together
     (``layout``: the report's quality table, the profile's ``quality_table``; ``lang``: ``en`` or
     ``ko``, for what a person reads)."""
-    rendered = render_outputs(result, layout, lang, names)
+    rendered = render_outputs(result, layout, lang, names, mask)
     with OutputSet(out, mask) as outputs:
         return {role: outputs.write(OUTPUTS[role], data) for role, data in rendered.items()}

@@ -673,7 +673,7 @@ def report(
     # The HTML, JUnit and summary are written before the PDF is attempted: without a Chromium the
     # page is still there to open and print from a browser (the error message says so).
     _ = translator(lang)
-    write_file(output, render_html(result, layout, lang, prof.display_names(lang)), masker)
+    write_file(output, render_html(result, layout, lang, prof.display_names(lang), masker), masker)
     out.print(_("{role}: {path}", role=_(N_("report")), path=str(output)), markup=False)
     if junit is not None:
         write_file(junit, render_junit(result, lang), masker)
