@@ -229,6 +229,7 @@ def _environment(lang: str = "en", names: Mapping[str, str] | None = None) -> En
         _=markup_translator(lang),
         code=code,
         marker_key=lambda text: Markup('<span class="marker-key">{}</span>').format(text),
+        span=lambda id_, text: Markup('<span id="{}">{}</span>').format(id_, text),
         lang=lang,
         state_of=lambda r, d: dimension_state(r, d),
         gates_of=lambda r, d: dimension_gates(r, d),
