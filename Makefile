@@ -31,13 +31,15 @@ $(STAMP): pyproject.toml constraints.txt | $(VIEWER)
 
 setup: $(STAMP)
 
-# Headless Chromium for the browser tests (Debian package; needs root). Skipped with a
+# Headless Chromium for the browser tests and `dqm report --pdf`, with a CJK font so a Korean
+# report (--lang ko) prints Hangul rather than boxes (Debian packages; needs root). Skipped with a
 # message where apt-get is not available; the browser tests then skip with that reason.
 browser:
-	@command -v chromium >/dev/null 2>&1 || { \
+	@{ command -v chromium >/dev/null 2>&1 && fc-list 2>/dev/null | grep -q "Noto Sans CJK"; } || { \
 	  if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
-	  else echo "chromium not installed and cannot install it here: browser tests will skip"; fi; }
+	    apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
+	  else echo "chromium or fonts-noto-cjk not installed and cannot install them here: browser tests will skip or fail"; fi; }
 
 demo: setup
 	$(DQM) synth examples/batch --slides 60 --seed 7 --defect-rate 0.15 --force

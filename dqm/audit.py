@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 
 from dqm import __version__
+from dqm.facts import number_patients
 from dqm.figures import dimension_state
 from dqm.findings import Aspect, Finding, Severity
 from dqm.profile import Profile
@@ -99,7 +100,9 @@ def with_finding(result: QualityResult, finding: Finding) -> QualityResult:
 
 def build_result(run: Run, command: list[str]) -> QualityResult:
     """The quality result of a run (syntactic accuracy; other dimensions are added by their stages)."""
-    items = [o.summary for o in run.outcomes]
+    items = number_patients(
+        [o.summary for o in run.outcomes], [o.clinical_record.get("patient_id") for o in run.outcomes]
+    )
     disc = run.discovery
     draft = QualityResult(
         dqm_version=__version__,

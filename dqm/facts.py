@@ -7,6 +7,7 @@ Plain, frozen data at the bottom of the house: the dimensions compute from these
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -88,6 +89,10 @@ class ItemSummary(Frozen):
     """Class id when the diagnosis resolves, else the value as written."""
     clinical: dict[str, str | None] = Field(default_factory=dict)
     """Clinical fields of the profile as table text (identifying fields such as patient_id left out)."""
+    patient: int | None = None
+    """The slide's patient as a number within the batch (1, 2, … in the order of each patient's first
+    slide; :func:`number_patients`), None when its record has no ``patient_id``. Slides of one patient
+    share it; the identifier itself is never stored."""
     n_lesions: int = 0
     lesion_classes: dict[str, int] = Field(default_factory=dict)
     """Lesion count per class id (``?`` for classes outside the taxonomy)."""
@@ -103,3 +108,15 @@ class ItemSummary(Frozen):
     slide: SlideSummary | None = None
     errors: int = 0
     warnings: int = 0
+
+
+def number_patients(items: Sequence[ItemSummary], patient_ids: Sequence[object]) -> list[ItemSummary]:
+    """The items with :attr:`ItemSummary.patient` set from each one's ``patient_id`` (blank or
+    missing: None), numbered in the order of each patient's first slide."""
+    numbers: dict[str, int] = {}
+    out = []
+    for item, pid in zip(items, patient_ids, strict=True):
+        key = "" if pid is None else str(pid).strip()
+        number = numbers.setdefault(key, len(numbers) + 1) if key else None
+        out.append(item.model_copy(update={"patient": number}))
+    return out

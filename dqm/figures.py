@@ -30,16 +30,38 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from dqm.decided import DecidedFigure
+from dqm.i18n import N_, gettext, render
 from dqm.results import DIMENSIONS, QualityResult, Ratio
 
 State = Literal["passed", "failed", "pending", "missing"]
 
 DIMENSION_TITLES = {
-    "syntactic": "Syntactic accuracy",
-    "semantic": "Semantic accuracy",
-    "diversity": "Statistical diversity",
-    "validity": "Validity",
+    "syntactic": N_("Syntactic accuracy"),
+    "semantic": N_("Semantic accuracy"),
+    "diversity": N_("Statistical diversity"),
+    "validity": N_("Validity"),
 }
+GATE_WORDS = (
+    N_("file accuracy"),
+    N_("structure accuracy"),
+    N_("format accuracy"),
+    N_("structure file accuracy"),
+    N_("format file accuracy"),
+    N_("accuracy"),
+    N_("weighted accuracy"),
+    N_("diversity"),
+    N_("files"),
+    N_("values"),
+    N_("slides"),
+    N_("slides reviewed"),
+    N_("patients"),
+    N_("lesions"),
+    N_("labels"),
+    N_("pass"),
+    N_("fail"),
+)
+"""Gate names, units and decisions that are translated where shown; other names (class ids,
+categories) are data and shown as they are."""
 
 _PENDING_WORDS = frozenset({"incomplete", "pending"})
 MAX_LIST_FIGURES = 200
@@ -51,9 +73,36 @@ def dimensions() -> tuple[str, ...]:
     return DIMENSIONS
 
 
-def title(dim: str) -> str:
-    """The dimension's name for people."""
-    return DIMENSION_TITLES.get(dim, dim.replace("_", " ").capitalize())
+def title(dim: str, lang: str = "en") -> str:
+    """The dimension's name for people, in ``lang``."""
+    return gettext(DIMENSION_TITLES.get(dim, dim.replace("_", " ").capitalize()), lang)
+
+
+VERDICT_WORDS = {
+    "certified": N_("CERTIFIED"),
+    "not_certified": N_("NOT CERTIFIED"),
+    "incomplete": N_("INCOMPLETE"),
+}
+
+
+def verdict_line(result: QualityResult, lang: str = "en") -> str:
+    """The verdict in one line, e.g. ``NOT CERTIFIED: syntactic failed; validity not evaluated``
+    (English: the verdict's own ``summary``)."""
+    v = result.verdict
+    if lang == "en" and v.summary:
+        return v.summary
+    parts = [
+        render(template, {"dimensions": ", ".join(title(d, lang) for d in dims)}, lang)
+        for template, dims in (
+            (N_("{dimensions} failed"), v.failed),
+            (N_("{dimensions} pending"), v.pending),
+            (N_("{dimensions} not evaluated"), v.missing),
+        )
+        if dims
+    ]
+    if v.status == "certified":
+        parts = [gettext(N_("every dimension met its targets"), lang)]
+    return f"{gettext(VERDICT_WORDS[v.status], lang)}: {'; '.join(parts)}"
 
 
 def _pending(model: Any) -> bool:
@@ -113,10 +162,19 @@ class Gate:
 
     @property
     def shown_counts(self) -> str:
+        return self.counts_in("en")
+
+    def label_in(self, lang: str) -> str:
+        """:attr:`label` in ``lang`` (a name that is data, such as a class id, as it is)."""
+        return gettext(self.label, lang)
+
+    def counts_in(self, lang: str) -> str:
+        """``numerator / denominator unit``, the unit in ``lang``."""
         if self.denominator is None:
             return ""
         num = "" if self.numerator is None else f"{self.numerator} / "
-        return f"{num}{self.denominator} {self.unit}".strip()
+        unit = gettext(self.unit, lang) if self.unit else ""
+        return f"{num}{self.denominator} {unit}".strip()
 
     @property
     def shown_ci(self) -> str:
@@ -128,12 +186,17 @@ class Gate:
     def decision(self) -> str:
         return {True: "pass", False: "fail", None: "–"}[self.passed]
 
-    def describe(self) -> str:
+    def describe(self, lang: str = "en") -> str:
         """One line, e.g. ``file accuracy 87.70 % (107 / 122 files), target ≥ 99.00 %: fail``."""
-        counts = f" ({self.shown_counts})" if self.shown_counts else ""
-        ci = f", interval {self.shown_ci}" if self.shown_ci else ""
-        target = f", target {self.shown_target}" if self.target is not None else ""
-        return f"{self.label} {self.shown_value}{counts}{ci}{target}: {self.decision}"
+        shown = self.counts_in(lang)
+        counts = f" ({shown})" if shown else ""
+        ci = render(N_(", interval {ci}"), {"ci": self.shown_ci}, lang) if self.shown_ci else ""
+        target = (
+            render(N_(", target {target}"), {"target": self.shown_target}, lang)
+            if self.target is not None
+            else ""
+        )
+        return f"{self.label_in(lang)} {self.shown_value}{counts}{ci}{target}: {gettext(self.decision, lang)}"
 
 
 def fmt_value(value: float | None, percent: bool) -> str:

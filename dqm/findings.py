@@ -21,7 +21,9 @@ from collections.abc import Iterable
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from dqm.i18n import Message, Param, render
 
 MAX_MESSAGE_CHARS = 2_000
 """A finding's message is cut here: messages echo values from the batch (a class name of 50 MB
@@ -106,7 +108,12 @@ class Location(BaseModel):
 
 
 class Finding(BaseModel):
-    """One failed expectation about one item."""
+    """One failed expectation about one item.
+
+    ``message`` is the English sentence. A message built with :func:`dqm.i18n.msg` also keeps its
+    msgid (``template``) and ``params``, and :meth:`text` renders it in any language at output
+    time; a plain string has no template and reads the same in every language.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -117,11 +124,34 @@ class Finding(BaseModel):
     aspect: Aspect
     message: str
     location: Location = Location()
+    template: str | None = None
+    """The message's msgid (named placeholders), when it was built with :func:`dqm.i18n.msg`."""
+    params: dict[str, Param] = Field(default_factory=dict)
+    """The values of the template's placeholders (text from the batch cut like the message)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _template_of_message(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("message"), Message) and "template" not in data:
+            m = data["message"]
+            data = {**data, "message": str(m), "template": m.template, "params": m.params}
+        return data
 
     @field_validator("message")
     @classmethod
     def _clip_message(cls, v: str) -> str:
         return clip(v, MAX_MESSAGE_CHARS)
+
+    @field_validator("params")
+    @classmethod
+    def _clip_params(cls, v: dict[str, Param]) -> dict[str, Param]:
+        return {k: clip(x, MAX_MESSAGE_CHARS) if isinstance(x, str) else x for k, x in v.items()}
+
+    def text(self, lang: str = "en") -> str:
+        """The message in ``lang`` (English: :attr:`message`)."""
+        if self.template is None or lang == "en":
+            return self.message
+        return clip(render(self.template, self.params, lang), MAX_MESSAGE_CHARS)
 
     @field_validator("item_id")
     @classmethod

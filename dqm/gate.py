@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from dqm.figures import dimension_gates, dimension_state
+from dqm.i18n import N_, gettext, render
 from dqm.results import DIMENSIONS, QualityResult
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_MISSING = 0, 1, 2, 3
@@ -53,10 +54,13 @@ def gate(
     require: Iterable[str] | None = None,
     warn_only: Iterable[str] = (),
     lots: bool = False,
+    lang: str = "en",
 ) -> GateOutcome:
     """Decide the gate. ``require`` defaults to the dimensions the result holds (finished or not).
     With ``lots``, every lot of the result (``--lot-by``) must pass as well: a failed lot fails the
-    gate, a result without lots is missing them.
+    gate, a result without lots is missing them. ``lang``: the language of the lines' explanations
+    (the ``PASS``/``FAIL`` markers and the dimension names stay as they are, for logs that are
+    searched).
 
     Raises
     ------
@@ -83,14 +87,15 @@ def gate(
             lines.append(f"PASS     {dim}")
         elif state == "failed":
             (warned if soft else failed).append(dim)
-            lines.append(f"WARN     {dim}: failed (warn-only)" if soft else f"FAIL     {dim}")
+            why = gettext(N_("failed"), lang)
+            lines.append(f"WARN     {dim}: {_warn_only(why, lang)}" if soft else f"FAIL     {dim}")
         else:
-            why = "pending (not finished)" if state == "pending" else "not evaluated"
+            why = gettext(N_("pending (not finished)") if state == "pending" else N_("not evaluated"), lang)
             (warned if soft else missing).append(dim)
-            lines.append(f"WARN     {dim}: {why} (warn-only)" if soft else f"MISSING  {dim}: {why}")
+            lines.append(f"WARN     {dim}: {_warn_only(why, lang)}" if soft else f"MISSING  {dim}: {why}")
         for g in dimension_gates(result, dim):
             if g.value is not None or g.target is not None:
-                lines.append(f"           {g.describe()}")
+                lines.append(f"           {g.describe(lang)}")
     if lots:
         if result.lots is None:
             missing.append("lots")
@@ -160,3 +165,7 @@ def lot_lines(result: QualityResult) -> list[str]:
 
 def _pct(value: float | None) -> str:
     return "–" if value is None else f"{100 * value:.2f} %"
+
+
+def _warn_only(why: str, lang: str) -> str:
+    return render(N_("{why} (warn-only)"), {"why": why}, lang)

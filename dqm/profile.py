@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from dqm.diversity.settings import DiversitySettings
 from dqm.findings import Severity
+from dqm.i18n import LANGUAGES
 from dqm.identifiers import DeidSettings
 from dqm.quality_layout import QualityTableLayout
 
@@ -37,6 +38,13 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+def _languages_known(names: dict[str, str]) -> dict[str, str]:
+    unknown = sorted(set(names) - set(LANGUAGES))
+    if unknown:
+        raise ValueError(f"names in {unknown}: choose from {', '.join(LANGUAGES)}")
+    return names
+
+
 class ClassDef(_Frozen):
     """One lesion class of the taxonomy."""
 
@@ -46,6 +54,13 @@ class ClassDef(_Frozen):
     aliases: tuple[str, ...] = ()
     requires_lesion: bool = True
     """A slide with this diagnosis must carry at least one lesion of this class."""
+    names: dict[str, str] = Field(default_factory=dict)
+    """The class's name in other languages (``ko: 기저세포암``); ``name`` is the English one."""
+
+    @field_validator("names")
+    @classmethod
+    def _names_languages(cls, v: dict[str, str]) -> dict[str, str]:
+        return _languages_known(v)
 
     @field_validator("id")
     @classmethod
@@ -75,6 +90,13 @@ class FieldDef(_Frozen):
     values: tuple[str, ...] | None = None
     pattern: str | None = None
     unique: bool = False
+    names: dict[str, str] = Field(default_factory=dict)
+    """The field's name for people, per language (``en: age``, ``ko: 나이``); without one, its key."""
+
+    @field_validator("names")
+    @classmethod
+    def _names_languages(cls, v: dict[str, str]) -> dict[str, str]:
+        return _languages_known(v)
 
     @model_validator(mode="after")
     def _domain_fits_type(self) -> FieldDef:
@@ -209,6 +231,13 @@ class Profile(_Frozen):
             inst.strip().casefold(): {k.strip().casefold(): v for k, v in m.items()}
             for inst, m in self.institution_class_map.items()
         }
+
+    def display_names(self, lang: str) -> dict[str, str]:
+        """Class ids and clinical field keys → their names in ``lang``, where the profile's
+        ``names`` give one (the outputs show an id with its name beside it)."""
+        out = {f: d.names[lang] for f, d in self.clinical.items() if lang in d.names}
+        out.update({c.id: c.names[lang] for c in self.classes if lang in c.names})
+        return out
 
     def resolve_class(self, name: object, institution: object = None) -> str | None:
         """The class id for a name as written (id, name, alias or mapped; any case), else None."""

@@ -234,6 +234,7 @@ DEFAULT_WORDS = {
     "files": _w("파일", "files"),
     "values": _w("값", "values"),
     "slides": _w("슬라이드", "slides"),
+    "patients": _w("환자", "patients"),
     "slides reviewed": _w("검토 슬라이드", "slides reviewed"),
     "core slides": _w("핵심 표본 슬라이드", "core slides"),
     "iso2859": _w(
@@ -253,6 +254,12 @@ DEFAULT_WORDS = {
     "minimum_share": _w("{group} {category} 슬라이드 비율", "share of slides of {group} {category}"),
     "minimum_metric": _w(
         "해당 슬라이드 수 / 값이 있는 슬라이드", "slides in the category / slides with a value"
+    ),
+    "minimum_patients_count": _w("클래스 {category} 환자 수", "patients of class {category}"),
+    "minimum_patients_share": _w("클래스 {category} 환자 비율", "share of patients of class {category}"),
+    "minimum_patients_metric": _w(
+        "해당 클래스 슬라이드가 있는 환자 수 (patient_id 기준) / 클래스가 있는 환자",
+        "distinct patients (patient_id) with a slide of the class / patients with a class",
     ),
 }
 """Every other word the table prints (decisions, units, plan and test descriptions)."""

@@ -44,7 +44,7 @@ __all__ = [
 DIMENSIONS = ("syntactic", "semantic", "diversity", "validity")
 """The quality dimensions, in report order: each is a field of :class:`QualityResult`."""
 
-SCHEMA_VERSION = "1.5"
+SCHEMA_VERSION = "1.6"
 """``major.minor``: a minor bump adds optional fields (older files still load); a major bump
 breaks readers. 1.1 added ``checks``, ``thumbnails`` and ``verdict.pending``; 1.2 added
 ``diversity.gates`` (the figures its gate reads, like the other dimensions' ``gates``; an older
@@ -52,7 +52,9 @@ result gets them from ``diversity.passed`` when it loads), ``semantic.core``, ``
 ``semantic.strata[].core_sampled`` (the equal-probability core an ISO 2859-1 lot is decided on); 1.3 added
 ``waivers`` and ``redelivery`` (the delivery loop, ``docs/delivery.md``); 1.4 added
 ``lots`` (``dqm audit --lot-by``: each lot's figures, ISO 2859-1 plan, decision and gate); 1.5 added
-``items[].slide.perceptual_hash`` (near duplicates, slides delivered again)."""
+``items[].slide.perceptual_hash`` (near duplicates, slides delivered again); 1.6 added
+``items[].patient`` (the patient's number within the batch, for the minimum patients per class; never
+the identifier)."""
 
 
 class BatchInfo(Frozen):

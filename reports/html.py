@@ -17,6 +17,7 @@ import gzip
 import hashlib
 import shlex
 from collections import Counter
+from collections.abc import Callable, Mapping
 from importlib import resources
 from typing import Any
 
@@ -25,12 +26,20 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
 from dqm.figures import dimension_gates, dimension_state, dimensions, figures, fmt_value, title
+from dqm.i18n import N_, check_language, gettext, markup_translator
 from dqm.quality_layout import QualityTableLayout
 from dqm.results import QualityResult
 from reports import charts
 from reports.quality_table import quality_rows
 from reports.svg import hbar, swatch
 
+EXPLORER_WORDS = {
+    "shown": N_("{first}–{last} of {total} findings"),
+    "filtered": N_(" (filtered from {n})"),
+    "page": N_(", page {page} of {pages}"),
+    "slides_page": N_("{n} slides, page {page} of {pages}"),
+}
+"""What the explorers' script writes, sent translated in the data island (it fills the placeholders)."""
 FINDING_COLUMNS = ("item", "severity", "code", "check", "aspect", "message", "where", "file")
 ITEM_COLUMNS = (
     "slide_id",
@@ -44,8 +53,12 @@ ITEM_COLUMNS = (
     "image_path",
     "annotation_path",
 )
-STATE_WORDS = {"passed": "PASS", "failed": "FAIL", "pending": "PENDING", "missing": "NOT RUN"}
-VERDICT_WORDS = {"certified": "CERTIFIED", "not_certified": "NOT CERTIFIED", "incomplete": "INCOMPLETE"}
+STATE_WORDS = {"passed": N_("PASS"), "failed": N_("FAIL"), "pending": N_("PENDING"), "missing": N_("NOT RUN")}
+VERDICT_WORDS = {
+    "certified": N_("CERTIFIED"),
+    "not_certified": N_("NOT CERTIFIED"),
+    "incomplete": N_("INCOMPLETE"),
+}
 
 
 def _asset(name: str) -> str:
@@ -82,9 +95,9 @@ def _where(loc: Any) -> str:
     return text
 
 
-def _clinical_text(clinical: dict[str, str | None]) -> str:
+def _clinical_text(clinical: dict[str, str | None], names: Mapping[str, str]) -> str:
     return " · ".join(
-        f"{k} {v}"
+        f"{names.get(k, k)} {v}"
         for k, v in clinical.items()
         if v not in (None, "") and k not in ("institution", "diagnosis")
     )
@@ -104,15 +117,19 @@ def _intern(columns: list[list[Any]]) -> tuple[list[str], list[list[int]]]:
     return values, [[index[v] for v in col] for col in columns]
 
 
-def explorer_data(result: QualityResult) -> dict[str, Any]:
-    """Findings and slides as compact rows over one string table (column names once)."""
+def explorer_data(
+    result: QualityResult, lang: str = "en", names: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """Findings and slides as compact rows over one string table (column names once); the
+    findings' messages in ``lang``, clinical fields by their ``names`` (the profile's)."""
+    names = names or {}
     items, findings = result.items, result.findings
     locs = [f.location for f in findings]
     text_columns: list[list[Any]] = [
         [i.slide_id for i in items],
         [i.institution for i in items],
         [i.diagnosis for i in items],
-        [_clinical_text(i.clinical) for i in items],
+        [_clinical_text(i.clinical, names) for i in items],
         [", ".join(f"{k} {n}" for k, n in sorted(i.lesion_classes.items())) for i in items],
         [i.image_path for i in items],
         [i.annotation_path for i in items],
@@ -121,7 +138,7 @@ def explorer_data(result: QualityResult) -> dict[str, Any]:
         [f.code for f in findings],
         [f.check for f in findings],
         [f.aspect for f in findings],
-        [f.message for f in findings],
+        [f.text(lang) for f in findings],
         [_where(loc) for loc in locs],
         [loc.file for loc in locs],
     ]
@@ -136,7 +153,15 @@ def explorer_data(result: QualityResult) -> dict[str, Any]:
         "strings": strings,
         "findings": {"columns": FINDING_COLUMNS, "rows": list(zip(*cols[7:], strict=True))},
         "items": {"columns": ITEM_COLUMNS, "rows": item_rows},
+        "words": {k: gettext(w, lang) for k, w in EXPLORER_WORDS.items()},
     }
+
+
+def masked_data(data: dict[str, Any], mask: Callable[[str], str] | None) -> dict[str, Any]:
+    """The explorers' data with ``mask`` applied to every string of its table (None: as it is)."""
+    if mask is None:
+        return data
+    return {**data, "strings": [mask(s) for s in data["strings"]]}
 
 
 def code_table(result: QualityResult) -> list[dict[str, Any]]:
@@ -174,7 +199,17 @@ def ratio_rows(breakdowns: list[Any], attr: str) -> list[tuple[str, float | None
     return rows
 
 
-def _environment() -> Environment:
+def code(text: str) -> Markup:
+    """``text`` as an escaped ``<code>`` element, to place inside a translated sentence."""
+    return Markup("<code>{}</code>").format(text)
+
+
+def named(names: Mapping[str, str]) -> Any:
+    """A filter: a class id or field key followed by its name in the report's language."""
+    return lambda text: f"{text} ({names[text]})" if text in names and names[text] != text else text
+
+
+def _environment(lang: str = "en", names: Mapping[str, str] | None = None) -> Environment:
     env = Environment(
         loader=PackageLoader("reports", "templates"),
         autoescape=select_autoescape(["html", "j2"]),
@@ -184,12 +219,18 @@ def _environment() -> Environment:
     env.filters["fmt"] = fmt_value
     env.filters["num"] = _num
     env.filters["pvalue"] = _pvalue
+    env.filters["named"] = named(names or {})
     env.globals["charts"] = charts
     env.globals.update(
         hbar=hbar,
         swatch=swatch,
         ratio_rows=ratio_rows,
-        title=title,
+        title=lambda d: title(d, lang),
+        _=markup_translator(lang),
+        code=code,
+        marker_key=lambda text: Markup('<span class="marker-key">{}</span>').format(text),
+        span=lambda id_, text: Markup('<span id="{}">{}</span>').format(id_, text),
+        lang=lang,
         state_of=lambda r, d: dimension_state(r, d),
         gates_of=lambda r, d: dimension_gates(r, d),
         figures_of=lambda r, d: figures(r, d),
@@ -211,11 +252,22 @@ def _pvalue(value: float | None) -> str:
     return "< 0.001" if value < 0.001 else f"{value:.3f}"
 
 
-def render_html(result: QualityResult, layout: QualityTableLayout | None = None) -> str:
-    """The report as one HTML string; ``layout`` is the quality table's (the profile's
-    ``quality_table``; None: the built-in layout)."""
+def render_html(
+    result: QualityResult,
+    layout: QualityTableLayout | None = None,
+    lang: str = "en",
+    names: Mapping[str, str] | None = None,
+    mask: Callable[[str], str] | None = None,
+) -> str:
+    """The report as one HTML string in ``lang`` (``en`` or ``ko``); ``layout`` is the quality
+    table's (the profile's ``quality_table``; None: the built-in layout); ``names`` the profile's
+    names of classes and clinical fields in ``lang`` (:meth:`dqm.profile.Profile.display_names`).
+
+    ``mask`` (the run's :class:`~dqm.identifiers.Masker`) is applied to every text of the explorers'
+    data before it is packed: the masking of the written file cannot see inside the compressed
+    island."""
     layout = layout or QualityTableLayout()
-    env = _environment()
+    env = _environment(check_language(lang), names)
     script, style = _asset("report.js"), _asset("report.css")
     csp = (
         "default-src 'none'; img-src data:; "
@@ -229,12 +281,12 @@ def render_html(result: QualityResult, layout: QualityTableLayout | None = None)
         csp=csp,
         script=Markup(script),
         style=Markup(style),
-        data=packed_island(explorer_data(result)),
+        data=packed_island(masked_data(explorer_data(result, lang, names), mask)),
         n_findings=len(result.findings),
         dimensions=dims,
         states=states,
         gates={d: dimension_gates(result, d) for d in dims},
-        verdict_word=VERDICT_WORDS[result.verdict.status],
+        verdict_word=gettext(VERDICT_WORDS[result.verdict.status], lang),
         codes=code_table(result),
         severities=Counter(f.severity.value for f in result.findings),
         quality_table=[(lang, quality_rows(result, layout, lang)) for lang in layout.languages],

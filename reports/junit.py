@@ -13,7 +13,8 @@ One ``<testsuite>`` per dimension (``dqm.syntactic``, ``dqm.semantic``, ...):
 * a dimension not evaluated (or pending) is one ``<skipped>`` testcase saying so.
 
 So a JUnit file has failures exactly when some dimension failed, and the failing testcases say
-which threshold and which codes. The layout follows the common Ant/Jenkins JUnit schema
+which threshold and which codes. Test case and suite names stay English whatever the language
+(CI tracks them by name, like the codes); messages and bodies are in the language asked for. The layout follows the common Ant/Jenkins JUnit schema
 (``testsuites/testsuite/testcase`` with ``failure``, ``skipped``, ``system-out``).
 """
 
@@ -25,6 +26,7 @@ from collections import Counter, defaultdict
 
 from dqm.figures import Gate, dimension_gates, dimension_state, dimensions, title
 from dqm.findings import SYNTACTIC_ASPECTS, Aspect, Finding, Severity
+from dqm.i18n import N_, check_language, gettext, render
 from dqm.results import QualityResult
 
 MAX_LISTED = 50
@@ -40,9 +42,9 @@ def _counts_against(f: Finding) -> bool:
     return f.severity == Severity.ERROR and (f.aspect in SYNTACTIC_ASPECTS or f.aspect == Aspect.INTERNAL)
 
 
-def _where(f: Finding) -> str:
+def _where(f: Finding, lang: str) -> str:
     where = f.location.describe()
-    return f"{f.item_id}: {where}: {f.message}" if where else f"{f.item_id}: {f.message}"
+    return f"{f.item_id}: {where}: {f.text(lang)}" if where else f"{f.item_id}: {f.text(lang)}"
 
 
 def gate_case_name(g: Gate) -> str:
@@ -50,17 +52,17 @@ def gate_case_name(g: Gate) -> str:
     return f"{g.label} {g.shown_target}" if g.target is not None else g.label
 
 
-def _gate_case(suite: ET.Element, dim: str, g: Gate) -> None:
+def _gate_case(suite: ET.Element, dim: str, g: Gate, lang: str) -> None:
     name = _clean(gate_case_name(g))
     case = ET.SubElement(suite, "testcase", classname=f"dqm.{dim}.gates", name=name, time="0")
     if g.passed is False:
-        fail = ET.SubElement(case, "failure", type="threshold", message=_clean(g.describe()))
-        fail.text = _clean(f"{title(dim)}: {g.describe()}")
+        fail = ET.SubElement(case, "failure", type="threshold", message=_clean(g.describe(lang)))
+        fail.text = _clean(f"{title(dim, lang)}: {g.describe(lang)}")
     out = ET.SubElement(case, "system-out")
-    out.text = _clean(f"{g.key} = {g.value!r}\n{g.describe()}")
+    out.text = _clean(f"{g.key} = {g.value!r}\n{g.describe(lang)}")
 
 
-def _code_cases(suite: ET.Element, result: QualityResult, dim_failed: bool) -> int:
+def _code_cases(suite: ET.Element, result: QualityResult, dim_failed: bool, lang: str) -> int:
     waived = set(result.waivers.waived) if result.waivers is not None else set()
     by_code: dict[str, list[int]] = defaultdict(list)
     for i, f in enumerate(result.findings):
@@ -83,24 +85,38 @@ def _code_cases(suite: ET.Element, result: QualityResult, dim_failed: bool) -> i
             failures += 1
             first = against[0]
             files = len({f.location.file or f.item_id for f in against})
-            msg = f"{len(against)} error(s) in {files} file(s); first: {_where(first)}"
+            msg = render(
+                N_("{n} error(s) in {files} file(s); first: {first}"),
+                {"n": len(against), "files": files, "first": _where(first, lang)},
+                lang,
+            )
             fail = ET.SubElement(case, "failure", type=code, message=_clean(msg[:1000]))
-            listed = "\n".join(_where(f) for f in against[:MAX_LISTED])
-            more = f"\n… and {len(against) - MAX_LISTED} more" if len(against) > MAX_LISTED else ""
+            listed = "\n".join(_where(f, lang) for f in against[:MAX_LISTED])
+            more = _more(len(against), lang)
             fail.text = _clean(listed + more)
         elif fs:
             sev = Counter(f.severity.value for f in fs)
-            head = ", ".join(f"{n} {s}" for s, n in sorted(sev.items()))
+            head = ", ".join(f"{n} {gettext(s, lang)}" for s, n in sorted(sev.items()))
             why = ""
             if against:
-                why = " (tolerated: the dimension met its targets)"
+                why = gettext(N_(" (tolerated: the dimension met its targets)"), lang)
             elif any(_counts_against(f) for f in fs):
-                why = " (waived)"
+                why = gettext(N_(" (waived)"), lang)
             out = ET.SubElement(case, "system-out")
-            listed = "\n".join(_where(f) for f in fs[:MAX_LISTED])
-            more = f"\n… and {len(fs) - MAX_LISTED} more" if len(fs) > MAX_LISTED else ""
+            listed = "\n".join(_where(f, lang) for f in fs[:MAX_LISTED])
+            more = _more(len(fs), lang)
             out.text = _clean(f"{head}{why}\n{listed}{more}")
     return failures
+
+
+def _more(n: int, lang: str) -> str:
+    if n <= MAX_LISTED:
+        return ""
+    return "\n" + render(N_("… and {n} more"), {"n": n - MAX_LISTED}, lang)
+
+
+SEVERITY_WORDS = (N_("error"), N_("warning"), N_("info"))
+"""The severities as the JUnit bodies count them, translated where shown."""
 
 
 def _totals(suite: ET.Element) -> tuple[int, int, int]:
@@ -110,8 +126,9 @@ def _totals(suite: ET.Element) -> tuple[int, int, int]:
     return len(cases), failures, skipped
 
 
-def junit_tree(result: QualityResult) -> ET.ElementTree:
-    """The JUnit document as an element tree."""
+def junit_tree(result: QualityResult, lang: str = "en") -> ET.ElementTree:
+    """The JUnit document as an element tree, its messages in ``lang``."""
+    check_language(lang)
     root = ET.Element("testsuites", name=f"dqm quality certificate: {result.verdict.status}")
     for dim in dimensions():
         state = dimension_state(result, dim)
@@ -129,25 +146,29 @@ def junit_tree(result: QualityResult) -> ET.ElementTree:
             # Not a failure: the gate reports it with its own exit code (3), and a pending
             # dimension's figures are provisional.
             case = ET.SubElement(suite, "testcase", classname=f"dqm.{dim}", name=f"{dim} evaluated", time="0")
-            why = "pending: evaluated but not finished" if state == "pending" else "not evaluated in this run"
-            ET.SubElement(case, "skipped", message=f"{title(dim)} {why}")
-            provisional = [g.describe() for g in dimension_gates(result, dim)]
+            why = (
+                N_("{dimension} pending: evaluated but not finished")
+                if state == "pending"
+                else N_("{dimension} not evaluated in this run")
+            )
+            ET.SubElement(case, "skipped", message=render(why, {"dimension": title(dim, lang)}, lang))
+            provisional = [g.describe(lang) for g in dimension_gates(result, dim)]
             if provisional:
                 out = ET.SubElement(case, "system-out")
-                out.text = _clean("provisional figures:\n" + "\n".join(provisional))
+                head = gettext(N_("provisional figures:"), lang)
+                out.text = _clean(head + "\n" + "\n".join(provisional))
         else:
             for g in dimension_gates(result, dim):
-                _gate_case(suite, dim, g)
+                _gate_case(suite, dim, g, lang)
             if dim == "syntactic":
-                _code_cases(suite, result, state == "failed")
+                _code_cases(suite, result, state == "failed", lang)
             if state == "failed" and all(c.find("failure") is None for c in suite.iter("testcase")):
                 # The dimension failed on something no gate names: still a failure in CI.
                 case = ET.SubElement(
                     suite, "testcase", classname=f"dqm.{dim}", name=f"{dim} passed", time="0"
                 )
-                ET.SubElement(
-                    case, "failure", type="dimension", message=f"{title(dim)} reports that it failed"
-                )
+                said = render(N_("{dimension} reports that it failed"), {"dimension": title(dim, lang)}, lang)
+                ET.SubElement(case, "failure", type="dimension", message=said)
         _finish(suite)
     tests = failures = skipped = 0
     for suite in root.findall("testsuite"):
@@ -171,9 +192,9 @@ def _finish(suite: ET.Element) -> None:
     suite.set("time", "0")
 
 
-def render_junit(result: QualityResult) -> bytes:
-    """``junit.xml`` as UTF-8 bytes (with the XML declaration)."""
-    root = junit_tree(result).getroot()
+def render_junit(result: QualityResult, lang: str = "en") -> bytes:
+    """``junit.xml`` as UTF-8 bytes (with the XML declaration), its messages in ``lang``."""
+    root = junit_tree(result, lang).getroot()
     assert root is not None
     ET.indent(root, space="  ")
     return ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"

@@ -12,10 +12,15 @@ import shlex
 from collections import Counter
 
 from dqm.figures import dimension_gates, dimension_state, dimensions, title
+from dqm.i18n import N_, Param, check_language, gettext, render
 from dqm.results import QualityResult
 
-VERDICT_WORDS = {"certified": "CERTIFIED", "not_certified": "NOT CERTIFIED", "incomplete": "INCOMPLETE"}
-STATE_WORDS = {"passed": "pass", "failed": "**FAIL**", "pending": "pending", "missing": "not run"}
+VERDICT_WORDS = {
+    "certified": N_("CERTIFIED"),
+    "not_certified": N_("NOT CERTIFIED"),
+    "incomplete": N_("INCOMPLETE"),
+}
+STATE_WORDS = {"passed": N_("pass"), "failed": N_("FAIL"), "pending": N_("pending"), "missing": N_("not run")}
 TOP_CODES = 10
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
 
@@ -38,41 +43,66 @@ def md_code(text: str, table: bool = False) -> str:
     return f"{fence}{pad}{text}{pad}{fence}"
 
 
-def render_summary(result: QualityResult) -> str:
-    """The Markdown summary."""
+def render_summary(result: QualityResult, lang: str = "en") -> str:
+    """The Markdown summary in ``lang``."""
+    check_language(lang)
+
+    def _(text: str, **params: Param) -> str:
+        return render(text, params, lang)
+
+    def state(st: str) -> str:
+        word = gettext(STATE_WORDS[st], lang)
+        return f"**{word}**" if st == "failed" else word
+
+    def titles(dims: list[str]) -> str:
+        return ", ".join(title(d, lang) for d in dims)
+
     v = result.verdict
-    lines = [f"## dqm quality certificate: {VERDICT_WORDS[v.status]}", ""]
+    verdict = gettext(VERDICT_WORDS[v.status], lang)
+    lines = [_("## dqm quality certificate: {verdict}", verdict=verdict), ""]
     why = []
     if v.failed:
-        why.append("failed: " + ", ".join(title(d) for d in v.failed))
+        why.append(_("failed: {dimensions}", dimensions=titles(v.failed)))
     if v.pending:
-        why.append("pending: " + ", ".join(title(d) for d in v.pending))
+        why.append(_("pending: {dimensions}", dimensions=titles(v.pending)))
     if v.missing:
-        why.append("not evaluated: " + ", ".join(title(d) for d in v.missing))
+        why.append(_("not evaluated: {dimensions}", dimensions=titles(v.missing)))
     if why:
-        lines += ["**" + VERDICT_WORDS[v.status] + "** — " + "; ".join(why) + ".", ""]
+        lines += ["**" + verdict + "** — " + "; ".join(why) + ".", ""]
     b = result.batch
     lines += [
-        f"Batch {md_code(b.path)} · {b.n_items} slides · fingerprint {md_code(b.fingerprint[:16])}… · "
-        f"profile {md_text(result.profile.name)} {md_text(result.profile.version)} "
-        f"(sha256 {md_code(result.profile.sha256[:12])}) · dqm {md_text(result.dqm_version)} · "
-        f"{md_text(result.created)}",
+        _(
+            "Batch {path} · {n} slides · fingerprint {fingerprint}… · profile {profile} {version} "
+            "(sha256 {sha}) · dqm {dqm} · {created}",
+            path=md_code(b.path),
+            n=b.n_items,
+            fingerprint=md_code(b.fingerprint[:16]),
+            profile=md_text(result.profile.name),
+            version=md_text(result.profile.version),
+            sha=md_code(result.profile.sha256[:12]),
+            dqm=md_text(result.dqm_version),
+            created=md_text(result.created),
+        ),
         "",
-        "| Dimension | Result | Measure | Value | Interval | Target | Counts |",
+        "| "
+        + " | ".join(
+            (_("Dimension"), _("Result"), _("Measure"), _("Value"), _("Interval"), _("Target"), _("Counts"))
+        )
+        + " |",
         "|---|---|---|---:|---:|---:|---:|",
     ]
     for dim in dimensions():
-        state = dimension_state(result, dim)
+        st = dimension_state(result, dim)
         gates = dimension_gates(result, dim)
         if not gates:
-            lines.append(f"| {title(dim)} | {STATE_WORDS[state]} | | | | | |")
+            lines.append(f"| {title(dim, lang)} | {state(st)} | | | | | |")
             continue
         for i, g in enumerate(gates):
-            head = f"{title(dim)} | {STATE_WORDS[state]}" if i == 0 else " | "
+            head = f"{title(dim, lang)} | {state(st)}" if i == 0 else " | "
             decision = " ✗" if g.passed is False else ""
             lines.append(
-                f"| {head} | {md_text(g.label)} | {g.shown_value}{decision} | {g.shown_ci or '–'} | "
-                f"{g.shown_target} | {md_text(g.shown_counts) or '–'} |"
+                f"| {head} | {md_text(g.label_in(lang))} | {g.shown_value}{decision} | {g.shown_ci or '–'} | "
+                f"{g.shown_target} | {md_text(g.counts_in(lang)) or '–'} |"
             )
     lines += _lot_rows(result)
     if result.findings:
@@ -80,31 +110,52 @@ def render_summary(result: QualityResult) -> str:
         codes = Counter(f.code for f in result.findings).most_common(TOP_CODES)
         lines += [
             "",
-            f"Findings: {len(result.findings)} ({sev['error']} errors, {sev['warning']} warnings, "
-            f"{sev['info']} notes). Top codes: " + ", ".join(f"{md_code(c)} {n}" for c, n in codes) + ".",
+            _(
+                "Findings: {n} ({errors} errors, {warnings} warnings, {notes} notes). Top codes: {codes}.",
+                n=len(result.findings),
+                errors=sev["error"],
+                warnings=sev["warning"],
+                notes=sev["info"],
+                codes=", ".join(f"{md_code(c)} {n}" for c, n in codes),
+            ),
         ]
     else:
-        lines += ["", "Findings: none."]
+        lines += ["", _("Findings: none.")]
     if result.waivers is not None:
         w = result.waivers
         active = sum(u.status == "active" for u in w.uses)
         lines += [
             "",
-            f"Waivers ({md_text(w.source)}): {len(w.waived)} findings waived by {active} of {len(w.uses)} waivers"
-            + (f"; {len(w.warnings)} warnings (expired or unused)" if w.warnings else "")
+            _(
+                "Waivers ({source}): {n} findings waived by {active} of {total} waivers",
+                source=md_text(w.source),
+                n=len(w.waived),
+                active=active,
+                total=len(w.uses),
+            )
+            + (_("; {n} warnings (expired or unused)", n=len(w.warnings)) if w.warnings else "")
             + ".",
         ]
     if result.redelivery is not None:
         d = result.redelivery
         lines += [
             "",
-            f"Redelivery: {len(d.fixed)} findings fixed, {len(d.still_there)} still there, {len(d.new)} new.",
+            _(
+                "Redelivery: {fixed} findings fixed, {still} still there, {new} new.",
+                fixed=len(d.fixed),
+                still=len(d.still_there),
+                new=len(d.new),
+            ),
         ]
     if result.command:
-        lines += ["", f"Reproduce: {md_code(shlex.join(result.command))}"]
+        lines += ["", _("Reproduce: {command}", command=md_code(shlex.join(result.command)))]
     lines += [
         "",
-        "The full report is `report.html` beside this file; `dqm gate results.json` gives the exit code.",
+        _(
+            "The full report is {report} beside this file; {gate} gives the exit code.",
+            report="`report.html`",
+            gate="`dqm gate results.json`",
+        ),
     ]
     return "\n".join(lines) + "\n"
 

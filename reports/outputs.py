@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import html
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import partial
 from pathlib import Path
 
@@ -18,7 +18,7 @@ OUTPUTS = {"results": "results.json", "report": "report.html", "junit": "junit.x
 """What :func:`write_outputs` writes into the output folder, by role."""
 
 
-RENDERERS: dict[str, Callable[[QualityResult], str | bytes]] = {
+RENDERERS: dict[str, Callable[..., str | bytes]] = {
     "report": render_html,
     "junit": render_junit,
     "summary": render_summary,
@@ -33,16 +33,24 @@ def _failed_page(exc: BaseException) -> str:
     )
 
 
-def render_outputs(result: QualityResult, layout: QualityTableLayout | None = None) -> dict[str, str | bytes]:
-    """Every output of ``result``, by role (``layout``: the report's quality table). A renderer that raises becomes a ``STAGE_CRASHED``
+def render_outputs(
+    result: QualityResult,
+    layout: QualityTableLayout | None = None,
+    lang: str = "en",
+    names: Mapping[str, str] | None = None,
+    mask: Mask | None = None,
+) -> dict[str, str | bytes]:
+    """Every output of ``result``, by role (``layout``: the report's quality table; ``lang``: the
+    language of what a person reads; ``names``: the profile's names of classes and fields in it;
+    ``mask``: applied inside the report's compressed data too). A renderer that raises becomes a ``STAGE_CRASHED``
     finding in ``results.json`` and in the outputs that do render; its own output is left out (the
     report is replaced by a page that says it was not rendered)."""
     from dqm.audit import stage_crashed, with_finding
 
     renderers: dict[str, Callable[[QualityResult], str | bytes]] = {
-        **RENDERERS,
-        "report": partial(render_html, layout=layout),
+        role: partial(render, lang=lang) for role, render in RENDERERS.items()
     }
+    renderers["report"] = partial(render_html, layout=layout, lang=lang, names=names, mask=mask)
     rendered: dict[str, str | bytes] = {}
     failed: dict[str, BaseException] = {}
     for role, render in renderers.items():
@@ -60,11 +68,17 @@ def render_outputs(result: QualityResult, layout: QualityTableLayout | None = No
 
 
 def write_outputs(
-    result: QualityResult, out: Path, mask: Mask | None = None, layout: QualityTableLayout | None = None
+    result: QualityResult,
+    out: Path,
+    mask: Mask | None = None,
+    layout: QualityTableLayout | None = None,
+    lang: str = "en",
+    names: Mapping[str, str] | None = None,
 ) -> dict[str, Path]:
     """``results.json``, ``report.html``, ``junit.xml`` and ``summary.md`` in ``out``; all four are
     rendered from the one ``result``, so they agree on every figure, and moved into place together
-    (``layout``: the report's quality table, the profile's ``quality_table``)."""
-    rendered = render_outputs(result, layout)
+    (``layout``: the report's quality table, the profile's ``quality_table``; ``lang``: ``en`` or
+    ``ko``, for what a person reads)."""
+    rendered = render_outputs(result, layout, lang, names, mask)
     with OutputSet(out, mask) as outputs:
         return {role: outputs.write(OUTPUTS[role], data) for role, data in rendered.items()}

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dqm.diversity.minimums import is_minimum
+from dqm.diversity.settings import PATIENT_GROUPS
 from dqm.figures import Gate, all_gates
 from dqm.output import spreadsheet_safe
 from dqm.quality_layout import QualityTableLayout, TechnicalRow
@@ -169,6 +170,9 @@ def _minimum_words(g: Gate, layout: QualityTableLayout, lang: str) -> tuple[str,
     # key: diversity.minimum.<grouping>.<category…>.<count|share>
     parts = g.key.split(".")
     grouping, category, what = parts[2], " × ".join(parts[3:-1]), parts[-1]
+    if grouping in PATIENT_GROUPS:
+        title = layout.word(f"minimum_patients_{what}", lang, {"category": category})
+        return title, layout.word("minimum_patients_metric", lang)
     group = grouping.replace("_", " × ")
     title = layout.word(f"minimum_{what}", lang, {"group": group, "category": category})
     return title, layout.word("minimum_metric", lang)

@@ -11,14 +11,23 @@ from __future__ import annotations
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
 
-from reports.html import _asset, _csp_hash, json_island
+from dqm.i18n import check_language, markup_translator
+from reports.html import _asset, _csp_hash, code, json_island
 
 
-def render_review_html(sheet: dict[str, Any]) -> str:
-    """The review sheet as one HTML string."""
+def render_review_html(sheet: dict[str, Any], lang: str = "en") -> str:
+    """The review sheet as one HTML string, its words in ``lang`` (the sheet's data holds the
+    reasons, names and script words in the language :func:`dqm.semantic.sheet.sheet_data` was given)."""
     env = Environment(
         loader=PackageLoader("reports", "templates"), autoescape=select_autoescape(["html", "j2"])
+    )
+    env.globals.update(
+        _=markup_translator(check_language(lang)),
+        code=code,
+        kbd=lambda text: Markup("<kbd>{}</kbd>").format(text),
+        lang=lang,
     )
     script, style = _asset("review.js"), _asset("review.css")
     csp = (

@@ -25,6 +25,8 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "dqm.facts",
             "dqm.decided",
             "dqm.findings",
+            "dqm.i18n",  # messages as msgids with named placeholders, the catalogues
+            "dqm.i18n_catalogue",  # the catalogues against the source (a development tool)
             "dqm.coords",
             "dqm.raster",  # label rasters from outlines (validity, dqm convert --to mask)
             "dqm.model",

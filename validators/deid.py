@@ -17,6 +17,7 @@ from typing import Any
 
 from dqm.clinical_table import IDENTIFYING
 from dqm.findings import Aspect, Finding, Severity
+from dqm.i18n import msg
 from dqm.identifiers import DeidSettings, Place, find, identifier_key, is_blank, mask, quasi_key, strings
 from dqm.profile import Profile
 from dqm.readers import XML_FORMATS
@@ -67,7 +68,9 @@ def slide_properties(view: ItemView, params: NoParams, ctx: CheckContext) -> lis
             out.append(
                 ctx.finding(
                     "DEID_SLIDE_IDENTIFIER",
-                    f"slide property {key!r} names a person: {mask(value)} (masked)",
+                    msg(
+                        "slide property {key!r} names a person: {value} (masked)", key=key, value=mask(value)
+                    ),
                     **loc,
                 )
             )
@@ -81,8 +84,12 @@ def slide_properties(view: ItemView, params: NoParams, ctx: CheckContext) -> lis
         out.append(
             ctx.finding(
                 "DEID_SLIDE_QUASI",
-                f"{len(quasi)} slide properties may identify the patient or the scan ({shown}): "
-                "remove them before release or confirm they are harmless",
+                msg(
+                    "{n} slide properties may identify the patient or the scan ({shown}): "
+                    "remove them before release or confirm they are harmless",
+                    n=len(quasi),
+                    shown=shown,
+                ),
                 file=probe.path,
                 pointer="/properties",
             )
@@ -216,7 +223,7 @@ def annotation_properties(view: ItemView, params: NoParams, ctx: CheckContext) -
                 out.append(
                     ctx.finding(
                         "DEID_ANNOTATION_IDENTIFIER",
-                        f"property {key!r} names a person: {mask(text)} (masked)",
+                        msg("property {key!r} names a person: {value} (masked)", key=key, value=mask(text)),
                         **loc,
                     )
                 )
@@ -280,7 +287,9 @@ def clinical_record(view: ItemView, params: NoParams, ctx: CheckContext) -> list
             out.append(
                 ctx.finding(
                     "DEID_CLINICAL_IDENTIFIER",
-                    f"column {column!r} names a person: {mask(text)} (masked)",
+                    msg(
+                        "column {column!r} names a person: {value} (masked)", column=column, value=mask(text)
+                    ),
                     **loc,
                 )
             )
@@ -291,8 +300,13 @@ def clinical_record(view: ItemView, params: NoParams, ctx: CheckContext) -> list
             out.append(
                 ctx.finding(
                     "DEID_CLINICAL_QUASI",
-                    f"{column} {mask(text)} (masked) is a bare {len(text.strip())}-digit number: a hospital "
-                    "record number rather than a study pseudonym?",
+                    msg(
+                        "{column} {value} (masked) is a bare {digits}-digit number: a hospital "
+                        "record number rather than a study pseudonym?",
+                        column=column,
+                        value=mask(text),
+                        digits=len(text.strip()),
+                    ),
                     **loc,
                 )
             )
@@ -319,7 +333,10 @@ def associated_images(view: ItemView, params: NoParams, ctx: CheckContext) -> li
             out.append(
                 ctx.finding(
                     code,
-                    f"associated image {name!r} present: remove it before release or confirm it is blank",
+                    msg(
+                        "associated image {name!r} present: remove it before release or confirm it is blank",
+                        name=name,
+                    ),
                     file=probe.path,
                 )
             )

@@ -6,6 +6,7 @@ import posixpath
 from collections import defaultdict
 
 from dqm.findings import Aspect, Finding, Severity
+from dqm.i18n import msg
 from validators.context import BatchView, ItemFacts, ItemView
 from validators.registry import CheckContext, NoParams, check, forward, read_issues
 
@@ -110,7 +111,12 @@ def duplicate_slide_id(batch: BatchView, params: NoParams, ctx: CheckContext) ->
             out.append(
                 ctx.finding(
                     "DUPLICATE_SLIDE_ID",
-                    f"slide_id {slide_id!r} appears {len(items)} times ({where})",
+                    msg(
+                        "slide_id {slide_id!r} appears {n} times ({where})",
+                        slide_id=slide_id,
+                        n=len(items),
+                        where=where,
+                    ),
                     item_id=slide_id,
                     file=batch.manifest if facts.row is not None else _file_of(facts),
                     row=facts.row,

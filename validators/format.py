@@ -15,6 +15,7 @@ from collections import Counter, defaultdict
 from typing import Any
 
 from dqm.findings import Aspect, Finding, Severity
+from dqm.i18n import msg
 from validators.context import BatchView, ItemView
 from validators.registry import CheckContext, NoParams, check, read_issues
 
@@ -34,8 +35,11 @@ def class_known(view: ItemView, params: NoParams, ctx: CheckContext) -> list[Fin
             out.append(
                 ctx.finding(
                     "CLASS_UNKNOWN",
-                    f"class {lesion.raw_class!r} is not in the taxonomy "
-                    f"({', '.join(view.profile.class_ids)})",
+                    msg(
+                        "class {name!r} is not in the taxonomy ({classes})",
+                        name=lesion.raw_class,
+                        classes=", ".join(view.profile.class_ids),
+                    ),
                     pointer=lesion.pointer + "/class",
                     lesion=lesion.index,
                 )
@@ -79,10 +83,18 @@ def slide_info(view: ItemView, params: NoParams, ctx: CheckContext) -> list[Find
     for key, value in (("width", ann.width), ("height", ann.height)):
         if value is not None and value <= 0:
             out.append(
-                ctx.finding("SLIDE_SIZE_INVALID", f"slide {key} is {value}", pointer=ann.slide_pointer(key))
+                ctx.finding(
+                    "SLIDE_SIZE_INVALID",
+                    msg("slide {key} is {value}", key=key, value=value),
+                    pointer=ann.slide_pointer(key),
+                )
             )
     if ann.mpp is not None and (not math.isfinite(ann.mpp) or ann.mpp <= 0):
-        out.append(ctx.finding("MPP_INVALID", f"slide mpp is {ann.mpp}", pointer=ann.slide_pointer("mpp")))
+        out.append(
+            ctx.finding(
+                "MPP_INVALID", msg("slide mpp is {mpp}", mpp=ann.mpp), pointer=ann.slide_pointer("mpp")
+            )
+        )
     return out
 
 
@@ -112,7 +124,11 @@ def diagnosis_lesions(view: ItemView, params: NoParams, ctx: CheckContext) -> li
         out.append(
             ctx.finding(
                 "DIAGNOSIS_WITHOUT_LESION",
-                f"diagnosis {diagnosis} but no {diagnosis} lesion (lesion classes: {seen})",
+                msg(
+                    "diagnosis {diagnosis} but no {diagnosis} lesion (lesion classes: {seen})",
+                    diagnosis=diagnosis,
+                    seen=seen,
+                ),
                 **where,
             )
         )
@@ -122,7 +138,11 @@ def diagnosis_lesions(view: ItemView, params: NoParams, ctx: CheckContext) -> li
             out.append(
                 ctx.finding(
                     "LESION_CLASS_MISMATCH",
-                    f"lesion class {label} on a slide diagnosed {diagnosis}",
+                    msg(
+                        "lesion class {label} on a slide diagnosed {diagnosis}",
+                        label=label,
+                        diagnosis=diagnosis,
+                    ),
                     pointer=lesion.pointer + "/class",
                     lesion=lesion.index,
                 )
@@ -208,8 +228,14 @@ def unmapped_classes(batch: BatchView, params: NoParams, ctx: CheckContext) -> l
         out.append(
             ctx.finding(
                 "CLASS_UNMAPPED",
-                f"class name {name[:80]!r} is not in the taxonomy nor in class_map: {n} lesion(s) in "
-                f"{len(where)} file(s) ({shown}); map it in the profile's class_map or fix the files",
+                msg(
+                    "class name {name!r} is not in the taxonomy nor in class_map: {n} lesion(s) in "
+                    "{files} file(s) ({shown}); map it in the profile's class_map or fix the files",
+                    name=name[:80],
+                    n=n,
+                    files=len(where),
+                    shown=shown,
+                ),
                 item_id="batch",
                 file=where[0] if len(where) == 1 else None,
             )

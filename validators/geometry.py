@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from dqm.coords import area_um2
 from dqm.findings import Aspect, Finding, Severity
+from dqm.i18n import msg
 from dqm.model import MAX_COORDINATE, has_three_distinct
 from validators.context import ItemView
 from validators.registry import CheckContext, NoParams, check
@@ -176,7 +177,7 @@ def zero_area(view: ItemView, params: NoParams, ctx: CheckContext) -> list[Findi
             out.append(
                 ctx.finding(
                     "ZERO_AREA",
-                    "the outline encloses no area: its vertices are collinear",
+                    msg("the outline encloses no area: its vertices are collinear"),
                     pointer=lesion.pointer + "/geometry",
                     lesion=lesion.index,
                     xy=_xy(lesion.polygons[0][0][0]),
@@ -221,7 +222,15 @@ def bounds(view: ItemView, params: BoundsParams, ctx: CheckContext) -> list[Find
         out.append(
             ctx.finding(
                 "LESION_OUT_OF_BOUNDS",
-                f"{int(outside.sum())} vertex(es) outside the {w}x{h} {source}; first at ({pts[k, 0]:g}, {pts[k, 1]:g})",
+                msg(
+                    "{n} vertex(es) outside the {w}x{h} {source}; first at ({x:g}, {y:g})",
+                    n=int(outside.sum()),
+                    w=w,
+                    h=h,
+                    source=source,
+                    x=float(pts[k, 0]),
+                    y=float(pts[k, 1]),
+                ),
                 pointer=lesion.pointer + "/geometry",
                 lesion=lesion.index,
                 vertex=k,
@@ -269,7 +278,14 @@ def duplicate(view: ItemView, params: DuplicateParams, ctx: CheckContext) -> lis
             out.append(
                 ctx.finding(
                     "DUPLICATE_LESION",
-                    f"lesion {b.index} ({b.raw_class}) repeats lesion {a.index} ({a.raw_class}): IoU {iou:.3f}",
+                    msg(
+                        "lesion {b} ({b_class}) repeats lesion {a} ({a_class}): IoU {iou:.3f}",
+                        b=b.index,
+                        b_class=b.raw_class,
+                        a=a.index,
+                        a_class=a.raw_class,
+                        iou=float(iou),
+                    ),
                     pointer=b.pointer + "/geometry",
                     lesion=b.index,
                     xy=_xy(np.asarray(b.geometry.representative_point().coords[0])),
@@ -319,7 +335,14 @@ def overlap(view: ItemView, params: OverlapParams, ctx: CheckContext) -> list[Fi
             out.append(
                 ctx.finding(
                     "OVERLAPPING_CLASSES",
-                    f"lesion {b.index} ({b.label}) overlaps lesion {a.index} ({a.label}) by {frac:.1%} of the smaller",
+                    msg(
+                        "lesion {b} ({b_class}) overlaps lesion {a} ({a_class}) by {share:.1%} of the smaller",
+                        b=b.index,
+                        b_class=b.label,
+                        a=a.index,
+                        a_class=a.label,
+                        share=float(frac),
+                    ),
                     pointer=b.pointer + "/geometry",
                     lesion=b.index,
                     xy=_xy(np.asarray(inter.representative_point().coords[0])),
@@ -352,7 +375,11 @@ def min_area(view: ItemView, params: MinAreaParams, ctx: CheckContext) -> list[F
             out.append(
                 ctx.finding(
                     "LESION_TOO_SMALL",
-                    f"lesion area {area:.1f} µm² is under the {params.min_area_um2:g} µm² minimum",
+                    msg(
+                        "lesion area {area:.1f} µm² is under the {minimum:g} µm² minimum",
+                        area=float(area),
+                        minimum=params.min_area_um2,
+                    ),
                     pointer=lesion.pointer + "/geometry",
                     lesion=lesion.index,
                     xy=_xy(np.asarray(geom.representative_point().coords[0])),

@@ -9,6 +9,7 @@ from shapely.geometry.base import BaseGeometry
 
 from dqm.coords import usable_mpp
 from dqm.findings import Aspect, Finding, Severity
+from dqm.i18n import msg
 from dqm.slide_io import TissueMask
 from validators.context import ItemView
 from validators.registry import CheckContext, NoParams, check
@@ -114,7 +115,13 @@ def annotation_agrees(view: ItemView, params: AgreementParams, ctx: CheckContext
             out.append(
                 ctx.finding(
                     "SLIDE_SIZE_MISMATCH",
-                    f"annotation declares {ann.width}x{ann.height}, slide header says {probe.width}x{probe.height}",
+                    msg(
+                        "annotation declares {width}x{height}, slide header says {slide_width}x{slide_height}",
+                        width=ann.width,
+                        height=ann.height,
+                        slide_width=probe.width,
+                        slide_height=probe.height,
+                    ),
                     pointer=ann.slide_pointer("width"),
                 )
             )
@@ -124,7 +131,11 @@ def annotation_agrees(view: ItemView, params: AgreementParams, ctx: CheckContext
             out.append(
                 ctx.finding(
                     "MPP_MISMATCH",
-                    f"annotation declares {ann.mpp:g} µm/px, slide header says {probe.mpp_x:g}",
+                    msg(
+                        "annotation declares {mpp:g} µm/px, slide header says {slide_mpp:g}",
+                        mpp=ann.mpp,
+                        slide_mpp=probe.mpp_x,
+                    ),
                     pointer=ann.slide_pointer("mpp"),
                 )
             )
@@ -186,8 +197,14 @@ def header(view: ItemView, params: HeaderParams, ctx: CheckContext) -> list[Find
         out.append(
             ctx.finding(
                 "MPP_IMPLAUSIBLE",
-                f"{vendor} header says {mpp:g} µm per pixel, outside {params.mpp_min:g}–{params.mpp_max:g}: "
-                "a resolution unit or value is wrong (areas in µm² would be off)",
+                msg(
+                    "{vendor} header says {mpp:g} µm per pixel, outside {low:g}–{high:g}: "
+                    "a resolution unit or value is wrong (areas in µm² would be off)",
+                    vendor=vendor,
+                    mpp=mpp,
+                    low=params.mpp_min,
+                    high=params.mpp_max,
+                ),
                 **where,
             )
         )
@@ -195,8 +212,12 @@ def header(view: ItemView, params: HeaderParams, ctx: CheckContext) -> list[Find
         out.append(
             ctx.finding(
                 "MPP_ANISOTROPIC",
-                f"mpp-x {mpp:g} and mpp-y {probe.mpp_y:g} differ by more than "
-                f"{params.anisotropy_tolerance:.0%}",
+                msg(
+                    "mpp-x {x:g} and mpp-y {y:g} differ by more than {tolerance:.0%}",
+                    x=mpp,
+                    y=probe.mpp_y,
+                    tolerance=params.anisotropy_tolerance,
+                ),
                 **where,
             )
         )
@@ -206,14 +227,21 @@ def header(view: ItemView, params: HeaderParams, ctx: CheckContext) -> list[Find
             if probe.vendor not in NO_POWER_FIELD:
                 out.append(
                     ctx.finding(
-                        "OBJECTIVE_POWER_MISSING", f"{vendor} header states no objective power", **where
+                        "OBJECTIVE_POWER_MISSING",
+                        msg("{vendor} header states no objective power", vendor=vendor),
+                        **where,
                     )
                 )
         elif not params.objective_min <= power <= params.objective_max:
             out.append(
                 ctx.finding(
                     "OBJECTIVE_POWER_IMPLAUSIBLE",
-                    f"objective power {power:g} is outside {params.objective_min:g}–{params.objective_max:g}",
+                    msg(
+                        "objective power {power:g} is outside {low:g}–{high:g}",
+                        power=power,
+                        low=params.objective_min,
+                        high=params.objective_max,
+                    ),
                     **where,
                 )
             )
@@ -223,8 +251,15 @@ def header(view: ItemView, params: HeaderParams, ctx: CheckContext) -> list[Find
                 out.append(
                     ctx.finding(
                         "OBJECTIVE_MPP_INCONSISTENT",
-                        f"{power:g}× with {mpp:g} µm/px (product {mpp * power:.3g}, expected {lo:g}–{hi:g}): "
-                        "one of the two is wrong",
+                        msg(
+                            "{power:g}× with {mpp:g} µm/px (product {product:.3g}, expected {low:g}–{high:g}): "
+                            "one of the two is wrong",
+                            power=power,
+                            mpp=mpp,
+                            product=mpp * power,
+                            low=lo,
+                            high=hi,
+                        ),
                         **where,
                     )
                 )
@@ -238,7 +273,11 @@ def header(view: ItemView, params: HeaderParams, ctx: CheckContext) -> list[Find
             out.append(
                 ctx.finding(
                     "LEVELS_INCONSISTENT",
-                    f"levels {_sides(dims)} with downsamples {', '.join(f'{d:g}' for d in ds)} do not shrink steadily",
+                    msg(
+                        "levels {levels} with downsamples {downsamples} do not shrink steadily",
+                        levels=_sides(dims),
+                        downsamples=", ".join(f"{d:g}" for d in ds),
+                    ),
                     **where,
                 )
             )
@@ -246,7 +285,11 @@ def header(view: ItemView, params: HeaderParams, ctx: CheckContext) -> list[Find
         out.append(
             ctx.finding(
                 "NO_PYRAMID",
-                f"{probe.width}x{probe.height} pixels in a single level: viewers and tilers must decode level 0",
+                msg(
+                    "{width}x{height} pixels in a single level: viewers and tilers must decode level 0",
+                    width=probe.width,
+                    height=probe.height,
+                ),
                 **where,
             )
         )
@@ -276,7 +319,11 @@ def codec(view: ItemView, params: CodecParams, ctx: CheckContext) -> list[Findin
     return [
         ctx.finding(
             "CODEC_NOT_ALLOWED",
-            f"level-0 codec {probe.compression!r} is not accepted ({', '.join(params.allowed)})",
+            msg(
+                "level-0 codec {codec!r} is not accepted ({allowed})",
+                codec=probe.compression,
+                allowed=", ".join(params.allowed),
+            ),
             file=probe.path,
         )
     ]
@@ -405,8 +452,12 @@ def lesion_tissue(view: ItemView, params: TissueParams, ctx: CheckContext) -> li
         return [
             ctx.finding(
                 "NO_TISSUE",
-                f"no tissue found on the slide ({probe.tissue.source}, saturation threshold "
-                f"{probe.tissue.threshold:.2f}): blank or out-of-focus scan?",
+                msg(
+                    "no tissue found on the slide ({source}, saturation threshold {threshold:.2f}): "
+                    "blank or out-of-focus scan?",
+                    source=probe.tissue.source,
+                    threshold=float(probe.tissue.threshold),
+                ),
                 file=probe.path,
             )
         ]
@@ -421,8 +472,15 @@ def lesion_tissue(view: ItemView, params: TissueParams, ctx: CheckContext) -> li
             out.append(
                 ctx.finding(
                     "LESION_ON_BACKGROUND",
-                    f"lesion {lesion.index} ({lesion.raw_class}): {frac:.0%} of its area lies over tissue, "
-                    f"under the {params.min_tissue_fraction:.0%} expected (mask from {probe.tissue.source})",
+                    msg(
+                        "lesion {lesion} ({name}): {share:.0%} of its area lies over tissue, "
+                        "under the {expected:.0%} expected (mask from {source})",
+                        lesion=lesion.index,
+                        name=lesion.raw_class,
+                        share=float(frac),
+                        expected=params.min_tissue_fraction,
+                        source=probe.tissue.source,
+                    ),
                     pointer=lesion.pointer + "/geometry",
                     lesion=lesion.index,
                     xy=(float(pt.x), float(pt.y)),

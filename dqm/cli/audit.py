@@ -17,6 +17,7 @@ from dqm.cli.common import (
     DeviceOpt,
     ExecutorOpt,
     IdentifierMapOpt,
+    LangOpt,
     MaskKeyOpt,
     ProfileOpt,
     SchedulerOpt,
@@ -48,6 +49,7 @@ from dqm.cli.lots import (
     supplier,
     supplier_states,
 )
+from dqm.i18n import N_
 
 Require = Annotated[
     str | None,
@@ -145,12 +147,15 @@ def audit(
         str, typer.Option(help="--lot-by: ISO 2859-1 inspection level of each lot's plan.")
     ] = "II",
     aql: Annotated[float, typer.Option(help="--lot-by: ISO 2859-1 AQL (%) of each lot's plan.")] = 1.0,
+    lang: LangOpt = "en",
 ) -> None:
     """Audit a batch: every dimension available; writes results.json, report.html, junit.xml and
     summary.md; exits like `dqm gate` (0 passed, 1 failed, 3 missing). With --lot-by, each lot is
     also judged on its own (results.json `lots`, a row per lot in the report)."""
     from dqm.audit import build_result, with_dimension
+    from dqm.figures import verdict_line
     from dqm.gate import gate, lot_lines
+    from dqm.i18n import translator
     from dqm.runner import RunOptions
     from dqm.semantic.history import default_history_path
     from dqm.thumbnails import with_thumbnails
@@ -243,16 +248,30 @@ def audit(
                 "lots",
                 lambda r: _with_lots(r, run, lot_field, (level, aql), history, masker, decisions),
             )
-        paths = write_outputs(result, out_dir, masker, layout=prof.quality_table)
+        paths = write_outputs(
+            result, out_dir, masker, layout=prof.quality_table, lang=lang, names=prof.display_names(lang)
+        )
     write_identifier_map(identifier_map, _item_names(result), masker)
-    outcome = gate(result, req, warn)
+    outcome = gate(result, req, warn, lang=lang)
     s = result.syntactic
     assert s is not None
-    out.print(f"[bold]{escape(result.verdict.summary)}[/]", markup=True)
+    _ = translator(lang)
+    out.print(f"[bold]{escape(verdict_line(result, lang))}[/]", markup=True)
     out.print(
-        f"syntactic: file accuracy {_pct(s.file_accuracy)} ({s.files_valid}/{s.files_total} files), "
-        f"value accuracy {_pct(s.value_accuracy)} ({s.values_valid}/{s.values_total} values), "
-        f"{s.errors} errors, {s.warnings} warnings"
+        _(
+            "syntactic: file accuracy {file_accuracy} ({files_valid}/{files_total} files), "
+            "value accuracy {value_accuracy} ({values_valid}/{values_total} values), "
+            "{errors} errors, {warnings} warnings",
+            file_accuracy=_pct(s.file_accuracy),
+            files_valid=s.files_valid,
+            files_total=s.files_total,
+            value_accuracy=_pct(s.value_accuracy),
+            values_valid=s.values_valid,
+            values_total=s.values_total,
+            errors=s.errors,
+            warnings=s.warnings,
+        ),
+        markup=False,
     )
     if result.diversity is not None:
         out.print(f"diversity: {result.diversity.summary}", highlight=False)
@@ -271,8 +290,15 @@ def audit(
     for line in lot_lines(result):
         out.print(line, highlight=False, soft_wrap=True)
     out.print(
-        f"report: {paths['report']}\nresults: {paths['results']}\n"
-        f"junit: {paths['junit']}\nsummary: {paths['summary']}",
+        "\n".join(
+            _("{role}: {path}", role=_(role), path=str(paths[key]))
+            for key, role in (
+                ("report", N_("report")),
+                ("results", N_("results")),
+                ("junit", N_("junit")),
+                ("summary", N_("summary")),
+            )
+        ),
         markup=False,
     )
     raise typer.Exit(outcome.exit_code)
@@ -612,9 +638,11 @@ def report(
     profile: ProfileOpt = None,
     mask_key: MaskKeyOpt = None,
     waivers: WaiversOpt = None,
+    lang: LangOpt = "en",
 ) -> None:
     """Re-render the report from results.json, without re-running anything (the profile gives
     only the quality table's layout; --waivers decides the verdict again with a waiver file)."""
+    from dqm.i18n import translator
     from dqm.output import write_file
     from reports import render_html, render_junit, render_summary
     from reports.quality_table import quality_files
@@ -644,17 +672,18 @@ def report(
             outside_batch(path, batch.resolve(), "--quality-table")
     # The HTML, JUnit and summary are written before the PDF is attempted: without a Chromium the
     # page is still there to open and print from a browser (the error message says so).
-    write_file(output, render_html(result, layout), masker)
-    out.print(f"report: {output}", markup=False)
+    _ = translator(lang)
+    write_file(output, render_html(result, layout, lang, prof.display_names(lang), masker), masker)
+    out.print(_("{role}: {path}", role=_(N_("report")), path=str(output)), markup=False)
     if junit is not None:
-        write_file(junit, render_junit(result), masker)
-        out.print(f"junit: {junit}", markup=False)
+        write_file(junit, render_junit(result, lang), masker)
+        out.print(_("{role}: {path}", role=_(N_("junit")), path=str(junit)), markup=False)
     if summary is not None:
-        write_file(summary, render_summary(result), masker)
-        out.print(f"summary: {summary}", markup=False)
+        write_file(summary, render_summary(result, lang), masker)
+        out.print(_("{role}: {path}", role=_(N_("summary")), path=str(summary)), markup=False)
     for path, data in tables.items():
         write_file(path, data, binary=isinstance(data, bytes))
-        out.print(f"quality table: {path}", markup=False)
+        out.print(_("{role}: {path}", role=_(N_("quality table")), path=str(path)), markup=False)
     if pdf:
         from reports.pdf import PdfError, find_chromium, print_pdf
 
@@ -663,7 +692,7 @@ def report(
             print_pdf(output, target, find_chromium(chromium))
         except PdfError as exc:
             raise usage_error(f"--pdf: {exc}") from None
-        out.print(f"pdf: {target}", markup=False)
+        out.print(_("{role}: {path}", role="PDF", path=str(target)), markup=False)
 
 
 def _without_labels(result: Any) -> Any:
@@ -699,9 +728,11 @@ def gate_command(
             "syntactic accuracy.",
         ),
     ] = None,
+    lang: LangOpt = "en",
 ) -> None:
     """Exit 0 when the required dimensions passed, 1 when one failed, 3 when one is missing or
     pending, 2 on usage errors (bad option, unreadable or malformed results.json or waiver file)."""
+    from dqm.figures import verdict_line
     from dqm.gate import gate, lot_lines
     from dqm.gate import new_only as only_new
 
@@ -720,8 +751,8 @@ def gate_command(
     notes: list[str] = []
     if earlier is not None:
         result, notes = only_new(result, earlier[1])
-    outcome = gate(result, req, warn, lots=lots)
-    out.print(f"[bold]{escape(result.verdict.summary)}[/]", markup=True)
+    outcome = gate(result, req, warn, lots=lots, lang=lang)
+    out.print(f"[bold]{escape(verdict_line(result, lang))}[/]", markup=True)
     for line in notes:
         out.print(line, highlight=False)
     for line in outcome.lines:

@@ -290,6 +290,23 @@ CacheOpt = Annotated[
         "checked again.",
     ),
 ]
+
+
+def _language(value: str) -> str:
+    if value not in ("en", "ko"):
+        raise usage_error(f"--lang {value!r}: choose en or ko")
+    return value
+
+
+LangOpt = Annotated[
+    str,
+    typer.Option(
+        "--lang",
+        callback=_language,
+        help="Language of what a person reads (report, summary, JUnit messages, printed lines): en or ko. "
+        "Finding codes stay English.",
+    ),
+]
 MaskKeyOpt = Annotated[
     Path | None,
     typer.Option(

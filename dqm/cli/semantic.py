@@ -18,6 +18,7 @@ from dqm.cli.common import (
     CacheOpt,
     ExecutorOpt,
     IdentifierMapOpt,
+    LangOpt,
     MaskKeyOpt,
     SchedulerOpt,
     app,
@@ -144,6 +145,7 @@ def sample(
     lot_by: LotByOpt = None,
     history: HistoryOpt = None,
     reduced_allowed: ReducedOpt = False,
+    lang: LangOpt = "en",
 ) -> None:
     """Draw the expert-review sample: review_plan.json, review_plan.csv and the review sheet review.html.
 
@@ -243,8 +245,8 @@ def sample(
         else:
             records = {k: v for k, v in by_id.items() if k in drawn}
         real = review_plan.model_copy(update={"plan_id": written.plan_id})
-        sheet = sheet_data(real, records, root, prof, thumb_size, thumb_quality)
-        write_file(folder / "review.html", render_review_html(sheet), masker)
+        sheet = sheet_data(real, records, root, prof, thumb_size, thumb_quality, lang)
+        write_file(folder / "review.html", render_review_html(sheet, lang), masker)
         written_names += [
             n
             for r in records.values()
@@ -643,6 +645,7 @@ def serve_command(
         str | None, typer.Option("--profile", "-p", help="Profile YAML file or built-in name.")
     ] = None,
     mask_key: MaskKeyOpt = None,
+    lang: LangOpt = "en",
 ) -> None:
     """Serve the sample to reviewers: a zoomable slide viewer, outlines, verdicts in REVIEW_DIR/review.sqlite."""
     from rich.markup import escape
@@ -672,7 +675,9 @@ def serve_command(
     def warn(message: str) -> None:
         console.print(f"[yellow]warning:[/] {escape(message)}", markup=True)
 
-    _server_call(commands.serve, review_dir, batch, prof, host, port, ssl_keyfile, ssl_certfile, warn, key)
+    _server_call(
+        commands.serve, review_dir, batch, prof, host, port, ssl_keyfile, ssl_certfile, warn, key, lang
+    )
 
 
 @review_app.command("add-reviewer")

@@ -139,7 +139,7 @@ def diversity_result(
     balances = {k: balance_of(s.categorical[k], declared[k]) for k in BALANCED}
     tests += balance_tests(balances["class"], balances["institution"], settings.balance)
     drift_result = drift(s, baseline[0], baseline[1], settings) if baseline is not None else None
-    minimums = minimum_figures(table, s.categorical, settings.minimums)
+    minimums = minimum_figures(table, s.categorical, settings.minimums, [i.patient for i in items])
     verdict, summary = _verdict(tests, drift_result.verdict if drift_result else None, minimums)
     passed = verdict != "fail"
     family = sum(t.in_family for t in tests)

@@ -100,9 +100,15 @@ MINIMUM_GROUPS: dict[str, tuple[str, ...]] = {
     "class_institution": ("class", "institution"),
     "sex_age_band": ("sex", "age_band"),
     "site": ("site",),
+    "patients_class": ("class",),
 }
 """The groupings a profile may set minimums for (``diversity.minimums``), and the variables of
-each: one category, or every combination of the categories of two."""
+each: one category, or every combination of the categories of two. A grouping in
+:data:`PATIENT_GROUPS` counts distinct patients instead of slides."""
+
+PATIENT_GROUPS = frozenset({"patients_class"})
+"""Groupings whose counts are distinct patients (``patient_id``) with a slide in the category;
+a slide without a patient id is not counted."""
 
 
 class DiversitySettings(_Frozen):
@@ -127,8 +133,8 @@ class DiversitySettings(_Frozen):
     """Seed of the Monte Carlo draws: the same batch gives the same p-values."""
     drift: DriftSettings = DriftSettings()
     minimums: dict[str, Minimum] = Field(default_factory=dict)
-    """다양성 요건: minimum slide counts and shares per category of a grouping
-    (:data:`MINIMUM_GROUPS`); each category is one gated figure. None by default."""
+    """다양성 요건: minimum slide counts and shares per category of a grouping, and minimum patients
+    per class (:data:`MINIMUM_GROUPS`); each category is one gated figure. None by default."""
 
     @field_validator("minimums")
     @classmethod

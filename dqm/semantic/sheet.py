@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from dqm.i18n import N_, gettext, render
 from dqm.model import ItemRecord, ParsedAnnotation
 from dqm.profile import Profile
 from dqm.semantic.models import REASONS, ReviewPlan
@@ -24,13 +25,28 @@ from dqm.slide_io import slide_thumbnail
 
 UNKNOWN_COLOUR = "#888888"
 REASON_LABELS = {
-    "wrong_class": "wrong class",
-    "boundary_too_loose": "boundary too loose",
-    "boundary_too_tight": "boundary too tight",
-    "missed_lesion": "missed lesion",
-    "false_lesion": "false lesion",
-    "other": "other",
+    "wrong_class": N_("wrong class"),
+    "boundary_too_loose": N_("boundary too loose"),
+    "boundary_too_tight": N_("boundary too tight"),
+    "missed_lesion": N_("missed lesion"),
+    "false_lesion": N_("false lesion"),
+    "other": N_("other"),
 }
+SHEET_WORDS = {
+    "no_lesion": N_("no lesion annotated"),
+    "diagnosis": N_("diagnosis"),
+    "institution": N_("institution"),
+}
+"""Words the sheet's script shows, in the sheet's language (``words`` in its data)."""
+
+
+def class_name(profile: Profile, cls: str, lang: str) -> str:
+    """A class's name for the reviewer: the profile's name in ``lang``, else its English name; a
+    name outside the taxonomy says so."""
+    if cls in set(profile.class_ids):
+        c = profile.class_def(cls)
+        return c.names.get(lang, c.name)
+    return render(N_("{name} (not in the taxonomy)"), {"name": cls}, lang)
 
 
 def data_uri(image: Any, quality: int) -> str:
@@ -56,7 +72,9 @@ def ring_path(ring: np.ndarray, scale: float) -> str:
     return f"M{coords}Z"
 
 
-def outlines(annotation: ParsedAnnotation | None, profile: Profile, scale: float) -> list[dict[str, str]]:
+def outlines(
+    annotation: ParsedAnnotation | None, profile: Profile, scale: float, lang: str = "en"
+) -> list[dict[str, str]]:
     """One entry per lesion: class id, class name, colour and SVG path data (holes included)."""
     if annotation is None:
         return []
@@ -70,9 +88,7 @@ def outlines(annotation: ParsedAnnotation | None, profile: Profile, scale: float
         out.append(
             {
                 "cls": label or (lesion.raw_class or "?"),
-                "name": profile.class_def(label).name
-                if label
-                else f"{lesion.raw_class or '?'} (not in the taxonomy)",
+                "name": class_name(profile, label or lesion.raw_class or "?", lang),
                 "colour": profile.class_def(label).colour if label else UNKNOWN_COLOUR,
                 "d": path,
             }
@@ -81,7 +97,13 @@ def outlines(annotation: ParsedAnnotation | None, profile: Profile, scale: float
 
 
 def slide_entry(
-    root: Path, record: ItemRecord, stratum: str, profile: Profile, thumb_size: int, quality: int
+    root: Path,
+    record: ItemRecord,
+    stratum: str,
+    profile: Profile,
+    thumb_size: int,
+    quality: int,
+    lang: str = "en",
 ) -> dict[str, Any]:
     """Everything the sheet shows about one slide; a slide that cannot be read keeps an error text.
 
@@ -110,22 +132,28 @@ def slide_entry(
     if item.image_path:
         norm, outside = normalise(item.image_path)
         if outside or not (root / norm).is_file():
-            entry["image_error"] = f"slide file {item.image_path} not found in the batch"
+            entry["image_error"] = render(
+                N_("slide file {path} not found in the batch"), {"path": item.image_path}, lang
+            )
         else:
             got = slide_thumbnail(root / norm, thumb_size)
             image, dims = got.image, got.size
             if got.failure is not None:  # the batch's absolute location is not the reviewer's business
                 reason = got.reason.replace(str(root / norm), norm).replace(str(root), "")
-                entry["image_error"] = f"slide {item.image_path} cannot be read: {reason}"
+                entry["image_error"] = render(
+                    N_("slide {path} cannot be read: {reason}"),
+                    {"path": item.image_path, "reason": reason},
+                    lang,
+                )
     else:
-        entry["image_error"] = "no slide file"
+        entry["image_error"] = gettext(N_("no slide file"), lang)
     if dims is None and annotation is not None and annotation.width and annotation.height:
         dims = (annotation.width, annotation.height)
     if dims is not None and dims[0] > 0 and dims[1] > 0:
         scale = image.size[0] / dims[0] if image is not None else min(thumb_size / max(dims), 1.0)
         entry["width"] = image.size[0] if image is not None else max(1, round(dims[0] * scale))
         entry["height"] = image.size[1] if image is not None else max(1, round(dims[1] * scale))
-        entry["shapes"] = outlines(annotation, profile, scale)
+        entry["shapes"] = outlines(annotation, profile, scale, lang)
     if image is not None:
         entry["image"] = data_uri(image, quality)
     counts: dict[str, int] = {}
@@ -136,7 +164,7 @@ def slide_entry(
     entry["classes"] = [
         {
             "cls": k,
-            "name": profile.class_def(k).name if k in ids else f"{k} (not in the taxonomy)",
+            "name": class_name(profile, k, lang),
             "colour": profile.class_def(k).colour if k in ids else UNKNOWN_COLOUR,
             "count": n,
         }
@@ -152,15 +180,18 @@ def sheet_data(
     profile: Profile,
     thumb_size: int = 640,
     quality: int = 70,
+    lang: str = "en",
 ) -> dict[str, Any]:
-    """The review sheet's data for every drawn slide, in the plan's order.
+    """The review sheet's data for every drawn slide, in the plan's order; what the reviewer reads
+    (reasons, class and field names, the script's words) in ``lang``.
 
     ``records`` maps slide id → the item record of the syntactic run. Slides the reviewer sees carry no
     design information (weights, flags): the review stays blind to why a slide was drawn. The
     batch's location on disk is left out too: the sheet travels to people outside.
     """
     slides: Sequence[dict[str, Any]] = [
-        slide_entry(root, records[s.slide_id], s.stratum, profile, thumb_size, quality) for s in plan.sample
+        slide_entry(root, records[s.slide_id], s.stratum, profile, thumb_size, quality, lang)
+        for s in plan.sample
     ]
     return {
         "format": "dqm.review_sheet/1",
@@ -172,7 +203,12 @@ def sheet_data(
         "code_letter": plan.code_letter,
         "acceptance_number": plan.acceptance_number,
         "rejection_number": plan.rejection_number,
-        "reasons": [{"id": r, "label": REASON_LABELS[r]} for r in REASONS],
-        "classes": [{"cls": c.id, "name": c.name, "colour": c.colour} for c in profile.classes],
+        "reasons": [{"id": r, "label": gettext(REASON_LABELS[r], lang)} for r in REASONS],
+        "classes": [
+            {"cls": c.id, "name": class_name(profile, c.id, lang), "colour": c.colour}
+            for c in profile.classes
+        ],
+        "words": {k: gettext(w, lang) for k, w in SHEET_WORDS.items()},
+        "fields": {k: v for k, v in profile.display_names(lang).items() if k in profile.clinical},
         "slides": list(slides),
     }

@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from dqm.facts import ItemSummary, SlideSummary
+from dqm.facts import ItemSummary, SlideSummary, number_patients
 from dqm.synth.build import MPP
 from dqm.synth.cohort import cohort
 
@@ -55,4 +55,4 @@ def synthetic_items(n: int, seed: int, max_size: int = 1536, prefix: str = "S") 
                 ),
             )
         )
-    return items
+    return number_patients(items, [r.patient_id for r in records])

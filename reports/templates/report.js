@@ -11,6 +11,8 @@
     return e;
   };
   const fmtN = (n) => n.toLocaleString("en");
+  /* a translated template's {name} placeholders filled from params (the words travel in the data) */
+  const fill = (template, params) => template.replace(/\{(\w+)\}/g, (m, k) => (k in params ? String(params[k]) : m));
   const status = $("findings-status");
 
   async function unpack(b64) {
@@ -29,6 +31,8 @@
   function start(data) {
     timing.decoded = performance.now();
     const S = data.strings;
+    const W = data.words || {};
+    const say = (key, english, params) => fill(W[key] || english, params);
     const cols = (c) => Object.fromEntries(c.map((name, i) => [name, i]));
     const FR = data.findings.rows, FC = cols(data.findings.columns);
     const IR = data.items.rows, IC = cols(data.items.columns);
@@ -137,8 +141,8 @@
       }
       $("findings-body").replaceChildren(frag);
       const first = shown.length ? f.page * PAGE + 1 : 0, last = Math.min((f.page + 1) * PAGE, shown.length);
-      $("shown").textContent = fmtN(first) + "–" + fmtN(last) + " of " + fmtN(shown.length) + " findings" +
-        (shown.length !== n ? " (filtered from " + fmtN(n) + ")" : "") + ", page " + (f.page + 1) + " of " + pages;
+      $("shown").textContent = say("shown", "{first}–{last} of {total} findings", { first: fmtN(first), last: fmtN(last), total: fmtN(shown.length) }) +
+        (shown.length !== n ? say("filtered", " (filtered from {n})", { n: fmtN(n) }) : "") + say("page", ", page {page} of {pages}", { page: f.page + 1, pages });
       $("prev").disabled = f.page === 0; $("next").disabled = f.page >= pages - 1;
       timing.lastFilterMs = performance.now() - t;
     }
@@ -208,7 +212,7 @@
         frag.appendChild(tr);
       }
       $("items-body").replaceChildren(frag);
-      $("i-shown").textContent = fmtN(shown.length) + " slides, page " + (it.page + 1) + " of " + pages;
+      $("i-shown").textContent = say("slides_page", "{n} slides, page {page} of {pages}", { n: fmtN(shown.length), page: it.page + 1, pages });
       $("i-prev").disabled = it.page === 0; $("i-next").disabled = it.page >= pages - 1;
       return { shown, target };
     }
@@ -249,11 +253,11 @@
   }
 
   if (typeof DecompressionStream === "undefined") {
-    status.textContent = "This browser cannot open the findings explorer (no DecompressionStream); the certificate above is complete without it.";
+    status.textContent = status.dataset.noStream || "This browser cannot open the findings explorer (no DecompressionStream); the certificate above is complete without it.";
     return;
   }
   unpack($("dqm-data").textContent.trim()).then(start).catch((err) => {
-    status.textContent = "The findings could not be read: " + err;
+    status.textContent = fill(status.dataset.unreadable || "The findings could not be read: {error}", { error: String(err) });
     document.documentElement.dataset.ready = "error";
   });
 })();

@@ -141,14 +141,15 @@
     $("slide-title").textContent = (state.current + 1) + " / " + S.slides.length + " · " + s.id;
     draw(s);
     const legend = $("classes"); legend.replaceChildren();
-    if (!s.classes.length) legend.appendChild(el("li", "no lesion annotated"));
+    const words = S.words || {}, fields = S.fields || {};
+    if (!s.classes.length) legend.appendChild(el("li", words.no_lesion || "no lesion annotated"));
     for (const c of s.classes) {
       const li = el("li"); const sw = svgEl("svg", { width: 14, height: 14, viewBox: "0 0 14 14", "aria-hidden": "true" });
       sw.appendChild(svgEl("rect", { x: 1, y: 1, width: 12, height: 12, fill: colour(c.colour), stroke: "#333" }));
       li.appendChild(sw); li.appendChild(document.createTextNode(c.name + " × " + c.count)); legend.appendChild(li);
     }
     const facts = $("facts"); facts.replaceChildren();
-    const rows = [["diagnosis", s.diagnosis], ["institution", s.institution]].concat(Object.entries(s.clinical).filter(([k]) => k !== "diagnosis" && k !== "institution"));
+    const rows = [[words.diagnosis || "diagnosis", s.diagnosis], [words.institution || "institution", s.institution]].concat(Object.entries(s.clinical).filter(([k]) => k !== "diagnosis" && k !== "institution").map(([k, v]) => [fields[k] || k, v]));
     for (const [k, v] of rows) { if (v === "" || v === null || v === undefined) continue; facts.appendChild(el("dt", k)); facts.appendChild(el("dd", v)); }
     paintVerdict(); refreshList();
     const b = items[state.current]; if (b && b.scrollIntoView) b.scrollIntoView({ block: "nearest" });

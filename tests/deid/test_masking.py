@@ -87,3 +87,16 @@ def test_the_key_file_is_created_once_owner_only(tmp_path: Path, monkeypatch: py
     monkeypatch.setenv("DQM_MASK_KEY", "short")
     with pytest.raises(ValueError, match="at least 16"):
         load_mask_key(path)
+
+
+def test_the_reports_compressed_explorer_data_is_masked_too(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from reports import write_outputs
+    from reports.html import unpack_island
+    from tests.reports.conftest import finding, make_result
+
+    leak = finding("S00001", "CLASS_UNKNOWN", message=f"class 'Hong {RRN}' is not in the taxonomy")
+    result = make_result(findings=[leak], clinical={"age": "40", "scanner": f"patient {RRN}"})
+    html = write_outputs(result, tmp_path, MASK)["report"].read_text("utf-8")
+    data = unpack_island(html.split('id="dqm-data">')[1].split("</script>")[0])
+    strings = "\n".join(data["strings"])
+    assert RRN not in strings and "[KOREAN_RRN-" in strings

@@ -51,6 +51,16 @@ def test_audit_stores_the_diversity_object(audited: Path) -> None:
     assert "diversity" not in result.verdict.missing
 
 
+def test_audit_numbers_patients_and_stores_no_patient_id(audited: Path, clean_batch: Path) -> None:
+    text = (audited / "results.json").read_text("utf-8")
+    items = json.loads(text)["items"]
+    assert all(isinstance(i["patient"], int) for i in items)
+    assert sorted({i["patient"] for i in items}) == list(range(1, len({i["patient"] for i in items}) + 1))
+    manifest = (clean_batch / "manifest.csv").read_text("utf-8")
+    ids = set(re.findall(r"P\d{6}", manifest))
+    assert ids and not any(pid in text for pid in ids)
+
+
 def test_report_has_the_section_and_respects_the_csp(audited: Path) -> None:
     html = (audited / "report.html").read_text("utf-8")
     assert '<section id="diversity">' in html

@@ -86,3 +86,35 @@ def test_no_slides_never_crash(profile: Profile) -> None:
 def test_bad_minimums_are_refused(minimums: dict[str, dict[str, float]], message: str) -> None:
     with pytest.raises(ValidationError, match=message):
         DiversitySettings.model_validate({"minimums": minimums})
+
+
+def test_patients_per_class_count_distinct_patients(profile: Profile) -> None:
+    base = synthetic_items(6, seed=1)
+    cls, other = profile.class_ids[0], profile.class_ids[1]
+    # patient 1: two slides of cls; patient 2: one of cls, one of other; one slide of cls without a patient
+    plan = [(cls, 1), (cls, 1), (cls, 2), (other, 2), (cls, None), (other, 3)]
+    items = [
+        i.model_copy(update={"diagnosis": c, "patient": p}) for i, (c, p) in zip(base, plan, strict=True)
+    ]
+    d = diversity_result(items, with_minimums(profile, {"patients_class": {"count": 2, "share": 0.5}}))
+    figures = {g.key: g for g in d.gates if g.key.startswith("minimum.patients_class.")}
+    count = figures[f"minimum.patients_class.{cls}.count"]
+    assert (count.value, count.numerator, count.denominator, count.unit) == (2, 2, 3, "patients")
+    assert count.passed is True
+    assert figures[f"minimum.patients_class.{other}.count"].numerator == 2
+    share = figures[f"minimum.patients_class.{cls}.share"]
+    assert share.value == pytest.approx(2 / 3) and share.passed is True
+    absent = profile.class_ids[2]
+    assert figures[f"minimum.patients_class.{absent}.count"].passed is False
+    assert d.verdict == "fail"
+
+
+def test_patients_are_numbered_never_named(cohort: list[ItemSummary], profile: Profile) -> None:
+    items = cohort
+    patients = [i.patient for i in items]
+    assert patients[0] == 1 and all(isinstance(p, int) for p in patients)
+    assert len(set(patients)) < len(items)  # some patients contribute two slides
+    assert "P0000" not in "".join(i.model_dump_json() for i in items)
+    d = diversity_result(items, with_minimums(profile, {"patients_class": {"count": 1}}))
+    per_class = [g for g in d.gates if g.key.startswith("minimum.patients_class.")]
+    assert sum(g.numerator or 0 for g in per_class) >= per_class[0].denominator == len(set(patients))

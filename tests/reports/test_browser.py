@@ -6,6 +6,7 @@ Set DQM_SCREENSHOTS=DIR to keep the screenshots for a person to look at.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -198,3 +199,51 @@ def test_report_pdf_is_printed_by_chromium(tmp_path):
     pdf = tmp_path / "cert.pdf"
     data = pdf.read_bytes()
     assert data.startswith(b"%PDF-") and data.count(b"/Type /Page") + data.count(b"/Type/Page") >= 2
+
+
+def _glyph_pixels(page, text: str) -> bytes:
+    """The pixels of ``text`` drawn on a canvas in the report's own font stack."""
+    data = page.evaluate(
+        """(text) => {
+            const c = document.createElement("canvas"); c.width = 64; c.height = 64;
+            const g = c.getContext("2d");
+            g.font = "40px " + getComputedStyle(document.body).fontFamily;
+            g.fillStyle = "#000"; g.fillText(text, 4, 48);
+            return Array.from(g.getImageData(0, 0, 64, 64).data.filter((_, i) => i % 4 === 3));
+        }""",
+        text,
+    )
+    return bytes(data)
+
+
+def test_korean_report_shows_hangul_glyphs_not_boxes(browser, tmp_path):
+    path = tmp_path / "ko.html"
+    path.write_text(render_html(planted_result(), lang="ko"), encoding="utf-8")
+    pg = browser.new_page(viewport={"width": 1280, "height": 900})
+    pg.goto(path.as_uri())
+    assert pg.locator("#gates h2").inner_text() == "판정 수치"
+    pg.wait_for_function("document.documentElement.dataset.ready === '1'")
+    assert pg.locator("#shown").inner_text().startswith("발견 사항 301건 중 1–100")
+    assert pg.locator("#i-shown").inner_text() == "슬라이드 60장, 2쪽 중 1쪽"
+    missing = _glyph_pixels(pg, "\U0010fffd")  # no font has it: the box a missing glyph is drawn as
+    ga, na = _glyph_pixels(pg, "가"), _glyph_pixels(pg, "나")
+    assert any(ga) and ga != na and missing not in (ga, na), "Hangul is drawn as boxes: make browser"
+    pg.close()
+
+
+def test_korean_pdf_embeds_a_cjk_font(tmp_path):
+    from typer.testing import CliRunner
+
+    from dqm.cli import app
+
+    results = tmp_path / "results.json"
+    as_core(planted_result()).dump(results)
+    out = tmp_path / "ko.html"
+    args = ["report", str(results), "-o", str(out), "--pdf", "--chromium", CHROMIUM, "--lang", "ko"]
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 0, res.output
+    data = (tmp_path / "ko.pdf").read_bytes()
+    # the fonts the PDF embeds (Chromium writes a CFF font such as Noto CJK as Type 3 glyph outlines,
+    # named in its descriptor); without one, Hangul would be drawn as the fallback font's boxes
+    fonts = {m.decode() for m in re.findall(rb"/FontName\s*/([A-Za-z0-9+_-]+)", data)}
+    assert any("CJK" in f for f in fonts), f"no CJK font in the PDF ({sorted(fonts)}): make browser"

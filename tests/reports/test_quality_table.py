@@ -186,3 +186,17 @@ def test_cli_writes_the_table(tmp_path: Path, full) -> None:  # type: ignore[no-
         ["report", str(results), "-o", str(tmp_path / "r.html"), "--quality-table", str(tmp_path / "q.txt")],
     )
     assert res.exit_code == 2 and not (tmp_path / "q.txt").exists()
+
+
+def test_patients_per_class_are_rows_of_the_requirements() -> None:
+    profile = load_profile()
+    settings = DiversitySettings.model_validate(
+        {**profile.diversity.model_dump(), "minimums": {"patients_class": {"count": 5}}}
+    )
+    d = diversity_result(synthetic_items(60, seed=2), profile.model_copy(update={"diversity": settings}))
+    result = make_result(diversity=d)
+    gates = [g for g in all_gates(result) if ".minimum.patients_class." in g.key]
+    for lang, title, unit in (("ko", "환자 수", "환자"), ("en", "patients of class", "patients")):
+        rows = [r for r in quality_rows(result, LAYOUT, lang) if title in r.item]
+        assert [(r.value, r.target) for r in rows] == [(g.value, g.target) for g in gates]
+        assert len(rows) == len(profile.class_ids) and all(unit in r.scope for r in rows)

@@ -237,3 +237,17 @@ def test_audit_refuses_a_review_of_another_batch(
         app, ["audit", str(clean_batch), "--out", str(tmp_path / "a"), "--review", str(tmp_path / "sem")]
     )
     assert res.exit_code == 2 and "another batch" in res.output
+
+
+def test_sample_writes_the_sheet_in_korean(defect_batch: Path, tmp_path: Path) -> None:
+    res = runner.invoke(
+        app, ["sample", str(defect_batch), "--out", str(tmp_path), "--seed", "11", "--lang", "ko"]
+    )
+    assert res.exit_code == 0, res.output
+    html = (tmp_path / "review.html").read_text("utf-8")
+    assert '<html lang="ko">' in html and "<h1>전문가 검토</h1>" in html and "부적합 사유" in html
+    island = html.split('id="sheet-data">')[1].split("</script>")[0]
+    sheet = json.loads(island.replace("\\u003c", "<").replace("\\u003e", ">").replace("\\u0026", "&"))
+    assert [r["label"] for r in sheet["reasons"]][:2] == ["클래스 오류", "경계가 너무 넓음"]
+    assert {c["cls"]: c["name"] for c in sheet["classes"]}["BCC"] == "기저세포암"
+    assert sheet["words"]["no_lesion"] == "어노테이션된 병변 없음" and sheet["fields"]["age"] == "나이"

@@ -407,3 +407,19 @@ def test_over_https_the_cookie_is_secure_and_the_origin_is_https(fresh: tuple[Pa
         assert a.post("/api/verdicts", json=body, headers=plain).status_code == 403
         tls = {"x-csrf-token": csrf, "origin": "https://testserver"}
         assert a.post("/api/verdicts", json=body, headers=tls).status_code == 200
+
+
+def test_the_server_speaks_korean(fresh: tuple[Path, Path]) -> None:
+    review_dir, batch = fresh
+    token = reviewer(review_dir, "<i>Kim</i>")
+    with TestClient(build(review_dir, batch, load_profile(), KEY, lang="ko")) as client:
+        assert "로그인하는 중…" in client.get("/login").text
+        refused = client.get("/")
+        assert refused.status_code == 401 and "로그인하십시오" in refused.text
+        sign_in(client, token)
+        page = client.get("/").text
+        assert '<html lang="ko">' in page and "판정 불일치" not in page and "부적합 사유" in page
+        assert '<b id="reviewer">&lt;i&gt;Kim&lt;/i&gt;</b>(으)로 로그인함' in page  # the name stays text
+        state = client.get("/api/state").json()
+        assert state["reasons"][0]["label"] == "클래스 오류"
+        assert {c["cls"]: c["name"] for c in state["classes"]}["BCC"] == "기저세포암"

@@ -23,6 +23,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from pathlib import Path
 from typing import Any
 
+from dqm.i18n import N_, gettext, markup_translator
 from dqm.semantic.server import auth
 from dqm.semantic.server.db import ReviewDB, ReviewDBError
 from dqm.semantic.server.sample import ReviewSample
@@ -118,8 +119,10 @@ def create_app(
     mask_key: bytes,
     plan: Any = None,
     max_open: int = 8,
+    lang: str = "en",
 ) -> Any:
-    """The Starlette application of one review folder over one batch.
+    """The Starlette application of one review folder over one batch; its pages, reasons and
+    class names in ``lang`` (the API's error texts stay English).
 
     Raises
     ------
@@ -127,6 +130,7 @@ def create_app(
         When the viewer is not installed, or the plan or the database cannot be used.
     """
     import jinja2
+    from markupsafe import Markup
     from starlette.applications import Starlette
     from starlette.requests import Request
     from starlette.responses import HTMLResponse, JSONResponse, Response
@@ -146,10 +150,16 @@ def create_app(
         db = ReviewDB(review_dir / DB_NAME, plan.plan_id)
     except ReviewDBError as exc:
         raise ServerSetupError(str(exc)) from None
-    sample = ReviewSample(plan, batch, profile, Masker(profile.deid, mask_key))
+    sample = ReviewSample(plan, batch, profile, Masker(profile.deid, mask_key), lang)
     tiles = TileSource(batch, {s.n: s.image_path for s in sample.slides}, max_open=max_open)
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, undefined=jinja2.StrictUndefined
+    )
+    env.globals.update(
+        _=markup_translator(lang),
+        lang=lang,
+        code=lambda text: Markup("<code>{}</code>").format(text),
+        bold=lambda text: Markup('<b id="reviewer">{}</b>').format(text),
     )
 
     def session_of(request: Request) -> auth.Session | None:
@@ -160,13 +170,13 @@ def create_app(
     def refused(request: Request, status: int, message: str) -> Response:
         if request.url.path.startswith(("/api/", "/dz/")):
             return JSONResponse({"error": message}, status_code=status)
-        page = env.get_template("refused.html").render(status=status, message=message)
+        page = env.get_template("refused.html").render(status=status, message=gettext(message, lang))
         return HTMLResponse(page, status_code=status)
 
     def need(request: Request) -> auth.Session | Response:
         session = session_of(request)
         if session is None:
-            return refused(request, 401, "sign in with the link dqm review add-reviewer printed for you")
+            return refused(request, 401, N_("sign in with the link dqm review add-reviewer printed for you"))
         return session
 
     def need_write(request: Request) -> auth.Session | Response:
@@ -210,7 +220,7 @@ def create_app(
         token = body.get("token") if isinstance(body, dict) else None
         reviewer = db.reviewer_by_token(token) if isinstance(token, str) else None
         if reviewer is None:
-            return refused(request, 401, "this link is not valid (ask for a new one)")
+            return refused(request, 401, N_("this link is not valid (ask for a new one)"))
         response = JSONResponse({"reviewer": reviewer.name})
         response.set_cookie(
             auth.COOKIE,

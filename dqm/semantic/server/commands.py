@@ -84,7 +84,9 @@ def export(review_dir: Path, out: Path, mask: Callable[[str], str] | None = None
     return len(doc["verdicts"])
 
 
-def build(review_dir: Path, batch: Path, profile: Any, mask_key: bytes | None = None) -> Any:
+def build(
+    review_dir: Path, batch: Path, profile: Any, mask_key: bytes | None = None, lang: str = "en"
+) -> Any:
     """The application, or a :class:`CommandError` saying why it cannot start."""
     from dqm.identifiers import load_mask_key
 
@@ -92,7 +94,7 @@ def build(review_dir: Path, batch: Path, profile: Any, mask_key: bytes | None = 
         raise CommandError(f"batch folder {batch} not found")
     try:
         check_viewer()  # before the masking key is loaded (or created)
-        app = create_app(review_dir, batch.resolve(), profile, mask_key or load_mask_key())
+        app = create_app(review_dir, batch.resolve(), profile, mask_key or load_mask_key(), lang=lang)
     except (ServerSetupError, ValueError, OSError) as exc:
         raise CommandError(str(exc)) from None
     sample = app.state.sample
@@ -115,13 +117,15 @@ def serve(
     ssl_certfile: Path | None = None,
     warn: Callable[[str], None] | None = None,
     mask_key: bytes | None = None,
+    lang: str = "en",
 ) -> None:
-    """Run the server until interrupted (uvicorn, one process; tiles in its thread pool)."""
+    """Run the server until interrupted (uvicorn, one process; tiles in its thread pool); its
+    pages in ``lang``."""
     import uvicorn
 
     if (ssl_keyfile is None) != (ssl_certfile is None):
         raise CommandError("give both --ssl-keyfile and --ssl-certfile, or neither")
-    app = build(review_dir, batch, profile, mask_key)
+    app = build(review_dir, batch, profile, mask_key, lang)
     missing = app.state.sample.missing_from_batch
     if missing and warn is not None:
         warn(

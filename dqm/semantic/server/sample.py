@@ -18,11 +18,12 @@ from typing import Any
 
 import numpy as np
 
+from dqm.i18n import gettext
 from dqm.identifiers import Masker
 from dqm.model import Annotation, Item
 from dqm.profile import Profile
 from dqm.semantic.models import REASONS, ReviewPlan
-from dqm.semantic.sheet import REASON_LABELS, UNKNOWN_COLOUR
+from dqm.semantic.sheet import REASON_LABELS, UNKNOWN_COLOUR, class_name
 
 PATH_COLUMNS = frozenset({"slide_id", "image_path", "annotation_path"})
 MAX_VERTICES = 200_000
@@ -43,9 +44,13 @@ class SampleSlide:
 class ReviewSample:
     """The sample of one plan over one batch folder, as the server shows it."""
 
-    def __init__(self, plan: ReviewPlan, root: Path, profile: Profile, masker: Masker) -> None:
+    def __init__(
+        self, plan: ReviewPlan, root: Path, profile: Profile, masker: Masker, lang: str = "en"
+    ) -> None:
         from dqm.batch import discover
 
+        self.lang = lang
+        """The language of the reasons and class names the reviewers read."""
         self.plan = plan
         self.root = root
         self.profile = profile
@@ -93,11 +98,13 @@ class ReviewSample:
         return [{"n": s.n, "id": self.text(s.slide_id), "stratum": self.text(s.stratum)} for s in self.slides]
 
     def classes(self) -> list[dict[str, str]]:
-        return [{"cls": c.id, "name": c.name, "colour": c.colour} for c in self.profile.classes]
+        return [
+            {"cls": c.id, "name": class_name(self.profile, c.id, self.lang), "colour": c.colour}
+            for c in self.profile.classes
+        ]
 
-    @staticmethod
-    def reasons() -> list[dict[str, str]]:
-        return [{"id": r, "label": REASON_LABELS[r]} for r in REASONS]
+    def reasons(self) -> list[dict[str, str]]:
+        return [{"id": r, "label": gettext(REASON_LABELS[r], self.lang)} for r in REASONS]
 
     def record(self, slide: SampleSlide, annotation: Annotation | None) -> list[list[str]]:
         """The clinical record as (field, value) pairs: the manifest row without its path columns,
@@ -132,9 +139,7 @@ class ReviewSample:
             "classes": [
                 {
                     "cls": self.text(k),
-                    "name": self.profile.class_def(k).name
-                    if k in ids
-                    else f"{self.text(k)} (not in the taxonomy)",
+                    "name": class_name(self.profile, k if k in ids else self.text(k), self.lang),
                     "colour": self.profile.class_def(k).colour if k in ids else UNKNOWN_COLOUR,
                     "count": c,
                 }

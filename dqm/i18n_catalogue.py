@@ -1,0 +1,84 @@
+"""The catalogues against the source: which msgids dqm shows and which have no translation.
+
+Extraction is Babel's (``babel.cfg`` at the repository root names the methods: Python and the
+Jinja2 templates; the keywords are ``msg``, ``N_`` and ``_``), over the source packages of a
+checkout. ``python -m dqm.i18n_catalogue [LANG]`` prints the msgids of ``LANG`` (default ``ko``)
+that are missing, untranslated, fuzzy or whose placeholders differ, as ``.po`` entries to paste
+into ``dqm/locale/<lang>/LC_MESSAGES/dqm.po``, and exits 1 when there is any. A development tool:
+it reads the source tree, so it runs from a checkout, not from an installed wheel.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from dqm.i18n import DOMAIN, catalogue, check_language, placeholders
+
+ROOT = Path(__file__).resolve().parents[1]
+"""The checkout: ``babel.cfg`` and the source packages."""
+PACKAGES = ("dqm", "validators", "reports")
+KEYWORDS = {"msg": None, "N_": None, "_": None}
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """One msgid and where it is written (``path:line``, the first of them)."""
+
+    msgid: str
+    where: str
+
+
+def extract(root: Path = ROOT) -> list[Source]:
+    """Every msgid in the source packages, once each, in the order first met."""
+    from babel.messages.extract import extract_from_dir
+    from babel.messages.frontend import parse_mapping_cfg
+
+    with (root / "babel.cfg").open(encoding="utf-8") as fh:
+        method_map, options_map = parse_mapping_cfg(fh)
+    found: dict[str, str] = {}
+    for package in PACKAGES:
+        for filename, lineno, message, _comments, _context in extract_from_dir(
+            root / package, method_map, options_map, keywords=KEYWORDS
+        ):
+            if isinstance(message, str) and message:
+                found.setdefault(message, f"{package}/{filename}:{lineno}")
+    return [Source(m, w) for m, w in found.items()]
+
+
+def problems(lang: str, sources: list[Source] | None = None) -> list[tuple[Source, str]]:
+    """Each msgid of the source without a usable translation in ``lang``, with the reason."""
+    check_language(lang)
+    sources = extract() if sources is None else sources
+    if lang == "en":
+        return []
+    translated = catalogue(lang)
+    out = []
+    for s in sources:
+        text = translated.get(s.msgid)
+        if text is None:
+            out.append((s, "no translation"))
+        elif placeholders(text) != placeholders(s.msgid):
+            out.append((s, f"placeholders {sorted(placeholders(text))} ≠ {sorted(placeholders(s.msgid))}"))
+    return out
+
+
+def _po_string(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print the untranslated msgids of a language as ``.po`` entries; 1 when there is any."""
+    args = sys.argv[1:] if argv is None else argv
+    lang = check_language(args[0] if args else "ko")
+    found = problems(lang)
+    for source, why in found:
+        print(f'#: {source.where}\n# {why}\nmsgid {_po_string(source.msgid)}\nmsgstr ""\n')
+    path = f"dqm/locale/{lang}/LC_MESSAGES/{DOMAIN}.po"
+    print(f"{len(found)} msgids without a translation in {path}", file=sys.stderr)
+    return 1 if found else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
