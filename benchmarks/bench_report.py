@@ -199,8 +199,9 @@ KINDS = [
 ]
 
 
-def synthetic_result(n_slides: int, n_findings: int, seed: int):
-    """A QualityResult shaped like a real audit of ``n_slides`` slides."""
+def synthetic_result(n_slides: int, n_findings: int, seed: int, flagged_share: float = 0.66):
+    """A QualityResult shaped like a real audit of ``n_slides`` slides, ``n_findings`` of them on
+    ``flagged_share`` of the slides."""
     from dqm.audit import checks_info, with_verdict
     from dqm.findings import Aspect, Finding, Location, Severity
     from dqm.profile import load_profile
@@ -252,7 +253,7 @@ def synthetic_result(n_slides: int, n_findings: int, seed: int):
             )
         )
     weights = [k[4] for k in KINDS]
-    flagged = rng.sample(range(n_slides), k=int(n_slides * 0.66))
+    flagged = rng.sample(range(n_slides), k=max(1, int(n_slides * flagged_share)))
     findings = []
     per_item: dict[str, list[int]] = {}
     for j in range(n_findings):

@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import contextlib
+import gzip
 import os
 import re
 import secrets
@@ -70,12 +71,21 @@ def _temporary_beside(path: Path, private: bool = False) -> tuple[int, Path]:
 
 
 def write_file(
-    path: Path, data: str | bytes, mask: Mask | None = None, binary: bool = False, private: bool = False
+    path: Path,
+    data: str | bytes,
+    mask: Mask | None = None,
+    binary: bool = False,
+    private: bool = False,
+    compress: bool = False,
 ) -> Path:
     """Write ``data`` (text, or UTF-8 bytes of text; ``binary`` bytes are never masked) to ``path``
-    atomically, creating its folder; ``private``: readable by its owner alone (0o600)."""
+    atomically, creating its folder; ``private``: readable by its owner alone (0o600); ``compress``:
+    gzip (no timestamp, so the same data gives the same bytes) after masking, so a compressed
+    file is masked like any other."""
     path.parent.mkdir(parents=True, exist_ok=True)
     payload = data if binary and isinstance(data, bytes) else _masked(data, mask)
+    if compress:
+        payload = gzip.compress(payload, compresslevel=6, mtime=0)
     fd, tmp = _temporary_beside(path, private)
     try:
         with os.fdopen(fd, "wb") as fh:
@@ -137,19 +147,26 @@ class OutputSet:
         self.mask = mask
         self._staging: Path | None = None
         self._names: list[str] = []
+        self._stale: list[str] = []
 
     def __enter__(self) -> OutputSet:
         self.folder.parent.mkdir(parents=True, exist_ok=True)
         self._staging = Path(tempfile.mkdtemp(dir=self.folder.parent, prefix=f".{self.folder.name}.staging."))
         return self
 
-    def write(self, name: str, data: str | bytes, binary: bool = False) -> Path:
-        """Stage one file (``name`` relative to the folder); returns where it will be."""
+    def write(self, name: str, data: str | bytes, binary: bool = False, compress: bool = False) -> Path:
+        """Stage one file (``name`` relative to the folder; ``compress``: gzip it after masking);
+        returns where it will be."""
         if self._staging is None:
             raise RuntimeError("OutputSet.write outside its with-block")
-        write_file(self._staging / name, data, self.mask, binary)
+        write_file(self._staging / name, data, self.mask, binary, compress=compress)
         self._names.append(name)
         return self.folder / name
+
+    def discard(self, name: str) -> None:
+        """Remove ``name`` from the folder when the set moves into place: a file an earlier run
+        wrote that this set has no part of (removed with the set, kept if the set is discarded)."""
+        self._stale.append(name)
 
     def __exit__(
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
@@ -165,5 +182,8 @@ class OutputSet:
                         target = self.folder / name
                         target.parent.mkdir(parents=True, exist_ok=True)
                         os.replace(staging / name, target)
+                    for name in self._stale:
+                        with contextlib.suppress(FileNotFoundError):
+                            os.unlink(self.folder / name)
         finally:
             shutil.rmtree(staging, ignore_errors=True)

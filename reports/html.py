@@ -30,6 +30,14 @@ from dqm.i18n import N_, check_language, gettext, markup_translator
 from dqm.quality_layout import QualityTableLayout
 from dqm.results import QualityResult
 from reports import charts
+from reports.findings_cap import (
+    FINDINGS_CAP,
+    FINDINGS_SIDECAR,
+    SLIDES_CAP,
+    aggregate,
+    explorer_slides,
+    over_cap,
+)
 from reports.quality_table import quality_rows
 from reports.svg import hbar, swatch
 
@@ -258,6 +266,8 @@ def render_html(
     lang: str = "en",
     names: Mapping[str, str] | None = None,
     mask: Callable[[str], str] | None = None,
+    findings_cap: int | None = FINDINGS_CAP,
+    slides_cap: int | None = SLIDES_CAP,
 ) -> str:
     """The report as one HTML string in ``lang`` (``en`` or ``ko``); ``layout`` is the quality
     table's (the profile's ``quality_table``; None: the built-in layout); ``names`` the profile's
@@ -265,8 +275,25 @@ def render_html(
 
     ``mask`` (the run's :class:`~dqm.identifiers.Masker`) is applied to every text of the explorers'
     data before it is packed: the masking of the written file cannot see inside the compressed
-    island."""
+    island.
+
+    Above ``findings_cap`` findings (None: no cap) they are shown aggregated and the explorer
+    holds the worst slides' findings only; the full table is the sidecar
+    :data:`~reports.findings_cap.FINDINGS_SIDECAR` (written by the caller). Above ``slides_cap``
+    slides the Slides explorer lists the slides with findings only."""
     layout = layout or QualityTableLayout()
+    agg = (
+        aggregate(result, findings_cap)
+        if findings_cap is not None and over_cap(result, findings_cap)
+        else None
+    )
+    slides = None if slides_cap is None else explorer_slides(result, slides_cap)
+    explorer = result.model_copy(
+        update={
+            **({} if agg is None else {"findings": agg.explorer}),
+            **({} if slides is None else {"items": slides}),
+        }
+    )
     env = _environment(check_language(lang), names)
     script, style = _asset("report.js"), _asset("report.css")
     csp = (
@@ -281,7 +308,12 @@ def render_html(
         csp=csp,
         script=Markup(script),
         style=Markup(style),
-        data=packed_island(masked_data(explorer_data(result, lang, names), mask)),
+        data=packed_island(masked_data(explorer_data(explorer, lang, names), mask)),
+        agg=agg,
+        slides_shown=None if slides is None else len(slides),
+        slides_cap=slides_cap,
+        cap=findings_cap,
+        sidecar=FINDINGS_SIDECAR,
         n_findings=len(result.findings),
         dimensions=dims,
         states=states,

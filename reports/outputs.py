@@ -10,12 +10,15 @@ from pathlib import Path
 from dqm.output import Mask, OutputSet
 from dqm.quality_layout import QualityTableLayout
 from dqm.results import QualityResult
+from reports.findings_cap import FINDINGS_CAP, FINDINGS_SIDECAR, findings_csv, over_cap
 from reports.html import render_html
 from reports.junit import render_junit
 from reports.markdown import render_summary
 
 OUTPUTS = {"results": "results.json", "report": "report.html", "junit": "junit.xml", "summary": "summary.md"}
 """What :func:`write_outputs` writes into the output folder, by role."""
+SIDECARS = {"findings": FINDINGS_SIDECAR}
+"""What it writes beside them (gzip-compressed) for a result over the report's findings cap."""
 
 
 RENDERERS: dict[str, Callable[..., str | bytes]] = {
@@ -39,10 +42,12 @@ def render_outputs(
     lang: str = "en",
     names: Mapping[str, str] | None = None,
     mask: Mask | None = None,
+    findings_cap: int | None = FINDINGS_CAP,
 ) -> dict[str, str | bytes]:
     """Every output of ``result``, by role (``layout``: the report's quality table; ``lang``: the
     language of what a person reads; ``names``: the profile's names of classes and fields in it;
-    ``mask``: applied inside the report's compressed data too). A renderer that raises becomes a ``STAGE_CRASHED``
+    ``mask``: applied inside the report's compressed data too; over ``findings_cap`` findings, the
+    report aggregates them and the ``findings`` sidecar holds them all, uncompressed). A renderer that raises becomes a ``STAGE_CRASHED``
     finding in ``results.json`` and in the outputs that do render; its own output is left out (the
     report is replaced by a page that says it was not rendered)."""
     from dqm.audit import stage_crashed, with_finding
@@ -50,7 +55,11 @@ def render_outputs(
     renderers: dict[str, Callable[[QualityResult], str | bytes]] = {
         role: partial(render, lang=lang) for role, render in RENDERERS.items()
     }
-    renderers["report"] = partial(render_html, layout=layout, lang=lang, names=names, mask=mask)
+    renderers["report"] = partial(
+        render_html, layout=layout, lang=lang, names=names, mask=mask, findings_cap=findings_cap
+    )
+    if over_cap(result, findings_cap):
+        renderers["findings"] = findings_csv
     rendered: dict[str, str | bytes] = {}
     failed: dict[str, BaseException] = {}
     for role, render in renderers.items():
@@ -74,11 +83,22 @@ def write_outputs(
     layout: QualityTableLayout | None = None,
     lang: str = "en",
     names: Mapping[str, str] | None = None,
+    findings_cap: int | None = FINDINGS_CAP,
 ) -> dict[str, Path]:
     """``results.json``, ``report.html``, ``junit.xml`` and ``summary.md`` in ``out``; all four are
     rendered from the one ``result``, so they agree on every figure, and moved into place together
     (``layout``: the report's quality table, the profile's ``quality_table``; ``lang``: ``en`` or
-    ``ko``, for what a person reads)."""
-    rendered = render_outputs(result, layout, lang, names, mask)
+    ``ko``, for what a person reads). Over ``findings_cap`` findings, ``findings.csv.gz`` joins
+    the set; otherwise an earlier run's is removed with it, so the folder never holds a sidecar its
+    report does not describe."""
+    rendered = render_outputs(result, layout, lang, names, mask, findings_cap)
     with OutputSet(out, mask) as outputs:
-        return {role: outputs.write(OUTPUTS[role], data) for role, data in rendered.items()}
+        paths = {
+            role: outputs.write(OUTPUTS[role], data) for role, data in rendered.items() if role in OUTPUTS
+        }
+        for role, name in SIDECARS.items():
+            if role in rendered:
+                paths[role] = outputs.write(name, rendered[role], compress=True)
+            else:
+                outputs.discard(name)
+        return paths

@@ -16,6 +16,7 @@ from dqm.cli.common import (
     INTERRUPT_EXPLAINED,
     DeviceOpt,
     ExecutorOpt,
+    FindingsCapOpt,
     IdentifierMapOpt,
     LangOpt,
     MaskKeyOpt,
@@ -148,6 +149,7 @@ def audit(
     ] = "II",
     aql: Annotated[float, typer.Option(help="--lot-by: ISO 2859-1 AQL (%) of each lot's plan.")] = 1.0,
     lang: LangOpt = "en",
+    report_findings_cap: FindingsCapOpt = None,
 ) -> None:
     """Audit a batch: every dimension available; writes results.json, report.html, junit.xml and
     summary.md; exits like `dqm gate` (0 passed, 1 failed, 3 missing). With --lot-by, each lot is
@@ -160,6 +162,7 @@ def audit(
     from dqm.semantic.history import default_history_path
     from dqm.thumbnails import with_thumbnails
     from reports import write_outputs
+    from reports.findings_cap import FINDINGS_CAP
 
     root = batch_folder(batch)
     prof = load_profile_or_exit(profile)
@@ -248,8 +251,15 @@ def audit(
                 "lots",
                 lambda r: _with_lots(r, run, lot_field, (level, aql), history, masker, decisions),
             )
+        cap = FINDINGS_CAP if report_findings_cap is None else report_findings_cap
         paths = write_outputs(
-            result, out_dir, masker, layout=prof.quality_table, lang=lang, names=prof.display_names(lang)
+            result,
+            out_dir,
+            masker,
+            layout=prof.quality_table,
+            lang=lang,
+            names=prof.display_names(lang),
+            findings_cap=cap,
         )
     write_identifier_map(identifier_map, _item_names(result), masker)
     outcome = gate(result, req, warn, lang=lang)
@@ -297,7 +307,9 @@ def audit(
                 ("results", N_("results")),
                 ("junit", N_("junit")),
                 ("summary", N_("summary")),
+                ("findings", N_("findings")),
             )
+            if key in paths
         ),
         markup=False,
     )
@@ -639,12 +651,14 @@ def report(
     mask_key: MaskKeyOpt = None,
     waivers: WaiversOpt = None,
     lang: LangOpt = "en",
+    report_findings_cap: FindingsCapOpt = None,
 ) -> None:
     """Re-render the report from results.json, without re-running anything (the profile gives
     only the quality table's layout; --waivers decides the verdict again with a waiver file)."""
     from dqm.i18n import translator
     from dqm.output import write_file
     from reports import render_html, render_junit, render_summary
+    from reports.findings_cap import FINDINGS_CAP, FINDINGS_SIDECAR, findings_csv, over_cap
     from reports.quality_table import quality_files
 
     prof = load_profile_or_exit(profile)
@@ -673,8 +687,14 @@ def report(
     # The HTML, JUnit and summary are written before the PDF is attempted: without a Chromium the
     # page is still there to open and print from a browser (the error message says so).
     _ = translator(lang)
-    write_file(output, render_html(result, layout, lang, prof.display_names(lang), masker), masker)
+    cap = FINDINGS_CAP if report_findings_cap is None else report_findings_cap
+    write_file(
+        output, render_html(result, layout, lang, prof.display_names(lang), masker, findings_cap=cap), masker
+    )
     out.print(_("{role}: {path}", role=_(N_("report")), path=str(output)), markup=False)
+    if over_cap(result, cap):
+        sidecar = write_file(output.parent / FINDINGS_SIDECAR, findings_csv(result), masker, compress=True)
+        out.print(_("{role}: {path}", role=_(N_("findings")), path=str(sidecar)), markup=False)
     if junit is not None:
         write_file(junit, render_junit(result, lang), masker)
         out.print(_("{role}: {path}", role=_(N_("junit")), path=str(junit)), markup=False)

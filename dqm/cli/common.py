@@ -314,6 +314,15 @@ MaskKeyOpt = Annotated[
         help="File with the masking key (default: $DQM_MASK_KEY, else ~/.config/dqm/mask.key, created 0600).",
     ),
 ]
+FindingsCapOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--report-findings-cap",
+        min=0,
+        help="Above this many findings, report.html shows them aggregated (per code, per institution, the "
+        "worst slides) and every finding goes to findings.csv.gz beside it (default 100,000).",
+    ),
+]
 IdentifierMapOpt = Annotated[
     Path | None,
     typer.Option(
