@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from dqm.batch import Discovery
 from dqm.cache import DB_NAME, RecordCache, context_key
 from dqm.model import Item, ItemRecord
 from dqm.profile import Profile
@@ -27,15 +28,18 @@ from dqm.syntactic.accuracy import batch_fingerprint
 from validators.context import EarlierRelease
 
 
-def refusal(result: QualityResult, path: Path, root: Path, profile: Profile) -> str | None:
-    """Why the audit in ``path`` cannot stand for ``root`` checked with ``profile``; None when it can."""
+def refusal(
+    result: QualityResult, path: Path, root: Path, profile: Profile, discovery: Discovery | None = None
+) -> str | None:
+    """Why the audit in ``path`` cannot stand for ``root`` checked with ``profile``; None when it
+    can. ``discovery``: the batch as just discovered, when the caller has it."""
     if result.profile.sha256 != profile.sha256:
         return (
             f"--results {path} was audited with profile {result.profile.name} (sha256 "
             f"{result.profile.sha256[:12]}…), not this one ({profile.name}, {profile.sha256[:12]}…): "
             "give the audit's profile, or audit again"
         )
-    if result.batch.fingerprint != batch_fingerprint(root):
+    if result.batch.fingerprint != batch_fingerprint(root, discovery):
         return (
             f"--results {path} does not match the batch: its files changed since that audit "
             "(fingerprint differs); audit the batch again, or run without --results"

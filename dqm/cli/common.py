@@ -223,13 +223,13 @@ RESULTS_HELP = (
 )
 
 
-def audited_or_exit(path: Path, root: Path, profile: Any) -> Any:
+def audited_or_exit(path: Path, root: Path, profile: Any, discovery: Any = None) -> Any:
     """The audit in ``path`` when it is of this batch as it is now, with this profile; else exit 2
     (``dqm.reuse.refusal``: one check for every command that takes ``--results``)."""
     from dqm.reuse import refusal
 
     result = load_result_or_exit(path)
-    refused = refusal(result, path, root, profile)
+    refused = refusal(result, path, root, profile, discovery)
     if refused is not None:
         raise usage_error(refused)
     return result

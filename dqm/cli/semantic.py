@@ -157,6 +157,7 @@ def sample(
     slide without a cached record is checked alone."""
     from dataclasses import replace
 
+    from dqm.batch import discover
     from dqm.output import write_file
     from dqm.runner import RunOptions
     from dqm.semantic.models import PlanBatch
@@ -201,7 +202,8 @@ def sample(
     )
     run = None
     if results is not None:
-        audited = audited_or_exit(results, root, prof)
+        discovery = discover(root)  # once: for the fingerprint and the drawn slides' records
+        audited = audited_or_exit(results, root, prof, discovery)
         items, findings, batch_print = audited.items, audited.findings, audited.batch.fingerprint
     else:
         run = run_with_progress(root, prof, RunOptions(workers=workers, **where), cache)
@@ -242,7 +244,7 @@ def sample(
         drawn = {s.slide_id for s in review_plan.sample}
         if run is None:  # an audit's results.json names its slides masked already
             cached = cache or results.parent / CACHE_FOLDER  # type: ignore[union-attr]
-            records = _records_of(root, prof, drawn, cached, audited, masker)
+            records = _records_of(root, prof, drawn, cached, audited, discovery, masker)
         else:
             records = {k: v for k, v in by_id.items() if k in drawn}
         real = review_plan.model_copy(update={"plan_id": written.plan_id})
@@ -329,12 +331,18 @@ def _print_sample(review_plan: Any, paths: dict[str, Path], folder: Path, seed: 
 
 
 def _records_of(
-    root: Path, profile: Any, slide_ids: set[str], folder: Path, audited: Any, mask: Any = None
+    root: Path,
+    profile: Any,
+    slide_ids: set[str],
+    folder: Path,
+    audited: Any,
+    discovery: Any,
+    mask: Any = None,
 ) -> dict[str, Any]:
-    """The item records of ``slide_ids``: from the result cache in ``folder`` where it holds them
-    (unchanged files, the options of the audit ``audited``), else by checking those items alone in
-    this process. With the run's ``mask``, an id may be masked (as an audit's results.json names it)."""
-    from dqm.batch import discover
+    """The item records of ``slide_ids`` among the items of ``discovery``: from the result cache in
+    ``folder`` where it holds them (unchanged files, the options of the audit ``audited``), else by
+    checking those items alone in this process. With the run's ``mask``, an id may be masked (as an
+    audit's results.json names it)."""
     from dqm.cache import RecordCache, context_key
     from dqm.reuse import audit_item_options
     from dqm.runner import RunOptions, check_item_safely
@@ -342,7 +350,7 @@ def _records_of(
 
     options = audit_item_options(audited, RunOptions(workers=1))
     items: dict[str, Any] = {}
-    for item in discover(root).items:
+    for item in discovery.items:
         name = mask(item.slide_id) if mask is not None and item.slide_id not in slide_ids else item.slide_id
         if name in slide_ids:
             items.setdefault(name, item)
