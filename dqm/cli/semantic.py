@@ -349,11 +349,24 @@ def _records_of(
     from validators.engine import configure
 
     options = audit_item_options(audited, RunOptions(workers=1))
+
+    def name(item: Any) -> str:
+        return mask(item.slide_id) if mask is not None and item.slide_id not in slide_ids else item.slide_id
+
+    # The audit's items are the discovered ones, in the same order (the fingerprint matched): a drawn
+    # slide is found at its place, so only the drawn are masked to compare; the rest are looked for.
+    place: dict[str, int] = {}
+    for k, summary in enumerate(audited.items):
+        place.setdefault(summary.slide_id, k)
     items: dict[str, Any] = {}
-    for item in discovery.items:
-        name = mask(item.slide_id) if mask is not None and item.slide_id not in slide_ids else item.slide_id
-        if name in slide_ids:
-            items.setdefault(name, item)
+    for slide_id in sorted(slide_ids, key=lambda i: (place.get(i, len(place)), i)):
+        k = place.get(slide_id)
+        if k is not None and k < len(discovery.items) and name(discovery.items[k]) == slide_id:
+            items[slide_id] = discovery.items[k]
+    if len(items) < len(slide_ids):
+        for item in discovery.items:
+            if name(item) in slide_ids:
+                items.setdefault(name(item), item)
     records: dict[str, Any] = {}
     if folder.is_dir():
         outside_batch(folder, root, "--cache")
