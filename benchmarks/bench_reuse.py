@@ -13,6 +13,15 @@ results.json and the batch fingerprint (discovery, a SHA-256 of every annotation
 print of every slide) that decides whether the result still stands for the batch. ``--fresh`` also
 times a plain ``dqm sample LOT`` (the full pass) for comparison.
 
+Measured (2026-12-04, this project's 2 shared cores, load average 7-10, 5,000 slides; not run at
+34,376: building and auditing that lot takes longer than there was time for): audit 124.0 s;
+sample --results 7.4 s (5.2 and 5.9 s in two more runs; 11.6 s before the batch was walked once
+and its listed files no longer resolved again); audit --results with diversity 30.2 s (24.4 % of
+the pass; the clinical table's great_expectations import and the cache keys dominate, as in
+bench_cache.py). Of sample --results, the fingerprint grows with the lot: 1.44 s (0.29 ms per
+slide), results.json 0.32 s; projected to 34,376 slides 17.7 s (the rest as measured), which
+misses the 10 s target on this machine.
+
 Usage: python benchmarks/bench_reuse.py [--items 5000] [--data benchmarks/_data/reuse] [--fresh]
 """
 
