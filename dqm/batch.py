@@ -157,7 +157,15 @@ def _walk_issue(root: Path, rel: str, is_dir: bool) -> DiscoveryIssue | None:
     """Why a listed entry is not taken into the batch (a link out, a dangling link, a special file),
     or None for a regular file (a link to a file inside the batch included)."""
     path = root / rel
-    link = os.path.islink(path)
+    try:
+        mode: int | None = os.lstat(path).st_mode
+    except OSError:
+        mode = None
+    link = mode is not None and stat.S_ISLNK(mode)
+    if not is_dir and mode is not None and stat.S_ISREG(mode):
+        # os.walk enters no linked folder (``list_files`` keeps none): a regular file that is no
+        # link itself is inside the batch, without resolving its path (``jailed`` is the slow way)
+        return None
     if is_dir:
         if not link:
             return None

@@ -64,7 +64,10 @@ def test_sample_from_an_audit_draws_what_a_fresh_pass_draws(audited, tmp_path):
     _sample(batch, tmp_path / "reused", "--results", str(out / "results.json"))
     no_cache = tmp_path / "no-cache"
     no_cache.mkdir()  # without cached records, the drawn slides are checked alone
-    _sample(batch, tmp_path / "alone", "--results", str(out / "results.json"), "--cache", str(no_cache))
+    alone = _sample(
+        batch, tmp_path / "alone", "--results", str(out / "results.json"), "--cache", str(no_cache)
+    )
+    assert "drawn slides checked again for the review sheet" in " ".join(alone.split())  # never silently
     for name in ("review_plan.json", "review_plan.csv", "review.html"):
         fresh = (tmp_path / "fresh" / name).read_bytes()
         assert (tmp_path / "reused" / name).read_bytes() == fresh

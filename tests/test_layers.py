@@ -55,6 +55,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "dqm.thumbnails",
             "dqm.redelivery",
             "dqm.waivers",
+            "dqm.reuse",  # one pass reused: --results checked and its run rebuilt from the records
         ),
     ),
     ("reports", ("reports",)),

@@ -14,6 +14,7 @@ from dqm.cli.common import (
     CACHE_FOLDER,
     EXIT_INTERRUPTED,
     INTERRUPT_EXPLAINED,
+    RESULTS_HELP,
     DeviceOpt,
     ExecutorOpt,
     FindingsCapOpt,
@@ -36,6 +37,7 @@ from dqm.cli.common import (
     out,
     output_folder,
     outside_batch,
+    reused_run_or_exit,
     run_with_progress,
     start_masking,
     usage_error,
@@ -150,10 +152,15 @@ def audit(
     aql: Annotated[float, typer.Option(help="--lot-by: ISO 2859-1 AQL (%) of each lot's plan.")] = 1.0,
     lang: LangOpt = "en",
     report_findings_cap: FindingsCapOpt = None,
+    results: Annotated[Path | None, typer.Option(help=RESULTS_HELP)] = None,
 ) -> None:
     """Audit a batch: every dimension available; writes results.json, report.html, junit.xml and
     summary.md; exits like `dqm gate` (0 passed, 1 failed, 3 missing). With --lot-by, each lot is
-    also judged on its own (results.json `lots`, a row per lot in the report)."""
+    also judged on its own (results.json `lots`, a row per lot in the report).
+
+    With --results, the stages (diversity, validity, thumbnails, lots) run on that audit's item
+    records (its result cache, or --cache) instead of checking the batch again; an item the cache
+    lacks is checked again and named."""
     from dqm.audit import build_result, with_dimension
     from dqm.figures import verdict_line
     from dqm.gate import gate, lot_lines
@@ -177,6 +184,8 @@ def audit(
         raise usage_error(f"no such review folder or file: {review}")
     output_folder(out_dir, root, "--out")
     where = executor_or_exit(executor, scheduler)
+    if results is not None and no_cache:
+        raise usage_error("--results reuses the audit's result cache: drop --no-cache")
     chosen = {x.strip() for x in stages.split(",") if x.strip()} | {"syntactic"}
     unknown = chosen - {"syntactic", "diversity", "validity"}
     if unknown:
@@ -220,8 +229,11 @@ def audit(
         else None
     )
     with locked(out_dir, "--out"):
-        cache_dir = None if no_cache else (cache or out_dir / CACHE_FOLDER)
-        run = run_with_progress(root, prof, options, cache_dir, _earlier_slides(base, earlier))
+        if results is not None:
+            run = reused_run_or_exit(results, root, prof, options, cache, _earlier_slides(base, earlier))
+        else:
+            cache_dir = None if no_cache else (cache or out_dir / CACHE_FOLDER)
+            run = run_with_progress(root, prof, options, cache_dir, _earlier_slides(base, earlier))
         result = build_result(run, ["dqm", *sys.argv[1:]])
         if "diversity" in chosen:
             drift = (base.summaries, base.info) if base is not None else None
@@ -589,11 +601,20 @@ def validity(
     ] = None,
     workers: Workers = None,
     mask_key: MaskKeyOpt = None,
+    results: Annotated[Path | None, typer.Option(help=RESULTS_HELP)] = None,
+    cache: Annotated[
+        Path | None,
+        typer.Option(help="--results: the audit's result cache (default: .dqm-cache next to results.json)."),
+    ] = None,
 ) -> None:
     """Train a segmentation model on the batch and score Dice per class on held-out slides.
 
     Exit 0 when every class reaches its target, 1 when one does not, 130 when interrupted
     (resume with --resume).
+
+    With --results, the slides' parsed annotations, facts and findings come from that audit's
+    records (its result cache) instead of checking the batch again; an item the cache lacks is
+    checked again and named.
     """
     import shutil
 
@@ -613,7 +634,12 @@ def validity(
     if force and not resume:
         for p in previous:
             shutil.rmtree(p) if p.is_dir() else p.unlink()
-    run = run_with_progress(root, prof, RunOptions(workers=workers))
+    if results is not None:
+        run = reused_run_or_exit(results, root, prof, RunOptions(workers=workers), cache)
+    elif cache is not None:
+        raise usage_error("--cache is the audit's result cache: it needs --results")
+    else:
+        run = run_with_progress(root, prof, RunOptions(workers=workers))
     hint = f"dqm validity {batch} --out {out_dir} --profile {profile} --resume"
     v = _run_validity_stage(run, None, options, hint)
     _print_validity(v)

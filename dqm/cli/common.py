@@ -217,6 +217,58 @@ def run_with_progress(
     return run
 
 
+RESULTS_HELP = (
+    "An audit's results.json of this batch: its checks are reused instead of run again (refused when "
+    "the batch or the profile changed since)."
+)
+
+
+def audited_or_exit(path: Path, root: Path, profile: Any, discovery: Any = None) -> Any:
+    """The audit in ``path`` when it is of this batch as it is now, with this profile; else exit 2
+    (``dqm.reuse.refusal``: one check for every command that takes ``--results``)."""
+    from dqm.reuse import refusal
+
+    result = load_result_or_exit(path)
+    refused = refusal(result, path, root, profile, discovery)
+    if refused is not None:
+        raise usage_error(refused)
+    return result
+
+
+def reused_run_or_exit(
+    results: Path, root: Path, profile: Any, options: Any, cache: Path | None = None, earlier: Any = None
+) -> Any:
+    """The run of the audit in ``results`` rebuilt from its item records (the result cache
+    ``cache``, default: the audit's ``.dqm-cache`` next to it), after :func:`audited_or_exit`. The
+    items the cache does not hold are checked again, and a warning names them. ``earlier``: as
+    :func:`run_with_progress`."""
+    from dqm.executors import ExecutorError
+    from dqm.reuse import reused_run
+
+    result = audited_or_exit(results, root, profile)
+    folder = cache or results.parent / CACHE_FOLDER
+    outside_batch(folder, root, "--cache")
+    with progress_bar("reading the audit's records") as bar:
+        task = bar.add_task("items", total=None)
+
+        def tick(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        try:
+            reused = reused_run(result, root, profile, folder, options, tick, warning, earlier)
+        except ExecutorError as exc:
+            raise usage_error(str(exc)) from None
+    n, total = len(reused.rechecked), len(reused.run.outcomes)
+    if n:
+        shown = ", ".join(reused.rechecked[:10]) + (f" and {n - 10} more" if n > 10 else "")
+        warning(
+            f"{n} of {total} items checked again: their parsed annotations and slide facts are needed "
+            f"and {reused.why} ({shown})"
+        )
+    console.print(f"{total - n} of {total} items taken from the audit {results}", highlight=False)
+    return reused.run
+
+
 @contextmanager
 def _cache(folder: Path | None, root: Path, profile: Any, options: Any) -> Iterator[Any]:
     if folder is None:

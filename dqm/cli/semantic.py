@@ -22,11 +22,11 @@ from dqm.cli.common import (
     MaskKeyOpt,
     SchedulerOpt,
     app,
+    audited_or_exit,
     batch_folder,
     console,
     executor_or_exit,
     load_profile_or_exit,
-    load_result_or_exit,
     out,
     outside_batch,
     print_finding_lines,
@@ -157,6 +157,7 @@ def sample(
     slide without a cached record is checked alone."""
     from dataclasses import replace
 
+    from dqm.batch import discover
     from dqm.output import write_file
     from dqm.runner import RunOptions
     from dqm.semantic.models import PlanBatch
@@ -201,7 +202,8 @@ def sample(
     )
     run = None
     if results is not None:
-        audited = _audited_or_exit(results, root, prof)
+        discovery = discover(root)  # once: for the fingerprint and the drawn slides' records
+        audited = audited_or_exit(results, root, prof, discovery)
         items, findings, batch_print = audited.items, audited.findings, audited.batch.fingerprint
     else:
         run = run_with_progress(root, prof, RunOptions(workers=workers, **where), cache)
@@ -241,7 +243,8 @@ def sample(
         paths = write_plan(written, folder)
         drawn = {s.slide_id for s in review_plan.sample}
         if run is None:  # an audit's results.json names its slides masked already
-            records = _records_of(root, prof, drawn, cache or results.parent / CACHE_FOLDER, masker)  # type: ignore[union-attr]
+            cached = cache or results.parent / CACHE_FOLDER  # type: ignore[union-attr]
+            records = _records_of(root, prof, drawn, cached, audited, discovery, masker)
         else:
             records = {k: v for k, v in by_id.items() if k in drawn}
         real = review_plan.model_copy(update={"plan_id": written.plan_id})
@@ -327,42 +330,43 @@ def _print_sample(review_plan: Any, paths: dict[str, Path], folder: Path, seed: 
     )
 
 
-def _audited_or_exit(path: Path, root: Path, profile: Any) -> Any:
-    """The audit in ``path`` when it is of this batch as it is now, with this profile; else exit 2."""
-    from dqm.syntactic.accuracy import batch_fingerprint
-
-    result = load_result_or_exit(path)
-    if result.profile.sha256 != profile.sha256:
-        raise usage_error(
-            f"--results {path} was audited with profile {result.profile.name} (sha256 "
-            f"{result.profile.sha256[:12]}…), not this one ({profile.name}, {profile.sha256[:12]}…): "
-            "give the audit's profile with --profile, or audit again"
-        )
-    if result.batch.fingerprint != batch_fingerprint(root):
-        raise usage_error(
-            f"--results {path} does not match the batch: its files changed since that audit "
-            "(fingerprint differs); audit the batch again, or sample without --results"
-        )
-    return result
-
-
 def _records_of(
-    root: Path, profile: Any, slide_ids: set[str], folder: Path, mask: Any = None
+    root: Path,
+    profile: Any,
+    slide_ids: set[str],
+    folder: Path,
+    audited: Any,
+    discovery: Any,
+    mask: Any = None,
 ) -> dict[str, Any]:
-    """The item records of ``slide_ids``: from the result cache in ``folder`` where it holds them
-    (unchanged files, the audit's options), else by checking those items alone in this process.
-    With the run's ``mask``, an id may be masked (as an audit's results.json names it)."""
-    from dqm.batch import discover
+    """The item records of ``slide_ids`` among the items of ``discovery``: from the result cache in
+    ``folder`` where it holds them (unchanged files, the options of the audit ``audited``), else by
+    checking those items alone in this process. With the run's ``mask``, an id may be masked (as an
+    audit's results.json names it)."""
     from dqm.cache import RecordCache, context_key
+    from dqm.reuse import audit_item_options
     from dqm.runner import RunOptions, check_item_safely
     from validators.engine import configure
 
-    options = RunOptions(workers=1)
+    options = audit_item_options(audited, RunOptions(workers=1))
+
+    def name(item: Any) -> str:
+        return mask(item.slide_id) if mask is not None and item.slide_id not in slide_ids else item.slide_id
+
+    # The audit's items are the discovered ones, in the same order (the fingerprint matched): a drawn
+    # slide is found at its place, so only the drawn are masked to compare; the rest are looked for.
+    place: dict[str, int] = {}
+    for k, summary in enumerate(audited.items):
+        place.setdefault(summary.slide_id, k)
     items: dict[str, Any] = {}
-    for item in discover(root).items:
-        name = mask(item.slide_id) if mask is not None and item.slide_id not in slide_ids else item.slide_id
-        if name in slide_ids:
-            items.setdefault(name, item)
+    for slide_id in sorted(slide_ids, key=lambda i: (place.get(i, len(place)), i)):
+        k = place.get(slide_id)
+        if k is not None and k < len(discovery.items) and name(discovery.items[k]) == slide_id:
+            items[slide_id] = discovery.items[k]
+    if len(items) < len(slide_ids):
+        for item in discovery.items:
+            if name(item) in slide_ids:
+                items.setdefault(name(item), item)
     records: dict[str, Any] = {}
     if folder.is_dir():
         outside_batch(folder, root, "--cache")
@@ -371,10 +375,16 @@ def _records_of(
                 record = cache.lookup(cache.key(item), item)
                 if record is not None:
                     records[slide_id] = record
-    checks = configure(profile) if len(records) < len(items) else []
-    for slide_id, item in items.items():
-        if slide_id not in records:
-            records[slide_id] = check_item_safely(item, root, profile, checks, options)
+    missing = [slide_id for slide_id in items if slide_id not in records]
+    if missing:
+        warning(
+            f"{len(missing)} drawn slides checked again for the review sheet: the result cache {folder} "
+            f"holds no record of them under their current files and the audit's options ({', '.join(missing[:10])}"
+            + (f" and {len(missing) - 10} more)" if len(missing) > 10 else ")")
+        )
+    checks = configure(profile) if missing else []
+    for slide_id in missing:
+        records[slide_id] = check_item_safely(items[slide_id], root, profile, checks, options)
     return records
 
 

@@ -241,30 +241,36 @@ def fingerprint(run: Run) -> str:
     return _digest(lines, run.discovery)
 
 
-def batch_fingerprint(root: Path) -> str:
+def batch_fingerprint(root: Path, discovery: Discovery | None = None) -> str:
     """:func:`fingerprint` of the batch folder as it is now, from its files alone (no check runs):
     what an existing result is compared with before a command reuses it. An item whose check
-    crashed has no prints in its result, so a result with such an item never matches."""
-    discovery = discover(root)
+    crashed has no prints in its result, so a result with such an item never matches.
+    ``discovery``: the batch as just discovered, when the caller has it."""
+    discovery = discover(root) if discovery is None else discovery
+    # the files the walk listed are regular files inside the batch already; a manifest's other paths
+    # go through the jail
+    listed = {*discovery.slide_files, *discovery.annotation_files}
     lines = []
     for item in discovery.items:
-        ann = _file(root, item.annotation_path)
+        ann = _file(root, item.annotation_path, listed)
         if ann is not None:
             data, _ = read_bytes(ann)
             if data is not None:
                 lines.append(f"{item.annotation_path}:{hashlib.sha256(data).hexdigest()}")
-        image = _file(root, item.image_path)
+        image = _file(root, item.image_path, listed)
         if image is not None:
             with contextlib.suppress(OSError):  # an unreadable slide has no print in the result either
                 lines.append(f"{item.image_path}:{slide_print(image, image.stat().st_size)}")
     return _digest(lines, discovery)
 
 
-def _file(root: Path, rel: str | None) -> Path | None:
+def _file(root: Path, rel: str | None, listed: frozenset[str] | set[str] = frozenset()) -> Path | None:
     if rel is None:
         return None
     norm, outside = normalise(rel)
-    return None if outside or not norm else jailed(root, norm)[0]
+    if outside or not norm:
+        return None
+    return root / norm if norm in listed else jailed(root, norm)[0]
 
 
 def _digest(lines: list[str], discovery: Discovery) -> str:

@@ -1,0 +1,128 @@
+"""One pass, reused: commands that take an audit's results.json instead of checking the batch again.
+
+``dqm sample``, ``dqm validity`` and ``dqm audit`` (its diversity, validity, thumbnail and lot
+stages) accept ``--results DIR/results.json``. Every one of them first asks :func:`refusal`
+whether that result may stand for the batch as it is now: audited with this profile (its SHA-256)
+and of these files (:func:`~dqm.syntactic.accuracy.batch_fingerprint`). A stage that needs more
+than results.json holds — the parsed annotations, slide facts and clinical records of
+:class:`~dqm.model.ItemRecord` — rebuilds the audit's :class:`~dqm.runner.Run` from the audit's
+per-item result cache (:func:`reused_run`): no annotation is parsed and no slide is probed again.
+An item the cache does not hold is checked again, alone, and :class:`Reused` names it so that the
+command says so.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from dqm.batch import Discovery
+from dqm.cache import DB_NAME, RecordCache, context_key
+from dqm.model import Item, ItemRecord
+from dqm.profile import Profile
+from dqm.results import QualityResult
+from dqm.runner import Progress, Run, RunOptions, run_batch
+from dqm.syntactic.accuracy import batch_fingerprint
+from validators.context import EarlierRelease
+
+
+def refusal(
+    result: QualityResult, path: Path, root: Path, profile: Profile, discovery: Discovery | None = None
+) -> str | None:
+    """Why the audit in ``path`` cannot stand for ``root`` checked with ``profile``; None when it
+    can. ``discovery``: the batch as just discovered, when the caller has it."""
+    if result.profile.sha256 != profile.sha256:
+        return (
+            f"--results {path} was audited with profile {result.profile.name} (sha256 "
+            f"{result.profile.sha256[:12]}…), not this one ({profile.name}, {profile.sha256[:12]}…): "
+            "give the audit's profile, or audit again"
+        )
+    if result.batch.fingerprint != batch_fingerprint(root, discovery):
+        return (
+            f"--results {path} does not match the batch: its files changed since that audit "
+            "(fingerprint differs); audit the batch again, or run without --results"
+        )
+    return None
+
+
+def audit_item_options(result: QualityResult, options: RunOptions) -> RunOptions:
+    """``options`` with the item options the audit ran with (``--slide-budget``,
+    ``--label-thumbnails``, read from its command line): the cache holds its records under them."""
+    command = list(result.command)
+    if command[1:2] != ["audit"]:
+        return options
+    update: dict[str, Any] = {}
+    if "--label-thumbnails" in command:
+        update["label_thumbnails"] = True
+    for k, arg in enumerate(command):
+        value = command[k + 1] if arg == "--slide-budget" and k + 1 < len(command) else None
+        if arg.startswith("--slide-budget="):
+            value = arg.partition("=")[2]
+        if value is not None:
+            with contextlib.suppress(ValueError):
+                update["slide_budget_s"] = float(value)
+    return replace(options, **update)
+
+
+@dataclass
+class Reused:
+    """A run rebuilt from an audit's records, and what could not be taken from them."""
+
+    run: Run
+    rechecked: list[str] = field(default_factory=list)
+    """Slide ids of the items checked again: the cache held no record of them."""
+    why: str = ""
+    """Why those items were not in the cache (empty when none was checked again)."""
+
+
+class _NotingCache(RecordCache):
+    """A record cache that notes the items it does not hold."""
+
+    def __init__(self, *args: Any, **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        self.missed: list[str] = []
+
+    def lookup(self, key: str, item: Item) -> ItemRecord | None:
+        record = super().lookup(key, item)
+        if record is None:
+            self.missed.append(item.slide_id)
+        return record
+
+
+def reused_run(
+    result: QualityResult,
+    root: Path,
+    profile: Profile,
+    folder: Path,
+    options: RunOptions,
+    progress: Progress | None = None,
+    warn: Any = None,
+    earlier: EarlierRelease | None = None,
+) -> Reused:
+    """The run of ``result`` (already accepted by :func:`refusal`) from the result cache in
+    ``folder``: each item's record as the audit stored it, the batch checks run again over them
+    (they read no annotation). Items without a record are checked again (with ``options``'
+    executor) and named in the answer; their records join the cache. ``earlier``: the slides of a
+    previous release, for the batch checks (as :func:`~dqm.runner.run_batch`)."""
+    options = audit_item_options(result, options)
+    if not (folder / DB_NAME).is_file():
+        run = run_batch(root, profile, options, progress, earlier=earlier)
+        why = f"the audit's result cache {folder} does not exist (the audit ran with --no-cache, or it moved)"
+        return Reused(run, [o.summary.slide_id for o in run.outcomes], why)
+    kw = {} if warn is None else {"warn": warn}
+    cache = _NotingCache(folder, root, context_key(profile.sha256, options), **kw)
+    with cache:
+        run = run_batch(root, profile, options, progress, cache if cache.usable else None, earlier)
+        if not cache.usable:
+            why = f"the audit's result cache {folder} cannot be read"
+            return Reused(run, [o.summary.slide_id for o in run.outcomes], why)
+        missed = cache.missed
+    why = (
+        f"the audit's result cache {folder} holds no record of them under their current files "
+        "(modification time, inode) and the audit's options"
+        if missed
+        else ""
+    )
+    return Reused(run, missed, why)

@@ -1,0 +1,147 @@
+"""One pass, reused: an audit's result accepted or refused, and its run rebuilt from its records."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from dqm.cli import app
+from dqm.profile import Profile, load_profile
+from dqm.results import QualityResult, load_result
+from dqm.reuse import audit_item_options, refusal, reused_run
+from dqm.runner import Run, RunOptions, run_batch
+
+# `audited` is the fixture of test_cache_cli (a small batch and its audit), taken by the tests below
+# ruff: noqa: F811
+from tests.test_cache_cli import _result, audited  # noqa: F401
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def fresh(audited: tuple[Path, Path]) -> Run:
+    return run_batch(audited[0], load_profile(None), RunOptions(workers=1))
+
+
+def _same_run(a: Run, b: Run) -> None:
+    assert [o.to_dict() for o in a.outcomes] == [o.to_dict() for o in b.outcomes]
+    assert a.findings == b.findings
+
+
+def test_the_run_is_rebuilt_from_the_records_without_checking_again(audited, fresh):
+    batch, out = audited
+    result = load_result(out / "results.json")
+    profile = load_profile(None)
+    assert refusal(result, out / "results.json", batch, profile) is None
+    reused = reused_run(result, batch, profile, out / ".dqm-cache", RunOptions(workers=1))
+    assert reused.rechecked == [] and reused.why == ""
+    _same_run(reused.run, fresh)
+    assert [o.annotation is not None for o in reused.run.outcomes] == [
+        o.annotation is not None for o in fresh.outcomes
+    ]
+
+
+def test_items_the_cache_lacks_are_checked_again_and_named(audited, fresh, tmp_path):
+    batch, out = audited
+    cache = tmp_path / "cache"
+    shutil.copytree(out / ".dqm-cache", cache)
+    with sqlite3.connect(cache / "records.sqlite") as db:
+        (n,) = db.execute("SELECT count(*) FROM records").fetchone()
+        db.execute("DELETE FROM records WHERE rowid IN (SELECT rowid FROM records LIMIT 2)")
+    result = load_result(out / "results.json")
+    reused = reused_run(result, batch, load_profile(None), cache, RunOptions(workers=1))
+    assert len(reused.rechecked) == 2 and n == len(fresh.outcomes)
+    assert "holds no record of them" in reused.why
+    _same_run(reused.run, fresh)
+    # the records checked again joined the cache: the next reuse checks nothing
+    again = reused_run(result, batch, load_profile(None), cache, RunOptions(workers=1))
+    assert again.rechecked == []
+
+
+def test_without_the_cache_every_item_is_checked_again_and_it_says_why(audited, fresh, tmp_path):
+    batch, out = audited
+    result = load_result(out / "results.json")
+    reused = reused_run(result, batch, load_profile(None), tmp_path / "none", RunOptions(workers=1))
+    assert sorted(reused.rechecked) == sorted(o.summary.slide_id for o in fresh.outcomes)
+    assert "does not exist" in reused.why
+    assert not (tmp_path / "none").exists()  # looking never creates a cache
+    _same_run(reused.run, fresh)
+
+
+def _other_profile(tmp_path: Path) -> Profile:
+    text = (Path(__file__).parents[1] / "dqm/profiles/dermatopathology.yaml").read_text()
+    path = tmp_path / "other.yaml"
+    path.write_text(text.replace('version: "1.0"', 'version: "1.1"', 1))
+    return load_profile(str(path))
+
+
+def test_a_changed_batch_or_another_profile_is_refused(audited, tmp_path):
+    batch, out = audited
+    result = load_result(out / "results.json")
+    why = refusal(result, out / "results.json", batch, _other_profile(tmp_path))
+    assert why is not None and "was audited with profile dermatopathology" in why
+    changed = tmp_path / "batch"
+    shutil.copytree(batch, changed)
+    ann = next((changed / "annotations").glob("*.json"))
+    ann.write_bytes(ann.read_bytes() + b" ")
+    why = refusal(result, out / "results.json", changed, load_profile(None))
+    assert why is not None and "does not match the batch" in why
+
+
+def _with_command(result: QualityResult, *command: str) -> QualityResult:
+    return result.model_copy(update={"command": list(command)})
+
+
+def test_the_audit_item_options_come_from_its_command_line(audited):
+    result = load_result(audited[1] / "results.json")
+    base = RunOptions(workers=1)
+    got = audit_item_options(
+        _with_command(result, "dqm", "audit", "b", "--slide-budget", "5", "--label-thumbnails"), base
+    )
+    assert (got.slide_budget_s, got.label_thumbnails, got.workers) == (5.0, True, 1)
+    got = audit_item_options(_with_command(result, "dqm", "audit", "b", "--slide-budget=2.5"), base)
+    assert (got.slide_budget_s, got.label_thumbnails) == (2.5, False)
+    assert audit_item_options(_with_command(result, "dqm", "audit", "b", "--slide-budget", "x"), base) == base
+    assert audit_item_options(_with_command(result, "dqm", "sample", "--label-thumbnails"), base) == base
+
+
+def test_an_audit_from_results_runs_the_diversity_stage_like_a_fresh_one(audited, tmp_path):
+    batch, out = audited
+    fresh, reused = tmp_path / "fresh", tmp_path / "reused"
+    got = runner.invoke(app, ["audit", str(batch), "--out", str(fresh), "-j", "1", "--no-cache"])
+    assert got.exit_code in (0, 1), got.output
+    got = runner.invoke(
+        app, ["audit", str(batch), "--out", str(reused), "-j", "1", "--results", str(out / "results.json")]
+    )
+    assert got.exit_code in (0, 1), got.output
+    text = " ".join(got.output.split())
+    assert "8 of 8 items taken from the audit" in text and "checked again" not in text
+    assert not (reused / ".dqm-cache").exists()  # the audit's records were read where they are
+    assert load_result(reused / "results.json").diversity is not None
+    assert _result(fresh / "results.json") == _result(reused / "results.json")
+
+
+def test_an_audit_from_results_refuses_a_changed_batch_and_another_profile(audited, tmp_path):
+    batch, out = audited
+    changed = tmp_path / "batch"
+    shutil.copytree(batch, changed)
+    ann = next((changed / "annotations").glob("*.json"))
+    ann.write_bytes(ann.read_bytes() + b" ")
+    results = ["--results", str(out / "results.json")]
+    got = runner.invoke(app, ["audit", str(changed), "--out", str(tmp_path / "a"), *results])
+    assert got.exit_code == 2
+    assert "does not match the batch" in " ".join(got.output.split())
+    assert not (tmp_path / "a" / "results.json").exists()
+    other = tmp_path / "other.yaml"
+    _other_profile(tmp_path)
+    got = runner.invoke(
+        app, ["audit", str(batch), "--out", str(tmp_path / "b"), "--profile", str(other), *results]
+    )
+    assert got.exit_code == 2
+    assert "was audited with profile dermatopathology" in " ".join(got.output.split())
+    got = runner.invoke(app, ["audit", str(batch), "--out", str(tmp_path / "c"), "--no-cache", *results])
+    assert got.exit_code == 2 and "drop --no-cache" in got.output
