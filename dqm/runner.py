@@ -171,7 +171,8 @@ def check_item(
         record_source=record_source,
         fingerprint=probe.fingerprint if probe and probe.fingerprint else None,
         annotation_sha256=ann_hash,
-        unreadable=annotation is not None and not annotation.readable,
+        # a reader that crashed did not find the file unreadable: it was not evaluated
+        unreadable=annotation is not None and not annotation.readable and read_crash is None,
         annotation=ParsedAnnotation.of(annotation) if annotation is not None else None,
         slide=probe.facts() if probe is not None else None,
     )

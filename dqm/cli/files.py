@@ -114,7 +114,7 @@ def validate(
             outside_batch(json_out, root, "--json")
         where = executor_or_exit(executor, scheduler)
         options = RunOptions(workers=workers, slides=not annotations_only, hash_files=False, **where)
-        run = run_with_progress(root, prof, options, cache)
+        run = run_with_progress(root, prof, options, cache, mask=masker)
         findings = run.findings
         from dqm.syntactic.accuracy import syntactic_result
 
