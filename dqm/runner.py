@@ -134,7 +134,8 @@ def check_item(
         else:
             ann_hash = hashlib.sha256(data).hexdigest() if options.hash_files else None
             try:
-                annotation = annotation_for_item(parse_annotation(data, rel), item, image.path)
+                parsed = parse_annotation(data, rel, profile.limits)
+                annotation = annotation_for_item(parsed, item, image.path)
                 annotation = within_limits(annotation, profile.limits)
             except Exception as exc:  # a reader's bug must not stop the run or hide the file
                 annotation = Annotation(path=rel, format="unknown", readable=False, n_values=1)
