@@ -41,8 +41,9 @@ from typing import Any, overload
 from dqm.model import Annotation, Lesion, ReadIssue
 from dqm.profile import Limits, Profile
 from dqm.readers import asap, coco, dsa, halo, imagescope, mask, native, qupath
+from dqm.readers.common import bigjson
 from dqm.readers.common.base import decode, failed, parse_json, wide_text
-from dqm.readers.common.reader import FormatReader, reading_within
+from dqm.readers.common.reader import FormatReader, limits, reading_within
 from dqm.readers.common.xmltree import looks_like_xml, parse_xml
 from dqm.readers.items import annotation_for_item, merged  # noqa: F401  (public: the item's annotation)
 
@@ -147,7 +148,12 @@ def _binary_kind(data: bytes) -> str | None:
 
 
 def _parse(data: bytes, rel: str) -> list[Annotation]:
-    annotations = _parse_any(data, rel)
+    most = limits().vertices_per_lesion
+    lifted = bigjson.lift(data, most)  # a big file's big outlines: into numpy, not Python lists
+    if lifted is None:
+        annotations = _parse_any(data, rel)
+    else:
+        annotations = bigjson.put_back(_parse_any(lifted[0], rel), lifted[1], most)
     for ann in annotations:
         _bound_slide_facts(ann)
     return annotations
