@@ -71,6 +71,15 @@ def test_an_item_whose_only_problem_is_a_crashed_check_is_incomplete_and_named(
     assert gate.exit_code == 3 and "pending (not finished): 1 item not evaluated (a check crashed)" in said
 
 
+def test_validate_exits_3_naming_an_item_a_check_crashed_on(
+    clean_batch: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _crash_on(monkeypatch, "geometry.zero_area", CRASHED_ON)
+    res = runner.invoke(app, ["validate", str(clean_batch), "-j", "1"])
+    assert res.exit_code == 3, res.output
+    assert f"not evaluated (a check crashed): {CRASHED_ON}" in res.output
+
+
 def test_a_crashed_check_beside_a_real_error_fails(
     clean_batch: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -56,7 +56,7 @@ def _terminated(signum: int, frame: FrameType | None) -> None:
 def _internal_error(exc: BaseException) -> int:
     """Keep the traceback in a log file (owner-only and masked: it may quote the batch) and say where, in one line."""
     fd, path = tempfile.mkstemp(prefix="dqm-error-", suffix=".log")
-    run = f"run {RUN.id}\n" if RUN.id else ""
+    run = f"run {RUN.id}\n" if RUN.id else ""  # the run this log belongs to
     text = f"dqm {' '.join(sys.argv[1:])}\n{run}\n" + "".join(traceback.format_exception(exc))
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         fh.write(console.mask(text) if console.mask is not None else text)  # the run's masker, if any

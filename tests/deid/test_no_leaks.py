@@ -95,7 +95,8 @@ def test_no_identifier_reaches_any_output(
     _invoke(["fixlist", str(out / "a2" / "results.json"), "--out", str(out / "fix"), "--lot", f"Seoul-A {EMAIL}"],
             printed, (0,))  # fmt: skip
     _invoke(["report", str(out / "a1" / "results.json"), "-o", str(out / "r" / "report.html"),
-             "--junit", str(out / "r" / "junit.xml"), "--summary", str(out / "r" / "summary.md")], printed)  # fmt: skip
+             "--junit", str(out / "r" / "junit.xml"), "--summary", str(out / "r" / "summary.md"),
+             "--quality-table", str(out / "r" / "quality.csv")], printed)  # fmt: skip
     _invoke(["gate", str(out / "a1" / "results.json")], printed, (0, 1, 3))
     _invoke(["diff", str(out / "a1" / "results.json"), str(out / "a2" / "results.json")], printed)
     _invoke(["diff", str(out / "a1" / "results.json"), str(out / "a2" / "results.json"), "-f", "markdown",
@@ -139,7 +140,7 @@ def test_no_identifier_reaches_any_output(
     cache = [p for p in files if ".dqm-cache" in p.parts]
     assert {p.name for p in cache} >= {"records.sqlite"}
     assert stat.S_IMODE((out / "a1" / ".dqm-cache").stat().st_mode) == 0o700  # owner-only all the same
-    assert len(files) >= 18
+    assert len(files) >= 20
     leaks = [
         f"{s!r} in {where}"
         for where, text in [

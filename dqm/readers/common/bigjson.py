@@ -28,7 +28,7 @@ import orjson
 from dqm.model import Annotation, ReadIssue
 from dqm.readers.common.base import lesion_as_read
 
-BIG_FILE_BYTES = 64 * 2**20
+BIG_FILE_BYTES = 16 * 2**20
 """Files above this size have their big coordinate values lifted out before the JSON parse."""
 BIG_SPAN_BYTES = 2**20
 """A ``"coordinates"`` value of more bytes than this is lifted out."""
