@@ -11,7 +11,7 @@ from, nothing more), stored under a key made of:
   record version.
 
 With the run's masker (:class:`dqm.identifiers.Masker`, the same key as the outputs), the cache holds
-only what the outputs hold: each record is masked as its JSON text before it is stored, and keys
+only what the outputs hold: every string of a record is masked before it is stored, and keys
 are an HMAC under the masking key (a plain hash of an item's names could be reversed by trying
 them). A record read back gets the item's real names again (slide id, file paths, from this run's
 discovery) wherever the masked ones stand, so thumbnails and the review sheet find the files;
@@ -87,6 +87,30 @@ def context_key(profile_sha256: str, options: Any) -> str:
         },
         sort_keys=True,
     )
+
+
+MAX_MASKED_CHARS = 1_000_000
+"""A record holding a longer string (a class name of megabytes) is not cached: masking costs about
+a microsecond a character, and the outputs hold such a string cut short anyway."""
+
+
+class _TooLong(Exception):
+    pass
+
+
+def _masked(value: Any, mask: Masker) -> Any:
+    """``value`` (plain JSON data) with every string in it, keys included, masked: the vertices of
+    a big outline are not turned into text to be scanned. Raises :class:`_TooLong` for a string
+    over :data:`MAX_MASKED_CHARS`."""
+    if isinstance(value, str):
+        if len(value) > MAX_MASKED_CHARS:
+            raise _TooLong
+        return mask(value)
+    if isinstance(value, list):
+        return [_masked(v, mask) for v in value]
+    if isinstance(value, dict):
+        return {_masked(k, mask): _masked(v, mask) for k, v in value.items()}
+    return value
 
 
 def _real_names(data: Any, item: Item, mask: Masker) -> Any:
@@ -209,9 +233,12 @@ class RecordCache:
             plain = record.to_dict()
             if record.record_source == "manifest":
                 plain["clinical_record"] = {}
-            data = json.dumps(plain, separators=(",", ":"), allow_nan=True, ensure_ascii=False)
-            if self.mask is not None:  # the text an output would hold (non-ASCII kept: names are found)
-                data = self.mask(data)
+            if self.mask is not None:  # every string as an output would hold it (numbers untouched)
+                try:
+                    plain = _masked(plain, self.mask)
+                except _TooLong:
+                    return  # checked again next time rather than masked at length
+            data = json.dumps(plain, separators=(",", ":"), allow_nan=True)
             self._db.execute("INSERT OR REPLACE INTO records (key, record) VALUES (?, ?)", (key, data))
             self.stored += 1
             if time.monotonic() - self._last_commit >= COMMIT_EVERY_S:

@@ -189,3 +189,19 @@ def test_a_masked_cache_holds_no_identifier_and_gives_the_real_names_back(batch,
     assert any(o.summary.slide_id == f"S{rrn}" for o in second.outcomes)
     stored = b"".join(p.read_bytes() for p in (tmp_path / "cache").iterdir())
     assert rrn.encode() not in stored and b"[KOREAN_RRN-" in stored
+
+
+def test_a_record_with_a_string_too_long_to_mask_is_not_cached(
+    batch, profile, tmp_path, checked, monkeypatch
+):
+    import dqm.cache
+    from dqm.identifiers import Masker
+
+    monkeypatch.setattr(dqm.cache, "MAX_MASKED_CHARS", 7)  # every record holds a longer path
+    options = RunOptions(workers=1, clinical=False)
+    mask = Masker(profile.deid, b"a test key of at least 16 characters")
+    for _ in range(2):
+        with RecordCache(tmp_path / "cache", batch, context_key(profile.sha256, options), mask=mask) as cache:
+            run_batch(batch, profile, options, cache=cache)
+            assert cache.stored == 0
+    assert len(checked) == 12  # each run checks all six items
