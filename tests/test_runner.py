@@ -22,10 +22,10 @@ def _batch(root):
 def test_a_raising_reader_is_a_crash_of_that_file_and_the_run_goes_on(tmp_path, profile, monkeypatch):
     real = dqm.runner.parse_annotation
 
-    def parse(data, rel):
+    def parse(data, rel, *limits):
         if rel == "A.json":
             raise OverflowError("bug in a reader")
-        return real(data, rel)
+        return real(data, rel, *limits)
 
     monkeypatch.setattr(dqm.runner, "parse_annotation", parse)
     run = run_batch(_batch(tmp_path / "b"), profile, RunOptions(workers=1, slides=False, clinical=False))
