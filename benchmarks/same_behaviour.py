@@ -13,7 +13,7 @@ The runs, each through the installed ``dqm`` command in a subprocess:
 
 For each run it keeps the exit code, stdout, and the files it wrote (``results.json``, ``junit.xml``,
 ``summary.md``, ``report.html``, the review plan and semantic result). Run metadata is normalised
-away: the work folder's path, timestamps, the dqm version, and elapsed seconds. ``results.json`` may
+away: the work folder's path, timestamps, run ids, the dqm version, and elapsed seconds. ``results.json`` may
 grow new fields in a restructure (schema minor bump): ``compare --additive`` ignores keys that only
 the new snapshot has, and the schema version (in ``results.json`` and where the report prints it);
 ``--unordered`` ignores the order of the checks and findings lists.
@@ -40,12 +40,15 @@ WORK = Path(os.environ.get("DQM_SAME_WORK", "/tmp/dqm-same-behaviour"))
 
 _TIME = re.compile(r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:\.\d+)?(?:\+00:00|Z)?")
 _SECONDS = re.compile(r"\b\d+(?:\.\d+)? ?(?:s|ms|min)\b")
+_RUN_ID = re.compile(r"\b\d{8}T\d{6}Z-[0-9a-f]{8}\b")
+"""A run's id (``dqm.output.new_run_id``): new in every run."""
 _PLAN_ID = re.compile(r"(plan_id\W+)[0-9a-f]{64}")
 """A review plan's id hashes the batch's path, which differs between work folders."""
 
 
 def _normalise(text: str) -> str:
     text = text.replace(str(WORK), "<WORK>")
+    text = _RUN_ID.sub("<RUN_ID>", text)
     text = _TIME.sub("<TIME>", text)
     text = _PLAN_ID.sub(r"\1<PLAN_ID>", text)
     return _SECONDS.sub("<SECONDS>", text)

@@ -8,7 +8,8 @@ from typing import Any
 from dqm import __version__
 from dqm.facts import number_patients
 from dqm.figures import dimension_state
-from dqm.findings import Aspect, Finding, Severity
+from dqm.findings import STAGE_CRASHED, Aspect, Finding, Severity, not_evaluated, stage_message
+from dqm.output import new_run_id
 from dqm.profile import Profile
 from dqm.results import DIMENSIONS, BatchInfo, CheckInfo, CodeInfo, ProfileInfo, QualityResult, Verdict
 from dqm.runner import Run
@@ -22,36 +23,52 @@ def dimension_passed(result: QualityResult, name: str) -> bool | None:
     return None if state in ("missing", "pending") else state == "passed"
 
 
-def _unfinished(missing: list[str], pending: list[str]) -> str:
+MAX_NAMED = 10
+"""Items a verdict names one by one; the rest are counted."""
+
+
+def _unfinished(missing: list[str], pending: list[str], items: list[str], stages: list[str]) -> str:
     parts = []
     if pending:
         parts.append(f"{', '.join(pending)} pending")
     if missing:
         parts.append(f"{', '.join(missing)} not evaluated")
+    if items:
+        named = ", ".join(items[:MAX_NAMED]) + (
+            f" and {len(items) - MAX_NAMED} more" if len(items) > MAX_NAMED else ""
+        )
+        parts.append(
+            f"{len(items)} item{'s' if len(items) != 1 else ''} not evaluated (a check crashed): {named}"
+        )
+    parts.extend(f"the {stage} stage crashed (not evaluated)" for stage in stages)
     return "; ".join(parts)
 
 
 def verdict(result: QualityResult) -> Verdict:
-    """CERTIFIED only when every dimension was evaluated, finished and passed."""
+    """CERTIFIED only when every dimension was evaluated, finished and passed, and nothing crashed.
+
+    A crash (``CHECK_CRASHED`` on an item, ``STAGE_CRASHED`` on a stage) is *not evaluated*, not
+    *failed*: unless a dimension fails on other grounds the verdict is INCOMPLETE, naming the
+    items and stages."""
     states = {d: dimension_state(result, d) for d in DIMENSIONS}
     failed = [d for d, s in states.items() if s == "failed"]
     missing = [d for d, s in states.items() if s == "missing"]
     pending = [d for d, s in states.items() if s == "pending"]
+    items, stages = not_evaluated(result.findings)
+    crashed = {"not_evaluated": items, "crashed_stages": stages}
+    rest = _unfinished(missing, pending, items, stages)
     if failed:
-        rest = _unfinished(missing, pending)
         return Verdict(
             status="not_certified",
             failed=failed,
             missing=missing,
             pending=pending,
             summary=f"NOT CERTIFIED: {', '.join(failed)} failed" + (f"; {rest}" if rest else ""),
+            **crashed,
         )
-    if missing or pending:
+    if rest:
         return Verdict(
-            status="incomplete",
-            missing=missing,
-            pending=pending,
-            summary=f"INCOMPLETE: {_unfinished(missing, pending)}",
+            status="incomplete", missing=missing, pending=pending, summary=f"INCOMPLETE: {rest}", **crashed
         )
     return Verdict(status="certified", summary="CERTIFIED: every dimension met its targets")
 
@@ -76,7 +93,7 @@ def checks_info(profile: Profile) -> list[CheckInfo]:
     return out
 
 
-STAGE_CODE = "STAGE_CRASHED"
+STAGE_CODE = STAGE_CRASHED
 """A stage of the audit (diversity, validity, thumbnails, rendering, ...) raised: a finding of the
 batch, and what the stage would have added is missing; the other stages and outputs go on."""
 
@@ -89,17 +106,19 @@ def stage_crashed(stage: str, exc: BaseException) -> Finding:
         code=STAGE_CODE,
         severity=Severity.ERROR,
         aspect=Aspect.INTERNAL,
-        message=f"the {stage} stage crashed and was not evaluated: {type(exc).__name__}: {exc}"[:500],
+        message=stage_message(stage, exc),
     )
 
 
 def with_finding(result: QualityResult, finding: Finding) -> QualityResult:
-    """The result with one more batch finding."""
-    return result.model_copy(update={"findings": [*result.findings, finding]})
+    """The result with one more batch finding, and its verdict recomputed (a crashed stage makes
+    the run incomplete)."""
+    return with_verdict(result.model_copy(update={"findings": [*result.findings, finding]}))
 
 
-def build_result(run: Run, command: list[str]) -> QualityResult:
-    """The quality result of a run (syntactic accuracy; other dimensions are added by their stages)."""
+def build_result(run: Run, command: list[str], run_id: str | None = None) -> QualityResult:
+    """The quality result of a run (syntactic accuracy; other dimensions are added by their
+    stages); ``run_id``: the command's run (:func:`dqm.output.new_run_id`), a new one if None."""
     items = number_patients(
         [o.summary for o in run.outcomes], [o.clinical_record.get("patient_id") for o in run.outcomes]
     )
@@ -107,6 +126,7 @@ def build_result(run: Run, command: list[str]) -> QualityResult:
     draft = QualityResult(
         dqm_version=__version__,
         created=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        run_id=run_id or new_run_id(),
         command=command,
         batch=BatchInfo(
             path=str(run.root),

@@ -10,6 +10,13 @@ from, nothing more), stored under a key made of:
 * the profile's SHA-256, the options that change an item's checks, the dqm version and the
   record version.
 
+With the run's masker (:class:`dqm.identifiers.Masker`, the same key as the outputs), the cache holds
+only what the outputs hold: every string of a record is masked before it is stored, and keys
+are an HMAC under the masking key (a plain hash of an item's names could be reversed by trying
+them). A record read back gets the item's real names again (slide id, file paths, from this run's
+discovery) wherever the masked ones stand, so thumbnails and the review sheet find the files;
+other identifiers stay masked, as in every output.
+
 The cache is a SQLite database in WAL mode, opened and written only by the main process: workers
 never touch it, so it never sits behind their network filesystem. Records are committed as items
 finish (at least every :data:`COMMIT_EVERY_S` seconds), so an audit killed halfway loses at most
@@ -27,12 +34,15 @@ import time
 import warnings
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dqm import __version__
 from dqm.batch import jailed, normalise
 from dqm.model import RECORD_VERSION, Item, ItemRecord
 from dqm.slide_io import fingerprint
+
+if TYPE_CHECKING:
+    from dqm.identifiers import Masker
 
 DB_NAME = "records.sqlite"
 COMMIT_EVERY_S = 0.5
@@ -79,6 +89,51 @@ def context_key(profile_sha256: str, options: Any) -> str:
     )
 
 
+MAX_MASKED_CHARS = 1_000_000
+"""A record holding a longer string (a class name of megabytes) is not cached: masking costs about
+a microsecond a character, and the outputs hold such a string cut short anyway."""
+
+
+class _TooLong(Exception):
+    pass
+
+
+def _masked(value: Any, mask: Masker) -> Any:
+    """``value`` (plain JSON data) with every string in it, keys included, masked: the vertices of
+    a big outline are not turned into text to be scanned. Raises :class:`_TooLong` for a string
+    over :data:`MAX_MASKED_CHARS`."""
+    if isinstance(value, str):
+        if len(value) > MAX_MASKED_CHARS:
+            raise _TooLong
+        return mask(value)
+    if isinstance(value, list):
+        return [_masked(v, mask) for v in value]
+    if isinstance(value, dict):
+        return {_masked(k, mask): _masked(v, mask) for k, v in value.items()}
+    return value
+
+
+def _real_names(data: Any, item: Item, mask: Masker) -> Any:
+    """``data`` with every string that is the masked form of one of ``item``'s names (its slide id,
+    its files' paths as written and as normalised) replaced by the name itself."""
+    names = [item.slide_id, item.image_path, item.annotation_path]
+    names += [normalise(p)[0] for p in (item.image_path, item.annotation_path) if p]
+    real = {masked: n for n in names if n and (masked := mask(n)) != n}
+    if not real:
+        return data
+
+    def restore(value: Any) -> Any:
+        if isinstance(value, str):
+            return real.get(value, value)
+        if isinstance(value, list):
+            return [restore(v) for v in value]
+        if isinstance(value, dict):
+            return {k: restore(v) for k, v in value.items()}
+        return value
+
+    return restore(data)
+
+
 class RecordCache:
     """The item records of earlier runs, keyed by item, files and run context.
 
@@ -92,18 +147,28 @@ class RecordCache:
         :func:`context_key` of this run.
     warn
         Called with a message when an entry or the database cannot be used.
+    mask
+        The run's masker (None: identifiers are not masked, as in the outputs).
     """
 
-    def __init__(self, folder: Path, root: Path, context: str, warn: Callable[[str], None] = _warn) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        root: Path,
+        context: str,
+        warn: Callable[[str], None] = _warn,
+        mask: Masker | None = None,
+    ) -> None:
         self.root = root
         self.context = context
         self.warn = warn
+        self.mask = mask
         self.hits = 0
         self.stored = 0
         self._db: sqlite3.Connection | None = None
         self._last_commit = time.monotonic()
         try:
-            # Owner-only: the records hold the batch as read (names, identifiers), unmasked.
+            # Owner-only: without a masker the records hold the batch's identifiers as read.
             folder.mkdir(parents=True, exist_ok=True, mode=0o700)
             db = sqlite3.connect(folder / DB_NAME)
             db.execute("PRAGMA journal_mode=WAL")
@@ -127,6 +192,8 @@ class RecordCache:
             "files": [file_key(self.root, item.annotation_path), file_key(self.root, item.image_path)],
         }
         text = json.dumps(described, sort_keys=True, default=repr) + "\n" + self.context
+        if self.mask is not None:
+            return self.mask.digest(text)
         return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
     def lookup(self, key: str, item: Item) -> ItemRecord | None:
@@ -142,6 +209,8 @@ class RecordCache:
             return None
         try:
             data = json.loads(row[0])
+            if self.mask is not None:
+                data = _real_names(data, item, self.mask)
             if data.get("record_source") == "manifest":
                 data["clinical_record"] = item.record  # not stored: see store()
             record = ItemRecord.from_dict(data)
@@ -155,7 +224,8 @@ class RecordCache:
         """Keep ``record`` under ``key``; committed at least every :data:`COMMIT_EVERY_S` seconds.
 
         A manifest row is not stored (it holds identifiers such as the patient id, which no output
-        holds): the key covers the row, and :meth:`lookup` puts the row read this run back.
+        holds): the key covers the row, and :meth:`lookup` puts the row read this run back. With a
+        masker the record is stored masked, like every output.
         """
         if self._db is None:
             return
@@ -163,6 +233,11 @@ class RecordCache:
             plain = record.to_dict()
             if record.record_source == "manifest":
                 plain["clinical_record"] = {}
+            if self.mask is not None:  # every string as an output would hold it (numbers untouched)
+                try:
+                    plain = _masked(plain, self.mask)
+                except _TooLong:
+                    return  # checked again next time rather than masked at length
             data = json.dumps(plain, separators=(",", ":"), allow_nan=True)
             self._db.execute("INSERT OR REPLACE INTO records (key, record) VALUES (?, ?)", (key, data))
             self.stored += 1

@@ -106,15 +106,29 @@ def verdict_line(result: QualityResult, lang: str = "en") -> str:
 
 
 def _pending(model: Any) -> bool:
+    return unfinished(model) is not None
+
+
+def unfinished(model: Any) -> str | None:
+    """Why a dimension that was evaluated is not finished, or None when it is (or failed anyway).
+
+    Pending: a ``decision`` or ``status`` of ``incomplete``/``pending``, or ``complete`` False.
+    Not evaluated in part: ``not_evaluated`` names items a check crashed on; the dimension is
+    unfinished only while it passes without them (a failure on other grounds is decided)."""
     for attr in ("decision", "status"):
         value = getattr(model, attr, None)
         if isinstance(value, str) and value.lower() in _PENDING_WORDS:
-            return True
-    return getattr(model, "complete", None) is False
+            return "not finished"
+    if getattr(model, "complete", None) is False:
+        return "not finished"
+    items = getattr(model, "not_evaluated", None)
+    if items and bool(getattr(model, "passed", False)):
+        return f"{len(items)} item{'s' if len(items) != 1 else ''} not evaluated (a check crashed)"
+    return None
 
 
 def dimension_state(result: QualityResult, dim: str) -> State:
-    """Whether ``dim`` was evaluated, is still pending, and passed."""
+    """Whether ``dim`` was evaluated, is still pending (or not evaluated in part), and passed."""
     model = getattr(result, dim, None)
     if model is None:
         return "missing"
@@ -267,9 +281,10 @@ def dimension_gates(result: QualityResult, dim: str) -> list[Gate]:
     if not gates:
         passed = getattr(model, "passed", None)
         gates = [_gate(dim, DecidedFigure.verdict(dim, passed if isinstance(passed, bool) else None), (), "")]
-    if _pending(model):
+    why = unfinished(model)
+    if why is not None:
         # a provisional figure has no decision yet: "fail" would claim what was not decided
-        gates = [_undecided(g) for g in gates]
+        gates = [_undecided(g, why) for g in gates]
     seen: dict[str, int] = {}
     unique = []
     for g in gates:  # keys stay unique even when two gates share a name
@@ -279,8 +294,8 @@ def dimension_gates(result: QualityResult, dim: str) -> list[Gate]:
     return unique
 
 
-def _undecided(g: Gate) -> Gate:
-    return replace(g, passed=None, note="; ".join(n for n in (g.note, "provisional: not finished") if n))
+def _undecided(g: Gate, why: str) -> Gate:
+    return replace(g, passed=None, note="; ".join(n for n in (g.note, f"provisional: {why}") if n))
 
 
 def all_gates(result: QualityResult) -> list[Gate]:

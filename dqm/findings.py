@@ -17,6 +17,7 @@ Location conventions
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from enum import StrEnum
 from typing import Any
@@ -59,10 +60,36 @@ class Aspect(StrEnum):
     FILE = "file"  # unreadable or missing files, pairing, duplicates
     IMAGE = "image"  # whole-slide image quality and metadata
     DEID = "deid"  # identifiers that must not be released
-    INTERNAL = "internal"  # a check crashed: the item could not be verified
+    INTERNAL = "internal"  # a check or stage crashed: not evaluated (never counted as failed)
 
 
 SYNTACTIC_ASPECTS = frozenset({Aspect.STRUCTURE, Aspect.FORMAT, Aspect.FILE})
+
+CHECK_CRASHED = "CHECK_CRASHED"
+"""A check (or the reading of an item's files, or an item's process) raised: the item was not
+evaluated."""
+STAGE_CRASHED = "STAGE_CRASHED"
+"""A stage of the audit (diversity, thumbnails, a renderer, ...) raised: its part was not evaluated."""
+_STAGE_MESSAGE = re.compile(r"the (.{1,80}?) stage crashed")
+
+
+def stage_message(stage: str, exc: BaseException) -> str:
+    """The message of a ``STAGE_CRASHED`` finding (:func:`not_evaluated` reads the stage back)."""
+    return f"the {stage} stage crashed and was not evaluated: {type(exc).__name__}: {exc}"[:500]
+
+
+def not_evaluated(findings: Iterable[Finding]) -> tuple[list[str], list[str]]:
+    """What a run could not evaluate: the items a check crashed on (their ids, sorted) and the
+    stages that crashed (in the order they did). A crash is *not evaluated*, never *failed*: a bug
+    in dqm must not fail a delivery, nor certify what it did not check."""
+    items: set[str] = set()
+    stages: list[str] = []
+    for f in findings:
+        if f.code == CHECK_CRASHED:
+            items.add(f.item_id)
+        elif f.code == STAGE_CRASHED and (m := _STAGE_MESSAGE.match(f.message)):
+            stages.append(m.group(1))
+    return sorted(items), list(dict.fromkeys(stages))
 
 
 class Location(BaseModel):

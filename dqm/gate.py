@@ -1,7 +1,8 @@
 """The release gate: which required dimensions hold, and the exit code CI sees.
 
 Exit codes: 0 every required dimension passed; 1 a required dimension failed; 3 a required
-dimension was not evaluated or is still pending (and none failed); 2 is left to usage errors
+dimension was not evaluated or is still pending, or a stage of the audit crashed (and none
+failed): a crash is *not evaluated*, never *failed*; 2 is left to usage errors
 (bad arguments, unreadable or malformed files). A dimension named in ``warn_only`` is reported
 but never changes the exit code, whether it failed or is missing.
 """
@@ -11,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from dqm.figures import dimension_gates, dimension_state
+from dqm.figures import dimension_gates, dimension_state, unfinished
+from dqm.findings import not_evaluated
 from dqm.i18n import N_, gettext, render
 from dqm.results import DIMENSIONS, QualityResult
 
@@ -26,6 +28,8 @@ class GateOutcome:
     failed: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
     warned: list[str] = field(default_factory=list)
+    crashed_stages: list[str] = field(default_factory=list)
+    """Stages that crashed and are no dimension of their own (thumbnails, rendering, ...)."""
 
 
 def parse_dimensions(text: str | None, option: str) -> list[str] | None:
@@ -91,6 +95,9 @@ def gate(
             lines.append(f"WARN     {dim}: {_warn_only(why, lang)}" if soft else f"FAIL     {dim}")
         else:
             why = gettext(N_("pending (not finished)") if state == "pending" else N_("not evaluated"), lang)
+            reason = unfinished(getattr(result, dim)) if state == "pending" else None
+            if reason and reason != "not finished":  # items a check crashed on
+                why = f"{why}: {reason}"
             (warned if soft else missing).append(dim)
             lines.append(f"WARN     {dim}: {_warn_only(why, lang)}" if soft else f"MISSING  {dim}: {why}")
         for g in dimension_gates(result, dim):
@@ -107,8 +114,13 @@ def gate(
             lines.append(
                 f"FAIL     lots: {len(bad)} of {len(result.lots.lots)} failed" if bad else "PASS     lots"
             )
-    code = EXIT_FAILED if failed else EXIT_MISSING if missing else EXIT_OK
-    return GateOutcome(code, lines, required, failed, missing, warned)
+    items, stages = not_evaluated(result.findings)
+    if items:
+        lines.append(f"NOT EVALUATED: {len(items)} item(s) a check crashed on: {', '.join(items[:10])}")
+    crashed = [s for s in stages if s not in DIMENSIONS]  # a crashed dimension is missing above
+    lines.extend(f"MISSING  the {stage} stage crashed (not evaluated)" for stage in crashed)
+    code = EXIT_FAILED if failed else EXIT_MISSING if missing or crashed else EXIT_OK
+    return GateOutcome(code, lines, required, failed, missing, warned, crashed)
 
 
 MAX_NEW_LINES = 20

@@ -393,6 +393,11 @@ class Masker:
         digest = hmac.new(self._key, canon, hashlib.sha256).hexdigest()[:10]
         return f"[{name.upper()}-{digest}]"
 
+    def digest(self, text: str) -> str:
+        """HMAC-SHA256 of all of ``text`` under the key, in hex: a lookup key that names nobody (the
+        result cache keys its entries so)."""
+        return hmac.new(self._key, text.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
+
     def _spans(self, text: str) -> list[tuple[int, int, str]]:
         spans: list[tuple[int, int, str]] = []
         for name, rx, pat in self._patterns:

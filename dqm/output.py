@@ -47,6 +47,16 @@ def from_spreadsheet(cell: str) -> str:
     return cell
 
 
+def new_run_id() -> str:
+    """A fresh run id, e.g. ``20261204T145030Z-9f3a1c2b``: the UTC time the run started and 32
+    random bits. Every output of one run carries it (results.json, the report, JUnit, the
+    summary, a review plan and sheet, the log of an internal error), so files of two runs are
+    never mistaken for one set."""
+    import datetime as dt
+
+    return f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(4)}"
+
+
 def _masked(data: str | bytes, mask: Mask | None) -> bytes:
     if isinstance(data, str):
         return (mask(data) if mask else data).encode("utf-8")

@@ -130,6 +130,13 @@ class Limits(_Frozen):
     """Lesions of one slide checked; the ones after are dropped."""
     vertices_per_lesion: int = Field(1_000_000, gt=0)
     """Vertices of one lesion's outline; a larger outline gets no geometry."""
+    mask_pixels: int = Field(4_000_000_000, gt=0)
+    """The largest label mask decoded, in pixels (width x height, read from the image's header); a
+    larger one is not decoded at all. Over 64,000,000 pixels only a tiled TIFF is read (tile by
+    tile: the raster of one tile is held at a time); another image is refused."""
+    rle_pixels: int = Field(2**32, gt=0)
+    """The largest decoded area of one COCO RLE segmentation (its foreground pixels, summed from
+    the runs before anything is drawn); a larger one is not outlined."""
 
 
 class CheckSetting(_Frozen):

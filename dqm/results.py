@@ -44,7 +44,7 @@ __all__ = [
 DIMENSIONS = ("syntactic", "semantic", "diversity", "validity")
 """The quality dimensions, in report order: each is a field of :class:`QualityResult`."""
 
-SCHEMA_VERSION = "1.6"
+SCHEMA_VERSION = "1.7"
 """``major.minor``: a minor bump adds optional fields (older files still load); a major bump
 breaks readers. 1.1 added ``checks``, ``thumbnails`` and ``verdict.pending``; 1.2 added
 ``diversity.gates`` (the figures its gate reads, like the other dimensions' ``gates``; an older
@@ -54,7 +54,8 @@ result gets them from ``diversity.passed`` when it loads), ``semantic.core``, ``
 ``lots`` (``dqm audit --lot-by``: each lot's figures, ISO 2859-1 plan, decision and gate); 1.5 added
 ``items[].slide.perceptual_hash`` (near duplicates, slides delivered again); 1.6 added
 ``items[].patient`` (the patient's number within the batch, for the minimum patients per class; never
-the identifier)."""
+the identifier); 1.7 added ``run_id``, ``verdict.not_evaluated``, ``verdict.crashed_stages`` and
+``syntactic.not_evaluated`` (a crashed check or stage is not evaluated, never failed)."""
 
 
 class BatchInfo(Frozen):
@@ -84,6 +85,10 @@ class Verdict(Frozen):
     summary: str = ""
     pending: list[str] = Field(default_factory=list)
     """Dimensions evaluated but not finished (e.g. an expert review still in progress)."""
+    not_evaluated: list[str] = Field(default_factory=list)
+    """Items dqm could not evaluate: a check crashed on them (``CHECK_CRASHED``)."""
+    crashed_stages: list[str] = Field(default_factory=list)
+    """Stages of the audit that crashed (``STAGE_CRASHED``): what they would have added is missing."""
 
 
 class CodeInfo(Frozen):
@@ -143,6 +148,9 @@ class QualityResult(Frozen):
     schema_version: str = SCHEMA_VERSION
     dqm_version: str
     created: str
+    run_id: str = ""
+    """The run that wrote this result (:func:`dqm.output.new_run_id`); every output of the run
+    carries the same id. Empty in results written before schema 1.3."""
     command: list[str] = Field(default_factory=list)
     batch: BatchInfo
     profile: ProfileInfo

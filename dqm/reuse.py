@@ -20,6 +20,7 @@ from typing import Any
 
 from dqm.batch import Discovery
 from dqm.cache import DB_NAME, RecordCache, context_key
+from dqm.identifiers import Masker
 from dqm.model import Item, ItemRecord
 from dqm.profile import Profile
 from dqm.results import QualityResult
@@ -100,18 +101,20 @@ def reused_run(
     progress: Progress | None = None,
     warn: Any = None,
     earlier: EarlierRelease | None = None,
+    mask: Masker | None = None,
 ) -> Reused:
     """The run of ``result`` (already accepted by :func:`refusal`) from the result cache in
     ``folder``: each item's record as the audit stored it, the batch checks run again over them
     (they read no annotation). Items without a record are checked again (with ``options``'
     executor) and named in the answer; their records join the cache. ``earlier``: the slides of a
-    previous release, for the batch checks (as :func:`~dqm.runner.run_batch`)."""
+    previous release, for the batch checks (as :func:`~dqm.runner.run_batch`). ``mask``: the
+    run's masker, which keys and masks the cache (:class:`~dqm.cache.RecordCache`)."""
     options = audit_item_options(result, options)
     if not (folder / DB_NAME).is_file():
         run = run_batch(root, profile, options, progress, earlier=earlier)
         why = f"the audit's result cache {folder} does not exist (the audit ran with --no-cache, or it moved)"
         return Reused(run, [o.summary.slide_id for o in run.outcomes], why)
-    kw = {} if warn is None else {"warn": warn}
+    kw: dict[str, Any] = {"mask": mask} if warn is None else {"warn": warn, "mask": mask}
     cache = _NotingCache(folder, root, context_key(profile.sha256, options), **kw)
     with cache:
         run = run_batch(root, profile, options, progress, cache if cache.usable else None, earlier)

@@ -134,7 +134,8 @@ def check_item(
         else:
             ann_hash = hashlib.sha256(data).hexdigest() if options.hash_files else None
             try:
-                annotation = annotation_for_item(parse_annotation(data, rel), item, image.path)
+                parsed = parse_annotation(data, rel, profile.limits)
+                annotation = annotation_for_item(parsed, item, image.path)
                 annotation = within_limits(annotation, profile.limits)
             except Exception as exc:  # a reader's bug must not stop the run or hide the file
                 annotation = Annotation(path=rel, format="unknown", readable=False, n_values=1)
@@ -171,7 +172,8 @@ def check_item(
         record_source=record_source,
         fingerprint=probe.fingerprint if probe and probe.fingerprint else None,
         annotation_sha256=ann_hash,
-        unreadable=annotation is not None and not annotation.readable,
+        # a reader that crashed did not find the file unreadable: it was not evaluated
+        unreadable=annotation is not None and not annotation.readable and read_crash is None,
         annotation=ParsedAnnotation.of(annotation) if annotation is not None else None,
         slide=probe.facts() if probe is not None else None,
     )

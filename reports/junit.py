@@ -24,8 +24,8 @@ import re
 import xml.etree.ElementTree as ET
 from collections import Counter, defaultdict
 
-from dqm.figures import Gate, dimension_gates, dimension_state, dimensions, title
-from dqm.findings import SYNTACTIC_ASPECTS, Aspect, Finding, Severity
+from dqm.figures import Gate, dimension_gates, dimension_state, dimensions, title, unfinished
+from dqm.findings import SYNTACTIC_ASPECTS, Finding, Severity, not_evaluated
 from dqm.i18n import N_, check_language, gettext, render
 from dqm.results import QualityResult
 
@@ -39,7 +39,8 @@ def _clean(text: str) -> str:
 
 
 def _counts_against(f: Finding) -> bool:
-    return f.severity == Severity.ERROR and (f.aspect in SYNTACTIC_ASPECTS or f.aspect == Aspect.INTERNAL)
+    """As syntactic accuracy counts it: a crashed check is not evaluated, never a failure."""
+    return f.severity == Severity.ERROR and f.aspect in SYNTACTIC_ASPECTS
 
 
 def _where(f: Finding, lang: str) -> str:
@@ -137,6 +138,7 @@ def junit_tree(result: QualityResult, lang: str = "en") -> ET.ElementTree:
         for name, value in (
             ("dqm.state", state),
             ("dqm.verdict", result.verdict.status),
+            ("dqm.run_id", result.run_id),
             ("dqm.fingerprint", result.batch.fingerprint),
             ("dqm.profile", f"{result.profile.name} {result.profile.version} sha256:{result.profile.sha256}"),
             ("dqm.version", result.dqm_version),
@@ -151,7 +153,11 @@ def junit_tree(result: QualityResult, lang: str = "en") -> ET.ElementTree:
                 if state == "pending"
                 else N_("{dimension} not evaluated in this run")
             )
-            ET.SubElement(case, "skipped", message=render(why, {"dimension": title(dim, lang)}, lang))
+            said = render(why, {"dimension": title(dim, lang)}, lang)
+            reason = unfinished(getattr(result, dim)) if state == "pending" else None
+            if reason and reason != "not finished":  # items a check crashed on
+                said = f"{said}: {reason}"
+            ET.SubElement(case, "skipped", message=_clean(said))
             provisional = [g.describe(lang) for g in dimension_gates(result, dim)]
             if provisional:
                 out = ET.SubElement(case, "system-out")
@@ -170,6 +176,7 @@ def junit_tree(result: QualityResult, lang: str = "en") -> ET.ElementTree:
                 said = render(N_("{dimension} reports that it failed"), {"dimension": title(dim, lang)}, lang)
                 ET.SubElement(case, "failure", type="dimension", message=said)
         _finish(suite)
+    _crashed_stages(root, result)
     tests = failures = skipped = 0
     for suite in root.findall("testsuite"):
         tests += int(suite.get("tests", "0"))
@@ -181,6 +188,20 @@ def junit_tree(result: QualityResult, lang: str = "en") -> ET.ElementTree:
     root.set("skipped", str(skipped))
     root.set("time", "0")
     return ET.ElementTree(root)
+
+
+def _crashed_stages(root: ET.Element, result: QualityResult) -> None:
+    """One skipped testcase per stage that crashed (not evaluated: exit 3, not a failure)."""
+    _, stages = not_evaluated(result.findings)
+    if not stages:
+        return
+    suite = ET.SubElement(root, "testsuite", name="dqm.stages", timestamp=result.created[:19])
+    for stage in stages:
+        case = ET.SubElement(suite, "testcase", classname="dqm.stages", name=_clean(stage), time="0")
+        ET.SubElement(
+            case, "skipped", message=_clean(f"the {stage} stage crashed: not evaluated (STAGE_CRASHED)")
+        )
+    _finish(suite)
 
 
 def _finish(suite: ET.Element) -> None:

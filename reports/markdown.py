@@ -67,6 +67,12 @@ def render_summary(result: QualityResult, lang: str = "en") -> str:
         why.append(_("pending: {dimensions}", dimensions=titles(v.pending)))
     if v.missing:
         why.append(_("not evaluated: {dimensions}", dimensions=titles(v.missing)))
+    if v.not_evaluated:
+        named = ", ".join(md_code(i) for i in v.not_evaluated[:TOP_CODES])
+        more = f" and {len(v.not_evaluated) - TOP_CODES} more" if len(v.not_evaluated) > TOP_CODES else ""
+        why.append(f"items not evaluated (a check crashed): {named}{more}")
+    if v.crashed_stages:
+        why.append("stages crashed (not evaluated): " + ", ".join(md_text(s) for s in v.crashed_stages))
     if why:
         lines += ["**" + verdict + "** — " + "; ".join(why) + ".", ""]
     b = result.batch
@@ -82,7 +88,8 @@ def render_summary(result: QualityResult, lang: str = "en") -> str:
             sha=md_code(result.profile.sha256[:12]),
             dqm=md_text(result.dqm_version),
             created=md_text(result.created),
-        ),
+        )
+        + (f" · run {md_code(result.run_id)}" if result.run_id else ""),
         "",
         "| "
         + " | ".join(

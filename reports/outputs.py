@@ -43,13 +43,15 @@ def render_outputs(
     names: Mapping[str, str] | None = None,
     mask: Mask | None = None,
     findings_cap: int | None = FINDINGS_CAP,
-) -> dict[str, str | bytes]:
-    """Every output of ``result``, by role (``layout``: the report's quality table; ``lang``: the
-    language of what a person reads; ``names``: the profile's names of classes and fields in it;
-    ``mask``: applied inside the report's compressed data too; over ``findings_cap`` findings, the
-    report aggregates them and the ``findings`` sidecar holds them all, uncompressed). A renderer that raises becomes a ``STAGE_CRASHED``
-    finding in ``results.json`` and in the outputs that do render; its own output is left out (the
-    report is replaced by a page that says it was not rendered)."""
+) -> tuple[QualityResult, dict[str, str | bytes]]:
+    """The result as written, and every output of it by role (``layout``: the report's quality
+    table; ``lang``: the language of what a person reads; ``names``: the profile's names of classes
+    and fields in it; ``mask``: applied inside the report's compressed data too; over
+    ``findings_cap`` findings, the report aggregates them and the ``findings`` sidecar holds them
+    all, uncompressed). A renderer that raises becomes a ``STAGE_CRASHED`` finding in
+    ``results.json`` and in the outputs that do render (the verdict is then INCOMPLETE, and the
+    result returned says so: the exit code follows what was written); its own output is left out
+    (the report is replaced by a page that says it was not rendered)."""
     from dqm.audit import stage_crashed, with_finding
 
     renderers: dict[str, Callable[[QualityResult], str | bytes]] = {
@@ -73,7 +75,7 @@ def render_outputs(
         rendered = {role: render(result) for role, render in renderers.items() if role not in failed}
         if "report" in failed:
             rendered["report"] = _failed_page(failed["report"])
-    return {"results": result.model_dump_json(indent=None), **rendered}
+    return result, {"results": result.model_dump_json(indent=None), **rendered}
 
 
 def write_outputs(
@@ -91,7 +93,12 @@ def write_outputs(
     ``ko``, for what a person reads). Over ``findings_cap`` findings, ``findings.csv.gz`` joins
     the set; otherwise an earlier run's is removed with it, so the folder never holds a sidecar its
     report does not describe."""
-    rendered = render_outputs(result, layout, lang, names, mask, findings_cap)
+    return write_rendered(render_outputs(result, layout, lang, names, mask, findings_cap)[1], out, mask)
+
+
+def write_rendered(rendered: dict[str, str | bytes], out: Path, mask: Mask | None = None) -> dict[str, Path]:
+    """The outputs :func:`render_outputs` rendered, moved into ``out`` together (one set): the
+    sidecars it rendered are written, an earlier run's that it did not are removed."""
     with OutputSet(out, mask) as outputs:
         paths = {
             role: outputs.write(OUTPUTS[role], data) for role, data in rendered.items() if role in OUTPUTS

@@ -275,6 +275,7 @@ def quality_xlsx(result: QualityResult, layout: QualityTableLayout) -> bytes:
 
     wb = Workbook()
     wb.remove(wb.active)
+    wb.properties.identifier = result.run_id or None  # the run whose result it lays out
     for lang in layout.languages:
         ws = wb.create_sheet(_sheet_title(layout.sheet_names.text(lang), lang, wb.sheetnames))
         for col, c in enumerate(layout.columns, start=1):

@@ -164,3 +164,44 @@ def test_a_database_that_is_not_one_leaves_the_run_uncached(batch, profile, tmp_
     with pytest.warns(CacheWarning, match="cannot be used"):
         run = audit(batch, profile, folder)
     assert len(run.outcomes) == 6 and len(checked) == 6
+
+
+def test_a_masked_cache_holds_no_identifier_and_gives_the_real_names_back(batch, profile, tmp_path, checked):
+    from dqm.identifiers import Masker
+
+    rrn = "900101-1234567"
+    manifest = batch / "manifest.csv"
+    manifest.write_text(manifest.read_text().replace("S00002", f"S{rrn}"))
+    (batch / "annotations" / "S00002.json").rename(batch / "annotations" / f"S{rrn}.json")
+    (batch / "slides" / "S00002.tiff").rename(batch / "slides" / f"S{rrn}.tiff")
+    mask = Masker(profile.deid, b"a test key of at least 16 characters")
+    options = RunOptions(workers=1, clinical=False)
+
+    def masked_audit():  # type: ignore[no-untyped-def]
+        with RecordCache(tmp_path / "cache", batch, context_key(profile.sha256, options), mask=mask) as cache:
+            return run_batch(batch, profile, options, cache=cache)
+
+    first = masked_audit()
+    checked.clear()
+    second = masked_audit()
+    assert checked == []  # every item reused
+    assert records(second) == records(first)  # with the real names, as this run discovered them
+    assert any(o.summary.slide_id == f"S{rrn}" for o in second.outcomes)
+    stored = b"".join(p.read_bytes() for p in (tmp_path / "cache").iterdir())
+    assert rrn.encode() not in stored and b"[KOREAN_RRN-" in stored
+
+
+def test_a_record_with_a_string_too_long_to_mask_is_not_cached(
+    batch, profile, tmp_path, checked, monkeypatch
+):
+    import dqm.cache
+    from dqm.identifiers import Masker
+
+    monkeypatch.setattr(dqm.cache, "MAX_MASKED_CHARS", 7)  # every record holds a longer path
+    options = RunOptions(workers=1, clinical=False)
+    mask = Masker(profile.deid, b"a test key of at least 16 characters")
+    for _ in range(2):
+        with RecordCache(tmp_path / "cache", batch, context_key(profile.sha256, options), mask=mask) as cache:
+            run_batch(batch, profile, options, cache=cache)
+            assert cache.stored == 0
+    assert len(checked) == 12  # each run checks all six items

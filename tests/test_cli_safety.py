@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -54,6 +55,8 @@ def test_an_internal_error_exits_4_with_a_log_and_no_traceback(
     assert len(err) == 1 and "internal error (RuntimeError)" in err[0] and "Traceback" not in err[0]
     log = Path(err[0].rsplit(" ", 1)[-1])
     assert "a bug in dqm" in log.read_text() and "Traceback" in log.read_text()
+    run_id = re.search(r"in run (\d{8}T\d{6}Z-[0-9a-f]{8});", err[0])  # the run the log belongs to
+    assert run_id is not None and f"run {run_id.group(1)}\n" in log.read_text()
     log.unlink()
 
 

@@ -38,7 +38,8 @@ def test_a_review_plan_csv_never_starts_a_cell_with_a_formula(tmp_path: Path) ->
         inclusion_probability=0.5,
         core=True,
     )
-    rows = list(csv.reader(io.StringIO(plan_csv(SimpleNamespace(sample=[drawn])))))  # type: ignore[arg-type]
+    plan = SimpleNamespace(sample=[drawn], run_id="20261204T000000Z-0badc0de")
+    rows = list(csv.reader(io.StringIO(plan_csv(plan))))  # type: ignore[arg-type]
     assert rows[1][0].startswith("'=") and rows[1][1] == "'@evil" and rows[1][2] == "2.0"
 
 

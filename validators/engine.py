@@ -14,12 +14,12 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel, ValidationError
 
-from dqm.findings import Aspect, Finding, Location, Severity
+from dqm.findings import CHECK_CRASHED, Aspect, Finding, Location, Severity
 from dqm.profile import Profile, ProfileError
 from validators.context import BatchView, ItemView
 from validators.registry import REGISTRY, CheckContext, CheckSpec, Scope, all_codes
 
-CRASH_CODE = "CHECK_CRASHED"
+CRASH_CODE = CHECK_CRASHED
 """Reserved for the runner: a check raised; the item could not be verified by it."""
 
 RUN_ORDER = (
@@ -140,7 +140,8 @@ def run_checks(scope: Scope, view: ItemView | BatchView, checks: Iterable[Config
 
 
 def crash_finding(check_id: str, item_id: str, exc: BaseException, file: str | None) -> Finding:
-    """The record of a check that raised: an error, so the item is not certified unverified."""
+    """The record of a check that raised: an error of aspect ``internal``, so the item is *not
+    evaluated* (never certified unverified, never counted as failed: :func:`dqm.findings.not_evaluated`)."""
     return Finding(
         item_id=item_id,
         check=check_id,

@@ -35,7 +35,7 @@ def annotation_readable(view: ItemView, params: NoParams, ctx: CheckContext) -> 
     codes={"LIMIT_EXCEEDED": "the annotation file exceeds a hard limit of the profile (limits:)"},
 )
 def limits(view: ItemView, params: NoParams, ctx: CheckContext) -> list[Finding]:
-    """The annotation file is within the profile's limits (bytes, lesions, vertices per lesion)."""
+    """The annotation file is within the profile's limits (bytes, lesions, vertices per lesion, decoded mask pixels)."""
     return read_issues(view, ctx)
 
 

@@ -24,7 +24,7 @@ from dqm.cli import files  # noqa: F401  # isort: skip
 from dqm.cli import audit  # noqa: F401  # isort: skip
 from dqm.cli import semantic  # noqa: F401  # isort: skip
 from dqm.cli import delivery  # noqa: F401  # isort: skip
-from dqm.cli.common import EXIT_INTERNAL, EXIT_INTERRUPTED, INTERRUPT_EXPLAINED, app, console
+from dqm.cli.common import EXIT_INTERNAL, EXIT_INTERRUPTED, INTERRUPT_EXPLAINED, RUN, app, console
 from dqm.cli.lots import lots_app
 
 app.add_typer(lots_app, name="lots")
@@ -56,11 +56,13 @@ def _terminated(signum: int, frame: FrameType | None) -> None:
 def _internal_error(exc: BaseException) -> int:
     """Keep the traceback in a log file (owner-only and masked: it may quote the batch) and say where, in one line."""
     fd, path = tempfile.mkstemp(prefix="dqm-error-", suffix=".log")
-    text = f"dqm {' '.join(sys.argv[1:])}\n\n" + "".join(traceback.format_exception(exc))
+    run = f"run {RUN.id}\n" if RUN.id else ""  # the run this log belongs to
+    text = f"dqm {' '.join(sys.argv[1:])}\n{run}\n" + "".join(traceback.format_exception(exc))
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         fh.write(console.mask(text) if console.mask is not None else text)  # the run's masker, if any
     print(
-        f"dqm: internal error ({type(exc).__name__}); no results were written. The traceback is in {path}",
+        f"dqm: internal error ({type(exc).__name__}){' in run ' + RUN.id if RUN.id else ''}; no results "
+        f"were written. The traceback is in {path}",
         file=sys.stderr,
     )
     return EXIT_INTERNAL

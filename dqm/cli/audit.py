@@ -40,6 +40,7 @@ from dqm.cli.common import (
     reused_run_or_exit,
     run_with_progress,
     start_masking,
+    start_run,
     usage_error,
     warning,
     write_identifier_map,
@@ -168,9 +169,10 @@ def audit(
     from dqm.runner import RunOptions
     from dqm.semantic.history import default_history_path
     from dqm.thumbnails import with_thumbnails
-    from reports import write_outputs
     from reports.findings_cap import FINDINGS_CAP
+    from reports.outputs import render_outputs, write_rendered
 
+    run_id = start_run()
     root = batch_folder(batch)
     prof = load_profile_or_exit(profile)
     masker = start_masking(prof.deid, mask_key)
@@ -230,11 +232,15 @@ def audit(
     )
     with locked(out_dir, "--out"):
         if results is not None:
-            run = reused_run_or_exit(results, root, prof, options, cache, _earlier_slides(base, earlier))
+            run = reused_run_or_exit(
+                results, root, prof, options, cache, _earlier_slides(base, earlier), mask=masker
+            )
         else:
             cache_dir = None if no_cache else (cache or out_dir / CACHE_FOLDER)
-            run = run_with_progress(root, prof, options, cache_dir, _earlier_slides(base, earlier))
-        result = build_result(run, ["dqm", *sys.argv[1:]])
+            run = run_with_progress(
+                root, prof, options, cache_dir, _earlier_slides(base, earlier), mask=masker
+            )
+        result = build_result(run, ["dqm", *sys.argv[1:]], run_id)
         if "diversity" in chosen:
             drift = (base.summaries, base.info) if base is not None else None
             result = _stage(result, "diversity", lambda r: _diversity(r, prof, drift, masker))
@@ -264,15 +270,11 @@ def audit(
                 lambda r: _with_lots(r, run, lot_field, (level, aql), history, masker, decisions),
             )
         cap = FINDINGS_CAP if report_findings_cap is None else report_findings_cap
-        paths = write_outputs(
-            result,
-            out_dir,
-            masker,
-            layout=prof.quality_table,
-            lang=lang,
-            names=prof.display_names(lang),
-            findings_cap=cap,
+        # a renderer's crash joins the verdict the audit exits with
+        result, rendered = render_outputs(
+            result, prof.quality_table, lang, prof.display_names(lang), masker, cap
         )
+        paths = write_rendered(rendered, out_dir, masker)
     write_identifier_map(identifier_map, _item_names(result), masker)
     outcome = gate(result, req, warn, lang=lang)
     s = result.syntactic
@@ -635,7 +637,7 @@ def validity(
         for p in previous:
             shutil.rmtree(p) if p.is_dir() else p.unlink()
     if results is not None:
-        run = reused_run_or_exit(results, root, prof, RunOptions(workers=workers), cache)
+        run = reused_run_or_exit(results, root, prof, RunOptions(workers=workers), cache, mask=masker)
     elif cache is not None:
         raise usage_error("--cache is the audit's result cache: it needs --results")
     else:

@@ -45,6 +45,23 @@ EXIT_USAGE = 2
 EXIT_INTERNAL = 4
 
 
+class _Run:
+    id: str | None = None
+
+
+RUN = _Run()
+"""The command's run: its id (:func:`start_run`) is carried by every file it writes."""
+
+
+def start_run() -> str:
+    """A new run id for this command (:func:`dqm.output.new_run_id`), kept in :data:`RUN` so that
+    every output of the run, and the log of an internal error, carries the same one."""
+    from dqm.output import new_run_id
+
+    RUN.id = new_run_id()
+    return RUN.id
+
+
 def usage_error(message: str) -> typer.Exit:
     console.print(f"[bold red]error:[/] {escape(message)}", markup=True)  # paths and file text escaped
     return typer.Exit(EXIT_USAGE)
@@ -190,16 +207,17 @@ def progress_bar(label: str) -> Any:
 
 
 def run_with_progress(
-    root: Path, profile: Any, options: Any, cache: Path | None = None, earlier: Any = None
+    root: Path, profile: Any, options: Any, cache: Path | None = None, earlier: Any = None, mask: Any = None
 ) -> Any:
     """Check the batch with a progress bar; with ``cache`` (a folder outside the batch), items
-    unchanged since a run that stored them are taken from there (``dqm.cache``); with ``earlier``
-    (an earlier release's slides) the batch checks look for slides delivered again. A Dask cluster
-    that cannot be used is a usage error."""
+    unchanged since a run that stored them are taken from there (``dqm.cache``), stored masked
+    with the run's ``mask`` as the outputs are; with ``earlier`` (an earlier release's slides) the
+    batch checks look for slides delivered again. A Dask cluster that cannot be used is a usage
+    error."""
     from dqm.executors import ExecutorError
     from dqm.runner import run_batch
 
-    with progress_bar("checking") as bar, _cache(cache, root, profile, options) as records:
+    with progress_bar("checking") as bar, _cache(cache, root, profile, options, mask) as records:
         task = bar.add_task("items", total=None)
 
         def tick(done: int, total: int) -> None:
@@ -236,12 +254,18 @@ def audited_or_exit(path: Path, root: Path, profile: Any, discovery: Any = None)
 
 
 def reused_run_or_exit(
-    results: Path, root: Path, profile: Any, options: Any, cache: Path | None = None, earlier: Any = None
+    results: Path,
+    root: Path,
+    profile: Any,
+    options: Any,
+    cache: Path | None = None,
+    earlier: Any = None,
+    mask: Any = None,
 ) -> Any:
     """The run of the audit in ``results`` rebuilt from its item records (the result cache
     ``cache``, default: the audit's ``.dqm-cache`` next to it), after :func:`audited_or_exit`. The
-    items the cache does not hold are checked again, and a warning names them. ``earlier``: as
-    :func:`run_with_progress`."""
+    items the cache does not hold are checked again, and a warning names them. ``earlier`` and
+    ``mask`` (the run's masker: the cache is keyed and masked with it): as :func:`run_with_progress`."""
     from dqm.executors import ExecutorError
     from dqm.reuse import reused_run
 
@@ -255,7 +279,7 @@ def reused_run_or_exit(
             bar.update(task, completed=done, total=total)
 
         try:
-            reused = reused_run(result, root, profile, folder, options, tick, warning, earlier)
+            reused = reused_run(result, root, profile, folder, options, tick, warning, earlier, mask)
         except ExecutorError as exc:
             raise usage_error(str(exc)) from None
     n, total = len(reused.rechecked), len(reused.run.outcomes)
@@ -270,14 +294,14 @@ def reused_run_or_exit(
 
 
 @contextmanager
-def _cache(folder: Path | None, root: Path, profile: Any, options: Any) -> Iterator[Any]:
+def _cache(folder: Path | None, root: Path, profile: Any, options: Any, mask: Any) -> Iterator[Any]:
     if folder is None:
         yield None
         return
     from dqm.cache import RecordCache, context_key
 
     outside_batch(folder, root, "--cache")
-    with RecordCache(folder, root, context_key(profile.sha256, options), warn=warning) as records:
+    with RecordCache(folder, root, context_key(profile.sha256, options), warn=warning, mask=mask) as records:
         yield records
 
 

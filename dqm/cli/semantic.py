@@ -33,6 +33,7 @@ from dqm.cli.common import (
     read_mask_key,
     run_with_progress,
     start_masking,
+    start_run,
     usage_error,
     warning,
     write_identifier_map,
@@ -166,6 +167,7 @@ def sample(
     from dqm.syntactic.accuracy import fingerprint
     from reports.review import render_review_html
 
+    run_id = start_run()
     root = batch_folder(batch)
     outside_batch(out_dir, root, "--out")
     if identifier_map is not None:
@@ -206,7 +208,7 @@ def sample(
         audited = audited_or_exit(results, root, prof, discovery)
         items, findings, batch_print = audited.items, audited.findings, audited.batch.fingerprint
     else:
-        run = run_with_progress(root, prof, RunOptions(workers=workers, **where), cache)
+        run = run_with_progress(root, prof, RunOptions(workers=workers, **where), cache, mask=masker)
         items, findings, batch_print = [o.summary for o in run.outcomes], run.findings, fingerprint(run)
     batch_info = PlanBatch(
         path=str(root),
@@ -234,7 +236,7 @@ def sample(
                 replace(options, severity=lot_info.severity if lot_info else "normal"),
                 findings_by_slide,
                 lot_info,
-            )
+            ).model_copy(update={"run_id": run_id})
         except PlanError as exc:
             raise usage_error(str(exc)) from None
         # The files name slides masked; the sheet reads the batch by the real names, and quotes the
@@ -370,7 +372,9 @@ def _records_of(
     records: dict[str, Any] = {}
     if folder.is_dir():
         outside_batch(folder, root, "--cache")
-        with RecordCache(folder, root, context_key(profile.sha256, options), warn=warning) as cache:
+        with RecordCache(
+            folder, root, context_key(profile.sha256, options), warn=warning, mask=mask
+        ) as cache:
             for slide_id, item in items.items():
                 record = cache.lookup(cache.key(item), item)
                 if record is not None:

@@ -41,8 +41,9 @@ from typing import Any, overload
 from dqm.model import Annotation, Lesion, ReadIssue
 from dqm.profile import Limits, Profile
 from dqm.readers import asap, coco, dsa, halo, imagescope, mask, native, qupath
+from dqm.readers.common import bigjson
 from dqm.readers.common.base import decode, failed, parse_json, wide_text
-from dqm.readers.common.reader import FormatReader
+from dqm.readers.common.reader import FormatReader, limits, reading_within
 from dqm.readers.common.xmltree import looks_like_xml, parse_xml
 from dqm.readers.items import annotation_for_item, merged  # noqa: F401  (public: the item's annotation)
 
@@ -76,7 +77,7 @@ _JSON_READERS = tuple(r for r in _ANNOTATION_READERS if r.SYNTAX == "json")
 _XML_READERS = tuple(r for r in _ANNOTATION_READERS if r.SYNTAX == "xml")
 _IMAGE_READERS = tuple(r for r in READERS if r.SYNTAX == "image")
 
-_CACHE: OrderedDict[tuple[str, int, str], list[Annotation]] = OrderedDict()
+_CACHE: OrderedDict[tuple[str, int, str, Limits], list[Annotation]] = OrderedDict()
 
 
 def _either(names: list[str]) -> str:
@@ -147,7 +148,12 @@ def _binary_kind(data: bytes) -> str | None:
 
 
 def _parse(data: bytes, rel: str) -> list[Annotation]:
-    annotations = _parse_any(data, rel)
+    most = limits().vertices_per_lesion
+    lifted = bigjson.lift(data, most)  # a big file's big outlines: into numpy, not Python lists
+    if lifted is None:
+        annotations = _parse_any(data, rel)
+    else:
+        annotations = bigjson.put_back(_parse_any(lifted[0], rel), lifted[1], most)
     for ann in annotations:
         _bound_slide_facts(ann)
     return annotations
@@ -208,16 +214,23 @@ def _parse_any(data: bytes, rel: str) -> list[Annotation]:
     return found if found is not None else native.read(doc, rel, issues)
 
 
-def parse_annotation(data: bytes, rel: str) -> list[Annotation]:
+def parse_annotation(data: bytes, rel: str, held_to: Limits | None = None) -> list[Annotation]:
     """Every annotation a file's bytes hold (one per slide; COCO files hold many), classes as
-    written (:func:`resolve_classes` resolves them).
+    written (:func:`resolve_classes` resolves them). ``held_to``: the profile's limits the mask
+    decoders keep to (a mask over them is ``LIMIT_EXCEEDED``, not decoded); default
+    :class:`~dqm.profile.Limits`.
 
     The returned annotations may be shared with later calls for the same big file (the cache);
     callers must not modify them -- :func:`resolve_classes` returns a resolved copy.
     """
+    with reading_within(held_to or Limits()):
+        return _parse_cached(data, rel, held_to or Limits())
+
+
+def _parse_cached(data: bytes, rel: str, held_to: Limits) -> list[Annotation]:
     if len(data) < CACHE_MIN_BYTES:
         return _parse(data, rel)
-    key = (rel, len(data), hashlib.blake2b(data, digest_size=16).hexdigest())
+    key = (rel, len(data), hashlib.blake2b(data, digest_size=16).hexdigest(), held_to)
     hit = _CACHE.get(key)
     if hit is not None:
         _CACHE.move_to_end(key)

@@ -28,7 +28,7 @@ import numpy as np
 from dqm.model import Annotation, ReadIssue
 from dqm.readers.common import rle
 from dqm.readers.common.base import lesion_as_read, pointer, to_float
-from dqm.readers.common.reader import Role, Syntax
+from dqm.readers.common.reader import Role, Syntax, limits
 
 NAME = "coco"
 TITLE = "COCO"
@@ -100,7 +100,13 @@ def _segmentation(seg: Any, where: list[Any], index: int, issues: list[ReadIssue
     ptr = pointer(*where)
     if isinstance(seg, dict):
         try:
-            return rle.rle_polygons(seg), True
+            return rle.rle_polygons(seg, limits().rle_pixels), True
+        except rle.RLEOverLimit as exc:
+            why = (
+                f"the RLE decodes to {exc.foreground} foreground pixels, over limits.rle_pixels = {exc.limit}"
+            )
+            issues.append(ReadIssue("LIMIT_EXCEEDED", f"{why} (not outlined)", ptr, index))
+            return [], False
         except rle.RLEError as exc:
             issues.append(ReadIssue("COCO_BAD_RLE", f"RLE segmentation cannot be decoded: {exc}", ptr, index))
             return [], False

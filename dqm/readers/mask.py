@@ -9,9 +9,10 @@ repeated on consecutive rows merged into one rectangle), so its area is its pixe
 regions touching only at a pixel corner are two lesions. Coordinates are level-0 pixels of the mask; a region mask whose name carries its offset
 (BCSS / DSA: ``…_left-59206_top-33505_…``) is moved there.
 
-Bounded: the image's size is read from its header and a mask over :data:`MAX_PIXELS` pixels is
-not decoded whole. A tiled TIFF (a pyramidal mask as large as its slide) is read tile by tile
-instead, level 0, up to :data:`MAX_TILED_PIXELS`: only one decoded tile and the rectangles of the
+Bounded: the image's size is read from its header and a mask of more pixels than the profile's
+``limits.mask_pixels`` is not decoded at all (``LIMIT_EXCEEDED``). Within it, a mask over
+:data:`MAX_PIXELS` pixels is not decoded whole: a tiled TIFF (a pyramidal mask as large as its
+slide) is read tile by tile instead, level 0: only one decoded tile and the rectangles of the
 runs found so far are held, and each value's rectangles are joined across tiles at the end. At
 most :data:`MAX_LESIONS` regions are outlined. Read issues:
 
@@ -35,7 +36,7 @@ from PIL import Image, UnidentifiedImageError
 
 from dqm.model import Annotation, ReadIssue
 from dqm.readers.common.base import lesion_as_read
-from dqm.readers.common.reader import Role, Syntax
+from dqm.readers.common.reader import Role, Syntax, limits
 from dqm.readers.common.rle import box_polygons
 
 NAME = "mask"
@@ -46,8 +47,6 @@ ROOT = None
 
 MAX_PIXELS = 64_000_000
 """Masks with more pixels are not decoded whole (a region of 8,000 x 8,000 pixels is within)."""
-MAX_TILED_PIXELS = 4_000_000_000
-"""A tiled TIFF mask is read tile by tile up to this many pixels (a 60,000 x 60,000 slide is within)."""
 MAX_LESIONS = 50_000
 """At most this many regions are outlined; a mask with more is reported and cut there."""
 PIXELS = "value_pixels"
@@ -94,6 +93,16 @@ def _unreadable(rel: str, why: str, code: str = "ANNOTATION_UNREADABLE") -> Anno
     return Annotation(path=rel, format=NAME, readable=False, n_values=1, issues=[ReadIssue(code, why)])
 
 
+def _over_limit(w: int, h: int, rel: str) -> Annotation | None:
+    """The unreadable annotation of a mask over the profile's ``limits.mask_pixels``, else None."""
+    most = limits().mask_pixels
+    if w * h <= most:
+        return None
+    return _unreadable(
+        rel, f"a {w}x{h} mask is over limits.mask_pixels = {most} (not decoded)", "LIMIT_EXCEEDED"
+    )
+
+
 def _decode(content: bytes, rel: str) -> tuple[np.ndarray | None, Annotation | None]:
     """The mask's 2-D label array, or the unreadable annotation saying why."""
     try:
@@ -101,8 +110,14 @@ def _decode(content: bytes, rel: str) -> tuple[np.ndarray | None, Annotation | N
             warnings.simplefilter("ignore")  # Pillow's own decompression-bomb warning: bounded below
             image = Image.open(io.BytesIO(content))
             w, h = image.size
+            over = _over_limit(w, h, rel)
+            if over is not None:
+                return None, over
             if w * h > MAX_PIXELS:
-                return None, _unreadable(rel, f"a {w}x{h} mask is over the {MAX_PIXELS} pixel limit")
+                return None, _unreadable(
+                    rel,
+                    f"a {w}x{h} mask is over the {MAX_PIXELS} pixel limit (only a tiled TIFF is read tile by tile)",
+                )
             if image.mode in ("RGB", "RGBA"):
                 rgb = np.asarray(image.convert("RGB"))
                 if not (
@@ -210,8 +225,9 @@ def _tally(tile: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def _tiled_boxes(page: Any, rel: str) -> tuple[np.ndarray, np.ndarray, dict[int, np.ndarray]] | Annotation:
     """As :func:`_whole_boxes`, decoding one tile at a time; or the unreadable annotation."""
     h, w = page.shape[:2]
-    if h * w > MAX_TILED_PIXELS:
-        return _unreadable(rel, f"a {w}x{h} tiled mask is over the {MAX_TILED_PIXELS} pixel limit")
+    over = _over_limit(w, h, rel)
+    if over is not None:
+        return over
     if page.samplesperpixel not in (1, 3, 4) or page.dtype.kind not in "uib":
         return _unreadable(
             rel, f"a tiled TIFF of {page.samplesperpixel} samples of {page.dtype}: not a label mask"

@@ -115,6 +115,9 @@ class ReviewPlan(_Frozen):
     plan_id: str
     """SHA-256 of the plan's content (all fields but this one): verdict files quote it."""
     dqm_version: str
+    run_id: str = ""
+    """The ``dqm sample`` run that drew the plan (its CSV and review sheet carry it too); not part
+    of ``plan_id``: the same batch and seed draw the same plan in any run."""
     batch: PlanBatch
     lot_size: int
     plan: Literal["iso2859", "precision"]

@@ -240,7 +240,7 @@ def plan_id(plan: ReviewPlan) -> str:
     A plan written before slides were marked core or supplementary hashes without that field,
     as it did when it was written, so it still reads; so does a plan without a ``lot``.
     """
-    exclude: dict[str, object] = {"plan_id": True}
+    exclude: dict[str, object] = {"plan_id": True, "run_id": True}
     if not plan.has_core:
         exclude["sample"] = {"__all__": {"core"}}
     if plan.lot is None:
@@ -250,10 +250,11 @@ def plan_id(plan: ReviewPlan) -> str:
 
 
 def plan_csv(plan: ReviewPlan) -> str:
-    """``review_plan.csv``: one row per drawn slide; ``sample`` says core or supplementary."""
+    """``review_plan.csv``: one row per drawn slide; ``sample`` says core or supplementary, ``run_id``
+    the run that drew it (as in ``review_plan.json``)."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(["slide_id", "stratum", "weight", "flagged", "inclusion_probability", "sample"])
+    writer.writerow(["slide_id", "stratum", "weight", "flagged", "inclusion_probability", "sample", "run_id"])
     for s in plan.sample:
         writer.writerow(
             [
@@ -263,6 +264,7 @@ def plan_csv(plan: ReviewPlan) -> str:
                 "yes" if s.flagged else "no",
                 repr(s.inclusion_probability),
                 SAMPLE_PARTS[s.core],
+                spreadsheet_safe(plan.run_id),
             ]
         )
     return buf.getvalue()

@@ -196,6 +196,7 @@ def sheet_data(
     return {
         "format": "dqm.review_sheet/1",
         "plan_id": plan.plan_id,
+        "run_id": plan.run_id,
         "verdicts_format": "dqm.verdicts/1",
         "plan": plan.plan,
         "lot_size": plan.lot_size,

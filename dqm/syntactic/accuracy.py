@@ -5,8 +5,7 @@ Definitions, stated once:
 files
     Every file the batch delivers or its manifest names: annotation files, slide files (when
     slides are checked), the manifest, orphans, and files named but missing. A file is accurate
-    iff no *error* finding of a syntactic aspect (structure, format, file) or a crashed check
-    points at it. An error with no file (an item that names no slide at all) counts as one
+    iff no *error* finding of a syntactic aspect (structure, format, file) points at it. An error with no file (an item that names no slide at all) counts as one
     missing file of that item.
 values
     The value slots of every annotation file (each key the format expects, present or missing,
@@ -18,6 +17,11 @@ structure / format
     Structure ratios count structure errors over all files / values. Format ratios count format
     errors over the files / values that are structurally accurate: a value that is not even of
     the right type has no format to check.
+not evaluated
+    A crashed check (``CHECK_CRASHED``) counts against nothing: its item is *not evaluated*,
+    listed in ``not_evaluated``, and its files keep the decision of the checks that did run. The
+    ratios are then upper bounds: a target they miss is missed (failed), one they meet is not
+    decided until the items are evaluated (the dimension is unfinished, the verdict INCOMPLETE).
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ from pathlib import Path
 
 from dqm.batch import Discovery, discover, jailed, normalise
 from dqm.facts import Ratio
-from dqm.findings import SYNTACTIC_ASPECTS, Aspect, Finding, Severity
+from dqm.findings import CHECK_CRASHED, SYNTACTIC_ASPECTS, Aspect, Finding, Severity, not_evaluated
 from dqm.profile import Profile
 from dqm.readers import read_bytes
 from dqm.runner import Run
@@ -41,12 +45,13 @@ METHOD = (
     "Syntactic accuracy is a census: every file and value of the batch is checked, so the "
     "ratios carry no sampling interval. A file is accurate when no error finding points at it; "
     "a value slot when no structure or format error names it. Format ratios are taken over the "
-    "files and values that are structurally accurate."
+    "files and values that are structurally accurate. An item a check crashed on is not evaluated: "
+    "the crash counts against nothing, and the dimension is not finished while it passes without it."
 )
 
 
 def _counts_against(f: Finding) -> bool:
-    return f.severity == Severity.ERROR and (f.aspect in SYNTACTIC_ASPECTS or f.aspect == Aspect.INTERNAL)
+    return f.severity == Severity.ERROR and f.aspect in SYNTACTIC_ASPECTS
 
 
 def _file_key(f: Finding) -> str:
@@ -206,7 +211,8 @@ def syntactic_result(run: Run) -> SyntacticResult:
     t = run.profile.thresholds
     file_ratio = Ratio.of("file_accuracy", "files", files_valid, len(files), t.file_accuracy)
     gates = [file_ratio, structure.values, fmt.values]
-    crashed = sum(f.aspect == Aspect.INTERNAL for f in findings)
+    crashed = sum(f.code == CHECK_CRASHED for f in findings)
+    items, _ = not_evaluated(findings)
     return SyntacticResult(
         file_accuracy=file_ratio.value,
         files_total=len(files),
@@ -223,7 +229,8 @@ def syntactic_result(run: Run) -> SyntacticResult:
         errors=sum(f.severity == Severity.ERROR for f in findings),
         warnings=sum(f.severity == Severity.WARNING for f in findings),
         crashed=crashed,
-        passed=all(g.passed is not False for g in gates) and crashed == 0,
+        not_evaluated=items,
+        passed=all(g.passed is not False for g in gates),
         method=METHOD,
     )
 

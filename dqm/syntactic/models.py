@@ -45,5 +45,9 @@ class SyntacticResult(Frozen):
     warnings: int = 0
     crashed: int = 0
     """Checks that raised; each is an error finding with code CHECK_CRASHED."""
+    not_evaluated: list[str] = Field(default_factory=list)
+    """Items a check crashed on: not evaluated, never counted as failed. While the dimension
+    passes without them it is unfinished (``dqm.figures.unfinished``) and the verdict INCOMPLETE."""
     passed: bool
+    """Every gate met (on the items that were evaluated)."""
     method: str = ""

@@ -1,5 +1,6 @@
-"""Identifiers planted in every field of a batch reach no output file and no printed line of any
-command; the masked names still match across dqm's own round trips (baseline, diff, sample → ingest)."""
+"""Identifiers planted in every field of a batch reach no output file, no file of the result cache
+and no printed line of any command; the masked names still match across dqm's own round trips
+(baseline, diff, sample → ingest, an audit reusing the cache)."""
 
 from __future__ import annotations
 
@@ -94,7 +95,8 @@ def test_no_identifier_reaches_any_output(
     _invoke(["fixlist", str(out / "a2" / "results.json"), "--out", str(out / "fix"), "--lot", f"Seoul-A {EMAIL}"],
             printed, (0,))  # fmt: skip
     _invoke(["report", str(out / "a1" / "results.json"), "-o", str(out / "r" / "report.html"),
-             "--junit", str(out / "r" / "junit.xml"), "--summary", str(out / "r" / "summary.md")], printed)  # fmt: skip
+             "--junit", str(out / "r" / "junit.xml"), "--summary", str(out / "r" / "summary.md"),
+             "--quality-table", str(out / "r" / "quality.csv")], printed)  # fmt: skip
     _invoke(["gate", str(out / "a1" / "results.json")], printed, (0, 1, 3))
     _invoke(["diff", str(out / "a1" / "results.json"), str(out / "a2" / "results.json")], printed)
     _invoke(["diff", str(out / "a1" / "results.json"), str(out / "a2" / "results.json"), "-f", "markdown",
@@ -122,13 +124,23 @@ def test_no_identifier_reaches_any_output(
     sem = json.loads((out / "sem" / "semantic.json").read_text())
     assert sem["n_reviewed"] == sem["sample_size"] == len(plan)
 
-    # The per-item record cache (OUT/.dqm-cache) is dqm's own store of the batch as read, not an
-    # output: it holds the real names so that a later run can reuse it,
-    files = [p for p in out.rglob("*") if p.is_file() and ".dqm-cache" not in p.parts]
-    assert (
-        stat.S_IMODE((out / "a1" / ".dqm-cache").stat().st_mode) == 0o700
-    )  # so it is readable by its owner alone
-    assert len(files) >= 15
+    # The per-item record cache (OUT/.dqm-cache) holds what the outputs hold, masked, and is still
+    # reused: an audit from a1's cache finds every item there and writes the same findings,
+    # thumbnails drawn from the slides included (the records get the real paths back).
+    said = _invoke(["audit", str(planted), "--out", str(out / "a3"), "--cache", str(out / "a1" / ".dqm-cache"), *j1],
+                   printed)  # fmt: skip
+    assert "4 of 4 items unchanged since an earlier run" in said
+    first = json.loads((out / "a1" / "results.json").read_text())
+    third = json.loads((out / "a3" / "results.json").read_text())
+    for part in ("items", "findings", "syntactic", "thumbnails"):
+        assert third[part] == first[part], part
+    assert {t["source"] for t in third["thumbnails"]} == {"slide"}
+
+    files = [p for p in out.rglob("*") if p.is_file()]
+    cache = [p for p in files if ".dqm-cache" in p.parts]
+    assert {p.name for p in cache} >= {"records.sqlite"}
+    assert stat.S_IMODE((out / "a1" / ".dqm-cache").stat().st_mode) == 0o700  # owner-only all the same
+    assert len(files) >= 20
     leaks = [
         f"{s!r} in {where}"
         for where, text in [
@@ -149,7 +161,6 @@ def test_no_identifier_reaches_any_output(
         assert "[KOREAN_RRN-" in (out / name).read_text(), name
     assert "[EMAIL-" in (out / "a1" / "results.json").read_text()
     # The same identifier has the same token in every output of every run (baseline and diff match).
-    first = json.loads((out / "a1" / "results.json").read_text())
     second = json.loads((out / "a2" / "results.json").read_text())
     assert sorted(i["slide_id"] for i in first["items"]) == sorted(i["slide_id"] for i in second["items"])
     drift = second["diversity"]["drift"]

@@ -194,7 +194,8 @@ def test_an_rle_bomb_in_a_coco_file_is_a_finding_at_its_pointer():
         ],
     }
     (ann,) = parse_annotation(json.dumps(doc).encode(), "annotations/S1.json")
-    assert [(i.code, i.pointer) for i in ann.issues] == [("COCO_BAD_RLE", "/annotations/0/segmentation")]
+    assert [(i.code, i.pointer) for i in ann.issues] == [("LIMIT_EXCEEDED", "/annotations/0/segmentation")]
+    assert "over limits.rle_pixels" in ann.issues[0].message
 
 
 @pytest.mark.parametrize("seed", range(20))

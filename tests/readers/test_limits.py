@@ -85,3 +85,45 @@ def test_a_run_reports_each_exceeded_limit_of_the_profile(tmp_path, profile):
         ("B.json", "limits.vertices_per_lesion"),
         ("C.json", "limits.annotation_bytes"),
     }
+
+
+def test_an_rle_over_the_decoded_area_limit_is_named_and_not_outlined():
+    from dqm.readers.common.rle import encode_counts
+
+    doc = {
+        "images": [{"id": 1, "file_name": "S1.tiff", "width": 100, "height": 100}],
+        "categories": [{"id": 1, "name": "BCC"}],
+        "annotations": [
+            {"id": k, "image_id": 1, "category_id": 1, "iscrowd": 1, "bbox": [0, 0, 10, 10],
+             "segmentation": {"size": [100, 100], "counts": encode_counts([0, n, 10_000 - n])}}
+            for k, n in ((1, 50), (2, 5_000))
+        ],
+    }  # fmt: skip
+    data = json.dumps(doc).encode()
+    (ann,) = parse_annotation(data, "annotations/coco.json", Limits(rle_pixels=1_000))
+    small, big = ann.lesions
+    assert small.polygons and not big.polygons
+    ((pointer, message),) = [(i.pointer, i.message) for i in ann.issues if i.code == "LIMIT_EXCEEDED"]
+    assert pointer == "/annotations/1/segmentation"
+    assert (
+        message == "the RLE decodes to 5000 foreground pixels, over limits.rle_pixels = 1000 (not outlined)"
+    )
+    (within,) = parse_annotation(data, "annotations/coco.json")  # the default limit: both outlined
+    assert all(les.polygons for les in within.lesions)
+    assert not [i for i in within.issues if i.code == "LIMIT_EXCEEDED"]
+
+
+def test_a_label_mask_over_the_pixel_limit_is_a_finding_of_the_run(tmp_path, profile):
+    import io
+
+    from PIL import Image
+
+    batch = tmp_path / "b"
+    (batch / "masks").mkdir(parents=True)
+    buf = io.BytesIO()
+    Image.new("L", (40, 30), 0).save(buf, format="PNG")
+    (batch / "masks" / "S1.png").write_bytes(buf.getvalue())
+    held = profile.model_copy(update={"limits": Limits(mask_pixels=1_000)})
+    run = run_batch(batch, held, RunOptions(workers=1, slides=False, clinical=False))
+    (finding,) = [f for f in run.findings if f.code == "LIMIT_EXCEEDED"]
+    assert "a 40x30 mask is over limits.mask_pixels = 1000" in finding.message

@@ -13,7 +13,7 @@ from PIL import Image
 
 from dqm.batch import discover, is_mask, pair_key
 from dqm.model import Annotation
-from dqm.profile import Profile
+from dqm.profile import Limits, Profile
 from dqm.readers import mask, parse_annotation, read_annotation, resolve_classes
 from dqm.runner import RunOptions, run_batch
 
@@ -105,15 +105,15 @@ def test_grey_levels_lossy_empty_and_colour_masks() -> None:
     assert same.readable and [les.raw_class for les in same.lesions] == ["1", "2"]
 
 
-def test_broken_and_oversized_masks_are_issues_not_crashes(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_broken_and_oversized_masks_are_issues_not_crashes() -> None:
     data = _png(_labels())
     (cut,) = parse_annotation(data[: len(data) // 2], "cut.png")
     assert not cut.readable and cut.issues[0].code == "ANNOTATION_UNREADABLE"
     (garbage,) = parse_annotation(b"\x89PNG\r\n\x1a\n" + b"\x00" * 40, "g.png")
     assert garbage.issues[0].message == "the image cannot be decoded: Pillow does not recognise its content"
-    monkeypatch.setattr(mask, "MAX_PIXELS", 1000)
-    (big,) = parse_annotation(data, "big.png")
-    assert not big.readable and "over the 1000 pixel limit" in big.issues[0].message
+    (big,) = parse_annotation(data, "big.png", Limits(mask_pixels=1000))
+    assert not big.readable and big.issues[0].code == "LIMIT_EXCEEDED"
+    assert "over limits.mask_pixels = 1000 (not decoded)" in big.issues[0].message
 
 
 def test_regions_touching_at_a_corner_are_two_lesions() -> None:
@@ -356,9 +356,9 @@ def test_a_tiled_mask_too_large_to_decode_whole_is_read_tile_by_tile(monkeypatch
     assert by_value(tiled) == by_value(whole)
     ring = max(tiled.lesions, key=lambda les: les.area)
     assert ring.area == 100 * 115 - 20 * 30 and len(ring.polygons[0]) == 2  # joined, hole kept
-    monkeypatch.setattr(mask, "MAX_TILED_PIXELS", 10_000)
-    (refused,) = parse_annotation(_tiff(labels), "masks/S.tif")
-    assert not refused.readable and "over the 10000 pixel limit" in refused.issues[0].message
+    (refused,) = parse_annotation(_tiff(labels), "masks/S.tif", Limits(mask_pixels=10_000))
+    assert not refused.readable and refused.issues[0].code == "LIMIT_EXCEEDED"
+    assert "over limits.mask_pixels = 10000 (not decoded)" in refused.issues[0].message
 
 
 def test_a_tiled_colour_mask_is_refused_tile_by_tile(monkeypatch: pytest.MonkeyPatch) -> None:

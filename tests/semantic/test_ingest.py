@@ -92,7 +92,15 @@ def test_plan_files_round_trip_and_refuse_edits(tmp_path: Path) -> None:
     assert read_plan(tmp_path) == plan
     assert paths["csv"].read_text(encoding="utf-8") == plan_csv(plan)
     rows = list(csv.DictReader(io.StringIO(plan_csv(plan))))
-    assert list(rows[0]) == ["slide_id", "stratum", "weight", "flagged", "inclusion_probability", "sample"]
+    assert list(rows[0]) == [
+        "slide_id",
+        "stratum",
+        "weight",
+        "flagged",
+        "inclusion_probability",
+        "sample",
+        "run_id",
+    ]
     assert len(rows) == plan.sample_size
     assert [r["sample"] for r in rows] == ["core" if s.core else "supplementary" for s in plan.sample]
     assert sum(r["sample"] == "core" for r in rows) == plan.plan_sample_size

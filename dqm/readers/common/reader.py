@@ -8,9 +8,13 @@ of the de-identification checks are all derived from it.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, Literal, Protocol
 
 from dqm.model import Annotation, ReadIssue
+from dqm.profile import Limits
 
 Role = Literal["annotation", "slide", "mask"]
 """What a format's files are to an item: its lesion outlines, its slide, its raster mask."""
@@ -47,3 +51,25 @@ class FormatReader(Protocol):
     def read(self, content: Any, rel: str, issues: list[ReadIssue]) -> list[Annotation]:
         """The annotations of the content (one per slide it describes), classes as written;
         ``issues`` are those the file-level read already met. Never raises for bad content."""
+
+
+_DEFAULT = Limits()
+_LIMITS: ContextVar[Limits | None] = ContextVar("dqm_reader_limits", default=None)
+
+
+def limits() -> Limits:
+    """The profile's ``limits`` the file being read is held to (the defaults outside
+    :func:`reading_within`): the mask decoders read ``mask_pixels`` and ``rle_pixels`` here, before
+    they decode anything. A context variable, because the format protocol's ``read`` is the same
+    for every format and only the decoders need it."""
+    return _LIMITS.get() or _DEFAULT
+
+
+@contextmanager
+def reading_within(profile_limits: Limits) -> Iterator[None]:
+    """Read files held to ``profile_limits`` inside the block (:func:`limits`)."""
+    token = _LIMITS.set(profile_limits)
+    try:
+        yield
+    finally:
+        _LIMITS.reset(token)

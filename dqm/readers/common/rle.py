@@ -25,14 +25,24 @@ large): every run of 1s is cut at the column ends it crosses, and each piece is 
 MAX_SIDE = 2**31 - 1
 """The largest mask height or width (TIFF's 32-bit sides)."""
 MAX_MASK_PIXELS = 2**32
-"""Decoded foreground pixels above which a mask is refused: the decoded area is capped, so a
-few bytes of counts cannot stand for gigapixels of outline work."""
+"""Decoded foreground pixels above which a mask is refused by default (the profile's
+``limits.rle_pixels``): the decoded area is capped, so a few bytes of counts cannot stand for
+gigapixels of outline work."""
 _MAX_GROUPS = 12
 """5-bit groups of one compressed count: 60 bits, far beyond any mask, and safe in int64."""
 
 
 class RLEError(ValueError):
     """The RLE is not decodable; the message says why."""
+
+
+class RLEOverLimit(RLEError):
+    """The RLE decodes to more foreground than the decoded-area limit allows."""
+
+    def __init__(self, foreground: int, limit: int) -> None:
+        super().__init__(f"{foreground} foreground pixels: over the decoded-area limit of {limit}")
+        self.foreground = foreground
+        self.limit = limit
 
 
 def decode_counts(counts: str) -> list[int]:
@@ -113,7 +123,7 @@ def runs(rle: Any, max_pixels: int = MAX_MASK_PIXELS) -> tuple[int, int, np.ndar
         raise RLEError(f"the runs cover {total} pixels, the {h}x{w} mask has {h * w}")
     foreground = int(values[1::2].sum(dtype=object)) if values.size else 0
     if foreground > max_pixels:
-        raise RLEError(f"{foreground} foreground pixels: over the decoded-area limit of {max_pixels}")
+        raise RLEOverLimit(foreground, max_pixels)
     return h, w, values
 
 
