@@ -10,6 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from dqm.cli import app
+from dqm.identifiers import Masker, load_mask_key
 from dqm.profile import Profile, load_profile
 from dqm.results import QualityResult, load_result
 from dqm.reuse import audit_item_options, refusal, reused_run
@@ -27,6 +28,11 @@ def fresh(audited: tuple[Path, Path]) -> Run:
     return run_batch(audited[0], load_profile(None), RunOptions(workers=1))
 
 
+def _masker(profile: Profile) -> Masker:
+    """The masker the audit ran with (the key of this machine): it keys and masks the record cache."""
+    return Masker(profile.deid, load_mask_key())
+
+
 def _same_run(a: Run, b: Run) -> None:
     assert [o.to_dict() for o in a.outcomes] == [o.to_dict() for o in b.outcomes]
     assert a.findings == b.findings
@@ -37,7 +43,9 @@ def test_the_run_is_rebuilt_from_the_records_without_checking_again(audited, fre
     result = load_result(out / "results.json")
     profile = load_profile(None)
     assert refusal(result, out / "results.json", batch, profile) is None
-    reused = reused_run(result, batch, profile, out / ".dqm-cache", RunOptions(workers=1))
+    reused = reused_run(
+        result, batch, profile, out / ".dqm-cache", RunOptions(workers=1), mask=_masker(profile)
+    )
     assert reused.rechecked == [] and reused.why == ""
     _same_run(reused.run, fresh)
     assert [o.annotation is not None for o in reused.run.outcomes] == [
@@ -53,12 +61,16 @@ def test_items_the_cache_lacks_are_checked_again_and_named(audited, fresh, tmp_p
         (n,) = db.execute("SELECT count(*) FROM records").fetchone()
         db.execute("DELETE FROM records WHERE rowid IN (SELECT rowid FROM records LIMIT 2)")
     result = load_result(out / "results.json")
-    reused = reused_run(result, batch, load_profile(None), cache, RunOptions(workers=1))
+    reused = reused_run(
+        result, batch, load_profile(None), cache, RunOptions(workers=1), mask=_masker(load_profile(None))
+    )
     assert len(reused.rechecked) == 2 and n == len(fresh.outcomes)
     assert "holds no record of them" in reused.why
     _same_run(reused.run, fresh)
     # the records checked again joined the cache: the next reuse checks nothing
-    again = reused_run(result, batch, load_profile(None), cache, RunOptions(workers=1))
+    again = reused_run(
+        result, batch, load_profile(None), cache, RunOptions(workers=1), mask=_masker(load_profile(None))
+    )
     assert again.rechecked == []
 
 
