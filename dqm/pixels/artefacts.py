@@ -184,7 +184,9 @@ def flag_map(facts: ArtefactFacts) -> np.ndarray:
     return np.frombuffer(raw, dtype=np.uint8).reshape(facts.map_shape)
 
 
-def _shrink(rgb: np.ndarray, mask: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, ...]:
+def _shrink(
+    rgb: np.ndarray, mask: np.ndarray, valid: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
     """Block means down to at most :data:`WORK_SIDE` a side; ``f`` the integer factor."""
     h, w = mask.shape
     f = max(1, int(np.ceil(max(h, w) / WORK_SIDE)))
@@ -287,7 +289,7 @@ def measure(
     start = time.monotonic()
     valid = rgba[..., 3] > 0 if rgba.shape[-1] == 4 else np.ones(tissue.shape, bool)
     rgb, tmask, valid, f = _shrink(rgba[..., :3], tissue, valid)
-    ds = (downsample[0] * f, downsample[1] * f)
+    ds = (float(downsample[0]) * f, float(downsample[1]) * f)
     if rgb.size == 0:
         return Artefacts(np.zeros(tmask.shape, np.uint8), ds, 0, dict.fromkeys(KINDS, 0.0), {}, None, 0.0)
     rgb = ndimage.gaussian_filter(rgb, sigma=(SMOOTH, SMOOTH, 0))
