@@ -5,7 +5,8 @@ that schema version (1.0: syntactic only; 1.1: syntactic, semantic, diversity an
 tiny model; 1.2: syntactic and diversity, with its stored ``gates``; 1.3: syntactic and diversity of a redelivery, with
 its ``waivers`` (active, unused and expired) and ``redelivery`` against the earlier delivery; 1.4: syntactic
 and diversity, split into lots by institution; 1.5: syntactic and diversity, each slide with its
-``perceptual_hash``). A release that bumps the schema adds its own file here; none is ever regenerated.
+``perceptual_hash``; 1.7: syntactic and diversity, a slide with a pen mark shaded on its thumbnail). A
+release that bumps the schema adds its own file here; none is ever regenerated.
 """
 
 from __future__ import annotations
