@@ -230,6 +230,15 @@ def _pens(
     }
 
 
+def _touching(mask: np.ndarray, seed: np.ndarray) -> np.ndarray:
+    """The connected regions of ``mask`` that touch ``seed``."""
+    from scipy import ndimage
+
+    labels, _ = ndimage.label(mask)
+    hit = np.unique(labels[seed & mask])
+    return np.isin(labels, hit[hit > 0])
+
+
 def _brown(r: np.ndarray, g: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Red well over green, blue not over green: pigment (melanin, haemosiderin) and blood, never a
     pen mark nor a fold (H&E and its folds are pink to purple: blue well over green)."""
@@ -307,7 +316,11 @@ def measure(
     stained = tmask & ~pen & (sat >= STAINED_MIN_SATURATION)
     dense = ndimage.gaussian_filter(od_mean, FOLD_SMOOTH)
     ref = float(np.median(od_mean[stained])) if stained.any() else 0.0
-    fold = _drop_small(stained & ~brown & (dense > max(FOLD_MIN_OD, FOLD_RATIO * ref)), min_px)
+    dark = stained & ~brown & (dense > max(FOLD_MIN_OD, FOLD_RATIO * ref))
+    inked = _touching(dark, ndimage.binary_dilation(pen, iterations=2))  # ink over tissue, not a fold
+    pen |= inked
+    stained &= ~inked
+    fold = _drop_small(dark & ~inked, min_px)
     tissue_sat = float(np.median(sat[stained])) if stained.any() else 0.0
     tissue_grey = float(np.median(grey[stained])) if stained.any() else 1.0
     bubble = _edges(grey, sat, tissue_sat, tissue_grey, min_px) & valid & ~pen

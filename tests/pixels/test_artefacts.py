@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFilter
+from scipy import ndimage
 
 from dqm.model import ArtefactFacts, SlideFacts
 from dqm.pixels.artefacts import KINDS, TileSource, flag_map, measure, sharpness
@@ -70,7 +71,8 @@ def test_pen_marks_of_each_colour(ink: str, colour: tuple[int, int, int]) -> Non
     img[mark] *= 0.1 + 0.9 * np.array(colour, np.float32) / 255
     got = found(img.astype(np.uint8))
     assert got.shares["pen"] > DEFAULTS.pen and max(got.pens, key=got.pens.__getitem__) == ink
-    assert got.mask("pen")[mark].mean() > 0.3 and not got.mask("pen")[~mark].any()
+    near = ndimage.binary_dilation(mark, iterations=4)  # the stroke's smoothed rim
+    assert got.mask("pen")[mark].mean() > 0.3 and not got.mask("pen")[~near].any()
 
 
 def test_fold_darker_band_of_tissue() -> None:
