@@ -14,6 +14,9 @@ artefact finding is a false positive. Mask recall: the share of the injected mas
 pixels the detector marked with the kind (pen, fold, bubble, debris; the others are global).
 Then the cost: ``probe_slide`` on the real slides with and without the artefact measure.
 
+The thresholds were calibrated on the first 30 to 40 of these same clean slides and their
+injections (there is no held-out set): the figures are optimistic for another collection.
+
 How injected artefacts differ from real ones: pens are one stroke of a translucent ink colour
 multiplied into the image (real ink pools, fades and changes hue over tissue); folds are a band
 whose optical density is doubled (real folds also crease and blur); bubbles are a grey rim with a
