@@ -278,9 +278,9 @@ class Item:
 # Built once per item in the worker that read its files; thumbnails, the review sheet and (later)
 # the cache and the executors read it instead of reading or parsing any file again.
 
-RECORD_VERSION = 2
+RECORD_VERSION = 3
 """Bumped whenever :class:`ItemRecord`'s plain-data form changes; older forms are refused (2: the
-slide summary carries its perceptual hash)."""
+slide summary carries its perceptual hash; 3: the slide facts carry the artefacts' shares and map)."""
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -428,6 +428,38 @@ def _float_from_json(value: float | str | None) -> float | None:
 
 
 @dataclass(frozen=True, slots=True)
+class ArtefactFacts:
+    """What an item record keeps of a slide's artefacts (:mod:`dqm.pixels.artefacts`): each kind's
+    share of the tissue and a small flag map for the report's thumbnails (bit ``k`` of a pixel set:
+    ``kinds[k]`` there), zlib-compressed and base64-encoded, a few kB at most."""
+
+    shares: dict[str, float]
+    pens: dict[str, float]
+    """Share of the tissue per pen colour (blue, green, red, black)."""
+    kinds: tuple[str, ...]
+    map_shape: tuple[int, int]
+    map_downsample: tuple[float, float]
+    """Level-0 pixels per flag-map pixel (x, y)."""
+    map_data: str
+    blur_tiles: int = 0
+    """Tiles sampled for blur (0: not measured)."""
+    blur_note: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        out |= {"kinds": list(self.kinds), "map_shape": list(self.map_shape)}
+        return out | {"map_downsample": list(self.map_downsample)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ArtefactFacts:
+        fields = {f.name: data[f.name] for f in dataclasses.fields(cls)}
+        fields["kinds"] = tuple(str(k) for k in data["kinds"])
+        fields["map_shape"] = (int(data["map_shape"][0]), int(data["map_shape"][1]))
+        fields["map_downsample"] = (float(data["map_downsample"][0]), float(data["map_downsample"][1]))
+        return cls(**fields)
+
+
+@dataclass(frozen=True, slots=True)
 class SlideFacts:
     """What the slide probe learned about the item's slide, without its pixels or properties."""
 
@@ -453,6 +485,8 @@ class SlideFacts:
     """The first region that failed to read, in words."""
     tissue_fraction: float | None = None
     """The share of the slide the tissue mask covers (None: no mask)."""
+    artefacts: ArtefactFacts | None = None
+    """Artefact shares and their small map (None: not measured)."""
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {f: getattr(self, f) for f in _SLIDE_FIELDS}
@@ -461,6 +495,7 @@ class SlideFacts:
         out["associated_images"] = list(self.associated_images)
         for key in ("mpp_x", "mpp_y", "objective_power", "tissue_fraction"):
             out[key] = _json_float(out[key])
+        out["artefacts"] = self.artefacts.to_dict() if self.artefacts is not None else None
         return out
 
     @classmethod
@@ -471,6 +506,8 @@ class SlideFacts:
         fields["associated_images"] = tuple(data["associated_images"])
         for key in ("mpp_x", "mpp_y", "objective_power", "tissue_fraction"):
             fields[key] = _float_from_json(fields[key])
+        if fields["artefacts"] is not None:
+            fields["artefacts"] = ArtefactFacts.from_dict(fields["artefacts"])
         return cls(**fields)
 
 

@@ -120,7 +120,9 @@ def check_item(
     probe: SlideProbe | None = None
     if options.slides and image.exists and image_path is not None:
         probe_options = ProbeOptions(
-            budget_s=options.slide_budget_s, label_thumbnail=options.label_thumbnails
+            budget_s=options.slide_budget_s,
+            label_thumbnail=options.label_thumbnails,
+            mpp=item.stated_mpp or profile.image_mpp,
         )
         probe = probe_slide_cached(image_path, image.path or "", probe_options)
     annotation, ann_hash = None, None

@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from dqm.model import SlideFacts
+from dqm.pixels.artefacts import Artefacts, TileSource, measure
 
 HASH_CHUNK = 1 << 20
 TILE = 256
@@ -121,6 +122,14 @@ class ProbeOptions:
     label_thumbnail: bool = False
     """Keep a small PNG of the label image (it may show identifiers: only on request)."""
     thumbnail_px: int = 256
+    artefacts: bool = True
+    """Measure artefacts on the tissue mask's image, and blur on a few tissue tiles
+    (:mod:`dqm.pixels.artefacts`)."""
+    artefacts_budget_s: float = 1.0
+    mpp: float | None = None
+    """Level-0 µm per pixel to assume when the slide states none (the item's stated mpp or the
+    profile's ``image_mpp``): blur is measured only where the tiles are known to be at 10x or more."""
+    """Seconds the artefact measure may spend at most (blur tiles stop when it is spent)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,6 +208,8 @@ class SlideProbe:
     """Why the label thumbnail asked for is missing."""
     decoder_warnings: tuple[str, ...] = ()
     """Warnings the image decoder raised (corrupt metadata), reported by ``slide.format``."""
+    artefacts: Artefacts | None = None
+    """Pen marks, folds, bubbles, staining, debris and blur over the tissue mask (None: not measured)."""
 
     def facts(self) -> SlideFacts:
         """What an item record keeps of this probe (no mask, pixels or properties)."""
@@ -213,10 +224,11 @@ class SlideProbe:
                 f"level {failure.level} at {failure.xy}: {failure.message}" if failure is not None else None
             ),
             tissue_fraction=self.tissue.tissue_fraction if self.tissue is not None else None,
+            artefacts=self.artefacts.facts() if self.artefacts is not None else None,
         )
 
 
-_DERIVED = ("read_failure", "tissue_fraction")
+_DERIVED = ("read_failure", "tissue_fraction", "artefacts")
 """Facts a record holds in another form than the probe's."""
 
 
@@ -343,8 +355,11 @@ def tissue_from_rgba(rgba: np.ndarray) -> tuple[np.ndarray, float]:
     return mask, threshold
 
 
-def _mask_from_image(img: Any, level0: tuple[int, int], source: str) -> TissueMask:
-    """A :class:`TissueMask` from a PIL image covering the whole slide."""
+def _mask_from_image(
+    img: Any, level0: tuple[int, int], source: str, probe: SlideProbe, pixels: _Pixels | None
+) -> None:
+    """The probe's :class:`TissueMask` from a PIL image covering the whole slide, and what
+    :mod:`dqm.pixels` measures on the same image (``pixels`` None: nothing)."""
     from PIL import Image
 
     img = img.convert("RGBA")
@@ -355,7 +370,54 @@ def _mask_from_image(img: Any, level0: tuple[int, int], source: str) -> TissueMa
     rgba = np.asarray(img)
     mask, threshold = tissue_from_rgba(rgba)
     w, h = img.size
-    return TissueMask(mask, (level0[0] / w, level0[1] / h), source, threshold, slide_hash(rgba, mask))
+    probe.tissue = TissueMask(mask, (level0[0] / w, level0[1] / h), source, threshold, slide_hash(rgba, mask))
+    if pixels is not None:
+        probe.artefacts = measure(rgba, mask, probe.tissue.downsample, pixels.tiles, pixels.budget_s)
+
+
+@dataclass(frozen=True, slots=True)
+class _Pixels:
+    """What the pixel measures may use: tiles at 10x or more, and seconds."""
+
+    tiles: TileSource | None
+    budget_s: float
+
+
+def _pixel_options(options: ProbeOptions, clock: _Clock, tiles: TileSource | None) -> _Pixels | None:
+    if not options.artefacts:
+        return None
+    return _Pixels(tiles, max(0.0, min(options.artefacts_budget_s, options.budget_s - clock.elapsed)))
+
+
+BLUR_MPP = 1.0
+"""Blur tiles are read at this many µm per pixel or finer (10x or more)."""
+
+
+def _openslide_tiles(slide: Any, probe: SlideProbe, error: type[Exception], mpp: float | None) -> TileSource:
+    """Tiles from the coarsest level at 10x or finer (level 0 when the resolution is unknown)."""
+    mpp0 = probe.mpp_x or mpp or (10.0 / probe.objective_power if probe.objective_power else None)
+    level = 0
+    if mpp0:
+        fine = [k for k, d in enumerate(probe.level_downsamples) if mpp0 * d <= BLUR_MPP * 1.01]
+        level = fine[-1] if fine else 0
+    ds = probe.level_downsamples[level] if probe.level_downsamples else 1.0
+
+    def read(x: int, y: int, side: int) -> np.ndarray | None:
+        try:
+            return np.asarray(slide.read_region((x, y), level, (side, side)).convert("RGB"))
+        except (error, OSError, ValueError, MemoryError):
+            return None
+
+    return TileSource(read, ds, mpp0 * ds if mpp0 else None)
+
+
+def _pillow_tiles(img: Any, mpp: float | None) -> TileSource:
+    """Tiles cropped from a decoded plain image (``mpp``: its resolution, when known)."""
+
+    def read(x: int, y: int, side: int) -> np.ndarray | None:
+        return np.asarray(img.crop((x, y, x + side, y + side)).convert("RGB"))
+
+    return TileSource(read, 1.0, mpp)
 
 
 def _label_thumbnail(img: Any, px: int) -> str:
@@ -459,7 +521,7 @@ def _probe_openslide(path: Path, probe: SlideProbe, options: ProbeOptions, clock
             if clock.spent():
                 probe.skipped += ("tissue mask",)
             else:
-                _tissue_openslide(slide, probe, openslide.OpenSlideError)
+                _tissue_openslide(slide, probe, openslide.OpenSlideError, options, clock)
         if options.label_thumbnail and "label" in probe.associated_images:
             if clock.spent():
                 probe.skipped += ("label thumbnail",)
@@ -491,7 +553,9 @@ def _properties(slide: Any) -> dict[str, str]:
     return out
 
 
-def _tissue_openslide(slide: Any, probe: SlideProbe, error: type[Exception]) -> None:
+def _tissue_openslide(
+    slide: Any, probe: SlideProbe, error: type[Exception], options: ProbeOptions, clock: _Clock
+) -> None:
     """Tissue mask from the slide's thumbnail image when it shows the whole level 0 (same aspect
     ratio, at least :data:`MIN_THUMBNAIL_SIDE` on its long side: decoding it is much cheaper than
     a level), else from the smallest level of at most :data:`MAX_MASK_PIXELS` pixels."""
@@ -500,11 +564,12 @@ def _tissue_openslide(slide: Any, probe: SlideProbe, error: type[Exception]) -> 
     level0 = (probe.width or w, probe.height or h)
     try:
         thumb = _whole_slide_thumbnail(slide, probe, level0)
+        pixels = _pixel_options(options, clock, _openslide_tiles(slide, probe, error, options.mpp))
         if thumb is not None:
-            probe.tissue = _mask_from_image(thumb, level0, "thumbnail image")
+            _mask_from_image(thumb, level0, "thumbnail image", probe, pixels)
         elif w * h <= MAX_MASK_PIXELS:
             img = slide.read_region((0, 0), level, (w, h))
-            probe.tissue = _mask_from_image(img, level0, f"level {level}")
+            _mask_from_image(img, level0, f"level {level}", probe, pixels)
         else:
             probe.tissue_note = (
                 f"smallest level is {w}x{h} pixels (over {MAX_MASK_PIXELS} px) and no thumbnail image "
@@ -606,7 +671,13 @@ def _pillow(path: Path, probe: SlideProbe, options: ProbeOptions, clock: _Clock)
                 if clock.spent():
                     probe.skipped += ("tissue mask",)
                 elif img.mode in ("RGB", "RGBA", "P", "CMYK", "YCbCr"):
-                    probe.tissue = _mask_from_image(img, (w, h), "plain image")
+                    _mask_from_image(
+                        img,
+                        (w, h),
+                        "plain image",
+                        probe,
+                        _pixel_options(options, clock, _pillow_tiles(img, options.mpp)),
+                    )
                 else:
                     probe.tissue_note = f"{img.mode} image: no colour to separate tissue from glass"
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:

@@ -10,7 +10,9 @@ draft mode); a slide with no level small enough to decode (under :data:`MAX_DECO
 that cannot be read is drawn as its outlines on a blank canvas, and the note says why.
 
 Outlines are drawn in the profile's class colours; finding locations (``xy``) are ringed in
-:data:`MARKER_COLOUR`.
+:data:`MARKER_COLOUR`. The artefacts reported on a slide (pen marks, folds... and, under a
+``LESION_ON_ARTEFACT``, what the lesion lies on) are shaded in :data:`ARTEFACT_COLOURS` from the
+small flag map the item record keeps (:class:`dqm.model.ArtefactFacts`).
 """
 
 from __future__ import annotations
@@ -27,7 +29,8 @@ import numpy as np
 from dqm.batch import normalise
 from dqm.coords import Frame
 from dqm.findings import Finding, Severity
-from dqm.model import ItemRecord, ParsedAnnotation
+from dqm.model import ArtefactFacts, ItemRecord, ParsedAnnotation
+from dqm.pixels.artefacts import LESION_KINDS, flag_map
 from dqm.profile import Profile
 from dqm.results import (
     MAX_THUMBNAIL_CHARS,
@@ -38,6 +41,7 @@ from dqm.results import (
     Thumbnail,
 )
 from dqm.slide_io import MAX_THUMBNAIL_DECODE_PIXELS, slide_thumbnail
+from validators.artefacts import CODES
 
 DEFAULT_COUNT = 12
 DEFAULT_SIDE = 256
@@ -47,6 +51,18 @@ MARKER_COLOUR = "#ff00ff"
 UNKNOWN_COLOUR = "#888888"
 MAX_MARKERS = 50
 CANVAS = (238, 238, 238)
+ARTEFACT_COLOURS = {
+    "pen": "#00a0ff",
+    "fold": "#ff3000",
+    "bubble": "#00e0c0",
+    "overstain": "#7000a0",
+    "understain": "#ffd000",
+    "debris": "#40ff00",
+    "blur": "#a0a0a0",
+}
+ARTEFACT_ALPHA = 0.45
+ARTEFACT_CODES = {code: kind for kind, code in CODES.items()}
+"""The ``artefacts.slide`` codes and the kind each shades."""
 
 
 def worst_items(result: QualityResult, count: int) -> list[ItemSummary]:
@@ -145,6 +161,35 @@ def _draw(
     return legend, markers
 
 
+def reported_artefacts(findings: Iterable[Finding]) -> list[str]:
+    """The artefact kinds to shade: those reported on the slide, and the kinds a lesion lies on."""
+    codes = {f.code for f in findings}
+    kinds = {ARTEFACT_CODES[c] for c in codes & ARTEFACT_CODES.keys()}
+    if "LESION_ON_ARTEFACT" in codes:
+        kinds |= set(LESION_KINDS)
+    return [k for k in ARTEFACT_COLOURS if k in kinds]
+
+
+def _shade(img: Any, facts: ArtefactFacts, kinds: list[str]) -> dict[str, str]:
+    """Shade ``kinds`` of the record's flag map over ``img`` (same field of view); the legend."""
+    from PIL import Image
+
+    flags = flag_map(facts)
+    scaled = np.asarray(Image.fromarray(flags).resize(img.size, Image.Resampling.NEAREST))
+    pixels = np.asarray(img, dtype=np.float32).copy()
+    legend = {}
+    for kind in kinds:
+        if kind not in facts.kinds:
+            continue
+        where = (scaled & (1 << facts.kinds.index(kind))) != 0
+        if where.any():
+            colour = np.array(_rgb(ARTEFACT_COLOURS[kind]), np.float32)
+            pixels[where] = (1 - ARTEFACT_ALPHA) * pixels[where] + ARTEFACT_ALPHA * colour
+            legend[kind] = ARTEFACT_COLOURS[kind]
+    img.paste(Image.fromarray(pixels.astype(np.uint8)))
+    return legend
+
+
 def _jpeg(img: Any) -> str:
     """Base64 JPEG under the size bound: lower the quality, then the size, until it fits."""
     for quality in (75, 60, 45, 30):
@@ -187,6 +232,8 @@ def thumbnail(
         scale = max_side / max(w0, h0)
         img = Image.new("RGB", (max(1, round(w0 * scale)), max(1, round(h0 * scale))), CANVAS)
     downsample = w0 / img.size[0]
+    facts = record.slide.artefacts if record.slide is not None and not note else None
+    shaded = _shade(img, facts, reported_artefacts(findings)) if facts is not None else {}
     legend, markers = _draw(img, Frame(downsample=downsample), ann, findings, profile)
     codes = [c for c, _ in Counter(f.code for f in findings).most_common()]
     return Thumbnail(
@@ -198,6 +245,7 @@ def thumbnail(
         source="outline" if note else "slide",
         note=note,
         legend=legend,
+        artefacts=shaded,
         markers=markers,
         errors=sum(f.severity == Severity.ERROR for f in findings),
         warnings=sum(f.severity == Severity.WARNING for f in findings),

@@ -6,7 +6,7 @@ Declaring a check (:mod:`validators.registry`), configuring it from the profile 
 :data:`REGISTRY`.
 """
 
-from validators import clinical, deid, duplicates, file, format, geometry, schema, slide  # noqa: F401
+from validators import artefacts, clinical, deid, duplicates, file, format, geometry, schema, slide  # noqa: F401
 from validators.registry import REGISTRY, CheckSpec, check
 
 __all__ = ["REGISTRY", "CheckSpec", "check"]

@@ -412,8 +412,17 @@ def tissue_fraction(mask: TissueMask, geometry: BaseGeometry, max_samples: int) 
     A lesion smaller than one mask pixel is judged by the pixel under its representative point.
     None when the geometry is empty or lies entirely off the mask.
     """
-    h, w = mask.mask.shape
-    dsx, dsy = mask.downsample
+    return mask_fraction(mask.mask, mask.downsample, geometry, max_samples)
+
+
+def mask_fraction(
+    mask: np.ndarray, downsample: tuple[float, float], geometry: BaseGeometry, max_samples: int
+) -> float | None:
+    """Share of the pixels of a low-resolution boolean ``mask`` (``downsample`` level-0 pixels per
+    mask pixel, x then y) whose centre lies inside ``geometry`` that are set, from at most about
+    ``max_samples`` pixels; as :func:`tissue_fraction` for a lesion under one pixel or off the mask."""
+    h, w = mask.shape
+    dsx, dsy = downsample
     minx, miny, maxx, maxy = geometry.bounds
     c0, c1 = max(int(np.floor(minx / dsx)), 0), min(int(np.ceil(maxx / dsx)), w)
     r0, r1 = max(int(np.floor(miny / dsy)), 0), min(int(np.ceil(maxy / dsy)), h)
@@ -429,8 +438,8 @@ def tissue_fraction(mask: TissueMask, geometry: BaseGeometry, max_samples: int) 
         c, r = int(pt.x / dsx), int(pt.y / dsy)
         if not (0 <= c < w and 0 <= r < h):
             return None
-        return float(mask.mask[r, c])
-    return float(mask.mask[rr[inside], cc[inside]].mean())
+        return float(mask[r, c])
+    return float(mask[rr[inside], cc[inside]].mean())
 
 
 @check(

@@ -247,3 +247,26 @@ def test_korean_pdf_embeds_a_cjk_font(tmp_path):
     # named in its descriptor); without one, Hangul would be drawn as the fallback font's boxes
     fonts = {m.decode() for m in re.findall(rb"/FontName\s*/([A-Za-z0-9+_-]+)", data)}
     assert any("CJK" in f for f in fonts), f"no CJK font in the PDF ({sorted(fonts)}): make browser"
+
+
+def test_worst_slide_shows_its_artefact_mask(browser, tmp_path):
+    from dqm.results import QualityResult
+
+    fixture = Path(__file__).parents[1] / "fixtures" / "results" / "results-1.7.json"
+    report = tmp_path / "report.html"
+    report.write_text(render_html(QualityResult.load(fixture)), encoding="utf-8")
+    pg = browser.new_page(viewport={"width": 1280, "height": 900})
+    pg.goto(report.as_uri())
+    pg.wait_for_selector("html[data-ready='1']", state="attached", timeout=30_000)
+    figure = pg.locator("figure.thumb", has_text="PEN_MARKS")
+    assert "pen" in [t.strip() for t in figure.locator(".legend-item").all_inner_texts()]
+    shot = tmp_path / "thumb.png"
+    figure.locator("img").screenshot(path=str(shot))
+    keep = os.environ.get("DQM_SCREENSHOTS")
+    if keep:
+        Path(keep).mkdir(parents=True, exist_ok=True)
+        figure.screenshot(path=str(Path(keep) / "report-artefact-thumbnail.png"))
+    pg.close()
+    colours = Image.open(shot).convert("RGB").getcolors(1 << 20) or []
+    shaded = sum(n for n, (r, g, b) in colours if b > r + 60 and b > g + 20)  # the pen mark under its shade
+    assert shaded > 50

@@ -1,0 +1,428 @@
+"""Artefacts on a slide: pen marks, folds and dark tissue, air bubbles and coverslip edges, over-
+and under-stained tissue, background debris (from the low-resolution image the probe already holds)
+and blur (from a bounded sample of tissue tiles read at 10x or more).
+
+:func:`measure` takes the probe's low-resolution RGB(A) image and its tissue mask, shrinks them to
+a working image of at most :data:`WORK_SIDE` pixels a side, and gives an :class:`Artefacts`: one
+bit per kind and working pixel (:data:`KINDS`), each kind's share of the tissue, and the blur
+sample. Nothing here opens a file: tiles for the blur measure come through a :class:`TileSource`
+the slide I/O hands in. Every threshold is a module constant, documented where it is defined and
+calibrated on the clean GlaS images (``benchmarks/bench_artefacts.py``); the checks compare the
+shares with the profile's thresholds (``validators/artefacts.py``).
+
+Shares are of the *tissue*: the probe's tissue mask together with the artefact pixels it missed
+(a black pen mark is not saturated, so the tissue mask leaves it out). Debris lies off the tissue
+by definition; its share is its area over the tissue's area, too.
+"""
+
+from __future__ import annotations
+
+import base64
+import time
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from dqm.model import ArtefactFacts
+
+KINDS = ("pen", "fold", "bubble", "overstain", "understain", "debris", "blur")
+"""Artefact kinds, in the order of their bits in :attr:`Artefacts.flags`."""
+LESION_KINDS = ("pen", "fold", "bubble", "debris")
+"""Kinds a lesion should not be drawn over: a lesion on one is a labelling problem."""
+PEN_COLOURS = ("blue", "green", "red", "black")
+WORK_SIDE = 512
+"""The working image's longest side (block means of the probe's image)."""
+FACTS_SIDE = 128
+"""The longest side of the flag map an item record keeps (for thumbnails)."""
+SMOOTH = 1.0
+"""Gaussian sigma (working pixels) before the colour rules: nuclei are not pen marks."""
+MIN_REGION = 0.0005
+"""Connected regions under this share of the working image are dropped (noise, single nuclei)."""
+
+# Ruifrok & Johnston (Anal Quant Cytol Histol 2001), rows: haematoxylin, eosin, and their cross
+# product as the third (residual) stain; the rows are normalised to unit length.
+_HE = np.array([[0.650, 0.704, 0.286], [0.072, 0.990, 0.105]])
+_HE = _HE / np.linalg.norm(_HE, axis=1, keepdims=True)
+STAIN_MATRIX = np.vstack([_HE, np.cross(_HE[0], _HE[1]) / np.linalg.norm(np.cross(_HE[0], _HE[1]))])
+UNMIX = np.linalg.inv(STAIN_MATRIX)
+"""Optical density ``-log10((I + 1) / 256)`` per channel (1x3) @ UNMIX = concentrations of
+haematoxylin, eosin, residual."""
+
+PEN_MIN_DOMINANCE = {"blue": 45.0, "green": 15.0, "red": 90.0}
+"""How far (0-255) the pen's channel must exceed the other two; H&E never has green on top, its
+blue is purple (red over green), its red is pink (blue over green)."""
+BLACK_MAX_VALUE = 75.0
+"""Black ink: brightest channel at most this (0-255) with saturation at most BLACK_MAX_SATURATION."""
+BLACK_MAX_SATURATION = 0.45
+BROWN_MIN_RED_OVER_GREEN = 10.0
+BROWN_MAX_BLUE_OVER_GREEN = 8.0
+"""Pigment and blood are brown to red: red over green by at least the first (0-255), blue over
+green by less than the second."""
+FOLD_RATIO = 2.6
+"""Folded (doubled or tripled) and dark tissue: mean optical density of the three channels,
+smoothed over FOLD_SMOOTH working pixels, at least this many times the slide's median over
+stained tissue and at least FOLD_MIN_OD (a fold multiplies the density of what it folds)."""
+FOLD_MIN_OD = 0.5
+FOLD_SMOOTH = 2.0
+OVERSTAIN_MIN_OD = 0.45
+"""Over-stained: the stronger of haematoxylin and eosin (unmixed optical density) over this; a
+slide is over-stained when most of its stained tissue is (clean GlaS: medians 0.10 to 0.46)."""
+UNDERSTAIN_MAX_OD = 0.09
+"""Under-stained: stained tissue (saturation at least STAINED_MIN_SATURATION) whose stronger stain
+is under this: pale tissue, not a lumen (white) nor glass."""
+STAINED_MIN_SATURATION = 0.06
+EDGE_MIN_CONTRAST = 0.12
+"""Bubble rims and coverslip edges: thin lines at least this much darker (0-1) than around them
+(a black top-hat of EDGE_HAT working pixels), grey (each line's mean saturation under
+EDGE_MAX_SATURATION, no pixel over twice that)."""
+EDGE_MAX_SATURATION = 0.18
+EDGE_TISSUE_SATURATION = 0.7
+"""... or under this share of the tissue's median saturation (a rim over tissue keeps some colour)."""
+EDGE_INSIDE_SATURATION = 0.3
+"""The inside of a closed rim is a bubble over tissue when its mean saturation is at least this
+share of the tissue's median (a rim around glass is a gap in the tissue)."""
+EDGE_MIN_DARKER = 0.15
+"""... and at least this much darker (0-1) than the tissue's median grey level."""
+EDGE_HAT = 9
+"""Lines up to about half this many working pixels wide are taken as rims."""
+EDGE_MIN_LENGTH = 0.04
+"""A rim or edge line spans at least this share of the working image's longest side."""
+DEBRIS_MIN_CONTRAST = 0.2
+DEBRIS_MIN_SATURATION = 0.25
+"""Debris: off the (dilated) tissue, at least DEBRIS_MIN_CONTRAST darker (0-1) than the glass's
+median, or more saturated than DEBRIS_MIN_SATURATION (a coloured speck)."""
+
+BLUR_TILE = 256
+BLUR_TILES = 8
+"""Tiles sampled on tissue for the blur measure, at most."""
+BLUR_MIN_MAGNIFICATION_MPP = 1.0
+"""Blur is measured at this many µm per pixel or finer (10x or more)."""
+BLUR_MAX_SHARPNESS = 0.03
+"""A tile is blurred when the variance of its Laplacian over the variance of its grey levels is
+under this (a contrast-free sharpness: pale and dark tiles compare). GlaS tiles of 256 px at 20x:
+sharp 0.035 to 0.99 (5th percentile 0.14), blurred by a Gaussian of 1.5 px 0.002 to 0.05 (median
+0.019), of 3 px under 0.009."""
+BLUR_MIN_TISSUE = 0.5
+"""A sampled tile lies at least this much over tissue."""
+
+
+@dataclass(frozen=True, slots=True)
+class TileSource:
+    """Where the blur measure reads tiles: ``read(x, y, side)`` gives an RGB array of ``side``
+    pixels a side whose top-left corner is level-0 ``(x, y)``, at ``downsample`` level-0 pixels per
+    tile pixel (or None when the read fails)."""
+
+    read: Callable[[int, int, int], np.ndarray | None]
+    downsample: float
+    mpp: float | None
+    """µm per tile pixel (None: unknown, and blur is not measured: 10x cannot be told)."""
+
+
+@dataclass(frozen=True, slots=True)
+class BlurSample:
+    tiles: int
+    blurred: int
+    sharpness: tuple[float, ...]
+    mpp: float | None
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Artefacts:
+    """What :func:`measure` found on one slide.
+
+    ``flags[r, c]`` has bit ``k`` set when working pixel ``(r, c)`` shows ``KINDS[k]``; it covers
+    level-0 ``x in [c * downsample[0], (c + 1) * downsample[0])`` (and ``y`` likewise).
+    """
+
+    flags: np.ndarray
+    downsample: tuple[float, float]
+    tissue_px: int
+    shares: dict[str, float]
+    pens: dict[str, float]
+    """Share of the tissue per pen colour."""
+    blur: BlurSample | None
+    elapsed_s: float
+
+    def mask(self, *kinds: str) -> np.ndarray:
+        """The pixels that show any of ``kinds``."""
+        bits = sum(1 << KINDS.index(k) for k in kinds)
+        return (self.flags & bits) != 0
+
+    def facts(self) -> ArtefactFacts:
+        """What an item record keeps: the shares and a flag map of at most :data:`FACTS_SIDE` a side."""
+        h, w = self.flags.shape
+        step = max(1, int(np.ceil(max(h, w) / FACTS_SIDE)))
+        small = _block_or(self.flags, step)
+        sh, sw = small.shape
+        return ArtefactFacts(
+            shares=dict(self.shares),
+            pens=dict(self.pens),
+            kinds=KINDS,
+            map_shape=(sh, sw),
+            map_downsample=(self.downsample[0] * w / sw, self.downsample[1] * h / sh),
+            map_data=base64.b64encode(zlib.compress(small.tobytes(), 6)).decode("ascii"),
+            blur_tiles=self.blur.tiles if self.blur is not None else 0,
+            blur_note=self.blur.note if self.blur is not None else "",
+        )
+
+
+def _block_or(flags: np.ndarray, step: int) -> np.ndarray:
+    """Bitwise OR over ``step`` x ``step`` blocks (a thin pen line survives the shrink)."""
+    if step == 1:
+        return flags.copy()
+    h, w = flags.shape
+    ph, pw = -h % step, -w % step
+    padded = np.pad(flags, ((0, ph), (0, pw)))
+    blocks = padded.reshape(padded.shape[0] // step, step, padded.shape[1] // step, step)
+    return np.bitwise_or.reduce(np.bitwise_or.reduce(blocks, axis=3), axis=1)
+
+
+def flag_map(facts: ArtefactFacts) -> np.ndarray:
+    """The record's flag map as a ``uint8`` array (bits in ``facts.kinds`` order)."""
+    raw = zlib.decompress(base64.b64decode(facts.map_data))
+    return np.frombuffer(raw, dtype=np.uint8).reshape(facts.map_shape)
+
+
+def _shrink(
+    rgb: np.ndarray, mask: np.ndarray, valid: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """Block means down to at most :data:`WORK_SIDE` a side; ``f`` the integer factor."""
+    h, w = mask.shape
+    f = max(1, int(np.ceil(max(h, w) / WORK_SIDE)))
+    if f == 1:
+        return rgb.astype(np.float32), mask, valid, f
+    h2, w2 = h // f, w // f
+    if h2 == 0 or w2 == 0:
+        return rgb.astype(np.float32), mask, valid, 1
+
+    def mean(a: np.ndarray) -> np.ndarray:
+        # strided sums: much faster than a mean over the axes of a reshaped view
+        out = np.zeros((h2, w2, *a.shape[2:]), np.float32)
+        for i in range(f):
+            for j in range(f):
+                out += a[i : h2 * f : f, j : w2 * f : f]
+        return out / (f * f)
+
+    return mean(rgb), mean(mask) > 0.5, mean(valid) > 0.5, f
+
+
+def _drop_small(mask: np.ndarray, min_px: int) -> np.ndarray:
+    from scipy import ndimage
+
+    if not mask.any():
+        return mask
+    labels, n = ndimage.label(mask)
+    sizes = np.bincount(labels.ravel(), minlength=n + 1)
+    keep = sizes >= min_px
+    keep[0] = False
+    return keep[labels]
+
+
+def _pens(
+    r: np.ndarray, g: np.ndarray, b: np.ndarray, mx: np.ndarray, sat: np.ndarray
+) -> dict[str, np.ndarray]:
+    return {
+        "blue": (b - np.maximum(r, g) > PEN_MIN_DOMINANCE["blue"]) & (g >= r - 10) & (sat > 0.3),
+        "green": (g - np.maximum(r, b) > PEN_MIN_DOMINANCE["green"]) & (sat > 0.2),
+        "red": (r - np.maximum(g, b) > PEN_MIN_DOMINANCE["red"]) & (np.abs(g - b) < 40) & (sat > 0.55),
+        "black": (mx < BLACK_MAX_VALUE) & (sat < BLACK_MAX_SATURATION) & ~_brown(r, g, b),
+    }
+
+
+def _touching(mask: np.ndarray, seed: np.ndarray) -> np.ndarray:
+    """The connected regions of ``mask`` that touch ``seed``."""
+    from scipy import ndimage
+
+    labels, _ = ndimage.label(mask)
+    hit = np.unique(labels[seed & mask])
+    return np.isin(labels, hit[hit > 0])
+
+
+def _brown(r: np.ndarray, g: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Red well over green, blue not over green: pigment (melanin, haemosiderin) and blood, never a
+    pen mark nor a fold (H&E and its folds are pink to purple: blue well over green)."""
+    return (r > g + BROWN_MIN_RED_OVER_GREEN) & (b < g + BROWN_MAX_BLUE_OVER_GREEN)
+
+
+def _edges(
+    grey: np.ndarray, sat: np.ndarray, tissue_sat: float, tissue_grey: float, min_px: int
+) -> np.ndarray:
+    """Bubble rims and coverslip edges: thin lines darker than around them and than most tissue
+    (``tissue_grey``: its median grey level), greyer than the tissue (``tissue_sat``: its median
+    saturation), long enough; a closed rim is filled (the bubble's inside is what is lost)."""
+    from scipy import ndimage
+
+    limit = max(EDGE_MAX_SATURATION, EDGE_TISSUE_SATURATION * tissue_sat)
+    hat = ndimage.grey_closing(grey, size=EDGE_HAT) - grey
+    lines = (hat > EDGE_MIN_CONTRAST) & (sat < 2 * limit) & (grey < tissue_grey - EDGE_MIN_DARKER)
+    if not lines.any():
+        return lines
+    labels, n = ndimage.label(lines, structure=np.ones((3, 3), bool))
+    min_len = EDGE_MIN_LENGTH * max(grey.shape)
+    grey_enough = ndimage.mean(sat, labels, np.arange(n + 1)) < limit
+    keep = np.zeros(n + 1, bool)
+    for k, sl in enumerate(ndimage.find_objects(labels), start=1):
+        if sl is None:
+            continue
+        extent = max(sl[0].stop - sl[0].start, sl[1].stop - sl[1].start)
+        keep[k] = extent >= min_len and bool(grey_enough[k])
+    lines = keep[labels]
+    if not lines.any():
+        return lines
+    closed = ndimage.binary_closing(lines, structure=np.ones((3, 3), bool), iterations=2)  # bridge gaps
+    inside, n = ndimage.label(ndimage.binary_fill_holes(closed) & ~closed)
+    if not n:
+        return _drop_small(lines, min_px)
+    # a rim around a gap in the tissue is its edge, not a bubble: a bubble's inside is tissue
+    tissue_like = ndimage.mean(sat, inside, np.arange(n + 1)) >= EDGE_INSIDE_SATURATION * tissue_sat
+    tissue_like[0] = False
+    return _drop_small(lines | tissue_like[inside], min_px)
+
+
+def measure(
+    rgba: np.ndarray,
+    tissue: np.ndarray,
+    downsample: tuple[float, float],
+    tiles: TileSource | None = None,
+    budget_s: float = 1.0,
+) -> Artefacts:
+    """Artefacts of one slide from its low-resolution image and tissue mask (same shape).
+
+    ``downsample`` is level-0 pixels per pixel of ``rgba``; ``tiles`` (optional) gives the blur
+    sample, within ``budget_s`` seconds. An image without tissue gives zero shares; an empty image
+    gives an empty flag map.
+    """
+    from scipy import ndimage
+
+    start = time.monotonic()
+    valid = rgba[..., 3] > 0 if rgba.shape[-1] == 4 else np.ones(tissue.shape, bool)
+    rgb, tmask, valid, f = _shrink(rgba[..., :3], tissue, valid)
+    ds = (float(downsample[0]) * f, float(downsample[1]) * f)
+    if rgb.size == 0:
+        return Artefacts(np.zeros(tmask.shape, np.uint8), ds, 0, dict.fromkeys(KINDS, 0.0), {}, None, 0.0)
+    rgb = ndimage.gaussian_filter(rgb, sigma=(SMOOTH, SMOOTH, 0))
+    r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
+    mx, mn = np.maximum(np.maximum(r, g), b), np.minimum(np.minimum(r, g), b)  # faster than axis=-1
+    sat = np.divide(mx - mn, mx, out=np.zeros_like(mx), where=mx > 0)
+    grey = (r + g + b) / (3 * 255.0)
+    min_px = max(4, int(MIN_REGION * tmask.size))
+
+    pens = {c: _drop_small(m & valid, min_px) for c, m in _pens(r, g, b, mx, sat).items()}
+    pen = pens["blue"] | pens["green"] | pens["red"] | pens["black"]
+    od = -np.log10((rgb + 1.0) / 256.0)
+    od_mean = (od[..., 0] + od[..., 1] + od[..., 2]) / 3
+    brown = _brown(r, g, b)
+    stained = tmask & ~pen & (sat >= STAINED_MIN_SATURATION)
+    dense = ndimage.gaussian_filter(od_mean, FOLD_SMOOTH)
+    ref = float(np.median(od_mean[stained])) if stained.any() else 0.0
+    dark = stained & ~brown & (dense > max(FOLD_MIN_OD, FOLD_RATIO * ref))
+    inked = _touching(dark, ndimage.binary_dilation(pen, iterations=2))  # ink over tissue, not a fold
+    pen |= inked
+    stained &= ~inked
+    fold = _drop_small(dark & ~inked, min_px)
+    tissue_sat = float(np.median(sat[stained])) if stained.any() else 0.0
+    tissue_grey = float(np.median(grey[stained])) if stained.any() else 1.0
+    bubble = _edges(grey, sat, tissue_sat, tissue_grey, min_px) & valid & ~pen
+    stained &= ~fold & ~bubble
+    conc = od @ UNMIX[:, :2]
+    strongest = np.maximum(conc[..., 0], conc[..., 1])
+    over = stained & (strongest > OVERSTAIN_MIN_OD)
+    under = stained & (strongest < UNDERSTAIN_MAX_OD)
+    glass = valid & ~tmask & ~pen & ~bubble
+    glass_grey = float(np.median(grey[glass])) if glass.sum() >= min_px else 1.0
+    debris = glass & ((grey < glass_grey - DEBRIS_MIN_CONTRAST) | (sat > DEBRIS_MIN_SATURATION))
+    debris = debris & ~ndimage.binary_dilation(tmask, iterations=2)
+
+    masks = {
+        "pen": pen,
+        "fold": fold,
+        "bubble": bubble,
+        "overstain": over,
+        "understain": under,
+        "debris": debris,
+    }
+    base = tmask | pen | fold | bubble
+    tissue_px = int(base.sum())
+    blur_sample, blur_mask = None, np.zeros_like(tmask)
+    if tiles is not None and tissue_px:
+        left = budget_s - (time.monotonic() - start)
+        blur_sample, blur_mask = _blur(tiles, tmask & ~pen & ~fold & ~bubble, ds, left)
+    masks["blur"] = blur_mask & tmask
+    flags = np.zeros(tmask.shape, np.uint8)
+    for k, kind in enumerate(KINDS):
+        flags[masks[kind]] |= np.uint8(1 << k)
+    denom = max(tissue_px, 1)
+    shares = {k: float((masks[k] & base).sum()) / denom if tissue_px else 0.0 for k in KINDS}
+    shares["debris"] = float(debris.sum()) / denom if tissue_px else 0.0
+    if blur_sample is not None:
+        shares["blur"] = blur_sample.blurred / blur_sample.tiles if blur_sample.tiles else 0.0
+    pen_shares = {c: float(m.sum()) / denom if tissue_px else 0.0 for c, m in pens.items()}
+    return Artefacts(flags, ds, tissue_px, shares, pen_shares, blur_sample, time.monotonic() - start)
+
+
+def sharpness(rgb: np.ndarray) -> float:
+    """Variance of the Laplacian of the grey image over the grey image's variance (0 when flat)."""
+    from scipy import ndimage
+
+    rgb = rgb[..., :3].astype(np.float32)
+    grey = (rgb[..., 0] + rgb[..., 1] + rgb[..., 2]) / 3
+    var = float(grey.var())
+    if var < 1.0:
+        return 0.0
+    return float(ndimage.laplace(grey).var()) / var
+
+
+def _tile_origins(mask: np.ndarray, ds: tuple[float, float], side0: float, n: int) -> list[tuple[int, int]]:
+    """Up to ``n`` level-0 tile corners over tissue, spread over it (every k-th of the tissue
+    pixels in reading order, each tile at least :data:`BLUR_MIN_TISSUE` over tissue)."""
+    rows, cols = np.nonzero(mask)
+    if rows.size == 0:
+        return []
+    th = max(1, round(side0 / ds[1]))
+    tw = max(1, round(side0 / ds[0]))
+    out: list[tuple[int, int]] = []
+    for idx in np.linspace(0, rows.size - 1, num=min(rows.size, 8 * n)).astype(int):
+        r0, c0 = max(0, rows[idx] - th // 2), max(0, cols[idx] - tw // 2)
+        if mask[r0 : r0 + th, c0 : c0 + tw].mean() < BLUR_MIN_TISSUE:
+            continue
+        corner = (int(c0 * ds[0]), int(r0 * ds[1]))
+        if all(abs(corner[0] - x) >= side0 / 2 or abs(corner[1] - y) >= side0 / 2 for x, y in out):
+            out.append(corner)
+        if len(out) == n:
+            break
+    return out
+
+
+def _blur(
+    tiles: TileSource, mask: np.ndarray, ds: tuple[float, float], budget_s: float
+) -> tuple[BlurSample, np.ndarray]:
+    start = time.monotonic()
+    footprint = np.zeros_like(mask)
+    if tiles.mpp is None:
+        return BlurSample(0, 0, (), None, "resolution unknown (no mpp): blur not measured"), footprint
+    if tiles.mpp > BLUR_MIN_MAGNIFICATION_MPP * 1.01:
+        note = f"the finest level is {tiles.mpp:.2g} µm/px, coarser than 10x: blur not measured"
+        return BlurSample(0, 0, (), tiles.mpp, note), footprint
+    side0 = BLUR_TILE * tiles.downsample
+    scores: list[float] = []
+    blurred = 0
+    note = ""
+    for x, y in _tile_origins(mask, ds, side0, BLUR_TILES):
+        if time.monotonic() - start > budget_s:
+            note = f"time budget spent after {len(scores)} tiles"
+            break
+        tile = tiles.read(x, y, BLUR_TILE)
+        if tile is None:
+            continue
+        s = sharpness(tile)
+        scores.append(round(s, 4))
+        if s < BLUR_MAX_SHARPNESS:
+            blurred += 1
+            r0, c0 = int(y / ds[1]), int(x / ds[0])
+            footprint[r0 : r0 + int(np.ceil(side0 / ds[1])), c0 : c0 + int(np.ceil(side0 / ds[0]))] = True
+    if not scores and not note:
+        note = "no tile of at least half tissue to sample"
+    return BlurSample(len(scores), blurred, tuple(scores), tiles.mpp, note), footprint

@@ -1,0 +1,177 @@
+"""Each artefact detector on a small synthetic H&E image, the record's compact form, and one real slide."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw, ImageFilter
+from scipy import ndimage
+
+from dqm.model import ArtefactFacts, SlideFacts
+from dqm.pixels.artefacts import KINDS, TileSource, flag_map, measure, sharpness
+from dqm.slide_io import ProbeOptions, probe_slide, tissue_from_rgba
+from validators.artefacts import ArtefactParams
+
+SIDE = 480
+DEFAULTS = ArtefactParams()
+
+
+def he_image(seed: int = 0) -> np.ndarray:
+    """Glass with an H&E-like tissue disc: pink stroma dotted with purple nuclei."""
+    rng = np.random.default_rng(seed)
+    img = Image.new("RGB", (SIDE, SIDE), (242, 241, 238))
+    draw = ImageDraw.Draw(img)
+    draw.ellipse((60, 60, SIDE - 60, SIDE - 60), fill=(215, 130, 185))
+    for x, y in rng.uniform(80, SIDE - 80, (900, 2)):
+        if (x - SIDE / 2) ** 2 + (y - SIDE / 2) ** 2 < (SIDE / 2 - 80) ** 2:
+            draw.ellipse((x - 2, y - 2, x + 2, y + 2), fill=(100, 55, 150))
+    noisy = np.asarray(img, np.float32) + rng.normal(0, 3, (SIDE, SIDE, 3))
+    return np.clip(noisy, 0, 255).astype(np.uint8)
+
+
+def found(img: np.ndarray, tiles: bool = False):
+    tissue, _ = tissue_from_rgba(img)
+    source = TileSource(lambda x, y, s: img[y : y + s, x : x + s], 1.0, 0.5) if tiles else None
+    return measure(img, tissue, (1.0, 1.0), source)
+
+
+def flagged(img: np.ndarray, tiles: bool = False) -> set[str]:
+    got = found(img, tiles)
+    return {k for k in KINDS if got.shares[k] > getattr(DEFAULTS, k)}
+
+
+def od_scaled(img: np.ndarray, factor: float, where: np.ndarray | None = None) -> np.ndarray:
+    scaled = 255.0 * ((img.astype(np.float32) + 1) / 256.0) ** factor
+    out = img.astype(np.float32)
+    out[where if where is not None else np.ones(img.shape[:2], bool)] = scaled[
+        where if where is not None else np.ones(img.shape[:2], bool)
+    ]
+    return np.clip(out, 0, 255).astype(np.uint8)
+
+
+def stroke(width: int, pts: list[tuple[int, int]]) -> np.ndarray:
+    layer = Image.new("L", (SIDE, SIDE), 0)
+    ImageDraw.Draw(layer).line(pts, fill=255, width=width)
+    return np.asarray(layer) > 0
+
+
+def test_clean_tissue_shows_no_artefact() -> None:
+    assert flagged(he_image(), tiles=True) == set()
+
+
+@pytest.mark.parametrize(
+    ("ink", "colour"),
+    [("blue", (40, 90, 210)), ("green", (60, 170, 80)), ("red", (225, 35, 45)), ("black", (25, 25, 30))],
+)
+def test_pen_marks_of_each_colour(ink: str, colour: tuple[int, int, int]) -> None:
+    img = he_image().astype(np.float32)
+    mark = stroke(10, [(120, 200), (360, 260)])
+    img[mark] *= 0.1 + 0.9 * np.array(colour, np.float32) / 255
+    got = found(img.astype(np.uint8))
+    assert got.shares["pen"] > DEFAULTS.pen and max(got.pens, key=got.pens.__getitem__) == ink
+    near = ndimage.binary_dilation(mark, iterations=4)  # the stroke's smoothed rim
+    assert got.mask("pen")[mark].mean() > 0.3 and not got.mask("pen")[~near].any()
+
+
+def test_fold_darker_band_of_tissue() -> None:
+    img = he_image()
+    band = stroke(30, [(100, 150), (380, 330)]) & tissue_from_rgba(img)[0]
+    got = found(od_scaled(img, 3.0, band))
+    assert got.shares["fold"] > DEFAULTS.fold
+    assert got.mask("fold")[240, 240] and not got.mask("fold")[120, 330]
+
+
+def test_air_bubble_rim_and_inside() -> None:
+    img = he_image().astype(np.float32)
+    yy, xx = np.mgrid[:SIDE, :SIDE]
+    dist = np.hypot(xx - 240, yy - 240)
+    rim = np.abs(dist - 70) <= 3
+    inside = dist < 67
+    img[inside] = img[inside] * 0.65 + 235 * 0.35
+    img[rim] = img[rim] * 0.2 + 60 * 0.8
+    got = found(img.astype(np.uint8))
+    assert "bubble" in {k for k in KINDS if got.shares[k] > getattr(DEFAULTS, k)}
+    assert got.mask("bubble")[240, 240]  # the inside of a closed rim counts
+
+
+@pytest.mark.parametrize(("factor", "kind"), [(3.0, "overstain"), (0.25, "understain")])
+def test_over_and_under_staining(factor: float, kind: str) -> None:
+    assert kind in flagged(od_scaled(he_image(), factor))
+
+
+def test_debris_on_the_glass() -> None:
+    img = he_image()
+    layer = Image.fromarray(img)
+    draw = ImageDraw.Draw(layer)
+    for x, y in ((20, 20), (450, 30), (25, 440), (455, 455), (240, 15), (15, 240)):
+        draw.ellipse((x - 5, y - 4, x + 5, y + 4), fill=(70, 55, 45))
+    got = found(np.asarray(layer))
+    assert got.shares["debris"] > DEFAULTS.debris and got.mask("debris")[20, 20]
+    assert got.shares["pen"] == 0
+
+
+def test_blur_on_tissue_tiles_only() -> None:
+    img = he_image()
+    blurred = np.asarray(Image.fromarray(img).filter(ImageFilter.GaussianBlur(4)))
+    sharp, soft = found(img, tiles=True), found(blurred, tiles=True)
+    assert sharp.blur is not None and sharp.blur.tiles > 0 and sharp.shares["blur"] == 0
+    assert soft.blur is not None and soft.shares["blur"] > DEFAULTS.blur
+    assert sharpness(np.full((64, 64, 3), 200, np.uint8)) == 0.0  # flat: no division by zero
+
+
+def test_blur_needs_ten_x() -> None:
+    img = he_image()
+    tissue, _ = tissue_from_rgba(img)
+    got = measure(img, tissue, (1.0, 1.0), TileSource(lambda x, y, s: img[y : y + s, x : x + s], 1.0, 4.0))
+    assert got.blur is not None and got.blur.tiles == 0 and "coarser than 10x" in got.blur.note
+
+
+def test_glass_and_empty_images_give_zero_shares() -> None:
+    glass = np.full((64, 64, 3), 240, np.uint8)
+    got = measure(glass, np.zeros((64, 64), bool), (8.0, 8.0))
+    assert got.tissue_px == 0 and all(v == 0 for v in got.shares.values())
+    empty = measure(np.zeros((0, 0, 4), np.uint8), np.zeros((0, 0), bool), (1.0, 1.0))
+    assert empty.flags.size == 0 and empty.tissue_px == 0
+
+
+def test_record_keeps_shares_and_a_small_map_through_json() -> None:
+    img = he_image().astype(np.float32)
+    img[stroke(3, [(100, 240), (380, 240)])] = (40, 90, 210)  # a thin line must survive the shrink
+    got = found(img.astype(np.uint8))
+    facts = got.facts()
+    again = ArtefactFacts.from_dict(facts.to_dict())
+    assert again == facts and max(again.map_shape) <= 128
+    small = flag_map(again)
+    assert small.shape == again.map_shape and (small & 1).any()
+    slide = SlideFacts(path="s.png", artefacts=facts)
+    assert SlideFacts.from_dict(slide.to_dict()) == slide
+    assert len(facts.map_data) < 20_000
+
+
+def test_real_slide_is_measured_within_budget(real_data: Path) -> None:
+    probe = probe_slide(real_data / "slides" / "CMU-1-Small-Region.svs", "cmu.svs")
+    got = probe.artefacts
+    assert got is not None and got.tissue_px > 0
+    assert got.blur is not None and got.blur.tiles > 0 and got.blur.mpp is not None and got.blur.mpp <= 1.0
+    assert {k for k in KINDS if got.shares[k] > getattr(DEFAULTS, k)} == set()  # a clean H&E region
+    assert got.elapsed_s < 2.0
+    off = probe_slide(
+        real_data / "slides" / "CMU-1-Small-Region.svs", "cmu.svs", ProbeOptions(artefacts=False)
+    )
+    assert off.artefacts is None and off.tissue is not None
+
+
+def test_blur_needs_a_known_resolution() -> None:
+    img = he_image()
+    tissue, _ = tissue_from_rgba(img)
+    got = measure(img, tissue, (1.0, 1.0), TileSource(lambda x, y, s: img[y : y + s, x : x + s], 1.0, None))
+    assert got.blur is not None and got.blur.tiles == 0 and "resolution unknown" in got.blur.note
+
+
+def test_brown_pigment_is_neither_pen_nor_fold() -> None:
+    img = he_image().astype(np.float32)
+    yy, xx = np.mgrid[:SIDE, :SIDE]
+    img[np.hypot(xx - 240, yy - 240) < 60] = (70, 42, 38)  # a melanin-laden nest: dark brown
+    assert flagged(img.astype(np.uint8)) == set()

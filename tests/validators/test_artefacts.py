@@ -1,0 +1,91 @@
+"""The artefact checks: shares against the profile's thresholds, lesions on an artefact, and the
+artefact masks shaded on the report's thumbnails."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from dqm.findings import Severity
+from dqm.model import Annotation, Item, ItemRecord, Lesion, ParsedAnnotation
+from dqm.profile import Profile
+from dqm.runner import run_item_checks, summarise
+from dqm.slide_io import ProbeOptions, probe_slide
+from dqm.thumbnails import ARTEFACT_COLOURS, thumbnail
+from tests.pixels.test_artefacts import he_image, stroke
+from validators.context import FileStatus, ItemView
+from validators.engine import configure
+
+
+def blue_pen_slide(folder: Path) -> Path:
+    img = he_image().astype(np.float32)
+    img[stroke(24, [(100, 240), (380, 240)])] *= 0.1 + 0.9 * np.array((40, 90, 210), np.float32) / 255
+    path = folder / "pen.png"
+    Image.fromarray(img.astype(np.uint8)).save(path)
+    return path
+
+
+def square(x0: float, y0: float, side: float) -> np.ndarray:
+    return np.array([[x0, y0], [x0 + side, y0], [x0 + side, y0 + side], [x0, y0 + side]], float)
+
+
+def annotation(*rings: np.ndarray) -> Annotation:
+    lesions = [Lesion.build(i, f"/lesions/{i}", "BCC", "BCC", [[r]]) for i, r in enumerate(rings)]
+    return Annotation(path="a.json", format="native", lesions=lesions)
+
+
+def checked(profile: Profile, probe, ann: Annotation | None = None):
+    item = Item("s", probe.path, None, {}, None)
+    view = ItemView(item, profile, ann, probe, FileStatus(probe.path, True), FileStatus(None, False))
+    return [f for f in run_item_checks(view, configure(profile)) if f.check.startswith("artefacts.")]
+
+
+def test_pen_marks_are_reported_over_the_profiles_threshold(profile: Profile, tmp_path: Path) -> None:
+    probe = probe_slide(blue_pen_slide(tmp_path), "pen.png")
+    (found,) = checked(profile, probe)
+    assert (found.code, found.severity, found.location.file) == ("PEN_MARKS", Severity.WARNING, "pen.png")
+    assert "blue" in found.message
+    lenient = Profile.model_validate(
+        {**profile.model_dump(exclude={"checks"}), "checks": {"artefacts.slide": {"params": {"pen": 0.5}}}}
+    )
+    assert checked(lenient, probe) == []
+
+
+def test_clean_slide_has_no_artefact_finding(profile: Profile, tmp_path: Path) -> None:
+    path = tmp_path / "clean.png"
+    Image.fromarray(he_image()).save(path)
+    probe = probe_slide(path, "clean.png", ProbeOptions(mpp=0.5))
+    assert probe.artefacts is not None and probe.artefacts.blur is not None and probe.artefacts.blur.tiles
+    assert checked(profile, probe, annotation(square(200, 200, 60))) == []
+
+
+def test_lesion_on_a_pen_mark(profile: Profile, tmp_path: Path) -> None:
+    probe = probe_slide(blue_pen_slide(tmp_path), "pen.png")
+    ann = annotation(square(200, 228, 30), square(200, 120, 60))  # the first on the stroke
+    found = [f for f in checked(profile, probe, ann) if f.code == "LESION_ON_ARTEFACT"]
+    assert [(f.location.lesion, f.location.pointer) for f in found] == [(0, "/lesions/0/geometry")]
+    assert "pen marks" in found[0].message and found[0].location.xy is not None
+
+
+def test_thumbnail_shades_the_reported_artefact(profile: Profile, tmp_path: Path) -> None:
+    blue_pen_slide(tmp_path)
+    probe = probe_slide(tmp_path / "pen.png", "pen.png")
+    item = Item("s", "pen.png", None, {}, None)
+    findings = checked(profile, probe)
+    record = ItemRecord(
+        summary=summarise(item, None, probe, profile, findings),
+        findings=findings,
+        n_values=0,
+        files=["pen.png"],
+        clinical_record={},
+        record_source=None,
+        annotation=ParsedAnnotation.of(annotation(square(200, 120, 60))),
+        slide=probe.facts(),
+    )
+    again = ItemRecord.from_dict(record.to_dict())
+    thumb = thumbnail(tmp_path, again, findings, profile)
+    assert thumb is not None and thumb.artefacts == {"pen": ARTEFACT_COLOURS["pen"]}
+    plain = thumbnail(tmp_path, again, [], profile)
+    assert plain is not None and plain.artefacts == {}

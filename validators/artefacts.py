@@ -1,0 +1,143 @@
+"""Artefact checks: a slide's share of pen marks, folds, bubbles, mis-staining, debris and blur
+(measured by the slide probe, :mod:`dqm.pixels.artefacts`), and lesions drawn over an artefact."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+from shapely.geometry.base import BaseGeometry
+
+from dqm.findings import Aspect, Finding, Severity
+from dqm.pixels.artefacts import KINDS, LESION_KINDS, Artefacts
+from validators.context import ItemView
+from validators.registry import CheckContext, check
+from validators.slide import mask_fraction
+
+CODES = {
+    "pen": "PEN_MARKS",
+    "fold": "TISSUE_FOLD",
+    "bubble": "AIR_BUBBLE",
+    "overstain": "OVERSTAINED",
+    "understain": "UNDERSTAINED",
+    "debris": "BACKGROUND_DEBRIS",
+    "blur": "BLURRED",
+}
+"""Reason code of each artefact kind."""
+WHAT = {
+    "pen": "pen marks",
+    "fold": "folded or dark tissue",
+    "bubble": "air bubbles or coverslip edges",
+    "overstain": "over-stained tissue",
+    "understain": "under-stained tissue",
+    "debris": "debris on the glass",
+    "blur": "blurred tissue",
+}
+
+
+class ArtefactParams(BaseModel):
+    """Largest share of the tissue each artefact may cover before it is reported (blur: the share
+    of the sampled tissue tiles found blurred). Calibrated on clean GlaS H&E
+    (``benchmarks/bench_artefacts.py``)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    pen: float = Field(0.005, ge=0, le=1, description="Share of the tissue covered by pen marks.")
+    fold: float = Field(0.01, ge=0, le=1, description="Share of the tissue folded or dark.")
+    bubble: float = Field(0.005, ge=0, le=1, description="Share of the tissue under air bubbles or edges.")
+    overstain: float = Field(0.45, ge=0, le=1, description="Share of the tissue over-stained.")
+    understain: float = Field(0.3, ge=0, le=1, description="Share of the tissue under-stained.")
+    debris: float = Field(0.005, ge=0, description="Debris area on the glass over the tissue area.")
+    blur: float = Field(0.5, ge=0, le=1, description="Share of the sampled tissue tiles that are blurred.")
+
+
+@check(
+    "artefacts.slide",
+    aspect=Aspect.IMAGE,
+    severity=Severity.WARNING,
+    params=ArtefactParams,
+    codes={CODES[k]: f"{WHAT[k]} cover more of the tissue than the profile allows" for k in KINDS},
+)
+def slide_artefacts(view: ItemView, params: ArtefactParams, ctx: CheckContext) -> list[Finding]:
+    """The slide's pen marks, folds, bubbles, mis-staining, debris and blur stay under the profile's shares."""
+    probe = view.slide
+    found = probe.artefacts if probe is not None else None
+    if probe is None or found is None or not found.tissue_px:
+        return []
+    out = []
+    for kind in KINDS:
+        share, limit = found.shares[kind], getattr(params, kind)
+        if share <= limit:
+            continue
+        if kind == "blur" and found.blur is not None:
+            extra = f" ({found.blur.blurred} of {found.blur.tiles} tissue tiles at 10x or more)"
+        elif kind == "pen":
+            extra = " (" + ", ".join(f"{c} {s:.1%}" for c, s in found.pens.items() if s) + ")"
+        else:
+            extra = ""
+        out.append(
+            ctx.finding(
+                CODES[kind],
+                f"{WHAT[kind]}: {share:.1%} of the tissue{extra}, over the {limit:.1%} allowed",
+                file=probe.path,
+            )
+        )
+    return out
+
+
+class LesionArtefactParams(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    max_share: float = Field(
+        0.25, ge=0, le=1, description="Share of a lesion's area that may lie on pen, fold, bubble or debris."
+    )
+    max_samples: int = Field(50_000, ge=100, description="Mask pixels sampled per lesion at most.")
+
+
+def lesion_shares(found: Artefacts, geometry: BaseGeometry, max_samples: int) -> dict[str, float]:
+    """Share of a lesion's area on each of :data:`LESION_KINDS` (kinds it does not touch left out)."""
+    out = {}
+    for kind in LESION_KINDS:
+        mask = found.mask(kind)
+        if not mask.any():
+            continue
+        share = mask_fraction(mask, found.downsample, geometry, max_samples)
+        if share:
+            out[kind] = share
+    return out
+
+
+@check(
+    "artefacts.lesion",
+    aspect=Aspect.FORMAT,
+    severity=Severity.WARNING,
+    params=LesionArtefactParams,
+    codes={"LESION_ON_ARTEFACT": "a lesion is drawn over a pen mark, fold, air bubble or debris"},
+)
+def lesion_on_artefact(view: ItemView, params: LesionArtefactParams, ctx: CheckContext) -> list[Finding]:
+    """Lesions do not lie on pen marks, folds, air bubbles or debris (a labelling problem)."""
+    probe, ann = view.slide, view.annotation
+    found = probe.artefacts if probe is not None else None
+    if probe is None or found is None or ann is None:
+        return []
+    on_artefact = found.mask(*LESION_KINDS)
+    if not on_artefact.any():
+        return []
+    out = []
+    for lesion in ann.lesions:
+        geom = lesion.geometry
+        if geom is None or lesion.area == 0 or not lesion.is_valid:
+            continue
+        total = mask_fraction(on_artefact, found.downsample, geom, params.max_samples)
+        if total is None or total <= params.max_share:
+            continue
+        parts = lesion_shares(found, geom, params.max_samples)
+        pt = geom.representative_point()
+        out.append(
+            ctx.finding(
+                "LESION_ON_ARTEFACT",
+                f"lesion {lesion.index} ({lesion.raw_class}): {total:.0%} of its area lies on "
+                + ", ".join(f"{WHAT[k]} {s:.0%}" for k, s in parts.items())
+                + f", over the {params.max_share:.0%} allowed",
+                pointer=lesion.pointer + "/geometry",
+                lesion=lesion.index,
+                xy=(float(pt.x), float(pt.y)),
+            )
+        )
+    return out
