@@ -280,7 +280,7 @@ class Item:
 
 RECORD_VERSION = 2
 """Bumped whenever :class:`ItemRecord`'s plain-data form changes; older forms are refused (2: the
-slide summary carries its perceptual hash)."""
+slide summary carries its perceptual hash; 3: its stain descriptors, JPEG quality and scanner)."""
 
 
 @dataclass(frozen=True, slots=True, eq=False)

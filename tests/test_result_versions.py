@@ -6,7 +6,8 @@ tiny model; 1.2: syntactic and diversity, with its stored ``gates``; 1.3: syntac
 its ``waivers`` (active, unused and expired) and ``redelivery`` against the earlier delivery; 1.4: syntactic
 and diversity, split into lots by institution; 1.5: syntactic and diversity, each slide with its
 ``perceptual_hash``; 1.6: each slide with its patient number; 1.7: syntactic and diversity with a
-``run_id`` and an item a check crashed on, named in ``verdict.not_evaluated``). A release that bumps the schema adds its own file here; none is ever regenerated.
+``run_id`` and an item a check crashed on, named in ``verdict.not_evaluated``; 1.8: syntactic and diversity, each slide with its stain and
+acquisition descriptors, and ``diversity.batch_effects``). A release that bumps the schema adds its own file here; none is ever regenerated.
 """
 
 from __future__ import annotations
