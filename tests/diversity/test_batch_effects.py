@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import csv
+from pathlib import Path
+
 import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
+from typer.testing import CliRunner
 
+from dqm.cli import app
 from dqm.diversity import diversity_result
 from dqm.diversity.batch_effects import class_weights, site_prediction, weighted_auc
 from dqm.diversity.models import SitePrediction
 from dqm.diversity.table import build_table
 from dqm.facts import STAIN_DESCRIPTORS, ItemSummary, SlideSummary, StainSummary
 from dqm.profile import Profile
+from dqm.results import QualityResult
 
 SITES = ("Seoul-A", "Busan-B", "Daegu-C", "Gwangju-D")
 BASE = {
@@ -178,3 +184,39 @@ def test_the_analysis_can_be_turned_off(profile: Profile) -> None:
     d = diversity_result(cohort(per_site=6), off)
     assert d.batch_effects is None
     assert not any(t.name.startswith("site_predictability") for t in d.tests)
+
+
+def test_an_audit_measures_every_slide_and_reports_the_site_prediction(tmp_path: Path) -> None:
+    """End to end: synthetic slides from two institutions; the descriptors reach results.json, the
+    site predictions and comparisons are in the report and the summary."""
+    from dqm.synth import build_batch
+
+    batch = tmp_path / "batch"
+    build_batch(batch, 16, seed=5, defect_rate=0.0, max_size=384)
+    manifest = batch / "manifest.csv"
+    with manifest.open(newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    for i, row in enumerate(rows):  # two institutions, one class: nothing for the class mix to explain
+        row["institution"], row["diagnosis"] = ("Seoul-A", "Busan-B")[i % 2], "BCC"
+    with manifest.open("w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    out = tmp_path / "out"
+    res = CliRunner().invoke(
+        app, ["audit", str(batch), "--out", str(out), "--stages", "syntactic,diversity", "-j", "1"]
+    )
+    assert res.exit_code in (0, 1), res.output
+    result = QualityResult.load(out / "results.json")
+    assert all(i.slide is not None and i.slide.stain is not None for i in result.items)
+    assert all(i.slide is not None and i.slide.jpeg_quality is not None for i in result.items)
+    assert result.diversity is not None and result.diversity.batch_effects is not None
+    be = result.diversity.batch_effects
+    assert be.pixel.evaluated and be.pixel.n == 16 and be.pixel.folds == 5
+    assert be.pixel.auc is not None and be.pixel.permutation_p is not None
+    assert {c.by for c in be.comparisons} >= {"institution"}
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert "Stain and scanner batch effects" in html and "haematoxylin vector, red OD" in html
+    assert "site_predictability.pixel" in html
+    summary = (out / "summary.md").read_text(encoding="utf-8")
+    assert "Stain and scanner batch effects: " in summary and "stain descriptors" in summary
