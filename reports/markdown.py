@@ -118,7 +118,7 @@ def render_summary(result: QualityResult, lang: str = "en") -> str:
             ("**WARN** " if p.decision == "warn" and p.features == "pixel" else "") + md_text(p.sentence)
             for p in (effects.pixel, effects.acquisition)
         ]
-        lines += ["", "Stain and scanner batch effects: " + "; ".join(said) + "."]
+        lines += ["", _("Stain and scanner batch effects:") + " " + "; ".join(said) + "."]
     if result.findings:
         sev = Counter(f.severity.value for f in result.findings)
         codes = Counter(f.code for f in result.findings).most_common(TOP_CODES)
