@@ -58,6 +58,51 @@ class Ratio(Frozen):
         )
 
 
+class StainSummary(Frozen):
+    """Colour descriptors of a slide's tissue at low resolution (:mod:`dqm.pixels.stain`).
+
+    Stain vectors are unit vectors in optical-density space (red, green, blue), found by Macenko's
+    method; concentrations are in optical-density units along those vectors.
+    """
+
+    h_od_r: float
+    h_od_g: float
+    h_od_b: float
+    e_od_r: float
+    e_od_g: float
+    e_od_b: float
+    angle_spread: float
+    """Degrees between the 1st and 99th percentile directions in the stain plane."""
+    od_mean: float
+    """Mean optical density of the tissue pixels, over the three channels."""
+    h_p50: float
+    h_p99: float
+    e_p50: float
+    e_p99: float
+    background: float | None = None
+    """Mean luminance of the background (0 black, 1 white); None when the image is nearly all tissue."""
+    pixels: int = 0
+    """Tissue pixels measured."""
+
+
+STAIN_DESCRIPTORS: dict[str, tuple[str, str]] = {
+    "h_od_r": ("haematoxylin vector, red OD", "OD"),
+    "h_od_g": ("haematoxylin vector, green OD", "OD"),
+    "h_od_b": ("haematoxylin vector, blue OD", "OD"),
+    "e_od_r": ("eosin vector, red OD", "OD"),
+    "e_od_g": ("eosin vector, green OD", "OD"),
+    "e_od_b": ("eosin vector, blue OD", "OD"),
+    "angle_spread": ("stain angle spread (p01–p99)", "°"),
+    "od_mean": ("tissue optical density, mean", "OD"),
+    "h_p50": ("haematoxylin concentration, median", "OD"),
+    "h_p99": ("haematoxylin concentration, p99", "OD"),
+    "e_p50": ("eosin concentration, median", "OD"),
+    "e_p99": ("eosin concentration, p99", "OD"),
+    "background": ("background brightness", "0–1"),
+}
+"""The pixel descriptors of :class:`StainSummary` that become diversity variables: label and unit."""
+
+
 class SlideSummary(Frozen):
     """Facts from a slide's header."""
 
@@ -70,6 +115,12 @@ class SlideSummary(Frozen):
     level_downsamples: list[float] = Field(default_factory=list)
     compression: str | None = None
     """Level-0 codec: jpeg, jpeg2000, deflate, lzw, none, ... (``other:<tiff code>`` otherwise)."""
+    jpeg_quality: float | None = None
+    """JPEG quality (1–100) estimated from the quantisation tables, or the one the header states."""
+    scanner: str | None = None
+    """The scanner the header names (manufacturer and model, or the instrument)."""
+    stain: StainSummary | None = None
+    """Colour descriptors of the tissue (None: no tissue mask, or too little stained tissue)."""
     label_thumbnail: str | None = None
     """A small JPEG data URI of the slide's label image, only when the audit was asked for it."""
     perceptual_hash: str | None = None

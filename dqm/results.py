@@ -44,7 +44,7 @@ __all__ = [
 DIMENSIONS = ("syntactic", "semantic", "diversity", "validity")
 """The quality dimensions, in report order: each is a field of :class:`QualityResult`."""
 
-SCHEMA_VERSION = "1.8"
+SCHEMA_VERSION = "1.9"
 """``major.minor``: a minor bump adds optional fields (older files still load); a major bump
 breaks readers. 1.1 added ``checks``, ``thumbnails`` and ``verdict.pending``; 1.2 added
 ``diversity.gates`` (the figures its gate reads, like the other dimensions' ``gates``; an older
@@ -56,7 +56,9 @@ result gets them from ``diversity.passed`` when it loads), ``semantic.core``, ``
 ``items[].patient`` (the patient's number within the batch, for the minimum patients per class; never
 the identifier); 1.7 added ``run_id``, ``verdict.not_evaluated``, ``verdict.crashed_stages`` and
 ``syntactic.not_evaluated`` (a crashed check or stage is not evaluated, never failed); 1.8 added
-``thumbnails[].artefacts`` (the artefact masks shaded over a slide)."""
+``thumbnails[].artefacts`` (the artefact masks shaded over a slide); 1.9 added ``items[].slide.stain``,
+``jpeg_quality`` and ``scanner`` (stain and acquisition descriptors) and ``diversity.batch_effects``
+(site predictability)."""
 
 
 class BatchInfo(Frozen):

@@ -252,6 +252,9 @@ def summarise(
             objective_power=probe.objective_power,
             level_downsamples=list(probe.level_downsamples),
             compression=probe.compression,
+            jpeg_quality=probe.jpeg_quality,
+            scanner=probe.scanner,
+            stain=probe.tissue.stain if probe.tissue is not None else None,
             label_thumbnail=probe.label_thumbnail,
             perceptual_hash=probe.tissue.perceptual_hash if probe.tissue is not None else None,
         )

@@ -33,8 +33,10 @@ from typing import Any
 
 import numpy as np
 
+from dqm.facts import StainSummary
 from dqm.model import SlideFacts
 from dqm.pixels.artefacts import Artefacts, TileSource, measure
+from dqm.pixels.stain import dqt_tables, jpeg_quality, scanner, stain_descriptors
 
 HASH_CHUNK = 1 << 20
 TILE = 256
@@ -50,6 +52,8 @@ MIN_SATURATION = 0.05
 MIN_OBJECT_FRACTION = 0.001
 """Specks smaller than this share of the mask (after dilation) are noise, not tissue."""
 PROBE_CACHE_SIZE = 32
+JPEG_HEAD_BYTES = 1 << 16
+"""Bytes of a TIFF's first JPEG tile read for its quantisation tables."""
 
 # TIFF Compression tag (259) values -> codec names (TIFF 6, Adobe, Aperio, libtiff registry).
 TIFF_CODECS = {
@@ -148,6 +152,8 @@ class TissueMask:
     """Saturation threshold used (Otsu on saturation, floored at :data:`MIN_SATURATION`)."""
     perceptual_hash: str | None = None
     """Hash of the image under the mask's tissue box (:mod:`dqm.pixels.hashes`), for near duplicates."""
+    stain: StainSummary | None = None
+    """Colour descriptors of the tissue in the image the mask was made from (:mod:`dqm.pixels.stain`)."""
 
     @property
     def tissue_fraction(self) -> float:
@@ -210,6 +216,10 @@ class SlideProbe:
     """Warnings the image decoder raised (corrupt metadata), reported by ``slide.format``."""
     artefacts: Artefacts | None = None
     """Pen marks, folds, bubbles, staining, debris and blur over the tissue mask (None: not measured)."""
+    jpeg_quality: float | None = None
+    """JPEG quality from the quantisation tables (or the header's statement), when the codec is JPEG."""
+    scanner: str | None = None
+    """The scanner the header names (:func:`dqm.pixels.stain.scanner`)."""
 
     def facts(self) -> SlideFacts:
         """What an item record keeps of this probe (no mask, pixels or properties)."""
@@ -370,7 +380,14 @@ def _mask_from_image(
     rgba = np.asarray(img)
     mask, threshold = tissue_from_rgba(rgba)
     w, h = img.size
-    probe.tissue = TissueMask(mask, (level0[0] / w, level0[1] / h), source, threshold, slide_hash(rgba, mask))
+    probe.tissue = TissueMask(
+        mask,
+        (level0[0] / w, level0[1] / h),
+        source,
+        threshold,
+        perceptual_hash=slide_hash(rgba, mask),
+        stain=stain_descriptors(rgba, mask),
+    )
     if pixels is not None:
         probe.artefacts = measure(rgba, mask, probe.tissue.downsample, pixels.tiles, pixels.budget_s)
 
@@ -428,6 +445,18 @@ def _label_thumbnail(img: Any, px: int) -> str:
     return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
+TIFF_HEADER_ERRORS: tuple[type[Exception], ...] = (
+    OSError,
+    ValueError,
+    TypeError,
+    KeyError,
+    IndexError,
+    AttributeError,
+    struct.error,
+)
+"""What tifffile may raise on a corrupt header, besides its own ``TiffFileError``."""
+
+
 def tiff_facts(path: Path) -> tuple[str | None, str | None]:
     """``(container, level-0 codec)`` from the TIFF header alone (no pixel is decoded)."""
     import tifffile
@@ -437,16 +466,7 @@ def tiff_facts(path: Path) -> tuple[str | None, str | None]:
             container = "OME-TIFF" if tf.is_ome else ("BigTIFF" if tf.is_bigtiff else "TIFF")
             tag = tf.pages.first.tags.get(259)
             value = tag.value if tag is not None else 1
-    except (
-        tifffile.TiffFileError,
-        OSError,
-        ValueError,
-        TypeError,
-        KeyError,
-        IndexError,
-        AttributeError,
-        struct.error,
-    ):
+    except (tifffile.TiffFileError, *TIFF_HEADER_ERRORS):
         return None, None
     if isinstance(value, tuple | list) and value:
         value = value[0]  # a corrupt header may repeat the tag
@@ -479,6 +499,27 @@ def _codec(path: Path, probe: SlideProbe) -> None:
     probe.compression = codec
     if probe.backend != "openslide" and container is not None:
         probe.container = container
+    if codec == "jpeg":
+        tables = dqt_tables(_tiff_jpeg_tables(path))
+        probe.jpeg_quality, _ = jpeg_quality(tables, probe.properties.get("tiff.ImageDescription"))
+
+
+def _tiff_jpeg_tables(path: Path) -> bytes:
+    """The level-0 ``JPEGTables`` field (tag 347) of a TIFF, else the start of its first tile or
+    strip (where each tile carries its own tables), or no bytes."""
+    import tifffile
+
+    try:
+        with tifffile.TiffFile(path) as tf:
+            page = tf.pages.first
+            tag = page.tags.get(347)
+            value = tag.value if tag is not None else b""
+            if not value and page.dataoffsets and page.databytecounts:
+                tf.filehandle.seek(int(page.dataoffsets[0]))
+                value = tf.filehandle.read(min(int(page.databytecounts[0]), JPEG_HEAD_BYTES))
+    except (tifffile.TiffFileError, *TIFF_HEADER_ERRORS):
+        return b""
+    return value if isinstance(value, bytes) else b""
 
 
 def _probe_openslide(path: Path, probe: SlideProbe, options: ProbeOptions, clock: _Clock) -> bool:
@@ -506,6 +547,7 @@ def _probe_openslide(path: Path, probe: SlideProbe, options: ProbeOptions, clock
         probe.objective_power = _float(props.get("openslide.objective-power"))
         probe.associated_images = tuple(sorted(slide.associated_images.keys()))
         probe.properties = props
+        probe.scanner = scanner(props)
         _codec(path, probe)
         for level, xy, size in sample_regions(probe.level_dimensions, probe.level_downsamples):
             if clock.spent():
@@ -661,6 +703,9 @@ def _pillow(path: Path, probe: SlideProbe, options: ProbeOptions, clock: _Clock)
             if dpi_x and dpi_x > 1:
                 probe.properties["pillow.dpi"] = f"{dpi_x:g}"
             _codec(path, probe)
+            tables = getattr(img, "quantization", None)  # JPEG only
+            if probe.compression == "jpeg" and isinstance(tables, dict):
+                probe.jpeg_quality, _ = jpeg_quality(tables)
             try:
                 img.load()
                 probe.regions_read = 1

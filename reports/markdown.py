@@ -112,6 +112,13 @@ def render_summary(result: QualityResult, lang: str = "en") -> str:
                 f"{g.shown_target} | {md_text(g.counts_in(lang)) or '–'} |"
             )
     lines += _lot_rows(result)
+    effects = result.diversity.batch_effects if result.diversity is not None else None
+    if effects is not None:
+        said = [
+            ("**WARN** " if p.decision == "warn" and p.features == "pixel" else "") + md_text(p.sentence)
+            for p in (effects.pixel, effects.acquisition)
+        ]
+        lines += ["", _("Stain and scanner batch effects:") + " " + "; ".join(said) + "."]
     if result.findings:
         sev = Counter(f.severity.value for f in result.findings)
         codes = Counter(f.code for f in result.findings).most_common(TOP_CODES)

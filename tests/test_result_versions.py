@@ -7,8 +7,9 @@ its ``waivers`` (active, unused and expired) and ``redelivery`` against the earl
 and diversity, split into lots by institution; 1.5: syntactic and diversity, each slide with its
 ``perceptual_hash``; 1.6: each slide with its patient number; 1.7: syntactic and diversity with a
 ``run_id`` and an item a check crashed on, named in ``verdict.not_evaluated``; 1.8: syntactic and
-diversity, a slide with a pen mark shaded on its thumbnail). A release that bumps the schema adds its
-own file here; none is ever regenerated.
+diversity, a slide with a pen mark shaded on its thumbnail; 1.9: syntactic and diversity, each slide
+with its stain and acquisition descriptors, and ``diversity.batch_effects``). A release that bumps the
+schema adds its own file here; none is ever regenerated.
 """
 
 from __future__ import annotations

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from dqm.decided import DecidedFigure
+from dqm.diversity.batch_effects import as_test, batch_effects
 from dqm.diversity.drift import SEVERITY, Summaries, drift
 from dqm.diversity.family import (
     balance_of,
@@ -138,6 +139,12 @@ def diversity_result(
     declared = {name: len(v.declared or ()) for name, v in variables.items()}
     balances = {k: balance_of(s.categorical[k], declared[k]) for k in BALANCED}
     tests += balance_tests(balances["class"], balances["institution"], settings.balance)
+    effects = None
+    if settings.batch_effects is not None:
+        effects = batch_effects(table, settings)
+        tests += [
+            as_test(p, settings.batch_effects, settings.alpha) for p in (effects.pixel, effects.acquisition)
+        ]
     drift_result = drift(s, baseline[0], baseline[1], settings) if baseline is not None else None
     minimums = minimum_figures(table, s.categorical, settings.minimums, [i.patient for i in items])
     verdict, summary = _verdict(tests, drift_result.verdict if drift_result else None, minimums)
@@ -171,6 +178,7 @@ def diversity_result(
         balance=list(balances.values()),
         tests=tests,
         drift=drift_result,
+        batch_effects=effects,
         age_bands=list(settings.age_bands),
         notes=_notes(table, s, profile),
         method=method,

@@ -204,6 +204,87 @@ class DriftResult(_Frozen):
     notes: list[str] = Field(default_factory=list)
 
 
+class Comparison(_Frozen):
+    """One stain or acquisition descriptor across the categories of a grouping (institution, scanner)."""
+
+    variable: str
+    label: str
+    by: str
+    """The grouping variable (``institution``, ``scanner_header``, ``scanner``)."""
+    method: str
+    statistic: float | None = None
+    """Kruskal–Wallis H."""
+    df: int | None = None
+    p_value: float | None = None
+    p_adjusted: float | None = None
+    """Holm (or the profile's correction) over every comparison of the batch: their own family."""
+    effect_size: float | None = None
+    """η²_H."""
+    effect_label: str = ""
+    n: int = 0
+    medians: dict[str, float] = Field(default_factory=dict)
+    """Median per category (at most 20 categories, the largest)."""
+    sentence: str
+
+
+class Importance(_Frozen):
+    """How much the cross-validated AUC drops when one descriptor's values are permuted."""
+
+    variable: str
+    label: str
+    drop: float
+    """Mean drop of the AUC over folds and repeats (can be slightly negative by chance)."""
+
+
+class SitePrediction(_Frozen):
+    """How well one set of descriptors predicts the institution (cross-validated)."""
+
+    features: Literal["pixel", "acquisition"]
+    evaluated: bool
+    reason: str = ""
+    """Why it was not evaluated (too few institutions or slides, no descriptor)."""
+    model: str = ""
+    n: int = 0
+    """Slides used."""
+    excluded: int = 0
+    """Slides left out (no institution, no descriptor, an institution or class too small, the sample cap)."""
+    sites: list[str] = Field(default_factory=list)
+    folds: int = 0
+    auc: float | None = None
+    """Out-of-fold AUC (one-vs-rest macro average over institutions when there are more than two),
+    weighted so that every institution has the same class mix."""
+    ci_low: float | None = None
+    ci_high: float | None = None
+    """95 % bootstrap interval of the AUC over slides (the fitted folds kept)."""
+    fold_aucs: list[float] = Field(default_factory=list)
+    site_aucs: dict[str, float] = Field(default_factory=dict)
+    """Each institution's one-vs-rest AUC: one institution that stands out is diluted in the mean."""
+    permutation_auc: float | None = None
+    """Mean AUC of the same cross-validation with the institutions permuted within each class."""
+    permutation_p95: float | None = None
+    permutation_p: float | None = None
+    """(1 + permutations at least as high) / (1 + permutations)."""
+    site_permutation_p: float | None = None
+    """The same for the largest institution's AUC, against each permutation's largest."""
+    class_control: str = ""
+    importance: list[Importance] = Field(default_factory=list)
+    """Every descriptor, largest drop first."""
+    carriers: list[str] = Field(default_factory=list)
+    """Labels of the descriptors that carry the prediction (drop ≥ the profile's ``importance_min``)."""
+    decision: Decision = "not_applicable"
+    sentence: str = ""
+
+
+class BatchEffects(_Frozen):
+    """Stain and scanner batch effects: descriptors across institutions and scanners, and how well
+    they predict the institution."""
+
+    pixel: SitePrediction
+    acquisition: SitePrediction
+    comparisons: list[Comparison] = Field(default_factory=list)
+    method: str = ""
+
+
 VERDICT_NOTE = "the worst decision of the gated tests, balance rules and drift; warn passes"
 
 
@@ -235,6 +316,8 @@ class DiversityResult(_Frozen):
     balance: list[Balance]
     tests: list[TestResult]
     drift: DriftResult | None = None
+    batch_effects: BatchEffects | None = None
+    """Stain and scanner batch effects (results before schema 1.3 have none)."""
     age_bands: list[float]
     """Lower edges of the age bands used (a baseline with other bands is not compared by band)."""
     notes: list[str] = Field(default_factory=list)

@@ -86,6 +86,28 @@ class DriftSettings(_Frozen):
         return self
 
 
+class BatchEffectSettings(_Frozen):
+    """How the institution is predicted from the stain and the acquisition descriptors
+    (:mod:`dqm.diversity.batch_effects`)."""
+
+    auc_warn: Annotated[float, Field(gt=0.5, le=1)] = 0.75
+    """Warn of a batch effect when the stain descriptors predict the institution with at least this
+    cross-validated AUC and the permutation p-value is at most α."""
+    folds: Annotated[int, Field(ge=2, le=20)] = 5
+    """Cross-validation folds (fewer when an institution has fewer slides)."""
+    permutations: Annotated[int, Field(ge=9, le=1000)] = 19
+    """Label permutations (within each class) for the permutation baseline and its Monte Carlo
+    p-value (1 + permutations at least as high) / (1 + permutations): 19 can show p ≤ 0.05."""
+    bootstrap: Annotated[int, Field(ge=0, le=10_000)] = 200
+    """Bootstrap resamples of the out-of-fold predictions for the AUC's interval (0: none)."""
+    min_slides_per_site: Annotated[int, Field(ge=2)] = 5
+    """An institution with fewer slides (with a class every kept institution has) is left out."""
+    max_slides: Annotated[int, Field(ge=20)] = 5000
+    """At most this many slides are used (a seeded sample, stratified by institution and class)."""
+    importance_min: Annotated[float, Field(ge=0, le=1)] = 0.02
+    """A descriptor carries the batch effect when permuting it lowers the AUC by at least this much."""
+
+
 class Minimum(_Frozen):
     """A minimum that every category (or combination) must reach: a slide count, a share of the
     slides with a value, or both (each is its own gated figure)."""
@@ -132,6 +154,9 @@ class DiversitySettings(_Frozen):
     seed: int = 0
     """Seed of the Monte Carlo draws: the same batch gives the same p-values."""
     drift: DriftSettings = DriftSettings()
+    batch_effects: BatchEffectSettings | None = BatchEffectSettings()
+    """How the institution is predicted from the stain and acquisition descriptors; ``null`` turns
+    the batch-effect analysis off."""
     minimums: dict[str, Minimum] = Field(default_factory=dict)
     """다양성 요건: minimum slide counts and shares per category of a grouping, and minimum patients
     per class (:data:`MINIMUM_GROUPS`); each category is one gated figure. None by default."""

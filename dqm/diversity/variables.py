@@ -19,13 +19,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from dqm.facts import ItemSummary
+from dqm.facts import STAIN_DESCRIPTORS, ItemSummary
 
 MAGNIFICATION_FROM_MPP = ((0.35, "40×"), (0.75, "20×"), (1.5, "10×"))
 """Nominal magnification from the resolution when the header has no objective power:
 under 0.35 µm/px is 40×, under 0.75 is 20×, under 1.5 is 10×, coarser is ``<10×``."""
 
 Size = Literal["small", "moderate", "large"]
+Batch = Literal["pixel", "acquisition"]
 Categories = Literal["classes", "institutions", "clinical", "age_bands"]
 
 
@@ -93,6 +94,10 @@ class Variable:
     note_undeclared: int | None = None
     """The result's notes list values the profile does not declare, in this order among such notes."""
     per_class: PerClass | None = None
+    batch: Batch | None = None
+    """A descriptor of how the slide was stained (``pixel``) or scanned (``acquisition``): compared
+    across institutions and scanners, and used to predict the institution
+    (:mod:`dqm.diversity.batch_effects`), each kind on its own."""
 
 
 def band_labels(edges: Sequence[float]) -> tuple[str, ...]:
@@ -147,6 +152,18 @@ def _mpp(item: ItemSummary) -> float | None:
 def _magnification(item: ItemSummary) -> str | None:
     s = item.slide
     return magnification(s.objective_power, s.mpp) if s is not None else None
+
+
+def _header(field: str) -> Callable[[ItemSummary], str | float | None]:
+    return lambda item: getattr(item.slide, field) if item.slide is not None else None
+
+
+def _stain(field: str) -> Callable[[ItemSummary], float | None]:
+    def read(item: ItemSummary) -> float | None:
+        stain = item.slide.stain if item.slide is not None else None
+        return getattr(stain, field) if stain is not None else None
+
+    return read
 
 
 def _area_fraction(item: ItemSummary) -> float:
@@ -231,18 +248,40 @@ VARIABLES: tuple[Variable, ...] = (
         targets=True,
         independence=TestSpec("class mix differs between age bands", position=2),
     ),
-    Variable("scanner", "scanner (clinical record)", "categorical", read=_clinical("scanner"), targets=True),
+    Variable(
+        "scanner",
+        "scanner (clinical record)",
+        "categorical",
+        read=_clinical("scanner"),
+        targets=True,
+        batch="acquisition",
+    ),
     Variable(
         "vendor",
         "slide format / vendor (header)",
         "categorical",
-        read=lambda item: item.slide.vendor if item.slide is not None else None,
+        read=_header("vendor"),
         targets=True,
+        batch="acquisition",
     ),
     Variable("magnification", "magnification", "categorical", read=_magnification, targets=True),
+    Variable(
+        "scanner_header", "scanner (header)", "categorical", read=_header("scanner"), batch="acquisition"
+    ),
+    Variable(
+        "codec", "compression codec (header)", "categorical", read=_header("compression"), batch="acquisition"
+    ),
     # Continuous.
     Variable("age", "age", "continuous", unit="years", read=_clinical("age"), note_missing=True),
-    Variable("mpp", "resolution", "continuous", unit="µm/px", read=_mpp),
+    Variable("mpp", "resolution", "continuous", unit="µm/px", read=_mpp, batch="acquisition"),
+    Variable(
+        "jpeg_quality",
+        "JPEG quality (quantisation tables)",
+        "continuous",
+        unit="1–100",
+        read=_header("jpeg_quality"),
+        batch="acquisition",
+    ),
     Variable(
         "slide_megapixels",
         "slide size (level 0)",
@@ -264,6 +303,11 @@ VARIABLES: tuple[Variable, ...] = (
         unit="of slide area",
         read=_area_fraction,
         per_class=PerClass("lesion-area fraction, {} lesions", _area_fraction_per_class),
+    ),
+    # Colour of the tissue at low resolution (dqm.pixels.stain), one row per descriptor.
+    *(
+        Variable(f"stain_{field}", label, "continuous", unit=unit, read=_stain(field), batch="pixel")
+        for field, (label, unit) in STAIN_DESCRIPTORS.items()
     ),
 )
 """Every variable, in the order of the result's summaries (categorical first)."""
@@ -294,6 +338,9 @@ TEST_NAMES: tuple[str, ...] = tuple(DEFAULT_RULES)
 TARGETABLE: tuple[str, ...] = tuple(v.name for v in VARIABLES if v.targets)
 """Categorical variables that may carry target shares."""
 BALANCED: tuple[str, ...] = tuple(v.name for v in VARIABLES if v.balance)
+PIXEL: tuple[str, ...] = tuple(v.name for v in VARIABLES if v.batch == "pixel")
+ACQUISITION: tuple[str, ...] = tuple(v.name for v in VARIABLES if v.batch == "acquisition")
+"""The stain descriptors and the acquisition metadata, each predicting the institution on its own."""
 NEW_VANISHED: tuple[str, ...] = tuple(v.name for v in VARIABLES if v.new_vanished)
 """Variables whose new or vanished categories are decided by the profile's drift rules."""
 NOTE_MISSING: tuple[str, ...] = tuple(v.name for v in VARIABLES if v.note_missing)

@@ -1,0 +1,510 @@
+"""Stain and scanner batch effects: can a model tell the institution from how a slide looks?
+
+Two parts, both over the variables of :data:`~dqm.diversity.variables.VARIABLES` marked ``batch``:
+
+* :func:`comparisons` — every continuous descriptor across the institutions and the scanners
+  (Kruskal–Wallis H, η²_H, one corrected family of their own; reported, not gated).
+* :func:`site_prediction` — a cross-validated logistic regression (scikit-learn) predicting the
+  institution, once from the stain descriptors (``pixel``) and once from the acquisition metadata
+  (``acquisition``: scanner, vendor, codec, JPEG quality, resolution), never mixed: acquisition
+  metadata identifies the site almost perfectly on real data and would hide what the colours say.
+  The institutions' class mix is controlled by reweighting: each slide of class c at institution s
+  weighs n_s · p_c / n_sc, so every institution has the batch's class mix in the weighted data,
+  and both the fit and the AUC use the weights (classes absent from some institution are left out,
+  since no weight can balance them). The AUC is out-of-fold (stratified by institution and class),
+  one-vs-rest macro for more than two institutions, with a 95 % bootstrap interval over slides and
+  a permutation baseline (institutions permuted within each class, so the class mix per institution
+  stays as it is; the same cross-validation). Which descriptors carry a prediction: the mean drop
+  of the out-of-fold AUC when a descriptor's values are permuted in the test fold. Every random
+  step is seeded by the profile's ``seed``.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+
+from dqm.diversity.family import fmt_p
+from dqm.diversity.models import BatchEffects, Comparison, Importance, SitePrediction, TestResult
+from dqm.diversity.settings import BatchEffectSettings, DiversitySettings
+from dqm.diversity.stats import adjust, effect_label, kruskal_wallis
+from dqm.diversity.table import Table
+from dqm.diversity.variables import ACQUISITION, PIXEL
+
+GROUPINGS = ("institution", "scanner_header", "scanner")
+"""What the descriptors are compared across: the institution, the scanner the header names, the
+scanner of the clinical record."""
+MAX_MEDIANS = 20
+IMPORTANCE_REPEATS = 3
+MODEL = "logistic regression (standardised, median-imputed descriptors; scikit-learn)"
+NO_CLASS = "(no class)"
+Kind = Literal["pixel", "acquisition"]
+
+
+def comparisons(table: Table, correction: str, alpha: float) -> list[Comparison]:
+    """Each continuous ``batch`` descriptor across the categories of each grouping that has two or more.
+
+    Kruskal–Wallis H with η²_H; the p-values are adjusted together (their own family). A descriptor
+    with fewer than two groups holding values, or all values equal, is listed with the reason.
+    """
+    names = [n for n in (*PIXEL, *ACQUISITION) if table.variables[n].kind == "continuous"]
+    drafts: list[tuple[Comparison, Any]] = []
+    for by in GROUPINGS:
+        groups = table.columns[by]
+        cats = sorted({g for g in groups.tolist() if g is not None})
+        if len(cats) < 2:
+            continue
+        for name in names:
+            x = table.columns[name]
+            ok = (groups != None) & ~np.isnan(x)  # noqa: E711 (element-wise on an object array)
+            parts = {c: x[ok & (groups == c)] for c in cats}
+            outcome = kruskal_wallis(list(parts.values()))
+            largest = sorted((c for c in cats if len(parts[c])), key=lambda c: -len(parts[c]))[:MAX_MEDIANS]
+            draft = Comparison(
+                variable=name,
+                label=table.variables[name].label,
+                by=by,
+                method=outcome.method,
+                statistic=outcome.statistic,
+                df=outcome.df,
+                p_value=outcome.p_value,
+                effect_size=outcome.effect,
+                effect_label=effect_label(outcome.effect, "eta2"),
+                n=outcome.n,
+                medians={c: float(np.median(parts[c])) for c in largest},
+                sentence=f"not compared: {outcome.note}" if outcome.p_value is None else "",
+            )
+            drafts.append((draft, outcome))
+    tested = [i for i, (_, o) in enumerate(drafts) if o.p_value is not None]
+    adjusted = dict(zip(tested, adjust([drafts[i][1].p_value for i in tested], correction), strict=True))
+    out = []
+    for i, (c, _) in enumerate(drafts):
+        p_adj = adjusted.get(i)
+        if p_adj is None:
+            out.append(c)
+            continue
+        by_label = table.variables[c.by].label
+        size = (
+            f"η²_H {c.effect_size:.3f} ({c.effect_label}), p_adj {fmt_p(p_adj)}"
+            if c.effect_size is not None
+            else ""
+        )
+        text = (
+            f"{c.label} differs across {by_label} ({size})"
+            if p_adj < alpha
+            else f"no evidence that {c.label} differs across {by_label} ({size})"
+        )
+        out.append(c.model_copy(update={"p_adjusted": p_adj, "sentence": text}))
+    return out
+
+
+def _features(table: Table, names: Sequence[str]) -> tuple[np.ndarray, list[str], np.ndarray]:
+    """The design matrix (NaN for missing), the variable each column belongs to, and which rows
+    have at least one value. Categorical variables are one-hot (a missing value: all zeros)."""
+    cols: list[np.ndarray] = []
+    owners: list[str] = []
+    present = np.zeros(table.n_items, dtype=bool)
+    for name in names:
+        v, col = table.variables[name], table.columns[name]
+        if v.kind == "continuous":
+            has = ~np.isnan(col)
+            if not has.any():
+                continue
+            cols.append(col.astype(float))
+            owners.append(name)
+        else:
+            has = col != None  # noqa: E711 (element-wise on an object array)
+            for cat in sorted({c for c in col.tolist() if c is not None}):
+                cols.append((col == cat).astype(float))
+                owners.append(name)
+        present |= has
+    matrix = np.stack(cols, axis=1) if cols else np.zeros((table.n_items, 0))
+    return matrix, owners, present
+
+
+def _keep(sites: np.ndarray, classes: np.ndarray, rows: np.ndarray, minimum: int) -> np.ndarray:
+    """Rows of institutions with at least ``minimum`` slides, of classes every such institution has."""
+    keep = rows.copy()
+    for _ in range(10):  # dropping a class may shrink an institution under the minimum, and so on
+        kept_sites = [s for s in set(sites[keep].tolist()) if (sites[keep] == s).sum() >= minimum]
+        keep &= np.isin(sites, kept_sites)
+        shared = [
+            c
+            for c in set(classes[keep].tolist())
+            if all(((sites == s) & (classes == c) & keep).any() for s in kept_sites)
+        ]
+        new = keep & np.isin(classes, shared)
+        if (new == keep).all():
+            break
+        keep = new
+    return keep
+
+
+def _sample(strata: np.ndarray, limit: int, rng: np.random.Generator) -> np.ndarray:
+    """Indices of at most ``limit`` rows, each stratum kept in proportion (at least one row)."""
+    n = len(strata)
+    if n <= limit:
+        return np.arange(n)
+    chosen = []
+    for s in sorted(set(strata.tolist())):
+        idx = np.flatnonzero(strata == s)
+        take = max(1, round(limit * len(idx) / n))
+        chosen.append(rng.choice(idx, size=min(take, len(idx)), replace=False))
+    return np.sort(np.concatenate(chosen))
+
+
+def class_weights(sites: np.ndarray, classes: np.ndarray) -> np.ndarray:
+    """n_s · p_c / n_sc per slide (mean 1): every institution gets the batch's class mix."""
+    n = len(sites)
+    out = np.empty(n)
+    for s in set(sites.tolist()):
+        in_s = sites == s
+        for c in set(classes[in_s].tolist()):
+            cell = in_s & (classes == c)
+            out[cell] = in_s.sum() * ((classes == c).sum() / n) / cell.sum()
+    return out / out.mean()
+
+
+def weighted_auc(positive: np.ndarray, score: np.ndarray, w: np.ndarray) -> float:
+    """Weighted ROC AUC of ``score`` for the ``positive`` slides: the weighted share of
+    (positive, negative) pairs ranked right, ties counting half (``sklearn.metrics.roc_auc_score``
+    with ``sample_weight`` gives the same; this one skips its input checks, called thousands of times)."""
+    order = np.argsort(score, kind="mergesort")
+    s, pos, ww = score[order], positive[order], w[order]
+    _, start = np.unique(s, return_index=True)
+    neg_w = np.where(pos, 0.0, ww)
+    pos_w = np.where(pos, ww, 0.0)
+    ends = np.append(start[1:], len(s))
+    neg_tie = np.add.reduceat(neg_w, start)
+    pos_tie = np.add.reduceat(pos_w, start)
+    neg_below = np.cumsum(neg_tie) - neg_tie
+    total_pos, total_neg = pos_w.sum(), neg_w.sum()
+    if total_pos <= 0 or total_neg <= 0 or len(ends) == 0:
+        raise ValueError("the AUC needs slides of both sides")
+    return float((pos_tie * (neg_below + 0.5 * neg_tie)).sum() / (total_pos * total_neg))
+
+
+def site_aucs(y: np.ndarray, proba: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Each institution's one-vs-rest AUC (with two institutions both are the binary AUC)."""
+    if proba.shape[1] == 2:
+        return np.full(2, weighted_auc(y == 1, proba[:, 1], w))
+    return np.array([weighted_auc(y == c, proba[:, c], w) for c in range(proba.shape[1])])
+
+
+def _auc(y: np.ndarray, proba: np.ndarray, w: np.ndarray) -> float:
+    """Binary AUC for two institutions, else the one-vs-rest macro average."""
+    return float(site_aucs(y, proba, w).mean())
+
+
+def _splits(y: np.ndarray, classes: np.ndarray, folds: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Stratified by institution and class when every such cell can be split, else by institution."""
+    from sklearn.model_selection import StratifiedKFold
+
+    cells = np.array([f"{a}|{b}" for a, b in zip(y.tolist(), classes.tolist(), strict=True)])
+    _, counts = np.unique(cells, return_counts=True)
+    strata = cells if counts.min() >= folds else y
+    cv = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    return list(cv.split(np.zeros(len(y)), strata))
+
+
+def _cross_validate(
+    x: np.ndarray, y: np.ndarray, w: np.ndarray, splits: Sequence[tuple[np.ndarray, np.ndarray]], k: int
+) -> tuple[np.ndarray, list[Any]]:
+    """Out-of-fold probabilities and the model fitted on each fold (``x`` already standardised)."""
+    from sklearn.linear_model import LogisticRegression
+
+    proba = np.zeros((len(y), k))
+    models = []
+    with warnings.catch_warnings():
+        # a convergence notice of a fold says nothing the AUC does not
+        warnings.simplefilter("ignore")
+        for train, test in splits:
+            model = LogisticRegression(max_iter=500)
+            model.fit(x[train], y[train], sample_weight=w[train])
+            fitted = np.zeros((len(test), k))
+            fitted[:, model.classes_] = model.predict_proba(x[test])
+            proba[test] = fitted
+            models.append(model)
+    return proba, models
+
+
+def _permuted_within(y: np.ndarray, classes: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    out = y.copy()
+    for c in set(classes.tolist()):
+        idx = np.flatnonzero(classes == c)
+        out[idx] = y[rng.permutation(idx)]
+    return out
+
+
+def _importance(
+    x: np.ndarray,
+    y: np.ndarray,
+    w: np.ndarray,
+    owners: Sequence[str],
+    splits: Sequence[tuple[np.ndarray, np.ndarray]],
+    models: Sequence[Any],
+    k: int,
+    rng: np.random.Generator,
+) -> dict[str, float]:
+    """Mean drop of each fold's AUC when one variable's columns are permuted together in its test fold."""
+    drops: dict[str, list[float]] = {o: [] for o in dict.fromkeys(owners)}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for (_, test), model in zip(splits, models, strict=True):
+            xt, yt, wt = x[test], y[test], w[test]
+            proba = np.zeros((len(test), k))
+            proba[:, model.classes_] = model.predict_proba(xt)
+            base = _auc(yt, proba, wt)
+            for owner in drops:
+                idx = [i for i, o in enumerate(owners) if o == owner]
+                for _ in range(IMPORTANCE_REPEATS):
+                    xp = xt.copy()
+                    xp[:, idx] = xt[rng.permutation(len(test))][:, idx]
+                    proba[:, model.classes_] = model.predict_proba(xp)
+                    drops[owner].append(base - _auc(yt, proba, wt))
+    return {o: float(np.mean(d)) for o, d in drops.items()}
+
+
+def standardised(x: np.ndarray) -> np.ndarray:
+    """Missing values as the column's median, then zero mean and unit SD (a constant column: 0).
+
+    Fitted on every slide used, without the labels: no institution is seen, so nothing leaks into
+    the cross-validation that the folds would hide."""
+    out = x.copy()
+    for j in range(out.shape[1]):
+        col = out[:, j]
+        missing = np.isnan(col)
+        col[missing] = np.median(col[~missing]) if (~missing).any() else 0.0
+        sd = col.std()
+        out[:, j] = (col - col.mean()) / sd if sd > 0 else 0.0
+    return out
+
+
+def _not_evaluated(kind: Kind, reason: str, excluded: int) -> SitePrediction:
+    return SitePrediction(features=kind, evaluated=False, reason=reason, excluded=excluded, sentence=reason)
+
+
+def site_prediction(
+    table: Table, kind: Kind, settings: BatchEffectSettings, alpha: float, seed: int
+) -> SitePrediction:
+    """How well the ``kind`` descriptors predict the institution; ``evaluated`` False with the reason
+    when there are too few institutions, slides or descriptors."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1):  # hundreds of small fits: threads cost more than they give
+        return _site_prediction(table, kind, settings, alpha, seed)
+
+
+def _site_prediction(
+    table: Table, kind: Kind, settings: BatchEffectSettings, alpha: float, seed: int
+) -> SitePrediction:
+    names = PIXEL if kind == "pixel" else ACQUISITION
+    x, owners, present = _features(table, names)
+    sites = table.columns["institution"]
+    classes = np.array(
+        [c if c is not None else NO_CLASS for c in table.columns["class"].tolist()], dtype=object
+    )
+    rows = present & (sites != None)  # noqa: E711 (element-wise on an object array)
+    what = "stain descriptors" if kind == "pixel" else "acquisition metadata"
+    if not owners:
+        return _not_evaluated(kind, f"no slide has {what}", table.n_items)
+    keep = _keep(sites, classes, rows, settings.min_slides_per_site)
+    kept_sites = sorted(set(sites[keep].tolist()))
+    if len(kept_sites) < 2:
+        return _not_evaluated(
+            kind,
+            f"fewer than two institutions with {settings.min_slides_per_site} or more slides with {what} "
+            "(of classes every institution has)",
+            table.n_items,
+        )
+    rng = np.random.default_rng(seed)
+    idx = np.flatnonzero(keep)
+    strata = np.array([f"{s}|{c}" for s, c in zip(sites[idx].tolist(), classes[idx].tolist(), strict=True)])
+    idx = idx[_sample(strata, settings.max_slides, rng)]
+    code = {s: i for i, s in enumerate(kept_sites)}
+    y = np.array([code[s] for s in sites[idx].tolist()])
+    cls = classes[idx]
+    xs, w, k = standardised(x[idx]), class_weights(sites[idx], cls), len(kept_sites)
+    varies = xs.std(axis=0) > 0
+    if not varies.any():
+        return _not_evaluated(kind, f"every slide has the same {what}", table.n_items)
+    xs, owners = xs[:, varies], [o for o, v in zip(owners, varies.tolist(), strict=True) if v]
+    folds = int(min(settings.folds, np.bincount(y).min()))
+    splits = _splits(y, cls, folds, seed)
+    try:
+        proba, models = _cross_validate(xs, y, w, splits, k)
+        auc, per_site = _auc(y, proba, w), site_aucs(y, proba, w)
+        fold_aucs = [_auc(y[t], proba[t], w[t]) for _, t in splits]
+    except ValueError as exc:  # a fold without two institutions: too few slides to say anything
+        return _not_evaluated(kind, f"the cross-validation could not be scored: {exc}", table.n_items)
+    boot = []
+    for _ in range(settings.bootstrap):
+        b = rng.integers(0, len(y), len(y))
+        if len(set(y[b].tolist())) == k:
+            boot.append(_auc(y[b], proba[b], w[b]))
+    perms: list[tuple[float, float]] = []
+    for _ in range(settings.permutations):
+        yp = _permuted_within(y, cls, rng)
+        try:
+            pp, _ = _cross_validate(xs, yp, w, _splits(yp, cls, folds, seed), k)
+            perms.append((_auc(yp, pp, w), float(site_aucs(yp, pp, w).max())))
+        except ValueError:
+            continue
+    drops = _importance(xs, y, w, owners, splits, models, k, rng)
+    labels = {n: table.variables[n].label for n in drops}
+    return _prediction(
+        kind,
+        settings,
+        alpha,
+        Evidence(auc, per_site, fold_aucs, boot, perms, drops),
+        labels,
+        kept_sites,
+        folds,
+        n=len(y),
+        excluded=table.n_items - len(y),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """What the cross-validation, the bootstrap, the permutations and the importance measured."""
+
+    auc: float
+    per_site: np.ndarray
+    fold_aucs: list[float]
+    boot: list[float]
+    perms: list[tuple[float, float]]
+    """(macro AUC, largest institution's AUC) of each permutation."""
+    drops: dict[str, float]
+
+    def p_values(self) -> tuple[float | None, float | None]:
+        """Monte Carlo p-values (1 + permutations at least as high) / (1 + permutations) of the macro
+        AUC and of the largest institution's AUC (compared with each permutation's largest)."""
+        if not self.perms:
+            return None, None
+        n = len(self.perms) + 1
+        top = float(self.per_site.max())
+        return (
+            (1 + sum(m >= self.auc for m, _ in self.perms)) / n,
+            (1 + sum(t >= top for _, t in self.perms)) / n,
+        )
+
+
+def _prediction(
+    kind: Kind,
+    settings: BatchEffectSettings,
+    alpha: float,
+    e: Evidence,
+    labels: dict[str, str],
+    sites: list[str],
+    folds: int,
+    n: int,
+    excluded: int,
+) -> SitePrediction:
+    """The decision and its sentence from the evidence."""
+    what = "stain descriptors" if kind == "pixel" else "acquisition metadata"
+    ranked = sorted(e.drops.items(), key=lambda kv: -kv[1])
+    carriers = [labels[n] for n, d in ranked if d >= settings.importance_min]
+    p_macro, p_top = e.p_values()
+    perm_macro = [m for m, _ in e.perms]
+    perm_mean = float(np.mean(perm_macro)) if perm_macro else None
+    ci = (float(np.percentile(e.boot, 2.5)), float(np.percentile(e.boot, 97.5))) if e.boot else (None, None)
+    by_site = dict(zip(sites, e.per_site.tolist(), strict=True))
+    standing_out = [s for s, a in by_site.items() if a >= settings.auc_warn]
+    whole = p_macro is not None and p_macro <= alpha and e.auc >= settings.auc_warn
+    one = p_top is not None and p_top <= alpha and bool(standing_out)
+    ci_text = f", 95 % CI {ci[0]:.2f}–{ci[1]:.2f}" if ci[0] is not None else ""
+    perm_text = (
+        f"; permuted institutions {perm_mean:.2f}, p {fmt_p(p_macro)}" if perm_mean is not None else ""
+    )
+    figures = f"AUC {e.auc:.2f}{ci_text}{perm_text}"
+    if whole or one:
+        sites_text = (
+            f"; told apart best: {', '.join(f'{s} (AUC {by_site[s]:.2f})' for s in standing_out)}"
+            if one
+            else ""
+        )
+        carried = f"; carried by {', '.join(carriers[:5])}" if carriers else ""
+        sentence = f"the {what} predict the institution ({figures}{sites_text}): a batch effect a model can learn{carried}"
+    elif p_macro is not None and p_macro <= alpha:
+        sentence = f"the {what} predict the institution a little ({figures}), under the warning level {settings.auc_warn:g}"
+    else:
+        sentence = f"the {what} do not predict the institution beyond chance ({figures})"
+    return SitePrediction(
+        features=kind,
+        evaluated=True,
+        model=MODEL,
+        n=n,
+        excluded=excluded,
+        sites=sites,
+        folds=folds,
+        auc=e.auc,
+        ci_low=ci[0],
+        ci_high=ci[1],
+        fold_aucs=e.fold_aucs,
+        site_aucs=by_site,
+        permutation_auc=perm_mean,
+        permutation_p95=float(np.percentile(perm_macro, 95)) if perm_macro else None,
+        permutation_p=p_macro,
+        site_permutation_p=p_top,
+        class_control="reweighted (n_s · p_c / n_sc) so every institution has the batch's class mix",
+        importance=[Importance(variable=n, label=labels[n], drop=d) for n, d in ranked],
+        carriers=carriers,
+        decision="warn" if whole or one else "pass",
+        sentence=sentence,
+    )
+
+
+def as_test(p: SitePrediction, settings: BatchEffectSettings, alpha: float) -> TestResult:
+    """The prediction as a row of the dimension's tests: the stain descriptors' is gated (a warning
+    at most), the acquisition metadata's reported only."""
+    gated = p.features == "pixel"
+    rule = (
+        f"warn when the out-of-fold AUC ≥ {settings.auc_warn:g} and the permutation p ≤ {alpha:g}"
+        if gated
+        else "reported only: scanner, resolution and compression often identify the institution by themselves"
+    )
+    return TestResult(
+        name=f"site_predictability.{p.features}",
+        title=f"institution predicted from the {'stain descriptors' if gated else 'acquisition metadata'}",
+        variables=["institution", *(i.variable for i in p.importance)],
+        method="cross-validated logistic regression, permutation baseline",
+        statistic=p.auc,
+        statistic_name="AUC",
+        p_value=p.permutation_p,
+        effect_size=p.auc,
+        effect_name="AUC",
+        n=p.n,
+        excluded=p.excluded,
+        decision=(p.decision if gated else "pass") if p.evaluated else "not_applicable",
+        rule=rule,
+        sentence=p.sentence,
+        gated=gated,
+    )
+
+
+def batch_effects(table: Table, settings: DiversitySettings) -> BatchEffects:
+    """Comparisons across institutions and scanners, and both site predictions."""
+    s = settings.batch_effects
+    assert s is not None, "the profile turned the batch-effect analysis off"
+    method = (
+        "Stain descriptors (Macenko stain vectors, optical density, H and E concentration percentiles, "
+        "background brightness, from the tissue at low resolution) and acquisition metadata (scanner, "
+        "vendor, codec, JPEG quality, resolution) are compared across institutions and scanners with "
+        "Kruskal–Wallis tests (η²_H; their own corrected family, reported), and each set predicts the "
+        f"institution on its own: {MODEL}, {s.folds}-fold cross-validation stratified by institution and "
+        "class, class mix controlled by reweighting every institution to the batch's class mix (classes "
+        f"absent from an institution left out), AUC one-vs-rest macro, {s.bootstrap} bootstrap resamples for "
+        f"its interval, {s.permutations} permutations of the institutions within each class for the "
+        f"baseline, permutation importance for the descriptors that carry it; seed {settings.seed}."
+    )
+    return BatchEffects(
+        pixel=site_prediction(table, "pixel", s, settings.alpha, settings.seed),
+        acquisition=site_prediction(table, "acquisition", s, settings.alpha, settings.seed),
+        comparisons=comparisons(table, settings.correction, settings.alpha),
+        method=method,
+    )

@@ -1,0 +1,151 @@
+"""Stain and acquisition descriptors of one slide (dqm/pixels/stain.py)."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from dqm.pixels.stain import (
+    dqt_tables,
+    jpeg_quality,
+    macenko_vectors,
+    optical_density,
+    quality_of_table,
+    scanner,
+    stain_descriptors,
+)
+from dqm.slide_io import probe_slide
+
+H = np.array([0.65, 0.70, 0.29])
+E = np.array([0.07, 0.99, 0.11])
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    return v / np.linalg.norm(v)
+
+
+def synthetic_he(
+    h: np.ndarray = H, e: np.ndarray = E, side: int = 96, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """An RGBA image whose left three quarters are tissue stained with exactly ``h`` and ``e`` (random
+    concentrations, some pixels one stain only), the rest white glass; and its tissue mask."""
+    rng = np.random.default_rng(seed)
+    conc = rng.gamma(2.0, 0.35, size=(side, side, 2))
+    conc[: side // 4, :, 1] *= 0.05  # nearly pure haematoxylin rows
+    conc[side // 4 : side // 2, :, 0] *= 0.05  # nearly pure eosin rows
+    od = conc @ np.stack([_unit(h), _unit(e)])
+    rgb = np.clip(255.0 * np.exp(-od) - 1.0, 0, 255)
+    tissue = np.zeros((side, side), dtype=bool)
+    tissue[:, : 3 * side // 4] = True
+    rgb[~tissue] = 245
+    rgba = np.dstack([rgb.round().astype(np.uint8), np.full((side, side), 255, np.uint8)])
+    return rgba, tissue
+
+
+def _angle(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.degrees(np.arccos(np.clip(_unit(a) @ _unit(b), -1, 1))))
+
+
+def test_known_stain_vectors_are_recovered() -> None:
+    rgba, tissue = synthetic_he()
+    s = stain_descriptors(rgba, tissue)
+    assert s is not None
+    assert _angle(np.array([s.h_od_r, s.h_od_g, s.h_od_b]), H) < 4
+    assert _angle(np.array([s.e_od_r, s.e_od_g, s.e_od_b]), E) < 4
+    assert s.background == pytest.approx(245 / 255, abs=0.01)
+    assert s.h_p99 > s.h_p50 > 0 and s.e_p99 > s.e_p50 > 0
+    assert s.pixels == tissue.sum()
+
+
+def test_a_colour_shift_moves_the_vectors_and_not_a_stronger_stain() -> None:
+    shifted_e = np.array([0.30, 0.90, 0.10])
+    base = stain_descriptors(*synthetic_he())
+    other = stain_descriptors(*synthetic_he(e=shifted_e))
+    assert base is not None and other is not None
+    assert _angle(np.array([other.e_od_r, other.e_od_g, other.e_od_b]), shifted_e) < 4
+    assert other.e_od_r - base.e_od_r > 0.15
+
+
+def test_vectors_do_not_depend_on_eigenvector_signs() -> None:
+    rgba, tissue = synthetic_he()
+    od = optical_density(rgba[..., :3][tissue])
+    od = od[(od > 0.15).all(axis=1)]
+    found = macenko_vectors(od)
+    assert found is not None
+    h, e, spread = found
+    assert np.all(h > 0) and np.all(e > 0) and spread > 0
+
+
+@pytest.mark.parametrize(
+    "rgba,tissue",
+    [
+        (np.full((20, 20, 4), 255, np.uint8), np.zeros((20, 20), bool)),  # no tissue
+        (
+            np.dstack([np.full((50, 50, 3), (120, 60, 150), np.uint8), np.full((50, 50), 255, np.uint8)]),
+            np.ones((50, 50), bool),
+        ),  # one colour: no plane
+        (np.zeros((5, 5), np.uint8), np.ones((5, 5), bool)),  # not a colour image
+        (np.zeros((5, 5, 4), np.uint8), np.ones((4, 4), bool)),  # mask of another size
+    ],
+    ids=["no tissue", "one colour", "grey", "mask mismatch"],
+)
+def test_degenerate_images_give_no_descriptor(rgba: np.ndarray, tissue: np.ndarray) -> None:
+    assert stain_descriptors(rgba, tissue) is None
+
+
+def test_all_tissue_has_no_background_brightness() -> None:
+    rgba, _ = synthetic_he()
+    s = stain_descriptors(rgba, np.ones(rgba.shape[:2], bool))
+    assert s is not None and s.background is None
+
+
+@pytest.mark.parametrize("quality", [10, 30, 50, 75, 90, 97])
+def test_jpeg_quality_from_the_quantisation_tables(quality: int) -> None:
+    buf = io.BytesIO()
+    rgba, _ = synthetic_he(side=32)
+    Image.fromarray(rgba[..., :3]).save(buf, format="JPEG", quality=quality)
+    tables = dqt_tables(buf.getvalue())
+    assert set(tables) == {0, 1}
+    estimate, how = jpeg_quality(tables)
+    assert how == "quantisation table"
+    assert estimate is not None and abs(estimate - quality) <= 1
+    with Image.open(io.BytesIO(buf.getvalue())) as img:
+        assert jpeg_quality(img.quantization)[0] == estimate  # Pillow's order gives the same answer
+
+
+def test_jpeg_quality_degenerate_input() -> None:
+    assert dqt_tables(b"") == {} and dqt_tables(b"\xff\xd8\xff\xdb\x00") == {}
+    assert dqt_tables(b"\xff\xd8\xff\xdb\xff\xff" + bytes(10)) == {}  # a length past the end
+    assert quality_of_table([0] * 64) is None and quality_of_table([1] * 10) is None
+    assert jpeg_quality({}, "Aperio Image Library v11 46000x32914 JPEG/RGB Q=30;") == (30.0, "header")
+    assert jpeg_quality(None, "Q=300") == (None, None)
+
+
+def test_scanner_from_the_header() -> None:
+    assert scanner({"dicom.Manufacturer": "Leica", "dicom.ManufacturerModelName": "GT450"}) == "Leica GT450"
+    assert scanner({"tiff.Make": "Acme", "tiff.Model": "Acme"}) == "Acme"
+    assert scanner({"aperio.ScanScope ID": "SS1234", "tiff.Make": " "}) == "SS1234"
+    assert scanner({"openslide.vendor": "generic-tiff"}) is None
+    assert len(scanner({"tiff.Model": "x" * 500}) or "") == 80
+
+
+def test_a_real_svs_gets_descriptors_quality_and_scanner(real_data: Path) -> None:
+    probe = probe_slide(real_data / "slides" / "CMU-1-Small-Region.svs", "CMU-1-Small-Region.svs")
+    assert probe.compression == "jpeg" and probe.jpeg_quality == 30  # its header says Q=30
+    assert probe.scanner == "CPAPERIOCS"
+    assert probe.tissue is not None and probe.tissue.stain is not None
+    s = probe.tissue.stain
+    assert s.h_od_r > s.e_od_r  # haematoxylin absorbs more red
+    assert 0.8 < (s.background or 0) <= 1
+
+
+def test_a_png_has_descriptors_and_no_jpeg_quality(tmp_path: Path) -> None:
+    rgba, _ = synthetic_he(side=128)
+    Image.fromarray(rgba).save(tmp_path / "he.png")
+    probe = probe_slide(tmp_path / "he.png", "he.png")
+    assert probe.jpeg_quality is None and probe.scanner is None
+    assert probe.tissue is not None and probe.tissue.stain is not None
