@@ -154,6 +154,8 @@ def test_a_reviewers_session(served: tuple[str, Path, dict[str, str]], tmp_path:
         page.keyboard.press("p")
         wait_until(page, f"document.getElementById('progress-text').textContent === '1 / {n}'")
         page.keyboard.press("j")
+        # the verdict keys judge the slide on screen: wait until the next one is there
+        wait_until(page, "window.dqmReview.current() === 1 && window.dqmReview.loaded()")
         page.keyboard.press("f")
         wait_until(page, f"document.getElementById('progress-text').textContent === '2 / {n}'")
         page.keyboard.press("1")
@@ -162,6 +164,7 @@ def test_a_reviewers_session(served: tuple[str, Path, dict[str, str]], tmp_path:
         page.keyboard.press("Escape")
         wait_until(page, "document.getElementById('saved').textContent.startsWith('saved')")
         page.keyboard.press("ArrowRight")
+        wait_until(page, "window.dqmReview.current() === 2 && window.dqmReview.loaded()")
         page.keyboard.press("p")
         wait_until(page, f"document.getElementById('progress-text').textContent === '3 / {n}'")
         wait_until(page, "window.dqmReview.loaded()")

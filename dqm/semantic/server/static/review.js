@@ -244,7 +244,8 @@
     const v = currentVerdict();
     const text = $("comment").value;
     if (state.current < 0 || !v.verdict || text === (v.comment || "")) return;
-    await send(v.verdict, v.reasons, text);
+    // the boxes on screen, not the last saved reasons: a reason ticked just before may still be in flight
+    await send(v.verdict, v.verdict === "fail" ? checkedReasons() : v.reasons, text);
   }
 
   // ------------------------------------------------------------------ adjudication
