@@ -252,7 +252,7 @@ def test_korean_pdf_embeds_a_cjk_font(tmp_path):
 def test_worst_slide_shows_its_artefact_mask(browser, tmp_path):
     from dqm.results import QualityResult
 
-    fixture = Path(__file__).parents[1] / "fixtures" / "results" / "results-1.7.json"
+    fixture = Path(__file__).parents[1] / "fixtures" / "results" / "results-1.8.json"  # the artefacts' version
     report = tmp_path / "report.html"
     report.write_text(render_html(QualityResult.load(fixture)), encoding="utf-8")
     pg = browser.new_page(viewport={"width": 1280, "height": 900})
