@@ -39,7 +39,10 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "dqm.delivery",  # waivers and redelivery status, stored in results.json
         ),
     ),
-    ("readers and slide I/O", ("dqm.readers", "dqm.slide_io", "dqm.pixels", "dqm.batch", "dqm.clinical_table")),
+    (
+        "readers and slide I/O",
+        ("dqm.readers", "dqm.slide_io", "dqm.pixels", "dqm.batch", "dqm.checksums", "dqm.clinical_table"),
+    ),
     ("checks", ("validators",)),
     ("runner", ("dqm.runner", "dqm.cache", "dqm.executors", "dqm.single_files", "dqm.convert", "dqm.synth")),
     ("dimensions", ("dqm.syntactic", "dqm.semantic", "dqm.diversity", "dqm.validity", "dqm.lots")),
