@@ -31,6 +31,8 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "dqm.raster",  # label rasters from outlines (validity, dqm convert --to mask)
             "dqm.model",
             "dqm.output",
+            "dqm.digest",  # content digests of the outputs
+            "dqm.signing",  # Ed25519 signatures of results.json
             "dqm.identifiers",
             "dqm.profile",
             "dqm.quality_layout",  # the profile's quality_table block
@@ -59,6 +61,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "dqm.redelivery",
             "dqm.waivers",
             "dqm.reuse",  # one pass reused: --results checked and its run rebuilt from the records
+            "dqm.verify",
         ),
     ),
     ("reports", ("reports",)),
