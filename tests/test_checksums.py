@@ -160,3 +160,26 @@ def test_full_hashes_hash_every_file_of_every_item(tmp_path: Path, profile: Prof
     assert hashed == {f: _sha(root / f) for f in BATCH_FILES[1:]}
     plain = run_batch(root, profile, RunOptions(workers=1, clinical=False))
     assert all(o.sha256 == {} for o in plain.outcomes)
+
+
+def test_the_real_data_s_sha256sums_checks_its_files(
+    real_data: Path, tmp_path: Path, profile: Profile
+) -> None:
+    """The SHA256SUMS that came with the real test files (``sha256sum`` output: ``./`` paths, names
+    with spaces) read as written: the copied parts match, the parts left behind are missing."""
+    import shutil
+
+    batch = tmp_path / "batch"
+    for part in ("slides", "annotations", "images"):
+        shutil.copytree(real_data / part, batch / part)
+    shutil.copy(real_data / "SHA256SUMS", batch / "SHA256SUMS")
+    findings = _checksum_findings(batch, profile, slides=False)
+    by_code: dict[str, list[str]] = {}
+    for f in findings:
+        by_code.setdefault(f.code, []).append(f.message)
+    assert set(by_code) <= {"CHECKSUM_MISSING_FILE", "CHECKSUM_UNLISTED"}, by_code
+    assert by_code["CHECKSUM_MISSING_FILE"]
+    assert all(
+        m.startswith(("'masks/", "'segmentation/", "'SOURCES")) for m in by_code["CHECKSUM_MISSING_FILE"]
+    )
+    assert not by_code.get("CHECKSUM_UNLISTED")
