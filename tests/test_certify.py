@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import stat
@@ -29,6 +30,10 @@ def certified(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     batch = write_tiny_batch(base / "batch", manifest=False)
     shutil.copy(batch / "slides" / "S1.png", batch / "slides" / f"{PHONE}.png")
     shutil.copy(batch / "annotations" / "S1.json", batch / "annotations" / f"{PHONE}.json")
+    files = sorted(p for p in batch.rglob("*") if p.is_file())
+    sums = [f"{hashlib.sha256(p.read_bytes()).hexdigest()}  {p.relative_to(batch).as_posix()}" for p in files]
+    listed_out = [f"{'0' * 64}  scans/{PHONE}.png", f"{'0' * 64}  ../{PHONE}.png", f"bad line {PHONE}"]
+    (batch / "SHA256SUMS").write_text("\n".join(sums + listed_out) + "\n")  # checksum findings naming it
     mask_key = base / "mask.key"
     mask_key.write_bytes(b"k" * 32)
     code, output = _invoke("keygen", base / "keys" / "signing.key")
@@ -82,7 +87,12 @@ def test_identifiers_stay_masked_in_results_and_in_what_verify_prints(
     certified: dict[str, Path], tmp_path: Path
 ) -> None:
     batch, out = _copy(certified, tmp_path)
-    assert PHONE not in (out / "results.json").read_text()
+    results = json.loads((out / "results.json").read_text())
+    assert {"CHECKSUM_MISSING_FILE", "CHECKSUM_OUTSIDE_BATCH", "CHECKSUM_MALFORMED"} <= {
+        f["code"] for f in results["findings"]
+    }
+    for name in ("results.json", "junit.xml", "summary.md"):
+        assert PHONE not in (out / name).read_text(), name
     (batch / "annotations" / f"{PHONE}.json").write_text('{"changed": true}')
     code, output = _verify(certified, out, "--batch", batch)
     assert code == 1, output
