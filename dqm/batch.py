@@ -318,40 +318,25 @@ def _checksums(disc: Discovery) -> None:
     if not sums and not entries and not disc.manifest_unlisted:
         return
     for e in entries:
-        where = {"file": SUMS_FILE if e.line is not None else disc.manifest, "line": e.line, "row": e.row}
         norm, outside = normalise(e.path)
         first = disc.checksums.get(norm)
         if outside or not norm:
-            disc.issues.append(
-                DiscoveryIssue(
-                    "CHECKSUM_OUTSIDE_BATCH",
-                    f"{e.where} lists {e.path!r}, which leaves the batch folder: not read",
-                    column=e.column,
-                    **where,
-                )
+            _listing_issue(
+                disc,
+                e,
+                "CHECKSUM_OUTSIDE_BATCH",
+                f"{e.where} lists {e.path!r}, which leaves the batch folder: not read",
             )
         elif first is not None:
             if first.sha256 != e.sha256:
-                disc.issues.append(
-                    DiscoveryIssue(
-                        "CHECKSUM_MALFORMED",
-                        f"{norm!r} is listed again with another hash (first at {first.where})",
-                        column=e.column,
-                        **where,
-                    )
-                )
+                again = f"{norm!r} is listed again with another hash (first at {first.where})"
+                _listing_issue(disc, e, "CHECKSUM_MALFORMED", again)
         else:
             path, why = jailed(root, norm)
             if path is None:
-                disc.issues.append(
-                    DiscoveryIssue(
-                        "CHECKSUM_MISSING_FILE",
-                        f"{norm!r} is listed ({e.where}) but "
-                        + ("is not in the batch" if why == "no such file" else f"is {why}"),
-                        column=e.column,
-                        item_id=norm,
-                        **where,
-                    )
+                there = "is not in the batch" if why == "no such file" else f"is {why}"
+                _listing_issue(
+                    disc, e, "CHECKSUM_MISSING_FILE", f"{norm!r} is listed ({e.where}) but {there}", norm
                 )
             else:
                 disc.checksums[norm] = e
@@ -362,6 +347,14 @@ def _checksums(disc: Discovery) -> None:
         item.listed = tuple(sorted(files & disc.checksums.keys()))
         of_items.update(item.listed)
     disc.checksum_others = sorted(disc.checksums.keys() - of_items)
+
+
+def _listing_issue(disc: Discovery, e: Listed, code: str, message: str, item_id: str | None = None) -> None:
+    """An issue of one entry of the checksum list, at its line of ``SHA256SUMS`` or its manifest cell."""
+    file = SUMS_FILE if e.line is not None else disc.manifest
+    disc.issues.append(
+        DiscoveryIssue(code, message, file=file, row=e.row, column=e.column, item_id=item_id, line=e.line)
+    )
 
 
 def _read_sums(disc: Discovery) -> list[Listed]:

@@ -131,11 +131,12 @@ def check_batch(result: QualityResult, root: Path, mask: Mask | None) -> Verific
         if path is None:
             differences.append(f"{f.path}: not in the batch any more")
             continue
+        expected = f.sha256 if f.sha256 is not None else f.quick_print
         try:
             if f.sha256 is not None:
-                actual, expected, full = full_hash(path), f.sha256, full + 1
+                actual, full = full_hash(path), full + 1
             else:
-                actual, expected, quick = slide_print(path, path.stat().st_size), f.quick_print, quick + 1
+                actual, quick = slide_print(path, path.stat().st_size), quick + 1
         except OSError as exc:
             differences.append(f"{f.path}: cannot be read ({exc.strerror or exc})")
             continue
