@@ -1,9 +1,10 @@
 """Build the four-hospital example: two deliveries of one synthetic dataset and a waiver file.
 
 * ``delivery-1/``: slides from four hospitals (Seoul-A, Busan-B, Daegu-C, Gwangju-D, in turn, with
-  ``dqm.synth``'s scanners and clinical records). Every Busan-B annotation file is broken (cut JSON, a self-crossing
-  outline, a width written as text), so its lot is rejected; one Daegu-C lesion carries a class the
-  profile does not know (``Tumour``), an exception the data team accepts in ``waivers.yaml``.
+  ``dqm.synth``'s scanners and clinical records). Every Busan-B annotation file is broken (cut JSON,
+  a self-crossing outline, a width written as text), so its lot is rejected. Daegu-C also sent a
+  re-scan of one slide that the manifest does not list (``ORPHAN_SLIDE``): an exception the data
+  team accepts in ``waivers.yaml``.
 * ``delivery-2/``: the redelivery, Busan-B's files fixed, everything else as before.
 * Each delivery comes with the ``SHA256SUMS`` its hospitals made (``sha256sum`` format).
 
@@ -84,26 +85,25 @@ def build(out: Path, slides: int, seed: int) -> None:
     waived = next(r for r in rows if r["institution"] == WAIVED)
     for k, row in enumerate(broken):
         _break(first / row["annotation_path"], k)
+    slide = Path(waived["image_path"])
+    rescan = slide.with_name(f"{slide.stem}-rescan{slide.suffix}").as_posix()
     for batch in (first, second):
-        path = batch / waived["annotation_path"]
-        doc = json.loads(path.read_text(encoding="utf-8"))
-        doc["lesions"][0]["class"] = "Tumour"
-        path.write_text(json.dumps(doc), encoding="utf-8")
+        shutil.copy(batch / slide, batch / rescan)
         _sha256sums(batch)
     expires = dt.date.today() + dt.timedelta(days=365)
     (out / "waivers.yaml").write_text(
         "waivers:\n"
-        "  - code: CLASS_UNKNOWN\n"
-        f'    item: "{waived["slide_id"]}"\n'
-        f"    reason: {WAIVED} labels this lesion 'Tumour' in its legacy export; the pathologist confirmed "
-        f"it is {waived['diagnosis']}\n"
+        "  - code: ORPHAN_SLIDE\n"
+        f'    file: "{rescan}"\n'
+        f"    reason: {WAIVED}'s re-scan of {waived['slide_id']}, kept for the archive; the manifest's scan "
+        "is the one annotated\n"
         "    approved_by: J. Kim (data manager)\n"
         f"    expires: {expires.isoformat()}\n",
         encoding="utf-8",
     )
     print(
         f"{out}: delivery-1 ({len(rows)} slides, {len(broken)} {REJECTED} files broken), delivery-2 "
-        f"(fixed), waivers.yaml ({waived['slide_id']} of {WAIVED})"
+        f"(fixed), waivers.yaml ({WAIVED}'s {rescan})"
     )
 
 
