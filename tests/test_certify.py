@@ -213,3 +213,14 @@ def test_released_results_verify_from_1_10_on(certified: dict[str, Path], versio
         assert code == 1 and "carries no content digest" in output
     else:
         assert code == 0, output
+
+
+def test_an_unsigned_audit_into_a_signed_folder_removes_the_old_signature(
+    certified: dict[str, Path], tmp_path: Path
+) -> None:
+    batch, out = _copy(certified, tmp_path)
+    args = ["audit", batch, "--out", out, "--workers", 1, "--stages", "syntactic", "--no-cache"]
+    code, output = _invoke(*args, "--mask-key", certified["mask_key"])
+    assert code in (0, 1), output
+    assert not (out / "results.json.sig").exists()  # it would sign the earlier content
+    assert _invoke("verify", out, "--mask-key", certified["mask_key"])[0] == 0
