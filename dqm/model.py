@@ -567,7 +567,7 @@ class ItemRecord:
             "unreadable": self.unreadable,
             "annotation": self.annotation.to_dict() if self.annotation is not None else None,
             "slide": self.slide.to_dict() if self.slide is not None else None,
-            "sha256": dict(self.sha256),
+            "sha256": sorted(self.sha256.items()),  # pairs, not an object: a cache restores values, not keys
         }
 
     @classmethod
@@ -596,5 +596,5 @@ class ItemRecord:
             unreadable=bool(data["unreadable"]),
             annotation=ParsedAnnotation.from_dict(ann) if ann is not None else None,
             slide=SlideFacts.from_dict(slide) if slide is not None else None,
-            sha256={str(k): str(v) for k, v in data["sha256"].items()},
+            sha256={str(path): str(digest) for path, digest in data["sha256"]},
         )

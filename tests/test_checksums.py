@@ -183,3 +183,30 @@ def test_the_real_data_s_sha256sums_checks_its_files(
         m.startswith(("'masks/", "'segmentation/", "'SOURCES")) for m in by_code["CHECKSUM_MISSING_FILE"]
     )
     assert not by_code.get("CHECKSUM_UNLISTED")
+
+
+def test_items_from_a_masked_cache_keep_their_hashes(tmp_path: Path, profile: Profile) -> None:
+    """A record the cache stored masked comes back with its files' hashes under their real paths."""
+    import shutil
+
+    from dqm.cache import RecordCache, context_key
+    from dqm.identifiers import Masker
+
+    phone = "010-1234-5678"  # an identifier in a file name: masked in the cache
+    root = write_tiny_batch(tmp_path / "b", manifest=False)
+    shutil.copy(root / "slides" / "S1.png", root / "slides" / f"{phone}.png")
+    shutil.copy(root / "annotations" / "S1.json", root / "annotations" / f"{phone}.json")
+    _sums(root, [p.relative_to(root).as_posix() for p in sorted(root.rglob("*")) if p.is_file()])
+    options = RunOptions(workers=1, clinical=False)
+    masker = Masker(profile.deid, b"k" * 32)
+    runs = []
+    for _ in range(2):
+        with RecordCache(
+            tmp_path / "cache", root, context_key(profile.sha256, options), mask=masker
+        ) as cache:
+            runs.append(run_batch(root, profile, options, cache=cache))
+            hits = cache.hits
+    assert hits == 4
+    for run in runs:
+        assert [f.code for f in run.findings if f.code.startswith("CHECKSUM_")] == []
+        assert f"slides/{phone}.png" in {p for o in run.outcomes for p in o.sha256}
