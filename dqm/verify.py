@@ -51,7 +51,7 @@ def check_digest(data: bytes) -> ResultsCheck:
     except DigestError as exc:
         return ResultsCheck(Verification("digest", False, f"results.json cannot be verified: {exc}"))
     if stated is None:
-        why = "results.json carries no content digest (written by a dqm before results schema 1.9)"
+        why = "results.json carries no content digest (written by a dqm before results schema 1.10)"
         return ResultsCheck(Verification("digest", False, why))
     if stated != actual:
         why = f"results.json changed after it was written: its content hashes to {actual}, it states {stated}"
@@ -109,7 +109,7 @@ def check_batch(result: QualityResult, root: Path, mask: Mask | None) -> Verific
     fingerprint. Paths are compared as the results name them (masked with ``mask``)."""
     now = batch_fingerprint(root)
     if not result.batch.files:
-        note = "results.json lists no file hashes (results schema before 1.9): compared by fingerprint only"
+        note = "results.json lists no file hashes (results schema before 1.10): compared by fingerprint only"
         if now != result.batch.fingerprint:
             return Verification("batch", False, f"{note}; the fingerprint differs: {now}")
         return Verification("batch", True, f"{note}; the fingerprint matches")
