@@ -6,12 +6,22 @@ import datetime as dt
 from typing import Any
 
 from dqm import __version__
+from dqm.batch import normalise
 from dqm.facts import number_patients
 from dqm.figures import dimension_state
 from dqm.findings import STAGE_CRASHED, Aspect, Finding, Severity, not_evaluated, stage_message
 from dqm.output import new_run_id
 from dqm.profile import Profile
-from dqm.results import DIMENSIONS, BatchInfo, CheckInfo, CodeInfo, ProfileInfo, QualityResult, Verdict
+from dqm.results import (
+    DIMENSIONS,
+    BatchInfo,
+    CheckInfo,
+    CodeInfo,
+    FileDigest,
+    ProfileInfo,
+    QualityResult,
+    Verdict,
+)
 from dqm.runner import Run
 from dqm.syntactic.accuracy import fingerprint, syntactic_result
 
@@ -116,6 +126,27 @@ def with_finding(result: QualityResult, finding: Finding) -> QualityResult:
     return with_verdict(result.model_copy(update={"findings": [*result.findings, finding]}))
 
 
+def file_digests(run: Run) -> list[FileDigest]:
+    """Each file the run read with its hashes (once, in item order, then the manifest): the
+    annotation files and the manifest by full SHA-256, slides by their quick print and, when they
+    were hashed whole, their full SHA-256."""
+    files: dict[str, FileDigest] = {}
+    for o in run.outcomes:
+        s = o.summary
+        for rel, role in ((s.annotation_path, "annotation"), (s.image_path, "slide")):
+            norm, outside = normalise(rel or "")
+            if not norm or outside or norm in files:
+                continue
+            full = o.sha256.get(norm) or (o.annotation_sha256 if role == "annotation" else None)
+            quick = o.fingerprint if role == "slide" else None
+            if full or quick:
+                files[norm] = FileDigest(path=norm, role=role, sha256=full, quick_print=quick)
+    disc = run.discovery
+    if disc.manifest is not None and disc.manifest_sha256 is not None:
+        files[disc.manifest] = FileDigest(path=disc.manifest, role="manifest", sha256=disc.manifest_sha256)
+    return list(files.values())
+
+
 def build_result(run: Run, command: list[str], run_id: str | None = None) -> QualityResult:
     """The quality result of a run (syntactic accuracy; other dimensions are added by their
     stages); ``run_id``: the command's run (:func:`dqm.output.new_run_id`), a new one if None."""
@@ -135,6 +166,7 @@ def build_result(run: Run, command: list[str], run_id: str | None = None) -> Qua
             n_slide_files=len(disc.slide_files),
             n_annotation_files=len(disc.annotation_files),
             manifest=disc.manifest,
+            files=file_digests(run),
         ),
         profile=ProfileInfo(name=run.profile.name, version=run.profile.version, sha256=run.profile.sha256),
         items=items,

@@ -17,6 +17,15 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from dqm.checksums import (
+    MANIFEST_COLUMNS,
+    MAX_SUMS_BYTES,
+    SLIDE_COLUMN,
+    SUMS_FILE,
+    Listed,
+    is_sha256,
+    parse_sums,
+)
 from dqm.model import DiscoveryIssue, Item
 
 MANIFEST = "manifest.csv"
@@ -50,7 +59,8 @@ MASK_FOLDERS = frozenset(
 )
 """A folder of this name (or ``masks_…``) holds masks: ``masks/X.png`` is the mask of ``X``."""
 # dqm's own bookkeeping beside a batch: truth.csv (dqm synth), corruption.csv (dqm.validity.corrupt)
-IGNORED_NAMES = frozenset({MANIFEST, "truth.csv", "corruption.csv", "README.md", "README.txt"})
+# and the checksum list the batch came with (SHA256SUMS: checked by checksum.list, not read as data)
+IGNORED_NAMES = frozenset({MANIFEST, SUMS_FILE, "truth.csv", "corruption.csv", "README.md", "README.txt"})
 
 
 def suffix(path: str) -> str:
@@ -107,6 +117,17 @@ class Discovery:
     issues: list[DiscoveryIssue] = field(default_factory=list)
     slide_files: list[str] = field(default_factory=list)
     annotation_files: list[str] = field(default_factory=list)
+    other_files: list[str] = field(default_factory=list)
+    """Files that are neither (reported ``FILE_NOT_READ``)."""
+    checksums: dict[str, Listed] = field(default_factory=dict)
+    """The files the batch's checksum list names (``SHA256SUMS`` or the manifest's ``sha256``
+    columns) and that are there, by batch path: their expected SHA-256 (:mod:`dqm.checksums`)."""
+    checksum_others: list[str] = field(default_factory=list)
+    """Listed files that belong to no item (the manifest, a README...): hashed by the run itself."""
+    manifest_listed: list[Listed] = field(default_factory=list)
+    """Checksums the manifest's rows give (read with the manifest, merged by discovery)."""
+    manifest_unlisted: list[str] = field(default_factory=list)
+    """Paths of manifest rows whose checksum cell is blank."""
 
 
 MAX_MANIFEST_BYTES = 256 * 1024 * 1024
@@ -244,7 +265,12 @@ def discover(root: Path) -> Discovery:
     walk_issues: list[DiscoveryIssue] = []
     slides, annotations, others = list_files(root, walk_issues)
     disc = Discovery(
-        root=root, items=[], slide_files=slides, annotation_files=annotations, issues=walk_issues
+        root=root,
+        items=[],
+        slide_files=slides,
+        annotation_files=annotations,
+        other_files=others,
+        issues=walk_issues,
     )
     for rel in others:
         disc.issues.append(
@@ -268,13 +294,112 @@ def discover(root: Path) -> Discovery:
             )
         elif _read_manifest(manifest_path, disc, slides, annotations):
             _orphans(disc)
+            _checksums(disc)
             return disc
+        disc.manifest_listed, disc.manifest_unlisted = [], []  # a manifest not used lists nothing
     _pair_by_stem(disc, slides, annotations)
     if not disc.items:
         disc.issues.append(
             DiscoveryIssue("EMPTY_BATCH", "no slide or annotation files found", item_id="batch")
         )
+    _checksums(disc)
     return disc
+
+
+def _checksums(disc: Discovery) -> None:
+    """The batch's checksum list: ``SHA256SUMS`` (first) and the manifest's columns, every path
+    cleaned and jailed like a manifest's (a path leaving the batch is a finding and never read),
+    the files that are there given to their items (:attr:`Item.listed`), and the issues: a
+    malformed line, a listed file that is not there, a file there that is not listed."""
+    root = disc.root
+    entries, sums = list(disc.manifest_listed), os.path.lexists(root / SUMS_FILE)
+    if sums:
+        entries = _read_sums(disc) + entries
+    if not sums and not entries and not disc.manifest_unlisted:
+        return
+    for e in entries:
+        norm, outside = normalise(e.path)
+        first = disc.checksums.get(norm)
+        if outside or not norm:
+            _listing_issue(
+                disc,
+                e,
+                "CHECKSUM_OUTSIDE_BATCH",
+                f"{e.where} lists {e.path!r}, which leaves the batch folder: not read",
+            )
+        elif first is not None:
+            if first.sha256 != e.sha256:
+                again = f"{norm!r} is listed again with another hash (first at {first.where})"
+                _listing_issue(disc, e, "CHECKSUM_MALFORMED", again)
+        else:
+            path, why = jailed(root, norm)
+            if path is None:
+                there = "is not in the batch" if why == "no such file" else f"is {why}"
+                _listing_issue(
+                    disc, e, "CHECKSUM_MISSING_FILE", f"{norm!r} is listed ({e.where}) but {there}", norm
+                )
+            else:
+                disc.checksums[norm] = e
+    _unlisted(disc, sums)
+    of_items: set[str] = set()
+    for item in disc.items:
+        files = {normalise(p)[0] for p in (item.image_path, item.annotation_path) if p}
+        item.listed = tuple(sorted(files & disc.checksums.keys()))
+        of_items.update(item.listed)
+    disc.checksum_others = sorted(disc.checksums.keys() - of_items)
+
+
+def _listing_issue(disc: Discovery, e: Listed, code: str, message: str, item_id: str | None = None) -> None:
+    """An issue of one entry of the checksum list, at its line of ``SHA256SUMS`` or its manifest cell."""
+    file = SUMS_FILE if e.line is not None else disc.manifest
+    disc.issues.append(
+        DiscoveryIssue(code, message, file=file, row=e.row, column=e.column, item_id=item_id, line=e.line)
+    )
+
+
+def _read_sums(disc: Discovery) -> list[Listed]:
+    """The entries of ``SHA256SUMS``; an unreadable list or a malformed line is an issue."""
+    path, why = jailed(disc.root, SUMS_FILE)
+    try:
+        if path is None:
+            raise OSError(why)
+        with path.open("rb") as fh:
+            data = fh.read(MAX_SUMS_BYTES + 1)
+        if len(data) > MAX_SUMS_BYTES:
+            raise OSError(f"larger than the {MAX_SUMS_BYTES:,}-byte limit")
+        text = data.decode("utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        disc.issues.append(
+            DiscoveryIssue(
+                "CHECKSUM_LIST_UNREADABLE",
+                f"{SUMS_FILE} cannot be read ({exc}): no file is checked against it",
+                file=SUMS_FILE,
+            )
+        )
+        return []
+    entries, malformed = parse_sums(text)
+    for bad in malformed:
+        disc.issues.append(DiscoveryIssue("CHECKSUM_MALFORMED", bad.why, file=SUMS_FILE, line=bad.line))
+    return entries
+
+
+def _unlisted(disc: Discovery, sums: bool) -> None:
+    """``CHECKSUM_UNLISTED`` for each file that is there and not listed: with ``SHA256SUMS``
+    every file of the batch (the manifest too), else the files of the manifest's rows whose
+    checksum cell is blank."""
+    if sums:
+        there = [*disc.slide_files, *disc.annotation_files, *disc.other_files]
+        if disc.manifest is not None and disc.manifest_sha256 is not None:
+            there.append(MANIFEST)
+    else:
+        there = [n for n, _ in map(normalise, disc.manifest_unlisted) if jailed(disc.root, n)[0] is not None]
+    for rel in sorted(set(there) - disc.checksums.keys()):
+        listed_in = SUMS_FILE if sums else f"the checksum columns of {MANIFEST}"
+        disc.issues.append(
+            DiscoveryIssue(
+                "CHECKSUM_UNLISTED", f"{rel!r} is not listed in {listed_in}", file=rel, item_id=rel
+            )
+        )
 
 
 def _read_manifest(path: Path, disc: Discovery, slides: list[str], annotations: list[str]) -> bool:
@@ -371,10 +496,39 @@ def _read_manifest(path: Path, disc: Discovery, slides: list[str], annotations: 
             )
         image = _path_cell(record, "image_path", slide_id, by_stem_slide)
         annotation = _path_cell(record, "annotation_path", slide_id, by_stem_ann)
-        clinical = {k: v for k, v in record.items() if k not in PATH_COLUMNS}
+        clinical = {k: v for k, v in record.items() if k not in PATH_COLUMNS and k not in MANIFEST_COLUMNS}
+        _row_checksums(disc, record, n, image, annotation)
         disc.items.append(Item(slide_id, image, annotation, clinical, n))
         disc.manifest_cells += len(path_cols)
     return True
+
+
+def _row_checksums(
+    disc: Discovery, record: dict[str, str | None], n: int, image: str | None, annotation: str | None
+) -> None:
+    """The checksums a manifest row gives its slide (``sha256``) and annotation file
+    (``annotation_sha256``), into :attr:`Discovery.manifest_listed`; a blank cell leaves its file
+    unlisted, a cell that is not a SHA-256 is ``CHECKSUM_MALFORMED``."""
+    for column in MANIFEST_COLUMNS:
+        path = image if column == SLIDE_COLUMN else annotation
+        if column not in record or path is None:
+            continue
+        cell = (record[column] or "").strip()
+        if not cell:
+            disc.manifest_unlisted.append(path)
+        elif is_sha256(cell):
+            where = f"{MANIFEST} row {n}, column {column}"
+            disc.manifest_listed.append(Listed(path, cell.lower(), where, row=n, column=column))
+        else:
+            disc.issues.append(
+                DiscoveryIssue(
+                    "CHECKSUM_MALFORMED",
+                    "not a SHA-256 (64 hexadecimal digits)",
+                    file=MANIFEST,
+                    row=n,
+                    column=column,
+                )
+            )
 
 
 def _csv_rows(text: str, disc: Discovery) -> list[list[str]]:

@@ -47,7 +47,7 @@ if TYPE_CHECKING:
 DB_NAME = "records.sqlite"
 COMMIT_EVERY_S = 0.5
 """Longest time between two commits while records come in."""
-ITEM_OPTIONS = ("slides", "hash_files", "slide_budget_s", "label_thumbnails")
+ITEM_OPTIONS = ("slides", "hash_files", "full_hashes", "slide_budget_s", "label_thumbnails")
 """The run options that change what an item's check finds (not workers, executors or the batch checks)."""
 
 
@@ -190,6 +190,7 @@ class RecordCache:
             "row": item.row,
             "record": item.record,
             "files": [file_key(self.root, item.annotation_path), file_key(self.root, item.image_path)],
+            "listed": list(item.listed),  # the files hashed in full (the expected hashes are not needed)
         }
         text = json.dumps(described, sort_keys=True, default=repr) + "\n" + self.context
         if self.mask is not None:

@@ -240,6 +240,9 @@ class Item:
     """Clinical record: the manifest row (raw strings) or the annotation's clinical block."""
     row: int | None = None
     """1-based manifest data row, None when the item was paired by file stem."""
+    listed: tuple[str, ...] = ()
+    """The item's files (batch paths) that the batch's checksum list names: its work hashes them
+    in full (:mod:`dqm.checksums`)."""
 
     @property
     def institution(self) -> str | None:
@@ -278,10 +281,11 @@ class Item:
 # Built once per item in the worker that read its files; thumbnails, the review sheet and (later)
 # the cache and the executors read it instead of reading or parsing any file again.
 
-RECORD_VERSION = 4
+RECORD_VERSION = 5
 """Bumped whenever :class:`ItemRecord`'s plain-data form changes; older forms are refused (2: the
 slide summary carries its perceptual hash; 3: the slide facts carry the artefacts' shares and map;
-4: the slide summary carries its stain descriptors, JPEG quality and scanner)."""
+4: the slide summary carries its stain descriptors, JPEG quality and scanner);
+5: the full SHA-256 of the files it hashed whole)."""
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -543,6 +547,9 @@ class ItemRecord:
     """The annotation the run picked for this item and checked (None: no annotation file read)."""
     slide: SlideFacts | None = None
     """The slide probe's facts (None: the slide was not opened)."""
+    sha256: dict[str, str] = dataclasses.field(default_factory=dict)
+    """Full SHA-256 of the item's files that were hashed whole (batch path -> hex): those a
+    checksum list names, and every one with ``--full-hashes``."""
     version: int = RECORD_VERSION
 
     def to_dict(self) -> dict[str, Any]:
@@ -560,6 +567,7 @@ class ItemRecord:
             "unreadable": self.unreadable,
             "annotation": self.annotation.to_dict() if self.annotation is not None else None,
             "slide": self.slide.to_dict() if self.slide is not None else None,
+            "sha256": sorted(self.sha256.items()),  # pairs, not an object: a cache restores values, not keys
         }
 
     @classmethod
@@ -588,4 +596,5 @@ class ItemRecord:
             unreadable=bool(data["unreadable"]),
             annotation=ParsedAnnotation.from_dict(ann) if ann is not None else None,
             slide=SlideFacts.from_dict(slide) if slide is not None else None,
+            sha256={str(path): str(digest) for path, digest in data["sha256"]},
         )

@@ -28,6 +28,8 @@ __all__ = [
     "Breakdown",
     "CheckInfo",
     "CodeInfo",
+    "ContentDigest",
+    "FileDigest",
     "Grains",
     "ItemSummary",
     "ProfileInfo",
@@ -44,7 +46,7 @@ __all__ = [
 DIMENSIONS = ("syntactic", "semantic", "diversity", "validity")
 """The quality dimensions, in report order: each is a field of :class:`QualityResult`."""
 
-SCHEMA_VERSION = "1.9"
+SCHEMA_VERSION = "1.10"
 """``major.minor``: a minor bump adds optional fields (older files still load); a major bump
 breaks readers. 1.1 added ``checks``, ``thumbnails`` and ``verdict.pending``; 1.2 added
 ``diversity.gates`` (the figures its gate reads, like the other dimensions' ``gates``; an older
@@ -58,7 +60,20 @@ the identifier); 1.7 added ``run_id``, ``verdict.not_evaluated``, ``verdict.cras
 ``syntactic.not_evaluated`` (a crashed check or stage is not evaluated, never failed); 1.8 added
 ``thumbnails[].artefacts`` (the artefact masks shaded over a slide); 1.9 added ``items[].slide.stain``,
 ``jpeg_quality`` and ``scanner`` (stain and acquisition descriptors) and ``diversity.batch_effects``
-(site predictability)."""
+(site predictability); 1.10 added ``digest`` (the content digest, :mod:`dqm.digest`) and
+``batch.files`` (each file's hash, what ``dqm verify --batch`` compares)."""
+
+
+class FileDigest(Frozen):
+    """One file of the batch as the audit read it."""
+
+    path: str
+    """Its path in the batch (``a/b.svs``)."""
+    role: Literal["slide", "annotation", "manifest"]
+    sha256: str | None = None
+    """SHA-256 of the whole file (slides: only when hashed whole, ``--full-hashes`` or a checksum list)."""
+    quick_print: str | None = None
+    """Slides: the quick print (size, first and last MiB) the fingerprint uses."""
 
 
 class BatchInfo(Frozen):
@@ -71,6 +86,17 @@ class BatchInfo(Frozen):
     n_slide_files: int
     n_annotation_files: int
     manifest: str | None = None
+    files: list[FileDigest] = Field(default_factory=list)
+    """Each file the audit read, with its hash: what ``dqm verify --batch`` compares."""
+
+
+class ContentDigest(Frozen):
+    """The SHA-256 of this ``results.json``'s canonical form (the file without this member; see
+    :mod:`dqm.digest` and ``docs/certificates.md``)."""
+
+    algorithm: Literal["sha256"] = "sha256"
+    canonical: Literal["dqm-json-1"] = "dqm-json-1"
+    value: str
 
 
 class ProfileInfo(Frozen):
@@ -150,6 +176,8 @@ class Thumbnail(Frozen):
 class QualityResult(Frozen):
     """Everything one audit found."""
 
+    digest: ContentDigest | None = None
+    """The digest of the file's content, set as it is written (None in a result not yet written)."""
     schema_version: str = SCHEMA_VERSION
     dqm_version: str
     created: str
@@ -181,7 +209,8 @@ class QualityResult(Frozen):
     """The batch split into lots (``--lot-by``), each judged on its own; None when not split."""
 
     def dump(self, path: Path) -> None:
-        """Write as JSON (UTF-8)."""
+        """Write as JSON (UTF-8), as it is (``reports.write_outputs`` writes an audit's results.json,
+        masked and with its content digest)."""
         from dqm.output import write_file
 
         write_file(path, self.model_dump_json(indent=None))

@@ -67,6 +67,9 @@ class RunOptions:
     """False skips the clinical-table expectations (single-file validation)."""
     hash_files: bool = True
     """False skips hashing annotation files (the batch fingerprint is not needed: validate)."""
+    full_hashes: bool = False
+    """Hash every slide in full too (``--full-hashes``: what ``dqm verify --batch`` compares);
+    without it only the files a checksum list names are."""
     slide_budget_s: float = 30.0
     """Seconds one slide probe may spend (header, tile sample, tissue mask)."""
     label_thumbnails: bool = False
@@ -165,6 +168,8 @@ def check_item(
     )
     if annotation is not None:
         annotation.document = None  # the parsed text is not needed past the checks
+    whole = set(item.listed) | (set(files) if options.full_hashes else set())
+    known = {ann_status.path: ann_hash} if ann_hash and ann_status.path else {}
     return ItemRecord(
         summary=summarise(item, annotation, probe, profile, findings),
         findings=findings,
@@ -178,7 +183,23 @@ def check_item(
         unreadable=annotation is not None and not annotation.readable and read_crash is None,
         annotation=ParsedAnnotation.of(annotation) if annotation is not None else None,
         slide=probe.facts() if probe is not None else None,
+        sha256=_whole_hashes(root, sorted(whole), known),
     )
+
+
+def _whole_hashes(root: Path, files: list[str], known: dict[str, str]) -> dict[str, str]:
+    """SHA-256 of each file (batch paths, already jailed by the item's work) read whole; a file
+    that cannot be read is left out (its checksum finding says so)."""
+    out = {}
+    for rel in files:
+        if rel in known:
+            out[rel] = known[rel]
+            continue
+        path = jailed(root, rel)[0]
+        if path is not None:
+            with contextlib.suppress(OSError):
+                out[rel] = full_hash(path)
+    return out
 
 
 def check_item_safely(
@@ -582,6 +603,24 @@ def _batch_path(rel: str | None) -> str | None:
     return norm if norm and not outside else rel
 
 
+def _hashed(run: Run) -> dict[str, str]:
+    """Full SHA-256 of every file hashed whole: the items' (hashed in their work) and the listed
+    files that belong to no item, hashed here (the manifest was hashed as discovery read it)."""
+    out: dict[str, str] = {}
+    for o in run.outcomes:
+        out.update(o.sha256)
+    disc = run.discovery
+    for rel in disc.checksum_others:
+        if rel == disc.manifest and disc.manifest_sha256 is not None:
+            out[rel] = disc.manifest_sha256
+            continue
+        path = jailed(run.root, rel)[0]
+        if path is not None:
+            with contextlib.suppress(OSError):  # unreadable: checksum.list says it was not hashed
+                out[rel] = full_hash(path)
+    return out
+
+
 def run_batch_checks(run: Run, checks: list[ConfiguredCheck]) -> list[Finding]:
     """The batch-scope checks over the whole run."""
     view = BatchView(
@@ -591,5 +630,7 @@ def run_batch_checks(run: Run, checks: list[ConfiguredCheck]) -> list[Finding]:
         discovery_issues=run.discovery.issues,
         table=run.table,
         earlier=run.earlier,
+        checksums=run.discovery.checksums,
+        hashed=_hashed(run) if run.discovery.checksums else {},
     )
     return run_checks("batch", view, checks)

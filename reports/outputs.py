@@ -7,9 +7,10 @@ from collections.abc import Callable, Mapping
 from functools import partial
 from pathlib import Path
 
+from dqm.digest import RESULTS_SLOT, seal_html, seal_results
 from dqm.output import Mask, OutputSet
 from dqm.quality_layout import QualityTableLayout
-from dqm.results import QualityResult
+from dqm.results import ContentDigest, QualityResult
 from reports.findings_cap import FINDINGS_CAP, FINDINGS_SIDECAR, findings_csv, over_cap
 from reports.html import render_html
 from reports.junit import render_junit
@@ -19,6 +20,10 @@ OUTPUTS = {"results": "results.json", "report": "report.html", "junit": "junit.x
 """What :func:`write_outputs` writes into the output folder, by role."""
 SIDECARS = {"findings": FINDINGS_SIDECAR}
 """What it writes beside them (gzip-compressed) for a result over the report's findings cap."""
+Signer = Callable[[bytes, str], str]
+"""Makes the signature file of results from their canonical form and content digest
+(:func:`dqm.signing.sign` with a key)."""
+SIGNATURE = "results.json.sig"
 
 
 RENDERERS: dict[str, Callable[..., str | bytes]] = {
@@ -75,7 +80,39 @@ def render_outputs(
         rendered = {role: render(result) for role, render in renderers.items() if role not in failed}
         if "report" in failed:
             rendered["report"] = _failed_page(failed["report"])
-    return result, {"results": result.model_dump_json(indent=None), **rendered}
+    return result, {"results": result.model_dump_json(indent=None, exclude={"digest"}), **rendered}
+
+
+def with_digest_slot(result: QualityResult) -> QualityResult:
+    """``result`` with its digest standing as :data:`~dqm.digest.RESULTS_SLOT`: the outputs name
+    the digest of ``results.json`` before it is known, and :func:`sealed` puts it in."""
+    return result.model_copy(update={"digest": ContentDigest(value=RESULTS_SLOT)})
+
+
+def sealed(data: str | bytes, mask: Mask | None, digest: str | None) -> bytes:
+    """An output as written: masked, then the results' digest put in its slot and an HTML page's
+    own digest computed (after masking, so a mask never touches a digest)."""
+    text = data.decode("utf-8") if isinstance(data, bytes) else data
+    text = mask(text) if mask is not None else text
+    if digest is not None:
+        text = text.replace(RESULTS_SLOT, digest)
+    return seal_html(text).encode("utf-8")
+
+
+def render_sealed_html(
+    result: QualityResult,
+    mask: Mask | None,
+    layout: QualityTableLayout | None = None,
+    lang: str = "en",
+    names: Mapping[str, str] | None = None,
+    findings_cap: int | None = FINDINGS_CAP,
+) -> bytes:
+    """The report of a result already written (``dqm report``): masked, naming the digest
+    ``results.json`` states, with its own digest."""
+    stated = result.digest.value if result.digest is not None else None
+    shown = with_digest_slot(result) if stated else result
+    page = render_html(shown, layout, lang, names, mask, findings_cap=findings_cap)
+    return sealed(page, mask, stated)
 
 
 def write_outputs(
@@ -86,26 +123,43 @@ def write_outputs(
     lang: str = "en",
     names: Mapping[str, str] | None = None,
     findings_cap: int | None = FINDINGS_CAP,
+    signer: Signer | None = None,
 ) -> dict[str, Path]:
     """``results.json``, ``report.html``, ``junit.xml`` and ``summary.md`` in ``out``; all four are
     rendered from the one ``result``, so they agree on every figure, and moved into place together
     (``layout``: the report's quality table, the profile's ``quality_table``; ``lang``: ``en`` or
     ``ko``, for what a person reads). Over ``findings_cap`` findings, ``findings.csv.gz`` joins
     the set; otherwise an earlier run's is removed with it, so the folder never holds a sidecar its
-    report does not describe."""
-    return write_rendered(render_outputs(result, layout, lang, names, mask, findings_cap)[1], out, mask)
+    report does not describe. ``results.json`` carries its content digest, the report names it and
+    carries its own (:mod:`dqm.digest`); with a ``signer``, ``results.json.sig`` is written with
+    them."""
+    rendered = render_outputs(with_digest_slot(result), layout, lang, names, mask, findings_cap)[1]
+    return write_rendered(rendered, out, mask, signer)
 
 
-def write_rendered(rendered: dict[str, str | bytes], out: Path, mask: Mask | None = None) -> dict[str, Path]:
-    """The outputs :func:`render_outputs` rendered, moved into ``out`` together (one set): the
-    sidecars it rendered are written, an earlier run's that it did not are removed."""
+def write_rendered(
+    rendered: dict[str, str | bytes], out: Path, mask: Mask | None = None, signer: Signer | None = None
+) -> dict[str, Path]:
+    """The outputs :func:`render_outputs` rendered (from a result :func:`with_digest_slot`), moved
+    into ``out`` together (one set), each masked, then sealed with the digest of ``results.json``:
+    the sidecars it rendered are written, an earlier run's that it did not are removed; with a
+    ``signer``, ``results.json.sig`` too (an earlier run's is removed without one: it would sign
+    other content)."""
+    results, digest, canonical = seal_results(sealed(rendered["results"], mask, None).decode("utf-8"))
     with OutputSet(out, mask) as outputs:
-        paths = {
-            role: outputs.write(OUTPUTS[role], data) for role, data in rendered.items() if role in OUTPUTS
-        }
+        paths = {"results": outputs.write(OUTPUTS["results"], results.encode("utf-8"), binary=True)}
+        for role, data in rendered.items():
+            if role in OUTPUTS and role != "results":
+                paths[role] = outputs.write(OUTPUTS[role], sealed(data, mask, digest), binary=True)
         for role, name in SIDECARS.items():
             if role in rendered:
                 paths[role] = outputs.write(name, rendered[role], compress=True)
             else:
                 outputs.discard(name)
+        if signer is not None:
+            paths["signature"] = outputs.write(
+                SIGNATURE, signer(canonical, digest).encode("ascii"), binary=True
+            )
+        else:
+            outputs.discard(SIGNATURE)
         return paths

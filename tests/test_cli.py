@@ -189,6 +189,9 @@ def test_help_lists_the_commands_by_family_as_before():
         "convert",
         "schema",
         "sample",
+        "keygen",
+        "sign",
+        "verify",
         "review",
         "lots",
     ]

@@ -31,6 +31,8 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "dqm.raster",  # label rasters from outlines (validity, dqm convert --to mask)
             "dqm.model",
             "dqm.output",
+            "dqm.digest",  # content digests of the outputs
+            "dqm.signing",  # Ed25519 signatures of results.json
             "dqm.identifiers",
             "dqm.profile",
             "dqm.quality_layout",  # the profile's quality_table block
@@ -39,7 +41,10 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "dqm.delivery",  # waivers and redelivery status, stored in results.json
         ),
     ),
-    ("readers and slide I/O", ("dqm.readers", "dqm.slide_io", "dqm.pixels", "dqm.batch", "dqm.clinical_table")),
+    (
+        "readers and slide I/O",
+        ("dqm.readers", "dqm.slide_io", "dqm.pixels", "dqm.batch", "dqm.checksums", "dqm.clinical_table"),
+    ),
     ("checks", ("validators",)),
     ("runner", ("dqm.runner", "dqm.cache", "dqm.executors", "dqm.single_files", "dqm.convert", "dqm.synth")),
     ("dimensions", ("dqm.syntactic", "dqm.semantic", "dqm.diversity", "dqm.validity", "dqm.lots")),
@@ -56,6 +61,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "dqm.redelivery",
             "dqm.waivers",
             "dqm.reuse",  # one pass reused: --results checked and its run rebuilt from the records
+            "dqm.verify",
         ),
     ),
     ("reports", ("reports",)),

@@ -6,7 +6,18 @@ Declaring a check (:mod:`validators.registry`), configuring it from the profile 
 :data:`REGISTRY`.
 """
 
-from validators import artefacts, clinical, deid, duplicates, file, format, geometry, schema, slide  # noqa: F401
+from validators import (  # noqa: F401
+    artefacts,
+    checksum,
+    clinical,
+    deid,
+    duplicates,
+    file,
+    format,
+    geometry,
+    schema,
+    slide,
+)
 from validators.registry import REGISTRY, CheckSpec, check
 
 __all__ = ["REGISTRY", "CheckSpec", "check"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from dqm.checksums import Listed
 from dqm.coords import usable_mpp
 from dqm.model import Annotation, DiscoveryIssue, Item
 from dqm.profile import Profile
@@ -115,6 +116,10 @@ class BatchView:
     extra: dict[str, Any] = field(default_factory=dict)
     earlier: EarlierRelease | None = None
     """The ``--baseline`` release, when the audit was given one."""
+    checksums: dict[str, Listed] = field(default_factory=dict)
+    """The listed files that are there, with their expected SHA-256 (:mod:`dqm.checksums`)."""
+    hashed: dict[str, str] = field(default_factory=dict)
+    """Full SHA-256 of the files that were hashed whole, by batch path."""
 
     @property
     def item_id(self) -> str:

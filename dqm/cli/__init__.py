@@ -24,6 +24,7 @@ from dqm.cli import files  # noqa: F401  # isort: skip
 from dqm.cli import audit  # noqa: F401  # isort: skip
 from dqm.cli import semantic  # noqa: F401  # isort: skip
 from dqm.cli import delivery  # noqa: F401  # isort: skip
+from dqm.cli import certify  # noqa: F401  # isort: skip
 from dqm.cli.common import EXIT_INTERNAL, EXIT_INTERRUPTED, INTERRUPT_EXPLAINED, RUN, app, console
 from dqm.cli.lots import lots_app
 
@@ -36,6 +37,7 @@ HELP_ORDER = (
     "audit", "validity", "report", "gate", "diff", "fixlist",
     "checks", "convert", "schema",
     "sample",
+    "keygen", "sign", "verify",
 )  # fmt: skip
 """The order ``dqm --help`` lists the commands in (then any other, then the ``review`` group)."""
 

@@ -10,6 +10,7 @@ import click
 import typer
 from rich.markup import escape
 
+from dqm.cli.certify import signer_or_exit
 from dqm.cli.common import (
     CACHE_FOLDER,
     EXIT_INTERRUPTED,
@@ -154,6 +155,21 @@ def audit(
     lang: LangOpt = "en",
     report_findings_cap: FindingsCapOpt = None,
     results: Annotated[Path | None, typer.Option(help=RESULTS_HELP)] = None,
+    full_hashes: Annotated[
+        bool,
+        typer.Option(
+            "--full-hashes",
+            help="Hash every slide whole (SHA-256; slides are otherwise known by a quick print): what "
+            "dqm verify --batch compares.",
+        ),
+    ] = False,
+    sign_key: Annotated[
+        Path | None,
+        typer.Option(
+            help="Sign results.json with this private key (dqm keygen): writes results.json.sig; "
+            "implies --full-hashes."
+        ),
+    ] = None,
 ) -> None:
     """Audit a batch: every dimension available; writes results.json, report.html, junit.xml and
     summary.md; exits like `dqm gate` (0 passed, 1 failed, 3 missing). With --lot-by, each lot is
@@ -170,7 +186,7 @@ def audit(
     from dqm.semantic.history import default_history_path
     from dqm.thumbnails import with_thumbnails
     from reports.findings_cap import FINDINGS_CAP
-    from reports.outputs import render_outputs, write_rendered
+    from reports.outputs import render_outputs, with_digest_slot, write_rendered
 
     run_id = start_run()
     root = batch_folder(batch)
@@ -185,6 +201,7 @@ def audit(
     if review is not None and not review.exists():
         raise usage_error(f"no such review folder or file: {review}")
     output_folder(out_dir, root, "--out")
+    signer = signer_or_exit(sign_key) if sign_key is not None else None
     where = executor_or_exit(executor, scheduler)
     if results is not None and no_cache:
         raise usage_error("--results reuses the audit's result cache: drop --no-cache")
@@ -223,6 +240,7 @@ def audit(
         gx_suite=gx_suite,
         label_thumbnails=label_thumbnails,
         slide_budget_s=slide_budget,
+        full_hashes=full_hashes or signer is not None,
         **where,
     )
     base = (
@@ -272,9 +290,9 @@ def audit(
         cap = FINDINGS_CAP if report_findings_cap is None else report_findings_cap
         # a renderer's crash joins the verdict the audit exits with
         result, rendered = render_outputs(
-            result, prof.quality_table, lang, prof.display_names(lang), masker, cap
+            with_digest_slot(result), prof.quality_table, lang, prof.display_names(lang), masker, cap
         )
-        paths = write_rendered(rendered, out_dir, masker)
+        paths = write_rendered(rendered, out_dir, masker, signer)
     write_identifier_map(identifier_map, _item_names(result), masker)
     outcome = gate(result, req, warn, lang=lang)
     s = result.syntactic
@@ -322,6 +340,7 @@ def audit(
                 ("junit", N_("junit")),
                 ("summary", N_("summary")),
                 ("findings", N_("findings")),
+                ("signature", N_("signature")),
             )
             if key in paths
         ),
@@ -685,16 +704,17 @@ def report(
     only the quality table's layout; --waivers decides the verdict again with a waiver file)."""
     from dqm.i18n import translator
     from dqm.output import write_file
-    from reports import render_html, render_junit, render_summary
+    from reports import render_junit, render_summary
     from reports.findings_cap import FINDINGS_CAP, FINDINGS_SIDECAR, findings_csv, over_cap
+    from reports.outputs import render_sealed_html
     from reports.quality_table import quality_files
 
     prof = load_profile_or_exit(profile)
     masker = start_masking(prof.deid, mask_key)
     waiver_list = _waivers_or_exit(waivers) if waivers is not None else None
     result = load_result_or_exit(results)
-    if waiver_list is not None:
-        result = _with_waivers(result, waiver_list, masker)
+    if waiver_list is not None:  # decided again: no longer the report of that results.json's digest
+        result = _with_waivers(result, waiver_list, masker).model_copy(update={"digest": None})
     layout = prof.quality_table
     tables: dict[Path, str | bytes] = {}
     if quality_table is not None:
@@ -716,9 +736,8 @@ def report(
     # page is still there to open and print from a browser (the error message says so).
     _ = translator(lang)
     cap = FINDINGS_CAP if report_findings_cap is None else report_findings_cap
-    write_file(
-        output, render_html(result, layout, lang, prof.display_names(lang), masker, findings_cap=cap), masker
-    )
+    page = render_sealed_html(result, masker, layout, lang, prof.display_names(lang), findings_cap=cap)
+    write_file(output, page, binary=True)
     out.print(_("{role}: {path}", role=_(N_("report")), path=str(output)), markup=False)
     if over_cap(result, cap):
         sidecar = write_file(output.parent / FINDINGS_SIDECAR, findings_csv(result), masker, compress=True)

@@ -68,7 +68,24 @@ LAYOUTS: dict[str, Layout] = {
     "annotation mutated": lambda b, o, d: _clear(b / "annotations/S1.json").write_bytes(
         d.draw(json_mutations(native_doc()).flatmap(as_bytes))
     ),
+    "checksum list leaves the batch": lambda b, o, d: _clear(b / "SHA256SUMS").write_text(
+        "".join(f"{'0' * 64}  {p}\n" for p in d.draw(st.lists(st.sampled_from(_out_paths(o)), min_size=1)))
+    ),
+    "checksum list mutated": lambda b, o, d: _clear(b / "SHA256SUMS").write_bytes(
+        d.draw(
+            as_bytes(f"{'a' * 64}  annotations/S1.json\n\\{'b' * 64} *x\\ny\nSHA256 (../s) = {'c' * 64}\n")
+        )
+    ),
+    "checksum list linked out": lambda b, o, d: _link(b / "SHA256SUMS", o / "manifest.csv"),
+    "checksum list is a FIFO": lambda b, o, d: os.mkfifo(_clear(b / "SHA256SUMS")),
 }
+
+
+def _out_paths(outside: Path) -> list[str]:
+    """Paths a checksum list may give that leave the batch."""
+    return ["../outside/secret.json", str(outside / "secret.json"), "..", "/", "annotations/../../outside/x"]
+
+
 OUTSIDE_MANIFEST = "slide_id,image_path,annotation_path\nS9,../outside/S9.png,../outside/secret.json\n"
 
 

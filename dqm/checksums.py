@@ -1,0 +1,101 @@
+"""Checksum lists delivered with a batch: a ``SHA256SUMS`` file at its root or ``sha256`` columns
+of its manifest.
+
+``SHA256SUMS`` is what GNU coreutils' ``sha256sum`` writes and ``sha256sum -c`` reads: one line
+per file, ``HASH  path`` (text mode) or ``HASH *path`` (binary mode; the two are the same on every
+system dqm runs on), a line starting with a backslash holding a name with ``\\\\``, ``\\n`` or
+``\\r`` escaped, and the BSD form ``SHA256 (path) = HASH`` that ``sha256sum --tag`` writes. Lines
+starting with ``#`` are comments; blank lines are skipped. A manifest may instead give the slide's
+hash in a ``sha256`` column and the annotation file's in ``annotation_sha256``.
+
+Parsing here reads nothing but the list: paths are cleaned and jailed by discovery
+(:mod:`dqm.batch`), the files are hashed in each item's work (:mod:`dqm.runner`), and the
+``checksum.list`` check compares.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+SUMS_FILE = "SHA256SUMS"
+MAX_SUMS_BYTES = 64 * 1024 * 1024
+"""A checksum list larger than this is not read (about 700,000 lines of 30-character names)."""
+SLIDE_COLUMN = "sha256"
+ANNOTATION_COLUMN = "annotation_sha256"
+MANIFEST_COLUMNS = (SLIDE_COLUMN, ANNOTATION_COLUMN)
+"""Manifest columns holding checksums: the row's slide file and its annotation file."""
+
+_HEX = re.compile(r"[0-9a-fA-F]{64}")
+_GNU = re.compile(r"(?P<hash>[0-9a-fA-F]{64}) (?P<mode>[ *])(?P<path>.+)", re.DOTALL)
+_BSD = re.compile(r"SHA256 ?\((?P<path>.+)\) ?= ?(?P<hash>[0-9a-fA-F]{64})", re.DOTALL)
+_ESCAPES = {"\\\\": "\\", "\\n": "\n", "\\r": "\r"}
+
+
+@dataclass(frozen=True, slots=True)
+class Listed:
+    """One file's expected SHA-256 and where the list says so."""
+
+    path: str
+    """The path as the list writes it (unescaped)."""
+    sha256: str
+    """Lower-case hex."""
+    where: str
+    """``SHA256SUMS line 3`` or ``manifest.csv row 2, column sha256``: for messages."""
+    line: int | None = None
+    row: int | None = None
+    column: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Malformed:
+    """A line of the list that is not a checksum line."""
+
+    line: int
+    why: str
+
+
+def is_sha256(text: str) -> bool:
+    """Whether ``text`` is 64 hexadecimal digits (either case)."""
+    return _HEX.fullmatch(text) is not None
+
+
+def _unescape(path: str) -> str | None:
+    """A name ``sha256sum`` escaped (the line started with a backslash); None when an escape is unknown."""
+    out, i = [], 0
+    while i < len(path):
+        if path[i] == "\\":
+            pair = path[i : i + 2]
+            if pair not in _ESCAPES:
+                return None
+            out.append(_ESCAPES[pair])
+            i += 2
+        else:
+            out.append(path[i])
+            i += 1
+    return "".join(out)
+
+
+def parse_sums(text: str, source: str = SUMS_FILE) -> tuple[list[Listed], list[Malformed]]:
+    """The entries of a ``SHA256SUMS`` text and the lines that are not entries, in file order.
+
+    Paths come back as written (unescaped, not yet cleaned or jailed); hashes in lower case.
+    """
+    entries: list[Listed] = []
+    malformed: list[Malformed] = []
+    for n, raw in enumerate(text.split("\n"), start=1):
+        line = raw.removesuffix("\r")
+        if not line.strip() or line.startswith("#"):
+            continue
+        escaped = line.startswith("\\")
+        body = line[1:] if escaped else line
+        match = _GNU.fullmatch(body) or _BSD.fullmatch(body)
+        if match is None:
+            malformed.append(Malformed(n, "not 'HASH  path', 'HASH *path' or 'SHA256 (path) = HASH'"))
+            continue
+        path = _unescape(match["path"]) if escaped else match["path"]
+        if path is None:
+            malformed.append(Malformed(n, "an unknown backslash escape in the file name"))
+            continue
+        entries.append(Listed(path, match["hash"].lower(), f"{source} line {n}", line=n))
+    return entries, malformed

@@ -1,0 +1,185 @@
+"""Certificate commands: ``dqm keygen``, ``sign`` and ``verify`` (``docs/certificates.md``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from dqm.cli.common import (
+    MaskKeyOpt,
+    ProfileOpt,
+    app,
+    batch_folder,
+    load_profile_or_exit,
+    load_result_or_exit,
+    out,
+    start_masking,
+    usage_error,
+)
+
+EXIT_MISMATCH = 1
+RESULTS = "results.json"
+
+
+def results_file(path: Path) -> Path:
+    """``RESULTS``: a results.json, or an output folder holding one; else a usage error."""
+    found = path / RESULTS if path.is_dir() else path
+    if not found.is_file():
+        raise usage_error(f"no such results file: {found}")
+    return found
+
+
+def read_key(path: Path, option: str) -> bytes:
+    """The bytes of a key file (PEM), or a usage error."""
+    from dqm.signing import MAX_KEY_BYTES
+
+    try:
+        with path.open("rb") as fh:
+            data = fh.read(MAX_KEY_BYTES + 1)
+    except OSError as exc:
+        raise usage_error(f"{option} {path}: {exc.strerror or exc}") from None
+    if len(data) > MAX_KEY_BYTES or b"-----BEGIN" not in data:
+        raise usage_error(f"{option} {path}: not a PEM key file")
+    return data
+
+
+def signer_or_exit(path: Path) -> Any:
+    """A function signing results with the private key at ``path`` (checked now: a bad key is a usage
+    error before any work)."""
+    from functools import partial
+
+    from dqm.signing import SignatureError, private_key_id
+
+    pem = read_key(path, "--sign-key")
+    try:
+        private_key_id(pem)
+    except SignatureError as exc:
+        raise usage_error(f"--sign-key {path}: {exc}") from None
+    return partial(_sign_with, pem)
+
+
+def _sign_with(pem: bytes, canonical: bytes, digest: str) -> str:
+    from dqm.signing import sign
+
+    return sign(canonical, digest, pem)
+
+
+@app.command()
+def keygen(
+    key: Annotated[
+        Path, typer.Argument(help="Where to write the private key (KEY.pub gets the public one).")
+    ],
+    force: Annotated[bool, typer.Option("--force", help="Replace existing key files.")] = False,
+) -> None:
+    """Make an Ed25519 key pair for signing certificates: the private key owner-only (0600), the
+    public key in KEY.pub to hand to whoever verifies."""
+    from dqm.output import write_file
+    from dqm.signing import generate_key_pair, private_key_id
+
+    public = key.with_name(key.name + ".pub")
+    for path in (key, public):
+        if path.exists() and not force:
+            raise usage_error(f"{path} exists (--force replaces it)")
+        if path.is_dir():
+            raise usage_error(f"{path} is a folder")
+    private_pem, public_pem = generate_key_pair()
+    write_file(key, private_pem, binary=True, private=True)
+    write_file(public, public_pem, binary=True)
+    out.print(
+        f"private key: {key} (owner-only: keep it secret)\npublic key: {public} (give it to whoever "
+        f"verifies)\nkey id: {private_key_id(private_pem)}",
+        markup=False,
+    )
+
+
+@app.command()
+def sign(
+    results: Annotated[Path, typer.Argument(help="A results.json, or the output folder holding it.")],
+    key: Annotated[Path, typer.Option("--key", help="The private key (from dqm keygen).")],
+) -> None:
+    """Sign a results.json: writes the detached Ed25519 signature results.json.sig beside it. Its
+    content digest must verify first (exit 1 otherwise: nothing is signed)."""
+    from dqm.output import write_file
+    from dqm.signing import SIGNATURE_SUFFIX, SignatureError
+    from dqm.signing import sign as make_signature
+    from dqm.verify import check_digest
+
+    path = results_file(results)
+    pem = read_key(key, "--key")
+    checked = check_digest(path.read_bytes())
+    if checked.digest is None:
+        out.print(f"not signed: {checked.verification.message}", markup=False)
+        raise typer.Exit(EXIT_MISMATCH)
+    try:
+        text = make_signature(checked.canonical, checked.digest, pem)
+    except SignatureError as exc:
+        raise usage_error(f"--key {key}: {exc}") from None
+    target = path.with_name(path.name + SIGNATURE_SUFFIX)
+    write_file(target, text.encode("ascii"), binary=True)
+    out.print(f"signed sha256:{checked.digest}\nsignature: {target}", markup=False)
+
+
+@app.command()
+def verify(
+    results: Annotated[Path, typer.Argument(help="A results.json, or the output folder holding it.")],
+    batch: Annotated[
+        Path | None,
+        typer.Option(
+            help="The batch folder: check that its files are still those the audit read (full SHA-256)."
+        ),
+    ] = None,
+    key: Annotated[
+        Path | None,
+        typer.Option("--key", help="The signer's public key (PEM): the signature must verify with it."),
+    ] = None,
+    signature: Annotated[
+        Path | None, typer.Option(help="The signature file (default: RESULTS.sig beside it).")
+    ] = None,
+    profile: ProfileOpt = None,
+    mask_key: MaskKeyOpt = None,
+) -> None:
+    """Verify a certificate: the content digest of results.json, its signature (with --key), the
+    report.html beside it, and (with --batch) the batch's files. Exits 0 verified, 1 something
+    differs (each difference is printed, masked), 2 usage."""
+    from dqm.signing import SIGNATURE_SUFFIX
+    from dqm.verify import check_batch, check_digest, check_report, check_signature
+
+    path = results_file(results)
+    trusted = read_key(key, "--key") if key is not None else None
+    root = batch_folder(batch) if batch is not None else None
+    prof = load_profile_or_exit(profile)
+    masker = start_masking(prof.deid, mask_key)  # what is printed from the batch is masked like the outputs
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise usage_error(f"{path}: {exc.strerror or exc}") from None
+    checked = check_digest(data)
+    parts = [checked.verification]
+    parts.append(check_signature(checked, signature or path.with_name(path.name + SIGNATURE_SUFFIX), trusted))
+    report = path.with_name("report.html")
+    if report.is_file():
+        parts.append(check_report(report, checked.digest))
+    if root is not None:
+        if checked.digest is None:
+            parts.append(_not_checked("batch"))
+        else:
+            parts.append(check_batch(load_result_or_exit(path), root, masker))
+    for part in parts:
+        out.print(
+            f"{part.part}: {'ok' if part.ok else 'FAILED'}: {part.message}", markup=False, soft_wrap=True
+        )
+        for line in part.differences:
+            out.print(f"  {line}", markup=False, soft_wrap=True)
+    verified = all(p.ok for p in parts)
+    out.print("VERIFIED" if verified else "NOT VERIFIED", markup=False)
+    raise typer.Exit(0 if verified else EXIT_MISMATCH)
+
+
+def _not_checked(part: str) -> Any:
+    from dqm.verify import Verification
+
+    return Verification(
+        part, False, "not checked: results.json did not verify, so what it lists cannot be trusted"
+    )

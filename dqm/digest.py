@@ -1,0 +1,124 @@
+"""Content digests of dqm's outputs: what ``results.json`` and ``report.html`` say about their
+own content, so that anyone can check that nothing in them changed (``dqm verify``,
+``docs/certificates.md``).
+
+* ``results.json``: its ``digest`` member holds the SHA-256 of the file's **canonical form** —
+  the JSON value of the file without its top-level ``digest`` member, written with keys sorted,
+  no whitespace, non-ASCII characters as UTF-8 and numbers as Python's ``json`` writes them
+  (:func:`canonical_json`; named ``dqm-json-1``). A signature signs those same bytes.
+* ``report.html``: ``<meta name="dqm-content-digest" content="sha256:HEX">`` holds the SHA-256 of
+  the file's bytes with that attribute empty (``content=""``); the report also names the digest of
+  the ``results.json`` it was rendered from (``dqm-results-digest``).
+
+Digests are computed over what is written, after masking: the outputs are masked first and
+sealed last, so a digest is never masked.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from typing import Any
+
+CANONICAL = "dqm-json-1"
+"""The name of the canonical form :func:`canonical_json` writes."""
+DIGEST_KEY = "digest"
+RESULTS_SLOT = "@@dqm-results-digest@@"
+"""Stands for the digest of ``results.json`` in the other outputs until it is known (they are
+rendered and masked before the digest is put in)."""
+HTML_DIGEST_NAME = "dqm-content-digest"
+HTML_SLOT = f'<meta name="{HTML_DIGEST_NAME}" content="">'
+_HTML_META = re.compile(rf'<meta name="{HTML_DIGEST_NAME}" content="([^"<>]*)">')
+
+
+class DigestError(ValueError):
+    """A file whose digest cannot be computed (not a JSON object, a repeated key, NaN...)."""
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise DigestError(f"the key {key[:80]!r} appears twice in one object: its content is ambiguous")
+        out[key] = value
+    return out
+
+
+def _constant(name: str) -> Any:
+    raise DigestError(f"{name} is not a JSON number")
+
+
+def parse_json_object(data: str | bytes) -> dict[str, Any]:
+    """A JSON object, read strictly: a repeated key, ``NaN`` or ``Infinity``, or a value that is not an
+    object raise :class:`DigestError` (two readers could see two contents)."""
+    try:
+        obj = json.loads(data, object_pairs_hook=_unique_keys, parse_constant=_constant)
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        raise DigestError(f"not valid JSON ({str(exc)[:200]})") from None
+    if not isinstance(obj, dict):
+        raise DigestError("not a JSON object")
+    return obj
+
+
+def canonical_json(obj: dict[str, Any]) -> bytes:
+    """The canonical form of a results object: without its ``digest`` member, keys sorted, no
+    whitespace, UTF-8."""
+    body = {k: v for k, v in obj.items() if k != DIGEST_KEY}
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    return text.encode("utf-8")
+
+
+def digest_member(value: str) -> dict[str, str]:
+    """The ``digest`` member of a ``results.json`` whose canonical form hashes to ``value``."""
+    return {"algorithm": "sha256", "canonical": CANONICAL, "value": value}
+
+
+def seal_results(text: str) -> tuple[str, str, bytes]:
+    """A ``results.json`` text as it will be written (masked, without a ``digest`` member) with
+    its digest put in as the first member; also the digest and the canonical bytes it hashes."""
+    obj = parse_json_object(text)
+    canonical = canonical_json(obj)
+    value = sha256_hex(canonical)
+    rest = text.lstrip()[1:].lstrip()
+    member = json.dumps(digest_member(value), separators=(",", ":"))
+    return '{"digest":' + member + ("" if rest.startswith("}") else ",") + rest, value, canonical
+
+
+def results_digest(data: bytes) -> tuple[str | None, str, bytes]:
+    """The digest a ``results.json`` states (None when it has none), the digest of its content and
+    the canonical bytes (what a signature signs). Raises :class:`DigestError`."""
+    obj = parse_json_object(data)
+    member = obj.get(DIGEST_KEY)
+    stated = member.get("value") if isinstance(member, dict) else None
+    if isinstance(member, dict) and member.get("canonical", CANONICAL) != CANONICAL:
+        raise DigestError(f"the digest's canonical form {member.get('canonical')!r} is not {CANONICAL!r}")
+    try:
+        canonical = canonical_json(obj)
+    except (ValueError, UnicodeEncodeError) as exc:
+        raise DigestError(f"no canonical form ({str(exc)[:200]})") from None
+    return (stated if isinstance(stated, str) else None), sha256_hex(canonical), canonical
+
+
+def seal_html(text: str) -> str:
+    """An HTML output as it will be written (masked) with its own digest in its
+    ``dqm-content-digest`` meta (left as it is when the page has none)."""
+    if HTML_SLOT not in text:
+        return text
+    value = sha256_hex(text.encode("utf-8"))
+    return text.replace(HTML_SLOT, f'<meta name="{HTML_DIGEST_NAME}" content="sha256:{value}">', 1)
+
+
+def html_digest(data: bytes) -> tuple[str | None, str | None]:
+    """The digest an HTML output states in its meta and the digest of its content (both None when
+    it has no such meta)."""
+    text = data.decode("utf-8", errors="surrogateescape")
+    match = _HTML_META.search(text)
+    if match is None:
+        return None, None
+    emptied = text[: match.start()] + HTML_SLOT + text[match.end() :]
+    return match[1].removeprefix("sha256:"), sha256_hex(emptied.encode("utf-8", errors="surrogateescape"))

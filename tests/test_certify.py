@@ -1,0 +1,226 @@
+"""Certificates anyone can verify: content digests, Ed25519 signatures, ``dqm verify`` (issue 18 §4)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import stat
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from dqm.cli import app
+from tests.helpers import write_tiny_batch
+
+runner = CliRunner()
+PHONE = "010-1234-5678"  # an identifier in a file name: masked in every output
+
+
+def _invoke(*args: object) -> tuple[int, str]:
+    res = runner.invoke(app, [str(a) for a in args])
+    return res.exit_code, res.output
+
+
+@pytest.fixture(scope="module")
+def certified(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """A batch, a key pair, a masking key and the signed audit of the batch (made once)."""
+    base = tmp_path_factory.mktemp("certify")
+    batch = write_tiny_batch(base / "batch", manifest=False)
+    shutil.copy(batch / "slides" / "S1.png", batch / "slides" / f"{PHONE}.png")
+    shutil.copy(batch / "annotations" / "S1.json", batch / "annotations" / f"{PHONE}.json")
+    files = sorted(p for p in batch.rglob("*") if p.is_file())
+    sums = [f"{hashlib.sha256(p.read_bytes()).hexdigest()}  {p.relative_to(batch).as_posix()}" for p in files]
+    listed_out = [f"{'0' * 64}  scans/{PHONE}.png", f"{'0' * 64}  ../{PHONE}.png", f"bad line {PHONE}"]
+    (batch / "SHA256SUMS").write_text("\n".join(sums + listed_out) + "\n")  # checksum findings naming it
+    mask_key = base / "mask.key"
+    mask_key.write_bytes(b"k" * 32)
+    code, output = _invoke("keygen", base / "keys" / "signing.key")
+    assert code == 0, output
+    out = base / "out"
+    code, output = _invoke(
+        "audit", batch, "--out", out, "--workers", 1, "--stages", "syntactic", "--no-cache",
+        "--mask-key", mask_key, "--sign-key", base / "keys" / "signing.key",
+    )  # fmt: skip
+    assert code in (0, 1), output
+    return {
+        "base": base,
+        "batch": batch,
+        "out": out,
+        "key": base / "keys" / "signing.key",
+        "pub": base / "keys" / "signing.key.pub",
+        "mask_key": mask_key,
+    }
+
+
+def _copy(certified: dict[str, Path], tmp_path: Path) -> tuple[Path, Path]:
+    """A copy of the batch and of the outputs to tamper with."""
+    batch, out = tmp_path / "batch", tmp_path / "out"
+    shutil.copytree(certified["batch"], batch)
+    shutil.copytree(certified["out"], out)
+    return batch, out
+
+
+def _verify(certified: dict[str, Path], out: Path, *extra: object) -> tuple[int, str]:
+    return _invoke("verify", out, "--key", certified["pub"], "--mask-key", certified["mask_key"], *extra)
+
+
+def test_keygen_writes_an_owner_only_private_key_and_refuses_to_overwrite(certified: dict[str, Path]) -> None:
+    assert stat.S_IMODE(certified["key"].stat().st_mode) == 0o600
+    assert certified["pub"].read_text().startswith("-----BEGIN PUBLIC KEY-----")
+    code, output = _invoke("keygen", certified["key"])
+    assert code == 2 and "exists" in output
+
+
+def test_a_signed_audit_verifies_with_its_batch(certified: dict[str, Path]) -> None:
+    out = certified["out"]
+    assert json.loads((out / "results.json").read_text())["digest"]["canonical"] == "dqm-json-1"
+    code, output = _verify(certified, out, "--batch", certified["batch"])
+    assert code == 0, output
+    assert "signature: ok" in output and "report: ok" in output
+    assert "batch: ok: 8 files match the audit (8 by full SHA-256)" in output
+    assert output.rstrip().endswith("VERIFIED")
+
+
+def test_identifiers_stay_masked_in_results_and_in_what_verify_prints(
+    certified: dict[str, Path], tmp_path: Path
+) -> None:
+    batch, out = _copy(certified, tmp_path)
+    results = json.loads((out / "results.json").read_text())
+    assert {"CHECKSUM_MISSING_FILE", "CHECKSUM_OUTSIDE_BATCH", "CHECKSUM_MALFORMED"} <= {
+        f["code"] for f in results["findings"]
+    }
+    for name in ("results.json", "junit.xml", "summary.md"):
+        assert PHONE not in (out / name).read_text(), name
+    (batch / "annotations" / f"{PHONE}.json").write_text('{"changed": true}')
+    code, output = _verify(certified, out, "--batch", batch)
+    assert code == 1, output
+    assert "[PHONE_NUMBER-" in output and PHONE not in output
+
+
+def test_tampered_results_fail_digest_and_signature(certified: dict[str, Path], tmp_path: Path) -> None:
+    _, out = _copy(certified, tmp_path)
+    text = (out / "results.json").read_text()
+    (out / "results.json").write_text(text.replace('"n_items":4', '"n_items":5', 1))
+    code, output = _verify(certified, out)
+    assert code == 1
+    assert "digest: FAILED: results.json changed after it was written" in output
+    assert "signature: FAILED" in output
+
+
+def test_results_resealed_after_tampering_still_fail_the_signature(
+    certified: dict[str, Path], tmp_path: Path
+) -> None:
+    from dqm.digest import seal_results
+
+    _, out = _copy(certified, tmp_path)
+    obj = json.loads((out / "results.json").read_text())
+    obj.pop("digest")
+    obj["verdict"]["status"] = "certified"  # a forger recomputes the digest: the signature catches it
+    (out / "results.json").write_text(seal_results(json.dumps(obj))[0])
+    code, output = _verify(certified, out)
+    assert code == 1
+    assert "digest: ok" in output and "signature: FAILED: the signature is of other content" in output
+
+
+def test_a_wrong_key_fails(certified: dict[str, Path], tmp_path: Path) -> None:
+    code, _ = _invoke("keygen", tmp_path / "other.key")
+    assert code == 0
+    mask = ("--mask-key", certified["mask_key"])
+    code, output = _invoke("verify", certified["out"], "--key", tmp_path / "other.key.pub", *mask)
+    assert code == 1
+    assert "signature: FAILED: the signature does not verify: signed by key" in output
+
+
+def test_a_modified_added_or_removed_batch_file_fails(certified: dict[str, Path], tmp_path: Path) -> None:
+    batch, out = _copy(certified, tmp_path)
+    (batch / "slides" / "S2.png").write_bytes((batch / "slides" / "S2.png").read_bytes() + b"\0")
+    (batch / "annotations" / "S3.json").unlink()
+    shutil.copy(batch / "slides" / "S1.png", batch / "slides" / "S4.png")
+    code, output = _verify(certified, out, "--batch", batch)
+    assert code == 1, output
+    assert "slides/S2.png: SHA-256" in output
+    assert "annotations/S3.json: not in the batch any more" in output
+    assert "slides/S4.png: in the batch, not in the audit" in output
+    assert "batch fingerprint" in output
+
+
+def test_unsigned_results_verify_without_a_key_and_fail_with_one(
+    certified: dict[str, Path], tmp_path: Path
+) -> None:
+    _, out = _copy(certified, tmp_path)
+    (out / "results.json.sig").unlink()
+    code, output = _invoke("verify", out, "--mask-key", certified["mask_key"])
+    assert code == 0, output
+    assert "signature: ok: unsigned" in output
+    code, output = _verify(certified, out)
+    assert code == 1 and "signature: FAILED: not signed" in output
+    code, output = _invoke("sign", out, "--key", certified["key"])  # signed afterwards
+    assert code == 0, output
+    assert _verify(certified, out)[0] == 0
+
+
+def test_a_tampered_report_fails(certified: dict[str, Path], tmp_path: Path) -> None:
+    _, out = _copy(certified, tmp_path)
+    html = (out / "report.html").read_text()
+    (out / "report.html").write_text(html.replace("</body>", "<p>CERTIFIED</p></body>"))
+    code, output = _verify(certified, out)
+    assert code == 1 and "report: FAILED: report.html changed after it was written" in output
+
+
+def test_dqm_report_renders_a_sealed_page_naming_the_results(
+    certified: dict[str, Path], tmp_path: Path
+) -> None:
+    _, out = _copy(certified, tmp_path)
+    code, output = _invoke(
+        "report", out / "results.json", "-o", out / "report.html", "--mask-key", certified["mask_key"]
+    )
+    assert code == 0, output
+    assert _verify(certified, out)[0] == 0
+
+
+def test_signing_results_that_do_not_verify_is_refused(certified: dict[str, Path], tmp_path: Path) -> None:
+    _, out = _copy(certified, tmp_path)
+    (out / "results.json").write_text(
+        (out / "results.json").read_text().replace('"n_items":4', '"n_items":6')
+    )
+    code, output = _invoke("sign", out, "--key", certified["key"])
+    assert code == 1 and "not signed" in output
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["verify", "{base}/nothing-here", "--mask-key", "{mask_key}"],
+        ["verify", "{out}", "--key", "{base}/no-such.pem", "--mask-key", "{mask_key}"],
+        ["verify", "{out}", "--key", "{batch}/annotations/S1.json", "--mask-key", "{mask_key}"],
+        ["verify", "{out}", "--batch", "{base}/no-batch", "--mask-key", "{mask_key}"],
+        ["sign", "{out}", "--key", "{pub}"],
+        ["audit", "{batch}", "--out", "{base}/o2", "--sign-key", "{pub}", "--mask-key", "{mask_key}"],
+    ],
+)
+def test_usage_errors_exit_2(certified: dict[str, Path], args: list[str]) -> None:
+    code, output = _invoke(*[a.format(**certified) for a in args])
+    assert code == 2, output
+
+
+@pytest.mark.parametrize("version", ["1.9", "1.10"])
+def test_released_results_verify_from_1_10_on(certified: dict[str, Path], version: str) -> None:
+    fixture = Path(__file__).parent / "fixtures" / "results" / f"results-{version}.json"
+    code, output = _invoke("verify", fixture, "--mask-key", certified["mask_key"])
+    if version == "1.9":
+        assert code == 1 and "carries no content digest" in output
+    else:
+        assert code == 0, output
+
+
+def test_an_unsigned_audit_into_a_signed_folder_removes_the_old_signature(
+    certified: dict[str, Path], tmp_path: Path
+) -> None:
+    batch, out = _copy(certified, tmp_path)
+    args = ["audit", batch, "--out", out, "--workers", 1, "--stages", "syntactic", "--no-cache"]
+    code, output = _invoke(*args, "--mask-key", certified["mask_key"])
+    assert code in (0, 1), output
+    assert not (out / "results.json.sig").exists()  # it would sign the earlier content
+    assert _invoke("verify", out, "--mask-key", certified["mask_key"])[0] == 0

@@ -1,0 +1,75 @@
+"""Content digests (dqm/digest.py) and Ed25519 signatures (dqm/signing.py)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import pytest
+
+from dqm.digest import (
+    HTML_SLOT,
+    DigestError,
+    canonical_json,
+    html_digest,
+    results_digest,
+    seal_html,
+    seal_results,
+)
+from dqm.signing import SignatureError, check, generate_key_pair, private_key_id, read_signature, sign
+
+
+def test_the_canonical_form_sorts_keys_drops_the_digest_and_writes_utf8() -> None:
+    obj = {"b": [1, 2.5, "é"], "a": {"y": None, "x": True}, "digest": {"value": "anything"}}
+    assert canonical_json(obj) == '{"a":{"x":true,"y":null},"b":[1,2.5,"é"]}'.encode()
+
+
+def test_sealed_results_state_the_digest_of_their_content() -> None:
+    text = json.dumps({"schema_version": "1.3", "items": [{"slide_id": "S1"}]}, indent=2)
+    sealed, value, canonical = seal_results(text)
+    assert value == hashlib.sha256(canonical).hexdigest()
+    assert json.loads(sealed)["digest"] == {"algorithm": "sha256", "canonical": "dqm-json-1", "value": value}
+    assert results_digest(sealed.encode()) == (value, value, canonical)
+    # reformatting keeps the content, and the digest with it; a changed value does not
+    assert results_digest(json.dumps(json.loads(sealed), indent=4).encode())[1] == value
+    assert results_digest(sealed.replace('"S1"', '"S2"').encode())[1] != value
+    assert seal_results("{}")[0].startswith('{"digest":{')
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b'{"a": 1, "a": 2}', b'{"a": NaN}', b"[1, 2]", b"not json", b'{"a": 1', b'{"a": "\\ud800"}'],
+)
+def test_ambiguous_or_broken_json_has_no_digest(data: bytes) -> None:
+    with pytest.raises(DigestError):
+        results_digest(data)
+
+
+def test_an_html_page_carries_its_own_digest() -> None:
+    page = f"<html><head>{HTML_SLOT}</head><body>report</body></html>"
+    sealed = seal_html(page)
+    stated, actual = html_digest(sealed.encode())
+    assert stated == actual == hashlib.sha256(page.encode()).hexdigest()
+    stated, actual = html_digest(sealed.replace("report", "REPORT").encode())
+    assert stated != actual
+    assert html_digest(b"<html></html>") == (None, None)
+
+
+def test_a_signature_verifies_with_its_key_only() -> None:
+    private, public = generate_key_pair()
+    _, other_public = generate_key_pair()
+    doc = read_signature(sign(b"content", "d" * 64, private).encode())
+    assert doc["key_id"] == private_key_id(private)
+    assert check(b"content", doc, public) == private_key_id(private)
+    with pytest.raises(SignatureError, match="changed after signing"):
+        check(b"contents", doc, public)
+    with pytest.raises(SignatureError, match="not by the key given"):
+        check(b"content", doc, other_public)
+    with pytest.raises(SignatureError, match=r"not an Ed25519 public key|not a PEM public key"):
+        check(b"content", doc, private)
+
+
+@pytest.mark.parametrize("text", [b"[]", b"{}", b"nope", b'{"format": "x", "algorithm": "ed25519"}'])
+def test_a_file_that_is_not_a_signature_is_refused(text: bytes) -> None:
+    with pytest.raises(SignatureError):
+        read_signature(text)

@@ -1,0 +1,38 @@
+"""Checksum checks (aspect ``file``): the files against the checksum list the batch came with."""
+
+from __future__ import annotations
+
+from dqm.findings import Aspect, Finding, Severity
+from validators.context import BatchView
+from validators.registry import CheckContext, NoParams, check, forward
+
+
+@check(
+    "checksum.list",
+    aspect=Aspect.FILE,
+    scope="batch",
+    codes={
+        "CHECKSUM_MISMATCH": "a file's SHA-256 differs from the one its checksum list gives",
+        "CHECKSUM_MISSING_FILE": "the checksum list names a file that is not in the batch",
+        "CHECKSUM_UNLISTED": "a file of the batch is not in its checksum list",
+        "CHECKSUM_MALFORMED": "a line of SHA256SUMS, or a checksum cell of the manifest, is not a checksum",
+        "CHECKSUM_OUTSIDE_BATCH": "the checksum list names a path outside the batch folder (never read)",
+        "CHECKSUM_LIST_UNREADABLE": "SHA256SUMS cannot be read",
+    },
+    code_severity={"CHECKSUM_UNLISTED": Severity.WARNING},
+)
+def checksum_list(batch: BatchView, params: NoParams, ctx: CheckContext) -> list[Finding]:
+    """Every file matches the SHA-256 its checksum list (SHA256SUMS, or the manifest's sha256 columns) gives."""
+    out = forward(batch.discovery_issues, ctx)
+    owner = {p: f.slide_id for f in batch.items for p in (f.image_path, f.annotation_path) if p}
+    for rel, listed in sorted(batch.checksums.items()):
+        actual = batch.hashed.get(rel)
+        if actual == listed.sha256:
+            continue
+        why = (
+            f"could not be read to hash it; {listed.where} gives {listed.sha256}"
+            if actual is None
+            else f"has SHA-256 {actual}, {listed.where} gives {listed.sha256}"
+        )
+        out.append(ctx.finding("CHECKSUM_MISMATCH", f"{rel!r} {why}", item_id=owner.get(rel, rel), file=rel))
+    return out
