@@ -75,7 +75,8 @@ DEFAULT_PATTERNS: dict[str, DeidPattern] = {
         validate_as="rrn",
     ),
     "us_ssn": DeidPattern(
-        regex=r"(?<![\d-])(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}(?![\d-])",
+        # Not inside a longer number, but found after a letter and ``-`` (``item-123-45-6789``).
+        regex=r"(?<!\d)(?<!\d-)(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}(?!\d)(?!-\d)",
         what="US social security number",
     ),
     "date_of_birth": DeidPattern(
@@ -97,7 +98,8 @@ DEFAULT_PATTERNS: dict[str, DeidPattern] = {
         what="person name",
     ),
     "phone_number": DeidPattern(
-        regex=r"(?<![\d-])0\d{1,2}-\d{3,4}-\d{4}(?![\d-])",
+        # As for the RRN: next to letters, ``_``, ``-`` and an extension, not inside a longer number.
+        regex=r"(?<!\d)(?<!\d-)0\d{1,2}-\d{3,4}-\d{4}(?!\d)(?!-\d)",
         what="phone number",
         level="quasi",
     ),

@@ -34,6 +34,9 @@ SETTINGS = DeidSettings()
         ("Patient name: Hong Gildong", "person_name"),
         ("환자명: 홍길동", "person_name"),
         ("call 010-1234-5678", "phone_number"),
+        ("item-010-1234-5678", "phone_number"),  # after a letter and "-": a report anchor, a slide id
+        ("S_010-1234-5678.svs", "phone_number"),
+        ("item-123-45-6789", "us_ssn"),
         ("dr.kim@hospital.ac.kr", "email"),
     ],
 )
