@@ -414,8 +414,16 @@ def _with_lots(
         raise usage_error(refused)
     states = supplier_states(history, names, masker)
     by_name = {n: decisions[supplier(n, masker)] for n in names if supplier(n, masker) in decisions}
+    waived = [result.findings[i] for i in result.waivers.waived] if result.waivers is not None else []
     lots = lots_result(
-        run, field, plan[0], plan[1], states, by_name, history=str(history) if history.is_file() else None
+        run,
+        field,
+        plan[0],
+        plan[1],
+        states,
+        by_name,
+        history=str(history) if history.is_file() else None,
+        waived=waived,
     )
     return result.model_copy(update={"lots": lots})
 

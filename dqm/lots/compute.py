@@ -13,8 +13,9 @@ passed when every dimension it was evaluated on passed.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
+from dqm.findings import Finding, Severity
 from dqm.lots.models import Lot, LotPlan, LotsResult
 from dqm.runner import Run
 from dqm.semantic.iso2859 import plan_iso2859
@@ -89,6 +90,23 @@ def lot_run(run: Run, indices: list[int]) -> Run:
     )
 
 
+def without(run: Run, waived: Sequence[Finding]) -> Run:
+    """``run`` without the ``waived`` findings (as the whole batch's figures are decided with a
+    waiver file: a waived finding makes no file or value inaccurate)."""
+    if not waived:
+        return run
+    keys = {f.model_dump_json() for f in waived}
+
+    def keep(findings: list[Finding]) -> list[Finding]:
+        return [f for f in findings if f.model_dump_json() not in keys]
+
+    return dataclasses.replace(
+        run,
+        outcomes=[dataclasses.replace(o, findings=keep(o.findings)) for o in run.outcomes],
+        batch_findings=keep(run.batch_findings),
+    )
+
+
 def lots_result(
     run: Run,
     field: str,
@@ -97,6 +115,7 @@ def lots_result(
     states: Mapping[str, SchemeState] | None = None,
     decisions: Mapping[str, LotDecision] | None = None,
     history: str | None = None,
+    waived: Sequence[Finding] = (),
 ) -> LotsResult:
     """Every lot of ``run`` by ``field``, with its figures, plan, decision and gate.
 
@@ -114,12 +133,16 @@ def lots_result(
         Lot name → the decision of its ingested review (absent: pending).
     history
         Where ``states`` were read, for the record.
+    waived
+        Findings a waiver file covers: each lot's figures are decided without them, as the whole
+        batch's are; its error and warning counts stay as measured.
     """
     states = states or {}
     decisions = decisions or {}
     lots = []
     for name, indices in lot_names(run, field).items():
-        s = syntactic_result(lot_run(run, indices))
+        part = lot_run(run, indices)
+        s = syntactic_result(without(part, waived))
         state = states.get(name, SchemeState())
         decision = decisions.get(name)
         plan = None
@@ -155,8 +178,8 @@ def lots_result(
                 files=s.gates[0],
                 structure=s.structure.values,
                 format=s.format.values,
-                errors=s.errors,
-                warnings=s.warnings,
+                errors=sum(f.severity == Severity.ERROR for f in part.findings),
+                warnings=sum(f.severity == Severity.WARNING for f in part.findings),
                 crashed=s.crashed,
                 syntactic_passed=s.passed,
                 scheme=scheme,  # type: ignore[arg-type]

@@ -70,3 +70,21 @@ def test_lots_of_a_synthetic_batch_add_up(defect_batch: Path) -> None:
     shared = len(result.lots) - 1
     assert batch.files_total + shared - len(batch_only) <= files <= batch.files_total + shared
     assert sum(lot.errors for lot in result.lots) <= batch.errors
+
+
+def test_a_waived_finding_does_not_fail_its_lot(tiny_run: Run) -> None:
+    """Lots are decided with the waivers, as the whole batch is: a waived finding makes no file or
+    value of its lot inaccurate; the lot's error count stays as measured."""
+    seoul_items = {o.summary.slide_id for o in tiny_run.outcomes if o.summary.institution == "Seoul-A"}
+    waived = [f for f in tiny_run.findings if f.item_id in seoul_items and f.severity.value == "error"]
+    assert {f.code for f in waived} == {"INVALID_JSON", "UNKNOWN_KEY", "CLINICAL_OUT_OF_RANGE"}
+    before = {lot.name: lot for lot in lots_result(tiny_run, "institution").lots}
+    after = {lot.name: lot for lot in lots_result(tiny_run, "institution", waived=waived).lots}
+    seoul, was = after["Seoul-A"], before["Seoul-A"]
+    assert (was.files.numerator, seoul.files.numerator, seoul.files.denominator) == (2, 5, 5)
+    assert (was.structure.numerator, seoul.structure.numerator) == (22, 23)  # UNKNOWN_KEY's value
+    assert seoul.format.numerator == seoul.format.denominator  # the age of 200 in the manifest
+    # S2 cannot be read, so its one structure value stays unknown, waiver or not (as for the batch)
+    assert seoul.structure.denominator == 24 and not seoul.syntactic_passed
+    assert seoul.errors == was.errors  # listed, only no longer counted against the lot
+    assert after["Busan-B"] == before["Busan-B"]  # the other lot is untouched
