@@ -102,6 +102,13 @@ class EarlierRelease:
     name: str
     """How findings name the release (its results file or batch folder, and when it was made)."""
     slides: tuple[EarlierSlide, ...] = ()
+    mask: Any = None
+    """The run's masker (``str -> str``), when the earlier results name their slides masked: an
+    item's id is compared with them masked too."""
+
+    def names(self, slide_id: str) -> set[str]:
+        """The forms ``slide_id`` may take in the earlier release's results."""
+        return {slide_id, self.mask(slide_id)} if self.mask is not None else {slide_id}
 
 
 @dataclass(slots=True)

@@ -62,7 +62,7 @@ def _same_file(a: ItemFacts, b: ItemFacts) -> bool:
         "NEAR_DUPLICATE_SLIDE": "two slides look alike (re-saved, cropped, rotated or flipped): no patient known",
         "NEAR_DUPLICATE_SAME_PATIENT": "two slides of one patient look alike (a recut or rescan of one block)",
         "NEAR_DUPLICATE_OTHER_PATIENT": "two slides of different patients look alike: a likely mix-up",
-        "SLIDE_DELIVERED_AGAIN": "a slide looks like one of the earlier release given as baseline",
+        "SLIDE_DELIVERED_AGAIN": "a slide looks like another slide of the earlier release given as baseline",
     },
     code_severity={
         "NEAR_DUPLICATE_SLIDE": Severity.WARNING,
@@ -86,7 +86,13 @@ def near_slides(batch: BatchView, params: NearParams, ctx: CheckContext) -> list
         again: dict[int, list[tuple[int, int]]] = defaultdict(list)
         for i, k, d in cross_pairs(words, old, params.max_distance):
             again[index[i]].append((d, k))
-        for n, matches in sorted(again.items()):
+        for n, found in sorted(again.items()):
+            # the same slide under its own id is the item delivered again (a redelivery's
+            # unchanged slide), not a duplicate across releases
+            own = batch.earlier.names(batch.items[n].slide_id)
+            matches = [(d, k) for d, k in found if batch.earlier.slides[k].slide_id not in own]
+            if not matches:
+                continue
             d, k = min(matches)
             facts, earlier = batch.items[n], batch.earlier.slides[k]
             where = f" ({earlier.image_path!r})" if earlier.image_path else ""

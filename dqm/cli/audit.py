@@ -251,12 +251,12 @@ def audit(
     with locked(out_dir, "--out"):
         if results is not None:
             run = reused_run_or_exit(
-                results, root, prof, options, cache, _earlier_slides(base, earlier), mask=masker
+                results, root, prof, options, cache, _earlier_slides(base, earlier, masker), mask=masker
             )
         else:
             cache_dir = None if no_cache else (cache or out_dir / CACHE_FOLDER)
             run = run_with_progress(
-                root, prof, options, cache_dir, _earlier_slides(base, earlier), mask=masker
+                root, prof, options, cache_dir, _earlier_slides(base, earlier, masker), mask=masker
             )
         result = build_result(run, ["dqm", *sys.argv[1:]], run_id)
         if "diversity" in chosen:
@@ -476,17 +476,22 @@ def _load_review(review: Path, fingerprint: str) -> Any:
     return semantic
 
 
-def _earlier_slides(base: Any, earlier: tuple[Path, Any] | None) -> Any:
+def _earlier_slides(base: Any, earlier: tuple[Path, Any] | None, mask: Any = None) -> Any:
     """The slides of the ``--baseline`` release for the batch checks (slides delivered again): from
     the drift baseline when the diversity stage loaded one (a batch folder too), else from its
-    results.json; None without a baseline."""
-    if base is not None:
-        return base.earlier
-    if earlier is None:
-        return None
-    from dqm.baseline import earlier_of_result
+    results.json; None without a baseline. ``mask``: the run's masker, as the earlier results name
+    their slides."""
+    import dataclasses
 
-    return earlier_of_result(*earlier)
+    if base is not None:
+        release = base.earlier
+    elif earlier is not None:
+        from dqm.baseline import earlier_of_result
+
+        release = earlier_of_result(*earlier)
+    else:
+        return None
+    return dataclasses.replace(release, mask=mask)
 
 
 def _earlier_delivery(path: Path) -> tuple[Path, Any] | None:

@@ -72,6 +72,17 @@ def test_a_slide_of_the_earlier_release_delivered_again_names_both_items(profile
     assert "'OLD-7' ('slides/old7.svs') of the earlier release old/results.json of 2026-01-01" in f.message
 
 
+def test_a_redelivered_slide_under_its_own_id_is_not_a_slide_delivered_again(profile):
+    """A redelivery's unchanged slide is the same item, not a duplicate across releases; the earlier
+    results may name it masked (the run's masker compares it so)."""
+    earlier = EarlierRelease("old", (EarlierSlide("S-1", None, _hex(A)),))
+    assert _run("duplicates.near_slides", profile, [_item("S-1", A)], earlier=earlier) == []
+    masked = EarlierRelease("old", (EarlierSlide("[ID-1]", None, _hex(A)),), mask=lambda s: "[ID-1]")
+    assert _run("duplicates.near_slides", profile, [_item("S-1", A_TURNED)], earlier=masked) == []
+    (f,) = _run("duplicates.near_slides", profile, [_item("S-2", A)], earlier=earlier)  # another id
+    assert f.code == "SLIDE_DELIVERED_AGAIN" and "'S-1'" in f.message
+
+
 def test_the_threshold_comes_from_the_profile(tmp_path):
     from pathlib import Path
 
