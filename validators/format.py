@@ -27,7 +27,7 @@ from validators.registry import CheckContext, NoParams, check, read_issues
 )
 def class_known(view: ItemView, params: NoParams, ctx: CheckContext) -> list[Finding]:
     """Every lesion's class is a class id, name or alias of the profile (any case)."""
-    out = []
+    out: list[Finding] = []
     if view.annotation is not None and view.annotation.format == "mask":
         return out  # a mask's unmapped values: MASK_VALUE_UNMAPPED, once per value (format.mask)
     for lesion in view.annotation.lesions if view.annotation else ():

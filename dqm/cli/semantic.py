@@ -362,9 +362,9 @@ def _records_of(
         place.setdefault(summary.slide_id, k)
     items: dict[str, Any] = {}
     for slide_id in sorted(slide_ids, key=lambda i: (place.get(i, len(place)), i)):
-        k = place.get(slide_id)
-        if k is not None and k < len(discovery.items) and name(discovery.items[k]) == slide_id:
-            items[slide_id] = discovery.items[k]
+        at = place.get(slide_id)
+        if at is not None and at < len(discovery.items) and name(discovery.items[at]) == slide_id:
+            items[slide_id] = discovery.items[at]
     if len(items) < len(slide_ids):
         for item in discovery.items:
             if name(item) in slide_ids:

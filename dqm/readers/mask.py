@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from dqm.model import Annotation, ReadIssue
+from dqm.model import Annotation, Lesion, ReadIssue
 from dqm.readers.common.base import lesion_as_read
 from dqm.readers.common.reader import Role, Syntax, limits
 from dqm.readers.common.rle import box_polygons
@@ -127,9 +127,7 @@ def _decode(content: bytes, rel: str) -> tuple[np.ndarray | None, Annotation | N
                         rel, "a colour image whose channels differ: not a label mask", "MASK_NOT_LABELS"
                     )
                 return rgb[..., 0], None
-            if image.mode == "LA":
-                image = image.getchannel(0)
-            array = np.asarray(image)
+            array = np.asarray(image.getchannel(0) if image.mode == "LA" else image)
     except UnidentifiedImageError:  # its message names a memory address: not reproducible
         return None, _unreadable(rel, "the image cannot be decoded: Pillow does not recognise its content")
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
@@ -207,7 +205,7 @@ def _tiled_page(content: bytes) -> Any:
         page = tifffile.TiffFile(io.BytesIO(content)).pages[0]
     except Exception:  # not a TIFF tifffile reads: Pillow reports why
         return None
-    shape = getattr(page, "shape", ())
+    shape: tuple[int, ...] = tuple(getattr(page, "shape", ()))
     if not getattr(page, "is_tiled", False) or len(shape) < 2 or shape[0] * shape[1] <= MAX_PIXELS:
         return None
     return page
@@ -278,7 +276,7 @@ def read(content: bytes, rel: str, issues: list[ReadIssue]) -> list[Annotation]:
         h, w = array.shape
     found = [*issues, *_value_issues(values, counts, kind(content))]
     left, top = offset(rel)
-    lesions = []
+    lesions: list[Lesion] = []
     for value, count in zip(values.tolist(), counts.tolist(), strict=True):
         if value == 0:
             continue

@@ -142,10 +142,10 @@ def make_folds(
         ]
         return [f for f in kfolds if f.train and f.test]
     if mode == "column":
-        held = set(test_values)
-        train = tuple(i for i, r in enumerate(records) if r.split_value not in held)
-        test = tuple(i for i, r in enumerate(records) if r.split_value in held)
-        name = "split " + " + ".join(sorted(held))
+        held_values = set(test_values)
+        train = tuple(i for i, r in enumerate(records) if r.split_value not in held_values)
+        test = tuple(i for i, r in enumerate(records) if r.split_value in held_values)
+        name = "split " + " + ".join(sorted(held_values))
         return [Fold(name, train, test)] if train and test else []
     if mode != "holdout":
         raise ValueError(f"unknown split mode {mode!r}")
