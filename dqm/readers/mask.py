@@ -119,14 +119,8 @@ def _decode(content: bytes, rel: str) -> tuple[np.ndarray | None, Annotation | N
                     f"a {w}x{h} mask is over the {MAX_PIXELS} pixel limit (only a tiled TIFF is read tile by tile)",
                 )
             if image.mode in ("RGB", "RGBA"):
-                rgb = np.asarray(image.convert("RGB"))
-                if not (
-                    np.array_equal(rgb[..., 0], rgb[..., 1]) and np.array_equal(rgb[..., 0], rgb[..., 2])
-                ):
-                    return None, _unreadable(
-                        rel, "a colour image whose channels differ: not a label mask", "MASK_NOT_LABELS"
-                    )
-                return rgb[..., 0], None
+                grey = _grey(np.asarray(image.convert("RGB")))
+                return (grey, None) if grey is not None else (None, _not_labels(rel))
             array = np.asarray(image.getchannel(0) if image.mode == "LA" else image)
     except UnidentifiedImageError:  # its message names a memory address: not reproducible
         return None, _unreadable(rel, "the image cannot be decoded: Pillow does not recognise its content")
@@ -137,6 +131,19 @@ def _decode(content: bytes, rel: str) -> tuple[np.ndarray | None, Annotation | N
     if array.dtype == bool:
         array = array.astype(np.uint8) * 255
     return array, None
+
+
+def _grey(pixels: np.ndarray) -> np.ndarray | None:
+    """The labels of ``(rows, cols, samples)`` pixels: the first sample when the colour samples
+    (up to three) are equal, as in an RGB(A) label image; None when they differ (a colour image)."""
+    colours = range(1, min(3, pixels.shape[-1]))
+    if any(not np.array_equal(pixels[..., 0], pixels[..., c]) for c in colours):
+        return None
+    return pixels[..., 0]
+
+
+def _not_labels(rel: str) -> Annotation:
+    return _unreadable(rel, "a colour image whose channels differ: not a label mask", "MASK_NOT_LABELS")
 
 
 def _value_issues(values: np.ndarray, counts: np.ndarray, fmt: str | None) -> list[ReadIssue]:
@@ -236,12 +243,10 @@ def _tiled_boxes(page: Any, rel: str) -> tuple[np.ndarray, np.ndarray, dict[int,
         for segment, index, _ in page.segments():
             y, x = int(index[-3]), int(index[-2])
             tile = np.asarray(segment)[0, : h - y, : w - x]  # edge tiles are padded: crop
-            colours = range(1, min(3, tile.shape[-1]))  # RGB(A) with equal channels is a label image
-            if any(not np.array_equal(tile[..., 0], tile[..., c]) for c in colours):
-                return _unreadable(
-                    rel, "a colour image whose channels differ: not a label mask", "MASK_NOT_LABELS"
-                )
-            tile = tile[..., 0]
+            grey = _grey(tile)
+            if grey is None:
+                return _not_labels(rel)
+            tile = grey
             if tile.dtype == bool:
                 tile = tile.astype(np.uint8) * 255
             values, n = _tally(tile)
