@@ -71,49 +71,30 @@ def _ci(lo: float | None, hi: float | None) -> str:
     return "-" if lo is None or hi is None else f"{lo:.3f}-{hi:.3f}"
 
 
-def _row(name: str, v: ValidityResult, seconds: float) -> dict[str, Any]:
-    d = v.dice_per_class["gland"]
+def _figures(d: Any) -> tuple[str, dict[str, Any]]:
+    """A class's pooled and mean slide Dice with intervals: a line to print, and the JSON record."""
     p = d.pooled
     assert p is not None
-    print(
-        f"{name:14} pooled {p.dice or 0:.3f} ({_ci(p.ci_low, p.ci_high)})  slide {d.dice or 0:.3f} "
-        f"({_ci(d.ci_low, d.ci_high)})  {v.n_scored:3} images scored, {len(v.excluded)} left out, "
-        f"{seconds:.0f} s"
-    )
+    line = f"pooled {p.dice or 0:.3f} ({_ci(p.ci_low, p.ci_high)})  slide {d.dice or 0:.3f} ({_ci(d.ci_low, d.ci_high)})"
+    return line, {"pooled": [p.dice, p.ci_low, p.ci_high], "slide": [d.dice, d.ci_low, d.ci_high]}
+
+
+def _row(name: str, v: ValidityResult, seconds: float) -> dict[str, Any]:
+    line, figures = _figures(v.dice_per_class["gland"])
+    print(f"{name:14} {line}  {v.n_scored:3} images scored, {len(v.excluded)} left out, {seconds:.0f} s")
+    by_test_set = {}
     for sub in v.by_test_set:
-        sd = sub.dice_per_class["gland"]
-        sp = sd.pooled
-        assert sp is not None
-        print(
-            f"  {sub.name:12} pooled {sp.dice or 0:.3f} ({_ci(sp.ci_low, sp.ci_high)})  slide {sd.dice or 0:.3f} "
-            f"({_ci(sd.ci_low, sd.ci_high)})  {sub.n_slides} images, {sub.n_groups} patients"
-        )
+        sub_line, sub_figures = _figures(sub.dice_per_class["gland"])
+        print(f"  {sub.name:12} {sub_line}  {sub.n_slides} images, {sub.n_groups} patients")
+        by_test_set[sub.name] = {**sub_figures, "images": sub.n_slides}
     return {
-        "pooled": [p.dice, p.ci_low, p.ci_high],
-        "slide": [d.dice, d.ci_low, d.ci_high],
+        **figures,
         "scored": v.n_scored,
         "excluded": len(v.excluded),
         "seconds": seconds,
         "split": v.split.model_dump(include={"mode", "unit"}),
         "shared_patients": [f.shared_groups for f in v.split.folds],
-        "by_test_set": {
-            s.name: {
-                "pooled": [
-                    s.dice_per_class["gland"].pooled.dice,
-                    s.dice_per_class["gland"].pooled.ci_low,
-                    s.dice_per_class["gland"].pooled.ci_high,
-                ]
-                if s.dice_per_class["gland"].pooled
-                else None,
-                "slide": [
-                    s.dice_per_class["gland"].dice,
-                    s.dice_per_class["gland"].ci_low,
-                    s.dice_per_class["gland"].ci_high,
-                ],
-                "images": s.n_slides,
-            }
-            for s in v.by_test_set
-        },
+        "by_test_set": by_test_set,
     }
 
 
