@@ -38,6 +38,7 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Any, overload
 
+from dqm.i18n import N_, msg
 from dqm.model import Annotation, Lesion, ReadIssue
 from dqm.profile import Limits, Profile
 from dqm.readers import asap, coco, dsa, halo, imagescope, mask, native, qupath
@@ -65,12 +66,19 @@ CACHE_MIN_BYTES = 256 * 1024
 CACHE_SIZE = 4
 
 BINARY_KINDS = (
-    (b"II+\x00", "a BigTIFF image"),
-    (b"PK\x03\x04", "a ZIP archive (unpack it first)"),
-    (b"\x1f\x8b", "a gzip archive (unpack it first)"),
-    (b"%PDF", "a PDF document"),
-    (b"SQLite format 3\x00", "an SQLite database (e.g. a TIAToolbox annotation store; export GeoJSON)"),
+    (b"II+\x00", N_("the file is a BigTIFF image, not an annotation file")),
+    (b"PK\x03\x04", N_("the file is a ZIP archive (unpack it first), not an annotation file")),
+    (b"\x1f\x8b", N_("the file is a gzip archive (unpack it first), not an annotation file")),
+    (b"%PDF", N_("the file is a PDF document, not an annotation file")),
+    (
+        b"SQLite format 3\x00",
+        N_(
+            "the file is an SQLite database (e.g. a TIAToolbox annotation store; export GeoJSON), "
+            "not an annotation file"
+        ),
+    ),
 )
+"""Binary files that are not annotations, by their first bytes: the ``UNKNOWN_FORMAT`` message."""
 
 _ANNOTATION_READERS = tuple(r for r in READERS if r.ROLE == "annotation")
 _JSON_READERS = tuple(r for r in _ANNOTATION_READERS if r.SYNTAX == "json")
@@ -93,15 +101,12 @@ def _xml_roots() -> str:
     return ", ".join(f"{_either(titles)} (<{root}>)" for root, titles in by_root.items())
 
 
-_XML_UNKNOWN = "XML with root <{tag}> is not " + _xml_roots()
-_NOT_RECOGNISED = (
-    "not a recognised annotation format (expected JSON: "
-    + ", ".join(r.TITLE for r in _JSON_READERS)
-    + "; or XML: "
-    + ", ".join(r.TITLE for r in _XML_READERS)
-    + "; or an image: "
-    + ", ".join(r.TITLE for r in _IMAGE_READERS)
-    + ")"
+_XML_ROOTS = _xml_roots()
+_NOT_RECOGNISED = msg(
+    "not a recognised annotation format (expected JSON: {json}; or XML: {xml}; or an image: {image})",
+    json=", ".join(r.TITLE for r in _JSON_READERS),
+    xml=", ".join(r.TITLE for r in _XML_READERS),
+    image=", ".join(r.TITLE for r in _IMAGE_READERS),
 )
 
 
@@ -113,11 +118,18 @@ def read_bytes(path: Path, max_bytes: int = MAX_BYTES) -> tuple[bytes | None, Re
             size = os.fstat(fh.fileno()).st_size
             if size > max_bytes:
                 return None, ReadIssue(
-                    "LIMIT_EXCEEDED", f"{size} bytes is over limits.annotation_bytes = {max_bytes} (not read)"
+                    "LIMIT_EXCEEDED",
+                    msg(
+                        "{size} bytes is over limits.annotation_bytes = {limit} (not read)",
+                        size=size,
+                        limit=max_bytes,
+                    ),
                 )
             return fh.read(max_bytes + 1), None
     except OSError as exc:
-        return None, ReadIssue("ANNOTATION_UNREADABLE", f"cannot read: {exc.strerror or exc}")
+        return None, ReadIssue(
+            "ANNOTATION_UNREADABLE", msg("cannot read: {reason}", reason=exc.strerror or exc)
+        )
 
 
 def _read_first(
@@ -137,7 +149,8 @@ def _parse_xml(data: bytes, rel: str) -> list[Annotation]:
     found = _read_first(_XML_READERS, root, rel, issues)
     if found is not None:
         return found
-    return [failed(rel, "xml", ReadIssue("UNKNOWN_FORMAT", _XML_UNKNOWN.format(tag=str(root.tag)[:60])))]
+    unknown = msg("XML with root <{tag}> is not {formats}", tag=str(root.tag)[:60], formats=_XML_ROOTS)
+    return [failed(rel, "xml", ReadIssue("UNKNOWN_FORMAT", unknown))]
 
 
 def _binary_kind(data: bytes) -> str | None:
@@ -171,14 +184,22 @@ def _bound_slide_facts(ann: Annotation) -> None:
             and abs(value) > limit
         ):
             digits = len(str(int(abs(value))))
-            shown = f"{value:.3g}" if digits <= 20 else f"a number of {digits} digits"
-            ann.issues.append(
-                ReadIssue(
-                    "VALUE_OUT_OF_RANGE",
-                    f"slide {key} is {shown}, beyond {limit:g} (not used)",
-                    pointer=ann.slide_pointer(key),
+            text = (
+                msg(
+                    "slide {key} is {value:.3g}, beyond {limit:g} (not used)",
+                    key=key,
+                    value=value,
+                    limit=limit,
+                )
+                if digits <= 20
+                else msg(
+                    "slide {key} is a number of {digits} digits, beyond {limit:g} (not used)",
+                    key=key,
+                    digits=digits,
+                    limit=limit,
                 )
             )
+            ann.issues.append(ReadIssue("VALUE_OUT_OF_RANGE", text, pointer=ann.slide_pointer(key)))
             setattr(ann, key, None)
 
 
@@ -188,9 +209,7 @@ def _parse_any(data: bytes, rel: str) -> list[Annotation]:
         return image
     kind = _binary_kind(data)
     if kind is not None:
-        return [
-            failed(rel, "unknown", ReadIssue("UNKNOWN_FORMAT", f"the file is {kind}, not an annotation file"))
-        ]
+        return [failed(rel, "unknown", ReadIssue("UNKNOWN_FORMAT", msg(kind)))]
     wide = wide_text(data)
     if wide is not None and wide.text is None:
         return [failed(rel, "unknown", *wide.issues)]
@@ -267,8 +286,13 @@ def within_limits(ann: Annotation, limits: Limits) -> Annotation:
         issues.append(
             ReadIssue(
                 "LIMIT_EXCEEDED",
-                f"{len(lesions)} lesions is over limits.lesions_per_file = {limits.lesions_per_file}: "
-                f"the ones after lesion {limits.lesions_per_file - 1} are not checked",
+                msg(
+                    "{n} lesions is over limits.lesions_per_file = {limit}: "
+                    "the ones after lesion {last} are not checked",
+                    n=len(lesions),
+                    limit=limits.lesions_per_file,
+                    last=limits.lesions_per_file - 1,
+                ),
                 pointer=lesions[limits.lesions_per_file].pointer,
             )
         )
@@ -280,8 +304,11 @@ def within_limits(ann: Annotation, limits: Limits) -> Annotation:
             issues.append(
                 ReadIssue(
                     "LIMIT_EXCEEDED",
-                    f"{n} vertices is over limits.vertices_per_lesion = {limits.vertices_per_lesion}: "
-                    "the outline is not checked",
+                    msg(
+                        "{n} vertices is over limits.vertices_per_lesion = {limit}: the outline is not checked",
+                        n=n,
+                        limit=limits.vertices_per_lesion,
+                    ),
                     pointer=lesion.pointer + "/geometry",
                     lesion=lesion.index,
                 )
@@ -376,8 +403,13 @@ def _unmapped_values(ann: Annotation, lesions: list[Lesion]) -> list[ReadIssue]:
     return [
         ReadIssue(
             "MASK_VALUE_UNMAPPED",
-            f"pixel value {value} is not in the profile's mask_values: {pixels[value]} pixels "
-            f"in {regions[value]} region(s) have no class",
+            msg(
+                "pixel value {value} is not in the profile's mask_values: {pixels} pixels "
+                "in {regions} region(s) have no class",
+                value=value,
+                pixels=pixels[value],
+                regions=regions[value],
+            ),
             f"/mask/{value}",
         )
         for value in sorted(regions, key=int)

@@ -19,6 +19,7 @@ from xml.etree.ElementTree import Element
 
 import numpy as np
 
+from dqm.i18n import msg
 from dqm.model import Annotation, ReadIssue
 from dqm.readers.common import shapes
 from dqm.readers.common.base import lesion_as_read
@@ -47,7 +48,7 @@ def coordinates(
     """``(ring, n_coordinate_elements)``; None (and an issue) when a coordinate is not a number."""
     coords = first(element, "Coordinates")
     if coords is None:
-        issues.append(ReadIssue("MISSING_KEY", "the annotation has no <Coordinates>", path, lesion))
+        issues.append(ReadIssue("MISSING_KEY", msg("the annotation has no <Coordinates>"), path, lesion))
         return None, 0
     pts: list[tuple[float, float]] = []
     for k, (coord, cpath) in enumerate(children(coords, "Coordinate", f"{path}/Coordinates")):
@@ -70,7 +71,7 @@ def read(root: Element, path: str, issues: list[ReadIssue]) -> list[Annotation]:
     container = first(root, "Annotations")
     n_values = 1
     if container is None:
-        issues.append(ReadIssue("MISSING_KEY", "no <Annotations> element", base))
+        issues.append(ReadIssue("MISSING_KEY", msg("no <Annotations> element"), base))
         ann.n_values = n_values
         return [ann]
     for index, (element, epath) in enumerate(children(container, "Annotation", f"{base}/Annotations")):
@@ -82,7 +83,10 @@ def read(root: Element, path: str, issues: list[ReadIssue]) -> list[Annotation]:
             issues.append(
                 ReadIssue(
                     "NOT_AN_AREA",
-                    f"a {kind} annotation marks points, not an area: it is not a lesion outline (skipped)",
+                    msg(
+                        "a {kind} annotation marks points, not an area: it is not a lesion outline (skipped)",
+                        kind=kind,
+                    ),
                     epath,
                     index,
                 )
@@ -93,7 +97,10 @@ def read(root: Element, path: str, issues: list[ReadIssue]) -> list[Annotation]:
             issues.append(
                 ReadIssue(
                     "CLASS_MISSING",
-                    f"annotation {element.get('Name', '')[:60]!r} belongs to no group: its class is unknown",
+                    msg(
+                        "annotation {name!r} belongs to no group: its class is unknown",
+                        name=element.get("Name", "")[:60],
+                    ),
                     epath + "/@PartOfGroup",
                     index,
                 )
@@ -102,7 +109,7 @@ def read(root: Element, path: str, issues: list[ReadIssue]) -> list[Annotation]:
             issues.append(
                 ReadIssue(
                     "UNSUPPORTED_GEOMETRY",
-                    f"annotation type {kind[:40]!r} is not Polygon, Rectangle or Spline",
+                    msg("annotation type {kind!r} is not Polygon, Rectangle or Spline", kind=kind[:40]),
                     epath + "/@Type",
                     index,
                 )

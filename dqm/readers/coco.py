@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from dqm.i18n import msg
 from dqm.model import Annotation, ReadIssue
 from dqm.readers.common import rle
 from dqm.readers.common.base import lesion_as_read, pointer, to_float
@@ -83,16 +84,21 @@ def bbox_convention(
                 fits += 1
     if len(boxes) < XYXY_MIN_BOXES and not (overflow and 2 * fits >= overflow):
         return None
-    why = (
-        f"all {len(boxes)} boxes have their third value above the first and the fourth above the "
-        "second, as corners [x1, y1, x2, y2] do"
-    )
     if overflow:
-        why += (
-            f"; read as [x, y, width, height] {overflow} of them would extend past their image, "
-            f"{fits} of those fit when read as corners"
+        return msg(
+            "bbox is not COCO's [x, y, width, height]: all {n} boxes have their third value above the "
+            "first and the fourth above the second, as corners [x1, y1, x2, y2] do; read as "
+            "[x, y, width, height] {overflow} of them would extend past their image, {fits} of those "
+            "fit when read as corners",
+            n=len(boxes),
+            overflow=overflow,
+            fits=fits,
         )
-    return why
+    return msg(
+        "bbox is not COCO's [x, y, width, height]: all {n} boxes have their third value above the "
+        "first and the fourth above the second, as corners [x1, y1, x2, y2] do",
+        n=len(boxes),
+    )
 
 
 def _segmentation(seg: Any, where: list[Any], index: int, issues: list[ReadIssue]) -> tuple[list[Any], bool]:
@@ -102,17 +108,26 @@ def _segmentation(seg: Any, where: list[Any], index: int, issues: list[ReadIssue
         try:
             return rle.rle_polygons(seg, limits().rle_pixels), True
         except rle.RLEOverLimit as exc:
-            why = (
-                f"the RLE decodes to {exc.foreground} foreground pixels, over limits.rle_pixels = {exc.limit}"
+            why = msg(
+                "the RLE decodes to {n} foreground pixels, over limits.rle_pixels = {limit} (not outlined)",
+                n=exc.foreground,
+                limit=exc.limit,
             )
-            issues.append(ReadIssue("LIMIT_EXCEEDED", f"{why} (not outlined)", ptr, index))
+            issues.append(ReadIssue("LIMIT_EXCEEDED", why, ptr, index))
             return [], False
         except rle.RLEError as exc:
-            issues.append(ReadIssue("COCO_BAD_RLE", f"RLE segmentation cannot be decoded: {exc}", ptr, index))
+            issues.append(
+                ReadIssue(
+                    "COCO_BAD_RLE",
+                    msg("RLE segmentation cannot be decoded: {reason}", reason=exc),
+                    ptr,
+                    index,
+                )
+            )
             return [], False
     if not isinstance(seg, list):
         issues.append(
-            ReadIssue("WRONG_TYPE", "segmentation must be a list of polygons or an RLE", ptr, index)
+            ReadIssue("WRONG_TYPE", msg("segmentation must be a list of polygons or an RLE"), ptr, index)
         )
         return [], False
     polys = []
@@ -120,14 +135,16 @@ def _segmentation(seg: Any, where: list[Any], index: int, issues: list[ReadIssue
     for k, flat in enumerate(seg):
         if not isinstance(flat, list) or not all(_num(c) for c in flat):
             issues.append(
-                ReadIssue("WRONG_TYPE", f"polygon {k} must be a flat list of numbers", ptr, index, vertex)
+                ReadIssue(
+                    "WRONG_TYPE", msg("polygon {k} must be a flat list of numbers", k=k), ptr, index, vertex
+                )
             )
             return [], False
         if len(flat) % 2:
             issues.append(
                 ReadIssue(
                     "BAD_VERTEX",
-                    f"polygon {k} has an odd number of values ({len(flat)}): x without y",
+                    msg("polygon {k} has an odd number of values ({n}): x without y", k=k, n=len(flat)),
                     ptr,
                     index,
                     vertex + len(flat) // 2,
@@ -146,14 +163,16 @@ def read(doc: Any, path: str, issues: list[ReadIssue]) -> list[Annotation]:
     images = doc.get("images") or []
     anns = doc.get("annotations")
     if not isinstance(anns, list):
-        file_issues.append(ReadIssue("WRONG_TYPE", "'annotations' must be a list", "/annotations"))
+        file_issues.append(ReadIssue("WRONG_TYPE", msg("'annotations' must be a list"), "/annotations"))
         anns = []
     categories: dict[int, str] = {}
     cats = doc.get("categories")
     if cats is None:
-        file_issues.append(ReadIssue("MISSING_KEY", "required key 'categories' is missing", "/categories"))
+        file_issues.append(
+            ReadIssue("MISSING_KEY", msg("required key {key!r} is missing", key="categories"), "/categories")
+        )
     elif not isinstance(cats, list):
-        file_issues.append(ReadIssue("WRONG_TYPE", "'categories' must be a list", "/categories"))
+        file_issues.append(ReadIssue("WRONG_TYPE", msg("'categories' must be a list"), "/categories"))
     else:
         for k, cat in enumerate(cats):
             if isinstance(cat, dict) and _int(cat.get("id")) is not None and isinstance(cat.get("name"), str):
@@ -161,7 +180,9 @@ def read(doc: Any, path: str, issues: list[ReadIssue]) -> list[Annotation]:
             else:
                 file_issues.append(
                     ReadIssue(
-                        "WRONG_TYPE", "a category needs an integer id and a string name", f"/categories/{k}"
+                        "WRONG_TYPE",
+                        msg("a category needs an integer id and a string name"),
+                        f"/categories/{k}",
                     )
                 )
 
@@ -170,7 +191,7 @@ def read(doc: Any, path: str, issues: list[ReadIssue]) -> list[Annotation]:
         if isinstance(img, dict) and _int(img.get("id")) is not None:
             by_id[img["id"]] = (k, img)
         else:
-            file_issues.append(ReadIssue("WRONG_TYPE", "an image needs an integer id", f"/images/{k}"))
+            file_issues.append(ReadIssue("WRONG_TYPE", msg("an image needs an integer id"), f"/images/{k}"))
 
     per_image: dict[int, list[int]] = defaultdict(list)
     boxes: list[tuple[float, float, float, float]] = []
@@ -179,7 +200,7 @@ def read(doc: Any, path: str, issues: list[ReadIssue]) -> list[Annotation]:
     for k, a in enumerate(anns):
         if not isinstance(a, dict):
             file_issues.append(
-                ReadIssue("WRONG_TYPE", "an annotation must be an object", f"/annotations/{k}")
+                ReadIssue("WRONG_TYPE", msg("an annotation must be an object"), f"/annotations/{k}")
             )
             continue
         image_id = _int(a.get("image_id"))
@@ -196,17 +217,17 @@ def read(doc: Any, path: str, issues: list[ReadIssue]) -> list[Annotation]:
         file_issues.append(
             ReadIssue(
                 "COCO_UNKNOWN_IMAGE",
-                f"{len(unknown_images)} annotation(s) refer to an image_id not in 'images' (first: index {unknown_images[0]})",
+                msg(
+                    "{n} annotation(s) refer to an image_id not in 'images' (first: index {first})",
+                    n=len(unknown_images),
+                    first=unknown_images[0],
+                ),
                 f"/annotations/{unknown_images[0]}/image_id",
             )
         )
     why = bbox_convention(boxes, box_sizes)
     if why:
-        file_issues.append(
-            ReadIssue(
-                "COCO_BBOX_NOT_XYWH", f"bbox is not COCO's [x, y, width, height]: {why}", "/annotations"
-            )
-        )
+        file_issues.append(ReadIssue("COCO_BBOX_NOT_XYWH", why, "/annotations"))
 
     out = []
     for image_id, (k, img) in by_id.items():
@@ -219,7 +240,7 @@ def read(doc: Any, path: str, issues: list[ReadIssue]) -> list[Annotation]:
                 n_values=1,
                 issues=[
                     *file_issues,
-                    ReadIssue("IMAGE_NOT_IN_FILE", "the COCO file lists no images", "/images"),
+                    ReadIssue("IMAGE_NOT_IN_FILE", msg("the COCO file lists no images"), "/images"),
                 ],
             )
         )
@@ -269,7 +290,7 @@ def _image(
             issues.append(
                 ReadIssue(
                     "COCO_UNKNOWN_CATEGORY",
-                    f"category_id {a.get('category_id')!r} is not in 'categories'",
+                    msg("category_id {id!r} is not in 'categories'", id=a.get("category_id")),
                     pointer(*where, "category_id"),
                     idx,
                 )
@@ -283,8 +304,12 @@ def _image(
         issues.append(
             ReadIssue(
                 "COCO_BBOX_ONLY",
-                f"{len(bbox_only)} annotation(s) of image {ann.image_key!r} have a bbox but no segmentation: "
-                "a box is not a lesion outline",
+                msg(
+                    "{n} annotation(s) of image {image!r} have a bbox but no segmentation: "
+                    "a box is not a lesion outline",
+                    n=len(bbox_only),
+                    image=ann.image_key,
+                ),
                 pointer("annotations", bbox_only[0]),
             )
         )
@@ -292,7 +317,7 @@ def _image(
         issues.append(
             ReadIssue(
                 "COCO_CROWD",
-                f"{len(crowd)} annotation(s) are iscrowd regions (several objects in one outline)",
+                msg("{n} annotation(s) are iscrowd regions (several objects in one outline)", n=len(crowd)),
                 pointer("annotations", crowd[0]),
                 crowd[0],
             )

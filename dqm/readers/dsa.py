@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from dqm.i18n import msg
 from dqm.model import Annotation, Lesion, ReadIssue
 from dqm.readers.common import geojson, shapes
 from dqm.readers.common.base import lesion_as_read, pointer, to_float
@@ -82,7 +83,7 @@ def read(doc: Any, path: str, issues: list[ReadIssue]) -> list[Annotation]:
     for body, where in _documents(doc):
         if not isinstance(body, dict):
             issues.append(
-                ReadIssue("WRONG_TYPE", "an annotation document must be an object", pointer(*where))
+                ReadIssue("WRONG_TYPE", msg("an annotation document must be an object"), pointer(*where))
             )
             n_values += 1
             continue
@@ -93,7 +94,7 @@ def read(doc: Any, path: str, issues: list[ReadIssue]) -> list[Annotation]:
         elements = body.get("elements")
         if not isinstance(elements, list):
             code = "MISSING_KEY" if elements is None else "WRONG_TYPE"
-            issues.append(ReadIssue(code, "'elements' must be a list", pointer(*where, "elements")))
+            issues.append(ReadIssue(code, msg("'elements' must be a list"), pointer(*where, "elements")))
             n_values += 1
             continue
         for k, element in enumerate(elements):
@@ -109,23 +110,25 @@ def read(doc: Any, path: str, issues: list[ReadIssue]) -> list[Annotation]:
 def _element(element: Any, where: list[Any], index: int, issues: list[ReadIssue]) -> Lesion | None:
     ptr = pointer(*where)
     if not isinstance(element, dict):
-        issues.append(ReadIssue("WRONG_TYPE", "an element must be an object", ptr, index))
+        issues.append(ReadIssue("WRONG_TYPE", msg("an element must be an object"), ptr, index))
         return None
     kind = element.get("type")
     if not isinstance(kind, str):
         kind = repr(kind)[:40]
     if kind in NOT_AREAS or (kind == "polyline" and element.get("closed") is not True):
-        what = "an open polyline" if kind == "polyline" else f"a {kind}"
-        issues.append(
-            ReadIssue("NOT_AN_AREA", f"{what} encloses no area: not a lesion outline (skipped)", ptr, index)
+        text = (
+            msg("an open polyline encloses no area: not a lesion outline (skipped)")
+            if kind == "polyline"
+            else msg("a {kind} encloses no area: not a lesion outline (skipped)", kind=kind)
         )
+        issues.append(ReadIssue("NOT_AN_AREA", text, ptr, index))
         return None
     raw_class = _class(element)
     if raw_class is None:
         issues.append(
             ReadIssue(
                 "CLASS_MISSING",
-                "the element has no group and no label: its class is unknown",
+                msg("the element has no group and no label: its class is unknown"),
                 ptr + "/group",
                 index,
             )
@@ -147,7 +150,7 @@ def _outline(
             holes = element.get("holes") or []
             if not isinstance(holes, list):
                 raise geojson.BadCoordinates(
-                    ReadIssue("WRONG_TYPE", "'holes' must be a list", ptr + "/holes", index)
+                    ReadIssue("WRONG_TYPE", msg("'holes' must be a list"), ptr + "/holes", index)
                 )
             vertex = len(rings[0])
             for h, hole in enumerate(holes):
@@ -162,7 +165,7 @@ def _outline(
                 raise geojson.BadCoordinates(
                     ReadIssue(
                         "BAD_VERTEX",
-                        "'center' must be [x, y] or [x, y, z] finite numbers",
+                        msg("'center' must be [x, y] or [x, y, z] finite numbers"),
                         ptr + "/center",
                         index,
                     )
@@ -174,7 +177,10 @@ def _outline(
                 if radius is None:
                     raise geojson.BadCoordinates(
                         ReadIssue(
-                            "MISSING_KEY", "a circle needs a finite numeric 'radius'", ptr + "/radius", index
+                            "MISSING_KEY",
+                            msg("a circle needs a finite numeric 'radius'"),
+                            ptr + "/radius",
+                            index,
                         )
                     )
                 return [[shapes.ellipse(cx, cy, radius, radius)]], True
@@ -182,7 +188,10 @@ def _outline(
             if width is None or height is None:
                 raise geojson.BadCoordinates(
                     ReadIssue(
-                        "MISSING_KEY", f"a {kind} needs finite numeric 'width' and 'height'", ptr, index
+                        "MISSING_KEY",
+                        msg("a {kind} needs finite numeric 'width' and 'height'", kind=kind),
+                        ptr,
+                        index,
                     )
                 )
             if kind == "rectangle":
@@ -194,7 +203,7 @@ def _outline(
     issues.append(
         ReadIssue(
             "UNSUPPORTED_GEOMETRY",
-            f"element type {str(kind)[:40]!r} is not an outline dqm reads",
+            msg("element type {kind!r} is not an outline dqm reads", kind=str(kind)[:40]),
             ptr + "/type",
             index,
         )

@@ -20,6 +20,7 @@ from xml.etree.ElementTree import Element
 
 import numpy as np
 
+from dqm.i18n import msg
 from dqm.model import Annotation, ReadIssue
 from dqm.readers import imagescope
 from dqm.readers.common import shapes
@@ -43,7 +44,7 @@ def looks(root: Element, rel: str) -> bool:
 def _vertices(element: Element, path: str, issues: list[ReadIssue]) -> np.ndarray | None:
     verts = first(element, "Vertices")
     if verts is None:
-        issues.append(ReadIssue("MISSING_KEY", "the region has no <Vertices>", path))
+        issues.append(ReadIssue("MISSING_KEY", msg("the region has no <Vertices>"), path))
         return None
     pts = []
     for k, (vertex, vpath) in enumerate(children(verts, "V", f"{path}/Vertices")):
@@ -68,10 +69,8 @@ def _comments(element: Element) -> list[str]:
     return out
 
 
-def _not_area(kind: str, why: str, path: str, issues: list[ReadIssue]) -> None:
-    issues.append(
-        ReadIssue("NOT_AN_AREA", f"a HALO {kind} {why}: it is not a lesion outline (skipped)", path)
-    )
+def _not_area(text: str, path: str, issues: list[ReadIssue]) -> None:
+    issues.append(ReadIssue("NOT_AN_AREA", text, path))
 
 
 def _region(element: Element, path: str, issues: list[ReadIssue]) -> Region | None:
@@ -82,23 +81,42 @@ def _region(element: Element, path: str, issues: list[ReadIssue]) -> Region | No
     if comments:
         props["comments"] = comments
     if kind.lower() in NOT_AREAS:
-        _not_area(kind, "marks a line or a point", path, issues)
+        _not_area(
+            msg("a HALO {kind} marks a line or a point: it is not a lesion outline (skipped)", kind=kind),
+            path,
+            issues,
+        )
         return None
     pts = _vertices(element, path, issues)
     if pts is None:
         return Region(path, None, negative, props)
     if kind == "Polygon":
         if element.get("HasEndcaps", "0").strip() == "1":
-            _not_area("polyline", "has end caps (an open line)", path, issues)
+            _not_area(
+                msg("a HALO polyline has end caps (an open line): it is not a lesion outline (skipped)"),
+                path,
+                issues,
+            )
             return None
         if len(pts) > 1 and not np.array_equal(pts[0], pts[-1]):
-            _not_area("polyline", "does not end where it starts (an open line)", path, issues)
+            _not_area(
+                msg(
+                    "a HALO polyline does not end where it starts (an open line): "
+                    "it is not a lesion outline (skipped)"
+                ),
+                path,
+                issues,
+            )
             return None
         return Region(path, pts, negative, props)
     if kind in ("Rectangle", "Ellipse"):
         if len(pts) != 2:
             issues.append(
-                ReadIssue("BAD_VERTEX", f"a {kind} needs 2 corner vertices, it has {len(pts)}", path)
+                ReadIssue(
+                    "BAD_VERTEX",
+                    msg("a {kind} needs 2 corner vertices, it has {n}", kind=kind, n=len(pts)),
+                    path,
+                )
             )
             return Region(path, None, negative, props)
         (x0, y0), (x1, y1) = pts
@@ -111,7 +129,7 @@ def _region(element: Element, path: str, issues: list[ReadIssue]) -> Region | No
     issues.append(
         ReadIssue(
             "UNSUPPORTED_GEOMETRY",
-            f"region type {kind[:40]!r} is not Polygon, Rectangle or Ellipse",
+            msg("region type {kind!r} is not Polygon, Rectangle or Ellipse", kind=kind[:40]),
             path + "/@Type",
         )
     )

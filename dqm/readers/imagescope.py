@@ -16,6 +16,7 @@ from xml.etree.ElementTree import Element
 
 import numpy as np
 
+from dqm.i18n import msg
 from dqm.model import Annotation, ReadIssue
 from dqm.readers.common.layers import Region, layer_lesions
 from dqm.readers.common.reader import Role, Syntax
@@ -56,7 +57,7 @@ def _region(element: Element, path: str, issues: list[ReadIssue]) -> Region | No
     props: dict[str, Any] = {k: element.get(k) for k in ("Id", "Type", "Text") if element.get(k)}
     verts = first(element, "Vertices")
     if verts is None:
-        issues.append(ReadIssue("MISSING_KEY", "the region has no <Vertices>", path))
+        issues.append(ReadIssue("MISSING_KEY", msg("the region has no <Vertices>"), path))
         return Region(path, None, negative, props)
     pts = []
     for k, (vertex, vpath) in enumerate(children(verts, "Vertex", f"{path}/Vertices")):
@@ -70,8 +71,12 @@ def _region(element: Element, path: str, issues: list[ReadIssue]) -> Region | No
         issues.append(
             ReadIssue(
                 "NOT_AN_AREA",
-                f"a region of {len(pts)} vertex(es) (type {element.get('Type', '?')}) encloses no area: "
-                "a ruler, an arrow or a point, not a lesion outline (skipped)",
+                msg(
+                    "a region of {n} vertex(es) (type {kind}) encloses no area: "
+                    "a ruler, an arrow or a point, not a lesion outline (skipped)",
+                    n=len(pts),
+                    kind=element.get("Type", "?"),
+                ),
                 path,
             )
         )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from dqm.i18n import msg
 from dqm.model import Annotation, Item, ReadIssue
 
 
@@ -40,7 +41,11 @@ def annotation_for_item(annotations: list[Annotation], item: Item, image: str | 
             issues=[
                 ReadIssue(
                     "IMAGE_NOT_IN_FILE",
-                    f"none of the file's {len(annotations)} images is named {' or '.join(sorted(names))}",
+                    msg(
+                        "none of the file's {n} images is named {names}",
+                        n=len(annotations),
+                        names=" or ".join(sorted(names)),
+                    ),
                     "/images",
                 )
             ],

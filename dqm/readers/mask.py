@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from dqm.i18n import msg
 from dqm.model import Annotation, Lesion, ReadIssue
 from dqm.readers.common.base import lesion_as_read
 from dqm.readers.common.reader import Role, Syntax, limits
@@ -99,7 +100,9 @@ def _over_limit(w: int, h: int, rel: str) -> Annotation | None:
     if w * h <= most:
         return None
     return _unreadable(
-        rel, f"a {w}x{h} mask is over limits.mask_pixels = {most} (not decoded)", "LIMIT_EXCEEDED"
+        rel,
+        msg("a {w}x{h} mask is over limits.mask_pixels = {limit} (not decoded)", w=w, h=h, limit=most),
+        "LIMIT_EXCEEDED",
     )
 
 
@@ -116,18 +119,27 @@ def _decode(content: bytes, rel: str) -> tuple[np.ndarray | None, Annotation | N
             if w * h > MAX_PIXELS:
                 return None, _unreadable(
                     rel,
-                    f"a {w}x{h} mask is over the {MAX_PIXELS} pixel limit (only a tiled TIFF is read tile by tile)",
+                    msg(
+                        "a {w}x{h} mask is over the {limit} pixel limit (only a tiled TIFF is read tile by tile)",
+                        w=w,
+                        h=h,
+                        limit=MAX_PIXELS,
+                    ),
                 )
             if image.mode in ("RGB", "RGBA"):
                 grey = _grey(np.asarray(image.convert("RGB")))
                 return (grey, None) if grey is not None else (None, _not_labels(rel))
             array = np.asarray(image.getchannel(0) if image.mode == "LA" else image)
     except UnidentifiedImageError:  # its message names a memory address: not reproducible
-        return None, _unreadable(rel, "the image cannot be decoded: Pillow does not recognise its content")
+        return None, _unreadable(
+            rel, msg("the image cannot be decoded: Pillow does not recognise its content")
+        )
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
-        return None, _unreadable(rel, f"the image cannot be decoded: {str(exc)[:200]}")
+        return None, _unreadable(rel, msg("the image cannot be decoded: {reason}", reason=str(exc)[:200]))
     if array.ndim != 2:
-        return None, _unreadable(rel, f"an image of shape {array.shape}: not a single-channel label mask")
+        return None, _unreadable(
+            rel, msg("an image of shape {shape}: not a single-channel label mask", shape=str(array.shape))
+        )
     if array.dtype == bool:
         array = array.astype(np.uint8) * 255
     return array, None
@@ -143,7 +155,7 @@ def _grey(pixels: np.ndarray) -> np.ndarray | None:
 
 
 def _not_labels(rel: str) -> Annotation:
-    return _unreadable(rel, "a colour image whose channels differ: not a label mask", "MASK_NOT_LABELS")
+    return _unreadable(rel, msg("a colour image whose channels differ: not a label mask"), "MASK_NOT_LABELS")
 
 
 def _value_issues(values: np.ndarray, counts: np.ndarray, fmt: str | None) -> list[ReadIssue]:
@@ -151,7 +163,7 @@ def _value_issues(values: np.ndarray, counts: np.ndarray, fmt: str | None) -> li
     total = int(counts.sum())
     if fmt == "JPEG":
         issues.append(
-            ReadIssue("MASK_LOSSY", "a JPEG mask: lossy compression puts values between the labels")
+            ReadIssue("MASK_LOSSY", msg("a JPEG mask: lossy compression puts values between the labels"))
         )
     by_value = dict(zip(values.tolist(), counts.tolist(), strict=True))
     binary = by_value.get(0, 0) + by_value.get(BINARY_VALUE, 0)
@@ -160,12 +172,21 @@ def _value_issues(values: np.ndarray, counts: np.ndarray, fmt: str | None) -> li
         issues.append(
             ReadIssue(
                 "MASK_GREY_LEVELS",
-                f"a 0/255 mask with {len(by_value) - 2 + (0 not in by_value)} other values: "
-                f"{between} of {total} pixels ({between / total:.3%}) lie between the labels",
+                msg(
+                    "a 0/255 mask with {n} other values: {between} of {total} pixels ({share:.3%}) lie between the labels",
+                    n=len(by_value) - 2 + (0 not in by_value),
+                    between=between,
+                    total=total,
+                    share=between / total,
+                ),
             )
         )
     if not any(v != 0 for v in by_value):
-        issues.append(ReadIssue("MASK_EMPTY", f"every one of the mask's {total} pixels is background (0)"))
+        issues.append(
+            ReadIssue(
+                "MASK_EMPTY", msg("every one of the mask's {total} pixels is background (0)", total=total)
+            )
+        )
     return issues
 
 
@@ -235,7 +256,12 @@ def _tiled_boxes(page: Any, rel: str) -> tuple[np.ndarray, np.ndarray, dict[int,
         return over
     if page.samplesperpixel not in (1, 3, 4) or page.dtype.kind not in "uib":
         return _unreadable(
-            rel, f"a tiled TIFF of {page.samplesperpixel} samples of {page.dtype}: not a label mask"
+            rel,
+            msg(
+                "a tiled TIFF of {samples} samples of {dtype}: not a label mask",
+                samples=page.samplesperpixel,
+                dtype=str(page.dtype),
+            ),
         )
     counts: dict[int, int] = {}
     parts: dict[int, list[np.ndarray]] = {}
@@ -257,7 +283,7 @@ def _tiled_boxes(page: Any, rel: str) -> tuple[np.ndarray, np.ndarray, dict[int,
                         _runs(tile == value) + np.array([x, y, x, y], np.float64)
                     )
     except (OSError, ValueError, RuntimeError) as exc:  # a corrupt tile: imagecodecs and tifffile raise these
-        return _unreadable(rel, f"a tile cannot be decoded: {str(exc)[:200]}")
+        return _unreadable(rel, msg("a tile cannot be decoded: {reason}", reason=str(exc)[:200]))
     keys = np.array(sorted(counts))
     boxes = {value: np.concatenate(rects) for value, rects in parts.items()}
     return keys, np.array([counts[k] for k in keys.tolist()]), boxes
@@ -290,7 +316,8 @@ def read(content: bytes, rel: str, issues: list[ReadIssue]) -> list[Annotation]:
             if len(lesions) >= MAX_LESIONS:
                 found.append(
                     ReadIssue(
-                        "MASK_TOO_MANY_REGIONS", f"over {MAX_LESIONS} regions: the rest were not outlined"
+                        "MASK_TOO_MANY_REGIONS",
+                        msg("over {limit} regions: the rest were not outlined", limit=MAX_LESIONS),
                     )
                 )
                 break

@@ -23,6 +23,7 @@ import msgspec
 import numpy as np
 from pydantic import TypeAdapter, ValidationError
 
+from dqm.i18n import N_, msg
 from dqm.model import Annotation, ReadIssue
 from dqm.readers.common.base import count_keys, count_slots, key_ends, lesion_as_read, pointer, to_float
 from dqm.readers.common.reader import Role, Syntax
@@ -119,9 +120,20 @@ def _value_pointer(path: list[int | str]) -> tuple[str, int | None, int | None]:
     return pointer(*path), lesion, None
 
 
-_MESSAGES = {
-    "missing": "required key {key!r} is missing",
-    "extra_forbidden": "unknown key {key!r}",
+_WRONG_TYPE = {
+    "int_type": N_("{where}: input should be a valid integer"),
+    "float_type": N_("{where}: input should be a valid number"),
+    "string_type": N_("{where}: input should be a valid string"),
+    "list_type": N_("{where}: input should be a valid list"),
+    "dict_type": N_("{where}: input should be a valid dictionary"),
+    "model_type": N_("{where}: input should be a valid dictionary"),
+    "finite_number": N_("{where}: input should be a finite number"),
+}
+"""The schema's usual type errors as msgids (pydantic's wording); any other keeps pydantic's text."""
+_WRONG_TYPE_AT_ROOT = {
+    "list_type": N_("the document: input should be a valid list"),
+    "dict_type": N_("the document: input should be a valid dictionary"),
+    "model_type": N_("the document: input should be a valid dictionary"),
 }
 
 
@@ -137,20 +149,24 @@ def _schema_issues(doc: Any, exc: ValidationError) -> tuple[list[ReadIssue], set
         value_ptr, lesion, vertex = _value_pointer(path)
         kind = err["type"]
         if kind == "missing" or missing:
-            code, msg = "MISSING_KEY", _MESSAGES["missing"].format(key=path[-1])
+            code, text = "MISSING_KEY", msg("required key {key!r} is missing", key=path[-1])
         elif kind == "extra_forbidden":
-            code, msg = "UNKNOWN_KEY", _MESSAGES["extra_forbidden"].format(key=path[-1])
+            code, text = "UNKNOWN_KEY", msg("unknown key {key!r}", key=path[-1])
         elif kind in ("union_tag_invalid", "union_tag_not_found"):
-            code, msg = (
+            code, text = (
                 "UNSUPPORTED_GEOMETRY",
-                f"geometry type must be Polygon or MultiPolygon ({err['msg']})",
+                msg("geometry type must be Polygon or MultiPolygon ({reason})", reason=err["msg"]),
             )
         elif kind in ("too_short", "too_long") and lesion is not None and vertex is not None:
-            code, msg = "BAD_VERTEX", "a vertex must be [x, y]"
+            code, text = "BAD_VERTEX", msg("a vertex must be [x, y]")
         elif kind == "literal_error":
-            code, msg = "WRONG_VALUE", err["msg"]
+            expected = err.get("ctx", {}).get("expected")
+            code, text = (
+                "WRONG_VALUE",
+                msg("Input should be {expected}", expected=expected) if expected else err["msg"],
+            )
         else:
-            code, msg = "WRONG_TYPE", f"{pointer(*path) or 'the document'}: {err['msg'].lower()}"
+            code, text = "WRONG_TYPE", _wrong_type(kind, pointer(*path), err["msg"])
         if lesion is not None and len(path) > 2 and path[2] == "geometry":
             broken_lesions.add(lesion)
         if lesion is not None and len(path) == 2:
@@ -165,13 +181,22 @@ def _schema_issues(doc: Any, exc: ValidationError) -> tuple[list[ReadIssue], set
         issues.append(
             ReadIssue(
                 code,
-                msg,
+                text,
                 pointer=value_ptr if lesion is not None else pointer(*path),
                 lesion=lesion,
                 vertex=vertex,
             )
         )
     return issues, broken_lesions, slide_broken
+
+
+def _wrong_type(kind: str, where: str, reason: str) -> str:
+    """The ``WRONG_TYPE`` message of a schema error of type ``kind`` at pointer ``where``."""
+    if not where and kind in _WRONG_TYPE_AT_ROOT:
+        return msg(_WRONG_TYPE_AT_ROOT[kind])
+    if where and kind in _WRONG_TYPE:
+        return msg(_WRONG_TYPE[kind], where=where)
+    return msg("{where}: {reason}", where=where or "the document", reason=reason.lower())
 
 
 def _ring(vertices: list[list[float]]) -> np.ndarray:

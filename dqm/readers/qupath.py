@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from dqm.i18n import msg
 from dqm.model import Annotation, Lesion, ReadIssue
 from dqm.readers.common import geojson
 from dqm.readers.common.base import lesion_as_read, pointer
@@ -56,10 +57,14 @@ def _features(doc: Any, issues: list[ReadIssue]) -> list[tuple[Any, list[Any]]]:
         return [(doc, [])]
     feats = doc.get("features")
     if feats is None:
-        issues.append(ReadIssue("MISSING_KEY", "required key 'features' is missing", pointer("features")))
+        issues.append(
+            ReadIssue(
+                "MISSING_KEY", msg("required key {key!r} is missing", key="features"), pointer("features")
+            )
+        )
         return []
     if not isinstance(feats, list):
-        issues.append(ReadIssue("WRONG_TYPE", "'features' must be a list", pointer("features")))
+        issues.append(ReadIssue("WRONG_TYPE", msg("'features' must be a list"), pointer("features")))
         return []
     return [(f, ["features", i]) for i, f in enumerate(feats)]
 
@@ -80,8 +85,8 @@ def class_name(props: dict[str, Any]) -> tuple[str | None, str | None]:
             return ": ".join(names), None
         if name is None and names is None:
             return None, None
-        return None, "classification name must be a string"
-    return None, "classification must be an object {name, color} or a string"
+        return None, msg("classification name must be a string")
+    return None, msg("classification must be an object {{name, color}} or a string")
 
 
 def object_type(feature: dict[str, Any], props: dict[str, Any]) -> str:
@@ -106,12 +111,12 @@ def read(doc: Any, path: str, issues: list[ReadIssue]) -> list[Annotation]:
         ptr = pointer(*where)
         index = where[-1] if where else 0
         if not isinstance(feature, dict) or feature.get("type") != "Feature":
-            issues.append(ReadIssue("WRONG_TYPE", "expected a GeoJSON Feature object", ptr or None))
+            issues.append(ReadIssue("WRONG_TYPE", msg("expected a GeoJSON Feature object"), ptr or None))
             n_values += 1
             continue
         raw_props = feature.get("properties")
         if raw_props is not None and not isinstance(raw_props, dict):
-            issues.append(ReadIssue("WRONG_TYPE", "'properties' must be an object", ptr + "/properties"))
+            issues.append(ReadIssue("WRONG_TYPE", msg("'properties' must be an object"), ptr + "/properties"))
         props = raw_props if isinstance(raw_props, dict) else {}
         kind = object_type(feature, props)
         if kind not in LESION_TYPES:
@@ -127,8 +132,12 @@ def read(doc: Any, path: str, issues: list[ReadIssue]) -> list[Annotation]:
         issues.append(
             ReadIssue(
                 "DETECTION_OBJECT",
-                f"{sum(skipped.values())} QuPath objects are not annotations ({kinds}): detections are "
-                "not lesion outlines and were skipped",
+                msg(
+                    "{n} QuPath objects are not annotations ({kinds}): detections are "
+                    "not lesion outlines and were skipped",
+                    n=sum(skipped.values()),
+                    kinds=kinds,
+                ),
                 first_skipped or None,
             )
         )
@@ -153,14 +162,14 @@ def _lesion(
         issues.append(
             ReadIssue(
                 "CLASS_MISSING",
-                "the feature has no classification: its lesion class is unknown",
+                msg("the feature has no classification: its lesion class is unknown"),
                 ptr + "/properties/classification",
                 index,
             )
         )
     if not isinstance(geometry, dict):
         code = "MISSING_KEY" if geometry is None else "WRONG_TYPE"
-        issues.append(ReadIssue(code, "a feature needs a geometry object", ptr + "/geometry", index))
+        issues.append(ReadIssue(code, msg("a feature needs a geometry object"), ptr + "/geometry", index))
         return None
     kind = geometry.get("type")
     if not isinstance(kind, str):
@@ -169,7 +178,7 @@ def _lesion(
         issues.append(
             ReadIssue(
                 "NOT_AN_AREA",
-                f"a {kind} encloses no area: it is not a lesion outline (skipped)",
+                msg("a {kind} encloses no area: it is not a lesion outline (skipped)", kind=kind),
                 ptr + "/geometry",
                 index,
             )
@@ -189,7 +198,7 @@ def _lesion(
         issues.append(
             ReadIssue(
                 "UNSUPPORTED_GEOMETRY",
-                f"geometry type {str(kind)[:40]!r} is not Polygon or MultiPolygon",
+                msg("geometry type {kind!r} is not Polygon or MultiPolygon", kind=str(kind)[:40]),
                 ptr + "/geometry",
                 index,
             )
@@ -207,7 +216,7 @@ def _collection(
     parts = geometry.get("geometries")
     if not isinstance(parts, list):
         issues.append(
-            ReadIssue("WRONG_TYPE", "'geometries' must be a list", pointer(*where, "geometries"), index)
+            ReadIssue("WRONG_TYPE", msg("'geometries' must be a list"), pointer(*where, "geometries"), index)
         )
         return [], False
     out: list[Any] = []
@@ -229,7 +238,7 @@ def _collection(
         issues.append(
             ReadIssue(
                 "NOT_AN_AREA",
-                f"{dropped} part(s) of the GeometryCollection are points or lines: ignored",
+                msg("{n} part(s) of the GeometryCollection are points or lines: ignored", n=dropped),
                 pointer(*where),
                 index,
             )

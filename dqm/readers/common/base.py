@@ -13,6 +13,7 @@ from typing import Any
 
 import orjson
 
+from dqm.i18n import msg
 from dqm.model import Annotation, Lesion, ReadIssue, Ring
 
 UTF8_BOM = b"\xef\xbb\xbf"
@@ -73,13 +74,13 @@ def decode(data: bytes) -> Decoded:
     """Check the bytes are non-empty UTF-8 text; strip (and report) a byte-order mark."""
     issues: list[ReadIssue] = []
     if not data.strip():
-        return Decoded(None, data, (ReadIssue("EMPTY_FILE", "the file is empty"),))
+        return Decoded(None, data, (ReadIssue("EMPTY_FILE", msg("the file is empty")),))
     wide = wide_text(data)
     if wide is not None:
         return wide
     if data.startswith(UTF8_BOM):
         data = data[len(UTF8_BOM) :]
-        issues.append(ReadIssue("UTF8_BOM", "the file starts with a UTF-8 byte-order mark"))
+        issues.append(ReadIssue("UTF8_BOM", msg("the file starts with a UTF-8 byte-order mark")))
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -92,7 +93,11 @@ def decode(data: bytes) -> Decoded:
                 *issues,
                 ReadIssue(
                     "INVALID_ENCODING",
-                    f"not UTF-8: byte 0x{data[exc.start]:02x} at offset {exc.start}",
+                    msg(
+                        "not UTF-8: byte 0x{byte:02x} at offset {offset}",
+                        byte=data[exc.start],
+                        offset=exc.start,
+                    ),
                     line=line,
                     char=char,
                 ),
@@ -134,11 +139,18 @@ def wide_text(data: bytes) -> Decoded | None:
             data,
             (
                 ReadIssue(
-                    "INVALID_ENCODING", f"{name} text with an invalid sequence at byte offset {exc.start}"
+                    "INVALID_ENCODING",
+                    msg(
+                        "{encoding} text with an invalid sequence at byte offset {offset}",
+                        encoding=name,
+                        offset=exc.start,
+                    ),
                 ),
             ),
         )
-    issue = ReadIssue("INVALID_ENCODING", f"the file is {name} text, not UTF-8 (read as {name})")
+    issue = ReadIssue(
+        "INVALID_ENCODING", msg("the file is {encoding} text, not UTF-8 (read as {encoding})", encoding=name)
+    )
     return Decoded(text, text.encode("utf-8"), (issue,))
 
 
@@ -168,14 +180,14 @@ def parse_json(decoded: Decoded) -> tuple[Any, list[ReadIssue]]:
         issues.append(
             ReadIssue(
                 "INVALID_JSON",
-                f"not valid JSON: {exc.msg}",
+                msg("not valid JSON: {reason}", reason=exc.msg),
                 line=exc.lineno,
                 char=exc.colno,
             )
         )
         return None, issues
     except RecursionError:
-        issues.append(ReadIssue("INVALID_JSON", "not valid JSON: nested too deeply"))
+        issues.append(ReadIssue("INVALID_JSON", msg("not valid JSON: nested too deeply")))
         return None, issues
     issues.extend(duplicate_keys(doc, repeated))
     return doc, issues
@@ -241,7 +253,7 @@ def duplicate_keys(doc: Any, repeated: list[tuple[dict[str, Any], list[str]]]) -
     return [
         ReadIssue(
             "DUPLICATE_KEY",
-            f"key {key[:80]!r} appears more than once in one object (the last value is read)",
+            msg("key {key!r} appears more than once in one object (the last value is read)", key=key[:80]),
             pointer=where.get(id(obj), "") + pointer(key),
         )
         for obj, keys in repeated

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import orjson
 
+from dqm.i18n import msg
 from dqm.model import Annotation, ReadIssue
 from dqm.readers.common.base import lesion_as_read
 
@@ -217,8 +218,11 @@ def put_back(annotations: list[Annotation], lifted: dict[int, Lifted], max_verti
                 issues.append(
                     ReadIssue(
                         "LIMIT_EXCEEDED",
-                        f"{value.n_vertices} vertices is over limits.vertices_per_lesion = {max_vertices}: "
-                        "the outline is not checked",
+                        msg(
+                            "{n} vertices is over limits.vertices_per_lesion = {limit}: the outline is not checked",
+                            n=value.n_vertices,
+                            limit=max_vertices,
+                        ),
                         pointer=les.pointer + "/geometry",
                         lesion=les.index,
                     )

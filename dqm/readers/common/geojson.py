@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from dqm.i18n import msg
 from dqm.model import ReadIssue
 from dqm.readers.common.base import pointer, to_float
 
@@ -35,7 +36,7 @@ def ring(value: Any, where: list[Any], lesion: int | None, vertex0: int) -> np.n
     """One linear ring as ``(N, 2)`` float64, z dropped; raises :class:`BadCoordinates`."""
     if not isinstance(value, list):
         raise BadCoordinates(
-            ReadIssue("WRONG_TYPE", "a ring must be a list of positions", pointer(*where), lesion)
+            ReadIssue("WRONG_TYPE", msg("a ring must be a list of positions"), pointer(*where), lesion)
         )
     out = np.empty((len(value), 2), dtype=np.float64)
     for k, pos in enumerate(value):
@@ -43,7 +44,7 @@ def ring(value: Any, where: list[Any], lesion: int | None, vertex0: int) -> np.n
             raise BadCoordinates(
                 ReadIssue(
                     "BAD_VERTEX",
-                    f"position {k} is not [x, y] or [x, y, z] numbers: {str(pos)[:60]}",
+                    msg("position {k} is not [x, y] or [x, y, z] numbers: {value}", k=k, value=str(pos)[:60]),
                     pointer(*where),
                     lesion,
                     vertex0 + k,
@@ -57,7 +58,9 @@ def polygon(value: Any, where: list[Any], lesion: int | None, vertex0: int) -> l
     """A GeoJSON Polygon's coordinates (shell, holes...) as rings."""
     if not isinstance(value, list):
         raise BadCoordinates(
-            ReadIssue("WRONG_TYPE", "Polygon coordinates must be a list of rings", pointer(*where), lesion)
+            ReadIssue(
+                "WRONG_TYPE", msg("Polygon coordinates must be a list of rings"), pointer(*where), lesion
+            )
         )
     rings, v = [], vertex0
     for raw in value:
@@ -75,7 +78,10 @@ def polygons(geometry: dict[str, Any], where: list[Any], lesion: int | None) -> 
     if not isinstance(coords, list):
         raise BadCoordinates(
             ReadIssue(
-                "WRONG_TYPE", "MultiPolygon coordinates must be a list of polygons", pointer(*where), lesion
+                "WRONG_TYPE",
+                msg("MultiPolygon coordinates must be a list of polygons"),
+                pointer(*where),
+                lesion,
             )
         )
     out, v = [], 0

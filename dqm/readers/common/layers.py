@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from dqm.i18n import msg
 from dqm.model import Lesion, ReadIssue
 from dqm.readers.common.base import lesion_as_read
 from dqm.readers.common.shapes import assign_holes
@@ -48,9 +49,9 @@ def layer_lesions(
         issues.append(
             ReadIssue(
                 "EMPTY_LAYER",
-                f"layer {layer_name[:60]!r} has no regions"
+                msg("layer {name!r} has no regions", name=layer_name[:60])
                 if raw_class
-                else "an unnamed layer has no regions",
+                else msg("an unnamed layer has no regions"),
                 layer_path,
             )
         )
@@ -61,7 +62,7 @@ def layer_lesions(
         issues.append(
             ReadIssue(
                 "EMPTY_LAYER_NAME",
-                f"the layer has {len(regions)} region(s) but no name: their lesion class is unknown",
+                msg("the layer has {n} region(s) but no name: their lesion class is unknown", n=len(regions)),
                 layer_path + "/@Name",
             )
         )
@@ -75,7 +76,7 @@ def layer_lesions(
         issues.append(
             ReadIssue(
                 "NEGATIVE_REGION_UNMATCHED",
-                "a negative region (hole) lies inside no positive region of its layer",
+                msg("a negative region (hole) lies inside no positive region of its layer"),
                 negatives[h][0].path,
             )
         )

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from typing import Any
 from xml.etree.ElementTree import Element, ParseError
 
+from dqm.i18n import msg
 from dqm.model import ReadIssue
 
 UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
@@ -34,31 +35,45 @@ def parse_xml(data: bytes) -> tuple[Element | None, list[ReadIssue]]:
     try:
         return SafeTree.fromstring(data, forbid_dtd=False, forbid_entities=True, forbid_external=True), []
     except defusedxml.EntitiesForbidden as exc:
-        what = f"entity {exc.name!r} is declared" if getattr(exc, "name", None) else "an entity is declared"
-        return None, [
-            ReadIssue("XML_FORBIDDEN", f"{what}: entity declarations are refused (entity expansion attack)")
-        ]
+        name = getattr(exc, "name", None)
+        text = (
+            msg(
+                "entity {name!r} is declared: entity declarations are refused (entity expansion attack)",
+                name=name,
+            )
+            if name
+            else msg("an entity is declared: entity declarations are refused (entity expansion attack)")
+        )
+        return None, [ReadIssue("XML_FORBIDDEN", text)]
     except defusedxml.ExternalReferenceForbidden as exc:
         sysid = getattr(exc, "sysid", None)
-        what = f"external reference {sysid!r}" if sysid else "an external reference"
-        return None, [ReadIssue("XML_FORBIDDEN", f"{what} is refused (XML external entity)")]
+        text = (
+            msg("external reference {sysid!r} is refused (XML external entity)", sysid=sysid)
+            if sysid
+            else msg("an external reference is refused (XML external entity)")
+        )
+        return None, [ReadIssue("XML_FORBIDDEN", text)]
     except defusedxml.DTDForbidden:  # pragma: no cover - forbid_dtd is False
-        return None, [ReadIssue("XML_FORBIDDEN", "a document type declaration is refused")]
+        return None, [ReadIssue("XML_FORBIDDEN", msg("a document type declaration is refused"))]
     except defusedxml.DefusedXmlException as exc:
-        return None, [ReadIssue("XML_FORBIDDEN", f"refused by defusedxml: {type(exc).__name__}")]
+        return None, [
+            ReadIssue("XML_FORBIDDEN", msg("refused by defusedxml: {error}", error=type(exc).__name__))
+        ]
     except ParseError as exc:
         line, col = getattr(exc, "position", (None, None))
         reason = str(exc).split(":")[0] or "malformed XML"
         return None, [
             ReadIssue(
                 "INVALID_XML",
-                f"not well-formed XML: {reason}",
+                msg("not well-formed XML: {reason}", reason=reason),
                 line=line,
                 char=col + 1 if isinstance(col, int) else None,
             )
         ]
     except (ValueError, RecursionError) as exc:
-        return None, [ReadIssue("INVALID_XML", f"not well-formed XML: {type(exc).__name__}")]
+        return None, [
+            ReadIssue("INVALID_XML", msg("not well-formed XML: {reason}", reason=type(exc).__name__))
+        ]
 
 
 def local(tag: object) -> str:
@@ -98,6 +113,7 @@ def number(value: Any) -> float | None:
 def not_a_number(value: str | None, attr: str) -> str:
     """Why an attribute is not a number, naming the likely cause."""
     if value is None:
-        return f"attribute {attr} is missing"
-    hint = " (decimal comma?)" if "," in value and number(value.replace(",", ".")) is not None else ""
-    return f"{attr}={value[:40]!r} is not a number{hint}"
+        return msg("attribute {attr} is missing", attr=attr)
+    if "," in value and number(value.replace(",", ".")) is not None:
+        return msg("{attr}={value!r} is not a number (decimal comma?)", attr=attr, value=value[:40])
+    return msg("{attr}={value!r} is not a number", attr=attr, value=value[:40])
