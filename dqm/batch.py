@@ -26,6 +26,7 @@ from dqm.checksums import (
     is_sha256,
     parse_sums,
 )
+from dqm.i18n import N_, msg
 from dqm.model import DiscoveryIssue, Item
 
 MANIFEST = "manifest.csv"
@@ -134,16 +135,24 @@ MAX_MANIFEST_BYTES = 256 * 1024 * 1024
 """A manifest larger than this is not read (a million rows take about 100 MB)."""
 
 _KINDS = (
-    (stat.S_ISFIFO, "a FIFO (named pipe)"),
-    (stat.S_ISSOCK, "a socket"),
-    (stat.S_ISCHR, "a character device"),
-    (stat.S_ISBLK, "a block device"),
-    (stat.S_ISDIR, "a folder"),
+    (stat.S_ISFIFO, N_("a FIFO (named pipe), not a file: never opened")),
+    (stat.S_ISSOCK, N_("a socket, not a file: never opened")),
+    (stat.S_ISCHR, N_("a character device, not a file: never opened")),
+    (stat.S_ISBLK, N_("a block device, not a file: never opened")),
+    (stat.S_ISDIR, N_("a folder, not a file: never opened")),
 )
+"""Why a special file is never opened, by its kind (msgids: a finding's ``{_why}``)."""
+LEAVES_BATCH = N_("the path leaves the batch folder")
+NO_SUCH_FILE = N_("no such file")
+NUL_IN_PATH = N_("a NUL character in the path: no such file")
+LINK_OUTSIDE = N_("a symbolic link that resolves outside the batch folder: not followed")
+LINK_DANGLING = N_("a symbolic link to nothing (dangling)")
 
 
 def _kind(mode: int) -> str:
-    return next((what for test, what in _KINDS if test(mode)), "not a regular file")
+    return next(
+        (what for test, what in _KINDS if test(mode)), N_("not a regular file, not a file: never opened")
+    )
 
 
 def jailed(root: Path, rel: str) -> tuple[Path | None, str | None]:
@@ -151,26 +160,27 @@ def jailed(root: Path, rel: str) -> tuple[Path | None, str | None]:
 
     The batch is a jail: a path that leaves it, a symbolic link (of the file or of a folder on its
     way) that resolves outside it, a dangling link and a special file (FIFO, socket, device: opening
-    one can block or read forever) are refused before anything is opened.
+    one can block or read forever) are refused before anything is opened. The reason is one of a
+    fixed set of msgids (this module's constants), which a finding passes as its ``{_why}``.
     """
     norm, outside = normalise(rel)
     if outside or not norm:
-        return None, "the path leaves the batch folder"
+        return None, LEAVES_BATCH
     if "\0" in norm:  # no file name holds one; the OS calls below would raise ValueError
-        return None, "a NUL character in the path: no such file"
+        return None, NUL_IN_PATH
     path = root / norm
     real_root = os.path.realpath(root)
     real = os.path.realpath(path)
     if real != real_root and not real.startswith(real_root.rstrip(os.sep) + os.sep):
-        return None, "a symbolic link that resolves outside the batch folder: not followed"
+        return None, LINK_OUTSIDE
     try:
         mode = os.stat(real).st_mode
     except OSError:
         if os.path.islink(path):
-            return None, "a symbolic link to nothing (dangling)"
-        return None, "no such file"
+            return None, LINK_DANGLING
+        return None, NO_SUCH_FILE
     if not stat.S_ISREG(mode):
-        return None, f"{_kind(mode)}, not a file: never opened"
+        return None, _kind(mode)
     return path, None
 
 
@@ -192,20 +202,22 @@ def _walk_issue(root: Path, rel: str, is_dir: bool) -> DiscoveryIssue | None:
             return None
         _, why = jailed(root, rel)
         if why is not None and "outside" in why:
-            return DiscoveryIssue("SYMLINK_OUTSIDE_BATCH", f"folder: {why}", file=rel, item_id=rel)
+            return DiscoveryIssue(
+                "SYMLINK_OUTSIDE_BATCH", msg("folder: {_why}", _why=why), file=rel, item_id=rel
+            )
         return DiscoveryIssue(
             "FILE_NOT_READ",
-            "a symbolic link to a folder is not followed: its files are not checked",
+            msg("a symbolic link to a folder is not followed: its files are not checked"),
             file=rel,
         )
     _, why = jailed(root, rel)
     if why is None:
         return None
     if "outside" in why:
-        return DiscoveryIssue("SYMLINK_OUTSIDE_BATCH", why, file=rel, item_id=rel)
+        return DiscoveryIssue("SYMLINK_OUTSIDE_BATCH", msg(why), file=rel, item_id=rel)
     if link and "dangling" in why:
-        return DiscoveryIssue("SYMLINK_DANGLING", why, file=rel, item_id=rel)
-    return DiscoveryIssue("SPECIAL_FILE", why, file=rel, item_id=rel)
+        return DiscoveryIssue("SYMLINK_DANGLING", msg(why), file=rel, item_id=rel)
+    return DiscoveryIssue("SPECIAL_FILE", msg(why), file=rel, item_id=rel)
 
 
 def list_files(
@@ -276,8 +288,11 @@ def discover(root: Path) -> Discovery:
         disc.issues.append(
             DiscoveryIssue(
                 "FILE_NOT_READ",
-                f"not a slide or annotation file dqm reads (extension {suffix(rel) or 'none'!r}): not "
-                "checked; move it out of the batch, or give it its format's extension",
+                msg(
+                    "not a slide or annotation file dqm reads (extension {extension!r}): not "
+                    "checked; move it out of the batch, or give it its format's extension",
+                    extension=suffix(rel) or "none",
+                ),
                 file=rel,
             )
         )
@@ -288,7 +303,7 @@ def discover(root: Path) -> Discovery:
             disc.issues.append(
                 DiscoveryIssue(
                     "MANIFEST_UNREADABLE",
-                    f"manifest.csv is {why}; files paired by name instead",
+                    msg("manifest.csv is {_why}; files paired by name instead", _why=why),
                     file=MANIFEST,
                 )
             )
@@ -300,7 +315,7 @@ def discover(root: Path) -> Discovery:
     _pair_by_stem(disc, slides, annotations)
     if not disc.items:
         disc.issues.append(
-            DiscoveryIssue("EMPTY_BATCH", "no slide or annotation files found", item_id="batch")
+            DiscoveryIssue("EMPTY_BATCH", msg("no slide or annotation files found"), item_id="batch")
         )
     _checksums(disc)
     return disc
@@ -325,19 +340,29 @@ def _checksums(disc: Discovery) -> None:
                 disc,
                 e,
                 "CHECKSUM_OUTSIDE_BATCH",
-                f"{e.where} lists {e.path!r}, which leaves the batch folder: not read",
+                msg(
+                    "{where} lists {path!r}, which leaves the batch folder: not read",
+                    where=e.where,
+                    path=e.path,
+                ),
             )
         elif first is not None:
             if first.sha256 != e.sha256:
-                again = f"{norm!r} is listed again with another hash (first at {first.where})"
+                again = msg(
+                    "{path!r} is listed again with another hash (first at {where})",
+                    path=norm,
+                    where=first.where,
+                )
                 _listing_issue(disc, e, "CHECKSUM_MALFORMED", again)
         else:
             path, why = jailed(root, norm)
             if path is None:
-                there = "is not in the batch" if why == "no such file" else f"is {why}"
-                _listing_issue(
-                    disc, e, "CHECKSUM_MISSING_FILE", f"{norm!r} is listed ({e.where}) but {there}", norm
+                text = (
+                    msg("{path!r} is listed ({where}) but is not in the batch", path=norm, where=e.where)
+                    if why == NO_SUCH_FILE
+                    else msg("{path!r} is listed ({where}) but is {_why}", path=norm, where=e.where, _why=why)
                 )
+                _listing_issue(disc, e, "CHECKSUM_MISSING_FILE", text, norm)
             else:
                 disc.checksums[norm] = e
     _unlisted(disc, sums)
@@ -366,16 +391,28 @@ def _read_sums(disc: Discovery) -> list[Listed]:
         with path.open("rb") as fh:
             data = fh.read(MAX_SUMS_BYTES + 1)
         if len(data) > MAX_SUMS_BYTES:
-            raise OSError(f"larger than the {MAX_SUMS_BYTES:,}-byte limit")
+            disc.issues.append(
+                DiscoveryIssue(
+                    "CHECKSUM_LIST_UNREADABLE",
+                    msg(
+                        "{file} cannot be read (larger than the {limit:,}-byte limit): no file is checked against it",
+                        file=SUMS_FILE,
+                        limit=MAX_SUMS_BYTES,
+                    ),
+                    file=SUMS_FILE,
+                )
+            )
+            return []
         text = data.decode("utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
-        disc.issues.append(
-            DiscoveryIssue(
-                "CHECKSUM_LIST_UNREADABLE",
-                f"{SUMS_FILE} cannot be read ({exc}): no file is checked against it",
-                file=SUMS_FILE,
+        reason = (
+            msg("{file} cannot be read ({_why}): no file is checked against it", file=SUMS_FILE, _why=why)
+            if path is None and why is not None
+            else msg(
+                "{file} cannot be read ({reason}): no file is checked against it", file=SUMS_FILE, reason=exc
             )
         )
+        disc.issues.append(DiscoveryIssue("CHECKSUM_LIST_UNREADABLE", reason, file=SUMS_FILE))
         return []
     entries, malformed = parse_sums(text)
     for bad in malformed:
@@ -394,12 +431,12 @@ def _unlisted(disc: Discovery, sums: bool) -> None:
     else:
         there = [n for n, _ in map(normalise, disc.manifest_unlisted) if jailed(disc.root, n)[0] is not None]
     for rel in sorted(set(there) - disc.checksums.keys()):
-        listed_in = SUMS_FILE if sums else f"the checksum columns of {MANIFEST}"
-        disc.issues.append(
-            DiscoveryIssue(
-                "CHECKSUM_UNLISTED", f"{rel!r} is not listed in {listed_in}", file=rel, item_id=rel
-            )
+        text = (
+            msg("{path!r} is not listed in {file}", path=rel, file=SUMS_FILE)
+            if sums
+            else msg("{path!r} is not listed in the checksum columns of {file}", path=rel, file=MANIFEST)
         )
+        disc.issues.append(DiscoveryIssue("CHECKSUM_UNLISTED", text, file=rel, item_id=rel))
 
 
 def _read_manifest(path: Path, disc: Discovery, slides: list[str], annotations: list[str]) -> bool:
@@ -408,7 +445,17 @@ def _read_manifest(path: Path, disc: Discovery, slides: list[str], annotations: 
         with path.open("rb") as fh:
             data = fh.read(MAX_MANIFEST_BYTES + 1)
         if len(data) > MAX_MANIFEST_BYTES:
-            raise OSError(f"larger than the {MAX_MANIFEST_BYTES:,}-byte limit")
+            disc.issues.append(
+                DiscoveryIssue(
+                    "MANIFEST_UNREADABLE",
+                    msg(
+                        "cannot read the manifest (larger than the {limit:,}-byte limit); files paired by name instead",
+                        limit=MAX_MANIFEST_BYTES,
+                    ),
+                    file=MANIFEST,
+                )
+            )
+            return False
         disc.manifest_sha256 = hashlib.sha256(data).hexdigest()
         text = data.decode("utf-8-sig")
         rows = _csv_rows(text, disc)
@@ -416,7 +463,7 @@ def _read_manifest(path: Path, disc: Discovery, slides: list[str], annotations: 
         disc.issues.append(
             DiscoveryIssue(
                 "MANIFEST_UNREADABLE",
-                f"cannot read the manifest ({exc}); files paired by name instead",
+                msg("cannot read the manifest ({reason}); files paired by name instead", reason=exc),
                 file=MANIFEST,
             )
         )
@@ -425,7 +472,7 @@ def _read_manifest(path: Path, disc: Discovery, slides: list[str], annotations: 
         disc.issues.append(
             DiscoveryIssue(
                 "MANIFEST_UNREADABLE",
-                "the manifest has no header row; files paired by name instead",
+                msg("the manifest has no header row; files paired by name instead"),
                 file=MANIFEST,
             )
         )
@@ -437,8 +484,12 @@ def _read_manifest(path: Path, disc: Discovery, slides: list[str], annotations: 
             disc.issues.append(
                 DiscoveryIssue(
                     "MANIFEST_DUPLICATE_COLUMN",
-                    f"column {name!r} appears twice (columns {first[name] + 1} and {i + 1}); "
-                    "the first one is used",
+                    msg(
+                        "column {name!r} appears twice (columns {first} and {second}); the first one is used",
+                        name=name,
+                        first=first[name] + 1,
+                        second=i + 1,
+                    ),
                     file=MANIFEST,
                     column=name,
                 )
@@ -449,7 +500,7 @@ def _read_manifest(path: Path, disc: Discovery, slides: list[str], annotations: 
         disc.issues.append(
             DiscoveryIssue(
                 "MANIFEST_MISSING_COLUMN",
-                "no slide_id column; files paired by name instead",
+                msg("no slide_id column; files paired by name instead"),
                 file=MANIFEST,
                 column="slide_id",
             )
@@ -460,7 +511,7 @@ def _read_manifest(path: Path, disc: Discovery, slides: list[str], annotations: 
             disc.issues.append(
                 DiscoveryIssue(
                     "MANIFEST_MISSING_COLUMN",
-                    f"no {col} column: files are looked up by slide_id",
+                    msg("no {column} column: files are looked up by slide_id", column=col),
                     file=MANIFEST,
                     column=col,
                 )
@@ -475,7 +526,7 @@ def _read_manifest(path: Path, disc: Discovery, slides: list[str], annotations: 
             disc.issues.append(
                 DiscoveryIssue(
                     "MANIFEST_BAD_ROW",
-                    f"row has {len(cells)} cells, the header {len(header)}",
+                    msg("row has {n} cells, the header {header}", n=len(cells), header=len(header)),
                     file=MANIFEST,
                     row=n,
                 )
@@ -487,7 +538,7 @@ def _read_manifest(path: Path, disc: Discovery, slides: list[str], annotations: 
             disc.issues.append(
                 DiscoveryIssue(
                     "MANIFEST_EMPTY_SLIDE_ID",
-                    "row has no slide_id",
+                    msg("row has no slide_id"),
                     file=MANIFEST,
                     row=n,
                     column="slide_id",
@@ -523,7 +574,7 @@ def _row_checksums(
             disc.issues.append(
                 DiscoveryIssue(
                     "CHECKSUM_MALFORMED",
-                    "not a SHA-256 (64 hexadecimal digits)",
+                    msg("not a SHA-256 (64 hexadecimal digits)"),
                     file=MANIFEST,
                     row=n,
                     column=column,
@@ -544,8 +595,12 @@ def _csv_rows(text: str, disc: Discovery) -> list[list[str]]:
         disc.issues.append(
             DiscoveryIssue(
                 "MANIFEST_UNREADABLE",
-                f"not valid CSV in the row starting at line {line} ({exc}); "
-                "the rows from there may be merged or cut",
+                msg(
+                    "not valid CSV in the row starting at line {line} ({reason}); "
+                    "the rows from there may be merged or cut",
+                    line=line,
+                    reason=exc,
+                ),
                 file=MANIFEST,
                 line=line,
             )
@@ -589,15 +644,17 @@ def _orphans(disc: Discovery) -> None:
         for p in (item.image_path, item.annotation_path):
             if p:
                 referenced.add(normalise(p)[0])
-    for files, code, what in (
-        (disc.slide_files, "ORPHAN_SLIDE", "slide"),
-        (disc.annotation_files, "ORPHAN_ANNOTATION", "annotation"),
+    for files, code, text in (
+        (disc.slide_files, "ORPHAN_SLIDE", msg("slide file is not referenced by the manifest")),
+        (
+            disc.annotation_files,
+            "ORPHAN_ANNOTATION",
+            msg("annotation file is not referenced by the manifest"),
+        ),
     ):
         for f in files:
             if f not in referenced and not _is_companion(f, referenced):
-                disc.issues.append(
-                    DiscoveryIssue(code, f"{what} file is not referenced by the manifest", file=f, item_id=f)
-                )
+                disc.issues.append(DiscoveryIssue(code, text, file=f, item_id=f))
 
 
 def _is_companion(path: str, referenced: set[str]) -> bool:

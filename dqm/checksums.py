@@ -18,6 +18,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from dqm.i18n import msg
+
 SUMS_FILE = "SHA256SUMS"
 MAX_SUMS_BYTES = 64 * 1024 * 1024
 """A checksum list larger than this is not read (about 700,000 lines of 30-character names)."""
@@ -91,11 +93,11 @@ def parse_sums(text: str, source: str = SUMS_FILE) -> tuple[list[Listed], list[M
         body = line[1:] if escaped else line
         match = _GNU.fullmatch(body) or _BSD.fullmatch(body)
         if match is None:
-            malformed.append(Malformed(n, "not 'HASH  path', 'HASH *path' or 'SHA256 (path) = HASH'"))
+            malformed.append(Malformed(n, msg("not 'HASH  path', 'HASH *path' or 'SHA256 (path) = HASH'")))
             continue
         path = _unescape(match["path"]) if escaped else match["path"]
         if path is None:
-            malformed.append(Malformed(n, "an unknown backslash escape in the file name"))
+            malformed.append(Malformed(n, msg("an unknown backslash escape in the file name")))
             continue
         entries.append(Listed(path, match["hash"].lower(), f"{source} line {n}", line=n))
     return entries, malformed

@@ -7,7 +7,10 @@ A text is written in English as its msgid, its variable parts as named placehold
 string has one) that also carries the template and its parameters. A finding stores both
 (``Finding.message`` in English for every reader of results.json; ``template`` and ``params``), and
 each output renders it in its language (:func:`render`), where the run's mask also applies.
-:func:`N_` marks a msgid that is translated later (a table of labels).
+:func:`N_` marks a msgid that is translated later (a table of labels). A parameter whose name
+starts with ``_`` holds such a msgid (a part chosen from a fixed set: ``{_why}``, ``{_where}``):
+it is translated with the message and filled from the message's other parameters; every other
+parameter is a value, shown as it is.
 
 Catalogues are gettext ``.po`` files, ``dqm/locale/<lang>/LC_MESSAGES/dqm.po``, read with Babel's
 ``read_po`` when first needed (no compiled ``.mo`` is kept); ``pybabel extract -F babel.cfg`` finds
@@ -38,7 +41,7 @@ class Message(str):
 
     def __new__(cls, template: str, params: Mapping[str, object]) -> Message:
         plain = {k: _plain(v) for k, v in params.items()}
-        self = super().__new__(cls, _format(template, plain))
+        self = super().__new__(cls, _format(template, _parts(plain, "en")))
         self.template = template
         self.params = plain
         return self
@@ -110,14 +113,35 @@ def _format(template: str, params: Mapping[str, Param]) -> str:
     return template.format_map(params) if params else template
 
 
+def _parts(params: Mapping[str, Param], lang: str) -> Mapping[str, Param]:
+    """``params`` with each ``_…`` part (a msgid) translated into ``lang`` and filled from the
+    other parameters; a part that does not fit them (a profile's own text) is shown as written."""
+    if not any(k.startswith("_") for k in params):
+        return params
+    values = {k: v for k, v in params.items() if not k.startswith("_")}
+    out = dict(values)
+    for k, v in params.items():
+        if k.startswith("_"):
+            if not isinstance(v, str):
+                out[k] = v
+                continue
+            try:
+                out[k] = _format(gettext(v, lang), values)
+            except (KeyError, IndexError, ValueError, AttributeError):
+                out[k] = v
+    return out
+
+
 def render(template: str, params: Mapping[str, Param], lang: str) -> str:
-    """``template`` translated into ``lang`` and filled from ``params``. A translation that does
-    not fit the parameters (a catalogue edited by hand) falls back to English, never raises."""
+    """``template`` translated into ``lang`` and filled from ``params`` (those named ``_…``, msgids
+    themselves, translated too). A translation that does not fit the parameters (a catalogue
+    edited by hand) falls back to English, never raises."""
     translated = gettext(template, lang)
+    filled = _parts(params, lang)
     try:
-        return _format(translated, params)
+        return _format(translated, filled)
     except (KeyError, IndexError, ValueError):
-        return _format(template, params)
+        return _format(template, _parts(params, "en"))
 
 
 def markup_translator(lang: str) -> Any:

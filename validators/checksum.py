@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dqm.findings import Aspect, Finding, Severity
+from dqm.i18n import msg
 from validators.context import BatchView
 from validators.registry import CheckContext, NoParams, check, forward
 
@@ -29,10 +30,21 @@ def checksum_list(batch: BatchView, params: NoParams, ctx: CheckContext) -> list
         actual = batch.hashed.get(rel)
         if actual == listed.sha256:
             continue
-        why = (
-            f"could not be read to hash it; {listed.where} gives {listed.sha256}"
+        text = (
+            msg(
+                "{path!r} could not be read to hash it; {where} gives {listed}",
+                path=rel,
+                where=listed.where,
+                listed=listed.sha256,
+            )
             if actual is None
-            else f"has SHA-256 {actual}, {listed.where} gives {listed.sha256}"
+            else msg(
+                "{path!r} has SHA-256 {actual}, {where} gives {listed}",
+                path=rel,
+                actual=actual,
+                where=listed.where,
+                listed=listed.sha256,
+            )
         )
-        out.append(ctx.finding("CHECKSUM_MISMATCH", f"{rel!r} {why}", item_id=owner.get(rel, rel), file=rel))
+        out.append(ctx.finding("CHECKSUM_MISMATCH", text, item_id=owner.get(rel, rel), file=rel))
     return out

@@ -6,7 +6,7 @@ import posixpath
 from collections import defaultdict
 
 from dqm.findings import Aspect, Finding, Severity
-from dqm.i18n import msg
+from dqm.i18n import N_, msg
 from validators.context import BatchView, ItemFacts, ItemView
 from validators.registry import CheckContext, NoParams, check, forward, read_issues
 
@@ -57,11 +57,12 @@ def pairing(view: ItemView, params: NoParams, ctx: CheckContext) -> list[Finding
     ):
         if what == "slide" and not view.slides_checked:
             continue
+        texts = _PAIRING[what]
         if status.outside_batch:
             out.append(
                 ctx.finding(
                     "PATH_OUTSIDE_BATCH",
-                    f"{what} path {status.path!r} leaves the batch folder; it was not read",
+                    msg(texts["outside"], path=status.path),
                     file=status.path,
                     row=view.item.row,
                 )
@@ -69,24 +70,39 @@ def pairing(view: ItemView, params: NoParams, ctx: CheckContext) -> list[Finding
         elif status.path is None:
             other = view.annotation_file.path if what == "slide" else view.image.path
             # no file to point at: name the item's other file, so the finding can be acted on
-            paired = (
-                f" (its {'annotation' if what == 'slide' else 'slide'} file is {other!r})" if other else ""
-            )
-            out.append(
-                ctx.finding(code, f"no {what} file for this slide{paired}", file=None, row=view.item.row)
-            )
+            text = msg(texts["none_paired"], other=other) if other else msg(texts["none"])
+            out.append(ctx.finding(code, text, file=None, row=view.item.row))
         elif not status.exists:
             out.append(
                 ctx.finding(
                     code,
-                    f"{what} file {status.path!r} is {status.refused}"
+                    msg(texts["refused"], path=status.path, _why=status.refused)
                     if status.refused
-                    else f"{what} file {status.path!r} is not in the batch",
+                    else msg(texts["absent"], path=status.path),
                     file=status.path,
                     row=view.item.row,
                 )
             )
     return out
+
+
+_PAIRING = {
+    "slide": {
+        "outside": N_("slide path {path!r} leaves the batch folder; it was not read"),
+        "none": N_("no slide file for this slide"),
+        "none_paired": N_("no slide file for this slide (its annotation file is {other!r})"),
+        "refused": N_("slide file {path!r} is {_why}"),
+        "absent": N_("slide file {path!r} is not in the batch"),
+    },
+    "annotation": {
+        "outside": N_("annotation path {path!r} leaves the batch folder; it was not read"),
+        "none": N_("no annotation file for this slide"),
+        "none_paired": N_("no annotation file for this slide (its slide file is {other!r})"),
+        "refused": N_("annotation file {path!r} is {_why}"),
+        "absent": N_("annotation file {path!r} is not in the batch"),
+    },
+}
+"""The pairing check's messages, by the file that is missing."""
 
 
 @check(
@@ -160,14 +176,23 @@ def duplicate_slide_content(batch: BatchView, params: NoParams, ctx: CheckContex
             continue
         first, *others = by_id.values()
         for other in others:
-            if _same_path(other.image_path, first.image_path):
-                what = f"slide file is also the slide of {first.slide_id!r}"
+            same = _same_path(other.image_path, first.image_path)
+            if first.row is None:
+                template = (
+                    N_("slide file is also the slide of {slide_id!r}")
+                    if same
+                    else N_("slide file is byte-identical to {path!r} (slide {slide_id!r})")
+                )
             else:
-                what = f"slide file is byte-identical to {first.image_path!r} (slide {first.slide_id!r})"
+                template = (
+                    N_("slide file is also the slide of {slide_id!r}, row {row}")
+                    if same
+                    else N_("slide file is byte-identical to {path!r} (slide {slide_id!r}), row {row}")
+                )
             out.append(
                 ctx.finding(
                     "DUPLICATE_SLIDE_CONTENT",
-                    what + (f", {_where(first)}" if first.row is not None else ""),
+                    msg(template, slide_id=first.slide_id, path=first.image_path, row=first.row),
                     item_id=other.slide_id,
                     file=other.image_path,
                 )
