@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from dqm.i18n import msg
 from dqm.profile import FieldDef, Profile
 
 if TYPE_CHECKING:
@@ -49,6 +50,8 @@ class Rule:
     column: str
     """The clinical field (the expectation may run on a derived column)."""
     description: str
+    """What a value is expected to be: a :class:`~dqm.i18n.Message` for the profile's rules (the
+    clinical checks word their findings from its msgid), the expectation's type for a user's suite."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,7 +146,7 @@ def profile_suite(profile: Profile) -> list[tuple[Any, Rule]]:
         out.append(
             (
                 E.ExpectColumnValuesToBeInSet(column="institution", value_set=list(profile.institutions)),
-                Rule("CLINICAL_NOT_IN_SET", "institution", "one of the profile's institutions"),
+                Rule("CLINICAL_NOT_IN_SET", "institution", msg("one of the profile's institutions")),
             )
         )
     return out
@@ -155,13 +158,13 @@ def _field_expectations(E: Any, name: str, fdef: FieldDef, profile: Profile) -> 
         out.append(
             (
                 E.ExpectColumnToExist(column=name),
-                Rule("CLINICAL_MISSING_COLUMN", name, "required field present"),
+                Rule("CLINICAL_MISSING_COLUMN", name, msg("required field present")),
             )
         )
         out.append(
             (
                 E.ExpectColumnValuesToNotBeNull(column=name),
-                Rule("CLINICAL_MISSING_VALUE", name, "required value present"),
+                Rule("CLINICAL_MISSING_VALUE", name, msg("required value present")),
             )
         )
     if fdef.type in ("integer", "number"):
@@ -169,7 +172,7 @@ def _field_expectations(E: Any, name: str, fdef: FieldDef, profile: Profile) -> 
         out.append(
             (
                 E.ExpectColumnValuesToMatchRegex(column=name, regex=pattern),
-                Rule("CLINICAL_WRONG_TYPE", name, f"an {fdef.type}"),
+                Rule("CLINICAL_WRONG_TYPE", name, msg("an {type}", type=fdef.type)),
             )
         )
         if fdef.min is not None or fdef.max is not None:
@@ -178,7 +181,11 @@ def _field_expectations(E: Any, name: str, fdef: FieldDef, profile: Profile) -> 
                     E.ExpectColumnValuesToBeBetween(
                         column=f"__num__{name}", min_value=fdef.min, max_value=fdef.max
                     ),
-                    Rule("CLINICAL_OUT_OF_RANGE", name, f"between {fdef.min} and {fdef.max}"),
+                    Rule(
+                        "CLINICAL_OUT_OF_RANGE",
+                        name,
+                        msg("between {min} and {max}", min=fdef.min, max=fdef.max),
+                    ),
                 )
             )
     elif fdef.type == "category":
@@ -186,42 +193,42 @@ def _field_expectations(E: Any, name: str, fdef: FieldDef, profile: Profile) -> 
         out.append(
             (
                 E.ExpectColumnValuesToBeInSet(column=name, value_set=list(fdef.values)),
-                Rule("CLINICAL_NOT_IN_SET", name, f"one of {', '.join(fdef.values)}"),
+                Rule("CLINICAL_NOT_IN_SET", name, msg("one of {values}", values=", ".join(fdef.values))),
             )
         )
     elif fdef.type == "class":
         out.append(
             (
                 E.ExpectColumnValuesToBeInSet(column=f"__class__{name}", value_set=list(profile.class_ids)),
-                Rule("CLINICAL_UNKNOWN_CLASS", name, "a class of the taxonomy"),
+                Rule("CLINICAL_UNKNOWN_CLASS", name, msg("a class of the taxonomy")),
             )
         )
     elif fdef.type == "date":
         out.append(
             (
                 E.ExpectColumnValuesToMatchStrftimeFormat(column=name, strftime_format=DATE_FORMAT),
-                Rule("CLINICAL_BAD_DATE", name, "a date YYYY-MM-DD"),
+                Rule("CLINICAL_BAD_DATE", name, msg("a date YYYY-MM-DD")),
             )
         )
     elif fdef.type == "boolean":
         out.append(
             (
                 E.ExpectColumnValuesToBeInSet(column=name, value_set=list(BOOLEAN)),
-                Rule("CLINICAL_WRONG_TYPE", name, "a boolean"),
+                Rule("CLINICAL_WRONG_TYPE", name, msg("a boolean")),
             )
         )
     if fdef.pattern is not None:
         out.append(
             (
                 E.ExpectColumnValuesToMatchRegex(column=name, regex=fdef.pattern),
-                Rule("CLINICAL_PATTERN", name, f"matches {fdef.pattern}"),
+                Rule("CLINICAL_PATTERN", name, msg("matches {pattern}", pattern=fdef.pattern)),
             )
         )
     if fdef.unique:
         out.append(
             (
                 E.ExpectColumnValuesToBeUnique(column=name),
-                Rule("CLINICAL_NOT_UNIQUE", name, "unique"),
+                Rule("CLINICAL_NOT_UNIQUE", name, msg("unique")),
             )
         )
     return out
@@ -314,7 +321,12 @@ def _user_suite(frame: pd.DataFrame, path: Path, out: TableValidation) -> list[T
             )
             expectations = list(suite.expectations)
     except Exception as exc:  # a user file: every way it can be wrong is a reported error
-        out.error = f"cannot load GX suite {path}: {type(exc).__name__}: {exc}"
+        out.error = msg(
+            "cannot load GX suite {path}: {error}: {reason}",
+            path=str(path),
+            error=type(exc).__name__,
+            reason=exc,
+        )
         return []
     for e in expectations:
         e.id = None

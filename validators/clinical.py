@@ -10,6 +10,7 @@ from typing import Any
 
 from dqm.clinical_table import IDENTIFYING, TableValidation
 from dqm.findings import Aspect, Finding
+from dqm.i18n import N_, Message, msg
 from validators.context import BatchView, ItemView
 from validators.registry import CheckContext, NoParams, check, forward
 
@@ -28,6 +29,51 @@ FORMAT_CODES = {
     "GX_EXPECTATION_FAILED": "an expectation of the user's great-expectations suite failed",
     "CLINICAL_EXPECTATION_ERROR": "an expectation could not be evaluated (its message is quoted)",
 }
+
+
+_EXPECTED_WITH_VALUES = {
+    "an {type}": N_("{column}{shown}: expected an {type}"),
+    "between {min} and {max}": N_("{column}{shown}: expected between {min} and {max}"),
+    "one of {values}": N_("{column}{shown}: expected one of {values}"),
+    "matches {pattern}": N_("{column}{shown}: expected matches {pattern}"),
+}
+"""A failing row's message for the profile's rules whose expectation has values of its own; the
+other rules' expectations are whole msgids, passed as ``{_expected}``."""
+
+
+def _row_message(column: str, shown: str, expected: str) -> str:
+    """``column (value): expected …`` in words the catalogue translates where it can."""
+    if isinstance(expected, Message) and expected.template in _EXPECTED_WITH_VALUES:
+        return msg(_EXPECTED_WITH_VALUES[expected.template], column=column, shown=shown, **expected.params)
+    if isinstance(expected, Message) and not expected.params:
+        return msg(
+            "{column}{shown}: expected {_expected}", column=column, shown=shown, _expected=expected.template
+        )
+    return msg("{column}{shown}: expected {expected}", column=column, shown=shown, expected=expected)
+
+
+def _table_message(column: str, expected: str, manifest: str | None) -> str:
+    """A failure of the whole table (no row to point at), in the manifest or the clinical blocks."""
+    if isinstance(expected, Message) and not expected.params:
+        if manifest is None:
+            return msg(
+                "{column}: expected {_expected}, failed for the table in the annotation files' clinical blocks",
+                column=column,
+                _expected=expected.template,
+            )
+        return msg(
+            "{column}: expected {_expected}, failed for the table in {where}",
+            column=column,
+            _expected=expected.template,
+            where=manifest,
+        )
+    where = manifest or "the annotation files' clinical blocks"
+    return msg(
+        "{column}: expected {expected}, failed for the table in {where}",
+        column=column,
+        expected=expected,
+        where=where,
+    )
 
 
 def _shown(column: str, value: object) -> str:
@@ -53,10 +99,9 @@ def _table_issues(table: TableValidation, manifest: str | None) -> Iterator[_Tab
     block of the annotation file the row came from."""
     for failure in table.failures:
         if not failure.rows:
-            where = manifest or "the annotation files' clinical blocks"
             yield _TableIssue(
                 failure.code,
-                f"{failure.column}: expected {failure.description}, failed for the table in {where}",
+                _table_message(failure.column, failure.description, manifest),
                 {"item_id": manifest or "batch", "file": manifest, "column": failure.column or None},
             )
             continue
@@ -70,7 +115,7 @@ def _table_issues(table: TableValidation, manifest: str | None) -> Iterator[_Tab
             else:
                 location["pointer"] = f"/clinical/{failure.column}"
             yield _TableIssue(
-                failure.code, f"{failure.column}{shown}: expected {failure.description}", location
+                failure.code, _row_message(failure.column, shown, failure.description), location
             )
 
 
@@ -130,11 +175,26 @@ def clinical_consistency(view: ItemView, params: NoParams, ctx: CheckContext) ->
         if field not in view.profile.clinical or _blank(ours) or _blank(theirs):
             continue
         if not _same(ours, theirs, field, view):
-            detail = "" if field in IDENTIFYING else f": manifest {ours!r}, annotation {theirs!r}"
+            text = (
+                msg(
+                    "{field} differs between manifest row {row} and the annotation",
+                    field=field,
+                    row=view.item.row,
+                )
+                if field in IDENTIFYING
+                else msg(
+                    "{field} differs between manifest row {row} and the annotation: manifest {ours!r}, "
+                    "annotation {theirs!r}",
+                    field=field,
+                    row=view.item.row,
+                    ours=ours,
+                    theirs=theirs,
+                )
+            )
             out.append(
                 ctx.finding(
                     "CLINICAL_MISMATCH",
-                    f"{field} differs between manifest row {view.item.row} and the annotation{detail}",
+                    text,
                     pointer=f"/clinical/{field}",
                 )
             )
