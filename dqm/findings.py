@@ -24,7 +24,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from dqm.i18n import Message, Param, render
+from dqm.i18n import Message, Param, msg, render
 
 MAX_MESSAGE_CHARS = 2_000
 """A finding's message is cut here: messages echo values from the batch (a class name of 50 MB
@@ -75,7 +75,12 @@ _STAGE_MESSAGE = re.compile(r"the (.{1,80}?) stage crashed")
 
 def stage_message(stage: str, exc: BaseException) -> str:
     """The message of a ``STAGE_CRASHED`` finding (:func:`not_evaluated` reads the stage back)."""
-    return f"the {stage} stage crashed and was not evaluated: {type(exc).__name__}: {exc}"[:500]
+    return msg(
+        "the {stage} stage crashed and was not evaluated: {error}: {reason}",
+        stage=stage[:80],
+        error=type(exc).__name__,
+        reason=str(exc)[:300],
+    )
 
 
 def not_evaluated(findings: Iterable[Finding]) -> tuple[list[str], list[str]]:

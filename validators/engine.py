@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pydantic import BaseModel, ValidationError
 
 from dqm.findings import CHECK_CRASHED, Aspect, Finding, Location, Severity
+from dqm.i18n import msg
 from dqm.profile import Profile, ProfileError
 from validators.context import BatchView, ItemView
 from validators.registry import REGISTRY, CheckContext, CheckSpec, Scope, all_codes
@@ -148,6 +149,8 @@ def crash_finding(check_id: str, item_id: str, exc: BaseException, file: str | N
         code=CRASH_CODE,
         severity=Severity.ERROR,
         aspect=Aspect.INTERNAL,
-        message=f"check crashed: {type(exc).__name__}: {exc}"[:500],
+        message=msg(
+            "check crashed: {error}: {reason}", error=type(exc).__name__[:100], reason=str(exc)[:400]
+        ),
         location=Location(file=file),
     )
