@@ -33,6 +33,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from dqm.i18n import N_
+
 Place = Literal["slide", "filename", "annotation", "clinical"]
 PLACES: tuple[Place, ...] = ("slide", "filename", "annotation", "clinical")
 Level = Literal["identifier", "quasi"]
@@ -71,18 +73,18 @@ DEFAULT_PATTERNS: dict[str, DeidPattern] = {
         # Not inside a longer number or a decimal, but found next to letters, ``_``, ``-`` and an
         # extension: ``S900101-1234567``, ``900101-1234567.svs``, ``id_900101-1234567_HE``.
         regex=r"(?<!\d)(?<!\d[.-])\d{6}\s?[-–]\s?[1-8]\d{6}(?!\d)(?![.-]\d)",
-        what="Korean resident registration number",
+        what=N_("Korean resident registration number"),
         validate_as="rrn",
     ),
     "us_ssn": DeidPattern(
         # Not inside a longer number, but found after a letter and ``-`` (``item-123-45-6789``).
         regex=r"(?<!\d)(?<!\d-)(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}(?!\d)(?!-\d)",
-        what="US social security number",
+        what=N_("US social security number"),
     ),
     "date_of_birth": DeidPattern(
         regex=_kw(r"\bdob\b|\bd\.o\.b\.?|birth\s*date|date\s*of\s*birth|birthday|born(?:\s+on)?|생년월일")
         + r"(?P<id>\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}|\d{8}|\d{6})",
-        what="date of birth",
+        what=N_("date of birth"),
     ),
     "hospital_record_number": DeidPattern(
         regex=_kw(
@@ -90,29 +92,29 @@ DEFAULT_PATTERNS: dict[str, DeidPattern] = {
             r"|record\s*(?:no|number)|병록\s*번호|(?<!주민)등록\s*번호|환자\s*번호"
         )
         + r"(?P<id>[A-Za-z]{0,3}\d{5,12})\b",
-        what="hospital record number",
+        what=N_("hospital record number"),
     ),
     "person_name": DeidPattern(
         regex=r"(?i:patient(?:'s)?\s*name|\bpt\.?\s*name|성명|환자\s*명|이름)\s*[:=]?\s*"
         r"(?P<id>[A-Z][a-z]+(?:[ ,^]+[A-Z][a-z]+){1,3}|[A-Z]{2,}(?:[ ,^]+[A-Z]{2,}){1,3}|[가-힣]{2,4})",
-        what="person name",
+        what=N_("person name"),
     ),
     "phone_number": DeidPattern(
         # As for the RRN: next to letters, ``_``, ``-`` and an extension, not inside a longer number.
         regex=r"(?<!\d)(?<!\d-)0\d{1,2}-\d{3,4}-\d{4}(?!\d)(?!-\d)",
-        what="phone number",
+        what=N_("phone number"),
         level="quasi",
     ),
     "email": DeidPattern(
         # Starts only where a run of address characters starts, and every part is bounded (RFC
         # 5321 lengths): linear in the text, where ``[\w.+-]+@`` is quadratic on a long word.
         regex=r"(?<![\w.+-])[\w.+-]{1,64}@[\w-]{1,63}\.[\w.-]{0,190}[A-Za-z]",
-        what="e-mail address",
+        what=N_("e-mail address"),
         level="quasi",
     ),
     "date_in_filename": DeidPattern(
         regex=r"(?<!\d)(?:19|20)\d{2}[-_.]?(?:0[1-9]|1[0-2])[-_.]?(?:0[1-9]|[12]\d|3[01])(?!\d)",
-        what="date (a birth, procedure or scan date)",
+        what=N_("date (a birth, procedure or scan date)"),
         level="quasi",
         places=("filename",),
     ),

@@ -17,7 +17,7 @@ from typing import Any
 
 from dqm.clinical_table import IDENTIFYING
 from dqm.findings import Aspect, Finding, Severity
-from dqm.i18n import msg
+from dqm.i18n import N_, msg
 from dqm.identifiers import DeidSettings, Place, find, identifier_key, is_blank, mask, quasi_key, strings
 from dqm.profile import Profile
 from dqm.readers import XML_FORMATS
@@ -31,12 +31,28 @@ def _code(prefix: str, level: str) -> str:
 
 
 def _value_findings(
-    text: str, place: Place, prefix: str, where: str, ctx: CheckContext, settings: DeidSettings, **loc: Any
+    text: str,
+    place: Place,
+    prefix: str,
+    where: tuple[str, str | None],
+    ctx: CheckContext,
+    settings: DeidSettings,
+    **loc: Any,
 ) -> list[Finding]:
+    """A finding per identifier in ``text``; ``where`` is a msgid naming the value and the name it
+    fills in (a key, a column), the identifier's kind a msgid of the profile's patterns."""
+    where_id, name = where
     return [
         ctx.finding(
             _code(prefix, hit.level),
-            f"{hit.what} in {where}: {hit.masked} ({hit.length} characters, masked)",
+            msg(
+                "{_what} in {_where}: {masked} ({length} characters, masked)",
+                _what=hit.what,
+                _where=where_id,
+                name=name,
+                masked=hit.masked,
+                length=hit.length,
+            ),
             **loc,
         )
         for hit in find(text, settings, place)
@@ -75,7 +91,9 @@ def slide_properties(view: ItemView, params: NoParams, ctx: CheckContext) -> lis
                 )
             )
             continue
-        found = _value_findings(value, "slide", "DEID_SLIDE", f"slide property {key!r}", ctx, settings, **loc)
+        found = _value_findings(
+            value, "slide", "DEID_SLIDE", (N_("slide property {name!r}"), key), ctx, settings, **loc
+        )
         out.extend(found)
         if not found and quasi_key(key, settings):
             quasi.append(key)
@@ -114,7 +132,7 @@ def file_names(view: ItemView, params: NoParams, ctx: CheckContext) -> list[Find
     out: list[Finding] = []
     if view.item.row is not None:  # without a manifest the id is the file's stem, searched below
         out += _value_findings(
-            view.item.slide_id, "clinical", "DEID_FILENAME", "the slide id", ctx, settings,
+            view.item.slide_id, "clinical", "DEID_FILENAME", (N_("the slide id"), None), ctx, settings,
             file="manifest.csv", row=view.item.row, column="slide_id",
         )  # fmt: skip
     seen: set[str] = set()
@@ -125,7 +143,7 @@ def file_names(view: ItemView, params: NoParams, ctx: CheckContext) -> list[Find
         seen.add(path)
         for part in PurePosixPath(path).parts:
             found = _value_findings(
-                part, "filename", "DEID_FILENAME", "the file name", ctx, settings, file=path
+                part, "filename", "DEID_FILENAME", (N_("the file name"), None), ctx, settings, file=path
             )
             if found:
                 out.extend(found)
@@ -144,7 +162,7 @@ def _class_findings(lesions: list[Any], ctx: CheckContext, settings: DeidSetting
         seen.add(name)
         out.extend(
             _value_findings(
-                name, "annotation", "DEID_ANNOTATION", "the class name", ctx, settings,
+                name, "annotation", "DEID_ANNOTATION", (N_("the class name"), None), ctx, settings,
                 pointer=lesion.pointer, lesion=lesion.index,
             )
         )  # fmt: skip
@@ -208,7 +226,7 @@ def annotation_properties(view: ItemView, params: NoParams, ctx: CheckContext) -
                 keys_seen.add(path[-1])
                 out.extend(
                     _value_findings(
-                        path[-1], "annotation", "DEID_ANNOTATION", "a property name", ctx, settings,
+                        path[-1], "annotation", "DEID_ANNOTATION", (N_("a property name"), None), ctx, settings,
                         pointer=_target_pointer(fmt, base, path), lesion=lesion,
                     )
                 )  # fmt: skip
@@ -230,7 +248,13 @@ def annotation_properties(view: ItemView, params: NoParams, ctx: CheckContext) -
                 continue
             out.extend(
                 _value_findings(
-                    text, "annotation", "DEID_ANNOTATION", f"property {key!r}", ctx, settings, **loc
+                    text,
+                    "annotation",
+                    "DEID_ANNOTATION",
+                    (N_("property {name!r}"), key),
+                    ctx,
+                    settings,
+                    **loc,
                 )
             )
     return out
@@ -294,7 +318,9 @@ def clinical_record(view: ItemView, params: NoParams, ctx: CheckContext) -> list
                 )
             )
             continue
-        found = _value_findings(text, "clinical", "DEID_CLINICAL", f"column {column!r}", ctx, settings, **loc)
+        found = _value_findings(
+            text, "clinical", "DEID_CLINICAL", (N_("column {name!r}"), column), ctx, settings, **loc
+        )
         out.extend(found)
         if not found and column in IDENTIFYING and settings.compiled.record_number.match(text):
             out.append(
