@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from dqm.facts import StainSummary
+from dqm.i18n import msg
 from dqm.model import SlideFacts
 from dqm.pixels.artefacts import Artefacts, TileSource, measure
 from dqm.pixels.stain import dqt_tables, jpeg_quality, scanner, stain_descriptors
@@ -531,7 +532,7 @@ def _probe_openslide(path: Path, probe: SlideProbe, options: ProbeOptions, clock
         probe.openslide_error = str(exc) or "unsupported format"
         return False
     except openslide.OpenSlideError as exc:
-        probe.open_error = f"OpenSlide cannot open it: {exc}"
+        probe.open_error = msg("OpenSlide cannot open it: {reason}", reason=exc)
         _codec(path, probe)
         return True
     with slide:
@@ -690,7 +691,9 @@ def _pillow(path: Path, probe: SlideProbe, options: ProbeOptions, clock: _Clock)
             probe.vendor = f"image/{(img.format or 'unknown').lower()}"
             probe.pillow_mode = img.mode
             if w * h > MAX_PLAIN_PIXELS:
-                probe.open_error = f"plain image of {w}x{h} pixels is too large to decode safely"
+                probe.open_error = msg(
+                    "plain image of {w}x{h} pixels is too large to decode safely", w=w, h=h
+                )
                 return
             probe.opened, probe.backend = True, "pillow"
             probe.width, probe.height = w, h
@@ -727,21 +730,40 @@ def _pillow(path: Path, probe: SlideProbe, options: ProbeOptions, clock: _Clock)
                     probe.tissue_note = f"{img.mode} image: no colour to separate tissue from glass"
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
         reason = str(exc).replace(str(path), probe.path)
-        probe.open_error = f"neither OpenSlide nor Pillow recognises it ({type(exc).__name__}: {reason})"
-        if probe.container is None:
-            probe.open_error += "; " + _first_bytes(path)
+        probe.open_error = _unrecognised(path, type(exc).__name__, reason, probe.container is None)
 
 
-def _first_bytes(path: Path) -> str:
+def _unrecognised(path: Path, error: str, reason: str, sniff_bytes: bool) -> str:
+    """Why neither library opens the file; with ``sniff_bytes``, what its first bytes look like."""
+    if not sniff_bytes:
+        return msg(
+            "neither OpenSlide nor Pillow recognises it ({error}: {reason})", error=error, reason=reason
+        )
     kind = sniff(path)
     if kind:
-        return f"it starts like a {kind} file but cannot be decoded (truncated or corrupt)"
+        return msg(
+            "neither OpenSlide nor Pillow recognises it ({error}: {reason}); it starts like a {kind} file "
+            "but cannot be decoded (truncated or corrupt)",
+            error=error,
+            reason=reason,
+            kind=kind,
+        )
     try:
         with path.open("rb") as fh:
             head = fh.read(4)
     except OSError:
-        return "its first bytes cannot be read"
-    return f"its first bytes {head!r} are the signature of no image format"
+        return msg(
+            "neither OpenSlide nor Pillow recognises it ({error}: {reason}); its first bytes cannot be read",
+            error=error,
+            reason=reason,
+        )
+    return msg(
+        "neither OpenSlide nor Pillow recognises it ({error}: {reason}); its first bytes {head} are the "
+        "signature of no image format",
+        error=error,
+        reason=reason,
+        head=repr(head),
+    )
 
 
 def probe_slide(path: Path, rel: str, options: ProbeOptions | None = None) -> SlideProbe:
@@ -753,10 +775,10 @@ def probe_slide(path: Path, rel: str, options: ProbeOptions | None = None) -> Sl
         probe.size_bytes = path.stat().st_size
         probe.fingerprint = fingerprint(path, probe.size_bytes)
     except OSError as exc:
-        probe.open_error = f"cannot read the file: {exc.strerror or exc}"
+        probe.open_error = msg("cannot read the file: {reason}", reason=exc.strerror or exc)
         return probe
     if probe.size_bytes == 0:
-        probe.open_error = "the file is empty"
+        probe.open_error = msg("the file is empty")
         return probe
     if not _probe_openslide(path, probe, options, clock):
         _probe_pillow(path, probe, options, clock)

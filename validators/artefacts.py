@@ -7,6 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from shapely.geometry.base import BaseGeometry
 
 from dqm.findings import Aspect, Finding, Severity
+from dqm.i18n import N_, msg
 from dqm.pixels.artefacts import KINDS, LESION_KINDS, Artefacts
 from validators.context import ItemView
 from validators.registry import CheckContext, check
@@ -67,19 +68,37 @@ def slide_artefacts(view: ItemView, params: ArtefactParams, ctx: CheckContext) -
         if share <= limit:
             continue
         if kind == "blur" and found.blur is not None:
-            extra = f" ({found.blur.blurred} of {found.blur.tiles} tissue tiles at 10x or more)"
-        elif kind == "pen":
-            extra = " (" + ", ".join(f"{c} {s:.1%}" for c, s in found.pens.items() if s) + ")"
-        else:
-            extra = ""
-        out.append(
-            ctx.finding(
-                CODES[kind],
-                f"{WHAT[kind]}: {share:.1%} of the tissue{extra}, over the {limit:.1%} allowed",
-                file=probe.path,
+            text = msg(
+                "blurred tissue: {share:.1%} of the tissue ({blurred} of {tiles} tissue tiles at 10x or more), "
+                "over the {limit:.1%} allowed",
+                share=share,
+                blurred=found.blur.blurred,
+                tiles=found.blur.tiles,
+                limit=limit,
             )
-        )
+        elif kind == "pen":
+            colours = ", ".join(f"{c} {s:.1%}" for c, s in found.pens.items() if s)
+            text = msg(
+                "pen marks: {share:.1%} of the tissue ({colours}), over the {limit:.1%} allowed",
+                share=share,
+                colours=colours,
+                limit=limit,
+            )
+        else:
+            text = msg(_SLIDE_MESSAGES[kind], share=share, limit=limit)
+        out.append(ctx.finding(CODES[kind], text, file=probe.path))
     return out
+
+
+_SLIDE_MESSAGES = {
+    "fold": N_("folded or dark tissue: {share:.1%} of the tissue, over the {limit:.1%} allowed"),
+    "bubble": N_("air bubbles or coverslip edges: {share:.1%} of the tissue, over the {limit:.1%} allowed"),
+    "overstain": N_("over-stained tissue: {share:.1%} of the tissue, over the {limit:.1%} allowed"),
+    "understain": N_("under-stained tissue: {share:.1%} of the tissue, over the {limit:.1%} allowed"),
+    "debris": N_("debris on the glass: {share:.1%} of the tissue, over the {limit:.1%} allowed"),
+    "blur": N_("blurred tissue: {share:.1%} of the tissue, over the {limit:.1%} allowed"),
+}
+"""The message of an artefact over its share, by kind (pen marks and measured blur say more)."""
 
 
 class LesionArtefactParams(BaseModel):
@@ -132,9 +151,14 @@ def lesion_on_artefact(view: ItemView, params: LesionArtefactParams, ctx: CheckC
         out.append(
             ctx.finding(
                 "LESION_ON_ARTEFACT",
-                f"lesion {lesion.index} ({lesion.raw_class}): {total:.0%} of its area lies on "
-                + ", ".join(f"{WHAT[k]} {s:.0%}" for k, s in parts.items())
-                + f", over the {params.max_share:.0%} allowed",
+                msg(
+                    "lesion {index} ({cls}): {total:.0%} of its area lies on {parts}, over the {limit:.0%} allowed",
+                    index=lesion.index,
+                    cls=lesion.raw_class,
+                    total=total,
+                    parts=", ".join(f"{WHAT[k]} {s:.0%}" for k, s in parts.items()),
+                    limit=params.max_share,
+                ),
                 pointer=lesion.pointer + "/geometry",
                 lesion=lesion.index,
                 xy=(float(pt.x), float(pt.y)),

@@ -13,6 +13,7 @@ from collections import defaultdict
 from pydantic import BaseModel, ConfigDict, Field
 
 from dqm.findings import Aspect, Finding, Severity, clip
+from dqm.i18n import N_, msg
 from dqm.pixels.hashes import BITS, WORDS, cross_pairs, near_pairs, stack
 from validators.context import BatchView, ItemFacts
 from validators.registry import CheckContext, check
@@ -96,11 +97,29 @@ def near_slides(batch: BatchView, params: NearParams, ctx: CheckContext) -> list
             d, k = min(matches)
             facts, earlier = batch.items[n], batch.earlier.slides[k]
             where = f" ({earlier.image_path!r})" if earlier.image_path else ""
+            template = (
+                N_(
+                    "slide looks like slide {slide_id!r}{where} of the earlier release {release} "
+                    "(hash distance {d} of {bits} bits); and {others} other slide(s) as near"
+                )
+                if len(matches) > 1
+                else N_(
+                    "slide looks like slide {slide_id!r}{where} of the earlier release {release} "
+                    "(hash distance {d} of {bits} bits)"
+                )
+            )
             out.append(
                 ctx.finding(
                     "SLIDE_DELIVERED_AGAIN",
-                    f"slide looks like slide {earlier.slide_id!r}{where} of the earlier release "
-                    f"{batch.earlier.name} (hash distance {d} of {HASH_BITS} bits){_others(matches)}",
+                    msg(
+                        template,
+                        slide_id=earlier.slide_id,
+                        where=where,
+                        release=batch.earlier.name,
+                        d=d,
+                        bits=HASH_BITS,
+                        others=len(matches) - 1,
+                    ),
                     item_id=facts.slide_id,
                     file=facts.image_path,
                 )
@@ -109,15 +128,11 @@ def near_slides(batch: BatchView, params: NearParams, ctx: CheckContext) -> list
 
 
 _JUDGED = (
-    ("NEAR_DUPLICATE_OTHER_PATIENT", "; of two different patients: a likely mix-up"),
+    ("NEAR_DUPLICATE_OTHER_PATIENT", N_("; of two different patients: a likely mix-up")),
     ("NEAR_DUPLICATE_SLIDE", ""),
-    ("NEAR_DUPLICATE_SAME_PATIENT", "; both of one patient (a recut or rescan?)"),
+    ("NEAR_DUPLICATE_SAME_PATIENT", N_("; both of one patient (a recut or rescan?)")),
 )
-"""What a near pair is by its patients, worst first."""
-
-
-def _others(matches: list[tuple[int, int]]) -> str:
-    return f"; and {len(matches) - 1} other slide(s) as near" if len(matches) > 1 else ""
+"""What a near pair is by its patients, worst first (msgids: the finding's ``{_why}``)."""
 
 
 def _pair_finding(
@@ -136,10 +151,28 @@ def _pair_finding(
     rank, d, k = min(judged(m) for m in matches)
     code, why = _JUDGED[rank]
     first = batch.items[k]
+    template = (
+        N_(
+            "slide looks like slide {slide_id!r} ({path!r}): hash distance {d} of {bits} bits, under any "
+            "rotation or flip{_why}; and {others} other slide(s) as near"
+        )
+        if len(matches) > 1
+        else N_(
+            "slide looks like slide {slide_id!r} ({path!r}): hash distance {d} of {bits} bits, under any "
+            "rotation or flip{_why}"
+        )
+    )
     return ctx.finding(
         code,
-        f"slide looks like slide {first.slide_id!r} ({first.image_path!r}): hash distance {d} of "
-        f"{HASH_BITS} bits, under any rotation or flip{why}{_others(matches)}",
+        msg(
+            template,
+            slide_id=first.slide_id,
+            path=first.image_path,
+            d=d,
+            bits=HASH_BITS,
+            _why=why,
+            others=len(matches) - 1,
+        ),
         item_id=facts.slide_id,
         file=facts.image_path,
     )
@@ -179,8 +212,12 @@ def patient_split(batch: BatchView, params: SplitParams, ctx: CheckContext) -> l
                 out.append(
                     ctx.finding(
                         "PATIENT_IN_TWO_SPLITS",
-                        f"slide is in split {clip(split, SPLIT_CHARS)!r}, and its patient's slide(s) "
-                        f"{where} in split {clip(main_split, SPLIT_CHARS)!r}",
+                        msg(
+                            "slide is in split {split!r}, and its patient's slide(s) {where} in split {main!r}",
+                            split=clip(split, SPLIT_CHARS),
+                            where=where,
+                            main=clip(main_split, SPLIT_CHARS),
+                        ),
                         item_id=facts.slide_id,
                         file=batch.manifest if facts.row is not None else facts.image_path,
                         row=facts.row,

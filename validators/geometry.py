@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from dqm.coords import area_um2
 from dqm.findings import Aspect, Finding, Severity
-from dqm.i18n import msg
+from dqm.i18n import N_, msg
 from dqm.model import MAX_COORDINATE, has_three_distinct
 from validators.context import ItemView
 from validators.registry import CheckContext, NoParams, check
@@ -54,15 +54,23 @@ def finite(view: ItemView, params: NoParams, ctx: CheckContext) -> list[Finding]
         pts = lesion.vertices()
         finite_xy = np.isfinite(pts).all(axis=1)
         far = finite_xy & (np.abs(np.where(np.isfinite(pts), pts, 0)) > MAX_COORDINATE).any(axis=1)
-        for code, bad, what in (
-            ("NON_FINITE_COORDINATE", np.flatnonzero(~finite_xy), "NaN or infinite coordinates"),
-            ("COORDINATE_OUT_OF_RANGE", np.flatnonzero(far), f"coordinates beyond +/-{MAX_COORDINATE:.0f}"),
+        for code, bad, template in (
+            (
+                "NON_FINITE_COORDINATE",
+                np.flatnonzero(~finite_xy),
+                N_("{n} vertex(es) with NaN or infinite coordinates, first {first}"),
+            ),
+            (
+                "COORDINATE_OUT_OF_RANGE",
+                np.flatnonzero(far),
+                N_("{n} vertex(es) with coordinates beyond +/-{limit:.0f}, first {first}"),
+            ),
         ):
             if bad.size:
                 out.append(
                     ctx.finding(
                         code,
-                        f"{bad.size} vertex(es) with {what}, first {pts[bad[0]].tolist()}",
+                        msg(template, n=int(bad.size), limit=MAX_COORDINATE, first=str(pts[bad[0]].tolist())),
                         pointer=lesion.pointer + "/geometry",
                         lesion=lesion.index,
                         vertex=int(bad[0]),
@@ -83,25 +91,24 @@ def vertices(view: ItemView, params: NoParams, ctx: CheckContext) -> list[Findin
         if not lesion.outline_read or lesion.geometry is not None:
             continue  # a geometry is only built from rings of 3+ distinct vertices
         if not lesion.polygons:
-            out.append(_too_few(ctx, lesion, "the outline has no polygons", None))
+            out.append(_too_few(ctx, lesion, msg("the outline has no polygons"), None))
         for p, poly in enumerate(lesion.polygons):
             if not poly:
-                out.append(_too_few(ctx, lesion, f"polygon {p} has no rings", None))
+                out.append(_too_few(ctx, lesion, msg("polygon {p} has no rings", p=p), None))
             for r, ring in enumerate(poly):
                 if not np.isfinite(ring).all():
                     continue  # geometry.finite reports it
                 if not has_three_distinct(ring):
                     n = len(np.unique(ring, axis=0)) if len(ring) else 0
-                    what = "shell" if r == 0 else f"hole {r}"
                     xy = _xy(ring[0]) if len(ring) else None
-                    out.append(
-                        _too_few(
-                            ctx,
-                            lesion,
-                            f"polygon {p} {what} has {n} distinct vertices; a ring needs 3",
-                            xy,
+                    text = (
+                        msg("polygon {p} shell has {n} distinct vertices; a ring needs 3", p=p, n=n)
+                        if r == 0
+                        else msg(
+                            "polygon {p} hole {r} has {n} distinct vertices; a ring needs 3", p=p, r=r, n=n
                         )
                     )
+                    out.append(_too_few(ctx, lesion, text, xy))
     return out
 
 
@@ -124,6 +131,17 @@ _REASONS = (
     ("Nested shells", "NESTED_SHELLS", "a polygon of a multipolygon lies inside another"),
     ("Duplicate Rings", "DUPLICATE_RINGS", "the same ring appears twice"),
 )
+_REASON_MESSAGES = {
+    "RING_SELF_INTERSECTION": N_("a ring touches or crosses itself (shapely: {reason})"),
+    "SELF_INTERSECTION": N_("the outline crosses itself (shapely: {reason})"),
+    "HOLE_OUTSIDE_SHELL": N_("a hole lies outside its shell (shapely: {reason})"),
+    "NESTED_HOLES": N_("a hole lies inside another hole (shapely: {reason})"),
+    "DISCONNECTED_INTERIOR": N_("holes cut the polygon in pieces (shapely: {reason})"),
+    "NESTED_SHELLS": N_("a polygon of a multipolygon lies inside another (shapely: {reason})"),
+    "DUPLICATE_RINGS": N_("the same ring appears twice (shapely: {reason})"),
+    "INVALID_GEOMETRY": N_("{reason} (shapely: {reason})"),
+}
+"""A validity finding's message by its code: the code's meaning and shapely's reason (in English)."""
 _POINT = re.compile(r"\[([-\d.eE+]+) ([-\d.eE+]+)\]")
 
 
@@ -144,17 +162,13 @@ def validity(view: ItemView, params: NoParams, ctx: CheckContext) -> list[Findin
             continue
         with np.errstate(over="ignore", invalid="ignore"):  # GEOS overflows near 1e308; its reason holds
             reason = shapely.is_valid_reason(geom)
-        code, text = "INVALID_GEOMETRY", reason
-        for prefix, c, t in _REASONS:
-            if reason.startswith(prefix):
-                code, text = c, t
-                break
+        code = next((c for prefix, c, _ in _REASONS if reason.startswith(prefix)), "INVALID_GEOMETRY")
         m = _POINT.search(reason)
         xy = (float(m.group(1)), float(m.group(2))) if m else None
         out.append(
             ctx.finding(
                 code,
-                f"{text} (shapely: {reason})",
+                msg(_REASON_MESSAGES[code], reason=reason),
                 pointer=lesion.pointer + "/geometry",
                 lesion=lesion.index,
                 xy=xy,

@@ -9,7 +9,7 @@ from shapely.geometry.base import BaseGeometry
 
 from dqm.coords import usable_mpp
 from dqm.findings import Aspect, Finding, Severity
-from dqm.i18n import msg
+from dqm.i18n import N_, msg
 from dqm.slide_io import TissueMask
 from validators.context import ItemView
 from validators.registry import CheckContext, NoParams, check
@@ -29,13 +29,19 @@ def opens(view: ItemView, params: NoParams, ctx: CheckContext) -> list[Finding]:
     if probe is None:
         return []
     if not probe.opened:
-        return [ctx.finding("SLIDE_UNOPENABLE", probe.open_error or "cannot open", file=probe.path)]
+        return [ctx.finding("SLIDE_UNOPENABLE", probe.open_error or msg("cannot open"), file=probe.path)]
     if probe.read_failure is not None:
         f = probe.read_failure
         return [
             ctx.finding(
                 "SLIDE_UNREADABLE",
-                f"reading level {f.level} at ({f.xy[0]}, {f.xy[1]}) failed: {f.message}",
+                msg(
+                    "reading level {level} at ({x}, {y}) failed: {reason}",
+                    level=f.level,
+                    x=f.xy[0],
+                    y=f.xy[1],
+                    reason=f.message,
+                ),
                 file=probe.path,
                 xy=(float(f.xy[0]), float(f.xy[1])),
             )
@@ -59,9 +65,11 @@ def resolution(view: ItemView, params: NoParams, ctx: CheckContext) -> list[Find
     return [
         ctx.finding(
             "MPP_MISSING",
-            f"{probe.vendor or 'slide'} header has no mpp, the annotation declares none, the manifest "
-            "has no mpp column value and the profile no image_mpp: areas in µm² and resolution-based "
-            "tiling are not possible",
+            msg(
+                "{vendor} header has no mpp, the annotation declares none, the manifest has no mpp column "
+                "value and the profile no image_mpp: areas in µm² and resolution-based tiling are not possible",
+                vendor=probe.vendor or "slide",
+            ),
             file=probe.path,
         )
     ]
@@ -73,12 +81,26 @@ def _mask_size(w: int, h: int, sw: int, sh: int, pointer: str, ctx: CheckContext
     another image, or a crop); its outlines are then not where the image's tissue is. An exact
     integer downsample is not a mismatch: the mask is scaled up (``mask.at_slide_scale``)."""
     if abs(w / h - sw / sh) <= 0.01 * (sw / sh):
-        why = f"the same aspect ratio at {w / sw:.4g} of the size, not an exact integer downsample"
+        text = msg(
+            "the mask is {w}x{h}, its image {sw}x{sh}: the same aspect ratio at {scale:.4g} of the size, "
+            "not an exact integer downsample",
+            w=w,
+            h=h,
+            sw=sw,
+            sh=sh,
+            scale=w / sw,
+        )
     else:
-        why = f"another aspect ratio ({w / h:.4g} against {sw / sh:.4g})"
-    return ctx.finding(
-        "MASK_SIZE_MISMATCH", f"the mask is {w}x{h}, its image {sw}x{sh}: {why}", pointer=pointer
-    )
+        text = msg(
+            "the mask is {w}x{h}, its image {sw}x{sh}: another aspect ratio ({ratio:.4g} against {image_ratio:.4g})",
+            w=w,
+            h=h,
+            sw=sw,
+            sh=sh,
+            ratio=w / h,
+            image_ratio=sw / sh,
+        )
+    return ctx.finding("MASK_SIZE_MISMATCH", text, pointer=pointer)
 
 
 class AgreementParams(BaseModel):
@@ -349,12 +371,21 @@ def slide_format(view: ItemView, params: NoParams, ctx: CheckContext) -> list[Fi
         return []
     out = []
     if probe.openslide_error and probe.container in ("TIFF", "BigTIFF", "OME-TIFF"):
-        fate = "opened as a flat image through Pillow" if probe.opened else "Pillow cannot open it either"
+        template = (
+            N_(
+                "{container} that OpenSlide does not recognise ({reason}); opened as a flat image through "
+                "Pillow: pyramid and resolution are lost"
+            )
+            if probe.opened
+            else N_(
+                "{container} that OpenSlide does not recognise ({reason}); Pillow cannot open it either: "
+                "pyramid and resolution are lost"
+            )
+        )
         out.append(
             ctx.finding(
                 "SLIDE_NOT_WSI",
-                f"{probe.container} that OpenSlide does not recognise ({probe.openslide_error}); "
-                f"{fate}: pyramid and resolution are lost",
+                msg(template, container=probe.container, reason=probe.openslide_error),
                 file=probe.path,
             )
         )
@@ -362,7 +393,7 @@ def slide_format(view: ItemView, params: NoParams, ctx: CheckContext) -> list[Fi
         out.append(
             ctx.finding(
                 "SLIDE_NOT_RGB",
-                f"image mode {probe.pillow_mode} (not RGB): not a brightfield colour slide",
+                msg("image mode {mode} (not RGB): not a brightfield colour slide", mode=probe.pillow_mode),
                 file=probe.path,
             )
         )
@@ -370,7 +401,7 @@ def slide_format(view: ItemView, params: NoParams, ctx: CheckContext) -> list[Fi
         out.append(
             ctx.finding(
                 "SLIDE_METADATA_CORRUPT",
-                f"the decoder warned: {'; '.join(probe.decoder_warnings[:3])}",
+                msg("the decoder warned: {warnings}", warnings="; ".join(probe.decoder_warnings[:3])),
                 file=probe.path,
             )
         )
@@ -391,8 +422,13 @@ def time_budget(view: ItemView, params: NoParams, ctx: CheckContext) -> list[Fin
     return [
         ctx.finding(
             "SLIDE_TIME_BUDGET",
-            f"probing took {probe.elapsed_s:.1f} s, over the {probe.budget_s or 0:g} s budget: skipped "
-            f"{', '.join(probe.skipped)} (those checks did not run)",
+            msg(
+                "probing took {elapsed:.1f} s, over the {budget:g} s budget: skipped {steps} "
+                "(those checks did not run)",
+                elapsed=probe.elapsed_s,
+                budget=probe.budget_s or 0,
+                steps=", ".join(probe.skipped),
+            ),
             file=probe.path,
         )
     ]
