@@ -13,6 +13,7 @@ from pathlib import Path
 
 from dqm.batch import discover, jailed, normalise
 from dqm.digest import DigestError, html_digest, results_digest
+from dqm.i18n import N_, msg
 from dqm.results import QualityResult
 from dqm.signing import MAX_SIGNATURE_BYTES, SignatureError, check, read_signature
 from dqm.slide_io import fingerprint as slide_print
@@ -49,15 +50,23 @@ def check_digest(data: bytes) -> ResultsCheck:
     try:
         stated, actual, canonical = results_digest(data)
     except DigestError as exc:
-        return ResultsCheck(Verification("digest", False, f"results.json cannot be verified: {exc}"))
+        return ResultsCheck(
+            Verification("digest", False, msg("results.json cannot be verified: {reason}", reason=exc))
+        )
     if stated is None:
-        why = "results.json carries no content digest (written by a dqm before results schema 1.10)"
+        why = msg("results.json carries no content digest (written by a dqm before results schema 1.10)")
         return ResultsCheck(Verification("digest", False, why))
     if stated != actual:
-        why = f"results.json changed after it was written: its content hashes to {actual}, it states {stated}"
+        why = msg(
+            "results.json changed after it was written: its content hashes to {actual}, it states {stated}",
+            actual=actual,
+            stated=stated,
+        )
         return ResultsCheck(Verification("digest", False, why))
     return ResultsCheck(
-        Verification("digest", True, f"content digest sha256:{actual} matches"), actual, canonical
+        Verification("digest", True, msg("content digest sha256:{digest} matches", digest=actual)),
+        actual,
+        canonical,
     )
 
 
@@ -66,25 +75,34 @@ def check_signature(results: ResultsCheck, signature: Path, key_pem: bytes | Non
     a signature is only reported (it proves nothing until checked against a key one trusts)."""
     if not signature.is_file():
         if key_pem is None:
-            return Verification("signature", True, "unsigned (no signature file beside results.json)")
-        return Verification("signature", False, f"not signed: no signature file {signature.name}")
+            return Verification("signature", True, msg("unsigned (no signature file beside results.json)"))
+        return Verification(
+            "signature", False, msg("not signed: no signature file {name}", name=signature.name)
+        )
     try:
         with signature.open("rb") as fh:
             doc = read_signature(fh.read(MAX_SIGNATURE_BYTES))
     except (OSError, SignatureError) as exc:
-        return Verification("signature", False, f"{signature.name} cannot be read: {exc}")
+        return Verification(
+            "signature", False, msg("{name} cannot be read: {reason}", name=signature.name, reason=exc)
+        )
     if key_pem is None:
-        why = f"signed by key {doc['key_id'][:16]}; not checked: give --key with the signer's public key"
+        why = msg(
+            "signed by key {key}; not checked: give --key with the signer's public key",
+            key=doc["key_id"][:16],
+        )
         return Verification("signature", True, why)
     if results.digest is None:
-        return Verification("signature", False, "not checked: the content digest did not verify")
+        return Verification("signature", False, msg("not checked: the content digest did not verify"))
     if doc["digest"] != f"sha256:{results.digest}":
-        return Verification("signature", False, f"the signature is of other content ({doc['digest'][:80]})")
+        return Verification(
+            "signature", False, msg("the signature is of other content ({digest})", digest=doc["digest"][:80])
+        )
     try:
         signer = check(results.canonical, doc, key_pem)
     except SignatureError as exc:
-        return Verification("signature", False, f"the signature does not verify: {exc}")
-    return Verification("signature", True, f"Ed25519 signature by key {signer} verifies")
+        return Verification("signature", False, msg("the signature does not verify: {reason}", reason=exc))
+    return Verification("signature", True, msg("Ed25519 signature by key {key} verifies", key=signer))
 
 
 def check_report(report: Path, digest: str | None) -> Verification:
@@ -92,15 +110,23 @@ def check_report(report: Path, digest: str | None) -> Verification:
     try:
         data = report.read_bytes()
     except OSError as exc:
-        return Verification("report", False, f"{report.name} cannot be read: {exc.strerror or exc}")
+        return Verification(
+            "report",
+            False,
+            msg("{name} cannot be read: {reason}", name=report.name, reason=exc.strerror or exc),
+        )
     stated, actual = html_digest(data)
     if stated is None:
-        return Verification("report", False, f"{report.name} carries no content digest")
+        return Verification("report", False, msg("{name} carries no content digest", name=report.name))
     if stated != actual:
-        return Verification("report", False, f"{report.name} changed after it was written")
+        return Verification("report", False, msg("{name} changed after it was written", name=report.name))
     if digest is not None and f'name="dqm-results-digest" content="sha256:{digest}"'.encode() not in data:
-        return Verification("report", False, f"{report.name} was not rendered from this results.json")
-    return Verification("report", True, f"{report.name}: content digest sha256:{actual} matches")
+        return Verification(
+            "report", False, msg("{name} was not rendered from this results.json", name=report.name)
+        )
+    return Verification(
+        "report", True, msg("{name}: content digest sha256:{digest} matches", name=report.name, digest=actual)
+    )
 
 
 def check_batch(result: QualityResult, root: Path, mask: Mask | None) -> Verification:
@@ -109,10 +135,18 @@ def check_batch(result: QualityResult, root: Path, mask: Mask | None) -> Verific
     fingerprint. Paths are compared as the results name them (masked with ``mask``)."""
     now = batch_fingerprint(root)
     if not result.batch.files:
-        note = "results.json lists no file hashes (results schema before 1.10): compared by fingerprint only"
         if now != result.batch.fingerprint:
-            return Verification("batch", False, f"{note}; the fingerprint differs: {now}")
-        return Verification("batch", True, f"{note}; the fingerprint matches")
+            why = msg(
+                "results.json lists no file hashes (results schema before 1.10): compared by fingerprint "
+                "only; the fingerprint differs: {fingerprint}",
+                fingerprint=now,
+            )
+            return Verification("batch", False, why)
+        why = msg(
+            "results.json lists no file hashes (results schema before 1.10): compared by fingerprint "
+            "only; the fingerprint matches"
+        )
+        return Verification("batch", True, why)
     shown = mask or (lambda text: text)
     current = discover(root)
     there: dict[str, str] = {}
@@ -129,7 +163,7 @@ def check_batch(result: QualityResult, root: Path, mask: Mask | None) -> Verific
         rel = there.pop(f.path, None)
         path = jailed(root, rel)[0] if rel is not None else None
         if path is None:
-            differences.append(f"{f.path}: not in the batch any more")
+            differences.append(msg("{path}: not in the batch any more", path=f.path))
             continue
         expected = f.sha256 if f.sha256 is not None else f.quick_print
         try:
@@ -138,19 +172,44 @@ def check_batch(result: QualityResult, root: Path, mask: Mask | None) -> Verific
             else:
                 actual, quick = slide_print(path, path.stat().st_size), quick + 1
         except OSError as exc:
-            differences.append(f"{f.path}: cannot be read ({exc.strerror or exc})")
+            differences.append(
+                msg("{path}: cannot be read ({reason})", path=f.path, reason=exc.strerror or exc)
+            )
             continue
         if actual != expected:
-            what = "SHA-256" if f.sha256 is not None else "quick print"
-            differences.append(f"{f.path}: {what} {actual} differs from the audit's {expected}")
-    differences += [f"{name}: in the batch, not in the audit (added since)" for name in sorted(there)]
+            template = (
+                N_("{path}: SHA-256 {actual} differs from the audit's {expected}")
+                if f.sha256 is not None
+                else N_("{path}: quick print {actual} differs from the audit's {expected}")
+            )
+            differences.append(msg(template, path=f.path, actual=actual, expected=expected))
+    differences += [
+        msg("{path}: in the batch, not in the audit (added since)", path=name) for name in sorted(there)
+    ]
     if now != result.batch.fingerprint:
-        differences.append(f"batch fingerprint {now} differs from the audit's {result.batch.fingerprint}")
+        differences.append(
+            msg(
+                "batch fingerprint {now} differs from the audit's {audited}",
+                now=now,
+                audited=result.batch.fingerprint,
+            )
+        )
     if differences:
         shown_diffs = differences[:MAX_DIFFERENCES]
         if len(differences) > MAX_DIFFERENCES:
-            shown_diffs.append(f"... and {len(differences) - MAX_DIFFERENCES} more")
-        return Verification("batch", False, f"{len(differences)} difference(s) from the audit", shown_diffs)
-    message = f"{full + quick} files match the audit ({full} by full SHA-256"
-    message += f", {quick} slides by quick print only: audit with --full-hashes)" if quick else ")"
+            shown_diffs.append(msg("... and {n} more", n=len(differences) - MAX_DIFFERENCES))
+        return Verification(
+            "batch", False, msg("{n} difference(s) from the audit", n=len(differences)), shown_diffs
+        )
+    message = (
+        msg(
+            "{n} files match the audit ({full} by full SHA-256, {quick} slides by quick print only: "
+            "audit with --full-hashes)",
+            n=full + quick,
+            full=full,
+            quick=quick,
+        )
+        if quick
+        else msg("{n} files match the audit ({full} by full SHA-256)", n=full + quick, full=full)
+    )
     return Verification("batch", True, message)
