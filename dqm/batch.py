@@ -341,26 +341,30 @@ def _checksums(disc: Discovery) -> None:
                 e,
                 "CHECKSUM_OUTSIDE_BATCH",
                 msg(
-                    "{where} lists {path!r}, which leaves the batch folder: not read",
-                    where=e.where,
+                    "{_where} lists {path!r}, which leaves the batch folder: not read",
                     path=e.path,
+                    **e.where_params(),
                 ),
             )
         elif first is not None:
             if first.sha256 != e.sha256:
                 again = msg(
-                    "{path!r} is listed again with another hash (first at {where})",
+                    "{path!r} is listed again with another hash (first at {_where})",
                     path=norm,
-                    where=first.where,
+                    **first.where_params(),
                 )
                 _listing_issue(disc, e, "CHECKSUM_MALFORMED", again)
         else:
             path, why = jailed(root, norm)
             if path is None:
                 text = (
-                    msg("{path!r} is listed ({where}) but is not in the batch", path=norm, where=e.where)
+                    msg(
+                        "{path!r} is listed ({_where}) but is not in the batch", path=norm, **e.where_params()
+                    )
                     if why == NO_SUCH_FILE
-                    else msg("{path!r} is listed ({where}) but is {_why}", path=norm, where=e.where, _why=why)
+                    else msg(
+                        "{path!r} is listed ({_where}) but is {_why}", path=norm, _why=why, **e.where_params()
+                    )
                 )
                 _listing_issue(disc, e, "CHECKSUM_MISSING_FILE", text, norm)
             else:
@@ -569,7 +573,9 @@ def _row_checksums(
             disc.manifest_unlisted.append(path)
         elif is_sha256(cell):
             where = f"{MANIFEST} row {n}, column {column}"
-            disc.manifest_listed.append(Listed(path, cell.lower(), where, row=n, column=column))
+            disc.manifest_listed.append(
+                Listed(path, cell.lower(), where, row=n, column=column, source=MANIFEST)
+            )
         else:
             disc.issues.append(
                 DiscoveryIssue(

@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from dqm.i18n import msg
+from dqm.i18n import N_, msg
 
 SUMS_FILE = "SHA256SUMS"
 MAX_SUMS_BYTES = 64 * 1024 * 1024
@@ -47,6 +47,23 @@ class Listed:
     line: int | None = None
     row: int | None = None
     column: str | None = None
+    source: str = SUMS_FILE
+    """The file that lists it: ``SHA256SUMS`` (by ``line``) or the manifest (by ``row`` and ``column``)."""
+
+    def where_params(self) -> dict[str, object]:
+        """:attr:`where` as a message's ``{_where}`` part (a msgid, translated) and its values."""
+        if self.line is not None:
+            return {
+                "_where": N_("{where_file} line {where_line}"),
+                "where_file": self.source,
+                "where_line": self.line,
+            }
+        return {
+            "_where": N_("{where_file} row {where_row}, column {where_column}"),
+            "where_file": self.source,
+            "where_row": self.row,
+            "where_column": self.column,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,5 +116,5 @@ def parse_sums(text: str, source: str = SUMS_FILE) -> tuple[list[Listed], list[M
         if path is None:
             malformed.append(Malformed(n, msg("an unknown backslash escape in the file name")))
             continue
-        entries.append(Listed(path, match["hash"].lower(), f"{source} line {n}", line=n))
+        entries.append(Listed(path, match["hash"].lower(), f"{source} line {n}", line=n, source=source))
     return entries, malformed

@@ -32,18 +32,18 @@ def checksum_list(batch: BatchView, params: NoParams, ctx: CheckContext) -> list
             continue
         text = (
             msg(
-                "{path!r} could not be read to hash it; {where} gives {listed}",
+                "{path!r} could not be read to hash it; {_where} gives {listed}",
                 path=rel,
-                where=listed.where,
                 listed=listed.sha256,
+                **listed.where_params(),
             )
             if actual is None
             else msg(
-                "{path!r} has SHA-256 {actual}, {where} gives {listed}",
+                "{path!r} has SHA-256 {actual}, {_where} gives {listed}",
                 path=rel,
                 actual=actual,
-                where=listed.where,
                 listed=listed.sha256,
+                **listed.where_params(),
             )
         )
         out.append(ctx.finding("CHECKSUM_MISMATCH", text, item_id=owner.get(rel, rel), file=rel))
