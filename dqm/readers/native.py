@@ -148,6 +148,7 @@ def _schema_issues(doc: Any, exc: ValidationError) -> tuple[list[ReadIssue], set
         path, missing = _resolve_loc(doc, tuple(err["loc"]))
         value_ptr, lesion, vertex = _value_pointer(path)
         kind = err["type"]
+        text: str
         if kind == "missing" or missing:
             code, text = "MISSING_KEY", msg("required key {key!r} is missing", key=path[-1])
         elif kind == "extra_forbidden":
