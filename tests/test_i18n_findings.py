@@ -137,3 +137,9 @@ def test_a_part_named_underscore_is_a_translated_msgid_filled_from_the_other_par
     )
     assert own == "{a profile's} own in the file name: x (1 characters, masked)"
     assert own.rendered("ko") == "파일 이름에 {a profile's} own: x (1자, 마스킹됨)"
+
+
+def test_the_json_parser_s_reason_is_translated_too(findings: list[Finding]) -> None:
+    f = _one(findings, "INVALID_JSON")
+    assert f.message == "not valid JSON: Expecting value"
+    assert f.text("ko") == "올바른 JSON이 아닙니다: 값이 와야 합니다"

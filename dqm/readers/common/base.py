@@ -13,9 +13,22 @@ from typing import Any
 
 import orjson
 
-from dqm.i18n import msg
+from dqm.i18n import N_, msg
 from dqm.model import Annotation, Lesion, ReadIssue, Ring
 
+JSON_REASONS = (
+    N_("Expecting value"),
+    N_("Expecting ':' delimiter"),
+    N_("Expecting ',' delimiter"),
+    N_("Expecting property name enclosed in double quotes"),
+    N_("Unterminated string starting at"),
+    N_("Invalid control character at"),
+    N_("Invalid \\escape"),
+    N_("Invalid \\uXXXX escape"),
+    N_("Extra data"),
+)
+"""The reasons Python's JSON parser gives, as msgids: an ``INVALID_JSON`` message's ``{_reason}``
+(another reason is shown as the parser words it)."""
 UTF8_BOM = b"\xef\xbb\xbf"
 WIDE_BOMS = (
     (b"\xff\xfe\x00\x00", "utf-32-le", "UTF-32"),
@@ -180,7 +193,7 @@ def parse_json(decoded: Decoded) -> tuple[Any, list[ReadIssue]]:
         issues.append(
             ReadIssue(
                 "INVALID_JSON",
-                msg("not valid JSON: {reason}", reason=exc.msg),
+                msg("not valid JSON: {_reason}", _reason=exc.msg),
                 line=exc.lineno,
                 char=exc.colno,
             )

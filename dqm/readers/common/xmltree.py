@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from typing import Any
 from xml.etree.ElementTree import Element, ParseError
 
-from dqm.i18n import msg
+from dqm.i18n import N_, msg
 from dqm.model import ReadIssue
 
 UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
@@ -25,6 +25,25 @@ def looks_like_xml(data: bytes) -> bool:
         return True
     head = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
     return head.lstrip()[:1] == b"<"
+
+
+MALFORMED = N_("malformed XML")
+XML_REASONS = (
+    N_("no element found"),
+    N_("mismatched tag"),
+    N_("undefined entity"),
+    N_("not well-formed (invalid token)"),
+    N_("junk after document element"),
+    N_("unclosed token"),
+    N_("syntax error"),
+    N_("duplicate attribute"),
+    N_("unbound prefix"),
+    N_("unclosed CDATA section"),
+    N_("XML or text declaration not at start of entity"),
+    N_("reference to invalid character number"),
+)
+"""The reasons expat gives for XML that is not well-formed, as msgids: an ``INVALID_XML``
+message's ``{_reason}`` (another reason is shown as expat words it)."""
 
 
 def parse_xml(data: bytes) -> tuple[Element | None, list[ReadIssue]]:
@@ -61,11 +80,11 @@ def parse_xml(data: bytes) -> tuple[Element | None, list[ReadIssue]]:
         ]
     except ParseError as exc:
         line, col = getattr(exc, "position", (None, None))
-        reason = str(exc).split(":")[0] or "malformed XML"
+        reason = str(exc).split(":")[0] or MALFORMED
         return None, [
             ReadIssue(
                 "INVALID_XML",
-                msg("not well-formed XML: {reason}", reason=reason),
+                msg("not well-formed XML: {_reason}", _reason=reason),
                 line=line,
                 char=col + 1 if isinstance(col, int) else None,
             )
