@@ -122,17 +122,27 @@ def duplicate_slide_id(batch: BatchView, params: NoParams, ctx: CheckContext) ->
             continue
         # a manifest row locates the duplicate; without a manifest (pairing by file stem)
         # the files do
-        where = ", ".join(_where(f) for f in items)
+        rows = [f.row for f in items]
+        text = (
+            msg(
+                "slide_id {slide_id!r} appears {n} times (manifest rows {rows})",
+                slide_id=slide_id,
+                n=len(items),
+                rows=", ".join(str(r) for r in rows),
+            )
+            if None not in rows
+            else msg(
+                "slide_id {slide_id!r} appears {n} times ({where})",
+                slide_id=slide_id,
+                n=len(items),
+                where=", ".join(_where(f) for f in items),
+            )
+        )
         for facts in items[1:]:
             out.append(
                 ctx.finding(
                     "DUPLICATE_SLIDE_ID",
-                    msg(
-                        "slide_id {slide_id!r} appears {n} times ({where})",
-                        slide_id=slide_id,
-                        n=len(items),
-                        where=where,
-                    ),
+                    text,
                     item_id=slide_id,
                     file=batch.manifest if facts.row is not None else _file_of(facts),
                     row=facts.row,

@@ -29,7 +29,8 @@ def test_duplicate_slide_id_without_a_manifest_names_the_files(profile):
 def test_duplicate_slide_id_in_a_manifest_names_the_rows(profile):
     items = [ItemFacts("S1", 1, "s/1.png", "a/1.json"), ItemFacts("S1", 2, "s/1.png", "a/1.json")]
     (f,) = _run("file.duplicate_slide_id", profile, items, "manifest.csv")
-    assert "row 1, row 2" in f.message
+    assert "(manifest rows 1, 2)" in f.message
+    assert f.text("ko").endswith("(매니페스트 1, 2행)")  # no English left in the rows
     assert (f.location.file, f.location.row, f.location.column) == ("manifest.csv", 2, "slide_id")
 
 
