@@ -281,11 +281,12 @@ class Item:
 # Built once per item in the worker that read its files; thumbnails, the review sheet and (later)
 # the cache and the executors read it instead of reading or parsing any file again.
 
-RECORD_VERSION = 5
+RECORD_VERSION = 6
 """Bumped whenever :class:`ItemRecord`'s plain-data form changes; older forms are refused (2: the
 slide summary carries its perceptual hash; 3: the slide facts carry the artefacts' shares and map;
-4: the slide summary carries its stain descriptors, JPEG quality and scanner);
-5: the full SHA-256 of the files it hashed whole)."""
+4: the slide summary carries its stain descriptors, JPEG quality and scanner;
+5: the full SHA-256 of the files it hashed whole; 6: every finding carries its msgid and
+parameters, so a cached record renders in Korean too)."""
 
 
 @dataclass(frozen=True, slots=True, eq=False)
