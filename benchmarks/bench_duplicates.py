@@ -1,6 +1,7 @@
 """Near-duplicate slides: recall on altered copies of real H&E, precision against distinct slides, cost.
 
     .venv/bin/python benchmarks/bench_duplicates.py [--real ../shared/data/real] [--limit 0] [--scale 8000]
+    .venv/bin/python benchmarks/bench_duplicates.py --pairs-only [--sizes 34000,100000] [--scale 8000]
 
 Sources: the GlaS images (``segmentation/glas/images``) and every real slide and image in
 ``slides/`` and ``images/`` that opens, each as its thumbnail of at most 1024 pixels a side. Each
@@ -13,7 +14,14 @@ Every file goes through the slide probe as in an audit (Pillow decode, tissue ma
 Reports: recall per kind of copy (original and copy found as a pair), recall over every pair of
 one source's files (copy with copy too), precision (pairs found that are of one source), the
 distances of true pairs and of distinct pairs, the same figures at other thresholds, the hash's
-cost per slide, and the pair search on ``--scale`` random hashes (its time grows as n^2).
+cost per slide, and the pair search on ``--scale`` synthetic hashes (as ``--pairs-only`` does).
+
+``--pairs-only``: the pair search alone on synthetic hashes, no images: random 192-bit hashes, 1 %
+of them with a copy in a random orientation at 8 to 32 bits from it. For each of ``--sizes`` the
+indexed search (:mod:`dqm.pixels.pairs`, its blocks as :func:`~dqm.pixels.pairs.plan` chose them):
+time, peak memory (numpy's allocations, tracemalloc) and the planted pairs found; and comparing
+every pair, timed on ``--scale`` hashes (where both searches must give the same pairs) and
+projected by n^2.
 """
 
 from __future__ import annotations
@@ -23,13 +31,15 @@ import hashlib
 import statistics
 import tempfile
 import time
+import tracemalloc
 from collections import Counter
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-from dqm.pixels.hashes import near_pairs, slide_hash, stack
+from dqm.pixels.hashes import orientations, slide_hash, stack
+from dqm.pixels.pairs import near_pairs, plan, quadratic
 from dqm.slide_io import probe_slide, slide_thumbnail, tissue_from_rgba
 from validators.duplicates import NearParams
 
@@ -147,8 +157,15 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=0, help="at most this many sources (0: all)")
     parser.add_argument("--scale", type=int, default=8000, help="random hashes for the pair-search timing")
     parser.add_argument("--seed", type=int, default=15)
+    parser.add_argument("--pairs-only", action="store_true", help="time the pair search on synthetic hashes")
+    parser.add_argument(
+        "--sizes", default="34000,100000", help="--pairs-only: numbers of slides, comma-separated"
+    )
     args = parser.parse_args()
     threshold = NearParams().max_distance
+    if args.pairs_only:
+        pair_search(args.sizes, args.scale, threshold, args.seed)
+        return
     srcs = sources(args.real, args.limit)
     print(
         f"{len(srcs)} sources ({sum(1 for n, _ in srcs if n.startswith('glas/'))} GlaS), {len(KINDS)} copies each"
@@ -196,15 +213,50 @@ def main() -> None:
         f"\ncost per slide: hash {1000 * statistics.median(hash_s):.1f} ms median "
         f"({1000 * max(hash_s):.1f} ms max); whole probe of these images {1000 * statistics.median(probe_s):.0f} ms median"
     )
-    rng = np.random.default_rng(args.seed)
-    words = rng.integers(0, 2**63, (args.scale, 3), dtype=np.uint64)
+    print()
+    pair_search(str(args.scale), args.scale, threshold, args.seed)
+
+
+def synthetic(n: int, rng: np.random.Generator) -> tuple[np.ndarray, set[tuple[int, int]]]:
+    """``n`` hashes: random ones, and for 1 % of them a copy (a random orientation, 8-32 bits
+    flipped) appended; with the planted pairs ``(original, copy)``."""
+    copies = n // 100
+    words = rng.integers(0, np.iinfo(np.uint64).max, (n - copies, 3), dtype=np.uint64, endpoint=True)
+    turned = orientations(words[:copies])[np.arange(copies), rng.integers(0, 8, copies)]
+    for k in range(copies):
+        for bit in rng.choice(192, int(rng.integers(8, 33)), replace=False):
+            turned[k, bit // 64] ^= np.uint64(1) << np.uint64(63 - bit % 64)
+    return np.concatenate([words, turned]), {(k, n - copies + k) for k in range(copies)}
+
+
+def pair_search(sizes: str, scale: int, threshold: int, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    words, _ = synthetic(scale, rng)
     t0 = time.perf_counter()
-    near_pairs(words, threshold)
-    took = time.perf_counter() - t0
+    every = quadratic(words, None, threshold)
+    every_s = time.perf_counter() - t0
+    same = near_pairs(words, threshold) == every
     print(
-        f"pair search: {args.scale} slides in {took:.1f} s ({args.scale * (args.scale - 1) // 2:,} pairs x 8 "
-        f"orientations); 34,000 slides at n^2: about {took * (34_000 / args.scale) ** 2 / 60:.1f} min"
+        f"every pair compared: {scale:,} slides in {every_s:.1f} s; the indexed search gives the same pairs: {same}"
     )
+    print(
+        "slides, blocks (width, radius), indexed search s, peak MiB, planted pairs found, pairs, every pair (n^2) s"
+    )
+    for n in (int(v) for v in sizes.split(",")):
+        words, truth = synthetic(n, rng)
+        chosen = plan(threshold, n, n, True)
+        tracemalloc.start()
+        t0 = time.perf_counter()
+        found = near_pairs(words, threshold)
+        took = time.perf_counter() - t0
+        peak = tracemalloc.get_traced_memory()[1] / 2**20
+        tracemalloc.stop()
+        pairs = {(i, j) for i, j, _ in found}
+        shape = "every pair" if chosen is None else f"{len(chosen)} x ({chosen[0][1]}, {chosen[0][2]})"
+        print(
+            f"{n:,}, {shape}, {took:.1f}, {peak:.0f}, {len(truth & pairs)}/{len(truth)}, {len(found)}, "
+            f"{every_s * (n / scale) ** 2:.0f}"
+        )
 
 
 if __name__ == "__main__":

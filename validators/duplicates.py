@@ -14,7 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from dqm.findings import Aspect, Finding, Severity, clip
 from dqm.i18n import N_, msg
-from dqm.pixels.hashes import BITS, WORDS, cross_pairs, near_pairs, stack
+from dqm.pixels.hashes import BITS, WORDS, stack
+from dqm.pixels.pairs import cross_pairs, near_pairs
 from validators.context import BatchView, ItemFacts
 from validators.registry import CheckContext, check
 

@@ -18,10 +18,8 @@ change when the image is re-compressed or resized, and the tissue bounding box a
 glass around it; a crop of a few percent into the tissue moves the low frequencies little.
 
 The distance of two slides is the least Hamming distance between one's hash and the other's eight
-orientations (symmetric: the orientations are isometries of the bit space). :func:`near_pairs`
-finds every pair under a threshold with tiled float32 matrix products of the hashes' bits as +-1
-(``x . y = bits - 2 * hamming``): ``8 * 192 * n * (n - 1) / 2`` multiply-adds done by BLAS, no
-Python loop per pair, memory ``O(n)`` plus one tile (benchmarks/bench_duplicates.py times 34,000).
+orientations (symmetric: the orientations are isometries of the bit space). The near pairs among
+many slides are found by :mod:`dqm.pixels.pairs`.
 """
 
 from __future__ import annotations
@@ -42,10 +40,6 @@ MIN_CROP = 16
 MIN_CONTRAST = 1.0
 """A channel whose crop varies by less than this (0-255 scale, standard deviation) is flat: no hash."""
 NBITS = WORDS * BITS * BITS
-ROW_TILE = 512
-COL_TILE = 2048
-"""A tile of the pair search compares this many hashes with this many (under eight orientations):
-a 512 x 16384 float32 product, 32 MiB."""
 
 
 def _dct_matrix(n: int, k: int) -> np.ndarray:
@@ -66,14 +60,14 @@ _WEIGHTS = (1 << np.arange(63, -1, -1, dtype=np.uint64)).astype(np.uint64)
 
 def _pack(bits: np.ndarray) -> np.ndarray:
     """``(..., 8, 8)`` booleans -> ``(...)`` uint64, row-major, first bit most significant."""
-    flat = bits.reshape(*bits.shape[:-2], 64).astype(np.uint64)
-    return (flat * _WEIGHTS).sum(axis=-1, dtype=np.uint64)
+    flat = np.ascontiguousarray(bits.reshape(*bits.shape[:-2], 64))
+    return np.packbits(flat, axis=-1).view(">u8")[..., 0].astype(np.uint64)
 
 
 def _unpack(words: np.ndarray) -> np.ndarray:
     """``(...)`` uint64 -> ``(..., 8, 8)`` booleans (inverse of :func:`_pack`)."""
-    bits = (words[..., None] & _WEIGHTS) != 0
-    return bits.reshape(*words.shape, BITS, BITS)
+    octets = np.ascontiguousarray(words, dtype=">u8")[..., None].view(np.uint8)
+    return np.unpackbits(octets, axis=-1).astype(bool).reshape(*words.shape, BITS, BITS)
 
 
 def tissue_crop(rgb: np.ndarray, tissue: np.ndarray | None) -> np.ndarray | None:
@@ -155,21 +149,21 @@ def orientations(words: np.ndarray) -> np.ndarray:
     return np.stack(out, axis=1)
 
 
-def _signs(words: np.ndarray) -> np.ndarray:
+def signs(words: np.ndarray) -> np.ndarray:
     """``(..., WORDS)`` uint64 -> ``(..., NBITS)`` float32, +1 for a set bit and -1 for a clear one."""
     bits = (words[..., None] & _WEIGHTS) != 0
-    signs = np.where(bits, np.float32(1), np.float32(-1))
-    return signs.reshape(*words.shape[:-1], NBITS)
+    plus_minus = np.where(bits, np.float32(1), np.float32(-1))
+    return plus_minus.reshape(*words.shape[:-1], NBITS)
 
 
 def distance(a: np.ndarray, b: np.ndarray) -> int:
     """The least Hamming distance between hash ``a`` and any orientation of hash ``b``."""
     a = np.asarray(a, dtype=np.uint64).reshape(1, WORDS)
     b = np.asarray(b, dtype=np.uint64).reshape(1, WORDS)
-    return int(_tile_distances(_signs(a), _signs(orientations(b).swapaxes(0, 1)))[0, 0])
+    return int(tile_distances(signs(a), signs(orientations(b).swapaxes(0, 1)))[0, 0])
 
 
-def _tile_distances(rows: np.ndarray, variants: np.ndarray) -> np.ndarray:
+def tile_distances(rows: np.ndarray, variants: np.ndarray) -> np.ndarray:
     """``(r, c)`` least distances of ``rows`` (``(r, NBITS)`` signs) to ``variants`` (``(8, c, NBITS)``
     signs, orientation first: the maximum over orientations is then over eight contiguous slabs).
 
@@ -178,47 +172,6 @@ def _tile_distances(rows: np.ndarray, variants: np.ndarray) -> np.ndarray:
     dots = rows @ variants.reshape(-1, NBITS).T
     best = dots.reshape(len(rows), 8, -1).max(axis=1)
     return ((NBITS - best) / 2).astype(np.int32)
-
-
-def _search(words: np.ndarray, others: np.ndarray | None, max_distance: int) -> list[tuple[int, int, int]]:
-    """Pairs ``(i, k, d)`` of rows of ``words`` and of ``others`` (``others`` None: of ``words``
-    with itself, ``i < k``) at most ``max_distance`` apart, tile by tile."""
-    words = np.asarray(words, dtype=np.uint64).reshape(-1, WORDS)
-    same = others is None
-    cols = words if others is None else np.asarray(others, dtype=np.uint64).reshape(-1, WORDS)
-    if not len(words) or not len(cols):
-        return []
-    row_signs = _signs(words)
-    variants = orientations(cols).swapaxes(0, 1)  # (8, m, WORDS): to signs one column tile at a time
-    out: list[tuple[int, int, int]] = []
-    for c0 in range(0, len(cols), COL_TILE):
-        c1 = min(len(cols), c0 + COL_TILE)
-        tile = _signs(variants[:, c0:c1])
-        for r0 in range(0, c1 - 1 if same else len(words), ROW_TILE):  # same: rows under the columns
-            r1 = min(len(words), r0 + ROW_TILE)
-            dist = _tile_distances(row_signs[r0:r1], tile)
-            for i, k in zip(*np.nonzero(dist <= max_distance), strict=True):
-                if not same or r0 + i < c0 + k:
-                    out.append((r0 + int(i), c0 + int(k), int(dist[i, k])))
-    return sorted(out)
-
-
-def near_pairs(words: np.ndarray, max_distance: int) -> list[tuple[int, int, int]]:
-    """Every pair ``(i, j, d)``, ``i < j``, of rows of ``words`` (``(n, WORDS)`` uint64) whose
-    :func:`distance` ``d`` is at most ``max_distance``, sorted.
-
-    Tiled matrix products: each tile of rows is compared with a tile of columns under all eight
-    orientations at once; ``n^2 / 2 * 8 * NBITS`` multiply-adds in float32 BLAS (no Python loop per
-    pair), memory ``O(ROW_TILE * COL_TILE * 8)`` beyond ``O(n)`` for the hashes.
-    """
-    return _search(words, None, max_distance)
-
-
-def cross_pairs(words: np.ndarray, others: np.ndarray, max_distance: int) -> list[tuple[int, int, int]]:
-    """Every ``(i, k, d)`` with row ``i`` of ``words`` and row ``k`` of ``others`` at most
-    ``max_distance`` apart (two releases, each ``(n, WORDS)`` uint64), sorted; the cost of
-    :func:`near_pairs`, for ``n * m`` pairs."""
-    return _search(words, others, max_distance)
 
 
 def stack(hashes: Sequence[str | None]) -> tuple[np.ndarray, list[int]]:

@@ -1,5 +1,5 @@
 """Perceptual slide hashes: robust to re-saving, small crops, rotations and flips; distinct slides far
-apart; the blocked pair search finds exactly what a brute-force search finds."""
+apart (the pair search itself: tests/pixels/test_pairs.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import pytest
 from PIL import Image
 
 from dqm.pixels import hashes
-from dqm.pixels.hashes import distance, hash_words, near_pairs, orientations, parse_hash, slide_hash, stack
+from dqm.pixels.hashes import distance, hash_words, orientations, parse_hash, slide_hash, stack
+from dqm.pixels.pairs import near_pairs
 from dqm.slide_io import tissue_from_rgba
 
 THRESHOLD = 32  # the profile's default for duplicates.near_slides
@@ -108,35 +109,3 @@ def test_stored_hashes_round_trip_and_malformed_ones_are_skipped() -> None:
         assert parse_hash(bad) is None  # type: ignore[arg-type]
     array, index = stack([None, text, "not a hash", text])
     assert array.shape == (2, hashes.WORDS) and index == [1, 3]
-
-
-def _brute(words: np.ndarray, max_distance: int) -> list[tuple[int, int, int]]:
-    out = []
-    for i in range(len(words)):
-        for j in range(i + 1, len(words)):
-            d = distance(words[i], words[j])
-            if d <= max_distance:
-                out.append((i, j, d))
-    return out
-
-
-def test_blocked_search_finds_what_brute_force_finds(monkeypatch) -> None:
-    rng = np.random.default_rng(5)
-    words = rng.integers(0, 2**63, (60, hashes.WORDS), dtype=np.uint64)
-    flipped = orientations(words[:10])[:, 5]  # transposed and flipped copies...
-    noise = np.zeros_like(flipped)
-    noise[:, 0] = np.uint64(0b1011)  # ...with three bits changed
-    words = np.concatenate([words, flipped ^ noise])
-    monkeypatch.setattr(hashes, "ROW_TILE", 7)  # many small tiles
-    monkeypatch.setattr(hashes, "COL_TILE", 11)
-    pairs = near_pairs(words, 70)
-    assert pairs == _brute(words, 70)
-    assert {(i, j) for i, j, d in pairs if d == 3} == {(i, 60 + i) for i in range(10)}
-    cross = hashes.cross_pairs(words[60:], words[:60], 3)
-    assert [(i, k) for i, k, _ in cross] == [(i, i) for i in range(10)]
-
-
-def test_empty_and_single_inputs() -> None:
-    assert near_pairs(np.zeros((0, hashes.WORDS), np.uint64), 10) == []
-    assert near_pairs(np.zeros((1, hashes.WORDS), np.uint64), 10) == []
-    assert hashes.cross_pairs(np.zeros((0, hashes.WORDS), np.uint64), np.zeros((3, 3), np.uint64), 5) == []
