@@ -9,6 +9,7 @@ import os
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -252,7 +253,9 @@ def test_korean_pdf_embeds_a_cjk_font(tmp_path):
 def test_worst_slide_shows_its_artefact_mask(browser, tmp_path):
     from dqm.results import QualityResult
 
-    fixture = Path(__file__).parents[1] / "fixtures" / "results" / "results-1.8.json"  # the artefacts' version
+    fixture = (
+        Path(__file__).parents[1] / "fixtures" / "results" / "results-1.8.json"
+    )  # the artefacts' version
     report = tmp_path / "report.html"
     report.write_text(render_html(QualityResult.load(fixture)), encoding="utf-8")
     pg = browser.new_page(viewport={"width": 1280, "height": 900})
@@ -270,3 +273,47 @@ def test_worst_slide_shows_its_artefact_mask(browser, tmp_path):
     colours = Image.open(shot).convert("RGB").getcolors(1 << 20) or []
     shaded = sum(n for n, (r, g, b) in colours if b > r + 60 and b > g + 20)  # the pen mark under its shade
     assert shaded > 50
+
+
+def test_batch_effects_section_shows_its_warning_and_table(browser, profile, tmp_path):
+    """A batch whose one institution was colour-shifted: the section is on screen, says warn and
+    why, and its table is drawn (ink in its box, a row per set of descriptors)."""
+    from dqm.diversity import diversity_result
+    from tests.diversity.test_batch_effects import cohort
+
+    d = diversity_result(cohort(shift={"e_od_r": 0.06, "e_od_b": -0.04}, scanners=True), profile)
+    assert d.batch_effects is not None and d.batch_effects.pixel.decision == "warn"
+    report = tmp_path / "report.html"
+    report.write_text(render_html(make_result(n_items=20, diversity=d)), encoding="utf-8")
+    pg = browser.new_page(viewport={"width": 1280, "height": 900})
+    pg.goto(report.as_uri())
+    pg.wait_for_selector("html[data-ready='1']", state="attached", timeout=30_000)
+    heading = pg.locator("#batch-effects")
+    heading.scroll_into_view_if_needed()
+    assert heading.is_visible() and heading.inner_text() == "Stain and scanner batch effects"
+    readings = pg.locator("#batch-effects ~ ul.readings").first
+    pixel = readings.locator("li", has_text="stain descriptors")
+    assert pixel.locator("span.warn").inner_text() == "warn"
+    assert "batch effect" in pixel.inner_text() and "Daegu-C" in pixel.inner_text()
+    table = pg.locator("table.batch-effects")
+    assert table.is_visible()
+    cells = table.locator("tbody tr").evaluate_all(
+        "trs => trs.map(tr => [...tr.cells].map(td => td.textContent))"
+    )
+    assert [row[0] for row in cells] == ["stain descriptors", "acquisition metadata"]
+    assert all(re.fullmatch(r"0\.\d+|1(\.0+)?", row[4]) for row in cells), cells  # the AUCs
+    shots = {name: tmp_path / f"{name}.png" for name in ("readings", "table")}
+    readings.screenshot(path=str(shots["readings"]))
+    table.screenshot(path=str(shots["table"]))
+    keep = os.environ.get("DQM_SCREENSHOTS")
+    if keep:
+        Path(keep).mkdir(parents=True, exist_ok=True)
+        readings.screenshot(path=str(Path(keep) / "report-batch-effects-readings.png"))
+        table.screenshot(path=str(Path(keep) / "report-batch-effects-table.png"))
+    warn_colour = pixel.locator("span.warn").evaluate("e => getComputedStyle(e).color")
+    pg.close()
+    grey = np.asarray(Image.open(shots["table"]).convert("L"))
+    assert (grey < 128).mean() > 0.01, "the table's box is (nearly) blank"
+    r, g, b = (int(v) for v in re.findall(r"\d+", warn_colour)[:3])
+    colours = Image.open(shots["readings"]).convert("RGB").getcolors(1 << 20) or []
+    assert sum(n for n, c in colours if c == (r, g, b)) > 10, "the warn mark is not drawn in its colour"
