@@ -244,6 +244,10 @@ DEFAULT_WORDS = {
     "precision": _w(
         "층화 표본 {n}, 신뢰수준 {confidence} 구간 추정", "stratified sample of {n}, {confidence} interval"
     ),
+    "lq_plan": _w(
+        "고립 로트 한계품질 LQ {lq} % 1회 샘플링 (계산값), 시료 {n} (Ac {ac} / Re {re})",
+        "limiting-quality single sampling of an isolated lot, LQ {lq} % (computed), sample {n} (Ac {ac} / Re {re})",
+    ),
     "dice": _w("클래스 {name} Dice", "Dice of class {name}"),
     "dice_metric": _w("예측과 라벨의 Dice 계수", "Dice coefficient of prediction and label"),
     "rule": _w("규칙 (전수 집계)", "rule (census count)"),

@@ -46,7 +46,7 @@ __all__ = [
 DIMENSIONS = ("syntactic", "semantic", "diversity", "validity")
 """The quality dimensions, in report order: each is a field of :class:`QualityResult`."""
 
-SCHEMA_VERSION = "1.10"
+SCHEMA_VERSION = "1.11"
 """``major.minor``: a minor bump adds optional fields (older files still load); a major bump
 breaks readers. 1.1 added ``checks``, ``thumbnails`` and ``verdict.pending``; 1.2 added
 ``diversity.gates`` (the figures its gate reads, like the other dimensions' ``gates``; an older
@@ -61,7 +61,8 @@ the identifier); 1.7 added ``run_id``, ``verdict.not_evaluated``, ``verdict.cras
 ``thumbnails[].artefacts`` (the artefact masks shaded over a slide); 1.9 added ``items[].slide.stain``,
 ``jpeg_quality`` and ``scanner`` (stain and acquisition descriptors) and ``diversity.batch_effects``
 (site predictability); 1.10 added ``digest`` (the content digest, :mod:`dqm.digest`) and
-``batch.files`` (each file's hash, what ``dqm verify --batch`` compares)."""
+``batch.files`` (each file's hash, what ``dqm verify --batch`` compares); 1.11 added
+``semantic.lq`` (the limiting quality of a computed plan for an isolated lot, ``dqm sample --lq``)."""
 
 
 class FileDigest(Frozen):

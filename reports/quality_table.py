@@ -98,8 +98,9 @@ def _semantic_params(result: QualityResult, layout: QualityTableLayout, lang: st
         "ac": s.acceptance_number,
         "re": s.rejection_number,
         "confidence": f"{100 * s.confidence:g} %",
+        "lq": f"{s.lq:g}" if s.lq is not None else None,
     }
-    return {"plan": layout.word(s.plan, lang, params)}
+    return {"plan": layout.word("lq_plan" if s.lq is not None else s.plan, lang, params)}
 
 
 def _validity_params(result: QualityResult) -> dict[str, object]:

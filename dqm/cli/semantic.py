@@ -57,6 +57,18 @@ review_app = typer.Typer(
 PlanOpt = Annotated[str, typer.Option("--plan", help="iso2859 (ISO 2859-1, default) or precision.")]
 LevelOpt = Annotated[str, typer.Option(help="ISO 2859-1 inspection level: I, II, III, S-1 … S-4.")]
 AqlOpt = Annotated[float, typer.Option(help="ISO 2859-1 AQL in % nonconforming (a Table 2-A value ≤ 10).")]
+LqOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--lq",
+        help="An isolated lot: the limiting quality in % nonconforming. The plan is the smallest sample whose "
+        "chance of accepting a lot at the LQ is at most 10 % (hypergeometric, as ISO 2859-2 Procedure A "
+        "defines it; computed, not the standard's printed table). Replaces --level / --aql.",
+    ),
+]
+LqAcOpt = Annotated[
+    int, typer.Option("--lq-ac", min=0, help="With --lq: the plan's acceptance number (default 0).")
+]
 MarginOpt = Annotated[
     float, typer.Option(help="Precision plan: largest Wilson half-width of the accuracy interval.")
 ]
@@ -146,6 +158,8 @@ def sample(
     lot_by: LotByOpt = None,
     history: HistoryOpt = None,
     reduced_allowed: ReducedOpt = False,
+    lq: LqOpt = None,
+    lq_ac: LqAcOpt = 0,
     lang: LangOpt = "en",
 ) -> None:
     """Draw the expert-review sample: review_plan.json, review_plan.csv and the review sheet review.html.
@@ -174,6 +188,11 @@ def sample(
         outside_batch(identifier_map, root, "--identifier-map")
     if history is not None:
         outside_batch(history, root, "--history")
+    if lq is not None and (lot_by is not None or history is not None or plan != "iso2859"):
+        raise usage_error(
+            "--lq plans one isolated lot: not with --lot-by or --history (lots of a supplier follow ISO 2859-1's "
+            "switching rules) nor with --plan precision"
+        )
     prof = load_profile_or_exit(profile)
     masker = start_masking(prof.deid, mask_key)
     if lot_by is not None:
@@ -201,6 +220,8 @@ def sample(
         factor=oversample_factor,
         threshold=risk_threshold,
         risk=risk_scores,
+        lq=lq,
+        lq_ac=lq_ac,
     )
     run = None
     if results is not None:
@@ -392,7 +413,16 @@ def _records_of(
     return records
 
 
+def _lq_line(lq: float, lot_size: int, n: int, ac: int, note: str) -> str:
+    return (
+        f"limiting-quality plan for an isolated lot, LQ {lq:g} %: lot {lot_size} → n = {n}, Ac = {ac}, "
+        f"Re = {ac + 1} ({note})"
+    )
+
+
 def _plan_line(p: Any) -> str:
+    if p.plan == "iso2859" and p.lq is not None:
+        return _lq_line(p.lq, p.lot_size, p.plan_sample_size, p.acceptance_number, p.note)
     if p.plan == "iso2859":
         extra = f" ({p.note})" if p.note else ""
         return (
@@ -416,6 +446,8 @@ def plan_command(
     severity: Annotated[
         str, typer.Option(help="ISO 2859-1 inspection: normal (Table 2-A), tightened (2-B) or reduced (2-C).")
     ] = "normal",
+    lq: LqOpt = None,
+    lq_ac: LqAcOpt = 0,
 ) -> None:
     """The sample size and Ac / Re for a lot size, without a batch (for agreeing a plan with a supplier)."""
     import dataclasses
@@ -423,11 +455,16 @@ def plan_command(
 
     from dqm.semantic.intervals import precision_sample_size
     from dqm.semantic.iso2859 import plan_iso2859
+    from dqm.semantic.lq_plans import plan_lq
 
     try:
-        if plan == "iso2859":
+        if plan == "iso2859" and lq is not None:
+            q = plan_lq(lot_size, lq, lq_ac)
+            data: dict[str, Any] = {"plan": "iso2859", **dataclasses.asdict(q)}
+            line = _lq_line(q.lq, lot_size, q.sample_size, q.acceptance_number, q.note)
+        elif plan == "iso2859":
             p = plan_iso2859(lot_size, level, aql, severity)  # type: ignore[arg-type]
-            data: dict[str, Any] = {"plan": "iso2859", **dataclasses.asdict(p)}
+            data = {"plan": "iso2859", **dataclasses.asdict(p)}
             line = (
                 f"ISO 2859-1 single sampling, {p.severity} inspection, level {p.level}, AQL {p.aql:g}: lot {lot_size} → "
                 f"code letter {p.code_letter}, n = {p.sample_size}, Ac = {p.acceptance_number}, "

@@ -3,6 +3,7 @@
 The modules are small and single purpose:
 
 ``iso2859``     ISO 2859-1 Table 1 and Table 2-A as data; :func:`~dqm.semantic.iso2859.plan_iso2859`.
+``lq_plans``    limiting-quality plans for an isolated lot, computed as ISO 2859-2 Procedure A defines them.
 ``intervals``   Wilson and Clopper–Pearson intervals; the precision-based sample size.
 ``allocation``  proportional allocation with a minimum per stratum (largest remainder).
 ``sampling``    the seeded draw: equal-probability core, stratified supplement, inclusion weights.

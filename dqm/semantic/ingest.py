@@ -247,6 +247,7 @@ def ingest(
         level=plan.level,
         aql=plan.aql,
         code_letter=plan.code_letter,
+        lq=plan.lq,
         acceptance_number=plan.acceptance_number,
         rejection_number=plan.rejection_number,
         accuracy=n_pass / n_reviewed if n_reviewed else None,
@@ -303,7 +304,12 @@ def plan_note(plan: ReviewPlan) -> str:
 
 def method_text(plan: ReviewPlan, options: IngestOptions) -> str:
     """One paragraph for the report: how the sample was drawn and how the decision was made."""
-    if plan.plan == "iso2859":
+    if plan.plan == "iso2859" and plan.lq is not None:
+        head = (
+            f"Limiting-quality plan for an isolated lot, LQ {plan.lq:g} %: n = {plan.plan_sample_size}, "
+            f"Ac = {plan.acceptance_number}, Re = {plan.rejection_number} ({plan.note})."
+        )
+    elif plan.plan == "iso2859":
         head = (
             f"ISO 2859-1 single sampling, normal inspection, level {plan.level}, AQL {plan.aql:g} %: "
             f"code letter {plan.code_letter}, n = {plan.plan_sample_size}, Ac = {plan.acceptance_number}, "

@@ -125,6 +125,10 @@ class ReviewPlan(_Frozen):
     aql: float | None = None
     table_letter: str | None = None
     code_letter: str | None = None
+    lq: float | None = None
+    """A limiting-quality plan for an isolated lot (``dqm sample --lq``): its LQ in percent
+    nonconforming; the plan is computed, not ISO 2859-2's printed table (:mod:`dqm.semantic.lq_plans`).
+    None for an ISO 2859-1 plan (``level``, ``aql`` and ``code_letter`` then say which)."""
     arrow: Literal["down", "up"] | None = None
     full_inspection: bool = False
     margin: float | None = None
@@ -292,6 +296,9 @@ class SemanticResult(_Frozen):
     level: str | None = None
     aql: float | None = None
     code_letter: str | None = None
+    lq: float | None = None
+    """The limiting quality (percent) of a plan for an isolated lot (``dqm sample --lq``), computed
+    as ISO 2859-2 Procedure A defines it, not its printed table; None for an ISO 2859-1 plan."""
     acceptance_number: int | None = None
     rejection_number: int | None = None
     accuracy: float | None

@@ -69,6 +69,11 @@ class PlanOptions:
     """Slide id → risk score (e.g. from the validity dimension); at or above ``threshold`` flags."""
     severity: str = "normal"
     """ISO 2859-1 table: normal, tightened or reduced (the supplier's state in the switching rules)."""
+    lq: float | None = None
+    """An isolated lot's limiting quality in percent: the ``iso2859`` plan is then the computed
+    limiting-quality plan of :func:`dqm.semantic.lq_plans.plan_lq` instead of ISO 2859-1's."""
+    lq_ac: int = 0
+    """The acceptance number of the limiting-quality plan."""
 
 
 def stratum_value(item: ItemSummary, name: str) -> str:
@@ -88,6 +93,18 @@ def stratum_label(key: Sequence[str]) -> str:
 
 
 def _plan_size(lot_size: int, options: PlanOptions) -> dict[str, object]:
+    if options.plan == "iso2859" and options.lq is not None:
+        from dqm.semantic.lq_plans import plan_lq
+
+        q = plan_lq(lot_size, options.lq, options.lq_ac)
+        return dict(
+            lq=q.lq,
+            full_inspection=q.full_inspection,
+            plan_sample_size=q.sample_size,
+            acceptance_number=q.acceptance_number,
+            rejection_number=q.rejection_number,
+            note=q.note,
+        )
     if options.plan == "iso2859":
         p = plan_iso2859(lot_size, options.level, options.aql, options.severity)  # type: ignore[arg-type]
         return dict(
@@ -238,9 +255,11 @@ def plan_id(plan: ReviewPlan) -> str:
     """SHA-256 of the plan without its ``plan_id`` (verdict files quote it).
 
     A plan written before slides were marked core or supplementary hashes without that field,
-    as it did when it was written, so it still reads; so does a plan without a ``lot``.
+    as it did when it was written, so it still reads; so does a plan without a ``lot`` or an ``lq``.
     """
     exclude: dict[str, object] = {"plan_id": True, "run_id": True}
+    if plan.lq is None:
+        exclude["lq"] = True
     if not plan.has_core:
         exclude["sample"] = {"__all__": {"core"}}
     if plan.lot is None:
