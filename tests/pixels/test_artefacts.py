@@ -175,3 +175,56 @@ def test_brown_pigment_is_neither_pen_nor_fold() -> None:
     yy, xx = np.mgrid[:SIDE, :SIDE]
     img[np.hypot(xx - 240, yy - 240) < 60] = (70, 42, 38)  # a melanin-laden nest: dark brown
     assert flagged(img.astype(np.uint8)) == set()
+
+
+def coverslip_edge(img: np.ndarray, x0: int, x1: int) -> tuple[np.ndarray, np.ndarray]:
+    """A straight dark grey line from the top glass margin into the tissue, with a bright band on
+    its right (the refraction of a coverslip's edge)."""
+    out = img.astype(np.float32)
+    line = stroke(3, [(x0, 0), (x1, 330)])
+    band = stroke(10, [(x0 + 7, 0), (x1 + 7, 330)]) & ~line
+    out[line] = out[line] * 0.25 + 55 * 0.75
+    out[band] = out[band] * 0.6 + 250 * 0.4
+    return np.clip(out, 0, 255).astype(np.uint8), line
+
+
+def test_coverslip_edge_is_a_straight_line_across_glass_and_tissue() -> None:
+    img, line = coverslip_edge(he_image(), 150, 190)
+    got = found(img)
+    assert got.shares["bubble"] > DEFAULTS.bubble
+    assert got.mask("bubble")[line].mean() > 0.8 and not got.mask("bubble")[:, 300:].any()
+    assert flagged(img) == {"bubble"}
+
+
+def test_straight_lines_inside_the_tissue_are_not_a_coverslip_edge() -> None:
+    # layers of keratin and strands of fibrin run straight too, but never onto the glass
+    img = he_image().astype(np.float32)
+    for dy in (0, 14, 28):
+        img[stroke(2, [(150, 200 + dy), (330, 215 + dy)])] = (120, 100, 125)
+    assert "bubble" not in flagged(img.astype(np.uint8))
+
+
+def test_crowded_nuclei_are_not_a_fold() -> None:
+    # a crypt base: nuclei packed densely, dark in haematoxylin only (the clean slides' false folds)
+    img = he_image().astype(np.float32)
+    yy, xx = np.mgrid[:SIDE, :SIDE]
+    img[np.hypot(xx - 240, yy - 240) < 50] = (75, 45, 125)
+    assert "fold" not in flagged(img.astype(np.uint8))
+
+
+def test_stain_strength_of_the_tissue_alone() -> None:
+    # mis-staining leaves the glass as it is: only the tissue's optical density changes
+    img = he_image()
+    tissue, _ = tissue_from_rgba(img)
+    assert "overstain" in flagged(od_scaled(img, 3.0, tissue))
+    assert "understain" in flagged(od_scaled(img, 0.25, tissue))
+
+
+def test_clean_glas_image_shows_no_artefact(real_data: Path) -> None:
+    rgb = np.asarray(
+        Image.open(real_data / "segmentation" / "glas" / "images" / "testA_2.png").convert("RGB")
+    )
+    img = np.pad(rgb, ((120, 120), (120, 120), (0, 0)), constant_values=240)  # on glass, as a slide is
+    source = TileSource(lambda x, y, s: img[y : y + s, x : x + s], 1.0, 0.62)
+    got = measure(img, tissue_from_rgba(img)[0], (1.0, 1.0), source)
+    assert {k for k in KINDS if got.shares[k] > getattr(DEFAULTS, k)} == set()
