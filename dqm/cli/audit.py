@@ -26,7 +26,6 @@ from dqm.cli.common import (
     SchedulerOpt,
     ValidityProfileOpt,
     Workers,
-    _pct,
     app,
     batch_folder,
     console,
@@ -42,6 +41,7 @@ from dqm.cli.common import (
     run_with_progress,
     start_masking,
     start_run,
+    syntactic_figures,
     usage_error,
     warning,
     write_identifier_map,
@@ -304,14 +304,7 @@ def audit(
             "syntactic: file accuracy {file_accuracy} ({files_valid}/{files_total} files), "
             "value accuracy {value_accuracy} ({values_valid}/{values_total} values), "
             "{errors} errors, {warnings} warnings",
-            file_accuracy=_pct(s.file_accuracy),
-            files_valid=s.files_valid,
-            files_total=s.files_total,
-            value_accuracy=_pct(s.value_accuracy),
-            values_valid=s.values_valid,
-            values_total=s.values_total,
-            errors=s.errors,
-            warnings=s.warnings,
+            **syntactic_figures(s),
         ),
         markup=False,
     )
@@ -852,15 +845,19 @@ def diff(
     ] = None,
     profile: ProfileOpt = None,
     mask_key: MaskKeyOpt = None,
+    lang: LangOpt = "en",
 ) -> None:
-    """What changed between two deliveries: verdicts, figures, new and resolved finding codes."""
+    """What changed between two deliveries: verdicts, figures, new and resolved finding codes. With
+    --lang ko its errors and the line naming the file written are Korean; the diff itself is English."""
     from dqm.diff import diff_results
+    from dqm.i18n import translator
     from reports import render_diff_markdown, render_diff_text
 
+    _ = translator(lang)
     masker = start_masking(load_profile_or_exit(profile).deid, mask_key)
     renderers = {"text": render_diff_text, "markdown": render_diff_markdown, "md": render_diff_markdown}
     if fmt not in renderers:
-        raise usage_error(f"unknown --format {fmt!r}: choose text or markdown")
+        raise usage_error(_("unknown --format {fmt}: choose text or markdown", fmt=repr(fmt)))
     text = renderers[fmt](diff_results(load_result_or_exit(old), load_result_or_exit(new)))
     if output is None:
         sys.stdout.write(masker(text) if masker is not None else text)
@@ -868,4 +865,4 @@ def diff(
         from dqm.output import write_file
 
         write_file(output, text, masker)
-        out.print(f"diff: {output}", markup=False)
+        out.print(_("{role}: {path}", role=_(N_("diff")), path=str(output)), markup=False)

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from dqm.cli.common import (
+    LangOpt,
     MaskKeyOpt,
     ProfileOpt,
     app,
@@ -16,8 +17,10 @@ from dqm.cli.common import (
     load_result_or_exit,
     out,
     start_masking,
+    tr,
     usage_error,
 )
+from dqm.i18n import msg
 
 EXIT_MISMATCH = 1
 RESULTS = "results.json"
@@ -27,7 +30,7 @@ def results_file(path: Path) -> Path:
     """``RESULTS``: a results.json, or an output folder holding one; else a usage error."""
     found = path / RESULTS if path.is_dir() else path
     if not found.is_file():
-        raise usage_error(f"no such results file: {found}")
+        raise usage_error(msg("no such results file: {path}", path=found))
     return found
 
 
@@ -41,7 +44,7 @@ def read_key(path: Path, option: str) -> bytes:
     except OSError as exc:
         raise usage_error(f"{option} {path}: {exc.strerror or exc}") from None
     if len(data) > MAX_KEY_BYTES or b"-----BEGIN" not in data:
-        raise usage_error(f"{option} {path}: not a PEM key file")
+        raise usage_error(msg("{option} {path}: not a PEM key file", option=option, path=path))
     return data
 
 
@@ -72,6 +75,7 @@ def keygen(
         Path, typer.Argument(help="Where to write the private key (KEY.pub gets the public one).")
     ],
     force: Annotated[bool, typer.Option("--force", help="Replace existing key files.")] = False,
+    lang: LangOpt = "en",
 ) -> None:
     """Make an Ed25519 key pair for signing certificates: the private key owner-only (0600), the
     public key in KEY.pub to hand to whoever verifies."""
@@ -81,15 +85,22 @@ def keygen(
     public = key.with_name(key.name + ".pub")
     for path in (key, public):
         if path.exists() and not force:
-            raise usage_error(f"{path} exists (--force replaces it)")
+            raise usage_error(msg("{path} exists (--force replaces it)", path=path))
         if path.is_dir():
-            raise usage_error(f"{path} is a folder")
+            raise usage_error(msg("{path} is a folder", path=path))
     private_pem, public_pem = generate_key_pair()
     write_file(key, private_pem, binary=True, private=True)
     write_file(public, public_pem, binary=True)
     out.print(
-        f"private key: {key} (owner-only: keep it secret)\npublic key: {public} (give it to whoever "
-        f"verifies)\nkey id: {private_key_id(private_pem)}",
+        tr(
+            msg(
+                "private key: {key} (owner-only: keep it secret)\npublic key: {public} (give it to whoever "
+                "verifies)\nkey id: {key_id}",
+                key=key,
+                public=public,
+                key_id=private_key_id(private_pem),
+            )
+        ),
         markup=False,
     )
 
@@ -98,6 +109,7 @@ def keygen(
 def sign(
     results: Annotated[Path, typer.Argument(help="A results.json, or the output folder holding it.")],
     key: Annotated[Path, typer.Option("--key", help="The private key (from dqm keygen).")],
+    lang: LangOpt = "en",
 ) -> None:
     """Sign a results.json: writes the detached Ed25519 signature results.json.sig beside it. Its
     content digest must verify first (exit 1 otherwise: nothing is signed)."""
@@ -110,7 +122,7 @@ def sign(
     pem = read_key(key, "--key")
     checked = check_digest(path.read_bytes())
     if checked.digest is None:
-        out.print(f"not signed: {checked.verification.message}", markup=False)
+        out.print(tr(msg("not signed: {why}", why=tr(checked.verification.message))), markup=False)
         raise typer.Exit(EXIT_MISMATCH)
     try:
         text = make_signature(checked.canonical, checked.digest, pem)
@@ -118,7 +130,9 @@ def sign(
         raise usage_error(f"--key {key}: {exc}") from None
     target = path.with_name(path.name + SIGNATURE_SUFFIX)
     write_file(target, text.encode("ascii"), binary=True)
-    out.print(f"signed sha256:{checked.digest}\nsignature: {target}", markup=False)
+    out.print(
+        tr(msg("signed sha256:{digest}\nsignature: {path}", digest=checked.digest, path=target)), markup=False
+    )
 
 
 @app.command()
@@ -139,6 +153,7 @@ def verify(
     ] = None,
     profile: ProfileOpt = None,
     mask_key: MaskKeyOpt = None,
+    lang: LangOpt = "en",
 ) -> None:
     """Verify a certificate: the content digest of results.json, its signature (with --key), the
     report.html beside it, and (with --batch) the batch's files. Exits 0 verified, 1 something
@@ -166,12 +181,12 @@ def verify(
             parts.append(_not_checked("batch"))
         else:
             parts.append(check_batch(load_result_or_exit(path), root, masker))
-    for part in parts:
+    for part in parts:  # the part names and the markers stay English: scripts search for them
         out.print(
-            f"{part.part}: {'ok' if part.ok else 'FAILED'}: {part.message}", markup=False, soft_wrap=True
+            f"{part.part}: {'ok' if part.ok else 'FAILED'}: {tr(part.message)}", markup=False, soft_wrap=True
         )
         for line in part.differences:
-            out.print(f"  {line}", markup=False, soft_wrap=True)
+            out.print(f"  {tr(line)}", markup=False, soft_wrap=True)
     verified = all(p.ok for p in parts)
     out.print("VERIFIED" if verified else "NOT VERIFIED", markup=False)
     raise typer.Exit(0 if verified else EXIT_MISMATCH)
@@ -181,5 +196,5 @@ def _not_checked(part: str) -> Any:
     from dqm.verify import Verification
 
     return Verification(
-        part, False, "not checked: results.json did not verify, so what it lists cannot be trusted"
+        part, False, msg("not checked: results.json did not verify, so what it lists cannot be trusted")
     )

@@ -16,6 +16,8 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from dqm.i18n import LANGUAGES, N_, Message, gettext, msg
+
 app = typer.Typer(
     name="dqm",
     help="Quality assurance and certification for histopathology lesion-segmentation datasets.",
@@ -53,6 +55,23 @@ RUN = _Run()
 """The command's run: its id (:func:`start_run`) is carried by every file it writes."""
 
 
+class _Language:
+    value = "en"
+
+
+LANGUAGE = _Language()
+"""The language of the running command's printed lines: its ``--lang`` (:data:`LangOpt` sets it
+when the command line is parsed, before the command runs, so that the shared helpers' lines and
+usage errors are in it too); English for a command without the option."""
+
+
+def tr(message: str) -> str:
+    """A line of the command line in the running command's language: a :class:`~dqm.i18n.Message`
+    (built with :func:`~dqm.i18n.msg`) rendered in :data:`LANGUAGE`; any other text (an exception's,
+    a rendered line) as it is."""
+    return message.rendered(LANGUAGE.value) if isinstance(message, Message) else message
+
+
 def start_run() -> str:
     """A new run id for this command (:func:`dqm.output.new_run_id`), kept in :data:`RUN` so that
     every output of the run, and the log of an internal error, carries the same one."""
@@ -63,7 +82,9 @@ def start_run() -> str:
 
 
 def usage_error(message: str) -> typer.Exit:
-    console.print(f"[bold red]error:[/] {escape(message)}", markup=True)  # paths and file text escaped
+    """Print ``message`` (in the command's language: :func:`tr`) as an error; exit 2 to raise."""
+    label = tr(msg("error:"))
+    console.print(f"[bold red]{label}[/] {escape(tr(message))}", markup=True)  # paths and file text escaped
     return typer.Exit(EXIT_USAGE)
 
 
@@ -98,13 +119,13 @@ def read_mask_key(key_file: Path | None) -> bytes:
     from dqm.identifiers import load_mask_key
 
     if key_file is not None and not key_file.is_file():
-        raise usage_error(f"--mask-key {key_file}: no such file")
+        raise usage_error(msg("--mask-key {path}: no such file", path=key_file))
     try:
         key = key_file.read_bytes() if key_file is not None else load_mask_key()
     except (OSError, ValueError) as exc:
-        raise usage_error(f"the masking key cannot be read: {exc}") from None
+        raise usage_error(msg("the masking key cannot be read: {error}", error=exc)) from None
     if len(key) < 16:
-        raise usage_error(f"--mask-key {key_file}: the key holds fewer than 16 bytes")
+        raise usage_error(msg("--mask-key {path}: the key holds fewer than 16 bytes", path=key_file))
     return key
 
 
@@ -119,7 +140,10 @@ def write_identifier_map(path: Path | None, texts: Any, masker: Any) -> None:
 
     found = identifier_map((t for t in texts if t), masker) if masker is not None else {}
     write_file(path, json.dumps(found, ensure_ascii=False, indent=1) + "\n", private=True)
-    out.print(f"identifier map: {len(found)} masked names, owner-only, in {path}", markup=False)
+    out.print(
+        tr(msg("identifier map: {n} masked names, owner-only, in {path}", n=len(found), path=path)),
+        markup=False,
+    )
 
 
 def load_result_or_exit(path: Path) -> Any:
@@ -143,9 +167,9 @@ def dimensions_or_exit(text: str | None, option: str) -> list[str] | None:
 
 def batch_folder(path: Path) -> Path:
     if not path.exists():
-        raise usage_error(f"no such folder: {path}")
+        raise usage_error(msg("no such folder: {path}", path=path))
     if not path.is_dir():
-        raise usage_error(f"not a folder: {path} (give the batch folder)")
+        raise usage_error(msg("not a folder: {path} (give the batch folder)", path=path))
     return path.resolve()
 
 
@@ -153,7 +177,9 @@ def outside_batch(path: Path, root: Path, option: str) -> None:
     """Refuse (usage error) an output path at or inside the batch folder ``root``."""
     where = path.resolve()
     if where == root or root in where.parents:
-        raise usage_error(f"{option} must be outside the batch folder: dqm never writes into a batch")
+        raise usage_error(
+            msg("{option} must be outside the batch folder: dqm never writes into a batch", option=option)
+        )
 
 
 def output_folder(path: Path, root: Path | None, option: str) -> Path:
@@ -162,13 +188,20 @@ def output_folder(path: Path, root: Path | None, option: str) -> Path:
     if root is not None:
         outside_batch(path, root, option)
     if path.exists() and not path.is_dir():
-        raise usage_error(f"{option} {path} is an existing file, not a folder")
+        raise usage_error(msg("{option} {path} is an existing file, not a folder", option=option, path=path))
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise usage_error(f"{option} {path} cannot be created: {exc.strerror or exc}") from None
+        raise usage_error(
+            msg(
+                "{option} {path} cannot be created: {error}",
+                option=option,
+                path=path,
+                error=exc.strerror or exc,
+            )
+        ) from None
     if not os.access(path, os.W_OK | os.X_OK):
-        raise usage_error(f"{option} {path} is not writable")
+        raise usage_error(msg("{option} {path} is not writable", option=option, path=path))
     return path
 
 
@@ -182,11 +215,16 @@ def locked(folder: Path, option: str) -> Iterator[None]:
             yield
     except FolderInUse:
         raise usage_error(
-            f"{option} {folder} is in use by another dqm run; wait for it or choose another folder"
+            msg(
+                "{option} {path} is in use by another dqm run; wait for it or choose another folder",
+                option=option,
+                path=folder,
+            )
         ) from None
 
 
 def progress_bar(label: str) -> Any:
+    """A progress bar on stderr (shown on a terminal only) named ``label`` (a msgid: :func:`N_`)."""
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -196,7 +234,7 @@ def progress_bar(label: str) -> Any:
     )
 
     return Progress(
-        TextColumn(f"[bold]{label}"),
+        TextColumn(f"[bold]{escape(gettext(label, LANGUAGE.value))}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeRemainingColumn(),
@@ -217,7 +255,7 @@ def run_with_progress(
     from dqm.executors import ExecutorError
     from dqm.runner import run_batch
 
-    with progress_bar("checking") as bar, _cache(cache, root, profile, options, mask) as records:
+    with progress_bar(N_("checking")) as bar, _cache(cache, root, profile, options, mask) as records:
         task = bar.add_task("items", total=None)
 
         def tick(done: int, total: int) -> None:
@@ -229,7 +267,13 @@ def run_with_progress(
             raise usage_error(str(exc)) from None
     if records is not None and records.hits:
         console.print(
-            f"{records.hits} of {len(run.outcomes)} items unchanged since an earlier run: taken from the cache",
+            tr(
+                msg(
+                    "{hits} of {total} items unchanged since an earlier run: taken from the cache",
+                    hits=records.hits,
+                    total=len(run.outcomes),
+                )
+            ),
             highlight=False,
         )
     return run
@@ -272,7 +316,7 @@ def reused_run_or_exit(
     result = audited_or_exit(results, root, profile)
     folder = cache or results.parent / CACHE_FOLDER
     outside_batch(folder, root, "--cache")
-    with progress_bar("reading the audit's records") as bar:
+    with progress_bar(N_("reading the audit's records")) as bar:
         task = bar.add_task("items", total=None)
 
         def tick(done: int, total: int) -> None:
@@ -284,12 +328,20 @@ def reused_run_or_exit(
             raise usage_error(str(exc)) from None
     n, total = len(reused.rechecked), len(reused.run.outcomes)
     if n:
-        shown = ", ".join(reused.rechecked[:10]) + (f" and {n - 10} more" if n > 10 else "")
         warning(
-            f"{n} of {total} items checked again: their parsed annotations and slide facts are needed "
-            f"and {reused.why} ({shown})"
+            msg(
+                "{n} of {total} items checked again: their parsed annotations and slide facts are needed "
+                "and {why} ({names})",
+                n=n,
+                total=total,
+                why=reused.why,
+                names=first_names(reused.rechecked),
+            )
         )
-    console.print(f"{total - n} of {total} items taken from the audit {results}", highlight=False)
+    console.print(
+        tr(msg("{n} of {total} items taken from the audit {path}", n=total - n, total=total, path=results)),
+        highlight=False,
+    )
     return reused.run
 
 
@@ -306,8 +358,16 @@ def _cache(folder: Path | None, root: Path, profile: Any, options: Any, mask: An
 
 
 def warning(message: str) -> None:
-    """A warning line on stderr (the message escaped: it may quote file content)."""
-    console.print(f"[yellow]warning:[/] {escape(message)}", markup=True)
+    """A warning line on stderr in the command's language (:func:`tr`; escaped: it may quote file
+    content)."""
+    label = tr(msg("warning:"))
+    console.print(f"[yellow]{label}[/] {escape(tr(message))}", markup=True)
+
+
+def first_names(names: list[str], shown: int = 10) -> str:
+    """The first ``shown`` of ``names``, then how many more (in the command's language)."""
+    rest = len(names) - shown
+    return ", ".join(names[:shown]) + (tr(msg(" and {n} more", n=rest)) if rest > 0 else "")
 
 
 def executor_or_exit(executor: str | None, scheduler: str | None) -> dict[str, Any]:
@@ -316,7 +376,7 @@ def executor_or_exit(executor: str | None, scheduler: str | None) -> dict[str, A
     A scheduler on another machine without TLS is refused here, before any work (exit 2)."""
     chosen = executor or ("dask" if scheduler else "local")
     if chosen not in ("local", "dask"):
-        raise usage_error(f"--executor must be local or dask, not {executor}")
+        raise usage_error(msg("--executor must be local or dask, not {executor}", executor=executor))
     if chosen == "local":
         return {"executor": "local", "scheduler": None}
     if scheduler:
@@ -347,7 +407,7 @@ def print_finding_lines(rows: list[tuple[str, str, str, str]], limit: int, rest:
             soft_wrap=True,
         )
     if len(rows) > limit:
-        out.print(f"… {len(rows) - limit} more {rest}")
+        out.print(tr(msg("… {n} more {rest}", n=len(rows) - limit, rest=tr(rest))))
 
 
 Workers = Annotated[
@@ -369,8 +429,9 @@ CacheOpt = Annotated[
 
 
 def _language(value: str) -> str:
-    if value not in ("en", "ko"):
+    if value not in LANGUAGES:
         raise usage_error(f"--lang {value!r}: choose en or ko")
+    LANGUAGE.value = value
     return value
 
 
@@ -379,8 +440,8 @@ LangOpt = Annotated[
     typer.Option(
         "--lang",
         callback=_language,
-        help="Language of what a person reads (report, summary, JUnit messages, printed lines): en or ko. "
-        "Finding codes stay English.",
+        help="Language of what a person reads (report, summary, JUnit messages, printed lines and errors): "
+        "en or ko. Finding codes, JSON, CSV and this help stay English.",
     ),
 ]
 MaskKeyOpt = Annotated[
@@ -449,3 +510,17 @@ DeviceOpt = Annotated[
 
 def _pct(v: float | None) -> str:
     return "n/a" if v is None else f"{100 * v:.2f} %"
+
+
+def syntactic_figures(s: Any) -> dict[str, str | int]:
+    """The syntactic figures of a line that states them (``validate``, ``audit``), as its parameters."""
+    return {
+        "file_accuracy": _pct(s.file_accuracy),
+        "files_valid": s.files_valid,
+        "files_total": s.files_total,
+        "value_accuracy": _pct(s.value_accuracy),
+        "values_valid": s.values_valid,
+        "values_total": s.values_total,
+        "errors": s.errors,
+        "warnings": s.warnings,
+    }

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from dqm.cli.common import (
+    LangOpt,
     MaskKeyOpt,
     ProfileOpt,
     app,
@@ -19,6 +20,7 @@ from dqm.cli.common import (
     start_masking,
     usage_error,
 )
+from dqm.i18n import translator
 
 FIXLIST_FILES = {"html": "fixlist.html", "csv": "fixlist.csv"}
 
@@ -38,6 +40,7 @@ def fixlist(
     ] = "institution",
     profile: ProfileOpt = None,
     mask_key: MaskKeyOpt = None,
+    lang: LangOpt = "en",
 ) -> None:
     """What a hospital must fix: the findings of its slides grouped by file, with where each one is,
     as fixlist.html and fixlist.csv (names masked as in the results)."""
@@ -64,8 +67,14 @@ def fixlist(
         html = outputs.write(FIXLIST_FILES["html"], render_fixlist_html(result, rows, fixed, lot, lot_by))
         table = outputs.write(FIXLIST_FILES["csv"], render_fixlist_csv(rows))
     errors = sum(r.severity == "error" and not r.waiver for r in rows)
+    _ = translator(lang)
     out.print(
-        f"fix list: {len(rows)} findings ({errors} errors not waived) in {len({r.file for r in rows})} files",
+        _(
+            "fix list: {n} findings ({errors} errors not waived) in {files} files",
+            n=len(rows),
+            errors=errors,
+            files=len({r.file for r in rows}),
+        ),
         highlight=False,
     )
     out.print(f"html: {html}\ncsv: {table}", markup=False)

@@ -13,15 +13,16 @@ from dqm.cli.common import (
     SEVERITY_ORDER,
     CacheOpt,
     ExecutorOpt,
+    LangOpt,
     MaskKeyOpt,
     ProfileOpt,
     SchedulerOpt,
     Workers,
-    _pct,
     app,
     batch_folder,
     console,
     executor_or_exit,
+    first_names,
     load_profile_or_exit,
     out,
     outside_batch,
@@ -29,8 +30,10 @@ from dqm.cli.common import (
     progress_bar,
     run_with_progress,
     start_masking,
+    syntactic_figures,
     usage_error,
 )
+from dqm.i18n import N_, translator
 
 
 @app.command()
@@ -50,14 +53,16 @@ def synth(
     max_size: Annotated[int, typer.Option(min=256, help="Largest slide side in pixels (level 0).")] = 1536,
     force: Annotated[bool, typer.Option(help="Replace OUT if it exists.")] = False,
     workers: Workers = None,
+    lang: LangOpt = "en",
 ) -> None:
     """Build an example batch: H&E-like slides, native annotations, a manifest and truth.csv."""
     import os
 
     from dqm.synth import build_batch
 
+    _ = translator(lang)
     n_workers = workers or os.cpu_count() or 1
-    with progress_bar("rendering") as bar:
+    with progress_bar(N_("rendering")) as bar:
         task = bar.add_task("slides", total=slides)
         try:
             plan = build_batch(
@@ -74,16 +79,23 @@ def synth(
             raise usage_error(str(exc)) from None
     n_defects = sum(1 for d in plan.deliveries if d.defect) + len(plan.extra_truth)
     out.print(
-        f"wrote {slides} slides to {out_dir} ({n_defects} injected defects, see truth.csv)", markup=False
+        _(
+            "wrote {slides} slides to {path} ({n} injected defects, see truth.csv)",
+            slides=slides,
+            path=str(out_dir),
+            n=n_defects,
+        ),
+        markup=False,
     )
 
 
-def _print_findings(findings: list[Any], limit: int) -> None:
+def _print_findings(findings: list[Any], limit: int, lang: str) -> None:
     shown = sorted(
         findings, key=lambda f: (SEVERITY_ORDER[f.severity.value], f.location.file or "", f.item_id)
     )
-    rows = [(f.location.describe() or f.item_id, f.severity.value, f.code, f.message) for f in shown]
-    print_finding_lines(rows, limit, "(see results.json or raise --limit)")
+    rows = [(f.location.describe() or f.item_id, f.severity.value, f.code, f.text(lang)) for f in shown]
+    _ = translator(lang)
+    print_finding_lines(rows, limit, _("(see results.json or raise --limit)"))
 
 
 @app.command()
@@ -102,11 +114,13 @@ def validate(
         Path | None, typer.Option("--json", help="Also write the findings as JSON here.")
     ] = None,
     mask_key: MaskKeyOpt = None,
+    lang: LangOpt = "en",
 ) -> None:
     """Syntactic checks only, fast: for pre-commit hooks and CI. Exit 1 when an error is found, 3
     when none is but a check crashed on an item (not evaluated; the items are named)."""
     from dqm.runner import RunOptions
 
+    _ = translator(lang)
     prof = load_profile_or_exit(profile)
     masker = start_masking(prof.deid, mask_key)
     if len(paths) == 1 and paths[0].is_dir():
@@ -120,21 +134,28 @@ def validate(
         from dqm.syntactic.accuracy import syntactic_result
 
         s = syntactic_result(run)
-        summary = (
-            f"{s.files_valid}/{s.files_total} files accurate ({_pct(s.file_accuracy)}), "
-            f"{s.values_valid}/{s.values_total} values ({_pct(s.value_accuracy)}); "
-            f"{s.errors} errors, {s.warnings} warnings"
+        summary = _(
+            "{files_valid}/{files_total} files accurate ({file_accuracy}), "
+            "{values_valid}/{values_total} values ({value_accuracy}); {errors} errors, {warnings} warnings",
+            **syntactic_figures(s),
         )
     else:
         from dqm.single_files import validate_files
 
         missing = [p for p in paths if not p.is_file()]
         if missing:
-            raise usage_error(f"not a file: {missing[0]} (give one batch folder, or annotation files)")
+            raise usage_error(
+                _("not a file: {path} (give one batch folder, or annotation files)", path=str(missing[0]))
+            )
         findings = validate_files(paths, prof)
         errors = sum(f.severity.value == "error" for f in findings)
-        summary = f"{len(paths)} files, {errors} errors, {len(findings) - errors} other findings"
-    _print_findings(findings, limit)
+        summary = _(
+            "{files} files, {errors} errors, {others} other findings",
+            files=len(paths),
+            errors=errors,
+            others=len(findings) - errors,
+        )
+    _print_findings(findings, limit, lang)
     if json_out is not None:
         import orjson
 
@@ -144,10 +165,9 @@ def validate(
     out.print(summary)
     from dqm.findings import Aspect, not_evaluated
 
-    crashed, _ = not_evaluated(findings)
+    crashed = not_evaluated(findings)[0]
     if crashed:  # a bug in dqm: not evaluated, never an error of the files
-        named = ", ".join(crashed[:10]) + (f" and {len(crashed) - 10} more" if len(crashed) > 10 else "")
-        out.print(f"not evaluated (a check crashed): {named}", highlight=False)
+        out.print(_("not evaluated (a check crashed): {names}", names=first_names(crashed)), highlight=False)
     errors_found = any(f.severity.value == "error" and f.aspect != Aspect.INTERNAL for f in findings)
     raise typer.Exit(1 if errors_found else 3 if crashed else 0)
 
@@ -155,13 +175,17 @@ def validate(
 @app.command()
 def checks(
     plain: Annotated[bool, typer.Option(help="One tab-separated line per check, for scripts.")] = False,
+    lang: LangOpt = "en",
 ) -> None:
-    """List every registered check: id, scope, aspect, severity, codes and what it checks."""
+    """List every registered check: id, scope, aspect, severity, codes and what it checks. The table's
+    headers follow --lang; its cells (ids, values, what each check checks) and --plain stay English."""
     from rich.table import Table
 
     from validators import REGISTRY
 
-    table = Table("check", "scope", "aspect", "severity", "codes", "checks that…", show_lines=False)
+    _ = translator(lang)
+    headers = (N_("check"), N_("scope"), N_("aspect"), N_("severity"), N_("codes"), N_("checks that…"))
+    table = Table(*(_(h) for h in headers), show_lines=False)
     for spec in sorted(REGISTRY.values(), key=lambda s: s.id):
         codes = ", ".join(
             f"{c}({spec.severity_of(c).value})" if c in spec.code_severity else c for c in spec.codes
@@ -191,18 +215,22 @@ def convert(
         int, typer.Option(min=1, help="--to mask: write the mask this many times smaller than the slide.")
     ] = 1,
     mask_key: MaskKeyOpt = None,
+    lang: LangOpt = "en",
 ) -> None:
     """Convert annotation files to the native format, QuPath GeoJSON or a label mask (PNG; values from
     the profile's mask_values, else the taxonomy order 1..K). Exit 1 if one was not converted."""
     from dqm.convert import TARGETS, SlideFacts, convert_file, slide_facts
 
+    _ = translator(lang)
     if to not in TARGETS:
-        raise usage_error(f"--to must be one of {', '.join(TARGETS)}, not {to!r}")
+        raise usage_error(
+            _("--to must be one of {choices}, not {to}", choices=", ".join(TARGETS), to=repr(to))
+        )
     if downsample != 1 and to != "mask":
-        raise usage_error("--downsample applies to --to mask only")
+        raise usage_error(_("--downsample applies to --to mask only"))
     missing = [p for p in sources if not p.is_file()]
     if missing:
-        raise usage_error(f"not a file: {missing[0]}")
+        raise usage_error(_("not a file: {path}", path=str(missing[0])))
     prof = load_profile_or_exit(profile)
     start_masking(prof.deid, mask_key)  # what it prints; the converted files keep the annotation's text
     facts: SlideFacts | None = None
@@ -218,7 +246,7 @@ def convert(
         for problem in res.problems:
             console.print(f"[yellow]{escape(problem)}[/]", highlight=False, markup=True)
         for path in res.written:
-            out.print(f"wrote {path}", highlight=False, markup=False)
+            out.print(_("wrote {path}", path=str(path)), highlight=False, markup=False)
         failed = failed or not res.written
     raise typer.Exit(1 if failed else 0)
 
@@ -229,18 +257,22 @@ def schema(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write it to this file (as in docs/).")
     ] = None,
+    lang: LangOpt = "en",
 ) -> None:
     """Print a JSON Schema: the native annotation format, results.json or the profile."""
     import json
 
     from dqm.schemas import SCHEMAS, schema_text
 
+    _ = translator(lang)
     if which not in SCHEMAS:
-        raise usage_error(f"unknown schema {which!r}: choose from {', '.join(SCHEMAS)}")
+        raise usage_error(
+            _("unknown schema {which}: choose from {choices}", which=repr(which), choices=", ".join(SCHEMAS))
+        )
     if output is not None:
         from dqm.output import write_file
 
         write_file(output, schema_text(which))
-        out.print(f"schema: {output}", markup=False)
+        out.print(_("{role}: {path}", role=_(N_("schema")), path=str(output)), markup=False)
         return
     out.print_json(json.dumps(SCHEMAS[which]()))

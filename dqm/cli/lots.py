@@ -8,7 +8,17 @@ from typing import Annotated, Any
 
 import typer
 
-from dqm.cli.common import MaskKeyOpt, ProfileOpt, load_profile_or_exit, out, start_masking, usage_error
+from dqm.cli.common import (
+    LangOpt,
+    MaskKeyOpt,
+    ProfileOpt,
+    load_profile_or_exit,
+    out,
+    start_masking,
+    tr,
+    usage_error,
+)
+from dqm.i18n import N_, msg
 
 lots_app = typer.Typer(  # registered after the review group (dqm.cli.__init__)
     help="Suppliers' lots: where each stands in ISO 2859-1's switching rules.",
@@ -45,8 +55,11 @@ def lot_field_or_exit(field: str, profile: Any) -> str:
     if field in ("diagnosis", "institution") or field in profile.clinical:
         return field
     raise usage_error(
-        f"--lot-by {field!r}: use diagnosis, institution or a clinical field of the profile "
-        f"({', '.join(profile.clinical)})"
+        msg(
+            "--lot-by {field}: use diagnosis, institution or a clinical field of the profile ({fields})",
+            field=repr(field),
+            fields=", ".join(profile.clinical),
+        )
     )
 
 
@@ -85,7 +98,7 @@ def _existing_history(history: Path, profile: str | None, mask_key: Path | None)
     """An existing history, opened after the run's masking started (a usage error otherwise)."""
     start_masking(load_profile_or_exit(profile).deid, mask_key)
     if not history.is_file():
-        raise usage_error(f"no such lot history: {history}")
+        raise usage_error(msg("no such lot history: {path}", path=history))
     return open_history_or_exit(history)
 
 
@@ -97,6 +110,7 @@ def show(
     ] = None,
     profile: ProfileOpt = None,
     mask_key: MaskKeyOpt = None,
+    lang: LangOpt = "en",
 ) -> None:
     """Each supplier's lots, the switching score and the severity its next lot is inspected at."""
     from dqm.semantic.history import HistoryError
@@ -106,14 +120,31 @@ def show(
             names = [name] if name is not None else h.suppliers()
             for s in names:
                 state, recorded = h.replayed(s)
-                out.print(f"{s}: {len(recorded)} lots, next lot at {_where(state)}", highlight=False)
+                out.print(
+                    tr(
+                        msg(
+                            "{supplier}: {n} lots, next lot at {where}",
+                            supplier=s,
+                            n=len(recorded),
+                            where=_where(state),
+                        )
+                    ),
+                    highlight=False,
+                )
                 for r in recorded:
                     st = r.step
                     p = st.outcome.plan
-                    line = (
-                        f"  {r.recorded} {r.lot or '-'}: {p.severity} {p.code_letter} n={p.sample_size} "
-                        f"Ac={p.acceptance_number} Re={p.rejection_number}, {st.outcome.nonconforming} nonconforming, "
-                        f"{'accepted' if st.outcome.accepted else 'NOT accepted'}"
+                    line = f"  {r.recorded} {r.lot or '-'}: " + tr(
+                        msg(
+                            "{severity} {letter} n={n} Ac={ac} Re={re}, {bad} nonconforming, {decision}",
+                            severity=tr(msg(p.severity)),
+                            letter=p.code_letter,
+                            n=p.sample_size,
+                            ac=p.acceptance_number,
+                            re=p.rejection_number,
+                            bad=st.outcome.nonconforming,
+                            decision=_accepted(st.outcome.accepted),
+                        )
                     )
                     extra = "; ".join(x for x in (st.score_note, st.transition) if x)
                     out.print(line + (f" ({extra})" if extra else ""), highlight=False, soft_wrap=True)
@@ -121,11 +152,22 @@ def show(
             raise usage_error(str(exc)) from None
 
 
+SEVERITIES = (N_("normal"), N_("tightened"), N_("reduced"))
+"""ISO 2859-1's inspection severities, as msgids (a history stores them in English)."""
+
+
 def _where(state: Any) -> str:
+    """Where a supplier's next lot is inspected, in the command's language."""
     if state.state == "discontinued":
-        return "DISCONTINUED (corrective action, then dqm lots resume)"
-    score = f", switching score {state.score}" if state.state == "normal" else ""
-    return f"{state.state} inspection{score}"
+        return tr(msg("DISCONTINUED (corrective action, then dqm lots resume)"))
+    severity = tr(msg(state.state))
+    if state.state == "normal":
+        return tr(msg("{severity} inspection, switching score {score}", severity=severity, score=state.score))
+    return tr(msg("{severity} inspection", severity=severity))
+
+
+def _accepted(accepted: bool) -> str:
+    return tr(msg("accepted")) if accepted else tr(msg("NOT accepted"))
 
 
 @lots_app.command("resume")
@@ -135,6 +177,7 @@ def resume_command(
     note: Annotated[str, typer.Option(help="The corrective action taken, for the record.")] = "",
     profile: ProfileOpt = None,
     mask_key: MaskKeyOpt = None,
+    lang: LangOpt = "en",
 ) -> None:
     """After a supplier's corrective action, resume its discontinued inspection at tightened."""
     with _existing_history(history, profile, mask_key) as h:
@@ -142,4 +185,4 @@ def resume_command(
             state = h.resume(name, note)
         except ValueError as exc:
             raise usage_error(str(exc)) from None
-    out.print(f"{name}: next lot at {_where(state)}", highlight=False)
+    out.print(tr(msg("{supplier}: next lot at {where}", supplier=name, where=_where(state))), highlight=False)

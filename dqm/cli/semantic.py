@@ -24,8 +24,8 @@ from dqm.cli.common import (
     app,
     audited_or_exit,
     batch_folder,
-    console,
     executor_or_exit,
+    first_names,
     load_profile_or_exit,
     out,
     outside_batch,
@@ -34,6 +34,7 @@ from dqm.cli.common import (
     run_with_progress,
     start_masking,
     start_run,
+    tr,
     usage_error,
     warning,
     write_identifier_map,
@@ -47,6 +48,7 @@ from dqm.cli.lots import (
     supplier,
     supplier_states,
 )
+from dqm.i18n import msg
 
 review_app = typer.Typer(
     help="Expert review: plan a sample size, ingest reviewers' verdicts.",
@@ -89,13 +91,15 @@ def _read_risk(path: Path) -> dict[str, float]:
     try:
         rows = list(csv.DictReader(path.read_text("utf-8-sig").splitlines()))
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise usage_error(f"cannot read risk file {path}: {exc}") from None
+        raise usage_error(msg("cannot read risk file {path}: {error}", path=path, error=exc)) from None
     out: dict[str, float] = {}
     for i, row in enumerate(rows, start=1):
         try:
             out[str(row["slide_id"]).strip()] = float(row["risk"])
         except (KeyError, TypeError, ValueError):
-            raise usage_error(f"{path} row {i}: needs columns slide_id and risk (a number)") from None
+            raise usage_error(
+                msg("{path} row {row}: needs columns slide_id and risk (a number)", path=path, row=i)
+            ) from None
     return out
 
 
@@ -190,8 +194,10 @@ def sample(
         outside_batch(history, root, "--history")
     if lq is not None and (lot_by is not None or history is not None or plan != "iso2859"):
         raise usage_error(
-            "--lq plans one isolated lot: not with --lot-by or --history (lots of a supplier follow ISO 2859-1's "
-            "switching rules) nor with --plan precision"
+            msg(
+                "--lq plans one isolated lot: not with --lot-by or --history (lots of a supplier follow ISO "
+                "2859-1's switching rules) nor with --plan precision"
+            )
         )
     prof = load_profile_or_exit(profile)
     masker = start_masking(prof.deid, mask_key)
@@ -201,8 +207,12 @@ def sample(
     unknown = [f for f in fields if f not in ("diagnosis", "institution") and f not in prof.clinical]
     if unknown:
         raise usage_error(
-            f"unknown stratification field(s) {', '.join(unknown)}: use diagnosis, institution or a clinical "
-            f"field of the profile ({', '.join(prof.clinical)})"
+            msg(
+                "unknown stratification field(s) {names}: use diagnosis, institution or a clinical field of "
+                "the profile ({fields})",
+                names=", ".join(unknown),
+                fields=", ".join(prof.clinical),
+            )
         )
     where = executor_or_exit(executor, scheduler)
     risk_scores = _read_risk(risk) if risk is not None else {}
@@ -280,7 +290,11 @@ def sample(
             if n
         ]
         if lot_info is not None:
-            out.print(f"lot {lot_info.name} ({folder.name}):", highlight=False, soft_wrap=True)
+            out.print(
+                tr(msg("lot {name} ({folder}):", name=lot_info.name, folder=folder.name)),
+                highlight=False,
+                soft_wrap=True,
+            )
         _print_sample(review_plan, paths, folder, seed)
     write_identifier_map(identifier_map, written_names, masker)
 
@@ -319,7 +333,11 @@ def _lots_to_sample(
         state = states.get(name, SchemeState())
         if state.state == "discontinued":
             warning(
-                f"lot {name}: inspection of its supplier is discontinued (dqm lots resume after corrective action); no plan drawn"
+                msg(
+                    "lot {name}: inspection of its supplier is discontinued (dqm lots resume after corrective "
+                    "action); no plan drawn",
+                    name=name,
+                )
             )
             continue
         lot_info = PlanLot(
@@ -339,15 +357,33 @@ def _print_sample(review_plan: Any, paths: dict[str, Path], folder: Path, seed: 
     over = review_plan.oversampling
     if over.enabled:
         out.print(
-            f"oversampling ×{over.factor:g}: {over.flagged_in_sample} of {over.flagged_in_lot} flagged slides drawn",
+            tr(
+                msg(
+                    "oversampling ×{factor:g}: {drawn} of {flagged} flagged slides drawn",
+                    factor=over.factor,
+                    drawn=over.flagged_in_sample,
+                    flagged=over.flagged_in_lot,
+                )
+            ),
             highlight=False,
             soft_wrap=True,
         )
     out.print(
-        f"{review_plan.sample_size} slides drawn ({review_plan.plan_sample_size} core, the rest supplementary) "
-        f"from {len(review_plan.strata)} strata (seed {seed})\n"
-        f"plan: {escape(str(paths['json']))}\nslides: {escape(str(paths['csv']))}\n"
-        f"review sheet: {escape(str(folder / 'review.html'))}",
+        escape(
+            tr(
+                msg(
+                    "{n} slides drawn ({core} core, the rest supplementary) from {strata} strata (seed {seed})\n"
+                    "plan: {plan}\nslides: {slides}\nreview sheet: {sheet}",
+                    n=review_plan.sample_size,
+                    core=review_plan.plan_sample_size,
+                    strata=len(review_plan.strata),
+                    seed=seed,
+                    plan=paths["json"],
+                    slides=paths["csv"],
+                    sheet=folder / "review.html",
+                )
+            )
+        ),
         highlight=False,
         soft_wrap=True,
     )
@@ -403,9 +439,13 @@ def _records_of(
     missing = [slide_id for slide_id in items if slide_id not in records]
     if missing:
         warning(
-            f"{len(missing)} drawn slides checked again for the review sheet: the result cache {folder} "
-            f"holds no record of them under their current files and the audit's options ({', '.join(missing[:10])}"
-            + (f" and {len(missing) - 10} more)" if len(missing) > 10 else ")")
+            msg(
+                "{n} drawn slides checked again for the review sheet: the result cache {path} holds no record "
+                "of them under their current files and the audit's options ({names})",
+                n=len(missing),
+                path=folder,
+                names=first_names(missing),
+            )
         )
     checks = configure(profile) if missing else []
     for slide_id in missing:
@@ -414,9 +454,17 @@ def _records_of(
 
 
 def _lq_line(lq: float, lot_size: int, n: int, ac: int, note: str) -> str:
-    return (
-        f"limiting-quality plan for an isolated lot, LQ {lq:g} %: lot {lot_size} → n = {n}, Ac = {ac}, "
-        f"Re = {ac + 1} ({note})"
+    return tr(
+        msg(
+            "limiting-quality plan for an isolated lot, LQ {lq:g} %: lot {lot} → n = {n}, Ac = {ac}, Re = {re} "
+            "({note})",
+            lq=lq,
+            lot=lot_size,
+            n=n,
+            ac=ac,
+            re=ac + 1,
+            note=note,
+        )
     )
 
 
@@ -426,11 +474,25 @@ def _plan_line(p: Any) -> str:
     if p.plan == "iso2859":
         extra = f" ({p.note})" if p.note else ""
         return (
-            f"ISO 2859-1 {p.lot.severity if p.lot else 'normal'} inspection, level {p.level}, AQL {p.aql:g}: "
-            f"lot {p.lot_size} → code letter "
-            f"{p.code_letter}, n = {p.plan_sample_size}, Ac = {p.acceptance_number}, Re = {p.rejection_number}{extra}"
+            tr(
+                msg(
+                    "ISO 2859-1 {severity} inspection, level {level}, AQL {aql:g}: lot {lot} → code letter {letter}, "
+                    "n = {n}, Ac = {ac}, Re = {re}",
+                    severity=tr(msg(p.lot.severity if p.lot else "normal")),
+                    level=p.level,
+                    aql=p.aql,
+                    lot=p.lot_size,
+                    letter=p.code_letter,
+                    n=p.plan_sample_size,
+                    ac=p.acceptance_number,
+                    re=p.rejection_number,
+                )
+            )
+            + extra
         )
-    return f"precision plan: lot {p.lot_size} → n = {p.plan_sample_size} ({p.note})"
+    return tr(
+        msg("precision plan: lot {lot} → n = {n} ({note})", lot=p.lot_size, n=p.plan_sample_size, note=p.note)
+    )
 
 
 @review_app.command("plan")
@@ -448,6 +510,7 @@ def plan_command(
     ] = "normal",
     lq: LqOpt = None,
     lq_ac: LqAcOpt = 0,
+    lang: LangOpt = "en",
 ) -> None:
     """The sample size and Ac / Re for a lot size, without a batch (for agreeing a plan with a supplier)."""
     import dataclasses
@@ -465,21 +528,37 @@ def plan_command(
         elif plan == "iso2859":
             p = plan_iso2859(lot_size, level, aql, severity)  # type: ignore[arg-type]
             data = {"plan": "iso2859", **dataclasses.asdict(p)}
-            line = (
-                f"ISO 2859-1 single sampling, {p.severity} inspection, level {p.level}, AQL {p.aql:g}: lot {lot_size} → "
-                f"code letter {p.code_letter}, n = {p.sample_size}, Ac = {p.acceptance_number}, "
-                f"Re = {p.rejection_number}" + (f" ({p.note})" if p.note else "")
-            )
+            line = tr(
+                msg(
+                    "ISO 2859-1 single sampling, {severity} inspection, level {level}, AQL {aql:g}: lot {lot} → "
+                    "code letter {letter}, n = {n}, Ac = {ac}, Re = {re}",
+                    severity=tr(msg(p.severity)),
+                    level=p.level,
+                    aql=p.aql,
+                    lot=lot_size,
+                    letter=p.code_letter,
+                    n=p.sample_size,
+                    ac=p.acceptance_number,
+                    re=p.rejection_number,
+                )
+            ) + (f" ({p.note})" if p.note else "")
         elif plan == "precision":
             n = precision_sample_size(margin, confidence, expected, lot_size)
             data = dict(plan="precision", lot_size=lot_size, margin=margin, confidence=confidence, expected=expected,
                         sample_size=n, full_inspection=n >= lot_size)  # fmt: skip
-            line = (
-                f"precision plan: lot {lot_size} → n = {n} (Wilson half-width ≤ {margin:g} at accuracy "
-                f"{expected:g}, {100 * confidence:g} % confidence, finite-population corrected)"
+            line = tr(
+                msg(
+                    "precision plan: lot {lot} → n = {n} (Wilson half-width ≤ {margin:g} at accuracy "
+                    "{expected:g}, {confidence:g} % confidence, finite-population corrected)",
+                    lot=lot_size,
+                    n=n,
+                    margin=margin,
+                    expected=expected,
+                    confidence=100 * confidence,
+                )
             )
         else:
-            raise ValueError(f"unknown plan {plan!r}; choose iso2859 or precision")
+            raise ValueError(tr(msg("unknown plan {plan}; choose iso2859 or precision", plan=repr(plan))))
     except ValueError as exc:
         raise usage_error(str(exc)) from None
     out.print(json.dumps(data, ensure_ascii=False) if json_out else line, highlight=False, soft_wrap=True)
@@ -524,6 +603,7 @@ def ingest_command(
         ),
     ] = False,
     history: HistoryOpt = None,
+    lang: LangOpt = "en",
 ) -> None:
     """Judge verdict files against the plan: estimate, interval, lot decision, agreement; writes semantic.json."""
     from dqm.semantic.ingest import IngestOptions, delivered_loader, ingest
@@ -534,16 +614,18 @@ def ingest_command(
     from dqm.semantic.verdicts import read_verdict_files
 
     if ci not in CI_METHODS:
-        raise usage_error(f"unknown interval {ci!r}: choose {' or '.join(CI_METHODS)}")
+        raise usage_error(
+            msg("unknown interval {ci}: choose {choices}", ci=repr(ci), choices=" or ".join(CI_METHODS))
+        )
     if not 0.0 < confidence < 1.0:
-        raise usage_error("--confidence must be between 0 and 1")
+        raise usage_error(msg("--confidence must be between 0 and 1"))
     try:
         review_plan = read_plan(plan_dir)
     except PlanError as exc:
         raise usage_error(str(exc)) from None
     missing = [p for p in verdicts if not p.is_file()]
     if missing:
-        raise usage_error(f"no such verdict file: {missing[0]}")
+        raise usage_error(msg("no such verdict file: {path}", path=missing[0]))
     prof = _plan_profile(review_plan, profile)
     root = (batch or Path(review_plan.batch.path)).resolve()
     outside_batch(out_dir, root, "--out")
@@ -560,8 +642,14 @@ def ingest_command(
     except ValueError as exc:
         raise usage_error(str(exc)) from None
     path = write_semantic(result, out_dir, masker)
-    _print_result(result, limit)
-    out.print(f"semantic: {path}", highlight=False, soft_wrap=True, markup=False)
+    _print_result(result, limit, lang)
+    role = tr(msg("semantic"))
+    out.print(
+        tr(msg("{role}: {path}", role=role, path=path)),
+        highlight=False,
+        soft_wrap=True,
+        markup=False,
+    )
     if record:
         _record_lot(review_plan, result, history)
     raise typer.Exit({"accept": 0, "reject": 1, "incomplete": 3}[result.decision])
@@ -576,12 +664,12 @@ def _record_lot(review_plan: Any, result: Any, history: Path | None) -> None:
 
     lot = review_plan.lot
     if lot is None or review_plan.plan != "iso2859":
-        raise usage_error("--record: the plan is not of one lot (draw it with dqm sample --lot-by)")
+        raise usage_error(msg("--record: the plan is not of one lot (draw it with dqm sample --lot-by)"))
     if result.decision == "incomplete":
-        raise usage_error("--record: the review is incomplete; nothing recorded")
+        raise usage_error(msg("--record: the review is incomplete; nothing recorded"))
     where = history if history is not None else Path(lot.history) if lot.history else None
     if where is None:
-        raise usage_error("--record: give the lot history with --history")
+        raise usage_error(msg("--record: give the lot history with --history"))
     plan = plan_iso2859(review_plan.lot_size, review_plan.level, review_plan.aql, lot.severity)
     failed = result.core.n_fail if result.core is not None else result.n_fail
     outcome = LotOutcome(result.decision == "accept", failed, plan, lot.reduced_allowed)
@@ -592,10 +680,11 @@ def _record_lot(review_plan: Any, result: Any, history: Path | None) -> None:
             raise usage_error(f"--record: {exc}") from None
     after = done.after
     said = "; ".join(x for x in (done.score_note, done.transition) if x)
+    decision = tr(msg("accepted")) if outcome.accepted else tr(msg("NOT accepted"))
     out.print(
-        f"recorded in {where}: {lot.name} lot {'accepted' if outcome.accepted else 'NOT accepted'}"
+        tr(msg("recorded in {path}: {name} lot {decision}", path=where, name=lot.name, decision=decision))
         + (f" ({said})" if said else "")
-        + f"; its next lot at {after.state} inspection",
+        + tr(msg("; its next lot at {severity} inspection", severity=tr(msg(after.state)))),
         highlight=False,
         soft_wrap=True,
         markup=False,
@@ -605,60 +694,89 @@ def _record_lot(review_plan: Any, result: Any, history: Path | None) -> None:
 def _plan_profile(review_plan: Any, profile: str | None) -> Any:
     """The profile a review is judged with: ``--profile``, else the built-in one the plan names (a
     profile from a file must be given again); warns when it is not the one the sample was drawn with."""
-    from rich.markup import escape
 
     from dqm.profile import BUILTIN_PROFILES
 
     named = review_plan.batch.profile if review_plan.batch.profile in BUILTIN_PROFILES else None
     prof = load_profile_or_exit(profile or named)
     if prof.sha256 != review_plan.batch.profile_sha256:
-        console.print(
-            f"[yellow]warning:[/] profile {escape(prof.name)} differs from the one the sample was drawn with "
-            "(class names in corrected outlines may resolve differently)",
-            markup=True,
+        warning(
+            msg(
+                "profile {name} differs from the one the sample was drawn with (class names in corrected "
+                "outlines may resolve differently)",
+                name=prof.name,
+            )
         )
     return prof
 
 
-def _print_result(r: Any, limit: int) -> None:
+def _print_result(r: Any, limit: int, lang: str) -> None:
+    from dqm.i18n import translator
+
+    _ = translator(lang)
     shown = sorted(r.findings, key=lambda f: SEVERITY_ORDER[f.severity])
-    rows = [(f.where() or f.slide_id or "", f.severity, f.code, f.message) for f in shown]
-    print_finding_lines(rows, limit, "findings (see semantic.json or raise --limit)")
+    rows = [(f.where() or f.slide_id or "", f.severity, f.code, f.message) for f in shown]  # no msgids yet
+    print_finding_lines(rows, limit, _("findings (see semantic.json or raise --limit)"))
     if r.accuracy is None:
-        acc = "no verdict yet"
+        acc = _("no verdict yet")
     else:
-        acc = (
-            f"accuracy {100 * r.accuracy:.2f} % ({r.n_pass}/{r.n_reviewed} PASS), "
-            f"{100 * r.confidence:g} % {r.ci_method} CI {100 * r.ci_low:.2f}–{100 * r.ci_high:.2f} %"
+        acc = _(
+            "accuracy {accuracy:.2f} % ({n_pass}/{n_reviewed} PASS), {confidence:g} % {method} CI "
+            "{low:.2f}–{high:.2f} %",
+            accuracy=100 * r.accuracy,
+            n_pass=r.n_pass,
+            n_reviewed=r.n_reviewed,
+            confidence=100 * r.confidence,
+            method=r.ci_method,
+            low=100 * r.ci_low,
+            high=100 * r.ci_high,
         )
     out.print(acc, highlight=False, soft_wrap=True)
     if r.weighted is not None and r.weighted.accuracy is not None:
         out.print(
-            f"stratified estimate {100 * r.weighted.accuracy:.2f} % (SE {100 * (r.weighted.standard_error or 0):.2f} points)",
+            _(
+                "stratified estimate {accuracy:.2f} % (SE {se:.2f} points)",
+                accuracy=100 * r.weighted.accuracy,
+                se=100 * (r.weighted.standard_error or 0),
+            ),
             highlight=False,
             soft_wrap=True,
         )
     if r.agreement is not None:
         k = r.agreement
-        kappa = "undefined" if k.kappa is None else f"{k.kappa:.3f}"
+        kappa = _("undefined") if k.kappa is None else f"{k.kappa:.3f}"
         ci = "" if k.ci_low is None else f" (CI {k.ci_low:.3f}–{k.ci_high:.3f})"
         out.print(
-            f"agreement: {k.method} kappa {kappa}{ci} over {k.n_items} slides; {len(r.disagreements)} disagreements",
+            _(
+                "agreement: {method} kappa {kappa}{ci} over {n} slides; {disagreements} disagreements",
+                method=k.method,
+                kappa=kappa,
+                ci=ci,
+                n=k.n_items,
+                disagreements=len(r.disagreements),
+            ),
             highlight=False,
             soft_wrap=True,
         )
     rule = (
         f"Ac {r.acceptance_number} / Re {r.rejection_number}"
         if r.plan == "iso2859"
-        else f"target {r.target:g}"
+        else _("target {target:g}", target=r.target)
     )
-    remain = f", {r.remaining} of {r.sample_size} slides still to review (provisional)" if r.remaining else ""
+    remain = (
+        _(", {n} of {total} slides still to review (provisional)", n=r.remaining, total=r.sample_size)
+        if r.remaining
+        else ""
+    )
     decisive = r.core if r.plan == "iso2859" else None  # the core decides an ISO plan only
     fails = (
-        f"{r.n_fail} FAIL" if decisive is None else f"{decisive.n_fail} FAIL in the core, {r.n_fail} in all"
+        f"{r.n_fail} FAIL"
+        if decisive is None
+        else _("{core} FAIL in the core, {all} in all", core=decisive.n_fail, all=r.n_fail)
     )
+    decision = _("decision: {decision}", decision=r.decision.upper())  # ACCEPT / REJECT stay, for logs
     out.print(
-        f"[bold]decision: {r.decision.upper()}[/] ({fails}; {rule}{remain})",
+        f"[bold]{escape(decision)}[/] ({escape(fails)}; {escape(rule)}{escape(remain)})",
         highlight=False,
         markup=True,
         soft_wrap=True,
@@ -681,7 +799,7 @@ def _server_call(fn: Any, *args: Any, **kw: Any) -> Any:
     try:
         return fn(*args, **kw)
     except CommandError as exc:
-        raise usage_error(str(exc)) from None
+        raise usage_error(exc.args[0] if len(exc.args) == 1 else str(exc)) from None  # a msg(): translated
 
 
 @review_app.command("serve")
@@ -699,8 +817,6 @@ def serve_command(
     lang: LangOpt = "en",
 ) -> None:
     """Serve the sample to reviewers: a zoomable slide viewer, outlines, verdicts in REVIEW_DIR/review.sqlite."""
-    from rich.markup import escape
-
     from dqm.semantic.planfile import PlanError, read_plan
     from dqm.semantic.server import commands
 
@@ -713,21 +829,21 @@ def serve_command(
     key = read_mask_key(mask_key)  # the key `dqm sample` masked the plan with
     exposed = commands.exposure_warning(host, ssl_certfile is not None)
     if exposed:
-        console.print(
-            f"[yellow]warning:[/] {escape(exposed)}", markup=True
-        )  # before uvicorn's start-up lines
+        warning(exposed)  # before uvicorn's start-up lines
     out.print(
-        f"review of {review_plan.sample_size} slides at {commands.url(host, port, ssl_certfile is not None)}/ "
-        "(reviewers sign in with the link dqm review add-reviewer printed for them; Ctrl-C stops)",
+        tr(
+            msg(
+                "review of {n} slides at {url}/ (reviewers sign in with the link dqm review add-reviewer "
+                "printed for them; Ctrl-C stops)",
+                n=review_plan.sample_size,
+                url=commands.url(host, port, ssl_certfile is not None),
+            )
+        ),
         highlight=False,
         soft_wrap=True,
     )
-
-    def warn(message: str) -> None:
-        console.print(f"[yellow]warning:[/] {escape(message)}", markup=True)
-
     _server_call(
-        commands.serve, review_dir, batch, prof, host, port, ssl_keyfile, ssl_certfile, warn, key, lang
+        commands.serve, review_dir, batch, prof, host, port, ssl_keyfile, ssl_certfile, warning, key, lang
     )
 
 
@@ -744,6 +860,7 @@ def add_reviewer_command(
     host: HostOpt = "127.0.0.1",
     port: PortOpt = 8765,
     tls: Annotated[bool, typer.Option(help="Print an https:// link (the server runs with TLS).")] = False,
+    lang: LangOpt = "en",
 ) -> None:
     """Register a reviewer and print their personal sign-in link (the token is shown only once)."""
     from dqm.semantic.server import commands
@@ -761,13 +878,14 @@ def export_command(
         typer.Option("--profile", "-p", help="Profile YAML file or built-in name (its deid masks comments)."),
     ] = None,
     mask_key: MaskKeyOpt = None,
+    lang: LangOpt = "en",
 ) -> None:
     """Write the current verdicts of REVIEW_DIR/review.sqlite as a verdict file dqm review ingest reads."""
     from dqm.semantic.server import commands
 
     masker = start_masking(load_profile_or_exit(profile).deid, mask_key)  # reviewers' comments are free text
     n = _server_call(commands.export, review_dir, out_file, masker)
-    out.print(f"{n} verdicts: {out_file}", highlight=False, soft_wrap=True)
+    out.print(tr(msg("{n} verdicts: {path}", n=n, path=out_file)), highlight=False, soft_wrap=True)
 
 
 app.add_typer(review_app, name="review")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import shutil
 import threading
 from collections.abc import Callable
@@ -30,6 +31,7 @@ runner = CliRunner()
 KEY = b"a test masking key of 32 bytes!!"
 RRN = "900101-1234567"
 HOSTILE = "<script>window.__x=1</script>"
+HANGUL = re.compile(r"[\uac00-\ud7a3]")
 
 
 @pytest.fixture(scope="module")
@@ -423,3 +425,38 @@ def test_the_server_speaks_korean(fresh: tuple[Path, Path]) -> None:
         state = client.get("/api/state").json()
         assert state["reasons"][0]["label"] == "클래스 오류"
         assert {c["cls"]: c["name"] for c in state["classes"]}["BCC"] == "기저세포암"
+
+
+def _island(page: str) -> dict[str, str]:
+    found = re.search(r'<script type="application/json" id="dqm-words">(.*?)</script>', page, re.S)
+    assert found is not None
+    return json.loads(found.group(1))
+
+
+def test_the_scripts_words_and_the_api_errors_follow_the_servers_language(fresh: tuple[Path, Path]) -> None:
+    review_dir, batch = fresh
+    script = (server_app.STATIC / "review.js").read_text("utf-8") + (
+        server_app.STATIC / "login.js"
+    ).read_text("utf-8")
+    used = set(re.findall(r'word\("(\w+)"', script)) | set(re.findall(r"WORDS\.(\w+)", script))
+    assert used and used <= set(server_app.SCRIPT_WORDS)  # every word the scripts show is sent translated
+    token = reviewer(review_dir, "Kim")
+    for lang, no_verdict, no_slide, bad_reason in (
+        ("en", "no verdict yet", "no such slide in the sample", "unknown reason 'shoe'"),
+        ("ko", "아직 판정 없음", "표본에 그런 슬라이드가 없습니다", "알 수 없는 사유"),
+    ):
+        with TestClient(build(review_dir, batch, load_profile(), KEY, lang=lang)) as client:
+            assert _island(client.get("/login").text)["refused"].endswith("{error}")
+            csrf = sign_in(client, token)
+            words = _island(client.get("/").text)
+            assert words["no_verdict"] == no_verdict
+            res = client.get("/api/slides/999")
+            assert res.status_code == 404 and res.json() == {"error": no_slide}
+            res = client.post(
+                "/api/verdicts",
+                json={"slide": 0, "verdict": "fail", "reasons": ["shoe"], "comment": ""},
+                headers={"x-csrf-token": csrf},
+            )
+            assert res.status_code == 400 and bad_reason in res.json()["error"]
+            assert bool(HANGUL.search(res.json()["error"])) == (lang == "ko")
+            assert bool(HANGUL.search(json.dumps(words, ensure_ascii=False))) == (lang == "ko")

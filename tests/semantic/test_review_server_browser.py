@@ -197,7 +197,7 @@ def test_a_reviewers_session(served: tuple[str, Path, dict[str, str]], tmp_path:
         page.wait_for_selector("#disagreement-list li ul")
         assert page.locator("#disagreement-list > li").count() == 1
         text = page.text_content("#disagreement-list") or ""
-        assert "Dr. Kim: FAIL (wrong_class)" in text and "Dr. Lee: PASS" in text
+        assert "Dr. Kim: FAIL (wrong class)" in text and "Dr. Lee: PASS" in text  # reasons by their label
         page.screenshot(path=str(shots / "review-4-adjudication.png"))
         context.close()
 

@@ -23,7 +23,8 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from pathlib import Path
 from typing import Any
 
-from dqm.i18n import N_, gettext, markup_translator
+from dqm.i18n import N_, gettext, markup_translator, msg
+from dqm.i18n import Message as Text
 from dqm.semantic.server import auth
 from dqm.semantic.server.db import ReviewDB, ReviewDBError
 from dqm.semantic.server.sample import ReviewSample
@@ -34,6 +35,23 @@ STATIC = HERE / "static"
 TEMPLATES = HERE / "templates"
 VIEWER_JS = STATIC / "vendor" / "openseadragon.min.js"
 MAX_BODY = 64 * 1024
+
+SCRIPT_WORDS = {
+    "open_failed": N_("the slide could not be opened"),
+    "load_failed": N_("cannot load the slide: {error}"),
+    "no_image": N_("no image"),
+    "saved": N_("saved {when}"),
+    "no_verdict": N_("no verdict yet"),
+    "not_saved": N_("not saved: {error}"),
+    "start_failed": N_("cannot start: {error}"),
+    "none_yet": N_("none yet"),
+    "pass": N_("PASS"),
+    "fail": N_("FAIL"),
+    "no_token": N_("No sign-in token in this address."),
+    "refused": N_("Sign-in refused: {error}"),
+}
+"""What the pages' scripts (review.js, login.js) write, sent translated in the page's data island
+``#dqm-words`` (the scripts fill the placeholders)."""
 
 OSD_STYLE = "@media (hover: none) {    .openseadragon-canvas:focus {        outline: none !important;    }}"
 """The one <style> element OpenSeadragon adds to the page; the CSP allows exactly it by hash."""
@@ -121,8 +139,8 @@ def create_app(
     max_open: int = 8,
     lang: str = "en",
 ) -> Any:
-    """The Starlette application of one review folder over one batch; its pages, reasons and
-    class names in ``lang`` (the API's error texts stay English).
+    """The Starlette application of one review folder over one batch; its pages, their scripts'
+    words, reasons, class names and the API's error texts in ``lang``.
 
     Raises
     ------
@@ -160,6 +178,7 @@ def create_app(
         lang=lang,
         code=lambda text: Markup("<code>{}</code>").format(text),
         bold=lambda text: Markup('<b id="reviewer">{}</b>').format(text),
+        words=Markup(script_words(lang)),
     )
 
     def session_of(request: Request) -> auth.Session | None:
@@ -168,9 +187,12 @@ def create_app(
         )
 
     def refused(request: Request, status: int, message: str) -> Response:
+        """The refusal, its ``message`` (a msgid, or a :func:`~dqm.i18n.msg`) in ``lang``: JSON
+        ``{"error": …}`` for the API and the tiles, else a page."""
+        text = message.rendered(lang) if isinstance(message, Text) else gettext(message, lang)
         if request.url.path.startswith(("/api/", "/dz/")):
-            return JSONResponse({"error": message}, status_code=status)
-        page = env.get_template("refused.html").render(status=status, message=gettext(message, lang))
+            return JSONResponse({"error": text}, status_code=status)
+        page = env.get_template("refused.html").render(status=status, message=text)
         return HTMLResponse(page, status_code=status)
 
     def need(request: Request) -> auth.Session | Response:
@@ -189,17 +211,17 @@ def create_app(
     def write_check(request: Request, session: auth.Session) -> Response | None:
         origin = request.headers.get("origin")
         if origin is not None and origin != f"{request.url.scheme}://{request.url.netloc}":
-            return refused(request, 403, "a write from another site is refused")
+            return refused(request, 403, N_("a write from another site is refused"))
         if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
-            return refused(request, 415, "send JSON")
+            return refused(request, 415, N_("send JSON"))
         if not auth.csrf_ok(db, session, request.headers.get(auth.CSRF_HEADER)):
-            return refused(request, 403, "missing or wrong CSRF token: reload the page")
+            return refused(request, 403, N_("missing or wrong CSRF token: reload the page"))
         return None
 
     async def json_body(request: Request) -> Any:
         body = await request.body()
         if len(body) > MAX_BODY:
-            raise ValueError("request too large")
+            raise ValueError(N_("request too large"))
         return json.loads(body.decode("utf-8"))
 
     def slide_number(request: Request) -> int | None:
@@ -212,11 +234,11 @@ def create_app(
 
     async def login(request: Request) -> Response:
         if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
-            return refused(request, 415, "send JSON")
+            return refused(request, 415, N_("send JSON"))
         try:
             body = await json_body(request)
         except ValueError:
-            return refused(request, 400, "bad request")
+            return refused(request, 400, N_("bad request"))
         token = body.get("token") if isinstance(body, dict) else None
         reviewer = db.reviewer_by_token(token) if isinstance(token, str) else None
         if reviewer is None:
@@ -287,7 +309,7 @@ def create_app(
             return got
         n = slide_number(request)
         if n is None:
-            return refused(request, 404, "no such slide in the sample")
+            return refused(request, 404, NO_SUCH_SLIDE)
         detail = dict(sample.detail(n))
         try:
             info = tiles.info(n)
@@ -295,7 +317,7 @@ def create_app(
             detail["image_error"] = None
         except SlideUnavailable as exc:
             detail["image"] = None
-            detail["image_error"] = str(exc)
+            detail["image_error"] = reason(exc, lang)
         detail["history"] = [
             {"verdict": r.verdict, "reasons": list(r.reasons), "comment": r.comment, "at": r.created_at}
             for r in db.log(got.reviewer, sample.slides[n].slide_id)
@@ -310,15 +332,15 @@ def create_app(
             body = await json_body(request)
             n = body["slide"]
             if isinstance(n, bool) or not isinstance(n, int) or not 0 <= n < len(sample.slides):
-                raise ValueError("no such slide in the sample")
+                raise ValueError(NO_SUCH_SLIDE)
             reasons = body.get("reasons", [])
             comment = body.get("comment", "")
             if not isinstance(reasons, list) or not all(isinstance(r, str) for r in reasons):
-                raise ValueError("reasons must be a list of reason ids")
+                raise ValueError(N_("reasons must be a list of reason ids"))
             if not isinstance(comment, str) or not isinstance(body.get("verdict"), str):
-                raise ValueError("verdict and comment must be text")
+                raise ValueError(N_("verdict and comment must be text"))
         except (ValueError, KeyError, TypeError) as exc:
-            return refused(request, 400, f"bad verdict: {exc}")
+            return refused(request, 400, msg("bad verdict: {error}", error=reason(exc, lang)))
         from starlette.concurrency import run_in_threadpool
 
         try:
@@ -326,7 +348,7 @@ def create_app(
                 db.record, got.reviewer, sample.slides[n].slide_id, body["verdict"], reasons, comment
             )
         except ReviewDBError as exc:
-            return refused(request, 400, str(exc))
+            return refused(request, 400, reason(exc, lang))
         return JSONResponse(
             {
                 "slide": n,
@@ -342,7 +364,7 @@ def create_app(
         if isinstance(got, Response):
             return got
         if not got.reviewer.adjudicator:
-            return refused(request, 403, "only an adjudicator sees other reviewers' verdicts")
+            return refused(request, 403, N_("only an adjudicator sees other reviewers' verdicts"))
         n_of = {s.slide_id: s.n for s in sample.slides}
         rows = db.disagreements([s.slide_id for s in sample.slides])
         return JSONResponse(
@@ -364,12 +386,12 @@ def create_app(
         n = slide_number(request)
         try:
             if n is None:
-                raise SlideUnavailable("no such slide in the sample")
+                raise SlideUnavailable(NO_SUCH_SLIDE)
             return Response(
                 tiles.dzi(n), media_type="application/xml", headers={"cache-control": "private, max-age=3600"}
             )
         except SlideUnavailable as exc:
-            return refused(request, 404, str(exc))
+            return refused(request, 404, reason(exc, lang))
 
     def tile(request: Request) -> Response:
         got = need(request)
@@ -379,15 +401,15 @@ def create_app(
         p = request.path_params
         try:
             if n is None:
-                raise SlideUnavailable("no such slide in the sample")
+                raise SlideUnavailable(NO_SUCH_SLIDE)
             data = tiles.tile(n, int(p["level"]), int(p["col"]), int(p["row"]))
         except SlideUnavailable as exc:
-            return refused(request, 404, str(exc))
+            return refused(request, 404, reason(exc, lang))
         return Response(data, media_type="image/jpeg", headers={"cache-control": "private, max-age=3600"})
 
     async def not_found(request: Request, exc: Exception) -> Response:
         status = getattr(exc, "status_code", 404)
-        return refused(request, status, "not found" if status == 404 else "refused")
+        return refused(request, status, N_("not found") if status == 404 else N_("refused"))
 
     routes = [
         Route("/", index),
@@ -414,6 +436,24 @@ def create_app(
     app.state.sample = sample
     app.state.tiles = tiles
     return SecurityHeaders(app)
+
+
+NO_SUCH_SLIDE = N_("no such slide in the sample")
+
+
+def reason(exc: Exception, lang: str) -> str:
+    """Why ``exc`` was raised, in ``lang``: its message built with :func:`~dqm.i18n.msg` (or a
+    msgid) rendered, else its text as it is (a key error names the missing key)."""
+    said = exc.args[0] if len(exc.args) == 1 else None
+    if isinstance(said, Text):
+        return said.rendered(lang)
+    return gettext(said, lang) if isinstance(said, str) and not isinstance(exc, KeyError) else str(exc)
+
+
+def script_words(lang: str) -> str:
+    """:data:`SCRIPT_WORDS` in ``lang`` as JSON safe inside ``<script type="application/json">``."""
+    text = json.dumps({k: gettext(w, lang) for k, w in SCRIPT_WORDS.items()}, ensure_ascii=False)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
 def is_loopback(host: str) -> bool:

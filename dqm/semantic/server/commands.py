@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from dqm.i18n import msg
 from dqm.semantic.server.app import ServerSetupError, check_viewer, create_app, is_loopback, url
 
 __all__ = ["CommandError", "add_reviewer", "build", "export", "exposure_warning", "serve", "url"]
@@ -27,10 +28,12 @@ def exposure_warning(host: str, tls: bool) -> str | None:
     """What to warn about when the server listens where other machines can reach it (else None)."""
     if is_loopback(host):
         return None
-    return f"listening on {host}: other machines can reach this server" + (
-        ""
-        if tls
-        else "; traffic is NOT encrypted (give --ssl-keyfile and --ssl-certfile, or a TLS reverse proxy)"
+    if tls:
+        return msg("listening on {host}: other machines can reach this server", host=host)
+    return msg(
+        "listening on {host}: other machines can reach this server; traffic is NOT encrypted (give "
+        "--ssl-keyfile and --ssl-certfile, or a TLS reverse proxy)",
+        host=host,
     )
 
 
@@ -44,7 +47,9 @@ def database(review_dir: Path, create: bool = False) -> ReviewDB:
         raise CommandError(str(exc)) from None
     path = review_dir / DB_NAME
     if not create and not path.is_file():
-        raise CommandError(f"{path} does not exist: add a reviewer first (dqm review add-reviewer)")
+        raise CommandError(
+            msg("{path} does not exist: add a reviewer first (dqm review add-reviewer)", path=path)
+        )
     try:
         return ReviewDB(path, plan.plan_id)
     except ReviewDBError as exc:
@@ -65,7 +70,7 @@ def add_reviewer(
     try:
         token = db.add_reviewer(name, adjudicator=adjudicator, rotate=rotate)
     except ReviewDBError as exc:
-        raise CommandError(str(exc)) from None
+        raise CommandError(*exc.args) from None  # its msg(), translated where it is printed
     finally:
         db.close()
     return f"{url(host, port, tls)}/login#token={token}"
@@ -91,7 +96,7 @@ def build(
     from dqm.identifiers import load_mask_key
 
     if not batch.is_dir():
-        raise CommandError(f"batch folder {batch} not found")
+        raise CommandError(msg("batch folder {path} not found", path=batch))
     try:
         check_viewer()  # before the masking key is loaded (or created)
         app = create_app(review_dir, batch.resolve(), profile, mask_key or load_mask_key(), lang=lang)
@@ -101,8 +106,13 @@ def build(
     if sample.slides and len(sample.missing_from_batch) == len(sample.slides):
         app.state.db.close()
         raise CommandError(
-            f"none of the {len(sample.slides)} sampled slides is in {batch}: give --batch the folder "
-            f"the sample was drawn from ({sample.plan.batch.path})"
+            msg(
+                "none of the {n} sampled slides is in {path}: give --batch the folder the sample was drawn "
+                "from ({drawn_from})",
+                n=len(sample.slides),
+                path=batch,
+                drawn_from=sample.plan.batch.path,
+            )
         )
     return app
 
@@ -124,12 +134,16 @@ def serve(
     import uvicorn
 
     if (ssl_keyfile is None) != (ssl_certfile is None):
-        raise CommandError("give both --ssl-keyfile and --ssl-certfile, or neither")
+        raise CommandError(msg("give both --ssl-keyfile and --ssl-certfile, or neither"))
     app = build(review_dir, batch, profile, mask_key, lang)
     missing = app.state.sample.missing_from_batch
     if missing and warn is not None:
         warn(
-            f"{len(missing)} sampled slide(s) are not in the batch any more (first: {missing[0]}): they show no image"
+            msg(
+                "{n} sampled slide(s) are not in the batch any more (first: {first}): they show no image",
+                n=len(missing),
+                first=missing[0],
+            )
         )
     uvicorn.run(
         app,

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from dqm.i18n import msg
 from dqm.semantic.models import REASONS, VERDICTS_FORMAT, ReviewFinding
 from dqm.semantic.verdicts import VerdictFile, read_verdict_document, read_verdict_file
 
@@ -202,12 +203,14 @@ class ReviewDB:
         """
         name = name.strip()
         if not name or len(name) > MAX_NAME or not name.isprintable():
-            raise ReviewDBError(f"a reviewer's name is 1 to {MAX_NAME} printable characters")
+            raise ReviewDBError(msg("a reviewer's name is 1 to {n} printable characters", n=MAX_NAME))
         token = secrets.token_urlsafe(32)
         with self._tx() as con:
             row = con.execute("SELECT id FROM reviewers WHERE name = ?", (name,)).fetchone()
             if row is not None and not rotate:
-                raise ReviewDBError(f"reviewer {name!r} exists already (give --rotate for a new token)")
+                raise ReviewDBError(
+                    msg("reviewer {name} exists already (give --rotate for a new token)", name=repr(name))
+                )
             if row is None:
                 con.execute(
                     "INSERT INTO reviewers (name, token_sha256, adjudicator, created_at) VALUES (?, ?, ?, ?)",
@@ -255,12 +258,20 @@ class ReviewDB:
         A PASS keeps no reason; reasons outside :data:`REASONS` are refused, as are over-long comments.
         """
         if verdict not in VERDICTS:
-            raise ReviewDBError(f"verdict must be pass, fail or empty, not {verdict[:20]!r}")
+            raise ReviewDBError(
+                msg("verdict must be pass, fail or empty, not {verdict}", verdict=repr(verdict[:20]))
+            )
         bad = [r for r in reasons if r not in REASONS]
         if bad:
-            raise ReviewDBError(f"unknown reason {bad[0][:40]!r}: use {', '.join(REASONS)}")
+            raise ReviewDBError(
+                msg(
+                    "unknown reason {reason}: use {choices}",
+                    reason=repr(bad[0][:40]),
+                    choices=", ".join(REASONS),
+                )
+            )
         if len(comment) > MAX_COMMENT:
-            raise ReviewDBError(f"a comment holds at most {MAX_COMMENT} characters")
+            raise ReviewDBError(msg("a comment holds at most {n} characters", n=MAX_COMMENT))
         kept = tuple(dict.fromkeys(reasons)) if verdict == "fail" else ()
         stamp = now()
         with self._tx() as con:

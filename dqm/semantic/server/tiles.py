@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from dqm.batch import jailed
+from dqm.i18n import N_, msg
 
 TILE_SIZE = 254
 OVERLAP = 1
@@ -75,18 +76,26 @@ def open_slide(path: Path) -> tuple[Any, bool]:
         except openslide.OpenSlideUnsupportedFormatError:
             pass  # a TIFF OpenSlide does not read may still be a plain image
         except openslide.OpenSlideError as exc:
-            raise SlideUnavailable(f"OpenSlide cannot read it: {exc}") from None
+            raise SlideUnavailable(msg("OpenSlide cannot read it: {error}", error=exc)) from None
     try:
         with Image.open(path) as img:
             width, height = img.size
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
-        raise SlideUnavailable(f"neither OpenSlide nor Pillow can read it ({type(exc).__name__})") from None
+        raise SlideUnavailable(
+            msg("neither OpenSlide nor Pillow can read it ({error})", error=type(exc).__name__)
+        ) from None
     if width * height > MAX_PLAIN_PIXELS:
-        raise SlideUnavailable(f"a plain image of {width}x{height} pixels is too large to decode safely")
+        raise SlideUnavailable(
+            msg(
+                "a plain image of {width}x{height} pixels is too large to decode safely",
+                width=width,
+                height=height,
+            )
+        )
     try:
         return openslide.ImageSlide(str(path)), True
     except (OSError, ValueError, Image.DecompressionBombError) as exc:
-        raise SlideUnavailable(f"Pillow cannot read it ({type(exc).__name__})") from None
+        raise SlideUnavailable(msg("Pillow cannot read it ({error})", error=type(exc).__name__)) from None
 
 
 class TileSource:
@@ -132,13 +141,13 @@ class TileSource:
             For an unknown number, a slide without image, or a path that leaves the batch.
         """
         if index not in self.slides:
-            raise SlideUnavailable("no such slide in the sample")
+            raise SlideUnavailable(N_("no such slide in the sample"))
         rel = self.slides[index]
         if not rel:
-            raise SlideUnavailable("the slide has no image file")
+            raise SlideUnavailable(N_("the slide has no image file"))
         path, why = jailed(self.root, rel)
         if path is None:
-            raise SlideUnavailable(f"the slide file is not served: {why}")
+            raise SlideUnavailable(msg("the slide file is not served: {_why}", _why=why))
         return path
 
     def _get(self, index: int) -> _Open:

@@ -1,9 +1,11 @@
 /* dqm review server: sign in with the token in the link's fragment (never sent to any server by
-   the browser itself), then drop it from the address bar and open the review. */
+   the browser itself), then drop it from the address bar and open the review. Its words come
+   translated in the page's data island (#dqm-words, the server's --lang). */
 "use strict";
 
 (async function () {
   const status = document.getElementById("login-status");
+  const WORDS = JSON.parse(document.getElementById("dqm-words").textContent);
   const match = /(?:^#|&)token=([A-Za-z0-9_-]+)/.exec(location.hash);
   history.replaceState(null, "", "/login");
   if (!match) {
@@ -12,7 +14,7 @@
       location.replace("/");
       return;
     }
-    status.textContent = "No sign-in token in this address.";
+    status.textContent = WORDS.no_token;
     return;
   }
   const response = await fetch("/api/login", {
@@ -25,6 +27,6 @@
     location.replace("/");
   } else {
     const data = await response.json().catch(() => ({}));
-    status.textContent = `Sign-in refused: ${data.error || response.status}`;
+    status.textContent = WORDS.refused.replace("{error}", () => String(data.error || response.status));
   }
 })();

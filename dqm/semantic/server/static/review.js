@@ -1,10 +1,15 @@
-/* dqm review server: the reviewer's page. Every text from the batch is set with textContent. */
+/* dqm review server: the reviewer's page. Every text from the batch is set with textContent. Its
+   own words come translated in the page's data island (#dqm-words, the server's --lang). */
 "use strict";
 
 (function () {
   const OSD = window.OpenSeadragon;
   const csrf = document.querySelector('meta[name="csrf-token"]').content;
   const $ = (id) => document.getElementById(id);
+  const WORDS = JSON.parse($("dqm-words").textContent);
+  // A word of the page in its language, its {placeholders} filled from params.
+  const word = (key, params = {}) =>
+    (WORDS[key] || key).replace(/\{(\w+)\}/g, (all, name) => (name in params ? String(params[name]) : all));
   const SVG_NS = "http://www.w3.org/2000/svg";
 
   const state = {
@@ -66,7 +71,7 @@
     for (const event of ["animation", "animation-finish", "resize", "open", "update-viewport"]) {
       viewer.addHandler(event, placeOverlay);
     }
-    viewer.addHandler("open-failed", () => showViewerError("the slide could not be opened"));
+    viewer.addHandler("open-failed", () => showViewerError(word("open_failed")));
   }
 
   function placeOverlay() {
@@ -152,7 +157,9 @@
       box.checked = v.reasons.includes(box.value);
     }
     if (document.activeElement !== $("comment")) $("comment").value = v.comment || "";
-    $("saved").textContent = v.at ? `saved ${new Date(v.at).toLocaleString()}` : "no verdict yet";
+    $("saved").textContent = v.at
+      ? word("saved", { when: new Date(v.at).toLocaleString(document.documentElement.lang) })
+      : word("no_verdict");
   }
 
   function renderDetail() {
@@ -192,7 +199,7 @@
     try {
       detail = await api(`/api/slides/${n}`);
     } catch (err) {
-      showViewerError(`cannot load the slide: ${err.message}`);
+      showViewerError(word("load_failed", { error: err.message }));
       return;
     }
     if (token !== loadToken) return; // the reviewer moved on meanwhile
@@ -204,7 +211,7 @@
       viewer.open(`/dz/${n}.dzi`);
     } else {
       viewer.close();
-      showViewerError(detail.image_error || "no image");
+      showViewerError(detail.image_error || word("no_image"));
     }
   }
 
@@ -254,7 +261,8 @@
     if (!list) return;
     const rows = await api("/api/disagreements");
     list.replaceChildren();
-    if (!rows.length) list.appendChild(el("li", "none yet"));
+    if (!rows.length) list.appendChild(el("li", word("none_yet")));
+    const label = new Map(state.reasons.map((r) => [r.id, r.label]));
     for (const row of rows) {
       const item = el("li");
       const button = el("button", row.id);
@@ -263,9 +271,10 @@
       item.appendChild(button);
       const votes = el("ul");
       for (const v of row.verdicts) {
-        const reasons = v.reasons.length ? ` (${v.reasons.join(", ")})` : "";
+        const reasons = v.reasons.length ? ` (${v.reasons.map((r) => label.get(r) || r).join(", ")})` : "";
         const comment = v.comment ? ` — ${v.comment}` : "";
-        votes.appendChild(el("li", `${v.reviewer}: ${v.verdict.toUpperCase()}${reasons}${comment}`));
+        const verdict = word(v.verdict === "pass" ? "pass" : v.verdict === "fail" ? "fail" : v.verdict);
+        votes.appendChild(el("li", `${v.reviewer}: ${verdict}${reasons}${comment}`));
       }
       item.appendChild(votes);
       list.appendChild(item);
@@ -343,7 +352,7 @@
   }
 
   function report(err) {
-    $("saved").textContent = `not saved: ${err.message}`;
+    $("saved").textContent = word("not_saved", { error: err.message });
     $("saved").classList.add("warn");
   }
 
@@ -407,5 +416,5 @@
     current: () => state.current,
   };
 
-  start().catch((err) => showViewerError(`cannot start: ${err.message}`));
+  start().catch((err) => showViewerError(word("start_failed", { error: err.message })));
 })();
