@@ -144,3 +144,15 @@ def test_review_plan_and_ingest_errors_in_korean() -> None:
     en, ko = both(args)
     assert en.exit_code == ko.exit_code == 2
     assert "--confidence must be between 0 and 1" in said(en) and "--confidence는 0과 1 사이" in said(ko)
+
+
+def test_audit_and_gate_usage_errors_in_korean(tmp_path: Path) -> None:
+    batch = tmp_path / "batch"
+    write_tiny_batch(batch)
+    en, ko = both(["audit", str(batch), "--out", str(tmp_path / "o"), "--stages", "syntactic,colour"])
+    assert en.exit_code == ko.exit_code == 2
+    assert "unknown stage(s): colour" in said(en) and "알 수 없는 단계: colour" in said(ko)
+    results = FIXTURES / "results-1.10.json"
+    en, ko = both(["gate", str(results), "--new-only", str(tmp_path / "nothing")])
+    assert en.exit_code == ko.exit_code == 2
+    assert "no such baseline" in said(en) and "기준선이 없습니다" in said(ko)

@@ -42,6 +42,7 @@ from dqm.cli.common import (
     start_masking,
     start_run,
     syntactic_figures,
+    tr,
     usage_error,
     warning,
     write_identifier_map,
@@ -54,7 +55,7 @@ from dqm.cli.lots import (
     supplier,
     supplier_states,
 )
-from dqm.i18n import N_
+from dqm.i18n import N_, msg
 
 Require = Annotated[
     str | None,
@@ -197,34 +198,37 @@ def audit(
     req = dimensions_or_exit(require, "--require")
     warn = dimensions_or_exit(warn_only, "--warn-only") or []
     if gx_suite is not None and not gx_suite.is_file():
-        raise usage_error(f"no such GX suite file: {gx_suite}")
+        raise usage_error(msg("no such GX suite file: {path}", path=gx_suite))
     if review is not None and not review.exists():
-        raise usage_error(f"no such review folder or file: {review}")
+        raise usage_error(msg("no such review folder or file: {path}", path=review))
     output_folder(out_dir, root, "--out")
     signer = signer_or_exit(sign_key) if sign_key is not None else None
     where = executor_or_exit(executor, scheduler)
     if results is not None and no_cache:
-        raise usage_error("--results reuses the audit's result cache: drop --no-cache")
+        raise usage_error(msg("--results reuses the audit's result cache: drop --no-cache"))
     chosen = {x.strip() for x in stages.split(",") if x.strip()} | {"syntactic"}
     unknown = chosen - {"syntactic", "diversity", "validity"}
     if unknown:
         raise usage_error(
-            f"unknown stage(s): {', '.join(sorted(unknown))} (choose from syntactic, diversity, validity)"
+            msg(
+                "unknown stage(s): {names} (choose from syntactic, diversity, validity)",
+                names=", ".join(sorted(unknown)),
+            )
         )
     earlier = _earlier_delivery(baseline) if baseline is not None else None
     if baseline is not None and earlier is None and "diversity" not in chosen:
         raise usage_error(
-            "--baseline with a batch folder compares distributions: it needs the diversity stage"
+            msg("--baseline with a batch folder compares distributions: it needs the diversity stage")
         )
     waiver_list = _waivers_or_exit(waivers) if waivers is not None else None
     lot_field = lot_field_or_exit(lot_by, prof) if lot_by is not None else None
     if lot_field is not None:
         _lot_plan_or_exit(level, aql)
     elif lot_review:
-        raise usage_error("--lot-review needs --lot-by")
+        raise usage_error(msg("--lot-review needs --lot-by"))
     for path in lot_review or []:
         if not path.exists():
-            raise usage_error(f"no such lot review: {path}")
+            raise usage_error(msg("no such lot review: {path}", path=path))
     if history is not None:
         outside_batch(history, root, "--history")
     history = history if history is not None else default_history_path(out_dir)
@@ -445,9 +449,12 @@ def _stage(result: Any, name: str, step: Any) -> Any:
     except (typer.Exit, click.exceptions.Exit, click.ClickException, KeyboardInterrupt):
         raise
     except Exception as exc:
-        console.print(
-            f"[yellow]warning:[/] the {name} stage crashed ({escape(type(exc).__name__)}); the rest of the audit goes on",
-            markup=True,
+        warning(
+            msg(
+                "the {name} stage crashed ({error}); the rest of the audit goes on",
+                name=name,
+                error=type(exc).__name__,
+            )
         )
         return with_finding(result, stage_crashed(name, exc))
 
@@ -461,10 +468,13 @@ def _load_review(review: Path, fingerprint: str) -> Any:
     except SemanticFileError as exc:
         raise usage_error(str(exc)) from None
     if semantic.decision == "incomplete":
-        console.print(
-            f"[yellow]warning:[/] the expert review is incomplete ({semantic.remaining} of "
-            f"{semantic.sample_size} sampled slides without a verdict): semantic accuracy does not pass yet",
-            markup=True,
+        warning(
+            msg(
+                "the expert review is incomplete ({n} of {total} sampled slides without a verdict): semantic "
+                "accuracy does not pass yet",
+                n=semantic.remaining,
+                total=semantic.sample_size,
+            )
         )
     return semantic
 
@@ -487,11 +497,15 @@ def _earlier_slides(base: Any, earlier: tuple[Path, Any] | None, mask: Any = Non
     return dataclasses.replace(release, mask=mask)
 
 
+def _no_baseline(path: Path) -> str:
+    return msg("no such baseline: {path} (give a results.json or a batch folder)", path=path)
+
+
 def _earlier_delivery(path: Path) -> tuple[Path, Any] | None:
     """``--baseline`` as an earlier delivery: its results.json (a file, or a folder holding one) and
     the result; None for a batch folder (it serves drift alone)."""
     if not path.exists():
-        raise usage_error(f"no such baseline: {path} (give a results.json or a batch folder)")
+        raise usage_error(_no_baseline(path))
     where = path / "results.json" if path.is_dir() else path
     if not where.is_file():
         return None
@@ -523,7 +537,7 @@ def _load_baseline(path: Path, profile: Any, workers: int | None, mask: Any) -> 
     from dqm.baseline import BaselineError, load_release
 
     if not path.exists():
-        raise usage_error(f"no such baseline: {path} (give a results.json or a batch folder)")
+        raise usage_error(_no_baseline(path))
     try:
         return load_release(path, profile, workers, mask)
     except BaselineError as exc:
@@ -537,7 +551,7 @@ def _validity_options(
     from dqm.validity.run import ValidityOptions
 
     if device is not None and device not in ("auto", "cpu", "cuda"):
-        raise usage_error(f"--device must be auto, cpu or cuda, not {device!r}")
+        raise usage_error(msg("--device must be auto, cpu or cuda, not {device}", device=repr(device)))
     try:
         vprof = load_validity_profile(validity_profile)
     except ValidityProfileError as exc:
@@ -573,7 +587,14 @@ def _print_validity(v: Any) -> None:
     def fig(value: float | None, lo: float | None = None, hi: float | None = None) -> str:
         return "–" if value is None else f"{value:.3f}" + ("" if lo is None else f" ({lo:.3f}–{hi:.3f})")
 
-    table = Table("class", "pooled Dice (95 % CI)", "slide Dice (95 % CI)", "slides", "target", "decision")
+    headers = (
+        N_("class"),
+        N_("pooled Dice (95 % CI)"),
+        N_("slide Dice (95 % CI)"),
+        N_("slides"),
+        N_("target"),
+    )
+    table = Table(*(tr(msg(h)) for h in (*headers, N_("decision"))))
     for cls, d in v.dice_per_class.items():
         p = d.pooled
         failed = [g.name for g in v.gates if g.name in (cls, f"{cls} pooled") and not g.passed]
@@ -583,34 +604,63 @@ def _print_validity(v: Any) -> None:
             fig(d.dice, d.ci_low, d.ci_high),
             str(d.n_slides),
             f"{d.target:.2f}",
-            "FAIL" if failed else "pass",
+            tr(msg("FAIL")) if failed else tr(msg("pass")),
         )
     out.print(table)
     for t in v.by_test_set:
         figures = ", ".join(
-            f"{cls}: pooled {fig(d.pooled.dice if d.pooled else None)}, slide {fig(d.dice, d.ci_low, d.ci_high)}"
+            tr(
+                msg(
+                    "{cls}: pooled {pooled}, slide {slide}",
+                    cls=cls,
+                    pooled=fig(d.pooled.dice if d.pooled else None),
+                    slide=fig(d.dice, d.ci_low, d.ci_high),
+                )
+            )
             for cls, d in t.dice_per_class.items()
         )
-        out.print(f"test set {t.name} ({t.n_slides} slides, {t.n_groups} patients): {figures}", markup=False)
+        said = msg(
+            "test set {name} ({n} slides, {patients} patients): {figures}",
+            name=t.name,
+            n=t.n_slides,
+            patients=t.n_groups,
+            figures=figures,
+        )
+        out.print(tr(said), markup=False)
     mean = "n/a" if v.mean_dice is None else f"{v.mean_dice:.3f}"
-    pooled = "" if v.pooled_mean_dice is None else f"pooled Dice {v.pooled_mean_dice:.3f}, "
-    out.print(
-        f"validity: {pooled}mean slide Dice {mean} over {v.n_scored} held-out slides "
-        f"({v.n_used} of {v.n_slides} slides used, {len(v.excluded)} left out), "
-        f"{'PASS' if v.passed else 'FAIL'}",
-        highlight=False,
+    pooled = (
+        "" if v.pooled_mean_dice is None else tr(msg("pooled Dice {dice:.3f}, ", dice=v.pooled_mean_dice))
     )
+    said = msg(
+        "validity: {pooled}mean slide Dice {mean} over {n} held-out slides ({used} of {total} slides used, "
+        "{left} left out), {decision}",
+        pooled=pooled,
+        mean=mean,
+        n=v.n_scored,
+        used=v.n_used,
+        total=v.n_slides,
+        left=len(v.excluded),
+        decision="PASS" if v.passed else "FAIL",  # the marker stays, for logs that are searched
+    )
+    out.print(tr(said), highlight=False)
     if v.unreadable_tiles:
         n_bad = sum(v.unreadable_tiles.values())
-        of = f" of {v.training_tiles}" if v.training_tiles else ""
-        out.print(f"unreadable training tiles: {n_bad}{of}, replaced by blank ones", highlight=False)
+        said = (
+            msg(
+                "unreadable training tiles: {n} of {total}, replaced by blank ones",
+                n=n_bad,
+                total=v.training_tiles,
+            )
+            if v.training_tiles
+            else msg("unreadable training tiles: {n}, replaced by blank ones", n=n_bad)
+        )
+        out.print(tr(said), highlight=False)
     if v.excluded:
         from collections import Counter
 
         why = Counter(e.reason.split(":")[0] for e in v.excluded)
-        out.print(
-            "left out: " + ", ".join(f"{n} {reason}" for reason, n in why.most_common()), highlight=False
-        )
+        reasons = ", ".join(f"{n} {reason}" for reason, n in why.most_common())  # the reasons' codes stay
+        out.print(tr(msg("left out: {reasons}", reasons=reasons)), highlight=False)
 
 
 @app.command()
@@ -633,6 +683,7 @@ def validity(
         Path | None,
         typer.Option(help="--results: the audit's result cache (default: .dqm-cache next to results.json)."),
     ] = None,
+    lang: LangOpt = "en",
 ) -> None:
     """Train a segmentation model on the batch and score Dice per class on held-out slides.
 
@@ -656,7 +707,10 @@ def validity(
     previous = [p for p in (out_dir / RESULT_FILE, out_dir / CHECKPOINTS) if p.exists()]
     if previous and not (resume or force):
         raise usage_error(
-            f"{out_dir} holds a validity run: pass --resume to continue it or --force to replace it"
+            msg(
+                "{path} holds a validity run: pass --resume to continue it or --force to replace it",
+                path=out_dir,
+            )
         )
     if force and not resume:
         for p in previous:
@@ -664,13 +718,14 @@ def validity(
     if results is not None:
         run = reused_run_or_exit(results, root, prof, RunOptions(workers=workers), cache, mask=masker)
     elif cache is not None:
-        raise usage_error("--cache is the audit's result cache: it needs --results")
+        raise usage_error(msg("--cache is the audit's result cache: it needs --results"))
     else:
         run = run_with_progress(root, prof, RunOptions(workers=workers))
     hint = f"dqm validity {batch} --out {out_dir} --profile {profile} --resume"
     v = _run_validity_stage(run, None, options, hint)
     _print_validity(v)
-    out.print(f"results: {out_dir / RESULT_FILE}", markup=False)
+    role = tr(msg("results"))
+    out.print(tr(msg("{role}: {path}", role=role, path=out_dir / RESULT_FILE)), markup=False)
     raise typer.Exit(0 if v.passed else 1)
 
 
@@ -817,7 +872,7 @@ def gate_command(
     if new_only is not None:
         earlier = _earlier_delivery(new_only)
         if earlier is None:
-            raise usage_error(f"--new-only {new_only}: no such results.json")
+            raise usage_error(msg("--new-only {path}: no such results.json", path=new_only))
     result = load_result_or_exit(results)
     if waiver_list is not None:
         result = _with_waivers(result, waiver_list, masker)

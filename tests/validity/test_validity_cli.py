@@ -221,3 +221,19 @@ def test_slides_with_errors_are_left_out_with_their_reasons(defect_batch: Path, 
     assert scored.isdisjoint({e.slide_id for e in v.excluded})
     text = " ".join(res.output.split())
     assert f"{len(v.excluded)} left out" in text and "left out: " in text and "syntactic errors" in text
+
+
+def test_the_validity_lines_follow_the_commands_language(
+    first_run: tuple[Path, ValidityResult],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from dqm.cli.audit import _print_validity
+    from dqm.cli.common import LANGUAGE
+
+    _, v = first_run
+    monkeypatch.setattr(LANGUAGE, "value", "ko")  # what --lang ko sets while the command line is parsed
+    _print_validity(v)
+    printed = " ".join(capsys.readouterr().out.split())
+    assert "유효성: 통합 Dice" in printed and "평균 슬라이드 Dice" in printed and "보류 슬라이드" in printed
+    assert "mean slide Dice" not in printed and printed.endswith("FAIL")  # the marker stays
