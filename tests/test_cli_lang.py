@@ -121,6 +121,11 @@ def test_lots_show_and_resume_in_korean(history: Path, tmp_path: Path) -> None:
     assert "Seoul-A: 2 lots, next lot at tightened inspection" in said(en)
     assert "Seoul-A: 로트 2개, 다음 로트는 까다로운 검사" in said(ko) and "next lot" not in said(ko)
     assert "불합격" in said(ko) and "NOT accepted" in said(en)
+    assert "normal → tightened: 2 of the last 2 lots not accepted" in said(en)
+    assert "보통 → 까다로운: 최근 로트 2개 중 2개 불합격" in said(ko)  # the switching rule that applied
+    en, ko = both(["lots", "resume", str(history), "--supplier", "Seoul-A"])
+    assert en.exit_code == ko.exit_code == 2
+    assert "not discontinued" in said(en) and "검사가 중지되지 않았습니다" in said(ko)
     en, ko = both(["lots", "show", str(tmp_path / "none.sqlite")])
     assert en.exit_code == ko.exit_code == 2
     assert "no such lot history" in said(en) and "로트 이력이 없습니다" in said(ko)

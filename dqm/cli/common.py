@@ -81,6 +81,12 @@ def start_run() -> str:
     return RUN.id
 
 
+def reason(exc: Exception) -> str:
+    """Why ``exc`` was raised, in the command's language when it was raised with a
+    :func:`~dqm.i18n.msg` (else its text as it is)."""
+    return tr(exc.args[0]) if len(exc.args) == 1 and isinstance(exc.args[0], str) else str(exc)
+
+
 def usage_error(message: str) -> typer.Exit:
     """Print ``message`` (in the command's language: :func:`tr`) as an error; exit 2 to raise."""
     label = tr(msg("error:"))

@@ -14,6 +14,7 @@ from dqm.cli.common import (
     ProfileOpt,
     load_profile_or_exit,
     out,
+    reason,
     start_masking,
     tr,
     usage_error,
@@ -146,7 +147,7 @@ def show(
                             decision=_accepted(st.outcome.accepted),
                         )
                     )
-                    extra = "; ".join(x for x in (st.score_note, st.transition) if x)
+                    extra = "; ".join(tr(x) for x in (st.score_note, st.transition) if x)
                     out.print(line + (f" ({extra})" if extra else ""), highlight=False, soft_wrap=True)
         except HistoryError as exc:
             raise usage_error(str(exc)) from None
@@ -184,5 +185,5 @@ def resume_command(
         try:
             state = h.resume(name, note)
         except ValueError as exc:
-            raise usage_error(str(exc)) from None
+            raise usage_error(reason(exc)) from None
     out.print(tr(msg("{supplier}: next lot at {where}", supplier=name, where=_where(state))), highlight=False)

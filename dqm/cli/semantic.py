@@ -31,6 +31,7 @@ from dqm.cli.common import (
     outside_batch,
     print_finding_lines,
     read_mask_key,
+    reason,
     run_with_progress,
     start_masking,
     start_run,
@@ -677,9 +678,9 @@ def _record_lot(review_plan: Any, result: Any, history: Path | None) -> None:
         try:
             done = h.record(lot.name, outcome, review_plan.plan_id)
         except ValueError as exc:
-            raise usage_error(f"--record: {exc}") from None
+            raise usage_error(f"--record: {reason(exc)}") from None
     after = done.after
-    said = "; ".join(x for x in (done.score_note, done.transition) if x)
+    said = "; ".join(tr(x) for x in (done.score_note, done.transition) if x)
     decision = tr(msg("accepted")) if outcome.accepted else tr(msg("NOT accepted"))
     out.print(
         tr(msg("recorded in {path}: {name} lot {decision}", path=where, name=lot.name, decision=decision))
@@ -799,7 +800,7 @@ def _server_call(fn: Any, *args: Any, **kw: Any) -> Any:
     try:
         return fn(*args, **kw)
     except CommandError as exc:
-        raise usage_error(exc.args[0] if len(exc.args) == 1 else str(exc)) from None  # a msg(): translated
+        raise usage_error(reason(exc)) from None
 
 
 @review_app.command("serve")

@@ -35,6 +35,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Literal
 
+from dqm.i18n import msg
 from dqm.semantic.iso2859 import AQLS, Iso2859Plan, Severity, aql_index, resolve
 
 State = Literal["normal", "tightened", "reduced", "discontinued"]
@@ -114,13 +115,17 @@ def score_after(score: int, outcome: LotOutcome) -> tuple[int, str]:
     plan = outcome.plan
     ac = plan.acceptance_number
     if not outcome.accepted:
-        return 0, "lot not accepted: score reset to 0"
+        return 0, msg("lot not accepted: score reset to 0")
     if ac >= 2:
         tighter = _tighter_acceptance(plan)
         if outcome.nonconforming <= tighter:
-            return score + 3, f"+3: {outcome.nonconforming} ≤ Ac {tighter} at the AQL one step tighter"
-        return 0, f"score reset to 0: {outcome.nonconforming} > Ac {tighter} at the AQL one step tighter"
-    return score + 2, f"+2: accepted with Ac {ac}"
+            return score + 3, msg(
+                "+3: {n} ≤ Ac {ac} at the AQL one step tighter", n=outcome.nonconforming, ac=tighter
+            )
+        return 0, msg(
+            "score reset to 0: {n} > Ac {ac} at the AQL one step tighter", n=outcome.nonconforming, ac=tighter
+        )
+    return score + 2, msg("+2: accepted with Ac {ac}", ac=ac)
 
 
 def step(state: SchemeState, outcome: LotOutcome) -> Step:
@@ -142,12 +147,18 @@ def step(state: SchemeState, outcome: LotOutcome) -> Step:
     """
     if state.state == "discontinued":
         raise DiscontinuedError(
-            "inspection under ISO 2859-1 is discontinued for this supplier: it resumes at tightened "
-            "inspection after corrective action"
+            msg(
+                "inspection under ISO 2859-1 is discontinued for this supplier: it resumes at tightened "
+                "inspection after corrective action"
+            )
         )
     if outcome.plan.severity != state.state:
         raise ValueError(
-            f"the lot was inspected with a {outcome.plan.severity} plan while the scheme is at {state.state}"
+            msg(
+                "the lot was inspected with a {plan} plan while the scheme is at {severity}",
+                plan=outcome.plan.severity,
+                severity=state.state,
+            )
         )
     counted = replace(state, lots=state.lots + 1)
     if state.state == "normal":
@@ -166,13 +177,21 @@ def _after_normal(state: SchemeState, outcome: LotOutcome) -> tuple[SchemeState,
         return (
             SchemeState("tightened", lots=state.lots),
             note,
-            f"normal → tightened: {run.count(False)} of the last {len(run)} lots not accepted",
+            msg(
+                "normal → tightened: {n} of the last {last} lots not accepted",
+                n=run.count(False),
+                last=len(run),
+            ),
         )
     if score >= REDUCED_SCORE and outcome.reduced_allowed:
         return (
             SchemeState("reduced", lots=state.lots),
             note,
-            f"normal → reduced: switching score {score} ≥ {REDUCED_SCORE}, production steady, approved",
+            msg(
+                "normal → reduced: switching score {score} ≥ {limit}, production steady, approved",
+                score=score,
+                limit=REDUCED_SCORE,
+            ),
         )
     return replace(state, score=score, normal_run=run), note, ""
 
@@ -184,7 +203,10 @@ def _after_tightened(state: SchemeState, outcome: LotOutcome) -> tuple[SchemeSta
             return (
                 SchemeState("normal", lots=state.lots),
                 "",
-                f"tightened → normal: {accepted} consecutive lots accepted (switching score starts at 0)",
+                msg(
+                    "tightened → normal: {n} consecutive lots accepted (switching score starts at 0)",
+                    n=accepted,
+                ),
             )
         return replace(state, tightened_accepted=accepted), "", ""
     rejected = state.tightened_rejected + 1
@@ -192,20 +214,25 @@ def _after_tightened(state: SchemeState, outcome: LotOutcome) -> tuple[SchemeSta
         return (
             SchemeState("discontinued", lots=state.lots, tightened_rejected=rejected),
             "",
-            f"tightened → discontinued: {rejected} lots not accepted on tightened inspection; "
-            "corrective action before inspection resumes",
+            msg(
+                "tightened → discontinued: {n} lots not accepted on tightened inspection; corrective action "
+                "before inspection resumes",
+                n=rejected,
+            ),
         )
     return replace(state, tightened_accepted=0, tightened_rejected=rejected), "", ""
 
 
 def _after_reduced(state: SchemeState, outcome: LotOutcome) -> tuple[SchemeState, str, str]:
     if not outcome.accepted:
-        return SchemeState("normal", lots=state.lots), "", "reduced → normal: a lot not accepted"
+        return SchemeState("normal", lots=state.lots), "", msg("reduced → normal: a lot not accepted")
     if not outcome.reduced_allowed:
         return (
             SchemeState("normal", lots=state.lots),
             "",
-            "reduced → normal: reduced inspection no longer allowed (production irregular or not approved)",
+            msg(
+                "reduced → normal: reduced inspection no longer allowed (production irregular or not approved)"
+            ),
         )
     return state, "", ""
 
@@ -219,7 +246,12 @@ def resume(state: SchemeState) -> SchemeState:
         The scheme is not discontinued.
     """
     if state.state != "discontinued":
-        raise ValueError(f"inspection is not discontinued (it is at {state.state}): nothing to resume")
+        raise ValueError(
+            msg(
+                "inspection is not discontinued (it is at {severity}): nothing to resume",
+                severity=state.state,
+            )
+        )
     return SchemeState("tightened", lots=state.lots)
 
 
