@@ -46,6 +46,8 @@ if TYPE_CHECKING:
 
 DB_NAME = "records.sqlite"
 COMMIT_EVERY_S = 0.5
+LOOKUP_CHUNK = 500
+"""Keys read in one query (SQLite allows at least 999 parameters)."""
 """Longest time between two commits while records come in."""
 ITEM_OPTIONS = ("slides", "hash_files", "full_hashes", "slide_budget_s", "label_thumbnails")
 """The run options that change what an item's check finds (not workers, executors or the batch checks)."""
@@ -165,6 +167,10 @@ class RecordCache:
         self.mask = mask
         self.hits = 0
         self.stored = 0
+        self.missed: list[str] = []
+        """Slide ids of the items looked up and not found (or not readable)."""
+        self.unconfirmed: list[str] = []
+        """Slide ids of the items whose record the full hashes of their files refuted (--certify)."""
         self._db: sqlite3.Connection | None = None
         self._last_commit = time.monotonic()
         try:
@@ -199,17 +205,35 @@ class RecordCache:
 
     def lookup(self, key: str, item: Item) -> ItemRecord | None:
         """The record of ``item`` stored under ``key``; None when there is none or it cannot be read."""
-        if self._db is None:
+        return self.lookup_all([key], [item])[0]
+
+    def lookup_all(self, keys: list[str], items: list[Item]) -> list[ItemRecord | None]:
+        """:meth:`lookup` of each item under its key, read in a few queries (not one per item)."""
+        stored: dict[str, bytes | str] = {}
+        if self._db is not None:
+            try:
+                for start in range(0, len(keys), LOOKUP_CHUNK):
+                    chunk = keys[start : start + LOOKUP_CHUNK]
+                    marks = ",".join("?" * len(chunk))
+                    query = f"SELECT key, record FROM records WHERE key IN ({marks})"  # only "?" marks joined
+                    stored.update(self._db.execute(query, chunk).fetchall())
+            except sqlite3.Error as exc:
+                self.warn(f"the result cache could not be read ({exc}); the items are checked again")
+                stored = {}
+        out = [self._record(stored.get(key), item) for key, item in zip(keys, items, strict=True)]
+        self.missed += [item.slide_id for item, record in zip(items, out, strict=True) if record is None]
+        return out
+
+    def refuted(self, record: ItemRecord) -> None:
+        """Note a record that was looked up but not used: its files' full hashes differ (--certify)."""
+        self.hits -= 1
+        self.unconfirmed.append(record.summary.slide_id)
+
+    def _record(self, raw: bytes | str | None, item: Item) -> ItemRecord | None:
+        if raw is None:
             return None
         try:
-            row = self._db.execute("SELECT record FROM records WHERE key = ?", (key,)).fetchone()
-        except sqlite3.Error as exc:
-            self.warn(f"a result cache entry could not be read ({exc}); the item is checked again")
-            return None
-        if row is None:
-            return None
-        try:
-            data = json.loads(row[0])
+            data = json.loads(raw)
             if self.mask is not None:
                 data = _real_names(data, item, self.mask)
             if data.get("record_source") == "manifest":
