@@ -538,9 +538,15 @@ def _alone(
 
 
 def clinical_table(
-    run_outcomes: list[ItemRecord], manifest: str | None, profile: Profile, gx_suite: Path | None
+    run_outcomes: list[ItemRecord],
+    manifest: str | None,
+    profile: Profile,
+    gx_suite: Path | None,
+    cache: RecordCache | None = None,
 ) -> TableValidation:
-    """The clinical table of the batch and its expectation results."""
+    """The clinical table of the batch and its expectation results; with a ``cache``, the results
+    of a run whose table, sources and suite were the same are taken from there (great_expectations
+    is then not even imported)."""
     records, sources = [], []
     for o in run_outcomes:
         if o.record_source is None:
@@ -551,7 +557,15 @@ def clinical_table(
         else:
             sources.append(RowSource(o.summary.slide_id, o.record_source, None))
     frame = build_table(records, sources, profile)
-    return validate_table(frame, sources, profile, gx_suite)
+    key = cache.table_key(frame, sources, gx_suite) if cache is not None and cache.usable else None
+    if key is not None and cache is not None:
+        stored = cache.table_outcome(key)
+        if stored is not None:
+            return TableValidation(frame=frame, sources=sources, failures=stored[0], error=stored[1])
+    table = validate_table(frame, sources, profile, gx_suite)
+    if key is not None and cache is not None:
+        cache.store_table(key, table.failures, table.error)
+    return table
 
 
 def run_batch(
@@ -576,7 +590,8 @@ def run_batch(
     keys: list[str] = []
     outcomes: list[ItemRecord | None] = [None] * total
     if cache is not None and cache.usable:
-        keys = [cache.key(item) for item in items]
+        listed = {*discovery.slide_files, *discovery.annotation_files}  # jailed by the walk already
+        keys = [cache.key(item, listed) for item in items]
         outcomes = cache.lookup_all(keys, items)
     # --certify: a cached record stands only once the item's work has hashed its files whole
     waiting = {k: o for k, o in enumerate(outcomes) if o is not None} if options.certify else {}
@@ -584,7 +599,12 @@ def run_batch(
     done = total - len(todo)
     if progress is not None and done:
         progress(done, total)
-    warm_up = import_gx if options.clinical else None  # seconds of import, hidden behind the workers
+    # seconds of import, hidden behind the workers, when the clinical table will surely be
+    # validated again (a first run, or most items changed); else imported only if the table changed
+    cached = cache is not None and cache.usable
+    warm_up = (
+        import_gx if options.clinical and (not cached or 10 * (len(todo) - len(waiting)) > total) else None
+    )
     work = [Certified.of(items[k], waiting[k]) if k in waiting else items[k] for k in todo]
     args = (work, root, profile, checks, options, warm_up)
     finished = (  # (index in todo, outcome) as items finish: their order differs on Dask
@@ -607,7 +627,7 @@ def run_batch(
         root, profile, discovery, [o for o in outcomes if o is not None], options=options, earlier=earlier
     )
     run.table = (
-        clinical_table(run.outcomes, discovery.manifest, profile, options.gx_suite)
+        clinical_table(run.outcomes, discovery.manifest, profile, options.gx_suite, cache)
         if options.clinical
         else None
     )

@@ -73,8 +73,8 @@ def _without_change_times(monkeypatch: pytest.MonkeyPatch) -> None:
     size, modification time, inode and quick print alone."""
     real = dqm.cache.file_key
 
-    def blind(root, rel):  # type: ignore[no-untyped-def]
-        key = real(root, rel)
+    def blind(root, rel, listed=frozenset()):  # type: ignore[no-untyped-def]
+        key = real(root, rel, listed)
         return key[:3] + key[4:] if len(key) == 6 else key  # [path, size, mtime, ctime, inode, print]
 
     monkeypatch.setattr(dqm.cache, "file_key", blind)

@@ -180,7 +180,7 @@ def test_certify_hashes_on_the_dask_workers_and_refutes_a_changed_file(
 
     batch = tmp_path / "batch"
     shutil.copytree(clean_batch, batch)
-    monkeypatch.setattr(dqm.cache, "file_key", lambda root, rel: [rel])  # a key blind to the files
+    monkeypatch.setattr(dqm.cache, "file_key", lambda root, rel, listed=(): [rel])  # a key blind to the files
     options = RunOptions(executor="dask", scheduler=client.scheduler.address, certify=True, clinical=False)
 
     def certified():  # type: ignore[no-untyped-def]
