@@ -150,7 +150,7 @@ def _masked(value: Any, mask: Masker) -> Any:
         if len(value) > MAX_MASKED_CHARS:
             raise _TooLong
         return mask(value)
-    if isinstance(value, list):
+    if isinstance(value, list | tuple):  # a record's path pairs are tuples
         return [_masked(v, mask) for v in value]
     if isinstance(value, dict):
         return {_masked(k, mask): _masked(v, mask) for k, v in value.items()}

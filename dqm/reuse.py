@@ -39,7 +39,10 @@ def refusal(
             f"{result.profile.sha256[:12]}…), not this one ({profile.name}, {profile.sha256[:12]}…): "
             "give the audit's profile, or audit again"
         )
-    if result.batch.fingerprint != batch_fingerprint(root, discovery):
+    recorded = {
+        f.path: (f.stat, f.sha256 if f.role == "annotation" else f.quick_print) for f in result.batch.files
+    }
+    if result.batch.fingerprint != batch_fingerprint(root, discovery, recorded):
         return (
             f"--results {path} does not match the batch: its files changed since that audit "
             "(fingerprint differs); audit the batch again, or run without --results"

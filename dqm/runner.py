@@ -134,6 +134,7 @@ def check_item(
     of its files (batch paths), already taken in this work."""
     image, image_path = _status(root, item.image_path)
     ann_status, ann_path = _status(root, item.annotation_path)
+    stats = _stats({ann_status.path: ann_path, image.path: image_path if options.slides else None})
     probe: SlideProbe | None = None
     if options.slides and image.exists and image_path is not None:
         probe_options = ProbeOptions(
@@ -200,7 +201,24 @@ def check_item(
         annotation=ParsedAnnotation.of(annotation) if annotation is not None else None,
         slide=probe.facts() if probe is not None else None,
         sha256=_whole_hashes(root, sorted(whole), known),
+        stats=stats,
     )
+
+
+def file_stat(path: Path) -> list[int]:
+    """What a file's metadata says of its content: size, modification and change time (ns), inode."""
+    st = path.stat()
+    return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
+
+
+def _stats(files: dict[str | None, Path | None]) -> dict[str, list[int]]:
+    """:func:`file_stat` of each file (batch path -> its jailed path), before the work reads it."""
+    out = {}
+    for rel, path in files.items():
+        if rel and path is not None:
+            with contextlib.suppress(OSError):  # unreadable: the reading reports it
+                out[rel] = file_stat(path)
+    return out
 
 
 def _whole_hashes(root: Path, files: list[str], known: dict[str, str]) -> dict[str, str]:
