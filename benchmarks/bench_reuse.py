@@ -9,18 +9,21 @@ to end (process start to exit) as a user runs them:
   from the cache, the batch checks and the diversity stage run again.
 
 Then the parts of ``sample --results`` that grow with the lot, timed in this process: reading
-results.json and the batch fingerprint (discovery, a SHA-256 of every annotation file, the quick
-print of every slide) that decides whether the result still stands for the batch. ``--fresh`` also
-times a plain ``dqm sample LOT`` (the full pass) for comparison.
+results.json, discovery, and the check that decides whether the result still stands for the batch
+(``dqm.reuse.refusal``: each file's size, times and inode against those the audit recorded, a file
+read again only where one differs), with the fingerprint as it was computed before results 1.11
+(every annotation file hashed whole, every slide's quick print) for comparison. ``--fresh`` also
+times a plain ``dqm sample LOT`` (the full pass).
 
-Measured (2026-12-04, this project's 2 shared cores, load average 7-10, 5,000 slides; not run at
-34,376: building and auditing that lot takes longer than there was time for): audit 124.0 s;
-sample --results 7.4 s (5.2 and 5.9 s in two more runs; 11.6 s before the batch was walked once
-and its listed files no longer resolved again); audit --results with diversity 30.2 s (24.4 % of
-the pass; the clinical table's great_expectations import and the cache keys dominate, as in
-bench_cache.py). Of sample --results, the fingerprint grows with the lot: 1.44 s (0.29 ms per
-slide), results.json 0.32 s; projected to 34,376 slides 17.7 s (the rest as measured), which
-misses the 10 s target on this machine.
+Measured (2026-12-04, 2 cores shared with other engineers' benchmarks, load average 8-15, 5,000
+slides; a 34,376-slide lot takes longer to build and audit here than there was time for): audit
+390.4 s; sample --results 6.5 s; audit --results with diversity 42.0 s (10.7 % of the pass). Of
+sample --results, results.json 0.81 s (0.16 ms per slide), discovery 0.35 s, the refusal check
+0.20 s (0.04 ms per slide; reading every file as before: 0.65 s, on files in the page cache; on
+real slides that was 2 MiB read per slide). Projected to 34,376 slides (the parts that grow × 6.88,
+the rest as measured): 14.5 s: the 10 s target is not met on this machine. What is left: reading
+and validating results.json, discovery, the review sheet of the drawn slides (thumbnails, JPEG,
+masking the page; the ISO 2859-1 sample grows from 200 slides to 315 at 34,376), start-up and imports.
 
 Usage: python benchmarks/bench_reuse.py [--items 5000] [--data benchmarks/_data/reuse] [--fresh]
 """
@@ -55,19 +58,28 @@ def dqm(*args: str) -> float:
     return elapsed
 
 
-def parts(batch: Path, results: Path) -> dict[str, float]:
-    """Seconds of the parts of ``sample --results`` that grow with the lot, in this process."""
+def parts(batch: Path, results: Path) -> tuple[dict[str, float], float]:
+    """Seconds of the parts of ``sample --results`` that grow with the lot, in this process, and
+    of the fingerprint as it was before results 1.11 (every file read), for comparison."""
+    from dqm.batch import discover
+    from dqm.profile import load_profile
     from dqm.results import load_result
+    from dqm.reuse import refusal
     from dqm.syntactic.accuracy import batch_fingerprint
 
     times = {}
     start = time.perf_counter()
-    load_result(results)
+    result = load_result(results)
     times["read results.json"] = time.perf_counter() - start
     start = time.perf_counter()
-    batch_fingerprint(batch)
-    times["batch fingerprint"] = time.perf_counter() - start
-    return times
+    discovery = discover(batch)
+    times["discovery"] = time.perf_counter() - start
+    start = time.perf_counter()
+    assert refusal(result, results, batch, load_profile(None), discovery) is None
+    times["refusal check (stats)"] = time.perf_counter() - start
+    start = time.perf_counter()
+    batch_fingerprint(batch, discovery)
+    return times, time.perf_counter() - start
 
 
 def main() -> None:
@@ -107,9 +119,10 @@ def main() -> None:
     if args.fresh:
         fresh = dqm("sample", str(batch), "--out", str(out / "fresh"))
         print(f"sample (full pass):                 {fresh:7.1f} s", flush=True)
-    grows = parts(batch, results)
+    grows, every_file = parts(batch, results)
     for name, seconds in grows.items():
         print(f"  of which {name:<24} {seconds:7.2f} s  ({seconds / args.items * 1e3:.3f} ms per item)")
+    print(f"  (the fingerprint reading every file, as before results 1.11: {every_file:.2f} s)")
     rest = sample - sum(grows.values())
     projected = rest + sum(grows.values()) * scale
     print(

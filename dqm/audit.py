@@ -140,7 +140,8 @@ def file_digests(run: Run) -> list[FileDigest]:
             full = o.sha256.get(norm) or (o.annotation_sha256 if role == "annotation" else None)
             quick = o.fingerprint if role == "slide" else None
             if full or quick:
-                files[norm] = FileDigest(path=norm, role=role, sha256=full, quick_print=quick)
+                stat = o.stats.get(norm)
+                files[norm] = FileDigest(path=norm, role=role, sha256=full, quick_print=quick, stat=stat)
     disc = run.discovery
     if disc.manifest is not None and disc.manifest_sha256 is not None:
         files[disc.manifest] = FileDigest(path=disc.manifest, role="manifest", sha256=disc.manifest_sha256)

@@ -17,6 +17,13 @@ them). A record read back gets the item's real names again (slide id, file paths
 discovery) wherever the masked ones stand, so thumbnails and the review sheet find the files;
 other identifiers stay masked, as in every output.
 
+Beside the records, the cache keeps what the clinical table's expectations found, keyed by the
+table's cells, where its rows came from, the user's GX suite and the versions of GX and pandas: a
+run whose table did not change takes it from there and never imports great_expectations (seconds
+of a run that takes every item from the cache). It is kept only when it holds nothing the masker
+would change and only plain values; the values of identifying fields are not kept (no output
+shows them).
+
 The cache is a SQLite database in WAL mode, opened and written only by the main process: workers
 never touch it, so it never sits behind their network filesystem. Records are committed as items
 finish (at least every :data:`COMMIT_EVERY_S` seconds), so an audit killed halfway loses at most
@@ -33,19 +40,26 @@ import sqlite3
 import time
 import warnings
 from collections.abc import Callable
+from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dqm import __version__
 from dqm.batch import jailed, normalise
+from dqm.clinical_table import IDENTIFYING, RowSource, TableFailure
+from dqm.i18n import Message
 from dqm.model import RECORD_VERSION, Item, ItemRecord
 from dqm.slide_io import fingerprint
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from dqm.identifiers import Masker
 
 DB_NAME = "records.sqlite"
 COMMIT_EVERY_S = 0.5
+LOOKUP_CHUNK = 500
+"""Keys read in one query (SQLite allows at least 999 parameters)."""
 """Longest time between two commits while records come in."""
 ITEM_OPTIONS = ("slides", "hash_files", "full_hashes", "slide_budget_s", "label_thumbnails")
 """The run options that change what an item's check finds (not workers, executors or the batch checks)."""
@@ -59,14 +73,16 @@ def _warn(message: str) -> None:
     warnings.warn(message, CacheWarning, stacklevel=3)
 
 
-def file_key(root: Path, rel: str | None) -> list[Any]:
-    """What identifies one of an item's files: path, size, times, inode and quick print."""
+def file_key(root: Path, rel: str | None, listed: frozenset[str] | set[str] = frozenset()) -> list[Any]:
+    """What identifies one of an item's files: path, size, times, inode and quick print.
+    ``listed``: batch paths discovery's walk found as regular files inside the batch (not jailed
+    again)."""
     if rel is None:
         return [None]
     norm, outside = normalise(rel)
     if outside or not norm:
         return [rel, "outside"]
-    path, why = jailed(root, norm)
+    path, why = (root / norm, None) if norm in listed else jailed(root, norm)
     if path is None:
         return [norm, why]
     try:
@@ -98,6 +114,34 @@ class _TooLong(Exception):
     pass
 
 
+_NOT_PLAIN = object()
+
+
+def _plain(value: Any) -> Any:
+    """``value`` when JSON gives it back as it is shown (None, a bool, int, float or str; a numpy
+    float as the float it equals), else :data:`_NOT_PLAIN`."""
+    if value is None or type(value) in (bool, int, str):
+        return value
+    if isinstance(value, float):
+        return float(value)
+    return _NOT_PLAIN
+
+
+def _description(stored: Any) -> str:
+    """A failure's description as :meth:`RecordCache.store_table` kept it: text, or a message."""
+    if isinstance(stored, list):
+        template, params = stored
+        return Message(str(template), dict(params))
+    return str(stored)
+
+
+def _version(package: str) -> str | None:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return None
+
+
 def _masked(value: Any, mask: Masker) -> Any:
     """``value`` (plain JSON data) with every string in it, keys included, masked: the vertices of
     a big outline are not turned into text to be scanned. Raises :class:`_TooLong` for a string
@@ -106,7 +150,7 @@ def _masked(value: Any, mask: Masker) -> Any:
         if len(value) > MAX_MASKED_CHARS:
             raise _TooLong
         return mask(value)
-    if isinstance(value, list):
+    if isinstance(value, list | tuple):  # a record's path pairs are tuples
         return [_masked(v, mask) for v in value]
     if isinstance(value, dict):
         return {_masked(k, mask): _masked(v, mask) for k, v in value.items()}
@@ -165,6 +209,10 @@ class RecordCache:
         self.mask = mask
         self.hits = 0
         self.stored = 0
+        self.missed: list[str] = []
+        """Slide ids of the items looked up and not found (or not readable)."""
+        self.unconfirmed: list[str] = []
+        """Slide ids of the items whose record the full hashes of their files refuted (--certify)."""
         self._db: sqlite3.Connection | None = None
         self._last_commit = time.monotonic()
         try:
@@ -174,6 +222,7 @@ class RecordCache:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
             db.execute("CREATE TABLE IF NOT EXISTS records (key TEXT PRIMARY KEY, record BLOB NOT NULL)")
+            db.execute("CREATE TABLE IF NOT EXISTS tables (key TEXT PRIMARY KEY, outcome BLOB NOT NULL)")
             db.commit()
             self._db = db
         except (OSError, sqlite3.Error) as exc:
@@ -183,33 +232,50 @@ class RecordCache:
     def usable(self) -> bool:
         return self._db is not None
 
-    def key(self, item: Item) -> str:
-        """The item's key; computed before the item is checked (its check may change ``item``)."""
+    def key(self, item: Item, listed: frozenset[str] | set[str] = frozenset()) -> str:
+        """The item's key; computed before the item is checked (its check may change ``item``).
+        ``listed``: as :func:`file_key`."""
+        files = [file_key(self.root, rel, listed) for rel in (item.annotation_path, item.image_path)]
         described = {
             "slide_id": item.slide_id,
             "row": item.row,
             "record": item.record,
-            "files": [file_key(self.root, item.annotation_path), file_key(self.root, item.image_path)],
+            "files": files,
             "listed": list(item.listed),  # the files hashed in full (the expected hashes are not needed)
         }
-        text = json.dumps(described, sort_keys=True, default=repr) + "\n" + self.context
-        if self.mask is not None:
-            return self.mask.digest(text)
-        return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+        return self._digest(json.dumps(described, sort_keys=True, default=repr) + "\n" + self.context)
 
     def lookup(self, key: str, item: Item) -> ItemRecord | None:
         """The record of ``item`` stored under ``key``; None when there is none or it cannot be read."""
-        if self._db is None:
+        return self.lookup_all([key], [item])[0]
+
+    def lookup_all(self, keys: list[str], items: list[Item]) -> list[ItemRecord | None]:
+        """:meth:`lookup` of each item under its key, read in a few queries (not one per item)."""
+        stored: dict[str, bytes | str] = {}
+        if self._db is not None:
+            try:
+                for start in range(0, len(keys), LOOKUP_CHUNK):
+                    chunk = keys[start : start + LOOKUP_CHUNK]
+                    marks = ",".join("?" * len(chunk))
+                    query = f"SELECT key, record FROM records WHERE key IN ({marks})"  # only "?" marks joined
+                    stored.update(self._db.execute(query, chunk).fetchall())
+            except sqlite3.Error as exc:
+                self.warn(f"the result cache could not be read ({exc}); the items are checked again")
+                stored = {}
+        out = [self._record(stored.get(key), item) for key, item in zip(keys, items, strict=True)]
+        self.missed += [item.slide_id for item, record in zip(items, out, strict=True) if record is None]
+        return out
+
+    def refuted(self, record: ItemRecord) -> None:
+        """Note a record that was looked up but not used: its files' full hashes differ (--certify)."""
+        self.hits -= 1
+        self.unconfirmed.append(record.summary.slide_id)
+
+    def _record(self, raw: bytes | str | None, item: Item) -> ItemRecord | None:
+        if raw is None:
             return None
         try:
-            row = self._db.execute("SELECT record FROM records WHERE key = ?", (key,)).fetchone()
-        except sqlite3.Error as exc:
-            self.warn(f"a result cache entry could not be read ({exc}); the item is checked again")
-            return None
-        if row is None:
-            return None
-        try:
-            data = json.loads(row[0])
+            data = json.loads(raw)
             if self.mask is not None:
                 data = _real_names(data, item, self.mask)
             if data.get("record_source") == "manifest":
@@ -246,6 +312,73 @@ class RecordCache:
                 self._commit()
         except (sqlite3.Error, TypeError, ValueError) as exc:
             self.warn(f"a record could not be stored in the result cache ({exc})")
+
+    def table_key(self, frame: pd.DataFrame, sources: list[RowSource], gx_suite: Path | None) -> str | None:
+        """The key of what the expectations found in the clinical table ``frame`` (rows from
+        ``sources``): its cells, where they came from, the user's GX suite, the versions of GX and
+        pandas, and the run's context. None when the suite cannot be read (it is then reported)."""
+        try:
+            suite = None if gx_suite is None else hashlib.sha256(gx_suite.read_bytes()).hexdigest()
+        except OSError:
+            return None
+        described = {
+            "columns": [str(c) for c in frame.columns],
+            "rows": frame.to_numpy().tolist(),
+            "sources": [[s.item_id, s.file, s.row] for s in sources],
+            "suite": suite,
+            "versions": [_version("great_expectations"), _version("pandas")],
+        }
+        return self._digest("table\n" + json.dumps(described, sort_keys=True, default=repr))
+
+    def table_outcome(self, key: str) -> tuple[list[TableFailure], str | None] | None:
+        """The failures and error stored under ``key`` (:meth:`store_table`); None when none is."""
+        if self._db is None:
+            return None
+        try:
+            row = self._db.execute("SELECT outcome FROM tables WHERE key = ?", (key,)).fetchone()
+            if row is None:
+                return None
+            data = json.loads(row[0])
+            failures = [
+                TableFailure(code, column, _description(described), tuple(rows), tuple(values), expectation)
+                for code, column, described, rows, values, expectation in data["failures"]
+            ]
+            return failures, data["error"]
+        except (sqlite3.Error, ValueError, TypeError, KeyError) as exc:
+            self.warn(f"a corrupt result cache entry was ignored ({type(exc).__name__}: {exc})"[:500])
+            return None
+
+    def store_table(self, key: str, failures: list[TableFailure], error: str | None) -> None:
+        """Keep what the expectations found, unless it holds what the outputs would not: a string
+        the masker changes, or a value that is not plain JSON. The values of identifying fields
+        are stored as None (no output shows them)."""
+        if self._db is None:
+            return
+        rows = []
+        texts: list[Any] = [error or ""]
+        for f in failures:
+            values = [None] * len(f.values) if f.column in IDENTIFYING else [_plain(v) for v in f.values]
+            described: Any = f.description
+            if isinstance(described, Message):  # the msgid the clinical checks word their finding from
+                described = [described.template, described.params]
+                texts += [described[0], *described[1].values()]
+            rows.append([f.code, f.column, described, list(f.rows), values, f.expectation])
+            texts += [f.code, f.column, f.description, f.expectation, *values]
+        texts = [t for t in texts if isinstance(t, str)]
+        if any(v is _NOT_PLAIN for r in rows for v in r[4]):
+            return
+        if self.mask is not None and any(self.mask(t) != t for t in texts):
+            return
+        try:
+            data = json.dumps({"failures": rows, "error": error}, allow_nan=True)
+            self._db.execute("INSERT OR REPLACE INTO tables (key, outcome) VALUES (?, ?)", (key, data))
+        except (sqlite3.Error, TypeError, ValueError) as exc:
+            self.warn(f"a record could not be stored in the result cache ({exc})")
+
+    def _digest(self, text: str) -> str:
+        if self.mask is not None:
+            return self.mask.digest(text)
+        return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
     def _commit(self) -> None:
         assert self._db is not None

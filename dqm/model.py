@@ -281,12 +281,12 @@ class Item:
 # Built once per item in the worker that read its files; thumbnails, the review sheet and (later)
 # the cache and the executors read it instead of reading or parsing any file again.
 
-RECORD_VERSION = 6
+RECORD_VERSION = 7
 """Bumped whenever :class:`ItemRecord`'s plain-data form changes; older forms are refused (2: the
 slide summary carries its perceptual hash; 3: the slide facts carry the artefacts' shares and map;
 4: the slide summary carries its stain descriptors, JPEG quality and scanner;
 5: the full SHA-256 of the files it hashed whole; 6: every finding carries its msgid and
-parameters, so a cached record renders in Korean too)."""
+parameters, so a cached record renders in Korean too; 7: each file's size, times and inode)."""
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -551,6 +551,10 @@ class ItemRecord:
     sha256: dict[str, str] = dataclasses.field(default_factory=dict)
     """Full SHA-256 of the item's files that were hashed whole (batch path -> hex): those a
     checksum list names, and every one with ``--full-hashes``."""
+    stats: dict[str, list[int]] = dataclasses.field(default_factory=dict)
+    """Each file the item's work read (batch path -> size, modification and change time in ns,
+    inode), taken before reading it: a file that still has them need not be read to be known
+    unchanged (``--results``, :func:`dqm.syntactic.accuracy.batch_fingerprint`)."""
     version: int = RECORD_VERSION
 
     def to_dict(self) -> dict[str, Any]:
@@ -569,6 +573,7 @@ class ItemRecord:
             "annotation": self.annotation.to_dict() if self.annotation is not None else None,
             "slide": self.slide.to_dict() if self.slide is not None else None,
             "sha256": sorted(self.sha256.items()),  # pairs, not an object: a cache restores values, not keys
+            "stats": sorted(self.stats.items()),
         }
 
     @classmethod
@@ -598,4 +603,5 @@ class ItemRecord:
             annotation=ParsedAnnotation.from_dict(ann) if ann is not None else None,
             slide=SlideFacts.from_dict(slide) if slide is not None else None,
             sha256={str(path): str(digest) for path, digest in data["sha256"]},
+            stats={str(path): [int(n) for n in stat] for path, stat in data["stats"]},
         )

@@ -46,7 +46,7 @@ __all__ = [
 DIMENSIONS = ("syntactic", "semantic", "diversity", "validity")
 """The quality dimensions, in report order: each is a field of :class:`QualityResult`."""
 
-SCHEMA_VERSION = "1.11"
+SCHEMA_VERSION = "1.12"
 """``major.minor``: a minor bump adds optional fields (older files still load); a major bump
 breaks readers. 1.1 added ``checks``, ``thumbnails`` and ``verdict.pending``; 1.2 added
 ``diversity.gates`` (the figures its gate reads, like the other dimensions' ``gates``; an older
@@ -62,7 +62,8 @@ the identifier); 1.7 added ``run_id``, ``verdict.not_evaluated``, ``verdict.cras
 ``jpeg_quality`` and ``scanner`` (stain and acquisition descriptors) and ``diversity.batch_effects``
 (site predictability); 1.10 added ``digest`` (the content digest, :mod:`dqm.digest`) and
 ``batch.files`` (each file's hash, what ``dqm verify --batch`` compares); 1.11 added
-``semantic.lq`` (the limiting quality of a computed plan for an isolated lot, ``dqm sample --lq``)."""
+``semantic.lq`` (the limiting quality of a computed plan for an isolated lot, ``dqm sample --lq``);
+1.12 added ``batch.files[].stat`` (what ``--results`` compares before it reads a file again)."""
 
 
 class FileDigest(Frozen):
@@ -75,6 +76,9 @@ class FileDigest(Frozen):
     """SHA-256 of the whole file (slides: only when hashed whole, ``--full-hashes`` or a checksum list)."""
     quick_print: str | None = None
     """Slides: the quick print (size, first and last MiB) the fingerprint uses."""
+    stat: list[int] | None = None
+    """Size, modification and change time (ns) and inode when the audit read the file (1.12):
+    ``--results`` reads again only the files where one differs."""
 
 
 class BatchInfo(Frozen):

@@ -21,7 +21,6 @@ from typing import Any
 from dqm.batch import Discovery
 from dqm.cache import DB_NAME, RecordCache, context_key
 from dqm.identifiers import Masker
-from dqm.model import Item, ItemRecord
 from dqm.profile import Profile
 from dqm.results import QualityResult
 from dqm.runner import Progress, Run, RunOptions, run_batch
@@ -40,7 +39,10 @@ def refusal(
             f"{result.profile.sha256[:12]}…), not this one ({profile.name}, {profile.sha256[:12]}…): "
             "give the audit's profile, or audit again"
         )
-    if result.batch.fingerprint != batch_fingerprint(root, discovery):
+    recorded = {
+        f.path: (f.stat, f.sha256 if f.role == "annotation" else f.quick_print) for f in result.batch.files
+    }
+    if result.batch.fingerprint != batch_fingerprint(root, discovery, recorded):
         return (
             f"--results {path} does not match the batch: its files changed since that audit "
             "(fingerprint differs); audit the batch again, or run without --results"
@@ -78,20 +80,6 @@ class Reused:
     """Why those items were not in the cache (empty when none was checked again)."""
 
 
-class _NotingCache(RecordCache):
-    """A record cache that notes the items it does not hold."""
-
-    def __init__(self, *args: Any, **kw: Any) -> None:
-        super().__init__(*args, **kw)
-        self.missed: list[str] = []
-
-    def lookup(self, key: str, item: Item) -> ItemRecord | None:
-        record = super().lookup(key, item)
-        if record is None:
-            self.missed.append(item.slide_id)
-        return record
-
-
 def reused_run(
     result: QualityResult,
     root: Path,
@@ -115,13 +103,13 @@ def reused_run(
         why = f"the audit's result cache {folder} does not exist (the audit ran with --no-cache, or it moved)"
         return Reused(run, [o.summary.slide_id for o in run.outcomes], why)
     kw: dict[str, Any] = {"mask": mask} if warn is None else {"warn": warn, "mask": mask}
-    cache = _NotingCache(folder, root, context_key(profile.sha256, options), **kw)
+    cache = RecordCache(folder, root, context_key(profile.sha256, options), **kw)
     with cache:
         run = run_batch(root, profile, options, progress, cache if cache.usable else None, earlier)
         if not cache.usable:
             why = f"the audit's result cache {folder} cannot be read"
             return Reused(run, [o.summary.slide_id for o in run.outcomes], why)
-        missed = cache.missed
+        missed = cache.missed + cache.unconfirmed
     why = (
         f"the audit's result cache {folder} holds no record of them under their current files "
         "(modification time, inode) and the audit's options"

@@ -12,6 +12,7 @@ written into the batch folder.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import multiprocessing
 import os
@@ -70,10 +71,17 @@ class RunOptions:
     full_hashes: bool = False
     """Hash every slide in full too (``--full-hashes``: what ``dqm verify --batch`` compares);
     without it only the files a checksum list names are."""
+    certify: bool = False
+    """Reuse a cached record only when the full SHA-256 of each of the item's files, computed in
+    the item's work, equals the one the record holds (``--certify``); implies ``full_hashes``."""
     slide_budget_s: float = 30.0
     """Seconds one slide probe may spend (header, tile sample, tissue mask)."""
     label_thumbnails: bool = False
     """Keep a small thumbnail of each slide's label image in the results (may show identifiers)."""
+
+    def __post_init__(self) -> None:
+        if self.certify and not self.full_hashes:  # the hashes a certified record is confirmed by
+            object.__setattr__(self, "full_hashes", True)
 
 
 @dataclass(slots=True)
@@ -115,11 +123,18 @@ def run_item_checks(view: ItemView, checks: list[ConfiguredCheck]) -> list[Findi
 
 
 def check_item(
-    item: Item, root: Path, profile: Profile, checks: list[ConfiguredCheck], options: RunOptions
+    item: Item,
+    root: Path,
+    profile: Profile,
+    checks: list[ConfiguredCheck],
+    options: RunOptions,
+    hashed: dict[str, str] | None = None,
 ) -> ItemRecord:
-    """Read one item's files and run the item checks on them."""
+    """Read one item's files and run the item checks on them. ``hashed``: full SHA-256 of some
+    of its files (batch paths), already taken in this work."""
     image, image_path = _status(root, item.image_path)
     ann_status, ann_path = _status(root, item.annotation_path)
+    stats = _stats({ann_status.path: ann_path, image.path: image_path if options.slides else None})
     probe: SlideProbe | None = None
     if options.slides and image.exists and image_path is not None:
         probe_options = ProbeOptions(
@@ -169,7 +184,9 @@ def check_item(
     if annotation is not None:
         annotation.document = None  # the parsed text is not needed past the checks
     whole = set(item.listed) | (set(files) if options.full_hashes else set())
-    known = {ann_status.path: ann_hash} if ann_hash and ann_status.path else {}
+    known = dict(hashed or {})
+    if ann_hash and ann_status.path:
+        known[ann_status.path] = ann_hash
     return ItemRecord(
         summary=summarise(item, annotation, probe, profile, findings),
         findings=findings,
@@ -184,7 +201,24 @@ def check_item(
         annotation=ParsedAnnotation.of(annotation) if annotation is not None else None,
         slide=probe.facts() if probe is not None else None,
         sha256=_whole_hashes(root, sorted(whole), known),
+        stats=stats,
     )
+
+
+def file_stat(path: Path) -> list[int]:
+    """What a file's metadata says of its content: size, modification and change time (ns), inode."""
+    st = path.stat()
+    return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
+
+
+def _stats(files: dict[str | None, Path | None]) -> dict[str, list[int]]:
+    """:func:`file_stat` of each file (batch path -> its jailed path), before the work reads it."""
+    out = {}
+    for rel, path in files.items():
+        if rel and path is not None:
+            with contextlib.suppress(OSError):  # unreadable: the reading reports it
+                out[rel] = file_stat(path)
+    return out
 
 
 def _whole_hashes(root: Path, files: list[str], known: dict[str, str]) -> dict[str, str]:
@@ -202,13 +236,38 @@ def _whole_hashes(root: Path, files: list[str], known: dict[str, str]) -> dict[s
     return out
 
 
+@dataclass(slots=True)
+class Certified(Item):
+    """An item whose cached record waits for its files' full hashes (``--certify``): its work
+    hashes the files the record was made from and checks the item only when one differs."""
+
+    files: tuple[str, ...] = ()
+    """The files (batch paths) the record holds full hashes of when they could be read."""
+    expected: dict[str, str] = field(default_factory=dict)
+    """The record's full SHA-256 of those files."""
+
+    @classmethod
+    def of(cls, item: Item, record: ItemRecord) -> Certified:
+        base = {f.name: getattr(item, f.name) for f in dataclasses.fields(Item)}
+        files = tuple(sorted({*record.files, *item.listed}))
+        return cls(**base, files=files, expected=dict(record.sha256))
+
+
 def check_item_safely(
     item: Item, root: Path, profile: Profile, checks: list[ConfiguredCheck], options: RunOptions
-) -> ItemRecord:
+) -> ItemRecord | None:
     """:func:`check_item`, with an unexpected exception outside the checks (a slide probe or a
-    summary that raises) recorded as a crash of that item instead of ending the whole run."""
+    summary that raises) recorded as a crash of that item instead of ending the whole run.
+
+    A :class:`Certified` item is hashed first: None when each of its files has the full SHA-256
+    its cached record holds (the record stands), else the item is checked (its hashes reused)."""
     try:
-        return check_item(item, root, profile, checks, options)
+        hashed = None
+        if isinstance(item, Certified):
+            hashed = _whole_hashes(root, list(item.files), {})
+            if hashed == item.expected:
+                return None
+        return check_item(item, root, profile, checks, options, hashed)
     except Exception as exc:
         return _crashed(item, profile, options, exc)
 
@@ -311,7 +370,7 @@ def _init_worker(root: Path, profile: Profile, checks: list[ConfiguredCheck], op
     capture_native_stderr()  # libtiff's warnings become findings of their slide, not stray lines
 
 
-def _work(items: list[Item]) -> list[ItemRecord]:
+def _work(items: list[Item]) -> list[ItemRecord | None]:
     return [
         check_item_safely(item, _STATE["root"], _STATE["profile"], _STATE["checks"], _STATE["options"])
         for item in items
@@ -331,7 +390,7 @@ def _map_local(
     checks: list[ConfiguredCheck],
     options: RunOptions,
     while_workers_run: Callable[[], object] | None = None,
-) -> Iterator[ItemRecord]:
+) -> Iterator[ItemRecord | None]:
     """Outcomes in item order, from this machine's process pool. ``while_workers_run`` is called
     once the workers have their items, so slow set-up in this process (importing
     great_expectations) overlaps their work.
@@ -393,7 +452,7 @@ def _map_dask(
     checks: list[ConfiguredCheck],
     options: RunOptions,
     while_workers_run: Callable[[], object] | None,
-) -> Iterator[tuple[int, ItemRecord]]:
+) -> Iterator[tuple[int, ItemRecord | None]]:
     """``(index, outcome)`` as the Dask workers finish them; root, profile, checks and options
     go to each worker once. An item whose task ends its worker even alone is recorded as its crash."""
     dask = DaskOptions(scheduler=options.scheduler, workers=options.workers, worker_setup=_dask_worker_setup)
@@ -408,7 +467,7 @@ def _map_dask(
             yield k, result
 
 
-def _submit(pool: ProcessPoolExecutor, batches: list[list[Item]]) -> list[Future[list[ItemRecord]]]:
+def _submit(pool: ProcessPoolExecutor, batches: list[list[Item]]) -> list[Future[list[ItemRecord | None]]]:
     """The futures of the batches submitted before the pool died: a worker that dies while the
     rest are still being handed out breaks the pool, and ``submit`` then raises. The batches left
     over are owed, like those of futures that end broken."""
@@ -442,7 +501,7 @@ def _recover(
     profile: Profile,
     checks: list[ConfiguredCheck],
     options: RunOptions,
-) -> Iterator[ItemRecord]:
+) -> Iterator[ItemRecord | None]:
     """The outcomes of the items a dead pool owed, in order, finding the ones that kill their process.
 
     A fresh pool takes them one item per task. When it dies too, the item that killed it is one
@@ -481,7 +540,7 @@ def _recover(
 
 def _alone(
     item: Item, root: Path, profile: Profile, checks: list[ConfiguredCheck], options: RunOptions
-) -> ItemRecord:
+) -> ItemRecord | None:
     """One item in a process of its own; its death becomes a crash finding of that item."""
     with _pool(1, root, profile, checks, options) as pool:
         try:
@@ -497,9 +556,15 @@ def _alone(
 
 
 def clinical_table(
-    run_outcomes: list[ItemRecord], manifest: str | None, profile: Profile, gx_suite: Path | None
+    run_outcomes: list[ItemRecord],
+    manifest: str | None,
+    profile: Profile,
+    gx_suite: Path | None,
+    cache: RecordCache | None = None,
 ) -> TableValidation:
-    """The clinical table of the batch and its expectation results."""
+    """The clinical table of the batch and its expectation results; with a ``cache``, the results
+    of a run whose table, sources and suite were the same are taken from there (great_expectations
+    is then not even imported)."""
     records, sources = [], []
     for o in run_outcomes:
         if o.record_source is None:
@@ -510,7 +575,15 @@ def clinical_table(
         else:
             sources.append(RowSource(o.summary.slide_id, o.record_source, None))
     frame = build_table(records, sources, profile)
-    return validate_table(frame, sources, profile, gx_suite)
+    key = cache.table_key(frame, sources, gx_suite) if cache is not None and cache.usable else None
+    if key is not None and cache is not None:
+        stored = cache.table_outcome(key)
+        if stored is not None:
+            return TableValidation(frame=frame, sources=sources, failures=stored[0], error=stored[1])
+    table = validate_table(frame, sources, profile, gx_suite)
+    if key is not None and cache is not None:
+        cache.store_table(key, table.failures, table.error)
+    return table
 
 
 def run_batch(
@@ -535,22 +608,36 @@ def run_batch(
     keys: list[str] = []
     outcomes: list[ItemRecord | None] = [None] * total
     if cache is not None and cache.usable:
-        keys = [cache.key(item) for item in items]
-        outcomes = [cache.lookup(key, item) for key, item in zip(keys, items, strict=True)]
-    todo = [k for k, outcome in enumerate(outcomes) if outcome is None]
+        listed = {*discovery.slide_files, *discovery.annotation_files}  # jailed by the walk already
+        keys = [cache.key(item, listed) for item in items]
+        outcomes = cache.lookup_all(keys, items)
+    # --certify: a cached record stands only once the item's work has hashed its files whole
+    waiting = {k: o for k, o in enumerate(outcomes) if o is not None} if options.certify else {}
+    todo = [k for k, outcome in enumerate(outcomes) if outcome is None or k in waiting]
     done = total - len(todo)
     if progress is not None and done:
         progress(done, total)
-    warm_up = import_gx if options.clinical else None  # seconds of import, hidden behind the workers
-    args = ([items[k] for k in todo], root, profile, checks, options, warm_up)
+    # seconds of import, hidden behind the workers, when the clinical table will surely be
+    # validated again (a first run, or most items changed); else imported only if the table changed
+    cached = cache is not None and cache.usable
+    warm_up = (
+        import_gx if options.clinical and (not cached or 10 * (len(todo) - len(waiting)) > total) else None
+    )
+    work = [Certified.of(items[k], waiting[k]) if k in waiting else items[k] for k in todo]
+    args = (work, root, profile, checks, options, warm_up)
     finished = (  # (index in todo, outcome) as items finish: their order differs on Dask
         _map_dask(*args) if options.executor == "dask" and todo else enumerate(_map_local(*args))
     )
     for j, outcome in finished:
         k = todo[j]
-        outcomes[k] = outcome
-        if cache is not None and keys:
-            cache.store(keys[k], outcome)
+        if outcome is None:  # certified: each file has the full hash its cached record holds
+            outcomes[k] = waiting[k]
+        else:
+            outcomes[k] = outcome
+            if cache is not None and keys:
+                if k in waiting:
+                    cache.refuted(waiting[k])
+                cache.store(keys[k], outcome)
         done += 1
         if progress is not None:
             progress(done, total)
@@ -558,7 +645,7 @@ def run_batch(
         root, profile, discovery, [o for o in outcomes if o is not None], options=options, earlier=earlier
     )
     run.table = (
-        clinical_table(run.outcomes, discovery.manifest, profile, options.gx_suite)
+        clinical_table(run.outcomes, discovery.manifest, profile, options.gx_suite, cache)
         if options.clinical
         else None
     )

@@ -25,6 +25,7 @@ def validate_files(paths: list[Path], profile: Profile) -> list[Finding]:
         parent = path.parent.resolve()
         item = Item(stem(path.name), None, path.name, {}, None)
         outcome = check_item_safely(item, parent, profile, checks, options)
+        assert outcome is not None  # None only confirms a cached record (--certify)
         for f in outcome.findings:
             loc = f.location.model_copy(update={"file": str(path)}) if f.location.file else f.location
             findings.append(f.model_copy(update={"location": loc}))

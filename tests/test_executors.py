@@ -168,3 +168,32 @@ def test_dask_workers_capture_native_stderr_and_log_beside_it(client, clean_batc
     for capture, fds in states.values():
         assert capture, "a worker must capture what C libraries print while a slide decodes"
         assert fds and 2 not in fds, "the worker's log lines must not land in a slide's decoder warnings"
+
+
+def test_certify_hashes_on_the_dask_workers_and_refutes_a_changed_file(
+    client, clean_batch, profile, tmp_path, monkeypatch
+) -> None:
+    import shutil
+
+    import dqm.cache
+    from dqm.cache import RecordCache, context_key
+
+    batch = tmp_path / "batch"
+    shutil.copytree(clean_batch, batch)
+    monkeypatch.setattr(dqm.cache, "file_key", lambda root, rel, listed=(): [rel])  # a key blind to the files
+    options = RunOptions(executor="dask", scheduler=client.scheduler.address, certify=True, clinical=False)
+
+    def certified():  # type: ignore[no-untyped-def]
+        with RecordCache(tmp_path / "cache", batch, context_key(profile.sha256, options)) as cache:
+            return run_batch(batch, profile, options, cache=cache), cache
+
+    first, cache = certified()
+    assert cache.stored == 14 and cache.hits == 0
+    changed = first.outcomes[3].summary
+    assert changed.annotation_path is not None
+    with (batch / changed.annotation_path).open("ab") as fh:
+        fh.write(b"\n")
+    again, cache = certified()
+    assert cache.unconfirmed == [changed.slide_id] and cache.hits == 13 and cache.stored == 1
+    fresh = run_batch(batch, profile, RunOptions(workers=1, clinical=False, full_hashes=True))
+    assert [o.to_dict() for o in again.outcomes] == [o.to_dict() for o in fresh.outcomes]

@@ -10,8 +10,9 @@ and diversity, split into lots by institution; 1.5: syntactic and diversity, eac
 diversity, a slide with a pen mark shaded on its thumbnail; 1.9: syntactic and diversity, each slide
 with its stain and acquisition descriptors, and ``diversity.batch_effects``; 1.10: syntactic and diversity with its content digest and
 ``batch.files``, audited with ``--sign-key`` over a batch with a ``SHA256SUMS``; 1.11: syntactic, diversity and
-semantic, the review drawn with ``dqm sample --lq 20``: ``semantic.lq``). A release that bumps the
-schema adds its own file here; none is ever regenerated.
+semantic, the review drawn with ``dqm sample --lq 20``: ``semantic.lq``; 1.12: syntactic and diversity
+audited with ``--certify``, each file with its ``stat``). A release that bumps the schema adds its own
+file here; none is ever regenerated.
 """
 
 from __future__ import annotations

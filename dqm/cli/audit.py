@@ -16,6 +16,7 @@ from dqm.cli.common import (
     EXIT_INTERRUPTED,
     INTERRUPT_EXPLAINED,
     RESULTS_HELP,
+    CertifyOpt,
     DeviceOpt,
     ExecutorOpt,
     FindingsCapOpt,
@@ -171,6 +172,7 @@ def audit(
             "implies --full-hashes."
         ),
     ] = None,
+    certify: CertifyOpt = False,
 ) -> None:
     """Audit a batch: every dimension available; writes results.json, report.html, junit.xml and
     summary.md; exits like `dqm gate` (0 passed, 1 failed, 3 missing). With --lot-by, each lot is
@@ -245,6 +247,7 @@ def audit(
         label_thumbnails=label_thumbnails,
         slide_budget_s=slide_budget,
         full_hashes=full_hashes or signer is not None,
+        certify=certify,
         **where,
     )
     base = (
@@ -260,7 +263,7 @@ def audit(
         else:
             cache_dir = None if no_cache else (cache or out_dir / CACHE_FOLDER)
             run = run_with_progress(
-                root, prof, options, cache_dir, _earlier_slides(base, earlier, masker), mask=masker
+                root, prof, options, cache_dir, _earlier_slides(base, earlier, masker), masker, lang
             )
         result = build_result(run, ["dqm", *sys.argv[1:]], run_id)
         if "diversity" in chosen:

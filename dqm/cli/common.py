@@ -251,13 +251,20 @@ def progress_bar(label: str) -> Any:
 
 
 def run_with_progress(
-    root: Path, profile: Any, options: Any, cache: Path | None = None, earlier: Any = None, mask: Any = None
+    root: Path,
+    profile: Any,
+    options: Any,
+    cache: Path | None = None,
+    earlier: Any = None,
+    mask: Any = None,
+    lang: str = "en",
 ) -> Any:
     """Check the batch with a progress bar; with ``cache`` (a folder outside the batch), items
     unchanged since a run that stored them are taken from there (``dqm.cache``), stored masked
     with the run's ``mask`` as the outputs are; with ``earlier`` (an earlier release's slides) the
     batch checks look for slides delivered again. A Dask cluster that cannot be used is a usage
-    error."""
+    error. With ``options.certify``, the items whose cached record their files' full hashes
+    refuted are named in a warning (in ``lang``)."""
     from dqm.executors import ExecutorError
     from dqm.runner import run_batch
 
@@ -271,6 +278,20 @@ def run_with_progress(
             run = run_batch(root, profile, options, progress=tick, cache=records, earlier=earlier)
         except ExecutorError as exc:
             raise usage_error(str(exc)) from None
+    if records is not None and records.unconfirmed:
+        from dqm.i18n import translator
+
+        _ = translator(lang)
+        n = len(records.unconfirmed)
+        shown = ", ".join(records.unconfirmed[:10]) + (f" (+{n - 10})" if n > 10 else "")
+        warning(
+            _(
+                "--certify: {count} items checked again: a file changed although its size, times, "
+                "inode and first and last MiB did not ({items})",
+                count=n,
+                items=shown,
+            )
+        )
     if records is not None and records.hits:
         console.print(
             tr(
@@ -424,6 +445,14 @@ Workers = Annotated[
 ]
 CACHE_FOLDER = ".dqm-cache"
 """The audit's result cache, inside its output folder (where ``dqm sample --results`` looks too)."""
+CertifyOpt = Annotated[
+    bool,
+    typer.Option(
+        "--certify",
+        help="Reuse a cached item only when each of its files still has the full SHA-256 its record holds "
+        "(hashed inside each item's work); implies --full-hashes.",
+    ),
+]
 CacheOpt = Annotated[
     Path | None,
     typer.Option(

@@ -12,6 +12,7 @@ from dqm import __version__
 from dqm.cli.common import (
     SEVERITY_ORDER,
     CacheOpt,
+    CertifyOpt,
     ExecutorOpt,
     LangOpt,
     MaskKeyOpt,
@@ -107,6 +108,7 @@ def validate(
     ] = False,
     workers: Workers = None,
     cache: CacheOpt = None,
+    certify: CertifyOpt = False,
     executor: ExecutorOpt = None,
     scheduler: SchedulerOpt = None,
     limit: Annotated[int, typer.Option(help="Findings to print.")] = 50,
@@ -128,7 +130,9 @@ def validate(
         if json_out is not None:
             outside_batch(json_out, root, "--json")
         where = executor_or_exit(executor, scheduler)
-        options = RunOptions(workers=workers, slides=not annotations_only, hash_files=False, **where)
+        options = RunOptions(
+            workers=workers, slides=not annotations_only, hash_files=False, certify=certify, **where
+        )
         run = run_with_progress(root, prof, options, cache, mask=masker)
         findings = run.findings
         from dqm.syntactic.accuracy import syntactic_result

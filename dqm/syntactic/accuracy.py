@@ -29,15 +29,17 @@ from __future__ import annotations
 import contextlib
 import hashlib
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from dqm.batch import Discovery, discover, jailed, normalise
 from dqm.facts import Ratio
 from dqm.findings import CHECK_CRASHED, SYNTACTIC_ASPECTS, Aspect, Finding, Severity, not_evaluated
+from dqm.model import Item
 from dqm.profile import Profile
 from dqm.readers import read_bytes
-from dqm.runner import Run
+from dqm.runner import Run, file_stat
 from dqm.slide_io import fingerprint as slide_print
 from dqm.syntactic.models import Breakdown, Grains, SyntacticResult
 
@@ -248,27 +250,64 @@ def fingerprint(run: Run) -> str:
     return _digest(lines, run.discovery)
 
 
-def batch_fingerprint(root: Path, discovery: Discovery | None = None) -> str:
+def batch_fingerprint(
+    root: Path, discovery: Discovery | None = None, recorded: Mapping[str, Recorded] | None = None
+) -> str:
     """:func:`fingerprint` of the batch folder as it is now, from its files alone (no check runs):
     what an existing result is compared with before a command reuses it. An item whose check
     crashed has no prints in its result, so a result with such an item never matches.
-    ``discovery``: the batch as just discovered, when the caller has it."""
+    ``discovery``: the batch as just discovered, when the caller has it.
+
+    ``recorded``: what the result recorded of its files (``batch.files``), by batch path: the
+    file's :func:`~dqm.runner.file_stat` and its print (an annotation's SHA-256, a slide's quick
+    print). A file whose size, modification and change time and inode are those recorded is not
+    read: its recorded print stands for it. Any other file is read (an annotation hashed whole, a slide's quick print).
+    The files are looked at by a few threads (a network file system answers ``stat`` slowly)."""
     discovery = discover(root) if discovery is None else discovery
     # the files the walk listed are regular files inside the batch already; a manifest's other paths
     # go through the jail
     listed = {*discovery.slide_files, *discovery.annotation_files}
-    lines = []
-    for item in discovery.items:
-        ann = _file(root, item.annotation_path, listed)
-        if ann is not None:
-            data, _ = read_bytes(ann)
-            if data is not None:
-                lines.append(f"{item.annotation_path}:{hashlib.sha256(data).hexdigest()}")
-        image = _file(root, item.image_path, listed)
-        if image is not None:
-            with contextlib.suppress(OSError):  # an unreadable slide has no print in the result either
-                lines.append(f"{item.image_path}:{slide_print(image, image.stat().st_size)}")
+    known = recorded or {}
+
+    def lines_of(items: list[Item]) -> list[str]:
+        lines = []
+        for item in items:
+            for rel, annotation in ((item.annotation_path, True), (item.image_path, False)):
+                path = _file(root, rel, listed)
+                if path is not None and rel is not None:
+                    digest = _digest_of(path, known.get(normalise(rel)[0]), annotation)
+                    if digest is not None:
+                        lines.append(f"{rel}:{digest}")
+        return lines
+
+    items = discovery.items
+    chunks = [items[i : i + FINGERPRINT_CHUNK] for i in range(0, len(items), FINGERPRINT_CHUNK)]
+    with ThreadPoolExecutor(max_workers=FINGERPRINT_THREADS) as pool:
+        lines = [line for chunk in pool.map(lines_of, chunks) for line in chunk]
     return _digest(lines, discovery)
+
+
+Recorded = tuple[list[int] | None, str | None]
+"""A file as a result recorded it: its stat (None before results 1.11) and its print."""
+FINGERPRINT_CHUNK = 256
+FINGERPRINT_THREADS = 8
+
+
+def _digest_of(path: Path, recorded: Recorded | None, annotation: bool) -> str | None:
+    """An annotation's SHA-256 or a slide's quick print, as recorded when the file's stat is the
+    recorded one; None when the file cannot be read (it has no print in the result either)."""
+    try:
+        stat = file_stat(path)
+    except OSError:
+        return None
+    if recorded is not None and recorded[0] == stat and recorded[1] is not None:
+        return recorded[1]
+    if annotation:
+        data, _ = read_bytes(path)
+        return hashlib.sha256(data).hexdigest() if data is not None else None
+    with contextlib.suppress(OSError):
+        return slide_print(path, stat[0])
+    return None
 
 
 def _file(root: Path, rel: str | None, listed: frozenset[str] | set[str] = frozenset()) -> Path | None:
