@@ -10,6 +10,7 @@ from dqm.batch import normalise
 from dqm.facts import number_patients
 from dqm.figures import dimension_state
 from dqm.findings import STAGE_CRASHED, Aspect, Finding, Severity, not_evaluated, stage_message
+from dqm.i18n import N_
 from dqm.output import new_run_id
 from dqm.profile import Profile
 from dqm.results import (
@@ -93,9 +94,13 @@ def checks_info(profile: Profile) -> list[CheckInfo]:
         spec = REGISTRY[cfg.id]
         codes = [CodeInfo(code=c, severity=cfg.severities[c].value, meaning=m) for c, m in spec.codes.items()]
         out.append(CheckInfo(id=spec.id, aspect=spec.aspect.value, doc=spec.doc, codes=codes))
-    crash = CodeInfo(code=CRASH_CODE, severity="error", meaning="a check raised: the item was not verified")
+    crash = CodeInfo(
+        code=CRASH_CODE, severity="error", meaning=N_("a check raised: the item was not verified")
+    )
     stage = CodeInfo(
-        code=STAGE_CODE, severity="error", meaning="a stage of the audit raised: its part was not evaluated"
+        code=STAGE_CODE,
+        severity="error",
+        meaning=N_("a stage of the audit raised: its part was not evaluated"),
     )
     out.append(
         CheckInfo(id="runner", aspect="internal", doc="No check or stage crashed.", codes=[crash, stage])

@@ -2,7 +2,9 @@
 
 Extraction is Babel's (``babel.cfg`` at the repository root names the methods: Python and the
 Jinja2 templates; the keywords are ``msg``, ``N_`` and ``_``), over the source packages of a
-checkout. ``python -m dqm.i18n_catalogue [LANG]`` prints the msgids of ``LANG`` (default ``ko``)
+checkout, plus the one-line meaning of every code the checks register (``@check(codes={code:
+meaning})`` in ``validators/``: the report's "Meaning" column translates them, and some are built
+from a table, so they are read from the registry rather than from the source text). ``python -m dqm.i18n_catalogue [LANG]`` prints the msgids of ``LANG`` (default ``ko``)
 that are missing, untranslated, fuzzy or whose placeholders differ, as ``.po`` entries to paste
 into ``dqm/locale/<lang>/LC_MESSAGES/dqm.po``, and exits 1 when there is any. A development tool:
 it reads the source tree, so it runs from a checkout, not from an installed wheel.
@@ -44,7 +46,21 @@ def extract(root: Path = ROOT) -> list[Source]:
         ):
             if isinstance(message, str) and message:
                 found.setdefault(message, f"{package}/{filename}:{lineno}")
+    for meaning, where in code_meanings().items():
+        found.setdefault(meaning, where)
     return [Source(m, w) for m, w in found.items()]
+
+
+def code_meanings() -> dict[str, str]:
+    """Each registered code's meaning (a msgid) and where: ``validators/<module>.py:<CODE>``."""
+    from validators import REGISTRY
+
+    out: dict[str, str] = {}
+    for spec in REGISTRY.values():
+        module = spec.func.__module__.replace(".", "/")
+        for code, meaning in spec.codes.items():
+            out.setdefault(meaning, f"{module}.py:{code}")
+    return out
 
 
 def problems(lang: str, sources: list[Source] | None = None) -> list[tuple[Source, str]]:

@@ -26,7 +26,6 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "dqm.decided",
             "dqm.findings",
             "dqm.i18n",  # messages as msgids with named placeholders, the catalogues
-            "dqm.i18n_catalogue",  # the catalogues against the source (a development tool)
             "dqm.coords",
             "dqm.raster",  # label rasters from outlines (validity, dqm convert --to mask)
             "dqm.model",
@@ -62,6 +61,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "dqm.waivers",
             "dqm.reuse",  # one pass reused: --results checked and its run rebuilt from the records
             "dqm.verify",
+            "dqm.i18n_catalogue",  # the catalogues against the source and the registered codes (a tool)
         ),
     ),
     ("reports", ("reports",)),
