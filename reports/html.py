@@ -48,6 +48,18 @@ EXPLORER_WORDS = {
     "slides_page": N_("{n} slides, page {page} of {pages}"),
 }
 """What the explorers' script writes, sent translated in the data island (it fills the placeholders)."""
+VALUE_LABELS = {
+    "error": N_("error"),
+    "warning": N_("warning"),
+    "info": N_("info"),
+    "structure": N_("structure"),
+    "format": N_("format"),
+    "file": N_("file"),
+    "image": N_("image"),
+    "deid": N_("de-identification"),
+    "internal": N_("internal"),
+}
+"""The findings' severity and aspect values as the explorer shows them (its filters keep the values)."""
 FINDING_COLUMNS = ("item", "severity", "code", "check", "aspect", "message", "where", "file")
 ITEM_COLUMNS = (
     "slide_id",
@@ -162,6 +174,7 @@ def explorer_data(
         "findings": {"columns": FINDING_COLUMNS, "rows": list(zip(*cols[7:], strict=True))},
         "items": {"columns": ITEM_COLUMNS, "rows": item_rows},
         "words": {k: gettext(w, lang) for k, w in EXPLORER_WORDS.items()},
+        "labels": {k: gettext(w, lang) for k, w in VALUE_LABELS.items()},
     }
 
 

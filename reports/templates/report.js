@@ -33,6 +33,9 @@
     const S = data.strings;
     const W = data.words || {};
     const say = (key, english, params) => fill(W[key] || english, params);
+    /* a severity or aspect value as shown (translated); filters and classes keep the value */
+    const L = data.labels || {};
+    const label = (i) => L[S[i]] || S[i];
     const cols = (c) => Object.fromEntries(c.map((name, i) => [name, i]));
     const FR = data.findings.rows, FC = cols(data.findings.columns);
     const IR = data.items.rows, IC = cols(data.items.columns);
@@ -61,16 +64,16 @@
     const f = { page: 0, code: 0, severity: 0, aspect: 0, institution: 0, cls: 0, file: null, search: null };
     const selects = { code: "f-code", severity: "f-severity", aspect: "f-aspect", institution: "f-institution", cls: "f-class" };
 
-    function fillSelect(id, values) {
+    function fillSelect(id, values, show = (v) => S[v]) {
       const sel = $(id);
-      for (const v of values) { const o = el("option", S[v]); o.value = String(v); sel.appendChild(o); }
+      for (const v of values) { const o = el("option", show(v)); o.value = String(v); sel.appendChild(o); }
     }
     const distinct = (get) => { const s = new Set(); for (let i = 0; i < n; i++) { const v = get(i); if (v) s.add(v); } return [...s]; };
     const byText = (a, b) => (S[a] < S[b] ? -1 : S[a] > S[b] ? 1 : 0);
     const sevOrder = { error: 0, warning: 1, info: 2 };
     fillSelect("f-code", distinct((i) => FR[i][FC.code]).sort(byText));
-    fillSelect("f-severity", distinct((i) => FR[i][FC.severity]).sort((a, b) => (sevOrder[S[a]] ?? 9) - (sevOrder[S[b]] ?? 9)));
-    fillSelect("f-aspect", distinct((i) => FR[i][FC.aspect]).sort(byText));
+    fillSelect("f-severity", distinct((i) => FR[i][FC.severity]).sort((a, b) => (sevOrder[S[a]] ?? 9) - (sevOrder[S[b]] ?? 9)), label);
+    fillSelect("f-aspect", distinct((i) => FR[i][FC.aspect]).sort(byText), label);
     fillSelect("f-institution", distinct((i) => fInst[i]).sort(byText));
     fillSelect("f-class", distinct((i) => fCls[i]).sort(byText));
 
@@ -132,7 +135,7 @@
           td.appendChild(a);
         } else td.textContent = S[r[FC.item]];
         tr.appendChild(td);
-        tr.appendChild(el("td", S[r[FC.severity]], "sev-" + S[r[FC.severity]]));
+        tr.appendChild(el("td", label(r[FC.severity]), "sev-" + S[r[FC.severity]]));
         tr.appendChild(el("td", S[r[FC.code]], "code"));
         tr.appendChild(el("td", S[r[FC.message]]));
         tr.appendChild(el("td", S[r[FC.file]], "path"));
