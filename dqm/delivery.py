@@ -19,8 +19,9 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from dqm.facts import Frozen, Ratio
 from dqm.findings import MAX_NAME_CHARS, Finding
+from dqm.i18n import N_
 
-MATCHING_RULE = (
+MATCHING_RULE = N_(
     "A finding is still there when the earlier delivery has one with the same item, reason code, "
     "file, pointer, table row and column, and lesion index (line, character, vertex and coordinates "
     "move when a file is edited and are not compared); equal findings are paired one to one. The "

@@ -12,6 +12,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from dqm.i18n import N_
+
 
 class Frozen(BaseModel):
     """Base of every result model: immutable, unknown fields refused."""
@@ -86,19 +88,19 @@ class StainSummary(Frozen):
 
 
 STAIN_DESCRIPTORS: dict[str, tuple[str, str]] = {
-    "h_od_r": ("haematoxylin vector, red OD", "OD"),
-    "h_od_g": ("haematoxylin vector, green OD", "OD"),
-    "h_od_b": ("haematoxylin vector, blue OD", "OD"),
-    "e_od_r": ("eosin vector, red OD", "OD"),
-    "e_od_g": ("eosin vector, green OD", "OD"),
-    "e_od_b": ("eosin vector, blue OD", "OD"),
-    "angle_spread": ("stain angle spread (p01–p99)", "°"),
-    "od_mean": ("tissue optical density, mean", "OD"),
-    "h_p50": ("haematoxylin concentration, median", "OD"),
-    "h_p99": ("haematoxylin concentration, p99", "OD"),
-    "e_p50": ("eosin concentration, median", "OD"),
-    "e_p99": ("eosin concentration, p99", "OD"),
-    "background": ("background brightness", "0–1"),
+    "h_od_r": (N_("haematoxylin vector, red OD"), "OD"),
+    "h_od_g": (N_("haematoxylin vector, green OD"), "OD"),
+    "h_od_b": (N_("haematoxylin vector, blue OD"), "OD"),
+    "e_od_r": (N_("eosin vector, red OD"), "OD"),
+    "e_od_g": (N_("eosin vector, green OD"), "OD"),
+    "e_od_b": (N_("eosin vector, blue OD"), "OD"),
+    "angle_spread": (N_("stain angle spread (p01–p99)"), "°"),
+    "od_mean": (N_("tissue optical density, mean"), "OD"),
+    "h_p50": (N_("haematoxylin concentration, median"), "OD"),
+    "h_p99": (N_("haematoxylin concentration, p99"), "OD"),
+    "e_p50": (N_("eosin concentration, median"), "OD"),
+    "e_p99": (N_("eosin concentration, p99"), "OD"),
+    "background": (N_("background brightness"), "0–1"),
 }
 """The pixel descriptors of :class:`StainSummary` that become diversity variables: label and unit."""
 

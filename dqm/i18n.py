@@ -20,8 +20,9 @@ English needs no catalogue: the msgid is the English text.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from string import Formatter
 from typing import Any
@@ -144,6 +145,146 @@ def render(template: str, params: Mapping[str, Param], lang: str) -> str:
         return _format(template, _parts(params, "en"))
 
 
+MIN_LITERAL = 3
+"""Letters a msgid with placeholders must have outside them to be read back from its English
+(``"{head}: {detail}"`` would match nearly any text)."""
+
+
+@cache
+def _readers(lang: str) -> tuple[tuple[tuple[re.Pattern[str], re.Pattern[str]], str, str], ...]:
+    """``((lazy, greedy) patterns, longest literal, translation)`` for every translated msgid with
+    placeholders, the most literal text first (the most specific reading wins)."""
+    out = []
+    for msgid, text in catalogue(lang).items():
+        parts = list(Formatter().parse(msgid))
+        names = [name for _, name, _, _ in parts if name is not None]
+        literal = "".join(lit for lit, _, _, _ in parts)
+        if not names or any(not n.isidentifier() for n in names):
+            continue
+        if sum(c.isalpha() for c in literal) < MIN_LITERAL:
+            continue
+        patterns = []
+        for group in (".+?", ".+"):
+            seen: set[str] = set()
+            regex = []
+            for lit, name, _, _ in parts:
+                regex.append(re.escape(lit))
+                if name is not None:
+                    regex.append(f"(?P={name})" if name in seen else f"(?P<{name}>{group})")
+                    seen.add(name)
+            patterns.append(re.compile("".join(regex), re.DOTALL))
+        longest = max((lit for lit, _, _, _ in parts), key=len)
+        out.append(((patterns[0], patterns[1]), longest, text, len(literal)))
+    out.sort(key=lambda r: -r[3])
+    return tuple((pair, longest, text) for pair, longest, text, _ in out)
+
+
+def _balanced(value: str) -> bool:
+    """No bracket of ``value`` is left open or closed: a value read back whole."""
+    depth = 0
+    for c in value:
+        depth += (c in "([{") - (c in ")]}")
+        if depth < 0:
+            return False
+    return depth == 0
+
+
+SENTENCE_END = re.compile(r"\. [A-Z]")
+"""Where one sentence ends and the next begins: no value read back spans it."""
+
+
+def _depths(text: str) -> list[int]:
+    """The bracket depth at each character of ``text``."""
+    out, depth = [], 0
+    for c in text:
+        depth -= c in ")]}"
+        out.append(depth)
+        depth += c in "([{"
+    return out
+
+
+def _whole(m: re.Match[str], depths: list[int]) -> bool:
+    """No value of ``m`` runs over a sentence's end or over a ``"; "`` outside brackets (that is a
+    list of texts: each is read on its own)."""
+    for name, value in m.groupdict().items():
+        if SENTENCE_END.search(value):
+            return False
+        start = m.start(name)
+        if any(depths[start + i.start()] == 0 for i in re.finditer("; ", value)):
+            return False
+    return True
+
+
+def _read_back(patterns: tuple[re.Pattern[str], re.Pattern[str]], text: str) -> dict[str, str] | None:
+    """The placeholders' values in ``text``: the shortest first values, else the longest, whichever
+    leaves no bracket of a value unbalanced (``{claim} ({size})`` on ``class (diagnosis) … (w 0)``);
+    never values that run over a sentence or a list (a paragraph is read sentence by sentence)."""
+    depths = _depths(text)
+    found = [m for m in (p.fullmatch(text) for p in patterns) if m is not None and _whole(m, depths)]
+    for m in found:
+        if all(_balanced(v) for v in m.groupdict().values()):
+            return m.groupdict()
+    return found[0].groupdict() if found else None
+
+
+def _fill_text(template: str, values: Mapping[str, str]) -> str:
+    """``template`` with each placeholder replaced by its value as text (format specs dropped:
+    the values read back from an English text are already formatted)."""
+    out = []
+    for lit, name, _, _ in Formatter().parse(template):
+        out.append(lit)
+        if name is not None:
+            out.append(values.get(name, "{" + name + "}"))
+    return "".join(out)
+
+
+@lru_cache(maxsize=8192)
+def translated(text: str, lang: str) -> str:
+    """An English ``text`` written by dqm, in ``lang``: a msgid → its translation; a sentence
+    that one msgid with placeholders renders → that msgid's translation filled with the values
+    read back from the English (each value itself translated when it is one); a paragraph, each
+    sentence so; texts joined with ``"; "``, each run of them that one msgid renders so; anything
+    else (a text of an older dqm, a value from the batch) as it is.
+
+    This is how a text stored in results.json as its plain English (a dimension's summary, a
+    test's sentence, a method) reads in the report's language without a second field for it."""
+    if lang == "en" or not text:
+        return text
+    one = _translated_one(text, lang)
+    if one is not None:
+        return one
+    if ". " in text:  # a paragraph: each sentence so
+        return " ".join(translated(sentence, lang) for sentence in re.split(r"(?<=\.) ", text))
+    if "; " in text:  # a list: a rule and its extra clause, a sentence and its notes
+        parts, out, i = text.split("; "), [], 0
+        while i < len(parts):
+            for j in range(len(parts), i, -1):  # the longest run one msgid reads
+                run = _translated_one("; ".join(parts[i:j]), lang)
+                if run is not None:
+                    out.append(run)
+                    i = j
+                    break
+            else:
+                out.append(parts[i])
+                i += 1
+        return "; ".join(out)
+    return text
+
+
+def _translated_one(text: str, lang: str) -> str | None:
+    """``text`` in ``lang`` when it is one msgid or what one msgid renders, else None."""
+    exact = catalogue(lang).get(text)
+    if exact is not None:
+        return exact
+    for patterns, longest, template in _readers(lang):
+        if longest not in text:
+            continue
+        values = _read_back(patterns, text)
+        if values is not None:
+            return _fill_text(template, {k: translated(v, lang) for k, v in values.items()})
+    return None
+
+
 def markup_translator(lang: str) -> Any:
     """``_(msgid, **params)`` for an HTML template: the msgid in ``lang``, escaped, with its
     parameters escaped (a :class:`~markupsafe.Markup` parameter stays markup). A translation that
@@ -152,7 +293,7 @@ def markup_translator(lang: str) -> Any:
 
     check_language(lang)
 
-    def _(text: str, **params: Any) -> Any:
+    def _(text: str, /, **params: Any) -> Any:
         for template in (gettext(text, lang), text):
             safe = Markup(escape(template))
             try:
@@ -168,7 +309,7 @@ def translator(lang: str) -> Any:
     """``_(text, **params)`` for ``lang``: what a template calls to show a msgid."""
     check_language(lang)
 
-    def _(text: str, **params: Param) -> str:
+    def _(text: str, /, **params: Param) -> str:
         return render(text, params, lang)
 
     return _

@@ -34,6 +34,7 @@ from pydantic import ValidationError
 from dqm.delivery import Waiver, WaiverFile, WaiverSection, WaiverUse
 from dqm.facts import Ratio
 from dqm.findings import Aspect, Finding
+from dqm.i18n import msg
 from dqm.results import QualityResult
 
 MAX_WAIVER_BYTES = 1_000_000
@@ -140,17 +141,19 @@ def _by_name(findings: list[Finding]) -> dict[str, list[int]]:
 
 def _warning(use: WaiverUse) -> str | None:
     w = use.waiver
+    who = {"waiver": w.describe(), "by": w.approved_by}
     if use.status == "expired":
-        what = (
-            f"the {use.would_cover} findings it matches count again"
-            if use.would_cover
-            else "it matches no finding"
-        )
-        return (
-            f"waiver {w.describe()} (approved by {w.approved_by}) expired on {w.expires.isoformat()}: {what}"
-        )
+        if use.would_cover:
+            return msg(
+                "waiver {waiver} (approved by {by}) expired on {date}: the {n} findings it matches count again",
+                **who, date=w.expires.isoformat(), n=use.would_cover,
+            )  # fmt: skip
+        return msg(
+            "waiver {waiver} (approved by {by}) expired on {date}: it matches no finding",
+            **who, date=w.expires.isoformat(),
+        )  # fmt: skip
     if use.status == "unused":
-        return f"waiver {w.describe()} (approved by {w.approved_by}) matched no finding"
+        return msg("waiver {waiver} (approved by {by}) matched no finding", **who)
     return None
 
 

@@ -26,7 +26,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
 from dqm.figures import dimension_gates, dimension_state, dimensions, figures, fmt_value, title
-from dqm.i18n import N_, check_language, gettext, markup_translator
+from dqm.i18n import N_, check_language, gettext, markup_translator, translated
 from dqm.quality_layout import QualityTableLayout
 from dqm.results import QualityResult
 from reports import charts
@@ -74,6 +74,17 @@ ITEM_COLUMNS = (
     "annotation_path",
 )
 STATE_WORDS = {"passed": N_("PASS"), "failed": N_("FAIL"), "pending": N_("PENDING"), "missing": N_("NOT RUN")}
+LOT_DECISION_WORDS = (N_("ACCEPT"), N_("REJECT"), N_("INCOMPLETE"))
+"""The semantic lot decision as the report shows it (upper case)."""
+SECTION_WORDS = (
+    *(N_("accept"), N_("reject"), N_("pending")),  # a lot's decision
+    *(N_("normal"), N_("tightened"), N_("reduced"), N_("discontinued")),  # its inspection severity
+    *(N_("active"), N_("expired"), N_("unused")),  # a waiver's status
+    *(N_("best"), N_("worst")),  # validity's overlays
+    *(N_("holdout"), N_("kfold"), N_("loio"), N_("column"), N_("patient")),  # validity's split
+    *(N_("strict"), N_("majority")),  # semantic adjudication
+)
+"""Values of the results the sections show through ``tr()`` (the data keeps the value)."""
 VERDICT_WORDS = {
     "certified": N_("CERTIFIED"),
     "not_certified": N_("NOT CERTIFIED"),
@@ -248,6 +259,8 @@ def _environment(lang: str = "en", names: Mapping[str, str] | None = None) -> En
         ratio_rows=ratio_rows,
         title=lambda d: title(d, lang),
         _=markup_translator(lang),
+        tr=lambda text: translated(str(text), lang),
+        label=lambda value: gettext(VALUE_LABELS.get(str(value), str(value)), lang),
         code=code,
         marker_key=lambda text: Markup('<span class="marker-key">{}</span>').format(text),
         span=lambda id_, text: Markup('<span id="{}">{}</span>').format(id_, text),

@@ -12,7 +12,7 @@ import shlex
 from collections import Counter
 
 from dqm.figures import dimension_gates, dimension_state, dimensions, title
-from dqm.i18n import N_, Param, check_language, gettext, render
+from dqm.i18n import N_, Param, check_language, gettext, render, translated
 from dqm.results import QualityResult
 
 VERDICT_WORDS = {
@@ -115,7 +115,8 @@ def render_summary(result: QualityResult, lang: str = "en") -> str:
     effects = result.diversity.batch_effects if result.diversity is not None else None
     if effects is not None:
         said = [
-            ("**WARN** " if p.decision == "warn" and p.features == "pixel" else "") + md_text(p.sentence)
+            ("**WARN** " if p.decision == "warn" and p.features == "pixel" else "")
+            + md_text(translated(p.sentence, lang))
             for p in (effects.pixel, effects.acquisition)
         ]
         lines += ["", _("Stain and scanner batch effects:") + " " + "; ".join(said) + "."]

@@ -21,6 +21,7 @@ from dqm.diversity.summaries import categorical_summary, continuous_summary, joi
 from dqm.diversity.table import Table, build_table
 from dqm.diversity.variables import BALANCED, INDEPENDENCE, KRUSKAL, NOTE_MISSING, NOTE_UNDECLARED
 from dqm.facts import ItemSummary
+from dqm.i18n import N_, msg
 from dqm.profile import Profile
 
 
@@ -48,18 +49,26 @@ def _notes(table: Table, s: Summaries, profile: Profile) -> list[str]:
         if summary is None or not summary.missing:
             continue
         invalid = getattr(summary, "invalid", 0)
-        extra = f" ({invalid} not a number)" if invalid else ""
-        notes.append(
-            f"{summary.label}: missing for {summary.missing} of {n} slides{extra}; left out of its tests"
+        template = (
+            N_("{label}: missing for {missing} of {n} slides ({invalid} not a number); left out of its tests")
+            if invalid
+            else N_("{label}: missing for {missing} of {n} slides; left out of its tests")
         )
+        notes.append(msg(template, label=summary.label, missing=summary.missing, n=n, invalid=invalid))
     for name in NOTE_UNDECLARED:
         c = s.categorical[name]
         if c.undeclared:
             shown = ", ".join(f"{k} ({c.counts[k]})" for k in c.undeclared[:8])
             more = f" and {len(c.undeclared) - 8} more" if len(c.undeclared) > 8 else ""
-            notes.append(f"{c.label}: values the profile does not declare: {shown}{more}")
+            notes.append(
+                msg(
+                    "{label}: values the profile does not declare: {values}",
+                    label=c.label,
+                    values=shown + more,
+                )
+            )
     if not profile.diversity.targets:
-        notes.append("no targets declared in the profile: goodness of fit not tested")
+        notes.append(N_("no targets declared in the profile: goodness of fit not tested"))
     return notes
 
 
@@ -75,7 +84,7 @@ def _verdict(
     decided = [t for t in tests if t.decision != "not_applicable"]
     short = [f for f in minimums if f.passed is False]
     if not decided and drift_verdict is None and not short:
-        return "fail", (
+        return "fail", N_(
             "FAIL: no test or rule could be decided (no slide with the values they need): "
             "the batch shows no evidence of its diversity"
         )
@@ -91,10 +100,11 @@ def _verdict(
     if drift_verdict in ("warn", "fail"):
         parts.append(f"{drift_verdict.upper()} drift")
     if short:
-        parts.append(f"FAIL {len(short)} of {len(minimums)} minimum counts and shares")
+        parts.append(msg("FAIL {n} of {total} minimum counts and shares", n=len(short), total=len(minimums)))
     head = {"pass": "PASS", "warn": "WARN", "fail": "FAIL"}[worst]
-    detail = "; ".join(parts) if parts else f"all {len(decided)} decided tests and rules passed"
-    return worst, f"{head}: {detail}"
+    if not parts:
+        return worst, msg("{head}: all {n} decided tests and rules passed", head=head, n=len(decided))
+    return worst, f"{head}: {'; '.join(parts)}"
 
 
 def diversity_result(
@@ -153,16 +163,18 @@ def diversity_result(
     correction = {"holm": "Holm", "bonferroni": "Bonferroni", "fdr_bh": "Benjamini–Hochberg", "none": "no"}[
         settings.correction
     ]
-    method = (
-        f"{family} hypothesis tests form one family, corrected with the {correction} method at "
-        f"α = {settings.alpha:g}; a test fails or warns only when significant after correction and its "
+    method = msg(
+        "{family} hypothesis tests form one family, corrected with the {correction} method at "
+        "α = {alpha:g}; a test fails or warns only when significant after correction and its "
         "effect size reaches the rule's size. Chi-square tests are Pearson's without continuity "
-        f"correction; where an expected count is under {settings.min_expected:g}, a 2×2 table uses "
-        f"Fisher's exact test and larger tables a Monte Carlo p-value ({settings.monte_carlo_draws:,} "
-        f"random tables with the observed margins, seed {settings.seed}); a goodness-of-fit test uses the "
+        "correction; where an expected count is under {min_expected:g}, a 2×2 table uses "
+        "Fisher's exact test and larger tables a Monte Carlo p-value ({draws:,} "
+        "random tables with the observed margins, seed {seed}); a goodness-of-fit test uses the "
         "exact multinomial distribution when it is small enough, else Monte Carlo. Drift tests (with a "
-        f"baseline) are a separate family with the same correction at α = {settings.drift.alpha:g}."
-    )
+        "baseline) are a separate family with the same correction at α = {drift_alpha:g}.",
+        family=family, correction=correction, alpha=settings.alpha, min_expected=settings.min_expected,
+        draws=settings.monte_carlo_draws, seed=settings.seed, drift_alpha=settings.drift.alpha,
+    )  # fmt: skip
     return DiversityResult(
         passed=passed,
         verdict=verdict,  # type: ignore[arg-type]

@@ -34,6 +34,7 @@ from dqm.diversity.settings import BatchEffectSettings, DiversitySettings
 from dqm.diversity.stats import adjust, effect_label, kruskal_wallis
 from dqm.diversity.table import Table
 from dqm.diversity.variables import ACQUISITION, PIXEL
+from dqm.i18n import N_, msg
 
 GROUPINGS = ("institution", "scanner_header", "scanner")
 """What the descriptors are compared across: the institution, the scanner the header names, the
@@ -76,7 +77,7 @@ def comparisons(table: Table, correction: str, alpha: float) -> list[Comparison]
                 effect_label=effect_label(outcome.effect, "eta2"),
                 n=outcome.n,
                 medians={c: float(np.median(parts[c])) for c in largest},
-                sentence=f"not compared: {outcome.note}" if outcome.p_value is None else "",
+                sentence=msg("not compared: {note}", note=outcome.note) if outcome.p_value is None else "",
             )
             drafts.append((draft, outcome))
     tested = [i for i, (_, o) in enumerate(drafts) if o.p_value is not None]
@@ -93,11 +94,12 @@ def comparisons(table: Table, correction: str, alpha: float) -> list[Comparison]
             if c.effect_size is not None
             else ""
         )
-        text = (
-            f"{c.label} differs across {by_label} ({size})"
+        template = (
+            N_("{label} differs across {by} ({size})")
             if p_adj < alpha
-            else f"no evidence that {c.label} differs across {by_label} ({size})"
+            else N_("no evidence that {label} differs across {by} ({size})")
         )
+        text = msg(template, label=c.label, by=by_label, size=size)
         out.append(c.model_copy(update={"p_adjusted": p_adj, "sentence": text}))
     return out
 
@@ -309,16 +311,19 @@ def _site_prediction(
         [c if c is not None else NO_CLASS for c in table.columns["class"].tolist()], dtype=object
     )
     rows = present & (sites != None)  # noqa: E711 (element-wise on an object array)
-    what = "stain descriptors" if kind == "pixel" else "acquisition metadata"
+    what = N_("stain descriptors") if kind == "pixel" else N_("acquisition metadata")
     if not owners:
-        return _not_evaluated(kind, f"no slide has {what}", table.n_items)
+        return _not_evaluated(kind, msg("no slide has {what}", what=what), table.n_items)
     keep = _keep(sites, classes, rows, settings.min_slides_per_site)
     kept_sites = sorted(set(sites[keep].tolist()))
     if len(kept_sites) < 2:
         return _not_evaluated(
             kind,
-            f"fewer than two institutions with {settings.min_slides_per_site} or more slides with {what} "
-            "(of classes every institution has)",
+            msg(
+                "fewer than two institutions with {n} or more slides with {what} (of classes every institution has)",
+                n=settings.min_slides_per_site,
+                what=what,
+            ),
             table.n_items,
         )
     rng = np.random.default_rng(seed)
@@ -406,7 +411,7 @@ def _prediction(
     excluded: int,
 ) -> SitePrediction:
     """The decision and its sentence from the evidence."""
-    what = "stain descriptors" if kind == "pixel" else "acquisition metadata"
+    what = N_("stain descriptors") if kind == "pixel" else N_("acquisition metadata")
     ranked = sorted(e.drops.items(), key=lambda kv: -kv[1])
     carriers = [labels[n] for n, d in ranked if d >= settings.importance_min]
     p_macro, p_top = e.p_values()
@@ -419,21 +424,35 @@ def _prediction(
     one = p_top is not None and p_top <= alpha and bool(standing_out)
     ci_text = f", 95 % CI {ci[0]:.2f}–{ci[1]:.2f}" if ci[0] is not None else ""
     perm_text = (
-        f"; permuted institutions {perm_mean:.2f}, p {fmt_p(p_macro)}" if perm_mean is not None else ""
+        "; " + msg("permuted institutions {auc:.2f}, p {p}", auc=perm_mean, p=fmt_p(p_macro))
+        if perm_mean is not None
+        else ""
     )
     figures = f"AUC {e.auc:.2f}{ci_text}{perm_text}"
     if whole or one:
-        sites_text = (
-            f"; told apart best: {', '.join(f'{s} (AUC {by_site[s]:.2f})' for s in standing_out)}"
-            if one
-            else ""
-        )
-        carried = f"; carried by {', '.join(carriers[:5])}" if carriers else ""
-        sentence = f"the {what} predict the institution ({figures}{sites_text}): a batch effect a model can learn{carried}"
+        if one:
+            best = ", ".join(f"{s} (AUC {by_site[s]:.2f})" for s in standing_out)
+            figures += "; " + msg("told apart best: {sites}", sites=best)
+        if carriers:
+            sentence = msg(
+                "the {what} predict the institution ({figures}): a batch effect a model can learn; "
+                "carried by {carriers}",
+                what=what, figures=figures, carriers=", ".join(carriers[:5]),
+            )  # fmt: skip
+        else:
+            sentence = msg(
+                "the {what} predict the institution ({figures}): a batch effect a model can learn",
+                what=what, figures=figures,
+            )  # fmt: skip
     elif p_macro is not None and p_macro <= alpha:
-        sentence = f"the {what} predict the institution a little ({figures}), under the warning level {settings.auc_warn:g}"
+        sentence = msg(
+            "the {what} predict the institution a little ({figures}), under the warning level {warn:g}",
+            what=what, figures=figures, warn=settings.auc_warn,
+        )  # fmt: skip
     else:
-        sentence = f"the {what} do not predict the institution beyond chance ({figures})"
+        sentence = msg(
+            "the {what} do not predict the institution beyond chance ({figures})", what=what, figures=figures
+        )
     return SitePrediction(
         features=kind,
         evaluated=True,
@@ -451,7 +470,7 @@ def _prediction(
         permutation_p95=float(np.percentile(perm_macro, 95)) if perm_macro else None,
         permutation_p=p_macro,
         site_permutation_p=p_top,
-        class_control="reweighted (n_s · p_c / n_sc) so every institution has the batch's class mix",
+        class_control=N_("reweighted (n_s · p_c / n_sc) so every institution has the batch's class mix"),
         importance=[Importance(variable=n, label=labels[n], drop=d) for n, d in ranked],
         carriers=carriers,
         decision="warn" if whole or one else "pass",
@@ -464,15 +483,23 @@ def as_test(p: SitePrediction, settings: BatchEffectSettings, alpha: float) -> T
     at most), the acquisition metadata's reported only."""
     gated = p.features == "pixel"
     rule = (
-        f"warn when the out-of-fold AUC ≥ {settings.auc_warn:g} and the permutation p ≤ {alpha:g}"
+        msg(
+            "warn when the out-of-fold AUC ≥ {auc:g} and the permutation p ≤ {alpha:g}",
+            auc=settings.auc_warn,
+            alpha=alpha,
+        )
         if gated
-        else "reported only: scanner, resolution and compression often identify the institution by themselves"
+        else N_(
+            "reported only: scanner, resolution and compression often identify the institution by themselves"
+        )
     )
     return TestResult(
         name=f"site_predictability.{p.features}",
-        title=f"institution predicted from the {'stain descriptors' if gated else 'acquisition metadata'}",
+        title=N_("institution predicted from the stain descriptors")
+        if gated
+        else N_("institution predicted from the acquisition metadata"),
         variables=["institution", *(i.variable for i in p.importance)],
-        method="cross-validated logistic regression, permutation baseline",
+        method=N_("cross-validated logistic regression, permutation baseline"),
         statistic=p.auc,
         statistic_name="AUC",
         p_value=p.permutation_p,
@@ -491,17 +518,18 @@ def batch_effects(table: Table, settings: DiversitySettings) -> BatchEffects:
     """Comparisons across institutions and scanners, and both site predictions."""
     s = settings.batch_effects
     assert s is not None, "the profile turned the batch-effect analysis off"
-    method = (
+    method = msg(
         "Stain descriptors (Macenko stain vectors, optical density, H and E concentration percentiles, "
         "background brightness, from the tissue at low resolution) and acquisition metadata (scanner, "
         "vendor, codec, JPEG quality, resolution) are compared across institutions and scanners with "
         "Kruskal–Wallis tests (η²_H; their own corrected family, reported), and each set predicts the "
-        f"institution on its own: {MODEL}, {s.folds}-fold cross-validation stratified by institution and "
+        "institution on its own: {model}, {folds}-fold cross-validation stratified by institution and "
         "class, class mix controlled by reweighting every institution to the batch's class mix (classes "
-        f"absent from an institution left out), AUC one-vs-rest macro, {s.bootstrap} bootstrap resamples for "
-        f"its interval, {s.permutations} permutations of the institutions within each class for the "
-        f"baseline, permutation importance for the descriptors that carry it; seed {settings.seed}."
-    )
+        "absent from an institution left out), AUC one-vs-rest macro, {bootstrap} bootstrap resamples for "
+        "its interval, {permutations} permutations of the institutions within each class for the "
+        "baseline, permutation importance for the descriptors that carry it; seed {seed}.",
+        model=MODEL, folds=s.folds, bootstrap=s.bootstrap, permutations=s.permutations, seed=settings.seed,
+    )  # fmt: skip
     return BatchEffects(
         pixel=site_prediction(table, "pixel", s, settings.alpha, settings.seed),
         acquisition=site_prediction(table, "acquisition", s, settings.alpha, settings.seed),

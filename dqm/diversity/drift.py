@@ -30,6 +30,7 @@ from dqm.diversity.settings import DiversitySettings, DriftSettings
 from dqm.diversity.stats import TestOutcome, adjust, independence, ks_from_counts, psi
 from dqm.diversity.summaries import nice_edges
 from dqm.diversity.variables import NEW_VANISHED
+from dqm.i18n import N_, msg
 
 SEVERITY = {"not_applicable": -1, "pass": 0, "warn": 1, "fail": 2}
 FIGURES = (("mean", None), ("p25", "p25"), ("median", "p50"), ("p75", "p75"))
@@ -115,8 +116,8 @@ def _categorical(
     }
     index: float | None = None
     if b.n == 0 or c.n == 0:
-        side = "baseline" if b.n == 0 else "current batch"
-        outcome = TestOutcome(None, None, None, "none", note=f"the {side} has no value")
+        note = N_("the baseline has no value") if b.n == 0 else N_("the current batch has no value")
+        outcome = TestOutcome(None, None, None, "none", note=note)
     else:
         outcome = independence(
             np.vstack([bc, cc]),
@@ -182,29 +183,43 @@ def _decide(
     cat = v.kind == "categorical"
     name = "PSI" if cat else "KS D"
     warn, fail = (s.psi_warn, s.psi_fail) if cat else (s.ks_warn, s.ks_fail)
-    rule = f"fail when p_adj < {alpha:g} and {name} ≥ {fail:g}; warn when p_adj < {alpha:g} and {name} ≥ {warn:g}"
+    rule = msg(
+        "fail when p_adj < {alpha:g} and {effect} ≥ {fail:g}; warn when p_adj < {alpha:g} and {effect} ≥ {warn:g}",
+        alpha=alpha, effect=name, fail=fail, warn=warn,
+    )  # fmt: skip
     effect = v.effect_size
     if p_adj is None or effect is None:
-        decision, text = "not_applicable", f"not compared: {p.outcome.note}"
+        decision, text = "not_applicable", msg("not compared: {note}", note=p.outcome.note)
     else:
         size = f"{name} {effect:.3f}, p_adj {fmt_p(p_adj)}"
         if p_adj < alpha and effect >= fail:
-            decision, text = "fail", f"{v.label} drifted strongly from the baseline ({size})"
+            decision, text = (
+                "fail",
+                msg("{label} drifted strongly from the baseline ({size})", label=v.label, size=size),
+            )
         elif p_adj < alpha and effect >= warn:
-            decision, text = "warn", f"{v.label} drifted from the baseline ({size})"
+            decision, text = (
+                "warn",
+                msg("{label} drifted from the baseline ({size})", label=v.label, size=size),
+            )
         elif p_adj < alpha:
-            decision, text = "pass", f"{v.label} differs from the baseline, but little ({size})"
+            decision, text = (
+                "pass",
+                msg("{label} differs from the baseline, but little ({size})", label=v.label, size=size),
+            )
         else:
-            decision, text = "pass", f"no evidence of drift in {v.label} ({size})"
+            decision, text = "pass", msg("no evidence of drift in {label} ({size})", label=v.label, size=size)
     decisions = [decision]
-    text += "".join(
-        f"; {what}: {', '.join(cats)}" for what, cats in (("new", v.new), ("vanished", v.vanished)) if cats
-    )
+    if v.new:
+        text += "; " + msg("new: {values}", values=", ".join(v.new))
+    if v.vanished:
+        text += "; " + msg("vanished: {values}", values=", ".join(v.vanished))
     if v.name in NEW_VANISHED:
-        rule += (
-            f"; a new category: {s.new_category}, a vanished one: {s.vanished_category}, when the chance "
-            f"that all its slides fall on one side is under {alpha:g} after correction"
-        )
+        rule += "; " + msg(
+            "a new category: {new}, a vanished one: {vanished}, when the chance "
+            "that all its slides fall on one side is under {alpha:g} after correction",
+            new=s.new_category, vanished=s.vanished_category, alpha=alpha,
+        )  # fmt: skip
         decisions += [s.new_category for k in v.new if absence_adj.get(k, 1.0) < alpha]
         decisions += [s.vanished_category for k in v.vanished if absence_adj.get(k, 1.0) < alpha]
     final = _worst(decisions) if len(decisions) > 1 else decision
@@ -240,16 +255,16 @@ def drift(
     for name, c in current.categorical.items():
         b = baseline.categorical.get(name)
         if b is None:
-            notes.append(f"{c.label}: not in the baseline, not compared")
+            notes.append(msg("{label}: not in the baseline, not compared", label=c.label))
             continue
         if name == "age_band" and tuple(current.age_bands) != tuple(baseline.age_bands):
-            notes.append("age band: the baseline used other band edges, not compared (age itself is)")
+            notes.append(N_("age band: the baseline used other band edges, not compared (age itself is)"))
             continue
         pending.append(_categorical(name, b, c, settings))
     for name, cs in current.continuous.items():
         bs = baseline.continuous.get(name)
         if bs is None:
-            notes.append(f"{cs.label}: not in the baseline, not compared")
+            notes.append(msg("{label}: not in the baseline, not compared", label=cs.label))
             continue
         pending.append(_continuous(name, bs, cs))
     only_base = [
@@ -258,7 +273,7 @@ def drift(
         if n not in current.categorical and n not in current.continuous
     ]
     if only_base:
-        notes.append(f"only in the baseline, not compared: {', '.join(only_base)}")
+        notes.append(msg("only in the baseline, not compared: {names}", names=", ".join(only_base)))
     # One family: each variable's test, and the absence of each new or vanished category.
     members: list[tuple[int, str | None, float]] = []
     for i, p in enumerate(pending):
@@ -281,10 +296,14 @@ def drift(
     verdict = _worst([v.decision for v in variables if v.decision != "not_applicable"])
     flagged = [v for v in variables if v.decision in ("warn", "fail")]
     summary = (
-        f"{len(flagged)} of {len(variables)} variables drifted: "
-        + ", ".join(f"{v.label} ({v.decision})" for v in flagged)
+        msg(
+            "{n} of {total} variables drifted: {which}",
+            n=len(flagged),
+            total=len(variables),
+            which=", ".join(f"{v.label} ({v.decision})" for v in flagged),
+        )
         if flagged
-        else f"no drift in {len(variables)} variables compared with the baseline"
+        else msg("no drift in {n} variables compared with the baseline", n=len(variables))
     )
     return DriftResult(
         baseline=info,

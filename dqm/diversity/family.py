@@ -27,6 +27,7 @@ from dqm.diversity.stats import (
     kruskal_wallis,
 )
 from dqm.diversity.variables import INDEPENDENCE, KRUSKAL
+from dqm.i18n import N_, msg
 
 EFFECT_NAMES = {"w": "Cohen's w", "V": "Cramér's V", "eta2": "η²_H"}
 
@@ -77,15 +78,17 @@ def fit_tests(summaries: dict[str, CategoricalSummary], settings: DiversitySetti
             seed=settings.seed,
         )
         label = s.label if s else var
-        warnings = (f"{excluded} slides in a category without a target were left out",) if excluded else ()
+        warnings = (
+            (msg("{n} slides in a category without a target were left out", n=excluded),) if excluded else ()
+        )
         out.append(
             Pending(
                 f"fit.{var}",
-                f"{label}: shares against the targets",
+                msg("{label}: shares against the targets", label=label),
                 [var],
                 outcome,
                 "w",
-                f"{label} shares differ from the targets",
+                msg("{label} shares differ from the targets", label=label),
                 excluded,
                 warnings,
             )
@@ -119,7 +122,15 @@ def kruskal_tests(age: np.ndarray, groups: dict[str, np.ndarray]) -> list[Pendin
             by.setdefault(g, []).append(a)
         outcome = kruskal_wallis([np.asarray(v) for _, v in sorted(by.items())])
         out.append(
-            Pending(name, f"age by {var}", ["age", var], outcome, "eta2", claim, int(len(age) - ok.sum()))
+            Pending(
+                name,
+                msg("age by {variable}", variable=var),
+                ["age", var],
+                outcome,
+                "eta2",
+                claim,
+                int(len(age) - ok.sum()),
+            )
         )
     return out
 
@@ -127,13 +138,20 @@ def kruskal_tests(age: np.ndarray, groups: dict[str, np.ndarray]) -> list[Pendin
 def rule_text(rule: EffectRule, effect: str, df_star: int, alpha: float) -> str:
     """The rule in words, with the thresholds for this table's size."""
     th = dict(zip(LABELS, effect_thresholds(effect, df_star), strict=True))
-    name = EFFECT_NAMES[effect]
-    parts = []
-    if rule.fail_at:
-        parts.append(f"fail when p_adj < {alpha:g} and {name} ≥ {th[rule.fail_at]:.3g} ({rule.fail_at})")
-    if rule.warn_at:
-        parts.append(f"warn when p_adj < {alpha:g} and {name} ≥ {th[rule.warn_at]:.3g} ({rule.warn_at})")
-    return "; ".join(parts) or "reported only (never warns or fails)"
+    common = {"alpha": alpha, "effect": EFFECT_NAMES[effect]}
+    fail = {"fail": th[rule.fail_at], "fail_size": rule.fail_at} if rule.fail_at else None
+    warn = {"warn": th[rule.warn_at], "warn_size": rule.warn_at} if rule.warn_at else None
+    if fail and warn:
+        return msg(
+            "fail when p_adj < {alpha:g} and {effect} ≥ {fail:.3g} ({fail_size}); "
+            "warn when p_adj < {alpha:g} and {effect} ≥ {warn:.3g} ({warn_size})",
+            **common, **fail, **warn,
+        )  # fmt: skip
+    if fail:
+        return msg("fail when p_adj < {alpha:g} and {effect} ≥ {fail:.3g} ({fail_size})", **common, **fail)
+    if warn:
+        return msg("warn when p_adj < {alpha:g} and {effect} ≥ {warn:.3g} ({warn_size})", **common, **warn)
+    return N_("reported only (never warns or fails)")
 
 
 def decide(
@@ -162,14 +180,14 @@ def sentence(
 ) -> str:
     """The plain-language reading, e.g. "class mix differs between institutions: Cramér's V 0.21, moderate"."""
     if outcome.p_value is None or p_adj is None:
-        return f"not tested: {outcome.note}"
+        return msg("not tested: {note}", note=outcome.note)
     name = EFFECT_NAMES[effect]
     size = f"{name} {_fmt(outcome.effect or 0.0)}"
     if p_adj >= alpha:
-        return f"no evidence that {claim} ({size}, p_adj {fmt_p(p_adj)})"
+        return msg("no evidence that {claim} ({size}, p_adj {p})", claim=claim, size=size, p=fmt_p(p_adj))
     if label == "negligible":
-        return f"{claim}, but negligibly: {size} (p_adj {fmt_p(p_adj)})"
-    return f"{claim}: {size}, {label} (p_adj {fmt_p(p_adj)})"
+        return msg("{claim}, but negligibly: {size} (p_adj {p})", claim=claim, size=size, p=fmt_p(p_adj))
+    return msg("{claim}: {size}, {label} (p_adj {p})", claim=claim, size=size, label=label, p=fmt_p(p_adj))
 
 
 def decide_family(pending: Sequence[Pending], settings: DiversitySettings) -> list[TestResult]:
@@ -262,28 +280,50 @@ def balance_tests(classes: Balance, institutions: Balance, rules: BalanceRules) 
     out = []
     if rules.min_class_share is not None:
         t = rules.min_class_share
-        args = ("balance.min_class_share", "smallest class share", "class")
-        rule = f"fail when a class of the taxonomy has under {_pct(t)} of the slides"
+        args = ("balance.min_class_share", N_("smallest class share"), "class")
+        rule = msg("fail when a class of the taxonomy has under {share} of the slides", share=_pct(t))
         if classes.min_share is None:
-            out.append(_rule_result(*args, rule, "not_applicable", "not tested: no slide has a class"))
+            out.append(_rule_result(*args, rule, "not_applicable", N_("not tested: no slide has a class")))
         else:
             ok = classes.min_share >= t
-            what = "is absent" if classes.min_share == 0 else f"has {_pct(classes.min_share)} of the slides"
-            text = f"smallest class {classes.min_category} {what}" + ("" if ok else f", under {_pct(t)}")
+            cls, share, under = classes.min_category, _pct(classes.min_share), _pct(t)
+            if classes.min_share == 0:
+                template = (
+                    N_("smallest class {cls} is absent")
+                    if ok
+                    else N_("smallest class {cls} is absent, under {under}")
+                )
+            elif ok:
+                template = N_("smallest class {cls} has {share} of the slides")
+            else:
+                template = N_("smallest class {cls} has {share} of the slides, under {under}")
+            text = msg(template, cls=cls, share=share, under=under)
             decision = "pass" if ok else "fail"
             out.append(_rule_result(*args, rule, decision, text, classes.min_share, "share", classes.n))
     if rules.max_institution_share is not None:
         t = rules.max_institution_share
-        args = ("balance.max_institution_share", "largest institution share", "institution")
-        rule = f"fail when one institution has over {_pct(t)} of the slides"
+        args = ("balance.max_institution_share", N_("largest institution share"), "institution")
+        rule = msg("fail when one institution has over {share} of the slides", share=_pct(t))
         if institutions.max_share is None:
-            out.append(_rule_result(*args, rule, "not_applicable", "not tested: no slide has an institution"))
+            out.append(
+                _rule_result(*args, rule, "not_applicable", N_("not tested: no slide has an institution"))
+            )
         else:
             ok = institutions.max_share <= t
-            only = " (the only institution)" if institutions.observed == 1 else ""
-            text = (
-                f"largest institution {institutions.max_category}{only} has "
-                f"{_pct(institutions.max_share)} of the slides" + ("" if ok else f", over {_pct(t)}")
+            if institutions.observed == 1:
+                template = (
+                    N_("largest institution {name} (the only institution) has {share} of the slides")
+                    if ok
+                    else N_(
+                        "largest institution {name} (the only institution) has {share} of the slides, over {over}"
+                    )
+                )
+            elif ok:
+                template = N_("largest institution {name} has {share} of the slides")
+            else:
+                template = N_("largest institution {name} has {share} of the slides, over {over}")
+            text = msg(
+                template, name=institutions.max_category, share=_pct(institutions.max_share), over=_pct(t)
             )
             decision = "pass" if ok else "fail"
             out.append(
@@ -291,19 +331,19 @@ def balance_tests(classes: Balance, institutions: Balance, rules: BalanceRules) 
             )
     if rules.max_imbalance_ratio is not None:
         t = rules.max_imbalance_ratio
-        args = ("balance.imbalance_ratio", "class imbalance ratio", "class")
-        rule = f"warn when the largest class has over {t:g} times the slides of the smallest"
+        args = ("balance.imbalance_ratio", N_("class imbalance ratio"), "class")
+        rule = msg("warn when the largest class has over {t:g} times the slides of the smallest", t=t)
         ratio = classes.imbalance_ratio
         if classes.n == 0:
-            out.append(_rule_result(*args, rule, "not_applicable", "not tested: no slide has a class"))
+            out.append(_rule_result(*args, rule, "not_applicable", N_("not tested: no slide has a class")))
         elif ratio is None:
-            text = f"class {classes.min_category} is absent: the imbalance ratio is infinite"
+            text = msg("class {cls} is absent: the imbalance ratio is infinite", cls=classes.min_category)
             out.append(_rule_result(*args, rule, "warn", text, None, "max / min", classes.n))
         else:
-            text = (
-                f"largest class {classes.max_category} has {ratio:.2f} times the slides "
-                f"of the smallest, {classes.min_category}"
-            )
+            text = msg(
+                "largest class {largest} has {ratio:.2f} times the slides of the smallest, {smallest}",
+                largest=classes.max_category, ratio=ratio, smallest=classes.min_category,
+            )  # fmt: skip
             decision = "pass" if ratio <= t else "warn"
             out.append(_rule_result(*args, rule, decision, text, ratio, "max / min", classes.n))
     return out

@@ -18,11 +18,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from dqm.i18n import N_, msg
+
 W_THRESHOLDS = (0.1, 0.3, 0.5)
 """Cohen's w: small, moderate (Cohen's "medium"), large."""
 ETA2_THRESHOLDS = (0.01, 0.06, 0.14)
 """η² (from Kruskal–Wallis H): small, moderate, large."""
 LABELS = ("small", "moderate", "large")
+LABEL_WORDS = (N_("negligible"), N_("small"), N_("moderate"), N_("large"))
+"""The effect labels as msgids (a report shows them translated)."""
 KS_EXACT_MAX = 10_000
 """scipy's ``ks_2samp`` computes exact p-values up to this many values per side."""
 
@@ -148,19 +152,21 @@ def goodness_of_fit(
     p = np.asarray(shares, dtype=float)
     n, k = int(obs.sum()), len(obs)
     if n == 0:
-        return TestOutcome(None, None, None, "none", n=0, note="no slide to test")
+        return TestOutcome(None, None, None, "none", n=0, note=N_("no slide to test"))
     if k < 2:
-        return TestOutcome(0.0, 0, None, "none", n=n, note="only one category has a target")
+        return TestOutcome(0.0, 0, None, "none", n=n, note=N_("only one category has a target"))
     expected = n * p
     x2 = float(pearson(obs.astype(float), expected))
     w = math.sqrt(x2 / n)
     small = int((expected < min_expected).sum())
     if not small:
-        return TestOutcome(x2, k - 1, float(chi2.sf(x2, k - 1)), "Pearson chi-square", w, n)
-    warn = f"{small} of {k} expected counts under {min_expected:g}"
+        return TestOutcome(x2, k - 1, float(chi2.sf(x2, k - 1)), N_("Pearson chi-square"), w, n)
+    warn = {"small": small, "k": k, "min": min_expected}
     if multinomial_outcomes(n, k) <= exact_max_outcomes:
         p_value = exact_multinomial_p(obs, p)
-        return TestOutcome(x2, k - 1, p_value, "exact multinomial", w, n, warnings=[f"{warn}: exact p-value"])
+        return TestOutcome(x2, k - 1, p_value, N_("exact multinomial"), w, n,
+            warnings=[msg("{small} of {k} expected counts under {min:g}: exact p-value", **warn)],
+        )  # fmt: skip
     rng = np.random.default_rng(seed)
     sims = rng.multinomial(n, p, size=draws).astype(float)
     hits = int((pearson(sims, expected) >= x2 - 1e-9 * max(1.0, x2)).sum())
@@ -169,10 +175,17 @@ def goodness_of_fit(
         x2,
         k - 1,
         p_value,
-        "Monte Carlo chi-square",
+        N_("Monte Carlo chi-square"),
         w,
         n,
-        warnings=[f"{warn}: Monte Carlo p-value ({draws:,} multinomial draws, seed {seed})"],
+        warnings=[
+            msg(
+                "{small} of {k} expected counts under {min:g}: Monte Carlo p-value ({draws:,} multinomial draws, seed {seed})",
+                **warn,
+                draws=draws,
+                seed=seed,
+            )
+        ],
     )
 
 
@@ -230,11 +243,11 @@ def independence(
     t, _, _ = drop_empty(full)
     n = int(t.sum())
     if n == 0:
-        return TestOutcome(None, None, None, "none", n=0, note="no slide has both values")
+        return TestOutcome(None, None, None, "none", n=0, note=N_("no slide has both values"))
     r, c = t.shape
     if r < 2 or c < 2:
-        which = "one row category" if r < 2 else "one column category"
-        return TestOutcome(0.0, 0, None, "none", n=n, df_star=0, note=f"only {which} present")
+        note = N_("only one row category present") if r < 2 else N_("only one column category present")
+        return TestOutcome(0.0, 0, None, "none", n=n, df_star=0, note=note)
     expected = expected_counts(t.astype(float))
     x2 = float(pearson(t.astype(float), expected))
     df = (r - 1) * (c - 1)
@@ -242,13 +255,14 @@ def independence(
     v = cramers_v(x2, n, (r, c))
     small = int((expected < min_expected).sum())
     if not small:
-        return TestOutcome(x2, df, float(chi2.sf(x2, df)), "Pearson chi-square", v, n, df_star)
-    warn = f"{small} of {r * c} expected counts under {min_expected:g}"
+        return TestOutcome(x2, df, float(chi2.sf(x2, df)), N_("Pearson chi-square"), v, n, df_star)
+    warn = {"small": small, "k": r * c, "min": min_expected}
     if (r, c) == (2, 2):
         p_value = float(fisher_exact(t).pvalue)
         return TestOutcome(
-            x2, df, p_value, "Fisher exact", v, n, df_star, warnings=[f"{warn}: Fisher's exact test"]
-        )
+            x2, df, p_value, N_("Fisher exact"), v, n, df_star,
+            warnings=[msg("{small} of {k} expected counts under {min:g}: Fisher's exact test", **warn)],
+        )  # fmt: skip
     sims = random_table(t.sum(axis=1), t.sum(axis=0), seed=np.random.default_rng(seed)).rvs(draws)
     hits = int((pearson(sims.astype(float), expected) >= x2 - 1e-9 * max(1.0, x2)).sum())
     p_value = (1 + hits) / (1 + draws)
@@ -256,11 +270,18 @@ def independence(
         x2,
         df,
         p_value,
-        "Monte Carlo chi-square",
+        N_("Monte Carlo chi-square"),
         v,
         n,
         df_star,
-        warnings=[f"{warn}: Monte Carlo p-value ({draws:,} tables with the observed margins, seed {seed})"],
+        warnings=[
+            msg(
+                "{small} of {k} expected counts under {min:g}: Monte Carlo p-value ({draws:,} tables with the observed margins, seed {seed})",
+                **warn,
+                draws=draws,
+                seed=seed,
+            )
+        ],
     )
 
 
@@ -280,10 +301,10 @@ def kruskal_wallis(groups: Sequence[np.ndarray]) -> TestOutcome:
     n = sum(len(g) for g in kept)
     k = len(kept)
     if k < 2:
-        return TestOutcome(None, None, None, "none", n=n, note="fewer than two groups with values")
+        return TestOutcome(None, None, None, "none", n=n, note=N_("fewer than two groups with values"))
     x = np.concatenate(kept)
     if np.all(x == x[0]):
-        return TestOutcome(0.0, k - 1, None, "none", n=n, note="all values are equal")
+        return TestOutcome(0.0, k - 1, None, "none", n=n, note=N_("all values are equal"))
     ranks = rankdata(x)
     bounds = np.cumsum([0, *(len(g) for g in kept)])
     h = 12.0 / (n * (n + 1)) * sum(
@@ -334,7 +355,7 @@ def ks_from_counts(
     sb, cb = np.asarray(support_b, dtype=float), np.asarray(counts_b, dtype=np.int64)
     na, nb = int(ca.sum()), int(cb.sum())
     if na == 0 or nb == 0:
-        return TestOutcome(None, None, None, "none", n=na + nb, note="one side has no value")
+        return TestOutcome(None, None, None, "none", n=na + nb, note=N_("one side has no value"))
     grid = np.union1d(sa, sb)
     fa = np.zeros(len(grid))
     fb = np.zeros(len(grid))

@@ -136,6 +136,6 @@ def build_table(items: Sequence[ItemSummary], profile: Profile) -> Table:
                 per_class.setdefault(cls, []).append(value)
         for cls in sorted(per_class, key=lambda c: (order.get(c, len(order)), c)):
             name = f"{v.name}.{cls}"
-            variables[name] = Variable(name, v.per_class.label.format(cls), v.kind, v.unit)
+            variables[name] = Variable(name, v.per_class.label.format(cls=cls), v.kind, v.unit)
             columns[name] = np.asarray(per_class[cls], dtype=float)
     return Table(variables=variables, columns=columns, invalid=invalid, n_items=len(items))

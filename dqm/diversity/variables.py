@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from dqm.facts import STAIN_DESCRIPTORS, ItemSummary
+from dqm.i18n import N_
 
 MAGNIFICATION_FROM_MPP = ((0.35, "40×"), (0.75, "20×"), (1.5, "10×"))
 """Nominal magnification from the resolution when the header has no objective power:
@@ -50,7 +51,7 @@ class PerClass:
     """One more continuous column per lesion class, over the slides that carry such a lesion."""
 
     label: str
-    """The column's label, ``{}`` standing for the class id."""
+    """The column's label, ``{cls}`` standing for the class id."""
     read: Callable[[ItemSummary], dict[str, float]]
     """Class id -> value, for the classes the slide carries."""
 
@@ -188,12 +189,12 @@ VARIABLES: tuple[Variable, ...] = (
     # reported, never gated by default. Institutions should not differ much.
     Variable(
         "class",
-        "class (diagnosis)",
+        N_("class (diagnosis)"),
         "categorical",
         read=lambda item: item.diagnosis,
         categories="classes",
         targets=True,
-        age_by=TestSpec("age differs between classes"),
+        age_by=TestSpec(N_("age differs between classes")),
         balance=True,
         new_vanished=True,
         note_missing=True,
@@ -201,13 +202,13 @@ VARIABLES: tuple[Variable, ...] = (
     ),
     Variable(
         "institution",
-        "institution",
+        N_("institution"),
         "categorical",
         read=lambda item: item.institution,
         categories="institutions",
         targets=True,
-        independence=TestSpec("class mix differs between institutions", "moderate", "large", position=0),
-        age_by=TestSpec("age differs between institutions", "moderate", "large"),
+        independence=TestSpec(N_("class mix differs between institutions"), "moderate", "large", position=0),
+        age_by=TestSpec(N_("age differs between institutions"), "moderate", "large"),
         balance=True,
         new_vanished=True,
         note_missing=True,
@@ -215,24 +216,24 @@ VARIABLES: tuple[Variable, ...] = (
     ),
     Variable(
         "sex",
-        "sex",
+        N_("sex"),
         "categorical",
         read=_clinical("sex"),
         categories="clinical",
         targets=True,
-        independence=TestSpec("class mix differs between the sexes", position=1),
+        independence=TestSpec(N_("class mix differs between the sexes"), position=1),
         balance=True,
         note_missing=True,
         note_undeclared=1,
     ),
     Variable(
         "site",
-        "anatomical site",
+        N_("anatomical site"),
         "categorical",
         read=_clinical("site"),
         categories="clinical",
         targets=True,
-        independence=TestSpec("class mix differs between anatomical sites", position=3),
+        independence=TestSpec(N_("class mix differs between anatomical sites"), position=3),
         balance=True,
         new_vanished=True,
         note_missing=True,
@@ -240,17 +241,17 @@ VARIABLES: tuple[Variable, ...] = (
     ),
     Variable(
         "age_band",
-        "age band",
+        N_("age band"),
         "categorical",
-        unit="years",
+        unit=N_("years"),
         bands_of="age",
         categories="age_bands",
         targets=True,
-        independence=TestSpec("class mix differs between age bands", position=2),
+        independence=TestSpec(N_("class mix differs between age bands"), position=2),
     ),
     Variable(
         "scanner",
-        "scanner (clinical record)",
+        N_("scanner (clinical record)"),
         "categorical",
         read=_clinical("scanner"),
         targets=True,
@@ -258,25 +259,29 @@ VARIABLES: tuple[Variable, ...] = (
     ),
     Variable(
         "vendor",
-        "slide format / vendor (header)",
+        N_("slide format / vendor (header)"),
         "categorical",
         read=_header("vendor"),
         targets=True,
         batch="acquisition",
     ),
-    Variable("magnification", "magnification", "categorical", read=_magnification, targets=True),
+    Variable("magnification", N_("magnification"), "categorical", read=_magnification, targets=True),
     Variable(
-        "scanner_header", "scanner (header)", "categorical", read=_header("scanner"), batch="acquisition"
+        "scanner_header", N_("scanner (header)"), "categorical", read=_header("scanner"), batch="acquisition"
     ),
     Variable(
-        "codec", "compression codec (header)", "categorical", read=_header("compression"), batch="acquisition"
+        "codec",
+        N_("compression codec (header)"),
+        "categorical",
+        read=_header("compression"),
+        batch="acquisition",
     ),
     # Continuous.
-    Variable("age", "age", "continuous", unit="years", read=_clinical("age"), note_missing=True),
-    Variable("mpp", "resolution", "continuous", unit="µm/px", read=_mpp, batch="acquisition"),
+    Variable("age", N_("age"), "continuous", unit=N_("years"), read=_clinical("age"), note_missing=True),
+    Variable("mpp", N_("resolution"), "continuous", unit="µm/px", read=_mpp, batch="acquisition"),
     Variable(
         "jpeg_quality",
-        "JPEG quality (quantisation tables)",
+        N_("JPEG quality (quantisation tables)"),
         "continuous",
         unit="1–100",
         read=_header("jpeg_quality"),
@@ -284,25 +289,25 @@ VARIABLES: tuple[Variable, ...] = (
     ),
     Variable(
         "slide_megapixels",
-        "slide size (level 0)",
+        N_("slide size (level 0)"),
         "continuous",
         unit="Mpx",
         read=lambda item: slide_area(item) / 1e6,
     ),
     Variable(
         "lesions_per_slide",
-        "lesions per slide",
+        N_("lesions per slide"),
         "continuous",
-        unit="lesions",
+        unit=N_("lesions"),
         read=lambda item: float(item.n_lesions),
     ),
     Variable(
         "lesion_area_fraction",
-        "lesion-area fraction, all lesions",
+        N_("lesion-area fraction, all lesions"),
         "continuous",
-        unit="of slide area",
+        unit=N_("of slide area"),
         read=_area_fraction,
-        per_class=PerClass("lesion-area fraction, {} lesions", _area_fraction_per_class),
+        per_class=PerClass(N_("lesion-area fraction, {cls} lesions"), _area_fraction_per_class),
     ),
     # Colour of the tissue at low resolution (dqm.pixels.stain), one row per descriptor.
     *(

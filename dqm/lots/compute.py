@@ -16,6 +16,7 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 
 from dqm.findings import Finding, Severity
+from dqm.i18n import N_
 from dqm.lots.models import Lot, LotPlan, LotsResult
 from dqm.runner import Run
 from dqm.semantic.iso2859 import plan_iso2859
@@ -23,7 +24,7 @@ from dqm.semantic.planfile import stratum_value
 from dqm.semantic.switching import SchemeState
 from dqm.syntactic.accuracy import syntactic_result
 
-METHOD = (
+METHOD = N_(
     "Each lot is judged on its own: its syntactic figures count its items' files and values (and its "
     "rows of the clinical table), with the batch's targets; findings on the batch as a whole count "
     "against the batch only. Its ISO 2859-1 plan is the single sampling plan for the lot's size at the "

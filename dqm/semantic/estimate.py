@@ -30,6 +30,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
+from dqm.i18n import N_
 from dqm.semantic.intervals import effective_n, interval, wilson_half_width, z_value
 from dqm.semantic.models import CoreReview, ReviewPlan, StratumResult, WeightedEstimate
 
@@ -58,7 +59,7 @@ def weighted_estimate(
     n_cov = sum(v[0] for v in covered.values())
     if not covered or n_cov == 0:
         return WeightedEstimate(accuracy=None, variance=None, standard_error=None, lot_covered=0,
-                                note="no reviewed slide yet")  # fmt: skip
+                                note=N_("no reviewed slide yet"))  # fmt: skip
     p_w = 0.0
     var = 0.0
     conservative = []
@@ -92,8 +93,8 @@ def weighted_estimate(
         width = wilson_half_width(p_w, n_eff, confidence)
         low, high = max(0.0, centre - width), min(1.0, centre + width)
         low, high = min(low, p_w), max(high, p_w)
-        method = "Wilson at the reviewed count (the variance estimate is 0)"
-        notes.append("every cell is all PASS or all FAIL: Wilson interval at the reviewed count")
+        method = N_("Wilson at the reviewed count (the variance estimate is 0)")
+        notes.append(N_("every cell is all PASS or all FAIL: Wilson interval at the reviewed count"))
     if n_cov < lot_size:
         notes.append(
             f"provisional: cells holding {lot_size - n_cov} of {lot_size} slides have no verdict yet"

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from shapely.geometry.base import BaseGeometry
 
+from dqm.i18n import N_, msg
 from dqm.profile import Profile
 from dqm.semantic import agreement as agr
 from dqm.semantic.estimate import (
@@ -216,7 +217,10 @@ def ingest(
     unsampled = unsampled_slides(plan)
     weighted = weighted_estimate(cell_counts(plan, final), plan.lot_size - unsampled, options.confidence)
     if unsampled:
-        note = f"{unsampled} slide(s) in strata with no sampled slide are not covered (minimum per stratum 0)"
+        note = msg(
+            "{n} slide(s) in strata with no sampled slide are not covered (minimum per stratum 0)",
+            n=unsampled,
+        )
         weighted = weighted.model_copy(update={"note": "; ".join(n for n in (weighted.note, note) if n)})
     core = core_review(plan, final, options.ci_method, options.confidence)
     decision, basis, counted = decide(plan, n_fail, len(missing), weighted.accuracy, options.target, core)
@@ -287,65 +291,110 @@ def plan_note(plan: ReviewPlan) -> str:
     """What a plan drawn without an equal-probability core means for the decision (else empty)."""
     if plan.has_core:
         return ""
-    note = (
-        f"this plan was drawn by dqm {plan.dqm_version}, before the sample had an equal-probability "
-        "core: it is decided as it was then"
-    )
+    version = plan.dqm_version
     if plan.plan == "iso2859" and not equal_probability(plan):
-        return (
-            f"{note}, by the weighted FAIL count n · (1 − p̂_w) against Ac, a rule of dqm's own that "
-            "ISO 2859-1 does not have (inclusion probabilities differ); draw a new sample with dqm "
-            "sample for a decision on an equal-probability core"
+        return msg(
+            "this plan was drawn by dqm {version}, before the sample had an equal-probability "
+            "core: it is decided as it was then, by the weighted FAIL count n · (1 − p̂_w) against Ac, a rule "
+            "of dqm's own that ISO 2859-1 does not have (inclusion probabilities differ); draw a new sample "
+            "with dqm sample for a decision on an equal-probability core",
+            version=version,
         )
     if plan.plan == "iso2859":
-        return f"{note}, by the FAIL count over every sampled slide"
-    return note
+        return msg(
+            "this plan was drawn by dqm {version}, before the sample had an equal-probability "
+            "core: it is decided as it was then, by the FAIL count over every sampled slide",
+            version=version,
+        )
+    return msg(
+        "this plan was drawn by dqm {version}, before the sample had an equal-probability "
+        "core: it is decided as it was then",
+        version=version,
+    )
 
 
 def method_text(plan: ReviewPlan, options: IngestOptions) -> str:
-    """One paragraph for the report: how the sample was drawn and how the decision was made."""
+    """One paragraph for the report: how the sample was drawn and how the decision was made (its
+    sentences msgids, so the report reads each back in its language)."""
     if plan.plan == "iso2859" and plan.lq is not None:
-        head = (
-            f"Limiting-quality plan for an isolated lot, LQ {plan.lq:g} %: n = {plan.plan_sample_size}, "
-            f"Ac = {plan.acceptance_number}, Re = {plan.rejection_number} ({plan.note})."
-        )
+        head = msg(
+            "Limiting-quality plan for an isolated lot, LQ {lq:g} %: n = {n}, Ac = {ac}, Re = {re} ({note}).",
+            lq=plan.lq, n=plan.plan_sample_size, ac=plan.acceptance_number, re=plan.rejection_number,
+            note=plan.note,
+        )  # fmt: skip
     elif plan.plan == "iso2859":
-        head = (
-            f"ISO 2859-1 single sampling, normal inspection, level {plan.level}, AQL {plan.aql:g} %: "
-            f"code letter {plan.code_letter}, n = {plan.plan_sample_size}, Ac = {plan.acceptance_number}, "
-            f"Re = {plan.rejection_number}" + (f" ({plan.note})" if plan.note else "") + "."
+        template = (
+            N_(
+                "ISO 2859-1 single sampling, normal inspection, level {level}, AQL {aql:g} %: code letter {letter}, "
+                "n = {n}, Ac = {ac}, Re = {re} ({note})."
+            )
+            if plan.note
+            else N_(
+                "ISO 2859-1 single sampling, normal inspection, level {level}, AQL {aql:g} %: code letter {letter}, "
+                "n = {n}, Ac = {ac}, Re = {re}."
+            )
         )
+        head = msg(
+            template, level=plan.level, aql=plan.aql, letter=plan.code_letter, n=plan.plan_sample_size,
+            ac=plan.acceptance_number, re=plan.rejection_number, note=plan.note,
+        )  # fmt: skip
     else:
-        head = (
-            f"Precision plan: n = {plan.plan_sample_size} ({plan.note}); the lot is accepted when the "
-            f"estimated accuracy reaches {options.target:g}."
-        )
+        head = msg(
+            "Precision plan: n = {n} ({note}); the lot is accepted when the estimated accuracy reaches {target:g}.",
+            n=plan.plan_sample_size, note=plan.note, target=options.target,
+        )  # fmt: skip
     strata = ", ".join(plan.strata_fields) or "none"
-    over = (
-        f" Flagged slides were oversampled ×{plan.oversampling.factor:g}; estimates use inverse-probability weights."
-        if plan.oversampling.enabled
-        else ""
-    )
-    design = f" Stratified by {strata} ({len(plan.strata)} strata, "
+    sentences = [head]
     if plan.has_core:
         core = sum(bool(s.core) for s in plan.sample)
-        design = (
-            f" The {core} core slides are a simple random sample of the {plan.lot_size} (every slide's "
-            f"chance {core / plan.lot_size:.3g})"
-            + (", and the lot decision counts their FAILs only" if plan.plan == "iso2859" else "")
-            + f"; {plan.sample_size - core} supplementary slides bring each stratum to at least "
-            f"{plan.minimum_per_stratum} (and flagged slides to their oversampled share) for the "
-            f"per-stratum figures and the stratified estimate.{design}seed {plan.seed})."
+        template = (
+            N_(
+                "The {core} core slides are a simple random sample of the {lot} (every slide's chance {chance:.3g}), "
+                "and the lot decision counts their FAILs only; {extra} supplementary slides bring each stratum to "
+                "at least {minimum} (and flagged slides to their oversampled share) for the per-stratum figures "
+                "and the stratified estimate."
+            )
+            if plan.plan == "iso2859"
+            else N_(
+                "The {core} core slides are a simple random sample of the {lot} (every slide's chance "
+                "{chance:.3g}); {extra} supplementary slides bring each stratum to at least {minimum} (and "
+                "flagged slides to their oversampled share) for the per-stratum figures and the stratified "
+                "estimate."
+            )
+        )
+        sentences.append(
+            msg(
+                template, core=core, lot=plan.lot_size, chance=core / plan.lot_size, extra=plan.sample_size - core,
+                minimum=plan.minimum_per_stratum,
+            )
+        )  # fmt: skip
+        sentences.append(
+            msg(
+                "Stratified by {strata} ({k} strata, seed {seed}).",
+                strata=strata,
+                k=len(plan.strata),
+                seed=plan.seed,
+            )
         )
     else:
-        design += (
-            f"proportional allocation, at least {plan.minimum_per_stratum} per stratum, seed {plan.seed})."
+        sentences.append(
+            msg(
+                "Stratified by {strata} ({k} strata, proportional allocation, at least {minimum} per stratum, "
+                "seed {seed}).",
+                strata=strata, k=len(plan.strata), minimum=plan.minimum_per_stratum, seed=plan.seed,
+            )
+        )  # fmt: skip
+    if plan.oversampling.enabled:
+        sentences.append(
+            msg(
+                "Flagged slides were oversampled ×{factor:g}; estimates use inverse-probability weights.",
+                factor=plan.oversampling.factor,
+            )
         )
-    return (
-        f"{head}{design}{over} Interval: "
-        f"{'Wilson score' if options.ci_method == 'wilson' else 'Clopper–Pearson exact'}, "
-        f"{100 * options.confidence:g} %. Several reviewers: adjudication {options.adjudication}."
-    )
+    interval = N_("Wilson score") if options.ci_method == "wilson" else N_("Clopper–Pearson exact")
+    sentences.append(msg("Interval: {method}, {level:g} %.", method=interval, level=100 * options.confidence))
+    sentences.append(msg("Several reviewers: adjudication {rule}.", rule=options.adjudication))
+    return " ".join(sentences)
 
 
 def delivered_loader(

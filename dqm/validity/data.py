@@ -25,6 +25,7 @@ from PIL import Image
 from shapely.geometry.base import BaseGeometry
 
 from dqm.coords import Frame, usable_mpp
+from dqm.i18n import N_, msg
 from dqm.profile import Profile
 from dqm.raster import label_layers, rasterise
 from dqm.runner import Run
@@ -99,26 +100,26 @@ def select_slides(
         sid = s.slide_id
         if sid in errors:
             codes = tuple(sorted(errors[sid]))
-            excluded.append(Excluded(sid, f"syntactic errors: {', '.join(codes)}", codes))
+            excluded.append(Excluded(sid, msg("syntactic errors: {codes}", codes=", ".join(codes)), codes))
             continue
         if sid in seen:
-            excluded.append(Excluded(sid, "slide id seen twice", ("DUPLICATE_SLIDE_ID",)))
+            excluded.append(Excluded(sid, N_("slide id seen twice"), ("DUPLICATE_SLIDE_ID",)))
             continue
         if s.image_path is None or s.annotation_path is None or s.slide is None:
-            excluded.append(Excluded(sid, "no readable slide and annotation pair", ("NOT_PAIRED",)))
+            excluded.append(Excluded(sid, N_("no readable slide and annotation pair"), ("NOT_PAIRED",)))
             continue
         mpp = s.slide.mpp
         parsed = outcome.annotation  # as the run parsed and checked it: the file is not read again
         ann = parsed.annotation() if parsed is not None else None
         if ann is None or not ann.readable:
             excluded.append(
-                Excluded(sid, "annotation unreadable at validity time", ("ANNOTATION_UNREADABLE",))
+                Excluded(sid, N_("annotation unreadable at validity time"), ("ANNOTATION_UNREADABLE",))
             )
             continue
         if not mpp:
             mpp = ann.mpp if usable_mpp(ann.mpp) else None
         if not mpp or not s.slide.width or not s.slide.height:
-            excluded.append(Excluded(sid, "resolution (mpp) unknown", ("MPP_MISSING",)))
+            excluded.append(Excluded(sid, N_("resolution (mpp) unknown"), ("MPP_MISSING",)))
             continue
         seen.add(sid)
         patient = outcome.clinical_record.get("patient_id")

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from dqm.coords import Frame
+from dqm.i18n import N_, msg
 from dqm.output import Mask, write_file
 from dqm.profile import Profile
 from dqm.runner import Run
@@ -57,7 +58,7 @@ from dqm.validity.train import Reporter
 RESULT_FILE = "validity.json"
 CHECKPOINTS = "checkpoints"
 
-METHOD = (
+METHOD = N_(
     "Slides with any syntactic error are left out. Tiles are read at {res:g} µm/px (the pyramid level "
     "at or below, resized) and masks rasterised from the lesion polygons (a pixel belongs to a lesion "
     "when its centre is inside it and outside its holes; where lesions overlap the smaller one wins; "
@@ -135,7 +136,11 @@ def score_slide(
     )
 
 
-GATED_FIGURE = {"pooled": "pooled Dice", "per_slide": "mean slide Dice", "both": "pooled and mean slide Dice"}
+GATED_FIGURE = {
+    "pooled": N_("pooled Dice"),
+    "per_slide": N_("mean slide Dice"),
+    "both": N_("pooled and mean slide Dice"),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -410,7 +415,8 @@ def validity_stage(run: Run, result: Any, options: ValidityOptions) -> ValidityR
             tiles_per_s=tiles / train_s if train_s > 0 else None,
             epoch_s=float(np.mean(epoch_s)) if epoch_s else None,
         ),
-        method=METHOD.format(
+        method=msg(
+            METHOD,
             res=prof.resolution_um,
             split=_split_text(prof),
             net=prof.network.kind,
@@ -422,7 +428,7 @@ def validity_stage(run: Run, result: Any, options: ValidityOptions) -> ValidityR
             conf=ev.confidence,
             boot=ev.bootstrap,
             figure=GATED_FIGURE[ev.gate_dice],
-            gate="point estimate" if ev.gate_on == "dice" else "interval's lower end",
+            gate=N_("point estimate") if ev.gate_on == "dice" else N_("interval's lower end"),
         ),
     )
     write_file(out / RESULT_FILE, res.model_dump_json(indent=1), options.mask)
@@ -432,24 +438,34 @@ def validity_stage(run: Run, result: Any, options: ValidityOptions) -> ValidityR
 def _split_text(prof: ValidityProfile) -> str:
     s = prof.split
     if s.mode == "holdout":
-        return f"one hold-out of about {s.test_fraction:.0%} of each class's patients"
+        return msg("one hold-out of about {share:.0%} of each class's patients", share=s.test_fraction)
     if s.mode == "kfold":
-        return f"{s.folds}-fold cross-fitting (every slide held out once)"
+        return msg("{folds}-fold cross-fitting (every slide held out once)", folds=s.folds)
     if s.mode == "column":
-        return f"the delivery's own split: {s.column} in {{{', '.join(s.test_values)}}} held out"
-    return "leave one institution out, for each institution"
+        return msg(
+            "the delivery's own split: {column} in {{{values}}} held out",
+            column=s.column,
+            values=", ".join(s.test_values),
+        )
+    return N_("leave one institution out, for each institution")
 
 
 def _too_large(r: SlideRecord, rows: int, cols: int, limit: int) -> Excluded:
     return Excluded(
         r.slide_id,
-        f"{cols}x{rows} px at the working resolution is over max_slide_pixels ({limit})",
+        msg(
+            "{cols}x{rows} px at the working resolution is over max_slide_pixels ({limit})",
+            cols=cols,
+            rows=rows,
+            limit=limit,
+        ),
         ("SLIDE_TOO_LARGE",),
     )
 
 
 def _unreadable(r: SlideRecord, exc: Exception) -> Excluded:
-    return Excluded(r.slide_id, f"cannot read the slide: {type(exc).__name__}: {exc}", ("SLIDE_UNREADABLE",))
+    error = f"{type(exc).__name__}: {exc}"
+    return Excluded(r.slide_id, msg("cannot read the slide: {error}", error=error), ("SLIDE_UNREADABLE",))
 
 
 def _overlays(
