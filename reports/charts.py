@@ -3,15 +3,18 @@
 Charts are readable without colour: every bar carries its value as text, and a comparison
 draws the baseline as a hatched outline beside the solid current bar, with a legend. Only SVG
 presentation attributes are used (the report's Content-Security-Policy forbids ``style=``), and
-every text from the batch (category names) is escaped.
+every text from the batch (category names) is escaped. The words a chart writes itself come
+through ``say`` (the report passes its language's; English by default).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from markupsafe import Markup, escape
+
+from dqm.i18n import N_
 
 INK = "#1d2330"
 BAR = "#4e5d78"
@@ -20,6 +23,17 @@ LABEL_W = 200
 VALUE_W = 120
 WIDTH = 620
 ROW = 18
+NO_VALUE, NOTHING_TO_COMPARE, CURRENT, BASELINE = (
+    N_("no value"),
+    N_("nothing to compare"),
+    N_("current"),
+    N_("baseline"),
+)
+"""What a chart writes itself, as msgids."""
+
+
+def _english(text: str) -> str:
+    return text
 
 
 def _id(text: str) -> str:
@@ -45,7 +59,12 @@ def _svg(chart_id: str, width: int, height: int, title: str, body: list[str]) ->
 
 
 def bars(
-    chart_id: str, title: str, labels: Sequence[str], counts: Sequence[int], shares: Sequence[float]
+    chart_id: str,
+    title: str,
+    labels: Sequence[str],
+    counts: Sequence[int],
+    shares: Sequence[float],
+    say: Callable[[str], str] = _english,
 ) -> Markup:
     """Horizontal bars, one per category, each labelled with its count and share.
 
@@ -53,7 +72,13 @@ def bars(
     """
     cid = _id(chart_id)
     if not labels:
-        return _svg(cid, WIDTH, ROW + 8, title, [f'<text x="0" y="{ROW}" fill="{MUTED}">no value</text>'])
+        return _svg(
+            cid,
+            WIDTH,
+            ROW + 8,
+            title,
+            [f'<text x="0" y="{ROW}" fill="{MUTED}">{escape(say(NO_VALUE))}</text>'],
+        )
     span = WIDTH - LABEL_W - VALUE_W
     top = max(shares) or 1.0
     body = []
@@ -69,14 +94,21 @@ def bars(
 
 
 def histogram(
-    chart_id: str, title: str, edges: Sequence[float], counts: Sequence[int], unit: str = ""
+    chart_id: str,
+    title: str,
+    edges: Sequence[float],
+    counts: Sequence[int],
+    unit: str = "",
+    say: Callable[[str], str] = _english,
 ) -> Markup:
     """Vertical bars over the bins of ``edges``, each with its count above it; the first, middle
     and last edges are written under the axis."""
     cid = _id(chart_id)
     width, height, left, right, bottom, top_pad = WIDTH, 180, 40, 30, 40, 16
     if not counts:
-        return _svg(cid, width, 30, title, [f'<text x="0" y="18" fill="{MUTED}">no value</text>'])
+        return _svg(
+            cid, width, 30, title, [f'<text x="0" y="18" fill="{MUTED}">{escape(say(NO_VALUE))}</text>']
+        )
     k = len(counts)
     plot_w = width - left - right
     plot_h = height - bottom - top_pad
@@ -110,14 +142,23 @@ def histogram(
 
 
 def paired_bars(
-    chart_id: str, title: str, labels: Sequence[str], baseline: Sequence[float], current: Sequence[float]
+    chart_id: str,
+    title: str,
+    labels: Sequence[str],
+    baseline: Sequence[float],
+    current: Sequence[float],
+    say: Callable[[str], str] = _english,
 ) -> Markup:
     """Shares of the current batch (solid) beside the baseline's (hatched outline), per category
     or bin, each bar labelled with its percentage; a legend names the two."""
     cid = _id(chart_id)
     if not labels:
         return _svg(
-            cid, WIDTH, ROW + 8, title, [f'<text x="0" y="{ROW}" fill="{MUTED}">nothing to compare</text>']
+            cid,
+            WIDTH,
+            ROW + 8,
+            title,
+            [f'<text x="0" y="{ROW}" fill="{MUTED}">{escape(say(NOTHING_TO_COMPARE))}</text>'],
         )
     span = WIDTH - LABEL_W - 70
     top = max([*baseline, *current, 1e-12])
@@ -127,9 +168,9 @@ def paired_bars(
         f'patternTransform="rotate(45)"><line x1="0" y1="0" x2="0" y2="5" stroke="{INK}" stroke-width="1.5"/>'
         "</pattern></defs>",
         f'<rect x="{LABEL_W}" y="3" width="12" height="10" fill="{BAR}"/>'
-        f'<text x="{LABEL_W + 16}" y="12" fill="{INK}">current</text>'
+        f'<text x="{LABEL_W + 16}" y="12" fill="{INK}">{escape(say(CURRENT))}</text>'
         f'<rect x="{LABEL_W + 80}" y="3" width="12" height="10" fill="url(#{cid}-hatch)" stroke="{INK}"/>'
-        f'<text x="{LABEL_W + 96}" y="12" fill="{INK}">baseline</text>',
+        f'<text x="{LABEL_W + 96}" y="12" fill="{INK}">{escape(say(BASELINE))}</text>',
     ]
     for i, (label, b, c) in enumerate(zip(labels, baseline, current, strict=True)):
         y = 20 + i * pair

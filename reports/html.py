@@ -13,12 +13,14 @@ need the script.
 from __future__ import annotations
 
 import base64
+import functools
 import gzip
 import hashlib
 import shlex
 from collections import Counter
 from collections.abc import Callable, Mapping
 from importlib import resources
+from types import SimpleNamespace
 from typing import Any
 
 import orjson
@@ -252,7 +254,10 @@ def _environment(lang: str = "en", names: Mapping[str, str] | None = None) -> En
     env.filters["num"] = _num
     env.filters["pvalue"] = _pvalue
     env.filters["named"] = named(names or {})
-    env.globals["charts"] = charts
+    say = functools.partial(gettext, lang=lang)
+    env.globals["charts"] = SimpleNamespace(
+        **{f: functools.partial(getattr(charts, f), say=say) for f in ("bars", "histogram", "paired_bars")}
+    )
     env.globals.update(
         hbar=hbar,
         swatch=swatch,

@@ -177,3 +177,16 @@ def test_an_english_text_is_read_back_through_its_msgid() -> None:
     assert translated(paragraph, "ko") == "구간: Wilson 점수, 95 %. Not dqm's."
     assert translated("a value from the batch", "ko") == "a value from the batch"
     assert translated(str(sentence), "en") == str(sentence)
+
+
+def test_the_charts_write_their_own_words_in_the_language() -> None:
+    from dqm.i18n import gettext
+    from reports import charts
+
+    def say(text: str) -> str:
+        return gettext(text, "ko")
+
+    pair = charts.paired_bars("d", "t", ["a"], [0.5], [0.5], say=say)
+    assert ">현재<" in pair and ">기준 배치<" in pair
+    assert ">값 없음<" in charts.bars("e", "e", [], [], [], say=say)
+    assert ">no value<" in charts.histogram("e", "e", [], [])  # English by default
