@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from dqm.i18n import N_, msg
 from dqm.output import from_spreadsheet
 from dqm.semantic.models import REASONS, ReviewFinding
 
@@ -84,7 +85,7 @@ class _Reader:
                 self.finding(
                     "VERDICT_BAD_VALUE",
                     "error",
-                    f"{key} must be text, got {type(value).__name__}",
+                    msg("{key} must be text, got {type}", key=key, type=type(value).__name__),
                     **where,
                 )
                 raise _Skip
@@ -99,18 +100,20 @@ class _Reader:
         except _Skip:
             return
         if not slide_id:
-            self.finding("VERDICT_MISSING_FIELD", "error", "no slide_id: the verdict names no slide", **where)
+            self.finding(
+                "VERDICT_MISSING_FIELD", "error", N_("no slide_id: the verdict names no slide"), **where
+            )
             return
         where = {**where, "slide_id": slide_id}
         if not reviewer:
             self.finding(
-                "VERDICT_MISSING_FIELD", "error", "no reviewer: verdicts must say who gave them", **where
+                "VERDICT_MISSING_FIELD", "error", N_("no reviewer: verdicts must say who gave them"), **where
             )
             return
         where["reviewer"] = reviewer
         if not verdict_raw:
             self.finding(
-                "VERDICT_EMPTY", "info", "no verdict given (slide not reviewed yet): skipped", **where
+                "VERDICT_EMPTY", "info", N_("no verdict given (slide not reviewed yet): skipped"), **where
             )
             return
         verdict = VERDICT_WORDS.get(verdict_raw.casefold())
@@ -118,7 +121,7 @@ class _Reader:
             self.finding(
                 "VERDICT_BAD_VALUE",
                 "error",
-                f"verdict {verdict_raw[:40]!r} is neither pass nor fail",
+                msg("verdict {value!r} is neither pass nor fail", value=verdict_raw[:40]),
                 **where,
             )
             return
@@ -126,7 +129,7 @@ class _Reader:
         comment_raw = raw.get("comment")
         comment = comment_raw.strip() if isinstance(comment_raw, str) else ""
         if comment_raw is not None and not isinstance(comment_raw, str):
-            self.finding("VERDICT_BAD_VALUE", "warning", "comment is not text: ignored", **where)
+            self.finding("VERDICT_BAD_VALUE", "warning", N_("comment is not text: ignored"), **where)
         corrected = self._corrected(raw.get("corrected"), where)
         self.records.append(
             VerdictRecord(slide_id, reviewer, verdict, reasons, comment, corrected, self.label, **_loc(where))
@@ -143,7 +146,7 @@ class _Reader:
             items = value
         else:
             self.finding(
-                "VERDICT_BAD_REASON", "warning", "reason is neither text nor a list: ignored", **where
+                "VERDICT_BAD_REASON", "warning", N_("reason is neither text nor a list: ignored"), **where
             )
             items = []
         out: list[str] = []
@@ -158,15 +161,19 @@ class _Reader:
                 self.finding(
                     "VERDICT_BAD_REASON",
                     "warning",
-                    f"reason {shown!r} is not one of {', '.join(REASONS)}: counted as other",
+                    msg(
+                        "reason {value!r} is not one of {reasons}: counted as other",
+                        value=shown,
+                        reasons=", ".join(REASONS),
+                    ),
                     **where,
                 )
                 out.append("other")
         if verdict == "fail" and not out:
-            self.finding("VERDICT_FAIL_WITHOUT_REASON", "warning", "FAIL without a reason", **where)
+            self.finding("VERDICT_FAIL_WITHOUT_REASON", "warning", N_("FAIL without a reason"), **where)
         if verdict == "pass" and out:
             self.finding(
-                "VERDICT_PASS_WITH_REASON", "info", "PASS with a failure reason: reason ignored", **where
+                "VERDICT_PASS_WITH_REASON", "info", N_("PASS with a failure reason: reason ignored"), **where
             )
             out = []
         return tuple(dict.fromkeys(out))
@@ -180,7 +187,7 @@ class _Reader:
             self.finding(
                 "CORRECTION_UNREADABLE",
                 "error",
-                "corrected must be GeoJSON or the path of a GeoJSON file",
+                N_("corrected must be GeoJSON or the path of a GeoJSON file"),
                 **where,
             )
             return None
@@ -197,12 +204,17 @@ class _Reader:
             self.finding(
                 "CORRECTION_UNREADABLE",
                 "error",
-                f"cannot read corrected outline {value!r}: {reason}",
+                msg("cannot read corrected outline {value}: {reason}", value=repr(value), reason=reason),
                 **where,
             )
             return None
         if not isinstance(doc, dict | list):
-            self.finding("CORRECTION_UNREADABLE", "error", f"{value!r} is not a GeoJSON object", **where)
+            self.finding(
+                "CORRECTION_UNREADABLE",
+                "error",
+                msg("{value} is not a GeoJSON object", value=repr(value)),
+                **where,
+            )
             return None
         return doc
 
@@ -220,18 +232,26 @@ def _decode(reader: _Reader) -> str | None:
         size = reader.path.stat().st_size
         if size > MAX_BYTES:
             reader.finding(
-                "VERDICT_FILE_UNREADABLE", "error", f"{size} bytes is over the {MAX_BYTES} byte limit"
+                "VERDICT_FILE_UNREADABLE",
+                "error",
+                msg("{size} bytes is over the {limit} byte limit", size=size, limit=MAX_BYTES),
             )
             return None
         data = reader.path.read_bytes()
     except OSError as exc:
-        reader.finding("VERDICT_FILE_UNREADABLE", "error", f"cannot read the file: {exc.strerror or exc}")
+        reader.finding(
+            "VERDICT_FILE_UNREADABLE",
+            "error",
+            msg("cannot read the file: {reason}", reason=exc.strerror or exc),
+        )
         return None
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         reader.finding(
-            "VERDICT_FILE_UNREADABLE", "error", f"not UTF-8 text (byte {exc.start}): save it as UTF-8"
+            "VERDICT_FILE_UNREADABLE",
+            "error",
+            msg("not UTF-8 text (byte {byte}): save it as UTF-8", byte=exc.start),
         )
         return None
 
@@ -243,7 +263,12 @@ def _read_json(reader: _Reader, text: str) -> str | None:
         reader.finding(
             "VERDICT_FILE_UNREADABLE",
             "error",
-            f"not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})",
+            msg(
+                "not valid JSON: {reason} (line {line}, column {column})",
+                reason=exc.msg,
+                line=exc.lineno,
+                column=exc.colno,
+            ),
         )
         return None
     return _read_doc(reader, doc)
@@ -262,7 +287,7 @@ def _read_doc(reader: _Reader, doc: Any) -> str | None:
             reader.finding(
                 "VERDICT_FILE_FORMAT",
                 "error",
-                'a JSON verdict file is a list of verdicts or an object with a "verdicts" list',
+                N_('a JSON verdict file is a list of verdicts or an object with a "verdicts" list'),
                 pointer=prefix,
             )
             return plan
@@ -270,7 +295,9 @@ def _read_doc(reader: _Reader, doc: Any) -> str | None:
         records = doc
     else:
         reader.finding(
-            "VERDICT_FILE_FORMAT", "error", f"expected a JSON list or object, got {type(doc).__name__}"
+            "VERDICT_FILE_FORMAT",
+            "error",
+            msg("expected a JSON list or object, got {type}", type=type(doc).__name__),
         )
         return None
     for i, raw in enumerate(records):
@@ -279,7 +306,7 @@ def _read_doc(reader: _Reader, doc: Any) -> str | None:
             reader.finding(
                 "VERDICT_FILE_FORMAT",
                 "error",
-                f"a verdict is an object, got {type(raw).__name__}",
+                msg("a verdict is an object, got {type}", type=type(raw).__name__),
                 pointer=pointer,
             )
             continue
@@ -291,10 +318,12 @@ def _read_csv(reader: _Reader, text: str) -> str | None:
     try:
         rows = list(csv.reader(io.StringIO(text, newline="")))
     except csv.Error as exc:
-        reader.finding("VERDICT_FILE_UNREADABLE", "error", f"not a readable CSV file: {exc}")
+        reader.finding(
+            "VERDICT_FILE_UNREADABLE", "error", msg("not a readable CSV file: {reason}", reason=exc)
+        )
         return None
     if not rows or not any(c.strip() for c in rows[0]):
-        reader.finding("VERDICT_FILE_FORMAT", "error", "no header row")
+        reader.finding("VERDICT_FILE_FORMAT", "error", N_("no header row"))
         return None
     header = [c.strip().casefold() for c in rows[0]]
     missing = [c for c in REQUIRED if c not in header]
@@ -302,13 +331,23 @@ def _read_csv(reader: _Reader, text: str) -> str | None:
         reader.finding(
             "VERDICT_FILE_FORMAT",
             "error",
-            f"header lacks {', '.join(missing)} (needs {', '.join(REQUIRED)}; found {', '.join(header)[:200]})",
+            msg(
+                "header lacks {missing} (needs {required}; found {found})",
+                missing=", ".join(missing),
+                required=", ".join(REQUIRED),
+                found=", ".join(header)[:200],
+            ),
             row=0,
         )
         return None
     extra = [c for c in header if c and c not in KNOWN_COLUMNS]
     if extra:
-        reader.finding("VERDICT_FILE_FORMAT", "info", f"columns ignored: {', '.join(extra)[:200]}", row=0)
+        reader.finding(
+            "VERDICT_FILE_FORMAT",
+            "info",
+            msg("columns ignored: {columns}", columns=", ".join(extra)[:200]),
+            row=0,
+        )
     plans = set()
     for number, row in enumerate(rows[1:], start=1):
         if not any(c.strip() for c in row):
@@ -317,7 +356,11 @@ def _read_csv(reader: _Reader, text: str) -> str | None:
             reader.finding(
                 "VERDICT_FILE_FORMAT",
                 "warning",
-                f"{len(row)} cells for {len(header)} columns: extra cells ignored",
+                msg(
+                    "{cells} cells for {columns} columns: extra cells ignored",
+                    cells=len(row),
+                    columns=len(header),
+                ),
                 row=number,
             )
         # cells dqm's own CSV export protected from spreadsheets ('=…) are read back as written
@@ -338,7 +381,7 @@ def read_verdict_file(path: Path, label: str | None = None) -> VerdictFile:
     text = _decode(reader)
     plan = None
     if text is not None and not text.strip():
-        reader.finding("VERDICT_FILE_FORMAT", "warning", "the file is empty: no verdicts")
+        reader.finding("VERDICT_FILE_FORMAT", "warning", N_("the file is empty: no verdicts"))
     elif text is not None:
         suffix = path.suffix.lower()
         is_json = suffix == ".json" or (suffix != ".csv" and text.lstrip()[:1] in ("{", "["))

@@ -7,6 +7,7 @@ language through their msgids (:func:`dqm.i18n.translated`)."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from dqm.results import QualityResult
 from dqm.semantic.ingest import ingest
 from dqm.semantic.models import PlanBatch
 from dqm.semantic.planfile import PlanOptions, build_plan
+from dqm.semantic.verdicts import read_verdict_files
 from reports import render_html
 from reports.html import explorer_data, unpack_island
 from tests.reports.conftest import diversity, validity
@@ -45,6 +47,8 @@ ENGLISH = {
         "slides PASS",
         "semantic accuracy",
         "no reviewed slide yet",
+        "the file is empty",
+        "neither pass nor fail",
     ],
     "validity": [
         "held-out slides",
@@ -86,7 +90,7 @@ def _section(html: str, name: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def sections_result(audited: QualityResult) -> QualityResult:
+def sections_result(audited: QualityResult, tmp_path_factory: pytest.TempPathFactory) -> QualityResult:
     """The defect batch's audit with every section a person reads prose in."""
     from dqm.lots.compute import lots_result
     from dqm.profile import load_profile
@@ -108,7 +112,13 @@ def sections_result(audited: QualityResult) -> QualityResult:
         PlanBatch(path="/b", fingerprint="f" * 64, n_items=0, profile="p", profile_sha256="0"),
         PlanOptions(),
     )
-    semantic = ingest(plan, [], profile)
+    verdicts = tmp_path_factory.mktemp("verdicts")
+    (verdicts / "empty.csv").write_text("", encoding="utf-8")
+    (verdicts / "odd.json").write_text(
+        json.dumps([{"slide_id": plan.sample[0].slide_id, "reviewer": "r", "verdict": "maybe"}]),
+        encoding="utf-8",
+    )
+    semantic = ingest(plan, read_verdict_files(sorted(verdicts.iterdir())), profile)
     run = run_batch(Path(audited.batch.path), profile, RunOptions(workers=1))
     return result.model_copy(
         update={
