@@ -78,15 +78,23 @@ def validate(
                 _finding(
                     "VERDICT_PLAN_MISMATCH",
                     "warning",
-                    f"the file quotes plan {vf.plan_id[:12]}…, not this plan ({plan.plan_id[:12]}…): "
-                    "verdicts are matched by slide id",
+                    msg(
+                        "the file quotes plan {quoted}…, not this plan ({plan}…): verdicts are matched by slide id",
+                        quoted=vf.plan_id[:12],
+                        plan=plan.plan_id[:12],
+                    ),
                     file=vf.path,
                 )
             )
     for rec in sorted((r for vf in files for r in vf.records), key=lambda r: r.order):
         if rec.slide_id not in lot:
             findings.append(
-                _finding("VERDICT_UNKNOWN_SLIDE", "error", f"slide {rec.slide_id!r} is not in the batch", rec)
+                _finding(
+                    "VERDICT_UNKNOWN_SLIDE",
+                    "error",
+                    msg("slide {slide!r} is not in the batch", slide=rec.slide_id),
+                    rec,
+                )
             )
             continue
         if rec.slide_id not in sampled:
@@ -94,7 +102,10 @@ def validate(
                 _finding(
                     "VERDICT_OUTSIDE_PLAN",
                     "warning",
-                    f"slide {rec.slide_id!r} was not drawn for review: its verdict is not counted",
+                    msg(
+                        "slide {slide!r} was not drawn for review: its verdict is not counted",
+                        slide=rec.slide_id,
+                    ),
                     rec,
                 )
             )
@@ -109,11 +120,21 @@ def validate(
             _finding(
                 "VERDICT_DUPLICATE",
                 "warning" if same else "error",
-                f"{rec.reviewer} judged {rec.slide_id} again"
-                + (" (same verdict)" if same else f" ({rec.verdict}, first {first.verdict})")
-                + f"; the first, in {first.file}"
-                + (f" row {first.row}" if first.row is not None else f" {first.pointer or ''}")
-                + ", is kept",
+                msg(
+                    N_(
+                        "{reviewer} judged {slide_id} again (same verdict); the first, in {file} {where}, is kept"
+                    )
+                    if same
+                    else N_(
+                        "{reviewer} judged {slide_id} again ({verdict}, first {first}); the first, in {file} {where}, is kept"
+                    ),
+                    reviewer=rec.reviewer,
+                    slide_id=rec.slide_id,
+                    verdict=rec.verdict,
+                    first=first.verdict,
+                    file=first.file,
+                    where=f"row {first.row}" if first.row is not None else first.pointer or "",
+                ),
                 rec,
             )
         )
@@ -132,10 +153,15 @@ def _overlaps(
         findings.extend(_finding("CORRECTION_INVALID", "warning", p, rec) for p in problems)
         if not shapes and problems:
             continue
-        got = delivered(rec.slide_id) if delivered is not None else "the batch is not available"
+        got = delivered(rec.slide_id) if delivered is not None else N_("the batch is not available")
         if isinstance(got, str):
             findings.append(
-                _finding("CORRECTION_NO_DELIVERED", "warning", f"no overlap computed: {got}", rec)
+                _finding(
+                    "CORRECTION_NO_DELIVERED",
+                    "warning",
+                    msg("no overlap computed: {reason}", reason=got),
+                    rec,
+                )
             )
             continue
         for label, dice, iou, area_a, area_b, note in compare(got, shapes):
