@@ -122,7 +122,8 @@ class Thresholds(_Frozen):
 
 class Limits(_Frozen):
     """Hard limits on what one annotation file may cost; each exceeded limit is a
-    ``LIMIT_EXCEEDED`` finding naming it, and what is over it is not checked."""
+    ``LIMIT_EXCEEDED`` finding naming it, and what is over it is not checked. ``slide_seconds``
+    bounds one slide's probe (``SLIDE_TIME_BUDGET``)."""
 
     annotation_bytes: int = Field(512 * 1024 * 1024, gt=0)
     """The largest annotation file read (bytes); a larger one is not read at all."""
@@ -137,6 +138,10 @@ class Limits(_Frozen):
     rle_pixels: int = Field(2**32, gt=0)
     """The largest decoded area of one COCO RLE segmentation (its foreground pixels, summed from
     the runs before anything is drawn); a larger one is not outlined."""
+    slide_seconds: float = Field(30.0, gt=0, allow_inf_nan=False)
+    """Seconds one slide's probe may spend in all: header, tile sample, tissue mask, near-duplicate
+    hash, stain descriptors and artefacts (``--slide-budget`` overrides it for one audit). A step
+    that would start after it is spent is skipped: ``SLIDE_TIME_BUDGET`` names what was skipped."""
 
 
 class CheckSetting(_Frozen):

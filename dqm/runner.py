@@ -74,8 +74,8 @@ class RunOptions:
     certify: bool = False
     """Reuse a cached record only when the full SHA-256 of each of the item's files, computed in
     the item's work, equals the one the record holds (``--certify``); implies ``full_hashes``."""
-    slide_budget_s: float = 30.0
-    """Seconds one slide probe may spend (header, tile sample, tissue mask)."""
+    slide_budget_s: float | None = None
+    """Seconds one slide probe may spend (None: the profile's ``limits.slide_seconds``)."""
     label_thumbnails: bool = False
     """Keep a small thumbnail of each slide's label image in the results (may show identifiers)."""
 
@@ -138,7 +138,7 @@ def check_item(
     probe: SlideProbe | None = None
     if options.slides and image.exists and image_path is not None:
         probe_options = ProbeOptions(
-            budget_s=options.slide_budget_s,
+            budget_s=options.slide_budget_s or profile.limits.slide_seconds,
             label_thumbnail=options.label_thumbnails,
             mpp=item.stated_mpp or profile.image_mpp,
         )

@@ -121,7 +121,9 @@ class ProbeOptions:
     """How much a probe may do."""
 
     budget_s: float = 30.0
-    """Seconds a probe may spend; steps that would start later are skipped (and reported)."""
+    """Seconds the whole probe may spend (the profile's ``limits.slide_seconds``): header, tile
+    sample, tissue mask, hash, stain and artefacts; steps that would start later are skipped (and
+    reported)."""
     tissue: bool = True
     """Compute a tissue mask (for the lesion-over-background check)."""
     label_thumbnail: bool = False
@@ -131,10 +133,11 @@ class ProbeOptions:
     """Measure artefacts on the tissue mask's image, and blur on a few tissue tiles
     (:mod:`dqm.pixels.artefacts`)."""
     artefacts_budget_s: float = 1.0
+    """Seconds the artefact measure may spend at most (blur tiles stop when it is spent), within
+    what is left of ``budget_s``."""
     mpp: float | None = None
     """Level-0 µm per pixel to assume when the slide states none (the item's stated mpp or the
     profile's ``image_mpp``): blur is measured only where the tiles are known to be at 10x or more."""
-    """Seconds the artefact measure may spend at most (blur tiles stop when it is spent)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -367,44 +370,55 @@ def tissue_from_rgba(rgba: np.ndarray) -> tuple[np.ndarray, float]:
 
 
 def _mask_from_image(
-    img: Any, level0: tuple[int, int], source: str, probe: SlideProbe, pixels: _Pixels | None
+    img: Any, level0: tuple[int, int], source: str, probe: SlideProbe, pixels: _Pixels
 ) -> None:
     """The probe's :class:`TissueMask` from a PIL image covering the whole slide, and what
-    :mod:`dqm.pixels` measures on the same image (``pixels`` None: nothing)."""
+    :mod:`dqm.pixels` measures on the same image, each stage started only while the probe's
+    time budget lasts (a stage that would start later is skipped and recorded)."""
     from PIL import Image
+
+    from dqm.pixels.hashes import slide_hash
 
     img = img.convert("RGBA")
     if max(img.size) > MASK_SIDE:
         img.thumbnail((MASK_SIDE, MASK_SIDE), Image.Resampling.BOX)
-    from dqm.pixels.hashes import slide_hash
-
     rgba = np.asarray(img)
     mask, threshold = tissue_from_rgba(rgba)
     w, h = img.size
+    downsample = (level0[0] / w, level0[1] / h)
+    found: dict[str, Any] = {}
+    for stage, compute in (
+        ("perceptual hash", lambda: slide_hash(rgba, mask)),
+        ("stain descriptors", lambda: stain_descriptors(rgba, mask)),
+    ):
+        if pixels.clock.spent():
+            probe.skipped += (stage,)
+        else:
+            found[stage] = compute()
     probe.tissue = TissueMask(
         mask,
-        (level0[0] / w, level0[1] / h),
+        downsample,
         source,
         threshold,
-        perceptual_hash=slide_hash(rgba, mask),
-        stain=stain_descriptors(rgba, mask),
+        perceptual_hash=found.get("perceptual hash"),
+        stain=found.get("stain descriptors"),
     )
-    if pixels is not None:
-        probe.artefacts = measure(rgba, mask, probe.tissue.downsample, pixels.tiles, pixels.budget_s)
+    if not pixels.options.artefacts:
+        return
+    if pixels.clock.spent():
+        probe.skipped += ("artefacts",)
+        return
+    budget_s = min(pixels.options.artefacts_budget_s, pixels.options.budget_s - pixels.clock.elapsed)
+    probe.artefacts = measure(rgba, mask, downsample, pixels.tiles, max(0.0, budget_s))
 
 
 @dataclass(frozen=True, slots=True)
 class _Pixels:
-    """What the pixel measures may use: tiles at 10x or more, and seconds."""
+    """What the pixel measures may use: their options, the probe's clock and tiles at 10x or more."""
 
+    options: ProbeOptions
+    clock: _Clock
     tiles: TileSource | None
-    budget_s: float
-
-
-def _pixel_options(options: ProbeOptions, clock: _Clock, tiles: TileSource | None) -> _Pixels | None:
-    if not options.artefacts:
-        return None
-    return _Pixels(tiles, max(0.0, min(options.artefacts_budget_s, options.budget_s - clock.elapsed)))
 
 
 BLUR_MPP = 1.0
@@ -607,7 +621,7 @@ def _tissue_openslide(
     level0 = (probe.width or w, probe.height or h)
     try:
         thumb = _whole_slide_thumbnail(slide, probe, level0)
-        pixels = _pixel_options(options, clock, _openslide_tiles(slide, probe, error, options.mpp))
+        pixels = _Pixels(options, clock, _openslide_tiles(slide, probe, error, options.mpp))
         if thumb is not None:
             _mask_from_image(thumb, level0, "thumbnail image", probe, pixels)
         elif w * h <= MAX_MASK_PIXELS:
@@ -724,7 +738,7 @@ def _pillow(path: Path, probe: SlideProbe, options: ProbeOptions, clock: _Clock)
                         (w, h),
                         "plain image",
                         probe,
-                        _pixel_options(options, clock, _pillow_tiles(img, options.mpp)),
+                        _Pixels(options, clock, _pillow_tiles(img, options.mpp)),
                     )
                 else:
                     probe.tissue_note = f"{img.mode} image: no colour to separate tissue from glass"

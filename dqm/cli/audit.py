@@ -99,8 +99,13 @@ def audit(
         ),
     ] = False,
     slide_budget: Annotated[
-        float, typer.Option(min=0.1, help="Seconds one slide probe may spend (header, tiles, tissue mask).")
-    ] = 30.0,
+        float | None,
+        typer.Option(
+            min=0.1,
+            help="Seconds one slide probe may spend (header, tiles, tissue mask, pixel measures; "
+            "default: the profile's limits.slide_seconds).",
+        ),
+    ] = None,
     require: Require = None,
     warn_only: WarnOnly = None,
     thumbnails: Annotated[

@@ -14,6 +14,7 @@ from dqm.profile import Profile
 from dqm.runner import RunOptions, run_batch, run_item_checks
 from dqm.slide_io import (
     ProbeOptions,
+    SlideProbe,
     TissueMask,
     probe_slide,
     probe_slide_cached,
@@ -139,6 +140,42 @@ def test_time_budget_skips_steps_and_says_so(profile: Profile, one_tiff: Path) -
     assert probe.opened and "tile sample" in probe.skipped and probe.tissue is None
     (finding,) = run(profile, probe, prefix="slide.time_budget")
     assert finding.code == "SLIDE_TIME_BUDGET" and "tile sample" in finding.message
+
+
+def test_every_pixel_stage_is_inside_the_budget(profile: Profile, one_tiff: Path, monkeypatch) -> None:
+    """A tissue mask that spends the budget leaves the hash, stain and artefacts unstarted: the
+    slide is a finding naming them, and the probe returns at once."""
+    import time
+
+    from dqm import slide_io
+
+    real = slide_io.tissue_from_rgba
+
+    def slow(rgba: np.ndarray) -> tuple[np.ndarray, float]:
+        time.sleep(0.3)
+        return real(rgba)
+
+    monkeypatch.setattr(slide_io, "tissue_from_rgba", slow)
+    probe = probe_slide(one_tiff, one_tiff.name, ProbeOptions(budget_s=0.2))
+    assert probe.skipped == ("perceptual hash", "stain descriptors", "artefacts")
+    assert probe.tissue is not None and probe.tissue.perceptual_hash is None and probe.tissue.stain is None
+    assert probe.artefacts is None and probe.elapsed_s < 0.2 + 0.3 + 0.5
+    (finding,) = run(profile, probe, prefix="slide.time_budget")
+    assert finding.code == "SLIDE_TIME_BUDGET" and "stain descriptors, artefacts" in finding.message
+
+
+def test_the_profile_states_the_slide_budget(profile: Profile, one_tiff: Path, monkeypatch) -> None:
+    from dqm import runner
+
+    probes: list[SlideProbe] = []
+    real = runner.probe_slide_cached
+    monkeypatch.setattr(runner, "probe_slide_cached", lambda *a: probes.append(real(*a)) or probes[-1])
+    tight = profile.model_copy(update={"limits": profile.limits.model_copy(update={"slide_seconds": 1e-6})})
+    item = Item(slide_id="s", image_path=one_tiff.name, annotation_path=None)
+    runner.check_item(item, one_tiff.parent, tight, [], runner.RunOptions(workers=1))
+    runner.check_item(item, one_tiff.parent, tight, [], runner.RunOptions(workers=1, slide_budget_s=60.0))
+    assert [p.budget_s for p in probes] == [1e-6, 60.0]
+    assert "tile sample" in probes[0].skipped and not probes[1].skipped
 
 
 def test_each_slide_is_opened_once(one_tiff: Path, monkeypatch) -> None:
