@@ -472,23 +472,42 @@ TIFF_HEADER_ERRORS: tuple[type[Exception], ...] = (
 """What tifffile may raise on a corrupt header, besides its own ``TiffFileError``."""
 
 
-def tiff_facts(path: Path) -> tuple[str | None, str | None]:
-    """``(container, level-0 codec)`` from the TIFF header alone (no pixel is decoded)."""
+def tiff_facts(path: Path) -> tuple[str | None, str | None, bytes]:
+    """``(container, level-0 codec, JPEG bytes with its quantisation tables)`` from one read of the
+    TIFF header (no pixel is decoded); the bytes are empty unless the codec is JPEG
+    (:func:`_jpeg_head`)."""
     import tifffile
 
     try:
         with tifffile.TiffFile(path) as tf:
             container = "OME-TIFF" if tf.is_ome else ("BigTIFF" if tf.is_bigtiff else "TIFF")
-            tag = tf.pages.first.tags.get(259)
+            page = tf.pages.first
+            tag = page.tags.get(259)
             value = tag.value if tag is not None else 1
+            if isinstance(value, tuple | list) and value:
+                value = value[0]  # a corrupt header may repeat the tag
+            if not isinstance(value, int):
+                return container, None, b""
+            codec = TIFF_CODECS.get(value, f"other:{value}")
+            return container, codec, _jpeg_head(tf, page) if codec == "jpeg" else b""
     except (tifffile.TiffFileError, *TIFF_HEADER_ERRORS):
-        return None, None
-    if isinstance(value, tuple | list) and value:
-        value = value[0]  # a corrupt header may repeat the tag
-    if not isinstance(value, int):
-        return container, None
-    code = value
-    return container, TIFF_CODECS.get(code, f"other:{code}")
+        return None, None, b""
+
+
+def _jpeg_head(tf: Any, page: Any) -> bytes:
+    """The level-0 ``JPEGTables`` field (tag 347) of an open TIFF, else the start of its first tile
+    or strip (where each tile carries its own tables), or no bytes."""
+    import tifffile
+
+    try:
+        tag = page.tags.get(347)
+        value = tag.value if tag is not None else b""
+        if not value and page.dataoffsets and page.databytecounts:
+            tf.filehandle.seek(int(page.dataoffsets[0]))
+            value = tf.filehandle.read(min(int(page.databytecounts[0]), JPEG_HEAD_BYTES))
+    except (tifffile.TiffFileError, *TIFF_HEADER_ERRORS):
+        return b""
+    return value if isinstance(value, bytes) else b""
 
 
 def sniff(path: Path) -> str | None:
@@ -510,31 +529,12 @@ def _codec(path: Path, probe: SlideProbe) -> None:
         fmt = probe.properties.get("pillow.format", "")
         probe.compression = PILLOW_CODECS.get(fmt, fmt.lower() or None)
         return
-    container, codec = tiff_facts(path)
+    container, codec, head = tiff_facts(path)
     probe.compression = codec
     if probe.backend != "openslide" and container is not None:
         probe.container = container
     if codec == "jpeg":
-        tables = dqt_tables(_tiff_jpeg_tables(path))
-        probe.jpeg_quality, _ = jpeg_quality(tables, probe.properties.get("tiff.ImageDescription"))
-
-
-def _tiff_jpeg_tables(path: Path) -> bytes:
-    """The level-0 ``JPEGTables`` field (tag 347) of a TIFF, else the start of its first tile or
-    strip (where each tile carries its own tables), or no bytes."""
-    import tifffile
-
-    try:
-        with tifffile.TiffFile(path) as tf:
-            page = tf.pages.first
-            tag = page.tags.get(347)
-            value = tag.value if tag is not None else b""
-            if not value and page.dataoffsets and page.databytecounts:
-                tf.filehandle.seek(int(page.dataoffsets[0]))
-                value = tf.filehandle.read(min(int(page.databytecounts[0]), JPEG_HEAD_BYTES))
-    except (tifffile.TiffFileError, *TIFF_HEADER_ERRORS):
-        return b""
-    return value if isinstance(value, bytes) else b""
+        probe.jpeg_quality, _ = jpeg_quality(dqt_tables(head), probe.properties.get("tiff.ImageDescription"))
 
 
 def _probe_openslide(path: Path, probe: SlideProbe, options: ProbeOptions, clock: _Clock) -> bool:

@@ -489,10 +489,18 @@ def _tile_origins(mask: np.ndarray, ds: tuple[float, float], side0: float, n: in
         return []
     th = max(1, round(side0 / ds[1]))
     tw = max(1, round(side0 / ds[0]))
+    picked = np.linspace(0, rows.size - 1, num=min(rows.size, 8 * n)).astype(int)
+    r0s = np.maximum(0, rows[picked] - th // 2)
+    c0s = np.maximum(0, cols[picked] - tw // 2)
+    r1s, c1s = np.minimum(r0s + th, mask.shape[0]), np.minimum(c0s + tw, mask.shape[1])
+    # tissue pixels under each candidate tile from a summed-area table: the slices' exact counts
+    table = np.zeros((mask.shape[0] + 1, mask.shape[1] + 1), np.int64)
+    table[1:, 1:] = mask.cumsum(axis=0).cumsum(axis=1)
+    counts = table[r1s, c1s] - table[r0s, c1s] - table[r1s, c0s] + table[r0s, c0s]
+    share = counts / ((r1s - r0s) * (c1s - c0s))
     out: list[tuple[int, int]] = []
-    for idx in np.linspace(0, rows.size - 1, num=min(rows.size, 8 * n)).astype(int):
-        r0, c0 = max(0, rows[idx] - th // 2), max(0, cols[idx] - tw // 2)
-        if mask[r0 : r0 + th, c0 : c0 + tw].mean() < BLUR_MIN_TISSUE:
+    for r0, c0, covered in zip(r0s.tolist(), c0s.tolist(), share.tolist(), strict=True):
+        if covered < BLUR_MIN_TISSUE:
             continue
         corner = (int(c0 * ds[0]), int(r0 * ds[1]))
         if all(abs(corner[0] - x) >= side0 / 2 or abs(corner[1] - y) >= side0 / 2 for x, y in out):
