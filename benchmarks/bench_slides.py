@@ -1,0 +1,294 @@
+"""Benchmark: `dqm validate` with slides on a lot of small pyramidal TIFFs, against its floor (issue 13 §4).
+
+    python benchmarks/bench_slides.py [--items 3000] [--side 1024] [--big 50000] [--data DIR]
+
+Four parts, in one run on the same cores:
+
+* **lot**       ``--items`` small pyramidal TIFFs (JPEG tiles of 256 px, levels at downsamples 1 and 4,
+                ``--side`` px on the long side, 0.5 µm/px) with native annotations and a manifest: the
+                synthetic cohort and layouts of ``dqm synth``, painted by a fast renderer (pink and purple
+                tissue with nuclei on glass) so a lot of thousands builds in a minute or two. Kept under
+                ``--data`` and reused by later runs.
+* **floor**     what any slide check has to do, in as many processes as dqm uses: open each slide with
+                OpenSlide, read its lowest level whole and four 256x256 level-0 regions, parse its
+                annotation with orjson. ``dqm / floor`` is the figure the issue targets (<= 1.3x).
+                ``dqm validate`` on a lot of one item gives dqm's fixed start-up (imports, the clinical
+                suite), reported apart.
+* **stages**    a cProfile run, on the CPU clock, of the probe alone on ``--profile-slides`` slides in
+                one process: the milliseconds per slide of each stage (header, tile sample, tissue
+                mask, hash, stain, artefacts and their blur tiles).
+* **big**       one JPEG-tiled pyramid of ``--big`` px a side (mostly glass, some tissue-like texture)
+                and one of ``--small-big`` px of the same kind: each probe's time and the bytes the
+                process read during it (``rchar`` of /proc/self/io, which counts every read, from the
+                page cache or not), after a warm-up probe. Target: <= 0.5 s, and bytes that do not grow
+                with the slide. The pyramids are written from a few pre-encoded tiles (no 2.5 G px image
+                is ever held) and deleted afterwards.
+
+Wall-clock seconds on a shared machine swing with the other work on it; the CPU seconds of the
+processes each side starts (``getrusage`` of the children) do not, so both ratios are printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import csv
+import itertools
+import os
+import pstats
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import orjson
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from dqm.synth.build import MANIFEST_COLUMNS, MPP, annotation_doc, layout  # noqa: E402
+from dqm.synth.cohort import Record, cohort  # noqa: E402
+from dqm.synth.pyramid import TILE, paint, write_large_pyramid, write_pyramid  # noqa: E402
+
+
+def _build_one(job: tuple[Path, int, int, Record]) -> dict[str, str]:
+    folder, seed, side, record = job
+    rng = np.random.default_rng(seed)
+    lay = layout(rng, record.diagnosis, side)
+    image_name = f"{record.slide_id}.tiff"
+    image = paint(rng, lay.width, lay.height, lay.tissue, [rings[0] for _, rings in lay.lesions])
+    write_pyramid(folder / "slides" / image_name, image, MPP)
+    doc = annotation_doc(record, lay, image_name, rng)
+    (folder / "annotations" / f"{record.slide_id}.json").write_bytes(orjson.dumps(doc, default=float))
+    return {
+        "slide_id": record.slide_id,
+        "image_path": f"slides/{image_name}",
+        "annotation_path": f"annotations/{record.slide_id}.json",
+        **{k: str(v) for k, v in record.clinical().items()},
+    }
+
+
+def build_lot(folder: Path, n: int, side: int, seed: int = 13) -> None:
+    """``n`` slides with annotations and a manifest; a marker file makes reruns reuse them."""
+    marker = folder / f".complete-{n}-{side}-{seed}"
+    if marker.exists():
+        return
+    if folder.exists():
+        shutil.rmtree(folder)
+    (folder / "slides").mkdir(parents=True)
+    (folder / "annotations").mkdir()
+    seq = np.random.SeedSequence(seed)
+    cohort_seq, *slide_seqs = seq.spawn(1 + n)
+    records = cohort(np.random.default_rng(cohort_seq), n)
+    jobs = [(folder, int(s.generate_state(1)[0]), side, r) for s, r in zip(slide_seqs, records, strict=True)]
+    with ProcessPoolExecutor(max_workers=os.cpu_count()) as pool:
+        rows = list(pool.map(_build_one, jobs, chunksize=16))
+    with (folder / "manifest.csv").open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, MANIFEST_COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    marker.touch()
+
+
+def _floor_one(pair: tuple[str, str]) -> int:
+    import openslide
+
+    slide_path, annotation_path = pair
+    with openslide.OpenSlide(slide_path) as slide:
+        n = slide.level_count
+        slide.read_region((0, 0), n - 1, slide.level_dimensions[n - 1])
+        w, h = slide.dimensions
+        for k in range(4):
+            x, y = (w - TILE) * k // 3, (h - TILE) * k // 3
+            slide.read_region((max(0, x), max(0, y)), 0, (TILE, TILE))
+    return len(orjson.loads(Path(annotation_path).read_bytes())["lesions"])
+
+
+def children_cpu() -> float:
+    """CPU seconds (user + system) of every child process this one has waited for so far."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def floor(folder: Path, processes: int) -> float:
+    """Seconds for the floor's reads over the lot, in ``processes`` processes."""
+    with (folder / "manifest.csv").open(encoding="utf-8", newline="") as fh:
+        pairs = [
+            (str(folder / r["image_path"]), str(folder / r["annotation_path"])) for r in csv.DictReader(fh)
+        ]
+    chunk = max(1, min(256, len(pairs) // (processes * 8)))
+    t = time.perf_counter()
+    with ProcessPoolExecutor(max_workers=processes) as pool:
+        sum(pool.map(_floor_one, pairs, chunksize=chunk))
+    return time.perf_counter() - t
+
+
+def dqm_validate(folder: Path) -> tuple[float, int, str]:
+    """``dqm validate FOLDER`` (slides included) as a user runs it, with this checkout's dqm: seconds,
+    exit code, and its summary line with the codes of its findings."""
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+        "COLUMNS": "500",  # the summary on one line
+    }
+    with tempfile.TemporaryDirectory(prefix="dqm-bench-slides-") as tmp:
+        findings = Path(tmp) / "findings.json"
+        t = time.perf_counter()
+        proc = subprocess.run(
+            [sys.executable, "-m", "dqm", "validate", str(folder), "--limit", "0", "--json", str(findings)],
+            capture_output=True,
+            text=True,
+            env=env,
+        )
+        elapsed = time.perf_counter() - t
+        codes = (
+            Counter(f["code"] for f in orjson.loads(findings.read_bytes()))
+            if findings.exists()
+            else Counter()
+        )
+    lines = proc.stdout.strip().splitlines()
+    summary = lines[-1] if lines else proc.stderr[-500:]
+    if codes:
+        summary += "; " + ", ".join(f"{code} x{n}" for code, n in codes.most_common(6))
+    return elapsed, proc.returncode, summary
+
+
+STAGES = (
+    ("probe in all", "slide_io.py", "probe_slide"),
+    ("file print (first and last MiB)", "slide_io.py", "fingerprint"),
+    ("OpenSlide open", "openslide/__init__.py", "__init__"),
+    ("codec and JPEG quality (TIFF header)", "slide_io.py", "_codec"),
+    ("tissue step in all (image, mask, hash, stain, artefacts)", "slide_io.py", "_tissue_openslide"),
+    ("tissue mask", "slide_io.py", "tissue_from_rgba"),
+    ("perceptual hash", "hashes.py", "slide_hash"),
+    ("stain descriptors", "stain.py", "stain_descriptors"),
+    ("artefacts (with blur)", "artefacts.py", "measure"),
+    ("  blur tiles (read + sharpness)", "artefacts.py", "_blur"),
+    ("all read_region calls", "openslide/__init__.py", "read_region"),
+)
+
+
+def stage_breakdown(slides: list[Path]) -> list[tuple[str, float]]:
+    """CPU milliseconds per slide of each stage of :data:`STAGES`, from cProfile's cumulative times
+    (timed by the process's CPU clock: other work on the machine does not inflate them)."""
+    from dqm.slide_io import probe_slide
+
+    probe_slide(slides[0], slides[0].name)  # warm-up: imports
+    profiler = cProfile.Profile(time.process_time)
+    profiler.enable()
+    for path in slides:
+        probe_slide(path, path.name)
+    profiler.disable()
+    stats = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
+    out = []
+    for label, file, func in STAGES:
+        total = sum(v[3] for (f, _, name), v in stats.items() if name == func and f.endswith(file))
+        out.append((label, 1000 * total / len(slides)))
+    return out
+
+
+def _rchar() -> int:
+    for line in Path("/proc/self/io").read_text().splitlines():
+        if line.startswith("rchar:"):
+            return int(line.split()[1])
+    return 0
+
+
+def big_probes(sides: list[int]) -> list[tuple[int, int, float, float, int]]:
+    """``(side, file bytes, probe seconds, probe CPU seconds, bytes read)`` for a pyramid of each side."""
+    from dqm.slide_io import probe_slide
+
+    out = []
+    with tempfile.TemporaryDirectory(prefix="dqm-bench-slides-") as tmp:
+        warm = Path(tmp) / "warm.tiff"
+        write_large_pyramid(warm, 2048)
+        probe_slide(warm, warm.name)  # imports and first-use costs out of the way
+        for side in sides:
+            path = Path(tmp) / f"big-{side}.tiff"
+            write_large_pyramid(path, side)
+            before, t, c = _rchar(), time.perf_counter(), time.process_time()
+            probe = probe_slide(path, path.name)
+            elapsed, read = time.perf_counter() - t, _rchar() - before
+            cpu = time.process_time() - c
+            assert probe.opened and probe.read_failure is None, probe.open_error or probe.read_failure
+            assert probe.tissue is not None and probe.artefacts is not None, probe.tissue_note
+            out.append((side, path.stat().st_size, elapsed, cpu, read))
+            path.unlink()
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--items", type=int, default=3000)
+    ap.add_argument("--side", type=int, default=1024, help="long side of the lot's slides (px)")
+    ap.add_argument("--data", type=Path, default=ROOT / "benchmarks" / "_data")
+    ap.add_argument("--profile-slides", type=int, default=200)
+    ap.add_argument("--big", type=int, default=50_000, help="side of the large pyramid (0: skip)")
+    ap.add_argument("--small-big", type=int, default=10_000, help="side of the pyramid it is compared with")
+    args = ap.parse_args()
+    processes = os.cpu_count() or 1
+    folder = args.data / f"slides-{args.items}-{args.side}"
+    t = time.perf_counter()
+    build_lot(folder, args.items, args.side)
+    slides = sorted((folder / "slides").iterdir())
+    size = sum(p.stat().st_size for p in slides)
+    print(
+        f"lot: {len(slides)} pyramidal TIFFs, {size / 2**20:.0f} MiB (built or reused in "
+        f"{time.perf_counter() - t:.1f} s), {processes} processes"
+    )
+    for path in folder.rglob("*"):  # warm the page cache: every contender reads from memory
+        if path.is_file():
+            path.read_bytes()
+    one = args.data / f"slides-1-{args.side}"
+    build_lot(one, 1, args.side)
+    cpu = [children_cpu()]
+    t_start, _, _ = dqm_validate(one)
+    cpu.append(children_cpu())
+    t_floor = floor(folder, processes)
+    cpu.append(children_cpu())
+    t_dqm, rc, summary = dqm_validate(folder)
+    cpu.append(children_cpu())
+    t_floor2 = floor(folder, processes)
+    cpu.append(children_cpu())
+    best_floor = min(t_floor, t_floor2)
+    c_start, c_floor, c_dqm, c_floor2 = (b - a for a, b in itertools.pairwise(cpu))
+    print(
+        f"floor  open + lowest level + 4 level-0 regions + orjson: {t_floor:.2f} s, again {t_floor2:.2f} s "
+        f"(CPU {c_floor:.1f} s, {c_floor2:.1f} s)"
+    )
+    print(f"dqm validate (slides): {t_dqm:.2f} s, CPU {c_dqm:.1f} s (exit {rc}; {summary})")
+    print(f"dqm validate on one item (start-up): {t_start:.2f} s, CPU {c_start:.1f} s")
+    c_best = min(c_floor, c_floor2)
+    print(
+        f"CPU time, which other work on the machine does not inflate: dqm / floor = {c_dqm / c_best:.2f}x, "
+        f"without dqm's start-up {(c_dqm - c_start) / c_best:.2f}x; "
+        f"{1000 * (c_dqm - c_start) / len(slides):.1f} ms CPU per slide for dqm, "
+        f"{1000 * c_best / len(slides):.1f} for the floor"
+    )
+    print(
+        f"dqm / floor = {t_dqm / best_floor:.2f}x; without dqm's start-up "
+        f"{(t_dqm - t_start) / best_floor:.2f}x (target <= 1.3x); "
+        f"{1000 * processes * (t_dqm - t_start) / len(slides):.1f} ms per slide per process for dqm, "
+        f"{1000 * processes * best_floor / len(slides):.1f} for the floor"
+    )
+    print(
+        f"stages of the probe alone, one process, {min(args.profile_slides, len(slides))} slides (cProfile):"
+    )
+    for label, ms in stage_breakdown(slides[: args.profile_slides]):
+        print(f"  {label:56s} {ms:7.2f} ms per slide")
+    if args.big:
+        for side, nbytes, elapsed, cpu, read in big_probes([args.small_big, args.big]):
+            print(
+                f"pyramid {side:,} px a side ({nbytes / 2**20:.0f} MiB): probe {elapsed:.3f} s "
+                f"(CPU {cpu:.3f} s), read {read / 2**20:.2f} MiB (target <= 0.5 s)"
+            )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,73 @@
+"""A slide probe reads a bounded number of bytes, whatever the slide's size (issue 13 §4)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from dqm.pixels.artefacts import BLUR_TILES
+from dqm.slide_io import HASH_CHUNK, probe_slide
+from dqm.synth.pyramid import write_large_pyramid
+
+INDEX_BYTES_PER_TILE = 32
+"""What the TIFF's tile index costs per tile (offset and byte count, 8 bytes each in a BigTIFF): read
+by OpenSlide for every level and by tifffile for level 0. The only read that grows with the slide."""
+HEADERS = 1 << 16
+"""The TIFF header and directories, and what buffered reads take beyond what was asked."""
+
+
+def _bytes_read() -> int:
+    """Bytes this process has read through system calls so far (page cache or disk alike)."""
+    for line in Path("/proc/self/io").read_text().splitlines():
+        if line.startswith("rchar:"):
+            return int(line.split()[1])
+    raise AssertionError("no rchar line in /proc/self/io")
+
+
+def _print_bytes(size: int) -> int:
+    """What the file's quick print reads: its first MiB, and its last when it is over two."""
+    return min(size, HASH_CHUNK) + (HASH_CHUNK if size > 2 * HASH_CHUNK else 0)
+
+
+def _bound(path: Path) -> int:
+    """The most a probe may read of ``path`` besides its print, from the probe's constants: the tile
+    index, 3 sample regions per level and the blur tiles (each region covering at most 4 tiles of the
+    largest size in the file), and the smallest level read whole for the tissue mask."""
+    import tifffile
+
+    with tifffile.TiffFile(path) as tf:
+        pages = list(tf.pages)
+        tiles = sum(len(p.databytecounts) for p in pages)
+        largest = max(max(p.databytecounts) for p in pages)
+        smallest_level = sum(pages[-1].databytecounts)
+    regions = 3 * len(pages) + BLUR_TILES
+    return (
+        HEADERS
+        + INDEX_BYTES_PER_TILE * (tiles + len(pages[0].databytecounts))
+        + 4 * regions * largest
+        + smallest_level
+    )
+
+
+@pytest.mark.skipif(not Path("/proc/self/io").exists(), reason="needs Linux's per-process I/O counters")
+def test_bytes_read_are_bounded_whatever_the_slide_size(tmp_path: Path) -> None:
+    """Two pyramids, the second 16 times the pixels and file of the first (576 and 9,216 level-0
+    tiles, each with a 768 px second level; blur tiles read at level 0): each probe reads within the
+    same size-free bound, and the large one a small share of its file."""
+    read, sizes = [], []
+    for side, downsample in ((6144, 8), (24576, 32)):
+        path = tmp_path / f"{side}.tiff"
+        write_large_pyramid(path, side, mpp=1.0, downsamples=(1, downsample))
+        probe_slide(path, path.name)  # the first probe imports what the probe needs
+        size = path.stat().st_size
+        before = _bytes_read()
+        probe = probe_slide(path, path.name)
+        read.append(_bytes_read() - before - _print_bytes(size))
+        sizes.append(size)
+        assert probe.opened and probe.read_failure is None and not probe.skipped
+        assert (
+            probe.tissue is not None and probe.tissue.tissue_fraction > 0.05 and probe.artefacts is not None
+        )
+        assert read[-1] <= _bound(path), (side, read[-1], _bound(path))
+    assert sizes[1] > 12 * sizes[0] and read[1] < sizes[1] / 20
