@@ -278,7 +278,7 @@ def main() -> None:
         f"{1000 * processes * best_floor / len(slides):.1f} for the floor"
     )
     print(
-        f"stages of the probe alone, one process, {min(args.profile_slides, len(slides))} slides (cProfile):"
+        f"stages of the probe alone, one process, {min(args.profile_slides, len(slides))} slides (cProfile on the CPU clock):"
     )
     for label, ms in stage_breakdown(slides[: args.profile_slides]):
         print(f"  {label:56s} {ms:7.2f} ms per slide")
