@@ -60,6 +60,25 @@ def test_an_internal_error_exits_4_with_a_log_and_no_traceback(
     log.unlink()
 
 
+def test_the_internal_error_line_is_in_the_commands_language(
+    clean_batch: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("a bug in dqm")
+
+    monkeypatch.setattr("dqm.audit.build_result", broken)
+    argv = ["dqm", "audit", str(clean_batch), "--out", str(tmp_path / "out"), "--lang", "ko"]
+    monkeypatch.setattr(sys, "argv", argv)
+    with pytest.raises(SystemExit) as exit_info:
+        main()
+    assert exit_info.value.code == 4
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert "내부 오류 (RuntimeError)" in line and "internal error" not in line
+    log = Path(line.rsplit(" ", 1)[-1])  # the log's path still ends the line, for scripts
+    assert "a bug in dqm" in log.read_text()
+    log.unlink()
+
+
 def test_a_crashed_stage_is_a_finding_and_the_other_outputs_are_written(
     clean_batch: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -25,8 +25,17 @@ from dqm.cli import audit  # noqa: F401  # isort: skip
 from dqm.cli import semantic  # noqa: F401  # isort: skip
 from dqm.cli import delivery  # noqa: F401  # isort: skip
 from dqm.cli import certify  # noqa: F401  # isort: skip
-from dqm.cli.common import EXIT_INTERNAL, EXIT_INTERRUPTED, INTERRUPT_EXPLAINED, RUN, app, console
+from dqm.cli.common import (
+    EXIT_INTERNAL,
+    EXIT_INTERRUPTED,
+    INTERRUPT_EXPLAINED,
+    RUN,
+    app,
+    console,
+    tr,
+)
 from dqm.cli.lots import lots_app
+from dqm.i18n import msg
 
 app.add_typer(lots_app, name="lots")
 
@@ -62,11 +71,20 @@ def _internal_error(exc: BaseException) -> int:
     text = f"dqm {' '.join(sys.argv[1:])}\n{run}\n" + "".join(traceback.format_exception(exc))
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         fh.write(console.mask(text) if console.mask is not None else text)  # the run's masker, if any
-    print(
-        f"dqm: internal error ({type(exc).__name__}){' in run ' + RUN.id if RUN.id else ''}; no results "
-        f"were written. The traceback is in {path}",
-        file=sys.stderr,
-    )
+    if RUN.id:
+        line = msg(
+            "dqm: internal error ({error}) in run {run}; no results were written. The traceback is in {path}",
+            error=type(exc).__name__,
+            run=RUN.id,
+            path=path,
+        )
+    else:
+        line = msg(
+            "dqm: internal error ({error}); no results were written. The traceback is in {path}",
+            error=type(exc).__name__,
+            path=path,
+        )
+    print(tr(line), file=sys.stderr)
     return EXIT_INTERNAL
 
 
@@ -84,5 +102,5 @@ def main() -> None:
     except Exception as exc:  # a bug of dqm: exit 4, never 1 ("a dimension failed")
         code = _internal_error(exc)
     if code == EXIT_INTERRUPTED and not INTERRUPT_EXPLAINED:
-        print("dqm: interrupted; no new results were written", file=sys.stderr)
+        print(tr(msg("dqm: interrupted; no new results were written")), file=sys.stderr)
     sys.exit(code if isinstance(code, int) else 0)
