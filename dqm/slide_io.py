@@ -53,6 +53,8 @@ MIN_SATURATION = 0.05
 MIN_OBJECT_FRACTION = 0.001
 """Specks smaller than this share of the mask (after dilation) are noise, not tissue."""
 PROBE_CACHE_SIZE = 32
+MAX_GRID = 1 << 14
+"""A stored tile wider or taller than this (level pixels) is taken as no grid: reads are not snapped."""
 JPEG_HEAD_BYTES = 1 << 16
 """Bytes of a TIFF's first JPEG tile read for its quantisation tables."""
 
@@ -440,7 +442,16 @@ def _openslide_tiles(slide: Any, probe: SlideProbe, error: type[Exception], mpp:
         except (error, OSError, ValueError, MemoryError):
             return None
 
-    return TileSource(read, ds, mpp0 * ds if mpp0 else None)
+    return TileSource(read, ds, mpp0 * ds if mpp0 else None, _tile_grid(probe.properties, level))
+
+
+def _tile_grid(props: dict[str, str], level: int) -> tuple[int, int] | None:
+    """The stored tiles' size at ``level`` as OpenSlide reports it (None: not reported, or not sane)."""
+    w = _float(props.get(f"openslide.level[{level}].tile-width"))
+    h = _float(props.get(f"openslide.level[{level}].tile-height"))
+    if not w or not h or w < 1 or h < 1 or w > MAX_GRID or h > MAX_GRID:
+        return None
+    return int(w), int(h)
 
 
 def _pillow_tiles(img: Any, mpp: float | None) -> TileSource:

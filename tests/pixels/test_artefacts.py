@@ -121,6 +121,28 @@ def test_blur_on_tissue_tiles_only() -> None:
     assert sharpness(np.full((64, 64, 3), 200, np.uint8)) == 0.0  # flat: no division by zero
 
 
+def test_sharpness_is_the_laplacian_variance_ratio() -> None:
+    rng = np.random.default_rng(3)
+    for sigma in (0.0, 1.0, 3.0):
+        tile = ndimage.gaussian_filter(rng.integers(0, 256, (96, 80, 3), dtype=np.uint8), (sigma, sigma, 0))
+        grey = tile.astype(np.float64).mean(axis=2)
+        assert sharpness(tile) == pytest.approx(ndimage.laplace(grey).var() / grey.var(), rel=1e-9)
+
+
+def test_blur_tiles_on_the_stored_tile_grid() -> None:
+    img = he_image()
+    tissue, _ = tissue_from_rgba(img)
+    corners: list[tuple[int, int]] = []
+
+    def read(x: int, y: int, s: int) -> np.ndarray:
+        corners.append((x, y))
+        return img[y : y + s, x : x + s]
+
+    got = measure(img, tissue, (1.0, 1.0), TileSource(read, 1.0, 0.5, grid=(64, 96)))
+    assert got.blur is not None and got.blur.tiles == len(corners) > 0 and got.shares["blur"] == 0
+    assert all(x % 64 == 0 and y % 96 == 0 for x, y in corners)  # one stored tile's corner each
+
+
 def test_blur_needs_ten_x() -> None:
     img = he_image()
     tissue, _ = tissue_from_rgba(img)
