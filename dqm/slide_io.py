@@ -25,7 +25,7 @@ import struct
 import time
 import warnings
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -281,28 +281,39 @@ def sample_regions(
     level_downsamples: tuple[float, ...],
     per_level: int = 3,
     max_levels: int = 3,
+    grids: Sequence[tuple[int, int] | None] = (),
 ) -> list[tuple[int, tuple[int, int], tuple[int, int]]]:
     """A bounded set of ``(level, level-0 xy, size)`` regions spread over the slide.
 
     The lowest-resolution level, the highest and one between (at most ``max_levels``), each
     with ``per_level`` tiles along the diagonal: corners and centre catch truncated files and
-    corrupt tiles without reading a whole level.
+    corrupt tiles without reading a whole level. Where ``grids`` gives a level's stored tile size,
+    each region starts at the corner of the stored tile that holds its point of the diagonal (the
+    last one holds the level's last pixel), so a read decodes one tile, not up to four; along a
+    side the region spans whole, it starts at 0. A region met twice (a small level) is read once.
     """
     n = len(level_dimensions)
     if n == 0:
         return []
     levels = sorted({n - 1, 0, n // 2})[:max_levels]
-    regions = []
+    regions: list[tuple[int, tuple[int, int], tuple[int, int]]] = []
     for level in levels:
         w, h = level_dimensions[level]
         ds = level_downsamples[level]
         tw, th = min(TILE, w), min(TILE, h)
         if tw <= 0 or th <= 0:
             continue
+        grid = grids[level] if level < len(grids) else None
         for k in range(per_level):
             frac = k / max(per_level - 1, 1)
-            x, y = int((w - tw) * frac), int((h - th) * frac)
-            regions.append((level, (int(x * ds), int(y * ds)), (tw, th)))
+            if grid is None:
+                x, y = int((w - tw) * frac), int((h - th) * frac)
+            else:
+                x = 0 if tw == w else int((w - 1) * frac) // grid[0] * grid[0]
+                y = 0 if th == h else int((h - 1) * frac) // grid[1] * grid[1]
+            region = (level, (int(x * ds), int(y * ds)), (tw, th))
+            if region not in regions:
+                regions.append(region)
     return regions
 
 
@@ -575,7 +586,8 @@ def _probe_openslide(path: Path, probe: SlideProbe, options: ProbeOptions, clock
         probe.properties = props
         probe.scanner = scanner(props)
         _codec(path, probe)
-        for level, xy, size in sample_regions(probe.level_dimensions, probe.level_downsamples):
+        grids = [_tile_grid(props, level) for level in range(probe.level_count)]
+        for level, xy, size in sample_regions(probe.level_dimensions, probe.level_downsamples, grids=grids):
             if clock.spent():
                 probe.skipped += ("tile sample",)
                 break

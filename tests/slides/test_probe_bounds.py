@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from dqm.pixels.artefacts import BLUR_TILES
-from dqm.slide_io import HASH_CHUNK, probe_slide
+from dqm.slide_io import HASH_CHUNK, TILE, probe_slide, sample_regions
 from dqm.synth.pyramid import write_large_pyramid
 
 INDEX_BYTES_PER_TILE = 32
@@ -71,3 +71,15 @@ def test_bytes_read_are_bounded_whatever_the_slide_size(tmp_path: Path) -> None:
         )
         assert read[-1] <= _bound(path), (side, read[-1], _bound(path))
     assert sizes[1] > 12 * sizes[0] and read[1] < sizes[1] / 20
+
+
+def test_sample_regions_lie_on_the_tile_grid() -> None:
+    """Each region starts on a stored tile's corner (one tile decoded per read), the last holds the
+    level's last pixel (a truncated file loses it first), and a level within one read is read once."""
+    dims, downsamples = ((1000, 700), (250, 175)), (1.0, 4.0)
+    regions = sample_regions(dims, downsamples, grids=[(240, 240), (240, 240)])
+    level0 = [xy for level, xy, _ in regions if level == 0]
+    assert level0 == [(0, 0), (480, 240), (960, 480)]
+    assert all(size == (TILE, TILE) for level, _, size in regions if level == 0)
+    assert [(xy, size) for level, xy, size in regions if level == 1] == [((0, 0), (250, 175))]
+    assert len(sample_regions(dims, downsamples)) == 4  # no grid known: unaligned diagonal, small level once
