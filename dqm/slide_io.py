@@ -438,8 +438,15 @@ BLUR_MPP = 1.0
 """Blur tiles are read at this many µm per pixel or finer (10x or more)."""
 
 
-def _openslide_tiles(slide: Any, probe: SlideProbe, error: type[Exception], mpp: float | None) -> TileSource:
-    """Tiles from the coarsest level at 10x or finer (level 0 when the resolution is unknown)."""
+Region = tuple[int, tuple[int, int], tuple[int, int]]
+"""``(level, level-0 xy, size)`` of a read."""
+
+
+def _openslide_tiles(
+    slide: Any, probe: SlideProbe, error: type[Exception], mpp: float | None, done: dict[Region, Any]
+) -> TileSource:
+    """Tiles from the coarsest level at 10x or finer (level 0 when the resolution is unknown); a tile
+    the readability sample has read already (``done``) is not read again."""
     mpp0 = probe.mpp_x or mpp or (10.0 / probe.objective_power if probe.objective_power else None)
     level = 0
     if mpp0:
@@ -449,7 +456,10 @@ def _openslide_tiles(slide: Any, probe: SlideProbe, error: type[Exception], mpp:
 
     def read(x: int, y: int, side: int) -> np.ndarray | None:
         try:
-            return np.asarray(slide.read_region((x, y), level, (side, side)).convert("RGB"))
+            img = done.get((level, (x, y), (side, side)))
+            if img is None:
+                img = slide.read_region((x, y), level, (side, side))
+            return np.asarray(img)[..., :3]  # RGBA: the colour as it is, as convert("RGB") gives it
         except (error, OSError, ValueError, MemoryError):
             return None
 
@@ -587,12 +597,13 @@ def _probe_openslide(path: Path, probe: SlideProbe, options: ProbeOptions, clock
         probe.scanner = scanner(props)
         _codec(path, probe)
         grids = [_tile_grid(props, level) for level in range(probe.level_count)]
+        done: dict[Region, Any] = {}  # what the sample read, for the measures that read it again
         for level, xy, size in sample_regions(probe.level_dimensions, probe.level_downsamples, grids=grids):
             if clock.spent():
                 probe.skipped += ("tile sample",)
                 break
             try:
-                slide.read_region(xy, level, size)
+                done[level, xy, size] = slide.read_region(xy, level, size)
             except openslide.OpenSlideError as exc:
                 probe.read_failure = ReadFailure(level, xy, str(exc))
                 break
@@ -601,7 +612,7 @@ def _probe_openslide(path: Path, probe: SlideProbe, options: ProbeOptions, clock
             if clock.spent():
                 probe.skipped += ("tissue mask",)
             else:
-                _tissue_openslide(slide, probe, openslide.OpenSlideError, options, clock)
+                _tissue_openslide(slide, probe, openslide.OpenSlideError, options, clock, done)
         if options.label_thumbnail and "label" in probe.associated_images:
             if clock.spent():
                 probe.skipped += ("label thumbnail",)
@@ -634,7 +645,12 @@ def _properties(slide: Any) -> dict[str, str]:
 
 
 def _tissue_openslide(
-    slide: Any, probe: SlideProbe, error: type[Exception], options: ProbeOptions, clock: _Clock
+    slide: Any,
+    probe: SlideProbe,
+    error: type[Exception],
+    options: ProbeOptions,
+    clock: _Clock,
+    done: dict[Region, Any],
 ) -> None:
     """Tissue mask from the slide's thumbnail image when it shows the whole level 0 (same aspect
     ratio, at least :data:`MIN_THUMBNAIL_SIDE` on its long side: decoding it is much cheaper than
@@ -644,11 +660,13 @@ def _tissue_openslide(
     level0 = (probe.width or w, probe.height or h)
     try:
         thumb = _whole_slide_thumbnail(slide, probe, level0)
-        pixels = _Pixels(options, clock, _openslide_tiles(slide, probe, error, options.mpp))
+        pixels = _Pixels(options, clock, _openslide_tiles(slide, probe, error, options.mpp, done))
         if thumb is not None:
             _mask_from_image(thumb, level0, "thumbnail image", probe, pixels)
         elif w * h <= MAX_MASK_PIXELS:
-            img = slide.read_region((0, 0), level, (w, h))
+            img = done.get((level, (0, 0), (w, h)))
+            if img is None:
+                img = slide.read_region((0, 0), level, (w, h))
             _mask_from_image(img, level0, f"level {level}", probe, pixels)
         else:
             probe.tissue_note = (

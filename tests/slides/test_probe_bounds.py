@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from dqm.pixels.artefacts import BLUR_TILES
 from dqm.slide_io import HASH_CHUNK, TILE, probe_slide, sample_regions
-from dqm.synth.pyramid import write_large_pyramid
+from dqm.synth.pyramid import paint, write_large_pyramid, write_pyramid
 
 INDEX_BYTES_PER_TILE = 32
 """What the TIFF's tile index costs per tile (offset and byte count, 8 bytes each in a BigTIFF): read
@@ -83,3 +84,34 @@ def test_sample_regions_lie_on_the_tile_grid() -> None:
     assert all(size == (TILE, TILE) for level, _, size in regions if level == 0)
     assert [(xy, size) for level, xy, size in regions if level == 1] == [((0, 0), (250, 175))]
     assert len(sample_regions(dims, downsamples)) == 4  # no grid known: unaligned diagonal, small level once
+
+
+def test_probe_reads_each_region_once_on_the_tile_grid(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a small JPEG pyramid (levels 1 and 4, 256 px tiles, tissue in the middle): every read
+    starts on a stored tile's corner, none is repeated (the smallest level, one read, serves the
+    sample and the tissue mask; a sampled level-0 tile on tissue serves the blur sample), and blur
+    is still measured on tissue."""
+    import openslide
+
+    side = 1000
+    outline = np.array([[150, 150], [850, 150], [850, 850], [150, 850]])
+    image = paint(np.random.default_rng(5), side, side, outline)
+    path = tmp_path / "small.tiff"
+    write_pyramid(path, image, 0.5)
+    reads: list[tuple[int, tuple[int, int], tuple[int, int]]] = []
+    plain = openslide.OpenSlide.read_region
+
+    def counted(self: openslide.OpenSlide, location: tuple[int, int], level: int, size: tuple[int, int]):
+        reads.append((level, tuple(location), tuple(size)))
+        return plain(self, location, level, size)
+
+    monkeypatch.setattr(openslide.OpenSlide, "read_region", counted)
+    probe = probe_slide(path, path.name)
+    assert probe.read_failure is None and probe.artefacts is not None
+    assert probe.artefacts.blur is not None and probe.artefacts.blur.tiles > 0
+    assert len(reads) == len(set(reads)), reads
+    downsamples = {0: 1, 1: 4}
+    assert all(x / downsamples[lv] % 256 == 0 and y / downsamples[lv] % 256 == 0 for lv, (x, y), _ in reads)
+    assert len(reads) < probe.regions_read + probe.artefacts.blur.tiles + 1  # at least one read served twice
