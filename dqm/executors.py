@@ -3,8 +3,9 @@
 The runner hands an executor a function and the items; the executor gives back each item's result
 as it finishes, as ``(index, result)``. Dask's own machinery does the work (``Client.submit``,
 ``as_completed``, worker plugins carrying the shared arguments to every worker once, the
-scheduler's handling of dead workers); dqm only keeps the number of tasks in flight bounded, so a
-million items never become a million futures at once.
+scheduler's handling of dead workers); dqm sends the items in chunks (:func:`chunk_size`) and
+keeps the number of tasks in flight bounded, so a million items never become a million futures,
+and the scheduler's cost per task is paid once per chunk.
 
 A worker that dies costs nothing: the tasks it held run again at the end, one at a time. An item
 whose task then ends its worker too is given back as :class:`ItemKilledWorkers`, and the runner
@@ -167,8 +168,20 @@ def _drop_shared(token: str, shared: tuple[Any, ...]) -> None:
     _SHARED.pop(token, None)
 
 
-def _call_with_shared(func: Callable[..., Any], token: str, item: Any) -> Any:
-    return func(item, *_SHARED[token])
+def _call_with_shared(func: Callable[..., Any], token: str, items: Sequence[Any]) -> list[Any]:
+    shared = _SHARED[token]
+    return [func(item, *shared) for item in items]
+
+
+MAX_CHUNK = 256
+"""The most items one task carries."""
+
+
+def chunk_size(n_items: int, slots: int) -> int:
+    """Items per task: about eight tasks per worker slot, so the work stays balanced as tasks
+    finish unevenly, yet a large batch pays the per-task overhead (the pool's pickling, the Dask
+    scheduler's bookkeeping) once per chunk instead of once per item."""
+    return max(1, min(MAX_CHUNK, n_items // (max(1, slots) * 8)))
 
 
 def dask_map(
@@ -177,14 +190,16 @@ def dask_map(
     items: Sequence[Any],
     shared: tuple[Any, ...] = (),
     in_flight_per_worker: int = 4,
+    chunk: int | None = None,
 ) -> Iterator[tuple[int, Any]]:
     """``(index, func(item, *shared))`` for every item, in the order they finish.
 
     ``shared`` (the profile, the configured checks, the options) goes to every worker once.
-    At most ``in_flight_per_worker`` tasks per worker thread are submitted at a time. The tasks a
-    dying worker held fail with it (``distributed.scheduler.allowed-failures`` 0): their items run
-    again at the end, one at a time, and an item whose task then ends its worker too is given
-    back as an :class:`ItemKilledWorkers` instance.
+    Each task carries ``chunk`` consecutive items (default :func:`chunk_size`); at most
+    ``in_flight_per_worker`` tasks per worker thread are submitted at a time. The tasks a dying
+    worker held fail with it (``distributed.scheduler.allowed-failures`` 0): their items run
+    again at the end, one item per task, one task at a time, and an item whose task then ends its
+    worker too (twice: :func:`_alone`) is given back as an :class:`ItemKilledWorkers` instance.
     """
     if not items:
         return
@@ -195,13 +210,18 @@ def dask_map(
     name = f"dqm-shared-{token}"
     _register(client, name, _keep_shared, token, tuple(shared), teardown=_drop_shared)
     try:
-        yield from _waves(client, func, items, token, in_flight_per_worker)
+        yield from _waves(client, func, items, token, in_flight_per_worker, chunk)
     finally:
         client.unregister_worker_plugin(name)
 
 
 def _waves(
-    client: Any, func: Callable[..., Any], items: Sequence[Any], token: str, in_flight_per_worker: int
+    client: Any,
+    func: Callable[..., Any],
+    items: Sequence[Any],
+    token: str,
+    in_flight_per_worker: int,
+    chunk: int | None,
 ) -> Iterator[tuple[int, Any]]:
     from distributed import as_completed
     from distributed.client import FutureCancelledError
@@ -209,41 +229,51 @@ def _waves(
 
     threads = max(1, sum(client.nthreads().values()))
     limit = max(1, threads * in_flight_per_worker)
-    pending = iter(range(len(items)))
-    index_of: dict[str, int] = {}
+    size = chunk or chunk_size(len(items), threads)
+    pending = iter(range(0, len(items), size))
+    start_of: dict[str, int] = {}
     queue = as_completed()
     lost = (KilledWorker, FutureCancelledError)
 
-    def submit(k: int) -> Any:
-        future = client.submit(_call_with_shared, func, token, items[k], pure=False)
-        index_of[future.key] = k
+    def submit(start: int) -> Any:
+        future = client.submit(_call_with_shared, func, token, items[start : start + size], pure=False)
+        start_of[future.key] = start
         queue.add(future)
         return future
 
-    for k in pending:
-        submit(k)
-        if len(index_of) >= limit:
+    for start in pending:
+        submit(start)
+        if len(start_of) >= limit:
             break
     suspects: list[int] = []
     for future in queue:
-        k = index_of.pop(future.key)
+        start = start_of.pop(future.key)
         try:
-            yield k, future.result()
+            yield from enumerate(future.result(), start)
         except lost:
             # every task the dead worker held fails with it, not only the one that killed it
-            suspects.append(k)
+            suspects.extend(range(start, min(start + size, len(items))))
         finally:
             future.release()
         nxt = next(pending, None)
         if nxt is not None:
             submit(nxt)
     for k in suspects:  # alone on the cluster, a task that ends its worker names its item
-        future = client.submit(_call_with_shared, func, token, items[k], pure=False)
+        yield k, _alone(client, func, items[k], token, lost)
+
+
+def _alone(client: Any, func: Callable[..., Any], item: Any, token: str, lost: tuple[type, ...]) -> Any:
+    """One item in a task of its own, tried twice: a task lost once may only have met a worker
+    that was still being replaced (a busy machine); lost twice, the item ends its worker itself."""
+    lost_as = ""
+    for _ in range(2):
+        future = client.submit(_call_with_shared, func, token, [item], pure=False)
         try:
-            result = future.result()
+            (result,) = future.result()
+            return result
         except lost as exc:
-            why = " ".join((ItemKilledWorkers.__doc__ or "").split())  # one line in the finding
-            result = ItemKilledWorkers(f"{why} ({type(exc).__name__})")
+            lost_as = type(exc).__name__
         finally:
             future.release()
-        yield k, result
+    why = " ".join((ItemKilledWorkers.__doc__ or "").split())  # one line in the finding
+    return ItemKilledWorkers(f"{why} ({lost_as})")

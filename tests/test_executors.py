@@ -13,7 +13,16 @@ import pytest
 from typer.testing import CliRunner
 
 from dqm.cli import app
-from dqm.executors import DaskOptions, ExecutorError, ItemKilledWorkers, check_secure, dask_client, dask_map
+from dqm.executors import (
+    MAX_CHUNK,
+    DaskOptions,
+    ExecutorError,
+    ItemKilledWorkers,
+    check_secure,
+    chunk_size,
+    dask_client,
+    dask_map,
+)
 from dqm.runner import RunOptions, run_batch
 
 pytestmark = [
@@ -70,6 +79,21 @@ def test_an_item_that_kills_its_workers_is_reported_and_the_rest_complete(client
     assert isinstance(got.pop(7), ItemKilledWorkers)
     assert got == {k: k + 100 for k in range(12) if k != 7}
     client.wait_for_workers(2, timeout=30)  # the nannies bring the dead workers back
+
+
+def test_chunked_tasks_give_each_item_its_result_and_a_killing_item_alone_is_reported(client) -> None:
+    """Items go out several to a task; the chunk a dying worker held runs again one item per
+    task, so only the item that kills its worker by itself is reported."""
+    got = dict(dask_map(client, poisoned, list(range(23)), shared=(100,), chunk=4))
+    assert isinstance(got.pop(7), ItemKilledWorkers)
+    assert got == {k: k + 100 for k in range(23) if k != 7}
+    client.wait_for_workers(2, timeout=30)
+
+
+def test_a_chunk_is_about_eight_tasks_per_worker_within_bounds() -> None:
+    assert chunk_size(10, 2) == 1
+    assert chunk_size(1_600, 2) == 100
+    assert chunk_size(1_000_000, 2) == MAX_CHUNK
 
 
 @pytest.mark.parametrize(
