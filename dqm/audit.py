@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from typing import Any
 
@@ -155,10 +156,15 @@ def file_digests(run: Run) -> list[FileDigest]:
 
 def build_result(run: Run, command: list[str], run_id: str | None = None) -> QualityResult:
     """The quality result of a run (syntactic accuracy; other dimensions are added by their
-    stages); ``run_id``: the command's run (:func:`dqm.output.new_run_id`), a new one if None."""
+    stages); ``run_id``: the command's run (:func:`dqm.output.new_run_id`), a new one if None.
+    The run's records take the result's summaries (numbered by patient)."""
     items = number_patients(
         [o.summary for o in run.outcomes], [o.clinical_record.get("patient_id") for o in run.outcomes]
     )
+    # the run's records take the numbered summaries: one summary per item in memory, not two
+    for k, (o, summary) in enumerate(zip(run.outcomes, items, strict=True)):
+        if o.summary is not summary:
+            run.outcomes[k] = dataclasses.replace(o, summary=summary)
     disc = run.discovery
     draft = QualityResult(
         dqm_version=__version__,

@@ -163,13 +163,24 @@ class ItemSummary(Frozen):
     warnings: int = 0
 
 
-def number_patients(items: Sequence[ItemSummary], patient_ids: Sequence[object]) -> list[ItemSummary]:
-    """The items with :attr:`ItemSummary.patient` set from each one's ``patient_id`` (blank or
-    missing: None), numbered in the order of each patient's first slide."""
+def patient_numbers(patient_ids: Sequence[object]) -> list[int | None]:
+    """Each slide's patient number from its ``patient_id`` (blank or missing: None), numbered in
+    the order of each patient's first slide."""
     numbers: dict[str, int] = {}
     out = []
-    for item, pid in zip(items, patient_ids, strict=True):
+    for pid in patient_ids:
         key = "" if pid is None else str(pid).strip()
-        number = numbers.setdefault(key, len(numbers) + 1) if key else None
-        out.append(item.model_copy(update={"patient": number}))
+        out.append(numbers.setdefault(key, len(numbers) + 1) if key else None)
     return out
+
+
+def number_patients(items: Sequence[ItemSummary], patient_ids: Sequence[object]) -> list[ItemSummary]:
+    """The items with :attr:`ItemSummary.patient` set (:func:`patient_numbers`); an item already
+    numbered so is kept as it is, not copied."""
+    numbers = patient_numbers(patient_ids)
+    if len(numbers) != len(items):
+        raise ValueError(f"{len(items)} items and {len(numbers)} patient ids")
+    return [
+        item if item.patient == number else item.model_copy(update={"patient": number})
+        for item, number in zip(items, numbers, strict=True)
+    ]

@@ -16,7 +16,7 @@ import dataclasses
 import hashlib
 import multiprocessing
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -34,7 +34,7 @@ from dqm.clinical_table import (
     text,
     validate_table,
 )
-from dqm.executors import DaskOptions, ItemKilledWorkers, dask_client, dask_map
+from dqm.executors import DaskOptions, ItemKilledWorkers, chunk_size, dask_client, dask_map
 from dqm.facts import ItemSummary, SlideSummary
 from dqm.findings import MAX_NAME_CHARS, Finding, Severity, clip
 from dqm.model import Annotation, Item, ItemRecord, ParsedAnnotation
@@ -78,10 +78,20 @@ class RunOptions:
     """Seconds one slide probe may spend (None: the profile's ``limits.slide_seconds``)."""
     label_thumbnails: bool = False
     """Keep a small thumbnail of each slide's label image in the results (may show identifiers)."""
+    whole_records: bool | None = None
+    """Keep every item's parsed annotation and slide facts in the run (the validity stage trains
+    on them all). None: only in a batch of at most :data:`WHOLE_RECORDS_UP_TO` items; a larger
+    run keeps them for none (:meth:`Run.record` checks an item again for them)."""
 
     def __post_init__(self) -> None:
         if self.certify and not self.full_hashes:  # the hashes a certified record is confirmed by
             object.__setattr__(self, "full_hashes", True)
+
+
+WHOLE_RECORDS_UP_TO = 10_000
+"""Items of a batch whose records the run keeps whole by default. Above it the run keeps each
+record without its parsed annotation and slide facts (the outlines, the artefact flag maps: most of
+a record's memory on real slides); the results are the same."""
 
 
 @dataclass(slots=True)
@@ -98,10 +108,50 @@ class Run:
     options: RunOptions = RunOptions()
     earlier: EarlierRelease | None = None
     """An earlier release (``--baseline``) the batch checks compare slides with."""
+    whole: bool = True
+    """Every record in ``outcomes`` is whole; False: they were kept without their parsed
+    annotation and slide facts (:func:`lean`), which :meth:`record` gets back."""
 
     @property
     def findings(self) -> list[Finding]:
         return [f for o in self.outcomes for f in o.findings] + self.batch_findings
+
+    def record(self, k: int) -> ItemRecord:
+        """Item ``k``'s whole record: as the run kept it or, when it kept records lean, from
+        checking the item again (the same files give the same record)."""
+        if self.whole:
+            return self.outcomes[k]
+        item = self.discovery.items[k]
+        if item.slide_id != self.outcomes[k].summary.slide_id:
+            raise ValueError(f"record {k} of a run whose records are not its discovery's items")
+        record = check_item_safely(item, self.root, self.profile, configure(self.profile), self.options)
+        assert record is not None  # only a certified item can come back without a record
+        return record
+
+    def records(self) -> Sequence[ItemRecord]:
+        """Every item's whole record, in item order, each got when it is read (:meth:`record`)."""
+        return _Records(self)
+
+
+class _Records(Sequence[ItemRecord]):
+    def __init__(self, run: Run) -> None:
+        self._run = run
+
+    def __len__(self) -> int:
+        return len(self._run.outcomes)
+
+    def __getitem__(self, k: Any) -> Any:
+        if isinstance(k, slice):
+            return [self._run.record(i) for i in range(len(self))[k]]
+        return self._run.record(k)
+
+
+def lean(record: ItemRecord) -> ItemRecord:
+    """The record without its parsed annotation and slide facts: what a large run keeps of each
+    item (the summary, findings, clinical record and file facts every stage reads)."""
+    if record.annotation is None and record.slide is None:
+        return record
+    return dataclasses.replace(record, annotation=None, slide=None)
 
 
 def _status(root: Path, rel: str | None) -> tuple[FileStatus, Path | None]:
@@ -404,7 +454,7 @@ def _map_local(
             yield check_item_safely(item, root, profile, checks, options)
         return
     workers = options.workers or default_workers(len(items))
-    chunk = max(1, min(256, len(items) // (workers * 8)))
+    chunk = chunk_size(len(items), workers)
     chunks = [items[i : i + chunk] for i in range(0, len(items), chunk)]
     with _pool(workers, root, profile, checks, options) as pool:
         futures = _submit(pool, chunks)
@@ -613,6 +663,9 @@ def run_batch(
         outcomes = cache.lookup_all(keys, items)
     # --certify: a cached record stands only once the item's work has hashed its files whole
     waiting = {k: o for k, o in enumerate(outcomes) if o is not None} if options.certify else {}
+    whole = options.whole_records if options.whole_records is not None else total <= WHOLE_RECORDS_UP_TO
+    keep: Callable[[ItemRecord], ItemRecord] = (lambda record: record) if whole else lean
+    outcomes = [o if o is None or k in waiting else keep(o) for k, o in enumerate(outcomes)]
     todo = [k for k, outcome in enumerate(outcomes) if outcome is None or k in waiting]
     done = total - len(todo)
     if progress is not None and done:
@@ -631,19 +684,19 @@ def run_batch(
     for j, outcome in finished:
         k = todo[j]
         if outcome is None:  # certified: each file has the full hash its cached record holds
-            outcomes[k] = waiting[k]
+            outcomes[k] = keep(waiting[k])
         else:
-            outcomes[k] = outcome
             if cache is not None and keys:
                 if k in waiting:
                     cache.refuted(waiting[k])
                 cache.store(keys[k], outcome)
+            outcomes[k] = keep(outcome)
         done += 1
         if progress is not None:
             progress(done, total)
-    run = Run(
-        root, profile, discovery, [o for o in outcomes if o is not None], options=options, earlier=earlier
-    )
+    kept = [o for o in outcomes if o is not None]
+    del outcomes
+    run = Run(root, profile, discovery, kept, options=options, earlier=earlier, whole=whole)
     run.table = (
         clinical_table(run.outcomes, discovery.manifest, profile, options.gx_suite, cache)
         if options.clinical

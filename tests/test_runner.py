@@ -207,3 +207,39 @@ def test_the_item_record_round_trips_through_plain_json_and_pickles_small(tmp_pa
     assert len(pickle.dumps(back)) < 4000
     with pytest.raises(ValueError, match="version"):
         ItemRecord.from_dict({**record.to_dict(), "version": RECORD_VERSION + 1})
+
+
+def test_a_run_that_keeps_lean_records_gives_the_same_result_and_whole_records_on_demand(
+    defect_batch, profile
+):
+    """A large run keeps each record without its parsed annotation and slide facts: the result,
+    the thumbnails and every whole record read back (``Run.records``) are those of a run that
+    kept them all."""
+    from dqm.audit import build_result
+    from dqm.thumbnails import with_thumbnails
+
+    runs = {
+        whole: run_batch(defect_batch, profile, RunOptions(workers=1, whole_records=whole, clinical=False))
+        for whole in (True, False)
+    }
+    assert runs[True].whole and not runs[False].whole
+    assert all(o.annotation is None and o.slide is None for o in runs[False].outcomes)
+    assert any(o.annotation is not None for o in runs[True].outcomes)
+    again = runs[False].records()
+    assert len(again) == len(runs[True].outcomes)
+    for k in (0, len(again) // 2, len(again) - 1):
+        assert again[k].to_dict() == runs[True].outcomes[k].to_dict()
+    results = {}
+    for whole, run in runs.items():
+        result = build_result(run, ["dqm", "audit"], run_id="r")
+        result = with_thumbnails(result, run.records(), defect_batch, profile, count=4)
+        results[whole] = result.model_dump(mode="json", exclude={"created"})
+    assert results[False] == results[True] and results[True]["thumbnails"]
+
+
+def test_a_batch_larger_than_the_whole_records_bound_is_kept_lean(tmp_path, profile, monkeypatch):
+    monkeypatch.setattr(dqm.runner, "WHOLE_RECORDS_UP_TO", 1)
+    for name in ("A", "B"):
+        (tmp_path / f"{name}.json").write_text(json.dumps(native_doc([], file=f"{name}.png")))
+    assert not run_batch(tmp_path, profile, RunOptions(workers=1, slides=False)).whole
+    assert run_batch(tmp_path, profile, RunOptions(workers=1, slides=False, whole_records=True)).whole

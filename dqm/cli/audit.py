@@ -253,6 +253,7 @@ def audit(
         slide_budget_s=slide_budget,
         full_hashes=full_hashes or signer is not None,
         certify=certify,
+        whole_records=True if voptions is not None else None,  # validity trains on every record
         **where,
     )
     base = (
@@ -282,7 +283,7 @@ def audit(
                 lambda r: with_dimension(r, "validity", _run_validity_stage(run, r, voptions, hint)),
             )
         result = _stage(
-            result, "thumbnails", lambda r: with_thumbnails(r, run.outcomes, root, prof, count=thumbnails)
+            result, "thumbnails", lambda r: with_thumbnails(r, run.records(), root, prof, count=thumbnails)
         )
         if review is not None:
             result = with_dimension(result, "semantic", _load_review(review, result.batch.fingerprint))
@@ -728,7 +729,7 @@ def validity(
     elif cache is not None:
         raise usage_error(msg("--cache is the audit's result cache: it needs --results"))
     else:
-        run = run_with_progress(root, prof, RunOptions(workers=workers))
+        run = run_with_progress(root, prof, RunOptions(workers=workers, whole_records=True))
     hint = f"dqm validity {batch} --out {out_dir} --profile {profile} --resume"
     v = _run_validity_stage(run, None, options, hint)
     _print_validity(v)

@@ -95,7 +95,7 @@ def select_slides(
     usable: list[SlideRecord] = []
     excluded: list[Excluded] = []
     seen: set[str] = set()
-    for outcome in run.outcomes:
+    for k, outcome in enumerate(run.outcomes):
         s = outcome.summary
         sid = s.slide_id
         if sid in errors:
@@ -109,7 +109,7 @@ def select_slides(
             excluded.append(Excluded(sid, N_("no readable slide and annotation pair"), ("NOT_PAIRED",)))
             continue
         mpp = s.slide.mpp
-        parsed = outcome.annotation  # as the run parsed and checked it: the file is not read again
+        parsed = run.record(k).annotation  # as the run parsed and checked it: the file is not read again
         ann = parsed.annotation() if parsed is not None else None
         if ann is None or not ann.readable:
             excluded.append(

@@ -511,5 +511,5 @@ def run_validity(
     """Check ``batch`` (syntactic accuracy decides the usable slides), then run the validity stage."""
     from dqm.runner import RunOptions, run_batch
 
-    run = run_batch(batch, dataset_profile, RunOptions(workers=workers))
+    run = run_batch(batch, dataset_profile, RunOptions(workers=workers, whole_records=True))
     return validity_stage(run, None, options)
