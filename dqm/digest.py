@@ -19,6 +19,9 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections import deque
+from collections.abc import Iterator
+from functools import partial
 from typing import Any
 
 CANONICAL = "dqm-json-1"
@@ -40,11 +43,15 @@ def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def _repeated(key: str) -> DigestError:
+    return DigestError(f"the key {key[:80]!r} appears twice in one object: its content is ambiguous")
+
+
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in pairs:
         if key in out:
-            raise DigestError(f"the key {key[:80]!r} appears twice in one object: its content is ambiguous")
+            raise _repeated(key)
         out[key] = value
     return out
 
@@ -78,15 +85,129 @@ def digest_member(value: str) -> dict[str, str]:
     return {"algorithm": "sha256", "canonical": CANONICAL, "value": value}
 
 
-def seal_results(text: str) -> tuple[str, str, bytes]:
+def seal_results(text: str, keep_canonical: bool = True) -> tuple[str, str, bytes]:
     """A ``results.json`` text as it will be written (masked, without a ``digest`` member) with
-    its digest put in as the first member; also the digest and the canonical bytes it hashes."""
-    obj = parse_json_object(text)
-    canonical = canonical_json(obj)
-    value = sha256_hex(canonical)
-    rest = text.lstrip()[1:].lstrip()
+    its digest put in as the first member; also the digest and the canonical bytes it hashes
+    (empty unless ``keep_canonical``: only a signature needs them).
+
+    The canonical form is made one top-level member, and one element of a top-level array, at a
+    time (:func:`canonical_pieces`): a result of a million items is never held as Python objects
+    whole. Raises :class:`DigestError` as :func:`parse_json_object` does."""
+    digest = hashlib.sha256()
+    kept: list[bytes] = []
+    buffer: list[str] = []
+    size = 0
+    for piece in [*canonical_pieces(text), ""]:
+        buffer.append(piece)
+        size += len(piece)
+        if size >= _FLUSH_CHARS or not piece:
+            data = "".join(buffer).encode("utf-8")
+            digest.update(data)
+            if keep_canonical:
+                kept.append(data)
+            buffer, size = [], 0
+    value = digest.hexdigest()
+    start = _skip(text, _skip(text, 0) + 1)
     member = json.dumps(digest_member(value), separators=(",", ":"))
-    return '{"digest":' + member + ("" if rest.startswith("}") else ",") + rest, value, canonical
+    sep = "" if text.startswith("}", start) else ","
+    return '{"digest":' + member + sep + text[start:], value, b"".join(kept)
+
+
+_FLUSH_CHARS = 1 << 20
+_WHITESPACE = re.compile(r"[ \t\n\r]*")
+_END = object()
+_dumps = partial(json.dumps, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def _skip(text: str, pos: int) -> int:
+    match = _WHITESPACE.match(text, pos)
+    assert match is not None  # the pattern matches the empty string
+    return match.end()
+
+
+def _elements(decoder: json.JSONDecoder, text: str, pos: int) -> Iterator[tuple[Any, int]]:
+    """``(element, position after it)`` for each element of the array opening at ``pos``, then
+    ``(_END, position after the array)``."""
+    pos = _skip(text, pos + 1)
+    if text.startswith("]", pos):
+        yield _END, pos + 1
+        return
+    while True:
+        value, pos = decoder.raw_decode(text, pos)
+        yield value, pos
+        pos = _skip(text, pos)
+        if text.startswith(",", pos):
+            pos = _skip(text, pos + 1)
+        elif text.startswith("]", pos):
+            yield _END, pos + 1
+            return
+        else:
+            raise ValueError(f"an array element is not followed by ',' or ']' at {pos}")
+
+
+def _members(decoder: json.JSONDecoder, text: str) -> dict[str, int]:
+    """Each top-level member's key and the position of its value, read (and checked) one
+    top-level array element at a time."""
+    pos = _skip(text, 0)
+    if not text.startswith("{", pos):
+        raise DigestError("not a JSON object")
+    starts: dict[str, int] = {}
+    pos = _skip(text, pos + 1)
+    while not text.startswith("}", pos):
+        if not text.startswith('"', pos):
+            raise ValueError(f"a member name was expected at {pos}")
+        key, pos = decoder.raw_decode(text, pos)
+        pos = _skip(text, pos)
+        if not text.startswith(":", pos):
+            raise ValueError(f"':' was expected at {pos}")
+        if key in starts:
+            raise _repeated(key)
+        starts[key] = pos = _skip(text, pos + 1)
+        if text.startswith("[", pos):
+            pos = deque(_elements(decoder, text, pos), maxlen=1)[0][1]  # read, kept one at a time
+        else:
+            pos = decoder.raw_decode(text, pos)[1]
+        pos = _skip(text, pos)
+        if text.startswith(",", pos):
+            pos = _skip(text, pos + 1)
+            if text.startswith("}", pos):
+                raise ValueError(f"a member name was expected at {pos}")
+        elif not text.startswith("}", pos):
+            raise ValueError(f"',' or '}}' was expected at {pos}")
+    if _skip(text, pos + 1) != len(text):
+        raise ValueError(f"extra data at {pos + 1}")
+    return starts
+
+
+def canonical_pieces(text: str) -> Iterator[str]:
+    """:func:`canonical_json` of the JSON object ``text``, in pieces that join to it exactly: the
+    members sorted by key, a top-level array element by element. Raises :class:`DigestError`."""
+    decoder = json.JSONDecoder(object_pairs_hook=_unique_keys, parse_constant=_constant)
+    try:
+        starts = _members(decoder, text)
+        yield "{"
+        sep = ""
+        for key in sorted(k for k in starts if k != DIGEST_KEY):
+            yield sep + _dumps(key) + ":"
+            sep = ","
+            pos = starts[key]
+            if text.startswith("[", pos):
+                inner = ""
+                yield "["
+                for value, _ in _elements(decoder, text, pos):
+                    if value is not _END:
+                        yield inner + _dumps(value)
+                        inner = ","
+                yield "]"
+            else:
+                yield _dumps(decoder.raw_decode(text, pos)[0])
+        yield "}"
+    except DigestError as exc:
+        if str(exc) == "not a JSON object":
+            raise
+        raise DigestError(f"not valid JSON ({str(exc)[:200]})") from None
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError is a ValueError
+        raise DigestError(f"not valid JSON ({str(exc)[:200]})") from None
 
 
 def results_digest(data: bytes) -> tuple[str | None, str, bytes]:

@@ -145,7 +145,11 @@ def write_rendered(
     the sidecars it rendered are written, an earlier run's that it did not are removed; with a
     ``signer``, ``results.json.sig`` too (an earlier run's is removed without one: it would sign
     other content)."""
-    results, digest, canonical = seal_results(sealed(rendered["results"], mask, None).decode("utf-8"))
+    text = rendered["results"]
+    text = text.decode("utf-8") if isinstance(text, bytes) else text
+    text = seal_html(mask(text) if mask is not None else text)  # as sealed() does, without a bytes copy
+    results, digest, canonical = seal_results(text, keep_canonical=signer is not None)
+    del text
     with OutputSet(out, mask) as outputs:
         paths = {"results": outputs.write(OUTPUTS["results"], results.encode("utf-8"), binary=True)}
         for role, data in rendered.items():

@@ -11,6 +11,7 @@ from dqm.digest import (
     HTML_SLOT,
     DigestError,
     canonical_json,
+    canonical_pieces,
     html_digest,
     results_digest,
     seal_html,
@@ -43,6 +44,50 @@ def test_sealed_results_state_the_digest_of_their_content() -> None:
 def test_ambiguous_or_broken_json_has_no_digest(data: bytes) -> None:
     with pytest.raises(DigestError):
         results_digest(data)
+
+
+@pytest.mark.parametrize(
+    "obj",
+    [
+        {},
+        {"items": []},
+        {"z": [{"b": 1, "a": [1, {"d": None, "c": "é"}]}, [], 2.5], "a": {"y": [3], "x": True}, "m": "s"},
+        {"digest": {"value": "x"}, "findings": [{"item_id": "S1", "code": "C"}] * 3, "n": 0},
+    ],
+)
+def test_the_streamed_canonical_form_is_the_canonical_form(obj: dict) -> None:
+    """seal_results reads a top-level array element by element: the bytes it hashes are those of
+    canonical_json, whatever the layout of the text."""
+    for text in (
+        json.dumps(obj),
+        json.dumps(obj, indent=3),
+        f" \n{json.dumps(obj, separators=(',', ':'))}\t",
+    ):
+        assert "".join(canonical_pieces(text)).encode() == canonical_json(obj)
+        sealed, value, canonical = seal_results(text)
+        assert canonical == canonical_json(obj) and value == hashlib.sha256(canonical).hexdigest()
+        assert seal_results(text, keep_canonical=False)[:2] == (sealed, value)
+        assert json.loads(sealed) == {**obj, "digest": json.loads(sealed)["digest"]}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"a": 1, "a": 2}',
+        '{"a": [{"b": 1, "b": 2}]}',
+        '{"a": [NaN]}',
+        "[1, 2]",
+        '{"a": [1, 2}',
+        '{"a": 1,}',
+        '{"a": 1} x',
+        '{"a" 1}',
+        "{1: 2}",
+        '{"a": [1 2]}',
+    ],
+)
+def test_broken_json_is_not_sealed(text: str) -> None:
+    with pytest.raises(DigestError):
+        seal_results(text)
 
 
 def test_an_html_page_carries_its_own_digest() -> None:
