@@ -240,7 +240,9 @@ def sample(
         audited = audited_or_exit(results, root, prof, discovery)
         items, findings, batch_print = audited.items, audited.findings, audited.batch.fingerprint
     else:
-        run = run_with_progress(root, prof, RunOptions(workers=workers, **where), cache, mask=masker)
+        # whole records: the review sheet draws hundreds of slides, too many to check again
+        run_options = RunOptions(workers=workers, whole_records=True, **where)
+        run = run_with_progress(root, prof, run_options, cache, mask=masker)
         items, findings, batch_print = [o.summary for o in run.outcomes], run.findings, fingerprint(run)
     batch_info = PlanBatch(
         path=str(root),
@@ -254,9 +256,9 @@ def sample(
         if f.severity.value in ("error", "warning"):
             findings_by_slide[f.item_id] = findings_by_slide.get(f.item_id, 0) + 1
     if run is not None:
-        by_id: dict[str, int] = {}  # slide id -> its first record's position
-        for k, record in enumerate(run.outcomes):
-            by_id.setdefault(record.summary.slide_id, k)
+        by_id: dict[str, Any] = {}
+        for record in run.outcomes:
+            by_id.setdefault(record.summary.slide_id, record)
     written_names: list[str] = []
     for folder, items_of_lot, lot_info in _lots_to_sample(
         items, out_dir, lot_by, prof, history, reduced_allowed, masker
@@ -280,7 +282,7 @@ def sample(
             cached = cache or results.parent / CACHE_FOLDER  # type: ignore[union-attr]
             records = _records_of(root, prof, drawn, cached, audited, discovery, masker)
         else:
-            records = {sid: run.record(k) for sid, k in by_id.items() if sid in drawn}
+            records = {k: v for k, v in by_id.items() if k in drawn}
         real = review_plan.model_copy(update={"plan_id": written.plan_id})
         sheet = sheet_data(real, records, root, prof, thumb_size, thumb_quality, lang)
         write_file(folder / "review.html", render_review_html(sheet, lang), masker)
