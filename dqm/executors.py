@@ -262,7 +262,9 @@ def _waves(
         yield k, _alone(client, func, items[k], token, lost)
 
 
-def _alone(client: Any, func: Callable[..., Any], item: Any, token: str, lost: tuple[type, ...]) -> Any:
+def _alone(
+    client: Any, func: Callable[..., Any], item: Any, token: str, lost: tuple[type[BaseException], ...]
+) -> Any:
     """One item in a task of its own, tried twice: a task lost once may only have met a worker
     that was still being replaced (a busy machine); lost twice, the item ends its worker itself."""
     lost_as = ""
