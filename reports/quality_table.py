@@ -21,6 +21,7 @@ from pathlib import Path
 from dqm.diversity.minimums import is_minimum
 from dqm.diversity.settings import PATIENT_GROUPS
 from dqm.figures import Gate, all_gates
+from dqm.i18n import translated
 from dqm.output import spreadsheet_safe
 from dqm.quality_layout import QualityTableLayout, TechnicalRow
 from dqm.results import QualityResult
@@ -193,15 +194,15 @@ def _test_rows(result: QualityResult, layout: QualityTableLayout, lang: str) -> 
         metric = (
             layout.word("test_metric", lang, {"method": t.method, "effect": effect})
             if value is not None
-            else t.statistic_name or t.title
+            else translated(t.statistic_name or t.title, lang)
         )
         out.append(
             Row(
                 characteristic=char.title.text(lang),
-                item=t.title,
+                item=translated(t.title, lang),
                 metric=char.metric.text(lang, {"metric": metric}),
                 target=None,
-                target_text=t.rule,
+                target_text=translated(t.rule, lang),
                 scope=char.scope.text(lang, {"n": t.n, "unit": _unit(layout, lang, "slides")}),
                 method=char.method.text(
                     lang, {"test": t.method, "alpha": f"{d.alpha:g}", "correction": d.correction}

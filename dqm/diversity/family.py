@@ -299,7 +299,7 @@ def balance_tests(classes: Balance, institutions: Balance, rules: BalanceRules) 
                 template = N_("smallest class {cls} has {share} of the slides, under {under}")
             text = msg(template, cls=cls, share=share, under=under)
             decision = "pass" if ok else "fail"
-            out.append(_rule_result(*args, rule, decision, text, classes.min_share, "share", classes.n))
+            out.append(_rule_result(*args, rule, decision, text, classes.min_share, N_("share"), classes.n))
     if rules.max_institution_share is not None:
         t = rules.max_institution_share
         args = ("balance.max_institution_share", N_("largest institution share"), "institution")
@@ -327,7 +327,7 @@ def balance_tests(classes: Balance, institutions: Balance, rules: BalanceRules) 
             )
             decision = "pass" if ok else "fail"
             out.append(
-                _rule_result(*args, rule, decision, text, institutions.max_share, "share", institutions.n)
+                _rule_result(*args, rule, decision, text, institutions.max_share, N_("share"), institutions.n)
             )
     if rules.max_imbalance_ratio is not None:
         t = rules.max_imbalance_ratio
@@ -338,12 +338,12 @@ def balance_tests(classes: Balance, institutions: Balance, rules: BalanceRules) 
             out.append(_rule_result(*args, rule, "not_applicable", N_("not tested: no slide has a class")))
         elif ratio is None:
             text = msg("class {cls} is absent: the imbalance ratio is infinite", cls=classes.min_category)
-            out.append(_rule_result(*args, rule, "warn", text, None, "max / min", classes.n))
+            out.append(_rule_result(*args, rule, "warn", text, None, N_("max / min"), classes.n))
         else:
             text = msg(
                 "largest class {largest} has {ratio:.2f} times the slides of the smallest, {smallest}",
                 largest=classes.max_category, ratio=ratio, smallest=classes.min_category,
             )  # fmt: skip
             decision = "pass" if ratio <= t else "warn"
-            out.append(_rule_result(*args, rule, decision, text, ratio, "max / min", classes.n))
+            out.append(_rule_result(*args, rule, decision, text, ratio, N_("max / min"), classes.n))
     return out

@@ -15,6 +15,7 @@ from dqm.cli import app
 from dqm.diversity import diversity_result
 from dqm.diversity.settings import DiversitySettings
 from dqm.figures import all_gates
+from dqm.i18n import translated
 from dqm.output import from_spreadsheet
 from dqm.profile import Profile, load_profile
 from dqm.quality_layout import QualityTableLayout, Words
@@ -25,6 +26,10 @@ from tests.reports.conftest import PLANT, finding, make_result, semantic, validi
 
 EVIL = "=cmd|' /C calc'!A0"
 LAYOUT = QualityTableLayout()
+
+
+def _hangul(text: str | None) -> bool:
+    return any("\uac00" <= ch <= "\ud7a3" for ch in text or "")
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +60,12 @@ def test_one_row_per_gated_figure_grouped_by_characteristic(full) -> None:  # ty
     assert [r.decision for r in gated] == [{True: "적합", False: "부적합"}[g.passed] for g in kept]
     # each gated diversity test is a row; the dimension's verdict is not
     tests = [t for t in full.diversity.tests if t.gated]
-    assert [r.item for r in by_char["통계적 다양성"]] == [t.title for t in tests]
+    assert [r.item for r in by_char["통계적 다양성"]] == [translated(t.title, "ko") for t in tests]
+    english = [r for r in quality_rows(full, LAYOUT, "en") if r.characteristic == "Statistical diversity"]
+    assert [r.item for r in english] == [t.title for t in tests]  # the English sheet keeps them as written
+    # the tests' titles and rules (stored in English in results.json) read in Korean on the Korean sheet
+    fit = next(r for r in by_char["통계적 다양성"] if "클래스" in r.item)
+    assert _hangul(fit.item) and _hangul(fit.target_text) and "fail when" not in fit.target_text
     methods = [r.method for r in by_char["통계적 다양성"]]
     assert all(("α = 0.05" in m) is t.in_family for m, t in zip(methods, tests, strict=True))
     assert "ISO 2859-1" in by_char["의미 정확성"][0].method and "AQL 1.5" in by_char["의미 정확성"][0].method
