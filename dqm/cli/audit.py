@@ -189,7 +189,7 @@ def audit(
     from dqm.audit import build_result, with_dimension
     from dqm.figures import verdict_line
     from dqm.gate import gate, lot_lines
-    from dqm.i18n import translator
+    from dqm.i18n import translated, translator
     from dqm.runner import RunOptions
     from dqm.semantic.history import default_history_path
     from dqm.thumbnails import with_thumbnails
@@ -322,15 +322,22 @@ def audit(
         markup=False,
     )
     if result.diversity is not None:
-        out.print(f"diversity: {result.diversity.summary}", highlight=False)
+        summary = translated(result.diversity.summary, lang)
+        out.print(_("diversity: {summary}", summary=summary), highlight=False)
         if result.diversity.drift is not None:
-            out.print(f"drift: {result.diversity.drift.summary}", highlight=False)
+            summary = translated(result.diversity.drift.summary, lang)
+            out.print(_("drift: {summary}", summary=summary), highlight=False)
     if result.validity is not None:
         _print_validity(result.validity)
     if result.redelivery is not None:
         d = result.redelivery
         out.print(
-            f"redelivery: {len(d.fixed)} findings fixed, {len(d.still_there)} still there, {len(d.new)} new",
+            _(
+                "redelivery: {fixed} findings fixed, {still} still there, {new} new",
+                fixed=len(d.fixed),
+                still=len(d.still_there),
+                new=len(d.new),
+            ),
             highlight=False,
         )
     for line in outcome.lines:

@@ -130,3 +130,26 @@ def test_importing_results_stays_light() -> None:
     code = "import sys, dqm.results, dqm.diversity; print(sorted(m for m in ('numpy', 'scipy', 'torch') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_diversity_and_drift_lines_in_korean(audited: Path, clean_batch: Path, tmp_path: Path) -> None:
+    res = runner.invoke(
+        app,
+        [
+            "audit",
+            str(clean_batch),
+            "--out",
+            str(tmp_path / "ko"),
+            "-j",
+            "1",
+            "--stages",
+            "syntactic,diversity",
+            "--baseline",
+            str(audited / "results.json"),
+            "--lang",
+            "ko",
+        ],
+    )
+    assert res.exit_code in (0, 1, 3), res.output
+    assert "통계적 다양성: " in res.output and "드리프트: 기준 배치와 비교한 변수" in res.output
+    assert "diversity:" not in res.output and "no drift in" not in res.output
