@@ -714,11 +714,12 @@ def _plan_profile(review_plan: Any, profile: str | None) -> Any:
 
 
 def _print_result(r: Any, limit: int, lang: str) -> None:
-    from dqm.i18n import translator
+    from dqm.i18n import translated, translator
 
     _ = translator(lang)
     shown = sorted(r.findings, key=lambda f: SEVERITY_ORDER[f.severity])
-    rows = [(f.where() or f.slide_id or "", f.severity, f.code, f.message) for f in shown]  # no msgids yet
+    # a finding keeps its English message (semantic.json); its words are msgids, read back in lang
+    rows = [(f.where() or f.slide_id or "", f.severity, f.code, translated(f.message, lang)) for f in shown]
     print_finding_lines(rows, limit, _("findings (see semantic.json or raise --limit)"))
     if r.accuracy is None:
         acc = _("no verdict yet")

@@ -231,7 +231,7 @@ def ingest(
         ReviewFinding(
             code="VERDICT_MISSING",
             severity="info",
-            message="no verdict yet for this sampled slide",
+            message=msg("no verdict yet for this sampled slide"),
             slide_id=s,
         )
         for s in missing

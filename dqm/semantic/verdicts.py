@@ -194,10 +194,12 @@ class _Reader:
         target = self.path.parent / value
         try:
             if not target.is_file():  # a folder, a device or nothing: never read it
-                raise OSError("not a regular file")
+                raise OSError(msg("not a regular file"))
             size = target.stat().st_size
             if size > MAX_BYTES:
-                raise ValueError(f"{size} bytes is over the {MAX_BYTES} byte limit")
+                raise ValueError(
+                    msg("{size} bytes is over the {limit} byte limit", size=size, limit=MAX_BYTES)
+                )
             doc = json.loads(target.read_bytes().decode("utf-8-sig"))
         except (OSError, ValueError) as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)

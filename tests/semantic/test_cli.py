@@ -6,6 +6,7 @@ import csv
 import hashlib
 import json
 import re
+import sqlite3
 from html import unescape
 from pathlib import Path
 
@@ -256,3 +257,39 @@ def test_sample_writes_the_sheet_in_korean(defect_batch: Path, tmp_path: Path) -
     assert [r["label"] for r in sheet["reasons"]][:2] == ["클래스 오류", "경계가 너무 넓음"]
     assert {c["cls"]: c["name"] for c in sheet["classes"]}["BCC"] == "기저세포암"
     assert sheet["words"]["no_lesion"] == "어노테이션된 병변 없음" and sheet["fields"]["age"] == "나이"
+
+
+def test_ingest_prints_its_findings_in_korean(sampled: tuple[Path, Path, str], tmp_path: Path) -> None:
+    plan_dir = sampled[0]
+    rows = plan_rows(plan_dir)
+    partial = tmp_path / "p.csv"
+    partial.write_text(f"slide_id,reviewer,verdict\n{rows[0]['slide_id']},kim,pass\nGHOST,kim,pass\n")
+    args = ["review", "ingest", "--plan", str(plan_dir), str(partial), "--limit", "100"]
+    en = runner.invoke(app, [*args, "--out", str(tmp_path / "en")])
+    ko = runner.invoke(app, [*args, "--out", str(tmp_path / "ko"), "--lang", "ko"])
+    assert en.exit_code == ko.exit_code == 3
+    assert "no verdict yet for this sampled slide" in en.output
+    assert "표본으로 뽑힌 이 슬라이드에 아직 판정이 없습니다" in ko.output
+    assert "VERDICT_UNKNOWN_SLIDE" in ko.output and "INCOMPLETE" in ko.output  # codes and markers stay
+    english = [line for line in en.output.splitlines() if "VERDICT_" in line]
+    assert english and not any(line in ko.output for line in english)
+    other = tmp_path / "other.sqlite"
+    con = sqlite3.connect(other)
+    con.execute("CREATE TABLE t (x)")
+    con.close()
+    ko = runner.invoke(
+        app,
+        [
+            "review",
+            "ingest",
+            "--plan",
+            str(plan_dir),
+            str(other),
+            "--out",
+            str(tmp_path / "db"),
+            "--lang",
+            "ko",
+        ],
+    )
+    assert "VERDICT_FILE_UNREADABLE" in ko.output
+    assert "dqm 검토 데이터베이스가 아닙니다" in " ".join(ko.output.split())

@@ -107,7 +107,7 @@ class ReviewDB:
         if readonly:
             got = self._meta_rows()
             if got.get("format") != "dqm.review_db/1":
-                raise ReviewDBError(f"{path} is not a dqm review database")
+                raise ReviewDBError(msg("{path} is not a dqm review database", path=path))
             return
         with self._write:  # executescript commits on its own: the schema is idempotent DDL
             self._con().executescript(_SCHEMA)
@@ -124,11 +124,16 @@ class ReviewDB:
                     ],
                 )
             elif got.get("format") != "dqm.review_db/1":
-                raise ReviewDBError(f"{path} is not a dqm review database")
+                raise ReviewDBError(msg("{path} is not a dqm review database", path=path))
             elif plan_id and got.get("plan_id") and got["plan_id"] != plan_id:
                 raise ReviewDBError(
-                    f"{path} belongs to another review plan ({got['plan_id'][:12]}…, this plan "
-                    f"{plan_id[:12]}…): a new sample needs a new review folder"
+                    msg(
+                        "{path} belongs to another review plan ({other}…, this plan {plan}…): "
+                        "a new sample needs a new review folder",
+                        path=path,
+                        other=got["plan_id"][:12],
+                        plan=plan_id[:12],
+                    )
                 )
             elif plan_id and not got.get("plan_id"):
                 con.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('plan_id', ?)", (plan_id,))
@@ -153,7 +158,9 @@ class ReviewDB:
                     con.execute("PRAGMA synchronous=FULL")
                     con.execute("PRAGMA foreign_keys=ON")
             except sqlite3.DatabaseError as exc:
-                raise ReviewDBError(f"{self.path} cannot be opened as an SQLite database: {exc}") from None
+                raise ReviewDBError(
+                    msg("{path} cannot be opened as an SQLite database: {reason}", path=self.path, reason=exc)
+                ) from None
             self._local.con = con
             with self._write:
                 self._open.append(con)
@@ -163,7 +170,9 @@ class ReviewDB:
         try:
             return dict(self._con().execute("SELECT key, value FROM meta").fetchall())
         except sqlite3.DatabaseError as exc:
-            raise ReviewDBError(f"{self.path} is not a dqm review database: {exc}") from None
+            raise ReviewDBError(
+                msg("{path} is not a dqm review database: {reason}", path=self.path, reason=exc)
+            ) from None
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
