@@ -1,4 +1,5 @@
-"""``dqm diff`` output: a :class:`~dqm.diff.ResultDiff` as plain text or Markdown."""
+"""``dqm diff`` output: a :class:`~dqm.diff.ResultDiff` as plain text or Markdown, in English or
+Korean (``lang``). Finding codes, dimension ids, figure paths and slide ids stay as they are."""
 
 from __future__ import annotations
 
@@ -6,14 +7,19 @@ from typing import Any
 
 from dqm.diff import GateChange, ResultDiff
 from dqm.figures import fmt_value, title
+from dqm.i18n import N_, gettext, translator
 from reports.markdown import VERDICT_WORDS, md_code, md_text
 
 MAX_FIGURES = 40
 MAX_SLIDES = 20
+STATES = {"passed": N_("passed"), "failed": N_("failed"), "pending": N_("pending"), "missing": N_("missing")}
+"""A dimension's state as the diff names it."""
 
 
-def _gate_value(g: Any) -> str:
-    return "absent" if g is None else f"{g.shown_value} ({g.decision})"
+def _gate_value(g: Any, lang: str) -> str:
+    if g is None:
+        return gettext(N_("absent"), lang)
+    return f"{g.shown_value} ({gettext(g.decision, lang)})"
 
 
 def _delta(c: GateChange) -> str:
@@ -33,126 +39,179 @@ def _scalar(v: Any) -> str:
     return str(v)
 
 
-def _rows(d: ResultDiff) -> dict[str, Any]:
+def _rows(d: ResultDiff, lang: str) -> dict[str, Any]:
     """The pieces both formats print, in order."""
     o, n = d.old, d.new
     return {
         "header": [
-            ("old", o.batch.path, o.created, o.batch.fingerprint, o.batch.n_items),
-            ("new", n.batch.path, n.created, n.batch.fingerprint, n.batch.n_items),
+            (o.batch.path, o.created, o.batch.fingerprint, o.batch.n_items),
+            (n.batch.path, n.created, n.batch.fingerprint, n.batch.n_items),
         ],
-        "verdict": (VERDICT_WORDS[d.verdict[0]], VERDICT_WORDS[d.verdict[1]]),
-        "states": [(title(k), a, b) for k, (a, b) in d.states.items()],
+        "verdict": tuple(gettext(VERDICT_WORDS[v], lang) for v in d.verdict),
+        "states": [
+            (title(k, lang), gettext(STATES.get(a, a), lang), gettext(STATES.get(b, b), lang))
+            for k, (a, b) in d.states.items()
+        ],
     }
 
 
-def render_diff_text(d: ResultDiff) -> str:
+def render_diff_text(d: ResultDiff, lang: str = "en") -> str:
     """The diff as plain text."""
-    r = _rows(d)
+    _ = translator(lang)
+    r = _rows(d, lang)
     out = []
-    for side, path, created, fp, n_items in r["header"]:
-        out.append(f"{side}: {path}  ({created}, {n_items} slides, fingerprint {fp[:16]}…)")
+    sides = (
+        N_("old: {path}  ({created}, {n} slides, fingerprint {fingerprint}…)"),
+        N_("new: {path}  ({created}, {n} slides, fingerprint {fingerprint}…)"),
+    )
+    for line, (path, created, fp, n_items) in zip(sides, r["header"], strict=True):
+        out.append(_(line, path=path, created=created, n=n_items, fingerprint=fp[:16]))
     if d.same_batch:
-        out.append("same batch (equal fingerprints)")
+        out.append(_("same batch (equal fingerprints)"))
     if not d.same_profile:
-        out.append(f"profile changed: sha256 {d.old.profile.sha256[:12]} -> {d.new.profile.sha256[:12]}")
+        out.append(
+            _(
+                "profile changed: sha256 {old} -> {new}",
+                old=d.old.profile.sha256[:12],
+                new=d.new.profile.sha256[:12],
+            )
+        )
     a, b = r["verdict"]
-    out.append(f"verdict: {a} -> {b}" if a != b else f"verdict: {b} (unchanged)")
+    out.append(
+        _("verdict: {old} -> {new}", old=a, new=b) if a != b else _("verdict: {new} (unchanged)", new=b)
+    )
     out.append("")
-    out.append("dimensions:")
+    out.append(_("dimensions:"))
     for name, sa, sb in r["states"]:
         out.append(f"  {name}: {sa} -> {sb}" if sa != sb else f"  {name}: {sb}")
     if d.gates:
-        out += ["", "gated figures that changed:"]
+        out += ["", _("gated figures that changed:")]
         for c in d.gates:
             g = c.new or c.old
-            label = g.label if g is not None else c.key
+            label = g.label_in(lang) if g is not None else c.key
             delta = _delta(c)
             out.append(
-                f"  {c.key.split('.')[0]} {label}: {_gate_value(c.old)} -> {_gate_value(c.new)}"
+                f"  {c.key.split('.')[0]} {label}: {_gate_value(c.old, lang)} -> {_gate_value(c.new, lang)}"
                 + (f"  [{delta}]" if delta else "")
             )
     if d.figures:
-        out += ["", f"other figures that changed ({len(d.figures)}):"]
+        out += ["", _("other figures that changed ({n}):", n=len(d.figures))]
         for path, va, vb in d.figures[:MAX_FIGURES]:
             out.append(f"  {path}: {_scalar(va)} -> {_scalar(vb)}")
         if len(d.figures) > MAX_FIGURES:
-            out.append(f"  … and {len(d.figures) - MAX_FIGURES} more")
-    out += ["", "finding codes:"]
+            out.append("  " + _("… and {n} more", n=len(d.figures) - MAX_FIGURES))
+    out += ["", _("finding codes:")]
     if not (d.codes_new or d.codes_resolved or d.codes_changed):
-        out.append("  no change")
+        out.append("  " + _("no change"))
+    # the words new / resolved / changed line up in a column in English; each line is one msgid
     for code, k in d.codes_new.items():
-        out.append(f"  new       {code}: {k}")
+        out.append("  " + _("new       {code}: {n}", code=code, n=k))
     for code, k in d.codes_resolved.items():
-        out.append(f"  resolved  {code}: was {k}")
+        out.append("  " + _("resolved  {code}: was {n}", code=code, n=k))
     for code, (ka, kb) in d.codes_changed.items():
-        out.append(f"  changed   {code}: {ka} -> {kb}")
+        out.append("  " + _("changed   {code}: {old} -> {new}", code=code, old=ka, new=kb))
     if d.slides_added or d.slides_removed:
-        out += ["", f"slides: {len(d.slides_added)} added, {len(d.slides_removed)} removed"]
-        for label, ids in (("added", d.slides_added), ("removed", d.slides_removed)):
+        out += [
+            "",
+            _(
+                "slides: {added} added, {removed} removed",
+                added=len(d.slides_added),
+                removed=len(d.slides_removed),
+            ),
+        ]
+        for label, ids in ((N_("added: {ids}"), d.slides_added), (N_("removed: {ids}"), d.slides_removed)):
             if ids:
                 shown = ", ".join(ids[:MAX_SLIDES]) + (" …" if len(ids) > MAX_SLIDES else "")
-                out.append(f"  {label}: {shown}")
+                out.append("  " + _(label, ids=shown))
     return "\n".join(out) + "\n"
 
 
-def render_diff_markdown(d: ResultDiff) -> str:
+def render_diff_markdown(d: ResultDiff, lang: str = "en") -> str:
     """The diff as Markdown (for a pull-request comment)."""
-    r = _rows(d)
+    _ = translator(lang)
+    r = _rows(d, lang)
     a, b = r["verdict"]
     out = [
-        "## dqm: what changed",
+        _("## dqm: what changed"),
         "",
-        f"**Verdict:** {a} → **{b}**" if a != b else f"**Verdict:** {b} (unchanged)",
+        _("**Verdict:** {old} → **{new}**", old=a, new=b)
+        if a != b
+        else _("**Verdict:** {new} (unchanged)", new=b),
         "",
-        "| | batch | created | slides | fingerprint |",
+        _("| | batch | created | slides | fingerprint |"),
         "|---|---|---|---:|---|",
     ]
-    for side, path, created, fp, n_items in r["header"]:
+    rows = (
+        N_("| old | {path} | {created} | {n} | {fp}… |"),
+        N_("| new | {path} | {created} | {n} | {fp}… |"),
+    )
+    for row, (path, created, fp, n_items) in zip(rows, r["header"], strict=True):
         out.append(
-            f"| {side} | {md_code(path, table=True)} | {md_text(created)} | {n_items} | {md_code(fp[:16])}… |"
+            _(
+                row,
+                path=md_code(path, table=True),
+                created=md_text(created),
+                n=n_items,
+                fp=md_code(fp[:16]),
+            )
         )
     if not d.same_profile:
         out += [
             "",
-            f"Profile changed: {md_code(d.old.profile.sha256[:12])} → {md_code(d.new.profile.sha256[:12])}",
+            _(
+                "Profile changed: {old} → {new}",
+                old=md_code(d.old.profile.sha256[:12]),
+                new=md_code(d.new.profile.sha256[:12]),
+            ),
         ]
-    out += ["", "| Dimension | old | new |", "|---|---|---|"]
+    out += ["", _("| Dimension | old | new |"), "|---|---|---|"]
     for name, sa, sb in r["states"]:
         out.append(f"| {name} | {sa} | {'**' + sb + '**' if sa != sb else sb} |")
     if d.gates:
-        out += ["", "### Gated figures", "", "| Measure | old | new | change |", "|---|---:|---:|---:|"]
+        out += ["", _("### Gated figures"), "", _("| Measure | old | new | change |"), "|---|---:|---:|---:|"]
         for c in d.gates:
             g = c.new or c.old
-            label = f"{title(c.key.split('.')[0])}: {g.label}" if g else c.key
+            label = f"{title(c.key.split('.')[0], lang)}: {g.label_in(lang)}" if g else c.key
             out.append(
-                f"| {md_text(label)} | {_gate_value(c.old)} | {_gate_value(c.new)} | {_delta(c) or '–'} |"
+                f"| {md_text(label)} | {_gate_value(c.old, lang)} | {_gate_value(c.new, lang)} | {_delta(c) or '–'} |"
             )
     if d.figures:
-        out += ["", f"<details><summary>{len(d.figures)} other figures changed</summary>", ""]
-        out += ["| Figure | old | new |", "|---|---:|---:|"]
+        out += [
+            "",
+            "<details><summary>" + _("{n} other figures changed", n=len(d.figures)) + "</summary>",
+            "",
+        ]
+        out += [_("| Figure | old | new |"), "|---|---:|---:|"]
         for path, va, vb in d.figures[:MAX_FIGURES]:
             out.append(f"| {md_code(path, table=True)} | {md_text(_scalar(va))} | {md_text(_scalar(vb))} |")
         if len(d.figures) > MAX_FIGURES:
-            out.append(f"| … and {len(d.figures) - MAX_FIGURES} more | | |")
+            out.append("| " + _("… and {n} more", n=len(d.figures) - MAX_FIGURES) + " | | |")
         out += ["", "</details>"]
-    out += ["", "### Finding codes", ""]
+    out += ["", _("### Finding codes"), ""]
     if not (d.codes_new or d.codes_resolved or d.codes_changed):
-        out.append("No change.")
+        out.append(_("No change."))
     else:
-        out += ["| Code | old | new | |", "|---|---:|---:|---|"]
+        out += [_("| Code | old | new | |"), "|---|---:|---:|---|"]
+        new, resolved, more, fewer = _("new"), _("resolved"), _("more"), _("fewer")
         for code, k in d.codes_new.items():
-            out.append(f"| {md_code(code)} | 0 | {k} | new |")
+            out.append(f"| {md_code(code)} | 0 | {k} | {new} |")
         for code, k in d.codes_resolved.items():
-            out.append(f"| {md_code(code)} | {k} | 0 | resolved |")
+            out.append(f"| {md_code(code)} | {k} | 0 | {resolved} |")
         for code, (ka, kb) in d.codes_changed.items():
-            out.append(f"| {md_code(code)} | {ka} | {kb} | {'more' if kb > ka else 'fewer'} |")
+            out.append(f"| {md_code(code)} | {ka} | {kb} | {more if kb > ka else fewer} |")
     if d.slides_added or d.slides_removed:
-        out += ["", f"Slides: {len(d.slides_added)} added, {len(d.slides_removed)} removed."]
-        for label, ids in (("Added", d.slides_added), ("Removed", d.slides_removed)):
+        out += [
+            "",
+            _(
+                "Slides: {added} added, {removed} removed.",
+                added=len(d.slides_added),
+                removed=len(d.slides_removed),
+            ),
+        ]
+        for label, ids in ((N_("Added: {ids}"), d.slides_added), (N_("Removed: {ids}"), d.slides_removed)):
             if ids:
                 shown = ", ".join(md_code(i) for i in ids[:MAX_SLIDES]) + (
                     " …" if len(ids) > MAX_SLIDES else ""
                 )
-                out.append(f"{label}: {shown}")
+                out.append(_(label, ids=shown))
     return "\n".join(out) + "\n"

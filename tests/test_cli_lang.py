@@ -79,6 +79,9 @@ def test_fixlist_and_diff_in_korean(tmp_path: Path) -> None:
     ko = runner.invoke(app, ["diff", str(old), str(results), "-o", str(tmp_path / "d.md"), "--lang", "ko"])
     assert ko.exit_code == 0, ko.output
     assert "변경 비교:" in said(ko) and "diff:" not in said(ko)
+    en, ko = both(["diff", str(old), str(results)])
+    assert en.exit_code == ko.exit_code == 0, said(ko)
+    assert "finding codes:" in said(en) and "발견 사항 코드:" in said(ko) and "finding codes:" not in said(ko)
     en, ko = both(["diff", str(old), str(results), "--format", "pdf"])
     assert en.exit_code == ko.exit_code == 2
     assert "unknown --format" in said(en) and "알 수 없는 --format" in said(ko)

@@ -919,7 +919,7 @@ def diff(
     lang: LangOpt = "en",
 ) -> None:
     """What changed between two deliveries: verdicts, figures, new and resolved finding codes. With
-    --lang ko its errors and the line naming the file written are Korean; the diff itself is English."""
+    --lang ko the diff, its errors and the line naming the file written are Korean (codes stay)."""
     from dqm.diff import diff_results
     from dqm.i18n import translator
     from reports import render_diff_markdown, render_diff_text
@@ -929,7 +929,7 @@ def diff(
     renderers = {"text": render_diff_text, "markdown": render_diff_markdown, "md": render_diff_markdown}
     if fmt not in renderers:
         raise usage_error(_("unknown --format {fmt}: choose text or markdown", fmt=repr(fmt)))
-    text = renderers[fmt](diff_results(load_result_or_exit(old), load_result_or_exit(new)))
+    text = renderers[fmt](diff_results(load_result_or_exit(old), load_result_or_exit(new)), lang)
     if output is None:
         sys.stdout.write(masker(text) if masker is not None else text)
     else:

@@ -92,3 +92,25 @@ def test_cli_diff(tmp_path: Path):
     res = runner.invoke(app, ["diff", str(a), str(b), "--format", "markdown", "-o", str(out)])
     assert res.exit_code == 0 and out.read_text().startswith("## dqm: what changed")
     assert runner.invoke(app, ["diff", str(a), str(b), "--format", "html"]).exit_code == 2
+
+
+def test_text_and_markdown_in_korean():
+    d = diff_results(*pair())
+    text = render_diff_text(d, "ko")
+    assert text.startswith("이전: ") and "\n이후: " in text and "판정: 인증 불가 -> 평가 미완료" in text
+    assert "발견 사항 코드:" in text and "  새로 발생  ZERO_AREA: 1" in text
+    assert "  해결됨    SELF_INTERSECTION: 이전 1" in text and "  바뀜      MPP_MISSING: 2 -> 1" in text
+    assert "슬라이드: 2장 추가, 0장 제거" in text
+    assert "(부적합) -> 100.00 % (적합)" in text  # the gate's decisions
+    for english in ("verdict:", "finding codes:", "dimensions:", "slides:", "absent", "resolved", " failed"):
+        assert english not in text, english
+    md = render_diff_markdown(d, "ko")
+    assert md.startswith("## dqm: 바뀐 점") and "**판정:** 인증 불가 → **평가 미완료**" in md
+    assert "| 이후 | `/data/batch` |" in md and "### 발견 사항 코드" in md
+    assert "| `ZERO_AREA` | 0 | 1 | 새로 발생 |" in md and "| `MPP_MISSING` | 2 | 1 | 줄어듦 |" in md
+    assert "| 유효성: MM | 0.38 (부적합) | 0.81 (적합) | +0.43 |" in md
+    for english in ("Verdict", "Finding codes", "| new |", "fewer", "Slides:"):
+        assert english not in md, english
+    english = render_diff_text(d)
+    assert english.startswith("old: /data/batch  (2025-01-02T03:04:05+00:00, 20 slides, fingerprint ")
+    assert "| new | `/data/batch` |" in render_diff_markdown(d)
