@@ -23,6 +23,7 @@ from dqm.diversity.analyse import summaries_of, summaries_of_result
 from dqm.diversity.drift import Summaries
 from dqm.diversity.models import BaselineInfo
 from dqm.facts import ItemSummary
+from dqm.i18n import msg
 from dqm.profile import Profile
 from dqm.results import QualityResult
 from validators.context import EarlierRelease, EarlierSlide
@@ -76,7 +77,7 @@ def baseline_from_results(path: Path, profile: Profile, mask: Callable[[str], st
     try:
         result = QualityResult.load(path)
     except (OSError, ValidationError, ValueError) as exc:
-        raise BaselineError(f"cannot read baseline {path}: {exc}") from None
+        raise BaselineError(msg("cannot read baseline {path}: {reason}", path=path, reason=exc)) from None
     stored = getattr(result, "diversity", None)
     if stored is not None:
         summaries, n, used = summaries_of_result(stored), stored.n_items, True
@@ -137,4 +138,4 @@ def load_release(
         if (path / "results.json").is_file():
             return baseline_from_results(path / "results.json", profile, mask)
         return baseline_from_batch(path.resolve(), profile, workers, mask)
-    raise BaselineError(f"no such baseline: {path} (give a results.json or a batch folder)")
+    raise BaselineError(msg("no such baseline: {path} (give a results.json or a batch folder)", path=path))

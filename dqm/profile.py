@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from dqm.diversity.settings import DiversitySettings
 from dqm.findings import Severity
-from dqm.i18n import LANGUAGES
+from dqm.i18n import LANGUAGES, N_, msg
 from dqm.identifiers import DeidSettings
 from dqm.quality_layout import QualityTableLayout
 
@@ -284,7 +284,7 @@ def _read_profile_text(source: str | Path | None) -> tuple[str, str]:
     try:
         return path.read_text("utf-8"), str(path)
     except (OSError, UnicodeDecodeError) as exc:
-        raise ProfileError(f"cannot read profile {path}: {exc}") from exc
+        raise ProfileError(msg("cannot read profile {path}: {reason}", path=path, reason=exc)) from exc
 
 
 def load_profile(source: str | Path | None = None) -> Profile:
@@ -296,7 +296,7 @@ def load_profile(source: str | Path | None = None) -> Profile:
         With every problem found, each with its location in the file.
     """
     text, origin = _read_profile_text(source)
-    return model_from_yaml(text, origin, Profile, ProfileError, "profile")
+    return model_from_yaml(text, origin, Profile, ProfileError, N_("profile"))
 
 
 def model_from_yaml(text: str, origin: str, model: type[_M], error: type[Exception], what: str) -> _M:
@@ -305,12 +305,21 @@ def model_from_yaml(text: str, origin: str, model: type[_M], error: type[Excepti
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise error(f"{origin}: not valid YAML: {exc}") from exc
+        raise error(msg("{origin}: not valid YAML: {reason}", origin=origin, reason=exc)) from exc
     if not isinstance(data, dict):
-        raise error(f"{origin}: a {what} is a YAML mapping, got {type(data).__name__}")
+        raise error(
+            msg(
+                "{origin}: a {_what} is a YAML mapping, got {type}",
+                origin=origin,
+                _what=what,
+                type=type(data).__name__,
+            )
+        )
     data["sha256"] = hashlib.sha256(text.encode("utf-8")).hexdigest()
     try:
         return model.model_validate(data)
     except ValidationError as exc:
         lines = [f"  {'.'.join(str(p) for p in e['loc']) or '(top)'}: {e['msg']}" for e in exc.errors()]
-        raise error(f"{origin}: invalid {what}\n" + "\n".join(lines)) from exc
+        raise error(
+            msg("{origin}: invalid {_what}\n{problems}", origin=origin, _what=what, problems="\n".join(lines))
+        ) from exc

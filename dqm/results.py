@@ -16,6 +16,7 @@ from dqm.delivery import Redelivery, WaiverSection
 from dqm.diversity.models import DiversityResult
 from dqm.facts import Frozen, ItemSummary, Ratio, SlideSummary
 from dqm.findings import Finding
+from dqm.i18n import msg
 from dqm.lots.models import LotsResult
 from dqm.semantic.models import SemanticResult
 from dqm.syntactic.models import Breakdown, Grains, SyntacticResult
@@ -255,17 +256,26 @@ def load_result(path: Path, max_errors: int = 5) -> QualityResult:
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        raise ResultsError(f"cannot read {path}: {exc.strerror or exc}") from None
+        raise ResultsError(
+            msg("cannot read {path}: {reason}", path=path, reason=exc.strerror or exc)
+        ) from None
     try:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
-        raise ResultsError(f"{path} is not JSON: {exc}") from None
+        raise ResultsError(msg("{path} is not JSON: {reason}", path=path, reason=exc)) from None
     if not isinstance(data, dict) or "schema_version" not in data:
-        raise ResultsError(f"{path} is not a dqm results.json (no schema_version at the top level)")
+        raise ResultsError(
+            msg("{path} is not a dqm results.json (no schema_version at the top level)", path=path)
+        )
     version = data["schema_version"]
     if _schema_major(version) != _schema_major(SCHEMA_VERSION):
         raise ResultsError(
-            f"{path} has schema version {version!r}; this dqm reads {_schema_major(SCHEMA_VERSION)}.x"
+            msg(
+                "{path} has schema version {version}; this dqm reads {major}.x",
+                path=path,
+                version=repr(version),
+                major=_schema_major(SCHEMA_VERSION),
+            )
         )
     try:
         return QualityResult.model_validate(data)
@@ -274,7 +284,13 @@ def load_result(path: Path, max_errors: int = 5) -> QualityResult:
         lines = [
             f"  {'/'.join(str(p) for p in e['loc']) or '(top)'}: {e['msg']}" for e in errors[:max_errors]
         ]
-        more = f"\n  … and {len(errors) - max_errors} more" if len(errors) > max_errors else ""
+        if len(errors) > max_errors:
+            lines.append("  " + msg("… and {n} more", n=len(errors) - max_errors))
         raise ResultsError(
-            f"{path} does not match the results schema {version}:\n" + "\n".join(lines) + more
+            msg(
+                "{path} does not match the results schema {version}:\n{problems}",
+                path=path,
+                version=version,
+                problems="\n".join(lines),
+            )
         ) from None

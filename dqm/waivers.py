@@ -55,16 +55,26 @@ def load_waivers(path: Path, max_errors: int = 5) -> list[Waiver]:
     """
     try:
         if path.stat().st_size > MAX_WAIVER_BYTES:
-            raise WaiverError(f"waiver file {path} is larger than {MAX_WAIVER_BYTES:,} bytes")
+            raise WaiverError(
+                msg(
+                    "waiver file {path} is larger than {limit:,} bytes",
+                    path=path,
+                    limit=MAX_WAIVER_BYTES,
+                )
+            )
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise WaiverError(
-            f"cannot read waiver file {path}: {getattr(exc, 'strerror', None) or exc}"
+            msg(
+                "cannot read waiver file {path}: {reason}",
+                path=path,
+                reason=getattr(exc, "strerror", None) or exc,
+            )
         ) from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise WaiverError(f"waiver file {path} is not YAML: {exc}") from None
+        raise WaiverError(msg("waiver file {path} is not YAML: {reason}", path=path, reason=exc)) from None
     try:
         return WaiverFile.model_validate(data).waivers
     except ValidationError as exc:
@@ -72,8 +82,11 @@ def load_waivers(path: Path, max_errors: int = 5) -> list[Waiver]:
         lines = [
             f"  {'/'.join(str(p) for p in e['loc']) or '(top)'}: {e['msg']}" for e in errors[:max_errors]
         ]
-        more = f"\n  … and {len(errors) - max_errors} more" if len(errors) > max_errors else ""
-        raise WaiverError(f"waiver file {path} is not valid:\n" + "\n".join(lines) + more) from None
+        if len(errors) > max_errors:
+            lines.append("  " + msg("… and {n} more", n=len(errors) - max_errors))
+        raise WaiverError(
+            msg("waiver file {path} is not valid:\n{problems}", path=path, problems="\n".join(lines))
+        ) from None
 
 
 _TOKEN = re.compile(r"\[([A-Z0-9_]+-[0-9a-f]{10})\]")

@@ -164,3 +164,37 @@ def test_audit_and_gate_usage_errors_in_korean(tmp_path: Path) -> None:
     en, ko = both(["gate", str(results), "--new-only", str(tmp_path / "nothing")])
     assert en.exit_code == ko.exit_code == 2
     assert "no such baseline" in said(en) and "기준선이 없습니다" in said(ko)
+
+
+def test_the_errors_of_loading_a_file_in_korean(tmp_path: Path) -> None:
+    """What dqm says about a profile, results, waivers, a review plan or a lot history it cannot
+    use: Korean with --lang ko (the path and the library's reason quoted), English unchanged."""
+    results = FIXTURES / "results-1.10.json"
+    bad_profile = tmp_path / "profile.yaml"
+    bad_profile.write_text("- a list\n", encoding="utf-8")
+    en, ko = both(["diff", str(results), str(results), "--profile", str(bad_profile)])
+    assert en.exit_code == ko.exit_code == 2
+    assert "a profile is a YAML mapping, got list" in said(en)
+    assert "프로파일은(는) YAML 매핑이어야 하는데 list입니다" in said(ko) and "YAML mapping" not in said(ko)
+    not_results = tmp_path / "results.json"
+    not_results.write_text("{}", encoding="utf-8")
+    en, ko = both(["diff", str(not_results), str(results)])
+    assert en.exit_code == ko.exit_code == 2
+    assert "is not a dqm results.json" in said(en) and "dqm results.json이 아닙니다" in said(ko)
+    waivers = tmp_path / "waivers.yaml"
+    waivers.write_text("waivers: [{code: 1}]\n", encoding="utf-8")
+    en, ko = both(["gate", str(results), "--waivers", str(waivers)])
+    assert en.exit_code == ko.exit_code == 2
+    assert f"waiver file {waivers} is not valid" in said(en)
+    assert "면제 파일" in said(ko) and "올바르지 않습니다" in said(ko) and "is not valid" not in said(ko)
+    plan = tmp_path / "plan"
+    plan.mkdir()
+    (plan / "review_plan.json").write_text("{}", encoding="utf-8")
+    en, ko = both(["review", "ingest", "v.csv", "--plan", str(plan), "--out", str(tmp_path / "o")])
+    assert en.exit_code == ko.exit_code == 2
+    assert "is not a dqm review plan" in said(en) and "dqm 검토 계획이 아닙니다" in said(ko)
+    history = tmp_path / "history.sqlite"
+    history.write_text("not a database", encoding="utf-8")
+    en, ko = both(["lots", "show", str(history)])
+    assert en.exit_code == ko.exit_code == 2
+    assert "cannot be used as a lot history" in said(en) and "로트 이력으로 쓸 수 없습니다" in said(ko)

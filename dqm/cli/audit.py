@@ -38,6 +38,7 @@ from dqm.cli.common import (
     out,
     output_folder,
     outside_batch,
+    reason,
     reused_run_or_exit,
     run_with_progress,
     start_masking,
@@ -369,7 +370,7 @@ def _lot_plan_or_exit(level: str, aql: float) -> None:
     try:
         plan_iso2859(1, level, aql)
     except ValueError as exc:
-        raise usage_error(str(exc)) from None
+        raise usage_error(reason(exc)) from None
 
 
 def _lot_decisions(paths: list[Path], field: str, fingerprint: str) -> dict[str, Any]:
@@ -384,7 +385,7 @@ def _lot_decisions(paths: list[Path], field: str, fingerprint: str) -> dict[str,
         try:
             semantic = load_semantic(path, fingerprint)
         except SemanticFileError as exc:
-            raise usage_error(str(exc)) from None
+            raise usage_error(reason(exc)) from None
         if semantic.lot is None or semantic.lot.field != field:
             raise usage_error(
                 f"--lot-review {path}: not the review of a lot by {field} (dqm sample --lot-by {field})"
@@ -482,7 +483,7 @@ def _load_review(review: Path, fingerprint: str) -> Any:
     try:
         semantic = load_semantic(review, fingerprint)
     except SemanticFileError as exc:
-        raise usage_error(str(exc)) from None
+        raise usage_error(reason(exc)) from None
     if semantic.decision == "incomplete":
         warning(
             msg(
@@ -535,7 +536,7 @@ def _waivers_or_exit(path: Path) -> tuple[Path, Any]:
     try:
         return path, load_waivers(path)
     except WaiverError as exc:
-        raise usage_error(str(exc)) from None
+        raise usage_error(reason(exc)) from None
 
 
 def _with_waivers(result: Any, waivers: tuple[Path, Any], mask: Any) -> Any:
@@ -557,7 +558,7 @@ def _load_baseline(path: Path, profile: Any, workers: int | None, mask: Any) -> 
     try:
         return load_release(path, profile, workers, mask)
     except BaselineError as exc:
-        raise usage_error(str(exc)) from None
+        raise usage_error(reason(exc)) from None
 
 
 def _validity_options(
@@ -571,7 +572,7 @@ def _validity_options(
     try:
         vprof = load_validity_profile(validity_profile)
     except ValidityProfileError as exc:
-        raise usage_error(str(exc)) from None
+        raise usage_error(reason(exc)) from None
     return ValidityOptions(profile=vprof, out=out_dir, device=device, resume=resume, mask=mask)
 
 
@@ -594,7 +595,7 @@ def _run_validity_stage(run: Any, result: Any, options: Any, resume_hint: str) -
         INTERRUPT_EXPLAINED.append(said)
         raise typer.Exit(EXIT_INTERRUPTED) from None
     except (CheckpointMismatch, ValueError) as exc:
-        raise usage_error(str(exc)) from None
+        raise usage_error(reason(exc)) from None
 
 
 def _print_validity(v: Any) -> None:

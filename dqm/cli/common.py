@@ -102,7 +102,7 @@ def load_profile_or_exit(profile: str | None) -> Any:
         prof = load_profile(profile)
         configure(prof)
     except ProfileError as exc:
-        raise usage_error(str(exc)) from None
+        raise usage_error(reason(exc)) from None
     return prof
 
 
@@ -159,7 +159,7 @@ def load_result_or_exit(path: Path) -> Any:
     try:
         return load_result(path)
     except ResultsError as exc:
-        raise usage_error(str(exc)) from None
+        raise usage_error(reason(exc)) from None
 
 
 def dimensions_or_exit(text: str | None, option: str) -> list[str] | None:

@@ -76,7 +76,7 @@ def open_history_or_exit(path: Path) -> Any:
     try:
         return LotHistory(path)
     except HistoryError as exc:
-        raise usage_error(str(exc)) from None
+        raise usage_error(reason(exc)) from None
 
 
 def supplier_states(path: Path | None, names: list[str], masker: Any) -> dict[str, Any]:
@@ -89,7 +89,7 @@ def supplier_states(path: Path | None, names: list[str], masker: Any) -> dict[st
         try:
             return {n: history.state(supplier(n, masker)) for n in names}
         except HistoryError as exc:
-            raise usage_error(str(exc)) from None
+            raise usage_error(reason(exc)) from None
 
 
 HistoryArg = Annotated[Path, typer.Argument(help="The lot history (dqm-lot-history.sqlite).")]
@@ -150,7 +150,7 @@ def show(
                     extra = "; ".join(tr(x) for x in (st.score_note, st.transition) if x)
                     out.print(line + (f" ({extra})" if extra else ""), highlight=False, soft_wrap=True)
         except HistoryError as exc:
-            raise usage_error(str(exc)) from None
+            raise usage_error(reason(exc)) from None
 
 
 SEVERITIES = (N_("normal"), N_("tightened"), N_("reduced"))

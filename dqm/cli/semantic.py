@@ -272,7 +272,7 @@ def sample(
                 lot_info,
             ).model_copy(update={"run_id": run_id})
         except PlanError as exc:
-            raise usage_error(str(exc)) from None
+            raise usage_error(reason(exc)) from None
         # The files name slides masked; the sheet reads the batch by the real names, and quotes the
         # masked plan's id, so the verdicts it exports match the plan that ingest reads.
         written = masked_plan(review_plan, masker) if masker is not None else review_plan
@@ -563,7 +563,7 @@ def plan_command(
         else:
             raise ValueError(tr(msg("unknown plan {plan}; choose iso2859 or precision", plan=repr(plan))))
     except ValueError as exc:
-        raise usage_error(str(exc)) from None
+        raise usage_error(reason(exc)) from None
     out.print(json.dumps(data, ensure_ascii=False) if json_out else line, highlight=False, soft_wrap=True)
 
 
@@ -625,7 +625,7 @@ def ingest_command(
     try:
         review_plan = read_plan(plan_dir)
     except PlanError as exc:
-        raise usage_error(str(exc)) from None
+        raise usage_error(reason(exc)) from None
     missing = [p for p in verdicts if not p.is_file()]
     if missing:
         raise usage_error(msg("no such verdict file: {path}", path=missing[0]))
@@ -643,7 +643,7 @@ def ingest_command(
             loader,
         )
     except ValueError as exc:
-        raise usage_error(str(exc)) from None
+        raise usage_error(reason(exc)) from None
     path = write_semantic(result, out_dir, masker)
     _print_result(result, limit, lang)
     role = tr(msg("semantic"))
@@ -827,7 +827,7 @@ def serve_command(
     try:
         review_plan = read_plan(review_dir)
     except PlanError as exc:
-        raise usage_error(str(exc)) from None
+        raise usage_error(reason(exc)) from None
     prof = _plan_profile(review_plan, profile)
     start_masking(prof.deid, mask_key)
     key = read_mask_key(mask_key)  # the key `dqm sample` masked the plan with

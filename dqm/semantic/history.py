@@ -21,6 +21,7 @@ import sqlite3
 from pathlib import Path
 from typing import Literal
 
+from dqm.i18n import msg
 from dqm.semantic.iso2859 import Iso2859Plan
 from dqm.semantic.switching import LotOutcome, SchemeState, Step, replay, resume, step
 
@@ -71,19 +72,30 @@ class LotHistory:
         try:
             self._db = sqlite3.connect(path, timeout=30, isolation_level=None)
         except sqlite3.Error as exc:
-            raise HistoryError(f"{path} cannot be used as a lot history: {exc}") from None
+            raise HistoryError(
+                msg("{path} cannot be used as a lot history: {reason}", path=path, reason=exc)
+            ) from None
         try:
             self._db.executescript(_SCHEMA)
             row = self._db.execute("SELECT value FROM meta WHERE key = 'format'").fetchone()
             if row is None:
                 self._db.execute("INSERT INTO meta VALUES ('format', ?)", (FORMAT,))
             elif row[0] != FORMAT:
-                raise HistoryError(f"{path} is a {row[0]!r} file, not a dqm lot history ({FORMAT})")
+                raise HistoryError(
+                    msg(
+                        "{path} is a {kind} file, not a dqm lot history ({format})",
+                        path=path,
+                        kind=repr(row[0]),
+                        format=FORMAT,
+                    )
+                )
         except (sqlite3.Error, HistoryError) as exc:
             self._db.close()
             if isinstance(exc, HistoryError):
                 raise
-            raise HistoryError(f"{path} cannot be used as a lot history: {exc}") from None
+            raise HistoryError(
+                msg("{path} cannot be used as a lot history: {reason}", path=path, reason=exc)
+            ) from None
 
     def close(self) -> None:
         self._db.close()
@@ -102,7 +114,7 @@ class LotHistory:
         try:
             return self._db.execute(sql, args).fetchall()
         except sqlite3.Error as exc:
-            raise HistoryError(f"{self.path}: {exc}") from None
+            raise HistoryError(msg("{path}: {reason}", path=self.path, reason=exc)) from None
 
     def _events(self, supplier: str) -> list[tuple[int, str, str, LotOutcome | Literal["resume"]]]:
         rows = self._query(
@@ -125,7 +137,13 @@ class LotHistory:
                 )
             except (TypeError, ValueError) as exc:
                 raise HistoryError(
-                    f"{self.path}: row {id_} of supplier {supplier!r} is damaged ({exc})"
+                    msg(
+                        "{path}: row {row} of supplier {supplier} is damaged ({reason})",
+                        path=self.path,
+                        row=id_,
+                        supplier=repr(supplier),
+                        reason=exc,
+                    )
                 ) from None
             events.append((int(id_), str(recorded), str(lot), outcome))  # type: ignore[call-overload]
         return events
@@ -143,7 +161,12 @@ class LotHistory:
             state, steps = replay(e[3] for e in events)
         except ValueError as exc:
             raise HistoryError(
-                f"{self.path}: the lots of supplier {supplier!r} do not replay: {exc}"
+                msg(
+                    "{path}: the lots of supplier {supplier} do not replay: {reason}",
+                    path=self.path,
+                    supplier=repr(supplier),
+                    reason=exc,
+                )
             ) from None
         lots = [e for e in events if e[3] != "resume"]
         return state, [Recorded(e[0], supplier, e[1], e[2], s) for e, s in zip(lots, steps, strict=True)]
@@ -168,10 +191,17 @@ class LotHistory:
         try:
             self._db.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:
-            raise HistoryError(f"{self.path}: {exc}") from None
+            raise HistoryError(msg("{path}: {reason}", path=self.path, reason=exc)) from None
         try:
             if lot and self._query("SELECT 1 FROM lots WHERE supplier = ? AND lot = ?", (supplier, lot)):
-                raise HistoryError(f"{self.path}: lot {lot} of supplier {supplier!r} is already recorded")
+                raise HistoryError(
+                    msg(
+                        "{path}: lot {lot} of supplier {supplier} is already recorded",
+                        path=self.path,
+                        lot=lot,
+                        supplier=repr(supplier),
+                    )
+                )
             done = step(self.state(supplier), outcome)
             self._db.execute(
                 "INSERT INTO lots (supplier, recorded, kind, lot, plan, accepted, nonconforming, reduced_allowed) "
@@ -190,7 +220,7 @@ class LotHistory:
         except BaseException as exc:
             self._db.execute("ROLLBACK")
             if isinstance(exc, sqlite3.Error):
-                raise HistoryError(f"{self.path}: {exc}") from None
+                raise HistoryError(msg("{path}: {reason}", path=self.path, reason=exc)) from None
             raise
         return done
 
@@ -209,7 +239,7 @@ class LotHistory:
                 (supplier, _now(), note),
             )
         except sqlite3.Error as exc:
-            raise HistoryError(f"{self.path}: {exc}") from None
+            raise HistoryError(msg("{path}: {reason}", path=self.path, reason=exc)) from None
         return after
 
 

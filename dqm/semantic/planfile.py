@@ -18,6 +18,7 @@ from pydantic import ValidationError
 
 from dqm import __version__
 from dqm.facts import ItemSummary
+from dqm.i18n import msg
 from dqm.output import Mask, spreadsheet_safe, write_file
 from dqm.semantic.intervals import precision_sample_size
 from dqm.semantic.iso2859 import plan_iso2859
@@ -318,11 +319,20 @@ def read_plan(path: Path) -> ReviewPlan:
     try:
         plan = ReviewPlan.model_validate_json(file.read_bytes())
     except OSError as exc:
-        raise PlanError(f"cannot read {file}: {exc.strerror or exc}") from None
+        raise PlanError(msg("cannot read {path}: {reason}", path=file, reason=exc.strerror or exc)) from None
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "(top)"
-        raise PlanError(f"{file} is not a dqm review plan: {where}: {first['msg']}") from None
+        raise PlanError(
+            msg(
+                "{path} is not a dqm review plan: {where}: {reason}",
+                path=file,
+                where=where,
+                reason=first["msg"],
+            )
+        ) from None
     if plan_id(plan) != plan.plan_id:
-        raise PlanError(f"{file} was edited after dqm wrote it (its plan_id no longer matches its content)")
+        raise PlanError(
+            msg("{path} was edited after dqm wrote it (its plan_id no longer matches its content)", path=file)
+        )
     return plan

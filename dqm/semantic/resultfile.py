@@ -7,6 +7,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from dqm.i18n import msg
 from dqm.output import Mask, write_file
 from dqm.semantic.models import SemanticResult
 
@@ -35,12 +36,21 @@ def load_semantic(review: Path, batch_fingerprint: str) -> SemanticResult:
     try:
         semantic = SemanticResult.model_validate_json(path.read_bytes())
     except OSError as exc:
-        raise SemanticFileError(f"cannot read {path}: {exc.strerror or exc}") from None
+        raise SemanticFileError(
+            msg("cannot read {path}: {reason}", path=path, reason=exc.strerror or exc)
+        ) from None
     except ValidationError as exc:
-        raise SemanticFileError(f"{path} is not a dqm semantic result: {exc.errors()[0]['msg']}") from None
+        raise SemanticFileError(
+            msg("{path} is not a dqm semantic result: {reason}", path=path, reason=exc.errors()[0]["msg"])
+        ) from None
     if semantic.batch_fingerprint != batch_fingerprint:
         raise SemanticFileError(
-            f"{path} reviewed another batch (fingerprint {semantic.batch_fingerprint[:12]}…, "
-            f"this batch {batch_fingerprint[:12]}…): draw a new sample with dqm sample"
+            msg(
+                "{path} reviewed another batch (fingerprint {other}…, this batch {this}…): "
+                "draw a new sample with dqm sample",
+                path=path,
+                other=semantic.batch_fingerprint[:12],
+                this=batch_fingerprint[:12],
+            )
         )
     return semantic

@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from dqm.i18n import N_, msg
 from dqm.profile import model_from_yaml
 
 BUILTIN = ("smoke", "standard")
@@ -221,7 +222,12 @@ def _read(source: str | Path) -> tuple[str, str]:
         return path.read_text("utf-8"), str(path)
     except (OSError, UnicodeDecodeError) as exc:
         raise ValidityProfileError(
-            f"cannot read validity profile {path}: {exc} (built-in: {', '.join(BUILTIN)})"
+            msg(
+                "cannot read validity profile {path}: {reason} (built-in: {builtin})",
+                path=path,
+                reason=exc,
+                builtin=", ".join(BUILTIN),
+            )
         ) from exc
 
 
@@ -234,4 +240,4 @@ def load_validity_profile(source: str | Path = "smoke") -> ValidityProfile:
         With every problem found and where it is.
     """
     text, origin = _read(source)
-    return model_from_yaml(text, origin, ValidityProfile, ValidityProfileError, "validity profile")
+    return model_from_yaml(text, origin, ValidityProfile, ValidityProfileError, N_("validity profile"))
