@@ -15,6 +15,7 @@ from dqm.cli.common import (
     CACHE_FOLDER,
     EXIT_INTERRUPTED,
     INTERRUPT_EXPLAINED,
+    LANGUAGE,
     RESULTS_HELP,
     CertifyOpt,
     DeviceOpt,
@@ -57,7 +58,7 @@ from dqm.cli.lots import (
     supplier,
     supplier_states,
 )
-from dqm.i18n import N_, msg
+from dqm.i18n import N_, msg, translated
 
 Require = Annotated[
     str | None,
@@ -190,7 +191,7 @@ def audit(
     from dqm.audit import build_result, with_dimension
     from dqm.figures import verdict_line
     from dqm.gate import gate, lot_lines
-    from dqm.i18n import translated, translator
+    from dqm.i18n import translator
     from dqm.runner import RunOptions
     from dqm.semantic.history import default_history_path
     from dqm.thumbnails import with_thumbnails
@@ -583,19 +584,30 @@ def _run_validity_stage(run: Any, result: Any, options: Any, resume_hint: str) -
     from dqm.validity.train import CheckpointMismatch
 
     try:
-        with RichReporter(console) as reporter:
+        with RichReporter(console, LANGUAGE.value) as reporter:
             options.reporter = reporter
             return validity_stage(run, result, options)
     except KeyboardInterrupt:
-        said = (
-            f"[bold yellow]interrupted[/]: the last finished epoch is saved in "
-            f"{escape(str(options.out / 'checkpoints'))}; continue with: {escape(resume_hint)}"
+        rest = msg(
+            "the last finished epoch is saved in {path}; continue with: {command}",
+            path=str(options.out / "checkpoints"),
+            command=resume_hint,
         )
+        said = f"[bold yellow]{escape(tr(msg('interrupted')))}[/]: {escape(tr(rest))}"
         console.print(said, markup=True)
         INTERRUPT_EXPLAINED.append(said)
         raise typer.Exit(EXIT_INTERRUPTED) from None
     except (CheckpointMismatch, ValueError) as exc:
         raise usage_error(reason(exc)) from None
+
+
+REASON_HEADS = (N_("syntactic errors"), N_("cannot read the slide"))
+"""The reasons a slide is left out of validity that go on with its codes or an error after a colon:
+the summary line counts them by this head."""
+
+
+def _reason_head(reason: str) -> str:
+    return next((h for h in REASON_HEADS if reason.startswith(h + ":")), reason)
 
 
 def _print_validity(v: Any) -> None:
@@ -675,8 +687,9 @@ def _print_validity(v: Any) -> None:
     if v.excluded:
         from collections import Counter
 
-        why = Counter(e.reason.split(":")[0] for e in v.excluded)
-        reasons = ", ".join(f"{n} {reason}" for reason, n in why.most_common())  # the reasons' codes stay
+        why = Counter(_reason_head(e.reason) for e in v.excluded)
+        lang = LANGUAGE.value
+        reasons = ", ".join(f"{n} {translated(reason, lang)}" for reason, n in why.most_common())
         out.print(tr(msg("left out: {reasons}", reasons=reasons)), highlight=False)
 
 

@@ -284,7 +284,7 @@ def validity_stage(run: Run, result: Any, options: ValidityOptions) -> ValidityR
     rep = options.reporter
     t_start = time.perf_counter()
 
-    rep.stage("reading slides")
+    rep.stage(msg("reading slides"))
     split_column = prof.split.column if prof.split.mode == "column" else None
     records, excluded = select_slides(run, dataset_profile, split_column)
     kept: list[SlideRecord] = []
@@ -323,7 +323,7 @@ def validity_stage(run: Run, result: Any, options: ValidityOptions) -> ValidityR
     ev = prof.evaluation
     with reproducible(device, prof.training.cpu_threads):
         for n, fold in enumerate(folds):
-            rep.stage(f"training {fold.name}")
+            rep.stage(msg("training {fold}", fold=fold.name))
             ckpt = out / CHECKPOINTS / f"{_slug(fold.name)}.pt"
             trained = train_fold(
                 profile=prof,
@@ -345,7 +345,7 @@ def validity_stage(run: Run, result: Any, options: ValidityOptions) -> ValidityR
             epoch_s.extend(trained.epoch_seconds)
             for sid, n_bad in trained.unreadable_tiles.items():
                 unreadable_tiles[sid] = unreadable_tiles.get(sid, 0) + n_bad
-            rep.stage(f"predicting {fold.name}")
+            rep.stage(msg("predicting {fold}", fold=fold.name))
             t0 = time.perf_counter()
             evaluated = evaluate_slides(
                 trained.model, [records[i] for i in fold.test], fold.name, prof, classes, device, rep

@@ -35,6 +35,7 @@ from typing import Any
 
 import numpy as np
 
+from dqm.i18n import msg
 from dqm.validity.data import SlideIndex, SlideRecord, TileReader, epoch_samples
 from dqm.validity.model import build_network
 from dqm.validity.models import CurvePoint
@@ -87,7 +88,7 @@ def resolve_device(requested: str) -> str:
     if requested == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     if requested == "cuda" and not torch.cuda.is_available():
-        raise ValueError("--device cuda asked for, but torch sees no CUDA device")
+        raise ValueError(msg("--device cuda asked for, but torch sees no CUDA device"))
     return requested
 
 
@@ -193,7 +194,7 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
 
     state = torch.load(path, map_location="cpu", weights_only=True)
     if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
-        raise CheckpointMismatch(f"{path} is not a dqm validity checkpoint")
+        raise CheckpointMismatch(msg("{path} is not a dqm validity checkpoint", path=path))
     return state
 
 
@@ -260,7 +261,10 @@ def train_fold(
         state = load_checkpoint(checkpoint)
         if state.get("key") != key:
             raise CheckpointMismatch(
-                f"{checkpoint} was made with other settings or slides; start over without --resume"
+                msg(
+                    "{path} was made with other settings or slides; start over without --resume",
+                    path=checkpoint,
+                )
             )
         net.load_state_dict(state["model"])
         optimiser.load_state_dict(state["optimizer"])

@@ -237,3 +237,33 @@ def test_the_validity_lines_follow_the_commands_language(
     printed = " ".join(capsys.readouterr().out.split())
     assert "유효성: 통합 Dice" in printed and "평균 슬라이드 Dice" in printed and "보류 슬라이드" in printed
     assert "mean slide Dice" not in printed and printed.endswith("FAIL")  # the marker stays
+
+
+def test_the_reasons_slides_were_left_out_in_korean(
+    first_run: tuple[Path, ValidityResult],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from dqm.cli.audit import _print_validity
+    from dqm.cli.common import LANGUAGE
+    from dqm.validity.models import ExcludedSlide
+
+    excluded = [
+        ExcludedSlide(
+            slide_id="S1", reason="syntactic errors: SELF_INTERSECTION", codes=["SELF_INTERSECTION"]
+        ),
+        ExcludedSlide(slide_id="S2", reason="syntactic errors: ZERO_AREA", codes=["ZERO_AREA"]),
+        ExcludedSlide(slide_id="S3", reason="resolution (mpp) unknown", codes=["MPP_MISSING"]),
+        ExcludedSlide(
+            slide_id="S4", reason="cannot read the slide: OSError: bad", codes=["SLIDE_UNREADABLE"]
+        ),
+    ]
+    v = first_run[1].model_copy(update={"excluded": excluded})
+    _print_validity(v)
+    english = " ".join(capsys.readouterr().out.split())
+    assert "left out: 2 syntactic errors, 1 resolution (mpp) unknown, 1 cannot read the slide" in english
+    monkeypatch.setattr(LANGUAGE, "value", "ko")
+    _print_validity(v)
+    printed = " ".join(capsys.readouterr().out.split())
+    assert "제외: 2 구문 오류, 1 " in printed and "1 슬라이드를 읽을 수 없음" in printed
+    assert "syntactic errors" not in printed and "cannot read" not in printed

@@ -181,3 +181,27 @@ def test_the_gate_sees_a_class_predicted_on_a_slide_annotated_without_it(
         f"planted {planted} px of {b} on {a.slide_id}: per-slide {b} Dice {d.dice:.3f}, "
         f"pooled {d.pooled.dice:.3f}, lesion Dice of the slide {by_id[a.slide_id].lesion_dice:.3f}"
     )
+
+
+def test_progress_lines_in_korean(tmp_path: Path) -> None:
+    """In a log (no terminal) the stages and each epoch are one line each, in the command's language."""
+    from rich.console import Console
+
+    from dqm.i18n import msg
+    from dqm.validity.models import CurvePoint
+    from dqm.validity.progress import RichReporter
+
+    console = Console(file=(tmp_path / "log.txt").open("w"), force_terminal=False, width=200)
+    with RichReporter(console, "ko") as rep:
+        rep.stage(msg("training {fold}", fold="holdout"))
+        rep.epoch_start("holdout", 1, 1, 1)
+        rep.step(0.8)
+        point = CurvePoint(
+            fold="holdout", epoch=1, loss=0.8, tile_dice=None, learning_rate=1e-3, seconds=1, tiles=9
+        )
+        rep.epoch_end(point)
+    console.file.close()
+    text = (tmp_path / "log.txt").read_text()
+    assert "holdout 학습 중" in text
+    assert "holdout 에포크 1/1: 손실 0.8000, 타일 Dice 없음, 1.0초 (초당 타일 9.0개)" in text
+    assert "training" not in text and "loss" not in text
