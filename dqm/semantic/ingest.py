@@ -443,10 +443,10 @@ def delivered_loader(
     def load(slide_id: str) -> Lesions | str:
         rel = paths.get(slide_id)
         if not rel:
-            return "the slide has no annotation file"
+            return msg("the slide has no annotation file")
         norm, outside = normalise(rel)
         if outside or not (root / norm).is_file():
-            return f"annotation file {rel} not found in the batch"
+            return msg("annotation file {path} not found in the batch", path=rel)
         annotations = resolve_classes(read_annotation(root / norm, norm), profile)
         names = {slide_id}
         image = images.get(slide_id)
@@ -461,7 +461,7 @@ def delivered_loader(
             annotations[0],
         )
         if not ann.readable:
-            return f"annotation file {rel} cannot be read"
+            return msg("annotation file {path} cannot be read", path=rel)
         return [(lesion.label, lesion.geometry) for lesion in ann.lesions if lesion.geometry is not None]
 
     return load

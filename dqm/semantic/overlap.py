@@ -20,6 +20,7 @@ import shapely
 from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 
+from dqm.i18n import msg
 from dqm.profile import Profile
 
 ALL = "all"
@@ -72,25 +73,26 @@ def parse_geojson(
     if kind == "FeatureCollection":
         features = doc.get("features")
         if not isinstance(features, list):
-            return [], ["FeatureCollection without a features list"]
+            return [], [msg("FeatureCollection without a features list")]
     elif kind == "Feature":
         features = [doc]
     elif isinstance(kind, str) and "coordinates" in doc:
         features = [{"type": "Feature", "geometry": doc, "properties": {}}]
     else:
-        return [], [f"not GeoJSON (type {kind!r})"]
+        return [], [msg("not GeoJSON (type {kind})", kind=repr(kind))]
     out: list[tuple[str | None, BaseGeometry]] = []
     for i, feat in enumerate(features):
         if not isinstance(feat, Mapping) or not isinstance(feat.get("geometry"), Mapping):
-            problems.append(f"feature {i} has no geometry")
+            problems.append(msg("feature {i} has no geometry", i=i))
             continue
         try:
             geom = shape(feat["geometry"])
         except Exception as exc:  # shapely raises several types for malformed coordinates
-            problems.append(f"feature {i}: unreadable geometry ({type(exc).__name__}: {str(exc)[:80]})")
+            reason = f"{type(exc).__name__}: {str(exc)[:80]}"
+            problems.append(msg("feature {i}: unreadable geometry ({reason})", i=i, reason=reason))
             continue
         if geom.geom_type not in ("Polygon", "MultiPolygon") or geom.is_empty:
-            problems.append(f"feature {i} is a {geom.geom_type}, not a polygon: ignored")
+            problems.append(msg("feature {i} is a {kind}, not a polygon: ignored", i=i, kind=geom.geom_type))
             continue
         out.append((feature_class(feat.get("properties"), profile), geom))
     return out, problems

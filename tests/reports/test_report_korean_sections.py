@@ -16,7 +16,7 @@ import pytest
 from dqm.delivery import Waiver
 from dqm.i18n import msg, translated
 from dqm.results import QualityResult
-from dqm.semantic.ingest import ingest
+from dqm.semantic.ingest import delivered_loader, ingest
 from dqm.semantic.models import PlanBatch
 from dqm.semantic.planfile import PlanOptions, build_plan
 from dqm.semantic.verdicts import read_verdict_files
@@ -49,6 +49,9 @@ ENGLISH = {
         "no reviewed slide yet",
         "the file is empty",
         "neither pass nor fail",
+        "not a polygon",
+        "has no geometry",
+        "not found in the batch",
     ],
     "validity": [
         "held-out slides",
@@ -118,7 +121,26 @@ def sections_result(audited: QualityResult, tmp_path_factory: pytest.TempPathFac
         json.dumps([{"slide_id": plan.sample[0].slide_id, "reviewer": "r", "verdict": "maybe"}]),
         encoding="utf-8",
     )
-    semantic = ingest(plan, read_verdict_files(sorted(verdicts.iterdir())), profile)
+    outline = {  # a point and a feature without geometry: the corrected outline's problems
+        "type": "FeatureCollection",
+        "features": [
+            {"type": "Feature", "geometry": {"type": "Point", "coordinates": [0, 0]}, "properties": {}},
+            {"type": "Feature", "properties": {}},
+            {
+                "type": "Feature",
+                "geometry": {"type": "Polygon", "coordinates": [[[0, 0], [9, 0], [9, 9], [0, 0]]]},
+            },
+        ],
+    }
+    (verdicts / "outline.json").write_text(
+        json.dumps(
+            [{"slide_id": plan.sample[1].slide_id, "reviewer": "r", "verdict": "fail", "corrected": outline}]
+        ),
+        encoding="utf-8",
+    )
+    empty = tmp_path_factory.mktemp("no-batch")  # the delivered outline's file is not there
+    loader = delivered_loader(empty, plan, profile)
+    semantic = ingest(plan, read_verdict_files(sorted(verdicts.iterdir())), profile, delivered=loader)
     run = run_batch(Path(audited.batch.path), profile, RunOptions(workers=1))
     return result.model_copy(
         update={
@@ -200,3 +222,12 @@ def test_the_charts_write_their_own_words_in_the_language() -> None:
     assert ">현재<" in pair and ">기준 배치<" in pair
     assert ">값 없음<" in charts.bars("e", "e", [], [], [], say=say)
     assert ">no value<" in charts.histogram("e", "e", [], [])  # English by default
+
+
+def test_a_corrected_outlines_problems_read_in_korean(sections_result: QualityResult, korean: str) -> None:
+    english = _section(render_html(sections_result), "semantic")
+    assert "feature 0 is a Point, not a polygon: ignored" in english and "feature 1 has no geometry" in english
+    assert "no overlap computed: annotation file" in english and "not found in the batch" in english
+    text = " ".join(_section(korean, "semantic").split())
+    assert "피처 0은(는) 다각형이 아닌 Point입니다: 무시함" in text and "피처 1에 도형(geometry)이 없습니다" in text
+    assert "겹침을 계산하지 않음: 배치에서 어노테이션 파일" in text
