@@ -185,7 +185,7 @@ def test_the_errors_of_loading_a_file_in_korean(tmp_path: Path) -> None:
     waivers.write_text("waivers: [{code: 1}]\n", encoding="utf-8")
     en, ko = both(["gate", str(results), "--waivers", str(waivers)])
     assert en.exit_code == ko.exit_code == 2
-    assert f"waiver file {waivers} is not valid" in said(en)
+    assert "waiver file" in said(en) and "is not valid" in said(en)  # rich may wrap inside the long path
     assert "면제 파일" in said(ko) and "올바르지 않습니다" in said(ko) and "is not valid" not in said(ko)
     plan = tmp_path / "plan"
     plan.mkdir()
