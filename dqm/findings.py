@@ -24,7 +24,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from dqm.i18n import Message, Param, msg, render
+from dqm.i18n import N_, Message, Param, msg, render
 
 MAX_MESSAGE_CHARS = 2_000
 """A finding's message is cut here: messages echo values from the batch (a class name of 50 MB
@@ -117,25 +117,29 @@ class Location(BaseModel):
     def _clip(cls, v: str | None) -> str | None:
         return None if v is None else clip(v, MAX_NAME_CHARS)
 
-    def describe(self) -> str:
-        """One human-readable line, e.g. ``a/b.json /lesions/2/geometry vertex 5 at (10, 20)``."""
+    def describe(self, lang: str = "en") -> str:
+        """One human-readable line in ``lang``, e.g. ``a/b.json /lesions/2/geometry vertex 5 at (10, 20)``
+        (the file and the JSON pointer as they are: they name places, not words)."""
         parts: list[str] = []
         if self.file:
             parts.append(self.file)
         if self.line is not None:
-            parts.append(f"line {self.line}" + (f":{self.char}" if self.char is not None else ""))
+            if self.char is not None:
+                parts.append(render(N_("line {line}:{char}"), {"line": self.line, "char": self.char}, lang))
+            else:
+                parts.append(render(N_("line {line}"), {"line": self.line}, lang))
         if self.row is not None:
-            parts.append(f"row {self.row}")
+            parts.append(render(N_("row {row}"), {"row": self.row}, lang))
         if self.column:
-            parts.append(f"column {self.column}")
+            parts.append(render(N_("column {column}"), {"column": self.column}, lang))
         if self.pointer:
             parts.append(self.pointer)
         if self.lesion is not None and not (self.pointer and "/lesions/" in self.pointer):
-            parts.append(f"lesion {self.lesion}")
+            parts.append(render(N_("lesion {lesion}"), {"lesion": self.lesion}, lang))
         if self.vertex is not None:
-            parts.append(f"vertex {self.vertex}")
+            parts.append(render(N_("vertex {vertex}"), {"vertex": self.vertex}, lang))
         if self.xy is not None:
-            parts.append(f"at ({self.xy[0]:g}, {self.xy[1]:g})")
+            parts.append(render(N_("at ({x}, {y})"), {"x": f"{self.xy[0]:g}", "y": f"{self.xy[1]:g}"}, lang))
         return " ".join(parts)
 
 

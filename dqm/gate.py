@@ -126,11 +126,13 @@ def gate(
 MAX_NEW_LINES = 20
 
 
-def new_only(result: QualityResult, baseline: QualityResult) -> tuple[QualityResult, list[str]]:
+def new_only(
+    result: QualityResult, baseline: QualityResult, lang: str = "en"
+) -> tuple[QualityResult, list[str]]:
     """``result`` to gate with ``dqm gate --new-only``: syntactic accuracy passes when no finding
     that the ``baseline`` lacks (:data:`dqm.delivery.MATCHING_RULE`) lowers it, waived findings
     aside; its ratios are shown, not gated. The other dimensions are gated as usual. Also the
-    lines that say which findings are new."""
+    lines that say which findings are new (in ``lang``)."""
     from dqm.audit import with_verdict
     from dqm.redelivery import compare_findings
     from dqm.syntactic.accuracy import counts_against
@@ -138,40 +140,69 @@ def new_only(result: QualityResult, baseline: QualityResult) -> tuple[QualityRes
     still, fresh, fixed = compare_findings(baseline.findings, result.findings)
     waived = set(result.waivers.waived) if result.waivers is not None else set()
     failing = [result.findings[i] for i in fresh if i not in waived and counts_against(result.findings[i])]
-    lines = [
-        f"new-only: {len(fresh)} findings not in the baseline ({len(failing)} lower syntactic accuracy), "
-        f"{len(still)} still there, {len(fixed)} fixed"
-    ]
-    lines += [
-        f"  NEW    {f.item_id} {f.location.describe()} {f.code}: {f.message}" for f in failing[:MAX_NEW_LINES]
+    head = N_(
+        "new-only: {fresh} findings not in the baseline ({failing} lower syntactic accuracy), "
+        "{still} still there, {fixed} fixed"
+    )
+    counts = {"fresh": len(fresh), "failing": len(failing), "still": len(still), "fixed": len(fixed)}
+    lines = [render(head, counts, lang)]
+    lines += [  # NEW stays: a marker logs are searched for
+        f"  NEW    {f.item_id} {f.location.describe(lang)} {f.code}: {f.text(lang)}"
+        for f in failing[:MAX_NEW_LINES]
     ]
     if len(failing) > MAX_NEW_LINES:
-        lines.append(f"  … {len(failing) - MAX_NEW_LINES} more")
+        lines.append("  " + render(N_("… {n} more"), {"n": len(failing) - MAX_NEW_LINES}, lang))
     if result.syntactic is None:
         return result, lines
     syntactic = result.syntactic.model_copy(update={"passed": not failing, "gates": []})
     return with_verdict(result.model_copy(update={"syntactic": syntactic})), lines
 
 
-def lot_lines(result: QualityResult) -> list[str]:
+def lot_lines(result: QualityResult, lang: str = "en") -> list[str]:
     """One line per lot of a result split with ``--lot-by`` (none otherwise): its gate, syntactic
-    figures, ISO 2859-1 plan at its supplier's severity, and decision."""
+    figures, ISO 2859-1 plan at its supplier's severity, and decision, in ``lang`` (the PASS/FAIL
+    marker stays, for logs that are searched)."""
     if result.lots is None:
         return []
-    lines = [f"lots by {result.lots.field}:"]
+    lines = [render(N_("lots by {field}:"), {"field": result.lots.field}, lang)]
     for lot in result.lots.lots:
         f = lot.files
-        figures = f"file accuracy {_pct(f.value)} ({f.numerator}/{f.denominator})"
+        figures = render(
+            N_("file accuracy {value} ({numerator}/{denominator})"),
+            {"value": _pct(f.value), "numerator": f.numerator, "denominator": f.denominator},
+            lang,
+        )
         if lot.plan is None:
-            plan = "inspection discontinued"
+            plan = gettext(N_("inspection discontinued"), lang)
         else:
             p = lot.plan
-            plan = f"ISO 2859-1 {p.severity} {p.code_letter} n={p.sample_size} Ac={p.acceptance_number} Re={p.rejection_number}"
-        why = f" [{', '.join(lot.failed)} failed]" if lot.failed else ""
-        lines.append(
-            f"{'PASS' if lot.passed else 'FAIL':8} {lot.name}: {lot.items} slides, {figures}, {plan}, "
-            f"review {lot.decision}{why}"
+            plan = render(
+                N_("ISO 2859-1 {_severity} {letter} n={n} Ac={ac} Re={re}"),
+                {
+                    "_severity": p.severity,
+                    "letter": p.code_letter,
+                    "n": p.sample_size,
+                    "ac": p.acceptance_number,
+                    "re": p.rejection_number,
+                },
+                lang,
+            )
+        failed = (
+            " " + render(N_("[{names} failed]"), {"names": ", ".join(lot.failed)}, lang) if lot.failed else ""
         )
+        line = render(
+            N_("{name}: {items} slides, {figures}, {plan}, review {_decision}{failed}"),
+            {
+                "name": lot.name,
+                "items": lot.items,
+                "figures": figures,
+                "plan": plan,
+                "_decision": lot.decision,
+                "failed": failed,
+            },
+            lang,
+        )
+        lines.append(f"{'PASS' if lot.passed else 'FAIL':8} {line}")
     return lines
 
 

@@ -23,34 +23,39 @@ from markupsafe import Markup
 
 from dqm.facts import ItemSummary
 from dqm.findings import Finding
+from dqm.i18n import N_, gettext, render
 from dqm.output import spreadsheet_safe
 from dqm.results import QualityResult
 
 TEXT = {
-    "title": "Fix list",
-    "title_lot": "Fix list: {field} {lot}",
-    "intro": (
+    "title": N_("Fix list"),
+    "title_lot": N_("Fix list: {field} {lot}"),
+    "intro": N_(
         "What must be fixed before the delivery is accepted: {n} findings in {files} files of {items} "
         "slides. Errors must be fixed; warnings should be looked at. Names are as the results name them "
         "(masked identifiers: look them up in your identifier map)."
     ),
-    "batch": "Batch fingerprint {fingerprint}, checked {created} with profile {profile}.",
-    "none": "Nothing to fix: no finding on these slides.",
-    "no_file": "(no file) slide {item}",
-    "fixed": "Fixed since the earlier delivery ({n})",
-    "redelivery": "Compared with the earlier delivery {baseline}: {fixed} fixed, {still} still there, {new} new.",
-    "waived": "waived: {what} ({reason}; approved by {who}, until {until})",
-    "col_file": "file",
-    "col_item": "slide",
-    "col_severity": "severity",
-    "col_code": "code",
-    "col_check": "check",
-    "col_where": "where in the file",
-    "col_message": "message",
-    "col_status": "status",
-    "col_waiver": "waiver",
+    "batch": N_("Batch fingerprint {fingerprint}, checked {created} with profile {profile}."),
+    "none": N_("Nothing to fix: no finding on these slides."),
+    "no_file": N_("(no file) slide {item}"),
+    "fixed": N_("Fixed since the earlier delivery ({n})"),
+    "redelivery": N_(
+        "Compared with the earlier delivery {baseline}: {fixed} fixed, {still} still there, {new} new."
+    ),
+    "waived": N_("waived: {what} ({reason}; approved by {who}, until {until})"),
+    "col_file": N_("file"),
+    "col_item": N_("slide"),
+    "col_severity": N_("severity"),
+    "col_code": N_("code"),
+    "col_check": N_("check"),
+    "col_where": N_("where in the file"),
+    "col_message": N_("message"),
+    "col_status": N_("status"),
+    "col_waiver": N_("waiver"),
 }
-"""Every string the fix list shows (English; the report's language once it has more than one)."""
+"""Every string the fix list shows, as msgids: the list is written in the report's language."""
+VALUES = (N_("error"), N_("warning"), N_("info"), N_("new"), N_("still there"), N_("fixed"))
+"""Severities and statuses, kept raw in the rows (counted, styled) and shown translated."""
 
 CSV_COLUMNS = ("file", "item", "severity", "code", "check", "where", "message", "status", "waiver")
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
@@ -113,8 +118,8 @@ def lot_items(
     return chosen
 
 
-def _where(f: Finding) -> str:
-    text = f.location.describe()
+def _where(f: Finding, lang: str) -> str:
+    text = f.location.describe(lang)
     file = f.location.file
     return text[len(file) :].lstrip() if file and text.startswith(file) else text
 
@@ -129,15 +134,15 @@ def _lot_files(result: QualityResult, items: set[str] | None) -> set[str]:
     return {p for i in result.items if i.slide_id in items for p in (i.image_path, i.annotation_path) if p}
 
 
-def _row(f: Finding, status: str, waiver: str) -> FixRow:
+def _row(f: Finding, status: str, waiver: str, lang: str) -> FixRow:
     return FixRow(
-        file=f.location.file or TEXT["no_file"].format(item=f.item_id),
+        file=f.location.file or render(TEXT["no_file"], {"item": f.item_id}, lang),
         item=f.item_id,
         severity=f.severity.value,
         code=f.code,
         check=f.check,
-        where=_where(f),
-        message=f.message,
+        where=_where(f, lang),
+        message=f.text(lang),
         status=status,
         waiver=waiver,
     )
@@ -147,42 +152,50 @@ def _sorted(rows: list[FixRow]) -> list[FixRow]:
     return sorted(rows, key=lambda r: (r.file, SEVERITY_ORDER.get(r.severity, 3), r.where, r.code))
 
 
-def fix_rows(result: QualityResult, items: set[str] | None = None) -> list[FixRow]:
+def fix_rows(result: QualityResult, items: set[str] | None = None, lang: str = "en") -> list[FixRow]:
     """The findings of ``items`` (slide ids; None: every finding, those of the batch included),
-    sorted by file, then severity and place."""
+    sorted by file, then severity and place; their texts in ``lang``."""
     statuses = result.redelivery.statuses() if result.redelivery is not None else {}
     waivers: dict[int, str] = {}
     for use in result.waivers.uses if result.waivers is not None else []:
         w = use.waiver
-        text = TEXT["waived"].format(
-            what=w.describe(), reason=w.reason, who=w.approved_by, until=w.expires.isoformat()
-        )
+        params = {
+            "what": w.describe(),
+            "reason": w.reason,
+            "who": w.approved_by,
+            "until": w.expires.isoformat(),
+        }
+        text = render(TEXT["waived"], params, lang)
         for i in use.covered:
             waivers.setdefault(i, text)
     files = _lot_files(result, items)
     rows = [
-        _row(f, statuses.get(i, ""), waivers.get(i, ""))
+        _row(f, statuses.get(i, ""), waivers.get(i, ""), lang)
         for i, f in enumerate(result.findings)
         if _in_lot(f, items, files)
     ]
     return _sorted(rows)
 
 
-def fixed_rows(result: QualityResult, items: set[str] | None = None) -> list[FixRow]:
+def fixed_rows(result: QualityResult, items: set[str] | None = None, lang: str = "en") -> list[FixRow]:
     """The earlier delivery's findings of ``items`` that the redelivery fixed."""
     if result.redelivery is None:
         return []
     files = _lot_files(result, items)
-    return _sorted([_row(f, "fixed", "") for f in result.redelivery.fixed if _in_lot(f, items, files)])
+    return _sorted([_row(f, "fixed", "", lang) for f in result.redelivery.fixed if _in_lot(f, items, files)])
 
 
-def render_fixlist_csv(rows: list[FixRow]) -> str:
-    """One line per finding (``CSV_COLUMNS``, headed in :data:`TEXT`'s words), spreadsheet-safe."""
+def render_fixlist_csv(rows: list[FixRow], lang: str = "en") -> str:
+    """One line per finding (``CSV_COLUMNS``, headed in :data:`TEXT`'s words in ``lang``; severity
+    and status shown in ``lang`` too), spreadsheet-safe."""
     buffer = io.StringIO()
     w = csv.writer(buffer, lineterminator="\n")
-    w.writerow([TEXT[f"col_{c}"] for c in CSV_COLUMNS])
+    w.writerow([gettext(TEXT[f"col_{c}"], lang) for c in CSV_COLUMNS])
+    shown = {"severity", "status"}
     for r in rows:
-        w.writerow([spreadsheet_safe(str(getattr(r, c))) for c in CSV_COLUMNS])
+        cells = [str(getattr(r, c)) for c in CSV_COLUMNS]
+        cells = [gettext(v, lang) if c in shown and v else v for c, v in zip(CSV_COLUMNS, cells, strict=True)]
+        w.writerow([spreadsheet_safe(v) for v in cells])
     return buffer.getvalue()
 
 
@@ -196,34 +209,47 @@ STYLE = (
 
 
 def render_fixlist_html(
-    result: QualityResult, rows: list[FixRow], fixed: list[FixRow], lot: str | None = None, field: str = ""
+    result: QualityResult,
+    rows: list[FixRow],
+    fixed: list[FixRow],
+    lot: str | None = None,
+    field: str = "",
+    lang: str = "en",
 ) -> str:
-    """The fix list as one HTML page: a table per file; no script, styles allowed by hash alone."""
+    """The fix list as one HTML page in ``lang``: a table per file; no script, styles allowed by
+    hash alone."""
     env = Environment(
         loader=PackageLoader("reports", "templates"), autoescape=select_autoescape(["html", "j2"])
     )
     digest = base64.b64encode(hashlib.sha256(STYLE.encode("utf-8")).digest()).decode()
     groups = [(file, list(rs)) for file, rs in groupby(rows, key=lambda r: r.file)]
     d = result.redelivery
+
+    def t(key: str, **params: object) -> str:
+        return render(TEXT[key], params, lang)
+
     return env.get_template("fixlist.html.j2").render(
-        T=TEXT,
-        title=TEXT["title_lot"].format(field=field, lot=lot) if lot is not None else TEXT["title"],
-        intro=TEXT["intro"].format(
-            n=len(rows), files=len(groups), items=len({r.item for r in rows} - {"batch"})
-        ),
-        batch=TEXT["batch"].format(
+        T={k: gettext(v, lang) for k, v in TEXT.items() if k.startswith("col_") or k == "none"},
+        shown={v: gettext(v, lang) for v in VALUES},
+        lang=lang,
+        title=t("title_lot", field=field, lot=lot) if lot is not None else t("title"),
+        intro=t("intro", n=len(rows), files=len(groups), items=len({r.item for r in rows} - {"batch"})),
+        batch=t(
+            "batch",
             fingerprint=result.batch.fingerprint[:16],
             created=result.created,
             profile=f"{result.profile.name} {result.profile.version}",
         ),
         redelivery=None
         if d is None
-        else TEXT["redelivery"].format(
+        else t(
+            "redelivery",
             baseline=d.baseline,
             fixed=len(fixed),
             still=sum(r.status == "still there" for r in rows),
             new=sum(r.status == "new" for r in rows),
         ),
+        fixed_heading=t("fixed", n=len(fixed)),
         groups=groups,
         fixed=fixed,
         style=Markup(STYLE),  # dqm's own constant, allowed by its hash

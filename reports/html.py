@@ -120,9 +120,9 @@ def unpack_island(text: str) -> Any:
     return orjson.loads(gzip.decompress(base64.b64decode(text)))
 
 
-def _where(loc: Any) -> str:
-    """Where inside the file (the file itself has its own column)."""
-    text = loc.describe()
+def _where(loc: Any, lang: str) -> str:
+    """Where inside the file (the file itself has its own column), in ``lang``."""
+    text = loc.describe(lang)
     if loc.file and text.startswith(loc.file):
         return text[len(loc.file) :].lstrip()
     return text
@@ -172,7 +172,7 @@ def explorer_data(
         [f.check for f in findings],
         [f.aspect for f in findings],
         [f.text(lang) for f in findings],
-        [_where(loc) for loc in locs],
+        [_where(loc, lang) for loc in locs],
         [loc.file for loc in locs],
     ]
     strings, cols = _intern(text_columns)

@@ -44,7 +44,7 @@ def _counts_against(f: Finding) -> bool:
 
 
 def _where(f: Finding, lang: str) -> str:
-    where = f.location.describe()
+    where = f.location.describe(lang)
     return f"{f.item_id}: {where}: {f.text(lang)}" if where else f"{f.item_id}: {f.text(lang)}"
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -118,6 +119,14 @@ def test_gate_new_only_fails_on_new_findings_alone(deliveries: tuple[Path, Path,
     res = runner.invoke(app, ["gate", str(second), "--new-only", str(first.parent)])
     assert res.exit_code == 1, res.output
     assert "NEW    " in res.output and "CLASS_UNKNOWN" in res.output
+    ko = runner.invoke(app, ["gate", str(second), "--new-only", str(first.parent), "--lang", "ko"])
+    assert (
+        ko.exit_code == 1 and "기준에 없는 발견 사항" in ko.output and "not in the baseline" not in ko.output
+    )
+    new_lines = [line for line in ko.output.splitlines() if line.startswith("  NEW    ")]
+    assert new_lines and all(
+        re.search("[가-힣]", line) for line in new_lines
+    )  # messages in Korean, NEW stays
     assert runner.invoke(app, ["gate", str(second)]).exit_code == 1
     res = runner.invoke(app, ["gate", str(second), "--new-only", str(first.parent / "absent.json")])
     assert res.exit_code == 2 and "no such baseline" in res.output

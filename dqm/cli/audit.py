@@ -344,7 +344,7 @@ def audit(
         )
     for line in outcome.lines:
         out.print(line, highlight=False)
-    for line in lot_lines(result):
+    for line in lot_lines(result, lang):
         out.print(line, highlight=False, soft_wrap=True)
     out.print(
         "\n".join(
@@ -908,14 +908,14 @@ def gate_command(
         result = _with_waivers(result, waiver_list, masker)
     notes: list[str] = []
     if earlier is not None:
-        result, notes = only_new(result, earlier[1])
+        result, notes = only_new(result, earlier[1], lang)
     outcome = gate(result, req, warn, lots=lots, lang=lang)
     out.print(f"[bold]{escape(verdict_line(result, lang))}[/]", markup=True)
     for line in notes:
         out.print(line, highlight=False)
     for line in outcome.lines:
         out.print(line, highlight=False)
-    for line in lot_lines(result):
+    for line in lot_lines(result, lang):
         out.print(line, highlight=False, soft_wrap=True)
     raise typer.Exit(outcome.exit_code)
 

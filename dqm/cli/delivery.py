@@ -62,10 +62,12 @@ def fixlist(
         items = lot_items(result, lot_by, lot, masker) if lot is not None else None
     except LotError as exc:
         raise usage_error(str(exc)) from None
-    rows, fixed = fix_rows(result, items), fixed_rows(result, items)
+    rows, fixed = fix_rows(result, items, lang), fixed_rows(result, items, lang)
     with locked(out_dir, "--out"), OutputSet(out_dir, masker) as outputs:
-        html = outputs.write(FIXLIST_FILES["html"], render_fixlist_html(result, rows, fixed, lot, lot_by))
-        table = outputs.write(FIXLIST_FILES["csv"], render_fixlist_csv(rows))
+        html = outputs.write(
+            FIXLIST_FILES["html"], render_fixlist_html(result, rows, fixed, lot, lot_by, lang)
+        )
+        table = outputs.write(FIXLIST_FILES["csv"], render_fixlist_csv(rows, lang))
     errors = sum(r.severity == "error" and not r.waiver for r in rows)
     _ = translator(lang)
     out.print(

@@ -94,7 +94,7 @@ def _print_findings(findings: list[Any], limit: int, lang: str) -> None:
     shown = sorted(
         findings, key=lambda f: (SEVERITY_ORDER[f.severity.value], f.location.file or "", f.item_id)
     )
-    rows = [(f.location.describe() or f.item_id, f.severity.value, f.code, f.text(lang)) for f in shown]
+    rows = [(f.location.describe(lang) or f.item_id, f.severity.value, f.code, f.text(lang)) for f in shown]
     _ = translator(lang)
     print_finding_lines(rows, limit, _("(see results.json or raise --limit)"))
 

@@ -719,7 +719,9 @@ def _print_result(r: Any, limit: int, lang: str) -> None:
     _ = translator(lang)
     shown = sorted(r.findings, key=lambda f: SEVERITY_ORDER[f.severity])
     # a finding keeps its English message (semantic.json); its words are msgids, read back in lang
-    rows = [(f.where() or f.slide_id or "", f.severity, f.code, translated(f.message, lang)) for f in shown]
+    rows = [
+        (f.where(lang) or f.slide_id or "", f.severity, f.code, translated(f.message, lang)) for f in shown
+    ]
     print_finding_lines(rows, limit, _("findings (see semantic.json or raise --limit)"))
     if r.accuracy is None:
         acc = _("no verdict yet")

@@ -12,6 +12,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from dqm.decided import DecidedFigure
+from dqm.i18n import N_, render
 
 PLAN_FORMAT = "dqm.review_plan/1"
 VERDICTS_FORMAT = "dqm.verdicts/1"
@@ -178,11 +179,10 @@ class ReviewFinding(_Frozen):
     slide_id: str | None = None
     reviewer: str | None = None
 
-    def where(self) -> str:
-        parts = [
-            p for p in (self.file, f"row {self.row}" if self.row is not None else None, self.pointer) if p
-        ]
-        return " ".join(parts)
+    def where(self, lang: str = "en") -> str:
+        """The file, its row and the JSON pointer (the row's word in ``lang``)."""
+        row = render(N_("row {row}"), {"row": self.row}, lang) if self.row is not None else None
+        return " ".join(p for p in (self.file, row, self.pointer) if p)
 
 
 class StratumResult(_Frozen):

@@ -123,3 +123,14 @@ def test_a_field_that_names_no_supplier_is_refused(
     args = ["sample", str(batch), "--out", str(tmp_path / "s"), "--lot-by", "institution", "--workers", "1"]
     res = runner.invoke(app, [*args, "--mask-key", str(key)])
     assert res.exit_code == 2 and "gives 2 lots, more than 1" in res.output
+
+
+def test_the_gates_lot_lines_are_in_its_language(batch: Path, key: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    assert audit(batch, out, key).exit_code == 1
+    args = ["gate", str(out / "results.json"), "--lots", "--mask-key", str(key)]
+    en, ko = runner.invoke(app, args), runner.invoke(app, [*args, "--lang", "ko"])
+    assert "lots by institution:" in en.output and "file accuracy" in en.output
+    assert "institution별 로트:" in ko.output and "파일 구문 정확도" in ko.output
+    assert "file accuracy" not in ko.output and "slides," not in ko.output
+    assert "FAIL     Seoul-A: " in ko.output  # the marker logs are searched for stays

@@ -143,3 +143,41 @@ def test_the_command_writes_a_masked_fix_list(tmp_path: Path, monkeypatch: pytes
     (tmp_path / "batch").mkdir()
     res = runner.invoke(app, ["fixlist", str(results), "--out", str(tmp_path / "batch" / "fix")])
     assert res.exit_code == 2 and "outside the batch folder" in res.output
+
+
+def test_the_fix_list_is_written_in_the_reports_language(delivered: QualityResult) -> None:
+    """With --lang ko: headings, columns, places, statuses and messages in Korean; the raw status
+    and severity stay in the rows (counted, styled) and codes stay as they are."""
+    from dqm.delivery import Waiver
+
+    d = Redelivery(
+        baseline="old/results.json",
+        baseline_fingerprint="ef" * 32,
+        baseline_created="2025-01-01T00:00:00+00:00",
+        still_there=[0, 1, 2],
+        new=[3, 4, 5],
+        fixed=[finding("S00000", "TOO_FEW_VERTICES", file="annotations/S00000.json")],
+    )
+    w = Waiver(code="MPP_MISSING", item="S0000*", reason="r", approved_by="QA", expires=dt.date(2999, 1, 1))
+    result = with_waivers(delivered.model_copy(update={"redelivery": d}), [w], "w.yaml")
+    seoul = lot_items(result, "institution", "Seoul-A")
+    rows = {r.code: r for r in fix_rows(result, seoul, "ko")}
+    assert rows["SELF_INTERSECTION"].status == "still there"  # raw: counted and styled
+    assert rows["SELF_INTERSECTION"].where == "/lesions/2/geometry 꼭짓점 4"
+    assert rows["CLINICAL_BAD_DATE"].where == "3번째 행 열 acquired_on"
+    assert rows["MPP_MISSING"].waiver.startswith("면제됨: MPP_MISSING on S0000* (r; 승인자 QA")
+    page = render_fixlist_html(
+        result, fix_rows(result, seoul, "ko"), fixed_rows(result, seoul, "ko"), "Seoul-A", "institution", "ko"
+    )
+    assert '<html lang="ko">' in page and "수정 목록: institution Seoul-A" in page
+    assert "수정됨 1건, 남아 있음 3건, 새로 발생 1건" in page and "파일 내 위치" in page
+    assert 'data-status="still there">남아 있음<' in page and ">오류<" in page
+    assert "Fix list" not in page and "where in the file" not in page
+    table = list(csv.reader(io.StringIO(render_fixlist_csv(list(rows.values()), "ko"))))
+    assert table[0][:3] == ["파일", "슬라이드", "심각도"] and {r[2] for r in table[1:]} <= {
+        "오류",
+        "경고",
+        "참고",
+    }
+    english = render_fixlist_html(result, fix_rows(result, seoul), [], "Seoul-A", "institution")
+    assert "Fix list: institution Seoul-A" in english and "남아" not in english
