@@ -7,6 +7,9 @@ through :meth:`QualityResult.load`. ``docs/results.schema.json`` is generated fr
 
 from __future__ import annotations
 
+import contextlib
+import gc
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Literal
 
@@ -241,6 +244,19 @@ def _schema_major(version: object) -> str | None:
     return version.split(".", 1)[0] if isinstance(version, str) and version else None
 
 
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """The cyclic garbage collector off for a burst of long-lived objects (a result's items and
+    findings, most of the time of reading it: every collection would walk them again), then as it was."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
 def load_result(path: Path, max_errors: int = 5) -> QualityResult:
     """Read a ``results.json``.
 
@@ -260,7 +276,8 @@ def load_result(path: Path, max_errors: int = 5) -> QualityResult:
             msg("cannot read {path}: {reason}", path=path, reason=exc.strerror or exc)
         ) from None
     try:
-        data = orjson.loads(raw)
+        with _collector_paused():
+            data = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise ResultsError(msg("{path} is not JSON: {reason}", path=path, reason=exc)) from None
     if not isinstance(data, dict) or "schema_version" not in data:
@@ -278,7 +295,8 @@ def load_result(path: Path, max_errors: int = 5) -> QualityResult:
             )
         )
     try:
-        return QualityResult.model_validate(data)
+        with _collector_paused():
+            return QualityResult.model_validate(data)
     except ValidationError as exc:
         errors = exc.errors()
         lines = [
