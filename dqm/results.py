@@ -44,6 +44,7 @@ __all__ = [
     "SyntacticResult",
     "Thumbnail",
     "Verdict",
+    "collector_paused",
     "load_result",
 ]
 
@@ -245,9 +246,10 @@ def _schema_major(version: object) -> str | None:
 
 
 @contextlib.contextmanager
-def _collector_paused() -> Iterator[None]:
+def collector_paused() -> Iterator[None]:
     """The cyclic garbage collector off for a burst of long-lived objects (a result's items and
-    findings, most of the time of reading it: every collection would walk them again), then as it was."""
+    findings: every collection would walk them again, most of the time of reading a large result),
+    then as it was."""
     was = gc.isenabled()
     gc.disable()
     try:
@@ -267,17 +269,21 @@ def load_result(path: Path, max_errors: int = 5) -> QualityResult:
         schema version, or does not match the models; the message names the first
         ``max_errors`` problems with their locations, never the whole file.
     """
-    import orjson
-
     try:
         raw = path.read_bytes()
     except OSError as exc:
         raise ResultsError(
             msg("cannot read {path}: {reason}", path=path, reason=exc.strerror or exc)
         ) from None
+    with collector_paused():  # the parsed tree and the models, walked by no collection in between
+        return _validated(path, raw, max_errors)
+
+
+def _validated(path: Path, raw: bytes, max_errors: int) -> QualityResult:
+    import orjson
+
     try:
-        with _collector_paused():
-            data = orjson.loads(raw)
+        data = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise ResultsError(msg("{path} is not JSON: {reason}", path=path, reason=exc)) from None
     if not isinstance(data, dict) or "schema_version" not in data:
@@ -295,8 +301,7 @@ def load_result(path: Path, max_errors: int = 5) -> QualityResult:
             )
         )
     try:
-        with _collector_paused():
-            return QualityResult.model_validate(data)
+        return QualityResult.model_validate(data)
     except ValidationError as exc:
         errors = exc.errors()
         lines = [

@@ -156,16 +156,17 @@ def load_result_or_exit(path: Path) -> Any:
     """A results.json, or exit 2 with a short message (never a traceback)."""
     import gc
 
-    from dqm.results import ResultsError, load_result
+    from dqm.results import ResultsError, collector_paused, load_result
 
     try:
-        result = load_result(path)
+        with collector_paused():
+            result = load_result(path)
+            # The result stays until the command ends: out of the collector's sight (its objects are
+            # freed by reference counts all the same) before any collection walks it, so that none of
+            # what the command builds next walks a 34,000-slide result's items and findings again
+            gc.freeze()
     except ResultsError as exc:
         raise usage_error(reason(exc)) from None
-    # The result stays until the command ends: out of the collector's sight (its objects are freed by
-    # reference counts all the same), so that every collection of what the command builds next does
-    # not walk a 34,000-slide result's items and findings again
-    gc.freeze()
     return result
 
 
