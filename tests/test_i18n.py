@@ -73,6 +73,16 @@ def test_the_catalogue_uses_the_glossary_terms() -> None:
     assert wrong == []
 
 
+def test_no_translation_looks_like_an_identifier_to_the_masker() -> None:
+    """Every output passes the run's masker whole, so a translation that matches an identifier
+    pattern (이름 before a word reads as a person's name) would be masked in every Korean output."""
+    from dqm.identifiers import Masker
+
+    masker = Masker(load_profile().deid, b"k" * 32)
+    masked = {msgid: text for msgid, text in catalogue("ko").items() if masker(text) != text}
+    assert masked == {}
+
+
 def test_a_message_renders_in_english_and_korean_and_survives_a_process_boundary() -> None:
     m = msg("lesion area {area:.1f} µm² is under the {minimum:g} µm² minimum", area=12.345, minimum=100.0)
     assert m == "lesion area 12.3 µm² is under the 100 µm² minimum"
