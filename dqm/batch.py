@@ -14,8 +14,10 @@ import io
 import os
 import stat
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from dqm.checksums import (
     MANIFEST_COLUMNS,
@@ -228,28 +230,41 @@ def list_files(
 
     Links that leave the batch, dangling links, special files and linked folders are left out of
     all three and reported in ``issues`` (:func:`jailed`): nothing outside the batch is listed.
+    The walk is top-down, folders in name order, as :func:`os.walk`'s; a folder's entries come
+    from :func:`os.scandir`, whose entry types need no ``stat`` of a regular file (a million
+    files cost a million system calls less).
     """
     slides, annotations, others = [], [], []
     issues = [] if issues is None else issues
-    for dirpath, dirnames, filenames in os.walk(root):
-        rel_dir = Path(dirpath).relative_to(root).as_posix()
-        prefix = "" if rel_dir == "." else rel_dir + "/"
-        kept = []
-        for d in sorted(dirnames):
-            if d.startswith("."):
-                continue
-            issue = _walk_issue(root, prefix + d, is_dir=True)
-            if issue is None:
-                kept.append(d)
-            else:
-                issues.append(issue)
-        dirnames[:] = kept
-        for name in sorted(filenames):
+    folders: list[tuple[str, str]] = [("", os.fspath(root))]
+    while folders:
+        prefix, path = folders.pop()
+        try:
+            with os.scandir(path) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError:  # os.walk leaves out a folder it cannot list, and so does this walk
+            continue
+        subfolders, files = [], []
+        for entry in entries:  # folders first, then files: the issues in os.walk's order
+            try:
+                is_dir = entry.is_dir()  # a link to a folder counts as one, as in os.walk
+            except OSError:
+                is_dir = False
+            if not is_dir:
+                files.append(entry)
+            elif not entry.name.startswith("."):
+                rel = prefix + entry.name
+                issue = _walk_issue(root, rel, is_dir=True) if entry.is_symlink() else None
+                if issue is None:
+                    subfolders.append((rel + "/", entry.path))
+                else:
+                    issues.append(issue)
+        for entry in files:
+            name = entry.name
             if name.startswith(".") or name in IGNORED_NAMES:
                 continue
             rel = prefix + name
-            issue = _walk_issue(root, rel, is_dir=False)
-            if issue is not None:
+            if not _plain_file(entry) and (issue := _walk_issue(root, rel, is_dir=False)) is not None:
                 issues.append(issue)
                 continue
             ext = suffix(name)
@@ -259,17 +274,42 @@ def list_files(
                 slides.append(rel)
             else:
                 others.append(rel)
+        folders.extend(reversed(subfolders))  # the first folder is walked next: top-down, in order
     # a MIRAX slide is X.mrxs plus a folder X/ of data files beside it
     mirax = tuple(s[: -len(".mrxs")] + "/" for s in slides if suffix(s) == ".mrxs")
-    return slides, annotations, [o for o in others if not o.startswith(mirax)]
+    return slides, annotations, [o for o in others if not o.startswith(mirax)] if mirax else others
+
+
+def _plain_file(entry: os.DirEntry[str]) -> bool:
+    """A regular file that is no link: inside the batch without resolving its path (the walk
+    enters no linked folder)."""
+    try:
+        return entry.is_file(follow_symlinks=False)
+    except OSError:
+        return False
 
 
 def normalise(rel: str) -> tuple[str, bool]:
     """A manifest path as a clean relative POSIX path, and whether it leaves the batch folder."""
+    if _clean(rel):
+        return rel, False
     cleaned = rel.strip().replace("\\", "/")
     norm = os.path.normpath(cleaned).replace(os.sep, "/") if cleaned else ""
     outside = cleaned.startswith("/") or norm == ".." or norm.startswith("../")
     return norm, outside
+
+
+def _clean(rel: str) -> bool:
+    """Whether ``rel`` is already as :func:`normalise` makes it, inside the batch (the usual
+    path: a million of them are not taken apart and put together again)."""
+    return (
+        rel[:1] not in ("", ".", "/")
+        and rel[-1:] != "/"
+        and "//" not in rel
+        and "/." not in rel
+        and "\\" not in rel
+        and rel == rel.strip()
+    )
 
 
 def discover(root: Path) -> Discovery:
@@ -462,7 +502,8 @@ def _read_manifest(path: Path, disc: Discovery, slides: list[str], annotations: 
             return False
         disc.manifest_sha256 = hashlib.sha256(data).hexdigest()
         text = data.decode("utf-8-sig")
-        rows = _csv_rows(text, disc)
+        del data
+        return _manifest_items(text, disc, slides, annotations)
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         disc.issues.append(
             DiscoveryIssue(
@@ -472,7 +513,63 @@ def _read_manifest(path: Path, disc: Discovery, slides: list[str], annotations: 
             )
         )
         return False
-    if not rows or not any(c.strip() for c in rows[0]):
+
+
+def _manifest_items(text: str, disc: Discovery, slides: list[str], annotations: list[str]) -> bool:
+    """The manifest's rows as items, read as they are parsed (a million rows are never all held
+    as lists of cells). CSV that breaks the syntax (an unclosed quote swallows the rest of the
+    file, text after a closing quote) is read again leniently, as before, from the first row, and
+    reported with the line where it breaks: the lenient reading may have merged or cut cells.
+    Raises :class:`csv.Error` when even the lenient reading fails (a field over the size limit),
+    with what this read added undone."""
+    mark = (len(disc.items), len(disc.issues), len(disc.manifest_listed), len(disc.manifest_unlisted))
+    try:
+        return _manifest_rows(
+            csv.reader(io.StringIO(text, newline=""), strict=True), disc, slides, annotations
+        )
+    except csv.Error as exc:
+        _undo(disc, mark)
+        line = _error_line(text)
+        disc.issues.append(
+            DiscoveryIssue(
+                "MANIFEST_UNREADABLE",
+                msg(
+                    "not valid CSV in the row starting at line {line} ({reason}); "
+                    "the rows from there may be merged or cut",
+                    line=line,
+                    reason=exc,
+                ),
+                file=MANIFEST,
+                line=line,
+            )
+        )
+        mark = (mark[0], len(disc.issues), mark[2], mark[3])
+    try:
+        return _manifest_rows(csv.reader(io.StringIO(text, newline="")), disc, slides, annotations)
+    except csv.Error:
+        _undo(disc, mark)
+        raise
+
+
+def _undo(disc: Discovery, mark: tuple[int, int, int, int]) -> None:
+    """Forget the items, issues and checksums a manifest reading added after ``mark``."""
+    del disc.items[mark[0] :], disc.issues[mark[1] :]
+    del disc.manifest_listed[mark[2] :], disc.manifest_unlisted[mark[3] :]
+    disc.manifest_cells = 0
+
+
+MAX_SHARED_VALUES = 4096
+"""Distinct values of one clinical column kept as one string each: a million rows of a few
+institutions, diagnoses or ages then hold a few strings, not a million copies. A column with more
+distinct values (an identifier) is not shared past these."""
+
+
+def _manifest_rows(
+    rows: Iterator[list[str]], disc: Discovery, slides: list[str], annotations: list[str]
+) -> bool:
+    """:func:`_manifest_items` with one reader of the rows."""
+    cells = next(rows, None)
+    if cells is None or not "".join(cells).strip():
         disc.issues.append(
             DiscoveryIssue(
                 "MANIFEST_UNREADABLE",
@@ -481,7 +578,7 @@ def _read_manifest(path: Path, disc: Discovery, slides: list[str], annotations: 
             )
         )
         return False
-    header = [c.strip() for c in rows[0]]
+    header = [c.strip() for c in cells]
     first: dict[str, int] = {}
     for i, name in enumerate(header):
         if name and name in first:
@@ -520,22 +617,30 @@ def _read_manifest(path: Path, disc: Discovery, slides: list[str], annotations: 
                     column=col,
                 )
             )
-    by_stem_slide = _by_stem(slides)
-    by_stem_ann = _by_stem(annotations)
+    # a file looked up by slide_id when its column is missing
+    by_stem_slide = _by_stem(slides) if "image_path" not in header else {}
+    by_stem_ann = _by_stem(annotations) if "annotation_path" not in header else {}
+    walked = {p: p for files in (slides, annotations) for p in files}  # an item's path: the walk's string
     path_cols = [c for c in PATH_COLUMNS if c in header]
-    for n, cells in enumerate(rows[1:], start=1):
-        if not any(c.strip() for c in cells):
+    width = len(header)
+    named = [(i, h) for i, h in enumerate(header) if h in PATH_COLUMNS or h in MANIFEST_COLUMNS]
+    clinical_cols: list[tuple[int, str, dict[str, str]]] = [
+        (i, h, {}) for i, h in enumerate(header) if h and (i, h) not in named
+    ]
+    for n, cells in enumerate(rows, start=1):
+        if not "".join(cells).strip():
             continue  # blank line
-        if len(cells) != len(header):
+        have = len(cells)
+        if have != width:
             disc.issues.append(
                 DiscoveryIssue(
                     "MANIFEST_BAD_ROW",
-                    msg("row has {n} cells, the header {header}", n=len(cells), header=len(header)),
+                    msg("row has {n} cells, the header {header}", n=have, header=width),
                     file=MANIFEST,
                     row=n,
                 )
             )
-        record = {h: (cells[i] if i < len(cells) else None) for i, h in enumerate(header) if h}
+        record = {h: (cells[i] if i < have else None) for i, h in named}
         slide_id = (record.get("slide_id") or "").strip()
         if not slide_id:
             slide_id = f"{MANIFEST}:row{n}"
@@ -551,11 +656,25 @@ def _read_manifest(path: Path, disc: Discovery, slides: list[str], annotations: 
             )
         image = _path_cell(record, "image_path", slide_id, by_stem_slide)
         annotation = _path_cell(record, "annotation_path", slide_id, by_stem_ann)
-        clinical = {k: v for k, v in record.items() if k not in PATH_COLUMNS and k not in MANIFEST_COLUMNS}
+        image = walked.get(image, image) if image is not None else None
+        annotation = walked.get(annotation, annotation) if annotation is not None else None
+        clinical: dict[str, Any] = {}
+        for i, h, shared in clinical_cols:
+            value = cells[i] if i < have else None
+            if value is not None:
+                value = shared.get(value) or _share(shared, value)
+            clinical[h] = value
         _row_checksums(disc, record, n, image, annotation)
         disc.items.append(Item(slide_id, image, annotation, clinical, n))
         disc.manifest_cells += len(path_cols)
     return True
+
+
+def _share(shared: dict[str, str], value: str) -> str:
+    """``value``, kept in ``shared`` while it holds fewer than :data:`MAX_SHARED_VALUES`."""
+    if len(shared) < MAX_SHARED_VALUES:
+        shared[value] = value
+    return value
 
 
 def _row_checksums(
@@ -586,32 +705,6 @@ def _row_checksums(
                     column=column,
                 )
             )
-
-
-def _csv_rows(text: str, disc: Discovery) -> list[list[str]]:
-    """The manifest's rows. CSV that breaks the syntax (an unclosed quote swallows the rest of
-    the file, text after a closing quote) is read leniently, as before, but reported with the
-    line where it breaks: the lenient reading may have merged or cut cells."""
-    try:
-        return list(csv.reader(io.StringIO(text, newline=""), strict=True))
-    except csv.Error as exc:
-        reader = csv.reader(io.StringIO(text, newline=""))
-        rows = list(reader)  # csv.Error here (a field over the size limit): the caller reports it
-        line = _error_line(text)
-        disc.issues.append(
-            DiscoveryIssue(
-                "MANIFEST_UNREADABLE",
-                msg(
-                    "not valid CSV in the row starting at line {line} ({reason}); "
-                    "the rows from there may be merged or cut",
-                    line=line,
-                    reason=exc,
-                ),
-                file=MANIFEST,
-                line=line,
-            )
-        )
-        return rows
 
 
 def _error_line(text: str) -> int:

@@ -211,3 +211,78 @@ def test_an_audit_reads_nothing_through_a_link_out_of_the_batch(tmp_path):
     assert SECRET not in text
     codes = {f["code"] for f in json.loads(text)["findings"]}
     assert {"PATH_OUTSIDE_BATCH", "SYMLINK_OUTSIDE_BATCH"} <= codes
+
+
+def test_the_walk_lists_top_down_in_name_order_with_issues_in_walk_order(tmp_path):
+    """Each folder's files in name order, then its folders, each walked whole before the next
+    (os.walk's top-down order); a folder's link and special-file issues before its files'."""
+    batch, outside = _outside(tmp_path)
+    _touch(batch, "z.json", "b/b.json", "a/x/deep.json", "a/a2.json", "a/a1.json", "a.json", ".git/h.json")
+    (batch / "a" / "lnk").symlink_to(outside, target_is_directory=True)
+    os.mkfifo(batch / "a" / "0.json")
+    (batch / "a" / "a0.json").symlink_to(batch / "b" / "b.json")
+    disc = discover(batch)
+    assert disc.annotation_files == [
+        "a.json",
+        "z.json",
+        "a/a0.json",
+        "a/a1.json",
+        "a/a2.json",
+        "a/x/deep.json",
+        "b/b.json",
+    ]
+    assert [(i.code, i.file) for i in disc.issues[:2]] == [
+        ("SYMLINK_OUTSIDE_BATCH", "a/lnk"),
+        ("SPECIAL_FILE", "a/0.json"),
+    ]
+
+
+@pytest.mark.parametrize(
+    "rel",
+    [
+        "a/b.json",
+        "a/./b",
+        "./a",
+        "a//b",
+        "a/../b",
+        "../a",
+        "/a",
+        "a\\b",
+        " a",
+        "a\u3000",
+        "a/",
+        "..",
+        ".",
+        "",
+        "a/.h",
+        "x..y/z",
+    ],
+)
+def test_a_clean_path_is_kept_and_any_other_normalised(rel):
+    cleaned = rel.strip().replace("\\", "/")
+    norm = os.path.normpath(cleaned) if cleaned else ""
+    assert normalise(rel) == (norm, cleaned.startswith("/") or norm == ".." or norm.startswith("../"))
+
+
+def test_a_clinical_columns_repeated_values_are_kept_once(tmp_path):
+    """A million rows of a few institutions hold a few strings; paths are the walk's own strings."""
+    _touch(tmp_path, *(f"n/{k}.json" for k in range(4)))
+    rows = "".join(f"S{k},n/{k}.json,Seoul-A,{k}\n" for k in range(4))
+    (tmp_path / "manifest.csv").write_text("slide_id,annotation_path,institution,age\n" + rows)
+    disc = discover(tmp_path)
+    assert len({id(i.record["institution"]) for i in disc.items}) == 1
+    assert [i.record for i in disc.items][1] == {"institution": "Seoul-A", "age": "1"}
+    assert all(i.annotation_path is f for i, f in zip(disc.items, disc.annotation_files, strict=True))
+
+
+def test_a_manifest_read_again_leniently_keeps_no_item_of_the_strict_reading(tmp_path):
+    """The strict reading fails at the last row, after its items were made: the lenient reading
+    starts over, so no row becomes two items and no issue is reported twice."""
+    _touch(tmp_path, "a.json", "b.json")
+    (tmp_path / "manifest.csv").write_text(
+        'slide_id,annotation_path,slide_id\nA,a.json,1\nB,b.json,2\nC,"c.json"x,3\n'
+    )
+    disc = discover(tmp_path)
+    assert [i.slide_id for i in disc.items] == ["A", "B", "C"]
+    codes = [i.code for i in disc.issues]
+    assert codes.count("MANIFEST_DUPLICATE_COLUMN") == 1 and codes.count("MANIFEST_UNREADABLE") == 1
