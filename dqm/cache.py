@@ -36,10 +36,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sqlite3
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -49,7 +51,7 @@ from dqm.batch import jailed, normalise
 from dqm.clinical_table import IDENTIFYING, RowSource, TableFailure
 from dqm.i18n import Message
 from dqm.model import RECORD_VERSION, Item, ItemRecord
-from dqm.slide_io import fingerprint
+from dqm.slide_io import stat_and_print
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -82,12 +84,15 @@ def file_key(root: Path, rel: str | None, listed: frozenset[str] | set[str] = fr
     norm, outside = normalise(rel)
     if outside or not norm:
         return [rel, "outside"]
-    path, why = (root / norm, None) if norm in listed else jailed(root, norm)
-    if path is None:
-        return [norm, why]
+    if norm in listed:
+        path: Path | str = os.path.join(root, norm)
+    else:
+        jail, why = jailed(root, norm)
+        if jail is None:
+            return [norm, why]
+        path = jail
     try:
-        st = path.stat()
-        return [norm, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, fingerprint(path, st.st_size)]
+        return [norm, *stat_and_print(path)]
     except OSError as exc:  # unreadable: key on the reason, the check reports it
         return [norm, type(exc).__name__, str(exc)]
 
@@ -178,6 +183,30 @@ def _real_names(data: Any, item: Item, mask: Masker) -> Any:
     return restore(data)
 
 
+KEY_THREADS = 8
+"""Threads computing the keys of a run's items (:meth:`RecordCache.keys`)."""
+KEY_CHUNK = 256
+"""Items one thread keys at a time."""
+DIGEST_BYTES = 32
+
+
+class Keys(Sequence[str]):
+    """Items' cache keys (hex SHA-256 or HMAC digests) held as :data:`DIGEST_BYTES` bytes each in
+    one buffer; item ``k``'s key is ``keys[k]``."""
+
+    def __init__(self, digests: bytes) -> None:
+        self._digests = digests
+
+    def __len__(self) -> int:
+        return len(self._digests) // DIGEST_BYTES
+
+    def __getitem__(self, k: Any) -> Any:
+        if isinstance(k, slice):
+            return [self[i] for i in range(len(self))[k]]
+        i = range(len(self))[k]  # IndexError past the end, as a list's
+        return self._digests[i * DIGEST_BYTES : (i + 1) * DIGEST_BYTES].hex()
+
+
 class RecordCache:
     """The item records of earlier runs, keyed by item, files and run context.
 
@@ -245,11 +274,24 @@ class RecordCache:
         }
         return self._digest(json.dumps(described, sort_keys=True, default=repr) + "\n" + self.context)
 
+    def keys(self, items: Sequence[Item], listed: frozenset[str] | set[str] = frozenset()) -> Keys:
+        """:meth:`key` of every item, in order. Threads compute them: a key is mostly a stat and
+        a read of the file's ends, waiting on the filesystem (a network one above all), which
+        threads overlap; the keys are kept as 32 bytes each, not as a million strings."""
+
+        def chunk(start: int) -> bytes:
+            return b"".join(
+                bytes.fromhex(self.key(item, listed)) for item in items[start : start + KEY_CHUNK]
+            )
+
+        with ThreadPoolExecutor(KEY_THREADS, thread_name_prefix="dqm-cache-keys") as pool:
+            return Keys(b"".join(pool.map(chunk, range(0, len(items), KEY_CHUNK))))
+
     def lookup(self, key: str, item: Item) -> ItemRecord | None:
         """The record of ``item`` stored under ``key``; None when there is none or it cannot be read."""
         return self.lookup_all([key], [item])[0]
 
-    def lookup_all(self, keys: list[str], items: list[Item]) -> list[ItemRecord | None]:
+    def lookup_all(self, keys: Sequence[str], items: Sequence[Item]) -> list[ItemRecord | None]:
         """:meth:`lookup` of each item under its key, read in a few queries (not one per item)."""
         stored: dict[str, bytes | str] = {}
         if self._db is not None:

@@ -655,11 +655,12 @@ def run_batch(
     items = discovery.items
     total = len(items)
     # The cache is read before an item is sent out and written as its record comes back, here only.
-    keys: list[str] = []
+    keys: Sequence[str] = []
     outcomes: list[ItemRecord | None] = [None] * total
     if cache is not None and cache.usable:
         listed = {*discovery.slide_files, *discovery.annotation_files}  # jailed by the walk already
-        keys = [cache.key(item, listed) for item in items]
+        keys = cache.keys(items, listed)
+        del listed
         outcomes = cache.lookup_all(keys, items)
     # --certify: a cached record stands only once the item's work has hashed its files whole
     waiting = {k: o for k, o in enumerate(outcomes) if o is not None} if options.certify else {}

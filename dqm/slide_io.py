@@ -18,9 +18,11 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import errno
 import hashlib
 import io
 import os
+import stat
 import struct
 import time
 import warnings
@@ -248,15 +250,49 @@ _DERIVED = ("read_failure", "tissue_fraction", "artefacts")
 """Facts a record holds in another form than the probe's."""
 
 
-def fingerprint(path: Path, size: int) -> str:
+_READ_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+"""A file swapped for a FIFO after it was listed is not waited on (a regular file reads the same)."""
+
+
+def fingerprint(path: Path | str, size: int) -> str:
     """A cheap content print: size + first and last MiB. Full hashes confirm matches."""
+    fd = os.open(path, _READ_FLAGS)
+    try:
+        return _print(fd, size)
+    finally:
+        os.close(fd)
+
+
+def stat_and_print(path: Path | str) -> list[int | str]:
+    """A file's size, modification and change time (ns), inode and :func:`fingerprint`, from one
+    opening (the print is of the file the stat describes). Raises OSError for a file that cannot
+    be read or is not a regular file."""
+    fd = os.open(path, _READ_FLAGS)
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise OSError(errno.EINVAL, "not a regular file")
+        return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, _print(fd, st.st_size)]
+    finally:
+        os.close(fd)
+
+
+def _print(fd: int, size: int) -> str:
     h = hashlib.sha256(str(size).encode())
-    with path.open("rb") as fh:
-        h.update(fh.read(HASH_CHUNK))
-        if size > 2 * HASH_CHUNK:
-            fh.seek(-HASH_CHUNK, os.SEEK_END)
-            h.update(fh.read(HASH_CHUNK))
+    h.update(_read_at(fd, 0, HASH_CHUNK))
+    if size > 2 * HASH_CHUNK:
+        h.update(_read_at(fd, size - HASH_CHUNK, HASH_CHUNK))
     return h.hexdigest()
+
+
+def _read_at(fd: int, offset: int, n: int) -> bytes:
+    """Up to ``n`` bytes from ``offset`` (fewer at the end of the file)."""
+    os.lseek(fd, offset, os.SEEK_SET)
+    parts = []
+    while n > 0 and (got := os.read(fd, n)):
+        parts.append(got)
+        n -= len(got)
+    return b"".join(parts)
 
 
 def full_hash(path: Path) -> str:

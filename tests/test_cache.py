@@ -205,3 +205,45 @@ def test_a_record_with_a_string_too_long_to_mask_is_not_cached(
             run_batch(batch, profile, options, cache=cache)
             assert cache.stored == 0
     assert len(checked) == 12  # each run checks all six items
+
+
+def test_the_keys_of_a_run_are_each_items_key_in_order(batch, profile, tmp_path):
+    from dqm.batch import discover
+
+    items = discover(batch).items
+    with RecordCache(tmp_path / "cache", batch, context_key(profile.sha256, OPTIONS)) as cache:
+        keys = cache.keys(items)
+        assert list(keys) == [cache.key(item) for item in items] and len(keys) == 6
+        assert keys[-1] == keys[5] and keys[1:3] == [keys[1], keys[2]]
+        with pytest.raises(IndexError):
+            keys[6]
+
+
+def test_a_file_swapped_for_a_fifo_after_the_walk_is_keyed_not_waited_on(batch, profile, tmp_path):
+    """The walk listed a regular file; a FIFO now stands there. Opening it to print it would wait
+    for a writer forever: its key says why it was not read instead."""
+    import threading
+
+    from dqm.cache import file_key
+
+    rel = next(p.relative_to(batch).as_posix() for p in sorted(batch.rglob("*.json")))
+    (batch / rel).unlink()
+    os.mkfifo(batch / rel)
+    got: list[list] = []
+    worker = threading.Thread(target=lambda: got.append(file_key(batch, rel, {rel})), daemon=True)
+    worker.start()
+    worker.join(30)
+    assert got and got[0][0] == rel and "not a regular file" in got[0][2]
+
+
+def test_the_quick_print_is_of_the_files_size_and_ends(tmp_path):
+    from dqm.slide_io import HASH_CHUNK, stat_and_print
+
+    path = tmp_path / "f.bin"
+    path.write_bytes(b"a" * HASH_CHUNK + b"middle" + b"z" * HASH_CHUNK)
+    size, mtime, _, inode, quick = stat_and_print(path)
+    st = path.stat()
+    assert (size, mtime, inode) == (st.st_size, st.st_mtime_ns, st.st_ino)
+    assert quick == fingerprint(path, size)
+    path.write_bytes(b"a" * HASH_CHUNK + b"MIDDLE" + b"z" * HASH_CHUNK)
+    assert stat_and_print(path)[4] == quick  # the middle is not printed: the times and --certify see it
