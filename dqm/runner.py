@@ -420,7 +420,7 @@ def _init_worker(root: Path, profile: Profile, checks: list[ConfiguredCheck], op
     capture_native_stderr()  # libtiff's warnings become findings of their slide, not stray lines
 
 
-def _work(items: list[Item]) -> list[ItemRecord | None]:
+def _work(items: Sequence[Item]) -> list[ItemRecord | None]:
     return [
         check_item_safely(item, _STATE["root"], _STATE["profile"], _STATE["checks"], _STATE["options"])
         for item in items
@@ -434,7 +434,7 @@ def default_workers(n_items: int) -> int:
 
 
 def _map_local(
-    items: list[Item],
+    items: Sequence[Item],
     root: Path,
     profile: Profile,
     checks: list[ConfiguredCheck],
@@ -496,7 +496,7 @@ def _writes_to_fd2(stream: Any) -> bool:
 
 
 def _map_dask(
-    items: list[Item],
+    items: Sequence[Item],
     root: Path,
     profile: Profile,
     checks: list[ConfiguredCheck],
@@ -517,7 +517,9 @@ def _map_dask(
             yield k, result
 
 
-def _submit(pool: ProcessPoolExecutor, batches: list[list[Item]]) -> list[Future[list[ItemRecord | None]]]:
+def _submit(
+    pool: ProcessPoolExecutor, batches: list[Sequence[Item]]
+) -> list[Future[list[ItemRecord | None]]]:
     """The futures of the batches submitted before the pool died: a worker that dies while the
     rest are still being handed out breaks the pool, and ``submit`` then raises. The batches left
     over are owed, like those of futures that end broken."""
@@ -545,7 +547,7 @@ def _pool(
 
 
 def _recover(
-    owed: list[Item],
+    owed: Sequence[Item],
     workers: int,
     root: Path,
     profile: Profile,
@@ -667,7 +669,11 @@ def run_batch(
     whole = options.whole_records if options.whole_records is not None else total <= WHOLE_RECORDS_UP_TO
     keep: Callable[[ItemRecord], ItemRecord] = (lambda record: record) if whole else lean
     outcomes = [o if o is None or k in waiting else keep(o) for k, o in enumerate(outcomes)]
-    todo = [k for k, outcome in enumerate(outcomes) if outcome is None or k in waiting]
+    todo: Sequence[int] = (  # a first run checks every item: no list of a million indices
+        range(total)
+        if not waiting and all(o is None for o in outcomes)
+        else [k for k, outcome in enumerate(outcomes) if outcome is None or k in waiting]
+    )
     done = total - len(todo)
     if progress is not None and done:
         progress(done, total)
@@ -677,7 +683,11 @@ def run_batch(
     warm_up = (
         import_gx if options.clinical and (not cached or 10 * (len(todo) - len(waiting)) > total) else None
     )
-    work = [Certified.of(items[k], waiting[k]) if k in waiting else items[k] for k in todo]
+    work: Sequence[Item] = (
+        items
+        if len(todo) == total and not waiting
+        else [Certified.of(items[k], waiting[k]) if k in waiting else items[k] for k in todo]
+    )
     args = (work, root, profile, checks, options, warm_up)
     finished = (  # (index in todo, outcome) as items finish: their order differs on Dask
         _map_dask(*args) if options.executor == "dask" and todo else enumerate(_map_local(*args))
