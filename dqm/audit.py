@@ -159,7 +159,9 @@ def build_result(run: Run, command: list[str], run_id: str | None = None) -> Qua
     stages); ``run_id``: the command's run (:func:`dqm.output.new_run_id`), a new one if None.
     The run's records take the result's summaries (numbered by patient)."""
     items = number_patients(
-        [o.summary for o in run.outcomes], [o.clinical_record.get("patient_id") for o in run.outcomes]
+        [o.summary for o in run.outcomes],
+        [o.clinical_record.get("patient_id") for o in run.outcomes],
+        run.shared,
     )
     # the run's records take the numbered summaries: one summary per item in memory, not two
     for k, (o, summary) in enumerate(zip(run.outcomes, items, strict=True)):

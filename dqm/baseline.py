@@ -56,7 +56,14 @@ def masked_items(items: Sequence[ItemSummary], mask: Callable[[str], str] | None
     batch are compared with the identifiers in both replaced by the same tokens."""
     if mask is None:
         return list(items)
-    return [ItemSummary.model_validate_json(mask(i.model_dump_json())) for i in items]
+    return [_masked(i, mask) for i in items]
+
+
+def _masked(item: ItemSummary, mask: Callable[[str], str]) -> ItemSummary:
+    """``item`` itself when the mask leaves it as it is (most items: no copy kept of them)."""
+    text = item.model_dump_json()
+    masked = mask(text)
+    return item if masked == text else ItemSummary.model_validate_json(masked)
 
 
 def earlier_of_result(path: Path, result: QualityResult) -> EarlierRelease:

@@ -117,6 +117,7 @@ _FLUSH_CHARS = 1 << 20
 _WHITESPACE = re.compile(r"[ \t\n\r]*")
 _END = object()
 _dumps = partial(json.dumps, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+_STRICT = json.JSONDecoder(object_pairs_hook=_unique_keys, parse_constant=_constant)
 
 
 def _skip(text: str, pos: int) -> int:
@@ -205,6 +206,18 @@ def canonical_pieces(text: str) -> Iterator[str]:
     except DigestError as exc:
         if str(exc) == "not a JSON object":
             raise
+        raise DigestError(f"not valid JSON ({str(exc)[:200]})") from None
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError is a ValueError
+        raise DigestError(f"not valid JSON ({str(exc)[:200]})") from None
+
+
+def canonical_value(text: str) -> str:
+    """The canonical form of one JSON value (keys sorted, no whitespace, UTF-8 characters as they
+    are), read as strictly as :func:`parse_json_object` reads a file: what :func:`canonical_json`
+    writes for it inside a results object. Raises :class:`DigestError`."""
+    try:
+        return _dumps(_STRICT.decode(text))
+    except DigestError as exc:
         raise DigestError(f"not valid JSON ({str(exc)[:200]})") from None
     except (ValueError, RecursionError) as exc:  # JSONDecodeError is a ValueError
         raise DigestError(f"not valid JSON ({str(exc)[:200]})") from None

@@ -7,8 +7,9 @@ Plain, frozen data at the bottom of the house: the dimensions compute from these
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Literal
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -19,6 +20,51 @@ class Frozen(BaseModel):
     """Base of every result model: immutable, unknown fields refused."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+M = TypeVar("M", bound=Frozen)
+SHORT_TEXT = 64
+"""Strings up to this long that :func:`compact` interns: the classes, institutions, formats and
+clinical values a batch repeats on every item (a slide id or a path is rarely shared: left as it is)."""
+
+
+def interned(value: Any) -> Any:
+    """``value``, as the one string object of its text when it is a short string."""
+    return sys.intern(value) if type(value) is str and len(value) <= SHORT_TEXT else value
+
+
+def compact(model: M, shared: dict[frozenset[str], set[str]], same: Callable[[Any], Any] = interned) -> M:
+    """The same model holding less memory, for a run that keeps one per item: its strings
+    ``same``'s (by default: short ones interned), its dictionaries' keys and values interned,
+    nested models compacted, and its set of fields given (pydantic keeps one per instance, 700
+    bytes) shared with the models of ``shared`` that set the same fields. The set is never
+    changed in place (a copy gets its own), so sharing it is safe."""
+    values: dict[str, Any] = {}
+    for name, value in model.__dict__.items():
+        if isinstance(value, dict):
+            value = _shared_dict(value, shared)
+        elif isinstance(value, Frozen):
+            value = compact(value, shared)
+        else:
+            value = same(value)
+        values[name] = value
+    fields = model.model_fields_set
+    return model.model_construct(shared.setdefault(frozenset(fields), set(fields)), **values)
+
+
+def _shared_dict(value: dict[Any, Any], shared: dict[Any, Any]) -> dict[Any, Any]:
+    """The dictionary of ``shared`` equal to ``value`` (a model's field: never changed in place),
+    or ``value`` with its keys and values interned, which ``shared`` keeps from then on; a
+    dictionary of other values (unhashable) is left as it is."""
+    try:
+        key = ("dict", *value.items())
+        hash(key)
+    except TypeError:
+        return value
+    found = shared.get(key)
+    if found is None:
+        found = shared[key] = {interned(k): interned(v) for k, v in value.items()}
+    return found
 
 
 class Ratio(Frozen):
@@ -174,13 +220,19 @@ def patient_numbers(patient_ids: Sequence[object]) -> list[int | None]:
     return out
 
 
-def number_patients(items: Sequence[ItemSummary], patient_ids: Sequence[object]) -> list[ItemSummary]:
+def number_patients(
+    items: Sequence[ItemSummary], patient_ids: Sequence[object], shared: dict[Any, Any] | None = None
+) -> list[ItemSummary]:
     """The items with :attr:`ItemSummary.patient` set (:func:`patient_numbers`); an item already
-    numbered so is kept as it is, not copied."""
+    numbered so is kept as it is, not copied; with ``shared`` (a run's pool of :func:`compact`),
+    the copies are compacted with it."""
     numbers = patient_numbers(patient_ids)
     if len(numbers) != len(items):
         raise ValueError(f"{len(items)} items and {len(numbers)} patient ids")
-    return [
-        item if item.patient == number else item.model_copy(update={"patient": number})
-        for item, number in zip(items, numbers, strict=True)
-    ]
+    out = []
+    for item, number in zip(items, numbers, strict=True):
+        if item.patient != number:
+            item = item.model_copy(update={"patient": number})
+            item = compact(item, shared) if shared is not None else item
+        out.append(item)
+    return out

@@ -173,6 +173,16 @@ class OutputSet:
         self._names.append(name)
         return self.folder / name
 
+    def stage(self, name: str) -> Path:
+        """Where to write ``name`` in the staging folder, for a file too large to hand over whole
+        (the caller writes and masks it); it moves into place with the set."""
+        if self._staging is None:
+            raise RuntimeError("OutputSet.stage outside its with-block")
+        path = self._staging / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._names.append(name)
+        return path
+
     def discard(self, name: str) -> None:
         """Remove ``name`` from the folder when the set moves into place: a file an earlier run
         wrote that this set has no part of (removed with the set, kept if the set is discarded)."""

@@ -35,7 +35,7 @@ from dqm.clinical_table import (
     validate_table,
 )
 from dqm.executors import DaskOptions, ItemKilledWorkers, chunk_size, dask_client, dask_map
-from dqm.facts import ItemSummary, SlideSummary
+from dqm.facts import ItemSummary, SlideSummary, compact, interned
 from dqm.findings import MAX_NAME_CHARS, Finding, Severity, clip
 from dqm.model import Annotation, Item, ItemRecord, ParsedAnnotation
 from dqm.profile import Profile
@@ -111,6 +111,9 @@ class Run:
     whole: bool = True
     """Every record in ``outcomes`` is whole; False: they were kept without their parsed
     annotation and slide facts (:func:`lean`), which :meth:`record` gets back."""
+    shared: dict[Any, Any] = field(default_factory=dict)
+    """What the records' summaries share (:func:`dqm.facts.compact`): a summary made from one
+    (numbered by patient) is compacted with it too."""
 
     @property
     def findings(self) -> list[Finding]:
@@ -152,6 +155,41 @@ def lean(record: ItemRecord) -> ItemRecord:
     if record.annotation is None and record.slide is None:
         return record
     return dataclasses.replace(record, annotation=None, slide=None)
+
+
+class Compactor:
+    """Makes each record the main process keeps small (:meth:`__call__`): a run of a million
+    items keeps a million of them."""
+
+    def __init__(self, whole: bool) -> None:
+        self.whole = whole
+        self.shared: dict[Any, Any] = {}
+
+    def __call__(self, record: ItemRecord, item: Item) -> ItemRecord:
+        """``record`` (of ``item``) as the run keeps it: lean (:func:`lean`) unless the run keeps
+        records whole; its summary compacted (:func:`dqm.facts.compact`); its clinical record the
+        discovery's own when they are equal; its strings the item's, or interned."""
+        if not self.whole:
+            record = lean(record)
+        texts = {t: t for t in (item.slide_id, item.image_path, item.annotation_path) if t is not None}
+
+        def same(value: Any) -> Any:
+            return texts[value] if type(value) is str and value in texts else interned(value)
+
+        clinical = record.clinical_record
+        clinical = (
+            item.record
+            if clinical == item.record
+            else {interned(k): interned(v) for k, v in clinical.items()}
+        )
+        return dataclasses.replace(
+            record,
+            summary=compact(record.summary, self.shared, same),
+            clinical_record=clinical,
+            files=[same(f) for f in record.files],
+            sha256={same(k): v for k, v in record.sha256.items()},
+            stats={same(k): v for k, v in record.stats.items()},
+        )
 
 
 def _status(root: Path, rel: str | None) -> tuple[FileStatus, Path | None]:
@@ -667,8 +705,8 @@ def run_batch(
     # --certify: a cached record stands only once the item's work has hashed its files whole
     waiting = {k: o for k, o in enumerate(outcomes) if o is not None} if options.certify else {}
     whole = options.whole_records if options.whole_records is not None else total <= WHOLE_RECORDS_UP_TO
-    keep: Callable[[ItemRecord], ItemRecord] = (lambda record: record) if whole else lean
-    outcomes = [o if o is None or k in waiting else keep(o) for k, o in enumerate(outcomes)]
+    keep = Compactor(whole)
+    outcomes = [o if o is None or k in waiting else keep(o, items[k]) for k, o in enumerate(outcomes)]
     todo: Sequence[int] = (  # a first run checks every item: no list of a million indices
         range(total)
         if not waiting and all(o is None for o in outcomes)
@@ -695,19 +733,21 @@ def run_batch(
     for j, outcome in finished:
         k = todo[j]
         if outcome is None:  # certified: each file has the full hash its cached record holds
-            outcomes[k] = keep(waiting[k])
+            outcomes[k] = keep(waiting[k], items[k])
         else:
             if cache is not None and keys:
                 if k in waiting:
                     cache.refuted(waiting[k])
                 cache.store(keys[k], outcome)
-            outcomes[k] = keep(outcome)
+            outcomes[k] = keep(outcome, items[k])
         done += 1
         if progress is not None:
             progress(done, total)
     kept = [o for o in outcomes if o is not None]
     del outcomes
-    run = Run(root, profile, discovery, kept, options=options, earlier=earlier, whole=whole)
+    run = Run(
+        root, profile, discovery, kept, options=options, earlier=earlier, whole=whole, shared=keep.shared
+    )
     run.table = (
         clinical_table(run.outcomes, discovery.manifest, profile, options.gx_suite, cache)
         if options.clinical

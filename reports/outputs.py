@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping
 from functools import partial
 from pathlib import Path
 
-from dqm.digest import RESULTS_SLOT, seal_html, seal_results
+from dqm.digest import RESULTS_SLOT, seal_html
 from dqm.output import Mask, OutputSet
 from dqm.quality_layout import QualityTableLayout
 from dqm.results import ContentDigest, QualityResult
@@ -15,6 +15,7 @@ from reports.findings_cap import FINDINGS_CAP, FINDINGS_SIDECAR, findings_csv, o
 from reports.html import render_html
 from reports.junit import render_junit
 from reports.markdown import render_summary
+from reports.results_file import write_results
 
 OUTPUTS = {"results": "results.json", "report": "report.html", "junit": "junit.xml", "summary": "summary.md"}
 """What :func:`write_outputs` writes into the output folder, by role."""
@@ -49,7 +50,7 @@ def render_outputs(
     mask: Mask | None = None,
     findings_cap: int | None = FINDINGS_CAP,
 ) -> tuple[QualityResult, dict[str, str | bytes]]:
-    """The result as written, and every output of it by role (``layout``: the report's quality
+    """The result as written, and every other output of it by role (``layout``: the report's quality
     table; ``lang``: the language of what a person reads; ``names``: the profile's names of classes
     and fields in it; ``mask``: applied inside the report's compressed data too; over
     ``findings_cap`` findings, the report aggregates them and the ``findings`` sidecar holds them
@@ -80,7 +81,7 @@ def render_outputs(
         rendered = {role: render(result) for role, render in renderers.items() if role not in failed}
         if "report" in failed:
             rendered["report"] = _failed_page(failed["report"])
-    return result, {"results": result.model_dump_json(indent=None, exclude={"digest"}), **rendered}
+    return result, rendered
 
 
 def with_digest_slot(result: QualityResult) -> QualityResult:
@@ -133,25 +134,27 @@ def write_outputs(
     report does not describe. ``results.json`` carries its content digest, the report names it and
     carries its own (:mod:`dqm.digest`); with a ``signer``, ``results.json.sig`` is written with
     them."""
-    rendered = render_outputs(with_digest_slot(result), layout, lang, names, mask, findings_cap)[1]
-    return write_rendered(rendered, out, mask, signer)
+    result, rendered = render_outputs(with_digest_slot(result), layout, lang, names, mask, findings_cap)
+    return write_rendered(result, rendered, out, mask, signer)
 
 
 def write_rendered(
-    rendered: dict[str, str | bytes], out: Path, mask: Mask | None = None, signer: Signer | None = None
+    result: QualityResult,
+    rendered: dict[str, str | bytes],
+    out: Path,
+    mask: Mask | None = None,
+    signer: Signer | None = None,
 ) -> dict[str, Path]:
-    """The outputs :func:`render_outputs` rendered (from a result :func:`with_digest_slot`), moved
-    into ``out`` together (one set), each masked, then sealed with the digest of ``results.json``:
-    the sidecars it rendered are written, an earlier run's that it did not are removed; with a
-    ``signer``, ``results.json.sig`` too (an earlier run's is removed without one: it would sign
-    other content)."""
-    text = rendered["results"]
-    text = text.decode("utf-8") if isinstance(text, bytes) else text
-    text = seal_html(mask(text) if mask is not None else text)  # as sealed() does, without a bytes copy
-    results, digest, canonical = seal_results(text, keep_canonical=signer is not None)
-    del text
+    """``result`` (as :func:`render_outputs` returned it, from a result :func:`with_digest_slot`)
+    as ``results.json`` and the outputs it rendered, moved into ``out`` together (one set), each
+    masked, then sealed with the digest of ``results.json`` (written as a stream:
+    :mod:`reports.results_file`): the sidecars it rendered are written, an earlier run's that it
+    did not are removed; with a ``signer``, ``results.json.sig`` too (an earlier run's is removed
+    without one: it would sign other content)."""
     with OutputSet(out, mask) as outputs:
-        paths = {"results": outputs.write(OUTPUTS["results"], results.encode("utf-8"), binary=True)}
+        target = outputs.stage(OUTPUTS["results"])
+        digest, canonical = write_results(result, target, mask, keep_canonical=signer is not None)
+        paths = {"results": out / OUTPUTS["results"]}
         for role, data in rendered.items():
             if role in OUTPUTS and role != "results":
                 paths[role] = outputs.write(OUTPUTS[role], sealed(data, mask, digest), binary=True)

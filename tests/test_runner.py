@@ -243,3 +243,62 @@ def test_a_batch_larger_than_the_whole_records_bound_is_kept_lean(tmp_path, prof
         (tmp_path / f"{name}.json").write_text(json.dumps(native_doc([], file=f"{name}.png")))
     assert not run_batch(tmp_path, profile, RunOptions(workers=1, slides=False)).whole
     assert run_batch(tmp_path, profile, RunOptions(workers=1, slides=False, whole_records=True)).whole
+
+
+def test_the_records_a_run_keeps_are_compact_and_equal_to_the_checked_ones(defect_batch, profile):
+    """The main process keeps each record compacted (its summary's dictionaries and set of fields
+    shared between items, its strings the discovery's): equal, field for field, to the record the
+    item's check made, and a copy of a summary never changes what the others share."""
+    from dqm.runner import check_item_safely, configure
+
+    options = RunOptions(workers=1, clinical=False)
+    run = run_batch(defect_batch, profile, options)
+    checks = configure(profile)
+    fresh = [check_item_safely(item, defect_batch, profile, checks, options) for item in run.discovery.items]
+    for kept, made in zip(run.outcomes, fresh, strict=True):
+        assert kept.to_dict() == made.to_dict()
+        assert (
+            kept.summary == made.summary and kept.summary.model_dump_json() == made.summary.model_dump_json()
+        )
+    summaries = [o.summary for o in run.outcomes]
+    fields = {id(s.__pydantic_fields_set__) for s in summaries}
+    assert len(fields) < len(summaries) / 4  # shared, not one set per item
+    by_classes: dict[str, set[int]] = {}
+    for s in summaries:
+        by_classes.setdefault(json.dumps(s.lesion_classes, sort_keys=True), set()).add(id(s.lesion_classes))
+    assert all(len(ids) == 1 for ids in by_classes.values())
+    first = summaries[0]
+    before = set(first.model_fields_set)
+    numbered = first.model_copy(update={"patient": 7})
+    assert (
+        numbered.patient == 7 and first.model_fields_set == before and summaries[1].model_fields_set == before
+    )
+
+
+def test_an_audit_above_the_lean_threshold_writes_the_same_outputs(tmp_path, monkeypatch):
+    """Above :data:`~dqm.runner.WHOLE_RECORDS_UP_TO` items the run keeps lean, compacted records and
+    results.json is written as a stream: results.json, the report and JUnit are those of a run
+    below it (the run's id, time and digests aside)."""
+    import re
+
+    from typer.testing import CliRunner
+
+    from dqm.cli import app
+    from tests.helpers import write_tiny_batch
+
+    batch = tmp_path / "batch"
+    write_tiny_batch(batch)
+    volatile = re.compile(r"\d{8}T\d{6}Z-[0-9a-f]{8}|\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[^\"<\s]*|[0-9a-f]{64}")
+    outputs = {}
+    for bound in (10_000, 1):
+        monkeypatch.setattr(dqm.runner, "WHOLE_RECORDS_UP_TO", bound)
+        out = tmp_path / f"out-{bound}"
+        args = ["audit", str(batch), "--out", str(out), "--no-cache", "--workers", "1", "--thumbnails", "2"]
+        res = CliRunner().invoke(app, args)
+        assert res.exit_code in (0, 1), res.output
+        outputs[bound] = {
+            name: volatile.sub("X", (out / name).read_text("utf-8"))
+            for name in ("results.json", "report.html", "junit.xml", "summary.md")
+        }
+    assert outputs[1] == outputs[10_000]
+    assert '"findings":[{' in outputs[1]["results.json"]

@@ -307,7 +307,7 @@ def audit(
         result, rendered = render_outputs(
             with_digest_slot(result), prof.quality_table, lang, prof.display_names(lang), masker, cap
         )
-        paths = write_rendered(rendered, out_dir, masker, signer)
+        paths = write_rendered(result, rendered, out_dir, masker, signer)
     write_identifier_map(identifier_map, _item_names(result), masker)
     outcome = gate(result, req, warn, lang=lang)
     s = result.syntactic
