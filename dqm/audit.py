@@ -8,7 +8,7 @@ from typing import Any
 
 from dqm import __version__
 from dqm.batch import normalise
-from dqm.facts import number_patients
+from dqm.facts import compact, number_patients
 from dqm.figures import dimension_state
 from dqm.findings import STAGE_CRASHED, Aspect, Finding, Severity, not_evaluated, stage_message
 from dqm.i18n import N_
@@ -135,7 +135,8 @@ def with_finding(result: QualityResult, finding: Finding) -> QualityResult:
 def file_digests(run: Run) -> list[FileDigest]:
     """Each file the run read with its hashes (once, in item order, then the manifest): the
     annotation files and the manifest by full SHA-256, slides by their quick print and, when they
-    were hashed whole, their full SHA-256."""
+    were hashed whole, their full SHA-256. Made from the run's own checked values, compacted
+    with its summaries (one per file: a million at a million items)."""
     files: dict[str, FileDigest] = {}
     for o in run.outcomes:
         s = o.summary
@@ -146,8 +147,11 @@ def file_digests(run: Run) -> list[FileDigest]:
             full = o.sha256.get(norm) or (o.annotation_sha256 if role == "annotation" else None)
             quick = o.fingerprint if role == "slide" else None
             if full or quick:
-                stat = o.stats.get(norm)
-                files[norm] = FileDigest(path=norm, role=role, sha256=full, quick_print=quick, stat=stat)
+                stat = o.stats.get(norm)  # the record's own list: a million files are not copied
+                digest = FileDigest.model_construct(
+                    path=norm, role=role, sha256=full, quick_print=quick, stat=stat
+                )
+                files[norm] = compact(digest, run.shared)
     disc = run.discovery
     if disc.manifest is not None and disc.manifest_sha256 is not None:
         files[disc.manifest] = FileDigest(path=disc.manifest, role="manifest", sha256=disc.manifest_sha256)

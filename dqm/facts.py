@@ -23,7 +23,7 @@ class Frozen(BaseModel):
 
 
 M = TypeVar("M", bound=Frozen)
-SHORT_TEXT = 64
+SHORT_TEXT = 40
 """Strings up to this long that :func:`compact` interns: the classes, institutions, formats and
 clinical values a batch repeats on every item (a slide id or a path is rarely shared: left as it is)."""
 

@@ -1,8 +1,8 @@
 """``results.json`` written as a stream: a result of a million items is never one text in memory.
 
 The file is the one ``QualityResult.model_dump_json()`` gives, masked and sealed with its content
-digest (:mod:`dqm.digest`), but made one member, and one element of ``items`` and ``findings``, at
-a time: each piece is serialised, masked and written, and its canonical form (what the digest
+digest (:mod:`dqm.digest`), but made one member, and one element of ``items``, ``findings`` and
+``batch.files``, at a time (:data:`STREAMED`): each piece is serialised, masked and written, and its canonical form (what the digest
 hashes) goes to a file of its own beside it; the digest is then computed over those files in key
 order, and ``results.json`` is its ``digest`` member followed by the body already written. The
 masker works on each piece alone: an identifier never spans two elements of an array (it would
@@ -15,34 +15,24 @@ import contextlib
 import hashlib
 import json
 import shutil
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
+
+from pydantic import BaseModel
 
 from dqm.digest import DIGEST_KEY, canonical_value, digest_member
 from dqm.output import Mask
 from dqm.results import QualityResult
 
-STREAMED = ("items", "findings")
-"""The members written element by element (they grow with the batch); the others are small."""
+Streamed = dict[str, "Streamed | None"]
+STREAMED: Streamed = {"items": None, "findings": None, "batch": {"files": None}}
+"""What is written piece by piece: an array (None) element by element, an object (a dict: its own
+streamed members) member by member. These grow with the batch; every other member is small."""
 _BUFFER = 1 << 20
-
-
-def member_texts(result: QualityResult) -> Iterator[tuple[str, bool, Iterable[str]]]:
-    """``(name, streamed, pieces)`` for each member of ``results.json`` but its digest, in the
-    file's order: a streamed member's pieces are its elements' JSON, another's the one JSON value,
-    as ``result.model_dump_json()`` writes them."""
-    for name in QualityResult.model_fields:
-        if name == DIGEST_KEY:
-            continue
-        if name in STREAMED:
-            yield name, True, (element.model_dump_json() for element in getattr(result, name))
-            continue
-        text = result.model_dump_json(include={name})
-        head = "{" + json.dumps(name) + ":"
-        if not (text.startswith(head) and text.endswith("}")):
-            raise ValueError(f"the member {name!r} did not serialise alone")
-        yield name, False, (text[len(head) : -1],)
+Canonical = bytes | Path | dict[str, "Canonical"]
+"""The canonical form of a value: its bytes, a file holding an array's elements (without the
+brackets), or an object's members by name."""
 
 
 def write_results(
@@ -54,72 +44,102 @@ def write_results(
 
     Raises :class:`dqm.digest.DigestError` when a masked piece is not valid JSON."""
     body = path.with_name(f".{path.name}.body")
-    canonical: dict[str, bytes | Path] = {}
+    work = _Work(path, mask)
     try:
         with open(body, "wb", buffering=_BUFFER) as fh:
-            sep = b"{"
-            for name, streamed, pieces in member_texts(result):
-                fh.write(sep + json.dumps(name).encode("utf-8") + b":")
-                sep = b","
-                if streamed:
-                    canonical[name] = path.with_name(f".{path.name}.{name}")
-                    _write_array(fh, canonical[name], pieces, mask)
-                else:
-                    (text,) = pieces
-                    text = mask(text) if mask is not None else text
-                    fh.write(text.encode("utf-8"))
-                    canonical[name] = canonical_value(text).encode("utf-8")
-            fh.write(b"}" if sep == b"," else b"{}")
-        value, kept = _digest(canonical, keep_canonical)
+            canonical = work.model(fh, result, STREAMED, skip=DIGEST_KEY)
+        assert isinstance(canonical, dict)
+        digest = hashlib.sha256()
+        kept: list[bytes] = []
+        for data in _canonical_bytes(canonical):
+            digest.update(data)
+            if keep_canonical:
+                kept.append(data)
+        value = digest.hexdigest()
         member = json.dumps({DIGEST_KEY: digest_member(value)}, separators=(",", ":"))
         with open(path, "wb", buffering=_BUFFER) as out, open(body, "rb") as src:
             out.write(member[:-1].encode("utf-8") + (b"," if canonical else b""))
             src.seek(1)  # the body's opening brace: the digest member took its place
             shutil.copyfileobj(src, out, _BUFFER)
-        return value, kept
+        return value, b"".join(kept)
     finally:
-        for leftover in (body, *(p for p in canonical.values() if isinstance(p, Path))):
+        for leftover in (body, *work.files):
             with contextlib.suppress(OSError):
                 leftover.unlink()
 
 
-def _write_array(fh: BinaryIO, canonical: Path, pieces: Iterable[str], mask: Mask | None) -> None:
-    """One streamed member: each element masked and written, its canonical form written to
-    ``canonical`` (the elements joined by commas, without the brackets)."""
-    with open(canonical, "wb", buffering=_BUFFER) as canon:
-        fh.write(b"[")
-        sep = b""
-        for piece in pieces:
-            text = mask(piece) if mask is not None else piece
-            fh.write(sep + text.encode("utf-8"))
-            canon.write(sep + canonical_value(text).encode("utf-8"))
+class _Work:
+    """One writing: the mask and the files holding the canonical form of the streamed arrays."""
+
+    def __init__(self, path: Path, mask: Mask | None) -> None:
+        self.path = path
+        self.mask = mask
+        self.files: list[Path] = []
+
+    def model(self, fh: BinaryIO, model: BaseModel, streamed: Streamed, skip: str | None = None) -> Canonical:
+        """Write ``model`` member by member, as ``model.model_dump_json()`` writes it."""
+        canonical: dict[str, Canonical] = {}
+        sep = b"{"
+        for name in type(model).model_fields:
+            if name == skip:
+                continue
+            fh.write(sep + json.dumps(name).encode("utf-8") + b":")
             sep = b","
-        fh.write(b"]")
+            value = getattr(model, name)
+            if name in streamed and isinstance(value, list):
+                canonical[name] = self.array(fh, value)
+            elif name in streamed and isinstance(value, BaseModel):
+                canonical[name] = self.model(fh, value, streamed[name] or {})
+            else:
+                text = self.masked(_member_text(model, name))
+                fh.write(text.encode("utf-8"))
+                canonical[name] = canonical_value(text).encode("utf-8")
+        fh.write(b"}" if sep == b"," else b"{}")
+        return canonical
+
+    def array(self, fh: BinaryIO, elements: list[BaseModel]) -> Path:
+        """Write an array of models element by element; its canonical form goes to a file."""
+        path = self.path.with_name(f".{self.path.name}.{len(self.files)}")
+        self.files.append(path)
+        with open(path, "wb", buffering=_BUFFER) as canon:
+            fh.write(b"[")
+            sep = b""
+            for element in elements:
+                text = self.masked(element.model_dump_json())
+                fh.write(sep + text.encode("utf-8"))
+                canon.write(sep + canonical_value(text).encode("utf-8"))
+                sep = b","
+            fh.write(b"]")
+        return path
+
+    def masked(self, text: str) -> str:
+        return self.mask(text) if self.mask is not None else text
 
 
-def _digest(canonical: dict[str, bytes | Path], keep: bool) -> tuple[str, bytes]:
-    """The SHA-256 of the canonical form: the members in key order, each ``"name":value``; and
-    those bytes when ``keep``."""
-    digest = hashlib.sha256()
-    kept: list[bytes] = []
+def _member_text(model: BaseModel, name: str) -> str:
+    """One member's JSON value as ``model.model_dump_json()`` writes it."""
+    text = model.model_dump_json(include={name})
+    head = "{" + json.dumps(name) + ":"
+    if not (text.startswith(head) and text.endswith("}")):
+        raise ValueError(f"the member {name!r} did not serialise alone")
+    return text[len(head) : -1]
 
-    def add(data: bytes) -> None:
-        digest.update(data)
-        if keep:
-            kept.append(data)
 
-    sep = b"{"
-    for name in sorted(canonical):
-        add(sep + json.dumps(name, ensure_ascii=False).encode("utf-8") + b":")
-        sep = b","
-        value = canonical[name]
-        if isinstance(value, bytes):
-            add(value)
-            continue
-        add(b"[")
-        with open(value, "rb") as fh:
+def _canonical_bytes(canonical: Canonical) -> Iterator[bytes]:
+    """The canonical form in pieces: an object's members in key order, an array read back from
+    its file."""
+    if isinstance(canonical, bytes):
+        yield canonical
+    elif isinstance(canonical, Path):
+        yield b"["
+        with open(canonical, "rb") as fh:
             while chunk := fh.read(_BUFFER):
-                add(chunk)
-        add(b"]")
-    add(b"}" if sep == b"," else b"{}")
-    return digest.hexdigest(), b"".join(kept)
+                yield chunk
+        yield b"]"
+    else:
+        sep = b"{"
+        for name in sorted(canonical):
+            yield sep + json.dumps(name, ensure_ascii=False).encode("utf-8") + b":"
+            sep = b","
+            yield from _canonical_bytes(canonical[name])
+        yield b"}" if sep == b"," else b"{}"
