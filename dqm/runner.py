@@ -499,15 +499,20 @@ def _map_local(
         if while_workers_run is not None:
             while_workers_run()
         broken = len(futures)
-        for k, future in enumerate(futures):
+        for k in range(len(futures)):
             try:
-                got = future.result()
+                got = futures[k].result()
             except BrokenProcessPool:
                 broken = k
                 break
+            futures[k] = _DONE  # its records are the caller's: a future kept would hold them to the end
             yield from got
     if broken < len(chunks):  # the pool died: check again from the first item it owed
         yield from _recover(items[broken * chunk :], workers, root, profile, checks, options)
+
+
+_DONE: Future[list[ItemRecord | None]] = Future()
+"""Stands for a future whose records were handed over (:func:`_map_local`)."""
 
 
 def _dask_worker_setup() -> None:
