@@ -8,7 +8,7 @@ from typing import Any
 
 from dqm import __version__
 from dqm.batch import normalise
-from dqm.facts import compact, number_patients
+from dqm.facts import compact, numbered, patient_numbers
 from dqm.figures import dimension_state
 from dqm.findings import STAGE_CRASHED, Aspect, Finding, Severity, not_evaluated, stage_message
 from dqm.i18n import N_
@@ -162,15 +162,14 @@ def build_result(run: Run, command: list[str], run_id: str | None = None) -> Qua
     """The quality result of a run (syntactic accuracy; other dimensions are added by their
     stages); ``run_id``: the command's run (:func:`dqm.output.new_run_id`), a new one if None.
     The run's records take the result's summaries (numbered by patient)."""
-    items = number_patients(
-        [o.summary for o in run.outcomes],
-        [o.clinical_record.get("patient_id") for o in run.outcomes],
-        run.shared,
-    )
-    # the run's records take the numbered summaries: one summary per item in memory, not two
-    for k, (o, summary) in enumerate(zip(run.outcomes, items, strict=True)):
-        if o.summary is not summary:
+    numbers = patient_numbers([o.clinical_record.get("patient_id") for o in run.outcomes])
+    items = []
+    # each record takes its numbered summary at once: one summary per item in memory, not two
+    for k, (o, number) in enumerate(zip(run.outcomes, numbers, strict=True)):
+        summary = numbered(o.summary, number, run.shared)
+        if summary is not o.summary:
             run.outcomes[k] = dataclasses.replace(o, summary=summary)
+        items.append(summary)
     disc = run.discovery
     draft = QualityResult(
         dqm_version=__version__,

@@ -220,19 +220,19 @@ def patient_numbers(patient_ids: Sequence[object]) -> list[int | None]:
     return out
 
 
-def number_patients(
-    items: Sequence[ItemSummary], patient_ids: Sequence[object], shared: dict[Any, Any] | None = None
-) -> list[ItemSummary]:
+def number_patients(items: Sequence[ItemSummary], patient_ids: Sequence[object]) -> list[ItemSummary]:
     """The items with :attr:`ItemSummary.patient` set (:func:`patient_numbers`); an item already
-    numbered so is kept as it is, not copied; with ``shared`` (a run's pool of :func:`compact`),
-    the copies are compacted with it."""
+    numbered so is kept as it is, not copied."""
     numbers = patient_numbers(patient_ids)
     if len(numbers) != len(items):
         raise ValueError(f"{len(items)} items and {len(numbers)} patient ids")
-    out = []
-    for item, number in zip(items, numbers, strict=True):
-        if item.patient != number:
-            item = item.model_copy(update={"patient": number})
-            item = compact(item, shared) if shared is not None else item
-        out.append(item)
-    return out
+    return [numbered(item, number) for item, number in zip(items, numbers, strict=True)]
+
+
+def numbered(item: ItemSummary, number: int | None, shared: dict[Any, Any] | None = None) -> ItemSummary:
+    """``item`` with patient number ``number``: itself when it has it already, else a copy (with
+    ``shared``, a run's pool of :func:`compact`, compacted with it)."""
+    if item.patient == number:
+        return item
+    item = item.model_copy(update={"patient": number})
+    return compact(item, shared) if shared is not None else item
