@@ -33,12 +33,13 @@ def interned(value: Any) -> Any:
     return sys.intern(value) if type(value) is str and len(value) <= SHORT_TEXT else value
 
 
-def compact(model: M, shared: dict[frozenset[str], set[str]], same: Callable[[Any], Any] = interned) -> M:
+def compact(model: M, shared: dict[Any, Any], same: Callable[[Any], Any] = interned) -> M:
     """The same model holding less memory, for a run that keeps one per item: its strings
-    ``same``'s (by default: short ones interned), its dictionaries' keys and values interned,
-    nested models compacted, and its set of fields given (pydantic keeps one per instance, 700
-    bytes) shared with the models of ``shared`` that set the same fields. The set is never
-    changed in place (a copy gets its own), so sharing it is safe."""
+    ``same``'s (by default: short ones interned), nested models compacted, and its dictionaries
+    (class counts, clinical fields: a batch repeats them) and its set of fields (pydantic keeps
+    one per instance, 700 bytes) those of ``shared`` when an earlier model had equal ones. None of
+    them is ever changed in place (a frozen model's; a copy gets its own set of fields), so
+    sharing them is safe."""
     values: dict[str, Any] = {}
     for name, value in model.__dict__.items():
         if isinstance(value, dict):
@@ -56,8 +57,8 @@ def _shared_dict(value: dict[Any, Any], shared: dict[Any, Any]) -> dict[Any, Any
     """The dictionary of ``shared`` equal to ``value`` (a model's field: never changed in place),
     or ``value`` with its keys and values interned, which ``shared`` keeps from then on; a
     dictionary of other values (unhashable) is left as it is."""
-    try:
-        key = ("dict", *value.items())
+    try:  # by type and text: {"a": 1}, {"a": 1.0} and {"a": -0.0} are equal, but not written alike
+        key = ("dict", *((k, type(v), repr(v) if type(v) is float else v) for k, v in value.items()))
         hash(key)
     except TypeError:
         return value

@@ -302,3 +302,19 @@ def test_an_audit_above_the_lean_threshold_writes_the_same_outputs(tmp_path, mon
         }
     assert outputs[1] == outputs[10_000]
     assert '"findings":[{' in outputs[1]["results.json"]
+
+
+def test_compacting_never_swaps_a_value_for_an_equal_one_written_otherwise():
+    """Dictionaries are shared by their items' types and text too: 2 and 2.0 (or 0.0 and -0.0)
+    are equal in Python but not in results.json."""
+    from dqm.facts import ItemSummary, compact
+
+    shared: dict = {}
+    made = [
+        ItemSummary(slide_id="A", lesion_classes={"EC": 2}, lesion_area_px={"EC": 2.0}),
+        ItemSummary(slide_id="B", lesion_classes={"EC": 0}, lesion_area_px={"EC": -0.0}),
+        ItemSummary(slide_id="C", lesion_classes={"EC": 2}, lesion_area_px={"EC": 0.0}),
+    ]
+    kept = [compact(s, shared) for s in made]
+    assert [k.model_dump_json() for k in kept] == [m.model_dump_json() for m in made]
+    assert kept[0].lesion_classes is kept[2].lesion_classes  # equal and written alike: shared
