@@ -28,13 +28,13 @@ chunked tasks, records kept whole  100,000    15,002    1,032.9 s  96.8     2,15
 after                              10,000     1,502     87.4 s     114.4    428 MiB     6.6 MiB       0.30 MiB
 after                              100,000    15,002    583.1 s    171.5    1,822 MiB   65.1 MiB      1.71 MiB
 after                              1,000,000  150,002   3,087.5 s  323.9    14,140 MiB  652.4 MiB     1.52 MiB
-streamed results, compact records  10,000     1,502     25.8 s     387.6    317 MiB     7.2 MiB       0.30 MiB
-streamed results, compact records  100,000    15,002    247.4 s    404.2    728 MiB     71.0 MiB      1.71 MiB
+streamed results, compact records  10,000     1,502     16.6 s     602.4    315 MiB     7.2 MiB       0.30 MiB
+streamed results, compact records  100,000    15,002    200.5 s    498.8    711 MiB     71.0 MiB      1.71 MiB
 =================================  =========  ========  =========  =======  ==========  ============  ===========
 
 The workers' RSS stayed at 200-320 MiB in all (two workers and their nannies). The main process
 kept about 14 KiB per item (18.6 before the chunked tasks): 13.8 GiB at a million items. With
-results.json written as a stream and the kept records compacted it costs 4.7 KiB per item (10k ->
+results.json written as a stream and the kept records compacted it costs 4.5 KiB per item (10k ->
 100k): about 4.6 GiB projected at a million items, still above the 4 GiB aimed at
 (``docs/scale.md``, "A simulated audit"; ``bench_memory.py`` for the steps).
 """
