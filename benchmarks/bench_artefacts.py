@@ -3,11 +3,16 @@ artefact and false positives on a separate test set, and what the measure costs 
 
     .venv/bin/python benchmarks/bench_artefacts.py [--glas 32] [--out shares.json]
     .venv/bin/python benchmarks/bench_artefacts.py --shares shares.json   # re-tabulate, no probing
+    .venv/bin/python benchmarks/bench_artefacts.py --tuning-only          # develop: no test slide
 
 Clean slides, split by source image so that no image's variants lie on both sides:
 
-- tuning: GlaS *train* images, 3 regions of CMU-1-Small-Region, 2 of the skin photograph;
-- test: GlaS *testA/testB* images, 3 regions of the TCGA slide, the OS-1 detail (an OME-TIFF).
+- tuning (95): all 85 GlaS *train* images, 6 regions of CMU-1-Small-Region, 4 of the skin
+  photograph (``--no-extra``: only the 32 drawn train images and the first 3 and 2 regions, the
+  tuning set of the first measurement);
+- test (36): 32 GlaS *testA/testB* images, 3 regions of the TCGA slide, the OS-1 detail (an
+  OME-TIFF). It is the same set, glass and injections as in the first measurement: the extra
+  tuning slides have their own random stream (:func:`extra_tuning_slides`).
 
 ``--glas`` GlaS images per side are drawn with a fixed seed. GlaS's train and test folders hold
 different images, but mostly of the same patients (11 of the 12 test patients also have train
@@ -24,7 +29,9 @@ marked with the kind (pen, fold, bubble, coverslip, debris; the others are globa
 Thresholds come from the tuning set only (:func:`tune`): per kind, the smallest that no clean
 tuning slide passes, with a margin, and never under the kind's floor (:data:`FLOORS`). The
 built-in profile carries these; the test set is then measured with the profile's thresholds and
-never used to choose them.
+never used to choose them. The detectors' own constants were chosen by 5-fold cross-validation
+inside the tuning set (folds by image, :func:`cross_validate`, printed for three fold draws): each
+tuning slide judged by thresholds tuned on the other folds.
 
 How injected artefacts differ from real ones: pens are one stroke of a translucent ink colour
 multiplied into the image (real ink pools, fades and changes hue over tissue); folds are a band
@@ -45,7 +52,7 @@ import statistics
 import tempfile
 import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -73,13 +80,14 @@ FLOORS = {
     "pen": 0.005,
     "fold": 0.005,
     "bubble": 0.005,
-    "overstain": 0.1,
-    "understain": 0.1,
+    "overstain": 0.005,
+    "understain": 0.001,
     "debris": 0.005,
     "blur": 0.5,
 }
 """The lowest threshold :func:`tune` gives a kind: half a percent of the tissue for the marked
-kinds (a few strokes of noise), a tenth for the stain kinds, half the tiles for blur."""
+kinds and over-staining (a few strokes of noise), half the tiles for blur; for under-staining the
+floor is on the share of the tissue still stained (a tenth of a percent)."""
 MARGIN = 1.25
 """Tuned threshold: this times the largest share of a clean tuning slide."""
 MPP = {"CMU": 0.499, "tcga": 0.5, "skin": 1.0, "OS-1": 0.227}
@@ -118,6 +126,42 @@ def clean_slides(glas_per_side: int) -> list[tuple[str, str, np.ndarray]]:
         chosen = sorted(rng.choice(len(paths), size=min(glas_per_side, len(paths)), replace=False))
         glas += [(side, paths[k].stem, np.asarray(Image.open(paths[k]).convert("RGB"))) for k in chosen]
     return [(side, name, _on_glass(img[..., :3], rng)) for side, name, img in regions + glas]
+
+
+EXTRA_REGIONS = {
+    "CMU-1-Small-Region.svs": ((0.6, 0.05), (0.7, 0.85), (0.45, 1.0)),
+    "skin": ((1024, 0), (0, 512)),
+}
+"""More tuning regions: CMU-1-Small-Region at these fractions of its free width and height, the skin
+photograph's at these pixel corners (regions of 1024 px, each with tissue)."""
+EXTRA_SEED = SEED + 1000
+"""Seed of the extra tuning slides' glass and injections: the test set's draws stay as they were."""
+
+
+def extra_tuning_slides(drawn: list[str]) -> list[tuple[str, str, np.ndarray]]:
+    """More tuning slides by a fixed rule: every GlaS *train* image the draw of :func:`clean_slides`
+    left out (``drawn``: the names it drew), and the regions of :data:`EXTRA_REGIONS`. They use their
+    own random stream (:data:`EXTRA_SEED`), so the test side is the same images, glass and
+    injections whether or not they are measured."""
+    import openslide
+
+    rng = np.random.default_rng(EXTRA_SEED)
+    out: list[tuple[str, str, np.ndarray]] = []
+    with openslide.OpenSlide(str(REAL / "slides" / "CMU-1-Small-Region.svs")) as s:
+        w, h = s.dimensions
+        for k, (fx, fy) in enumerate(EXTRA_REGIONS["CMU-1-Small-Region.svs"], start=3):
+            x, y = int((w - 1024) * fx), int((h - 1024) * fy)
+            img = s.read_region((x, y), 0, (1024, 1024)).convert("RGB")
+            out.append(("tune", f"CMU-1-Small-Region.svs#{k}", np.asarray(img)))
+    skin = Image.open(REAL / "images" / "Normal_Epidermis_and_Dermis_with_Intradermal_Nevus_10x.jpg").convert(
+        "RGB"
+    )
+    for k, (x, y) in enumerate(EXTRA_REGIONS["skin"], start=2):
+        out.append(("tune", f"skin#{k}", np.asarray(skin.crop((x, y, x + 1024, y + 1024)))))
+    for p in sorted((REAL / "segmentation" / "glas" / "images").glob("train*.png")):
+        if p.stem not in drawn:
+            out.append(("tune", p.stem, np.asarray(Image.open(p).convert("RGB"))))
+    return [(side, name, _on_glass(img[..., :3], rng)) for side, name, img in out]
 
 
 def _on_glass(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -248,13 +292,24 @@ def _mask_recall(probe: SlideProbe, kind: str, mask: np.ndarray) -> float | None
     return float(found.mask(kind)[truth].mean())
 
 
-def measure_all(slides: list[tuple[str, str, np.ndarray]]) -> list[dict]:
+def numbered(glas_per_side: int, extra: bool) -> list[tuple[int, str, str, np.ndarray]]:
+    """``(n, side, name, RGB)`` per clean slide: :func:`clean_slides` numbered from 0 and, with
+    ``extra``, :func:`extra_tuning_slides` from 1000 (``n`` seeds the slide's injections)."""
+    slides = clean_slides(glas_per_side)
+    out = [(n, *slide) for n, slide in enumerate(slides)]
+    if extra:
+        drawn = [name for side, name, _ in slides if side == "tune"]
+        out += [(EXTRA_SEED - SEED + k, *slide) for k, slide in enumerate(extra_tuning_slides(drawn))]
+    return out
+
+
+def measure_all(slides: list[tuple[int, str, str, np.ndarray]]) -> list[dict]:
     """Per clean slide: its side, name, the shares of the clean slide and of each injection, the
     mask recall of each marked injection, and the measure's time on the clean slide."""
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        for n, (side, name, img) in enumerate(slides):
+        for n, side, name, img in slides:
             rng = np.random.default_rng(SEED + n)
             ink = tuple(INKS)[n % len(INKS)]
             probe = _probe(img, folder, "clean", name)
@@ -273,13 +328,47 @@ def measure_all(slides: list[tuple[str, str, np.ndarray]]) -> list[dict]:
 
 def tune(rows: list[dict]) -> dict[str, float]:
     """Thresholds from the tuning slides: per kind, :data:`MARGIN` times the largest share of a
-    clean tuning slide (two significant digits, rounded up), at least the kind's floor."""
+    clean tuning slide (two significant digits, rounded up), at least the kind's floor. Under-
+    staining is the share of the tissue *not* stained enough, near 1 on every slide: there the
+    margin is on the rest, the share still stained (the smallest of a clean slide over
+    :data:`MARGIN`, rounded down, at least its floor)."""
     out = {}
+    tuning = [r for r in rows if r["side"] == "tune"]
     for kind in KINDS:
-        top = max(r["clean"][kind] for r in rows if r["side"] == "tune") * MARGIN
-        digits = 1 - int(np.floor(np.log10(top))) if top > 0 else 0
-        out[kind] = max(FLOORS[kind], float(np.ceil(top * 10**digits) / 10**digits) if top > 0 else 0.0)
+        if kind == "understain":
+            low = min(1.0 - r["clean"][kind] for r in tuning) / MARGIN
+            out[kind] = 1.0 - max(FLOORS[kind], _two_digits(low, np.floor))
+            continue
+        top = max(r["clean"][kind] for r in tuning) * MARGIN
+        out[kind] = max(FLOORS[kind], _two_digits(top, np.ceil))
     return out
+
+
+def _two_digits(value: float, rounding: Callable[[float], float]) -> float:
+    if value <= 0:
+        return 0.0
+    digits = 1 - int(np.floor(np.log10(value)))
+    return round(float(rounding(value * 10**digits) / 10**digits), digits)
+
+
+def cross_validate(rows: list[dict], folds: int = 5, seed: int = 0) -> tuple[dict[str, float], list[str]]:
+    """Recall per injected kind and the clean slides flagged, each slide judged by thresholds
+    tuned (:func:`tune`) on the other folds of the tuning slides (folds by source image): what
+    the tuning set says of slides it did not choose the thresholds on."""
+    tuning = [r for r in rows if r["side"] == "tune"]
+    names = sorted({r["name"] for r in tuning})
+    order = np.random.default_rng(seed).permutation(len(names))
+    fold_of = {names[k]: i % folds for i, k in enumerate(order)}
+    hits = dict.fromkeys(INJECTED, 0)
+    flagged = []
+    for f in range(folds):
+        limits = tune([r for r in tuning if fold_of[r["name"]] != f])
+        for r in (r for r in tuning if fold_of[r["name"]] == f):
+            for kind in INJECTED:
+                hits[kind] += DETECTED_AS.get(kind, kind) in _flagged(r[kind], limits)
+            if _flagged(r["clean"], limits):
+                flagged.append(r["name"])
+    return {k: v / len(tuning) for k, v in hits.items()}, flagged
 
 
 def _flagged(shares: dict[str, float], limits: dict[str, float]) -> set[str]:
@@ -320,6 +409,14 @@ def main() -> None:
     parser.add_argument("--glas", type=int, default=32, help="GlaS images per side")
     parser.add_argument("--out", type=Path, help="write the measured shares here (JSON)")
     parser.add_argument("--shares", type=Path, help="tabulate shares written by --out (no probing)")
+    parser.add_argument(
+        "--tuning-only",
+        action="store_true",
+        help="measure and show the tuning slides only (develop on these)",
+    )
+    parser.add_argument(
+        "--no-extra", action="store_true", help="tuning: the drawn GlaS images only (the former 37-slide set)"
+    )
     args = parser.parse_args()
     params = next(c.params for c in configure(load_profile(None)) if c.id == "artefacts.slide")
     profile = {k: float(getattr(params, k)) for k in KINDS}
@@ -327,17 +424,28 @@ def main() -> None:
     if args.shares:
         rows = json.loads(args.shares.read_text())
     else:
-        rows = measure_all(clean_slides(args.glas))
+        slides = numbered(args.glas, not args.no_extra)
+        rows = measure_all([s for s in slides if s[1] == "tune" or not args.tuning_only])
         if args.out:
             args.out.write_text(json.dumps(rows))
+    if args.tuning_only:
+        rows = [r for r in rows if r["side"] == "tune"]
     print(f"working image <= {WORK_SIDE} px; {time.perf_counter() - t0:.0f} s to measure\n")
     tuned = tune(rows)
     print("thresholds from the tuning set: " + ", ".join(f"{k} {v:g}" for k, v in tuned.items()))
     print("the built-in profile's:         " + ", ".join(f"{k} {v:g}" for k, v in profile.items()))
     if tuned != profile:
         print("  (they differ: the figures below use the profile's)")
-    for side in ("test", "tune"):
+    for side in ("tune",) if args.tuning_only else ("test", "tune"):
         print(f"\n{table(rows, profile, side)}")
+    for seed in range(3):
+        recall, flagged = cross_validate(rows, seed=seed)
+        n = sum(r["side"] == "tune" for r in rows)
+        print(
+            f"\ntuning, 5-fold cross-validation by image (draw {seed}): recall "
+            + ", ".join(f"{k} {v:.2f}" for k, v in recall.items())
+            + f"; clean flagged {len(flagged)}/{n} = {len(flagged) / n:.3f} {' '.join(flagged)}"
+        )
     ms = [r["ms"] for r in rows]
     print(
         f"\nartefact measure on the clean slides: median {statistics.median(ms):.0f} ms, max {max(ms):.0f} ms"

@@ -250,3 +250,22 @@ def test_clean_glas_image_shows_no_artefact(real_data: Path) -> None:
     source = TileSource(lambda x, y, s: img[y : y + s, x : x + s], 1.0, 0.62)
     got = measure(img, tissue_from_rgba(img)[0], (1.0, 1.0), source)
     assert {k for k in KINDS if got.shares[k] > getattr(DEFAULTS, k)} == set()
+
+
+def _real_stain_scaled(real_data: Path, factor: float) -> set[str]:
+    """A GlaS *train* image (the tuning side of the benchmark) on glass, its tissue's optical
+    density times ``factor``: the kinds flagged."""
+    rgb = np.asarray(
+        Image.open(real_data / "segmentation" / "glas" / "images" / "train_10.png").convert("RGB")
+    )
+    img = np.pad(rgb, ((120, 120), (120, 120), (0, 0)), constant_values=240)
+    tissue, _ = tissue_from_rgba(img)
+    return flagged(od_scaled(img, factor, tissue))
+
+
+@pytest.mark.parametrize(("factor", "kinds"), [(1.0, set()), (3.0, {"overstain"}), (0.25, {"understain"})])
+def test_stain_strength_of_a_real_section(real_data: Path, factor: float, kinds: set[str]) -> None:
+    # over-staining drives the darkest channel to the scanner's floor, under-staining leaves no
+    # pixel as dense as a nucleus; the clean section has both near-black-free tissue and nuclei
+    got = _real_stain_scaled(real_data, factor)
+    assert kinds <= got and not ({"overstain", "understain"} - kinds) & got
