@@ -446,7 +446,7 @@ def measure(
     # the darkest channel's optical density over OVERSTAIN_MIN_OD (under UNDERSTAIN_MAX_OD) is that
     # channel's block mean under (over) a level: no logarithm per pixel
     darkest = np.minimum(np.minimum(raw[..., 0], raw[..., 1]), raw[..., 2])
-    over = plain & (darkest < 256.0 * 10.0**-OVERSTAIN_MIN_OD - 1.0)
+    over = plain & ~brown & (darkest < 256.0 * 10.0**-OVERSTAIN_MIN_OD - 1.0)  # melanin is near-black too
     under = plain & (darkest > 256.0 * 10.0**-UNDERSTAIN_MAX_OD - 1.0)
     glass = valid & ~tmask & ~pen & ~bubble
     glass_grey = float(np.median(grey[glass])) if glass.sum() >= min_px else 1.0

@@ -192,10 +192,12 @@ def test_blur_needs_a_known_resolution() -> None:
     assert got.blur is not None and got.blur.tiles == 0 and "resolution unknown" in got.blur.note
 
 
-def test_brown_pigment_is_neither_pen_nor_fold() -> None:
+@pytest.mark.parametrize("pigment", [(70, 42, 38), (28, 12, 8)])
+def test_brown_pigment_is_neither_pen_nor_fold_nor_overstaining(pigment: tuple[int, int, int]) -> None:
+    # a melanin-laden nest: dark brown, or dense enough to be near-black in its blue channel
     img = he_image().astype(np.float32)
     yy, xx = np.mgrid[:SIDE, :SIDE]
-    img[np.hypot(xx - 240, yy - 240) < 60] = (70, 42, 38)  # a melanin-laden nest: dark brown
+    img[np.hypot(xx - 240, yy - 240) < 60] = pigment
     assert flagged(img.astype(np.uint8)) == set()
 
 
