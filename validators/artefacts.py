@@ -45,8 +45,8 @@ class ArtefactParams(BaseModel):
     pen: float = Field(0.005, ge=0, le=1, description="Share of the tissue covered by pen marks.")
     fold: float = Field(0.0084, ge=0, le=1, description="Share of the tissue folded or dark.")
     bubble: float = Field(0.005, ge=0, le=1, description="Share of the tissue under air bubbles or edges.")
-    overstain: float = Field(0.025, ge=0, le=1, description="Share of the tissue over-stained.")
-    understain: float = Field(0.9978, ge=0, le=1, description="Share of the tissue under-stained.")
+    overstain: float = Field(0.03, ge=0, le=1, description="Share of the tissue over-stained.")
+    understain: float = Field(0.9986, ge=0, le=1, description="Share of the tissue under-stained.")
     debris: float = Field(0.0051, ge=0, description="Debris area on the glass over the tissue area.")
     blur: float = Field(0.5, ge=0, le=1, description="Share of the sampled tissue tiles that are blurred.")
 
