@@ -19,6 +19,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import errno
+import functools
 import hashlib
 import io
 import os
@@ -368,11 +369,13 @@ class _Clock:
         return self.elapsed > self.budget_s
 
 
-def otsu_threshold(values: np.ndarray, bins: int = 256) -> float:
-    """Otsu's threshold of values in ``[0, 1]`` (the between-class variance maximum); 0 when flat."""
-    if values.size == 0:
-        return 0.0
-    hist, edges = np.histogram(values, bins=bins, range=(0.0, 1.0))
+OTSU_BINS = 256
+
+
+def otsu_threshold(hist: np.ndarray) -> float:
+    """Otsu's threshold (the between-class variance maximum) of a histogram of values in ``[0, 1]``
+    over equal bins; 0 when flat or empty."""
+    edges = np.linspace(0.0, 1.0, len(hist) + 1)
     hist = hist.astype(np.float64)
     centres = (edges[:-1] + edges[1:]) / 2
     w0 = np.cumsum(hist)
@@ -386,8 +389,49 @@ def otsu_threshold(values: np.ndarray, bins: int = 256) -> float:
     return float(edges[int(np.argmax(between)) + 1])
 
 
+@functools.cache
+def _saturation_table() -> tuple[np.ndarray, np.ndarray]:
+    """``(saturation, bin)`` of every 8-bit ``(max, min)`` pair, indexed by ``max * 256 + min``:
+    ``(max - min) / max`` in float32 (0 where black), and its bin among :data:`OTSU_BINS` equal bins
+    of ``[0, 1]`` as ``np.histogram`` counts it (1 in the last). An image's saturation and histogram
+    are then look-ups, not a division and a histogram of floats per pixel."""
+    mx, mn = (a.astype(np.float32) for a in np.divmod(np.arange(256 * 256), 256))
+    sat = np.divide(mx - mn, mx, out=np.zeros_like(mx), where=mx > 0)
+    edges = np.linspace(0.0, 1.0, OTSU_BINS + 1)
+    bins = np.searchsorted(edges, sat.astype(np.float64), side="right") - 1
+    return sat, np.clip(bins, 0, OTSU_BINS - 1).astype(np.intp)
+
+
+def _dilate(mask: np.ndarray, radius: int) -> np.ndarray:
+    """``ndimage.binary_dilation(mask, iterations=radius)`` (the 4-neighbour cross each time, nothing
+    beyond the border), by shifted ORs."""
+    for _ in range(radius):
+        grown = mask.copy()
+        grown[1:] |= mask[:-1]
+        grown[:-1] |= mask[1:]
+        grown[:, 1:] |= mask[:, :-1]
+        grown[:, :-1] |= mask[:, 1:]
+        mask = grown
+    return mask
+
+
+def _fill_holes(mask: np.ndarray) -> np.ndarray:
+    """``ndimage.binary_fill_holes(mask)``: the background regions (4-connected) that do not reach the
+    border are filled; one labelling, not a propagation of the border region step by step."""
+    from scipy import ndimage
+
+    labels, n = ndimage.label(~mask)
+    if not n:
+        return mask
+    outside = np.zeros(n + 1, bool)
+    for edge in (labels[0], labels[-1], labels[:, 0], labels[:, -1]):
+        outside[edge] = True
+    outside[0] = False  # label 0: the mask itself
+    return ~outside[labels]
+
+
 def tissue_from_rgba(rgba: np.ndarray) -> tuple[np.ndarray, float]:
-    """Tissue mask of an RGB(A) image: saturation above Otsu's threshold (floored at
+    """Tissue mask of an 8-bit RGB(A) image: saturation above Otsu's threshold (floored at
     :data:`MIN_SATURATION`), dilated by 0.5 % of the image's long side, specks under
     :data:`MIN_OBJECT_FRACTION` of the image removed and holes filled; transparent pixels
     (outside the scanned area) are background.
@@ -398,23 +442,27 @@ def tissue_from_rgba(rgba: np.ndarray) -> tuple[np.ndarray, float]:
     """
     from scipy import ndimage
 
+    rgba = rgba.astype(np.uint8, copy=False)
     r, g, b = rgba[..., 0], rgba[..., 1], rgba[..., 2]
     valid = rgba[..., 3] > 0 if rgba.shape[-1] == 4 else np.ones(rgba.shape[:2], bool)
-    mx = np.maximum(np.maximum(r, g), b).astype(np.float32)  # channel-wise: faster than max(axis=-1)
-    mn = np.minimum(np.minimum(r, g), b).astype(np.float32)
-    sat = np.divide(mx - mn, mx, out=np.zeros_like(mx), where=mx > 0)
-    threshold = max(otsu_threshold(sat[valid]), MIN_SATURATION)
-    mask = (sat > threshold) & valid
+    pair = np.maximum(np.maximum(r, g), b).astype(np.uint16)  # channel-wise: faster than max(axis=-1)
+    pair <<= 8
+    pair |= np.minimum(np.minimum(r, g), b)
+    sat_table, bin_table = _saturation_table()
+    pairs = np.bincount((pair if valid.all() else pair[valid]).ravel(), minlength=1 << 16)
+    hist = np.bincount(bin_table, weights=pairs, minlength=OTSU_BINS)
+    threshold = max(otsu_threshold(hist), MIN_SATURATION)
+    mask = (sat_table[pair] > threshold) & valid
     if mask.any():
         radius = max(1, round(max(mask.shape) / 200))
-        mask = ndimage.binary_dilation(mask, iterations=radius)
+        mask = _dilate(mask, radius)
         labels, _ = ndimage.label(mask)
         sizes = np.bincount(labels.ravel())
         # a speck of noise grows to about (2r+1)^2 pixels: twice that, or 0.1 % of the image
         small = sizes < max(MIN_OBJECT_FRACTION * mask.size, 2 * (2 * radius + 1) ** 2)
         small[0] = False
         mask[small[labels]] = False
-        mask = ndimage.binary_fill_holes(mask) & valid
+        mask = _fill_holes(mask) & valid
     return mask, threshold
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from dqm import slide_io
 from dqm.findings import Severity
 from dqm.model import Annotation, Item, Lesion
 from dqm.profile import Profile
@@ -127,6 +128,26 @@ def test_tissue_mask_of_glass_is_empty_and_of_stain_is_full() -> None:
     assert mask[20:44, 20:44].all() and not mask[:8, :8].any()
 
 
+def test_tissue_mask_steps_equal_scipy_and_numpy() -> None:
+    """The look-up saturation histogram, the shifted-OR dilation and the labelled hole filling give
+    what ``np.histogram``, ``ndimage.binary_dilation`` and ``ndimage.binary_fill_holes`` give."""
+    from scipy import ndimage
+
+    sat, bins = slide_io._saturation_table()
+    pairs = np.arange(1 << 16)
+    possible = pairs % 256 <= pairs // 256  # min <= max
+    expected, _ = np.histogram(sat[possible], bins=slide_io.OTSU_BINS, range=(0.0, 1.0))
+    assert np.array_equal(np.bincount(bins[possible], minlength=slide_io.OTSU_BINS), expected)
+    rng = np.random.default_rng(5)
+    for _ in range(60):
+        mask = rng.random(tuple(rng.integers(1, 70, 2))) < rng.uniform(0.05, 0.8)
+        for radius in (1, 3):
+            assert np.array_equal(
+                slide_io._dilate(mask, radius), ndimage.binary_dilation(mask, iterations=radius)
+            )
+        assert np.array_equal(slide_io._fill_holes(mask), ndimage.binary_fill_holes(mask))
+
+
 @pytest.fixture()
 def one_tiff(clean_batch: Path, tmp_path: Path) -> Path:
     src = next((clean_batch / "slides").glob("*.tiff"))
@@ -146,8 +167,6 @@ def test_every_pixel_stage_is_inside_the_budget(profile: Profile, one_tiff: Path
     """A tissue mask that spends the budget leaves the hash, stain and artefacts unstarted: the
     slide is a finding naming them, and the probe returns at once."""
     import time
-
-    from dqm import slide_io
 
     real = slide_io.tissue_from_rgba
 
