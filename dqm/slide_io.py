@@ -40,6 +40,7 @@ from dqm.facts import StainSummary
 from dqm.i18n import msg
 from dqm.model import SlideFacts
 from dqm.pixels.artefacts import Artefacts, TileSource, measure
+from dqm.pixels.masks import dilate, fill_holes
 from dqm.pixels.stain import dqt_tables, jpeg_quality, scanner, stain_descriptors
 
 HASH_CHUNK = 1 << 20
@@ -402,34 +403,6 @@ def _saturation_table() -> tuple[np.ndarray, np.ndarray]:
     return sat, np.clip(bins, 0, OTSU_BINS - 1).astype(np.intp)
 
 
-def _dilate(mask: np.ndarray, radius: int) -> np.ndarray:
-    """``ndimage.binary_dilation(mask, iterations=radius)`` (the 4-neighbour cross each time, nothing
-    beyond the border), by shifted ORs."""
-    for _ in range(radius):
-        grown = mask.copy()
-        grown[1:] |= mask[:-1]
-        grown[:-1] |= mask[1:]
-        grown[:, 1:] |= mask[:, :-1]
-        grown[:, :-1] |= mask[:, 1:]
-        mask = grown
-    return mask
-
-
-def _fill_holes(mask: np.ndarray) -> np.ndarray:
-    """``ndimage.binary_fill_holes(mask)``: the background regions (4-connected) that do not reach the
-    border are filled; one labelling, not a propagation of the border region step by step."""
-    from scipy import ndimage
-
-    labels, n = ndimage.label(~mask)
-    if not n:
-        return mask
-    outside = np.zeros(n + 1, bool)
-    for edge in (labels[0], labels[-1], labels[:, 0], labels[:, -1]):
-        outside[edge] = True
-    outside[0] = False  # label 0: the mask itself
-    return ~outside[labels]
-
-
 def tissue_from_rgba(rgba: np.ndarray) -> tuple[np.ndarray, float]:
     """Tissue mask of an 8-bit RGB(A) image: saturation above Otsu's threshold (floored at
     :data:`MIN_SATURATION`), dilated by 0.5 % of the image's long side, specks under
@@ -455,14 +428,14 @@ def tissue_from_rgba(rgba: np.ndarray) -> tuple[np.ndarray, float]:
     mask = (sat_table[pair] > threshold) & valid
     if mask.any():
         radius = max(1, round(max(mask.shape) / 200))
-        mask = _dilate(mask, radius)
+        mask = dilate(mask, radius)
         labels, _ = ndimage.label(mask)
         sizes = np.bincount(labels.ravel())
         # a speck of noise grows to about (2r+1)^2 pixels: twice that, or 0.1 % of the image
         small = sizes < max(MIN_OBJECT_FRACTION * mask.size, 2 * (2 * radius + 1) ** 2)
         small[0] = False
         mask[small[labels]] = False
-        mask = _fill_holes(mask) & valid
+        mask = fill_holes(mask) & valid
     return mask, threshold
 
 

@@ -11,6 +11,7 @@ import pytest
 from dqm import slide_io
 from dqm.findings import Severity
 from dqm.model import Annotation, Item, Lesion
+from dqm.pixels import masks
 from dqm.profile import Profile
 from dqm.runner import RunOptions, run_batch, run_item_checks
 from dqm.slide_io import (
@@ -129,8 +130,9 @@ def test_tissue_mask_of_glass_is_empty_and_of_stain_is_full() -> None:
 
 
 def test_tissue_mask_steps_equal_scipy_and_numpy() -> None:
-    """The look-up saturation histogram, the shifted-OR dilation and the labelled hole filling give
-    what ``np.histogram``, ``ndimage.binary_dilation`` and ``ndimage.binary_fill_holes`` give."""
+    """The look-up saturation histogram, the shifted-OR dilation and the labelled hole filling
+    (:mod:`dqm.pixels.masks`) give what ``np.histogram``, ``ndimage.binary_dilation`` and
+    ``ndimage.binary_fill_holes`` give."""
     from scipy import ndimage
 
     sat, bins = slide_io._saturation_table()
@@ -143,9 +145,9 @@ def test_tissue_mask_steps_equal_scipy_and_numpy() -> None:
         mask = rng.random(tuple(rng.integers(1, 70, 2))) < rng.uniform(0.05, 0.8)
         for radius in (1, 3):
             assert np.array_equal(
-                slide_io._dilate(mask, radius), ndimage.binary_dilation(mask, iterations=radius)
+                masks.dilate(mask, radius), ndimage.binary_dilation(mask, iterations=radius)
             )
-        assert np.array_equal(slide_io._fill_holes(mask), ndimage.binary_fill_holes(mask))
+        assert np.array_equal(masks.fill_holes(mask), ndimage.binary_fill_holes(mask))
 
 
 @pytest.fixture()
