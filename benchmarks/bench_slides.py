@@ -188,8 +188,9 @@ STAGES = (
 def stage_breakdown(slides: list[Path]) -> list[tuple[str, float]]:
     """CPU milliseconds per slide of each stage of :data:`STAGES`, from cProfile's cumulative times
     (timed by the process's CPU clock: other work on the machine does not inflate them)."""
-    from dqm.slide_io import probe_slide
+    from dqm.slide_io import keep_freed_memory, probe_slide
 
+    keep_freed_memory()  # as in dqm's worker processes
     probe_slide(slides[0], slides[0].name)  # warm-up: imports
     profiler = cProfile.Profile(time.process_time)
     profiler.enable()

@@ -42,7 +42,14 @@ from dqm.profile import Profile
 from dqm.readers import annotation_for_item, parse_annotation, read_bytes, resolve_classes, within_limits
 from dqm.readers.common.base import failed
 from dqm.readers.mask import at_offset, at_slide_scale
-from dqm.slide_io import ProbeOptions, SlideProbe, capture_native_stderr, full_hash, probe_slide_cached
+from dqm.slide_io import (
+    ProbeOptions,
+    SlideProbe,
+    capture_native_stderr,
+    full_hash,
+    keep_freed_memory,
+    probe_slide_cached,
+)
 from validators.context import BatchView, EarlierRelease, FileStatus, ItemFacts, ItemView
 from validators.engine import ConfiguredCheck, configure, crash_finding, run_checks
 
@@ -456,6 +463,7 @@ _STATE: dict[str, Any] = {}
 def _init_worker(root: Path, profile: Profile, checks: list[ConfiguredCheck], options: RunOptions) -> None:
     _STATE.update(root=root, profile=profile, checks=checks, options=options)
     capture_native_stderr()  # libtiff's warnings become findings of their slide, not stray lines
+    keep_freed_memory()
 
 
 def _work(items: Sequence[Item]) -> list[ItemRecord | None]:
@@ -529,6 +537,7 @@ def _dask_worker_setup() -> None:
             if isinstance(handler, logging.StreamHandler) and _writes_to_fd2(handler.stream):
                 handler.setStream(stream)
     capture_native_stderr()
+    keep_freed_memory()
 
 
 def _writes_to_fd2(stream: Any) -> bool:

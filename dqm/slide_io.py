@@ -746,6 +746,33 @@ def _whole_slide_thumbnail(slide: Any, probe: SlideProbe, level0: tuple[int, int
     return slide.associated_images["thumbnail"]
 
 
+MALLOC_MMAP_THRESHOLD = 4 << 20
+"""Bytes from which a worker's C allocator maps fresh pages for a block (glibc's default: 128 KiB,
+raised as blocks are freed)."""
+MALLOC_TRIM_THRESHOLD = 32 << 20
+"""Freed bytes a worker's C allocator keeps for reuse before it returns them to the system."""
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt parameters (malloc.h)
+
+
+def keep_freed_memory() -> None:
+    """Let this process's C allocator (glibc) reuse freed memory for the probe's arrays instead of
+    asking the system for fresh pages each time. A probe makes and frees many arrays of a few
+    hundred KiB (a tile, an image, their float copies); with glibc's defaults many of them come
+    from newly mapped or regrown memory, and touching those pages cost about a tenth of a probe's
+    CPU (``benchmarks/bench_slides.py``). For dqm's worker processes, which probe one slide
+    after another; the memory kept is at most :data:`MALLOC_TRIM_THRESHOLD` more. Does nothing
+    where the C library has no ``mallopt`` (macOS, musl)."""
+    import ctypes
+
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return
+    mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
+    mallopt(_M_MMAP_THRESHOLD, MALLOC_MMAP_THRESHOLD)
+    mallopt(_M_TRIM_THRESHOLD, MALLOC_TRIM_THRESHOLD)
+
+
 _NATIVE_STDERR = {"capture": False}
 
 
