@@ -42,11 +42,9 @@ not met: the rest is the measures' work, not reading. 50,000 px pyramid: 0.14 s,
 from __future__ import annotations
 
 import argparse
-import cProfile
 import csv
 import itertools
 import os
-import pstats
 import resource
 import shutil
 import subprocess
@@ -171,38 +169,66 @@ def dqm_validate(folder: Path) -> tuple[float, int, str]:
 
 
 STAGES = (
-    ("probe in all", "slide_io.py", "probe_slide"),
-    ("file print (first and last MiB)", "slide_io.py", "fingerprint"),
-    ("OpenSlide open", "openslide/__init__.py", "__init__"),
-    ("codec and JPEG quality (TIFF header)", "slide_io.py", "_codec"),
-    ("tissue step in all (image, mask, hash, stain, artefacts)", "slide_io.py", "_tissue_openslide"),
-    ("tissue mask", "slide_io.py", "tissue_from_rgba"),
-    ("perceptual hash", "hashes.py", "slide_hash"),
-    ("stain descriptors", "stain.py", "stain_descriptors"),
-    ("artefacts (with blur)", "artefacts.py", "measure"),
-    ("  blur tiles (read + sharpness)", "artefacts.py", "_blur"),
-    ("all read_region calls", "openslide/__init__.py", "read_region"),
+    ("probe in all", "dqm.slide_io", "probe_slide"),
+    ("file print (first and last MiB)", "dqm.slide_io", "fingerprint"),
+    ("OpenSlide open", "openslide", "OpenSlide.__init__"),
+    ("OpenSlide close", "openslide", "OpenSlide.close"),
+    ("codec and JPEG quality (TIFF header)", "dqm.slide_io", "_codec"),
+    ("tissue step in all (image, mask, hash, stain, artefacts)", "dqm.slide_io", "_tissue_openslide"),
+    ("tissue mask", "dqm.slide_io", "tissue_from_rgba"),
+    ("perceptual hash", "dqm.pixels.hashes", "slide_hash"),
+    ("stain descriptors", "dqm.slide_io", "stain_descriptors"),
+    ("artefacts (with blur)", "dqm.slide_io", "measure"),
+    ("  blur sample (tile reads + sharpness)", "dqm.pixels.artefacts", "_blur"),
+    ("  sharpness", "dqm.pixels.artefacts", "sharpness"),
+    ("all read_region calls", "openslide", "OpenSlide.read_region"),
 )
+"""``(label, module, function)``: each function's CPU time, its callees included."""
 
 
-def stage_breakdown(slides: list[Path]) -> list[tuple[str, float]]:
-    """CPU milliseconds per slide of each stage of :data:`STAGES`, from cProfile's cumulative times
-    (timed by the process's CPU clock: other work on the machine does not inflate them)."""
-    from dqm.slide_io import keep_freed_memory, probe_slide
+def _timed(owner: object, name: str, spent: list[float], count: list[int]) -> object:
+    """Replace ``owner.name`` by a wrapper adding its CPU seconds to ``spent[0]``; the original."""
+    func = getattr(owner, name)
 
-    keep_freed_memory()  # as in dqm's worker processes
-    probe_slide(slides[0], slides[0].name)  # warm-up: imports
-    profiler = cProfile.Profile(time.process_time)
-    profiler.enable()
-    for path in slides:
-        probe_slide(path, path.name)
-    profiler.disable()
-    stats = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
-    out = []
-    for label, file, func in STAGES:
-        total = sum(v[3] for (f, _, name), v in stats.items() if name == func and f.endswith(file))
-        out.append((label, 1000 * total / len(slides)))
-    return out
+    def wrapper(*args: object, **kwargs: object) -> object:
+        t = time.process_time()
+        try:
+            return func(*args, **kwargs)
+        finally:
+            spent[0] += time.process_time() - t
+            count[0] += 1
+
+    setattr(owner, name, wrapper)
+    return func
+
+
+def stage_breakdown(slides: list[Path]) -> list[tuple[str, float, float]]:
+    """``(label, CPU ms per slide, calls per slide)`` of each stage of :data:`STAGES`, from wrappers
+    that read the process's CPU clock around each call (cProfile's per-call cost would inflate
+    the stages that make many small Python calls several times over)."""
+    import importlib
+
+    from dqm import slide_io
+
+    slide_io.keep_freed_memory()  # as in dqm's worker processes
+    slide_io.probe_slide(slides[0], slides[0].name)  # warm-up: imports
+    timers = []
+    for label, module, path in STAGES:
+        owner: object = importlib.import_module(module)
+        *parents, name = path.split(".")
+        for parent in parents:
+            owner = getattr(owner, parent)
+        spent, count = [0.0], [0]
+        timers.append((label, spent, count, owner, name, _timed(owner, name, spent, count)))
+    try:
+        for path in slides:
+            slide_io.probe_slide(path, path.name)  # through the module: its timed wrapper
+    finally:
+        for *_, owner, name, func in reversed(timers):
+            setattr(owner, name, func)
+    return [
+        (label, 1000 * spent[0] / len(slides), count[0] / len(slides)) for label, spent, count, *_ in timers
+    ]
 
 
 def _rchar() -> int:
@@ -290,10 +316,10 @@ def main() -> None:
         f"{1000 * processes * best_floor / len(slides):.1f} for the floor"
     )
     print(
-        f"stages of the probe alone, one process, {min(args.profile_slides, len(slides))} slides (cProfile on the CPU clock):"
+        f"stages of the probe alone, one process, {min(args.profile_slides, len(slides))} slides (CPU clock):"
     )
-    for label, ms in stage_breakdown(slides[: args.profile_slides]):
-        print(f"  {label:56s} {ms:7.2f} ms per slide")
+    for label, ms, calls in stage_breakdown(slides[: args.profile_slides]):
+        print(f"  {label:56s} {ms:7.2f} ms per slide ({calls:.1f} calls)")
     if args.big:
         for side, nbytes, elapsed, cpu, read in big_probes([args.small_big, args.big]):
             print(
