@@ -126,12 +126,10 @@ def concentrations(od: np.ndarray, h: np.ndarray, e: np.ndarray) -> np.ndarray:
 def background_brightness(rgb: np.ndarray, background: np.ndarray) -> float | None:
     """Mean luminance (0 black, 1 white; Rec. 601 weights) of the background pixels, or None when
     under :data:`MIN_BACKGROUND_SHARE` of the image is background."""
-    n = int(np.count_nonzero(background))
-    if background.size == 0 or n < MIN_BACKGROUND_SHARE * background.size:
+    if background.size == 0 or background.mean() < MIN_BACKGROUND_SHARE:
         return None
-    # the weighted mean from the channels' sums (exact in integers), not a float per pixel
-    sums = [float(np.sum(rgb[..., c][background], dtype=np.int64)) for c in range(3)]
-    return (0.299 * sums[0] + 0.587 * sums[1] + 0.114 * sums[2]) / n / 255.0
+    px = rgb[background].astype(np.float64)
+    return float((px @ np.array([0.299, 0.587, 0.114])).mean() / 255.0)
 
 
 def _sample(rgb: np.ndarray, where: np.ndarray, limit: int) -> np.ndarray:
