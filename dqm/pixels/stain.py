@@ -124,21 +124,27 @@ def concentrations(od: np.ndarray, h: np.ndarray, e: np.ndarray) -> np.ndarray:
 
 
 def background_brightness(rgb: np.ndarray, background: np.ndarray) -> float | None:
-    """Mean luminance (0 black, 1 white; Rec. 601 weights) of the background pixels, or None when
-    under :data:`MIN_BACKGROUND_SHARE` of the image is background."""
+    """Mean luminance (0 black, 1 white; Rec. 601 weights) of the background pixels of an RGB(A)
+    image, or None when under :data:`MIN_BACKGROUND_SHARE` of the image is background."""
     if background.size == 0 or background.mean() < MIN_BACKGROUND_SHARE:
         return None
-    px = rgb[background].astype(np.float64)
+    px = _rows(rgb, np.flatnonzero(background)).astype(np.float64)
     return float((px @ np.array([0.299, 0.587, 0.114])).mean() / 255.0)
 
 
+def _rows(rgb: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """``(N, 3)`` colours of the pixels at flat indices ``idx`` of an RGB(A) image (``take``: several
+    times faster than a boolean index of its rows)."""
+    return np.take(rgb.reshape(-1, rgb.shape[-1]), idx, axis=0)[:, :3]
+
+
 def _sample(rgb: np.ndarray, where: np.ndarray, limit: int) -> np.ndarray:
-    """``(N, 3)`` pixels of ``rgb`` where ``where`` holds, at most ``limit``, at an even stride
-    (deterministic)."""
+    """``(N, 3)`` pixels of ``rgb`` (RGB or RGBA) where ``where`` holds, at most ``limit``, at an even
+    stride (deterministic)."""
     idx = np.flatnonzero(where)
     if len(idx) > limit:
         idx = idx[:: int(np.ceil(len(idx) / limit))]
-    return rgb.reshape(-1, rgb.shape[-1])[idx, :3]  # an RGBA view is not copied whole first
+    return _rows(rgb, idx)
 
 
 def stain_descriptors(rgba: np.ndarray, tissue: np.ndarray) -> StainSummary | None:
@@ -161,15 +167,15 @@ def stain_descriptors(rgba: np.ndarray, tissue: np.ndarray) -> StainSummary | No
     """
     if rgba.ndim != 3 or rgba.shape[-1] < 3 or tissue.shape != rgba.shape[:2]:
         return None
-    rgb = rgba[..., :3]
     valid = rgba[..., 3] > 0 if rgba.shape[-1] == 4 else np.ones(tissue.shape, dtype=bool)
-    px = _sample(rgba if rgba.dtype == np.uint8 else rgb, tissue & valid, MAX_PIXELS)
+    px = _sample(rgba, tissue & valid, MAX_PIXELS)
     od = optical_density(px)
     if px.dtype == np.uint8:  # over OD_MIN in every channel: under a value in the brightest
         brightest = np.maximum(np.maximum(px[:, 0], px[:, 1]), px[:, 2])
-        stained = od[brightest < _STAINED_BELOW]
+        keep = brightest < _STAINED_BELOW
     else:
-        stained = od[(od > OD_MIN).all(axis=1)]
+        keep = (od > OD_MIN).all(axis=1)
+    stained = od.take(np.flatnonzero(keep), axis=0)
     found = macenko_vectors(stained)
     if found is None:
         return None
@@ -189,7 +195,7 @@ def stain_descriptors(rgba: np.ndarray, tissue: np.ndarray) -> StainSummary | No
         h_p99=float(hp[1]),
         e_p50=float(ep[0]),
         e_p99=float(ep[1]),
-        background=background_brightness(rgb, ~tissue & valid),
+        background=background_brightness(rgba, ~tissue & valid),
         pixels=len(od),
     )
 
