@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from dqm.model import ArtefactFacts
+from dqm.pixels.masks import dilate, grey_closing
 
 KINDS = ("pen", "fold", "bubble", "overstain", "understain", "debris", "blur")
 """Artefact kinds, in the order of their bits in :attr:`Artefacts.flags`."""
@@ -281,6 +282,8 @@ def _touching(mask: np.ndarray, seed: np.ndarray) -> np.ndarray:
     """The connected regions of ``mask`` that touch ``seed``."""
     from scipy import ndimage
 
+    if not (seed & mask).any():  # most slides: no ink on dark tissue, nothing to label
+        return np.zeros_like(mask)
     labels, _ = ndimage.label(mask)
     hit = np.unique(labels[seed & mask])
     return np.isin(labels, hit[hit > 0])
@@ -422,7 +425,7 @@ def measure(
     dense = ndimage.gaussian_filter(od_mean, FOLD_SMOOTH)
     ref = float(np.median(od_mean[stained])) if stained.any() else 0.0
     dark = stained & ~brown & (dense > max(FOLD_MIN_OD, FOLD_RATIO * ref))
-    inked = _touching(dark, ndimage.binary_dilation(pen, iterations=2))  # ink over tissue, not a fold
+    inked = _touching(dark, dilate(pen, 2))  # ink over tissue, not a fold
     pen |= inked
     stained &= ~inked
     fold = dark & ~inked
@@ -432,7 +435,7 @@ def measure(
     fold = _drop_small(fold, min_px)
     tissue_sat = float(np.median(sat[stained])) if stained.any() else 0.0
     tissue_grey = float(np.median(grey[stained])) if stained.any() else 1.0
-    hat = ndimage.grey_closing(grey, size=EDGE_HAT) - grey
+    hat = grey_closing(grey, EDGE_HAT) - grey
     raw_grey = (raw[..., 0] + raw[..., 1] + raw[..., 2]) / (3 * 255.0)
     valleys = (_thin_valleys(raw_grey) > EDGE_MIN_CONTRAST) & (
         _saturation(raw) < max(EDGE_MAX_SATURATION, EDGE_TISSUE_SATURATION * tissue_sat)
@@ -451,7 +454,7 @@ def measure(
     glass = valid & ~tmask & ~pen & ~bubble
     glass_grey = float(np.median(grey[glass])) if glass.sum() >= min_px else 1.0
     debris = glass & ((grey < glass_grey - DEBRIS_MIN_CONTRAST) | (sat > DEBRIS_MIN_SATURATION))
-    debris = debris & ~ndimage.binary_dilation(tmask, iterations=2)
+    debris = debris & ~dilate(tmask, 2)
 
     masks = {
         "pen": pen,
