@@ -177,6 +177,24 @@ def extra_tuning_slides(drawn: list[str]) -> list[tuple[str, str, np.ndarray]]:
     return [(side, name, _on_glass(img[..., :3], rng)) for side, name, img in out]
 
 
+FRESH_SEED = SEED + 2000
+"""Seed of the fresh held-out set's glass and injections."""
+
+
+def fresh_slides(drawn: list[str]) -> list[tuple[str, str, np.ndarray]]:
+    """A second held-out set, ``fresh``: every GlaS *testA/testB* image the draw of
+    :func:`clean_slides` left out for the test set (``drawn``: the names it drew), all of them by
+    rule, with glass and injections made as for the test set from their own random stream
+    (:data:`FRESH_SEED`). No one looked at them while choosing the detectors or thresholds."""
+    rng = np.random.default_rng(FRESH_SEED)
+    paths = sorted((REAL / "segmentation" / "glas" / "images").glob("test*.png"))
+    return [
+        ("fresh", p.stem, _on_glass(np.asarray(Image.open(p).convert("RGB"))[..., :3], rng))
+        for p in paths
+        if p.stem.startswith(("testA", "testB")) and p.stem not in drawn
+    ]
+
+
 def _on_glass(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     h, w = img.shape[:2]
     m = int(0.16 * max(h, w))
@@ -305,14 +323,18 @@ def _mask_recall(probe: SlideProbe, kind: str, mask: np.ndarray) -> float | None
     return float(found.mask(kind)[truth].mean())
 
 
-def numbered(glas_per_side: int, extra: bool) -> list[tuple[int, str, str, np.ndarray]]:
-    """``(n, side, name, RGB)`` per clean slide: :func:`clean_slides` numbered from 0 and, with
-    ``extra``, :func:`extra_tuning_slides` from 1000 (``n`` seeds the slide's injections)."""
+def numbered(glas_per_side: int, extra: bool, fresh: bool = True) -> list[tuple[int, str, str, np.ndarray]]:
+    """``(n, side, name, RGB)`` per clean slide: :func:`clean_slides` numbered from 0, with
+    ``extra`` :func:`extra_tuning_slides` from 1000, with ``fresh`` :func:`fresh_slides` from 2000
+    (``n`` seeds the slide's injections)."""
     slides = clean_slides(glas_per_side)
     out = [(n, *slide) for n, slide in enumerate(slides)]
     if extra:
         drawn = [name for side, name, _ in slides if side == "tune"]
         out += [(EXTRA_SEED - SEED + k, *slide) for k, slide in enumerate(extra_tuning_slides(drawn))]
+    if fresh:
+        drawn = [name for side, name, _ in slides if side == "test"]
+        out += [(FRESH_SEED - SEED + k, *slide) for k, slide in enumerate(fresh_slides(drawn))]
     return out
 
 
@@ -481,7 +503,7 @@ def main() -> None:
     if args.shares:
         rows = json.loads(args.shares.read_text())
     else:
-        slides = numbered(args.glas, not args.no_extra)
+        slides = numbered(args.glas, not args.no_extra, not args.tuning_only)
         rows = measure_all([s for s in slides if s[1] == "tune" or not args.tuning_only])
         if args.out:
             args.out.write_text(json.dumps(rows))
@@ -495,7 +517,8 @@ def main() -> None:
     print("the built-in profile's:         " + ", ".join(f"{k} {v:g}" for k, v in profile.items()))
     if tuned != profile:
         print("  (they differ: the figures below use the profile's)")
-    for side in ("tune",) if args.tuning_only else ("test", "tune"):
+    sides = {r["side"] for r in rows}
+    for side in ("tune",) if args.tuning_only else [s for s in ("test", "fresh", "tune") if s in sides]:
         print(f"\n{table(rows, profile, side)}")
     for seed in range(3):
         recall, flagged = cross_validate(rows, seed, margins)
