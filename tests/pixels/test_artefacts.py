@@ -83,6 +83,20 @@ def test_fold_darker_band_of_tissue() -> None:
     assert got.mask("fold")[240, 240] and not got.mask("fold")[120, 330]
 
 
+def test_fold_over_pale_tissue_beside_darker_tissue() -> None:
+    # darker tissue elsewhere raises the slide's median: a band folded (x 3) over the pale part stays
+    # under FOLD_RATIO x that median, but is three times its surroundings in both stains
+    img = he_image()
+    tissue = tissue_from_rgba(img)[0]
+    xx = np.mgrid[:SIDE, :SIDE][1]
+    darker = od_scaled(img, 2.5, tissue & (xx < 200))
+    assert "fold" not in flagged(darker)
+    band = stroke(30, [(370, 120), (370, 360)]) & tissue
+    got = found(od_scaled(darker, 3.0, band))
+    assert got.shares["fold"] > DEFAULTS.fold
+    assert not (got.mask("fold") & ~ndimage.binary_dilation(band, iterations=8)).any()
+
+
 def test_air_bubble_rim_and_inside() -> None:
     img = he_image().astype(np.float32)
     yy, xx = np.mgrid[:SIDE, :SIDE]
