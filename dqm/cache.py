@@ -25,7 +25,8 @@ would change and only plain values; the values of identifying fields are not kep
 shows them).
 
 The cache is a SQLite database in WAL mode, opened and written only by the main process: workers
-never touch it, so it never sits behind their network filesystem. Records are committed as items
+never touch it, so it never sits behind their network filesystem. A worker serialises (and masks)
+the entry of the record it made (:func:`entry`), and the main process inserts those bytes. Records are committed as items
 finish (at least every :data:`COMMIT_EVERY_S` seconds), so an audit killed halfway loses at most
 the last moments of work. An entry that cannot be read back is ignored with a warning (the item
 is checked again and its entry replaced); a database that cannot be opened leaves the run uncached,
@@ -183,6 +184,32 @@ def _real_names(data: Any, item: Item, mask: Masker) -> Any:
     return restore(data)
 
 
+def entry(record: ItemRecord, mask: Masker | None) -> bytes | None:
+    """``record`` as the cache stores it: its plain data as JSON (UTF-8). A manifest row is left
+    out (it holds identifiers such as the patient id, which no output holds): the key covers the
+    row, and :meth:`RecordCache.lookup` puts the row read this run back. With a masker every string
+    is masked, as an output would hold it (numbers untouched). None for a record holding a string
+    over :data:`MAX_MASKED_CHARS` (checked again next time rather than masked at length).
+
+    The item's work calls this (a worker, which then sends these bytes instead of the whole
+    record); only the main process writes them (:meth:`RecordCache.store_entry`).
+
+    Raises
+    ------
+    TypeError, ValueError
+        When the record holds what JSON cannot write.
+    """
+    plain = record.to_dict()
+    if record.record_source == "manifest":
+        plain["clinical_record"] = {}
+    if mask is not None:
+        try:
+            plain = _masked(plain, mask)
+        except _TooLong:
+            return None
+    return json.dumps(plain, separators=(",", ":"), allow_nan=True).encode()  # ASCII: JSON escapes the rest
+
+
 KEY_THREADS = 8
 """Threads computing the keys of a run's items (:meth:`RecordCache.keys`)."""
 KEY_CHUNK = 256
@@ -330,29 +357,29 @@ class RecordCache:
         return record
 
     def store(self, key: str, record: ItemRecord) -> None:
-        """Keep ``record`` under ``key``; committed at least every :data:`COMMIT_EVERY_S` seconds.
-
-        A manifest row is not stored (it holds identifiers such as the patient id, which no output
-        holds): the key covers the row, and :meth:`lookup` puts the row read this run back. With a
-        masker the record is stored masked, like every output.
-        """
+        """Keep ``record`` under ``key`` (:func:`entry`, with this cache's masker); committed at
+        least every :data:`COMMIT_EVERY_S` seconds. A record that cannot be stored is not (with a
+        warning), and one holding a string too long to mask is checked again next time."""
         if self._db is None:
             return
         try:
-            plain = record.to_dict()
-            if record.record_source == "manifest":
-                plain["clinical_record"] = {}
-            if self.mask is not None:  # every string as an output would hold it (numbers untouched)
-                try:
-                    plain = _masked(plain, self.mask)
-                except _TooLong:
-                    return  # checked again next time rather than masked at length
-            data = json.dumps(plain, separators=(",", ":"), allow_nan=True)
+            data = entry(record, self.mask)
+        except (TypeError, ValueError) as exc:
+            self.warn(f"a record could not be stored in the result cache ({exc})")
+            return
+        if data is not None:
+            self.store_entry(key, data)
+
+    def store_entry(self, key: str, data: bytes) -> None:
+        """Keep ``data``, a record as :func:`entry` serialised it (in the item's work), under ``key``."""
+        if self._db is None:
+            return
+        try:
             self._db.execute("INSERT OR REPLACE INTO records (key, record) VALUES (?, ?)", (key, data))
             self.stored += 1
             if time.monotonic() - self._last_commit >= COMMIT_EVERY_S:
                 self._commit()
-        except (sqlite3.Error, TypeError, ValueError) as exc:
+        except sqlite3.Error as exc:
             self.warn(f"a record could not be stored in the result cache ({exc})")
 
     def table_key(self, frame: pd.DataFrame, sources: list[RowSource], gx_suite: Path | None) -> str | None:

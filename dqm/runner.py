@@ -2,9 +2,11 @@
 
 Items are independent, so they run in worker processes (``workers``; one per core by default).
 Each item's I/O (annotation file, slide probe) happens in its worker, then the item checks run
-on the in-memory view; what the worker learned comes back as one :class:`~dqm.model.ItemRecord`
-(parsed annotation, slide facts, findings, summary, file facts), which every later step reads
-instead of reading the item's files again. An exception inside a check (or a reader, or anywhere in an item's
+on the in-memory view; what the worker learned is one :class:`~dqm.model.ItemRecord` (parsed
+annotation, slide facts, findings, summary, file facts), which every later step reads instead of
+reading the item's files again. The worker sends it back as the run keeps it (a large run: without
+the parsed annotation and slide facts) with the result cache's entry already serialised
+(:class:`Checked`), so the main process never builds a large run's whole records. An exception inside a check (or a reader, or anywhere in an item's
 work) becomes a ``CHECK_CRASHED`` finding for that item and the run goes on. Nothing is ever
 written into the batch folder.
 """
@@ -21,10 +23,10 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from dqm.batch import Discovery, discover, jailed, normalise
-from dqm.cache import RecordCache
+from dqm.cache import RecordCache, entry
 from dqm.clinical_table import (
     IDENTIFYING,
     RowSource,
@@ -52,6 +54,9 @@ from dqm.slide_io import (
 )
 from validators.context import BatchView, EarlierRelease, FileStatus, ItemFacts, ItemView
 from validators.engine import ConfiguredCheck, configure, crash_finding, run_checks
+
+if TYPE_CHECKING:
+    from dqm.identifiers import Masker
 
 Progress = Callable[[int, int], None]
 READ_CHECK = "file.annotation_readable"
@@ -95,6 +100,9 @@ class RunOptions:
             object.__setattr__(self, "full_hashes", True)
 
 
+LOOKUP_ITEMS = 1_000
+"""Items whose cached records are read and compacted at a time (a warm run of a million items
+never holds a million whole records)."""
 WHOLE_RECORDS_UP_TO = 10_000
 """Items of a batch whose records the run keeps whole by default. Above it the run keeps each
 record without its parsed annotation and slide facts (the outlines, the artefact flag maps: most of
@@ -197,6 +205,43 @@ class Compactor:
             sha256={same(k): v for k, v in record.sha256.items()},
             stats={same(k): v for k, v in record.stats.items()},
         )
+
+
+@dataclass(frozen=True, slots=True)
+class Returns:
+    """What an item's work sends back to the main process (:func:`checked`)."""
+
+    whole: bool = True
+    """The whole record; False: the record :func:`lean`, as a large run keeps it."""
+    cache: bool = False
+    """The record serialised for the result cache too (:func:`dqm.cache.entry`)."""
+    mask: Masker | None = None
+    """The cache's masker (the run's): the entry is masked as the cache stores it."""
+
+
+@dataclass(frozen=True, slots=True)
+class Checked:
+    """One item's outcome as its work sends it back: the record the run keeps and, when the run
+    caches, the cache entry already serialised. The main process never builds (nor receives) a
+    large run's whole record: the memory of a million of them passing through stays with the
+    workers."""
+
+    record: ItemRecord
+    entry: bytes | None = None
+    """The record as the cache stores it; None when there is no cache or it cannot be stored."""
+    unstored: str | None = None
+    """Why the record could not be serialised for the cache (the main process warns)."""
+
+
+def checked(record: ItemRecord, returns: Returns) -> Checked:
+    """``record`` as an item's work sends it back (:class:`Checked`)."""
+    data, why = None, None
+    if returns.cache:
+        try:
+            data = entry(record, returns.mask)
+        except (TypeError, ValueError) as exc:
+            why = str(exc)
+    return Checked(record if returns.whole else lean(record), data, why)
 
 
 def _status(root: Path, rel: str | None) -> tuple[FileStatus, Path | None]:
@@ -460,15 +505,32 @@ def summarise(
 _STATE: dict[str, Any] = {}
 
 
-def _init_worker(root: Path, profile: Profile, checks: list[ConfiguredCheck], options: RunOptions) -> None:
-    _STATE.update(root=root, profile=profile, checks=checks, options=options)
+def item_work(
+    item: Item,
+    root: Path,
+    profile: Profile,
+    checks: list[ConfiguredCheck],
+    options: RunOptions,
+    returns: Returns,
+) -> Checked | None:
+    """An item's work in a run (:func:`check_item_safely`), its record as ``returns`` asks; None
+    for a certified item whose cached record stands."""
+    record = check_item_safely(item, root, profile, checks, options)
+    return None if record is None else checked(record, returns)
+
+
+def _init_worker(
+    root: Path, profile: Profile, checks: list[ConfiguredCheck], options: RunOptions, returns: Returns
+) -> None:
+    _STATE.update(root=root, profile=profile, checks=checks, options=options, returns=returns)
     capture_native_stderr()  # libtiff's warnings become findings of their slide, not stray lines
     keep_freed_memory()
 
 
-def _work(items: Sequence[Item]) -> list[ItemRecord | None]:
+def _work(items: Sequence[Item]) -> list[Checked | None]:
+    state = _STATE
     return [
-        check_item_safely(item, _STATE["root"], _STATE["profile"], _STATE["checks"], _STATE["options"])
+        item_work(item, state["root"], state["profile"], state["checks"], state["options"], state["returns"])
         for item in items
     ]
 
@@ -485,8 +547,9 @@ def _map_local(
     profile: Profile,
     checks: list[ConfiguredCheck],
     options: RunOptions,
+    returns: Returns,
     while_workers_run: Callable[[], object] | None = None,
-) -> Iterator[ItemRecord | None]:
+) -> Iterator[Checked | None]:
     """Outcomes in item order, from this machine's process pool. ``while_workers_run`` is called
     once the workers have their items, so slow set-up in this process (importing
     great_expectations) overlaps their work.
@@ -497,12 +560,12 @@ def _map_local(
     """
     if options.workers == 1 or not items:
         for item in items:
-            yield check_item_safely(item, root, profile, checks, options)
+            yield item_work(item, root, profile, checks, options, returns)
         return
     workers = options.workers or default_workers(len(items))
     chunk = chunk_size(len(items), workers)
     chunks = [items[i : i + chunk] for i in range(0, len(items), chunk)]
-    with _pool(workers, root, profile, checks, options) as pool:
+    with _pool(workers, root, profile, checks, options, returns) as pool:
         futures = _submit(pool, chunks)
         if while_workers_run is not None:
             while_workers_run()
@@ -516,10 +579,10 @@ def _map_local(
             futures[k] = _DONE  # its records are the caller's: a future kept would hold them to the end
             yield from got
     if broken < len(chunks):  # the pool died: check again from the first item it owed
-        yield from _recover(items[broken * chunk :], workers, root, profile, checks, options)
+        yield from _recover(items[broken * chunk :], workers, root, profile, checks, options, returns)
 
 
-_DONE: Future[list[ItemRecord | None]] = Future()
+_DONE: Future[list[Checked | None]] = Future()
 """Stands for a future whose records were handed over (:func:`_map_local`)."""
 
 
@@ -553,25 +616,24 @@ def _map_dask(
     profile: Profile,
     checks: list[ConfiguredCheck],
     options: RunOptions,
+    returns: Returns,
     while_workers_run: Callable[[], object] | None,
-) -> Iterator[tuple[int, ItemRecord | None]]:
+) -> Iterator[tuple[int, Checked | None]]:
     """``(index, outcome)`` as the Dask workers finish them; root, profile, checks and options
     go to each worker once. An item whose task ends its worker even alone is recorded as its crash."""
     dask = DaskOptions(scheduler=options.scheduler, workers=options.workers, worker_setup=_dask_worker_setup)
     with dask_client(dask) as client:
-        shared = (root, profile, checks, options)
-        for k, result in dask_map(client, check_item_safely, items, shared=shared):
+        shared = (root, profile, checks, options, returns)
+        for k, result in dask_map(client, item_work, items, shared=shared):
             if while_workers_run is not None:
                 while_workers_run()  # the first item is back: the workers have the rest
                 while_workers_run = None
             if isinstance(result, ItemKilledWorkers):
-                result = _crashed(items[k], profile, options, result)
+                result = checked(_crashed(items[k], profile, options, result), returns)
             yield k, result
 
 
-def _submit(
-    pool: ProcessPoolExecutor, batches: list[Sequence[Item]]
-) -> list[Future[list[ItemRecord | None]]]:
+def _submit(pool: ProcessPoolExecutor, batches: list[Sequence[Item]]) -> list[Future[list[Checked | None]]]:
     """The futures of the batches submitted before the pool died: a worker that dies while the
     rest are still being handed out breaks the pool, and ``submit`` then raises. The batches left
     over are owed, like those of futures that end broken."""
@@ -585,7 +647,12 @@ def _submit(
 
 
 def _pool(
-    workers: int, root: Path, profile: Profile, checks: list[ConfiguredCheck], options: RunOptions
+    workers: int,
+    root: Path,
+    profile: Profile,
+    checks: list[ConfiguredCheck],
+    options: RunOptions,
+    returns: Returns,
 ) -> ProcessPoolExecutor:
     ctx = multiprocessing.get_context(
         "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
@@ -594,7 +661,7 @@ def _pool(
         max_workers=workers,
         mp_context=ctx,
         initializer=_init_worker,
-        initargs=(root, profile, checks, options),
+        initargs=(root, profile, checks, options, returns),
     )
 
 
@@ -605,7 +672,8 @@ def _recover(
     profile: Profile,
     checks: list[ConfiguredCheck],
     options: RunOptions,
-) -> Iterator[ItemRecord | None]:
+    returns: Returns,
+) -> Iterator[Checked | None]:
     """The outcomes of the items a dead pool owed, in order, finding the ones that kill their process.
 
     A fresh pool takes them one item per task. When it dies too, the item that killed it is one
@@ -615,7 +683,7 @@ def _recover(
     """
     suspects = 2 * workers + 1
     while owed:
-        with _pool(workers, root, profile, checks, options) as pool:
+        with _pool(workers, root, profile, checks, options, returns) as pool:
             futures = _submit(pool, [[item] for item in owed])
             broken = len(futures)
             for m, future in enumerate(futures):
@@ -636,17 +704,22 @@ def _recover(
                 yield outcome
             else:
                 unfinished += 1
-                yield _alone(owed[m], root, profile, checks, options)
+                yield _alone(owed[m], root, profile, checks, options, returns)
         else:
             return
         owed = owed[m:]
 
 
 def _alone(
-    item: Item, root: Path, profile: Profile, checks: list[ConfiguredCheck], options: RunOptions
-) -> ItemRecord | None:
+    item: Item,
+    root: Path,
+    profile: Profile,
+    checks: list[ConfiguredCheck],
+    options: RunOptions,
+    returns: Returns,
+) -> Checked | None:
     """One item in a process of its own; its death becomes a crash finding of that item."""
-    with _pool(1, root, profile, checks, options) as pool:
+    with _pool(1, root, profile, checks, options, returns) as pool:
         try:
             (outcome,) = pool.submit(_work, [item]).result()
             return outcome
@@ -656,7 +729,7 @@ def _alone(
         "the process checking this item died (a native library crashed on one of its files, or the "
         "system killed it); the item's files were not checked"
     )
-    return _crashed(item, profile, options, why)
+    return checked(_crashed(item, profile, options, why), returns)
 
 
 def clinical_table(
@@ -708,6 +781,8 @@ def run_batch(
     discovery = discover(root)
     items = discovery.items
     total = len(items)
+    whole = options.whole_records if options.whole_records is not None else total <= WHOLE_RECORDS_UP_TO
+    keep = Compactor(whole)
     # The cache is read before an item is sent out and written as its record comes back, here only.
     keys: Sequence[str] = []
     outcomes: list[ItemRecord | None] = [None] * total
@@ -715,12 +790,13 @@ def run_batch(
         listed = {*discovery.slide_files, *discovery.annotation_files}  # jailed by the walk already
         keys = cache.keys(items, listed)
         del listed
-        outcomes = cache.lookup_all(keys, items)
+        for start in range(0, total, LOOKUP_ITEMS):  # a few whole records at a time, kept compacted
+            found = cache.lookup_all(keys[start : start + LOOKUP_ITEMS], items[start : start + LOOKUP_ITEMS])
+            for k, record in enumerate(found, start):
+                outcomes[k] = None if record is None else keep(record, items[k])
+            del found
     # --certify: a cached record stands only once the item's work has hashed its files whole
     waiting = {k: o for k, o in enumerate(outcomes) if o is not None} if options.certify else {}
-    whole = options.whole_records if options.whole_records is not None else total <= WHOLE_RECORDS_UP_TO
-    keep = Compactor(whole)
-    outcomes = [o if o is None or k in waiting else keep(o, items[k]) for k, o in enumerate(outcomes)]
     todo: Sequence[int] = (  # a first run checks every item: no list of a million indices
         range(total)
         if not waiting and all(o is None for o in outcomes)
@@ -740,20 +816,23 @@ def run_batch(
         if len(todo) == total and not waiting
         else [Certified.of(items[k], waiting[k]) if k in waiting else items[k] for k in todo]
     )
-    args = (work, root, profile, checks, options, warm_up)
+    # the item's work sends back the record as the run keeps it and the cache entry, serialised
+    returns = Returns(whole, cache is not None and bool(keys), cache.mask if cache is not None else None)
+    args = (work, root, profile, checks, options, returns, warm_up)
     finished = (  # (index in todo, outcome) as items finish: their order differs on Dask
         _map_dask(*args) if options.executor == "dask" and todo else enumerate(_map_local(*args))
     )
     for j, outcome in finished:
         k = todo[j]
-        if outcome is None:  # certified: each file has the full hash its cached record holds
-            outcomes[k] = keep(waiting[k], items[k])
-        else:
+        if outcome is not None:  # else certified: each file has the full hash its cached record holds
             if cache is not None and keys:
                 if k in waiting:
                     cache.refuted(waiting[k])
-                cache.store(keys[k], outcome)
-            outcomes[k] = keep(outcome, items[k])
+                if outcome.entry is not None:
+                    cache.store_entry(keys[k], outcome.entry)
+                elif outcome.unstored is not None:
+                    cache.warn(f"a record could not be stored in the result cache ({outcome.unstored})")
+            outcomes[k] = keep(outcome.record, items[k])
         done += 1
         if progress is not None:
             progress(done, total)

@@ -247,3 +247,50 @@ def test_the_quick_print_is_of_the_files_size_and_ends(tmp_path):
     assert quick == fingerprint(path, size)
     path.write_bytes(b"a" * HASH_CHUNK + b"MIDDLE" + b"z" * HASH_CHUNK)
     assert stat_and_print(path)[4] == quick  # the middle is not printed: the times and --certify see it
+
+
+def _stored(folder: Path) -> dict[str, bytes]:
+    with sqlite3.connect(folder / DB_NAME) as db:
+        return dict(db.execute("SELECT key, record FROM records").fetchall())
+
+
+def test_the_workers_send_the_entry_the_cache_stores_and_a_lean_record(batch, profile, tmp_path):
+    """A large run's workers send each record lean with its cache entry already serialised (and
+    masked): the main process only inserts the bytes, and they are the whole record's entry."""
+    from dqm.cache import entry
+    from dqm.identifiers import Masker
+    from dqm.runner import check_item_safely, configure
+
+    mask = Masker(profile.deid, b"a test key of at least 16 characters")
+    options = RunOptions(workers=2, clinical=False, whole_records=False)
+    with RecordCache(tmp_path / "cache", batch, context_key(profile.sha256, options), mask=mask) as cache:
+        run = run_batch(batch, profile, options, cache=cache)
+        keys = cache.keys(run.discovery.items)
+    assert all(o.annotation is None and o.slide is None for o in run.outcomes)
+    stored = _stored(tmp_path / "cache")
+    checks = configure(profile)
+    for key, item in zip(keys, run.discovery.items, strict=True):
+        whole = check_item_safely(item, batch, profile, checks, options)
+        assert whole is not None and whole.annotation is not None
+        assert stored[key] == entry(whole, mask)
+
+
+def test_a_warm_run_reads_the_workers_entries_and_the_old_text_ones_in_chunks(
+    batch, profile, tmp_path, checked, monkeypatch
+):
+    """Cached records are read and compacted a few at a time; an entry stored as text (before
+    the workers serialised them) is read as one stored as bytes."""
+    fresh = run_batch(batch, profile, RunOptions(workers=1, clinical=False, whole_records=False))
+    pooled = RunOptions(workers=2, clinical=False, whole_records=False)
+    audit(batch, profile, tmp_path / "cache", pooled)
+    monkeypatch.setattr(dqm.runner, "LOOKUP_ITEMS", 4)  # six items: two lookups
+    for kind in ("blob", "text"):
+        with sqlite3.connect(tmp_path / "cache" / DB_NAME) as db:
+            if kind == "text":
+                db.execute("UPDATE records SET record = CAST(record AS TEXT)")
+            assert {t for (t,) in db.execute("SELECT typeof(record) FROM records")} == {kind}
+        checked.clear()
+        warm = audit(batch, profile, tmp_path / "cache", pooled)
+        assert checked == [], kind
+        assert records(warm) == records(fresh)
+        assert [warm.record(k).to_dict() for k in range(6)] == [fresh.record(k).to_dict() for k in range(6)]
