@@ -7,9 +7,11 @@ the clinical table, the batch checks, building the result, diversity, thumbnails
 writing the outputs, with the peak within each step (``VmHWM``, reset at every step where the
 kernel allows it).
 
-    python benchmarks/bench_memory.py --items 100000 [--work DIR]
+    python benchmarks/bench_memory.py --items 100000 [--work DIR] [--warm]
 
-Prints one line per step and writes ``benchmarks/_data/bench_memory-N.json``. The Dask executor
+Prints one line per step and writes ``benchmarks/_data/bench_memory-N.json`` (``-warm`` with
+``--warm``: a first audit, in another process, fills the result cache, and the audit measured here
+takes every item from it). The Dask executor
 (``bench_scale.py``) adds its client and scheduler to the main process on top of these figures.
 """
 
@@ -22,6 +24,7 @@ import json
 import os
 import re
 import shutil
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -84,6 +87,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--items", type=int, default=20_000)
     parser.add_argument("--work", type=Path, default=Path(os.environ.get("DQM_BENCH_WORK", "/tmp")))
+    parser.add_argument("--warm", action="store_true", help="measure an audit served by the result cache")
     args = parser.parse_args()
     sys.path[:0] = [str(REPO), str(HERE)]
     import importlib
@@ -97,20 +101,26 @@ def main() -> None:
     batch.mkdir(parents=True, exist_ok=True)
     write_batch(batch, args.items)
     shutil.rmtree(out, ignore_errors=True)
+    command = ["audit", str(batch), "--out", str(out), "--profile", str(profile_file(work))]
+    command += ["--executor", "local", "--workers", "2"]
+    if args.warm:  # the cold audit in its own process: its memory is not this one's
+        subprocess.run(
+            [sys.executable, "-m", "dqm", *command], cwd=REPO, stdout=subprocess.DEVNULL, check=False
+        )
     steps = Steps()
     for module, name, label in STEPS:
         steps.wrap(importlib.import_module(module), name, label)
     steps.mark("start")
-    command = ["audit", str(batch), "--out", str(out), "--profile", str(profile_file(work))]
     try:
-        dqm.cli.app([*command, "--executor", "local", "--workers", "2"], standalone_mode=True)
+        dqm.cli.app(command, standalone_mode=True)
     except SystemExit as exc:
         print(f"dqm audit exited {exc.code}", file=sys.stderr)
     steps.mark("end")
     data = HERE / "_data"
     data.mkdir(exist_ok=True)
-    record = {"items": args.items, "steps": steps.rows, "load_average": os.getloadavg()[0]}
-    (data / f"bench_memory-{args.items}.json").write_text(json.dumps(record, indent=1))
+    record = {"items": args.items, "warm": args.warm, "steps": steps.rows, "load_average": os.getloadavg()[0]}
+    name = f"bench_memory-{args.items}{'-warm' if args.warm else ''}.json"
+    (data / name).write_text(json.dumps(record, indent=1))
 
 
 if __name__ == "__main__":

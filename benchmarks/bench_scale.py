@@ -12,7 +12,10 @@ the RSS of its children (the Dask nannies and workers), separately. The profile 
 one with ``file.pairing`` turned off: the batch has no slides, so every item would otherwise
 report its slide missing and the findings would grow with N.
 
-    python benchmarks/bench_scale.py --items 10000 --items 100000 [--work DIR] [--timeout S]
+    python benchmarks/bench_scale.py --items 10000 --items 100000 [--work DIR] [--timeout S] [--warm]
+
+``--warm`` runs the audit a second time with the same ``--out``: every item from the result cache
+(its figures under ``warm``).
 
 The batches and outputs go to ``--work`` (default ``$DQM_BENCH_WORK`` or ``/tmp``), outside the
 repository; a batch already written there for the same N is reused. Prints one JSON record per N
@@ -209,6 +212,7 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=Path(os.environ.get("DQM_BENCH_WORK", "/tmp")))
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--timeout", type=float, default=3 * 3600, help="seconds one audit may run")
+    parser.add_argument("--warm", action="store_true", help="then again, every item from the result cache")
     args = parser.parse_args()
     sys.path.insert(0, str(REPO))
     work = args.work / "dqm-bench-scale"
@@ -234,6 +238,9 @@ def main() -> None:
             record["results_json_mib"] = round(results.stat().st_size / 2**20, 1)
         if report.is_file():
             record["report_html_mib"] = round(report.stat().st_size / 2**20, 2)
+        if args.warm:
+            warm = audit(batch, out, profile, args.workers, args.timeout)
+            record["warm"] = {**warm, "findings": count_findings(results) if results.is_file() else None}
         data = HERE / "_data"
         data.mkdir(exist_ok=True)
         (data / f"bench_scale-{n}.json").write_text(json.dumps(record, indent=2))
