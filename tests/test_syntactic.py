@@ -17,10 +17,15 @@ def tiny(tmp_path_factory, profile):
 
 def test_findings_of_the_tiny_batch(tiny):
     got = sorted((f.item_id, f.code, f.severity.value) for f in tiny.findings)
+    # the slides are flat pale pink, with no nucleus darker than any channel's 72: under-stained
+    # (a warning, of the slide, not of the annotation files whose accuracy these tests work out)
     assert got == [
+        ("S1", "UNDERSTAINED", "warning"),
         ("S2", "INVALID_JSON", "error"),
         ("S2", "MPP_MISSING", "warning"),  # the only mpp was in the unreadable annotation
+        ("S2", "UNDERSTAINED", "warning"),
         ("S3", "CLINICAL_OUT_OF_RANGE", "error"),
+        ("S3", "UNDERSTAINED", "warning"),
         ("S3", "UNKNOWN_KEY", "error"),
     ]
 
@@ -48,7 +53,13 @@ def test_breakdowns_carry_denominators(tiny):
     s = syntactic_result(tiny)
     (inst,) = s.by_institution
     assert inst.key == "Seoul-A" and inst.files.denominator >= 6
-    assert s.by_code == {"CLINICAL_OUT_OF_RANGE": 1, "INVALID_JSON": 1, "MPP_MISSING": 1, "UNKNOWN_KEY": 1}
+    assert s.by_code == {
+        "CLINICAL_OUT_OF_RANGE": 1,
+        "INVALID_JSON": 1,
+        "MPP_MISSING": 1,
+        "UNDERSTAINED": 3,
+        "UNKNOWN_KEY": 1,
+    }
 
 
 def test_without_manifest_files_pair_by_stem_and_clinical_comes_from_annotations(tmp_path, profile):
