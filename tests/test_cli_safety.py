@@ -40,6 +40,27 @@ def test_a_second_run_into_a_folder_in_use_is_refused(clean_batch: Path, tmp_pat
     assert not (out / "results.json").exists()
 
 
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (["validate"], "Missing argument"),
+        (["no-such-command"], "No such command"),
+        (["validate", ".", "--no-such-option"], "No such option"),
+        (["validate", ".", "--json"], "requires an argument"),
+    ],
+)
+def test_a_usage_error_of_the_command_line_exits_2_not_as_an_internal_error(
+    argv: list[str], said: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Through the real entry point: typer 0.2x raises its own copy of click's exceptions, which
+    once fell through to the internal-error handler (exit 4, a traceback log for a typo)."""
+    monkeypatch.setattr(sys, "argv", ["dqm", *argv])
+    with pytest.raises(SystemExit) as exit_info:
+        main()
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and said in err and "internal error" not in err
+
+
 def test_an_internal_error_exits_4_with_a_log_and_no_traceback(
     clean_batch: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -16,7 +16,6 @@ import tempfile
 import traceback
 from types import FrameType
 
-import click
 from typer.models import CommandInfo
 
 # Each module registers its commands on the one app when imported.
@@ -26,12 +25,15 @@ from dqm.cli import semantic  # noqa: F401  # isort: skip
 from dqm.cli import delivery  # noqa: F401  # isort: skip
 from dqm.cli import certify  # noqa: F401  # isort: skip
 from dqm.cli.common import (
+    ABORTS,
     EXIT_INTERNAL,
     EXIT_INTERRUPTED,
     INTERRUPT_EXPLAINED,
     RUN,
+    USAGE_ERRORS,
     app,
     console,
+    show_usage_error,
     tr,
 )
 from dqm.cli.lots import lots_app
@@ -94,11 +96,10 @@ def main() -> None:
     signal.signal(signal.SIGINT, signal.default_int_handler)  # even when started with SIGINT ignored
     try:
         code = app(standalone_mode=False)  # click turns Ctrl-C into exit code 130
-    except (KeyboardInterrupt, click.exceptions.Abort):
+    except ABORTS:
         code = EXIT_INTERRUPTED
-    except click.ClickException as exc:  # usage errors of the command line itself
-        exc.show()
-        code = exc.exit_code
+    except USAGE_ERRORS as exc:  # usage errors of the command line itself
+        code = show_usage_error(exc)
     except Exception as exc:  # a bug of dqm: exit 4, never 1 ("a dimension failed")
         code = _internal_error(exc)
     if code == EXIT_INTERRUPTED and not INTERRUPT_EXPLAINED:

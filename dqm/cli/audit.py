@@ -6,17 +6,19 @@ import sys
 from pathlib import Path
 from typing import Annotated, Any
 
-import click
 import typer
 from rich.markup import escape
 
 from dqm.cli.certify import signer_or_exit
 from dqm.cli.common import (
+    ABORTS,
     CACHE_FOLDER,
     EXIT_INTERRUPTED,
+    EXITS,
     INTERRUPT_EXPLAINED,
     LANGUAGE,
     RESULTS_HELP,
+    USAGE_ERRORS,
     CertifyOpt,
     DeviceOpt,
     ExecutorOpt,
@@ -464,7 +466,7 @@ def _stage(result: Any, name: str, step: Any) -> Any:
 
     try:
         return step(result)
-    except (typer.Exit, click.exceptions.Exit, click.ClickException, KeyboardInterrupt):
+    except (*EXITS, *USAGE_ERRORS, *ABORTS):
         raise
     except Exception as exc:
         warning(

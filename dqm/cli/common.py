@@ -12,11 +12,33 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
+import click
 import typer
 from rich.console import Console
 from rich.markup import escape
 
 from dqm.i18n import LANGUAGES, N_, Message, gettext, msg
+
+USAGE_ERRORS: tuple[type[Exception], ...] = (
+    click.ClickException,
+    *((typer.TyperException,) if hasattr(typer, "TyperException") else ()),
+)
+"""What a usage error of the command line raises (a missing argument, an unknown option or
+command): click's exception, and typer's own copy of click's (typer 0.2x vendors click, so its
+errors are no longer ``click.ClickException``)."""
+ABORTS: tuple[type[BaseException], ...] = (KeyboardInterrupt, click.exceptions.Abort, typer.Abort)
+EXITS: tuple[type[BaseException], ...] = (click.exceptions.Exit, typer.Exit)
+
+
+def show_usage_error(exc: Exception) -> int:
+    """Print a usage error as click prints it (the usage line, then ``Error: ...``); its exit code."""
+    show = getattr(exc, "show", None)
+    if callable(show):
+        show()
+    else:
+        typer.echo(f"Error: {exc}", err=True)
+    return int(getattr(exc, "exit_code", 2))
+
 
 app = typer.Typer(
     name="dqm",
