@@ -502,37 +502,45 @@ def summarise(
     )
 
 
-_STATE: dict[str, Any] = {}
+@dataclass(frozen=True, slots=True)
+class ItemWork:
+    """What every item of a run is checked with, sent once to each worker process: the batch
+    root, the profile, the configured checks, the run's options, and what to send back."""
+
+    root: Path
+    profile: Profile
+    checks: list[ConfiguredCheck]
+    options: RunOptions
+    returns: Returns
+
+    def __call__(self, item: Item) -> Checked | None:
+        """The item's work (:func:`check_item_safely`), its record as :attr:`returns` asks; None
+        for a certified item whose cached record stands."""
+        record = check_item_safely(item, self.root, self.profile, self.checks, self.options)
+        return None if record is None else checked(record, self.returns)
+
+    def crashed(self, item: Item, exc: BaseException) -> Checked:
+        """The outcome of an item whose work ended its process: a crash finding of that item."""
+        return checked(_crashed(item, self.profile, self.options, exc), self.returns)
 
 
-def item_work(
-    item: Item,
-    root: Path,
-    profile: Profile,
-    checks: list[ConfiguredCheck],
-    options: RunOptions,
-    returns: Returns,
-) -> Checked | None:
-    """An item's work in a run (:func:`check_item_safely`), its record as ``returns`` asks; None
-    for a certified item whose cached record stands."""
-    record = check_item_safely(item, root, profile, checks, options)
-    return None if record is None else checked(record, returns)
+def item_work(item: Item, work: ItemWork) -> Checked | None:
+    """``work(item)``, as Dask calls a task's function: the item, then the shared arguments."""
+    return work(item)
 
 
-def _init_worker(
-    root: Path, profile: Profile, checks: list[ConfiguredCheck], options: RunOptions, returns: Returns
-) -> None:
-    _STATE.update(root=root, profile=profile, checks=checks, options=options, returns=returns)
+_STATE: dict[str, ItemWork] = {}
+
+
+def _init_worker(work: ItemWork) -> None:
+    _STATE["work"] = work
     capture_native_stderr()  # libtiff's warnings become findings of their slide, not stray lines
     keep_freed_memory()
 
 
 def _work(items: Sequence[Item]) -> list[Checked | None]:
-    state = _STATE
-    return [
-        item_work(item, state["root"], state["profile"], state["checks"], state["options"], state["returns"])
-        for item in items
-    ]
+    work = _STATE["work"]
+    return [work(item) for item in items]
 
 
 def default_workers(n_items: int) -> int:
@@ -542,13 +550,7 @@ def default_workers(n_items: int) -> int:
 
 
 def _map_local(
-    items: Sequence[Item],
-    root: Path,
-    profile: Profile,
-    checks: list[ConfiguredCheck],
-    options: RunOptions,
-    returns: Returns,
-    while_workers_run: Callable[[], object] | None = None,
+    items: Sequence[Item], work: ItemWork, while_workers_run: Callable[[], object] | None = None
 ) -> Iterator[Checked | None]:
     """Outcomes in item order, from this machine's process pool. ``while_workers_run`` is called
     once the workers have their items, so slow set-up in this process (importing
@@ -558,14 +560,14 @@ def _map_local(
     slide decoder) or a worker the system kills costs that item, not the run: the items the dead
     pool still owed are checked again (:func:`_recover`). ``--workers 1`` runs in this process.
     """
-    if options.workers == 1 or not items:
+    if work.options.workers == 1 or not items:
         for item in items:
-            yield item_work(item, root, profile, checks, options, returns)
+            yield work(item)
         return
-    workers = options.workers or default_workers(len(items))
+    workers = work.options.workers or default_workers(len(items))
     chunk = chunk_size(len(items), workers)
     chunks = [items[i : i + chunk] for i in range(0, len(items), chunk)]
-    with _pool(workers, root, profile, checks, options, returns) as pool:
+    with _pool(workers, work) as pool:
         futures = _submit(pool, chunks)
         if while_workers_run is not None:
             while_workers_run()
@@ -579,7 +581,7 @@ def _map_local(
             futures[k] = _DONE  # its records are the caller's: a future kept would hold them to the end
             yield from got
     if broken < len(chunks):  # the pool died: check again from the first item it owed
-        yield from _recover(items[broken * chunk :], workers, root, profile, checks, options, returns)
+        yield from _recover(items[broken * chunk :], workers, work)
 
 
 _DONE: Future[list[Checked | None]] = Future()
@@ -611,25 +613,19 @@ def _writes_to_fd2(stream: Any) -> bool:
 
 
 def _map_dask(
-    items: Sequence[Item],
-    root: Path,
-    profile: Profile,
-    checks: list[ConfiguredCheck],
-    options: RunOptions,
-    returns: Returns,
-    while_workers_run: Callable[[], object] | None,
+    items: Sequence[Item], work: ItemWork, while_workers_run: Callable[[], object] | None
 ) -> Iterator[tuple[int, Checked | None]]:
-    """``(index, outcome)`` as the Dask workers finish them; root, profile, checks and options
-    go to each worker once. An item whose task ends its worker even alone is recorded as its crash."""
+    """``(index, outcome)`` as the Dask workers finish them; ``work`` goes to each worker once. An
+    item whose task ends its worker even alone is recorded as its crash."""
+    options = work.options
     dask = DaskOptions(scheduler=options.scheduler, workers=options.workers, worker_setup=_dask_worker_setup)
     with dask_client(dask) as client:
-        shared = (root, profile, checks, options, returns)
-        for k, result in dask_map(client, item_work, items, shared=shared):
+        for k, result in dask_map(client, item_work, items, shared=(work,)):
             if while_workers_run is not None:
                 while_workers_run()  # the first item is back: the workers have the rest
                 while_workers_run = None
             if isinstance(result, ItemKilledWorkers):
-                result = checked(_crashed(items[k], profile, options, result), returns)
+                result = work.crashed(items[k], result)
             yield k, result
 
 
@@ -646,14 +642,7 @@ def _submit(pool: ProcessPoolExecutor, batches: list[Sequence[Item]]) -> list[Fu
     return futures
 
 
-def _pool(
-    workers: int,
-    root: Path,
-    profile: Profile,
-    checks: list[ConfiguredCheck],
-    options: RunOptions,
-    returns: Returns,
-) -> ProcessPoolExecutor:
+def _pool(workers: int, work: ItemWork) -> ProcessPoolExecutor:
     ctx = multiprocessing.get_context(
         "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
     )
@@ -661,19 +650,11 @@ def _pool(
         max_workers=workers,
         mp_context=ctx,
         initializer=_init_worker,
-        initargs=(root, profile, checks, options, returns),
+        initargs=(work,),
     )
 
 
-def _recover(
-    owed: Sequence[Item],
-    workers: int,
-    root: Path,
-    profile: Profile,
-    checks: list[ConfiguredCheck],
-    options: RunOptions,
-    returns: Returns,
-) -> Iterator[Checked | None]:
+def _recover(owed: Sequence[Item], workers: int, work: ItemWork) -> Iterator[Checked | None]:
     """The outcomes of the items a dead pool owed, in order, finding the ones that kill their process.
 
     A fresh pool takes them one item per task. When it dies too, the item that killed it is one
@@ -683,7 +664,7 @@ def _recover(
     """
     suspects = 2 * workers + 1
     while owed:
-        with _pool(workers, root, profile, checks, options, returns) as pool:
+        with _pool(workers, work) as pool:
             futures = _submit(pool, [[item] for item in owed])
             broken = len(futures)
             for m, future in enumerate(futures):
@@ -704,22 +685,15 @@ def _recover(
                 yield outcome
             else:
                 unfinished += 1
-                yield _alone(owed[m], root, profile, checks, options, returns)
+                yield _alone(owed[m], work)
         else:
             return
         owed = owed[m:]
 
 
-def _alone(
-    item: Item,
-    root: Path,
-    profile: Profile,
-    checks: list[ConfiguredCheck],
-    options: RunOptions,
-    returns: Returns,
-) -> Checked | None:
+def _alone(item: Item, work: ItemWork) -> Checked | None:
     """One item in a process of its own; its death becomes a crash finding of that item."""
-    with _pool(1, root, profile, checks, options, returns) as pool:
+    with _pool(1, work) as pool:
         try:
             (outcome,) = pool.submit(_work, [item]).result()
             return outcome
@@ -729,7 +703,7 @@ def _alone(
         "the process checking this item died (a native library crashed on one of its files, or the "
         "system killed it); the item's files were not checked"
     )
-    return checked(_crashed(item, profile, options, why), returns)
+    return work.crashed(item, why)
 
 
 def clinical_table(
@@ -811,14 +785,14 @@ def run_batch(
     warm_up = (
         import_gx if options.clinical and (not cached or 10 * (len(todo) - len(waiting)) > total) else None
     )
-    work: Sequence[Item] = (
+    to_check: Sequence[Item] = (
         items
         if len(todo) == total and not waiting
         else [Certified.of(items[k], waiting[k]) if k in waiting else items[k] for k in todo]
     )
     # the item's work sends back the record as the run keeps it and the cache entry, serialised
     returns = Returns(whole, cache is not None and bool(keys), cache.mask if cache is not None else None)
-    args = (work, root, profile, checks, options, returns, warm_up)
+    args = (to_check, ItemWork(root, profile, checks, options, returns), warm_up)
     finished = (  # (index in todo, outcome) as items finish: their order differs on Dask
         _map_dask(*args) if options.executor == "dask" and todo else enumerate(_map_local(*args))
     )
