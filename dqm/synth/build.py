@@ -26,6 +26,7 @@ from dqm.readers.native_schema import FORMAT_TAG
 from dqm.synth import render
 from dqm.synth.cohort import Record, cohort
 from dqm.synth.defects import Delivery, Plan, inject, truth_csv
+from dqm.synth.pyramid import write_level
 from dqm.synth.shapes import band, blob, inner_radius, place_blobs
 
 MPP = 0.5
@@ -131,24 +132,13 @@ def write_tiff(path: Path, image: np.ndarray, mpp: float) -> None:
     with tifffile.TiffWriter(path) as tw:
         ds = 1
         while True:
-            level = image[::ds, ::ds] if ds > 1 else image
+            level = image
             if ds > 1:
                 from PIL import Image
 
                 h, w = image.shape[0] // ds, image.shape[1] // ds
                 level = np.asarray(Image.fromarray(image).resize((w, h), Image.Resampling.BILINEAR))
-            res = 1e4 / (mpp * ds)
-            tw.write(
-                level,
-                tile=(256, 256),
-                compression="jpeg",
-                compressionargs={"level": 88},
-                photometric="rgb",
-                resolution=(res, res),
-                resolutionunit="CENTIMETER",
-                subfiletype=0 if ds == 1 else 1,
-                software="dqm synth",
-            )
+            write_level(tw, level, mpp, ds, quality=88, software="dqm synth")
             ds *= 4
             if min(image.shape[0], image.shape[1]) // ds < 256:
                 break

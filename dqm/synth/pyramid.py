@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -59,17 +60,25 @@ def write_pyramid(path: Path, image: np.ndarray, mpp: float) -> None:
     with tifffile.TiffWriter(path) as tw:
         for ds in (1, 4):
             level = image if ds == 1 else np.asarray(Image.fromarray(image).reduce(ds))
-            res = 1e4 / (mpp * ds)
-            tw.write(
-                level,
-                tile=(TILE, TILE),
-                compression="jpeg",
-                compressionargs={"level": 85},
-                photometric="rgb",
-                resolution=(res, res),
-                resolutionunit="CENTIMETER",
-                subfiletype=0 if ds == 1 else 1,
-            )
+            write_level(tw, level, mpp, ds, quality=85)
+
+
+def write_level(tw: Any, level: np.ndarray, mpp: float, ds: int, quality: int, **tags: Any) -> None:
+    """One level of a JPEG-tiled pyramid (tiles of :data:`TILE`) at downsample ``ds`` of a slide of
+    ``mpp`` µm per level-0 pixel, written to the ``tifffile.TiffWriter`` ``tw``; ``tags`` as
+    ``TiffWriter.write`` takes them (``software=...``)."""
+    res = 1e4 / (mpp * ds)
+    tw.write(
+        level,
+        tile=(TILE, TILE),
+        compression="jpeg",
+        compressionargs={"level": quality},
+        photometric="rgb",
+        resolution=(res, res),
+        resolutionunit="CENTIMETER",
+        subfiletype=0 if ds == 1 else 1,
+        **tags,
+    )
 
 
 def _tile_vocabulary(rng: np.random.Generator, kinds: int) -> tuple[bytes, list[bytes], dict[str, object]]:
