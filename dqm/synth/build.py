@@ -67,16 +67,43 @@ class SlideLayout:
     lesions: list[tuple[str, list[np.ndarray]]]
 
 
+SECTION_ASPECT = (0.4, 1.0)
+"""A section's short axis over its long one: from a round punch biopsy to an elongated excision."""
+SECTION_ROUGHNESS = (0.1, 0.3)
+SECTION_FILL = 0.92
+"""The section's bounding box fills this much of the slide image (its long side or its short one)."""
+
+
+def section(rng: np.random.Generator, width: int, height: int) -> np.ndarray:
+    """The outline of one tissue section on a ``width`` x ``height`` image: a rough blob of random
+    elongation, turned by a random angle and scaled to fill the image. Sections of one shape (every
+    slide the same centred ellipse) would look alike to the near-duplicate hash, whose crop is the
+    tissue's bounding box: distinct synthetic slides came within its threshold of each other."""
+    ring = blob(rng, 0.0, 0.0, 1.0, 360, roughness=rng.uniform(*SECTION_ROUGHNESS))
+    ring[:, 1] *= rng.uniform(*SECTION_ASPECT)
+    angle = rng.uniform(0, np.pi)
+    turn = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+    ring = ring @ turn.T
+    low, high = ring.min(axis=0), ring.max(axis=0)
+    scale = SECTION_FILL * min((width - 6) / (high[0] - low[0]), (height - 6) / (high[1] - low[1]))
+    centre = np.array([width / 2 + rng.uniform(-0.03, 0.03) * width, height / 2])
+    return np.clip(centre + (ring - (low + high) / 2) * scale, 2, [width - 3, height - 3])
+
+
+def _narrow_side(outline: Polygon) -> float:
+    """The shorter side of the smallest rotated rectangle around ``outline``: the section's width."""
+    corners = np.asarray(outline.minimum_rotated_rectangle.exterior.coords)
+    sides = np.hypot(*np.diff(corners[:3], axis=0).T)
+    return float(sides.min())
+
+
 def layout(rng: np.random.Generator, diagnosis: str, max_size: int) -> SlideLayout:
     """Tissue, epidermis and 1-3 lesions of ``diagnosis`` for one slide."""
     width = int(max_size * rng.uniform(0.75, 1.0))
     height = int(max_size * rng.uniform(0.6, 0.85))
-    short = min(width, height)
-    cx, cy = width / 2 + rng.uniform(-0.05, 0.05) * width, height / 2
-    tissue = blob(rng, cx, cy, short * 0.46, 360, roughness=0.12)
-    tissue[:, 0] = cx + (tissue[:, 0] - cx) * (width / height) * 0.95
-    tissue = np.clip(tissue, 2, [width - 3, height - 3])
+    tissue = section(rng, width, height)
     tissue_poly = Polygon(tissue)
+    short = _narrow_side(tissue_poly)  # lesions and epidermis scale with the section, not the image
     epi = band(tissue_poly, short * 0.035)
     epidermis = [np.asarray(epi.exterior.coords)] if epi.geom_type == "Polygon" and not epi.is_empty else None
     inner = tissue_poly.buffer(-short * 0.06)

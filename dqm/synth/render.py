@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
+from scipy import ndimage
 
 BACKGROUND = (243, 241, 243)
 STROMA = (228, 162, 196)
@@ -121,6 +122,36 @@ def _nuclei(layer: Image.Image, tex: Texture, rng: np.random.Generator, h: int, 
             draw.ellipse((x - r, y - r, x + r, y + r), outline=(240, 150, 190), width=3)
 
 
+FAT = (245, 241, 243)
+FAT_CELL = (0.08, 0.2)
+"""Lobules of fat are smooth over this share of the image's long side."""
+FAT_SHARE = (0.2, 0.7)
+"""Threshold of the lobules' smooth noise (in [-1, 1]): from a third of the dermis to almost none."""
+FAT_MARGIN = 0.02
+"""Lesions lie in dermal stroma: no fat within this share of the image's long side of one (a pale
+lesion beside clear fat would read as glass to the tissue mask)."""
+
+
+def _around(masks: list[np.ndarray], shape: tuple[int, ...]) -> np.ndarray:
+    """The lesions and a margin of stroma around them (:data:`FAT_MARGIN` of the image's long side)."""
+    out = np.zeros(shape[:2], dtype=bool)
+    for mask in masks:
+        out |= mask
+    return ndimage.maximum_filter(out, size=int(FAT_MARGIN * max(shape[:2])) | 1)  # a square, separable
+
+
+def _fat(canvas: np.ndarray, section: np.ndarray, rng: np.random.Generator) -> None:
+    """Lobules of fat in the dermis, in place: large, smooth and different on every slide, as the
+    dermis and subcutis of real sections are (without them one stroma texture filled every section
+    and distinct slides looked alike to the near-duplicate hash). Fat is all but clear on H&E: the
+    lobules are nearly the glass's colour, so a tissue mask leaves them out as it does on real
+    slides, and they do not pull its threshold up between glass and pale tissue."""
+    h, w = section.shape
+    cell = max(8, int(max(h, w) * rng.uniform(*FAT_CELL)))
+    lobules = section & (smooth_noise(rng, h, w, cell) > rng.uniform(*FAT_SHARE))
+    canvas[lobules] = 0.08 * canvas[lobules] + 0.92 * np.array(FAT, dtype=np.float32)
+
+
 def render_slide(
     rng: np.random.Generator,
     width: int,
@@ -134,11 +165,13 @@ def render_slide(
     canvas = np.empty((height, width, 3), dtype=np.float32)
     canvas[:] = BACKGROUND
     canvas += 3 * smooth_noise(rng, height, width, 8)[..., None]
-    paint(canvas, _mask(size, [tissue]), STROMA_TEXTURE, rng)
+    section = _mask(size, [tissue])
+    masks = [_mask(size, rings) for _, rings in lesions]
+    paint(canvas, section, STROMA_TEXTURE, rng)
+    _fat(canvas, section & ~_around(masks, section.shape), rng)
     if epidermis is not None:
         paint(canvas, _mask(size, epidermis), EPIDERMIS_TEXTURE, rng)
-    for class_id, rings in lesions:
-        mask = _mask(size, rings)
+    for (class_id, rings), mask in zip(lesions, masks, strict=True):
         if class_id == "BCC":
             # retraction cleft: a pale rim just outside the tumour nest
             rim = _mask(size, [rings[0]])
