@@ -92,6 +92,9 @@ import numpy as np
 import orjson
 
 ROOT = Path(__file__).resolve().parents[1]
+LOT_VERSION = 2
+"""Changes with what :func:`build_lot` paints: a lot built by other code is built again, not reused
+(2: sections of varied shape, nuclei of 4 x 4 pixels)."""
 REAL_SLIDES = ROOT.parent / "shared" / "data" / "real" / "slides"
 sys.path.insert(0, str(ROOT))
 
@@ -119,7 +122,7 @@ def _build_one(job: tuple[Path, int, int, Record]) -> dict[str, str]:
 
 def build_lot(folder: Path, n: int, side: int, seed: int = 13) -> None:
     """``n`` slides with annotations and a manifest; a marker file makes reruns reuse them."""
-    marker = folder / f".complete-{n}-{side}-{seed}"
+    marker = folder / f".complete-{n}-{side}-{seed}-v{LOT_VERSION}"
     if marker.exists():
         return
     if folder.exists():
