@@ -92,9 +92,9 @@ import numpy as np
 import orjson
 
 ROOT = Path(__file__).resolve().parents[1]
-LOT_VERSION = 2
+LOT_VERSION = 3
 """Changes with what :func:`build_lot` paints: a lot built by other code is built again, not reused
-(2: sections of varied shape, nuclei of 4 x 4 pixels)."""
+(2: sections of varied shape, nuclei of 4 x 4 pixels; 3: lobules of fat)."""
 REAL_SLIDES = ROOT.parent / "shared" / "data" / "real" / "slides"
 sys.path.insert(0, str(ROOT))
 

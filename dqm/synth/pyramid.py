@@ -34,10 +34,12 @@ def paint(
     tissue: np.ndarray,
     lesions: Sequence[np.ndarray] = (),
 ) -> np.ndarray:
-    """An RGB image: eosin-to-haematoxylin texture with nuclei inside the ``tissue`` outline
-    (``(n, 2)`` x, y), denser and more purple inside each lesion outline, glass outside, a little
-    noise everywhere."""
+    """An RGB image: eosin-to-haematoxylin texture with nuclei and lobules of fat inside the
+    ``tissue`` outline (``(n, 2)`` x, y), denser and more purple inside each lesion outline, glass
+    outside, a little noise everywhere."""
     from PIL import Image, ImageDraw
+
+    from dqm.synth.render import fat_lobules
 
     shapes = Image.new("L", (width, height), 0)
     draw = ImageDraw.Draw(shapes)
@@ -53,6 +55,7 @@ def paint(
     cells = cells.repeat(NUCLEUS_SIDE, axis=0).repeat(NUCLEUS_SIDE, axis=1)[:height, :width]
     nuclei = cells < np.where(region == 2, 0.05, 0.015)
     colour[nuclei] = NUCLEUS
+    fat_lobules(colour, region == 1, rng)
     img = np.where(region[..., None] > 0, colour, np.float32(GLASS))
     img += rng.integers(-5, 6, img.shape, dtype=np.int16)
     return np.clip(img, 0, 255).astype(np.uint8)

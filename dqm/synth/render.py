@@ -140,7 +140,7 @@ def _around(masks: list[np.ndarray], shape: tuple[int, ...]) -> np.ndarray:
     return ndimage.maximum_filter(out, size=int(FAT_MARGIN * max(shape[:2])) | 1)  # a square, separable
 
 
-def _fat(canvas: np.ndarray, section: np.ndarray, rng: np.random.Generator) -> None:
+def fat_lobules(canvas: np.ndarray, section: np.ndarray, rng: np.random.Generator) -> None:
     """Lobules of fat in the dermis, in place: large, smooth and different on every slide, as the
     dermis and subcutis of real sections are (without them one stroma texture filled every section
     and distinct slides looked alike to the near-duplicate hash). Fat is all but clear on H&E: the
@@ -168,7 +168,7 @@ def render_slide(
     section = _mask(size, [tissue])
     masks = [_mask(size, rings) for _, rings in lesions]
     paint(canvas, section, STROMA_TEXTURE, rng)
-    _fat(canvas, section & ~_around(masks, section.shape), rng)
+    fat_lobules(canvas, section & ~_around(masks, section.shape), rng)
     if epidermis is not None:
         paint(canvas, _mask(size, epidermis), EPIDERMIS_TEXTURE, rng)
     for (class_id, rings), mask in zip(lesions, masks, strict=True):
