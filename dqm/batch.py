@@ -149,6 +149,10 @@ NO_SUCH_FILE = N_("no such file")
 NUL_IN_PATH = N_("a NUL character in the path: no such file")
 LINK_OUTSIDE = N_("a symbolic link that resolves outside the batch folder: not followed")
 LINK_DANGLING = N_("a symbolic link to nothing (dangling)")
+NAME_NOT_UTF8 = N_("the name is not valid UTF-8 (bad bytes shown as \\xNN): not read; rename it in UTF-8")
+NAME_NOT_UTF8_FOLDER = N_(
+    "the folder's name is not valid UTF-8 (bad bytes shown as \\xNN): its files are not read; rename it in UTF-8"
+)
 
 
 def _kind(mode: int) -> str:
@@ -184,6 +188,19 @@ def jailed(root: Path, rel: str) -> tuple[Path | None, str | None]:
     if not stat.S_ISREG(mode):
         return None, _kind(mode)
     return path, None
+
+
+def _not_utf8(rel: str, is_dir: bool) -> DiscoveryIssue | None:
+    """A name that is not valid UTF-8 (the bytes Python keeps as lone surrogates): no output can
+    hold it (JSON, HTML and XML are UTF-8), so the entry is reported, its bad bytes shown as
+    ``\\xNN``, and never taken into the batch."""
+    try:
+        rel.encode("utf-8")
+        return None
+    except UnicodeEncodeError:
+        shown = rel.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    why = NAME_NOT_UTF8_FOLDER if is_dir else NAME_NOT_UTF8
+    return DiscoveryIssue("NAME_NOT_UTF8", msg(why), file=shown + ("/" if is_dir else ""), item_id=shown)
 
 
 def _walk_issue(root: Path, rel: str, is_dir: bool) -> DiscoveryIssue | None:
@@ -254,7 +271,9 @@ def list_files(
                 files.append(entry)
             elif not entry.name.startswith("."):
                 rel = prefix + entry.name
-                issue = _walk_issue(root, rel, is_dir=True) if entry.is_symlink() else None
+                issue = _not_utf8(rel, is_dir=True)
+                if issue is None and entry.is_symlink():
+                    issue = _walk_issue(root, rel, is_dir=True)
                 if issue is None:
                     subfolders.append((rel + "/", entry.path))
                 else:
@@ -264,7 +283,9 @@ def list_files(
             if name.startswith(".") or name in IGNORED_NAMES:
                 continue
             rel = prefix + name
-            if not _plain_file(entry) and (issue := _walk_issue(root, rel, is_dir=False)) is not None:
+            if (issue := _not_utf8(rel, is_dir=False)) is not None or (
+                not _plain_file(entry) and (issue := _walk_issue(root, rel, is_dir=False)) is not None
+            ):
                 issues.append(issue)
                 continue
             ext = suffix(name)

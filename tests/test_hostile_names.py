@@ -1,0 +1,49 @@
+"""Hostile file names: bytes that are not UTF-8.
+
+A name that is not UTF-8 cannot be written into any output (JSON, HTML and XML are UTF-8): it is a
+finding (``NAME_NOT_UTF8``) and never taken into the batch, and the audit writes every output.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from dqm.batch import discover
+from dqm.cli import app
+from tests.helpers import write_tiny_batch
+
+runner = CliRunner()
+
+
+def _name(raw: bytes) -> str:
+    return os.fsdecode(raw)
+
+
+def test_a_name_that_is_not_utf8_is_a_finding_never_taken_into_the_batch(tmp_path: Path) -> None:
+    root = write_tiny_batch(tmp_path / "b", manifest=False)
+    shutil.copy(root / "annotations" / "S1.json", root / "annotations" / _name(b"caf\xe9.json"))
+    (root / _name(b"d\xe9j\xe0")).mkdir()
+    shutil.copy(root / "annotations" / "S1.json", root / _name(b"d\xe9j\xe0") / "S9.json")
+    disc = discover(root)
+    found = {(i.code, i.file) for i in disc.issues if i.code == "NAME_NOT_UTF8"}
+    assert found == {("NAME_NOT_UTF8", "annotations/caf\\xe9.json"), ("NAME_NOT_UTF8", "d\\xe9j\\xe0/")}
+    listed = disc.annotation_files + disc.slide_files + disc.other_files
+    assert all(p.isprintable() for p in listed) and not any("S9" in p for p in listed)
+
+
+def test_an_audit_of_a_batch_with_a_name_that_is_not_utf8_writes_every_output(tmp_path: Path) -> None:
+    root = write_tiny_batch(tmp_path / "b")
+    shutil.copy(root / "annotations" / "S1.json", root / "annotations" / _name(b"S1\xff\xfe.json"))
+    out = tmp_path / "out"
+    res = runner.invoke(app, ["audit", str(root), "--out", str(out), "--workers", "1"])
+    assert res.exit_code == 1, res.output  # failed on the batch's defects, not an internal error (4)
+    for name in ("results.json", "report.html", "junit.xml", "summary.md"):
+        assert (out / name).is_file(), name
+    findings = json.loads((out / "results.json").read_text(encoding="utf-8"))["findings"]
+    (bad,) = [f for f in findings if f["code"] == "NAME_NOT_UTF8"]
+    assert bad["location"]["file"] == "annotations/S1\\xff\\xfe.json"
