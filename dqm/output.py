@@ -47,6 +47,29 @@ def from_spreadsheet(cell: str) -> str:
     return cell
 
 
+_UNSAFE = "\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff"
+"""C0 and C1 controls but tab and line feed, bidirectional controls, line and paragraph separators,
+lone surrogates (the bytes of a name that is not UTF-8)."""
+_TERMINAL_UNSAFE = re.compile(f"[{_UNSAFE}]")
+_LINE_UNSAFE = re.compile(f"[\n{_UNSAFE}]")
+
+
+def _shown(m: re.Match[str]) -> str:
+    code = ord(m.group())
+    if 0xDC80 <= code <= 0xDCFF:  # a byte of a name that is not UTF-8 (surrogateescape)
+        return f"\\x{code - 0xDC00:02x}"
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def terminal_safe(text: str, newlines: bool = True) -> str:
+    """``text`` as a terminal or a log shows it harmlessly: control characters (an escape sequence
+    that clears the screen or retitles the window, a carriage return that overwrites the line), C1
+    controls, bidirectional overrides that display a name reversed, and bytes of a name that is not
+    UTF-8 are written as ``\\xNN`` / ``\\uNNNN``. ``newlines=False`` escapes line breaks too: a name
+    holding one must not forge a line of its own."""
+    return (_TERMINAL_UNSAFE if newlines else _LINE_UNSAFE).sub(_shown, text)
+
+
 def new_run_id() -> str:
     """A fresh run id, e.g. ``20261204T145030Z-9f3a1c2b``: the UTC time the run started and 32
     random bits. Every output of one run carries it (results.json, the report, JUnit, the

@@ -1,7 +1,10 @@
-"""Hostile file names: bytes that are not UTF-8.
+"""Hostile file names: bytes that are not UTF-8, and control characters, escape sequences, bidi
+overrides and line breaks in the names a command prints.
 
 A name that is not UTF-8 cannot be written into any output (JSON, HTML and XML are UTF-8): it is a
-finding (``NAME_NOT_UTF8``) and never taken into the batch, and the audit writes every output.
+finding (``NAME_NOT_UTF8``) and never taken into the batch, and the audit writes every output. What a
+command prints from the batch is shown harmlessly: no escape sequence reaches the terminal, no name
+displays reversed, one finding is one line.
 """
 
 from __future__ import annotations
@@ -11,10 +14,12 @@ import os
 import shutil
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from dqm.batch import discover
 from dqm.cli import app
+from dqm.output import terminal_safe
 from tests.helpers import write_tiny_batch
 
 runner = CliRunner()
@@ -47,3 +52,35 @@ def test_an_audit_of_a_batch_with_a_name_that_is_not_utf8_writes_every_output(tm
     findings = json.loads((out / "results.json").read_text(encoding="utf-8"))["findings"]
     (bad,) = [f for f in findings if f["code"] == "NAME_NOT_UTF8"]
     assert bad["location"]["file"] == "annotations/S1\\xff\\xfe.json"
+
+
+def test_names_with_control_characters_print_harmlessly_one_finding_a_line(tmp_path: Path) -> None:
+    root = write_tiny_batch(tmp_path / "b", manifest=False)
+    names = ["esc\x1b[2J\x1b]0;pwned\x07.json", "bidi\u202egnp.json", "two\nlines.json", "c1\x9b31m.json"]
+    for name in names:
+        (root / "annotations" / name).write_text('{"slide": ')  # invalid JSON: a finding naming it
+    res = runner.invoke(app, ["validate", str(root), "--workers", "1"])
+    assert res.exit_code == 1, res.output
+    printed = res.output
+    for bad in ("\x1b", "\x07", "\u202e", "\x9b"):
+        assert bad not in printed
+    for shown in ("esc\\x1b[2J\\x1b]0;pwned\\x07.json", "bidi\\u202egnp.json", "two\\x0alines.json"):
+        assert shown in printed
+    lines = printed.splitlines()
+    assert not any(line.startswith("lines.json") for line in lines)  # no forged line
+    assert sum("c1\\x9b31m.json" in line for line in lines) >= 1
+
+
+@pytest.mark.parametrize(
+    ("text", "newlines", "shown"),
+    [
+        ("a\x1b[31mb", True, "a\\x1b[31mb"),
+        ("x\u202ey\u2066z", True, "x\\u202ey\\u2066z"),
+        ("one\ntwo\tthree\r", True, "one\ntwo\tthree\\x0d"),
+        ("one\ntwo", False, "one\\x0atwo"),
+        (os.fsdecode(b"bad\xff"), True, "bad\\xff"),
+        ("plain 한글 text", False, "plain 한글 text"),
+    ],
+)
+def test_terminal_safe(text: str, newlines: bool, shown: str) -> None:
+    assert terminal_safe(text, newlines=newlines) == shown

@@ -51,13 +51,17 @@ app = typer.Typer(
 
 class MaskingConsole(Console):
     """A console that passes every string it prints through the run's masker (:func:`start_masking`),
-    so what a command prints from a batch names no person, like the files it writes."""
+    so what a command prints from a batch names no person, like the files it writes, and then
+    through :func:`dqm.output.terminal_safe`: a name from the batch cannot send the terminal escape
+    sequences or display reversed."""
 
     mask: Any = None
 
     def print(self, *objects: Any, **kwargs: Any) -> None:
-        if self.mask is not None:
-            objects = tuple(self.mask(o) if isinstance(o, str) else o for o in objects)
+        from dqm.output import terminal_safe
+
+        mask = self.mask or (lambda text: text)
+        objects = tuple(terminal_safe(mask(o)) if isinstance(o, str) else o for o in objects)
         super().print(*objects, **kwargs)
 
 
@@ -455,8 +459,12 @@ _SEVERITY_STYLE = {"error": "red", "warning": "yellow", "info": "dim"}
 def print_finding_lines(rows: list[tuple[str, str, str, str]], limit: int, rest: str) -> None:
     """One line per ``(where, severity, code, message)`` row, the first ``limit`` of them, then
     how many more and ``rest`` (where to see them)."""
+    from dqm.output import terminal_safe
+
     for where, severity, code, message in rows[:limit]:
-        # paths and messages quote file content ("[x, y]", class names, verdict files): never markup
+        # paths and messages quote file content ("[x, y]", class names, verdict files): never markup,
+        # and one finding is one line (a file name holding a line break must not forge another)
+        where, message = terminal_safe(where, newlines=False), terminal_safe(message, newlines=False)
         out.print(
             f"{escape(where)}: [{_SEVERITY_STYLE[severity]}]{severity}[/] {code} {escape(message)}",
             markup=True,
