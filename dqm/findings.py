@@ -33,11 +33,29 @@ MAX_NAME_CHARS = 500
 """Ids, file paths, pointers and column names from the batch are cut here."""
 
 
+_WORD_CHAR = re.compile(r"[\w.+@\-–]")
+"""A character of a word, a number or an identifier (an RRN, a phone number, an e-mail address)."""
+_WORD_AT_END = re.compile(r"(?<![\w.+@\-–])[\w.+@\-–]{1,256}$")
+
+
 def clip(text: str, limit: int) -> str:
-    """``text`` cut to about ``limit`` characters, saying how much was left out."""
+    """``text`` cut to about ``limit`` characters, saying how much was left out.
+
+    The cut never keeps part of an identifier: outputs are masked when they are written, and the
+    masker recognises an identifier only whole (``900101-12…`` would show a birth date). A word
+    the cut falls inside is left out whole (up to 256 characters back), and so are the digits,
+    dashes and spaces the kept text ends with (a longer word is cut where it is: a number in it
+    loses its digits before the cut)."""
     if len(text) <= limit:
         return text
-    return f"{text[:limit]}… [cut: {len(text):,} characters]"
+    head = text[:limit]
+    if _WORD_CHAR.match(text, limit) and (word := _WORD_AT_END.search(head)) is not None:
+        head = head[: word.start()]
+    end = len(head)
+    while end and (head[end - 1].isdigit() or head[end - 1].isspace() or head[end - 1] in ".-–"):
+        end -= 1  # a loop, not a regex anchored at the end: that would be quadratic on digits
+    head = head[:end]
+    return f"{head}… [cut: {len(text):,} characters]"
 
 
 class Severity(StrEnum):

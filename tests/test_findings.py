@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
 from dqm.findings import MAX_MESSAGE_CHARS, MAX_NAME_CHARS, Aspect, Finding, Location, Severity, clip
+from dqm.identifiers import DeidSettings, Masker
 
 
 def test_long_values_are_cut_with_a_note() -> None:
@@ -26,3 +29,27 @@ def test_short_values_are_kept_as_they_are() -> None:
     assert clip("S00001", MAX_NAME_CHARS) == "S00001"
     text = "a" * MAX_NAME_CHARS
     assert clip(text, MAX_NAME_CHARS) == text
+
+
+@pytest.mark.parametrize(
+    ("before", "identifier", "secret"),
+    [
+        ("class x x x ", "900101-1234567", "900101-1234567"),
+        ("annotations/dir/S_", "900101-1234567", "900101-1234567"),
+        ("c" * 300 + "_", "900101-1234567", "900101-1234567"),
+        ("call ", "010-2345-6789", "010-2345-6789"),
+        ("mail ", "kim.minsu@hospital.example", "kim.minsu@hospital.example"),
+        ("record MRN: ", "87654321", "87654321"),
+        ("id ", "900101 - 1234567", "9001011234567"),
+    ],
+)
+def test_a_cut_never_keeps_part_of_an_identifier(before: str, identifier: str, secret: str) -> None:
+    """Outputs are masked as they are written, and the masker knows an identifier only whole: a cut
+    through one (``900101-12… [cut``) would show its first digits, a birth date."""
+    masker = Masker(DeidSettings(), b"k" * 32)
+    text = before + identifier + " and more text after it"
+    for limit in range(len(before) - 1, len(before) + len(identifier) + 2):
+        shown = masker(clip(text, limit))
+        kept = shown.replace(" ", "").replace("-", "")
+        pieces = {secret.replace("-", "")[i : i + 4] for i in range(len(secret.replace("-", "")) - 3)}
+        assert not [p for p in pieces if p in kept.split("[")[0]], (limit, shown)
