@@ -246,7 +246,9 @@ def list_files(
     sorted; hidden files, :data:`IGNORED_NAMES` and MIRAX data folders left out of the last).
 
     Links that leave the batch, dangling links, special files and linked folders are left out of
-    all three and reported in ``issues`` (:func:`jailed`): nothing outside the batch is listed.
+    all three and reported in ``issues`` (:func:`jailed`): nothing outside the batch is listed. So
+    are names that are not UTF-8 and folders that cannot be listed (each an issue, never skipped
+    in silence).
     The walk is top-down, folders in name order, as :func:`os.walk`'s; a folder's entries come
     from :func:`os.scandir`, whose entry types need no ``stat`` of a regular file (a million
     files cost a million system calls less).
@@ -259,7 +261,13 @@ def list_files(
         try:
             with os.scandir(path) as it:
                 entries = sorted(it, key=lambda e: e.name)
-        except OSError:  # os.walk leaves out a folder it cannot list, and so does this walk
+        except OSError as exc:  # a folder it cannot list (no permission, an I/O error) is reported
+            where = prefix.rstrip("/") or "."
+            why = msg(
+                "the folder cannot be listed ({error}): its files are not checked",
+                error=exc.strerror or type(exc).__name__,
+            )
+            issues.append(DiscoveryIssue("FOLDER_UNREADABLE", why, file=prefix or ".", item_id=where))
             continue
         subfolders, files = [], []
         for entry in entries:  # folders first, then files: the issues in os.walk's order

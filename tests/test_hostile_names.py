@@ -2,7 +2,8 @@
 overrides and line breaks in the names a command prints.
 
 A name that is not UTF-8 cannot be written into any output (JSON, HTML and XML are UTF-8): it is a
-finding (``NAME_NOT_UTF8``) and never taken into the batch, and the audit writes every output. What a
+finding (``NAME_NOT_UTF8``) and never taken into the batch, and the audit writes every output. A
+folder that cannot be listed is a finding too (``FOLDER_UNREADABLE``), not left out in silence. What a
 command prints from the batch is shown harmlessly: no escape sequence reaches the terminal, no name
 displays reversed, one finding is one line.
 """
@@ -13,6 +14,7 @@ import json
 import os
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -84,3 +86,25 @@ def test_names_with_control_characters_print_harmlessly_one_finding_a_line(tmp_p
 )
 def test_terminal_safe(text: str, newlines: bool, shown: str) -> None:
     assert terminal_safe(text, newlines=newlines) == shown
+
+
+def test_a_folder_that_cannot_be_listed_is_a_finding_not_a_silent_skip(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As a user without the permission (``chmod 000``): dqm runs as root here, so the refusal is
+    the operating system's answer played by a stand-in ``os.scandir``."""
+    root = write_tiny_batch(tmp_path / "b", manifest=False)
+    (root / "locked").mkdir()
+    shutil.copy(root / "annotations" / "S1.json", root / "locked" / "S9.json")
+    scandir = os.scandir
+
+    def refusing(path: str) -> Any:
+        if os.fspath(path).endswith("locked"):
+            raise PermissionError(13, "Permission denied", os.fspath(path))
+        return scandir(path)
+
+    monkeypatch.setattr(os, "scandir", refusing)
+    disc = discover(root)
+    (issue,) = [i for i in disc.issues if i.code == "FOLDER_UNREADABLE"]
+    assert issue.file == "locked/" and "Permission denied" in issue.message
+    assert not any("S9" in p for p in disc.annotation_files)

@@ -224,6 +224,7 @@ def duplicate_slide_content(batch: BatchView, params: NoParams, ctx: CheckContex
         "SYMLINK_DANGLING": "a symbolic link to nothing",
         "SPECIAL_FILE": "a FIFO, socket or device in the batch (never opened)",
         "NAME_NOT_UTF8": "a file or folder whose name is not valid UTF-8 (not read: no output could name it)",
+        "FOLDER_UNREADABLE": "a folder that cannot be listed (no permission, an I/O error): its files are not checked",
     },
     code_severity={"FILE_NOT_READ": Severity.WARNING},
 )
