@@ -135,6 +135,13 @@ class Discovery:
 
 MAX_MANIFEST_BYTES = 256 * 1024 * 1024
 """A manifest larger than this is not read (a million rows take about 100 MB)."""
+MAX_MANIFEST_LINE = 1024 * 1024
+"""Characters of one manifest line read: a longer line is left out, reported (the CSV reader would
+hold each of its cells: a line of 50 million commas took 750 MB)."""
+MAX_MANIFEST_COLUMNS = 1024
+"""Columns of the manifest read: the ones past it are left out, reported (each item kept a value
+of every column, and every column was checked for every item: a header of a million repeated
+names made a million findings and a results.json of 494 MB from a manifest of 10 MB)."""
 
 _KINDS = (
     (stat.S_ISFIFO, N_("a FIFO (named pipe), not a file: never opened")),
@@ -552,10 +559,11 @@ def _manifest_items(text: str, disc: Discovery, slides: list[str], annotations: 
     Raises :class:`csv.Error` when even the lenient reading fails (a field over the size limit),
     with what this read added undone."""
     mark = (len(disc.items), len(disc.issues), len(disc.manifest_listed), len(disc.manifest_unlisted))
+    long: list[tuple[int, int]] = []
     try:
-        return _manifest_rows(
-            csv.reader(io.StringIO(text, newline=""), strict=True), disc, slides, annotations
-        )
+        read = _manifest_rows(csv.reader(_lines(text, long), strict=True), disc, slides, annotations)
+        _long_lines(disc, long)
+        return read
     except csv.Error as exc:
         _undo(disc, mark)
         line = _error_line(text)
@@ -573,11 +581,50 @@ def _manifest_items(text: str, disc: Discovery, slides: list[str], annotations: 
             )
         )
         mark = (mark[0], len(disc.issues), mark[2], mark[3])
+    long.clear()
     try:
-        return _manifest_rows(csv.reader(io.StringIO(text, newline="")), disc, slides, annotations)
+        read = _manifest_rows(csv.reader(_lines(text, long)), disc, slides, annotations)
+        _long_lines(disc, long)
+        return read
     except csv.Error:
         _undo(disc, mark)
         raise
+
+
+def _lines(text: str, long: list[tuple[int, int]] | None = None) -> Iterator[str]:
+    """The manifest's physical lines for the CSV reader, a line longer than
+    :data:`MAX_MANIFEST_LINE` given as an empty one, its number and length put in ``long``."""
+    lines = io.StringIO(text, newline="")
+    if len(text) <= MAX_MANIFEST_LINE:  # no line can be too long: the reader takes them as they are
+        return lines
+    return _cut_long(lines, [] if long is None else long)
+
+
+def _cut_long(lines: Iterator[str], long: list[tuple[int, int]]) -> Iterator[str]:
+    for number, line in enumerate(lines, start=1):
+        if len(line) <= MAX_MANIFEST_LINE:
+            yield line
+        else:
+            long.append((number, len(line)))
+            yield "\n"
+
+
+def _long_lines(disc: Discovery, long: list[tuple[int, int]]) -> None:
+    """One issue for each line :func:`_lines` left out."""
+    for number, n in long:
+        disc.issues.append(
+            DiscoveryIssue(
+                "MANIFEST_BAD_ROW",
+                msg(
+                    "line {line} holds {n:,} characters, more than the {limit:,} read: not read",
+                    line=number,
+                    n=n,
+                    limit=MAX_MANIFEST_LINE,
+                ),
+                file=MANIFEST,
+                line=number,
+            )
+        )
 
 
 def _undo(disc: Discovery, mark: tuple[int, int, int, int]) -> None:
@@ -607,7 +654,22 @@ def _manifest_rows(
             )
         )
         return False
-    header = [c.strip() for c in cells]
+    width = len(cells)
+    if width > MAX_MANIFEST_COLUMNS:
+        disc.issues.append(
+            DiscoveryIssue(
+                "MANIFEST_BAD_ROW",
+                msg(
+                    "the header has {n:,} columns, more than the {limit:,} read: the columns after "
+                    "column {limit} are not read",
+                    n=width,
+                    limit=MAX_MANIFEST_COLUMNS,
+                ),
+                file=MANIFEST,
+                row=0,
+            )
+        )
+    header = [c.strip() for c in cells[:MAX_MANIFEST_COLUMNS]]
     first: dict[str, int] = {}
     for i, name in enumerate(header):
         if name and name in first:
@@ -651,7 +713,6 @@ def _manifest_rows(
     by_stem_ann = _by_stem(annotations) if "annotation_path" not in header else {}
     walked = {p: p for files in (slides, annotations) for p in files}  # an item's path: the walk's string
     path_cols = [c for c in PATH_COLUMNS if c in header]
-    width = len(header)
     named = [(i, h) for i, h in enumerate(header) if h in PATH_COLUMNS or h in MANIFEST_COLUMNS]
     clinical_cols: list[tuple[int, str, dict[str, str]]] = [
         (i, h, {}) for i, h in enumerate(header) if h and (i, h) not in named
@@ -739,7 +800,7 @@ def _row_checksums(
 def _error_line(text: str) -> int:
     """The physical line where the record that breaks strict parsing starts (an unclosed quote
     is only noticed at the end of the file)."""
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    reader = csv.reader(_lines(text), strict=True)
     last_good = 0
     try:
         for _ in reader:

@@ -286,3 +286,40 @@ def test_a_manifest_read_again_leniently_keeps_no_item_of_the_strict_reading(tmp
     assert [i.slide_id for i in disc.items] == ["A", "B", "C"]
     codes = [i.code for i in disc.issues]
     assert codes.count("MANIFEST_DUPLICATE_COLUMN") == 1 and codes.count("MANIFEST_UNREADABLE") == 1
+
+
+def test_a_manifest_line_past_the_limit_is_reported_and_the_other_rows_read(tmp_path, monkeypatch):
+    """A line of millions of commas held each of its cells (750 MB for 50 MB of commas): a line
+    longer than ``MAX_MANIFEST_LINE`` is left out and reported with its line number."""
+    import dqm.batch
+
+    monkeypatch.setattr(dqm.batch, "MAX_MANIFEST_LINE", 200)
+    _touch(tmp_path, "a.svs", "a.json", "b.svs", "b.json")
+    rows = ["slide_id,image_path,annotation_path", "A,a.svs,a.json", "C" + "," * 5000, "B,b.svs,b.json"]
+    (tmp_path / "manifest.csv").write_text("\n".join(rows) + "\n")
+    disc = discover(tmp_path)
+    assert [i.slide_id for i in disc.items] == ["A", "B"]
+    (issue,) = [i for i in disc.issues if i.code == "MANIFEST_BAD_ROW"]
+    assert issue.line == 3 and "5,002 characters" in issue.message
+
+
+def test_a_header_past_the_column_limit_is_cut_and_reported(tmp_path, monkeypatch):
+    """A header of a million repeated names made a million findings (a results.json of 494 MB from
+    a manifest of 10 MB): the columns past ``MAX_MANIFEST_COLUMNS`` are not read."""
+    import dqm.batch
+
+    monkeypatch.setattr(dqm.batch, "MAX_MANIFEST_COLUMNS", 8)
+    _touch(tmp_path, "a.svs", "a.json")
+    (tmp_path / "manifest.csv").write_text(
+        "slide_id,image_path,annotation_path,site"
+        + ",x" * 1000
+        + "\nA,a.svs,a.json,trunk"
+        + ",v" * 1000
+        + "\n"
+    )
+    disc = discover(tmp_path)
+    (item,) = disc.items
+    assert item.slide_id == "A" and len(item.record) <= 8 and item.record["site"] == "trunk"
+    codes = [i.code for i in disc.issues]
+    assert codes.count("MANIFEST_DUPLICATE_COLUMN") <= 8 and "1,004 columns" in disc.issues[0].message
+    assert codes.count("MANIFEST_BAD_ROW") == 1  # the header, not the row that matches it
