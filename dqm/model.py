@@ -229,6 +229,16 @@ class DiscoveryIssue:
         }
 
 
+def _count(value: Any) -> int | None:
+    """A manifest cell that states a whole number of pixels (ASCII digits, at most 2^31 - 1), else
+    None. ``str.isdigit`` alone takes ``²`` and a number of 5,000 digits, on which ``int`` raises."""
+    text = str(value).strip() if value is not None else ""
+    if not (text.isascii() and text.isdigit()) or len(text) > 10:
+        return None
+    number = int(text)
+    return number if number < MAX_COORDINATE else None
+
+
 @dataclass(slots=True)
 class Item:
     """One slide of the batch: its files and its clinical record."""
@@ -257,15 +267,15 @@ class Item:
     @property
     def stated_mask_downsample(self) -> int | None:
         """The downsample of the item's label mask the manifest's ``mask_downsample`` states."""
-        value = str(self.record.get("mask_downsample", "")).strip()
-        return int(value) if value.isdigit() and int(value) >= 1 else None
+        value = _count(self.record.get("mask_downsample"))
+        return value if value is not None and value >= 1 else None
 
     @property
     def stated_mask_offset(self) -> tuple[int, int] | None:
         """Where the item's region mask lies in its slide, as the manifest's ``mask_left`` and
         ``mask_top`` columns state (level-0 pixels)."""
-        left, top = (str(self.record.get(k, "")).strip() for k in ("mask_left", "mask_top"))
-        return (int(left), int(top)) if left.isdigit() and top.isdigit() else None
+        left, top = (_count(self.record.get(k)) for k in ("mask_left", "mask_top"))
+        return (left, top) if left is not None and top is not None else None
 
     @property
     def stated_mpp(self) -> float | None:

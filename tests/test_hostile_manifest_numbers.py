@@ -1,0 +1,36 @@
+"""Numbers in manifest cells that ``str.isdigit`` and pandas take differently from ``int``: a
+superscript digit, an integer past Python's 4,300-digit limit. Each is a finding or ignored as
+any other bad value, never a crashed check, never a silent pass of a range."""
+
+from __future__ import annotations
+
+import pytest
+
+from dqm.model import Item
+from dqm.runner import RunOptions, run_batch
+from tests.helpers import write_tiny_batch
+
+
+@pytest.mark.parametrize("cell", ["²", "١٢", "9" * 5000, "99999999999", "-3", ""])
+def test_a_mask_cell_that_is_not_a_plain_whole_number_is_not_stated(cell: str) -> None:
+    item = Item("S1", None, None, {"mask_downsample": cell, "mask_left": cell, "mask_top": "4"})
+    assert item.stated_mask_downsample is None and item.stated_mask_offset is None
+
+
+def test_mask_cells_in_plain_digits_are_stated() -> None:
+    item = Item("S1", None, None, {"mask_downsample": " 4 ", "mask_left": "10", "mask_top": "0"})
+    assert item.stated_mask_downsample == 4 and item.stated_mask_offset == (10, 0)
+
+
+def test_hostile_numbers_in_the_manifest_are_findings_not_crashes(tmp_path, profile) -> None:  # type: ignore[no-untyped-def]
+    root = write_tiny_batch(tmp_path / "b")
+    manifest = root / "manifest.csv"
+    lines = manifest.read_text().splitlines()
+    lines[0] += ",mask_downsample"
+    lines[1] += ",²"
+    lines[2] = lines[2].replace(",50,", "," + "9" * 5000 + ",") + "," + "9" * 5000
+    lines[3] += ",2"
+    manifest.write_text("\n".join(lines) + "\n")
+    run = run_batch(root, profile, RunOptions(workers=1))
+    codes = {(f.item_id, f.code) for f in run.findings}
+    assert not [c for c in codes if c[1] == "CHECK_CRASHED"], codes
