@@ -126,7 +126,11 @@ def _derived(frame: pd.DataFrame, profile: Profile) -> pd.DataFrame:
         if fdef.type in ("integer", "number"):
             pattern = INTEGER if fdef.type == "integer" else NUMBER
             ok = col.str.match(pattern, na=False)
-            out[f"__num__{name}"] = pd.to_numeric(col.where(ok), errors="coerce").astype(float)
+            num = pd.to_numeric(col.where(ok), errors="coerce").astype(float)
+            lost = ok & num.isna()  # an integer past Python's digit limit: to_numeric gives NaN,
+            if lost.any():  # which no range check sees; as a float it is infinite, out of any range
+                num[lost] = [float(v) for v in col[lost]]
+            out[f"__num__{name}"] = num
         elif fdef.type == "class":
             insts = frame["institution"] if "institution" in frame else pd.Series(None, index=frame.index)
             out[f"__class__{name}"] = [
