@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import re
@@ -460,3 +461,40 @@ def test_the_scripts_words_and_the_api_errors_follow_the_servers_language(fresh:
             assert res.status_code == 400 and bad_reason in res.json()["error"]
             assert bool(HANGUL.search(res.json()["error"])) == (lang == "ko")
             assert bool(HANGUL.search(json.dumps(words, ensure_ascii=False))) == (lang == "ko")
+
+
+def test_a_slide_whose_file_names_hold_an_identifier_is_shown(
+    edited_batch: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The plan names such a slide's files masked; the server opens the batch's own files for it.
+    It compared the plan's path with that path masked again (a masked path masks to itself), took
+    the masked path and reported the annotation as not read: the reviewer saw no outline."""
+    monkeypatch.setenv("DQM_MASK_KEY", KEY.decode())  # the plan masked with the server's key
+
+    renamed: dict[str, str] = {}
+
+    def named(rows: list[dict[str, str]]) -> None:
+        ann, image = rows[0]["annotation_path"], rows[0]["image_path"]
+        rows[0]["annotation_path"] = renamed[ann] = ann.replace(".json", f"_{RRN}.json")
+        rows[0]["image_path"] = renamed[image] = image.replace("slides/", f"slides/{RRN}_")
+
+    batch = edited_batch(named)
+    for old, new in renamed.items():
+        (batch / old).rename(batch / new)
+    with (batch / "manifest.csv").open(newline="") as fh:
+        first = next(csv.DictReader(fh))
+    out = batch.parent / "review"
+    args = ["sample", str(batch), "--out", str(out), "--plan", "precision", "--margin", "0.01"]
+    res = runner.invoke(cli_app, args)
+    assert res.exit_code == 0, res.output
+    assert RRN not in (out / "review_plan.json").read_text(encoding="utf-8")
+    with client_for(out, batch) as a:
+        sign_in(a, reviewer(out, "Kim"))
+        slides = a.get("/api/state").json()["slides"]
+        (n,) = [s["n"] for s in slides if s["id"] == first["slide_id"]]
+        detail = a.get(f"/api/slides/{n}")
+        assert RRN not in detail.text
+        body = detail.json()
+        assert body["annotation_problem"] is None and body["shapes"], body
+        assert body["image"] is not None and body["image_error"] is None
+        assert a.get(f"/dz/{n}.dzi").status_code == 200

@@ -82,12 +82,13 @@ class ReviewSample:
         self._lock = threading.Lock()
 
     def _path(self, planned: str | None, delivered: str | None) -> str | None:
-        """The path the plan names when it holds no identifier (masking left it as it is), else
-        the batch's own path for that slide (a masked path cannot be opened); either way the tile
-        and annotation routes open it only inside the batch jail."""
-        if planned is not None and self.mask(planned) == planned:
-            return planned
-        return delivered
+        """The batch's own path for that slide when the plan names it, as it is or masked (a
+        masked path cannot be opened), else the path the plan names; either way the tile and
+        annotation routes open it only inside the batch jail. (The plan's path is compared with
+        the batch's masked: masking a path the plan already holds masked leaves it as it is.)"""
+        if delivered is not None and planned in (delivered, self.mask(delivered)):
+            return delivered
+        return planned
 
     def text(self, value: Any) -> str:
         """A value from the batch as masked text."""
