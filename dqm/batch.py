@@ -30,6 +30,7 @@ from dqm.checksums import (
 )
 from dqm.i18n import N_, msg
 from dqm.model import DiscoveryIssue, Item
+from dqm.output import not_utf8
 
 MANIFEST = "manifest.csv"
 PATH_COLUMNS = ("slide_id", "image_path", "annotation_path")
@@ -201,11 +202,9 @@ def _not_utf8(rel: str, is_dir: bool) -> DiscoveryIssue | None:
     """A name that is not valid UTF-8 (the bytes Python keeps as lone surrogates): no output can
     hold it (JSON, HTML and XML are UTF-8), so the entry is reported, its bad bytes shown as
     ``\\xNN``, and never taken into the batch."""
-    try:
-        rel.encode("utf-8")
+    shown = not_utf8(rel)
+    if shown is None:
         return None
-    except UnicodeEncodeError:
-        shown = rel.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
     why = NAME_NOT_UTF8_FOLDER if is_dir else NAME_NOT_UTF8
     return DiscoveryIssue("NAME_NOT_UTF8", msg(why), file=shown + ("/" if is_dir else ""), item_id=shown)
 

@@ -70,6 +70,17 @@ def terminal_safe(text: str, newlines: bool = True) -> str:
     return (_TERMINAL_UNSAFE if newlines else _LINE_UNSAFE).sub(_shown, text)
 
 
+def not_utf8(name: str) -> str | None:
+    """A name from the operating system (a path, an argument) that is not valid UTF-8, its bad
+    bytes (held by Python as lone surrogates) shown as ``\\xNN``; None when it is valid UTF-8. No
+    output can hold it as it is: JSON, HTML and XML are UTF-8."""
+    try:
+        name.encode("utf-8")
+        return None
+    except UnicodeEncodeError:
+        return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
 def new_run_id() -> str:
     """A fresh run id, e.g. ``20261204T145030Z-9f3a1c2b``: the UTC time the run started and 32
     random bits. Every output of one run carries it (results.json, the report, JUnit, the

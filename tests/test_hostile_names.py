@@ -108,3 +108,34 @@ def test_a_folder_that_cannot_be_listed_is_a_finding_not_a_silent_skip(
     (issue,) = [i for i in disc.issues if i.code == "FOLDER_UNREADABLE"]
     assert issue.file == "locked/" and "Permission denied" in issue.message
     assert not any("S9" in p for p in disc.annotation_files)
+
+
+def test_an_argument_that_is_not_utf8_is_a_usage_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """results.json records the command and the batch's path: such a batch folder or ``--out``
+    made the writer raise (exit 4), and the internal error's log raised in turn (a raw traceback
+    and exit 1, a failed audit to a CI)."""
+    from dqm.cli import main
+
+    batch = write_tiny_batch(tmp_path / _name(b"b\xff"))
+    monkeypatch.setattr("sys.argv", ["dqm", "audit", str(batch), "--out", str(tmp_path / "out")])
+    with pytest.raises(SystemExit) as end:
+        main()
+    assert end.value.code == 2
+    assert "argument 2 is not valid UTF-8" in capsys.readouterr().err and not (tmp_path / "out").exists()
+
+
+def test_the_log_of_an_internal_error_takes_a_command_line_that_is_not_utf8(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from dqm.cli import _internal_error
+
+    monkeypatch.setattr("sys.argv", ["dqm", "audit", _name(b"b\xff")])
+    assert _internal_error(RuntimeError("a bug")) == 4
+    log = Path(capsys.readouterr().err.rsplit("The traceback is in ", 1)[1].strip())
+    try:
+        text = log.read_text(encoding="utf-8")
+    finally:
+        log.unlink()
+    assert "dqm audit b\\udcff" in text and "RuntimeError: a bug" in text

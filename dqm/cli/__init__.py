@@ -28,6 +28,7 @@ from dqm.cli.common import (
     ABORTS,
     EXIT_INTERNAL,
     EXIT_INTERRUPTED,
+    EXIT_USAGE,
     INTERRUPT_EXPLAINED,
     RUN,
     USAGE_ERRORS,
@@ -37,7 +38,8 @@ from dqm.cli.common import (
     tr,
 )
 from dqm.cli.lots import lots_app
-from dqm.i18n import msg
+from dqm.i18n import Message, msg
+from dqm.output import not_utf8
 
 app.add_typer(lots_app, name="lots")
 
@@ -71,7 +73,7 @@ def _internal_error(exc: BaseException) -> int:
     fd, path = tempfile.mkstemp(prefix="dqm-error-", suffix=".log")
     run = f"run {RUN.id}\n" if RUN.id else ""  # the run this log belongs to
     text = f"dqm {' '.join(sys.argv[1:])}\n{run}\n" + "".join(traceback.format_exception(exc))
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+    with os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace") as fh:  # a path not in UTF-8
         fh.write(console.mask(text) if console.mask is not None else text)  # the run's masker, if any
     if RUN.id:
         line = msg(
@@ -90,10 +92,28 @@ def _internal_error(exc: BaseException) -> int:
     return EXIT_INTERNAL
 
 
+def _argument_not_utf8() -> Message | None:
+    """Why the command line cannot be run, when an argument (a batch folder, ``--out``) is not
+    valid UTF-8: results.json records the command and the batch's path, and no output can hold
+    such a name (the writer raised; the run ended as an internal error)."""
+    for n, arg in enumerate(sys.argv[1:], start=1):
+        if (shown := not_utf8(arg)) is not None:
+            return msg(
+                "argument {n} is not valid UTF-8 ({shown}): dqm writes its command line and paths into "
+                "its outputs; rename the file or folder",
+                n=n,
+                shown=shown,
+            )
+    return None
+
+
 def main() -> None:
     """Entry point of the ``dqm`` script: exit codes as the module says, never a traceback."""
     signal.signal(signal.SIGTERM, _terminated)
     signal.signal(signal.SIGINT, signal.default_int_handler)  # even when started with SIGINT ignored
+    if (bad := _argument_not_utf8()) is not None:
+        print(tr(bad), file=sys.stderr)
+        sys.exit(EXIT_USAGE)
     try:
         code = app(standalone_mode=False)  # click turns Ctrl-C into exit code 130
     except ABORTS:
