@@ -372,6 +372,45 @@ string is scanned in overlapping windows and the cost stays linear in its length
 _WINDOW_OVERLAP = 256
 
 
+_ESCAPE = re.compile(r"""\\(?:u[0-9a-fA-F]{4}|x[0-9a-fA-F]{2}|[tnrfbv"'/\\])""")
+_ESCAPED = {"t": "\t", "n": "\n", "r": "\r", "f": "\f", "b": "\b", "v": "\v"}
+
+
+def unescaped(text: str) -> tuple[str, list[int] | None]:
+    """``text`` with its escape sequences (JSON's ``\\t`` and ``\\uXXXX``, Python's ``\\xa0`` in a
+    quoted value, and both: a quoted value in JSON) as the characters they stand for, and where
+    each character of that starts in ``text`` (one more entry: the end); ``text`` itself and None
+    when it holds no backslash.
+
+    Outputs are masked as they are written, after escaping: ``900101\\t-\\t1234567`` or
+    ``Patient name:\\tJohn Smith`` in results.json did not match a pattern that allows whitespace
+    there, and ensure-ASCII JSON hides every Korean name."""
+    where: list[int] | None = None
+    for _ in range(3):  # a value quoted with repr() inside JSON is escaped twice
+        if "\\" not in text:
+            break
+        text, inner = _unescaped_once(text)
+        where = inner if where is None else [where[i] for i in inner]
+    return text, where
+
+
+def _unescaped_once(text: str) -> tuple[str, list[int]]:
+    pieces: list[str] = []
+    where: list[int] = []
+    pos = 0
+    for m in _ESCAPE.finditer(text):
+        start, end = m.span()
+        pieces.append(text[pos:start])
+        where.extend(range(pos, start))
+        code = m.group()[1:]
+        pieces.append(chr(int(code[1:], 16)) if code[0] in "ux" else _ESCAPED.get(code, code))
+        where.append(start)
+        pos = end
+    pieces.append(text[pos:])
+    where.extend(range(pos, len(text) + 1))
+    return "".join(pieces), where
+
+
 class Masker:
     """Replaces every identifier inside a text by a keyed token, the same token for the same
     identifier in every output and every run with the same key (``[KOREAN_RRN-3f9a1c2b7d]``).
@@ -421,13 +460,19 @@ class Masker:
 
     def _masked(self, window: str, limit: int) -> tuple[list[str], int]:
         """The pieces of ``window[:consumed]`` masked, and ``consumed`` (>= ``limit``): matches that
-        start before ``limit`` are masked whole, later ones are left for the next window."""
+        start before ``limit`` are masked whole, later ones are left for the next window. Escape
+        sequences are searched as the characters they stand for (:func:`unescaped`)."""
         out, last = [], 0
-        if self._prefilter is None or self._prefilter.search(window) is not None:
-            for start, end, name in self._spans(window):
+        text, where = unescaped(window)
+        if self._prefilter is None or self._prefilter.search(text) is not None:
+            for start, end, name in self._spans(text):
+                if where is not None:
+                    start, end, found = where[start], where[end], text[start:end]
+                else:
+                    found = text[start:end]
                 if start >= limit:
                     break
-                out += [window[last:start], self.token(name, window[start:end])]
+                out += [window[last:start], self.token(name, found)]
                 last = end
         if last < limit:
             out.append(window[last:limit])

@@ -100,3 +100,41 @@ def test_the_reports_compressed_explorer_data_is_masked_too(tmp_path) -> None:  
     data = unpack_island(html.split('id="dqm-data">')[1].split("</script>")[0])
     strings = "\n".join(data["strings"])
     assert RRN not in strings and "[KOREAN_RRN-" in strings
+
+
+@pytest.mark.parametrize(
+    ("value", "secret"),
+    [
+        (f"{RRN[:6]}\t-\t{RRN[7:]}", RRN[7:]),
+        (f"{RRN[:6]}\u00a0-\u00a0{RRN[7:]}", RRN[7:]),
+        ("MRN:\t87654321", "87654321"),
+        ("Patient name:\tJohn Smith", "Smith"),
+        ("DOB:\n1961-03-15", "1961-03-15"),
+        ("성명: 김철수", "김철수"),
+    ],
+)
+def test_an_identifier_is_masked_in_its_escaped_forms(value: str, secret: str) -> None:
+    """Outputs are masked after they are written as text: a tab or a line break inside an
+    identifier is ``\\t`` / ``\\n`` in JSON and in a value quoted with ``repr()`` (a finding's
+    ``class 'Patient name:\\tJohn Smith'``), ensure-ASCII JSON writes a Korean name as
+    ``\\uXXXX``; each form is masked, with the token of the value itself."""
+    import json
+
+    token = MASK(value)
+    assert secret not in token
+    for form in (
+        json.dumps(value),
+        json.dumps(value, ensure_ascii=False),
+        repr(value),
+        json.dumps(repr(value)),
+    ):
+        masked = MASK(form)
+        assert secret not in masked and json.dumps(secret)[1:-1] not in masked, form
+        assert [t for t in token.split() if t.startswith("[")][-1] in masked
+        if form.startswith('"'):
+            json.loads(masked)  # masking keeps JSON valid
+
+
+def test_escapes_that_hold_no_identifier_are_left_as_they_are() -> None:
+    text = r'{"path": "C:\\scans\\S00001.svs", "note": "tab\there \u00e9 \"quoted\""}'
+    assert MASK(text) == text

@@ -17,7 +17,9 @@ from dqm.cli import app
 RRN = "900101-1234567"
 EMAIL = "kim.minsu@hospital.example"
 PHONE = "010-2345-6789"
-PLANTED = (RRN, "1234567", EMAIL, PHONE)
+NAME = "Patient name:\tHong Gildong"
+"""A name after a tab: ``\\t`` in JSON and in a class quoted by a finding, where the mask must see it."""
+PLANTED = (RRN, "1234567", EMAIL, PHONE, "Gildong")
 
 runner = CliRunner()
 
@@ -48,6 +50,10 @@ def _plant(batch: Path) -> None:
     props = doc["lesions"][-1].setdefault("properties", {})
     props[PHONE] = "x"  # JSON key
     props["comment"] = f"RRN {RRN}, mail {EMAIL}"  # JSON value
+    path.write_text(json.dumps(doc))
+    path = batch / second["annotation_path"]
+    doc = json.loads(path.read_text())
+    doc["lesions"][0]["class"] = NAME  # class name with a tab: escaped in every output
     path.write_text(json.dumps(doc))
 
 
