@@ -25,7 +25,7 @@ import xml.etree.ElementTree as ET
 from collections import Counter, defaultdict
 
 from dqm.figures import Gate, dimension_gates, dimension_state, dimensions, title, unfinished
-from dqm.findings import SYNTACTIC_ASPECTS, Finding, Severity, not_evaluated
+from dqm.findings import SYNTACTIC_ASPECTS, Finding, Severity, clip, not_evaluated
 from dqm.i18n import N_, check_language, gettext, render
 from dqm.results import QualityResult
 
@@ -91,7 +91,7 @@ def _code_cases(suite: ET.Element, result: QualityResult, dim_failed: bool, lang
                 {"n": len(against), "files": files, "first": _where(first, lang)},
                 lang,
             )
-            fail = ET.SubElement(case, "failure", type=code, message=_clean(msg[:1000]))
+            fail = ET.SubElement(case, "failure", type=code, message=_clean(clip(msg, 1000)))
             listed = "\n".join(_where(f, lang) for f in against[:MAX_LISTED])
             more = _more(len(against), lang)
             fail.text = _clean(listed + more)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dqm.clinical_table import IDENTIFYING, TableValidation
-from dqm.findings import Aspect, Finding
+from dqm.findings import Aspect, Finding, clip
 from dqm.i18n import N_, Message, msg
 from validators.context import BatchView, ItemView
 from validators.registry import CheckContext, NoParams, check, forward
@@ -79,7 +79,7 @@ def _table_message(column: str, expected: str, manifest: str | None) -> str:
 def _shown(column: str, value: object) -> str:
     if column in IDENTIFYING:
         return ""
-    return f" ({str(value)[:60]!r})"
+    return f" ({clip(str(value), 60)!r})"
 
 
 @dataclass(frozen=True, slots=True)

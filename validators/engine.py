@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel, ValidationError
 
-from dqm.findings import CHECK_CRASHED, Aspect, Finding, Location, Severity
+from dqm.findings import CHECK_CRASHED, Aspect, Finding, Location, Severity, clip
 from dqm.i18n import msg
 from dqm.profile import Profile, ProfileError
 from validators.context import BatchView, ItemView
@@ -150,7 +150,7 @@ def crash_finding(check_id: str, item_id: str, exc: BaseException, file: str | N
         severity=Severity.ERROR,
         aspect=Aspect.INTERNAL,
         message=msg(
-            "check crashed: {error}: {reason}", error=type(exc).__name__[:100], reason=str(exc)[:400]
+            "check crashed: {error}: {reason}", error=type(exc).__name__[:100], reason=clip(str(exc), 400)
         ),
         location=Location(file=file),
     )

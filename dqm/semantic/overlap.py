@@ -20,6 +20,7 @@ import shapely
 from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 
+from dqm.findings import clip
 from dqm.i18n import msg
 from dqm.profile import Profile
 
@@ -88,7 +89,7 @@ def parse_geojson(
         try:
             geom = shape(feat["geometry"])
         except Exception as exc:  # shapely raises several types for malformed coordinates
-            reason = f"{type(exc).__name__}: {str(exc)[:80]}"
+            reason = f"{type(exc).__name__}: {clip(str(exc), 80)}"
             problems.append(msg("feature {i}: unreadable geometry ({reason})", i=i, reason=reason))
             continue
         if geom.geom_type not in ("Polygon", "MultiPolygon") or geom.is_empty:

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from dqm.findings import clip
 from dqm.i18n import N_, msg
 from dqm.output import from_spreadsheet
 from dqm.semantic.models import REASONS, ReviewFinding
@@ -121,7 +122,7 @@ class _Reader:
             self.finding(
                 "VERDICT_BAD_VALUE",
                 "error",
-                msg("verdict {value!r} is neither pass nor fail", value=verdict_raw[:40]),
+                msg("verdict {value!r} is neither pass nor fail", value=clip(verdict_raw, 40)),
                 **where,
             )
             return
@@ -157,7 +158,7 @@ class _Reader:
             if norm in REASONS:
                 out.append(norm)
             else:
-                shown = item[:40] if isinstance(item, str) else type(item).__name__
+                shown = clip(item, 40) if isinstance(item, str) else type(item).__name__
                 self.finding(
                     "VERDICT_BAD_REASON",
                     "warning",
@@ -337,7 +338,7 @@ def _read_csv(reader: _Reader, text: str) -> str | None:
                 "header lacks {missing} (needs {required}; found {found})",
                 missing=", ".join(missing),
                 required=", ".join(REQUIRED),
-                found=", ".join(header)[:200],
+                found=clip(", ".join(header), 200),
             ),
             row=0,
         )
@@ -347,7 +348,7 @@ def _read_csv(reader: _Reader, text: str) -> str | None:
         reader.finding(
             "VERDICT_FILE_FORMAT",
             "info",
-            msg("columns ignored: {columns}", columns=", ".join(extra)[:200]),
+            msg("columns ignored: {columns}", columns=clip(", ".join(extra), 200)),
             row=0,
         )
     plans = set()

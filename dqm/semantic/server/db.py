@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from dqm.findings import clip
 from dqm.i18n import msg
 from dqm.semantic.models import REASONS, VERDICTS_FORMAT, ReviewFinding
 from dqm.semantic.verdicts import VerdictFile, read_verdict_document, read_verdict_file
@@ -268,14 +269,14 @@ class ReviewDB:
         """
         if verdict not in VERDICTS:
             raise ReviewDBError(
-                msg("verdict must be pass, fail or empty, not {verdict}", verdict=repr(verdict[:20]))
+                msg("verdict must be pass, fail or empty, not {verdict}", verdict=repr(clip(verdict, 20)))
             )
         bad = [r for r in reasons if r not in REASONS]
         if bad:
             raise ReviewDBError(
                 msg(
                     "unknown reason {reason}: use {choices}",
-                    reason=repr(bad[0][:40]),
+                    reason=repr(clip(bad[0], 40)),
                     choices=", ".join(REASONS),
                 )
             )
