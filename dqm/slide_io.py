@@ -1005,8 +1005,10 @@ def slide_thumbnail(
     except openslide.OpenSlideError as exc:
         return _no_thumbnail("openslide", None, exc)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # the size is bounded below
+        # the decoder's warnings are the probe's to report (SLIDE_METADATA_CORRUPT): here they would
+        # reach the terminal unmasked, past the console (the size is bounded below: no bomb)
+        with warnings.catch_warnings(), _native_stderr([]):
+            warnings.simplefilter("ignore")
             with Image.open(path) as img:
                 w, h = img.size
                 if w * h > MAX_PLAIN_PIXELS:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -55,3 +56,40 @@ def test_bytes_no_library_reads_are_unreadable_not_an_exception(tmp_path: Path) 
     (tmp_path / "cut.png").write_bytes((tmp_path / "whole.png").read_bytes()[:5000])  # a truncated file
     cut = slide_thumbnail(tmp_path / "cut.png", 128)
     assert cut.failure == "unreadable" and cut.size is None and cut.reason
+
+
+def _tiff_with_a_tag_past_its_end(path: Path) -> None:
+    """A small readable TIFF whose extra tag points past the end of the file: Pillow warns
+    (``Truncated File Read``) and decodes the image anyway."""
+    import struct
+
+    import tifffile
+
+    tifffile.imwrite(
+        path,
+        np.full((64, 80, 3), 200, np.uint8),
+        photometric="rgb",
+        extratags=[(65000, "s", 0, "x" * 64, True)],
+    )
+    data = bytearray(path.read_bytes())
+    (ifd,) = struct.unpack_from("<I", data, 4)
+    (count,) = struct.unpack_from("<H", data, ifd)
+    for k in range(count):
+        entry = ifd + 2 + 12 * k
+        if struct.unpack_from("<H", data, entry)[0] == 65000:
+            struct.pack_into("<I", data, entry + 8, 0x7FFFFFF0)
+    path.write_bytes(bytes(data))
+
+
+def test_a_decoders_warnings_are_not_printed(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    """The probe reports them (SLIDE_METADATA_CORRUPT); the thumbnail let them reach the
+    terminal, past dqm's console and its mask (``filterwarnings = error``: here they would raise)."""
+    path = tmp_path / "S1.tiff"
+    _tiff_with_a_tag_past_its_end(path)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        Image.open(path).close()
+    assert [str(w.message) for w in caught][:1] == ["Truncated File Read"]  # the file makes Pillow warn
+    got = slide_thumbnail(path, 64)
+    assert got.failure is None and got.image is not None and got.size == (80, 64)
+    assert capfd.readouterr().err == ""
