@@ -139,6 +139,12 @@ MAX_MANIFEST_BYTES = 256 * 1024 * 1024
 MAX_MANIFEST_LINE = 1024 * 1024
 """Characters of one manifest line read: a longer line is left out, reported (the CSV reader would
 hold each of its cells: a line of 50 million commas took 750 MB)."""
+MANIFEST_ROWS_PAST_FILES = 10_000
+"""Manifest rows read beyond one a file of the batch: each row is an item, checked and reported
+(about 8 KB of results when its files are missing), so a manifest of two-byte rows for files that
+are not there (100 KB: 5 minutes, 2.7 GB, a results.json of 405 MB) must not scale to the 256 MB
+a manifest may hold. A manifest is read whole unless it has 10,000 rows more than the batch has
+files."""
 MAX_MANIFEST_COLUMNS = 1024
 """Columns of the manifest read: the ones past it are left out, reported (each item kept a value
 of every column, and every column was checked for every item: a header of a million repeated
@@ -716,9 +722,15 @@ def _manifest_rows(
     clinical_cols: list[tuple[int, str, dict[str, str]]] = [
         (i, h, {}) for i, h in enumerate(header) if h and (i, h) not in named
     ]
+    most = len(slides) + len(annotations) + MANIFEST_ROWS_PAST_FILES
+    read = 0
     for n, cells in enumerate(rows, start=1):
         if not "".join(cells).strip():
             continue  # blank line
+        if read == most:
+            _rows_not_read(disc, n, rows, len(slides) + len(annotations))
+            break
+        read += 1
         have = len(cells)
         if have != width:
             disc.issues.append(
@@ -757,6 +769,25 @@ def _manifest_rows(
         disc.items.append(Item(slide_id, image, annotation, clinical, n))
         disc.manifest_cells += len(path_cols)
     return True
+
+
+def _rows_not_read(disc: Discovery, first: int, rest: Iterator[list[str]], files: int) -> None:
+    """One issue for the rows from ``first`` on, which :data:`MANIFEST_ROWS_PAST_FILES` leaves out."""
+    left = 1 + sum(1 for cells in rest if "".join(cells).strip())
+    disc.issues.append(
+        DiscoveryIssue(
+            "MANIFEST_BAD_ROW",
+            msg(
+                "{n:,} rows from here on are not read: the manifest lists more slides than the batch "
+                "holds files ({files:,}) by more than {slack:,}",
+                n=left,
+                files=files,
+                slack=MANIFEST_ROWS_PAST_FILES,
+            ),
+            file=MANIFEST,
+            row=first,
+        )
+    )
 
 
 def _share(shared: dict[str, str], value: str) -> str:

@@ -323,3 +323,21 @@ def test_a_header_past_the_column_limit_is_cut_and_reported(tmp_path, monkeypatc
     codes = [i.code for i in disc.issues]
     assert codes.count("MANIFEST_DUPLICATE_COLUMN") <= 8 and "1,004 columns" in disc.issues[0].message
     assert codes.count("MANIFEST_BAD_ROW") == 1  # the header, not the row that matches it
+
+
+def test_manifest_rows_far_past_the_batchs_files_are_counted_not_read(tmp_path, monkeypatch):
+    """Each row is an item: 100 KB of two-byte rows for files that are not there took 5 minutes and
+    2.7 GB. Rows past the batch's files by ``MANIFEST_ROWS_PAST_FILES`` are counted in one issue."""
+    import dqm.batch
+
+    monkeypatch.setattr(dqm.batch, "MANIFEST_ROWS_PAST_FILES", 5)
+    _touch(tmp_path, "a.svs", "a.json")
+    rows = (
+        ["slide_id,image_path,annotation_path", "A,a.svs,a.json"] + [f"x{k}" for k in range(20)] + ["", "y"]
+    )
+    (tmp_path / "manifest.csv").write_text("\n".join(rows) + "\n")
+    disc = discover(tmp_path)
+    assert [i.slide_id for i in disc.items] == ["A", "x0", "x1", "x2", "x3", "x4", "x5"]
+    (cut,) = [i for i in disc.issues if i.code == "MANIFEST_BAD_ROW" and "not read" in i.message]
+    assert cut.row == 8 and cut.message.startswith("15 rows from here on are not read")
+    assert "(2)" in cut.message
