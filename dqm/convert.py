@@ -20,6 +20,7 @@ does not know, or that has no value, are left out and reported.
 from __future__ import annotations
 
 import io
+import re
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -217,10 +218,17 @@ def _png(raster: np.ndarray) -> bytes:
     return buf.getvalue()
 
 
+_CONTROL = re.compile("[\x00-\x1f\x7f]")
+
+
 def _name(src: Path, ann: Annotation, many: bool, target: Target) -> str:
+    """The output's name: the source's stem, or the image's for a file of many (COCO). The image's
+    name is the file's content: a NUL in it made the path raise (exit 4, nothing converted), and
+    ``..`` or a leading dot a hidden name; control characters become ``_``, leading dots go."""
     stem = PurePosixPath(ann.image_key).stem if many and ann.image_key else src.stem
     if stem.lower().endswith(".ome"):
         stem = stem[:-4]
+    stem = _CONTROL.sub("_", stem).lstrip(".") or src.stem
     return stem + SUFFIX[target]
 
 

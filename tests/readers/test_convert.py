@@ -113,6 +113,33 @@ def test_coco_file_gives_one_native_file_per_image(tmp_path: Path, profile: Prof
     assert ann.lesions[0].geometry.area == 10  # the RLE's ten pixels
 
 
+def test_coco_image_names_are_made_safe_output_names(tmp_path: Path, profile: Profile) -> None:
+    """The image's name is the file's content: a NUL in it made the output path raise (exit 4,
+    nothing converted); a path that climbs keeps its last name; ``..`` and a leading dot give no
+    hidden file; control characters become ``_``."""
+    names = ["a\x00b.tiff", "../../../etc/x.tiff", "..", ".hidden.tiff", "esc\x1b[2J.tiff"]
+    doc = {
+        "images": [{"id": i, "file_name": n, "width": 50, "height": 40} for i, n in enumerate(names, 1)],
+        "annotations": [
+            {"id": i, "image_id": i, "category_id": 1, "segmentation": [[0, 0, 10, 0, 10, 10]]}
+            for i in range(1, len(names) + 1)
+        ],
+        "categories": [{"id": 1, "name": "BCC"}],
+    }
+    src = tmp_path / "coco.json"
+    src.write_text(json.dumps(doc))
+    out = tmp_path / "out"
+    res = convert_file(src, "native", out, profile)
+    assert sorted(p.name for p in res.written) == [
+        "a_b.json",
+        "coco.json",
+        "esc_[2J.json",
+        "hidden.json",
+        "x.json",
+    ]
+    assert all(p.parent == out for p in res.written)
+
+
 def test_a_source_and_an_output_of_this_run_are_never_overwritten(tmp_path: Path, profile: Profile) -> None:
     doc = {
         "images": [
