@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 
 from dqm.facts import StainSummary
+from dqm.findings import clip
 from dqm.i18n import msg
 from dqm.model import SlideFacts
 from dqm.pixels.artefacts import Artefacts, TileSource, measure
@@ -818,7 +819,7 @@ def _probe_pillow(path: Path, probe: SlideProbe, options: ProbeOptions, clock: _
         warnings.simplefilter("always")
         _pillow(path, probe, options, clock)
     said = [str(w.message) for w in caught] + native
-    probe.decoder_warnings = tuple(dict.fromkeys(m[:200] for m in said))
+    probe.decoder_warnings = tuple(dict.fromkeys(clip(m, 200) for m in said))
 
 
 def _pillow(path: Path, probe: SlideProbe, options: ProbeOptions, clock: _Clock) -> None:

@@ -66,3 +66,23 @@ def test_junits_failure_message_cut_keeps_no_part_of_an_identifier(
         )
         xml = render_junit(failed).decode("utf-8")
         assert _no_part_of_the_rrn(xml), pad
+
+
+def test_what_a_reader_quotes_cut_keeps_no_part_of_an_identifier() -> None:
+    """A repeated JSON key and an XML attribute that is not a number, each quoted cut (80 and 40
+    characters), with an RRN across the cut."""
+    from dqm.readers import parse_annotation
+
+    key = "k" * 70 + " " + RRN
+    native = f'{{"format": "dqm.annotation/1", "lesions": [], "{key}": 1, "{key}": 2}}'
+    value = "v" * 30 + " " + RRN
+    asap = (
+        '<ASAP_Annotations><Annotations><Annotation Name="a" Type="Polygon" PartOfGroup="BCC">'
+        f'<Coordinates><Coordinate Order="0" X="{value}" Y="1"/><Coordinate Order="1" X="5" Y="1"/>'
+        '<Coordinate Order="2" X="5" Y="5"/></Coordinates></Annotation></Annotations></ASAP_Annotations>'
+    )
+    for data, rel, code in ((native, "a.json", "DUPLICATE_KEY"), (asap, "a.xml", None)):
+        (ann,) = parse_annotation(data.encode(), rel)
+        quoted = [i.message for i in ann.issues if code is None or i.code == code]
+        assert any("[cut:" in m for m in quoted), quoted
+        assert all(_no_part_of_the_rrn(m) for m in quoted), quoted

@@ -38,6 +38,7 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Any, overload
 
+from dqm.findings import clip
 from dqm.i18n import N_, msg
 from dqm.model import Annotation, Lesion, ReadIssue
 from dqm.profile import Limits, Profile
@@ -149,7 +150,7 @@ def _parse_xml(data: bytes, rel: str) -> list[Annotation]:
     found = _read_first(_XML_READERS, root, rel, issues)
     if found is not None:
         return found
-    unknown = msg("XML with root <{tag}> is not {formats}", tag=str(root.tag)[:60], formats=_XML_ROOTS)
+    unknown = msg("XML with root <{tag}> is not {formats}", tag=clip(str(root.tag), 60), formats=_XML_ROOTS)
     return [failed(rel, "xml", ReadIssue("UNKNOWN_FORMAT", unknown))]
 
 

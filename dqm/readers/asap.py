@@ -19,6 +19,7 @@ from xml.etree.ElementTree import Element
 
 import numpy as np
 
+from dqm.findings import clip
 from dqm.i18n import msg
 from dqm.model import Annotation, ReadIssue
 from dqm.readers.common import shapes
@@ -99,7 +100,7 @@ def read(root: Element, path: str, issues: list[ReadIssue]) -> list[Annotation]:
                     "CLASS_MISSING",
                     msg(
                         "annotation {name!r} belongs to no group: its class is unknown",
-                        name=element.get("Name", "")[:60],
+                        name=clip(element.get("Name", ""), 60),
                     ),
                     epath + "/@PartOfGroup",
                     index,
@@ -109,7 +110,7 @@ def read(root: Element, path: str, issues: list[ReadIssue]) -> list[Annotation]:
             issues.append(
                 ReadIssue(
                     "UNSUPPORTED_GEOMETRY",
-                    msg("annotation type {kind!r} is not Polygon, Rectangle or Spline", kind=kind[:40]),
+                    msg("annotation type {kind!r} is not Polygon, Rectangle or Spline", kind=clip(kind, 40)),
                     epath + "/@Type",
                     index,
                 )

@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from dqm.findings import clip
 from dqm.i18n import msg
 from dqm.model import Annotation, Lesion, ReadIssue
 from dqm.readers.common import geojson, shapes
@@ -114,7 +115,7 @@ def _element(element: Any, where: list[Any], index: int, issues: list[ReadIssue]
         return None
     kind = element.get("type")
     if not isinstance(kind, str):
-        kind = repr(kind)[:40]
+        kind = clip(repr(kind), 40)
     if kind in NOT_AREAS or (kind == "polyline" and element.get("closed") is not True):
         text = (
             msg("an open polyline encloses no area: not a lesion outline (skipped)")
@@ -203,7 +204,7 @@ def _outline(
     issues.append(
         ReadIssue(
             "UNSUPPORTED_GEOMETRY",
-            msg("element type {kind!r} is not an outline dqm reads", kind=str(kind)[:40]),
+            msg("element type {kind!r} is not an outline dqm reads", kind=clip(str(kind), 40)),
             ptr + "/type",
             index,
         )

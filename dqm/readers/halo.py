@@ -20,6 +20,7 @@ from xml.etree.ElementTree import Element
 
 import numpy as np
 
+from dqm.findings import clip
 from dqm.i18n import msg
 from dqm.model import Annotation, ReadIssue
 from dqm.readers import imagescope
@@ -129,7 +130,7 @@ def _region(element: Element, path: str, issues: list[ReadIssue]) -> Region | No
     issues.append(
         ReadIssue(
             "UNSUPPORTED_GEOMETRY",
-            msg("region type {kind!r} is not Polygon, Rectangle or Ellipse", kind=kind[:40]),
+            msg("region type {kind!r} is not Polygon, Rectangle or Ellipse", kind=clip(kind, 40)),
             path + "/@Type",
         )
     )

@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from dqm.findings import clip
 from dqm.i18n import msg
 from dqm.model import Annotation, Lesion, ReadIssue
 from dqm.readers.common.base import lesion_as_read
@@ -135,7 +136,9 @@ def _decode(content: bytes, rel: str) -> tuple[np.ndarray | None, Annotation | N
             rel, msg("the image cannot be decoded: Pillow does not recognise its content")
         )
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
-        return None, _unreadable(rel, msg("the image cannot be decoded: {reason}", reason=str(exc)[:200]))
+        return None, _unreadable(
+            rel, msg("the image cannot be decoded: {reason}", reason=clip(str(exc), 200))
+        )
     if array.ndim != 2:
         return None, _unreadable(
             rel, msg("an image of shape {shape}: not a single-channel label mask", shape=str(array.shape))
@@ -283,7 +286,7 @@ def _tiled_boxes(page: Any, rel: str) -> tuple[np.ndarray, np.ndarray, dict[int,
                         _runs(tile == value) + np.array([x, y, x, y], np.float64)
                     )
     except (OSError, ValueError, RuntimeError) as exc:  # a corrupt tile: imagecodecs and tifffile raise these
-        return _unreadable(rel, msg("a tile cannot be decoded: {reason}", reason=str(exc)[:200]))
+        return _unreadable(rel, msg("a tile cannot be decoded: {reason}", reason=clip(str(exc), 200)))
     keys = np.array(sorted(counts))
     boxes = {value: np.concatenate(rects) for value, rects in parts.items()}
     return keys, np.array([counts[k] for k in keys.tolist()]), boxes

@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from dqm.findings import clip
 from dqm.i18n import msg
 from dqm.model import Annotation, Lesion, ReadIssue
 from dqm.readers.common import geojson
@@ -173,7 +174,7 @@ def _lesion(
         return None
     kind = geometry.get("type")
     if not isinstance(kind, str):
-        kind = repr(kind)[:40]
+        kind = clip(repr(kind), 40)
     if kind in geojson.NON_AREA_TYPES:
         issues.append(
             ReadIssue(
@@ -198,7 +199,7 @@ def _lesion(
         issues.append(
             ReadIssue(
                 "UNSUPPORTED_GEOMETRY",
-                msg("geometry type {kind!r} is not Polygon or MultiPolygon", kind=str(kind)[:40]),
+                msg("geometry type {kind!r} is not Polygon or MultiPolygon", kind=clip(str(kind), 40)),
                 ptr + "/geometry",
                 index,
             )

@@ -13,6 +13,7 @@ from typing import Any
 
 import orjson
 
+from dqm.findings import clip
 from dqm.i18n import N_, msg
 from dqm.model import Annotation, Lesion, ReadIssue, Ring
 
@@ -266,7 +267,9 @@ def duplicate_keys(doc: Any, repeated: list[tuple[dict[str, Any], list[str]]]) -
     return [
         ReadIssue(
             "DUPLICATE_KEY",
-            msg("key {key!r} appears more than once in one object (the last value is read)", key=key[:80]),
+            msg(
+                "key {key!r} appears more than once in one object (the last value is read)", key=clip(key, 80)
+            ),
             pointer=where.get(id(obj), "") + pointer(key),
         )
         for obj, keys in repeated

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from dqm.findings import clip
 from dqm.i18n import msg
 from dqm.model import ReadIssue
 from dqm.readers.common.base import pointer, to_float
@@ -44,7 +45,11 @@ def ring(value: Any, where: list[Any], lesion: int | None, vertex0: int) -> np.n
             raise BadCoordinates(
                 ReadIssue(
                     "BAD_VERTEX",
-                    msg("position {k} is not [x, y] or [x, y, z] numbers: {value}", k=k, value=str(pos)[:60]),
+                    msg(
+                        "position {k} is not [x, y] or [x, y, z] numbers: {value}",
+                        k=k,
+                        value=clip(str(pos), 60),
+                    ),
                     pointer(*where),
                     lesion,
                     vertex0 + k,

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from dqm.findings import clip
 from dqm.i18n import msg
 from dqm.model import Lesion, ReadIssue
 from dqm.readers.common.base import lesion_as_read
@@ -49,7 +50,7 @@ def layer_lesions(
         issues.append(
             ReadIssue(
                 "EMPTY_LAYER",
-                msg("layer {name!r} has no regions", name=layer_name[:60])
+                msg("layer {name!r} has no regions", name=clip(layer_name, 60))
                 if raw_class
                 else msg("an unnamed layer has no regions"),
                 layer_path,

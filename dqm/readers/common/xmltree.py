@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from typing import Any
 from xml.etree.ElementTree import Element, ParseError
 
+from dqm.findings import clip
 from dqm.i18n import N_, msg
 from dqm.model import ReadIssue
 
@@ -134,5 +135,5 @@ def not_a_number(value: str | None, attr: str) -> str:
     if value is None:
         return msg("attribute {attr} is missing", attr=attr)
     if "," in value and number(value.replace(",", ".")) is not None:
-        return msg("{attr}={value!r} is not a number (decimal comma?)", attr=attr, value=value[:40])
-    return msg("{attr}={value!r} is not a number", attr=attr, value=value[:40])
+        return msg("{attr}={value!r} is not a number (decimal comma?)", attr=attr, value=clip(value, 40))
+    return msg("{attr}={value!r} is not a number", attr=attr, value=clip(value, 40))
