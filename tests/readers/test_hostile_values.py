@@ -14,7 +14,7 @@ import shapely
 
 from dqm.readers import MAX_SLIDE_SIDE, parse_annotation
 from dqm.readers.common import rle
-from dqm.readers.common.base import count_keys, key_ends
+from dqm.readers.common.base import MAX_DUPLICATE_KEYS, count_keys, key_ends
 from tests.helpers import native_doc, square, view_of
 from validators.engine import configure, run_checks
 
@@ -109,6 +109,18 @@ def test_a_repeated_key_in_a_nested_object_and_a_key_with_a_slash():
     ann = _read(text)
     assert [(i.code, i.pointer) for i in ann.issues] == [("DUPLICATE_KEY", "/lesions/0/properties/a~1b/k")]
     assert ann.lesions[0].properties == {"a/b": {"k": 2}}  # the last value, as every JSON reader keeps
+
+
+def test_repeated_keys_past_the_limit_are_counted_in_one_issue():
+    """Fourteen bytes an object made one finding an object: 2.8 MB took 87 s and 1.35 GB."""
+    doc = native_doc()
+    doc["lesions"][0]["properties"] = {"x": "LIST"}
+    n = MAX_DUPLICATE_KEYS + 500
+    text = json.dumps(doc).replace('"LIST"', "[" + ",".join(['{"a": 0, "a": 1}'] * n) + "]")
+    issues = [i for i in _read(text).issues if i.code == "DUPLICATE_KEY"]
+    assert len(issues) == MAX_DUPLICATE_KEYS + 1
+    assert issues[-1].message.startswith("500 more keys from here on")
+    assert issues[-1].pointer == f"/lesions/0/properties/x/{MAX_DUPLICATE_KEYS}/a"
 
 
 def test_a_clean_file_is_read_in_the_fast_pass():

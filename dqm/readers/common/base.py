@@ -251,6 +251,12 @@ def count_keys(doc: Any) -> int:
     return n
 
 
+MAX_DUPLICATE_KEYS = 1000
+"""Repeated keys of one file reported one by one; the others are counted in one more issue (200,000
+objects of 14 bytes, each repeating a key, made 200,000 findings: 87 s, 1.35 GB and a results.json
+of 96 MB from a file of 2.8 MB)."""
+
+
 def duplicate_keys(doc: Any, repeated: list[tuple[dict[str, Any], list[str]]]) -> list[ReadIssue]:
     """A ``DUPLICATE_KEY`` issue at the pointer of each object that repeats a key."""
     if not repeated:
@@ -264,7 +270,8 @@ def duplicate_keys(doc: Any, repeated: list[tuple[dict[str, Any], list[str]]]) -
             stack.extend((v, at + pointer(k)) for k, v in node.items() if isinstance(v, dict | list))
         elif isinstance(node, list):
             stack.extend((v, at + pointer(i)) for i, v in enumerate(node) if isinstance(v, dict | list))
-    return [
+    pairs = [(obj, key) for obj, keys in repeated for key in keys]
+    issues = [
         ReadIssue(
             "DUPLICATE_KEY",
             msg(
@@ -272,9 +279,18 @@ def duplicate_keys(doc: Any, repeated: list[tuple[dict[str, Any], list[str]]]) -
             ),
             pointer=where.get(id(obj), "") + pointer(key),
         )
-        for obj, keys in repeated
-        for key in keys
+        for obj, key in pairs[:MAX_DUPLICATE_KEYS]
     ]
+    if len(pairs) > MAX_DUPLICATE_KEYS:
+        obj, key = pairs[MAX_DUPLICATE_KEYS]
+        more = msg(
+            "{n:,} more keys from here on appear more than once in their objects (the first {shown:,} are "
+            "reported one by one)",
+            n=len(pairs) - MAX_DUPLICATE_KEYS,
+            shown=MAX_DUPLICATE_KEYS,
+        )
+        issues.append(ReadIssue("DUPLICATE_KEY", more, pointer=where.get(id(obj), "") + pointer(key)))
+    return issues
 
 
 def to_float(value: int | float) -> float:
