@@ -276,14 +276,20 @@ def read_annotation(path: Path, rel: str) -> list[Annotation]:
 
 def within_limits(ann: Annotation, limits: Limits) -> Annotation:
     """The annotation cut to the profile's limits, each exceeded limit a ``LIMIT_EXCEEDED``
-    issue naming it: lesions past ``lesions_per_file`` are dropped, an outline of more than
-    ``vertices_per_lesion`` vertices keeps no rings (nothing is computed on it).
+    issue naming it: lesions past ``lesions_per_file`` are dropped with what the reader met in
+    them, an outline of more than ``vertices_per_lesion`` vertices keeps no rings (nothing is
+    computed on it).
 
     The input is not modified (parsed annotations may be shared by the parse cache).
     """
     issues: list[ReadIssue] = []
     lesions = ann.lesions
+    read = ann.issues
     if len(lesions) > limits.lesions_per_file:
+        # what the reader met in the lesions not checked is not reported either: 35 bytes a lesion
+        # made two findings a lesion, whatever the limit (a million lesions, two million findings)
+        dropped = {lesion.index for lesion in lesions[limits.lesions_per_file :]}
+        read = [i for i in read if i.lesion is None or i.lesion not in dropped]
         issues.append(
             ReadIssue(
                 "LIMIT_EXCEEDED",
@@ -321,7 +327,7 @@ def within_limits(ann: Annotation, limits: Limits) -> Annotation:
         kept.append(lesion)
     if not issues:
         return ann
-    return dataclasses.replace(ann, lesions=kept, issues=[*ann.issues, *issues])
+    return dataclasses.replace(ann, lesions=kept, issues=[*read, *issues])
 
 
 @overload

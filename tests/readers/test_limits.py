@@ -33,6 +33,17 @@ def test_lesions_past_the_limit_are_dropped_and_named():
     assert "limits.lesions_per_file = 3" in message
 
 
+def test_what_the_reader_met_in_lesions_past_the_limit_is_dropped_with_them():
+    """Those lesions are not checked, and neither is what the reader met in them reported: 35
+    bytes a lesion made two findings a lesion past any limit."""
+    bad = [{"id": k, "class": 1, "geometry": None} for k in range(6)]
+    ann = _read(native_doc(bad))
+    assert {i.lesion for i in ann.issues} == set(range(6))
+    cut = within_limits(ann, Limits(lesions_per_file=2))
+    assert {i.lesion for i in cut.issues if i.code != "LIMIT_EXCEEDED"} == {0, 1}
+    assert [i.code for i in cut.issues].count("LIMIT_EXCEEDED") == 1
+
+
 def test_an_outline_over_the_vertex_limit_keeps_no_rings():
     ann = _read(native_doc([*_lesions(1), *_lesions(1, vertices=40)]))
     cut = within_limits(ann, Limits(vertices_per_lesion=20))
