@@ -278,7 +278,8 @@ def within_limits(ann: Annotation, limits: Limits) -> Annotation:
     """The annotation cut to the profile's limits, each exceeded limit a ``LIMIT_EXCEEDED``
     issue naming it: lesions past ``lesions_per_file`` are dropped with what the reader met in
     them, an outline of more than ``vertices_per_lesion`` vertices keeps no rings (nothing is
-    computed on it).
+    computed on it). What the reader met is reported for the first :data:`MAX_ISSUES_PER_CODE`
+    issues of each code, the rest counted (:func:`_capped`).
 
     The input is not modified (parsed annotations may be shared by the parse cache).
     """
@@ -325,9 +326,42 @@ def within_limits(ann: Annotation, limits: Limits) -> Annotation:
             )
             lesion.outline_read = False
         kept.append(lesion)
-    if not issues:
+    read = _capped(read)
+    if not issues and len(read) == len(ann.issues):
         return ann
     return dataclasses.replace(ann, lesions=kept, issues=[*read, *issues])
+
+
+MAX_ISSUES_PER_CODE = 1000
+"""What a reader met in one file, reported one by one for the first issues of each code; the
+others of that code are counted in one more issue. An element a few bytes long can make an issue
+(an ASAP annotation of an unknown type: 8.4 MB of them made 100,000 findings, 96 s, 1.3 GB and a
+results.json of 98 MB), and a file may hold 512 MB."""
+
+
+def _capped(issues: list[ReadIssue]) -> list[ReadIssue]:
+    """``issues`` with at most :data:`MAX_ISSUES_PER_CODE` of each code, then one issue a code
+    counting the rest, at the first of them."""
+    counts: dict[str, int] = {}
+    kept: list[ReadIssue] = []
+    rest: dict[str, tuple[int, ReadIssue]] = {}
+    for issue in issues:
+        seen = counts.get(issue.code, 0)
+        counts[issue.code] = seen + 1
+        if seen < MAX_ISSUES_PER_CODE:
+            kept.append(issue)
+        else:
+            n, first = rest.get(issue.code, (0, issue))
+            rest[issue.code] = (n + 1, first)
+    for code, (n, first) in rest.items():
+        more = msg(
+            "{n:,} more {code} in this file from here on (the first {shown:,} are reported one by one)",
+            n=n,
+            code=code,
+            shown=MAX_ISSUES_PER_CODE,
+        )
+        kept.append(ReadIssue(code, more, pointer=first.pointer, lesion=first.lesion))
+    return kept
 
 
 @overload

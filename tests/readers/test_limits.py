@@ -44,6 +44,25 @@ def test_what_the_reader_met_in_lesions_past_the_limit_is_dropped_with_them():
     assert [i.code for i in cut.issues].count("LIMIT_EXCEEDED") == 1
 
 
+def test_read_issues_of_one_code_past_the_limit_are_counted_in_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An ASAP annotation of an unknown type is an issue of 84 bytes: 8.4 MB of them made 100,000
+    findings (96 s, 1.3 GB, a results.json of 98 MB)."""
+    import dqm.readers
+
+    monkeypatch.setattr(dqm.readers, "MAX_ISSUES_PER_CODE", 3)
+    weird = "".join(
+        f'<Annotation Name="a{k}" Type="Weird" PartOfGroup="BCC"><Coordinates/></Annotation>'
+        for k in range(8)
+    )
+    xml = f"<ASAP_Annotations><Annotations>{weird}</Annotations></ASAP_Annotations>"
+    (ann,) = parse_annotation(xml.encode(), "annotations/S1.xml")
+    (code,) = {i.code for i in ann.issues}
+    cut = within_limits(ann, Limits())
+    assert [i.code for i in cut.issues] == [code] * 4
+    assert cut.issues[-1].message.startswith(f"5 more {code} in this file from here on")
+    assert cut.issues[-1].pointer == ann.issues[3].pointer
+
+
 def test_an_outline_over_the_vertex_limit_keeps_no_rings():
     ann = _read(native_doc([*_lesions(1), *_lesions(1, vertices=40)]))
     cut = within_limits(ann, Limits(vertices_per_lesion=20))
