@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
+from collections.abc import Iterator
 from typing import Any
 
 from dqm import __version__
 from dqm.batch import normalise
-from dqm.facts import compact, numbered, patient_numbers
+from dqm.facts import numbered, patient_numbers
 from dqm.figures import dimension_state
 from dqm.findings import STAGE_CRASHED, Aspect, Finding, Severity, not_evaluated, stage_message
 from dqm.i18n import N_
@@ -20,6 +20,7 @@ from dqm.results import (
     CheckInfo,
     CodeInfo,
     FileDigest,
+    FileDigests,
     ProfileInfo,
     QualityResult,
     Verdict,
@@ -132,30 +133,32 @@ def with_finding(result: QualityResult, finding: Finding) -> QualityResult:
     return with_verdict(result.model_copy(update={"findings": [*result.findings, finding]}))
 
 
-def file_digests(run: Run) -> list[FileDigest]:
+def file_digests(run: Run) -> FileDigests:
     """Each file the run read with its hashes (once, in item order, then the manifest): the
     annotation files and the manifest by full SHA-256, slides by their quick print and, when they
-    were hashed whole, their full SHA-256. Made from the run's own checked values, compacted
-    with its summaries (one per file: a million at a million items)."""
-    files: dict[str, FileDigest] = {}
+    were hashed whole, their full SHA-256. Made from the run's own checked values, and kept as
+    columns (one per file: a million at a million items)."""
+    return FileDigests(_file_digests(run))
+
+
+def _file_digests(run: Run) -> Iterator[FileDigest]:
+    seen: set[str] = set()
     for o in run.outcomes:
         s = o.summary
         for rel, role in ((s.annotation_path, "annotation"), (s.image_path, "slide")):
             norm, outside = normalise(rel or "")
-            if not norm or outside or norm in files:
+            if not norm or outside or norm in seen:
                 continue
             full = o.sha256.get(norm) or (o.annotation_sha256 if role == "annotation" else None)
             quick = o.fingerprint if role == "slide" else None
             if full or quick:
-                stat = o.stats.get(norm)  # the record's own list: a million files are not copied
-                digest = FileDigest.model_construct(
-                    path=norm, role=role, sha256=full, quick_print=quick, stat=stat
+                seen.add(norm)
+                yield FileDigest.model_construct(
+                    path=norm, role=role, sha256=full, quick_print=quick, stat=o.stats.get(norm)
                 )
-                files[norm] = compact(digest, run.shared)
     disc = run.discovery
-    if disc.manifest is not None and disc.manifest_sha256 is not None:
-        files[disc.manifest] = FileDigest(path=disc.manifest, role="manifest", sha256=disc.manifest_sha256)
-    return list(files.values())
+    if disc.manifest is not None and disc.manifest_sha256 is not None and disc.manifest not in seen:
+        yield FileDigest(path=disc.manifest, role="manifest", sha256=disc.manifest_sha256)
 
 
 def build_result(run: Run, command: list[str], run_id: str | None = None) -> QualityResult:
@@ -163,13 +166,11 @@ def build_result(run: Run, command: list[str], run_id: str | None = None) -> Qua
     stages); ``run_id``: the command's run (:func:`dqm.output.new_run_id`), a new one if None.
     The run's records take the result's summaries (numbered by patient)."""
     numbers = patient_numbers([o.clinical_record.get("patient_id") for o in run.outcomes])
-    items = []
-    # each record takes its numbered summary at once: one summary per item in memory, not two
-    for k, (o, number) in enumerate(zip(run.outcomes, numbers, strict=True)):
-        summary = numbered(o.summary, number, run.shared)
-        if summary is not o.summary:
-            run.outcomes[k] = dataclasses.replace(o, summary=summary)
-        items.append(summary)
+    summaries = run.outcomes.summaries()
+    items = [numbered(s, number, run.shared) for s, number in zip(summaries, numbers, strict=True)]
+    del summaries
+    for k, summary in enumerate(items):  # one summary per item in memory, not two
+        run.outcomes.set_summary(k, summary)
     disc = run.discovery
     draft = QualityResult(
         dqm_version=__version__,

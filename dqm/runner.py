@@ -44,6 +44,7 @@ from dqm.profile import Profile
 from dqm.readers import annotation_for_item, parse_annotation, read_bytes, resolve_classes, within_limits
 from dqm.readers.common.base import failed
 from dqm.readers.mask import at_offset, at_slide_scale
+from dqm.records import ItemRecords
 from dqm.slide_io import (
     ProbeOptions,
     SlideProbe,
@@ -116,8 +117,9 @@ class Run:
     root: Path
     profile: Profile
     discovery: Discovery
-    outcomes: list[ItemRecord]
-    """One record per discovered item, in discovery order."""
+    outcomes: ItemRecords
+    """One record per discovered item, in discovery order, kept as columns (a list of records
+    given here is stored so)."""
     batch_findings: list[Finding] = field(default_factory=list)
     table: TableValidation | None = None
     options: RunOptions = RunOptions()
@@ -129,6 +131,10 @@ class Run:
     shared: dict[Any, Any] = field(default_factory=dict)
     """What the records' summaries share (:func:`dqm.facts.compact`): a summary made from one
     (numbered by patient) is compacted with it too."""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.outcomes, ItemRecords):  # a part of a run, a test's records
+            self.outcomes = ItemRecords.of(self.outcomes)
 
     @property
     def findings(self) -> list[Finding]:
@@ -174,18 +180,16 @@ def lean(record: ItemRecord) -> ItemRecord:
 
 class Compactor:
     """Makes each record the main process keeps small (:meth:`__call__`): a run of a million
-    items keeps a million of them."""
+    items keeps a million of them (in :class:`~dqm.records.ItemRecords`, which keeps a large
+    run's records lean)."""
 
-    def __init__(self, whole: bool) -> None:
-        self.whole = whole
+    def __init__(self) -> None:
         self.shared: dict[Any, Any] = {}
 
     def __call__(self, record: ItemRecord, item: Item) -> ItemRecord:
-        """``record`` (of ``item``) as the run keeps it: lean (:func:`lean`) unless the run keeps
-        records whole; its summary compacted (:func:`dqm.facts.compact`); its clinical record the
-        discovery's own when they are equal; its strings the item's, or interned."""
-        if not self.whole:
-            record = lean(record)
+        """``record`` (of ``item``) as the run keeps it: its summary compacted
+        (:func:`dqm.facts.compact`); its clinical record the discovery's own when they are
+        equal; its strings the item's, or interned."""
         texts = {t: t for t in (item.slide_id, item.image_path, item.annotation_path) if t is not None}
 
         def same(value: Any) -> Any:
@@ -756,10 +760,11 @@ def run_batch(
     items = discovery.items
     total = len(items)
     whole = options.whole_records if options.whole_records is not None else total <= WHOLE_RECORDS_UP_TO
-    keep = Compactor(whole)
+    keep = Compactor()
     # The cache is read before an item is sent out and written as its record comes back, here only.
     keys: Sequence[str] = []
-    outcomes: list[ItemRecord | None] = [None] * total
+    outcomes = ItemRecords(total, whole)
+    hits = 0
     if cache is not None and cache.usable:
         listed = {*discovery.slide_files, *discovery.annotation_files}  # jailed by the walk already
         keys = cache.keys(items, listed)
@@ -767,14 +772,16 @@ def run_batch(
         for start in range(0, total, LOOKUP_ITEMS):  # a few whole records at a time, kept compacted
             found = cache.lookup_all(keys[start : start + LOOKUP_ITEMS], items[start : start + LOOKUP_ITEMS])
             for k, record in enumerate(found, start):
-                outcomes[k] = None if record is None else keep(record, items[k])
+                if record is not None:
+                    outcomes[k] = keep(record, items[k])
+                    hits += 1
             del found
     # --certify: a cached record stands only once the item's work has hashed its files whole
-    waiting = {k: o for k, o in enumerate(outcomes) if o is not None} if options.certify else {}
+    waiting = {k: outcomes[k] for k in range(total) if outcomes.holds(k)} if options.certify and hits else {}
     todo: Sequence[int] = (  # a first run checks every item: no list of a million indices
         range(total)
-        if not waiting and all(o is None for o in outcomes)
-        else [k for k, outcome in enumerate(outcomes) if outcome is None or k in waiting]
+        if hits == len(waiting)
+        else [k for k in range(total) if not outcomes.holds(k) or k in waiting]
     )
     done = total - len(todo)
     if progress is not None and done:
@@ -810,10 +817,8 @@ def run_batch(
         done += 1
         if progress is not None:
             progress(done, total)
-    kept = [o for o in outcomes if o is not None]
-    del outcomes
     run = Run(
-        root, profile, discovery, kept, options=options, earlier=earlier, whole=whole, shared=keep.shared
+        root, profile, discovery, outcomes, options=options, earlier=earlier, whole=whole, shared=keep.shared
     )
     run.table = (
         clinical_table(run.outcomes, discovery.manifest, profile, options.gx_suite, cache)

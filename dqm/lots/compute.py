@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from dqm.findings import Finding, Severity
 from dqm.i18n import N_
 from dqm.lots.models import Lot, LotPlan, LotsResult
+from dqm.records import ItemRecords
 from dqm.runner import Run
 from dqm.semantic.iso2859 import plan_iso2859
 from dqm.semantic.planfile import stratum_value
@@ -84,7 +85,7 @@ def lot_run(run: Run, indices: list[int]) -> Run:
         )
     return dataclasses.replace(
         run,
-        outcomes=outcomes,
+        outcomes=ItemRecords.of(outcomes),
         batch_findings=[f for f in run.batch_findings if f.item_id in ids],
         discovery=dataclasses.replace(disc, manifest_cells=cells, issues=[]),
         table=table,
@@ -103,7 +104,7 @@ def without(run: Run, waived: Sequence[Finding]) -> Run:
 
     return dataclasses.replace(
         run,
-        outcomes=[dataclasses.replace(o, findings=keep(o.findings)) for o in run.outcomes],
+        outcomes=ItemRecords.of(dataclasses.replace(o, findings=keep(o.findings)) for o in run.outcomes),
         batch_findings=keep(run.batch_findings),
     )
 

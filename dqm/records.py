@@ -1,0 +1,210 @@
+"""The item records a run keeps, as columns: one row per item, filled as the items come back.
+
+A run of a million items keeps a million records. As objects, each lean record cost about
+0.85 KiB beside its summary (a slotted dataclass, a list of files, a dictionary of file stats
+with a list of four integers, a 64-character hex string...). :class:`ItemRecords` keeps the same
+values in columns keyed by the item's index (numbers in numpy arrays, a SHA-256 as 32 bytes,
+the few per-item objects in lists, findings and full hashes only for the items that have some)
+and gives each record back as an :class:`~dqm.model.ItemRecord` when it is read, equal to the one
+stored: every stage reads ``run.outcomes[k]`` as before.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any, overload
+
+import numpy as np
+
+from dqm.facts import ItemSummary
+from dqm.findings import Finding
+from dqm.model import ItemRecord, ParsedAnnotation, SlideFacts
+
+STAT_FILES = 2
+"""Files whose stats a row holds in the array (an item's annotation file and slide); an item with
+other stats keeps them as a dictionary."""
+STAT_FIELDS = 4
+"""Size, modification time, change time (ns), inode: :func:`dqm.runner.file_stat`."""
+_INT64 = np.iinfo(np.int64)
+
+
+class ItemRecords(Sequence[ItemRecord]):
+    """``n`` item records, in item order, stored as columns (:mod:`dqm.records`).
+
+    ``whole``: the records keep their parsed annotation and slide facts (a large run keeps them
+    lean: :func:`dqm.runner.lean`). A row is empty until a record is stored in it
+    (``records[k] = record``); reading an empty row raises ``LookupError``.
+    """
+
+    def __init__(self, n: int, whole: bool = True) -> None:
+        self.whole = whole
+        self._summaries: list[ItemSummary | None] = [None] * n
+        self._n_values = np.zeros(n, np.int64)
+        self._unreadable = np.zeros(n, np.bool_)
+        self._files: list[tuple[str, ...]] = [()] * n
+        self._clinical: list[dict[str, Any]] = [{}] * n  # never changed in place: the records' own
+        self._source: list[str | None] = [None] * n
+        self._fingerprint: list[str | None] = [None] * n
+        self._annotation_sha256 = Sha256s(n)
+        self._stats = np.zeros((n, STAT_FILES, STAT_FIELDS), np.int64)
+        self._has_stats = np.zeros(n, np.bool_)
+        self._parsed: list[tuple[ParsedAnnotation | None, SlideFacts | None]] | None = (
+            [(None, None)] * n if whole else None
+        )
+        # only the few rows that have them (or whose values do not fit a column)
+        self._findings: dict[int, list[Finding]] = {}
+        self._sha256: dict[int, dict[str, str]] = {}
+        self._other_stats: dict[int, dict[str, list[int]]] = {}
+
+    @classmethod
+    def of(cls, records: Iterable[ItemRecord], whole: bool = True) -> ItemRecords:
+        """The records of a list, as columns."""
+        records = list(records)
+        out = cls(len(records), whole)
+        for k, record in enumerate(records):
+            out[k] = record
+        return out
+
+    def __len__(self) -> int:
+        return len(self._summaries)
+
+    @overload
+    def __getitem__(self, k: int) -> ItemRecord: ...
+    @overload
+    def __getitem__(self, k: slice) -> list[ItemRecord]: ...
+    def __getitem__(self, k: int | slice) -> ItemRecord | list[ItemRecord]:
+        if isinstance(k, slice):
+            return [self._record(i) for i in range(len(self))[k]]
+        return self._record(range(len(self))[k])
+
+    def __iter__(self) -> Iterator[ItemRecord]:
+        return (self._record(k) for k in range(len(self)))
+
+    def __setitem__(self, k: int, record: ItemRecord) -> None:
+        """Store ``record`` in row ``k`` (lean unless :attr:`whole`: its parsed annotation and
+        slide facts are dropped)."""
+        self._summaries[k] = record.summary
+        self._n_values[k] = record.n_values
+        self._unreadable[k] = record.unreadable
+        self._files[k] = tuple(record.files)
+        self._clinical[k] = record.clinical_record
+        self._source[k] = record.record_source
+        self._fingerprint[k] = record.fingerprint
+        if self._parsed is not None:
+            self._parsed[k] = (record.annotation, record.slide)
+        _put(self._findings, k, record.findings)
+        _put(self._sha256, k, record.sha256)
+        self._annotation_sha256[k] = record.annotation_sha256
+        self._store_stats(k, record.stats)
+
+    def holds(self, k: int) -> bool:
+        """Whether row ``k`` holds a record."""
+        return self._summaries[k] is not None
+
+    def summary(self, k: int) -> ItemSummary:
+        """Item ``k``'s summary (without building its record)."""
+        summary = self._summaries[k]
+        if summary is None:
+            raise LookupError(f"no record stored for item {k}")
+        return summary
+
+    def summaries(self) -> list[ItemSummary]:
+        """Every item's summary, in item order."""
+        return [self.summary(k) for k in range(len(self))]
+
+    def set_summary(self, k: int, summary: ItemSummary) -> None:
+        """Item ``k``'s record takes ``summary`` (the result's, numbered by patient)."""
+        self._summaries[k] = summary
+
+    def _record(self, k: int) -> ItemRecord:
+        summary = self.summary(k)
+        annotation, slide = self._parsed[k] if self._parsed is not None else (None, None)
+        return ItemRecord(
+            summary=summary,
+            findings=list(self._findings.get(k, ())),
+            n_values=int(self._n_values[k]),
+            files=list(self._files[k]),
+            clinical_record=self._clinical[k],
+            record_source=self._source[k],
+            fingerprint=self._fingerprint[k],
+            annotation_sha256=self._annotation_sha256[k],
+            unreadable=bool(self._unreadable[k]),
+            annotation=annotation,
+            slide=slide,
+            sha256=dict(self._sha256.get(k, {})),
+            stats=self._stats_of(k),
+        )
+
+    def _store_stats(self, k: int, stats: dict[str, list[int]]) -> None:
+        """The stats of the item's files in the array when they are those of its files, in its
+        files' order, each four integers of 64 bits (what :func:`dqm.runner.file_stat` gives)."""
+        self._other_stats.pop(k, None)
+        files = self._files[k]
+        fits = (
+            tuple(stats) == files
+            and len(files) <= STAT_FILES
+            and all(fits_int64(v, STAT_FIELDS) for v in stats.values())
+        )
+        self._has_stats[k] = fits and bool(stats)
+        if fits:
+            for j, values in enumerate(stats.values()):
+                self._stats[k, j] = values
+        elif stats:
+            self._other_stats[k] = stats
+
+    def _stats_of(self, k: int) -> dict[str, list[int]]:
+        if self._has_stats[k]:
+            return {f: self._stats[k, j].tolist() for j, f in enumerate(self._files[k])}
+        return {f: list(v) for f, v in self._other_stats.get(k, {}).items()}
+
+
+def _put(column: dict[int, Any], k: int, value: Any) -> None:
+    """Row ``k`` of a sparse column: kept when not empty."""
+    if value:
+        column[k] = value
+    else:
+        column.pop(k, None)
+
+
+def fits_int64(values: Any, n: int) -> bool:
+    """Whether ``values`` is a list of ``n`` integers of 64 bits (a row of an int64 column)."""
+    return (
+        type(values) is list
+        and len(values) == n
+        and all(type(x) is int and _INT64.min <= x <= _INT64.max for x in values)
+    )
+
+
+class Sha256s:
+    """A column of SHA-256 hex digests or None, 32 bytes a row (``n`` rows, and more appended);
+    a value that is not a lowercase SHA-256 (never made by dqm, but read from a file) is kept as
+    written."""
+
+    def __init__(self, n: int = 0) -> None:
+        self._raw = bytearray(32 * n)
+        self._has = bytearray(n)
+        self._other: dict[int, str | None] = {}
+
+    def __len__(self) -> int:
+        return len(self._has)
+
+    def append(self, hexdigest: str | None) -> None:
+        self._raw.extend(bytes(32))
+        self._has.append(0)
+        self[len(self._has) - 1] = hexdigest
+
+    def __setitem__(self, k: int, hexdigest: str | None) -> None:
+        self._other.pop(k, None)
+        self._has[k] = 0
+        try:
+            raw = bytes.fromhex(hexdigest) if hexdigest is not None else b""
+        except (TypeError, ValueError):
+            raw = b""
+        if len(raw) == 32 and raw.hex() == hexdigest:
+            self._raw[32 * k : 32 * k + 32] = raw
+            self._has[k] = 1
+        elif hexdigest is not None:
+            self._other[k] = hexdigest
+
+    def __getitem__(self, k: int) -> str | None:
+        return self._raw[32 * k : 32 * k + 32].hex() if self._has[k] else self._other.get(k)
