@@ -166,11 +166,11 @@ def build_result(run: Run, command: list[str], run_id: str | None = None) -> Qua
     stages); ``run_id``: the command's run (:func:`dqm.output.new_run_id`), a new one if None.
     The run's records take the result's summaries (numbered by patient)."""
     numbers = patient_numbers([o.clinical_record.get("patient_id") for o in run.outcomes])
-    summaries = run.outcomes.summaries()
-    items = [numbered(s, number, run.shared) for s, number in zip(summaries, numbers, strict=True)]
-    del summaries
-    for k, summary in enumerate(items):  # one summary per item in memory, not two
-        run.outcomes.set_summary(k, summary)
+    items = run.outcomes.summaries()  # the run's summaries are the result's: one store, numbered here
+    for k, number in enumerate(numbers):
+        summary = items[k]
+        if summary.patient != number:
+            items[k] = numbered(summary, number)
     disc = run.discovery
     draft = QualityResult(
         dqm_version=__version__,

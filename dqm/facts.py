@@ -230,10 +230,6 @@ def number_patients(items: Sequence[ItemSummary], patient_ids: Sequence[object])
     return [numbered(item, number) for item, number in zip(items, numbers, strict=True)]
 
 
-def numbered(item: ItemSummary, number: int | None, shared: dict[Any, Any] | None = None) -> ItemSummary:
-    """``item`` with patient number ``number``: itself when it has it already, else a copy (with
-    ``shared``, a run's pool of :func:`compact`, compacted with it)."""
-    if item.patient == number:
-        return item
-    item = item.model_copy(update={"patient": number})
-    return compact(item, shared) if shared is not None else item
+def numbered(item: ItemSummary, number: int | None) -> ItemSummary:
+    """``item`` with patient number ``number``: itself when it has it already, else a copy."""
+    return item if item.patient == number else item.model_copy(update={"patient": number})

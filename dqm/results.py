@@ -10,12 +10,11 @@ from __future__ import annotations
 import array
 import contextlib
 import gc
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, Literal, overload
+from typing import Literal
 
-from pydantic import Field, GetCoreSchemaHandler, ValidationError
-from pydantic_core import CoreSchema, core_schema
+from pydantic import Field, ValidationError
 
 from dqm.delivery import Redelivery, WaiverSection
 from dqm.diversity.models import DiversityResult
@@ -23,7 +22,7 @@ from dqm.facts import Frozen, ItemSummary, Ratio, SlideSummary
 from dqm.findings import Finding
 from dqm.i18n import msg
 from dqm.lots.models import LotsResult
-from dqm.records import STAT_FIELDS, Sha256s, fits_int64
+from dqm.records import STAT_FIELDS, Columns, ItemSummaries, Sha256s, fits_int64
 from dqm.semantic.models import SemanticResult
 from dqm.syntactic.models import Breakdown, Grains, SyntacticResult
 from dqm.validity.models import ValidityResult
@@ -92,10 +91,12 @@ class FileDigest(Frozen):
 FILE_ROLES: tuple[Literal["slide", "annotation", "manifest"], ...] = ("slide", "annotation", "manifest")
 
 
-class FileDigests(Sequence[FileDigest]):
+class FileDigests(Columns[FileDigest]):
     """The :class:`FileDigest` of every file of a batch, kept as columns (a million files at a
     million items: about 0.1 KiB each, not 0.6 as objects) and given back one object at a time;
     validated from a list, and in results.json a list of them, as any list field."""
+
+    element = FileDigest
 
     def __init__(self, files: Iterable[FileDigest]) -> None:
         self._path: list[str] = []
@@ -119,14 +120,11 @@ class FileDigests(Sequence[FileDigest]):
     def __len__(self) -> int:
         return len(self._path)
 
-    @overload
-    def __getitem__(self, k: int) -> FileDigest: ...
-    @overload
-    def __getitem__(self, k: slice) -> list[FileDigest]: ...
-    def __getitem__(self, k: int | slice) -> FileDigest | list[FileDigest]:
-        if isinstance(k, slice):
-            return [self[i] for i in range(len(self))[k]]
-        k = range(len(self))[k]
+    @classmethod
+    def of(cls, models: Iterable[FileDigest]) -> FileDigests:
+        return cls(models)
+
+    def row(self, k: int) -> FileDigest:
         at = STAT_FIELDS * k
         stat = self._stat[at : at + STAT_FIELDS].tolist() if self._has_stat[k] else self._other_stat.get(k)
         return FileDigest.model_construct(
@@ -135,20 +133,6 @@ class FileDigests(Sequence[FileDigest]):
             sha256=self._sha256[k],
             quick_print=self._quick_print[k],
             stat=stat,
-        )
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Sequence) and list(self) == list(other)
-
-    __hash__ = None  # type: ignore[assignment]
-
-    @classmethod
-    def __get_pydantic_core_schema__(cls, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
-        listed = handler.generate_schema(list[FileDigest])
-        return core_schema.no_info_wrap_validator_function(
-            lambda value, validate: value if isinstance(value, cls) else cls(validate(value)),
-            listed,
-            serialization=core_schema.plain_serializer_function_ser_schema(list, return_schema=listed),
         )
 
 
@@ -263,7 +247,8 @@ class QualityResult(Frozen):
     command: list[str] = Field(default_factory=list)
     batch: BatchInfo
     profile: ProfileInfo
-    items: list[ItemSummary]
+    items: ItemSummaries
+    """One summary per item, kept as columns (a list in results.json)."""
     findings: list[Finding]
     syntactic: SyntacticResult | None = None
     semantic: SemanticResult | None = None

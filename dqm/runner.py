@@ -128,9 +128,6 @@ class Run:
     whole: bool = True
     """Every record in ``outcomes`` is whole; False: they were kept without their parsed
     annotation and slide facts (:func:`lean`), which :meth:`record` gets back."""
-    shared: dict[Any, Any] = field(default_factory=dict)
-    """What the records' summaries share (:func:`dqm.facts.compact`): a summary made from one
-    (numbered by patient) is compacted with it too."""
 
     def __post_init__(self) -> None:
         if not isinstance(self.outcomes, ItemRecords):  # a part of a run, a test's records
@@ -138,7 +135,7 @@ class Run:
 
     @property
     def findings(self) -> list[Finding]:
-        return [f for o in self.outcomes for f in o.findings] + self.batch_findings
+        return self.outcomes.findings() + self.batch_findings
 
     def record(self, k: int) -> ItemRecord:
         """Item ``k``'s whole record: as the run kept it or, when it kept records lean, from
@@ -817,9 +814,7 @@ def run_batch(
         done += 1
         if progress is not None:
             progress(done, total)
-    run = Run(
-        root, profile, discovery, outcomes, options=options, earlier=earlier, whole=whole, shared=keep.shared
-    )
+    run = Run(root, profile, discovery, outcomes, options=options, earlier=earlier, whole=whole)
     run.table = (
         clinical_table(run.outcomes, discovery.manifest, profile, options.gx_suite, cache)
         if options.clinical
