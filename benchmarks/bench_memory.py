@@ -7,12 +7,12 @@ the clinical table, the batch checks, building the result, diversity, thumbnails
 writing the outputs, with the peak within each step (``VmHWM``, reset at every step where the
 kernel allows it).
 
-    python benchmarks/bench_memory.py --items 100000 [--work DIR] [--warm]
+    python benchmarks/bench_memory.py --items 100000 [--work DIR] [--warm] [--executor dask]
 
 Prints one line per step and writes ``benchmarks/_data/bench_memory-N.json`` (``-warm`` with
 ``--warm``: a first audit, in another process, fills the result cache, and the audit measured here
-takes every item from it). The Dask executor
-(``bench_scale.py``) adds its client and scheduler to the main process on top of these figures.
+takes every item from it; ``-dask`` with ``--executor dask``: the audit of ``bench_scale.py``, its
+client and ``LocalCluster`` scheduler in this process, step by step).
 """
 
 from __future__ import annotations
@@ -88,6 +88,7 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=20_000)
     parser.add_argument("--work", type=Path, default=Path(os.environ.get("DQM_BENCH_WORK", "/tmp")))
     parser.add_argument("--warm", action="store_true", help="measure an audit served by the result cache")
+    parser.add_argument("--executor", choices=("local", "dask"), default="local")
     args = parser.parse_args()
     sys.path[:0] = [str(REPO), str(HERE)]
     import importlib
@@ -102,7 +103,7 @@ def main() -> None:
     write_batch(batch, args.items)
     shutil.rmtree(out, ignore_errors=True)
     command = ["audit", str(batch), "--out", str(out), "--profile", str(profile_file(work))]
-    command += ["--executor", "local", "--workers", "2"]
+    command += ["--executor", args.executor, "--workers", "2"]
     if args.warm:  # the cold audit in its own process: its memory is not this one's
         subprocess.run(
             [sys.executable, "-m", "dqm", *command], cwd=REPO, stdout=subprocess.DEVNULL, check=False
@@ -118,8 +119,14 @@ def main() -> None:
     steps.mark("end")
     data = HERE / "_data"
     data.mkdir(exist_ok=True)
-    record = {"items": args.items, "warm": args.warm, "steps": steps.rows, "load_average": os.getloadavg()[0]}
-    name = f"bench_memory-{args.items}{'-warm' if args.warm else ''}.json"
+    record = {
+        "items": args.items,
+        "warm": args.warm,
+        "executor": args.executor,
+        "steps": steps.rows,
+        "load_average": os.getloadavg()[0],
+    }
+    name = f"bench_memory-{args.items}{'-warm' if args.warm else ''}{'-dask' if args.executor == 'dask' else ''}.json"
     (data / name).write_text(json.dumps(record, indent=1))
 
 

@@ -15,7 +15,7 @@ import contextlib
 import hashlib
 import json
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
@@ -23,6 +23,7 @@ from pydantic import BaseModel
 
 from dqm.digest import DIGEST_KEY, canonical_value, digest_member
 from dqm.output import Mask
+from dqm.records import Columns
 from dqm.results import QualityResult
 
 Streamed = dict[str, "Streamed | None"]
@@ -86,7 +87,7 @@ class _Work:
             fh.write(sep + json.dumps(name).encode("utf-8") + b":")
             sep = b","
             value = getattr(model, name)
-            if name in streamed and isinstance(value, list):
+            if name in streamed and isinstance(value, list | Columns):  # a list, or kept as columns
                 canonical[name] = self.array(fh, value)
             elif name in streamed and isinstance(value, BaseModel):
                 canonical[name] = self.model(fh, value, streamed[name] or {})
@@ -97,7 +98,7 @@ class _Work:
         fh.write(b"}" if sep == b"," else b"{}")
         return canonical
 
-    def array(self, fh: BinaryIO, elements: list[BaseModel]) -> Path:
+    def array(self, fh: BinaryIO, elements: Sequence[BaseModel]) -> Path:
         """Write an array of models element by element; its canonical form goes to a file."""
         path = self.path.with_name(f".{self.path.name}.{len(self.files)}")
         self.files.append(path)

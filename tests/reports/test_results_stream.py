@@ -80,3 +80,24 @@ def test_an_empty_result_streams_too(audited: Path, tmp_path: Path) -> None:
     write_results(result, path)
     assert path.read_text("utf-8") == whole_text(result)[0]
     assert json.loads(path.read_bytes())["items"] == []
+
+
+def test_items_and_files_kept_as_columns_are_written_element_by_element(
+    audited: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A result's ``items`` and ``batch.files`` are columns in memory (``dqm.records``): they are
+    streamed like the findings, never serialised as one member's text."""
+    import reports.results_file as results_file
+
+    result = QualityResult.load(audited)
+    assert not isinstance(result.items, list) and not isinstance(result.batch.files, list)
+    whole = results_file._member_text
+
+    def member_text(model, name: str) -> str:
+        assert name not in ("items", "findings", "files"), f"{name} written as one text"
+        return whole(model, name)
+
+    monkeypatch.setattr(results_file, "_member_text", member_text)
+    path = tmp_path / "results.json"
+    write_results(result, path)
+    assert path.read_text("utf-8") == whole_text(result)[0]
