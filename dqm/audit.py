@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Literal
 
 from dqm import __version__
 from dqm.batch import normalise
@@ -145,7 +145,11 @@ def _file_digests(run: Run) -> Iterator[FileDigest]:
     seen: set[str] = set()
     for o in run.outcomes:
         s = o.summary
-        for rel, role in ((s.annotation_path, "annotation"), (s.image_path, "slide")):
+        files: tuple[tuple[str | None, Literal["annotation", "slide"]], ...] = (
+            (s.annotation_path, "annotation"),
+            (s.image_path, "slide"),
+        )
+        for rel, role in files:
             norm, outside = normalise(rel or "")
             if not norm or outside or norm in seen:
                 continue

@@ -12,155 +12,16 @@ stored: every stage reads ``run.outcomes[k]`` as before.
 from __future__ import annotations
 
 import array
-from collections.abc import Iterable, Iterator, Sequence
-from typing import Any, ClassVar, TypeVar, overload
+from collections.abc import Iterable
+from typing import Any
 
-from pydantic import BaseModel, GetCoreSchemaHandler
-from pydantic_core import CoreSchema, core_schema
-
-from dqm.facts import ItemSummary
+from dqm.columns import STAT_FIELDS, Columns, ItemSummaries, Sha256s, fits_int64
 from dqm.findings import Finding
 from dqm.model import ItemRecord, ParsedAnnotation, SlideFacts
 
 STAT_FILES = 2
 """Files whose stats a row holds in the array (an item's annotation file and slide); an item with
 other stats keeps them as a dictionary."""
-STAT_FIELDS = 4
-"""Size, modification time, change time (ns), inode: :func:`dqm.runner.file_stat`."""
-_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
-M = TypeVar("M")
-
-
-class Columns(Sequence[M]):
-    """Base of a sequence of models kept as columns and given back one model at a time
-    (:meth:`row`). As the field of a pydantic model it is validated from a list (and stored
-    so) and serialised as a list: results.json and its schema are those of a list field."""
-
-    element: ClassVar[type[BaseModel]]
-    """The model of a row (the list's element in a pydantic model)."""
-
-    def row(self, k: int) -> M:
-        """The model of row ``k`` (``0 <= k < len(self)``)."""
-        raise NotImplementedError
-
-    @overload
-    def __getitem__(self, k: int) -> M: ...
-    @overload
-    def __getitem__(self, k: slice) -> list[M]: ...
-    def __getitem__(self, k: int | slice) -> M | list[M]:
-        if isinstance(k, slice):
-            return [self.row(i) for i in range(len(self))[k]]
-        return self.row(range(len(self))[k])
-
-    def __iter__(self) -> Iterator[M]:
-        return (self.row(k) for k in range(len(self)))
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Sequence) and len(self) == len(other) and list(self) == list(other)
-
-    __hash__ = None  # type: ignore[assignment]
-
-    @classmethod
-    def __get_pydantic_core_schema__(cls, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
-        listed = handler.generate_schema(list[cls.element])  # type: ignore[name-defined]
-        return core_schema.no_info_wrap_validator_function(
-            lambda value, validate: value if isinstance(value, cls) else cls.of(validate(value)),
-            listed,
-            serialization=core_schema.plain_serializer_function_ser_schema(list, return_schema=listed),
-        )
-
-    @classmethod
-    def of(cls, models: Iterable[Any]) -> Any:
-        """The models of an iterable, as columns."""
-        raise NotImplementedError
-
-
-_INTEGER_FIELDS = tuple(n for n, f in ItemSummary.model_fields.items() if f.annotation in (int, int | None))
-
-
-class ItemSummaries(Columns[ItemSummary]):
-    """``n`` item summaries (:class:`~dqm.facts.ItemSummary`) as columns: the integers in int64
-    arrays, the strings, dictionaries and slide summaries as references (to the objects the run
-    shares between items: :class:`~dqm.runner.Compactor`), each set of fields pydantic keeps
-    once. About 0.15 KiB an item where a summary object took 0.6. A row is empty until a summary
-    is stored in it (``summaries[k] = summary``)."""
-
-    element = ItemSummary
-    INTEGERS: ClassVar[tuple[str, ...]] = _INTEGER_FIELDS
-    """The fields kept in int64 arrays (row, patient, counts, size)."""
-    OBJECTS: ClassVar[tuple[str, ...]] = tuple(
-        n for n in ItemSummary.model_fields if n not in _INTEGER_FIELDS
-    )
-    """The fields kept as references."""
-
-    def __init__(self, n: int) -> None:
-        self._fields_set: list[set[str] | None] = [None] * n
-        self._sets: dict[frozenset[str], set[str]] = {}
-        self._objects = {name: [None] * n for name in self.OBJECTS}
-        self._integers = {name: array.array("q", bytes(8 * n)) for name in self.INTEGERS}
-        self._has = {name: bytearray(n) for name in self.INTEGERS}
-        self._other: dict[tuple[str, int], Any] = {}  # an integer past 64 bits
-        # each field's column (and mask of the integers'), in the model's order of fields
-        self._columns = [
-            (name, self._objects[name], None)
-            if name in self._objects
-            else (name, self._integers[name], self._has[name])
-            for name in ItemSummary.model_fields
-        ]
-
-    @classmethod
-    def of(cls, models: Iterable[ItemSummary]) -> ItemSummaries:
-        models = list(models)
-        out = cls(len(models))
-        for k, model in enumerate(models):
-            out[k] = model
-        return out
-
-    def __len__(self) -> int:
-        return len(self._fields_set)
-
-    def holds(self, k: int) -> bool:
-        """Whether row ``k`` holds a summary."""
-        return self._fields_set[k] is not None
-
-    def __setitem__(self, k: int, summary: ItemSummary) -> None:
-        values = summary.__dict__
-        for name, column, has in self._columns:
-            value = values[name]
-            if has is None:
-                column[k] = value
-                continue
-            self._other.pop((name, k), None)
-            fits = type(value) is int and _INT64_MIN <= value <= _INT64_MAX
-            column[k] = value if fits else 0
-            has[k] = fits
-            if value is not None and not fits:
-                self._other[name, k] = value
-        fields = frozenset(summary.model_fields_set)
-        self._fields_set[k] = self._sets.setdefault(fields, set(fields))
-
-    def row(self, k: int) -> ItemSummary:
-        fields = self._fields_set[k]
-        if fields is None:
-            raise LookupError(f"no summary stored for item {k}")
-        values = {
-            name: column[k] if has is None or has[k] else self._other.get((name, k))
-            for name, column, has in self._columns
-        }
-        return constructed(ItemSummary, values, fields)
-
-
-def constructed(model: type[M], values: dict[str, Any], fields: set[str]) -> M:
-    """``model.model_construct(fields, **values)`` when ``values`` has every field, in the
-    model's order: the model's own values, stored and given back (7 times faster than pydantic's
-    loop over defaults, for a million rows on every pass). ``fields`` is shared, never changed in
-    place (a copy of the model gets its own)."""
-    out = model.__new__(model)
-    object.__setattr__(out, "__dict__", values)
-    object.__setattr__(out, "__pydantic_fields_set__", fields)
-    object.__setattr__(out, "__pydantic_extra__", None)
-    object.__setattr__(out, "__pydantic_private__", None)
-    return out
 
 
 class ItemRecords(Columns[ItemRecord]):
@@ -285,47 +146,3 @@ def _put(column: dict[int, Any], k: int, value: Any) -> None:
         column[k] = value
     else:
         column.pop(k, None)
-
-
-def fits_int64(values: Any, n: int) -> bool:
-    """Whether ``values`` is a list of ``n`` integers of 64 bits (a row of an int64 column)."""
-    return (
-        type(values) is list
-        and len(values) == n
-        and all(type(x) is int and _INT64_MIN <= x <= _INT64_MAX for x in values)
-    )
-
-
-class Sha256s:
-    """A column of SHA-256 hex digests or None, 32 bytes a row (``n`` rows, and more appended);
-    a value that is not a lowercase SHA-256 (never made by dqm, but read from a file) is kept as
-    written."""
-
-    def __init__(self, n: int = 0) -> None:
-        self._raw = bytearray(32 * n)
-        self._has = bytearray(n)
-        self._other: dict[int, str | None] = {}
-
-    def __len__(self) -> int:
-        return len(self._has)
-
-    def append(self, hexdigest: str | None) -> None:
-        self._raw.extend(bytes(32))
-        self._has.append(0)
-        self[len(self._has) - 1] = hexdigest
-
-    def __setitem__(self, k: int, hexdigest: str | None) -> None:
-        self._other.pop(k, None)
-        self._has[k] = 0
-        try:
-            raw = bytes.fromhex(hexdigest) if hexdigest is not None else b""
-        except (TypeError, ValueError):
-            raw = b""
-        if len(raw) == 32 and raw.hex() == hexdigest:
-            self._raw[32 * k : 32 * k + 32] = raw
-            self._has[k] = 1
-        elif hexdigest is not None:
-            self._other[k] = hexdigest
-
-    def __getitem__(self, k: int) -> str | None:
-        return self._raw[32 * k : 32 * k + 32].hex() if self._has[k] else self._other.get(k)

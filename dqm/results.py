@@ -16,13 +16,13 @@ from typing import Literal
 
 from pydantic import Field, ValidationError
 
+from dqm.columns import STAT_FIELDS, Columns, ItemSummaries, Sha256s, fits_int64
 from dqm.delivery import Redelivery, WaiverSection
 from dqm.diversity.models import DiversityResult
 from dqm.facts import Frozen, ItemSummary, Ratio, SlideSummary
 from dqm.findings import Finding
 from dqm.i18n import msg
 from dqm.lots.models import LotsResult
-from dqm.records import STAT_FIELDS, Columns, ItemSummaries, Sha256s, fits_int64
 from dqm.semantic.models import SemanticResult
 from dqm.syntactic.models import Breakdown, Grains, SyntacticResult
 from dqm.validity.models import ValidityResult

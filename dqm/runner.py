@@ -708,7 +708,7 @@ def _alone(item: Item, work: ItemWork) -> Checked | None:
 
 
 def clinical_table(
-    run_outcomes: list[ItemRecord],
+    run_outcomes: Sequence[ItemRecord],
     manifest: str | None,
     profile: Profile,
     gx_suite: Path | None,

@@ -21,9 +21,9 @@ from typing import BinaryIO
 
 from pydantic import BaseModel
 
+from dqm.columns import Columns
 from dqm.digest import DIGEST_KEY, canonical_value, digest_member
 from dqm.output import Mask
-from dqm.records import Columns
 from dqm.results import QualityResult
 
 Streamed = dict[str, "Streamed | None"]

@@ -29,6 +29,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "dqm.coords",
             "dqm.raster",  # label rasters from outlines (validity, dqm convert --to mask)
             "dqm.model",
+            "dqm.columns",  # sequences of models kept as columns (summaries, file digests)
             "dqm.records",  # the item records a run keeps, as columns
             "dqm.output",
             "dqm.digest",  # content digests of the outputs

@@ -7,10 +7,11 @@ import json
 
 import pytest
 
+from dqm.columns import ItemSummaries
 from dqm.facts import ItemSummary, SlideSummary
 from dqm.findings import Aspect, Finding, Severity
 from dqm.model import ItemRecord
-from dqm.records import ItemRecords, ItemSummaries
+from dqm.records import ItemRecords
 from dqm.results import FileDigest, FileDigests, QualityResult
 
 SHA = "ab" * 32
