@@ -34,14 +34,19 @@ after                              1,000,000  150,002   3,087.5 s  323.9    14,1
 streamed results, compact records  10,000     1,502     16.6 s     602.4    315 MiB     7.2 MiB       0.30 MiB
 streamed results, compact records  100,000    15,002    200.5 s    498.8    711 MiB     71.0 MiB      1.71 MiB
 streamed results, compact records  1,000,000  150,002   1,630.6 s  613.3    3,944 MiB   710.6 MiB     1.52 MiB
+columns (main's 711 MiB beside)    100,000    15,002    213.7 s    467.9    577 MiB     71.0 MiB      1.71 MiB
+columns                            1,000,000  150,002   1,825.8 s  547.7    3,159 MiB   710.6 MiB     1.52 MiB
 =================================  =========  ========  =========  =======  ==========  ============  ===========
 
 The workers' RSS stayed at 200-320 MiB in all (two workers and their nannies). The main process
 kept about 14 KiB per item (18.6 before the chunked tasks): 13.8 GiB at a million items. With
 results.json written as a stream, the kept records compacted and their cache entries serialised
 by the workers, a million items peak at 3,944 MiB (3,955 MiB in a run before the workers serialised
-the entries), under the 4 GiB aimed at: 4.5 KiB per item from 10k to 100k, 3.6 KiB from 100k to 1M
-(``docs/scale.md``, "A simulated audit"; ``bench_memory.py`` for the steps).
+the entries), under the 4 GiB aimed at: 4.5 KiB per item from 10k to 100k, 3.6 KiB from 100k to 1M.
+With the records, summaries and file digests kept as columns (``dqm/records.py``,
+``dqm/columns.py``): 577 MiB at 100k (711 on main's code, run beside it) and 3,159 MiB at 1M
+(2.9 KiB per item from 100k to 1M) (``docs/scale.md``, "A simulated audit"; ``bench_memory.py``
+for the steps, ``bench_item_bytes.py`` for what each item holds).
 """
 
 from __future__ import annotations
