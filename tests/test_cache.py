@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 import tifffile
 
+import dqm.cache
 import dqm.runner
-from dqm.cache import DB_NAME, CacheWarning, RecordCache, context_key
+from dqm.cache import DB_NAME, CacheWarning, RecordCache, code_digest, context_key, source_digest
 from dqm.profile import Profile
 from dqm.runner import RunOptions, run_batch
 from dqm.slide_io import fingerprint
@@ -96,6 +97,34 @@ def test_other_options_or_profile_are_not_served(batch, profile, tmp_path, check
     other = profile.model_copy(update={"sha256": "0" * 64})
     audit(batch, other, tmp_path / "cache")
     assert len(checked) == 6
+
+
+def test_records_made_by_other_code_are_not_served(batch, profile, tmp_path, checked, monkeypatch):
+    # dqm's version names no build: a check changed under the same version must not have its old
+    # findings taken from the cache
+    audit(batch, profile, tmp_path / "cache")
+    checked.clear()
+    monkeypatch.setattr(dqm.cache, "code_digest", lambda: "another build")
+    audit(batch, profile, tmp_path / "cache")
+    assert len(checked) == 6
+
+
+def test_the_code_digest_follows_every_source_file(tmp_path):
+    pkg = tmp_path / "pkg"
+    (pkg / "sub").mkdir(parents=True)
+    (pkg / "a.py").write_text("A = 1\n")
+    (pkg / "sub" / "b.py").write_text("B = 2\n")
+    (pkg / "notes.txt").write_text("not code")
+    first = source_digest([pkg])
+    assert source_digest([pkg]) == first
+    (pkg / "notes.txt").write_text("still not code")
+    assert source_digest([pkg]) == first
+    (pkg / "sub" / "b.py").write_text("B = 3\n")
+    changed = source_digest([pkg])
+    (pkg / "sub" / "c.py").write_text("")
+    added = source_digest([pkg])
+    assert len({first, changed, added}) == 3
+    assert len(code_digest()) == 64 and code_digest() == code_digest()
 
 
 def _big_slide(path: Path) -> None:
