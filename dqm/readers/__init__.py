@@ -62,6 +62,9 @@ MAX_SLIDE_SIDE = 2**31 - 1
 """The largest declared slide width or height taken as a number (TIFF's 32-bit dimensions)."""
 MAX_MPP = 1e4
 """The largest declared resolution, micrometres per pixel, taken as a number (1 cm a pixel)."""
+MIN_MPP = 1e-3
+"""The smallest positive declared resolution taken as a number (1 nm a pixel; a light microscope
+resolves about 200 nm): 1e-300 made every lesion's area 0.0 µm² and LESION_TOO_SMALL."""
 CACHE_MIN_BYTES = 256 * 1024
 """Files at least this big are cached after parsing (a COCO file serves many items)."""
 CACHE_SIZE = 4
@@ -176,7 +179,13 @@ def _parse(data: bytes, rel: str) -> list[Annotation]:
 def _bound_slide_facts(ann: Annotation) -> None:
     """A declared slide size or resolution beyond any real slide enters no arithmetic: it is
     dropped, with a ``VALUE_OUT_OF_RANGE`` issue (a small negative or zero size stays for
-    ``SLIDE_SIZE_INVALID``, a non-finite resolution for ``MPP_INVALID``)."""
+    ``SLIDE_SIZE_INVALID``, a non-finite, zero or negative resolution for ``MPP_INVALID``; a
+    positive one under :data:`MIN_MPP` is dropped too)."""
+    mpp = ann.mpp
+    if mpp is not None and math.isfinite(mpp) and 0 < mpp < MIN_MPP:
+        text = msg("slide mpp is {value:.3g}, under {limit:g} (not used)", value=mpp, limit=MIN_MPP)
+        ann.issues.append(ReadIssue("VALUE_OUT_OF_RANGE", text, pointer=ann.slide_pointer("mpp")))
+        ann.mpp = None
     for key, limit in (("width", MAX_SLIDE_SIDE), ("height", MAX_SLIDE_SIDE), ("mpp", MAX_MPP)):
         value = getattr(ann, key)
         if (

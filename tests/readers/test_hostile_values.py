@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import shapely
 
-from dqm.readers import MAX_SLIDE_SIDE, parse_annotation
+from dqm.readers import MAX_SLIDE_SIDE, MIN_MPP, parse_annotation
 from dqm.readers.common import rle
 from dqm.readers.common.base import MAX_DUPLICATE_KEYS, count_keys, key_ends
 from tests.helpers import native_doc, square, view_of
@@ -48,10 +48,15 @@ def test_a_slide_side_at_the_limit_is_kept():
     assert _read(json.dumps(native_doc(width=MAX_SLIDE_SIDE))).width == MAX_SLIDE_SIDE
 
 
-def test_a_resolution_beyond_any_slide_is_out_of_range(profile, checks):
-    doc = native_doc(mpp=1e300)
+@pytest.mark.parametrize("mpp", [1e300, 1e-300, 5e-4])
+def test_a_resolution_beyond_any_slide_is_out_of_range(profile, checks, mpp):
+    doc = native_doc(mpp=mpp)
     assert _read(json.dumps(doc)).mpp is None
     assert ("VALUE_OUT_OF_RANGE", "/slide/mpp") in _codes(profile, checks, doc)
+
+
+def test_a_resolution_at_the_lower_limit_is_kept():
+    assert _read(json.dumps(native_doc(mpp=MIN_MPP))).mpp == MIN_MPP
 
 
 def test_an_integer_past_pythons_digit_limit_is_a_type_finding_not_a_crash(profile, checks):
