@@ -71,7 +71,7 @@ def mask_values(view: ItemView, params: NoParams, ctx: CheckContext) -> list[Fin
     codes={
         "SLIDE_SIZE_INVALID": "the declared slide width or height is not a positive number",
         "MPP_INVALID": "the declared resolution is not a positive finite number",
-        "VALUE_OUT_OF_RANGE": "a declared slide size or resolution is beyond any real slide (not used)",
+        "VALUE_OUT_OF_RANGE": "a declared slide size, resolution or objective power is beyond any real slide (not used)",
     },
 )
 def slide_info(view: ItemView, params: NoParams, ctx: CheckContext) -> list[Finding]:

@@ -222,6 +222,23 @@ def _number(value: Any) -> float | None:
     return to_float(value)  # an integer too large for a float is infinite, not an OverflowError
 
 
+MAX_OBJECTIVE_POWER = 1000.0
+"""The largest declared objective power taken as a magnification (light microscopes stop near 100×)."""
+
+
+def _power_issue(power: float) -> Any:
+    """Why a declared objective power is no magnification (zero, negative, infinite, over
+    :data:`MAX_OBJECTIVE_POWER`), or None. dqm uses the slide header's power, not this one, but a
+    value slot of the file is accurate only when it holds a value of its domain."""
+    if math.isfinite(power) and 0 < power <= MAX_OBJECTIVE_POWER:
+        return None
+    return msg(
+        "slide objective_power is {value:.3g}, not a magnification (0 to {limit:g})",
+        value=power,
+        limit=MAX_OBJECTIVE_POWER,
+    )
+
+
 def _integer(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
@@ -237,6 +254,8 @@ def read_clean(data: bytes, path: str) -> Annotation | None:
     except (msgspec.MsgspecError, UnicodeDecodeError, ValueError):
         return None
     slide = doc.slide
+    if isinstance(slide.objective_power, float) and _power_issue(slide.objective_power) is not None:
+        return None  # the full read reports it
     ann = Annotation(
         path=path,
         format=NAME,
@@ -298,6 +317,12 @@ def _annotation(doc: Any, path: str, issues: list[ReadIssue]) -> Annotation:
         ann.width = _integer(slide.get("width"))
         ann.height = _integer(slide.get("height"))
         ann.mpp = _number(slide.get("mpp"))
+        power = _number(slide.get("objective_power"))
+        why = None if power is None else _power_issue(power)
+        if why is not None:
+            ann.issues.append(
+                ReadIssue("VALUE_OUT_OF_RANGE", why, pointer=ann.slide_pointer("objective_power"))
+            )
     else:
         n_values += 1
 

@@ -55,6 +55,17 @@ def test_a_resolution_beyond_any_slide_is_out_of_range(profile, checks, mpp):
     assert ("VALUE_OUT_OF_RANGE", "/slide/mpp") in _codes(profile, checks, doc)
 
 
+@pytest.mark.parametrize("power", [-1, 0, 1e308, 10**400])
+def test_an_objective_power_that_is_no_magnification_is_out_of_range(profile, checks, power):
+    text = json.dumps(native_doc()).replace('"mpp": ', f'"objective_power": {power}, "mpp": ', 1)
+    assert ("VALUE_OUT_OF_RANGE", "/slide/objective_power") in _codes(profile, checks, raw=text.encode())
+
+
+def test_a_plausible_objective_power_is_read_clean():
+    text = json.dumps(native_doc()).replace('"mpp": ', '"objective_power": 40, "mpp": ', 1)
+    assert _read(text).issues == []
+
+
 def test_a_resolution_at_the_lower_limit_is_kept():
     assert _read(json.dumps(native_doc(mpp=MIN_MPP))).mpp == MIN_MPP
 
