@@ -126,7 +126,8 @@ FAT = (245, 241, 243)
 FAT_CELL = (0.08, 0.2)
 """Lobules of fat are smooth over this share of the image's long side."""
 FAT_SHARE = (0.2, 0.7)
-"""Threshold of the lobules' smooth noise (in [-1, 1]): from a third of the dermis to almost none."""
+"""Threshold of the lobules' smooth noise (in [-1, 1]), drawn per slide: fat fills about 38 % of
+the dermis at 0.2, 9 % at 0.7."""
 FAT_MARGIN = 0.02
 """Lesions lie in dermal stroma: no fat within this share of the image's long side of one (a pale
 lesion beside clear fat would read as glass to the tissue mask)."""
