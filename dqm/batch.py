@@ -766,9 +766,46 @@ def _manifest_rows(
                 value = shared.get(value) or _share(shared, value)
             clinical[h] = value
         _row_checksums(disc, record, n, image, annotation)
-        disc.items.append(Item(slide_id, image, annotation, clinical, n))
+        item = Item(slide_id, image, annotation, clinical, n)
+        _unusable_cells(disc, item)
+        disc.items.append(item)
         disc.manifest_cells += len(path_cols)
     return True
+
+
+STATED_COLUMNS = {
+    "mpp": N_("a positive number of µm per pixel"),
+    "mask_downsample": N_("a whole number from 1, in plain digits"),
+    "mask_left": N_("a whole number of pixels, in plain digits"),
+    "mask_top": N_("a whole number of pixels, in plain digits"),
+}
+"""Manifest columns dqm itself reads for an item (:class:`Item`'s ``stated_*``), and what they hold."""
+
+
+def _unusable_cells(disc: Discovery, item: Item) -> None:
+    """A ``MANIFEST_BAD_VALUE`` issue for each cell of :data:`STATED_COLUMNS` that holds text dqm
+    cannot use: the item is checked without it, and that is said, never skipped in silence (a
+    profile that declares the column as clinical reports it there too: the check leaves it out)."""
+    usable = {
+        "mpp": item.stated_mpp is not None,
+        "mask_downsample": item.stated_mask_downsample is not None,
+        "mask_left": item.stated_mask_count("mask_left") is not None,
+        "mask_top": item.stated_mask_count("mask_top") is not None,
+    }
+    for column, want in STATED_COLUMNS.items():
+        cell = item.record.get(column)
+        if cell is None or not str(cell).strip() or usable[column]:
+            continue
+        disc.issues.append(
+            DiscoveryIssue(
+                "MANIFEST_BAD_VALUE",
+                msg("{column} is not {want}: not used", column=column, want=msg(want)),
+                file=MANIFEST,
+                row=item.row,
+                column=column,
+                item_id=item.slide_id,
+            )
+        )
 
 
 def _rows_not_read(disc: Discovery, first: int, rest: Iterator[list[str]], files: int) -> None:

@@ -270,11 +270,15 @@ class Item:
         value = _count(self.record.get("mask_downsample"))
         return value if value is not None and value >= 1 else None
 
+    def stated_mask_count(self, column: str) -> int | None:
+        """The whole number of pixels the manifest's ``column`` states (``mask_left``, ``mask_top``)."""
+        return _count(self.record.get(column))
+
     @property
     def stated_mask_offset(self) -> tuple[int, int] | None:
         """Where the item's region mask lies in its slide, as the manifest's ``mask_left`` and
         ``mask_top`` columns state (level-0 pixels)."""
-        left, top = (_count(self.record.get(k)) for k in ("mask_left", "mask_top"))
+        left, top = (self.stated_mask_count(k) for k in ("mask_left", "mask_top"))
         return (left, top) if left is not None and top is not None else None
 
     @property

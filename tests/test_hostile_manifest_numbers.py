@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from dqm.batch import discover
 from dqm.model import Item
 from dqm.runner import RunOptions, run_batch
 from tests.helpers import write_tiny_batch
@@ -36,3 +37,24 @@ def test_hostile_numbers_in_the_manifest_are_findings_not_crashes(tmp_path, prof
     assert not [c for c in codes if c[1] == "CHECK_CRASHED"], codes
     # age 999…9 (5,000 digits): pandas made it NaN, which the range check let through
     assert ("S2", "CLINICAL_OUT_OF_RANGE") in codes
+    # the mask cells dqm cannot use are said, not ignored in silence; a plain 2 is used
+    bad = {item for item, code in codes if code == "MANIFEST_BAD_VALUE"}
+    assert bad == {"S1", "S2"}, codes
+
+
+def test_each_unusable_stated_cell_is_reported_at_its_row_and_column(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    root = write_tiny_batch(tmp_path / "b")
+    manifest = root / "manifest.csv"
+    lines = manifest.read_text().splitlines()
+    lines[0] += ",mpp,mask_left,mask_top"
+    lines[1] += ",abc,-3,7"
+    lines[2] += ",0.25,,"
+    lines[3] += ",inf,12,١٢"
+    manifest.write_text("\n".join(lines) + "\n")
+    issues = [(i.item_id, i.row, i.column) for i in discover(root).issues if i.code == "MANIFEST_BAD_VALUE"]
+    assert sorted(issues) == [
+        ("S1", 1, "mask_left"),
+        ("S1", 1, "mpp"),
+        ("S3", 3, "mask_top"),
+        ("S3", 3, "mpp"),
+    ]

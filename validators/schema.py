@@ -3,7 +3,7 @@ references inside a foreign file, the manifest's columns and rows."""
 
 from __future__ import annotations
 
-from dqm.findings import Aspect, Finding
+from dqm.findings import Aspect, Finding, Severity
 from validators.context import BatchView, ItemView
 from validators.registry import CheckContext, NoParams, check, forward, read_issues
 
@@ -35,11 +35,20 @@ def annotation_schema(view: ItemView, params: NoParams, ctx: CheckContext) -> li
         "MANIFEST_EMPTY_SLIDE_ID": "a manifest row has no slide_id",
         "MANIFEST_BAD_ROW": "a manifest row has more or fewer cells than the header",
         "MANIFEST_DUPLICATE_COLUMN": "two manifest columns have the same name",
+        "MANIFEST_BAD_VALUE": "a manifest cell dqm reads for the item (mpp, mask_downsample, mask_left, mask_top) "
+        "holds no usable value (not used)",
     },
+    code_severity={"MANIFEST_BAD_VALUE": Severity.WARNING},
 )
 def manifest_structure(batch: BatchView, params: NoParams, ctx: CheckContext) -> list[Finding]:
-    """The manifest has the required columns and every row a slide_id."""
-    return forward(batch.discovery_issues, ctx)
+    """The manifest has the required columns, every row a slide_id, and usable values where dqm reads them.
+
+    A column the profile declares as clinical is the clinical table's to report."""
+    declared = batch.profile.clinical
+    issues = [
+        i for i in batch.discovery_issues if not (i.code == "MANIFEST_BAD_VALUE" and i.column in declared)
+    ]
+    return forward(issues, ctx)
 
 
 @check(
