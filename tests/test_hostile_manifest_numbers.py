@@ -58,3 +58,18 @@ def test_each_unusable_stated_cell_is_reported_at_its_row_and_column(tmp_path) -
         ("S3", 3, "mask_top"),
         ("S3", 3, "mpp"),
     ]
+
+
+def test_a_stated_column_the_profile_declares_is_left_to_the_clinical_table(tmp_path, profile) -> None:  # type: ignore[no-untyped-def]
+    from dqm.profile import FieldDef
+
+    root = write_tiny_batch(tmp_path / "b")
+    manifest = root / "manifest.csv"
+    lines = manifest.read_text().splitlines()
+    lines[0] += ",mpp"
+    lines[1] += ",abc"
+    manifest.write_text("\n".join(lines) + "\n")
+    declared = profile.model_copy(update={"clinical": {**profile.clinical, "mpp": FieldDef(type="number")}})
+    for p, said in ((profile, {"S1"}), (declared, set())):
+        run = run_batch(root, p, RunOptions(workers=1, clinical=False))
+        assert {f.item_id for f in run.findings if f.code == "MANIFEST_BAD_VALUE"} == said
