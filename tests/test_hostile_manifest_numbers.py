@@ -23,14 +23,24 @@ def test_mask_cells_in_plain_digits_are_stated() -> None:
     assert item.stated_mask_downsample == 4 and item.stated_mask_offset == (10, 0)
 
 
-def test_hostile_numbers_in_the_manifest_are_findings_not_crashes(tmp_path, profile) -> None:  # type: ignore[no-untyped-def]
-    root = write_tiny_batch(tmp_path / "b")
+def _batch_with_columns(folder, columns: str, *rows: str):  # type: ignore[no-untyped-def]
+    """The tiny batch with ``columns`` added to its manifest, ``rows[k]`` the cells of data row k + 1
+    (rows not given: empty cells)."""
+    root = write_tiny_batch(folder)
     manifest = root / "manifest.csv"
     lines = manifest.read_text().splitlines()
-    lines[0] += ",mask_downsample"
-    lines[1] += ",²"
-    lines[2] = lines[2].replace(",50,", "," + "9" * 5000 + ",") + "," + "9" * 5000
-    lines[3] += ",2"
+    lines[0] += "," + columns
+    for k in range(1, len(lines)):
+        lines[k] += "," + (rows[k - 1] if k - 1 < len(rows) else "," * columns.count(","))
+    manifest.write_text("\n".join(lines) + "\n")
+    return root
+
+
+def test_hostile_numbers_in_the_manifest_are_findings_not_crashes(tmp_path, profile) -> None:  # type: ignore[no-untyped-def]
+    root = _batch_with_columns(tmp_path / "b", "mask_downsample", "²", "9" * 5000, "2")
+    manifest = root / "manifest.csv"
+    lines = manifest.read_text().splitlines()
+    lines[2] = lines[2].replace(",50,", "," + "9" * 5000 + ",", 1)
     manifest.write_text("\n".join(lines) + "\n")
     run = run_batch(root, profile, RunOptions(workers=1))
     codes = {(f.item_id, f.code) for f in run.findings}
@@ -43,14 +53,7 @@ def test_hostile_numbers_in_the_manifest_are_findings_not_crashes(tmp_path, prof
 
 
 def test_each_unusable_stated_cell_is_reported_at_its_row_and_column(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    root = write_tiny_batch(tmp_path / "b")
-    manifest = root / "manifest.csv"
-    lines = manifest.read_text().splitlines()
-    lines[0] += ",mpp,mask_left,mask_top"
-    lines[1] += ",abc,-3,7"
-    lines[2] += ",0.25,,"
-    lines[3] += ",inf,12,١٢"
-    manifest.write_text("\n".join(lines) + "\n")
+    root = _batch_with_columns(tmp_path / "b", "mpp,mask_left,mask_top", "abc,-3,7", "0.25,,", "inf,12,١٢")
     issues = [(i.item_id, i.row, i.column) for i in discover(root).issues if i.code == "MANIFEST_BAD_VALUE"]
     assert sorted(issues) == [
         ("S1", 1, "mask_left"),
@@ -63,12 +66,7 @@ def test_each_unusable_stated_cell_is_reported_at_its_row_and_column(tmp_path) -
 def test_a_stated_column_the_profile_declares_is_left_to_the_clinical_table(tmp_path, profile) -> None:  # type: ignore[no-untyped-def]
     from dqm.profile import FieldDef
 
-    root = write_tiny_batch(tmp_path / "b")
-    manifest = root / "manifest.csv"
-    lines = manifest.read_text().splitlines()
-    lines[0] += ",mpp"
-    lines[1] += ",abc"
-    manifest.write_text("\n".join(lines) + "\n")
+    root = _batch_with_columns(tmp_path / "b", "mpp", "abc")
     declared = profile.model_copy(update={"clinical": {**profile.clinical, "mpp": FieldDef(type="number")}})
     for p, said in ((profile, {"S1"}), (declared, set())):
         run = run_batch(root, p, RunOptions(workers=1, clinical=False))
