@@ -181,36 +181,34 @@ def _bound_slide_facts(ann: Annotation) -> None:
     dropped, with a ``VALUE_OUT_OF_RANGE`` issue (a small negative or zero size stays for
     ``SLIDE_SIZE_INVALID``, a non-finite, zero or negative resolution for ``MPP_INVALID``; a
     positive one under :data:`MIN_MPP` is dropped too)."""
-    mpp = ann.mpp
-    if mpp is not None and math.isfinite(mpp) and 0 < mpp < MIN_MPP:
-        text = msg("slide mpp is {value:.3g}, under {limit:g} (not used)", value=mpp, limit=MIN_MPP)
-        ann.issues.append(ReadIssue("VALUE_OUT_OF_RANGE", text, pointer=ann.slide_pointer("mpp")))
-        ann.mpp = None
-    for key, limit in (("width", MAX_SLIDE_SIDE), ("height", MAX_SLIDE_SIDE), ("mpp", MAX_MPP)):
+    bounds = (("width", 0, MAX_SLIDE_SIDE), ("height", 0, MAX_SLIDE_SIDE), ("mpp", MIN_MPP, MAX_MPP))
+    for key, low, high in bounds:
         value = getattr(ann, key)
-        if (
-            value is not None
-            and not (isinstance(value, float) and not math.isfinite(value))
-            and abs(value) > limit
-        ):
+        if value is None or (isinstance(value, float) and not math.isfinite(value)):
+            continue
+        if abs(value) > high:
             digits = len(str(int(abs(value))))
             text = (
                 msg(
                     "slide {key} is {value:.3g}, beyond {limit:g} (not used)",
                     key=key,
                     value=value,
-                    limit=limit,
+                    limit=high,
                 )
                 if digits <= 20
                 else msg(
                     "slide {key} is a number of {digits} digits, beyond {limit:g} (not used)",
                     key=key,
                     digits=digits,
-                    limit=limit,
+                    limit=high,
                 )
             )
-            ann.issues.append(ReadIssue("VALUE_OUT_OF_RANGE", text, pointer=ann.slide_pointer(key)))
-            setattr(ann, key, None)
+        elif 0 < value < low:
+            text = msg("slide mpp is {value:.3g}, under {limit:g} (not used)", value=value, limit=low)
+        else:
+            continue
+        ann.issues.append(ReadIssue("VALUE_OUT_OF_RANGE", text, pointer=ann.slide_pointer(key)))
+        setattr(ann, key, None)
 
 
 def _parse_any(data: bytes, rel: str) -> list[Annotation]:
