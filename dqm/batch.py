@@ -14,7 +14,7 @@ import io
 import os
 import stat
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -773,28 +773,33 @@ def _manifest_rows(
     return True
 
 
-STATED_COLUMNS = {
-    "mpp": N_("a positive number of µm per pixel"),
-    "mask_downsample": N_("a whole number from 1, in plain digits"),
-    "mask_left": N_("a whole number of pixels, in plain digits"),
-    "mask_top": N_("a whole number of pixels, in plain digits"),
+STATED_COLUMNS: dict[str, tuple[str, Callable[[Item], object]]] = {
+    "mpp": (N_("a positive number of µm per pixel"), lambda item: item.stated_mpp),
+    "mask_downsample": (
+        N_("a whole number from 1, in plain digits"),
+        lambda item: item.stated_mask_downsample,
+    ),
+    "mask_left": (
+        N_("a whole number of pixels, in plain digits"),
+        lambda item: item.stated_mask_count("mask_left"),
+    ),
+    "mask_top": (
+        N_("a whole number of pixels, in plain digits"),
+        lambda item: item.stated_mask_count("mask_top"),
+    ),
 }
-"""Manifest columns dqm itself reads for an item (:class:`Item`'s ``stated_*``), and what they hold."""
+"""Manifest columns dqm itself reads for an item: what they hold, and the :class:`Item` value
+read from them (None: not usable)."""
 
 
 def _unusable_cells(disc: Discovery, item: Item) -> None:
     """A ``MANIFEST_BAD_VALUE`` issue for each cell of :data:`STATED_COLUMNS` that holds text dqm
     cannot use: the item is checked without it, and that is said, never skipped in silence (a
-    profile that declares the column as clinical reports it there too: the check leaves it out)."""
-    usable = {
-        "mpp": item.stated_mpp is not None,
-        "mask_downsample": item.stated_mask_downsample is not None,
-        "mask_left": item.stated_mask_count("mask_left") is not None,
-        "mask_top": item.stated_mask_count("mask_top") is not None,
-    }
-    for column, want in STATED_COLUMNS.items():
+    profile that declares the column as clinical reports it there too: the check leaves it out).
+    A cell is parsed only when it holds something (most manifests have none of these columns)."""
+    for column, (want, stated) in STATED_COLUMNS.items():
         cell = item.record.get(column)
-        if cell is None or not str(cell).strip() or usable[column]:
+        if cell is None or not str(cell).strip() or stated(item) is not None:
             continue
         disc.issues.append(
             DiscoveryIssue(
