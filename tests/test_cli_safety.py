@@ -142,3 +142,22 @@ def test_an_interrupted_audit_exits_130_and_keeps_the_previous_outputs(
     after = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
     assert after == before  # the previous complete set, untouched
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no staging left
+
+
+def test_an_interrupt_inside_code_run_from_a_string_still_exits_130(tmp_path: Path) -> None:
+    # dataclasses and namedtuple run their generated methods through exec(); CPython marks an interrupt
+    # that leaves one as unhandled and ends a `python -m` process by SIGINT (-2), whatever main chose.
+    (tmp_path / "interrupted_dqm.py").write_text(
+        "import sys\n"
+        "import dqm.cli as cli\n"
+        "def interrupted(**_):\n"
+        "    exec('raise KeyboardInterrupt')\n"
+        "cli.app = interrupted\n"
+        "sys.argv = ['dqm', 'audit']\n"
+        "cli.main()\n"
+    )
+    res = subprocess.run(
+        [sys.executable, "-m", "interrupted_dqm"], cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
+    assert res.returncode == 130, res.stderr
+    assert res.stderr.strip().splitlines()[-1] == "dqm: interrupted; no new results were written"

@@ -226,8 +226,13 @@ def test_the_charts_write_their_own_words_in_the_language() -> None:
 
 def test_a_corrected_outlines_problems_read_in_korean(sections_result: QualityResult, korean: str) -> None:
     english = _section(render_html(sections_result), "semantic")
-    assert "feature 0 is a Point, not a polygon: ignored" in english and "feature 1 has no geometry" in english
+    assert (
+        "feature 0 is a Point, not a polygon: ignored" in english and "feature 1 has no geometry" in english
+    )
     assert "no overlap computed: annotation file" in english and "not found in the batch" in english
     text = " ".join(_section(korean, "semantic").split())
-    assert "피처 0은(는) 다각형이 아닌 Point입니다: 무시함" in text and "피처 1에 도형(geometry)이 없습니다" in text
+    assert (
+        "피처 0은(는) 다각형이 아닌 Point입니다: 무시함" in text
+        and "피처 1에 도형(geometry)이 없습니다" in text
+    )
     assert "겹침을 계산하지 않음: 배치에서 어노테이션 파일" in text
