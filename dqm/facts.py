@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar, cast
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -50,7 +50,7 @@ def compact(model: M, shared: dict[Any, Any], same: Callable[[Any], Any] = inter
             value = same(value)
         values[name] = value
     fields = model.model_fields_set
-    return model.model_construct(shared.setdefault(frozenset(fields), set(fields)), **values)
+    return cast(M, model.model_construct(shared.setdefault(frozenset(fields), set(fields)), **values))
 
 
 def _shared_dict(value: dict[Any, Any], shared: dict[Any, Any]) -> dict[Any, Any]:

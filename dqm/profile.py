@@ -208,12 +208,13 @@ class Profile(_Frozen):
                 if seen.get(key, c.id) != c.id:
                     raise ValueError(f"name {name!r} is used by classes {seen[key]} and {c.id}")
                 seen[key] = c.id
-        for mapping in (
+        mappings: tuple[dict[Any, str], ...] = (
             self.class_map,
             *self.institution_class_map.values(),
             self.mask_values,
             *self.institution_mask_values.values(),
-        ):
+        )
+        for mapping in mappings:
             bad = sorted({v for v in mapping.values() if v not in ids})
             if bad:
                 raise ValueError(f"class map targets not in the taxonomy: {bad}")

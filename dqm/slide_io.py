@@ -562,6 +562,13 @@ TIFF_HEADER_ERRORS: tuple[type[Exception], ...] = (
 """What tifffile may raise on a corrupt header, besides its own ``TiffFileError``."""
 
 
+def _tiff_errors() -> tuple[type[Exception], ...]:
+    """Everything tifffile may raise on a corrupt header, its own ``TiffFileError`` included."""
+    import tifffile
+
+    return (tifffile.TiffFileError, *TIFF_HEADER_ERRORS)
+
+
 def tiff_facts(path: Path) -> tuple[str | None, str | None, bytes]:
     """``(container, level-0 codec, JPEG bytes with its quantisation tables)`` from one read of the
     TIFF header (no pixel is decoded); the bytes are empty unless the codec is JPEG
@@ -580,14 +587,13 @@ def tiff_facts(path: Path) -> tuple[str | None, str | None, bytes]:
                 return container, None, b""
             codec = TIFF_CODECS.get(value, f"other:{value}")
             return container, codec, _jpeg_head(tf, page) if codec == "jpeg" else b""
-    except (tifffile.TiffFileError, *TIFF_HEADER_ERRORS):
+    except _tiff_errors():
         return None, None, b""
 
 
 def _jpeg_head(tf: Any, page: Any) -> bytes:
     """The level-0 ``JPEGTables`` field (tag 347) of an open TIFF, else the start of its first tile
     or strip (where each tile carries its own tables), or no bytes."""
-    import tifffile
 
     try:
         tag = page.tags.get(347)
@@ -595,7 +601,7 @@ def _jpeg_head(tf: Any, page: Any) -> bytes:
         if not value and page.dataoffsets and page.databytecounts:
             tf.filehandle.seek(int(page.dataoffsets[0]))
             value = tf.filehandle.read(min(int(page.databytecounts[0]), JPEG_HEAD_BYTES))
-    except (tifffile.TiffFileError, *TIFF_HEADER_ERRORS):
+    except _tiff_errors():
         return b""
     return value if isinstance(value, bytes) else b""
 

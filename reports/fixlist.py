@@ -23,7 +23,7 @@ from markupsafe import Markup
 
 from dqm.facts import ItemSummary
 from dqm.findings import Finding
-from dqm.i18n import N_, gettext, render
+from dqm.i18n import N_, Param, gettext, render
 from dqm.output import spreadsheet_safe
 from dqm.results import QualityResult
 
@@ -225,7 +225,7 @@ def render_fixlist_html(
     groups = [(file, list(rs)) for file, rs in groupby(rows, key=lambda r: r.file)]
     d = result.redelivery
 
-    def t(key: str, **params: object) -> str:
+    def t(key: str, **params: Param) -> str:
         return render(TEXT[key], params, lang)
 
     return env.get_template("fixlist.html.j2").render(

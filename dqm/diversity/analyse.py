@@ -42,7 +42,7 @@ def summaries_of(items: Sequence[ItemSummary], profile: Profile) -> Summaries:
 
 
 def _notes(table: Table, s: Summaries, profile: Profile) -> list[str]:
-    notes = []
+    notes: list[str] = []
     n = table.n_items
     for name in NOTE_MISSING:
         summary = s.categorical.get(name) or s.continuous.get(name)

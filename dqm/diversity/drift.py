@@ -183,11 +183,12 @@ def _decide(
     cat = v.kind == "categorical"
     name = "PSI" if cat else "KS D"
     warn, fail = (s.psi_warn, s.psi_fail) if cat else (s.ks_warn, s.ks_fail)
-    rule = msg(
+    rule: str = msg(
         "fail when p_adj < {alpha:g} and {effect} ≥ {fail:g}; warn when p_adj < {alpha:g} and {effect} ≥ {warn:g}",
         alpha=alpha, effect=name, fail=fail, warn=warn,
     )  # fmt: skip
     effect = v.effect_size
+    text: str  # a message, then clauses joined to it (the report translates each)
     if p_adj is None or effect is None:
         decision, text = "not_applicable", msg("not compared: {note}", note=p.outcome.note)
     else:
@@ -250,7 +251,7 @@ def drift(
         no value on one side, is ``not_applicable`` with the reason. Age bands are compared only
         when both releases used the same band edges.
     """
-    notes = []
+    notes: list[str] = []
     pending: list[_Pending] = []
     for name, c in current.categorical.items():
         b = baseline.categorical.get(name)

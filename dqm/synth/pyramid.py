@@ -50,13 +50,13 @@ def paint(
     coarse = rng.random((height // 32 + 2, width // 32 + 2)).astype(np.float32)
     field = np.asarray(Image.fromarray(coarse, "F").resize((width, height), Image.Resampling.BILINEAR))
     mix = np.clip(0.6 * field + 0.35 * (region == 2), 0, 1)[..., None]
-    colour = np.float32(EOSIN) * (1 - mix) + np.float32(HAEMATOXYLIN) * mix
+    colour = np.asarray(EOSIN, np.float32) * (1 - mix) + np.asarray(HAEMATOXYLIN, np.float32) * mix
     cells = rng.random((-(-height // NUCLEUS_SIDE), -(-width // NUCLEUS_SIDE)))
     cells = cells.repeat(NUCLEUS_SIDE, axis=0).repeat(NUCLEUS_SIDE, axis=1)[:height, :width]
     nuclei = cells < np.where(region == 2, 0.05, 0.015)
     colour[nuclei] = NUCLEUS
     fat_lobules(colour, region == 1, rng)
-    img = np.where(region[..., None] > 0, colour, np.float32(GLASS))
+    img = np.where(region[..., None] > 0, colour, np.asarray(GLASS, np.float32))
     img += rng.integers(-5, 6, img.shape, dtype=np.int16)
     return np.clip(img, 0, 255).astype(np.uint8)
 
@@ -96,7 +96,9 @@ def _tile_vocabulary(rng: np.random.Generator, kinds: int) -> tuple[bytes, list[
     import tifffile
 
     square = np.array([[0, 0], [TILE, 0], [TILE, TILE], [0, TILE]])
-    glass = np.clip(np.float32(GLASS) + rng.integers(-3, 4, (TILE, TILE, 3)), 0, 255).astype(np.uint8)
+    glass = np.clip(np.asarray(GLASS, np.float32) + rng.integers(-3, 4, (TILE, TILE, 3)), 0, 255).astype(
+        np.uint8
+    )
     strip = np.concatenate([glass] + [paint(rng, TILE, TILE, square) for _ in range(kinds)], axis=1)
     buf = io.BytesIO()
     tifffile.imwrite(
@@ -108,7 +110,7 @@ def _tile_vocabulary(rng: np.random.Generator, kinds: int) -> tuple[bytes, list[
         for offset, count in zip(page.dataoffsets, page.databytecounts, strict=True):
             tf.filehandle.seek(offset)
             tiles.append(tf.filehandle.read(count))
-        how = {
+        how: dict[str, object] = {
             "photometric": int(page.photometric),
             "subsampling": page.subsampling,
             "jpegtables": page.jpegtables or None,
