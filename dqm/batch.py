@@ -774,7 +774,7 @@ def _manifest_rows(
 
 
 STATED_COLUMNS: dict[str, tuple[str, Callable[[Item], object]]] = {
-    "mpp": (N_("a positive number of µm per pixel"), lambda item: item.stated_mpp),
+    "mpp": (N_("a number of µm per pixel from 0.001 to 10,000"), lambda item: item.stated_mpp),
     "mask_downsample": (
         N_("a whole number from 1, in plain digits"),
         lambda item: item.stated_mask_downsample,

@@ -12,6 +12,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+MAX_MPP = 1e4
+"""The largest declared resolution, micrometres per pixel, taken as a number (1 cm a pixel)."""
+MIN_MPP = 1e-3
+"""The smallest positive declared resolution taken as a number (1 nm a pixel; a light microscope
+resolves about 200 nm): 1e-300 made every lesion's area 0.0 µm² and LESION_TOO_SMALL. Annotation
+files and the manifest's ``mpp`` column are held to the same bounds."""
+
 
 def xy_to_rc(xy: np.ndarray) -> np.ndarray:
     """``(N, 2)`` x/y points to ``(N, 2)`` row/col points (same frame, columns swapped)."""

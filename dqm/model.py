@@ -20,6 +20,7 @@ import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
 
+from dqm.coords import MAX_MPP, MIN_MPP
 from dqm.facts import ItemSummary
 from dqm.findings import Finding
 
@@ -283,12 +284,13 @@ class Item:
 
     @property
     def stated_mpp(self) -> float | None:
-        """The resolution the manifest's ``mpp`` column states, when a positive finite number."""
+        """The resolution the manifest's ``mpp`` column states, when a number from :data:`MIN_MPP`
+        to :data:`MAX_MPP` (1e-300 would make every lesion's area 0.0 µm²)."""
         try:
             mpp = float(str(self.record.get("mpp", "")).strip())
         except ValueError:
             return None
-        return mpp if math.isfinite(mpp) and mpp > 0 else None
+        return mpp if MIN_MPP <= mpp <= MAX_MPP else None  # NaN compares false
 
 
 # --- The item record: what the run learned about one item --------------------------------------

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from dqm.batch import discover
+from dqm.coords import MAX_MPP, MIN_MPP
 from dqm.model import Item
 from dqm.runner import RunOptions, run_batch
 from tests.helpers import write_tiny_batch
@@ -21,6 +22,17 @@ def test_a_mask_cell_that_is_not_a_plain_whole_number_is_not_stated(cell: str) -
 def test_mask_cells_in_plain_digits_are_stated() -> None:
     item = Item("S1", None, None, {"mask_downsample": " 4 ", "mask_left": "10", "mask_top": "0"})
     assert item.stated_mask_downsample == 4 and item.stated_mask_offset == (10, 0)
+
+
+@pytest.mark.parametrize("cell", ["1e-300", "0.0009", "0", "1e5", "nan", "inf"])
+def test_an_mpp_cell_out_of_the_annotations_bounds_is_not_stated(cell: str) -> None:
+    # 1e-300 µm a pixel made every lesion's area 0.0 µm² and LESION_TOO_SMALL
+    assert Item("S1", None, None, {"mpp": cell}).stated_mpp is None
+
+
+@pytest.mark.parametrize("cell", [str(MIN_MPP), "0.25", str(MAX_MPP)])
+def test_an_mpp_cell_within_the_bounds_is_stated(cell: str) -> None:
+    assert Item("S1", None, None, {"mpp": cell}).stated_mpp == float(cell)
 
 
 def _batch_with_columns(folder, columns: str, *rows: str):  # type: ignore[no-untyped-def]
@@ -53,7 +65,7 @@ def test_hostile_numbers_in_the_manifest_are_findings_not_crashes(tmp_path, prof
 
 
 def test_each_unusable_stated_cell_is_reported_at_its_row_and_column(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    root = _batch_with_columns(tmp_path / "b", "mpp,mask_left,mask_top", "abc,-3,7", "0.25,,", "inf,12,١٢")
+    root = _batch_with_columns(tmp_path / "b", "mpp,mask_left,mask_top", "abc,-3,7", "0.25,,", "1e-300,12,١٢")
     issues = [(i.item_id, i.row, i.column) for i in discover(root).issues if i.code == "MANIFEST_BAD_VALUE"]
     assert sorted(issues) == [
         ("S1", 1, "mask_left"),

@@ -38,6 +38,7 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Any, overload
 
+from dqm.coords import MAX_MPP, MIN_MPP
 from dqm.findings import clip
 from dqm.i18n import N_, msg
 from dqm.model import Annotation, Lesion, ReadIssue
@@ -60,11 +61,6 @@ XML_FORMATS = frozenset(r.NAME for r in READERS if r.SYNTAX == "xml")
 MAX_BYTES = 512 * 1024 * 1024
 MAX_SLIDE_SIDE = 2**31 - 1
 """The largest declared slide width or height taken as a number (TIFF's 32-bit dimensions)."""
-MAX_MPP = 1e4
-"""The largest declared resolution, micrometres per pixel, taken as a number (1 cm a pixel)."""
-MIN_MPP = 1e-3
-"""The smallest positive declared resolution taken as a number (1 nm a pixel; a light microscope
-resolves about 200 nm): 1e-300 made every lesion's area 0.0 µm² and LESION_TOO_SMALL."""
 CACHE_MIN_BYTES = 256 * 1024
 """Files at least this big are cached after parsing (a COCO file serves many items)."""
 CACHE_SIZE = 4
