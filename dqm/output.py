@@ -32,42 +32,66 @@ _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 
 
 def spreadsheet_safe(cell: str) -> str:
-    """A CSV cell a spreadsheet shows as text: one that would start a formula (``=``, ``+``, ``-``,
-    ``@``, tab, carriage return; OWASP's CSV-injection list) gets a leading ``'``. Plain numbers
-    (``-0.5``) are left as they are. :func:`from_spreadsheet` undoes it."""
+    """A CSV cell a spreadsheet shows as text, and as it is: the characters that do not show
+    (controls, bidirectional overrides, zero-width characters) written as escapes
+    (:func:`visible`), and a cell that would start a formula (``=``, ``+``, ``-``, ``@``, tab,
+    carriage return; OWASP's CSV-injection list) with a leading ``'``. Plain numbers (``-0.5``)
+    are left as they are. :func:`from_spreadsheet` undoes the ``'``."""
+    cell = visible(cell)
     if cell.startswith(_FORMULA_START) and not _NUMBER.fullmatch(cell):
         return "'" + cell
     return cell
 
 
 def from_spreadsheet(cell: str) -> str:
-    """The value :func:`spreadsheet_safe` protected (a cell read back from a CSV dqm wrote)."""
+    """The value :func:`spreadsheet_safe` protected from a formula (a cell read back from a CSV
+    dqm wrote); escapes of characters that do not show stay escapes (a verdict file's slide id is
+    matched in either form: :func:`dqm.semantic.ingest.ingest`)."""
     if cell.startswith("'") and cell[1:].startswith(_FORMULA_START) and not _NUMBER.fullmatch(cell[1:]):
         return cell[1:]
     return cell
 
 
-_UNSAFE = "\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff"
-"""C0 and C1 controls but tab and line feed, bidirectional controls, line and paragraph separators,
+_FORMAT = (
+    "\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e\u200b-\u200f\u202a-\u202e"
+    "\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb\U000110bd\U000110cd\U00013430-\U0001343f"
+    "\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f"
+)
+"""Unicode's format characters (category Cf, as of Unicode 15.1): bidirectional controls
+(U+202A–U+202E, U+2066–U+2069, U+200E, U+200F, U+061C), zero-width characters (U+200B–U+200D,
+U+2060, U+FEFF), the soft hyphen and the rest: none shows a glyph, each changes how a name
+displays or makes two different names look alike. Written out rather than read from
+``unicodedata`` when dqm starts (a scan of every code point); a test checks the list against it."""
+_UNSAFE = f"\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff{_FORMAT}"
+"""C0 and C1 controls but tab and line feed, format characters, line and paragraph separators,
 lone surrogates (the bytes of a name that is not UTF-8)."""
-_TERMINAL_UNSAFE = re.compile(f"[{_UNSAFE}]")
-_LINE_UNSAFE = re.compile(f"[\n{_UNSAFE}]")
+_INVISIBLE = re.compile(f"[{_UNSAFE}]")
+_LINE_INVISIBLE = re.compile(f"[\n{_UNSAFE}]")
 
 
 def _shown(m: re.Match[str]) -> str:
     code = ord(m.group())
     if 0xDC80 <= code <= 0xDCFF:  # a byte of a name that is not UTF-8 (surrogateescape)
         return f"\\x{code - 0xDC00:02x}"
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
 
 
-def terminal_safe(text: str, newlines: bool = True) -> str:
-    """``text`` as a terminal or a log shows it harmlessly: control characters (an escape sequence
-    that clears the screen or retitles the window, a carriage return that overwrites the line), C1
-    controls, bidirectional overrides that display a name reversed, and bytes of a name that is not
-    UTF-8 are written as ``\\xNN`` / ``\\uNNNN``. ``newlines=False`` escapes line breaks too: a name
-    holding one must not forge a line of its own."""
-    return (_TERMINAL_UNSAFE if newlines else _LINE_UNSAFE).sub(_shown, text)
+def visible(text: str, newlines: bool = True) -> str:
+    """``text`` from a batch as every output a person reads shows it (the console, a log, an HTML
+    page, Markdown, a CSV cell): control characters (an escape sequence that clears the screen or
+    retitles the window, a carriage return that overwrites the line), C1 controls, format
+    characters (a right-to-left override that displays ``evil\\u202egpj.svs`` as ``evilsvs.jpg``, a
+    zero-width space that makes two names look equal), line and paragraph separators, and the
+    bytes of a name that is not UTF-8 are written as ``\\xNN`` / ``\\uNNNN`` / ``\\UNNNNNNNN``.
+    Everything else, Hangul and tabs among it, is left as it is. ``newlines=False`` escapes line
+    breaks too: a name holding one must not forge a line of its own."""
+    return (_INVISIBLE if newlines else _LINE_INVISIBLE).sub(_shown, text)
+
+
+terminal_safe = visible
+"""What a command prints passes :func:`visible`: the console shows a name as every output does."""
 
 
 def not_utf8(name: str) -> str | None:

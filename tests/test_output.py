@@ -1,4 +1,5 @@
-"""The one output writer: atomic files, a staged set, spreadsheet-safe CSV cells."""
+"""The one output writer: atomic files, a staged set, spreadsheet-safe CSV cells; text shown as
+it is (:func:`dqm.output.visible`)."""
 
 from __future__ import annotations
 
@@ -6,15 +7,17 @@ import csv
 import io
 import os
 import stat
+import sys
+import unicodedata
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
-from dqm.output import OutputSet, from_spreadsheet, spreadsheet_safe, write_file
+from dqm.output import OutputSet, from_spreadsheet, spreadsheet_safe, visible, write_file
 
 
-@pytest.mark.parametrize("cell", ["=1+1", "+33 1 23", "-cmd|' /C calc'!A0", "@SUM(A1)", "\t=x", "\r=x"])
+@pytest.mark.parametrize("cell", ["=1+1", "+33 1 23", "-cmd|' /C calc'!A0", "@SUM(A1)", "\t=x"])
 def test_a_cell_that_would_run_as_a_formula_is_stored_as_text(cell: str) -> None:
     safe = spreadsheet_safe(cell)
     assert safe == "'" + cell
@@ -99,3 +102,42 @@ def test_a_private_file_is_readable_by_its_owner_alone(tmp_path: Path) -> None:
         os.umask(old)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert stat.S_IMODE(public.stat().st_mode) == 0o666
+
+
+def _hidden(ch: str) -> bool:
+    """Whether Unicode says ``ch`` shows no glyph of its own: a format character (Cf), a control
+    but tab and line feed, a line or paragraph separator, a lone surrogate."""
+    category = unicodedata.category(ch)
+    return category in ("Cf", "Zl", "Zp", "Cs") or (category == "Cc" and ch not in "\t\n")
+
+
+def test_visible_escapes_exactly_the_characters_that_do_not_show() -> None:
+    """Against this Python's Unicode database, every code point: the list in dqm.output is the
+    database's, and nothing that shows (Hangul, CJK, Arabic letters, emoji) is touched. (Format
+    characters of a later Unicode than this Python's are unassigned here: Cn.)"""
+    changed = [c for c in map(chr, range(sys.maxunicode + 1)) if visible(c) != c]
+    assert [c for c in changed if not _hidden(c) and unicodedata.category(c) != "Cn"] == []
+    assert [c for c in map(chr, range(sys.maxunicode + 1)) if _hidden(c) and c not in changed] == []
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("evil\u202egpj.svs", "evil\\u202egpj.svs"),
+        ("a\u2066b\u2069c\u200ed\u200fe\u061cf", "a\\u2066b\\u2069c\\u200ed\\u200fe\\u061cf"),
+        ("S\u200b1 S\u200c1 S\u200d1 S\u20601 \ufeffS1", "S\\u200b1 S\\u200c1 S\\u200d1 S\\u20601 \\ufeffS1"),
+        ("tag\U000e0041", "tag\\U000e0041"),
+        ("c1\x85 del\x7f nul\x00", "c1\\x85 del\\x7f nul\\x00"),
+        ("병변 분류: 선암\t(서울)\n", "병변 분류: 선암\t(서울)\n"),
+    ],
+)
+def test_visible(text: str, shown: str) -> None:
+    assert visible(text) == shown
+    assert visible(shown) == shown  # an escape is shown as it is: applying it twice changes nothing
+
+
+def test_a_csv_cell_shows_what_does_not_show() -> None:
+    assert spreadsheet_safe("evil\u202egpj.svs") == "evil\\u202egpj.svs"
+    assert spreadsheet_safe("\r=x") == "\\x0d=x"  # a carriage return no longer starts a formula
+    assert spreadsheet_safe("\u200b=cmd") == "\\u200b=cmd"
+    assert spreadsheet_safe("-\u202e1") == "'-\\u202e1"
