@@ -1,5 +1,7 @@
 """``dqm diff`` output: a :class:`~dqm.diff.ResultDiff` as plain text or Markdown, in English or
-Korean (``lang``). Finding codes, dimension ids, figure paths and slide ids stay as they are."""
+Korean (``lang``). Finding codes, dimension ids, figure paths and slide ids stay as they are, but
+for the characters that do not show (:func:`dqm.output.visible`): the Markdown is posted as a
+pull-request comment, where a right-to-left override would display a slide's name reversed."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ from typing import Any
 from dqm.diff import GateChange, ResultDiff
 from dqm.figures import fmt_value, title
 from dqm.i18n import N_, gettext, translator
+from dqm.output import visible
 from reports.markdown import VERDICT_WORDS, md_code, md_text
 
 MAX_FIGURES = 40
@@ -123,7 +126,7 @@ def render_diff_text(d: ResultDiff, lang: str = "en") -> str:
             if ids:
                 shown = ", ".join(ids[:MAX_SLIDES]) + (" …" if len(ids) > MAX_SLIDES else "")
                 out.append("  " + _(label, ids=shown))
-    return "\n".join(out) + "\n"
+    return visible("\n".join(out) + "\n")
 
 
 def render_diff_markdown(d: ResultDiff, lang: str = "en") -> str:
@@ -214,4 +217,4 @@ def render_diff_markdown(d: ResultDiff, lang: str = "en") -> str:
                     " …" if len(ids) > MAX_SLIDES else ""
                 )
                 out.append(_(label, ids=shown))
-    return "\n".join(out) + "\n"
+    return visible("\n".join(out) + "\n")

@@ -4,8 +4,9 @@ Rendered from a ``results.json`` alone: the findings of the lot's items grouped 
 its place in the file (pointer, lesion, table row, line), whether the earlier delivery had it
 (``redelivery``) and the waiver that covers it (``waivers``). Names are as the results name them:
 masked where the audit masked them (the hospital holds the ``--identifier-map``). The HTML is
-escaped by Jinja2 and carries no script; every CSV cell goes through
-:func:`dqm.output.spreadsheet_safe`.
+escaped by Jinja2, shown as it is (:func:`dqm.output.visible`: a right-to-left override in a name
+shows as ``\\u202e``) and carries no script; every CSV cell goes through
+:func:`dqm.output.spreadsheet_safe`, which shows it the same way.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from markupsafe import Markup
 from dqm.facts import ItemSummary
 from dqm.findings import Finding
 from dqm.i18n import N_, Param, gettext, render
-from dqm.output import spreadsheet_safe
+from dqm.output import spreadsheet_safe, visible
 from dqm.results import QualityResult
 
 TEXT = {
@@ -228,7 +229,7 @@ def render_fixlist_html(
     def t(key: str, **params: Param) -> str:
         return render(TEXT[key], params, lang)
 
-    return env.get_template("fixlist.html.j2").render(
+    page = env.get_template("fixlist.html.j2").render(
         T={k: gettext(v, lang) for k, v in TEXT.items() if k.startswith("col_") or k == "none"},
         shown={v: gettext(v, lang) for v in VALUES},
         lang=lang,
@@ -255,3 +256,4 @@ def render_fixlist_html(
         style=Markup(STYLE),  # dqm's own constant, allowed by its hash
         csp=f"default-src 'none'; style-src 'sha256-{digest}'; base-uri 'none'; form-action 'none'",
     )
+    return visible(page)

@@ -3,7 +3,10 @@
 Every string that came from the batch is escaped: Jinja2 autoescaping for the markup (and
 ``markupsafe.escape`` in the SVG charts), and the findings and slides travel as gzip-compressed
 JSON, base64-encoded inside ``<script type="application/octet-stream">``, that the page's script
-decompresses (``DecompressionStream``) and inserts with ``textContent``, never as HTML.
+decompresses (``DecompressionStream``) and inserts with ``textContent``, never as HTML. Every
+string is also shown as it is (:func:`dqm.output.visible`): the page as rendered, and each string of
+the data islands before it is packed, so a right-to-left override or a zero-width space in a name
+shows as ``\\u202e`` / ``\\u200b`` in the page and in the explorers alike.
 
 What is printed (cover, gated figures, sections, findings per code, worst slides) is rendered
 here as HTML, so it shows without JavaScript and prints; only the explorers (findings, slides)
@@ -29,6 +32,7 @@ from markupsafe import Markup
 
 from dqm.figures import dimension_gates, dimension_state, dimensions, figures, fmt_value, title
 from dqm.i18n import N_, check_language, gettext, markup_translator, translated
+from dqm.output import visible
 from dqm.quality_layout import QualityTableLayout
 from dqm.results import QualityResult
 from reports import charts
@@ -102,9 +106,22 @@ def _csp_hash(text: str) -> str:
     return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode() + "'"
 
 
+def shown_data(data: Any) -> Any:
+    """``data`` (JSON-like) with every string, keys too, as :func:`~dqm.output.visible` shows it:
+    for the data a page's script puts into the page."""
+    if isinstance(data, str):
+        return visible(data)
+    if isinstance(data, dict):
+        return {visible(k) if isinstance(k, str) else k: shown_data(v) for k, v in data.items()}
+    if isinstance(data, list | tuple):
+        return [shown_data(v) for v in data]
+    return data
+
+
 def json_island(data: Any) -> str:
-    """JSON safe to place inside a ``<script type="application/json">`` element."""
-    text = orjson.dumps(data).decode("utf-8")
+    """JSON safe to place inside a ``<script type="application/json">`` element, its strings as
+    :func:`shown_data` shows them (the page's script puts them into the page)."""
+    text = orjson.dumps(shown_data(data)).decode("utf-8")
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
@@ -192,10 +209,9 @@ def explorer_data(
 
 
 def masked_data(data: dict[str, Any], mask: Callable[[str], str] | None) -> dict[str, Any]:
-    """The explorers' data with ``mask`` applied to every string of its table (None: as it is)."""
-    if mask is None:
-        return data
-    return {**data, "strings": [mask(s) for s in data["strings"]]}
+    """The explorers' data with ``mask`` applied to every string of its table (None: none), each
+    then as :func:`~dqm.output.visible` shows it."""
+    return {**data, "strings": [visible(mask(s) if mask else s) for s in data["strings"]]}
 
 
 def code_table(result: QualityResult) -> list[dict[str, Any]]:
@@ -334,7 +350,7 @@ def render_html(
     )
     dims = dimensions()
     states = {d: dimension_state(result, d) for d in dims}
-    return env.get_template("report.html.j2").render(
+    page = env.get_template("report.html.j2").render(
         r=result,
         csp=csp,
         script=Markup(script),
@@ -355,3 +371,4 @@ def render_html(
         quality_table=[(lang, quality_rows(result, layout, lang)) for lang in layout.languages],
         quality_columns=layout.columns,
     )
+    return visible(page)  # every name in it, wherever a template or a helper put it

@@ -27,15 +27,18 @@ from collections import Counter, defaultdict
 from dqm.figures import Gate, dimension_gates, dimension_state, dimensions, title, unfinished
 from dqm.findings import SYNTACTIC_ASPECTS, Finding, Severity, clip, not_evaluated
 from dqm.i18n import N_, check_language, gettext, render
+from dqm.output import visible
 from dqm.results import QualityResult
 
 MAX_LISTED = 50
-_XML_BAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_XML_BAD = re.compile("[\ufffe\uffff]")
 
 
 def _clean(text: str) -> str:
-    """Characters XML 1.0 cannot carry (control bytes from a broken file) become U+FFFD."""
-    return _XML_BAD.sub("\ufffd", text)
+    """``text`` as every output shows it (:func:`~dqm.output.visible`: control bytes from a broken
+    file, a right-to-left override or a zero-width space in a name as escapes; a CI shows this file
+    on its web pages), and the noncharacters XML 1.0 cannot carry as U+FFFD."""
+    return _XML_BAD.sub("\ufffd", visible(text))
 
 
 def _counts_against(f: Finding) -> bool:

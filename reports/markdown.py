@@ -2,7 +2,9 @@
 
 Everything from the batch (paths, the command, codes) is escaped for GitHub / GitLab flavoured
 Markdown: inline HTML is neutralised, table pipes and emphasis characters are escaped, and code
-spans use a fence longer than any backtick run inside them.
+spans use a fence longer than any backtick run inside them. The summary as a whole is shown as it
+is (:func:`dqm.output.visible`): a right-to-left override or a zero-width space in a name shows as
+its escape.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from collections import Counter
 
 from dqm.figures import dimension_gates, dimension_state, dimensions, title
 from dqm.i18n import N_, Param, check_language, gettext, render, translated
+from dqm.output import visible
 from dqm.results import QualityResult
 
 VERDICT_WORDS = {
@@ -172,7 +175,7 @@ def render_summary(result: QualityResult, lang: str = "en") -> str:
             gate="`dqm gate results.json`",
         ),
     ]
-    return "\n".join(lines) + "\n"
+    return visible("\n".join(lines) + "\n")
 
 
 def _lot_rows(result: QualityResult) -> list[str]:

@@ -22,7 +22,7 @@ from dqm.diversity.minimums import is_minimum
 from dqm.diversity.settings import PATIENT_GROUPS
 from dqm.figures import Gate, all_gates
 from dqm.i18n import translated
-from dqm.output import spreadsheet_safe
+from dqm.output import spreadsheet_safe, visible
 from dqm.quality_layout import QualityTableLayout, TechnicalRow
 from dqm.results import QualityResult
 
@@ -298,9 +298,10 @@ def quality_xlsx(result: QualityResult, layout: QualityTableLayout) -> bytes:
 
 
 def _text_cell(ws, row: int, col: int, text: str):  # type: ignore[no-untyped-def]
-    """A string cell: openpyxl would store text starting with ``=`` as a formula."""
+    """A string cell, shown as it is (:func:`~dqm.output.visible`): openpyxl would store text
+    starting with ``=`` as a formula."""
     cell = ws.cell(row=row, column=col)
-    cell.value = text
+    cell.value = visible(text)
     cell.data_type = "s"
     return cell
 
