@@ -1,9 +1,10 @@
 """The review sheet (``review.html``): one self-contained, offline page for the expert reviewer.
 
 It renders the dictionary :func:`dqm.semantic.sheet.sheet_data` builds and computes nothing.
-Everything that came from the batch travels in a JSON island (``<`` ``>`` ``&`` escaped) and is
-put into the page with ``textContent`` / ``setAttribute`` only; the page's one script and one
-style sheet are allowed by their hashes in a strict Content-Security-Policy, images are data URIs.
+Everything that came from the batch travels in a JSON island (``<`` ``>`` ``&`` escaped, characters
+that do not show as escapes: :func:`dqm.output.visible`) and is put into the page with
+``textContent`` / ``setAttribute`` only; the page's one script and one style sheet are allowed by
+their hashes in a strict Content-Security-Policy, images are data URIs.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
 from dqm.i18n import check_language, markup_translator
+from dqm.output import visible
 from reports.html import _asset, _csp_hash, code, json_island
 
 
@@ -35,6 +37,7 @@ def render_review_html(sheet: dict[str, Any], lang: str = "en") -> str:
         f"style-src {_csp_hash(style)}; script-src {_csp_hash(script)}; "
         "base-uri 'none'; form-action 'none'"
     )
-    return env.get_template("review.html.j2").render(
+    page = env.get_template("review.html.j2").render(
         sheet=sheet, csp=csp, script=script, style=style, data=json_island(sheet)
     )
+    return visible(page)

@@ -8,12 +8,13 @@ function over a batch folder, read only.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from shapely.geometry.base import BaseGeometry
 
 from dqm.i18n import N_, msg
+from dqm.output import visible
 from dqm.profile import Profile
 from dqm.semantic import agreement as agr
 from dqm.semantic.estimate import (
@@ -67,10 +68,14 @@ def _finding(
 def validate(
     plan: ReviewPlan, files: Sequence[VerdictFile]
 ) -> tuple[list[VerdictRecord], list[ReviewFinding]]:
-    """The usable verdicts (first of each slide × reviewer) and the findings about the others."""
+    """The usable verdicts (first of each slide × reviewer) and the findings about the others. A
+    verdict may name its slide as the plan does or as dqm showed it (:func:`dqm.output.visible`:
+    the review sheet, ``review_plan.csv`` and the server write a right-to-left override or a
+    zero-width space in a slide id as its escape, and a reviewer copies what they see)."""
     findings = [f for vf in files for f in vf.findings]
     lot = set(plan.lot_ids)
     sampled = {s.slide_id for s in plan.sample}
+    shown = {visible(s): s for s in lot if visible(s) != s}
     kept: dict[tuple[str, str], VerdictRecord] = {}
     for vf in files:
         if vf.plan_id is not None and vf.plan_id != plan.plan_id:
@@ -87,6 +92,8 @@ def validate(
                 )
             )
     for rec in sorted((r for vf in files for r in vf.records), key=lambda r: r.order):
+        if rec.slide_id not in lot and rec.slide_id in shown:
+            rec = replace(rec, slide_id=shown[rec.slide_id])
         if rec.slide_id not in lot:
             findings.append(
                 _finding(

@@ -25,6 +25,7 @@ from typing import Any
 
 from dqm.i18n import N_, gettext, markup_translator, msg
 from dqm.i18n import Message as Text
+from dqm.output import visible
 from dqm.semantic.server import auth
 from dqm.semantic.server.db import ReviewDB, ReviewDBError
 from dqm.semantic.server.sample import ReviewSample
@@ -181,6 +182,11 @@ def create_app(
         words=Markup(script_words(lang)),
     )
 
+    def page(template: str, http_status: int = 200, **values: Any) -> Response:
+        """A page, every text in it shown as it is (:func:`~dqm.output.visible`): a reviewer's
+        name or a refusal naming a file cannot display reversed."""
+        return HTMLResponse(visible(env.get_template(template).render(**values)), status_code=http_status)
+
     def session_of(request: Request) -> auth.Session | None:
         return auth.read_session(db, request.cookies.get(auth.COOKIE)) or auth.bearer(
             db, request.headers.get("authorization")
@@ -189,11 +195,10 @@ def create_app(
     def refused(request: Request, status: int, message: str) -> Response:
         """The refusal, its ``message`` (a msgid, or a :func:`~dqm.i18n.msg`) in ``lang``: JSON
         ``{"error": …}`` for the API and the tiles, else a page."""
-        text = message.rendered(lang) if isinstance(message, Text) else gettext(message, lang)
+        text = visible(message.rendered(lang) if isinstance(message, Text) else gettext(message, lang))
         if request.url.path.startswith(("/api/", "/dz/")):
             return JSONResponse({"error": text}, status_code=status)
-        page = env.get_template("refused.html").render(status=status, message=text)
-        return HTMLResponse(page, status_code=status)
+        return page("refused.html", status, status=status, message=text)
 
     def need(request: Request) -> auth.Session | Response:
         session = session_of(request)
@@ -230,7 +235,7 @@ def create_app(
 
     # ------------------------------------------------------------------ pages
     def login_page(request: Request) -> Response:
-        return HTMLResponse(env.get_template("login.html").render())
+        return page("login.html")
 
     async def login(request: Request) -> Response:
         if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
@@ -266,12 +271,12 @@ def create_app(
         got = need(request)
         if isinstance(got, Response):
             return got
-        page = env.get_template("index.html").render(
+        return page(
+            "index.html",
             reviewer=got.reviewer.name,
             adjudicator=got.reviewer.adjudicator,
             csrf=auth.csrf_token(db, got),
         )
-        return HTMLResponse(page)
 
     # ------------------------------------------------------------------ API
     def state(request: Request) -> Response:
@@ -317,7 +322,7 @@ def create_app(
             detail["image_error"] = None
         except SlideUnavailable as exc:
             detail["image"] = None
-            detail["image_error"] = reason(exc, lang)
+            detail["image_error"] = visible(reason(exc, lang))
         detail["history"] = [
             {"verdict": r.verdict, "reasons": list(r.reasons), "comment": r.comment, "at": r.created_at}
             for r in db.log(got.reviewer, sample.slides[n].slide_id)

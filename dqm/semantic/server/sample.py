@@ -3,8 +3,10 @@
 Everything read from the batch passes through here, read only: the plan names the slides, the
 batch's discovery gives their clinical records, and annotation files are read (inside the batch
 jail, :func:`dqm.batch.jailed`) when a slide is first opened. Every string that came from the batch
-is masked with the profile's de-identification patterns (:class:`dqm.identifiers.Masker`) before it
-leaves this module; the page escapes it again when it shows it. Reviewers see no design
+is masked with the profile's de-identification patterns (:class:`dqm.identifiers.Masker`) and its
+characters that do not show written as escapes (:func:`dqm.output.visible`: a right-to-left override
+in a name shows as ``\\u202e``) before it leaves this module; the page escapes it again when it
+shows it. Reviewers see no design
 information (weights, flags): the review stays blind to why a slide was drawn.
 """
 
@@ -21,6 +23,7 @@ import numpy as np
 from dqm.i18n import gettext
 from dqm.identifiers import Masker
 from dqm.model import Annotation, Item
+from dqm.output import visible
 from dqm.profile import Profile
 from dqm.semantic.models import REASONS, ReviewPlan
 from dqm.semantic.sheet import REASON_LABELS, UNKNOWN_COLOUR, class_name
@@ -91,8 +94,8 @@ class ReviewSample:
         return planned
 
     def text(self, value: Any) -> str:
-        """A value from the batch as masked text."""
-        return self.mask(value if isinstance(value, str) else str(value))
+        """A value from the batch as masked text, shown as it is (:func:`~dqm.output.visible`)."""
+        return visible(self.mask(value if isinstance(value, str) else str(value)))
 
     def summary(self) -> list[dict[str, Any]]:
         """One line per slide for the slide list (number, masked id, stratum)."""
@@ -135,7 +138,7 @@ class ReviewSample:
             "id": self.text(slide.slide_id),
             "stratum": self.text(slide.stratum),
             "record": self.record(slide, annotation),
-            "annotation_problem": problem,
+            "annotation_problem": None if problem is None else self.text(problem),
             "shapes": shapes,
             "classes": [
                 {
