@@ -39,6 +39,9 @@ EMAIL = "kim.minsu@hospital.example"
 PHONE = "010-2345-6789"
 PLANTED = (RRN, EMAIL, PHONE)
 OUTPUTS = ("results.json", "report.html", "junit.xml", "summary.md")
+HIDDEN = {"\u202e": "U+202E", "\u2066": "U+2066", "\u200b": "U+200B"}
+"""Characters that change how a name displays (a right-to-left override, an isolate, a zero-width
+space): no output a person reads may hold one raw (results.json is data: it keeps the true names)."""
 
 
 @dataclass
@@ -241,6 +244,26 @@ def _plant(field: str) -> Callable[[Path], None]:
     return make
 
 
+def _bidi_names(batch: Path) -> None:
+    """A slide id that displays reversed (``evil\\u202egpj`` shows as ``evilgpj`` backwards, with an
+    RRN after it: it must still be masked), a file name with an isolate, a class name with a
+    zero-width space."""
+    manifest = batch / "manifest.csv"
+    lines = manifest.read_text().splitlines()
+    header = lines[0].split(",")
+    row = lines[1].split(",")
+    row[header.index("slide_id")] = f"evil\u202egpj{RRN}"
+    src = batch / row[header.index("annotation_path")]
+    dst = src.with_name("S\u20661.json")
+    src.rename(dst)
+    row[header.index("annotation_path")] = f"annotations/{dst.name}"
+    lines[1] = ",".join(row)
+    manifest.write_text("\n".join(lines) + "\n")
+    doc = json.loads(dst.read_text())
+    doc["lesions"][0]["class"] = "B\u200bCC"
+    dst.write_text(json.dumps(doc))
+
+
 CASES = [
     Case(
         "huge_int",
@@ -310,6 +333,7 @@ CASES = [
         Case(f"id_{f}", f"an RRN/e-mail/phone in the {f.replace('_', ' ')}", _plant(f))
         for f in ("manifest_cell", "slide_id", "file_name", "class_name", "json_key", "clinical_value")
     ),
+    Case("bidi_names", "U+202E, U+2066, U+200B in a slide id, a file name and a class name", _bidi_names),
 ]
 
 
@@ -328,9 +352,20 @@ def _digest(root: Path) -> str:
 
 
 def _leaks(out: Path, stdout: str, planted: tuple[str, ...]) -> list[str]:
+    """Planted identifiers in any output or what the command printed, and characters that change
+    how a name displays (:data:`HIDDEN`) raw in what it printed or an output a person reads (not
+    results.json nor the result cache: data)."""
     texts = [("stdout", stdout)]
     texts += [(p.name, p.read_text(errors="replace")) for p in out.rglob("*") if p.is_file()]
-    return sorted({f"{s} in {name}" for name, text in texts for s in planted if s in text})
+    found = {f"{s} in {name}" for name, text in texts for s in planted if s in text}
+    found |= {
+        f"raw {code} in {name}"
+        for name, text in texts
+        if name == "stdout" or name.endswith((".html", ".md", ".xml", ".csv"))
+        for c, code in HIDDEN.items()
+        if c in text
+    }
+    return sorted(found)
 
 
 PROFILE = Path(__file__).resolve().parents[1] / "dqm" / "profiles" / "dermatopathology.yaml"
