@@ -270,6 +270,7 @@ def _environment(lang: str = "en", names: Mapping[str, str] | None = None) -> En
     env.filters["num"] = _num
     env.filters["pvalue"] = _pvalue
     env.filters["named"] = named(names or {})
+    env.filters["visible"] = visible  # where a name is percent-encoded: the explorers' anchors
     say = functools.partial(gettext, lang=lang)
     env.globals["charts"] = SimpleNamespace(
         **{f: functools.partial(getattr(charts, f), say=say) for f in ("bars", "histogram", "paired_bars")}

@@ -15,6 +15,7 @@ import json
 import re
 import shutil
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from typer.testing import CliRunner
@@ -74,6 +75,8 @@ def test_the_report_shows_hidden_characters_as_escapes(audited: tuple[Path, Path
         assert _shown(name) in strings
     assert any(f"class '{_shown(CLASS)}' is not in the taxonomy" in s for s in strings)
     assert HOSPITAL in strings
+    # a link to the slide's row in the explorer names it as the explorer does (encodeURIComponent)
+    assert f'href="#item-{quote(_shown(SLIDE), safe="")}"' in page
 
 
 def test_summary_and_junit_show_hidden_characters_as_escapes(audited: tuple[Path, Path]) -> None:
