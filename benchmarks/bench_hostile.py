@@ -215,6 +215,36 @@ def _long_class(batch: Path) -> None:
     _edit(batch, fn)
 
 
+TIB = 1 << 40
+
+
+def _listed_sparse(slide: bool) -> Callable[[Path], None]:
+    """A terabyte of holes listed in ``SHA256SUMS`` (``truncate -s 1T``): a file of its own, or the
+    first slide with the holes after its data (an interrupted copy); every other file listed with
+    its real hash. Read whole, either would take hours."""
+
+    def make(batch: Path) -> None:
+        if slide:
+            target = sorted((batch / "slides").iterdir())[0]
+        else:
+            target = batch / "extra.bin"
+            target.touch()
+        os.truncate(target, TIB)
+        lines = [
+            f"{'0' * 64 if p == target else _file_sha(p)}  {p.relative_to(batch).as_posix()}"
+            for p in sorted(batch.rglob("*"))
+            if p.is_file() and p.name not in ("README.md", "truth.csv")
+        ]
+        (batch / "SHA256SUMS").write_text("\n".join(lines) + "\n")
+
+    return make
+
+
+def _file_sha(path: Path) -> str:
+    with path.open("rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
+
+
 def _plant(field: str) -> Callable[[Path], None]:
     """An identifier in one field of the batch; it must be masked wherever dqm writes it."""
 
@@ -329,6 +359,10 @@ CASES = [
         parse_only=True,
     ),
     Case("class_50mb", "a class name of 50 MB", _long_class),
+    Case("sparse_1t", "a 1 TiB sparse file (no data) listed in SHA256SUMS", _listed_sparse(slide=False)),
+    Case(
+        "sparse_slide", "a slide extended by 1 TiB of holes, listed in SHA256SUMS", _listed_sparse(slide=True)
+    ),
     *(
         Case(f"id_{f}", f"an RRN/e-mail/phone in the {f.replace('_', ' ')}", _plant(f))
         for f in ("manifest_cell", "slide_id", "file_name", "class_name", "json_key", "clinical_value")
@@ -347,8 +381,27 @@ def _digest(root: Path) -> str:
             h.update(os.readlink(p).encode())
         elif p.is_file():
             with p.open("rb") as fh:
-                h.update(hashlib.file_digest(fh, "sha256").digest())
+                _data_digest(fh.fileno(), h.update)
     return h.hexdigest()
+
+
+def _data_digest(fd: int, update: Callable[[bytes], object]) -> None:
+    """A file's size and the bytes of its data regions at their offsets to ``update``: its holes are
+    skipped (they read as zeros; a terabyte of them, as the sparse cases make, would take hours)."""
+    size, pos = os.fstat(fd).st_size, 0
+    update(str(size).encode())
+    while pos < size:
+        try:
+            start = os.lseek(fd, pos, os.SEEK_DATA)
+        except OSError:  # ENXIO: only holes from here to the end
+            break
+        end = os.lseek(fd, start, os.SEEK_HOLE)
+        update(str(start).encode())
+        os.lseek(fd, start, os.SEEK_SET)
+        while start < end and (chunk := os.read(fd, min(1 << 20, end - start))):
+            update(chunk)
+            start += len(chunk)
+        pos = end
 
 
 def _leaks(out: Path, stdout: str, planted: tuple[str, ...]) -> list[str]:

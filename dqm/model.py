@@ -297,12 +297,12 @@ class Item:
 # Built once per item in the worker that read its files; thumbnails, the review sheet and (later)
 # the cache and the executors read it instead of reading or parsing any file again.
 
-RECORD_VERSION = 7
+RECORD_VERSION = 8
 """Bumped whenever :class:`ItemRecord`'s plain-data form changes; older forms are refused (2: the
 slide summary carries its perceptual hash; 3: the slide facts carry the artefacts' shares and map;
 4: the slide summary carries its stain descriptors, JPEG quality and scanner;
 5: the full SHA-256 of the files it hashed whole; 6: every finding carries its msgid and
-parameters, so a cached record renders in Korean too; 7: each file's size, times and inode)."""
+parameters, so a cached record renders in Korean too; 7: each file's size, times and inode; 8: the files found sparse, with their sizes)."""
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -571,6 +571,9 @@ class ItemRecord:
     """Each file the item's work read (batch path -> size, modification and change time in ns,
     inode), taken before reading it: a file that still has them need not be read to be known
     unchanged (``--results``, :func:`dqm.syntactic.accuracy.batch_fingerprint`)."""
+    sparse: dict[str, tuple[int, int]] = dataclasses.field(default_factory=dict)
+    """The item's files found sparse (batch path -> apparent and allocated bytes,
+    :mod:`dqm.sparse_files`): not read whole, each reported ``FILE_SPARSE``."""
     version: int = RECORD_VERSION
 
     def to_dict(self) -> dict[str, Any]:
@@ -590,6 +593,7 @@ class ItemRecord:
             "slide": self.slide.to_dict() if self.slide is not None else None,
             "sha256": sorted(self.sha256.items()),  # pairs, not an object: a cache restores values, not keys
             "stats": sorted(self.stats.items()),
+            "sparse": sorted([path, list(sizes)] for path, sizes in self.sparse.items()),
         }
 
     @classmethod
@@ -620,4 +624,5 @@ class ItemRecord:
             slide=SlideFacts.from_dict(slide) if slide is not None else None,
             sha256={str(path): str(digest) for path, digest in data["sha256"]},
             stats={str(path): [int(n) for n in stat] for path, stat in data["stats"]},
+            sparse={str(path): (int(a), int(b)) for path, (a, b) in data["sparse"]},
         )

@@ -3,10 +3,10 @@
 A run of a million items keeps a million records. As objects, each lean record cost about
 0.85 KiB beside its summary (a slotted dataclass, a list of files, a dictionary of file stats
 with a list of four integers, a 64-character hex string...). :class:`ItemRecords` keeps the same
-values in columns keyed by the item's index (numbers in arrays of 64-bit integers, a SHA-256 as 32 bytes,
-the few per-item objects in lists, findings and full hashes only for the items that have some)
-and gives each record back as an :class:`~dqm.model.ItemRecord` when it is read, equal to the one
-stored: every stage reads ``run.outcomes[k]`` as before.
+values in columns keyed by the item's index (numbers in arrays of 64-bit integers, a SHA-256 as
+32 bytes, the few per-item objects in lists, findings, full hashes and sparse files only for the
+items that have some) and gives each record back as an :class:`~dqm.model.ItemRecord` when it is
+read, equal to the one stored: every stage reads ``run.outcomes[k]`` as before.
 """
 
 from __future__ import annotations
@@ -50,6 +50,7 @@ class ItemRecords(Columns[ItemRecord]):
         # only the few rows that have them (or whose values do not fit a column)
         self._findings: dict[int, list[Finding]] = {}
         self._sha256: dict[int, dict[str, str]] = {}
+        self._sparse: dict[int, dict[str, tuple[int, int]]] = {}
         self._other_stats: dict[int, dict[str, list[int]]] = {}
 
     @classmethod
@@ -78,6 +79,7 @@ class ItemRecords(Columns[ItemRecord]):
             self._parsed[k] = (record.annotation, record.slide)
         _put(self._findings, k, record.findings)
         _put(self._sha256, k, record.sha256)
+        _put(self._sparse, k, record.sparse)
         self._annotation_sha256[k] = record.annotation_sha256
         self._store_stats(k, record.stats)
 
@@ -88,6 +90,11 @@ class ItemRecords(Columns[ItemRecord]):
     def findings(self) -> list[Finding]:
         """Every item's findings, in item order (without building the records)."""
         return [f for k in sorted(self._findings) for f in self._findings[k]]
+
+    def sparse(self) -> dict[str, tuple[int, int]]:
+        """Every item's sparse files (batch path -> apparent and allocated bytes), in item order
+        (without building the records)."""
+        return {path: sizes for k in sorted(self._sparse) for path, sizes in self._sparse[k].items()}
 
     def summaries(self) -> ItemSummaries:
         """Every item's summary, in item order: the column store the result's ``items`` is."""
@@ -110,6 +117,7 @@ class ItemRecords(Columns[ItemRecord]):
             slide=slide,
             sha256=dict(self._sha256.get(k, {})),
             stats=self._stats_of(k),
+            sparse=dict(self._sparse.get(k, {})),
         )
 
     def _store_stats(self, k: int, stats: dict[str, list[int]]) -> None:

@@ -53,6 +53,7 @@ from dqm.slide_io import (
     keep_freed_memory,
     probe_slide_cached,
 )
+from dqm.sparse_files import SparseFileError, sparse_at
 from validators.context import BatchView, EarlierRelease, FileStatus, ItemFacts, ItemView
 from validators.engine import ConfiguredCheck, configure, crash_finding, run_checks
 
@@ -205,6 +206,7 @@ class Compactor:
             files=[same(f) for f in record.files],
             sha256={same(k): v for k, v in record.sha256.items()},
             stats={same(k): v for k, v in record.stats.items()},
+            sparse={same(k): v for k, v in record.sparse.items()},
         )
 
 
@@ -275,7 +277,7 @@ def check_item(
     of its files (batch paths), already taken in this work."""
     image, image_path = _status(root, item.image_path)
     ann_status, ann_path = _status(root, item.annotation_path)
-    stats = _stats({ann_status.path: ann_path, image.path: image_path if options.slides else None})
+    stats, sparse = _stats({ann_status.path: ann_path, image.path: image_path if options.slides else None})
     probe: SlideProbe | None = None
     if options.slides and image.exists and image_path is not None:
         probe_options = ProbeOptions(
@@ -341,39 +343,57 @@ def check_item(
         unreadable=annotation is not None and not annotation.readable and read_crash is None,
         annotation=ParsedAnnotation.of(annotation) if annotation is not None else None,
         slide=probe.facts() if probe is not None else None,
-        sha256=_whole_hashes(root, sorted(whole), known),
+        sha256=_whole_hashes(root, sorted(whole), known, sparse),
         stats=stats,
+        sparse=sparse,
     )
 
 
 def file_stat(path: Path) -> list[int]:
     """What a file's metadata says of its content: size, modification and change time (ns), inode."""
-    st = path.stat()
+    return _stat_values(path.stat())
+
+
+def _stat_values(st: os.stat_result) -> list[int]:
     return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
 
 
-def _stats(files: dict[str | None, Path | None]) -> dict[str, list[int]]:
-    """:func:`file_stat` of each file (batch path -> its jailed path), before the work reads it."""
-    out = {}
+def _stats(
+    files: dict[str | None, Path | None],
+) -> tuple[dict[str, list[int]], dict[str, tuple[int, int]]]:
+    """:func:`file_stat` of each file (batch path -> its jailed path), before the work reads it,
+    and the sizes of those that are sparse (:mod:`dqm.sparse_files`), from the same stat."""
+    out, sparse = {}, {}
     for rel, path in files.items():
         if rel and path is not None:
             with contextlib.suppress(OSError):  # unreadable: the reading reports it
-                out[rel] = file_stat(path)
-    return out
+                st = path.stat()
+                out[rel] = _stat_values(st)
+                if (found := sparse_at(path, st)) is not None:
+                    sparse[rel] = (found.apparent, found.allocated)
+    return out, sparse
 
 
-def _whole_hashes(root: Path, files: list[str], known: dict[str, str]) -> dict[str, str]:
+def _whole_hashes(
+    root: Path, files: list[str], known: dict[str, str], sparse: dict[str, tuple[int, int]]
+) -> dict[str, str]:
     """SHA-256 of each file (batch paths, already jailed by the item's work) read whole; a file
-    that cannot be read is left out (its checksum finding says so)."""
+    that cannot be read is left out (its checksum finding says so), and so is a sparse one, added
+    to ``sparse`` (batch path -> apparent and allocated bytes)."""
     out = {}
     for rel in files:
         if rel in known:
             out[rel] = known[rel]
             continue
         path = jailed(root, rel)[0]
-        if path is not None:
-            with contextlib.suppress(OSError):
-                out[rel] = full_hash(path)
+        if path is None or rel in sparse:
+            continue
+        try:
+            out[rel] = full_hash(path)
+        except SparseFileError as exc:
+            sparse[rel] = (exc.sparse.apparent, exc.sparse.allocated)
+        except OSError:
+            pass
     return out
 
 
@@ -405,7 +425,7 @@ def check_item_safely(
     try:
         hashed = None
         if isinstance(item, Certified):
-            hashed = _whole_hashes(root, list(item.files), {})
+            hashed = _whole_hashes(root, list(item.files), {}, {})
             if hashed == item.expected:
                 return None
         return check_item(item, root, profile, checks, options, hashed)
@@ -861,10 +881,12 @@ def _batch_path(rel: str | None) -> str | None:
     return norm if norm and not outside else rel
 
 
-def _hashed(run: Run) -> dict[str, str]:
+def _hashed(run: Run) -> tuple[dict[str, str], dict[str, tuple[int, int]]]:
     """Full SHA-256 of every file hashed whole: the items' (hashed in their work) and the listed
-    files that belong to no item, hashed here (the manifest was hashed as discovery read it)."""
+    files that belong to no item, hashed here (the manifest was hashed as discovery read it); and
+    the listed files of no item found sparse instead (batch path -> apparent and allocated bytes)."""
     out: dict[str, str] = {}
+    sparse: dict[str, tuple[int, int]] = {}
     for o in run.outcomes:
         out.update(o.sha256)
     disc = run.discovery
@@ -873,14 +895,20 @@ def _hashed(run: Run) -> dict[str, str]:
             out[rel] = disc.manifest_sha256
             continue
         path = jailed(run.root, rel)[0]
-        if path is not None:
-            with contextlib.suppress(OSError):  # unreadable: checksum.list says it was not hashed
-                out[rel] = full_hash(path)
-    return out
+        if path is None:
+            continue
+        try:
+            out[rel] = full_hash(path)
+        except SparseFileError as exc:
+            sparse[rel] = (exc.sparse.apparent, exc.sparse.allocated)
+        except OSError:  # unreadable: checksum.list says it was not hashed
+            pass
+    return out, sparse
 
 
 def run_batch_checks(run: Run, checks: list[ConfiguredCheck]) -> list[Finding]:
     """The batch-scope checks over the whole run."""
+    hashed, sparse = _hashed(run) if run.discovery.checksums else ({}, {})
     view = BatchView(
         profile=run.profile,
         items=_facts(run),
@@ -889,6 +917,7 @@ def run_batch_checks(run: Run, checks: list[ConfiguredCheck]) -> list[Finding]:
         table=run.table,
         earlier=run.earlier,
         checksums=run.discovery.checksums,
-        hashed=_hashed(run) if run.discovery.checksums else {},
+        hashed=hashed,
+        sparse=run.outcomes.sparse() | sparse,
     )
     return run_checks("batch", view, checks)

@@ -43,6 +43,7 @@ from dqm.model import SlideFacts
 from dqm.pixels.artefacts import Artefacts, TileSource, measure
 from dqm.pixels.masks import dilate, fill_holes
 from dqm.pixels.stain import dqt_tables, jpeg_quality, scanner, stain_descriptors
+from dqm.sparse_files import SparseFileError, sparse_of
 
 HASH_CHUNK = 1 << 20
 TILE = 256
@@ -299,9 +300,20 @@ def _read_at(fd: int, offset: int, n: int) -> bytes:
 
 
 def full_hash(path: Path) -> str:
-    """SHA-256 of the whole file."""
+    """SHA-256 of the whole file.
+
+    Raises
+    ------
+    SparseFileError
+        When the file is sparse (:mod:`dqm.sparse_files`): its holes are never read (a
+        terabyte of them would take hours). An ``OSError``, as a file that cannot be read.
+    """
     h = hashlib.sha256()
     with path.open("rb") as fh:
+        found = sparse_of(fh.fileno())
+        if found is not None:
+            raise SparseFileError(found, path)
+        fh.seek(0)
         while chunk := fh.read(8 * HASH_CHUNK):
             h.update(chunk)
     return h.hexdigest()

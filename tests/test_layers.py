@@ -44,7 +44,15 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ),
     (
         "readers and slide I/O",
-        ("dqm.readers", "dqm.slide_io", "dqm.pixels", "dqm.batch", "dqm.checksums", "dqm.clinical_table"),
+        (
+            "dqm.readers",
+            "dqm.slide_io",
+            "dqm.sparse_files",  # files mostly holes, never read whole
+            "dqm.pixels",
+            "dqm.batch",
+            "dqm.checksums",
+            "dqm.clinical_table",
+        ),
     ),
     ("checks", ("validators",)),
     ("runner", ("dqm.runner", "dqm.cache", "dqm.executors", "dqm.single_files", "dqm.convert", "dqm.synth")),

@@ -74,6 +74,7 @@ RECORDS = [
         unreadable=True,
         sha256={"s/B.svs": SHA},
         stats={"a/B.json": [10, 2**62, -1, 5], "s/B.svs": [0, 0, 0, 0]},
+        sparse={"s/B.svs": (2**40, 4096)},
     ),
     # what no run makes but a cached record could hold: kept as it is, in the sparse columns
     _record(SUMMARIES[2], files=["a/C.json"], annotation_sha256="AB" * 32, stats={"other": [1, 2]}),
@@ -91,6 +92,8 @@ def test_item_records_give_back_what_was_stored_whatever_the_values():
     assert records[-1].to_dict() == RECORDS[-1].to_dict()
     assert [r.summary.slide_id for r in records[1:3]] == ["B", "C"]
     assert records.findings() == RECORDS[1].findings
+    assert records.sparse() == {"s/B.svs": (2**40, 4096)}
+    assert ItemRecord.from_dict(json.loads(json.dumps(RECORDS[1].to_dict()))) == RECORDS[1]
     records[1] = RECORDS[0]  # a row stored again holds only the new record
     assert records[1].to_dict() == RECORDS[0].to_dict()
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from dqm.checksums import Listed
 from dqm.findings import Aspect, Finding, Severity
-from dqm.i18n import msg
+from dqm.i18n import Message, msg
 from validators.context import BatchView
 from validators.registry import CheckContext, NoParams, check, forward
 
@@ -31,12 +32,7 @@ def checksum_list(batch: BatchView, params: NoParams, ctx: CheckContext) -> list
         if actual == listed.sha256:
             continue
         text = (
-            msg(
-                "{path!r} could not be read to hash it; {_where} gives {listed}",
-                path=rel,
-                listed=listed.sha256,
-                **listed.where_params(),
-            )
+            _not_hashed(rel, listed, batch.sparse.get(rel))
             if actual is None
             else msg(
                 "{path!r} has SHA-256 {actual}, {_where} gives {listed}",
@@ -48,3 +44,24 @@ def checksum_list(batch: BatchView, params: NoParams, ctx: CheckContext) -> list
         )
         out.append(ctx.finding("CHECKSUM_MISMATCH", text, item_id=owner.get(rel, rel), file=rel))
     return out
+
+
+def _not_hashed(rel: str, listed: Listed, sparse: tuple[int, int] | None) -> Message:
+    """Why a listed file's checksum was not verified: it could not be read, or it is sparse
+    (apparent and allocated bytes) and was not read whole."""
+    if sparse is None:
+        return msg(
+            "{path!r} could not be read to hash it; {_where} gives {listed}",
+            path=rel,
+            listed=listed.sha256,
+            **listed.where_params(),
+        )
+    return msg(
+        "{path!r} was not hashed: it is a sparse file of {apparent:,} bytes, {allocated:,} of them "
+        "on disk; {_where} gives {listed} (not verified)",
+        path=rel,
+        apparent=sparse[0],
+        allocated=sparse[1],
+        listed=listed.sha256,
+        **listed.where_params(),
+    )

@@ -127,6 +127,9 @@ class BatchView:
     """The listed files that are there, with their expected SHA-256 (:mod:`dqm.checksums`)."""
     hashed: dict[str, str] = field(default_factory=dict)
     """Full SHA-256 of the files that were hashed whole, by batch path."""
+    sparse: dict[str, tuple[int, int]] = field(default_factory=dict)
+    """The files found sparse and so never read whole, by batch path: apparent and allocated
+    bytes (:mod:`dqm.sparse_files`)."""
 
     @property
     def item_id(self) -> str:

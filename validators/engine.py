@@ -35,6 +35,7 @@ RUN_ORDER = (
     "file.duplicate_slide_id",
     "file.duplicate_slide_content",
     "file.layout",
+    "file.sparse",
     "schema.manifest",
     "format.class_known",
     "format.slide_info",

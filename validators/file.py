@@ -234,6 +234,34 @@ def layout(batch: BatchView, params: NoParams, ctx: CheckContext) -> list[Findin
 
 
 @check(
+    "file.sparse",
+    aspect=Aspect.FILE,
+    scope="batch",
+    codes={
+        "FILE_SPARSE": "a file that is mostly holes (a preallocated or interrupted copy): never read whole",
+    },
+)
+def sparse(batch: BatchView, params: NoParams, ctx: CheckContext) -> list[Finding]:
+    """No file of the batch is mostly holes (its size on disk far below its length)."""
+    owner = {p: f.slide_id for f in batch.items for p in (f.image_path, f.annotation_path) if p}
+    return [
+        ctx.finding(
+            "FILE_SPARSE",
+            msg(
+                "{path!r} is a sparse file: {apparent:,} bytes long, {allocated:,} of them on disk "
+                "(a preallocated or interrupted copy?); it was not read whole",
+                path=rel,
+                apparent=apparent,
+                allocated=allocated,
+            ),
+            item_id=owner.get(rel, rel),
+            file=rel,
+        )
+        for rel, (apparent, allocated) in sorted(batch.sparse.items())
+    ]
+
+
+@check(
     "file.annotation_xml",
     aspect=Aspect.FILE,
     codes={

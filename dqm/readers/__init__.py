@@ -49,6 +49,7 @@ from dqm.readers.common.base import decode, failed, parse_json, wide_text
 from dqm.readers.common.reader import FormatReader, limits, reading_within
 from dqm.readers.common.xmltree import looks_like_xml, parse_xml
 from dqm.readers.items import annotation_for_item, merged  # noqa: F401  (public: the item's annotation)
+from dqm.sparse_files import sparse_of
 
 READERS: tuple[FormatReader, ...] = (native, qupath, asap, imagescope, halo, coco, dsa, mask)
 """Every format, in detection order: the first of a syntax whose ``looks`` accepts the content
@@ -112,7 +113,8 @@ _NOT_RECOGNISED = msg(
 
 def read_bytes(path: Path, max_bytes: int = MAX_BYTES) -> tuple[bytes | None, ReadIssue | None]:
     """The file's bytes, or the issue that prevented reading them (``LIMIT_EXCEEDED`` for a
-    file over ``max_bytes``, the profile's ``limits.annotation_bytes``: not read at all)."""
+    file over ``max_bytes``, the profile's ``limits.annotation_bytes``; ``ANNOTATION_UNREADABLE``
+    for a sparse file, :mod:`dqm.sparse_files`: not read at all)."""
     try:
         with open(path, "rb") as fh:
             size = os.fstat(fh.fileno()).st_size
@@ -125,6 +127,17 @@ def read_bytes(path: Path, max_bytes: int = MAX_BYTES) -> tuple[bytes | None, Re
                         limit=max_bytes,
                     ),
                 )
+            found = sparse_of(fh.fileno())
+            if found is not None:  # its holes are not read: FILE_SPARSE says why
+                return None, ReadIssue(
+                    "ANNOTATION_UNREADABLE",
+                    msg(
+                        "a sparse file: {apparent:,} bytes long, {allocated:,} of them on disk (not read)",
+                        apparent=found.apparent,
+                        allocated=found.allocated,
+                    ),
+                )
+            fh.seek(0)
             return fh.read(max_bytes + 1), None
     except OSError as exc:
         return None, ReadIssue(
