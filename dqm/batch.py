@@ -31,6 +31,7 @@ from dqm.checksums import (
 from dqm.i18n import N_, msg
 from dqm.model import DiscoveryIssue, Item
 from dqm.output import not_utf8
+from dqm.sparse_files import SparseFileError, sparse_of
 
 MANIFEST = "manifest.csv"
 PATH_COLUMNS = ("slide_id", "image_path", "annotation_path")
@@ -528,6 +529,9 @@ def _read_manifest(path: Path, disc: Discovery, slides: list[str], annotations: 
     """Items from the manifest; False when it cannot be used (the caller pairs by stem)."""
     try:
         with path.open("rb") as fh:
+            if (found := sparse_of(fh.fileno())) is not None:  # holes: not read, as over the limit
+                raise SparseFileError(found, path)
+            fh.seek(0)
             data = fh.read(MAX_MANIFEST_BYTES + 1)
         if len(data) > MAX_MANIFEST_BYTES:
             disc.issues.append(

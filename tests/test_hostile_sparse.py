@@ -197,3 +197,16 @@ def test_verify_says_a_file_turned_sparse_cannot_be_read_instead_of_hashing_it(h
     assert any(
         d.startswith("annotations/S1.json: cannot be read (a sparse file") for d in verification.differences
     ), verification.differences
+
+
+def test_a_sparse_manifest_is_not_read_and_the_batch_is_paired_by_name(holes: Path, profile: Profile) -> None:
+    """Before: the first 256 MiB of holes were read (the manifest's limit) before it was refused."""
+    root = write_tiny_batch(holes / "b")
+    _hole(root / "manifest.csv", TIB, b"slide_id,image_path,annotation_path\n")
+    _sums(root, {"manifest.csv": "0" * 64})
+    run = run_batch(root, profile, RunOptions(workers=1, clinical=False))
+    (unread,) = [f for f in run.findings if f.code == "MANIFEST_UNREADABLE"]
+    assert "a sparse file: 1099511627776 bytes long" in unread.message
+    assert [s.slide_id for s in run.outcomes.summaries()] == ["S1", "S2", "S3"]
+    found = {(f.code, f.location.file) for f in run.findings}
+    assert {("FILE_SPARSE", "manifest.csv"), ("CHECKSUM_MISMATCH", "manifest.csv")} <= found
