@@ -386,15 +386,20 @@ def _whole_hashes(
             out[rel] = known[rel]
             continue
         path = jailed(root, rel)[0]
-        if path is None or rel in sparse:
-            continue
-        try:
-            out[rel] = full_hash(path)
-        except SparseFileError as exc:
-            sparse[rel] = (exc.sparse.apparent, exc.sparse.allocated)
-        except OSError:
-            pass
+        if path is not None and rel not in sparse:
+            _hash_whole(path, rel, out, sparse)
     return out
+
+
+def _hash_whole(path: Path, rel: str, hashes: dict[str, str], sparse: dict[str, tuple[int, int]]) -> None:
+    """``hashes[rel]``, the full SHA-256 of ``path``; a sparse file's sizes in ``sparse`` instead
+    (never read whole); nothing for a file that cannot be read (its checksum finding says so)."""
+    try:
+        hashes[rel] = full_hash(path)
+    except SparseFileError as exc:
+        sparse[rel] = (exc.sparse.apparent, exc.sparse.allocated)
+    except OSError:
+        pass
 
 
 @dataclass(slots=True)
@@ -895,14 +900,8 @@ def _hashed(run: Run) -> tuple[dict[str, str], dict[str, tuple[int, int]]]:
             out[rel] = disc.manifest_sha256
             continue
         path = jailed(run.root, rel)[0]
-        if path is None:
-            continue
-        try:
-            out[rel] = full_hash(path)
-        except SparseFileError as exc:
-            sparse[rel] = (exc.sparse.apparent, exc.sparse.allocated)
-        except OSError:  # unreadable: checksum.list says it was not hashed
-            pass
+        if path is not None:
+            _hash_whole(path, rel, out, sparse)
     return out, sparse
 
 

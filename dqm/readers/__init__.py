@@ -117,7 +117,8 @@ def read_bytes(path: Path, max_bytes: int = MAX_BYTES) -> tuple[bytes | None, Re
     for a sparse file, :mod:`dqm.sparse_files`: not read at all)."""
     try:
         with open(path, "rb") as fh:
-            size = os.fstat(fh.fileno()).st_size
+            st = os.fstat(fh.fileno())
+            size = st.st_size
             if size > max_bytes:
                 return None, ReadIssue(
                     "LIMIT_EXCEEDED",
@@ -127,7 +128,7 @@ def read_bytes(path: Path, max_bytes: int = MAX_BYTES) -> tuple[bytes | None, Re
                         limit=max_bytes,
                     ),
                 )
-            found = sparse_of(fh.fileno())
+            found = sparse_of(fh.fileno(), st)
             if found is not None:  # its holes are not read: FILE_SPARSE says why
                 return None, ReadIssue(
                     "ANNOTATION_UNREADABLE",
