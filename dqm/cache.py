@@ -52,6 +52,7 @@ from typing import TYPE_CHECKING, Any
 from dqm import __version__
 from dqm.batch import jailed, normalise
 from dqm.clinical_table import IDENTIFYING, RowSource, TableFailure
+from dqm.findings import clip
 from dqm.i18n import Message
 from dqm.model import RECORD_VERSION, Item, ItemRecord
 from dqm.slide_io import stat_and_print
@@ -383,7 +384,7 @@ class RecordCache:
                 data["clinical_record"] = item.record  # not stored: see store()
             record = ItemRecord.from_dict(data)
         except (ValueError, TypeError, KeyError, AttributeError) as exc:
-            self.warn(f"a corrupt result cache entry was ignored ({type(exc).__name__}: {exc})"[:500])
+            self.warn(clip(f"a corrupt result cache entry was ignored ({type(exc).__name__}: {exc})", 500))
             return None
         self.hits += 1
         return record
@@ -446,7 +447,7 @@ class RecordCache:
             ]
             return failures, data["error"]
         except (sqlite3.Error, ValueError, TypeError, KeyError) as exc:
-            self.warn(f"a corrupt result cache entry was ignored ({type(exc).__name__}: {exc})"[:500])
+            self.warn(clip(f"a corrupt result cache entry was ignored ({type(exc).__name__}: {exc})", 500))
             return None
 
     def store_table(self, key: str, failures: list[TableFailure], error: str | None) -> None:

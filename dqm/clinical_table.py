@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from dqm.findings import clip
 from dqm.i18n import msg
 from dqm.profile import FieldDef, Profile
 
@@ -275,7 +276,7 @@ def _failure(res: Any, rule: Rule) -> TableFailure | None:
         return None
     info = res.exception_info or {}
     if info.get("raised_exception"):
-        message = str(info.get("exception_message", "")).splitlines()[0][:200]
+        message = clip((str(info.get("exception_message", "")).splitlines() or [""])[0], 200)
         return TableFailure(
             "CLINICAL_EXPECTATION_ERROR",
             rule.column,

@@ -25,6 +25,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from dqm.i18n import N_, Message, Param, msg, render
+from dqm.identifiers import cut_outside_identifiers
 
 MAX_MESSAGE_CHARS = 2_000
 """A finding's message is cut here: messages echo values from the batch (a class name of 50 MB
@@ -36,26 +37,50 @@ MAX_NAME_CHARS = 500
 _WORD_CHAR = re.compile(r"[\w.+@\-–]")
 """A character of a word, a number or an identifier (an RRN, a phone number, an e-mail address)."""
 _WORD_AT_END = re.compile(r"(?<![\w.+@\-–])[\w.+@\-–]{1,256}$")
+MAX_CUT_MOVES = 8
+"""Times :func:`cut_head` moves a cut back to the start of an identifier the word rule left it in."""
 
 
 def clip(text: str, limit: int) -> str:
-    """``text`` cut to about ``limit`` characters, saying how much was left out.
-
-    The cut never keeps part of an identifier: outputs are masked when they are written, and the
-    masker recognises an identifier only whole (``900101-12…`` would show a birth date). A word
-    the cut falls inside is left out whole (up to 256 characters back), and so are the digits,
-    dashes and spaces the kept text ends with (a longer word is cut where it is: a number in it
-    loses its digits before the cut)."""
+    """``text`` cut to about ``limit`` characters, saying how much was left out (:func:`cut_head`)."""
     if len(text) <= limit:
         return text
-    head = text[:limit]
-    if _WORD_CHAR.match(text, limit) and (word := _WORD_AT_END.search(head)) is not None:
-        head = head[: word.start()]
-    end = len(head)
-    while end and (head[end - 1].isdigit() or head[end - 1].isspace() or head[end - 1] in ".-–"):
+    return f"{cut_head(text, limit)}… [cut: {len(text):,} characters]"
+
+
+def cut_head(text: str, limit: int) -> str:
+    """The start of ``text`` that a cut at ``limit`` keeps (``text`` itself when it is no longer).
+
+    The cut never keeps part of an identifier: outputs are masked when they are written, and the
+    masker recognises an identifier only whole (``900101-12…`` would show a birth date,
+    ``Patient name: Hong…`` a given name). A cut inside an identifier the whole text shows moves to
+    its start (:func:`dqm.identifiers.cut_outside_identifiers`); then, for identifiers only a
+    profile knows, a word the cut falls inside is left out whole (up to 256 characters back), and
+    so are the digits, dashes and spaces the kept text ends with (a longer word is cut where it is:
+    a number in it loses its digits before the cut)."""
+    if len(text) <= limit:
+        return text
+    end = cut_outside_identifiers(text, limit)
+    for _ in range(MAX_CUT_MOVES):
+        kept = _word_kept(text, end)
+        end = cut_outside_identifiers(text, kept)  # ``DOB: 1990/01/21`` less its trailing ``21``
+        if end == kept:
+            return text[:end]
+    return ""  # identifiers that end where others start, again and again: keep none of them
+
+
+def _word_kept(text: str, cut: int) -> int:
+    """Where the kept text ends when ``text`` is cut at ``cut``: before the word the cut falls in,
+    and before the digits, dashes and spaces it would end with."""
+    end = cut
+    if (
+        _WORD_CHAR.match(text, cut)
+        and (word := _WORD_AT_END.search(text, max(0, cut - 257), cut)) is not None
+    ):
+        end = word.start()
+    while end and (text[end - 1].isdigit() or text[end - 1].isspace() or text[end - 1] in ".-–"):
         end -= 1  # a loop, not a regex anchored at the end: that would be quadratic on digits
-    head = head[:end]
-    return f"{head}… [cut: {len(text):,} characters]"
+    return end
 
 
 class Severity(StrEnum):
@@ -97,7 +122,7 @@ def stage_message(stage: str, exc: BaseException) -> str:
         "the {stage} stage crashed and was not evaluated: {error}: {reason}",
         stage=stage[:80],
         error=type(exc).__name__,
-        reason=str(exc)[:300],
+        reason=clip(str(exc), 300),
     )
 
 

@@ -27,7 +27,7 @@ import re
 import secrets
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any, Literal
 
@@ -411,6 +411,66 @@ def _unescaped_once(text: str) -> tuple[str, list[int]]:
     return "".join(pieces), where
 
 
+Patterns = list[tuple[str, re.Pattern[str], DeidPattern]]
+
+
+def _masked_patterns(settings: DeidSettings) -> Patterns:
+    """The patterns a :class:`Masker` searches: all but those that apply only to file names (dates:
+    they would also mask dqm's own timestamps)."""
+    return [(name, rx, pat) for name, rx, pat in settings.compiled.patterns if set(pat.places) - {"filename"}]
+
+
+def _matches(text: str, patterns: Patterns) -> Iterator[tuple[int, int, int, str]]:
+    """Each identifier in ``text``: where it starts and ends (its ``id`` group, else the whole
+    match), where its match ends, and the pattern's name."""
+    for name, rx, pat in patterns:
+        for m in rx.finditer(text):
+            if pat.validate_as == "rrn" and not valid_rrn(m.group(0)):
+                continue
+            group = "id" if m.groupdict().get("id") else 0
+            yield m.start(group), m.end(group), m.end(), name
+
+
+@cache
+def _built_in() -> Patterns:
+    """The built-in patterns a masker uses, compiled when a text is first cut."""
+    return _masked_patterns(DeidSettings())
+
+
+CUT_CONTEXT = 1024
+"""Characters before a cut searched for an identifier it would split (more than a keyword and the
+longest identifier together)."""
+
+
+def cut_outside_identifiers(text: str, at: int) -> int:
+    """Where to cut ``text`` so that no identifier is kept in part: ``at``, or the start of the
+    identifier a cut at ``at`` falls inside (or of the one that start falls inside, and so on).
+
+    The masker knows an identifier only whole (``Patient name: Hong`` is no name, ``1990/01/`` no
+    date of birth) and sees only what the cut kept, so the identifiers are looked for in the whole
+    text, around ``at``: the built-in patterns the masker uses (a profile's own are not known
+    where text is cut, in a reader or a check), escapes decoded as the masker decodes them. An
+    identifier reaches to the end of its match (context a pattern needs after it included)."""
+    if not 0 < at < len(text):
+        return at
+    lo = max(0, at - CUT_CONTEXT)
+    window = text[lo : at + _WINDOW_OVERLAP]
+    plain, where = unescaped(window)
+    spans = []
+    for start, end, match_end, _ in _matches(plain, _built_in()):
+        last = max(end, match_end)
+        if where is not None:
+            start, last = where[start], where[last]
+        spans.append((lo + start, lo + last))
+    cut, moved = at, True
+    while moved:  # a cut moved to the start of one identifier may fall inside another
+        moved = False
+        for start, last in spans:
+            if start < cut < last:
+                cut, moved = start, True
+    return cut
+
+
 class Masker:
     """Replaces every identifier inside a text by a keyed token, the same token for the same
     identifier in every output and every run with the same key (``[KOREAN_RRN-3f9a1c2b7d]``).
@@ -424,10 +484,7 @@ class Masker:
     def __init__(self, settings: DeidSettings, key: bytes) -> None:
         self._key = key
         self._enabled = settings.enabled
-        comp = settings.compiled
-        self._patterns = [
-            (name, rx, pat) for name, rx, pat in comp.patterns if set(pat.places) - {"filename"}
-        ]
+        self._patterns = _masked_patterns(settings)
         general = [p.regex for _, _, p in self._patterns]
         self._prefilter = _alternation(general) if general else re.compile(r"(?!)")
 
@@ -442,15 +499,7 @@ class Masker:
         return hmac.new(self._key, text.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
 
     def _spans(self, text: str) -> list[tuple[int, int, str]]:
-        spans: list[tuple[int, int, str]] = []
-        for name, rx, pat in self._patterns:
-            for m in rx.finditer(text):
-                if pat.validate_as == "rrn" and not valid_rrn(m.group(0)):
-                    continue
-                group = "id" if m.groupdict().get("id") else 0
-                start, end = m.span(group)
-                spans.append((start, end, name))
-        spans.sort()
+        spans = sorted((start, end, name) for start, end, _, name in _matches(text, self._patterns))
         kept: list[tuple[int, int, str]] = []
         for span in spans:  # the first (then longest) match wins where two overlap
             if kept and span[0] < kept[-1][1]:

@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 
 from markupsafe import Markup, escape
 
+from dqm.findings import cut_head
 from dqm.i18n import N_
 
 INK = "#1d2330"
@@ -46,7 +47,7 @@ def _num(x: float) -> str:
 
 
 def _short(text: str, limit: int = 30) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return text if len(text) <= limit else cut_head(text, limit - 1) + "…"
 
 
 def _svg(chart_id: str, width: int, height: int, title: str, body: list[str]) -> Markup:

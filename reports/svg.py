@@ -13,6 +13,8 @@ from collections.abc import Sequence
 
 from markupsafe import Markup, escape
 
+from dqm.findings import cut_head
+
 BAR_H = 18
 GAP = 6
 LABEL_W = 190
@@ -21,7 +23,7 @@ MAX_LABEL = 28
 
 
 def _short(label: str) -> str:
-    return label if len(label) <= MAX_LABEL else label[: MAX_LABEL - 1] + "…"
+    return label if len(label) <= MAX_LABEL else cut_head(label, MAX_LABEL - 1) + "…"
 
 
 def _axis_min(values: list[float], target: float | None, percent: bool) -> float:

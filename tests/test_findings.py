@@ -53,3 +53,36 @@ def test_a_cut_never_keeps_part_of_an_identifier(before: str, identifier: str, s
         kept = shown.replace(" ", "").replace("-", "")
         pieces = {secret.replace("-", "")[i : i + 4] for i in range(len(secret.replace("-", "")) - 3)}
         assert not [p for p in pieces if p in kept.split("[")[0]], (limit, shown)
+
+
+@pytest.mark.parametrize(
+    ("text", "part"),
+    [
+        ("Patient name: Hong Gildong", "Hong"),
+        ("PATIENT NAME: HONG^GILDONG", "HONG"),
+        ("patient's name = Hong, Gildong", "Hong"),
+        ("Pt. name: Kim Min Su", "Kim"),
+        ("Patient name:\\tHong Gildong", "Hong"),  # escaped, as a name quoted with repr() is
+        ("성명: 남궁민수", "남궁"),
+        ("환자명 홍길동", "홍길"),
+        ("DOB: 1990/01/21", "1990/01"),
+        ("born on 21.01.1990", "21.01"),
+    ],
+)
+def test_a_cut_never_keeps_part_of_a_name_or_a_date(text: str, part: str) -> None:
+    """A name or date the masker knows only whole: a cut between given and family name once kept
+    ``Patient name: Hong``, and one after a date lost its last digits (``1990/01/``)."""
+    masker = Masker(DeidSettings(), b"k" * 32)
+    whole = "x " * 20 + text + " and more"
+    assert part not in masker(whole)
+    for limit in range(40, len(whole)):
+        shown = masker(clip(whole, limit))
+        assert part not in shown, (limit, shown)
+
+
+def test_a_cut_moves_back_only_out_of_an_identifier() -> None:
+    """The word rule is applied again only where it left the cut inside an identifier: words and
+    numbers that repeat are not left out one after another back to the start of the text."""
+    for text in ("x1 " * 100_000, "a@b.co " * 100_000, "DOB: 1990/01/21 " * 10_000):
+        head = clip(text, MAX_MESSAGE_CHARS).split("… [cut:")[0]
+        assert MAX_MESSAGE_CHARS - 20 < len(head) <= MAX_MESSAGE_CHARS, text[:20]

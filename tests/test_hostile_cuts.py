@@ -86,3 +86,74 @@ def test_what_a_reader_quotes_cut_keeps_no_part_of_an_identifier() -> None:
         quoted = [i.message for i in ann.issues if code is None or i.code == code]
         assert any("[cut:" in m for m in quoted), quoted
         assert all(_no_part_of_the_rrn(m) for m in quoted), quoted
+
+
+GIVEN, FAMILY = "Hong", "Gildong"
+"""A person's name: the masker knows ``Patient name: Hong Gildong`` only with both names, so a cut
+between them once left ``Patient name: Hong`` in clear."""
+
+
+def _names_cut_at(limit: int) -> list[str]:
+    """Texts that hold a name after a keyword, each a cut at ``limit`` falls inside of: inside the
+    family name, just before it, after the separator (a DICOM ``^``, a comma)."""
+    texts = []
+    for keyword, name in (
+        ("Patient name: ", f"{GIVEN} {FAMILY}"),
+        ("PATIENT NAME: ", f"{GIVEN.upper()}^{FAMILY.upper()}"),
+        ("patient's name = ", f"{GIVEN}, {FAMILY}"),
+    ):
+        for into in (len(GIVEN) + 1, len(GIVEN) + 3, len(GIVEN) + 2):
+            pad = "c" * (limit - into - len(keyword) - 1)
+            texts.append(f"{pad} {keyword}{name} and more")
+    return texts
+
+
+def test_a_name_cut_between_given_and_family_name_reaches_no_output(tmp_path: Path) -> None:
+    """Through the real path: class names and an annotation's path that hold a name, cut where dqm
+    cuts them (a class name at 500 characters in the item's summary and 80 in CLASS_UNMAPPED, a
+    file path at 500), audited with every output and the cache; no output holds the given name."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from dqm.cli import app
+    from dqm.findings import MAX_NAME_CHARS
+    from reports.html import unpack_island
+
+    root = write_tiny_batch(tmp_path / "b")
+    doc = json.loads((root / "annotations" / "S1.json").read_text())
+    lesion = doc["lesions"][0]
+    classes = _names_cut_at(MAX_NAME_CHARS) + _names_cut_at(80)
+    doc["lesions"] = [{**lesion, "class": c} for c in classes]
+    (root / "annotations" / "S1.json").write_text(json.dumps(doc))
+    # S3's annotation moved to a path of more than 500 characters with a name across the 500th
+    keyword = "Patient name: "
+    folder = "annotations/" + "d" * 240 + "/" + "e" * (MAX_NAME_CHARS - 12 - 241 - 1 - len(keyword) - 7)
+    rel = f"{folder}/{keyword}{GIVEN} {FAMILY}.json"
+    assert rel.index(FAMILY) < MAX_NAME_CHARS < rel.index(FAMILY) + len(FAMILY)
+    (root / folder).mkdir(parents=True)
+    (root / "annotations" / "S3.json").rename(root / rel)
+    manifest = root / "manifest.csv"
+    manifest.write_text(manifest.read_text().replace("annotations/S3.json", rel))
+
+    out = tmp_path / "out"
+    res = CliRunner().invoke(
+        app, ["audit", str(root), "--out", str(out), "--workers", "1"], env={"DQM_MASK_KEY": "k" * 32}
+    )
+    assert res.exit_code == 1, res.output
+    files = [p for p in out.rglob("*") if p.is_file()]
+    assert {p.name for p in files} >= {
+        "results.json",
+        "report.html",
+        "junit.xml",
+        "summary.md",
+        "records.sqlite",
+    }
+    results = (out / "results.json").read_text()
+    assert "[cut:" in results and "[PERSON_NAME-" in results  # the cuts happened, the masker saw names
+    html = (out / "report.html").read_text("utf-8")
+    island = "\n".join(unpack_island(html.split('id="dqm-data">')[1].split("</script>")[0])["strings"])
+    texts = [(p.name, p.read_bytes().decode("utf-8", "replace")) for p in files] + [("report data", island)]
+    leaks = [(name, given) for name, text in texts for given in (GIVEN, GIVEN.upper()) if given in text]
+    assert leaks == [], leaks
+    assert GIVEN not in res.output and GIVEN.upper() not in res.output

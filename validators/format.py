@@ -14,7 +14,7 @@ import math
 from collections import Counter, defaultdict
 from typing import Any
 
-from dqm.findings import Aspect, Finding, Severity
+from dqm.findings import Aspect, Finding, Severity, clip
 from dqm.i18n import msg
 from validators.context import BatchView, ItemView
 from validators.registry import CheckContext, NoParams, check, read_issues
@@ -231,7 +231,7 @@ def unmapped_classes(batch: BatchView, params: NoParams, ctx: CheckContext) -> l
                 msg(
                     "class name {name!r} is not in the taxonomy nor in class_map: {n} lesion(s) in "
                     "{files} file(s) ({shown}); map it in the profile's class_map or fix the files",
-                    name=name[:80],
+                    name=clip(name, 80),
                     n=n,
                     files=len(where),
                     shown=shown,

@@ -19,6 +19,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from dqm.facts import StainSummary
+from dqm.findings import cut_head
 
 IO = 255.0
 """Incident light: optical density is ``-ln((I + 1) / IO)`` per channel (natural log, as in Macenko's
@@ -269,12 +270,13 @@ def jpeg_quality(
 
 
 def scanner(properties: Mapping[str, str]) -> str | None:
-    """The scanner the header names (:data:`SCANNER_KEYS`), cut to :data:`MAX_SCANNER_CHARS`; None when
-    it names none."""
+    """The scanner the header names (:data:`SCANNER_KEYS`), cut to :data:`MAX_SCANNER_CHARS` where
+    no identifier or word is kept in part (:func:`~dqm.findings.cut_head`); None when it names none,
+    or nothing of it is left."""
     for keys in SCANNER_KEYS:
         parts = [properties.get(k, "").strip() for k in keys]
         parts = [p for p in parts if p]
         if parts:
             name = " ".join(dict.fromkeys(parts))
-            return name[:MAX_SCANNER_CHARS]
+            return cut_head(name, MAX_SCANNER_CHARS) or None
     return None

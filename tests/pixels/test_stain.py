@@ -130,7 +130,11 @@ def test_scanner_from_the_header() -> None:
     assert scanner({"tiff.Make": "Acme", "tiff.Model": "Acme"}) == "Acme"
     assert scanner({"aperio.ScanScope ID": "SS1234", "tiff.Make": " "}) == "SS1234"
     assert scanner({"openslide.vendor": "generic-tiff"}) is None
-    assert len(scanner({"tiff.Model": "x" * 500}) or "") == 80
+    long = scanner({"tiff.Model": "Acme GT450 " * 50})
+    assert long is not None and long.startswith("Acme GT450") and len(long) <= 80
+    # cut like any text from the batch: never through a word or a name the masker knows only whole
+    assert scanner({"tiff.Model": "x" * 500}) is None
+    assert scanner({"tiff.Model": "y" * 60 + " Patient name: Hong Gildong"}) == "y" * 60 + " Patient name:"
 
 
 def test_a_real_svs_gets_descriptors_quality_and_scanner(real_data: Path) -> None:

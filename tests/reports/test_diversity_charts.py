@@ -59,3 +59,19 @@ def test_empty_charts_say_so() -> None:
     assert "no value" in texts(charts.bars("e", "e", [], [], []))
     assert "no value" in texts(charts.histogram("e", "e", [], []))
     assert "nothing to compare" in texts(charts.paired_bars("e", "e", [], [], []))
+
+
+def test_a_label_cut_short_keeps_no_part_of_an_identifier() -> None:
+    """A category from the batch (an institution, a scanner) is cut to fit the chart like any
+    batch text: the masker knows ``kim.minsu@hospital.example`` only whole, and ``Seoul-A
+    kim.minsu@hospital.`` (the first 29 characters) was no e-mail address to it."""
+    from dqm.identifiers import DeidSettings, Masker
+    from reports import svg
+
+    masker = Masker(DeidSettings(), b"k" * 32)
+    labels = ["Seoul-A kim.minsu@hospital.example", "Busan Patient name: Hong Gildong"]
+    shown = "".join(texts(charts.bars("x", "site", labels, [1, 2], [0.3, 0.7])))
+    shown += str(svg.hbar([(label, 0.5, "") for label in labels], title="site"))
+    masked = masker(shown)
+    assert "Seoul-A" in masked and "Busan" in masked
+    assert "kim.minsu" not in masked and "Hong" not in masked
