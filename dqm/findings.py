@@ -207,6 +207,11 @@ class Finding(BaseModel):
     """The message's msgid (named placeholders), when it was built with :func:`dqm.i18n.msg`."""
     params: dict[str, Param] = Field(default_factory=dict)
     """The values of the template's placeholders (text from the batch cut like the message)."""
+    counted_values: int = Field(default=0, ge=0)
+    """Value slots this finding stands for besides the one its location names: a reader reports
+    the first issues of a code one by one and counts the rest in one finding, which names the
+    slots of those that no other issue of the file names. Value-grain accuracy counts each as
+    inaccurate, as if it had been reported on its own (never more than the file's value slots)."""
 
     @model_validator(mode="before")
     @classmethod
@@ -238,7 +243,8 @@ class Finding(BaseModel):
         return clip(v, MAX_NAME_CHARS)
 
     def value_key(self) -> tuple[Any, ...]:
-        """The value slot this finding makes inaccurate, for value-grain accuracy."""
+        """The value slot this finding makes inaccurate, for value-grain accuracy (and
+        :attr:`counted_values` more)."""
         loc = self.location
         return (self.item_id, loc.file, loc.pointer, loc.row, loc.column)
 

@@ -192,6 +192,12 @@ class ReadIssue:
     xy: tuple[float, float] | None = None
     line: int | None = None
     char: int | None = None
+    counted: int = 0
+    """The issues past a cap this one issue reports, itself the first of them (its message says how
+    many); 0 for an issue that is only itself."""
+    counted_values: int = 0
+    """The value slots those issues name besides the one at :attr:`pointer` that no other issue of
+    the file names (:attr:`dqm.findings.Finding.counted_values`)."""
 
     def where(self) -> dict[str, Any]:
         """Its location inside the file (the file is the reader's to say)."""
@@ -297,12 +303,13 @@ class Item:
 # Built once per item in the worker that read its files; thumbnails, the review sheet and (later)
 # the cache and the executors read it instead of reading or parsing any file again.
 
-RECORD_VERSION = 8
+RECORD_VERSION = 9
 """Bumped whenever :class:`ItemRecord`'s plain-data form changes; older forms are refused (2: the
 slide summary carries its perceptual hash; 3: the slide facts carry the artefacts' shares and map;
 4: the slide summary carries its stain descriptors, JPEG quality and scanner;
 5: the full SHA-256 of the files it hashed whole; 6: every finding carries its msgid and
-parameters, so a cached record renders in Korean too; 7: each file's size, times and inode; 8: the files found sparse, with their sizes)."""
+parameters, so a cached record renders in Korean too; 7: each file's size, times and inode; 8: the files found sparse, with their sizes;
+9: a finding counting the issues past a reader's cap carries the value slots they name)."""
 
 
 @dataclass(frozen=True, slots=True, eq=False)

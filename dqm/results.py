@@ -53,7 +53,7 @@ __all__ = [
 DIMENSIONS = ("syntactic", "semantic", "diversity", "validity")
 """The quality dimensions, in report order: each is a field of :class:`QualityResult`."""
 
-SCHEMA_VERSION = "1.12"
+SCHEMA_VERSION = "1.13"
 """``major.minor``: a minor bump adds optional fields (older files still load); a major bump
 breaks readers. 1.1 added ``checks``, ``thumbnails`` and ``verdict.pending``; 1.2 added
 ``diversity.gates`` (the figures its gate reads, like the other dimensions' ``gates``; an older
@@ -70,7 +70,9 @@ the identifier); 1.7 added ``run_id``, ``verdict.not_evaluated``, ``verdict.cras
 (site predictability); 1.10 added ``digest`` (the content digest, :mod:`dqm.digest`) and
 ``batch.files`` (each file's hash, what ``dqm verify --batch`` compares); 1.11 added
 ``semantic.lq`` (the limiting quality of a computed plan for an isolated lot, ``dqm sample --lq``);
-1.12 added ``batch.files[].stat`` (what ``--results`` compares before it reads a file again)."""
+1.12 added ``batch.files[].stat`` (what ``--results`` compares before it reads a file again); 1.13 added
+``findings[].counted_values`` (the value slots a finding counting the issues past a reader's cap
+stands for, which value-grain accuracy counts)."""
 
 
 class FileDigest(Frozen):

@@ -11,7 +11,9 @@ diversity, a slide with a pen mark shaded on its thumbnail; 1.9: syntactic and d
 with its stain and acquisition descriptors, and ``diversity.batch_effects``; 1.10: syntactic and diversity with its content digest and
 ``batch.files``, audited with ``--sign-key`` over a batch with a ``SHA256SUMS``; 1.11: syntactic, diversity and
 semantic, the review drawn with ``dqm sample --lq 20``: ``semantic.lq``; 1.12: syntactic and diversity
-audited with ``--certify``, each file with its ``stat``). A release that bumps the schema adds its own
+audited with ``--certify``, each file with its ``stat``; 1.13: syntactic and diversity, one annotation
+with 12 keys its format does not define, the per-code cap of what a reader met lowered to 5: the
+sixth ``UNKNOWN_KEY`` finding counts the rest with its ``counted_values``). A release that bumps the schema adds its own
 file here; none is ever regenerated.
 """
 

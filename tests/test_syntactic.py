@@ -74,3 +74,103 @@ def test_without_manifest_files_pair_by_stem_and_clinical_comes_from_annotations
     assert {f.location.column for f in missing} == {"institution", "diagnosis", "age", "sex", "site"}
     s = syntactic_result(run)
     assert s.values_total == 6 + 1 + 7 + 2 * 5
+
+
+def _s1_with(root, text):
+    """S1's annotation with ``text`` (JSON members) added to its top-level object."""
+    path = root / "annotations" / "S1.json"
+    path.write_text(path.read_text()[:-1] + ", " + text + "}")
+
+
+def _value_figures(run):
+    s = syntactic_result(run)
+    return (
+        s.values_total,
+        s.values_valid,
+        s.structure.values.numerator,
+        s.format.values.numerator,
+        [(b.key, b.values.numerator, b.values.denominator) for b in (*s.by_institution, *s.by_class)],
+    )
+
+
+def test_values_past_a_readers_cap_count_as_if_reported_one_by_one(tmp_path, profile, monkeypatch):
+    """1,500 keys the format does not define in one file: the first 1,000 are reported one by one, the rest in one
+    finding, and value accuracy counts 1,500 inaccurate values, exactly as a run without a cap
+    (and one with a cap of 10) does; it once counted the rest as one value."""
+    import dqm.readers
+
+    root = write_tiny_batch(tmp_path / "b")
+    clean = syntactic_result(run_batch(root, profile, RunOptions(workers=1, slides=False)))
+    _s1_with(root, ", ".join(f'"colour{k}": "red"' for k in range(1500)))
+    figures, listed = {}, {}
+    for cap in (10**6, dqm.readers.MAX_ISSUES_PER_CODE, 10):
+        monkeypatch.setattr(dqm.readers, "MAX_ISSUES_PER_CODE", cap)
+        run = run_batch(root, profile, RunOptions(workers=1, slides=False))
+        figures[cap] = _value_figures(run)
+        listed[cap] = [f for f in run.findings if f.code == "UNKNOWN_KEY" and f.item_id == "S1"]
+    assert [len(v) for v in listed.values()] == [1500, 1001, 11]
+    assert [sum(f.counted_values for f in v) for v in listed.values()] == [0, 499, 1489]
+    (uncapped, *capped) = figures.values()
+    assert all(c == uncapped for c in capped), figures
+    total, valid = uncapped[:2]
+    assert total == clean.values_total + 1500  # each extra key is a value slot of its own
+    assert total - valid == clean.values_total - clean.values_valid + 1500
+
+
+def test_repeated_keys_past_the_readers_cap_count_as_if_reported_one_by_one(tmp_path, profile, monkeypatch):
+    """1,500 objects that repeat a key: the JSON reader's own cap (its count kept whole by the
+    per-code cap after it) changes what is listed, not the value figures."""
+    import dqm.readers
+    import dqm.readers.common.base
+
+    root = write_tiny_batch(tmp_path / "b")
+    _s1_with(root, '"notes": [' + ", ".join('{"k": 1, "k": 2}' for _ in range(1500)) + "]")
+    figures, listed = [], []
+    for cap in (10**6, 1000, 10):
+        monkeypatch.setattr(dqm.readers, "MAX_ISSUES_PER_CODE", cap)
+        monkeypatch.setattr(dqm.readers.common.base, "MAX_DUPLICATE_KEYS", cap)
+        run = run_batch(root, profile, RunOptions(workers=1, slides=False))
+        figures.append(_value_figures(run))
+        listed.append([f for f in run.findings if f.code == "DUPLICATE_KEY"])
+    assert [len(v) for v in listed] == [1500, 1001, 11]
+    assert "490 more keys" in listed[2][-1].message  # the reader's count, not "1 more DUPLICATE_KEY"
+    assert figures[1] == figures[0] and figures[2] == figures[0]
+
+
+def test_a_count_past_the_cap_never_exceeds_the_files_value_slots() -> None:
+    """Issues past the cap name value slots: those that no reported issue names, and never more than
+    the file has, whatever the reader met (5,000 bad vertices of three outlines are three values)."""
+    from dqm.model import Annotation, ReadIssue
+    from dqm.profile import Limits
+    from dqm.readers import MAX_ISSUES_PER_CODE, within_limits
+
+    def counted(issues, values):
+        ann = Annotation(path="a.json", format="dqm", n_values=values, issues=issues)
+        return [(i.counted, i.counted_values) for i in within_limits(ann, Limits()).issues if i.counted]
+
+    distinct = [ReadIssue("WRONG_TYPE", "m", pointer=f"/lesions/{k}/class") for k in range(1500)]
+    assert counted(distinct, 10_000) == [(500, 499)]
+    assert counted(distinct, 1200) == [(500, 199)]  # 1,001 slots named, 199 more: the file's 1,200
+    assert counted(distinct, 50) == [(500, 0)]
+    same = [ReadIssue("BAD_VERTEX", "m", pointer=f"/lesions/{k % 3}/geometry", vertex=k) for k in range(5000)]
+    assert counted(same, 10_000) == [(5000 - MAX_ISSUES_PER_CODE, 0)]
+    claimed = ReadIssue("DUPLICATE_KEY", "m", pointer="/x", counted=10**9, counted_values=10**9 - 1)
+    assert counted([*distinct, claimed], 1600) == [(10**9, 598), (500, 0)]  # 1,002 named, 598 more
+
+
+def test_checksum_lines_past_the_cap_change_no_accuracy(tmp_path, profile, monkeypatch):
+    """Malformed lines of SHA256SUMS are of aspect file: the list is one inaccurate file however
+    many are counted in one finding, and no value slot, so the cap changes no figure."""
+    import dqm.checksums
+
+    root = write_tiny_batch(tmp_path / "b")
+    (root / "SHA256SUMS").write_text("not a checksum line\n" * 1500)
+    results = []
+    for cap in (10**6, 10):
+        monkeypatch.setattr(dqm.checksums, "MAX_MALFORMED", cap)
+        run = run_batch(root, profile, RunOptions(workers=1, slides=False))
+        s = syntactic_result(run)
+        malformed = [f for f in run.findings if f.code == "CHECKSUM_MALFORMED"]
+        results.append((len(malformed), s.files_valid, s.files_total, _value_figures(run)))
+    assert results[0][0] == 1500 and results[1][0] == 11
+    assert results[0][1:] == results[1][1:]

@@ -97,11 +97,13 @@ class CheckContext:
         """A finding of this check; ``location`` fields as in :class:`dqm.findings.Location`.
 
         ``file`` defaults to the item's annotation file; ``item_id`` may be overridden for batch
-        checks that report about one item.
+        checks that report about one item; ``counted_values`` those of a finding that counts the
+        issues past a reader's cap (:attr:`dqm.findings.Finding.counted_values`).
         """
         if code not in self.spec.codes:
             raise KeyError(f"check {self.spec.id} emitted undeclared code {code}")
         item_id = location.pop("item_id", self.item_id)
+        counted_values = location.pop("counted_values", 0)
         location.setdefault("file", self.file)
         return Finding(
             item_id=item_id,
@@ -111,6 +113,7 @@ class CheckContext:
             aspect=self.spec.aspect,
             message=message,
             location=Location(**location),
+            counted_values=counted_values,
         )
 
 
@@ -131,8 +134,13 @@ class Issue(Protocol):
 
 def forward(issues: Iterable[Issue], ctx: CheckContext, **where: Any) -> list[Finding]:
     """Findings for the ``issues`` whose code this check declares, each where the issue says;
-    ``where`` adds what the issues do not know themselves (the file a reader read)."""
-    return [ctx.finding(i.code, i.message, **where, **i.where()) for i in issues if i.code in ctx.spec.codes]
+    ``where`` adds what the issues do not know themselves (the file a reader read). An issue that
+    counts others past a reader's cap passes on the value slots they name."""
+    return [
+        ctx.finding(i.code, i.message, counted_values=getattr(i, "counted_values", 0), **where, **i.where())
+        for i in issues
+        if i.code in ctx.spec.codes
+    ]
 
 
 def read_issues(view: ItemView, ctx: CheckContext) -> list[Finding]:

@@ -343,7 +343,7 @@ def within_limits(ann: Annotation, limits: Limits) -> Annotation:
             )
             lesion.outline_read = False
         kept.append(lesion)
-    read = _capped(read)
+    read = _capped(read, ann.n_values)
     if not issues and len(read) == len(ann.issues):
         return ann
     return dataclasses.replace(ann, lesions=kept, issues=[*read, *issues])
@@ -356,29 +356,58 @@ others of that code are counted in one more issue. An element a few bytes long c
 results.json of 98 MB), and a file may hold 512 MB."""
 
 
-def _capped(issues: list[ReadIssue]) -> list[ReadIssue]:
+def _capped(issues: list[ReadIssue], values: int) -> list[ReadIssue]:
     """``issues`` with at most :data:`MAX_ISSUES_PER_CODE` of each code, then one issue a code
-    counting the rest, at the first of them."""
+    counting the rest, at the first of them; an issue that already counts others (a reader's own
+    cap) is kept as it is.
+
+    A counting issue names how many value slots the rest name that no issue kept names
+    (``counted_values``): value-grain accuracy counts them as if they had been reported one by
+    one, so a file of 1,500 bad values is not 1,001. Together they never pass the file's
+    ``values`` slots, whatever its issues claim."""
     counts: dict[str, int] = {}
     kept: list[ReadIssue] = []
-    rest: dict[str, tuple[int, ReadIssue]] = {}
+    rest: dict[str, list[ReadIssue]] = {}
     for issue in issues:
         seen = counts.get(issue.code, 0)
-        counts[issue.code] = seen + 1
-        if seen < MAX_ISSUES_PER_CODE:
+        if issue.counted or seen < MAX_ISSUES_PER_CODE:
+            counts[issue.code] = seen + (not issue.counted)
             kept.append(issue)
         else:
-            n, first = rest.get(issue.code, (0, issue))
-            rest[issue.code] = (n + 1, first)
-    for code, (n, first) in rest.items():
-        more = msg(
+            rest.setdefault(issue.code, []).append(issue)
+    if not rest and not any(issue.counted_values for issue in kept):
+        return kept
+    named = {issue.pointer for issue in kept} | {more[0].pointer for more in rest.values()}
+    budget = max(values - len(named), 0)
+    out = []
+    for issue in kept:
+        if issue.counted_values > budget:
+            issue = dataclasses.replace(issue, counted_values=budget)
+        budget -= issue.counted_values
+        out.append(issue)
+    for code, more in rest.items():
+        first = more[0]
+        slots = {issue.pointer for issue in more} - named
+        named |= slots
+        message = msg(
             "{n:,} more {code} in this file from here on (the first {shown:,} are reported one by one)",
-            n=n,
+            n=len(more),
             code=code,
             shown=MAX_ISSUES_PER_CODE,
         )
-        kept.append(ReadIssue(code, more, pointer=first.pointer, lesion=first.lesion))
-    return kept
+        counted_values = min(len(slots), budget)
+        budget -= counted_values
+        out.append(
+            ReadIssue(
+                code,
+                message,
+                pointer=first.pointer,
+                lesion=first.lesion,
+                counted=len(more),
+                counted_values=counted_values,
+            )
+        )
+    return out
 
 
 @overload

@@ -12,7 +12,9 @@ values
     plus extra keys; a lesion's whole outline is one value; an unreadable file is one value),
     the manifest's path cells and, when the manifest holds the clinical table, its clinical cells
     (a missing required column counts one missing value per row). A slot is accurate iff no
-    error finding of aspect structure or format names it.
+    error finding of aspect structure or format names it. A finding that counts the issues past a
+    reader's cap (the first 1,000 of a code in a file are reported one by one) names their slots
+    too (``counted_values``), so a cap changes what is listed, never the ratio.
 structure / format
     Structure ratios count structure errors over all files / values. Format ratios count format
     errors over the files / values that are structurally accurate: a value that is not even of
@@ -108,6 +110,7 @@ def _bad_values(findings: Iterable[Finding], aspects: set[Aspect], table_rows: i
             extra += table_rows  # one missing value per row of the table
             continue
         keys.add(f.value_key())
+        extra += f.counted_values  # the slots of the issues past a reader's cap it counts
     return len(keys) + extra
 
 
@@ -168,6 +171,7 @@ def _breakdowns(
         group_values[g] += o.n_values
     bad_by_group: dict[str, set[str]] = defaultdict(set)
     bad_values: dict[str, set[tuple]] = defaultdict(set)
+    counted: Counter[str] = Counter()
     for f in findings:
         if not _counts_against(f):
             continue
@@ -179,6 +183,7 @@ def _breakdowns(
         bad_by_group[group].add(key)
         if f.aspect in (Aspect.STRUCTURE, Aspect.FORMAT) and f.location.row is None:
             bad_values[group].add(f.value_key())
+            counted[group] += f.counted_values
     out = []
     for g in sorted(group_files):
         n_files = len(group_files[g])
@@ -190,7 +195,7 @@ def _breakdowns(
                 values=Ratio.of(
                     "value_accuracy",
                     "values",
-                    max(n_values - len(bad_values[g]), 0),
+                    max(n_values - len(bad_values[g]) - counted[g], 0),
                     n_values,
                     note="annotation-file values only",
                 ),

@@ -283,13 +283,16 @@ def duplicate_keys(doc: Any, repeated: list[tuple[dict[str, Any], list[str]]]) -
     ]
     if len(pairs) > MAX_DUPLICATE_KEYS:
         obj, key = pairs[MAX_DUPLICATE_KEYS]
+        n = len(pairs) - MAX_DUPLICATE_KEYS
         more = msg(
             "{n:,} more keys from here on appear more than once in their objects (the first {shown:,} are "
             "reported one by one)",
-            n=len(pairs) - MAX_DUPLICATE_KEYS,
+            n=n,
             shown=MAX_DUPLICATE_KEYS,
         )
-        issues.append(ReadIssue("DUPLICATE_KEY", more, pointer=where.get(id(obj), "") + pointer(key)))
+        # every pair is another key or another object's: a value slot of its own, as those reported are
+        at = where.get(id(obj), "") + pointer(key)
+        issues.append(ReadIssue("DUPLICATE_KEY", more, pointer=at, counted=n, counted_values=n - 1))
     return issues
 
 
