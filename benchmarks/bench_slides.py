@@ -1,6 +1,7 @@
 """Benchmark: `dqm validate` with slides on a lot of small pyramidal TIFFs, against its floor (issue 13 §4).
 
     python benchmarks/bench_slides.py [--items 3000] [--side 1024] [--big 50000] [--data DIR]
+    python benchmarks/bench_slides.py --stages-only [--profile-slides 200] ...  # the stages part alone
 
 Four parts, in one run on the same cores:
 
@@ -287,6 +288,13 @@ def stage_breakdown(slides: list[Path]) -> list[tuple[str, float, float]]:
     ]
 
 
+def print_stages(slides: list[Path]) -> None:
+    """Print :func:`stage_breakdown` of ``slides``."""
+    print(f"stages of the probe alone, one process, {len(slides)} slides (CPU clock):")
+    for label, ms, calls in stage_breakdown(slides):
+        print(f"  {label:56s} {ms:7.2f} ms per slide ({calls:.1f} calls)")
+
+
 def _rchar() -> int:
     for line in Path("/proc/self/io").read_text().splitlines():
         if line.startswith("rchar:"):
@@ -361,6 +369,11 @@ def main() -> None:
     ap.add_argument("--profile-slides", type=int, default=200)
     ap.add_argument("--big", type=int, default=50_000, help="side of the large pyramid (0: skip)")
     ap.add_argument("--small-big", type=int, default=10_000, help="side of the pyramid it is compared with")
+    ap.add_argument(
+        "--stages-only",
+        action="store_true",
+        help="only the probe's stages on --profile-slides slides of the lot (no floor, dqm validate, big or real part)",
+    )
     args = ap.parse_args()
     processes = os.cpu_count() or 1
     folder = args.data / f"slides-{args.items}-{args.side}"
@@ -372,6 +385,11 @@ def main() -> None:
         f"lot: {len(slides)} pyramidal TIFFs, {size / 2**20:.0f} MiB (built or reused in "
         f"{time.perf_counter() - t:.1f} s), {processes} processes"
     )
+    if args.stages_only:
+        for path in slides[: args.profile_slides]:  # warm the page cache
+            path.read_bytes()
+        print_stages(slides[: args.profile_slides])
+        return
     for path in folder.rglob("*"):  # warm the page cache: every contender reads from memory
         if path.is_file():
             path.read_bytes()
@@ -407,11 +425,7 @@ def main() -> None:
         f"{1000 * processes * (t_dqm - t_start) / len(slides):.1f} ms per slide per process for dqm, "
         f"{1000 * processes * best_floor / len(slides):.1f} for the floor"
     )
-    print(
-        f"stages of the probe alone, one process, {min(args.profile_slides, len(slides))} slides (CPU clock):"
-    )
-    for label, ms, calls in stage_breakdown(slides[: args.profile_slides]):
-        print(f"  {label:56s} {ms:7.2f} ms per slide ({calls:.1f} calls)")
+    print_stages(slides[: args.profile_slides])
     if args.big:
         for side, nbytes, elapsed, cpu, read, floor_cpu in big_probes([args.small_big, args.big]):
             print(
