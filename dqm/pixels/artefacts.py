@@ -545,16 +545,31 @@ def sharpness(rgb: np.ndarray) -> float:
 
     The ratio does not change when grey is scaled, so it is taken on the channel sum in integers
     (the 5-point Laplacian, edges mirrored as :func:`scipy.ndimage.laplace` does): exact, and a
-    few times faster than on floats.
+    few times faster than on floats. Three 8-bit channels sum to at most 765 and their Laplacian
+    stays within 4 x 765, so both are held in 16 bits: the same values as in 32, in half the memory
+    traffic (the variances, taken in float64 either way, are the same to the bit).
     """
-    wide = np.int32 if rgb.dtype.kind in "ui" else np.float64
+    wide = np.int16 if rgb.dtype == np.uint8 else np.int32 if rgb.dtype.kind in "ui" else np.float64
     total = rgb[..., 0].astype(wide) + rgb[..., 1] + rgb[..., 2]  # not .sum(axis=2): slow over 3 values
     var = float(total.var())
     if var < 9.0:  # the grey image's variance under 1
         return 0.0
-    p = np.pad(total, 1, mode="symmetric")
-    lap = p[:-2, 1:-1] + p[2:, 1:-1] + p[1:-1, :-2] + p[1:-1, 2:] - 4 * total
-    return float(lap.var()) / var
+    return float(_laplacian(total).var()) / var
+
+
+def _laplacian(image: np.ndarray) -> np.ndarray:
+    """The 5-point Laplacian of a 2-D array, edges mirrored (``np.pad(mode="symmetric")``: the pixel
+    beyond an edge is the edge's own), by shifted in-place sums: no padded copy."""
+    lap = -4 * image
+    lap[1:] += image[:-1]
+    lap[0] += image[0]
+    lap[:-1] += image[1:]
+    lap[-1] += image[-1]
+    lap[:, 1:] += image[:, :-1]
+    lap[:, 0] += image[:, 0]
+    lap[:, :-1] += image[:, 1:]
+    lap[:, -1] += image[:, -1]
+    return lap
 
 
 def _grid_step(grid: int, side: int) -> int:
