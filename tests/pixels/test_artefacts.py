@@ -10,7 +10,7 @@ from PIL import Image, ImageDraw, ImageFilter
 from scipy import ndimage
 
 from dqm.model import ArtefactFacts, SlideFacts
-from dqm.pixels.artefacts import KINDS, TileSource, flag_map, measure, sharpness
+from dqm.pixels.artefacts import KINDS, TileSource, _block_or, flag_map, measure, sharpness
 from dqm.slide_io import ProbeOptions, probe_slide, tissue_from_rgba
 from validators.artefacts import ArtefactParams
 
@@ -194,6 +194,17 @@ def test_record_keeps_shares_and_a_small_map_through_json() -> None:
     slide = SlideFacts(path="s.png", artefacts=facts)
     assert SlideFacts.from_dict(slide.to_dict()) == slide
     assert len(facts.map_data) < 20_000
+
+
+@pytest.mark.parametrize("step", [1, 2, 3, 5])
+def test_flag_map_shrink_ors_each_block(step: int) -> None:
+    rng = np.random.default_rng(step)
+    flags = (rng.integers(0, 128, (47, 30)) * (rng.random((47, 30)) < 0.2)).astype(np.uint8)
+    small = _block_or(flags, step)
+    assert small.shape == (-(-47 // step), -(-30 // step)) and small.dtype == np.uint8
+    for r, c in np.ndindex(small.shape):
+        block = flags[r * step : (r + 1) * step, c * step : (c + 1) * step]
+        assert small[r, c] == np.bitwise_or.reduce(block, axis=None)
 
 
 def test_real_slide_is_measured_within_budget(real_data: Path) -> None:
