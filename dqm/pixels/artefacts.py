@@ -279,6 +279,18 @@ def _saturation(rgb: np.ndarray) -> np.ndarray:
     return np.divide(mx - mn, mx, out=np.zeros_like(mx), where=mx > 0)
 
 
+def _median(values: np.ndarray) -> float:
+    """``np.median`` of a non-empty 1-D float array without NaN (the probe's measures make none): its
+    middle value, or the mean of its two middle values in the array's float type, from one
+    partition, without the extra partition point and checks ``np.median`` spends looking for NaN
+    (a few times its cost on the probe's arrays)."""
+    half = values.size // 2
+    if values.size % 2:
+        return float(np.partition(values, half)[half])
+    part = np.partition(values, (half - 1, half))
+    return float((part[half - 1] + part[half]) / 2)
+
+
 def _drop_small(mask: np.ndarray, min_px: int) -> np.ndarray:
     from scipy import ndimage
 
@@ -484,18 +496,18 @@ def measure(
     brown = _brown(r, g, b)
     stained = tmask & ~pen & (sat >= STAINED_MIN_SATURATION)
     dense = ndimage.gaussian_filter(od_mean, FOLD_SMOOTH)
-    ref = float(np.median(od_mean[stained])) if stained.any() else 0.0
+    ref = _median(od_mean[stained]) if stained.any() else 0.0
     dark = stained & ~brown & (dense > max(FOLD_MIN_OD, FOLD_RATIO * ref))
     inked = _touching(dark, dilate(pen, 2))  # ink over tissue, not a fold
     pen |= inked
     stained &= ~inked
     fold = dark & ~inked
     if fold.any():  # eosin (unmixed) where it matters: the dark pixels, and the slide's median
-        ref_eosin = max(float(np.median(od[stained] @ UNMIX[:, 1])), 0.02)
+        ref_eosin = max(_median(od[stained] @ UNMIX[:, 1]), 0.02)
         fold[fold] = od[fold] @ UNMIX[:, 1] > FOLD_EOSIN_RATIO * ref_eosin
     fold = _drop_small(fold | _local_fold(od, stained & ~brown), min_px)
-    tissue_sat = float(np.median(sat[stained])) if stained.any() else 0.0
-    tissue_grey = float(np.median(grey[stained])) if stained.any() else 1.0
+    tissue_sat = _median(sat[stained]) if stained.any() else 0.0
+    tissue_grey = _median(grey[stained]) if stained.any() else 1.0
     hat = grey_closing(grey, EDGE_HAT) - grey
     raw_grey = (raw[..., 0] + raw[..., 1] + raw[..., 2]) / (3 * 255.0)
     valleys = (_thin_valleys(raw_grey) > EDGE_MIN_CONTRAST) & (
@@ -513,7 +525,7 @@ def measure(
     over = plain & ~brown & (darkest < 256.0 * 10.0**-OVERSTAIN_MIN_OD - 1.0)  # melanin is near-black too
     under = plain & (darkest > 256.0 * 10.0**-UNDERSTAIN_MAX_OD - 1.0)
     glass = valid & ~tmask & ~pen & ~bubble
-    glass_grey = float(np.median(grey[glass])) if glass.sum() >= min_px else 1.0
+    glass_grey = _median(grey[glass]) if glass.sum() >= min_px else 1.0
     debris = glass & ((grey < glass_grey - DEBRIS_MIN_CONTRAST) | (sat > DEBRIS_MIN_SATURATION))
     debris = debris & ~dilate(tmask, 2)
 
