@@ -435,8 +435,11 @@ def tissue_from_rgba(rgba: np.ndarray) -> tuple[np.ndarray, float]:
     pair <<= 8
     pair |= np.minimum(np.minimum(r, g), b)
     sat_table, bin_table = _saturation_table()
-    pairs = np.bincount((pair if valid.all() else pair[valid]).ravel(), minlength=1 << 16)
-    hist = np.bincount(bin_table, weights=pairs, minlength=OTSU_BINS)
+    counted = (pair if valid.all() else pair[valid]).ravel()
+    if counted.size < 1 << 16:  # fewer pixels than pairs: each pixel's bin is cheaper to count
+        hist = np.bincount(bin_table[counted], minlength=OTSU_BINS)
+    else:  # each pair's pixels, then the pairs into bins
+        hist = np.bincount(bin_table, weights=np.bincount(counted, minlength=1 << 16), minlength=OTSU_BINS)
     threshold = max(otsu_threshold(hist), MIN_SATURATION)
     mask = (sat_table[pair] > threshold) & valid
     if mask.any():
