@@ -600,14 +600,15 @@ def _tile_origins(
     """Up to ``n`` level-0 tile corners over tissue, spread over it (every k-th of the tissue
     pixels in reading order, each tile at least :data:`BLUR_MIN_TISSUE` over tissue); ``step0``
     (level-0 pixels) puts the corners on the stored tiles' grid."""
-    rows, cols = np.nonzero(mask)
-    if rows.size == 0:
+    flat = np.flatnonzero(mask)  # the tissue pixels in reading order
+    if flat.size == 0:
         return []
     th = max(1, round(side0 / ds[1]))
     tw = max(1, round(side0 / ds[0]))
-    picked = np.linspace(0, rows.size - 1, num=min(rows.size, 8 * n)).astype(int)
-    r0s = np.maximum(0, rows[picked] - th // 2)
-    c0s = np.maximum(0, cols[picked] - tw // 2)
+    picked = np.linspace(0, flat.size - 1, num=min(flat.size, 8 * n)).astype(int)
+    rows, cols = np.divmod(flat[picked], mask.shape[1])
+    r0s = np.maximum(0, rows - th // 2)
+    c0s = np.maximum(0, cols - tw // 2)
     if step0 is None:
         xs, ys = (c0s * ds[0]).astype(np.int64), (r0s * ds[1]).astype(np.int64)
     else:  # the grid corner nearest each candidate's
@@ -620,15 +621,13 @@ def _tile_origins(
     table = np.zeros((mask.shape[0] + 1, mask.shape[1] + 1), np.int64)
     table[1:, 1:] = mask.cumsum(axis=0).cumsum(axis=1)
     counts = table[r1s, c1s] - table[r0s, c1s] - table[r1s, c0s] + table[r0s, c0s]
-    share = counts / ((r1s - r0s) * (c1s - c0s))
+    covered = counts / ((r1s - r0s) * (c1s - c0s)) >= BLUR_MIN_TISSUE
     out: list[tuple[int, int]] = []
-    for corner, covered in zip(zip(xs.tolist(), ys.tolist(), strict=True), share.tolist(), strict=True):
-        if covered < BLUR_MIN_TISSUE:
-            continue
+    for corner in zip(xs[covered].tolist(), ys[covered].tolist(), strict=True):
         if all(abs(corner[0] - x) >= side0 / 2 or abs(corner[1] - y) >= side0 / 2 for x, y in out):
             out.append(corner)
-        if len(out) == n:
-            break
+            if len(out) == n:
+                break
     return out
 
 
