@@ -46,6 +46,21 @@ ms a read and 0.35 ms of sharpness a tile), about 3.6x. Probe stages on this lot
 slide): probe 16.5, all reads 5.9, artefacts 8.8 of which the blur sample 4.3, stain 1.7, tissue
 mask 1.2, hash 0.4, header 0.4.
 
+Then the probe's arithmetic was made cheaper with every output unchanged to the bit (each probe
+field of 200 lot slides, the real slides, the demo batch and 144 GlaS images with injected
+artefacts; the results.json of an audit of each). ``--items 1000``, load average 1-2, main's code
+and this one in turn, one run each: on the CPU clock dqm 17.4 and 17.6 ms a slide against a
+floor of 6.2 and 6.1 ms (2.80x and 2.89x without start-up: one run swings by more than what
+changed). Three alternating runs of ``dqm validate`` alone on that lot: 20.5-20.7 s CPU on
+main's code, 19.6-19.8 s on this (0.9 ms a slide less; about 2.8x -> 2.6x against that floor).
+Probe stages 14.49 -> 13.71 ms a slide (sharpness 0.98 -> 0.76, tissue mask 1.02 -> 0.89,
+artefacts 7.64 -> 7.03), and the item record's flag map 0.35 -> 0.11 ms outside the probe. What
+remains: OpenSlide's reads, 5.3 ms a slide (0.65 ms for a 256 px region even when its tile cache
+holds the tile: the cost grows with the region's area, not the decoding), and a few hundred
+array passes of the pixel measures over a 224 x 190 image; the alternatives tried for the largest
+of these (the Gaussian smoothing, the grey closing, the stain covariance and percentiles, the
+fold's block sums) were no cheaper or changed values.
+
 On the former lot (version 1: one centred ellipse of tissue per slide; ``--items 3000``, 2 cores
 shared with other work, load average 6-9; the lot reused): on
 the CPU clock dqm 25.7 ms a slide against 6.0 ms for the floor, **4.27x** without start-up (4.60x
