@@ -132,11 +132,11 @@ def _keep(sites: np.ndarray, classes: np.ndarray, rows: np.ndarray, minimum: int
     """Rows of institutions with at least ``minimum`` slides, of classes every such institution has."""
     keep = rows.copy()
     for _ in range(10):  # dropping a class may shrink an institution under the minimum, and so on
-        kept_sites = [s for s in set(sites[keep].tolist()) if (sites[keep] == s).sum() >= minimum]
+        kept_sites = [s for s in sorted(set(sites[keep].tolist())) if (sites[keep] == s).sum() >= minimum]
         keep &= np.isin(sites, kept_sites)
         shared = [
             c
-            for c in set(classes[keep].tolist())
+            for c in sorted(set(classes[keep].tolist()))
             if all(((sites == s) & (classes == c) & keep).any() for s in kept_sites)
         ]
         new = keep & np.isin(classes, shared)
@@ -163,9 +163,9 @@ def class_weights(sites: np.ndarray, classes: np.ndarray) -> np.ndarray:
     """n_s · p_c / n_sc per slide (mean 1): every institution gets the batch's class mix."""
     n = len(sites)
     out = np.empty(n)
-    for s in set(sites.tolist()):
+    for s in sorted(set(sites.tolist())):
         in_s = sites == s
-        for c in set(classes[in_s].tolist()):
+        for c in sorted(set(classes[in_s].tolist())):
             cell = in_s & (classes == c)
             out[cell] = in_s.sum() * ((classes == c).sum() / n) / cell.sum()
     return out / out.mean()
@@ -236,7 +236,9 @@ def _cross_validate(
 
 def _permuted_within(y: np.ndarray, classes: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     out = y.copy()
-    for c in set(classes.tolist()):
+    for c in sorted(
+        set(classes.tolist())
+    ):  # in a fixed order: the draws follow it (a set's order follows PYTHONHASHSEED)
         idx = np.flatnonzero(classes == c)
         out[idx] = y[rng.permutation(idx)]
     return out

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import csv
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -130,6 +133,29 @@ def test_class_mix_is_controlled_by_reweighting(profile: Profile) -> None:
 def test_the_same_batch_gives_the_same_numbers(profile: Profile) -> None:
     items = cohort(shift={"h_p50": 0.05}, seed=4)
     assert predict(items, profile) == predict(items, profile)
+
+
+def test_the_numbers_do_not_follow_pythons_hash_seed() -> None:
+    # the permutation test drew class by class in a set's order, which PYTHONHASHSEED sets
+    script = (
+        "from dqm.profile import load_profile\n"
+        "from tests.diversity.test_batch_effects import cohort, predict\n"
+        "items = cohort(shift={'h_p50': 0.05}, class_mix={'Busan-B': 0.25}, seed=4)\n"
+        "print(predict(items, load_profile()).model_dump_json())\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    runs = {
+        seed: subprocess.run(
+            [sys.executable, "-c", script],
+            cwd=root,
+            env={**os.environ, "PYTHONHASHSEED": seed, "PYTHONPATH": str(root)},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for seed in ("0", "1", "2")
+    }
+    assert runs["0"] == runs["1"] == runs["2"]
 
 
 @pytest.mark.parametrize(
