@@ -420,15 +420,16 @@ def _masked_patterns(settings: DeidSettings) -> Patterns:
     return [(name, rx, pat) for name, rx, pat in settings.compiled.patterns if set(pat.places) - {"filename"}]
 
 
-def _matches(text: str, patterns: Patterns) -> Iterator[tuple[int, int, int, str]]:
+def _matches(text: str, patterns: Patterns) -> Iterator[tuple[int, int, int, int, str]]:
     """Each identifier in ``text``: where it starts and ends (its ``id`` group, else the whole
-    match), where its match ends, and the pattern's name."""
+    match), where its match starts and ends (the context a pattern needs around it included), and
+    the pattern's name."""
     for name, rx, pat in patterns:
         for m in rx.finditer(text):
             if pat.validate_as == "rrn" and not valid_rrn(m.group(0)):
                 continue
             group = "id" if m.groupdict().get("id") else 0
-            yield m.start(group), m.end(group), m.end(), name
+            yield m.start(group), m.end(group), m.start(), m.end(), name
 
 
 @cache
@@ -457,7 +458,7 @@ def cut_outside_identifiers(text: str, at: int) -> int:
     window = text[lo : at + _WINDOW_OVERLAP]
     plain, where = unescaped(window)
     spans = []
-    for start, end, match_end, _ in _matches(plain, _built_in()):
+    for start, end, _, match_end, _ in _matches(plain, _built_in()):
         last = max(end, match_end)
         if where is not None:
             start, last = where[start], where[last]
@@ -498,9 +499,13 @@ class Masker:
         result cache keys its entries so)."""
         return hmac.new(self._key, text.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
 
-    def _spans(self, text: str) -> list[tuple[int, int, str]]:
-        spans = sorted((start, end, name) for start, end, _, name in _matches(text, self._patterns))
-        kept: list[tuple[int, int, str]] = []
+    def _spans(self, text: str) -> list[tuple[int, int, str, int]]:
+        """Each identifier to mask: where it starts and ends, its pattern's name, where its match
+        starts."""
+        spans = sorted(
+            (start, end, name, begin) for start, end, begin, _, name in _matches(text, self._patterns)
+        )
+        kept: list[tuple[int, int, str, int]] = []
         for span in spans:  # the first (then longest) match wins where two overlap
             if kept and span[0] < kept[-1][1]:
                 continue
@@ -509,17 +514,20 @@ class Masker:
 
     def _masked(self, window: str, limit: int) -> tuple[list[str], int]:
         """The pieces of ``window[:consumed]`` masked, and ``consumed`` (>= ``limit``): matches that
-        start before ``limit`` are masked whole, later ones are left for the next window. Escape
-        sequences are searched as the characters they stand for (:func:`unescaped`)."""
+        start before ``limit`` are masked whole, later ones are left for the next window, which
+        starts at ``limit`` or later. A match starts where its context does: an identifier after
+        ``limit`` whose keyword (``Patient name:``) starts before it is masked here, as the next
+        window, starting inside the keyword, would not see it. Escape sequences are searched as the
+        characters they stand for (:func:`unescaped`)."""
         out, last = [], 0
         text, where = unescaped(window)
         if self._prefilter is None or self._prefilter.search(text) is not None:
-            for start, end, name in self._spans(text):
+            for start, end, name, begin in self._spans(text):
                 if where is not None:
-                    start, end, found = where[start], where[end], text[start:end]
+                    start, end, begin, found = where[start], where[end], where[begin], text[start:end]
                 else:
                     found = text[start:end]
-                if start >= limit:
+                if begin >= limit:
                     break
                 out += [window[last:start], self.token(name, found)]
                 last = end

@@ -65,6 +65,18 @@ def test_an_identifier_across_a_window_boundary_is_masked() -> None:
         assert masked.replace(MASK(RRN), RRN) == text  # nothing else changed
 
 
+def test_an_identifier_whose_keyword_is_across_a_window_boundary_is_masked() -> None:
+    """A pattern's context before its identifier (``Patient name: ``, ``DOB: ``) across where a
+    window's masking stops: the window left the identifier to the next one, which starts inside the
+    keyword and saw no identifier (``Gildong``, ``1990-01-21`` in clear in a results.json)."""
+    for keyword, found in (("Patient name: ", "Hong Gildong"), ("DOB: ", "1990-01-21"), ("MRN ", "12345678")):
+        for offset in range(1, len(keyword) + 2):
+            text = "x" * (MASK_SCAN_CHARS - 256 - offset) + f" {keyword}{found} " + "y" * MASK_SCAN_CHARS
+            masked = MASK(text)
+            assert found not in masked, (keyword, offset)
+            assert masked.replace(MASK(f"{keyword}{found}"), f"{keyword}{found}") == text
+
+
 @given(st.text(alphabet="0123456789-_. xab@", max_size=300))
 def test_masking_never_grows_an_identifier_back(text: str) -> None:
     masked = MASK(text)
