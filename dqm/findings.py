@@ -54,10 +54,11 @@ def cut_head(text: str, limit: int) -> str:
     The cut never keeps part of an identifier: outputs are masked when they are written, and the
     masker recognises an identifier only whole (``900101-12…`` would show a birth date,
     ``Patient name: Hong…`` a given name). A cut inside an identifier the whole text shows moves to
-    its start (:func:`dqm.identifiers.cut_outside_identifiers`); then, for identifiers only a
-    profile knows, a word the cut falls inside is left out whole (up to 256 characters back), and
-    so are the digits, dashes and spaces the kept text ends with (a longer word is cut where it is:
-    a number in it loses its digits before the cut)."""
+    its start (:func:`dqm.identifiers.cut_outside_identifiers`: the built-in patterns and the run's
+    profile's, :func:`dqm.identifiers.use_profile_patterns`); then, for identifiers no pattern
+    knows, a word the cut falls inside is left out whole (up to 256 characters back), and so are
+    the digits, dashes and spaces the kept text ends with (a longer word is cut where it is: a
+    number in it loses its digits before the cut)."""
     if len(text) <= limit:
         return text
     end = cut_outside_identifiers(text, limit)

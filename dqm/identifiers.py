@@ -438,6 +438,34 @@ def _built_in() -> Patterns:
     return _masked_patterns(DeidSettings())
 
 
+_CUT_WITH: dict[str, tuple[DeidSettings, Patterns]] = {}
+"""The run's ``deid`` settings and the patterns :func:`cut_outside_identifiers` uses with them
+(:func:`use_profile_patterns`); none: the built-in patterns only."""
+
+
+def use_profile_patterns(settings: DeidSettings) -> None:
+    """Make a cut in this process respect the identifiers ``settings`` (the run's profile's
+    ``deid``) adds to the built-in ones, until the next call replaces them.
+
+    Text is cut where no masker exists (a reader, a check, a finding's validator, in a worker), so
+    the run's patterns are a setting of the process: called wherever a process receives its run's
+    profile (:func:`dqm.runner.run_batch`, each item's work in a worker, a command's masking), and
+    a call with the settings in use costs one comparison. The built-in patterns stay, whatever a
+    profile turns off: a cut that keeps no part of an identifier is never wrong."""
+    if (current := _CUT_WITH.get("run")) is not None and current[0] is settings:
+        return
+    built_in = _built_in()
+    known = {(name, rx.pattern) for name, rx, _ in built_in}
+    own = [(name, rx, pat) for name, rx, pat in _masked_patterns(settings) if (name, rx.pattern) not in known]
+    _CUT_WITH["run"] = (settings, built_in + own)
+
+
+def _cut_patterns() -> Patterns:
+    """The patterns a cut respects: the run's (:func:`use_profile_patterns`), else the built-in ones."""
+    current = _CUT_WITH.get("run")
+    return _built_in() if current is None else current[1]
+
+
 CUT_CONTEXT = 1024
 """Characters before a cut searched for an identifier it would split (more than a keyword and the
 longest identifier together)."""
@@ -449,8 +477,8 @@ def cut_outside_identifiers(text: str, at: int) -> int:
 
     The masker knows an identifier only whole (``Patient name: Hong`` is no name, ``1990/01/`` no
     date of birth) and sees only what the cut kept, so the identifiers are looked for in the whole
-    text, around ``at``: the built-in patterns the masker uses (a profile's own are not known
-    where text is cut, in a reader or a check), escapes decoded as the masker decodes them. An
+    text, around ``at``: the patterns the masker uses, the built-in ones and those the run's
+    profile adds (:func:`use_profile_patterns`), escapes decoded as the masker decodes them. An
     identifier reaches to the end of its match (context a pattern needs after it included)."""
     if not 0 < at < len(text):
         return at
@@ -458,7 +486,7 @@ def cut_outside_identifiers(text: str, at: int) -> int:
     window = text[lo : at + _WINDOW_OVERLAP]
     plain, where = unescaped(window)
     spans = []
-    for start, end, _, match_end, _ in _matches(plain, _built_in()):
+    for start, end, _, match_end, _ in _matches(plain, _cut_patterns()):
         last = max(end, match_end)
         if where is not None:
             start, last = where[start], where[last]

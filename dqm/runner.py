@@ -39,6 +39,7 @@ from dqm.clinical_table import (
 from dqm.executors import DaskOptions, ItemKilledWorkers, chunk_size, dask_client, dask_map
 from dqm.facts import ItemSummary, SlideSummary, compact, interned
 from dqm.findings import MAX_NAME_CHARS, Finding, Severity, clip
+from dqm.identifiers import use_profile_patterns
 from dqm.model import Annotation, Item, ItemRecord, ParsedAnnotation
 from dqm.profile import Profile
 from dqm.readers import annotation_for_item, parse_annotation, read_bytes, resolve_classes, within_limits
@@ -541,7 +542,10 @@ class ItemWork:
 
     def __call__(self, item: Item) -> Checked | None:
         """The item's work (:func:`check_item_safely`), its record as :attr:`returns` asks; None
-        for a certified item whose cached record stands."""
+        for a certified item whose cached record stands. The process cuts text with the profile's
+        identifier patterns (:func:`~dqm.identifiers.use_profile_patterns`): a worker receives its
+        run's profile here, whatever the executor."""
+        use_profile_patterns(self.profile.deid)
         record = check_item_safely(item, self.root, self.profile, self.checks, self.options)
         return None if record is None else checked(record, self.returns)
 
@@ -777,6 +781,7 @@ def run_batch(
     stored it is taken from there instead of being checked again. With ``earlier`` (the slides of
     a previous release), the batch checks also look for slides delivered again.
     """
+    use_profile_patterns(profile.deid)  # this process cuts the batch's text from here on
     checks = configure(profile)
     discovery = discover(root)
     items = discovery.items

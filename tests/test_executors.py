@@ -221,3 +221,29 @@ def test_certify_hashes_on_the_dask_workers_and_refutes_a_changed_file(
     assert cache.unconfirmed == [changed.slide_id] and cache.hits == 13 and cache.stored == 1
     fresh = run_batch(batch, profile, RunOptions(workers=1, clinical=False, full_hashes=True))
     assert [o.to_dict() for o in again.outcomes] == [o.to_dict() for o in fresh.outcomes]
+
+
+def test_dask_workers_cut_with_their_runs_profiles_patterns(client, profile, tmp_path) -> None:
+    """A worker cuts text with the identifier patterns of the run whose item it checks: a profile's
+    own two-word pattern protects the cuts between its words, and the next run on the same
+    workers, with the built-in profile, cuts as the built-in patterns say (it keeps ``QXZ``, no
+    identifier to it). The records are masked with the first profile's masker, which knows the
+    reference only whole: what it leaves of one was kept by a cut."""
+    from dqm.identifiers import Masker
+    from dqm.profile import load_profile
+    from tests.test_hostile_cuts import REF_HEAD, case_ref_batch, case_ref_profile
+
+    root = case_ref_batch(tmp_path / "b")
+    case_ref = load_profile(case_ref_profile(tmp_path))
+    masker = Masker(case_ref.deid, b"k" * 32)
+    options = RunOptions(executor="dask", scheduler=client.scheduler.address, clinical=False)
+
+    def masked_run(prof) -> str:  # type: ignore[no-untyped-def]
+        run = run_batch(root, prof, options)
+        records = [o.to_dict() for o in run.outcomes] + [f.model_dump(mode="json") for f in run.findings]
+        return masker(json.dumps(records, ensure_ascii=False))
+
+    first = masked_run(case_ref)
+    assert "[CASE_REF-" in first and "[cut:" in first
+    assert REF_HEAD not in first
+    assert REF_HEAD in masked_run(profile)

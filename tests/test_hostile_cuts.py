@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from dqm.findings import Aspect, Finding, Severity
 from dqm.identifiers import DeidSettings, Masker
 from dqm.profile import Profile
@@ -108,37 +110,40 @@ def _names_cut_at(limit: int) -> list[str]:
     return texts
 
 
-def test_a_name_cut_between_given_and_family_name_reaches_no_output(tmp_path: Path) -> None:
-    """Through the real path: class names and an annotation's path that hold a name, cut where dqm
-    cuts them (a class name at 500 characters in the item's summary and 80 in CLASS_UNMAPPED, a
-    file path at 500), audited with every output and the cache; no output holds the given name."""
+def batch_with_cuts(root: Path, classes: list[str], keyword: str, first: str, second: str) -> Path:
+    """The tiny batch with ``classes`` in S1's annotation, and S3's moved to a path of more than
+    500 characters that ends in ``keyword``, ``first`` and ``second``, the 500th character two into
+    ``second``: a cut there would keep ``first``."""
     import json
 
-    from typer.testing import CliRunner
-
-    from dqm.cli import app
     from dqm.findings import MAX_NAME_CHARS
-    from reports.html import unpack_island
 
-    root = write_tiny_batch(tmp_path / "b")
+    write_tiny_batch(root)
     doc = json.loads((root / "annotations" / "S1.json").read_text())
     lesion = doc["lesions"][0]
-    classes = _names_cut_at(MAX_NAME_CHARS) + _names_cut_at(80)
     doc["lesions"] = [{**lesion, "class": c} for c in classes]
     (root / "annotations" / "S1.json").write_text(json.dumps(doc))
-    # S3's annotation moved to a path of more than 500 characters with a name across the 500th
-    keyword = "Patient name: "
-    folder = "annotations/" + "d" * 240 + "/" + "e" * (MAX_NAME_CHARS - 12 - 241 - 1 - len(keyword) - 7)
-    rel = f"{folder}/{keyword}{GIVEN} {FAMILY}.json"
-    assert rel.index(FAMILY) < MAX_NAME_CHARS < rel.index(FAMILY) + len(FAMILY)
+    into = len(first) + 3
+    folder = "annotations/" + "d" * 240 + "/" + "e" * (MAX_NAME_CHARS - 12 - 241 - 1 - len(keyword) - into)
+    rel = f"{folder}/{keyword}{first} {second}.json"
+    assert rel.index(second) < MAX_NAME_CHARS < rel.index(second) + len(second)
     (root / folder).mkdir(parents=True)
     (root / "annotations" / "S3.json").rename(root / rel)
     manifest = root / "manifest.csv"
     manifest.write_text(manifest.read_text().replace("annotations/S3.json", rel))
+    return root
 
-    out = tmp_path / "out"
+
+def audit_texts(root: Path, out: Path, *args: str) -> list[tuple[str, str]]:
+    """Every file ``dqm audit`` writes (the cache too), the report's explorer data and what it
+    prints, as text; the audit fails the tiny batch's gates and cuts some text."""
+    from typer.testing import CliRunner
+
+    from dqm.cli import app
+    from reports.html import unpack_island
+
     res = CliRunner().invoke(
-        app, ["audit", str(root), "--out", str(out), "--workers", "1"], env={"DQM_MASK_KEY": "k" * 32}
+        app, ["audit", str(root), "--out", str(out), *args], env={"DQM_MASK_KEY": "k" * 32}
     )
     assert res.exit_code == 1, res.output
     files = [p for p in out.rglob("*") if p.is_file()]
@@ -149,11 +154,103 @@ def test_a_name_cut_between_given_and_family_name_reaches_no_output(tmp_path: Pa
         "summary.md",
         "records.sqlite",
     }
-    results = (out / "results.json").read_text()
-    assert "[cut:" in results and "[PERSON_NAME-" in results  # the cuts happened, the masker saw names
+    assert "[cut:" in (out / "results.json").read_text()
     html = (out / "report.html").read_text("utf-8")
     island = "\n".join(unpack_island(html.split('id="dqm-data">')[1].split("</script>")[0])["strings"])
-    texts = [(p.name, p.read_bytes().decode("utf-8", "replace")) for p in files] + [("report data", island)]
+    texts = [(p.name, p.read_bytes().decode("utf-8", "replace")) for p in files]
+    return [*texts, ("report data", island), ("stdout", res.output)]
+
+
+def test_a_name_cut_between_given_and_family_name_reaches_no_output(tmp_path: Path) -> None:
+    """Through the real path: class names and an annotation's path that hold a name, cut where dqm
+    cuts them (a class name at 500 characters in the item's summary and 80 in CLASS_UNMAPPED, a
+    file path at 500), audited with every output and the cache; no output holds the given name."""
+    from dqm.findings import MAX_NAME_CHARS
+
+    classes = _names_cut_at(MAX_NAME_CHARS) + _names_cut_at(80)
+    root = batch_with_cuts(tmp_path / "b", classes, "Patient name: ", GIVEN, FAMILY)
+    texts = audit_texts(root, tmp_path / "out", "--workers", "1")
+    assert "[PERSON_NAME-" in dict(texts)["results.json"]  # the masker saw names
     leaks = [(name, given) for name, text in texts for given in (GIVEN, GIVEN.upper()) if given in text]
     assert leaks == [], leaks
-    assert GIVEN not in res.output and GIVEN.upper() not in res.output
+
+
+REF_HEAD, REF_TAIL = "QXZ", "482913"
+"""A case reference only a profile's own pattern knows (``Case ref: QXZ 482913``): a cut between
+its two words once left ``QXZ`` in clear, the built-in patterns being all that clip consulted."""
+CASE_REF_PATTERN = (
+    "    case_ref:\n"
+    r"      regex: '(?i:case\s*ref)\s*:\s*(?P<id>[A-Z]{3} \d{6})'" + "\n"
+    "      what: case reference\n"
+)
+
+
+def case_ref_profile(folder: Path) -> Path:
+    """The built-in profile with the ``case_ref`` pattern added to its ``deid.patterns``."""
+    from importlib import resources
+
+    text = resources.files("dqm.profiles").joinpath("dermatopathology.yaml").read_text("utf-8")
+    assert "deid:\n  enabled: true\n  patterns:\n" in text
+    path = folder / "case-ref.yaml"
+    path.write_text(text.replace("  patterns:\n", "  patterns:\n" + CASE_REF_PATTERN, 1), "utf-8")
+    return path
+
+
+def _refs_cut_at(limit: int) -> list[str]:
+    """Texts that hold a case reference a cut at ``limit`` falls inside of: just after its first
+    word, just before its second, inside the second."""
+    keyword = "Case ref: "
+    texts = []
+    for into in (len(REF_HEAD), len(REF_HEAD) + 1, len(REF_HEAD) + 3):
+        pad = "c" * (limit - into - len(keyword) - 1)
+        texts.append(f"{pad} {keyword}{REF_HEAD} {REF_TAIL} and more")
+    return texts
+
+
+def case_ref_batch(root: Path) -> Path:
+    """The tiny batch with class names holding a case reference that dqm cuts between its words (at
+    500 characters in the item's summary and 80 in CLASS_UNMAPPED), and S3's annotation at a path
+    of more than 500 characters cut there too."""
+    from dqm.findings import MAX_NAME_CHARS
+
+    classes = _refs_cut_at(MAX_NAME_CHARS) + _refs_cut_at(80)
+    return batch_with_cuts(root, classes, "Case ref: ", REF_HEAD, REF_TAIL)
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_profiles_own_identifier_cut_between_its_words_reaches_no_output(
+    tmp_path: Path, workers: str
+) -> None:
+    """A profile's two-word pattern protects every cut as the built-in ones do, in this process
+    (``--workers 1``) and in a pool's workers; an audit with another profile after it, in the same
+    process, cuts as that profile's patterns say (``QXZ`` is no identifier to it, and kept)."""
+    root = case_ref_batch(tmp_path / "b")
+    profile = case_ref_profile(tmp_path)
+    texts = audit_texts(root, tmp_path / "out", "--profile", str(profile), "--workers", workers)
+    assert "[CASE_REF-" in dict(texts)["results.json"]  # the masker saw whole references
+    assert [name for name, text in texts if REF_HEAD in text] == []
+    after = audit_texts(root, tmp_path / "built-in", "--workers", workers)
+    assert REF_HEAD in dict(after)["results.json"]
+
+
+def test_a_cut_respects_the_patterns_of_the_profile_in_use_and_only_its(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The run's profile's patterns replace the previous run's, never add to them; the built-in
+    ones stay, also where a profile turns one off."""
+    from dqm import identifiers
+    from dqm.findings import cut_head
+    from dqm.identifiers import use_profile_patterns
+
+    monkeypatch.setattr(identifiers, "_CUT_WITH", {})  # this process's setting, as it was, after the test
+    ref = _refs_cut_at(80)[2]
+    name = _names_cut_at(80)[0]
+    assert REF_HEAD in cut_head(ref, 80)  # the built-in patterns know no case reference
+    case_ref = DeidSettings.model_validate(
+        {"patterns": {"case_ref": {"regex": r"(?i:case\s*ref)\s*:\s*(?P<id>[A-Z]{3} \d{6})"}}}
+    )
+    use_profile_patterns(case_ref)
+    assert cut_head(ref, 80).endswith("Case ref:")
+    use_profile_patterns(DeidSettings.model_validate({"patterns": {"person_name": {"enabled": False}}}))
+    assert REF_HEAD in cut_head(ref, 80)
+    assert cut_head(name, 80).endswith("Patient name:")

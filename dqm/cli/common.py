@@ -135,9 +135,11 @@ def load_profile_or_exit(profile: str | None) -> Any:
 def start_masking(deid: Any, key_file: Path | None) -> Any:
     """The run's masker (None when the profile's ``deid`` is off), also set on both consoles: one
     :class:`dqm.identifiers.Masker` for every file a command writes and every line it prints. The
-    key: :func:`read_mask_key`."""
-    from dqm.identifiers import Masker
+    key: :func:`read_mask_key`. What the command cuts respects the same patterns
+    (:func:`dqm.identifiers.use_profile_patterns`)."""
+    from dqm.identifiers import Masker, use_profile_patterns
 
+    use_profile_patterns(deid)
     if not deid.enabled:
         out.mask = console.mask = None
         return None
