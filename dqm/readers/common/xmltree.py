@@ -55,24 +55,20 @@ def parse_xml(data: bytes) -> tuple[Element | None, list[ReadIssue]]:
     try:
         return SafeTree.fromstring(data, forbid_dtd=False, forbid_entities=True, forbid_external=True), []
     except defusedxml.EntitiesForbidden as exc:
-        name = getattr(exc, "name", None)
+        name, sysid = getattr(exc, "name", None), getattr(exc, "sysid", None)
+        if sysid:  # an entity declared with SYSTEM: an external entity, refused before it is read
+            return None, [_external(sysid)]
         text = (
             msg(
                 "entity {name!r} is declared: entity declarations are refused (entity expansion attack)",
-                name=name,
+                name=clip(name, 60),
             )
             if name
             else msg("an entity is declared: entity declarations are refused (entity expansion attack)")
         )
         return None, [ReadIssue("XML_FORBIDDEN", text)]
     except defusedxml.ExternalReferenceForbidden as exc:
-        sysid = getattr(exc, "sysid", None)
-        text = (
-            msg("external reference {sysid!r} is refused (XML external entity)", sysid=sysid)
-            if sysid
-            else msg("an external reference is refused (XML external entity)")
-        )
-        return None, [ReadIssue("XML_FORBIDDEN", text)]
+        return None, [_external(getattr(exc, "sysid", None))]
     except defusedxml.DTDForbidden:  # pragma: no cover - forbid_dtd is False
         return None, [ReadIssue("XML_FORBIDDEN", msg("a document type declaration is refused"))]
     except defusedxml.DefusedXmlException as exc:
@@ -94,6 +90,15 @@ def parse_xml(data: bytes) -> tuple[Element | None, list[ReadIssue]]:
         return None, [
             ReadIssue("INVALID_XML", msg("not well-formed XML: {reason}", reason=type(exc).__name__))
         ]
+
+
+def _external(sysid: str | None) -> ReadIssue:
+    text = (
+        msg("external reference {sysid!r} is refused (XML external entity)", sysid=clip(sysid, 200))
+        if sysid
+        else msg("an external reference is refused (XML external entity)")
+    )
+    return ReadIssue("XML_FORBIDDEN", text)
 
 
 def local(tag: object) -> str:
