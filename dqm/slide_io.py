@@ -22,6 +22,7 @@ import errno
 import functools
 import hashlib
 import io
+import math
 import os
 import stat
 import struct
@@ -38,7 +39,7 @@ import numpy as np
 
 from dqm.facts import StainSummary
 from dqm.findings import clip
-from dqm.i18n import msg
+from dqm.i18n import Message, msg
 from dqm.model import SlideFacts
 from dqm.pixels.artefacts import Artefacts, TileSource, measure
 from dqm.pixels.masks import dilate, fill_holes
@@ -461,13 +462,11 @@ def _mask_from_image(
     """The probe's :class:`TissueMask` from a PIL image covering the whole slide, and what
     :mod:`dqm.pixels` measures on the same image, each stage started only while the probe's
     time budget lasts (a stage that would start later is skipped and recorded)."""
-    from PIL import Image
-
     from dqm.pixels.hashes import slide_hash
 
-    img = img.convert("RGBA")
-    if max(img.size) > MASK_SIDE:
-        img.thumbnail((MASK_SIDE, MASK_SIDE), Image.Resampling.BOX)
+    if img.mode not in ("RGB", "RGBA"):
+        img = img.convert("RGBA")  # a palette is not resampled: its colours first
+    img = _shrunk(img, MASK_SIDE).convert("RGBA")  # not the other way: a copy of the whole image
     rgba = np.asarray(img)
     mask, threshold = tissue_from_rgba(rgba)
     w, h = img.size
@@ -496,6 +495,26 @@ def _mask_from_image(
         return
     budget_s = min(pixels.options.artefacts_budget_s, pixels.options.budget_s - pixels.clock.elapsed)
     probe.artefacts = measure(rgba, mask, downsample, pixels.tiles, max(0.0, budget_s))
+
+
+def _shrunk(img: Any, side: int) -> Any:
+    """What ``img.thumbnail((side, side), BOX)`` makes of a decoded image, as a new image: the
+    image itself is left whole (a plain image's blur tiles are cropped from it)."""
+    from PIL import Image
+
+    w, h = img.size
+    if w <= side and h <= side:
+        return img
+    aspect = w / h
+
+    def rounded(number: float, key: Any) -> int:
+        return max(min(math.floor(number), math.ceil(number), key=key), 1)
+
+    if aspect <= 1:
+        size = (rounded(side * aspect, key=lambda n: abs(aspect - n / side)), side)
+    else:
+        size = (side, rounded(side / aspect, key=lambda n: abs(aspect - side / n) if n else 0))
+    return img.resize(size, Image.Resampling.BOX, reducing_gap=2.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -889,8 +908,10 @@ def _pillow(path: Path, probe: SlideProbe, options: ProbeOptions, clock: _Clock)
                     )
                 else:
                     probe.tissue_note = f"{img.mode} image: no colour to separate tissue from glass"
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
-        reason = str(exc).replace(str(path), probe.path)
+    except Image.DecompressionBombError as exc:  # over Pillow's limit: refused before decoding
+        probe.open_error = msg("plain image too large to decode safely ({reason})", reason=str(exc))
+    except (OSError, ValueError, SyntaxError) as exc:
+        reason = str(exc)
         probe.open_error = _unrecognised(path, type(exc).__name__, reason, probe.container is None)
 
 
@@ -944,7 +965,33 @@ def probe_slide(path: Path, rel: str, options: ProbeOptions | None = None) -> Sl
     if not _probe_openslide(path, probe, options, clock):
         _probe_pillow(path, probe, options, clock)
     probe.elapsed_s = clock.elapsed
+    _name_by_rel(probe, str(path))
     return probe
+
+
+def _name_by_rel(probe: SlideProbe, where: str) -> None:
+    """The decoders' messages name the file by the path they were given (OpenSlide's ``Invalid
+    TIFF: /home/.../slides/S1.tiff``, libtiff's warnings): there it is named by its place in the
+    batch, as every finding names it (the host's folders are no part of the batch)."""
+
+    def rel(text: str | None) -> str | None:
+        if isinstance(text, Message):  # the finding keeps its template: its parameters are renamed
+            params = {
+                k: v.replace(where, probe.path) if isinstance(v, str) else v for k, v in text.params.items()
+            }
+            return Message(text.template, params)
+        return text.replace(where, probe.path) if text else text
+
+    probe.open_error = rel(probe.open_error)
+    probe.openslide_error = rel(probe.openslide_error)
+    probe.tissue_note = rel(probe.tissue_note)
+    probe.label_note = rel(probe.label_note)
+    probe.decoder_warnings = tuple(w.replace(where, probe.path) for w in probe.decoder_warnings)
+    if probe.read_failure is not None:
+        failure = probe.read_failure
+        probe.read_failure = ReadFailure(
+            failure.level, failure.xy, failure.message.replace(where, probe.path)
+        )
 
 
 MAX_THUMBNAIL_DECODE_PIXELS = 25_000_000
