@@ -7,6 +7,8 @@ folders), within bounded time and memory.
 
 from __future__ import annotations
 
+import io
+import json
 import struct
 import zlib
 from pathlib import Path
@@ -69,10 +71,10 @@ def _png(width: int, height: int) -> bytes:
 
 def test_a_plain_image_too_large_to_decode_is_said_so_not_called_corrupt(tmp_path: Path) -> None:
     path = tmp_path / "S1.png"
-    path.write_bytes(_png(20_000, 20_000))  # 1.2 GB of pixels in a 1.2 MB file
+    path.write_bytes(_png(13_400, 13_400))  # 540 MB of pixels in a 0.5 MB file, over Pillow's limit
     probe = probe_slide(path, "slides/S1.png")
     assert not probe.opened and probe.open_error
-    assert "too large to decode safely" in probe.open_error and "400000000 pixels" in probe.open_error
+    assert "too large to decode safely" in probe.open_error and "179560000 pixels" in probe.open_error
     assert "corrupt" not in probe.open_error
 
 
@@ -106,3 +108,57 @@ def test_an_entity_with_a_huge_name_is_refused_in_a_short_message() -> None:
     (ann,) = parse_annotation(data, "annotations/S1.xml")
     (issue,) = ann.issues
     assert issue.code == "XML_FORBIDDEN" and len(issue.message) < 400
+
+
+def _mask_png(array: np.ndarray) -> bytes:
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(array).save(buf, "PNG")
+    return buf.getvalue()
+
+
+def test_a_checkerboard_mask_is_refused_before_it_is_outlined() -> None:
+    board = (np.indices((1500, 1500)).sum(0) % 2).astype(np.uint8)  # 1.1M one-pixel regions in 3 KB
+    (ann,) = parse_annotation(_mask_png(board), "masks/S1.png")
+    (issue,) = ann.issues
+    assert issue.code == "LIMIT_EXCEEDED" and "2250000 runs" in issue.message
+    assert not ann.lesions
+
+
+def test_a_16_bit_mask_of_ten_thousand_labels_outlines_each() -> None:
+    labels = (np.arange(10_000, dtype=np.uint16) + 1).reshape(100, 100)
+    (ann,) = parse_annotation(_mask_png(labels), "masks/S1.png")
+    assert len(ann.lesions) == 10_000 and not ann.issues
+    assert {les.raw_class for les in ann.lesions} == {str(v) for v in range(1, 10_001)}
+
+
+def test_a_tiled_mask_whose_tile_table_is_short_is_unreadable_not_a_crash() -> None:
+    import tifffile
+
+    buf = io.BytesIO()
+    tifffile.imwrite(buf, np.zeros((512, 512), np.uint8), tile=(256, 256), compression="zlib")
+    data = _patched(_patched(buf.getvalue(), 256, 9000), 257, 9000)  # 9000x9000 of 4 tiles
+    (ann,) = parse_annotation(data, "masks/S1.tif")
+    (issue,) = ann.issues
+    assert issue.code == "ANNOTATION_UNREADABLE" and "x=1024, y=0 is missing" in issue.message
+
+
+def test_a_coco_rle_of_a_checkerboard_is_outlined_region_by_region() -> None:
+    height, width = 401, 400  # 80,200 one-pixel regions: one union of them all took minutes
+    counts = [1] * (height * width)  # runs of one pixel, 0s and 1s in turn, down each column
+    doc = {
+        "images": [{"id": 1, "file_name": "S1.tiff", "width": width, "height": height}],
+        "categories": [{"id": 1, "name": "bcc"}],
+        "annotations": [
+            {
+                "id": 1,
+                "image_id": 1,
+                "category_id": 1,
+                "segmentation": {"size": [height, width], "counts": counts},
+            }
+        ],
+    }
+    (ann,) = parse_annotation(json.dumps(doc).encode(), "annotations/coco.json")
+    (lesion,) = ann.lesions
+    assert len(lesion.polygons) == height * width // 2

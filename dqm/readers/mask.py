@@ -14,7 +14,9 @@ Bounded: the image's size is read from its header and a mask of more pixels than
 :data:`MAX_PIXELS` pixels is not decoded whole: a tiled TIFF (a pyramidal mask as large as its
 slide) is read tile by tile instead, level 0: only one decoded tile and the rectangles of the
 runs found so far are held, and each value's rectangles are joined across tiles at the end. At
-most :data:`MAX_LESIONS` regions are outlined. Read issues:
+most :data:`MAX_LESIONS` regions are outlined, and a mask of more than :data:`MAX_RUNS` runs of
+one label along its rows (noise, a checkerboard) is not outlined at all (``LIMIT_EXCEEDED``); a
+tiled TIFF whose tile table misses a tile is unreadable. Read issues:
 
 * ``MASK_EMPTY``: no pixel other than background;
 * ``MASK_LOSSY``: a JPEG mask (compression invents values between labels);
@@ -53,6 +55,9 @@ MAX_LESIONS = 50_000
 """At most this many regions are outlined; a mask with more is reported and cut there."""
 PIXELS = "value_pixels"
 """Lesion property: how many pixels of the mask hold the lesion's value (all its regions)."""
+MAX_RUNS = 1_000_000
+"""Runs of one label along the rows above which a mask is not outlined (``LIMIT_EXCEEDED``): a
+checkerboard or noise of a few kilobytes would make millions of one-pixel regions."""
 BINARY_VALUE = 255
 """The foreground of a binary 0/255 mask (its class: ``mask_values``, else the item's diagnosis)."""
 BINARY_SHARE = 0.99
@@ -193,37 +198,62 @@ def _value_issues(values: np.ndarray, counts: np.ndarray, fmt: str | None) -> li
     return issues
 
 
-def _runs(hit: np.ndarray) -> np.ndarray:
-    """The rectangles (``x0, y0, x1, y1``) covering a boolean image: its runs along each row,
-    a run repeated on the next rows merged into one taller rectangle."""
-    h, w = hit.shape
-    padded = np.zeros((h, w + 2), np.int8)
-    padded[:, 1:-1] = hit
-    step = np.diff(padded, axis=1)
-    rows, x0 = np.nonzero(step == 1)
-    _, x1 = np.nonzero(step == -1)  # row-major order: the n-th end closes the n-th start
-    order = np.lexsort((rows, x1, x0))
-    rows, x0, x1 = rows[order], x0[order], x1[order]
+def _label_runs(array: np.ndarray) -> dict[int, np.ndarray]:
+    """Each non-zero value's rectangles (``x0, y0, x1, y1``) in a 2-D label array: its runs along
+    each row, a run repeated on the next rows merged into one taller rectangle. One pass over the
+    pixels for every value at once (a pass for each value took minutes on a mask of 65,535)."""
+    h, w = array.shape
+    change = np.ones((h, w), bool)
+    np.not_equal(array[:, 1:], array[:, :-1], out=change[:, 1:])
+    rows, x0 = np.nonzero(change)
+    del change
+    x1 = np.empty_like(x0)
+    x1[:-1] = x0[1:]
+    x1[np.r_[rows[1:] != rows[:-1], True]] = w  # a row's last run ends at its last column
+    values = array[rows, x0]
+    fore = values != 0
+    rows, x0, x1, values = rows[fore], x0[fore], x1[fore], values[fore]
+    if not len(rows):
+        return {}
+    order = np.lexsort((rows, x1, x0, values))
+    rows, x0, x1, values = rows[order], x0[order], x1[order], values[order]
     new = np.ones(len(rows), bool)
-    new[1:] = (x0[1:] != x0[:-1]) | (x1[1:] != x1[:-1]) | (rows[1:] != rows[:-1] + 1)
+    new[1:] = (
+        (values[1:] != values[:-1]) | (x0[1:] != x0[:-1]) | (x1[1:] != x1[:-1]) | (rows[1:] != rows[:-1] + 1)
+    )
     first = np.flatnonzero(new)
     last = np.r_[first[1:], len(rows)] - 1
-    return np.column_stack([x0[first], rows[first], x1[first], rows[last] + 1]).astype(np.float64)
+    boxes = np.column_stack([x0[first], rows[first], x1[first], rows[last] + 1]).astype(np.float64)
+    keys, starts = np.unique(values[first], return_index=True)
+    return dict(zip(keys.tolist(), np.split(boxes, starts[1:]), strict=True))
+
+
+def _row_runs(array: np.ndarray) -> int:
+    """How many runs of one label the rows of a 2-D label array hold."""
+    return int(np.count_nonzero(array[:, 1:] != array[:, :-1])) + array.shape[0]
+
+
+def _too_fragmented(runs: int, rel: str) -> Annotation | None:
+    """The unreadable annotation of a mask of more than :data:`MAX_RUNS` runs (noise, a
+    checkerboard: far more regions than any outline can hold), else None."""
+    if runs <= MAX_RUNS:
+        return None
+    return _unreadable(
+        rel,
+        msg(
+            "the mask's rows hold {runs} runs of one label, over the {limit} an outline is made of "
+            "(noise or a pattern, not regions: not outlined)",
+            runs=runs,
+            limit=MAX_RUNS,
+        ),
+        "LIMIT_EXCEEDED",
+    )
 
 
 def _whole_boxes(array: np.ndarray) -> tuple[np.ndarray, np.ndarray, dict[int, np.ndarray]]:
     """Values, their pixel counts, and each non-zero value's run rectangles, of a decoded mask."""
     values, counts = np.unique(array, return_counts=True)
-    boxes = {}
-    for value in values.tolist():
-        if value == 0:
-            continue
-        hit = array == value
-        rows, cols = np.flatnonzero(hit.any(axis=1)), np.flatnonzero(hit.any(axis=0))
-        r0, c0 = int(rows[0]), int(cols[0])  # outline within the value's bounding box
-        shift = np.array([c0, r0, c0, r0], np.float64)
-        boxes[value] = _runs(hit[r0 : rows[-1] + 1, c0 : cols[-1] + 1]) + shift
-    return values, counts, boxes
+    return values, counts, _label_runs(array)
 
 
 def _tiled_page(content: bytes) -> Any:
@@ -268,9 +298,12 @@ def _tiled_boxes(page: Any, rel: str) -> tuple[np.ndarray, np.ndarray, dict[int,
         )
     counts: dict[int, int] = {}
     parts: dict[int, list[np.ndarray]] = {}
+    runs = 0
     try:
         for segment, index, _ in page.segments():
             y, x = int(index[-3]), int(index[-2])
+            if segment is None:  # the tile table holds fewer tiles than the size needs
+                return _unreadable(rel, msg("the tile at x={x}, y={y} is missing from the file", x=x, y=y))
             tile = np.asarray(segment)[0, : h - y, : w - x]  # edge tiles are padded: crop
             grey = _grey(tile)
             if grey is None:
@@ -278,13 +311,15 @@ def _tiled_boxes(page: Any, rel: str) -> tuple[np.ndarray, np.ndarray, dict[int,
             tile = grey
             if tile.dtype == bool:
                 tile = tile.astype(np.uint8) * 255
+            runs += _row_runs(tile)
+            fragmented = _too_fragmented(runs, rel)
+            if fragmented is not None:
+                return fragmented
             values, n = _tally(tile)
             for value, count in zip(values.tolist(), n.tolist(), strict=True):
                 counts[value] = counts.get(value, 0) + count
-                if value != 0:
-                    parts.setdefault(value, []).append(
-                        _runs(tile == value) + np.array([x, y, x, y], np.float64)
-                    )
+            for value, found in _label_runs(tile).items():
+                parts.setdefault(value, []).append(found + np.array([x, y, x, y], np.float64))
     except (OSError, ValueError, RuntimeError) as exc:  # a corrupt tile: imagecodecs and tifffile raise these
         return _unreadable(rel, msg("a tile cannot be decoded: {reason}", reason=clip(str(exc), 200)))
     keys = np.array(sorted(counts))
@@ -306,6 +341,9 @@ def read(content: bytes, rel: str, issues: list[ReadIssue]) -> list[Annotation]:
         if failed is not None:
             return [failed]
         assert array is not None
+        fragmented = _too_fragmented(_row_runs(array), rel)
+        if fragmented is not None:
+            return [fragmented]
         values, counts, value_boxes = _whole_boxes(array)
         h, w = array.shape
     found = [*issues, *_value_issues(values, counts, kind(content))]
