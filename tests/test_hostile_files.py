@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from dqm.i18n import Message
 from dqm.readers import parse_annotation
 from dqm.slide_io import probe_slide
 
@@ -162,3 +163,31 @@ def test_a_coco_rle_of_a_checkerboard_is_outlined_region_by_region() -> None:
     (ann,) = parse_annotation(json.dumps(doc).encode(), "annotations/coco.json")
     (lesion,) = ann.lesions
     assert len(lesion.polygons) == height * width // 2
+
+
+@pytest.mark.parametrize("same", ["file_name", "id"])
+def test_a_coco_image_listed_twice_is_a_finding_and_its_lesions_are_kept(same: str) -> None:
+    second = {"id": 1 if same == "id" else 2, "file_name": "S1.tiff" if same == "file_name" else "S2.tiff"}
+    square = [0, 0, 10, 0, 10, 10, 0, 10]
+    doc = {
+        "images": [{"id": 1, "file_name": "S1.tiff", "width": 100, "height": 100}, second],
+        "categories": [{"id": 1, "name": "bcc"}],
+        "annotations": [
+            {"id": k, "image_id": image, "category_id": 1, "segmentation": [square]}
+            for k, image in ((1, 1), (2, second["id"]))
+        ],
+    }
+    (ann,) = parse_annotation(json.dumps(doc).encode(), "annotations/coco.json")
+    assert ann.image_key == "S1.tiff" and len(ann.lesions) == 2
+    (issue,) = ann.issues
+    assert issue.code == "COCO_DUPLICATE_IMAGE" and issue.pointer == "/images/1"
+
+
+def test_a_renamed_decoder_message_keeps_its_template_for_translation(tmp_path: Path) -> None:
+    path = tmp_path / "S1.tiff"
+    path.write_bytes(_patched(_tiled_tiff(tmp_path / "base.tiff"), 256, 2**31))
+    probe = probe_slide(path, "slides/S1.tiff")
+    assert isinstance(probe.open_error, Message)
+    assert str(tmp_path) not in probe.open_error.rendered(
+        "ko"
+    ) and "slides/S1.tiff" in probe.open_error.rendered("ko")

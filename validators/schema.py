@@ -57,6 +57,7 @@ def manifest_structure(batch: BatchView, params: NoParams, ctx: CheckContext) ->
     codes={
         "IMAGE_NOT_IN_FILE": "the multi-image annotation file (COCO) has no entry for this slide",
         "COCO_UNKNOWN_IMAGE": "a COCO annotation refers to an image_id that 'images' does not list",
+        "COCO_DUPLICATE_IMAGE": "a COCO 'images' entry repeats the id or file name of an earlier one",
         "COCO_UNKNOWN_CATEGORY": "a COCO annotation refers to a category_id that 'categories' does not list",
         "COCO_BAD_RLE": "a COCO RLE segmentation cannot be decoded (bad counts or size)",
     },

@@ -187,11 +187,24 @@ def read(doc: Any, path: str, issues: list[ReadIssue]) -> list[Annotation]:
                 )
 
     by_id: dict[int, tuple[int, dict[str, Any]]] = {}
+    by_name: dict[str, int] = {}
+    again: list[int] = []  # images whose id or file name an earlier image has
+    alias: dict[int, int] = {}  # the id of an image named as an earlier one -> the earlier one's
     for k, img in enumerate(images):
         if isinstance(img, dict) and _int(img.get("id")) is not None:
+            name = img.get("file_name")
+            if img["id"] in by_id or (isinstance(name, str) and name in by_name):
+                again.append(k)
+                if img["id"] not in by_id and isinstance(name, str):
+                    alias[img["id"]] = images[by_name[name]]["id"]
+                continue
             by_id[img["id"]] = (k, img)
+            if isinstance(name, str):
+                by_name[name] = k
         else:
             file_issues.append(ReadIssue("WRONG_TYPE", msg("an image needs an integer id"), f"/images/{k}"))
+    if again:
+        file_issues.append(_listed_again(images, again, by_id, by_name))
 
     per_image: dict[int, list[int]] = defaultdict(list)
     boxes: list[tuple[float, float, float, float]] = []
@@ -204,6 +217,7 @@ def read(doc: Any, path: str, issues: list[ReadIssue]) -> list[Annotation]:
             )
             continue
         image_id = _int(a.get("image_id"))
+        image_id = alias.get(image_id, image_id)  # type: ignore[arg-type]
         if image_id not in by_id:
             unknown_images.append(k)
             continue
@@ -245,6 +259,28 @@ def read(doc: Any, path: str, issues: list[ReadIssue]) -> list[Annotation]:
             )
         )
     return out
+
+
+def _listed_again(
+    images: list[Any], again: list[int], by_id: dict[int, tuple[int, dict[str, Any]]], by_name: dict[str, int]
+) -> ReadIssue:
+    """``COCO_DUPLICATE_IMAGE`` for the images whose id or file name an earlier one has (their
+    annotations go to the earlier one: the slide is matched to one image of the file)."""
+    k = again[0]
+    img = images[k]
+    name = img.get("file_name")
+    first = by_name[name] if isinstance(name, str) and name in by_name else by_id[img["id"]][0]
+    return ReadIssue(
+        "COCO_DUPLICATE_IMAGE",
+        msg(
+            "{n} image(s) repeat the id or file name of an earlier one (first: index {k} repeats index "
+            "{first}): one slide is one image, their annotations are read as the earlier one's",
+            n=len(again),
+            k=k,
+            first=first,
+        ),
+        f"/images/{k}",
+    )
 
 
 def _image(
