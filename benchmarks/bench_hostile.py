@@ -294,6 +294,104 @@ def _bidi_names(batch: Path) -> None:
     dst.write_text(json.dumps(doc))
 
 
+def _swap_first(batch: Path, column: str, name: str, data: bytes) -> None:
+    """The first row's file in ``column`` (``image_path`` or ``annotation_path``) replaced by
+    ``data`` under a new ``name`` in the same folder."""
+    manifest = batch / "manifest.csv"
+    lines = manifest.read_text().splitlines()
+    header = lines[0].split(",")
+    row = lines[1].split(",")
+    old = batch / row[header.index(column)]
+    old.unlink()
+    (old.parent / name).write_bytes(data)
+    row[header.index(column)] = f"{old.parent.name}/{name}"
+    lines[1] = ",".join(row)
+    manifest.write_text("\n".join(lines) + "\n")
+
+
+def _png(width: int, height: int, colour: int = 2, samples: int = 3) -> bytes:
+    """A PNG of zeros: about a kilobyte for each megabyte of pixels."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    pack = zlib.compressobj(9)
+    row = bytes(1 + samples * width)
+    idat = b"".join(pack.compress(row) for _ in range(height)) + pack.flush()
+    head = struct.pack(">IIBBBBB", width, height, 8, colour, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", head) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+
+
+def _checker_mask(batch: Path) -> None:
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray((np.indices((4000, 4000)).sum(0) % 2).astype(np.uint8)).save(buf, "PNG")
+    _swap_first(batch, "annotation_path", "S00001.png", buf.getvalue())
+
+
+def _noise_mask(batch: Path) -> None:
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(np.random.default_rng(0).integers(0, 65536, (2048, 2048), dtype=np.uint16)).save(
+        buf, "PNG"
+    )
+    _swap_first(batch, "annotation_path", "S00001.png", buf.getvalue())
+
+
+def _rle_checker(batch: Path) -> None:
+    """A COCO RLE at the run cap: 500,000 one-pixel regions down an odd-height mask."""
+    h, w = 1001, 999
+    doc = {
+        "images": [{"id": 1, "file_name": "S00001.tiff", "width": w, "height": h}],
+        "categories": [{"id": 1, "name": "bcc"}],
+        "annotations": [
+            {
+                "id": 1,
+                "image_id": 1,
+                "category_id": 1,
+                "segmentation": {"size": [h, w], "counts": [1] * (h * w)},
+            }
+        ],
+    }
+    _raw(batch, json.dumps(doc))
+
+
+def _coco_repeated(batch: Path) -> None:
+    """100,000 image entries naming the first slide, its one lesion on the last of them."""
+    n = 100_000
+    doc = {
+        "images": [{"id": k, "file_name": "S00001.tiff", "width": 397, "height": 348} for k in range(n)],
+        "categories": [{"id": 1, "name": "bcc"}],
+        "annotations": [
+            {"id": 1, "image_id": n - 1, "category_id": 1, "segmentation": [[10, 10, 60, 10, 60, 60, 10, 60]]}
+        ],
+    }
+    _raw(batch, json.dumps(doc))
+
+
+def _xxe(batch: Path) -> None:
+    """An ASAP file whose class is an external entity: the file outside the batch."""
+    secret = WORK / "outside.txt"
+    secret.write_text(OUTSIDE_SECRET)
+    xml = (
+        f'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file://{secret}">]>'
+        '<ASAP_Annotations><Annotations><Annotation Name="a" PartOfGroup="&x;" Type="Polygon"><Coordinates>'
+        '<Coordinate Order="0" X="10" Y="10"/><Coordinate Order="1" X="60" Y="10"/>'
+        '<Coordinate Order="2" X="60" Y="60"/></Coordinates></Annotation></Annotations></ASAP_Annotations>'
+    )
+    _swap_first(batch, "annotation_path", "S00001.xml", xml.encode())
+
+
 CASES = [
     Case(
         "huge_int",
@@ -368,6 +466,21 @@ CASES = [
         for f in ("manifest_cell", "slide_id", "file_name", "class_name", "json_key", "clinical_value")
     ),
     Case("bidi_names", "U+202E, U+2066, U+200B in a slide id, a file name and a class name", _bidi_names),
+    Case("mask_checker", "a 20 KB PNG mask: a 4000x4000 checkerboard (8M one-pixel regions)", _checker_mask),
+    Case("mask_noise16", "a 16-bit PNG mask of 2048x2048 random labels (65,535 values)", _noise_mask),
+    Case("rle_checker", "a COCO RLE of 500,000 one-pixel regions (the run cap)", _rle_checker),
+    Case("coco_repeated", "100,000 COCO images naming one slide, its lesion on the last", _coco_repeated),
+    Case("xxe", "an ASAP class that is an external entity (a file outside the batch)", _xxe),
+    Case(
+        "png_slide_13k",
+        "a 0.7 MB RGBA PNG slide of 13300x13300 (just under Pillow's bomb limit)",
+        lambda b: _swap_first(b, "image_path", "S00001.png", _png(13_300, 13_300, colour=6, samples=4)),
+    ),
+    Case(
+        "png_slide_20k",
+        "a 1.2 MB PNG slide of 20000x20000 (over Pillow's bomb limit)",
+        lambda b: _swap_first(b, "image_path", "S00001.png", _png(20_000, 20_000)),
+    ),
 ]
 
 
