@@ -1047,8 +1047,21 @@ def _no_thumbnail(
 
 
 def slide_thumbnail(
-    path: Path, max_side: int, max_decode_pixels: int = MAX_THUMBNAIL_DECODE_PIXELS
+    path: Path, max_side: int, max_decode_pixels: int = MAX_THUMBNAIL_DECODE_PIXELS, rel: str | None = None
 ) -> SlideThumbnail:
+    """A thumbnail of at most ``max_side`` pixels a side, never from a level-0 read of a big slide
+    (:func:`_thumbnail`); a failure's message names the file ``rel``, its place in the batch, where
+    the decoder named ``path`` (OpenSlide's ``Invalid TIFF: /home/.../S1.tiff``)."""
+    got = _thumbnail(path, max_side, max_decode_pixels)
+    if rel is None or got.failure is None:
+        return got
+    where = str(path)
+    return dataclasses.replace(
+        got, detail=got.detail.replace(where, rel), reason=got.reason.replace(where, rel)
+    )
+
+
+def _thumbnail(path: Path, max_side: int, max_decode_pixels: int) -> SlideThumbnail:
     """A thumbnail of at most ``max_side`` pixels a side, never from a level-0 read of a big slide.
 
     OpenSlide first (its ``get_thumbnail`` from the best level, refused when that level has more

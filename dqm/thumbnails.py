@@ -93,9 +93,10 @@ def _inside(root: Path, rel: str | None) -> Path | None:
     return path if norm and not outside and path.is_file() else None
 
 
-def _slide_pixels(path: Path, max_side: int) -> tuple[Any, tuple[int, int] | None, str]:
-    """``(image or None, level-0 size or None, note)`` from a slide file, never at full resolution."""
-    got = slide_thumbnail(path, max_side, MAX_DECODE_PIXELS)
+def _slide_pixels(path: Path, max_side: int, rel: str) -> tuple[Any, tuple[int, int] | None, str]:
+    """``(image or None, level-0 size or None, note)`` from a slide file, never at full resolution
+    (``rel``: its place in the batch, the name a note gives it)."""
+    got = slide_thumbnail(path, max_side, MAX_DECODE_PIXELS, rel)
     if got.failure is None:
         return got.image, got.size, ""
     if got.failure == "too_large":
@@ -221,7 +222,7 @@ def thumbnail(
     slide_path = _inside(root, item.image_path)
     img, size, note = (None, None, "no slide file: outlines only")
     if slide_path is not None:
-        img, size, note = _slide_pixels(slide_path, max_side)
+        img, size, note = _slide_pixels(slide_path, max_side, normalise(item.image_path or "")[0])
     size = size or _extent(ann)
     if size is None:
         return None

@@ -191,3 +191,24 @@ def test_a_renamed_decoder_message_keeps_its_template_for_translation(tmp_path: 
     assert str(tmp_path) not in probe.open_error.rendered(
         "ko"
     ) and "slides/S1.tiff" in probe.open_error.rendered("ko")
+
+
+def test_an_audit_names_a_corrupt_slide_by_its_place_in_the_batch_in_every_output(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from dqm.cli import app
+    from tests.helpers import write_tiny_batch
+
+    root = write_tiny_batch(tmp_path / "b")
+    (root / "slides" / "S1.png").unlink()
+    (root / "slides" / "S1.tiff").write_bytes(_patched(_tiled_tiff(tmp_path / "base.tiff"), 324, 10**9))
+    manifest = root / "manifest.csv"
+    manifest.write_text(manifest.read_text().replace("slides/S1.png", "slides/S1.tiff"))
+    out = tmp_path / "out"
+    res = CliRunner().invoke(app, ["audit", str(root), "--out", str(out), "--workers", "1"])
+    assert res.exit_code == 1, res.output
+    outputs = [p for p in out.rglob("*") if p.is_file() and p.suffix in (".json", ".html", ".xml", ".md")]
+    assert len(outputs) >= 4
+    for p in outputs:
+        assert f"{root}/slides" not in p.read_text(encoding="utf-8", errors="replace"), p.name
+    assert "slides/S1.tiff" in (out / "results.json").read_text(encoding="utf-8")

@@ -136,13 +136,12 @@ def slide_entry(
                 N_("slide file {path} not found in the batch"), {"path": item.image_path}, lang
             )
         else:
-            got = slide_thumbnail(root / norm, thumb_size)
+            got = slide_thumbnail(root / norm, thumb_size, rel=norm)
             image, dims = got.image, got.size
             if got.failure is not None:  # the batch's absolute location is not the reviewer's business
-                reason = got.reason.replace(str(root / norm), norm).replace(str(root), "")
                 entry["image_error"] = render(
                     N_("slide {path} cannot be read: {reason}"),
-                    {"path": item.image_path, "reason": reason},
+                    {"path": item.image_path, "reason": got.reason.replace(str(root), "")},
                     lang,
                 )
     else:
