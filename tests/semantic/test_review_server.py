@@ -498,3 +498,59 @@ def test_a_slide_whose_file_names_hold_an_identifier_is_shown(
         assert body["annotation_problem"] is None and body["shapes"], body
         assert body["image"] is not None and body["image_error"] is None
         assert a.get(f"/dz/{n}.dzi").status_code == 200
+
+
+def test_a_deeply_nested_body_is_a_bad_request_not_a_server_error(fresh: tuple[Path, Path]) -> None:
+    """A JSON body of 60,000 nested arrays (under the size limit) made ``json.loads`` raise
+    RecursionError: an unauthenticated 500 on /api/login, and on /api/verdicts."""
+    client = TestClient(build(fresh[0], fresh[1], load_profile(), KEY), raise_server_exceptions=False)
+    deep = {"content-type": "application/json"}
+    assert client.post("/api/login", content=b"[" * 60_000, headers=deep).status_code == 400
+    assert client.post("/api/login", content=b'{"a":' * 12_000, headers=deep).status_code == 400
+    csrf = sign_in(client, reviewer(fresh[0], "ann"))
+    got = client.post("/api/verdicts", content=b"[" * 60_000, headers={**deep, "x-csrf-token": csrf})
+    assert got.status_code == 400
+    assert "bad verdict" in got.json()["error"]
+
+
+def test_a_huge_body_is_refused_before_it_is_read_whole(fresh: tuple[Path, Path]) -> None:
+    """A body over the limit was read into memory whole before it was measured (a 300 MB POST to
+    /api/login, which needs no session, held 300 MB); now reading stops past the limit. Driven
+    through ASGI: the test client would join the chunks before the server saw them."""
+    import asyncio
+
+    app = build(fresh[0], fresh[1], load_profile(), KEY)
+    pulled: list[int] = []
+    sent: list[dict[str, object]] = []
+
+    async def receive() -> dict[str, object]:
+        pulled.append(65_536)
+        return {"type": "http.request", "body": b" " * 65_536, "more_body": len(pulled) < 1_000}
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/api/login",
+        "raw_path": b"/api/login",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"127.0.0.1"), (b"content-type", b"application/json")],
+        "client": ("127.0.0.1", 1),
+        "server": ("127.0.0.1", 8765),
+    }
+    asyncio.run(app(scope, receive, send))
+    assert sent[0]["status"] == 413
+    assert sum(pulled) <= server_app.MAX_BODY + 65_536
+    client = TestClient(app)
+    stated = client.post(
+        "/api/login",
+        content=b"{}",
+        headers={"content-type": "application/json", "content-length": str(10**9)},
+    )
+    assert stated.status_code == 413

@@ -58,6 +58,10 @@ OSD_STYLE = "@media (hover: none) {    .openseadragon-canvas:focus {        outl
 """The one <style> element OpenSeadragon adds to the page; the CSP allows exactly it by hash."""
 
 
+class BodyTooLarge(ValueError):
+    """A request body over :data:`MAX_BODY` bytes (refused with 413 before the rest is read)."""
+
+
 class ServerSetupError(RuntimeError):
     """The server cannot start (viewer not installed, plan or database unusable)."""
 
@@ -224,10 +228,23 @@ def create_app(
         return None
 
     async def json_body(request: Request) -> Any:
-        body = await request.body()
-        if len(body) > MAX_BODY:
-            raise ValueError(N_("request too large"))
-        return json.loads(body.decode("utf-8"))
+        """The request's JSON, read no further than :data:`MAX_BODY` bytes (raises
+        :class:`BodyTooLarge` past it: a body is never held whole before it is measured) and
+        parsed with nesting that exhausts the parser's recursion counted as malformed."""
+        stated = request.headers.get("content-length", "")
+        if stated.isdigit() and int(stated) > MAX_BODY:
+            raise BodyTooLarge(N_("request too large"))
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > MAX_BODY:
+                raise BodyTooLarge(N_("request too large"))
+            chunks.append(chunk)
+        try:
+            return json.loads(b"".join(chunks).decode("utf-8"))
+        except RecursionError:
+            raise ValueError(N_("the JSON is nested too deeply")) from None
 
     def slide_number(request: Request) -> int | None:
         n = int(request.path_params["n"])
@@ -242,6 +259,8 @@ def create_app(
             return refused(request, 415, N_("send JSON"))
         try:
             body = await json_body(request)
+        except BodyTooLarge:
+            return refused(request, 413, N_("request too large"))
         except ValueError:
             return refused(request, 400, N_("bad request"))
         token = body.get("token") if isinstance(body, dict) else None
@@ -335,6 +354,11 @@ def create_app(
             return got
         try:
             body = await json_body(request)
+        except BodyTooLarge:
+            return refused(request, 413, N_("request too large"))
+        except ValueError as exc:
+            return refused(request, 400, msg("bad verdict: {error}", error=reason(exc, lang)))
+        try:
             n = body["slide"]
             if isinstance(n, bool) or not isinstance(n, int) or not 0 <= n < len(sample.slides):
                 raise ValueError(NO_SUCH_SLIDE)
