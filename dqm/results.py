@@ -158,7 +158,8 @@ class ContentDigest(Frozen):
 
     algorithm: Literal["sha256"] = "sha256"
     canonical: Literal["dqm-json-1"] = "dqm-json-1"
-    value: str
+    value: str = Field(pattern=r"^[0-9a-f]{64}$")
+    """64 lowercase hex digits: the outputs put it in where they name it, unescaped."""
 
 
 class ProfileInfo(Frozen):

@@ -58,7 +58,7 @@ def render_summary(result: QualityResult, lang: str = "en") -> str:
         return f"**{word}**" if st == "failed" else word
 
     def titles(dims: list[str]) -> str:
-        return ", ".join(title(d, lang) for d in dims)
+        return ", ".join(md_text(title(d, lang)) for d in dims)
 
     v = result.verdict
     verdict = gettext(VERDICT_WORDS[v.status], lang)

@@ -87,7 +87,7 @@ def render_outputs(
 def with_digest_slot(result: QualityResult) -> QualityResult:
     """``result`` with its digest standing as :data:`~dqm.digest.RESULTS_SLOT`: the outputs name
     the digest of ``results.json`` before it is known, and :func:`sealed` puts it in."""
-    return result.model_copy(update={"digest": ContentDigest(value=RESULTS_SLOT)})
+    return result.model_copy(update={"digest": ContentDigest.model_construct(value=RESULTS_SLOT)})
 
 
 def sealed(data: str | bytes, mask: Mask | None, digest: str | None) -> bytes:

@@ -1,0 +1,70 @@
+"""A results.json handed over by someone else and edited by hand: what dqm renders from it is
+escaped, and a field dqm puts into its pages unescaped is refused when read."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from typer.testing import CliRunner
+
+from dqm.cli import app
+from reports.outputs import write_outputs
+from tests.reports.conftest import PLANT
+
+runner = CliRunner()
+
+
+def _edited(
+    tmp_path: Path, result_factory: Callable[..., Any], edit: Callable[[dict[str, Any]], None]
+) -> Path:
+    out = tmp_path / "out"
+    write_outputs(result_factory(), out)
+    path = out / "results.json"
+    data = json.loads(path.read_text("utf-8"))
+    edit(data)
+    path.write_text(json.dumps(data), "utf-8")
+    return path
+
+
+def test_a_digest_that_is_not_a_sha256_is_refused_not_put_into_the_report(
+    tmp_path: Path, result_factory: Callable[..., Any]
+) -> None:
+    """The stated digest went into report.html raw (it stands in for a slot filled after
+    rendering): ``dqm report`` of a results.json whose digest value held a script wrote that
+    script into the page. A digest is 64 hex digits; anything else is a malformed results.json."""
+
+    def plant(data: dict[str, Any]) -> None:
+        data["digest"]["value"] = PLANT
+
+    path = _edited(tmp_path, result_factory, plant)
+    page = tmp_path / "r.html"
+    res = runner.invoke(app, ["report", str(path), "-o", str(page)])
+    assert res.exit_code == 2, res.output
+    assert "digest" in res.output
+    assert not page.exists()
+    verified = runner.invoke(app, ["verify", str(path)])
+    assert verified.exit_code == 1
+    assert "changed after it was written" in verified.output
+
+
+def test_dimension_names_in_the_verdict_are_escaped_in_the_summary(
+    tmp_path: Path, result_factory: Callable[..., Any]
+) -> None:
+    """summary.md named the verdict's failed, pending and missing dimensions as they stood in
+    results.json: markup there reached the Markdown raw (GitHub renders inline HTML)."""
+
+    def plant(data: dict[str, Any]) -> None:
+        data["verdict"]["failed"] = [PLANT]
+        data["verdict"]["pending"] = [PLANT]
+        data["verdict"]["missing"] = [PLANT]
+
+    path = _edited(tmp_path, result_factory, plant)
+    summary = tmp_path / "s.md"
+    res = runner.invoke(app, ["report", str(path), "-o", str(tmp_path / "r.html"), "--summary", str(summary)])
+    assert res.exit_code == 0, res.output
+    text = summary.read_text("utf-8")
+    assert text.count("&lt;script&gt;") == 3
+    assert "<script" not in text and "<img" not in text
