@@ -4,7 +4,7 @@ Accepted shapes
 ---------------
 CSV (UTF-8, optional BOM), header row with at least ``slide_id``, ``reviewer``, ``verdict``;
 optional ``reason`` (several joined by ``;``), ``comment``, ``corrected`` (path of a GeoJSON file
-with the corrected outline, relative to the verdict file).
+with the corrected outline, relative to the verdict file and inside its folder).
 
 JSON: a list of records, or an object ``{"format": "dqm.verdicts/1", "plan_id": …, "reviewer": …,
 "verdicts": [records]}`` as the review sheet exports it. A record is an object with the same keys;
@@ -192,7 +192,23 @@ class _Reader:
                 **where,
             )
             return None
-        target = self.path.parent / value
+        try:
+            folder = self.path.parent.resolve()
+            resolved = (folder / value).resolve()  # a NUL raises ValueError, a link loop RuntimeError
+            target = resolved if resolved.is_relative_to(folder) else None
+        except (OSError, ValueError, RuntimeError):
+            target = None
+        if target is None:  # absolute, ../ or a link out: never opened
+            self.finding(
+                "CORRECTION_UNREADABLE",
+                "error",
+                msg(
+                    "corrected outline {value} is not a path inside the folder of the verdict file",
+                    value=repr(value),
+                ),
+                **where,
+            )
+            return None
         try:
             if not target.is_file():  # a folder, a device or nothing: never read it
                 raise OSError(msg("not a regular file"))

@@ -152,6 +152,28 @@ def test_corrected_outline_from_a_file_beside_the_verdicts(tmp_path: Path) -> No
     assert vf.records[0].corrected == geo
 
 
+def test_a_corrected_outline_outside_the_verdict_files_folder_is_never_read(tmp_path: Path) -> None:
+    """``corrected`` was joined to the verdict file's folder as it stood: an absolute path or
+    ``../`` made ``dqm review ingest`` read any file (``/etc/passwd``, ``/proc/self/environ``, a
+    JSON file elsewhere parsed as an outline). Now a path that leads outside the folder, also
+    through a symbolic link, is a finding and the file is not opened."""
+    geo = {"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 1], [0, 0]]]}
+    outside = tmp_path / "elsewhere.geojson"
+    outside.write_text(json.dumps(geo))
+    folder = tmp_path / "verdicts"
+    folder.mkdir()
+    (folder / "link.geojson").symlink_to(outside)
+    (folder / "linked").symlink_to(tmp_path)
+    paths = [str(outside), "../elsewhere.geojson", "link.geojson", "linked/elsewhere.geojson", "/etc/passwd"]
+    rows = "".join(f"S{i},kim,fail,other,{p}\n" for i, p in enumerate(paths))
+    path = _write(folder, "v.csv", "slide_id,reviewer,verdict,reason,corrected\n" + rows)
+    vf = read_verdict_file(path)
+    assert [r.corrected for r in vf.records] == [None] * len(paths)
+    unreadable = [f for f in vf.findings if f.code == "CORRECTION_UNREADABLE"]
+    assert len(unreadable) == len(paths)
+    assert all("not a path inside the folder of the verdict file" in f.message for f in unreadable)
+
+
 def test_records_are_numbered_across_files(tmp_path: Path) -> None:
     a = _write(tmp_path, "a.csv", "slide_id,reviewer,verdict\nS1,a,pass\nS2,a,pass\n")
     b = _write(tmp_path, "b.csv", "slide_id,reviewer,verdict\nS1,b,fail\n")
