@@ -29,8 +29,8 @@ never touch it, so it never sits behind their network filesystem. A worker seria
 the entry of the record it made (:func:`entry`), and the main process inserts those bytes. Records are committed as items
 finish (at least every :data:`COMMIT_EVERY_S` seconds), so an audit killed halfway loses at most
 the last moments of work. An entry that cannot be read back is ignored with a warning (the item
-is checked again and its entry replaced); a database that cannot be opened leaves the run uncached,
-with a warning.
+is checked again and its entry replaced); a database that cannot be opened, or is a symbolic link,
+leaves the run uncached, with a warning.
 """
 
 from __future__ import annotations
@@ -307,6 +307,9 @@ class RecordCache:
         try:
             # Owner-only: without a masker the records hold the batch's identifiers as read.
             folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+            linked = [n for n in (DB_NAME, f"{DB_NAME}-wal", f"{DB_NAME}-shm") if (folder / n).is_symlink()]
+            if linked:  # followed, dqm would write outside the folder it was given
+                raise OSError(f"{', '.join(linked)} is a symbolic link")
             db = sqlite3.connect(folder / DB_NAME)
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")

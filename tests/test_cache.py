@@ -195,6 +195,19 @@ def test_a_database_that_is_not_one_leaves_the_run_uncached(batch, profile, tmp_
     assert len(run.outcomes) == 6 and len(checked) == 6
 
 
+def test_a_database_that_is_a_link_out_of_the_cache_folder_is_not_followed(batch, profile, tmp_path, checked):
+    """A records.sqlite that was a symbolic link made the audit create and write a database
+    wherever it pointed (outside the cache folder it was given); now the run is uncached."""
+    folder = tmp_path / "cache"
+    folder.mkdir()
+    target = tmp_path / "elsewhere.sqlite"
+    (folder / DB_NAME).symlink_to(target)
+    with pytest.warns(CacheWarning, match="cannot be used"):
+        run = audit(batch, profile, folder)
+    assert len(run.outcomes) == 6 and len(checked) == 6
+    assert not target.exists()
+
+
 def test_a_masked_cache_holds_no_identifier_and_gives_the_real_names_back(batch, profile, tmp_path, checked):
     from dqm.identifiers import Masker
 
