@@ -192,7 +192,12 @@ def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
 def load_checkpoint(path: Path) -> dict[str, Any]:
     import torch
 
-    state = torch.load(path, map_location="cpu", weights_only=True)
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises UnpicklingError, EOFError, RuntimeError...
+        raise CheckpointMismatch(
+            msg("{path} cannot be read as a checkpoint ({error})", path=path, error=type(exc).__name__)
+        ) from None
     if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
         raise CheckpointMismatch(msg("{path} is not a dqm validity checkpoint", path=path))
     return state
@@ -266,11 +271,20 @@ def train_fold(
                     path=checkpoint,
                 )
             )
-        net.load_state_dict(state["model"])
-        optimiser.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        curve = [CurvePoint.model_validate(p) for p in state["curve"]]
-        start = int(state["epoch"])
+        try:
+            net.load_state_dict(state["model"])
+            optimiser.load_state_dict(state["optimizer"])
+            scheduler.load_state_dict(state["scheduler"])
+            curve = [CurvePoint.model_validate(p) for p in state["curve"]]
+            start = int(state["epoch"])
+        except (KeyError, TypeError, ValueError, RuntimeError) as exc:  # ValidationError is a ValueError
+            raise CheckpointMismatch(
+                msg(
+                    "{path} cannot be resumed: its state does not fit ({error}); start over without --resume",
+                    path=checkpoint,
+                    error=type(exc).__name__,
+                )
+            ) from None
 
     if world > 1:
         from torch.nn.parallel import DistributedDataParallel

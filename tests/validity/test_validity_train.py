@@ -114,9 +114,19 @@ def test_resume_refuses_a_checkpoint_of_other_settings(
     # evaluation settings do not shape training: the checkpoint still fits
     relaxed = tiny.model_copy(update={"evaluation": tiny.evaluation.model_copy(update={"target": 0.5})})
     assert _train(clean_records, indices, relaxed, tmp_path / "m.pt", resume=True).epochs_run == 0
-    (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
-    with pytest.raises(Exception):  # noqa: B017 - torch raises its own unpickling error
-        load_checkpoint(tmp_path / "junk.pt")
+    # a checkpoint folder handed over: junk, an empty file or a broken archive raised torch's
+    # UnpicklingError, EOFError or RuntimeError (dqm audit --resume: a crash, not a usage error)
+    for junk in (b"not a checkpoint", b"", b"PK\x03\x04" + bytes(100)):
+        (tmp_path / "junk.pt").write_bytes(junk)
+        with pytest.raises(CheckpointMismatch, match="cannot be read"):
+            load_checkpoint(tmp_path / "junk.pt")
+    # this run's key, a state that does not fit the network: refused, not a RuntimeError
+    import torch
+
+    state = load_checkpoint(tmp_path / "m.pt")
+    torch.save({**state, "model": {"weight": torch.zeros(2)}}, tmp_path / "m.pt")
+    with pytest.raises(CheckpointMismatch, match="cannot be resumed"):
+        _train(clean_records, indices, tiny, tmp_path / "m.pt", resume=True)
 
 
 def test_device_resolution() -> None:
