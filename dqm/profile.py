@@ -300,11 +300,42 @@ def load_profile(source: str | Path | None = None) -> Profile:
     return model_from_yaml(text, origin, Profile, ProfileError, N_("profile"))
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that refuses a key repeated in one mapping (YAML would keep the last in
+    silence: a reader of the file and dqm would see two different settings)."""
+
+
+def _unique_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False) -> Any:
+    seen: set[Any] = set()
+    for key_node, _ in node.value:
+        if key_node.tag == "tag:yaml.org,2002:merge":
+            continue  # '<<' merges: the mapping's own keys override, as YAML defines
+        key = loader.construct_object(key_node, deep=deep)
+        try:
+            repeated = key in seen
+            seen.add(key)
+        except TypeError:  # an unhashable key: construct_mapping names it
+            continue
+        if repeated:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"the key {str(key)[:80]!r} appears twice in one mapping", key_node.start_mark
+            )
+    return loader.construct_mapping(node, deep=deep)
+
+
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _unique_mapping)
+
+
+def load_yaml(text: str) -> Any:
+    """``yaml.safe_load`` of ``text``, a key repeated in one mapping raising ``yaml.YAMLError``."""
+    return yaml.load(text, Loader=_UniqueKeyLoader)  # a SafeLoader: no Python objects
+
+
 def model_from_yaml(text: str, origin: str, model: type[_M], error: type[Exception], what: str) -> _M:
     """``model`` validated from YAML ``text``, with ``sha256`` of the text set; ``error`` lists
     every problem and where it is (``origin``: the file or built-in name)."""
     try:
-        data = yaml.safe_load(text)
+        data = load_yaml(text)
     except yaml.YAMLError as exc:
         raise error(msg("{origin}: not valid YAML: {reason}", origin=origin, reason=exc)) from exc
     if not isinstance(data, dict):

@@ -35,6 +35,7 @@ from dqm.delivery import Waiver, WaiverFile, WaiverSection, WaiverUse
 from dqm.facts import Ratio
 from dqm.findings import Aspect, Finding
 from dqm.i18n import msg
+from dqm.profile import load_yaml
 from dqm.results import QualityResult
 
 MAX_WAIVER_BYTES = 1_000_000
@@ -72,7 +73,7 @@ def load_waivers(path: Path, max_errors: int = 5) -> list[Waiver]:
             )
         ) from None
     try:
-        data = yaml.safe_load(text)
+        data = load_yaml(text)
     except yaml.YAMLError as exc:
         raise WaiverError(msg("waiver file {path} is not YAML: {reason}", path=path, reason=exc)) from None
     try:

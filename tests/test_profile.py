@@ -72,6 +72,18 @@ def test_invalid_profiles_are_reported_with_their_reason(tmp_path, text, message
         load_profile(_write(tmp_path, text))
 
 
+def test_a_key_repeated_in_one_mapping_is_refused_not_the_last_taken(tmp_path):
+    """YAML took the last of two equal keys in silence: a profile whose reader sees one class list
+    while a second ``classes:`` further down is the one dqm used. Now it is a profile error at its
+    line; a merge key (``<<``) still gives way to the mapping's own key, as YAML defines."""
+    with pytest.raises(ProfileError, match=r"'classes' appears twice in one mapping(.|\n)*line 5"):
+        load_profile(_write(tmp_path, MINIMAL + "classes: [{id: Z, name: z}]\n"))
+    with pytest.raises(ProfileError, match="'tumor' appears twice"):
+        load_profile(_write(tmp_path, MINIMAL + "class_map: {tumor: A, tumor: B}\n"))
+    merged = load_profile(_write(tmp_path, MINIMAL + "class_map: {<<: {t: A, u: A}, t: B}\n"))
+    assert (merged.resolve_class("t"), merged.resolve_class("u")) == ("B", "A")
+
+
 def test_missing_profile_file_is_a_profile_error(tmp_path):
     with pytest.raises(ProfileError, match="cannot read"):
         load_profile(tmp_path / "nope.yaml")

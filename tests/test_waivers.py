@@ -310,3 +310,13 @@ def test_a_hostile_waiver_file_is_refused_quickly(tmp_path: Path) -> None:
     (tmp_path / "huge.yaml").write_bytes(b"#" * 1_000_001)
     with pytest.raises(WaiverError, match="larger than"):
         load_waivers(tmp_path / "huge.yaml")
+
+
+def test_a_waiver_file_with_a_key_repeated_is_refused(tmp_path: Path) -> None:
+    """Two ``waivers:`` lists in one file: YAML kept the second in silence, so the waivers a reader
+    approved in the first were not the ones applied."""
+    path = tmp_path / "w.yaml"
+    entry = "  - {code: MPP_MISSING, reason: r, approved_by: me, expires: 2099-01-01}\n"
+    path.write_text("waivers:\n" + entry + "waivers:\n" + entry.replace("MPP_MISSING", "CHECKSUM_MISMATCH"))
+    with pytest.raises(WaiverError, match="'waivers' appears twice"):
+        load_waivers(path)
