@@ -135,7 +135,8 @@ class LotHistory:
                     plan=Iso2859Plan(**fields),
                     reduced_allowed=bool(allowed),
                 )
-            except (TypeError, ValueError) as exc:
+            except (TypeError, ValueError, OverflowError, RecursionError) as exc:
+                # OverflowError: a count SQLite stores as infinity; RecursionError: a plan nested deep
                 raise HistoryError(
                     msg(
                         "{path}: row {row} of supplier {supplier} is damaged ({reason})",

@@ -85,6 +85,24 @@ def test_a_damaged_row_is_named(tmp_path: Path) -> None:
         h.state("a")
 
 
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [("plan", "[" * 100_000), ("nonconforming", "9" * 5_000), ("nonconforming", 1e308 * 10)],
+)
+def test_a_hostile_row_is_named_as_damaged(tmp_path: Path, column: str, value: object) -> None:
+    """A history handed over with a plan nested 100,000 deep (RecursionError) or a count SQLite
+    stores as infinity (OverflowError) made dqm lots show exit 4 with an internal error."""
+    path = tmp_path / "h.sqlite"
+    with LotHistory(path) as h:
+        h.record("a", outcome("normal", 0))
+    db = sqlite3.connect(path)
+    db.execute(f"UPDATE lots SET {column} = ?", (value,))
+    db.commit()
+    db.close()
+    with LotHistory(path) as h, pytest.raises(HistoryError, match="row 1 of supplier 'a' is damaged"):
+        h.state("a")
+
+
 def test_default_path_is_beside_the_output_folder(tmp_path: Path) -> None:
     assert (
         default_history_path(tmp_path / "runs" / "2026-03")
