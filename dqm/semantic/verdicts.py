@@ -218,7 +218,7 @@ class _Reader:
                     msg("{size} bytes is over the {limit} byte limit", size=size, limit=MAX_BYTES)
                 )
             doc = json.loads(target.read_bytes().decode("utf-8-sig"))
-        except (OSError, ValueError) as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        except (OSError, ValueError, RecursionError) as exc:  # Unicode- and JSONDecodeError are ValueErrors
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
             self.finding(
                 "CORRECTION_UNREADABLE",
@@ -289,6 +289,9 @@ def _read_json(reader: _Reader, text: str) -> str | None:
                 column=exc.colno,
             ),
         )
+        return None
+    except RecursionError:
+        reader.finding("VERDICT_FILE_UNREADABLE", "error", N_("the JSON is nested too deeply"))
         return None
     return _read_doc(reader, doc)
 

@@ -174,6 +174,21 @@ def test_a_corrected_outline_outside_the_verdict_files_folder_is_never_read(tmp_
     assert all("not a path inside the folder of the verdict file" in f.message for f in unreadable)
 
 
+def test_json_nested_past_the_parsers_recursion_is_a_finding(tmp_path: Path) -> None:
+    """A verdict file, or a corrected outline, of 100,000 nested arrays raised RecursionError out
+    of the reader: dqm review ingest exited 4 (internal error)."""
+    (tmp_path / "deep.geojson").write_text("[" * 100_000)
+    vf = read_verdict_file(_write(tmp_path, "v.json", "[" * 100_000))
+    assert _codes(vf) == [("VERDICT_FILE_UNREADABLE", "error")]
+    assert "nested too deeply" in vf.findings[0].message
+    csv_file = _write(
+        tmp_path, "v.csv", "slide_id,reviewer,verdict,reason,corrected\nS1,kim,fail,other,deep.geojson\n"
+    )
+    vf = read_verdict_file(csv_file)
+    assert vf.records[0].corrected is None
+    assert ("CORRECTION_UNREADABLE", "error") in _codes(vf)
+
+
 def test_records_are_numbered_across_files(tmp_path: Path) -> None:
     a = _write(tmp_path, "a.csv", "slide_id,reviewer,verdict\nS1,a,pass\nS2,a,pass\n")
     b = _write(tmp_path, "b.csv", "slide_id,reviewer,verdict\nS1,b,fail\n")
