@@ -386,7 +386,7 @@ class RecordCache:
             if data.get("record_source") == "manifest":
                 data["clinical_record"] = item.record  # not stored: see store()
             record = ItemRecord.from_dict(data)
-        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
             self.warn(clip(f"a corrupt result cache entry was ignored ({type(exc).__name__}: {exc})", 500))
             return None
         self.hits += 1
@@ -449,7 +449,7 @@ class RecordCache:
                 for code, column, described, rows, values, expectation in data["failures"]
             ]
             return failures, data["error"]
-        except (sqlite3.Error, ValueError, TypeError, KeyError) as exc:
+        except (sqlite3.Error, ValueError, TypeError, KeyError, RecursionError) as exc:
             self.warn(clip(f"a corrupt result cache entry was ignored ({type(exc).__name__}: {exc})", 500))
             return None
 

@@ -110,7 +110,7 @@ def read_signature(text: bytes) -> dict[str, str]:
     """The fields of a signature file; :class:`SignatureError` when it is not one."""
     try:
         doc = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested past the parser's depth
         raise SignatureError("the signature file is not JSON") from None
     fields = ("format", "algorithm", "digest", "key_id", "public_key", "signature")
     if not isinstance(doc, dict) or not all(isinstance(doc.get(f), str) for f in fields):

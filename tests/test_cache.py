@@ -186,6 +186,19 @@ def test_a_corrupt_entry_is_ignored_with_a_warning(batch, profile, tmp_path, che
     assert checked == []
 
 
+def test_an_entry_nested_past_the_parsers_recursion_is_ignored(batch, profile, tmp_path, checked):
+    """A cache entry of 100,000 nested arrays raised RecursionError: the audit exited 4."""
+    first = audit(batch, profile, tmp_path / "cache")
+    checked.clear()
+    with sqlite3.connect(tmp_path / "cache" / DB_NAME) as db:
+        (key,) = db.execute("SELECT key FROM records LIMIT 1").fetchone()
+        db.execute("UPDATE records SET record = ? WHERE key = ?", ("[" * 100_000, key))
+    with pytest.warns(CacheWarning, match="corrupt result cache entry"):
+        again = audit(batch, profile, tmp_path / "cache")
+    assert len(checked) == 1
+    assert records(again) == records(first)
+
+
 def test_a_database_that_is_not_one_leaves_the_run_uncached(batch, profile, tmp_path, checked):
     folder = tmp_path / "cache"
     folder.mkdir()

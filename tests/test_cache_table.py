@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 
 import dqm.runner
-from dqm.cache import RecordCache, context_key
+from dqm.cache import DB_NAME, RecordCache, context_key
 from dqm.clinical_table import TableFailure
 from dqm.identifiers import Masker
 from dqm.profile import Profile
@@ -105,6 +106,16 @@ def test_identifying_values_are_not_stored(profile, tmp_path):
     assert got is not None
     failures, error = got
     assert failures == [dataclasses.replace(failure, values=(None, None)), age] and error is None
+
+
+def test_a_table_outcome_nested_past_the_parsers_recursion_is_not_served(tmp_path):
+    """A stored table outcome of 100,000 nested arrays raised RecursionError out of the lookup."""
+    with RecordCache(tmp_path / "cache", tmp_path, "context") as cache:
+        cache.store_table("k", [], None)
+    with sqlite3.connect(tmp_path / "cache" / DB_NAME) as db:
+        db.execute("UPDATE tables SET outcome = ?", ("[" * 100_000,))
+    with RecordCache(tmp_path / "cache", tmp_path, "context", warn=lambda _: None) as cache:
+        assert cache.table_outcome("k") is None
 
 
 def test_a_cached_audit_does_not_import_great_expectations(batch, profile, tmp_path):

@@ -124,6 +124,17 @@ def test_results_resealed_after_tampering_still_fail_the_signature(
     assert "digest: ok" in output and "signature: FAILED: the signature is of other content" in output
 
 
+def test_a_signature_file_nested_past_the_parsers_recursion_fails_the_signature(
+    certified: dict[str, Path], tmp_path: Path
+) -> None:
+    """A results.json.sig of 100,000 nested arrays raised RecursionError: dqm verify exited 4."""
+    _, out = _copy(certified, tmp_path)
+    (out / "results.json.sig").write_text("[" * 100_000)
+    code, output = _verify(certified, out)
+    assert code == 1
+    assert "signature: FAILED: results.json.sig cannot be read: the signature file is not JSON" in output
+
+
 def test_a_wrong_key_fails(certified: dict[str, Path], tmp_path: Path) -> None:
     code, _ = _invoke("keygen", tmp_path / "other.key")
     assert code == 0
