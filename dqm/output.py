@@ -14,16 +14,20 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import gzip
 import os
 import re
 import secrets
 import shutil
 import signal
+import stat
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import TracebackType
+
+from dqm.i18n import N_
 
 Mask = Callable[[str], str]
 
@@ -103,6 +107,21 @@ def not_utf8(name: str) -> str | None:
         return None
     except UnicodeEncodeError:
         return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+NOT_REGULAR = N_("not a regular file (a FIFO, a device or a folder is never read)")
+
+
+def read_named(path: Path, limit: int | None = None) -> bytes:
+    """The bytes of a file a user named (a results.json, a profile, a waiver file, a plan, a key):
+    opened without waiting and read only when it is a regular file, so that a FIFO never blocks
+    the command and a device (``/dev/zero``) never fills memory. With ``limit``, at most
+    ``limit + 1`` bytes (the caller refuses a longer file). Raises OSError (``strerror`` says why)."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    with open(fd, "rb", closefd=True) as fh:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, NOT_REGULAR, str(path))
+        return fh.read() if limit is None else fh.read(limit + 1)
 
 
 def new_run_id() -> str:

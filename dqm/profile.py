@@ -20,6 +20,7 @@ from dqm.diversity.settings import DiversitySettings
 from dqm.findings import Severity
 from dqm.i18n import LANGUAGES, N_, msg
 from dqm.identifiers import DeidSettings
+from dqm.output import read_named
 from dqm.quality_layout import QualityTableLayout
 
 BUILTIN_PROFILES = ("dermatopathology",)
@@ -283,7 +284,7 @@ def _read_profile_text(source: str | Path | None) -> tuple[str, str]:
         return text, f"built-in:{name}"
     path = Path(source)
     try:
-        return path.read_text("utf-8"), str(path)
+        return read_named(path).decode("utf-8"), str(path)
     except (OSError, UnicodeDecodeError) as exc:
         raise ProfileError(msg("cannot read profile {path}: {reason}", path=path, reason=exc)) from exc
 

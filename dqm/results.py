@@ -23,6 +23,7 @@ from dqm.facts import Frozen, ItemSummary, Ratio, SlideSummary
 from dqm.findings import Finding
 from dqm.i18n import msg
 from dqm.lots.models import LotsResult
+from dqm.output import read_named
 from dqm.semantic.models import SemanticResult
 from dqm.syntactic.models import Breakdown, Grains, SyntacticResult
 from dqm.validity.models import ValidityResult
@@ -324,7 +325,7 @@ def load_result(path: Path, max_errors: int = 5) -> QualityResult:
         ``max_errors`` problems with their locations, never the whole file.
     """
     try:
-        raw = path.read_bytes()
+        raw = read_named(path)
     except OSError as exc:
         raise ResultsError(
             msg("cannot read {path}: {reason}", path=path, reason=exc.strerror or exc)

@@ -35,6 +35,7 @@ from dqm.delivery import Waiver, WaiverFile, WaiverSection, WaiverUse
 from dqm.facts import Ratio
 from dqm.findings import Aspect, Finding
 from dqm.i18n import msg
+from dqm.output import read_named
 from dqm.profile import load_yaml
 from dqm.results import QualityResult
 
@@ -63,7 +64,7 @@ def load_waivers(path: Path, max_errors: int = 5) -> list[Waiver]:
                     limit=MAX_WAIVER_BYTES,
                 )
             )
-        text = path.read_text(encoding="utf-8")
+        text = read_named(path).decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise WaiverError(
             msg(

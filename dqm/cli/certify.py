@@ -21,6 +21,7 @@ from dqm.cli.common import (
     usage_error,
 )
 from dqm.i18n import msg
+from dqm.output import read_named
 
 EXIT_MISMATCH = 1
 RESULTS = "results.json"
@@ -39,8 +40,7 @@ def read_key(path: Path, option: str) -> bytes:
     from dqm.signing import MAX_KEY_BYTES
 
     try:
-        with path.open("rb") as fh:
-            data = fh.read(MAX_KEY_BYTES + 1)
+        data = read_named(path, MAX_KEY_BYTES)
     except OSError as exc:
         raise usage_error(f"{option} {path}: {exc.strerror or exc}") from None
     if len(data) > MAX_KEY_BYTES or b"-----BEGIN" not in data:
@@ -167,7 +167,7 @@ def verify(
     prof = load_profile_or_exit(profile)
     masker = start_masking(prof.deid, mask_key)  # what is printed from the batch is masked like the outputs
     try:
-        data = path.read_bytes()
+        data = read_named(path)
     except OSError as exc:
         raise usage_error(f"{path}: {exc.strerror or exc}") from None
     checked = check_digest(data)

@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from dqm import __version__
 from dqm.facts import ItemSummary
 from dqm.i18n import msg
-from dqm.output import Mask, spreadsheet_safe, write_file
+from dqm.output import Mask, read_named, spreadsheet_safe, write_file
 from dqm.semantic.intervals import precision_sample_size
 from dqm.semantic.iso2859 import plan_iso2859
 from dqm.semantic.models import (
@@ -317,7 +317,7 @@ def read_plan(path: Path) -> ReviewPlan:
     """
     file = path / PLAN_JSON if path.is_dir() else path
     try:
-        plan = ReviewPlan.model_validate_json(file.read_bytes())
+        plan = ReviewPlan.model_validate_json(read_named(file))
     except OSError as exc:
         raise PlanError(msg("cannot read {path}: {reason}", path=file, reason=exc.strerror or exc)) from None
     except ValidationError as exc:

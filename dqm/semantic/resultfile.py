@@ -8,7 +8,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from dqm.i18n import msg
-from dqm.output import Mask, write_file
+from dqm.output import Mask, read_named, write_file
 from dqm.semantic.models import SemanticResult
 
 RESULT_FILE = "semantic.json"
@@ -34,7 +34,7 @@ def load_semantic(review: Path, batch_fingerprint: str) -> SemanticResult:
     """
     path = review / RESULT_FILE if review.is_dir() else review
     try:
-        semantic = SemanticResult.model_validate_json(path.read_bytes())
+        semantic = SemanticResult.model_validate_json(read_named(path))
     except OSError as exc:
         raise SemanticFileError(
             msg("cannot read {path}: {reason}", path=path, reason=exc.strerror or exc)
