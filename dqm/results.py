@@ -20,7 +20,7 @@ from dqm.columns import STAT_FIELDS, Columns, ItemSummaries, Sha256s, fits_int64
 from dqm.delivery import Redelivery, WaiverSection
 from dqm.diversity.models import DiversityResult
 from dqm.facts import Frozen, ItemSummary, Ratio, SlideSummary
-from dqm.findings import Finding
+from dqm.findings import Finding, clip
 from dqm.i18n import msg
 from dqm.lots.models import LotsResult
 from dqm.output import read_named
@@ -351,7 +351,7 @@ def _validated(path: Path, raw: bytes, max_errors: int) -> QualityResult:
             msg(
                 "{path} has schema version {version}; this dqm reads {major}.x",
                 path=path,
-                version=repr(version),
+                version=clip(repr(version), 80),
                 major=_schema_major(SCHEMA_VERSION),
             )
         )
@@ -368,7 +368,7 @@ def _validated(path: Path, raw: bytes, max_errors: int) -> QualityResult:
             msg(
                 "{path} does not match the results schema {version}:\n{problems}",
                 path=path,
-                version=version,
+                version=clip(str(version), 80),
                 problems="\n".join(lines),
             )
         ) from None

@@ -68,3 +68,18 @@ def test_dimension_names_in_the_verdict_are_escaped_in_the_summary(
     text = summary.read_text("utf-8")
     assert text.count("&lt;script&gt;") == 3
     assert "<script" not in text and "<img" not in text
+
+
+def test_a_huge_schema_version_is_not_echoed_whole(
+    tmp_path: Path, result_factory: Callable[..., Any]
+) -> None:
+    """A schema_version of 5 million digits from a later major version was quoted whole in the
+    error: dqm gate printed 5 MB."""
+
+    def plant(data: dict[str, Any]) -> None:
+        data["schema_version"] = "2." + "9" * 5_000_000
+
+    res = runner.invoke(app, ["gate", str(_edited(tmp_path, result_factory, plant))])
+    assert res.exit_code == 2
+    assert "this dqm reads 1.x" in " ".join(res.output.split())
+    assert len(res.output) < 2_000
