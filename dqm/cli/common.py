@@ -65,9 +65,10 @@ class MaskingConsole(Console):
         super().print(*objects, **kwargs)
 
 
-# Output quotes file content (class names, paths, "[x, y]"): plain text unless a print says markup=True.
-console = MaskingConsole(stderr=True, markup=False)
-out = MaskingConsole(markup=False)
+# Output quotes file content (class names, paths, "[x, y]"): plain text unless a print says markup=True;
+# never highlighted (rich's highlighter takes time in the square of a long unbroken run).
+console = MaskingConsole(stderr=True, markup=False, highlight=False)
+out = MaskingConsole(markup=False, highlight=False)
 
 EXIT_USAGE = 2
 EXIT_INTERNAL = 4
