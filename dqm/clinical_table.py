@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from dqm.findings import clip
 from dqm.i18n import msg
+from dqm.output import read_named
 from dqm.profile import FieldDef, Profile
 
 if TYPE_CHECKING:
@@ -316,9 +317,9 @@ def validate_table(
 
 
 def _user_suite(frame: pd.DataFrame, path: Path, out: TableValidation) -> list[TableFailure]:
-    gx = _gx()
     try:
-        data = json.loads(path.read_text("utf-8"))
+        data = json.loads(read_named(path))  # a FIFO never blocks the run, a device never fills memory
+        gx = _gx()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             suite = gx.ExpectationSuite(

@@ -87,3 +87,13 @@ def test_a_device_named_as_results_is_refused() -> None:
     res = runner.invoke(app, ["gate", "/dev/zero"])
     assert res.exit_code == 2
     assert "not a regular file" in " ".join(res.output.split())
+
+
+def test_a_gx_suite_that_is_a_fifo_is_an_error_of_the_suite_not_a_hang(fifo: Path) -> None:
+    import pandas as pd
+
+    from dqm.clinical_table import TableValidation, _user_suite
+
+    out = TableValidation(frame=pd.DataFrame({"age": [40]}), sources=[])
+    assert _user_suite(out.frame, fifo, out) == []
+    assert out.error is not None and "not a regular file" in out.error
