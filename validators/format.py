@@ -55,10 +55,15 @@ def class_known(view: ItemView, params: NoParams, ctx: CheckContext) -> list[Fin
         "MASK_LOSSY": "a label mask stored with lossy compression (JPEG)",
         "MASK_GREY_LEVELS": "a binary mask with values between its labels (resampled or lossy)",
         "MASK_NOT_LABELS": "a colour image given as a mask: not a label image",
+        "MASK_FRAMES": "a label mask with more frames of its size than the first: only the first is read",
         "MASK_TOO_MANY_REGIONS": "a label mask with more regions than are traced",
         "MASK_VALUE_UNMAPPED": "a label mask's pixel value the profile maps to no class",
     },
-    code_severity={"MASK_GREY_LEVELS": Severity.WARNING, "MASK_LOSSY": Severity.WARNING},
+    code_severity={
+        "MASK_GREY_LEVELS": Severity.WARNING,
+        "MASK_LOSSY": Severity.WARNING,
+        "MASK_FRAMES": Severity.WARNING,
+    },
 )
 def mask_values(view: ItemView, params: NoParams, ctx: CheckContext) -> list[Finding]:
     """A label mask is lossless, holds labels only, and every value maps to a class."""

@@ -22,7 +22,9 @@ tiled TIFF whose tile table misses a tile is unreadable. Read issues:
 * ``MASK_LOSSY``: a JPEG mask (compression invents values between labels);
 * ``MASK_GREY_LEVELS``: a binary mask (0 and 255 hold nearly every pixel) with other values too:
   the share of pixels between the labels is reported;
-* ``MASK_NOT_LABELS``: a colour image whose channels differ (not a label image; not read).
+* ``MASK_NOT_LABELS``: a colour image whose channels differ (not a label image; not read);
+* ``MASK_FRAMES``: more frames of the mask's size than the first (an animation, a multi-page
+  TIFF): only the first is read, and that is said.
 """
 
 from __future__ import annotations
@@ -58,6 +60,9 @@ PIXELS = "value_pixels"
 MAX_RUNS = 1_000_000
 """Runs of one label along the rows above which a mask is not outlined (``LIMIT_EXCEEDED``): a
 checkerboard or noise of a few kilobytes would make millions of one-pixel regions."""
+FRAMES_LOOKED_AT = 8
+"""Frames after the first a mask is searched for another of the first's size (an animated PNG
+decodes each it passes; a pyramid's smaller levels are no second label plane)."""
 BINARY_VALUE = 255
 """The foreground of a binary 0/255 mask (its class: ``mask_values``, else the item's diagnosis)."""
 BINARY_SHARE = 0.99
@@ -112,8 +117,9 @@ def _over_limit(w: int, h: int, rel: str) -> Annotation | None:
     )
 
 
-def _decode(content: bytes, rel: str) -> tuple[np.ndarray | None, Annotation | None]:
-    """The mask's 2-D label array, or the unreadable annotation saying why."""
+def _decode(content: bytes, rel: str) -> tuple[np.ndarray | None, Annotation | None, int]:
+    """The mask's 2-D label array (of its first frame), or the unreadable annotation saying why;
+    and how many later frames have the first's size (:func:`_frames_alike`)."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # Pillow's own decompression-bomb warning: bounded below
@@ -121,36 +127,76 @@ def _decode(content: bytes, rel: str) -> tuple[np.ndarray | None, Annotation | N
             w, h = image.size
             over = _over_limit(w, h, rel)
             if over is not None:
-                return None, over
+                return None, over, 0
             if w * h > MAX_PIXELS:
-                return None, _unreadable(
-                    rel,
-                    msg(
-                        "a {w}x{h} mask is over the {limit} pixel limit (only a tiled TIFF is read tile by tile)",
-                        w=w,
-                        h=h,
-                        limit=MAX_PIXELS,
+                return (
+                    None,
+                    _unreadable(
+                        rel,
+                        msg(
+                            "a {w}x{h} mask is over the {limit} pixel limit (only a tiled TIFF is read tile by tile)",
+                            w=w,
+                            h=h,
+                            limit=MAX_PIXELS,
+                        ),
                     ),
+                    0,
                 )
+            frames = _frames_alike(image)
             if image.mode in ("RGB", "RGBA"):
                 grey = _grey(np.asarray(image.convert("RGB")))
-                return (grey, None) if grey is not None else (None, _not_labels(rel))
+                return (grey, None, frames) if grey is not None else (None, _not_labels(rel), 0)
             array = np.asarray(image.getchannel(0) if image.mode == "LA" else image)
     except UnidentifiedImageError:  # its message names a memory address: not reproducible
-        return None, _unreadable(
-            rel, msg("the image cannot be decoded: Pillow does not recognise its content")
+        return (
+            None,
+            _unreadable(rel, msg("the image cannot be decoded: Pillow does not recognise its content")),
+            0,
         )
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
-        return None, _unreadable(
-            rel, msg("the image cannot be decoded: {reason}", reason=clip(str(exc), 200))
+        return (
+            None,
+            _unreadable(rel, msg("the image cannot be decoded: {reason}", reason=clip(str(exc), 200))),
+            0,
         )
     if array.ndim != 2:
-        return None, _unreadable(
-            rel, msg("an image of shape {shape}: not a single-channel label mask", shape=str(array.shape))
+        return (
+            None,
+            _unreadable(
+                rel, msg("an image of shape {shape}: not a single-channel label mask", shape=str(array.shape))
+            ),
+            0,
         )
     if array.dtype == bool:
         array = array.astype(np.uint8) * 255
-    return array, None
+    return array, None, frames
+
+
+def _frames_alike(image: Image.Image) -> int:
+    """How many of the :data:`FRAMES_LOOKED_AT` frames after the first have its size; the image is
+    left at its first frame."""
+    size, alike = image.size, 0
+    try:
+        for k in range(1, 1 + FRAMES_LOOKED_AT):
+            image.seek(k)  # EOFError past the last (n_frames would walk every frame)
+            alike += image.size == size
+    except (EOFError, OSError, ValueError, SyntaxError):  # a damaged later frame: the first is read
+        pass
+    finally:
+        image.seek(0)
+    return alike
+
+
+def _frames_issue(alike: int) -> ReadIssue:
+    return ReadIssue(
+        "MASK_FRAMES",
+        msg(
+            "the mask holds more frames of its size than the first ({alike} of the next {looked} looked at): "
+            "only the first was read",
+            alike=alike,
+            looked=FRAMES_LOOKED_AT,
+        ),
+    )
 
 
 def _grey(pixels: np.ndarray) -> np.ndarray | None:
@@ -337,9 +383,11 @@ def read(content: bytes, rel: str, issues: list[ReadIssue]) -> list[Annotation]:
         values, counts, value_boxes = got
         h, w = page.shape[:2]
     else:
-        array, failed = _decode(content, rel)
+        array, failed, frames = _decode(content, rel)
         if failed is not None:
             return [failed]
+        if frames:
+            issues = [*issues, _frames_issue(frames)]
         assert array is not None
         fragmented = _too_fragmented(_row_runs(array), rel)
         if fragmented is not None:

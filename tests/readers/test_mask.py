@@ -370,3 +370,28 @@ def test_a_tiled_colour_mask_is_refused_tile_by_tile(monkeypatch: pytest.MonkeyP
     grey = np.repeat(_labels()[..., None], 3, axis=2)  # RGB with equal channels: a label image
     (ok,) = parse_annotation(_tiff(grey), "masks/S.tif")
     assert ok.readable and sorted(les.area for les in ok.lesions) == [100, 400 - 64]
+
+
+def _frames(sizes: list[tuple[int, int]], fmt: str) -> bytes:
+    """A mask of several frames (the first the labels, the rest of ``sizes``)."""
+    first = Image.fromarray(_labels())
+    rest = [Image.fromarray(np.full((h, w), 2 + k, np.uint8)) for k, (w, h) in enumerate(sizes)]
+    out = io.BytesIO()
+    first.save(out, format=fmt, save_all=True, append_images=rest)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("fmt,name", [("TIFF", "m.tif"), ("PNG", "m.png")])
+def test_a_mask_of_several_frames_says_only_the_first_was_read(fmt: str, name: str) -> None:
+    # an animated PNG, a multi-page TIFF: the later frames were left out in silence
+    (ann,) = parse_annotation(_frames([(80, 60)] * 3, fmt), name)
+    (issue,) = [i for i in ann.issues if i.code == "MASK_FRAMES"]
+    assert "(3 of the next 8 looked at)" in issue.message
+    assert [les.raw_class for les in ann.lesions] == ["1", "2"]  # the first frame's labels
+
+
+def test_a_pyramids_smaller_levels_are_not_frames_of_the_mask() -> None:
+    (ann,) = parse_annotation(_frames([(40, 30), (20, 15)], "TIFF"), "m.tif")
+    assert "MASK_FRAMES" not in {i.code for i in ann.issues}
+    (one,) = parse_annotation(_png(_labels()), "one.png")
+    assert "MASK_FRAMES" not in {i.code for i in one.issues}
