@@ -61,8 +61,12 @@ def _constant(name: str) -> Any:
 
 
 def parse_json_object(data: str | bytes) -> dict[str, Any]:
-    """A JSON object, read strictly: a repeated key, ``NaN`` or ``Infinity``, or a value that is not an
-    object raise :class:`DigestError` (two readers could see two contents)."""
+    """A JSON object, read strictly: a repeated key, ``NaN`` or ``Infinity``, a byte-order mark
+    (which the commands reading a results.json refuse: verify must not pass a file they cannot
+    read), or a value that is not an object raise :class:`DigestError` (two readers could see two
+    contents)."""
+    if data[:3] == b"\xef\xbb\xbf" or data[:1] == "\ufeff":
+        raise DigestError("not valid JSON (it starts with a byte-order mark; dqm writes none)")
     try:
         obj = json.loads(data, object_pairs_hook=_unique_keys, parse_constant=_constant)
     except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors

@@ -39,7 +39,15 @@ def test_sealed_results_state_the_digest_of_their_content() -> None:
 
 @pytest.mark.parametrize(
     "data",
-    [b'{"a": 1, "a": 2}', b'{"a": NaN}', b"[1, 2]", b"not json", b'{"a": 1', b'{"a": "\\ud800"}'],
+    [
+        b'{"a": 1, "a": 2}',
+        b'{"a": NaN}',
+        b"[1, 2]",
+        b"not json",
+        b'{"a": 1',
+        b'{"a": "\\ud800"}',
+        b'\xef\xbb\xbf{"a": 1}',  # a byte-order mark: dqm report, gate and diff refuse the file
+    ],
 )
 def test_ambiguous_or_broken_json_has_no_digest(data: bytes) -> None:
     with pytest.raises(DigestError):
