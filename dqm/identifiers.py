@@ -372,13 +372,18 @@ string is scanned in overlapping windows and the cost stays linear in its length
 _WINDOW_OVERLAP = 256
 
 
-_ESCAPE = re.compile(r"""\\(?:u[0-9a-fA-F]{4}|x[0-9a-fA-F]{2}|[tnrfbv"'/\\])""")
+_ESCAPE = re.compile(
+    r"""\\(?:u[0-9a-fA-F]{4}|U(?:000[0-9a-fA-F]|0010)[0-9a-fA-F]{4}|x[0-9a-fA-F]{2}|[tnrfbv"'/\\])"""
+)
+"""An escape the outputs hold: JSON's, Python's, and :func:`dqm.output.visible`'s ``\\UXXXXXXXX`` of a
+character past U+FFFF (a tag character before an RRN must not hide it); a ``\\U`` past U+10FFFF
+is no character, and left as it is."""
 _ESCAPED = {"t": "\t", "n": "\n", "r": "\r", "f": "\f", "b": "\b", "v": "\v"}
 
 
 def unescaped(text: str) -> tuple[str, list[int] | None]:
     """``text`` with its escape sequences (JSON's ``\\t`` and ``\\uXXXX``, Python's ``\\xa0`` in a
-    quoted value, and both: a quoted value in JSON) as the characters they stand for, and where
+    quoted value, and both: a quoted value in JSON; ``\\UXXXXXXXX`` as :func:`dqm.output.visible` writes) as the characters they stand for, and where
     each character of that starts in ``text`` (one more entry: the end); ``text`` itself and None
     when it holds no backslash.
 
@@ -403,7 +408,7 @@ def _unescaped_once(text: str) -> tuple[str, list[int]]:
         pieces.append(text[pos:start])
         where.extend(range(pos, start))
         code = m.group()[1:]
-        pieces.append(chr(int(code[1:], 16)) if code[0] in "ux" else _ESCAPED.get(code, code))
+        pieces.append(chr(int(code[1:], 16)) if code[0] in "uxU" else _ESCAPED.get(code, code))
         where.append(start)
         pos = end
     pieces.append(text[pos:])

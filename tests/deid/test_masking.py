@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from dqm.identifiers import MASK_SCAN_CHARS, DeidSettings, Masker, find, load_mask_key
+from dqm.output import visible
 
 SETTINGS = DeidSettings()
 RRN = "900101-1234567"
@@ -75,6 +76,15 @@ def test_an_identifier_whose_keyword_is_across_a_window_boundary_is_masked() -> 
             masked = MASK(text)
             assert found not in masked, (keyword, offset)
             assert masked.replace(MASK(f"{keyword}{found}"), f"{keyword}{found}") == text
+
+
+@pytest.mark.parametrize("hidden", ["\U000e0001", "\U0001d173", "\u202e"])
+def test_an_identifier_after_a_hidden_character_shown_as_an_escape_is_masked(hidden: str) -> None:
+    # the outputs show hidden characters as escapes before masking: "\U000e0001900101-1234567" ran
+    # the escape's digits into the RRN, which the masker did not read back (a \U was not unescaped)
+    shown = visible(f"S{hidden}900101-1234567")
+    assert "1234567" not in MASK(shown)
+    assert MASK("\\UFFFFFFFF") == "\\UFFFFFFFF"  # past U+10FFFF: no character, left as written
 
 
 @given(st.text(alphabet="0123456789-_. xab@", max_size=300))
