@@ -39,7 +39,7 @@ EMAIL = "kim.minsu@hospital.example"
 PHONE = "010-2345-6789"
 PLANTED = (RRN, EMAIL, PHONE)
 OUTPUTS = ("results.json", "report.html", "junit.xml", "summary.md")
-HIDDEN = {"\u202e": "U+202E", "\u2066": "U+2066", "\u200b": "U+200B"}
+HIDDEN = {"\u202e": "U+202E", "\u2066": "U+2066", "\u200b": "U+200B", "\U000e0001": "U+E0001"}
 """Characters that change how a name displays (a right-to-left override, an isolate, a zero-width
 space): no output a person reads may hold one raw (results.json is data: it keeps the true names)."""
 
@@ -276,13 +276,13 @@ def _plant(field: str) -> Callable[[Path], None]:
 
 def _bidi_names(batch: Path) -> None:
     """A slide id that displays reversed (``evil\\u202egpj`` shows as ``evilgpj`` backwards, with an
-    RRN after it: it must still be masked), a file name with an isolate, a class name with a
-    zero-width space."""
+    RRN after a language tag, U+E0001, that outputs show as ``\\U000e0001``: it must still be
+    masked), a file name with an isolate, a class name with a zero-width space."""
     manifest = batch / "manifest.csv"
     lines = manifest.read_text().splitlines()
     header = lines[0].split(",")
     row = lines[1].split(",")
-    row[header.index("slide_id")] = f"evil\u202egpj{RRN}"
+    row[header.index("slide_id")] = f"evil\u202egpj\U000e0001{RRN}"
     src = batch / row[header.index("annotation_path")]
     dst = src.with_name("S\u20661.json")
     src.rename(dst)

@@ -167,7 +167,6 @@ def aggregate(result: QualityResult, cap: int) -> Aggregated:
         worst.append(
             {
                 "item": item,
-                "known": item in institution,
                 "institution": institution.get(item, ""),
                 **{sev: per_item[item][sev] for sev in SEVERITIES},
                 "codes": ", ".join(f"{c} ×{n}" for c, n in codes.most_common()),

@@ -358,6 +358,9 @@ def render_html(
         style=Markup(style),
         data=packed_island(masked_data(explorer_data(explorer, lang, names), mask)),
         agg=agg,
+        # a link to a slide's row in the Slides explorer names its row, never the slide: a URL-encoded
+        # name is out of the masker's sight (an e-mail as %40, an RRN run into an escape's digits)
+        item_no={item.slide_id: k for k, item in enumerate(explorer.items)},
         slides_shown=None if slides is None else len(slides),
         slides_cap=slides_cap,
         cap=findings_cap,

@@ -15,7 +15,6 @@ import json
 import re
 import shutil
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 from typer.testing import CliRunner
@@ -75,8 +74,10 @@ def test_the_report_shows_hidden_characters_as_escapes(audited: tuple[Path, Path
         assert _shown(name) in strings
     assert any(f"class '{_shown(CLASS)}' is not in the taxonomy" in s for s in strings)
     assert HOSPITAL in strings
-    # a link to the slide's row in the explorer names it as the explorer does (encodeURIComponent)
-    assert f'href="#item-{quote(_shown(SLIDE), safe="")}"' in page
+    # a link to the slide's row in the explorer names the row, never the slide (a URL-encoded name is
+    # out of the masker's sight)
+    links = re.findall(r'href="#item-([^"]*)"', page)
+    assert links and all(link.isdigit() for link in links)
 
 
 def test_summary_and_junit_show_hidden_characters_as_escapes(audited: tuple[Path, Path]) -> None:

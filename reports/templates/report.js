@@ -131,7 +131,7 @@
         const td = el("td");
         if (fItem[i] >= 0) {
           const a = el("a", S[r[FC.item]], "item-link");
-          a.href = "#item-" + encodeURIComponent(S[r[FC.item]]);
+          a.href = "#item-" + fItem[i];  // a row number: a link carries no slide name
           td.appendChild(a);
         } else td.textContent = S[r[FC.item]];
         tr.appendChild(td);
@@ -202,7 +202,7 @@
       for (const i of shown.slice(it.page * IPAGE, (it.page + 1) * IPAGE)) {
         const r = IR[i];
         const tr = el("tr");
-        tr.id = "item-" + encodeURIComponent(S[r[IC.slide_id]]);
+        tr.id = "item-" + i;
         tr.appendChild(el("td", S[r[IC.slide_id]]));
         tr.appendChild(el("td", S[r[IC.institution]]));
         tr.appendChild(el("td", S[r[IC.diagnosis]]));
@@ -219,10 +219,7 @@
       $("i-prev").disabled = it.page === 0; $("i-next").disabled = it.page >= pages - 1;
       return { shown, target };
     }
-    function showItem(slideId) {
-      const sidx = indexOf.get(slideId);
-      const i = sidx === undefined ? undefined : itemOf.get(sidx);
-      if (i === undefined) return;
+    function showItem(i) {
       if (!itemPasses(IR[i])) { it.search = null; it.flagged = false; $("i-search").value = ""; itemTyped = ""; $("i-flagged").checked = false; }
       const pos = itemsShown().indexOf(i);
       it.page = Math.floor(pos / IPAGE);
@@ -241,9 +238,8 @@
     $("i-next").addEventListener("click", () => { it.page += 1; renderItems(); });
     const onHash = () => {
       if (!location.hash.startsWith("#item-")) return;
-      let id = null;
-      try { id = decodeURIComponent(location.hash.slice(6)); } catch (e) { return; }
-      showItem(id);
+      const i = Number(location.hash.slice(6));
+      if (Number.isInteger(i) && i >= 0 && i < IR.length) showItem(i);
     };
     window.addEventListener("hashchange", onHash);
 
