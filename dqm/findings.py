@@ -70,6 +70,14 @@ def cut_head(text: str, limit: int) -> str:
     return ""  # identifiers that end where others start, again and again: keep none of them
 
 
+def cut_label(text: str, limit: int) -> str:
+    """``text`` as a chart's label of about ``limit`` characters: cut by :func:`cut_head` with an
+    ellipsis, or whole when the cut would keep nothing (one long word: a label of "…" alone says
+    nothing, and the page is masked whole as it is written)."""
+    head = cut_head(text, limit - 1) if len(text) > limit else text
+    return text if not head else head if head == text else head + "…"
+
+
 def _word_kept(text: str, cut: int) -> int:
     """Where the kept text ends when ``text`` is cut at ``cut``: before the word the cut falls in,
     and before the digits, dashes and spaces it would end with."""

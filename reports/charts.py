@@ -14,9 +14,11 @@ from collections.abc import Callable, Sequence
 
 from markupsafe import Markup, escape
 
-from dqm.findings import cut_head
+from dqm.findings import cut_label
 from dqm.i18n import N_
 
+MAX_LABEL = 30
+"""Characters of a bar's label (a longer one is cut: :func:`dqm.findings.cut_label`)."""
 INK = "#1d2330"
 BAR = "#4e5d78"
 MUTED = "#5b6270"
@@ -44,10 +46,6 @@ def _id(text: str) -> str:
 
 def _num(x: float) -> str:
     return f"{x:.1f}".rstrip("0").rstrip(".") if abs(x) < 1e6 else f"{x:.3g}"
-
-
-def _short(text: str, limit: int = 30) -> str:
-    return text if len(text) <= limit else cut_head(text, limit - 1) + "…"
 
 
 def _svg(chart_id: str, width: int, height: int, title: str, body: list[str]) -> Markup:
@@ -87,7 +85,7 @@ def bars(
         y = 4 + i * ROW
         w = span * share / top
         body.append(
-            f'<text x="{LABEL_W - 6}" y="{y + 12}" text-anchor="end" fill="{INK}">{escape(_short(label))}</text>'
+            f'<text x="{LABEL_W - 6}" y="{y + 12}" text-anchor="end" fill="{INK}">{escape(cut_label(label, MAX_LABEL))}</text>'
             f'<rect x="{LABEL_W}" y="{y + 2}" width="{w:.1f}" height="{ROW - 5}" fill="{BAR}"/>'
             f'<text x="{LABEL_W + w + 4:.1f}" y="{y + 12}" fill="{INK}">{count} ({_num(100 * share)} %)</text>'
         )
@@ -178,7 +176,7 @@ def paired_bars(
         wc, wb = span * c / top, span * b / top
         h = ROW - 6
         body.append(
-            f'<text x="{LABEL_W - 6}" y="{y + h + 3}" text-anchor="end" fill="{INK}">{escape(_short(label))}</text>'
+            f'<text x="{LABEL_W - 6}" y="{y + h + 3}" text-anchor="end" fill="{INK}">{escape(cut_label(label, MAX_LABEL))}</text>'
             f'<rect x="{LABEL_W}" y="{y}" width="{wc:.1f}" height="{h}" fill="{BAR}"/>'
             f'<text x="{LABEL_W + wc + 4:.1f}" y="{y + h - 2}" font-size="10" fill="{INK}">{_num(100 * c)} %</text>'
             f'<rect x="{LABEL_W}" y="{y + h + 1}" width="{wb:.1f}" height="{h}" fill="url(#{cid}-hatch)" stroke="{INK}" stroke-width="0.8"/>'

@@ -13,17 +13,13 @@ from collections.abc import Sequence
 
 from markupsafe import Markup, escape
 
-from dqm.findings import cut_head
+from dqm.findings import cut_label
 
 BAR_H = 18
 GAP = 6
 LABEL_W = 190
 VALUE_W = 150
 MAX_LABEL = 28
-
-
-def _short(label: str) -> str:
-    return label if len(label) <= MAX_LABEL else cut_head(label, MAX_LABEL - 1) + "…"
 
 
 def _axis_min(values: list[float], target: float | None, percent: bool) -> float:
@@ -88,7 +84,7 @@ def hbar(
         y = top + i * (BAR_H + GAP)
         parts.append(
             f'<text class="label" x="{LABEL_W - 6}" y="{y + BAR_H - 5}" text-anchor="end">'
-            f"<title>{escape(label)}</title>{escape(_short(label))}</text>"
+            f"<title>{escape(label)}</title>{escape(cut_label(label, MAX_LABEL))}</text>"
         )
         if value is not None:
             w = max(x_of(value) - LABEL_W, 1.0)

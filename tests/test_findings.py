@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from dqm.findings import MAX_MESSAGE_CHARS, MAX_NAME_CHARS, Aspect, Finding, Location, Severity, clip
+from dqm.findings import (
+    MAX_MESSAGE_CHARS,
+    MAX_NAME_CHARS,
+    Aspect,
+    Finding,
+    Location,
+    Severity,
+    clip,
+    cut_label,
+)
 from dqm.identifiers import DeidSettings, Masker
 
 
@@ -86,3 +95,10 @@ def test_a_cut_moves_back_only_out_of_an_identifier() -> None:
     for text in ("x1 " * 100_000, "a@b.co " * 100_000, "DOB: 1990/01/21 " * 10_000):
         head = clip(text, MAX_MESSAGE_CHARS).split("… [cut:")[0]
         assert MAX_MESSAGE_CHARS - 20 < len(head) <= MAX_MESSAGE_CHARS, text[:20]
+
+
+def test_a_chart_label_of_one_long_word_is_not_cut_to_an_ellipsis() -> None:
+    # cut_head leaves out a word the cut falls inside: a label of one long word became "…" alone
+    assert cut_label("dermatofibrosarcoma_protuberans_x", 30) == "dermatofibrosarcoma_protuberans_x"
+    assert cut_label("basal cell carcinoma, nodular and infiltrative", 30) == "basal cell carcinoma, nodular…"
+    assert cut_label("BCC", 30) == "BCC"
