@@ -97,3 +97,14 @@ def test_a_gx_suite_that_is_a_fifo_is_an_error_of_the_suite_not_a_hang(fifo: Pat
     out = TableValidation(frame=pd.DataFrame({"age": [40]}), sources=[])
     assert _user_suite(out.frame, fifo, out) == []
     assert out.error is not None and "not a regular file" in out.error
+
+
+def test_a_risk_file_that_is_a_fifo_is_refused(fifo: Path) -> None:
+    # it was read as it came: an empty risk table once the writer closed, a hang while none did
+    import typer
+
+    from dqm.cli.semantic import _read_risk
+
+    with pytest.raises(typer.Exit) as stopped:
+        _read_risk(fifo)
+    assert stopped.value.exit_code == 2

@@ -50,6 +50,7 @@ from dqm.cli.lots import (
     supplier_states,
 )
 from dqm.i18n import msg
+from dqm.output import read_named
 
 review_app = typer.Typer(
     help="Expert review: plan a sample size, ingest reviewers' verdicts.",
@@ -90,7 +91,7 @@ def _read_risk(path: Path) -> dict[str, float]:
     import csv
 
     try:
-        rows = list(csv.DictReader(path.read_text("utf-8-sig").splitlines()))
+        rows = list(csv.DictReader(read_named(path).decode("utf-8-sig").splitlines()))
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise usage_error(msg("cannot read risk file {path}: {error}", path=path, error=exc)) from None
     out: dict[str, float] = {}
