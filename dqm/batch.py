@@ -28,6 +28,7 @@ from dqm.checksums import (
     is_sha256,
     parse_sums,
 )
+from dqm.coords import MAX_MPP, MIN_MPP
 from dqm.i18n import N_, msg
 from dqm.model import DiscoveryIssue, Item
 from dqm.output import not_utf8
@@ -778,7 +779,7 @@ def _manifest_rows(
 
 
 STATED_COLUMNS: dict[str, tuple[str, Callable[[Item], object]]] = {
-    "mpp": (N_("a number of µm per pixel from 0.001 to 10,000"), lambda item: item.stated_mpp),
+    "mpp": (N_("a number of µm per pixel from {low} to {high}"), lambda item: item.stated_mpp),
     "mask_downsample": (
         N_("a whole number from 1, in plain digits"),
         lambda item: item.stated_mask_downsample,
@@ -792,8 +793,9 @@ STATED_COLUMNS: dict[str, tuple[str, Callable[[Item], object]]] = {
         lambda item: item.stated_mask_count("mask_top"),
     ),
 }
-"""Manifest columns dqm itself reads for an item: what they hold, and the :class:`Item` value
-read from them (None: not usable)."""
+"""Manifest columns dqm itself reads for an item: what they hold (a msgid, filled from
+:data:`_STATED_BOUNDS`), and the :class:`Item` value read from them (None: not usable)."""
+_STATED_BOUNDS = {"low": format(MIN_MPP, ",g"), "high": format(MAX_MPP, ",g")}
 
 
 def _unusable_cells(disc: Discovery, item: Item) -> None:
@@ -808,7 +810,12 @@ def _unusable_cells(disc: Discovery, item: Item) -> None:
         disc.issues.append(
             DiscoveryIssue(
                 "MANIFEST_BAD_VALUE",
-                msg("{column} is not {want}: not used", column=column, want=msg(want)),
+                msg(
+                    "{column} is not {_want}: not used",
+                    column=column,
+                    _want=want,
+                    **_STATED_BOUNDS,
+                ),
                 file=MANIFEST,
                 row=item.row,
                 column=column,

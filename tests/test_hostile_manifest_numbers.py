@@ -83,3 +83,13 @@ def test_a_stated_column_the_profile_declares_is_left_to_the_clinical_table(tmp_
     for p, said in ((profile, {"S1"}), (declared, set())):
         run = run_batch(root, p, RunOptions(workers=1, clinical=False))
         assert {f.item_id for f in run.findings if f.code == "MANIFEST_BAD_VALUE"} == said
+
+
+def test_the_reason_names_the_bounds_and_is_translated_whole(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    root = _batch_with_columns(tmp_path / "b", "mpp", "abc")
+    (issue,) = [i for i in discover(root).issues if i.code == "MANIFEST_BAD_VALUE"]
+    assert issue.message == "mpp is not a number of µm per pixel from 0.001 to 10,000: not used"
+    assert f"{MIN_MPP:g}" in issue.message
+    # what the cell should hold was shown in English inside the Korean sentence
+    korean = issue.message.rendered("ko")
+    assert "픽셀당 µm" in korean and "per pixel" not in korean
