@@ -143,22 +143,27 @@ def file_digests(run: Run) -> FileDigests:
 
 def _file_digests(run: Run) -> Iterator[FileDigest]:
     seen: set[str] = set()
-    for o in run.outcomes:
-        s = o.summary
+    records = run.outcomes
+    summaries = records.summaries()
+    annotations, images = summaries.column("annotation_path"), summaries.column("image_path")
+    annotation_sha256s, prints = records.annotation_sha256s(), records.fingerprints()
+    for k in range(len(records)):
         files: tuple[tuple[str | None, Literal["annotation", "slide"]], ...] = (
-            (s.annotation_path, "annotation"),
-            (s.image_path, "slide"),
+            (annotations[k], "annotation"),
+            (images[k], "slide"),
         )
         for rel, role in files:
             norm, outside = normalise(rel or "")
             if not norm or outside or norm in seen:
                 continue
-            full = o.sha256.get(norm) or (o.annotation_sha256 if role == "annotation" else None)
-            quick = o.fingerprint if role == "slide" else None
+            full = records.full_hashes_of(k).get(norm) or (
+                annotation_sha256s[k] if role == "annotation" else None
+            )
+            quick = prints[k] if role == "slide" else None
             if full or quick:
                 seen.add(norm)
                 yield FileDigest.model_construct(
-                    path=norm, role=role, sha256=full, quick_print=quick, stat=o.stats.get(norm)
+                    path=norm, role=role, sha256=full, quick_print=quick, stat=records.stat_of(k, norm)
                 )
     disc = run.discovery
     if disc.manifest is not None and disc.manifest_sha256 is not None and disc.manifest not in seen:
@@ -169,7 +174,7 @@ def build_result(run: Run, command: list[str], run_id: str | None = None) -> Qua
     """The quality result of a run (syntactic accuracy; other dimensions are added by their
     stages); ``run_id``: the command's run (:func:`dqm.output.new_run_id`), a new one if None.
     The run's records take the result's summaries (numbered by patient)."""
-    numbers = patient_numbers([o.clinical_record.get("patient_id") for o in run.outcomes])
+    numbers = patient_numbers([r.get("patient_id") for r in run.outcomes.clinical_records()])
     items = run.outcomes.summaries()  # the run's summaries are the result's: one store, numbered here
     for k, number in enumerate(numbers):
         summary = items[k]

@@ -109,7 +109,7 @@ def baseline_from_batch(
     from dqm.syntactic.accuracy import fingerprint
 
     run = run_batch(root, profile, RunOptions(workers=workers, clinical=False))
-    items = masked_items([o.summary for o in run.outcomes], mask)
+    items = masked_items(list(run.outcomes.summaries()), mask)
     info = BaselineInfo(
         source="batch",
         path=str(root),

@@ -133,6 +133,18 @@ class ItemSummaries(Columns[ItemSummary]):
         fields = frozenset(summary.model_fields_set)
         self._fields_set[k] = self._sets.setdefault(fields, set(fields))
 
+    def column(self, name: str) -> Sequence[Any]:
+        """Every summary's value of field ``name``, in item order, without building a summary:
+        a field kept as references is its stored list (read, never changed), an integer field a
+        new list (None where a row holds none)."""
+        if name in self._objects:
+            return self._objects[name]
+        values, has = self._integers[name], self._has[name]
+        return [
+            value if there else self._other.get((name, k))
+            for k, (value, there) in enumerate(zip(values, has, strict=True))
+        ]
+
     def row(self, k: int) -> ItemSummary:
         fields = self._fields_set[k]
         if fields is None:
@@ -166,7 +178,7 @@ def fits_int64(values: Any, n: int) -> bool:
     )
 
 
-class Sha256s:
+class Sha256s(Sequence[str | None]):
     """A column of SHA-256 hex digests or None, 32 bytes a row (``n`` rows, and more appended);
     a value that is not a lowercase SHA-256 (never made by dqm, but read from a file) is kept as
     written."""
@@ -197,5 +209,65 @@ class Sha256s:
         elif hexdigest is not None:
             self._other[k] = hexdigest
 
-    def __getitem__(self, k: int) -> str | None:
+    @overload
+    def __getitem__(self, k: int) -> str | None: ...
+    @overload
+    def __getitem__(self, k: slice) -> list[str | None]: ...
+    def __getitem__(self, k: int | slice) -> str | list[str | None] | None:
+        if isinstance(k, slice):
+            return [self[i] for i in range(len(self))[k]]
         return self._raw[32 * k : 32 * k + 32].hex() if self._has[k] else self._other.get(k)
+
+
+class StatRows:
+    """``n`` rows (and more appended) of up to ``width`` file stats each, a stat being
+    :data:`STAT_FIELDS` integers of 64 bits (:func:`dqm.runner.file_stat`), all in one int64
+    array (32 bytes a stat, where a list of four integers costs about 0.2 KiB); a row whose
+    value is not such stats (never made by dqm, but read from a file) keeps its value as given.
+    The item records' files' stats (:class:`~dqm.records.ItemRecords`, two a row) and the result's
+    file digests' (:class:`~dqm.results.FileDigests`, one a row)."""
+
+    __slots__ = ("_count", "_other", "_values", "width")
+
+    def __init__(self, n: int = 0, width: int = 1) -> None:
+        self.width = width
+        self._values = array.array("q", bytes(8 * STAT_FIELDS * width * n))
+        self._count = bytearray(n)  # 1 + the stats the array holds for the row; 0: its value is kept
+        self._other: dict[int, Any] = {}
+
+    def __len__(self) -> int:
+        return len(self._count)
+
+    def append(self, value: Any, stats: Sequence[Any] | None) -> None:
+        """One more row: see :meth:`put`."""
+        self._values.extend((0,) * (STAT_FIELDS * self.width))
+        self._count.append(0)
+        self.put(len(self._count) - 1, value, stats)
+
+    def put(self, k: int, value: Any, stats: Sequence[Any] | None) -> None:
+        """Row ``k``: ``stats`` in the array when they are at most :attr:`width` stats (each a
+        list of :data:`STAT_FIELDS` 64-bit integers), else ``value`` kept as given (None: kept
+        as nothing)."""
+        self._other.pop(k, None)
+        fits = (
+            stats is not None and len(stats) <= self.width and all(fits_int64(s, STAT_FIELDS) for s in stats)
+        )
+        self._count[k] = 1 + len(stats) if fits and stats is not None else 0
+        if fits and stats is not None:
+            at = STAT_FIELDS * self.width * k
+            for j, stat in enumerate(stats):
+                self._values[at + STAT_FIELDS * j : at + STAT_FIELDS * (j + 1)] = array.array("q", stat)
+        elif value is not None:
+            self._other[k] = value
+
+    def stats(self, k: int) -> list[list[int]] | None:
+        """Row ``k``'s stats (new lists), or None when the row keeps its value as given."""
+        n = self._count[k] - 1
+        if n < 0:
+            return None
+        at = STAT_FIELDS * self.width * k
+        return [self._values[at + STAT_FIELDS * j : at + STAT_FIELDS * (j + 1)].tolist() for j in range(n)]
+
+    def value(self, k: int) -> Any:
+        """Row ``k``'s value as given, when its stats are not in the array (else None)."""
+        return self._other.get(k)

@@ -6,16 +6,19 @@ with a list of four integers, a 64-character hex string...). :class:`ItemRecords
 values in columns keyed by the item's index (numbers in arrays of 64-bit integers, a SHA-256 as
 32 bytes, the few per-item objects in lists, findings, full hashes and sparse files only for the
 items that have some) and gives each record back as an :class:`~dqm.model.ItemRecord` when it is
-read, equal to the one stored: every stage reads ``run.outcomes[k]`` as before.
+read, equal to the one stored. A pass that needs a field or two reads its column instead
+(:meth:`ItemRecords.n_values`, :meth:`~ItemRecords.clinical_records`, ...: the stored column or a
+read-only view of it, no object a row): building each record costs microseconds, and an audit goes
+over a million items a dozen times.
 """
 
 from __future__ import annotations
 
 import array
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from dqm.columns import STAT_FIELDS, Columns, ItemSummaries, Sha256s, fits_int64
+from dqm.columns import Columns, ItemSummaries, Sha256s, StatRows
 from dqm.findings import Finding
 from dqm.model import ItemRecord, ParsedAnnotation, SlideFacts
 
@@ -42,8 +45,7 @@ class ItemRecords(Columns[ItemRecord]):
         self._source: list[str | None] = [None] * n
         self._fingerprint: list[str | None] = [None] * n
         self._annotation_sha256 = Sha256s(n)
-        self._stats = array.array("q", bytes(8 * STAT_FILES * STAT_FIELDS * n))
-        self._has_stats = bytearray(n)
+        self._stats = StatRows(n, STAT_FILES)
         self._parsed: list[tuple[ParsedAnnotation | None, SlideFacts | None]] | None = (
             [(None, None)] * n if whole else None
         )
@@ -51,7 +53,6 @@ class ItemRecords(Columns[ItemRecord]):
         self._findings: dict[int, list[Finding]] = {}
         self._sha256: dict[int, dict[str, str]] = {}
         self._sparse: dict[int, dict[str, tuple[int, int]]] = {}
-        self._other_stats: dict[int, dict[str, list[int]]] = {}
 
     @classmethod
     def of(cls, records: Iterable[ItemRecord], whole: bool = True) -> ItemRecords:
@@ -81,7 +82,9 @@ class ItemRecords(Columns[ItemRecord]):
         _put(self._sha256, k, record.sha256)
         _put(self._sparse, k, record.sparse)
         self._annotation_sha256[k] = record.annotation_sha256
-        self._store_stats(k, record.stats)
+        # in the array when they are those of the item's files, in their order
+        stats = record.stats
+        self._stats.put(k, stats or None, list(stats.values()) if tuple(stats) == self._files[k] else None)
 
     def holds(self, k: int) -> bool:
         """Whether row ``k`` holds a record."""
@@ -97,8 +100,54 @@ class ItemRecords(Columns[ItemRecord]):
         return {path: sizes for k in sorted(self._sparse) for path, sizes in self._sparse[k].items()}
 
     def summaries(self) -> ItemSummaries:
-        """Every item's summary, in item order: the column store the result's ``items`` is."""
+        """Every item's summary, in item order: the column store the result's ``items`` is (one
+        field of every summary: :meth:`ItemSummaries.column`)."""
         return self._summaries
+
+    def n_values(self) -> Sequence[int]:
+        """Every item's value slots (:attr:`ItemRecord.n_values`), in item order."""
+        return memoryview(self._n_values).toreadonly()
+
+    def unreadable(self) -> Sequence[int]:
+        """Whether each item's annotation could not be read (1) or could (0), in item order."""
+        return memoryview(self._unreadable).toreadonly()
+
+    def files(self) -> Sequence[tuple[str, ...]]:
+        """Every item's files (batch paths), in item order."""
+        return self._files
+
+    def clinical_records(self) -> Sequence[dict[str, Any]]:
+        """Every item's clinical record, in item order (each shared: read, never changed)."""
+        return self._clinical
+
+    def record_sources(self) -> Sequence[str | None]:
+        """Where each item's clinical record came from (``manifest``, a file, or None)."""
+        return self._source
+
+    def fingerprints(self) -> Sequence[str | None]:
+        """Every item's slide quick print, in item order."""
+        return self._fingerprint
+
+    def annotation_sha256s(self) -> Sequence[str | None]:
+        """Every item's annotation file SHA-256, in item order."""
+        return self._annotation_sha256
+
+    def full_hashes(self) -> dict[str, str]:
+        """Every item's files hashed whole (batch path -> SHA-256), in item order (a path of two
+        items: the later one's)."""
+        return {path: sha for k in sorted(self._sha256) for path, sha in self._sha256[k].items()}
+
+    def full_hashes_of(self, k: int) -> Mapping[str, str]:
+        """Item ``k``'s files hashed whole (read, never changed)."""
+        return self._sha256.get(k, {})
+
+    def stat_of(self, k: int, path: str) -> list[int] | None:
+        """The stat item ``k`` took of its file ``path``, or None."""
+        stats, files = self._stats.stats(k), self._files[k]
+        if stats is not None:
+            return stats[files.index(path)] if path in files else None
+        stat = (self._stats.value(k) or {}).get(path)
+        return None if stat is None else list(stat)
 
     def row(self, k: int) -> ItemRecord:
         summary = self._summaries[k]
@@ -120,32 +169,11 @@ class ItemRecords(Columns[ItemRecord]):
             sparse=dict(self._sparse.get(k, {})),
         )
 
-    def _store_stats(self, k: int, stats: dict[str, list[int]]) -> None:
-        """The stats of the item's files in the array when they are those of its files, in its
-        files' order, each four integers of 64 bits (what :func:`dqm.runner.file_stat` gives)."""
-        self._other_stats.pop(k, None)
-        files = self._files[k]
-        fits = (
-            tuple(stats) == files
-            and len(files) <= STAT_FILES
-            and all(fits_int64(v, STAT_FIELDS) for v in stats.values())
-        )
-        self._has_stats[k] = fits and bool(stats)
-        if fits:
-            for j, values in enumerate(stats.values()):
-                at = (STAT_FILES * k + j) * STAT_FIELDS
-                self._stats[at : at + STAT_FIELDS] = array.array("q", values)
-        elif stats:
-            self._other_stats[k] = stats
-
     def _stats_of(self, k: int) -> dict[str, list[int]]:
-        if self._has_stats[k]:
-            at = STAT_FILES * STAT_FIELDS * k
-            return {
-                f: self._stats[at + STAT_FIELDS * j : at + STAT_FIELDS * (j + 1)].tolist()
-                for j, f in enumerate(self._files[k])
-            }
-        return {f: list(v) for f, v in self._other_stats.get(k, {}).items()}
+        stats = self._stats.stats(k)
+        if stats is not None:
+            return dict(zip(self._files[k], stats, strict=True))
+        return {f: list(v) for f, v in (self._stats.value(k) or {}).items()}
 
 
 def _put(column: dict[int, Any], k: int, value: Any) -> None:

@@ -7,7 +7,6 @@ through :meth:`QualityResult.load`. ``docs/results.schema.json`` is generated fr
 
 from __future__ import annotations
 
-import array
 import contextlib
 import gc
 from collections.abc import Iterable, Iterator
@@ -16,7 +15,7 @@ from typing import Literal
 
 from pydantic import Field, ValidationError
 
-from dqm.columns import STAT_FIELDS, Columns, ItemSummaries, Sha256s, fits_int64
+from dqm.columns import Columns, ItemSummaries, Sha256s, StatRows, constructed
 from dqm.delivery import Redelivery, WaiverSection
 from dqm.diversity.models import DiversityResult
 from dqm.facts import Frozen, ItemSummary, Ratio, SlideSummary
@@ -92,6 +91,7 @@ class FileDigest(Frozen):
 
 
 FILE_ROLES: tuple[Literal["slide", "annotation", "manifest"], ...] = ("slide", "annotation", "manifest")
+_EVERY_FIELD = set(FileDigest.model_fields)  # a row's fields, each given (shared, never changed)
 
 
 class FileDigests(Columns[FileDigest]):
@@ -106,19 +106,13 @@ class FileDigests(Columns[FileDigest]):
         self._role = bytearray()
         self._sha256 = Sha256s()
         self._quick_print: list[str | None] = []
-        self._stat = array.array("q")
-        self._has_stat = bytearray()
-        self._other_stat: dict[int, list[int] | None] = {}
-        for k, f in enumerate(files):  # one at a time: a generator's million objects never all at once
+        self._stat = StatRows()
+        for f in files:  # one at a time: a generator's million objects never all at once
             self._path.append(f.path)
             self._role.append(FILE_ROLES.index(f.role))
             self._sha256.append(f.sha256)
             self._quick_print.append(f.quick_print)
-            fits = fits_int64(f.stat, STAT_FIELDS)
-            self._stat.extend(f.stat if fits and f.stat is not None else (0,) * STAT_FIELDS)
-            self._has_stat.append(fits)
-            if not fits and f.stat is not None:
-                self._other_stat[k] = f.stat
+            self._stat.append(f.stat, None if f.stat is None else [f.stat])
 
     def __len__(self) -> int:
         return len(self._path)
@@ -128,15 +122,15 @@ class FileDigests(Columns[FileDigest]):
         return cls(models)
 
     def row(self, k: int) -> FileDigest:
-        at = STAT_FIELDS * k
-        stat = self._stat[at : at + STAT_FIELDS].tolist() if self._has_stat[k] else self._other_stat.get(k)
-        return FileDigest.model_construct(
-            path=self._path[k],
-            role=FILE_ROLES[self._role[k]],
-            sha256=self._sha256[k],
-            quick_print=self._quick_print[k],
-            stat=stat,
-        )
+        stats = self._stat.stats(k)
+        values = {
+            "path": self._path[k],
+            "role": FILE_ROLES[self._role[k]],
+            "sha256": self._sha256[k],
+            "quick_print": self._quick_print[k],
+            "stat": stats[0] if stats else self._stat.value(k),
+        }
+        return constructed(FileDigest, values, _EVERY_FIELD)
 
 
 class BatchInfo(Frozen):

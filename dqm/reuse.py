@@ -101,14 +101,14 @@ def reused_run(
     if not (folder / DB_NAME).is_file():
         run = run_batch(root, profile, options, progress, earlier=earlier)
         why = f"the audit's result cache {folder} does not exist (the audit ran with --no-cache, or it moved)"
-        return Reused(run, [o.summary.slide_id for o in run.outcomes], why)
+        return Reused(run, list(run.outcomes.summaries().column("slide_id")), why)
     kw: dict[str, Any] = {"mask": mask} if warn is None else {"warn": warn, "mask": mask}
     cache = RecordCache(folder, root, context_key(profile.sha256, options), **kw)
     with cache:
         run = run_batch(root, profile, options, progress, cache if cache.usable else None, earlier)
         if not cache.usable:
             why = f"the audit's result cache {folder} cannot be read"
-            return Reused(run, [o.summary.slide_id for o in run.outcomes], why)
+            return Reused(run, list(run.outcomes.summaries().column("slide_id")), why)
         missed = cache.missed + cache.unconfirmed
     why = (
         f"the audit's result cache {folder} holds no record of them under their current files "

@@ -127,13 +127,17 @@ class Run:
     options: RunOptions = RunOptions()
     earlier: EarlierRelease | None = None
     """An earlier release (``--baseline``) the batch checks compare slides with."""
-    whole: bool = True
-    """Every record in ``outcomes`` is whole; False: they were kept without their parsed
-    annotation and slide facts (:func:`lean`), which :meth:`record` gets back."""
 
     def __post_init__(self) -> None:
         if not isinstance(self.outcomes, ItemRecords):  # a part of a run, a test's records
             self.outcomes = ItemRecords.of(self.outcomes)
+
+    @property
+    def whole(self) -> bool:
+        """Every record in ``outcomes`` is whole (:attr:`ItemRecords.whole`); False: they were
+        kept without their parsed annotation and slide facts (:func:`lean`), which
+        :meth:`record` gets back."""
+        return self.outcomes.whole
 
     @property
     def findings(self) -> list[Finding]:
@@ -145,7 +149,7 @@ class Run:
         if self.whole:
             return self.outcomes[k]
         item = self.discovery.items[k]
-        if item.slide_id != self.outcomes[k].summary.slide_id:
+        if item.slide_id != self.outcomes.summaries()[k].slide_id:
             raise ValueError(f"record {k} of a run whose records are not its discovery's items")
         record = check_item_safely(item, self.root, self.profile, configure(self.profile), self.options)
         assert record is not None  # only a certified item can come back without a record
@@ -737,7 +741,7 @@ def _alone(item: Item, work: ItemWork) -> Checked | None:
 
 
 def clinical_table(
-    run_outcomes: Sequence[ItemRecord],
+    run_outcomes: ItemRecords,
     manifest: str | None,
     profile: Profile,
     gx_suite: Path | None,
@@ -747,14 +751,19 @@ def clinical_table(
     of a run whose table, sources and suite were the same are taken from there (great_expectations
     is then not even imported)."""
     records, sources = [], []
-    for o in run_outcomes:
-        if o.record_source is None:
+    summaries = run_outcomes.summaries()
+    slide_ids = summaries.column("slide_id")
+    clinical = run_outcomes.clinical_records()
+    rows: Sequence[int | None] | None = None  # read once a record comes from the manifest
+    for k, source in enumerate(run_outcomes.record_sources()):
+        if source is None:
             continue
-        records.append(o.clinical_record)
-        if o.record_source == "manifest":
-            sources.append(RowSource(o.summary.slide_id, manifest, o.summary.row))
+        records.append(clinical[k])
+        if source == "manifest":
+            rows = summaries.column("row") if rows is None else rows
+            sources.append(RowSource(slide_ids[k], manifest, rows[k]))
         else:
-            sources.append(RowSource(o.summary.slide_id, o.record_source, None))
+            sources.append(RowSource(slide_ids[k], source, None))
     frame = build_table(records, sources, profile)
     key = cache.table_key(frame, sources, gx_suite) if cache is not None and cache.usable else None
     if key is not None and cache is not None:
@@ -844,7 +853,7 @@ def run_batch(
         done += 1
         if progress is not None:
             progress(done, total)
-    run = Run(root, profile, discovery, outcomes, options=options, earlier=earlier, whole=whole)
+    run = Run(root, profile, discovery, outcomes, options=options, earlier=earlier)
     run.table = (
         clinical_table(run.outcomes, discovery.manifest, profile, options.gx_suite, cache)
         if options.clinical
@@ -855,30 +864,46 @@ def run_batch(
 
 
 def _facts(run: Run) -> list[ItemFacts]:
+    prints = run.outcomes.fingerprints()
+    summaries = run.outcomes.summaries()
+    images = summaries.column("image_path")
     by_print: dict[str, list[int]] = {}
-    for i, o in enumerate(run.outcomes):
-        if o.fingerprint:
-            by_print.setdefault(o.fingerprint, []).append(i)
+    for i, quick in enumerate(prints):
+        if quick:
+            by_print.setdefault(quick, []).append(i)
     hashes: dict[int, str] = {}
     for idx in by_print.values():
         if len(idx) > 1:  # equal quick prints: confirm with full hashes
             for i in idx:
-                rel = normalise(run.outcomes[i].summary.image_path or "")[0]
+                rel = normalise(images[i] or "")[0]
                 with contextlib.suppress(OSError):  # the probe already reported unreadable files
                     hashes[i] = full_hash(run.root / rel)
+    slides: Sequence[SlideSummary | None] = summaries.column("slide")
     return [
         ItemFacts(
-            o.summary.slide_id,
-            o.summary.row,
-            _batch_path(o.summary.image_path),
-            _batch_path(o.summary.annotation_path),
-            o.fingerprint,
+            slide_id,
+            row,
+            _batch_path(image),
+            _batch_path(annotation),
+            quick,
             hashes.get(i),
-            dict(o.summary.unmapped_classes),
-            o.summary.slide.perceptual_hash if o.summary.slide is not None else None,
-            o.clinical_record,
+            dict(unmapped),
+            slide.perceptual_hash if slide is not None else None,
+            clinical,
         )
-        for i, o in enumerate(run.outcomes)
+        for i, (slide_id, row, image, annotation, quick, unmapped, slide, clinical) in enumerate(
+            zip(
+                summaries.column("slide_id"),
+                summaries.column("row"),
+                images,
+                summaries.column("annotation_path"),
+                prints,
+                summaries.column("unmapped_classes"),
+                slides,
+                run.outcomes.clinical_records(),
+                strict=True,
+            )
+        )
     ]
 
 
@@ -895,10 +920,8 @@ def _hashed(run: Run) -> tuple[dict[str, str], dict[str, tuple[int, int]]]:
     """Full SHA-256 of every file hashed whole: the items' (hashed in their work) and the listed
     files that belong to no item, hashed here (the manifest was hashed as discovery read it); and
     the listed files of no item found sparse instead (batch path -> apparent and allocated bytes)."""
-    out: dict[str, str] = {}
+    out = run.outcomes.full_hashes()
     sparse: dict[str, tuple[int, int]] = {}
-    for o in run.outcomes:
-        out.update(o.sha256)
     disc = run.discovery
     for rel in disc.checksum_others:
         if rel == disc.manifest and disc.manifest_sha256 is not None:

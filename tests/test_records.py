@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from dqm.columns import ItemSummaries
+from dqm.columns import ItemSummaries, StatRows
 from dqm.facts import ItemSummary, SlideSummary
 from dqm.findings import Aspect, Finding, Severity
 from dqm.model import ItemRecord
@@ -96,6 +96,54 @@ def test_item_records_give_back_what_was_stored_whatever_the_values():
     assert ItemRecord.from_dict(json.loads(json.dumps(RECORDS[1].to_dict()))) == RECORDS[1]
     records[1] = RECORDS[0]  # a row stored again holds only the new record
     assert records[1].to_dict() == RECORDS[0].to_dict()
+
+
+def test_each_column_read_is_what_the_records_hold():
+    """The passes of an audit read columns (no record built a row): each gives what the rows do,
+    the odd values kept as written included, and cannot be changed through."""
+    records = ItemRecords.of(RECORDS, whole=False)
+    summaries = records.summaries()
+    for name in ItemSummary.model_fields:
+        assert list(summaries.column(name)) == [getattr(r.summary, name) for r in RECORDS], name
+    assert list(records.n_values()) == [r.n_values for r in RECORDS]
+    assert list(records.unreadable()) == [int(r.unreadable) for r in RECORDS]
+    assert list(records.files()) == [tuple(r.files) for r in RECORDS]
+    assert list(records.clinical_records()) == [r.clinical_record for r in RECORDS]
+    assert list(records.record_sources()) == [r.record_source for r in RECORDS]
+    assert list(records.fingerprints()) == [r.fingerprint for r in RECORDS]
+    assert list(records.annotation_sha256s()) == [r.annotation_sha256 for r in RECORDS]
+    assert records.annotation_sha256s()[2:] == ["AB" * 32, "abc"]
+    assert records.full_hashes() == {"s/B.svs": SHA}
+    assert [dict(records.full_hashes_of(k)) for k in range(len(RECORDS))] == [r.sha256 for r in RECORDS]
+    paths = ["a/B.json", "s/B.svs", "a/C.json", "other"]
+    assert [[records.stat_of(k, p) for p in paths] for k in range(len(RECORDS))] == [
+        [r.stats.get(p) for p in paths] for r in RECORDS
+    ]
+    with pytest.raises(TypeError):
+        records.n_values()[1] = 0  # type: ignore[index]
+    with pytest.raises(TypeError):
+        records.unreadable()[1] = 0  # type: ignore[index]
+
+
+def test_stat_rows_keep_stats_in_the_array_and_any_other_value_as_given():
+    rows = StatRows(2, width=2)
+    rows.put(0, "ignored", [[1, 2, 3, 4], [-(2**63), 2**63 - 1, 0, 0]])
+    rows.put(1, {"x": [2**64]}, [[2**64, 0, 0, 0]])  # past 64 bits: the value as given
+    rows.append(None, [[1, 2, 3]])  # not a stat, no value: nothing
+    rows.append([5, 6, 7, 8], [[5, 6, 7, 8], [5, 6, 7, 8], [5, 6, 7, 8]])  # more than width
+    rows.append("empty", [])
+    assert len(rows) == 5
+    assert [rows.stats(k) for k in range(5)] == [
+        [[1, 2, 3, 4], [-(2**63), 2**63 - 1, 0, 0]],
+        None,
+        None,
+        None,
+        [],
+    ]
+    assert [rows.value(k) for k in range(5)] == [None, {"x": [2**64]}, None, [5, 6, 7, 8], None]
+    rows.put(1, None, [[9, 9, 9, 9]])  # stored again: only the new stats
+    assert rows.stats(1) == [[9, 9, 9, 9]] and rows.value(1) is None
+    assert rows.stats(0) == [[1, 2, 3, 4], [-(2**63), 2**63 - 1, 0, 0]]  # neighbours untouched
 
 
 def test_an_empty_row_is_refused_not_read_as_a_blank_record():

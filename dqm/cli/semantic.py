@@ -244,7 +244,7 @@ def sample(
         # whole records: the review sheet draws hundreds of slides, too many to check again
         run_options = RunOptions(workers=workers, whole_records=True, **where)
         run = run_with_progress(root, prof, run_options, cache, mask=masker)
-        items, findings, batch_print = [o.summary for o in run.outcomes], run.findings, fingerprint(run)
+        items, findings, batch_print = list(run.outcomes.summaries()), run.findings, fingerprint(run)
     batch_info = PlanBatch(
         path=str(root),
         fingerprint=batch_print,
@@ -257,9 +257,9 @@ def sample(
         if f.severity.value in ("error", "warning"):
             findings_by_slide[f.item_id] = findings_by_slide.get(f.item_id, 0) + 1
     if run is not None:
-        by_id: dict[str, Any] = {}
-        for record in run.outcomes:
-            by_id.setdefault(record.summary.slide_id, record)
+        by_id: dict[str, int] = {}  # slide id -> its first item: records are built as drawn
+        for k, slide_id in enumerate(run.outcomes.summaries().column("slide_id")):
+            by_id.setdefault(slide_id, k)
     written_names: list[str] = []
     for folder, items_of_lot, lot_info in _lots_to_sample(
         items, out_dir, lot_by, prof, history, reduced_allowed, masker
@@ -283,7 +283,7 @@ def sample(
             cached = cache or results.parent / CACHE_FOLDER  # type: ignore[union-attr]
             records = _records_of(root, prof, drawn, cached, audited, discovery, masker)
         else:
-            records = {k: v for k, v in by_id.items() if k in drawn}
+            records = {sid: run.outcomes[k] for sid, k in by_id.items() if sid in drawn}
         real = review_plan.model_copy(update={"plan_id": written.plan_id})
         sheet = sheet_data(real, records, root, prof, thumb_size, thumb_quality, lang)
         write_file(folder / "review.html", render_review_html(sheet, lang), masker)

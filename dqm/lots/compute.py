@@ -63,8 +63,8 @@ def too_many_lots(n: int, field: str) -> str | None:
 def lot_names(run: Run, field: str) -> dict[str, list[int]]:
     """Lot name → indices of its items in ``run.outcomes``, sorted by name."""
     lots: dict[str, list[int]] = {}
-    for i, o in enumerate(run.outcomes):
-        lots.setdefault(stratum_value(o.summary, field), []).append(i)
+    for i, summary in enumerate(run.outcomes.summaries()):
+        lots.setdefault(stratum_value(summary, field), []).append(i)
     return dict(sorted(lots.items()))
 
 
@@ -85,7 +85,7 @@ def lot_run(run: Run, indices: list[int]) -> Run:
         )
     return dataclasses.replace(
         run,
-        outcomes=ItemRecords.of(outcomes),
+        outcomes=ItemRecords.of(outcomes, run.whole),
         batch_findings=[f for f in run.batch_findings if f.item_id in ids],
         discovery=dataclasses.replace(disc, manifest_cells=cells, issues=[]),
         table=table,
@@ -104,7 +104,9 @@ def without(run: Run, waived: Sequence[Finding]) -> Run:
 
     return dataclasses.replace(
         run,
-        outcomes=ItemRecords.of(dataclasses.replace(o, findings=keep(o.findings)) for o in run.outcomes),
+        outcomes=ItemRecords.of(
+            (dataclasses.replace(o, findings=keep(o.findings)) for o in run.outcomes), run.whole
+        ),
         batch_findings=keep(run.batch_findings),
     )
 

@@ -65,8 +65,8 @@ def _file_key(f: Finding) -> str:
 def file_universe(run: Run) -> set[str]:
     """Every file the syntactic ratios count."""
     files: set[str] = set()
-    for o in run.outcomes:
-        files.update(o.files)
+    for item_files in run.outcomes.files():
+        files.update(item_files)
     # a file of no format dqm reads is reported (FILE_NOT_READ) but is not in the ratios
     files.update(i.file for i in run.discovery.issues if i.file and i.code != "FILE_NOT_READ")
     if run.discovery.manifest:
@@ -84,7 +84,7 @@ def _value_slots(run: Run) -> tuple[int, int]:
     from annotation clinical blocks adds only the required fields each block lacks: the present
     values are already counted as the annotation file's slots.
     """
-    total = sum(o.n_values for o in run.outcomes) + run.discovery.manifest_cells
+    total = sum(run.outcomes.n_values()) + run.discovery.manifest_cells
     if run.table is None:
         return total, 0
     required = {n for n, f in run.profile.clinical.items() if f.required}
@@ -93,9 +93,11 @@ def _value_slots(run: Run) -> tuple[int, int]:
         total += rows * len(set(run.table.frame.columns) | required)
     else:
         total += sum(
-            len(required - o.clinical_record.keys())
-            for o in run.outcomes
-            if o.record_source not in (None, "manifest")
+            len(required - record.keys())
+            for record, source in zip(
+                run.outcomes.clinical_records(), run.outcomes.record_sources(), strict=True
+            )
+            if source not in (None, "manifest")
         )
     return total, rows
 
@@ -163,12 +165,18 @@ def _breakdowns(
     group_of_item: dict[str, str] = {}
     group_files: dict[str, set[str]] = defaultdict(set)
     group_values: Counter[str] = Counter()
-    for o in run.outcomes:
-        s = o.summary
-        g = (s.institution if key_of == "institution" else s.diagnosis) or "(unknown)"
-        group_of_item[s.slide_id] = g
-        group_files[g].update(o.files)
-        group_values[g] += o.n_values
+    summaries = run.outcomes.summaries()
+    for slide_id, key, files_of_item, n_values in zip(
+        summaries.column("slide_id"),
+        summaries.column("institution" if key_of == "institution" else "diagnosis"),
+        run.outcomes.files(),
+        run.outcomes.n_values(),
+        strict=True,
+    ):
+        g = key or "(unknown)"
+        group_of_item[slide_id] = g
+        group_files[g].update(files_of_item)
+        group_values[g] += n_values
     bad_by_group: dict[str, set[str]] = defaultdict(set)
     bad_values: dict[str, set[tuple]] = defaultdict(set)
     counted: Counter[str] = Counter()
@@ -210,7 +218,7 @@ def syntactic_result(run: Run) -> SyntacticResult:
     files = file_universe(run)
     bad_files = {_file_key(f) for f in findings if _counts_against(f)}
     values, table_rows = _value_slots(run)
-    unreadable = sum(o.unreadable for o in run.outcomes)
+    unreadable = sum(run.outcomes.unreadable())
     bad_values = _bad_values(findings, {Aspect.STRUCTURE, Aspect.FORMAT}, table_rows) + unreadable
     values_valid = max(values - bad_values, 0)
     files_valid = len(files - bad_files)
@@ -246,12 +254,18 @@ def fingerprint(run: Run) -> str:
     """SHA-256 over sorted ``path:hash`` lines: annotation files by full SHA-256, slides by their
     quick print (size, first and last MiB), the manifest by full SHA-256."""
     lines = []
-    for o in run.outcomes:
-        s = o.summary
-        if o.annotation_sha256 and s.annotation_path:
-            lines.append(f"{s.annotation_path}:{o.annotation_sha256}")
-        if o.fingerprint and s.image_path:
-            lines.append(f"{s.image_path}:{o.fingerprint}")
+    summaries = run.outcomes.summaries()
+    for annotation, annotation_sha256, image, quick in zip(
+        summaries.column("annotation_path"),
+        run.outcomes.annotation_sha256s(),
+        summaries.column("image_path"),
+        run.outcomes.fingerprints(),
+        strict=True,
+    ):
+        if annotation_sha256 and annotation:
+            lines.append(f"{annotation}:{annotation_sha256}")
+        if quick and image:
+            lines.append(f"{image}:{quick}")
     return _digest(lines, run.discovery)
 
 

@@ -95,8 +95,8 @@ def select_slides(
     usable: list[SlideRecord] = []
     excluded: list[Excluded] = []
     seen: set[str] = set()
-    for k, outcome in enumerate(run.outcomes):
-        s = outcome.summary
+    clinical = run.outcomes.clinical_records()
+    for k, s in enumerate(run.outcomes.summaries()):
         sid = s.slide_id
         if sid in errors:
             codes = tuple(sorted(errors[sid]))
@@ -122,9 +122,9 @@ def select_slides(
             excluded.append(Excluded(sid, N_("resolution (mpp) unknown"), ("MPP_MISSING",)))
             continue
         seen.add(sid)
-        patient = outcome.clinical_record.get("patient_id")
+        patient = clinical[k].get("patient_id")
         patient = patient.strip() if isinstance(patient, str) and patient.strip() else sid
-        split_value = outcome.clinical_record.get(split_column) if split_column else None
+        split_value = clinical[k].get(split_column) if split_column else None
         usable.append(
             SlideRecord(
                 slide_id=sid,
