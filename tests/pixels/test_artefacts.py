@@ -22,14 +22,15 @@ UNHURRIED = 60.0
 run out before the first tile and leave nothing to assert on."""
 
 
-def he_image(seed: int = 0) -> np.ndarray:
-    """Glass with an H&E-like tissue disc: pink stroma dotted with purple nuclei."""
+def he_image(seed: int = 0, square: bool = False) -> np.ndarray:
+    """Glass with an H&E-like tissue disc (``square``: a square, its edges straight as a cropped
+    image's on glass): pink stroma dotted with purple nuclei."""
     rng = np.random.default_rng(seed)
     img = Image.new("RGB", (SIDE, SIDE), (242, 241, 238))
     draw = ImageDraw.Draw(img)
-    draw.ellipse((60, 60, SIDE - 60, SIDE - 60), fill=(215, 130, 185))
-    for x, y in rng.uniform(80, SIDE - 80, (900, 2)):
-        if (x - SIDE / 2) ** 2 + (y - SIDE / 2) ** 2 < (SIDE / 2 - 80) ** 2:
+    (draw.rectangle if square else draw.ellipse)((60, 60, SIDE - 60, SIDE - 60), fill=(215, 130, 185))
+    for x, y in rng.uniform(80 if not square else 62, SIDE - (80 if not square else 62), (900, 2)):
+        if square or (x - SIDE / 2) ** 2 + (y - SIDE / 2) ** 2 < (SIDE / 2 - 80) ** 2:
             draw.ellipse((x - 2, y - 2, x + 2, y + 2), fill=(100, 55, 150))
     noisy = np.asarray(img, np.float32) + rng.normal(0, 3, (SIDE, SIDE, 3))
     return np.clip(noisy, 0, 255).astype(np.uint8)
@@ -99,6 +100,27 @@ def test_fold_over_pale_tissue_beside_darker_tissue() -> None:
     got = found(od_scaled(darker, 3.0, band))
     assert got.shares["fold"] > DEFAULTS.fold
     assert not (got.mask("fold") & ~ndimage.binary_dilation(band, iterations=8)).any()
+
+
+def test_fold_along_the_tissue_edge() -> None:
+    # a sliver folded over at the tissue's edge: glass on one side, two layers (twice the density of
+    # the tissue beside it), under FOLD_LOCAL_RATIO x its surroundings, which are mostly the band
+    img = he_image(square=True)
+    tissue = tissue_from_rgba(img)[0]
+    band = tissue & (np.mgrid[:SIDE, :SIDE][0] < 90)
+    got = found(od_scaled(img, 2.0, band))
+    assert got.shares["fold"] > DEFAULTS.fold
+    assert not (got.mask("fold") & ~ndimage.binary_dilation(band, iterations=8)).any()
+
+
+def test_dense_gland_at_the_tissue_edge_is_not_a_fold() -> None:
+    # a gland twice as dense as the tissue around it, against the same edge: as dense as the folded
+    # sliver, but round, not a straight run along the edge
+    img = he_image(square=True)
+    tissue = tissue_from_rgba(img)[0]
+    yy, xx = np.mgrid[:SIDE, :SIDE]
+    gland = tissue & (np.hypot(xx - 240, yy - 95) < 35) & (np.hypot(xx - 240, yy - 95) > 12)
+    assert "fold" not in flagged(od_scaled(img, 2.0, gland))
 
 
 def test_air_bubble_rim_and_inside() -> None:
