@@ -97,17 +97,21 @@ FOLD_BAND_RATIO = 1.6
 both at least this many times the denser of the two sides, FOLD_BAND_OFFSET of the side away across
 the band (the sides' stains averaged over FOLD_BAND_SIDE_SMOOTH of the side), in one of four
 directions, where at least FOLD_BAND_FILL of the blocks along the band's line within
-FOLD_BAND_LENGTH of the side either way pass too. A side with under FOLD_BAND_MIN_SIDE stained
-tissue (glass beyond the tissue's edge) is left out and the band compared with the other alone: a
-sliver folded at the tissue's edge holds two layers, about twice its inner neighbour, under
-FOLD_LOCAL_RATIO, and the surroundings there are mostly the band itself. Crowded nuclei and dense
-glands reach twice their surroundings too, but as clusters and rings, not as a straight run of a
-quarter of the image. Chosen by 5-fold cross-validation on the tuning set of
-``benchmarks/bench_artefacts.py`` (95 slides, folds by image, folds injected as pleats): with it
-the folds found rose from 84 to 86 of 95, 0.884 to 0.905 cross-validated (10 draws), no clean
-tuning slide flagged; 1.6 with lengths of 0.11 to 0.16 and fills of 0.7 to 0.8 gave the same; 1.5
-(fill 0.7) and 1.6 with an offset of 0.08 let a clean slide pass (0.86-0.87), 1.7 and over and an
-offset of 0.05 found fewer (0.88-0.895)."""
+FOLD_BAND_LENGTH of the side either way pass too. A side whose stained tissue (smoothed as the
+band's, FOLD_LOCAL_SMOOTH) is under FOLD_BAND_MIN_SIDE (glass beyond the tissue's edge) is left out
+and the band compared with the other alone: a sliver folded at the tissue's edge holds two layers,
+about twice its inner neighbour, under FOLD_LOCAL_RATIO, and the surroundings there are mostly the
+band itself. Crowded nuclei and dense glands reach twice their surroundings too, but as clusters
+and rings, not as a straight run of a quarter of the image. Chosen by 5-fold cross-validation on
+the tuning set of ``benchmarks/bench_artefacts.py`` (95 slides, folds by image, folds injected as
+pleats; 10 draws): the folds found rose from 84 to 86 of 95, 0.884 to 0.905 cross-validated, no
+clean tuning slide flagged, the profile's fold threshold unchanged. A narrow optimum, in a first
+form whose sides' tissue was smoothed over 3 % with a minimum of 0.3 (0.905 as well): lengths of
+0.125 to 0.16 and fills of 0.6 to 0.8 gave the same, a length of 0.1 and a ratio of 1.5 let
+clean slides pass (0.86-0.87), 1.7 and an offset of 0.05 found fewer (0.88), an offset of 0.08
+let a clean slide pass (0.86); in this form minimums of 0.5 to 0.9 give the same. The offset is
+about the injected band's width (6 % of the slide's side): wider or narrower real folds are
+compared with part of themselves or with tissue further off."""
 FOLD_BAND_OFFSET = 0.06
 FOLD_BAND_LENGTH = 0.125
 FOLD_BAND_FILL = 0.7
