@@ -56,6 +56,7 @@ from dqm.findings import clip
 from dqm.i18n import Message
 from dqm.model import RECORD_VERSION, Item, ItemRecord
 from dqm.slide_io import stat_and_print
+from dqm.strictjson import loads as strict_loads
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -380,7 +381,7 @@ class RecordCache:
         if raw is None:
             return None
         try:
-            data = json.loads(raw)
+            data = strict_loads(raw, nan=True)  # stored with allow_nan (see _entry)
             if self.mask is not None:
                 data = _real_names(data, item, self.mask)
             if data.get("record_source") == "manifest":
@@ -443,7 +444,7 @@ class RecordCache:
             row = self._db.execute("SELECT outcome FROM tables WHERE key = ?", (key,)).fetchone()
             if row is None:
                 return None
-            data = json.loads(row[0])
+            data = strict_loads(row[0], nan=True)
             failures = [
                 TableFailure(code, column, _description(described), tuple(rows), tuple(values), expectation)
                 for code, column, described, rows, values, expectation in data["failures"]

@@ -24,6 +24,8 @@ from collections.abc import Iterator
 from functools import partial
 from typing import Any
 
+from dqm.strictjson import DECODER, StrictJSONError, repeated_key, strict_decode
+
 CANONICAL = "dqm-json-1"
 """The name of the canonical form :func:`canonical_json` writes."""
 DIGEST_KEY = "digest"
@@ -43,34 +45,15 @@ def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _repeated(key: str) -> DigestError:
-    return DigestError(f"the key {key[:80]!r} appears twice in one object: its content is ambiguous")
-
-
-def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            raise _repeated(key)
-        out[key] = value
-    return out
-
-
-def _constant(name: str) -> Any:
-    raise DigestError(f"{name} is not a JSON number")
-
-
 def parse_json_object(data: str | bytes) -> dict[str, Any]:
-    """A JSON object, read strictly: a repeated key, ``NaN`` or ``Infinity``, a byte-order mark
-    (which the commands reading a results.json refuse: verify must not pass a file they cannot
-    read), or a value that is not an object raise :class:`DigestError` (two readers could see two
-    contents)."""
-    if data[:3] == b"\xef\xbb\xbf" or data[:1] == "\ufeff":
-        raise DigestError("not valid JSON (it starts with a byte-order mark; dqm writes none)")
+    """A JSON object, read strictly (:func:`dqm.strictjson.strict_decode`): a repeated key, ``NaN``
+    or ``Infinity``, a byte-order mark (which the commands reading a results.json refuse: verify
+    must not pass a file they cannot read), or a value that is not an object raise
+    :class:`DigestError` (two readers could see two contents)."""
     try:
-        obj = json.loads(data, object_pairs_hook=_unique_keys, parse_constant=_constant)
-    except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
-        raise DigestError(f"not valid JSON ({str(exc)[:200]})") from None
+        obj = strict_decode(data)
+    except StrictJSONError as exc:
+        raise DigestError(f"not valid JSON ({exc})") from None
     if not isinstance(obj, dict):
         raise DigestError("not a JSON object")
     return obj
@@ -121,7 +104,6 @@ _FLUSH_CHARS = 1 << 20
 _WHITESPACE = re.compile(r"[ \t\n\r]*")
 _END = object()
 _dumps = partial(json.dumps, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-_STRICT = json.JSONDecoder(object_pairs_hook=_unique_keys, parse_constant=_constant)
 
 
 def _skip(text: str, pos: int) -> int:
@@ -166,7 +148,7 @@ def _members(decoder: json.JSONDecoder, text: str) -> dict[str, int]:
         if not text.startswith(":", pos):
             raise ValueError(f"':' was expected at {pos}")
         if key in starts:
-            raise _repeated(key)
+            raise repeated_key(key)
         starts[key] = pos = _skip(text, pos + 1)
         if text.startswith("[", pos):
             pos = deque(_elements(decoder, text, pos), maxlen=1)[0][1]  # read, kept one at a time
@@ -187,9 +169,8 @@ def _members(decoder: json.JSONDecoder, text: str) -> dict[str, int]:
 def canonical_pieces(text: str) -> Iterator[str]:
     """:func:`canonical_json` of the JSON object ``text``, in pieces that join to it exactly: the
     members sorted by key, a top-level array element by element. Raises :class:`DigestError`."""
-    decoder = json.JSONDecoder(object_pairs_hook=_unique_keys, parse_constant=_constant)
     try:
-        starts = _members(decoder, text)
+        starts = _members(DECODER, text)
         yield "{"
         sep = ""
         for key in sorted(k for k in starts if k != DIGEST_KEY):
@@ -199,19 +180,17 @@ def canonical_pieces(text: str) -> Iterator[str]:
             if text.startswith("[", pos):
                 inner = ""
                 yield "["
-                for value, _ in _elements(decoder, text, pos):
+                for value, _ in _elements(DECODER, text, pos):
                     if value is not _END:
                         yield inner + _dumps(value)
                         inner = ","
                 yield "]"
             else:
-                yield _dumps(decoder.raw_decode(text, pos)[0])
+                yield _dumps(DECODER.raw_decode(text, pos)[0])
         yield "}"
-    except DigestError as exc:
-        if str(exc) == "not a JSON object":
-            raise
-        raise DigestError(f"not valid JSON ({str(exc)[:200]})") from None
-    except (ValueError, RecursionError) as exc:  # JSONDecodeError is a ValueError
+    except DigestError:
+        raise
+    except (ValueError, RecursionError) as exc:  # StrictJSONError and JSONDecodeError are ValueErrors
         raise DigestError(f"not valid JSON ({str(exc)[:200]})") from None
 
 
@@ -220,10 +199,8 @@ def canonical_value(text: str) -> str:
     are), read as strictly as :func:`parse_json_object` reads a file: what :func:`canonical_json`
     writes for it inside a results object. Raises :class:`DigestError`."""
     try:
-        return _dumps(_STRICT.decode(text))
-    except DigestError as exc:
-        raise DigestError(f"not valid JSON ({str(exc)[:200]})") from None
-    except (ValueError, RecursionError) as exc:  # JSONDecodeError is a ValueError
+        return _dumps(DECODER.decode(text))
+    except (ValueError, RecursionError) as exc:  # StrictJSONError and JSONDecodeError are ValueErrors
         raise DigestError(f"not valid JSON ({str(exc)[:200]})") from None
 
 

@@ -24,6 +24,8 @@ from dqm.i18n import msg
 from dqm.lots.models import LotsResult
 from dqm.output import read_named
 from dqm.semantic.models import SemanticResult
+from dqm.strictjson import StrictJSONError
+from dqm.strictjson import loads as strict_loads
 from dqm.syntactic.models import Breakdown, Grains, SyntacticResult
 from dqm.validity.models import ValidityResult
 
@@ -329,11 +331,9 @@ def load_result(path: Path, max_errors: int = 5) -> QualityResult:
 
 
 def _validated(path: Path, raw: bytes, max_errors: int) -> QualityResult:
-    import orjson
-
     try:
-        data = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
+        data = strict_loads(raw)
+    except StrictJSONError as exc:
         raise ResultsError(msg("{path} is not JSON: {reason}", path=path, reason=exc)) from None
     if not isinstance(data, dict) or "schema_version" not in data:
         raise ResultsError(

@@ -21,6 +21,8 @@ import hashlib
 import json
 from typing import Any
 
+from dqm.strictjson import StrictJSONError, loads
+
 SIGNATURE_FORMAT = "dqm-signature-1"
 SIGNATURE_SUFFIX = ".sig"
 MAX_KEY_BYTES = 64 * 1024
@@ -109,9 +111,9 @@ def sign(canonical: bytes, digest: str, private_pem: bytes) -> str:
 def read_signature(text: bytes) -> dict[str, str]:
     """The fields of a signature file; :class:`SignatureError` when it is not one."""
     try:
-        doc = json.loads(text)
-    except (ValueError, RecursionError):  # RecursionError: nested past the parser's depth
-        raise SignatureError("the signature file is not JSON") from None
+        doc = loads(text)
+    except StrictJSONError as exc:
+        raise SignatureError(f"the signature file is not JSON ({exc})") from None
     fields = ("format", "algorithm", "digest", "key_id", "public_key", "signature")
     if not isinstance(doc, dict) or not all(isinstance(doc.get(f), str) for f in fields):
         raise SignatureError(f"the signature file lacks one of {', '.join(fields)}")

@@ -35,6 +35,7 @@ from dqm.i18n import N_, check_language, gettext, markup_translator, translated
 from dqm.output import visible
 from dqm.quality_layout import QualityTableLayout
 from dqm.results import QualityResult
+from dqm.strictjson import loads
 from reports import charts
 from reports.findings_cap import (
     FINDINGS_CAP,
@@ -134,7 +135,7 @@ def packed_island(data: Any) -> str:
 
 def unpack_island(text: str) -> Any:
     """The inverse of :func:`packed_island` (for tests and tools reading a report)."""
-    return orjson.loads(gzip.decompress(base64.b64decode(text)))
+    return loads(gzip.decompress(base64.b64decode(text)))
 
 
 def _where(loc: Any, lang: str) -> str:

@@ -349,3 +349,18 @@ def test_a_warm_run_reads_the_workers_entries_and_the_old_text_ones_in_chunks(
         assert checked == [], kind
         assert records(warm) == records(fresh)
         assert [warm.record(k).to_dict() for k in range(6)] == [fresh.record(k).to_dict() for k in range(6)]
+
+
+def test_an_entry_with_a_repeated_key_is_ignored(batch, profile, tmp_path, checked):
+    """An entry whose "summary" appears twice has two readings: read as the last one before,
+    refused as corrupt now (every reader of dqm's own files reads them strictly)."""
+    first = audit(batch, profile, tmp_path / "cache")
+    checked.clear()
+    with sqlite3.connect(tmp_path / "cache" / DB_NAME) as db:
+        key, record = db.execute("SELECT key, record FROM records LIMIT 1").fetchone()
+        text = record.decode() if isinstance(record, bytes) else record
+        db.execute("UPDATE records SET record = ? WHERE key = ?", ('{"summary": {},' + text[1:], key))
+    with pytest.warns(CacheWarning, match="'summary' appears twice in one object"):
+        again = audit(batch, profile, tmp_path / "cache")
+    assert len(checked) == 1
+    assert records(again) == records(first)

@@ -32,6 +32,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "dqm.columns",  # sequences of models kept as columns (summaries, file digests)
             "dqm.records",  # the item records a run keeps, as columns
             "dqm.output",
+            "dqm.strictjson",  # dqm's own JSON files read back strictly (no repeated key)
             "dqm.digest",  # content digests of the outputs
             "dqm.signing",  # Ed25519 signatures of results.json
             "dqm.identifiers",

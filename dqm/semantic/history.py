@@ -24,6 +24,7 @@ from typing import Literal
 from dqm.i18n import msg
 from dqm.semantic.iso2859 import Iso2859Plan
 from dqm.semantic.switching import LotOutcome, SchemeState, Step, replay, resume, step
+from dqm.strictjson import loads
 
 HISTORY_NAME = "dqm-lot-history.sqlite"
 FORMAT = "dqm.lot_history/1"
@@ -128,7 +129,7 @@ class LotHistory:
                 events.append((int(id_), str(recorded), str(lot), "resume"))  # type: ignore[call-overload]
                 continue
             try:
-                fields = json.loads(str(plan))
+                fields = loads(str(plan))
                 outcome = LotOutcome(
                     accepted=bool(accepted),
                     nonconforming=int(nonconforming),  # type: ignore[call-overload]

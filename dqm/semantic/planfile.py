@@ -32,6 +32,7 @@ from dqm.semantic.models import (
     ReviewPlan,
 )
 from dqm.semantic.sampling import Unit, draw_sample, flag_units
+from dqm.strictjson import StrictJSONError, loads
 
 PLAN_JSON, PLAN_CSV = "review_plan.json", "review_plan.csv"
 MISSING = "(missing)"
@@ -317,9 +318,13 @@ def read_plan(path: Path) -> ReviewPlan:
     """
     file = path / PLAN_JSON if path.is_dir() else path
     try:
-        plan = ReviewPlan.model_validate_json(read_named(file))
+        plan = ReviewPlan.model_validate(loads(read_named(file)))
     except OSError as exc:
         raise PlanError(msg("cannot read {path}: {reason}", path=file, reason=exc.strerror or exc)) from None
+    except StrictJSONError as exc:
+        raise PlanError(
+            msg("{path} is not a dqm review plan: {where}: {reason}", path=file, where="(top)", reason=exc)
+        ) from None
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "(top)"

@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from dqm.i18n import msg
 from dqm.output import Mask, read_named, write_file
 from dqm.semantic.models import SemanticResult
+from dqm.strictjson import StrictJSONError, loads
 
 RESULT_FILE = "semantic.json"
 
@@ -34,10 +35,14 @@ def load_semantic(review: Path, batch_fingerprint: str) -> SemanticResult:
     """
     path = review / RESULT_FILE if review.is_dir() else review
     try:
-        semantic = SemanticResult.model_validate_json(read_named(path))
+        semantic = SemanticResult.model_validate(loads(read_named(path)))
     except OSError as exc:
         raise SemanticFileError(
             msg("cannot read {path}: {reason}", path=path, reason=exc.strerror or exc)
+        ) from None
+    except StrictJSONError as exc:
+        raise SemanticFileError(
+            msg("{path} is not a dqm semantic result: {reason}", path=path, reason=exc)
         ) from None
     except ValidationError as exc:
         raise SemanticFileError(

@@ -27,6 +27,7 @@ from dqm.findings import clip
 from dqm.i18n import N_, msg
 from dqm.output import from_spreadsheet
 from dqm.semantic.models import REASONS, ReviewFinding
+from dqm.strictjson import StrictJSONError, loads
 
 MAX_BYTES = 64 * 1024 * 1024
 REQUIRED = ("slide_id", "reviewer", "verdict")
@@ -277,21 +278,20 @@ def _decode(reader: _Reader) -> str | None:
 
 def _read_json(reader: _Reader, text: str) -> str | None:
     try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as exc:
-        reader.finding(
-            "VERDICT_FILE_UNREADABLE",
-            "error",
-            msg(
+        doc = loads(text)
+    except StrictJSONError as exc:
+        if exc.nested:
+            reason = N_("the JSON is nested too deeply")
+        elif exc.line is not None:
+            reason = msg(
                 "not valid JSON: {reason} (line {line}, column {column})",
-                reason=exc.msg,
-                line=exc.lineno,
-                column=exc.colno,
-            ),
-        )
-        return None
-    except RecursionError:
-        reader.finding("VERDICT_FILE_UNREADABLE", "error", N_("the JSON is nested too deeply"))
+                reason=exc.reason,
+                line=exc.line,
+                column=exc.column,
+            )
+        else:  # a repeated key
+            reason = msg("not valid JSON: {reason}", reason=exc.reason)
+        reader.finding("VERDICT_FILE_UNREADABLE", "error", reason)
         return None
     return _read_doc(reader, doc)
 

@@ -108,3 +108,17 @@ def test_default_path_is_beside_the_output_folder(tmp_path: Path) -> None:
         default_history_path(tmp_path / "runs" / "2026-03")
         == (tmp_path / "runs" / "dqm-lot-history.sqlite").resolve()
     )
+
+
+def test_a_plan_with_a_repeated_key_is_named_as_damaged(tmp_path: Path) -> None:
+    """A plan whose acceptance number appears twice was read as the last one (which one a reader
+    keeps is not defined): the row is damaged now, as dqm verify refuses such a file."""
+    path = tmp_path / "h.sqlite"
+    with LotHistory(path) as h:
+        h.record("a", outcome("normal", 0))
+    db = sqlite3.connect(path)
+    db.execute("""UPDATE lots SET plan = '{"acceptance_number": 99, ' || substr(plan, 2)""")
+    db.commit()
+    db.close()
+    with LotHistory(path) as h, pytest.raises(HistoryError, match="row 1 of supplier 'a' is damaged"):
+        h.state("a")

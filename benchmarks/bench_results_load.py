@@ -1,0 +1,87 @@
+"""results.json load benchmark: what reading a result strictly (a key repeated in one object is
+refused, :mod:`dqm.strictjson`) costs against orjson alone, on a synthetic result of a million
+slides (:func:`bench_report.synthetic_result`, about one finding per slide).
+
+Build the file once, then time the load in a process of its own (the code on ``PYTHONPATH``: run
+it once with this checkout and once with the commit before, for the before/after)::
+
+    .venv/bin/python benchmarks/bench_results_load.py --build --slides 1000000
+    PYTHONPATH=. .venv/bin/python benchmarks/bench_results_load.py
+
+Prints one JSON row: the file's size, ``orjson.loads`` and (when this dqm has it) ``strictjson.loads``
+of its bytes and the repeated-key check alone (what it adds to orjson's parse), and
+``dqm.results.load_result`` (parse and models), seconds, best of ``--repeat``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+
+def build(n_slides: int, path: Path) -> None:
+    from bench_report import synthetic_result
+
+    from reports.results_file import write_results
+
+    result, _ = synthetic_result(n_slides, n_slides, seed=0)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_results(result, path)
+
+
+def best(fn, repeat: int) -> float:  # type: ignore[no-untyped-def]
+    times = []
+    for _ in range(repeat):
+        gc.collect()
+        t0 = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - t0)
+        del out
+    return round(min(times), 2)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--slides", type=int, default=1_000_000)
+    ap.add_argument("--file", type=Path, default=HERE / "_data" / "results_load" / "results.json")
+    ap.add_argument("--build", action="store_true", help="write the synthetic results.json, then exit")
+    ap.add_argument("--repeat", type=int, default=2)
+    args = ap.parse_args()
+    if args.build:
+        build(args.slides, args.file)
+        print(json.dumps({"file": str(args.file), "mib": round(args.file.stat().st_size / 2**20, 1)}))
+        return 0
+    import orjson
+
+    from dqm.results import collector_paused, load_result
+
+    raw = args.file.read_bytes()
+    row: dict[str, object] = {"mib": round(len(raw) / 2**20, 1)}
+    with collector_paused():
+        row["orjson_loads_s"] = best(lambda: orjson.loads(raw), args.repeat)
+        try:
+            from dqm.strictjson import loads
+        except ImportError:  # the dqm before the strict reading
+            pass
+        else:
+            row["strictjson_loads_s"] = best(lambda: loads(raw), args.repeat)
+            tree = orjson.loads(raw)  # what the strict reading adds to orjson's, alone
+            row["repeated_key_check_s"] = best(
+                lambda: raw.count(b":") == orjson.dumps(tree).count(b":"), args.repeat
+            )
+            del tree
+    raw = b""  # the file's bytes freed before the models are built
+    row["load_result_s"] = best(lambda: load_result(args.file), args.repeat)
+    print(json.dumps(row))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
