@@ -37,7 +37,7 @@ from dqm.semantic.models import (
     SemanticResult,
 )
 from dqm.semantic.overlap import compare, parse_geojson
-from dqm.semantic.verdicts import VerdictFile, VerdictRecord
+from dqm.semantic.verdicts import Findings, VerdictFile, VerdictRecord
 
 Lesions = list[tuple[str | None, BaseGeometry]]
 DeliveredLoader = Callable[[str], "Lesions | str"]
@@ -71,8 +71,11 @@ def validate(
     """The usable verdicts (first of each slide × reviewer) and the findings about the others. A
     verdict may name its slide as the plan does or as dqm showed it (:func:`dqm.output.visible`:
     the review sheet, ``review_plan.csv`` and the server write a right-to-left override or a
-    zero-width space in a slide id as its escape, and a reviewer copies what they see)."""
+    zero-width space in a slide id as its escape, and a reviewer copies what they see). Findings
+    about verdicts are listed up to :data:`~dqm.semantic.verdicts.FINDINGS_PER_CODE` of a code and
+    severity, the rest counted (:class:`~dqm.semantic.verdicts.Findings`)."""
     findings = [f for vf in files for f in vf.findings]
+    found = Findings()
     lot = set(plan.lot_ids)
     sampled = {s.slide_id for s in plan.sample}
     shown = {visible(s): s for s in lot if visible(s) != s}
@@ -95,27 +98,29 @@ def validate(
         if rec.slide_id not in lot and rec.slide_id in shown:
             rec = replace(rec, slide_id=shown[rec.slide_id])
         if rec.slide_id not in lot:
-            findings.append(
-                _finding(
-                    "VERDICT_UNKNOWN_SLIDE",
-                    "error",
-                    msg("slide {slide!r} is not in the batch", slide=rec.slide_id),
-                    rec,
+            if found.room("VERDICT_UNKNOWN_SLIDE", "error"):
+                found.listed.append(
+                    _finding(
+                        "VERDICT_UNKNOWN_SLIDE",
+                        "error",
+                        msg("slide {slide!r} is not in the batch", slide=rec.slide_id),
+                        rec,
+                    )
                 )
-            )
             continue
         if rec.slide_id not in sampled:
-            findings.append(
-                _finding(
-                    "VERDICT_OUTSIDE_PLAN",
-                    "warning",
-                    msg(
-                        "slide {slide!r} was not drawn for review: its verdict is not counted",
-                        slide=rec.slide_id,
-                    ),
-                    rec,
+            if found.room("VERDICT_OUTSIDE_PLAN", "warning"):
+                found.listed.append(
+                    _finding(
+                        "VERDICT_OUTSIDE_PLAN",
+                        "warning",
+                        msg(
+                            "slide {slide!r} was not drawn for review: its verdict is not counted",
+                            slide=rec.slide_id,
+                        ),
+                        rec,
+                    )
                 )
-            )
             continue
         key = (rec.slide_id, rec.reviewer)
         first = kept.get(key)
@@ -123,7 +128,9 @@ def validate(
             kept[key] = rec
             continue
         same = first.verdict == rec.verdict
-        findings.append(
+        if not found.room("VERDICT_DUPLICATE", "warning" if same else "error"):
+            continue
+        found.listed.append(
             _finding(
                 "VERDICT_DUPLICATE",
                 "warning" if same else "error",
@@ -145,7 +152,7 @@ def validate(
                 rec,
             )
         )
-    return sorted(kept.values(), key=lambda r: r.order), findings
+    return sorted(kept.values(), key=lambda r: r.order), findings + found.all()
 
 
 def _overlaps(

@@ -18,8 +18,8 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,10 @@ MAX_BYTES = 64 * 1024 * 1024
 REQUIRED = ("slide_id", "reviewer", "verdict")
 KNOWN_COLUMNS = frozenset({*REQUIRED, "reason", "reasons", "comment", "corrected", "reviewed_at", "plan_id"})
 VERDICT_WORDS = {"pass": "pass", "fail": "fail", "passed": "pass", "failed": "fail"}
+FINDINGS_PER_CODE = 50
+"""Findings of one code and severity listed in full, per verdict file and per ingest; one more
+counts the rest (a review tool's full export handed in by mistake: a million rows, a bounded
+semantic.json)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,17 +68,51 @@ class VerdictFile:
     plan_id: str | None = None
 
 
+class Findings:
+    """Review findings as they are met: the first :data:`FINDINGS_PER_CODE` of each code and
+    severity in full, the others only counted (no model, no message built for them)."""
+
+    def __init__(self, file: str | None = None) -> None:
+        self.file = file
+        self.listed: list[ReviewFinding] = []
+        self._met: dict[tuple[str, str], int] = {}
+
+    def room(self, code: str, severity: str) -> bool:
+        """Count one finding of ``code`` and ``severity``; whether it is to be listed."""
+        met = self._met.get((code, severity), 0)
+        self._met[(code, severity)] = met + 1
+        return met < FINDINGS_PER_CODE
+
+    def all(self) -> list[ReviewFinding]:
+        """The listed findings, then one per code and severity met more often, counting the rest."""
+        return self.listed + [
+            ReviewFinding(
+                code=code,
+                severity=severity,  # type: ignore[arg-type]
+                message=msg(
+                    "{n} more findings of this code are not listed (the first {listed} are)",
+                    n=met - FINDINGS_PER_CODE,
+                    listed=FINDINGS_PER_CODE,
+                ),
+                file=self.file,
+            )
+            for (code, severity), met in self._met.items()
+            if met > FINDINGS_PER_CODE
+        ]
+
+
 class _Reader:
     def __init__(self, path: Path, label: str) -> None:
         self.path = path
         self.label = label
-        self.findings: list[ReviewFinding] = []
+        self.found = Findings(label)
         self.records: list[VerdictRecord] = []
 
     def finding(self, code: str, severity: str, message: str, **where: Any) -> None:
-        self.findings.append(
-            ReviewFinding(code=code, severity=severity, message=message, file=self.label, **where)  # type: ignore[arg-type]
-        )
+        if self.found.room(code, severity):
+            self.found.listed.append(
+                ReviewFinding(code=code, severity=severity, message=message, file=self.label, **where)  # type: ignore[arg-type]
+            )
 
     def record(self, raw: dict[str, Any], default_reviewer: Any, **where: Any) -> None:
         """Validate one raw record; keep it when usable, else add findings."""
@@ -134,7 +172,17 @@ class _Reader:
             self.finding("VERDICT_BAD_VALUE", "warning", N_("comment is not text: ignored"), **where)
         corrected = self._corrected(raw.get("corrected"), where)
         self.records.append(
-            VerdictRecord(slide_id, reviewer, verdict, reasons, comment, corrected, self.label, **_loc(where))
+            VerdictRecord(
+                slide_id,
+                reviewer,
+                verdict,
+                reasons,
+                comment,
+                corrected,
+                self.label,
+                order=len(self.records),
+                **_loc(where),
+            )
         )
 
     def _reasons(self, raw: dict[str, Any], verdict: str, where: dict[str, Any]) -> tuple[str, ...]:
@@ -337,17 +385,26 @@ def _read_doc(reader: _Reader, doc: Any) -> str | None:
 
 
 def _read_csv(reader: _Reader, text: str) -> str | None:
+    """The rows read one at a time (never a list of a million rows); a file the csv module cannot
+    read is unreadable whole, its rows read so far dropped."""
+    rows = csv.reader(io.StringIO(text, newline=""))
     try:
-        rows = list(csv.reader(io.StringIO(text, newline="")))
+        return _read_rows(reader, rows)
     except csv.Error as exc:
+        reader.records.clear()
+        reader.found = Findings(reader.label)
         reader.finding(
             "VERDICT_FILE_UNREADABLE", "error", msg("not a readable CSV file: {reason}", reason=exc)
         )
         return None
-    if not rows or not any(c.strip() for c in rows[0]):
+
+
+def _read_rows(reader: _Reader, rows: Iterator[list[str]]) -> str | None:
+    first = next(rows, None)
+    if first is None or not any(c.strip() for c in first):
         reader.finding("VERDICT_FILE_FORMAT", "error", N_("no header row"))
         return None
-    header = [c.strip().casefold() for c in rows[0]]
+    header = [c.strip().casefold() for c in first]
     missing = [c for c in REQUIRED if c not in header]
     if missing:
         reader.finding(
@@ -371,7 +428,7 @@ def _read_csv(reader: _Reader, text: str) -> str | None:
             row=0,
         )
     plans = set()
-    for number, row in enumerate(rows[1:], start=1):
+    for number, row in enumerate(rows, start=1):
         if not any(c.strip() for c in row):
             continue
         if len(row) > len(header):
@@ -408,7 +465,7 @@ def read_verdict_file(path: Path, label: str | None = None) -> VerdictFile:
         suffix = path.suffix.lower()
         is_json = suffix == ".json" or (suffix != ".csv" and text.lstrip()[:1] in ("{", "["))
         plan = _read_json(reader, text) if is_json else _read_csv(reader, text)
-    return VerdictFile(reader.label, reader.records, reader.findings, plan)
+    return VerdictFile(reader.label, reader.records, reader.found.all(), plan)
 
 
 def read_verdict_document(doc: Any, label: str) -> VerdictFile:
@@ -416,7 +473,7 @@ def read_verdict_document(doc: Any, label: str) -> VerdictFile:
     database's export; checked exactly like a JSON verdict file named ``label``."""
     reader = _Reader(Path(label), label)
     plan = _read_doc(reader, doc)
-    return VerdictFile(reader.label, reader.records, reader.findings, plan)
+    return VerdictFile(reader.label, reader.records, reader.found.all(), plan)
 
 
 def read_verdict_files(
@@ -427,22 +484,8 @@ def read_verdict_files(
     files = [read(p) for p in paths]
     order = 0
     for f in files:
-        renumbered = []
-        for r in f.records:
-            renumbered.append(
-                VerdictRecord(
-                    r.slide_id,
-                    r.reviewer,
-                    r.verdict,
-                    r.reasons,
-                    r.comment,
-                    r.corrected,
-                    r.file,
-                    r.row,
-                    r.pointer,
-                    order,
-                )
-            )
+        for i, r in enumerate(f.records):
+            if r.order != order:  # replaced one at a time: a file's records are never held twice
+                f.records[i] = replace(r, order=order)
             order += 1
-        f.records = renumbered
     return files

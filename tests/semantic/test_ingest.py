@@ -553,3 +553,40 @@ def test_the_report_shows_the_core_and_the_supplement(tmp_path: Path, profile: P
     doc = parse_html(render_html(make_result(semantic=r)))
     assert "dqm 0.1.0" in doc.by_id("semantic-note").text
     assert not [n for n in doc.iter() if n.attrs.get("id") == "semantic-sample"]
+
+
+def test_a_full_export_handed_in_lists_a_bounded_number_of_findings(tmp_path: Path, profile: Profile) -> None:
+    """A verdict file judging every slide of the lot, three times over, with bad rows among them:
+    each row outside the plan, each repeat and each bad row was a finding of its own (a million
+    rows: a million findings, 32 s and 724 MB, a semantic.json of hundreds of MB). The first
+    FINDINGS_PER_CODE of each code and severity are listed in full, one more counts the rest; the
+    sampled slides' verdicts count as before."""
+    from dqm.semantic.verdicts import FINDINGS_PER_CODE
+
+    plan = plan_for(600)
+    rows = verdicts(plan) + [
+        {"slide_id": f"S{i % 600:05d}", "reviewer": "kim", "verdict": "pass" if i % 9 else "maybe"}
+        for i in range(1800)
+    ]
+    path = tmp_path / "v.csv"
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, ["slide_id", "reviewer", "verdict", "reason"])
+        writer.writeheader()
+        writer.writerows(rows)
+    result = run(plan, [path], profile)
+    assert result.n_reviewed == plan.sample_size and result.n_fail == 0
+    by_kind: dict[tuple[str, str], list[str]] = {}
+    for f in result.findings:
+        by_kind.setdefault((f.code, f.severity), []).append(f.message)
+    bad = sum(1 for i in range(1800) if i % 9 == 0)
+    outside = sum(
+        1 for i in range(1800) if i % 9 and f"S{i % 600:05d}" not in {s.slide_id for s in plan.sample}
+    )
+    for kind, total in [
+        (("VERDICT_BAD_VALUE", "error"), bad),
+        (("VERDICT_OUTSIDE_PLAN", "warning"), outside),
+    ]:
+        messages = by_kind[kind]
+        assert len(messages) == FINDINGS_PER_CODE + 1, kind
+        assert f"{total - FINDINGS_PER_CODE} more findings of this code are not listed" in messages[-1]
+    assert all(len(m) <= FINDINGS_PER_CODE + 1 for m in by_kind.values())
