@@ -554,3 +554,55 @@ def test_a_huge_body_is_refused_before_it_is_read_whole(fresh: tuple[Path, Path]
         headers={"content-type": "application/json", "content-length": str(10**9)},
     )
     assert stated.status_code == 413
+
+
+def test_failed_sign_ins_are_limited_per_client_address(fresh: tuple[Path, Path]) -> None:
+    """Sign-in attempts had no limit: a flood of wrong tokens cost a database lookup (and a log
+    line) each, for ever. Now each client address may fail SIGN_IN_BURST times in a row, then gets
+    429 with Retry-After before its token is looked at, until its bucket fills again (one try per
+    SIGN_IN_EVERY seconds); other addresses and signed-in sessions are not held up."""
+    from dqm.semantic.server.auth import SIGN_IN_BURST, SIGN_IN_EVERY
+
+    review_dir, batch = fresh
+    token = reviewer(review_dir, "Kim")
+    application = build(review_dir, batch, load_profile(), KEY)
+    now = [1000.0]
+    application.state.sign_ins.clock = lambda: now[0]
+    with TestClient(application) as client, TestClient(application, client=("10.0.0.9", 4000)) as other:
+        same_address = TestClient(application)  # no cookie: its bearer token is all it has
+        bearer = {"authorization": f"Bearer {token}x"}
+        assert same_address.get("/api/state", headers=bearer).status_code == 401  # a guess counts too
+        csrf = sign_in(client, token)
+        for _ in range(SIGN_IN_BURST - 1):
+            assert client.post("/api/login", json={"token": token + "x"}).status_code == 401
+        for attempt in (
+            lambda: client.post("/api/login", json={"token": token}),  # even the right token waits
+            lambda: same_address.get("/api/state", headers={"authorization": f"Bearer {token}"}),
+        ):
+            res = attempt()
+            assert res.status_code == 429, res.text
+            assert res.headers["retry-after"] == str(round(SIGN_IN_EVERY))
+            assert "too many failed sign-ins" in res.json()["error"]
+        assert client.get("/api/state").json()["reviewer"] == "Kim"  # the session still works
+        give(client, csrf, 0, "pass")
+        assert other.post("/api/login", json={"token": token}).status_code == 200
+        now[0] += SIGN_IN_EVERY
+        assert client.post("/api/login", json={"token": token}).status_code == 200
+
+
+def test_the_sign_in_limit_follows_a_bounded_number_of_addresses() -> None:
+    from dqm.semantic.server.auth import SignInLimit
+
+    now = [0.0]
+    limit = SignInLimit(burst=2, every=10.0, clients=100, clock=lambda: now[0])
+    for i in range(10_000):
+        limit.failed(f"10.0.{i // 256}.{i % 256}")
+    assert len(limit) == 100
+    limit.failed("a")
+    assert limit.wait("a") == 0
+    limit.failed("a")
+    assert limit.wait("a") == 10
+    now[0] += 4
+    assert limit.wait("a") == 6
+    now[0] += 6
+    assert limit.wait("a") == 0

@@ -191,10 +191,20 @@ def create_app(
         name or a refusal naming a file cannot display reversed."""
         return HTMLResponse(visible(env.get_template(template).render(**values)), status_code=http_status)
 
-    def session_of(request: Request) -> auth.Session | None:
-        return auth.read_session(db, request.cookies.get(auth.COOKIE)) or auth.bearer(
-            db, request.headers.get("authorization")
+    sign_ins = auth.SignInLimit()
+
+    def client_address(request: Request) -> str:
+        return request.client.host if request.client is not None else ""
+
+    def too_many(request: Request, wait: int) -> Response:
+        """429: the client address used up its failed sign-ins (:class:`~auth.SignInLimit`)."""
+        response = refused(
+            request,
+            429,
+            msg("too many failed sign-ins from this address: try again in {seconds} s", seconds=wait),
         )
+        response.headers["retry-after"] = str(wait)
+        return response
 
     def refused(request: Request, status: int, message: str) -> Response:
         """The refusal, its ``message`` (a msgid, or a :func:`~dqm.i18n.msg`) in ``lang``: JSON
@@ -205,7 +215,18 @@ def create_app(
         return page("refused.html", status, status=status, message=text)
 
     def need(request: Request) -> auth.Session | Response:
-        session = session_of(request)
+        """The request's session (its cookie, else its bearer token: a sign-in, limited), or the
+        refusal."""
+        session = auth.read_session(db, request.cookies.get(auth.COOKIE))
+        header = request.headers.get("authorization")
+        if session is None and header is not None and header.lower().startswith("bearer "):
+            address = client_address(request)
+            wait = sign_ins.wait(address)
+            if wait:
+                return too_many(request, wait)
+            session = auth.bearer(db, header)
+            if session is None:
+                sign_ins.failed(address)
         if session is None:
             return refused(request, 401, N_("sign in with the link dqm review add-reviewer printed for you"))
         return session
@@ -255,6 +276,10 @@ def create_app(
         return page("login.html")
 
     async def login(request: Request) -> Response:
+        address = client_address(request)
+        wait = sign_ins.wait(address)
+        if wait:  # before the token is looked at
+            return too_many(request, wait)
         if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
             return refused(request, 415, N_("send JSON"))
         try:
@@ -266,6 +291,7 @@ def create_app(
         token = body.get("token") if isinstance(body, dict) else None
         reviewer = db.reviewer_by_token(token) if isinstance(token, str) else None
         if reviewer is None:
+            sign_ins.failed(address)
             return refused(request, 401, N_("this link is not valid (ask for a new one)"))
         response = JSONResponse({"reviewer": reviewer.name})
         response.set_cookie(
@@ -464,6 +490,7 @@ def create_app(
     app.state.db = db
     app.state.sample = sample
     app.state.tiles = tiles
+    app.state.sign_ins = sign_ins
     return SecurityHeaders(app)
 
 

@@ -11,14 +11,22 @@ Writes need the session's CSRF token (an HMAC of its nonce) in the ``X-CSRF-Toke
 body and, where the browser sends one, an ``Origin`` equal to the server's. Scripts may use
 ``Authorization: Bearer TOKEN`` instead of the cookie; a browser never adds that header by itself,
 so such requests need no CSRF token.
+
+Tokens are random (guessing one is hopeless), but each wrong one costs a lookup and a log line:
+:class:`SignInLimit` lets one client address fail :data:`SIGN_IN_BURST` times in a row, then one
+more time every :data:`SIGN_IN_EVERY` seconds (a sign-in with a token or a bearer request).
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import secrets
+import threading
 import time
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from dqm.semantic.server.db import ReviewDB, Reviewer
@@ -26,6 +34,13 @@ from dqm.semantic.server.db import ReviewDB, Reviewer
 COOKIE = "dqm_review_session"
 SESSION_SECONDS = 7 * 24 * 3600
 CSRF_HEADER = "x-csrf-token"
+SIGN_IN_BURST = 10
+"""Failed sign-ins one client address may make in a row."""
+SIGN_IN_EVERY = 6.0
+"""Seconds after which an address that used them up may fail once more."""
+SIGN_IN_CLIENTS = 4096
+"""Addresses followed at most (bounded memory): past it, the one that failed longest ago is
+forgotten (its bucket was about full again in most cases)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,3 +100,43 @@ def csrf_ok(db: ReviewDB, session: Session, given: str | None) -> bool:
     if session.via == "bearer":
         return True
     return bool(given) and hmac.compare_digest(csrf_token(db, session), given or "")
+
+
+class SignInLimit:
+    """A token bucket of failed sign-ins per client address: :data:`SIGN_IN_BURST` tries, one
+    more every :data:`SIGN_IN_EVERY` seconds, :data:`SIGN_IN_CLIENTS` addresses at most. Handlers
+    run in a thread pool: every call holds a lock."""
+
+    def __init__(
+        self,
+        burst: int = SIGN_IN_BURST,
+        every: float = SIGN_IN_EVERY,
+        clients: int = SIGN_IN_CLIENTS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.burst, self.every, self.clients, self.clock = burst, every, clients, clock
+        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
+        """address → (tries left, when counted), the one that failed longest ago first."""
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._buckets)
+
+    def _left(self, address: str, now: float) -> float:
+        tries, when = self._buckets.get(address, (self.burst, now))
+        return min(self.burst, tries + (now - when) / self.every)
+
+    def wait(self, address: str) -> int:
+        """Whole seconds before ``address`` may try to sign in again (0: now)."""
+        with self._lock:
+            left = self._left(address, self.clock())
+        return 0 if left >= 1 else math.ceil((1 - left) * self.every)
+
+    def failed(self, address: str) -> None:
+        """Count a failed sign-in from ``address``."""
+        with self._lock:
+            now = self.clock()
+            self._buckets[address] = (max(self._left(address, now) - 1, 0.0), now)
+            self._buckets.move_to_end(address)
+            while len(self._buckets) > self.clients:
+                self._buckets.popitem(last=False)
