@@ -244,15 +244,26 @@ def _value_issues(values: np.ndarray, counts: np.ndarray, fmt: str | None) -> li
     return issues
 
 
-def _label_runs(array: np.ndarray) -> dict[int, np.ndarray]:
-    """Each non-zero value's rectangles (``x0, y0, x1, y1``) in a 2-D label array: its runs along
-    each row, a run repeated on the next rows merged into one taller rectangle. One pass over the
-    pixels for every value at once (a pass for each value took minutes on a mask of 65,535)."""
-    h, w = array.shape
-    change = np.ones((h, w), bool)
+def _changes(array: np.ndarray) -> np.ndarray:
+    """Where each run of one label starts along the rows of a 2-D label array (``True`` at every
+    row's first pixel and wherever a pixel differs from its left neighbour)."""
+    change = np.ones(array.shape, bool)
     np.not_equal(array[:, 1:], array[:, :-1], out=change[:, 1:])
+    return change
+
+
+def _row_runs(change: np.ndarray) -> int:
+    """How many runs of one label the rows hold (``change``: :func:`_changes` of the labels)."""
+    return int(np.count_nonzero(change))
+
+
+def _label_runs(array: np.ndarray, change: np.ndarray) -> dict[int, np.ndarray]:
+    """Each non-zero value's rectangles (``x0, y0, x1, y1``) in a 2-D label array whose run starts
+    are ``change`` (:func:`_changes`): its runs along each row, a run repeated on the next rows
+    merged into one taller rectangle. One pass over the pixels for every value at once (a pass for
+    each value took minutes on a mask of 65,535)."""
+    w = array.shape[1]
     rows, x0 = np.nonzero(change)
-    del change
     x1 = np.empty_like(x0)
     x1[:-1] = x0[1:]
     x1[np.r_[rows[1:] != rows[:-1], True]] = w  # a row's last run ends at its last column
@@ -274,11 +285,6 @@ def _label_runs(array: np.ndarray) -> dict[int, np.ndarray]:
     return dict(zip(keys.tolist(), np.split(boxes, starts[1:]), strict=True))
 
 
-def _row_runs(array: np.ndarray) -> int:
-    """How many runs of one label the rows of a 2-D label array hold."""
-    return int(np.count_nonzero(array[:, 1:] != array[:, :-1])) + array.shape[0]
-
-
 def _too_fragmented(runs: int, rel: str) -> Annotation | None:
     """The unreadable annotation of a mask of more than :data:`MAX_RUNS` runs (noise, a
     checkerboard: far more regions than any outline can hold), else None."""
@@ -296,10 +302,13 @@ def _too_fragmented(runs: int, rel: str) -> Annotation | None:
     )
 
 
-def _whole_boxes(array: np.ndarray) -> tuple[np.ndarray, np.ndarray, dict[int, np.ndarray]]:
-    """Values, their pixel counts, and each non-zero value's run rectangles, of a decoded mask."""
-    values, counts = np.unique(array, return_counts=True)
-    return values, counts, _label_runs(array)
+def _whole_boxes(
+    array: np.ndarray, change: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, dict[int, np.ndarray]]:
+    """Values, their pixel counts, and each non-zero value's run rectangles, of a decoded mask
+    whose run starts are ``change`` (:func:`_changes`)."""
+    values, counts = _tally(array)
+    return values, counts, _label_runs(array, change)
 
 
 def _tiled_page(content: bytes) -> Any:
@@ -357,14 +366,15 @@ def _tiled_boxes(page: Any, rel: str) -> tuple[np.ndarray, np.ndarray, dict[int,
             tile = grey
             if tile.dtype == bool:
                 tile = tile.astype(np.uint8) * 255
-            runs += _row_runs(tile)
+            change = _changes(tile)
+            runs += _row_runs(change)
             fragmented = _too_fragmented(runs, rel)
             if fragmented is not None:
                 return fragmented
             values, n = _tally(tile)
             for value, count in zip(values.tolist(), n.tolist(), strict=True):
                 counts[value] = counts.get(value, 0) + count
-            for value, found in _label_runs(tile).items():
+            for value, found in _label_runs(tile, change).items():
                 parts.setdefault(value, []).append(found + np.array([x, y, x, y], np.float64))
     except (OSError, ValueError, RuntimeError) as exc:  # a corrupt tile: imagecodecs and tifffile raise these
         return _unreadable(rel, msg("a tile cannot be decoded: {reason}", reason=clip(str(exc), 200)))
@@ -389,10 +399,12 @@ def read(content: bytes, rel: str, issues: list[ReadIssue]) -> list[Annotation]:
         if frames:
             issues = [*issues, _frames_issue(frames)]
         assert array is not None
-        fragmented = _too_fragmented(_row_runs(array), rel)
+        change = _changes(array)
+        fragmented = _too_fragmented(_row_runs(change), rel)
         if fragmented is not None:
             return [fragmented]
-        values, counts, value_boxes = _whole_boxes(array)
+        values, counts, value_boxes = _whole_boxes(array, change)
+        del change
         h, w = array.shape
     found = [*issues, *_value_issues(values, counts, kind(content))]
     left, top = offset(rel)

@@ -172,11 +172,11 @@ def box_polygons(boxes: np.ndarray) -> list[list[np.ndarray]]:
     """
     if not len(boxes):
         return []
-    group = _edge_groups(boxes) if len(boxes) > 1 else np.zeros(1, np.int64)
+    shapes = shapely.box(boxes[:, 0], boxes[:, 1], boxes[:, 2], boxes[:, 3])
+    group = _edge_groups(boxes, shapes) if len(boxes) > 1 else np.zeros(1, np.int64)
     order = np.argsort(group, kind="stable")
     starts = np.flatnonzero(np.r_[True, group[order][1:] != group[order][:-1]])
     sizes = np.diff(np.r_[starts, len(order)])
-    shapes = shapely.box(boxes[:, 0], boxes[:, 1], boxes[:, 2], boxes[:, 3])
     parts = list(shapes[order[starts[sizes == 1]]])
     for start, size in zip(starts[sizes > 1].tolist(), sizes[sizes > 1].tolist(), strict=True):
         joined = shapely.union_all(shapes[order[start : start + size]])
@@ -189,13 +189,13 @@ def box_polygons(boxes: np.ndarray) -> list[list[np.ndarray]]:
     ]
 
 
-def _edge_groups(boxes: np.ndarray) -> np.ndarray:
-    """A group number for each rectangle: rectangles sharing a stretch of edge, directly or
-    through others, have the same one."""
+def _edge_groups(boxes: np.ndarray, shapes: np.ndarray) -> np.ndarray:
+    """A group number for each rectangle (``boxes``, their polygons ``shapes``): rectangles sharing
+    a stretch of edge, directly or through others, have the same one."""
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
 
-    tree = shapely.STRtree(shapely.box(boxes[:, 0], boxes[:, 1], boxes[:, 2], boxes[:, 3]))
+    tree = shapely.STRtree(shapes)
     a, b = tree.query(tree.geometries, predicate="intersects")
     keep = a < b
     a, b = a[keep], b[keep]
