@@ -126,20 +126,36 @@ def geometry_of(polygons: list[list[Ring]]) -> tuple[BaseGeometry | None, bool |
     """
     if not polygons or any(not poly for poly in polygons):
         return None, None
-    for poly in polygons:
-        for ring in poly:
-            if ring.ndim != 2 or ring.shape[1] != 2 or len(ring) < 3 or not in_range(ring):
-                return None, None
+    rings = [ring for poly in polygons for ring in poly]
+    if any(ring.ndim != 2 or ring.shape[1] != 2 or len(ring) < 3 for ring in rings):
+        return None, None
+    if not in_range(rings[0] if len(rings) == 1 else np.concatenate(rings)):
+        return None, None
     try:
-        parts = [shapely.Polygon(poly[0], poly[1:]) for poly in polygons]
+        geom = (
+            shapely.Polygon(polygons[0][0], polygons[0][1:])
+            if len(polygons) == 1
+            else _multipolygon(polygons)
+        )
     except (ValueError, shapely.errors.GEOSException):
         return None, None  # e.g. a closed ring of three coordinates
-    geom = parts[0] if len(parts) == 1 else shapely.MultiPolygon(parts)
     if geom.area > 0 and shapely.is_valid(geom):
         return geom, True
     if all(has_three_distinct(ring) for poly in polygons for ring in poly):
         return geom, None
     return None, None
+
+
+def _multipolygon(polygons: list[list[Ring]]) -> BaseGeometry:
+    """The MultiPolygon of polygons' rings: every ring, then every polygon, made in one call each
+    (``shapely.Polygon`` one at a time took seconds for an RLE of 500,000 regions)."""
+    rings = [ring for poly in polygons for ring in poly]
+    lines = shapely.linearrings(
+        np.concatenate(rings), indices=np.repeat(np.arange(len(rings)), [len(r) for r in rings])
+    )
+    return shapely.multipolygons(
+        shapely.polygons(lines, indices=np.repeat(np.arange(len(polygons)), [len(p) for p in polygons]))
+    )
 
 
 def build_geometry(polygons: list[list[Ring]]) -> BaseGeometry | None:

@@ -16,7 +16,7 @@ import pytest
 import shapely
 from PIL import Image
 
-from dqm.model import geometry_of
+from dqm.model import geometry_of, has_three_distinct, in_range
 from dqm.readers import mask, parse_annotation
 from dqm.readers.common import rle
 
@@ -122,22 +122,42 @@ def test_an_rles_outline_is_the_union_of_its_pixel_columns(seed: int) -> None:
         _same(rle.rle_polygons({"size": [h, w], "counts": value}), want)
 
 
-def _plain_geometry(polygons: list[list[np.ndarray]]) -> shapely.Geometry:
-    parts = [shapely.Polygon(poly[0], poly[1:]) for poly in polygons]
-    return parts[0] if len(parts) == 1 else shapely.MultiPolygon(parts)
+def _plain_geometry(polygons: list[list[np.ndarray]]) -> tuple[shapely.Geometry | None, bool | None]:
+    """:func:`geometry_of` one ring and one polygon at a time, as it was written first."""
+    if not polygons or any(not poly for poly in polygons):
+        return None, None
+    for poly in polygons:
+        for ring in poly:
+            if ring.ndim != 2 or ring.shape[1] != 2 or len(ring) < 3 or not in_range(ring):
+                return None, None
+    try:
+        parts = [shapely.Polygon(poly[0], poly[1:]) for poly in polygons]
+    except (ValueError, shapely.errors.GEOSException):
+        return None, None
+    geom = parts[0] if len(parts) == 1 else shapely.MultiPolygon(parts)
+    if geom.area > 0 and shapely.is_valid(geom):
+        return geom, True
+    if all(has_three_distinct(ring) for poly in polygons for ring in poly):
+        return geom, None
+    return None, None
+
+
+def _same_geometry(polygons: list[list[np.ndarray]]) -> None:
+    geometry, valid = geometry_of(polygons)
+    want, want_valid = _plain_geometry(polygons)
+    assert valid == want_valid
+    assert (geometry is None) == (want is None)
+    if want is not None:
+        assert geometry is not None and geometry.geom_type == want.geom_type
+        assert shapely.to_wkb(geometry) == shapely.to_wkb(want)
 
 
 @pytest.mark.parametrize("seed", range(30))
 def test_a_lesions_geometry_is_its_rings_polygon_by_polygon(seed: int) -> None:
     hit = _random_labels(2000 + seed) > 0
     polygons = rle.rle_polygons({"size": list(hit.shape), "counts": _coco_counts(hit)})
-    if not polygons:
-        assert geometry_of(polygons) == (None, None)
-        return
-    geometry, _ = geometry_of(polygons)
-    want = _plain_geometry(polygons)
-    assert geometry is not None and geometry.geom_type == want.geom_type
-    assert shapely.to_wkb(geometry) == shapely.to_wkb(want)
+    _same_geometry(polygons)
+    _same_geometry(polygons[:1])
 
 
 @pytest.mark.parametrize(
@@ -151,6 +171,12 @@ def test_a_lesions_geometry_is_its_rings_polygon_by_polygon(seed: int) -> None:
             [np.array([[1, 1], [2, 1], [2, 2], [1, 2], [1, 1]], np.float64)],  # overlapping: invalid
         ],
         [[np.array([[0, 0], [1, 1], [2, 2], [0, 0]], np.float64)]],  # no area
+        [[np.array([[0, 0], [0, 0], [0, 0], [0, 0]], np.float64)]],  # one point
+        [[np.array([[0, 0], [np.nan, 0], [4, 4]], np.float64)]],  # not finite
+        [[np.array([[0, 0], [3e9, 0], [4, 4]], np.float64)]],  # out of range
+        [[np.array([[0, 0, 0], [4, 0, 0], [4, 4, 0]], np.float64)]],  # three columns
+        [[np.array([[0, 0], [4, 0]], np.float64)]],  # two coordinates
+        [[np.array([[0, 0], [4, 0], [4, 4], [0, 0]], np.float64)], []],  # a polygon of no ring
         [
             [
                 np.array([[0, 0], [9, 0], [9, 9], [0, 9]], np.float64),
@@ -161,13 +187,4 @@ def test_a_lesions_geometry_is_its_rings_polygon_by_polygon(seed: int) -> None:
     ],
 )
 def test_a_geometry_of_odd_rings_is_what_polygon_by_polygon_makes(polygons: list[list[np.ndarray]]) -> None:
-    try:
-        want = _plain_geometry(polygons)
-    except (ValueError, shapely.errors.GEOSException):
-        want = None
-    geometry, valid = geometry_of(polygons)
-    if want is None or geometry is None:
-        assert geometry is None or want is not None
-        return
-    assert shapely.to_wkb(geometry) == shapely.to_wkb(want)
-    assert valid == (True if want.area > 0 and want.is_valid else None)
+    _same_geometry(polygons)
