@@ -464,9 +464,7 @@ def _mask_from_image(
     time budget lasts (a stage that would start later is skipped and recorded)."""
     from dqm.pixels.hashes import slide_hash
 
-    if img.mode not in ("RGB", "RGBA"):
-        img = img.convert("RGBA")  # a palette is not resampled: its colours first
-    img = _shrunk(img, MASK_SIDE).convert("RGBA")  # not the other way: a copy of the whole image
+    img = _shrunk_rgba(img, MASK_SIDE)
     rgba = np.asarray(img)
     mask, threshold = tissue_from_rgba(rgba)
     w, h = img.size
@@ -497,24 +495,58 @@ def _mask_from_image(
     probe.artefacts = measure(rgba, mask, downsample, pixels.tiles, max(0.0, budget_s))
 
 
-def _shrunk(img: Any, side: int) -> Any:
-    """What ``img.thumbnail((side, side), BOX)`` makes of a decoded image, as a new image: the
-    image itself is left whole (a plain image's blur tiles are cropped from it)."""
-    from PIL import Image
-
-    w, h = img.size
+def _fitted(w: int, h: int, side: int) -> tuple[int, int] | None:
+    """The size ``thumbnail((side, side))`` gives an image of ``w`` x ``h``; None when it fits."""
     if w <= side and h <= side:
-        return img
+        return None
     aspect = w / h
 
     def rounded(number: float, key: Any) -> int:
         return max(min(math.floor(number), math.ceil(number), key=key), 1)
 
     if aspect <= 1:
-        size = (rounded(side * aspect, key=lambda n: abs(aspect - n / side)), side)
-    else:
-        size = (side, rounded(side / aspect, key=lambda n: abs(aspect - side / n) if n else 0))
+        return (rounded(side * aspect, key=lambda n: abs(aspect - n / side)), side)
+    return (side, rounded(side / aspect, key=lambda n: abs(aspect - side / n) if n else 0))
+
+
+def _shrunk(img: Any, side: int) -> Any:
+    """What ``img.thumbnail((side, side), BOX)`` makes of a decoded image, as a new image: the
+    image itself is left whole (a plain image's blur tiles are cropped from it)."""
+    from PIL import Image
+
+    w, h = img.size
+    size = _fitted(w, h, side)
+    if size is None:
+        return img
     return img.resize(size, Image.Resampling.BOX, reducing_gap=2.0)
+
+
+STRIP_PIXELS = 1 << 22
+"""Pixels of a decoded image converted at a time when it is shrunk for the tissue mask."""
+
+
+def _shrunk_rgba(img: Any, side: int) -> Any:
+    """``_shrunk(img.convert("RGBA") if not RGB, side).convert("RGBA")``, bit for bit, without a
+    copy of the whole image: Pillow resizes RGBA through a premultiplied copy (``RGBa``) of all of
+    it, and a palette or CMYK image was converted whole first (a 13,300² PNG: two 700 MB images at
+    once). Its first step, a box average over blocks of ``factor`` pixels (``reduce``), is done
+    here a strip of rows at a time, strips starting on block edges; the small result is then
+    resized as Pillow resizes it."""
+    from PIL import Image
+
+    w, h = img.size
+    size = _fitted(w, h, side)
+    fx, fy = (1, 1) if size is None else (int(w / size[0] / 2.0) or 1, int(h / size[1] / 2.0) or 1)
+    if size is None or img.mode == "RGB" or (fx, fy) == (1, 1):  # no copy of the whole, or a small one
+        whole = img if img.mode in ("RGB", "RGBA") else img.convert("RGBA")
+        return _shrunk(whole, side).convert("RGBA")
+    reduced = Image.new("RGBa", (-(-w // fx), -(-h // fy)))
+    rows = max(STRIP_PIXELS // w // fy, 1) * fy
+    for top in range(0, h, rows):
+        strip = img.crop((0, top, w, min(h, top + rows)))
+        strip = strip if strip.mode == "RGBA" else strip.convert("RGBA")
+        reduced.paste(strip.convert("RGBa").reduce((fx, fy)), (0, top // fy))
+    return reduced.resize(size, Image.Resampling.BOX, box=(0, 0, w / fx, h / fy)).convert("RGBA")
 
 
 @dataclass(frozen=True, slots=True)
