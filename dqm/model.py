@@ -129,13 +129,14 @@ def geometry_of(polygons: list[list[Ring]]) -> tuple[BaseGeometry | None, bool |
     rings = [ring for poly in polygons for ring in poly]
     if any(ring.ndim != 2 or ring.shape[1] != 2 or len(ring) < 3 for ring in rings):
         return None, None
-    if not in_range(rings[0] if len(rings) == 1 else np.concatenate(rings)):
+    coords = rings[0] if len(rings) == 1 else np.concatenate(rings)
+    if not in_range(coords):
         return None, None
     try:
         geom = (
             shapely.Polygon(polygons[0][0], polygons[0][1:])
             if len(polygons) == 1
-            else _multipolygon(polygons)
+            else _multipolygon(polygons, rings, coords)
         )
     except (ValueError, shapely.errors.GEOSException):
         return None, None  # e.g. a closed ring of three coordinates
@@ -146,16 +147,14 @@ def geometry_of(polygons: list[list[Ring]]) -> tuple[BaseGeometry | None, bool |
     return None, None
 
 
-def _multipolygon(polygons: list[list[Ring]]) -> BaseGeometry:
-    """The MultiPolygon of polygons' rings: every ring, then every polygon, made in one call each
-    (``shapely.Polygon`` one at a time took seconds for an RLE of 500,000 regions)."""
-    rings = [ring for poly in polygons for ring in poly]
-    lines = shapely.linearrings(
-        np.concatenate(rings), indices=np.repeat(np.arange(len(rings)), [len(r) for r in rings])
-    )
-    return shapely.multipolygons(
-        shapely.polygons(lines, indices=np.repeat(np.arange(len(polygons)), [len(p) for p in polygons]))
-    )
+def _multipolygon(polygons: list[list[Ring]], rings: list[Ring], coords: np.ndarray) -> BaseGeometry:
+    """The MultiPolygon of polygons' rings (``rings``: all of them in order, ``coords``: theirs
+    end to end): every ring, then every polygon, made in one call each (``shapely.Polygon`` one
+    at a time took seconds for an RLE of 500,000 regions)."""
+    lines = shapely.linearrings(coords, indices=np.repeat(np.arange(len(rings)), [len(r) for r in rings]))
+    parts = shapely.polygons(lines, indices=np.repeat(np.arange(len(polygons)), [len(p) for p in polygons]))
+    del lines  # the polygons hold copies of their rings
+    return shapely.multipolygons(parts)
 
 
 def build_geometry(polygons: list[list[Ring]]) -> BaseGeometry | None:

@@ -29,6 +29,8 @@ MAX_MASK_PIXELS = 2**32
 """Decoded foreground pixels above which a mask is refused by default (the profile's
 ``limits.rle_pixels``): the decoded area is capped, so a few bytes of counts cannot stand for
 gigapixels of outline work."""
+FEW_POLYGONS = 16
+"""Polygons whose rings are read one polygon at a time (more: all in one call)."""
 _MAX_GROUPS = 12
 """5-bit groups of one compressed count: 60 bits, far beyond any mask, and safe in int64."""
 
@@ -173,6 +175,12 @@ def box_polygons(boxes: np.ndarray) -> list[list[np.ndarray]]:
     """
     if not len(boxes):
         return []
+    return _rings(_joined(boxes))
+
+
+def _joined(boxes: np.ndarray) -> np.ndarray:
+    """The polygons of :func:`box_polygons`, normalised, in the order of their MultiPolygon
+    (the rectangles and unions are let go on return, before their rings are read)."""
     shapes = shapely.box(boxes[:, 0], boxes[:, 1], boxes[:, 2], boxes[:, 3])
     group = _edge_groups(boxes, shapes) if len(boxes) > 1 else np.zeros(1, np.int64)
     order = np.argsort(group, kind="stable")
@@ -183,18 +191,22 @@ def box_polygons(boxes: np.ndarray) -> list[list[np.ndarray]]:
         parts.append(shapely.get_parts(shapely.union_all(shapes[order[start : start + size]])))
     joined = np.concatenate(parts)
     joined = joined[(shapely.get_type_id(joined) == shapely.GeometryType.POLYGON) & ~shapely.is_empty(joined)]
-    if not len(joined):
-        return []
-    region = shapely.get_parts(shapely.normalize(shapely.multipolygons(joined)))
-    return _rings(region)
+    if len(joined) < 2:  # normalising a MultiPolygon normalises each part, then sorts them
+        return shapely.normalize(joined)
+    return shapely.get_parts(shapely.normalize(shapely.multipolygons(joined)))
 
 
 def _rings(polygons: np.ndarray) -> list[list[np.ndarray]]:
     """Each polygon's rings, shell then holes, as ``(N, 2)`` arrays of its coordinates (read in
     one call: one ``exterior.coords`` a polygon took most of the time of an RLE of 500,000
-    regions)."""
+    regions); a few polygons are read one by one, which costs less than the calls' set-up)."""
+    if len(polygons) < FEW_POLYGONS:
+        return [
+            [np.asarray(p.exterior.coords), *(np.asarray(i.coords) for i in p.interiors)] for p in polygons
+        ]
     rings, owner = shapely.get_rings(polygons, return_index=True)
     coords, ring = shapely.get_coordinates(rings, return_index=True)
+    del rings
     ends = np.r_[0, np.flatnonzero(np.diff(ring)) + 1, len(ring)].tolist()
     arrays = [coords[a:b] for a, b in itertools.pairwise(ends)]
     if len(arrays) == len(polygons):  # no holes: a ring each
