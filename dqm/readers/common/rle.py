@@ -160,10 +160,10 @@ def rle_polygons(rle: Any, max_pixels: int = MAX_MASK_PIXELS) -> list[list[np.nd
     x = first[run] + (np.arange(n) - np.repeat(np.cumsum(pieces) - pieces, pieces))
     y0 = np.where(x == first[run], starts[run] % h, 0)
     y1 = np.where(x == last[run], (starts[run] + lengths[run] - 1) % h + 1, h)
-    return box_polygons(np.stack([x, y0, x + 1, y1], axis=1).astype(np.float64))
+    return box_polygons(np.stack([x, y0, x + 1, y1], axis=1).astype(np.float64), _column_groups(x, y0, y1, h))
 
 
-def box_polygons(boxes: np.ndarray) -> list[list[np.ndarray]]:
+def box_polygons(boxes: np.ndarray, groups: np.ndarray | None = None) -> list[list[np.ndarray]]:
     """The union of pixel rectangles (rows ``x0, y0, x1, y1``, interiors disjoint) as polygons
     with holes, each a shell then its holes (closed rings, normalised orientation); [] for no
     rectangle.
@@ -171,18 +171,21 @@ def box_polygons(boxes: np.ndarray) -> list[list[np.ndarray]]:
     The rectangles are grouped first into those sharing an edge, one group for each region (two
     touching only at a corner are two regions), and each group is joined alone: one union of
     many separate rectangles costs far more than its parts (a checkerboard of 500,000 pixels took
-    200 s and 3 GB), and a rectangle alone is its own polygon.
+    200 s and 3 GB), and a rectangle alone is its own polygon. ``groups``: those groups when the
+    caller knows them (:func:`_column_groups`), else they are found here.
     """
     if not len(boxes):
         return []
-    return _rings(_joined(boxes))
+    return _rings(_joined(boxes, groups))
 
 
-def _joined(boxes: np.ndarray) -> np.ndarray:
+def _joined(boxes: np.ndarray, groups: np.ndarray | None) -> np.ndarray:
     """The polygons of :func:`box_polygons`, normalised, in the order of their MultiPolygon
     (the rectangles and unions are let go on return, before their rings are read)."""
     shapes = shapely.box(boxes[:, 0], boxes[:, 1], boxes[:, 2], boxes[:, 3])
-    group = _edge_groups(boxes, shapes) if len(boxes) > 1 else np.zeros(1, np.int64)
+    if groups is None:
+        groups = _edge_groups(boxes, shapes) if len(boxes) > 1 else np.zeros(1, np.int64)
+    group = groups
     order = np.argsort(group, kind="stable")
     starts = np.flatnonzero(np.r_[True, group[order][1:] != group[order][:-1]])
     sizes = np.diff(np.r_[starts, len(order)])
@@ -218,9 +221,6 @@ def _rings(polygons: np.ndarray) -> list[list[np.ndarray]]:
 def _edge_groups(boxes: np.ndarray, shapes: np.ndarray) -> np.ndarray:
     """A group number for each rectangle (``boxes``, their polygons ``shapes``): rectangles sharing
     a stretch of edge, directly or through others, have the same one."""
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
-
     tree = shapely.STRtree(shapes)
     a, b = tree.query(tree.geometries, predicate="intersects")
     keep = a < b
@@ -228,8 +228,32 @@ def _edge_groups(boxes: np.ndarray, shapes: np.ndarray) -> np.ndarray:
     wide = np.minimum(boxes[a, 2], boxes[b, 2]) - np.maximum(boxes[a, 0], boxes[b, 0])
     tall = np.minimum(boxes[a, 3], boxes[b, 3]) - np.maximum(boxes[a, 1], boxes[b, 1])
     edge = (wide > 0) | (tall > 0)  # touching along a stretch, not at a corner alone
-    n = len(boxes)
-    graph = coo_matrix((np.ones(int(edge.sum()), np.int8), (a[edge], b[edge])), shape=(n, n))
+    return _components(len(boxes), a[edge], b[edge])
+
+
+def _column_groups(x: np.ndarray, y0: np.ndarray, y1: np.ndarray, h: int) -> np.ndarray:
+    """The groups of :func:`_edge_groups` for column pieces ``[x, x+1) x [y0, y1)`` in an RLE's
+    order (by column, then row; disjoint), found without a spatial index: a piece shares an edge
+    with the pieces of the column before whose rows overlap its own (one contiguous stretch of
+    them, found by bisection), and with the piece just above it when they touch."""
+    span = h + 1  # one key along the columns: x * span + y, increasing in the RLE's order
+    start, end = x * span + y0, x * span + y1
+    lo = np.searchsorted(end, (x - 1) * span + y0, "right")  # first piece of column x-1 ending below y0
+    hi = np.searchsorted(start, (x - 1) * span + y1, "left")  # past the last one starting above y1
+    count = np.maximum(hi - lo, 0)
+    total = int(count.sum())
+    a = np.repeat(lo, count) + (np.arange(total) - np.repeat(np.cumsum(count) - count, count))
+    b = np.repeat(np.arange(len(x)), count)
+    above = np.flatnonzero((x[1:] == x[:-1]) & (y1[:-1] == y0[1:]))  # a run of 0s of length 0 between
+    return _components(len(x), np.r_[a, above], np.r_[b, above + 1])
+
+
+def _components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The connected component of each of ``n`` nodes joined by the edges ``a[k]``-``b[k]``."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    graph = coo_matrix((np.ones(len(a), np.int8), (a, b)), shape=(n, n))
     return connected_components(graph, directed=False)[1]
 
 
