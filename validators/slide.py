@@ -465,17 +465,18 @@ def mask_fraction(
     if c0 >= c1 or r0 >= r1:
         return None
     step = max(1, int(np.ceil(np.sqrt((c1 - c0) * (r1 - r0) / max_samples))))
-    cols = np.arange(c0, c1, step)
-    rows = np.arange(r0, r1, step)
-    cc, rr = np.meshgrid(cols, rows)
-    inside = shapely.contains_xy(geometry, (cc + 0.5) * dsx, (rr + 0.5) * dsy)
+    # the sampled centres as a row of x and a column of y, broadcast by the predicate: no grid of
+    # indices is built, and the sampled mask pixels are one strided view of the mask
+    xs = (np.arange(c0, c1, step) + 0.5) * dsx
+    ys = (np.arange(r0, r1, step) + 0.5) * dsy
+    inside = shapely.contains_xy(geometry, xs[np.newaxis, :], ys[:, np.newaxis])
     if not inside.any():
         pt = geometry.representative_point()
         c, r = int(pt.x / dsx), int(pt.y / dsy)
         if not (0 <= c < w and 0 <= r < h):
             return None
         return float(mask[r, c])
-    return float(mask[rr[inside], cc[inside]].mean())
+    return float(mask[r0:r1:step, c0:c1:step][inside].mean())
 
 
 @check(
