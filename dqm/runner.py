@@ -51,6 +51,7 @@ from dqm.slide_io import (
     SlideProbe,
     capture_native_stderr,
     full_hash,
+    import_decoders,
     keep_freed_memory,
     probe_slide_cached,
 )
@@ -677,9 +678,10 @@ def _submit(pool: ProcessPoolExecutor, batches: list[Sequence[Item]]) -> list[Fu
 
 
 def _pool(workers: int, work: ItemWork) -> ProcessPoolExecutor:
-    ctx = multiprocessing.get_context(
-        "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-    )
+    fork = "fork" in multiprocessing.get_all_start_methods()
+    if fork and work.options.slides:
+        import_decoders()  # once here, not once in each forked worker
+    ctx = multiprocessing.get_context("fork" if fork else "spawn")
     return ProcessPoolExecutor(
         max_workers=workers,
         mp_context=ctx,
