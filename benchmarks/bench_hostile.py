@@ -465,6 +465,11 @@ CASES = [
         Case(f"id_{f}", f"an RRN/e-mail/phone in the {f.replace('_', ' ')}", _plant(f))
         for f in ("manifest_cell", "slide_id", "file_name", "class_name", "json_key", "clinical_value")
     ),
+    Case(
+        "keyword_spaces",
+        "a class name of 'dob' then 3,000 spaces (the keyword patterns backtracked, cubic)",
+        lambda b: _edit(b, lambda d: d["lesions"][0].__setitem__("class", "dob" + " " * 3000 + "!")),
+    ),
     Case("bidi_names", "U+202E, U+2066, U+200B in a slide id, a file name and a class name", _bidi_names),
     Case("mask_checker", "a 20 KB PNG mask: a 4000x4000 checkerboard (8M one-pixel regions)", _checker_mask),
     Case("mask_noise16", "a 16-bit PNG mask of 2048x2048 random labels (65,535 values)", _noise_mask),

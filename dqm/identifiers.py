@@ -64,8 +64,13 @@ class DeidPattern(BaseModel):
 
 
 def _kw(words: str) -> str:
-    """A case-insensitive keyword group followed by an optional ``:``/``=``."""
-    return rf"(?i:{words})\s*(?:no\.?|number|#)?\s*[:=#]?\s*"
+    """A case-insensitive keyword group followed by an optional ``no``/``#`` and ``:``/``=``.
+
+    Each run of whitespace follows a character it cannot hold, so a keyword followed by thousands
+    of spaces is one pass: three optional runs side by side (``\\s*(?:no)?\\s*[:=#]?\\s*``)
+    backtrack over every way to split the spaces, cubic in their length (3,000 spaces after
+    ``dob`` in a class name held an audit for over five minutes)."""
+    return rf"(?i:{words})\s*(?:(?:no\.?|number|#)\s*)?(?:[:=#]\s*)?"
 
 
 DEFAULT_PATTERNS: dict[str, DeidPattern] = {
@@ -95,7 +100,7 @@ DEFAULT_PATTERNS: dict[str, DeidPattern] = {
         what=N_("hospital record number"),
     ),
     "person_name": DeidPattern(
-        regex=r"(?i:patient(?:'s)?\s*name|\bpt\.?\s*name|성명|환자\s*명|이름)\s*[:=]?\s*"
+        regex=r"(?i:patient(?:'s)?\s*name|\bpt\.?\s*name|성명|환자\s*명|이름)\s*(?:[:=]\s*)?"
         r"(?P<id>[A-Z][a-z]+(?:[ ,^]+[A-Z][a-z]+){1,3}|[A-Z]{2,}(?:[ ,^]+[A-Z]{2,}){1,3}|[가-힣]{2,4})",
         what=N_("person name"),
     ),
