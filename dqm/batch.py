@@ -13,8 +13,9 @@ import hashlib
 import io
 import os
 import stat
+import unicodedata
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -910,26 +911,57 @@ def _by_stem(paths: list[str]) -> dict[str, list[str]]:
     return out
 
 
+ORPHAN_TEXTS = {
+    "ORPHAN_SLIDE": (
+        N_("slide file is not referenced by the manifest"),
+        N_("slide file is not referenced by the manifest: row {row} names {listed!r}, not there, {_differs}"),
+    ),
+    "ORPHAN_ANNOTATION": (
+        N_("annotation file is not referenced by the manifest"),
+        N_(
+            "annotation file is not referenced by the manifest: row {row} names {listed!r}, not there, {_differs}"
+        ),
+    ),
+}
+"""An orphan's message: alone, and when a missing path of the manifest is its name written otherwise."""
+OTHER_FORM = N_(
+    "the same name with its Hangul or accents written in other code points (Unicode NFC / NFD: macOS "
+    "writes names decomposed), which look alike and are two names to the file system"
+)
+OTHER_CASE = N_("the same name in other letter case, which is another name to the file system")
+
+
+def _name_key(path: str) -> str:
+    """What a person reading two names sees as one: one Unicode form, one letter case."""
+    return unicodedata.normalize("NFC", path).casefold()
+
+
 def _orphans(disc: Discovery) -> None:
-    referenced = set()
+    referenced: dict[str, int | None] = {}
     for item in disc.items:
         for p in (item.image_path, item.annotation_path):
             if p:
-                referenced.add(normalise(p)[0])
-    for files, code, text in (
-        (disc.slide_files, "ORPHAN_SLIDE", msg("slide file is not referenced by the manifest")),
-        (
-            disc.annotation_files,
-            "ORPHAN_ANNOTATION",
-            msg("annotation file is not referenced by the manifest"),
-        ),
-    ):
+                referenced[normalise(p)[0]] = item.row
+    present = {*disc.slide_files, *disc.annotation_files, *disc.other_files}
+    # a path the manifest names that is not there, by the name a person reads: a file written with
+    # other code points or in other case is the orphan beside it, and the two findings name each other
+    missing = {_name_key(p): p for p in referenced if p not in present}
+    for files, code in ((disc.slide_files, "ORPHAN_SLIDE"), (disc.annotation_files, "ORPHAN_ANNOTATION")):
+        alone, paired = ORPHAN_TEXTS[code]
         for f in files:
-            if f not in referenced and not _is_companion(f, referenced):
-                disc.issues.append(DiscoveryIssue(code, text, file=f, item_id=f))
+            if f in referenced or _is_companion(f, referenced):
+                continue
+            listed = missing.get(_name_key(f)) if missing else None
+            if listed is None:
+                text = msg(alone)
+            else:
+                same_form = unicodedata.normalize("NFC", listed) == unicodedata.normalize("NFC", f)
+                differs = OTHER_FORM if same_form else OTHER_CASE
+                text = msg(paired, row=referenced[listed], listed=listed, _differs=differs)
+            disc.issues.append(DiscoveryIssue(code, text, file=f, item_id=f))
 
 
-def _is_companion(path: str, referenced: set[str]) -> bool:
+def _is_companion(path: str, referenced: Collection[str]) -> bool:
     """DICOM series: every ``.dcm`` beside a referenced ``.dcm`` belongs to the same slide."""
     if suffix(path) != ".dcm":
         return False

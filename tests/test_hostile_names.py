@@ -139,3 +139,27 @@ def test_the_log_of_an_internal_error_takes_a_command_line_that_is_not_utf8(
     finally:
         log.unlink()
     assert "dqm audit b\\udcff" in text and "RuntimeError: a bug" in text
+
+
+def test_a_listed_name_written_in_other_code_points_or_case_is_named_by_the_file_beside_it(
+    tmp_path: Path,
+) -> None:
+    """A Korean name copied from macOS is decomposed (NFD): it looks like the manifest's composed
+    (NFC) name and is another name to the file system. The manifest's row is a missing file and the
+    file an orphan, as before, and the orphan's finding now names the row and says why two names
+    that look the same are two."""
+    import unicodedata
+
+    root = write_tiny_batch(tmp_path / "b")
+    composed, decomposed = (unicodedata.normalize(form, "병리1") for form in ("NFC", "NFD"))
+    os.rename(root / "slides" / "S1.png", root / "slides" / f"{decomposed}.png")
+    os.rename(root / "annotations" / "S3.json", root / "annotations" / "s3.JSON")
+    manifest = root / "manifest.csv"
+    manifest.write_text(manifest.read_text().replace("slides/S1.png", f"slides/{composed}.png"))
+    manifest.write_text(manifest.read_text().replace("annotations/S3.json", "annotations/S3.JSON"))
+    orphans = {i.file: i.message for i in discover(root).issues if i.code.startswith("ORPHAN_")}
+    form = orphans[f"slides/{decomposed}.png"]
+    assert form.params["row"] == 1 and form.params["listed"] == f"slides/{composed}.png"
+    assert "NFD" in form.rendered("en") and "NFD" in form.rendered("ko")
+    case = orphans["annotations/s3.JSON"]
+    assert case.params["row"] == 3 and "letter case" in case.rendered("en")
