@@ -431,6 +431,11 @@ CASES = [
     Case("manifest_dir", "manifest.csv is a folder", _manifest_dir),
     Case("manifest_fifo", "manifest.csv is a FIFO", _manifest_fifo),
     Case("manifest_bytes", "manifest.csv of random bytes", _manifest_bad_bytes),
+    Case(
+        "manifest_line_200mb",
+        "a manifest row of one 200 MB line (its lines were split through a 4-byte-a-character copy)",
+        lambda b: (b / "manifest.csv").open("a").write("S00009," + "x" * 200_000_000 + "\n"),
+    ),
     Case("symlink_file", "an annotation symlinked to a file outside the batch", _symlink_out),
     Case("symlink_dir", "a folder symlinked outside the batch", _symlink_dir_out),
     Case("fifo", "an annotation file that is a FIFO", _fifo),

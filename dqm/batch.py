@@ -12,11 +12,13 @@ import csv
 import hashlib
 import io
 import os
+import re
 import stat
 import unicodedata
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
+from itertools import chain
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -605,19 +607,30 @@ def _manifest_items(text: str, disc: Discovery, slides: list[str], annotations: 
 def _lines(text: str, long: list[tuple[int, int]] | None = None) -> Iterator[str]:
     """The manifest's physical lines for the CSV reader, a line longer than
     :data:`MAX_MANIFEST_LINE` given as an empty one, its number and length put in ``long``."""
-    lines = io.StringIO(text, newline="")
     if len(text) <= MAX_MANIFEST_LINE:  # no line can be too long: the reader takes them as they are
-        return lines
-    return _cut_long(lines, [] if long is None else long)
+        return io.StringIO(text, newline="")
+    return _cut_long(text, [] if long is None else long)
 
 
-def _cut_long(lines: Iterator[str], long: list[tuple[int, int]]) -> Iterator[str]:
-    for number, line in enumerate(lines, start=1):
-        if len(line) <= MAX_MANIFEST_LINE:
-            yield line
+_LINE_END = re.compile(r"\r\n|\r|\n")
+"""Where a line ends, as ``io.StringIO(text, newline="")`` splits (the CSV module's reading)."""
+
+
+def _cut_long(text: str, long: list[tuple[int, int]]) -> Iterator[str]:
+    """The lines of a large manifest, sliced from ``text`` by their ends: a StringIO holds a copy
+    of four bytes a character (a manifest of one 200 MB line peaked at 1.2 GB), and a line too long
+    to read is never copied."""
+    start = 0
+    ends = chain((m.end() for m in _LINE_END.finditer(text)), [len(text)])
+    for number, end in enumerate(ends, start=1):
+        if end == start:  # the text ends with a line end: no last line after it
+            break
+        if end - start <= MAX_MANIFEST_LINE:
+            yield text[start:end]
         else:
-            long.append((number, len(line)))
+            long.append((number, end - start))
             yield "\n"
+        start = end
 
 
 def _long_lines(disc: Discovery, long: list[tuple[int, int]]) -> None:
