@@ -464,6 +464,11 @@ CASES = [
     Case("class_50mb", "a class name of 50 MB", _long_class),
     Case("sparse_1t", "a 1 TiB sparse file (no data) listed in SHA256SUMS", _listed_sparse(slide=False)),
     Case(
+        "sums_short_lines",
+        "a SHA256SUMS of 63 MB of three-byte lines (every line was held at once)",
+        lambda b: (b / "SHA256SUMS").write_text("ab\n" * (21 << 20)),
+    ),
+    Case(
         "sparse_slide", "a slide extended by 1 TiB of holes, listed in SHA256SUMS", _listed_sparse(slide=True)
     ),
     *(

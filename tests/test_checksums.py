@@ -220,3 +220,20 @@ def test_items_from_a_masked_cache_keep_their_hashes(tmp_path: Path, profile: Pr
     for run in runs:
         assert [f.code for f in run.findings if f.code.startswith("CHECKSUM_")] == []
         assert f"slides/{phone}.png" in {p for o in run.outcomes for p in o.sha256}
+
+
+def test_a_checksum_list_of_millions_of_short_lines_is_read_one_line_at_a_time() -> None:
+    """``text.split("\\n")`` held every line at once: a SHA256SUMS of 63 MB of three-byte lines,
+    under the size limit, peaked at 1.7 GB (an object of some 50 bytes a line). Lines are now
+    taken one at a time, and one too short to be an entry is not searched."""
+    import tracemalloc
+
+    text = "ab\n" * 300_000 + "0" * 64 + "  slides/a.svs\n"
+    tracemalloc.start()
+    try:
+        entries, malformed = parse_sums(text)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert [e.path for e in entries] == ["slides/a.svs"] and len(malformed) == MAX_MALFORMED + 1
+    assert peak < len(text), f"{peak / len(text):.1f}x the list"
