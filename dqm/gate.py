@@ -117,7 +117,9 @@ def gate(
     items, stages = not_evaluated(result.findings)
     if items:
         lines.append(f"NOT EVALUATED: {len(items)} item(s) a check crashed on: {', '.join(items[:10])}")
-    crashed = [s for s in stages if s not in DIMENSIONS]  # a crashed dimension is missing above
+    # a crashed stage that was judged above is missing there; any other one (a dimension whose
+    # stage crashed holds no result, so it was not required by default) is missing here
+    crashed = [s for s in stages if s not in required and s not in warn]
     lines.extend(f"MISSING  the {stage} stage crashed (not evaluated)" for stage in crashed)
     code = EXIT_FAILED if failed else EXIT_MISSING if missing or crashed else EXIT_OK
     return GateOutcome(code, lines, required, failed, missing, warned, crashed)

@@ -117,3 +117,39 @@ def test_a_crashed_stage_that_is_no_dimension_makes_the_run_incomplete(
     junit = ET.parse(out / "junit.xml").getroot()
     (stages,) = [s for s in junit.iter("testsuite") if s.get("name") == "dqm.stages"]
     assert stages.get("skipped") == "1" and junit.get("failures") == "0"
+
+
+def test_a_crashed_dimension_stage_makes_the_run_incomplete_without_require(
+    clean_batch: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The gate required, by default, the dimensions the result holds; a dimension whose stage
+    crashed holds none, and a crash counted only for stages that are no dimension: a diversity
+    stage that raised (a hostile --baseline made it overflow) left the audit at exit 0 while its
+    verdict said INCOMPLETE."""
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise OverflowError("cannot convert float infinity to integer")
+
+    monkeypatch.setattr("dqm.diversity.diversity_result", broken)
+    out = tmp_path / "out"
+    res = runner.invoke(
+        app,
+        [
+            "audit",
+            str(clean_batch),
+            "--out",
+            str(out),
+            "--stages",
+            "syntactic,diversity",
+            "--no-cache",
+            "-j",
+            "1",
+        ],
+    )
+    result = json.loads((out / "results.json").read_text())
+    assert result["verdict"]["status"] == "incomplete" and result["verdict"]["crashed_stages"] == [
+        "diversity"
+    ]
+    assert res.exit_code == 3, res.output
+    gate = runner.invoke(app, ["gate", str(out / "results.json")])
+    assert gate.exit_code == 3 and "the diversity stage crashed" in " ".join(gate.output.split())
