@@ -13,7 +13,7 @@ from __future__ import annotations
 import itertools
 import math
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -213,6 +213,26 @@ def cramers_v(x2: float, n: int, shape: tuple[int, int]) -> float | None:
     return math.sqrt(x2 / (n * k))
 
 
+MAX_DRAWN_CELLS = 1 << 22
+"""Cells of the random tables of a Monte Carlo test held at once (32 MiB of counts; with their
+float copy and X², some 160 MiB): beyond them the tables are drawn in chunks. All 10,000 at once,
+a batch of 9,000 institutions (a manifest's rows for files that are not there) made a class x
+institution table whose draws held 5 GB, and the float copy and X² as much again: an audit
+killed for memory at 19 GB."""
+
+
+def _in_chunks(draw: Callable[[int], np.ndarray], draws: int, cells: int) -> Iterator[np.ndarray]:
+    """``draw(draws)``, in one piece when it holds at most :data:`MAX_DRAWN_CELLS` cells (the
+    p-values of every table that fits stay as they were), else in pieces of that many cells from
+    the same random stream (the tables drawn differ, the test does not)."""
+    per = max(1, MAX_DRAWN_CELLS // max(1, cells))
+    if draws <= per:
+        yield draw(draws)
+        return
+    for start in range(0, draws, per):
+        yield draw(min(per, draws - start))
+
+
 def independence(
     table: Sequence[Sequence[int]] | np.ndarray,
     *,
@@ -263,8 +283,12 @@ def independence(
             x2, df, p_value, N_("Fisher exact"), v, n, df_star,
             warnings=[msg("{small} of {k} expected counts under {min:g}: Fisher's exact test", **warn)],
         )  # fmt: skip
-    sims = random_table(t.sum(axis=1), t.sum(axis=0), seed=np.random.default_rng(seed)).rvs(draws)
-    hits = int((pearson(sims.astype(float), expected) >= x2 - 1e-9 * max(1.0, x2)).sum())
+    tables = random_table(t.sum(axis=1), t.sum(axis=0), seed=np.random.default_rng(seed))
+    at_least = x2 - 1e-9 * max(1.0, x2)
+    hits = sum(
+        int((pearson(sims.astype(float), expected) >= at_least).sum())
+        for sims in _in_chunks(tables.rvs, draws, r * c)
+    )
     p_value = (1 + hits) / (1 + draws)
     return TestOutcome(
         x2,

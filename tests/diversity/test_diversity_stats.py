@@ -327,3 +327,23 @@ def test_ks_falls_back_to_asymptotic_when_scipy_gives_up_on_exact() -> None:
     assert out.method == "Kolmogorov–Smirnov (asymptotic)"
     ref = st.ks_2samp(a, b, method="asymp")
     assert out.statistic == pytest.approx(ref.statistic) and out.p_value == pytest.approx(ref.pvalue)
+
+
+def test_a_monte_carlo_test_of_a_wide_sparse_table_draws_its_tables_in_bounded_memory() -> None:
+    """All 10,000 random tables were drawn at once: a class x institution table of 7 x 9,000 (a
+    manifest's rows naming 9,000 institutions) held 5 GB of draws, and their float copy and X²
+    as much again (an audit killed at 19 GB). Beyond MAX_DRAWN_CELLS they are drawn in chunks."""
+    import tracemalloc
+
+    table = np.zeros((7, 200), dtype=int)
+    for j in range(200):
+        table[j % 7, j] = 1 + j % 2
+    assert 10_000 * table.size > 3 * stats.MAX_DRAWN_CELLS  # drawn whole, over the bound
+    tracemalloc.start()
+    try:
+        outcome = stats.independence(table)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert outcome.method == "Monte Carlo chi-square" and 0 < outcome.p_value <= 1
+    assert peak < 300 * 2**20, f"{peak / 2**20:.0f} MiB"
