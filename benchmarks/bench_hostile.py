@@ -432,6 +432,21 @@ CASES = [
     Case("manifest_fifo", "manifest.csv is a FIFO", _manifest_fifo),
     Case("manifest_bytes", "manifest.csv of random bytes", _manifest_bad_bytes),
     Case(
+        "institutions_9000",
+        "9,000 manifest rows for absent files, each its own institution and scanner (19 GB, killed)",
+        lambda b: (
+            (b / "manifest.csv")
+            .open("a")
+            .write(
+                "".join(
+                    f"X{i:05d},slides/X{i:05d}.tiff,annotations/X{i:05d}.json,Inst-{i},BCC,50,F,trunk,"
+                    f"P{i:06d},Scanner-{i},H&E,2022-01-01\n"
+                    for i in range(9000)
+                )
+            )
+        ),
+    ),
+    Case(
         "manifest_line_200mb",
         "a manifest row of one 200 MB line (its lines were split through a 4-byte-a-character copy)",
         lambda b: (b / "manifest.csv").open("a").write("S00009," + "x" * 200_000_000 + "\n"),

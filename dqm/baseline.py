@@ -13,6 +13,8 @@ written) with the syntactic run, without the clinical-table expectations, and su
 
 from __future__ import annotations
 
+import itertools
+import math
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NamedTuple
@@ -73,6 +75,25 @@ def earlier_of_result(path: Path, result: QualityResult) -> EarlierRelease:
     return earlier_release(name, result.items)
 
 
+MAX_STORED_VALUE = 1e300
+"""A stored value beyond this is none dqm writes: the span of two of them (1e308 and -1e308) is
+infinite, and drift's histogram edges raised on it (the diversity stage crashed)."""
+
+
+def _unwritten(support: Sequence[float], counts: Sequence[int]) -> str | None:
+    """What a stored distribution (distinct values, slides per value) holds that dqm never
+    writes, or None: a hand-edited baseline is read, and drift must not crash on it."""
+    if len(support) != len(counts):
+        return f"has {len(support)} values and {len(counts)} counts"
+    if any(not math.isfinite(v) or abs(v) > MAX_STORED_VALUE for v in support):
+        return f"holds a value beyond ±{MAX_STORED_VALUE:g}"
+    if any(a >= b for a, b in itertools.pairwise(support)):
+        return "is not in increasing order"
+    if any(c < 0 for c in counts):
+        return "holds a negative count"
+    return None
+
+
 def baseline_from_results(path: Path, profile: Profile, mask: Callable[[str], str] | None = None) -> Release:
     """The baseline stored in a ``results.json``.
 
@@ -88,6 +109,10 @@ def baseline_from_results(path: Path, profile: Profile, mask: Callable[[str], st
     stored = getattr(result, "diversity", None)
     if stored is not None:
         summaries, n, used = summaries_of_result(stored), stored.n_items, True
+        for name, summary in summaries.continuous.items():
+            if (problem := _unwritten(summary.support, summary.support_counts)) is not None:
+                reason = f"the stored distribution of {name!r} {problem}, which dqm never writes"
+                raise BaselineError(msg("cannot read baseline {path}: {reason}", path=path, reason=reason))
     else:
         summaries, n, used = summaries_of(masked_items(result.items, mask), profile), len(result.items), False
     info = BaselineInfo(

@@ -206,6 +206,52 @@ def test_output_folder_is_a_baseline_and_bad_paths_are_errors(
         load_baseline(garbage, profile)
 
 
+@pytest.mark.parametrize(
+    ("support", "counts", "why"),
+    [
+        ([82.0, 29.0, 1e308, -1e308], [1, 1, 1, 1], "beyond"),  # drift's bin edges overflowed
+        ([29.0, 40.0, 49.0], [1], "3 values and 1 counts"),  # numpy refused the weights
+        ([29.0, 40.0, 40.0], [1, 1, 1], "increasing order"),
+        ([29.0, 40.0], [1, -4], "negative count"),
+    ],
+)
+def test_a_baseline_whose_stored_distribution_dqm_never_writes_is_refused(
+    tmp_path: Path,
+    base_items: list[ItemSummary],
+    profile: Profile,
+    support: list[float],
+    counts: list[int],
+    why: str,
+) -> None:
+    """A hand-edited baseline results.json is read, and its stored distributions went to drift as
+    they were: values of ±1e308 made the span of the bin edges infinite, a count list shorter than
+    its values made numpy raise; the diversity stage crashed (and the audit exited 0: see
+    test_crash_verdict). Such a baseline is refused like an unreadable one (exit 2)."""
+    stored = diversity_result(base_items, profile)
+    age = next(c for c in stored.continuous if c.name == "age")
+    edited = age.model_copy(update={"support": support, "support_counts": counts})
+    others = [c for c in stored.continuous if c.name != "age"]
+    path = tmp_path / "edited.json"
+    _result(base_items, stored.model_copy(update={"continuous": [edited, *others]})).dump(path)
+    with pytest.raises(BaselineError, match=f"cannot read baseline .*'age'.*{why}"):
+        load_baseline(path, profile)
+
+
+def test_drift_of_large_samples_needs_no_sample_spelled_out() -> None:
+    """Past 10,000 values a side the p-value is Smirnov's formula on D and the sizes, as ks_2samp
+    computes it, without the samples the counts describe (a baseline stating 3 million values of
+    a billion slides each asked numpy for 21 PiB)."""
+    from dqm.diversity.stats import ks_from_counts
+
+    rng = np.random.default_rng(4)
+    a, b = np.round(rng.normal(0, 1, 12_000), 2), np.round(rng.normal(0.05, 1, 20_000), 2)
+    (sa, ca), (sb, cb) = (np.unique(x, return_counts=True) for x in (a, b))
+    ours, theirs = ks_from_counts(sa, ca, sb, cb), st.ks_2samp(a, b, method="asymp")
+    assert (ours.statistic, ours.p_value) == (float(theirs.statistic), float(theirs.pvalue))
+    huge = ks_from_counts([1.0, 2.0], [10**9, 10**9], [1.0, 2.0, 3.0], [10**9, 10**9, 10**9])
+    assert huge.p_value == 0.0 and huge.statistic == pytest.approx(1 / 3)
+
+
 def false_alarms(draws: int, n: int, profile: Profile) -> tuple[float, float]:
     """(share of same-distribution pairs whose drift is flagged, share whose gated tests warn or fail)."""
     drift_flags = family_flags = 0
