@@ -176,10 +176,10 @@ def build_result(run: Run, command: list[str], run_id: str | None = None) -> Qua
     The run's records take the result's summaries (numbered by patient)."""
     numbers = patient_numbers([r.get("patient_id") for r in run.outcomes.clinical_records()])
     items = run.outcomes.summaries()  # the run's summaries are the result's: one store, numbered here
+    patients = items.column("patient")
     for k, number in enumerate(numbers):
-        summary = items[k]
-        if summary.patient != number:
-            items[k] = numbered(summary, number)
+        if patients[k] != number:  # only the summaries whose number changes are built
+            items[k] = numbered(items[k], number)
     disc = run.discovery
     draft = QualityResult(
         dqm_version=__version__,

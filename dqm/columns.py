@@ -216,6 +216,7 @@ class Sha256s(Sequence[str | None]):
     def __getitem__(self, k: int | slice) -> str | list[str | None] | None:
         if isinstance(k, slice):
             return [self[i] for i in range(len(self))[k]]
+        k = range(len(self))[k]  # a negative index counts from the end, as a sequence's does
         return self._raw[32 * k : 32 * k + 32].hex() if self._has[k] else self._other.get(k)
 
 
@@ -249,15 +250,14 @@ class StatRows:
         list of :data:`STAT_FIELDS` 64-bit integers), else ``value`` kept as given (None: kept
         as nothing)."""
         self._other.pop(k, None)
-        fits = (
-            stats is not None and len(stats) <= self.width and all(fits_int64(s, STAT_FIELDS) for s in stats)
-        )
-        self._count[k] = 1 + len(stats) if fits and stats is not None else 0
-        if fits and stats is not None:
+        if stats is not None and len(stats) <= self.width and all(fits_int64(s, STAT_FIELDS) for s in stats):
+            self._count[k] = 1 + len(stats)
             at = STAT_FIELDS * self.width * k
             for j, stat in enumerate(stats):
                 self._values[at + STAT_FIELDS * j : at + STAT_FIELDS * (j + 1)] = array.array("q", stat)
-        elif value is not None:
+            return
+        self._count[k] = 0
+        if value is not None:
             self._other[k] = value
 
     def stats(self, k: int) -> list[list[int]] | None:

@@ -97,7 +97,7 @@ class ItemRecords(Columns[ItemRecord]):
     def sparse(self) -> dict[str, tuple[int, int]]:
         """Every item's sparse files (batch path -> apparent and allocated bytes), in item order
         (without building the records)."""
-        return {path: sizes for k in sorted(self._sparse) for path, sizes in self._sparse[k].items()}
+        return _in_item_order(self._sparse)
 
     def summaries(self) -> ItemSummaries:
         """Every item's summary, in item order: the column store the result's ``items`` is (one
@@ -135,7 +135,7 @@ class ItemRecords(Columns[ItemRecord]):
     def full_hashes(self) -> dict[str, str]:
         """Every item's files hashed whole (batch path -> SHA-256), in item order (a path of two
         items: the later one's)."""
-        return {path: sha for k in sorted(self._sha256) for path, sha in self._sha256[k].items()}
+        return _in_item_order(self._sha256)
 
     def full_hashes_of(self, k: int) -> Mapping[str, str]:
         """Item ``k``'s files hashed whole (read, never changed)."""
@@ -143,11 +143,7 @@ class ItemRecords(Columns[ItemRecord]):
 
     def stat_of(self, k: int, path: str) -> list[int] | None:
         """The stat item ``k`` took of its file ``path``, or None."""
-        stats, files = self._stats.stats(k), self._files[k]
-        if stats is not None:
-            return stats[files.index(path)] if path in files else None
-        stat = (self._stats.value(k) or {}).get(path)
-        return None if stat is None else list(stat)
+        return self._stats_of(k).get(path)
 
     def row(self, k: int) -> ItemRecord:
         summary = self._summaries[k]
@@ -174,6 +170,12 @@ class ItemRecords(Columns[ItemRecord]):
         if stats is not None:
             return dict(zip(self._files[k], stats, strict=True))
         return {f: list(v) for f, v in (self._stats.value(k) or {}).items()}
+
+
+def _in_item_order(column: Mapping[int, Mapping[str, Any]]) -> dict[str, Any]:
+    """A sparse column of per-file mappings flattened in item order (a path of two items: the
+    later one's)."""
+    return {path: v for k in sorted(column) for path, v in column[k].items()}
 
 
 def _put(column: dict[int, Any], k: int, value: Any) -> None:

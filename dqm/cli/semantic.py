@@ -283,7 +283,7 @@ def sample(
             cached = cache or results.parent / CACHE_FOLDER  # type: ignore[union-attr]
             records = _records_of(root, prof, drawn, cached, audited, discovery, masker)
         else:
-            records = {sid: run.outcomes[k] for sid, k in by_id.items() if sid in drawn}
+            records = {sid: run.outcomes[by_id[sid]] for sid in drawn if sid in by_id}
         real = review_plan.model_copy(update={"plan_id": written.plan_id})
         sheet = sheet_data(real, records, root, prof, thumb_size, thumb_quality, lang)
         write_file(folder / "review.html", render_review_html(sheet, lang), masker)
