@@ -72,10 +72,12 @@ def gate(
         A dimension name that dqm does not know.
     """
     warn = list(dict.fromkeys(warn_only))
+    items, stages = not_evaluated(result.findings)
+    # by default, the dimensions the result holds and those whose stage crashed (holding none)
     required = (
         list(dict.fromkeys(require))
         if require is not None
-        else [d for d in DIMENSIONS if dimension_state(result, d) != "missing"]
+        else [d for d in DIMENSIONS if dimension_state(result, d) != "missing" or d in stages]
     )
     unknown = [d for d in (*required, *warn) if d not in DIMENSIONS]
     if unknown:
@@ -94,7 +96,12 @@ def gate(
             why = gettext(N_("failed"), lang)
             lines.append(f"WARN     {dim}: {_warn_only(why, lang)}" if soft else f"FAIL     {dim}")
         else:
-            why = gettext(N_("pending (not finished)") if state == "pending" else N_("not evaluated"), lang)
+            if state == "pending":
+                why = gettext(N_("pending (not finished)"), lang)
+            elif dim in stages:
+                why = gettext(N_("the stage crashed (not evaluated)"), lang)
+            else:
+                why = gettext(N_("not evaluated"), lang)
             reason = unfinished(getattr(result, dim)) if state == "pending" else None
             if reason and reason != "not finished":  # items a check crashed on
                 why = f"{why}: {reason}"
@@ -114,12 +121,9 @@ def gate(
             lines.append(
                 f"FAIL     lots: {len(bad)} of {len(result.lots.lots)} failed" if bad else "PASS     lots"
             )
-    items, stages = not_evaluated(result.findings)
     if items:
         lines.append(f"NOT EVALUATED: {len(items)} item(s) a check crashed on: {', '.join(items[:10])}")
-    # a crashed stage that was judged above is missing there; any other one (a dimension whose
-    # stage crashed holds no result, so it was not required by default) is missing here
-    crashed = [s for s in stages if s not in required and s not in warn]
+    crashed = [s for s in stages if s not in DIMENSIONS]  # a crashed dimension is judged above
     lines.extend(f"MISSING  the {stage} stage crashed (not evaluated)" for stage in crashed)
     code = EXIT_FAILED if failed else EXIT_MISSING if missing or crashed else EXIT_OK
     return GateOutcome(code, lines, required, failed, missing, warned, crashed)
