@@ -80,6 +80,11 @@ MAX_STORED_VALUE = 1e300
 infinite, and drift's histogram edges raised on it (the diversity stage crashed)."""
 
 
+MAX_STORED_COUNT = 2**53
+"""Slides a stored distribution counts at most: a count past int64 made drift's KS test raise
+(``OverflowError``), two that summed past it a negative size."""
+
+
 def _unwritten(support: Sequence[float], counts: Sequence[int]) -> str | None:
     """What a stored distribution (distinct values, slides per value) holds that dqm never
     writes, or None: a hand-edited baseline is read, and drift must not crash on it."""
@@ -91,6 +96,8 @@ def _unwritten(support: Sequence[float], counts: Sequence[int]) -> str | None:
         return "is not in increasing order"
     if any(c < 0 for c in counts):
         return "holds a negative count"
+    if sum(counts) > MAX_STORED_COUNT:
+        return f"counts more than {MAX_STORED_COUNT:,} slides"
     return None
 
 

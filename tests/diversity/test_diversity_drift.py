@@ -213,6 +213,8 @@ def test_output_folder_is_a_baseline_and_bad_paths_are_errors(
         ([29.0, 40.0, 49.0], [1], "3 values and 1 counts"),  # numpy refused the weights
         ([29.0, 40.0, 40.0], [1, 1, 1], "increasing order"),
         ([29.0, 40.0], [1, -4], "negative count"),
+        ([29.0, 40.0], [2**63, 1], "more than"),  # past int64: the KS test raised OverflowError
+        ([29.0, 40.0], [2**62, 2**62], "more than"),  # a sum past int64: a negative size
     ],
 )
 def test_a_baseline_whose_stored_distribution_dqm_never_writes_is_refused(
