@@ -368,14 +368,15 @@ def _local_fold(od: np.ndarray, stained: np.ndarray) -> np.ndarray:
     def local(values: np.ndarray, weight: np.ndarray, reach: float) -> np.ndarray:
         return blur(values, reach) / np.maximum(blur(weight, reach), 1e-3)
 
-    near = local(stains, tissue, FOLD_LOCAL_SMOOTH)
+    smooth_tissue = blur(tissue, FOLD_LOCAL_SMOOTH)  # one smoothing for the three uses below
+    near = blur(stains, FOLD_LOCAL_SMOOTH) / np.maximum(smooth_tissue, 1e-3)
     both = stains.sum(-1, keepdims=True)
     usual = tissue * (both < FOLD_LOCAL_EXCLUDE * tissue * local(both, tissue, FOLD_LOCAL_REACH))
     ref = np.maximum(local(stains * (usual > 0), usual, FOLD_LOCAL_REACH), 0.02)
     dense = np.all(near > FOLD_LOCAL_RATIO * ref, axis=-1)
-    enough = blur(tissue, FOLD_LOCAL_SMOOTH)[..., 0] > FOLD_LOCAL_MIN_TISSUE * step * step
+    enough = smooth_tissue[..., 0] > FOLD_LOCAL_MIN_TISSUE * step * step
     sides = local(stains, tissue, FOLD_BAND_SIDE_SMOOTH)
-    side_tissue = blur(tissue, FOLD_LOCAL_SMOOTH)[..., 0] >= FOLD_BAND_MIN_SIDE * step * step
+    side_tissue = smooth_tissue[..., 0] >= FOLD_BAND_MIN_SIDE * step * step
     dense = (dense | _band(near, sides, side_tissue, enough, side)) & enough
     out[: h2 * step, : w2 * step] = np.repeat(np.repeat(dense, step, 0), step, 1)
     return out & stained
