@@ -11,6 +11,8 @@ byte-order mark (dqm writes none) are refused too.
 from __future__ import annotations
 
 import json
+import math
+import re
 from typing import Any
 
 import orjson
@@ -60,9 +62,37 @@ def not_a_number(name: str) -> Any:
     raise StrictJSONError(f"{name} is not a JSON number")
 
 
-DECODER = json.JSONDecoder(object_pairs_hook=unique_keys, parse_constant=not_a_number)
-"""Python's decoder with :func:`unique_keys` and :func:`not_a_number`: the strict reading."""
-_NAN_DECODER = json.JSONDecoder(object_pairs_hook=unique_keys)
+def int_in_64_bits(text: str) -> int:
+    """A ``parse_int`` hook that refuses an integer orjson cannot hold (it reads one as a float)."""
+    value = int(text)
+    if not -(2**63) <= value < 2**64:
+        raise StrictJSONError(
+            f"the integer {text[:40]}{'…' if len(text) > 40 else ''} is past 64 bits; dqm writes none"
+        )
+    return value
+
+
+def finite_float(text: str) -> float:
+    """A ``parse_float`` hook that refuses a number past a double's range (``1e400``), as orjson does."""
+    value = float(text)
+    if not math.isfinite(value):
+        raise StrictJSONError(f"the number {text[:40]} is past a double's range")
+    return value
+
+
+DECODER = json.JSONDecoder(
+    object_pairs_hook=unique_keys,
+    parse_constant=not_a_number,
+    parse_int=int_in_64_bits,
+    parse_float=finite_float,
+)
+"""Python's decoder with :func:`unique_keys`, :func:`not_a_number` and the 64-bit bounds orjson
+reads numbers within: the strict reading, which accepts what :func:`loads` accepts."""
+_NAN_DECODER = json.JSONDecoder(object_pairs_hook=unique_keys, parse_int=int_in_64_bits)
+_LONG_NUMBER = re.compile(rb"[:,\[]\s*(?:[0-9]{20}|-[0-9]{19})")
+"""A number of 20 digits or more (19 below zero) where a value starts: perhaps an integer past 64
+bits, which orjson reads as a float. A file time in nanoseconds has 19 digits; a digest's digits
+are inside a string and do not match."""
 
 
 def strict_decode(data: str | bytes, nan: bool = False) -> Any:
@@ -90,8 +120,10 @@ def loads(data: bytes | str, nan: bool = False) -> Any:
     writes the tree back with one ``:`` per key it kept and every string's colons as they are.
     The two counts are equal exactly when no key was dropped, unless the file spells a colon as
     ``\\u003a`` (then, and when they differ, :func:`strict_decode` reads the file and names the
-    repeated key). With ``nan``, ``NaN`` and ``Infinity`` are read as floats (orjson refuses
-    them: such a text is read strictly). Raises :class:`StrictJSONError`."""
+    repeated key). A file with a number of 20 digits or more (19 below zero) is read strictly
+    too: that refuses an integer past 64 bits, which orjson reads as a float. With ``nan``,
+    ``NaN`` and ``Infinity`` are read as floats (orjson refuses them: such a text is read
+    strictly). Raises :class:`StrictJSONError`."""
     try:
         if isinstance(data, str):
             data = data.encode("utf-8")
@@ -102,7 +134,7 @@ def loads(data: bytes | str, nan: bool = False) -> Any:
         raise _parse_error(exc) from None
     except UnicodeEncodeError as exc:
         raise StrictJSONError(str(exc)[:200]) from None
-    if _ESCAPED_COLON not in data:
+    if _ESCAPED_COLON not in data and not _LONG_NUMBER.search(data):
         try:
             if data.count(b":") == orjson.dumps(tree).count(b":"):
                 return tree

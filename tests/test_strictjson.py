@@ -55,6 +55,28 @@ def test_what_is_not_json_as_dqm_writes_it_is_refused(data: bytes) -> None:
         loads(data)
 
 
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        (b'{"n": 123456789012345678901234567890}', None),  # orjson read it as a float, verify exactly
+        (b'{"n": -9223372036854775809}', None),
+        (b'{"n": 1e400}', None),  # orjson refused it, verify read infinity
+        (b'{"n": 18446744073709551615}', 2**64 - 1),
+        (b'{"n": -9223372036854775808}', -(2**63)),
+        (b'{"n": "123456789012345678901234567890"}', "123456789012345678901234567890"),
+    ],
+)
+def test_both_readings_take_the_same_numbers(text: bytes, value: object) -> None:
+    """The fast and the strict reading accept the same numbers with the same values: an integer
+    past 64 bits or a number past a double's range is refused by both (found reviewing)."""
+    if value is None:
+        for read in (loads, strict_decode):
+            with pytest.raises(StrictJSONError):
+                read(text)
+    else:
+        assert loads(text) == strict_decode(text) == {"n": value}
+
+
 def test_nesting_orjson_cannot_write_back_is_read_strictly() -> None:
     assert loads(b"[" * 300 + b"]" * 300) == strict_decode(b"[" * 300 + b"]" * 300)
 
