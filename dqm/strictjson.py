@@ -120,7 +120,9 @@ def loads(data: bytes | str, nan: bool = False) -> Any:
     writes the tree back with one ``:`` per key it kept and every string's colons as they are.
     The two counts are equal exactly when no key was dropped, unless the file spells a colon as
     ``\\u003a`` (then, and when they differ, :func:`strict_decode` reads the file and names the
-    repeated key). A file with a number of 20 digits or more (19 below zero) is read strictly
+    repeated key). This is not the readers' check (``count_keys`` against ``key_ends``, in
+    :mod:`dqm.readers.common.base`), which walks the tree in Python: on a results.json of 53 MiB
+    it took 0.78 s where writing the tree back takes 0.09 s. A file with a number of 20 digits or more (19 below zero) is read strictly
     too: that refuses an integer past 64 bits, which orjson reads as a float. With ``nan``,
     ``NaN`` and ``Infinity`` are read as floats (orjson refuses them: such a text is read
     strictly). Raises :class:`StrictJSONError`."""
