@@ -112,7 +112,7 @@ def _skip(text: str, pos: int) -> int:
     return match.end()
 
 
-def _elements(decoder: json.JSONDecoder, text: str, pos: int) -> Iterator[tuple[Any, int]]:
+def _elements(text: str, pos: int) -> Iterator[tuple[Any, int]]:
     """``(element, position after it)`` for each element of the array opening at ``pos``, then
     ``(_END, position after the array)``."""
     pos = _skip(text, pos + 1)
@@ -120,7 +120,7 @@ def _elements(decoder: json.JSONDecoder, text: str, pos: int) -> Iterator[tuple[
         yield _END, pos + 1
         return
     while True:
-        value, pos = decoder.raw_decode(text, pos)
+        value, pos = DECODER.raw_decode(text, pos)
         yield value, pos
         pos = _skip(text, pos)
         if text.startswith(",", pos):
@@ -132,7 +132,7 @@ def _elements(decoder: json.JSONDecoder, text: str, pos: int) -> Iterator[tuple[
             raise ValueError(f"an array element is not followed by ',' or ']' at {pos}")
 
 
-def _members(decoder: json.JSONDecoder, text: str) -> dict[str, int]:
+def _members(text: str) -> dict[str, int]:
     """Each top-level member's key and the position of its value, read (and checked) one
     top-level array element at a time."""
     pos = _skip(text, 0)
@@ -143,7 +143,7 @@ def _members(decoder: json.JSONDecoder, text: str) -> dict[str, int]:
     while not text.startswith("}", pos):
         if not text.startswith('"', pos):
             raise ValueError(f"a member name was expected at {pos}")
-        key, pos = decoder.raw_decode(text, pos)
+        key, pos = DECODER.raw_decode(text, pos)
         pos = _skip(text, pos)
         if not text.startswith(":", pos):
             raise ValueError(f"':' was expected at {pos}")
@@ -151,9 +151,9 @@ def _members(decoder: json.JSONDecoder, text: str) -> dict[str, int]:
             raise repeated_key(key)
         starts[key] = pos = _skip(text, pos + 1)
         if text.startswith("[", pos):
-            pos = deque(_elements(decoder, text, pos), maxlen=1)[0][1]  # read, kept one at a time
+            pos = deque(_elements(text, pos), maxlen=1)[0][1]  # read, kept one at a time
         else:
-            pos = decoder.raw_decode(text, pos)[1]
+            pos = DECODER.raw_decode(text, pos)[1]
         pos = _skip(text, pos)
         if text.startswith(",", pos):
             pos = _skip(text, pos + 1)
@@ -170,7 +170,7 @@ def canonical_pieces(text: str) -> Iterator[str]:
     """:func:`canonical_json` of the JSON object ``text``, in pieces that join to it exactly: the
     members sorted by key, a top-level array element by element. Raises :class:`DigestError`."""
     try:
-        starts = _members(DECODER, text)
+        starts = _members(text)
         yield "{"
         sep = ""
         for key in sorted(k for k in starts if k != DIGEST_KEY):
@@ -180,7 +180,7 @@ def canonical_pieces(text: str) -> Iterator[str]:
             if text.startswith("[", pos):
                 inner = ""
                 yield "["
-                for value, _ in _elements(DECODER, text, pos):
+                for value, _ in _elements(text, pos):
                     if value is not _END:
                         yield inner + _dumps(value)
                         inner = ","
