@@ -954,7 +954,7 @@ def _orphans(disc: Discovery) -> None:
     for item in disc.items:
         for p in (item.image_path, item.annotation_path):
             if p:
-                referenced[normalise(p)[0]] = item.row
+                referenced.setdefault(normalise(p)[0], item.row)  # the first row that names it
     present = {*disc.slide_files, *disc.annotation_files, *disc.other_files}
     # a path the manifest names that is not there, by the name a person reads: a file written with
     # other code points or in other case is the orphan beside it, and the two findings name each other
