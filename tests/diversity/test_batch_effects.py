@@ -283,6 +283,6 @@ def test_institutions_of_one_slide_each_cost_neither_a_one_hot_of_the_batch_nor_
     groups = np.array([f"g{k}" for k in rng.integers(0, 7, 500)], dtype=object)
     values = rng.normal(size=500)
     cats = [f"g{k}" for k in range(9)]  # two with no value
-    parts = _split(values, groups, cats)
+    parts = _split(values, np.array([cats.index(g) for g in groups]), cats)
     for c in cats:
         assert np.array_equal(parts[c], values[groups == c])
