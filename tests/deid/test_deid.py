@@ -132,6 +132,45 @@ def assert_masked(findings) -> None:
         assert secret not in text
 
 
+_XMP = (
+    b'<?xpacket begin="" id="W5M0MpCehiHzreSzNTczkc9d"?><x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF>'
+    b'<rdf:Description xmp:CreateDate="2021-03-04T10:11:12" xmp:CreatorTool="TOOL"/></rdf:RDF>'
+    b'</x:xmpmeta><?xpacket end="w"?>'
+)
+
+
+@pytest.mark.parametrize(
+    ("tool", "codes"),
+    [
+        ("Adobe Photoshop 22.0", []),
+        ("Patient name: Hong Gildong, 900101-1234567", ["DEID_SLIDE_IDENTIFIER", "DEID_SLIDE_IDENTIFIER"]),
+    ],
+)
+def test_a_tiffs_xmp_packet_is_searched_for_identifiers(
+    tmp_path: Path, profile: Profile, tool: str, codes: list[str]
+) -> None:
+    """A TIFF's XMP packet (tag 700), which OpenSlide does not show, was never searched: a patient
+    an editor or scanner wrote there passed the de-identification checks in silence."""
+    import tifffile
+
+    from dqm.slide_io import ProbeOptions, probe_slide
+
+    xmp = _XMP.replace(b"TOOL", tool.encode())
+    path = tmp_path / "s1.tiff"
+    pixels = np.random.default_rng(0).integers(0, 255, (512, 512, 3), dtype=np.uint8)
+    tifffile.imwrite(
+        path, pixels, tile=(256, 256), photometric="rgb", extratags=[(700, "B", len(xmp), xmp, True)]
+    )
+    probe = probe_slide(path, "slides/s1.tiff", ProbeOptions(artefacts=False))
+    found = [
+        f
+        for f in deid_findings(view_of(profile, slide=probe))
+        if f.location.pointer == "/properties/tiff.XMP"
+    ]
+    assert [f.code for f in found] == codes
+    assert_masked(found)
+
+
 def test_slide_properties(profile: Profile) -> None:
     probe = virtual_probe(
         "slides/s1.svs",
