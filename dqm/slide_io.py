@@ -5,7 +5,9 @@ plain data the checks judge without touching the file. OpenSlide opens whole-sli
 plain images (PNG, JPEG, single-page TIFF) go through Pillow. Tests build probes in memory
 (:func:`virtual_probe`) so most of them need no slide file.
 
-What one probe reads, in order, within a per-slide time budget (:class:`ProbeOptions`): the
+What one probe reads, in order, within a per-slide budget of CPU time (:class:`ProbeOptions`,
+:mod:`dqm.budget`: the probe's own CPU time, so that load on the machine does not change it, with a
+wall-clock backstop for reads that wait): the
 header (vendor, size, levels, mpp, objective power, associated images, properties), the level-0
 codec (from the TIFF or DICOM header), a bounded sample of tiles at up to three levels, a tissue
 mask from the smallest level that has at most :data:`MAX_MASK_PIXELS` pixels (or the slide's
@@ -26,7 +28,6 @@ import math
 import os
 import stat
 import struct
-import time
 import warnings
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
@@ -37,6 +38,7 @@ from typing import Any
 
 import numpy as np
 
+from dqm.budget import Budget, Clock
 from dqm.facts import StainSummary
 from dqm.findings import clip
 from dqm.i18n import Message, msg
@@ -130,9 +132,10 @@ class ProbeOptions:
     """How much a probe may do."""
 
     budget_s: float = 30.0
-    """Seconds the whole probe may spend (the profile's ``limits.slide_seconds``): header, tile
+    """CPU seconds the whole probe may spend (the profile's ``limits.slide_seconds``): header, tile
     sample, tissue mask, hash, stain and artefacts; steps that would start later are skipped (and
-    reported)."""
+    reported). Also spent once :data:`dqm.budget.WALL_FACTOR` times as many seconds have passed on
+    the wall clock (reads that wait on a slow filesystem)."""
     tissue: bool = True
     """Compute a tissue mask (for the lesion-over-background check)."""
     label_thumbnail: bool = False
@@ -142,8 +145,8 @@ class ProbeOptions:
     """Measure artefacts on the tissue mask's image, and blur on a few tissue tiles
     (:mod:`dqm.pixels.artefacts`)."""
     artefacts_budget_s: float = 1.0
-    """Seconds the artefact measure may spend at most (blur tiles stop when it is spent), within
-    what is left of ``budget_s``."""
+    """CPU seconds the artefact measure may spend at most (blur tiles stop when it is spent, or its
+    wall-clock backstop passes), within what is left of ``budget_s``."""
     mpp: float | None = None
     """Level-0 µm per pixel to assume when the slide states none (the item's stated mpp or the
     profile's ``image_mpp``): blur is measured only where the tiles are known to be at 10x or more."""
@@ -218,9 +221,13 @@ class SlideProbe:
     tissue_note: str | None = None
     """Why there is no tissue mask, when there is none."""
     elapsed_s: float = 0.0
+    """CPU seconds the probe spent."""
     budget_s: float | None = None
     skipped: tuple[str, ...] = ()
     """Probe steps skipped because the time budget was spent."""
+    budget_clock: Clock | None = None
+    """Which clock ran out when steps were skipped: ``cpu`` (the budget's CPU seconds) or ``wall``
+    (the wall-clock backstop: the probe waited on its reads)."""
     label_thumbnail: str | None = None
     """``data:image/jpeg;base64,...`` of the label image, only when asked for."""
     label_note: str | None = None
@@ -369,21 +376,6 @@ def sample_regions(
     return regions
 
 
-class _Clock:
-    """The probe's time budget."""
-
-    def __init__(self, budget_s: float) -> None:
-        self.start = time.monotonic()
-        self.budget_s = budget_s
-
-    @property
-    def elapsed(self) -> float:
-        return time.monotonic() - self.start
-
-    def spent(self) -> bool:
-        return self.elapsed > self.budget_s
-
-
 OTSU_BINS = 256
 
 
@@ -491,8 +483,8 @@ def _mask_from_image(
     if pixels.clock.spent():
         probe.skipped += ("artefacts",)
         return
-    budget_s = min(pixels.options.artefacts_budget_s, pixels.options.budget_s - pixels.clock.elapsed)
-    probe.artefacts = measure(rgba, mask, downsample, pixels.tiles, max(0.0, budget_s))
+    budget = pixels.clock.part(pixels.options.artefacts_budget_s)
+    probe.artefacts = measure(rgba, mask, downsample, pixels.tiles, budget)
 
 
 def _fitted(w: int, h: int, side: int) -> tuple[int, int] | None:
@@ -554,7 +546,7 @@ class _Pixels:
     """What the pixel measures may use: their options, the probe's clock and tiles at 10x or more."""
 
     options: ProbeOptions
-    clock: _Clock
+    clock: Budget
     tiles: TileSource | None
 
 
@@ -720,7 +712,7 @@ def _codec(path: Path, probe: SlideProbe) -> None:
         probe.jpeg_quality, _ = jpeg_quality(dqt_tables(head), probe.properties.get("tiff.ImageDescription"))
 
 
-def _probe_openslide(path: Path, probe: SlideProbe, options: ProbeOptions, clock: _Clock) -> bool:
+def _probe_openslide(path: Path, probe: SlideProbe, options: ProbeOptions, clock: Budget) -> bool:
     import openslide
 
     try:
@@ -800,7 +792,7 @@ def _tissue_openslide(
     probe: SlideProbe,
     error: type[Exception],
     options: ProbeOptions,
-    clock: _Clock,
+    clock: Budget,
     done: dict[Region, Any],
 ) -> None:
     """Tissue mask from the slide's thumbnail image when it shows the whole level 0 (same aspect
@@ -913,7 +905,7 @@ def _native_stderr(sink: list[str]) -> Iterator[None]:
                 sink.append(" ".join(line.strip() for line in text.splitlines() if line.strip()))
 
 
-def _probe_pillow(path: Path, probe: SlideProbe, options: ProbeOptions, clock: _Clock) -> None:
+def _probe_pillow(path: Path, probe: SlideProbe, options: ProbeOptions, clock: Budget) -> None:
     """Open a plain image; the decoder's warnings (corrupt EXIF, tags past the end of the file,
     and in worker processes what libtiff prints) are kept in ``probe.decoder_warnings`` for the
     slide checks to report, not printed."""
@@ -925,7 +917,7 @@ def _probe_pillow(path: Path, probe: SlideProbe, options: ProbeOptions, clock: _
     probe.decoder_warnings = tuple(dict.fromkeys(clip(m, 200) for m in said))
 
 
-def _pillow(path: Path, probe: SlideProbe, options: ProbeOptions, clock: _Clock) -> None:
+def _pillow(path: Path, probe: SlideProbe, options: ProbeOptions, clock: Budget) -> None:
     from PIL import Image
 
     try:
@@ -1014,7 +1006,7 @@ def _unrecognised(path: Path, error: str, reason: str, sniff_bytes: bool) -> str
 def probe_slide(path: Path, rel: str, options: ProbeOptions | None = None) -> SlideProbe:
     """Open a slide, read its header and a bounded sample of regions; never raises for content."""
     options = options or ProbeOptions()
-    clock = _Clock(options.budget_s)
+    clock = Budget(options.budget_s)
     probe = SlideProbe(path=rel, budget_s=options.budget_s)
     try:
         probe.size_bytes = path.stat().st_size
@@ -1027,7 +1019,8 @@ def probe_slide(path: Path, rel: str, options: ProbeOptions | None = None) -> Sl
         return probe
     if not _probe_openslide(path, probe, options, clock):
         _probe_pillow(path, probe, options, clock)
-    probe.elapsed_s = clock.elapsed
+    probe.elapsed_s = clock.cpu_s
+    probe.budget_clock = clock.spent() if probe.skipped else None
     _name_by_rel(probe, str(path))
     return probe
 

@@ -48,6 +48,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
         (
             "dqm.readers",
             "dqm.slide_io",
+            "dqm.budget",  # the probe's time budget: CPU time, with a wall-clock backstop
             "dqm.sparse_files",  # files mostly holes, never read whole
             "dqm.pixels",
             "dqm.batch",

@@ -7,6 +7,7 @@ import shapely
 from pydantic import BaseModel, ConfigDict, Field
 from shapely.geometry.base import BaseGeometry
 
+from dqm.budget import WALL_FACTOR
 from dqm.coords import usable_mpp
 from dqm.findings import Aspect, Finding, Severity
 from dqm.i18n import N_, msg
@@ -419,19 +420,24 @@ def time_budget(view: ItemView, params: NoParams, ctx: CheckContext) -> list[Fin
     probe = view.slide
     if probe is None or not probe.skipped:
         return []
-    return [
-        ctx.finding(
-            "SLIDE_TIME_BUDGET",
-            msg(
-                "probing took {elapsed:.1f} s, over the {budget:g} s budget: skipped {steps} "
-                "(those checks did not run)",
-                elapsed=probe.elapsed_s,
-                budget=probe.budget_s or 0,
-                steps=", ".join(probe.skipped),
-            ),
-            file=probe.path,
+    steps, budget = ", ".join(probe.skipped), probe.budget_s or 0
+    # the budget, not the seconds measured: those differ from run to run, the finding must not
+    if probe.budget_clock == "wall":
+        said = msg(
+            "probing waited on its reads for over {wall:g} s on the wall clock ({factor:g} times its "
+            "{budget:g} s CPU time budget): skipped {steps} (those checks did not run)",
+            wall=WALL_FACTOR * budget,
+            factor=WALL_FACTOR,
+            budget=budget,
+            steps=steps,
         )
-    ]
+    else:
+        said = msg(
+            "probing spent its {budget:g} s CPU time budget: skipped {steps} (those checks did not run)",
+            budget=budget,
+            steps=steps,
+        )
+    return [ctx.finding("SLIDE_TIME_BUDGET", said, file=probe.path)]
 
 
 class TissueParams(BaseModel):

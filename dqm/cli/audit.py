@@ -106,8 +106,9 @@ def audit(
         float | None,
         typer.Option(
             min=0.1,
-            help="Seconds one slide probe may spend (header, tiles, tissue mask, pixel measures; "
-            "default: the profile's limits.slide_seconds).",
+            help="CPU seconds one slide probe may spend (header, tiles, tissue mask, pixel measures; "
+            "default: the profile's limits.slide_seconds); it also stops after 10 times as many "
+            "seconds on the wall clock.",
         ),
     ] = None,
     require: Require = None,

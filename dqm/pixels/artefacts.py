@@ -19,13 +19,13 @@ by definition; its share is its area over the tissue's area, too.
 from __future__ import annotations
 
 import base64
-import time
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
+from dqm.budget import Budget
 from dqm.model import ArtefactFacts
 from dqm.pixels.masks import dilate, grey_closing
 
@@ -189,6 +189,8 @@ sharp 0.035 to 0.99 (5th percentile 0.14), blurred by a Gaussian of 1.5 px 0.002
 0.019), of 3 px under 0.009."""
 BLUR_MIN_TISSUE = 0.5
 """A sampled tile lies at least this much over tissue."""
+BUDGET_SPENT = {"cpu": "CPU time budget spent", "wall": "time budget's wall-clock backstop passed"}
+"""The blur sample's note when its budget ran out, by the clock that ran out (:mod:`dqm.budget`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,6 +233,7 @@ class Artefacts:
     """Share of the tissue per pen colour."""
     blur: BlurSample | None
     elapsed_s: float
+    """Wall-clock seconds since the measure's budget began (its own time when made for it)."""
 
     def mask(self, *kinds: str) -> np.ndarray:
         """The pixels that show any of ``kinds``."""
@@ -540,17 +543,17 @@ def measure(
     tissue: np.ndarray,
     downsample: tuple[float, float],
     tiles: TileSource | None = None,
-    budget_s: float = 1.0,
+    budget: Budget | None = None,
 ) -> Artefacts:
     """Artefacts of one slide from its low-resolution image and tissue mask (same shape).
 
     ``downsample`` is level-0 pixels per pixel of ``rgba``; ``tiles`` (optional) gives the blur
-    sample, within ``budget_s`` seconds. An image without tissue gives zero shares; an empty image
+    sample, within ``budget`` (:mod:`dqm.budget`; default: 1 s of CPU time from the call). An image without tissue gives zero shares; an empty image
     gives an empty flag map.
     """
     from scipy import ndimage
 
-    start = time.monotonic()
+    budget = Budget(1.0) if budget is None else budget
     valid = rgba[..., 3] > 0 if rgba.shape[-1] == 4 else np.ones(tissue.shape, bool)
     rgb, tmask, valid, f = _shrink(rgba[..., :3], tissue, valid)
     ds = (float(downsample[0]) * f, float(downsample[1]) * f)
@@ -615,8 +618,7 @@ def measure(
     tissue_px = int(np.count_nonzero(base))  # counted: faster than a sum of booleans
     blur_sample, blur_mask = None, np.zeros_like(tmask)
     if tiles is not None and tissue_px:
-        left = budget_s - (time.monotonic() - start)
-        blur_sample, blur_mask = _blur(tiles, tmask & ~pen & ~fold & ~bubble, ds, left)
+        blur_sample, blur_mask = _blur(tiles, tmask & ~pen & ~fold & ~bubble, ds, budget)
     masks["blur"] = blur_mask & tmask
     flags = np.zeros(tmask.shape, np.uint8)
     for k, kind in enumerate(KINDS):
@@ -627,7 +629,7 @@ def measure(
     if blur_sample is not None:
         shares["blur"] = blur_sample.blurred / blur_sample.tiles if blur_sample.tiles else 0.0
     pen_shares = {c: int(np.count_nonzero(m)) / denom if tissue_px else 0.0 for c, m in pens.items()}
-    return Artefacts(flags, ds, tissue_px, shares, pen_shares, blur_sample, time.monotonic() - start)
+    return Artefacts(flags, ds, tissue_px, shares, pen_shares, blur_sample, budget.wall_s)
 
 
 def sharpness(rgb: np.ndarray) -> float:
@@ -706,9 +708,8 @@ def _tile_origins(
 
 
 def _blur(
-    tiles: TileSource, mask: np.ndarray, ds: tuple[float, float], budget_s: float
+    tiles: TileSource, mask: np.ndarray, ds: tuple[float, float], budget: Budget
 ) -> tuple[BlurSample, np.ndarray]:
-    start = time.monotonic()
     footprint = np.zeros_like(mask)
     if tiles.mpp is None:
         return BlurSample(0, 0, (), None, "resolution unknown (no mpp): blur not measured"), footprint
@@ -726,8 +727,8 @@ def _blur(
     blurred = 0
     note = ""
     for x, y in _tile_origins(mask, ds, side0, BLUR_TILES, step0):
-        if time.monotonic() - start > budget_s:
-            note = f"time budget spent after {len(scores)} tiles"
+        if clock := budget.spent():
+            note = f"{BUDGET_SPENT[clock]} after {len(scores)} tiles"
             break
         tile = tiles.read(x, y, BLUR_TILE)
         if tile is None:

@@ -9,6 +9,7 @@ import pytest
 from PIL import Image, ImageDraw, ImageFilter
 from scipy import ndimage
 
+from dqm.budget import Budget
 from dqm.model import ArtefactFacts, SlideFacts
 from dqm.pixels.artefacts import KINDS, TileSource, _block_or, flag_map, measure, sharpness
 from dqm.slide_io import ProbeOptions, probe_slide, tissue_from_rgba
@@ -18,8 +19,8 @@ SIDE = 480
 DEFAULTS = ArtefactParams()
 
 UNHURRIED = 60.0
-"""Seconds the blur sample may take in these tests: the default second, on a loaded machine, can
-run out before the first tile and leave nothing to assert on."""
+"""CPU seconds the blur sample may take in these tests: far more than it needs, so that it always
+samples every tile it finds."""
 
 
 def he_image(seed: int = 0, square: bool = False) -> np.ndarray:
@@ -39,7 +40,7 @@ def he_image(seed: int = 0, square: bool = False) -> np.ndarray:
 def found(img: np.ndarray, tiles: bool = False):
     tissue, _ = tissue_from_rgba(img)
     source = TileSource(lambda x, y, s: img[y : y + s, x : x + s], 1.0, 0.5) if tiles else None
-    return measure(img, tissue, (1.0, 1.0), source, budget_s=UNHURRIED)
+    return measure(img, tissue, (1.0, 1.0), source, budget=Budget(UNHURRIED))
 
 
 def flagged(img: np.ndarray, tiles: bool = False) -> set[str]:
@@ -178,7 +179,9 @@ def test_blur_tiles_on_the_stored_tile_grid() -> None:
         corners.append((x, y))
         return img[y : y + s, x : x + s]
 
-    got = measure(img, tissue, (1.0, 1.0), TileSource(read, 1.0, 0.5, grid=(64, 96)), budget_s=UNHURRIED)
+    got = measure(
+        img, tissue, (1.0, 1.0), TileSource(read, 1.0, 0.5, grid=(64, 96)), budget=Budget(UNHURRIED)
+    )
     assert got.blur is not None and got.blur.tiles == len(corners) > 0 and got.shares["blur"] == 0
     assert all(x % 64 == 0 and y % 96 == 0 for x, y in corners)  # one stored tile's corner each
 
@@ -191,7 +194,7 @@ def test_blur_needs_ten_x() -> None:
         tissue,
         (1.0, 1.0),
         TileSource(lambda x, y, s: img[y : y + s, x : x + s], 1.0, 4.0),
-        budget_s=UNHURRIED,
+        budget=Budget(UNHURRIED),
     )
     assert got.blur is not None and got.blur.tiles == 0 and "coarser than 10x" in got.blur.note
 
@@ -250,7 +253,7 @@ def test_blur_needs_a_known_resolution() -> None:
         tissue,
         (1.0, 1.0),
         TileSource(lambda x, y, s: img[y : y + s, x : x + s], 1.0, None),
-        budget_s=UNHURRIED,
+        budget=Budget(UNHURRIED),
     )
     assert got.blur is not None and got.blur.tiles == 0 and "resolution unknown" in got.blur.note
 
@@ -313,7 +316,7 @@ def test_clean_glas_image_shows_no_artefact(real_data: Path) -> None:
     )
     img = np.pad(rgb, ((120, 120), (120, 120), (0, 0)), constant_values=240)  # on glass, as a slide is
     source = TileSource(lambda x, y, s: img[y : y + s, x : x + s], 1.0, 0.62)
-    got = measure(img, tissue_from_rgba(img)[0], (1.0, 1.0), source, budget_s=UNHURRIED)
+    got = measure(img, tissue_from_rgba(img)[0], (1.0, 1.0), source, budget=Budget(UNHURRIED))
     assert {k for k in KINDS if got.shares[k] > getattr(DEFAULTS, k)} == set()
 
 
