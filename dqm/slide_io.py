@@ -861,12 +861,17 @@ def keep_freed_memory() -> None:
 
 def import_decoders() -> None:
     """Import the libraries a probe decodes and measures with (OpenSlide, tifffile, Pillow, scipy's
-    ``ndimage``; about 0.15 s of CPU), for a process about to fork the workers that probe: imported
-    once here, each worker has them from the start instead of importing them on its first slide."""
+    ``ndimage``, the perceptual hash; about 0.17 s of CPU), for a process about to fork the workers
+    that probe: imported once here, each worker has them from the start instead of importing them
+    on its first slide. Each probe also calls it before its budget starts (a no-op once imported),
+    so a process's first slide, in a Dask worker or in this process, does not pay the imports from
+    its budget (on a loaded machine, seconds on the wall clock)."""
     import openslide  # noqa: F401
     import tifffile  # noqa: F401
     from PIL import Image  # noqa: F401
     from scipy import ndimage  # noqa: F401
+
+    from dqm.pixels import hashes  # noqa: F401
 
 
 _NATIVE_STDERR = {"capture": False}
@@ -1006,6 +1011,7 @@ def _unrecognised(path: Path, error: str, reason: str, sniff_bytes: bool) -> str
 def probe_slide(path: Path, rel: str, options: ProbeOptions | None = None) -> SlideProbe:
     """Open a slide, read its header and a bounded sample of regions; never raises for content."""
     options = options or ProbeOptions()
+    import_decoders()  # a process's first probe: the imports are not the slide's to pay
     clock = Budget(options.budget_s)
     probe = SlideProbe(path=rel, budget_s=options.budget_s)
     try:

@@ -4,6 +4,8 @@ probe's result; a wall-clock backstop still stops a probe whose reads wait (issu
 from __future__ import annotations
 
 import dataclasses
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -148,6 +150,26 @@ def test_the_wall_clock_backstop_stops_a_probe_whose_reads_wait(
     blur = probe.artefacts.blur
     assert 0 < blur.tiles < 8
     assert blur.note == f"time budget's wall-clock backstop passed after {blur.tiles} tiles"
+
+
+def test_a_processs_first_probe_does_not_pay_the_imports(tmp_path: Path) -> None:
+    """A fresh process (a spawned Dask worker, an audit with ``--workers 1``) imports the decoders on
+    its first probe, about 0.2 s of CPU time (and seconds on the wall clock under load): before the
+    probe's budget starts, so the first slide of each worker is probed like every other. This slide
+    costs about 0.02 s; its budget here is 0.1 s."""
+    outline = np.array([[50, 50], [460, 50], [460, 460], [50, 460]])
+    path = tmp_path / "small.tiff"
+    write_pyramid(path, paint(np.random.default_rng(5), 512, 512, outline), 0.5)
+    code = (
+        "import sys; from pathlib import Path; from dqm.slide_io import ProbeOptions, probe_slide; "
+        "p = probe_slide(Path(sys.argv[1]), 'small.tiff', ProbeOptions(budget_s=0.1)); "
+        "print(p.skipped, p.budget_clock, p.artefacts is not None)"
+    )
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(path)], cwd=root, capture_output=True, text=True, timeout=120
+    )
+    assert done.stdout.split("\n")[0] == "() None True", done.stdout + done.stderr
 
 
 def test_a_part_of_a_budget_never_outlasts_the_whole() -> None:
