@@ -392,6 +392,20 @@ def _xxe(batch: Path) -> None:
     _swap_first(batch, "annotation_path", "S00001.xml", xml.encode())
 
 
+def _label_page(batch: Path) -> None:
+    """The first slide as a TIFF whose label page (its second IFD) describes itself with an RRN."""
+    import io
+
+    import numpy as np
+    import tifffile
+
+    buf = io.BytesIO()
+    with tifffile.TiffWriter(buf) as tw:
+        tw.write(np.full((512, 512, 3), 200, np.uint8), tile=(256, 256), metadata=None)
+        tw.write(np.zeros((64, 96, 3), np.uint8), description=f"label 96x64\nRRN {RRN}", metadata=None)
+    _swap_first(batch, "image_path", "S00001.tiff", buf.getvalue())
+
+
 CASES = [
     Case(
         "huge_int",
@@ -490,6 +504,7 @@ CASES = [
         Case(f"id_{f}", f"an RRN/e-mail/phone in the {f.replace('_', ' ')}", _plant(f))
         for f in ("manifest_cell", "slide_id", "file_name", "class_name", "json_key", "clinical_value")
     ),
+    Case("id_label_page", "an RRN in the ImageDescription of a TIFF's label page", _label_page),
     Case(
         "keyword_spaces",
         "a class name of 'dob' then 3,000 spaces (the keyword patterns backtracked, cubic)",

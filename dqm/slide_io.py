@@ -47,6 +47,7 @@ from dqm.pixels.artefacts import Artefacts, TileSource, measure
 from dqm.pixels.masks import dilate, fill_holes
 from dqm.pixels.stain import dqt_tables, jpeg_quality, scanner, stain_descriptors
 from dqm.sparse_files import SparseFileError, sparse_of
+from dqm.tiff_text import tiff_texts
 
 HASH_CHUNK = 1 << 20
 TILE = 256
@@ -627,45 +628,45 @@ def _tiff_errors() -> tuple[type[Exception], ...]:
     return (tifffile.TiffFileError, *TIFF_HEADER_ERRORS)
 
 
-def tiff_facts(path: Path) -> tuple[str | None, str | None, bytes, str]:
-    """``(container, level-0 codec, JPEG bytes with its quantisation tables, XMP text)`` from one
-    read of the TIFF header (no pixel is decoded); the bytes are empty unless the codec is JPEG
-    (:func:`_jpeg_head`), the text unless the first page holds XMP (:func:`_xmp`)."""
+def tiff_facts(path: Path) -> tuple[str | None, str | None, bytes]:
+    """``(container, level-0 codec, JPEG bytes with its quantisation tables)`` from one read of the
+    TIFF header (no pixel is decoded); the bytes are empty unless the codec is JPEG
+    (:func:`_jpeg_head`)."""
     import tifffile
 
     try:
         with tifffile.TiffFile(path) as tf:
             container = "OME-TIFF" if tf.is_ome else ("BigTIFF" if tf.is_bigtiff else "TIFF")
             page = tf.pages.first
-            xmp = _xmp(tf, page)
             tag = page.tags.get(259)
             value = tag.value if tag is not None else 1
             if isinstance(value, tuple | list) and value:
                 value = value[0]  # a corrupt header may repeat the tag
             if not isinstance(value, int):
-                return container, None, b"", xmp
+                return container, None, b""
             codec = TIFF_CODECS.get(value, f"other:{value}")
-            return container, codec, _jpeg_head(tf, page) if codec == "jpeg" else b"", xmp
+            return container, codec, _jpeg_head(tf, page) if codec == "jpeg" else b""
     except _tiff_errors():
-        return None, None, b"", ""
+        return None, None, b""
 
 
-XMP_BYTES = 256 * 1024
-"""Bytes of a page's XMP packet (tag 700) read for the identifier checks; the rest is not read."""
-
-
-def _xmp(tf: Any, page: Any) -> str:
-    """The first :data:`XMP_BYTES` of the page's XMP packet, read from the file as text (a scanner
-    or an editor may write the patient there, and OpenSlide does not show it), or ``""``."""
+def _text_properties(path: Path, probe: SlideProbe) -> None:
+    """Every page's text tags (:func:`dqm.tiff_text.tiff_texts`) as properties, searched for
+    identifiers like the others: ``tiff.<Tag>`` for the first page where OpenSlide did not show it
+    (its XMP, a ``PageName``, every tag of a TIFF Pillow opened), ``tiff.page<N>.<Tag>`` for the
+    others (the label and macro pages); a text some property already holds is not repeated."""
     try:
-        tag = page.tags.get(700)
-        if tag is None or not tag.count:
-            return ""
-        tf.filehandle.seek(int(tag.valueoffset))
-        data = tf.filehandle.read(min(int(tag.count), XMP_BYTES))
-    except _tiff_errors():
-        return ""
-    return data.decode("utf-8", "replace").strip("\x00 \t\r\n")
+        with path.open("rb") as fh:
+            texts = tiff_texts(fh)
+    except OSError:
+        return
+    held = set(probe.properties.values())
+    for name, pages in texts.items():
+        for page, text in pages:
+            key = f"tiff.{name}" if page == 0 else f"tiff.page{page}.{name}"
+            if text not in held and key not in probe.properties:
+                probe.properties[key] = text
+                held.add(text)
 
 
 def _jpeg_head(tf: Any, page: Any) -> bytes:
@@ -702,14 +703,13 @@ def _codec(path: Path, probe: SlideProbe) -> None:
         fmt = probe.properties.get("pillow.format", "")
         probe.compression = PILLOW_CODECS.get(fmt, fmt.lower() or None)
         return
-    container, codec, head, xmp = tiff_facts(path)
+    container, codec, head = tiff_facts(path)
     probe.compression = codec
-    if xmp:
-        probe.properties["tiff.XMP"] = xmp  # searched for identifiers like every property
     if probe.backend != "openslide" and container is not None:
         probe.container = container
     if codec == "jpeg":
         probe.jpeg_quality, _ = jpeg_quality(dqt_tables(head), probe.properties.get("tiff.ImageDescription"))
+    _text_properties(path, probe)
 
 
 def _probe_openslide(path: Path, probe: SlideProbe, options: ProbeOptions, clock: Budget) -> bool:

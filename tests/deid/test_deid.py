@@ -392,3 +392,44 @@ def test_closed_domain_values_are_not_searched_but_values_outside_them_are(profi
     found = deid_findings(view_of(profile, item=Item("s2", None, None, leaked, row=3)))
     assert {f.location.column for f in found} >= {"sex"}
     assert_masked(found)
+
+
+def _label_tiff(path: Path, label: str, *, bigtiff: bool = False, stripped: bool = False) -> None:
+    """A slide of a main page and a small label page whose ImageDescription is ``label``, as a
+    vendor writes it (the accession number, the patient); the main page carries no identifier."""
+    import tifffile
+
+    rng = np.random.default_rng(0)
+    with tifffile.TiffWriter(path, bigtiff=bigtiff) as tw:
+        tile = None if stripped else (256, 256)
+        tw.write(rng.integers(0, 255, (512, 512, 3), dtype=np.uint8), tile=tile, description="scan")
+        tw.write(
+            rng.integers(0, 255, (64, 96, 3), dtype=np.uint8),
+            description=label,
+            extratags=[(285, "s", 0, "label page", True)],
+        )
+
+
+@pytest.mark.parametrize(("bigtiff", "stripped"), [(False, False), (True, False), (False, True)])
+def test_a_label_pages_description_is_searched_for_identifiers(
+    tmp_path: Path, profile: Profile, bigtiff: bool, stripped: bool
+) -> None:
+    """Only the main page's tags (and, since round 3, its XMP) were searched: an identifier a vendor
+    writes into the label or macro page's ImageDescription, or any other text tag of a page past
+    the first, passed the de-identification checks in silence (a stripped TIFF, opened by Pillow,
+    showed none of its tags at all)."""
+    from dqm.slide_io import ProbeOptions, probe_slide
+
+    path = tmp_path / "s1.tiff"
+    _label_tiff(
+        path, "label 96x64\nPatient name: Hong Gildong, 900101-1234567", bigtiff=bigtiff, stripped=stripped
+    )
+    probe = probe_slide(path, "slides/s1.tiff", ProbeOptions(artefacts=False))
+    found = [
+        (f.code, f.location.pointer)
+        for f in deid_findings(view_of(profile, slide=probe))
+        if f.code == "DEID_SLIDE_IDENTIFIER"
+    ]
+    assert found == [("DEID_SLIDE_IDENTIFIER", "/properties/tiff.page1.ImageDescription")] * 2
+    assert probe.properties["tiff.page1.PageName"] == "label page"
+    assert_masked(deid_findings(view_of(profile, slide=probe)))

@@ -1,0 +1,122 @@
+"""The text a TIFF carries outside its pixels, for the identifier checks.
+
+A scanner or an editor may write the patient or the accession number into any text tag of any page:
+the label or macro page's ``ImageDescription``, a ``PageName``, a private ASCII tag, an XMP packet
+(tag 700). OpenSlide shows only the main page's usual tags, and Pillow none. :func:`tiff_texts`
+walks the IFD chain itself and reads only the entries and the text values, never a pixel, within
+fixed bounds: a file of 100,000 pages, an IFD of 65,535 entries, a 4 GB count or an offset past the
+end costs no more than :data:`MAX_PAGES` pages of :data:`MAX_ENTRIES` entries, :data:`MAX_TEXTS`
+values and :data:`MAX_TEXT_BYTES` of text.
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import BinaryIO
+
+import numpy as np
+
+MAX_PAGES = 64
+"""IFDs (pages) read; a slide holds a pyramid, a label and a macro, rarely more than 20."""
+MAX_ENTRIES = 4096
+"""Entries of one IFD read (a real one holds fewer than 50; a corrupt count may say 65,535)."""
+VALUE_BYTES = 256 * 1024
+"""Bytes of one text value read; the rest of it is not."""
+MAX_TEXT_BYTES = 1 << 20
+"""Bytes of text read from the whole file."""
+MAX_TEXTS = 512
+"""Text values read from the whole file (each becomes a property to search)."""
+
+ASCII = 2
+XMP = 700
+TAG_NAMES = {
+    269: "DocumentName",
+    270: "ImageDescription",
+    271: "Make",
+    272: "Model",
+    285: "PageName",
+    305: "Software",
+    306: "DateTime",
+    315: "Artist",
+    316: "HostComputer",
+    XMP: "XMP",
+    33432: "Copyright",
+}
+"""Names of the text tags a TIFF usually holds (the others are ``Tag<code>``), as OpenSlide names
+the main page's (``tiff.ImageDescription``)."""
+
+
+def _layout(head: bytes) -> tuple[str, bool, int] | None:
+    """``(byte order, BigTIFF, first IFD offset)`` from the file's first 16 bytes, or None."""
+    order = {b"II": "<", b"MM": ">"}.get(head[:2])
+    if order is None or len(head) < 8:
+        return None
+    version = struct.unpack(order + "H", head[2:4])[0]
+    if version == 42:
+        return order, False, struct.unpack(order + "I", head[4:8])[0]
+    if version == 43 and len(head) >= 16:
+        return order, True, struct.unpack(order + "Q", head[8:16])[0]
+    return None
+
+
+def _entries(order: str, big: bool) -> np.dtype:
+    size = "Q" if big else "I"
+    return np.dtype(
+        [("tag", order + "u2"), ("type", order + "u2"), ("count", order + size), ("value", order + size)]
+    )
+
+
+def tiff_texts(fh: BinaryIO) -> dict[str, list[tuple[int, str]]]:
+    """The text tags (ASCII, and the XMP packet) of the file's first :data:`MAX_PAGES` pages, as
+    ``{tag name: [(page, text), ...]}`` in page order; each text its first :data:`VALUE_BYTES`,
+    decoded as UTF-8 (what is not is replaced), stripped of NULs and blanks at its ends. A loop in
+    the chain, a short read or a bad header ends the walk with what was read so far."""
+    out: dict[str, list[tuple[int, str]]] = {}
+    try:
+        fh.seek(0)
+        layout = _layout(fh.read(16))
+        if layout is not None:
+            _walk(fh, *layout, out)
+    except (OSError, OverflowError, ValueError):
+        pass  # an offset past what the file or the system can seek to: what was read stands
+    return out
+
+
+def _walk(fh: BinaryIO, order: str, big: bool, offset: int, out: dict[str, list[tuple[int, str]]]) -> None:
+    entry = _entries(order, big)
+    count_fmt, offset_fmt = (order + "Q", order + "Q") if big else (order + "H", order + "I")
+    count_size, offset_size = struct.calcsize(count_fmt), struct.calcsize(offset_fmt)
+    budget, left, seen = MAX_TEXT_BYTES, MAX_TEXTS, set()
+    for page in range(MAX_PAGES):
+        if not offset or offset in seen or budget <= 0 or left <= 0:
+            break
+        seen.add(offset)
+        fh.seek(offset)
+        raw = fh.read(count_size)
+        if len(raw) < count_size:
+            break
+        n = struct.unpack(count_fmt, raw)[0]
+        shown = min(n, MAX_ENTRIES)
+        table = fh.read(shown * entry.itemsize)
+        if len(table) < shown * entry.itemsize:
+            break
+        if n == shown:
+            tail = fh.read(offset_size)
+            offset = struct.unpack(offset_fmt, tail)[0] if len(tail) == offset_size else 0
+        else:
+            offset = 0  # past the entries read: the chain is not followed
+        rows = np.frombuffer(table, entry)
+        texts = rows[(rows["type"] == ASCII) | ((rows["tag"] == XMP) & np.isin(rows["type"], (1, 7)))]
+        for tag, _, count, value in texts.tolist():
+            if not count or budget <= 0 or left <= 0:
+                continue
+            n_bytes = min(count, VALUE_BYTES, budget)
+            if count <= entry["value"].itemsize:  # held in the entry itself
+                data = struct.pack(order + ("Q" if big else "I"), value)[:n_bytes]
+            else:
+                fh.seek(value)
+                data = fh.read(n_bytes)
+            budget, left = budget - len(data), left - 1
+            text = data.decode("utf-8", "replace").strip("\x00 \t\r\n")
+            if text:
+                out.setdefault(TAG_NAMES.get(tag, f"Tag{tag}"), []).append((page, text))

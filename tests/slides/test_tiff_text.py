@@ -1,0 +1,58 @@
+"""Every page's text tags are read for the identifier checks, within fixed bounds on a hostile file."""
+
+from __future__ import annotations
+
+import io
+import struct
+import time
+
+import numpy as np
+import tifffile
+
+from dqm.tiff_text import MAX_PAGES, MAX_TEXT_BYTES, MAX_TEXTS, VALUE_BYTES, tiff_texts
+
+
+def _ifd(entries: list[tuple[int, int, int, int]], next_offset: int) -> bytes:
+    """A classic little-endian IFD: (tag, type, count, value or offset) entries, then the next one."""
+    body = b"".join(struct.pack("<HHII", *e) for e in entries)
+    return struct.pack("<H", len(entries)) + body + struct.pack("<I", next_offset)
+
+
+def test_every_pages_text_tags_are_read_and_nothing_else() -> None:
+    buf = io.BytesIO()
+    with tifffile.TiffWriter(buf) as tw:
+        tw.write(np.zeros((32, 32, 3), np.uint8), description="main", metadata=None)
+        label = np.zeros((8, 8, 3), np.uint8)
+        tw.write(label, description="label S21-00042", metadata=None, extratags=[(65001, "s", 0, "x", True)])
+    texts = tiff_texts(buf)
+    assert texts["ImageDescription"] == [(0, "main"), (1, "label S21-00042")]
+    assert texts["Tag65001"] == [(1, "x")]
+    assert "ImageWidth" not in texts and "StripOffsets" not in texts
+
+
+def _chain(n_pages: int, entries: list[tuple[int, int, int, int]], tail: bytes = b"") -> bytes:
+    """``n_pages`` classic IFDs of the same entries chained one after another, the last pointing back
+    at the first (a loop), then ``tail``; an entry's value ``-1`` stands for the tail's offset."""
+    size = 2 + 12 * len(entries) + 4
+    tail_at = 8 + n_pages * size
+    fixed = [(t, k, c, tail_at if v == -1 else v) for t, k, c, v in entries]
+    pages = [_ifd(fixed, 8 + (i + 1) * size if i < n_pages - 1 else 8) for i in range(n_pages)]
+    return b"II*\x00" + struct.pack("<I", 8) + b"".join(pages) + tail
+
+
+def test_a_hostile_chain_is_read_within_bounds() -> None:
+    """100,000 pages chained into a loop, text counts of 4 GB, offsets past the end, an IFD
+    claiming 65,535 entries, a BigTIFF offset near 2^64: a bounded walk, no exception."""
+    inline = _chain(100_000, [(270, 2, 3, 0x0062_6161), (271, 2, 2**32 - 1, 2**31 + 5)])
+    started = time.perf_counter()
+    texts = tiff_texts(io.BytesIO(inline))
+    assert texts == {"ImageDescription": [(page, "aab") for page in range(MAX_PAGES)]}
+    big_texts = _chain(100, [(270, 2, 2**32 - 1, -1)], b"A" * (3 * VALUE_BYTES))
+    pages = tiff_texts(io.BytesIO(big_texts))["ImageDescription"]
+    assert [len(text) for _, text in pages] == [VALUE_BYTES] * (MAX_TEXT_BYTES // VALUE_BYTES)
+    wide = b"II*\x00" + struct.pack("<IH", 8, 65535) + struct.pack("<HHII", 270, 2, 3, 0x0041_4141) * 65535
+    assert tiff_texts(io.BytesIO(wide)) == {"ImageDescription": [(0, "AAA")] * MAX_TEXTS}
+    big = b"II+\x00\x08\x00\x00\x00" + struct.pack("<QQ", 16, 1)
+    big += struct.pack("<HHQQ", 270, 2, 100, 2**64 - 2) + struct.pack("<Q", 2**64 - 1)
+    assert tiff_texts(io.BytesIO(big)) == {}
+    assert time.perf_counter() - started < 5
