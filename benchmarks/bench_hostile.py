@@ -406,6 +406,22 @@ def _label_page(batch: Path) -> None:
     _swap_first(batch, "image_path", "S00001.tiff", buf.getvalue())
 
 
+def _plain_texts(batch: Path) -> None:
+    """The first slide as a PNG whose text chunks hold an RRN, an e-mail and a phone number."""
+    import io
+
+    import numpy as np
+    from PIL import Image, PngImagePlugin
+
+    info = PngImagePlugin.PngInfo()
+    info.add_text("Comment", f"RRN {RRN}")
+    info.add_text("Author", EMAIL, zip=True)
+    info.add_itxt(f"call {PHONE}", "x")
+    buf = io.BytesIO()
+    Image.fromarray(np.full((512, 512, 3), 200, np.uint8)).save(buf, format="PNG", pnginfo=info)
+    _swap_first(batch, "image_path", "S00001.png", buf.getvalue())
+
+
 CASES = [
     Case(
         "huge_int",
@@ -505,6 +521,7 @@ CASES = [
         for f in ("manifest_cell", "slide_id", "file_name", "class_name", "json_key", "clinical_value")
     ),
     Case("id_label_page", "an RRN in the ImageDescription of a TIFF's label page", _label_page),
+    Case("id_png_text", "an RRN, an e-mail and a phone number in a PNG slide's text chunks", _plain_texts),
     Case(
         "keyword_spaces",
         "a class name of 'dob' then 3,000 spaces (the keyword patterns backtracked, cubic)",

@@ -30,7 +30,7 @@ import stat
 import struct
 import warnings
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,12 +42,12 @@ from dqm.budget import Budget, Clock
 from dqm.facts import StainSummary
 from dqm.findings import clip
 from dqm.i18n import Message, msg
+from dqm.image_text import pillow_texts, tiff_texts
 from dqm.model import SlideFacts
 from dqm.pixels.artefacts import Artefacts, TileSource, measure
 from dqm.pixels.masks import dilate, fill_holes
 from dqm.pixels.stain import dqt_tables, jpeg_quality, scanner, stain_descriptors
 from dqm.sparse_files import SparseFileError, sparse_of
-from dqm.tiff_text import tiff_texts
 
 HASH_CHUNK = 1 << 20
 TILE = 256
@@ -651,22 +651,33 @@ def tiff_facts(path: Path) -> tuple[str | None, str | None, bytes]:
 
 
 def _text_properties(path: Path, probe: SlideProbe) -> None:
-    """Every page's text tags (:func:`dqm.tiff_text.tiff_texts`) as properties, searched for
+    """Every page's text tags (:func:`dqm.image_text.tiff_texts`) as properties, searched for
     identifiers like the others: ``tiff.<Tag>`` for the first page where OpenSlide did not show it
     (its XMP, a ``PageName``, every tag of a TIFF Pillow opened), ``tiff.page<N>.<Tag>`` for the
-    others (the label and macro pages); a text some property already holds is not repeated."""
+    others (the label and macro pages)."""
     try:
         with path.open("rb") as fh:
             texts = tiff_texts(fh)
     except OSError:
         return
+    _add_texts(
+        probe,
+        (
+            (f"tiff.{name}" if page == 0 else f"tiff.page{page}.{name}", text)
+            for name, pages in texts.items()
+            for page, text in pages
+        ),
+    )
+
+
+def _add_texts(probe: SlideProbe, pairs: Iterable[tuple[str, str]]) -> None:
+    """``(key, text)`` pairs as properties; a key already there, or a text some property already
+    holds (a page repeating the main description), is not added again."""
     held = set(probe.properties.values())
-    for name, pages in texts.items():
-        for page, text in pages:
-            key = f"tiff.{name}" if page == 0 else f"tiff.page{page}.{name}"
-            if text not in held and key not in probe.properties:
-                probe.properties[key] = text
-                held.add(text)
+    for key, text in pairs:
+        if text not in held and key not in probe.properties:
+            probe.properties[key] = text
+            held.add(text)
 
 
 def _jpeg_head(tf: Any, page: Any) -> bytes:
@@ -955,6 +966,9 @@ def _pillow(path: Path, probe: SlideProbe, options: ProbeOptions, clock: Budget)
             except (OSError, ValueError, SyntaxError) as exc:
                 probe.read_failure = ReadFailure(0, (0, 0), f"decoding failed: {exc}")
                 return
+            finally:  # a PNG's text chunks after its pixels are read with them
+                if img.format != "TIFF":  # a TIFF's tags: _codec
+                    _add_texts(probe, pillow_texts(img))
             if options.tissue:
                 if clock.spent():
                     probe.skipped += ("tissue mask",)

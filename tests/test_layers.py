@@ -50,7 +50,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "dqm.slide_io",
             "dqm.budget",  # the probe's time budget: CPU time, with a wall-clock backstop
             "dqm.sparse_files",  # files mostly holes, never read whole
-            "dqm.tiff_text",  # every page's text tags, for the identifier checks
+            "dqm.image_text",  # the text an image carries besides its pixels (identifier checks)
             "dqm.pixels",
             "dqm.batch",
             "dqm.checksums",

@@ -433,3 +433,46 @@ def test_a_label_pages_description_is_searched_for_identifiers(
     assert found == [("DEID_SLIDE_IDENTIFIER", "/properties/tiff.page1.ImageDescription")] * 2
     assert probe.properties["tiff.page1.PageName"] == "label page"
     assert_masked(deid_findings(view_of(profile, slide=probe)))
+
+
+def _plain_image(path: Path, fmt: str, text: str) -> None:
+    """A plain PNG or JPEG slide carrying ``text`` where editors and cameras write it: a PNG's
+    tEXt, zTXt and iTXt chunks; a JPEG's comment and EXIF ImageDescription and UserComment."""
+    from PIL import Image, PngImagePlugin
+
+    img = Image.fromarray(np.random.default_rng(0).integers(0, 255, (64, 64, 3), dtype=np.uint8))
+    if fmt == "png":
+        info = PngImagePlugin.PngInfo()
+        info.add_text("Comment", text + " (1)")
+        info.add_text("Author", text + " (2)", zip=True)
+        info.add_itxt("Description", text + " (3)", lang="ko")
+        img.save(path, pnginfo=info)
+        return
+    exif = Image.Exif()
+    exif[270] = text + " (1)"
+    exif.get_ifd(0x8769)[37510] = b"UNICODE\x00" + (text + " (2)").encode("utf-16-be")
+    img.save(path, exif=exif, comment=(text + " (3)").encode())
+
+
+@pytest.mark.parametrize(
+    ("fmt", "keys"),
+    [
+        ("png", ["png.Author", "png.Comment", "png.Description"]),
+        ("jpg", ["exif.ImageDescription", "exif.UserComment", "jpeg.comment"]),
+    ],
+)
+def test_a_plain_images_text_is_searched_for_identifiers(
+    tmp_path: Path, profile: Profile, fmt: str, keys: list[str]
+) -> None:
+    """A plain image slide showed only its format and mode: a name and an RRN in a PNG's text
+    chunks or a JPEG's comment and EXIF passed the de-identification checks in silence."""
+    from dqm.slide_io import ProbeOptions, probe_slide
+
+    path = tmp_path / f"s1.{fmt}"
+    _plain_image(path, fmt, "Patient name: Hong Gildong, 900101-1234567")
+    probe = probe_slide(path, f"slides/s1.{fmt}", ProbeOptions(artefacts=False))
+    found = deid_findings(view_of(profile, slide=probe))
+    pointers = sorted({f.location.pointer for f in found if f.code == "DEID_SLIDE_IDENTIFIER"})
+    assert pointers == [f"/properties/{key}" for key in keys]
+    assert_masked(found)
+

@@ -1,4 +1,4 @@
-"""The text a TIFF carries outside its pixels, for the identifier checks.
+"""The text an image file carries besides its pixels, for the identifier checks.
 
 A scanner or an editor may write the patient or the accession number into any text tag of any page:
 the label or macro page's ``ImageDescription``, a ``PageName``, a private ASCII tag, an XMP packet
@@ -6,13 +6,15 @@ the label or macro page's ``ImageDescription``, a ``PageName``, a private ASCII 
 walks the IFD chain itself and reads only the entries and the text values, never a pixel, within
 fixed bounds: a file of 100,000 pages, an IFD of 65,535 entries, a 4 GB count or an offset past the
 end costs no more than :data:`MAX_PAGES` pages of :data:`MAX_ENTRIES` entries, :data:`MAX_TEXTS`
-values and :data:`MAX_TEXT_BYTES` of text.
+values and :data:`MAX_TEXT_BYTES` of text. A plain image opened by Pillow shows its text in
+:func:`pillow_texts`: a PNG's text chunks, a JPEG's comment, the EXIF text tags.
 """
 
 from __future__ import annotations
 
 import struct
-from typing import BinaryIO
+from collections.abc import Iterator
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -120,3 +122,66 @@ def _walk(fh: BinaryIO, order: str, big: bool, offset: int, out: dict[str, list[
             text = data.decode("utf-8", "replace").strip("\x00 \t\r\n")
             if text:
                 out.setdefault(TAG_NAMES.get(tag, f"Tag{tag}"), []).append((page, text))
+
+
+EXIF_IFD = 0x8769
+USER_COMMENT = 37510
+WINDOWS_TEXT = range(0x9C9B, 0x9CA0)
+"""``XPTitle``, ``XPComment``, ``XPAuthor``, ``XPKeywords``, ``XPSubject``: UTF-16 in bytes."""
+
+
+def _user_comment(data: bytes) -> str:
+    """EXIF ``UserComment``: an 8-byte character code, then the text (UTF-16 of either byte order
+    for ``UNICODE``: the one with its zeros on the even bytes is big-endian)."""
+    code, body = data[:8], data[8:]
+    if code.startswith(b"UNICODE"):
+        big = body[0::2].count(0) >= body[1::2].count(0)
+        return body.decode("utf-16-be" if big else "utf-16-le", "replace")
+    return body.decode("utf-8", "replace")
+
+
+def _exif_texts(img: Any) -> Iterator[tuple[str, str]]:
+    from PIL.ExifTags import TAGS
+
+    exif = img.getexif()
+    for ifd in (exif, exif.get_ifd(EXIF_IFD)):
+        for tag, value in ifd.items():
+            if isinstance(value, str):
+                text = value
+            elif isinstance(value, bytes) and tag == USER_COMMENT:
+                text = _user_comment(value)
+            elif isinstance(value, bytes) and tag in WINDOWS_TEXT:
+                text = value.decode("utf-16-le", "replace")
+            else:
+                continue
+            yield f"exif.{TAGS.get(tag, f'Tag{tag}')}", text
+
+
+def pillow_texts(img: Any) -> list[tuple[str, str]]:
+    """The text of an image Pillow opened, as ``(property key, text)``: each text entry of
+    ``img.info`` (a PNG's tEXt, zTXt and iTXt chunks, ``png.<keyword>``; a JPEG's or GIF's comment,
+    ``jpeg.comment``) and each EXIF text tag (``exif.<Tag>``, the Exif IFD's ``UserComment``
+    included); at most :data:`MAX_TEXTS` values of :data:`VALUE_BYTES` characters, stripped of NULs
+    and blanks at their ends. A corrupt EXIF block gives what was read before it."""
+    fmt = (img.format or "image").lower()
+    pairs: list[tuple[str, str]] = []
+    for key, value in img.info.items():
+        if len(pairs) >= MAX_TEXTS:  # Pillow keeps up to 64 MB of a PNG's text chunks
+            break
+        if isinstance(value, bytes) and key == "comment":
+            pairs.append((f"{fmt}.comment", value.decode("utf-8", "replace")))
+        elif isinstance(value, str):
+            pairs.append((f"{fmt}.{key}", value))
+    try:
+        for pair in _exif_texts(img):
+            pairs.append(pair)
+            if len(pairs) >= MAX_TEXTS:
+                break
+    except (OSError, ValueError, SyntaxError, struct.error, KeyError, TypeError):
+        pass  # a corrupt EXIF block: what was read stands
+    out = []
+    for key, text in pairs[:MAX_TEXTS]:
+        cut = text[:VALUE_BYTES].strip("\x00 \t\r\n")
+        if cut:
+            out.append((key, cut))
+    return out

@@ -9,7 +9,7 @@ import time
 import numpy as np
 import tifffile
 
-from dqm.tiff_text import MAX_PAGES, MAX_TEXT_BYTES, MAX_TEXTS, VALUE_BYTES, tiff_texts
+from dqm.image_text import MAX_PAGES, MAX_TEXT_BYTES, MAX_TEXTS, VALUE_BYTES, tiff_texts
 
 
 def _ifd(entries: list[tuple[int, int, int, int]], next_offset: int) -> bytes:
@@ -56,3 +56,23 @@ def test_a_hostile_chain_is_read_within_bounds() -> None:
     big += struct.pack("<HHQQ", 270, 2, 100, 2**64 - 2) + struct.pack("<Q", 2**64 - 1)
     assert tiff_texts(io.BytesIO(big)) == {}
     assert time.perf_counter() - started < 5
+
+
+def test_a_png_that_fails_to_decode_keeps_its_read_failure_and_its_text(tmp_path) -> None:
+    """Its text chunks are searched all the same, and looking for its EXIF (which makes Pillow load
+    a PNG) does not turn the read failure into "cannot open"."""
+    from PIL import Image, PngImagePlugin
+
+    from dqm.slide_io import ProbeOptions, probe_slide
+
+    info = PngImagePlugin.PngInfo()
+    info.add_text("Comment", "scanned by Hong")
+    buf = io.BytesIO()
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (256, 256, 3), np.uint8)).save(
+        buf, "PNG", pnginfo=info
+    )
+    path = tmp_path / "s1.png"
+    path.write_bytes(buf.getvalue()[: len(buf.getvalue()) // 2])
+    probe = probe_slide(path, "slides/s1.png", ProbeOptions(artefacts=False))
+    assert probe.open_error is None and probe.read_failure is not None
+    assert probe.properties["png.Comment"] == "scanned by Hong"
