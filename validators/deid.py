@@ -80,6 +80,10 @@ def slide_properties(view: ItemView, params: NoParams, ctx: CheckContext) -> lis
         if key.startswith("openslide.") or is_blank(value, settings):
             continue
         loc = {"file": probe.path, "pointer": pointer("properties", key)}
+        named = _value_findings(
+            key, "slide", "DEID_SLIDE", (N_("a property name"), None), ctx, settings, **loc
+        )
+        out.extend(named)  # a name comes from the file too (a vendor's key, a PNG chunk's keyword)
         if identifier_key(key, settings):
             out.append(
                 ctx.finding(
@@ -95,7 +99,7 @@ def slide_properties(view: ItemView, params: NoParams, ctx: CheckContext) -> lis
             value, "slide", "DEID_SLIDE", (N_("slide property {name!r}"), key), ctx, settings, **loc
         )
         out.extend(found)
-        if not found and quasi_key(key, settings):
+        if not found and not named and quasi_key(key, settings):
             quasi.append(key)
     if quasi:
         shown = ", ".join(quasi[:8]) + (f" and {len(quasi) - 8} more" if len(quasi) > 8 else "")

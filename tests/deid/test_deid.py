@@ -476,3 +476,16 @@ def test_a_plain_images_text_is_searched_for_identifiers(
     assert pointers == [f"/properties/{key}" for key in keys]
     assert_masked(found)
 
+
+def test_a_slide_property_name_is_searched_for_identifiers(profile: Profile) -> None:
+    """A property's name comes from the file too (an Aperio ``key = value`` pair, a PNG text
+    chunk's keyword), but only its value was searched: an RRN or a phone number as the name passed."""
+    probe = virtual_probe(
+        "slides/s1.png",
+        properties={"png.Note 900101-1234567": "x", "png.call 010-2345-6789": "y", "png.Software": "GIMP"},
+    )
+    found = deid_findings(view_of(profile, slide=probe))
+    assert sorted((f.code, f.location.pointer) for f in found) == [
+        ("DEID_SLIDE_IDENTIFIER", "/properties/png.Note 900101-1234567"),
+        ("DEID_SLIDE_QUASI", "/properties/png.call 010-2345-6789"),
+    ]
