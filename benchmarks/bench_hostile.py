@@ -317,9 +317,12 @@ def _png(width: int, height: int, colour: int = 2, samples: int = 3) -> bytes:
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
-    pack = zlib.compressobj(9)
-    row = bytes(1 + samples * width)
-    idat = b"".join(pack.compress(row) for _ in range(height)) + pack.flush()
+    pack, piece = zlib.compressobj(9), bytes(1 << 22)
+    left, parts = height * (1 + samples * width), []  # every row: filter 0, then zeros
+    while left:
+        parts.append(pack.compress(piece[: min(left, len(piece))]))
+        left -= min(left, len(piece))
+    idat = b"".join(parts) + pack.flush()
     head = struct.pack(">IIBBBBB", width, height, 8, colour, 0, 0, 0)
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", head) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
 
@@ -537,6 +540,16 @@ CASES = [
         "png_slide_13k",
         "a 0.7 MB RGBA PNG slide of 13300x13300 (just under Pillow's bomb limit)",
         lambda b: _swap_first(b, "image_path", "S00001.png", _png(13_300, 13_300, colour=6, samples=4)),
+    ),
+    Case(
+        "png_1x100m",
+        "a 0.3 MB PNG slide of 100,000,000 x 1 (Pillow's decoder raised MemoryError: CHECK_CRASHED)",
+        lambda b: _swap_first(b, "image_path", "S00001.png", _png(100_000_000, 1)),
+    ),
+    Case(
+        "png_100mx1",
+        "a 0.3 MB PNG slide of 1 x 100,000,000 (decoded whole: 1.2 GB)",
+        lambda b: _swap_first(b, "image_path", "S00001.png", _png(1, 100_000_000)),
     ),
     Case(
         "png_slide_20k",

@@ -52,6 +52,17 @@ from dqm.sparse_files import SparseFileError, sparse_of
 HASH_CHUNK = 1 << 20
 TILE = 256
 MAX_PLAIN_PIXELS = 40_000 * 40_000
+MAX_PLAIN_SIDE = 1 << 20
+"""Pixels of a plain image's longer side: Pillow's decoders refuse a row past 2^31 bits with a
+MemoryError (100,000,000 x 1 RGB), and a thumbnail of a one-pixel-thick image is no picture."""
+
+
+def plain_too_large(width: int, height: int) -> bool:
+    """A plain image Pillow is not asked to decode: more than :data:`MAX_PLAIN_PIXELS` pixels, or
+    a side longer than :data:`MAX_PLAIN_SIDE`."""
+    return width * height > MAX_PLAIN_PIXELS or max(width, height) > MAX_PLAIN_SIDE
+
+
 MAX_MASK_PIXELS = 2048 * 2048
 """Largest level (or image) read whole for the tissue mask."""
 MIN_THUMBNAIL_SIDE = 512
@@ -941,7 +952,7 @@ def _pillow(path: Path, probe: SlideProbe, options: ProbeOptions, clock: Budget)
             w, h = img.size
             probe.vendor = f"image/{(img.format or 'unknown').lower()}"
             probe.pillow_mode = img.mode
-            if w * h > MAX_PLAIN_PIXELS:
+            if plain_too_large(w, h):
                 probe.open_error = msg(
                     "plain image of {w}x{h} pixels is too large to decode safely", w=w, h=h
                 )
@@ -1142,7 +1153,7 @@ def _thumbnail(path: Path, max_side: int, max_decode_pixels: int) -> SlideThumbn
 
     OpenSlide first (its ``get_thumbnail`` from the best level, refused when that level has more
     than ``max_decode_pixels`` pixels); a file OpenSlide does not recognise goes to Pillow (JPEG
-    draft mode decodes at 1/2 to 1/8 scale; refused over :data:`MAX_PLAIN_PIXELS` before decoding
+    draft mode decodes at 1/2 to 1/8 scale; refused by :func:`plain_too_large` before decoding
     or over ``max_decode_pixels`` after the draft). Never raises for the file's content: a file
     neither library can read is a ``unreadable`` result that says why.
     """
@@ -1169,7 +1180,7 @@ def _thumbnail(path: Path, max_side: int, max_decode_pixels: int) -> SlideThumbn
             warnings.simplefilter("ignore")
             with Image.open(path) as img:
                 w, h = img.size
-                if w * h > MAX_PLAIN_PIXELS:
+                if plain_too_large(w, h):
                     return _no_thumbnail("pillow", (w, h), None, max_decode_pixels)
                 img.draft("RGB", (max_side, max_side))
                 if img.size[0] * img.size[1] > max_decode_pixels:

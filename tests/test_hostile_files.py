@@ -212,3 +212,36 @@ def test_an_audit_names_a_corrupt_slide_by_its_place_in_the_batch_in_every_outpu
     for p in outputs:
         assert f"{root}/slides" not in p.read_text(encoding="utf-8", errors="replace"), p.name
     assert "slides/S1.tiff" in (out / "results.json").read_text(encoding="utf-8")
+
+
+def _long_png(width: int, height: int) -> bytes:
+    """A black RGB PNG, compressed a piece at a time (its rows may be longer than memory wants)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    pack, piece = zlib.compressobj(1), bytes(1 << 22)
+    left, parts = height * (1 + 3 * width), []  # every row: filter 0, then black pixels, all zeros
+    while left:
+        parts.append(pack.compress(piece[: min(left, len(piece))]))
+        left -= min(left, len(piece))
+    idat = b"".join(parts) + pack.flush()
+    head = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", head) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+
+
+@pytest.mark.parametrize(("width", "height"), [(100_000_000, 1), (1, 100_000_000)])
+def test_a_plain_image_one_pixel_thick_is_refused_before_decoding(
+    tmp_path: Path, width: int, height: int
+) -> None:
+    """A 0.3 MB PNG of 100,000,000 x 1 pixels (under the pixel limit) crashed the audit: Pillow's
+    decoder raised MemoryError for a row past 2^31 bits (CHECK_CRASHED); 1 x 100,000,000 was decoded
+    whole (1.2 GB). A side past MAX_PLAIN_SIDE is refused like too many pixels, and drawn by no one."""
+    from dqm.slide_io import MAX_PLAIN_SIDE, slide_thumbnail
+
+    path = tmp_path / "S1.png"
+    path.write_bytes(_long_png(width, height))
+    assert max(width, height) > MAX_PLAIN_SIDE
+    probe = probe_slide(path, "slides/S1.png")
+    assert not probe.opened and "too large to decode safely" in (probe.open_error or "")
+    assert slide_thumbnail(path, 256).failure == "too_large"

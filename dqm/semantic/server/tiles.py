@@ -68,7 +68,7 @@ def open_slide(path: Path) -> tuple[Any, bool]:
     import openslide
     from PIL import Image
 
-    from dqm.slide_io import MAX_PLAIN_PIXELS
+    from dqm.slide_io import plain_too_large
 
     if path.suffix.lower() not in PLAIN_SUFFIXES:
         try:
@@ -84,7 +84,7 @@ def open_slide(path: Path) -> tuple[Any, bool]:
         raise SlideUnavailable(
             msg("neither OpenSlide nor Pillow can read it ({error})", error=type(exc).__name__)
         ) from None
-    if width * height > MAX_PLAIN_PIXELS:
+    if plain_too_large(width, height):
         raise SlideUnavailable(
             msg(
                 "a plain image of {width}x{height} pixels is too large to decode safely",
