@@ -351,6 +351,20 @@ def _noise_mask(batch: Path) -> None:
     _swap_first(batch, "annotation_path", "S00001.png", buf.getvalue())
 
 
+def _float_mask(batch: Path) -> None:
+    """A float32 TIFF mask holding NaN, infinity and a fraction."""
+    import io
+
+    import numpy as np
+    import tifffile
+
+    labels = np.zeros((400, 400), np.float32)
+    labels[50:150, 50:150], labels[200:300, 200:300], labels[:10, :10] = np.nan, np.inf, 1.5
+    buf = io.BytesIO()
+    tifffile.imwrite(buf, labels, metadata=None)
+    _swap_first(batch, "annotation_path", "S00001.tiff", buf.getvalue())
+
+
 def _rle_checker(batch: Path) -> None:
     """A COCO RLE at the run cap: 500,000 one-pixel regions down an odd-height mask."""
     h, w = 1001, 999
@@ -533,6 +547,7 @@ CASES = [
     Case("bidi_names", "U+202E, U+2066, U+200B in a slide id, a file name and a class name", _bidi_names),
     Case("mask_checker", "a 20 KB PNG mask: a 4000x4000 checkerboard (8M one-pixel regions)", _checker_mask),
     Case("mask_noise16", "a 16-bit PNG mask of 2048x2048 random labels (65,535 values)", _noise_mask),
+    Case("mask_float_nan", "a float32 TIFF mask with NaN (KeyError: nan, CHECK_CRASHED)", _float_mask),
     Case("rle_checker", "a COCO RLE of 500,000 one-pixel regions (the run cap)", _rle_checker),
     Case("coco_repeated", "100,000 COCO images naming one slide, its lesion on the last", _coco_repeated),
     Case("xxe", "an ASAP class that is an external entity (a file outside the batch)", _xxe),

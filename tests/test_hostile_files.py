@@ -245,3 +245,18 @@ def test_a_plain_image_one_pixel_thick_is_refused_before_decoding(
     probe = probe_slide(path, "slides/S1.png")
     assert not probe.opened and "too large to decode safely" in (probe.open_error or "")
     assert slide_thumbnail(path, 256).failure == "too_large"
+
+
+@pytest.mark.parametrize("value", [np.nan, np.inf, 1.5, 1.0])
+def test_a_floating_point_mask_is_not_a_label_mask(value: float) -> None:
+    """A float32 TIFF mask holding NaN crashed the annotation check (``KeyError: nan``: NaN is
+    not equal to itself, so it found no region of its own value). The tiled path refused floats
+    already; a mask decoded whole now does too, whatever its values."""
+    import tifffile
+
+    labels = np.zeros((64, 64), np.float32)
+    labels[8:24, 8:24] = value
+    buf = io.BytesIO()
+    tifffile.imwrite(buf, labels, metadata=None)
+    (ann,) = parse_annotation(buf.getvalue(), "masks/S1.tiff")
+    assert not ann.readable and "float32" in str(ann.issues[0].message)

@@ -167,6 +167,12 @@ def _decode(content: bytes, rel: str) -> tuple[np.ndarray | None, Annotation | N
             ),
             0,
         )
+    if array.dtype.kind not in "uib":  # NaN is no label: it is not even equal to itself
+        return (
+            None,
+            _unreadable(rel, msg("an image of {dtype} values: not a label mask", dtype=str(array.dtype))),
+            0,
+        )
     if array.dtype == bool:
         array = array.astype(np.uint8) * 255
     return array, None, frames
