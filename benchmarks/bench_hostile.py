@@ -424,8 +424,10 @@ def _label_page(batch: Path) -> None:
 
 
 def _plain_texts(batch: Path) -> None:
-    """The first slide as a PNG whose text chunks hold an RRN, an e-mail and a phone number."""
+    """The first slide as a PNG whose text chunks hold an RRN, an e-mail and a phone number, and
+    whose ICC profile's description holds the RRN too."""
     import io
+    import struct
 
     import numpy as np
     from PIL import Image, PngImagePlugin
@@ -434,8 +436,18 @@ def _plain_texts(batch: Path) -> None:
     info.add_text("Comment", f"RRN {RRN}")
     info.add_text("Author", EMAIL, zip=True)
     info.add_itxt(f"call {PHONE}", "x")
+    desc = f"sRGB, RRN {RRN}".encode()
+    tag = b"desc" + bytes(4) + struct.pack(">I", len(desc) + 1) + desc + bytes(1 + 78)
+    icc = (
+        struct.pack(">I", 144 + len(tag))
+        + bytes(124)
+        + struct.pack(">I4sII", 1, b"desc", 144, len(tag))
+        + tag
+    )
     buf = io.BytesIO()
-    Image.fromarray(np.full((512, 512, 3), 200, np.uint8)).save(buf, format="PNG", pnginfo=info)
+    Image.fromarray(np.full((512, 512, 3), 200, np.uint8)).save(
+        buf, format="PNG", pnginfo=info, icc_profile=icc
+    )
     _swap_first(batch, "image_path", "S00001.png", buf.getvalue())
 
 
@@ -538,7 +550,9 @@ CASES = [
         for f in ("manifest_cell", "slide_id", "file_name", "class_name", "json_key", "clinical_value")
     ),
     Case("id_label_page", "an RRN in the ImageDescription of a TIFF's label page", _label_page),
-    Case("id_png_text", "an RRN, an e-mail and a phone number in a PNG slide's text chunks", _plain_texts),
+    Case(
+        "id_png_text", "an RRN, an e-mail, a phone in a PNG slide's text chunks and ICC profile", _plain_texts
+    ),
     Case(
         "keyword_spaces",
         "a class name of 'dob' then 3,000 spaces (the keyword patterns backtracked, cubic)",

@@ -2,7 +2,7 @@
 
 A scanner or an editor may write the patient or the accession number into any text tag of any page:
 the label or macro page's ``ImageDescription``, a ``PageName``, a private ASCII tag, an XMP packet
-(tag 700). OpenSlide shows only the main page's usual tags, and Pillow none. :func:`tiff_texts`
+(tag 700), the ICC profile's description (tag 34675). OpenSlide shows only the main page's usual tags, and Pillow none. :func:`tiff_texts`
 walks the IFD chain itself and reads only the entries and the text values, never a pixel, within
 fixed bounds: a file of 100,000 pages, an IFD of 65,535 entries, a 4 GB count or an offset past the
 end costs no more than :data:`MAX_PAGES` pages of :data:`MAX_ENTRIES` entries, :data:`MAX_TEXTS`
@@ -31,6 +31,9 @@ MAX_TEXTS = 512
 
 ASCII = 2
 XMP = 700
+ICC = 34675
+MAX_ICC_TAGS = 64
+"""Tags of an ICC profile looked at (a real one holds about 10 to 20)."""
 TAG_NAMES = {
     269: "DocumentName",
     270: "ImageDescription",
@@ -69,7 +72,7 @@ def _entries(order: str, big: bool) -> np.dtype:
 
 
 def tiff_texts(fh: BinaryIO) -> dict[str, list[tuple[int, str]]]:
-    """The text tags (ASCII, and the XMP packet) of the file's first :data:`MAX_PAGES` pages, as
+    """The text tags (ASCII, the XMP packet, the ICC profile's text as ``ICC.<signature>``) of the file's first :data:`MAX_PAGES` pages, as
     ``{tag name: [(page, text), ...]}`` in page order; each text its first :data:`VALUE_BYTES`,
     decoded as UTF-8 (what is not is replaced), stripped of NULs and blanks at its ends. A loop in
     the chain, a short read or a bad header ends the walk with what was read so far."""
@@ -108,7 +111,9 @@ def _walk(fh: BinaryIO, order: str, big: bool, offset: int, out: dict[str, list[
         else:
             offset = 0  # past the entries read: the chain is not followed
         rows = np.frombuffer(table, entry)
-        texts = rows[(rows["type"] == ASCII) | ((rows["tag"] == XMP) & np.isin(rows["type"], (1, 7)))]
+        texts = rows[
+            (rows["type"] == ASCII) | (np.isin(rows["tag"], (XMP, ICC)) & np.isin(rows["type"], (1, 7)))
+        ]
         for tag, _, count, value in texts.tolist():
             if not count or budget <= 0 or left <= 0:
                 continue
@@ -119,9 +124,54 @@ def _walk(fh: BinaryIO, order: str, big: bool, offset: int, out: dict[str, list[
                 fh.seek(value)
                 data = fh.read(n_bytes)
             budget, left = budget - len(data), left - 1
+            if tag == ICC:
+                for sig, text in icc_texts(data):
+                    out.setdefault(f"ICC.{sig}", []).append((page, text))
+                continue
             text = data.decode("utf-8", "replace").strip("\x00 \t\r\n")
             if text:
                 out.setdefault(TAG_NAMES.get(tag, f"Tag{tag}"), []).append((page, text))
+
+
+def _icc_text(body: bytes) -> str:
+    """The text of one ICC tag's data: ``desc`` (v2: a count, then ASCII), ``text`` (ASCII) or
+    ``mluc`` (v4: records of UTF-16 text, at most 16 read); another type has none."""
+    kind = body[:4]
+    if kind == b"desc" and len(body) >= 12:
+        text = body[12 : 12 + struct.unpack(">I", body[8:12])[0]].decode("latin-1")
+    elif kind == b"text":
+        text = body[8:].decode("latin-1")
+    elif kind == b"mluc" and len(body) >= 16:
+        n, size = struct.unpack(">II", body[8:16])
+        parts = []
+        for k in range(min(n, 16)):
+            record = body[16 + k * size : 16 + k * size + 12]
+            if size < 12 or len(record) < 12:
+                break
+            length, at = struct.unpack(">II", record[4:12])
+            parts.append(body[at : at + length].decode("utf-16-be", "replace"))
+        text = "\n".join(dict.fromkeys(parts))
+    else:
+        return ""
+    return text.strip("\x00 \t\r\n")
+
+
+def icc_texts(profile: bytes) -> list[tuple[str, str]]:
+    """``(tag signature, text)`` of an ICC profile's text tags (its description, copyright, device
+    maker and model), from its first :data:`MAX_ICC_TAGS` tags; a profile cut short gives the tags
+    that are whole."""
+    if len(profile) < 132:
+        return []
+    out = []
+    for k in range(min(struct.unpack(">I", profile[128:132])[0], MAX_ICC_TAGS)):
+        entry = profile[132 + 12 * k : 144 + 12 * k]
+        if len(entry) < 12:
+            break
+        sig, at, size = struct.unpack(">4sII", entry)
+        text = _icc_text(profile[at : at + min(size, VALUE_BYTES)])
+        if text:
+            out.append((sig.decode("latin-1").strip(), text))
+    return out
 
 
 EXIF_IFD = 0x8769
@@ -160,7 +210,7 @@ def _exif_texts(img: Any) -> Iterator[tuple[str, str]]:
 def pillow_texts(img: Any) -> list[tuple[str, str]]:
     """The text of an image Pillow opened, as ``(property key, text)``: each text entry of
     ``img.info`` (a PNG's tEXt, zTXt and iTXt chunks, ``png.<keyword>``; a JPEG's or GIF's comment,
-    ``jpeg.comment``) and each EXIF text tag (``exif.<Tag>``, the Exif IFD's ``UserComment``
+    ``jpeg.comment``; the ICC profile's text tags, ``icc.<signature>``) and each EXIF text tag (``exif.<Tag>``, the Exif IFD's ``UserComment``
     included); at most :data:`MAX_TEXTS` values of :data:`VALUE_BYTES` characters, stripped of NULs
     and blanks at their ends. A corrupt EXIF block gives what was read before it."""
     fmt = (img.format or "image").lower()
@@ -170,6 +220,8 @@ def pillow_texts(img: Any) -> list[tuple[str, str]]:
             break
         if isinstance(value, bytes) and key == "comment":
             pairs.append((f"{fmt}.comment", value.decode("utf-8", "replace")))
+        elif isinstance(value, bytes) and key == "icc_profile":
+            pairs += [(f"icc.{sig}", text) for sig, text in icc_texts(value)]
         elif isinstance(value, str):
             pairs.append((f"{fmt}.{key}", value))
     try:

@@ -76,3 +76,49 @@ def test_a_png_that_fails_to_decode_keeps_its_read_failure_and_its_text(tmp_path
     probe = probe_slide(path, "slides/s1.png", ProbeOptions(artefacts=False))
     assert probe.open_error is None and probe.read_failure is not None
     assert probe.properties["png.Comment"] == "scanned by Hong"
+
+
+def icc_profile(desc: str, copyright_: str) -> bytes:
+    """A small ICC profile: a ``desc`` tag of the v2 ``desc`` type and a ``cprt`` of the v4
+    ``mluc`` type (UTF-16), each naming what the caller says."""
+    desc_tag = (
+        b"desc" + bytes(4) + struct.pack(">I", len(desc) + 1) + desc.encode() + bytes(1 + 4 + 4 + 2 + 1 + 67)
+    )
+    u16 = copyright_.encode("utf-16-be")
+    cprt_tag = (
+        b"mluc" + bytes(4) + struct.pack(">II", 1, 12) + b"enUS" + struct.pack(">II", len(u16), 28) + u16
+    )
+    table_at = 128 + 4 + 12 * 2
+    tags = [(b"desc", desc_tag), (b"cprt", cprt_tag)]
+    table, body, at = b"", b"", table_at
+    for sig, data in tags:
+        table += sig + struct.pack(">II", at, len(data))
+        body += data
+        at += len(data)
+    header = struct.pack(">I", at) + bytes(32) + b"acsp" + bytes(128 - 40)
+    return header + struct.pack(">I", len(tags)) + table + body
+
+
+def test_an_icc_profiles_text_is_read_from_a_tiff_page_and_a_plain_image(tmp_path) -> None:
+    """A colour profile's description and copyright are text a scanner or an editor writes; no one
+    read them (OpenSlide keeps the profile apart from the properties, Pillow in ``info``)."""
+    from PIL import Image
+
+    from dqm.image_text import icc_texts, pillow_texts
+
+    icc = icc_profile("Scanner 7, Patient name: Hong", "(c) Hospital 010-2345-6789")
+    assert icc_texts(icc) == [
+        ("desc", "Scanner 7, Patient name: Hong"),
+        ("cprt", "(c) Hospital 010-2345-6789"),
+    ]
+    buf = io.BytesIO()
+    with tifffile.TiffWriter(buf) as tw:
+        tw.write(np.zeros((32, 32, 3), np.uint8), metadata=None)
+        tw.write(np.zeros((8, 8, 3), np.uint8), metadata=None, extratags=[(34675, "B", len(icc), icc, True)])
+    assert tiff_texts(buf)["ICC.desc"] == [(1, "Scanner 7, Patient name: Hong")]
+    path = tmp_path / "s1.png"
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(path, icc_profile=icc)
+    with Image.open(path) as img:
+        assert ("icc.cprt", "(c) Hospital 010-2345-6789") in pillow_texts(img)
+    for cut in (1, 130, 140, len(icc) - 5):  # a profile cut short anywhere: what is whole is read
+        assert isinstance(icc_texts(icc[:cut]), list)
