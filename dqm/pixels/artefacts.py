@@ -385,8 +385,10 @@ def _local_fold(od: np.ndarray, stained: np.ndarray) -> np.ndarray:
     return out & stained
 
 
-def _shifted(a: np.ndarray, dy: int, dx: int) -> np.ndarray:
-    """``a`` moved so that ``out[y, x] = a[y + dy, x + dx]``, zero (False) beyond its edge."""
+def shifted(a: np.ndarray, dy: int, dx: int) -> np.ndarray:
+    """``a`` moved so that ``out[y, x] = a[y + dy, x + dx]``, zero (False) beyond its edge (all
+    of it when the shift is the array's side or more). The fold rule's band sides, and the label
+    masks ``dqm.validity.corrupt`` shifts."""
     h, w = a.shape[:2]
     out = np.zeros_like(a)
     if abs(dy) < h and abs(dx) < w:
@@ -410,9 +412,9 @@ def _band(
     need = FOLD_BAND_FILL * (2 * reach + 1) - 1e-6
     out = np.zeros(near.shape[:2], bool)
     for dy, dx in _BAND_NORMALS:
-        one, other = _shifted(sides, offset * dy, offset * dx), _shifted(sides, -offset * dy, -offset * dx)
-        has_one = _shifted(side_tissue, offset * dy, offset * dx)[..., None]
-        has_other = _shifted(side_tissue, -offset * dy, -offset * dx)[..., None]
+        one, other = shifted(sides, offset * dy, offset * dx), shifted(sides, -offset * dy, -offset * dx)
+        has_one = shifted(side_tissue, offset * dy, offset * dx)[..., None]
+        has_other = shifted(side_tissue, -offset * dy, -offset * dx)[..., None]
         # the denser side where both are tissue, else the one that is (neither: nothing to compare)
         beside = np.where(has_one, np.where(has_other, np.maximum(one, other), one), other)
         dense = np.all(near > FOLD_BAND_RATIO * np.maximum(beside, 0.02), axis=-1)

@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from dqm.pixels.artefacts import shifted
 from dqm.profile import Profile, load_profile
 
 REPORT = "corruption.csv"
@@ -111,15 +112,6 @@ def _mean_radius(array: np.ndarray) -> float:
     return float(np.sqrt(np.count_nonzero(array) / max(n, 1) / np.pi))
 
 
-def _shifted(array: np.ndarray, dx: int, dy: int) -> np.ndarray:
-    out = np.zeros_like(array)
-    h, w = array.shape
-    ys, yd = (slice(0, h - dy), slice(dy, h)) if dy >= 0 else (slice(-dy, h), slice(0, h + dy))
-    xs, xd = (slice(0, w - dx), slice(dx, w)) if dx >= 0 else (slice(-dx, w), slice(0, w + dx))
-    out[yd, xd] = array[ys, xs]
-    return out
-
-
 def _eroded(array: np.ndarray, radius: int) -> np.ndarray:
     """Each value's regions shrunk by ``radius`` pixels (a disc), background where they vanish."""
     from scipy import ndimage
@@ -157,7 +149,7 @@ def _corrupt_masks(
             step = shift * 2 * _mean_radius(array)
             angle = rng.uniform(0, 2 * np.pi)
             dx, dy = round(step * np.cos(angle)), round(step * np.sin(angle))
-            _save_mask(masks[i], _shifted(array, dx, dy), fmt)
+            _save_mask(masks[i], shifted(array, -dy, -dx), fmt)  # moved by (dx, dy)
             done.append(Corruption(sid, "shift", f"dx={dx} dy={dy} px"))
         elif kind == "erode":
             radius = max(1, round(erode * _mean_radius(array)))

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from dqm.pixels.artefacts import shifted
 from dqm.validity.corrupt import REPORT, corrupt_batch
 
 
@@ -136,3 +137,15 @@ def test_validity_reads_a_real_glas_mask_exactly(real_data: Path) -> None:
     ds = 2.0 / 0.62  # the smoke profile's 2 µm/px on GlaS's 0.62 µm/px
     truth = _truth_from_mask(array, ds, GLAS_PROFILE)
     assert truth.any() and np.array_equal(truth, _sampled(array, ds, truth.shape))
+
+
+@pytest.mark.parametrize("dy, dx", [(0, 0), (3, -5), (-7, 2), (48, 0), (0, -64), (-100, 100)])
+def test_a_shifted_mask_moves_and_loses_what_leaves_it(dy: int, dx: int) -> None:
+    """The one ``shifted`` (dqm.pixels.artefacts) the fold rule and the corruption share: a shift
+    of the mask's side or more leaves it empty (the corruption's own copy raised on it)."""
+    mask = np.random.default_rng(1).integers(0, 3, (48, 64)).astype(np.uint8)
+    expected = np.zeros_like(mask)
+    for y, x in np.ndindex(*mask.shape):
+        if 0 <= y + dy < 48 and 0 <= x + dx < 64:
+            expected[y, x] = mask[y + dy, x + dx]
+    assert np.array_equal(shifted(mask, dy, dx), expected)
