@@ -45,6 +45,14 @@ class Summaries:
     age_bands: tuple[float, ...]
 
 
+MAX_LISTED = 100
+"""Categories a categorical variable's comparison lists at most (``bins`` and their shares,
+``new``, ``vanished``, the names its sentence gives): beyond them the largest are listed, and a
+warning says how many there are. The test, PSI and decisions count every category. A hand-edited
+baseline of 300,000 categories listed each of them three times in results.json and again in the
+report (70 MB of outputs, three minutes of masking)."""
+
+
 @dataclass(frozen=True, slots=True)
 class _Pending:
     """A variable compared but not yet decided (its adjusted p-value comes from the family)."""
@@ -54,6 +62,10 @@ class _Pending:
     absence: dict[str, float] = field(default_factory=dict)
     """:func:`absence_p` of each new or vanished category (class, institution and site only):
     members of the drift family, corrected with the other tests."""
+    new: list[str] = field(default_factory=list)
+    """Every new category (the draft lists at most :data:`MAX_LISTED`)."""
+    vanished: list[str] = field(default_factory=list)
+    """Every vanished category."""
 
 
 def _worst(decisions: Sequence[str]) -> str:
@@ -73,6 +85,15 @@ def absence_p(baseline_count: int, current_count: int, baseline_n: int, current_
         return 1.0
     side = current_n if baseline_count == 0 else baseline_n
     return float((side / (baseline_n + current_n)) ** t)
+
+
+def _largest(weights: np.ndarray, where: np.ndarray) -> np.ndarray:
+    """Indices where ``where`` holds, in order: all of them, or the :data:`MAX_LISTED` of the
+    largest ``weights`` among them (the earlier of two equal ones)."""
+    at = np.flatnonzero(where)
+    if len(at) > MAX_LISTED:
+        at = np.sort(at[np.argsort(-weights[at], kind="stable")[:MAX_LISTED]])
+    return at
 
 
 def _figures(s: ContinuousSummary) -> dict[str, float]:
@@ -107,13 +128,14 @@ def _categorical(
     cats = list(b.counts) + [k for k in c.counts if k not in b.counts]
     bc = np.array([b.counts.get(k, 0) for k in cats], dtype=np.int64)
     cc = np.array([c.counts.get(k, 0) for k in cats], dtype=np.int64)
-    shown = (bc + cc) > 0
-    k_shown = int(shown.sum())
-    absence = {
-        k: absence_p(x, y, b.n, c.n)
-        for k, x, y in zip(cats, bc.tolist(), cc.tolist(), strict=True)
-        if name in NEW_VANISHED and (x == 0) != (y == 0)
-    }
+    present, appeared, gone = (bc + cc) > 0, (bc == 0) & (cc > 0), (bc > 0) & (cc == 0)
+    one_side = np.flatnonzero((bc == 0) != (cc == 0)).tolist() if name in NEW_VANISHED else []
+    absence = {cats[j]: absence_p(int(bc[j]), int(cc[j]), b.n, c.n) for j in one_side}
+    weight = np.zeros(len(cats))  # the shares on both sides pick the categories listed
+    for counts, n in ((bc, b.n), (cc, c.n)):
+        if n:
+            weight += counts / n
+    shown = _largest(weight, present)
     index: float | None = None
     if b.n == 0 or c.n == 0:
         note = N_("the baseline has no value") if b.n == 0 else N_("the current batch has no value")
@@ -135,13 +157,20 @@ def _categorical(
         effect_size=index,
         baseline_n=b.n,
         current_n=c.n,
-        bins=[k for k, keep in zip(cats, shown.tolist(), strict=True) if keep],
-        baseline_shares=(bc[shown] / b.n).tolist() if b.n else [0.0] * k_shown,
-        current_shares=(cc[shown] / c.n).tolist() if c.n else [0.0] * k_shown,
-        new=[k for k, x, y in zip(cats, bc.tolist(), cc.tolist(), strict=True) if x == 0 and y > 0],
-        vanished=[k for k, x, y in zip(cats, bc.tolist(), cc.tolist(), strict=True) if x > 0 and y == 0],
+        bins=[cats[j] for j in shown.tolist()],
+        baseline_shares=(bc[shown] / b.n).tolist() if b.n else [0.0] * len(shown),
+        current_shares=(cc[shown] / c.n).tolist() if c.n else [0.0] * len(shown),
+        new=[cats[j] for j in _largest(weight, appeared).tolist()],
+        vanished=[cats[j] for j in _largest(weight, gone).tolist()],
     )
-    return _Pending(draft, outcome, absence)
+    if int(present.sum()) > MAX_LISTED:
+        listed = msg(
+            "{k:,} categories: the {shown} largest are listed (shares, new and vanished ones)",
+            k=int(present.sum()), shown=MAX_LISTED,
+        )  # fmt: skip
+        draft = draft.model_copy(update={"warnings": [*draft.warnings, listed]})
+    every_new = [cats[j] for j in np.flatnonzero(appeared).tolist()]
+    return _Pending(draft, outcome, absence, every_new, [cats[j] for j in np.flatnonzero(gone).tolist()])
 
 
 def _continuous(name: str, b: ContinuousSummary, c: ContinuousSummary) -> _Pending:
@@ -150,9 +179,9 @@ def _continuous(name: str, b: ContinuousSummary, c: ContinuousSummary) -> _Pendi
     shares_b: list[float] = []
     shares_c: list[float] = []
     if b.n and c.n:
-        values = [*b.support, *c.support]
-        integer = all(float(v).is_integer() for v in values)
-        edges = nice_edges(min(values), max(values), bins=12, integer=integer)
+        values = np.concatenate([np.asarray(b.support, dtype=float), np.asarray(c.support, dtype=float)])
+        integer = bool(np.all(np.isfinite(values) & (np.floor(values) == values)))  # float.is_integer
+        edges = nice_edges(float(values.min()), float(values.max()), bins=12, integer=integer)
         hb, _ = np.histogram(b.support, bins=edges, weights=b.support_counts)
         hc, _ = np.histogram(c.support, bins=edges, weights=c.support_counts)
         bins = [f"{a:g}–{z:g}" for a, z in itertools.pairwise(edges)]
@@ -172,6 +201,16 @@ def _continuous(name: str, b: ContinuousSummary, c: ContinuousSummary) -> _Pendi
         current_figures=_figures(c),
     )
     return _Pending(draft, outcome)
+
+
+def _names(listed: list[str], every: int) -> str:
+    """The names listed, and how many more there are."""
+    names = ", ".join(listed)
+    return (
+        names
+        if every <= len(listed)
+        else msg("{names} and {more:,} more", names=names, more=every - len(listed))
+    )
 
 
 def _decide(
@@ -212,17 +251,17 @@ def _decide(
             decision, text = "pass", msg("no evidence of drift in {label} ({size})", label=v.label, size=size)
     decisions = [decision]
     if v.new:
-        text += "; " + msg("new: {values}", values=", ".join(v.new))
+        text += "; " + msg("new: {values}", values=_names(v.new, len(p.new)))
     if v.vanished:
-        text += "; " + msg("vanished: {values}", values=", ".join(v.vanished))
+        text += "; " + msg("vanished: {values}", values=_names(v.vanished, len(p.vanished)))
     if v.name in NEW_VANISHED:
         rule += "; " + msg(
             "a new category: {new}, a vanished one: {vanished}, when the chance "
             "that all its slides fall on one side is under {alpha:g} after correction",
             new=s.new_category, vanished=s.vanished_category, alpha=alpha,
         )  # fmt: skip
-        decisions += [s.new_category for k in v.new if absence_adj.get(k, 1.0) < alpha]
-        decisions += [s.vanished_category for k in v.vanished if absence_adj.get(k, 1.0) < alpha]
+        decisions += [s.new_category for k in p.new if absence_adj.get(k, 1.0) < alpha]
+        decisions += [s.vanished_category for k in p.vanished if absence_adj.get(k, 1.0) < alpha]
     final = _worst(decisions) if len(decisions) > 1 else decision
     return v.model_copy(update={"p_adjusted": p_adj, "decision": final, "rule": rule, "sentence": text})
 
@@ -282,16 +321,15 @@ def drift(
             members.append((i, None, p.outcome.p_value))
         members += [(i, k, a) for k, a in p.absence.items()]
     adjusted = adjust([m[2] for m in members], settings.correction)
-    main = {i: a for (i, k, _), a in zip(members, adjusted, strict=True) if k is None}
-    absent = {(i, k): a for (i, k, _), a in zip(members, adjusted, strict=True) if k is not None}
+    main: dict[int, float] = {}
+    absent: dict[int, dict[str, float]] = {i: {} for i in range(len(pending))}
+    for (i, k, _), a in zip(members, adjusted, strict=True):
+        if k is None:
+            main[i] = a
+        else:
+            absent[i][k] = a
     variables = [
-        _decide(
-            p,
-            main.get(i),
-            {k: a for (j, k), a in absent.items() if j == i},
-            settings.drift,
-            settings.drift.alpha,
-        )
+        _decide(p, main.get(i), absent[i], settings.drift, settings.drift.alpha)
         for i, p in enumerate(pending)
     ]
     verdict = _worst([v.decision for v in variables if v.decision != "not_applicable"])

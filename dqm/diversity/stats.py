@@ -221,6 +221,25 @@ institution table whose draws held 5 GB, and the float copy and X² as much agai
 killed for memory at 19 GB."""
 
 
+MAX_MONTE_CARLO_CELLS = 1 << 27
+"""Cells of all the random tables of one Monte Carlo test together (about 2 s of drawing and X²):
+a table of more cells than this over the draws asked for gets fewer draws, ``MAX_MONTE_CARLO_CELLS
+// cells`` but at least :data:`MIN_MONTE_CARLO_DRAWS`, and its warning says how many. A drift
+baseline of 300,000 categories made a table of 600,000 cells, and its 10,000 draws took 80 s."""
+MIN_MONTE_CARLO_DRAWS = 100
+"""Draws a Monte Carlo test makes at least (the profile's ``monte_carlo_draws`` is at least this)."""
+
+
+def monte_carlo_draws(draws: int, cells: int) -> int:
+    """The draws a Monte Carlo test of a table of ``cells`` cells makes when ``draws`` are asked
+    for: all of them when they fit :data:`MAX_MONTE_CARLO_CELLS`, else as many as fit, at least
+    :data:`MIN_MONTE_CARLO_DRAWS` (the p-value (1 + hits) / (1 + draws) is valid with any number;
+    fewer draws only make it coarser)."""
+    if draws * cells <= MAX_MONTE_CARLO_CELLS:
+        return draws
+    return min(draws, max(MIN_MONTE_CARLO_DRAWS, MAX_MONTE_CARLO_CELLS // max(1, cells)))
+
+
 def _in_chunks(draw: Callable[[int], np.ndarray], draws: int, cells: int) -> Iterator[np.ndarray]:
     """``draw(draws)``, in one piece when it holds at most :data:`MAX_DRAWN_CELLS` cells (the
     p-values of every table that fits stay as they were), else in pieces of that many cells from
@@ -254,7 +273,8 @@ def independence(
         ``statistic`` X², ``df`` (r − 1)(c − 1), ``effect`` Cramér's V, ``df_star`` min(r, c) − 1.
         The p-value is asymptotic when every expected count is at least ``min_expected``;
         otherwise Fisher's exact test for a 2×2 table, or a Monte Carlo p-value from ``draws``
-        random tables with the observed margins (Patefield's algorithm), with a warning.
+        random tables with the observed margins (Patefield's algorithm; fewer for a table too
+        large for them all: :func:`monte_carlo_draws`), with a warning that says how many.
         With fewer than two non-empty rows or columns the p-value is None (X² is 0, df 0).
     """
     from scipy.stats import chi2, fisher_exact, random_table
@@ -283,6 +303,7 @@ def independence(
             x2, df, p_value, N_("Fisher exact"), v, n, df_star,
             warnings=[msg("{small} of {k} expected counts under {min:g}: Fisher's exact test", **warn)],
         )  # fmt: skip
+    draws = monte_carlo_draws(draws, r * c)
     tables = random_table(t.sum(axis=1), t.sum(axis=0), seed=np.random.default_rng(seed))
     at_least = x2 - 1e-9 * max(1.0, x2)
     hits = sum(

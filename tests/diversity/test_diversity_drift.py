@@ -13,8 +13,9 @@ import scipy.stats as st
 from dqm.baseline import BaselineError, load_baseline
 from dqm.diversity import diversity_result
 from dqm.diversity.analyse import summaries_of
-from dqm.diversity.drift import absence_p
+from dqm.diversity.drift import MAX_LISTED, Summaries, absence_p, drift
 from dqm.diversity.models import BaselineInfo, DiversityResult, DriftVariable
+from dqm.diversity.stats import MIN_MONTE_CARLO_DRAWS, monte_carlo_draws
 from dqm.diversity.summaries import round_significant
 from dqm.diversity.table import build_table
 from dqm.profile import Profile
@@ -278,3 +279,51 @@ def test_false_alarm_rate_over_200_seeded_draws(profile: Profile) -> None:
     print(f"false-alarm rate over 200 draws of 200 slides: drift {drift_rate:.3f}, tests {family_rate:.3f}")
     assert drift_rate <= 0.03
     assert family_rate <= 0.05
+
+
+def test_a_baseline_of_many_categories_lists_the_largest_and_counts_every_one(
+    base_items: list[ItemSummary], same_items: list[ItemSummary], profile: Profile
+) -> None:
+    """A hand-edited baseline of 300,000 institutions listed each of them in bins, shares, vanished
+    and the sentence (70 MB of outputs to mask, minutes): the comparison lists the largest
+    MAX_LISTED and says how many there are; the test and the decisions still count every one."""
+    stored = summaries_of(base_items, profile)
+    inst = stored.categorical["institution"]
+    extra = {f"closed-{k:05d}": 1 for k in range(1_000)}
+    counts = {**inst.counts, **extra}
+    edited = inst.model_copy(update={"counts": counts, "n": sum(counts.values())})
+    baseline = Summaries({**stored.categorical, "institution": edited}, stored.continuous, stored.age_bands)
+    current = summaries_of(same_items, profile)
+    settings = profile.diversity
+    result = drift(current, baseline, info(N + 1_000), settings)
+    v = {x.name: x for x in result.variables}["institution"]
+    assert len(v.bins) == len(v.baseline_shares) == len(v.current_shares) == MAX_LISTED
+    assert set(inst.counts) <= set(v.bins)  # the largest: the institutions of both releases
+    assert len(v.vanished) == MAX_LISTED and set(v.vanished) <= set(extra)
+    assert v.vanished == sorted(v.vanished)  # in the baseline's order
+    assert "; vanished: closed-00000, closed-00001, " in v.sentence
+    assert v.sentence.endswith(f"closed-{MAX_LISTED - 1:05d} and {1_000 - MAX_LISTED:,} more")
+    assert any(f"{len(counts):,} categories: the {MAX_LISTED} largest are listed" in w for w in v.warnings)
+    whole = drift(current, Summaries({**stored.categorical}, {}, stored.age_bands), info(N), settings)
+    usual = {x.name: x for x in whole.variables}["institution"]
+    assert usual.bins == list(inst.counts) and not usual.vanished  # every category, as before
+
+
+def test_a_monte_carlo_test_of_a_huge_table_makes_fewer_draws() -> None:
+    """10,000 random tables of a 2 x 300,000 table (a baseline of 300,000 categories) took 80 s:
+    past MAX_MONTE_CARLO_CELLS the draws are fewer, at least MIN_MONTE_CARLO_DRAWS, and the
+    warning says how many; a table they all fit keeps them all."""
+    assert monte_carlo_draws(10_000, 7 * 200) == 10_000
+    assert monte_carlo_draws(10_000, 600_000) == 223
+    assert monte_carlo_draws(10_000, 10**8) == MIN_MONTE_CARLO_DRAWS
+    assert monte_carlo_draws(150, 600_000) == 150
+    table = np.ones((2, 70_000), dtype=int)
+    table[0, :5] = 9
+    from dqm.diversity.stats import independence
+
+    outcome = independence(table)
+    assert outcome.method == "Monte Carlo chi-square"
+    assert "(958 tables with the observed margins" in str(outcome.warnings[0])
+    assert outcome.p_value is not None and outcome.p_value * 959 == pytest.approx(
+        round(outcome.p_value * 959)
+    )

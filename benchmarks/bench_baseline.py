@@ -1,0 +1,99 @@
+"""Hostile baseline benchmark: ``dqm audit --baseline`` against a hand-edited results.json.
+
+A small synthetic batch is audited once; its results.json is then edited into a baseline whose
+stored distributions are as large as a user may make them: each of ``--variables`` (categorical)
+gets ``--categories`` categories of one slide each, and each continuous distribution
+``--values`` distinct values. The batch is audited again with ``--baseline`` on it, in a process
+of its own, and one JSON row is printed: the baseline's size, the exit code, wall time and peak
+memory (the child's maximum resident set)::
+
+    .venv/bin/python benchmarks/bench_baseline.py --categories 300000 [--code OTHER_CHECKOUT]
+        [--keep DIR] [--profile FILE]
+
+``--keep`` copies the run's results.json there (to compare two checkouts' outputs), ``--profile``
+runs the audit under cProfile and writes its statistics to FILE.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def hostile(results: Path, out: Path, variables: list[str], categories: int, values: int) -> None:
+    """``results`` with its stored distributions blown up to ``categories`` / ``values``."""
+    doc = json.loads(results.read_text(encoding="utf-8"))
+    div = doc["diversity"]
+    for summary in div["categorical"]:
+        if summary["name"] in variables:
+            counts = {f"{summary['name']}-{i:07d}": 1 for i in range(categories)}
+            summary.update(n=categories, counts=counts, shares=dict.fromkeys(counts, 1 / categories))
+    for summary in div["continuous"]:
+        if values:
+            summary["support"] = [float(i) for i in range(values)]
+            summary["support_counts"] = [1] * values
+            summary["n"] = values
+    doc.pop("digest", None)
+    out.write_text(json.dumps(doc), encoding="utf-8")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--categories", type=int, default=300_000)
+    ap.add_argument("--variables", default="institution", help="comma-separated categorical variables")
+    ap.add_argument("--values", type=int, default=0, help="distinct values of each continuous variable")
+    ap.add_argument("--items", type=int, default=20, help="slides of the synthetic batch")
+    ap.add_argument(
+        "--code", type=Path, default=ROOT, help="the dqm checkout the command runs (before/after)"
+    )
+    ap.add_argument("--keep", type=Path, help="copy the run's results.json into this folder")
+    ap.add_argument("--profile", type=Path, help="run the audit under cProfile, statistics to this file")
+    args = ap.parse_args()
+    env = {**os.environ, "PYTHONPATH": str(args.code)}
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        batch = folder / "batch"
+        synth = [sys.executable, "-m", "dqm", "synth", str(batch), "-n", str(args.items), "--seed", "1"]
+        subprocess.run([*synth, "--max-size", "512"], env=env, check=True, capture_output=True)
+        audit = [sys.executable, "-m", "dqm", "audit", str(batch), "--workers", "1"]
+        subprocess.run([*audit, "--out", str(folder / "first")], env=env, check=False, capture_output=True)
+        baseline = folder / "baseline.json"
+        variables = [v for v in args.variables.split(",") if v]
+        hostile(folder / "first" / "results.json", baseline, variables, args.categories, args.values)
+        cmd = [*audit, "--out", str(folder / "out"), "--baseline", str(baseline)]
+        if args.profile:
+            cmd[1:3] = ["-m", "cProfile", "-o", str(args.profile.resolve()), "-m", "dqm"]
+        t0 = time.perf_counter()
+        done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+        wall = time.perf_counter() - t0
+        peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        row = {
+            "categories": args.categories,
+            "variables": variables,
+            "values": args.values,
+            "baseline_mib": round(baseline.stat().st_size / 2**20, 1),
+            "exit_code": done.returncode,
+            "wall_s": round(wall, 1),
+            "peak_rss_mib": round(peak, 1),
+        }
+        if done.returncode not in (0, 1, 3):
+            row["stderr"] = done.stderr[-2000:]
+        if args.keep and (folder / "out" / "results.json").exists():
+            args.keep.mkdir(parents=True, exist_ok=True)
+            shutil.copy(folder / "out" / "results.json", args.keep / "results.json")
+    print(json.dumps(row))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
