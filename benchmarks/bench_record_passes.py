@@ -6,10 +6,14 @@ records, each copy under new slide ids, paths and patients, up to ``--items`` ro
 times every step of an audit that goes over the run's records: the clinical table's rows (the table
 itself is neither built nor validated here), the batch checks' item facts and full hashes, the
 patients' numbers, the batch fingerprint, the file digests, and the syntactic result (its file
-universe, value slots, unreadable count and two breakdowns). ``bare pass`` is one loop over the
-records given back whole, what each of these cost before they read columns.
+universe, value slots, unreadable count and two breakdowns). ``bare pass`` is one loop over the records
+given back whole, what each of these cost before they read columns.
 
     python benchmarks/bench_record_passes.py [--items 100000] [--seed-items 1000] [--work DIR]
+        [--steps digests,syntactic] [--code OTHER_CHECKOUT]
+
+``--steps`` runs only the steps whose names hold one of the words; ``--code`` imports dqm from
+another checkout (the same steps before and after a change).
 
 Prints seconds per step and writes ``benchmarks/_data/bench_record_passes-N.json``.
 """
@@ -74,8 +78,10 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=100_000)
     parser.add_argument("--seed-items", type=int, default=1_000)
     parser.add_argument("--work", type=Path, default=Path(os.environ.get("DQM_BENCH_WORK", "/tmp")))
+    parser.add_argument("--steps", default="", help="comma-separated words: only the steps naming one")
+    parser.add_argument("--code", type=Path, default=REPO, help="the dqm checkout to import")
     args = parser.parse_args()
-    sys.path[:0] = [str(REPO), str(HERE)]
+    sys.path[:0] = [str(args.code), str(HERE)]
     from bench_scale import profile_file, write_batch
 
     import dqm.runner as runner
@@ -123,6 +129,8 @@ def main() -> None:
         "result: file digests": file_digests,
         "syntactic result (5 passes)": accuracy.syntactic_result,
     }
+    words = [w for w in args.steps.split(",") if w]
+    steps = {name: step for name, step in steps.items() if not words or any(w in name for w in words)}
     times: dict[str, float] = {}
     for name, step in steps.items():
         t0 = time.perf_counter()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from typing import Any, Literal
 
 from dqm import __version__
@@ -19,7 +18,6 @@ from dqm.results import (
     BatchInfo,
     CheckInfo,
     CodeInfo,
-    FileDigest,
     FileDigests,
     ProfileInfo,
     QualityResult,
@@ -136,23 +134,17 @@ def with_finding(result: QualityResult, finding: Finding) -> QualityResult:
 def file_digests(run: Run) -> FileDigests:
     """Each file the run read with its hashes (once, in item order, then the manifest): the
     annotation files and the manifest by full SHA-256, slides by their quick print and, when they
-    were hashed whole, their full SHA-256. Made from the run's own checked values, and kept as
-    columns (one per file: a million at a million items)."""
-    return FileDigests(_file_digests(run))
-
-
-def _file_digests(run: Run) -> Iterator[FileDigest]:
+    were hashed whole, their full SHA-256. Made from the run's own checked values, straight into
+    columns (one row per file, no object: a million at a million items)."""
+    out = FileDigests([])
     seen: set[str] = set()
     records = run.outcomes
     summaries = records.summaries()
-    annotations, images = summaries.column("annotation_path"), summaries.column("image_path")
+    paths = (summaries.column("annotation_path"), summaries.column("image_path"))
     annotation_sha256s, prints = records.annotation_sha256s(), records.fingerprints()
+    roles: tuple[Literal["annotation", "slide"], ...] = ("annotation", "slide")
     for k in range(len(records)):
-        files: tuple[tuple[str | None, Literal["annotation", "slide"]], ...] = (
-            (annotations[k], "annotation"),
-            (images[k], "slide"),
-        )
-        for rel, role in files:
+        for rel, role in ((paths[0][k], roles[0]), (paths[1][k], roles[1])):
             norm, outside = normalise(rel or "")
             if not norm or outside or norm in seen:
                 continue
@@ -162,12 +154,11 @@ def _file_digests(run: Run) -> Iterator[FileDigest]:
             quick = prints[k] if role == "slide" else None
             if full or quick:
                 seen.add(norm)
-                yield FileDigest.model_construct(
-                    path=norm, role=role, sha256=full, quick_print=quick, stat=records.stat_of(k, norm)
-                )
+                out.append(norm, role, full, quick, records.stat_of(k, norm))
     disc = run.discovery
     if disc.manifest is not None and disc.manifest_sha256 is not None and disc.manifest not in seen:
-        yield FileDigest(path=disc.manifest, role="manifest", sha256=disc.manifest_sha256)
+        out.append(disc.manifest, "manifest", disc.manifest_sha256)
+    return out
 
 
 def build_result(run: Run, command: list[str], run_id: str | None = None) -> QualityResult:

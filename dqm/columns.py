@@ -178,6 +178,20 @@ def fits_int64(values: Any, n: int) -> bool:
     )
 
 
+_NO_DIGEST = bytes(32)
+
+
+def _digest_bytes(hexdigest: str | None) -> bytes | None:
+    """The 32 bytes of a lowercase SHA-256 hex digest, or None for any other value."""
+    if hexdigest is None:
+        return None
+    try:
+        raw = bytes.fromhex(hexdigest)
+    except (TypeError, ValueError):
+        return None
+    return raw if len(raw) == 32 and raw.hex() == hexdigest else None
+
+
 class Sha256s(Sequence[str | None]):
     """A column of SHA-256 hex digests or None, 32 bytes a row (``n`` rows, and more appended);
     a value that is not a lowercase SHA-256 (never made by dqm, but read from a file) is kept as
@@ -192,18 +206,17 @@ class Sha256s(Sequence[str | None]):
         return len(self._has)
 
     def append(self, hexdigest: str | None) -> None:
-        self._raw.extend(bytes(32))
-        self._has.append(0)
-        self[len(self._has) - 1] = hexdigest
+        raw = _digest_bytes(hexdigest)
+        self._raw += raw or _NO_DIGEST
+        self._has.append(raw is not None)
+        if raw is None and hexdigest is not None:
+            self._other[len(self._has) - 1] = hexdigest
 
     def __setitem__(self, k: int, hexdigest: str | None) -> None:
         self._other.pop(k, None)
         self._has[k] = 0
-        try:
-            raw = bytes.fromhex(hexdigest) if hexdigest is not None else b""
-        except (TypeError, ValueError):
-            raw = b""
-        if len(raw) == 32 and raw.hex() == hexdigest:
+        raw = _digest_bytes(hexdigest)
+        if raw is not None:
             self._raw[32 * k : 32 * k + 32] = raw
             self._has[k] = 1
         elif hexdigest is not None:
@@ -228,10 +241,11 @@ class StatRows:
     The item records' files' stats (:class:`~dqm.records.ItemRecords`, two a row) and the result's
     file digests' (:class:`~dqm.results.FileDigests`, one a row)."""
 
-    __slots__ = ("_count", "_other", "_values", "width")
+    __slots__ = ("_blank", "_count", "_other", "_values", "width")
 
     def __init__(self, n: int = 0, width: int = 1) -> None:
         self.width = width
+        self._blank = array.array("q", bytes(8 * STAT_FIELDS * width))  # a row of no stat
         self._values = array.array("q", bytes(8 * STAT_FIELDS * width * n))
         self._count = bytearray(n)  # 1 + the stats the array holds for the row; 0: its value is kept
         self._other: dict[int, Any] = {}
@@ -241,16 +255,27 @@ class StatRows:
 
     def append(self, value: Any, stats: Sequence[Any] | None) -> None:
         """One more row: see :meth:`put`."""
-        self._values.extend((0,) * (STAT_FIELDS * self.width))
+        if stats is not None and self._fit(stats):
+            self._values.extend([x for stat in stats for x in stat])
+            self._values.extend(self._blank[: STAT_FIELDS * (self.width - len(stats))])
+            self._count.append(1 + len(stats))
+            return
+        self._values.extend(self._blank)
         self._count.append(0)
-        self.put(len(self._count) - 1, value, stats)
+        if value is not None:
+            self._other[len(self._count) - 1] = value
+
+    def _fit(self, stats: Sequence[Any]) -> bool:
+        """Whether ``stats`` go in the array: at most :attr:`width` stats of :data:`STAT_FIELDS`
+        64-bit integers each."""
+        return len(stats) <= self.width and all(fits_int64(s, STAT_FIELDS) for s in stats)
 
     def put(self, k: int, value: Any, stats: Sequence[Any] | None) -> None:
         """Row ``k``: ``stats`` in the array when they are at most :attr:`width` stats (each a
         list of :data:`STAT_FIELDS` 64-bit integers), else ``value`` kept as given (None: kept
         as nothing)."""
         self._other.pop(k, None)
-        if stats is not None and len(stats) <= self.width and all(fits_int64(s, STAT_FIELDS) for s in stats):
+        if stats is not None and self._fit(stats):
             self._count[k] = 1 + len(stats)
             at = STAT_FIELDS * self.width * k
             for j, stat in enumerate(stats):
@@ -267,6 +292,13 @@ class StatRows:
             return None
         at = STAT_FIELDS * self.width * k
         return [self._values[at + STAT_FIELDS * j : at + STAT_FIELDS * (j + 1)].tolist() for j in range(n)]
+
+    def stat(self, k: int, j: int) -> list[int] | None:
+        """Stat ``j`` of row ``k`` (a new list), or None when the row has no such stat in the array."""
+        if not 0 <= j < self._count[k] - 1:
+            return None
+        at = STAT_FIELDS * (self.width * k + j)
+        return self._values[at : at + STAT_FIELDS].tolist()
 
     def value(self, k: int) -> Any:
         """Row ``k``'s value as given, when its stats are not in the array (else None)."""

@@ -142,8 +142,15 @@ class ItemRecords(Columns[ItemRecord]):
         return self._sha256.get(k, {})
 
     def stat_of(self, k: int, path: str) -> list[int] | None:
-        """The stat item ``k`` took of its file ``path``, or None."""
-        return self._stats_of(k).get(path)
+        """The stat item ``k`` took of its file ``path``, or None (the one stat asked for: no
+        dictionary of the row's stats built)."""
+        files = self._files[k]
+        if path in files:
+            stat = self._stats.stat(k, len(files) - 1 - files[::-1].index(path))  # the last, as a dict keeps
+            if stat is not None:
+                return stat
+        kept = (self._stats.value(k) or {}).get(path)  # stats kept as given (not the files')
+        return None if kept is None else list(kept)
 
     def row(self, k: int) -> ItemRecord:
         summary = self._summaries[k]

@@ -110,11 +110,23 @@ class FileDigests(Columns[FileDigest]):
         self._quick_print: list[str | None] = []
         self._stat = StatRows()
         for f in files:  # one at a time: a generator's million objects never all at once
-            self._path.append(f.path)
-            self._role.append(FILE_ROLES.index(f.role))
-            self._sha256.append(f.sha256)
-            self._quick_print.append(f.quick_print)
-            self._stat.append(f.stat, None if f.stat is None else [f.stat])
+            self.append(f.path, f.role, f.sha256, f.quick_print, f.stat)
+
+    def append(
+        self,
+        path: str,
+        role: Literal["slide", "annotation", "manifest"],
+        sha256: str | None = None,
+        quick_print: str | None = None,
+        stat: list[int] | None = None,
+    ) -> None:
+        """One more file, from its values (no :class:`FileDigest` built: the audit's million files
+        go straight into the columns)."""
+        self._path.append(path)
+        self._role.append(FILE_ROLES.index(role))
+        self._sha256.append(sha256)
+        self._quick_print.append(quick_print)
+        self._stat.append(stat, None if stat is None else [stat])
 
     def __len__(self) -> int:
         return len(self._path)
