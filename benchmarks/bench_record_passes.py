@@ -6,11 +6,13 @@ records, each copy under new slide ids, paths and patients, up to ``--items`` ro
 times every step of an audit that goes over the run's records: the clinical table's rows (the table
 itself is neither built nor validated here), the batch checks' item facts and full hashes, the
 patients' numbers, the batch fingerprint, the file digests, and the syntactic result (its file
-universe, value slots, unreadable count and two breakdowns). ``bare pass`` is one loop over the records
+universe, value slots, unreadable count and two breakdowns); then the lots (``--lot-by
+institution``: each lot's part of the run and its syntactic result), alone and with ten of the
+run's findings waived (each lot's part without them). ``bare pass`` is one loop over the records
 given back whole, what each of these cost before they read columns.
 
     python benchmarks/bench_record_passes.py [--items 100000] [--seed-items 1000] [--work DIR]
-        [--steps digests,syntactic] [--code OTHER_CHECKOUT]
+        [--steps lots,digests] [--code OTHER_CHECKOUT]
 
 ``--steps`` runs only the steps whose names hold one of the words; ``--code`` imports dqm from
 another checkout (the same steps before and after a change).
@@ -86,6 +88,7 @@ def main() -> None:
 
     import dqm.runner as runner
     from dqm.audit import file_digests
+    from dqm.lots.compute import lots_result
     from dqm.profile import load_profile
     from dqm.records import ItemRecords
     from dqm.runner import Run, RunOptions, run_batch
@@ -128,6 +131,10 @@ def main() -> None:
         "result: batch fingerprint": accuracy.fingerprint,
         "result: file digests": file_digests,
         "syntactic result (5 passes)": accuracy.syntactic_result,
+        "lots by institution": lambda run: lots_result(run, "institution"),
+        "lots by institution, 10 findings waived": lambda run: lots_result(
+            run, "institution", waived=run.findings[:10]
+        ),
     }
     words = [w for w in args.steps.split(",") if w]
     steps = {name: step for name, step in steps.items() if not words or any(w in name for w in words)}

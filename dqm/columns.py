@@ -133,6 +133,26 @@ class ItemSummaries(Columns[ItemSummary]):
         fields = frozenset(summary.model_fields_set)
         self._fields_set[k] = self._sets.setdefault(fields, set(fields))
 
+    def take(self, rows: Sequence[int]) -> ItemSummaries:
+        """Rows ``rows`` (in that order) as a store of their own, column by column (no summary
+        built); the values are shared, as the rows' own."""
+        out = ItemSummaries(len(rows))
+        out._fields_set = [self._fields_set[k] for k in rows]
+        out._sets = dict(self._sets)
+        for name, column in self._objects.items():
+            out._objects[name][:] = [column[k] for k in rows]
+        for name, values in self._integers.items():
+            out._integers[name][:] = array.array("q", [values[k] for k in rows])
+            has = self._has[name]
+            out._has[name][:] = bytes([has[k] for k in rows])
+        names: dict[int, list[str]] = {}
+        for name, k in self._other:
+            names.setdefault(k, []).append(name)
+        out._other = {
+            (name, j): self._other[name, k] for j, k in enumerate(rows) for name in names.get(k, ())
+        }
+        return out
+
     def column(self, name: str) -> Sequence[Any]:
         """Every summary's value of field ``name``, in item order, without building a summary:
         a field kept as references is its stored list (read, never changed), an integer field a
@@ -154,6 +174,14 @@ class ItemSummaries(Columns[ItemSummary]):
             for name, column, has in self._columns
         }
         return constructed(ItemSummary, values, fields)
+
+
+def taken(column: dict[int, Any], rows: Sequence[int]) -> dict[int, Any]:
+    """A sparse column (row -> value, for the few rows that have one) of the rows ``rows``,
+    renumbered by their place there."""
+    if not column:
+        return {}
+    return {j: column[k] for j, k in enumerate(rows) if k in column}
 
 
 def constructed(model: type[M], values: dict[str, Any], fields: set[str]) -> M:
@@ -222,6 +250,15 @@ class Sha256s(Sequence[str | None]):
         elif hexdigest is not None:
             self._other[k] = hexdigest
 
+    def take(self, rows: Sequence[int]) -> Sha256s:
+        """Rows ``rows`` (in that order) as a column of their own."""
+        out = Sha256s()
+        raw = self._raw
+        out._raw = bytearray(b"".join([raw[32 * k : 32 * k + 32] for k in rows]))
+        out._has = bytearray([self._has[k] for k in rows])
+        out._other = taken(self._other, rows)
+        return out
+
     @overload
     def __getitem__(self, k: int) -> str | None: ...
     @overload
@@ -284,6 +321,17 @@ class StatRows:
         self._count[k] = 0
         if value is not None:
             self._other[k] = value
+
+    def take(self, rows: Sequence[int]) -> StatRows:
+        """Rows ``rows`` (in that order) as rows of their own."""
+        out = StatRows(0, self.width)
+        step = STAT_FIELDS * self.width
+        values = self._values
+        for k in rows:
+            out._values.extend(values[step * k : step * (k + 1)])
+        out._count = bytearray([self._count[k] for k in rows])
+        out._other = taken(self._other, rows)
+        return out
 
     def stats(self, k: int) -> list[list[int]] | None:
         """Row ``k``'s stats (new lists), or None when the row keeps its value as given."""

@@ -15,10 +15,11 @@ over a million items a dozen times.
 from __future__ import annotations
 
 import array
-from collections.abc import Iterable, Mapping, Sequence
+import copy
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from dqm.columns import Columns, ItemSummaries, Sha256s, StatRows
+from dqm.columns import Columns, ItemSummaries, Sha256s, StatRows, taken
 from dqm.findings import Finding
 from dqm.model import ItemRecord, ParsedAnnotation, SlideFacts
 
@@ -85,6 +86,34 @@ class ItemRecords(Columns[ItemRecord]):
         # in the array when they are those of the item's files, in their order
         stats = record.stats
         self._stats.put(k, stats or None, list(stats.values()) if tuple(stats) == self._files[k] else None)
+
+    def take(self, rows: Sequence[int]) -> ItemRecords:
+        """Rows ``rows`` (in that order) as a store of their own, column by column: no record
+        built (a lot's part of a run of a million items). Equal to the store of those records;
+        the values are shared, as the rows' own."""
+        out = ItemRecords(0, self.whole)
+        out._summaries = self._summaries.take(rows)
+        out._n_values = array.array("q", [self._n_values[k] for k in rows])
+        out._unreadable = bytearray([self._unreadable[k] for k in rows])
+        out._files = [self._files[k] for k in rows]
+        out._clinical = [self._clinical[k] for k in rows]
+        out._source = [self._source[k] for k in rows]
+        out._fingerprint = [self._fingerprint[k] for k in rows]
+        out._annotation_sha256 = self._annotation_sha256.take(rows)
+        out._stats = self._stats.take(rows)
+        out._parsed = None if self._parsed is None else [self._parsed[k] for k in rows]
+        out._findings = taken(self._findings, rows)
+        out._sha256 = taken(self._sha256, rows)
+        out._sparse = taken(self._sparse, rows)
+        return out
+
+    def with_findings(self, keep: Callable[[list[Finding]], list[Finding]]) -> ItemRecords:
+        """These records with each item's findings as ``keep`` leaves them (only the items that
+        have findings are looked at); every other column is this store's own, shared (read, never
+        changed)."""
+        out = copy.copy(self)
+        out._findings = {k: kept for k, found in self._findings.items() if (kept := keep(found))}
+        return out
 
     def holds(self, k: int) -> bool:
         """Whether row ``k`` holds a record."""

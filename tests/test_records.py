@@ -188,3 +188,30 @@ def test_summaries_in_a_result_are_validated_from_a_list_and_written_as_one(tmp_
     assert dumped["items"] == data["items"] and dumped["batch"]["files"] == data["batch"]["files"]
     built = result.model_copy(update={"items": ItemSummaries.of(SUMMARIES)})
     assert built == result and built.model_dump_json() == result.model_dump_json()
+
+
+@pytest.mark.parametrize("whole", [False, True])
+def test_rows_taken_are_the_store_of_those_records(whole: bool):
+    """A lot's part of a run is its rows taken column by column (a store rebuilt from its records
+    built a record a row): the same records, odd values and repeated rows included."""
+    records = ItemRecords.of(RECORDS, whole=whole)
+    for rows in ([3, 1], [0, 1, 2, 3], [2, 2, 1], [], [1]):
+        part = records.take(rows)
+        rebuilt = ItemRecords.of([RECORDS[k] for k in rows], whole=whole)
+        assert part.whole == whole and len(part) == len(rows)
+        assert [r.to_dict() for r in part] == [r.to_dict() for r in rebuilt]
+        assert [r.summary.model_fields_set for r in part] == [
+            RECORDS[k].summary.model_fields_set for k in rows
+        ]
+        assert part.findings() == rebuilt.findings() and part.sparse() == rebuilt.sparse()
+        if rows:  # a store of its own: a row stored into it changes only it
+            part[0] = RECORDS[0]
+            assert records[rows[0]].to_dict() == RECORDS[rows[0]].to_dict()
+
+
+def test_findings_left_out_leave_every_other_column_as_it_was():
+    records = ItemRecords.of(RECORDS, whole=False)
+    dropped = records.with_findings(lambda found: [f for f in found if f.code != "ZERO_AREA"])
+    assert dropped.findings() == [] and records.findings() == RECORDS[1].findings
+    for kept, stored in zip(dropped, RECORDS, strict=True):
+        assert kept.to_dict() == {**stored.to_dict(), "findings": []}

@@ -18,7 +18,6 @@ from collections.abc import Mapping, Sequence
 from dqm.findings import Finding, Severity
 from dqm.i18n import N_
 from dqm.lots.models import Lot, LotPlan, LotsResult
-from dqm.records import ItemRecords
 from dqm.runner import Run
 from dqm.semantic.iso2859 import plan_iso2859
 from dqm.semantic.planfile import stratum_value
@@ -70,22 +69,24 @@ def lot_names(run: Run, field: str) -> dict[str, list[int]]:
 
 def lot_run(run: Run, indices: list[int]) -> Run:
     """The part of ``run`` that belongs to one lot (see the module docstring)."""
-    outcomes = [run.outcomes[i] for i in indices]
-    ids = {o.summary.slide_id for o in outcomes}
+    outcomes = run.outcomes.take(indices)  # the lot's rows of each column: no record built
+    summaries = outcomes.summaries()
+    slide_ids, manifest_row = summaries.column("slide_id"), summaries.column("row")
+    ids = set(slide_ids)
     disc = run.discovery
     manifest_rows = sum(item.row is not None for item in disc.items)
-    lot_rows = sum(o.summary.row is not None for o in outcomes)
+    lot_rows = sum(row is not None for row in manifest_row)
     cells = disc.manifest_cells // manifest_rows * lot_rows if manifest_rows else 0
     table = run.table
     if table is not None:
-        rows = {(o.summary.slide_id, o.summary.row) for o in outcomes}  # a slide id may repeat
+        rows = set(zip(slide_ids, manifest_row, strict=True))  # a slide id may repeat
         keep = [i for i, s in enumerate(table.sources) if (s.item_id, s.row) in rows]
         table = dataclasses.replace(
             table, frame=table.frame.iloc[keep], sources=[table.sources[i] for i in keep]
         )
     return dataclasses.replace(
         run,
-        outcomes=ItemRecords.of(outcomes, run.whole),
+        outcomes=outcomes,
         batch_findings=[f for f in run.batch_findings if f.item_id in ids],
         discovery=dataclasses.replace(disc, manifest_cells=cells, issues=[]),
         table=table,
@@ -103,11 +104,7 @@ def without(run: Run, waived: Sequence[Finding]) -> Run:
         return [f for f in findings if f.model_dump_json() not in keys]
 
     return dataclasses.replace(
-        run,
-        outcomes=ItemRecords.of(
-            (dataclasses.replace(o, findings=keep(o.findings)) for o in run.outcomes), run.whole
-        ),
-        batch_findings=keep(run.batch_findings),
+        run, outcomes=run.outcomes.with_findings(keep), batch_findings=keep(run.batch_findings)
     )
 
 
