@@ -81,7 +81,8 @@ infinite, and drift's histogram edges raised on it (the diversity stage crashed)
 
 MAX_STORED_COUNT = 2**53
 """Slides a stored distribution counts at most: a count past int64 made drift's KS test raise
-(``OverflowError``), two that summed past it a negative size."""
+(``OverflowError``), two that summed past it a negative size (a categorical variable's test was
+then skipped)."""
 
 
 def _unwritten(support: Sequence[float], counts: Sequence[int]) -> str | None:
@@ -94,7 +95,13 @@ def _unwritten(support: Sequence[float], counts: Sequence[int]) -> str | None:
         return f"holds a value beyond ±{MAX_STORED_VALUE:g}"
     if np.any(values[:-1] >= values[1:]):
         return "is not in increasing order"
-    # counts stay Python integers (one past 64 bits is refused, not wrapped): min and sum run in C
+    return _uncounted(counts)
+
+
+def _uncounted(counts: Sequence[int]) -> str | None:
+    """What a stored distribution's counts (slides per value or category) hold that dqm never
+    writes, or None. They stay Python integers (one past 64 bits is refused, not wrapped): min
+    and sum run in C."""
     if counts and min(counts) < 0:
         return "holds a negative count"
     if sum(counts) > MAX_STORED_COUNT:
@@ -117,8 +124,12 @@ def baseline_from_results(path: Path, profile: Profile, mask: Callable[[str], st
     stored = getattr(result, "diversity", None)
     if stored is not None:
         summaries, n, used = summaries_of_result(stored), stored.n_items, True
-        for name, summary in summaries.continuous.items():
-            if (problem := _unwritten(summary.support, summary.support_counts)) is not None:
+        problems = [
+            *((name, _uncounted(list(s.counts.values()))) for name, s in summaries.categorical.items()),
+            *((name, _unwritten(s.support, s.support_counts)) for name, s in summaries.continuous.items()),
+        ]
+        for name, problem in problems:
+            if problem is not None:
                 reason = f"the stored distribution of {name!r} {problem}, which dqm never writes"
                 raise BaselineError(msg("cannot read baseline {path}: {reason}", path=path, reason=reason))
     else:

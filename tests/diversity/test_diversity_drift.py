@@ -240,6 +240,29 @@ def test_a_baseline_whose_stored_distribution_dqm_never_writes_is_refused(
         load_baseline(path, profile)
 
 
+@pytest.mark.parametrize(
+    ("counts", "why"),
+    [
+        ({"Seoul-A": 2**62, "Busan-B": 2**62}, "more than"),  # a sum past int64: wrapped, no test
+        ({"Seoul-A": -5}, "negative count"),  # PSI took the log of a negative share: NaN
+    ],
+)
+def test_a_baseline_whose_stored_categories_dqm_never_counts_is_refused(
+    tmp_path: Path, base_items: list[ItemSummary], profile: Profile, counts: dict[str, int], why: str
+) -> None:
+    """The categorical twin of the refusal above (a count past 64 bits is refused as JSON): two
+    counts of 2^62 summed to a negative number of slides and the test was skipped, a negative
+    count made PSI NaN (numpy's RuntimeWarning on the console) and drift passed; exit 0 both."""
+    stored = diversity_result(base_items, profile)
+    inst = next(c for c in stored.categorical if c.name == "institution")
+    edited = inst.model_copy(update={"counts": {**inst.counts, **counts}})
+    others = [c for c in stored.categorical if c.name != "institution"]
+    path = tmp_path / "edited.json"
+    _result(base_items, stored.model_copy(update={"categorical": [edited, *others]})).dump(path)
+    with pytest.raises(BaselineError, match=f"cannot read baseline .*'institution'.*{why}"):
+        load_baseline(path, profile)
+
+
 def test_drift_of_large_samples_needs_no_sample_spelled_out() -> None:
     """Past 10,000 values a side the p-value is Smirnov's formula on D and the sizes, as ks_2samp
     computes it, without the samples the counts describe (a baseline stating 3 million values of
