@@ -121,6 +121,20 @@ def baseline_from_results(path: Path, profile: Profile, mask: Callable[[str], st
         result = QualityResult.load(path)
     except (OSError, ValidationError, ValueError) as exc:
         raise BaselineError(msg("cannot read baseline {path}: {reason}", path=path, reason=exc)) from None
+    return release_of_result(path, result, profile, mask)
+
+
+def release_of_result(
+    path: Path, result: QualityResult, profile: Profile, mask: Callable[[str], str] | None = None
+) -> Release:
+    """The baseline a ``results.json`` already read holds (``dqm audit`` reads it once, for the
+    slides delivered again and for drift).
+
+    Raises
+    ------
+    BaselineError
+        When a stored distribution holds what dqm never writes.
+    """
     stored = getattr(result, "diversity", None)
     if stored is not None:
         summaries, n, used = summaries_of_result(stored), stored.n_items, True

@@ -262,7 +262,7 @@ def audit(
         **where,
     )
     base = (
-        _load_baseline(baseline, prof, workers, masker)
+        _load_baseline(baseline, prof, workers, masker, earlier)
         if baseline is not None and "diversity" in chosen
         else None
     )
@@ -553,13 +553,19 @@ def _with_waivers(result: Any, waivers: tuple[Path, Any], mask: Any) -> Any:
     return decided
 
 
-def _load_baseline(path: Path, profile: Any, workers: int | None, mask: Any) -> Any:
-    """``--baseline``: the earlier release (:class:`dqm.baseline.Release`), or a usage error."""
-    from dqm.baseline import BaselineError, load_release
+def _load_baseline(
+    path: Path, profile: Any, workers: int | None, mask: Any, earlier: tuple[Path, Any] | None = None
+) -> Any:
+    """``--baseline``: the earlier release (:class:`dqm.baseline.Release`), or a usage error;
+    ``earlier``: its results.json as :func:`_earlier_delivery` read it (not read again: a baseline
+    of a million slides is a GB of JSON)."""
+    from dqm.baseline import BaselineError, load_release, release_of_result
 
     if not path.exists():
         raise usage_error(_no_baseline(path))
     try:
+        if earlier is not None:
+            return release_of_result(*earlier, profile, mask)
         return load_release(path, profile, workers, mask)
     except BaselineError as exc:
         raise usage_error(reason(exc)) from None
