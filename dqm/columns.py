@@ -145,12 +145,13 @@ class ItemSummaries(Columns[ItemSummary]):
             out._integers[name][:] = array.array("q", [values[k] for k in rows])
             has = self._has[name]
             out._has[name][:] = bytes([has[k] for k in rows])
-        names: dict[int, list[str]] = {}
-        for name, k in self._other:
-            names.setdefault(k, []).append(name)
-        out._other = {
-            (name, j): self._other[name, k] for j, k in enumerate(rows) for name in names.get(k, ())
-        }
+        if self._other:  # rarely: fields outside the columns
+            names: dict[int, list[str]] = {}
+            for name, k in self._other:
+                names.setdefault(k, []).append(name)
+            out._other = {
+                (name, j): self._other[name, k] for j, k in enumerate(rows) for name in names.get(k, ())
+            }
         return out
 
     def column(self, name: str) -> Sequence[Any]:

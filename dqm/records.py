@@ -175,7 +175,7 @@ class ItemRecords(Columns[ItemRecord]):
         dictionary of the row's stats built)."""
         files = self._files[k]
         if path in files:
-            stat = self._stats.stat(k, len(files) - 1 - files[::-1].index(path))  # the last, as a dict keeps
+            stat = self._stats.stat(k, files.index(path))  # kept in the array only when its names are unique
             if stat is not None:
                 return stat
         kept = (self._stats.value(k) or {}).get(path)  # stats kept as given (not the files')

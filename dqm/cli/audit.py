@@ -561,8 +561,6 @@ def _load_baseline(
     of a million slides is a GB of JSON)."""
     from dqm.baseline import BaselineError, load_release, release_of_result
 
-    if not path.exists():
-        raise usage_error(_no_baseline(path))
     try:
         if earlier is not None:
             return release_of_result(*earlier, profile, mask)

@@ -129,7 +129,7 @@ def _categorical(
     bc = np.array([b.counts.get(k, 0) for k in cats], dtype=np.int64)
     cc = np.array([c.counts.get(k, 0) for k in cats], dtype=np.int64)
     present, appeared, gone = (bc + cc) > 0, (bc == 0) & (cc > 0), (bc > 0) & (cc == 0)
-    one_side = np.flatnonzero((bc == 0) != (cc == 0)).tolist() if name in NEW_VANISHED else []
+    one_side = np.flatnonzero(appeared | gone).tolist() if name in NEW_VANISHED else []
     absence = {cats[j]: absence_p(int(bc[j]), int(cc[j]), b.n, c.n) for j in one_side}
     weight = np.zeros(len(cats))  # the shares on both sides pick the categories listed
     for counts, n in ((bc, b.n), (cc, c.n)):
@@ -170,7 +170,8 @@ def _categorical(
         )  # fmt: skip
         draft = draft.model_copy(update={"warnings": [*draft.warnings, listed]})
     every_new = [cats[j] for j in np.flatnonzero(appeared).tolist()]
-    return _Pending(draft, outcome, absence, every_new, [cats[j] for j in np.flatnonzero(gone).tolist()])
+    every_vanished = [cats[j] for j in np.flatnonzero(gone).tolist()]
+    return _Pending(draft, outcome, absence, every_new, every_vanished)
 
 
 def _continuous(name: str, b: ContinuousSummary, c: ContinuousSummary) -> _Pending:
@@ -179,11 +180,12 @@ def _continuous(name: str, b: ContinuousSummary, c: ContinuousSummary) -> _Pendi
     shares_b: list[float] = []
     shares_c: list[float] = []
     if b.n and c.n:
-        values = np.concatenate([np.asarray(b.support, dtype=float), np.asarray(c.support, dtype=float)])
+        sb, sc = np.asarray(b.support, dtype=float), np.asarray(c.support, dtype=float)
+        values = np.concatenate([sb, sc])
         integer = bool(np.all(np.isfinite(values) & (np.floor(values) == values)))  # float.is_integer
         edges = nice_edges(float(values.min()), float(values.max()), bins=12, integer=integer)
-        hb, _ = np.histogram(b.support, bins=edges, weights=b.support_counts)
-        hc, _ = np.histogram(c.support, bins=edges, weights=c.support_counts)
+        hb, _ = np.histogram(sb, bins=edges, weights=b.support_counts)
+        hc, _ = np.histogram(sc, bins=edges, weights=c.support_counts)
         bins = [f"{a:g}–{z:g}" for a, z in itertools.pairwise(edges)]
         shares_b, shares_c = (hb / b.n).tolist(), (hc / c.n).tolist()
     draft = _draft(

@@ -13,6 +13,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from dqm.diversity.variables import DEFAULT_RULES, TARGETABLE, TEST_NAMES
 
+MIN_MONTE_CARLO_DRAWS = 100
+"""Draws a Monte Carlo test makes at least (:func:`dqm.diversity.stats.monte_carlo_draws`)."""
+
 EffectLabel = Literal["small", "moderate", "large"]
 Decision = Literal["pass", "warn", "fail"]
 Correction = Literal["holm", "bonferroni", "fdr_bh", "none"]
@@ -148,7 +151,7 @@ class DiversitySettings(_Frozen):
     """Lower edges of the age bands, increasing; the last band is open-ended."""
     min_expected: Annotated[float, Field(gt=0)] = 5.0
     """Expected count under which a cell is small: exact or Monte Carlo p-values are used instead."""
-    monte_carlo_draws: Annotated[int, Field(ge=100)] = 10_000
+    monte_carlo_draws: Annotated[int, Field(ge=MIN_MONTE_CARLO_DRAWS)] = 10_000
     exact_max_outcomes: Annotated[int, Field(ge=1)] = 200_000
     """Largest number of multinomial outcomes enumerated for an exact goodness-of-fit test."""
     seed: int = 0

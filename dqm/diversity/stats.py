@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from dqm.diversity.settings import MIN_MONTE_CARLO_DRAWS
 from dqm.i18n import N_, msg
 
 W_THRESHOLDS = (0.1, 0.3, 0.5)
@@ -226,8 +227,6 @@ MAX_MONTE_CARLO_CELLS = 1 << 27
 a table of more cells than this over the draws asked for gets fewer draws, ``MAX_MONTE_CARLO_CELLS
 // cells`` but at least :data:`MIN_MONTE_CARLO_DRAWS`, and its warning says how many. A drift
 baseline of 300,000 categories made a table of 600,000 cells, and its 10,000 draws took 80 s."""
-MIN_MONTE_CARLO_DRAWS = 100
-"""Draws a Monte Carlo test makes at least (the profile's ``monte_carlo_draws`` is at least this)."""
 
 
 def monte_carlo_draws(draws: int, cells: int) -> int:
@@ -235,8 +234,6 @@ def monte_carlo_draws(draws: int, cells: int) -> int:
     for: all of them when they fit :data:`MAX_MONTE_CARLO_CELLS`, else as many as fit, at least
     :data:`MIN_MONTE_CARLO_DRAWS` (the p-value (1 + hits) / (1 + draws) is valid with any number;
     fewer draws only make it coarser)."""
-    if draws * cells <= MAX_MONTE_CARLO_CELLS:
-        return draws
     return min(draws, max(MIN_MONTE_CARLO_DRAWS, MAX_MONTE_CARLO_CELLS // max(1, cells)))
 
 

@@ -67,14 +67,14 @@ def lot_names(run: Run, field: str) -> dict[str, list[int]]:
     return dict(sorted(lots.items()))
 
 
-def lot_run(run: Run, indices: list[int]) -> Run:
-    """The part of ``run`` that belongs to one lot (see the module docstring)."""
+def lot_run(run: Run, indices: list[int], manifest_rows: int) -> Run:
+    """The part of ``run`` that belongs to one lot (see the module docstring); ``manifest_rows``
+    is the number of the batch's items that have a manifest row."""
     outcomes = run.outcomes.take(indices)  # the lot's rows of each column: no record built
     summaries = outcomes.summaries()
     slide_ids, manifest_row = summaries.column("slide_id"), summaries.column("row")
     ids = set(slide_ids)
     disc = run.discovery
-    manifest_rows = sum(item.row is not None for item in disc.items)
     lot_rows = sum(row is not None for row in manifest_row)
     cells = disc.manifest_cells // manifest_rows * lot_rows if manifest_rows else 0
     table = run.table
@@ -141,8 +141,9 @@ def lots_result(
     states = states or {}
     decisions = decisions or {}
     lots = []
+    manifest_rows = sum(item.row is not None for item in run.discovery.items)
     for name, indices in lot_names(run, field).items():
-        part = lot_run(run, indices)
+        part = lot_run(run, indices, manifest_rows)
         s = syntactic_result(without(part, waived))
         state = states.get(name, SchemeState())
         decision = decisions.get(name)
