@@ -574,9 +574,14 @@ def measure(
     od_mean = (od[..., 0] + od[..., 1] + od[..., 2]) / 3
     brown = _brown(r, g, b)
     stained = tmask & ~pen & (sat >= STAINED_MIN_SATURATION)
-    dense = ndimage.gaussian_filter(od_mean, FOLD_SMOOTH)
     ref = _median(od_mean[stained]) if stained.any() else 0.0
-    dark = stained & ~brown & (dense > max(FOLD_MIN_OD, FOLD_RATIO * ref))
+    dark_od = max(FOLD_MIN_OD, FOLD_RATIO * ref)
+    # the smoothing (weights that sum to one, none negative) never exceeds the image's largest
+    # density, so where that is not over the limit no pixel is dark: most slides skip it
+    if od_mean.max() > dark_od:
+        dark = stained & ~brown & (ndimage.gaussian_filter(od_mean, FOLD_SMOOTH) > dark_od)
+    else:
+        dark = np.zeros_like(stained)
     inked = _touching(dark, dilate(pen, 2))  # ink over tissue, not a fold
     pen |= inked
     stained &= ~inked
