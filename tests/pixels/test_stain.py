@@ -14,6 +14,7 @@ from dqm.pixels.stain import (
     jpeg_quality,
     macenko_vectors,
     optical_density,
+    percentiles,
     quality_of_table,
     scanner,
     stain_descriptors,
@@ -201,3 +202,19 @@ def test_real_descriptors_are_those_recorded_before_the_speed_up(real_data: Path
     assert found.keys() == RECORDED[rel].keys()
     for key, value in RECORDED[rel].items():
         assert found[key] == pytest.approx(value, rel=1e-9, abs=1e-12), key
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 4, 5, 99, 100, 101, 17_448])
+def test_percentiles_are_numpys_to_the_bit(n: int) -> None:
+    rng = np.random.default_rng(n)
+    for values in (rng.normal(size=n) * 3.7 + 0.2, np.round(rng.gamma(2.0, 0.4, size=n), 1)):  # ties too
+        for qs in ([50, 99], [1.0, 99.0], [0, 100], [0.0, 33.3, 66.7, 99.99]):
+            expected = np.percentile(values, qs)
+            found = percentiles(values, qs)
+            assert found.dtype == expected.dtype
+            assert np.array_equal(found, expected), (values, qs)
+
+
+def test_percentiles_with_nan_are_numpys() -> None:
+    values = np.array([0.5, np.nan, 2.0])
+    assert np.array_equal(percentiles(values, [50, 99]), np.percentile(values, [50, 99]), equal_nan=True)
