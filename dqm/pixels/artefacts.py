@@ -302,9 +302,10 @@ def _shrink(
     return mean(rgb), mean(mask) > 0.5, mean(valid) > 0.5, f
 
 
-def _saturation(rgb: np.ndarray) -> np.ndarray:
-    """``(max - min) / max`` per pixel (0 where black)."""
-    mx = np.maximum(np.maximum(rgb[..., 0], rgb[..., 1]), rgb[..., 2])  # faster than axis=-1
+def _saturation(rgb: np.ndarray, mx: np.ndarray | None = None) -> np.ndarray:
+    """``(max - min) / max`` per pixel (0 where black); ``mx``: the brightest channel, when known."""
+    if mx is None:
+        mx = np.maximum(np.maximum(rgb[..., 0], rgb[..., 1]), rgb[..., 2])  # faster than axis=-1
     mn = np.minimum(np.minimum(rgb[..., 0], rgb[..., 1]), rgb[..., 2])
     return np.divide(mx - mn, mx, out=np.zeros_like(mx), where=mx > 0)
 
@@ -334,14 +335,26 @@ def _drop_small(mask: np.ndarray, min_px: int) -> np.ndarray:
 
 
 def _pens(
-    r: np.ndarray, g: np.ndarray, b: np.ndarray, mx: np.ndarray, sat: np.ndarray
+    r: np.ndarray, g: np.ndarray, b: np.ndarray, mx: np.ndarray, sat: np.ndarray, brown: np.ndarray
 ) -> dict[str, np.ndarray]:
-    return {
-        "blue": (b - np.maximum(r, g) > PEN_MIN_DOMINANCE["blue"]) & (g >= r - 10) & (sat > 0.3),
-        "green": (g - np.maximum(r, b) > PEN_MIN_DOMINANCE["green"]) & (sat > 0.2),
-        "red": (r - np.maximum(g, b) > PEN_MIN_DOMINANCE["red"]) & (np.abs(g - b) < 40) & (sat > 0.55),
-        "black": (mx < BLACK_MAX_VALUE) & (sat < BLACK_MAX_SATURATION) & ~_brown(r, g, b),
+    """Each ink's pixels: its first condition over the whole image, the others only where that one
+    holds somewhere (most slides carry no ink, and an empty first condition settles the colour)."""
+    found = {
+        "blue": b - np.maximum(r, g) > PEN_MIN_DOMINANCE["blue"],
+        "green": g - np.maximum(r, b) > PEN_MIN_DOMINANCE["green"],
+        "red": r - np.maximum(g, b) > PEN_MIN_DOMINANCE["red"],
+        "black": mx < BLACK_MAX_VALUE,
     }
+    rest: dict[str, Callable[[], np.ndarray]] = {
+        "blue": lambda: (g >= r - 10) & (sat > 0.3),
+        "green": lambda: sat > 0.2,
+        "red": lambda: (np.abs(g - b) < 40) & (sat > 0.55),
+        "black": lambda: (sat < BLACK_MAX_SATURATION) & ~brown,
+    }
+    for colour, mask in found.items():
+        if mask.any():
+            mask &= rest[colour]()
+    return found
 
 
 def _local_fold(od: np.ndarray, stained: np.ndarray) -> np.ndarray:
@@ -564,15 +577,15 @@ def measure(
     raw, rgb = rgb, ndimage.gaussian_filter(rgb, sigma=(SMOOTH, SMOOTH, 0))
     r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
     mx = np.maximum(np.maximum(r, g), b)
-    sat = _saturation(rgb)
+    sat = _saturation(rgb, mx)
     grey = (r + g + b) / (3 * 255.0)
     min_px = max(4, int(MIN_REGION * tmask.size))
 
-    pens = {c: _drop_small(m & valid, min_px) for c, m in _pens(r, g, b, mx, sat).items()}
+    brown = _brown(r, g, b)
+    pens = {c: _drop_small(m & valid, min_px) for c, m in _pens(r, g, b, mx, sat, brown).items()}
     pen = pens["blue"] | pens["green"] | pens["red"] | pens["black"]
     od = -np.log10((rgb + 1.0) / 256.0)
     od_mean = (od[..., 0] + od[..., 1] + od[..., 2]) / 3
-    brown = _brown(r, g, b)
     stained = tmask & ~pen & (sat >= STAINED_MIN_SATURATION)
     ref = _median(od_mean[stained]) if stained.any() else 0.0
     dark_od = max(FOLD_MIN_OD, FOLD_RATIO * ref)
