@@ -607,8 +607,10 @@ def measure(
     tissue_grey = _median(grey[stained]) if stained.any() else 1.0
     hat = grey_closing(grey, EDGE_HAT) - grey
     raw_grey = (raw[..., 0] + raw[..., 1] + raw[..., 2]) / (3 * 255.0)
-    valleys = (_thin_valleys(raw_grey) > EDGE_MIN_CONTRAST) & (
-        _saturation(raw) < max(EDGE_MAX_SATURATION, EDGE_TISSUE_SATURATION * tissue_sat)
+    valleys = _thin_valleys(raw_grey) > EDGE_MIN_CONTRAST
+    # grey enough: the saturation of the few valley pixels only, not of the whole image
+    valleys[valleys] = _saturation(raw[valleys]) < max(
+        EDGE_MAX_SATURATION, EDGE_TISSUE_SATURATION * tissue_sat
     )
     bubble = (
         (_edges(grey, hat, sat, tissue_sat, tissue_grey, min_px) | _straight_edges(valleys & valid, tmask))
@@ -641,10 +643,12 @@ def measure(
         blur_sample, blur_mask = _blur(tiles, tmask & ~pen & ~fold & ~bubble, ds, budget)
     masks["blur"] = blur_mask & tmask
     flags = np.zeros(tmask.shape, np.uint8)
-    for k, kind in enumerate(KINDS):
-        flags |= masks[kind].view(np.uint8) << k  # a boolean is the byte 0 or 1
     denom = max(tissue_px, 1)
-    shares = {k: int(np.count_nonzero(masks[k] & base)) / denom if tissue_px else 0.0 for k in KINDS}
+    shares = dict.fromkeys(KINDS, 0.0)
+    for k, kind in enumerate(KINDS):
+        if masks[kind].any():  # most slides show one kind or none: the others add nothing
+            flags |= masks[kind].view(np.uint8) << k  # a boolean is the byte 0 or 1
+            shares[kind] = int(np.count_nonzero(masks[kind] & base)) / denom if tissue_px else 0.0
     shares["debris"] = int(np.count_nonzero(debris)) / denom if tissue_px else 0.0
     if blur_sample is not None:
         shares["blur"] = blur_sample.blurred / blur_sample.tiles if blur_sample.tiles else 0.0
