@@ -455,7 +455,8 @@ def tissue_from_rgba(rgba: np.ndarray) -> tuple[np.ndarray, float]:
         # a speck of noise grows to about (2r+1)^2 pixels: twice that, or 0.1 % of the image
         small = sizes < max(MIN_OBJECT_FRACTION * mask.size, 2 * (2 * radius + 1) ** 2)
         small[0] = False
-        mask[small[labels]] = False
+        if small.any():  # most masks have no speck: no pass over the labels
+            mask[small[labels]] = False
         mask = fill_holes(mask) & valid
     return mask, threshold
 

@@ -32,6 +32,8 @@ def fill_holes(mask: np.ndarray) -> np.ndarray:
     for edge in (labels[0], labels[-1], labels[:, 0], labels[:, -1]):
         outside[edge] = True
     outside[0] = False  # label 0: the mask itself
+    if outside[1:].all():  # no hole (most masks): the mask as it is, without a pass over the labels
+        return mask
     return ~outside[labels]
 
 

@@ -24,3 +24,10 @@ def test_grey_closing_equals_scipy_down_to_images_smaller_than_the_window() -> N
             image = rng.random((rows, cols)).astype(np.float32)
             for size in (3, 9):
                 assert np.array_equal(grey_closing(image, size), ndimage.grey_closing(image, size=size))
+
+
+def test_hole_filling_with_and_without_holes_equals_scipy() -> None:
+    yy, xx = np.mgrid[:40, :50]
+    radius = np.hypot(yy - 20, xx - 25)
+    for mask in (radius < 12, (radius < 12) & (radius > 6), radius > 30, np.zeros((40, 50), bool)):
+        assert np.array_equal(fill_holes(mask), ndimage.binary_fill_holes(mask))
