@@ -11,7 +11,7 @@ from scipy import ndimage
 
 from dqm.budget import Budget
 from dqm.model import ArtefactFacts, SlideFacts
-from dqm.pixels.artefacts import KINDS, TileSource, _block_or, flag_map, measure, sharpness
+from dqm.pixels.artefacts import KINDS, TileSource, _block_or, _gaussian_2d, flag_map, measure, sharpness
 from dqm.slide_io import ProbeOptions, probe_slide, tissue_from_rgba
 from validators.artefacts import ArtefactParams
 
@@ -337,3 +337,15 @@ def test_stain_strength_of_a_real_section(real_data: Path, factor: float, kinds:
     # pixel as dense as a nucleus; the clean section has both near-black-free tissue and nuclei
     got = _real_stain_scaled(real_data, factor)
     assert kinds <= got and not ({"overstain", "understain"} - kinds) & got
+
+
+def test_the_fold_smoothing_is_scipys_gaussian_filter_to_the_bit() -> None:
+    rng = np.random.default_rng(9)
+    for shape in ((2, 2, 1), (3, 5, 2), (21, 29, 1), (24, 24, 2), (5, 70, 1)):
+        for dtype in (np.float32, np.float64):
+            image = (rng.random(shape) * rng.uniform(0.1, 60)).astype(dtype)
+            for sigma in (0.03, 0.435, 0.87, 4.35, 20.0):
+                expected = ndimage.gaussian_filter(image, (sigma, sigma, 0), truncate=2.0)
+                found = _gaussian_2d(image, sigma, truncate=2.0)
+                assert found.dtype == expected.dtype
+                assert np.array_equal(found, expected)
