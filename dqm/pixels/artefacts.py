@@ -749,7 +749,9 @@ def _tile_origins(
     r1s, c1s = np.minimum(r0s + th, mask.shape[0]), np.minimum(c0s + tw, mask.shape[1])
     # tissue pixels under each candidate tile from a summed-area table: the slices' exact counts
     table = np.zeros((mask.shape[0] + 1, mask.shape[1] + 1), np.int64)
-    table[1:, 1:] = mask.cumsum(axis=0).cumsum(axis=1)
+    table[1:, 1:] = mask
+    np.cumsum(table, axis=0, out=table)  # in place: no boolean-to-integer cast per step, no temporaries
+    np.cumsum(table, axis=1, out=table)
     counts = table[r1s, c1s] - table[r0s, c1s] - table[r1s, c0s] + table[r0s, c0s]
     covered = counts / ((r1s - r0s) * (c1s - c0s)) >= BLUR_MIN_TISSUE
     out: list[tuple[int, int]] = []
