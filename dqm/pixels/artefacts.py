@@ -315,12 +315,16 @@ def _median(values: np.ndarray) -> float:
     """``np.median`` of a non-empty 1-D float array without NaN (the probe's measures make none): its
     middle value, or the mean of its two middle values in the array's float type, from one
     partition, without the extra partition point and checks ``np.median`` spends looking for NaN
-    (a few times its cost on the probe's arrays)."""
+    (a few times its cost on the probe's arrays). The lower middle value of an even count is the
+    largest of the values the partition puts below the upper one (the same value; which of two
+    equal zeros of opposite sign either way returns is arbitrary, and the probe's arrays hold zeros
+    of one sign): numpy's partition at two points can cost ten times its partition at one (168
+    against 17 us on 25,000 random values; less on a slide's, whose values repeat)."""
     half = values.size // 2
+    part = np.partition(values, half)
     if values.size % 2:
-        return float(np.partition(values, half)[half])
-    part = np.partition(values, (half - 1, half))
-    return float((part[half - 1] + part[half]) / 2)
+        return float(part[half])
+    return float((part[:half].max() + part[half]) / 2)
 
 
 def _drop_small(mask: np.ndarray, min_px: int) -> np.ndarray:
