@@ -34,6 +34,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from dqm.i18n import N_
+from dqm.user_regex import LinearPattern, linear
 
 Place = Literal["slide", "filename", "annotation", "clinical"]
 PLACES: tuple[Place, ...] = ("slide", "filename", "annotation", "clinical")
@@ -46,7 +47,8 @@ class DeidPattern(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     regex: str = ""
-    """A Python regular expression; a group named ``id`` marks the identifier (the rest is context)."""
+    """A regular expression; a group named ``id`` marks the identifier (the rest is context). One a
+    profile writes runs on RE2 (:mod:`dqm.user_regex`): no look-around or back-references."""
     what: str = ""
     """What a match is, for the message (e.g. ``Korean resident registration number``)."""
     level: Level = "identifier"
@@ -59,8 +61,30 @@ class DeidPattern(BaseModel):
     @field_validator("regex")
     @classmethod
     def _compiles(cls, v: str) -> str:
-        re.compile(v)
-        return v
+        return _runnable(v)
+
+
+_BUILT_IN: set[str] = set()
+"""dqm's own patterns (:func:`_built_in_regex`): written not to backtrack, run on ``re``, which has
+the look-around they need. Every other pattern is the profile's and runs on RE2."""
+
+
+def _built_in_regex(source: str) -> str:
+    _BUILT_IN.add(source)
+    return source
+
+
+def _runnable(source: str) -> str:
+    """``source`` when it is dqm's own or RE2 runs it; a ``ValueError`` saying why not otherwise."""
+    return source if source in _BUILT_IN else linear(source)
+
+
+Regex = re.Pattern[str] | LinearPattern
+
+
+def _compiled(source: str) -> Regex:
+    """A built-in pattern on ``re``, a profile's on RE2 (linear in the text, whatever the pattern)."""
+    return re.compile(source) if source in _BUILT_IN else LinearPattern(source)
 
 
 def _kw(words: str) -> str:
@@ -77,59 +101,69 @@ DEFAULT_PATTERNS: dict[str, DeidPattern] = {
     "korean_rrn": DeidPattern(
         # Not inside a longer number or a decimal, but found next to letters, ``_``, ``-`` and an
         # extension: ``S900101-1234567``, ``900101-1234567.svs``, ``id_900101-1234567_HE``.
-        regex=r"(?<!\d)(?<!\d[.-])\d{6}\s?[-–]\s?[1-8]\d{6}(?!\d)(?![.-]\d)",
+        regex=_built_in_regex(r"(?<!\d)(?<!\d[.-])\d{6}\s?[-–]\s?[1-8]\d{6}(?!\d)(?![.-]\d)"),
         what=N_("Korean resident registration number"),
         validate_as="rrn",
     ),
     "us_ssn": DeidPattern(
         # Not inside a longer number, but found after a letter and ``-`` (``item-123-45-6789``).
-        regex=r"(?<!\d)(?<!\d-)(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}(?!\d)(?!-\d)",
+        regex=_built_in_regex(
+            r"(?<!\d)(?<!\d-)(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}(?!\d)(?!-\d)"
+        ),
         what=N_("US social security number"),
     ),
     "date_of_birth": DeidPattern(
-        regex=_kw(r"\bdob\b|\bd\.o\.b\.?|birth\s*date|date\s*of\s*birth|birthday|born(?:\s+on)?|생년월일")
-        + r"(?P<id>\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}|\d{8}|\d{6})",
+        regex=_built_in_regex(
+            _kw(r"\bdob\b|\bd\.o\.b\.?|birth\s*date|date\s*of\s*birth|birthday|born(?:\s+on)?|생년월일")
+            + r"(?P<id>\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}|\d{8}|\d{6})"
+        ),
         what=N_("date of birth"),
     ),
     "hospital_record_number": DeidPattern(
-        regex=_kw(
-            r"\bMRN\b|\bHRN\b|medical\s*record|hospital\s*(?:no|number|id)|chart\s*(?:no|number)"
-            r"|record\s*(?:no|number)|병록\s*번호|(?<!주민)등록\s*번호|환자\s*번호"
-        )
-        + r"(?P<id>[A-Za-z]{0,3}\d{5,12})\b",
+        regex=_built_in_regex(
+            _kw(
+                r"\bMRN\b|\bHRN\b|medical\s*record|hospital\s*(?:no|number|id)|chart\s*(?:no|number)"
+                r"|record\s*(?:no|number)|병록\s*번호|(?<!주민)등록\s*번호|환자\s*번호"
+            )
+            + r"(?P<id>[A-Za-z]{0,3}\d{5,12})\b"
+        ),
         what=N_("hospital record number"),
     ),
     "person_name": DeidPattern(
-        regex=r"(?i:patient(?:'s)?\s*name|\bpt\.?\s*name|성명|환자\s*명|이름)\s*(?:[:=]\s*)?"
-        r"(?P<id>[A-Z][a-z]+(?:[ ,^]+[A-Z][a-z]+){1,3}|[A-Z]{2,}(?:[ ,^]+[A-Z]{2,}){1,3}|[가-힣]{2,4})",
+        regex=_built_in_regex(
+            r"(?i:patient(?:'s)?\s*name|\bpt\.?\s*name|성명|환자\s*명|이름)\s*(?:[:=]\s*)?"
+            r"(?P<id>[A-Z][a-z]+(?:[ ,^]+[A-Z][a-z]+){1,3}|[A-Z]{2,}(?:[ ,^]+[A-Z]{2,}){1,3}|[가-힣]{2,4})"
+        ),
         what=N_("person name"),
     ),
     "phone_number": DeidPattern(
         # As for the RRN: next to letters, ``_``, ``-`` and an extension, not inside a longer number.
-        regex=r"(?<!\d)(?<!\d-)0\d{1,2}-\d{3,4}-\d{4}(?!\d)(?!-\d)",
+        regex=_built_in_regex(r"(?<!\d)(?<!\d-)0\d{1,2}-\d{3,4}-\d{4}(?!\d)(?!-\d)"),
         what=N_("phone number"),
         level="quasi",
     ),
     "email": DeidPattern(
         # Starts only where a run of address characters starts, and every part is bounded (RFC
         # 5321 lengths): linear in the text, where ``[\w.+-]+@`` is quadratic on a long word.
-        regex=r"(?<![\w.+-])[\w.+-]{1,64}@[\w-]{1,63}\.[\w.-]{0,190}[A-Za-z]",
+        regex=_built_in_regex(r"(?<![\w.+-])[\w.+-]{1,64}@[\w-]{1,63}\.[\w.-]{0,190}[A-Za-z]"),
         what=N_("e-mail address"),
         level="quasi",
     ),
     "date_in_filename": DeidPattern(
-        regex=r"(?<!\d)(?:19|20)\d{2}[-_.]?(?:0[1-9]|1[0-2])[-_.]?(?:0[1-9]|[12]\d|3[01])(?!\d)",
+        regex=_built_in_regex(
+            r"(?<!\d)(?:19|20)\d{2}[-_.]?(?:0[1-9]|1[0-2])[-_.]?(?:0[1-9]|[12]\d|3[01])(?!\d)"
+        ),
         what=N_("date (a birth, procedure or scan date)"),
         level="quasi",
         places=("filename",),
     ),
 }
 
-DEFAULT_IDENTIFIER_KEYS = (
+DEFAULT_IDENTIFIER_KEYS = _built_in_regex(
     r"(?i)(patient.?name|patient.?birth|birth.?date|date.?of.?birth|\bdob\b|patient.?id\b|accession"
     r"|resident.?(registration|number)|\brrn\b|\bssn\b|social.?security|주민|성명|환자.?명|생년월일)"
 )
-DEFAULT_QUASI_KEYS = (
+DEFAULT_QUASI_KEYS = _built_in_regex(
     r"(?i)^(aperio\.(filename|date|time|user|scanscope id)"
     r"|tiff\.(datetime|artist|hostcomputer)"
     r"|dicom\.(\w*date|\w*datetime|\w*time|institution\w*|\w*physician\w*|operator\w*|"
@@ -163,7 +197,7 @@ class DeidSettings(BaseModel):
     """Property keys / undeclared table columns whose non-blank value names a person."""
     quasi_identifier_keys: str = DEFAULT_QUASI_KEYS
     """Slide property keys (``vendor.Key``; DICOM sequence indices ignored) that may identify."""
-    record_number_values: str = r"^\s*\d{6,12}\s*$"
+    record_number_values: str = _built_in_regex(r"^\s*\d{6,12}\s*$")
     """A value of an identifying clinical field (patient_id) that looks like a hospital record number."""
     blank_values: tuple[str, ...] = DEFAULT_BLANK
     """Values that mean "removed" (case-insensitive; DICOM's empty person name ``^^^^`` included)."""
@@ -184,22 +218,25 @@ class DeidSettings(BaseModel):
     @field_validator("identifier_keys", "quasi_identifier_keys", "record_number_values")
     @classmethod
     def _compiles(cls, v: str) -> str:
-        re.compile(v)
-        return v
+        return _runnable(v)
 
     @cached_property
     def compiled(self) -> CompiledDeid:
         return CompiledDeid(
             patterns=tuple(
-                (name, re.compile(p.regex), p) for name, p in self.patterns.items() if p.enabled and p.regex
+                (name, _compiled(p.regex), p) for name, p in self.patterns.items() if p.enabled and p.regex
             ),
-            identifier_keys=re.compile(self.identifier_keys),
-            quasi_keys=re.compile(self.quasi_identifier_keys),
-            record_number=re.compile(self.record_number_values),
+            identifier_keys=_compiled(self.identifier_keys),
+            quasi_keys=_compiled(self.quasi_identifier_keys),
+            record_number=_compiled(self.record_number_values),
             blank=frozenset(b.casefold() for b in self.blank_values),
             any_of={
                 place: _alternation(
-                    [p.regex for p in self.patterns.values() if p.enabled and p.regex and place in p.places]
+                    [
+                        p.regex
+                        for p in self.patterns.values()
+                        if p.enabled and p.regex in _BUILT_IN and place in p.places
+                    ]
                 )
                 for place in PLACES
             },
@@ -212,7 +249,8 @@ _GLOBAL_FLAGS = re.compile(r"^\(\?([aiLmsux]+)\)")
 def _alternation(sources: list[str]) -> re.Pattern[str] | None:
     """One regex that matches where any of ``sources`` matches: a pre-filter, so a value with no
     identifier costs one search instead of one per pattern. None when the patterns cannot be
-    combined (back-references), and then every pattern is tried."""
+    combined (back-references), and then every pattern is tried. Only dqm's own patterns are
+    combined (on ``re``): a profile's, there, would backtrack as it would alone."""
     parts = []
     for src in sources:
         if "(?P=" in src:
@@ -231,13 +269,14 @@ def _alternation(sources: list[str]) -> re.Pattern[str] | None:
 
 @dataclass(frozen=True, slots=True)
 class CompiledDeid:
-    patterns: tuple[tuple[str, re.Pattern[str], DeidPattern], ...]
-    identifier_keys: re.Pattern[str]
-    quasi_keys: re.Pattern[str]
-    record_number: re.Pattern[str]
+    patterns: tuple[tuple[str, Regex, DeidPattern], ...]
+    identifier_keys: Regex
+    quasi_keys: Regex
+    record_number: Regex
     blank: frozenset[str]
     any_of: dict[str, re.Pattern[str] | None]
-    """Per place, every pattern in one alternation (a pre-filter for :func:`find`)."""
+    """Per place, every built-in pattern in one alternation (a pre-filter for :func:`find`; a
+    profile's own patterns are always searched)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -286,11 +325,10 @@ def find(text: str, settings: DeidSettings, place: Place) -> list[Hit]:
     comp = settings.compiled
     text = text[:MAX_TEXT]
     prefilter = comp.any_of.get(place)
-    if prefilter is not None and prefilter.search(text) is None:
-        return []
+    built_in = prefilter is None or prefilter.search(text) is not None
     hits = []
     for name, rx, pat in comp.patterns:
-        if place not in pat.places:
+        if place not in pat.places or (not built_in and isinstance(rx, re.Pattern)):
             continue
         for m in rx.finditer(text):
             if pat.validate_as == "rrn" and not valid_rrn(m.group(0)):
@@ -421,7 +459,7 @@ def _unescaped_once(text: str) -> tuple[str, list[int]]:
     return "".join(pieces), where
 
 
-Patterns = list[tuple[str, re.Pattern[str], DeidPattern]]
+Patterns = list[tuple[str, Regex, DeidPattern]]
 
 
 def _masked_patterns(settings: DeidSettings) -> Patterns:
@@ -435,10 +473,11 @@ def _matches(text: str, patterns: Patterns) -> Iterator[tuple[int, int, int, int
     match), where its match starts and ends (the context a pattern needs around it included), and
     the pattern's name."""
     for name, rx, pat in patterns:
+        id_group = rx.groupindex.get("id", 0)  # by index: an RE2 match takes no group name
         for m in rx.finditer(text):
             if pat.validate_as == "rrn" and not valid_rrn(m.group(0)):
                 continue
-            group = "id" if m.groupdict().get("id") else 0
+            group = id_group if id_group and m.group(id_group) else 0
             yield m.start(group), m.end(group), m.start(), m.end(), name
 
 
@@ -524,7 +563,8 @@ class Masker:
         self._key = key
         self._enabled = settings.enabled
         self._patterns = _masked_patterns(settings)
-        general = [p.regex for _, _, p in self._patterns]
+        self._linear = [entry for entry in self._patterns if not isinstance(entry[1], re.Pattern)]
+        general = [p.regex for _, rx, p in self._patterns if isinstance(rx, re.Pattern)]
         self._prefilter = _alternation(general) if general else re.compile(r"(?!)")
 
     def token(self, name: str, found: str) -> str:
@@ -537,12 +577,10 @@ class Masker:
         result cache keys its entries so)."""
         return hmac.new(self._key, text.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
 
-    def _spans(self, text: str) -> list[tuple[int, int, str, int]]:
+    def _spans(self, text: str, patterns: Patterns) -> list[tuple[int, int, str, int]]:
         """Each identifier to mask: where it starts and ends, its pattern's name, where its match
         starts."""
-        spans = sorted(
-            (start, end, name, begin) for start, end, begin, _, name in _matches(text, self._patterns)
-        )
+        spans = sorted((start, end, name, begin) for start, end, begin, _, name in _matches(text, patterns))
         kept: list[tuple[int, int, str, int]] = []
         for span in spans:  # the first (then longest) match wins where two overlap
             if kept and span[0] < kept[-1][1]:
@@ -560,7 +598,11 @@ class Masker:
         out, last = [], 0
         text, where = unescaped(window)
         if self._prefilter is None or self._prefilter.search(text) is not None:
-            for start, end, name, begin in self._spans(text):
+            patterns = self._patterns
+        else:  # no built-in pattern matches: the profile's own (on RE2) may
+            patterns = self._linear
+        if patterns:
+            for start, end, name, begin in self._spans(text, patterns):
                 if where is not None:
                     start, end, begin, found = where[start], where[end], where[begin], text[start:end]
                 else:

@@ -56,3 +56,79 @@ def test_the_keyword_patterns_still_find_what_follows_their_separators(
     settings = DeidSettings()
     assert name in {h.name for h in find(text, settings, "clinical")}
     assert found not in Masker(settings, b"k" * 32)(text)
+
+
+PROFILE_PATTERNS_RUN = textwrap.dedent(
+    """
+    import pandas as pd
+    from dqm.clinical_table import RowSource, validate_table
+    from dqm.identifiers import (
+        DeidSettings, Masker, cut_outside_identifiers, find, identifier_key, use_profile_patterns,
+    )
+    from dqm.profile import load_profile
+    evil = "(a+)+$"
+    value = "x " + "a" * 40 + "b"
+    settings = DeidSettings.model_validate(
+        {{"patterns": {{"evil": {{"regex": evil}}}}, "identifier_keys": evil, "record_number_values": evil}}
+    )
+    hits = [h.name for place in ("annotation", "slide", "clinical", "filename") for h in find(value, settings, place)]
+    masked = Masker(settings, b"k" * 32)(value) == value
+    use_profile_patterns(settings)
+    cut = cut_outside_identifiers(value, 20)
+    keyed = identifier_key(value, settings) or bool(settings.compiled.record_number.search(value))
+    profile = load_profile(None)
+    fields = {{**profile.clinical, "evil": profile.clinical["scanner"].model_copy(update={{"pattern": evil}})}}
+    profile = profile.model_copy(update={{"clinical": fields}})
+    frame = pd.DataFrame({{"evil": [value, "aaa"]}}, dtype=object)
+    failed = validate_table(frame, [RowSource(f"s{{i}}", "m.csv", i + 1) for i in range(2)], profile).failures
+    print(hits, masked, cut, keyed, [(f.code, f.rows, f.expectation) for f in failed if f.column == "evil"])
+    """
+)
+
+
+def test_a_pattern_the_profile_adds_runs_in_linear_time_everywhere_it_runs() -> None:
+    """``(a+)+$`` from a profile (a deid value pattern, the key and record-number patterns, a
+    clinical field's ``pattern``) against ``aaaa…b``: Python's ``re`` backtracks 2⁴⁰ ways and held
+    the audit for good; RE2 runs it in one pass and every verdict is the same."""
+    done = subprocess.run(
+        [sys.executable, "-c", PROFILE_PATTERNS_RUN.format()], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == (
+        "[] True 20 False [('CLINICAL_PATTERN', (0,), 'expect_column_values_to_match_regex')]"
+    )
+
+
+@pytest.mark.parametrize(
+    ("section", "where"),
+    [
+        ("deid:\n  patterns:\n    ref: {regex: '(?<!\\d)\\d{6}'}\n", "deid.patterns.ref.regex"),
+        ("deid:\n  identifier_keys: '(name)\\1'\n", "deid.identifier_keys"),
+        ("clinical:\n  ref: {type: string, pattern: '(?=x)x'}\n", "clinical.ref"),
+    ],
+)
+def test_a_pattern_no_linear_time_engine_runs_is_refused_when_the_profile_is_read(
+    tmp_path, section: str, where: str
+) -> None:
+    from dqm.profile import ProfileError, load_profile
+
+    text = "name: p\nversion: '1'\nclasses:\n  - {id: tumour, name: tumour}\n" + section
+    path = tmp_path / "p.yaml"
+    path.write_text(text, "utf-8")
+    with pytest.raises(ProfileError) as refused:
+        load_profile(path)
+    assert where in str(refused.value) and "linear time" in str(refused.value)
+
+
+def test_a_profile_pattern_finds_and_masks_what_it_did() -> None:
+    """The built-in patterns stay on ``re``; a profile's own (``H-\\d{6}``, a named ``id`` group)
+    finds, masks and protects a cut as before, now on RE2."""
+    settings = DeidSettings.model_validate(
+        {"patterns": {"hospital_id": {"regex": r"(?i:hosp)\s*(?P<id>H-\d{6})", "what": "hospital id"}}}
+    )
+    text = "see HOSP H-123456 and RRN 900101-1234567, 한글 \udcff"
+    assert sorted(h.name for h in find(text, settings, "annotation")) == ["hospital_id", "korean_rrn"]
+    masked = Masker(settings, b"k" * 32)(text)
+    assert (
+        "H-123456" not in masked and "1234567" not in masked and masked.startswith("see HOSP [HOSPITAL_ID-")
+    )

@@ -35,6 +35,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "dqm.strictjson",  # dqm's own JSON files read back strictly (no repeated key)
             "dqm.digest",  # content digests of the outputs
             "dqm.signing",  # Ed25519 signatures of results.json
+            "dqm.user_regex",  # regular expressions a profile supplies, run on RE2 (linear time)
             "dqm.identifiers",
             "dqm.profile",
             "dqm.quality_layout",  # the profile's quality_table block

@@ -1,0 +1,77 @@
+"""Regular expressions a profile supplies, run in time linear in the text.
+
+Python's ``re`` backtracks: ``(a+)+$`` takes exponential time on ``aaaa…b``, and a search cannot be
+interrupted, so one batch value could hold an audit forever under a profile shared between
+teams. dqm's own patterns are written and tested not to (``dqm.identifiers``); a pattern a
+profile adds (``deid.patterns.*.regex``, the ``deid`` key and value patterns, a clinical field's
+``pattern``) runs on RE2, whose matching time is linear in the text whatever the pattern. RE2 has
+no look-around and no back-references; a pattern that needs them is refused when the profile is
+read, with the reason, instead of being run without a bound. Its ``\\d``, ``\\w``, ``\\s`` and
+``\\b`` are ASCII; Korean text is matched by writing its characters (``[가-힣]``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import re2
+
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+_OPTIONS = re2.Options()
+_OPTIONS.log_errors = False  # a refused pattern is reported once, by the profile's loader
+
+
+def _encodable(text: str) -> str:
+    """``text`` with each lone surrogate (a file name's undecodable byte) as U+FFFD: RE2 matches
+    UTF-8, and the positions of every other character stay the same."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return _SURROGATE.sub("\ufffd", text)
+    return text
+
+
+class LinearPattern:
+    """A user's regular expression compiled by RE2, with the part of ``re.Pattern``'s interface
+    dqm uses (``search``, ``match``, ``finditer``, ``pattern``, ``groupindex``); a match's groups are read by
+    index (RE2's match takes no group name in ``start``/``end``)."""
+
+    __slots__ = ("_rx",)
+
+    def __init__(self, source: str) -> None:
+        try:
+            self._rx = re2.compile(source, _OPTIONS)
+        except re2.error as exc:
+            said = exc.args[0] if exc.args else b""
+            reason = (said.decode("utf-8", "replace") if isinstance(said, bytes) else str(said)) or "not RE2"
+            raise ValueError(
+                f"pattern {source[:200]!r} cannot run in linear time ({reason}): dqm runs a profile's "
+                "patterns with RE2, which has no look-around (?=, ?!, ?<=, ?<!), no back-references "
+                "and no possessive or atomic groups"
+            ) from None
+
+    @property
+    def pattern(self) -> str:
+        return str(self._rx.pattern)
+
+    @property
+    def groupindex(self) -> dict[str, int]:
+        return dict(self._rx.groupindex)
+
+    def search(self, text: str) -> Any:
+        return self._rx.search(_encodable(text))
+
+    def match(self, text: str) -> Any:
+        return self._rx.match(_encodable(text))
+
+    def finditer(self, text: str) -> Iterator[Any]:
+        return iter(self._rx.finditer(_encodable(text)))
+
+
+def linear(source: str) -> str:
+    """``source`` unchanged when RE2 can run it; a ``ValueError`` saying why not otherwise (a
+    profile field's validator)."""
+    LinearPattern(source)
+    return source
