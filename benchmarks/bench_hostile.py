@@ -52,6 +52,8 @@ class Case:
     big: bool = False
     limits: dict[str, int] | None = None
     """The profile's ``limits:`` for this case (None: the default profile)."""
+    patterns: str = ""
+    """YAML the case adds to the profile's ``deid.patterns`` (empty: none)."""
     parse_only: bool = False
     """Time ``parse_annotation`` of the first annotation alone, in a fresh process, not an audit."""
 
@@ -396,6 +398,24 @@ def _coco_repeated(batch: Path) -> None:
     _raw(batch, json.dumps(doc))
 
 
+def _tiny_features(megabytes: int) -> Callable[[Path], None]:
+    """A GeoJSON FeatureCollection of ``megabytes`` of tiny features, written a piece at a time."""
+
+    def make(batch: Path) -> None:
+        feature = (
+            b'{"type":"Feature","geometry":{"type":"Polygon","coordinates":[[[0,0],[3,0],[3,3],[0,0]]]},'
+            b'"properties":{"classification":{"name":"BCC"}}}'
+        )
+        n = megabytes * 2**20 // (len(feature) + 1)
+        with _ann(batch).open("wb") as fh:
+            fh.write(b'{"type":"FeatureCollection","features":[' + feature)
+            for _ in range(n // 10_000):
+                fh.write((b"," + feature) * 10_000)
+            fh.write(b"]}")
+
+    return make
+
+
 def _xxe(batch: Path) -> None:
     """An ASAP file whose class is an external entity: the file outside the batch."""
     secret = WORK / "outside.txt"
@@ -566,6 +586,17 @@ CASES = [
     Case("coco_repeated", "100,000 COCO images naming one slide, its lesion on the last", _coco_repeated),
     Case("xxe", "an ASAP class that is an external entity (a file outside the batch)", _xxe),
     Case(
+        "features_200mb",
+        "a FeatureCollection of 200 MB of tiny features (parsed, 20-35x its size: 4-7 GB a worker)",
+        _tiny_features(200),
+    ),
+    Case(
+        "profile_regex",
+        "a profile's deid pattern (a+)+$ and a class name of 40 a's and a b (re backtracked 2^40 ways)",
+        lambda b: _edit(b, lambda d: d["lesions"][0].__setitem__("class", "a" * 40 + "b")),
+        patterns="    evil: {regex: '(a+)+$'}\n",
+    ),
+    Case(
         "png_slide_13k",
         "a 0.7 MB RGBA PNG slide of 13300x13300 (just under Pillow's bomb limit)",
         lambda b: _swap_first(b, "image_path", "S00001.png", _png(13_300, 13_300, colour=6, samples=4)),
@@ -653,12 +684,16 @@ print(f"{len(ann.lesions)} lesions, {sum(l.n_vertices for l in ann.lesions)} ver
 
 def _profile(case: Case) -> list[str]:
     """``--profile FILE`` with the case's limits, or nothing."""
-    if case.limits is None:
+    if case.limits is None and not case.patterns:
         return []
+    text = PROFILE.read_text()
+    if case.patterns:
+        head = "deid:\n  enabled: true\n  patterns:\n"
+        text = text.replace(head, head + case.patterns, 1)
+    if case.limits is not None:
+        text += "\nlimits:\n" + "".join(f"  {k}: {v}\n" for k, v in case.limits.items())
     path = WORK / f"profile-{case.name}.yaml"
-    path.write_text(
-        PROFILE.read_text() + "\nlimits:\n" + "".join(f"  {k}: {v}\n" for k, v in case.limits.items())
-    )
+    path.write_text(text)
     return ["--profile", str(path)]
 
 

@@ -129,6 +129,11 @@ class Limits(_Frozen):
 
     annotation_bytes: int = Field(512 * 1024 * 1024, gt=0)
     """The largest annotation file read (bytes); a larger one is not read at all."""
+    annotation_memory: int = Field(4 * 1024**3, gt=0)
+    """The memory one annotation file's read may take (bytes), estimated before it is parsed from
+    the values its JSON or XML text holds (:func:`dqm.readers.memory_needed`); a file whose
+    estimate is over it is not read. A parsed value takes 130-200 bytes, so a 50 MB file of tiny
+    objects needs 1-1.7 GB, a 512 MB one (limits.annotation_bytes) 10-18 GB in each worker."""
     lesions_per_file: int = Field(100_000, gt=0)
     """Lesions of one slide checked; the ones after are dropped."""
     vertices_per_lesion: int = Field(1_000_000, gt=0)

@@ -65,6 +65,15 @@ MAX_SLIDE_SIDE = 2**31 - 1
 CACHE_MIN_BYTES = 256 * 1024
 """Files at least this big are cached after parsing (a COCO file serves many items)."""
 CACHE_SIZE = 4
+VALUE_BYTES = 240
+"""Memory one value of a JSON or XML text takes once parsed and read (a container, a number, an
+element or attribute, with the lesion the reader makes of it): 129-196 bytes measured on 50 MB
+files of small objects in each text format, and at 20 MB, with the interpreter's own memory, the
+estimate is 0.95-1.29 times the peak at 200 (``python benchmarks/bench_annotation_memory.py``);
+240 keeps it above."""
+_VALUE_MARKS = (b"{", b"[", b",", b"<", b"=")
+"""Bytes of which a text holds one per value or more: JSON's openers and separators, XML's tags
+and attributes."""
 
 BINARY_KINDS = (
     (b"II+\x00", N_("the file is a BigTIFF image, not an annotation file")),
@@ -221,6 +230,34 @@ def _bound_slide_facts(ann: Annotation) -> None:
         setattr(ann, key, None)
 
 
+def memory_needed(text: bytes) -> int:
+    """An upper estimate of the memory reading a JSON or XML ``text`` takes: its bytes, and
+    :data:`VALUE_BYTES` for each value it may hold (one count of each of :data:`_VALUE_MARKS`)."""
+    return len(text) + VALUE_BYTES * sum(text.count(mark) for mark in _VALUE_MARKS)
+
+
+def _over_memory(text: bytes) -> ReadIssue | None:
+    """``LIMIT_EXCEEDED`` when reading ``text`` could take more than ``limits.annotation_memory``:
+    a file of a million tiny features takes 20-35 times its size once parsed, and a worker killed
+    for memory takes the audit with it. Not counted when even a text of nothing but values would
+    fit (a file under about 17 MB at the default)."""
+    limit = limits().annotation_memory
+    if len(text) * (VALUE_BYTES + 1) <= limit:
+        return None
+    need = memory_needed(text)
+    if need <= limit:
+        return None
+    return ReadIssue(
+        "LIMIT_EXCEEDED",
+        msg(
+            "reading it would take about {need:,} bytes of memory (its JSON or XML values), over "
+            "limits.annotation_memory = {limit} (not read)",
+            need=need,
+            limit=limit,
+        ),
+    )
+
+
 def _parse_any(data: bytes, rel: str) -> list[Annotation]:
     image = _read_first(_IMAGE_READERS, data, rel, [])
     if image is not None:
@@ -228,6 +265,9 @@ def _parse_any(data: bytes, rel: str) -> list[Annotation]:
     kind = _binary_kind(data)
     if kind is not None:
         return [failed(rel, "unknown", ReadIssue("UNKNOWN_FORMAT", msg(kind)))]
+    too_big = _over_memory(data)
+    if too_big is not None:
+        return [failed(rel, "unknown", too_big)]
     wide = wide_text(data)
     if wide is not None and wide.text is None:
         return [failed(rel, "unknown", *wide.issues)]

@@ -157,3 +157,52 @@ def test_a_label_mask_over_the_pixel_limit_is_a_finding_of_the_run(tmp_path, pro
     run = run_batch(batch, held, RunOptions(workers=1, slides=False, clinical=False))
     (finding,) = [f for f in run.findings if f.code == "LIMIT_EXCEEDED"]
     assert "a 40x30 mask is over limits.mask_pixels = 1000" in finding.message
+
+
+def _tiny_features(n: int) -> bytes:
+    feature = {
+        "type": "Feature",
+        "geometry": {"type": "Polygon", "coordinates": [[[0, 0], [3, 0], [3, 3], [0, 0]]]},
+        "properties": {"classification": {"name": "BCC"}},
+    }
+    return json.dumps({"type": "FeatureCollection", "features": [feature] * n}).encode()
+
+
+def _asap_regions(n: int) -> bytes:
+    one = (
+        '<Annotation Name="A" Type="Polygon" PartOfGroup="BCC"><Coordinates>'
+        + "".join(
+            f'<Coordinate Order="{k}" X="{x}" Y="{y}"/>' for k, (x, y) in enumerate([(0, 0), (3, 0), (3, 3)])
+        )
+        + "</Coordinates></Annotation>"
+    )
+    return f"<ASAP_Annotations><Annotations>{one * n}</Annotations></ASAP_Annotations>".encode()
+
+
+@pytest.mark.parametrize("make", [_tiny_features, _asap_regions])
+def test_a_file_whose_read_would_not_fit_in_memory_is_not_read(make) -> None:
+    """A FeatureCollection of a million tiny features (or an ASAP file of as many regions) takes
+    20-35 times its size once parsed: a 512 MB one, within ``annotation_bytes``, took 10-18 GB
+    in each worker, and the machine killed the audit. Its values are counted before it is parsed."""
+    data = make(2000)
+    (ann,) = parse_annotation(data, "annotations/S1.json", Limits(annotation_memory=len(data) * 20))
+    assert not ann.readable and not ann.lesions
+    ((code, message),) = [(i.code, i.message) for i in ann.issues]
+    assert code == "LIMIT_EXCEEDED" and f"limits.annotation_memory = {len(data) * 20}" in message
+    (ann,) = parse_annotation(data, "annotations/S1.json", Limits(annotation_memory=len(data) * 200))
+    assert ann.readable and len(ann.lesions) == 2000
+
+
+def test_a_big_outline_is_counted_after_it_is_lifted_out_of_the_text(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One polygon of many vertices is read into numpy, not into a value per number: its
+    vertices are not counted against ``annotation_memory``."""
+    from dqm.readers.common import bigjson
+
+    monkeypatch.setattr(bigjson, "BIG_FILE_BYTES", 1000)
+    monkeypatch.setattr(bigjson, "BIG_SPAN_BYTES", 100)
+    ring = [[10 + i % 50, 10 + (i * 7) % 50] for i in range(20_000)] + [[10, 10]]
+    data = json.dumps(
+        native_doc([{"class": "BCC", "geometry": {"type": "Polygon", "coordinates": [ring]}}])
+    ).encode()
+    (ann,) = parse_annotation(data, "annotations/S1.json", Limits(annotation_memory=len(data) * 3))
+    assert ann.readable and ann.lesions[0].n_vertices == 20_001
