@@ -283,6 +283,10 @@ def _listed_again(
     )
 
 
+_READ_KEYS = frozenset({"segmentation", "image_id", "category_id"})
+"""An annotation's keys the reader turns into the lesion; the others are its properties."""
+
+
 def _image(
     img: dict[str, Any],
     k: int,
@@ -334,7 +338,9 @@ def _image(
         polys, read = _segmentation(seg, [*where, "segmentation"], idx, issues)
         if a.get("iscrowd") in (1, True):
             crowd.append(idx)
-        props = {key: a[key] for key in ("id", "iscrowd", "area", "bbox") if key in a}
+        # every key but the outline and the references: a tool's own (CVAT's ``attributes``, a
+        # ``note``) may hold free text, which the de-identification checks search
+        props = {key: value for key, value in a.items() if key not in _READ_KEYS}
         ann.lesions.append(lesion_as_read(idx, pointer(*where), raw_class, polys, props, read))
     if bbox_only:
         issues.append(

@@ -489,3 +489,26 @@ def test_a_slide_property_name_is_searched_for_identifiers(profile: Profile) -> 
         ("DEID_SLIDE_IDENTIFIER", "/properties/png.Note 900101-1234567"),
         ("DEID_SLIDE_QUASI", "/properties/png.call 010-2345-6789"),
     ]
+
+
+def test_a_coco_annotations_own_keys_are_searched(profile: Profile) -> None:
+    """A COCO annotation's keys past the standard ones (CVAT writes ``attributes``; any tool may
+    add a ``note``) were dropped by the reader, so an identifier there reached no check."""
+    from dqm.readers import parse_annotation
+
+    seg = {"image_id": 1, "category_id": 7, "segmentation": [[10, 10, 60, 10, 60, 60]], "iscrowd": 0}
+    doc = {
+        "images": [{"id": 1, "file_name": "s1.svs", "width": 100, "height": 80}],
+        "categories": [{"id": 7, "name": "BCC"}],
+        "annotations": [
+            {"id": 1, **seg, "attributes": {"occluded": False, "comment": "Patient name: Hong Gildong"}},
+            {"id": 2, **seg, "note 900101-1234567": "x"},
+        ],
+    }
+    (ann,) = parse_annotation(json.dumps(doc).encode(), "ann/s1.json")
+    found = deid_findings(view_of(profile, annotation=ann))
+    assert sorted((f.code, f.location.pointer[:20], f.location.lesion) for f in found) == [
+        ("DEID_ANNOTATION_IDENTIFIER", "/annotations/0/attri", 0),
+        ("DEID_ANNOTATION_IDENTIFIER", "/annotations/1/note ", 1),
+    ]
+    assert found[0].location.pointer == "/annotations/0/attributes/comment"
