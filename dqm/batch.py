@@ -122,6 +122,8 @@ class Discovery:
     """SHA-256 of the manifest's bytes as read (None when it could not be read): the fingerprint
     uses it, so the manifest is read once."""
     manifest_cells: int = 0
+    manifest_header: tuple[str, ...] = ()
+    """The manifest's column names as read (its header row), for the checks of what they say."""
     """Cells of the manifest's path columns (value-grain denominator for the manifest)."""
     issues: list[DiscoveryIssue] = field(default_factory=list)
     slide_files: list[str] = field(default_factory=list)
@@ -656,6 +658,7 @@ def _undo(disc: Discovery, mark: tuple[int, int, int, int]) -> None:
     del disc.items[mark[0] :], disc.issues[mark[1] :]
     del disc.manifest_listed[mark[2] :], disc.manifest_unlisted[mark[3] :]
     disc.manifest_cells = 0
+    disc.manifest_header = ()
 
 
 MAX_SHARED_VALUES = 4096
@@ -694,6 +697,7 @@ def _manifest_rows(
             )
         )
     header = [c.strip() for c in cells[:MAX_MANIFEST_COLUMNS]]
+    disc.manifest_header = tuple(header)
     first: dict[str, int] = {}
     for i, name in enumerate(header):
         if name and name in first:

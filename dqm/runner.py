@@ -943,6 +943,7 @@ def run_batch_checks(run: Run, checks: list[ConfiguredCheck]) -> list[Finding]:
         items=_facts(run),
         manifest=run.discovery.manifest,
         discovery_issues=run.discovery.issues,
+        manifest_header=run.discovery.manifest_header,
         table=run.table,
         earlier=run.earlier,
         checksums=run.discovery.checksums,

@@ -119,6 +119,8 @@ class BatchView:
     items: list[ItemFacts]
     manifest: str | None
     discovery_issues: list[DiscoveryIssue] = field(default_factory=list)
+    manifest_header: tuple[str, ...] = ()
+    """The manifest's column names (empty without a manifest)."""
     table: TableValidation | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     earlier: EarlierRelease | None = None

@@ -22,7 +22,7 @@ from dqm.identifiers import DeidSettings, Place, find, identifier_key, is_blank,
 from dqm.profile import Profile
 from dqm.readers import XML_FORMATS
 from dqm.readers.common.base import pointer
-from validators.context import ItemView
+from validators.context import BatchView, ItemView
 from validators.registry import CheckContext, NoParams, check
 
 
@@ -283,6 +283,30 @@ def _in_domain(profile: Profile, column: str, text: str) -> bool:
     if field.type == "date":
         return bool(_DATE.match(text))
     return False
+
+
+@check(
+    "deid.manifest_columns",
+    aspect=Aspect.DEID,
+    scope="batch",
+    codes={
+        "DEID_COLUMN_IDENTIFIER": "a manifest column's name holds a personal identifier",
+        "DEID_COLUMN_QUASI": "a manifest column's name holds a phone number or address that may identify",
+    },
+    code_severity={"DEID_COLUMN_QUASI": Severity.WARNING},
+)
+def manifest_columns(batch: BatchView, params: NoParams, ctx: CheckContext) -> list[Finding]:
+    """The manifest's column names hold no identifier (a header copied from a patient list)."""
+    settings = batch.profile.deid
+    if not settings.enabled:
+        return []
+    out: list[Finding] = []
+    for name in dict.fromkeys(batch.manifest_header):  # a repeated name once
+        out += _value_findings(
+            name, "clinical", "DEID_COLUMN", (N_("a column name"), None), ctx, settings,
+            file="manifest.csv", column=name,
+        )  # fmt: skip
+    return out
 
 
 @check(

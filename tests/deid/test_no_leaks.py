@@ -37,6 +37,8 @@ def _plant(batch: Path) -> None:
         src = batch / row["annotation_path"]
         src.rename(src.with_name(name))
         row["annotation_path"] = f"annotations/{name}"
+    for row in rows:  # a column named with an identifier (a header copied from a patient list)
+        row[f"ref {RRN}"] = "x"
     image = batch / fourth["image_path"]
     image.rename(image.with_name(f"{RRN}.tiff"))
     fourth["image_path"] = f"slides/{RRN}.tiff"
@@ -189,6 +191,10 @@ def test_deid_checks_scan_slide_ids_class_names_and_property_names(
     assert any(f["code"] == "DEID_ANNOTATION_QUASI" and "the class name" in f["message"] for f in found)
     assert any(f["code"] == "DEID_ANNOTATION_QUASI" and "a property name" in f["message"] for f in found)
     assert any(f["code"] == "DEID_FILENAME_IDENTIFIER" and "the slide id" in f["message"] for f in found)
+    (column,) = [f for f in found if f["code"] == "DEID_COLUMN_IDENTIFIER"]  # once, not once a row
+    assert "a column name" in column["message"] and column["location"]["column"].startswith(
+        "ref [KOREAN_RRN-"
+    )
 
 
 def test_label_pictures_reach_a_report_only_when_asked(
