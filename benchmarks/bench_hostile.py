@@ -591,6 +591,20 @@ CASES = [
         _tiny_features(200),
     ),
     Case(
+        "multipolygon_overlap",
+        "a MultiPolygon of 100,000 copies of one square (6 MB; GEOS's validity test took 60 s, 3 a lesion)",
+        lambda b: _edit(
+            b,
+            lambda d: d["lesions"][0].__setitem__(
+                "geometry",
+                {
+                    "type": "MultiPolygon",
+                    "coordinates": [[[[50, 50], [150, 50], [150, 150], [50, 150], [50, 50]]]] * 100_000,
+                },
+            ),
+        ),
+    ),
+    Case(
         "profile_regex",
         "a profile's deid pattern (a+)+$ and a class name of 40 a's and a b (re backtracked 2^40 ways)",
         lambda b: _edit(b, lambda d: d["lesions"][0].__setitem__("class", "a" * 40 + "b")),

@@ -115,14 +115,55 @@ def in_range(ring: Ring) -> bool:
     return bool(ring.max() <= MAX_COORDINATE and ring.min() >= -MAX_COORDINATE)  # NaN propagates: False
 
 
+CROWDED_PARTS = 1_000
+"""Parts of a MultiPolygon above which :func:`crowded_parts` counts them before validity is checked."""
+MAX_PART_PAIRS = 10_000_000
+"""Pairs of one outline's parts whose bounding boxes overlap above which it gets no geometry:
+GEOS's validity test compares each such pair (about 12 ns a pair), so 100,000 copies of one square
+(a 6 MB file, 5·10⁹ pairs) took 60 s a test and three tests a lesion, growing with the square of
+the parts."""
+_PAIRS_A_QUERY = 4_000_000
+"""Bounding-box pairs one query of :func:`crowded_parts` may return (its memory: 16 bytes each)."""
+
+
+def crowded_parts(polygons: list[list[Ring]]) -> int | None:
+    """How many pairs of the outline's parts (polygons) have overlapping bounding boxes, when that
+    is over :data:`MAX_PART_PAIRS` (counted a query at a time, so at most a little past it); None
+    when it is not, or the outline has at most :data:`CROWDED_PARTS` parts or no finite shells."""
+    n = len(polygons)
+    if n <= CROWDED_PARTS or any(not poly or len(poly[0]) == 0 for poly in polygons):
+        return None
+    shells = [poly[0] for poly in polygons]
+    if any(ring.ndim != 2 or ring.shape[1] != 2 for ring in shells):
+        return None
+    coords = np.concatenate(shells)
+    if not in_range(coords):
+        return None
+    starts = np.cumsum([0] + [len(s) for s in shells[:-1]])
+    lo, hi = np.minimum.reduceat(coords, starts), np.maximum.reduceat(coords, starts)
+    boxes = shapely.box(lo[:, 0], lo[:, 1], hi[:, 0], hi[:, 1])
+    tree = shapely.STRtree(boxes)
+    step = max(1, _PAIRS_A_QUERY // n)
+    directed = 0  # each pair is met from both of its parts; a part meets itself once
+    for start in range(0, n, step):
+        chunk = boxes[start : start + step]
+        directed += tree.query(chunk).shape[1] - len(chunk)
+        if directed // 2 > MAX_PART_PAIRS:
+            return directed // 2
+    return None
+
+
 def geometry_of(polygons: list[list[Ring]]) -> tuple[BaseGeometry | None, bool | None]:
-    """A shapely Polygon / MultiPolygon from rings, and whether it is valid (None: not computed).
+    """A shapely Polygon / MultiPolygon from rings, and whether it is valid (None: not computed, for
+    an outline of no area; False is known, and not tested again by :attr:`Lesion.is_valid`).
 
     The geometry is None when a ring cannot be a ring: not finite or out of range
     (:data:`MAX_COORDINATE`), or fewer than three distinct
     vertices. Validity (self-intersection, holes) is *not* repaired: the geometry checks report
     it. A valid polygon of positive area certainly has three distinct vertices per ring, so the
-    exact vertex count runs only for the rare degenerate outline.
+    exact vertex count runs only for the rare degenerate outline. An outline of many parts whose
+    bounding boxes overlap in more than :data:`MAX_PART_PAIRS` pairs (:func:`crowded_parts`) gets
+    no geometry: its validity would take minutes (``geometry.validity`` reports it).
     """
     if not polygons or any(not poly for poly in polygons):
         return None, None
@@ -140,10 +181,13 @@ def geometry_of(polygons: list[list[Ring]]) -> tuple[BaseGeometry | None, bool |
         )
     except (ValueError, shapely.errors.GEOSException):
         return None, None  # e.g. a closed ring of three coordinates
-    if geom.area > 0 and shapely.is_valid(geom):
+    if len(polygons) > CROWDED_PARTS and crowded_parts(polygons) is not None:
+        return None, None
+    positive = geom.area > 0
+    if positive and shapely.is_valid(geom):
         return geom, True
     if all(has_three_distinct(ring) for poly in polygons for ring in poly):
-        return geom, None
+        return geom, False if positive else None  # known invalid: not tested again
     return None, None
 
 

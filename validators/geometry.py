@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from dqm.coords import area_um2
 from dqm.findings import Aspect, Finding, Severity
 from dqm.i18n import N_, msg
-from dqm.model import MAX_COORDINATE, has_three_distinct
+from dqm.model import MAX_COORDINATE, MAX_PART_PAIRS, crowded_parts, has_three_distinct
 from validators.context import ItemView
 from validators.registry import CheckContext, NoParams, check
 
@@ -151,6 +151,7 @@ _POINT = re.compile(r"\[([-\d.eE+]+) ([-\d.eE+]+)\]")
     codes={
         **{code: text for _, code, text in _REASONS},
         "INVALID_GEOMETRY": "shapely reports another invalidity (its reason is quoted)",
+        "PARTS_CROWDED": "a multi-part outline's parts overlap in too many pairs to be checked (no geometry)",
     },
 )
 def validity(view: ItemView, params: NoParams, ctx: CheckContext) -> list[Finding]:
@@ -158,6 +159,21 @@ def validity(view: ItemView, params: NoParams, ctx: CheckContext) -> list[Findin
     out = []
     for lesion in view.annotation.lesions if view.annotation else ():
         geom = lesion.geometry
+        if geom is None and lesion.outline_read and (pairs := crowded_parts(lesion.polygons)) is not None:
+            out.append(
+                ctx.finding(
+                    "PARTS_CROWDED",
+                    msg(
+                        "its {parts:,} parts overlap each other's bounding boxes in over {pairs:,} pairs "
+                        "(more than {limit:,}): too many to check, so the outline has no geometry",
+                        parts=len(lesion.polygons),
+                        pairs=pairs,
+                        limit=MAX_PART_PAIRS,
+                    ),
+                    pointer=lesion.pointer + "/geometry",
+                    lesion=lesion.index,
+                )
+            )
         if geom is None or lesion.is_valid or (lesion.area == 0 and encloses_nothing(geom)):
             continue
         with np.errstate(over="ignore", invalid="ignore"):  # GEOS overflows near 1e308; its reason holds

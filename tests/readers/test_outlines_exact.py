@@ -155,7 +155,7 @@ def _plain_geometry(polygons: list[list[np.ndarray]]) -> tuple[shapely.Geometry 
     if geom.area > 0 and shapely.is_valid(geom):
         return geom, True
     if all(has_three_distinct(ring) for poly in polygons for ring in poly):
-        return geom, None
+        return geom, False if geom.area > 0 else None
     return None, None
 
 

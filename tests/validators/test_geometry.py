@@ -127,3 +127,17 @@ def test_diagnosis_needs_a_lesion_of_its_class(profile, checks):
     got = {f.code: f.location for f in run_checks("item", view_of(doc, profile), checks)}
     assert set(got) == {"DIAGNOSIS_WITHOUT_LESION", "LESION_CLASS_MISMATCH"}
     assert (got["DIAGNOSIS_WITHOUT_LESION"].row, got["DIAGNOSIS_WITHOUT_LESION"].column) == (1, "diagnosis")
+
+
+def test_an_outline_of_many_overlapping_parts_is_not_validated(profile, checks):
+    """100,000 copies of one square in a MultiPolygon (a 6 MB file) held GEOS's validity test for
+    60 s, three times a lesion, growing with the square of the parts. Past ten million pairs of
+    parts whose bounding boxes overlap, the outline gets no geometry and says why."""
+    crowded = [[square(200, 200, 100)]] * 4_500  # 10,122,750 pairs
+    spread = [[square(10 + 4 * (k % 40), 10 + 4 * (k // 40), 2)] for k in range(1_500)]  # ~0 pairs
+    found = findings(
+        profile, checks, [lesion(crowded, kind="MultiPolygon"), lesion(spread, kind="MultiPolygon")]
+    )
+    assert ("PARTS_CROWDED", 1) in found and not [
+        f for f in found if f[1] == 2 and f[0] != "LESION_TOO_SMALL"
+    ]
