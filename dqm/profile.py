@@ -339,8 +339,13 @@ _UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
 
 
 def load_yaml(text: str) -> Any:
-    """``yaml.safe_load`` of ``text``, a key repeated in one mapping raising ``yaml.YAMLError``."""
-    return yaml.load(text, Loader=_UniqueKeyLoader)  # a SafeLoader: no Python objects
+    """``yaml.safe_load`` of ``text``, a key repeated in one mapping raising ``yaml.YAMLError``, and
+    so does a text nested past Python's stack (PyYAML recurses a level a bracket: 5 KB of ``[``
+    in a waiver file stopped ``dqm gate`` with an internal error)."""
+    try:
+        return yaml.load(text, Loader=_UniqueKeyLoader)  # a SafeLoader: no Python objects
+    except RecursionError:
+        raise yaml.YAMLError("the YAML is nested too deeply") from None
 
 
 def model_from_yaml(text: str, origin: str, model: type[_M], error: type[Exception], what: str) -> _M:

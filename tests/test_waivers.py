@@ -87,6 +87,19 @@ def test_a_malformed_waiver_file_says_what_is_wrong(tmp_path: Path, text: str, s
     assert said in str(info.value)
 
 
+@pytest.mark.parametrize("nested", ["[" * 5_000, "{a: " * 5_000, "- " * 5_000 + "x"])
+def test_a_waiver_or_profile_file_nested_past_the_stack_is_an_error(tmp_path: Path, nested: str) -> None:
+    """YAML nested a few thousand deep (a 5 KB waiver file or profile) made PyYAML recurse past
+    Python's stack: ``dqm gate --waivers`` stopped with an internal error (exit 4)."""
+    from dqm.profile import ProfileError, load_profile
+
+    path = write(tmp_path / "w.yaml", nested)
+    with pytest.raises(WaiverError, match=r"not YAML: .*nested too deeply"):
+        load_waivers(path)
+    with pytest.raises(ProfileError, match=r"not valid YAML: .*nested too deeply"):
+        load_profile(path)
+
+
 def test_a_missing_or_binary_waiver_file_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(WaiverError, match="cannot read"):
         load_waivers(tmp_path / "absent.yaml")
