@@ -47,7 +47,7 @@ from dqm.readers import asap, coco, dsa, halo, imagescope, mask, native, qupath
 from dqm.readers.common import bigjson
 from dqm.readers.common.base import decode, failed, parse_json, wide_text
 from dqm.readers.common.reader import FormatReader, limits, reading_within
-from dqm.readers.common.xmltree import looks_like_xml, parse_xml
+from dqm.readers.common.xmltree import looks_like_xml, parse_xml, xml_notes
 from dqm.readers.items import annotation_for_item, merged  # noqa: F401  (public: the item's annotation)
 from dqm.sparse_files import sparse_of
 
@@ -171,6 +171,9 @@ def _parse_xml(data: bytes, rel: str) -> list[Annotation]:
         return [failed(rel, "xml", *issues)]
     found = _read_first(_XML_READERS, root, rel, issues)
     if found is not None:
+        notes = xml_notes(data)
+        for ann in found:
+            ann.properties.update(notes)
         return found
     unknown = msg("XML with root <{tag}> is not {formats}", tag=clip(str(root.tag), 60), formats=_XML_ROOTS)
     return [failed(rel, "xml", ReadIssue("UNKNOWN_FORMAT", unknown))]

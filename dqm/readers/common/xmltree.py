@@ -9,6 +9,7 @@ and external references (XXE) are refused and reported as ``XML_FORBIDDEN``; mal
 
 from __future__ import annotations
 
+import codecs
 from collections.abc import Iterator
 from typing import Any
 from xml.etree.ElementTree import Element, ParseError
@@ -90,6 +91,46 @@ def parse_xml(data: bytes) -> tuple[Element | None, list[ReadIssue]]:
         return None, [
             ReadIssue("INVALID_XML", msg("not well-formed XML: {reason}", reason=type(exc).__name__))
         ]
+
+
+MAX_NOTES = 64
+"""Comments and processing instructions of one XML file kept for the de-identification checks."""
+MAX_NOTE_BYTES = 16 * 1024
+"""Bytes of one kept (the checks search a value's first 10,000 characters)."""
+_NOTES = (("comment()", b"<!--", b"-->"), ("processing-instruction()", b"<?", b"?>"))
+_WIDE: tuple[tuple[bytes, str], ...] = (
+    (codecs.BOM_UTF32_LE, "utf-32"),  # before UTF-16's: it starts with the same two bytes
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+
+
+def xml_notes(data: bytes) -> dict[str, str]:
+    """The comments and processing instructions of XML ``data`` (not the XML declaration), keyed
+    by their XPath (``/comment()[1]``): the parser drops them, and an identifier written there is
+    in the delivered file all the same. At most :data:`MAX_NOTES` of each, read as UTF-8 (a UTF-16
+    or UTF-32 file by its byte-order mark; an undecodable byte replaced). One pass: each search
+    for an end starts where the last note ended."""
+    wide = next((codec for bom, codec in _WIDE if data.startswith(bom)), None)
+    if wide is not None:
+        data = data.decode(wide, "replace").encode("utf-8", "replace")
+    notes: dict[str, str] = {}
+    for kind, opener, closer in _NOTES:
+        k = pos = 0
+        first = True
+        while k < MAX_NOTES and (start := data.find(opener, pos)) >= 0:
+            end = data.find(closer, start + len(opener))
+            if end < 0:
+                break
+            raw = data[start + len(opener) : min(end, start + len(opener) + MAX_NOTE_BYTES)]
+            pos = end + len(closer)
+            declaration = first and kind != "comment()" and raw[:3] == b"xml" and raw[3:4].isspace()
+            first = False
+            if not declaration:  # the XML declaration is the first instruction, and not kept
+                k += 1
+                notes[f"/{kind}[{k}]"] = raw.decode("utf-8", "replace").strip()
+    return notes
 
 
 def _external(sysid: str | None) -> ReadIssue:
