@@ -69,7 +69,7 @@ VALUE_BYTES = 240
 """Memory one value of a JSON or XML text takes once parsed and read (a container, a number, an
 element or attribute, with the lesion the reader makes of it): 129-196 bytes measured on 50 MB
 files of small objects in each text format, and at 20 MB, with the interpreter's own memory, the
-estimate is 0.95-1.29 times the peak at 200 (``python benchmarks/bench_annotation_memory.py``);
+estimate is 0.95-1.29 times the peak at 200 (``python benchmarks/bench_memory_estimate.py``);
 240 keeps it above."""
 _VALUE_MARKS = (b"{", b"[", b",", b"<", b"=")
 """Bytes of which a text holds one per value or more: JSON's openers and separators, XML's tags

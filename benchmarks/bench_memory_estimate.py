@@ -1,7 +1,7 @@
 """Peak memory of reading an annotation file of many tiny objects, per text format, against the
 estimate ``limits.annotation_memory`` is held to (:func:`dqm.readers.memory_needed`).
 
-    .venv/bin/python benchmarks/bench_annotation_memory.py [--mb 20]
+    .venv/bin/python benchmarks/bench_memory_estimate.py [--mb 20]
 
 Each format's file (``--mb`` MiB of small polygons: a GeoJSON FeatureCollection, a native dqm
 file, COCO, ASAP and ImageScope XML) is parsed alone in a fresh process with the memory limit
