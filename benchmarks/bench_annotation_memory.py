@@ -1,0 +1,202 @@
+"""Peak memory and time of reading one big JSON annotation file of many small objects (issue 13).
+
+    python benchmarks/bench_annotation_memory.py [--sizes 20,50,100] [--formats qupath,coco,native]
+        [--small-runs 200] [--work DIR]
+
+For each format (a QuPath GeoJSON FeatureCollection of small polygons, a COCO file of many
+annotations on 100 images (fewer in a small file), a clean dqm native file) and each size in MB,
+writes a seeded file of that size, then reads it in a fresh child process (``parse_annotation``:
+every lesion of the file is made; ``limits.lesions_per_file`` cuts only afterwards, per slide) and
+prints its wall and CPU time, peak RSS (``ru_maxrss``) and peak RSS / file size. Where the memory
+goes, from the same child: the RSS after importing dqm, with the file's bytes read, and kept after
+the read with the lesions alive (what the allocator keeps of a freed object tree counts too); and
+from a second child the peak of the JSON parse alone (``orjson.loads``: the object tree the
+whole-document read starts from).
+
+Then the small-file path: a 2 KB and a 200 KB file of each format read in this process, the
+median of ``--small-runs`` reads (the parse cache does not hold files under 256 KiB).
+
+The dqm measured is the one on PYTHONPATH (another checkout's, to compare).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+CHILD = """
+import resource, sys, time
+from pathlib import Path
+def rss():
+    return int(Path("/proc/self/statm").read_text().split()[1]) * 4096 / 2**20
+base = rss()
+from dqm.profile import Limits
+from dqm.readers import parse_annotation
+imported = rss()
+data = Path(sys.argv[1]).read_bytes()
+with_bytes = rss()
+t0, c0 = time.perf_counter(), time.process_time()
+anns = parse_annotation(data, "annotations/" + Path(sys.argv[1]).name, Limits(lesions_per_file=10**8))
+wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+after = rss()
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+lesions = sum(len(a.lesions) for a in anns)
+issues = sum(len(a.issues) for a in anns)
+print(wall, cpu, peak, imported, with_bytes, after, lesions, issues)
+"""
+TREE = """
+import resource, sys
+from pathlib import Path
+import orjson
+data = Path(sys.argv[1]).read_bytes()
+doc = orjson.loads(data)
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+"""
+
+
+def _square(rnd: random.Random) -> list[list[float]]:
+    """A small outline of 5 to 8 vertices, QuPath-like coordinates (some halves)."""
+    x, y = rnd.randrange(1000, 90000), rnd.randrange(1000, 90000)
+    n = rnd.randrange(5, 9)
+    pts = [[x + rnd.randrange(0, 40) + rnd.choice((0, 0.5)), y + rnd.randrange(0, 40)] for _ in range(n)]
+    return [*pts, pts[0]]
+
+
+def qupath_feature(rnd: random.Random, k: int) -> dict[str, object]:
+    return {
+        "type": "Feature",
+        "id": f"{k:08x}-0000-4000-8000-000000000000",
+        "geometry": {"type": "Polygon", "coordinates": [_square(rnd)]},
+        "properties": {
+            "objectType": "annotation",
+            "classification": {"name": rnd.choice(("Tumor", "Stroma")), "color": [200, 0, 0]},
+        },
+    }
+
+
+def coco_annotation(rnd: random.Random, k: int, images: int) -> dict[str, object]:
+    x, y = rnd.randrange(3900), rnd.randrange(3900)
+    w, h = rnd.randrange(5, 60), rnd.randrange(5, 60)
+    return {
+        "id": k,
+        "image_id": k % images,
+        "category_id": 1 + k % 2,
+        "segmentation": [[x, y, x + w, y, x + w, y + h, x, y + h]],
+        "area": w * h,
+        "bbox": [x, y, w, h],
+        "iscrowd": 0,
+    }
+
+
+def native_lesion(rnd: random.Random, k: int) -> dict[str, object]:
+    return {
+        "id": k,
+        "class": rnd.choice(("MM", "BCC")),
+        "geometry": {"type": "Polygon", "coordinates": [_square(rnd)]},
+    }
+
+
+def write(fmt: str, path: Path, size: int) -> None:
+    """A ``fmt`` file of about ``size`` bytes (written object by object until it is reached)."""
+    rnd = random.Random(size)
+    images = max(1, min(100, size // 50_000))
+    if fmt == "qupath":
+        head, tail = '{"type":"FeatureCollection","features":[', "]}"
+    elif fmt == "coco":
+        imgs = [{"id": i, "file_name": f"s{i:04d}.svs", "width": 4000, "height": 4000} for i in range(images)]
+        cats = [{"id": 1, "name": "MM"}, {"id": 2, "name": "BCC"}]
+        head = '{"images":' + json.dumps(imgs) + ',"categories":' + json.dumps(cats) + ',"annotations":['
+        tail = "]}"
+    else:
+        slide = {"file": "s.svs", "width": 100000, "height": 100000, "mpp": 0.25}
+        head = '{"format":"dqm.annotation/1","slide":' + json.dumps(slide) + ',"clinical":{},"lesions":['
+        tail = "]}"
+    with path.open("w") as fh:
+        fh.write(head)
+        written, k = len(head) + len(tail), 0
+        while written < size:
+            if fmt == "qupath":
+                obj = qupath_feature(rnd, k)
+            elif fmt == "coco":
+                obj = coco_annotation(rnd, k, images)
+            else:
+                obj = native_lesion(rnd, k)
+            text = ("," if k else "") + json.dumps(obj, separators=(",", ":"))
+            fh.write(text)
+            written += len(text)
+            k += 1
+        fh.write(tail)
+
+
+def _run(code: str, path: Path) -> list[str]:
+    done = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True)
+    if done.returncode:
+        raise SystemExit(f"{path}: exit {done.returncode}\n{done.stderr[-2000:]}")
+    return done.stdout.split()
+
+
+def big(fmt: str, mb: int, work: Path) -> None:
+    path = work / f"{fmt}-{mb}mb.json"
+    if not path.exists():
+        write(fmt, path, mb * 10**6)
+    size = path.stat().st_size / 2**20
+    wall, cpu, peak, imported, with_bytes, after, lesions, issues = map(float, _run(CHILD, path))
+    tree = float(_run(TREE, path)[0])
+    print(
+        f"{fmt:7s} {size:6.1f} MiB  {int(lesions):>9,} lesions {int(issues):>3} issues  {wall:6.1f} s ({cpu:5.1f} s CPU)  "
+        f"peak {peak:7.0f} MiB = {peak / size:5.1f}x  | imported {imported:4.0f}, +bytes {with_bytes - imported:5.0f}, "
+        f"kept after the read {after - with_bytes:6.0f} ({(after - with_bytes) / size:4.1f}x); orjson tree alone: "
+        f"peak {tree:6.0f} MiB ({tree / size:4.1f}x)",
+        flush=True,
+    )
+
+
+def small(fmt: str, size: int, runs: int, work: Path) -> None:
+    from dqm.profile import Limits
+    from dqm.readers import parse_annotation
+
+    path = work / f"{fmt}-{size}b.json"
+    write(fmt, path, size)
+    data = path.read_bytes()
+    parse_annotation(data, "a.json", Limits())
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        parse_annotation(data, "a.json", Limits())
+        times.append(time.perf_counter() - t0)
+    print(
+        f"{fmt:7s} {len(data):>7,} B  median {statistics.median(times) * 1e3:8.3f} ms of {runs}", flush=True
+    )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sizes", default="20,50,100", help="big files' sizes in MB (10^6 bytes)")
+    ap.add_argument("--formats", default="qupath,coco,native")
+    ap.add_argument("--small-runs", type=int, default=200, help="reads of each small file (0: none)")
+    ap.add_argument(
+        "--work", type=Path, help="where the files are written (kept; default: a temporary folder)"
+    )
+    args = ap.parse_args()
+    formats = args.formats.split(",")
+    with tempfile.TemporaryDirectory() as tmp:
+        work = args.work or Path(tmp)
+        work.mkdir(parents=True, exist_ok=True)
+        for fmt in formats:
+            for mb in (int(s) for s in args.sizes.split(",") if s):
+                big(fmt, mb, work)
+        if args.small_runs:
+            for fmt in formats:
+                for size in (2_000, 200_000):
+                    small(fmt, size, args.small_runs, work)
+
+
+if __name__ == "__main__":
+    main()
