@@ -44,7 +44,7 @@ from dqm.i18n import N_, msg
 from dqm.model import Annotation, Lesion, ReadIssue
 from dqm.profile import Limits, Profile
 from dqm.readers import asap, coco, dsa, halo, imagescope, mask, native, qupath
-from dqm.readers.common import bigjson
+from dqm.readers.common import bigjson, pieces
 from dqm.readers.common.base import decode, failed, parse_json, wide_text
 from dqm.readers.common.reader import FormatReader, limits, reading_within
 from dqm.readers.common.xmltree import looks_like_xml, parse_xml, xml_notes
@@ -282,6 +282,9 @@ def _parse_any(data: bytes, rel: str) -> list[Annotation]:
         clean = native.read_clean(data, rel)
         if clean is not None:
             return [clean]
+        split = _read_pieces(data, rel) if len(data) >= pieces.MIN_BYTES else None
+        if split is not None:
+            return split
         decoded = decode(data)
     if decoded.text is None:
         return [failed(rel, "unknown", *decoded.issues)]
@@ -292,6 +295,24 @@ def _parse_any(data: bytes, rel: str) -> list[Annotation]:
         return [failed(rel, "json", *issues)]
     found = _read_first(_JSON_READERS, doc, rel, issues)
     return found if found is not None else native.read(doc, rel, issues)
+
+
+_PIECES_BY_KEY: dict[str, Any] = {"features": qupath, "annotations": coco}
+"""The readers that read a big file in pieces, by the key of the list they split it around."""
+
+
+def _read_pieces(data: bytes, rel: str) -> list[Annotation] | None:
+    """What the reader of a big JSON file makes of it in pieces (:mod:`~dqm.readers.common.pieces`:
+    the whole object tree is never built), None when it is not one such a reader takes, or cannot
+    be read so. The reader is the one the whole read would pick: the first whose ``looks`` accepts
+    the document with its list emptied (no ``looks`` reads into the list of the formats split)."""
+    found = pieces.split(data, tuple(_PIECES_BY_KEY))
+    if found is None:
+        return None
+    reader = next((r for r in _JSON_READERS if r.looks(found.shell, rel)), None)
+    if reader is not _PIECES_BY_KEY[found.key]:
+        return None
+    return reader.read_pieces(found, rel)
 
 
 def parse_annotation(data: bytes, rel: str, held_to: Limits | None = None) -> list[Annotation]:

@@ -20,14 +20,15 @@ categories are ``COCO_UNKNOWN_IMAGE`` / ``COCO_UNKNOWN_CATEGORY``.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from dqm.i18n import msg
-from dqm.model import Annotation, ReadIssue
-from dqm.readers.common import rle
+from dqm.model import Annotation, Lesion, ReadIssue
+from dqm.readers.common import pieces, rle
 from dqm.readers.common.base import lesion_as_read, pointer, to_float
 from dqm.readers.common.reader import Role, Syntax, limits
 
@@ -160,11 +161,43 @@ def _segmentation(seg: Any, where: list[Any], index: int, issues: list[ReadIssue
 def read(doc: Any, path: str, issues: list[ReadIssue]) -> list[Annotation]:
     """One annotation per image of a parsed COCO document."""
     file_issues = list(issues)
-    images = doc.get("images") or []
     anns = doc.get("annotations")
     if not isinstance(anns, list):
         file_issues.append(ReadIssue("WRONG_TYPE", msg("'annotations' must be a list"), "/annotations"))
         anns = []
+    return _read(doc, enumerate(anns), path, file_issues)
+
+
+def read_pieces(found: pieces.Pieces, path: str) -> list[Annotation] | None:
+    """What :func:`read` makes of a big COCO file split around its ``annotations``, each parsed
+    when its turn comes and made into its lesion at once (:mod:`dqm.readers.common.pieces`); None
+    when it cannot be read so (the caller reads it whole)."""
+    if found.key != "annotations":
+        return None
+    try:
+        return _read(found.shell, found.items(), path, [])
+    except pieces.NotPieces:
+        return None
+
+
+@dataclass(slots=True)
+class _Found:
+    """What the annotations of one image make: its lesions, what was met in them (in file order),
+    and the annotations with only a box and the crowd regions."""
+
+    lesions: list[Lesion] = field(default_factory=list)
+    issues: list[ReadIssue] = field(default_factory=list)
+    bbox_only: list[int] = field(default_factory=list)
+    crowd: list[int] = field(default_factory=list)
+    n_values: int = 3
+
+
+def _read(
+    doc: Any, anns: Iterable[tuple[int, Any]], path: str, file_issues: list[ReadIssue]
+) -> list[Annotation]:
+    """One annotation per image of ``doc``, its annotations ``(index, annotation)`` read one by
+    one (``doc``'s own ``annotations`` are not read)."""
+    images = doc.get("images") or []
     categories: dict[int, str] = {}
     cats = doc.get("categories")
     if cats is None:
@@ -206,11 +239,11 @@ def read(doc: Any, path: str, issues: list[ReadIssue]) -> list[Annotation]:
     if again:
         file_issues.append(_listed_again(images, again, by_id, by_name))
 
-    per_image: dict[int, list[int]] = defaultdict(list)
+    found: dict[int, _Found] = {image_id: _Found() for image_id in by_id}
     boxes: list[tuple[float, float, float, float]] = []
     box_sizes: list[tuple[int | None, int | None]] = []
     unknown_images: list[int] = []
-    for k, a in enumerate(anns):
+    for k, a in anns:
         if not isinstance(a, dict):
             file_issues.append(
                 ReadIssue("WRONG_TYPE", msg("an annotation must be an object"), f"/annotations/{k}")
@@ -221,12 +254,12 @@ def read(doc: Any, path: str, issues: list[ReadIssue]) -> list[Annotation]:
         if image_id not in by_id:
             unknown_images.append(k)
             continue
-        per_image[image_id].append(k)  # type: ignore[index]
         box = _bbox(a.get("bbox"))
         if box is not None:
             img = by_id[image_id][1]  # type: ignore[index]
             boxes.append(box)
             box_sizes.append((_int(img.get("width")), _int(img.get("height"))))
+        _annotation(a, k, categories, found[image_id])  # type: ignore[index]
     if unknown_images:
         file_issues.append(
             ReadIssue(
@@ -243,9 +276,9 @@ def read(doc: Any, path: str, issues: list[ReadIssue]) -> list[Annotation]:
     if why:
         file_issues.append(ReadIssue("COCO_BBOX_NOT_XYWH", why, "/annotations"))
 
-    out = []
-    for image_id, (k, img) in by_id.items():
-        out.append(_image(img, k, image_id, per_image.get(image_id, []), anns, categories, path, file_issues))
+    out = [
+        _image(img, k, image_id, found[image_id], path, file_issues) for image_id, (k, img) in by_id.items()
+    ]
     if not out:
         out.append(
             Annotation(
@@ -287,17 +320,39 @@ _READ_KEYS = frozenset({"segmentation", "image_id", "category_id"})
 """An annotation's keys the reader turns into the lesion; the others are its properties."""
 
 
+def _annotation(a: dict[str, Any], idx: int, categories: dict[int, str], found: _Found) -> None:
+    """What annotation ``idx`` of an image makes: its lesion and what was met in it, into ``found``."""
+    where = ["annotations", idx]
+    seg = a.get("segmentation")
+    if seg is None or seg == []:
+        found.bbox_only.append(idx)
+        found.n_values += 1
+        return
+    found.n_values += 2
+    cat = _int(a.get("category_id"))
+    raw_class = categories.get(cat) if cat is not None else None
+    if raw_class is None:
+        found.issues.append(
+            ReadIssue(
+                "COCO_UNKNOWN_CATEGORY",
+                msg("category_id {id!r} is not in 'categories'", id=a.get("category_id")),
+                pointer(*where, "category_id"),
+                idx,
+            )
+        )
+    polys, read = _segmentation(seg, [*where, "segmentation"], idx, found.issues)
+    if a.get("iscrowd") in (1, True):
+        found.crowd.append(idx)
+    # every key but the outline and the references: a tool's own (CVAT's ``attributes``, a
+    # ``note``) may hold free text, which the de-identification checks search
+    props = {key: value for key, value in a.items() if key not in _READ_KEYS}
+    found.lesions.append(lesion_as_read(idx, pointer(*where), raw_class, polys, props, read))
+
+
 def _image(
-    img: dict[str, Any],
-    k: int,
-    image_id: int,
-    indices: list[int],
-    anns: list[Any],
-    categories: dict[int, str],
-    path: str,
-    file_issues: list[ReadIssue],
+    img: dict[str, Any], k: int, image_id: int, found: _Found, path: str, file_issues: list[ReadIssue]
 ) -> Annotation:
-    issues = list(file_issues)
+    issues = [*file_issues, *found.issues]
     name = img.get("file_name")
     ann = Annotation(
         path=path,
@@ -306,42 +361,14 @@ def _image(
         image_key=name if isinstance(name, str) else str(image_id),
         width=_int(img.get("width")),
         height=_int(img.get("height")),
+        lesions=found.lesions,
         issues=issues,
         slide_pointers={key: pointer("images", k, key) for key in ("width", "height")},
     )
     ann.properties = {
         pointer("images", k, key): v for key, v in img.items() if isinstance(v, str) and key != "file_name"
     }
-    n_values = 3
-    bbox_only: list[int] = []
-    crowd: list[int] = []
-    for idx in indices:
-        a = anns[idx]
-        where = ["annotations", idx]
-        seg = a.get("segmentation")
-        if seg is None or seg == []:
-            bbox_only.append(idx)
-            n_values += 1
-            continue
-        n_values += 2
-        cat = _int(a.get("category_id"))
-        raw_class = categories.get(cat) if cat is not None else None
-        if raw_class is None:
-            issues.append(
-                ReadIssue(
-                    "COCO_UNKNOWN_CATEGORY",
-                    msg("category_id {id!r} is not in 'categories'", id=a.get("category_id")),
-                    pointer(*where, "category_id"),
-                    idx,
-                )
-            )
-        polys, read = _segmentation(seg, [*where, "segmentation"], idx, issues)
-        if a.get("iscrowd") in (1, True):
-            crowd.append(idx)
-        # every key but the outline and the references: a tool's own (CVAT's ``attributes``, a
-        # ``note``) may hold free text, which the de-identification checks search
-        props = {key: value for key, value in a.items() if key not in _READ_KEYS}
-        ann.lesions.append(lesion_as_read(idx, pointer(*where), raw_class, polys, props, read))
+    bbox_only, crowd = found.bbox_only, found.crowd
     if bbox_only:
         issues.append(
             ReadIssue(
@@ -364,5 +391,5 @@ def _image(
                 crowd[0],
             )
         )
-    ann.n_values = n_values
+    ann.n_values = found.n_values
     return ann

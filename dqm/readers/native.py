@@ -11,11 +11,16 @@ state the same schema (``_M*`` below; a test proves msgspec never accepts what t
 schema rejects), which parses and validates in one pass faster than orjson parses alone. A file
 msgspec refuses, for whatever reason, is read again by :func:`read`, which locates
 every error.
+
+Memory: a file of at least :data:`~dqm.readers.common.pieces.MIN_BYTES` keeps its lesions as raw
+text in that first decode, each decoded into its struct when its lesion is made, so the structs of
+the whole document (a tuple and two floats a vertex) and its lesions are never all alive at once.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from itertools import chain
 from typing import Any, Literal
 
@@ -25,6 +30,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from dqm.i18n import N_, msg
 from dqm.model import Annotation, ReadIssue
+from dqm.readers.common import pieces
 from dqm.readers.common.base import count_keys, count_slots, key_ends, lesion_as_read, pointer, to_float
 from dqm.readers.common.reader import Role, Syntax
 from dqm.readers.native_schema import NativeAnnotation
@@ -69,7 +75,19 @@ class _MDocument(msgspec.Struct, forbid_unknown_fields=True):
     format: Literal["dqm.annotation/1"] | msgspec.UnsetType | None = msgspec.UNSET
 
 
+class _MDocumentPieces(msgspec.Struct, forbid_unknown_fields=True):
+    """:class:`_MDocument` with its lesions left as raw text, each decoded when its turn comes."""
+
+    slide: _MSlide
+    lesions: list[msgspec.Raw]
+    clinical: dict[str, Any]
+    format: Literal["dqm.annotation/1"] | msgspec.UnsetType | None = msgspec.UNSET
+
+
 _DECODER = msgspec.json.Decoder(_MDocument)
+_PIECES_DECODER = msgspec.json.Decoder(_MDocumentPieces)
+_LESION_DECODER = msgspec.json.Decoder(_MLesion)
+_READ = msgspec.Raw(b"")
 
 
 def _present(*values: Any) -> int:
@@ -250,7 +268,7 @@ def read_clean(data: bytes, path: str) -> Annotation | None:
     :func:`read`, which reports what is wrong (or finds it is another format).
     """
     try:
-        doc = _DECODER.decode(data)
+        doc = (_PIECES_DECODER if len(data) >= pieces.MIN_BYTES else _DECODER).decode(data)
     except (msgspec.MsgspecError, UnicodeDecodeError, ValueError):
         return None
     slide = doc.slide
@@ -269,7 +287,9 @@ def read_clean(data: bytes, path: str) -> Annotation | None:
     n_values = _present(doc.format) + 3 + _present(slide.mpp, slide.objective_power) + len(doc.clinical)
     # keys of the document: slide, lesions, clinical, and each object's as decoded
     keys = 3 + n_values - len(doc.clinical) + count_keys(doc.clinical)
-    for i, rec in enumerate(doc.lesions):
+    for i, rec in enumerate(_lesions(doc)):
+        if rec is None:
+            return None
         n_values += 2 + _present(rec.id, rec.properties)
         keys += 4 + _present(rec.id, rec.properties) + count_keys(rec.properties)
         geometry = rec.geometry
@@ -287,6 +307,23 @@ def read_clean(data: bytes, path: str) -> Annotation | None:
         return None  # a key repeats (msgspec keeps the last): the full read reports it
     ann.n_values = n_values
     return ann
+
+
+def _lesions(doc: _MDocument | _MDocumentPieces) -> Iterator[_MLesion | None]:
+    """The document's lesions; a big file's decoded one at a time, each raw text dropped once
+    decoded (:mod:`dqm.readers.common.pieces`: the whole document's structs are never all made),
+    None for one msgspec refuses (the whole document is then not proven clean)."""
+    if isinstance(doc, _MDocument):
+        yield from doc.lesions
+        return
+    raw = doc.lesions
+    for k in range(len(raw)):
+        try:
+            yield _LESION_DECODER.decode(raw[k])
+        except (msgspec.MsgspecError, UnicodeDecodeError, ValueError):
+            yield None
+            return
+        raw[k] = _READ
 
 
 def read(doc: Any, path: str, issues: list[ReadIssue]) -> list[Annotation]:

@@ -18,12 +18,13 @@ before 0.3) or a single ``Feature``. Each feature whose geometry is a Polygon or
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from typing import Any
 
 from dqm.findings import clip
 from dqm.i18n import msg
 from dqm.model import Annotation, Lesion, ReadIssue
-from dqm.readers.common import geojson
+from dqm.readers.common import geojson, pieces
 from dqm.readers.common.base import lesion_as_read, pointer
 from dqm.readers.common.reader import Role, Syntax
 
@@ -105,10 +106,29 @@ def read(doc: Any, path: str, issues: list[ReadIssue]) -> list[Annotation]:
     """The internal model of a parsed QuPath GeoJSON document (one slide)."""
     issues = list(issues)
     ann = Annotation(path=path, format=NAME, issues=issues, document=doc)
+    return [_read_features(ann, _features(doc, issues))]
+
+
+def read_pieces(found: pieces.Pieces, path: str) -> list[Annotation] | None:
+    """What :func:`read` makes of a big FeatureCollection split around its ``features``, each
+    parsed when its turn comes (:mod:`dqm.readers.common.pieces`); None when it cannot be read so
+    (the caller reads it whole)."""
+    if found.key != "features" or found.shell.get("type") != "FeatureCollection":
+        return None
+    ann = Annotation(path=path, format=NAME, issues=[])
+    try:
+        return [_read_features(ann, ((f, ["features", k]) for k, f in found.items()))]
+    except pieces.NotPieces:
+        return None
+
+
+def _read_features(ann: Annotation, features: Iterable[tuple[Any, list[Any]]]) -> Annotation:
+    """``ann`` with the lesions of ``features``, ``(feature, path to it)``, and what was met."""
+    issues = ann.issues
     n_values = 1
     skipped: Counter[str] = Counter()
     first_skipped: str | None = None
-    for feature, where in _features(doc, issues):
+    for feature, where in features:
         ptr = pointer(*where)
         index = where[-1] if where else 0
         if not isinstance(feature, dict) or feature.get("type") != "Feature":
@@ -144,7 +164,7 @@ def read(doc: Any, path: str, issues: list[ReadIssue]) -> list[Annotation]:
         )
         n_values += 1
     ann.n_values = n_values
-    return [ann]
+    return ann
 
 
 def _lesion(
