@@ -152,7 +152,8 @@ def _segmentation(seg: Any, where: list[Any], index: int, issues: list[ReadIssue
                 )
             )
             return [], False
-        ring = np.asarray([to_float(c) for c in flat], dtype=np.float64).reshape(-1, 2)
+        ring = np.empty((len(flat) // 2, 2), dtype=np.float64)  # not a reshaped view: one array object
+        ring.reshape(-1)[:] = [to_float(c) for c in flat]
         polys.append([ring])
         vertex += len(ring)
     return polys, True
