@@ -282,3 +282,22 @@ def test_real_files_in_pieces_read_as_whole(
         data = path.read_bytes()
         _same(parse_annotation(data, "a.json"), _whole(data, monkeypatch))
     assert "qupath" in spy
+
+
+def test_lifted_big_outlines_read_in_pieces_as_whole(spy: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A big outline lifted into numpy (:mod:`dqm.readers.common.bigjson`) before the pieces
+    split the rest: the same lesions as the whole read of the same lifted text."""
+    from dqm.readers.common import bigjson
+
+    monkeypatch.setattr(bigjson, "BIG_FILE_BYTES", 1000)
+    monkeypatch.setattr(bigjson, "BIG_SPAN_BYTES", 100)
+    rnd = random.Random(4)
+    big = [[float(i % 40), float(i // 40)] for i in range(200)] + [[0.0, 0.0]]
+    features = [
+        {"type": "Feature", "geometry": {"type": "Polygon", "coordinates": [ring]}, "properties": {}}
+        for ring in (big, _ring(rnd), big)
+    ]
+    data = json.dumps({"type": "FeatureCollection", "features": features}).encode()
+    got = parse_annotation(data, "a.json")
+    assert spy == ["qupath"] and [les.n_vertices for les in got[0].lesions] == [201, 6, 201]
+    _same(got, _whole(data, monkeypatch))
