@@ -297,16 +297,18 @@ def _parse_any(data: bytes, rel: str) -> list[Annotation]:
     return found if found is not None else native.read(doc, rel, issues)
 
 
-_PIECES_BY_KEY: dict[str, Any] = {"features": qupath, "annotations": coco}
-"""The readers that read a big file in pieces, by the key of the list they split it around."""
+_PIECES_BY_KEY: dict[str | None, Any] = {"features": qupath, "annotations": coco, None: qupath}
+"""The readers that read a big file in pieces, by the key of the list they split it around (None:
+the document is the list)."""
 
 
 def _read_pieces(data: bytes, rel: str) -> list[Annotation] | None:
     """What the reader of a big JSON file makes of it in pieces (:mod:`~dqm.readers.common.pieces`:
     the whole object tree is never built), None when it is not one such a reader takes, or cannot
     be read so. The reader is the one the whole read would pick: the first whose ``looks`` accepts
-    the document with its list emptied (no ``looks`` reads into the list of the formats split)."""
-    found = pieces.split(data, tuple(_PIECES_BY_KEY))
+    the document with its list emptied (no ``looks`` reads into the list of the formats split), or
+    a list's first item alone (``looks`` reads no further into a list)."""
+    found = pieces.split(data, tuple(k for k in _PIECES_BY_KEY if k is not None))
     if found is None:
         return None
     reader = next((r for r in _JSON_READERS if r.looks(found.shell, rel)), None)

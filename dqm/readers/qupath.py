@@ -110,14 +110,19 @@ def read(doc: Any, path: str, issues: list[ReadIssue]) -> list[Annotation]:
 
 
 def read_pieces(found: pieces.Pieces, path: str) -> list[Annotation] | None:
-    """What :func:`read` makes of a big FeatureCollection split around its ``features``, each
-    parsed when its turn comes (:mod:`dqm.readers.common.pieces`); None when it cannot be read so
-    (the caller reads it whole)."""
-    if found.key != "features" or found.shell.get("type") != "FeatureCollection":
+    """What :func:`read` makes of a big FeatureCollection split around its ``features`` (or a
+    big list of features, the export before QuPath 0.3), each parsed when its turn comes
+    (:mod:`dqm.readers.common.pieces`); None when it cannot be read so (the caller reads it whole)."""
+    if found.key is None:
+        where: list[Any] = []
+    elif found.key == "features" and found.shell.get("type") == "FeatureCollection":
+        where = ["features"]
+    else:
         return None
+    features = ((f, [*where, k]) for k, f in found.items())
     ann = Annotation(path=path, format=NAME, issues=[])
     try:
-        return [_read_features(ann, ((f, ["features", k]) for k, f in found.items()))]
+        return [_read_features(ann, features)]
     except pieces.NotPieces:
         return None
 

@@ -122,9 +122,11 @@ def _feature(rnd: random.Random, k: int) -> Any:
 
 def _qupath(rnd: random.Random) -> bytes:
     features = [_feature(rnd, k) for k in range(rnd.randrange(0, 40))]
-    doc: dict[str, Any] = {"type": "FeatureCollection", "features": features}
+    doc: Any = {"type": "FeatureCollection", "features": features}
     if rnd.random() < 0.3:
         doc["crs"] = {"type": "name", "properties": {"name": "x"}}
+    elif rnd.random() < 0.4:
+        doc = features  # the export before QuPath 0.3: a list of features
     text = json.dumps(doc, separators=rnd.choice(((",", ":"), (", ", ": "))))
     fault = rnd.randrange(12)
     if fault == 0:
@@ -135,7 +137,7 @@ def _qupath(rnd: random.Random) -> bytes:
         text = "\ufeff" + text
     elif fault == 3:
         text = text[: len(text) // 2]
-    elif fault == 4:
+    elif fault == 4 and isinstance(doc, dict):
         text = '{"slide": {}, ' + text[1:]  # a native file's key: not QuPath
     return text.encode()
 
@@ -230,16 +232,30 @@ def test_qupath_in_pieces_reads_as_whole(seed: int, spy: list[str], monkeypatch:
     _same(parse_annotation(data, "a.json"), _whole(data, monkeypatch))
 
 
-def test_qupath_pieces_taken_for_a_clean_file(spy: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("legacy", [False, True])
+def test_qupath_pieces_taken_for_a_clean_file(
+    legacy: bool, spy: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     rnd = random.Random(1)
     features = [
         {"type": "Feature", "geometry": {"type": "Polygon", "coordinates": [_ring(rnd)]}, "properties": {}}
         for _ in range(30)
     ]
-    data = json.dumps({"type": "FeatureCollection", "features": features}).encode()
+    doc = features if legacy else {"type": "FeatureCollection", "features": features}
+    data = json.dumps(doc).encode()
     got = parse_annotation(data, "a.json")
     assert spy == ["qupath"]
     assert len(got[0].lesions) == 30
+    assert got[0].lesions[3].pointer == ("/3" if legacy else "/features/3")
+    _same(got, _whole(data, monkeypatch))
+
+
+def test_a_list_another_reader_takes_is_read_whole(spy: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A DSA list of annotation documents: its reader does not read in pieces."""
+    doc = [{"annotation": {"name": "x", "elements": []}}, {"annotation": {"elements": []}}]
+    data = json.dumps(doc).encode()
+    got = parse_annotation(data, "a.json")
+    assert spy == [] and got[0].format == "dsa"
     _same(got, _whole(data, monkeypatch))
 
 

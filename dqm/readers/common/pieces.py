@@ -3,7 +3,8 @@
 Parsed whole, a file of many small polygons becomes an object tree of about 13 times its size
 (a list and two floats for each vertex, a dict for each object), and the lesions made from it
 come on top. :func:`split` has msgspec split the top-level object into its values as raw text
-(zero-copy, checking the syntax of the whole text on the way) and one list of it into its items;
+(zero-copy, checking the syntax of the whole text on the way) and one list of it into its items
+(a document that is a list, into its items);
 the other top-level values are parsed at once, and :meth:`Pieces.items` parses the list's items one
 at a time with orjson, as the reader asks for them, so each item's tree is dropped once its lesion
 is made. What the reader makes is what it makes of the whole document.
@@ -34,7 +35,7 @@ MIN_BYTES = 16 * 2**20
 _TOP = msgspec.json.Decoder(dict[str, msgspec.Raw])
 _LIST = msgspec.json.Decoder(list[msgspec.Raw])
 _READ = msgspec.Raw(b"")
-_OBJECT = re.compile(rb"[ \t\r\n]*\{")
+_OPEN = re.compile(rb"[ \t\r\n]*([{\[])")
 _REFUSED = (msgspec.MsgspecError, orjson.JSONDecodeError, UnicodeDecodeError, ValueError, RecursionError)
 
 
@@ -44,11 +45,13 @@ class NotPieces(Exception):
 
 @dataclass(slots=True)
 class Pieces:
-    """A JSON object split around one list value."""
+    """A JSON object split around one list value, or a JSON list split into its items."""
 
-    shell: dict[str, Any]
-    """The top-level object, every value parsed but the list's, which is an empty list here."""
-    key: str
+    shell: Any
+    """An object: the top-level object, every value parsed but the list's, which is an empty
+    list here. A list: its first item alone (what the readers' ``looks`` read of a list)."""
+    key: str | None
+    """The key of the list split (None: the document is the list)."""
     raw: list[msgspec.Raw]
     """The list's items as raw text (each dropped as :meth:`items` parses it)."""
     data: bytes
@@ -57,7 +60,7 @@ class Pieces:
         """``(index, item)`` for each item of the list, parsed when asked for; raises
         :class:`NotPieces` for an item that is not an object, or text orjson refuses, and at the end
         when a key repeats."""
-        keys = count_keys(self.shell)
+        keys = 0 if self.key is None else count_keys(self.shell)
         raw = self.raw
         for k in range(len(raw)):
             try:
@@ -74,11 +77,16 @@ class Pieces:
 
 
 def split(data: bytes, keys: tuple[str, ...]) -> Pieces | None:
-    """``data``, a JSON object, split around its list value at the first of ``keys`` it holds;
-    None when it is not such an object, or its text is refused."""
-    if _OBJECT.match(data) is None:
+    """``data`` split: a JSON object around its list value at the first of ``keys`` it holds, a
+    JSON list of objects into its items; None when it is neither, or its text is refused."""
+    start = _OPEN.match(data)
+    if start is None:
         return None
     try:
+        if start[1] == b"[":
+            raw = _LIST.decode(data)
+            first = orjson.loads(memoryview(raw[0])) if raw else None
+            return Pieces([first], None, raw, data) if isinstance(first, dict) else None
         top = _TOP.decode(data)
         key = next((k for k in keys if k in top), None)
         if key is None:
