@@ -71,6 +71,10 @@ element or attribute, with the lesion the reader makes of it): 129-196 bytes mea
 files of small objects in each text format, and at 20 MB, with the interpreter's own memory, the
 estimate is 0.95-1.29 times the peak at 200 (``python benchmarks/bench_memory_estimate.py``);
 240 keeps it above."""
+PIECE_VALUE_BYTES = 140
+"""The same for a file read in pieces (:mod:`~dqm.readers.common.pieces`: a big QuPath, COCO or
+clean native file), whose object tree is never whole: 70-105 bytes measured at 40 MB (the
+estimate over the peak in ``python benchmarks/bench_memory_estimate.py``); 140 keeps it above."""
 _VALUE_MARKS = (b"{", b"[", b",", b"<", b"=")
 """Bytes of which a text holds one per value or more: JSON's openers and separators, XML's tags
 and attributes."""
@@ -233,32 +237,45 @@ def _bound_slide_facts(ann: Annotation) -> None:
         setattr(ann, key, None)
 
 
-def memory_needed(text: bytes) -> int:
+def memory_needed(text: bytes, value_bytes: int = VALUE_BYTES) -> int:
     """An upper estimate of the memory reading a JSON or XML ``text`` takes: its bytes, and
-    :data:`VALUE_BYTES` for each value it may hold (one count of each of :data:`_VALUE_MARKS`)."""
-    return len(text) + VALUE_BYTES * sum(text.count(mark) for mark in _VALUE_MARKS)
+    ``value_bytes`` for each value it may hold (one count of each of :data:`_VALUE_MARKS`)."""
+    return len(text) + value_bytes * _values(text)
 
 
-def _over_memory(text: bytes) -> ReadIssue | None:
-    """``LIMIT_EXCEEDED`` when reading ``text`` could take more than ``limits.annotation_memory``:
-    a file of a million tiny features takes 20-35 times its size once parsed, and a worker killed
-    for memory takes the audit with it. Not counted when even a text of nothing but values would
-    fit (a file under about 17 MB at the default)."""
-    limit = limits().annotation_memory
-    if len(text) * (VALUE_BYTES + 1) <= limit:
-        return None
-    need = memory_needed(text)
-    if need <= limit:
-        return None
-    return ReadIssue(
-        "LIMIT_EXCEEDED",
-        msg(
-            "reading it would take about {need:,} bytes of memory (its JSON or XML values), over "
-            "limits.annotation_memory = {limit} (not read)",
-            need=need,
-            limit=limit,
-        ),
-    )
+def _values(text: bytes) -> int:
+    return sum(text.count(mark) for mark in _VALUE_MARKS)
+
+
+class _MemoryCheck:
+    """``LIMIT_EXCEEDED`` when reading a text could take more than ``limits.annotation_memory``:
+    a file of a million tiny features took 20-35 times its size once parsed whole, and a worker
+    killed for memory takes the audit with it. The values are counted once, and only for a text
+    big enough to matter (at the default, one over about 17 MB read whole, 30 MB in pieces)."""
+
+    def __init__(self, text: bytes) -> None:
+        self.text = text
+        self.values: int | None = None
+
+    def over(self, value_bytes: int) -> ReadIssue | None:
+        """The finding when the read, at ``value_bytes`` a value, would not fit; else None."""
+        limit = limits().annotation_memory
+        if len(self.text) * (value_bytes + 1) <= limit:
+            return None
+        if self.values is None:
+            self.values = _values(self.text)
+        need = len(self.text) + value_bytes * self.values
+        if need <= limit:
+            return None
+        return ReadIssue(
+            "LIMIT_EXCEEDED",
+            msg(
+                "reading it would take about {need:,} bytes of memory (its JSON or XML values), over "
+                "limits.annotation_memory = {limit} (not read)",
+                need=need,
+                limit=limit,
+            ),
+        )
 
 
 def _parse_any(data: bytes, rel: str) -> list[Annotation]:
@@ -268,24 +285,32 @@ def _parse_any(data: bytes, rel: str) -> list[Annotation]:
     kind = _binary_kind(data)
     if kind is not None:
         return [failed(rel, "unknown", ReadIssue("UNKNOWN_FORMAT", msg(kind)))]
-    too_big = _over_memory(data)
-    if too_big is not None:
-        return [failed(rel, "unknown", too_big)]
+    memory = _MemoryCheck(data)
     wide = wide_text(data)
     if wide is not None and wide.text is None:
         return [failed(rel, "unknown", *wide.issues)]
     if wide is not None and wide.text is not None and wide.text.lstrip()[:1] != "<":
         decoded = wide  # UTF-16 / UTF-32 JSON: read, and reported as not UTF-8
     elif looks_like_xml(data):
+        too_big = memory.over(VALUE_BYTES)
+        if too_big is not None:
+            return [failed(rel, "unknown", too_big)]
         return _parse_xml(data, rel)  # XML declares its own encoding
     else:
+        in_pieces = len(data) >= pieces.MIN_BYTES  # a big clean native file is read so too
+        too_big = memory.over(PIECE_VALUE_BYTES) if in_pieces else None
+        if too_big is not None:
+            return [failed(rel, "unknown", too_big)]
         clean = native.read_clean(data, rel)
         if clean is not None:
             return [clean]
-        split = _read_pieces(data, rel) if len(data) >= pieces.MIN_BYTES else None
+        split = _read_pieces(data, rel) if in_pieces else None
         if split is not None:
             return split
         decoded = decode(data)
+    too_big = memory.over(VALUE_BYTES)  # read whole
+    if too_big is not None:
+        return [failed(rel, "unknown", too_big)]
     if decoded.text is None:
         return [failed(rel, "unknown", *decoded.issues)]
     if decoded.text.lstrip()[:1] not in ("{", "["):
