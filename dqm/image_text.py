@@ -119,14 +119,14 @@ def _walk(fh: BinaryIO, order: str, big: bool, offset: int, out: dict[str, list[
                 continue
             n_bytes = min(count, VALUE_BYTES, budget)
             if count <= entry["value"].itemsize:  # held in the entry itself
-                data = struct.pack(order + ("Q" if big else "I"), value)[:n_bytes]
+                data = struct.pack(offset_fmt, value)[:n_bytes]
             else:
                 fh.seek(value)
                 data = fh.read(n_bytes)
             budget, left = budget - len(data), left - 1
             if tag == ICC:
                 for sig, text in icc_texts(data):
-                    out.setdefault(f"ICC.{sig}", []).append((page, text))
+                    out.setdefault(f"icc.{sig}", []).append((page, text))
                 continue
             text = data.decode("utf-8", "replace").strip("\x00 \t\r\n")
             if text:
@@ -210,7 +210,7 @@ def _exif_texts(img: Any) -> Iterator[tuple[str, str]]:
 def pillow_texts(img: Any) -> list[tuple[str, str]]:
     """The text of an image Pillow opened, as ``(property key, text)``: each text entry of
     ``img.info`` (a PNG's tEXt, zTXt and iTXt chunks, ``png.<keyword>``; a JPEG's or GIF's comment,
-    ``jpeg.comment``; the ICC profile's text tags, ``icc.<signature>``) and each EXIF text tag (``exif.<Tag>``, the Exif IFD's ``UserComment``
+    ``jpeg.comment``; a JPEG's or WebP's XMP packet, ``jpeg.xmp``; the ICC profile's text tags, ``icc.<signature>``) and each EXIF text tag (``exif.<Tag>``, the Exif IFD's ``UserComment``
     included); at most :data:`MAX_TEXTS` values of :data:`VALUE_BYTES` characters, stripped of NULs
     and blanks at their ends. A corrupt EXIF block gives what was read before it."""
     fmt = (img.format or "image").lower()
@@ -218,8 +218,8 @@ def pillow_texts(img: Any) -> list[tuple[str, str]]:
     for key, value in img.info.items():
         if len(pairs) >= MAX_TEXTS:  # Pillow keeps up to 64 MB of a PNG's text chunks
             break
-        if isinstance(value, bytes) and key == "comment":
-            pairs.append((f"{fmt}.comment", value.decode("utf-8", "replace")))
+        if isinstance(value, bytes) and key in ("comment", "xmp"):  # a JPEG's XMP packet is bytes
+            pairs.append((f"{fmt}.{key}", value.decode("utf-8", "replace")))
         elif isinstance(value, bytes) and key == "icc_profile":
             pairs += [(f"icc.{sig}", text) for sig, text in icc_texts(value)]
         elif isinstance(value, str):

@@ -34,7 +34,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -640,14 +640,14 @@ def _tiff_errors() -> tuple[type[Exception], ...]:
     return (tifffile.TiffFileError, *TIFF_HEADER_ERRORS)
 
 
-def tiff_facts(path: Path) -> tuple[str | None, str | None, bytes]:
+def tiff_facts(fh: BinaryIO) -> tuple[str | None, str | None, bytes]:
     """``(container, level-0 codec, JPEG bytes with its quantisation tables)`` from one read of the
-    TIFF header (no pixel is decoded); the bytes are empty unless the codec is JPEG
-    (:func:`_jpeg_head`)."""
+    TIFF header of the open file ``fh`` (no pixel is decoded; ``fh`` is left open); the bytes are
+    empty unless the codec is JPEG (:func:`_jpeg_head`)."""
     import tifffile
 
     try:
-        with tifffile.TiffFile(path) as tf:
+        with tifffile.TiffFile(fh) as tf:
             container = "OME-TIFF" if tf.is_ome else ("BigTIFF" if tf.is_bigtiff else "TIFF")
             page = tf.pages.first
             tag = page.tags.get(259)
@@ -662,14 +662,13 @@ def tiff_facts(path: Path) -> tuple[str | None, str | None, bytes]:
         return None, None, b""
 
 
-def _text_properties(path: Path, probe: SlideProbe) -> None:
-    """Every page's text tags (:func:`dqm.image_text.tiff_texts`) as properties, searched for
-    identifiers like the others: ``tiff.<Tag>`` for the first page where OpenSlide did not show it
-    (its XMP, a ``PageName``, every tag of a TIFF Pillow opened), ``tiff.page<N>.<Tag>`` for the
-    others (the label and macro pages)."""
+def _text_properties(fh: BinaryIO, probe: SlideProbe) -> None:
+    """Every page's text tags (:func:`dqm.image_text.tiff_texts`) of the open file ``fh`` as
+    properties, searched for identifiers like the others: ``tiff.<Tag>`` for the first page where
+    OpenSlide did not show it (its XMP, a ``PageName``, every tag of a TIFF Pillow opened),
+    ``tiff.page<N>.<Tag>`` for the others (the label and macro pages)."""
     try:
-        with path.open("rb") as fh:
-            texts = tiff_texts(fh)
+        texts = tiff_texts(fh)
     except OSError:
         return
     _add_texts(
@@ -726,13 +725,20 @@ def _codec(path: Path, probe: SlideProbe) -> None:
         fmt = probe.properties.get("pillow.format", "")
         probe.compression = PILLOW_CODECS.get(fmt, fmt.lower() or None)
         return
-    container, codec, head = tiff_facts(path)
-    probe.compression = codec
-    if probe.backend != "openslide" and container is not None:
-        probe.container = container
-    if codec == "jpeg":
-        probe.jpeg_quality, _ = jpeg_quality(dqt_tables(head), probe.properties.get("tiff.ImageDescription"))
-    _text_properties(path, probe)
+    try:
+        fh = path.open("rb")  # one open for the header's facts and every page's text
+    except OSError:
+        return
+    with fh:
+        container, codec, head = tiff_facts(fh)
+        probe.compression = codec
+        if probe.backend != "openslide" and container is not None:
+            probe.container = container
+        if codec == "jpeg":
+            probe.jpeg_quality, _ = jpeg_quality(
+                dqt_tables(head), probe.properties.get("tiff.ImageDescription")
+            )
+        _text_properties(fh, probe)
 
 
 def _probe_openslide(path: Path, probe: SlideProbe, options: ProbeOptions, clock: Budget) -> bool:

@@ -115,10 +115,25 @@ def test_an_icc_profiles_text_is_read_from_a_tiff_page_and_a_plain_image(tmp_pat
     with tifffile.TiffWriter(buf) as tw:
         tw.write(np.zeros((32, 32, 3), np.uint8), metadata=None)
         tw.write(np.zeros((8, 8, 3), np.uint8), metadata=None, extratags=[(34675, "B", len(icc), icc, True)])
-    assert tiff_texts(buf)["ICC.desc"] == [(1, "Scanner 7, Patient name: Hong")]
+    assert tiff_texts(buf)["icc.desc"] == [(1, "Scanner 7, Patient name: Hong")]
     path = tmp_path / "s1.png"
     Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(path, icc_profile=icc)
     with Image.open(path) as img:
         assert ("icc.cprt", "(c) Hospital 010-2345-6789") in pillow_texts(img)
     for cut in (1, 130, 140, len(icc) - 5):  # a profile cut short anywhere: what is whole is read
         assert isinstance(icc_texts(icc[:cut]), list)
+
+
+def test_a_jpegs_xmp_packet_is_searched() -> None:
+    """Pillow gives a JPEG's XMP packet as bytes (a PNG's as text): an editor's patient name
+    there is read as the property ``jpeg.xmp``."""
+    from PIL import Image
+
+    from dqm.image_text import pillow_texts
+
+    buf = io.BytesIO()
+    xmp = b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><dc:creator>Hong Gildong</dc:creator></x:xmpmeta>'
+    Image.new("RGB", (8, 8), "white").save(buf, format="JPEG", xmp=xmp)
+    with Image.open(io.BytesIO(buf.getvalue())) as img:
+        texts = dict(pillow_texts(img))
+    assert "Hong Gildong" in texts["jpeg.xmp"]
