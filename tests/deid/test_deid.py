@@ -514,20 +514,23 @@ def test_a_coco_annotations_own_keys_are_searched(profile: Profile) -> None:
     assert found[0].location.pointer == "/annotations/0/attributes/comment"
 
 
-@pytest.mark.parametrize("encoding", ["utf-8", "utf-16"])
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-16", "utf-16-le", "utf-16-be", "latin-1"])
 def test_an_xml_files_comments_and_processing_instructions_are_searched(
     profile: Profile, encoding: str
 ) -> None:
     """The XML parser drops comments and processing instructions, so an identifier written there
-    (``<!-- Patient name: Hong Gildong -->``) reached no check, though it is in the delivered file."""
+    (``<!-- Patient name: Hong Gildong -->``) reached no check, though it is in the delivered file.
+    They are read in the encoding the parser reads the file in: UTF-16 without a byte-order mark
+    (either order) was searched as UTF-8 and missed, and a big-endian one was not read at all."""
     from dqm.readers import parse_annotation
 
+    declared = "utf-16" if encoding.startswith("utf-16") else encoding
     xml = (
-        f'<?xml version="1.0" encoding="{encoding}"?>\n<!-- Patient name: Hong Gildong -->\n'
+        f'<?xml version="1.0" encoding="{declared}"?>\n<!-- Patient name: Hong Gildong -->\n'
         "<?scanner ref 900101-1234567?>\n<ASAP_Annotations><Annotations>"
         '<Annotation Name="a" Type="Polygon" PartOfGroup="BCC"><Coordinates><Coordinate Order="0" X="10" Y="10"/>'
         '<Coordinate Order="1" X="60" Y="10"/><Coordinate Order="2" X="60" Y="60"/></Coordinates></Annotation>'
-        "<!-- tumour margin reviewed --></Annotations></ASAP_Annotations>"
+        "<!-- marge revue \xe0 2 mm --></Annotations></ASAP_Annotations>"
     )
     (ann,) = parse_annotation(xml.encode(encoding), "ann/s1.xml")
     found = deid_findings(view_of(profile, annotation=ann))
@@ -535,3 +538,4 @@ def test_an_xml_files_comments_and_processing_instructions_are_searched(
         ("DEID_ANNOTATION_IDENTIFIER", "/comment()[1]"),
         ("DEID_ANNOTATION_IDENTIFIER", "/processing-instruction()[1]"),
     ]
+    assert ann.properties["/comment()[2]"] == "marge revue \xe0 2 mm"

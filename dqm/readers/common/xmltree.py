@@ -10,6 +10,8 @@ and external references (XXE) are refused and reported as ``XML_FORBIDDEN``; mal
 from __future__ import annotations
 
 import codecs
+import functools
+import re
 from collections.abc import Iterator
 from typing import Any
 from xml.etree.ElementTree import Element, ParseError
@@ -17,14 +19,19 @@ from xml.etree.ElementTree import Element, ParseError
 from dqm.findings import clip
 from dqm.i18n import N_, msg
 from dqm.model import ReadIssue
+from dqm.readers.common.base import wide_encoding
 
 UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 
 
 def looks_like_xml(data: bytes) -> bool:
-    """True when the bytes start (after a byte-order mark and blanks) with ``<``."""
+    """True when the bytes start (after a byte-order mark and blanks) with ``<``, in UTF-16 with
+    no byte-order mark too (the parser reads either order: a big-endian one was not XML)."""
     if data.startswith(UTF16_BOMS):
         return True
+    wide = wide_encoding(data)
+    if wide is not None:
+        return data[:256].decode(wide[0], "ignore").lstrip()[:1] == "<"
     head = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
     return head.lstrip()[:1] == b"<"
 
@@ -98,23 +105,41 @@ MAX_NOTES = 64
 MAX_NOTE_BYTES = 16 * 1024
 """Bytes of one kept (the checks search a value's first 10,000 characters)."""
 _NOTES = (("comment()", b"<!--", b"-->"), ("processing-instruction()", b"<?", b"?>"))
-_WIDE: tuple[tuple[bytes, str], ...] = (
-    (codecs.BOM_UTF32_LE, "utf-32"),  # before UTF-16's: it starts with the same two bytes
-    (codecs.BOM_UTF32_BE, "utf-32"),
-    (codecs.BOM_UTF16_LE, "utf-16"),
-    (codecs.BOM_UTF16_BE, "utf-16"),
-)
+_DECLARED = re.compile(rb"""^<\?xml[^>]{0,200}?\sencoding\s*=\s*["']([A-Za-z][A-Za-z0-9._-]{0,39})["']""")
+
+
+def xml_encoding(data: bytes) -> str:
+    """The codec XML ``data`` is read in, as expat reads it: a wide encoding by its byte-order mark
+    or, without one, by the zero bytes around its first ``<``; else the encoding its declaration
+    names (when it is one of a byte a character, as pyexpat takes them); else UTF-8."""
+    wide = wide_encoding(data)
+    if wide is not None:
+        return wide[0]
+    declared = _DECLARED.match(data.removeprefix(codecs.BOM_UTF8))
+    if declared is not None and _one_byte(declared[1].decode("ascii").lower()):
+        return declared[1].decode("ascii")
+    return "utf-8"
+
+
+@functools.lru_cache(maxsize=64)
+def _one_byte(codec: str) -> bool:
+    """Whether ``codec`` is a text encoding of one character a byte: the only ones the parser
+    takes besides UTF-8 and UTF-16 (pyexpat decodes the 256 bytes to make expat's table)."""
+    try:
+        return len(bytes(range(256)).decode(codec, "replace")) == 256
+    except (LookupError, UnicodeError, ValueError, TypeError):
+        return False
 
 
 def xml_notes(data: bytes) -> dict[str, str]:
     """The comments and processing instructions of XML ``data`` (not the XML declaration), keyed
     by their XPath (``/comment()[1]``): the parser drops them, and an identifier written there is
-    in the delivered file all the same. At most :data:`MAX_NOTES` of each, read as UTF-8 (a UTF-16
-    or UTF-32 file by its byte-order mark; an undecodable byte replaced). One pass: each search
-    for an end starts where the last note ended."""
-    wide = next((codec for bom, codec in _WIDE if data.startswith(bom)), None)
-    if wide is not None:
-        data = data.decode(wide, "replace").encode("utf-8", "replace")
+    in the delivered file all the same. At most :data:`MAX_NOTES` of each, read in the file's
+    encoding (:func:`xml_encoding`; an undecodable byte replaced). One pass: each search for an
+    end starts where the last note ended."""
+    codec = xml_encoding(data)
+    if codec not in ("utf-8", "ascii"):
+        data = data.decode(codec, "replace").removeprefix("\ufeff").encode("utf-8", "replace")
     notes: dict[str, str] = {}
     for kind, opener, closer in _NOTES:
         k = pos = 0
