@@ -63,7 +63,9 @@ MAX_BYTES = 512 * 1024 * 1024
 MAX_SLIDE_SIDE = 2**31 - 1
 """The largest declared slide width or height taken as a number (TIFF's 32-bit dimensions)."""
 CACHE_MIN_BYTES = 256 * 1024
-"""Files at least this big are cached after parsing (a COCO file serves many items)."""
+"""Files at least this big are cached after parsing (a COCO file serves many items), at most
+:data:`CACHE_SIZE` of them and ``limits.annotation_memory`` of the memory they hold in all
+(:func:`_parse_cached`)."""
 CACHE_SIZE = 4
 VALUE_BYTES = 240
 """Memory one value of a JSON or XML text takes once parsed and read (a container, a number, an
@@ -99,7 +101,8 @@ _JSON_READERS = tuple(r for r in _ANNOTATION_READERS if r.SYNTAX == "json")
 _XML_READERS = tuple(r for r in _ANNOTATION_READERS if r.SYNTAX == "xml")
 _IMAGE_READERS = tuple(r for r in READERS if r.SYNTAX == "image")
 
-_CACHE: OrderedDict[tuple[str, int, str, Limits], list[Annotation]] = OrderedDict()
+_CACHE: OrderedDict[tuple[str, int, str, Limits], tuple[list[Annotation], int]] = OrderedDict()
+"""The parse cache: by file and limits, the annotations parsed and the memory they may hold."""
 
 
 def _either(names: list[str]) -> str:
@@ -190,16 +193,25 @@ def _binary_kind(data: bytes) -> str | None:
     return None
 
 
-def _parse(data: bytes, rel: str) -> list[Annotation]:
+def _parse(data: bytes, rel: str) -> tuple[list[Annotation], int]:
+    """The annotations ``data`` holds, and an upper estimate of the memory they hold once the
+    parsed text is gone (what the parse cache counts): the text's values at
+    :data:`PIECE_VALUE_BYTES` (the lesions made of them; a COCO file of 2.8 MB is estimated at
+    49 MB and its parse kept 11 MB), an outline lifted out into numpy at twice its arrays' bytes
+    (the rings and a geometry's copy), nothing for a file not read (its issues)."""
     most = limits().vertices_per_lesion
     lifted = bigjson.lift(data, most)  # a big file's big outlines: into numpy, not Python lists
     if lifted is None:
         annotations = _parse_any(data, rel)
+        text, arrays = data, 0
     else:
         annotations = bigjson.put_back(_parse_any(lifted[0], rel), lifted[1], most)
+        text, arrays = lifted[0], bigjson.lifted_bytes(lifted[1])
     for ann in annotations:
         _bound_slide_facts(ann)
-    return annotations
+    if not any(ann.readable for ann in annotations):
+        return annotations, 0
+    return annotations, memory_needed(text, PIECE_VALUE_BYTES) + 2 * arrays
 
 
 def _bound_slide_facts(ann: Annotation) -> None:
@@ -356,20 +368,36 @@ def parse_annotation(data: bytes, rel: str, held_to: Limits | None = None) -> li
 
 
 def _parse_cached(data: bytes, rel: str, held_to: Limits) -> list[Annotation]:
+    """The annotations of a file, from the cache when it is there. A worker holds at most
+    ``limits.annotation_memory`` in the cache (four big files held four times the limit): before
+    a file is read, the least recently used entries go until the read, estimated, fits beside
+    what is left; after, the annotations are kept when they fit, and entries go until they do."""
     if len(data) < CACHE_MIN_BYTES:
-        return _parse(data, rel)
+        return _parse(data, rel)[0]
     key = (rel, len(data), hashlib.blake2b(data, digest_size=16).hexdigest(), held_to)
     hit = _CACHE.get(key)
     if hit is not None:
         _CACHE.move_to_end(key)
-        return list(hit)
-    result = _parse(data, rel)
+        return list(hit[0])
+    limit = held_to.annotation_memory
+    need = memory_needed(data, PIECE_VALUE_BYTES)  # the least a read is checked at (outlines lifted aside)
+    if need <= limit:
+        _evict(limit - need)
+    result, held = _parse(data, rel)
     for ann in result:
         ann.document = None  # the parsed text is not kept alive by the cache
-    _CACHE[key] = result
-    while len(_CACHE) > CACHE_SIZE:
-        _CACHE.popitem(last=False)
+    if held <= limit:
+        _evict(limit - held, CACHE_SIZE - 1)
+        _CACHE[key] = (result, held)
     return list(result)
+
+
+def _evict(room: int, entries: int = CACHE_SIZE) -> None:
+    """Least recently used entries out of the cache until it holds at most ``room`` bytes in at
+    most ``entries`` entries."""
+    held = sum(size for _, size in _CACHE.values())
+    while _CACHE and (held > room or len(_CACHE) > entries):
+        held -= _CACHE.popitem(last=False)[1][1]
 
 
 def read_annotation(path: Path, rel: str) -> list[Annotation]:

@@ -223,3 +223,55 @@ def test_a_file_read_in_pieces_is_held_to_the_cost_of_its_pieces(monkeypatch: py
     assert ann.readable and len(ann.lesions) == 2000
     (ann,) = parse_annotation(data, "annotations/S1.json", Limits(annotation_memory=need - 1))
     assert [i.code for i in ann.issues] == ["LIMIT_EXCEEDED"] and not ann.lesions
+
+
+def _coco(n: int, first_id: int) -> bytes:
+    images = [
+        {"id": first_id + k, "file_name": f"s{first_id + k}.svs", "width": 100, "height": 100}
+        for k in range(n)
+    ]
+    annotations = [
+        {"id": k, "image_id": first_id + k, "category_id": 1, "segmentation": [[10, 10, 60, 10, 60, 60]]}
+        for k in range(n)
+    ]
+    doc = {"images": images, "annotations": annotations, "categories": [{"id": 1, "name": "BCC"}]}
+    return json.dumps(doc).encode()
+
+
+def test_the_parse_cache_holds_no_more_memory_than_annotation_memory(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The cache of parsed big files (a COCO file serves many items) kept four of them whatever
+    their size, so a worker could hold four times ``annotation_memory``. Its entries are counted
+    at what they may hold (:func:`memory_needed` at :data:`PIECE_VALUE_BYTES`): the least recently
+    used go first, so that they and the file being read fit in the limit."""
+    from collections import OrderedDict
+
+    from dqm import readers
+    from dqm.readers import PIECE_VALUE_BYTES, coco, memory_needed
+
+    monkeypatch.setattr(readers, "CACHE_MIN_BYTES", 0)
+    monkeypatch.setattr(readers, "_CACHE", OrderedDict())
+    reads: list[int] = []
+    real = coco.read
+    monkeypatch.setattr(coco, "read", lambda *a, **k: reads.append(1) or real(*a, **k))
+    files = {f"ann/{name}.json": _coco(40, 100 * k) for k, name in enumerate("abc")}
+    need = {rel: memory_needed(data, PIECE_VALUE_BYTES) for rel, data in files.items()}
+    held_to = Limits(annotation_memory=need["ann/a.json"] + need["ann/b.json"])
+
+    def read(rel: str) -> list[str]:
+        (first, *_) = parse_annotation(files[rel], rel, held_to)
+        assert first.readable and len(first.lesions) == 1
+        cached = [key[0] for key in readers._CACHE]
+        assert sum(need[r] for r in cached) <= held_to.annotation_memory
+        return cached
+
+    assert read("ann/a.json") == ["ann/a.json"]
+    assert read("ann/b.json") == ["ann/a.json", "ann/b.json"]
+    assert read("ann/a.json") == ["ann/b.json", "ann/a.json"] and len(reads) == 2  # a hit
+    assert read("ann/c.json") == ["ann/a.json", "ann/c.json"]  # b, the least recently used, goes
+    assert len(reads) == 3
+    # under a smaller limit the entries made under the larger one go; a file refused for memory
+    # holds only the issue saying why, and is kept
+    small = Limits(annotation_memory=need["ann/a.json"] - 1)
+    (first,) = parse_annotation(files["ann/b.json"], "ann/b.json", small)
+    assert [i.code for i in first.issues] == ["LIMIT_EXCEEDED"]
+    assert [key[0] for key in readers._CACHE] == ["ann/b.json"]

@@ -51,6 +51,13 @@ class Lifted:
     n_vertices: int
 
 
+def lifted_bytes(lifted: dict[int, Lifted]) -> int:
+    """The bytes of the rings :func:`lift` read into numpy."""
+    return sum(
+        ring.nbytes for value in lifted.values() for polygon in value.polygons or () for ring in polygon
+    )
+
+
 def _marker(k: int) -> tuple[float, float]:
     """The vertex of the marker ring standing for lifted value ``k`` (exact binary fractions)."""
     return (-(k + 0.5) * 2.0**-40, -(2.0**-41))
