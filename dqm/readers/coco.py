@@ -280,7 +280,10 @@ def _read(
     out = [
         _image(img, k, image_id, found[image_id], path, file_issues) for image_id, (k, img) in by_id.items()
     ]
-    if not out:
+    if out:
+        classes = {lesion.raw_class for one in found.values() for lesion in one.lesions}
+        out[0].properties.update(_file_text(doc, classes))
+    else:
         out.append(
             Annotation(
                 path=path,
@@ -293,6 +296,38 @@ def _read(
             )
         )
     return out
+
+
+def _file_text(doc: dict[str, Any], classes: set[str | None]) -> dict[str, Any]:
+    """The file's own text, by pointer, for the de-identification checks (the first image's
+    annotation carries it, so it is searched once a file): ``info``'s values, each license's, and
+    each category's but its id and, when a lesion is of it, its name (searched as that lesion's
+    class). Any value but a number: nested text is searched at its key's pointer."""
+    text: dict[str, Any] = {}
+    info = doc.get("info")
+    if isinstance(info, dict):
+        text.update(_texts(info, "info"))
+    elif isinstance(info, (str, list)):
+        text[pointer("info")] = info
+    for key in ("licenses", "categories"):
+        entries = doc.get(key)
+        if not isinstance(entries, list):
+            continue
+        for k, entry in enumerate(entries):
+            if isinstance(entry, dict):
+                used = key == "categories" and entry.get("name") in classes
+                text.update(_texts(entry, key, k, skip=("id", "name") if used else ("id",)))
+            elif isinstance(entry, str):
+                text[pointer(key, k)] = entry
+    return text
+
+
+def _texts(entry: dict[str, Any], *where: str | int, skip: tuple[str, ...] = ()) -> dict[str, Any]:
+    return {
+        pointer(*where, key): value
+        for key, value in entry.items()
+        if key not in skip and isinstance(value, (str, dict, list))
+    }
 
 
 def _listed_again(

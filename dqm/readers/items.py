@@ -54,7 +54,8 @@ def annotation_for_item(annotations: list[Annotation], item: Item, image: str | 
 
 
 def merged(annotations: list[Annotation]) -> Annotation:
-    """All images of a multi-image file as one annotation, for validating the file on its own."""
+    """All images of a multi-image file as one annotation, for validating the file on its own
+    (their properties are keyed by pointer: an image's and the file's own text are all kept)."""
     first = annotations[0]
     issues = list(dict.fromkeys(i for ann in annotations for i in ann.issues))
     return Annotation(
@@ -64,4 +65,5 @@ def merged(annotations: list[Annotation]) -> Annotation:
         n_values=sum(ann.n_values for ann in annotations),
         readable=all(ann.readable for ann in annotations),
         issues=issues,
+        properties={key: value for ann in annotations for key, value in ann.properties.items()},
     )

@@ -539,3 +539,44 @@ def test_an_xml_files_comments_and_processing_instructions_are_searched(
         ("DEID_ANNOTATION_IDENTIFIER", "/processing-instruction()[1]"),
     ]
     assert ann.properties["/comment()[2]"] == "marge revue \xe0 2 mm"
+
+
+def test_a_coco_files_own_text_is_searched_once(profile: Profile) -> None:
+    """A COCO file's ``info``, ``licenses``, a category's ``supercategory`` and the name of a
+    category no lesion is of (or a malformed one) reached no check. They are the file's, searched
+    once: on its first image's annotation, at their own pointers; a class name a lesion has is
+    searched as that lesion's class, not twice."""
+    from dqm.readers import merged, parse_annotation
+
+    seg = {"category_id": 7, "segmentation": [[10, 10, 60, 10, 60, 60]]}
+    doc = {
+        "info": {
+            "description": "BCC set",
+            "contributor": "Patient name: Hong Gildong",
+            "url": "",
+            "year": 2024,
+        },
+        "licenses": [{"id": 1, "name": "CC-BY", "url": "https://example.org/900101-1234567"}],
+        "images": [{"id": k, "file_name": f"s{k}.svs", "width": 100, "height": 80} for k in (1, 2)],
+        "categories": [
+            {"id": 7, "name": "BCC", "supercategory": "Patient name: Hong Gildong"},
+            {"id": 8, "name": "RRN 900101-1234567"},
+            {"id": "x", "name": "Patient name: Kim Cheolsu"},
+        ],
+        "annotations": [{"id": 1, "image_id": 1, **seg}, {"id": 2, "image_id": 2, **seg}],
+    }
+    first, second = parse_annotation(json.dumps(doc).encode(), "ann/coco.json")
+    expected = [
+        "/categories/0/supercategory",
+        "/categories/1/name",
+        "/categories/2/name",
+        "/info/contributor",
+        "/licenses/0/url",
+    ]
+    found = deid_findings(view_of(profile, annotation=first))
+    assert sorted(f.location.pointer for f in found) == expected
+    assert {f.code for f in found} == {"DEID_ANNOTATION_IDENTIFIER"}
+    assert all("Gildong" not in f.message and "1234567" not in f.message for f in found)
+    assert deid_findings(view_of(profile, annotation=second)) == []
+    alone = deid_findings(view_of(profile, annotation=merged([first, second])))  # dqm validate FILE
+    assert sorted(f.location.pointer for f in alone) == expected
