@@ -59,14 +59,20 @@ def _value_findings(
     ]
 
 
+MAX_SLIDE_PROPERTIES = 10_000
+"""Properties of one slide searched (names and values), in the file's order: an Aperio description
+of 500,000 ``key = value`` pairs cost 2.6 s more; the rest is ``DEID_SLIDE_UNSEARCHED``."""
+
+
 @check(
     "deid.slide_properties",
     aspect=Aspect.DEID,
     codes={
         "DEID_SLIDE_IDENTIFIER": "a slide property holds a personal identifier (name, ID number, birth date)",
         "DEID_SLIDE_QUASI": "slide properties that may identify (scan date, operator, original file name)",
+        "DEID_SLIDE_UNSEARCHED": "a slide has more properties than are searched for identifiers",
     },
-    code_severity={"DEID_SLIDE_QUASI": Severity.WARNING},
+    code_severity={"DEID_SLIDE_QUASI": Severity.WARNING, "DEID_SLIDE_UNSEARCHED": Severity.WARNING},
 )
 def slide_properties(view: ItemView, params: NoParams, ctx: CheckContext) -> list[Finding]:
     """Slide properties hold no personal identifier; properties that may identify are listed."""
@@ -76,8 +82,25 @@ def slide_properties(view: ItemView, params: NoParams, ctx: CheckContext) -> lis
         return []
     out: list[Finding] = []
     quasi: list[str] = []
-    for key, value in sorted(probe.properties.items()):
-        if key.startswith("openslide.") or is_blank(value, settings):
+    own = [(key, value) for key, value in probe.properties.items() if not key.startswith("openslide.")]
+    if len(own) > MAX_SLIDE_PROPERTIES:
+        out.append(
+            ctx.finding(
+                "DEID_SLIDE_UNSEARCHED",
+                msg(
+                    "{n} slide properties: the first {limit} are searched for identifiers, the other "
+                    "{rest} are not (check them before release)",
+                    n=len(own),
+                    limit=MAX_SLIDE_PROPERTIES,
+                    rest=len(own) - MAX_SLIDE_PROPERTIES,
+                ),
+                file=probe.path,
+                pointer="/properties",
+            )
+        )
+        own = own[:MAX_SLIDE_PROPERTIES]
+    for key, value in sorted(own):
+        if is_blank(value, settings):
             continue
         loc = {"file": probe.path, "pointer": pointer("properties", key)}
         named = _value_findings(

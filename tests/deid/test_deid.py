@@ -580,3 +580,25 @@ def test_a_coco_files_own_text_is_searched_once(profile: Profile) -> None:
     assert deid_findings(view_of(profile, annotation=second)) == []
     alone = deid_findings(view_of(profile, annotation=merged([first, second])))  # dqm validate FILE
     assert sorted(f.location.pointer for f in alone) == expected
+
+
+def test_slide_properties_past_the_cap_are_not_searched_and_said_so(
+    profile: Profile, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An Aperio description of 500,000 ``key = value`` pairs cost seconds more in the checks
+    (names and values searched): the first :data:`MAX_SLIDE_PROPERTIES` are searched, in the
+    file's order, and the cut is a warning that names how many were not."""
+    from validators import deid
+
+    monkeypatch.setattr(deid, "MAX_SLIDE_PROPERTIES", 4)
+    props = {f"aperio.k{k}": "x" for k in range(6)}
+    props |= {"aperio.k1": "Patient name: Hong Gildong", "aperio.k5": "RRN 900101-1234567"}
+    probe = virtual_probe("slides/s1.svs", properties={"openslide.vendor": "aperio", **props})
+    found = deid_findings(view_of(profile, slide=probe))
+    assert sorted((f.code, f.location.pointer) for f in found) == [
+        ("DEID_SLIDE_IDENTIFIER", "/properties/aperio.k1"),
+        ("DEID_SLIDE_UNSEARCHED", "/properties"),
+    ]
+    cut = next(f for f in found if f.code == "DEID_SLIDE_UNSEARCHED")
+    assert cut.severity == "warning" and "6 slide properties" in cut.message and "other 2" in cut.message
+    assert_masked(found)
