@@ -467,6 +467,9 @@ def _rank_main(index: int, world: int, port: int, queue: Any, kwargs: dict[str, 
                     ),
                 )
             )
+        # every rank done before any leaves: a rank that tore its group down while another's was
+        # still in use was aborted by gloo ("terminate called without an active exception")
+        dist.barrier()
     finally:
         dist.destroy_process_group()
 
