@@ -122,9 +122,9 @@ class Discovery:
     """SHA-256 of the manifest's bytes as read (None when it could not be read): the fingerprint
     uses it, so the manifest is read once."""
     manifest_cells: int = 0
+    """Cells of the manifest's path columns (value-grain denominator for the manifest)."""
     manifest_header: tuple[str, ...] = ()
     """The manifest's column names as read (its header row), for the checks of what they say."""
-    """Cells of the manifest's path columns (value-grain denominator for the manifest)."""
     issues: list[DiscoveryIssue] = field(default_factory=list)
     slide_files: list[str] = field(default_factory=list)
     annotation_files: list[str] = field(default_factory=list)

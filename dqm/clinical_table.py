@@ -288,6 +288,7 @@ def _run(frame: pd.DataFrame, expectations: list[Any]) -> list[Any]:
 def _failure(res: Any, rule: Rule) -> TableFailure | None:
     if res.success:
         return None
+    expectation = rule.expectation or res.expectation_config.type  # a rule dqm runs itself names its own
     info = res.exception_info or {}
     if info.get("raised_exception"):
         message = clip((str(info.get("exception_message", "")).splitlines() or [""])[0], 200)
@@ -297,12 +298,11 @@ def _failure(res: Any, rule: Rule) -> TableFailure | None:
             f"{rule.description}: {message}",
             (),
             (),
-            res.expectation_config.type,
+            expectation,
         )
     result = res.result or {}
     rows = tuple(int(i) for i in result.get("unexpected_index_list") or ())
     values = tuple(result.get("unexpected_list") or ())
-    expectation = rule.expectation or res.expectation_config.type
     return TableFailure(rule.code, rule.column, rule.description, rows, values, expectation)
 
 

@@ -100,13 +100,13 @@ def slide_properties(view: ItemView, params: NoParams, ctx: CheckContext) -> lis
         )
         own = own[:MAX_SLIDE_PROPERTIES]
     for key, value in sorted(own):
-        if is_blank(value, settings):
-            continue
         loc = {"file": probe.path, "pointer": pointer("properties", key)}
         named = _value_findings(
             key, "slide", "DEID_SLIDE", (N_("a property name"), None), ctx, settings, **loc
         )
         out.extend(named)  # a name comes from the file too (a vendor's key, a PNG chunk's keyword)
+        if is_blank(value, settings):
+            continue  # its name searched all the same
         if identifier_key(key, settings):
             out.append(
                 ctx.finding(

@@ -28,7 +28,7 @@ import numpy as np
 
 from dqm.budget import Budget
 from dqm.model import ArtefactFacts
-from dqm.pixels.masks import dilate, grey_closing
+from dqm.pixels.masks import dilate, grey_closing, shifted
 
 KINDS = ("pen", "fold", "bubble", "overstain", "understain", "debris", "blur")
 """Artefact kinds, in the order of their bits in :attr:`Artefacts.flags`."""
@@ -430,19 +430,6 @@ def _gaussian_2d(a: np.ndarray, sigma: float, truncate: float) -> np.ndarray:
     weights = _gaussian_weights(float(sigma), int(truncate * float(sigma) + 0.5))
     out = ndimage.correlate1d(a, weights, 0, mode="reflect")
     return ndimage.correlate1d(out, weights, 1, output=out, mode="reflect")
-
-
-def shifted(a: np.ndarray, dy: int, dx: int) -> np.ndarray:
-    """``a`` moved so that ``out[y, x] = a[y + dy, x + dx]``, zero (False) beyond its edge (all
-    of it when the shift is the array's side or more). The fold rule's band sides, and the label
-    masks ``dqm.validity.corrupt`` shifts."""
-    h, w = a.shape[:2]
-    out = np.zeros_like(a)
-    if abs(dy) < h and abs(dx) < w:
-        out[max(0, -dy) : h - max(0, dy), max(0, -dx) : w - max(0, dx)] = a[
-            max(0, dy) : h - max(0, -dy), max(0, dx) : w - max(0, -dx)
-        ]
-    return out
 
 
 def _band(

@@ -72,3 +72,16 @@ def _mirrored(image: np.ndarray, half: int, axis: int) -> np.ndarray:
 def _along(axis: int, start: int, stop: int) -> tuple[slice, slice]:
     """The 2-D index of ``start:stop`` along ``axis`` (all of the other axis)."""
     return (slice(start, stop), slice(None)) if axis == 0 else (slice(None), slice(start, stop))
+
+
+def shifted(a: np.ndarray, dy: int, dx: int) -> np.ndarray:
+    """``a`` moved so that ``out[y, x] = a[y + dy, x + dx]``, zero (False) beyond its edge (all
+    of it when the shift is the array's side or more). The fold rule's band sides, and the label
+    masks ``dqm.validity.corrupt`` shifts."""
+    h, w = a.shape[:2]
+    out = np.zeros_like(a)
+    if abs(dy) < h and abs(dx) < w:
+        out[max(0, -dy) : h - max(0, dy), max(0, -dx) : w - max(0, dx)] = a[
+            max(0, dy) : h - max(0, -dy), max(0, dx) : w - max(0, -dx)
+        ]
+    return out

@@ -315,7 +315,8 @@ def _file_text(doc: dict[str, Any], classes: set[str | None]) -> dict[str, Any]:
             continue
         for k, entry in enumerate(entries):
             if isinstance(entry, dict):
-                used = key == "categories" and entry.get("name") in classes
+                name = entry.get("name")  # any JSON value: a list's is unhashable
+                used = key == "categories" and isinstance(name, str) and name in classes
                 text.update(_texts(entry, key, k, skip=("id", "name") if used else ("id",)))
             elif isinstance(entry, str):
                 text[pointer(key, k)] = entry

@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from dqm.pixels.artefacts import shifted
+from dqm.pixels.masks import shifted
 from dqm.profile import Profile, load_profile
 
 REPORT = "corruption.csv"

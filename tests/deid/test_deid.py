@@ -479,10 +479,11 @@ def test_a_plain_images_text_is_searched_for_identifiers(
 
 def test_a_slide_property_name_is_searched_for_identifiers(profile: Profile) -> None:
     """A property's name comes from the file too (an Aperio ``key = value`` pair, a PNG text
-    chunk's keyword), but only its value was searched: an RRN or a phone number as the name passed."""
+    chunk's keyword), but only its value was searched: an RRN or a phone number as the name passed.
+    A name is searched when its value is blank too (a chunk whose text was emptied)."""
     probe = virtual_probe(
         "slides/s1.png",
-        properties={"png.Note 900101-1234567": "x", "png.call 010-2345-6789": "y", "png.Software": "GIMP"},
+        properties={"png.Note 900101-1234567": "", "png.call 010-2345-6789": "y", "png.Software": "GIMP"},
     )
     found = deid_findings(view_of(profile, slide=probe))
     assert sorted((f.code, f.location.pointer) for f in found) == [
@@ -562,6 +563,7 @@ def test_a_coco_files_own_text_is_searched_once(profile: Profile) -> None:
             {"id": 7, "name": "BCC", "supercategory": "Patient name: Hong Gildong"},
             {"id": 8, "name": "RRN 900101-1234567"},
             {"id": "x", "name": "Patient name: Kim Cheolsu"},
+            {"id": 9, "name": ["Patient name: Park Jimin"]},  # unhashable: the reader raised TypeError
         ],
         "annotations": [{"id": 1, "image_id": 1, **seg}, {"id": 2, "image_id": 2, **seg}],
     }
@@ -570,6 +572,7 @@ def test_a_coco_files_own_text_is_searched_once(profile: Profile) -> None:
         "/categories/0/supercategory",
         "/categories/1/name",
         "/categories/2/name",
+        "/categories/3/name",
         "/info/contributor",
         "/licenses/0/url",
     ]

@@ -249,3 +249,16 @@ def test_a_repeated_key_with_blanks_before_its_colon_is_found():
         '"age" \n: ', '"age" : 1, "age"\t: ', 1
     )
     assert ("DUPLICATE_KEY", "/clinical/age") in [(i.code, i.pointer) for i in _read(text).issues]
+
+
+def test_an_xml_files_declared_encoding_is_named_as_python_names_it() -> None:
+    """``encoding="UTF-8"`` is UTF-8: named ``utf-8``, so an XML file's notes are searched in its own
+    bytes, not decoded and encoded again whole (it was, for most files, for the spelling)."""
+    from dqm.readers.common.xmltree import xml_encoding
+
+    declared = b'<?xml version="1.0" encoding="%s"?><a/>'
+    assert [xml_encoding(declared % name) for name in (b"UTF-8", b"Latin-1", b"US-ASCII")] == [
+        "utf-8",
+        "iso8859-1",
+        "ascii",
+    ]

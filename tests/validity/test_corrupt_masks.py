@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from dqm.pixels.artefacts import shifted
+from dqm.pixels.masks import shifted
 from dqm.validity.corrupt import REPORT, corrupt_batch
 
 

@@ -117,7 +117,7 @@ def xml_encoding(data: bytes) -> str:
         return wide[0]
     declared = _DECLARED.match(data.removeprefix(codecs.BOM_UTF8))
     if declared is not None and _one_byte(declared[1].decode("ascii").lower()):
-        return declared[1].decode("ascii")
+        return codecs.lookup(declared[1].decode("ascii")).name  # "UTF-8" as "utf-8": not decoded again
     return "utf-8"
 
 
