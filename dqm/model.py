@@ -47,6 +47,9 @@ class Lesion:
     """False when the outline was structurally broken (a structure finding says why)."""
     _valid: bool | None = None
     _area: float | None = None
+    crowded: int | None = None
+    """Pairs of its parts whose bounding boxes overlap, when over :data:`MAX_PART_PAIRS`: why it
+    has no geometry (:func:`crowded_parts`); None otherwise."""
 
     @property
     def area(self) -> float:
@@ -73,9 +76,9 @@ class Lesion:
         properties: dict[str, Any] | None = None,
         outline_read: bool = True,
     ) -> Lesion:
-        geometry, valid = geometry_of(polygons)
+        geometry, valid, crowded = _geometry(polygons)
         lesion = cls(index, pointer, raw_class, label, polygons, properties or {}, geometry, outline_read)
-        lesion._valid = valid
+        lesion._valid, lesion.crowded = valid, crowded
         return lesion
 
     def vertices(self) -> np.ndarray:
@@ -126,27 +129,16 @@ _PAIRS_A_QUERY = 4_000_000
 """Bounding-box pairs one query of :func:`crowded_parts` may return (its memory: 16 bytes each)."""
 
 
-def crowded_parts(polygons: list[list[Ring]]) -> int | None:
-    """How many pairs of the outline's parts (polygons) have overlapping bounding boxes, when that
-    is over :data:`MAX_PART_PAIRS` (counted a query at a time, so at most a little past it); None
-    when it is not, or the outline has at most :data:`CROWDED_PARTS` parts or no finite shells."""
-    n = len(polygons)
-    if n <= CROWDED_PARTS or any(not poly or len(poly[0]) == 0 for poly in polygons):
-        return None
-    shells = [poly[0] for poly in polygons]
-    if any(ring.ndim != 2 or ring.shape[1] != 2 for ring in shells):
-        return None
-    coords = np.concatenate(shells)
-    if not in_range(coords):
-        return None
-    starts = np.cumsum([0] + [len(s) for s in shells[:-1]])
-    lo, hi = np.minimum.reduceat(coords, starts), np.maximum.reduceat(coords, starts)
-    boxes = shapely.box(lo[:, 0], lo[:, 1], hi[:, 0], hi[:, 1])
-    tree = shapely.STRtree(boxes)
+def crowded_parts(parts: np.ndarray) -> int | None:
+    """How many pairs of an outline's ``parts`` (its polygons, as shapely geometries) have
+    overlapping bounding boxes, when that is over :data:`MAX_PART_PAIRS` (counted a query at a
+    time, so at most a little past it); None when it is not."""
+    n = len(parts)
+    tree = shapely.STRtree(parts)  # a query with no predicate compares bounding boxes
     step = max(1, _PAIRS_A_QUERY // n)
     directed = 0  # each pair is met from both of its parts; a part meets itself once
     for start in range(0, n, step):
-        chunk = boxes[start : start + step]
+        chunk = parts[start : start + step]
         directed += tree.query(chunk).shape[1] - len(chunk)
         if directed // 2 > MAX_PART_PAIRS:
             return directed // 2
@@ -165,14 +157,19 @@ def geometry_of(polygons: list[list[Ring]]) -> tuple[BaseGeometry | None, bool |
     bounding boxes overlap in more than :data:`MAX_PART_PAIRS` pairs (:func:`crowded_parts`) gets
     no geometry: its validity would take minutes (``geometry.validity`` reports it).
     """
+    return _geometry(polygons)[:2]
+
+
+def _geometry(polygons: list[list[Ring]]) -> tuple[BaseGeometry | None, bool | None, int | None]:
+    """:func:`geometry_of`, and the pairs :func:`crowded_parts` counted when they took the geometry."""
     if not polygons or any(not poly for poly in polygons):
-        return None, None
+        return None, None, None
     rings = [ring for poly in polygons for ring in poly]
     if any(ring.ndim != 2 or ring.shape[1] != 2 or len(ring) < 3 for ring in rings):
-        return None, None
+        return None, None, None
     coords = rings[0] if len(rings) == 1 else np.concatenate(rings)
     if not in_range(coords):
-        return None, None
+        return None, None, None
     try:
         geom = (
             shapely.Polygon(polygons[0][0], polygons[0][1:])
@@ -180,15 +177,17 @@ def geometry_of(polygons: list[list[Ring]]) -> tuple[BaseGeometry | None, bool |
             else _multipolygon(polygons, rings, coords)
         )
     except (ValueError, shapely.errors.GEOSException):
-        return None, None  # e.g. a closed ring of three coordinates
-    if len(polygons) > CROWDED_PARTS and crowded_parts(polygons) is not None:
-        return None, None
+        return None, None, None  # e.g. a closed ring of three coordinates
+    if len(polygons) > CROWDED_PARTS:
+        crowded = crowded_parts(shapely.get_parts(geom))
+        if crowded is not None:
+            return None, None, crowded
     positive = geom.area > 0
     if positive and shapely.is_valid(geom):
-        return geom, True
+        return geom, True, None
     if all(has_three_distinct(ring) for poly in polygons for ring in poly):
-        return geom, False if positive else None  # known invalid: not tested again
-    return None, None
+        return geom, (False if positive else None), None  # known invalid: not tested again
+    return None, None, None
 
 
 def _multipolygon(polygons: list[list[Ring]], rings: list[Ring], coords: np.ndarray) -> BaseGeometry:

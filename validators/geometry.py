@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from dqm.coords import area_um2
 from dqm.findings import Aspect, Finding, Severity
 from dqm.i18n import N_, msg
-from dqm.model import MAX_COORDINATE, MAX_PART_PAIRS, crowded_parts, has_three_distinct
+from dqm.model import MAX_COORDINATE, MAX_PART_PAIRS, has_three_distinct
 from validators.context import ItemView
 from validators.registry import CheckContext, NoParams, check
 
@@ -159,7 +159,7 @@ def validity(view: ItemView, params: NoParams, ctx: CheckContext) -> list[Findin
     out = []
     for lesion in view.annotation.lesions if view.annotation else ():
         geom = lesion.geometry
-        if geom is None and lesion.outline_read and (pairs := crowded_parts(lesion.polygons)) is not None:
+        if geom is None and lesion.outline_read and (pairs := lesion.crowded) is not None:
             out.append(
                 ctx.finding(
                     "PARTS_CROWDED",

@@ -135,9 +135,17 @@ def test_an_outline_of_many_overlapping_parts_is_not_validated(profile, checks):
     parts whose bounding boxes overlap, the outline gets no geometry and says why."""
     crowded = [[square(200, 200, 100)]] * 4_500  # 10,122,750 pairs
     spread = [[square(10 + 4 * (k % 40), 10 + 4 * (k // 40), 2)] for k in range(1_500)]  # ~0 pairs
+    broken = [*crowded[:-1], [[[200, 200], [300, 300]]]]  # as crowded, but one ring of two vertices
     found = findings(
-        profile, checks, [lesion(crowded, kind="MultiPolygon"), lesion(spread, kind="MultiPolygon")]
+        profile,
+        checks,
+        [
+            lesion(crowded, kind="MultiPolygon"),
+            lesion(spread, kind="MultiPolygon"),
+            lesion(broken, kind="MultiPolygon"),
+        ],
     )
     assert ("PARTS_CROWDED", 1) in found and not [
         f for f in found if f[1] == 2 and f[0] != "LESION_TOO_SMALL"
     ]
+    assert ("PARTS_CROWDED", 3) not in found  # its fault is the ring, reported as such
