@@ -246,25 +246,18 @@ class DeidSettings(BaseModel):
 _GLOBAL_FLAGS = re.compile(r"^\(\?([aiLmsux]+)\)")
 
 
-def _alternation(sources: list[str]) -> re.Pattern[str] | None:
-    """One regex that matches where any of ``sources`` matches: a pre-filter, so a value with no
-    identifier costs one search instead of one per pattern. None when the patterns cannot be
-    combined (back-references), and then every pattern is tried. Only dqm's own patterns are
-    combined (on ``re``): a profile's, there, would backtrack as it would alone."""
+def _alternation(sources: list[str]) -> re.Pattern[str]:
+    """One regex that matches where any of ``sources`` matches (none: nothing): a pre-filter, so a
+    value with no identifier costs one search instead of one per pattern. Only dqm's own patterns
+    are combined (on ``re``; none has a back-reference): a profile's, there, would backtrack as it
+    would alone."""
     parts = []
     for src in sources:
-        if "(?P=" in src:
-            return None
         m = _GLOBAL_FLAGS.match(src)
         body = src[m.end() :] if m else src
         body = re.sub(r"\(\?P<[A-Za-z_][A-Za-z0-9_]*>", "(?:", body)
         parts.append(f"(?{m.group(1)}:{body})" if m else f"(?:{body})")
-    if not parts:
-        return re.compile(r"(?!)")  # matches nothing
-    try:
-        return re.compile("|".join(parts))
-    except re.error:
-        return None
+    return re.compile("|".join(parts)) if parts else re.compile(r"(?!)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -274,7 +267,7 @@ class CompiledDeid:
     quasi_keys: Regex
     record_number: Regex
     blank: frozenset[str]
-    any_of: dict[str, re.Pattern[str] | None]
+    any_of: dict[str, re.Pattern[str]]
     """Per place, every built-in pattern in one alternation (a pre-filter for :func:`find`; a
     profile's own patterns are always searched)."""
 
@@ -324,8 +317,7 @@ def find(text: str, settings: DeidSettings, place: Place) -> list[Hit]:
         return []
     comp = settings.compiled
     text = text[:MAX_TEXT]
-    prefilter = comp.any_of.get(place)
-    built_in = prefilter is None or prefilter.search(text) is not None
+    built_in = comp.any_of[place].search(text) is not None
     hits = []
     for name, rx, pat in comp.patterns:
         if place not in pat.places or (not built_in and isinstance(rx, re.Pattern)):
@@ -565,7 +557,7 @@ class Masker:
         self._patterns = _masked_patterns(settings)
         self._linear = [entry for entry in self._patterns if not isinstance(entry[1], re.Pattern)]
         general = [p.regex for _, rx, p in self._patterns if isinstance(rx, re.Pattern)]
-        self._prefilter = _alternation(general) if general else re.compile(r"(?!)")
+        self._prefilter = _alternation(general)
 
     def token(self, name: str, found: str) -> str:
         canon = re.sub(r"\s+", "", found).casefold().encode("utf-8")
@@ -597,10 +589,8 @@ class Masker:
         characters they stand for (:func:`unescaped`)."""
         out, last = [], 0
         text, where = unescaped(window)
-        if self._prefilter is None or self._prefilter.search(text) is not None:
-            patterns = self._patterns
-        else:  # no built-in pattern matches: the profile's own (on RE2) may
-            patterns = self._linear
+        # no built-in pattern matches: the profile's own (on RE2) may
+        patterns = self._patterns if self._prefilter.search(text) is not None else self._linear
         if patterns:
             for start, end, name, begin in self._spans(text, patterns):
                 if where is not None:

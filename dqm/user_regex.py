@@ -38,7 +38,7 @@ class LinearPattern:
     dqm uses (``search``, ``match``, ``finditer``, ``pattern``, ``groupindex``); a match's groups are read by
     index (RE2's match takes no group name in ``start``/``end``)."""
 
-    __slots__ = ("_rx",)
+    __slots__ = ("_groups", "_rx")
 
     def __init__(self, source: str) -> None:
         try:
@@ -51,6 +51,7 @@ class LinearPattern:
                 "patterns with RE2, which has no look-around (?=, ?!, ?<=, ?<!), no back-references "
                 "and no possessive or atomic groups"
             ) from None
+        self._groups = dict(self._rx.groupindex)  # RE2 rebuilds the mapping at each reading
 
     @property
     def pattern(self) -> str:
@@ -58,7 +59,7 @@ class LinearPattern:
 
     @property
     def groupindex(self) -> dict[str, int]:
-        return dict(self._rx.groupindex)
+        return self._groups
 
     def search(self, text: str) -> Any:
         return self._rx.search(_encodable(text))
