@@ -35,6 +35,7 @@ import hashlib
 import math
 import os
 from collections import OrderedDict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, overload
 
@@ -193,25 +194,25 @@ def _binary_kind(data: bytes) -> str | None:
     return None
 
 
-def _parse(data: bytes, rel: str) -> tuple[list[Annotation], int]:
-    """The annotations ``data`` holds, and an upper estimate of the memory they hold once the
-    parsed text is gone (what the parse cache counts): the text's values at
-    :data:`PIECE_VALUE_BYTES` (the lesions made of them; a COCO file of 2.8 MB is estimated at
-    49 MB and its parse kept 11 MB), an outline lifted out into numpy at twice its arrays' bytes
-    (the rings and a geometry's copy), nothing for a file not read (its issues)."""
+def _parse(data: bytes, rel: str, memory: _MemoryCheck) -> tuple[list[Annotation], Callable[[], int]]:
+    """The annotations ``data`` holds (``memory``: the check of ``data``), and how to tell an
+    upper estimate of the memory they hold once the parsed text is gone (what the parse cache
+    counts): the text's values at :data:`PIECE_VALUE_BYTES` (the lesions made of them; a COCO file
+    of 2.8 MB is estimated at 49 MB and its parse kept 11 MB), an outline lifted out into numpy at
+    twice its arrays' bytes (the rings and a geometry's copy), nothing for a file not read."""
     most = limits().vertices_per_lesion
     lifted = bigjson.lift(data, most)  # a big file's big outlines: into numpy, not Python lists
+    arrays = 0
     if lifted is None:
-        annotations = _parse_any(data, rel)
-        text, arrays = data, 0
+        annotations = _parse_any(data, rel, memory)
     else:
-        annotations = bigjson.put_back(_parse_any(lifted[0], rel), lifted[1], most)
-        text, arrays = lifted[0], bigjson.lifted_bytes(lifted[1])
+        memory = _MemoryCheck(lifted[0])
+        annotations = bigjson.put_back(_parse_any(lifted[0], rel, memory), lifted[1], most)
+        arrays = bigjson.lifted_bytes(lifted[1])
     for ann in annotations:
         _bound_slide_facts(ann)
-    if not any(ann.readable for ann in annotations):
-        return annotations, 0
-    return annotations, memory_needed(text, PIECE_VALUE_BYTES) + 2 * arrays
+    read = any(ann.readable for ann in annotations)
+    return annotations, lambda: memory.need(PIECE_VALUE_BYTES) + 2 * arrays if read else 0
 
 
 def _bound_slide_facts(ann: Annotation) -> None:
@@ -269,14 +270,18 @@ class _MemoryCheck:
         self.text = text
         self.values: int | None = None
 
+    def need(self, value_bytes: int) -> int:
+        """:func:`memory_needed` at ``value_bytes`` a value (the values counted once)."""
+        if self.values is None:
+            self.values = _values(self.text)
+        return len(self.text) + value_bytes * self.values
+
     def over(self, value_bytes: int) -> ReadIssue | None:
         """The finding when the read, at ``value_bytes`` a value, would not fit; else None."""
         limit = limits().annotation_memory
         if len(self.text) * (value_bytes + 1) <= limit:
             return None
-        if self.values is None:
-            self.values = _values(self.text)
-        need = len(self.text) + value_bytes * self.values
+        need = self.need(value_bytes)
         if need <= limit:
             return None
         return ReadIssue(
@@ -290,14 +295,14 @@ class _MemoryCheck:
         )
 
 
-def _parse_any(data: bytes, rel: str) -> list[Annotation]:
+def _parse_any(data: bytes, rel: str, memory: _MemoryCheck) -> list[Annotation]:
+    """The annotations of ``data``, its read held to ``memory`` (the check of ``data`` itself)."""
     image = _read_first(_IMAGE_READERS, data, rel, [])
     if image is not None:
         return image
     kind = _binary_kind(data)
     if kind is not None:
         return [failed(rel, "unknown", ReadIssue("UNKNOWN_FORMAT", msg(kind)))]
-    memory = _MemoryCheck(data)
     wide = wide_text(data)
     if wide is not None and wide.text is None:
         return [failed(rel, "unknown", *wide.issues)]
@@ -372,18 +377,20 @@ def _parse_cached(data: bytes, rel: str, held_to: Limits) -> list[Annotation]:
     ``limits.annotation_memory`` in the cache (four big files held four times the limit): before
     a file is read, the least recently used entries go until the read, estimated, fits beside
     what is left; after, the annotations are kept when they fit, and entries go until they do."""
+    memory = _MemoryCheck(data)
     if len(data) < CACHE_MIN_BYTES:
-        return _parse(data, rel)[0]
+        return _parse(data, rel, memory)[0]
     key = (rel, len(data), hashlib.blake2b(data, digest_size=16).hexdigest(), held_to)
     hit = _CACHE.get(key)
     if hit is not None:
         _CACHE.move_to_end(key)
         return list(hit[0])
     limit = held_to.annotation_memory
-    need = memory_needed(data, PIECE_VALUE_BYTES)  # the least a read is checked at (outlines lifted aside)
+    need = memory.need(PIECE_VALUE_BYTES)  # the least a read is checked at (outlines lifted aside)
     if need <= limit:
         _evict(limit - need)
-    result, held = _parse(data, rel)
+    result, holds = _parse(data, rel, memory)
+    held = holds()
     for ann in result:
         ann.document = None  # the parsed text is not kept alive by the cache
     if held <= limit:
