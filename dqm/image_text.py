@@ -111,9 +111,8 @@ def _walk(fh: BinaryIO, order: str, big: bool, offset: int, out: dict[str, list[
         else:
             offset = 0  # past the entries read: the chain is not followed
         rows = np.frombuffer(table, entry)
-        texts = rows[
-            (rows["type"] == ASCII) | (np.isin(rows["tag"], (XMP, ICC)) & np.isin(rows["type"], (1, 7)))
-        ]
+        tags, kinds = rows["tag"], rows["type"]  # compared value by value: np.isin costs 8 µs a call
+        texts = rows[(kinds == ASCII) | (((tags == XMP) | (tags == ICC)) & ((kinds == 1) | (kinds == 7)))]
         for tag, _, count, value in texts.tolist():
             if not count or budget <= 0 or left <= 0:
                 continue
