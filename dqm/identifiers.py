@@ -165,7 +165,7 @@ DEFAULT_IDENTIFIER_KEYS = _built_in_regex(
 )
 DEFAULT_QUASI_KEYS = _built_in_regex(
     r"(?i)^(aperio\.(filename|date|time|user|scanscope id)"
-    r"|tiff\.(datetime|artist|hostcomputer)"
+    r"|tiff\.(page\d+\.)?(datetime|artist|hostcomputer)|exif\.(datetime\w*|artist|hostcomputer|\w*serialnumber)"
     r"|dicom\.(\w*date|\w*datetime|\w*time|institution\w*|\w*physician\w*|operator\w*|"
     r"deviceserialnumber|studyid)"
     r"|hamamatsu\.(created|updated)|leica\.(creationdate|user\w*)|philips\.dicom_(\w*date\w*|\w*time\w*))$"

@@ -605,3 +605,23 @@ def test_slide_properties_past_the_cap_are_not_searched_and_said_so(
     cut = next(f for f in found if f.code == "DEID_SLIDE_UNSEARCHED")
     assert cut.severity == "warning" and "6 slide properties" in cut.message and "other 2" in cut.message
     assert_masked(found)
+
+
+def test_a_date_or_author_on_a_label_page_or_in_exif_is_a_quasi_identifier(profile: Profile) -> None:
+    """``tiff.DateTime`` and ``tiff.Artist`` were quasi-identifier keys, but the same tags on a label
+    page (``tiff.page2.DateTime``) or in a plain image's EXIF (``exif.DateTimeOriginal``) were not,
+    once every page's and every EXIF tag's text was read."""
+    probe = virtual_probe(
+        "slides/s1.jpg",
+        properties={
+            "tiff.page2.DateTime": "2024:03:01 10:22:03",
+            "exif.DateTimeOriginal": "2024:03:01 10:22:03",
+            "exif.BodySerialNumber": "SN 4411",
+            "exif.Make": "Canon",
+        },
+    )
+    (found,) = deid_findings(view_of(profile, slide=probe))
+    assert found.code == "DEID_SLIDE_QUASI"
+    for key in ("tiff.page2.DateTime", "exif.DateTimeOriginal", "exif.BodySerialNumber"):
+        assert key in found.message
+    assert "exif.Make" not in found.message
