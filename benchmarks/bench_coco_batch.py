@@ -1,0 +1,94 @@
+"""Benchmark: `dqm validate` of a batch whose items all share one COCO file (the parse cache's case).
+
+    .venv/bin/python benchmarks/bench_coco_batch.py [--images 3000] [--code OTHER_CHECKOUT]
+
+A COCO file serves every image of a delivery, so each worker reads it once and keeps it in its
+parse cache (held to ``limits.annotation_memory``). The bench writes a seeded COCO file of
+``--images`` images of 20,000 px, three 20-vertex polygons each, and a manifest with a row an
+image (no slide files), then times ``dqm validate BATCH -j 1`` in a child process: wall time, the
+child's user and system CPU, its peak RSS and the exit code, as one JSON row. ``--code`` runs
+another checkout's dqm (before/after).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import os
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def write_batch(batch: Path, images: int) -> None:
+    """The COCO file and its manifest (seeded)."""
+    rng = random.Random(0)
+    imgs = [
+        {"id": i, "file_name": f"s{i}.svs", "width": 20000, "height": 20000} for i in range(1, images + 1)
+    ]
+    anns = []
+    for i in range(1, images + 1):
+        for k in range(3):
+            x, y = rng.randint(100, 19000), rng.randint(100, 19000)
+            ring = []
+            for v in range(20):
+                a = 2 * math.pi * v / 20
+                ring += [round(x + 200 * math.cos(a), 1), round(y + 200 * math.sin(a), 1)]
+            anns.append(
+                {"id": len(anns) + 1, "image_id": i, "category_id": 1 + k % 2, "segmentation": [ring]}
+            )
+    categories = [{"id": 1, "name": "BCC"}, {"id": 2, "name": "SCC"}]
+    batch.mkdir(parents=True)
+    (batch / "coco.json").write_text(
+        json.dumps({"images": imgs, "annotations": anns, "categories": categories})
+    )
+    with (batch / "manifest.csv").open("w", newline="") as fh:
+        out = csv.writer(fh)
+        out.writerow(
+            ["slide_id", "image_path", "annotation_path", "institution", "diagnosis", "age", "sex", "site"]
+        )
+        for img in imgs:
+            out.writerow([f"s{img['id']}", "", "coco.json", "Seoul-A", "BCC", "60", "F", "trunk"])
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--images", type=int, default=3000, help="images of the COCO file (items of the batch)")
+    ap.add_argument(
+        "--code", type=Path, default=ROOT, help="the dqm checkout the command runs (before/after)"
+    )
+    args = ap.parse_args()
+    env = {**os.environ, "PYTHONPATH": str(args.code)}
+    with tempfile.TemporaryDirectory() as tmp:
+        batch = Path(tmp) / "batch"
+        write_batch(batch, args.images)
+        cmd = [sys.executable, "-m", "dqm", "validate", str(batch), "-j", "1"]
+        t0 = time.perf_counter()
+        done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False, cwd=tmp)
+        wall = time.perf_counter() - t0
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        row = {
+            "images": args.images,
+            "coco_mib": round((batch / "coco.json").stat().st_size / 2**20, 1),
+            "exit_code": done.returncode,
+            "wall_s": round(wall, 1),
+            "user_s": round(usage.ru_utime, 1),
+            "sys_s": round(usage.ru_stime, 1),
+            "peak_rss_mib": round(usage.ru_maxrss / 1024, 1),
+        }
+        if done.returncode not in (0, 1):
+            row["stderr"] = done.stderr[-2000:]
+    print(json.dumps(row))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
