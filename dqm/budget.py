@@ -1,21 +1,29 @@
-"""A slide probe's time budget: CPU seconds, with a wall-clock backstop.
+"""A slide probe's budget: work counted before it is done, with clocks only as a backstop.
 
-A budget counts the CPU time of the thread doing the work (``time.thread_time``), not time on the
-wall. On a loaded machine (other audits, more worker processes than cores, a Dask worker beside
-other work) a probe waits for a core; a wall-clock budget then ran out after fewer steps or blur
-tiles, and the same batch gave a different results.json depending on load. The thread's clock, not
-the process's: a Dask worker runs its tasks on threads beside its own (communication, heartbeats)
-and may run several tasks at once, and a run in the main process has the progress bar's thread;
-the process's clock counts all of them. A probe runs start to end on one thread (a worker
-process's, a Dask worker's task thread, or the main thread), and the decoders it calls (OpenSlide,
-libtiff, Pillow, numpy, scipy) decode on the calling thread.
+What a probe may do is counted in **work units**: a pixel a step reads or processes, weighted by
+what the step does to it (:data:`dqm.slide_io.WORK_PER_PIXEL`). Each step's units are known
+before it starts, from the slide's header (a region's size, a level's or an associated image's
+dimensions, the low-resolution image the pixel measures run on): :meth:`Budget.take` counts them
+and lets the step run, or refuses it when they would take the work done past the budget. The
+same file and the same budget then give the same steps run and skipped, and the same blur tiles,
+on every machine: a slower or faster CPU, an idle or loaded one. The budget is
+:func:`work_units` of the probe's seconds (the profile's ``limits.slide_seconds``): a fixed
+:data:`WORK_RATE` units a second, the same number everywhere, never measured on the machine.
 
-CPU time does not count what the thread waits for: a read blocked on a slow or hung filesystem. A
-wall-clock backstop covers that: a budget also runs out once :data:`WALL_FACTOR` times its seconds
-have passed on the wall clock, far more than a loaded machine stretches the work (a probe that
-gets a sixth of a core takes six times its CPU time). Which clock ran out is said
-(:meth:`Budget.spent`). Like the budget itself, the backstop is checked between steps: a read that
-never returns is not interrupted.
+The clocks stay, as a backstop against what the units cannot foresee: a decoder that crawls or
+hangs on a hostile tile, a read blocked on a slow filesystem. A budget's CPU time (the calling
+thread's, ``time.thread_time``: another process's load does not count) may reach its seconds,
+and its wall-clock time :data:`WALL_FACTOR` times as many; past either, a step is refused too,
+and which meter refused it is said (``work``, ``cpu`` or ``wall``): a step a clock refused
+depends on the machine, and only then do results. A normal slide's probe takes a few hundredths
+of its work budget (``benchmarks/bench_probe_budget.py``), so no meter stops it. Like the budget,
+the backstop is checked between steps: a read that never returns is not interrupted.
+
+The thread's clock, not the process's: a Dask worker runs its tasks on threads beside its own
+(communication, heartbeats) and may run several tasks at once, and a run in the main process has
+the progress bar's thread; the process's clock counts all of them. A probe runs start to end on
+one thread, and the decoders it calls (OpenSlide, libtiff, Pillow, numpy, scipy) decode on the
+calling thread.
 """
 
 from __future__ import annotations
@@ -24,22 +32,49 @@ import time
 from typing import Literal
 
 WALL_FACTOR = 10.0
-"""A budget of ``s`` CPU seconds also runs out after ``WALL_FACTOR * s`` seconds on the wall clock."""
+"""A budget of ``s`` seconds also runs out after ``WALL_FACTOR * s`` seconds on the wall clock."""
 
-Clock = Literal["cpu", "wall"]
-"""Which clock ran out: the CPU time the budget counts, or the wall-clock backstop."""
+WORK_RATE = 20_000_000
+"""Work units a budget allows for each of its seconds. A core of the 2-core machine dqm is
+measured on does 52-128 million units a second of a probe's work (lot slides 52, the real slides
+66, GlaS images 85, a 13,300² PNG 128, under a load of 10: ``benchmarks/bench_probe_budget.py``):
+a budget's work is done there in 16-38 % of its seconds, so on a machine up to 2.6 times slower
+(6 times, for big plain images) the work budget, the same on every machine, still decides before
+the CPU time backstop."""
+
+Meter = Literal["work", "cpu", "wall"]
+"""What refused a step: the work budget (the same on every machine), the CPU time backstop or
+the wall-clock backstop (both depend on the machine)."""
+
+
+def work_units(seconds: float) -> int:
+    """The work units a budget of ``seconds`` allows (:data:`WORK_RATE` a second)."""
+    return int(WORK_RATE * seconds)
 
 
 class Budget:
-    """Seconds of the calling thread's CPU time some work may spend, from the moment this is made,
-    with the wall-clock backstop at :data:`WALL_FACTOR` times as many seconds."""
+    """Work units some work may take, counted before each step (:meth:`take`), with the calling
+    thread's CPU seconds and :data:`WALL_FACTOR` times as many wall-clock seconds, from the moment
+    this is made, as a backstop."""
 
-    __slots__ = ("_cpu0", "_wall0", "seconds", "wall_limit_s")
+    __slots__ = ("_cpu0", "_wall0", "_whole", "done", "seconds", "wall_limit_s", "work")
 
-    def __init__(self, seconds: float, wall_limit_s: float | None = None) -> None:
+    def __init__(
+        self,
+        seconds: float,
+        work: int | None = None,
+        wall_limit_s: float | None = None,
+        whole: Budget | None = None,
+    ) -> None:
         self.seconds = seconds
+        """CPU seconds after which no step starts, whatever the work (the backstop)."""
+        self.work = work_units(seconds) if work is None else work
+        """Work units the steps may take in all."""
+        self.done = 0
+        """Work units taken so far."""
         self.wall_limit_s = WALL_FACTOR * seconds if wall_limit_s is None else wall_limit_s
-        """Wall-clock seconds after which the budget is spent whatever the CPU time."""
+        """Wall-clock seconds after which no step starts, whatever the work or the CPU time."""
+        self._whole = whole
         self._cpu0 = time.thread_time()
         self._wall0 = time.monotonic()
 
@@ -53,20 +88,33 @@ class Budget:
         """Seconds on the wall clock since the budget began."""
         return time.monotonic() - self._wall0
 
-    def spent(self) -> Clock | None:
-        """``cpu`` once the CPU seconds are spent, ``wall`` once the backstop has passed (and the CPU
-        seconds are not spent), None while both last."""
+    def take(self, units: int) -> Meter | None:
+        """Count a step of ``units`` work units and return None, letting it run; or, counting
+        nothing, say what refuses it: ``work`` when the units would take the work done past the
+        budget (decided by the units alone, on any machine), else ``cpu`` or ``wall`` when a
+        clock's backstop has passed."""
+        if self.done + units > self.work:
+            return "work"
         if self.cpu_s > self.seconds:
             return "cpu"
         if self.wall_s > self.wall_limit_s:
             return "wall"
+        self.count(units)
         return None
 
+    def count(self, units: int) -> None:
+        """Count ``units`` of work done that no budget decides (a plain image's decoding)."""
+        self.done += units
+        if self._whole is not None:
+            self._whole.count(units)
+
     def part(self, seconds: float) -> Budget:
-        """A budget for a part of this work, beginning now: at most ``seconds`` of CPU time (its
-        backstop :data:`WALL_FACTOR` times that), and never beyond what is left of this one on
-        either clock."""
+        """A budget for a part of this work, beginning now: :func:`work_units` of ``seconds`` and
+        ``seconds`` of CPU time (its backstop :data:`WALL_FACTOR` times that), never beyond what
+        is left of this one on any meter; the work it takes counts in this one too."""
         return Budget(
             min(seconds, max(0.0, self.seconds - self.cpu_s)),
+            min(work_units(seconds), max(0, self.work - self.done)),
             min(WALL_FACTOR * seconds, max(0.0, self.wall_limit_s - self.wall_s)),
+            whole=self,
         )

@@ -125,7 +125,7 @@ class Thresholds(_Frozen):
 class Limits(_Frozen):
     """Hard limits on what one annotation file may cost; each exceeded limit is a
     ``LIMIT_EXCEEDED`` finding naming it, and what is over it is not checked. ``slide_seconds``
-    bounds the CPU time of one slide's probe, with a wall-clock backstop (``SLIDE_TIME_BUDGET``)."""
+    bounds the work of one slide's probe, with CPU and wall-clock backstops (``SLIDE_TIME_BUDGET``)."""
 
     annotation_bytes: int = Field(512 * 1024 * 1024, gt=0)
     """The largest annotation file read (bytes); a larger one is not read at all."""
@@ -146,14 +146,15 @@ class Limits(_Frozen):
     """The largest decoded area of one COCO RLE segmentation (its foreground pixels, summed from
     the runs before anything is drawn); a larger one is not outlined."""
     slide_seconds: float = Field(30.0, gt=0, allow_inf_nan=False)
-    """Seconds of CPU time one slide's probe may spend in all: header, tile sample, tissue mask,
-    near-duplicate hash, stain descriptors and artefacts (``--slide-budget`` overrides it for one
-    audit). CPU time, the probing thread's own: another process's load does not change what a probe
-    does, so the same batch gives the same results on a busy machine. What CPU time does not count,
-    a read waiting on a slow filesystem, a wall-clock backstop stops: the budget is also spent once
-    ten times as many seconds (:data:`dqm.budget.WALL_FACTOR`) have passed on the wall clock. A
-    step that would start after it is spent is skipped: ``SLIDE_TIME_BUDGET`` names what was
-    skipped and which clock ran out."""
+    """One slide's probe's budget in all: header, tile sample, tissue mask, near-duplicate hash,
+    stain descriptors and artefacts (``--slide-budget`` overrides it for one audit). It buys
+    :func:`dqm.budget.work_units` of work (:data:`dqm.budget.WORK_RATE`, 20 million units, a second:
+    pixels read or processed, weighted by step), counted before each step from the slide's header:
+    a step whose work would go past it is skipped, the same on every machine. The seconds
+    themselves are a backstop for decoders that crawl and reads that wait: no step starts after
+    this many seconds of the probe's CPU time, or ten times as many
+    (:data:`dqm.budget.WALL_FACTOR`) on the wall clock; what those stop depends on the machine.
+    ``SLIDE_TIME_BUDGET`` names what was skipped and what stopped it."""
 
 
 class CheckSetting(_Frozen):

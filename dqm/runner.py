@@ -91,7 +91,7 @@ class RunOptions:
     """Reuse a cached record only when the full SHA-256 of each of the item's files, computed in
     the item's work, equals the one the record holds (``--certify``); implies ``full_hashes``."""
     slide_budget_s: float | None = None
-    """CPU seconds one slide probe may spend (None: the profile's ``limits.slide_seconds``)."""
+    """One slide probe's budget in seconds (None: the profile's ``limits.slide_seconds``; :mod:`dqm.budget`)."""
     label_thumbnails: bool = False
     """Keep a small thumbnail of each slide's label image in the results (may show identifiers)."""
     whole_records: bool | None = None

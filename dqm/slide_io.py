@@ -5,14 +5,15 @@ plain data the checks judge without touching the file. OpenSlide opens whole-sli
 plain images (PNG, JPEG, single-page TIFF) go through Pillow. Tests build probes in memory
 (:func:`virtual_probe`) so most of them need no slide file.
 
-What one probe reads, in order, within a per-slide budget of CPU time (:class:`ProbeOptions`,
-:mod:`dqm.budget`: the probe's own CPU time, so that load on the machine does not change it, with a
-wall-clock backstop for reads that wait): the
+What one probe reads, in order, within a per-slide budget of work (:class:`ProbeOptions`,
+:mod:`dqm.budget`: the pixels each step reads or processes, counted before it starts, so that
+neither the machine nor its load changes what a probe does; CPU and wall-clock time only as a
+backstop against decoders that crawl and reads that wait): the
 header (vendor, size, levels, mpp, objective power, associated images, properties), the level-0
 codec (from the TIFF or DICOM header), a bounded sample of tiles at up to three levels, a tissue
 mask from the smallest level that has at most :data:`MAX_MASK_PIXELS` pixels (or the slide's
 thumbnail image), and, only when asked, a small thumbnail of the label image. A step that would
-start after the budget is spent is skipped and recorded. Never a full read of a big level 0.
+start when its work would go past the budget is skipped and recorded. Never a full read of a big level 0.
 :func:`probe_slide_cached` keeps the last probes per process so each slide is opened once per run.
 """
 
@@ -38,7 +39,7 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
-from dqm.budget import Budget, Clock
+from dqm.budget import Budget, Meter
 from dqm.facts import StainSummary
 from dqm.findings import clip
 from dqm.i18n import Message, msg
@@ -144,10 +145,11 @@ class ProbeOptions:
     """How much a probe may do."""
 
     budget_s: float = 30.0
-    """CPU seconds the whole probe may spend (the profile's ``limits.slide_seconds``): header, tile
-    sample, tissue mask, hash, stain and artefacts; steps that would start later are skipped (and
-    reported). Also spent once :data:`dqm.budget.WALL_FACTOR` times as many seconds have passed on
-    the wall clock (reads that wait on a slow filesystem)."""
+    """The whole probe's budget in seconds (the profile's ``limits.slide_seconds``): header, tile
+    sample, tissue mask, hash, stain and artefacts may take :func:`dqm.budget.work_units` of it; a
+    step whose work would go past that is skipped (and reported). The backstop: no step starts
+    after this many seconds of CPU time, or :data:`dqm.budget.WALL_FACTOR` times as many on the
+    wall clock (decoders that crawl, reads that wait on a slow filesystem)."""
     tissue: bool = True
     """Compute a tissue mask (for the lesion-over-background check)."""
     label_thumbnail: bool = False
@@ -157,8 +159,9 @@ class ProbeOptions:
     """Measure artefacts on the tissue mask's image, and blur on a few tissue tiles
     (:mod:`dqm.pixels.artefacts`)."""
     artefacts_budget_s: float = 1.0
-    """CPU seconds the artefact measure may spend at most (blur tiles stop when it is spent, or its
-    wall-clock backstop passes), within what is left of ``budget_s``."""
+    """The blur sample's budget in seconds, within what is left of ``budget_s``: its tiles stop when
+    the next would take its work past :func:`dqm.budget.work_units` of it (or a clock's backstop
+    passes)."""
     mpp: float | None = None
     """Level-0 µm per pixel to assume when the slide states none (the item's stated mpp or the
     profile's ``image_mpp``): blur is measured only where the tiles are known to be at 10x or more."""
@@ -234,12 +237,15 @@ class SlideProbe:
     """Why there is no tissue mask, when there is none."""
     elapsed_s: float = 0.0
     """CPU seconds the probe spent."""
+    work: int = 0
+    """Work units the probe took (:mod:`dqm.budget`): the same for a file on every machine."""
     budget_s: float | None = None
     skipped: tuple[str, ...] = ()
-    """Probe steps skipped because the time budget was spent."""
-    budget_clock: Clock | None = None
-    """Which clock ran out when steps were skipped: ``cpu`` (the budget's CPU seconds) or ``wall``
-    (the wall-clock backstop: the probe waited on its reads)."""
+    """Probe steps skipped because the budget was spent."""
+    budget_clock: Meter | None = None
+    """What refused the steps skipped: ``work`` (the work budget: the same on every machine), or a
+    clock's backstop where one refused any of them: ``cpu`` (a decoder that crawled) or ``wall``
+    (the probe waited on its reads); these depend on the machine."""
     label_thumbnail: str | None = None
     """``data:image/jpeg;base64,...`` of the label image, only when asked for."""
     label_note: str | None = None
@@ -464,9 +470,9 @@ def tissue_from_rgba(rgba: np.ndarray) -> tuple[np.ndarray, float]:
 def _mask_from_image(
     img: Any, level0: tuple[int, int], source: str, probe: SlideProbe, pixels: _Pixels
 ) -> None:
-    """The probe's :class:`TissueMask` from a PIL image covering the whole slide, and what
-    :mod:`dqm.pixels` measures on the same image, each stage started only while the probe's
-    time budget lasts (a stage that would start later is skipped and recorded)."""
+    """The probe's :class:`TissueMask` from a PIL image covering the whole slide (its work taken
+    by the caller), and what :mod:`dqm.pixels` measures on the same image, each stage started only
+    when the probe's budget takes its work (else skipped and recorded)."""
     from dqm.pixels.hashes import slide_hash
 
     img = _shrunk_rgba(img, MASK_SIDE)
@@ -479,9 +485,7 @@ def _mask_from_image(
         ("perceptual hash", lambda: slide_hash(rgba, mask)),
         ("stain descriptors", lambda: stain_descriptors(rgba, mask)),
     ):
-        if pixels.clock.spent():
-            probe.skipped += (stage,)
-        else:
+        if _step(probe, pixels.clock, stage, w * h):
             found[stage] = compute()
     probe.tissue = TissueMask(
         mask,
@@ -491,10 +495,7 @@ def _mask_from_image(
         perceptual_hash=found.get("perceptual hash"),
         stain=found.get("stain descriptors"),
     )
-    if not pixels.options.artefacts:
-        return
-    if pixels.clock.spent():
-        probe.skipped += ("artefacts",)
+    if not pixels.options.artefacts or not _step(probe, pixels.clock, "artefacts", w * h):
         return
     budget = pixels.clock.part(pixels.options.artefacts_budget_s)
     probe.artefacts = measure(rgba, mask, downsample, pixels.tiles, budget)
@@ -554,9 +555,38 @@ def _shrunk_rgba(img: Any, side: int) -> Any:
     return reduced.resize(size, Image.Resampling.BOX, box=(0, 0, w / fx, h / fy)).convert("RGBA")
 
 
+WORK_PER_PIXEL = {
+    "tile sample": 1,
+    "tissue mask": 1,
+    "perceptual hash": 1,
+    "stain descriptors": 2,
+    "artefacts": 4,
+    "label thumbnail": 1,
+}
+"""Work units (:mod:`dqm.budget`) a probe step takes for each pixel it reads or processes: a
+region's or an image's pixels decoded (the tile sample, the label thumbnail), the image the tissue
+mask is shrunk from, or the mask's image the pixel measures run on (the stain descriptors cost
+about twice a decoded pixel, the artefact measure four times: ``benchmarks/bench_slides.py
+--stages-only``). A blur tile takes its pixels (:data:`dqm.pixels.artefacts.BLUR_TILE` squared)
+from the artefact measure's part of the budget."""
+
+
+def _step(probe: SlideProbe, budget: Budget, step: str, pixels: int) -> bool:
+    """Whether ``step``, on ``pixels`` pixels, may run: its work is then taken from ``budget``;
+    else it is recorded as skipped, with what refused it (a clock's refusal outranks the work
+    budget's in ``probe.budget_clock``: the result then depends on the machine)."""
+    meter = budget.take(pixels * WORK_PER_PIXEL[step])
+    if meter is None:
+        return True
+    probe.skipped += (step,)
+    if probe.budget_clock in (None, "work"):
+        probe.budget_clock = meter
+    return False
+
+
 @dataclass(frozen=True, slots=True)
 class _Pixels:
-    """What the pixel measures may use: their options, the probe's clock and tiles at 10x or more."""
+    """What the pixel measures may use: their options, the probe's budget and tiles at 10x or more."""
 
     options: ProbeOptions
     clock: Budget
@@ -771,8 +801,7 @@ def _probe_openslide(path: Path, probe: SlideProbe, options: ProbeOptions, clock
         grids = [_tile_grid(props, level) for level in range(probe.level_count)]
         done: dict[Region, Any] = {}  # what the sample read, for the measures that read it again
         for level, xy, size in sample_regions(probe.level_dimensions, probe.level_downsamples, grids=grids):
-            if clock.spent():
-                probe.skipped += ("tile sample",)
+            if not _step(probe, clock, "tile sample", size[0] * size[1]):
                 break
             try:
                 done[level, xy, size] = slide.read_region(xy, level, size)
@@ -781,20 +810,18 @@ def _probe_openslide(path: Path, probe: SlideProbe, options: ProbeOptions, clock
                 break
             probe.regions_read += 1
         if options.tissue and probe.read_failure is None:
-            if clock.spent():
-                probe.skipped += ("tissue mask",)
-            else:
-                _tissue_openslide(slide, probe, openslide.OpenSlideError, options, clock, done)
-        if options.label_thumbnail and "label" in probe.associated_images:
-            if clock.spent():
-                probe.skipped += ("label thumbnail",)
-            else:
-                try:
-                    probe.label_thumbnail = _label_thumbnail(
-                        slide.associated_images["label"], options.thumbnail_px
-                    )
-                except (openslide.OpenSlideError, OSError, ValueError) as exc:
-                    probe.label_note = f"the label image cannot be read: {exc}"
+            _tissue_openslide(slide, probe, openslide.OpenSlideError, options, clock, done)
+        if (
+            options.label_thumbnail
+            and "label" in probe.associated_images
+            and _step(probe, clock, "label thumbnail", _associated_pixels(props, "label"))
+        ):
+            try:
+                probe.label_thumbnail = _label_thumbnail(
+                    slide.associated_images["label"], options.thumbnail_px
+                )
+            except (openslide.OpenSlideError, OSError, ValueError) as exc:
+                probe.label_note = f"the label image cannot be read: {exc}"
     return True
 
 
@@ -826,20 +853,24 @@ def _tissue_openslide(
 ) -> None:
     """Tissue mask from the slide's thumbnail image when it shows the whole level 0 (same aspect
     ratio, at least :data:`MIN_THUMBNAIL_SIDE` on its long side: decoding it is much cheaper than
-    a level), else from the smallest level of at most :data:`MAX_MASK_PIXELS` pixels."""
+    a level), else from the smallest level of at most :data:`MAX_MASK_PIXELS` pixels; either
+    image's pixels are the step's work, known from the header before it is read."""
     level = probe.level_count - 1
     w, h = probe.level_dimensions[level]
     level0 = (probe.width or w, probe.height or h)
     try:
-        thumb = _whole_slide_thumbnail(slide, probe, level0)
+        thumb = _whole_slide_thumbnail(probe, level0)
         pixels = _Pixels(options, clock, _openslide_tiles(slide, probe, error, options.mpp, done))
         if thumb is not None:
-            _mask_from_image(thumb, level0, "thumbnail image", probe, pixels)
+            if _step(probe, clock, "tissue mask", thumb):
+                img = slide.associated_images["thumbnail"]
+                _mask_from_image(img, level0, "thumbnail image", probe, pixels)
         elif w * h <= MAX_MASK_PIXELS:
-            img = done.get((level, (0, 0), (w, h)))
-            if img is None:
-                img = slide.read_region((0, 0), level, (w, h))
-            _mask_from_image(img, level0, f"level {level}", probe, pixels)
+            if _step(probe, clock, "tissue mask", w * h):
+                img = done.get((level, (0, 0), (w, h)))
+                if img is None:
+                    img = slide.read_region((0, 0), level, (w, h))
+                _mask_from_image(img, level0, f"level {level}", probe, pixels)
         else:
             probe.tissue_note = (
                 f"smallest level is {w}x{h} pixels (over {MAX_MASK_PIXELS} px) and no thumbnail image "
@@ -849,7 +880,16 @@ def _tissue_openslide(
         probe.tissue_note = f"reading the image for the tissue mask failed: {exc}"
 
 
-def _whole_slide_thumbnail(slide: Any, probe: SlideProbe, level0: tuple[int, int]) -> Any:
+def _associated_pixels(props: dict[str, str], name: str) -> int:
+    """The pixels of the associated image ``name`` as the header states them (0: not stated)."""
+    w = _float(props.get(f"openslide.associated.{name}.width"))
+    h = _float(props.get(f"openslide.associated.{name}.height"))
+    return int(w * h) if w and h and w > 0 and h > 0 else 0
+
+
+def _whole_slide_thumbnail(probe: SlideProbe, level0: tuple[int, int]) -> int | None:
+    """The pixels of the slide's thumbnail image when it shows the whole level 0 (None: it does
+    not, or there is none)."""
     if "thumbnail" not in probe.associated_images:
         return None
     tw = _float(probe.properties.get("openslide.associated.thumbnail.width"))
@@ -858,7 +898,7 @@ def _whole_slide_thumbnail(slide: Any, probe: SlideProbe, level0: tuple[int, int
         return None
     if abs((tw / th) / (level0[0] / level0[1]) - 1) > 0.02:
         return None  # not the same field of view as level 0
-    return slide.associated_images["thumbnail"]
+    return int(tw * th)
 
 
 MALLOC_MMAP_THRESHOLD = 4 << 20
@@ -979,6 +1019,7 @@ def _pillow(path: Path, probe: SlideProbe, options: ProbeOptions, clock: Budget)
             if probe.compression == "jpeg" and isinstance(tables, dict):
                 probe.jpeg_quality, _ = jpeg_quality(tables)
             try:
+                clock.count(w * h)  # decoded whatever the budget: its readability is the slide's
                 img.load()
                 probe.regions_read = 1
             except (OSError, ValueError, SyntaxError) as exc:
@@ -988,9 +1029,9 @@ def _pillow(path: Path, probe: SlideProbe, options: ProbeOptions, clock: Budget)
                 if img.format != "TIFF":  # a TIFF's tags: _codec
                     _add_texts(probe, pillow_texts(img))
             if options.tissue:
-                if clock.spent():
-                    probe.skipped += ("tissue mask",)
-                elif img.mode in ("RGB", "RGBA", "P", "CMYK", "YCbCr"):
+                if img.mode not in ("RGB", "RGBA", "P", "CMYK", "YCbCr"):
+                    probe.tissue_note = f"{img.mode} image: no colour to separate tissue from glass"
+                elif _step(probe, clock, "tissue mask", w * h):
                     _mask_from_image(
                         img,
                         (w, h),
@@ -998,8 +1039,6 @@ def _pillow(path: Path, probe: SlideProbe, options: ProbeOptions, clock: Budget)
                         probe,
                         _Pixels(options, clock, _pillow_tiles(img, options.mpp)),
                     )
-                else:
-                    probe.tissue_note = f"{img.mode} image: no colour to separate tissue from glass"
     except Image.DecompressionBombError as exc:  # over Pillow's limit: refused before decoding
         probe.open_error = msg("plain image too large to decode safely ({reason})", reason=str(exc))
     except (OSError, ValueError, SyntaxError) as exc:
@@ -1057,8 +1096,7 @@ def probe_slide(path: Path, rel: str, options: ProbeOptions | None = None) -> Sl
         return probe
     if not _probe_openslide(path, probe, options, clock):
         _probe_pillow(path, probe, options, clock)
-    probe.elapsed_s = clock.cpu_s
-    probe.budget_clock = clock.spent() if probe.skipped else None
+    probe.elapsed_s, probe.work = clock.cpu_s, clock.done
     _name_by_rel(probe, str(path))
     return probe
 

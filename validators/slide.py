@@ -7,7 +7,7 @@ import shapely
 from pydantic import BaseModel, ConfigDict, Field
 from shapely.geometry.base import BaseGeometry
 
-from dqm.budget import WALL_FACTOR
+from dqm.budget import WALL_FACTOR, WORK_RATE, work_units
 from dqm.coords import usable_mpp
 from dqm.findings import Aspect, Finding, Severity
 from dqm.i18n import N_, msg
@@ -421,20 +421,31 @@ def time_budget(view: ItemView, params: NoParams, ctx: CheckContext) -> list[Fin
     if probe is None or not probe.skipped:
         return []
     steps, budget = ", ".join(probe.skipped), probe.budget_s or 0
-    # the budget, not the seconds measured: those differ from run to run, the finding must not
+    # the budget, not the seconds or work measured: a finding says the same on every run
     if probe.budget_clock == "wall":
         said = msg(
             "probing waited on its reads for over {wall:g} s on the wall clock ({factor:g} times its "
-            "{budget:g} s CPU time budget): skipped {steps} (those checks did not run)",
+            "{budget:g} s budget; a backstop that depends on the machine): skipped {steps} (those "
+            "checks did not run)",
             wall=WALL_FACTOR * budget,
             factor=WALL_FACTOR,
             budget=budget,
             steps=steps,
         )
+    elif probe.budget_clock == "cpu":
+        said = msg(
+            "probing spent its {budget:g} s of CPU time before its work budget (a decoder that "
+            "crawls; a backstop that depends on the machine): skipped {steps} (those checks did not run)",
+            budget=budget,
+            steps=steps,
+        )
     else:
         said = msg(
-            "probing spent its {budget:g} s CPU time budget: skipped {steps} (those checks did not run)",
+            "probing reached its work budget of {work:,} units ({budget:g} s at {rate:,} units a "
+            "second, the same on every machine): skipped {steps} (those checks did not run)",
+            work=work_units(budget),
             budget=budget,
+            rate=WORK_RATE,
             steps=steps,
         )
     return [ctx.finding("SLIDE_TIME_BUDGET", said, file=probe.path)]

@@ -106,9 +106,10 @@ def audit(
         float | None,
         typer.Option(
             min=0.1,
-            help="CPU seconds one slide probe may spend (header, tiles, tissue mask, pixel measures; "
-            "default: the profile's limits.slide_seconds); it also stops after 10 times as many "
-            "seconds on the wall clock.",
+            help="One slide probe's budget in seconds (header, tiles, tissue mask, pixel measures; "
+            "default: the profile's limits.slide_seconds): 20 million work units (pixels, weighted by "
+            "step) a second, the same on every machine, with the seconds as a CPU-time backstop and 10 "
+            "times as many on the wall clock.",
         ),
     ] = None,
     require: Require = None,

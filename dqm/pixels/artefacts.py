@@ -190,8 +190,13 @@ sharp 0.035 to 0.99 (5th percentile 0.14), blurred by a Gaussian of 1.5 px 0.002
 0.019), of 3 px under 0.009."""
 BLUR_MIN_TISSUE = 0.5
 """A sampled tile lies at least this much over tissue."""
-BUDGET_SPENT = {"cpu": "CPU time budget spent", "wall": "time budget's wall-clock backstop passed"}
-"""The blur sample's note when its budget ran out, by the clock that ran out (:mod:`dqm.budget`)."""
+BUDGET_SPENT = {
+    "work": "work budget spent",
+    "cpu": "CPU time backstop passed (depends on the machine)",
+    "wall": "wall-clock backstop passed (depends on the machine)",
+}
+"""The blur sample's note when its budget refused a tile, by what refused it (:mod:`dqm.budget`):
+the work budget, the same on every machine, or a clock's backstop."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -590,8 +595,9 @@ def measure(
     """Artefacts of one slide from its low-resolution image and tissue mask (same shape).
 
     ``downsample`` is level-0 pixels per pixel of ``rgba``; ``tiles`` (optional) gives the blur
-    sample, within ``budget`` (:mod:`dqm.budget`; default: 1 s of CPU time from the call). An image without tissue gives zero shares; an empty image
-    gives an empty flag map.
+    sample, within ``budget`` (:mod:`dqm.budget`: each tile takes its pixels, ``BLUR_TILE`` squared;
+    default: a budget of 1 s from the call). An image without tissue gives zero shares; an empty
+    image gives an empty flag map.
     """
     from scipy import ndimage
 
@@ -780,8 +786,8 @@ def _blur(
     blurred = 0
     note = ""
     for x, y in _tile_origins(mask, ds, side0, BLUR_TILES, step0):
-        if clock := budget.spent():
-            note = f"{BUDGET_SPENT[clock]} after {len(scores)} tiles"
+        if meter := budget.take(BLUR_TILE * BLUR_TILE):
+            note = f"{BUDGET_SPENT[meter]} after {len(scores)} tiles"
             break
         tile = tiles.read(x, y, BLUR_TILE)
         if tile is None:

@@ -1,9 +1,9 @@
-"""The slide probe's time budget counts the probe's CPU time, so load on the machine does not change a
-probe's result; a wall-clock backstop still stops a probe whose reads wait (issue 13 §1, §4)."""
+"""The slide probe's budget counts work, known before each step, so neither the machine nor its load
+changes a probe's result; CPU and wall-clock backstops still stop a probe whose decoder crawls or
+whose reads wait, and say so (issue 13 §1, §4)."""
 
 from __future__ import annotations
 
-import dataclasses
 import subprocess
 import sys
 import time
@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from dqm import slide_io
+from dqm import budget as budget_module
 from dqm.budget import WALL_FACTOR, Budget
 from dqm.model import Item
 from dqm.profile import Profile
@@ -44,16 +44,15 @@ def _burn(seconds: float) -> None:
 
 @pytest.fixture()
 def slow_reads(monkeypatch: pytest.MonkeyPatch) -> Any:
-    """``slow_reads(wait=, burn=)``: every region the probe reads from then on first sleeps ``wait``
-    seconds (wall clock only: a loaded machine, a slow filesystem) and spends ``burn`` seconds of CPU."""
+    """``slow_reads(wait=)``: every region the probe reads from then on first sleeps ``wait``
+    seconds (wall clock only: a loaded machine, a slow filesystem)."""
     import openslide
 
     plain = openslide.OpenSlide.read_region
 
-    def slowed(wait: float = 0.0, burn: float = 0.0) -> None:
+    def slowed(wait: float) -> None:
         def read(self: openslide.OpenSlide, location: Any, level: int, size: Any) -> Any:
             time.sleep(wait)
-            _burn(burn)
             return plain(self, location, level, size)
 
         monkeypatch.setattr(openslide.OpenSlide, "read_region", read)
@@ -89,7 +88,7 @@ def test_a_probe_slowed_on_the_wall_clock_finds_exactly_what_an_unhurried_one_fi
 ) -> None:
     """Every read waits 0.08 s, as on a machine whose cores other processes hold: the probe takes
     longer on the wall clock than its whole budget (and its blur sample than the artefact budget),
-    which a wall-clock budget stopped after fewer steps and tiles, but spends the same CPU time: its
+    which a wall-clock budget stopped after fewer steps and tiles, but does the same work: its
     result is the unhurried one, to the bit."""
     options = ProbeOptions(budget_s=0.5, artefacts_budget_s=0.25)
     unhurried = probe_slide(slide, slide.name, options)
@@ -103,53 +102,114 @@ def test_a_probe_slowed_on_the_wall_clock_finds_exactly_what_an_unhurried_one_fi
     assert _result(slowed) == _result(unhurried)
 
 
-def test_a_probe_that_spends_its_cpu_budget_stops_and_says_so(
-    slide: Path, slow_reads: Any, profile: Profile
+class FakeClocks:
+    """``dqm.budget``'s clocks: each reading advances both by ``step`` seconds (0: a machine
+    infinitely fast; more: a slower one), and :meth:`hang` moves them on; ``readings`` counts the
+    readings of the CPU clock."""
+
+    def __init__(self, step: float = 0.0) -> None:
+        self.step, self.cpu, self.wall, self.readings = step, 0.0, 0.0, 0
+
+    def thread_time(self) -> float:
+        self.cpu += self.step
+        self.readings += 1
+        return self.cpu
+
+    def monotonic(self) -> float:
+        self.wall += self.step
+        return self.wall
+
+    def hang(self, seconds: float, cpu: bool) -> None:
+        """``seconds`` pass on the wall clock, and on the CPU clock too where ``cpu``."""
+        self.wall += seconds
+        self.cpu += seconds if cpu else 0.0
+
+
+def _probe_on(clocks: FakeClocks, monkeypatch: pytest.MonkeyPatch, slide: Path, options: ProbeOptions) -> Any:
+    with monkeypatch.context() as patch:
+        patch.setattr(budget_module, "time", clocks)
+        return probe_slide(slide, slide.name, options)
+
+
+@pytest.mark.parametrize(
+    ("options", "skipped", "work", "tiles"),
+    [
+        # the tile sample (5 regions of 256 px) and the mask's image (512 px) and its hash fit in
+        # 1,000,000 units; the stain descriptors (2 a pixel) and the artefact measure (4) would not
+        (ProbeOptions(budget_s=0.05), ("stain descriptors", "artefacts"), 851_968, None),
+        # the blur sample's 200,000 units hold 3 tiles of 256 px
+        (ProbeOptions(budget_s=30.0, artefacts_budget_s=0.01), (), 2_621_440, 3),
+    ],
+)
+def test_a_probe_over_its_work_budget_skips_the_same_steps_on_a_fast_and_a_slow_machine(
+    slide: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    profile: Profile,
+    options: ProbeOptions,
+    skipped: tuple[str, ...],
+    work: int,
+    tiles: int | None,
 ) -> None:
-    """Reads that each cost 0.05 s of CPU time: a 0.12 s probe stops its tile sample, a 0.12 s
-    artefact budget its blur sample, each after a few reads, and each says the CPU time ran out."""
-    slow_reads(burn=0.05)
-    probe = probe_slide(slide, slide.name, ProbeOptions(budget_s=0.12))
-    assert probe.skipped[0] == "tile sample" and 0 < probe.regions_read < 5
-    assert probe.budget_clock == "cpu" and probe.elapsed_s > 0.12
-    finding = _budget_finding(profile, probe)
-    assert finding.message.startswith("probing spent its 0.12 s CPU time budget: skipped tile sample")
+    """The work budget decides which steps and blur tiles a probe does from the units each takes,
+    counted before it starts: a machine whose clocks never move and one whose probe spends 90 % of
+    its CPU time backstop skip the same steps, stop the blur sample after the same tile and give
+    the same finding, which names the work budget, the same on every machine."""
+    fast = FakeClocks()
+    quick = _probe_on(fast, monkeypatch, slide, options)
+    backstop = min(options.budget_s, options.artefacts_budget_s)
+    slow = FakeClocks(0.9 * backstop / fast.readings)
+    slowed = _probe_on(slow, monkeypatch, slide, options)
+    assert slow.cpu > 0.85 * backstop  # near its CPU time backstop, not past it
+    assert quick.skipped == slowed.skipped == skipped
+    assert quick.work == slowed.work == work
+    assert quick.facts() == slowed.facts() and (quick.artefacts is None) == (slowed.artefacts is None)
+    if skipped:
+        assert quick.budget_clock == slowed.budget_clock == "work"
+        said = _budget_finding(profile, quick).message
+        assert said == _budget_finding(profile, slowed).message
+        assert said == (
+            "probing reached its work budget of 1,000,000 units (0.05 s at 20,000,000 units a second, the "
+            "same on every machine): skipped stain descriptors, artefacts (those checks did not run)"
+        )
+    else:
+        assert quick.artefacts is not None and quick.artefacts.blur is not None
+        assert quick.artefacts.blur.tiles == tiles
+        assert quick.artefacts.blur.note == f"work budget spent after {tiles} tiles"
 
-    probe = probe_slide(slide, slide.name, ProbeOptions(budget_s=30.0, artefacts_budget_s=0.12))
-    assert not probe.skipped and probe.artefacts is not None and probe.artefacts.blur is not None
-    blur = probe.artefacts.blur
-    assert 0 < blur.tiles < 8 and blur.note == f"CPU time budget spent after {blur.tiles} tiles"
 
-
-def test_the_wall_clock_backstop_stops_a_probe_whose_reads_wait(
-    slide: Path, slow_reads: Any, profile: Profile, monkeypatch: pytest.MonkeyPatch
+def test_a_decoder_that_crawls_or_a_read_that_hangs_stops_on_a_clocks_backstop_and_says_so(
+    slide: Path, monkeypatch: pytest.MonkeyPatch, profile: Profile
 ) -> None:
-    """Reads that each wait 0.4 s and cost nothing: the probe's 0.1 s of CPU time would last, but
-    after its backstop (1 s on the wall clock) it reads no more and says it waited; the blur sample's
-    own backstop (10 times 0.05 s) stops it likewise."""
-    slow_reads(wait=0.4)
-    probe = probe_slide(slide, slide.name, ProbeOptions(budget_s=0.1))
-    assert probe.skipped[0] == "tile sample" and 0 < probe.regions_read < 5
-    assert probe.budget_clock == "wall" and probe.elapsed_s < 0.1
-    finding = _budget_finding(profile, probe)
-    assert finding.message.startswith(
-        f"probing waited on its reads for over {WALL_FACTOR * 0.1:g} s on the wall clock "
-        f"({WALL_FACTOR:g} times its 0.1 s CPU time budget): skipped tile sample"
-    )
+    """Reads well within the work budget whose decoding takes 0.6 s of CPU time each (a hostile
+    tile: the 1 s backstop passes after two), or which each wait 3 s on the wall clock (a hung
+    filesystem: the 10 s backstop passes after four): the probe reads no more, and its finding
+    says which clock stopped it and that this depends on the machine."""
+    import openslide
 
-    monkeypatch.undo()  # the sample reads at full speed; the blur tiles wait
-    tiles = slide_io._openslide_tiles
+    plain = openslide.OpenSlide.read_region
+    for cpu, reads, clock, said in (
+        (True, 2, "cpu", "probing spent its 1 s of CPU time before its work budget (a decoder that crawls"),
+        (False, 4, "wall", f"probing waited on its reads for over {WALL_FACTOR:g} s on the wall clock"),
+    ):
+        clocks = FakeClocks()
 
-    def waiting(*args: Any) -> Any:
-        source = tiles(*args)
-        return dataclasses.replace(source, read=lambda *xy: time.sleep(0.2) or source.read(*xy))
+        def read(
+            self: openslide.OpenSlide,
+            location: Any,
+            level: int,
+            size: Any,
+            cpu: bool = cpu,
+            clocks: Any = clocks,
+        ) -> Any:
+            clocks.hang(0.6 if cpu else 3.0, cpu)
+            return plain(self, location, level, size)
 
-    monkeypatch.setattr(slide_io, "_openslide_tiles", waiting)
-    probe = probe_slide(slide, slide.name, ProbeOptions(budget_s=30.0, artefacts_budget_s=0.05))
-    assert not probe.skipped and probe.artefacts is not None and probe.artefacts.blur is not None
-    blur = probe.artefacts.blur
-    assert 0 < blur.tiles < 8
-    assert blur.note == f"time budget's wall-clock backstop passed after {blur.tiles} tiles"
+        monkeypatch.setattr(openslide.OpenSlide, "read_region", read)
+        probe = _probe_on(clocks, monkeypatch, slide, ProbeOptions(budget_s=1.0))
+        assert probe.skipped[0] == "tile sample" and probe.regions_read == reads
+        assert probe.budget_clock == clock and probe.work == reads * 256 * 256
+        message = _budget_finding(profile, probe).message
+        assert message.startswith(said) and "a backstop that depends on the machine" in message
 
 
 def test_a_processs_first_probe_does_not_pay_the_imports(tmp_path: Path) -> None:
@@ -174,12 +234,18 @@ def test_a_processs_first_probe_does_not_pay_the_imports(tmp_path: Path) -> None
 
 def test_a_part_of_a_budget_never_outlasts_the_whole() -> None:
     whole = Budget(0.5)
-    assert (whole.seconds, whole.wall_limit_s) == (0.5, WALL_FACTOR * 0.5)
+    assert (whole.seconds, whole.work, whole.wall_limit_s) == (0.5, 10_000_000, WALL_FACTOR * 0.5)
     part = whole.part(1.0)
-    assert part.seconds <= 0.5 and part.wall_limit_s <= WALL_FACTOR * 0.5 and part.spent() is None
+    assert part.seconds <= 0.5 and part.wall_limit_s <= WALL_FACTOR * 0.5 and part.work == 10_000_000
+    assert whole.take(4_000_000) is None and whole.part(1.0).work == 6_000_000  # what is left of it
+    part = whole.part(0.1)
+    assert part.work == 2_000_000
+    assert part.take(2_000_001) == "work" and part.done == 0 and whole.done == 4_000_000  # nothing taken
+    assert part.take(2_000_000) is None and whole.done == 6_000_000  # a part's work counts in the whole
+    assert part.take(1) == "work"
     _burn(0.01)
     assert whole.part(1.0).seconds < 0.5 - 0.01  # what is left of the whole
-    assert Budget(0.0).part(1.0).seconds == 0.0
-    spent = Budget(1e-6)
+    assert Budget(0.0).part(1.0).seconds == 0.0 and Budget(0.0).take(1) == "work"
+    spent = Budget(1e-6, work=100)
     _burn(0.001)
-    assert spent.spent() == "cpu"
+    assert spent.take(1) == "cpu" and spent.done == 0

@@ -153,8 +153,9 @@ def test_time_budget_skips_steps_and_says_so(profile: Profile, one_tiff: Path) -
 
 
 def test_every_pixel_stage_is_inside_the_budget(profile: Profile, one_tiff: Path, monkeypatch) -> None:
-    """A tissue mask that spends the budget (0.3 s of CPU time) leaves the hash, stain and artefacts
-    unstarted: the slide is a finding naming them, and the probe returns at once."""
+    """A tissue mask that crawls past the budget's CPU time backstop (0.3 s of 0.2 s, well within its
+    work) leaves the hash, stain and artefacts unstarted: the slide is a finding naming them and
+    the clock that stopped them, and the probe returns at once."""
     import time
 
     real = slide_io.tissue_from_rgba
@@ -167,7 +168,9 @@ def test_every_pixel_stage_is_inside_the_budget(profile: Profile, one_tiff: Path
 
     monkeypatch.setattr(slide_io, "tissue_from_rgba", slow)
     probe = probe_slide(one_tiff, one_tiff.name, ProbeOptions(budget_s=0.2))
-    assert probe.skipped == ("perceptual hash", "stain descriptors", "artefacts")
+    assert (
+        probe.skipped == ("perceptual hash", "stain descriptors", "artefacts") and probe.budget_clock == "cpu"
+    )
     assert probe.tissue is not None and probe.tissue.perceptual_hash is None and probe.tissue.stain is None
     assert probe.artefacts is None and probe.elapsed_s < 0.2 + 0.3 + 0.5
     (finding,) = run(profile, probe, prefix="slide.time_budget")
