@@ -12,8 +12,8 @@ backstop against decoders that crawl and reads that wait): the
 header (vendor, size, levels, mpp, objective power, associated images, properties), the level-0
 codec (from the TIFF or DICOM header), a bounded sample of tiles at up to three levels, a tissue
 mask from the smallest level that has at most :data:`MAX_MASK_PIXELS` pixels (or the slide's
-thumbnail image), and, only when asked, a small thumbnail of the label image. A step that would
-start when its work would go past the budget is skipped and recorded. Never a full read of a big level 0.
+thumbnail image), and, only when asked, a small thumbnail of the label image. A step whose work
+would go past the budget is skipped and recorded. Never a full read of a big level 0.
 :func:`probe_slide_cached` keeps the last probes per process so each slide is opened once per run.
 """
 
