@@ -45,7 +45,7 @@ from dqm.findings import clip
 from dqm.i18n import Message, msg
 from dqm.image_text import pillow_texts, tiff_texts
 from dqm.model import SlideFacts
-from dqm.pixels.artefacts import Artefacts, TileSource, measure
+from dqm.pixels.artefacts import Artefacts, TileSource, decoded_pixels, measure
 from dqm.pixels.masks import dilate, fill_holes
 from dqm.pixels.stain import dqt_tables, jpeg_quality, scanner, stain_descriptors
 from dqm.sparse_files import SparseFileError, sparse_of
@@ -622,16 +622,24 @@ def _openslide_tiles(
         except (error, OSError, ValueError, MemoryError):
             return None
 
-    return TileSource(read, ds, mpp0 * ds if mpp0 else None, _tile_grid(probe.properties, level))
+    stored = _stored_tile(probe.properties, level)
+    return TileSource(read, ds, mpp0 * ds if mpp0 else None, _tile_grid(stored), stored)
 
 
-def _tile_grid(props: dict[str, str], level: int) -> tuple[int, int] | None:
-    """The stored tiles' size at ``level`` as OpenSlide reports it (None: not reported, or not sane)."""
+def _stored_tile(props: dict[str, str], level: int) -> tuple[int, int] | None:
+    """The stored tiles' size at ``level`` as OpenSlide reports it, however large (None: not
+    reported): what a read decodes."""
     w = _float(props.get(f"openslide.level[{level}].tile-width"))
     h = _float(props.get(f"openslide.level[{level}].tile-height"))
-    if not w or not h or w < 1 or h < 1 or w > MAX_GRID or h > MAX_GRID:
+    if not w or not h or w < 1 or h < 1:
         return None
     return int(w), int(h)
+
+
+def _tile_grid(stored: tuple[int, int] | None) -> tuple[int, int] | None:
+    """The stored tiles' size for placing reads on their corners (None: unknown, or over
+    :data:`MAX_GRID`: not sane)."""
+    return stored if stored is not None and max(stored) <= MAX_GRID else None
 
 
 def _pillow_tiles(img: Any, mpp: float | None) -> TileSource:
@@ -798,10 +806,14 @@ def _probe_openslide(path: Path, probe: SlideProbe, options: ProbeOptions, clock
         probe.properties = props
         probe.scanner = scanner(props)
         _codec(path, probe)
-        grids = [_tile_grid(props, level) for level in range(probe.level_count)]
+        stored = [_stored_tile(props, level) for level in range(probe.level_count)]
+        grids = [_tile_grid(tile) for tile in stored]
         done: dict[Region, Any] = {}  # what the sample read, for the measures that read it again
         for level, xy, size in sample_regions(probe.level_dimensions, probe.level_downsamples, grids=grids):
-            if not _step(probe, clock, "tile sample", size[0] * size[1]):
+            ds = probe.level_downsamples[level]
+            if not _step(
+                probe, clock, "tile sample", decoded_pixels(xy[0] / ds, xy[1] / ds, *size, stored[level])
+            ):
                 break
             try:
                 done[level, xy, size] = slide.read_region(xy, level, size)
@@ -859,10 +871,10 @@ def _tissue_openslide(
     w, h = probe.level_dimensions[level]
     level0 = (probe.width or w, probe.height or h)
     try:
-        thumb = _whole_slide_thumbnail(probe, level0)
+        thumb_px = _whole_slide_thumbnail(probe, level0)
         pixels = _Pixels(options, clock, _openslide_tiles(slide, probe, error, options.mpp, done))
-        if thumb is not None:
-            if _step(probe, clock, "tissue mask", thumb):
+        if thumb_px is not None:
+            if _step(probe, clock, "tissue mask", thumb_px):
                 img = slide.associated_images["thumbnail"]
                 _mask_from_image(img, level0, "thumbnail image", probe, pixels)
         elif w * h <= MAX_MASK_PIXELS:
@@ -880,11 +892,18 @@ def _tissue_openslide(
         probe.tissue_note = f"reading the image for the tissue mask failed: {exc}"
 
 
-def _associated_pixels(props: dict[str, str], name: str) -> int:
-    """The pixels of the associated image ``name`` as the header states them (0: not stated)."""
+def _associated_size(props: dict[str, str], name: str) -> tuple[float, float] | None:
+    """The associated image ``name``'s width and height as the header states them (None: not
+    stated; OpenSlide states them for every associated image)."""
     w = _float(props.get(f"openslide.associated.{name}.width"))
     h = _float(props.get(f"openslide.associated.{name}.height"))
-    return int(w * h) if w and h and w > 0 and h > 0 else 0
+    return (w, h) if w and h and w > 0 and h > 0 else None
+
+
+def _associated_pixels(props: dict[str, str], name: str) -> int:
+    """The pixels of the associated image ``name`` as the header states them (0: not stated)."""
+    size = _associated_size(props, name)
+    return int(size[0] * size[1]) if size else 0
 
 
 def _whole_slide_thumbnail(probe: SlideProbe, level0: tuple[int, int]) -> int | None:
@@ -892,10 +911,10 @@ def _whole_slide_thumbnail(probe: SlideProbe, level0: tuple[int, int]) -> int | 
     not, or there is none)."""
     if "thumbnail" not in probe.associated_images:
         return None
-    tw = _float(probe.properties.get("openslide.associated.thumbnail.width"))
-    th = _float(probe.properties.get("openslide.associated.thumbnail.height"))
-    if not tw or not th or max(tw, th) < MIN_THUMBNAIL_SIDE or not level0[0] or not level0[1]:
+    size = _associated_size(probe.properties, "thumbnail")
+    if size is None or max(size) < MIN_THUMBNAIL_SIDE or not level0[0] or not level0[1]:
         return None
+    tw, th = size
     if abs((tw / th) / (level0[0] / level0[1]) - 1) > 0.02:
         return None  # not the same field of view as level 0
     return int(tw * th)

@@ -212,6 +212,21 @@ class TileSource:
     grid: tuple[int, int] | None = None
     """The stored tiles' width and height in tile pixels (None: not tiled, or unknown): a read
     whose corner lies on this grid decodes one stored tile where an unaligned one decodes four."""
+    stored: tuple[int, int] | None = None
+    """The stored tiles' size as the header states it, however large (None: unknown): what a read
+    decodes, and so the work it takes (:func:`decoded_pixels`)."""
+
+
+def decoded_pixels(x: float, y: float, w: int, h: int, stored: tuple[int, int] | None) -> int:
+    """The pixels a read of ``w`` x ``h`` at ``(x, y)`` (that level's pixels) decodes: every stored
+    tile it touches, whole (``stored``: their size; None: unknown, and the read's own pixels are
+    counted). A 256-pixel read of a slide stored in 16,384-pixel tiles decodes 268M pixels."""
+    if stored is None:
+        return w * h
+    (gx, gy), x0, y0 = stored, max(int(x), 0), max(int(y), 0)
+    across = (x0 + w - 1) // gx - x0 // gx + 1
+    down = (y0 + h - 1) // gy - y0 // gy + 1
+    return across * gx * down * gy
 
 
 @dataclass(frozen=True, slots=True)
@@ -786,7 +801,8 @@ def _blur(
     blurred = 0
     note = ""
     for x, y in _tile_origins(mask, ds, side0, BLUR_TILES, step0):
-        if meter := budget.take(BLUR_TILE * BLUR_TILE):
+        units = decoded_pixels(x / tiles.downsample, y / tiles.downsample, BLUR_TILE, BLUR_TILE, tiles.stored)
+        if meter := budget.take(units):
             note = f"{BUDGET_SPENT[meter]} after {len(scores)} tiles"
             break
         tile = tiles.read(x, y, BLUR_TILE)

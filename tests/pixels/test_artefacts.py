@@ -11,7 +11,16 @@ from scipy import ndimage
 
 from dqm.budget import Budget
 from dqm.model import ArtefactFacts, SlideFacts
-from dqm.pixels.artefacts import KINDS, TileSource, _block_or, _gaussian_2d, flag_map, measure, sharpness
+from dqm.pixels.artefacts import (
+    KINDS,
+    TileSource,
+    _block_or,
+    _gaussian_2d,
+    decoded_pixels,
+    flag_map,
+    measure,
+    sharpness,
+)
 from dqm.slide_io import ProbeOptions, probe_slide, tissue_from_rgba
 from validators.artefacts import ArtefactParams
 
@@ -184,6 +193,31 @@ def test_blur_tiles_on_the_stored_tile_grid() -> None:
     )
     assert got.blur is not None and got.blur.tiles == len(corners) > 0 and got.shares["blur"] == 0
     assert all(x % 64 == 0 and y % 96 == 0 for x, y in corners)  # one stored tile's corner each
+
+
+def test_a_read_takes_the_work_of_the_stored_tiles_it_decodes() -> None:
+    assert decoded_pixels(10, 10, 256, 256, None) == 256 * 256  # tiles unknown: the read's own pixels
+    assert decoded_pixels(0, 0, 256, 256, (256, 256)) == 256 * 256  # on the grid: one tile
+    assert decoded_pixels(100, 0, 256, 256, (256, 256)) == 2 * 256 * 256  # across two
+    assert decoded_pixels(100, 100, 256, 256, (240, 240)) == 4 * 240 * 240  # four smaller ones
+    assert decoded_pixels(0, 0, 256, 256, (1 << 14, 1 << 14)) == 1 << 28  # one huge stored tile
+
+
+def test_blur_tiles_of_huge_stored_tiles_are_refused_by_work_not_a_clock() -> None:
+    """A slide stored in 16,384-pixel tiles decodes 268M pixels for each 256-pixel blur tile: the
+    work budget refuses the read (the same on every machine), not the CPU time it would take."""
+    img = he_image()
+    tissue, _ = tissue_from_rgba(img)
+    reads: list[tuple[int, int]] = []
+
+    def read(x: int, y: int, s: int) -> np.ndarray:
+        reads.append((x, y))
+        return img[y : y + s, x : x + s]
+
+    source = TileSource(read, 1.0, 0.5, stored=(1 << 14, 1 << 14))
+    got = measure(img, tissue, (1.0, 1.0), source, budget=Budget(UNHURRIED, work=100_000_000))
+    assert got.blur is not None and got.blur.tiles == 0 and not reads
+    assert got.blur.note == "work budget spent after 0 tiles"
 
 
 def test_blur_needs_ten_x() -> None:
