@@ -78,7 +78,7 @@ def _row(path: Path, options: ProbeOptions) -> dict[str, object]:
         "cpu": cpu,
         "share": cpu / options.budget_s,
         "blur_s": probe.artefacts.elapsed_s if probe.artefacts is not None else 0.0,
-        "work": getattr(probe, "work", None),
+        "work": probe.work,
         "skipped": probe.skipped,
         "clock": probe.budget_clock,
         "blur_note": blur.note if blur is not None else "",
@@ -98,18 +98,17 @@ def report(label: str, paths: list[Path], options: ProbeOptions) -> None:
         f"{1000 * max(cpus):.1f} ms ({100 * max(cpus) / options.budget_s:.2f} % of {options.budget_s:g} s); "
         f"artefacts part largest {1000 * max(blur):.1f} ms of {1000 * options.artefacts_budget_s:g} ms"
     )
-    works = [int(r["work"]) for r in rows if r["work"] is not None]  # type: ignore[call-overload]
-    if works:
-        from dqm.budget import work_units
-        from dqm.pixels.artefacts import BLUR_TILE
+    from dqm.budget import work_units
+    from dqm.pixels.artefacts import BLUR_TILE
 
-        limit = work_units(options.budget_s)
-        blur = max(int(r["tiles"]) for r in rows) * BLUR_TILE * BLUR_TILE  # type: ignore[call-overload]
-        print(
-            f"  work: median {statistics.median(works):,.0f}, largest {max(works):,} of {limit:,} units; "
-            f"{sum(works) / sum(cpus) / 1e6:.0f} million units a CPU second; blur sample largest "
-            f"{blur:,} of {work_units(options.artefacts_budget_s):,} units"
-        )
+    works = [int(r["work"]) for r in rows]  # type: ignore[call-overload]
+    limit = work_units(options.budget_s)
+    blur_units = max(int(r["tiles"]) for r in rows) * BLUR_TILE * BLUR_TILE  # type: ignore[call-overload]
+    print(
+        f"  work: median {statistics.median(works):,.0f}, largest {max(works):,} of {limit:,} units; "
+        f"{sum(works) / sum(cpus) / 1e6:.0f} million units a CPU second; blur sample largest "
+        f"{blur_units:,} of {work_units(options.artefacts_budget_s):,} units (tiles on the stored grid)"
+    )
     for r in rows:
         if r["skipped"] or "budget" in str(r["blur_note"]) or "backstop" in str(r["blur_note"]):
             print(f"  {r['name']}: skipped {r['skipped']} ({r['clock']}); blur: {r['blur_note']!r}")

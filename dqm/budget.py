@@ -62,6 +62,7 @@ class Budget:
     def __init__(
         self,
         seconds: float,
+        *,
         work: int | None = None,
         wall_limit_s: float | None = None,
         whole: Budget | None = None,
@@ -114,7 +115,7 @@ class Budget:
         is left of this one on any meter; the work it takes counts in this one too."""
         return Budget(
             min(seconds, max(0.0, self.seconds - self.cpu_s)),
-            min(work_units(seconds), max(0, self.work - self.done)),
-            min(WALL_FACTOR * seconds, max(0.0, self.wall_limit_s - self.wall_s)),
+            work=min(work_units(seconds), max(0, self.work - self.done)),
+            wall_limit_s=min(WALL_FACTOR * seconds, max(0.0, self.wall_limit_s - self.wall_s)),
             whole=self,
         )
