@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from dqm.findings import Aspect, Finding, Severity, clip
 from dqm.i18n import N_, msg
 from dqm.pixels.hashes import BITS, WORDS, stack
-from dqm.pixels.pairs import cross_pairs, near_pairs
+from dqm.pixels.pairs import Matches, cross_matches, near_matches
 from validators.context import BatchView, ItemFacts
 from validators.registry import CheckContext, check
 
@@ -46,15 +47,6 @@ def _text(value: object) -> str | None:
     return text or None
 
 
-def _same_file(a: ItemFacts, b: ItemFacts) -> bool:
-    """Two items that name one slide file, or byte-identical files (reported as exact duplicates)."""
-    if a.image_path is not None and a.image_path == b.image_path:
-        return True
-    if a.full_hash and a.full_hash == b.full_hash:
-        return True
-    return bool(a.fingerprint and a.fingerprint == b.fingerprint and not (a.full_hash or b.full_hash))
-
-
 @check(
     "duplicates.near_slides",
     aspect=Aspect.IMAGE,
@@ -76,34 +68,35 @@ def _same_file(a: ItemFacts, b: ItemFacts) -> bool:
 def near_slides(batch: BatchView, params: NearParams, ctx: CheckContext) -> list[Finding]:
     """No two slides show the same tissue, in the batch or the baseline release (hashes, any rotation or flip)."""
     words, index = stack([f.perceptual_hash for f in batch.items])
+    hashed = [batch.items[n] for n in index]
     # one finding per slide, against the earlier slide it matches worst: a cluster of n alike
-    # slides gives n - 1 findings, not n^2 / 2
-    near: dict[int, list[tuple[int, int]]] = defaultdict(list)
-    for i, j, d in near_pairs(words, params.max_distance):
-        if not _same_file(batch.items[index[i]], batch.items[index[j]]):
-            near[index[j]].append((d, index[i]))
-    out = [_pair_finding(batch, second, matches, params, ctx) for second, matches in sorted(near.items())]
+    # slides gives n - 1 findings, not n^2 / 2; its pairs are tallied, never listed
+    found = near_matches(words, params.max_distance, _patients(hashed, params), _files(hashed))
+    out = [
+        _pair_finding(batch, index[r], index[int(found.other[r])], found, r, ctx)
+        for r in np.nonzero(found.number)[0].tolist()
+    ]
     if batch.earlier is not None and batch.earlier.slides:
-        old, _ = stack([s.perceptual_hash for s in batch.earlier.slides])
-        again: dict[int, list[tuple[int, int]]] = defaultdict(list)
-        for i, k, d in cross_pairs(words, old, params.max_distance):
-            again[index[i]].append((d, k))
-        for n, found in sorted(again.items()):
-            # the same slide under its own id is the item delivered again (a redelivery's
-            # unchanged slide), not a duplicate across releases
-            own = batch.earlier.names(batch.items[n].slide_id)
-            matches = [(d, k) for d, k in found if batch.earlier.slides[k].slide_id not in own]
-            if not matches:
-                continue
-            d, k = min(matches)
-            facts, earlier = batch.items[n], batch.earlier.slides[k]
+        old, old_index = stack([s.perceptual_hash for s in batch.earlier.slides])
+        codes: dict[str, int] = {}
+        names = np.array(
+            [codes.setdefault(batch.earlier.slides[k].slide_id, len(codes)) for k in old_index],
+            dtype=np.int64,
+        )
+        # the same slide under its own id is the item delivered again (a redelivery's unchanged
+        # slide), not a duplicate across releases
+        ids = [sorted(batch.earlier.names(f.slide_id)) for f in hashed]
+        own = np.array([[codes.get(i[0], -1), codes.get(i[-1], -1)] for i in ids], dtype=np.int64)
+        again = cross_matches(words, old, params.max_distance, own.reshape(-1, 2), names)
+        for r in np.nonzero(again.number)[0].tolist():
+            facts, earlier = hashed[r], batch.earlier.slides[old_index[int(again.other[r])]]
             where = f" ({earlier.image_path!r})" if earlier.image_path else ""
             template = (
                 N_(
                     "slide looks like slide {slide_id!r}{where} of the earlier release {release} "
                     "(hash distance {d} of {bits} bits); and {others} other slide(s) as near"
                 )
-                if len(matches) > 1
+                if again.number[r] > 1
                 else N_(
                     "slide looks like slide {slide_id!r}{where} of the earlier release {release} "
                     "(hash distance {d} of {bits} bits)"
@@ -117,15 +110,43 @@ def near_slides(batch: BatchView, params: NearParams, ctx: CheckContext) -> list
                         slide_id=earlier.slide_id,
                         where=where,
                         release=batch.earlier.name,
-                        d=d,
+                        d=int(again.distance[r]),
                         bits=HASH_BITS,
-                        others=len(matches) - 1,
+                        others=int(again.number[r]) - 1,
                     ),
                     item_id=facts.slide_id,
                     file=facts.image_path,
                 )
             )
     return out
+
+
+def _patients(items: list[ItemFacts], params: NearParams) -> np.ndarray:
+    """Each item's patient as a code, -1 where not known."""
+    codes: dict[str, int] = {}
+    out = []
+    for facts in items:
+        patient = _text(facts.clinical.get(params.patient_column))
+        out.append(-1 if patient is None else codes.setdefault(patient, len(codes)))
+    return np.array(out, dtype=np.int64)
+
+
+def _files(items: list[ItemFacts]) -> np.ndarray:
+    """Which items are one slide file, as codes: two items are when equal in a column: the same
+    path, byte-identical files (one full hash), or one fingerprint where neither has a full hash
+    (``file.duplicate_slide_content`` reports them); a missing value is a code of its own."""
+    codes: dict[tuple[int, str], int] = {}
+    out = []
+    for n, facts in enumerate(items):
+        keys = (
+            facts.image_path,
+            facts.full_hash or None,
+            None if facts.full_hash else facts.fingerprint or None,
+        )
+        out.append(
+            [-1 - n if key is None else codes.setdefault((c, key), len(codes)) for c, key in enumerate(keys)]
+        )
+    return np.array(out, dtype=np.int64).reshape(-1, 3)
 
 
 _JUDGED = (
@@ -137,27 +158,19 @@ _JUDGED = (
 
 
 def _pair_finding(
-    batch: BatchView, second: int, matches: list[tuple[int, int]], params: NearParams, ctx: CheckContext
+    batch: BatchView, second: int, first_item: int, found: Matches, r: int, ctx: CheckContext
 ) -> Finding:
-    """The finding of slide ``second`` near the earlier slides ``matches`` (``(distance, index)``):
-    about the worst of them (two patients before unknown before one), then the nearest."""
-    facts = batch.items[second]
-    patient = _text(facts.clinical.get(params.patient_column))
-
-    def judged(match: tuple[int, int]) -> tuple[int, int, int]:
-        other = _text(batch.items[match[1]].clinical.get(params.patient_column))
-        rank = 1 if patient is None or other is None else (2 if other == patient else 0)
-        return rank, *match
-
-    rank, d, k = min(judged(m) for m in matches)
-    code, why = _JUDGED[rank]
-    first = batch.items[k]
+    """The finding of slide ``second`` (row ``r`` of ``found``) near earlier slides: about the
+    worst of them (two patients before unknown before one, then the nearest), ``first_item``."""
+    facts, first = batch.items[second], batch.items[first_item]
+    code, why = _JUDGED[int(found.rank[r])]
+    others = int(found.number[r]) - 1
     template = (
         N_(
             "slide looks like slide {slide_id!r} ({path!r}): hash distance {d} of {bits} bits, under any "
             "rotation or flip{_why}; and {others} other slide(s) as near"
         )
-        if len(matches) > 1
+        if others
         else N_(
             "slide looks like slide {slide_id!r} ({path!r}): hash distance {d} of {bits} bits, under any "
             "rotation or flip{_why}"
@@ -169,10 +182,10 @@ def _pair_finding(
             template,
             slide_id=first.slide_id,
             path=first.image_path,
-            d=d,
+            d=int(found.distance[r]),
             bits=HASH_BITS,
             _why=why,
-            others=len(matches) - 1,
+            others=others,
         ),
         item_id=facts.slide_id,
         file=facts.image_path,

@@ -133,3 +133,67 @@ def test_a_cluster_of_alike_slides_gives_one_finding_per_slide_about_its_worst_m
     # S4 (patient P2) is near S0-S3 (P1): the mix-up is what it reports
     assert by_id["S4"].code == "NEAR_DUPLICATE_OTHER_PATIENT" and "'S0'" in by_id["S4"].message
     assert by_id["S5"].code == "NEAR_DUPLICATE_OTHER_PATIENT"
+
+
+def test_a_cluster_of_500_alike_slides_gives_each_slide_its_count_and_worst_match(profile):
+    """500 slides of one tissue in two orientations (two groups of identical hashes), every
+    seventh re-saved (2 bits changed: groups of their own, 2 bits from the rest); patients P1, P2
+    and unknown; three byte-identical files. One finding per slide but the first, counting every
+    earlier slide near it but its own file's, about its worst match (two patients, else an unknown
+    one, then the nearest, then the first)."""
+    resaved = A ^ np.array([0b101] + [0] * (WORDS - 1), dtype=np.uint64)
+
+    def patient(k):
+        return None if 100 <= k < 120 else ("P1" if k < 300 else "P2")
+
+    items = [
+        _item(
+            f"S{k}",
+            orientations((resaved if k % 7 == 6 else A)[None])[0, 3 * (k % 2)],
+            patient(k),
+            row=k,
+            sha="e" * 64 if k >= 497 else None,
+        )
+        for k in range(500)
+    ]
+    found = _run("duplicates.near_slides", profile, items)
+    assert [f.item_id for f in found] == [f"S{k}" for k in range(1, 500)]
+    by_id = {f.item_id: f for f in found}
+    for k in range(2, 500):
+        others = k - 1 - {498: 1, 499: 2}.get(k, 0)  # S497-S499: one file
+        assert f"and {others} other slide(s) as near" in by_id[f"S{k}"].message
+    assert "other slide(s)" not in by_id["S1"].message
+    codes = [f.code for f in found]
+    assert (
+        codes
+        == ["NEAR_DUPLICATE_SAME_PATIENT"] * 99
+        + ["NEAR_DUPLICATE_SLIDE"] * 200
+        + ["NEAR_DUPLICATE_OTHER_PATIENT"] * 200
+    )
+    about = {
+        "S6": ("'S0'", 2),  # re-saved, and no earlier slide re-saved
+        "S13": ("'S6'", 0),  # its own group first
+        "S299": ("'S100'", 0),  # the first of unknown patient
+        "S300": ("'S6'", 0),  # of the other patient, the nearest
+        "S301": ("'S0'", 0),
+        "S499": ("'S0'", 0),
+    }
+    for sid, (first, d) in about.items():
+        assert f"like slide {first} " in by_id[sid].message and f"distance {d} of" in by_id[sid].message
+
+
+def test_a_cluster_of_alike_slides_of_the_earlier_release(profile):
+    """300 slides delivered again, alike, against an earlier release of 200 alike ones, one of
+    them under the item's own id and one with a malformed hash: each names the nearest other earlier slide
+    and counts the rest."""
+    resaved = A ^ np.array([0b11] + [0] * (WORDS - 1), dtype=np.uint64)
+    slides = [EarlierSlide("BAD", None, "not hex")]
+    slides += [EarlierSlide(f"OLD-{k}", None, _hex(resaved if k < 5 else A)) for k in range(199)]
+    earlier = EarlierRelease("old", tuple(slides))
+    items = [_item(f"S{k}", A, row=k) for k in range(299)] + [_item("OLD-7", resaved, row=299)]
+    found = _run("duplicates.near_slides", profile, items, earlier=earlier)
+    again = [f for f in found if f.code == "SLIDE_DELIVERED_AGAIN"]
+    assert [f.item_id for f in again] == [f"S{k}" for k in range(299)] + ["OLD-7"]
+    assert all("'OLD-5'" in f.message and "distance 0 of" in f.message for f in again[:299])
+    assert all("and 198 other slide(s)" in f.message for f in again[:299])
+    assert "'OLD-0'" in again[-1].message and "and 197 other slide(s)" in again[-1].message
