@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/bench_duplicates.py [--real ../shared/data/real] [--limit 0] [--scale 8000]
     .venv/bin/python benchmarks/bench_duplicates.py --pairs-only [--sizes 34000,100000] [--scale 8000]
+    .venv/bin/python benchmarks/bench_duplicates.py --alike 34376
 
 Sources: the GlaS images (``segmentation/glas/images``) and every real slide and image in
 ``slides/`` and ``images/`` that opens, each as its thumbnail of at most 1024 pixels a side. Each
@@ -22,12 +23,21 @@ indexed search (:mod:`dqm.pixels.pairs`, its blocks as :func:`~dqm.pixels.pairs.
 time, peak memory (numpy's allocations, tracemalloc) and the planted pairs found; and comparing
 every pair, timed on ``--scale`` hashes (where both searches must give the same pairs) and
 projected by n^2.
+
+``--alike N``: the check ``duplicates.near_slides`` itself on a batch of ``N`` alike slides, where
+nearly every pair is near: all with one hash (a control slide scanned many times, one slide under
+many names), then all with distinct hashes within the threshold of one another (a centre with 16
+of its bits, at most, flipped in each). Half the slides of one patient, half of another, one in
+ten unknown. Time (wall, and the process's CPU time: on a shared machine the wall time is
+mostly waiting), peak memory (tracemalloc), findings and the pairs tallied (every pair near:
+``N (N - 1) / 2``).
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
+import re
 import statistics
 import tempfile
 import time
@@ -38,10 +48,15 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from dqm.pixels.hashes import orientations, slide_hash, stack
+from dqm.pixels.hashes import NBITS, WORDS, orientations, slide_hash, stack
 from dqm.pixels.pairs import near_pairs, plan, quadratic
+from dqm.profile import load_profile
 from dqm.slide_io import probe_slide, slide_thumbnail, tissue_from_rgba
+from validators import REGISTRY
+from validators.context import BatchView, ItemFacts
 from validators.duplicates import NearParams
+from validators.engine import configure
+from validators.registry import CheckContext
 
 REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
 KINDS = ("jpeg", "crop", "rot90", "rot180", "flip", "rot270+crop+jpeg")
@@ -161,8 +176,12 @@ def main() -> None:
     parser.add_argument(
         "--sizes", default="34000,100000", help="--pairs-only: numbers of slides, comma-separated"
     )
+    parser.add_argument("--alike", type=int, default=0, help="the check on a batch of this many alike slides")
     args = parser.parse_args()
     threshold = NearParams().max_distance
+    if args.alike:
+        alike(args.alike, args.seed)
+        return
     if args.pairs_only:
         pair_search(args.sizes, args.scale, threshold, args.seed)
         return
@@ -256,6 +275,45 @@ def pair_search(sizes: str, scale: int, threshold: int, seed: int) -> None:
         print(
             f"{n:,}, {shape}, {took:.1f}, {peak:.0f}, {len(truth & pairs)}/{len(truth)}, {len(found)}, "
             f"{every_s * (n / scale) ** 2:.0f}"
+        )
+
+
+def alike(n: int, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    centre = rng.integers(0, np.iinfo(np.uint64).max, WORDS, dtype=np.uint64, endpoint=True)
+    spread = np.tile(centre, (n, 1))
+    for _ in range(16):  # each a bit of its own, or one bit flipped twice: at most 16 from the centre
+        bit = rng.integers(0, NBITS, n)
+        spread[np.arange(n), bit // 64] ^= np.uint64(1) << (63 - bit % 64).astype(np.uint64)
+    spec = REGISTRY["duplicates.near_slides"]
+    profile = load_profile()
+    cfg = {c.id: c for c in configure(profile)}["duplicates.near_slides"]
+    print("slides, hashes, distinct hashes, s, CPU s, peak MiB, findings, pairs tallied")
+    for name, words in (("one hash", np.tile(centre, (n, 1))), ("alike", spread)):
+        items = [
+            ItemFacts(
+                f"S{k}",
+                k + 1,
+                f"slides/S{k}.svs",
+                None,
+                None,
+                f"{k:064x}",
+                perceptual_hash="".join(f"{int(w):016x}" for w in words[k]),
+                clinical={} if k % 10 == 9 else {"patient_id": f"P{2 * k // n}"},
+            )
+            for k in range(n)
+        ]
+        ctx = CheckContext(spec, "batch", cfg.severities, "manifest.csv")
+        tracemalloc.start()
+        t0, c0 = time.perf_counter(), time.process_time()
+        found = spec.func(BatchView(profile, items, "manifest.csv"), cfg.params, ctx)
+        took, cpu = time.perf_counter() - t0, time.process_time() - c0
+        peak = tracemalloc.get_traced_memory()[1] / 2**20
+        tracemalloc.stop()
+        others = (re.search(r"and (\d+) other slide", f.message) for f in found)
+        tallied = sum(1 + int(m[1]) if m else 1 for m in others)
+        print(
+            f"{n:,}, {name}, {len(np.unique(words, axis=0)):,}, {took:.1f}, {cpu:.1f}, {peak:.0f}, {len(found):,}, {tallied:,}"
         )
 
 

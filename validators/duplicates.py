@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from dqm.findings import Aspect, Finding, Severity, clip
 from dqm.i18n import N_, msg
 from dqm.pixels.hashes import BITS, WORDS, stack
-from dqm.pixels.pairs import Matches, cross_matches, near_matches
+from dqm.pixels.matches import Matches, cross_matches, near_matches
 from validators.context import BatchView, ItemFacts
 from validators.registry import CheckContext, check
 
