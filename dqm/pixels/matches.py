@@ -116,6 +116,34 @@ class _NearTally(_Tally):
             same |= column[a] == column[b]
         return self.key(rank, d, np.minimum(a, b)), ~same
 
+    def group(self, rows: np.ndarray) -> bool:
+        """The pairs within a group of identical hashes (``rows``, in row order, at distance 0)
+        when no two of them are one file, in O(g log g): each row's matches are all the rows
+        before it, its worst the first of the worst rank. False, nothing tallied, when two are."""
+        if any(len(np.unique(column[rows])) < len(rows) for column in self.files):
+            return False
+        pos = np.arange(len(rows))
+        patient = self.patients[rows]
+        known = patient >= 0
+
+        def first(where: np.ndarray) -> int:
+            return int(np.argmax(where)) if where.any() else len(rows)
+
+        lead = first(known)  # the first row of a known patient
+        other = first(known & (patient != patient[min(lead, len(rows) - 1)]))  # of another
+        # the first row of another patient than each row's, and of no known patient (for a row
+        # of none: any); with neither before it, every row before it is of its patient
+        candidates = (
+            np.where(patient == patient[min(lead, len(rows) - 1)], other, lead),
+            np.where(known, first(~known), 0),
+        )
+        rank = np.where(known & (candidates[0] < pos), 0, np.where(candidates[1] < pos, 1, 2))
+        worst = np.where(rank == 0, candidates[0], np.where(rank == 1, candidates[1], 0))
+        later = rows[1:]
+        self.count[later] += pos[1:]
+        self.best[later] = np.minimum(self.best[later], self.key(rank[1:], 0, rows[worst[1:]]))
+        return True
+
     def pairs(self, a: np.ndarray, b: np.ndarray, d: np.ndarray, keep: np.ndarray | None) -> None:
         key, valid = self._judged(a, b, d)
         if keep is not None:
@@ -174,14 +202,19 @@ def near_matches(words: np.ndarray, max_distance: int, patients: np.ndarray, fil
 
     Memory O(n) whatever the number of pairs: identical hashes are searched once (one distinct
     hash a group) and their pairs tallied as they are found, in bounded blocks, never listed. A
-    group of ``g`` identical hashes is ``g^2 / 2`` pairs tallied (as matrices, fast), and ``n``
-    distinct hashes all near one another are ``n^2 / 2`` pairs compared."""
+    group of ``g`` identical hashes of as many files is tallied in O(g log g) (:meth:`_NearTally.group`),
+    one where some are one file as ``g^2 / 2`` pairs; ``n`` distinct hashes all near one another
+    are ``n^2 / 2`` pairs compared."""
     words = np.asarray(words, dtype=np.uint64).reshape(-1, WORDS)
     tally = _NearTally(np.asarray(patients, dtype=np.int64), np.asarray(files, dtype=np.int64))
     if len(words):
         groups = _Groups(words)
-        crowded = np.nonzero(groups.size > 1)[0]
-        within = (crowded, crowded, np.zeros(len(crowded), dtype=np.int64))
+        crowded = [u for u in np.nonzero(groups.size > 1)[0].tolist() if not tally.group(groups.rows(u))]
+        within = (
+            np.array(crowded, dtype=np.int64),
+            np.array(crowded, dtype=np.int64),
+            np.zeros(len(crowded), dtype=np.int64),
+        )
         for found in itertools.chain([within], search(groups.unique, None, max_distance)):
             _tally_found(tally, found, groups, groups, max_distance)
     return tally.matches()

@@ -56,10 +56,14 @@ SETTINGS = [
 ]
 
 
-@pytest.mark.parametrize("settings", SETTINGS)
-def test_matches_of_collapsed_identical_hashes_are_the_plain_path_s(settings, monkeypatch) -> None:
+@pytest.mark.parametrize(
+    ("settings", "shared"),
+    [(settings, True) for settings in SETTINGS] + [({}, False), ({"DENSE": 10**9, "DENSE_TILE": 64}, False)],
+)
+def test_matches_of_collapsed_identical_hashes_are_the_plain_path_s(settings, shared, monkeypatch) -> None:
     """Identical hashes searched once and their pairs tallied as found: the same counts and worst
-    matches as listing every pair and aggregating it, same files and patients included."""
+    matches as listing every pair and aggregating it, patients included, and slides of one file
+    (``shared``; a group of identical hashes of distinct files is tallied by its order alone)."""
     rng = np.random.default_rng(11)
     n = 400
     centres = random_words(rng, 5)
@@ -69,6 +73,8 @@ def test_matches_of_collapsed_identical_hashes_are_the_plain_path_s(settings, mo
         [np.where(rng.random(n) < p, rng.integers(0, 6, n), -1 - np.arange(n)) for p in (0.05, 0.1, 0.02)],
         axis=1,
     )
+    if not shared:
+        files = -1 - np.arange(3 * n).reshape(n, 3)
     old, _ = clustered(rng, 150, centres)
     own = np.where(rng.random((n, 2)) < 0.3, rng.integers(0, 40, (n, 2)), -1)
     names = rng.integers(0, 40, 150)
