@@ -605,6 +605,26 @@ CASES = [
         ),
     ),
     Case(
+        "lesions_alike_20000",
+        "20,000 copies of one 90x90 square, classes alternating (2.7 MB; every pair met: 2e8, past 14 GB)",
+        lambda b: _edit(
+            b,
+            lambda d: d.__setitem__(
+                "lesions",
+                [
+                    {
+                        "class": ("BCC", "SCC")[k % 2],
+                        "geometry": {
+                            "type": "Polygon",
+                            "coordinates": [[[10, 10], [100, 10], [100, 100], [10, 100], [10, 10]]],
+                        },
+                    }
+                    for k in range(20_000)
+                ],
+            ),
+        ),
+    ),
+    Case(
         "profile_regex",
         "a profile's deid pattern (a+)+$ and a class name of 40 a's and a b (re backtracked 2^40 ways)",
         lambda b: _edit(b, lambda d: d["lesions"][0].__setitem__("class", "a" * 40 + "b")),
