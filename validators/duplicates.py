@@ -85,9 +85,10 @@ def near_slides(batch: BatchView, params: NearParams, ctx: CheckContext) -> list
         )
         # the same slide under its own id is the item delivered again (a redelivery's unchanged
         # slide), not a duplicate across releases
-        ids = [sorted(batch.earlier.names(f.slide_id)) for f in hashed]
-        own = np.array([[codes.get(i[0], -1), codes.get(i[-1], -1)] for i in ids], dtype=np.int64)
-        again = cross_matches(words, old, params.max_distance, own.reshape(-1, 2), names)
+        ids = [[codes.get(name, -1) for name in batch.earlier.names(f.slide_id)] for f in hashed]
+        width = max(map(len, ids), default=1)
+        own = np.array([row + [-1] * (width - len(row)) for row in ids], dtype=np.int64)
+        again = cross_matches(words, old, params.max_distance, own.reshape(-1, width), names)
         for r in np.nonzero(again.number)[0].tolist():
             facts, earlier = hashed[r], batch.earlier.slides[old_index[int(again.other[r])]]
             where = f" ({earlier.image_path!r})" if earlier.image_path else ""

@@ -196,11 +196,12 @@ def search(words: np.ndarray, others: np.ndarray | None, max_distance: int) -> I
     codes = None
     if chosen is not None:
         with contextlib.suppress(_Crowded):
-            codes = _indexed_codes(words, cols, same, max_distance, chosen, PAIR_BUDGET)
+            variants = orientations(cols)
+            codes = _indexed_codes(words, variants, same, max_distance, chosen, PAIR_BUDGET)
     if codes is None:
         yield from _quadratic_tiles(words, None if same else cols, max_distance)
     else:
-        yield from _decoded(words, cols, codes)
+        yield from _decoded(words, variants, codes)
 
 
 def _listed(found: Iterable[PairBlock]) -> list[Pair]:
@@ -238,7 +239,10 @@ def indexed(
     must cover the pigeonhole for ``max_distance``: :func:`blocks` gives them; each at most
     :data:`MAX_WIDTH` bits)."""
     words, cols, same = _operands(words, others)
-    return _listed(_decoded(words, cols, _indexed_codes(words, cols, same, max_distance, chosen, None)))
+    variants = orientations(cols)
+    return _listed(
+        _decoded(words, variants, _indexed_codes(words, variants, same, max_distance, chosen, None))
+    )
 
 
 class _Crowded(Exception):
@@ -247,22 +251,23 @@ class _Crowded(Exception):
 
 def _indexed_codes(
     words: np.ndarray,
-    cols: np.ndarray,
+    variants: np.ndarray,
     same: bool,
     max_distance: int,
     chosen: list[Block],
     budget: int | None,
 ) -> np.ndarray:
-    """:func:`indexed`'s pairs as sorted codes ``i * len(cols) + k``; :class:`_Crowded` once more
+    """:func:`indexed`'s pairs as sorted codes ``i * len(cols) + k`` (``variants``: the
+    :func:`orientations` of ``cols``); :class:`_Crowded` once more
     than ``budget`` are held (a pair found through several blocks or orientations counts each
     time; None: no limit)."""
     if any(width > MAX_WIDTH for _, width, _ in chosen):
         raise ValueError(f"a block is wider than {MAX_WIDTH} bits")
-    if not len(words) or not len(cols):
+    if not len(words) or not len(variants):
         return np.zeros(0, dtype=np.int64)
-    flat = orientations(cols).reshape(-1, WORDS)
+    flat = variants.reshape(-1, WORDS)
     rows = [np.ascontiguousarray(words[:, w]) for w in range(WORDS)]
-    owner = np.repeat(np.arange(len(cols), dtype=np.int64), ORIENTATIONS)
+    owner = np.repeat(np.arange(len(variants), dtype=np.int64), ORIENTATIONS)
     found: list[np.ndarray] = []
     held = 0
     for start, width, radius in chosen:
@@ -272,7 +277,7 @@ def _indexed_codes(
         offsets = np.zeros((1 << width) + 1, dtype=np.int64)
         np.cumsum(np.bincount(value.astype(np.int64), minlength=1 << width), out=offsets[1:])
         index = _Index(
-            owner[order], [np.ascontiguousarray(flat[order, w]) for w in range(WORDS)], offsets, len(cols)
+            owner[order], [np.ascontiguousarray(flat[order, w]) for w in range(WORDS)], offsets, len(variants)
         )
         flips = _flips(width, radius)
         values = _block_values(words, start, width)
@@ -288,11 +293,11 @@ def _indexed_codes(
     return np.unique(np.concatenate(found))
 
 
-def _decoded(words: np.ndarray, cols: np.ndarray, codes: np.ndarray) -> Iterator[PairBlock]:
-    """The pairs of the codes ``i * len(cols) + k`` with their distances, a block at a time."""
-    variants = orientations(cols)
+def _decoded(words: np.ndarray, variants: np.ndarray, codes: np.ndarray) -> Iterator[PairBlock]:
+    """The pairs of the codes ``i * len(cols) + k`` with their distances, a block at a time
+    (``variants``: the :func:`orientations` of ``cols``)."""
     for c0 in range(0, len(codes), CANDIDATE_CHUNK):
-        first, second = np.divmod(codes[c0 : c0 + CANDIDATE_CHUNK], np.int64(len(cols)))
+        first, second = np.divmod(codes[c0 : c0 + CANDIDATE_CHUNK], np.int64(len(variants)))
         diff = variants[second] ^ words[first][:, None, :]
         yield first, second, np.bitwise_count(diff).sum(axis=2, dtype=np.int64).min(axis=1)
 
