@@ -398,6 +398,7 @@ def discover(root: Path) -> Discovery:
         elif _read_manifest(manifest_path, disc, slides, annotations):
             _orphans(disc)
             _checksums(disc)
+            _file_text_searchers(disc)
             return disc
         disc.manifest_listed, disc.manifest_unlisted = [], []  # a manifest not used lists nothing
     _pair_by_stem(disc, slides, annotations)
@@ -406,7 +407,21 @@ def discover(root: Path) -> Discovery:
             DiscoveryIssue("EMPTY_BATCH", msg("no slide or annotation files found"), item_id="batch")
         )
     _checksums(disc)
+    _file_text_searchers(disc)
     return disc
+
+
+def _file_text_searchers(disc: Discovery) -> None:
+    """The first item that reads each annotation file searches the file's own text, the others do
+    not (:attr:`Item.searches_file_text`): a COCO file shared by a split delivery's items is
+    searched once, whichever of its images the manifest lists."""
+    seen: set[str] = set()
+    for item in disc.items:
+        if item.annotation_path is None:
+            continue
+        path = normalise(item.annotation_path)[0]
+        item.searches_file_text = path not in seen
+        seen.add(path)
 
 
 def _checksums(disc: Discovery) -> None:

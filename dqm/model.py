@@ -232,6 +232,10 @@ class Annotation:
     """File-level free text of foreign formats (document names, descriptions), keyed by pointer."""
     slide_pointers: dict[str, str] = field(default_factory=dict)
     """Where ``width``, ``height`` and ``mpp`` were read, when not the native ``/slide/<key>``."""
+    file_text: dict[str, Any] = field(default_factory=dict)
+    """A file of many images: its own text, the same for each of its images (a COCO file's
+    ``info``, ``licenses``, categories, other top-level keys), keyed by pointer. Searched by one
+    item of an audit (:attr:`Item.searches_file_text`), so once however many items share the file."""
 
     def slide_pointer(self, key: str) -> str:
         """The pointer of the declared slide fact ``key`` (``width``, ``height`` or ``mpp``)."""
@@ -318,6 +322,10 @@ class Item:
     listed: tuple[str, ...] = ()
     """The item's files (batch paths) that the batch's checksum list names: its work hashes them
     in full (:mod:`dqm.checksums`)."""
+    searches_file_text: bool = True
+    """The item's work searches its annotation file's own text (:attr:`Annotation.file_text`):
+    discovery leaves this True on the first item of the batch that reads the file only, so a COCO
+    file that thousands of items share is searched once, whichever of its images the manifest lists."""
 
     @property
     def institution(self) -> str | None:

@@ -245,6 +245,8 @@ def annotation_properties(view: ItemView, params: NoParams, ctx: CheckContext) -
         (lesion.pointer, lesion.index, lesion.properties, ann.format) for lesion in ann.lesions
     ]
     targets.append(("", None, ann.properties, "file"))
+    if view.item.searches_file_text:  # a file shared by many items: one of them searches its own text
+        targets.append(("", None, ann.file_text, "file"))
     out.extend(_class_findings(ann.lesions, ctx, settings))
     if view.item.row is not None and ann.clinical:
         targets.append(("", None, {"clinical": ann.clinical}, "clinical"))

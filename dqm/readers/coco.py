@@ -280,10 +280,9 @@ def _read(
     out = [
         _image(img, k, image_id, found[image_id], path, file_issues) for image_id, (k, img) in by_id.items()
     ]
-    if out:
-        classes = {lesion.raw_class for one in found.values() for lesion in one.lesions}
-        out[0].properties.update(_file_text(doc, classes))
-    else:
+    classes = {lesion.raw_class for one in found.values() for lesion in one.lesions}
+    text = _file_text(doc, classes)
+    if not out:
         out.append(
             Annotation(
                 path=path,
@@ -295,12 +294,14 @@ def _read(
                 ],
             )
         )
+    for ann in out:
+        ann.file_text = text  # one dict for every image: one item of an audit searches it
     return out
 
 
 def _file_text(doc: dict[str, Any], classes: set[str | None]) -> dict[str, Any]:
-    """The file's own text, by pointer, for the de-identification checks (the first image's
-    annotation carries it, so it is searched once a file): ``info``'s values, each license's, and
+    """The file's own text, by pointer, for the de-identification checks (every image's
+    annotation carries it, one item of an audit searches it): ``info``'s values, each license's, and
     each category's but its id and, when a lesion is of it, its name (searched as that lesion's
     class). Any value but a number: nested text is searched at its key's pointer."""
     text: dict[str, Any] = {}

@@ -49,6 +49,7 @@ def annotation_for_item(annotations: list[Annotation], item: Item, image: str | 
                     "/images",
                 )
             ],
+            file_text=first.file_text,  # the file's own text is searched all the same
         )
     return annotations[0]
 
@@ -66,4 +67,5 @@ def merged(annotations: list[Annotation]) -> Annotation:
         readable=all(ann.readable for ann in annotations),
         issues=issues,
         properties={key: value for ann in annotations for key, value in ann.properties.items()},
+        file_text=first.file_text,
     )

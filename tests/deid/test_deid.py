@@ -580,7 +580,9 @@ def test_a_coco_files_own_text_is_searched_once(profile: Profile) -> None:
     assert sorted(f.location.pointer for f in found) == expected
     assert {f.code for f in found} == {"DEID_ANNOTATION_IDENTIFIER"}
     assert all("Gildong" not in f.message and "1234567" not in f.message for f in found)
-    assert deid_findings(view_of(profile, annotation=second)) == []
+    other = Item("s2", "slides/s2.svs", "ann/coco.json", {}, None, searches_file_text=False)
+    assert deid_findings(view_of(profile, annotation=second, item=other)) == []
+    assert sorted(f.location.pointer for f in deid_findings(view_of(profile, annotation=second))) == expected
     alone = deid_findings(view_of(profile, annotation=merged([first, second])))  # dqm validate FILE
     assert sorted(f.location.pointer for f in alone) == expected
 
@@ -625,3 +627,54 @@ def test_a_date_or_author_on_a_label_page_or_in_exif_is_a_quasi_identifier(profi
     for key in ("tiff.page2.DateTime", "exif.DateTimeOriginal", "exif.BodySerialNumber"):
         assert key in found.message
     assert "exif.Make" not in found.message
+
+
+def _coco_batch(root: Path, doc: dict, rows: list[tuple[str, str]]) -> Path:
+    """A batch of one COCO file shared by the manifest's items (slide id, slide file), no slides."""
+    (root / "ann").mkdir(parents=True)
+    (root / "ann" / "coco.json").write_text(json.dumps(doc))
+    with (root / "manifest.csv").open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["slide_id", "image_path", "annotation_path"])
+        w.writerows([sid, f"slides/{name}", "ann/coco.json"] for sid, name in rows)
+    return root
+
+
+def _coco_doc(**extra) -> dict:
+    seg = {"category_id": 7, "segmentation": [[10, 10, 60, 10, 60, 60]]}
+    return {
+        "info": {"description": "BCC set, RRN 900101-1234567"},
+        "images": [{"id": k, "file_name": f"s{k}.svs", "width": 100, "height": 80} for k in (1, 2, 3)],
+        "categories": [{"id": 7, "name": "BCC"}],
+        "annotations": [{"id": k, "image_id": k, **seg} for k in (1, 2, 3)],
+        **extra,
+    }
+
+
+def _audit_deid(batch: Path, profile: Profile) -> list[tuple[str, str, str | None]]:
+    from dqm.runner import RunOptions, run_batch
+
+    run = run_batch(batch, profile, RunOptions(workers=1))
+    found = [f for f in run.findings if f.check.startswith("deid.")]
+    assert_masked(found)
+    return sorted((f.item_id, f.location.file or "", f.location.pointer) for f in found)
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [
+        [("s2", "s2.svs")],  # the file's first image is not in this delivery: never searched
+        [("s3", "s3.svs"), ("s2", "s2.svs")],
+        [("s1", "s1.svs"), ("s2", "s2.svs"), ("s3", "s3.svs")],
+        [("s9", "s9.svs"), ("s2", "s2.svs")],  # the first item's image is not in the file
+    ],
+)
+def test_a_shared_coco_files_own_text_is_searched_once_an_audit(
+    tmp_path: Path, profile: Profile, rows: list[tuple[str, str]]
+) -> None:
+    """A COCO file's own text was carried by its first image's annotation only: an audit whose
+    manifest lists only other images of the file (a split delivery) never searched an RRN in
+    ``info.description``. It is searched once an audit, by the first item that reads the file,
+    whichever image that is, and reported once, at the file."""
+    batch = _coco_batch(tmp_path / "b", _coco_doc(), rows)
+    assert _audit_deid(batch, profile) == [(rows[0][0], "ann/coco.json", "/info/description")]
