@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from dqm.i18n import msg
+from dqm.identifiers import strings
 from dqm.model import Annotation, Lesion, ReadIssue
 from dqm.readers.common import pieces, rle
 from dqm.readers.common.base import lesion_as_read, pointer, to_float
@@ -191,6 +192,8 @@ class _Found:
     bbox_only: list[int] = field(default_factory=list)
     crowd: list[int] = field(default_factory=list)
     n_values: int = 3
+    text: dict[str, Any] = field(default_factory=dict)
+    """The text of its annotations that make no lesion (a box only), by pointer."""
 
 
 def _read(
@@ -244,16 +247,20 @@ def _read(
     boxes: list[tuple[float, float, float, float]] = []
     box_sizes: list[tuple[int | None, int | None]] = []
     unknown_images: list[int] = []
+    orphan_text: dict[str, Any] = {}  # the text of annotations no image has: the file's
     for k, a in anns:
         if not isinstance(a, dict):
             file_issues.append(
                 ReadIssue("WRONG_TYPE", msg("an annotation must be an object"), f"/annotations/{k}")
             )
+            if _has_text(a):
+                orphan_text[pointer("annotations", k)] = a
             continue
         image_id = _int(a.get("image_id"))
         image_id = alias.get(image_id, image_id)  # type: ignore[arg-type]
         if image_id not in by_id:
             unknown_images.append(k)
+            orphan_text.update(_own_keys(a, "annotations", k))
             continue
         box = _bbox(a.get("bbox"))
         if box is not None:
@@ -281,7 +288,7 @@ def _read(
         _image(img, k, image_id, found[image_id], path, file_issues) for image_id, (k, img) in by_id.items()
     ]
     classes = {lesion.raw_class for one in found.values() for lesion in one.lesions}
-    text = _file_text(doc, classes)
+    text = {**_file_text(doc, classes), **orphan_text}
     if not out:
         out.append(
             Annotation(
@@ -299,37 +306,50 @@ def _read(
     return out
 
 
+_IMAGE_KEYS = frozenset({"images", "annotations"})
+"""The top-level keys whose entries are the images' own (read into each image's annotation)."""
+
+
 def _file_text(doc: dict[str, Any], classes: set[str | None]) -> dict[str, Any]:
-    """The file's own text, by pointer, for the de-identification checks (every image's
-    annotation carries it, one item of an audit searches it): ``info``'s values, each license's, and
-    each category's but its id and, when a lesion is of it, its name (searched as that lesion's
-    class). Any value but a number: nested text is searched at its key's pointer."""
+    """The file's own text, by pointer, for the de-identification checks: every top-level value
+    but ``images`` and ``annotations`` (``info``, ``licenses``, a vendor's ``hospital`` or
+    ``patient``), an entry of a list or an object at its own pointer, ids left out and a
+    category's name when a lesion is of it (searched as that lesion's class). Any value holding
+    text: nested text is searched at its key's pointer."""
     text: dict[str, Any] = {}
-    info = doc.get("info")
-    if isinstance(info, dict):
-        text.update(_texts(info, "info"))
-    elif isinstance(info, (str, list)):
-        text[pointer("info")] = info
-    for key in ("licenses", "categories"):
-        entries = doc.get(key)
-        if not isinstance(entries, list):
+    for key, value in doc.items():
+        if key in _IMAGE_KEYS:
             continue
-        for k, entry in enumerate(entries):
-            if isinstance(entry, dict):
-                name = entry.get("name")  # any JSON value: a list's is unhashable
-                used = key == "categories" and isinstance(name, str) and name in classes
-                text.update(_texts(entry, key, k, skip=("id", "name") if used else ("id",)))
-            elif isinstance(entry, str):
-                text[pointer(key, k)] = entry
+        if isinstance(value, dict):
+            text.update(_texts(value, key))
+        elif isinstance(value, list):
+            for k, entry in enumerate(value):
+                if isinstance(entry, dict):
+                    name = entry.get("name")  # any JSON value: a list's is unhashable
+                    used = key == "categories" and isinstance(name, str) and name in classes
+                    text.update(_texts(entry, key, k, skip=("id", "name") if used else ("id",)))
+                elif _has_text(entry):
+                    text[pointer(key, k)] = entry
+        elif isinstance(value, str):
+            text[pointer(key)] = value
     return text
+
+
+def _has_text(value: Any) -> bool:
+    """Whether a JSON value is or holds a string (a number or a list of numbers holds none)."""
+    return next(strings(value), None) is not None
 
 
 def _texts(entry: dict[str, Any], *where: str | int, skip: tuple[str, ...] = ()) -> dict[str, Any]:
     return {
-        pointer(*where, key): value
-        for key, value in entry.items()
-        if key not in skip and isinstance(value, (str, dict, list))
+        pointer(*where, key): value for key, value in entry.items() if key not in skip and _has_text(value)
     }
+
+
+def _own_keys(a: dict[str, Any], *where: str | int) -> dict[str, Any]:
+    """The keys of an annotation that makes no lesion (a box only, an unknown image) that hold
+    text, by pointer: a tool's ``note`` or ``attributes`` there is searched all the same."""
+    return _texts(a, *where, skip=tuple(_READ_KEYS))
 
 
 def _listed_again(
@@ -365,6 +385,7 @@ def _annotation(a: dict[str, Any], idx: int, categories: dict[int, str], found: 
     if seg is None or seg == []:
         found.bbox_only.append(idx)
         found.n_values += 1
+        found.text.update(_own_keys(a, "annotations", idx))
         return
     found.n_values += 2
     cat = _int(a.get("category_id"))
@@ -403,9 +424,7 @@ def _image(
         issues=issues,
         slide_pointers={key: pointer("images", k, key) for key in ("width", "height")},
     )
-    ann.properties = {
-        pointer("images", k, key): v for key, v in img.items() if isinstance(v, str) and key != "file_name"
-    }
+    ann.properties = {**_texts(img, "images", k, skip=("file_name",)), **found.text}
     bbox_only, crowd = found.bbox_only, found.crowd
     if bbox_only:
         issues.append(

@@ -678,3 +678,44 @@ def test_a_shared_coco_files_own_text_is_searched_once_an_audit(
     whichever image that is, and reported once, at the file."""
     batch = _coco_batch(tmp_path / "b", _coco_doc(), rows)
     assert _audit_deid(batch, profile) == [(rows[0][0], "ann/coco.json", "/info/description")]
+
+
+def test_every_text_of_a_coco_file_is_searched(
+    tmp_path: Path, profile: Profile, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Top-level keys other than info, licenses and categories (a vendor's ``hospital`` or
+    ``patient``), an image's nested values, the notes of an annotation with a box only, of one
+    of an unknown image and an annotation that is a bare string reached no check. Each is
+    searched once, at its own pointer, read whole and in pieces alike."""
+    from dqm import readers
+    from dqm.readers import coco
+    from dqm.readers.common import pieces
+
+    monkeypatch.setattr(readers, "CACHE_MIN_BYTES", 1 << 62)  # each audit reads the file again
+    doc = _coco_doc(
+        hospital={"name": "Seoul-A", "ward": {"contact": "Patient name: Hong Gildong"}},
+        patient="RRN 900101-1234567",
+        notes=["fine", "call 010-2345-6789"],
+    )
+    doc["images"][1]["meta"] = {"scanned_for": "Patient name: Hong Gildong"}
+    doc["annotations"] += [
+        {"id": 4, "image_id": 2, "bbox": [1, 2, 3, 4], "note": "DOB: 1990-01-02"},
+        {"id": 5, "image_id": 99, "bbox": [1, 2, 3, 4], "attributes": {"who": "Patient name: Hong Gildong"}},
+        "RRN 900101-1234567",
+    ]
+    rows = [("s2", "s2.svs"), ("s3", "s3.svs")]
+    want = sorted(
+        [("s2", "ann/coco.json", p) for p in ("/info/description", "/hospital/ward", "/patient")]
+        + [("s2", "ann/coco.json", p) for p in ("/notes/1", "/images/1/meta", "/annotations/3/note")]
+        + [("s2", "ann/coco.json", p) for p in ("/annotations/4/attributes", "/annotations/5")]
+    )
+    whole = _audit_deid(_coco_batch(tmp_path / "whole", doc, rows), profile)
+    monkeypatch.setattr(pieces, "MIN_BYTES", 0)
+    split_reads: list[str] = []
+    monkeypatch.setattr(
+        coco,
+        "read_pieces",
+        lambda found, path, real=coco.read_pieces: split_reads.append(path) or real(found, path),
+    )
+    split = _audit_deid(_coco_batch(tmp_path / "pieces", doc, rows), profile)
+    assert split_reads and whole == split == want
