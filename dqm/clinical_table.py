@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dqm.findings import clip
-from dqm.i18n import msg
+from dqm.i18n import N_, msg
 from dqm.output import read_named
 from dqm.profile import FieldDef, Profile
 from dqm.user_regex import LinearPattern
@@ -330,6 +330,135 @@ def validate_table(
     return out
 
 
+_REGEX_EXPECTATIONS = frozenset(
+    {
+        "expect_column_values_to_match_regex",
+        "expect_column_values_to_not_match_regex",
+        "expect_column_values_to_match_regex_list",
+        "expect_column_values_to_not_match_regex_list",
+    }
+)
+"""The expectations of a user's suite whose regular expressions dqm runs itself, on RE2: GX runs
+them with pandas' ``str.contains``, on Python's ``re``, where ``(a+)+$`` against ``aaaa…b`` holds
+the audit for good (:mod:`dqm.user_regex`)."""
+
+_SCHEMA_PATTERN_KEYS = frozenset({"pattern", "patternProperties"})
+"""The keys of a JSON schema whose regular expressions ``jsonschema`` runs on Python's ``re``."""
+
+
+def _expectation_type(entry: dict[str, Any]) -> str:
+    kind = entry.get("type", entry.get("expectation_type"))
+    return kind if isinstance(kind, str) else ""
+
+
+def _schema_patterns(schema: Any, depth: int = 0) -> bool:
+    """Whether a JSON schema holds a regular expression (at most 64 levels deep looked at)."""
+    if depth > 64:
+        return True  # deeper than any schema a table needs: refused as if it held one
+    if isinstance(schema, dict):
+        return bool(_SCHEMA_PATTERN_KEYS & schema.keys()) or any(
+            _schema_patterns(v, depth + 1) for v in schema.values()
+        )
+    if isinstance(schema, list):
+        return any(_schema_patterns(v, depth + 1) for v in schema)
+    return False
+
+
+def _pattern_refusal(kind: str, kwargs: dict[str, Any]) -> str | None:
+    """Why dqm cannot run the regular expressions of one expectation of a user's suite in time
+    linear in each value, None when it can (or the expectation holds none)."""
+    if kind in _REGEX_EXPECTATIONS:
+        patterns = kwargs.get("regex_list") if kind.endswith("_list") else [kwargs.get("regex")]
+        for pattern in patterns if isinstance(patterns, list) else []:
+            if isinstance(pattern, str):
+                try:
+                    LinearPattern(pattern)
+                except ValueError as exc:
+                    return str(exc)
+    elif _schema_patterns(kwargs.get("json_schema")):
+        return N_(
+            "its JSON schema holds a 'pattern', which jsonschema runs on Python's re with no time "
+            "bound; check the form of the values with expect_column_values_to_match_regex instead "
+            "(run on RE2)"
+        )
+    return None
+
+
+def suite_refusal(path: Path) -> str | None:
+    """Why a user's GX suite cannot be run, when one of its regular expressions cannot run in time
+    linear in each value (the command refuses it, as a profile's pattern is refused); None
+    otherwise, a suite that cannot be read included (the audit reports that as before)."""
+    try:
+        data = json.loads(read_named(path))
+    except (OSError, ValueError):
+        return None
+    entries = data.get("expectations") if isinstance(data, dict) else None
+    for k, entry in enumerate(entries if isinstance(entries, list) else []):
+        if isinstance(entry, dict) and isinstance(entry.get("kwargs"), dict):
+            kind = _expectation_type(entry)
+            why = _pattern_refusal(kind, entry["kwargs"])
+            if why is not None:
+                return msg(
+                    "GX suite {path}: expectation {k} ({type}) cannot be run: {_reason}",
+                    path=str(path),
+                    k=k,
+                    type=kind,
+                    _reason=why,
+                )
+    return None
+
+
+def _regex_failure(frame: pd.DataFrame, kind: str, kwargs: dict[str, Any]) -> TableFailure | None:
+    """What GX makes of a regex expectation (a value matches when the pattern is found in it, as
+    ``str.contains``; missing values are not judged; ``mostly`` of the others must pass), on RE2."""
+    import pandas as pd
+
+    column = str(kwargs.get("column", ""))
+    listed = kind.endswith("_list")
+    patterns = kwargs.get("regex_list") if listed else [kwargs.get("regex")]
+    match_on = kwargs.get("match_on", "any")
+    mostly = kwargs.get("mostly", 1.0)
+    why = _pattern_refusal(kind, kwargs)
+    if why is None and (
+        column not in frame
+        or not isinstance(patterns, list)
+        or not patterns
+        or not all(isinstance(p, str) for p in patterns)
+        or match_on not in ("any", "all")
+        or isinstance(mostly, bool)
+        or not isinstance(mostly, int | float)
+        or kwargs.get("row_condition")
+    ):
+        why = msg(
+            "dqm runs a suite's regular expressions on RE2 and reads only column, regex, "
+            "regex_list, match_on (any or all) and mostly: column {column!r} and the pattern must be "
+            "there, row_condition is not read",
+            column=column,
+        )
+    if why is not None:
+        return TableFailure("CLINICAL_EXPECTATION_ERROR", column, f"{kind}: {why}", (), (), kind)
+    assert isinstance(patterns, list)
+    rxs = [LinearPattern(p) for p in patterns]
+    rows: list[int] = []
+    values: list[Any] = []
+    judged = 0
+    for row, value in zip(frame.index, frame[column], strict=True):
+        if value is None or (not isinstance(value, str) and pd.isna(value)):
+            continue
+        judged += 1
+        found = [rx.search(str(value)) is not None for rx in rxs]
+        if kind == "expect_column_values_to_match_regex_list":
+            ok = all(found) if match_on == "all" else any(found)
+        else:
+            ok = any(found) != kind.startswith("expect_column_values_to_not_")
+        if not ok:
+            rows.append(int(row))
+            values.append(value)
+    if not rows or (judged - len(rows)) / judged >= mostly:
+        return None
+    return TableFailure("GX_EXPECTATION_FAILED", column, kind, tuple(rows), tuple(values), kind)
+
+
 def _user_suite(frame: pd.DataFrame, path: Path, out: TableValidation) -> list[TableFailure]:
     try:
         data = json.loads(read_named(path))  # a FIFO never blocks the run, a device never fills memory
@@ -350,12 +479,17 @@ def _user_suite(frame: pd.DataFrame, path: Path, out: TableValidation) -> list[T
         return []
     for e in expectations:
         e.id = None
-    results = _run(frame, expectations)
+    configs = [e.configuration for e in expectations]
+    by_gx = [e for e, c in zip(expectations, configs, strict=True) if c.type not in _REGEX_EXPECTATIONS]
+    results = iter(_run(frame, by_gx) if by_gx else [])
     failures = []
-    for res in results:
-        column = str(res.expectation_config.kwargs.get("column", ""))
-        rule = Rule("GX_EXPECTATION_FAILED", column, res.expectation_config.type)
-        failure = _failure(res, rule)
+    for config in configs:  # in the suite's order
+        if config.type in _REGEX_EXPECTATIONS:
+            failure = _regex_failure(frame, config.type, dict(config.kwargs))
+        else:
+            res = next(results)
+            column = str(res.expectation_config.kwargs.get("column", ""))
+            failure = _failure(res, Rule("GX_EXPECTATION_FAILED", column, res.expectation_config.type))
         if failure is not None:
             failures.append(failure)
     return failures

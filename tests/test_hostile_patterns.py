@@ -132,3 +132,98 @@ def test_a_profile_pattern_finds_and_masks_what_it_did() -> None:
     assert (
         "H-123456" not in masked and "1234567" not in masked and masked.startswith("see HOSP [HOSPITAL_ID-")
     )
+
+
+GX_EVIL = "(a+)+$"
+GX_VALUE = "x " + "a" * 40 + "b"
+
+
+def _suite_batch(root, expectations: list[dict]) -> tuple:
+    """A batch of two rows (no slides) whose ``ref`` column holds ``GX_VALUE`` and ``aaa``, and a
+    GX suite of ``expectations``."""
+    import json
+
+    root.mkdir()
+    rows = [
+        "slide_id,image_path,annotation_path,ref",
+        f"S1,slides/S1.png,,{GX_VALUE}",
+        "S2,slides/S2.png,,aaa",
+    ]
+    (root / "manifest.csv").write_text("\n".join(rows) + "\n")
+    suite = root.parent / "suite.json"
+    suite.write_text(json.dumps({"name": "user", "expectations": expectations}))
+    return root, suite
+
+
+def test_a_gx_suites_regular_expressions_run_in_linear_time(tmp_path) -> None:
+    """A user's GX suite ran ``expect_column_values_to_match_regex`` (and its three siblings)
+    through pandas' ``str.contains``, on Python's ``re``: ``(a+)+$`` against ``aaaa…b`` in a
+    manifest column held ``dqm audit`` for good. dqm runs them on RE2 and GX's verdicts stand."""
+    import json
+
+    def regex(kind: str, **kwargs) -> dict:
+        return {"type": f"expect_column_values_to_{kind}", "kwargs": {"column": "ref", **kwargs}}
+
+    batch, suite = _suite_batch(
+        tmp_path / "b",
+        [
+            regex("match_regex", regex=GX_EVIL),
+            regex("not_match_regex", regex=GX_EVIL),
+            regex("match_regex_list", regex_list=[GX_EVIL, "^x"], match_on="all"),
+            regex("match_regex_list", regex_list=[GX_EVIL, "^x"]),
+            regex("not_match_regex_list", regex_list=[GX_EVIL]),
+            regex("match_regex", regex=GX_EVIL, mostly=0.5),
+            {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "ref"}},
+        ],
+    )
+    out = tmp_path / "out"
+    args = ["audit", str(batch), "--out", str(out), "-j", "1", "--stages", "syntactic", "--no-cache"]
+    done = subprocess.run(
+        [sys.executable, "-m", "dqm", *args, "--gx-suite", str(suite)],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert done.returncode == 1, done.stderr[-2000:]
+    found = json.loads((out / "results.json").read_text())["findings"]
+    gx = sorted(
+        (f["message"].rsplit("expected ", 1)[1], f["location"]["row"])
+        for f in found
+        if f["code"] == "GX_EXPECTATION_FAILED"
+    )
+    assert gx == [
+        ("expect_column_values_to_match_regex", 1),
+        ("expect_column_values_to_match_regex_list", 1),
+        ("expect_column_values_to_match_regex_list", 2),
+        ("expect_column_values_to_not_match_regex", 2),
+        ("expect_column_values_to_not_match_regex_list", 2),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "said"),
+    [
+        ({"regex": "(?<=x)a"}, "linear time"),
+        ({"regex_list": ["a", "(x)\\1"]}, "linear time"),
+        ({"json_schema": {"type": "string", "pattern": GX_EVIL}}, "jsonschema"),
+    ],
+)
+def test_a_gx_suite_pattern_no_linear_time_engine_runs_is_refused(tmp_path, kwargs: dict, said: str) -> None:
+    from typer.testing import CliRunner
+
+    from dqm.cli import app
+
+    kind = next(k for k in ("regex_list", "regex", "json_schema") if k in kwargs)
+    kind = {"regex": "match_regex", "regex_list": "not_match_regex_list", "json_schema": "match_json_schema"}[
+        kind
+    ]
+    batch, suite = _suite_batch(
+        tmp_path / "b", [{"type": f"expect_column_values_to_{kind}", "kwargs": {"column": "ref", **kwargs}}]
+    )
+    got = CliRunner().invoke(
+        app, ["audit", str(batch), "--out", str(tmp_path / "out"), "--gx-suite", str(suite)]
+    )
+    assert got.exit_code == 2, got.output
+    text = " ".join(got.output.split())
+    assert f"expectation 0 (expect_column_values_to_{kind}) cannot be run" in text and said in text
+    assert not (tmp_path / "out").exists()

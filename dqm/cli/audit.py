@@ -94,7 +94,10 @@ def audit(
     scheduler: SchedulerOpt = None,
     gx_suite: Annotated[
         Path | None,
-        typer.Option(help="An extra great-expectations suite (JSON) for the clinical table."),
+        typer.Option(
+            help="An extra great-expectations suite (JSON) for the clinical table (its regular "
+            "expressions run on RE2)."
+        ),
     ] = None,
     label_thumbnails: Annotated[
         bool,
@@ -193,6 +196,7 @@ def audit(
     records (its result cache, or --cache) instead of checking the batch again; an item the cache
     lacks is checked again and named."""
     from dqm.audit import build_result, with_dimension
+    from dqm.clinical_table import suite_refusal
     from dqm.figures import verdict_line
     from dqm.gate import gate, lot_lines
     from dqm.i18n import translator
@@ -212,6 +216,9 @@ def audit(
     warn = dimensions_or_exit(warn_only, "--warn-only") or []
     if gx_suite is not None and not gx_suite.is_file():
         raise usage_error(msg("no such GX suite file: {path}", path=gx_suite))
+    refused = suite_refusal(gx_suite) if gx_suite is not None else None
+    if refused is not None:
+        raise usage_error(refused)
     if review is not None and not review.exists():
         raise usage_error(msg("no such review folder or file: {path}", path=review))
     output_folder(out_dir, root, "--out")
