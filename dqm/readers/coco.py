@@ -27,10 +27,9 @@ from typing import Any
 import numpy as np
 
 from dqm.i18n import msg
-from dqm.identifiers import strings
 from dqm.model import Annotation, Lesion, ReadIssue
 from dqm.readers.common import pieces, rle
-from dqm.readers.common.base import lesion_as_read, pointer, to_float
+from dqm.readers.common.base import lesion_as_read, pointer, texts, to_float
 from dqm.readers.common.reader import Role, Syntax, limits
 
 NAME = "coco"
@@ -253,8 +252,7 @@ def _read(
             file_issues.append(
                 ReadIssue("WRONG_TYPE", msg("an annotation must be an object"), f"/annotations/{k}")
             )
-            if _has_text(a):
-                orphan_text[pointer("annotations", k)] = a
+            orphan_text.update(texts(a, "annotations", k))
             continue
         image_id = _int(a.get("image_id"))
         image_id = alias.get(image_id, image_id)  # type: ignore[arg-type]
@@ -320,36 +318,20 @@ def _file_text(doc: dict[str, Any], classes: set[str | None]) -> dict[str, Any]:
     for key, value in doc.items():
         if key in _IMAGE_KEYS:
             continue
-        if isinstance(value, dict):
-            text.update(_texts(value, key))
-        elif isinstance(value, list):
-            for k, entry in enumerate(value):
-                if isinstance(entry, dict):
-                    name = entry.get("name")  # any JSON value: a list's is unhashable
-                    used = key == "categories" and isinstance(name, str) and name in classes
-                    text.update(_texts(entry, key, k, skip=("id", "name") if used else ("id",)))
-                elif _has_text(entry):
-                    text[pointer(key, k)] = entry
-        elif isinstance(value, str):
-            text[pointer(key)] = value
+        if not isinstance(value, list):
+            text.update(texts(value, key))
+            continue
+        for k, entry in enumerate(value):
+            name = entry.get("name") if isinstance(entry, dict) else None  # a list's is unhashable
+            used = key == "categories" and isinstance(name, str) and name in classes
+            text.update(texts(entry, key, k, skip=("id", "name") if used else ("id",)))
     return text
-
-
-def _has_text(value: Any) -> bool:
-    """Whether a JSON value is or holds a string (a number or a list of numbers holds none)."""
-    return next(strings(value), None) is not None
-
-
-def _texts(entry: dict[str, Any], *where: str | int, skip: tuple[str, ...] = ()) -> dict[str, Any]:
-    return {
-        pointer(*where, key): value for key, value in entry.items() if key not in skip and _has_text(value)
-    }
 
 
 def _own_keys(a: dict[str, Any], *where: str | int) -> dict[str, Any]:
     """The keys of an annotation that makes no lesion (a box only, an unknown image) that hold
     text, by pointer: a tool's ``note`` or ``attributes`` there is searched all the same."""
-    return _texts(a, *where, skip=tuple(_READ_KEYS))
+    return texts(a, *where, skip=_READ_KEYS)
 
 
 def _listed_again(
@@ -424,7 +406,7 @@ def _image(
         issues=issues,
         slide_pointers={key: pointer("images", k, key) for key in ("width", "height")},
     )
-    ann.properties = {**_texts(img, "images", k, skip=("file_name",)), **found.text}
+    ann.properties = {**texts(img, "images", k, skip=("file_name",)), **found.text}
     bbox_only, crowd = found.bbox_only, found.crowd
     if bbox_only:
         issues.append(

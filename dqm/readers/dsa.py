@@ -24,7 +24,7 @@ from dqm.findings import clip
 from dqm.i18n import msg
 from dqm.model import Annotation, Lesion, ReadIssue
 from dqm.readers.common import geojson, shapes
-from dqm.readers.common.base import lesion_as_read, pointer, to_float
+from dqm.readers.common.base import DistinctTexts, lesion_as_read, pointer, texts, to_float
 from dqm.readers.common.reader import Role, Syntax
 
 NAME = "dsa"
@@ -57,6 +57,23 @@ def _documents(doc: Any) -> list[tuple[Any, list[Any]]]:
     return [(doc, [])]
 
 
+def _wrappers(doc: Any) -> dict[str, Any]:
+    """The text of each document's keys beside its ``annotation`` (a Girder record's), by pointer."""
+    if isinstance(doc, list):
+        return {
+            k: v for i, d in enumerate(doc) if isinstance(d, dict) for k, v in texts(d, i, skip=_BODY).items()
+        }
+    return texts(doc, skip=_BODY) if _is_doc(doc) else {}
+
+
+_BODY = frozenset({"annotation"})
+_READ_BODY = frozenset({"elements"})
+"""A document body's keys the model holds; its ``name``, ``description`` and any other key's text
+(``attributes``, a vendor's own) are searched as the file's."""
+_READ_ELEMENT = frozenset({"points", "holes", "group", "center", "type", "closed"})
+"""An element's keys its lesion holds as its outline and class; the others are its properties."""
+
+
 def _num(v: Any) -> float | None:
     """A finite JSON number as a float, else None."""
     if not isinstance(v, int | float) or isinstance(v, bool):
@@ -78,7 +95,8 @@ def _class(element: dict[str, Any]) -> str | None:
 def read(doc: Any, path: str, issues: list[ReadIssue]) -> list[Annotation]:
     """The internal model of a parsed DSA annotation file (one slide)."""
     issues = list(issues)
-    ann = Annotation(path=path, format=NAME, issues=issues, document=doc)
+    ann = Annotation(path=path, format=NAME, issues=issues, document=doc, properties=_wrappers(doc))
+    unread = DistinctTexts(ann.properties)  # points may be thousands: their text once a string
     n_values = 1
     index = 0
     for body, where in _documents(doc):
@@ -87,22 +105,23 @@ def read(doc: Any, path: str, issues: list[ReadIssue]) -> list[Annotation]:
                 ReadIssue("WRONG_TYPE", msg("an annotation document must be an object"), pointer(*where))
             )
             n_values += 1
+            ann.properties.update(texts(body, *where))
             continue
-        for key in ("name", "description"):
-            value = body.get(key)
-            if isinstance(value, str) and value.strip():
-                ann.properties[pointer(*where, key)] = value
+        ann.properties.update(texts(body, *where, skip=_READ_BODY))
         elements = body.get("elements")
         if not isinstance(elements, list):
             code = "MISSING_KEY" if elements is None else "WRONG_TYPE"
             issues.append(ReadIssue(code, msg("'elements' must be a list"), pointer(*where, "elements")))
             n_values += 1
+            ann.properties.update(texts(elements, *where, "elements"))
             continue
         for k, element in enumerate(elements):
             n_values += 2
             lesion = _element(element, [*where, "elements", k], index, issues)
             if lesion is not None:
                 ann.lesions.append(lesion)
+            else:  # not an outline (a point, an arrow, not an object): its text all the same
+                unread.add(element, *where, "elements", k, skip=_READ_ELEMENT - {"group"})
             index += 1
     ann.n_values = n_values
     return [ann]
@@ -134,9 +153,7 @@ def _element(element: Any, where: list[Any], index: int, issues: list[ReadIssue]
                 index,
             )
         )
-    props = {
-        k: v for k, v in element.items() if k not in ("points", "holes", "group", "center", "type", "closed")
-    }
+    props = {k: v for k, v in element.items() if k not in _READ_ELEMENT}
     polygons, read = _outline(element, kind, where, index, issues)
     return lesion_as_read(index, ptr, raw_class, polygons, props, read)
 

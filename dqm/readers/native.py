@@ -31,7 +31,15 @@ from pydantic import TypeAdapter, ValidationError
 from dqm.i18n import N_, msg
 from dqm.model import Annotation, ReadIssue
 from dqm.readers.common import pieces
-from dqm.readers.common.base import count_keys, count_slots, key_ends, lesion_as_read, pointer, to_float
+from dqm.readers.common.base import (
+    count_keys,
+    count_slots,
+    key_ends,
+    lesion_as_read,
+    pointer,
+    texts,
+    to_float,
+)
 from dqm.readers.common.reader import Role, Syntax
 from dqm.readers.native_schema import NativeAnnotation
 
@@ -295,6 +303,8 @@ def read_clean(data: bytes, path: str) -> Annotation | None:
             return None
         n_values += 2 + _present(rec.id, rec.properties)
         keys += 4 + _present(rec.id, rec.properties) + count_keys(rec.properties)
+        if isinstance(rec.id, str):
+            ann.properties[pointer("lesions", i, "id")] = rec.id  # an id is text from the file too
         geometry = rec.geometry
         polygons = [geometry.coordinates] if isinstance(geometry, _MPolygon) else geometry.coordinates
         ann.lesions.append(
@@ -329,6 +339,12 @@ def _lesions(doc: _MDocument | _MDocumentPieces) -> Iterator[_MLesion | None]:
         raw[k] = _READ
 
 
+_READ_TOP = frozenset({"slide", "lesions", "clinical"})
+"""A document's keys the model holds (the clinical block is searched as the clinical record)."""
+_READ_LESION = frozenset({"class", "geometry", "properties"})
+"""A lesion's keys the model holds (its class is searched as the class, its properties as its own)."""
+
+
 def read(doc: Any, path: str, issues: list[ReadIssue]) -> list[Annotation]:
     """The internal model of a parsed native document (one slide), with its schema errors.
 
@@ -346,11 +362,20 @@ def _annotation(doc: Any, path: str, issues: list[ReadIssue]) -> Annotation:
         schema_issues, broken, _ = _schema_issues(doc, exc)
         issues.extend(schema_issues)
     if not isinstance(doc, dict):
-        return Annotation(path=path, format=NAME, n_values=1, issues=issues, document=doc)
+        return Annotation(
+            path=path, format=NAME, n_values=1, issues=issues, document=doc, properties=texts(doc)
+        )
 
     n_values = count_slots({k: v for k, v in doc.items() if k not in ("slide", "lesions", "clinical")}, ())
     slide = doc.get("slide")
-    ann = Annotation(path=path, format=NAME, issues=issues, document=doc)
+    # the text no other part of the model holds (a vendor's top-level "patient", a slide's "note",
+    # a lesion's own keys), by pointer, for the de-identification checks
+    ann = Annotation(
+        path=path, format=NAME, issues=issues, document=doc, properties=texts(doc, skip=_READ_TOP)
+    )
+    ann.properties.update(texts(slide, "slide", skip=("file",)))
+    if not isinstance(doc.get("clinical", {}), dict):
+        ann.properties.update(texts(doc["clinical"], "clinical"))
     if isinstance(slide, dict):
         n_values += count_slots(slide, SLIDE_KEYS)
         ann.slide_file = slide.get("file") if isinstance(slide.get("file"), str) else None
@@ -383,6 +408,7 @@ def _annotation(doc: Any, path: str, issues: list[ReadIssue]) -> Annotation:
     for i, rec in enumerate(lesions):
         if not isinstance(rec, dict):
             n_values += 1
+            ann.properties.update(texts(rec, "lesions", i))
             continue
         n_values += count_slots(rec, LESION_KEYS)
         raw = rec.get("class")
@@ -392,6 +418,8 @@ def _annotation(doc: Any, path: str, issues: list[ReadIssue]) -> Annotation:
         if outline_read:
             polygons = _polygons(rec["geometry"])
         props = rec.get("properties")
+        skip = _READ_LESION if isinstance(props, dict) else _READ_LESION - {"properties"}
+        ann.properties.update(texts(rec, "lesions", i, skip=skip))
         ann.lesions.append(
             lesion_as_read(
                 i,

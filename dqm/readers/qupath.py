@@ -25,7 +25,7 @@ from dqm.findings import clip
 from dqm.i18n import msg
 from dqm.model import Annotation, Lesion, ReadIssue
 from dqm.readers.common import geojson, pieces
-from dqm.readers.common.base import lesion_as_read, pointer
+from dqm.readers.common.base import DistinctTexts, lesion_as_read, pointer, texts
 from dqm.readers.common.reader import Role, Syntax
 
 NAME = "qupath"
@@ -102,10 +102,28 @@ def object_type(feature: dict[str, Any], props: dict[str, Any]) -> str:
     return "annotation"
 
 
+_READ_TOP = frozenset({"type", "features"})
+"""A FeatureCollection's keys the model holds; the others' text (a ``name``, a vendor's ``metadata``)
+is searched as the file's."""
+_READ_FEATURE = frozenset({"type", "geometry", "properties", "id"})
+"""A feature's keys its lesion holds (``id`` among its properties)."""
+_READ_OWN = _READ_FEATURE - {"properties"}
+"""The same, for a feature whose properties are not an object (their text is then searched)."""
+_READ_PROPS = frozenset({"classification", "objectType"})
+"""A feature's properties its lesion holds as its class and kind (searched as the class)."""
+
+
+def _file_text(doc: Any) -> dict[str, Any]:
+    """The text of a FeatureCollection's own keys (none for a Feature or a list of them)."""
+    return (
+        texts(doc, skip=_READ_TOP) if isinstance(doc, dict) and doc.get("type") == "FeatureCollection" else {}
+    )
+
+
 def read(doc: Any, path: str, issues: list[ReadIssue]) -> list[Annotation]:
     """The internal model of a parsed QuPath GeoJSON document (one slide)."""
     issues = list(issues)
-    ann = Annotation(path=path, format=NAME, issues=issues, document=doc)
+    ann = Annotation(path=path, format=NAME, issues=issues, document=doc, properties=_file_text(doc))
     return [_read_features(ann, _features(doc, issues))]
 
 
@@ -120,7 +138,7 @@ def read_pieces(found: pieces.Pieces, path: str) -> list[Annotation] | None:
     else:
         return None
     features = ((f, [*where, k]) for k, f in found.items())
-    ann = Annotation(path=path, format=NAME, issues=[])
+    ann = Annotation(path=path, format=NAME, issues=[], properties=_file_text(found.shell))
     try:
         return [_read_features(ann, features)]
     except pieces.NotPieces:
@@ -133,26 +151,35 @@ def _read_features(ann: Annotation, features: Iterable[tuple[Any, list[Any]]]) -
     n_values = 1
     skipped: Counter[str] = Counter()
     first_skipped: str | None = None
+    unread = DistinctTexts(ann.properties)  # detections may be millions: their text once a string
     for feature, where in features:
         ptr = pointer(*where)
         index = where[-1] if where else 0
         if not isinstance(feature, dict) or feature.get("type") != "Feature":
             issues.append(ReadIssue("WRONG_TYPE", msg("expected a GeoJSON Feature object"), ptr or None))
             n_values += 1
+            unread.add(feature, *where)
             continue
         raw_props = feature.get("properties")
         if raw_props is not None and not isinstance(raw_props, dict):
             issues.append(ReadIssue("WRONG_TYPE", msg("'properties' must be an object"), ptr + "/properties"))
         props = raw_props if isinstance(raw_props, dict) else {}
+        # a feature's own keys (and properties that are not an object) hold no lesion's text
+        unread.add(feature, *where, skip=_READ_FEATURE if raw_props is props else _READ_OWN)
         kind = object_type(feature, props)
         if kind not in LESION_TYPES:
             skipped[kind] += 1
             first_skipped = first_skipped or ptr
+            unread.add(props, *where, "properties", skip=_READ_PROPS)
             continue
         n_values += 2
         lesion = _lesion(feature, props, where, index, issues)
         if lesion is not None:
             ann.lesions.append(lesion)
+        else:  # no outline (a point, no geometry): its text is searched all the same
+            unread.add(props, *where, "properties")
+            if "id" in feature:
+                unread.add(feature, *where, skip=set(feature) - {"id"})
     if skipped:
         kinds = ", ".join(f"{k} ×{n}" for k, n in skipped.most_common())
         issues.append(

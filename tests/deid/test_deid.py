@@ -719,3 +719,123 @@ def test_every_text_of_a_coco_file_is_searched(
     )
     split = _audit_deid(_coco_batch(tmp_path / "pieces", doc, rows), profile)
     assert split_reads and whole == split == want
+
+
+_NAME = "Patient name: Hong Gildong"
+_RRN = "RRN 900101-1234567"
+_SQUARE = [[10, 10], [60, 10], [60, 60], [10, 60], [10, 10]]
+_UNREAD_TEXT = {
+    "native": (
+        {
+            "patient": _RRN,
+            "slide": {"file": "s1.svs", "width": 100, "height": 80, "note": _NAME},
+            "lesions": [
+                {"class": "BCC", "geometry": {"type": "Polygon", "coordinates": [_SQUARE]}, "id": _RRN},
+                {"class": "BCC", "geometry": {"type": "Polygon", "coordinates": [_SQUARE]}, "note": _NAME},
+                {
+                    "class": "BCC",
+                    "geometry": {"type": "Polygon", "coordinates": [_SQUARE]},
+                    "properties": _RRN,
+                },
+                _NAME,
+            ],
+            "clinical": {},
+        },
+        [
+            "/lesions/0/id",
+            "/lesions/1/note",
+            "/lesions/2/properties",
+            "/lesions/3",
+            "/patient",
+            "/slide/note",
+        ],
+    ),
+    "qupath": (
+        {
+            "type": "FeatureCollection",
+            "name": _NAME,
+            "features": [
+                {
+                    "type": "Feature",
+                    "geometry": {"type": "Polygon", "coordinates": [_SQUARE]},
+                    "properties": {"objectType": "annotation", "classification": {"name": "BCC"}},
+                    "note": _RRN,
+                },
+                {
+                    "type": "Feature",
+                    "geometry": {"type": "Point", "coordinates": [5, 5]},
+                    "properties": {"objectType": "annotation", "name": _NAME},
+                },
+                {
+                    "type": "Feature",
+                    "geometry": {"type": "Polygon", "coordinates": [_SQUARE]},
+                    "properties": {"objectType": "detection", "name": "Patient name: Kim Minsu"},
+                },
+                {"type": "Feature", "geometry": None, "properties": "DOB: 1990-01-02"},
+                "MRN: 12345678",
+            ],
+        },
+        [
+            "/features/0/note",
+            "/features/1/properties/name",
+            "/features/2/properties/name",
+            "/features/3/properties",
+            "/features/4",
+            "/name",
+        ],
+    ),
+    "dsa": (
+        [
+            {
+                "_id": "5f0c",
+                "creator": _NAME,
+                "annotation": {
+                    "name": "BCC",
+                    "attributes": {"patient": _RRN},
+                    "elements": [
+                        {
+                            "type": "polyline",
+                            "closed": True,
+                            "group": "BCC",
+                            "points": [[*p, 0] for p in _SQUARE],
+                        },
+                        {"type": "point", "center": [5, 5, 0], "label": {"value": _NAME}},
+                        _RRN,
+                    ],
+                },
+            }
+        ],
+        [
+            "/0/annotation/attributes",
+            "/0/annotation/elements/1/label/value",
+            "/0/annotation/elements/2",
+            "/0/creator",
+        ],
+    ),
+}
+
+
+@pytest.mark.parametrize("fmt", sorted(_UNREAD_TEXT))
+@pytest.mark.parametrize("in_pieces", [False, True])
+def test_every_text_of_a_json_annotation_file_is_searched(
+    profile: Profile, monkeypatch: pytest.MonkeyPatch, fmt: str, in_pieces: bool
+) -> None:
+    """Text the readers did not keep reached no check: a native file's top-level ``patient``,
+    a slide's ``note``, a lesion's string ``id`` or own key, properties that are a string; a
+    FeatureCollection's ``name``, a feature's own key, a point's or a detection's properties;
+    a DSA record's and document's other keys and a point's label. Each is searched, at its own
+    pointer, masked, read whole and (where the format is) in pieces. A text skipped objects repeat
+    (a million cells naming the same measurements) is searched once, at its first pointer."""
+    from dqm import readers
+    from dqm.readers import parse_annotation
+    from dqm.readers.common import pieces
+
+    monkeypatch.setattr(readers, "CACHE_MIN_BYTES", 1 << 62)
+    if in_pieces:
+        monkeypatch.setattr(pieces, "MIN_BYTES", 0)
+    doc, expected = _UNREAD_TEXT[fmt]
+    (ann,) = parse_annotation(json.dumps(doc).encode(), f"ann/s1.{'geojson' if fmt == 'qupath' else 'json'}")
+    assert ann.format == fmt
+    found = deid_findings(view_of(profile, annotation=ann))
+    assert sorted(f.location.pointer for f in found) == expected
+    assert_masked(found)

@@ -7,7 +7,7 @@ import json
 import math
 import re
 import sys
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +15,7 @@ import orjson
 
 from dqm.findings import clip
 from dqm.i18n import N_, msg
+from dqm.identifiers import strings
 from dqm.model import Annotation, Lesion, ReadIssue, Ring
 
 JSON_REASONS = (
@@ -53,6 +54,59 @@ def pointer(*parts: object) -> str:
             s = s.replace("~", "~0").replace("/", "~1")
         out.append(s)
     return "/" + "/".join(out) if out else ""
+
+
+def has_text(value: Any) -> bool:
+    """Whether a JSON value is or holds a string (a number or a list of numbers holds none)."""
+    return next(strings(value), None) is not None
+
+
+def texts(value: Any, *where: str | int, skip: Collection[str] = ()) -> dict[str, Any]:
+    """The text a reader does not read otherwise, by pointer, for the de-identification checks
+    (an annotation's ``properties``): each value of the object ``value`` that holds text at its
+    key's pointer (keys in ``skip`` left out), or ``value`` itself at ``where`` when it is not an
+    object and holds text."""
+    if not isinstance(value, dict):
+        return {pointer(*where): value} if has_text(value) else {}
+    return {pointer(*where, key): v for key, v in value.items() if key not in skip and has_text(v)}
+
+
+class DistinctTexts:
+    """The text of the objects a reader skips (detections, points: a file may hold millions), for
+    the de-identification checks: each distinct string once, at the pointer it was first met at,
+    into ``into``. A million cells that all name the same measurements add those names once."""
+
+    __slots__ = ("_into", "_seen")
+
+    def __init__(self, into: dict[str, Any]) -> None:
+        self._into = into
+        self._seen: set[str] = set()
+
+    def add(self, value: Any, *where: str | int, skip: Collection[str] = ()) -> None:
+        if not self._news(value, skip):
+            return  # the common case, a text met before: no pointer built
+        for key, held in texts(value, *where, skip=skip).items():
+            for path, text in strings(held):
+                if text not in self._seen:
+                    self._seen.add(text)
+                    self._into[key + pointer(*path)] = text
+
+    def _news(self, value: Any, skip: Collection[str]) -> bool:
+        """Whether ``value`` (but its keys in ``skip``) holds a string not met yet: one walk with
+        no path kept."""
+        stack = [v for k, v in value.items() if k not in skip] if isinstance(value, dict) else [value]
+        seen, pop, push = self._seen, stack.pop, stack.extend
+        while stack:
+            v = pop()
+            kind = type(v)  # exact JSON types: a parsed document holds no subclass
+            if kind is str:
+                if v not in seen:
+                    return True
+            elif kind is dict:
+                push(v.values())
+            elif kind is list:
+                push(v)
+        return False
 
 
 def lesion_as_read(
