@@ -42,13 +42,14 @@ from typing import Any, overload
 from dqm.coords import MAX_MPP, MIN_MPP
 from dqm.findings import clip
 from dqm.i18n import N_, msg
+from dqm.identifiers import strings
 from dqm.model import Annotation, Lesion, ReadIssue
 from dqm.profile import Limits, Profile
 from dqm.readers import asap, coco, dsa, halo, imagescope, mask, native, qupath
 from dqm.readers.common import bigjson, pieces
 from dqm.readers.common.base import decode, failed, parse_json, wide_text
 from dqm.readers.common.reader import FormatReader, limits, reading_within
-from dqm.readers.common.xmltree import looks_like_xml, parse_xml, xml_notes
+from dqm.readers.common.xmltree import looks_like_xml, parse_xml, xml_notes, xml_texts
 from dqm.readers.items import annotation_for_item, merged  # noqa: F401  (public: the item's annotation)
 from dqm.sparse_files import sparse_of
 
@@ -182,9 +183,22 @@ def _parse_xml(data: bytes, rel: str) -> list[Annotation]:
         notes = xml_notes(data)
         for ann in found:
             ann.properties.update(notes)
+            ann.properties.update(xml_texts(root, _held_text(ann)))
         return found
     unknown = msg("XML with root <{tag}> is not {formats}", tag=clip(str(root.tag), 60), formats=_XML_ROOTS)
     return [failed(rel, "xml", ReadIssue("UNKNOWN_FORMAT", unknown))]
+
+
+def _held_text(ann: Annotation) -> set[str]:
+    """The text the lesions of ``ann`` hold (classes, property names and values), searched there."""
+    held: set[str] = set()
+    for lesion in ann.lesions:
+        if isinstance(lesion.raw_class, str):
+            held.add(lesion.raw_class.strip())
+        # a property's name as kept and as the file writes it (ImageScope's layer.<Name>)
+        held.update(k.strip() for key in lesion.properties for k in (str(key), str(key).rpartition(".")[2]))
+        held.update(text.strip() for _, text in strings(lesion.properties))
+    return held
 
 
 def _binary_kind(data: bytes) -> str | None:

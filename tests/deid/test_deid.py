@@ -839,3 +839,56 @@ def test_every_text_of_a_json_annotation_file_is_searched(
     found = deid_findings(view_of(profile, annotation=ann))
     assert sorted(f.location.pointer for f in found) == expected
     assert_masked(found)
+
+
+_COORDS = '<Coordinates><Coordinate Order="0" X="10" Y="10"/><Coordinate Order="1" X="60" Y="10"/><Coordinate Order="2" X="60" Y="60"/></Coordinates>'
+_VERTICES = '<Vertices><Vertex X="10" Y="10"/><Vertex X="60" Y="10"/><Vertex X="60" Y="60"/></Vertices>'
+_UNREAD_XML = {
+    "asap": (
+        '<ASAP_Annotations Operator="Patient name: Hong Gildong"><Annotations>'
+        f'<Annotation Name="a" Type="Polygon" PartOfGroup="BCC" Note="RRN 900101-1234567">{_COORDS}</Annotation>'
+        f'<Annotation Name="Patient name: Kim Minsu" Type="Dot" PartOfGroup="BCC">{_COORDS}</Annotation>'
+        "</Annotations><AnnotationGroups>"
+        '<Group Name="DOB: 1990-01-02" PartOfGroup="None"><Attributes/></Group>'
+        '<Group Name="BCC" PartOfGroup="None"><Attributes>MRN: 12345678</Attributes></Group>'
+        "</AnnotationGroups></ASAP_Annotations>",
+        [
+            "/ASAP_Annotations/@Operator",
+            "/ASAP_Annotations/AnnotationGroups[1]/Group[1]/@Name",
+            "/ASAP_Annotations/AnnotationGroups[1]/Group[2]/Attributes[1]/text()",
+            "/ASAP_Annotations/Annotations/Annotation[1]/@Note",  # a lesion's own, searched as before
+            "/ASAP_Annotations/Annotations[1]/Annotation[2]/@Name",
+        ],
+    ),
+    "imagescope": (
+        '<Annotations MicronsPerPixel="0.25"><Annotation Id="1" Name="BCC" LineColor="65280">'
+        '<Attributes><Attribute Name="Patient name: Hong Gildong" Value=""/></Attributes><Regions>'
+        f'<Region Id="1" Type="0" Text="" Description="RRN 900101-1234567">{_VERTICES}</Region>'
+        f'<Region Id="2" Type="0" NegativeROA="1" Text="Patient name: Kim Minsu">{_VERTICES}</Region>'
+        "</Regions></Annotation>"
+        '<Annotation Id="2" Name="DOB: 1990-01-02"><Regions/></Annotation></Annotations>',
+        [
+            "/Annotations/Annotation[1]/Attributes[1]/Attribute[1]/@Name",
+            "/Annotations/Annotation[1]/Regions[1]/Region[1]/@Description",
+            "/Annotations/Annotation[1]/Regions[1]/Region[2]/@Text",
+            "/Annotations/Annotation[2]/@Name",
+        ],
+    ),
+}
+
+
+@pytest.mark.parametrize("fmt", sorted(_UNREAD_XML))
+def test_every_text_of_an_xml_annotation_file_is_searched(profile: Profile, fmt: str) -> None:
+    """The XML readers keep the attributes they read: an operator on the root, a point
+    annotation's name (skipped before its attributes were kept), a group's name, an element's
+    text, a region's other attributes, a hole's text, a layer with no region or an attribute
+    with no value reached no check. Every attribute and text of the tree is searched once, at
+    its XPath, but numbers, vertices and what a lesion holds (searched as that lesion's)."""
+    from dqm.readers import parse_annotation
+
+    xml, expected = _UNREAD_XML[fmt]
+    (ann,) = parse_annotation(xml.encode(), "ann/s1.xml")
+    assert ann.format == fmt
+    found = deid_findings(view_of(profile, annotation=ann))
+    assert sorted(f.location.pointer for f in found) == expected
+    assert_masked(found)

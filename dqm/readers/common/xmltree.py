@@ -167,6 +167,49 @@ def _external(sysid: str | None) -> ReadIssue:
     return ReadIssue("XML_FORBIDDEN", text)
 
 
+_NUMBER = re.compile(r"\s*[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?\s*\Z")
+_VERTEX_ATTRIBUTES = frozenset({"X", "Y", "Z", "Order"})
+"""The attributes of a vertex (ASAP's ``Coordinate``, ImageScope's and HALO's ``Vertex``): numbers,
+read as the outline, and not looked at again (a file may hold millions)."""
+
+
+def xml_texts(root: Element, held: set[str]) -> dict[str, str]:
+    """The text of an XML tree the reader did not make a lesion's (an attribute no reader reads, a
+    layer with no region, a point, an element's text), keyed by its XPath (``/ASAP_Annotations/
+    AnnotationGroups[1]/Group[2]/@Name``, ``…/text()``): each distinct text once, at its first
+    place, not a number, not in ``held`` (what the lesions hold: searched there already). One pass
+    over the tree; a vertex that has only its coordinates is passed over without a path built."""
+    out: dict[str, str] = {}
+    seen = set(held)
+
+    def add(text: str | None, where: str) -> None:
+        if text is None or text.isspace() or not text:
+            return
+        text = text.strip()
+        if text not in seen and not _NUMBER.match(text):
+            seen.add(text)
+            out[where] = text
+
+    stack = [(root, "/" + local(root.tag))]
+    while stack:
+        element, path = stack.pop()
+        for name, value in element.attrib.items():
+            add(value, f"{path}/@{name}")
+        add(element.text, f"{path}/text()")
+        counts: dict[Any, int] = {}
+        deeper = []
+        for child in element:
+            tag = child.tag
+            n = counts[tag] = counts.get(tag, 0) + 1
+            text, tail = child.text, child.tail
+            if tail and not tail.isspace():
+                add(tail, f"{path}/text()")
+            if len(child) or (text and not text.isspace()) or not child.attrib.keys() <= _VERTEX_ATTRIBUTES:
+                deeper.append((child, f"{path}/{local(tag)}[{n}]"))
+        stack.extend(reversed(deeper))  # the file's order: a text met twice is kept at its first place
+    return out
+
+
 def local(tag: object) -> str:
     """An element's tag without a namespace (``{ns}Region`` -> ``Region``)."""
     text = tag if isinstance(tag, str) else ""
