@@ -35,6 +35,7 @@ from dqm.coords import MAX_MPP, MIN_MPP
 from dqm.i18n import N_, msg
 from dqm.model import DiscoveryIssue, Item
 from dqm.output import not_utf8
+from dqm.readers.items import item_names
 from dqm.sparse_files import SparseFileError, sparse_of
 
 MANIFEST = "manifest.csv"
@@ -414,14 +415,19 @@ def discover(root: Path) -> Discovery:
 def _file_text_searchers(disc: Discovery) -> None:
     """The first item that reads each annotation file searches the file's own text, the others do
     not (:attr:`Item.searches_file_text`): a COCO file shared by a split delivery's items is
-    searched once, whichever of its images the manifest lists."""
-    seen: set[str] = set()
+    searched once, whichever of its images the manifest lists. It is told the names of all the
+    file's readers (:attr:`Item.file_readers`), to search the images none of them picks too."""
+    first: dict[str, Item] = {}
+    names: dict[str, set[str]] = {}
     for item in disc.items:
         if item.annotation_path is None:
             continue
         path = normalise(item.annotation_path)[0]
-        item.searches_file_text = path not in seen
-        seen.add(path)
+        item.searches_file_text = path not in first
+        first.setdefault(path, item)
+        names.setdefault(path, set()).update(item_names(item, item.image_path))
+    for path, item in first.items():
+        item.file_readers = tuple(sorted(names[path]))
 
 
 def _checksums(disc: Discovery) -> None:

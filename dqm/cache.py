@@ -335,7 +335,7 @@ class RecordCache:
             "record": item.record,
             "files": files,
             "listed": list(item.listed),  # the files hashed in full (the expected hashes are not needed)
-            "file_text": item.searches_file_text,  # a shared file's own text is one item's findings
+            "file_text": [item.searches_file_text, *item.file_readers],  # a shared file's text: one item's
         }
         return self._digest(json.dumps(described, sort_keys=True, default=repr) + "\n" + self.context)
 

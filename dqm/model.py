@@ -326,6 +326,10 @@ class Item:
     """The item's work searches its annotation file's own text (:attr:`Annotation.file_text`):
     discovery leaves this True on the first item of the batch that reads the file only, so a COCO
     file that thousands of items share is searched once, whichever of its images the manifest lists."""
+    file_readers: tuple[str, ...] = ()
+    """On the item that searches its annotation file's own text: the names (slide ids, slide file
+    names and stems) of every item of the batch that reads the file, so that its work also searches
+    the images of a shared file that no item picks (:func:`dqm.readers.items.unpicked_text`)."""
 
     @property
     def institution(self) -> str | None:

@@ -8,9 +8,11 @@ sheet, validity) matches files to slides again.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from dqm.i18n import msg
 from dqm.model import Annotation, Item, ReadIssue
+from dqm.readers.common.base import has_text, pointer
 
 
 def annotation_for_item(annotations: list[Annotation], item: Item, image: str | None) -> Annotation:
@@ -23,12 +25,9 @@ def annotation_for_item(annotations: list[Annotation], item: Item, image: str | 
     """
     if len(annotations) == 1:
         return annotations[0]
-    names = {item.slide_id}
-    if image:
-        names |= {Path(image).name, Path(image).stem}
+    names = item_names(item, image)
     for ann in annotations:
-        keys = {k for k in (ann.image_key, ann.slide_file) if k}
-        if keys & names or {Path(k).name for k in keys} & names or {Path(k).stem for k in keys} & names:
+        if is_named(ann, names):
             return ann
     if image is None and item.row is None:
         return merged(annotations)
@@ -52,6 +51,47 @@ def annotation_for_item(annotations: list[Annotation], item: Item, image: str | 
             file_text=first.file_text,  # the file's own text is searched all the same
         )
     return annotations[0]
+
+
+def item_names(item: Item, image: str | None) -> set[str]:
+    """The names an item's image goes by in a file of many images: its slide id, and its slide
+    file's name and stem (``image``, the path as the batch names it)."""
+    names = {item.slide_id}
+    if image:
+        names |= {Path(image).name, Path(image).stem}
+    return names
+
+
+def is_named(ann: Annotation, names: set[str]) -> bool:
+    """Whether the image ``ann`` is of goes by one of ``names`` (its key or slide file, whole, as a
+    file name or as a stem)."""
+    keys = {k for k in (ann.image_key, ann.slide_file) if k}
+    return bool(keys & names or {Path(k).name for k in keys} & names or {Path(k).stem for k in keys} & names)
+
+
+def unpicked_text(annotations: list[Annotation], names: set[str]) -> dict[str, Any]:
+    """The text of the images of a file of many images that none of ``names`` picks (the audit's
+    manifest lists only some of a shared COCO file's images), by pointer: each image's own, its
+    lesions' properties, and a lesion's class when no picked lesion has it (at the lesion's
+    ``category_id``). No item of the audit has these images, so the one that searches the file's
+    own text searches them (:attr:`~dqm.model.Item.searches_file_text`)."""
+    picked = {id(ann) for ann in annotations if is_named(ann, names)}
+    classes = {lesion.raw_class for ann in annotations if id(ann) in picked for lesion in ann.lesions}
+    out: dict[str, Any] = {}
+    for ann in annotations:
+        if ann.image_key is None or id(ann) in picked:
+            continue
+        out.update(ann.properties)
+        for lesion in ann.lesions:
+            if isinstance(lesion.raw_class, str) and lesion.raw_class not in classes:
+                classes.add(lesion.raw_class)
+                out[lesion.pointer + "/category_id"] = lesion.raw_class
+            out.update(
+                (lesion.pointer + pointer(key), value)
+                for key, value in lesion.properties.items()
+                if has_text(value)
+            )
+    return out
 
 
 def merged(annotations: list[Annotation]) -> Annotation:

@@ -892,3 +892,41 @@ def test_every_text_of_an_xml_annotation_file_is_searched(profile: Profile, fmt:
     found = deid_findings(view_of(profile, annotation=ann))
     assert sorted(f.location.pointer for f in found) == expected
     assert_masked(found)
+
+
+@pytest.mark.parametrize(
+    ("rows", "want"),
+    [
+        (
+            [("s2", "s2.svs")],
+            [
+                ("s2", "/annotations/2/category_id"),
+                ("s2", "/annotations/2/note"),
+                ("s2", "/images/0/meta"),
+                ("s2", "/info/description"),
+            ],
+        ),
+        (
+            [("s2", "s2.svs"), ("s3", "s3.svs"), ("s1", "s1.svs")],
+            [
+                ("s1", "/images/0/meta"),
+                ("s2", "/info/description"),
+                ("s3", "/annotations/2"),
+                ("s3", "/annotations/2/note"),
+            ],
+        ),
+    ],
+)
+def test_the_images_of_a_shared_coco_file_no_item_has_are_searched(
+    tmp_path: Path, profile: Profile, rows: list[tuple[str, str]], want: list[tuple[str, str]]
+) -> None:
+    """A manifest that lists only some of a shared COCO file's images left the others' text (an
+    image's ``meta``, an annotation's ``note``, a class only their lesions have) unsearched, though
+    the file is delivered whole. The item that searches the file's own text searches them; an image
+    an item has is searched by that item, once."""
+    doc = _coco_doc()
+    doc["images"][0]["meta"] = {"scanned_for": "Patient name: Hong Gildong"}
+    doc["categories"].append({"id": 8, "name": "Patient name: Kim Minsu"})
+    doc["annotations"][2] |= {"note": "DOB: 1990-01-02", "category_id": 8}
+    batch = _coco_batch(tmp_path / "b", doc, rows)
+    assert [(item, ptr) for item, _, ptr in _audit_deid(batch, profile)] == want
