@@ -322,8 +322,9 @@ def collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def load_result(path: Path, max_errors: int = 5) -> QualityResult:
-    """Read a ``results.json``.
+def load_result(path: Path, max_errors: int = 5, raw: bytes | None = None) -> QualityResult:
+    """Read a ``results.json`` (``raw``: its bytes, already read, so that what a caller checked,
+    a digest or a signature, is what is used; ``path`` then only names it).
 
     Raises
     ------
@@ -333,7 +334,7 @@ def load_result(path: Path, max_errors: int = 5) -> QualityResult:
         ``max_errors`` problems with their locations, never the whole file.
     """
     try:
-        raw = read_named(path)
+        raw = read_named(path) if raw is None else raw
     except OSError as exc:
         raise ResultsError(
             msg("cannot read {path}: {reason}", path=path, reason=exc.strerror or exc)

@@ -248,3 +248,34 @@ def test_a_huge_stated_digest_is_quoted_cut(certified: dict[str, Path], tmp_path
     assert code == 1
     assert "changed after it was written" in output
     assert len(output) < 5_000
+
+
+def test_the_batch_is_checked_against_the_results_whose_signature_verified(
+    certified: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`dqm verify --batch` checked the digest and signature of the bytes it read first, then read
+    results.json again for the batch's file list: results swapped in between (a shared folder, a
+    second writer) listing a tampered batch's hashes made a tampered batch VERIFIED (exit 0)."""
+    import dqm.verify
+    from dqm.syntactic.accuracy import batch_fingerprint
+
+    batch, out = _copy(certified, tmp_path)
+    slide = batch / "slides" / "S2.png"
+    slide.write_bytes(slide.read_bytes() + b"\0")
+    forged = json.loads((out / "results.json").read_text())
+    for f in forged["batch"]["files"]:
+        if f["path"] == "slides/S2.png":
+            f["sha256"] = hashlib.sha256(slide.read_bytes()).hexdigest()
+    forged["batch"]["fingerprint"] = batch_fingerprint(batch)
+    genuine_check = dqm.verify.check_signature
+
+    def swap_after_the_signature(*args: object, **kwargs: object) -> object:
+        verified = genuine_check(*args, **kwargs)  # type: ignore[arg-type]
+        (out / "results.json").write_text(json.dumps(forged))
+        return verified
+
+    monkeypatch.setattr(dqm.verify, "check_signature", swap_after_the_signature)
+    code, output = _verify(certified, out, "--batch", batch)
+    assert code == 1, output
+    assert "signature: ok" in output
+    assert "slides/S2.png: SHA-256" in output

@@ -180,7 +180,8 @@ def verify(
         if checked.digest is None:
             parts.append(_not_checked("batch"))
         else:
-            parts.append(check_batch(load_result_or_exit(path), root, masker))
+            # the bytes whose digest and signature were checked: read again, they may be others
+            parts.append(check_batch(load_result_or_exit(path, data), root, masker))
     for part in parts:  # the part names and the markers stay English: scripts search for them
         out.print(
             f"{part.part}: {'ok' if part.ok else 'FAILED'}: {tr(part.message)}", markup=False, soft_wrap=True

@@ -181,15 +181,16 @@ def write_identifier_map(path: Path | None, texts: Any, masker: Any) -> None:
     )
 
 
-def load_result_or_exit(path: Path) -> Any:
-    """A results.json, or exit 2 with a short message (never a traceback)."""
+def load_result_or_exit(path: Path, raw: bytes | None = None) -> Any:
+    """A results.json (``raw``: its bytes, already read), or exit 2 with a short message (never a
+    traceback)."""
     import gc
 
     from dqm.results import ResultsError, collector_paused, load_result
 
     try:
         with collector_paused():
-            result = load_result(path)
+            result = load_result(path, raw=raw)
             # The result stays until the command ends: out of the collector's sight (its objects are
             # freed by reference counts all the same) before any collection walks it, so that none of
             # what the command builds next walks a 34,000-slide result's items and findings again
