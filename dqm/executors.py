@@ -26,7 +26,6 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 SCHEDULER_ENV = "DQM_SCHEDULER"
 """Environment variable naming a running scheduler (``--scheduler`` wins)."""
@@ -55,11 +54,22 @@ class DaskOptions:
     """Called once in every worker process, including those started after a worker died."""
 
 
+def _scheme_and_host(address: str) -> tuple[str, str]:
+    """The scheme and host of a scheduler address as Dask splits it (``parse_address``, then
+    ``parse_host_port``): the scheme before the last ``://`` (``tcp`` when there is none), the host
+    in brackets or before the last ``:``. Nothing else is taken out of it (no user part after an
+    ``@``, no ``#`` or ``/`` tail, no tab dropped), so what is judged is the name Dask connects to."""
+    scheme, sep, loc = address.rpartition("://")
+    if loc.startswith("["):
+        return (scheme if sep else "tcp"), loc[1:].partition("]")[0]
+    host, colon, port = loc.rpartition(":")
+    return (scheme if sep else "tcp"), (host if colon else port)
+
+
 def is_loopback(address: str) -> bool:
     """Whether a scheduler address names this machine (``localhost``, 127.0.0.0/8, ``::1``)."""
-    parts = urlsplit(address if "://" in address else f"tcp://{address}")
-    host = parts.hostname or ""
-    if host == "localhost":
+    host = _scheme_and_host(address)[1]
+    if host.lower() == "localhost":
         return True
     try:
         return ipaddress.ip_address(host).is_loopback
@@ -71,7 +81,7 @@ def check_secure(address: str, security: Any) -> None:
     """Refuse an address off this machine unless the connection is TLS with certificates."""
     if is_loopback(address):
         return
-    scheme = address.split("://", 1)[0] if "://" in address else "tcp"
+    scheme = _scheme_and_host(address)[0]
     has_certs = bool(getattr(security, "tls_ca_file", None) and getattr(security, "tls_client_cert", None))
     if scheme != "tls" or not has_certs:
         raise ExecutorError(

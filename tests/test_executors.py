@@ -109,12 +109,30 @@ def test_a_scheduler_off_this_machine_needs_tls_with_certificates(address: str) 
         check_secure(address, NoCerts())
 
 
+@pytest.mark.parametrize(
+    "address",
+    [
+        "tcp://evil.example@localhost:8786",
+        "tcp://localhost#@evil.example:8786",
+        "tcp://evil.example\\@localhost:8786",
+        "tcp://local\thost:8786",
+        "tcp://127.0.0.1/://evil.example:8786",
+    ],
+)
+def test_an_address_is_judged_by_the_host_dask_connects_to(address: str) -> None:
+    """These looked like this machine to urllib (the host after an ``@``, before a ``#``, with a
+    tab dropped) while Dask, which splits ``host:port`` itself, connects to the name before them
+    in the clear: ``tcp://evil.example@localhost:8786`` was accepted without TLS."""
+    with pytest.raises(ExecutorError, match="must be reached over TLS"):
+        check_secure(address, None)
+
+
 def test_this_machine_needs_no_tls_and_tls_with_certificates_is_accepted() -> None:
     class Certs:
         tls_ca_file = "ca.pem"
         tls_client_cert = "client.pem"
 
-    for address in ("tcp://127.0.0.1:8786", "localhost:8786", "tcp://[::1]:8786"):
+    for address in ("tcp://127.0.0.1:8786", "localhost:8786", "tcp://[::1]:8786", "ws://LOCALHOST:8786"):
         check_secure(address, None)
     check_secure("tls://scheduler.example:8786", Certs())
 
