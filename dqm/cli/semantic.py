@@ -822,6 +822,13 @@ def serve_command(
     ] = None,
     mask_key: MaskKeyOpt = None,
     lang: LangOpt = "en",
+    behind_proxy: Annotated[
+        bool,
+        typer.Option(
+            help="A TLS reverse proxy on this machine forwards to the server: believe its "
+            "X-Forwarded-For / X-Forwarded-Proto (from 127.0.0.1 only) and the host it names."
+        ),
+    ] = False,
 ) -> None:
     """Serve the sample to reviewers: a zoomable slide viewer, outlines, verdicts in REVIEW_DIR/review.sqlite."""
     from dqm.semantic.planfile import PlanError, read_plan
@@ -850,7 +857,18 @@ def serve_command(
         soft_wrap=True,
     )
     _server_call(
-        commands.serve, review_dir, batch, prof, host, port, ssl_keyfile, ssl_certfile, warning, key, lang
+        commands.serve,
+        review_dir,
+        batch,
+        prof,
+        host,
+        port,
+        ssl_keyfile,
+        ssl_certfile,
+        warning,
+        key,
+        lang,
+        behind_proxy,
     )
 
 

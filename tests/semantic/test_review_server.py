@@ -606,3 +606,83 @@ def test_the_sign_in_limit_follows_a_bounded_number_of_addresses() -> None:
     assert limit.wait("a") == 6
     now[0] += 6
     assert limit.wait("a") == 0
+
+
+def test_a_page_rebound_to_this_server_by_its_name_is_refused(fresh: tuple[Path, Path]) -> None:
+    """DNS rebinding: a page of evil.example whose name is made to point at 127.0.0.1 reaches the
+    server as its own origin (Host: evil.example:8765), so the Origin check passed and its wrong
+    sign-ins used up the limit of the reviewers' own address. Served on this machine, the server
+    now answers only to names of this machine; behind a proxy (``--behind-proxy``) the proxy
+    names the host."""
+    review_dir, batch = fresh
+    token = reviewer(review_dir, "Kim")
+    local = build(review_dir, batch, load_profile(), KEY, host="127.0.0.1")
+    with TestClient(local, base_url="http://evil.example:8765") as rebound:
+        for _ in range(20):
+            res = rebound.post("/api/login", json={"token": token + "x"})
+            assert res.status_code == 421, res.text
+        assert "another name" in res.json()["error"]
+        assert rebound.get("/login").status_code == 421
+        assert rebound.get("/static/review.js").status_code == 421
+    for base in ("http://127.0.0.1:8765", "http://localhost:8765", "http://[::1]:8765", "http://127.0.0.2"):
+        with TestClient(local, base_url=base) as client:
+            assert client.post("/api/login", json={"token": token}).status_code == 200, base
+    proxied = build(review_dir, batch, load_profile(), KEY, host="127.0.0.1", behind_proxy=True)
+    with TestClient(proxied, base_url="https://review.pathology.example") as client:
+        assert client.post("/api/login", json={"token": token}).status_code == 200
+
+
+def _served(app: object, behind_proxy: bool) -> tuple[object, threading.Thread, int]:
+    """``app`` on a real uvicorn server with the options ``dqm review serve`` gives it."""
+    import socket
+    import time
+
+    import uvicorn
+
+    from dqm.semantic.server.commands import server_options
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    options = server_options("127.0.0.1", port, None, None, behind_proxy) | {"log_level": "warning"}
+    server = uvicorn.Server(uvicorn.Config(app, **options))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.05)
+    return server, thread, port
+
+
+@pytest.mark.parametrize("behind_proxy", [False, True])
+def test_the_sign_in_limit_believes_a_forwarded_address_only_behind_a_proxy(
+    fresh: tuple[Path, Path], behind_proxy: bool
+) -> None:
+    """uvicorn believed X-Forwarded-For from 127.0.0.1, the address of every client of a server
+    on this machine: a client that named a new address in each request was never limited
+    (SIGN_IN_BURST + 5 wrong tokens, all 401). Now the header counts only with --behind-proxy."""
+    import http.client
+
+    from dqm.semantic.server.auth import SIGN_IN_BURST
+
+    review_dir, batch = fresh
+    token = reviewer(review_dir, "Kim")
+    app = build(review_dir, batch, load_profile(), KEY, host="127.0.0.1", behind_proxy=behind_proxy)
+    server, thread, port = _served(app, behind_proxy)
+    try:
+        statuses = []
+        for i in range(SIGN_IN_BURST + 5):
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            body = json.dumps({"token": token + "x"})
+            headers = {"content-type": "application/json", "x-forwarded-for": f"10.9.{i}.1"}
+            conn.request("POST", "/api/login", body=body, headers=headers)
+            statuses.append(conn.getresponse().status)
+            conn.close()
+    finally:
+        server.should_exit = True  # type: ignore[attr-defined]
+        thread.join(10)
+    if behind_proxy:  # the proxy's word: each forwarded address has its own bucket
+        assert statuses == [401] * (SIGN_IN_BURST + 5)
+    else:
+        assert statuses == [401] * SIGN_IN_BURST + [429] * 5

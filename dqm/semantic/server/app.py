@@ -101,10 +101,12 @@ ASGIApp = Callable[
 
 class SecurityHeaders:
     """Adds :data:`SECURITY_HEADERS` (and ``Cache-Control: no-store`` unless a route set one) to
-    every HTTP response, errors included."""
+    every HTTP response, errors included. With ``local_only``, a request whose ``Host`` names
+    no address of this machine is refused (421) before any route sees it."""
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: Any, local_only: bool = False) -> None:
         self.app = app
+        self.local_only = local_only
         self.state = app.state
         """The wrapped application's state (database, sample, tiles), for the commands and tests."""
 
@@ -123,7 +125,30 @@ class SecurityHeaders:
                 message["headers"] = headers
             await send(message)
 
+        if self.local_only and not is_loopback(_host_name(scope)):
+            await self.refuse_host(scope, receive, with_headers)
+            return
         await self.app(scope, receive, with_headers)
+
+    async def refuse_host(self, scope: Scope, receive: Any, send: Any) -> None:
+        from starlette.responses import JSONResponse
+
+        text = gettext(OTHER_HOST, self.app.state.lang)
+        await JSONResponse({"error": text}, status_code=421)(scope, receive, send)
+
+
+OTHER_HOST = N_(
+    "this server answers only at the address it listens on (127.0.0.1, localhost or [::1]): the request "
+    "names another name (behind a reverse proxy, start it with dqm review serve --behind-proxy)"
+)
+
+
+def _host_name(scope: Scope) -> str:
+    """The host a request names (its ``Host`` header without the port; empty when it has none)."""
+    value = next((v for k, v in scope.get("headers", []) if k == b"host"), b"").decode("latin-1")
+    if value.startswith("["):
+        return value[1:].partition("]")[0]
+    return value.rpartition(":")[0] if ":" in value else value
 
 
 def check_viewer() -> None:
@@ -143,9 +168,11 @@ def create_app(
     plan: Any = None,
     max_open: int = 8,
     lang: str = "en",
+    local_only: bool = False,
 ) -> Any:
     """The Starlette application of one review folder over one batch; its pages, their scripts'
-    words, reasons, class names and the API's error texts in ``lang``.
+    words, reasons, class names and the API's error texts in ``lang``; with ``local_only``, only
+    for requests that name this machine as their host (:class:`SecurityHeaders`).
 
     Raises
     ------
@@ -491,7 +518,8 @@ def create_app(
     app.state.sample = sample
     app.state.tiles = tiles
     app.state.sign_ins = sign_ins
-    return SecurityHeaders(app)
+    app.state.lang = lang
+    return SecurityHeaders(app, local_only)
 
 
 NO_SUCH_SLIDE = N_("no such slide in the sample")

@@ -13,7 +13,16 @@ from typing import Any
 from dqm.i18n import msg
 from dqm.semantic.server.app import ServerSetupError, check_viewer, create_app, is_loopback, url
 
-__all__ = ["CommandError", "add_reviewer", "build", "export", "exposure_warning", "serve", "url"]
+__all__ = [
+    "CommandError",
+    "add_reviewer",
+    "build",
+    "export",
+    "exposure_warning",
+    "serve",
+    "server_options",
+    "url",
+]
 from dqm.semantic.server.db import DB_NAME, ReviewDB, ReviewDBError
 
 DEFAULT_HOST = "127.0.0.1"
@@ -90,16 +99,33 @@ def export(review_dir: Path, out: Path, mask: Callable[[str], str] | None = None
 
 
 def build(
-    review_dir: Path, batch: Path, profile: Any, mask_key: bytes | None = None, lang: str = "en"
+    review_dir: Path,
+    batch: Path,
+    profile: Any,
+    mask_key: bytes | None = None,
+    lang: str = "en",
+    host: str | None = None,
+    behind_proxy: bool = False,
 ) -> Any:
-    """The application, or a :class:`CommandError` saying why it cannot start."""
+    """The application, or a :class:`CommandError` saying why it cannot start. Listening on
+    ``host`` of this machine and not ``behind_proxy``, it answers only requests that name this
+    machine (:func:`~dqm.semantic.server.app.create_app`'s ``local_only``): a page of another site
+    whose name was pointed at 127.0.0.1 (DNS rebinding) is refused."""
     from dqm.identifiers import load_mask_key
 
     if not batch.is_dir():
         raise CommandError(msg("batch folder {path} not found", path=batch))
     try:
         check_viewer()  # before the masking key is loaded (or created)
-        app = create_app(review_dir, batch.resolve(), profile, mask_key or load_mask_key(), lang=lang)
+        local_only = host is not None and is_loopback(host) and not behind_proxy
+        app = create_app(
+            review_dir,
+            batch.resolve(),
+            profile,
+            mask_key or load_mask_key(),
+            lang=lang,
+            local_only=local_only,
+        )
     except (ServerSetupError, ValueError, OSError) as exc:
         raise CommandError(str(exc)) from None
     sample = app.state.sample
@@ -128,6 +154,7 @@ def serve(
     warn: Callable[[str], None] | None = None,
     mask_key: bytes | None = None,
     lang: str = "en",
+    behind_proxy: bool = False,
 ) -> None:
     """Run the server until interrupted (uvicorn, one process; tiles in its thread pool); its
     pages in ``lang``."""
@@ -135,7 +162,7 @@ def serve(
 
     if (ssl_keyfile is None) != (ssl_certfile is None):
         raise CommandError(msg("give both --ssl-keyfile and --ssl-certfile, or neither"))
-    app = build(review_dir, batch, profile, mask_key, lang)
+    app = build(review_dir, batch, profile, mask_key, lang, host, behind_proxy)
     missing = app.state.sample.missing_from_batch
     if missing and warn is not None:
         warn(
@@ -145,15 +172,25 @@ def serve(
                 first=missing[0],
             )
         )
-    uvicorn.run(
-        app,
-        host=host,
-        port=port,
-        ssl_keyfile=str(ssl_keyfile) if ssl_keyfile else None,
-        ssl_certfile=str(ssl_certfile) if ssl_certfile else None,
-        log_level="info",
-        # a TLS reverse proxy on this machine says the scheme was https (Secure cookie, Origin check)
-        proxy_headers=True,
-        forwarded_allow_ips="127.0.0.1",
-        server_header=False,
-    )
+    uvicorn.run(app, **server_options(host, port, ssl_keyfile, ssl_certfile, behind_proxy))
+
+
+def server_options(
+    host: str, port: int, ssl_keyfile: Path | None, ssl_certfile: Path | None, behind_proxy: bool
+) -> dict[str, Any]:
+    """uvicorn's options for the server. ``X-Forwarded-For`` and ``X-Forwarded-Proto`` are
+    believed only ``behind_proxy``, and then only from 127.0.0.1 (the TLS reverse proxy on this
+    machine says the reviewer's address, for the sign-in limit, and that the scheme was https, for
+    the Secure cookie and the Origin check). Otherwise every client of a server on this machine
+    connects from 127.0.0.1 and could name any address in the header, a new one for each wrong
+    token, and never be limited."""
+    return {
+        "host": host,
+        "port": port,
+        "ssl_keyfile": str(ssl_keyfile) if ssl_keyfile else None,
+        "ssl_certfile": str(ssl_certfile) if ssl_certfile else None,
+        "log_level": "info",
+        "proxy_headers": behind_proxy,
+        "forwarded_allow_ips": "127.0.0.1" if behind_proxy else "",
+        "server_header": False,
+    }
