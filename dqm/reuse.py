@@ -14,11 +14,12 @@ command says so.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from dqm.batch import Discovery
+from dqm.batch import Discovery, discover
 from dqm.cache import DB_NAME, RecordCache, context_key
 from dqm.identifiers import Masker
 from dqm.profile import Profile
@@ -29,10 +30,16 @@ from validators.context import EarlierRelease
 
 
 def refusal(
-    result: QualityResult, path: Path, root: Path, profile: Profile, discovery: Discovery | None = None
+    result: QualityResult,
+    path: Path,
+    root: Path,
+    profile: Profile,
+    discovery: Discovery | None = None,
+    mask: Callable[[str], str] | None = None,
 ) -> str | None:
     """Why the audit in ``path`` cannot stand for ``root`` checked with ``profile``; None when it
-    can. ``discovery``: the batch as just discovered, when the caller has it."""
+    can. ``discovery``: the batch as just discovered, when the caller has it; ``mask``: the run's
+    masker (results.json names a slide whose id holds an identifier masked)."""
     if result.profile.sha256 != profile.sha256:
         return (
             f"--results {path} was audited with profile {result.profile.name} (sha256 "
@@ -42,12 +49,32 @@ def refusal(
     recorded = {
         f.path: (f.stat, f.sha256 if f.role == "annotation" else f.quick_print) for f in result.batch.files
     }
+    discovery = discovery if discovery is not None else discover(root)
     if result.batch.fingerprint != batch_fingerprint(root, discovery, recorded):
         return (
             f"--results {path} does not match the batch: its files changed since that audit "
             "(fingerprint differs); audit the batch again, or run without --results"
         )
+    if not _same_items(result.items.column("slide_id"), discovery, mask):
+        return (
+            f"--results {path} does not match the batch: its items are not the batch's (a slide it "
+            "lists is not in the batch, or one of the batch is not listed); audit the batch again, or "
+            "run without --results"
+        )
     return None
+
+
+def _same_items(listed: Sequence[str], discovery: Discovery, mask: Callable[[str], str] | None) -> bool:
+    """Whether an audit lists exactly the batch's items, in discovery's order, each by its id or,
+    where the id holds an identifier, masked. The fingerprint covers the files, not what
+    results.json says they are: a slide it names that the batch has not would be drawn for review,
+    and one it leaves out never drawn."""
+    if len(listed) != len(discovery.items):
+        return False
+    return all(
+        name == item.slide_id or (mask is not None and name == mask(item.slide_id))
+        for name, item in zip(listed, discovery.items, strict=True)
+    )
 
 
 def audit_item_options(result: QualityResult, options: RunOptions) -> RunOptions:

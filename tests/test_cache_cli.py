@@ -92,3 +92,34 @@ def test_sample_refuses_an_audit_of_a_batch_that_changed_since(audited, tmp_path
     assert got.exit_code == 2
     assert "does not match the batch: its files changed since that audit" in " ".join(got.output.split())
     assert not (tmp_path / "s" / "review_plan.json").exists()
+
+
+@pytest.mark.parametrize("edit", ["renamed", "added", "dropped"])
+def test_sample_refuses_an_audit_whose_items_are_not_the_batchs(audited, tmp_path, edit):
+    """The fingerprint covers the batch's files, not the items results.json lists: a results.json
+    that names a slide the batch has not (hand-edited, or sent with a batch of the same files)
+    made `dqm sample --results` stop with an internal error (exit 4, KeyError) after writing the
+    review plan. It is refused now like an audit of another batch (exit 2), before anything is
+    written."""
+    from dqm.digest import seal_results
+
+    batch, out = audited
+    data = json.loads((out / "results.json").read_text())
+    data.pop("digest")
+    if edit == "renamed":
+        data["items"][0]["slide_id"] = "<script>alert(1)</script>"
+    elif edit == "added":
+        data["items"].append(dict(data["items"][0], slide_id="S999"))
+    else:
+        data["items"].pop()
+    forged = tmp_path / "audit" / "results.json"
+    forged.parent.mkdir()
+    forged.write_text(seal_results(json.dumps(data))[0])
+    shutil.copytree(out / ".dqm-cache", forged.parent / ".dqm-cache")
+    for oversample in ([], ["--oversample-flagged"]):
+        got = runner.invoke(
+            app, ["sample", str(batch), "--out", str(tmp_path / "s"), "--results", str(forged), *oversample]
+        )
+        assert got.exit_code == 2, got.output
+        assert "its items are not the batch's" in " ".join(got.output.split())
+        assert not (tmp_path / "s" / "review_plan.json").exists()

@@ -350,13 +350,14 @@ RESULTS_HELP = (
 )
 
 
-def audited_or_exit(path: Path, root: Path, profile: Any, discovery: Any = None) -> Any:
+def audited_or_exit(path: Path, root: Path, profile: Any, discovery: Any = None, mask: Any = None) -> Any:
     """The audit in ``path`` when it is of this batch as it is now, with this profile; else exit 2
-    (``dqm.reuse.refusal``: one check for every command that takes ``--results``)."""
+    (``dqm.reuse.refusal``: one check for every command that takes ``--results``; ``mask``: the
+    run's masker, as results.json names slides)."""
     from dqm.reuse import refusal
 
     result = load_result_or_exit(path)
-    refused = refusal(result, path, root, profile, discovery)
+    refused = refusal(result, path, root, profile, discovery, mask)
     if refused is not None:
         raise usage_error(refused)
     return result
@@ -378,7 +379,7 @@ def reused_run_or_exit(
     from dqm.executors import ExecutorError
     from dqm.reuse import reused_run
 
-    result = audited_or_exit(results, root, profile)
+    result = audited_or_exit(results, root, profile, mask=mask)
     folder = cache or results.parent / CACHE_FOLDER
     outside_batch(folder, root, "--cache")
     with progress_bar(N_("reading the audit's records")) as bar:

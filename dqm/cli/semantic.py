@@ -238,7 +238,7 @@ def sample(
     run = None
     if results is not None:
         discovery = discover(root)  # once: for the fingerprint and the drawn slides' records
-        audited = audited_or_exit(results, root, prof, discovery)
+        audited = audited_or_exit(results, root, prof, discovery, masker)
         items, findings, batch_print = audited.items, audited.findings, audited.batch.fingerprint
     else:
         # whole records: the review sheet draws hundreds of slides, too many to check again
