@@ -108,6 +108,15 @@ def checks_info(profile: Profile) -> list[CheckInfo]:
     return out
 
 
+def disabled_checks(profile: Profile) -> list[str]:
+    """The ids of the registered checks ``profile`` disables, sorted."""
+    from validators import REGISTRY
+    from validators.engine import configure
+
+    enabled = {cfg.id for cfg in configure(profile)}
+    return sorted(set(REGISTRY) - enabled)
+
+
 STAGE_CODE = STAGE_CRASHED
 """A stage of the audit (diversity, validity, thumbnails, rendering, ...) raised: a finding of the
 batch, and what the stage would have added is missing; the other stages and outputs go on."""
@@ -192,6 +201,7 @@ def build_result(run: Run, command: list[str], run_id: str | None = None) -> Qua
         syntactic=syntactic_result(run),
         verdict=Verdict(status="incomplete"),
         checks=checks_info(run.profile),
+        disabled_checks=disabled_checks(run.profile),
     )
     return with_verdict(draft)
 

@@ -105,6 +105,26 @@ def verdict_line(result: QualityResult, lang: str = "en") -> str:
     return f"{gettext(VERDICT_WORDS[v.status], lang)}: {'; '.join(parts)}"
 
 
+MAX_DISABLED_SHOWN = 20
+"""Disabled checks named one by one in :func:`disabled_line`; past this, a count."""
+
+
+def disabled_line(result: QualityResult, lang: str = "en") -> str | None:
+    """What the verdict does not rest on, in one line: the checks the profile disabled (None when
+    it disabled none). A profile may turn every check off and still set the usual targets: the
+    verdict then passes on nothing checked, and this line is how a reader knows."""
+    ids = result.disabled_checks
+    if not ids:
+        return None
+    shown = ", ".join(ids[:MAX_DISABLED_SHOWN])
+    if len(ids) > MAX_DISABLED_SHOWN:
+        shown += " " + render(N_("… and {n} more"), {"n": len(ids) - MAX_DISABLED_SHOWN}, lang)
+    template = N_(
+        "the profile disabled {n} checks: they did not run, and what they check was not checked ({ids})"
+    )
+    return render(template, {"n": len(ids), "ids": shown}, lang)
+
+
 def _pending(model: Any) -> bool:
     return unfinished(model) is not None
 

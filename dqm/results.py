@@ -55,7 +55,7 @@ __all__ = [
 DIMENSIONS = ("syntactic", "semantic", "diversity", "validity")
 """The quality dimensions, in report order: each is a field of :class:`QualityResult`."""
 
-SCHEMA_VERSION = "1.13"
+SCHEMA_VERSION = "1.14"
 """``major.minor``: a minor bump adds optional fields (older files still load); a major bump
 breaks readers. 1.1 added ``checks``, ``thumbnails`` and ``verdict.pending``; 1.2 added
 ``diversity.gates`` (the figures its gate reads, like the other dimensions' ``gates``; an older
@@ -74,7 +74,8 @@ the identifier); 1.7 added ``run_id``, ``verdict.not_evaluated``, ``verdict.cras
 ``semantic.lq`` (the limiting quality of a computed plan for an isolated lot, ``dqm sample --lq``);
 1.12 added ``batch.files[].stat`` (what ``--results`` compares before it reads a file again); 1.13 added
 ``findings[].counted_values`` (the value slots a finding counting the issues past a reader's cap
-stands for, which value-grain accuracy counts)."""
+stands for, which value-grain accuracy counts); 1.14 added ``disabled_checks`` (the checks the profile
+turned off, which the report, the summary and the console name beside the verdict)."""
 
 
 class FileDigest(Frozen):
@@ -272,6 +273,9 @@ class QualityResult(Frozen):
     verdict: Verdict
     checks: list[CheckInfo] = Field(default_factory=list)
     """The checks configured for this run."""
+    disabled_checks: list[str] = Field(default_factory=list)
+    """The registered checks the profile disabled (``checks.<id>.enabled: false``), by id: they did
+    not run, so nothing they check was checked (since 1.14; empty in an older result)."""
     thumbnails: list[Thumbnail] = Field(default_factory=list, max_length=MAX_THUMBNAILS)
     """The worst slides, drawn small with their outlines."""
     waivers: WaiverSection | None = None

@@ -30,7 +30,7 @@ import orjson
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
-from dqm.figures import dimension_gates, dimension_state, dimensions, figures, fmt_value, title
+from dqm.figures import dimension_gates, dimension_state, dimensions, disabled_line, figures, fmt_value, title
 from dqm.i18n import N_, check_language, gettext, markup_translator, translated
 from dqm.output import visible
 from dqm.quality_layout import QualityTableLayout
@@ -289,6 +289,7 @@ def _environment(lang: str = "en", names: Mapping[str, str] | None = None) -> En
         span=lambda id_, text: Markup('<span id="{}">{}</span>').format(id_, text),
         lang=lang,
         state_of=lambda r, d: dimension_state(r, d),
+        disabled_of=lambda r: disabled_line(r, lang),
         gates_of=lambda r, d: dimension_gates(r, d),
         figures_of=lambda r, d: figures(r, d),
         STATE_WORDS=STATE_WORDS,

@@ -13,7 +13,7 @@ import re
 import shlex
 from collections import Counter
 
-from dqm.figures import dimension_gates, dimension_state, dimensions, title
+from dqm.figures import dimension_gates, dimension_state, dimensions, disabled_line, title
 from dqm.i18n import N_, Param, check_language, gettext, render, translated
 from dqm.output import visible
 from dqm.results import QualityResult
@@ -78,6 +78,9 @@ def render_summary(result: QualityResult, lang: str = "en") -> str:
         why.append("stages crashed (not evaluated): " + ", ".join(md_text(s) for s in v.crashed_stages))
     if why:
         lines += ["**" + verdict + "** — " + "; ".join(why) + ".", ""]
+    disabled = disabled_line(result, lang)
+    if disabled is not None:
+        lines += ["**" + md_text(disabled) + ".**", ""]
     b = result.batch
     lines += [
         _(

@@ -325,6 +325,7 @@ def audit(
     assert s is not None
     _ = translator(lang)
     out.print(f"[bold]{escape(verdict_line(result, lang))}[/]", markup=True)
+    _print_disabled(result, lang)
     out.print(
         _(
             "syntactic: file accuracy {file_accuracy} ({files_valid}/{files_total} files), "
@@ -559,6 +560,15 @@ def _with_waivers(result: Any, waivers: tuple[Path, Any], mask: Any) -> Any:
     for line in decided.waivers.warnings if decided.waivers is not None else []:
         warning(line)
     return decided
+
+
+def _print_disabled(result: Any, lang: str) -> None:
+    """The checks the profile disabled, under the verdict (nothing when it disabled none)."""
+    from dqm.figures import disabled_line
+
+    line = disabled_line(result, lang)
+    if line is not None:
+        out.print(f"[bold yellow]{escape(line)}[/]", markup=True)
 
 
 def _load_baseline(
@@ -926,6 +936,7 @@ def gate_command(
         result, notes = only_new(result, earlier[1], lang)
     outcome = gate(result, req, warn, lots=lots, lang=lang)
     out.print(f"[bold]{escape(verdict_line(result, lang))}[/]", markup=True)
+    _print_disabled(result, lang)
     for line in notes:
         out.print(line, highlight=False)
     for line in outcome.lines:
