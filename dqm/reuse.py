@@ -55,25 +55,37 @@ def refusal(
             f"--results {path} does not match the batch: its files changed since that audit "
             "(fingerprint differs); audit the batch again, or run without --results"
         )
-    if not _same_items(result.items.column("slide_id"), discovery, mask):
+    named = zip(*(result.items.column(c) for c in ("slide_id", "image_path", "annotation_path")), strict=True)
+    if not _same_items(list(named), discovery, mask):
         return (
             f"--results {path} does not match the batch: its items are not the batch's (a slide it "
-            "lists is not in the batch, or one of the batch is not listed); audit the batch again, or "
-            "run without --results"
+            "lists is not in the batch, one of the batch is not listed, or a slide's files are "
+            "another's); audit the batch again, or run without --results"
         )
     return None
 
 
-def _same_items(listed: Sequence[str], discovery: Discovery, mask: Callable[[str], str] | None) -> bool:
-    """Whether an audit lists exactly the batch's items, in discovery's order, each by its id or,
-    where the id holds an identifier, masked. The fingerprint covers the files, not what
-    results.json says they are: a slide it names that the batch has not would be drawn for review,
-    and one it leaves out never drawn."""
+def _same_items(
+    listed: Sequence[tuple[str, str | None, str | None]],
+    discovery: Discovery,
+    mask: Callable[[str], str] | None,
+) -> bool:
+    """Whether an audit lists exactly the batch's items, in discovery's order, each with its own
+    slide id, image and annotation path (as they are or, where one holds an identifier, masked).
+    The fingerprint covers the files, not what results.json says they are: a slide it names that
+    the batch has not would be drawn for review, one it leaves out never drawn, and a slide given
+    another's image shown to the reviewers under the wrong name."""
+
+    def same(name: str | None, real: str | None) -> bool:
+        if name == real:
+            return True
+        return name is not None and real is not None and mask is not None and name == mask(real)
+
     if len(listed) != len(discovery.items):
         return False
     return all(
-        name == item.slide_id or (mask is not None and name == mask(item.slide_id))
-        for name, item in zip(listed, discovery.items, strict=True)
+        same(sid, item.slide_id) and same(image, item.image_path) and same(ann, item.annotation_path)
+        for (sid, image, ann), item in zip(listed, discovery.items, strict=True)
     )
 
 

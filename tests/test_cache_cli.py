@@ -94,13 +94,15 @@ def test_sample_refuses_an_audit_of_a_batch_that_changed_since(audited, tmp_path
     assert not (tmp_path / "s" / "review_plan.json").exists()
 
 
-@pytest.mark.parametrize("edit", ["renamed", "added", "dropped"])
+@pytest.mark.parametrize("edit", ["renamed", "added", "dropped", "swapped", "outside"])
 def test_sample_refuses_an_audit_whose_items_are_not_the_batchs(audited, tmp_path, edit):
     """The fingerprint covers the batch's files, not the items results.json lists: a results.json
     that names a slide the batch has not (hand-edited, or sent with a batch of the same files)
     made `dqm sample --results` stop with an internal error (exit 4, KeyError) after writing the
-    review plan. It is refused now like an audit of another batch (exit 2), before anything is
-    written."""
+    review plan; one that left an item out planned a sample that could never draw it, and one
+    that swapped two slides' image paths wrote a plan under which the review server shows each
+    slide's image under the other's name (both exit 0). It is refused now like an audit of
+    another batch (exit 2), before anything is written."""
     from dqm.digest import seal_results
 
     batch, out = audited
@@ -110,6 +112,11 @@ def test_sample_refuses_an_audit_whose_items_are_not_the_batchs(audited, tmp_pat
         data["items"][0]["slide_id"] = "<script>alert(1)</script>"
     elif edit == "added":
         data["items"].append(dict(data["items"][0], slide_id="S999"))
+    elif edit == "swapped":  # the review would show one slide's image under the other's name
+        first, second = data["items"][0], data["items"][1]
+        first["image_path"], second["image_path"] = second["image_path"], first["image_path"]
+    elif edit == "outside":
+        data["items"][0]["annotation_path"] = "../../etc/passwd"
     else:
         data["items"].pop()
     forged = tmp_path / "audit" / "results.json"
