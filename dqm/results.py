@@ -11,7 +11,7 @@ import contextlib
 import gc
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, ValidationError
 
@@ -216,6 +216,11 @@ MAX_THUMBNAIL_CHARS = 96_000
 """Base64 characters of one thumbnail (about 70 kB of JPEG): the report's size stays bounded."""
 
 
+Colour = Annotated[str, Field(pattern=r"^#[0-9a-fA-F]{6}$")]
+"""``#rrggbb``, as dqm writes every colour it draws: a thumbnail's colours go into the report's SVG
+as attributes, so a results.json that holds anything else (``url(https://…)``) is malformed."""
+
+
 class Thumbnail(Frozen):
     """A small JPEG of one slide with its lesion outlines drawn in the class colours.
 
@@ -234,9 +239,9 @@ class Thumbnail(Frozen):
     source: Literal["slide", "outline"]
     """``slide``: the slide's pixels; ``outline``: outlines on a blank canvas (slide unreadable)."""
     note: str = ""
-    legend: dict[str, str] = Field(default_factory=dict)
+    legend: dict[str, Colour] = Field(default_factory=dict)
     """Class id -> ``#rrggbb`` of the outlines drawn."""
-    artefacts: dict[str, str] = Field(default_factory=dict)
+    artefacts: dict[str, Colour] = Field(default_factory=dict)
     """Artefact kind -> ``#rrggbb`` of its mask drawn over the slide (the kinds reported on it)."""
     markers: int = 0
     """Finding locations marked on the image."""

@@ -83,3 +83,38 @@ def test_a_huge_schema_version_is_not_echoed_whole(
     assert res.exit_code == 2
     assert "this dqm reads 1.x" in " ".join(res.output.split())
     assert len(res.output) < 2_000
+
+
+def test_a_thumbnail_colour_that_is_not_rrggbb_is_refused(
+    tmp_path: Path, result_factory: Callable[..., Any]
+) -> None:
+    """A thumbnail's legend and artefact colours went into the report's SVG swatches as written:
+    ``url(https://evil.example/x)`` became a stroke that names another site (only the page's
+    Content-Security-Policy kept a browser from fetching it). dqm writes ``#rrggbb``; anything
+    else is a malformed results.json."""
+    import base64
+    import io
+
+    from PIL import Image
+
+    jpeg = io.BytesIO()
+    Image.new("RGB", (2, 2)).save(jpeg, format="JPEG")
+    thumbnail = {
+        "slide_id": "S1",
+        "data": base64.b64encode(jpeg.getvalue()).decode("ascii"),
+        "width": 2,
+        "height": 2,
+        "downsample": 1.0,
+        "source": "slide",
+    }
+    for field in ("legend", "artefacts"):
+
+        def plant(data: dict[str, Any], field: str = field) -> None:
+            data["thumbnails"] = [dict(thumbnail, **{field: {"BCC": "url(https://evil.example/x)"}})]
+
+        path = _edited(tmp_path / field, result_factory, plant)
+        page = tmp_path / field / "r.html"
+        res = runner.invoke(app, ["report", str(path), "-o", str(page)])
+        assert res.exit_code == 2, res.output
+        assert f"thumbnails/0/{field}" in " ".join(res.output.split())
+        assert not page.exists()
