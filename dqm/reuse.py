@@ -14,12 +14,12 @@ command says so.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from dqm.batch import Discovery, discover
+from dqm.batch import PATH_COLUMNS, Discovery, discover
 from dqm.cache import DB_NAME, RecordCache, context_key
 from dqm.identifiers import Masker
 from dqm.profile import Profile
@@ -55,8 +55,8 @@ def refusal(
             f"--results {path} does not match the batch: its files changed since that audit "
             "(fingerprint differs); audit the batch again, or run without --results"
         )
-    named = zip(*(result.items.column(c) for c in ("slide_id", "image_path", "annotation_path")), strict=True)
-    if not _same_items(list(named), discovery, mask):
+    named = zip(*(result.items.column(c) for c in PATH_COLUMNS), strict=True)
+    if not _same_items(named, len(result.items), discovery, mask):
         return (
             f"--results {path} does not match the batch: its items are not the batch's (a slide it "
             "lists is not in the batch, one of the batch is not listed, or a slide's files are "
@@ -66,7 +66,8 @@ def refusal(
 
 
 def _same_items(
-    listed: Sequence[tuple[str, str | None, str | None]],
+    listed: Iterable[tuple[str, str | None, str | None]],
+    count: int,
     discovery: Discovery,
     mask: Callable[[str], str] | None,
 ) -> bool:
@@ -74,14 +75,14 @@ def _same_items(
     slide id, image and annotation path (as they are or, where one holds an identifier, masked).
     The fingerprint covers the files, not what results.json says they are: a slide it names that
     the batch has not would be drawn for review, one it leaves out never drawn, and a slide given
-    another's image shown to the reviewers under the wrong name."""
+    another's image shown to the reviewers under the wrong name. ``count``: how many ``listed`` holds."""
 
     def same(name: str | None, real: str | None) -> bool:
         if name == real:
             return True
         return name is not None and real is not None and mask is not None and name == mask(real)
 
-    if len(listed) != len(discovery.items):
+    if count != len(discovery.items):
         return False
     return all(
         same(sid, item.slide_id) and same(image, item.image_path) and same(ann, item.annotation_path)

@@ -180,7 +180,7 @@ def verify(
         if checked.digest is None:
             parts.append(_not_checked("batch"))
         else:
-            # the bytes whose digest and signature were checked: read again, they may be others
+            # the bytes whose digest and signature were checked, not read again: the file may have changed since
             parts.append(check_batch(load_result_or_exit(path, data), root, masker))
     for part in parts:  # the part names and the markers stay English: scripts search for them
         out.print(

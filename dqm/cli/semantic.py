@@ -413,23 +413,12 @@ def _records_of(
 
     options = audit_item_options(audited, RunOptions(workers=1))
 
-    def name(item: Any) -> str:
-        return mask(item.slide_id) if mask is not None and item.slide_id not in slide_ids else item.slide_id
-
-    # The audit's items are the discovered ones, in the same order (the fingerprint matched): a drawn
-    # slide is found at its place, so only the drawn are masked to compare; the rest are looked for.
+    # the audit lists the discovered items, in the same order, each under its own id as it is or
+    # masked (dqm.reuse refused it otherwise): a drawn slide is the discovered item at its place
     place: dict[str, int] = {}
     for k, summary in enumerate(audited.items):
         place.setdefault(summary.slide_id, k)
-    items: dict[str, Any] = {}
-    for slide_id in sorted(slide_ids, key=lambda i: (place.get(i, len(place)), i)):
-        at = place.get(slide_id)
-        if at is not None and at < len(discovery.items) and name(discovery.items[at]) == slide_id:
-            items[slide_id] = discovery.items[at]
-    if len(items) < len(slide_ids):
-        for item in discovery.items:
-            if name(item) in slide_ids:
-                items.setdefault(name(item), item)
+    items = {sid: discovery.items[place[sid]] for sid in sorted(slide_ids, key=lambda i: (place[i], i))}
     records: dict[str, Any] = {}
     if folder.is_dir():
         outside_batch(folder, root, "--cache")
