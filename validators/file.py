@@ -5,7 +5,7 @@ from __future__ import annotations
 import posixpath
 from collections import defaultdict
 
-from dqm.findings import Aspect, Finding, Severity
+from dqm.findings import MAX_MESSAGE_CHARS, Aspect, Finding, Severity, clip
 from dqm.i18n import N_, msg
 from validators.context import BatchView, ItemFacts, ItemView
 from validators.registry import CheckContext, NoParams, check, forward, read_issues
@@ -105,6 +105,10 @@ _PAIRING = {
 """The pairing check's messages, by the file that is missing."""
 
 
+NAMED_DUPLICATES = 10
+"""Items a duplicate slide_id's message names (rows or files); the others are counted."""
+
+
 @check(
     "file.duplicate_slide_id",
     aspect=Aspect.FILE,
@@ -121,22 +125,27 @@ def duplicate_slide_id(batch: BatchView, params: NoParams, ctx: CheckContext) ->
         if len(items) < 2:
             continue
         # a manifest row locates the duplicate; without a manifest (pairing by file stem)
-        # the files do
+        # the files do. The first few are named and the rest counted: every finding of an id
+        # on every row named all of them, a text as long as the manifest (n findings of n rows)
+        named, more = items[:NAMED_DUPLICATES], len(items) - NAMED_DUPLICATES
         rows = [f.row for f in items]
-        text = (
-            msg(
-                "slide_id {slide_id!r} appears {n} times (manifest rows {rows})",
-                slide_id=slide_id,
-                n=len(items),
-                rows=", ".join(str(r) for r in rows),
+        if None not in rows:
+            template = (
+                N_("slide_id {slide_id!r} appears {n} times (manifest rows {rows} and {more:,} more)")
+                if more > 0
+                else N_("slide_id {slide_id!r} appears {n} times (manifest rows {rows})")
             )
-            if None not in rows
-            else msg(
-                "slide_id {slide_id!r} appears {n} times ({where})",
-                slide_id=slide_id,
-                n=len(items),
-                where=", ".join(_where(f) for f in items),
+            listed = {"rows": ", ".join(str(f.row) for f in named)}
+        else:
+            template = (
+                N_("slide_id {slide_id!r} appears {n} times ({where} and {more:,} more)")
+                if more > 0
+                else N_("slide_id {slide_id!r} appears {n} times ({where})")
             )
+            # cut once here, not in each finding (a path is up to MAX_NAME_CHARS long)
+            listed = {"where": clip(", ".join(_where(f) for f in named), MAX_MESSAGE_CHARS // 2)}
+        text = msg(
+            template, slide_id=slide_id, n=len(items), **listed, **({"more": more} if more > 0 else {})
         )
         for facts in items[1:]:
             out.append(

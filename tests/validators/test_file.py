@@ -69,3 +69,21 @@ def test_a_missing_partner_file_names_the_file_that_is_there(profile):
     (f,) = spec.func(view, cfg.params, CheckContext(spec, "8_HE", cfg.severities, None))
     assert f.code == "SLIDE_MISSING" and "'asap/8_HE.xml'" in f.message
     assert f.location.file is None  # still one missing file of its own in the file grain
+
+
+def test_one_slide_id_on_every_row_names_a_few_rows_and_counts_the_rest(profile):
+    """Every row of a big manifest under one slide_id: each of the n - 1 findings named all n rows,
+    a text as long as the manifest that every finding cut again (quadratic: minutes at 34,376
+    rows). The message names the first rows and counts the others, in any language."""
+    n = 5_000
+    items = [ItemFacts("S1", k, f"s/{k}.png", f"a/{k}.json") for k in range(1, n + 1)]
+    found = _run("file.duplicate_slide_id", profile, items, "manifest.csv")
+    assert len(found) == n - 1 and [f.location.row for f in found] == list(range(2, n + 1))
+    f = found[0]
+    assert f"appears {n} times (manifest rows 1, 2, 3," in f.message
+    assert f.message.endswith(f"and {n - 10:,} more)") and "cut:" not in f.message
+    assert f.text("ko").endswith(f"외 {n - 10:,}개)")
+    paired = [ItemFacts("X", None, f"s/{k}.png", None) for k in range(n)]
+    f = _run("file.duplicate_slide_id", profile, paired, None)[0]
+    assert "'s/9.png'" in f.message and "'s/10.png'" not in f.message
+    assert f.message.endswith(f"and {n - 10:,} more)")
