@@ -220,15 +220,15 @@ def coco_boxes(view: ItemView, params: NoParams, ctx: CheckContext) -> list[Find
 def unmapped_classes(batch: BatchView, params: NoParams, ctx: CheckContext) -> list[Finding]:
     """Every class name used in the batch maps to the taxonomy (one summary per unmapped name)."""
     lesions: Counter[str] = Counter()
-    files: dict[str, list[str]] = defaultdict(list)
+    files: dict[str, dict[str, None]] = defaultdict(dict)  # the name's files in item order, once each
     for facts in batch.items:
         for name, n in facts.unmapped_classes.items():
             lesions[name] += n
-            if facts.annotation_path and facts.annotation_path not in files[name]:
-                files[name].append(facts.annotation_path)
+            if facts.annotation_path:
+                files[name].setdefault(facts.annotation_path)
     out = []
     for name, n in lesions.most_common():
-        where = files[name]
+        where = list(files[name])
         shown = ", ".join(where[:3]) + (f" and {len(where) - 3} more" if len(where) > 3 else "")
         out.append(
             ctx.finding(
