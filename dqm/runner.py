@@ -880,12 +880,17 @@ def _facts(run: Run) -> list[ItemFacts]:
         if quick:
             by_print.setdefault(quick, []).append(i)
     hashes: dict[int, str] = {}
+    of_file: dict[str, str | None] = {}  # each file once, however many items name it
     for idx in by_print.values():
         if len(idx) > 1:  # equal quick prints: confirm with full hashes
             for i in idx:
                 rel = normalise(images[i] or "")[0]
-                with contextlib.suppress(OSError):  # the probe already reported unreadable files
-                    hashes[i] = full_hash(run.root / rel)
+                if rel not in of_file:
+                    of_file[rel] = None
+                    with contextlib.suppress(OSError):  # the probe already reported unreadable files
+                        of_file[rel] = full_hash(run.root / rel)
+                if (full := of_file[rel]) is not None:
+                    hashes[i] = full
     slides: Sequence[SlideSummary | None] = summaries.column("slide")
     return [
         ItemFacts(

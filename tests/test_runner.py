@@ -74,6 +74,36 @@ def test_a_batch_finding_counts_against_the_file_as_the_item_names_it(tmp_path, 
     assert file_universe(run) == {"manifest.csv", "s/a.png", "A.json", "B.json"}
 
 
+def test_a_slide_file_every_item_names_is_hashed_whole_once(tmp_path, profile, monkeypatch):
+    """Items naming one slide file share its quick print, which full hashes confirm: the file was
+    hashed whole once for every item naming it (34,376 reads of one slide for one delivery)."""
+    from PIL import Image
+
+    root = tmp_path / "b"
+    (root / "s").mkdir(parents=True)
+    Image.new("RGB", (40, 30), (230, 170, 200)).save(root / "s" / "a.png")
+    Image.new("RGB", (40, 30), (230, 170, 200)).save(root / "s" / "b.png")  # byte-identical
+    rows = ["slide_id,image_path,annotation_path"]
+    for k in range(12):
+        (root / f"S{k}.json").write_text(json.dumps(native_doc()))
+        rows.append(f"S{k},{'./' if k % 2 else ''}s/a.png,S{k}.json")
+    (root / "B.json").write_text(json.dumps(native_doc()))
+    rows.append("B,s/b.png,B.json")
+    (root / "manifest.csv").write_text("\n".join(rows) + "\n")
+    hashed: list[str] = []
+    real = dqm.runner.full_hash
+
+    def counted(path):
+        hashed.append(path.name)
+        return real(path)
+
+    monkeypatch.setattr(dqm.runner, "full_hash", counted)
+    run = run_batch(root, profile, RunOptions(workers=1, clinical=False))
+    assert sorted(hashed) == ["a.png", "b.png"]
+    dup = [f for f in run.batch_findings if f.code == "DUPLICATE_SLIDE_CONTENT"]
+    assert sorted(f.item_id for f in dup) == sorted(["B", *(f"S{k}" for k in range(1, 12))])
+
+
 def _forty(root):
     root.mkdir()
     ids = [f"S{i:02d}" for i in range(40)]
