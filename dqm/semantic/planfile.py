@@ -197,17 +197,18 @@ def build_plan(
     except ValueError as exc:
         raise PlanError(str(exc)) from None
     key_of = {stratum_label(k): k for k in keys.values()}
+    cells_of: dict[str, list[PlanCell]] = {label: [] for label in sample.sizes}
+    for c in sample.cells:  # one pass: every slide may be a stratum of its own
+        cells_of[c.stratum].append(
+            PlanCell(label=c.label, part=c.part, lot=c.lot, sampled=c.sampled, weight=c.weight)  # type: ignore[arg-type]
+        )
     strata = [
         PlanStratum(
             label=label,
             key=dict(zip(options.strata, key_of[label], strict=True)),
             lot=sample.sizes[label],
             sampled=sample.allocation[label],
-            cells=[
-                PlanCell(label=c.label, part=c.part, lot=c.lot, sampled=c.sampled, weight=c.weight)  # type: ignore[arg-type]
-                for c in sample.cells
-                if c.stratum == label
-            ],
+            cells=cells_of[label],
         )
         for label in sample.sizes
     ]

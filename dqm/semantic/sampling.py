@@ -193,7 +193,9 @@ def draw_sample(
                 if u.slide_id in chosen
             )
     draws.sort(key=lambda d: (d.stratum, d.slide_id))
-    drawn = {k: sum(c.sampled for c in cells if c.stratum == k) for k in sizes}
+    drawn = dict.fromkeys(sizes, 0)
+    for c in cells:  # one pass: every slide may be a stratum of its own
+        drawn[c.stratum] += c.sampled
     return Sample(draws=draws, cells=cells, allocation=drawn, sizes=sizes, core_size=len(core))
 
 
