@@ -186,15 +186,17 @@ def stratum_results(
     core: dict[str, int] = {}
     for slide in plan.sample:
         core[slide.stratum] = core.get(slide.stratum, 0) + bool(slide.core)
+    judged: dict[str, list[tuple[str, str]]] = {}  # stratum -> (cell, verdict), in one pass
+    for slide_id, verdict in final.items():
+        s = by_slide.get(slide_id)
+        if s is not None:
+            judged.setdefault(s.stratum, []).append((s.cell, verdict))
     out = []
     for st in plan.strata:
         cells: dict[str, tuple[int, int, int]] = {c.label: (c.lot, 0, 0) for c in st.cells}
-        for slide_id, verdict in final.items():
-            s = by_slide.get(slide_id)
-            if s is None or s.stratum != st.label:
-                continue
-            lot, r, p = cells[s.cell]
-            cells[s.cell] = (lot, r + 1, p + (verdict == "pass"))
+        for cell, verdict in judged.get(st.label, ()):
+            lot, r, p = cells[cell]
+            cells[cell] = (lot, r + 1, p + (verdict == "pass"))
         reviewed = sum(v[1] for v in cells.values())
         n_pass = sum(v[2] for v in cells.values())
         ci = interval(n_pass, reviewed, ci_method, confidence)
