@@ -67,9 +67,30 @@ def lot_names(run: Run, field: str) -> dict[str, list[int]]:
     return dict(sorted(lots.items()))
 
 
-def lot_run(run: Run, indices: list[int], manifest_rows: int) -> Run:
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Rows:
+    """Where the rows of a run's clinical table and its batch findings are, by item: found in one
+    pass over the batch, not one a lot (500 lots of a million items)."""
+
+    table: dict[tuple[str, int | None], list[int]]
+    """(item id, manifest row) -> indexes of the clinical table's sources."""
+    batch_findings: dict[str, list[int]]
+    """Item id -> indexes of the run's batch findings."""
+
+    @classmethod
+    def of(cls, run: Run) -> _Rows:
+        table: dict[tuple[str, int | None], list[int]] = {}
+        for i, s in enumerate(run.table.sources if run.table is not None else ()):
+            table.setdefault((s.item_id, s.row), []).append(i)
+        findings: dict[str, list[int]] = {}
+        for i, f in enumerate(run.batch_findings):
+            findings.setdefault(f.item_id, []).append(i)
+        return cls(table, findings)
+
+
+def lot_run(run: Run, indices: list[int], manifest_rows: int, where: _Rows) -> Run:
     """The part of ``run`` that belongs to one lot (see the module docstring); ``manifest_rows``
-    is the number of the batch's items that have a manifest row."""
+    is the number of the batch's items that have a manifest row, ``where`` the run's rows by item."""
     outcomes = run.outcomes.take(indices)  # the lot's rows of each column: no record built
     summaries = outcomes.summaries()
     slide_ids, manifest_row = summaries.column("slide_id"), summaries.column("row")
@@ -80,28 +101,29 @@ def lot_run(run: Run, indices: list[int], manifest_rows: int) -> Run:
     table = run.table
     if table is not None:
         rows = set(zip(slide_ids, manifest_row, strict=True))  # a slide id may repeat
-        keep = [i for i, s in enumerate(table.sources) if (s.item_id, s.row) in rows]
+        keep = sorted(i for key in rows for i in where.table.get(key, ()))
         table = dataclasses.replace(
             table, frame=table.frame.iloc[keep], sources=[table.sources[i] for i in keep]
         )
+    found = sorted(i for s in ids for i in where.batch_findings.get(s, ()))
     return dataclasses.replace(
         run,
         outcomes=outcomes,
-        batch_findings=[f for f in run.batch_findings if f.item_id in ids],
+        batch_findings=[run.batch_findings[i] for i in found],
         discovery=dataclasses.replace(disc, manifest_cells=cells, issues=[]),
         table=table,
     )
 
 
-def without(run: Run, waived: Sequence[Finding]) -> Run:
-    """``run`` without the ``waived`` findings (as the whole batch's figures are decided with a
-    waiver file: a waived finding makes no file or value inaccurate)."""
+def without(run: Run, waived: set[str]) -> Run:
+    """``run`` without the ``waived`` findings (their JSON: keyed once for every lot, not once a
+    lot), as the whole batch's figures are decided with a waiver file: a waived finding makes no
+    file or value inaccurate."""
     if not waived:
         return run
-    keys = {f.model_dump_json() for f in waived}
 
     def keep(findings: list[Finding]) -> list[Finding]:
-        return [f for f in findings if f.model_dump_json() not in keys]
+        return [f for f in findings if f.model_dump_json() not in waived]
 
     return dataclasses.replace(
         run, outcomes=run.outcomes.with_findings(keep), batch_findings=keep(run.batch_findings)
@@ -142,9 +164,11 @@ def lots_result(
     decisions = decisions or {}
     lots = []
     manifest_rows = sum(item.row is not None for item in run.discovery.items)
+    where = _Rows.of(run)
+    keys = {f.model_dump_json() for f in waived}
     for name, indices in lot_names(run, field).items():
-        part = lot_run(run, indices, manifest_rows)
-        s = syntactic_result(without(part, waived))
+        part = lot_run(run, indices, manifest_rows, where)
+        s = syntactic_result(without(part, keys))
         state = states.get(name, SchemeState())
         decision = decisions.get(name)
         plan = None
