@@ -128,16 +128,26 @@ def covers(waiver: Waiver, finding: Finding, mask: Callable[[str], str] | None =
     return _covers(waiver, _globs(waiver.item, mask), _globs(waiver.file, mask), finding)
 
 
+_GLOB_CHARS = re.compile(r"[*?\[]")
+"""What makes a pattern a glob (``fnmatch``); a pattern without them matches itself only."""
+
+
 def _use(
     waiver: Waiver,
     findings: list[Finding],
     by_name: dict[str, list[int]],
+    by_item: dict[tuple[str, str], list[int]],
     today: dt.date,
     mask: Callable[[str], str] | None,
 ) -> WaiverUse:
     items, files = _globs(waiver.item, mask), _globs(waiver.file, mask)  # masked once, not per finding
     name = waiver.code if waiver.code is not None else waiver.check
-    candidates = by_name.get(name or "", [])  # a waiver names a code or a check: only those findings
+    if items is not None and not any(_GLOB_CHARS.search(g) for g in items):
+        # a waiver naming slides, not a glob: those slides' findings (a file waiving every slide
+        # one by one would match each waiver against every finding of its code)
+        candidates = sorted({i for g in items for i in by_item.get((name or "", g), ())})
+    else:
+        candidates = by_name.get(name or "", [])  # a waiver names a code or a check: only those findings
     matched = [i for i in candidates if _covers(waiver, items, files, findings[i])]
     if waiver.expires < today:
         return WaiverUse(waiver=waiver, status="expired", would_cover=len(matched))
@@ -194,7 +204,11 @@ def with_waivers(
     today = today or dt.datetime.now(dt.UTC).date()
     findings = result.findings
     by_name = _by_name(findings)
-    uses = [_use(w, findings, by_name, today, mask) for w in waivers]
+    by_item: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for name, indexes in by_name.items():
+        for i in indexes:
+            by_item[name, findings[i].item_id].append(i)
+    uses = [_use(w, findings, by_name, by_item, today, mask) for w in waivers]
     waived = sorted({i for u in uses for i in u.covered})
     before = set(result.waivers.waived) if result.waivers is not None else set()
     syntactic = result.syntactic

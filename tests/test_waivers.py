@@ -201,6 +201,39 @@ def test_waivers_decide_the_verdict_and_never_remove_a_finding(defect_result: Qu
     assert again.waivers.warnings == ["waiver NO_SUCH_CODE on * (approved by QA lead) matched no finding"]
 
 
+def test_a_waiver_a_slide_is_matched_against_that_slide_s_findings_only(
+    defect_result: QualityResult, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every slide waived one by one (a waiver file of 1,000 slide ids, one code on every slide):
+    each waiver was matched against every finding of its code (1,000 x 34,376 globs: 68 s, half an
+    hour at a million findings). A waiver naming one slide (no glob) now looks its findings up."""
+    import dqm.waivers
+
+    one = next(f for f in defect_result.findings if counts_against(f) and f.aspect != Aspect.INTERNAL)
+    findings = [one.model_copy(update={"item_id": f"S{k:04d}"}) for k in range(400)]
+    result = defect_result.model_copy(update={"findings": findings})
+    one_each = [waiver(code=one.code, item=f"S{k:04d}") for k in range(0, 400, 2)]
+    globbed = [
+        waiver(code=one.code, item=f"S{k:04d}"[:-1] + "[" + str(k % 10) + "]") for k in range(0, 400, 2)
+    ]
+    expected = with_waivers(result, globbed, "w.yaml", TODAY)
+    matched = 0
+    real = dqm.waivers.fnmatchcase
+
+    def counted(name: str, pattern: str) -> bool:
+        nonlocal matched
+        matched += 1
+        return real(name, pattern)
+
+    monkeypatch.setattr(dqm.waivers, "fnmatchcase", counted)
+    decided = with_waivers(result, one_each, "w.yaml", TODAY)
+    assert matched <= 2 * len(one_each)
+    assert decided.waivers is not None and expected.waivers is not None
+    assert decided.waivers.waived == expected.waivers.waived == list(range(0, 400, 2))
+    assert [u.covered for u in decided.waivers.uses] == [u.covered for u in expected.waivers.uses]
+    assert decided.syntactic == expected.syntactic
+
+
 def test_an_expired_waiver_covers_nothing_and_warns(defect_result: QualityResult) -> None:
     code = next(f.code for f in defect_result.findings if counts_against(f))
     n = sum(f.code == code for f in defect_result.findings)
