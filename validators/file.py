@@ -128,8 +128,7 @@ def duplicate_slide_id(batch: BatchView, params: NoParams, ctx: CheckContext) ->
         # the files do. The first few are named and the rest counted: every finding of an id
         # on every row named all of them, a text as long as the manifest (n findings of n rows)
         named, more = items[:NAMED_DUPLICATES], len(items) - NAMED_DUPLICATES
-        rows = [f.row for f in items]
-        if None not in rows:
+        if all(f.row is not None for f in items):
             template = (
                 N_("slide_id {slide_id!r} appears {n} times (manifest rows {rows} and {more:,} more)")
                 if more > 0
@@ -142,8 +141,12 @@ def duplicate_slide_id(batch: BatchView, params: NoParams, ctx: CheckContext) ->
                 if more > 0
                 else N_("slide_id {slide_id!r} appears {n} times ({where})")
             )
-            # cut once here, not in each finding (a path is up to MAX_NAME_CHARS long)
-            listed = {"where": clip(", ".join(_where(f) for f in named), MAX_MESSAGE_CHARS // 2)}
+            # cut once here, not in each finding (a path is up to MAX_NAME_CHARS long); a list
+            # that fits a message is left whole, as it was
+            where = ", ".join(_where(f) for f in named)
+            listed = {
+                "where": clip(where, MAX_MESSAGE_CHARS // 2) if len(where) > MAX_MESSAGE_CHARS else where
+            }
         text = msg(
             template, slide_id=slide_id, n=len(items), **listed, **({"more": more} if more > 0 else {})
         )

@@ -182,21 +182,14 @@ def stratum_results(
 ) -> list[StratumResult]:
     """Per stratum: lot, sampled (of which core), reviewed, PASS count, accuracy with its interval,
     weighted accuracy. Core and supplementary slides count alike here."""
-    by_slide = {s.slide_id: s for s in plan.sample}
     core: dict[str, int] = {}
     for slide in plan.sample:
         core[slide.stratum] = core.get(slide.stratum, 0) + bool(slide.core)
-    judged: dict[str, list[tuple[str, str]]] = {}  # stratum -> (cell, verdict), in one pass
-    for slide_id, verdict in final.items():
-        s = by_slide.get(slide_id)
-        if s is not None:
-            judged.setdefault(s.stratum, []).append((s.cell, verdict))
+    counts = cell_counts(plan, final)  # one pass over the verdicts, not one a stratum
     out = []
     for st in plan.strata:
-        cells: dict[str, tuple[int, int, int]] = {c.label: (c.lot, 0, 0) for c in st.cells}
-        for cell, verdict in judged.get(st.label, ()):
-            lot, r, p = cells[cell]
-            cells[cell] = (lot, r + 1, p + (verdict == "pass"))
+        # a cell nothing was drawn from has no verdict: (N_c, 0, 0)
+        cells = {c.label: counts.get(c.label, (c.lot, 0, 0)) for c in st.cells}
         reviewed = sum(v[1] for v in cells.values())
         n_pass = sum(v[2] for v in cells.values())
         ci = interval(n_pass, reviewed, ci_method, confidence)
