@@ -885,10 +885,11 @@ def _facts(run: Run) -> list[ItemFacts]:
         if len(idx) > 1:  # equal quick prints: confirm with full hashes
             for i in idx:
                 rel = normalise(images[i] or "")[0]
-                if rel not in of_file:
-                    of_file[rel] = None
-                    with contextlib.suppress(OSError):  # the probe already reported unreadable files
-                        of_file[rel] = full_hash(run.root / rel)
+                if rel not in of_file:  # hashed whole by the item's work already (--full-hashes, listed)?
+                    of_file[rel] = run.outcomes.full_hashes_of(i).get(rel)
+                    if of_file[rel] is None:
+                        with contextlib.suppress(OSError):  # the probe already reported unreadable files
+                            of_file[rel] = full_hash(run.root / rel)
                 if (full := of_file[rel]) is not None:
                     hashes[i] = full
     slides: Sequence[SlideSummary | None] = summaries.column("slide")
