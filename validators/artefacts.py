@@ -4,14 +4,13 @@
 from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
-from shapely.geometry.base import BaseGeometry
 
 from dqm.findings import Aspect, Finding, Severity
 from dqm.i18n import N_, msg
-from dqm.pixels.artefacts import KINDS, LESION_KINDS, Artefacts
+from dqm.pixels.artefacts import KINDS, LESION_KINDS
 from validators.context import ItemView
 from validators.registry import CheckContext, check
-from validators.slide import mask_fraction
+from validators.slide import SampleBudget, sample_grid, sampled_shares
 
 CODES = {
     "pen": "PEN_MARKS",
@@ -109,19 +108,13 @@ class LesionArtefactParams(BaseModel):
         0.25, ge=0, le=1, description="Share of a lesion's area that may lie on pen, fold, bubble or debris."
     )
     max_samples: int = Field(50_000, ge=100, description="Mask pixels sampled per lesion at most.")
-
-
-def lesion_shares(found: Artefacts, geometry: BaseGeometry, max_samples: int) -> dict[str, float]:
-    """Share of a lesion's area on each of :data:`LESION_KINDS` (kinds it does not touch left out)."""
-    out = {}
-    for kind in LESION_KINDS:
-        mask = found.mask(kind)
-        if not mask.any():
-            continue
-        share = mask_fraction(mask, found.downsample, geometry, max_samples)
-        if share:
-            out[kind] = share
-    return out
+    max_item_tests: int = Field(
+        50_000_000,
+        ge=100,
+        description="Point-in-polygon tests for all the lesions of one slide at most (a few "
+        "seconds): one a sampled mask pixel, and one for each edge of an outline that crosses the "
+        "pixel's row; the lesions past it are not measured, and a finding counts them.",
+    )
 
 
 @check(
@@ -129,7 +122,10 @@ def lesion_shares(found: Artefacts, geometry: BaseGeometry, max_samples: int) ->
     aspect=Aspect.FORMAT,
     severity=Severity.WARNING,
     params=LesionArtefactParams,
-    codes={"LESION_ON_ARTEFACT": "a lesion is drawn over a pen mark, fold, air bubble or debris"},
+    codes={
+        "LESION_ON_ARTEFACT": "a lesion is drawn over a pen mark, fold, air bubble or debris",
+        "ARTEFACT_UNMEASURED": "lesions past the slide's sampling budget were not measured for artefacts",
+    },
 )
 def lesion_on_artefact(view: ItemView, params: LesionArtefactParams, ctx: CheckContext) -> list[Finding]:
     """Lesions do not lie on pen marks, folds, air bubbles or debris (a labelling problem)."""
@@ -140,15 +136,22 @@ def lesion_on_artefact(view: ItemView, params: LesionArtefactParams, ctx: CheckC
     on_artefact = found.mask(*LESION_KINDS)
     if not on_artefact.any():
         return []
-    out = []
+    # each kind's mask once for the slide, and each lesion tested once against all of them
+    by_kind = {k: found.mask(k) for k in LESION_KINDS}
+    kinds = [k for k, m in by_kind.items() if m.any()]
+    masks = [on_artefact, *(by_kind[k] for k in kinds)]
+    out, budget = [], SampleBudget(params.max_item_tests)
     for lesion in ann.lesions:
         geom = lesion.geometry
         if geom is None or lesion.area == 0 or not lesion.is_valid:
             continue
-        total = mask_fraction(on_artefact, found.downsample, geom, params.max_samples)
+        grid = sample_grid(on_artefact.shape, found.downsample, geom, params.max_samples)
+        if grid is None or not budget.take(grid, geom, found.downsample[1]):
+            continue
+        total, *shares = sampled_shares(masks, found.downsample, geom, grid)
         if total is None or total <= params.max_share:
             continue
-        parts = lesion_shares(found, geom, params.max_samples)
+        parts = {k: share for k, share in zip(kinds, shares, strict=True) if share}
         pt = geom.representative_point()
         out.append(
             ctx.finding(
@@ -166,4 +169,12 @@ def lesion_on_artefact(view: ItemView, params: LesionArtefactParams, ctx: CheckC
                 xy=(float(pt.x), float(pt.y)),
             )
         )
+    if budget.unmeasured:
+        said = msg(
+            "{n:,} lesions not measured for artefacts: they would take more than {limit:,} "
+            "point-in-polygon tests on this slide in all (checks.artefacts.lesion.params.max_item_tests)",
+            n=budget.unmeasured,
+            limit=budget.limit,
+        )
+        out.append(ctx.finding("ARTEFACT_UNMEASURED", said, file=ann.path))
     return out

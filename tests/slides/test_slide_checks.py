@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import shapely
 
 from dqm import slide_io
 from dqm.findings import Severity
@@ -24,6 +25,7 @@ from dqm.slide_io import (
 )
 from validators.context import FileStatus, ItemView
 from validators.engine import configure
+from validators.slide import sample_grid
 
 
 def run(profile: Profile, probe, annotation: Annotation | None = None, prefix: str = "slide."):
@@ -219,3 +221,44 @@ def test_clean_synthetic_batch_gets_no_slide_tissue_or_deid_warnings(
         or f.check in ("format.unmapped_classes", "file.annotation_xml", "schema.foreign_annotation")
     ]
     assert mine == []
+
+
+def test_lesions_as_large_as_the_slide_are_measured_within_the_slides_budget(
+    profile: Profile, monkeypatch
+) -> None:
+    # each lesion samples up to max_samples mask pixels: 100,000 lesions the size of the slide
+    # held an audit for hours; past the slide's max_item_tests the rest are counted, not measured
+    probe = virtual_probe(
+        width=4096, height=4096, tissue=TissueMask(np.ones((64, 64), bool), (64.0, 64.0), "level 2", 0.1)
+    )
+    ann = annotation(*[square(0, 0, 4096) for _ in range(300)])
+    grid = sample_grid((64, 64), (64.0, 64.0), ann.lesions[0].geometry, 200_000)
+    assert grid is not None and grid.size == 64 * 64
+    per_lesion = grid.cost(ann.lesions[0].geometry, 64.0)
+    assert per_lesion == 64 * 64 + 64 * 2 * 64  # each centre, and the two sides crossing its row
+    checks = {"slide.lesion_tissue": {"params": {"max_item_tests": 100 * per_lesion}}}
+    tight = Profile.model_validate({**profile.model_dump(exclude={"checks"}), "checks": checks})
+    tested = []
+    contains = shapely.contains_xy
+    monkeypatch.setattr(
+        shapely, "contains_xy", lambda g, x, y: tested.append(np.size(x) * np.size(y)) or contains(g, x, y)
+    )
+    found = run(tight, probe, ann)
+    assert codes(found) == ["TISSUE_UNMEASURED"]
+    assert found[0].message.startswith("200 lesions not measured for tissue")
+    assert "max_item_tests" in found[0].message and found[0].location.file == "a.json"
+    assert len(tested) == 100 and sum(tested) == 100 * 64 * 64
+    assert run(profile, probe, ann) == []  # the default budget measures them all
+
+
+def test_an_outline_zigzagging_across_every_row_is_not_measured(profile: Profile) -> None:
+    # GEOS counts, for each centre, every edge crossing its row: 100,000 vertices zigzagging
+    # across a 397 x 348 mask took 219 s (1M: killed past 300 s); its cost now counts them first
+    probe = virtual_probe(
+        width=4096, height=4096, tissue=TissueMask(np.ones((64, 64), bool), (64.0, 64.0), "level 2", 0.1)
+    )
+    xs = np.linspace(10, 4086, 20_000)
+    zigzag = np.column_stack([xs, np.where(np.arange(len(xs)) % 2, 4090.0, 5.0)])
+    ring = np.vstack([zigzag, [[4086, 4095], [10, 4095]]])
+    found = run(profile, probe, annotation(square(0, 0, 4096), ring))
+    assert codes(found) == ["TISSUE_UNMEASURED"] and found[0].message.startswith("1 lesions not measured")

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import shapely
 from PIL import Image
 
 from dqm.findings import Severity
@@ -17,6 +18,7 @@ from dqm.thumbnails import ARTEFACT_COLOURS, thumbnail
 from tests.pixels.test_artefacts import he_image, stroke
 from validators.context import FileStatus, ItemView
 from validators.engine import configure
+from validators.slide import sample_grid
 
 
 def blue_pen_slide(folder: Path) -> Path:
@@ -91,3 +93,35 @@ def test_thumbnail_shades_the_reported_artefact(profile: Profile, tmp_path: Path
     assert thumb is not None and thumb.artefacts == {"pen": ARTEFACT_COLOURS["pen"]}
     plain = thumbnail(tmp_path, again, [], profile)
     assert plain is not None and plain.artefacts == {}
+
+
+def test_lesions_on_a_pen_mark_are_tested_once_each_within_the_slides_budget(
+    profile: Profile, tmp_path: Path, monkeypatch
+) -> None:
+    # a lesion over the share was tested again for each kind (five point-in-polygon passes, each
+    # kind's mask rebuilt per lesion); thousands of them the size of the slide held an audit for
+    # hours: now one pass each, and past the slide's max_item_tests the rest are counted
+    probe = probe_slide(blue_pen_slide(tmp_path), "pen.png")
+    ann = annotation(*[square(200, 228, 30) for _ in range(30)])
+    tested = []
+    contains = shapely.contains_xy
+    monkeypatch.setattr(
+        shapely, "contains_xy", lambda g, x, y: tested.append(np.size(x) * np.size(y)) or contains(g, x, y)
+    )
+    found = [f for f in checked(profile, probe, ann) if f.check == "artefacts.lesion"]
+    assert [f.location.lesion for f in found] == list(range(30))
+    assert len(tested) == 2 * 30  # one pass for its tissue (slide.lesion_tissue), one for artefacts
+    assert "pen marks" in found[0].message
+    found_on = probe.artefacts
+    assert found_on is not None
+    geom = ann.lesions[0].geometry
+    grid = sample_grid(found_on.flags.shape, found_on.downsample, geom, 50_000)
+    assert grid is not None and geom is not None
+    checks = {
+        "artefacts.lesion": {"params": {"max_item_tests": 10 * grid.cost(geom, found_on.downsample[1])}}
+    }
+    tight = Profile.model_validate({**profile.model_dump(exclude={"checks"}), "checks": checks})
+    found = [f for f in checked(tight, probe, ann) if f.check == "artefacts.lesion"]
+    assert [f.code for f in found] == ["LESION_ON_ARTEFACT"] * 10 + ["ARTEFACT_UNMEASURED"]
+    assert found[-1].message.startswith("20 lesions not measured for artefacts")
+    assert "max_item_tests" in found[-1].message and found[-1].location.file == "a.json"
