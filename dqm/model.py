@@ -50,6 +50,9 @@ class Lesion:
     crowded: int | None = None
     """Pairs of its parts whose bounding boxes overlap, when over :data:`MAX_PART_PAIRS`: why it
     has no geometry (:func:`crowded_parts`); None otherwise."""
+    crossed: int | None = None
+    """Pairs of its edges whose bounding boxes overlap (an estimate), when over
+    :data:`MAX_EDGE_PAIRS`: why it has no geometry (:func:`crowded_edges`); None otherwise."""
 
     @property
     def area(self) -> float:
@@ -76,9 +79,9 @@ class Lesion:
         properties: dict[str, Any] | None = None,
         outline_read: bool = True,
     ) -> Lesion:
-        geometry, valid, crowded = _geometry(polygons)
+        geometry, valid, crowded, crossed = _geometry(polygons)
         lesion = cls(index, pointer, raw_class, label, polygons, properties or {}, geometry, outline_read)
-        lesion._valid, lesion.crowded = valid, crowded
+        lesion._valid, lesion.crowded, lesion.crossed = valid, crowded, crossed
         return lesion
 
     def vertices(self) -> np.ndarray:
@@ -145,6 +148,37 @@ def crowded_parts(parts: np.ndarray) -> int | None:
     return None
 
 
+CROWDED_EDGES = 10_000
+"""Vertices of an outline above which :func:`crowded_edges` estimates its edges' pairs before
+validity is checked."""
+MAX_EDGE_PAIRS = 1_000_000_000
+"""Pairs of one outline's edges whose bounding boxes overlap above which it gets no geometry:
+GEOS's validity test compares each such pair (about 1 ns a pair), so a star of 200,000 vertices
+whose every edge crosses most others (an 8 MB file, 2·10¹⁰ pairs) took 67 s a test and two tests
+a lesion, growing with the square of the vertices (a million: about half an hour). A real outline
+of a million vertices has a few million."""
+_EDGE_SAMPLE = 64
+"""Edges :func:`crowded_edges` compares with every edge (evenly spaced along the rings)."""
+
+
+def crowded_edges(rings: list[Ring]) -> int | None:
+    """An estimate of the pairs of an outline's edges (``rings``, closed or not) whose bounding
+    boxes overlap, when that is over :data:`MAX_EDGE_PAIRS`; None when it is not. Every edge is
+    compared with :data:`_EDGE_SAMPLE` edges spaced evenly along the rings (all of them when
+    there are no more), and their count scaled to all: linear in the vertices."""
+    lo, hi = [], []
+    for ring in rings:
+        closed = ring if np.array_equal(ring[0], ring[-1]) else np.vstack([ring, ring[:1]])
+        lo.append(np.minimum(closed[:-1], closed[1:]))
+        hi.append(np.maximum(closed[:-1], closed[1:]))
+    low, high = np.concatenate(lo), np.concatenate(hi)
+    n = len(low)
+    picked = np.unique(np.linspace(0, n - 1, min(n, _EDGE_SAMPLE)).astype(np.int64))
+    met = sum(int(((low <= high[i]) & (high >= low[i])).all(axis=1).sum()) - 1 for i in picked)
+    pairs = met * n // (2 * len(picked))  # each pair is met from both of its edges
+    return pairs if pairs > MAX_EDGE_PAIRS else None
+
+
 def geometry_of(polygons: list[list[Ring]]) -> tuple[BaseGeometry | None, bool | None]:
     """A shapely Polygon / MultiPolygon from rings, and whether it is valid (None: not computed, for
     an outline of no area; False is known, and not tested again by :attr:`Lesion.is_valid`).
@@ -160,16 +194,19 @@ def geometry_of(polygons: list[list[Ring]]) -> tuple[BaseGeometry | None, bool |
     return _geometry(polygons)[:2]
 
 
-def _geometry(polygons: list[list[Ring]]) -> tuple[BaseGeometry | None, bool | None, int | None]:
-    """:func:`geometry_of`, and the pairs :func:`crowded_parts` counted when they took the geometry."""
+def _geometry(
+    polygons: list[list[Ring]],
+) -> tuple[BaseGeometry | None, bool | None, int | None, int | None]:
+    """:func:`geometry_of`, and the pairs :func:`crowded_parts` counted, or
+    :func:`crowded_edges` estimated, when they took the geometry."""
     if not polygons or any(not poly for poly in polygons):
-        return None, None, None
+        return None, None, None, None
     rings = [ring for poly in polygons for ring in poly]
     if any(ring.ndim != 2 or ring.shape[1] != 2 or len(ring) < 3 for ring in rings):
-        return None, None, None
+        return None, None, None, None
     coords = rings[0] if len(rings) == 1 else np.concatenate(rings)
     if not in_range(coords):
-        return None, None, None
+        return None, None, None, None
     try:
         geom = (
             shapely.Polygon(polygons[0][0], polygons[0][1:])
@@ -177,17 +214,21 @@ def _geometry(polygons: list[list[Ring]]) -> tuple[BaseGeometry | None, bool | N
             else _multipolygon(polygons, rings, coords)
         )
     except (ValueError, shapely.errors.GEOSException):
-        return None, None, None  # e.g. a closed ring of three coordinates
+        return None, None, None, None  # e.g. a closed ring of three coordinates
     if len(polygons) > CROWDED_PARTS:
         crowded = crowded_parts(shapely.get_parts(geom))
         if crowded is not None:
-            return None, None, crowded
+            return None, None, crowded, None
+    if len(coords) > CROWDED_EDGES:
+        crossed = crowded_edges(rings)
+        if crossed is not None:
+            return None, None, None, crossed
     positive = geom.area > 0
     if positive and shapely.is_valid(geom):
-        return geom, True, None
+        return geom, True, None, None
     if all(has_three_distinct(ring) for poly in polygons for ring in poly):
-        return geom, (False if positive else None), None  # known invalid: not tested again
-    return None, None, None
+        return geom, (False if positive else None), None, None  # known invalid: not tested again
+    return None, None, None, None
 
 
 def _multipolygon(polygons: list[list[Ring]], rings: list[Ring], coords: np.ndarray) -> BaseGeometry:

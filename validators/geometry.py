@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from dqm.coords import area_um2
 from dqm.findings import Aspect, Finding, Severity
 from dqm.i18n import N_, msg
-from dqm.model import MAX_COORDINATE, MAX_PART_PAIRS, has_three_distinct
+from dqm.model import MAX_COORDINATE, MAX_EDGE_PAIRS, MAX_PART_PAIRS, has_three_distinct
 from validators.context import ItemView
 from validators.registry import CheckContext, NoParams, check
 
@@ -154,6 +154,7 @@ _POINT = re.compile(r"\[([-\d.eE+]+) ([-\d.eE+]+)\]")
         **{code: text for _, code, text in _REASONS},
         "INVALID_GEOMETRY": "shapely reports another invalidity (its reason is quoted)",
         "PARTS_CROWDED": "a multi-part outline's parts overlap in too many pairs to be checked (no geometry)",
+        "EDGES_CROWDED": "an outline's edges overlap in too many pairs to be checked (no geometry)",
     },
 )
 def validity(view: ItemView, params: NoParams, ctx: CheckContext) -> list[Finding]:
@@ -171,6 +172,21 @@ def validity(view: ItemView, params: NoParams, ctx: CheckContext) -> list[Findin
                         parts=len(lesion.polygons),
                         pairs=pairs,
                         limit=MAX_PART_PAIRS,
+                    ),
+                    pointer=lesion.pointer + "/geometry",
+                    lesion=lesion.index,
+                )
+            )
+        if geom is None and lesion.outline_read and (crossed := lesion.crossed) is not None:
+            out.append(
+                ctx.finding(
+                    "EDGES_CROWDED",
+                    msg(
+                        "its edges ({vertices:,} vertices) overlap each other's bounding boxes in about "
+                        "{pairs:,} pairs (more than {limit:,}): too many to check, so the outline has no geometry",
+                        vertices=lesion.n_vertices,
+                        pairs=crossed,
+                        limit=MAX_EDGE_PAIRS,
                     ),
                     pointer=lesion.pointer + "/geometry",
                     lesion=lesion.index,

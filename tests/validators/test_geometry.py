@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from tests.helpers import circle, native_doc, square, view_of
@@ -149,3 +150,27 @@ def test_an_outline_of_many_overlapping_parts_is_not_validated(profile, checks):
         f for f in found if f[1] == 2 and f[0] != "LESION_TOO_SMALL"
     ]
     assert ("PARTS_CROWDED", 3) not in found  # its fault is the ring, reported as such
+
+
+def star(n: int, x: float = 2000, y: float = 2000, r: float = 1000) -> list[list[float]]:
+    """A star polygon of ``n`` (odd) vertices whose every edge crosses most of the others."""
+    angles = np.arange(n) * (np.pi * (n - 1) / n)
+    return np.column_stack([x + r * np.cos(angles), y + r * np.sin(angles)]).tolist()
+
+
+def test_an_outline_whose_edges_cross_in_too_many_pairs_is_not_validated(profile, checks):
+    """A star of 200,000 vertices (8 MB), every edge crossing most others, held GEOS's validity
+    test for 67 s and its reason for 54 s more, growing with the square of the vertices (a
+    million, the vertices_per_lesion limit: about half an hour). Past a thousand million pairs of
+    edges whose bounding boxes overlap, the outline gets no geometry and says why; a bow-tie of
+    as many vertices that crosses itself once is still validated and reported as such."""
+    t = np.linspace(0, 2 * np.pi, 60_000, endpoint=False)
+    wavy = np.column_stack([2000 + 1000 * np.cos(t), 2000 + 1000 * np.sin(t) * (1 + 0.01 * np.sin(300 * t))])
+    twisted = wavy.copy()
+    twisted[[10, 11]] = twisted[[11, 10]]  # two vertices swapped: the outline crosses itself once
+    bowtie_big = twisted.tolist()
+    wavy = wavy.tolist()
+    found = findings(profile, checks, [lesion([star(50_001)]), lesion([bowtie_big]), lesion([wavy])])
+    assert ("EDGES_CROWDED", 1) in found and not [f for f in found if f[1] == 1 and f[0] != "EDGES_CROWDED"]
+    assert ("SELF_INTERSECTION", 2) in found
+    assert not [f for f in found if f[1] == 3]
