@@ -44,6 +44,9 @@ def _polygons(geom: BaseGeometry) -> list[list[np.ndarray]]:
 
 
 ROW_CHUNK = 1024
+CROSSINGS_A_PASS = 1_000_000
+"""Edge-row crossings one pass of :func:`fill_rings` holds (about 60 bytes each): an outline of a
+million vertices zigzagging across a raster of 350 rows crosses its rows 350 million times."""
 
 
 def fill_rings(rings: Sequence[np.ndarray], shape: tuple[int, int]) -> np.ndarray:
@@ -52,9 +55,10 @@ def fill_rings(rings: Sequence[np.ndarray], shape: tuple[int, int]) -> np.ndarra
     Exact scanline fill: each edge crosses the centre lines of the rows in ``[y_min, y_max)``
     (half-open, so a vertex is counted once); per row the crossings are sorted and the centres
     from one crossing (included) to the next (excluded) are filled. The even-odd rule over shell
-    and holes leaves the holes empty. Cost grows with the crossings, not the raster.
+    and holes leaves the holes empty. Cost grows with the crossings, not the raster; they are
+    made a band of rows at a time, about :data:`CROSSINGS_A_PASS` a band, so memory does not.
     """
-    rows, cols = shape
+    rows = shape[0]
     out = np.zeros(shape, dtype=bool)
     edges = []
     for ring in rings:
@@ -66,13 +70,36 @@ def fill_rings(rings: Sequence[np.ndarray], shape: tuple[int, int]) -> np.ndarra
     e = e[e[:, 1] != e[:, 3]]
     if len(e) == 0:
         return out
-    x0, y0, x1, y1 = e[:, 0], e[:, 1], e[:, 2], e[:, 3]
+    y0, y1 = e[:, 1], e[:, 3]
     lo = np.clip(np.ceil(np.minimum(y0, y1) - 0.5), 0, rows).astype(np.int64)
     hi = np.clip(np.ceil(np.maximum(y0, y1) - 0.5), 0, rows).astype(np.int64)
+    keep = hi > lo
+    e, lo, hi = e[keep], lo[keep], hi[keep]
+    if len(e) == 0:
+        return out
+    # crossings of each row (edges that start there, less those that ended), then bands of rows
+    # holding about CROSSINGS_A_PASS each (a row with more is a band of its own)
+    per_row = np.cumsum(np.bincount(lo, minlength=rows + 1) - np.bincount(hi, minlength=rows + 1))[:rows]
+    before = np.concatenate([[0], np.cumsum(per_row)])
+    a = int(lo.min())
+    end = int(hi.max())
+    while a < end:
+        b = max(a + 1, int(np.searchsorted(before, before[a] + CROSSINGS_A_PASS, "right")) - 1)
+        b = min(b, end)
+        active = (lo < b) & (hi > a)
+        _fill_band(out, e[active], np.maximum(lo[active], a), np.minimum(hi[active], b))
+        a = b
+    return out
+
+
+def _fill_band(out: np.ndarray, e: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> None:
+    """:func:`fill_rings` for the edges ``e`` crossing the rows ``lo`` to ``hi`` (half-open)."""
+    rows, cols = out.shape
+    x0, y0, x1, y1 = e[:, 0], e[:, 1], e[:, 2], e[:, 3]
     counts = hi - lo
     total = int(counts.sum())
     if total == 0:
-        return out
+        return
     edge = np.repeat(np.arange(len(e)), counts)
     first = np.cumsum(counts) - counts
     row = lo[edge] + (np.arange(total) - first[edge])
@@ -90,7 +117,6 @@ def fill_rings(rings: Sequence[np.ndarray], shape: tuple[int, int]) -> np.ndarra
         np.add.at(diff, (r[i:j] - a, c0[i:j]), 1)
         np.add.at(diff, (r[i:j] - a, c1[i:j]), -1)
         out[a:b] = np.cumsum(diff, axis=1)[:, :cols] > 0
-    return out
 
 
 def rasterise(

@@ -82,6 +82,45 @@ def test_rasterised_area_matches_the_polygon_area(seed: int) -> None:
         assert abs(mask.sum() - expected) / expected < 0.03
 
 
+def _zigzag(n: int, width: float, height: float) -> np.ndarray:
+    """A ring of ``n`` vertices whose every edge but two crosses every row of the raster."""
+    xs = np.linspace(1, width - 1, n)
+    ys = np.where(np.arange(n) % 2, height - 1, 1.0)
+    return np.vstack([np.column_stack([xs, ys]), [[width - 1, height - 0.5], [1, height - 0.5]]])
+
+
+def test_an_outline_crossing_every_row_many_times_is_filled_in_bounded_memory(monkeypatch) -> None:
+    # the crossings of every edge with every row were held at once: a 13.7 MB annotation of one
+    # outline of 999,000 vertices zigzagging across its 348 rows made `dqm convert --to mask` die
+    # of MemoryError at 5.6 GB (exit 4); now they are made a band of rows at a time
+    import tracemalloc
+
+    from dqm import raster
+
+    ring = _zigzag(20_000, 500, 400)  # 8 million crossings
+    tracemalloc.start()
+    try:
+        banded = raster.fill_rings([ring], (400, 500))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 160 * 2**20
+    monkeypatch.setattr(raster, "CROSSINGS_A_PASS", 10**12)  # one pass: what it was before
+    assert np.array_equal(banded, raster.fill_rings([ring], (400, 500)))
+    assert banded.sum() > 0
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_bands_of_rows_fill_what_one_pass_fills(seed: int, monkeypatch) -> None:
+    from dqm import raster
+
+    rng = np.random.default_rng(seed)
+    rings = [blob(rng, 500, 400, 150, 200), blob(rng, 480, 380, 40, 60)[::-1]]
+    whole = raster.fill_rings(rings, (900, 1000))
+    monkeypatch.setattr(raster, "CROSSINGS_A_PASS", 7)
+    assert np.array_equal(whole, raster.fill_rings(rings, (900, 1000))) and whole.any()
+
+
 def test_tissue_mask_separates_glass_from_stain() -> None:
     rgb = np.zeros((2, 2, 3), dtype=np.uint8)
     rgb[0, 0] = (243, 241, 243)  # glass
