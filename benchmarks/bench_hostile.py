@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import math
 import os
 import shutil
 import subprocess
@@ -135,6 +136,37 @@ def _write_polygon(path: Path, n: int) -> None:
             )
             fh.write("," if start + step < n else "")
         fh.write("]]}}]}")
+
+
+def _outline(points: Callable[[float, float], list[list[float]]]) -> Callable[[Path], None]:
+    """The first annotation's first lesion replaced by one Polygon of ``points(width, height)``."""
+
+    def fn(doc: dict) -> None:
+        ring = points(doc["slide"]["width"], doc["slide"]["height"])
+        doc["lesions"][0]["geometry"] = {"type": "Polygon", "coordinates": [[*ring, ring[0]]]}
+
+    return lambda batch: _edit(batch, fn)
+
+
+def _zigzag(n: int) -> Callable[[float, float], list[list[float]]]:
+    """``n`` vertices whose every edge but two crosses every row of the slide."""
+
+    def points(w: float, h: float) -> list[list[float]]:
+        top = [[1 + (w - 2) * k / (n - 1), 1.0 if k % 2 == 0 else h - 1.0] for k in range(n)]
+        return [*top, [w - 1.0, h - 0.5], [1.0, h - 0.5]]
+
+    return points
+
+
+def _star(n: int) -> Callable[[float, float], list[list[float]]]:
+    """A star polygon of ``n`` (odd) vertices: every edge crosses most of the others."""
+
+    def points(w: float, h: float) -> list[list[float]]:
+        r = min(w, h) / 2 - 1
+        turn = math.pi * (n - 1) / n
+        return [[w / 2 + r * math.cos(k * turn), h / 2 + r * math.sin(k * turn)] for k in range(n)]
+
+    return points
 
 
 def _symlink_out(batch: Path) -> None:
@@ -623,6 +655,18 @@ CASES = [
                 ],
             ),
         ),
+    ),
+    Case(
+        "zigzag_outline",
+        "one outline of 999,000 vertices zigzagging across every row of the slide (13.7 MB; the "
+        "tissue check's point-in-polygon tests met every edge at every pixel: killed past 300 s)",
+        _outline(_zigzag(999_000)),
+    ),
+    Case(
+        "star_outline",
+        "a star polygon of 200,001 vertices, every edge crossing most others (8 MB; GEOS's "
+        "validity test and its reason took 67 s and 54 s)",
+        _outline(_star(200_001)),
     ),
     Case(
         "profile_regex",
