@@ -56,10 +56,33 @@ def data_uri(image: Any, quality: int) -> str:
     return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
-def ring_path(ring: np.ndarray, scale: float) -> str:
-    """SVG path data of one ring scaled to thumbnail pixels (non-finite vertices dropped)."""
+SIMPLIFY_PIECE = 2_048
+"""Vertices :func:`simplified` hands GEOS at once: its Douglas-Peucker recursion goes as deep as
+the vertices it is given, and a zigzag of 100,000 overflowed the C stack (``dqm sample`` on a
+13.7 MB annotation died of SIGSEGV)."""
+
+
+def simplified(pts: np.ndarray, tolerance: float) -> np.ndarray:
+    """``(N, 2)`` points as a line simplified within ``tolerance`` (Douglas-Peucker), at most
+    :data:`SIMPLIFY_PIECE` + 1 vertices at a time: a longer line is cut into pieces that share
+    their ends, each simplified alone (a line of no more is simplified whole, as it always was)."""
     import shapely
 
+    if len(pts) <= SIMPLIFY_PIECE:
+        return np.asarray(
+            shapely.simplify(shapely.LineString(pts), tolerance, preserve_topology=False).coords
+        )
+    lines = [
+        shapely.LineString(pts[i : i + SIMPLIFY_PIECE + 1]) for i in range(0, len(pts) - 1, SIMPLIFY_PIECE)
+    ]
+    parts = [
+        shapely.get_coordinates(line) for line in shapely.simplify(lines, tolerance, preserve_topology=False)
+    ]
+    return np.concatenate([parts[0], *(part[1:] for part in parts[1:])])
+
+
+def ring_path(ring: np.ndarray, scale: float) -> str:
+    """SVG path data of one ring scaled to thumbnail pixels (non-finite vertices dropped)."""
     pts = np.asarray(ring, dtype=float)
     if pts.ndim != 2 or pts.shape[1] < 2:
         return ""
@@ -67,7 +90,7 @@ def ring_path(ring: np.ndarray, scale: float) -> str:
     if len(pts) < 2:
         return ""
     if len(pts) > 8:
-        pts = np.asarray(shapely.simplify(shapely.LineString(pts), 0.5, preserve_topology=False).coords)
+        pts = simplified(pts, 0.5)
     coords = " ".join(f"{x:.1f},{y:.1f}" for x, y in pts)
     return f"M{coords}Z"
 

@@ -26,7 +26,7 @@ from dqm.model import Annotation, Item
 from dqm.output import visible
 from dqm.profile import Profile
 from dqm.semantic.models import REASONS, ReviewPlan
-from dqm.semantic.sheet import REASON_LABELS, UNKNOWN_COLOUR, class_name
+from dqm.semantic.sheet import REASON_LABELS, UNKNOWN_COLOUR, class_name, simplified
 
 PATH_COLUMNS = frozenset({"slide_id", "image_path", "annotation_path"})
 MAX_VERTICES = 200_000
@@ -177,8 +177,6 @@ class ReviewSample:
         return ann, None
 
     def _shapes(self, annotation: Annotation | None) -> tuple[list[dict[str, Any]], dict[str, int]]:
-        import shapely
-
         if annotation is None:
             return [], {}
         ids = set(self.profile.class_ids)
@@ -205,11 +203,7 @@ class ReviewSample:
                     if len(pts) < 2:
                         continue
                     if len(pts) > 8:
-                        pts = np.asarray(
-                            shapely.simplify(
-                                shapely.LineString(pts), tolerance, preserve_topology=False
-                            ).coords
-                        )
+                        pts = simplified(pts, tolerance)
                     rings.append(np.round(pts, 1).tolist())
             if not rings:
                 continue
