@@ -142,6 +142,12 @@ class Limits(_Frozen):
     """The largest label mask decoded, in pixels (width x height, read from the image's header); a
     larger one is not decoded at all. Over 64,000,000 pixels only a tiled TIFF is read (tile by
     tile: the raster of one tile is held at a time); another image is refused."""
+    row_crossings: int = Field(20_000, gt=0)
+    """The most edges of one slide's outlines a horizontal line may cross for the validity stage
+    to learn from the slide: every training tile's label mask is filled row by row, each row
+    costing its crossings (one outline of 999,000 vertices zigzagging across a slide: 23 s a
+    256-pixel tile). A slide over it is left out of the validity run, and the result says why
+    (``ROW_CROSSINGS``)."""
     rle_pixels: int = Field(2**32, gt=0)
     """The largest decoded area of one COCO RLE segmentation (its foreground pixels, summed from
     the runs before anything is drawn); a larger one is not outlined."""

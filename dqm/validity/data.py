@@ -27,7 +27,7 @@ from shapely.geometry.base import BaseGeometry
 from dqm.coords import Frame, usable_mpp
 from dqm.i18n import N_, msg
 from dqm.profile import Profile
-from dqm.raster import label_layers, rasterise
+from dqm.raster import label_layers, most_crossed, rasterise
 from dqm.runner import Run
 
 WHITE = (255, 255, 255)
@@ -121,6 +121,17 @@ def select_slides(
         if not mpp or not s.slide.width or not s.slide.height:
             excluded.append(Excluded(sid, N_("resolution (mpp) unknown"), ("MPP_MISSING",)))
             continue
+        lesions = label_layers(ann, class_index)
+        crossed = most_crossed([geom for _, geom in lesions])
+        if crossed > profile.limits.row_crossings:
+            said = msg(
+                "its outlines cross one row {n:,} times, over limits.row_crossings ({limit:,}): "
+                "each training tile's label mask would take seconds",
+                n=crossed,
+                limit=profile.limits.row_crossings,
+            )
+            excluded.append(Excluded(sid, said, ("ROW_CROSSINGS",)))
+            continue
         seen.add(sid)
         patient = clinical[k].get("patient_id")
         patient = patient.strip() if isinstance(patient, str) and patient.strip() else sid
@@ -132,7 +143,7 @@ def select_slides(
                 mpp=float(mpp),
                 width=int(s.slide.width),
                 height=int(s.slide.height),
-                lesions=label_layers(ann, class_index),
+                lesions=lesions,
                 diagnosis=s.diagnosis if s.diagnosis in class_index else None,
                 institution=s.institution,
                 patient=patient,

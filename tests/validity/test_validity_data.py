@@ -14,6 +14,7 @@ from PIL import Image
 from dqm.coords import Frame
 from dqm.model import Annotation, Lesion
 from dqm.profile import Profile
+from dqm.raster import most_crossed
 from dqm.runner import RunOptions, run_batch
 from dqm.synth.shapes import blob
 from dqm.validity.data import (
@@ -119,6 +120,26 @@ def test_bands_of_rows_fill_what_one_pass_fills(seed: int, monkeypatch) -> None:
     whole = raster.fill_rings(rings, (900, 1000))
     monkeypatch.setattr(raster, "CROSSINGS_A_PASS", 7)
     assert np.array_equal(whole, raster.fill_rings(rings, (900, 1000))) and whole.any()
+
+
+def test_the_most_crossed_row_counts_edges_whatever_the_resolution() -> None:
+    square = shapely.Polygon(_square(0, 0, 10, 10))
+    beside = shapely.Polygon(_square(20, 5, 30, 15))
+    assert most_crossed([]) == 0 and most_crossed([square]) == 2 and most_crossed([square, beside]) == 4
+    assert most_crossed([shapely.Polygon(_square(0, 10, 10, 20)), square]) == 2  # touching: half-open
+    assert most_crossed([shapely.Polygon(_zigzag(20_000, 500, 400))]) == 20_000
+
+
+def test_a_slide_whose_outlines_cross_a_row_too_often_is_left_out(clean_run, profile: Profile) -> None:
+    # every training tile's label mask is filled row by row: one outline of 999,000 vertices
+    # zigzagging across a slide took 23 s a 256-pixel tile, so a run could take hours
+    tight = profile.model_copy(update={"limits": profile.limits.model_copy(update={"row_crossings": 3})})
+    records, excluded = select_slides(clean_run, tight)
+    crowded = [e for e in excluded if e.codes == ("ROW_CROSSINGS",)]
+    assert crowded and all("limits.row_crossings (3)" in e.reason for e in crowded)
+    assert {r.slide_id for r in records}.isdisjoint(e.slide_id for e in crowded)
+    assert all(most_crossed([g for _, g in r.lesions]) <= 3 for r in records)
+    assert not select_slides(clean_run, profile)[1]  # the default limit leaves every clean slide in
 
 
 def test_tissue_mask_separates_glass_from_stain() -> None:
