@@ -26,9 +26,10 @@ shows them).
 
 The cache is a SQLite database in WAL mode, opened and written only by the main process: workers
 never touch it, so it never sits behind their network filesystem. A worker serialises (and masks)
-the entry of the record it made (:func:`entry`), and the main process inserts those bytes. Records are committed as items
-finish (at least every :data:`COMMIT_EVERY_S` seconds), so an audit killed halfway loses at most
-the last moments of work. An entry that cannot be read back is ignored with a warning (the item
+the entry of the record it made (:func:`entry`), and the main process inserts those bytes. Records are written as items
+finish, a few at a time in one short transaction (at least every :data:`COMMIT_EVERY_S` seconds),
+so an audit killed halfway loses at most the last moments of work, and two runs sharing a cache
+folder (two CI jobs) each wait only while the other's few inserts are written. An entry that cannot be read back is ignored with a warning (the item
 is checked again and its entry replaced); a database that cannot be opened, or is a symbolic link,
 leaves the run uncached, with a warning.
 """
@@ -53,7 +54,7 @@ from dqm import __version__
 from dqm.batch import jailed, normalise
 from dqm.clinical_table import IDENTIFYING, RowSource, TableFailure
 from dqm.findings import clip
-from dqm.i18n import Message
+from dqm.i18n import Message, msg
 from dqm.model import RECORD_VERSION, Item, ItemRecord
 from dqm.slide_io import stat_and_print
 from dqm.strictjson import loads as strict_loads
@@ -65,9 +66,13 @@ if TYPE_CHECKING:
 
 DB_NAME = "records.sqlite"
 COMMIT_EVERY_S = 0.5
+"""Longest time between two commits while records come in."""
+PENDING_BYTES = 64 << 20
+"""Entries kept in memory past which they are written at once."""
+BUSY_TIMEOUT_S = 30.0
+"""How long a write waits while another run sharing the cache folder writes its own."""
 LOOKUP_CHUNK = 500
 """Keys read in one query (SQLite allows at least 999 parameters)."""
-"""Longest time between two commits while records come in."""
 ITEM_OPTIONS = ("slides", "hash_files", "full_hashes", "slide_budget_s", "label_thumbnails")
 """The run options that change what an item's check finds (not workers, executors or the batch checks)."""
 
@@ -305,18 +310,21 @@ class RecordCache:
         """Slide ids of the items whose record the full hashes of their files refuted (--certify)."""
         self._db: sqlite3.Connection | None = None
         self._last_commit = time.monotonic()
+        self._pending: list[tuple[str, bytes]] = []
+        """Entries not yet written (:meth:`_commit`)."""
+        self._pending_bytes = 0
         try:
             # Owner-only: without a masker the records hold the batch's identifiers as read.
             folder.mkdir(parents=True, exist_ok=True, mode=0o700)
             linked = [n for n in (DB_NAME, f"{DB_NAME}-wal", f"{DB_NAME}-shm") if (folder / n).is_symlink()]
             if linked:  # followed, dqm would write outside the folder it was given
                 raise OSError(f"{', '.join(linked)} is a symbolic link")
-            db = sqlite3.connect(folder / DB_NAME)
+            # autocommit: a write takes the lock in its own short transaction (:meth:`_commit`)
+            db = sqlite3.connect(folder / DB_NAME, timeout=BUSY_TIMEOUT_S, isolation_level=None)
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
             db.execute("CREATE TABLE IF NOT EXISTS records (key TEXT PRIMARY KEY, record BLOB NOT NULL)")
             db.execute("CREATE TABLE IF NOT EXISTS tables (key TEXT PRIMARY KEY, outcome BLOB NOT NULL)")
-            db.commit()
             self._db = db
         except (OSError, sqlite3.Error) as exc:
             warn(f"the result cache in {folder} cannot be used ({exc}); every item is checked")
@@ -412,13 +420,11 @@ class RecordCache:
         """Keep ``data``, a record as :func:`entry` serialised it (in the item's work), under ``key``."""
         if self._db is None:
             return
-        try:
-            self._db.execute("INSERT OR REPLACE INTO records (key, record) VALUES (?, ?)", (key, data))
-            self.stored += 1
-            if time.monotonic() - self._last_commit >= COMMIT_EVERY_S:
-                self._commit()
-        except sqlite3.Error as exc:
-            self.warn(f"a record could not be stored in the result cache ({exc})")
+        self._pending.append((key, data))
+        self._pending_bytes += len(data)
+        self.stored += 1
+        if self._pending_bytes >= PENDING_BYTES or time.monotonic() - self._last_commit >= COMMIT_EVERY_S:
+            self._commit()
 
     def table_key(self, frame: pd.DataFrame, sources: list[RowSource], gx_suite: Path | None) -> str | None:
         """The key of what the expectations found in the clinical table ``frame`` (rows from
@@ -488,18 +494,35 @@ class RecordCache:
         return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
     def _commit(self) -> None:
+        """Write the entries kept since the last commit in one transaction: SQLite's write lock is
+        held while they are inserted, not from one record to the next, so another run writing
+        the same database waits milliseconds. Entries that cannot be written are dropped with a
+        warning (those items are checked again next time)."""
         assert self._db is not None
-        self._db.commit()
+        pending, self._pending, self._pending_bytes = self._pending, [], 0
         self._last_commit = time.monotonic()
+        if not pending:
+            return
+        try:
+            with self._db:  # commits, or rolls back what an error left
+                self._db.execute("BEGIN IMMEDIATE")
+                self._db.executemany("INSERT OR REPLACE INTO records (key, record) VALUES (?, ?)", pending)
+        except sqlite3.Error as exc:
+            self.stored -= len(pending)
+            self.warn(
+                msg(
+                    "{n} records could not be stored in the result cache ({reason})",
+                    n=len(pending),
+                    reason=str(exc),
+                )
+            )
 
     def close(self) -> None:
-        """Commit what is stored and close the database."""
+        """Write what is kept and close the database."""
         if self._db is None:
             return
         try:
             self._commit()
-        except sqlite3.Error as exc:
-            self.warn(f"the result cache could not be saved ({exc})")
         finally:
             self._db.close()
             self._db = None

@@ -364,3 +364,20 @@ def test_an_entry_with_a_repeated_key_is_ignored(batch, profile, tmp_path, check
         again = audit(batch, profile, tmp_path / "cache")
     assert len(checked) == 1
     assert records(again) == records(first)
+
+
+def test_two_runs_sharing_a_cache_folder_each_store_their_records(tmp_path, batch):
+    """Two audits at once with one ``--cache`` folder (two CI jobs): the first held SQLite's write
+    lock from one record to the next, so the second waited five seconds on each record and lost
+    it ("database is locked")."""
+    warned: list[str] = []
+    first = RecordCache(tmp_path / "cache", batch, "context", warn=warned.append)
+    second = RecordCache(tmp_path / "cache", batch, "context", warn=warned.append)
+    first.store_entry("a" * 64, b"{}")
+    second.store_entry("b" * 64, b"{}")
+    second.store_table("t" * 64, [], None)
+    second.close()
+    first.store_entry("c" * 64, b"{}")
+    first.close()
+    assert warned == []
+    assert sorted(_stored(tmp_path / "cache")) == ["a" * 64, "b" * 64, "c" * 64]
