@@ -18,6 +18,8 @@ import dataclasses
 import hashlib
 import multiprocessing
 import os
+import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -573,10 +575,28 @@ def item_work(item: Item, work: ItemWork) -> Checked | None:
 _STATE: dict[str, ItemWork] = {}
 
 
-def _init_worker(work: ItemWork) -> None:
+PARENT_POLL_S = 0.5
+"""How often a pool worker looks whether the process that started it still runs."""
+
+
+def _init_worker(work: ItemWork, parent: int) -> None:
     _STATE["work"] = work
     capture_native_stderr()  # libtiff's warnings become findings of their slide, not stray lines
     keep_freed_memory()
+    _end_with(parent)
+
+
+def _end_with(parent: int) -> None:
+    """End this worker once ``parent`` has: a run killed outright (SIGKILL: the OOM killer, a
+    cancelled CI job) cannot shut its pool down, and its workers would wait for work for ever,
+    holding their memory. The worker's parent becomes another process when it dies."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_POLL_S)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="dqm-parent-watch", daemon=True).start()
 
 
 def _work(items: Sequence[Item]) -> list[Checked | None]:
@@ -692,7 +712,7 @@ def _pool(workers: int, work: ItemWork) -> ProcessPoolExecutor:
         max_workers=workers,
         mp_context=ctx,
         initializer=_init_worker,
-        initargs=(work,),
+        initargs=(work, os.getpid()),
     )
 
 

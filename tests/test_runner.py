@@ -358,3 +358,65 @@ def test_compacting_never_swaps_a_value_for_an_equal_one_written_otherwise():
     kept = [compact(s, shared) for s in made]
     assert [k.model_dump_json() for k in kept] == [m.model_dump_json() for m in made]
     assert kept[0].lesion_classes is kept[2].lesion_classes  # equal and written alike: shared
+
+
+_STUCK_RUN = """
+import os, sys, time
+from pathlib import Path
+import dqm.runner
+from dqm.profile import load_profile
+from dqm.runner import RunOptions, run_batch
+
+def stuck(item, *args):  # the workers' check: say who runs it, then work on
+    with open(sys.argv[2], "a") as fh:
+        fh.write(f"{os.getpid()}\\n")
+    time.sleep(60)
+
+dqm.runner.check_item_safely = stuck
+run_batch(Path(sys.argv[1]), load_profile(), RunOptions(workers=2, slides=False, clinical=False))
+"""
+
+
+def _alive(pid: int) -> bool:
+    import os
+
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with open(f"/proc/{pid}/stat") as fh:  # a zombie has ended
+        return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+
+
+@pytest.mark.skipif(not __import__("os").path.isdir("/proc"), reason="reads /proc")
+def test_workers_end_when_the_audit_is_killed(tmp_path):
+    """An audit killed with SIGKILL (the OOM killer, a CI job cancelled) left its pool's worker
+    processes asleep for ever, each holding its memory and files."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    root, _ = _forty(tmp_path / "b")
+    pids = tmp_path / "pids"
+    pids.touch()
+    run = subprocess.Popen([sys.executable, "-c", _STUCK_RUN, str(root), str(pids)])
+    workers: list[int] = []
+    try:
+        deadline = time.monotonic() + 60
+        while len(workers) < 2 and time.monotonic() < deadline and run.poll() is None:
+            time.sleep(0.1)
+            workers = [int(p) for p in pids.read_text().split()]
+        assert len(workers) == 2
+        os.kill(run.pid, signal.SIGKILL)
+        run.wait()
+        deadline = time.monotonic() + 10
+        while any(_alive(p) for p in workers) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not [p for p in workers if _alive(p)]
+    finally:
+        run.kill()
+        for pid in workers:
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
