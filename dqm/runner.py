@@ -628,7 +628,7 @@ def _map_local(
     workers = work.options.workers or default_workers(len(items))
     chunk = chunk_size(len(items), workers)
     chunks = [items[i : i + chunk] for i in range(0, len(items), chunk)]
-    with _pool(workers, work) as pool:
+    with _pool(workers, work) as pool, _stopped_unless_done(pool):
         futures = _submit(pool, chunks)
         if while_workers_run is not None:
             while_workers_run()
@@ -716,6 +716,22 @@ def _pool(workers: int, work: ItemWork) -> ProcessPoolExecutor:
     )
 
 
+@contextlib.contextmanager
+def _stopped_unless_done(pool: ProcessPoolExecutor) -> Iterator[None]:
+    """Kill ``pool``'s workers and drop its queued work when the block is left by an exception
+    (Ctrl-C, SIGTERM, the caller done early): shutting a pool down waits for every item
+    submitted, the whole item pass of a large audit. The items' records are the main
+    process's, so a killed worker loses only its running item's."""
+    try:
+        yield
+    except BaseException:
+        workers = list((pool._processes or {}).values())  # the pool has no public way to end its work
+        pool.shutdown(wait=False, cancel_futures=True)
+        for process in workers:
+            process.kill()  # not terminate: forked from the command line, SIGTERM is an interrupt
+        raise
+
+
 def _recover(owed: Sequence[Item], workers: int, work: ItemWork) -> Iterator[Checked | None]:
     """The outcomes of the items a dead pool owed, in order, finding the ones that kill their process.
 
@@ -726,7 +742,7 @@ def _recover(owed: Sequence[Item], workers: int, work: ItemWork) -> Iterator[Che
     """
     suspects = 2 * workers + 1
     while owed:
-        with _pool(workers, work) as pool:
+        with _pool(workers, work) as pool, _stopped_unless_done(pool):
             futures = _submit(pool, [[item] for item in owed])
             broken = len(futures)
             for m, future in enumerate(futures):
@@ -755,7 +771,7 @@ def _recover(owed: Sequence[Item], workers: int, work: ItemWork) -> Iterator[Che
 
 def _alone(item: Item, work: ItemWork) -> Checked | None:
     """One item in a process of its own; its death becomes a crash finding of that item."""
-    with _pool(1, work) as pool:
+    with _pool(1, work) as pool, _stopped_unless_done(pool):
         try:
             (outcome,) = pool.submit(_work, [item]).result()
             return outcome

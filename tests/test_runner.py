@@ -420,3 +420,60 @@ def test_workers_end_when_the_audit_is_killed(tmp_path):
         for pid in workers:
             if _alive(pid):
                 os.kill(pid, signal.SIGKILL)
+
+
+_SLOW_RUN = """
+import os, sys, time
+from pathlib import Path
+import dqm.runner
+from dqm.profile import load_profile
+from dqm.runner import RunOptions, run_batch
+
+real = dqm.runner.check_item_safely
+
+def slow(item, *args):  # the workers' check: say who starts an item, then take a second over it
+    with open(sys.argv[2], "a") as fh:
+        fh.write(f"{os.getpid()}\\n")
+    time.sleep(1)
+    return real(item, *args)
+
+dqm.runner.check_item_safely = slow
+try:
+    run_batch(Path(sys.argv[1]), load_profile(), RunOptions(workers=2, slides=False, clinical=False))
+except KeyboardInterrupt:
+    sys.exit(130)
+"""
+
+
+@pytest.mark.skipif(not __import__("os").path.isdir("/proc"), reason="reads /proc")
+def test_an_interrupted_audit_stops_its_workers_at_once(tmp_path):
+    """Ctrl-C or SIGTERM (which the command line turns into the same interrupt) left the pool
+    to finish every item already submitted, that is the whole item pass, before the audit ended
+    (an interrupted 200-item audit took 8 s to end, a large one hours)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    root, ids = _forty(tmp_path / "b")
+    starts = tmp_path / "starts"
+    starts.touch()
+    run = subprocess.Popen([sys.executable, "-c", _SLOW_RUN, str(root), str(starts)])
+    workers: set[int] = set()
+    try:
+        deadline = time.monotonic() + 60
+        while len(workers) < 2 and time.monotonic() < deadline and run.poll() is None:
+            time.sleep(0.1)
+            workers = {int(p) for p in starts.read_text().split()}
+        assert len(workers) == 2
+        os.kill(run.pid, signal.SIGINT)
+        assert run.wait(timeout=120) == 130
+        time.sleep(1.5)  # an item a worker was still given would have started by now
+        assert len(starts.read_text().split()) < len(ids) // 2
+        assert not [p for p in workers if _alive(p)]
+    finally:
+        run.kill()
+        for pid in workers:
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
