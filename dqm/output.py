@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import glob
 import gzip
 import os
 import re
@@ -233,12 +234,18 @@ class OutputSet:
         self.folder = folder
         self.mask = mask
         self._staging: Path | None = None
+        self._held: int | None = None
+        """A descriptor of the staging folder holding its lock (:func:`_hold`) while this run lives."""
         self._names: list[str] = []
         self._stale: list[str] = []
 
     def __enter__(self) -> OutputSet:
         self.folder.parent.mkdir(parents=True, exist_ok=True)
-        self._staging = Path(tempfile.mkdtemp(dir=self.folder.parent, prefix=f".{self.folder.name}.staging."))
+        prefix = f".{self.folder.name}.staging."
+        for stale in self.folder.parent.glob(f"{glob.escape(prefix)}*"):
+            _remove_if_abandoned(stale)
+        self._staging = Path(tempfile.mkdtemp(dir=self.folder.parent, prefix=prefix))
+        self._held = _hold(self._staging)
         return self
 
     def write(self, name: str, data: str | bytes, binary: bool = False, compress: bool = False) -> Path:
@@ -284,3 +291,44 @@ class OutputSet:
                             os.unlink(self.folder / name)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
+            if self._held is not None:
+                os.close(self._held)
+                self._held = None
+
+
+def _hold(folder: Path) -> int | None:
+    """A descriptor of ``folder`` holding a shared ``flock`` on it: the folder is in use for as long
+    as the process lives (the kernel drops the lock with it). None where it cannot be held."""
+    import fcntl
+
+    try:
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        return None
+    return fd
+
+
+def _remove_if_abandoned(folder: Path) -> None:
+    """Remove ``folder``, an output set's staging folder, unless a live run holds it (:func:`_hold`):
+    a run killed outright (SIGKILL) while it wrote its outputs cannot remove its own."""
+    import fcntl
+
+    if folder.is_symlink() or not folder.is_dir():
+        return
+    try:
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    except OSError:
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:  # held: a live run is writing its outputs there
+        return
+    else:
+        shutil.rmtree(folder, ignore_errors=True)
+    finally:
+        os.close(fd)

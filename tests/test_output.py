@@ -141,3 +141,19 @@ def test_a_csv_cell_shows_what_does_not_show() -> None:
     assert spreadsheet_safe("\r=x") == "\\x0d=x"  # a carriage return no longer starts a formula
     assert spreadsheet_safe("\u200b=cmd") == "\\u200b=cmd"
     assert spreadsheet_safe("-\u202e1") == "'-\\u202e1"
+
+
+def test_the_staging_folder_of_a_killed_run_is_removed_by_the_next(tmp_path: Path) -> None:
+    """A run killed outright (SIGKILL) while it wrote its outputs left its staging folder beside
+    the output folder for ever; one still being written by a live run stays."""
+    out = tmp_path / "out"
+    dead = tmp_path / ".out.staging.k1ll3d"  # as a run killed after writing results.json leaves it
+    dead.mkdir()
+    (dead / "results.json").write_text("{")
+    with OutputSet(out) as live:
+        live.write("results.json", "{}")
+        with OutputSet(out) as outputs:
+            outputs.write("results.json", "{}")
+        assert not dead.exists()
+        assert len([p for p in tmp_path.iterdir() if ".staging." in p.name]) == 1  # the live run's
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
