@@ -171,3 +171,35 @@ def test_the_consoles_do_not_highlight_what_they_print() -> None:
 
     for printer in (console, out):
         assert printer.render_str("S00001 123 'x' /tmp/a True").spans == []
+
+
+@pytest.mark.parametrize("code", ["ENOSPC", "EROFS", "EDQUOT"])
+def test_a_write_the_system_refuses_is_said_plainly_not_as_an_internal_error(
+    clean_batch: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    code: str,
+) -> None:
+    """A full disk (or a folder made read-only, a quota reached) while the outputs are written
+    ended as 'internal error (OSError)' with a traceback log, as if dqm had a bug."""
+    import errno
+
+    number = getattr(errno, code)
+
+    def full(result: object, target: Path, *args: object, **kwargs: object) -> None:
+        target.write_bytes(b'{"half": ')  # what a full disk lets through
+        raise OSError(number, os.strerror(number), str(target))
+
+    monkeypatch.setattr("reports.outputs.write_results", full)
+    out = tmp_path / "out"
+    argv = ["dqm", "audit", str(clean_batch), "--out", str(out), "--workers", "1", "--no-cache"]
+    monkeypatch.setattr(sys, "argv", argv)
+    with pytest.raises(SystemExit) as exit_info:
+        main()
+    assert exit_info.value.code == 4
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert "internal error" not in line and "Traceback" not in line and ".log" not in line
+    assert os.strerror(number) in line and "no results were written" in line
+    assert not (out / "results.json").exists()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no staging left

@@ -3,12 +3,14 @@
 Exit codes: 0 passed, 1 a gated threshold failed (or validation found errors), 2 usage error
 (no such folder, invalid profile, bad arguments, an output folder in use by another run), 3 a
 required dimension was not evaluated, 4 an internal error of dqm (one line names the log file
-holding the traceback), 130 interrupted (Ctrl-C or SIGTERM; a validity run keeps a checkpoint:
+holding the traceback) or a write the system refused (a full disk or quota, a read-only folder:
+one line names the file and the reason), 130 interrupted (Ctrl-C or SIGTERM; a validity run keeps a checkpoint:
 resume with --resume).
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import signal
 import sys
@@ -92,6 +94,27 @@ def _internal_error(exc: BaseException) -> int:
     return EXIT_INTERNAL
 
 
+REFUSED_WRITES = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG})
+"""What a write the system refuses raises: the machine's state, not a bug of dqm."""
+
+
+def _refused_write(exc: OSError) -> int:
+    """Say in one line which write the system refused and why (no traceback: dqm has no bug to
+    report); the outputs were staged, so the previous set stays."""
+    if exc.filename is not None:
+        path = os.fsdecode(exc.filename)
+        text = msg(
+            "dqm: {path} could not be written ({error}); no results were written",
+            path=path,
+            error=exc.strerror,
+        )
+    else:
+        text = msg("dqm: a file could not be written ({error}); no results were written", error=exc.strerror)
+    line = tr(text)
+    print(console.mask(line) if console.mask is not None else line, file=sys.stderr)
+    return EXIT_INTERNAL
+
+
 def _argument_not_utf8() -> Message | None:
     """Why the command line cannot be run, when an argument (a batch folder, ``--out``) is not
     valid UTF-8: results.json records the command and the batch's path, and no output can hold
@@ -120,6 +143,8 @@ def main() -> None:
         code = EXIT_INTERRUPTED
     except USAGE_ERRORS as exc:  # usage errors of the command line itself
         code = show_usage_error(exc)
+    except OSError as exc:
+        code = _refused_write(exc) if exc.errno in REFUSED_WRITES else _internal_error(exc)
     except Exception as exc:  # a bug of dqm: exit 4, never 1 ("a dimension failed")
         code = _internal_error(exc)
     if code == EXIT_INTERRUPTED and not INTERRUPT_EXPLAINED:
