@@ -313,6 +313,8 @@ class RecordCache:
         self._pending: list[tuple[str, bytes]] = []
         """Entries not yet written (:meth:`_commit`)."""
         self._pending_bytes = 0
+        self._refused = False
+        """A write failed (a full disk, a lock held past :data:`BUSY_TIMEOUT_S`): no more are tried."""
         try:
             # Owner-only: without a masker the records hold the batch's identifiers as read.
             folder.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -418,7 +420,7 @@ class RecordCache:
 
     def store_entry(self, key: str, data: bytes) -> None:
         """Keep ``data``, a record as :func:`entry` serialised it (in the item's work), under ``key``."""
-        if self._db is None:
+        if self._db is None or self._refused:
             return
         self._pending.append((key, data))
         self._pending_bytes += len(data)
@@ -497,7 +499,8 @@ class RecordCache:
         """Write the entries kept since the last commit in one transaction: SQLite's write lock is
         held while they are inserted, not from one record to the next, so another run writing
         the same database waits milliseconds. Entries that cannot be written are dropped with a
-        warning (those items are checked again next time)."""
+        warning, and the run stores no more: a full disk would fail every commit (those items are
+        checked again next time)."""
         assert self._db is not None
         pending, self._pending, self._pending_bytes = self._pending, [], 0
         self._last_commit = time.monotonic()
@@ -509,9 +512,10 @@ class RecordCache:
                 self._db.executemany("INSERT OR REPLACE INTO records (key, record) VALUES (?, ?)", pending)
         except sqlite3.Error as exc:
             self.stored -= len(pending)
+            self._refused = True
             self.warn(
                 msg(
-                    "{n} records could not be stored in the result cache ({reason})",
+                    "{n} records could not be stored in the result cache ({reason}); this run stores no more",
                     n=len(pending),
                     reason=str(exc),
                 )
