@@ -10,6 +10,11 @@ from, nothing more), stored under a key made of:
 * the profile's SHA-256, the options that change an item's checks, the dqm version and the
   record version.
 
+A file whose times are whole seconds (a filesystem that keeps no finer ones) and as recent as
+:data:`RACY_NS` could still be written again within the same second, keeping its size, times
+and printed ends: its item is checked but not stored (:data:`UNSTORED`), as git treats a
+"racily clean" file.
+
 With the run's masker (:class:`dqm.identifiers.Masker`, the same key as the outputs), the cache holds
 only what the outputs hold: every string of a record is masked before it is stored, and keys
 are an HMAC under the masking key (a plain hash of an item's names could be reversed by trying
@@ -71,6 +76,11 @@ PENDING_BYTES = 64 << 20
 """Entries kept in memory past which they are written at once."""
 BUSY_TIMEOUT_S = 30.0
 """How long a write waits while another run sharing the cache folder writes its own."""
+RACY_NS = 3 * 10**9
+"""A file whose whole-second times are not older than this (FAT keeps two seconds) may still
+change unseen: its item is not stored."""
+UNSTORED = "0" * 64
+"""The key of an item whose record is not stored nor looked up (:data:`RACY_NS`)."""
 LOOKUP_CHUNK = 500
 """Keys read in one query (SQLite allows at least 999 parameters)."""
 ITEM_OPTIONS = ("slides", "hash_files", "full_hashes", "slide_budget_s", "label_thumbnails")
@@ -105,6 +115,15 @@ def file_key(root: Path, rel: str | None, listed: frozenset[str] | set[str] = fr
         return [norm, *stat_and_print(path)]
     except OSError as exc:  # unreadable: key on the reason, the check reports it
         return [norm, type(exc).__name__, str(exc)]
+
+
+def _racy(key: list[Any], now: int) -> bool:
+    """Whether the file :func:`file_key` described may change without changing its key: its times
+    (ns) are whole seconds and not older than :data:`RACY_NS` (or ahead of this clock)."""
+    if len(key) != 6 or not isinstance(key[2], int) or not isinstance(key[3], int):
+        return False  # not a file read: keyed on why
+    times = key[2], key[3]
+    return all(t % 10**9 == 0 for t in times) and now - max(times) < RACY_NS
 
 
 CODE_PACKAGES = ("dqm", "validators")
@@ -339,6 +358,8 @@ class RecordCache:
         """The item's key; computed before the item is checked (its check may change ``item``).
         ``listed``: as :func:`file_key`."""
         files = [file_key(self.root, rel, listed) for rel in (item.annotation_path, item.image_path)]
+        if any(_racy(f, time.time_ns()) for f in files):
+            return UNSTORED
         described = {
             "slide_id": item.slide_id,
             "row": item.row,
@@ -376,6 +397,7 @@ class RecordCache:
                     marks = ",".join("?" * len(chunk))
                     query = f"SELECT key, record FROM records WHERE key IN ({marks})"  # only "?" marks joined
                     stored.update(self._db.execute(query, chunk).fetchall())
+                stored.pop(UNSTORED, None)
             except sqlite3.Error as exc:
                 self.warn(f"the result cache could not be read ({exc}); the items are checked again")
                 stored = {}
@@ -420,7 +442,7 @@ class RecordCache:
 
     def store_entry(self, key: str, data: bytes) -> None:
         """Keep ``data``, a record as :func:`entry` serialised it (in the item's work), under ``key``."""
-        if self._db is None or self._refused:
+        if self._db is None or self._refused or key == UNSTORED:
             return
         self._pending.append((key, data))
         self._pending_bytes += len(data)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import sqlite3
+import time
 from pathlib import Path
 
 import numpy as np
@@ -398,3 +399,41 @@ def test_a_full_cache_disk_is_one_warning_and_the_run_goes_on(tmp_path, batch, m
     cache.close()
     assert len(warned) == 1 and "database or disk is full" in warned[0]
     assert cache.stored == 0 and _stored(tmp_path / "cache") == {}
+
+
+def test_a_file_changed_within_its_timestamps_granularity_is_not_served(
+    batch, profile, tmp_path, checked, monkeypatch
+):
+    """On a filesystem that keeps whole seconds (ext4 with 128-byte inodes, ext3, FAT: a loop
+    mount of ``mkfs.ext4 -I 128`` shows it), a file written, audited and written again within one
+    second (a copy still going on, a preallocated download) kept its size and times, and the
+    re-audit served the record of the first content. A file as recent as the timestamps' grain
+    (or ahead of this clock: an NFS server's) is now checked but not cached, as git treats a
+    'racily clean' file."""
+    import dqm.slide_io
+
+    real = dqm.cache.stat_and_print
+
+    def whole_seconds(path):  # type: ignore[no-untyped-def]
+        size, mtime, _ctime, inode, quick = real(path)
+        second = int(mtime) // 10**9 * 10**9
+        return [size, second, second, inode, quick]  # no change time, as FAT
+
+    monkeypatch.setattr(dqm.cache, "stat_and_print", whole_seconds)
+    monkeypatch.setattr(dqm.slide_io, "HASH_CHUNK", 64)  # the middle of the file is not printed
+    hour_ago = time.time_ns() - 3600 * 10**9
+    for path in batch.rglob("*"):
+        os.utime(path, ns=(hour_ago, hour_ago))  # the batch's files are old, but for one:
+    ann = batch / "annotations" / "S00002.json"
+    written = time.time_ns() + 10**9  # its second still goes on when it is keyed, however busy the machine
+    os.utime(ann, ns=(written, written))
+    audit(batch, profile, tmp_path / "cache")
+    body = ann.read_bytes()
+    at = body.index(b"[1", len(body) // 2)
+    ann.write_bytes(body[: at + 1] + b"9" + body[at + 2 :])  # a vertex far outside the slide
+    os.utime(ann, ns=(written, written))
+    checked.clear()
+    again = audit(batch, profile, tmp_path / "cache")
+    assert checked == ["S00002"]
+    fresh = run_batch(batch, profile, OPTIONS)
+    assert records(again) == records(fresh)
