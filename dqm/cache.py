@@ -10,6 +10,10 @@ from, nothing more), stored under a key made of:
 * the profile's SHA-256, the options that change an item's checks, the dqm version and the
   record version.
 
+Each entry keeps the day it was last stored or served; entries no run has used for
+:data:`KEEP_DAYS` are deleted when a run closes the cache, so a cache re-audits of changing
+batches share does not grow for ever (SQLite reuses the freed pages; the file is not shrunk).
+
 A file whose times are whole seconds (a filesystem that keeps no finer ones) and as recent as
 :data:`RACY_NS` could still be written again within the same second, keeping its size, times
 and printed ends: its item is checked but not stored (:data:`UNSTORED`), as git treats a
@@ -81,6 +85,11 @@ RACY_NS = 3 * 10**9
 change unseen: its item is not stored."""
 UNSTORED = "0" * 64
 """The key of an item whose record is not stored nor looked up (:data:`RACY_NS`)."""
+KEEP_DAYS = 30
+"""Days an entry is kept unused (not served nor stored) before a run deletes it."""
+PRUNE_AT_LEAST = 10_000
+"""Unused entries a run may delete (plus two for each it stores): deleting is about 150 µs an
+entry, so a cache left a month and then closed does not take minutes at once."""
 LOOKUP_CHUNK = 500
 """Keys read in one query (SQLite allows at least 999 parameters)."""
 ITEM_OPTIONS = ("slides", "hash_files", "full_hashes", "slide_budget_s", "label_thumbnails")
@@ -115,6 +124,11 @@ def file_key(root: Path, rel: str | None, listed: frozenset[str] | set[str] = fr
         return [norm, *stat_and_print(path)]
     except OSError as exc:  # unreadable: key on the reason, the check reports it
         return [norm, type(exc).__name__, str(exc)]
+
+
+def _today() -> int:
+    """Days since 1970 (UTC): when an entry was last used."""
+    return int(time.time() // 86_400)
 
 
 def _racy(key: list[Any], now: int) -> bool:
@@ -344,7 +358,13 @@ class RecordCache:
             db = sqlite3.connect(folder / DB_NAME, timeout=BUSY_TIMEOUT_S, isolation_level=None)
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
-            db.execute("CREATE TABLE IF NOT EXISTS records (key TEXT PRIMARY KEY, record BLOB NOT NULL)")
+            # the day before the record: read without walking a long record's overflow pages
+            db.execute(
+                "CREATE TABLE IF NOT EXISTS records (key TEXT PRIMARY KEY, used INTEGER, record BLOB NOT NULL)"
+            )
+            if "used" not in [row[1] for row in db.execute("PRAGMA table_info(records)")]:  # an older cache
+                db.execute(f"ALTER TABLE records ADD COLUMN used INTEGER DEFAULT {_today():d}")
+            db.execute("CREATE INDEX IF NOT EXISTS records_used ON records (used)")
             db.execute("CREATE TABLE IF NOT EXISTS tables (key TEXT PRIMARY KEY, outcome BLOB NOT NULL)")
             self._db = db
         except (OSError, sqlite3.Error) as exc:
@@ -391,12 +411,16 @@ class RecordCache:
         """:meth:`lookup` of each item under its key, read in a few queries (not one per item)."""
         stored: dict[str, bytes | str] = {}
         if self._db is not None:
+            today = _today()
             try:
                 for start in range(0, len(keys), LOOKUP_CHUNK):
                     chunk = keys[start : start + LOOKUP_CHUNK]
                     marks = ",".join("?" * len(chunk))
-                    query = f"SELECT key, record FROM records WHERE key IN ({marks})"  # only "?" marks joined
-                    stored.update(self._db.execute(query, chunk).fetchall())
+                    query = f"SELECT key, record, used FROM records WHERE key IN ({marks})"  # only "?" marks
+                    rows = self._db.execute(query, chunk).fetchall()
+                    stored.update((key, record) for key, record, _ in rows)
+                    if not self._refused and (stale := [key for key, _, used in rows if (used or 0) < today]):
+                        self._used(stale, today)
                 stored.pop(UNSTORED, None)
             except sqlite3.Error as exc:
                 self.warn(f"the result cache could not be read ({exc}); the items are checked again")
@@ -404,6 +428,21 @@ class RecordCache:
         out = [self._record(stored.get(key), item) for key, item in zip(keys, items, strict=True)]
         self.missed += [item.slide_id for item, record in zip(items, out, strict=True) if record is None]
         return out
+
+    def _used(self, keys: list[str], today: int) -> None:
+        """Mark the entries under ``keys`` as used ``today`` (kept :data:`KEEP_DAYS` more)."""
+        assert self._db is not None
+        marks = ",".join("?" * len(keys))
+        try:
+            self._db.execute(f"UPDATE records SET used = ? WHERE key IN ({marks})", [today, *keys])
+        except sqlite3.Error as exc:  # the records read stand; the next run marks them
+            self._refused = True
+            self.warn(
+                msg(
+                    "the result cache could not be updated ({reason}); this run stores no more",
+                    reason=str(exc),
+                )
+            )
 
     def refuted(self, record: ItemRecord) -> None:
         """Note a record that was looked up but not used: its files' full hashes differ (--certify)."""
@@ -531,7 +570,11 @@ class RecordCache:
         try:
             with self._db:  # commits, or rolls back what an error left
                 self._db.execute("BEGIN IMMEDIATE")
-                self._db.executemany("INSERT OR REPLACE INTO records (key, record) VALUES (?, ?)", pending)
+                today = _today()
+                self._db.executemany(
+                    "INSERT OR REPLACE INTO records (key, record, used) VALUES (?, ?, ?)",
+                    [(key, data, today) for key, data in pending],
+                )
         except sqlite3.Error as exc:
             self.stored -= len(pending)
             self._refused = True
@@ -544,11 +587,20 @@ class RecordCache:
             )
 
     def close(self) -> None:
-        """Write what is kept and close the database."""
+        """Write what is kept, delete entries unused for :data:`KEEP_DAYS` (at most
+        :data:`PRUNE_AT_LEAST` and two for each stored) and close the database."""
         if self._db is None:
             return
         try:
             self._commit()
+            if not self._refused:
+                self._db.execute(
+                    "DELETE FROM records WHERE rowid IN "
+                    "(SELECT rowid FROM records WHERE used IS NULL OR used < ? LIMIT ?)",
+                    (_today() - KEEP_DAYS, PRUNE_AT_LEAST + 2 * self.stored),
+                )
+        except sqlite3.Error as exc:
+            self.warn(msg("the result cache could not be pruned ({reason})", reason=str(exc)))
         finally:
             self._db.close()
             self._db = None

@@ -437,3 +437,36 @@ def test_a_file_changed_within_its_timestamps_granularity_is_not_served(
     assert checked == ["S00002"]
     fresh = run_batch(batch, profile, OPTIONS)
     assert records(again) == records(fresh)
+
+
+def test_entries_no_run_uses_for_a_month_are_deleted(batch, profile, tmp_path, checked, monkeypatch):
+    """Every re-audit of a changing batch added entries and none was ever removed (a cache shared
+    by the audits of a copied batch held 401 entries for 200 items, 12.6 KB each; a million
+    items' make 12 GB): an entry unused for KEEP_DAYS is now deleted when a run closes."""
+    day = [20_000]
+    monkeypatch.setattr(dqm.cache, "_today", lambda: day[0])
+    other = tmp_path / "other"
+    build_batch(other, 3, seed=9, defect_rate=0.0, max_size=256)
+    audit(batch, profile, tmp_path / "cache")
+    audit(other, profile, tmp_path / "cache")
+    assert len(_stored(tmp_path / "cache")) == 9
+    day[0] += dqm.cache.KEEP_DAYS  # a month on, the batch is audited again: its entries served
+    checked.clear()
+    audit(batch, profile, tmp_path / "cache")
+    assert checked == [] and len(_stored(tmp_path / "cache")) == 9
+    day[0] += 1  # the other batch's entries are a month and a day unused
+    audit(batch, profile, tmp_path / "cache")
+    assert len(_stored(tmp_path / "cache")) == 6
+    checked.clear()
+    audit(batch, profile, tmp_path / "cache")
+    assert checked == []
+
+
+def test_a_cache_made_before_entries_kept_their_day_is_read_and_kept(batch, profile, tmp_path, checked):
+    audit(batch, profile, tmp_path / "cache")
+    with sqlite3.connect(tmp_path / "cache" / DB_NAME) as db:  # as an older dqm made it
+        db.execute("DROP INDEX records_used")
+        db.execute("ALTER TABLE records DROP COLUMN used")
+    checked.clear()
+    audit(batch, profile, tmp_path / "cache")
+    assert checked == [] and len(_stored(tmp_path / "cache")) == 6
