@@ -173,12 +173,13 @@ def crowded_edges(rings: list[Ring]) -> int | None:
         lo.append(np.minimum(closed[:-1], closed[1:]))
         hi.append(np.maximum(closed[:-1], closed[1:]))
     low, high = np.concatenate(lo), np.concatenate(hi)
-    met = None
-    for axis in (0, 1):
+
+    def along(axis: int) -> np.ndarray:
+        """Each edge's count of edges starting at or before it ends, less those ending before it starts."""
         starts, ends = np.sort(low[:, axis]), np.sort(high[:, axis])
-        # edges starting at or before this one ends, less those ending before it starts
-        along = np.searchsorted(starts, high[:, axis], "right") - np.searchsorted(ends, low[:, axis], "left")
-        met = along if met is None else np.minimum(met, along)
+        return np.searchsorted(starts, high[:, axis], "right") - np.searchsorted(ends, low[:, axis], "left")
+
+    met = np.minimum(along(0), along(1))
     pairs = (int(met.sum(dtype=np.int64)) - len(low)) // 2  # each pair from both of its edges, less itself
     return pairs if pairs > MAX_EDGE_PAIRS else None
 
