@@ -11,6 +11,7 @@ here and ``dqm convert --to mask`` writes label images with it; outlines read fr
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import shapely
@@ -120,16 +121,23 @@ def _fill_band(out: np.ndarray, e: np.ndarray, lo: np.ndarray, hi: np.ndarray) -
         out[a:b] = np.cumsum(diff, axis=1)[:, :cols] > 0
 
 
+def edge_ys(geometries: Any) -> tuple[np.ndarray, np.ndarray]:
+    """The y of each edge's two ends, for every ring of ``geometries`` (one geometry or an array
+    of them), in ring order."""
+    coords, ring = shapely.get_coordinates(
+        shapely.get_rings(shapely.get_parts(geometries)), return_index=True
+    )
+    same = ring[:-1] == ring[1:]
+    return coords[:-1, 1][same], coords[1:, 1][same]
+
+
 def most_crossed(geometries: Sequence[BaseGeometry]) -> int:
     """The most edges of ``geometries`` one horizontal line crosses (an edge spans ``[y_min,
     y_max)`` as :func:`fill_rings` counts it): what one raster row of their label mask costs,
     whatever the resolution. Linear in the vertices but for one sort."""
     if not geometries:
         return 0
-    rings = shapely.get_rings(shapely.get_parts(np.asarray(geometries, dtype=object)))
-    coords, ring = shapely.get_coordinates(rings, return_index=True)
-    same = ring[:-1] == ring[1:]
-    y0, y1 = coords[:-1, 1][same], coords[1:, 1][same]
+    y0, y1 = edge_ys(np.asarray(geometries, dtype=object))
     lo, hi = np.minimum(y0, y1), np.maximum(y0, y1)
     keep = hi > lo
     if not keep.any():

@@ -14,7 +14,7 @@ from dqm.budget import WALL_FACTOR, WORK_RATE, work_units
 from dqm.coords import usable_mpp
 from dqm.findings import Aspect, Finding, Severity
 from dqm.i18n import N_, msg
-from dqm.slide_io import TissueMask
+from dqm.raster import edge_ys
 from validators.context import ItemView
 from validators.registry import CheckContext, NoParams, check
 
@@ -469,15 +469,6 @@ class TissueParams(BaseModel):
     )
 
 
-def tissue_fraction(mask: TissueMask, geometry: BaseGeometry, max_samples: int) -> float | None:
-    """Share of the mask pixels whose centre lies inside ``geometry`` that are tissue.
-
-    A lesion smaller than one mask pixel is judged by the pixel under its representative point.
-    None when the geometry is empty or lies entirely off the mask.
-    """
-    return mask_fraction(mask.mask, mask.downsample, geometry, max_samples)
-
-
 @dataclass(frozen=True, slots=True)
 class SampleGrid:
     """The low-resolution mask pixels sampled for one lesion: every ``step``-th pixel of its
@@ -500,11 +491,7 @@ class SampleGrid:
         interval index, then counts them: an outline that zigzags across every row costs all its
         vertices at every centre, 219 s for 100,000 vertices on a 397 x 348 mask)."""
         ys = (np.arange(self.r0, self.r1, self.step) + 0.5) * dsy
-        coords, ring = shapely.get_coordinates(
-            shapely.get_rings(shapely.get_parts(geometry)), return_index=True
-        )
-        same = ring[:-1] == ring[1:]
-        y0, y1 = coords[:-1, 1][same], coords[1:, 1][same]
+        y0, y1 = edge_ys(geometry)
         rows = np.searchsorted(ys, np.maximum(y0, y1), "right") - np.searchsorted(
             ys, np.minimum(y0, y1), "left"
         )
@@ -548,16 +535,6 @@ def sampled_shares(
         return [float(mask[r, c]) for mask in masks]
     view = np.s_[grid.r0 : grid.r1 : grid.step, grid.c0 : grid.c1 : grid.step]
     return [float(mask[view][inside].mean()) for mask in masks]
-
-
-def mask_fraction(
-    mask: np.ndarray, downsample: tuple[float, float], geometry: BaseGeometry, max_samples: int
-) -> float | None:
-    """Share of the pixels of a low-resolution boolean ``mask`` (``downsample`` level-0 pixels per
-    mask pixel, x then y) whose centre lies inside ``geometry`` that are set, from at most about
-    ``max_samples`` pixels; as :func:`tissue_fraction` for a lesion under one pixel or off the mask."""
-    grid = sample_grid(mask.shape, downsample, geometry, max_samples)
-    return None if grid is None else sampled_shares([mask], downsample, geometry, grid)[0]
 
 
 @dataclass(slots=True)
