@@ -69,8 +69,19 @@ _BUILT_IN: set[str] = set()
 the look-around they need. Every other pattern is the profile's and runs on RE2."""
 
 
-def _built_in_regex(source: str) -> str:
+_STARTS: dict[str, str] = {}
+"""Per built-in pattern that has them, the characters every match starts with (a character class's
+body, case variants written out): :func:`_scan` skips every other place in C."""
+_NEEDS: dict[str, str] = {}
+"""Per built-in pattern that has one, a text every match holds: a text without it is not searched."""
+
+
+def _built_in_regex(source: str, starts: str = "", needs: str = "") -> str:
     _BUILT_IN.add(source)
+    if starts:
+        _STARTS[source] = starts
+    if needs:
+        _NEEDS[source] = needs
     return source
 
 
@@ -101,21 +112,22 @@ DEFAULT_PATTERNS: dict[str, DeidPattern] = {
     "korean_rrn": DeidPattern(
         # Not inside a longer number or a decimal, but found next to letters, ``_``, ``-`` and an
         # extension: ``S900101-1234567``, ``900101-1234567.svs``, ``id_900101-1234567_HE``.
-        regex=_built_in_regex(r"(?<!\d)(?<!\d[.-])\d{6}\s?[-–]\s?[1-8]\d{6}(?!\d)(?![.-]\d)"),
+        regex=_built_in_regex(r"(?<!\d)(?<!\d[.-])\d{6}\s?[-–]\s?[1-8]\d{6}(?!\d)(?![.-]\d)", starts=r"\d"),
         what=N_("Korean resident registration number"),
         validate_as="rrn",
     ),
     "us_ssn": DeidPattern(
         # Not inside a longer number, but found after a letter and ``-`` (``item-123-45-6789``).
         regex=_built_in_regex(
-            r"(?<!\d)(?<!\d-)(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}(?!\d)(?!-\d)"
+            r"(?<!\d)(?<!\d-)(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}(?!\d)(?!-\d)", starts=r"\d"
         ),
         what=N_("US social security number"),
     ),
     "date_of_birth": DeidPattern(
         regex=_built_in_regex(
             _kw(r"\bdob\b|\bd\.o\.b\.?|birth\s*date|date\s*of\s*birth|birthday|born(?:\s+on)?|생년월일")
-            + r"(?P<id>\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}|\d{8}|\d{6})"
+            + r"(?P<id>\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}|\d{8}|\d{6})",
+            starts="dDbB생",
         ),
         what=N_("date of birth"),
     ),
@@ -125,27 +137,29 @@ DEFAULT_PATTERNS: dict[str, DeidPattern] = {
                 r"\bMRN\b|\bHRN\b|medical\s*record|hospital\s*(?:no|number|id)|chart\s*(?:no|number)"
                 r"|record\s*(?:no|number)|병록\s*번호|(?<!주민)등록\s*번호|환자\s*번호"
             )
-            + r"(?P<id>[A-Za-z]{0,3}\d{5,12})\b"
+            + r"(?P<id>[A-Za-z]{0,3}\d{5,12})\b",
+            starts="mMhHcCrR병등환",
         ),
         what=N_("hospital record number"),
     ),
     "person_name": DeidPattern(
         regex=_built_in_regex(
             r"(?i:patient(?:'s)?\s*name|\bpt\.?\s*name|성명|환자\s*명|이름)\s*(?:[:=]\s*)?"
-            r"(?P<id>[A-Z][a-z]+(?:[ ,^]+[A-Z][a-z]+){1,3}|[A-Z]{2,}(?:[ ,^]+[A-Z]{2,}){1,3}|[가-힣]{2,4})"
+            r"(?P<id>[A-Z][a-z]+(?:[ ,^]+[A-Z][a-z]+){1,3}|[A-Z]{2,}(?:[ ,^]+[A-Z]{2,}){1,3}|[가-힣]{2,4})",
+            starts="pP성환이",
         ),
         what=N_("person name"),
     ),
     "phone_number": DeidPattern(
         # As for the RRN: next to letters, ``_``, ``-`` and an extension, not inside a longer number.
-        regex=_built_in_regex(r"(?<!\d)(?<!\d-)0\d{1,2}-\d{3,4}-\d{4}(?!\d)(?!-\d)"),
+        regex=_built_in_regex(r"(?<!\d)(?<!\d-)0\d{1,2}-\d{3,4}-\d{4}(?!\d)(?!-\d)", starts="0"),
         what=N_("phone number"),
         level="quasi",
     ),
     "email": DeidPattern(
         # Starts only where a run of address characters starts, and every part is bounded (RFC
         # 5321 lengths): linear in the text, where ``[\w.+-]+@`` is quadratic on a long word.
-        regex=_built_in_regex(r"(?<![\w.+-])[\w.+-]{1,64}@[\w-]{1,63}\.[\w.-]{0,190}[A-Za-z]"),
+        regex=_built_in_regex(r"(?<![\w.+-])[\w.+-]{1,64}@[\w-]{1,63}\.[\w.-]{0,190}[A-Za-z]", needs="@"),
         what=N_("e-mail address"),
         level="quasi",
     ),
@@ -466,11 +480,46 @@ def _matches(text: str, patterns: Patterns) -> Iterator[tuple[int, int, int, int
     the pattern's name."""
     for name, rx, pat in patterns:
         id_group = rx.groupindex.get("id", 0)  # by index: an RE2 match takes no group name
-        for m in rx.finditer(text):
-            if pat.validate_as == "rrn" and not valid_rrn(m.group(0)):
+        for m, base in _scan(rx, text):
+            if pat.validate_as == "rrn" and not valid_rrn(m.group(base)):
                 continue
-            group = id_group if id_group and m.group(id_group) else 0
-            yield m.start(group), m.end(group), m.start(), m.end(), name
+            group = base + (id_group if id_group and m.group(base + id_group) else 0)
+            yield m.start(group), m.end(group), m.start(base), m.end(base), name
+
+
+def _scan(rx: Regex, text: str) -> Iterator[tuple[Any, int]]:
+    """The matches ``rx.finditer(text)`` gives, each with the number of its group 0 in the match
+    object (its group ``g`` is ``base + g``).
+
+    A built-in pattern with known first characters (:data:`_STARTS`) runs as :func:`_skipping`:
+    the same matches, several times faster, as the engine skips in C every place no match starts."""
+    source = rx.pattern if isinstance(rx, re.Pattern) else None
+    if source is None or source not in _BUILT_IN:
+        return ((m, 0) for m in rx.finditer(text))
+    if (needs := _NEEDS.get(source)) is not None and needs not in text:
+        return iter(())
+    if source not in _STARTS:
+        return ((m, 0) for m in rx.finditer(text))
+    return _not_overlapping(_skipping(source).finditer(text))
+
+
+@cache
+def _skipping(source: str) -> re.Pattern[str]:
+    """``source`` as group 1 of a lookahead, run after one of its first characters
+    (:data:`_STARTS`) and a step back: a match at every place where ``source`` matches, its span
+    group 1's. A character class first lets the engine skip to each place it could start; the
+    lookbehinds and ``\\b`` inside still see the characters before it."""
+    return re.compile(rf"[{_STARTS[source]}](?<=(?=({source}))[\s\S])")
+
+
+def _not_overlapping(found: Iterator[re.Match[str]]) -> Iterator[tuple[re.Match[str], int]]:
+    """The matches ``finditer`` keeps of those :func:`_skipping` finds: each starts where the one
+    before ended or later (a pattern's matches never overlap)."""
+    end = 0
+    for m in found:
+        if m.start(1) >= end:
+            end = m.end(1)
+            yield m, 1
 
 
 @cache
@@ -555,9 +604,6 @@ class Masker:
         self._key = key
         self._enabled = settings.enabled
         self._patterns = _masked_patterns(settings)
-        self._linear = [entry for entry in self._patterns if not isinstance(entry[1], re.Pattern)]
-        general = [p.regex for _, rx, p in self._patterns if isinstance(rx, re.Pattern)]
-        self._prefilter = _alternation(general)
 
     def token(self, name: str, found: str) -> str:
         canon = re.sub(r"\s+", "", found).casefold().encode("utf-8")
@@ -589,18 +635,15 @@ class Masker:
         characters they stand for (:func:`unescaped`)."""
         out, last = [], 0
         text, where = unescaped(window)
-        # no built-in pattern matches: the profile's own (on RE2) may
-        patterns = self._patterns if self._prefilter.search(text) is not None else self._linear
-        if patterns:
-            for start, end, name, begin in self._spans(text, patterns):
-                if where is not None:
-                    start, end, begin, found = where[start], where[end], where[begin], text[start:end]
-                else:
-                    found = text[start:end]
-                if begin >= limit:
-                    break
-                out += [window[last:start], self.token(name, found)]
-                last = end
+        for start, end, name, begin in self._spans(text, self._patterns):
+            if where is not None:
+                start, end, begin, found = where[start], where[end], where[begin], text[start:end]
+            else:
+                found = text[start:end]
+            if begin >= limit:
+                break
+            out += [window[last:start], self.token(name, found)]
+            last = end
         if last < limit:
             out.append(window[last:limit])
             last = limit

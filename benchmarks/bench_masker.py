@@ -1,0 +1,120 @@
+"""Benchmark: the identifier masker (:class:`dqm.identifiers.Masker`) on three kinds of text.
+
+    .venv/bin/python benchmarks/bench_masker.py [--findings 20000] [--repeat 3] [--code OTHER_CHECKOUT]
+
+* ``findings``: the JSON of ``--findings`` synthetic findings as results.json writes them (lesion
+  duplicates, slide ids and paths, some messages holding a resident registration number, a phone
+  number or a name after a keyword), masked as one text, then each finding's JSON masked alone;
+* ``prose``: English sentences without identifiers;
+* ``dense``: text where every line holds identifiers.
+
+Prints one JSON row a kind: characters, the best of ``--repeat`` runs in seconds, characters a
+second, and a digest of the output (the same digest before and after a change: the same bytes).
+``--code`` runs another checkout's dqm (before/after on the same machine).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def findings_json(n: int) -> list[str]:
+    """``n`` findings as JSON objects, one a string, deterministic."""
+    rng = random.Random(11)
+    out = []
+    for i in range(n):
+        slide = f"S{rng.randrange(10**5):05d}"
+        kind = i % 20
+        if kind == 0:
+            message = f"slide property aperio.Patient = Patient name: Hong Gildong ({slide})"
+        elif kind == 1:
+            message = f"file name {slide}_900101-1234567.svs holds an identifier"
+        elif kind == 2:
+            message = f"clinical note: call 010-1234-{i % 10000:04d} for the report"
+        elif kind == 3:
+            message = f"annotation property 'author' = \\u00a0dr.{i}@hospital.example.org"
+        else:
+            message = f"lesion {i + 1} (BCC) repeats lesion {i % 7 + 1} (BCC): IoU 1.000"
+        finding = {
+            "item_id": slide,
+            "check": "geometry.duplicate",
+            "code": "DUPLICATE_LESION",
+            "severity": "warning",
+            "aspect": "annotation",
+            "message": message,
+            "location": {
+                "path": f"batch/lot-{i % 13}/{slide}.geojson",
+                "feature": i,
+                "x": 1024.5,
+                "y": 88.25,
+            },
+            "template": "lesion {lesion} ({label}) repeats lesion {other} ({label}): IoU {iou}",
+            "params": {"lesion": i + 1, "other": i % 7 + 1, "label": "BCC", "iou": "1.000"},
+            "counted_values": 0,
+        }
+        out.append(json.dumps(finding, ensure_ascii=True))
+    return out
+
+
+PROSE = (
+    "The audit read every slide of the batch and checked its annotations against the profile. "
+    "A lesion outline that crosses itself is repaired where the repair keeps its area; otherwise the "
+    "finding says where it crosses. Stain and focus were sampled on tissue, away from the pen marks.\n"
+)
+DENSE = (
+    "Patient name: Kim Minsu, RRN 850315-2345678, MRN: AB1234567, phone 02-555-1234, "
+    "born on 1985-03-15, mail kim.minsu@example.com, SSN 123-45-6789, 성명: 홍길동\n"
+)
+
+CHILD = """
+import hashlib, json, sys, time
+from dqm.identifiers import DeidSettings, Masker
+texts, repeat = json.loads(sys.stdin.read())
+masker = Masker(DeidSettings(), b"k" * 32)
+for kind, parts in texts:
+    best, out = float("inf"), []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        out = [masker(p) for p in parts]
+        best = min(best, time.perf_counter() - t0)
+    chars = sum(map(len, parts))
+    digest = hashlib.sha256("\\x00".join(out).encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    print(json.dumps({"kind": kind, "strings": len(parts), "chars": chars, "seconds": round(best, 4),
+                      "chars_per_s": round(chars / best), "digest": digest}), flush=True)
+"""
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--findings", type=int, default=20_000)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--code", type=Path, default=ROOT, help="the checkout whose dqm runs")
+    args = ap.parse_args()
+    each = findings_json(args.findings)
+    whole = '{"findings": [' + ", ".join(each) + "]}"
+    size = len(whole)
+    texts = [
+        ["findings_whole", [whole]],
+        ["findings_each", each],
+        ["prose", [PROSE * (size // len(PROSE))]],
+        ["dense", [DENSE * (size // len(DENSE) // 4)]],
+    ]
+    subprocess.run(
+        [sys.executable, "-c", CHILD],
+        input=json.dumps([texts, args.repeat]),
+        text=True,
+        check=True,
+        cwd=args.code,
+        env={"PYTHONPATH": str(args.code.resolve())},
+    )
+
+
+if __name__ == "__main__":
+    main()
