@@ -1,0 +1,91 @@
+"""The masker's output, byte for byte, on a corpus of tricky texts: identifiers across window
+boundaries, escapes (``\\uXXXX``, ``\\t``, twice escaped), keywords in every case, overlapping
+matches, Unicode digits, lone surrogates, a profile's own patterns on RE2 and a built-in one
+overridden or turned off. The expected outputs (tests/fixtures/masking/corpus.json) were written
+once by the masker as it was before it skipped to each pattern's first characters (d2fe5b3): any
+change to what it masks shows here."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dqm.identifiers import (
+    _BUILT_IN,
+    _STARTS,
+    DEFAULT_PATTERNS,
+    DeidSettings,
+    Masker,
+    _scan,
+    cut_outside_identifiers,
+    use_profile_patterns,
+)
+
+CORPUS: dict[str, Any] = json.loads(
+    (Path(__file__).parents[1] / "fixtures" / "masking" / "corpus.json").read_text(encoding="ascii")
+)
+SETTINGS = {"default": DeidSettings(), "profile": DeidSettings.model_validate(CORPUS["profile"])}
+
+
+@pytest.mark.parametrize("name", sorted(SETTINGS))
+def test_the_corpus_is_masked_as_before(name: str) -> None:
+    masker = Masker(SETTINGS[name], CORPUS["key"].encode())
+    texts, expected = CORPUS["texts"], CORPUS["masked"][name]
+    assert len(texts) == len(expected) > 1000
+    wrong = [
+        (i, text) for i, (text, want) in enumerate(zip(texts, expected, strict=True)) if masker(text) != want
+    ]
+    assert wrong == []
+
+
+def test_cuts_fall_where_they_fell_before() -> None:
+    use_profile_patterns(SETTINGS["default"])  # the built-in patterns only, whatever ran before
+    cuts = CORPUS["cuts"]
+    got = [
+        [at, cut_outside_identifiers(text, at)] for text, (at, _) in zip(CORPUS["texts"], cuts, strict=False)
+    ]
+    assert got == cuts
+
+
+@pytest.mark.parametrize("name", sorted(p for p, d in DEFAULT_PATTERNS.items() if d.regex in _STARTS))
+def test_a_skipping_scan_finds_what_finditer_finds(name: str) -> None:
+    rx = re.compile(DEFAULT_PATTERNS[name].regex)
+    for text in CORPUS["texts"]:
+        want = [(m.span(), m.groupdict()) for m in rx.finditer(text)]
+        got = [
+            (m.span(base), {k: m.group(base + i) for k, i in rx.groupindex.items()})
+            for m, base in _scan(rx, text)
+        ]
+        assert got == want, text
+
+
+EXAMPLES = {
+    "korean_rrn": ["900101-1234567", "900101 – 1234567"],
+    "us_ssn": ["123-45-6789"],
+    "phone_number": ["010-1234-5678", "02-555-1234"],
+    "date_of_birth": ["dob 900101", "d.o.b. 19900101", "birth date: 1990-01-01", "date of birth 1/2/90",
+                      "birthday=900101", "born on 900101", "생년월일 900101"],
+    "hospital_record_number": ["MRN 12345", "HRN: AB12345", "medical record no. 123456", "hospital id 12345",
+                               "chart number 12345", "record no 12345", "병록번호 12345", "등록번호 12345",
+                               "환자번호 12345"],
+    "person_name": ["patient name: John Smith", "patient's name KIM MINSU", "pt. name John Smith",
+                    "성명 홍길동", "환자명 홍길동", "이름 홍길동"],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", sorted(EXAMPLES))
+def test_no_match_starts_with_a_character_outside_its_starts(name: str) -> None:
+    """Every character of the Basic Multilingual Plane (where the case variants of the keywords'
+    first letters lie) put first in a match of the pattern: a match only with one of its starts."""
+    source = DEFAULT_PATTERNS[name].regex
+    assert source in _BUILT_IN
+    rx, starts = re.compile(source), re.compile(f"[{_STARTS[source]}]")
+    for example in EXAMPLES[name]:
+        assert rx.match(example) and starts.match(example)
+        rest = example[1:]
+        starting = [c for c in map(chr, range(0x10000)) if rx.match(c + rest) and not starts.match(c)]
+        assert starting == [], (example, [hex(ord(c)) for c in starting])
