@@ -512,6 +512,24 @@ def _skipping(source: str) -> re.Pattern[str]:
     return re.compile(rf"[{_STARTS[source]}](?<=(?=({source}))[\s\S])")
 
 
+def _gate(sources: list[str]) -> re.Pattern[str] | None:
+    """One regex that matches where any of ``sources`` (built-in patterns with known first
+    characters) matches: at each place that holds one of their first characters, each pattern
+    that starts so is tried. None: no such pattern.
+
+    A short text none of them matches costs one search instead of one a pattern (4 µs less on a
+    slide id); on a long one the search costs more than the patterns do (:data:`GATED_CHARS`)."""
+    if not sources:
+        return None
+    tried = "|".join(f"(?=[{_STARTS[source]}]){_alternation([source]).pattern}" for source in sources)
+    starts = "".join(_STARTS[source] for source in sources)
+    return re.compile(rf"[{starts}](?<=(?=(?:{tried}))[\s\S])")
+
+
+GATED_CHARS = 256
+"""The longest text a :class:`Masker` first searches with :func:`_gate`."""
+
+
 def _not_overlapping(found: Iterator[re.Match[str]]) -> Iterator[tuple[re.Match[str], int]]:
     """The matches ``finditer`` keeps of those :func:`_skipping` finds: each starts where the one
     before ended or later (a pattern's matches never overlap)."""
@@ -604,6 +622,11 @@ class Masker:
         self._key = key
         self._enabled = settings.enabled
         self._patterns = _masked_patterns(settings)
+        gated = [
+            p.regex for _, rx, p in self._patterns if isinstance(rx, re.Pattern) and rx.pattern in _STARTS
+        ]
+        self._gate = _gate(gated)
+        self._ungated = [entry for entry in self._patterns if entry[2].regex not in gated]
 
     def token(self, name: str, found: str) -> str:
         canon = re.sub(r"\s+", "", found).casefold().encode("utf-8")
@@ -635,7 +658,11 @@ class Masker:
         characters they stand for (:func:`unescaped`)."""
         out, last = [], 0
         text, where = unescaped(window)
-        for start, end, name, begin in self._spans(text, self._patterns):
+        # no pattern with known first characters matches: the others (e-mail, the profile's) may
+        patterns = self._patterns
+        if self._gate is not None and len(text) <= GATED_CHARS and self._gate.search(text) is None:
+            patterns = self._ungated
+        for start, end, name, begin in self._spans(text, patterns):
             if where is not None:
                 start, end, begin, found = where[start], where[end], where[begin], text[start:end]
             else:

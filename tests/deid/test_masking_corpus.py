@@ -89,3 +89,15 @@ def test_no_match_starts_with_a_character_outside_its_starts(name: str) -> None:
         rest = example[1:]
         starting = [c for c in map(chr, range(0x10000)) if rx.match(c + rest) and not starts.match(c)]
         assert starting == [], (example, [hex(ord(c)) for c in starting])
+
+
+def test_the_gate_passes_every_text_a_gated_pattern_matches() -> None:
+    masker = Masker(SETTINGS["default"], CORPUS["key"].encode())
+    gate = masker._gate
+    assert gate is not None
+    gated = [
+        re.compile(source) for source in _STARTS if source in {p.regex for p in DEFAULT_PATTERNS.values()}
+    ]
+    matched = [text for text in CORPUS["texts"] if any(rx.search(text) for rx in gated)]
+    assert len(matched) > 500
+    assert [text for text in matched if gate.search(text) is None] == []
