@@ -448,6 +448,21 @@ def unescaped(text: str) -> tuple[str, list[int] | None]:
     return text, where
 
 
+def _plain(text: str) -> str:
+    """:func:`unescaped`'s text alone (``text`` itself when it holds no backslash), without the
+    list of where each character starts: most windows hold no identifier, and need none."""
+    for _ in range(3):
+        if "\\" not in text:
+            break
+        text = _ESCAPE.sub(_escaped_char, text)
+    return text
+
+
+def _escaped_char(m: re.Match[str]) -> str:
+    code = m.group()[1:]
+    return chr(int(code[1:], 16)) if code[0] in "uxU" else _ESCAPED.get(code, code)
+
+
 def _unescaped_once(text: str) -> tuple[str, list[int]]:
     pieces: list[str] = []
     where: list[int] = []
@@ -456,8 +471,7 @@ def _unescaped_once(text: str) -> tuple[str, list[int]]:
         start, end = m.span()
         pieces.append(text[pos:start])
         where.extend(range(pos, start))
-        code = m.group()[1:]
-        pieces.append(chr(int(code[1:], 16)) if code[0] in "uxU" else _ESCAPED.get(code, code))
+        pieces.append(_escaped_char(m))
         where.append(start)
         pos = end
     pieces.append(text[pos:])
@@ -657,12 +671,14 @@ class Masker:
         window, starting inside the keyword, would not see it. Escape sequences are searched as the
         characters they stand for (:func:`unescaped`)."""
         out, last = [], 0
-        text, where = unescaped(window)
+        text = _plain(window)
         # no pattern with known first characters matches: the others (e-mail, the profile's) may
         patterns = self._patterns
         if self._gate is not None and len(text) <= GATED_CHARS and self._gate.search(text) is None:
             patterns = self._ungated
-        for start, end, name, begin in self._spans(text, patterns):
+        spans = self._spans(text, patterns)
+        where = unescaped(window)[1] if spans and text is not window else None  # mapped back only when needed
+        for start, end, name, begin in spans:
             if where is not None:
                 start, end, begin, found = where[start], where[end], where[begin], text[start:end]
             else:
