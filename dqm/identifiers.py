@@ -622,6 +622,13 @@ def cut_outside_identifiers(text: str, at: int) -> int:
     return cut
 
 
+CACHED_CHARS = 256
+"""The longest text whose masked form a :class:`Masker` keeps: a key, a code, a slide id or a path
+is masked again and again (every finding, every output, every cached record)."""
+CACHED_TEXTS = 16_384
+"""Texts a :class:`Masker` keeps the masked form of at most (all forgotten when full: about 10 MB)."""
+
+
 class Masker:
     """Replaces every identifier inside a text by a keyed token, the same token for the same
     identifier in every output and every run with the same key (``[KOREAN_RRN-3f9a1c2b7d]``).
@@ -641,6 +648,11 @@ class Masker:
         ]
         self._gate = _gate(gated)
         self._ungated = [entry for entry in self._patterns if entry[2].regex not in gated]
+        self._seen: dict[str, str] = {}
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Sent to a worker process without the texts it has masked."""
+        return {**self.__dict__, "_seen": {}}
 
     def token(self, name: str, found: str) -> str:
         canon = re.sub(r"\s+", "", found).casefold().encode("utf-8")
@@ -698,6 +710,15 @@ class Masker:
         identifier is split unseen."""
         if not self._enabled or not text:
             return text
+        if len(text) > CACHED_CHARS:
+            return self._scanned(text)
+        if (masked := self._seen.get(text)) is None:
+            if len(self._seen) >= CACHED_TEXTS:
+                self._seen.clear()
+            masked = self._seen[text] = self._scanned(text)
+        return masked
+
+    def _scanned(self, text: str) -> str:
         out: list[str] = []
         pos, n = 0, len(text)
         while pos < n:

@@ -8,6 +8,7 @@ change to what it masks shows here."""
 from __future__ import annotations
 
 import json
+import pickle
 import re
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ import pytest
 from dqm.identifiers import (
     _BUILT_IN,
     _STARTS,
+    CACHED_TEXTS,
     DEFAULT_PATTERNS,
     DeidSettings,
     Masker,
@@ -101,3 +103,16 @@ def test_the_gate_passes_every_text_a_gated_pattern_matches() -> None:
     matched = [text for text in CORPUS["texts"] if any(rx.search(text) for rx in gated)]
     assert len(matched) > 500
     assert [text for text in matched if gate.search(text) is None] == []
+
+
+def test_a_masker_keeps_short_texts_masked_within_bounds_and_sends_none_to_a_worker() -> None:
+    masker = Masker(SETTINGS["default"], CORPUS["key"].encode())
+    rrn = "900101-1234567"
+    first = masker(f"slide {rrn}.svs")
+    assert rrn not in first and masker(f"slide {rrn}.svs") == first
+    assert rrn.encode() not in pickle.dumps(masker)  # the texts it masked stay in this process
+    copy = pickle.loads(pickle.dumps(masker))
+    assert copy(f"slide {rrn}.svs") == first
+    for i in range(CACHED_TEXTS + 10):
+        masker(f"S{i:06d}")
+    assert 0 < len(masker._seen) <= CACHED_TEXTS
