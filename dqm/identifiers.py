@@ -165,7 +165,7 @@ DEFAULT_PATTERNS: dict[str, DeidPattern] = {
     ),
     "date_in_filename": DeidPattern(
         regex=_built_in_regex(
-            r"(?<!\d)(?:19|20)\d{2}[-_.]?(?:0[1-9]|1[0-2])[-_.]?(?:0[1-9]|[12]\d|3[01])(?!\d)"
+            r"(?<!\d)(?:19|20)\d{2}[-_.]?(?:0[1-9]|1[0-2])[-_.]?(?:0[1-9]|[12]\d|3[01])(?!\d)", starts="12"
         ),
         what=N_("date (a birth, procedure or scan date)"),
         level="quasi",
@@ -245,11 +245,11 @@ class DeidSettings(BaseModel):
             record_number=_compiled(self.record_number_values),
             blank=frozenset(b.casefold() for b in self.blank_values),
             any_of={
-                place: _alternation(
+                place: _gate(
                     [
                         p.regex
                         for p in self.patterns.values()
-                        if p.enabled and p.regex in _BUILT_IN and place in p.places
+                        if p.enabled and p.regex in _STARTS and place in p.places
                     ]
                 )
                 for place in PLACES
@@ -281,9 +281,9 @@ class CompiledDeid:
     quasi_keys: Regex
     record_number: Regex
     blank: frozenset[str]
-    any_of: dict[str, re.Pattern[str]]
-    """Per place, every built-in pattern in one alternation (a pre-filter for :func:`find`; a
-    profile's own patterns are always searched)."""
+    any_of: dict[str, re.Pattern[str] | None]
+    """Per place, every built-in pattern with known first characters in one regex (:func:`_gate`: a
+    pre-filter for :func:`find` on a short text; the others are always searched)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -331,15 +331,16 @@ def find(text: str, settings: DeidSettings, place: Place) -> list[Hit]:
         return []
     comp = settings.compiled
     text = text[:MAX_TEXT]
-    built_in = comp.any_of[place].search(text) is not None
+    gate = comp.any_of[place]
+    gated_out = gate is not None and len(text) <= GATED_CHARS and gate.search(text) is None
     hits = []
     for name, rx, pat in comp.patterns:
-        if place not in pat.places or (not built_in and isinstance(rx, re.Pattern)):
+        if place not in pat.places or (gated_out and pat.regex in _STARTS):
             continue
-        for m in rx.finditer(text):
-            if pat.validate_as == "rrn" and not valid_rrn(m.group(0)):
+        for m, base in _scan(rx, text):
+            if pat.validate_as == "rrn" and not valid_rrn(m.group(base)):
                 continue
-            found = m.groupdict().get("id") or m.group(0)
+            found = m.groupdict().get("id") or m.group(base)
             hits.append(Hit(name, pat.what or name, pat.level, mask(found), len(found.strip())))
             break
     return hits

@@ -22,8 +22,10 @@ from dqm.identifiers import (
     DEFAULT_PATTERNS,
     DeidSettings,
     Masker,
+    Place,
     _scan,
     cut_outside_identifiers,
+    find,
     use_profile_patterns,
 )
 
@@ -74,6 +76,7 @@ EXAMPLES = {
     "hospital_record_number": ["MRN 12345", "HRN: AB12345", "medical record no. 123456", "hospital id 12345",
                                "chart number 12345", "record no 12345", "병록번호 12345", "등록번호 12345",
                                "환자번호 12345"],
+    "date_in_filename": ["19900102", "2020-01-02", "1990_01_02"],
     "person_name": ["patient name: John Smith", "patient's name KIM MINSU", "pt. name John Smith",
                     "성명 홍길동", "환자명 홍길동", "이름 홍길동"],
 }  # fmt: skip
@@ -97,11 +100,10 @@ def test_the_gate_passes_every_text_a_gated_pattern_matches() -> None:
     masker = Masker(SETTINGS["default"], CORPUS["key"].encode())
     gate = masker._gate
     assert gate is not None
-    gated = [
-        re.compile(source) for source in _STARTS if source in {p.regex for p in DEFAULT_PATTERNS.values()}
-    ]
+    masked = {p.regex for p in DEFAULT_PATTERNS.values() if p.places != ("filename",)}  # as a masker searches
+    gated = [re.compile(source) for source in _STARTS if source in masked]
     matched = [text for text in CORPUS["texts"] if any(rx.search(text) for rx in gated)]
-    assert len(matched) > 500
+    assert len(matched) > 400
     assert [text for text in matched if gate.search(text) is None] == []
 
 
@@ -116,3 +118,15 @@ def test_a_masker_keeps_short_texts_masked_within_bounds_and_sends_none_to_a_wor
     for i in range(CACHED_TEXTS + 10):
         masker(f"S{i:06d}")
     assert 0 < len(masker._seen) <= CACHED_TEXTS
+
+
+@pytest.mark.parametrize("name", sorted(SETTINGS))
+@pytest.mark.parametrize("place", ["slide", "filename"])
+def test_the_corpus_is_found_in_as_before(name: str, place: Place) -> None:
+    expected = CORPUS["found"][name][place]
+    got = {}
+    for i, text in enumerate(CORPUS["texts"]):
+        if hits := find(text, SETTINGS[name], place):
+            got[str(i)] = [[h.name, h.masked, h.length] for h in hits]
+    assert len(expected) > 500
+    assert got == expected
