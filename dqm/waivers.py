@@ -25,7 +25,7 @@ import datetime as dt
 import re
 from collections import defaultdict
 from collections.abc import Callable
-from fnmatch import fnmatchcase
+from fnmatch import fnmatchcase, translate
 from pathlib import Path
 
 import yaml
@@ -128,40 +128,135 @@ def covers(waiver: Waiver, finding: Finding, mask: Callable[[str], str] | None =
     return _covers(waiver, _globs(waiver.item, mask), _globs(waiver.file, mask), finding)
 
 
-_GLOB_CHARS = re.compile(r"[*?\[]")
-"""What makes a pattern a glob (``fnmatch``); a pattern without them matches itself only."""
+def _literal_head(glob: str) -> tuple[str, bool]:
+    """The text every match of ``glob`` starts with, and whether that is the whole glob (it then
+    matches that text only). A one-character class (``[[]``, ``[]]``, ``[x]``) is its character, so
+    a masked identifier's token stays literal; any other wildcard or class ends the head."""
+    out: list[str] = []
+    i, n = 0, len(glob)
+    while i < n:
+        c = glob[i]
+        if c == "[" and glob.startswith("[]]", i):
+            out.append("]")
+            i += 3
+        elif c == "[" and i + 2 < n and glob[i + 2] == "]" and glob[i + 1] not in "!]-^\\":
+            out.append(glob[i + 1])
+            i += 3
+        elif c in "*?[":
+            return "".join(out), False
+        else:
+            out.append(c)
+            i += 1
+    return "".join(out), True
 
 
-def _use(
-    waiver: Waiver,
-    findings: list[Finding],
-    by_name: dict[str, list[int]],
-    by_item: dict[tuple[str, str], list[int]],
-    today: dt.date,
-    mask: Callable[[str], str] | None,
-) -> WaiverUse:
-    items, files = _globs(waiver.item, mask), _globs(waiver.file, mask)  # masked once, not per finding
-    name = waiver.code if waiver.code is not None else waiver.check
-    if items is not None and not any(_GLOB_CHARS.search(g) for g in items):
-        # a waiver naming slides, not a glob: those slides' findings (a file waiving every slide
-        # one by one would match each waiver against every finding of its code)
-        candidates = sorted({i for g in items for i in by_item.get((name or "", g), ())})
-    else:
-        candidates = by_name.get(name or "", [])  # a waiver names a code or a check: only those findings
-    matched = [i for i in candidates if _covers(waiver, items, files, findings[i])]
+def _literal_tail(glob: str) -> str:
+    """The text every match of ``glob`` ends with: what follows its last ``*?[]``. That text is in
+    no class (a class closes with ``]``; an unclosed ``[`` is literal), so it is matched as written."""
+    return glob[max(glob.rfind(c) for c in "*?[]") + 1 :]
+
+
+_NONE: frozenset[int] = frozenset()
+
+_Glob = tuple[tuple[int, ...], Callable[[str], object]]
+"""The waivers that share a glob, and the glob's matcher."""
+
+
+class _Index:
+    """Which of a group's waivers name a value (an item or a file) by a pattern, looked up rather
+    than matched against every waiver: a literal pattern is a dict key, a glob is tried only on
+    values that start (or end) with its literal head (tail), each distinct glob once. Globs match
+    as :func:`fnmatch.fnmatchcase` does (its very regex); answers are kept per distinct value.
+    ``any`` are the waivers without a pattern here (they hold for every value)."""
+
+    def __init__(self, globs: list[tuple[str, ...] | None]) -> None:
+        self.any = frozenset(w for w, g in enumerate(globs) if g is None)
+        self.exact: dict[str, frozenset[int]] = {}
+        sharing: dict[str, list[int]] = defaultdict(list)
+        for w, patterns in enumerate(globs):
+            for glob in patterns or ():
+                head, literal = _literal_head(glob)
+                if literal:
+                    self.exact[head] = self.exact.get(head, _NONE) | {w}
+                else:
+                    sharing[glob].append(w)
+        self.heads: dict[str, list[_Glob]] = defaultdict(list)
+        self.tails: dict[str, list[_Glob]] = defaultdict(list)
+        self.rest: list[_Glob] = []
+        for glob, members in sharing.items():
+            entry = (tuple(members), re.compile(translate(glob)).match)  # what fnmatchcase runs
+            head, tail = _literal_head(glob)[0], _literal_tail(glob)
+            if head and len(head) >= len(tail):
+                self.heads[head].append(entry)
+            elif tail:
+                self.tails[tail].append(entry)
+            else:
+                self.rest.append(entry)
+        self.head_lengths = sorted({len(h) for h in self.heads})
+        self.tail_lengths = sorted({len(t) for t in self.tails})
+        self.globbed = bool(self.heads or self.tails or self.rest)
+        self.seen: dict[str, frozenset[int]] = {}
+
+    def naming(self, value: str | None) -> frozenset[int]:
+        """The waivers whose pattern here matches ``value`` (none match a missing value)."""
+        if value is None:
+            return _NONE
+        exact = self.exact.get(value, _NONE)
+        if not self.globbed:
+            return exact
+        known = self.seen.get(value)
+        if known is not None:
+            return known
+        n = len(value)
+        tries = list(self.rest)
+        tries.extend(e for k in self.head_lengths if k <= n for e in self.heads.get(value[:k], ()))
+        tries.extend(e for k in self.tail_lengths if k <= n for e in self.tails.get(value[n - k :], ()))
+        hits = {w for members, match in tries if match(value) is not None for w in members}
+        out = self.seen[value] = exact | hits if hits else exact
+        return out
+
+
+def _matches(
+    waivers: list[Waiver], findings: list[Finding], mask: Callable[[str], str] | None
+) -> list[list[int]]:
+    """For each waiver, the indexes of the findings it names (expiry aside), ascending: what
+    :func:`covers` says of every pair, at the cost of one pass over each code's (check's) findings
+    and a few lookups per finding instead of one glob match per waiver per finding."""
+    by_code: dict[str, list[int]] = defaultdict(list)
+    by_check: dict[str, list[int]] = defaultdict(list)
+    for i, f in enumerate(findings):
+        if f.aspect != Aspect.INTERNAL:  # a crashed check is never waived
+            by_code[f.code].append(i)
+            by_check[f.check].append(i)
+    groups: dict[tuple[str | None, str | None], list[int]] = defaultdict(list)
+    for w, waiver in enumerate(waivers):
+        groups[(waiver.code, waiver.check)].append(w)
+    out: list[list[int]] = [[] for _ in waivers]
+    for (code, check), members in groups.items():
+        if code is not None:
+            candidates = by_code.get(code, [])
+            if check is not None:
+                candidates = [i for i in candidates if findings[i].check == check]
+        else:
+            candidates = by_check.get(check or "", [])
+        if not candidates:
+            continue
+        items = _Index([_globs(waivers[w].item, mask) for w in members])
+        files = _Index([_globs(waivers[w].file, mask) for w in members])
+        for i in candidates:
+            f = findings[i]
+            by_item, by_file = items.naming(f.item_id), files.naming(f.location.file)
+            hits = [m for m in by_item if m in files.any or m in by_file]  # an item pattern matched
+            hits.extend(m for m in by_file if m in items.any)  # a file pattern alone (a waiver has one)
+            for m in hits:
+                out[members[m]].append(i)
+    return out
+
+
+def _use(waiver: Waiver, matched: list[int], today: dt.date) -> WaiverUse:
     if waiver.expires < today:
         return WaiverUse(waiver=waiver, status="expired", would_cover=len(matched))
     return WaiverUse(waiver=waiver, status="active" if matched else "unused", covered=matched)
-
-
-def _by_name(findings: list[Finding]) -> dict[str, list[int]]:
-    """Finding indexes by code and by check (codes are UPPER_SNAKE, check ids dotted lower case)."""
-    out: dict[str, list[int]] = defaultdict(list)
-    for i, f in enumerate(findings):
-        out[f.code].append(i)
-        if f.check != f.code:
-            out[f.check].append(i)
-    return out
 
 
 def _warning(use: WaiverUse) -> str | None:
@@ -203,12 +298,7 @@ def with_waivers(
 
     today = today or dt.datetime.now(dt.UTC).date()
     findings = result.findings
-    by_name = _by_name(findings)
-    by_item: dict[tuple[str, str], list[int]] = defaultdict(list)
-    for name, indexes in by_name.items():
-        for i in indexes:
-            by_item[name, findings[i].item_id].append(i)
-    uses = [_use(w, findings, by_name, by_item, today, mask) for w in waivers]
+    uses = [_use(w, m, today) for w, m in zip(waivers, _matches(waivers, findings, mask), strict=True)]
     waived = sorted({i for u in uses for i in u.covered})
     before = set(result.waivers.waived) if result.waivers is not None else set()
     syntactic = result.syntactic

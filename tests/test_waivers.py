@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import random
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,7 @@ from dqm.identifiers import Masker
 from dqm.results import QualityResult
 from dqm.runner import RunOptions, run_batch
 from dqm.syntactic.accuracy import counts_against, rewaived, syntactic_result
-from dqm.waivers import WaiverError, covers, load_waivers, table_rows, with_waivers
+from dqm.waivers import WaiverError, _matches, covers, load_waivers, table_rows, with_waivers
 
 runner = CliRunner()
 TODAY = dt.date(2026, 6, 1)
@@ -366,3 +367,54 @@ def test_a_waiver_file_with_a_key_repeated_is_refused(tmp_path: Path) -> None:
     path.write_text("waivers:\n" + entry + "waivers:\n" + entry.replace("MPP_MISSING", "CHECKSUM_MISMATCH"))
     with pytest.raises(WaiverError, match="'waivers' appears twice"):
         load_waivers(path)
+
+
+def _random_glob(rng: random.Random) -> str:
+    return "".join(rng.choice(["a", "b", "ab", "*", "*", "*", "?", "[", "]", "!", "-", "^", "[ab]", "[!a]", "[]]", "[!]", "[-]", "[^]"])
+                   for _ in range(rng.randint(1, 5)))  # fmt: skip
+
+
+def _random_value(rng: random.Random) -> str:
+    return "".join(
+        rng.choice(["a", "b", "ab", "[", "]", "!", "-", "^", "*"]) for _ in range(rng.randint(0, 6))
+    )
+
+
+def _token_mask(text: str) -> str:
+    """A stand-in for the run's masker: every ``ab`` becomes a token, brackets and all."""
+    return text.replace("ab", "[ID-0123456789]")
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_indexed_matching_credits_what_pairwise_matching_credits(seed: int) -> None:
+    # every waiver is credited with exactly the findings covers() gives it, over random globs full
+    # of classes, brackets and masked tokens (the index takes literal heads, tails and dict keys)
+    rng = random.Random(seed)
+    mask = _token_mask if seed % 2 else None
+    codes, checks = ["C_A", "C_B", "C_C"], ["c.a", "c.b", "C_A"]
+    findings, values = [], []
+    for _ in range(400):
+        value = _random_value(rng)
+        values.append(value)
+        item = _token_mask(value) if mask and rng.random() < 0.5 else value
+        findings.append(
+            Finding(
+                item_id=item,
+                check=rng.choice(checks),
+                code=rng.choice(codes),
+                severity=Severity.ERROR,
+                aspect=Aspect.INTERNAL if rng.random() < 0.05 else Aspect.IMAGE,
+                message="m",
+                location=Location(file=rng.choice([None, _random_value(rng), item + "/x.svs"])),
+            )
+        )
+    waivers = []
+    for _ in range(60):
+        code, check = rng.choice([(rng.choice(codes), None), (None, rng.choice(checks)),
+                                  (rng.choice(codes), rng.choice(checks))])  # fmt: skip
+        item, file = rng.choice([(_random_glob(rng), None), (None, _random_glob(rng) + rng.choice(["", "/x.svs"])),
+                                 (_random_glob(rng), _random_glob(rng)), (rng.choice(values) or "a", None)])  # fmt: skip
+        waivers.append(waiver(code=code, check=check, item=item, file=file))
+    expected = [[i for i, f in enumerate(findings) if covers(w, f, mask)] for w in waivers]
+    assert _matches(waivers, findings, mask) == expected
+    assert sum(map(bool, expected)) >= 10  # the draw does match: the comparison is not of empty lists
