@@ -109,6 +109,12 @@ class WaiverSection(Frozen):
     warnings: list[str] = Field(default_factory=list)
 
 
+MAX_FIXED_LISTED = 1_000
+"""Fixed findings a results.json lists: an earlier release of 300,000 findings made every
+redelivery's results.json as large as the baseline (the counts stay whole: ``fixed_total``,
+``fixed_by_code``; the earlier results.json holds the findings themselves)."""
+
+
 class Redelivery(Frozen):
     """A redelivery compared with the earlier delivery (``dqm audit --baseline OLD/results.json``)."""
 
@@ -122,7 +128,18 @@ class Redelivery(Frozen):
     new: list[int] = Field(default_factory=list)
     """Indexes into ``findings`` that the earlier delivery did not have."""
     fixed: list[Finding] = Field(default_factory=list)
-    """The earlier delivery's findings that are gone."""
+    """The earlier delivery's findings that are gone, in its order: the first
+    :data:`MAX_FIXED_LISTED` of them (before 1.14, all of them)."""
+    fixed_total: int | None = None
+    """The earlier delivery's findings that are gone, all of them (1.14; absent: ``fixed`` lists
+    every one)."""
+    fixed_by_code: dict[str, int] = Field(default_factory=dict)
+    """The findings that are gone per reason code, all of them (1.14)."""
+
+    @property
+    def n_fixed(self) -> int:
+        """How many of the earlier delivery's findings are gone (``fixed`` may list fewer)."""
+        return len(self.fixed) if self.fixed_total is None else self.fixed_total
 
     def statuses(self) -> dict[int, str]:
         """Finding index -> ``still there`` or ``new`` (a finding added after the comparison, such

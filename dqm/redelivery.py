@@ -7,11 +7,11 @@ index the findings of the result in the order it holds them.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from dqm.delivery import Redelivery, finding_key
+from dqm.delivery import MAX_FIXED_LISTED, Redelivery, finding_key
 from dqm.findings import Finding
 from dqm.results import QualityResult
 
@@ -49,15 +49,19 @@ def redelivery(
     result: QualityResult, baseline: QualityResult, path: str, mask: Callable[[str], str] | None = None
 ) -> Redelivery:
     """Each finding of ``result`` (the redelivery) against ``baseline`` (the earlier delivery's
-    result, read from ``path``)."""
+    result, read from ``path``): the fixed ones counted whole, the first
+    :data:`~dqm.delivery.MAX_FIXED_LISTED` listed."""
     still, fresh, fixed = compare_findings(baseline.findings, masked_findings(result.findings, mask))
+    by_code = Counter(baseline.findings[i].code for i in fixed)
     return Redelivery(
         baseline=path,
         baseline_fingerprint=baseline.batch.fingerprint,
         baseline_created=baseline.created,
         still_there=still,
         new=fresh,
-        fixed=[baseline.findings[i] for i in fixed],
+        fixed=[baseline.findings[i] for i in fixed[:MAX_FIXED_LISTED]],
+        fixed_total=len(fixed),
+        fixed_by_code=dict(sorted(by_code.items())),
     )
 
 

@@ -75,7 +75,9 @@ the identifier); 1.7 added ``run_id``, ``verdict.not_evaluated``, ``verdict.cras
 1.12 added ``batch.files[].stat`` (what ``--results`` compares before it reads a file again); 1.13 added
 ``findings[].counted_values`` (the value slots a finding counting the issues past a reader's cap
 stands for, which value-grain accuracy counts); 1.14 added ``disabled_checks`` (the checks the profile
-turned off, which the report, the summary and the console name beside the verdict)."""
+turned off, which the report, the summary and the console name beside the verdict) and
+``redelivery.fixed_total`` and ``redelivery.fixed_by_code`` (``redelivery.fixed`` lists the first
+1,000 fixed findings; older files list them all)."""
 
 
 class FileDigest(Frozen):

@@ -246,7 +246,7 @@ def render_fixlist_html(
         else t(
             "redelivery",
             baseline=d.baseline,
-            fixed=len(fixed),
+            fixed=d.n_fixed if lot is None else len(fixed),  # a lot's count is of the listed ones
             still=sum(r.status == "still there" for r in rows),
             new=sum(r.status == "new" for r in rows),
         ),

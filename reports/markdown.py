@@ -163,7 +163,7 @@ def render_summary(result: QualityResult, lang: str = "en") -> str:
             "",
             _(
                 "Redelivery: {fixed} findings fixed, {still} still there, {new} new.",
-                fixed=len(d.fixed),
+                fixed=d.n_fixed,
                 still=len(d.still_there),
                 new=len(d.new),
             ),

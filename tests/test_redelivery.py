@@ -159,3 +159,42 @@ def test_a_batch_folder_baseline_without_diversity_is_a_usage_error(
     args = ["audit", str(again), "--out", str(tmp_path / "o"), "--stages", "syntactic", "--baseline"]
     res = runner.invoke(app, [*args, str(defect_batch)])
     assert res.exit_code == 2 and "diversity stage" in res.output
+
+
+def test_an_earlier_release_of_many_findings_is_counted_whole_and_listed_in_part(
+    deliveries: tuple[Path, Path, Path],
+) -> None:
+    # an earlier results.json whose findings are mostly gone used to be copied whole into the
+    # redelivery's results.json (a 139 MB baseline made a 130 MB result of a 4-slide batch)
+    from dqm.delivery import MAX_FIXED_LISTED
+    from dqm.redelivery import redelivery
+    from reports.html import render_html
+    from reports.markdown import render_summary
+
+    first, second, _ = deliveries
+    old, new = QualityResult.load(first), QualityResult.load(second)
+    gone = [finding(f"GONE-{i:05d}", ("CLASS_UNKNOWN", "SELF_INTERSECTION")[i % 2], file=f"a/{i}.json")
+            for i in range(MAX_FIXED_LISTED + 7)]  # fmt: skip
+    earlier = old.model_copy(update={"findings": [*gone, *old.findings]})
+    d = redelivery(new, earlier, str(first))
+    was = redelivery(new, old, str(first))
+    total = len(gone) + len(was.fixed)
+    assert d.n_fixed == d.fixed_total == total and len(d.fixed) == MAX_FIXED_LISTED
+    assert d.fixed == gone[:MAX_FIXED_LISTED]  # the earliest first, in the earlier release's order
+    assert d.still_there == was.still_there and d.new == was.new
+    assert sum(d.fixed_by_code.values()) == total
+    assert d.fixed_by_code["SELF_INTERSECTION"] >= len(gone) // 2
+    shown = new.model_copy(update={"redelivery": d})
+    assert f"Redelivery: {total} findings fixed" in render_summary(shown)
+    page = render_html(shown)
+    assert f'data-redelivery="fixed">{total} fixed' in page and f"Fixed ({total})" in page
+    again = QualityResult.model_validate_json(shown.model_dump_json())  # results.json round trip
+    assert again.redelivery is not None and again.redelivery.n_fixed == total
+
+
+def test_a_result_written_before_fixed_was_capped_counts_its_list() -> None:
+    from dqm.delivery import Redelivery
+
+    d = Redelivery(baseline="b", baseline_fingerprint="f", baseline_created="c",
+                   fixed=[finding("S1", "CLASS_UNKNOWN"), finding("S2", "CLASS_UNKNOWN")])  # fmt: skip
+    assert d.fixed_total is None and d.n_fixed == 2

@@ -348,7 +348,7 @@ def audit(
         out.print(
             _(
                 "redelivery: {fixed} findings fixed, {still} still there, {new} new",
-                fixed=len(d.fixed),
+                fixed=d.n_fixed,
                 still=len(d.still_there),
                 new=len(d.new),
             ),
