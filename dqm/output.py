@@ -242,8 +242,11 @@ class OutputSet:
     def __enter__(self) -> OutputSet:
         self.folder.parent.mkdir(parents=True, exist_ok=True)
         prefix = f".{self.folder.name}.staging."
+        # only names as mkdtemp makes them (its 8 characters), never a user's ".out.staging.old"
+        made = re.compile(re.escape(prefix) + r"[a-z0-9_]{8}")
         for stale in self.folder.parent.glob(f"{glob.escape(prefix)}*"):
-            _remove_if_abandoned(stale)
+            if made.fullmatch(stale.name):
+                _remove_if_abandoned(stale)
         self._staging = Path(tempfile.mkdtemp(dir=self.folder.parent, prefix=prefix))
         self._held = _hold(self._staging)
         return self
@@ -318,9 +321,7 @@ def _remove_if_abandoned(folder: Path) -> None:
     a run killed outright (SIGKILL) while it wrote its outputs cannot remove its own."""
     import fcntl
 
-    if folder.is_symlink() or not folder.is_dir():
-        return
-    try:
+    try:  # a link or anything but a folder is refused here
         fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
     except OSError:
         return

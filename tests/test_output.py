@@ -147,13 +147,17 @@ def test_the_staging_folder_of_a_killed_run_is_removed_by_the_next(tmp_path: Pat
     """A run killed outright (SIGKILL) while it wrote its outputs left its staging folder beside
     the output folder for ever; one still being written by a live run stays."""
     out = tmp_path / "out"
-    dead = tmp_path / ".out.staging.k1ll3d"  # as a run killed after writing results.json leaves it
+    dead = tmp_path / ".out.staging.k1ll3d_x"  # as a run killed after writing results.json leaves it
     dead.mkdir()
     (dead / "results.json").write_text("{")
+    kept = tmp_path / ".out.staging.old"  # a user's folder, not named as mkdtemp names one
+    kept.mkdir()
     with OutputSet(out) as live:
         live.write("results.json", "{}")
         with OutputSet(out) as outputs:
             outputs.write("results.json", "{}")
-        assert not dead.exists()
-        assert len([p for p in tmp_path.iterdir() if ".staging." in p.name]) == 1  # the live run's
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+        assert not dead.exists() and kept.is_dir()
+        assert (
+            len([p for p in tmp_path.iterdir() if ".staging." in p.name]) == 2
+        )  # the live run's, the user's
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".out.staging.old", "out"]
