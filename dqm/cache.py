@@ -90,6 +90,8 @@ KEEP_DAYS = 30
 PRUNE_AT_LEAST = 10_000
 """Unused entries a run may delete (plus two for each it stores): deleting is about 150 µs an
 entry, so a cache left a month and then closed does not take minutes at once."""
+PRUNE_STEP = 1_000
+"""Entries one pruning statement deletes: a short transaction, so a run sharing the cache waits for one."""
 LOOKUP_CHUNK = 500
 """Keys read in one query (SQLite allows at least 999 parameters)."""
 ITEM_OPTIONS = ("slides", "hash_files", "full_hashes", "slide_budget_s", "label_thumbnails")
@@ -337,6 +339,8 @@ class RecordCache:
         self.mask = mask
         self.hits = 0
         self.stored = 0
+        self._marked = False
+        """Whether this run marked entries used (a write: the cache is writable)."""
         self.missed: list[str] = []
         """Slide ids of the items looked up and not found (or not readable)."""
         self.unconfirmed: list[str] = []
@@ -363,7 +367,11 @@ class RecordCache:
                 "CREATE TABLE IF NOT EXISTS records (key TEXT PRIMARY KEY, used INTEGER, record BLOB NOT NULL)"
             )
             if "used" not in [row[1] for row in db.execute("PRAGMA table_info(records)")]:  # an older cache
-                db.execute(f"ALTER TABLE records ADD COLUMN used INTEGER DEFAULT {_today():d}")
+                try:
+                    db.execute(f"ALTER TABLE records ADD COLUMN used INTEGER DEFAULT {_today():d}")
+                except sqlite3.OperationalError as exc:  # another run opening it added it first
+                    if "duplicate column" not in str(exc):
+                        raise
             db.execute("CREATE INDEX IF NOT EXISTS records_used ON records (used)")
             db.execute("CREATE TABLE IF NOT EXISTS tables (key TEXT PRIMARY KEY, outcome BLOB NOT NULL)")
             self._db = db
@@ -421,7 +429,6 @@ class RecordCache:
                     stored.update((key, record) for key, record, _ in rows)
                     if not self._refused and (stale := [key for key, _, used in rows if (used or 0) < today]):
                         self._used(stale, today)
-                stored.pop(UNSTORED, None)
             except sqlite3.Error as exc:
                 self.warn(f"the result cache could not be read ({exc}); the items are checked again")
                 stored = {}
@@ -435,6 +442,7 @@ class RecordCache:
         marks = ",".join("?" * len(keys))
         try:
             self._db.execute(f"UPDATE records SET used = ? WHERE key IN ({marks})", [today, *keys])
+            self._marked = True
         except sqlite3.Error as exc:  # the records read stand; the next run marks them
             self._refused = True
             self.warn(
@@ -593,12 +601,18 @@ class RecordCache:
             return
         try:
             self._commit()
-            if not self._refused:
-                self._db.execute(
+            # only a run that wrote (stored or marked entries used) prunes: a read-only cache
+            # cannot delete and would warn every run; in statements of PRUNE_STEP rows, each its
+            # own short transaction, so a run sharing the cache waits for one, never for all
+            wrote = (self.stored or self._marked) and not self._refused
+            left = PRUNE_AT_LEAST + 2 * self.stored if wrote else 0
+            while left > 0:
+                deleted = self._db.execute(
                     "DELETE FROM records WHERE rowid IN "
                     "(SELECT rowid FROM records WHERE used IS NULL OR used < ? LIMIT ?)",
-                    (_today() - KEEP_DAYS, PRUNE_AT_LEAST + 2 * self.stored),
-                )
+                    (_today() - KEEP_DAYS, min(left, PRUNE_STEP)),
+                ).rowcount
+                left = left - deleted if deleted == min(left, PRUNE_STEP) else 0
         except sqlite3.Error as exc:
             self.warn(msg("the result cache could not be pruned ({reason})", reason=str(exc)))
         finally:
