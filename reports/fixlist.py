@@ -40,6 +40,7 @@ TEXT = {
     "none": N_("Nothing to fix: no finding on these slides."),
     "no_file": N_("(no file) slide {item}"),
     "fixed": N_("Fixed since the earlier delivery ({n})"),
+    "unlisted_fixed": N_("{n} more, listed only in the earlier delivery's results ({baseline})."),
     "redelivery": N_(
         "Compared with the earlier delivery {baseline}: {fixed} fixed, {still} still there, {new} new."
     ),
@@ -250,7 +251,12 @@ def render_fixlist_html(
             still=sum(r.status == "still there" for r in rows),
             new=sum(r.status == "new" for r in rows),
         ),
-        fixed_heading=t("fixed", n=len(fixed)),
+        fixed_heading=t("fixed", n=d.n_fixed if d is not None and lot is None else len(fixed)),
+        # results.json lists the first MAX_FIXED_LISTED fixed findings and counts them all: the rest
+        # (of the batch, or of a lot, among them) are in the earlier delivery's results only
+        unlisted_fixed=t("unlisted_fixed", n=d.n_fixed - len(d.fixed), baseline=d.baseline)
+        if d is not None and d.n_fixed > len(d.fixed)
+        else None,
         groups=groups,
         fixed=fixed,
         style=Markup(STYLE),  # dqm's own constant, allowed by its hash

@@ -188,6 +188,13 @@ def test_an_earlier_release_of_many_findings_is_counted_whole_and_listed_in_part
     assert f"Redelivery: {total} findings fixed" in render_summary(shown)
     page = render_html(shown)
     assert f'data-redelivery="fixed">{total} fixed' in page and f"Fixed ({total})" in page
+    assert f"… {MAX_FIXED_LISTED - 200} more in results.json (redelivery.fixed)." in page  # listed
+    assert f"… {total - MAX_FIXED_LISTED} more, listed only in the earlier delivery" in page  # counted
+    from reports.fixlist import fix_rows, fixed_rows, render_fixlist_html
+
+    sheet = render_fixlist_html(shown, fix_rows(shown), fixed_rows(shown))
+    assert f"Fixed since the earlier delivery ({total})" in sheet
+    assert f"{total - MAX_FIXED_LISTED} more, listed only in the earlier delivery" in sheet
     again = QualityResult.model_validate_json(shown.model_dump_json())  # results.json round trip
     assert again.redelivery is not None and again.redelivery.n_fixed == total
 
