@@ -96,6 +96,53 @@ def test_no_match_starts_with_a_character_outside_its_starts(name: str) -> None:
         assert starting == [], (example, [hex(ord(c)) for c in starting])
 
 
+def _first_characters(items: Any, flags: int, state: Any) -> list[re.Pattern[str]] | None:
+    """The one-character matchers a match of the parsed ``items`` can start with, each compiled
+    alone (under the flags in force there); None where the parse has a node this does not know."""
+    import re._compiler as compiler
+    import re._constants as c
+    import re._parser as parser
+
+    out: list[re.Pattern[str]] = []
+    for op, av in items:
+        if op in (c.ASSERT, c.ASSERT_NOT, c.AT):
+            continue  # zero-width: the next node starts the match
+        if op is c.SUBPATTERN:
+            _, add, drop, sub = av
+            got = _first_characters(sub, (flags | add) & ~drop, state)
+        elif op is c.BRANCH:
+            branches = [_first_characters(branch, flags, state) for branch in av[1]]
+            got = None if None in branches else [rx for b in branches for rx in b or ()]
+        elif op in (c.MAX_REPEAT, c.MIN_REPEAT, c.POSSESSIVE_REPEAT):
+            low, _, sub = av
+            got = _first_characters(sub, flags, state)
+            if got is not None and low == 0:  # optional: what follows may start the match too
+                out += got
+                continue
+        elif op in (c.LITERAL, c.NOT_LITERAL, c.IN, c.ANY):
+            got = [compiler.compile(parser.SubPattern(state, [(op, av)]), flags & re.IGNORECASE)]
+        else:
+            return None
+        return None if got is None else out + got
+    return None
+
+
+@pytest.mark.parametrize("source", sorted(_STARTS))
+def test_a_patterns_starts_hold_every_character_its_regex_can_start_with(source: str) -> None:
+    """The start characters are written by hand beside each pattern: a keyword added to a pattern
+    without its first letter (and its case variants) there would be skipped by the scan and leak.
+    Here they are worked out from the parsed regex itself, over the whole Basic Multilingual Plane."""
+    import re._parser as parser
+
+    parsed = parser.parse(source)
+    atoms = _first_characters(list(parsed), parsed.state.flags, parsed.state)
+    assert atoms, "the pattern's first characters could not be worked out"
+    plane = "".join(chr(k) for k in range(0x10000) if not 0xD800 <= k < 0xE000)
+    starts = re.compile(f"[{_STARTS[source]}]")
+    can = {m.group() for rx in atoms for m in rx.finditer(plane)}
+    assert can and sorted(ch for ch in can if not starts.fullmatch(ch)) == []
+
+
 def test_the_gate_passes_every_text_a_gated_pattern_matches() -> None:
     masker = Masker(SETTINGS["default"], CORPUS["key"].encode())
     gate = masker._gate
