@@ -618,6 +618,21 @@ CASES = [
     Case("coco_repeated", "100,000 COCO images naming one slide, its lesion on the last", _coco_repeated),
     Case("xxe", "an ASAP class that is an external entity (a file outside the batch)", _xxe),
     Case(
+        "xml_deep_40000",
+        "an ASAP file of 40,000 nested elements, each with its own text (709 KB: 37 s, 4 GB of XPaths)",
+        lambda b: _swap_first(
+            b,
+            "annotation_path",
+            "S00001.xml",
+            (
+                "<ASAP_Annotations><Annotations/>"
+                + "".join(f'<a n="t{k}">' for k in range(40_000))
+                + "</a>" * 40_000
+                + "</ASAP_Annotations>"
+            ).encode(),
+        ),
+    ),
+    Case(
         "features_200mb",
         "a FeatureCollection of 200 MB of tiny features (parsed, 20-35x its size: 4-7 GB a worker)",
         _tiny_features(200),

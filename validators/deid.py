@@ -23,7 +23,7 @@ from dqm.profile import Profile
 from dqm.readers import XML_FORMATS
 from dqm.readers.common.base import pointer
 from validators.context import BatchView, ItemView
-from validators.registry import CheckContext, NoParams, check
+from validators.registry import CheckContext, NoParams, check, read_issues
 
 
 def _code(prefix: str, level: str) -> str:
@@ -231,8 +231,9 @@ def _prop_pointer(fmt: str, base: str, path: tuple[str, ...]) -> str:
     codes={
         "DEID_ANNOTATION_IDENTIFIER": "an annotation property or name holds a personal identifier",
         "DEID_ANNOTATION_QUASI": "an annotation property holds a phone number or address that may identify",
+        "DEID_ANNOTATION_UNSEARCHED": "an annotation file holds more text than is searched for identifiers",
     },
-    code_severity={"DEID_ANNOTATION_QUASI": Severity.WARNING},
+    code_severity={"DEID_ANNOTATION_QUASI": Severity.WARNING, "DEID_ANNOTATION_UNSEARCHED": Severity.WARNING},
 )
 def annotation_properties(view: ItemView, params: NoParams, ctx: CheckContext) -> list[Finding]:
     """Lesion classes and properties and the annotation's file properties (names, comments, free text) hold no identifier."""
@@ -248,6 +249,7 @@ def annotation_properties(view: ItemView, params: NoParams, ctx: CheckContext) -
     if view.item.searches_file_text:  # a file shared by many items: one of them searches its own text
         targets.append(("", None, ann.file_text, "file"))
     out.extend(_class_findings(ann.lesions, ctx, settings))
+    out.extend(read_issues(view, ctx))  # the text past a reader's cap, not searched
     if view.item.row is not None and ann.clinical:
         targets.append(("", None, {"clinical": ann.clinical}, "clinical"))
     keys_seen: set[str] = set()

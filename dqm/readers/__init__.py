@@ -49,7 +49,14 @@ from dqm.readers import asap, coco, dsa, halo, imagescope, mask, native, qupath
 from dqm.readers.common import bigjson, pieces
 from dqm.readers.common.base import decode, failed, parse_json, wide_text
 from dqm.readers.common.reader import FormatReader, limits, reading_within
-from dqm.readers.common.xmltree import looks_like_xml, parse_xml, xml_notes, xml_texts
+from dqm.readers.common.xmltree import (
+    MAX_TEXT_CHARS,
+    MAX_TEXTS,
+    looks_like_xml,
+    parse_xml,
+    xml_notes,
+    xml_texts,
+)
 from dqm.readers.items import annotation_for_item, merged  # noqa: F401  (public: the item's annotation)
 from dqm.sparse_files import sparse_of
 
@@ -183,10 +190,23 @@ def _parse_xml(data: bytes, rel: str) -> list[Annotation]:
         notes = xml_notes(data)
         for ann in found:
             ann.properties.update(notes)
-            ann.properties.update(xml_texts(root, _held_text(ann)))
+            kept = xml_texts(root, _held_text(ann))
+            ann.properties.update(kept.texts)
+            if kept.stopped_at is not None:
+                ann.issues.append(_unsearched(kept.stopped_at))
         return found
     unknown = msg("XML with root <{tag}> is not {formats}", tag=clip(str(root.tag), 60), formats=_XML_ROOTS)
     return [failed(rel, "xml", ReadIssue("UNKNOWN_FORMAT", unknown))]
+
+
+def _unsearched(where: str) -> ReadIssue:
+    text = msg(
+        "the file holds more text than is searched for identifiers ({n:,} texts, {chars:,} characters): "
+        "the texts from here on are not searched (check them before release)",
+        n=MAX_TEXTS,
+        chars=MAX_TEXT_CHARS,
+    )
+    return ReadIssue("DEID_ANNOTATION_UNSEARCHED", text, pointer=where)
 
 
 def _held_text(ann: Annotation) -> set[str]:

@@ -930,3 +930,44 @@ def test_the_images_of_a_shared_coco_file_no_item_has_are_searched(
     doc["annotations"][2] |= {"note": "DOB: 1990-01-02", "category_id": 8}
     batch = _coco_batch(tmp_path / "b", doc, rows)
     assert [(item, ptr) for item, _, ptr in _audit_deid(batch, profile)] == want
+
+
+def _deep_asap(depth: int, leaf: str) -> str:
+    """An ASAP file holding ``depth`` nested elements, each with its own text, ``leaf`` innermost."""
+    inner = f'<a n="{leaf}"/>'
+    opened = "".join(f'<a n="t{k}">' for k in range(depth))
+    return f"<ASAP_Annotations><Annotations/>{opened}{inner}{'</a>' * depth}</ASAP_Annotations>"
+
+
+def test_the_texts_of_deeply_nested_xml_are_searched_with_bounded_pointers(profile: Profile) -> None:
+    """Each element's XPath was built from its parent's: nested 20,000 deep (349 KB) the pointers
+    held 1.0 GB (40,000 deep: 4 GB, 37 s). Paths stop growing past a fixed depth (the deeper
+    texts keep their ancestor's path): all searched, each pointer short."""
+    from dqm.readers import parse_annotation
+    from dqm.readers.common.xmltree import MAX_PATH_DEPTH
+
+    (ann,) = parse_annotation(_deep_asap(3_000, "Patient name: Hong Gildong").encode(), "ann/s1.xml")
+    assert ann.readable
+    assert len(ann.properties) == 3_001
+    assert max(len(key) for key in ann.properties) < 20 * MAX_PATH_DEPTH
+    found = deid_findings(view_of(profile, annotation=ann))
+    assert [f.code for f in found] == ["DEID_ANNOTATION_IDENTIFIER"]
+    assert_masked(found)
+
+
+def test_an_xml_file_with_more_texts_than_are_searched_says_so(profile: Profile) -> None:
+    """The texts kept from one XML file are capped (entries and characters); the rest is not
+    passed over in silence: DEID_ANNOTATION_UNSEARCHED says where searching stopped."""
+    from dqm.readers import parse_annotation
+    from dqm.readers.common.xmltree import MAX_TEXTS
+
+    groups = "".join(f'<Group Name="g{k}"/>' for k in range(MAX_TEXTS + 5))
+    xml = f"<ASAP_Annotations><Annotations/><AnnotationGroups>{groups}</AnnotationGroups></ASAP_Annotations>"
+    (ann,) = parse_annotation(xml.encode(), "ann/s1.xml")
+    assert len(ann.properties) == MAX_TEXTS
+    found = deid_findings(view_of(profile, annotation=ann))
+    (unsearched,) = (f for f in found if f.code == "DEID_ANNOTATION_UNSEARCHED")
+    assert (
+        unsearched.location.pointer == f"/ASAP_Annotations/AnnotationGroups[1]/Group[{MAX_TEXTS + 1}]/@Name"
+    )
+    assert unsearched.severity == Severity.WARNING

@@ -13,6 +13,7 @@ import codecs
 import functools
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 from xml.etree.ElementTree import Element, ParseError
 
@@ -173,41 +174,91 @@ _VERTEX_ATTRIBUTES = frozenset({"X", "Y", "Z", "Order"})
 read as the outline, and not looked at again (a file may hold millions)."""
 
 
-def xml_texts(root: Element, held: set[str]) -> dict[str, str]:
+MAX_PATH_DEPTH = 64
+"""Elements a kept text's XPath names at most: a deeper element is named from its ancestor at this
+depth (``…/descendant::a[3]``, counting the descendants that hold text, in the file's order) and
+searched all the same. Built whole, the paths of a tree nested 20,000 deep held 1 GB."""
+MAX_TEXTS = 10_000
+"""Distinct texts of one XML file kept for the de-identification checks."""
+MAX_TEXT_CHARS = 4_000_000
+"""Characters of those texts kept in all; past either cap the file's other texts are not searched
+(:class:`XmlTexts` says where searching stopped)."""
+
+
+@dataclass(frozen=True, slots=True)
+class XmlTexts:
+    """What :func:`xml_texts` keeps: the texts by XPath, and the XPath of the first text past a
+    cap (None when every text was kept)."""
+
+    texts: dict[str, str]
+    stopped_at: str | None = None
+
+
+class _Full(Exception):
+    """A cap of :func:`xml_texts` met at ``where``."""
+
+    def __init__(self, where: str) -> None:
+        super().__init__(where)
+        self.where = where
+
+
+def xml_texts(root: Element, held: set[str]) -> XmlTexts:
     """The text of an XML tree the reader did not make a lesion's (an attribute no reader reads, a
     layer with no region, a point, an element's text), keyed by its XPath (``/ASAP_Annotations/
     AnnotationGroups[1]/Group[2]/@Name``, ``…/text()``): each distinct text once, at its first
     place, not a number, not in ``held`` (what the lesions hold: searched there already). One pass
-    over the tree; a vertex that has only its coordinates is passed over without a path built."""
+    over the tree; a vertex that has only its coordinates is passed over without a path built.
+    Paths name at most :data:`MAX_PATH_DEPTH` elements; at most :data:`MAX_TEXTS` texts of
+    :data:`MAX_TEXT_CHARS` characters in all are kept."""
     out: dict[str, str] = {}
     seen = set(held)
+    room = MAX_TEXT_CHARS
 
     def add(text: str | None, where: str) -> None:
+        nonlocal room
         if text is None or text.isspace() or not text:
             return
         text = text.strip()
         if text not in seen and not _NUMBER.match(text):
+            if len(out) >= MAX_TEXTS or len(text) > room:
+                raise _Full(where)
             seen.add(text)
+            room -= len(text)
             out[where] = text
 
-    stack = [(root, "/" + local(root.tag))]
-    while stack:
-        element, path = stack.pop()
-        for name, value in element.attrib.items():
-            add(value, f"{path}/@{name}")
-        add(element.text, f"{path}/text()")
-        counts: dict[Any, int] = {}
-        deeper = []
-        for child in element:
-            tag = child.tag
-            n = counts[tag] = counts.get(tag, 0) + 1
-            text, tail = child.text, child.tail
-            if tail and not tail.isspace():
-                add(tail, f"{path}/text()")
-            if len(child) or (text and not text.isspace()) or not child.attrib.keys() <= _VERTEX_ATTRIBUTES:
-                deeper.append((child, f"{path}/{local(tag)}[{n}]"))
-        stack.extend(reversed(deeper))  # the file's order: a text met twice is kept at its first place
-    return out
+    stack: list[tuple[Element, str, int]] = [(root, "/" + local(root.tag), 1)]
+    beyond: dict[tuple[str, str], int] = {}  # the elements met past MAX_PATH_DEPTH, by ancestor and tag
+    try:
+        while stack:
+            element, path, depth = stack.pop()
+            if depth > MAX_PATH_DEPTH:  # path is its ancestor's at MAX_PATH_DEPTH: numbered from there
+                tag = local(element.tag)
+                k = beyond[path, tag] = beyond.get((path, tag), 0) + 1
+                anchor, path = path, f"{path}/descendant::{tag}[{k}]"
+            else:
+                anchor = path
+            for name, value in element.attrib.items():
+                add(value, f"{path}/@{name}")
+            add(element.text, f"{path}/text()")
+            counts: dict[Any, int] = {}
+            deeper = []
+            for child in element:
+                tag = child.tag
+                n = counts[tag] = counts.get(tag, 0) + 1
+                text, tail = child.text, child.tail
+                if tail and not tail.isspace():
+                    add(tail, f"{path}/text()")
+                if (
+                    len(child)
+                    or (text and not text.isspace())
+                    or not child.attrib.keys() <= _VERTEX_ATTRIBUTES
+                ):
+                    at = f"{path}/{local(tag)}[{n}]" if depth < MAX_PATH_DEPTH else anchor
+                    deeper.append((child, at, depth + 1))
+            stack.extend(reversed(deeper))  # the file's order: a text met twice is kept at its first place
+    except _Full as full:
+        return XmlTexts(out, full.where)
+    return XmlTexts(out)
 
 
 def local(tag: object) -> str:
