@@ -367,16 +367,40 @@ def quasi_key(key: str, settings: DeidSettings) -> bool:
     return bool(settings.compiled.quasi_keys.match(f"{vendor}.{last}"))
 
 
-def strings(value: Any, path: tuple[str, ...] = (), depth: int = 0) -> Iterator[tuple[tuple[str, ...], str]]:
-    """Every string inside nested dicts and lists, with its key path (at most 8 levels deep)."""
+MAX_NESTING = 8
+"""Levels of nested dicts and lists searched for identifiers (:func:`nodes`)."""
+MAX_LIST_ITEMS = 1000
+"""Items of one list searched for identifiers (:func:`nodes`)."""
+
+
+def nodes(
+    value: Any, path: tuple[str, ...] = (), depth: int = 0
+) -> Iterator[tuple[tuple[str, ...], Any, bool]]:
+    """What the de-identification checks search inside nested dicts and lists, with its key path
+    (at most :data:`MAX_NESTING` levels deep, the first :data:`MAX_LIST_ITEMS` of a list): each key
+    as ``(path to it, its value, True)``, before what its value holds, and each string as
+    ``(path, string, False)``. The one walker of :func:`strings`, the property-name search and
+    :class:`dqm.readers.common.base.DistinctTexts`."""
     if isinstance(value, str):
-        yield path, value
-    elif depth < 8 and isinstance(value, dict):
+        yield path, value, False
+    elif depth < MAX_NESTING and isinstance(value, dict):
         for k, v in value.items():
-            yield from strings(v, (*path, str(k)), depth + 1)
-    elif depth < 8 and isinstance(value, list):
-        for i, v in enumerate(value[:1000]):
-            yield from strings(v, (*path, str(i)), depth + 1)
+            at = (*path, str(k))
+            yield at, v, True
+            yield from nodes(v, at, depth + 1)
+    elif depth < MAX_NESTING and isinstance(value, list):
+        for i, v in enumerate(value[:MAX_LIST_ITEMS]):
+            yield from nodes(v, (*path, str(i)), depth + 1)
+
+
+def strings(value: Any, path: tuple[str, ...] = (), depth: int = 0) -> Iterator[tuple[tuple[str, ...], str]]:
+    """Every string inside nested dicts and lists, with its key path (:func:`nodes`' limits)."""
+    return ((at, v) for at, v, keyed in nodes(value, path, depth) if not keyed)
+
+
+def key_paths(value: Any) -> Iterator[tuple[str, ...]]:
+    """The key path of every key inside nested dicts and lists (:func:`nodes`' limits)."""
+    return (at for at, _, keyed in nodes(value) if keyed)
 
 
 MASK_KEY_ENV = "DQM_MASK_KEY"

@@ -11,14 +11,23 @@ The slide's label and macro photographs are ``deid.associated_images``.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import PurePosixPath
 from typing import Any
 
 from dqm.clinical_table import IDENTIFYING
 from dqm.findings import Aspect, Finding, Severity
 from dqm.i18n import N_, msg
-from dqm.identifiers import DeidSettings, Place, find, identifier_key, is_blank, mask, quasi_key, strings
+from dqm.identifiers import (
+    DeidSettings,
+    Place,
+    find,
+    identifier_key,
+    is_blank,
+    key_paths,
+    mask,
+    quasi_key,
+    strings,
+)
 from dqm.profile import Profile
 from dqm.readers import XML_FORMATS
 from dqm.readers.common.base import pointer
@@ -196,19 +205,6 @@ def _class_findings(lesions: list[Any], ctx: CheckContext, settings: DeidSetting
     return out
 
 
-def _key_paths(value: Any, path: tuple[str, ...] = (), depth: int = 0) -> Iterator[tuple[str, ...]]:
-    """The key path of every key inside nested dicts and lists (at most 8 levels deep)."""
-    if depth >= 8:
-        return
-    if isinstance(value, dict):
-        for k, v in value.items():
-            yield (*path, str(k))
-            yield from _key_paths(v, (*path, str(k)), depth + 1)
-    elif isinstance(value, list):
-        for i, v in enumerate(value[:1000]):
-            yield from _key_paths(v, (*path, str(i)), depth + 1)
-
-
 def _target_pointer(fmt: str, base: str, path: tuple[str, ...]) -> str:
     if fmt == "file":
         return path[0]  # file-level properties are keyed by their pointer
@@ -254,7 +250,7 @@ def annotation_properties(view: ItemView, params: NoParams, ctx: CheckContext) -
         targets.append(("", None, {"clinical": ann.clinical}, "clinical"))
     keys_seen: set[str] = set()
     for base, lesion, props, fmt in targets:
-        for path in _key_paths(props):  # a property's name may hold an identifier too
+        for path in key_paths(props):  # a property's name may hold an identifier too
             if path[-1] not in keys_seen:
                 keys_seen.add(path[-1])
                 out.extend(

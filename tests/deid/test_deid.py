@@ -971,3 +971,45 @@ def test_an_xml_file_with_more_texts_than_are_searched_says_so(profile: Profile)
         unsearched.location.pointer == f"/ASAP_Annotations/AnnotationGroups[1]/Group[{MAX_TEXTS + 1}]/@Name"
     )
     assert unsearched.severity == Severity.WARNING
+
+
+def test_distinct_texts_keep_each_new_key_whatever_its_value() -> None:
+    """Only string values were tracked: a measurement's name over a number was never kept, and a
+    key over a value met before was dropped. Each new key is kept at its pointer, with its value."""
+    from dqm.readers.common.base import DistinctTexts
+
+    into: dict[str, object] = {}
+    unread = DistinctTexts(into)
+    unread.add({"note": "x", "measurements": {"Patient Kim Area": 3.2}}, "features", 0, "properties")
+    unread.add({"note": "x", "patient_name": "x"}, "features", 1, "properties")
+    unread.add({"note": "x", "measurements": {"Patient Kim Area": 4.1}}, "features", 2, "properties")
+    assert into == {
+        "/features/0/properties/note": "x",
+        "/features/0/properties/measurements": None,
+        "/features/0/properties/measurements/Patient Kim Area": 3.2,
+        "/features/1/properties/patient_name": "x",
+    }
+
+
+def test_a_skipped_objects_identifier_key_is_found_over_a_repeated_value(profile: Profile) -> None:
+    """A detection's ``patient_name`` whose value an earlier detection held under another key
+    reached no check (DEID_ANNOTATION_IDENTIFIER never fired for it)."""
+    from dqm.readers import parse_annotation
+
+    def detection(props: dict) -> dict:
+        return {
+            "type": "Feature",
+            "geometry": {"type": "Polygon", "coordinates": [_SQUARE]},
+            "properties": {"objectType": "detection", **props},
+        }
+
+    doc = {
+        "type": "FeatureCollection",
+        "features": [detection({"note": "Hong Gildong"}), detection({"patient_name": "Hong Gildong"})],
+    }
+    (ann,) = parse_annotation(json.dumps(doc).encode(), "ann/s1.geojson")
+    found = [
+        f for f in deid_findings(view_of(profile, annotation=ann)) if f.code == "DEID_ANNOTATION_IDENTIFIER"
+    ]
+    assert [f.location.pointer for f in found] == ["/features/1/properties/patient_name"]
+    assert_masked(found)

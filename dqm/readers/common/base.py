@@ -15,7 +15,7 @@ import orjson
 
 from dqm.findings import clip
 from dqm.i18n import N_, msg
-from dqm.identifiers import strings
+from dqm.identifiers import MAX_LIST_ITEMS, MAX_NESTING, nodes, strings
 from dqm.model import Annotation, Lesion, ReadIssue, Ring
 
 JSON_REASONS = (
@@ -73,39 +73,61 @@ def texts(value: Any, *where: str | int, skip: Collection[str] = ()) -> dict[str
 
 class DistinctTexts:
     """The text of the objects a reader skips (detections, points: a file may hold millions), for
-    the de-identification checks: each distinct string once, at the pointer it was first met at,
-    into ``into``. A million cells that all name the same measurements add those names once."""
+    the de-identification checks: each distinct key and string once, at the pointer it was first
+    met at, into ``into`` (a key with its value, whatever it is: a container as None, its content
+    kept on its own). A million cells that all name the same measurements add those names once.
+    Searched as far as :func:`dqm.identifiers.nodes` walks."""
 
-    __slots__ = ("_into", "_seen")
+    __slots__ = ("_into", "_keys", "_seen")
 
     def __init__(self, into: dict[str, Any]) -> None:
         self._into = into
         self._seen: set[str] = set()
+        self._keys: set[str] = set()
 
     def add(self, value: Any, *where: str | int, skip: Collection[str] = ()) -> None:
         if not self._news(value, skip):
-            return  # the common case, a text met before: no pointer built
-        for key, held in texts(value, *where, skip=skip).items():
-            for path, text in strings(held):
-                if text not in self._seen:
-                    self._seen.add(text)
-                    self._into[key + pointer(*path)] = text
+            return  # the common case, keys and texts met before: no pointer built
+        own = {k: v for k, v in value.items() if k not in skip} if isinstance(value, dict) else value
+        base, seen, keys, into = pointer(*where), self._seen, self._keys, self._into
+        for path, held, keyed in nodes(own):
+            if keyed:
+                if path[-1] not in keys:
+                    keys.add(path[-1])
+                    into[base + pointer(*path)] = None if isinstance(held, dict | list) else held
+                    if type(held) is str:
+                        seen.add(held)
+            elif held not in seen:
+                seen.add(held)
+                into[base + pointer(*path)] = held
 
     def _news(self, value: Any, skip: Collection[str]) -> bool:
-        """Whether ``value`` (but its keys in ``skip``) holds a string not met yet: one walk with
-        no path kept."""
-        stack = [v for k, v in value.items() if k not in skip] if isinstance(value, dict) else [value]
-        seen, pop, push = self._seen, stack.pop, stack.extend
-        while stack:
-            v = pop()
-            kind = type(v)  # exact JSON types: a parsed document holds no subclass
-            if kind is str:
-                if v not in seen:
-                    return True
-            elif kind is dict:
-                push(v.values())
-            elif kind is list:
-                push(v)
+        """Whether ``value`` (but its keys in ``skip``) holds a key or a string not met yet, as far
+        as :func:`dqm.identifiers.nodes` walks: one walk with no path kept."""
+        seen, keys = self._seen, self._keys
+        if isinstance(value, dict):
+            own = [k for k in value if k not in skip] if skip else value
+            if not keys.issuperset(own):
+                return True
+            level, depth = [value[k] for k in own], 1
+        else:
+            level, depth = [value], 0
+        while level:  # one level of nesting a round, as deep as nodes walks
+            deeper: list[Any] = []
+            for v in level:
+                kind = type(v)  # exact JSON types: a parsed document holds no subclass
+                if kind is str:
+                    if v not in seen:
+                        return True
+                elif depth >= MAX_NESTING:
+                    continue
+                elif kind is dict:
+                    if not keys.issuperset(v):
+                        return True
+                    deeper.extend(v.values())
+                elif kind is list:
+                    deeper.extend(v[:MAX_LIST_ITEMS])
+            level, depth = deeper, depth + 1
         return False
 
 
