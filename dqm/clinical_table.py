@@ -364,24 +364,26 @@ def _schema_patterns(schema: Any, depth: int = 0) -> bool:
     return False
 
 
-def _pattern_refusal(kind: str, kwargs: dict[str, Any]) -> str | None:
+def _pattern_refusal(kind: str, kwargs: dict[str, Any]) -> tuple[str | None, list[LinearPattern]]:
     """Why dqm cannot run the regular expressions of one expectation of a user's suite in time
-    linear in each value, None when it can (or the expectation holds none)."""
+    linear in each value (None when it can, or the expectation holds none), and those it can,
+    compiled once: a regex expectation's patterns that are strings, in order."""
+    compiled: list[LinearPattern] = []
     if kind in _REGEX_EXPECTATIONS:
         patterns = kwargs.get("regex_list") if kind.endswith("_list") else [kwargs.get("regex")]
         for pattern in patterns if isinstance(patterns, list) else []:
             if isinstance(pattern, str):
                 try:
-                    LinearPattern(pattern)
+                    compiled.append(LinearPattern(pattern))
                 except ValueError as exc:
-                    return str(exc)
+                    return str(exc), []
     elif _schema_patterns(kwargs.get("json_schema")):
         return N_(
             "its JSON schema holds a 'pattern', which jsonschema runs on Python's re with no time "
             "bound; check the form of the values with expect_column_values_to_match_regex instead "
             "(run on RE2)"
-        )
-    return None
+        ), []
+    return None, compiled
 
 
 def suite_refusal(path: Path) -> str | None:
@@ -396,7 +398,7 @@ def suite_refusal(path: Path) -> str | None:
     for k, entry in enumerate(entries if isinstance(entries, list) else []):
         if isinstance(entry, dict) and isinstance(entry.get("kwargs"), dict):
             kind = _expectation_type(entry)
-            why = _pattern_refusal(kind, entry["kwargs"])
+            why, _ = _pattern_refusal(kind, entry["kwargs"])
             if why is not None:
                 return msg(
                     "GX suite {path}: expectation {k} ({type}) cannot be run: {_reason}",
@@ -408,9 +410,12 @@ def suite_refusal(path: Path) -> str | None:
     return None
 
 
-def _regex_failure(frame: pd.DataFrame, kind: str, kwargs: dict[str, Any]) -> TableFailure | None:
+def _regex_failure(
+    frame: pd.DataFrame, kind: str, kwargs: dict[str, Any], rxs: list[LinearPattern]
+) -> TableFailure | None:
     """What GX makes of a regex expectation (a value matches when the pattern is found in it, as
-    ``str.contains``; missing values are not judged; ``mostly`` of the others must pass), on RE2."""
+    ``str.contains``; missing values are not judged; ``mostly`` of the others must pass), on RE2:
+    ``rxs`` are its patterns, compiled (:func:`_pattern_refusal`)."""
     import pandas as pd
 
     column = str(kwargs.get("column", ""))
@@ -418,8 +423,7 @@ def _regex_failure(frame: pd.DataFrame, kind: str, kwargs: dict[str, Any]) -> Ta
     patterns = kwargs.get("regex_list") if listed else [kwargs.get("regex")]
     match_on = kwargs.get("match_on", "any")
     mostly = kwargs.get("mostly", 1.0)
-    why = _pattern_refusal(kind, kwargs)
-    if why is None and (
+    if (
         column not in frame
         or not isinstance(patterns, list)
         or not patterns
@@ -427,18 +431,16 @@ def _regex_failure(frame: pd.DataFrame, kind: str, kwargs: dict[str, Any]) -> Ta
         or match_on not in ("any", "all")
         or isinstance(mostly, bool)
         or not isinstance(mostly, int | float)
+        or not 0 <= mostly <= 1  # as GX: NaN too
         or kwargs.get("row_condition")
     ):
         why = msg(
             "dqm runs a suite's regular expressions on RE2 and reads only column, regex, "
-            "regex_list, match_on (any or all) and mostly: column {column!r} and the pattern must be "
-            "there, row_condition is not read",
+            "regex_list, match_on (any or all) and mostly (from 0 to 1): column {column!r} and the "
+            "pattern must be there, row_condition is not read",
             column=column,
         )
-    if why is not None:
         return TableFailure("CLINICAL_EXPECTATION_ERROR", column, f"{kind}: {why}", (), (), kind)
-    assert isinstance(patterns, list)
-    rxs = [LinearPattern(p) for p in patterns]
     rows: list[int] = []
     values: list[Any] = []
     judged = 0
@@ -480,12 +482,24 @@ def _user_suite(frame: pd.DataFrame, path: Path, out: TableValidation) -> list[T
     for e in expectations:
         e.id = None
     configs = [e.configuration for e in expectations]
-    by_gx = [e for e, c in zip(expectations, configs, strict=True) if c.type not in _REGEX_EXPECTATIONS]
+    # what no engine runs in linear time is refused before GX sees it (a library's run too)
+    refusals = [_pattern_refusal(c.type, dict(c.kwargs)) for c in configs]
+    by_gx = [
+        e
+        for e, c, (why, _) in zip(expectations, configs, refusals, strict=True)
+        if c.type not in _REGEX_EXPECTATIONS and why is None
+    ]
     results = iter(_run(frame, by_gx) if by_gx else [])
     failures = []
-    for config in configs:  # in the suite's order
-        if config.type in _REGEX_EXPECTATIONS:
-            failure = _regex_failure(frame, config.type, dict(config.kwargs))
+    for config, (why, rxs) in zip(configs, refusals, strict=True):  # in the suite's order
+        failure: TableFailure | None
+        if why is not None:
+            column = str(config.kwargs.get("column", ""))
+            failure = TableFailure(
+                "CLINICAL_EXPECTATION_ERROR", column, f"{config.type}: {why}", (), (), config.type
+            )
+        elif config.type in _REGEX_EXPECTATIONS:
+            failure = _regex_failure(frame, config.type, dict(config.kwargs), rxs)
         else:
             res = next(results)
             column = str(res.expectation_config.kwargs.get("column", ""))

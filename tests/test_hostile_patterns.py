@@ -227,3 +227,61 @@ def test_a_gx_suite_pattern_no_linear_time_engine_runs_is_refused(tmp_path, kwar
     text = " ".join(got.output.split())
     assert f"expectation 0 (expect_column_values_to_{kind}) cannot be run" in text and said in text
     assert not (tmp_path / "out").exists()
+
+
+def test_a_library_runs_no_json_schema_pattern_of_a_gx_suite(tmp_path, monkeypatch, profile) -> None:
+    """The refusal of a JSON schema's ``pattern`` (jsonschema runs it on Python's re, no time
+    bound) was the CLI's only: ``RunOptions.gx_suite`` from the library handed it to GX. It is
+    CLINICAL_EXPECTATION_ERROR there, and GX never sees it; a regex expectation's ``mostly``
+    outside [0, 1] is refused as GX refuses it."""
+    import json
+
+    import pandas as pd
+
+    from dqm import clinical_table
+
+    ran: list[str] = []
+    real_run = clinical_table._run
+
+    def spy(frame, expectations):
+        ran.extend(e.configuration.type for e in expectations)
+        return real_run(frame, expectations)
+
+    monkeypatch.setattr(clinical_table, "_run", spy)
+    suite = tmp_path / "suite.json"
+    column = {"column": "ref"}
+    suite.write_text(
+        json.dumps(
+            {
+                "name": "user",
+                "expectations": [
+                    {
+                        "type": "expect_column_values_to_match_json_schema",
+                        "kwargs": {**column, "json_schema": {"type": "string", "pattern": GX_EVIL}},
+                    },
+                    {
+                        "type": "expect_column_values_to_match_regex",
+                        "kwargs": {**column, "regex": "^b"},
+                    },
+                    {"type": "expect_column_values_to_not_be_null", "kwargs": column},
+                ],
+            }
+        )
+    )
+    frame = pd.DataFrame({"ref": ["a" * 30 + "b", "aaa"]})
+    validation = clinical_table.validate_table(frame, [], profile, user_suite=suite)
+    assert "expect_column_values_to_match_json_schema" not in ran
+    assert "expect_column_values_to_not_be_null" in ran
+    failures = [f for f in validation.failures if f.column == "ref"]
+    assert [(f.code, f.expectation, f.rows) for f in failures] == [
+        ("CLINICAL_EXPECTATION_ERROR", "expect_column_values_to_match_json_schema", ()),
+        ("GX_EXPECTATION_FAILED", "expect_column_values_to_match_regex", (0, 1)),
+    ]
+    assert "jsonschema" in failures[0].description
+    for mostly in (1.5, -0.1, float("nan")):  # GX refuses them when it loads a suite; dqm's own run too
+        kwargs = {**column, "regex": "^b", "mostly": mostly}
+        kind = "expect_column_values_to_match_regex"
+        refused = clinical_table._regex_failure(
+            frame, kind, kwargs, clinical_table._pattern_refusal(kind, kwargs)[1]
+        )
+        assert refused is not None and refused.code == "CLINICAL_EXPECTATION_ERROR"
