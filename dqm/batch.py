@@ -415,19 +415,29 @@ def discover(root: Path) -> Discovery:
 def _file_text_searchers(disc: Discovery) -> None:
     """The first item that reads each annotation file searches the file's own text, the others do
     not (:attr:`Item.searches_file_text`): a COCO file shared by a split delivery's items is
-    searched once, whichever of its images the manifest lists. It is told the names of all the
-    file's readers (:attr:`Item.file_readers`), to search the images none of them picks too."""
-    first: dict[str, Item] = {}
-    names: dict[str, set[str]] = {}
+    searched once, whichever of its images the manifest lists. Where two or more items read the
+    file, it is told the names of them all (:attr:`Item.file_readers`), as the runner names their
+    slides, to search the images none of them picks too."""
+    readers: dict[str, list[Item]] = {}
     for item in disc.items:
-        if item.annotation_path is None:
-            continue
-        path = normalise(item.annotation_path)[0]
-        item.searches_file_text = path not in first
-        first.setdefault(path, item)
-        names.setdefault(path, set()).update(item_names(item, item.image_path))
-    for path, item in first.items():
-        item.file_readers = tuple(sorted(names[path]))
+        if item.annotation_path is not None:
+            path = normalise(item.annotation_path)[0]
+            shared = readers.setdefault(path, [])
+            item.searches_file_text = not shared
+            shared.append(item)
+    for first, *others in readers.values():
+        if others:  # the usual file of one slide is named by nothing more
+            names = {name for item in (first, *others) for name in item_names(item, as_read(item.image_path))}
+            first.file_readers = tuple(sorted(names))
+
+
+def as_read(rel: str | None) -> str | None:
+    """A manifest path as the runner names the file it reads (:func:`normalise`d, unless it leaves
+    the batch or is empty: then as written)."""
+    if rel is None:
+        return None
+    norm, outside = normalise(rel)
+    return rel if outside or not norm else norm
 
 
 def _checksums(disc: Discovery) -> None:

@@ -373,8 +373,8 @@ class Item:
     discovery leaves this True on the first item of the batch that reads the file only, so a COCO
     file that thousands of items share is searched once, whichever of its images the manifest lists."""
     file_readers: tuple[str, ...] = ()
-    """On the item that searches its annotation file's own text: the names (slide ids, slide file
-    names and stems) of every item of the batch that reads the file, so that its work also searches
+    """On the item that searches its annotation file's own text, where two or more items read the
+    file: the names (slide ids, slide file names and stems) of them all, so that its work also searches
     the images of a shared file that no item picks (:func:`dqm.readers.items.unpicked_text`)."""
 
     @property

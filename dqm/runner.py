@@ -46,7 +46,7 @@ from dqm.model import Annotation, Item, ItemRecord, ParsedAnnotation
 from dqm.profile import Profile
 from dqm.readers import annotation_for_item, parse_annotation, read_bytes, resolve_classes, within_limits
 from dqm.readers.common.base import failed
-from dqm.readers.items import unpicked_text
+from dqm.readers.items import item_names, unpicked_text
 from dqm.readers.mask import at_offset, at_slide_scale
 from dqm.records import ItemRecords
 from dqm.slide_io import (
@@ -308,8 +308,8 @@ def check_item(
             try:
                 parsed = parse_annotation(data, rel, profile.limits)
                 annotation = annotation_for_item(parsed, item, image.path)
-                if item.searches_file_text and item.file_readers and len(parsed) > 1:  # images no item has
-                    unpicked = unpicked_text(parsed, set(item.file_readers))
+                if item.searches_file_text and len(parsed) > 1:  # images no item has
+                    unpicked = unpicked_text(parsed, set(item.file_readers) or item_names(item, image.path))
                     annotation = dataclasses.replace(
                         annotation, file_text={**annotation.file_text, **unpicked}
                     )

@@ -1013,3 +1013,37 @@ def test_a_skipped_objects_identifier_key_is_found_over_a_repeated_value(profile
     ]
     assert [f.location.pointer for f in found] == ["/features/1/properties/patient_name"]
     assert_masked(found)
+
+
+def test_a_shared_coco_files_readers_are_named_as_the_runner_names_their_slides(
+    tmp_path: Path, profile: Profile
+) -> None:
+    """The readers of a shared file were named from the manifest's raw slide path: an item whose
+    slide is ``sub\\s3.svs`` (the runner reads ``sub/s3.svs``, and picks image s3) counted as no
+    reader, so its image's text was searched twice, by the searching item too."""
+    doc = _coco_doc()
+    doc["images"][0]["meta"] = {"scanned_for": "Patient name: Hong Gildong"}
+    doc["annotations"][2] |= {"note": "DOB: 1990-01-02"}
+    batch = _coco_batch(tmp_path / "b", doc, [("s2", "s2.svs"), ("x3", "sub\\s3.svs")])
+    assert [(item, ptr) for item, _, ptr in _audit_deid(batch, profile)] == [
+        ("s2", "/images/0/meta"),
+        ("s2", "/info/description"),
+        ("x3", "/annotations/2/note"),
+    ]
+
+
+def test_an_annotation_file_one_item_reads_names_no_readers(tmp_path: Path) -> None:
+    """Every item was given the names of its file's readers, the usual file of one slide too
+    (two paths and a tuple an item, 4.2 s per 200,000 items, in every item's cache key): only
+    an item that searches a file two or more items read is."""
+    from dqm.batch import discover
+
+    doc = _coco_doc()
+    batch = _coco_batch(tmp_path / "b", doc, [("s1", "s1.svs"), ("s2", "s2.svs")])
+    (batch / "ann" / "own.json").write_text(json.dumps(doc))
+    with (batch / "manifest.csv").open("a", newline="") as fh:
+        csv.writer(fh).writerow(["s3", "slides/s3.svs", "ann/own.json"])
+    items = {item.slide_id: item for item in discover(batch).items}
+    assert items["s1"].file_readers == ("s1", "s1.svs", "s2", "s2.svs")
+    assert items["s2"].file_readers == items["s3"].file_readers == ()
+    assert items["s3"].searches_file_text
