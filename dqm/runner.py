@@ -68,6 +68,9 @@ if TYPE_CHECKING:
 Progress = Callable[[int, int], None]
 READ_CHECK = "file.annotation_readable"
 """The check that owns reading annotation files; a reader that raises is reported as its crash."""
+SEARCH_CHECK = "deid.annotation_properties"
+"""The check that searches a shared annotation file's own text, whose crash a failed search of
+its other images is."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -269,6 +272,19 @@ def _status(root: Path, rel: str | None) -> tuple[FileStatus, Path | None]:
     return FileStatus(norm, path is not None, refused=refused), path
 
 
+def _with_unpicked(
+    parsed: list[Annotation], annotation: Annotation, item: Item, image: str | None
+) -> tuple[Annotation, Finding | None]:
+    """``annotation`` with the text of the images of its file that no item of the audit has (the
+    item searches the file's own text), and None; a bug in that search is its crash
+    (``CHECK_CRASHED`` of :data:`SEARCH_CHECK`), never a lost annotation."""
+    try:
+        unpicked = unpicked_text(parsed, set(item.file_readers) or item_names(item, image))
+    except Exception as exc:  # the item's own annotation is read: its checks still run
+        return annotation, crash_finding(SEARCH_CHECK, item.slide_id, exc, annotation.path)
+    return dataclasses.replace(annotation, file_text={**annotation.file_text, **unpicked}), None
+
+
 def run_item_checks(view: ItemView, checks: list[ConfiguredCheck]) -> list[Finding]:
     """Every configured item check on one view; a raising check becomes a crash finding."""
     return run_checks("item", view, checks)
@@ -297,6 +313,7 @@ def check_item(
         probe = probe_slide_cached(image_path, image.path or "", probe_options)
     annotation, ann_hash = None, None
     read_crash: Finding | None = None
+    search_crash: Finding | None = None
     if ann_status.exists and ann_path is not None:
         data, issue = read_bytes(ann_path, profile.limits.annotation_bytes)
         rel = ann_status.path or ""
@@ -309,10 +326,7 @@ def check_item(
                 parsed = parse_annotation(data, rel, profile.limits)
                 annotation = annotation_for_item(parsed, item, image.path)
                 if item.searches_file_text and len(parsed) > 1:  # images no item has
-                    unpicked = unpicked_text(parsed, set(item.file_readers) or item_names(item, image.path))
-                    annotation = dataclasses.replace(
-                        annotation, file_text={**annotation.file_text, **unpicked}
-                    )
+                    annotation, search_crash = _with_unpicked(parsed, annotation, item, image.path)
                 annotation = within_limits(annotation, profile.limits)
             except Exception as exc:  # a reader's bug must not stop the run or hide the file
                 annotation = Annotation(path=rel, format="unknown", readable=False, n_values=1)
@@ -330,8 +344,7 @@ def check_item(
         annotation = resolve_classes(annotation, profile, item.institution, item.diagnosis)
     view = ItemView(item, profile, annotation, probe, image, ann_status, options.slides)
     findings = run_item_checks(view, checks)
-    if read_crash is not None:
-        findings.insert(0, read_crash)
+    findings[:0] = [crash for crash in (read_crash, search_crash) if crash is not None]
     files = [p for p in (ann_status.path, image.path if options.slides else None) if p]
     record_source = (
         "manifest"

@@ -1047,3 +1047,26 @@ def test_an_annotation_file_one_item_reads_names_no_readers(tmp_path: Path) -> N
     assert items["s1"].file_readers == ("s1", "s1.svs", "s2", "s2.svs")
     assert items["s2"].file_readers == items["s3"].file_readers == ()
     assert items["s3"].searches_file_text
+
+
+def test_a_crash_searching_a_shared_files_other_images_loses_no_annotation(
+    tmp_path: Path, profile: Profile, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The search of the images no item has shared the reader's guard: a bug in it made the
+    searching item's annotation unreadable and hid its checks. It is a crash of that search
+    (CHECK_CRASHED, the item not evaluated), and the item's annotation is checked as read."""
+    from dqm import runner
+    from dqm.runner import RunOptions, run_batch
+
+    def broken(*args: object) -> dict:
+        raise KeyError("boom")
+
+    monkeypatch.setattr(runner, "unpicked_text", broken)
+    batch = _coco_batch(tmp_path / "b", _coco_doc(), [("s2", "s2.svs"), ("s3", "s3.svs")])
+    found = run_batch(batch, profile, RunOptions(workers=1)).findings
+    crashes = [(f.item_id, f.check) for f in found if f.code == "CHECK_CRASHED"]
+    assert crashes == [("s2", "deid.annotation_properties")]
+    assert ("s2", "/info/description") in {
+        (f.item_id, f.location.pointer) for f in found if f.check.startswith("deid.")
+    }
+    assert not [f for f in found if f.check == "file.annotation_readable"]
