@@ -57,7 +57,7 @@ from dqm.readers.common.xmltree import (
     xml_notes,
     xml_texts,
 )
-from dqm.readers.items import annotation_for_item, merged  # noqa: F401  (public: the item's annotation)
+from dqm.readers.items import FileAnnotations, annotation_for_item, merged  # noqa: F401  (public: the item's annotation)
 from dqm.sparse_files import sparse_of
 
 READERS: tuple[FormatReader, ...] = (native, qupath, asap, imagescope, halo, coco, dsa, mask)
@@ -110,7 +110,7 @@ _JSON_READERS = tuple(r for r in _ANNOTATION_READERS if r.SYNTAX == "json")
 _XML_READERS = tuple(r for r in _ANNOTATION_READERS if r.SYNTAX == "xml")
 _IMAGE_READERS = tuple(r for r in READERS if r.SYNTAX == "image")
 
-_CACHE: OrderedDict[tuple[str, int, str, Limits], tuple[list[Annotation], int]] = OrderedDict()
+_CACHE: OrderedDict[tuple[str, int, str, Limits], tuple[FileAnnotations, int]] = OrderedDict()
 """The parse cache: by file and limits, the annotations parsed and the memory they may hold."""
 
 
@@ -413,24 +413,25 @@ def _parse_cached(data: bytes, rel: str, held_to: Limits) -> list[Annotation]:
     what is left; after, the annotations are kept when they fit, and entries go until they do."""
     memory = _MemoryCheck(data)
     if len(data) < CACHE_MIN_BYTES:
-        return _parse(data, rel, memory)[0]
+        return FileAnnotations(_parse(data, rel, memory)[0])
     key = (rel, len(data), hashlib.blake2b(data, digest_size=16).hexdigest(), held_to)
     hit = _CACHE.get(key)
     if hit is not None:
         _CACHE.move_to_end(key)
-        return list(hit[0])
+        return hit[0].copy()
     limit = held_to.annotation_memory
     need = memory.need(PIECE_VALUE_BYTES)  # the least a read is checked at (outlines lifted aside)
     if need <= limit:
         _evict(limit - need)
-    result, holds = _parse(data, rel, memory)
+    parsed, holds = _parse(data, rel, memory)
     held = holds()
+    result = FileAnnotations(parsed)  # its index of image names is kept with it
     for ann in result:
         ann.document = None  # the parsed text is not kept alive by the cache
     if held <= limit:
         _evict(limit - held, CACHE_SIZE - 1)
         _CACHE[key] = (result, held)
-    return list(result)
+    return result.copy()
 
 
 def _evict(room: int, entries: int = CACHE_SIZE) -> None:
