@@ -10,7 +10,7 @@ from dqm.i18n import N_, msg
 from dqm.pixels.artefacts import KINDS, LESION_KINDS
 from validators.context import ItemView
 from validators.registry import CheckContext, check
-from validators.slide import SampleBudget, sample_grid, sampled_shares
+from validators.slide import ITEM_TESTS, SampleBudget, sample_grid, sampled_shares
 
 CODES = {
     "pen": "PEN_MARKS",
@@ -108,13 +108,7 @@ class LesionArtefactParams(BaseModel):
         0.25, ge=0, le=1, description="Share of a lesion's area that may lie on pen, fold, bubble or debris."
     )
     max_samples: int = Field(50_000, ge=100, description="Mask pixels sampled per lesion at most.")
-    max_item_tests: int = Field(
-        50_000_000,
-        ge=100,
-        description="Point-in-polygon tests for all the lesions of one slide at most (a few "
-        "seconds): one a sampled mask pixel, and one for each edge of an outline that crosses the "
-        "pixel's row; the lesions past it are not measured, and a finding counts them.",
-    )
+    max_item_tests: int = ITEM_TESTS
 
 
 @check(

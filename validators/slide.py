@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import shapely
@@ -454,19 +455,23 @@ def time_budget(view: ItemView, params: NoParams, ctx: CheckContext) -> list[Fin
     return [ctx.finding("SLIDE_TIME_BUDGET", said, file=probe.path)]
 
 
+ITEM_TESTS: Any = Field(
+    50_000_000,
+    ge=100,
+    description="Point-in-polygon tests for all the lesions of one slide at most (a few seconds): one a "
+    "sampled mask pixel, and one for each edge of an outline that crosses the pixel's row; the lesions "
+    "past it are not measured, and a finding counts them.",
+)
+"""The per-slide budget of the checks that sample lesions over a mask (:class:`SampleBudget`)."""
+
+
 class TissueParams(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
     min_tissue_fraction: float = Field(
         0.5, ge=0, le=1, description="Share of a lesion's area that must lie over tissue."
     )
     max_samples: int = Field(200_000, ge=100, description="Mask pixels sampled per lesion at most.")
-    max_item_tests: int = Field(
-        50_000_000,
-        ge=100,
-        description="Point-in-polygon tests for all the lesions of one slide at most (a few "
-        "seconds): one a sampled mask pixel, and one for each edge of an outline that crosses the "
-        "pixel's row; the lesions past it are not measured, and a finding counts them.",
-    )
+    max_item_tests: int = ITEM_TESTS
 
 
 @dataclass(frozen=True, slots=True)
