@@ -32,6 +32,22 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def first_audit(folder: Path, items: int, code: Path) -> tuple[dict[str, str], list[str]]:
+    """A synthetic batch of ``items`` slides in ``folder``, audited by the checkout ``code`` into
+    ``folder/first``; the environment and the audit command to run it again. The commands run in
+    ``folder``: ``python -m`` puts the working directory ahead of ``PYTHONPATH``, so a run from a
+    checkout would test that checkout whatever ``code`` names."""
+    env = {**os.environ, "PYTHONPATH": str(code)}
+    batch = folder / "batch"
+    synth = [sys.executable, "-m", "dqm", "synth", str(batch), "-n", str(items), "--seed", "1"]
+    subprocess.run([*synth, "--max-size", "512"], env=env, cwd=folder, check=True, capture_output=True)
+    audit = [sys.executable, "-m", "dqm", "audit", str(batch), "--workers", "1"]
+    subprocess.run(
+        [*audit, "--out", str(folder / "first")], env=env, cwd=folder, check=False, capture_output=True
+    )
+    return env, audit
+
+
 def hostile(
     results: Path, out: Path, variables: list[str], categories: int, values: int, findings: int = 0
 ) -> None:
@@ -77,20 +93,9 @@ def main() -> int:
     ap.add_argument("--keep", type=Path, help="copy the run's results.json into this folder")
     ap.add_argument("--profile", type=Path, help="run the audit under cProfile, statistics to this file")
     args = ap.parse_args()
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(args.code),
-    }  # run in the temporary folder: python -m puts the working
-    # directory ahead of PYTHONPATH, so a run from a checkout would test that checkout
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        batch = folder / "batch"
-        synth = [sys.executable, "-m", "dqm", "synth", str(batch), "-n", str(args.items), "--seed", "1"]
-        subprocess.run([*synth, "--max-size", "512"], env=env, cwd=tmp, check=True, capture_output=True)
-        audit = [sys.executable, "-m", "dqm", "audit", str(batch), "--workers", "1"]
-        subprocess.run(
-            [*audit, "--out", str(folder / "first")], env=env, cwd=tmp, check=False, capture_output=True
-        )
+        env, audit = first_audit(folder, args.items, args.code)
         baseline = folder / "baseline.json"
         variables = [v for v in args.variables.split(",") if v]
         hostile(

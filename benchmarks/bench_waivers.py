@@ -26,6 +26,9 @@ from pathlib import Path
 
 import yaml
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_baseline import first_audit
+
 ROOT = Path(__file__).resolve().parents[1]
 CODE = "MPP_MISSING"
 
@@ -86,20 +89,9 @@ def main() -> int:
         "--code", type=Path, default=ROOT, help="the dqm checkout the command runs (before/after)"
     )
     args = ap.parse_args()
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(args.code),
-    }  # run in the temporary folder: python -m puts the working
-    # directory ahead of PYTHONPATH, so a run from a checkout would test that checkout
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        batch = folder / "batch"
-        synth = [sys.executable, "-m", "dqm", "synth", str(batch), "-n", str(args.items), "--seed", "1"]
-        subprocess.run([*synth, "--max-size", "512"], env=env, cwd=tmp, check=True, capture_output=True)
-        audit = [sys.executable, "-m", "dqm", "audit", str(batch), "--workers", "1"]
-        subprocess.run(
-            [*audit, "--out", str(folder / "first")], env=env, cwd=tmp, check=False, capture_output=True
-        )
+        env, _ = first_audit(folder, args.items, args.code)
         results = folder / "results.json"
         many_findings(folder / "first" / "results.json", results, args.findings)
         key = folder / "mask.key"
