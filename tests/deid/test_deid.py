@@ -1070,3 +1070,27 @@ def test_a_crash_searching_a_shared_files_other_images_loses_no_annotation(
         (f.item_id, f.location.pointer) for f in found if f.check.startswith("deid.")
     }
     assert not [f for f in found if f.check == "file.annotation_readable"]
+
+
+def test_every_text_node_and_namespaced_sibling_of_an_xml_element_is_kept() -> None:
+    """An element's own text and the text after each of its children shared one key, so only the
+    last was kept (and searched); siblings of one local name in two namespaces shared one path, so
+    only the last was kept: a name before a child element, or in the first of two namespaced
+    elements, was never searched."""
+    from xml.etree.ElementTree import fromstring
+
+    from dqm.readers.common.xmltree import xml_texts
+
+    root = fromstring(
+        '<A xmlns:p="urn:p" xmlns:q="urn:q">Patient John Smith<B Name="x"/>second note<C/>third'
+        '<p:N V="Hong Gildong"/><q:N V="Kim Minsu"/></A>'
+    )
+    texts = xml_texts(root, set()).texts
+    assert texts == {
+        "/A/text()": "Patient John Smith",
+        "/A/text()[2]": "second note",
+        "/A/text()[3]": "third",
+        "/A/B[1]/@Name": "x",
+        "/A/N[1]/@V": "Hong Gildong",
+        "/A/N[2]/@V": "Kim Minsu",
+    }
