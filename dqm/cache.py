@@ -223,18 +223,59 @@ def _version(package: str) -> str | None:
 
 
 def _masked(value: Any, mask: Masker) -> Any:
-    """``value`` (plain JSON data) with every string in it, keys included, masked: the vertices of
-    a big outline are not turned into text to be scanned. Raises :class:`_TooLong` for a string
-    over :data:`MAX_MASKED_CHARS`."""
-    if isinstance(value, str):
-        if len(value) > MAX_MASKED_CHARS:
+    """``value`` (plain JSON data) with every string in it, keys included, masked, each distinct
+    string once (a record of many lesions repeats its keys and classes thousands of times, more
+    texts than the masker keeps). A ring's vertices (``{"shape": ..., "f8": base64}`` in a lesion's
+    ``polygons``) are numbers, not text: they are kept as they are, not scanned (a match inside
+    their base64 would have corrupted them). Raises :class:`_TooLong` for a string over
+    :data:`MAX_MASKED_CHARS`, a ring's base64 included."""
+    seen: dict[str, str] = {}
+
+    def text(value: str) -> str:
+        if (masked := seen.get(value)) is None:
+            if len(value) > MAX_MASKED_CHARS:
+                raise _TooLong
+            masked = seen[value] = mask(value)
+        return masked
+
+    def walk(value: Any) -> Any:
+        if isinstance(value, str):
+            return text(value)
+        if isinstance(value, list | tuple):  # a record's path pairs are tuples
+            return [walk(v) for v in value]
+        if isinstance(value, dict):
+            return {walk(k): walk(v) for k, v in value.items()}
+        return value
+
+    def lesion(value: Any) -> Any:
+        if not isinstance(value, dict):
+            return walk(value)
+        return {walk(k): rings(v) if k == "polygons" else walk(v) for k, v in value.items()}
+
+    def rings(polygons: Any) -> Any:
+        if not isinstance(polygons, list) or not all(isinstance(poly, list) for poly in polygons):
+            return walk(polygons)
+        return [[ring(r) for r in poly] for poly in polygons]
+
+    def ring(value: Any) -> Any:
+        if not (isinstance(value, dict) and value.keys() == {"shape", "f8"} and isinstance(value["f8"], str)):
+            return walk(value)
+        if len(value["f8"]) > MAX_MASKED_CHARS:
             raise _TooLong
-        return mask(value)
-    if isinstance(value, list | tuple):  # a record's path pairs are tuples
-        return [_masked(v, mask) for v in value]
-    if isinstance(value, dict):
-        return {_masked(k, mask): _masked(v, mask) for k, v in value.items()}
-    return value
+        return {walk("shape"): walk(value["shape"]), walk("f8"): value["f8"]}
+
+    if not isinstance(value, dict):
+        return walk(value)
+    out = {}
+    for key, member in value.items():
+        annotation = member if key == "annotation" and isinstance(member, dict) else None
+        if annotation is None or not isinstance(annotation.get("lesions"), list):
+            out[walk(key)] = walk(member)
+            continue
+        out[walk(key)] = {
+            walk(k): [lesion(o) for o in v] if k == "lesions" else walk(v) for k, v in annotation.items()
+        }
+    return out
 
 
 def _real_names(data: Any, item: Item, mask: Masker) -> Any:

@@ -470,3 +470,36 @@ def test_a_cache_made_before_entries_kept_their_day_is_read_and_kept(batch, prof
     checked.clear()
     audit(batch, profile, tmp_path / "cache")
     assert checked == [] and len(_stored(tmp_path / "cache")) == 6
+
+
+def test_a_record_is_masked_string_by_string_each_once_its_rings_kept_exact():
+    """Every text of a record is masked, keys included, each distinct one once; a ring's base64
+    vertices are numbers, not text: a pattern matching inside them must not corrupt them."""
+    from dqm.cache import _masked
+    from dqm.model import _ring_from_json, _ring_to_json
+
+    ring = np.array([[0.0, 0.0], [2.5, 0.0], [2.5, 2.5], [0.0, 0.0]])
+    stored = _ring_to_json(ring)
+    assert "A" in stored["f8"]
+    calls: list[str] = []
+
+    def mask(text: str) -> str:
+        calls.append(text)
+        return text.replace("A", "#")
+
+    lesion = {"pointer": "/lesions/0", "raw_class": "BCC A", "polygons": [[stored]]}
+    plain = {
+        "summary": {"slide_id": "SA1"},
+        "annotation": {
+            "path": "annotations/A.json",
+            "lesions": [lesion, {**lesion, "pointer": "/lesions/1"}],
+        },
+        "findings": [{"message": "A in lesion 1", "location": ("A.json", 3)}],
+    }
+    got = _masked(plain, mask)
+    assert got["annotation"]["lesions"][1]["polygons"][0][0]["f8"] == stored["f8"]
+    assert np.array_equal(_ring_from_json(got["annotation"]["lesions"][1]["polygons"][0][0]), ring)
+    assert got["annotation"]["lesions"][0]["raw_class"] == "BCC #"
+    assert got["annotation"]["path"] == "annotations/#.json" and got["summary"]["slide_id"] == "S#1"
+    assert got["findings"] == [{"message": "# in lesion 1", "location": ["#.json", 3]}]
+    assert stored["f8"] not in calls and len(calls) == len(set(calls))
