@@ -309,6 +309,10 @@ def _max_pairs() -> Any:
     )
 
 
+_FEW_HITS = 64
+"""Bounding-box hits of one lesion up to which whether its outline meets them is looked up in a set."""
+
+
 class LesionPairs:
     """The pairs of ``lesions`` (in file order) whose outlines meet, as ``(a, b, copy)`` with ``a``
     before ``b`` in the order the former all-pairs query met them, at most ``max_pairs`` of them.
@@ -377,7 +381,11 @@ class LesionPairs:
             hits = np.arange(len(geoms))
             return hits, shapely.intersects(geoms[a], geoms)
         hits = tree.query(geoms[a])
-        return hits, np.isin(hits, tree.query(geoms[a], predicate="intersects"))
+        inter = tree.query(geoms[a], predicate="intersects")
+        if len(hits) > _FEW_HITS:
+            return hits, np.isin(hits, inter)
+        found = set(inter.tolist())  # np.isin costs ~25 µs a call: most of the check for tiny lesions
+        return hits, np.fromiter((h in found for h in hits.tolist()), dtype=bool, count=len(hits))
 
 
 def _first_copies(geoms: np.ndarray) -> np.ndarray:
