@@ -222,6 +222,10 @@ def _version(package: str) -> str | None:
         return None
 
 
+_NUMBERS = frozenset({int, float, bool, type(None)})
+"""The types of a record's values that hold no text."""
+
+
 def _masked(value: Any, mask: Masker) -> Any:
     """``value`` (plain JSON data) with every string in it, keys included, masked, each distinct
     string once (a record of many lesions repeats its keys and classes thousands of times, more
@@ -239,6 +243,13 @@ def _masked(value: Any, mask: Masker) -> Any:
         return masked
 
     def walk(value: Any) -> Any:
+        kind = type(value)  # the exact types first: millions of values in a record of many lesions
+        if kind is str:
+            return masked if (masked := seen.get(value)) is not None else text(value)
+        if kind is dict:
+            return {walk(k): walk(v) for k, v in value.items()}
+        if kind in _NUMBERS:
+            return value
         if isinstance(value, str):
             return text(value)
         if isinstance(value, list | tuple):  # a record's path pairs are tuples
