@@ -71,6 +71,7 @@ def findings_csv(result: QualityResult) -> str:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(SIDECAR_COLUMNS)
+    texts: dict[str, str] = {}  # a text's cell, made once: the same few codes and files on every row
     for f in result.findings:
         loc = f.location
         x, y = loc.xy if loc.xy is not None else (None, None)
@@ -93,7 +94,9 @@ def findings_csv(result: QualityResult) -> str:
             x,
             y,
         )
-        writer.writerow([_cell(v) for v in row])
+        writer.writerow(
+            [(texts.get(v) or texts.setdefault(v, _cell(v))) if type(v) is str else _cell(v) for v in row]
+        )
     return buf.getvalue()
 
 
