@@ -217,15 +217,26 @@ def _test_rows(result: QualityResult, layout: QualityTableLayout, lang: str) -> 
     return out
 
 
-def _technical_row(result: QualityResult, layout: QualityTableLayout, lang: str, spec: TechnicalRow) -> Row:
+def _error_checks(result: QualityResult) -> set[tuple[str, str]]:
+    """Each slide and check with an error finding, once: what every technical row counts (one
+    pass over the findings, not one a row)."""
+    return {(f.item_id, f.check) for f in result.findings if f.severity.value == "error"}
+
+
+def _technical_row(
+    result: QualityResult,
+    layout: QualityTableLayout,
+    lang: str,
+    spec: TechnicalRow,
+    errors: set[tuple[str, str]],
+) -> Row:
     char = next(c for c in layout.characteristics if c.key == spec.characteristic)
     slides = {i.slide_id for i in result.items}
     bad = {
-        f.item_id
-        for f in result.findings
-        if f.severity.value == "error"
-        and f.item_id in slides
-        and any(f.check == c or (c.endswith(".") and f.check.startswith(c)) for c in spec.checks)
+        item
+        for item, check in errors
+        if item in slides
+        and any(check == c or (c.endswith(".") and check.startswith(c)) for c in spec.checks)
     }
     n = len(slides)
     value = (n - len(bad)) / n if n else None
@@ -246,9 +257,10 @@ def _technical_row(result: QualityResult, layout: QualityTableLayout, lang: str,
 def quality_rows(result: QualityResult, layout: QualityTableLayout, lang: str) -> list[Row]:
     """The table's rows in ``lang``, grouped by characteristic in the layout's order."""
     by_char = _gate_rows(result, layout, lang)
+    errors = _error_checks(result)
     for spec in layout.technical:
         if spec.characteristic in by_char:
-            by_char[spec.characteristic].append(_technical_row(result, layout, lang, spec))
+            by_char[spec.characteristic].append(_technical_row(result, layout, lang, spec, errors))
     return [row for c in layout.characteristics for row in by_char[c.key]]
 
 
