@@ -174,3 +174,17 @@ def test_an_outline_whose_edges_cross_in_too_many_pairs_is_not_validated(profile
     assert ("EDGES_CROWDED", 1) in found and not [f for f in found if f[1] == 1 and f[0] != "EDGES_CROWDED"]
     assert ("SELF_INTERSECTION", 2) in found
     assert not [f for f in found if f[1] == 3]
+
+
+def test_an_outline_of_many_small_parts_is_not_counted_as_crowded() -> None:
+    """Counted along the axes alone, each edge of a lesion of 490,000 separate squares in rows and
+    columns met its whole row: 2·10⁹ pairs, and the lesion lost its geometry (a review found it).
+    The grid's count keeps it low; a star whose every edge crosses most others still passes."""
+    from dqm.model import MAX_EDGE_PAIRS, crowded_edges
+
+    k = 700
+    corners = np.stack(np.meshgrid(np.arange(k) * 3.0, np.arange(k) * 3.0), -1).reshape(-1, 1, 2)
+    square = np.array([[0, 0], [1, 0], [1, 1], [0, 1], [0, 0]], dtype=float)
+    assert crowded_edges(list(corners + square)) is None
+    pairs = crowded_edges([np.asarray(star(200_001))])
+    assert pairs is not None and pairs > MAX_EDGE_PAIRS
