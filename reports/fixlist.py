@@ -255,7 +255,7 @@ def render_fixlist_html(
         # results.json lists the first MAX_FIXED_LISTED fixed findings and counts them all: the rest
         # (of the batch, or of a lot, among them) are in the earlier delivery's results only
         unlisted_fixed=t("unlisted_fixed", n=d.n_fixed - len(d.fixed), baseline=d.baseline)
-        if d is not None and d.n_fixed > len(d.fixed)
+        if d is not None and lot is None and d.n_fixed > len(d.fixed)  # a lot's share of them is not known
         else None,
         groups=groups,
         fixed=fixed,

@@ -141,12 +141,9 @@ def duplicate_slide_id(batch: BatchView, params: NoParams, ctx: CheckContext) ->
                 if more > 0
                 else N_("slide_id {slide_id!r} appears {n} times ({where})")
             )
-            # cut once here, not in each finding (a path is up to MAX_NAME_CHARS long); a list
-            # that fits a message is left whole, as it was
-            where = ", ".join(_where(f) for f in named)
-            listed = {
-                "where": clip(where, MAX_MESSAGE_CHARS // 2) if len(where) > MAX_MESSAGE_CHARS else where
-            }
+            # cut once here, not in each finding (a path is up to MAX_NAME_CHARS long), to half a
+            # message: the count after it ("and N more") is never cut off
+            listed = {"where": clip(", ".join(_where(f) for f in named), MAX_MESSAGE_CHARS // 2)}
         text = msg(
             template, slide_id=slide_id, n=len(items), **listed, **({"more": more} if more > 0 else {})
         )
