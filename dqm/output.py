@@ -242,13 +242,14 @@ class OutputSet:
     def __enter__(self) -> OutputSet:
         self.folder.parent.mkdir(parents=True, exist_ok=True)
         prefix = f".{self.folder.name}.staging."
-        # only names as mkdtemp makes them (its 8 characters), never a user's ".out.staging.old"
+        # only names as mkdtemp makes them (its 8 characters), holding dqm's mark
         made = re.compile(re.escape(prefix) + r"[a-z0-9_]{8}")
         for stale in self.folder.parent.glob(f"{glob.escape(prefix)}*"):
             if made.fullmatch(stale.name):
                 _remove_if_abandoned(stale)
         self._staging = Path(tempfile.mkdtemp(dir=self.folder.parent, prefix=prefix))
         self._held = _hold(self._staging)
+        (self._staging / STAGING_MARK).touch()
         return self
 
     def write(self, name: str, data: str | bytes, binary: bool = False, compress: bool = False) -> Path:
@@ -316,6 +317,10 @@ def _hold(folder: Path) -> int | None:
     return fd
 
 
+STAGING_MARK = ".dqm-staging"
+"""A file in every staging folder dqm makes: only a folder holding it is removed as abandoned."""
+
+
 def _remove_if_abandoned(folder: Path) -> None:
     """Remove ``folder``, an output set's staging folder, unless a live run holds it (:func:`_hold`):
     a run killed outright (SIGKILL) while it wrote its outputs cannot remove its own."""
@@ -326,8 +331,11 @@ def _remove_if_abandoned(folder: Path) -> None:
     except OSError:
         return
     try:
+        # dqm's mark, a plain file: a user's folder that happens to be named like one (".out.staging.backup01") stays
+        if not stat.S_ISREG(os.stat(STAGING_MARK, dir_fd=fd, follow_symlinks=False).st_mode):
+            return
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:  # held: a live run is writing its outputs there
+    except OSError:  # no mark, or held: a live run is writing its outputs there
         return
     else:
         shutil.rmtree(folder, ignore_errors=True)

@@ -14,7 +14,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from dqm.output import OutputSet, from_spreadsheet, spreadsheet_safe, visible, write_file
+from dqm.output import STAGING_MARK, OutputSet, from_spreadsheet, spreadsheet_safe, visible, write_file
 
 
 @pytest.mark.parametrize("cell", ["=1+1", "+33 1 23", "-cmd|' /C calc'!A0", "@SUM(A1)", "\t=x"])
@@ -150,14 +150,16 @@ def test_the_staging_folder_of_a_killed_run_is_removed_by_the_next(tmp_path: Pat
     dead = tmp_path / ".out.staging.k1ll3d_x"  # as a run killed after writing results.json leaves it
     dead.mkdir()
     (dead / "results.json").write_text("{")
+    (dead / STAGING_MARK).touch()
     kept = tmp_path / ".out.staging.old"  # a user's folder, not named as mkdtemp names one
     kept.mkdir()
+    backup = tmp_path / ".out.staging.backup01"  # named as mkdtemp could, but without dqm's mark
+    backup.mkdir()
     with OutputSet(out) as live:
         live.write("results.json", "{}")
         with OutputSet(out) as outputs:
             outputs.write("results.json", "{}")
-        assert not dead.exists() and kept.is_dir()
-        assert (
-            len([p for p in tmp_path.iterdir() if ".staging." in p.name]) == 2
-        )  # the live run's, the user's
-    assert sorted(p.name for p in tmp_path.iterdir()) == [".out.staging.old", "out"]
+        assert not dead.exists() and kept.is_dir() and backup.is_dir()
+        staged = [p for p in tmp_path.iterdir() if ".staging." in p.name]
+        assert len(staged) == 3  # the live run's and the user's two
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".out.staging.backup01", ".out.staging.old", "out"]
