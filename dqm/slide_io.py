@@ -567,7 +567,7 @@ WORK_PER_PIXEL = {
 region's or an image's pixels decoded (the tile sample, the label thumbnail), the image the tissue
 mask is shrunk from, or the mask's image the pixel measures run on (the stain descriptors cost
 about twice a decoded pixel, the artefact measure four times: ``benchmarks/bench_slides.py
---stages-only``). A blur tile takes its pixels (:data:`dqm.pixels.artefacts.BLUR_TILE` squared)
+--stages-only``). A blur tile takes the pixels it decodes (:func:`dqm.pixels.artefacts.decoded_pixels`)
 from the artefact measure's part of the budget."""
 
 

@@ -610,7 +610,7 @@ def measure(
     """Artefacts of one slide from its low-resolution image and tissue mask (same shape).
 
     ``downsample`` is level-0 pixels per pixel of ``rgba``; ``tiles`` (optional) gives the blur
-    sample, within ``budget`` (:mod:`dqm.budget`: each tile takes its pixels, ``BLUR_TILE`` squared;
+    sample, within ``budget`` (:mod:`dqm.budget`: each tile takes the pixels it decodes, :func:`decoded_pixels`;
     default: a budget of 1 s from the call). An image without tissue gives zero shares; an empty
     image gives an empty flag map.
     """
