@@ -187,7 +187,9 @@ def crowded_edges(rings: list[Ring]) -> int | None:
         return np.searchsorted(starts, high[:, axis], "right") - np.searchsorted(ends, low[:, axis], "left")
 
     met = np.minimum(along(0), along(1))
-    pairs = min((int(met.sum(dtype=np.int64)) - n) // 2, _grid_pairs(low, high))  # each pair from both edges
+    pairs = (int(met.sum(dtype=np.int64)) - n) // 2  # each pair from both of its edges, less itself
+    if pairs > MAX_EDGE_PAIRS:  # the grid's count only where the axes' is not low enough
+        pairs = min(pairs, _grid_pairs(low, high))
     return pairs if pairs > MAX_EDGE_PAIRS else None
 
 
@@ -211,7 +213,7 @@ def _grid_pairs(low: np.ndarray, high: np.ndarray) -> int:
         for dy in range(_GRID_SPAN):
             on = ~wide & (span[:, 0] >= dx) & (span[:, 1] >= dy)
             cells.append((first[on, 0] + dx) * side + first[on, 1] + dy)
-    per_cell = np.bincount(np.concatenate(cells), minlength=0).astype(np.int64)
+    per_cell = np.bincount(np.concatenate(cells)).astype(np.int64)
     return int((per_cell * (per_cell - 1) // 2).sum()) + int(wide.sum()) * n
 
 
