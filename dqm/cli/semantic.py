@@ -357,7 +357,23 @@ def _lots_to_sample(
 
 
 def _print_sample(review_plan: Any, paths: dict[str, Path], folder: Path, seed: int) -> None:
+    from dqm.semantic.planfile import floors_over_plan
+
     out.print(_plan_line(review_plan), highlight=False, soft_wrap=True)
+    extra = floors_over_plan(review_plan)
+    if extra > review_plan.plan_sample_size:  # the floors more than double the review
+        warning(
+            msg(
+                "stratified by {fields}, the lot makes {strata} strata for a sample of {core}: the floor of "
+                "{minimum} a stratum (--min-per-stratum) adds {extra} slides to review; stratify by fewer or "
+                "coarser fields, or lower the floor",
+                fields=", ".join(review_plan.strata_fields),
+                strata=len(review_plan.strata),
+                core=review_plan.plan_sample_size,
+                minimum=review_plan.minimum_per_stratum,
+                extra=extra,
+            )
+        )
     over = review_plan.oversampling
     if over.enabled:
         out.print(

@@ -254,6 +254,14 @@ def build_plan(
     return draft.model_copy(update={"plan_id": plan_id(draft)})
 
 
+def floors_over_plan(plan: ReviewPlan) -> int:
+    """How many slides the floor per stratum alone draws beyond the plan's sample size (0 when the
+    floors fit within it): stratified by a field with a value a slide or so (age, a free-text
+    site), every stratum's floor of one turns the review into the whole lot."""
+    floors = sum(min(plan.minimum_per_stratum, s.lot) for s in plan.strata)
+    return max(0, floors - plan.plan_sample_size)
+
+
 def plan_id(plan: ReviewPlan) -> str:
     """SHA-256 of the plan without its ``plan_id`` (verdict files quote it).
 

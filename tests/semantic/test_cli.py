@@ -293,3 +293,22 @@ def test_ingest_prints_its_findings_in_korean(sampled: tuple[Path, Path, str], t
     )
     assert "VERDICT_FILE_UNREADABLE" in ko.output
     assert "dqm 검토 데이터베이스가 아닙니다" in " ".join(ko.output.split())
+
+
+def test_sample_warns_when_the_floors_per_stratum_more_than_double_the_review(
+    defect_batch: Path, tmp_path: Path
+) -> None:
+    """Stratified by age, most of the 39 slides are a stratum of their own: the floor of one a
+    stratum draws nearly the whole lot for a plan of 13, and the command says so; the default
+    strata (diagnosis and institution) add fewer than the plan and say nothing."""
+    by_age = runner.invoke(
+        app, ["sample", str(defect_batch), "--out", str(tmp_path / "a"), "--strata", "age"]
+    )
+    said = " ".join(by_age.output.split())
+    plan = json.loads((tmp_path / "a" / "review_plan.json").read_text())
+    floors = sum(min(1, s["lot"]) for s in plan["strata"])
+    assert by_age.exit_code == 0 and floors > 2 * plan["plan_sample_size"]
+    assert f"the lot makes {len(plan['strata'])} strata for a sample of 13" in said
+    assert f"adds {floors - 13} slides to review" in said
+    default = runner.invoke(app, ["sample", str(defect_batch), "--out", str(tmp_path / "b")])
+    assert default.exit_code == 0 and "strata for a sample of" not in default.output
