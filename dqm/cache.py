@@ -231,8 +231,9 @@ def _masked(value: Any, mask: Masker) -> Any:
     string once (a record of many lesions repeats its keys and classes thousands of times, more
     texts than the masker keeps). A ring's vertices (``{"shape": ..., "f8": base64}`` in a lesion's
     ``polygons``) are numbers, not text: they are kept as they are, not scanned (a match inside
-    their base64 would have corrupted them). Raises :class:`_TooLong` for a string over
-    :data:`MAX_MASKED_CHARS`, a ring's base64 included."""
+    their base64 would have corrupted them), however long (an outline of 47,000 vertices or more made
+    a record that was never cached, and was checked again on every run). Raises :class:`_TooLong`
+    for a text over :data:`MAX_MASKED_CHARS`."""
     seen: dict[str, str] = {}
 
     def text(value: str) -> str:
@@ -271,8 +272,6 @@ def _masked(value: Any, mask: Masker) -> Any:
     def ring(value: Any) -> Any:
         if not (isinstance(value, dict) and value.keys() == {"shape", "f8"} and isinstance(value["f8"], str)):
             return walk(value)
-        if len(value["f8"]) > MAX_MASKED_CHARS:
-            raise _TooLong
         return {walk("shape"): walk(value["shape"]), walk("f8"): value["f8"]}
 
     if not isinstance(value, dict):
@@ -335,6 +334,9 @@ def entry(record: ItemRecord, mask: Masker | None) -> bytes | None:
             return None
     return json.dumps(plain, separators=(",", ":"), allow_nan=True).encode()  # ASCII: JSON escapes the rest
 
+
+ROW_OVERHEAD = 1024
+"""Bytes of a cache row besides its record (its key, its day, SQLite's header), with room to spare."""
 
 KEY_THREADS = 8
 """Threads computing the keys of a run's items (:meth:`RecordCache.keys`)."""
@@ -402,6 +404,8 @@ class RecordCache:
         self._pending: list[tuple[str, bytes]] = []
         """Entries not yet written (:meth:`_commit`)."""
         self._pending_bytes = 0
+        self._too_big = 0
+        """Records over SQLite's length limit, not stored (:meth:`store_entry`)."""
         self._refused = False
         """A write failed (a full disk, a lock held past :data:`BUSY_TIMEOUT_S`): no more are tried."""
         try:
@@ -542,6 +546,18 @@ class RecordCache:
     def store_entry(self, key: str, data: bytes) -> None:
         """Keep ``data``, a record as :func:`entry` serialised it (in the item's work), under ``key``."""
         if self._db is None or self._refused or key == UNSTORED:
+            return
+        # a row over SQLite's length limit would fail its whole commit, and the cache with it
+        if len(data) + ROW_OVERHEAD > self._db.getlimit(sqlite3.SQLITE_LIMIT_LENGTH):
+            if not self._too_big:
+                self.warn(
+                    msg(
+                        "a record of {size:,} bytes is over SQLite's limit for one value and is not cached "
+                        "(its item is checked again next time)",
+                        size=len(data),
+                    )
+                )
+            self._too_big += 1
             return
         self._pending.append((key, data))
         self._pending_bytes += len(data)

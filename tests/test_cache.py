@@ -503,3 +503,40 @@ def test_a_record_is_masked_string_by_string_each_once_its_rings_kept_exact():
     assert got["annotation"]["path"] == "annotations/#.json" and got["summary"]["slide_id"] == "S#1"
     assert got["findings"] == [{"message": "# in lesion 1", "location": ["#.json", 3]}]
     assert stored["f8"] not in calls and len(calls) == len(set(calls))
+
+
+def test_a_ring_of_any_length_is_kept_as_it_is_and_only_text_is_held_to_the_masking_limit(monkeypatch):
+    """A ring's base64 is not masked, so its length is no reason to leave the record uncached
+    (an outline of 47,000 vertices or more was never cached); a text over the limit still is."""
+    import dqm.cache
+    from dqm.cache import _masked, _TooLong
+    from dqm.model import _ring_to_json
+
+    monkeypatch.setattr(dqm.cache, "MAX_MASKED_CHARS", 40)
+    stored = _ring_to_json(np.column_stack([np.arange(100.0), np.arange(100.0)]))
+    assert len(stored["f8"]) > 40
+    plain = {"annotation": {"path": "a.json", "lesions": [{"raw_class": "BCC", "polygons": [[stored]]}]}}
+
+    def mask(text: str) -> str:
+        return text.replace("a.json", "[PATH]")
+
+    got = _masked(plain, mask)
+    assert got["annotation"]["lesions"][0]["polygons"][0][0]["f8"] == stored["f8"]
+    assert got["annotation"]["path"] == "[PATH]"
+    with pytest.raises(_TooLong):
+        _masked({**plain, "summary": {"slide_id": "S" * 41}}, mask)
+
+
+def test_a_record_over_sqlites_length_limit_is_skipped_and_the_others_are_stored(batch, tmp_path):
+    """One record too long for an SQLite value would fail the commit it is part of (and, as any
+    failed write, stop the run's storing): it is left out with one warning instead."""
+    said: list[str] = []
+    with RecordCache(tmp_path / "cache", batch, "context", warn=said.append) as cache:
+        assert cache._db is not None
+        cache._db.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, 4096)
+        cache.store_entry("a" * 64, b"{}")
+        cache.store_entry("b" * 64, b"x" * 5000)
+        cache.store_entry("c" * 64, b"x" * 6000)
+        cache.store_entry("d" * 64, b"[]")
+    assert len(said) == 1 and "5,000 bytes is over SQLite's limit" in str(said[0])
+    assert sorted(_stored(tmp_path / "cache")) == ["a" * 64, "d" * 64]
