@@ -17,17 +17,28 @@
 Reported per slide group: the median and 95th percentile of one tile's latency, and the 95th
 percentile of the time to complete a full view after a zoom step. Targets: tile <= 50 ms median,
 view <= 1 s at the 95th percentile.
+
+With ``--slowloris N`` (e.g. ``--slowloris 500 --size 4096 --seconds 60``) it measures the server
+under a slow-client attack instead: N connections from 127.0.0.1 each send the start of a request
+and then one header byte every two seconds, never its end, and open a new connection a second after
+one is closed; meanwhile a reviewer at 127.0.0.2 asks for ``/api/state`` on a new connection every
+quarter second. Reported: the connections the server holds (most and at the end), its peak
+resident memory and CPU seconds, and the reviewer's latency (median, p95, max) and failures. The
+server runs with at most ``--server-fds`` open files (1,024, Linux's usual default).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import io
 import json
 import math
 import os
 import random
+import resource
+import selectors
 import shutil
 import socket
 import statistics
@@ -260,6 +271,132 @@ def measure(clients: list[Client], slides: list[int], views: int, seconds: float
     }
 
 
+def server_figures(pid: int) -> tuple[int, int, float]:
+    """The server's open sockets (its listening one left out), resident KiB and CPU seconds."""
+    fds = 0
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        with contextlib.suppress(OSError):
+            fds += os.readlink(f"/proc/{pid}/fd/{fd}").startswith("socket:")
+    rss = next(
+        int(line.split()[1])
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+        if line.startswith("VmRSS")
+    )
+    ticks = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    cpu = (int(ticks[11]) + int(ticks[12])) / os.sysconf("SC_CLK_TCK")
+    return max(0, fds - 1), rss, cpu
+
+
+def slowloris(port: int, n: int, seconds: float, done: threading.Event) -> dict:
+    """N slow connections from 127.0.0.1 for ``seconds``: each sends a request's first line and
+    then a header byte every two seconds; a closed one is opened again a second later."""
+    sel = selectors.DefaultSelector()
+    opened = closed = failed = 0
+    reopen: list[float] = [0.0] * n  # when each slot opens its next connection
+    socks: list[socket.socket | None] = [None] * n
+    nudged = [0.0] * n
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        now = time.monotonic()
+        for k in range(n):
+            sock = socks[k]
+            if sock is None and now >= reopen[k] and time.monotonic() < end:
+                try:
+                    sock = socket.create_connection(("127.0.0.1", port), timeout=0.5)
+                    sock.sendall(b"GET /api/state HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+                    sock.setblocking(False)
+                    sel.register(sock, selectors.EVENT_READ, k)
+                    socks[k], nudged[k] = sock, now
+                    opened += 1
+                except OSError:
+                    failed += 1
+                    reopen[k] = now + 1
+            elif sock is not None and now - nudged[k] >= 2:
+                with contextlib.suppress(OSError):
+                    sock.send(b"X")
+                nudged[k] = now
+        for key, _ in sel.select(timeout=0.05):
+            k, sock = key.data, key.fileobj
+            try:
+                data = sock.recv(4096)
+            except BlockingIOError:
+                continue
+            except OSError:
+                data = b""
+            if not data:  # closed by the server (after a 408 or at once)
+                sel.unregister(sock)
+                sock.close()
+                socks[k], reopen[k] = None, time.monotonic() + 1
+                closed += 1
+    done.set()
+    for sock in socks:
+        if sock is not None:
+            sock.close()
+    return {"attackers": n, "opened": opened, "closed_by_server": closed, "connect_failures": failed}
+
+
+def reviewer_under_attack(port: int, token: str, done: threading.Event) -> dict:
+    """``GET /api/state`` from 127.0.0.2 on a new connection every quarter second until ``done``."""
+    latencies: list[float] = []
+    failures = 0
+    while not done.is_set():
+        start = time.perf_counter()
+        con = http.client.HTTPConnection("127.0.0.1", port, timeout=10, source_address=("127.0.0.2", 0))
+        try:
+            con.request("GET", "/api/state", headers={"Authorization": f"Bearer {token}"})
+            res = con.getresponse()
+            res.read()
+            if res.status != 200:
+                failures += 1
+            else:
+                latencies.append(time.perf_counter() - start)
+        except (OSError, http.client.HTTPException):
+            failures += 1
+        finally:
+            con.close()
+        time.sleep(0.25)
+    return {
+        "requests": len(latencies) + failures,
+        "failures": failures,
+        "median_ms": round(1000 * statistics.median(latencies), 1) if latencies else None,
+        "p95_ms": round(1000 * q(latencies, 0.95), 1) if latencies else None,
+        "max_ms": round(1000 * max(latencies), 1) if latencies else None,
+    }
+
+
+def attack(port: int, token: str, pid: int, n: int, seconds: float) -> dict:
+    """The slow-client attack (``--slowloris``) and the figures of the server and a reviewer."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, n + 256)), hard))
+    done = threading.Event()
+    result: dict = {}
+    held: list[int] = []
+    rss: list[int] = []
+    _, _, cpu0 = server_figures(pid)
+    attacker = threading.Thread(target=lambda: result.update(slowloris(port, n, seconds, done)))
+    attacker.start()
+    time.sleep(1)  # the attackers connect first
+    reviewer = threading.Thread(
+        target=lambda: result.update(reviewer=reviewer_under_attack(port, token, done))
+    )
+    reviewer.start()
+    while not done.wait(1):
+        sockets, kib, _ = server_figures(pid)
+        held.append(sockets)
+        rss.append(kib)
+    attacker.join()
+    reviewer.join()
+    _, _, cpu1 = server_figures(pid)
+    result.update(
+        held_max=max(held, default=0),
+        held_end=held[-1] if held else 0,
+        server_rss_max_mib=round(max(rss, default=0) / 1024, 1),
+        server_cpu_s=round(cpu1 - cpu0, 2),
+        seconds=seconds,
+    )
+    return result
+
+
 def run(args: argparse.Namespace) -> dict:
     env = {**os.environ, "DQM_MASK_KEY": KEY, "PYTHONPATH": str(ROOT)}
     batch, review, built = prepare(args.work, args.size, env)
@@ -293,6 +430,7 @@ def run(args: argparse.Namespace) -> dict:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (args.server_fds, args.server_fds)),
     )
     try:
         deadline = time.monotonic() + 60
@@ -305,6 +443,8 @@ def run(args: argparse.Namespace) -> dict:
                     why = server.stderr.read() if server.stderr else ""
                     raise SystemExit(f"the server did not start:\n{why}") from None
                 time.sleep(0.2)
+        if args.slowloris:
+            return {"slowloris": attack(port, tokens[0], server.pid, args.slowloris, args.seconds)}
         clients = [Client(port, t, seed) for seed, t in enumerate(tokens)]
         real = [i for sid, i in numbers.items() if sid != "BIG"]
         report: dict = {"size": args.size, "build_seconds": round(built, 1), "groups": {}, "real_slides": {}}
@@ -317,7 +457,11 @@ def run(args: argparse.Namespace) -> dict:
         return report
     finally:
         server.terminate()
-        server.wait(20)
+        try:
+            server.wait(20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait(20)
         for c in clients if "clients" in locals() else []:
             c.pool.shutdown()
 
@@ -329,8 +473,15 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=120.0, help="time limit of each slide group")
     ap.add_argument("--work", type=Path, default=ROOT / "benchmarks" / "_data" / "review_server")
     ap.add_argument("--json", type=Path, help="also write the figures here")
+    ap.add_argument("--slowloris", type=int, default=0, help="measure N slow clients' attack instead")
+    ap.add_argument("--server-fds", type=int, default=1024, help="the server's limit of open files")
     args = ap.parse_args()
     report = run(args)
+    if args.slowloris:
+        print(json.dumps(report["slowloris"], indent=2))
+        if args.json:
+            args.json.write_text(json.dumps(report, indent=2) + "\n")
+        return
     print(
         f"pyramid {args.size} x {args.size} px (built in {report['build_seconds']} s when new); "
         f"{os.cpu_count()} CPUs; two clients x {CONNECTIONS} connections"

@@ -183,7 +183,10 @@ def server_options(
     machine says the reviewer's address, for the sign-in limit, and that the scheme was https, for
     the Secure cookie and the Origin check). Otherwise every client of a server on this machine
     connects from 127.0.0.1 and could name any address in the header, a new one for each wrong
-    token, and never be limited."""
+    token, and never be limited. Connections are bounded and a request must arrive whole in time
+    (:mod:`~dqm.semantic.server.guard`)."""
+    from dqm.semantic.server.guard import guarded_protocol
+
     return {
         "host": host,
         "port": port,
@@ -193,4 +196,5 @@ def server_options(
         "proxy_headers": behind_proxy,
         "forwarded_allow_ips": "127.0.0.1" if behind_proxy else "",
         "server_header": False,
+        "http": guarded_protocol(behind_proxy),
     }

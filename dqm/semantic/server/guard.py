@@ -1,0 +1,159 @@
+"""Connection limits of the review server: uvicorn's HTTP/1.1 protocol (h11) with a deadline for
+each request and bounds on the connections it holds.
+
+uvicorn (0.55) times out only an idle keep-alive connection: a client that opens a connection and
+sends nothing, or one header byte every few seconds (slowloris), or a body it never finishes, holds
+its connection, a file descriptor and its buffers for as long as it likes, and a few hundred such
+clients hold every descriptor the process has. Its ``limit_concurrency`` does not help: it answers
+503 to the *complete* requests that arrive while too many connections are open, so it turns the
+attackers' connections into refusals of the reviewers' requests.
+
+:func:`guarded_protocol` makes the protocol class ``dqm review serve`` gives uvicorn (its ``http``
+option):
+
+* a request (its headers and its body) must arrive whole within :data:`REQUEST_SECONDS` of its first
+  byte, or of the connection's opening for the first request: past it the server answers 408 and
+  closes the connection (nginx's ``client_header_timeout`` / ``client_body_timeout``);
+* at most :data:`MAX_CONNECTIONS` connections are open, and at most :data:`PER_CLIENT` from one
+  client address (not behind a reverse proxy, whose connections all come from 127.0.0.1): a
+  connection past either bound is closed as soon as it is made, before it is read;
+* a request whose body is over :data:`~dqm.semantic.server.app.MAX_BODY` is refused by the
+  application with 413 before its body is read, and the connection is closed
+  (:class:`~dqm.semantic.server.app.SecurityHeaders`).
+
+Closed connections are counted and logged at most once a minute (an attack would flood the log).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any, ClassVar
+
+import h11
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+from dqm.i18n import msg
+
+REQUEST_SECONDS = 10.0
+"""Seconds a client has to send a whole request (64 KiB at most: 6.4 KB/s is enough)."""
+MAX_CONNECTIONS = 512
+"""Connections open at once (a browser opens six per server; the process has 1,024 descriptors
+by default, and tiles need some for the slides)."""
+PER_CLIENT = 48
+"""Connections open at once from one client address (eight browser tabs of one reviewer)."""
+LOG_EVERY = 60.0
+"""Seconds between two log lines about closed connections."""
+
+
+class GuardedH11Protocol(H11Protocol):
+    """uvicorn's h11 protocol with the limits of the module; :func:`guarded_protocol` sets them."""
+
+    request_seconds = REQUEST_SECONDS
+    max_connections = MAX_CONNECTIONS
+    per_client: int | None = PER_CLIENT
+    counts: ClassVar[dict[str, float]] = {}
+    """Connections closed since the last log line (``slow``, ``over``) and when it was written
+    (``logged``): one dictionary per class that :func:`guarded_protocol` makes."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.deadline: Any = None
+        """The timer that closes the connection when its request is not whole in time."""
+
+    def connection_made(self, transport: Any) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        if len(self.connections) > self.max_connections or (
+            self.per_client is not None and self._from_same_client() > self.per_client
+        ):
+            self._count("over")
+            transport.close()
+            return
+        self._arm()
+
+    def _from_same_client(self) -> int:
+        mine = self.client[0] if self.client else None
+        peers = (getattr(c, "client", None) for c in self.connections)
+        return sum(1 for peer in peers if peer and peer[0] == mine)
+
+    def data_received(self, data: bytes) -> None:
+        self._arm()  # a new request's first byte starts its clock
+        super().data_received(data)
+        self._settle()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        self._settle()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)
+
+    def _settle(self) -> None:
+        """Keep the clock running while a request is incomplete; stop it once it is whole."""
+        state = self.conn.their_state
+        begun = state is h11.SEND_BODY or (state is h11.IDLE and bool(self.conn.trailing_data[0]))
+        if begun and not self.transport.is_closing():
+            self._arm()
+        else:
+            self._disarm()
+
+    def _arm(self) -> None:
+        if self.deadline is None:
+            self.deadline = self.loop.call_later(self.request_seconds, self._too_slow)
+
+    def _disarm(self) -> None:
+        if self.deadline is not None:
+            self.deadline.cancel()
+            self.deadline = None
+
+    def _too_slow(self) -> None:
+        """The request did not arrive whole in time: 408 where no answer has begun, then close."""
+        self.deadline = None
+        if self.transport.is_closing():
+            return
+        self._count("slow")
+        started = self.cycle is not None and self.cycle.response_started and not self.cycle.response_complete
+        if self.conn.our_state in (h11.IDLE, h11.SEND_RESPONSE) and not started:
+            self.transport.write(
+                b"HTTP/1.1 408 Request Timeout\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+            )
+        self.transport.close()
+
+    def _count(self, what: str) -> None:
+        counts = type(self).counts
+        counts[what] = counts.get(what, 0) + 1
+        now = time.monotonic()
+        if now - counts.get("logged", -LOG_EVERY) >= LOG_EVERY:
+            logging.getLogger("uvicorn.error").warning(
+                msg(
+                    "closed {slow} connection(s) that did not send a whole request within {seconds} s "
+                    "and {over} over the limits ({total} open at once, {per_client} from one address)",
+                    slow=int(counts.get("slow", 0)),
+                    seconds=self.request_seconds,
+                    over=int(counts.get("over", 0)),
+                    total=self.max_connections,
+                    per_client=self.per_client if self.per_client is not None else "-",
+                )
+            )
+            counts.update(slow=0, over=0, logged=now)
+
+
+def guarded_protocol(
+    behind_proxy: bool,
+    request_seconds: float = REQUEST_SECONDS,
+    max_connections: int = MAX_CONNECTIONS,
+    per_client: int = PER_CLIENT,
+) -> type[GuardedH11Protocol]:
+    """The protocol class for uvicorn's ``http`` option. Behind a reverse proxy every connection
+    comes from the proxy: no bound per client address then (the proxy's own limits apply)."""
+    return type(
+        "GuardedH11Protocol",
+        (GuardedH11Protocol,),
+        {
+            "request_seconds": request_seconds,
+            "max_connections": max_connections,
+            "per_client": None if behind_proxy else per_client,
+            "counts": {},
+        },
+    )

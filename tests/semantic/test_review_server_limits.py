@@ -1,0 +1,143 @@
+"""The review server against slow and greedy clients: real sockets on a real uvicorn server started
+with the options ``dqm review serve`` gives it (:func:`~dqm.semantic.server.commands.server_options`),
+its limits made small so that the tests are quick."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dqm.profile import load_profile
+from dqm.semantic.server.commands import build, server_options
+from tests.semantic.test_review_server import KEY, fresh, review  # noqa: F401 (fixtures)
+
+WAIT = 20.0
+"""Seconds a test waits for an answer the server owes (far above the limits it runs with)."""
+
+
+@pytest.fixture
+def served(fresh: tuple[Path, Path]) -> Iterator[Any]:  # noqa: F811
+    """``serve(**limits)`` starts the application on a free local port, the protocol class of its
+    options given ``limits`` (:class:`~dqm.semantic.server.guard.GuardedH11Protocol`'s attributes);
+    returns the port."""
+    import uvicorn
+
+    review_dir, batch = fresh
+    running: list[tuple[Any, threading.Thread]] = []
+
+    def serve(**limits: Any) -> int:
+        app = build(review_dir, batch, load_profile(), KEY, host="127.0.0.1")
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        options = server_options("127.0.0.1", port, None, None, False) | {"log_level": "warning"}
+        for name, value in limits.items():  # on the class made for this server only
+            setattr(options.get("http"), name, value)
+        server = uvicorn.Server(uvicorn.Config(app, **options))
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        running.append((server, thread))
+        deadline = time.monotonic() + WAIT
+        while not server.started:
+            assert time.monotonic() < deadline, "the server did not start"
+            time.sleep(0.05)
+        return port
+
+    yield serve
+    for server, thread in running:
+        server.should_exit = True
+        thread.join(10)
+
+
+def connect(port: int, source: str = "127.0.0.1") -> socket.socket:
+    sock = socket.create_connection(("127.0.0.1", port), timeout=WAIT, source_address=(source, 0))
+    return sock
+
+
+def read_all(sock: socket.socket) -> bytes:
+    """Everything the server sends until it closes the connection (a timeout fails the test)."""
+    data = b""
+    while chunk := sock.recv(65536):
+        data += chunk
+    return data
+
+
+def get(port: int, source: str = "127.0.0.1") -> int:
+    """The status of ``GET /login`` on a new connection from ``source``."""
+    with connect(port, source) as sock:
+        sock.sendall(b"GET /login HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        return int(read_all(sock).split(b" ", 2)[1])
+
+
+def test_a_client_that_never_finishes_its_headers_is_disconnected(served: Any) -> None:
+    """A slowloris client (one header byte now and then, never the blank line) held its connection
+    for as long as it kept sending: uvicorn only timed out idle keep-alive connections. Now the
+    request must be whole within the deadline from its first byte: 408, then the connection is
+    closed, however steadily the bytes trickle in."""
+    port = served(request_seconds=1.0)
+    with connect(port) as sock:
+        sock.sendall(b"GET /login HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        sent = 0
+        closed = b""
+        for _ in range(int(WAIT / 0.2)):
+            try:
+                sock.sendall(b"X")
+                sent += 1
+            except OSError:
+                break
+            sock.settimeout(0.2)
+            try:
+                closed = sock.recv(65536)
+                break
+            except TimeoutError:
+                continue
+        assert closed.startswith(b"HTTP/1.1 408 "), closed
+    assert sent < int(WAIT / 0.2)
+    with connect(port) as sock:  # nothing sent at all
+        assert read_all(sock).startswith(b"HTTP/1.1 408 ")
+
+
+def test_a_body_that_never_arrives_whole_is_disconnected(served: Any) -> None:
+    """Complete headers announcing 100 bytes of body, then silence: the handler waited for the body
+    for ever. Now the connection is closed at the deadline."""
+    port = served(request_seconds=1.0)
+    with connect(port) as sock:
+        sock.sendall(
+            b"POST /api/login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 100\r\n\r\n{"
+        )
+        assert read_all(sock).startswith(b"HTTP/1.1 408 ")
+
+
+def test_connections_are_bounded_per_client_address_and_in_all(served: Any) -> None:
+    """Each connection was kept however many one address opened: a handful of slow clients could
+    hold every descriptor of the process. Past the bound for one address a new connection is
+    closed before it is read, and a client at another address is still served; past the bound in
+    all, every new connection is closed until some close."""
+    port = served(per_client=4, max_connections=8, request_seconds=60.0)
+    held = [connect(port) for _ in range(4)]
+    try:
+        with connect(port) as extra:
+            assert read_all(extra) == b""  # closed at once, nothing read
+        assert get(port, "127.0.0.2") == 200
+        held += [connect(port, "127.0.0.3") for _ in range(4)]
+        time.sleep(0.2)  # the server has accepted them all
+        with connect(port, "127.0.0.4") as extra:
+            assert read_all(extra) == b""
+    finally:
+        for sock in held:
+            sock.close()
+    deadline = time.monotonic() + WAIT
+    while True:  # the closed ones free their places
+        try:
+            assert get(port, "127.0.0.4") == 200
+            break
+        except (AssertionError, ValueError, IndexError, OSError):
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
