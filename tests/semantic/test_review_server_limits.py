@@ -141,3 +141,20 @@ def test_connections_are_bounded_per_client_address_and_in_all(served: Any) -> N
         except (AssertionError, ValueError, IndexError, OSError):
             assert time.monotonic() < deadline
             time.sleep(0.1)
+
+
+@pytest.mark.parametrize("target", [b"POST /api/login", b"GET /login", b"POST /api/logout"])
+def test_a_body_larger_than_any_route_takes_is_refused_before_it_is_read(served: Any, target: bytes) -> None:
+    """A request announcing a 1 GB body: /api/login answered 413 but kept the connection, and
+    routes that read no body answered and then swallowed what the client sent for as long as it
+    sent it. Now every route answers 413 before the body and closes the connection."""
+    port = served()
+    with connect(port) as sock:
+        sock.sendall(
+            target + b" HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 1000000000\r\n\r\n" + b"x" * 1000
+        )
+        answer = read_all(sock)
+    head = answer.split(b"\r\n\r\n", 1)[0].lower()
+    assert head.startswith(b"http/1.1 413 "), answer
+    assert b"\r\nconnection: close" in head

@@ -102,7 +102,8 @@ ASGIApp = Callable[
 class SecurityHeaders:
     """Adds :data:`SECURITY_HEADERS` (and ``Cache-Control: no-store`` unless a route set one) to
     every HTTP response, errors included. With ``local_only``, a request whose ``Host`` names
-    no address of this machine is refused (421) before any route sees it."""
+    no address of this machine is refused (421) before any route sees it; so is one whose
+    ``Content-Length`` is over :data:`MAX_BODY` (413, and the connection is closed unread)."""
 
     def __init__(self, app: Any, local_only: bool = False) -> None:
         self.app = app
@@ -126,15 +127,27 @@ class SecurityHeaders:
             await send(message)
 
         if self.local_only and not is_loopback(_host_name(scope)):
-            await self.refuse_host(scope, receive, with_headers)
+            await self.refuse(scope, receive, with_headers, 421, OTHER_HOST)
+            return
+        if _too_long(scope):
+            await self.refuse(scope, receive, with_headers, 413, N_("request too large"))
             return
         await self.app(scope, receive, with_headers)
 
-    async def refuse_host(self, scope: Scope, receive: Any, send: Any) -> None:
+    async def refuse(self, scope: Scope, receive: Any, send: Any, status: int, message: str) -> None:
+        """Answer ``status`` with ``message`` (a msgid) in the server's language, before any route;
+        a 413 closes the connection (the body it announced is never read)."""
         from starlette.responses import JSONResponse
 
-        text = gettext(OTHER_HOST, self.app.state.lang)
-        await JSONResponse({"error": text}, status_code=421)(scope, receive, send)
+        text = gettext(message, self.app.state.lang)
+        headers = {"connection": "close"} if status == 413 else None
+        await JSONResponse({"error": text}, status_code=status, headers=headers)(scope, receive, send)
+
+
+def _too_long(scope: Scope) -> bool:
+    """Whether the request announces a body over :data:`MAX_BODY` bytes (no route takes more)."""
+    stated = next((v for k, v in scope.get("headers", []) if k == b"content-length"), b"0")
+    return not stated.isdigit() or len(stated) > 12 or int(stated) > MAX_BODY
 
 
 OTHER_HOST = N_(
@@ -237,9 +250,14 @@ def create_app(
         """The refusal, its ``message`` (a msgid, or a :func:`~dqm.i18n.msg`) in ``lang``: JSON
         ``{"error": …}`` for the API and the tiles, else a page."""
         text = visible(message.rendered(lang) if isinstance(message, Text) else gettext(message, lang))
+        response: Response
         if request.url.path.startswith(("/api/", "/dz/")):
-            return JSONResponse({"error": text}, status_code=status)
-        return page("refused.html", status, status=status, message=text)
+            response = JSONResponse({"error": text}, status_code=status)
+        else:
+            response = page("refused.html", status, status=status, message=text)
+        if status == 413:  # the rest of the body is not read: the connection cannot go on
+            response.headers["connection"] = "close"
+        return response
 
     def need(request: Request) -> auth.Session | Response:
         """The request's session (its cookie, else its bearer token: a sign-in, limited), or the
@@ -277,11 +295,9 @@ def create_app(
 
     async def json_body(request: Request) -> Any:
         """The request's JSON, read no further than :data:`MAX_BODY` bytes (raises
-        :class:`BodyTooLarge` past it: a body is never held whole before it is measured) and
+        :class:`BodyTooLarge` past it: a body is never held whole before it is measured; one whose
+        ``Content-Length`` says more never gets here, :class:`SecurityHeaders` refuses it) and
         parsed with nesting that exhausts the parser's recursion counted as malformed."""
-        stated = request.headers.get("content-length", "")
-        if stated.isdigit() and int(stated) > MAX_BODY:
-            raise BodyTooLarge(N_("request too large"))
         chunks: list[bytes] = []
         size = 0
         async for chunk in request.stream():
