@@ -834,6 +834,15 @@ def serve_command(
             "X-Forwarded-For / X-Forwarded-Proto (from 127.0.0.1 only) and the host it names."
         ),
     ] = False,
+    allowed_host: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allowed-host",
+            help="A host name reviewers type in the address (e.g. review.pathology.example), besides "
+            "IP addresses, localhost and this machine's name; repeat for more, '*' for any. Requests "
+            "naming another host are refused (421: DNS rebinding).",
+        ),
+    ] = None,
 ) -> None:
     """Serve the sample to reviewers: a zoomable slide viewer, outlines, verdicts in REVIEW_DIR/review.sqlite."""
     from dqm.semantic.planfile import PlanError, read_plan
@@ -874,6 +883,7 @@ def serve_command(
         key,
         lang,
         behind_proxy,
+        allowed_host or (),
     )
 
 

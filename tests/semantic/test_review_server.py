@@ -632,6 +632,69 @@ def test_a_page_rebound_to_this_server_by_its_name_is_refused(fresh: tuple[Path,
         assert client.post("/api/login", json={"token": token}).status_code == 200
 
 
+@pytest.mark.parametrize("host", ["0.0.0.0", "192.168.10.5", "::"])
+def test_a_server_on_the_network_answers_only_its_addresses_and_the_names_it_is_given(
+    fresh: tuple[Path, Path], host: str
+) -> None:
+    """Bound to a network address, the server answered any Host: a page of evil.example whose name
+    is pointed at the server's address (DNS rebinding, from a reviewer's browser on the hospital
+    network) was its own origin and could sign in with a token it guessed, use up the sign-in
+    limit of the reviewers' address, and read what a signed-in reviewer's cookie would show it if
+    the cookie were ever sent. Now it answers an IP address, localhost, this machine's name and the
+    names given with --allowed-host (any case, a trailing dot), '*' for every name."""
+    import socket
+
+    review_dir, batch = fresh
+    token = reviewer(review_dir, "Kim")
+    app = build(review_dir, batch, load_profile(), KEY, host=host)
+    with TestClient(app, base_url="http://evil.example:8765") as rebound:
+        res = rebound.post("/api/login", json={"token": token})
+        assert res.status_code == 421, res.text
+        assert "--allowed-host" in res.json()["error"]
+    own = socket.gethostname()
+    for base in (
+        "http://192.168.10.5:8765",
+        "http://[fe80::1]",
+        "http://localhost:8765",
+        f"http://{own}:8765",
+    ):
+        with TestClient(app, base_url=base) as client:
+            assert client.post("/api/login", json={"token": token}).status_code == 200, base
+    named = build(
+        review_dir, batch, load_profile(), KEY, host=host, allowed_hosts=["Review.Pathology.Example."]
+    )
+    with TestClient(named, base_url="https://review.pathology.example:8443") as client:
+        assert client.post("/api/login", json={"token": token}).status_code == 200
+    with TestClient(named, base_url="http://evil.example") as rebound:
+        assert rebound.get("/login").status_code == 421
+    anyone = build(review_dir, batch, load_profile(), KEY, host=host, allowed_hosts=["*"])
+    with TestClient(anyone, base_url="http://evil.example") as client:
+        assert client.get("/login").status_code == 200
+    proxied = build(
+        review_dir,
+        batch,
+        load_profile(),
+        KEY,
+        host="127.0.0.1",
+        behind_proxy=True,
+        allowed_hosts=["review.example"],
+    )
+    with TestClient(proxied, base_url="https://evil.example") as rebound:
+        assert rebound.get("/login").status_code == 421
+    for wrong in ("review.example:8443", "http://review.example", "-review"):
+        with pytest.raises(CommandError, match="not a host name"):
+            build(review_dir, batch, load_profile(), KEY, host=host, allowed_hosts=[wrong])
+
+
+def test_serve_refuses_an_allowed_host_that_is_not_a_name(fresh: tuple[Path, Path]) -> None:
+    review_dir, batch = fresh
+    res = runner.invoke(
+        cli_app, ["review", "serve", str(review_dir), "--batch", str(batch), "--allowed-host", "x.example:80"]
+    )
+    assert res.exit_code == 2, res.output
+    assert "is not a host name" in res.output
+
+
 def _served(app: object, behind_proxy: bool) -> tuple[object, threading.Thread, int]:
     """``app`` on a real uvicorn server with the options ``dqm review serve`` gives it."""
     import socket

@@ -101,13 +101,13 @@ ASGIApp = Callable[
 
 class SecurityHeaders:
     """Adds :data:`SECURITY_HEADERS` (and ``Cache-Control: no-store`` unless a route set one) to
-    every HTTP response, errors included. With ``local_only``, a request whose ``Host`` names
-    no address of this machine is refused (421) before any route sees it; so is one whose
+    every HTTP response, errors included. With ``hosts``, a request whose ``Host`` is not one of
+    them (:func:`host_allowed`) is refused (421) before any route sees it; so is one whose
     ``Content-Length`` is over :data:`MAX_BODY` (413, and the connection is closed unread)."""
 
-    def __init__(self, app: Any, local_only: bool = False) -> None:
+    def __init__(self, app: Any, hosts: frozenset[str] | None = None) -> None:
         self.app = app
-        self.local_only = local_only
+        self.hosts = hosts
         self.state = app.state
         """The wrapped application's state (database, sample, tiles), for the commands and tests."""
 
@@ -126,7 +126,7 @@ class SecurityHeaders:
                 message["headers"] = headers
             await send(message)
 
-        if self.local_only and not is_loopback(_host_name(scope)):
+        if self.hosts is not None and not host_allowed(_host_name(scope), self.hosts):
             await self.refuse(scope, receive, with_headers, 421, OTHER_HOST)
             return
         if _too_long(scope):
@@ -151,9 +151,26 @@ def _too_long(scope: Scope) -> bool:
 
 
 OTHER_HOST = N_(
-    "this server answers only at the address it listens on (127.0.0.1, localhost or [::1]): the request "
-    "names another name (behind a reverse proxy, start it with dqm review serve --behind-proxy)"
+    "this server answers only at an IP address, localhost, this machine's name and the names given to "
+    "dqm review serve --allowed-host: the request names another name"
 )
+LOCAL_NAMES = frozenset({"localhost", "localhost.localdomain"})
+
+
+def host_allowed(name: str, hosts: frozenset[str]) -> bool:
+    """Whether a request naming host ``name`` is answered: an IP address (a page can point only a
+    *name* of its own at this machine: DNS rebinding), ``localhost``, or one of ``hosts``
+    (lower case, no trailing dot; ``*`` for any)."""
+    import ipaddress
+
+    name = name.lower().rstrip(".")
+    if name in hosts or name in LOCAL_NAMES or "*" in hosts:
+        return True
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return True
 
 
 def _host_name(scope: Scope) -> str:
@@ -181,11 +198,12 @@ def create_app(
     plan: Any = None,
     max_open: int = 8,
     lang: str = "en",
-    local_only: bool = False,
+    hosts: frozenset[str] | None = None,
 ) -> Any:
     """The Starlette application of one review folder over one batch; its pages, their scripts'
-    words, reasons, class names and the API's error texts in ``lang``; with ``local_only``, only
-    for requests that name this machine as their host (:class:`SecurityHeaders`).
+    words, reasons, class names and the API's error texts in ``lang``; with ``hosts``, only
+    for requests that name one of them, an IP address or localhost as their host
+    (:class:`SecurityHeaders`, :func:`host_allowed`).
 
     Raises
     ------
@@ -535,7 +553,7 @@ def create_app(
     app.state.tiles = tiles
     app.state.sign_ins = sign_ins
     app.state.lang = lang
-    return SecurityHeaders(app, local_only)
+    return SecurityHeaders(app, hosts)
 
 
 NO_SUCH_SLIDE = N_("no such slide in the sample")

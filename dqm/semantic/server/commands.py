@@ -6,7 +6,9 @@ The command line only parses options and turns :class:`CommandError` into exit c
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import re
+import socket
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -106,25 +108,21 @@ def build(
     lang: str = "en",
     host: str | None = None,
     behind_proxy: bool = False,
+    allowed_hosts: Sequence[str] = (),
 ) -> Any:
     """The application, or a :class:`CommandError` saying why it cannot start. Listening on
-    ``host`` of this machine and not ``behind_proxy``, it answers only requests that name this
-    machine (:func:`~dqm.semantic.server.app.create_app`'s ``local_only``): a page of another site
-    whose name was pointed at 127.0.0.1 (DNS rebinding) is refused."""
+    ``host``, it answers only requests that name an IP address, localhost, this machine, ``host``
+    or one of ``allowed_hosts`` (:func:`host_names`): a page of another site whose name was
+    pointed at this server (DNS rebinding) is refused."""
     from dqm.identifiers import load_mask_key
 
     if not batch.is_dir():
         raise CommandError(msg("batch folder {path} not found", path=batch))
+    hosts = host_names(host, allowed_hosts, behind_proxy)
     try:
         check_viewer()  # before the masking key is loaded (or created)
-        local_only = host is not None and is_loopback(host) and not behind_proxy
         app = create_app(
-            review_dir,
-            batch.resolve(),
-            profile,
-            mask_key or load_mask_key(),
-            lang=lang,
-            local_only=local_only,
+            review_dir, batch.resolve(), profile, mask_key or load_mask_key(), lang=lang, hosts=hosts
         )
     except (ServerSetupError, ValueError, OSError) as exc:
         raise CommandError(str(exc)) from None
@@ -143,6 +141,32 @@ def build(
     return app
 
 
+HOST_NAME = re.compile(r"[a-z0-9_]([a-z0-9_.-]*[a-z0-9_])?")
+
+
+def host_names(host: str | None, allowed: Sequence[str], behind_proxy: bool) -> frozenset[str] | None:
+    """The host names the server answers to besides IP addresses and localhost
+    (:func:`~dqm.semantic.server.app.host_allowed`): this machine's name, ``host`` where it is a
+    name, and ``allowed`` (``--allowed-host``; ``*`` for any). None, every name, without ``host``
+    (an application built for tests) or behind a reverse proxy given no ``allowed`` (the proxy
+    chooses the names it forwards)."""
+    if host is None or (behind_proxy and not allowed):
+        return None
+    names = {name.lower().rstrip(".") for name in allowed}
+    for name in names:
+        if name != "*" and not HOST_NAME.fullmatch(name):
+            raise CommandError(
+                msg(
+                    "--allowed-host {name!r} is not a host name (a name such as review.example.org, no port)",
+                    name=name,
+                )
+            )
+    if not behind_proxy:
+        own = socket.gethostname().lower().rstrip(".")
+        names |= {own, own.partition(".")[0], host.lower().strip("[]").rstrip(".")}
+    return frozenset(names - {""})
+
+
 def serve(
     review_dir: Path,
     batch: Path,
@@ -155,14 +179,15 @@ def serve(
     mask_key: bytes | None = None,
     lang: str = "en",
     behind_proxy: bool = False,
+    allowed_hosts: Sequence[str] = (),
 ) -> None:
     """Run the server until interrupted (uvicorn, one process; tiles in its thread pool); its
-    pages in ``lang``."""
+    pages in ``lang``; the host names it answers to besides its addresses in ``allowed_hosts``."""
     import uvicorn
 
     if (ssl_keyfile is None) != (ssl_certfile is None):
         raise CommandError(msg("give both --ssl-keyfile and --ssl-certfile, or neither"))
-    app = build(review_dir, batch, profile, mask_key, lang, host, behind_proxy)
+    app = build(review_dir, batch, profile, mask_key, lang, host, behind_proxy, allowed_hosts)
     missing = app.state.sample.missing_from_batch
     if missing and warn is not None:
         warn(
