@@ -267,6 +267,30 @@ def test_tiles_and_descriptors(fresh: tuple[Path, Path]) -> None:
         assert not errors and len(tiles._open) == 1
 
 
+def test_numbers_in_paths_of_any_length_are_not_found_never_a_crash(fresh: tuple[Path, Path]) -> None:
+    """A slide number, level, column or row of over 4,300 digits made int() raise in the router:
+    500 and a traceback for each request. Now a number of more than 9 digits matches no route
+    (404); a negative one never did; large ones in range name no slide, level or tile (404)."""
+    review_dir, batch = fresh
+    big = "9" * 5000
+    with TestClient(build(review_dir, batch, load_profile(), KEY), raise_server_exceptions=False) as a:
+        sign_in(a, reviewer(review_dir, "Kim"))
+        for path in (
+            f"/dz/{big}.dzi",
+            f"/api/slides/{big}",
+            f"/dz/0_files/{big}/0_0.jpeg",
+            f"/dz/0_files/0/{big}_0.jpeg",
+            f"/dz/0_files/0/0_{big}.jpeg",
+            "/dz/0_files/-1/0_0.jpeg",
+            "/dz/0_files/999999999/0_0.jpeg",
+            "/dz/0_files/0/999999999_0.jpeg",
+            "/api/slides/999999999",
+        ):
+            res = a.get(path)
+            assert res.status_code == 404, (path[:40], res.status_code)
+            assert res.json()["error"], path[:40]
+
+
 def test_nothing_outside_the_batch_is_served(fresh: tuple[Path, Path], tmp_path: Path) -> None:
     review_dir, batch = fresh
     secret = tmp_path / "outside.png"
