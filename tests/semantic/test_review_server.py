@@ -267,6 +267,34 @@ def test_tiles_and_descriptors(fresh: tuple[Path, Path]) -> None:
         assert not errors and len(tiles._open) == 1
 
 
+def test_a_key_given_twice_a_lone_surrogate_or_no_object_is_a_bad_request(fresh: tuple[Path, Path]) -> None:
+    """json.loads kept the last of two equal keys ({"verdict": "pass", "verdict": "fail"} was
+    saved as FAIL, while anything reading the first key saw PASS), and an escaped lone surrogate
+    (\\ud800) in a comment or a token could be neither stored nor hashed: 500. Each is now 400
+    with its reason, and nothing is saved."""
+    review_dir, batch = fresh
+    token = reviewer(review_dir, "Kim")
+    with client_for(review_dir, batch) as a:
+        headers = {"x-csrf-token": sign_in(a, token), "content-type": "application/json"}
+        for body, says in [
+            ('{"slide": 0, "verdict": "pass", "verdict": "fail"}', "twice"),
+            ('{"slide": 0, "slide": 1, "verdict": "pass"}', "twice"),
+            ('{"slide": 0, "verdict": "fail", "reasons": ["other"], "x": {"a": 1, "a": 2}}', "twice"),
+            ('{"slide": 0, "verdict": "pass", "comment": "\\ud800"}', "Unicode"),
+            ('{"slide": 0, "verdict": "fail", "reasons": ["\\udfff"]}', "Unicode"),
+            ('[{"slide": 0, "verdict": "pass"}]', "JSON object"),
+        ]:
+            res = a.post("/api/verdicts", content=body, headers=headers)
+            assert res.status_code == 400, (body, res.text)
+            assert says in res.json()["error"], res.text
+        assert a.get("/api/state").json()["verdicts"] == {}
+        assert ReviewDB(review_dir / DB_NAME).log() == []
+        res = a.post(
+            "/api/login", content='{"token": "\\ud800"}', headers={"content-type": "application/json"}
+        )
+        assert res.status_code == 400, res.text
+
+
 def test_numbers_in_paths_of_any_length_are_not_found_never_a_crash(fresh: tuple[Path, Path]) -> None:
     """A slide number, level, column or row of over 4,300 digits made int() raise in the router:
     500 and a traceback for each request. Now a number of more than 9 digits matches no route
