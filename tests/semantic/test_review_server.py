@@ -295,6 +295,21 @@ def test_a_key_given_twice_a_lone_surrogate_or_no_object_is_a_bad_request(fresh:
         assert res.status_code == 400, res.text
 
 
+def test_a_session_cookie_naming_a_huge_reviewer_id_is_refused_not_a_crash(fresh: tuple[Path, Path]) -> None:
+    """A cookie of a current issue time whose reviewer id SQLite cannot hold (over 2^63) made the
+    lookup raise OverflowError before the signature was checked: a 500 and a traceback for anyone
+    who sends that cookie. Now it is no session (401)."""
+    import time
+
+    review_dir, batch = fresh
+    reviewer(review_dir, "Kim")
+    with TestClient(build(review_dir, batch, load_profile(), KEY), raise_server_exceptions=False) as a:
+        for rid in ("9" * 30, str(2**63), "0"):
+            a.cookies.set("dqm_review_session", f"{rid}.{int(time.time())}.nonce.mac")
+            res = a.get("/api/state")
+            assert res.status_code == 401, (rid, res.status_code)
+
+
 def test_numbers_in_paths_of_any_length_are_not_found_never_a_crash(fresh: tuple[Path, Path]) -> None:
     """A slide number, level, column or row of over 4,300 digits made int() raise in the router:
     500 and a traceback for each request. Now a number of more than 9 digits matches no route

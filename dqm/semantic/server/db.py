@@ -248,6 +248,10 @@ class ReviewDB:
         return None if row is None else Reviewer(row[0], row[1], bool(row[2]), row[3])
 
     def reviewer_by_id(self, rid: int) -> Reviewer | None:
+        """The reviewer of id ``rid``, or None (also for an id SQLite cannot hold: a session cookie
+        naming 10^30 raised OverflowError, a 500 for anyone)."""
+        if not 0 < rid < 2**63:
+            return None
         row = (
             self._con()
             .execute("SELECT id, name, adjudicator, token_sha256 FROM reviewers WHERE id = ?", (rid,))
