@@ -4,6 +4,7 @@ its limits made small so that the tests are quick."""
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 import time
@@ -14,6 +15,7 @@ from typing import Any
 import pytest
 
 from dqm.profile import load_profile
+from dqm.semantic.server.app import VIEWER_JS
 from dqm.semantic.server.commands import build, server_options
 from tests.semantic.test_review_server import KEY, fresh, review  # noqa: F401 (fixtures)
 
@@ -49,6 +51,7 @@ def served(fresh: tuple[Path, Path]) -> Iterator[Any]:  # noqa: F811
             time.sleep(0.05)
         return port
 
+    serve.running = running  # type: ignore[attr-defined]
     yield serve
     for server, thread in running:
         server.should_exit = True
@@ -158,3 +161,33 @@ def test_a_body_larger_than_any_route_takes_is_refused_before_it_is_read(served:
     head = answer.split(b"\r\n\r\n", 1)[0].lower()
     assert head.startswith(b"http/1.1 413 "), answer
     assert b"\r\nconnection: close" in head
+
+
+def test_a_client_that_never_reads_its_answers_is_cut_off(served: Any) -> None:
+    """A "slow read": a client pipelines requests for a 350 kB file and reads nothing. uvicorn
+    waited for ever for the buffers to drain, holding the connection and the answers it had
+    made (several MB). Now, once the client has read nothing for the write limit, the connection
+    is dropped with what was buffered for it."""
+    port = served(write_seconds=1.0, request_seconds=60.0)
+    server = served.running[-1][0]
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.settimeout(WAIT)
+    sock.bind(("127.0.0.1", 0))
+    sock.connect(("127.0.0.1", port))
+    try:
+        request = b"GET /static/vendor/openseadragon.min.js HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+        sock.sendall(request * 40)
+        deadline = time.monotonic() + WAIT
+        while not server.server_state.connections:  # accepted
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        while server.server_state.connections:  # the server dropped it, nothing read here
+            assert time.monotonic() < deadline, "the connection is still held"
+            time.sleep(0.1)
+        got = b""
+        with contextlib.suppress(ConnectionResetError):
+            got = read_all(sock)  # what the kernel had already taken, then the end
+        assert len(got) < 40 * VIEWER_JS.stat().st_size, "every answer was kept for the client"
+    finally:
+        sock.close()

@@ -14,6 +14,8 @@ option):
 * a request (its headers and its body) must arrive whole within :data:`REQUEST_SECONDS` of its first
   byte, or of the connection's opening for the first request: past it the server answers 408 and
   closes the connection (nginx's ``client_header_timeout`` / ``client_body_timeout``);
+* a client that reads none of an answer for :data:`WRITE_SECONDS` while the server has more of it
+  to send than its buffers hold (a "slow read": it asks for tiles and never takes them) is cut off;
 * at most :data:`MAX_CONNECTIONS` connections are open, and at most :data:`PER_CLIENT` from one
   client address (not behind a reverse proxy, whose connections all come from 127.0.0.1): a
   connection past either bound is closed as soon as it is made, before it is read;
@@ -42,6 +44,8 @@ MAX_CONNECTIONS = 512
 by default, and tiles need some for the slides)."""
 PER_CLIENT = 48
 """Connections open at once from one client address (eight browser tabs of one reviewer)."""
+WRITE_SECONDS = 30.0
+"""Seconds an answer may wait for the client to read any of it (uvicorn waits for ever)."""
 LOG_EVERY = 60.0
 """Seconds between two log lines about closed connections."""
 
@@ -50,16 +54,19 @@ class GuardedH11Protocol(H11Protocol):
     """uvicorn's h11 protocol with the limits of the module; :func:`guarded_protocol` sets them."""
 
     request_seconds = REQUEST_SECONDS
+    write_seconds = WRITE_SECONDS
     max_connections = MAX_CONNECTIONS
     per_client: int | None = PER_CLIENT
     counts: ClassVar[dict[str, float]] = {}
-    """Connections closed since the last log line (``slow``, ``over``) and when it was written
+    """Connections closed since the last log line (``slow``, ``stalled``, ``over``) and when it was written
     (``logged``): one dictionary per class that :func:`guarded_protocol` makes."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.deadline: Any = None
         """The timer that closes the connection when its request is not whole in time."""
+        self.stalled: Any = None
+        """The timer that cuts the connection off when the client reads none of an answer."""
 
     def connection_made(self, transport: Any) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -87,7 +94,31 @@ class GuardedH11Protocol(H11Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
+        self._unstall()
         super().connection_lost(exc)
+
+    def pause_writing(self) -> None:
+        """The transport's buffer is full: the client has to read before more is sent."""
+        super().pause_writing()
+        if self.stalled is None:
+            self.stalled = self.loop.call_later(self.write_seconds, self._not_reading)
+
+    def resume_writing(self) -> None:
+        self._unstall()
+        super().resume_writing()
+
+    def _unstall(self) -> None:
+        if self.stalled is not None:
+            self.stalled.cancel()
+            self.stalled = None
+
+    def _not_reading(self) -> None:
+        """The client read nothing for :data:`WRITE_SECONDS`: drop the connection and what is
+        buffered for it (closing would wait for the buffer to be sent)."""
+        self.stalled = None
+        if not self.transport.is_closing() or self.transport.get_write_buffer_size():
+            self._count("stalled")
+            self.transport.abort()
 
     def _settle(self) -> None:
         """Keep the clock running while a request is incomplete; stop it once it is whole."""
@@ -127,21 +158,25 @@ class GuardedH11Protocol(H11Protocol):
         if now - counts.get("logged", -LOG_EVERY) >= LOG_EVERY:
             logging.getLogger("uvicorn.error").warning(
                 msg(
-                    "closed {slow} connection(s) that did not send a whole request within {seconds} s "
-                    "and {over} over the limits ({total} open at once, {per_client} from one address)",
+                    "closed {slow} connection(s) that did not send a whole request within {seconds} s, "
+                    "{stalled} that read nothing of an answer for {write_seconds} s and {over} over the "
+                    "limits ({total} open at once, {per_client} from one address)",
                     slow=int(counts.get("slow", 0)),
                     seconds=self.request_seconds,
+                    stalled=int(counts.get("stalled", 0)),
+                    write_seconds=self.write_seconds,
                     over=int(counts.get("over", 0)),
                     total=self.max_connections,
                     per_client=self.per_client if self.per_client is not None else "-",
                 )
             )
-            counts.update(slow=0, over=0, logged=now)
+            counts.update(slow=0, stalled=0, over=0, logged=now)
 
 
 def guarded_protocol(
     behind_proxy: bool,
     request_seconds: float = REQUEST_SECONDS,
+    write_seconds: float = WRITE_SECONDS,
     max_connections: int = MAX_CONNECTIONS,
     per_client: int = PER_CLIENT,
 ) -> type[GuardedH11Protocol]:
@@ -152,6 +187,7 @@ def guarded_protocol(
         (GuardedH11Protocol,),
         {
             "request_seconds": request_seconds,
+            "write_seconds": write_seconds,
             "max_connections": max_connections,
             "per_client": None if behind_proxy else per_client,
             "counts": {},
