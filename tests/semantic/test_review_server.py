@@ -310,6 +310,27 @@ def test_a_session_cookie_naming_a_huge_reviewer_id_is_refused_not_a_crash(fresh
             assert res.status_code == 401, (rid, res.status_code)
 
 
+def test_the_sign_in_limit_counts_an_ipv6_client_by_its_64_network(fresh: tuple[Path, Path]) -> None:
+    """A client on IPv6 chooses the last 64 bits of its address (privacy addresses, or any it
+    likes on its LAN): counted per address, each new one had SIGN_IN_BURST fresh tries. Now an
+    IPv6 client is counted by its /64 network, an IPv4-mapped one by its IPv4 address."""
+    from dqm.semantic.server.auth import SIGN_IN_BURST, sign_in_key
+
+    review_dir, batch = fresh
+    token = reviewer(review_dir, "Kim")
+    app = build(review_dir, batch, load_profile(), KEY)
+    statuses = []
+    for i in range(SIGN_IN_BURST + 3):
+        with TestClient(app, client=(f"2001:db8:1:2::{i + 1:x}", 40000)) as client:
+            statuses.append(client.post("/api/login", json={"token": token + "x"}).status_code)
+    assert statuses == [401] * SIGN_IN_BURST + [429] * 3
+    with TestClient(app, client=("2001:db8:1:3::1", 40000)) as client:  # another network
+        assert client.post("/api/login", json={"token": token}).status_code == 200
+    assert sign_in_key("::ffff:10.1.2.3") == sign_in_key("10.1.2.3") == "10.1.2.3"
+    assert sign_in_key("2001:db8:1:2:aaaa:bbbb:cccc:dddd") == "2001:db8:1:2::/64"
+    assert sign_in_key("testclient") == "testclient"
+
+
 def test_numbers_in_paths_of_any_length_are_not_found_never_a_crash(fresh: tuple[Path, Path]) -> None:
     """A slide number, level, column or row of over 4,300 digits made int() raise in the router:
     500 and a traceback for each request. Now a number of more than 9 digits matches no route

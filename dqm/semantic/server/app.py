@@ -253,7 +253,7 @@ def create_app(
     sign_ins = auth.SignInLimit()
 
     def client_address(request: Request) -> str:
-        return request.client.host if request.client is not None else ""
+        return auth.sign_in_key(request.client.host if request.client is not None else "")
 
     def too_many(request: Request, wait: int) -> Response:
         """429: the client address used up its failed sign-ins (:class:`~auth.SignInLimit`)."""

@@ -13,8 +13,9 @@ body and, where the browser sends one, an ``Origin`` equal to the server's. Scri
 so such requests need no CSRF token.
 
 Tokens are random (guessing one is hopeless), but each wrong one costs a lookup and a log line:
-:class:`SignInLimit` lets one client address fail :data:`SIGN_IN_BURST` times in a row, then one
-more time every :data:`SIGN_IN_EVERY` seconds (a sign-in with a token or a bearer request).
+:class:`SignInLimit` lets one client address (an IPv6 /64 network: :func:`sign_in_key`) fail
+:data:`SIGN_IN_BURST` times in a row, then one more time every :data:`SIGN_IN_EVERY` seconds (a
+sign-in with a token or a bearer request).
 """
 
 from __future__ import annotations
@@ -100,6 +101,24 @@ def csrf_ok(db: ReviewDB, session: Session, given: str | None) -> bool:
     if session.via == "bearer":
         return True
     return bool(given) and hmac.compare_digest(csrf_token(db, session), given or "")
+
+
+def sign_in_key(address: str) -> str:
+    """What :class:`SignInLimit` counts failures by: an IPv4 address, or the /64 network of an
+    IPv6 one (one machine, one LAN: a client chooses the last 64 bits of its address itself, so
+    counted per address it had 2^64 fresh buckets of :data:`SIGN_IN_BURST` tries); an IPv4
+    address mapped into IPv6 is the IPv4 address. Anything else (a test client's name) as it is."""
+    import ipaddress
+
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((ip, 64), strict=False))
+    return str(ip)
 
 
 class SignInLimit:
