@@ -43,7 +43,8 @@ MAX_CONNECTIONS = 512
 """Connections open at once (a browser opens six per server; the process has 1,024 descriptors
 by default, and tiles need some for the slides)."""
 PER_CLIENT = 48
-"""Connections open at once from one client address (eight browser tabs of one reviewer)."""
+"""Connections open at once from one client address (a browser opens six per server: room for
+several reviewers behind one address)."""
 WRITE_SECONDS = 30.0
 """Seconds an answer may wait for the client to read any of it (uvicorn waits for ever)."""
 LOG_EVERY = 60.0
