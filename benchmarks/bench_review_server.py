@@ -1,6 +1,7 @@
 """How fast the review server answers two reviewers working at once (issue 16, section 4).
 
     .venv/bin/python benchmarks/bench_review_server.py [--size 50000] [--views 25] [--seconds 120]
+    .venv/bin/python benchmarks/bench_review_server.py --slowloris 500 --size 4096 --seconds 40
 
 1. Builds a JPEG-tiled pyramidal TIFF of ``--size`` x ``--size`` pixels (default 50,000, about
    300 MB) tile by tile: a handful of textured 256 x 256 tiles are encoded once and written again
