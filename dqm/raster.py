@@ -10,7 +10,7 @@ here and ``dqm convert --to mask`` writes label images with it; outlines read fr
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -18,18 +18,23 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from dqm.coords import Frame
-from dqm.model import Annotation
+from dqm.model import Annotation, Lesion
+
+
+def painting_order(annotation: Annotation, class_index: dict[str, int]) -> list[Lesion]:
+    """The lesions a label mask paints (a geometry, a class in ``class_index``), in painting
+    order: larger area first, file order on ties."""
+    painted = [
+        les
+        for les in annotation.lesions
+        if les.geometry is not None and les.label in class_index and not les.geometry.is_empty
+    ]
+    return sorted(painted, key=lambda les: -les.geometry.area)  # type: ignore[union-attr]  # stable
 
 
 def label_layers(annotation: Annotation, class_index: dict[str, int]) -> list[tuple[int, BaseGeometry]]:
-    """Lesions as ``(label, geometry)`` in painting order: larger area first, file order on ties."""
-    layers = [
-        (class_index[les.label], les.geometry, i)
-        for i, les in enumerate(annotation.lesions)
-        if les.geometry is not None and les.label in class_index and not les.geometry.is_empty
-    ]
-    layers.sort(key=lambda t: (-t[1].area, t[2]))
-    return [(label, geom) for label, geom, _ in layers]
+    """Lesions as ``(label, geometry)`` in painting order (:func:`painting_order`)."""
+    return [(class_index[les.label], les.geometry) for les in painting_order(annotation, class_index)]  # type: ignore[index,misc]
 
 
 def _polygons(geom: BaseGeometry) -> list[list[np.ndarray]]:
@@ -45,80 +50,114 @@ def _polygons(geom: BaseGeometry) -> list[list[np.ndarray]]:
     ]
 
 
-ROW_CHUNK = 1024
 CROSSINGS_A_PASS = 1_000_000
-"""Edge-row crossings one pass of :func:`fill_rings` holds (about 60 bytes each): an outline of a
+"""Edge-row crossings one pass of :func:`fill_rings` holds (about 50 bytes each): an outline of a
 million vertices zigzagging across a raster of 350 rows crosses its rows 350 million times."""
+CELLS_A_PASS = 4_000_000
+"""Raster cells one pass of :func:`fill_rings` counts crossings in (9 bytes each); a pass holds
+at least one row, whatever its width."""
+
+
+def _edge_rows(rings: Sequence[np.ndarray], rows: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The edges of ``rings`` (``x0, y0, x1, y1`` a row) that cross a row centre of a raster of
+    ``rows`` rows, and the rows each crosses: ``lo`` to ``hi``, half-open (a vertex on a centre
+    line is counted once, by the edge that leaves it upwards or downwards)."""
+    edges = [np.empty((0, 4))]
+    for ring in rings:
+        closed = ring if np.array_equal(ring[0], ring[-1]) else np.vstack([ring, ring[:1]])
+        edges.append(np.column_stack([closed[:-1], closed[1:]]))
+    e = np.concatenate(edges)
+    e = e[e[:, 1] != e[:, 3]]
+    y0, y1 = e[:, 1], e[:, 3]
+    lo = np.clip(np.ceil(np.minimum(y0, y1) - 0.5), 0, rows).astype(np.int64)
+    hi = np.clip(np.ceil(np.maximum(y0, y1) - 0.5), 0, rows).astype(np.int64)
+    keep = hi > lo
+    return e[keep], lo[keep], hi[keep]
+
+
+def ring_crossings(rings: Sequence[np.ndarray], rows: int) -> int:
+    """How many edge-row crossings :func:`fill_rings` makes to fill ``rings`` in a raster of
+    ``rows`` rows: its work, counted in one pass over the vertices before any is made."""
+    _, lo, hi = _edge_rows(rings, rows)
+    return int((hi - lo).sum())
 
 
 def fill_rings(rings: Sequence[np.ndarray], shape: tuple[int, int]) -> np.ndarray:
     """Pixels whose centre ``(c + 0.5, r + 0.5)`` is inside ``rings`` (raster x/y), even-odd rule.
 
     Exact scanline fill: each edge crosses the centre lines of the rows in ``[y_min, y_max)``
-    (half-open, so a vertex is counted once); per row the crossings are sorted and the centres
-    from one crossing (included) to the next (excluded) are filled. The even-odd rule over shell
-    and holes leaves the holes empty. Cost grows with the crossings, not the raster; they are
-    made a band of rows at a time, about :data:`CROSSINGS_A_PASS` a band, so memory does not.
+    (half-open, so a vertex is counted once); a pixel is inside when an odd number of its row's
+    crossings lie at or left of its centre (the crossings sorted and paired, the centres from one
+    (included) to the next (excluded) filled: the same pixels, without the sort). The even-odd
+    rule over shell and holes leaves the holes empty. Cost grows with the crossings
+    (:func:`ring_crossings`) and the raster's cells; they are made a band of rows at a time, about
+    :data:`CROSSINGS_A_PASS` crossings and :data:`CELLS_A_PASS` cells a band, so memory does not.
     """
-    rows = shape[0]
+    rows, cols = shape
     out = np.zeros(shape, dtype=bool)
-    edges = []
-    for ring in rings:
-        closed = ring if np.array_equal(ring[0], ring[-1]) else np.vstack([ring, ring[:1]])
-        edges.append(np.column_stack([closed[:-1], closed[1:]]))
-    if not edges:
-        return out
-    e = np.concatenate(edges)
-    e = e[e[:, 1] != e[:, 3]]
-    if len(e) == 0:
-        return out
-    y0, y1 = e[:, 1], e[:, 3]
-    lo = np.clip(np.ceil(np.minimum(y0, y1) - 0.5), 0, rows).astype(np.int64)
-    hi = np.clip(np.ceil(np.maximum(y0, y1) - 0.5), 0, rows).astype(np.int64)
-    keep = hi > lo
-    e, lo, hi = e[keep], lo[keep], hi[keep]
+    e, lo, hi = _edge_rows(rings, rows)
     if len(e) == 0:
         return out
     # crossings of each row (edges that start there, less those that ended), then bands of rows
-    # holding about CROSSINGS_A_PASS each (a row with more is a band of its own)
+    # holding about CROSSINGS_A_PASS crossings and at most CELLS_A_PASS cells (or one row)
     per_row = np.cumsum(np.bincount(lo, minlength=rows + 1) - np.bincount(hi, minlength=rows + 1))[:rows]
     before = np.concatenate([[0], np.cumsum(per_row)])
+    tall = max(1, CELLS_A_PASS // (cols + 1))
+    x0, y0 = e[:, 0].copy(), e[:, 1].copy()
+    slope = (e[:, 2] - e[:, 0]) / (e[:, 3] - e[:, 1])
     a = int(lo.min())
     end = int(hi.max())
     while a < end:
         b = max(a + 1, int(np.searchsorted(before, before[a] + CROSSINGS_A_PASS, "right")) - 1)
-        b = min(b, end)
-        active = (lo < b) & (hi > a)
-        _fill_band(out, e[active], np.maximum(lo[active], a), np.minimum(hi[active], b))
+        b = min(b, end, a + tall)
+        band = np.flatnonzero((lo < b) & (hi > a))
+        if len(band) == len(lo):  # every edge crosses the band (a zigzag): no copies
+            _fill_band(out, a, b, x0, y0, slope, np.maximum(lo, a), np.minimum(hi, b))
+        else:
+            _fill_band(
+                out, a, b, x0[band], y0[band], slope[band], np.maximum(lo[band], a), np.minimum(hi[band], b)
+            )
         a = b
     return out
 
 
-def _fill_band(out: np.ndarray, e: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> None:
-    """:func:`fill_rings` for the edges ``e`` crossing the rows ``lo`` to ``hi`` (half-open)."""
-    rows, cols = out.shape
-    x0, y0, x1, y1 = e[:, 0], e[:, 1], e[:, 2], e[:, 3]
+def _fill_band(
+    out: np.ndarray,
+    a: int,
+    b: int,
+    x0: np.ndarray,
+    y0: np.ndarray,
+    slope: np.ndarray,
+    lo: np.ndarray,
+    hi: np.ndarray,
+) -> None:
+    """:func:`fill_rings` of the rows ``a`` to ``b`` for the edges from ``(x0, y0)`` of ``slope``
+    (dx/dy) crossing the rows ``lo`` to ``hi`` (half-open): each crossing counted in the first
+    cell whose centre is at or right of it, the counts summed along the row, odd sums inside."""
+    cols = out.shape[1]
     counts = hi - lo
     total = int(counts.sum())
     if total == 0:
         return
-    edge = np.repeat(np.arange(len(e)), counts)
-    first = np.cumsum(counts) - counts
-    row = lo[edge] + (np.arange(total) - first[edge])
-    x = x0[edge] + (row + 0.5 - y0[edge]) * ((x1 - x0) / (y1 - y0))[edge]
-    order = np.lexsort((x, row))
-    row, x = row[order], x[order]
-    # every row is crossed an even number of times: consecutive crossings pair up
-    r, xa, xb = row[0::2], x[0::2], x[1::2]
-    c0 = np.clip(np.ceil(xa - 0.5), 0, cols).astype(np.int64)
-    c1 = np.clip(np.ceil(xb - 0.5), 0, cols).astype(np.int64)
-    for a in range(int(r[0]), int(r[-1]) + 1, ROW_CHUNK):  # bounded memory on large rasters
-        i, j = np.searchsorted(r, [a, a + ROW_CHUNK])
-        b = min(a + ROW_CHUNK, rows)
-        diff = np.zeros((b - a, cols + 1), dtype=np.int32)
-        np.add.at(diff, (r[i:j] - a, c0[i:j]), 1)
-        np.add.at(diff, (r[i:j] - a, c1[i:j]), -1)
-        out[a:b] = np.cumsum(diff, axis=1)[:, :cols] > 0
+    row = np.arange(total, dtype=np.int64)
+    row += np.repeat(lo - (np.cumsum(counts) - counts), counts)  # each edge's rows lo to hi
+    x = row + 0.5
+    x -= np.repeat(y0, counts)
+    x *= np.repeat(slope, counts)
+    x += np.repeat(x0, counts)  # x0 + (row + 0.5 - y0) * slope, as the sorted fill computed it
+    x -= 0.5
+    np.ceil(x, out=x)
+    np.clip(x, 0, cols, out=x)
+    row -= a
+    row *= cols + 1
+    x += row  # the cell's index in the band: integers, exact in a float below 2**53
+    del row
+    hits = np.bincount(x.astype(np.int64), minlength=(b - a) * (cols + 1)).reshape(b - a, cols + 1)
+    del x
+    # a sum's parity is kept by its last bit: uint8 wraps at 256, an even number
+    seen = np.cumsum(hits[:, :cols], axis=1, dtype=np.uint8)
+    np.bitwise_and(seen, 1, out=seen)
+    out[a:b] = seen.view(bool)
 
 
 def edge_ys(geometries: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -148,18 +187,14 @@ def most_crossed(geometries: Sequence[BaseGeometry]) -> int:
     return int(np.cumsum(step[order]).max())
 
 
-def rasterise(
+def _pieces(
     lesions: Sequence[tuple[int, BaseGeometry]], frame: Frame, shape: tuple[int, int]
-) -> np.ndarray:
-    """A ``(rows, cols)`` uint8 label mask of ``lesions`` (painting order) in the raster ``frame``.
-
-    A pixel takes a lesion's label when its centre lies inside the lesion and outside its holes
-    (exactly: :func:`fill_rings`); later lesions paint over earlier ones; 0 is background.
-    Lesions outside the raster are skipped.
-    """
+) -> Iterator[tuple[int, int, tuple[int, int, int, int], list[np.ndarray]]]:
+    """Each polygon of ``lesions`` that reaches the raster: the lesion's position in ``lesions``,
+    its label, the rows and columns ``(r0, r1, c0, c1)`` of its bounding box in the raster, and
+    its rings in that box's raster x/y."""
     rows, cols = shape
-    out = np.zeros((rows, cols), dtype=np.uint8)
-    for label, geom in lesions:
+    for k, (label, geom) in enumerate(lesions):
         minx, miny, maxx, maxy = geom.bounds
         (c0, r0), (c1, r1) = frame.from_level0_xy(np.array([[minx, miny], [maxx, maxy]]))
         c0, r0 = max(int(np.floor(c0)), 0), max(int(np.floor(r0)), 0)
@@ -167,7 +202,33 @@ def rasterise(
         if c1 <= c0 or r1 <= r0:
             continue
         for rings in _polygons(geom):
-            local = [frame.from_level0_xy(ring) - (c0, r0) for ring in rings]
-            inside = fill_rings(local, (r1 - r0, c1 - c0))
-            out[r0:r1, c0:c1][inside] = label
+            yield k, label, (r0, r1, c0, c1), [frame.from_level0_xy(ring) - (c0, r0) for ring in rings]
+
+
+def raster_crossings(
+    lesions: Sequence[tuple[int, BaseGeometry]], frame: Frame, shape: tuple[int, int]
+) -> list[int]:
+    """The edge-row crossings :func:`rasterise` makes for each of ``lesions`` (0 for one outside
+    the raster): its work, counted in one pass over the vertices, before any pixel is filled. A
+    zigzag of ``n`` vertices across ``h`` rows makes ``n * h / 2``."""
+    work = [0] * len(lesions)
+    for k, _, (r0, r1, _, _), local in _pieces(lesions, frame, shape):
+        work[k] += ring_crossings(local, r1 - r0)
+    return work
+
+
+def rasterise(
+    lesions: Sequence[tuple[int, BaseGeometry]], frame: Frame, shape: tuple[int, int]
+) -> np.ndarray:
+    """A ``(rows, cols)`` uint8 label mask of ``lesions`` (painting order) in the raster ``frame``.
+
+    A pixel takes a lesion's label when its centre lies inside the lesion and outside its holes
+    (exactly: :func:`fill_rings`); later lesions paint over earlier ones; 0 is background.
+    Lesions outside the raster are skipped. What it costs is :func:`raster_crossings`: a caller
+    bounds it with that count before calling.
+    """
+    out = np.zeros(shape, dtype=np.uint8)
+    for _, label, (r0, r1, c0, c1), local in _pieces(lesions, frame, shape):
+        inside = fill_rings(local, (r1 - r0, c1 - c0))
+        out[r0:r1, c0:c1][inside] = label
     return out

@@ -1,0 +1,120 @@
+"""The label mask fill (dqm.raster): the same pixels as the sorted scanline fill, its work counted
+before it is done."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import shapely
+from PIL import Image
+
+from dqm import raster
+from dqm.coords import Frame
+from dqm.profile import Profile
+from dqm.raster import label_layers, raster_crossings, rasterise
+from dqm.readers import read_annotation, resolve_classes
+from dqm.synth import build_batch
+from dqm.synth.shapes import blob
+
+
+def _sorted_fill(rings: list[np.ndarray], shape: tuple[int, int]) -> np.ndarray:
+    """The reference: per row, each edge's crossing of the row's centre line (half-open in y),
+    sorted, paired, the centres from one crossing (included) to the next (excluded) filled."""
+    rows, cols = shape
+    out = np.zeros(shape, bool)
+    edges = [(a, b) for ring in rings for a, b in zip(ring, np.roll(ring, -1, axis=0), strict=True)]
+    for r in range(rows):
+        y = r + 0.5
+        xs = sorted(
+            a[0] + (r + 0.5 - a[1]) * ((b[0] - a[0]) / (b[1] - a[1]))
+            for a, b in edges
+            if a[1] != b[1] and min(a[1], b[1]) <= y < max(a[1], b[1])
+        )
+        for xa, xb in zip(xs[0::2], xs[1::2], strict=True):
+            c0 = int(np.clip(np.ceil(xa - 0.5), 0, cols))
+            out[r, c0 : int(np.clip(np.ceil(xb - 0.5), 0, cols))] = True
+    return out
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_the_fill_is_the_sorted_scanline_fill(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    for k in range(40):
+        h, w = (int(v) for v in rng.integers(1, 90, 2))
+        rings = [rng.uniform(-10, max(h, w) + 10, (int(rng.integers(3, 40)), 2))]
+        if k % 2:
+            rings.append(rng.uniform(0, max(h, w), (int(rng.integers(3, 9)), 2)))
+        if k % 3 == 0:
+            rings = [np.round(ring * 2) / 2 for ring in rings]  # vertices on centre lines and edges
+        np.testing.assert_array_equal(raster.fill_rings(rings, (h, w)), _sorted_fill(rings, (h, w)))
+
+
+def test_narrow_bands_of_cells_fill_what_one_band_fills(monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = np.random.default_rng(5)
+    rings = [blob(rng, 300, 200, 100, 120), blob(rng, 290, 190, 30, 40)[::-1]]
+    whole = raster.fill_rings(rings, (400, 600))
+    monkeypatch.setattr(raster, "CELLS_A_PASS", 1)  # a row a band
+    assert np.array_equal(whole, raster.fill_rings(rings, (400, 600))) and whole.any()
+
+
+def test_real_glas_outlines_fill_their_masks_back(real_data: Path) -> None:
+    root = real_data / "segmentation" / "glas" / "masks"
+    if not root.is_dir():
+        pytest.skip(f"GlaS not found at {root}")
+    profile = Profile(
+        name="glas", classes=({"id": "gland", "name": "gland"},), clinical={}, mask_values={255: "gland"}
+    )
+    for path in sorted(root.glob("*.png"))[::8]:  # 21 of the 165
+        (ann,) = resolve_classes(read_annotation(path, path.name), profile)
+        with Image.open(path) as image:
+            labels = np.asarray(image)
+        filled = rasterise(label_layers(ann, {"gland": 1}), Frame(), labels.shape)
+        np.testing.assert_array_equal(filled == 1, labels == 255)
+
+
+def test_synth_outlines_fill_as_the_sorted_fill(tmp_path: Path, profile: Profile) -> None:
+    build_batch(tmp_path / "b", 4, seed=2, defect_rate=0.0, max_size=512)
+    index = {cid: k + 1 for k, cid in enumerate(profile.class_ids)}
+    painted = 0
+    for path in sorted((tmp_path / "b" / "annotations").glob("*.json")):
+        (ann,) = resolve_classes(read_annotation(path, path.name), profile)
+        frame, shape = Frame(downsample=2), (int(ann.height or 0) // 2, int(ann.width or 0) // 2)
+        expected = np.zeros(shape, np.uint8)
+        for label, geom in label_layers(ann, index):
+            for poly in getattr(geom, "geoms", [geom]):
+                rings = [poly.exterior.coords, *(i.coords for i in poly.interiors)]
+                local = [frame.from_level0_xy(np.asarray(r, float)) for r in rings]
+                expected[_sorted_fill(local, shape)] = label
+        np.testing.assert_array_equal(rasterise(label_layers(ann, index), frame, shape), expected)
+        painted += int(expected.astype(bool).sum())
+    assert painted > 0
+
+
+def _zigzag(n: int, width: float, height: float) -> np.ndarray:
+    """``n`` (even) vertices whose every edge but two crosses every row from 1 to ``height - 1``."""
+    xs = np.linspace(1, width - 1, n)
+    ys = np.where(np.arange(n) % 2, height - 1, 1.0)
+    return np.vstack([np.column_stack([xs, ys]), [[width - 1, height - 0.5], [1, height - 0.5]]])
+
+
+def test_the_work_is_counted_before_and_is_what_the_fill_does(monkeypatch: pytest.MonkeyPatch) -> None:
+    zigzag = shapely.Polygon(_zigzag(1000, 300, 200))
+    rng = np.random.default_rng(3)
+    donut = shapely.Polygon(blob(rng, 150, 100, 60, 80), [blob(rng, 150, 100, 10, 20)])
+    lesions = [(1, zigzag), (2, donut), (1, shapely.box(5000, 5000, 5010, 5010))]  # the last is outside
+    made: list[int] = []
+    fill = raster._fill_band
+
+    def counting(*args: np.ndarray | int) -> None:
+        lo, hi = args[-2:]
+        made.append(int((hi - lo).sum()))  # type: ignore[operator]
+        fill(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(raster, "_fill_band", counting)
+    work = raster_crossings(lesions, Frame(), (200, 300))
+    assert work[0] == 1000 * 198 and work[1] > 0 and work[2] == 0  # rows 1 to 198 (centres 1.5..198.5)
+    rasterise(lesions, Frame(), (200, 300))
+    assert sum(made) == sum(work)
+    assert raster_crossings(lesions, Frame(downsample=4), (50, 75))[0] == 1000 * 50  # fewer rows
