@@ -33,7 +33,7 @@ from dqm.coords import Frame, usable_mpp
 from dqm.model import Annotation, Lesion
 from dqm.output import write_file
 from dqm.profile import Profile
-from dqm.raster import label_layers, rasterise
+from dqm.raster import painting_order, raster_crossings, rasterise
 from dqm.readers import mask, read_annotation, resolve_classes
 from dqm.readers.common.geojson import to_coordinates
 from dqm.readers.native_schema import FORMAT_TAG
@@ -133,21 +133,40 @@ def to_mask(
     index = mask_values(profile)
     writable = [les for les in ann.lesions if _writable(les)]
     unknown = sum(1 for les in writable if les.label not in index)
-    layers = label_layers(ann, index)
+    lesions = painting_order(ann, index)
     top = max(index.values(), default=0)
     if top > 65535:
         return None, f"class value {top} does not fit a 16-bit mask", unknown
     dtype = np.uint8 if top <= 255 else np.uint16
-    if not layers:
+    if not lesions:
         return np.zeros((rows, cols), dtype), None, unknown
     small = [(k, v) for k, v in enumerate(sorted(set(index.values())), start=1)]
     # rasterise paints uint8 labels: paint ranks, then map ranks to the (possibly 16-bit) values
     rank = {v: k for k, v in small}
-    painted = rasterise([(rank[v], g) for v, g in layers], Frame(downsample=downsample), (rows, cols))
+    layers = [(rank[index[les.label]], les.geometry) for les in lesions]  # type: ignore[index]
+    frame = Frame(downsample=downsample)
+    over = _too_much_work(lesions, raster_crossings(layers, frame, (rows, cols)), profile)
+    if over is not None:
+        return None, over, unknown
+    painted = rasterise(layers, frame, (rows, cols))
     lut = np.zeros(len(small) + 1, dtype)
     for k, v in small:
         lut[k] = v
     return lut[painted], None, unknown
+
+
+def _too_much_work(lesions: list[Lesion], work: list[int], profile: Profile) -> str | None:
+    """Why a mask whose lesions' fill takes ``work`` edge-row crossings (each of ``lesions``)
+    is not written, or None when it is within ``limits.raster_crossings``."""
+    limit = profile.limits.raster_crossings
+    if sum(work) <= limit:
+        return None
+    most = max(range(len(work)), key=work.__getitem__)
+    return (
+        f"filling its outlines crosses the mask's rows {sum(work):,} times, over "
+        f"limits.raster_crossings ({limit:,}); lesion {lesions[most].pointer} alone crosses them "
+        f"{work[most]:,} times (a larger --downsample makes fewer rows)"
+    )
 
 
 def to_native(ann: Annotation, slide: SlideFacts | None) -> tuple[dict[str, Any] | None, str | None]:

@@ -1,5 +1,5 @@
 """The label mask fill (dqm.raster): the same pixels as the sorted scanline fill, its work counted
-before it is done."""
+before it is done, and ``dqm convert --to mask`` refusing a mask whose fill is over the limit."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ import shapely
 from PIL import Image
 
 from dqm import raster
+from dqm.convert import convert_file
 from dqm.coords import Frame
-from dqm.profile import Profile
+from dqm.profile import Limits, Profile
 from dqm.raster import label_layers, raster_crossings, rasterise
 from dqm.readers import read_annotation, resolve_classes
 from dqm.synth import build_batch
@@ -118,3 +119,34 @@ def test_the_work_is_counted_before_and_is_what_the_fill_does(monkeypatch: pytes
     rasterise(lesions, Frame(), (200, 300))
     assert sum(made) == sum(work)
     assert raster_crossings(lesions, Frame(downsample=4), (50, 75))[0] == 1000 * 50  # fewer rows
+
+
+def _zigzag_file(tmp_path: Path, n: int) -> Path:
+    ring = _zigzag(n, 300, 200).tolist()
+    square = [[10, 10], [20, 10], [20, 20], [10, 20], [10, 10]]
+    doc = (
+        '{"format": "dqm.annotation/1", "slide": {"file": "S.tiff", "width": 300, "height": 200}, '
+        '"lesions": [{"id": 1, "class": "bcc", "geometry": {"type": "Polygon", "coordinates": [%s]}},'
+        ' {"id": 2, "class": "bcc", "geometry": {"type": "Polygon", "coordinates": [%s]}}]}'
+    ) % ([*ring, ring[0]], square)
+    path = tmp_path / "S.json"
+    path.write_text(doc)
+    return path
+
+
+def test_convert_refuses_a_mask_whose_fill_is_over_the_limit(tmp_path: Path, profile: Profile) -> None:
+    # a zigzag outline of 999,000 vertices across 348 rows took 35 s of CPU (345 million
+    # crossings), and nothing bounded it: the crossings are now counted first and checked
+    src = _zigzag_file(tmp_path, 1000)
+    work = 1000 * 198 + 2 * 10  # the zigzag's crossings and the square's (two sides, 10 rows)
+    tight = profile.model_copy(update={"limits": Limits(raster_crossings=work - 1)})
+    res = convert_file(src, "mask", tmp_path / "out", tight)
+    assert not res.written and len(res.problems) == 1
+    said = res.problems[0]
+    assert f"{work:,} times" in said and f"limits.raster_crossings ({work - 1:,})" in said
+    assert f"lesion /lesions/0 alone crosses them {1000 * 198:,} times" in said
+    (written,) = convert_file(src, "mask", tmp_path / "ok", tight, downsample=2).written  # 99 rows
+    assert np.asarray(Image.open(written)).any()
+    enough = profile.model_copy(update={"limits": Limits(raster_crossings=work)})
+    (written,) = convert_file(src, "mask", tmp_path / "at", enough).written
+    assert np.asarray(Image.open(written)).any()
