@@ -16,7 +16,10 @@ slide) is read tile by tile instead, level 0: only one decoded tile and the rect
 runs found so far are held, and each value's rectangles are joined across tiles at the end. At
 most :data:`MAX_LESIONS` regions are outlined, and a mask of more than :data:`MAX_RUNS` runs of
 one label along its rows (noise, a checkerboard) is not outlined at all (``LIMIT_EXCEEDED``); a
-tiled TIFF whose tile table misses a tile is unreadable. Read issues:
+tiled TIFF whose tile table misses a tile is unreadable. A mask decoded whole is copied out of
+Pillow and its values counted a band of :data:`TALLY_PIXELS` at a time: its decoded image, its
+labels and where their runs start are what it holds (8-bit: 2.6 bytes a pixel at the peak, where
+counting them at once took 10; ``benchmarks/bench_mask_memory.py``). Read issues:
 
 * ``MASK_EMPTY``: no pixel other than background;
 * ``MASK_LOSSY``: a JPEG mask (compression invents values between labels);
@@ -143,10 +146,9 @@ def _decode(content: bytes, rel: str) -> tuple[np.ndarray | None, Annotation | N
                     0,
                 )
             frames = _frames_alike(image)
-            if image.mode in ("RGB", "RGBA"):
-                grey = _grey(np.asarray(image.convert("RGB")))
-                return (grey, None, frames) if grey is not None else (None, _not_labels(rel), 0)
-            array = np.asarray(image.getchannel(0) if image.mode == "LA" else image)
+            array = _pixels(image)
+            if array is None:
+                return None, _not_labels(rel), 0
     except UnidentifiedImageError:  # its message names a memory address: not reproducible
         return (
             None,
@@ -174,7 +176,8 @@ def _decode(content: bytes, rel: str) -> tuple[np.ndarray | None, Annotation | N
             0,
         )
     if array.dtype == bool:
-        array = array.astype(np.uint8) * 255
+        array = array.astype(np.uint8)  # 0 and 1: not a view (Pillow's bytes for True are 255)
+        array *= 255
     return array, None, frames
 
 
@@ -203,6 +206,29 @@ def _frames_issue(alike: int) -> ReadIssue:
             looked=FRAMES_LOOKED_AT,
         ),
     )
+
+
+def _pixels(image: Image.Image) -> np.ndarray | None:
+    """The decoded pixels of ``image`` as an array, copied a band of rows at a time
+    (:data:`TALLY_PIXELS` pixels) into one: the labels (the first sample of an ``LA`` image or,
+    by :func:`_grey`, of an RGB(A) label image); None for a colour image whose channels differ;
+    an array of more than two dimensions for any other image of several samples. The whole image
+    as one array came through a bytes copy of it, and an RGB one through a conversion and its copy
+    besides (14 bytes a pixel at the peak, where Pillow holds 4)."""
+    w, h = image.size
+    step = max(1, TALLY_PIXELS // max(1, w))
+    array: np.ndarray | None = None
+    for r in range(0, h, step):
+        band = np.asarray(image.crop((0, r, w, min(h, r + step))))
+        if band.ndim == 3 and image.mode in ("RGB", "RGBA", "LA"):
+            grey = band[..., 0] if image.mode == "LA" else _grey(band)
+            if grey is None:
+                return None
+            band = grey
+        if array is None:
+            array = np.empty((h, *band.shape[1:]), band.dtype)
+        array[r : r + len(band)] = band
+    return array
 
 
 def _grey(pixels: np.ndarray) -> np.ndarray | None:
@@ -333,13 +359,28 @@ def _tiled_page(content: bytes) -> Any:
     return page
 
 
-def _tally(tile: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The values of a tile and their pixel counts (a histogram for 8- and 16-bit labels: no sort)."""
-    if tile.dtype in (np.uint8, np.uint16):
-        counts = np.bincount(tile.ravel(), minlength=1)
+TALLY_PIXELS = 1 << 22
+"""Pixels :func:`_tally` counts at a time: a histogram widens each to 8 bytes and a sort copies
+them, so a whole mask at once took 8 bytes a pixel more (a 64-million-pixel mask: 10 bytes a
+pixel in all, 611 MiB)."""
+
+
+def _tally(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The values of a 2-D label array and their pixel counts, a band of rows at a time (a
+    histogram for 8- and 16-bit labels, a sort of each band otherwise)."""
+    step = max(1, TALLY_PIXELS // max(1, labels.shape[1]))
+    bands = (labels[r : r + step].ravel() for r in range(0, max(1, labels.shape[0]), step))
+    if labels.dtype in (np.uint8, np.uint16):
+        counts = np.zeros(1 << (8 * labels.dtype.itemsize), np.int64)
+        for band in bands:
+            counts += np.bincount(band, minlength=len(counts))
         values = np.flatnonzero(counts)
         return values, counts[values]
-    return np.unique(tile, return_counts=True)
+    found = [np.unique(band, return_counts=True) for band in bands]
+    values, where = np.unique(np.concatenate([v for v, _ in found]), return_inverse=True)
+    counts = np.zeros(len(values), np.int64)
+    np.add.at(counts, where, np.concatenate([n for _, n in found]))
+    return values, counts
 
 
 def _tiled_boxes(page: Any, rel: str) -> tuple[np.ndarray, np.ndarray, dict[int, np.ndarray]] | Annotation:

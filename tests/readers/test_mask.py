@@ -395,3 +395,66 @@ def test_a_pyramids_smaller_levels_are_not_frames_of_the_mask() -> None:
     assert "MASK_FRAMES" not in {i.code for i in ann.issues}
     (one,) = parse_annotation(_png(_labels()), "one.png")
     assert "MASK_FRAMES" not in {i.code for i in one.issues}
+
+
+def _blocks(rows: int, cols: int) -> np.ndarray:
+    """Squares of four values on a grid, one with a hole: few runs, many pixels."""
+    a = np.zeros((rows, cols), np.uint8)
+    for k, y in enumerate(range(10, rows - 60, 90)):
+        for j, x in enumerate(range(10, cols - 60, 90)):
+            a[y : y + 60, x : x + 60] = (1, 2, 255, 7)[(k + j) % 4]
+            a[y + 20 : y + 30, x + 20 : x + 30] = 0
+    return a
+
+
+@pytest.mark.parametrize("mode", ["L", "RGB", "I;16"])
+def test_a_decoded_mask_holds_few_copies_of_its_pixels(monkeypatch: pytest.MonkeyPatch, mode: str) -> None:
+    # counting a mask's values widened every pixel to 8 bytes at once (np.bincount), and an RGB mask
+    # was copied three times over: a 64-million-pixel mask peaked at 10 bytes a pixel (611 MiB),
+    # an RGB one at 14; now the values are counted and the pixels copied a band of rows at a time
+    import tracemalloc
+
+    monkeypatch.setattr(mask, "TALLY_PIXELS", 1 << 16)  # bands small beside the 4 M pixels
+    labels = _blocks(2000, 2000)
+    if mode == "RGB":
+        content = _png(np.dstack([labels] * 3))
+    else:
+        content = _png(labels.astype(np.uint16) * 3 if mode == "I;16" else labels)
+    mask.read(_png(_blocks(200, 200)), "masks/S.png", [])  # what the first read imports is not counted
+    tracemalloc.start()
+    try:
+        (ann,) = mask.read(content, "masks/S.png", [])
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    size = labels.size * (2 if mode == "I;16" else 1)  # the label array's bytes
+    assert ann.readable and len(ann.lesions) == 22 * 22 and not ann.issues
+    assert peak < 3 * size  # the labels and where their runs start (a byte a pixel): 2.6 for L
+
+
+def test_values_counted_and_pixels_copied_in_bands_are_the_whole_mask(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    rng = np.random.default_rng(4)
+    a = _blocks(700, 300)
+    a[rng.random(a.shape) < 0.01] = 9
+    for labels in (a, a.astype(np.uint16) * 300, a.astype(np.int32) - 5, np.dstack([a] * 3)[..., 0]):
+        whole = np.unique(labels, return_counts=True)
+        for band in (1, 299, 301, 10**9):  # pixels a band: less than a row, about one, all
+            monkeypatch.setattr(mask, "TALLY_PIXELS", band)
+            values, counts = mask._tally(labels)
+            np.testing.assert_array_equal(values, whole[0])
+            np.testing.assert_array_equal(counts, whole[1])
+    content = _png(np.dstack([a] * 3))
+    monkeypatch.setattr(mask, "TALLY_PIXELS", 10**9)
+    (one,) = mask.read(content, "masks/S.png", [])
+    monkeypatch.setattr(mask, "TALLY_PIXELS", 500)  # a row a band
+    (banded,) = mask.read(content, "masks/S.png", [])
+    assert one.readable and len(one.lesions) > 4
+    assert [(les.raw_class, les.polygons[0][0].tobytes()) for les in banded.lesions] == [
+        (les.raw_class, les.polygons[0][0].tobytes()) for les in one.lesions
+    ]
+    b = np.dstack([a] * 3)
+    b[650, 7, 2] += 1  # in the last band: a colour image after all
+    (colour,) = mask.read(_png(b), "masks/S.png", [])
+    assert not colour.readable and colour.issues[0].code == "MASK_NOT_LABELS"
