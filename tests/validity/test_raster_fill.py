@@ -3,6 +3,7 @@ before it is done, and ``dqm convert --to mask`` refusing a mask whose fill is o
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -124,13 +125,17 @@ def test_the_work_is_counted_before_and_is_what_the_fill_does(monkeypatch: pytes
 def _zigzag_file(tmp_path: Path, n: int) -> Path:
     ring = _zigzag(n, 300, 200).tolist()
     square = [[10, 10], [20, 10], [20, 20], [10, 20], [10, 10]]
-    doc = (
-        '{"format": "dqm.annotation/1", "slide": {"file": "S.tiff", "width": 300, "height": 200}, '
-        '"lesions": [{"id": 1, "class": "bcc", "geometry": {"type": "Polygon", "coordinates": [%s]}},'
-        ' {"id": 2, "class": "bcc", "geometry": {"type": "Polygon", "coordinates": [%s]}}]}'
-    ) % ([*ring, ring[0]], square)
+    lesions = [
+        {"id": k, "class": "bcc", "geometry": {"type": "Polygon", "coordinates": [outline]}}
+        for k, outline in enumerate(([*ring, ring[0]], square), start=1)
+    ]
+    doc = {
+        "format": "dqm.annotation/1",
+        "slide": {"file": "S.tiff", "width": 300, "height": 200},
+        "lesions": lesions,
+    }
     path = tmp_path / "S.json"
-    path.write_text(doc)
+    path.write_text(json.dumps(doc))
     return path
 
 
