@@ -51,7 +51,7 @@ def _polygons(geom: BaseGeometry) -> list[list[np.ndarray]]:
 
 
 CROSSINGS_A_PASS = 1_000_000
-"""Edge-row crossings one pass of :func:`fill_rings` holds (about 50 bytes each): an outline of a
+"""Edge-row crossings one pass of :func:`fill_rings` holds (about 30 bytes each): an outline of a
 million vertices zigzagging across a raster of 350 rows crosses its rows 350 million times."""
 CELLS_A_PASS = 4_000_000
 """Raster cells one pass of :func:`fill_rings` counts crossings in (9 bytes each); a pass holds
@@ -210,7 +210,7 @@ def raster_crossings(
 ) -> list[int]:
     """The edge-row crossings :func:`rasterise` makes for each of ``lesions`` (0 for one outside
     the raster): its work, counted in one pass over the vertices, before any pixel is filled. A
-    zigzag of ``n`` vertices across ``h`` rows makes ``n * h / 2``."""
+    zigzag of ``n`` vertices across ``h`` rows makes ``n * h`` (each edge crosses every row)."""
     work = [0] * len(lesions)
     for k, _, (r0, r1, _, _), local in _pieces(lesions, frame, shape):
         work[k] += ring_crossings(local, r1 - r0)
