@@ -27,7 +27,7 @@ from shapely.geometry.base import BaseGeometry
 from dqm.coords import Frame, usable_mpp
 from dqm.i18n import N_, msg
 from dqm.profile import Profile
-from dqm.raster import label_layers, most_crossed, rasterise
+from dqm.raster import label_layers, most_crossed, painting_order, rasterise
 from dqm.runner import Run
 
 WHITE = (255, 255, 255)
@@ -124,11 +124,17 @@ def select_slides(
         lesions = label_layers(ann, class_index)
         crossed = most_crossed([geom for _, geom in lesions])
         if crossed > profile.limits.row_crossings:
+            painted = painting_order(ann, class_index)
+            alone = [most_crossed([les.geometry]) for les in painted]  # type: ignore[list-item]
+            worst = int(np.argmax(alone))
             said = msg(
-                "its outlines cross one row {n:,} times, over limits.row_crossings ({limit:,}): "
-                "each training tile's label mask would take seconds",
+                "its outlines cross one row {n:,} times, over limits.row_crossings ({limit:,}); "
+                "lesion {lesion} alone crosses one row {most:,} times: each training tile's label mask "
+                "would take seconds",
                 n=crossed,
                 limit=profile.limits.row_crossings,
+                lesion=painted[worst].pointer,
+                most=alone[worst],
             )
             excluded.append(Excluded(sid, said, ("ROW_CROSSINGS",)))
             continue

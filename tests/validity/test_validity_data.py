@@ -137,6 +137,7 @@ def test_a_slide_whose_outlines_cross_a_row_too_often_is_left_out(clean_run, pro
     records, excluded = select_slides(clean_run, tight)
     crowded = [e for e in excluded if e.codes == ("ROW_CROSSINGS",)]
     assert crowded and all("limits.row_crossings (3)" in e.reason for e in crowded)
+    assert all(" lesion /lesions/" in e.reason and " alone crosses one row " in e.reason for e in crowded)
     assert {r.slide_id for r in records}.isdisjoint(e.slide_id for e in crowded)
     assert all(most_crossed([g for _, g in r.lesions]) <= 3 for r in records)
     assert not select_slides(clean_run, profile)[1]  # the default limit leaves every clean slide in
