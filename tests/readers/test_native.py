@@ -299,3 +299,24 @@ def test_a_huge_clinical_integer_is_compared_without_crashing(profile):
     findings = run_item_checks(view_of(doc, profile), configure(profile))
     assert not [f for f in findings if f.code == CRASH_CODE]
     assert "CLINICAL_MISMATCH" in {f.code for f in findings}
+
+
+def test_lesions_of_a_class_share_its_name_and_hold_exact_lists(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A big file's lesions stay in memory (the parse cache): the class name each lesion holds is
+    one string, not one the parser made per lesion, and the lists of polygons and rings hold no
+    spare room (a list built by appending keeps room for four items). Read in pieces, as a big
+    file is (each lesion decoded alone)."""
+    import sys
+
+    from dqm.readers.common import pieces
+
+    monkeypatch.setattr(pieces, "MIN_BYTES", 100)
+
+    ring = [[0, 0], [10, 0], [10, 10], [0, 0]]
+    lesions = [{"class": "B" + "CC", "geometry": {"type": "Polygon", "coordinates": [ring]}} for _ in range(3)]
+    (ann,) = parse_annotation(json.dumps(native_doc(lesions)).encode(), "annotations/S1.json")
+    assert len({id(lesion.raw_class) for lesion in ann.lesions}) == 1
+    exact = sys.getsizeof([None])
+    assert {(sys.getsizeof(lesion.polygons), sys.getsizeof(lesion.polygons[0])) for lesion in ann.lesions} == {
+        (exact, exact)
+    }
