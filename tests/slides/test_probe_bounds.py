@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
+from dqm import slide_io
 from dqm.pixels.artefacts import BLUR_TILES
 from dqm.slide_io import HASH_CHUNK, TILE, ProbeOptions, probe_slide, sample_regions
 from dqm.synth.pyramid import paint, write_large_pyramid, write_pyramid
@@ -93,7 +95,6 @@ def test_probe_reads_each_region_once_on_the_tile_grid(
     starts on a stored tile's corner, none is repeated (the smallest level, one read, serves the
     sample and the tissue mask; a sampled level-0 tile on tissue serves the blur sample), and blur
     is still measured on tissue."""
-    import openslide
 
     side = 1000
     outline = np.array([[150, 150], [850, 150], [850, 850], [150, 850]])
@@ -101,13 +102,13 @@ def test_probe_reads_each_region_once_on_the_tile_grid(
     path = tmp_path / "small.tiff"
     write_pyramid(path, image, 0.5)
     reads: list[tuple[int, tuple[int, int], tuple[int, int]]] = []
-    plain = openslide.OpenSlide.read_region
+    plain = slide_io._read_rgba  # every OpenSlide read of the probe
 
-    def counted(self: openslide.OpenSlide, location: tuple[int, int], level: int, size: tuple[int, int]):
+    def counted(slide: Any, location: tuple[int, int], level: int, size: tuple[int, int]) -> Any:
         reads.append((level, tuple(location), tuple(size)))
-        return plain(self, location, level, size)
+        return plain(slide, location, level, size)
 
-    monkeypatch.setattr(openslide.OpenSlide, "read_region", counted)
+    monkeypatch.setattr(slide_io, "_read_rgba", counted)
     probe = probe_slide(path, path.name, ProbeOptions(artefacts_budget_s=60.0))  # unhurried under load
     assert probe.read_failure is None and probe.artefacts is not None
     assert probe.artefacts.blur is not None and probe.artefacts.blur.tiles > 0
@@ -115,3 +116,49 @@ def test_probe_reads_each_region_once_on_the_tile_grid(
     downsamples = {0: 1, 1: 4}
     assert all(x / downsamples[lv] % 256 == 0 and y / downsamples[lv] % 256 == 0 for lv, (x, y), _ in reads)
     assert len(reads) < probe.regions_read + probe.artefacts.blur.tiles + 1  # at least one read served twice
+
+
+def test_the_probes_reads_are_read_regions_pixels_without_pillows_copy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``_read_rgba`` gives the bytes of ``np.asarray(read_region(...))`` (level 0 and the smallest
+    level, inside and across the slide's edge, where OpenSlide leaves pixels transparent), read-only
+    as Pillow's are; the probe reads through it, not through ``read_region``'s image, whose copy
+    into an array cost a quarter of each read; a slide object without openslide-python's handle is
+    read through ``read_region``."""
+    import openslide
+
+    image = paint(
+        np.random.default_rng(3), 900, 700, np.array([[100, 100], [800, 100], [800, 600], [100, 600]])
+    )
+    path = tmp_path / "small.tiff"
+    write_pyramid(path, image, 0.5)
+    with openslide.OpenSlide(str(path)) as slide:
+        for xy, level, size in (
+            ((256, 256), 0, (256, 256)),
+            ((0, 0), 1, (225, 175)),
+            ((800, 600), 0, (300, 200)),
+        ):
+            got = slide_io._read_rgba(slide, xy, level, size)
+            expected = np.asarray(slide.read_region(xy, level, size))
+            assert got.shape == expected.shape and got.tobytes() == expected.tobytes()
+            assert not got.flags.writeable
+
+        class Other:  # a reader with read_region only
+            def read_region(self, xy: Any, level: int, size: Any) -> Any:
+                return slide.read_region(xy, level, size)
+
+        corner = np.asarray(slide.read_region((0, 0), 0, (64, 32))).tobytes()
+        assert slide_io._read_rgba(Other(), (0, 0), 0, (64, 32)).tobytes() == corner
+    expected = probe_slide(path, path.name)
+
+    def refused(*args: Any) -> Any:
+        raise AssertionError("read through read_region's image")
+
+    monkeypatch.setattr(openslide.OpenSlide, "read_region", refused)
+    probe = probe_slide(path, path.name)
+    assert probe.read_failure is None and probe.regions_read == expected.regions_read
+    assert probe.artefacts is not None and expected.artefacts is not None
+    assert probe.artefacts.blur == expected.artefacts.blur and probe.artefacts.blur is not None
+    assert probe.tissue is not None and expected.tissue is not None
+    assert probe.tissue.mask.tobytes() == expected.tissue.mask.tobytes()

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from dqm import budget as budget_module
+from dqm import slide_io
 from dqm.budget import WALL_FACTOR, Budget
 from dqm.model import Item
 from dqm.profile import Profile
@@ -46,16 +47,14 @@ def _burn(seconds: float) -> None:
 def slow_reads(monkeypatch: pytest.MonkeyPatch) -> Any:
     """``slow_reads(wait=)``: every region the probe reads from then on first sleeps ``wait``
     seconds (wall clock only: a loaded machine, a slow filesystem)."""
-    import openslide
-
-    plain = openslide.OpenSlide.read_region
+    plain = slide_io._read_rgba  # every OpenSlide read of the probe
 
     def slowed(wait: float) -> None:
-        def read(self: openslide.OpenSlide, location: Any, level: int, size: Any) -> Any:
+        def read(slide: Any, location: Any, level: int, size: Any) -> Any:
             time.sleep(wait)
-            return plain(self, location, level, size)
+            return plain(slide, location, level, size)
 
-        monkeypatch.setattr(openslide.OpenSlide, "read_region", read)
+        monkeypatch.setattr(slide_io, "_read_rgba", read)
 
     return slowed
 
@@ -184,9 +183,7 @@ def test_a_decoder_that_crawls_or_a_read_that_hangs_stops_on_a_clocks_backstop_a
     tile: the 1 s backstop passes after two), or which each wait 3 s on the wall clock (a hung
     filesystem: the 10 s backstop passes after four): the probe reads no more, and its finding
     says which clock stopped it and that this depends on the machine."""
-    import openslide
-
-    plain = openslide.OpenSlide.read_region
+    plain = slide_io._read_rgba  # every OpenSlide read of the probe
     for cpu, reads, clock, said in (
         (True, 2, "cpu", "probing spent its 1 s of CPU time before its work budget (a decoder that crawls"),
         (False, 4, "wall", f"probing waited on its reads for over {WALL_FACTOR:g} s on the wall clock"),
@@ -194,7 +191,7 @@ def test_a_decoder_that_crawls_or_a_read_that_hangs_stops_on_a_clocks_backstop_a
         clocks = FakeClocks()
 
         def read(
-            self: openslide.OpenSlide,
+            slide: Any,
             location: Any,
             level: int,
             size: Any,
@@ -202,9 +199,9 @@ def test_a_decoder_that_crawls_or_a_read_that_hangs_stops_on_a_clocks_backstop_a
             clocks: Any = clocks,
         ) -> Any:
             clocks.hang(0.6 if cpu else 3.0, cpu)
-            return plain(self, location, level, size)
+            return plain(slide, location, level, size)
 
-        monkeypatch.setattr(openslide.OpenSlide, "read_region", read)
+        monkeypatch.setattr(slide_io, "_read_rgba", read)
         probe = _probe_on(clocks, monkeypatch, slide, ProbeOptions(budget_s=1.0))
         assert probe.skipped[0] == "tile sample" and probe.regions_read == reads
         assert probe.budget_clock == clock and probe.work == reads * 256 * 256
