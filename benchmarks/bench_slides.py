@@ -33,6 +33,24 @@ Four parts, in one run on the same cores:
 Wall-clock seconds on a shared machine swing with the other work on it; the CPU seconds of the
 processes each side starts (``getrusage`` of the children) do not, so both ratios are printed.
 
+Latest round (issue 13 §4 again, every output unchanged to the bit: each probe field of 604 probes,
+``benchmarks/same_probes.py`` on 200 lot slides, the real slides, a ``dqm synth`` batch and 369 GlaS
+images with injected artefacts; the results.json of ``dqm audit`` on 300 lot slides, compared with
+``same_findings.py``). ``--items 1000 --big 0``, the former code (1187cc3) and this one in turn, one
+run each, on 2 cores under a load average of 11-15 (which inflates both sides' CPU clock: the floor
+took 9.3-9.5 ms a slide against 6.2 in a quieter run): dqm 26.8 -> 23.7 ms CPU a slide, **2.87x ->
+2.50x** the floor without start-up (3.37x -> 2.99x with it). Probe stages of 300 lot slides (CPU ms
+a slide): probe 22.7 -> 20.7, stain 2.9 -> 2.1, artefacts 11.8 -> 10.4; all OpenSlide reads 8.0 both.
+What changed: the medians of the artefact measure and the stain step's percentiles (numpy's
+partition is slow on a slide's values, which repeat: 1.2 ms for the median of one glass's 27,554
+grey values) take the ranks they need from a sorted bracket (``dqm.pixels.order``): 1.46 -> 0.41 ms
+and 1.34 -> 0.67 ms a slide; and the probe views OpenSlide's buffer as an array (``_read_rgba``)
+where ``np.asarray(read_region(...))`` copied each read through Pillow (0.23 ms a 256 px tile, and
+the smallest level twice). Still over the target, and why: OpenSlide's own read of a 256 px region
+costs 0.9 ms even from its tile cache (6.6 reads a slide, 8 ms under this load), the blur sample's
+sharpness 0.4 ms a tile, and the pixel measures a few hundred array passes over the 224 x 190
+smallest level; outside the probe, the item checks and annotation parsing (not the probe's code).
+
 Last run, on the lot as it is painted now (version 3, ``--items 3000``, load average 4-5): on
 the CPU clock dqm 18.5 ms a slide against 6.4 ms for the floor, **2.87x** without start-up (3.05x
 with it); 26 of the 3,000 slides reported as near duplicates of another patient's, none
@@ -253,7 +271,7 @@ STAGES = (
     ("artefacts (with blur)", "dqm.slide_io", "measure"),
     ("  blur sample (tile reads + sharpness)", "dqm.pixels.artefacts", "_blur"),
     ("  sharpness", "dqm.pixels.artefacts", "sharpness"),
-    ("all read_region calls", "openslide", "OpenSlide.read_region"),
+    ("all OpenSlide reads (read_rgba)", "dqm.slide_io", "_read_rgba"),
 )
 """``(label, module, function)``: each function's CPU time, its callees included."""
 
