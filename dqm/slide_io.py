@@ -837,9 +837,8 @@ def _probe_openslide(path: Path, probe: SlideProbe, options: ProbeOptions, clock
         _codec(path, probe)
         stored = [_stored_tile(props, level) for level in range(probe.level_count)]
         grids = [_tile_grid(tile) for tile in stored]
-        done: dict[
-            Region, np.ndarray
-        ] = {}  # what the sample read (RGBA), for the measures that read it again
+        # what the sample read (RGBA), for the measures that read it again
+        done: dict[Region, np.ndarray] = {}
         for level, xy, size in sample_regions(probe.level_dimensions, probe.level_downsamples, grids=grids):
             ds = probe.level_downsamples[level]
             if not _step(

@@ -343,7 +343,7 @@ def _median(values: np.ndarray) -> float:
     middle value, or the mean of its two middle values in the array's float type, from
     :func:`order_statistics`, without the partitions and checks for NaN of ``np.median`` (numpy's
     partition is slow on the values of a slide, which repeat: 1.2 ms for the median of a glass's
-    27,554 grey values, 0.07 ms now). Which of two equal zeros of opposite sign it returns is
+    27,554 grey values, 0.04 ms now). Which of two equal zeros of opposite sign it returns is
     arbitrary, as numpy's; the probe's arrays hold zeros of one sign."""
     half = values.size // 2
     if values.size % 2:

@@ -3,7 +3,7 @@
 numpy's partition, which ``np.median`` and a one-point median use, is slow on what the probe
 measures: the values of a slide's image repeat and crowd into narrow ranges (the glass's grey: 27,554
 values, 7,864 distinct, nearly all within 0.83-0.95), where one partition at the middle took 1.2 ms
-against 0.22 ms for a sort of the same array, and a sort of a slide's 14,000 tissue values costs
+against 0.2-0.3 ms for a sort of the same array (0.04 ms here), and a sort of a slide's 14,000 tissue values costs
 several times a few passes over them. :func:`order_statistics` finds a few neighbouring ranks from
 a sorted stride sample that brackets them, a count of the values below the bracket and a sort of
 the values inside it (a few percent of the array): the same values, since the values below the
