@@ -503,6 +503,51 @@ def _plain_texts(batch: Path) -> None:
     _swap_first(batch, "image_path", "S00001.png", buf.getvalue())
 
 
+REAL_SLIDES = Path(
+    os.environ.get("DQM_REAL_DATA", Path(__file__).resolve().parents[2] / "shared" / "data" / "real")
+)
+REAL_SLIDES /= "slides"
+
+
+def _restart_jpeg(path: Path) -> None:
+    """A JPEG OpenSlide's Hamamatsu reader takes (restart markers, no chroma subsampling)."""
+    import numpy as np
+    from PIL import Image
+
+    Image.fromarray(np.full((256, 512, 3), (200, 30, 30), np.uint8)).save(
+        path, quality=90, restart_marker_blocks=8, subsampling=0
+    )
+
+
+def _vms_outside(batch: Path) -> None:
+    """The first slide as a Hamamatsu VMS whose JPEG and map are a file outside the batch: OpenSlide
+    opened it (its pixels in the probe, the report's thumbnail and the sheet)."""
+    outside = WORK / "outside-pixels.jpg"
+    _restart_jpeg(outside)
+    _swap_first(batch, "image_path", "S00001.vms", b"")
+    vms = next(batch.rglob("S00001.vms"))
+    ref = os.path.relpath(outside, vms.parent)
+    vms.write_text(
+        "[Virtual Microscope Specimen]\nNoLayers=1\nNoJpegColumns=1\nNoJpegRows=1\n"
+        f"ImageFile={ref}\nMapFile={ref}\nPhysicalWidth=1000\nPhysicalHeight=1000\n"
+    )
+
+
+def _dicom_fifo(batch: Path) -> None:
+    """The first slide as the real DICOM slide boxes_0.dcm, a hidden FIFO beside it: OpenSlide opens
+    every file of a DICOM slide's folder, and waited on the FIFO for ever."""
+    _swap_first(batch, "image_path", "S00001.dcm", (REAL_SLIDES / "boxes_0.dcm").read_bytes())
+    os.mkfifo(next(batch.rglob("S00001.dcm")).parent / ".pipe")
+
+
+def _mirax_fifo(batch: Path) -> None:
+    """The first slide as a MIRAX X.mrxs whose X/Slidedat.ini is a FIFO: OpenSlide waited on it."""
+    _swap_first(batch, "image_path", "S00001.mrxs", b"MIRAX")
+    folder = next(batch.rglob("S00001.mrxs")).with_suffix("")
+    folder.mkdir()
+    os.mkfifo(folder / "Slidedat.ini")
+
+
 def _tiny_square(k: int) -> dict:
     """Lesion ``k`` of a grid of disjoint 0.4 px squares, 390 a row 1 px apart, rows 1.3 px apart
     (100,000 fit a 397x348 slide)."""
@@ -722,6 +767,17 @@ CASES = [
         "a 0.3 MB PNG slide of 1 x 100,000,000 (decoded whole: 1.2 GB)",
         lambda b: _swap_first(b, "image_path", "S00001.png", _png(1, 100_000_000)),
     ),
+    Case(
+        "vms_outside",
+        "a Hamamatsu VMS slide naming a JPEG outside the batch (OpenSlide read its pixels)",
+        _vms_outside,
+    ),
+    Case(
+        "dicom_fifo",
+        "a real DICOM slide with a hidden FIFO beside it (OpenSlide opens its whole folder: hung)",
+        _dicom_fifo,
+    ),
+    Case("mirax_fifo", "a MIRAX slide whose Slidedat.ini is a FIFO (hung)", _mirax_fifo),
     Case(
         "png_slide_20k",
         "a 1.2 MB PNG slide of 20000x20000 (over Pillow's bomb limit)",

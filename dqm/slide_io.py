@@ -49,6 +49,7 @@ from dqm.model import SlideFacts
 from dqm.pixels.artefacts import Artefacts, TileSource, decoded_pixels, measure
 from dqm.pixels.masks import dilate, fill_holes
 from dqm.pixels.stain import dqt_tables, jpeg_quality, scanner, stain_descriptors
+from dqm.slide_refs import refused_reference
 from dqm.sparse_files import SparseFileError, sparse_of
 
 HASH_CHUNK = 1 << 20
@@ -211,6 +212,9 @@ class SlideProbe:
     """SHA-256 of the file's size, first MiB and last MiB: equal files give equal prints."""
     opened: bool = False
     open_error: str | None = None
+    reference_refused: bool = False
+    """Not opened: it names a file (or sits beside one, for DICOM) that OpenSlide would open and
+    that leaves the batch or is a special file (:mod:`dqm.slide_refs`); ``open_error`` says which."""
     backend: str | None = None
     """``openslide`` or ``pillow``."""
     vendor: str | None = None
@@ -1143,11 +1147,24 @@ def probe_slide(path: Path, rel: str, options: ProbeOptions | None = None) -> Sl
     if probe.size_bytes == 0:
         probe.open_error = msg("the file is empty")
         return probe
+    refused = refused_reference(path, batch_root(path, rel))
+    if refused is not None:  # before OpenSlide opens what it names
+        probe.open_error, probe.reference_refused = refused, True
+        return probe
     if not _probe_openslide(path, probe, options, clock):
         _probe_pillow(path, probe, options, clock)
     probe.elapsed_s, probe.work = clock.cpu_s, clock.done
     _name_by_rel(probe, str(path))
     return probe
+
+
+def batch_root(path: Path, rel: str | None) -> Path:
+    """The batch folder of the slide at ``path`` whose place in the batch is ``rel``; the slide's
+    own folder when ``rel`` is not the end of ``path`` (the narrowest jail)."""
+    where = str(path)
+    if rel and where.endswith(os.sep + rel):
+        return Path(where[: -len(rel) - 1] or os.sep)
+    return path.parent
 
 
 def _name_by_rel(probe: SlideProbe, where: str) -> None:
@@ -1233,6 +1250,11 @@ def slide_thumbnail(
     """A thumbnail of at most ``max_side`` pixels a side, never from a level-0 read of a big slide
     (:func:`_thumbnail`); a failure's message names the file ``rel``, its place in the batch, where
     the decoder named ``path`` (OpenSlide's ``Invalid TIFF: /home/.../S1.tiff``)."""
+    refused = refused_reference(path, batch_root(path, rel))
+    if refused is not None:  # before OpenSlide opens what it names
+        return SlideThumbnail(
+            backend="openslide", failure="unreadable", error_type="refused", detail=refused, reason=refused
+        )
     got = _thumbnail(path, max_side, max_decode_pixels)
     if rel is None or got.failure is None:
         return got

@@ -49,6 +49,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
         (
             "dqm.readers",
             "dqm.slide_io",
+            "dqm.slide_refs",  # the files a multi-file slide makes OpenSlide open, checked first
             "dqm.budget",  # the probe's time budget: CPU time, with a wall-clock backstop
             "dqm.sparse_files",  # files mostly holes, never read whole
             "dqm.image_text",  # the text an image carries besides its pixels (identifier checks)

@@ -26,6 +26,8 @@ from validators.registry import CheckContext, NoParams, check
     codes={
         "SLIDE_UNOPENABLE": "neither OpenSlide nor Pillow can open the slide file",
         "SLIDE_UNREADABLE": "the slide opens but a sampled region fails to decode",
+        "SLIDE_REFERENCE_REFUSED": "a multi-file slide (VMS/VMU, MIRAX, DICOM) names or sits beside a file "
+        "outside the batch or a special file: not opened",
     },
 )
 def opens(view: ItemView, params: NoParams, ctx: CheckContext) -> list[Finding]:
@@ -34,7 +36,8 @@ def opens(view: ItemView, params: NoParams, ctx: CheckContext) -> list[Finding]:
     if probe is None:
         return []
     if not probe.opened:
-        return [ctx.finding("SLIDE_UNOPENABLE", probe.open_error or msg("cannot open"), file=probe.path)]
+        code = "SLIDE_REFERENCE_REFUSED" if probe.reference_refused else "SLIDE_UNOPENABLE"
+        return [ctx.finding(code, probe.open_error or msg("cannot open"), file=probe.path)]
     if probe.read_failure is not None:
         f = probe.read_failure
         return [

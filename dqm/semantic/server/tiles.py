@@ -56,20 +56,25 @@ class _Open:
             self.slide.close()
 
 
-def open_slide(path: Path) -> tuple[Any, bool]:
-    """The slide at ``path`` as an OpenSlide object (or ImageSlide for a plain image) and whether it
-    is a plain image.
+def open_slide(path: Path, root: Path) -> tuple[Any, bool]:
+    """The slide at ``path`` (in the batch folder ``root``) as an OpenSlide object (or ImageSlide
+    for a plain image) and whether it is a plain image.
 
     Raises
     ------
     SlideUnavailable
-        When neither OpenSlide nor Pillow can read it, or a plain image is too large to decode.
+        When neither OpenSlide nor Pillow can read it, a plain image is too large to decode, or the
+        slide names a file OpenSlide would open outside the batch (:mod:`dqm.slide_refs`).
     """
     import openslide
     from PIL import Image
 
     from dqm.slide_io import plain_too_large
+    from dqm.slide_refs import refused_reference
 
+    refused = refused_reference(path, root)
+    if refused is not None:
+        raise SlideUnavailable(refused)
     if path.suffix.lower() not in PLAIN_SUFFIXES:
         try:
             return openslide.OpenSlide(str(path)), False
@@ -158,7 +163,7 @@ class TileSource:
                 entry.users += 1
                 return entry
         path = self.path(index)  # outside the lock: opening a slide can take a while
-        slide, plain = open_slide(path)
+        slide, plain = open_slide(path, self.root)
         from openslide.deepzoom import DeepZoomGenerator
 
         dz = DeepZoomGenerator(slide, tile_size=self.tile_size, overlap=self.overlap, limit_bounds=True)

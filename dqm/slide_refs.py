@@ -1,0 +1,180 @@
+"""Multi-file slides: the files OpenSlide would open besides the slide, checked before it does.
+
+Three formats OpenSlide reads are more than one file, and it opens the others by name:
+
+- a Hamamatsu VMS/VMU slide is a key file (any name: OpenSlide tries every file that is no TIFF)
+  whose ``ImageFile``, ``ImageFile(x,y)``, ``MapFile``, ``OptimisationFile`` and ``MacroImage``
+  name its JPEG and map files;
+- a MIRAX ``X.mrxs`` has a folder ``X/`` whose ``Slidedat.ini`` names its ``INDEXFILE`` and its
+  data files ``FILE_0``, ``FILE_1``...;
+- a DICOM slide (any name but ``.tif``/``.tiff``) makes OpenSlide open every file of its folder,
+  hidden ones included, to find the rest of its series.
+
+OpenSlide joins a name to the slide's folder (``g_build_filename``: ``../`` climbs, a leading
+``/`` is dropped) and opens what is there, following links. So ``ImageFile=../../other.jpg`` put
+another file's pixels into the slide's thumbnails and its tiles into the probe, a link beside a
+DICOM slide added an outside file's images to it, and a FIFO there (or as ``Slidedat.ini``, or
+named by a VMS) blocked the run for ever: the probe's budget cannot stop an ``open`` that waits.
+
+:func:`refused_reference` resolves each name as the operating system would (links first, then
+``..``) and refuses the slide at the first that leaves the batch or is a special file; a name of
+nothing is left to OpenSlide, whose error then says so. Nothing it reads is more than the small
+key files OpenSlide itself reads first.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+
+from dqm.findings import clip
+from dqm.i18n import N_, Message, msg
+
+VMS_MAX_BYTES = 64 << 10
+"""OpenSlide reads a VMS/VMU key file of at most this size (a larger file is not one)."""
+SLIDEDAT_MAX_BYTES = 1 << 20
+"""OpenSlide reads a MIRAX ``Slidedat.ini`` of at most this size."""
+VMS_GROUPS = (b"[Virtual Microscope Specimen]", b"[Uncompressed Virtual Microscope Specimen]")
+VMS_KEYS = re.compile(r"(imagefile|mapfile|optimisationfile|macroimage)", re.IGNORECASE)
+"""Keys of a VMS/VMU file that name a file (matched at the start, in any case and any group: a
+key OpenSlide does not read is checked all the same)."""
+MIRAX_KEYS = re.compile(r"(indexfile|file_\d+)\s*$", re.IGNORECASE)
+"""Keys of a MIRAX ``Slidedat.ini`` that name a file."""
+DICOM_MAGIC = b"DICM"
+DICOM_MAGIC_AT = 128
+TIFF_MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
+_ESCAPES = {"s": " ", "n": "\n", "t": "\t", "r": "\r", "\\": "\\"}
+
+
+def refused_reference(path: Path, root: Path) -> Message | None:
+    """Why OpenSlide must not open the slide at ``path`` (inside the batch folder ``root``): the
+    first file it would open besides it that is outside the batch or a special file; None when
+    there is none (or the slide is a single file)."""
+    name = str(path)
+    real_root = os.path.realpath(root)
+    try:
+        with open(path, "rb") as fh:  # the slide itself was jailed: a regular file in the batch
+            head = fh.read(VMS_MAX_BYTES + 1)
+    except OSError:
+        return None
+    if name.endswith(".mrxs"):  # OpenSlide's test, case and all
+        folder = name[: -len(".mrxs")]
+        why = _refused(os.path.join(folder, "Slidedat.ini"), real_root)
+        if why is not None:
+            return _named("Slidedat.ini", why)
+        refs = _key_values(_head(os.path.join(folder, "Slidedat.ini"), SLIDEDAT_MAX_BYTES), MIRAX_KEYS)
+        return _first_refused(folder, refs, real_root)
+    is_tiff = head[:4] in TIFF_MAGIC
+    if not is_tiff and len(head) <= VMS_MAX_BYTES and any(g in head for g in VMS_GROUPS):
+        return _first_refused(os.path.dirname(name), _key_values(head, VMS_KEYS), real_root)
+    dicom = head[DICOM_MAGIC_AT : DICOM_MAGIC_AT + 4] == DICOM_MAGIC or name.lower().endswith(".dcm")
+    if dicom and not (is_tiff and name.endswith((".tif", ".tiff"))):
+        return _dicom_folder(path, real_root)
+    return None
+
+
+def _first_refused(folder: str, refs: Iterator[str], real_root: str) -> Message | None:
+    for ref in refs:
+        why = _refused(os.path.join(folder, ref.lstrip("/")), real_root)
+        if why is not None:
+            return _named(ref, why)
+    return None
+
+
+def _named(ref: str, why: str) -> Message:
+    return msg(
+        "the slide names another file, {ref}: {_why}; OpenSlide would open it, so the slide is not opened",
+        ref=clip(ref, 200),
+        _why=why,
+    )
+
+
+OUTSIDE = N_("it resolves outside the batch folder")
+SPECIAL = N_("it is not a regular file (a FIFO, socket or device): opening it can wait for ever")
+
+
+def _refused(target: str, real_root: str) -> str | None:
+    """Why the file OpenSlide would open at ``target`` must not be opened: it resolves outside
+    ``real_root`` or is a special file; None for a regular file or folder inside, or nothing."""
+    if "\0" in target:  # OpenSlide's C string ends there
+        target = target[: target.index("\0")]
+    real = os.path.realpath(target)  # links resolved before ``..``, as the kernel does
+    if real != real_root and not real.startswith(real_root.rstrip(os.sep) + os.sep):
+        return OUTSIDE
+    try:
+        mode = os.stat(real).st_mode
+    except OSError:  # nothing there: OpenSlide's own error says so
+        return None
+    return None if stat.S_ISREG(mode) or stat.S_ISDIR(mode) else SPECIAL
+
+
+def _dicom_folder(path: Path, real_root: str) -> Message | None:
+    """The first entry beside a DICOM slide that OpenSlide must not open (it opens all of them):
+    a link out of the batch or a special file. Regular files are not looked at further."""
+    try:
+        with os.scandir(os.path.dirname(str(path)) or ".") as entries:
+            for entry in entries:
+                try:
+                    plain = entry.is_file(follow_symlinks=False) or entry.is_dir(follow_symlinks=False)
+                except OSError:
+                    plain = False
+                if plain:
+                    continue
+                why = _refused(entry.path, real_root)
+                if why is not None:
+                    return msg(
+                        "a file beside this DICOM slide, {ref}: {_why}; OpenSlide opens every file of "
+                        "a DICOM slide's folder, so the slide is not opened",
+                        ref=clip(os.fsdecode(entry.name), 200),
+                        _why=why,
+                    )
+    except OSError:
+        return None
+    return None
+
+
+def _head(target: str, limit: int) -> bytes:
+    """The first ``limit`` bytes of ``target`` (already found a regular file inside the batch), or
+    nothing when it is larger (OpenSlide does not read it) or cannot be read."""
+    try:
+        with open(target, "rb") as fh:
+            data = fh.read(limit + 1)
+    except OSError:
+        return b""
+    return data if len(data) <= limit else b""
+
+
+def _key_values(data: bytes, keys: re.Pattern[str]) -> Iterator[str]:
+    """The values of a key file's keys ``keys`` matches, in every group, as GLib's key-file parser
+    reads them (leading blanks, comments and escapes ``\\s \\n \\t \\r \\\\``); each value also
+    without its trailing blanks, when it has some. Bytes not UTF-8 are kept as the file name's
+    bytes (``os.fsdecode``)."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    for raw in data.split(b"\n"):
+        line = raw.lstrip(b" \t\r\f\v")
+        if not line or line.startswith((b"#", b"[")) or b"=" not in line:
+            continue
+        key, _, value = line.partition(b"=")
+        if not keys.match(os.fsdecode(key.rstrip())):
+            continue
+        text = _unescaped(os.fsdecode(value.lstrip(b" \t")))
+        yield text
+        if text != text.rstrip():
+            yield text.rstrip()
+
+
+def _unescaped(value: str) -> str:
+    out, i = [], 0
+    while i < len(value):
+        c = value[i]
+        if c == "\\" and i + 1 < len(value) and value[i + 1] in _ESCAPES:
+            out.append(_ESCAPES[value[i + 1]])
+            i += 2
+            continue
+        out.append(c)
+        i += 1
+    return "".join(out)

@@ -1,0 +1,184 @@
+"""Multi-file slides whose companion files leave the batch or are special files (dqm.slide_refs).
+
+OpenSlide opens the files a VMS/VMU names, those a MIRAX ``Slidedat.ini`` names, and every file
+beside a DICOM slide: each test builds one such slide, small and real, and checks that dqm refuses
+it before OpenSlide reads anything outside the batch (or waits on a FIFO), with the finding
+``SLIDE_REFERENCE_REFUSED`` naming the reference; a slide whose files are all inside still opens.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from dqm.model import Item
+from dqm.profile import Profile
+from dqm.runner import run_item_checks
+from dqm.semantic.server.tiles import SlideUnavailable, open_slide
+from dqm.slide_io import SlideProbe, probe_slide, slide_thumbnail
+from dqm.slide_refs import refused_reference
+from validators.context import FileStatus, ItemView
+from validators.engine import configure
+
+
+def _jpeg(path: Path, colour: tuple[int, int, int]) -> None:
+    """A JPEG OpenSlide's Hamamatsu reader takes: restart markers, no chroma subsampling."""
+    img = Image.fromarray(np.full((64, 128, 3), colour, np.uint8))
+    img.save(path, quality=90, restart_marker_blocks=8, subsampling=0)
+
+
+def _vms(path: Path, image: str, map_file: str | None = None) -> None:
+    path.write_text(
+        "[Virtual Microscope Specimen]\nNoLayers=1\nNoJpegColumns=1\nNoJpegRows=1\n"
+        f"ImageFile={image}\nMapFile={map_file or image}\nPhysicalWidth=1000\nPhysicalHeight=1000\n"
+    )
+
+
+@pytest.fixture
+def batch(tmp_path: Path) -> Path:
+    (tmp_path / "outside").mkdir()
+    _jpeg(tmp_path / "outside" / "other.jpg", (200, 30, 30))
+    root = tmp_path / "batch"
+    (root / "sub").mkdir(parents=True)
+    return root
+
+
+def _findings(profile: Profile, probe: SlideProbe) -> list:
+    item = Item("s", probe.path, None, {}, None)
+    view = ItemView(item, profile, None, probe, FileStatus(probe.path, True), FileStatus(None, False))
+    return [f for f in run_item_checks(view, configure(profile)) if f.check == "slide.opens"]
+
+
+def test_vms_inside_the_batch_opens(batch: Path) -> None:
+    _jpeg(batch / "sub" / "S1.jpg", (20, 200, 20))
+    _vms(batch / "sub" / "S1.vms", "S1.jpg")
+    probe = probe_slide(batch / "sub" / "S1.vms", "sub/S1.vms")
+    assert probe.opened and probe.vendor == "hamamatsu" and not probe.reference_refused
+    assert refused_reference(batch / "sub" / "S1.vms", batch) is None
+
+
+@pytest.mark.parametrize(
+    "image",
+    [
+        "../../outside/other.jpg",  # climbs out of the batch
+        "link/../../outside/other.jpg",  # lexically inside: the link is followed before '..'
+        "out.jpg",  # a link beside it, to a file outside
+    ],
+)
+def test_vms_naming_a_file_outside_is_not_opened(batch: Path, image: str, profile: Profile) -> None:
+    outside = batch.parent / "outside"
+    (batch / "sub" / "link").symlink_to(outside / "deeper", target_is_directory=True)
+    (outside / "deeper").mkdir()
+    (batch / "sub" / "out.jpg").symlink_to(outside / "other.jpg")
+    _jpeg(batch / "sub" / "S1.jpg", (20, 200, 20))
+    _vms(batch / "sub" / "S1.vms", "S1.jpg", map_file=image)
+    probe = probe_slide(batch / "sub" / "S1.vms", "sub/S1.vms")
+    assert not probe.opened and probe.reference_refused and probe.width is None
+    assert image in probe.open_error and "outside the batch" in probe.open_error
+    (finding,) = _findings(profile, probe)
+    assert finding.code == "SLIDE_REFERENCE_REFUSED" and finding.location.file == "sub/S1.vms"
+    thumb = slide_thumbnail(batch / "sub" / "S1.vms", 64, rel="sub/S1.vms")
+    assert thumb.image is None and thumb.failure == "unreadable" and image in thumb.reason
+    with pytest.raises(SlideUnavailable, match="outside the batch"):
+        open_slide(batch / "sub" / "S1.vms", batch)
+
+
+def test_vms_naming_a_fifo_is_not_opened(batch: Path) -> None:
+    """OpenSlide's open of a FIFO waits for a writer for ever: the run hung."""
+    os.mkfifo(batch / "sub" / "pipe.jpg")
+    _jpeg(batch / "sub" / "S1.jpg", (20, 200, 20))
+    _vms(batch / "sub" / "S1.vms", "S1.jpg", map_file="pipe.jpg")
+    why = refused_reference(batch / "sub" / "S1.vms", batch)
+    assert why is not None and "pipe.jpg" in why and "FIFO" in why
+
+
+def test_vms_of_another_name_is_checked(batch: Path) -> None:
+    """OpenSlide tries any file that is no TIFF as a VMS key file, whatever its name."""
+    _vms(batch / "sub" / "S1.svs", "../../outside/other.jpg")
+    probe = probe_slide(batch / "sub" / "S1.svs", "sub/S1.svs")
+    assert probe.reference_refused and not probe.opened
+
+
+def _mirax(root: Path, slidedat: str | None) -> Path:
+    (root / "S1.mrxs").write_bytes(b"MIRAX")
+    (root / "S1").mkdir()
+    if slidedat is not None:
+        (root / "S1" / "Slidedat.ini").write_text(slidedat)
+    return root / "S1.mrxs"
+
+
+def test_mirax_slidedat_fifo_is_not_opened(batch: Path) -> None:
+    slide = _mirax(batch, None)
+    os.mkfifo(batch / "S1" / "Slidedat.ini")
+    probe = probe_slide(slide, "S1.mrxs")  # the former code waited here for ever
+    assert probe.reference_refused and "Slidedat.ini" in probe.open_error
+
+
+def test_mirax_folder_linked_outside_is_not_opened(batch: Path) -> None:
+    slide = _mirax(batch, None)
+    (batch / "S1").rmdir()
+    outside = batch.parent / "outside" / "S1"
+    outside.mkdir()
+    (outside / "Slidedat.ini").write_text("[GENERAL]\nSLIDE_ID=x\n")
+    (batch / "S1").symlink_to(outside, target_is_directory=True)
+    probe = probe_slide(slide, "S1.mrxs")
+    assert probe.reference_refused and "outside the batch" in probe.open_error
+
+
+@pytest.mark.parametrize("key", ["[DATAFILE]\nFILE_COUNT=1\nFILE_0", "[HIERARCHICAL]\nINDEXFILE"])
+def test_mirax_data_file_outside_is_refused(batch: Path, key: str) -> None:
+    slide = _mirax(batch, f"[GENERAL]\nSLIDE_ID=x\n{key} = ../../outside/other.jpg\n")
+    why = refused_reference(slide, batch)
+    assert why is not None and "../../outside/other.jpg" in why
+
+
+def test_mirax_inside_is_left_to_openslide(batch: Path) -> None:
+    slide = _mirax(batch, "[HIERARCHICAL]\nINDEXFILE=Index.dat\n[DATAFILE]\nFILE_0=Data0000.dat\n")
+    assert refused_reference(slide, batch) is None
+    probe = probe_slide(slide, "S1.mrxs")
+    assert not probe.reference_refused and not probe.opened  # OpenSlide's own error: no GENERAL
+
+
+@pytest.fixture
+def dicom(batch: Path, real_data: Path) -> Path:
+    """The real two-file DICOM slide, one file in the batch and the other outside."""
+    shutil.copy(real_data / "slides" / "boxes_0.dcm", batch / "sub" / "boxes_0.dcm")
+    shutil.copy(real_data / "slides" / "boxes_1.dcm", batch.parent / "outside" / "boxes_1.dcm")
+    return batch / "sub" / "boxes_0.dcm"
+
+
+def test_dicom_alone_opens(dicom: Path, batch: Path) -> None:
+    probe = probe_slide(dicom, "sub/boxes_0.dcm")
+    assert probe.opened and probe.vendor == "dicom" and probe.associated_images == ()
+
+
+def test_dicom_beside_a_hidden_link_outside_is_not_opened(dicom: Path, batch: Path) -> None:
+    """The former code took the outside file into the slide: its ``thumbnail`` image appeared."""
+    (batch / "sub" / ".x").symlink_to(batch.parent / "outside" / "boxes_1.dcm")
+    probe = probe_slide(dicom, "sub/boxes_0.dcm")
+    assert not probe.opened and probe.reference_refused and ".x" in probe.open_error
+    assert probe.associated_images == ()
+
+
+def test_dicom_beside_a_fifo_is_refused(dicom: Path, batch: Path) -> None:
+    os.mkfifo(batch / "sub" / ".fifo")
+    why = refused_reference(dicom, batch)
+    assert why is not None and ".fifo" in why and "FIFO" in why
+
+
+def test_dicom_of_another_name_is_checked(dicom: Path, batch: Path) -> None:
+    """OpenSlide reads a DICOM file by its content: named .svs, it still opens its folder."""
+    dicom.rename(batch / "sub" / "S1.svs")
+    os.mkfifo(batch / "sub" / "pipe")
+    assert refused_reference(batch / "sub" / "S1.svs", batch) is not None
+
+
+def test_single_file_slides_are_not_refused(batch: Path) -> None:
+    os.mkfifo(batch / "sub" / "pipe")  # beside a plain image, nothing opens it
+    _jpeg(batch / "sub" / "S1.jpg", (1, 2, 3))
+    assert refused_reference(batch / "sub" / "S1.jpg", batch) is None
