@@ -533,6 +533,20 @@ def _vms_outside(batch: Path) -> None:
     )
 
 
+def _slide_link_out(batch: Path) -> None:
+    """The first slide a link to an image outside the batch: the audit refused it, but the report's
+    thumbnail followed the link and showed the outside image (pixels: no text to find in the
+    outputs; tests/reports/test_thumbnails.py checks them)."""
+    from PIL import Image
+
+    outside = WORK / "outside-slide.png"
+    Image.new("RGB", (400, 300), (10, 200, 240)).save(outside)
+    _swap_first(batch, "image_path", "S00001.png", b"")
+    link = next(batch.rglob("S00001.png"))
+    link.unlink()
+    link.symlink_to(outside)
+
+
 def _dicom_fifo(batch: Path) -> None:
     """The first slide as the real DICOM slide boxes_0.dcm, a hidden FIFO beside it: OpenSlide opens
     every file of a DICOM slide's folder, and waited on the FIFO for ever."""
@@ -776,6 +790,11 @@ CASES = [
         "dicom_fifo",
         "a real DICOM slide with a hidden FIFO beside it (OpenSlide opens its whole folder: hung)",
         _dicom_fifo,
+    ),
+    Case(
+        "slide_link_out",
+        "the first slide a link to an image outside the batch (the report drew its pixels)",
+        _slide_link_out,
     ),
     Case("mirax_fifo", "a MIRAX slide whose Slidedat.ini is a FIFO (hung)", _mirax_fifo),
     Case(

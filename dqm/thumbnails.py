@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from dqm.batch import normalise
+from dqm.batch import jailed, normalise
 from dqm.coords import Frame
 from dqm.findings import Finding, Severity
 from dqm.model import ArtefactFacts, ItemRecord, ParsedAnnotation
@@ -86,11 +86,9 @@ def _worst(result: QualityResult, count: int) -> list[int]:
 
 
 def _inside(root: Path, rel: str | None) -> Path | None:
-    if not rel:
-        return None
-    norm, outside = normalise(rel)
-    path = root / norm
-    return path if norm and not outside and path.is_file() else None
+    """The slide file at ``rel`` when the batch's jail lets it be read (:func:`dqm.batch.jailed`:
+    a link out of the batch is not followed, a special file not opened), else None."""
+    return jailed(root, rel)[0] if rel else None
 
 
 def _slide_pixels(path: Path, max_side: int, rel: str) -> tuple[Any, tuple[int, int] | None, str]:

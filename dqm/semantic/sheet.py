@@ -133,7 +133,7 @@ def slide_entry(
     The outlines and class counts are the record's parsed annotation (no annotation file is read
     again); the picture comes from the slide file under ``root``.
     """
-    from dqm.batch import normalise
+    from dqm.batch import NO_SUCH_FILE, jailed, normalise
 
     item = record.summary
     entry: dict[str, Any] = {
@@ -154,7 +154,12 @@ def slide_entry(
     image = None
     if item.image_path:
         norm, outside = normalise(item.image_path)
-        if outside or not (root / norm).is_file():
+        path, why = jailed(root, norm) if norm and not outside else (None, None)
+        if path is None and why not in (None, NO_SUCH_FILE):  # a link out of the batch, a FIFO
+            entry["image_error"] = render(
+                N_("slide file {path} is not read: {_why}"), {"path": item.image_path, "_why": why}, lang
+            )
+        elif path is None:
             entry["image_error"] = render(
                 N_("slide file {path} not found in the batch"), {"path": item.image_path}, lang
             )

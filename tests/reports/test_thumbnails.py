@@ -84,6 +84,18 @@ def test_a_missing_slide_gives_outlines_on_a_blank_canvas(tmp_path: Path, profil
     assert near(decode(t).getpixel((25, 50)), BCC)
 
 
+def test_a_slide_linked_out_of_the_batch_is_not_drawn(tmp_path: Path, profile):
+    """The record names the slide (the audit refused it: SYMLINK_OUTSIDE_BATCH); the former code
+    followed the link and drew the outside image's pixels into the report."""
+    item = write_item(tmp_path / "batch", profile)
+    Image.new("RGB", (800, 600), (10, 200, 240)).save(tmp_path / "other.png")
+    (tmp_path / "batch" / "slides" / "s.png").unlink()
+    (tmp_path / "batch" / "slides" / "s.png").symlink_to(tmp_path / "other.png")
+    t = th.thumbnail(tmp_path / "batch", item, [], profile, max_side=100)
+    assert t is not None and t.source == "outline"
+    assert not near(decode(t).getpixel((5, 5)), (10, 200, 240))
+
+
 def test_a_slide_too_large_to_decode_is_never_read_at_full_resolution(tmp_path: Path, profile, monkeypatch):
     item = write_item(tmp_path, profile, size=(800, 600))
     monkeypatch.setattr(th, "MAX_DECODE_PIXELS", 1000)

@@ -42,6 +42,19 @@ def test_missing_or_broken_slides_become_text(tmp_path: Path, profile: Profile) 
     assert "not found" in outside["image_error"]
 
 
+def test_a_slide_linked_out_of_the_batch_is_not_read(tmp_path: Path, profile: Profile) -> None:
+    """The former code followed the link: the outside image was the sheet's thumbnail."""
+    from PIL import Image
+
+    (tmp_path / "batch").mkdir()
+    Image.new("RGB", (64, 48), (10, 200, 240)).save(tmp_path / "other.png")
+    (tmp_path / "batch" / "s.png").symlink_to(tmp_path / "other.png")
+    entry = slide_entry(
+        tmp_path / "batch", rec(ItemSummary(slide_id="s", image_path="s.png")), "s", profile, 128, 70
+    )
+    assert entry["image"] is None and "outside the batch" in entry["image_error"]
+
+
 def test_outlines_and_counts_come_from_the_records_annotation(tmp_path: Path, profile: Profile) -> None:
     """No annotation file is read: the sheet draws the lesions the run parsed, in the declared
     slide frame when there is no slide picture, resolved classes in their colour, others grey."""
