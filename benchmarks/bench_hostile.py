@@ -547,6 +547,33 @@ def _slide_link_out(batch: Path) -> None:
     link.symlink_to(outside)
 
 
+def _tiff_ifds(n: int) -> Callable[[Path], None]:
+    """The first slide as a tiled TIFF followed by ``n`` directories of one tag each (18 bytes)."""
+
+    def make(batch: Path) -> None:
+        import io
+        import struct
+
+        import numpy as np
+        import tifffile
+
+        buf = io.BytesIO()
+        tifffile.imwrite(buf, np.full((512, 512, 3), 200, np.uint8), tile=(256, 256), metadata=None)
+        data = bytearray(buf.getvalue())
+        first = struct.unpack_from("<I", data, 4)[0]
+        link = first + 2 + 12 * struct.unpack_from("<H", data, first)[0]
+        tail = bytearray()
+        for k in range(n):
+            here = len(data) + len(tail)
+            struct.pack_into("<I", data if k == 0 else tail, link if k == 0 else link - len(data), here)
+            tail += struct.pack("<HHHII", 1, 254, 4, 1, 1)
+            link = len(data) + len(tail)
+            tail += b"\0\0\0\0"
+        _swap_first(batch, "image_path", "S00001.tiff", bytes(data + tail))
+
+    return make
+
+
 def _dicom_fifo(batch: Path) -> None:
     """The first slide as the real DICOM slide boxes_0.dcm, a hidden FIFO beside it: OpenSlide opens
     every file of a DICOM slide's folder, and waited on the FIFO for ever."""
@@ -795,6 +822,11 @@ CASES = [
         "slide_link_out",
         "the first slide a link to an image outside the batch (the report drew its pixels)",
         _slide_link_out,
+    ),
+    Case(
+        "tiff_2m_ifds",
+        "a 36 MB TIFF slide of two million one-tag directories (OpenSlide held them all: ~1 GB)",
+        _tiff_ifds(2_000_000),
     ),
     Case("mirax_fifo", "a MIRAX slide whose Slidedat.ini is a FIFO (hung)", _mirax_fifo),
     Case(

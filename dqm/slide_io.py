@@ -49,7 +49,7 @@ from dqm.model import SlideFacts
 from dqm.pixels.artefacts import Artefacts, TileSource, decoded_pixels, measure
 from dqm.pixels.masks import dilate, fill_holes
 from dqm.pixels.stain import dqt_tables, jpeg_quality, scanner, stain_descriptors
-from dqm.slide_refs import refused_reference
+from dqm.slide_refs import not_to_open, refused_reference, too_many_ifds
 from dqm.sparse_files import SparseFileError, sparse_of
 
 HASH_CHUNK = 1 << 20
@@ -1151,6 +1151,9 @@ def probe_slide(path: Path, rel: str, options: ProbeOptions | None = None) -> Sl
     if refused is not None:  # before OpenSlide opens what it names
         probe.open_error, probe.reference_refused = refused, True
         return probe
+    probe.open_error = too_many_ifds(path)
+    if probe.open_error is not None:
+        return probe
     if not _probe_openslide(path, probe, options, clock):
         _probe_pillow(path, probe, options, clock)
     probe.elapsed_s, probe.work = clock.cpu_s, clock.done
@@ -1250,8 +1253,8 @@ def slide_thumbnail(
     """A thumbnail of at most ``max_side`` pixels a side, never from a level-0 read of a big slide
     (:func:`_thumbnail`); a failure's message names the file ``rel``, its place in the batch, where
     the decoder named ``path`` (OpenSlide's ``Invalid TIFF: /home/.../S1.tiff``)."""
-    refused = refused_reference(path, batch_root(path, rel))
-    if refused is not None:  # before OpenSlide opens what it names
+    refused = not_to_open(path, batch_root(path, rel))
+    if refused is not None:  # before OpenSlide opens it
         return SlideThumbnail(
             backend="openslide", failure="unreadable", error_type="refused", detail=refused, reason=refused
         )

@@ -27,8 +27,10 @@ from __future__ import annotations
 import os
 import re
 import stat
+import struct
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from dqm.findings import clip
 from dqm.i18n import N_, Message, msg
@@ -74,6 +76,69 @@ def refused_reference(path: Path, root: Path) -> Message | None:
     if dicom and not (is_tiff and name.endswith((".tif", ".tiff"))):
         return _dicom_folder(path, real_root)
     return None
+
+
+MAX_TIFF_IFDS = 10_000
+"""Image directories (pages) a TIFF slide may have. OpenSlide keeps every directory of a TIFF in
+memory as it opens it (about 480 bytes each, tags aside): a file of a million tiny directories (18
+MB) took 485 MB to open, and ten million would take 5 GB. Slides have tens (a pyramid, its label
+and macro); a fluorescence stack, hundreds."""
+
+
+def too_many_ifds(path: Path, limit: int = MAX_TIFF_IFDS) -> Message | None:
+    """Why OpenSlide must not open the TIFF at ``path``: it has more than ``limit`` image
+    directories (its chain is walked, ``limit + 1`` at most, without reading any tag); None for a
+    TIFF within the limit, a chain that loops or breaks (OpenSlide says why) or no TIFF at all."""
+    try:
+        with open(path, "rb") as fh:
+            count = _ifd_count(fh, limit + 1)
+    except OSError:
+        return None
+    if count <= limit:
+        return None
+    return msg(
+        "the TIFF has more than {limit:,} image directories (pages): not opened (OpenSlide holds every "
+        "one in memory)",
+        limit=limit,
+    )
+
+
+def _ifd_count(fh: Any, stop: int) -> int:
+    """Directories in the TIFF chain of ``fh`` (classic or BigTIFF), counted up to ``stop``; 0 when
+    it is no TIFF. A loop or an offset past the end ends the count."""
+    head = fh.read(16)
+    order = {b"II": "<", b"MM": ">"}.get(head[:2])
+    if order is None or len(head) < 8:
+        return 0
+    (version,) = struct.unpack(order + "H", head[2:4])
+    if version == 42:
+        offset, count_fmt, next_fmt, entry = struct.unpack(order + "I", head[4:8])[0], "H", "I", 12
+    elif version == 43 and len(head) == 16:
+        offset, count_fmt, next_fmt, entry = struct.unpack(order + "Q", head[8:16])[0], "Q", "Q", 20
+    else:
+        return 0
+    count_size, next_size = struct.calcsize(count_fmt), struct.calcsize(next_fmt)
+    seen: set[int] = set()
+    while offset and offset not in seen and len(seen) < stop:
+        seen.add(offset)
+        fh.seek(offset)
+        raw = fh.read(count_size)
+        if len(raw) < count_size:
+            break
+        (entries,) = struct.unpack(order + count_fmt, raw)
+        fh.seek(offset + count_size + entries * entry)
+        raw = fh.read(next_size)
+        if len(raw) < next_size:
+            break
+        (offset,) = struct.unpack(order + next_fmt, raw)
+    return len(seen)
+
+
+def not_to_open(path: Path, root: Path) -> Message | None:
+    """Why OpenSlide must not open the slide at ``path`` in the batch folder ``root``: a file it
+    would open besides it (:func:`refused_reference`) or too many TIFF directories
+    (:func:`too_many_ifds`); None when it may."""
+    return refused_reference(path, root) or too_many_ifds(path)
 
 
 def _first_refused(folder: str, refs: Iterator[str], real_root: str) -> Message | None:

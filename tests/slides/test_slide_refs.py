@@ -182,3 +182,45 @@ def test_single_file_slides_are_not_refused(batch: Path) -> None:
     os.mkfifo(batch / "sub" / "pipe")  # beside a plain image, nothing opens it
     _jpeg(batch / "sub" / "S1.jpg", (1, 2, 3))
     assert refused_reference(batch / "sub" / "S1.jpg", batch) is None
+
+
+def _tiff_with_ifds(path: Path, extra: int, bigtiff: bool = False) -> None:
+    """A real tiled TIFF (tifffile) followed by ``extra`` directories of one tag each."""
+    import struct
+
+    import tifffile
+
+    tifffile.imwrite(path, np.full((256, 256, 3), 200, np.uint8), tile=(256, 256), bigtiff=bigtiff)
+    data = bytearray(path.read_bytes())
+    order, (count_fmt, next_fmt, entry) = "<", (("Q", "Q", 20) if bigtiff else ("H", "I", 12))
+    first = struct.unpack_from(order + ("Q" if bigtiff else "I"), data, 8 if bigtiff else 4)[0]
+    (entries,) = struct.unpack_from(order + count_fmt, data, first)
+    link = first + struct.calcsize(count_fmt) + entries * entry
+    for _ in range(extra):
+        here = len(data)
+        struct.pack_into(order + next_fmt, data, link, here)
+        tag = (
+            struct.pack(order + "HHQQ", 254, 4, 1, 1)
+            if bigtiff
+            else struct.pack(order + "HHII", 254, 4, 1, 1)
+        )
+        data += struct.pack(order + count_fmt, 1) + tag
+        link = len(data)
+        data += struct.pack(order + next_fmt, 0)
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("bigtiff", [False, True])
+def test_a_tiff_of_too_many_directories_is_not_opened(tmp_path: Path, bigtiff: bool) -> None:
+    """OpenSlide holds every directory in memory (a million: 485 MB for an 18 MB file)."""
+    from dqm.slide_refs import MAX_TIFF_IFDS
+
+    many, few = tmp_path / "many.tif", tmp_path / "few.tif"
+    _tiff_with_ifds(many, MAX_TIFF_IFDS, bigtiff)  # one more than the limit, with the image's own
+    _tiff_with_ifds(few, 5, bigtiff)
+    probe = probe_slide(many, "many.tif")
+    assert not probe.opened and "10,000 image directories" in probe.open_error
+    assert slide_thumbnail(many, 64, rel="many.tif").failure == "unreadable"
+    with pytest.raises(SlideUnavailable, match="image directories"):
+        open_slide(many, tmp_path)
+    assert probe_slide(few, "few.tif").opened

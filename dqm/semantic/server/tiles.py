@@ -70,9 +70,9 @@ def open_slide(path: Path, root: Path) -> tuple[Any, bool]:
     from PIL import Image
 
     from dqm.slide_io import plain_too_large
-    from dqm.slide_refs import refused_reference
+    from dqm.slide_refs import not_to_open
 
-    refused = refused_reference(path, root)
+    refused = not_to_open(path, root)
     if refused is not None:
         raise SlideUnavailable(refused)
     if path.suffix.lower() not in PLAIN_SUFFIXES:
