@@ -533,6 +533,16 @@ def _vms_outside(batch: Path) -> None:
     )
 
 
+def _vms_absolute(batch: Path) -> None:
+    """The first slide as a VMS naming '/home/kim/x.jpg': OpenSlide looks for it in the slide's
+    folder, and its error named that file by its host path (the batch's location on the machine)."""
+    _swap_first(batch, "image_path", "S00001.vms", b"")
+    next(batch.rglob("S00001.vms")).write_text(
+        "[Virtual Microscope Specimen]\nNoLayers=1\nNoJpegColumns=1\nNoJpegRows=1\n"
+        "ImageFile=/home/kim/x.jpg\nMapFile=/home/kim/x.jpg\n"
+    )
+
+
 def _slide_link_out(batch: Path) -> None:
     """The first slide a link to an image outside the batch: the audit refused it, but the report's
     thumbnail followed the link and showed the outside image (pixels: no text to find in the
@@ -817,6 +827,11 @@ CASES = [
         "dicom_fifo",
         "a real DICOM slide with a hidden FIFO beside it (OpenSlide opens its whole folder: hung)",
         _dicom_fifo,
+    ),
+    Case(
+        "vms_absolute",
+        "a VMS slide naming /home/kim/x.jpg (OpenSlide's error named the batch's host folder)",
+        _vms_absolute,
     ),
     Case(
         "slide_link_out",

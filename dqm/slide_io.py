@@ -1157,7 +1157,7 @@ def probe_slide(path: Path, rel: str, options: ProbeOptions | None = None) -> Sl
     if not _probe_openslide(path, probe, options, clock):
         _probe_pillow(path, probe, options, clock)
     probe.elapsed_s, probe.work = clock.cpu_s, clock.done
-    _name_by_rel(probe, str(path))
+    _name_by_rel(probe, path)
     return probe
 
 
@@ -1170,29 +1170,36 @@ def batch_root(path: Path, rel: str | None) -> Path:
     return path.parent
 
 
-def _name_by_rel(probe: SlideProbe, where: str) -> None:
+def batch_named(text: str, path: Path, rel: str) -> str:
+    """``text`` with the slide's host path ``path`` named ``rel``, its place in the batch, and any
+    other file of the batch (a VMS's JPEG, a MIRAX data file, as OpenSlide's errors name them) by
+    its place too: the host's folders are no part of the batch."""
+    text = text.replace(str(path), rel)
+    return text.replace(str(batch_root(path, rel)).rstrip(os.sep) + os.sep, "")
+
+
+def _name_by_rel(probe: SlideProbe, path: Path) -> None:
     """The decoders' messages name the file by the path they were given (OpenSlide's ``Invalid
     TIFF: /home/.../slides/S1.tiff``, libtiff's warnings): there it is named by its place in the
-    batch, as every finding names it (the host's folders are no part of the batch)."""
+    batch, as every finding names it (:func:`batch_named`)."""
+
+    def named(text: str) -> str:
+        return batch_named(text, path, probe.path)
 
     def rel(text: str | None) -> str | None:
         if isinstance(text, Message):  # the finding keeps its template: its parameters are renamed
-            params = {
-                k: v.replace(where, probe.path) if isinstance(v, str) else v for k, v in text.params.items()
-            }
+            params = {k: named(v) if isinstance(v, str) else v for k, v in text.params.items()}
             return Message(text.template, params)
-        return text.replace(where, probe.path) if text else text
+        return named(text) if text else text
 
     probe.open_error = rel(probe.open_error)
     probe.openslide_error = rel(probe.openslide_error)
     probe.tissue_note = rel(probe.tissue_note)
     probe.label_note = rel(probe.label_note)
-    probe.decoder_warnings = tuple(w.replace(where, probe.path) for w in probe.decoder_warnings)
+    probe.decoder_warnings = tuple(named(w) for w in probe.decoder_warnings)
     if probe.read_failure is not None:
         failure = probe.read_failure
-        probe.read_failure = ReadFailure(
-            failure.level, failure.xy, failure.message.replace(where, probe.path)
-        )
+        probe.read_failure = ReadFailure(failure.level, failure.xy, named(failure.message))
 
 
 MAX_THUMBNAIL_DECODE_PIXELS = 25_000_000
@@ -1261,9 +1268,8 @@ def slide_thumbnail(
     got = _thumbnail(path, max_side, max_decode_pixels)
     if rel is None or got.failure is None:
         return got
-    where = str(path)
     return dataclasses.replace(
-        got, detail=got.detail.replace(where, rel), reason=got.reason.replace(where, rel)
+        got, detail=batch_named(got.detail, path, rel), reason=batch_named(got.reason, path, rel)
     )
 
 

@@ -224,3 +224,14 @@ def test_a_tiff_of_too_many_directories_is_not_opened(tmp_path: Path, bigtiff: b
     with pytest.raises(SlideUnavailable, match="image directories"):
         open_slide(many, tmp_path)
     assert probe_slide(few, "few.tif").opened
+
+
+def test_openslide_errors_name_the_batchs_files_by_their_place(batch: Path) -> None:
+    """A VMS naming '/home/kim/x.jpg' (OpenSlide looks for it in the slide's folder): its error
+    named the file by its host path, the batch's location on this machine included."""
+    _vms(batch / "sub" / "S1.vms", "/home/kim/x.jpg")
+    probe = probe_slide(batch / "sub" / "S1.vms", "sub/S1.vms")
+    assert not probe.reference_refused and "sub/home/kim/x.jpg" in probe.open_error
+    assert str(batch) not in probe.open_error and str(batch) not in probe.open_error.params["reason"]
+    thumb = slide_thumbnail(batch / "sub" / "S1.vms", 64, rel="sub/S1.vms")
+    assert "sub/home/kim/x.jpg" in thumb.reason and str(batch) not in thumb.reason + thumb.detail
