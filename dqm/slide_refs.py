@@ -178,7 +178,8 @@ def _refused(target: str, real_root: str) -> str | None:
 
 def _dicom_folder(path: Path, real_root: str) -> Message | None:
     """The first entry beside a DICOM slide that OpenSlide must not open (it opens all of them):
-    a link out of the batch or a special file. Regular files are not looked at further."""
+    a link out of the batch (to a file: a folder cannot be read as one) or a special file. Regular
+    files and folders are not looked at further."""
     try:
         with os.scandir(os.path.dirname(str(path)) or ".") as entries:
             for entry in entries:
@@ -189,6 +190,8 @@ def _dicom_folder(path: Path, real_root: str) -> Message | None:
                 if plain:
                     continue
                 why = _refused(entry.path, real_root)
+                if why == OUTSIDE and os.path.isdir(entry.path):
+                    continue  # a folder: OpenSlide's read of it fails at once, nothing is read
                 if why is not None:
                     return msg(
                         "a file beside this DICOM slide, {ref}: {_why}; OpenSlide opens every file of "

@@ -165,6 +165,23 @@ def test_dicom_beside_a_hidden_link_outside_is_not_opened(dicom: Path, batch: Pa
     assert probe.associated_images == ()
 
 
+def test_dicom_beside_a_link_to_an_outside_folder_opens(dicom: Path, batch: Path) -> None:
+    """OpenSlide cannot read a folder as a file: such a link is harmless (an output folder, say)."""
+    (batch / "sub" / "out").symlink_to(batch.parent / "outside", target_is_directory=True)
+    assert refused_reference(dicom, batch) is None
+
+
+@pytest.mark.parametrize("group", ["Virtual Microscope Specimen", "Uncompressed Virtual Microscope Specimen"])
+def test_vms_and_vmu_keys_are_read_as_glib_reads_them(batch: Path, group: str) -> None:
+    """Blanks around '=', GLib's escapes, a BOM, any case of the key: the name OpenSlide opens."""
+    text = f"\ufeff[{group}]\n  imagefile(0,0) =  ..\\s/x.jpg\n MapFile = \\s../../outside/other.jpg\n"
+    (batch / "sub" / "S1.vmu").write_text(text, encoding="utf-8")
+    assert refused_reference(batch / "sub" / "S1.vmu", batch) is None  # ' ../x' stays inside
+    (batch / "sub" / "S1.vmu").write_text(text.replace("\\s../../", "../../"), encoding="utf-8")
+    why = refused_reference(batch / "sub" / "S1.vmu", batch)
+    assert why is not None and "../../outside/other.jpg" in why
+
+
 def test_dicom_beside_a_fifo_is_refused(dicom: Path, batch: Path) -> None:
     os.mkfifo(batch / "sub" / ".fifo")
     why = refused_reference(dicom, batch)
