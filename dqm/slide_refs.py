@@ -103,9 +103,14 @@ def too_many_ifds(path: Path, limit: int = MAX_TIFF_IFDS) -> Message | None:
     )
 
 
+NDPI_TAG = 65420
+"""Hamamatsu's tag: a classic TIFF whose first directory has it is an NDPI file, whose directories
+end in 4 more bytes an entry and an 8-byte next offset (OpenSlide's reading)."""
+
+
 def _ifd_count(fh: Any, stop: int) -> int:
-    """Directories in the TIFF chain of ``fh`` (classic or BigTIFF), counted up to ``stop``; 0 when
-    it is no TIFF. A loop or an offset past the end ends the count."""
+    """Directories in the TIFF chain of ``fh`` (classic, NDPI or BigTIFF), counted up to ``stop``;
+    0 when it is no TIFF. A loop, an offset past the end or a directory of no entry ends the count."""
     head = fh.read(16)
     order = {b"II": "<", b"MM": ">"}.get(head[:2])
     if order is None or len(head) < 8:
@@ -117,21 +122,30 @@ def _ifd_count(fh: Any, stop: int) -> int:
         offset, count_fmt, next_fmt, entry = struct.unpack(order + "Q", head[8:16])[0], "Q", "Q", 20
     else:
         return 0
-    count_size, next_size = struct.calcsize(count_fmt), struct.calcsize(next_fmt)
+    count_size = struct.calcsize(count_fmt)
     seen: set[int] = set()
     while offset and offset not in seen and len(seen) < stop:
-        seen.add(offset)
         fh.seek(offset)
         raw = fh.read(count_size)
-        if len(raw) < count_size:
+        (entries,) = struct.unpack(order + count_fmt, raw) if len(raw) == count_size else (0,)
+        if not entries:
             break
-        (entries,) = struct.unpack(order + count_fmt, raw)
+        if not seen and version == 42 and _has_tag(fh, order, entries, NDPI_TAG):
+            next_fmt, entry = "Q", 16  # NDPI: 12 bytes and a 4-byte extension an entry
+        seen.add(offset)
         fh.seek(offset + count_size + entries * entry)
-        raw = fh.read(next_size)
-        if len(raw) < next_size:
+        raw = fh.read(struct.calcsize(next_fmt))
+        if len(raw) < struct.calcsize(next_fmt):
             break
         (offset,) = struct.unpack(order + next_fmt, raw)
     return len(seen)
+
+
+def _has_tag(fh: Any, order: str, entries: int, tag: int) -> bool:
+    """Whether the classic TIFF directory whose ``entries`` entries start at ``fh``'s position has
+    ``tag``."""
+    raw = fh.read(12 * entries)
+    return any(struct.unpack_from(order + "H", raw, k)[0] == tag for k in range(0, len(raw) - 1, 12))
 
 
 def not_to_open(path: Path, root: Path) -> Message | None:

@@ -252,3 +252,20 @@ def test_openslide_errors_name_the_batchs_files_by_their_place(batch: Path) -> N
     assert str(batch) not in probe.open_error and str(batch) not in probe.open_error.params["reason"]
     thumb = slide_thumbnail(batch / "sub" / "S1.vms", 64, rel="sub/S1.vms")
     assert "sub/home/kim/x.jpg" in thumb.reason and str(batch) not in thumb.reason + thumb.detail
+
+
+def test_an_ndpi_chain_is_walked_as_openslide_walks_it(tmp_path: Path) -> None:
+    """NDPI: classic TIFF whose directories end in a 4-byte extension an entry and an 8-byte next
+    offset; read as classic, the chain would end at its first directory (the extension's zeros)."""
+    import struct
+
+    from dqm.slide_refs import MAX_TIFF_IFDS, too_many_ifds
+
+    data = bytearray(b"II*\x00" + struct.pack("<I", 8))
+    for k in range(MAX_TIFF_IFDS + 1):
+        tag = 65420 if k == 0 else 254
+        data += struct.pack("<HHHII", 1, tag, 4, 1, 1) + b"\0" * 4  # one entry and its extension
+        data += struct.pack("<Q", len(data) + 8 if k < MAX_TIFF_IFDS else 0)
+    (tmp_path / "S1.ndpi").write_bytes(bytes(data))
+    assert too_many_ifds(tmp_path / "S1.ndpi") is not None
+    assert too_many_ifds(tmp_path / "S1.ndpi", limit=MAX_TIFF_IFDS + 1) is None
