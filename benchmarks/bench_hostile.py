@@ -584,6 +584,29 @@ def _tiff_ifds(n: int) -> Callable[[Path], None]:
     return make
 
 
+def _svs_description(megabytes: int) -> Callable[[Path], None]:
+    """The first slide as an Aperio SVS whose ImageDescription holds ``megabytes`` MB of text."""
+
+    def make(batch: Path) -> None:
+        import io
+
+        import numpy as np
+        import tifffile
+
+        text = "Aperio Image Library v10.0.50\r\n512x512 (256x256) JPEG/RGB Q=70|AppMag = 20|MPP = 0.5|"
+        buf = io.BytesIO()
+        tifffile.imwrite(
+            buf,
+            np.full((512, 512, 3), 200, np.uint8),
+            tile=(256, 256),
+            description=text + "x" * (megabytes << 20),
+            metadata=None,
+        )
+        _swap_first(batch, "image_path", "S00001.svs", buf.getvalue())
+
+    return make
+
+
 def _dicom_fifo(batch: Path) -> None:
     """The first slide as the real DICOM slide boxes_0.dcm, a hidden FIFO beside it: OpenSlide opens
     every file of a DICOM slide's folder, and waited on the FIFO for ever."""
@@ -842,6 +865,11 @@ CASES = [
         "tiff_2m_ifds",
         "a 36 MB TIFF slide of two million one-tag directories (OpenSlide held them all: ~1 GB)",
         _tiff_ifds(2_000_000),
+    ),
+    Case(
+        "svs_description_100mb",
+        "an SVS slide whose ImageDescription is 100 MB (OpenSlide copied it twice, dqm once more: 925 MB)",
+        _svs_description(100),
     ),
     Case("mirax_fifo", "a MIRAX slide whose Slidedat.ini is a FIFO (hung)", _mirax_fifo),
     Case(

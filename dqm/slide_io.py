@@ -49,7 +49,7 @@ from dqm.model import SlideFacts
 from dqm.pixels.artefacts import Artefacts, TileSource, decoded_pixels, measure
 from dqm.pixels.masks import dilate, fill_holes
 from dqm.pixels.stain import dqt_tables, jpeg_quality, scanner, stain_descriptors
-from dqm.slide_refs import not_to_open, refused_reference, too_many_ifds
+from dqm.slide_refs import not_to_open, refused_reference, tiff_refusal
 from dqm.sparse_files import SparseFileError, sparse_of
 
 HASH_CHUNK = 1 << 20
@@ -1151,7 +1151,7 @@ def probe_slide(path: Path, rel: str, options: ProbeOptions | None = None) -> Sl
     if refused is not None:  # before OpenSlide opens what it names
         probe.open_error, probe.reference_refused = refused, True
         return probe
-    probe.open_error = too_many_ifds(path)
+    probe.open_error = tiff_refusal(path)
     if probe.open_error is not None:
         return probe
     if not _probe_openslide(path, probe, options, clock):

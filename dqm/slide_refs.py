@@ -83,24 +83,47 @@ MAX_TIFF_IFDS = 10_000
 memory as it opens it (about 480 bytes each, tags aside): a file of a million tiny directories (18
 MB) took 485 MB to open, and ten million would take 5 GB. Slides have tens (a pyramid, its label
 and macro); a fluorescence stack, hundreds."""
+MAX_TIFF_TAGS = 200_000
+"""Tags a TIFF slide may have in all its directories (entries: each one is read here, and OpenSlide
+holds them). Directories may overlap, so a file of 786 KB can declare 65,535 tags in each of
+thousands of them: without this bound, reading them would take minutes. Slides have hundreds."""
+MAX_TIFF_TEXT_BYTES = 32 << 20
+"""Bytes a text tag (ImageDescription, Software...) of a TIFF slide may declare. OpenSlide copies
+each text into its properties, some twice (``tiff.ImageDescription``, ``openslide.comment``), and
+dqm reads them: a 100 MB description took the audit to 925 MB. Slides' texts are kilobytes; a
+Philips TIFF's XML with its label and macro in base64, a few megabytes."""
+ASCII = 2
+"""The TIFF field type of text."""
 
 
-def too_many_ifds(path: Path, limit: int = MAX_TIFF_IFDS) -> Message | None:
-    """Why OpenSlide must not open the TIFF at ``path``: it has more than ``limit`` image
-    directories (its chain is walked, ``limit + 1`` at most, without reading any tag); None for a
-    TIFF within the limit, a chain that loops or breaks (OpenSlide says why) or no TIFF at all."""
+def tiff_refusal(path: Path) -> Message | None:
+    """Why OpenSlide must not open the TIFF at ``path``: more than :data:`MAX_TIFF_IFDS` image
+    directories or :data:`MAX_TIFF_TAGS` tags in all, or a text tag of more than
+    :data:`MAX_TIFF_TEXT_BYTES` (the chain is walked up to those limits, each directory's entries
+    read, no value); None for a TIFF within them, a chain that loops or breaks (OpenSlide says
+    why) or no TIFF at all."""
     try:
         with open(path, "rb") as fh:
-            count = _ifd_count(fh, limit + 1)
+            walked = _walk(fh, MAX_TIFF_IFDS, MAX_TIFF_TAGS)
     except OSError:
         return None
-    if count <= limit:
-        return None
-    return msg(
-        "the TIFF has more than {limit:,} image directories (pages): not opened (OpenSlide holds every "
-        "one in memory)",
-        limit=limit,
-    )
+    if walked is None:
+        return msg(
+            "the TIFF has more than {ifds:,} image directories (pages) or {tags:,} tags in all: not "
+            "opened (OpenSlide holds every one in memory)",
+            ifds=MAX_TIFF_IFDS,
+            tags=MAX_TIFF_TAGS,
+        )
+    tag, size = walked
+    if size > MAX_TIFF_TEXT_BYTES:
+        return msg(
+            "the TIFF's tag {tag} declares {size:,} bytes of text, over {limit:,}: not opened (OpenSlide "
+            "copies its texts into memory several times)",
+            tag=tag,
+            size=size,
+            limit=MAX_TIFF_TEXT_BYTES,
+        )
+    return None
 
 
 NDPI_TAG = 65420
@@ -108,51 +131,59 @@ NDPI_TAG = 65420
 end in 4 more bytes an entry and an 8-byte next offset (OpenSlide's reading)."""
 
 
-def _ifd_count(fh: Any, stop: int) -> int:
-    """Directories in the TIFF chain of ``fh`` (classic, NDPI or BigTIFF), counted up to ``stop``;
-    0 when it is no TIFF. A loop, an offset past the end or a directory of no entry ends the count."""
+def _walk(fh: Any, max_ifds: int, max_tags: int) -> tuple[int, int] | None:
+    """``(tag, bytes)``, the text tag that declares the most bytes in the TIFF chain of ``fh``
+    (classic, NDPI or BigTIFF; ``(0, 0)``: none or no TIFF), or None when the chain has more than
+    ``max_ifds`` directories or ``max_tags`` tags in all (the walk stops there). A loop, an offset
+    past the end or a directory of no entry ends the walk."""
     head = fh.read(16)
     order = {b"II": "<", b"MM": ">"}.get(head[:2])
     if order is None or len(head) < 8:
-        return 0
+        return 0, 0
     (version,) = struct.unpack(order + "H", head[2:4])
     if version == 42:
-        offset, count_fmt, next_fmt, entry = struct.unpack(order + "I", head[4:8])[0], "H", "I", 12
+        offset, count_fmt, field, next_fmt = struct.unpack(order + "I", head[4:8])[0], "H", "HHI", "I"
     elif version == 43 and len(head) == 16:
-        offset, count_fmt, next_fmt, entry = struct.unpack(order + "Q", head[8:16])[0], "Q", "Q", 20
+        offset, count_fmt, field, next_fmt = struct.unpack(order + "Q", head[8:16])[0], "Q", "HHQ", "Q"
     else:
-        return 0
+        return 0, 0
     count_size = struct.calcsize(count_fmt)
+    entry = 20 if version == 43 else 12
+    extension = 0  # NDPI: 4 bytes an entry after the entries
     seen: set[int] = set()
-    while offset and offset not in seen and len(seen) < stop:
+    text, tags = (0, 0), 0
+    while offset and offset not in seen:
+        if len(seen) == max_ifds:
+            return None
         fh.seek(offset)
         raw = fh.read(count_size)
         (entries,) = struct.unpack(order + count_fmt, raw) if len(raw) == count_size else (0,)
-        if not entries:
+        tags += entries
+        if tags > max_tags:
+            return None
+        raw = fh.read(entries * entry) if entries else b""
+        if not raw:
             break
-        if not seen and version == 42 and _has_tag(fh, order, entries, NDPI_TAG):
-            next_fmt, entry = "Q", 16  # NDPI: 12 bytes and a 4-byte extension an entry
+        fields = [struct.unpack_from(order + field, raw, k) for k in range(0, len(raw) - entry + 1, entry)]
+        if not seen and version == 42 and any(tag == NDPI_TAG for tag, _, _ in fields):
+            next_fmt, extension = "Q", 4
+        for tag, kind, n in fields:
+            if kind == ASCII and n > text[1]:
+                text = (tag, n)
         seen.add(offset)
-        fh.seek(offset + count_size + entries * entry)
+        fh.seek(offset + count_size + entries * (entry + extension))
         raw = fh.read(struct.calcsize(next_fmt))
         if len(raw) < struct.calcsize(next_fmt):
             break
         (offset,) = struct.unpack(order + next_fmt, raw)
-    return len(seen)
-
-
-def _has_tag(fh: Any, order: str, entries: int, tag: int) -> bool:
-    """Whether the classic TIFF directory whose ``entries`` entries start at ``fh``'s position has
-    ``tag``."""
-    raw = fh.read(12 * entries)
-    return any(struct.unpack_from(order + "H", raw, k)[0] == tag for k in range(0, len(raw) - 1, 12))
+    return text
 
 
 def not_to_open(path: Path, root: Path) -> Message | None:
     """Why OpenSlide must not open the slide at ``path`` in the batch folder ``root``: a file it
-    would open besides it (:func:`refused_reference`) or too many TIFF directories
-    (:func:`too_many_ifds`); None when it may."""
-    return refused_reference(path, root) or too_many_ifds(path)
+    would open besides it (:func:`refused_reference`), or a TIFF of too many directories or tags,
+    or too long a text (:func:`tiff_refusal`); None when it may."""
+    return refused_reference(path, root) or tiff_refusal(path)
 
 
 def _first_refused(folder: str, refs: Iterator[str], real_root: str) -> Message | None:

@@ -254,18 +254,61 @@ def test_openslide_errors_name_the_batchs_files_by_their_place(batch: Path) -> N
     assert "sub/home/kim/x.jpg" in thumb.reason and str(batch) not in thumb.reason + thumb.detail
 
 
+def _ndpi(path: Path, directories: int) -> Path:
+    import struct
+
+    data = bytearray(b"II*\x00" + struct.pack("<I", 8))
+    for k in range(directories):
+        tag = 65420 if k == 0 else 254
+        data += struct.pack("<HHHII", 1, tag, 4, 1, 1) + b"\0" * 4  # one entry and its extension
+        data += struct.pack("<Q", len(data) + 8 if k < directories - 1 else 0)
+    path.write_bytes(bytes(data))
+    return path
+
+
 def test_an_ndpi_chain_is_walked_as_openslide_walks_it(tmp_path: Path) -> None:
     """NDPI: classic TIFF whose directories end in a 4-byte extension an entry and an 8-byte next
     offset; read as classic, the chain would end at its first directory (the extension's zeros)."""
+    from dqm.slide_refs import MAX_TIFF_IFDS, tiff_refusal
+
+    assert tiff_refusal(_ndpi(tmp_path / "many.ndpi", MAX_TIFF_IFDS + 1)) is not None
+    assert tiff_refusal(_ndpi(tmp_path / "few.ndpi", MAX_TIFF_IFDS)) is None
+
+
+def test_overlapping_directories_of_many_tags_are_not_opened(tmp_path: Path) -> None:
+    """Four directories 4 bytes apart, each declaring 65,535 tags: 262,140 in a 786 KB file."""
     import struct
 
-    from dqm.slide_refs import MAX_TIFF_IFDS, too_many_ifds
+    from dqm.slide_refs import tiff_refusal
 
-    data = bytearray(b"II*\x00" + struct.pack("<I", 8))
-    for k in range(MAX_TIFF_IFDS + 1):
-        tag = 65420 if k == 0 else 254
-        data += struct.pack("<HHHII", 1, tag, 4, 1, 1) + b"\0" * 4  # one entry and its extension
-        data += struct.pack("<Q", len(data) + 8 if k < MAX_TIFF_IFDS else 0)
-    (tmp_path / "S1.ndpi").write_bytes(bytes(data))
-    assert too_many_ifds(tmp_path / "S1.ndpi") is not None
-    assert too_many_ifds(tmp_path / "S1.ndpi", limit=MAX_TIFF_IFDS + 1) is None
+    data = bytearray(b"II*\x00" + struct.pack("<I", 8)) + bytes(65_535 * 12 + 64)
+    for k in range(4):  # directory k at 8 + 4k: its count, its entries the zeros after it
+        struct.pack_into("<H", data, 8 + 4 * k, 65_535)
+    for k in range(3):  # directory k's next-offset field: after its count and its entries
+        struct.pack_into("<I", data, 8 + 4 * k + 2 + 12 * 65_535, 8 + 4 * (k + 1))
+    (tmp_path / "S1.tif").write_bytes(bytes(data))
+    why = tiff_refusal(tmp_path / "S1.tif")
+    assert why is not None and "200,000 tags" in why
+
+
+def test_a_tiff_text_of_more_than_the_limit_is_not_opened(tmp_path: Path) -> None:
+    """A 100 MB ImageDescription took the audit to 925 MB (OpenSlide copies it twice, dqm once more);
+    the limit is on the count the tag declares, whether the file holds that many bytes or not."""
+    import struct
+
+    import tifffile
+
+    from dqm.slide_refs import MAX_TIFF_TEXT_BYTES
+
+    path = tmp_path / "S1.svs"
+    tifffile.imwrite(
+        path, np.full((64, 64, 3), 200, np.uint8), description="Aperio Image Library|AppMag = 20"
+    )
+    assert probe_slide(path, "S1.svs").opened
+    data = bytearray(path.read_bytes())
+    with tifffile.TiffFile(path) as tf:
+        tag = tf.pages.first.tags[270]
+    struct.pack_into("<I", data, tag.offset + 4, MAX_TIFF_TEXT_BYTES + 1)  # its count
+    path.write_bytes(bytes(data))
+    probe = probe_slide(path, "S1.svs")
+    assert not probe.opened and "tag 270 declares 33,554,433 bytes of text" in probe.open_error
