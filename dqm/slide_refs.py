@@ -20,6 +20,11 @@ named by a VMS) blocked the run for ever: the probe's budget cannot stop an ``op
 ``..``) and refuses the slide at the first that leaves the batch or is a special file; a name of
 nothing is left to OpenSlide, whose error then says so. Nothing it reads is more than the small
 key files OpenSlide itself reads first.
+
+A TIFF is one file, but OpenSlide holds all of its directory chain and copies its texts as it
+opens it, in one call no budget can stop: :func:`tiff_refusal` walks the chain first and refuses
+a TIFF of too many directories or tags, or too long a text. :func:`not_to_open` is both checks,
+for every place that gives a batch's slide to OpenSlide.
 """
 
 from __future__ import annotations
