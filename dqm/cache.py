@@ -15,9 +15,10 @@ Each entry keeps the day it was last stored or served; entries no run has used f
 batches share does not grow for ever (SQLite reuses the freed pages; the file is not shrunk).
 
 A file whose times are whole seconds (a filesystem that keeps no finer ones) and as recent as
-:data:`RACY_NS` could still be written again within the same second, keeping its size, times
-and printed ends: its item is checked but not stored (:data:`UNSTORED`), as git treats a
-"racily clean" file.
+:data:`~dqm.file_digests.RACY_NS` could still be written again within the same second, keeping
+its size, times and printed ends: its item is checked but not stored (:data:`UNSTORED`), as git
+treats a "racily clean" file (:func:`dqm.file_digests.racy`, the rule a worker's digests of
+shared files keep to).
 
 With the run's masker (:class:`dqm.identifiers.Masker`, the same key as the outputs), the cache holds
 only what the outputs hold: every string of a record is masked before it is stored, and keys
@@ -62,6 +63,7 @@ from typing import TYPE_CHECKING, Any
 from dqm import __version__
 from dqm.batch import jailed, normalise
 from dqm.clinical_table import IDENTIFYING, RowSource, TableFailure
+from dqm.file_digests import racy
 from dqm.findings import clip
 from dqm.i18n import Message, msg
 from dqm.model import RECORD_VERSION, Item, ItemRecord
@@ -80,11 +82,8 @@ PENDING_BYTES = 64 << 20
 """Entries kept in memory past which they are written at once."""
 BUSY_TIMEOUT_S = 30.0
 """How long a write waits while another run sharing the cache folder writes its own."""
-RACY_NS = 3 * 10**9
-"""A file whose whole-second times are not older than this (FAT keeps two seconds) may still
-change unseen: its item is not stored."""
 UNSTORED = "0" * 64
-"""The key of an item whose record is not stored nor looked up (:data:`RACY_NS`)."""
+"""The key of an item whose record is not stored nor looked up (:func:`_racy`)."""
 KEEP_DAYS = 30
 """Days an entry is kept unused (not served nor stored) before a run deletes it."""
 PRUNE_AT_LEAST = 10_000
@@ -134,12 +133,11 @@ def _today() -> int:
 
 
 def _racy(key: list[Any], now: int) -> bool:
-    """Whether the file :func:`file_key` described may change without changing its key: its times
-    (ns) are whole seconds and not older than :data:`RACY_NS` (or ahead of this clock)."""
+    """Whether the file :func:`file_key` described may change without changing its key
+    (:func:`dqm.file_digests.racy`)."""
     if len(key) != 6 or not isinstance(key[2], int) or not isinstance(key[3], int):
         return False  # not a file read: keyed on why
-    times = key[2], key[3]
-    return all(t % 10**9 == 0 for t in times) and now - max(times) < RACY_NS
+    return racy((key[2], key[3]), now, tick=0)
 
 
 CODE_PACKAGES = ("dqm", "validators")

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from dqm import file_digests
 from dqm.batch import Discovery, discover, jailed, normalise
 from dqm.cache import RecordCache, entry
 from dqm.clinical_table import (
@@ -42,9 +43,17 @@ from dqm.executors import DaskOptions, ItemKilledWorkers, chunk_size, dask_clien
 from dqm.facts import ItemSummary, SlideSummary, compact, interned
 from dqm.findings import MAX_NAME_CHARS, Finding, Severity, clip
 from dqm.identifiers import use_profile_patterns
-from dqm.model import Annotation, Item, ItemRecord, ParsedAnnotation
+from dqm.model import Annotation, Item, ItemRecord, ParsedAnnotation, ReadIssue
 from dqm.profile import Profile
-from dqm.readers import annotation_for_item, parse_annotation, read_bytes, resolve_classes, within_limits
+from dqm.readers import (
+    CACHE_MIN_BYTES,
+    annotation_for_item,
+    parse_annotation,
+    parsed_before,
+    read_bytes,
+    resolve_classes,
+    within_limits,
+)
 from dqm.readers.common.base import failed
 from dqm.readers.items import item_names, unpicked_text
 from dqm.readers.mask import at_offset, at_slide_scale
@@ -302,7 +311,10 @@ def check_item(
     of its files (batch paths), already taken in this work."""
     image, image_path = _status(root, item.image_path)
     ann_status, ann_path = _status(root, item.annotation_path)
-    stats, sparse = _stats({ann_status.path: ann_path, image.path: image_path if options.slides else None})
+    since = time.time_ns()  # before the stats: a file's digest is kept only when they are older
+    stats, sparse, seen = _stats(
+        {ann_status.path: ann_path, image.path: image_path if options.slides else None}
+    )
     probe: SlideProbe | None = None
     if options.slides and image.exists and image_path is not None:
         probe_options = ProbeOptions(
@@ -315,15 +327,15 @@ def check_item(
     read_crash: Finding | None = None
     search_crash: Finding | None = None
     if ann_status.exists and ann_path is not None:
-        data, issue = read_bytes(ann_path, profile.limits.annotation_bytes)
         rel = ann_status.path or ""
-        if data is None:
+        parse, issue, digest = _parsed(ann_path, rel, seen.get(rel), since, profile, options.hash_files)
+        if parse is None:
             assert issue is not None
             annotation = failed(rel, "unknown", issue)
         else:
-            ann_hash = hashlib.sha256(data).hexdigest() if options.hash_files else None
+            ann_hash = digest if options.hash_files else None
             try:
-                parsed = parse_annotation(data, rel, profile.limits)
+                parsed = parse()
                 annotation = annotation_for_item(parsed, item, image.path)
                 if item.searches_file_text and len(parsed) > 1:  # images no item has
                     annotation, search_crash = _with_unpicked(parsed, annotation, item, image.path)
@@ -376,6 +388,32 @@ def check_item(
     )
 
 
+def _parsed(
+    path: Path, rel: str, st: os.stat_result | None, since: int, profile: Profile, hash_files: bool
+) -> tuple[Callable[[], list[Annotation]] | None, ReadIssue | None, str | None]:
+    """How to get the annotations of the file ``path`` (``rel`` in the batch), the issue that
+    kept it from being read instead, and its SHA-256 when it was taken (``hash_files``, or a big
+    file: the parse cache's key). ``st``: its stat, taken at ``since`` or later, before it is read.
+
+    A file this worker read before with the same stat (:mod:`dqm.file_digests`) whose annotations
+    the parse cache still holds is not read again: a COCO file every item of a delivery shares
+    costs each further item its own annotations, not the file. Otherwise the file is read and
+    hashed, and its digest kept for the next item. The parse itself is left to the caller (a
+    reader's crash is the item's ``CHECK_CRASHED``)."""
+    digest = file_digests.known(path, st) if st is not None else None
+    if st is not None and digest is not None:
+        parsed = parsed_before(rel, st.st_size, digest, profile.limits)
+        if parsed is not None:
+            return lambda: parsed, None, digest
+    data, issue = read_bytes(path, profile.limits.annotation_bytes)
+    if data is None:
+        return None, issue, None
+    digest = hashlib.sha256(data).hexdigest() if hash_files or len(data) >= CACHE_MIN_BYTES else None
+    if digest is not None and st is not None and len(data) == st.st_size:
+        file_digests.remember(path, st, digest, since)
+    return lambda: parse_annotation(data, rel, profile.limits, digest), None, digest
+
+
 def file_stat(path: Path) -> list[int]:
     """What a file's metadata says of its content: size, modification and change time (ns), inode."""
     return _stat_values(path.stat())
@@ -387,18 +425,19 @@ def _stat_values(st: os.stat_result) -> list[int]:
 
 def _stats(
     files: dict[str | None, Path | None],
-) -> tuple[dict[str, list[int]], dict[str, tuple[int, int]]]:
+) -> tuple[dict[str, list[int]], dict[str, tuple[int, int]], dict[str, os.stat_result]]:
     """:func:`file_stat` of each file (batch path -> its jailed path), before the work reads it,
-    and the sizes of those that are sparse (:mod:`dqm.sparse_files`), from the same stat."""
-    out, sparse = {}, {}
+    the sizes of those that are sparse (:mod:`dqm.sparse_files`), from the same stat, and the
+    stats themselves."""
+    out, sparse, seen = {}, {}, {}
     for rel, path in files.items():
         if rel and path is not None:
             with contextlib.suppress(OSError):  # unreadable: the reading reports it
-                st = path.stat()
+                st = seen[rel] = path.stat()
                 out[rel] = _stat_values(st)
                 if (found := sparse_at(path, st)) is not None:
                     sparse[rel] = (found.apparent, found.allocated)
-    return out, sparse
+    return out, sparse, seen
 
 
 def _whole_hashes(

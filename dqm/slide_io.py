@@ -30,6 +30,7 @@ import math
 import os
 import stat
 import struct
+import time
 import warnings
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
@@ -40,6 +41,7 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
+from dqm import file_digests
 from dqm.budget import Budget, Meter
 from dqm.facts import StainSummary
 from dqm.findings import clip
@@ -331,7 +333,8 @@ def _read_at(fd: int, offset: int, n: int) -> bytes:
 
 
 def full_hash(path: Path) -> str:
-    """SHA-256 of the whole file.
+    """SHA-256 of the whole file; a file this process hashed before with the same stat is not
+    read again (:mod:`dqm.file_digests`).
 
     Raises
     ------
@@ -339,14 +342,19 @@ def full_hash(path: Path) -> str:
         When the file is sparse (:mod:`dqm.sparse_files`): its holes are never read (a
         terabyte of them would take hours). An ``OSError``, as a file that cannot be read.
     """
+    since = time.time_ns()
     h = hashlib.sha256()
     with path.open("rb") as fh:
-        found = sparse_of(fh.fileno())
+        st = os.fstat(fh.fileno())
+        if (known := file_digests.known(path, st)) is not None:
+            return known  # read whole before with the same stat (a slide of many items)
+        found = sparse_of(fh.fileno(), st)
         if found is not None:
             raise SparseFileError(found, path)
         fh.seek(0)
         while chunk := fh.read(8 * HASH_CHUNK):
             h.update(chunk)
+    file_digests.remember(path, st, h.hexdigest(), since)
     return h.hexdigest()
 
 

@@ -52,6 +52,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "dqm.slide_refs",  # the files a multi-file slide makes OpenSlide open, checked first
             "dqm.budget",  # the probe's time budget: CPU time, with a wall-clock backstop
             "dqm.sparse_files",  # files mostly holes, never read whole
+            "dqm.file_digests",  # the SHA-256 of files read whole, by their stat (a shared file hashed once)
             "dqm.image_text",  # the text an image carries besides its pixels (identifier checks)
             "dqm.pixels",
             "dqm.batch",

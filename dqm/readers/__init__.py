@@ -25,7 +25,9 @@ no class id. :func:`resolve_classes` is the one step afterwards that resolves th
 the profile, for the item's institution.
 
 Big multi-image files (COCO) are parsed once per process: :func:`parse_annotation` keeps the
-last few results keyed by the bytes' digest and the path.
+last few results keyed by the bytes' SHA-256 and the path, and :func:`parsed_before` gives one
+back from the digest alone (the runner knows the digest of a file it read before by its stat:
+:mod:`dqm.file_digests`).
 """
 
 from __future__ import annotations
@@ -434,32 +436,47 @@ def _read_pieces(data: bytes, rel: str) -> list[Annotation] | None:
     return reader.read_pieces(found, rel)
 
 
-def parse_annotation(data: bytes, rel: str, held_to: Limits | None = None) -> list[Annotation]:
+def parse_annotation(
+    data: bytes, rel: str, held_to: Limits | None = None, sha256: str | None = None
+) -> list[Annotation]:
     """Every annotation a file's bytes hold (one per slide; COCO files hold many), classes as
     written (:func:`resolve_classes` resolves them). ``held_to``: the profile's limits the mask
     decoders keep to (a mask over them is ``LIMIT_EXCEEDED``, not decoded); default
-    :class:`~dqm.profile.Limits`.
+    :class:`~dqm.profile.Limits`. ``sha256``: the bytes' SHA-256 when the caller took it (the
+    cache's key; else it is taken here).
 
     The returned annotations may be shared with later calls for the same big file (the cache);
     callers must not modify them -- :func:`resolve_classes` returns a resolved copy.
     """
     with reading_within(held_to or Limits()):
-        return _parse_cached(data, rel, held_to or Limits())
+        return _parse_cached(data, rel, held_to or Limits(), sha256)
 
 
-def _parse_cached(data: bytes, rel: str, held_to: Limits) -> list[Annotation]:
-    """The annotations of a file, from the cache when it is there. A worker holds at most
-    ``limits.annotation_memory`` in the cache (four big files held four times the limit): before
-    a file is read, the least recently used entries go until the read, estimated, fits beside
-    what is left; after, the annotations are kept when they fit, and entries go until they do."""
+def parsed_before(rel: str, size: int, sha256: str, held_to: Limits | None = None) -> list[Annotation] | None:
+    """What :func:`parse_annotation` gave for the file ``rel`` of ``size`` bytes whose SHA-256 is
+    ``sha256``, from the cache, without the bytes (a file many items share is not read again);
+    None when the cache does not hold it."""
+    key = (rel, size, sha256, held_to or Limits())
+    hit = _CACHE.get(key)
+    if hit is None:
+        return None
+    _CACHE.move_to_end(key)
+    return hit[0].copy()
+
+
+def _parse_cached(data: bytes, rel: str, held_to: Limits, sha256: str | None) -> list[Annotation]:
+    """The annotations of a file, from the cache when it is there (:func:`parsed_before`). A
+    worker holds at most ``limits.annotation_memory`` in the cache (four big files held four
+    times the limit): before a file is read, the least recently used entries go until the read,
+    estimated, fits beside what is left; after, the annotations are kept when they fit, and
+    entries go until they do."""
     memory = _MemoryCheck(data)
     if len(data) < CACHE_MIN_BYTES:
         return FileAnnotations(_parse(data, rel, memory)[0])
-    key = (rel, len(data), hashlib.blake2b(data, digest_size=16).hexdigest(), held_to)
-    hit = _CACHE.get(key)
+    key = (rel, len(data), sha256 or hashlib.sha256(data).hexdigest(), held_to)
+    hit = parsed_before(*key)
     if hit is not None:
-        _CACHE.move_to_end(key)
-        return hit[0].copy()
+        return hit
     limit = held_to.annotation_memory
     need = memory.need(PIECE_VALUE_BYTES)  # the least a read is checked at (outlines lifted aside)
     if need <= limit:
