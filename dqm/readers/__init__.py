@@ -461,7 +461,7 @@ def parsed_before(rel: str, size: int, sha256: str, held_to: Limits | None = Non
     if hit is None:
         return None
     _CACHE.move_to_end(key)
-    return hit[0].copy()
+    return hit[0]
 
 
 def _parse_cached(data: bytes, rel: str, held_to: Limits, sha256: str | None) -> list[Annotation]:
@@ -489,7 +489,7 @@ def _parse_cached(data: bytes, rel: str, held_to: Limits, sha256: str | None) ->
     if held <= limit:
         _evict(limit - held, CACHE_SIZE - 1)
         _CACHE[key] = (result, held)
-    return result.copy()
+    return result
 
 
 def _evict(room: int, entries: int = CACHE_SIZE) -> None:

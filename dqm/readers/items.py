@@ -99,16 +99,39 @@ class ImageIndex:
 
 class FileAnnotations(list[Annotation]):
     """A file's annotations as :func:`dqm.readers.parse_annotation` returns them, with the
-    :class:`ImageIndex` of their images' names, shared by every copy the parse cache hands out
-    (one index a cached file, not one a reading)."""
+    :class:`ImageIndex` of their images' names (one index a cached file, not one a reading).
 
-    def __init__(self, annotations: list[Annotation], names: ImageIndex | None = None) -> None:
+    Read-only: the parse cache hands the same list to every item of a shared file (a copy an
+    item cost each item the file's length: 34,376 images times 34,376 items); a method that would
+    change it raises ``TypeError`` (``list(annotations)`` is a list to change)."""
+
+    def __init__(self, annotations: list[Annotation]) -> None:
         super().__init__(annotations)
-        self.names = names if names is not None else ImageIndex(annotations)
+        self.names = ImageIndex(self)
 
-    def copy(self) -> FileAnnotations:  # type: ignore[override]
-        """Another list of the same annotations, with the same index."""
-        return FileAnnotations(self, self.names)
+    def __reduce__(self) -> tuple[Any, ...]:  # copied or pickled whole, not item by item
+        return FileAnnotations, (list(self),)
+
+
+def _read_only(self: FileAnnotations, *args: Any, **kwargs: Any) -> Any:
+    raise TypeError("a file's annotations are shared by the parse cache: change list(annotations) instead")
+
+
+for _name in (
+    "__setitem__",
+    "__delitem__",
+    "__iadd__",
+    "__imul__",
+    "append",
+    "extend",
+    "insert",
+    "pop",
+    "remove",
+    "clear",
+    "sort",
+    "reverse",
+):
+    setattr(FileAnnotations, _name, _read_only)
 
 
 def unpicked_text(annotations: list[Annotation], names: set[str]) -> dict[str, Any]:

@@ -59,3 +59,32 @@ def test_a_cached_files_image_index_is_built_once_and_picks_as_the_walk_did(monk
         assert got is annotation_for_item(list(parsed), Item(slide, image, "coco.json", row=1), image)
     assert len(built) == len(names) + 3 * len(names)  # the index once; the plain lists walked
     readers._CACHE.clear()
+
+
+def test_the_parse_cache_hands_every_item_the_same_read_only_list(monkeypatch) -> None:
+    """Each item got a copy of a cached file's list of annotations: 34,376 images copied for each
+    of 34,376 items. The list is shared, and a change to it raises instead of reaching the cache."""
+    import copy
+    import json
+
+    import pytest
+
+    from dqm import readers
+    from dqm.readers import parse_annotation
+
+    monkeypatch.setattr(readers, "CACHE_MIN_BYTES", 0)
+    readers._CACHE.clear()
+    doc = {"images": [{"id": k, "file_name": f"{k}.svs", "width": 9, "height": 9} for k in (1, 2)]}
+    data = json.dumps({**doc, "annotations": [], "categories": []}).encode()
+    first = parse_annotation(data, "coco.json")
+    assert parse_annotation(data, "coco.json") is first
+    for change in (
+        lambda a: a.append(a[0]),
+        lambda a: a.pop(),
+        lambda a: a.__setitem__(0, a[1]),
+        lambda a: a.sort(),
+    ):
+        with pytest.raises(TypeError):
+            change(first)
+    assert len(first) == 2 and copy.deepcopy(first) == first
+    readers._CACHE.clear()
