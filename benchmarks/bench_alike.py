@@ -7,6 +7,9 @@ way, and times the step alone (no batch is checked, except a small seed batch of
 * ``same_slide_id``: one slide_id on every manifest row (``file.duplicate_slide_id``);
 * ``unmapped_class``: one unmapped class name in every annotation file (``format.unmapped_classes``);
 * ``one_slide_file``: every item names one slide file of 32 MiB (the batch checks' full hashes);
+* ``one_slide_hashed``: the same file hashed whole by each item's work, as ``--full-hashes`` and
+  ``--certify`` do (``runner._whole_hashes``); use a smaller ``--items`` for a checkout that
+  hashes it once an item (32 MiB each);
 * ``own_stratum``: every item its own institution, the default review plan (``dqm sample``'s
   ``build_plan``) and its review's figures per stratum (``stratum_results``);
 * ``waived_lots``: 500 institutions, three findings an item, every finding waived, lots by
@@ -17,7 +20,7 @@ way, and times the step alone (no batch is checked, except a small seed batch of
     python benchmarks/bench_alike.py [--items 34376] [--cases same_slide_id,...] [--code OTHER_CHECKOUT]
 
 ``--code`` imports dqm from another checkout (the same cases before and after a change). Prints
-seconds per case.
+seconds per case (wall, and this process's CPU).
 """
 
 from __future__ import annotations
@@ -109,6 +112,23 @@ def one_slide_file(n: int) -> Callable[[], Any]:
     return lambda: _facts(run)
 
 
+def one_slide_hashed(n: int) -> Callable[[], Any]:
+    from dqm.runner import _whole_hashes
+
+    WORK.mkdir(parents=True, exist_ok=True)
+    big = WORK / "one-slide.bin"
+    if not big.is_file() or big.stat().st_size != 32 << 20:
+        big.write_bytes(os.urandom(32 << 20))
+        time.sleep(0.1)  # older than a racy file's times: the first item's digest is kept
+
+    def step() -> Any:
+        hashes = [_whole_hashes(WORK, [big.name], {}, {}) for _ in range(n)]
+        assert len({h[big.name] for h in hashes}) == 1
+        return hashes
+
+    return step
+
+
 def own_stratum(n: int) -> Callable[[], Any]:
     from dqm.facts import ItemSummary
     from dqm.semantic.estimate import stratum_results
@@ -188,6 +208,7 @@ CASES: dict[str, Callable[[int], Callable[[], Any]]] = {
     "same_slide_id": same_slide_id,
     "unmapped_class": unmapped_class,
     "one_slide_file": one_slide_file,
+    "one_slide_hashed": one_slide_hashed,
     "own_stratum": own_stratum,
     "waived_lots": waived_lots,
     "one_item_waivers": one_item_waivers,
@@ -204,9 +225,10 @@ def main() -> None:
     names = [c for c in args.cases.split(",") if c] or list(CASES)
     for name in names:
         step = CASES[name](args.items)
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         step()
-        print(f"{name:18s} {args.items:9,d} items {time.perf_counter() - t0:9.2f} s", flush=True)
+        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+        print(f"{name:18s} {args.items:9,d} items {wall:9.2f} s ({cpu:.2f} s CPU)", flush=True)
 
 
 if __name__ == "__main__":

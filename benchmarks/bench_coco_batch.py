@@ -1,6 +1,7 @@
 """Benchmark: `dqm validate` of a batch whose items all share one COCO file (the parse cache's case).
 
     .venv/bin/python benchmarks/bench_coco_batch.py [--images 3000] [--code OTHER_CHECKOUT]
+        [--slide-files] [--timeout SECONDS]
 
 A COCO file serves every image of a delivery, so each worker reads it once and keeps it in its
 parse cache (held to ``limits.annotation_memory``). The bench writes a seeded COCO file of
@@ -8,6 +9,12 @@ parse cache (held to ``limits.annotation_memory``). The bench writes a seeded CO
 image (no slide files), then times ``dqm validate BATCH -j 1`` in a child process: wall time, the
 child's user and system CPU, its peak RSS and the exit code, as one JSON row. ``--code`` runs
 another checkout's dqm (before/after).
+
+Without slide files discovery reads at most 10,000 manifest rows past the batch's files
+(``MANIFEST_ROWS_PAST_FILES``), so above 10,000 images only 10,001 items are checked.
+``--slide-files`` writes an empty slide file an image, names it in its row, and validates with
+``--annotations-only`` (no slide is opened): every image is an item, as in a real delivery of
+34,376 images. ``--timeout``: the child is killed past it (``"timed_out": true``).
 """
 
 from __future__ import annotations
@@ -28,8 +35,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def write_batch(batch: Path, images: int) -> None:
-    """The COCO file and its manifest (seeded)."""
+def write_batch(batch: Path, images: int, slide_files: bool = False) -> None:
+    """The COCO file and its manifest (seeded); with ``slide_files``, an empty slide file an image
+    named in its row."""
     rng = random.Random(0)
     imgs = [
         {"id": i, "file_name": f"s{i}.svs", "width": 20000, "height": 20000} for i in range(1, images + 1)
@@ -56,7 +64,12 @@ def write_batch(batch: Path, images: int) -> None:
             ["slide_id", "image_path", "annotation_path", "institution", "diagnosis", "age", "sex", "site"]
         )
         for img in imgs:
-            out.writerow([f"s{img['id']}", "", "coco.json", "Seoul-A", "BCC", "60", "F", "trunk"])
+            slide = f"slides/{img['file_name']}" if slide_files else ""
+            out.writerow([f"s{img['id']}", slide, "coco.json", "Seoul-A", "BCC", "60", "F", "trunk"])
+    if slide_files:
+        (batch / "slides").mkdir()
+        for img in imgs:
+            (batch / "slides" / img["file_name"]).touch()
 
 
 def main() -> int:
@@ -65,26 +78,41 @@ def main() -> int:
     ap.add_argument(
         "--code", type=Path, default=ROOT, help="the dqm checkout the command runs (before/after)"
     )
+    ap.add_argument(
+        "--slide-files",
+        action="store_true",
+        help="an empty slide file an image, validated --annotations-only (every image an item)",
+    )
+    ap.add_argument("--timeout", type=float, default=None, help="seconds after which the child is killed")
     args = ap.parse_args()
     env = {**os.environ, "PYTHONPATH": str(args.code)}
     with tempfile.TemporaryDirectory() as tmp:
         batch = Path(tmp) / "batch"
-        write_batch(batch, args.images)
+        write_batch(batch, args.images, args.slide_files)
         cmd = [sys.executable, "-m", "dqm", "validate", str(batch), "-j", "1"]
+        cmd += ["--annotations-only"] if args.slide_files else []
         t0 = time.perf_counter()
-        done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False, cwd=tmp)
+        try:
+            done = subprocess.run(
+                cmd, env=env, capture_output=True, text=True, check=False, cwd=tmp, timeout=args.timeout
+            )
+            code: int | None = done.returncode
+        except subprocess.TimeoutExpired:
+            code = None
         wall = time.perf_counter() - t0
         usage = resource.getrusage(resource.RUSAGE_CHILDREN)
         row = {
             "images": args.images,
+            "slide_files": args.slide_files,
             "coco_mib": round((batch / "coco.json").stat().st_size / 2**20, 1),
-            "exit_code": done.returncode,
+            "exit_code": code,
+            "timed_out": code is None,
             "wall_s": round(wall, 1),
             "user_s": round(usage.ru_utime, 1),
             "sys_s": round(usage.ru_stime, 1),
             "peak_rss_mib": round(usage.ru_maxrss / 1024, 1),
         }
-        if done.returncode not in (0, 1):
+        if code not in (0, 1, None):
             row["stderr"] = done.stderr[-2000:]
     print(json.dumps(row))
     return 0
