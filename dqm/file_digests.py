@@ -16,6 +16,7 @@ At most :data:`MEMO_SIZE` digests are kept (least recently used out first).
 from __future__ import annotations
 
 import os
+import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
@@ -30,6 +31,8 @@ MEMO_SIZE = 1024
 """Digests kept (about 200 bytes each)."""
 
 _MEMO: OrderedDict[tuple[str, int, int, int, int, int], str] = OrderedDict()
+_LOCK = threading.Lock()
+"""A Dask worker may run items in several threads."""
 
 
 def racy(times: Sequence[int], now: int, tick: int = TICK_NS) -> bool:
@@ -50,9 +53,10 @@ def known(path: Path | str, st: os.stat_result) -> str | None:
     """The SHA-256 this process took of ``path`` when its stat was ``st``; None when it took none
     (or kept none: :func:`remember`)."""
     key = _key(path, st)
-    digest = _MEMO.get(key)
-    if digest is not None:
-        _MEMO.move_to_end(key)
+    with _LOCK:
+        digest = _MEMO.get(key)
+        if digest is not None:
+            _MEMO.move_to_end(key)
     return digest
 
 
@@ -62,12 +66,14 @@ def remember(path: Path | str, st: os.stat_result, digest: str, since: int) -> N
     if racy((st.st_mtime_ns, st.st_ctime_ns), since):
         return
     key = _key(path, st)
-    _MEMO[key] = digest
-    _MEMO.move_to_end(key)
-    while len(_MEMO) > MEMO_SIZE:
-        _MEMO.popitem(last=False)
+    with _LOCK:
+        _MEMO[key] = digest
+        _MEMO.move_to_end(key)
+        while len(_MEMO) > MEMO_SIZE:
+            _MEMO.popitem(last=False)
 
 
 def forget() -> None:
     """No digest kept (tests)."""
-    _MEMO.clear()
+    with _LOCK:
+        _MEMO.clear()
