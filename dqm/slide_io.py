@@ -957,6 +957,8 @@ def _whole_slide_thumbnail(probe: SlideProbe, level0: tuple[int, int]) -> int | 
     if size is None or max(size) < MIN_THUMBNAIL_SIDE or not level0[0] or not level0[1]:
         return None
     tw, th = size
+    if tw > level0[0] or th > level0[1]:
+        return None  # a "thumbnail" larger than the slide: its decode would spend the budget for nothing
     if abs((tw / th) / (level0[0] / level0[1]) - 1) > 0.02:
         return None  # not the same field of view as level 0
     return int(tw * th)

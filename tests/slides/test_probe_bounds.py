@@ -162,3 +162,22 @@ def test_the_probes_reads_are_read_regions_pixels_without_pillows_copy(
     assert probe.artefacts.blur == expected.artefacts.blur and probe.artefacts.blur is not None
     assert probe.tissue is not None and expected.tissue is not None
     assert probe.tissue.mask.tobytes() == expected.tissue.mask.tobytes()
+
+
+@pytest.mark.parametrize(
+    ("thumbnail", "used"),
+    [((768, 768), True), ((1024, 1024), True), ((60_000, 60_000), False), ((1025, 1024), False)],
+)
+def test_a_thumbnail_larger_than_the_slide_is_not_taken_for_its_tissue_mask(
+    thumbnail: tuple[int, int], used: bool
+) -> None:
+    """A header may state any size for the "thumbnail" image: one larger than level 0 (a red-team
+    slide of 1,024 px a side stated 60,000) was chosen for the tissue mask, spent the slide's budget
+    (SLIDE_TIME_BUDGET) and left the slide with no mask; the smallest level is used instead."""
+    probe = slide_io.SlideProbe(path="s.svs", associated_images=("thumbnail",))
+    probe.properties = {
+        "openslide.associated.thumbnail.width": str(thumbnail[0]),
+        "openslide.associated.thumbnail.height": str(thumbnail[1]),
+    }
+    got = slide_io._whole_slide_thumbnail(probe, (1024, 1024))
+    assert got == (thumbnail[0] * thumbnail[1] if used else None)
