@@ -2,10 +2,16 @@
 
 * :func:`write_file` writes one file atomically (a temporary file beside it, then a rename): a
   reader never sees half a JSON, and an interrupted run leaves the previous file.
-* :class:`OutputSet` writes the files of one run as a set: each into a staging folder beside the
-  destination, then all moved into place together (signals held off while they move), so a
-  folder never holds a new ``results.json`` beside an old report. Leaving the ``with`` block by an
-  exception discards the staging folder and keeps the previous set.
+* :class:`OutputSet` writes the files of one run as a set: each into a staging folder inside the
+  destination, then all moved into place together, so a folder is never read with a new
+  ``results.json`` beside an old report, whenever the run stops: a commit record, flushed to the
+  disk before the first move, names the set; a run killed outright (SIGKILL, the OOM killer, a
+  power cut) between two moves leaves it, and the next run into the folder, or the next command
+  that reads a ``results.json`` there (:func:`settle`: ``dqm report``, ``gate``, ``verify``,
+  ``diff``, ``--results``, ``--baseline``), finishes the moves before anything else. Files are
+  flushed (``fsync``) before they are named and folders after their files move. Leaving the
+  ``with`` block by an exception (Ctrl-C, SIGTERM, an error) discards the staging folder and keeps
+  the previous set. A user's own files in the folder are never moved or removed.
 * Text passes through ``mask`` (a :class:`dqm.identifiers.Masker`, or none) before it is written.
 * Cells of CSV files go through :func:`spreadsheet_safe`: a spreadsheet must not run a value from
   the batch as a formula.
@@ -23,12 +29,11 @@ import secrets
 import shutil
 import signal
 import stat
-import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import TracebackType
 
-from dqm.i18n import N_
+from dqm.i18n import N_, msg
 
 Mask = Callable[[str], str]
 
@@ -227,8 +232,67 @@ def _signals_held() -> Iterator[None]:
         signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
+class UnfinishedSet(Exception):
+    """An output folder holds a set a killed run had started to move into place, and this process
+    cannot finish it (the staging folder is another user's, its commit record names a file it must
+    not touch, or the folder is not writable): nothing in the folder may be read as one set.
+    Its one argument is the message (:func:`dqm.i18n.msg`)."""
+
+
+UNFINISHED = N_(
+    "{folder}: a dqm run was stopped while it moved its outputs into place, and they cannot be "
+    "finished here ({_why}); the folder is not read as one set until they are (run dqm on it as "
+    "the user who wrote them) or that staging folder is removed"
+)
+
+
+class _Refused(Exception):
+    """Why a commit record cannot be followed: a msgid (``N_``) and its parameters."""
+
+    def __init__(self, why: str, **params: object) -> None:
+        super().__init__(why)
+        self.why, self.params = why, params
+
+
+STAGING_PREFIX = ".dqm-staging."
+"""The staging folders of :class:`OutputSet`, inside the output folder (one file system with it)."""
+COMMIT_RECORD = ".dqm-commit"
+"""In a staging folder, the names its set moves into place and removes, written (and flushed to the
+disk) before the first move: a set whose record exists is finished by whoever comes next."""
+COMMIT_LOCK = ".dqm-commit.lock"
+"""In the output folder: held while a set moves into place or is finished (a few milliseconds)."""
+_RECORD_LIMIT = 1 << 20
+_after_step: Callable[[int], None] | None = None
+"""Tests only (set from code, never from the environment or an option): called with 0 once the
+commit record is on disk, then with k after the k-th move or removal, then with k + 1 once the
+record is removed; a test kills the process there (tests/test_output_kill.py)."""
+
+
 class OutputSet:
-    """The files one run writes into ``folder``, staged and then moved into place together."""
+    """The files one run writes into ``folder``, staged and then moved into place as one set.
+
+    The files are written into a staging folder inside ``folder`` (``.dqm-staging.XXXXXXXX``: one
+    file system with it, so each move is a rename). Leaving the ``with`` block normally commits:
+
+    1. every staged file and the staging folder are flushed to the disk (``fsync``);
+    2. the commit record (:data:`COMMIT_RECORD`: the names to move, the names to remove) is written
+       into the staging folder and flushed;
+    3. the files are renamed into place one by one and the names to remove unlinked, then the
+       folder is flushed and the record removed; then the staging folder.
+
+    A run stopped at any instant (SIGKILL, the OOM killer, a power cut) leaves either no record (the
+    previous set stands whole; the staged files are removed by the next run) or a record: then the
+    next :class:`OutputSet` on the folder, and every dqm command that reads a ``results.json`` there
+    (:func:`settle`), first finishes the moves the record names. A reader never sees a new
+    ``results.json`` beside an old report. Leaving the ``with`` block by an exception discards the
+    staging folder and keeps the previous set.
+
+    Only names the run wrote are moved or removed: a user's own files in ``folder`` stay. A record
+    is trusted only in a staging folder owned by this user and writable by no other, and only when
+    each of its names is a plain relative name (no ``..``, no absolute path, none of dqm's own
+    ``.dqm`` names) whose files are regular files; folders on the way are not followed when they
+    are links. Two sets committing into one folder at once take turns (:data:`COMMIT_LOCK`; the
+    commands hold :func:`run_lock` besides)."""
 
     def __init__(self, folder: Path, mask: Mask | None = None) -> None:
         self.folder = folder
@@ -240,33 +304,35 @@ class OutputSet:
         self._stale: list[str] = []
 
     def __enter__(self) -> OutputSet:
-        self.folder.parent.mkdir(parents=True, exist_ok=True)
-        prefix = f".{self.folder.name}.staging."
-        # only names as mkdtemp makes them (its 8 characters), holding dqm's mark
-        made = re.compile(re.escape(prefix) + r"[a-z0-9_]{8}")
-        for stale in self.folder.parent.glob(f"{glob.escape(prefix)}*"):
-            if made.fullmatch(stale.name):
+        self.folder.mkdir(parents=True, exist_ok=True)
+        _remove_legacy_staging(self.folder)
+        with _commit_lock(self.folder):
+            _finish_recorded(self.folder)
+            for stale in _staging_folders(self.folder):
                 _remove_if_abandoned(stale)
-        self._staging = Path(tempfile.mkdtemp(dir=self.folder.parent, prefix=prefix))
+        self._staging = _new_staging(self.folder)
         self._held = _hold(self._staging)
         (self._staging / STAGING_MARK).touch()
         return self
 
+    def _staged(self, name: str) -> Path:
+        if self._staging is None:
+            raise RuntimeError("OutputSet used outside its with-block")
+        if _name_parts(name) is None:
+            raise ValueError(f"not a plain relative name for an output: {name!r}")
+        return self._staging / name
+
     def write(self, name: str, data: str | bytes, binary: bool = False, compress: bool = False) -> Path:
         """Stage one file (``name`` relative to the folder; ``compress``: gzip it after masking);
         returns where it will be."""
-        if self._staging is None:
-            raise RuntimeError("OutputSet.write outside its with-block")
-        write_file(self._staging / name, data, self.mask, binary, compress=compress)
+        write_file(self._staged(name), data, self.mask, binary, compress=compress)
         self._names.append(name)
         return self.folder / name
 
     def stage(self, name: str) -> Path:
         """Where to write ``name`` in the staging folder, for a file too large to hand over whole
         (the caller writes and masks it); it moves into place with the set."""
-        if self._staging is None:
-            raise RuntimeError("OutputSet.stage outside its with-block")
-        path = self._staging / name
+        path = self._staged(name)
         path.parent.mkdir(parents=True, exist_ok=True)
         self._names.append(name)
         return path
@@ -274,6 +340,8 @@ class OutputSet:
     def discard(self, name: str) -> None:
         """Remove ``name`` from the folder when the set moves into place: a file an earlier run
         wrote that this set has no part of (removed with the set, kept if the set is discarded)."""
+        if _name_parts(name) is None:
+            raise ValueError(f"not a plain relative name for an output: {name!r}")
         self._stale.append(name)
 
     def __exit__(
@@ -284,20 +352,287 @@ class OutputSet:
             return
         try:
             if kind is None:
-                self.folder.mkdir(parents=True, exist_ok=True)
-                with _signals_held():
-                    for name in self._names:
-                        target = self.folder / name
-                        target.parent.mkdir(parents=True, exist_ok=True)
-                        os.replace(staging / name, target)
-                    for name in self._stale:
-                        with contextlib.suppress(FileNotFoundError):
-                            os.unlink(self.folder / name)
+                moves = list(dict.fromkeys(self._names))
+                removes = [n for n in dict.fromkeys(self._stale) if n not in moves]
+                _flush_staged(staging, moves)
+                with _signals_held(), _commit_lock(self.folder):
+                    _write_record(staging, moves, removes)
+                    _roll_forward(self.folder, staging.name)
         finally:
-            shutil.rmtree(staging, ignore_errors=True)
+            # a record left (a move failed) stays for the next run to finish: never a half-moved set
+            if not os.path.lexists(staging / COMMIT_RECORD):
+                shutil.rmtree(staging, ignore_errors=True)
             if self._held is not None:
                 os.close(self._held)
                 self._held = None
+
+
+def _new_staging(folder: Path) -> Path:
+    """A new staging folder in ``folder``: readable as the outputs are (a reader of another user
+    sees whether it holds a commit record), writable by this user alone (a record is trusted only
+    then), whatever the umask."""
+    while True:
+        staging = folder / f"{STAGING_PREFIX}{secrets.token_hex(4)}"
+        try:
+            os.mkdir(staging, 0o755)
+        except FileExistsError:
+            continue
+        return staging
+
+
+def _name_parts(name: object) -> list[str] | None:
+    """The parts of ``name``, an output's name relative to its folder, or None unless it is one:
+    a non-empty string of parts separated by ``/``, none empty, ``.`` or ``..``, no NUL or
+    backslash, the first not one of dqm's own names (``.dqm...``: the lock, the cache, staging)."""
+    if not isinstance(name, str) or not name or "\x00" in name or "\\" in name:
+        return None
+    parts = name.split("/")
+    if any(p in ("", ".", "..") for p in parts) or parts[0].startswith(".dqm"):
+        return None
+    return parts
+
+
+def _staging_folders(folder: Path) -> list[Path]:
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return []
+    made = re.compile(re.escape(STAGING_PREFIX) + r"[a-z0-9_]{8}")
+    return [folder / n for n in sorted(names) if made.fullmatch(n)]
+
+
+def _remove_legacy_staging(folder: Path) -> None:
+    """Staging folders beside ``folder`` that dqm before its commit records made
+    (``.NAME.staging.XXXXXXXX``, holding :data:`STAGING_MARK`); never one of another folder's name."""
+    prefix = f".{folder.name}.staging."
+    made = re.compile(re.escape(prefix) + r"[a-z0-9_]{8}")
+    for stale in folder.parent.glob(f"{glob.escape(prefix)}*"):
+        if made.fullmatch(stale.name):
+            _remove_if_abandoned(stale)
+
+
+@contextlib.contextmanager
+def _commit_lock(folder: Path) -> Iterator[None]:
+    """:data:`COMMIT_LOCK` held exclusively (waiting for a set being moved: milliseconds). Where
+    the file system has no ``flock`` the block runs unlocked (:func:`run_lock` still keeps two runs
+    of dqm apart)."""
+    import fcntl
+
+    fd = os.open(folder / COMMIT_LOCK, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+    try:
+        with contextlib.suppress(OSError):
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _fsync(fd: int) -> None:
+    with contextlib.suppress(OSError):  # a folder on a file system that cannot (EINVAL), or Windows
+        os.fsync(fd)
+
+
+def _flush_staged(staging: Path, names: list[str]) -> None:
+    """Every staged file and the folders holding them on the disk before the record names them."""
+    folders = {staging}
+    for name in names:
+        _fsync_path(staging / name)
+        folders.update(p for p in (staging / name).parents if staging in p.parents)
+    for folder in folders:
+        _fsync_path(folder, folder=True)
+
+
+def _write_record(staging: Path, moves: list[str], removes: list[str]) -> None:
+    import json
+
+    record = json.dumps({"dqm_output_set": 1, "move": moves, "remove": removes}).encode("utf-8")
+    fd = os.open(staging / COMMIT_RECORD, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+    try:
+        os.write(fd, record)
+        _fsync(fd)
+    finally:
+        os.close(fd)
+    _fsync_path(staging, folder=True)
+    _step(0)
+
+
+def _fsync_path(path: Path, folder: bool = False) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | (os.O_DIRECTORY if folder else os.O_NOFOLLOW))
+    try:
+        _fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _read_record(staging_fd: int) -> tuple[list[str], list[str]] | None:
+    """The names a commit record moves and removes; None when there is none or it is not whole
+    (a power cut while it was written: no move had started). Raises :class:`_Refused` for a
+    record that names what it must not."""
+    import json
+
+    try:
+        fd = os.open(COMMIT_RECORD, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=staging_fd)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise _Refused(N_("its commit record cannot be read: {error}"), error=exc.strerror or exc) from None
+    with open(fd, "rb", closefd=True) as fh:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise _Refused(N_("its commit record is not a regular file"))
+        raw = fh.read(_RECORD_LIMIT + 1)
+    try:
+        record = json.loads(raw) if len(raw) <= _RECORD_LIMIT else None
+    except ValueError:
+        return None
+    if not isinstance(record, dict) or record.get("dqm_output_set") != 1:
+        return None
+    moves, removes = record.get("move"), record.get("remove")
+    if not isinstance(moves, list) or not isinstance(removes, list):
+        return None
+    for name in [*moves, *removes]:
+        if _name_parts(name) is None:
+            raise _Refused(
+                N_("its commit record names {name}, not an output's name"), name=visible(repr(name))
+            )
+    return moves, removes
+
+
+def _walk(top: int, parts: list[str], create: bool, fds: contextlib.ExitStack) -> int | None:
+    """A descriptor of the folder ``parts`` (all but a name's last part) under ``top``, no link
+    followed, closed with ``fds``; None when a part is missing (and not ``create``d). Raises
+    :class:`_Refused` for a part that is a link or not a folder."""
+    fd = top
+    for part in parts:
+        if create:
+            with contextlib.suppress(FileExistsError):
+                os.mkdir(part, 0o777, dir_fd=fd)
+        try:
+            fd = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=fd)
+        except FileNotFoundError:
+            return None
+        except OSError:
+            raise _Refused(N_("{name} is a link or not a folder"), name=visible(repr(part))) from None
+        fds.callback(os.close, fd)
+    return fd
+
+
+def _still_staged(staging: int, moves: list[str], fds: contextlib.ExitStack) -> list[tuple[list[str], int]]:
+    """The names of ``moves`` still in the staging folder (the others moved already), each with
+    its folder's descriptor; every one checked before the first moves: a regular file, reached
+    through no link."""
+    staged: list[tuple[list[str], int]] = []
+    for name in moves:
+        parts = _name_parts(name)
+        assert parts is not None  # checked by _read_record
+        source = _walk(staging, parts[:-1], False, fds)
+        try:
+            if source is None:
+                continue  # moved already, its folder with it
+            kind = os.stat(parts[-1], dir_fd=source, follow_symlinks=False).st_mode
+        except FileNotFoundError:
+            continue  # moved already
+        if not stat.S_ISREG(kind):
+            raise _Refused(N_("{name} in its staging folder is not a regular file"), name=visible(repr(name)))
+        staged.append((parts, source))
+    return staged
+
+
+def _step(done: int) -> int:
+    if _after_step is not None:
+        _after_step(done)
+    return done
+
+
+def _roll_forward(folder: Path, staging_name: str) -> bool:
+    """Finish the set whose record is in ``folder/staging_name`` (its commit lock held): each file
+    still staged renamed into place, each name to remove unlinked, the folders flushed, the record
+    removed. Every step may have been done already (a run killed between two of them). False when
+    the staging folder holds no whole record (nothing to finish); raises :class:`_Refused` when it
+    cannot be finished here (and leaves it as it is)."""
+    with contextlib.ExitStack() as fds:
+        try:
+            top = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+            fds.callback(os.close, top)
+            try:
+                staging = os.open(staging_name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=top)
+            except OSError as exc:
+                if exc.errno in (errno.ENOENT, errno.ENOTDIR, errno.ELOOP):
+                    return False  # gone, or a file or a link of that name: no staging folder of dqm's
+                raise
+            fds.callback(os.close, staging)
+            info = os.fstat(staging)
+            names = _read_record(staging)
+            if names is None:
+                return False
+            if info.st_uid != os.geteuid() or info.st_mode & 0o022:
+                raise _Refused(N_("its staging folder is another user's, or others may write in it"))
+            moves, removes = names
+            targets: dict[tuple[str, ...], int | None] = {}
+
+            def target(parts: list[str], create: bool) -> int | None:
+                key = tuple(parts[:-1])
+                if targets.get(key) is None:
+                    targets[key] = _walk(top, parts[:-1], create, fds)
+                return targets[key]
+
+            done = 0
+            for parts, source in _still_staged(staging, moves, fds):
+                os.replace(parts[-1], parts[-1], src_dir_fd=source, dst_dir_fd=target(parts, True))
+                done = _step(done + 1)
+            for name in removes:
+                gone = _name_parts(name)
+                assert gone is not None
+                where = target(gone, False)
+                with contextlib.suppress(FileNotFoundError):
+                    if where is not None and not stat.S_ISDIR(
+                        os.stat(gone[-1], dir_fd=where, follow_symlinks=False).st_mode
+                    ):
+                        os.unlink(gone[-1], dir_fd=where)
+                done = _step(done + 1)
+            for fd in [top, *targets.values()]:
+                if fd is not None:
+                    _fsync(fd)
+            os.unlink(COMMIT_RECORD, dir_fd=staging)
+            _fsync(staging)
+            _step(done + 1)
+            return True
+        except OSError as exc:
+            why = N_("a file could not be moved into place: {error}")
+            raise _Refused(why, error=exc.strerror or exc) from None
+
+
+def _finish_recorded(folder: Path) -> None:
+    """Finish every set a killed run left recorded in ``folder`` (its commit lock held), then
+    remove its staging folder."""
+    for staging in _staging_folders(folder):
+        try:
+            finished = _roll_forward(folder, staging.name)
+        except _Refused as exc:
+            raise UnfinishedSet(
+                msg(UNFINISHED, folder=visible(str(staging)), _why=exc.why, **exc.params)
+            ) from None
+        if finished:
+            shutil.rmtree(staging, ignore_errors=True)
+
+
+def settle(folder: Path) -> None:
+    """Before ``folder`` is read as an output set (a ``results.json`` in it, the report beside it):
+    finish the set a killed run left half moved into place (:class:`OutputSet`). Nothing is
+    written when no staging folder there holds a commit record (a read-only folder is read as it
+    is). Raises :class:`UnfinishedSet` when a set is left half moved and cannot be finished here."""
+    recorded = [
+        s for s in _staging_folders(folder) if os.path.lexists(s / COMMIT_RECORD) or not os.access(s, os.X_OK)
+    ]
+    if not recorded:
+        return
+    try:
+        with _commit_lock(folder):
+            _finish_recorded(folder)
+    except OSError as exc:  # the lock: a folder this user cannot write
+        why = N_("the output folder cannot be written: {error}")
+        raise UnfinishedSet(
+            msg(UNFINISHED, folder=visible(str(recorded[0])), _why=why, error=exc.strerror or exc)
+        ) from None
 
 
 def _hold(folder: Path) -> int | None:

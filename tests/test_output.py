@@ -155,11 +155,15 @@ def test_the_staging_folder_of_a_killed_run_is_removed_by_the_next(tmp_path: Pat
     kept.mkdir()
     backup = tmp_path / ".out.staging.backup01"  # named as mkdtemp could, but without dqm's mark
     backup.mkdir()
+    inside = out / ".dqm-staging.k1ll3d_x"  # as one is made now: inside the output folder
+    inside.mkdir(parents=True)
+    (inside / "report.html").write_text("<p>")
+    (inside / STAGING_MARK).touch()
     with OutputSet(out) as live:
         live.write("results.json", "{}")
         with OutputSet(out) as outputs:
             outputs.write("results.json", "{}")
-        assert not dead.exists() and kept.is_dir() and backup.is_dir()
-        staged = [p for p in tmp_path.iterdir() if ".staging." in p.name]
-        assert len(staged) == 3  # the live run's and the user's two
+        assert not dead.exists() and not inside.exists() and kept.is_dir() and backup.is_dir()
+        assert len([p for p in out.iterdir() if p.name.startswith(".dqm-staging.")]) == 1  # the live run's
     assert sorted(p.name for p in tmp_path.iterdir()) == [".out.staging.backup01", ".out.staging.old", "out"]
+    assert sorted(p.name for p in out.iterdir()) == [".dqm-commit.lock", "results.json"]

@@ -249,13 +249,27 @@ def output_folder(path: Path, root: Path | None, option: str) -> Path:
     return path
 
 
+def settled_or_exit(folder: Path) -> None:
+    """An output set a killed run left half moved into place in ``folder`` finished before it is
+    read (:func:`dqm.output.settle`), or a usage error saying why it cannot be."""
+    from dqm.output import UnfinishedSet, settle
+
+    try:
+        settle(folder)
+    except UnfinishedSet as exc:
+        raise usage_error(reason(exc)) from None
+
+
 @contextmanager
 def locked(folder: Path, option: str) -> Iterator[None]:
-    """Hold the output folder for this run; a second run into it is a usage error (exit 2)."""
+    """Hold the output folder for this run; a second run into it is a usage error (exit 2). An
+    output set a killed run left half moved into place there is finished first (before any work),
+    or the run stops with a usage error saying why it cannot be."""
     from dqm.output import FolderInUse, run_lock
 
     try:
         with run_lock(folder):
+            settled_or_exit(folder)
             yield
     except FolderInUse:
         raise usage_error(

@@ -1,0 +1,263 @@
+"""An output set is all-or-nothing even when the process writing it is killed outright: a child
+process commits a set and is SIGKILLed at each step of the commit (``dqm.output._after_step``, set
+from code only), then the folder is read the way the next dqm command reads it."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from dqm.cli import app
+from dqm.output import COMMIT_RECORD, STAGING_MARK, STAGING_PREFIX, OutputSet, UnfinishedSet, settle
+
+ROOT = Path(__file__).resolve().parents[1]
+OLD = {"results.json": "1", "report.html": "1", "sub/thumb.png": "1", "findings.csv.gz": "1"}
+NEW = {"results.json": "2", "report.html": "2", "sub/thumb.png": "2"}
+STEPS = 5
+"""The commit of :data:`NEW` over :data:`OLD`: the record written (0), three moves and one removal
+(1-4), the record removed (5)."""
+
+CHILD = textwrap.dedent(
+    """
+    import os, signal, sys
+    from pathlib import Path
+    import dqm.output as o
+
+    out, k = Path(sys.argv[1]), int(sys.argv[2])
+
+    def stop(step):
+        if step == k:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    o._after_step = stop
+    with o.OutputSet(out) as outputs:
+        for name in ("results.json", "report.html", "sub/thumb.png"):
+            outputs.write(name, "2")
+        outputs.discard("findings.csv.gz")
+        if k < 0:  # killed while it stages, before it commits
+            os.kill(os.getpid(), signal.SIGKILL)
+    """
+)
+
+
+def _files(folder: Path) -> dict[str, str]:
+    """The set's files in ``folder`` (dqm's own hidden ones and the user's left out)."""
+    return {
+        p.relative_to(folder).as_posix(): p.read_text()
+        for p in folder.rglob("*")
+        if p.is_file() and not p.relative_to(folder).as_posix().startswith((".dqm", "mine"))
+    }
+
+
+def _old_set(out: Path) -> None:
+    with OutputSet(out) as outputs:
+        for name, text in OLD.items():
+            outputs.write(name, text)
+    (out / "mine.txt").write_text("a user's own file")
+
+
+def _killed(out: Path, k: int) -> None:
+    child = subprocess.run([sys.executable, "-c", CHILD, str(out), str(k)], cwd=ROOT, capture_output=True)
+    assert child.returncode == -signal.SIGKILL, child.stderr.decode()
+
+
+@pytest.mark.parametrize("k", range(-1, STEPS + 1))
+def test_a_set_killed_at_any_step_is_read_whole(tmp_path: Path, k: int) -> None:
+    out = tmp_path / "out"
+    _old_set(out)
+    _killed(out, k)
+    if 1 <= k < STEPS - 1:
+        assert _files(out) not in (OLD, NEW)  # the kill left a mixed set on the disk ...
+    settle(out)  # ... which the next command's read finishes first
+    assert _files(out) == (OLD if k < 0 else NEW)
+    assert (out / "mine.txt").read_text() == "a user's own file"
+    # the next run's set removes what the killed one left, and replaces the set whole
+    with OutputSet(out) as outputs:
+        outputs.write("results.json", "3")
+    assert _files(out) == {**(OLD if k < 0 else NEW), "results.json": "3"}
+    assert sorted(p.name for p in out.iterdir() if p.name.startswith(".")) == [".dqm-commit.lock"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_a_killed_set_is_finished_by_the_next_run_before_it_stages(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    _old_set(out)
+    _killed(out, 2)
+    with pytest.raises(RuntimeError), OutputSet(out):  # entering finishes it, before anything else
+        assert _files(out) == NEW
+        raise RuntimeError("this run fails: its own set is discarded")
+    assert _files(out) == NEW
+
+
+def _attack(out: Path, record: object, staged: dict[str, str] | None = None) -> Path:
+    """A staging folder a user who can write in ``out`` made, with a commit record of theirs."""
+    staging = out / f"{STAGING_PREFIX}4774ck3d"
+    staging.mkdir(mode=0o755)
+    (staging / STAGING_MARK).touch()
+    for name, text in (staged or {}).items():
+        (staging / name).write_text(text)
+    (staging / COMMIT_RECORD).write_text(json.dumps(record))
+    return staging
+
+
+@pytest.mark.parametrize(
+    "names",
+    [["../escaped"], ["/etc/hostname"], ["sub/../../escaped"], [".dqm.lock"], ["a\\..\\b"], ["x\x00y"], [7]],
+)
+def test_a_forged_record_naming_a_file_outside_is_refused(tmp_path: Path, names: list[object]) -> None:
+    out = tmp_path / "out"
+    _old_set(out)
+    (tmp_path / "escaped").write_text("outside")
+    staging = _attack(out, {"dqm_output_set": 1, "move": names, "remove": []})
+    with pytest.raises(UnfinishedSet, match="not an output's name"):
+        settle(out)
+    with pytest.raises(UnfinishedSet):
+        removal = {"dqm_output_set": 1, "move": [], "remove": names}
+        (staging / COMMIT_RECORD).write_text(json.dumps(removal))
+        settle(out)
+    assert (tmp_path / "escaped").read_text() == "outside" and _files(out) == OLD
+    assert (staging / COMMIT_RECORD).exists()  # left as it was: nothing there is read as one set
+
+
+def test_a_forged_record_follows_no_link(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    _old_set(out)
+    secret = tmp_path / "secret.txt"
+    secret.write_text("not dqm's")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    staging = _attack(out, {"dqm_output_set": 1, "move": ["results.json"], "remove": []})
+    (staging / "results.json").symlink_to(secret)  # a link staged: its target would be moved in
+    with pytest.raises(UnfinishedSet, match="not a regular file"):
+        settle(out)
+    (staging / "results.json").unlink()
+    (staging / "results.json").write_text("forged")
+    (out / "sub").rename(tmp_path / "sub-old")
+    (out / "sub").symlink_to(elsewhere)  # a folder of out that is a link: never written through
+    (staging / COMMIT_RECORD).write_text(json.dumps({"dqm_output_set": 1, "move": [], "remove": ["sub/x"]}))
+    (elsewhere / "x").write_text("kept")
+    with pytest.raises(UnfinishedSet, match="is a link or not a folder"):
+        settle(out)
+    assert secret.read_text() == "not dqm's" and (elsewhere / "x").read_text() == "kept"
+    assert (out / "results.json").read_text() == "1"
+
+
+def test_a_record_in_a_folder_others_may_write_is_not_followed(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    _old_set(out)
+    staging = _attack(
+        out, {"dqm_output_set": 1, "move": ["results.json"], "remove": []}, {"results.json": "x"}
+    )
+    staging.chmod(0o777)
+    with pytest.raises(UnfinishedSet, match="another user's"):
+        settle(out)
+    assert _files(out) == OLD
+
+
+def test_a_torn_record_is_no_commit(tmp_path: Path) -> None:
+    """A power cut while the record was written (no move had started): the previous set stands,
+    and the next run removes the staging folder."""
+    out = tmp_path / "out"
+    _old_set(out)
+    staging = _attack(out, {}, {"results.json": "x"})
+    (staging / COMMIT_RECORD).write_text('{"dqm_output_set": 1, "move": ["results.j')
+    settle(out)
+    assert _files(out) == OLD and staging.is_dir()
+    with OutputSet(out):
+        pass
+    assert not staging.exists() and _files(out) == OLD
+
+
+def test_staging_folders_of_another_folder_are_never_touched(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    other = tmp_path / ".other.staging.k1ll3d_x"  # as dqm made them beside a folder named "other"
+    other.mkdir()
+    (other / STAGING_MARK).touch()
+    (other / "results.json").write_text("{")
+    _killed_other = tmp_path / "other" / f"{STAGING_PREFIX}k1ll3d_x"
+    _killed_other.mkdir(parents=True)
+    (_killed_other / STAGING_MARK).touch()
+    with OutputSet(out) as outputs:
+        outputs.write("results.json", "{}")
+    settle(out)
+    assert other.is_dir() and _killed_other.is_dir()
+
+
+def test_a_killed_audit_is_finished_by_the_next_command_that_reads_it(
+    tmp_path: Path, clean_batch: Path
+) -> None:
+    """A real audit killed after moving results.json and report.html over an earlier audit's: the
+    folder holds a new results.json beside an old summary and JUnit until ``dqm verify`` reads it,
+    which finishes the set first and finds every output of one run."""
+    out = tmp_path / "out"
+    runner = CliRunner()
+    assert runner.invoke(app, ["audit", str(clean_batch), "--out", str(out)]).exit_code in (0, 1)
+    first = json.loads((out / "results.json").read_text())["run_id"]
+    child = textwrap.dedent(
+        """
+        import os, signal, sys
+        import dqm.output as o
+        from dqm.cli import main
+
+        o._after_step = lambda step: step == 2 and os.kill(os.getpid(), signal.SIGKILL)
+        sys.argv = ["dqm", "audit", sys.argv[1], "--out", sys.argv[2]]
+        main()
+        """
+    )
+    killed = subprocess.run(
+        [sys.executable, "-c", child, str(clean_batch), str(out)], cwd=ROOT, capture_output=True
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr.decode()
+    second = json.loads((out / "results.json").read_text())["run_id"]
+    assert second != first and first in (out / "summary.md").read_text()  # mixed, as the kill left it
+    res = runner.invoke(app, ["verify", str(out)])
+    assert res.exit_code == 0 and "VERIFIED" in res.output, res.output
+    assert second in (out / "summary.md").read_text() and second in (out / "junit.xml").read_text()
+    assert not [p for p in out.iterdir() if p.name.startswith(STAGING_PREFIX)]
+
+
+def test_a_half_moved_set_this_user_cannot_finish_is_not_read(tmp_path: Path) -> None:
+    """A reader that cannot finish the set (another user's staging folder; a folder it cannot
+    write) refuses to read it, and reads it once its owner's next command finished it."""
+    out = tmp_path / "out"
+    _old_set(out)
+    _killed(out, 2)
+    (staging,) = (p for p in out.iterdir() if p.name.startswith(STAGING_PREFIX))
+    if os.geteuid() == 0:  # root writes any folder: the staging folder becomes another user's
+        os.chown(staging, 65534, -1)
+        with pytest.raises(UnfinishedSet, match="another user's"):
+            settle(out)
+        os.chown(staging, 0, -1)
+    else:
+        out.chmod(0o555)
+        try:
+            with pytest.raises(UnfinishedSet, match="cannot be finished here"):
+                settle(out)
+        finally:
+            out.chmod(0o755)
+    assert _files(out) not in (OLD, NEW)
+    settle(out)
+    assert _files(out) == NEW
+
+
+def test_commands_refuse_a_folder_holding_a_set_they_cannot_finish(tmp_path: Path, clean_batch: Path) -> None:
+    """``dqm gate`` does not read the results, ``dqm audit`` does no work: exit 2, naming the
+    staging folder and why."""
+    out = tmp_path / "out"
+    _old_set(out)
+    staging = _attack(out, {"dqm_output_set": 1, "move": ["../escaped"], "remove": []})
+    runner = CliRunner()
+    for args in (["gate", str(out / "results.json")], ["audit", str(clean_batch), "--out", str(out)]):
+        res = runner.invoke(app, args)
+        assert res.exit_code == 2, res.output
+        flat = res.output.replace("\n", "")  # as the console wrapped it
+        assert staging.name in flat and "not an output's name" in flat
+    assert _files(out) == OLD
