@@ -1,17 +1,13 @@
 """Peak memory and time of reading one big JSON annotation file of many small objects (issue 13).
 
     python benchmarks/bench_annotation_memory.py [--sizes 20,50,100] [--formats qupath,coco,native]
-        [--vertices N] [--small-runs 200] [--work DIR]
+        [--small-runs 200] [--work DIR]
 
 For each format (a QuPath GeoJSON FeatureCollection of small polygons, a COCO file of many
-annotations on 100 images (fewer in a small file), a clean dqm native file; ``--vertices N``:
-every outline of N vertices, else 5-8 and COCO's boxes of 4) and each size in MB,
+annotations on 100 images (fewer in a small file), a clean dqm native file) and each size in MB,
 writes a seeded file of that size, then reads it in a fresh child process (``parse_annotation``:
 every lesion of the file is made; ``limits.lesions_per_file`` cuts only afterwards, per slide) and
-prints its wall and CPU time, peak RSS (``ru_maxrss``) and peak RSS / file size, and the estimate
-``limits.annotation_memory`` is held to (:func:`dqm.readers.memory_needed` at
-``PIECE_VALUE_BYTES``) over the read's own peak (the peak less the RSS after importing dqm; under
-1 the estimate is short and a worker may be killed for memory). Where the memory
+prints its wall and CPU time, peak RSS (``ru_maxrss``) and peak RSS / file size. Where the memory
 goes, from the same child: the RSS after importing dqm, with the file's bytes read, and kept after
 the read with the lesions alive (what the allocator keeps of a freed object tree counts too); and
 from a second child the peak of the JSON parse alone (``orjson.loads``: the object tree the
@@ -42,19 +38,18 @@ def rss():
     return int(Path("/proc/self/statm").read_text().split()[1]) * 4096 / 2**20
 base = rss()
 from dqm.profile import Limits
-from dqm.readers import PIECE_VALUE_BYTES, memory_needed, parse_annotation
+from dqm.readers import parse_annotation
 imported = rss()
 data = Path(sys.argv[1]).read_bytes()
 with_bytes = rss()
 t0, c0 = time.perf_counter(), time.process_time()
-limits = Limits(lesions_per_file=10**8, annotation_memory=2**40)
-anns = parse_annotation(data, "annotations/" + Path(sys.argv[1]).name, limits)
+anns = parse_annotation(data, "annotations/" + Path(sys.argv[1]).name, Limits(lesions_per_file=10**8))
 wall, cpu = time.perf_counter() - t0, time.process_time() - c0
 after = rss()
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 lesions = sum(len(a.lesions) for a in anns)
 issues = sum(len(a.issues) for a in anns)
-print(wall, cpu, peak, imported, with_bytes, after, lesions, issues, memory_needed(data, PIECE_VALUE_BYTES) / 2**20)
+print(wall, cpu, peak, imported, with_bytes, after, lesions, issues)
 """
 TREE = """
 import resource, sys
@@ -66,14 +61,10 @@ print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 """
 
 
-VERTICES = 0
-"""Vertices of every outline (``--vertices``); 0: 5 to 8, and COCO's boxes of 4."""
-
-
 def _square(rnd: random.Random) -> list[list[float]]:
-    """A small outline of 5 to 8 vertices (or :data:`VERTICES`), QuPath-like coordinates (some halves)."""
+    """A small outline of 5 to 8 vertices, QuPath-like coordinates (some halves)."""
     x, y = rnd.randrange(1000, 90000), rnd.randrange(1000, 90000)
-    n = VERTICES or rnd.randrange(5, 9)
+    n = rnd.randrange(5, 9)
     pts = [[x + rnd.randrange(0, 40) + rnd.choice((0, 0.5)), y + rnd.randrange(0, 40)] for _ in range(n)]
     return [*pts, pts[0]]
 
@@ -93,14 +84,11 @@ def qupath_feature(rnd: random.Random, k: int) -> dict[str, object]:
 def coco_annotation(rnd: random.Random, k: int, images: int) -> dict[str, object]:
     x, y = rnd.randrange(3900), rnd.randrange(3900)
     w, h = rnd.randrange(5, 60), rnd.randrange(5, 60)
-    outline = (
-        [c for xy in _square(rnd)[:-1] for c in xy] if VERTICES else [x, y, x + w, y, x + w, y + h, x, y + h]
-    )
     return {
         "id": k,
         "image_id": k % images,
         "category_id": 1 + k % 2,
-        "segmentation": [outline],
+        "segmentation": [[x, y, x + w, y, x + w, y + h, x, y + h]],
         "area": w * h,
         "bbox": [x, y, w, h],
         "iscrowd": 0,
@@ -159,16 +147,15 @@ def _run(code: str, path: Path) -> list[str]:
 
 
 def big(fmt: str, mb: int, work: Path) -> None:
-    path = work / (f"{fmt}-{mb}mb.json" if not VERTICES else f"{fmt}-{mb}mb-{VERTICES}v.json")
+    path = work / f"{fmt}-{mb}mb.json"
     if not path.exists():
         write(fmt, path, mb * 10**6)
     size = path.stat().st_size / 2**20
-    wall, cpu, peak, imported, with_bytes, after, lesions, issues, estimate = map(float, _run(CHILD, path))
+    wall, cpu, peak, imported, with_bytes, after, lesions, issues = map(float, _run(CHILD, path))
     tree = float(_run(TREE, path)[0])
     print(
         f"{fmt:7s} {size:6.1f} MiB  {int(lesions):>9,} lesions {int(issues):>3} issues  {wall:6.1f} s ({cpu:5.1f} s CPU)  "
-        f"peak {peak:7.0f} MiB = {peak / size:5.1f}x, estimate {estimate / size:5.1f}x = "
-        f"{estimate / (peak - imported):4.2f} x the read's own  | imported {imported:4.0f}, +bytes {with_bytes - imported:5.0f}, "
+        f"peak {peak:7.0f} MiB = {peak / size:5.1f}x  | imported {imported:4.0f}, +bytes {with_bytes - imported:5.0f}, "
         f"kept after the read {after - with_bytes:6.0f} ({(after - with_bytes) / size:4.1f}x); orjson tree alone: "
         f"peak {tree:6.0f} MiB ({tree / size:4.1f}x)",
         flush=True,
@@ -200,14 +187,11 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", default="20,50,100", help="big files' sizes in MB (10^6 bytes)")
     ap.add_argument("--formats", default="qupath,coco,native")
-    ap.add_argument("--vertices", type=int, default=0, help="vertices of every outline (0: 5-8; COCO 4)")
     ap.add_argument("--small-runs", type=int, default=200, help="reads of each small file (0: none)")
     ap.add_argument(
         "--work", type=Path, help="where the files are written (kept; default: a temporary folder)"
     )
     args = ap.parse_args()
-    global VERTICES
-    VERTICES = args.vertices
     formats = args.formats.split(",")
     with tempfile.TemporaryDirectory() as tmp:
         work = args.work or Path(tmp)

@@ -84,44 +84,10 @@ element or attribute, with the lesion the reader makes of it): 129-196 bytes mea
 files of small objects in each text format, and at 20 MB, with the interpreter's own memory, the
 estimate is 0.95-1.29 times the peak at 200 (``python benchmarks/bench_memory_estimate.py``);
 240 keeps it above."""
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class MarkCosts:
-    """Memory a text read in pieces keeps per mark of its text. Its lesions, made one object at a
-    time, hold coordinates in numpy rings and GEOS geometries, not a tree of Python values, so a
-    coordinate costs much less than a value did, and a lesion's fixed part (its object, geometry,
-    pointer, properties: 1,000 bytes and more) is priced on the marks every object has, its
-    braces and its keys' quotes. Each cost covers, besides, what its mark may stand for at worst
-    when kept in a lesion's properties: ``values`` a number with its slot in a list (40 bytes),
-    ``lists`` a list with one number no comma counts (112 bytes, less its own comma's and 7 bytes
-    of text), ``quotes`` a two-character string (64 bytes, less its comma's and 5 bytes of text)."""
-
-    objects: int
-    """``{``: an object."""
-    lists: int
-    """``[``: a list (a ring's array, a list of the properties)."""
-    values: int
-    """``,`` (and XML's ``<`` and ``=``): a value (a coordinate: 8 bytes in numpy, 16 in GEOS)."""
-    quotes: int
-    """``"``: half a string (most of them keys, the lesion's fixed part priced on them)."""
-
-    def most(self) -> int:
-        """The highest cost of a mark: a byte of text costs no more."""
-        return max(self.objects, self.lists, self.values, self.quotes)
-
-
-PIECE_VALUE_BYTES = MarkCosts(objects=525, lists=70, values=50, quotes=42)
-"""The costs of a file read in pieces (:mod:`~dqm.readers.common.pieces`: a big QuPath, COCO or
-clean native file), whose object tree is never whole. Fitted to the read's own peak (peak RSS
-less the RSS before the read) of 17 MiB files of outlines of 3 to 200 vertices, so that the
-estimate is about 1.2 times it or more for each (a margin for what the allocator keeps: COCO of
-3 keys and 3 vertices, of 7 keys and 4, 20, 200 vertices: 1.21/1.20/1.46/1.77, the boxes 1.19 at
-20 MB; native of 5-8, 20, 200: 2.38/2.67/2.90; QuPath: 3.03/3.14/2.98;
-``python benchmarks/bench_annotation_memory.py --sizes 20 --vertices 20``) and no more than the
-former 140 bytes a value gave for any. A COCO file of 20-vertex polygons is estimated at 11.3
-times its size (21.3 before), of 200-vertex outlines at 9.2 (22.7): at the default 4 GiB, one of
-379 MB, or 469 MB, is read (202 MB, 189 MB before)."""
+PIECE_VALUE_BYTES = 140
+"""The same for a file read in pieces (:mod:`~dqm.readers.common.pieces`: a big QuPath, COCO or
+clean native file), whose object tree is never whole: 70-105 bytes measured at 40 MB (the
+estimate over the peak in ``python benchmarks/bench_memory_estimate.py``); 140 keeps it above."""
 _VALUE_MARKS = (b"{", b"[", b",", b"<", b"=")
 """Bytes of which a text holds one per value or more: JSON's openers and separators, XML's tags
 and attributes."""
@@ -320,43 +286,36 @@ def _bound_slide_facts(ann: Annotation) -> None:
         setattr(ann, key, None)
 
 
-def memory_needed(text: bytes, value_bytes: int | MarkCosts = VALUE_BYTES) -> int:
+def memory_needed(text: bytes, value_bytes: int = VALUE_BYTES) -> int:
     """An upper estimate of the memory reading a JSON or XML ``text`` takes: its bytes, and
-    ``value_bytes`` for each value it may hold (one count of each of :data:`_VALUE_MARKS`), or
-    each of its marks at its cost (:class:`MarkCosts`)."""
-    return _MemoryCheck(text).need(value_bytes)
+    ``value_bytes`` for each value it may hold (one count of each of :data:`_VALUE_MARKS`)."""
+    return len(text) + value_bytes * _values(text)
+
+
+def _values(text: bytes) -> int:
+    return sum(text.count(mark) for mark in _VALUE_MARKS)
 
 
 class _MemoryCheck:
     """``LIMIT_EXCEEDED`` when reading a text could take more than ``limits.annotation_memory``:
     a file of a million tiny features took 20-35 times its size once parsed whole, and a worker
-    killed for memory takes the audit with it. The marks are counted once, and only for a text
-    big enough to matter (at the default, one over about 17 MB read whole, 8 MB in pieces)."""
+    killed for memory takes the audit with it. The values are counted once, and only for a text
+    big enough to matter (at the default, one over about 17 MB read whole, 30 MB in pieces)."""
 
     def __init__(self, text: bytes) -> None:
         self.text = text
-        self.marks: tuple[int, int, int, int] | None = None
+        self.values: int | None = None
 
-    def need(self, value_bytes: int | MarkCosts) -> int:
-        """:func:`memory_needed` at ``value_bytes`` a value, or at the costs of each mark (the
-        marks counted once)."""
-        if self.marks is None:
-            counts = [self.text.count(mark) for mark in (*_VALUE_MARKS, b'"')]
-            self.marks = (counts[0], counts[1], counts[2] + counts[3] + counts[4], counts[5])
-        objects, lists, values, quotes = self.marks
-        if isinstance(value_bytes, int):
-            return len(self.text) + value_bytes * (objects + lists + values)
-        costs = value_bytes
-        return len(self.text) + (
-            costs.objects * objects + costs.lists * lists + costs.values * values + costs.quotes * quotes
-        )
+    def need(self, value_bytes: int) -> int:
+        """:func:`memory_needed` at ``value_bytes`` a value (the values counted once)."""
+        if self.values is None:
+            self.values = _values(self.text)
+        return len(self.text) + value_bytes * self.values
 
-    def over(self, value_bytes: int | MarkCosts) -> ReadIssue | None:
-        """The finding when the read, at ``value_bytes`` a value (or mark costs), would not fit;
-        else None."""
+    def over(self, value_bytes: int) -> ReadIssue | None:
+        """The finding when the read, at ``value_bytes`` a value, would not fit; else None."""
         limit = limits().annotation_memory
-        most = value_bytes if isinstance(value_bytes, int) else value_bytes.most()
-        if len(self.text) * (most + 1) <= limit:
+        if len(self.text) * (value_bytes + 1) <= limit:
             return None
         need = self.need(value_bytes)
         if need <= limit:

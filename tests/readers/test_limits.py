@@ -225,69 +225,6 @@ def test_a_file_read_in_pieces_is_held_to_the_cost_of_its_pieces(monkeypatch: py
     assert [i.code for i in ann.issues] == ["LIMIT_EXCEEDED"] and not ann.lesions
 
 
-def test_a_coco_file_of_outlines_is_held_to_what_its_lesions_keep(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Read in pieces, a coordinate is kept in numpy and GEOS (about 24 bytes), not as a Python
-    value: a COCO file of 20-vertex polygons is estimated at about 11 times its size, not the 21
-    a flat 140 bytes a value gave, so a file that fits so is read; one that does not is refused."""
-    from dqm.readers import PIECE_VALUE_BYTES, memory_needed
-    from dqm.readers.common import pieces
-
-    monkeypatch.setattr(pieces, "MIN_BYTES", 1000)
-    ring = [c for k in range(20) for c in (1000 + 3 * k, 1000 + (k * 7) % 40)]
-    annotations = [
-        {
-            "id": k,
-            "image_id": 1,
-            "category_id": 1,
-            "segmentation": [ring],
-            "area": 900,
-            "bbox": [1000, 1000, 57, 39],
-        }
-        for k in range(2000)
-    ]
-    doc = {"images": [{"id": 1, "file_name": "S1.svs"}], "categories": [{"id": 1, "name": "BCC"}]}
-    data = json.dumps({**doc, "annotations": annotations}).encode()
-    need = memory_needed(data, PIECE_VALUE_BYTES)
-    assert need < 12 * len(data)
-    (ann,) = parse_annotation(data, "annotations/coco.json", Limits(annotation_memory=need))
-    assert ann.readable and len(ann.lesions) == 2000
-    (ann,) = parse_annotation(data, "annotations/coco.json", Limits(annotation_memory=need - 1))
-    assert [i.code for i in ann.issues] == ["LIMIT_EXCEEDED"] and not ann.lesions
-
-
-@pytest.mark.parametrize(
-    "values",
-    [
-        [1000 + k for k in range(5000)],  # a distinct int each (past CPython's small ints)
-        [float(k) + 0.5 for k in range(5000)],
-        [f"{k % 90 + 10}" for k in range(5000)],  # two-character strings, each its own object
-        [[1000 + k] for k in range(5000)],  # lists of one number (no comma of their own)
-        [{"ab": 1000 + k} for k in range(5000)],
-        [[] for _ in range(5000)],
-    ],
-    ids=["ints", "floats", "strings", "lists", "objects", "empty-lists"],
-)
-def test_mark_costs_cover_any_value_a_lesion_keeps(values: list) -> None:
-    """A lesion keeps its free properties as parsed Python values: whatever they are, the marks
-    of their text price them at least at what they hold (measured with tracemalloc), so a file of
-    big properties cannot pass the memory check and then exhaust the worker."""
-    import tracemalloc
-
-    import orjson
-
-    from dqm.readers import PIECE_VALUE_BYTES, memory_needed
-
-    text = orjson.dumps({"note": values})
-    tracemalloc.start()
-    try:
-        kept = orjson.loads(text)
-        held = tracemalloc.get_traced_memory()[0]
-    finally:
-        tracemalloc.stop()
-    assert kept["note"] == values
-    assert held <= memory_needed(text, PIECE_VALUE_BYTES)
-
-
 def _coco(n: int, first_id: int) -> bytes:
     images = [
         {"id": first_id + k, "file_name": f"s{first_id + k}.svs", "width": 100, "height": 100}
