@@ -6,12 +6,14 @@
   destination, then all moved into place together, so a folder is never read with a new
   ``results.json`` beside an old report, whenever the run stops: a commit record, flushed to the
   disk before the first move, names the set; a run killed outright (SIGKILL, the OOM killer, a
-  power cut) between two moves leaves it, and the next run into the folder, or the next command
-  that reads a ``results.json`` there (:func:`settle`: ``dqm report``, ``gate``, ``verify``,
-  ``diff``, ``--results``, ``--baseline``), finishes the moves before anything else. Files are
-  flushed (``fsync``) before they are named and folders after their files move. Leaving the
-  ``with`` block by an exception (Ctrl-C, SIGTERM, an error) discards the staging folder and keeps
-  the previous set. A user's own files in the folder are never moved or removed.
+  power cut) between two moves leaves it, and the next run *into* the folder (:func:`settle`,
+  holding the folder's run lock) finishes the moves before anything else. A command that only
+  reads a folder (``dqm report``, ``gate``, ``verify``, ``diff``, ``--results``, ``--baseline``)
+  never follows a record: the folder may be anyone's (a results folder received in a tarball is
+  the unpacking user's), its record forged to remove or plant files; such a command reads the
+  folder as it is (``dqm verify`` tells a mixed set by its digests). Files are flushed (``fsync``)
+  before they are named and folders after their files move. Leaving the ``with`` block by an
+  exception (Ctrl-C, SIGTERM, an error) discards the staging folder and keeps the previous set.
 * Text passes through ``mask`` (a :class:`dqm.identifiers.Masker`, or none) before it is written.
 * Cells of CSV files go through :func:`spreadsheet_safe`: a spreadsheet must not run a value from
   the batch as a formula.
@@ -616,8 +618,9 @@ def _finish_recorded(folder: Path) -> None:
 
 
 def settle(folder: Path) -> None:
-    """Before ``folder`` is read as an output set (a ``results.json`` in it, the report beside it):
-    finish the set a killed run left half moved into place (:class:`OutputSet`). Nothing is
+    """Before a run writes into ``folder`` (its run lock held: :func:`dqm.cli.common.locked`,
+    :class:`OutputSet`): finish the set a killed run left half moved into place. Never called by a
+    command that only reads a folder (a record there may be forged). Nothing is
     written when no staging folder there holds a commit record (a read-only folder is read as it
     is). Raises :class:`UnfinishedSet` when a set is left half moved and cannot be finished here."""
     recorded = [

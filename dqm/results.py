@@ -22,7 +22,7 @@ from dqm.facts import Frozen, ItemSummary, Ratio, SlideSummary
 from dqm.findings import Finding, clip
 from dqm.i18n import msg
 from dqm.lots.models import LotsResult
-from dqm.output import UnfinishedSet, read_named, settle
+from dqm.output import read_named
 from dqm.semantic.models import SemanticResult
 from dqm.strictjson import StrictJSONError
 from dqm.strictjson import loads as strict_loads
@@ -346,10 +346,7 @@ def load_result(path: Path, max_errors: int = 5, raw: bytes | None = None) -> Qu
     """
     try:
         if raw is None:
-            settle(path.parent)  # a set a killed run left half moved: finished before it is read
             raw = read_named(path)
-    except UnfinishedSet as exc:
-        raise ResultsError(exc.args[0]) from None
     except OSError as exc:
         raise ResultsError(
             msg("cannot read {path}: {reason}", path=path, reason=exc.strerror or exc)

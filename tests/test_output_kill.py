@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -191,12 +192,13 @@ def test_staging_folders_of_another_folder_are_never_touched(tmp_path: Path) -> 
     assert other.is_dir() and _killed_other.is_dir()
 
 
-def test_a_killed_audit_is_finished_by_the_next_command_that_reads_it(
+def test_a_killed_audit_is_told_by_verify_and_finished_by_the_next_run_into_the_folder(
     tmp_path: Path, clean_batch: Path
 ) -> None:
     """A real audit killed after moving results.json and report.html over an earlier audit's: the
-    folder holds a new results.json beside an old summary and JUnit until ``dqm verify`` reads it,
-    which finishes the set first and finds every output of one run."""
+    folder holds a new results.json beside an old summary and JUnit. ``dqm verify`` reads it as it
+    is (a reader writes nothing: a folder dqm only reads may be anyone's, its records forged); the
+    next run into the folder finishes the set first."""
     out = tmp_path / "out"
     runner = CliRunner()
     assert runner.invoke(app, ["audit", str(clean_batch), "--out", str(out)]).exit_code in (0, 1)
@@ -218,6 +220,10 @@ def test_a_killed_audit_is_finished_by_the_next_command_that_reads_it(
     assert killed.returncode == -signal.SIGKILL, killed.stderr.decode()
     second = json.loads((out / "results.json").read_text())["run_id"]
     assert second != first and first in (out / "summary.md").read_text()  # mixed, as the kill left it
+    before = _files(out)
+    runner.invoke(app, ["verify", str(out)])  # it checks results.json and report.html: both moved
+    assert _files(out) == before  # read, not finished
+    settle(out)  # what the next run into the folder does first (``locked``, ``OutputSet``)
     res = runner.invoke(app, ["verify", str(out)])
     assert res.exit_code == 0 and "VERIFIED" in res.output, res.output
     assert second in (out / "summary.md").read_text() and second in (out / "junit.xml").read_text()
@@ -225,8 +231,8 @@ def test_a_killed_audit_is_finished_by_the_next_command_that_reads_it(
 
 
 def test_a_half_moved_set_this_user_cannot_finish_is_not_read(tmp_path: Path) -> None:
-    """A reader that cannot finish the set (another user's staging folder; a folder it cannot
-    write) refuses to read it, and reads it once its owner's next command finished it."""
+    """A run into the folder that cannot finish the set (another user's staging folder; a folder it
+    cannot write) refuses to go on, and the set is finished by its owner's next run."""
     out = tmp_path / "out"
     _old_set(out)
     _killed(out, 2)
@@ -248,16 +254,50 @@ def test_a_half_moved_set_this_user_cannot_finish_is_not_read(tmp_path: Path) ->
     assert _files(out) == NEW
 
 
-def test_commands_refuse_a_folder_holding_a_set_they_cannot_finish(tmp_path: Path, clean_batch: Path) -> None:
-    """``dqm gate`` does not read the results, ``dqm audit`` does no work: exit 2, naming the
-    staging folder and why."""
+def test_a_run_into_a_folder_holding_a_set_it_cannot_finish_does_no_work(
+    tmp_path: Path, clean_batch: Path
+) -> None:
+    """``dqm audit --out`` there does no work: exit 2, naming the staging folder and why."""
     out = tmp_path / "out"
     _old_set(out)
     staging = _attack(out, {"dqm_output_set": 1, "move": ["../escaped"], "remove": []})
-    runner = CliRunner()
-    for args in (["gate", str(out / "results.json")], ["audit", str(clean_batch), "--out", str(out)]):
-        res = runner.invoke(app, args)
-        assert res.exit_code == 2, res.output
-        flat = res.output.replace("\n", "")  # as the console wrapped it
-        assert staging.name in flat and "not an output's name" in flat
+    res = CliRunner().invoke(app, ["audit", str(clean_batch), "--out", str(out)])
+    assert res.exit_code == 2, res.output
+    flat = res.output.replace("\n", "")  # as the console wrapped it
+    assert staging.name in flat and "not an output's name" in flat
     assert _files(out) == OLD
+
+
+def _tree(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_a_folder_dqm_only_reads_is_never_written_whatever_records_it_holds(
+    tmp_path: Path, clean_batch: Path
+) -> None:
+    """A results folder received from someone else (a tarball unpacked by this user: its files are
+    this user's) may hold a staging folder and a record made to remove and plant files: ``dqm
+    report``, ``gate``, ``verify`` and ``audit --baseline`` read it and never follow the record (a
+    review found the first version deleting three delivered files and planting one, and doing so
+    in a --baseline batch folder too)."""
+    received = tmp_path / "received"
+    runner = CliRunner()
+    assert runner.invoke(app, ["audit", str(clean_batch), "--out", str(received)]).exit_code in (0, 1)
+    record = {"dqm_output_set": 1, "move": ["hook.sh"], "remove": ["report.html", "summary.md", "junit.xml"]}
+    _attack(received, record, {"hook.sh": "planted"})
+    baseline = tmp_path / "baseline_batch"
+    shutil.copytree(clean_batch, baseline)
+    _attack(
+        baseline, {"dqm_output_set": 1, "move": ["hook.sh"], "remove": ["manifest.csv"]}, {"hook.sh": "x"}
+    )
+    before = (_tree(received), _tree(baseline))
+    for args in (
+        ["report", str(received / "results.json"), "-o", str(tmp_path / "r.html")],
+        ["gate", str(received / "results.json")],
+        ["verify", str(received)],
+        ["audit", str(clean_batch), "--out", str(tmp_path / "o1"), "--baseline", str(received)],
+        ["audit", str(clean_batch), "--out", str(tmp_path / "o2"), "--baseline", str(baseline)],
+    ):
+        res = runner.invoke(app, args)
+        assert res.exit_code in (0, 1), (args, res.output)
+        assert (_tree(received), _tree(baseline)) == before, args

@@ -44,7 +44,6 @@ from dqm.cli.common import (
     reason,
     reused_run_or_exit,
     run_with_progress,
-    settled_or_exit,
     start_masking,
     start_run,
     syntactic_figures,
@@ -537,7 +536,6 @@ def _earlier_delivery(path: Path) -> tuple[Path, Any] | None:
     the result; None for a batch folder (it serves drift alone)."""
     if not path.exists():
         raise usage_error(_no_baseline(path))
-    settled_or_exit(path if path.is_dir() else path.parent)  # results.json may be still to move into place
     where = path / "results.json" if path.is_dir() else path
     if not where.is_file():
         return None

@@ -16,7 +16,6 @@ from dqm.cli.common import (
     load_profile_or_exit,
     load_result_or_exit,
     out,
-    settled_or_exit,
     start_masking,
     tr,
     usage_error,
@@ -29,9 +28,9 @@ RESULTS = "results.json"
 
 
 def results_file(path: Path) -> Path:
-    """``RESULTS``: a results.json, or an output folder holding one (a set a killed run left half
-    moved into place there finished first); else a usage error."""
-    settled_or_exit(path if path.is_dir() else path.parent)
+    """``RESULTS``: a results.json, or an output folder holding one; else a usage error. A set a
+    killed run left half moved there is read as it is (a reader writes nothing: the next dqm run
+    into that folder finishes it; ``dqm verify`` tells a mixed set by its digests)."""
     found = path / RESULTS if path.is_dir() else path
     if not found.is_file():
         raise usage_error(msg("no such results file: {path}", path=found))
