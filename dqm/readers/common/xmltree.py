@@ -205,8 +205,11 @@ class _Full(Exception):
 def xml_texts(root: Element, held: set[str]) -> XmlTexts:
     """The text of an XML tree the reader did not make a lesion's (an attribute no reader reads, a
     layer with no region, a point, an element's text), keyed by its XPath (``/ASAP_Annotations/
-    AnnotationGroups[1]/Group[2]/@Name``, ``…/text()`` for an element's own text, ``…/text()[k]``
-    for the text after its (k-1)-th child): each distinct text once, at its first
+    AnnotationGroups[1]/Group[2]/@Name``, ``…/text()[1]`` for an element's own text,
+    ``…/B[2]/following-sibling::text()[1]`` for the text after a child: where XPath finds it, as
+    lxml's ``xpath()`` evaluates it, whatever blank text nodes come before it; a comment or
+    processing instruction splits a text the parser reads whole, and the path names its first
+    part): each distinct text once, at its first
     place, not a number, not in ``held`` (what the lesions hold: searched there already). One pass
     over the tree; a vertex that has only its coordinates is passed over without a path built.
     Paths name at most :data:`MAX_PATH_DEPTH` elements; at most :data:`MAX_TEXTS` texts of
@@ -240,15 +243,15 @@ def xml_texts(root: Element, held: set[str]) -> XmlTexts:
                 anchor = path
             for name, value in element.attrib.items():
                 add(value, f"{path}/@{name}")
-            add(element.text, f"{path}/text()")
+            add(element.text, f"{path}/text()[1]")
             counts: dict[str, int] = {}  # by the name the path shows: p:N and q:N are both N
             deeper = []
-            for j, child in enumerate(element):
+            for child in element:
                 tag = child.tag
                 n = counts[local(tag)] = counts.get(local(tag), 0) + 1
                 text, tail = child.text, child.tail
-                if tail and not tail.isspace():  # the text after the j-th child: text node j + 2
-                    add(tail, f"{path}/text()[{j + 2}]")
+                if tail and not tail.isspace():  # the text node right after the child
+                    add(tail, f"{path}/{local(tag)}[{n}]/following-sibling::text()[1]")
                 if (
                     len(child)
                     or (text and not text.isspace())
