@@ -219,7 +219,7 @@ def _target_pointer(fmt: str, base: str, path: tuple[str, ...]) -> str:
 def _prop_pointer(fmt: str, base: str, path: tuple[str, ...]) -> str:
     if fmt in XML_FORMATS and len(path) == 1:
         return f"{base}/@{path[0]}"
-    if fmt == "coco":  # a COCO lesion's properties are its annotation's own keys
+    if fmt in ("coco", "dsa"):  # their lesions' properties are their annotation's or element's own keys
         return base + pointer(*path)
     return base + pointer("properties", *path)
 

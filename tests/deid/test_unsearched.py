@@ -142,6 +142,13 @@ def test_an_identifier_deep_or_far_in_a_json_file_is_found(
     assert_masked(found)
 
 
+def test_a_dsa_elements_property_is_named_at_its_own_pointer(profile: Profile) -> None:
+    """A DSA element's keys other than its outline and class are its lesion's properties, as a COCO
+    annotation's: their pointer named a ``properties`` key the element does not have."""
+    found = deid_findings(view_of(profile, annotation=_annotation("dsa", far(1_001, NAME))))
+    assert "/0/annotation/elements/0/user/note/1000" in [f.location.pointer for f in found]
+
+
 @pytest.mark.parametrize("fmt", ["native", "qupath-detection"])
 def test_an_identifier_a_millionth_item_of_a_list_is_found(profile: Profile, fmt: str) -> None:
     found = deid_findings(view_of(profile, annotation=_annotation(fmt, far(10**6, NAME))))
