@@ -14,7 +14,8 @@ peak RSS of the process, the finding codes and the reader's issue codes. ``--cod
 * ``deep``: chains 900 deep (dicts and lists in turn) with a string at the bottom, ``--mb`` in all;
 * ``million``: a lesion property that is a list of a million distinct strings;
 * ``million_numbers``: a list of a million numbers, a name at its end;
-* ``detections``: 200,000 QuPath detections whose measurements nest 12 deep (``DistinctTexts``).
+* ``detections``: 200,000 QuPath detections whose measurements nest 12 deep (``DistinctTexts``);
+* ``lesions``: 50,000 lesions of a usual shape, a few flat and nested properties each.
 """
 
 from __future__ import annotations
@@ -110,12 +111,28 @@ def write(name: str, mb: int) -> Path:
             "properties": {"objectType": "detection", "measurements": measures},
         }
         path.write_text(json.dumps({"type": "FeatureCollection", "features": [feature] * 200_000}))
+    elif name == "lesions":
+        path = WORK / "lesions.json"
+        lesions = [
+            {
+                "class": "BCC",
+                "geometry": POLYGON,
+                "properties": {
+                    "id": f"L{k}",
+                    "grade": "2",
+                    "reviewer": "ab",
+                    "scores": {"a": 0.5, "tags": ["x", "y"]},
+                },
+            }
+            for k in range(50_000)
+        ]
+        path.write_text(json.dumps({"lesions": lesions}))
     else:
         raise SystemExit(f"unknown case {name}")
     return path
 
 
-CASES = ("brackets", "deep", "million", "million_numbers", "detections")
+CASES = ("brackets", "deep", "million", "million_numbers", "detections", "lesions")
 
 
 def main() -> int:
