@@ -25,6 +25,7 @@ import contextlib
 import errno
 import glob
 import gzip
+import hmac
 import os
 import re
 import secrets
@@ -444,10 +445,30 @@ def _flush_staged(staging: Path, names: list[str]) -> None:
         _fsync_path(folder, folder=True)
 
 
+def _record_mac(moves: object, removes: object) -> str | None:
+    """The MAC of a commit record's names, keyed by this user's masking key
+    (:func:`dqm.identifiers.load_mask_key`): only a record a run of this user wrote is followed
+    (one made by whoever wrote the folder's files, in a tarball or a shared folder, is not). None
+    when the key cannot be had (no record is then followed)."""
+    import hashlib
+    import hmac
+    import json
+
+    from dqm.identifiers import load_mask_key
+
+    try:
+        key = load_mask_key()
+    except (OSError, ValueError):
+        return None
+    names = json.dumps([moves, removes], separators=(",", ":"), ensure_ascii=True).encode("ascii")
+    return hmac.new(key, b"dqm output set commit record\0" + names, hashlib.sha256).hexdigest()
+
+
 def _write_record(staging: Path, moves: list[str], removes: list[str]) -> None:
     import json
 
-    record = json.dumps({"dqm_output_set": 1, "move": moves, "remove": removes}).encode("utf-8")
+    mac = _record_mac(moves, removes)
+    record = json.dumps({"dqm_output_set": 1, "move": moves, "remove": removes, "mac": mac}).encode("utf-8")
     fd = os.open(staging / COMMIT_RECORD, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
     try:
         os.write(fd, record)
@@ -467,8 +488,9 @@ def _fsync_path(path: Path, folder: bool = False) -> None:
 
 
 def _read_record(staging_fd: int) -> tuple[list[str], list[str]] | None:
-    """The names a commit record moves and removes; None when there is none or it is not whole
-    (a power cut while it was written: no move had started). Raises :class:`_Refused` for a
+    """The names a commit record moves and removes; None when there is none, it is not whole
+    (a power cut while it was written: no move had started) or no run of this user wrote it (its
+    MAC, :func:`_record_mac`). Raises :class:`_Refused` for a
     record that names what it must not."""
     import json
 
@@ -491,6 +513,9 @@ def _read_record(staging_fd: int) -> tuple[list[str], list[str]] | None:
     moves, removes = record.get("move"), record.get("remove")
     if not isinstance(moves, list) or not isinstance(removes, list):
         return None
+    mac, ours = record.get("mac"), _record_mac(moves, removes)
+    if ours is None or not isinstance(mac, str) or not hmac.compare_digest(mac, ours):
+        return None  # not a record of this user's runs: never followed, whatever it names
     for name in [*moves, *removes]:
         if _name_parts(name) is None:
             raise _Refused(

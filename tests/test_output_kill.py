@@ -17,7 +17,15 @@ import pytest
 from typer.testing import CliRunner
 
 from dqm.cli import app
-from dqm.output import COMMIT_RECORD, STAGING_MARK, STAGING_PREFIX, OutputSet, UnfinishedSet, settle
+from dqm.output import (
+    COMMIT_RECORD,
+    STAGING_MARK,
+    STAGING_PREFIX,
+    OutputSet,
+    UnfinishedSet,
+    _record_mac,
+    settle,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 OLD = {"results.json": "1", "report.html": "1", "sub/thumb.png": "1", "findings.csv.gz": "1"}
@@ -98,14 +106,23 @@ def test_a_killed_set_is_finished_by_the_next_run_before_it_stages(tmp_path: Pat
     assert _files(out) == NEW
 
 
-def _attack(out: Path, record: object, staged: dict[str, str] | None = None) -> Path:
-    """A staging folder a user who can write in ``out`` made, with a commit record of theirs."""
+def _record(record: object, signed: bool = True) -> str:
+    """``record`` as a commit record's text; ``signed``: with the MAC a run of this user gives it
+    (the record a bug or a damaged disk could leave), else as anyone else could write it."""
+    if signed and isinstance(record, dict):
+        record = {**record, "mac": _record_mac(record.get("move"), record.get("remove"))}
+    return json.dumps(record)
+
+
+def _attack(out: Path, record: object, staged: dict[str, str] | None = None, signed: bool = True) -> Path:
+    """A staging folder with a commit record naming what it should not (signed: as this user's
+    runs sign their records, so that the names are what stops it)."""
     staging = out / f"{STAGING_PREFIX}4774ck3d"
     staging.mkdir(mode=0o755)
     (staging / STAGING_MARK).touch()
     for name, text in (staged or {}).items():
         (staging / name).write_text(text)
-    (staging / COMMIT_RECORD).write_text(json.dumps(record))
+    (staging / COMMIT_RECORD).write_text(_record(record, signed))
     return staging
 
 
@@ -122,7 +139,7 @@ def test_a_forged_record_naming_a_file_outside_is_refused(tmp_path: Path, names:
         settle(out)
     with pytest.raises(UnfinishedSet):
         removal = {"dqm_output_set": 1, "move": [], "remove": names}
-        (staging / COMMIT_RECORD).write_text(json.dumps(removal))
+        (staging / COMMIT_RECORD).write_text(_record(removal))
         settle(out)
     assert (tmp_path / "escaped").read_text() == "outside" and _files(out) == OLD
     assert (staging / COMMIT_RECORD).exists()  # left as it was: nothing there is read as one set
@@ -143,7 +160,7 @@ def test_a_forged_record_follows_no_link(tmp_path: Path) -> None:
     (staging / "results.json").write_text("forged")
     (out / "sub").rename(tmp_path / "sub-old")
     (out / "sub").symlink_to(elsewhere)  # a folder of out that is a link: never written through
-    (staging / COMMIT_RECORD).write_text(json.dumps({"dqm_output_set": 1, "move": [], "remove": ["sub/x"]}))
+    (staging / COMMIT_RECORD).write_text(_record({"dqm_output_set": 1, "move": [], "remove": ["sub/x"]}))
     (elsewhere / "x").write_text("kept")
     with pytest.raises(UnfinishedSet, match="is a link or not a folder"):
         settle(out)
@@ -301,3 +318,26 @@ def test_a_folder_dqm_only_reads_is_never_written_whatever_records_it_holds(
         res = runner.invoke(app, args)
         assert res.exit_code in (0, 1), (args, res.output)
         assert (_tree(received), _tree(baseline)) == before, args
+
+
+@pytest.mark.parametrize("mac", [None, "0" * 64, "missing"])
+def test_a_record_no_run_of_this_user_wrote_is_never_followed(tmp_path: Path, mac: str | None) -> None:
+    """A record without this user's MAC (made by whoever wrote the folder: a tarball unpacked into
+    it, another user of a shared folder) is not followed even by a run into the folder: it would
+    remove the user's own files and plant others; the next set replaces dqm's outputs whole."""
+    out = tmp_path / "out"
+    _old_set(out)
+    record: dict[str, object] = {
+        "dqm_output_set": 1,
+        "move": ["hook.sh"],
+        "remove": ["mine.txt", "report.html"],
+    }
+    if mac != "missing":
+        record["mac"] = mac
+    _attack(out, record, {"hook.sh": "planted"}, signed=False)
+    settle(out)
+    assert _files(out) == OLD and (out / "mine.txt").read_text() == "a user's own file"
+    with OutputSet(out) as outputs:
+        outputs.write("results.json", "3")
+    assert _files(out) == {**OLD, "results.json": "3"} and not (out / "hook.sh").exists()
+    assert (out / "mine.txt").exists()
