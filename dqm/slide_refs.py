@@ -7,7 +7,7 @@ Three formats OpenSlide reads are more than one file, and it opens the others by
   name its JPEG and map files;
 - a MIRAX ``X.mrxs`` has a folder ``X/`` whose ``Slidedat.ini`` names its ``INDEXFILE`` and its
   data files ``FILE_0``, ``FILE_1``...;
-- a DICOM slide (any name but ``.tif``/``.tiff``) makes OpenSlide open every file of its folder,
+- a DICOM slide (its magic at byte 128, whatever its name) makes OpenSlide open every file of its folder,
   hidden ones included, to find the rest of its series.
 
 OpenSlide joins a name to the slide's folder (``g_build_filename``: ``../`` climbs, a leading
@@ -52,7 +52,6 @@ MIRAX_KEYS = re.compile(r"(indexfile|file_\d+)\s*$", re.IGNORECASE)
 """Keys of a MIRAX ``Slidedat.ini`` that name a file."""
 DICOM_MAGIC = b"DICM"
 DICOM_MAGIC_AT = 128
-TIFF_MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
 _ESCAPES = {"s": " ", "n": "\n", "t": "\t", "r": "\r", "\\": "\\"}
 
 
@@ -67,19 +66,60 @@ def refused_reference(path: Path, root: Path) -> Message | None:
             head = fh.read(VMS_MAX_BYTES + 1)
     except OSError:
         return None
-    if name.endswith(".mrxs"):  # OpenSlide's test, case and all
-        folder = name[: -len(".mrxs")]
-        why = _refused(os.path.join(folder, "Slidedat.ini"), real_root)
+    return (
+        _sqlite_sidecar(name, real_root)
+        or _mirax(name, real_root)
+        or (_vms(name, head, real_root) if len(head) <= VMS_MAX_BYTES else None)
+        or (_dicom_folder(path, real_root) if _dicom(name, head) else None)
+    )
+
+
+def _mirax(name: str, real_root: str) -> Message | None:
+    """A MIRAX ``X.mrxs``'s ``X/Slidedat.ini`` and the files it names. OpenSlide reads the slide
+    as MIRAX only when that file is there, else tries the other formats: the callers check those
+    too, whatever the name."""
+    if not name.endswith(".mrxs"):  # OpenSlide's test, case and all
+        return None
+    folder = name[: -len(".mrxs")]
+    why = _refused(os.path.join(folder, "Slidedat.ini"), real_root)
+    if why is not None:
+        return _named("Slidedat.ini", why)
+    data = _head(os.path.join(folder, "Slidedat.ini"), SLIDEDAT_MAX_BYTES)
+    return _first_refused(folder, _key_values(data, MIRAX_KEYS), real_root)
+
+
+def _vms(name: str, head: bytes, real_root: str) -> Message | None:
+    """The files a VMS/VMU key file names (any file OpenSlide cannot parse as a TIFF may be one:
+    TIFF magic is not enough to skip it)."""
+    if not any(g in head for g in VMS_GROUPS):
+        return None
+    return _first_refused(os.path.dirname(name), _key_values(head, VMS_KEYS), real_root)
+
+
+def _dicom(name: str, head: bytes) -> bool:
+    """Whether OpenSlide may read the slide as DICOM: its magic at byte 128 (a file that is a TIFF
+    too is skipped only when its TIFF parses, which is not known here) or a ``.dcm`` name."""
+    return head[DICOM_MAGIC_AT : DICOM_MAGIC_AT + 4] == DICOM_MAGIC or name.lower().endswith(".dcm")
+
+
+SQLITE_SIDECARS = ("-journal", "-wal", "-shm")
+"""Files SQLite opens beside a database: OpenSlide's Sakura driver opens every slide that is no
+TIFF as SQLite, which looks for a hot journal (and a WAL) by name."""
+
+
+def _sqlite_sidecar(name: str, real_root: str) -> Message | None:
+    """``<slide>-journal``, ``-wal`` or ``-shm`` that is a special file or leads outside the batch
+    (a FIFO there blocked SQLite's open for ever). Checked for every slide: a file with TIFF magic
+    whose TIFF does not parse goes to SQLite too."""
+    for suffix in SQLITE_SIDECARS:
+        why = _refused(name + suffix, real_root)
         if why is not None:
-            return _named("Slidedat.ini", why)
-        refs = _key_values(_head(os.path.join(folder, "Slidedat.ini"), SLIDEDAT_MAX_BYTES), MIRAX_KEYS)
-        return _first_refused(folder, refs, real_root)
-    is_tiff = head[:4] in TIFF_MAGIC
-    if not is_tiff and len(head) <= VMS_MAX_BYTES and any(g in head for g in VMS_GROUPS):
-        return _first_refused(os.path.dirname(name), _key_values(head, VMS_KEYS), real_root)
-    dicom = head[DICOM_MAGIC_AT : DICOM_MAGIC_AT + 4] == DICOM_MAGIC or name.lower().endswith(".dcm")
-    if dicom and not (is_tiff and name.endswith((".tif", ".tiff"))):
-        return _dicom_folder(path, real_root)
+            return msg(
+                "a file beside the slide, {ref}: {_why}; OpenSlide opens the slide as an SQLite "
+                "database, which opens that file, so the slide is not opened",
+                ref=clip(os.path.basename(name) + suffix, 200),
+                _why=why,
+            )
     return None
 
 
@@ -265,24 +305,30 @@ def _head(target: str, limit: int) -> bytes:
     return data if len(data) <= limit else b""
 
 
+GLIB_BLANKS = b" \t\n\f\r"
+"""``g_ascii_isspace``: GLib strips these before a key file's line and its value (not ``\\v``)."""
+
+
 def _key_values(data: bytes, keys: re.Pattern[str]) -> Iterator[str]:
     """The values of a key file's keys ``keys`` matches, in every group, as GLib's key-file parser
-    reads them (leading blanks, comments and escapes ``\\s \\n \\t \\r \\\\``); each value also
-    without its trailing blanks, when it has some. Bytes not UTF-8 are kept as the file name's
-    bytes (``os.fsdecode``)."""
+    reads them (leading blanks and comments): each both raw (``g_key_file_get_value``: MIRAX)
+    and with the escapes ``\\s \\n \\t \\r \\\\`` read (``g_key_file_get_string``: VMS), and
+    each also without its trailing blanks. Bytes not UTF-8 are kept as the file name's bytes
+    (``os.fsdecode``)."""
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     for raw in data.split(b"\n"):
-        line = raw.lstrip(b" \t\r\f\v")
+        line = raw.lstrip(GLIB_BLANKS)
         if not line or line.startswith((b"#", b"[")) or b"=" not in line:
             continue
         key, _, value = line.partition(b"=")
-        if not keys.match(os.fsdecode(key.rstrip())):
+        if not keys.match(os.fsdecode(key.rstrip(GLIB_BLANKS))):
             continue
-        text = _unescaped(os.fsdecode(value.lstrip(b" \t")))
-        yield text
-        if text != text.rstrip():
-            yield text.rstrip()
+        text = os.fsdecode(value.lstrip(GLIB_BLANKS))
+        for read in dict.fromkeys((text, _unescaped(text))):
+            yield read
+            if read != read.rstrip():
+                yield read.rstrip()
 
 
 def _unescaped(value: str) -> str:

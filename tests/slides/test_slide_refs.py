@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +25,7 @@ from dqm.profile import Profile
 from dqm.runner import run_item_checks
 from dqm.semantic.server.tiles import SlideUnavailable, open_slide
 from dqm.slide_io import SlideProbe, probe_slide, slide_thumbnail
-from dqm.slide_refs import refused_reference
+from dqm.slide_refs import not_to_open, refused_reference
 from validators.context import FileStatus, ItemView
 from validators.engine import configure
 
@@ -315,3 +317,93 @@ def test_a_tiff_text_of_more_than_the_limit_is_not_opened(tmp_path: Path) -> Non
     path.write_bytes(bytes(data))
     probe = probe_slide(path, "S1.svs")
     assert not probe.opened and "tag 270 declares 33,554,433 bytes of text" in probe.open_error
+
+
+@pytest.fixture
+def no_hang() -> Iterator[None]:
+    """A FIFO test that regresses fails in 20 s instead of blocking the suite on an open."""
+
+    def stop(signum: int, frame: object) -> None:
+        raise TimeoutError("the check opened a FIFO")
+
+    former = signal.signal(signal.SIGALRM, stop)
+    signal.alarm(20)
+    yield
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, former)
+
+
+def test_a_vms_named_mrxs_is_checked(batch: Path) -> None:
+    """OpenSlide reads ``X.mrxs`` as MIRAX only when ``X/Slidedat.ini`` is there, else as the other
+    formats: the former code checked any ``.mrxs`` as MIRAX alone, so a VMS so named read outside."""
+    _vms(batch / "sub" / "S1.mrxs", "../../outside/other.jpg")
+    why = refused_reference(batch / "sub" / "S1.mrxs", batch)
+    assert why is not None and "../../outside/other.jpg" in why
+
+
+def test_a_dicom_named_mrxs_is_checked(dicom: Path, batch: Path, no_hang: None) -> None:
+    dicom.rename(batch / "sub" / "S1.mrxs")
+    os.mkfifo(batch / "sub" / "pipe")
+    why = refused_reference(batch / "sub" / "S1.mrxs", batch)
+    assert why is not None and "pipe" in why
+
+
+def test_a_dicom_named_tif_of_a_broken_tiff_is_checked(dicom: Path, batch: Path, no_hang: None) -> None:
+    """TIFF magic in the DICOM preamble and a ``.tif`` name: OpenSlide skips DICOM only when the TIFF
+    parses, which this one does not (the former code skipped it on the magic and the name)."""
+    data = bytearray(dicom.read_bytes())
+    data[:8] = b"II*\x00\xff\xff\xff\x7f"  # first directory far past the end
+    (batch / "sub" / "S1.tif").write_bytes(bytes(data))
+    dicom.unlink()
+    os.mkfifo(batch / "sub" / "pipe")
+    why = refused_reference(batch / "sub" / "S1.tif", batch)
+    assert why is not None and "pipe" in why
+
+
+def test_mirax_values_are_read_raw(batch: Path, no_hang: None) -> None:
+    """OpenSlide reads Slidedat.ini's values with ``g_key_file_get_value``, escapes and all: the
+    former code read ``idx\\s`` as ``idx `` (nothing there) and let OpenSlide open the link."""
+    slide = _mirax(batch, "[HIERARCHICAL]\nINDEXFILE=idx\\s\n")
+    (batch / "S1" / "idx\\s").symlink_to(batch.parent / "outside" / "other.jpg")
+    why = refused_reference(slide, batch)
+    assert why is not None and "outside the batch" in why
+    (batch / "S1" / "idx\\s").unlink()
+    os.mkfifo(batch / "S1" / "idx\\s")
+    why = refused_reference(slide, batch)
+    assert why is not None and "FIFO" in why
+
+
+def test_vms_values_are_unescaped(batch: Path) -> None:
+    """OpenSlide reads a VMS's values with ``g_key_file_get_string``: ``l\\s`` is the file ``l ``."""
+    (batch / "sub" / "l ").symlink_to(batch.parent / "outside" / "other.jpg")
+    _vms(batch / "sub" / "S1.vms", "l\\s")
+    why = refused_reference(batch / "sub" / "S1.vms", batch)
+    assert why is not None and "outside the batch" in why
+
+
+@pytest.mark.parametrize("blank", ["\r", "\f", "\t ", " "])
+def test_vms_values_lose_glibs_leading_blanks(batch: Path, blank: str) -> None:
+    """GLib strips ``g_ascii_isspace`` before a value, ``\\r`` and ``\\f`` too: the former code kept
+    them, and ``\\f../../x`` resolved inside the batch (a folder ``\\f..`` that is not there)."""
+    _vms(batch / "sub" / "S1.vms", f"{blank}../../outside/other.jpg")
+    why = refused_reference(batch / "sub" / "S1.vms", batch)
+    assert why is not None and "outside the batch" in why
+
+
+@pytest.mark.parametrize("suffix", ["-journal", "-wal", "-shm"])
+def test_an_sqlite_file_beside_a_slide_is_checked(batch: Path, suffix: str, no_hang: None) -> None:
+    """OpenSlide's Sakura reader opens a slide that is no TIFF as SQLite, which opens
+    ``<slide>-journal`` (and a WAL's files): a FIFO there hung the run."""
+    slide = batch / "sub" / "S1.png"
+    Image.fromarray(np.full((64, 64, 3), 100, np.uint8)).save(slide)
+    sidecar = batch / "sub" / f"S1.png{suffix}"
+    sidecar.write_bytes(b"")
+    assert not_to_open(slide, batch) is None  # a regular file is SQLite's business
+    sidecar.unlink()
+    os.mkfifo(sidecar)
+    why = not_to_open(slide, batch)
+    assert why is not None and sidecar.name in why and "FIFO" in why
+    sidecar.unlink()
+    sidecar.symlink_to(batch.parent / "outside" / "other.jpg")
+    why = not_to_open(slide, batch)
+    assert why is not None and "outside the batch" in why
