@@ -172,56 +172,83 @@ def tiff_refusal(path: Path) -> Message | None:
 
 
 NDPI_TAG = 65420
-"""Hamamatsu's tag: a classic TIFF whose first directory has it is an NDPI file, whose directories
-end in 4 more bytes an entry and an 8-byte next offset (OpenSlide's reading)."""
+"""Hamamatsu's tag: a classic TIFF is read as NDPI when the 8 bytes at offset 4, taken as the first
+directory's offset, lead to a directory of NDPI's layout that has it (OpenSlide's test)."""
 
 
 def _walk(fh: Any, max_ifds: int, max_tags: int) -> tuple[int, int] | None:
     """``(tag, bytes)``, the text tag that declares the most bytes in the TIFF chain of ``fh``
     (classic, NDPI or BigTIFF; ``(0, 0)``: none or no TIFF), or None when the chain has more than
-    ``max_ifds`` directories or ``max_tags`` tags in all (the walk stops there). A loop, an offset
-    past the end or a directory of no entry ends the walk."""
+    ``max_ifds`` directories or ``max_tags`` tags in all (the walk stops there). The walk goes on as
+    OpenSlide's (openslide-decode-tifflike.c): through directories of no entry, to a loop, an
+    offset of 0 or a directory that cannot be read whole."""
     head = fh.read(16)
     order = {b"II": "<", b"MM": ">"}.get(head[:2])
     if order is None or len(head) < 8:
         return 0, 0
     (version,) = struct.unpack(order + "H", head[2:4])
     if version == 42:
-        offset, count_fmt, field, next_fmt = struct.unpack(order + "I", head[4:8])[0], "H", "HHI", "I"
+        (offset,) = struct.unpack(order + "Q", head[4:12]) if len(head) >= 12 else (0,)
+        ndpi = _ndpi_directory(fh, order, offset)
+        count_fmt, field, next_fmt = "H", "HHI", "Q" if ndpi else "I"
+        offset = offset if ndpi else struct.unpack(order + "I", head[4:8])[0]
     elif version == 43 and len(head) == 16:
         offset, count_fmt, field, next_fmt = struct.unpack(order + "Q", head[8:16])[0], "Q", "HHQ", "Q"
     else:
         return 0, 0
-    count_size = struct.calcsize(count_fmt)
-    entry = 20 if version == 43 else 12
-    extension = 0  # NDPI: 4 bytes an entry after the entries
+    count_size, next_size = struct.calcsize(count_fmt), struct.calcsize(next_fmt)
+    entry = 20 if version == 43 else 12  # tag, type, count, then the value or its offset
     seen: set[int] = set()
     text, tags = (0, 0), 0
     while offset and offset not in seen:
         if len(seen) == max_ifds:
             return None
-        fh.seek(offset)
+        if not _seek(fh, offset):  # OpenSlide's fails too
+            break
         raw = fh.read(count_size)
-        (entries,) = struct.unpack(order + count_fmt, raw) if len(raw) == count_size else (0,)
+        if len(raw) < count_size:
+            break
+        (entries,) = struct.unpack(order + count_fmt, raw)
         tags += entries
         if tags > max_tags:
             return None
-        raw = fh.read(entries * entry) if entries else b""
-        if not raw:
+        raw = fh.read(entries * entry)
+        if len(raw) < entries * entry:
             break
-        fields = [struct.unpack_from(order + field, raw, k) for k in range(0, len(raw) - entry + 1, entry)]
-        if not seen and version == 42 and any(tag == NDPI_TAG for tag, _, _ in fields):
-            next_fmt, extension = "Q", 4
-        for tag, kind, n in fields:
+        for tag, kind, n in (struct.unpack_from(order + field, raw, k) for k in range(0, len(raw), entry)):
             if kind == ASCII and n > text[1]:
                 text = (tag, n)
         seen.add(offset)
-        fh.seek(offset + count_size + entries * (entry + extension))
-        raw = fh.read(struct.calcsize(next_fmt))
-        if len(raw) < struct.calcsize(next_fmt):
+        raw = fh.read(next_size)  # right after the entries (NDPI's 4-byte extensions follow it)
+        if len(raw) < next_size:
             break
         (offset,) = struct.unpack(order + next_fmt, raw)
     return text
+
+
+def _seek(fh: Any, offset: int) -> bool:
+    """Whether ``fh`` could seek to ``offset`` (the file system refuses one past its largest file)."""
+    try:
+        fh.seek(offset)
+    except (OSError, OverflowError, ValueError):
+        return False
+    return True
+
+
+def _ndpi_directory(fh: Any, order: str, offset: int) -> bool:
+    """Whether the directory at ``offset``, read in NDPI's layout (count, 12-byte entries, an 8-byte
+    next offset, 4 bytes an entry), is there whole and has :data:`NDPI_TAG` with a value."""
+    if not offset or not _seek(fh, offset):
+        return False
+    raw = fh.read(2)
+    if len(raw) < 2:
+        return False
+    (entries,) = struct.unpack(order + "H", raw)
+    raw = fh.read(entries * 12)
+    if len(raw) < entries * 12 or len(fh.read(8 + 4 * entries)) < 8 + 4 * entries:
+        return False
+    fields = (struct.unpack_from(order + "HHI", raw, k) for k in range(0, len(raw), 12))
+    return any(tag == NDPI_TAG and n for tag, _, n in fields)
 
 
 def not_to_open(path: Path, root: Path) -> Message | None:
