@@ -28,6 +28,7 @@ import hashlib
 import io
 import math
 import os
+import re
 import stat
 import struct
 import time
@@ -1184,8 +1185,15 @@ def batch_named(text: str, path: Path, rel: str) -> str:
     """``text`` with the slide's host path ``path`` named ``rel``, its place in the batch, and any
     other file of the batch (a VMS's JPEG, a MIRAX data file, as OpenSlide's errors name them) by
     its place too: the host's folders are no part of the batch."""
-    text = text.replace(str(path), rel)
-    return text.replace(str(batch_root(path, rel)).rstrip(os.sep) + os.sep, "")
+    text = _path_start(str(path)).sub(lambda _: rel, text)
+    return _path_start(str(batch_root(path, rel)).rstrip(os.sep) + os.sep).sub("", text)
+
+
+def _path_start(prefix: str) -> re.Pattern[str]:
+    """``prefix`` where it starts a path in a message: at the start or after a blank, a quote, a
+    bracket, ``=``, ``:`` or ``,`` (not inside another path: the root ``/data/`` of a slide
+    ``/data/cases/data/S1.tif`` is no part of ``cases/data/``)."""
+    return re.compile(r"(?:^|(?<=[\s'\"`(\[<{=:,]))" + re.escape(prefix))
 
 
 def _name_by_rel(probe: SlideProbe, path: Path) -> None:

@@ -24,7 +24,7 @@ from dqm.model import Item
 from dqm.profile import Profile
 from dqm.runner import run_item_checks
 from dqm.semantic.server.tiles import SlideUnavailable, open_slide
-from dqm.slide_io import SlideProbe, probe_slide, slide_thumbnail
+from dqm.slide_io import SlideProbe, batch_named, probe_slide, slide_thumbnail
 from dqm.slide_refs import not_to_open, refused_reference
 from validators.context import FileStatus, ItemView
 from validators.engine import configure
@@ -257,6 +257,19 @@ def test_openslide_errors_name_the_batchs_files_by_their_place(batch: Path) -> N
     assert str(batch) not in probe.open_error and str(batch) not in probe.open_error.params["reason"]
     thumb = slide_thumbnail(batch / "sub" / "S1.vms", 64, rel="sub/S1.vms")
     assert "sub/home/kim/x.jpg" in thumb.reason and str(batch) not in thumb.reason + thumb.detail
+    with pytest.raises(SlideUnavailable) as served:  # the review server's open, too
+        open_slide(batch / "sub" / "S1.vms", batch)
+    assert "sub/home/kim/x.jpg" in str(served.value) and str(batch) not in str(served.value)
+
+
+def test_only_a_path_that_starts_with_the_batch_folder_is_renamed() -> None:
+    """The batch folder ``/data`` of ``/data/cases/data/S1.tif`` is no part of ``cases/data/``: the
+    former code removed it wherever it was and named the slide ``casesS1.tif``."""
+    slide = Path("/data/cases/data/S1.tif")
+    named = batch_named("Invalid TIFF: /data/cases/data/S1.tif", slide, "cases/data/S1.tif")
+    assert named == "Invalid TIFF: cases/data/S1.tif"
+    named = batch_named("Can't open '/data/cases/data/x.jpg'", slide, "cases/data/S1.tif")
+    assert named == "Can't open 'cases/data/x.jpg'"
 
 
 def _ndpi(path: Path, directories: int) -> Path:

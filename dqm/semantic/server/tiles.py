@@ -56,6 +56,14 @@ class _Open:
             self.slide.close()
 
 
+def _place(path: Path, root: Path) -> str:
+    """The slide's place in the batch (its name when it is not under ``root``)."""
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return path.name
+
+
 def open_slide(path: Path, root: Path) -> tuple[Any, bool]:
     """The slide at ``path`` (in the batch folder ``root``) as an OpenSlide object (or ImageSlide
     for a plain image) and whether it is a plain image.
@@ -69,7 +77,7 @@ def open_slide(path: Path, root: Path) -> tuple[Any, bool]:
     import openslide
     from PIL import Image
 
-    from dqm.slide_io import plain_too_large
+    from dqm.slide_io import batch_named, plain_too_large
     from dqm.slide_refs import not_to_open
 
     refused = not_to_open(path, root)
@@ -80,8 +88,9 @@ def open_slide(path: Path, root: Path) -> tuple[Any, bool]:
             return openslide.OpenSlide(str(path)), False
         except openslide.OpenSlideUnsupportedFormatError:
             pass  # a TIFF OpenSlide does not read may still be a plain image
-        except openslide.OpenSlideError as exc:
-            raise SlideUnavailable(msg("OpenSlide cannot read it: {error}", error=exc)) from None
+        except openslide.OpenSlideError as exc:  # it names the slide by its host path: by its place
+            error = batch_named(str(exc), path, _place(path, root))
+            raise SlideUnavailable(msg("OpenSlide cannot read it: {error}", error=error)) from None
     try:
         with Image.open(path) as img:
             width, height = img.size
