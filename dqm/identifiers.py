@@ -367,107 +367,40 @@ def quasi_key(key: str, settings: DeidSettings) -> bool:
     return bool(settings.compiled.quasi_keys.match(f"{vendor}.{last}"))
 
 
-Link = tuple[Any, Any] | None
-"""Where :func:`nodes` met a value: ``(its parent's link, its key or list index)``, None at the
-top. Linked, not a tuple of the whole path: a value 1,000 levels deep costs one pair, and the path
-is spelled out (:func:`parts`) only where a finding names it."""
+MAX_NESTING = 8
+"""Levels of nested dicts and lists searched for identifiers (:func:`nodes`)."""
+MAX_LIST_ITEMS = 1000
+"""Items of one list searched for identifiers (:func:`nodes`)."""
 
 
-def parts(link: Link) -> tuple[str, ...]:
-    """The key path of ``link``, outermost first."""
-    out: list[str] = []
-    while link is not None:
-        link, key = link
-        out.append(str(key))
-    return tuple(reversed(out))
-
-
-def last(link: Link) -> str:
-    """The key (or list index) ``link`` ends at; ``""`` at the top."""
-    return "" if link is None else str(link[1])
-
-
-def nodes(value: Any) -> Iterator[tuple[Link, Any, bool]]:
-    """What the de-identification checks search inside nested dicts and lists, however deep and
-    long, in document order: each key as ``(link to it, its value, True)``, before what its value
-    holds, and each string as ``(link, string, False)``. Walked with a stack, not recursion (a
-    document nested 5,000 deep is walked as a flat one); what it costs is bounded by the parse
-    (``limits.annotation_memory``) and what is searched by :class:`SearchBudget`. The one walker of
-    :func:`strings`, the property-name search and :class:`dqm.readers.common.base.DistinctTexts`."""
+def nodes(
+    value: Any, path: tuple[str, ...] = (), depth: int = 0
+) -> Iterator[tuple[tuple[str, ...], Any, bool]]:
+    """What the de-identification checks search inside nested dicts and lists, with its key path
+    (at most :data:`MAX_NESTING` levels deep, the first :data:`MAX_LIST_ITEMS` of a list): each key
+    as ``(path to it, its value, True)``, before what its value holds, and each string as
+    ``(path, string, False)``. The one walker of :func:`strings`, the property-name search and
+    :class:`dqm.readers.common.base.DistinctTexts`."""
     if isinstance(value, str):
-        yield None, value, False
-        return
-    stack: list[tuple[Link, Iterator[tuple[Any, Any]], bool]] = []
-    if isinstance(value, dict):
-        stack.append((None, iter(value.items()), True))
-    elif isinstance(value, list):
-        stack.append((None, enumerate(value), False))
-    while stack:
-        parent, items, keyed = stack[-1]
-        for key, held in items:
-            link = (parent, key)
-            if keyed:
-                yield link, held, True
-            if isinstance(held, str):
-                yield link, held, False
-            elif isinstance(held, dict):
-                stack.append((link, iter(held.items()), True))
-                break  # its content before its next sibling's
-            elif isinstance(held, list):
-                stack.append((link, enumerate(held), False))
-                break
-        else:
-            stack.pop()
+        yield path, value, False
+    elif depth < MAX_NESTING and isinstance(value, dict):
+        for k, v in value.items():
+            at = (*path, str(k))
+            yield at, v, True
+            yield from nodes(v, at, depth + 1)
+    elif depth < MAX_NESTING and isinstance(value, list):
+        for i, v in enumerate(value[:MAX_LIST_ITEMS]):
+            yield from nodes(v, (*path, str(i)), depth + 1)
 
 
-def strings(value: Any) -> Iterator[tuple[Link, str]]:
-    """Every string inside nested dicts and lists, with its link (:func:`nodes`)."""
-    return ((at, v) for at, v, keyed in nodes(value) if not keyed)
+def strings(value: Any, path: tuple[str, ...] = (), depth: int = 0) -> Iterator[tuple[tuple[str, ...], str]]:
+    """Every string inside nested dicts and lists, with its key path (:func:`nodes`' limits)."""
+    return ((at, v) for at, v, keyed in nodes(value, path, depth) if not keyed)
 
 
-MAX_SEARCHED_TEXTS = 1_000_000
-"""Texts (property names and values) of one item's annotation searched for identifiers: a million
-distinct short values took 3.5 s of CPU (``benchmarks/bench_deid_walk.py``)."""
-MAX_SEARCHED_CHARS = 100_000_000
-"""Characters of those texts searched in all (each text's first :data:`MAX_TEXT`). Past either,
-the texts are counted, not searched, and reported (:class:`SearchBudget`): what a hostile file
-costs is bounded, and what it hides is said."""
-
-
-class SearchBudget:
-    """What one item's annotation may have searched for identifiers (:data:`MAX_SEARCHED_TEXTS`,
-    :data:`MAX_SEARCHED_CHARS` unless given), and what it could not: how many texts, of how many
-    characters (the caller names where the first of them is)."""
-
-    __slots__ = (
-        "chars",
-        "limit_chars",
-        "limit_texts",
-        "stopped",
-        "texts",
-        "unsearched_chars",
-        "unsearched_texts",
-    )
-
-    def __init__(self, texts: int | None = None, chars: int | None = None) -> None:
-        self.limit_texts = self.texts = MAX_SEARCHED_TEXTS if texts is None else texts
-        self.limit_chars = self.chars = MAX_SEARCHED_CHARS if chars is None else chars
-        self.stopped = False
-        self.unsearched_texts = 0
-        self.unsearched_chars = 0
-
-    def take(self, text: str) -> bool:
-        """Whether ``text`` is searched: True within the budget (then spent on it); False past it
-        (then counted as not searched, and every text after it too)."""
-        n = min(len(text), MAX_TEXT)
-        if not self.stopped and self.texts > 0 and n <= self.chars:
-            self.texts -= 1
-            self.chars -= n
-            return True
-        self.stopped = True
-        self.unsearched_texts += 1
-        self.unsearched_chars += len(text)
-        return False
+def key_paths(value: Any) -> Iterator[tuple[str, ...]]:
+    """The key path of every key inside nested dicts and lists (:func:`nodes`' limits)."""
+    return (at for at, _, keyed in nodes(value) if keyed)
 
 
 MASK_KEY_ENV = "DQM_MASK_KEY"

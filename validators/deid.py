@@ -19,17 +19,14 @@ from dqm.findings import Aspect, Finding, Severity
 from dqm.i18n import N_, msg
 from dqm.identifiers import (
     DeidSettings,
-    Link,
     Place,
-    SearchBudget,
     find,
     identifier_key,
     is_blank,
-    last,
+    key_paths,
     mask,
-    nodes,
-    parts,
     quasi_key,
+    strings,
 )
 from dqm.profile import Profile
 from dqm.readers import XML_FORMATS
@@ -210,7 +207,7 @@ def _class_findings(lesions: list[Any], ctx: CheckContext, settings: DeidSetting
 
 def _target_pointer(fmt: str, base: str, path: tuple[str, ...]) -> str:
     if fmt == "file":
-        return path[0] if path else ""  # file-level properties are keyed by their pointer
+        return path[0]  # file-level properties are keyed by their pointer
     if fmt == "clinical":
         return pointer(*path)
     return _prop_pointer(fmt, base, path)
@@ -219,7 +216,7 @@ def _target_pointer(fmt: str, base: str, path: tuple[str, ...]) -> str:
 def _prop_pointer(fmt: str, base: str, path: tuple[str, ...]) -> str:
     if fmt in XML_FORMATS and len(path) == 1:
         return f"{base}/@{path[0]}"
-    if fmt in ("coco", "dsa"):  # their lesions' properties are their annotation's or element's own keys
+    if fmt == "coco":  # a COCO lesion's properties are its annotation's own keys
         return base + pointer(*path)
     return base + pointer("properties", *path)
 
@@ -252,78 +249,44 @@ def annotation_properties(view: ItemView, params: NoParams, ctx: CheckContext) -
     if view.item.row is not None and ann.clinical:
         targets.append(("", None, {"clinical": ann.clinical}, "clinical"))
     keys_seen: set[str] = set()
-    budget = SearchBudget()
-    first: dict[str, Any] | None = None  # where the first text past the budget is
     for base, lesion, props, fmt in targets:
-        named: list[Finding] = []  # a property's name may hold an identifier too
-        valued: list[Finding] = []
-        for link, held, keyed in nodes(props):
-            text = last(link) if keyed else held
-            if keyed:
-                if text in keys_seen:
-                    continue
-                keys_seen.add(text)  # a name searched, or counted as not, once
-            elif is_blank(text, settings):
-                continue
-            if not budget.take(text):
-                if first is None:  # a file-level property's own pointer, and the place inside it
-                    path = parts(link)
-                    at = _target_pointer(fmt, base, path) + (pointer(*path[1:]) if fmt == "file" else "")
-                    first = {"pointer": at, "lesion": lesion}
-                continue
-            if keyed:
-                named += _value_findings(
-                    text, "annotation", "DEID_ANNOTATION", (N_("a property name"), None), ctx, settings,
-                    pointer=_target_pointer(fmt, base, parts(link)), lesion=lesion,
+        for path in key_paths(props):  # a property's name may hold an identifier too
+            if path[-1] not in keys_seen:
+                keys_seen.add(path[-1])
+                out.extend(
+                    _value_findings(
+                        path[-1], "annotation", "DEID_ANNOTATION", (N_("a property name"), None), ctx, settings,
+                        pointer=_target_pointer(fmt, base, path), lesion=lesion,
+                    )
                 )  # fmt: skip
-            else:
-                valued += _string_findings(view, fmt, base, lesion, link, text, ctx)
-        out += named + valued
-    if first is not None:
-        out.append(
-            ctx.finding(
-                "DEID_ANNOTATION_UNSEARCHED",
-                msg(
-                    "{n:,} texts ({chars:,} characters) from here on are not searched for identifiers: "
-                    "one annotation has at most {limit:,} texts and {limit_chars:,} characters searched "
-                    "(check them before release)",
-                    n=budget.unsearched_texts,
-                    chars=budget.unsearched_chars,
-                    limit=budget.limit_texts,
-                    limit_chars=budget.limit_chars,
-                ),
-                **first,
+        for path, text in strings(props):
+            if is_blank(text, settings):
+                continue
+            ptr = _target_pointer(fmt, base, path)
+            key = path[-1] if path else ""
+            loc = {"pointer": ptr, "lesion": lesion}
+            declared = fmt == "clinical" and len(path) == 2 and path[1] in view.profile.clinical
+            if key and not declared and identifier_key(key, settings):
+                out.append(
+                    ctx.finding(
+                        "DEID_ANNOTATION_IDENTIFIER",
+                        msg("property {key!r} names a person: {value} (masked)", key=key, value=mask(text)),
+                        **loc,
+                    )
+                )
+                continue
+            out.extend(
+                _value_findings(
+                    text,
+                    "annotation",
+                    "DEID_ANNOTATION",
+                    (N_("property {name!r}"), key),
+                    ctx,
+                    settings,
+                    **loc,
+                )
             )
-        )
     return out
-
-
-def _string_findings(
-    view: ItemView, fmt: str, base: str, lesion: int | None, link: Link, text: str, ctx: CheckContext
-) -> list[Finding]:
-    """The identifiers in one property value (not blank) at ``link`` of a target of
-    :func:`annotation_properties`; its pointer spelled out only for a finding (a million texts
-    with none cost no pointer)."""
-    settings = view.profile.deid
-    key = last(link)
-    # a list's item is named by its index, never a name that identifies
-    named = link is not None and isinstance(link[1], str) and bool(key) and identifier_key(key, settings)
-    if not named and not find(text, settings, "annotation"):
-        return []
-    path = parts(link)
-    loc = {"pointer": _target_pointer(fmt, base, path), "lesion": lesion}
-    declared = fmt == "clinical" and len(path) == 2 and path[1] in view.profile.clinical
-    if named and not declared:
-        return [
-            ctx.finding(
-                "DEID_ANNOTATION_IDENTIFIER",
-                msg("property {key!r} names a person: {value} (masked)", key=key, value=mask(text)),
-                **loc,
-            )
-        ]
-    return _value_findings(
-        text, "annotation", "DEID_ANNOTATION", (N_("property {name!r}"), key), ctx, settings, **loc
-    )
 
 
 _INTEGER = re.compile(r"^\s*[+-]?\d{1,3}\s*$")

@@ -15,7 +15,7 @@ import orjson
 
 from dqm.findings import clip
 from dqm.i18n import N_, msg
-from dqm.identifiers import nodes, parts, strings
+from dqm.identifiers import MAX_LIST_ITEMS, MAX_NESTING, nodes, strings
 from dqm.model import Annotation, Lesion, ReadIssue, Ring
 
 JSON_REASONS = (
@@ -76,8 +76,7 @@ class DistinctTexts:
     the de-identification checks: each distinct key and string once, at the pointer it was first
     met at, into ``into`` (a key with its value, whatever it is: a container as None, its content
     kept on its own). A million cells that all name the same measurements add those names once.
-    Every key and string is met, however deep or long the object (:func:`dqm.identifiers.nodes`);
-    the checks search them within their budget and report the rest."""
+    Searched as far as :func:`dqm.identifiers.nodes` walks."""
 
     __slots__ = ("_into", "_keys", "_seen")
 
@@ -91,43 +90,44 @@ class DistinctTexts:
             return  # the common case, keys and texts met before: no pointer built
         own = {k: v for k, v in value.items() if k not in skip} if isinstance(value, dict) else value
         base, seen, keys, into = pointer(*where), self._seen, self._keys, self._into
-        for link, held, keyed in nodes(own):
+        for path, held, keyed in nodes(own):
             if keyed:
-                key = link[1]  # type: ignore[index]  # a key's link is never None
-                if key not in keys:
-                    keys.add(key)
-                    into[base + pointer(*parts(link))] = None if isinstance(held, dict | list) else held
+                if path[-1] not in keys:
+                    keys.add(path[-1])
+                    into[base + pointer(*path)] = None if isinstance(held, dict | list) else held
                     if type(held) is str:
                         seen.add(held)
             elif held not in seen:
                 seen.add(held)
-                into[base + pointer(*parts(link))] = held
+                into[base + pointer(*path)] = held
 
     def _news(self, value: Any, skip: Collection[str]) -> bool:
-        """Whether ``value`` (but its keys in ``skip``) holds a key or a string not met yet: one
-        walk with no path kept, a level of nesting a round."""
+        """Whether ``value`` (but its keys in ``skip``) holds a key or a string not met yet, as far
+        as :func:`dqm.identifiers.nodes` walks: one walk with no path kept."""
         seen, keys = self._seen, self._keys
         if isinstance(value, dict):
             own = [k for k in value if k not in skip] if skip else value
             if not keys.issuperset(own):
                 return True
-            level = [value[k] for k in own]
+            level, depth = [value[k] for k in own], 1
         else:
-            level = [value]
-        while level:
+            level, depth = [value], 0
+        while level:  # one level of nesting a round, as deep as nodes walks
             deeper: list[Any] = []
             for v in level:
                 kind = type(v)  # exact JSON types: a parsed document holds no subclass
                 if kind is str:
                     if v not in seen:
                         return True
+                elif depth >= MAX_NESTING:
+                    continue
                 elif kind is dict:
                     if not keys.issuperset(v):
                         return True
                     deeper.extend(v.values())
                 elif kind is list:
-                    deeper.extend(v)
-            level = deeper
+                    deeper.extend(v[:MAX_LIST_ITEMS])
+            level, depth = deeper, depth + 1
         return False
 
 
