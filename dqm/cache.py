@@ -17,8 +17,8 @@ batches share does not grow for ever (SQLite reuses the freed pages; the file is
 A file whose times are whole seconds (a filesystem that keeps no finer ones) and as recent as
 :data:`~dqm.file_digests.RACY_NS` could still be written again within the same second, keeping
 its size, times and printed ends: its item is checked but not stored (:data:`UNSTORED`), as git
-treats a "racily clean" file (:func:`dqm.file_digests.racy`, the rule a worker's digests of
-shared files keep to).
+treats a "racily clean" file (a worker's digests of shared files keep to a stricter rule,
+:func:`dqm.file_digests.racy`).
 
 With the run's masker (:class:`dqm.identifiers.Masker`, the same key as the outputs), the cache holds
 only what the outputs hold: every string of a record is masked before it is stored, and keys
@@ -63,7 +63,7 @@ from typing import TYPE_CHECKING, Any
 from dqm import __version__
 from dqm.batch import jailed, normalise
 from dqm.clinical_table import IDENTIFYING, RowSource, TableFailure
-from dqm.file_digests import racy
+from dqm.file_digests import RACY_NS
 from dqm.findings import clip
 from dqm.i18n import Message, msg
 from dqm.model import RECORD_VERSION, Item, ItemRecord
@@ -133,11 +133,16 @@ def _today() -> int:
 
 
 def _racy(key: list[Any], now: int) -> bool:
-    """Whether the file :func:`file_key` described may change without changing its key
-    (:func:`dqm.file_digests.racy`)."""
+    """Whether the file :func:`file_key` described may change without changing its key: its times
+    (ns) are whole seconds and not older than :data:`~dqm.file_digests.RACY_NS` (or ahead of this
+    clock). Finer times are trusted whatever they are, ahead of the clock too (a batch copied
+    with its times kept from a machine whose clock runs fast): the key holds a print of the
+    file's ends besides the stat, and is made once a run (:func:`dqm.file_digests.racy`, a
+    worker's stricter rule for digests it keeps, is not this one)."""
     if len(key) != 6 or not isinstance(key[2], int) or not isinstance(key[3], int):
         return False  # not a file read: keyed on why
-    return racy((key[2], key[3]), now, tick=0)
+    times = key[2], key[3]
+    return all(t % 10**9 == 0 for t in times) and now - max(times) < RACY_NS
 
 
 CODE_PACKAGES = ("dqm", "validators")

@@ -439,6 +439,22 @@ def test_a_file_changed_within_its_timestamps_granularity_is_not_served(
     assert records(again) == records(fresh)
 
 
+def test_files_whose_fine_times_are_ahead_of_the_clock_are_still_cached(batch, profile, tmp_path, checked):
+    """A batch copied with its times kept from a machine whose clock runs fast (rsync -t, a tar
+    from the scanner) has ns times ahead of this clock: the result cache trusts finer times
+    whatever they are (its key holds the file's printed ends too). A worker's stricter rule for
+    the digests it keeps (dqm.file_digests.racy) had been taken for the cache's: no such item
+    was ever stored (0 served of 4 on the second run; whole-second times alone are racy)."""
+    ahead = time.time_ns() + 86_400 * 10**9 + 123
+    for path in batch.rglob("*"):
+        os.utime(path, ns=(ahead, ahead))
+    first = audit(batch, profile, tmp_path / "cache")
+    checked.clear()
+    again = audit(batch, profile, tmp_path / "cache")
+    assert checked == []
+    assert records(again) == records(first)
+
+
 def test_entries_no_run_uses_for_a_month_are_deleted(batch, profile, tmp_path, checked, monkeypatch):
     """Every re-audit of a changing batch added entries and none was ever removed (a cache shared
     by the audits of a copied batch held 401 entries for 200 items, 12.6 KB each; a million
