@@ -18,6 +18,7 @@ import dataclasses
 import hashlib
 import multiprocessing
 import os
+import secrets
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -328,21 +329,21 @@ def check_item(
     search_crash: Finding | None = None
     if ann_status.exists and ann_path is not None:
         rel = ann_status.path or ""
-        parse, issue, digest = _parsed(ann_path, rel, seen.get(rel), since, profile, options.hash_files)
-        if parse is None:
-            assert issue is not None
-            annotation = failed(rel, "unknown", issue)
-        else:
-            ann_hash = digest if options.hash_files else None
-            try:
+        try:
+            parse, issue, digest = _parsed(ann_path, rel, seen.get(rel), since, profile, options.hash_files)
+            if parse is None:
+                assert issue is not None
+                annotation = failed(rel, "unknown", issue)
+            else:
+                ann_hash = digest if options.hash_files else None
                 parsed = parse()
                 annotation = annotation_for_item(parsed, item, image.path)
                 if item.searches_file_text and len(parsed) > 1:  # images no item has
                     annotation, search_crash = _with_unpicked(parsed, annotation, item, image.path)
                 annotation = within_limits(annotation, profile.limits)
-            except Exception as exc:  # a reader's bug must not stop the run or hide the file
-                annotation = Annotation(path=rel, format="unknown", readable=False, n_values=1)
-                read_crash = crash_finding(READ_CHECK, item.slide_id, exc, rel)
+        except Exception as exc:  # a reader's bug must not stop the run or hide the file
+            annotation = Annotation(path=rel, format="unknown", readable=False, n_values=1)
+            read_crash = crash_finding(READ_CHECK, item.slide_id, exc, rel)
     if item.row is None and annotation is not None:
         item.record = dict(annotation.clinical)
     if annotation is not None:
@@ -405,12 +406,12 @@ def _parsed(
         parsed = parsed_before(rel, st.st_size, digest, profile.limits)
         if parsed is not None:
             return lambda: parsed, None, digest
-    data, issue = read_bytes(path, profile.limits.annotation_bytes)
+    data, issue, read = read_bytes(path, profile.limits.annotation_bytes)
     if data is None:
         return None, issue, None
     digest = hashlib.sha256(data).hexdigest() if hash_files or len(data) >= CACHE_MIN_BYTES else None
-    if digest is not None and st is not None and len(data) == st.st_size:
-        file_digests.remember(path, st, digest, since)
+    if digest is not None and st is not None and read is not None and len(data) == st.st_size:
+        file_digests.remember(path, st, digest, since, read)
     return lambda: parse_annotation(data, rel, profile.limits, digest), None, digest
 
 
@@ -604,6 +605,9 @@ class ItemWork:
     checks: list[ConfiguredCheck]
     options: RunOptions
     returns: Returns
+    run: str = field(default_factory=lambda: secrets.token_hex(8))
+    """This run's nonce: a worker that outlives the run gives its digests of files read whole
+    (:func:`dqm.file_digests.in_run`) to this run's items only."""
 
     def __call__(self, item: Item) -> Checked | None:
         """The item's work (:func:`check_item_safely`), its record as :attr:`returns` asks; None
@@ -611,7 +615,8 @@ class ItemWork:
         identifier patterns (:func:`~dqm.identifiers.use_profile_patterns`): a worker receives its
         run's profile here, whatever the executor."""
         use_profile_patterns(self.profile.deid)
-        record = check_item_safely(item, self.root, self.profile, self.checks, self.options)
+        with file_digests.in_run(self.run):
+            record = check_item_safely(item, self.root, self.profile, self.checks, self.options)
         return None if record is None else checked(record, self.returns)
 
     def crashed(self, item: Item, exc: BaseException) -> Checked:

@@ -355,7 +355,7 @@ def full_hash(path: Path) -> str:
         fh.seek(0)
         while chunk := fh.read(8 * HASH_CHUNK):
             h.update(chunk)
-    file_digests.remember(path, st, h.hexdigest(), since)
+    file_digests.remember(path, st, h.hexdigest(), since, st)  # st: the descriptor read
     return h.hexdigest()
 
 

@@ -96,6 +96,28 @@ def test_certify_reuses_a_record_whose_files_hash_the_same(batch, profile, tmp_p
     assert [o.to_dict() for o in again.outcomes] == [o.to_dict() for o in first.outcomes]
 
 
+def test_each_certifying_run_hashes_every_file_whole_even_in_the_same_process(
+    batch, profile, tmp_path, monkeypatch
+):
+    """A worker that outlives a run (an external Dask cluster; one process with --workers 1) kept
+    the digests of the files it had read whole, and a second --certify run took them from there
+    instead of reading the files (none read whole; the first run read the 4 slides, its
+    annotations' hashes taken as they were parsed): each run reads them again, each once."""
+    import dqm.slide_io
+
+    whole: list[int] = []  # the inodes of the files full_hash reads itself (it looks for holes first)
+    real = dqm.slide_io.sparse_of
+    monkeypatch.setattr(
+        dqm.slide_io, "sparse_of", lambda fd, st=None: whole.append(os.fstat(fd).st_ino) or real(fd, st)
+    )
+    audit(batch, profile, tmp_path / "cache", CERTIFY)
+    first = set(whole)
+    assert len(first) == 4
+    whole.clear()
+    audit(batch, profile, tmp_path / "cache", CERTIFY)
+    assert set(whole) > first and len(whole) == len(set(whole))
+
+
 def test_a_change_the_key_cannot_see_is_served_plainly_and_refused_by_certify(
     batch, profile, tmp_path, checked, monkeypatch
 ):

@@ -9,6 +9,7 @@ import hashlib
 import json
 import os
 import time
+from collections import OrderedDict
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,9 @@ import dqm.runner
 import dqm.slide_io
 from dqm import file_digests, readers
 from dqm.file_digests import MEMO_SIZE, RACY_NS, TICK_NS, racy
-from dqm.runner import RunOptions, run_batch
+from dqm.profile import Limits
+from dqm.runner import READ_CHECK, RunOptions, run_batch
+from validators.engine import CRASH_CODE
 
 SLIDES = ("s1", "s2", "s3")
 
@@ -162,17 +165,98 @@ def test_a_racy_stat_is_not_trusted_and_the_memo_is_bounded(tmp_path):
     assert racy((whole - 2 * 10**9, whole - 2 * 10**9), whole)  # a second's times: FAT's two
     assert not racy((whole - RACY_NS, whole - RACY_NS), whole)
     assert racy((now + 10**9, now), now)  # ahead of this clock
-    assert not racy((fine - TICK_NS // 2, fine - 10**9), fine, tick=0)  # the result cache's
 
     path = tmp_path / "f"
     path.write_bytes(b"x")
     _settle(path)
     st = path.stat()
-    file_digests.remember(path, st, "d", time.time_ns())
+    file_digests.remember(path, st, "d", time.time_ns(), st)
     assert file_digests.known(path, st) == "d"
     assert file_digests.known(tmp_path / "g", st) is None
-    file_digests.remember(tmp_path / "h", st, "d", st.st_mtime_ns)  # read as it was written: racy
+    file_digests.remember(tmp_path / "h", st, "d", st.st_mtime_ns, st)  # read as it was written: racy
     assert file_digests.known(tmp_path / "h", st) is None
     for k in range(MEMO_SIZE + 5):
-        file_digests.remember(tmp_path / str(k), st, str(k), time.time_ns())
+        file_digests.remember(tmp_path / str(k), st, str(k), time.time_ns(), st)
     assert len(file_digests._MEMO) == MEMO_SIZE and file_digests.known(path, st) is None
+
+
+def test_a_digest_read_from_another_file_than_the_stat_s_is_not_kept(tmp_path, profile, monkeypatch):
+    """The stat is taken, then the path opened again to read: a folder swapped in between (and
+    back) gave the first item another file of the same size, whose digest was kept under the
+    first file's stat; every later item of the shared file got the other file's annotations
+    (1 read, s1-s3 all SCC). Now only the first item's answer is the other file's."""
+    root = _batch(tmp_path / "b")
+    (root / "ann").mkdir()
+    os.rename(root / "coco.json", root / "ann" / "coco.json")
+    (root / "new").mkdir()
+    (root / "new" / "coco.json").write_bytes(_coco("SCC"))
+    assert len(_coco("SCC")) == len(_coco())
+    manifest = root / "manifest.csv"
+    manifest.write_text(manifest.read_text().replace(",coco.json,", ",ann/coco.json,"))
+    _settle(root / "ann" / "coco.json")
+    _settle(root / "new" / "coco.json")
+    reads: list[str] = []
+    real = dqm.runner.read_bytes
+
+    def swapped_while_read(path, *a):  # type: ignore[no-untyped-def]
+        reads.append(path.name)
+        if len(reads) > 1:
+            return real(path, *a)
+        os.rename(root / "ann", root / "old")
+        os.rename(root / "new", root / "ann")
+        try:
+            return real(path, *a)
+        finally:
+            os.rename(root / "ann", root / "new")
+            os.rename(root / "old", root / "ann")
+
+    monkeypatch.setattr(dqm.runner, "read_bytes", swapped_while_read)
+    run = run_batch(root, profile, OPTIONS)
+    digest = hashlib.sha256(_coco()).hexdigest()
+    assert [r.annotation_sha256 for r in run.outcomes][1:] == [digest] * (len(SLIDES) - 1)
+    assert all("BCC" in str(r.summary.lesion_classes) for r in list(run.outcomes)[1:])
+    assert reads == ["coco.json"] * 2  # the second item's digest is kept: the third reads nothing
+
+
+def test_a_digest_is_given_only_within_the_run_that_took_it(tmp_path):
+    path = tmp_path / "f"
+    path.write_bytes(b"x")
+    _settle(path)
+    st = path.stat()
+    with file_digests.in_run("a"):
+        file_digests.remember(path, st, "d", time.time_ns(), st)
+        assert file_digests.known(path, st) == "d"
+    with file_digests.in_run("b"):
+        assert file_digests.known(path, st) is None
+    assert file_digests.known(path, st) is None
+
+
+def test_an_entry_evicted_by_another_thread_meanwhile_is_still_given(monkeypatch):
+    """parsed_before found the entry, then moved it to the end: a Dask worker's other thread could
+    evict it in between, and the KeyError ended the item."""
+
+    class EvictedMeanwhile(OrderedDict):  # type: ignore[type-arg]
+        def get(self, key, default=None):  # type: ignore[no-untyped-def]
+            hit = super().get(key, default)
+            self.pop(key, None)
+            return hit
+
+    parsed = [object()]
+    key = ("a.json", 10, "d" * 64, Limits())
+    monkeypatch.setattr(readers, "_CACHE", EvictedMeanwhile({key: (parsed, 1)}))
+    assert readers.parsed_before(*key) is parsed
+
+
+def test_a_failure_looking_up_a_shared_file_is_the_crash_of_its_reading(tmp_path, profile, monkeypatch):
+    """The lookup ran outside the item's guard: its exception was the crash of the whole item (the
+    runner's, no check of the item run) instead of the reading's."""
+    root = _batch(tmp_path / "b")
+
+    def raising(*a):  # type: ignore[no-untyped-def]
+        raise KeyError("evicted")
+
+    monkeypatch.setattr(dqm.runner, "parsed_before", raising)
+    run = run_batch(root, profile, OPTIONS)
+    for record in list(run.outcomes)[1:]:  # the first item read the file: nothing to look up
+        crashed = [f for f in record.findings if f.code == CRASH_CODE]
+        assert [(f.check, f.location.file) for f in crashed] == [(READ_CHECK, "coco.json")]

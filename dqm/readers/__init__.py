@@ -32,6 +32,7 @@ back from the digest alone (the runner knows the digest of a file it read before
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import math
@@ -39,7 +40,7 @@ import os
 from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, overload
+from typing import Any, BinaryIO, overload
 
 from dqm.coords import MAX_MPP, MIN_MPP
 from dqm.findings import clip
@@ -138,39 +139,50 @@ _NOT_RECOGNISED = msg(
 )
 
 
-def read_bytes(path: Path, max_bytes: int = MAX_BYTES) -> tuple[bytes | None, ReadIssue | None]:
+def read_bytes(
+    path: Path, max_bytes: int = MAX_BYTES
+) -> tuple[bytes | None, ReadIssue | None, os.stat_result | None]:
     """The file's bytes, or the issue that prevented reading them (``LIMIT_EXCEEDED`` for a
     file over ``max_bytes``, the profile's ``limits.annotation_bytes``; ``ANNOTATION_UNREADABLE``
-    for a sparse file, :mod:`dqm.sparse_files`: not read at all)."""
+    for a sparse file, :mod:`dqm.sparse_files`: not read at all); and the ``os.fstat`` of the
+    descriptor read (None when it could not be opened): the file the bytes are of, whatever the
+    path names by then (:func:`dqm.file_digests.remember`)."""
     try:
         with open(path, "rb") as fh:
             st = os.fstat(fh.fileno())
-            size = st.st_size
-            if size > max_bytes:
-                return None, ReadIssue(
-                    "LIMIT_EXCEEDED",
-                    msg(
-                        "{size} bytes is over limits.annotation_bytes = {limit} (not read)",
-                        size=size,
-                        limit=max_bytes,
-                    ),
-                )
-            found = sparse_of(fh.fileno(), st)
-            if found is not None:  # its holes are not read: FILE_SPARSE says why
-                return None, ReadIssue(
-                    "ANNOTATION_UNREADABLE",
-                    msg(
-                        "a sparse file: {apparent:,} bytes long, {allocated:,} of them on disk (not read)",
-                        apparent=found.apparent,
-                        allocated=found.allocated,
-                    ),
-                )
-            fh.seek(0)
-            return fh.read(max_bytes + 1), None
+            return (*_read_open(fh, st, max_bytes), st)
     except OSError as exc:
-        return None, ReadIssue(
-            "ANNOTATION_UNREADABLE", msg("cannot read: {reason}", reason=exc.strerror or exc)
+        return (
+            None,
+            ReadIssue("ANNOTATION_UNREADABLE", msg("cannot read: {reason}", reason=exc.strerror or exc)),
+            None,
         )
+
+
+def _read_open(fh: BinaryIO, st: os.stat_result, max_bytes: int) -> tuple[bytes | None, ReadIssue | None]:
+    """:func:`read_bytes` of the open file ``fh`` whose ``os.fstat`` is ``st``."""
+    size = st.st_size
+    if size > max_bytes:
+        return None, ReadIssue(
+            "LIMIT_EXCEEDED",
+            msg(
+                "{size} bytes is over limits.annotation_bytes = {limit} (not read)",
+                size=size,
+                limit=max_bytes,
+            ),
+        )
+    found = sparse_of(fh.fileno(), st)
+    if found is not None:  # its holes are not read: FILE_SPARSE says why
+        return None, ReadIssue(
+            "ANNOTATION_UNREADABLE",
+            msg(
+                "a sparse file: {apparent:,} bytes long, {allocated:,} of them on disk (not read)",
+                apparent=found.apparent,
+                allocated=found.allocated,
+            ),
+        )
+    fh.seek(0)
+    return fh.read(max_bytes + 1), None
 
 
 def _read_first(
@@ -419,7 +431,8 @@ def parsed_before(rel: str, size: int, sha256: str, held_to: Limits | None = Non
     hit = _CACHE.get(key)
     if hit is None:
         return None
-    _CACHE.move_to_end(key)
+    with contextlib.suppress(KeyError):  # another thread (a Dask worker's) evicted it meanwhile
+        _CACHE.move_to_end(key)
     return hit[0]
 
 
@@ -462,7 +475,7 @@ def _evict(room: int, entries: int = CACHE_SIZE) -> None:
 def read_annotation(path: Path, rel: str) -> list[Annotation]:
     """Read one annotation file into the internal model, classes as written; never raises for
     bad content."""
-    data, issue = read_bytes(path)
+    data, issue, _ = read_bytes(path)
     if issue is not None:
         return [failed(rel, "unknown", issue)]
     assert data is not None

@@ -322,7 +322,7 @@ def _digest_of(path: Path, recorded: Recorded | None, annotation: bool) -> str |
     if recorded is not None and recorded[0] == stat and recorded[1] is not None:
         return recorded[1]
     if annotation:
-        data, _ = read_bytes(path)
+        data, _, _ = read_bytes(path)
         return hashlib.sha256(data).hexdigest() if data is not None else None
     with contextlib.suppress(OSError):
         return slide_print(path, stat[0])

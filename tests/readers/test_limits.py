@@ -83,7 +83,7 @@ def test_within_the_limits_the_annotation_is_the_same_object():
 def test_a_file_over_the_byte_limit_is_not_read(tmp_path):
     path = tmp_path / "a.json"
     path.write_bytes(b"{}" * 100)
-    data, issue = read_bytes(path, max_bytes=199)
+    data, issue, _ = read_bytes(path, max_bytes=199)
     assert data is None and issue is not None
     assert issue.code == "LIMIT_EXCEEDED" and "limits.annotation_bytes = 199" in issue.message
     assert read_bytes(path, max_bytes=200)[0] == b"{}" * 100
