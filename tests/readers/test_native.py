@@ -313,10 +313,12 @@ def test_lesions_of_a_class_share_its_name_and_hold_exact_lists(monkeypatch: pyt
     monkeypatch.setattr(pieces, "MIN_BYTES", 100)
 
     ring = [[0, 0], [10, 0], [10, 10], [0, 0]]
-    lesions = [{"class": "B" + "CC", "geometry": {"type": "Polygon", "coordinates": [ring]}} for _ in range(3)]
+    lesions = [
+        {"class": "B" + "CC", "geometry": {"type": "Polygon", "coordinates": [ring]}} for _ in range(3)
+    ]
     (ann,) = parse_annotation(json.dumps(native_doc(lesions)).encode(), "annotations/S1.json")
     assert len({id(lesion.raw_class) for lesion in ann.lesions}) == 1
     exact = sys.getsizeof([None])
-    assert {(sys.getsizeof(lesion.polygons), sys.getsizeof(lesion.polygons[0])) for lesion in ann.lesions} == {
-        (exact, exact)
-    }
+    assert {
+        (sys.getsizeof(lesion.polygons), sys.getsizeof(lesion.polygons[0])) for lesion in ann.lesions
+    } == {(exact, exact)}
