@@ -4,10 +4,12 @@
 
 One outline of ``--vertices`` vertices zigzagging across every row of a ``--cols`` x ``--rows``
 mask (``vertices * rows / 2`` edge-row crossings: the red-team case of ``dqm convert --to mask``),
-then the GlaS masks' outlines when ``../shared/data/real`` (``$DQM_REAL_DATA``) holds them: for each, the time to count
-the work (:func:`dqm.raster.raster_crossings`, what ``limits.raster_crossings`` is checked against
+three thin diagonal slivers across an 8000² mask (few crossings, each filled across its box's 64
+million cells), a MultiPolygon of 2,000 squares of 2 pixels scattered over it (each filled in
+its own box), then the GlaS masks' outlines when ``../shared/data/real`` (``$DQM_REAL_DATA``) holds them: for each, the time to count
+the work (:func:`dqm.raster.raster_crossings`: crossings plus box cells, what ``limits.raster_crossings`` is checked against
 before any pixel is filled) and to fill (:func:`dqm.raster.rasterise`), in CPU and wall seconds,
-with the crossings a CPU second. Peak RSS of the process at the end.
+with the work a CPU second. Peak RSS of the process at the end.
 """
 
 from __future__ import annotations
@@ -48,7 +50,7 @@ def timed(name: str, lesions: list, shape: tuple[int, int]) -> None:  # type: ig
     rasterise(lesions, Frame(), shape)
     fill_cpu, fill_wall = time.process_time() - cpu, time.perf_counter() - wall
     print(
-        f"{name:<28} crossings {work:>13,}  count {count_cpu:6.2f} s CPU  "
+        f"{name:<28} work {work:>13,}  count {count_cpu:6.2f} s CPU  "
         f"fill {fill_cpu:7.2f} s CPU {fill_wall:7.2f} s wall  {work / max(fill_cpu, 1e-9) / 1e6:6.1f} M/s"
     )
 
@@ -61,6 +63,14 @@ def main() -> None:
     args = ap.parse_args()
     ring = zigzag(args.vertices, args.cols, args.rows)
     timed(f"zigzag {args.vertices:,} vertices", [(1, shapely.Polygon(ring))], (args.rows, args.cols))
+    slivers = [
+        (1, shapely.Polygon([(0, 0), (1 + k / 100, 0), (8000, 8000), (7999 - k / 100, 8000)]))
+        for k in range(3)
+    ]
+    timed("3 slivers across 8000²", slivers, (8000, 8000))
+    corners = np.random.default_rng(0).uniform(0, 7997, (2000, 2)).round(1)
+    squares = shapely.MultiPolygon([shapely.box(x, y, x + 2, y + 2) for x, y in corners])
+    timed("2,000 squares, one lesion", [(1, squares)], (8000, 8000))
     if GLAS.is_dir():
         profile = Profile(
             name="glas", classes=({"id": "gland", "name": "gland"},), clinical={}, mask_values={255: "gland"}
@@ -80,7 +90,7 @@ def main() -> None:
             rasterise(les, Frame(), shape)
         fill_cpu = time.process_time() - cpu
         print(
-            f"{'GlaS ' + str(len(shapes)) + ' masks':<28} crossings {work:>13,}  count {count_cpu:6.2f} s CPU  "
+            f"{'GlaS ' + str(len(shapes)) + ' masks':<28} work {work:>13,}  count {count_cpu:6.2f} s CPU  "
             f"fill {fill_cpu:7.2f} s CPU"
         )
     print(f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")

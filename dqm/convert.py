@@ -156,16 +156,16 @@ def to_mask(
 
 
 def _too_much_work(lesions: list[Lesion], work: list[int], profile: Profile) -> str | None:
-    """Why a mask whose lesions' fill takes ``work`` edge-row crossings (each of ``lesions``)
-    is not written, or None when it is within ``limits.raster_crossings``."""
+    """Why a mask whose lesions' fill takes ``work`` steps (:func:`dqm.raster.raster_crossings`,
+    each of ``lesions``) is not written, or None when it is within ``limits.raster_crossings``."""
     limit = profile.limits.raster_crossings
     if sum(work) <= limit:
         return None
     most = max(range(len(work)), key=work.__getitem__)
     return (
-        f"filling its outlines crosses the mask's rows {sum(work):,} times, over "
-        f"limits.raster_crossings ({limit:,}); lesion {lesions[most].pointer} alone crosses them "
-        f"{work[most]:,} times (a larger --downsample makes fewer rows)"
+        f"filling its outlines takes {sum(work):,} steps (crossings of the mask's rows and cells of "
+        f"the outlines' boxes), over limits.raster_crossings ({limit:,}); lesion {lesions[most].pointer} "
+        f"alone takes {work[most]:,} (a larger --downsample makes fewer rows and cells)"
     )
 
 

@@ -149,12 +149,14 @@ class Limits(_Frozen):
     256-pixel tile). A slide over it is left out of the validity run, and the result says why
     (``ROW_CROSSINGS``)."""
     raster_crossings: int = Field(200_000_000, gt=0)
-    """The most edge-row crossings the label mask ``dqm convert --to mask`` writes may take to fill
-    (:func:`dqm.raster.raster_crossings`: each edge of each outline crosses every row it spans,
-    counted before any pixel is filled): about 4 s of one core. One outline of 999,000 vertices
-    zigzagging across 348 rows makes 345 million (6 s of CPU to fill; 35 s before the fill
-    stopped sorting them). A mask over it is not written, and what is said names the limit, the
-    crossings and the lesion that makes the most."""
+    """The most work the label mask ``dqm convert --to mask`` writes may take to fill
+    (:func:`dqm.raster.raster_crossings`, counted from the vertices before any pixel is filled):
+    the edge-row crossings (each edge of each outline crosses every row it spans) plus the cells
+    of each polygon's box (its rows times its columns and one: each is counted, summed and painted
+    whether the polygon covers it or not). 200 million is about 4 s of one core when crossings
+    make it (one outline of 580,000 vertices zigzagging across 348 rows: 3.8 s of CPU) and 1 s
+    when cells do (three thin slivers across an 8000² mask). A mask over it is not written, and
+    what is said names the limit, the work and the lesion that makes the most."""
     rle_pixels: int = Field(2**32, gt=0)
     """The largest decoded area of one COCO RLE segmentation (its foreground pixels, summed from
     the runs before anything is drawn); a larger one is not outlined."""

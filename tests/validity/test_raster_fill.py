@@ -107,27 +107,57 @@ def test_the_work_is_counted_before_and_is_what_the_fill_does(monkeypatch: pytes
     donut = shapely.Polygon(blob(rng, 150, 100, 60, 80), [blob(rng, 150, 100, 10, 20)])
     lesions = [(1, zigzag), (2, donut), (1, shapely.box(5000, 5000, 5010, 5010))]  # the last is outside
     made: list[int] = []
-    fill = raster._fill_band
+    fill, band = raster.fill_rings, raster._fill_band
 
     def counting(*args: np.ndarray | int) -> None:
         lo, hi = args[-2:]
         made.append(int((hi - lo).sum()))  # type: ignore[operator]
-        fill(*args)  # type: ignore[arg-type]
+        band(*args)  # type: ignore[arg-type]
+
+    def cells(rings: list[np.ndarray], shape: tuple[int, int]) -> np.ndarray:
+        made.append(shape[0] * (shape[1] + 1))  # each cell of the box counted, summed, painted
+        return fill(rings, shape)
 
     monkeypatch.setattr(raster, "_fill_band", counting)
+    monkeypatch.setattr(raster, "fill_rings", cells)
     work = raster_crossings(lesions, Frame(), (200, 300))
-    assert work[0] == 1000 * 198 and work[1] > 0 and work[2] == 0  # rows 1 to 198 (centres 1.5..198.5)
+    # rows 1 to 198 (centres 1.5..198.5) crossed by each edge; the box: rows 1 to 199, columns 1 to 299
+    assert work[0] == 1000 * 198 + 199 * (299 + 1) and work[1] > 0 and work[2] == 0
     rasterise(lesions, Frame(), (200, 300))
     assert sum(made) == sum(work)
-    assert raster_crossings(lesions, Frame(downsample=4), (50, 75))[0] == 1000 * 50  # fewer rows
+    assert raster_crossings(lesions, Frame(downsample=4), (50, 75))[0] == 1000 * 50 + 50 * (75 + 1)
+
+
+def test_each_polygon_of_a_multipolygon_is_filled_in_its_own_box(monkeypatch: pytest.MonkeyPatch) -> None:
+    # each part was filled across the whole lesion's box: 2,000 squares of 2 pixels scattered over
+    # an 8000² mask took 17 s of CPU, counted as 8,000 crossings
+    squares = [shapely.box(1, 1, 3, 3), shapely.box(290, 190, 292, 192), shapely.box(150, 2, 152, 4)]
+    parts = shapely.MultiPolygon(squares)
+    shapes: list[tuple[int, int]] = []
+    fill = raster.fill_rings
+
+    def boxes(rings: list[np.ndarray], shape: tuple[int, int]) -> np.ndarray:
+        shapes.append(shape)
+        return fill(rings, shape)
+
+    monkeypatch.setattr(raster, "fill_rings", boxes)
+    painted = rasterise([(1, parts)], Frame(), (200, 300))
+    assert shapes == [(3, 3)] * 3  # rows and columns 1 to 3 of the first square's box, and so on
+    assert np.array_equal(painted, rasterise([(1, sq) for sq in squares], Frame(), (200, 300)))
+    assert int(painted.sum()) == 3 * 4
+    # each square: two edges crossing two rows, and its box of 3 rows of 3 + 1 cells
+    assert raster_crossings([(1, parts)], Frame(), (200, 300)) == [3 * (2 * 2 + 3 * 4)]
 
 
 def _zigzag_file(tmp_path: Path, n: int) -> Path:
+    """A 300x200 slide's annotation: a square as large as the slide (painted first, little work),
+    a small square, then a zigzag outline of ``n`` vertices (the most work: it is painted second)."""
     ring = _zigzag(n, 300, 200).tolist()
+    big = [[0, 0], [300, 0], [300, 200], [0, 200], [0, 0]]
     square = [[10, 10], [20, 10], [20, 20], [10, 20], [10, 10]]
     lesions = [
         {"id": k, "class": "bcc", "geometry": {"type": "Polygon", "coordinates": [outline]}}
-        for k, outline in enumerate(([*ring, ring[0]], square), start=1)
+        for k, outline in enumerate((big, square, [*ring, ring[0]]), start=1)
     ]
     doc = {
         "format": "dqm.annotation/1",
@@ -141,17 +171,40 @@ def _zigzag_file(tmp_path: Path, n: int) -> Path:
 
 def test_convert_refuses_a_mask_whose_fill_is_over_the_limit(tmp_path: Path, profile: Profile) -> None:
     # a zigzag outline of 999,000 vertices across 348 rows took 35 s of CPU (345 million
-    # crossings), and nothing bounded it: the crossings are now counted first and checked
+    # crossings), and nothing bounded it: the crossings and cells are now counted first and checked
     src = _zigzag_file(tmp_path, 1000)
-    work = 1000 * 198 + 2 * 10  # the zigzag's crossings and the square's (two sides, 10 rows)
+    zigzag = 1000 * 198 + 199 * 300  # its edges cross rows 1 to 198; its box: rows 1-199, columns 1-299
+    big = 2 * 200 + 200 * 301  # two sides across 200 rows; its box is the mask, a column more
+    square = 2 * 10 + 11 * 12  # two sides across 10 rows; its box: rows and columns 10 to 20
+    work = big + square + zigzag
     tight = profile.model_copy(update={"limits": Limits(raster_crossings=work - 1)})
     res = convert_file(src, "mask", tmp_path / "out", tight)
     assert not res.written and len(res.problems) == 1
     said = res.problems[0]
-    assert f"{work:,} times" in said and f"limits.raster_crossings ({work - 1:,})" in said
-    assert f"lesion /lesions/0 alone crosses them {1000 * 198:,} times" in said
-    (written,) = convert_file(src, "mask", tmp_path / "ok", tight, downsample=2).written  # 99 rows
+    assert f"takes {work:,} steps" in said and f"limits.raster_crossings ({work - 1:,})" in said
+    assert f"; lesion /lesions/2 alone takes {zigzag:,} (a larger" in said
+    (written,) = convert_file(src, "mask", tmp_path / "ok", tight, downsample=2).written  # 100 rows
     assert np.asarray(Image.open(written)).any()
+    enough = profile.model_copy(update={"limits": Limits(raster_crossings=work)})
+    (written,) = convert_file(src, "mask", tmp_path / "at", enough).written
+    assert np.asarray(Image.open(written)).any()
+
+
+def test_convert_counts_the_cells_a_thin_outline_spans(tmp_path: Path, profile: Profile) -> None:
+    # a thin diagonal sliver crosses few rows but is filled across its whole box: 100 of them on
+    # an 8000² mask made 1.6 million crossings and took 21 s of CPU, well under the limit
+    sliver = [[0, 0], [1, 0], [300, 200], [299, 200], [0, 0]]
+    doc = {
+        "format": "dqm.annotation/1",
+        "slide": {"file": "S.tiff", "width": 300, "height": 200},
+        "lesions": [{"id": 1, "class": "bcc", "geometry": {"type": "Polygon", "coordinates": [sliver]}}],
+    }
+    src = tmp_path / "S.json"
+    src.write_text(json.dumps(doc))
+    work = 2 * 200 + 200 * 301  # two edges across 200 rows; the box is the mask, a column more
+    tight = profile.model_copy(update={"limits": Limits(raster_crossings=work - 1)})
+    res = convert_file(src, "mask", tmp_path / "out", tight)
+    assert not res.written and f"takes {work:,} steps" in res.problems[0]
     enough = profile.model_copy(update={"limits": Limits(raster_crossings=work)})
     (written,) = convert_file(src, "mask", tmp_path / "at", enough).written
     assert np.asarray(Image.open(written)).any()
