@@ -208,3 +208,33 @@ def test_convert_counts_the_cells_a_thin_outline_spans(tmp_path: Path, profile: 
     enough = profile.model_copy(update={"limits": Limits(raster_crossings=work)})
     (written,) = convert_file(src, "mask", tmp_path / "at", enough).written
     assert np.asarray(Image.open(written)).any()
+
+
+def test_validity_names_the_lesion_that_crosses_a_row_most(tmp_path: Path, profile: Profile) -> None:
+    # the first lesion painted (the largest) is not the one named: the zigzag, painted second
+    # and third in the file, crosses one row 40 times; the run's slide is left out for it
+    from dqm.runner import RunOptions, run_batch
+    from dqm.validity.data import select_slides
+
+    build_batch(tmp_path, 2, seed=11, defect_rate=0.0, max_size=512)
+    path = tmp_path / "annotations" / "S00001.json"
+    doc = json.loads(path.read_text())
+    label = doc["lesions"][0]["class"]
+    ring = _zigzag(40, 300, 200).tolist()
+    outlines = (
+        [[0, 0], [460, 0], [460, 300], [0, 300], [0, 0]],
+        [[380, 10], [440, 10], [440, 70], [380, 70], [380, 10]],
+        [*ring, ring[0]],
+    )
+    doc["lesions"] = [
+        {"id": k, "class": label, "geometry": {"type": "Polygon", "coordinates": [outline]}}
+        for k, outline in enumerate(outlines, start=1)
+    ]
+    path.write_text(json.dumps(doc))
+    tight = profile.model_copy(update={"limits": profile.limits.model_copy(update={"row_crossings": 3})})
+    _, excluded = select_slides(run_batch(tmp_path, profile, RunOptions(workers=1)), tight)
+    (left,) = [e for e in excluded if e.slide_id == "S00001"]
+    assert left.codes == ("ROW_CROSSINGS",)
+    # rows 10 to 70: the big square's two sides, the small square's two, the zigzag's 40 edges
+    assert left.reason.startswith("its outlines cross one row 44 times, over limits.row_crossings (3);")
+    assert "; lesion /lesions/2 alone crosses one row 40 times:" in left.reason
