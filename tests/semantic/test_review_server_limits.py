@@ -118,21 +118,45 @@ def test_a_body_that_never_arrives_whole_is_disconnected(served: Any) -> None:
         assert read_all(sock).startswith(b"HTTP/1.1 408 ")
 
 
+def answered(sock: socket.socket) -> bytes:
+    """The answer to ``GET /login`` sent on ``sock``, the connection left open (keep-alive)."""
+    sock.sendall(b"GET /login HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += sock.recv(65536)
+    head, body = data.split(b"\r\n\r\n", 1)
+    length = int(head.lower().split(b"content-length: ", 1)[1].split(b"\r\n", 1)[0])
+    while len(body) < length:
+        body += sock.recv(65536)
+    return head
+
+
 def test_connections_are_bounded_per_client_address_and_in_all(served: Any) -> None:
     """Each connection was kept however many one address opened: a handful of slow clients could
     hold every descriptor of the process. Past the bound for one address a new connection is
-    closed before it is read, and a client at another address is still served; past the bound in
-    all, every new connection is closed until some close."""
+    answered 503 (with Retry-After) before it is read, and a client at another address is still
+    served. When every place is taken, the oldest connection whose request is unfinished gives
+    its place up (408) to the new one: connections that a few addresses open and never finish a
+    request on reset every other client's before. Only when no connection has an unfinished
+    request is a new one refused, with 503 too."""
     port = served(per_client=4, max_connections=8, request_seconds=60.0)
-    held = [connect(port) for _ in range(4)]
+    held = [connect(port) for _ in range(4)]  # nothing sent: unfinished
     try:
         with connect(port) as extra:
-            assert read_all(extra) == b""  # closed at once, nothing read
+            assert read_all(extra).startswith(b"HTTP/1.1 503 ")
         assert get(port, "127.0.0.2") == 200
         held += [connect(port, "127.0.0.3") for _ in range(4)]
         time.sleep(0.2)  # the server has accepted them all
-        with connect(port, "127.0.0.4") as extra:
-            assert read_all(extra) == b""
+        assert get(port, "127.0.0.4") == 200
+        assert read_all(held[0]).startswith(b"HTTP/1.1 408 ")  # the oldest unfinished
+        for sock in held:
+            sock.close()
+        held = [connect(port, f"127.0.0.{5 + i // 4}") for i in range(8)]
+        for sock in held:  # every place held by a connection whose requests are whole
+            assert answered(sock).startswith(b"HTTP/1.1 200 ")
+        with connect(port, "127.0.0.7") as extra:
+            answer = read_all(extra)
+        assert answer.startswith(b"HTTP/1.1 503 ") and b"\r\nretry-after: " in answer.lower()
     finally:
         for sock in held:
             sock.close()
@@ -144,6 +168,24 @@ def test_connections_are_bounded_per_client_address_and_in_all(served: Any) -> N
         except (AssertionError, ValueError, IndexError, OSError):
             assert time.monotonic() < deadline
             time.sleep(0.1)
+
+
+def test_connections_are_counted_per_network_of_an_ipv6_client(served: Any, monkeypatch: Any) -> None:
+    """The bound per client counted exact addresses: an IPv6 client chooses the last 64 bits of
+    its address, so one machine took every place. Now connections are counted by the key sign-ins
+    are limited by (:func:`~dqm.semantic.server.auth.sign_in_key`: the /64 network of an IPv6
+    address); here every address is made one network."""
+    from dqm.semantic.server import guard
+
+    monkeypatch.setattr(guard, "sign_in_key", lambda address: "2001:db8::/64")
+    port = served(per_client=4, max_connections=8, request_seconds=60.0)
+    held = [connect(port, f"127.0.0.{2 + i}") for i in range(4)]
+    try:
+        with connect(port, "127.0.0.9") as extra:
+            assert read_all(extra).startswith(b"HTTP/1.1 503 ")
+    finally:
+        for sock in held:
+            sock.close()
 
 
 @pytest.mark.parametrize("target", [b"POST /api/login", b"GET /login", b"POST /api/logout"])
@@ -191,3 +233,101 @@ def test_a_client_that_never_reads_its_answers_is_cut_off(served: Any) -> None:
         assert len(got) < 40 * VIEWER_JS.stat().st_size, "every answer was kept for the client"
     finally:
         sock.close()
+
+
+@pytest.fixture
+def sized() -> Iterator[Any]:
+    """``serve(**limits)`` starts, on a free local port, an application that answers ``GET /N``
+    with N bytes, behind the protocol class ``dqm review serve`` gives uvicorn, ``limits`` set on
+    it; returns the port and the server."""
+    import uvicorn
+
+    from dqm.semantic.server.guard import guarded_protocol
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        size = int(scope["path"].strip("/"))
+        await send(
+            {"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"%d" % size)]}
+        )
+        for start in range(0, size, 65536):  # as StaticFiles sends a file
+            chunk = min(65536, size - start)
+            await send(
+                {"type": "http.response.body", "body": b"x" * chunk, "more_body": start + chunk < size}
+            )
+
+    running: list[tuple[Any, threading.Thread]] = []
+
+    def serve(**limits: Any) -> tuple[int, Any]:
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)  # the connections' too
+        listener.bind(("127.0.0.1", 0))
+        config = uvicorn.Config(
+            app, http=guarded_protocol(False, **limits), log_level="warning", lifespan="off"
+        )
+        server = uvicorn.Server(config)
+        thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
+        thread.start()
+        running.append((server, thread))
+        deadline = time.monotonic() + WAIT
+        while not server.started:
+            assert time.monotonic() < deadline, "the server did not start"
+            time.sleep(0.05)
+        return listener.getsockname()[1], server
+
+    yield serve
+    for server, thread in running:
+        server.should_exit = True
+        thread.join(10)
+
+
+def slow_socket(port: int) -> socket.socket:
+    """A connection whose receive buffer is small, so that what it does not read stays with the server."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.settimeout(WAIT)
+    sock.connect(("127.0.0.1", port))
+    return sock
+
+
+def test_a_client_that_never_reads_the_end_of_an_answer_is_cut_off(sized: Any) -> None:
+    """The clock of a slow read started only when the server's buffer went over its high-water
+    mark (64 KiB): an answer complete with less than that left unsent waited for ever for a client
+    that read nothing, closing at the keep-alive timeout waited too, and the connection kept its
+    place in the bounds. Now the clock also starts when an answer is complete but not all sent.
+    Answers of 8 to 68 kB, to clients that read none, leave from nothing to about 56 KiB unsent."""
+    port, server = sized(write_seconds=1.0)
+    socks = [slow_socket(port) for _ in range(8_000, 72_000, 4_000)]
+    try:
+        for size, sock in zip(range(8_000, 72_000, 4_000), socks, strict=True):
+            sock.sendall(b"GET /%d HTTP/1.1\r\nHost: x\r\n\r\n" % size)
+        deadline = time.monotonic() + WAIT
+        while server.server_state.total_requests < len(socks):  # every answer made
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        while server.server_state.connections:
+            assert time.monotonic() < deadline, (
+                f"{len(server.server_state.connections)} connections still held"
+            )
+            time.sleep(0.1)
+    finally:
+        for sock in socks:
+            sock.close()
+
+
+def test_a_client_that_reads_steadily_but_slowly_is_not_cut_off(sized: Any) -> None:
+    """The clock of a slow read stopped only when the server's buffer drained to its low-water
+    mark: a client reading 4 KB every 50 ms (80 kB/s) took longer than the limit to drain 48 KiB
+    and was cut off in the middle of an answer. Now the connection is cut only when the client
+    read nothing of it for the whole limit."""
+    port, _ = sized(write_seconds=0.25)
+    size = 400_000
+    with slow_socket(port) as sock:
+        sock.sendall(b"GET /%d HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n" % size)
+        got = b""
+        with contextlib.suppress(ConnectionResetError):
+            while chunk := sock.recv(4096):
+                got += chunk
+                time.sleep(0.05)
+    assert got.endswith(b"\r\n\r\n" + b"x" * size), len(got)

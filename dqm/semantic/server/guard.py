@@ -14,11 +14,18 @@ option):
 * a request (its headers and its body) must arrive whole within :data:`REQUEST_SECONDS` of its first
   byte, or of the connection's opening for the first request: past it the server answers 408 and
   closes the connection (nginx's ``client_header_timeout`` / ``client_body_timeout``);
-* a client that reads none of an answer for :data:`WRITE_SECONDS` while the server has more of it
-  to send than its buffers hold (a "slow read": it asks for tiles and never takes them) is cut off;
-* at most :data:`MAX_CONNECTIONS` connections are open, and at most :data:`PER_CLIENT` from one
-  client address (not behind a reverse proxy, whose connections all come from 127.0.0.1): a
-  connection past either bound is closed as soon as it is made, before it is read;
+* a client that reads nothing of an answer for :data:`WRITE_SECONDS` while some of it is still to
+  be sent (a "slow read": it asks for tiles and never takes them) is cut off, with what was
+  buffered for it; the clock looks again every :data:`WRITE_SECONDS`, so a client that reads
+  slowly but steadily is not;
+* at most :data:`PER_CLIENT` connections are open from one client (its address, or the /64 network
+  of an IPv6 one: :func:`~dqm.semantic.server.auth.sign_in_key`; not behind a reverse proxy, whose
+  connections all come from 127.0.0.1): a connection past the bound is answered 503 with
+  ``Retry-After`` as soon as it is made, before it is read;
+* at most :data:`MAX_CONNECTIONS` in all: past it the oldest connection whose request is
+  unfinished is closed (408) to make room, and only where there is none is the new one answered
+  503. A client at many addresses that finishes its requests and keeps its connections busy can
+  still hold every place for as long as it keeps that up;
 * a request whose body is over :data:`~dqm.semantic.server.app.MAX_BODY` is refused by the
   application with 413 before its body is read, and the connection is closed
   (:class:`~dqm.semantic.server.app.SecurityHeaders`).
@@ -28,7 +35,9 @@ Closed connections are counted and logged at most once a minute (an attack would
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import struct
 import time
 from typing import Any, ClassVar
 
@@ -36,6 +45,13 @@ import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from dqm.i18n import msg
+from dqm.semantic.server.auth import sign_in_key
+
+try:
+    from fcntl import ioctl
+    from termios import TIOCOUTQ
+except ImportError:  # not on Linux or another Unix: the process's buffer only
+    ioctl = TIOCOUTQ = None  # type: ignore[assignment,misc]
 
 REQUEST_SECONDS = 10.0
 """Seconds a client has to send a whole request (64 KiB at most: 6.4 KB/s is enough)."""
@@ -47,6 +63,10 @@ PER_CLIENT = 48
 several reviewers behind one address)."""
 WRITE_SECONDS = 30.0
 """Seconds an answer may wait for the client to read any of it (uvicorn waits for ever)."""
+BUSY = (
+    b"HTTP/1.1 503 Service Unavailable\r\nretry-after: 10\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+)
+"""The answer to a connection past the bounds, before it is read (a reset told the client nothing)."""
 LOG_EVERY = 60.0
 """Seconds between two log lines about closed connections."""
 
@@ -68,21 +88,48 @@ class GuardedH11Protocol(H11Protocol):
         """The timer that closes the connection when its request is not whole in time."""
         self.stalled: Any = None
         """The timer that cuts the connection off when the client reads none of an answer."""
+        self.unsent = 0
+        """Bytes not yet taken by the client when :attr:`stalled` started or last looked (:meth:`_unsent`)."""
+        self.opened = 0.0
+        """When the connection was made (:meth:`_make_room` closes the oldest first)."""
+        self.key: str | None = None
+        """What the connection counts against :attr:`per_client` by: its client's address, the /64
+        network of an IPv6 one (:func:`~dqm.semantic.server.auth.sign_in_key`)."""
 
     def connection_made(self, transport: Any) -> None:  # type: ignore[override]
         super().connection_made(transport)
-        if len(self.connections) > self.max_connections or (
-            self.per_client is not None and self._from_same_client() > self.per_client
+        self.opened = time.monotonic()
+        self.key = sign_in_key(self.client[0]) if self.client else None
+        if (self.per_client is not None and self._from_same_client() > self.per_client) or (
+            len(self.connections) > self.max_connections and not self._make_room()
         ):
             self._count("over")
+            transport.write(BUSY)
             transport.close()
             return
         self._arm()
 
     def _from_same_client(self) -> int:
-        mine = self.client[0] if self.client else None
-        peers = (getattr(c, "client", None) for c in self.connections)
-        return sum(1 for peer in peers if peer and peer[0] == mine)
+        return sum(1 for c in self.connections if getattr(c, "key", None) == self.key)
+
+    def _make_room(self) -> bool:
+        """Every place is taken: close the oldest connection whose request is unfinished (408, as
+        at its deadline: whoever holds places with requests it never finishes gives them up first);
+        False where every connection has a whole request, an answer or nothing pending."""
+        waiting = [
+            c
+            for c in self.connections
+            if isinstance(c, GuardedH11Protocol)
+            and c is not self
+            and c.deadline is not None
+            and not c.transport.is_closing()
+        ]
+        if not waiting:
+            return False
+        oldest = min(waiting, key=lambda c: c.opened)
+        oldest._disarm()
+        oldest._too_slow()
+        return True
 
     def data_received(self, data: bytes) -> None:
         self._arm()  # a new request's first byte starts its clock
@@ -92,6 +139,10 @@ class GuardedH11Protocol(H11Protocol):
     def on_response_complete(self) -> None:
         super().on_response_complete()
         self._settle()
+        if self.transport.get_write_buffer_size():
+            # the answer is whole but not all sent (under the high-water mark, so no pause_writing):
+            # closing, at the keep-alive timeout or now, would wait for a client that may never read
+            self._stall()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
@@ -101,12 +152,28 @@ class GuardedH11Protocol(H11Protocol):
     def pause_writing(self) -> None:
         """The transport's buffer is full: the client has to read before more is sent."""
         super().pause_writing()
-        if self.stalled is None:
-            self.stalled = self.loop.call_later(self.write_seconds, self._not_reading)
+        self._stall()
 
     def resume_writing(self) -> None:
         self._unstall()
         super().resume_writing()
+
+    def _stall(self) -> None:
+        """Start the clock of an answer that waits for the client to read it."""
+        if self.stalled is None:
+            self.unsent = self._unsent()
+            self.stalled = self.loop.call_later(self.write_seconds, self._not_reading)
+
+    def _unsent(self) -> int:
+        """Bytes not yet taken by the client: the transport's buffer and, where the system tells,
+        the socket's send queue (on a fast link the kernel holds megabytes of an answer: a client
+        reading them steadily changes nothing in the transport's buffer for many seconds)."""
+        unsent = int(self.transport.get_write_buffer_size())
+        sock = self.transport.get_extra_info("socket")
+        if ioctl is not None and sock is not None:
+            with contextlib.suppress(OSError, ValueError):
+                unsent += struct.unpack("i", ioctl(sock.fileno(), TIOCOUTQ, b"\0\0\0\0"))[0]
+        return unsent
 
     def _unstall(self) -> None:
         if self.stalled is not None:
@@ -114,12 +181,18 @@ class GuardedH11Protocol(H11Protocol):
             self.stalled = None
 
     def _not_reading(self) -> None:
-        """The client read nothing for :data:`WRITE_SECONDS`: drop the connection and what is
-        buffered for it (closing would wait for the buffer to be sent)."""
+        """:data:`WRITE_SECONDS` since the clock started or last looked: where all was sent, stop;
+        where the client took some of it since (the buffer changed), look again after as long;
+        where it took nothing, drop the connection and what is buffered for it (closing would wait
+        for the buffer to be sent)."""
         self.stalled = None
-        if not self.transport.is_closing() or self.transport.get_write_buffer_size():
-            self._count("stalled")
-            self.transport.abort()
+        if not self.transport.get_write_buffer_size():
+            return
+        if self._unsent() != self.unsent:
+            self._stall()
+            return
+        self._count("stalled")
+        self.transport.abort()
 
     def _settle(self) -> None:
         """Keep the clock running while a request is incomplete; stop it once it is whole."""
