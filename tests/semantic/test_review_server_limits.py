@@ -23,6 +23,17 @@ WAIT = 20.0
 """Seconds a test waits for an answer the server owes (far above the limits it runs with)."""
 
 
+def start(server: Any, running: list[tuple[Any, threading.Thread]], **run: Any) -> None:
+    """Runs ``server`` in a thread (``run``: the arguments of its ``run``) and waits until it listens."""
+    thread = threading.Thread(target=server.run, kwargs=run, daemon=True)
+    thread.start()
+    running.append((server, thread))
+    deadline = time.monotonic() + WAIT
+    while not server.started:
+        assert time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.05)
+
+
 @pytest.fixture
 def served(fresh: tuple[Path, Path]) -> Iterator[Any]:  # noqa: F811
     """``serve(**limits)`` starts the application on a free local port, the protocol class of its
@@ -41,14 +52,7 @@ def served(fresh: tuple[Path, Path]) -> Iterator[Any]:  # noqa: F811
         options = server_options("127.0.0.1", port, None, None, False) | {"log_level": "warning"}
         for name, value in limits.items():  # on the class made for this server only
             setattr(options.get("http"), name, value)
-        server = uvicorn.Server(uvicorn.Config(app, **options))
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        running.append((server, thread))
-        deadline = time.monotonic() + WAIT
-        while not server.started:
-            assert time.monotonic() < deadline, "the server did not start"
-            time.sleep(0.05)
+        start(uvicorn.Server(uvicorn.Config(app, **options)), running)
         return port
 
     serve.running = running  # type: ignore[attr-defined]
@@ -267,13 +271,7 @@ def sized() -> Iterator[Any]:
             app, http=guarded_protocol(False, **limits), log_level="warning", lifespan="off"
         )
         server = uvicorn.Server(config)
-        thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
-        thread.start()
-        running.append((server, thread))
-        deadline = time.monotonic() + WAIT
-        while not server.started:
-            assert time.monotonic() < deadline, "the server did not start"
-            time.sleep(0.05)
+        start(server, running, sockets=[listener])
         return listener.getsockname()[1], server
 
     yield serve
