@@ -388,6 +388,30 @@ def _alive(pid: int) -> bool:
         return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
 
 
+def _two_workers(run, listed) -> set[int]:
+    """The process ids the child ``run`` lists in the file ``listed``, once two distinct ones are
+    there (at most a minute, or until the child ends)."""
+    import time
+
+    workers: set[int] = set()
+    deadline = time.monotonic() + 60
+    while len(workers) < 2 and time.monotonic() < deadline and run.poll() is None:
+        time.sleep(0.1)
+        workers = {int(p) for p in listed.read_text().split()}
+    return workers
+
+
+def _end(run, workers) -> None:
+    """The child and any of its workers still alive, killed (a test's clean-up)."""
+    import os
+    import signal
+
+    run.kill()
+    for pid in workers:
+        if _alive(pid):
+            os.kill(pid, signal.SIGKILL)
+
+
 @pytest.mark.skipif(not __import__("os").path.isdir("/proc"), reason="reads /proc")
 def test_workers_end_when_the_audit_is_killed(tmp_path):
     """An audit killed with SIGKILL (the OOM killer, a CI job cancelled) left its pool's worker
@@ -402,12 +426,9 @@ def test_workers_end_when_the_audit_is_killed(tmp_path):
     pids = tmp_path / "pids"
     pids.touch()
     run = subprocess.Popen([sys.executable, "-c", _STUCK_RUN, str(root), str(pids)])
-    workers: list[int] = []
+    workers: set[int] = set()
     try:
-        deadline = time.monotonic() + 60
-        while len(workers) < 2 and time.monotonic() < deadline and run.poll() is None:
-            time.sleep(0.1)
-            workers = [int(p) for p in pids.read_text().split()]
+        workers = _two_workers(run, pids)
         assert len(workers) == 2
         os.kill(run.pid, signal.SIGKILL)
         run.wait()
@@ -416,10 +437,7 @@ def test_workers_end_when_the_audit_is_killed(tmp_path):
             time.sleep(0.1)
         assert not [p for p in workers if _alive(p)]
     finally:
-        run.kill()
-        for pid in workers:
-            if _alive(pid):
-                os.kill(pid, signal.SIGKILL)
+        _end(run, workers)
 
 
 _SLOW_RUN = """
@@ -462,10 +480,7 @@ def test_an_interrupted_audit_stops_its_workers_at_once(tmp_path):
     run = subprocess.Popen([sys.executable, "-c", _SLOW_RUN, str(root), str(starts)])
     workers: set[int] = set()
     try:
-        deadline = time.monotonic() + 60
-        while len(workers) < 2 and time.monotonic() < deadline and run.poll() is None:
-            time.sleep(0.1)
-            workers = {int(p) for p in starts.read_text().split()}
+        workers = _two_workers(run, starts)
         assert len(workers) == 2
         os.kill(run.pid, signal.SIGINT)
         assert run.wait(timeout=120) == 130
@@ -473,7 +488,4 @@ def test_an_interrupted_audit_stops_its_workers_at_once(tmp_path):
         assert len(starts.read_text().split()) < len(ids) // 2
         assert not [p for p in workers if _alive(p)]
     finally:
-        run.kill()
-        for pid in workers:
-            if _alive(pid):
-                os.kill(pid, signal.SIGKILL)
+        _end(run, workers)
