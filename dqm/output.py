@@ -451,7 +451,6 @@ def _record_mac(moves: object, removes: object) -> str | None:
     (one made by whoever wrote the folder's files, in a tarball or a shared folder, is not). None
     when the key cannot be had (no record is then followed)."""
     import hashlib
-    import hmac
     import json
 
     from dqm.identifiers import load_mask_key
