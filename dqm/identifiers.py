@@ -175,15 +175,22 @@ DEFAULT_PATTERNS: dict[str, DeidPattern] = {
 
 DEFAULT_IDENTIFIER_KEYS = _built_in_regex(
     r"(?i)(patient.?name|patient.?birth|birth.?date|date.?of.?birth|\bdob\b|patient.?id\b|accession"
-    r"|resident.?(registration|number)|\brrn\b|\bssn\b|social.?security|주민|성명|환자.?명|생년월일)"
+    r"|resident.?(registration|number)|\brrn\b|\bssn\b|social.?security|주민|성명|환자.?명|생년월일"
+    r"|(?:^|\.)patient$)"
 )
+"""``patient`` alone too: an Aperio description's ``Patient`` field (``aperio.Patient``), a vendor's
+or an export's ``patient`` holding the name."""
 DEFAULT_QUASI_KEYS = _built_in_regex(
     r"(?i)^(aperio\.(filename|date|time|user|scanscope id)"
     r"|tiff\.(page\d+\.)?(datetime|artist|hostcomputer)|exif\.(datetime\w*|artist|hostcomputer|\w*serialnumber)"
     r"|dicom\.(\w*date|\w*datetime|\w*time|institution\w*|\w*physician\w*|operator\w*|"
     r"deviceserialnumber|studyid)"
-    r"|hamamatsu\.(created|updated)|leica\.(creationdate|user\w*)|philips\.dicom_(\w*date\w*|\w*time\w*))$"
+    r"|hamamatsu\.(created|updated|reference)|leica\.(creationdate|user\w*|barcode)"
+    r"|philips\.(dicom_(\w*date\w*|\w*time\w*)|pim_dp_ufs_barcode)|aperio\.barcode|ventana\.barcode\w*)$"
 )
+"""The scan's date, time, operator and machine, and the glass slide's barcode (Aperio ``Barcode``,
+Leica ``barcode``, Philips ``PIM_DP_UFS_BARCODE``, Ventana ``Barcode1D``/``Barcode2D``, Hamamatsu's
+``Reference``): a barcode often encodes the case's accession number."""
 DEFAULT_BLANK = (
     "",
     "^^^^",
@@ -322,15 +329,19 @@ def valid_rrn(match: str) -> bool:
 
 
 MAX_TEXT = 10_000
-"""Characters of one value searched (longer free text is cut: patterns are local)."""
+"""Characters of one file name, manifest cell or clinical value searched (:func:`find`'s default:
+those have no budget of their own). An annotation file's text and a slide's properties are
+searched whole, within a budget a file that says what it left (``*_UNSEARCHED``)."""
 
 
-def find(text: str, settings: DeidSettings, place: Place) -> list[Hit]:
-    """The identifiers in one text value, masked, for the patterns that apply to ``place``."""
+def find(text: str, settings: DeidSettings, place: Place, limit: int | None = MAX_TEXT) -> list[Hit]:
+    """The identifiers in one text value (its first ``limit`` characters; None: all of it), masked,
+    for the patterns that apply to ``place``."""
     if not settings.enabled or not text:
         return []
     comp = settings.compiled
-    text = text[:MAX_TEXT]
+    if limit is not None:
+        text = text[:limit]
     gate = comp.any_of[place]
     gated_out = gate is not None and gate.search(text) is None
     hits = []
@@ -367,40 +378,119 @@ def quasi_key(key: str, settings: DeidSettings) -> bool:
     return bool(settings.compiled.quasi_keys.match(f"{vendor}.{last}"))
 
 
-MAX_NESTING = 8
-"""Levels of nested dicts and lists searched for identifiers (:func:`nodes`)."""
-MAX_LIST_ITEMS = 1000
-"""Items of one list searched for identifiers (:func:`nodes`)."""
+MAX_SEARCHED_TEXTS = 500_000
+"""Distinct keys and strings of one annotation file searched for identifiers (:class:`TextBudget`)."""
+MAX_SEARCHED_CHARS = 8_000_000
+"""Characters of those searched in all (a text past what is left is searched in part): about 1 s
+of searching at worst. Past either cap the file's other texts are not searched, and a
+``DEID_ANNOTATION_UNSEARCHED`` warning says where searching stopped, as for an XML file."""
+
+Link = tuple[Any, str] | None
+"""Where a value sits in a document: None for the top, else ``(the link of its container, its key
+or index)``. One tuple a container or text met; a pointer is built from it only for a finding
+(:func:`link_parts`), so a deep document costs no path per node."""
 
 
-def nodes(
-    value: Any, path: tuple[str, ...] = (), depth: int = 0
-) -> Iterator[tuple[tuple[str, ...], Any, bool]]:
-    """What the de-identification checks search inside nested dicts and lists, with its key path
-    (at most :data:`MAX_NESTING` levels deep, the first :data:`MAX_LIST_ITEMS` of a list): each key
-    as ``(path to it, its value, True)``, before what its value holds, and each string as
-    ``(path, string, False)``. The one walker of :func:`strings`, the property-name search and
-    :class:`dqm.readers.common.base.DistinctTexts`."""
-    if isinstance(value, str):
-        yield path, value, False
-    elif depth < MAX_NESTING and isinstance(value, dict):
-        for k, v in value.items():
-            at = (*path, str(k))
-            yield at, v, True
-            yield from nodes(v, at, depth + 1)
-    elif depth < MAX_NESTING and isinstance(value, list):
-        for i, v in enumerate(value[:MAX_LIST_ITEMS]):
-            yield from nodes(v, (*path, str(i)), depth + 1)
+def link_parts(link: Link) -> tuple[str, ...]:
+    """The keys and indices from the top of the document down to ``link``."""
+    parts: list[str] = []
+    while link is not None:
+        link, part = link
+        parts.append(part)
+    return tuple(reversed(parts))
 
 
-def strings(value: Any, path: tuple[str, ...] = (), depth: int = 0) -> Iterator[tuple[tuple[str, ...], str]]:
-    """Every string inside nested dicts and lists, with its key path (:func:`nodes`' limits)."""
-    return ((at, v) for at, v, keyed in nodes(value, path, depth) if not keyed)
+class TextBudget:
+    """What is left to search of one file's text (:data:`MAX_SEARCHED_TEXTS`,
+    :data:`MAX_SEARCHED_CHARS`), shared by every :func:`walk` of that file, and where the first
+    text not searched in full sits (``stopped``: the walked value's tag and the text's link)."""
+
+    __slots__ = ("chars", "limits", "stopped", "texts")
+
+    def __init__(self, texts: int | None = None, chars: int | None = None) -> None:
+        self.texts = MAX_SEARCHED_TEXTS if texts is None else texts
+        self.chars = MAX_SEARCHED_CHARS if chars is None else chars
+        self.limits = (self.texts, self.chars)
+        self.stopped: tuple[Any, Link] | None = None
+
+    def take(self, text: str, tag: Any, link: Link) -> str:
+        """``text`` as far as it is searched (all of it, a part or nothing), counted; ``stopped``
+        set when it is not all."""
+        if self.stopped is not None:
+            return ""
+        if self.texts <= 0 or len(text) > self.chars:
+            self.stopped = (tag, link)
+            text = "" if self.texts <= 0 else text[: self.chars]
+        self.texts -= 1
+        self.chars -= len(text)
+        return text
 
 
-def key_paths(value: Any) -> Iterator[tuple[str, ...]]:
-    """The key path of every key inside nested dicts and lists (:func:`nodes`' limits)."""
-    return (at for at, _, keyed in nodes(value) if keyed)
+def _never(key: str, link: Link, held: Any) -> bool:
+    return False
+
+
+def walk(
+    value: Any, tag: Any = None, stop: Callable[[str, Link, Any], bool] = _never
+) -> Iterator[tuple[Link, str, Any, bool]]:
+    """Every key and string inside nested dicts and lists, in the document's order, however deep
+    and long (one loop, no recursion): each key as ``(its link, the key, its value, True)``, before
+    what its value holds (nothing when ``stop(key, link, value)``), and each string as ``(its link,
+    the key nearest above it, the string, False)`` -- the key of a list's items is the list's, so
+    ``"patient": ["Hong", "Gildong"]`` gives each name under ``patient``. ``tag`` names the walked
+    value in a :class:`TextBudget`. Numbers and other values are stepped over."""
+    frames: list[Iterator[tuple[Link, str, Any, bool]]] = [iter(((None, "", value, False),))]
+    while frames:
+        for link, key, held, keyed in frames[-1]:
+            if keyed:
+                yield link, key, held, True
+                if stop(key, link, held):
+                    continue
+            kind = type(held)
+            if kind is str:
+                yield link, key, held, False
+            elif kind is dict or isinstance(held, dict):
+                frames.append(_entries(held, link))
+                break
+            elif kind is list or isinstance(held, list | tuple):
+                frames.append(_items(held, link, key))
+                break
+        else:
+            frames.pop()
+
+
+def _entries(value: dict[Any, Any], link: Link) -> Iterator[tuple[Link, str, Any, bool]]:
+    for k, v in value.items():
+        key = k if type(k) is str else str(k)
+        yield (link, key), key, v, True
+
+
+def _items(value: list[Any] | tuple[Any, ...], link: Link, key: str) -> Iterator[tuple[Link, str, Any, bool]]:
+    for i, v in enumerate(value):
+        yield (link, str(i)), key, v, False
+
+
+def strings(value: Any) -> Iterator[tuple[tuple[str, ...], str]]:
+    """Every string inside nested dicts and lists, with its key path (:func:`walk`)."""
+    return ((link_parts(link), v) for link, _, v, keyed in walk(value) if not keyed)
+
+
+_PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
+_IDENTIFYING_KEY = re.compile(DEFAULT_IDENTIFIER_KEYS)
+
+
+def holds_text(value: Any) -> bool:
+    """Whether a JSON value is or holds text to search: a string, or a key that may be one
+    (:func:`key_holds_text`). A number or a list of numbers holds none."""
+    return any(not keyed or key_holds_text(key) for _, key, _, keyed in walk(value))
+
+
+def key_holds_text(key: str) -> bool:
+    """Whether a key is searched whatever its value: more than a plain word (``{"Patient name:
+    Hong Gildong": 1}``), or one the built-in identifier keys name (``{"patient_id": 12345678}``).
+    A reader keeps what holds text for the de-identification checks; it knows no profile, so a
+    key only a profile's own ``identifier_keys`` name is kept when its value holds text."""
+    return not _PLAIN_KEY.fullmatch(key) or _IDENTIFYING_KEY.search(key) is not None
 
 
 MASK_KEY_ENV = "DQM_MASK_KEY"

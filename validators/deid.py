@@ -18,15 +18,19 @@ from dqm.clinical_table import IDENTIFYING
 from dqm.findings import Aspect, Finding, Severity
 from dqm.i18n import N_, msg
 from dqm.identifiers import (
+    MAX_TEXT,
     DeidSettings,
+    Hit,
+    Link,
     Place,
+    TextBudget,
     find,
     identifier_key,
     is_blank,
-    key_paths,
+    link_parts,
     mask,
     quasi_key,
-    strings,
+    walk,
 )
 from dqm.profile import Profile
 from dqm.readers import XML_FORMATS
@@ -46,10 +50,22 @@ def _value_findings(
     where: tuple[str, str | None],
     ctx: CheckContext,
     settings: DeidSettings,
+    limit: int | None = MAX_TEXT,
     **loc: Any,
 ) -> list[Finding]:
-    """A finding per identifier in ``text``; ``where`` is a msgid naming the value and the name it
-    fills in (a key, a column), the identifier's kind a msgid of the profile's patterns."""
+    """A finding per identifier in ``text`` (its first ``limit`` characters: :func:`find`);
+    ``where`` is a msgid naming the value and the name it fills in (a key, a column), the
+    identifier's kind a msgid of the profile's patterns."""
+    return _hit_findings(find(text, settings, place, limit), where, ctx, prefix, **loc)
+
+
+def _hit_findings(
+    hits: list[Hit],
+    where: tuple[str, str | None],
+    ctx: CheckContext,
+    prefix: str = "DEID_ANNOTATION",
+    **loc: Any,
+) -> list[Finding]:
     where_id, name = where
     return [
         ctx.finding(
@@ -64,13 +80,16 @@ def _value_findings(
             ),
             **loc,
         )
-        for hit in find(text, settings, place)
+        for hit in hits
     ]
 
 
 MAX_SLIDE_PROPERTIES = 10_000
 """Properties of one slide searched (names and values), in the file's order: an Aperio description
 of 500,000 ``key = value`` pairs cost 2.6 s more; the rest is ``DEID_SLIDE_UNSEARCHED``."""
+MAX_SLIDE_CHARS = 4_000_000
+"""Characters of one slide's property names and values searched, each searched whole (about 0.6 s
+at worst); the properties past them are ``DEID_SLIDE_UNSEARCHED``."""
 
 
 @check(
@@ -108,10 +127,25 @@ def slide_properties(view: ItemView, params: NoParams, ctx: CheckContext) -> lis
             )
         )
         own = own[:MAX_SLIDE_PROPERTIES]
+    chars = MAX_SLIDE_CHARS
     for key, value in sorted(own):
         loc = {"file": probe.path, "pointer": pointer("properties", key)}
+        chars -= len(key) + len(value)
+        if chars < 0:
+            out.append(
+                ctx.finding(
+                    "DEID_SLIDE_UNSEARCHED",
+                    msg(
+                        "the slide's properties hold more than {chars:,} characters: this one and those "
+                        "after it are not searched for identifiers (check them before release)",
+                        chars=MAX_SLIDE_CHARS,
+                    ),
+                    **loc,
+                )
+            )
+            break
         named = _value_findings(
-            key, "slide", "DEID_SLIDE", (N_("a property name"), None), ctx, settings, **loc
+            key, "slide", "DEID_SLIDE", (N_("a property name"), None), ctx, settings, limit=None, **loc
         )
         out.extend(named)  # a name comes from the file too (a vendor's key, a PNG chunk's keyword)
         if is_blank(value, settings):
@@ -128,7 +162,14 @@ def slide_properties(view: ItemView, params: NoParams, ctx: CheckContext) -> lis
             )
             continue
         found = _value_findings(
-            value, "slide", "DEID_SLIDE", (N_("slide property {name!r}"), key), ctx, settings, **loc
+            value,
+            "slide",
+            "DEID_SLIDE",
+            (N_("slide property {name!r}"), key),
+            ctx,
+            settings,
+            limit=None,
+            **loc,
         )
         out.extend(found)
         if not found and not named and quasi_key(key, settings):
@@ -238,7 +279,7 @@ def annotation_properties(view: ItemView, params: NoParams, ctx: CheckContext) -
     if ann is None or not ann.readable or not settings.enabled:
         return []
     out: list[Finding] = []
-    targets: list[tuple[str, int | None, Any, str]] = [
+    targets: list[Target] = [
         (lesion.pointer, lesion.index, lesion.properties, ann.format) for lesion in ann.lesions
     ]
     targets.append(("", None, ann.properties, "file"))
@@ -248,44 +289,130 @@ def annotation_properties(view: ItemView, params: NoParams, ctx: CheckContext) -
     out.extend(read_issues(view, ctx))  # the text past a reader's cap, not searched
     if view.item.row is not None and ann.clinical:
         targets.append(("", None, {"clinical": ann.clinical}, "clinical"))
+    return out + _searched_texts(targets, view.profile, ctx)
+
+
+MASKED_VALUE_CHARS = 256
+"""Characters of a value under an identifying key gathered for its masked form (a list or an
+object under ``patient``: its texts joined)."""
+
+
+def _flat(held: Any) -> str:
+    """The text a value under an identifying key holds: a string, a number, or the strings and
+    numbers inside a list or an object joined by spaces (about :data:`MASKED_VALUE_CHARS` of them)."""
+    if isinstance(held, str):
+        return held
+    if not isinstance(held, dict | list):
+        return "" if held is None or isinstance(held, bool) else str(held)
+    parts: list[str] = []
+    size = 0
+    for _, _, value, keyed in walk(held):
+        text = _flat(value) if keyed and not isinstance(value, str | dict | list) else "" if keyed else value
+        if text.strip():
+            parts.append(text)
+            size += len(text) + 1
+            if size > MASKED_VALUE_CHARS:
+                break
+    return " ".join(parts)[:MASKED_VALUE_CHARS]
+
+
+def _to_identifying_key(at: str, settings: DeidSettings) -> str:
+    """The pointer ``at`` cut after its first key that names a person: what a reader kept below
+    it (``/features/0/properties/patient_name/Hong Gildong``) is the identifier, not its place."""
+    parts = at.split("/")
+    for k, part in enumerate(parts):
+        if part and identifier_key(part.replace("~1", "/").replace("~0", "~"), settings):
+            return "/".join(parts[: k + 1])
+    return at
+
+
+Target = tuple[str, int | None, Any, str]
+"""What an annotation's texts are searched as: the base pointer, the lesion, the value, its format."""
+
+
+def _searched_texts(targets: list[Target], profile: Profile, ctx: CheckContext) -> list[Finding]:
+    """Every key and string of ``targets`` searched (:func:`dqm.identifiers.walk`: however deep,
+    however long a list), within one :class:`TextBudget` for the file; a warning at the first text
+    not searched in full. A key is searched as a text (once a file); a key that names a person
+    (``patient_name``) flags its value, whatever it is (a string, a number, a list of names), at the
+    key, and what the value holds is not searched again. A text is searched once (its hits kept by
+    text: what a pattern finds does not depend on the key above it) and reported wherever it is;
+    a pointer is built only for a finding."""
+    settings = profile.deid
+    budget = TextBudget()
+    out: list[Finding] = []
     keys_seen: set[str] = set()
-    for base, lesion, props, fmt in targets:
-        for path in key_paths(props):  # a property's name may hold an identifier too
-            if path[-1] not in keys_seen:
-                keys_seen.add(path[-1])
-                out.extend(
-                    _value_findings(
-                        path[-1], "annotation", "DEID_ANNOTATION", (N_("a property name"), None), ctx, settings,
-                        pointer=_target_pointer(fmt, base, path), lesion=lesion,
-                    )
-                )  # fmt: skip
-        for path, text in strings(props):
-            if is_blank(text, settings):
-                continue
-            ptr = _target_pointer(fmt, base, path)
-            key = path[-1] if path else ""
-            loc = {"pointer": ptr, "lesion": lesion}
-            declared = fmt == "clinical" and len(path) == 2 and path[1] in view.profile.clinical
-            if key and not declared and identifier_key(key, settings):
-                out.append(
-                    ctx.finding(
-                        "DEID_ANNOTATION_IDENTIFIER",
-                        msg("property {key!r} names a person: {value} (masked)", key=key, value=mask(text)),
-                        **loc,
-                    )
+    hits_of: dict[str, list[Hit]] = {}
+    named: dict[str, bool] = {}
+    skip = [False]  # whether the key just met flags its value: the walk does not go into it
+
+    def hits_in(text: str, index: int, link: Link) -> list[Hit] | None:
+        """The hits in ``text`` (None: the budget is spent, nothing of it searched)."""
+        if (hits := hits_of.get(text)) is None:
+            searched = budget.take(text, index, link)
+            if not searched and budget.stopped is not None:
+                return None
+            hits = find(searched, settings, "annotation", limit=None)
+            if len(searched) == len(text):
+                hits_of[text] = hits
+        return hits
+
+    for index, (base, lesion, props, fmt) in enumerate(targets):
+        for link, key, held, keyed in walk(props, index, lambda *_: skip[0]):
+            if keyed:
+                if (names := named.get(key)) is None:
+                    names = named[key] = identifier_key(key, settings)
+                declared = (
+                    names and fmt == "clinical" and len(link_parts(link)) == 2 and key in profile.clinical
                 )
+                skip[0] = names and not declared and not is_blank(_flat(held), settings)
+            if keyed and key in keys_seen:
+                hits = []
+            elif not keyed and is_blank(held, settings):
                 continue
-            out.extend(
-                _value_findings(
-                    text,
-                    "annotation",
-                    "DEID_ANNOTATION",
-                    (N_("property {name!r}"), key),
-                    ctx,
-                    settings,
-                    **loc,
-                )
+            elif (found := hits_in(key if keyed else held, index, link)) is None:
+                break
+            else:
+                hits = found
+            if keyed:
+                keys_seen.add(key)
+            if not hits and not (keyed and skip[0]):
+                continue
+            loc: dict[str, Any] = {"pointer": _target_pointer(fmt, base, link_parts(link)), "lesion": lesion}
+            if keyed:
+                out += _hit_findings(hits, (N_("a property name"), None), ctx, **loc)
+                if skip[0]:
+                    if fmt == "file" and link is not None and link[0] is None:  # a kept text's pointer
+                        key = loc["pointer"] = _to_identifying_key(key, settings)
+                    value = mask(_flat(held))
+                    out.append(
+                        ctx.finding(
+                            "DEID_ANNOTATION_IDENTIFIER",
+                            msg("property {key!r} names a person: {value} (masked)", key=key, value=value),
+                            **loc,
+                        )
+                    )
+            else:
+                out += _hit_findings(hits, (N_("property {name!r}"), key), ctx, **loc)
+        if budget.stopped is not None:
+            break
+    if budget.stopped is not None:
+        index, link = budget.stopped
+        base, lesion, _, fmt = targets[index]
+        parts = link_parts(link)
+        out.append(
+            ctx.finding(
+                "DEID_ANNOTATION_UNSEARCHED",
+                msg(
+                    "the file holds more text than is searched for identifiers ({n:,} texts, {chars:,} "
+                    "characters): the texts from here on are not searched (check them before release)",
+                    n=budget.limits[0],
+                    chars=budget.limits[1],
+                ),
+                pointer=_target_pointer(fmt, base, parts) if parts else base,
+                lesion=lesion,
             )
+        )
     return out
 
 

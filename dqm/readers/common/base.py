@@ -15,7 +15,7 @@ import orjson
 
 from dqm.findings import clip
 from dqm.i18n import N_, msg
-from dqm.identifiers import MAX_LIST_ITEMS, MAX_NESTING, nodes, strings
+from dqm.identifiers import holds_text, key_holds_text, link_parts, walk
 from dqm.model import Annotation, Lesion, ReadIssue, Ring
 
 JSON_REASONS = (
@@ -57,32 +57,40 @@ def pointer(*parts: object) -> str:
 
 
 def has_text(value: Any) -> bool:
-    """Whether a JSON value is or holds a string (a number or a list of numbers holds none)."""
-    return next(strings(value), None) is not None
+    """Whether a JSON value is or holds text to search (:func:`dqm.identifiers.holds_text`: a
+    string, or a key more than a plain word; a number or a list of numbers holds none)."""
+    return holds_text(value)
 
 
 def texts(value: Any, *where: str | int, skip: Collection[str] = ()) -> dict[str, Any]:
     """The text a reader does not read otherwise, by pointer, for the de-identification checks
-    (an annotation's ``properties``): each value of the object ``value`` that holds text at its
+    (an annotation's ``properties``): each value of the object ``value`` that holds text, or whose
+    key may (:func:`dqm.identifiers.key_holds_text`: ``{"Patient name: Hong Gildong": 1}``), at its
     key's pointer (keys in ``skip`` left out), or ``value`` itself at ``where`` when it is not an
     object and holds text."""
     if not isinstance(value, dict):
         return {pointer(*where): value} if has_text(value) else {}
-    return {pointer(*where, key): v for key, v in value.items() if key not in skip and has_text(v)}
+    return {
+        pointer(*where, key): v
+        for key, v in value.items()
+        if key not in skip and (key_holds_text(str(key)) or has_text(v))
+    }
 
 
 class DistinctTexts:
     """The text of the objects a reader skips (detections, points: a file may hold millions), for
-    the de-identification checks: each distinct key and string once, at the pointer it was first
-    met at, into ``into`` (a key with its value, whatever it is: a container as None, its content
-    kept on its own). A million cells that all name the same measurements add those names once.
-    Searched as far as :func:`dqm.identifiers.nodes` walks."""
+    the de-identification checks: each distinct key once, and each string once under the key
+    nearest above it, at the pointer it was first met at, into ``into`` (a key with its value,
+    whatever it is: a container as None, its content kept on its own). A million cells that all
+    name the same measurements add those names once; a name met under ``note`` is kept again
+    under ``patient_name``. However deep (:func:`dqm.identifiers.walk`); a pointer is built only
+    for what is kept."""
 
     __slots__ = ("_into", "_keys", "_seen")
 
     def __init__(self, into: dict[str, Any]) -> None:
         self._into = into
-        self._seen: set[str] = set()
+        self._seen: set[tuple[str, str]] = set()
         self._keys: set[str] = set()
 
     def add(self, value: Any, *where: str | int, skip: Collection[str] = ()) -> None:
@@ -90,44 +98,42 @@ class DistinctTexts:
             return  # the common case, keys and texts met before: no pointer built
         own = {k: v for k, v in value.items() if k not in skip} if isinstance(value, dict) else value
         base, seen, keys, into = pointer(*where), self._seen, self._keys, self._into
-        for path, held, keyed in nodes(own):
+        for link, key, held, keyed in walk(own):
             if keyed:
-                if path[-1] not in keys:
-                    keys.add(path[-1])
-                    into[base + pointer(*path)] = None if isinstance(held, dict | list) else held
+                if key not in keys:
+                    keys.add(key)
+                    into[base + pointer(*link_parts(link))] = None if isinstance(held, dict | list) else held
                     if type(held) is str:
-                        seen.add(held)
-            elif held not in seen:
-                seen.add(held)
-                into[base + pointer(*path)] = held
+                        seen.add((key, held))
+            elif (key, held) not in seen:
+                seen.add((key, held))
+                into[base + pointer(*link_parts(link))] = held
 
     def _news(self, value: Any, skip: Collection[str]) -> bool:
-        """Whether ``value`` (but its keys in ``skip``) holds a key or a string not met yet, as far
-        as :func:`dqm.identifiers.nodes` walks: one walk with no path kept."""
+        """Whether ``value`` (but its keys in ``skip``) holds a key, or a string under its key, not
+        met yet: one walk with no pointer built."""
         seen, keys = self._seen, self._keys
         if isinstance(value, dict):
             own = [k for k in value if k not in skip] if skip else value
             if not keys.issuperset(own):
                 return True
-            level, depth = [value[k] for k in own], 1
+            level = [(k, value[k]) for k in own]
         else:
-            level, depth = [value], 0
-        while level:  # one level of nesting a round, as deep as nodes walks
-            deeper: list[Any] = []
-            for v in level:
+            level = [("", value)]
+        while level:  # one level of nesting a round, every level (no recursion)
+            deeper: list[tuple[str, Any]] = []
+            for key, v in level:
                 kind = type(v)  # exact JSON types: a parsed document holds no subclass
                 if kind is str:
-                    if v not in seen:
+                    if (key, v) not in seen:
                         return True
-                elif depth >= MAX_NESTING:
-                    continue
                 elif kind is dict:
                     if not keys.issuperset(v):
                         return True
-                    deeper.extend(v.values())
+                    deeper.extend(v.items())
                 elif kind is list:
-                    deeper.extend(v[:MAX_LIST_ITEMS])
-            level, depth = deeper, depth + 1
+                    deeper.extend([(key, x) for x in v if type(x) is not float and type(x) is not int])
+            level = deeper
         return False
 
 

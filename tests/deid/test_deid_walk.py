@@ -1,0 +1,251 @@
+"""Every text of a JSON annotation file is searched for identifiers, however deep, however long a
+list or a string, keys included -- or a ``DEID_ANNOTATION_UNSEARCHED`` warning says where searching
+stopped. Each gap below shipped an identifier while the file was certified clean."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from dqm import identifiers
+from dqm.identifiers import DeidSettings, Masker, TextBudget, link_parts, walk
+from dqm.model import Item
+from dqm.profile import Profile, load_profile
+from dqm.readers import parse_annotation
+from dqm.slide_io import virtual_probe
+from tests.deid.test_deid import _SQUARE, deid_findings, view_of
+
+RRN = "RRN 900101-1234567"
+SECRETS = ("Gildong", "900101-1234567")
+
+
+@pytest.fixture(scope="module")
+def profile() -> Profile:
+    return load_profile()
+
+
+def _deep(depth: int, leaf: Any) -> Any:
+    for k in range(depth):
+        leaf = {f"level{k}": leaf} if k % 2 else [leaf]
+    return leaf
+
+
+PAYLOADS: dict[str, Any] = {
+    "nested_20_deep": _deep(20, RRN),  # the walk stopped at 8 levels
+    "list_item_1500": ["plain"] * 1500 + [RRN],  # and after 1,000 items of a list
+    "string_past_10000": "x " * 8000 + RRN,  # only the first 10,000 characters were searched
+    "key_over_a_number": {RRN: 1},  # a key whose value holds no string was dropped
+    "list_under_identifying_key": {"patient_name": ["Hong", "Gildong"]},  # items keyed "0", "1"
+}
+
+
+def _place(fmt: str, payload: Any) -> tuple[dict[str, Any] | list[Any], str]:
+    """A document of ``fmt`` with ``payload`` at one of its free-text places, and the pointer every
+    finding of the payload must start with."""
+    polygon = {"type": "Polygon", "coordinates": [_SQUARE]}
+    if fmt == "native":
+        lesion = {"class": "BCC", "geometry": polygon, "properties": {"extra": payload}}
+        return {"lesions": [lesion], "clinical": {}}, "/lesions/0/properties/extra"
+    if fmt == "native_top":
+        return {"lesions": [{"class": "BCC", "geometry": polygon}], "notes": payload}, "/notes"
+    if fmt == "coco":
+        doc = {
+            "images": [{"id": 1, "file_name": "s1.svs", "width": 100, "height": 80}],
+            "categories": [{"id": 1, "name": "BCC"}],
+            "annotations": [
+                {
+                    "id": 1,
+                    "image_id": 1,
+                    "category_id": 1,
+                    "segmentation": [[10, 10, 60, 10, 60, 60]],
+                    "extra": payload,
+                }
+            ],
+        }
+        return doc, "/annotations/0/extra"
+    if fmt == "qupath":
+        props = {"objectType": "annotation", "classification": {"name": "BCC"}, "extra": payload}
+        feature = {"type": "Feature", "geometry": polygon, "properties": props}
+        return {"type": "FeatureCollection", "features": [feature]}, "/features/0/properties/extra"
+    if fmt == "qupath_detection":  # a skipped object's text: kept distinct by the reader
+        props = {"objectType": "detection", "classification": {"name": "BCC"}, "extra": payload}
+        annotation = {"objectType": "annotation", "classification": {"name": "BCC"}}
+        features = [
+            {"type": "Feature", "geometry": polygon, "properties": annotation},
+            {"type": "Feature", "geometry": polygon, "properties": props},
+        ]
+        return {"type": "FeatureCollection", "features": features}, "/features/1/properties/extra"
+    assert fmt == "dsa"
+    element = {"type": "polyline", "closed": True, "group": "BCC", "points": [[*p, 0] for p in _SQUARE]}
+    body = {"name": "BCC", "attributes": {"extra": payload}, "elements": [element]}
+    return [{"_id": "5f0c", "annotation": body}], "/0/annotation/attributes"
+
+
+FORMATS = ("native", "native_top", "coco", "qupath", "qupath_detection", "dsa")
+
+
+def _masked_output(findings: list[Any]) -> str:
+    """The findings as an output writes them: JSON through the masker."""
+    text = json.dumps([f.model_dump(mode="json") for f in findings], ensure_ascii=False)
+    return Masker(DeidSettings(), b"k" * 32)(text)
+
+
+@pytest.mark.parametrize("payload", sorted(PAYLOADS))
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_every_text_of_each_json_formats_free_text_places_is_searched(
+    profile: Profile, fmt: str, payload: str
+) -> None:
+    doc, where = _place(fmt, PAYLOADS[payload])
+    name = "ann/s1.geojson" if fmt.startswith("qupath") else "ann/s1.json"
+    (ann,) = parse_annotation(json.dumps(doc).encode(), name)
+    found = [
+        f for f in deid_findings(view_of(profile, annotation=ann)) if f.code.startswith("DEID_ANNOTATION")
+    ]
+    assert found, f"{payload} in {fmt}: not found"
+    assert {f.code for f in found} == {"DEID_ANNOTATION_IDENTIFIER"}
+    assert all((f.location.pointer or "").startswith(where) for f in found), [
+        f.location.pointer for f in found
+    ]
+    output = _masked_output(found)
+    assert not any(secret in output for secret in SECRETS)
+
+
+def test_a_list_under_an_identifying_key_is_flagged_at_the_key(profile: Profile) -> None:
+    """``patient_name: ["Hong", "Gildong"]``: each name was searched under the key ``0`` or ``1``."""
+    doc, _ = _place("native", {"patient_name": ["Hong", "Gildong"], "ok": {"patient_id": 12345678}})
+    (ann,) = parse_annotation(json.dumps(doc).encode(), "ann/s1.json")
+    found = deid_findings(view_of(profile, annotation=ann))
+    assert sorted((f.code, f.location.pointer) for f in found) == [
+        ("DEID_ANNOTATION_IDENTIFIER", "/lesions/0/properties/extra/ok/patient_id"),
+        ("DEID_ANNOTATION_IDENTIFIER", "/lesions/0/properties/extra/patient_name"),
+    ]
+    assert "Ho**********" in json.dumps([f.model_dump(mode="json") for f in found])
+
+
+def test_a_name_met_first_under_a_harmless_key_is_still_flagged_under_an_identifying_one(
+    profile: Profile,
+) -> None:
+    """Deduplicating texts by text alone hid the second patient's name: it had been a note first."""
+    detections = [
+        {"note": "Kim Minsu", "patient_name": "Lee Jina"},
+        {"patient_name": "Kim Minsu"},
+    ]
+    polygon = {"type": "Polygon", "coordinates": [_SQUARE]}
+    features = [
+        {"type": "Feature", "geometry": polygon, "properties": {"objectType": "detection", **d}}
+        for d in detections
+    ]
+    (ann,) = parse_annotation(
+        json.dumps({"type": "FeatureCollection", "features": features}).encode(), "a.geojson"
+    )
+    pointers = sorted(
+        f.location.pointer
+        for f in deid_findings(view_of(profile, annotation=ann))
+        if f.code == "DEID_ANNOTATION_IDENTIFIER"
+    )
+    assert pointers == ["/features/0/properties/patient_name", "/features/1/properties/patient_name"]
+
+
+def test_a_key_below_an_identifying_key_is_not_shown(profile: Profile) -> None:
+    """A reader keeps a skipped object's text by pointer: a name that is a key below ``patient_name``
+    was shown whole in the finding's pointer (the masker knows no bare name)."""
+    polygon = {"type": "Polygon", "coordinates": [_SQUARE]}
+    props = {"objectType": "detection", "patient_name": {"Hong Gildong": 1}}
+    doc = {
+        "type": "FeatureCollection",
+        "features": [{"type": "Feature", "geometry": polygon, "properties": props}],
+    }
+    (ann,) = parse_annotation(json.dumps(doc).encode(), "a.geojson")
+    found = deid_findings(view_of(profile, annotation=ann))
+    assert [f.location.pointer for f in found] == ["/features/0/properties/patient_name"]
+    assert "Gildong" not in json.dumps([f.model_dump(mode="json") for f in found])
+
+
+def test_past_the_budget_the_first_unsearched_text_is_named(
+    profile: Profile, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(identifiers, "MAX_SEARCHED_TEXTS", 50)
+    doc, _ = _place("native", {f"k{i}": f"text {i}" for i in range(100)} | {"z": RRN})
+    (ann,) = parse_annotation(json.dumps(doc).encode(), "ann/s1.json")
+    found = deid_findings(view_of(profile, annotation=ann))
+    (unsearched,) = [f for f in found if f.code == "DEID_ANNOTATION_UNSEARCHED"]
+    assert (
+        unsearched.location.pointer == "/lesions/0/properties/extra/k24"
+    )  # its 50th text: 1 + 24 keys, 24 values
+    assert "50 texts" in unsearched.message
+    assert not [f for f in found if f.code == "DEID_ANNOTATION_IDENTIFIER"]
+
+
+def test_a_long_text_past_the_character_budget_is_searched_in_part_and_said_so(
+    profile: Profile, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(identifiers, "MAX_SEARCHED_CHARS", 20_000)
+    doc, _ = _place("native", {"a": RRN + " x" * 20_000, "b": RRN + "!"})
+    (ann,) = parse_annotation(json.dumps(doc).encode(), "ann/s1.json")
+    found = sorted((f.code, f.location.pointer) for f in deid_findings(view_of(profile, annotation=ann)))
+    assert found == [
+        ("DEID_ANNOTATION_IDENTIFIER", "/lesions/0/properties/extra/a"),  # its first 20,000 searched
+        ("DEID_ANNOTATION_UNSEARCHED", "/lesions/0/properties/extra/a"),
+    ]
+
+
+def test_the_walk_goes_as_deep_and_long_as_the_document_without_recursion() -> None:
+    deep: Any = "leaf"
+    for _ in range(50_000):  # far past the recursion limit
+        deep = [deep]
+    ((link, key, text, keyed),) = list(walk(deep))
+    assert (key, text, keyed) == ("", "leaf", False)
+    assert len(link_parts(link)) == 50_000
+    assert sum(1 for _ in walk({"k": list(range(2_000_000))})) == 1  # numbers stepped over, not yielded
+
+
+def test_a_budget_counts_texts_and_characters() -> None:
+    budget = TextBudget(texts=3, chars=10)
+    assert budget.take("abcd", "t", None) == "abcd"
+    assert budget.take("abcdefgh", "t", ("x", "y")) == "abcdef"  # 6 characters were left
+    assert budget.stopped == ("t", ("x", "y"))
+    assert budget.take("more", "t", None) == ""
+
+
+@pytest.mark.parametrize(
+    ("key", "code"),
+    [
+        ("aperio.Patient", "DEID_SLIDE_IDENTIFIER"),
+        ("aperio.Barcode", "DEID_SLIDE_QUASI"),
+        ("leica.barcode", "DEID_SLIDE_QUASI"),
+        ("philips.PIM_DP_UFS_BARCODE", "DEID_SLIDE_QUASI"),
+        ("ventana.Barcode1D", "DEID_SLIDE_QUASI"),
+        ("hamamatsu.Reference", "DEID_SLIDE_QUASI"),
+    ],
+)
+def test_vendor_header_keys_that_name_the_patient_or_the_case(profile: Profile, key: str, code: str) -> None:
+    probe = virtual_probe("slides/s1.svs", properties={"openslide.vendor": "aperio", key: "Hong Gildong"})
+    found = deid_findings(view_of(profile, slide=probe, item=Item("s1", "slides/s1.svs", "", {}, None)))
+    assert [f.code for f in found if f.code.startswith("DEID_SLIDE")] == [code]
+
+
+def test_a_long_slide_property_is_searched_whole_within_the_slides_budget(
+    profile: Profile, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from validators import deid
+
+    props = {
+        "openslide.vendor": "aperio",
+        "aperio.A": "x " * 10_000 + RRN,
+        "aperio.B": "y" * 50,
+        "aperio.C": RRN,
+    }
+    probe = virtual_probe("slides/s1.svs", properties=props)
+    view = view_of(profile, slide=probe, item=Item("s1", "slides/s1.svs", "", {}, None))
+    assert [f.location.pointer for f in deid_findings(view) if f.code == "DEID_SLIDE_IDENTIFIER"] == [
+        "/properties/aperio.A",
+        "/properties/aperio.C",
+    ]
+    monkeypatch.setattr(deid, "MAX_SLIDE_CHARS", 20_050)
+    found = [(f.code, f.location.pointer) for f in deid_findings(view) if f.code.startswith("DEID_SLIDE")]
+    assert found == [
+        ("DEID_SLIDE_IDENTIFIER", "/properties/aperio.A"),
+        ("DEID_SLIDE_UNSEARCHED", "/properties/aperio.B"),
+    ]
