@@ -378,7 +378,7 @@ def quasi_key(key: str, settings: DeidSettings) -> bool:
     return bool(settings.compiled.quasi_keys.match(f"{vendor}.{last}"))
 
 
-MAX_SEARCHED_TEXTS = 500_000
+MAX_SEARCHED_TEXTS = 200_000
 """Distinct keys and strings of one annotation file searched for identifiers (:class:`TextBudget`)."""
 MAX_SEARCHED_CHARS = 8_000_000
 """Characters of those searched in all (a text past what is left is searched in part): about 1 s
