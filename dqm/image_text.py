@@ -28,6 +28,12 @@ MAX_TEXT_BYTES = 1 << 20
 """Bytes of text read from the whole file."""
 MAX_TEXTS = 512
 """Text values read from the whole file (each becomes a property to search)."""
+UNREAD = "dqm.unread"
+"""The key under which :func:`tiff_texts` and :func:`pillow_texts` say where the first text they did
+not read whole is (a cap met: a value past :data:`VALUE_BYTES`, the file's text past
+:data:`MAX_TEXT_BYTES` or :data:`MAX_TEXTS`, an IFD past :data:`MAX_ENTRIES`, pages past
+:data:`MAX_PAGES`), e.g. ``page 2 ImageDescription: 262,144 of 300,000 bytes``; the
+de-identification check reports it (``DEID_SLIDE_UNSEARCHED``) and searches it as no property."""
 
 ASCII = 2
 XMP = 700
@@ -92,8 +98,15 @@ def _walk(fh: BinaryIO, order: str, big: bool, offset: int, out: dict[str, list[
     count_fmt, offset_fmt = (order + "Q", order + "Q") if big else (order + "H", order + "I")
     count_size, offset_size = struct.calcsize(count_fmt), struct.calcsize(offset_fmt)
     budget, left, seen = MAX_TEXT_BYTES, MAX_TEXTS, set()
-    for page in range(MAX_PAGES):
-        if not offset or offset in seen or budget <= 0 or left <= 0:
+
+    def unread(page: int, what: str) -> None:
+        out.setdefault(UNREAD, [(page, what)])  # the first place only
+
+    for page in range(MAX_PAGES + 1):
+        if not offset or offset in seen:
+            break
+        if page == MAX_PAGES:
+            unread(page, f"pages past the first {MAX_PAGES}")
             break
         seen.add(offset)
         fh.seek(offset)
@@ -102,6 +115,8 @@ def _walk(fh: BinaryIO, order: str, big: bool, offset: int, out: dict[str, list[
             break
         n = struct.unpack(count_fmt, raw)[0]
         shown = min(n, MAX_ENTRIES)
+        if n > shown:
+            unread(page, f"page {page}: {n - shown:,} entries past the first {MAX_ENTRIES:,}")
         table = fh.read(shown * entry.itemsize)
         if len(table) < shown * entry.itemsize:
             break
@@ -114,9 +129,18 @@ def _walk(fh: BinaryIO, order: str, big: bool, offset: int, out: dict[str, list[
         tags, kinds = rows["tag"], rows["type"]  # compared value by value: np.isin costs 8 µs a call
         texts = rows[(kinds == ASCII) | (((tags == XMP) | (tags == ICC)) & ((kinds == 1) | (kinds == 7)))]
         for tag, _, count, value in texts.tolist():
-            if not count or budget <= 0 or left <= 0:
+            name = TAG_NAMES.get(tag, "ICC" if tag == ICC else f"Tag{tag}")
+            if not count:
                 continue
+            if budget <= 0 or left <= 0:
+                unread(
+                    page,
+                    f"page {page} {name} and the text after it ({MAX_TEXTS} values, {MAX_TEXT_BYTES:,} bytes read)",
+                )
+                break
             n_bytes = min(count, VALUE_BYTES, budget)
+            if n_bytes < count:
+                unread(page, f"page {page} {name}: {n_bytes:,} of {count:,} bytes")
             if count <= entry["value"].itemsize:  # held in the entry itself
                 data = struct.pack(offset_fmt, value)[:n_bytes]
             else:
@@ -129,7 +153,7 @@ def _walk(fh: BinaryIO, order: str, big: bool, offset: int, out: dict[str, list[
                 continue
             text = data.decode("utf-8", "replace").strip("\x00 \t\r\n")
             if text:
-                out.setdefault(TAG_NAMES.get(tag, f"Tag{tag}"), []).append((page, text))
+                out.setdefault(name, []).append((page, text))
 
 
 def _icc_text(body: bytes) -> str:
@@ -214,8 +238,10 @@ def pillow_texts(img: Any) -> list[tuple[str, str]]:
     and blanks at their ends. A corrupt EXIF block gives what was read before it."""
     fmt = (img.format or "image").lower()
     pairs: list[tuple[str, str]] = []
+    full = False
     for key, value in img.info.items():
         if len(pairs) >= MAX_TEXTS:  # Pillow keeps up to 64 MB of a PNG's text chunks
+            full = True
             break
         if isinstance(value, bytes) and key in ("comment", "xmp"):  # a JPEG's XMP packet is bytes
             pairs.append((f"{fmt}.{key}", value.decode("utf-8", "replace")))
@@ -225,14 +251,19 @@ def pillow_texts(img: Any) -> list[tuple[str, str]]:
             pairs.append((f"{fmt}.{key}", value))
     try:
         for pair in _exif_texts(img):
-            pairs.append(pair)
             if len(pairs) >= MAX_TEXTS:
+                full = True
                 break
+            pairs.append(pair)
     except (OSError, ValueError, SyntaxError, struct.error, KeyError, TypeError):
         pass  # a corrupt EXIF block: what was read stands
-    out = []
+    out: list[tuple[str, str]] = []
     for key, text in pairs[:MAX_TEXTS]:
         cut = text[:VALUE_BYTES].strip("\x00 \t\r\n")
+        if len(text) > VALUE_BYTES and not any(k == UNREAD for k, _ in out):
+            out.append((UNREAD, f"{key}: {VALUE_BYTES:,} of {len(text):,} characters"))
         if cut:
             out.append((key, cut))
+    if full and not any(k == UNREAD for k, _ in out):
+        out.append((UNREAD, f"text values past the first {MAX_TEXTS}"))
     return out

@@ -249,3 +249,18 @@ def test_a_long_slide_property_is_searched_whole_within_the_slides_budget(
         ("DEID_SLIDE_IDENTIFIER", "/properties/aperio.A"),
         ("DEID_SLIDE_UNSEARCHED", "/properties/aperio.B"),
     ]
+
+
+def test_a_label_text_read_in_part_is_said_unsearched(tmp_path, profile: Profile) -> None:
+    """A label page's description past 256 KiB was cut where it was read, in silence: an RRN after
+    the cut shipped. Now the cut is a DEID_SLIDE_UNSEARCHED warning naming the page and the tag."""
+    from dqm.image_text import VALUE_BYTES
+    from dqm.slide_io import ProbeOptions, probe_slide
+    from tests.deid.test_deid import _label_tiff
+
+    path = tmp_path / "s1.tiff"
+    _label_tiff(path, "x" * VALUE_BYTES + " " + RRN)
+    probe = probe_slide(path, "slides/s1.tiff", ProbeOptions(artefacts=False))
+    found = [f for f in deid_findings(view_of(profile, slide=probe)) if f.code.startswith("DEID_SLIDE")]
+    assert [(f.code, f.location.pointer) for f in found] == [("DEID_SLIDE_UNSEARCHED", "/properties")]
+    assert "page 1 ImageDescription: 262,144 of 262,164 bytes" in found[0].message

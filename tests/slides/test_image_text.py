@@ -9,7 +9,7 @@ import time
 import numpy as np
 import tifffile
 
-from dqm.image_text import MAX_PAGES, MAX_TEXT_BYTES, MAX_TEXTS, VALUE_BYTES, tiff_texts
+from dqm.image_text import MAX_PAGES, MAX_TEXT_BYTES, MAX_TEXTS, UNREAD, VALUE_BYTES, tiff_texts
 
 
 def _ifd(entries: list[tuple[int, int, int, int]], next_offset: int) -> bytes:
@@ -46,12 +46,19 @@ def test_a_hostile_chain_is_read_within_bounds() -> None:
     inline = _chain(100_000, [(270, 2, 3, 0x0062_6161), (271, 2, 2**32 - 1, 2**31 + 5)])
     started = time.perf_counter()
     texts = tiff_texts(io.BytesIO(inline))
-    assert texts == {"ImageDescription": [(page, "aab") for page in range(MAX_PAGES)]}
+    assert texts == {
+        "ImageDescription": [(page, "aab") for page in range(MAX_PAGES)],
+        UNREAD: [(0, "page 0 Make: 262,144 of 4,294,967,295 bytes")],  # what was left is said
+    }
     big_texts = _chain(100, [(270, 2, 2**32 - 1, -1)], b"A" * (3 * VALUE_BYTES))
-    pages = tiff_texts(io.BytesIO(big_texts))["ImageDescription"]
-    assert [len(text) for _, text in pages] == [VALUE_BYTES] * (MAX_TEXT_BYTES // VALUE_BYTES)
+    read = tiff_texts(io.BytesIO(big_texts))
+    assert [len(text) for _, text in read["ImageDescription"]] == [VALUE_BYTES] * (MAX_TEXT_BYTES // VALUE_BYTES)
+    assert read[UNREAD] == [(0, "page 0 ImageDescription: 262,144 of 4,294,967,295 bytes")]
     wide = b"II*\x00" + struct.pack("<IH", 8, 65535) + struct.pack("<HHII", 270, 2, 3, 0x0041_4141) * 65535
-    assert tiff_texts(io.BytesIO(wide)) == {"ImageDescription": [(0, "AAA")] * MAX_TEXTS}
+    assert tiff_texts(io.BytesIO(wide)) == {
+        "ImageDescription": [(0, "AAA")] * MAX_TEXTS,
+        UNREAD: [(0, "page 0: 61,439 entries past the first 4,096")],
+    }
     big = b"II+\x00\x08\x00\x00\x00" + struct.pack("<QQ", 16, 1)
     big += struct.pack("<HHQQ", 270, 2, 100, 2**64 - 2) + struct.pack("<Q", 2**64 - 1)
     assert tiff_texts(io.BytesIO(big)) == {}
