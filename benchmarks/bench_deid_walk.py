@@ -66,7 +66,9 @@ CASES = {
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--only", default="", help="comma-separated case names")
-    ap.add_argument("--code", type=Path, default=ROOT, help="the dqm checkout the command runs (before/after)")
+    ap.add_argument(
+        "--code", type=Path, default=ROOT, help="the dqm checkout the command runs (before/after)"
+    )
     args = ap.parse_args()
     names = [n for n in args.only.split(",") if n] or list(CASES)
     env = {**os.environ, "PYTHONPATH": str(args.code)}
@@ -79,12 +81,21 @@ def main() -> int:
             else:
                 square = [[10, 10], [60, 10], [60, 60], [10, 60], [10, 10]]
                 lesion = {"class": "BCC", "geometry": {"type": "Polygon", "coordinates": [square]}}
-                path.write_text(json.dumps({"lesions": [lesion]})[:-3] + ', "properties": {"v": ' + value + "}}]}")
+                path.write_text(
+                    json.dumps({"lesions": [lesion]})[:-3] + ', "properties": {"v": ' + value + "}}]}"
+                )
             done = subprocess.run(
-                [sys.executable, "-c", CHILD, str(path)], env=env, capture_output=True, text=True, cwd=args.code
+                [sys.executable, "-c", CHILD, str(path)],
+                env=env,
+                capture_output=True,
+                text=True,
+                cwd=args.code,
             )
             row = json.loads(done.stdout) if done.returncode == 0 else {"error": done.stderr[-300:]}
-            print(json.dumps({"case": name, "megabytes": round(path.stat().st_size / 2**20, 1), **row}), flush=True)
+            print(
+                json.dumps({"case": name, "megabytes": round(path.stat().st_size / 2**20, 1), **row}),
+                flush=True,
+            )
     return 0
 
 

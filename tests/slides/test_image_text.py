@@ -52,7 +52,9 @@ def test_a_hostile_chain_is_read_within_bounds() -> None:
     }
     big_texts = _chain(100, [(270, 2, 2**32 - 1, -1)], b"A" * (3 * VALUE_BYTES))
     read = tiff_texts(io.BytesIO(big_texts))
-    assert [len(text) for _, text in read["ImageDescription"]] == [VALUE_BYTES] * (MAX_TEXT_BYTES // VALUE_BYTES)
+    assert [len(text) for _, text in read["ImageDescription"]] == [VALUE_BYTES] * (
+        MAX_TEXT_BYTES // VALUE_BYTES
+    )
     assert read[UNREAD] == [(0, "page 0 ImageDescription: 262,144 of 4,294,967,295 bytes")]
     wide = b"II*\x00" + struct.pack("<IH", 8, 65535) + struct.pack("<HHII", 270, 2, 3, 0x0041_4141) * 65535
     assert tiff_texts(io.BytesIO(wide)) == {
