@@ -406,7 +406,7 @@ def _image(
         issues=issues,
         slide_pointers={key: pointer("images", k, key) for key in ("width", "height")},
     )
-    ann.properties = {**texts(img, "images", k, skip=("file_name",)), **found.text}
+    ann.properties = {**texts(img, "images", k), **found.text}
     bbox_only, crowd = found.bbox_only, found.crowd
     if bbox_only:
         issues.append(

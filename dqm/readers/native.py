@@ -373,7 +373,7 @@ def _annotation(doc: Any, path: str, issues: list[ReadIssue]) -> Annotation:
     ann = Annotation(
         path=path, format=NAME, issues=issues, document=doc, properties=texts(doc, skip=_READ_TOP)
     )
-    ann.properties.update(texts(slide, "slide", skip=("file",)))
+    ann.properties.update(texts(slide, "slide"))
     if not isinstance(doc.get("clinical", {}), dict):
         ann.properties.update(texts(doc["clinical"], "clinical"))
     if isinstance(slide, dict):

@@ -77,13 +77,17 @@ def _place(fmt: str, payload: Any) -> tuple[dict[str, Any] | list[Any], str]:
             {"type": "Feature", "geometry": polygon, "properties": props},
         ]
         return {"type": "FeatureCollection", "features": features}, "/features/1/properties/extra"
-    assert fmt == "dsa"
     element = {"type": "polyline", "closed": True, "group": "BCC", "points": [[*p, 0] for p in _SQUARE]}
+    if fmt == "dsa_point":  # a skipped element's text: kept distinct by the reader
+        point = {"type": "point", "center": [5, 5, 0], "user": {"extra": payload}}
+        body = {"name": "BCC", "elements": [element, point]}
+        return [{"_id": "5f0c", "annotation": body}], "/0/annotation/elements/1/user/extra"
+    assert fmt == "dsa"
     body = {"name": "BCC", "attributes": {"extra": payload}, "elements": [element]}
     return [{"_id": "5f0c", "annotation": body}], "/0/annotation/attributes"
 
 
-FORMATS = ("native", "native_top", "coco", "qupath", "qupath_detection", "dsa")
+FORMATS = ("native", "native_top", "coco", "qupath", "qupath_detection", "dsa", "dsa_point")
 
 
 def _masked_output(findings: list[Any]) -> str:
@@ -264,3 +268,28 @@ def test_a_label_text_read_in_part_is_said_unsearched(tmp_path, profile: Profile
     found = [f for f in deid_findings(view_of(profile, slide=probe)) if f.code.startswith("DEID_SLIDE")]
     assert [(f.code, f.location.pointer) for f in found] == [("DEID_SLIDE_UNSEARCHED", "/properties")]
     assert "page 1 ImageDescription: 262,144 of 262,164 bytes" in found[0].message
+
+
+@pytest.mark.parametrize("fmt", ["coco", "native"])
+def test_the_slide_file_an_annotation_names_is_searched_as_its_text(profile: Profile, fmt: str) -> None:
+    """A COCO image's ``file_name`` and a native ``slide.file`` were left out of the annotation's
+    text (the batch's own file names are searched, but an annotation may name another file)."""
+    name = "S_900101-1234567.svs"
+    if fmt == "coco":
+        doc: dict[str, Any] = {
+            "images": [{"id": 1, "file_name": name, "width": 100, "height": 80}],
+            "categories": [{"id": 1, "name": "BCC"}],
+            "annotations": [
+                {"id": 1, "image_id": 1, "category_id": 1, "segmentation": [[10, 10, 60, 10, 60, 60]]}
+            ],
+        }
+        where = "/images/0/file_name"
+    else:
+        polygon = {"type": "Polygon", "coordinates": [_SQUARE]}
+        doc = {"slide": {"file": name}, "lesions": [{"class": "BCC", "geometry": polygon}], "clinical": {}}
+        where = "/slide/file"
+    (ann,) = parse_annotation(json.dumps(doc).encode(), "ann/s1.json")
+    found = [
+        f for f in deid_findings(view_of(profile, annotation=ann)) if f.code.startswith("DEID_ANNOTATION")
+    ]
+    assert [(f.code, f.location.pointer) for f in found] == [("DEID_ANNOTATION_IDENTIFIER", where)]
