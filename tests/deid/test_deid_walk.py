@@ -51,20 +51,7 @@ def _place(fmt: str, payload: Any) -> tuple[dict[str, Any] | list[Any], str]:
     if fmt == "native_top":
         return {"lesions": [{"class": "BCC", "geometry": polygon}], "notes": payload}, "/notes"
     if fmt == "coco":
-        doc = {
-            "images": [{"id": 1, "file_name": "s1.svs", "width": 100, "height": 80}],
-            "categories": [{"id": 1, "name": "BCC"}],
-            "annotations": [
-                {
-                    "id": 1,
-                    "image_id": 1,
-                    "category_id": 1,
-                    "segmentation": [[10, 10, 60, 10, 60, 60]],
-                    "extra": payload,
-                }
-            ],
-        }
-        return doc, "/annotations/0/extra"
+        return _coco("s1.svs", extra=payload), "/annotations/0/extra"
     if fmt == "qupath":
         props = {"objectType": "annotation", "classification": {"name": "BCC"}, "extra": payload}
         feature = {"type": "Feature", "geometry": polygon, "properties": props}
@@ -85,6 +72,23 @@ def _place(fmt: str, payload: Any) -> tuple[dict[str, Any] | list[Any], str]:
     assert fmt == "dsa"
     body = {"name": "BCC", "attributes": {"extra": payload}, "elements": [element]}
     return [{"_id": "5f0c", "annotation": body}], "/0/annotation/attributes"
+
+
+def _coco(file_name: str, **annotation: Any) -> dict[str, Any]:
+    """A COCO file of one image and one annotation with ``annotation``'s own keys."""
+    return {
+        "images": [{"id": 1, "file_name": file_name, "width": 100, "height": 80}],
+        "categories": [{"id": 1, "name": "BCC"}],
+        "annotations": [
+            {
+                "id": 1,
+                "image_id": 1,
+                "category_id": 1,
+                "segmentation": [[10, 10, 60, 10, 60, 60]],
+                **annotation,
+            }
+        ],
+    }
 
 
 FORMATS = ("native", "native_top", "coco", "qupath", "qupath_detection", "dsa", "dsa_point")
@@ -276,13 +280,7 @@ def test_the_slide_file_an_annotation_names_is_searched_as_its_text(profile: Pro
     text (the batch's own file names are searched, but an annotation may name another file)."""
     name = "S_900101-1234567.svs"
     if fmt == "coco":
-        doc: dict[str, Any] = {
-            "images": [{"id": 1, "file_name": name, "width": 100, "height": 80}],
-            "categories": [{"id": 1, "name": "BCC"}],
-            "annotations": [
-                {"id": 1, "image_id": 1, "category_id": 1, "segmentation": [[10, 10, 60, 10, 60, 60]]}
-            ],
-        }
+        doc = _coco(name)
         where = "/images/0/file_name"
     else:
         polygon = {"type": "Polygon", "coordinates": [_SQUARE]}
