@@ -176,7 +176,7 @@ DEFAULT_PATTERNS: dict[str, DeidPattern] = {
 DEFAULT_IDENTIFIER_KEYS = _built_in_regex(
     r"(?i)(patient.?name|patient.?birth|birth.?date|date.?of.?birth|\bdob\b|patient.?id\b|accession"
     r"|resident.?(registration|number)|\brrn\b|\bssn\b|social.?security|주민|성명|환자.?명|생년월일"
-    r"|(?:^|\.)patient$)"
+    r"|(?:^|[./])patient$)"
 )
 """``patient`` alone too: an Aperio description's ``Patient`` field (``aperio.Patient``), a vendor's
 or an export's ``patient`` holding the name."""

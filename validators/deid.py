@@ -320,8 +320,10 @@ def _flat(held: Any) -> str:
         return held
     if not isinstance(held, dict | list):
         return "" if held is None or isinstance(held, bool) else str(held)
-    parts: list[str] = []
-    size = 0
+    parts = (
+        [str(v) for v in held[:16] if type(v) is int or type(v) is float] if isinstance(held, list) else []
+    )
+    size = sum(len(p) + 1 for p in parts)
     for _, _, value, keyed in walk(held):
         text = _flat(value) if keyed and not isinstance(value, str | dict | list) else "" if keyed else value
         if text.strip():

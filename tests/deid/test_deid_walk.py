@@ -122,10 +122,14 @@ def test_every_text_of_each_json_formats_free_text_places_is_searched(
 
 def test_a_list_under_an_identifying_key_is_flagged_at_the_key(profile: Profile) -> None:
     """``patient_name: ["Hong", "Gildong"]``: each name was searched under the key ``0`` or ``1``."""
-    doc, _ = _place("native", {"patient_name": ["Hong", "Gildong"], "ok": {"patient_id": 12345678}})
+    doc, _ = _place(
+        "native",
+        {"patient_name": ["Hong", "Gildong"], "ok": {"patient_id": 12345678}, "no": {"accession": [1234567]}},
+    )
     (ann,) = parse_annotation(json.dumps(doc).encode(), "ann/s1.json")
     found = deid_findings(view_of(profile, annotation=ann))
     assert sorted((f.code, f.location.pointer) for f in found) == [
+        ("DEID_ANNOTATION_IDENTIFIER", "/lesions/0/properties/extra/no/accession"),
         ("DEID_ANNOTATION_IDENTIFIER", "/lesions/0/properties/extra/ok/patient_id"),
         ("DEID_ANNOTATION_IDENTIFIER", "/lesions/0/properties/extra/patient_name"),
     ]
