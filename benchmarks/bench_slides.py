@@ -271,7 +271,10 @@ STAGES = (
     ("artefacts (with blur)", "dqm.slide_io", "measure"),
     ("  blur sample (tile reads + sharpness)", "dqm.pixels.artefacts", "_blur"),
     ("  sharpness", "dqm.pixels.artefacts", "sharpness"),
-    ("all OpenSlide reads (read_rgba)", "dqm.slide_io", "_read_rgba"),
+    ("all reads (read_rgba)", "dqm.slide_io", "_read_rgba"),
+    ("  OpenSlide's own (1 px before each tile decoded here)", "dqm.slide_io", "_openslide_rgba"),
+    ("  JPEG tiles decoded here", "dqm.slide_tiles", "JpegTiles._decode"),
+    ("  their index (TIFF pages)", "dqm.slide_tiles", "_levels"),
 )
 """``(label, module, function)``: each function's CPU time, its callees included."""
 

@@ -104,9 +104,11 @@ def test_probe_reads_each_region_once_on_the_tile_grid(
     reads: list[tuple[int, tuple[int, int], tuple[int, int]]] = []
     plain = slide_io._read_rgba  # every OpenSlide read of the probe
 
-    def counted(slide: Any, location: tuple[int, int], level: int, size: tuple[int, int]) -> Any:
+    def counted(
+        slide: Any, location: tuple[int, int], level: int, size: tuple[int, int], tiles: Any = None
+    ) -> Any:
         reads.append((level, tuple(location), tuple(size)))
-        return plain(slide, location, level, size)
+        return plain(slide, location, level, size, tiles)
 
     monkeypatch.setattr(slide_io, "_read_rgba", counted)
     probe = probe_slide(path, path.name, ProbeOptions(artefacts_budget_s=60.0))  # unhurried under load

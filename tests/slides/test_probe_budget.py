@@ -50,9 +50,9 @@ def slow_reads(monkeypatch: pytest.MonkeyPatch) -> Any:
     plain = slide_io._read_rgba  # every OpenSlide read of the probe
 
     def slowed(wait: float) -> None:
-        def read(slide: Any, location: Any, level: int, size: Any) -> Any:
+        def read(slide: Any, location: Any, level: int, size: Any, tiles: Any = None) -> Any:
             time.sleep(wait)
-            return plain(slide, location, level, size)
+            return plain(slide, location, level, size, tiles)
 
         monkeypatch.setattr(slide_io, "_read_rgba", read)
 
@@ -195,11 +195,12 @@ def test_a_decoder_that_crawls_or_a_read_that_hangs_stops_on_a_clocks_backstop_a
             location: Any,
             level: int,
             size: Any,
+            tiles: Any = None,
             cpu: bool = cpu,
             clocks: Any = clocks,
         ) -> Any:
             clocks.hang(0.6 if cpu else 3.0, cpu)
-            return plain(slide, location, level, size)
+            return plain(slide, location, level, size, tiles)
 
         monkeypatch.setattr(slide_io, "_read_rgba", read)
         probe = _probe_on(clocks, monkeypatch, slide, ProbeOptions(budget_s=1.0))

@@ -1,0 +1,226 @@
+"""A slide's JPEG tiles decoded from their bytes: OpenSlide's pixels of a region, without its painting.
+
+OpenSlide's ``read_region`` costs about 14 ns a pixel even when its cache holds the decoded tile
+(0.9 ms for a 256-pixel region, of which the JPEG decode is a quarter): it paints the tile
+through cairo into a premultiplied buffer that is then made RGBA again. Where a slide's levels
+are plain JPEG tiles (a generic TIFF or an Aperio SVS: 8-bit, three samples, YCbCr or RGB, one
+tiled page a level), a region that lies inside one stored tile is decoded here from the tile's
+bytes by libjpeg-turbo (imagecodecs), which gives OpenSlide's pixels to the bit
+(``benchmarks/same_probes.py``, ``tests/slides/test_slide_tiles.py``): 0.3-0.5 ms instead of 1.1.
+
+OpenSlide still judges the tile: it makes libjpeg's warnings (a truncated tile, a bad Huffman
+code) errors where imagecodecs decodes through them, so each read first has OpenSlide read the
+region's first pixel, which decodes the same tile (and leaves it in OpenSlide's cache) and fails
+as the whole read would, with the same error and the handle in the same state. Anything this
+module does not know to be the same (another vendor, codec or layout, a region across tiles or
+at a fractional position, a tile that imagecodecs refuses) is read by OpenSlide as before.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import numpy as np
+
+VENDORS = frozenset({"generic-tiff", "aperio"})
+"""OpenSlide formats whose levels are the TIFF's tiled pages, each tile painted as it is stored."""
+
+MAX_PAGES = 64
+"""Pages looked at for the levels; a file with more is read by OpenSlide alone."""
+
+MAX_TILE_PIXELS = 4096 * 4096
+"""Stored tiles of more pixels are read by OpenSlide alone (as before: the budget counts them)."""
+
+_COLOURS = {2: "RGB", 6: "YCBCR"}
+"""TIFF photometric interpretation -> the JPEG colour space OpenSlide decodes the tiles from."""
+
+_ITEM = {3: "H", 4: "I", 16: "Q"}
+"""TIFF SHORT, LONG and LONG8: the tile offsets' and byte counts' item formats."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Level:
+    """One level's tiles: where the tile offsets and byte counts lie in the file, and how to decode."""
+
+    width: int
+    height: int
+    tile_w: int
+    tile_h: int
+    across: int
+    offsets: tuple[int, str]
+    """``(file offset, struct item format)`` of the TileOffsets array."""
+    counts: tuple[int, str]
+    tables: bytes | None
+    colorspace: str
+
+
+class JpegTiles:
+    """The JPEG tiles of an open slide's levels, read through a file handle of their own."""
+
+    def __init__(
+        self, fh: BinaryIO, byteorder: str, levels: list[_Level], downsamples: tuple[float, ...]
+    ) -> None:
+        self._fh, self._fd = fh, fh.fileno()
+        self._size = os.fstat(self._fd).st_size
+        self._order, self._levels, self._downsamples = byteorder, levels, downsamples
+
+    @classmethod
+    def open(
+        cls,
+        path: Path,
+        vendor: str | None,
+        level_dimensions: tuple[tuple[int, int], ...],
+        level_downsamples: tuple[float, ...],
+    ) -> JpegTiles | None:
+        """The tiles of the slide at ``path`` as OpenSlide shows it (``vendor``, levels of
+        ``level_dimensions`` at ``level_downsamples``), or None when its levels are not plain JPEG
+        tiles this module reads as OpenSlide does, or the header cannot be parsed."""
+        import tifffile
+
+        from dqm.slide_io import _tiff_errors
+
+        if vendor not in VENDORS or not level_dimensions or len(level_downsamples) != len(level_dimensions):
+            return None
+        try:
+            fh = path.open("rb")
+        except OSError:
+            return None
+        try:
+            with tifffile.TiffFile(fh) as tf:  # leaves fh open
+                levels = _levels(tf, level_dimensions)
+                order = tf.byteorder
+        except _tiff_errors():
+            levels = None
+        if levels is None:
+            fh.close()
+            return None
+        return cls(fh, order, levels, level_downsamples)
+
+    def close(self) -> None:
+        self._fh.close()
+
+    def __enter__(self) -> JpegTiles:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def region(
+        self,
+        level: int,
+        xy: tuple[int, int],
+        size: tuple[int, int],
+        check: Callable[[], object],
+    ) -> np.ndarray | None:
+        """The RGBA pixels ``read_region(xy, level, size)`` gives (``xy``: level 0's pixels),
+        read-only; None when this region is not one to read here (OpenSlide reads it). ``check``
+        is OpenSlide's read of the region's first pixel: called before the tile is decoded, it
+        raises where OpenSlide's read would."""
+        w, h = size
+        if not 0 <= level < len(self._levels) or w <= 0 or h <= 0:
+            return None
+        ds = self._downsamples[level]
+        lx, ly = xy[0] / ds, xy[1] / ds  # the level's pixels, as OpenSlide computes them
+        if lx != int(lx) or ly != int(ly):
+            return None  # between pixels: OpenSlide interpolates
+        lv, x, y = self._levels[level], int(lx), int(ly)
+        if not (0 <= x < lv.width and 0 <= y < lv.height):
+            return None
+        col, row = x // lv.tile_w, y // lv.tile_h
+        if (x + w - 1) // lv.tile_w != col or (y + h - 1) // lv.tile_h != row:
+            return None  # across stored tiles: OpenSlide composes them
+        check()
+        tile = self._decode(lv, row * lv.across + col)
+        if tile is None:
+            return None
+        tx, ty = x - col * lv.tile_w, y - row * lv.tile_h
+        vw, vh = min(w, lv.width - x), min(h, lv.height - y)  # past the level's edge: transparent
+        if (vw, vh) != (w, h):
+            out = np.zeros((h, w, 4), np.uint8)
+            out[:vh, :vw] = tile[ty : ty + vh, tx : tx + vw]
+        elif (w, h) == (lv.tile_w, lv.tile_h):
+            out = tile  # the whole tile, as decoded
+        else:
+            out = np.ascontiguousarray(tile[ty : ty + h, tx : tx + w])
+        out.flags.writeable = False
+        return out
+
+    def _decode(self, lv: _Level, index: int) -> np.ndarray | None:
+        import imagecodecs
+
+        try:
+            offset = self._item(lv.offsets, index)
+            count = self._item(lv.counts, index)
+            if offset <= 0 or count <= 0 or offset + count > self._size:
+                return None  # not stored, or past the file's end: OpenSlide's own rules
+            data = os.pread(self._fd, count, offset)
+            if len(data) != count:
+                return None
+            # RGBA straight from libjpeg-turbo (opaque): what OpenSlide's buffer becomes, no copy
+            tile = imagecodecs.jpeg8_decode(
+                data, tables=lv.tables, colorspace=lv.colorspace, outcolorspace="RGBA"
+            )
+        except (OSError, ValueError, RuntimeError, MemoryError, struct.error):  # imagecodecs': RuntimeError
+            return None
+        if tile.shape != (lv.tile_h, lv.tile_w, 4) or tile.dtype != np.uint8:
+            return None
+        return tile
+
+    def _item(self, where: tuple[int, str], index: int) -> int:
+        at, item = where
+        size = struct.calcsize(item)
+        raw = os.pread(self._fd, size, at + index * size)
+        (value,) = struct.unpack(self._order + item, raw)
+        return int(value)
+
+
+def _levels(tf: Any, level_dimensions: tuple[tuple[int, int], ...]) -> list[_Level] | None:
+    """Each level's tiles, when the file's tiled pages are the levels one to one (in order of
+    decreasing width, as OpenSlide takes them) and every one is plain JPEG; else None."""
+    if len(tf.pages) > MAX_PAGES:
+        return None
+    tiled = [page for page in tf.pages if page.is_tiled]
+    tiled.sort(key=lambda page: -int(page.imagewidth))
+    if [(int(p.imagewidth), int(p.imagelength)) for p in tiled] != list(level_dimensions):
+        return None
+    out = []
+    for page in tiled:
+        level = _level(page)
+        if level is None:
+            return None
+        out.append(level)
+    return out
+
+
+def _level(page: Any) -> _Level | None:
+    """One tiled page's tiles, when plain JPEG (8-bit, 3 samples interleaved, YCbCr or RGB); else None."""
+    if (
+        int(page.compression) != 7
+        or int(page.photometric) not in _COLOURS
+        or int(page.bitspersample) != 8
+        or int(page.samplesperpixel) != 3
+        or int(page.planarconfig) != 1
+        or int(page.imagedepth) != 1
+        or int(page.tiledepth) != 1
+    ):
+        return None
+    offsets, counts = page.tags.get(324), page.tags.get(325)
+    w, h, tw, th = int(page.imagewidth), int(page.imagelength), int(page.tilewidth), int(page.tilelength)
+    if offsets is None or counts is None or tw <= 0 or th <= 0 or tw * th > MAX_TILE_PIXELS:
+        return None
+    across = -(-w // tw)
+    n = across * -(-h // th)
+    items = []
+    for tag in (offsets, counts):
+        item = _ITEM.get(int(tag.dtype))
+        if item is None or int(tag.count) != n:
+            return None
+        items.append((int(tag.valueoffset), item))
+    tables = page.jpegtables
+    colorspace = _COLOURS[int(page.photometric)]
+    return _Level(w, h, tw, th, across, items[0], items[1], bytes(tables) if tables else None, colorspace)

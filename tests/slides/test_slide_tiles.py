@@ -1,0 +1,132 @@
+"""JPEG tiles decoded from their bytes give OpenSlide's pixels to the bit, and OpenSlide still
+judges whether a tile reads (dqm.slide_tiles)."""
+
+from __future__ import annotations
+
+import shutil
+import struct
+from pathlib import Path
+
+import numpy as np
+import openslide
+import pytest
+import tifffile
+
+from dqm.slide_io import _read_rgba, probe_slide
+from dqm.slide_tiles import JpegTiles
+from dqm.synth.pyramid import write_pyramid
+
+REAL = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "real" / "slides"
+
+
+@pytest.fixture(scope="module")
+def pyramid(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A JPEG-tiled pyramid (tiles of 256, levels at downsamples 1 and 4) whose level 0 ends
+    inside its last tiles, with texture in every tile."""
+    rng = np.random.default_rng(5)
+    image = rng.integers(0, 256, (700, 900, 3), dtype=np.uint8)
+    image[::7] = (230, 120, 200)
+    path = tmp_path_factory.mktemp("tiles") / "slide.tiff"
+    write_pyramid(path, image, 0.5)
+    return path
+
+
+def _opened(path: Path) -> tuple[openslide.OpenSlide, JpegTiles]:
+    slide = openslide.OpenSlide(str(path))
+    vendor = slide.properties.get("openslide.vendor")
+    tiles = JpegTiles.open(path, vendor, tuple(slide.level_dimensions), tuple(slide.level_downsamples))
+    assert tiles is not None
+    return slide, tiles
+
+
+REGIONS = [
+    (0, (0, 0), (256, 256)),  # a whole tile
+    (0, (256, 512), (256, 256)),  # a tile of the last row, past the level's bottom edge
+    (0, (768, 0), (256, 256)),  # the last column, past the right edge
+    (0, (768, 512), (256, 256)),  # the corner tile
+    (0, (300, 260), (100, 40)),  # inside one tile
+    (0, (0, 0), (1, 1)),
+    (1, (0, 0), (225, 175)),  # the smallest level read whole
+    (1, (40, 0), (10, 10)),  # a level-1 pixel at (10, 0)
+]
+
+
+@pytest.mark.parametrize(("level", "xy", "size"), REGIONS)
+def test_a_region_inside_one_tile_is_openslides_pixels(
+    pyramid: Path, level: int, xy: tuple[int, int], size: tuple[int, int]
+) -> None:
+    slide, tiles = _opened(pyramid)
+    with slide, tiles:
+        direct = tiles.region(level, xy, size, lambda: None)
+        assert direct is not None  # decoded here, not by OpenSlide
+        assert direct.dtype == np.uint8 and direct.shape == (size[1], size[0], 4)
+        np.testing.assert_array_equal(direct, np.asarray(slide.read_region(xy, level, size)))
+        np.testing.assert_array_equal(_read_rgba(slide, xy, level, size, tiles), direct)
+
+
+@pytest.mark.parametrize(
+    ("level", "xy", "size"),
+    [
+        (0, (200, 0), (100, 100)),  # across two tiles: OpenSlide composes them
+        (1, (2, 0), (10, 10)),  # half a level-1 pixel: OpenSlide interpolates
+        (0, (-10, 0), (20, 20)),  # before the level
+        (0, (900, 0), (20, 20)),  # past it
+    ],
+)
+def test_other_regions_are_left_to_openslide(
+    pyramid: Path, level: int, xy: tuple[int, int], size: tuple[int, int]
+) -> None:
+    slide, tiles = _opened(pyramid)
+    with slide, tiles:
+        assert tiles.region(level, xy, size, lambda: None) is None
+        np.testing.assert_array_equal(
+            _read_rgba(slide, xy, level, size, tiles), np.asarray(slide.read_region(xy, level, size))
+        )
+
+
+def test_a_truncated_tile_fails_as_openslide_fails(pyramid: Path, tmp_path: Path) -> None:
+    """libjpeg warns about a truncated tile and decodes it anyway (imagecodecs passes the warning
+    over); OpenSlide makes the warning an error. The direct read has OpenSlide read the tile's
+    first pixel first, so the probe still reports the slide unreadable."""
+    path = tmp_path / "truncated.tiff"
+    shutil.copy(pyramid, path)
+    with tifffile.TiffFile(path) as tf:
+        counts = tf.pages[0].tags[325]
+        where, count = counts.valueoffset, tf.pages[0].databytecounts[0]
+        item = {3: "<H", 4: "<I", 16: "<Q"}[int(counts.dtype)]
+    with path.open("r+b") as fh:
+        fh.seek(where)
+        fh.write(struct.pack(item, count // 2))
+    slide, tiles = _opened(path)
+    with slide, tiles:
+        assert tiles.region(0, (0, 0), (256, 256), lambda: None) is not None  # decodes regardless
+        with pytest.raises(openslide.OpenSlideError):
+            _read_rgba(slide, (0, 0), 0, (256, 256), tiles)
+    probe = probe_slide(path, path.name)
+    assert probe.read_failure is not None and probe.read_failure.xy == (0, 0)
+
+
+def test_only_plain_jpeg_levels_are_read_here(pyramid: Path, tmp_path: Path) -> None:
+    dims, ds = ((900, 700), (225, 175)), (1.0, 4.0)
+    assert JpegTiles.open(pyramid, "hamamatsu", dims, ds) is None  # another layout
+    assert JpegTiles.open(pyramid, "generic-tiff", ((900, 700),), (1.0,)) is None  # not the levels
+    deflate = tmp_path / "deflate.tiff"
+    tifffile.imwrite(deflate, np.zeros((300, 300, 3), np.uint8), tile=(256, 256), compression="zlib")
+    assert JpegTiles.open(deflate, "generic-tiff", ((300, 300),), (1.0,)) is None
+    corrupt = tmp_path / "corrupt.tiff"
+    corrupt.write_bytes(b"II*\x00" + b"\xff" * 64)
+    assert JpegTiles.open(corrupt, "generic-tiff", ((300, 300),), (1.0,)) is None
+
+
+@pytest.mark.wsi
+def test_an_aperio_rgb_tile_is_openslides_pixels() -> None:
+    """Aperio's JPEG tiles (RGB, shared JPEG tables, 240 pixels a side)."""
+    path = REAL / "CMU-1-Small-Region.svs"
+    if not path.exists():
+        pytest.skip("no real slides here")
+    slide, tiles = _opened(path)
+    with slide, tiles:
+        for xy, size in (((0, 0), (240, 240)), ((480, 720), (240, 240)), ((500, 730), (100, 60))):
+            direct = tiles.region(0, xy, size, lambda: None)
+            assert direct is not None
+            np.testing.assert_array_equal(direct, np.asarray(slide.read_region(xy, 0, size)))
