@@ -630,11 +630,11 @@ def _read_rgba(
     OpenSlide's buffer made RGBA as openslide-python makes it (``argb2rgba``), then viewed as an
     array. A slide without openslide-python's handle, or a version without its low-level read, is
     read through ``read_region``; an empty region too (openslide-python makes a blank image).
-    A region inside one of ``tiles``' JPEG tiles is decoded from the tile's bytes, OpenSlide
-    reading its first pixel only (:class:`dqm.slide_tiles.JpegTiles`: the same pixels, 0.4 ms
-    where OpenSlide paints a 256-pixel region in 1.1)."""
+    A region over ``tiles``' JPEG tiles is decoded from their bytes, OpenSlide reading one pixel
+    of each (:class:`dqm.slide_tiles.JpegTiles`: the same pixels, 0.4 ms where OpenSlide paints a
+    256-pixel region in 1.1)."""
     if tiles is not None:
-        direct = tiles.region(level, xy, size, lambda: _openslide_rgba(slide, xy, level, (1, 1)))
+        direct = tiles.region(level, xy, size, lambda at: _openslide_rgba(slide, at, level, (1, 1)))
         if direct is not None:
             return direct
     return _openslide_rgba(slide, xy, level, size)

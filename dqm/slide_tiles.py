@@ -33,6 +33,9 @@ VENDORS = frozenset({"generic-tiff", "aperio"})
 MAX_PAGES = 64
 """Pages looked at for the levels; a file with more is read by OpenSlide alone."""
 
+MAX_REGION_TILES = 64
+"""Stored tiles one region read here may cover; a region over more is read by OpenSlide."""
+
 MAX_TILE_PIXELS = 4096 * 4096
 """Stored tiles of more pixels are read by OpenSlide alone (as before: the budget counts them)."""
 
@@ -115,12 +118,13 @@ class JpegTiles:
         level: int,
         xy: tuple[int, int],
         size: tuple[int, int],
-        check: Callable[[], object],
+        check: Callable[[tuple[int, int]], object],
     ) -> np.ndarray | None:
         """The RGBA pixels ``read_region(xy, level, size)`` gives (``xy``: level 0's pixels),
-        read-only; None when this region is not one to read here (OpenSlide reads it). ``check``
-        is OpenSlide's read of the region's first pixel: called before the tile is decoded, it
-        raises where OpenSlide's read would."""
+        read-only; None when this region is not one to read here (OpenSlide reads it). ``check(at)``
+        is OpenSlide's read of the pixel at level-0 ``at``: called on the region's first pixel in
+        each stored tile it covers, in OpenSlide's order (rows of tiles), before any is decoded
+        here, it raises where OpenSlide's read of the region would."""
         w, h = size
         if not 0 <= level < len(self._levels) or w <= 0 or h <= 0:
             return None
@@ -131,22 +135,37 @@ class JpegTiles:
         lv, x, y = self._levels[level], int(lx), int(ly)
         if not (0 <= x < lv.width and 0 <= y < lv.height):
             return None
-        col, row = x // lv.tile_w, y // lv.tile_h
-        if (x + w - 1) // lv.tile_w != col or (y + h - 1) // lv.tile_h != row:
-            return None  # across stored tiles: OpenSlide composes them
-        check()
-        tile = self._decode(lv, row * lv.across + col)
-        if tile is None:
-            return None
-        tx, ty = x - col * lv.tile_w, y - row * lv.tile_h
         vw, vh = min(w, lv.width - x), min(h, lv.height - y)  # past the level's edge: transparent
-        if (vw, vh) != (w, h):
-            out = np.zeros((h, w, 4), np.uint8)
-            out[:vh, :vw] = tile[ty : ty + vh, tx : tx + vw]
-        elif (w, h) == (lv.tile_w, lv.tile_h):
-            out = tile  # the whole tile, as decoded
+        cols = range(x // lv.tile_w, (x + vw - 1) // lv.tile_w + 1)
+        rows = range(y // lv.tile_h, (y + vh - 1) // lv.tile_h + 1)
+        if len(cols) * len(rows) > MAX_REGION_TILES:
+            return None
+        firsts = [(max(x, c * lv.tile_w), max(y, r * lv.tile_h)) for r in rows for c in cols]
+        at = [(round(fx * ds), round(fy * ds)) for fx, fy in firsts]
+        if any((ax / ds, ay / ds) != first for (ax, ay), first in zip(at, firsts, strict=True)):
+            return None  # a tile's first pixel is no level-0 pixel: OpenSlide's check would differ
+        for corner in at:
+            check(corner)
+        tiles = []
+        for r in rows:
+            for c in cols:
+                tile = self._decode(lv, r * lv.across + c)
+                if tile is None:
+                    return None
+                tiles.append(tile)
+        if len(tiles) == 1 and (vw, vh) == (w, h):
+            tx, ty = x - cols[0] * lv.tile_w, y - rows[0] * lv.tile_h
+            if (w, h) == (lv.tile_w, lv.tile_h):
+                out = tiles[0]  # the whole tile, as decoded
+            else:
+                out = np.ascontiguousarray(tiles[0][ty : ty + h, tx : tx + w])
         else:
-            out = np.ascontiguousarray(tile[ty : ty + h, tx : tx + w])
+            out = np.zeros((h, w, 4), np.uint8) if (vw, vh) != (w, h) else np.empty((h, w, 4), np.uint8)
+            for (fx, fy), tile in zip(firsts, tiles, strict=True):
+                tx, ty = fx % lv.tile_w, fy % lv.tile_h
+                pw = min(lv.tile_w - tx, x + vw - fx)
+                ph = min(lv.tile_h - ty, y + vh - fy)
+                out[fy - y : fy - y + ph, fx - x : fx - x + pw] = tile[ty : ty + ph, tx : tx + pw]
         out.flags.writeable = False
         return out
 

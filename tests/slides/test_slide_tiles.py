@@ -46,6 +46,8 @@ REGIONS = [
     (0, (768, 512), (256, 256)),  # the corner tile
     (0, (300, 260), (100, 40)),  # inside one tile
     (0, (0, 0), (1, 1)),
+    (0, (200, 0), (100, 100)),  # across two tiles
+    (0, (100, 100), (700, 650)),  # over twelve, past both edges
     (1, (0, 0), (225, 175)),  # the smallest level read whole
     (1, (40, 0), (10, 10)),  # a level-1 pixel at (10, 0)
 ]
@@ -57,7 +59,7 @@ def test_a_region_inside_one_tile_is_openslides_pixels(
 ) -> None:
     slide, tiles = _opened(pyramid)
     with slide, tiles:
-        direct = tiles.region(level, xy, size, lambda: None)
+        direct = tiles.region(level, xy, size, lambda at: None)
         assert direct is not None  # decoded here, not by OpenSlide
         assert direct.dtype == np.uint8 and direct.shape == (size[1], size[0], 4)
         np.testing.assert_array_equal(direct, np.asarray(slide.read_region(xy, level, size)))
@@ -67,7 +69,6 @@ def test_a_region_inside_one_tile_is_openslides_pixels(
 @pytest.mark.parametrize(
     ("level", "xy", "size"),
     [
-        (0, (200, 0), (100, 100)),  # across two tiles: OpenSlide composes them
         (1, (2, 0), (10, 10)),  # half a level-1 pixel: OpenSlide interpolates
         (0, (-10, 0), (20, 20)),  # before the level
         (0, (900, 0), (20, 20)),  # past it
@@ -78,10 +79,19 @@ def test_other_regions_are_left_to_openslide(
 ) -> None:
     slide, tiles = _opened(pyramid)
     with slide, tiles:
-        assert tiles.region(level, xy, size, lambda: None) is None
+        assert tiles.region(level, xy, size, lambda at: None) is None
         np.testing.assert_array_equal(
             _read_rgba(slide, xy, level, size, tiles), np.asarray(slide.read_region(xy, level, size))
         )
+
+
+def test_openslide_reads_the_first_pixel_of_each_tile_first(pyramid: Path) -> None:
+    """Row by row, as OpenSlide decodes a region's tiles: the first that fails raises its error."""
+    slide, tiles = _opened(pyramid)
+    with slide, tiles:
+        checked: list[tuple[int, int]] = []
+        assert tiles.region(0, (200, 500), (400, 100), checked.append) is not None
+        assert checked == [(200, 500), (256, 500), (512, 500), (200, 512), (256, 512), (512, 512)]
 
 
 def test_a_truncated_tile_fails_as_openslide_fails(pyramid: Path, tmp_path: Path) -> None:
@@ -99,7 +109,7 @@ def test_a_truncated_tile_fails_as_openslide_fails(pyramid: Path, tmp_path: Path
         fh.write(struct.pack(item, count // 2))
     slide, tiles = _opened(path)
     with slide, tiles:
-        assert tiles.region(0, (0, 0), (256, 256), lambda: None) is not None  # decodes regardless
+        assert tiles.region(0, (0, 0), (256, 256), lambda at: None) is not None  # decodes regardless
         with pytest.raises(openslide.OpenSlideError):
             _read_rgba(slide, (0, 0), 0, (256, 256), tiles)
     probe = probe_slide(path, path.name)
@@ -127,6 +137,6 @@ def test_an_aperio_rgb_tile_is_openslides_pixels() -> None:
     slide, tiles = _opened(path)
     with slide, tiles:
         for xy, size in (((0, 0), (240, 240)), ((480, 720), (240, 240)), ((500, 730), (100, 60))):
-            direct = tiles.region(0, xy, size, lambda: None)
+            direct = tiles.region(0, xy, size, lambda at: None)
             assert direct is not None
             np.testing.assert_array_equal(direct, np.asarray(slide.read_region(xy, 0, size)))
