@@ -47,9 +47,9 @@ one-pixel reads 2.0, the decoding here 1.5-1.7, the tile index 0.2); the blur sa
 passes over libjpeg's warnings, so it cannot judge a tile alone), the pixel measures (artefacts
 without blur 4.8, stain 2.1, tissue mask 1.2, sharpness 1.3, hash 0.7) and, outside the probe,
 about 4 ms a slide of item checks and annotation parsing. The pyramid of 50,000 px: probe 0.10 s
-CPU (0.98 s on the wall clock under a load of 19), 4.52 MiB read against 3.93 before: the tile
-index adds the levels' tile offsets and byte counts (tifffile reads them whole, 8 bytes a stored
-tile, as OpenSlide's own open does); 10,000 px: 2.63 MiB.
+CPU (1.4 s on the wall clock under a load of 18-19), 4.03 MiB read against 3.93 before (the tiles
+decoded here are read once more; their index is the IFD entries and one offset and byte count a
+tile, not every tile's as tifffile reads them: 4.52 MiB that way); 10,000 px: 2.59 MiB.
 
 The round before (issue 13 §4 again, every output unchanged to the bit: each probe field of 604 probes,
 ``benchmarks/same_probes.py`` on 200 lot slides, the real slides, a ``dqm synth`` batch and 369 GlaS
@@ -292,7 +292,7 @@ STAGES = (
     ("all reads (read_rgba)", "dqm.slide_io", "_read_rgba"),
     ("  OpenSlide's own (1 px before each tile decoded here)", "dqm.slide_io", "_openslide_rgba"),
     ("  JPEG tiles decoded here", "dqm.slide_tiles", "JpegTiles._decode"),
-    ("  their index (TIFF pages)", "dqm.slide_tiles", "_levels"),
+    ("  their index (the IFD walk)", "dqm.slide_tiles", "_pages"),
 )
 """``(label, module, function)``: each function's CPU time, its callees included."""
 

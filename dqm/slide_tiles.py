@@ -4,16 +4,18 @@ OpenSlide's ``read_region`` costs about 14 ns a pixel even when its cache holds 
 (0.9 ms for a 256-pixel region, of which the JPEG decode is a quarter): it paints the tile
 through cairo into a premultiplied buffer that is then made RGBA again. Where a slide's levels
 are plain JPEG tiles (a generic TIFF or an Aperio SVS: 8-bit, three samples, YCbCr or RGB, one
-tiled page a level), a region that lies inside one stored tile is decoded here from the tile's
+tiled page a level), a region at a whole pixel of a level is decoded here from its stored tiles'
 bytes by libjpeg-turbo (imagecodecs), which gives OpenSlide's pixels to the bit
-(``benchmarks/same_probes.py``, ``tests/slides/test_slide_tiles.py``): 0.3-0.5 ms instead of 1.1.
+(``benchmarks/same_probes.py``, ``tests/slides/test_slide_tiles.py``): 0.5 ms instead of 1.1 for
+a 256-pixel region. The IFD chain is walked here for the levels' entries; a tile's offset and
+byte count are read when the tile is (tifffile would read every tile's, 8 bytes each).
 
-OpenSlide still judges the tile: it makes libjpeg's warnings (a truncated tile, a bad Huffman
-code) errors where imagecodecs decodes through them, so each read first has OpenSlide read the
-region's first pixel, which decodes the same tile (and leaves it in OpenSlide's cache) and fails
-as the whole read would, with the same error and the handle in the same state. Anything this
-module does not know to be the same (another vendor, codec or layout, a region across tiles or
-at a fractional position, a tile that imagecodecs refuses) is read by OpenSlide as before.
+OpenSlide still judges each tile: it makes libjpeg's warnings (a truncated tile, a bad Huffman
+code) errors where imagecodecs decodes through them, so OpenSlide first reads the region's first
+pixel in each tile, which decodes that tile (and leaves it in OpenSlide's cache) and fails as the
+whole read would, with the same error and the handle in the same state. Anything this module does
+not know to be the same (another vendor, codec or layout, a fractional position, more than
+:data:`MAX_REGION_TILES` tiles, a tile that imagecodecs refuses) is read by OpenSlide as before.
 """
 
 from __future__ import annotations
@@ -23,9 +25,11 @@ import struct
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
 import numpy as np
+
+from dqm.image_text import MAX_ENTRIES, _entries, _layout
 
 VENDORS = frozenset({"generic-tiff", "aperio"})
 """OpenSlide formats whose levels are the TIFF's tiled pages, each tile painted as it is stored."""
@@ -83,26 +87,23 @@ class JpegTiles:
         """The tiles of the slide at ``path`` as OpenSlide shows it (``vendor``, levels of
         ``level_dimensions`` at ``level_downsamples``), or None when its levels are not plain JPEG
         tiles this module reads as OpenSlide does, or the header cannot be parsed."""
-        import tifffile
-
-        from dqm.slide_io import _tiff_errors
-
         if vendor not in VENDORS or not level_dimensions or len(level_downsamples) != len(level_dimensions):
             return None
         try:
-            fh = path.open("rb")
+            fh = path.open("rb", buffering=0)  # reads of the entries it needs, not 8 KiB each
         except OSError:
             return None
+        found, levels = None, None
         try:
-            with tifffile.TiffFile(fh) as tf:  # leaves fh open
-                levels = _levels(tf, level_dimensions)
-                order = tf.byteorder
-        except _tiff_errors():
+            found = _pages(fh)
+            if found is not None:
+                levels = _levels(fh, *found, level_dimensions)
+        except (OSError, OverflowError, ValueError, MemoryError, struct.error):  # a corrupt header
             levels = None
-        if levels is None:
+        if found is None or levels is None:
             fh.close()
             return None
-        return cls(fh, order, levels, level_downsamples)
+        return cls(fh, found[0], levels, level_downsamples)
 
     def close(self) -> None:
         self._fh.close()
@@ -198,48 +199,135 @@ class JpegTiles:
         return int(value)
 
 
-def _levels(tf: Any, level_dimensions: tuple[tuple[int, int], ...]) -> list[_Level] | None:
+_WANTED = frozenset({256, 257, 258, 259, 262, 277, 284, 322, 323, 324, 325, 347, 32997, 32998})
+"""The tags a level is judged and read by: size, bits, codec, colour, samples, planes, tiles,
+their offsets and byte counts, JPEG tables, depth."""
+
+_TYPES = {1: "B", 3: "H", 4: "I", 7: "B", 16: "Q"}
+"""TIFF BYTE, SHORT, LONG, UNDEFINED and LONG8: the item formats of the values read."""
+
+MAX_VALUE_BYTES = 1 << 16
+"""A value (bits per sample, JPEG tables) longer than this makes its level OpenSlide's alone."""
+
+_Entry = tuple[int, int, int]
+"""``(type, count, file offset of the value)`` of one IFD entry."""
+
+
+def _pages(fh: BinaryIO) -> tuple[str, list[dict[int, _Entry]]] | None:
+    """``(byte order, each page's wanted entries)`` of the TIFF ``fh``, from its IFD chain walked
+    here (:data:`MAX_PAGES` pages, :data:`~dqm.image_text.MAX_ENTRIES` entries each; more, or a
+    loop in the chain, and None): only the entries are read, not the tile offsets and byte counts
+    (tifffile reads those whole, 8 bytes a stored tile of every level). None when no TIFF."""
+    fh.seek(0)
+    layout = _layout(fh.read(16))
+    if layout is None:
+        return None
+    order, big, offset = layout
+    entry = _entries(order, big)
+    count_fmt, offset_fmt = order + ("Q" if big else "H"), order + ("Q" if big else "I")
+    field = entry["value"].itemsize
+    pages: list[dict[int, _Entry]] = []
+    seen: set[int] = set()
+    while offset:
+        if offset in seen or len(pages) == MAX_PAGES:
+            return None
+        seen.add(offset)
+        fh.seek(offset)
+        raw = fh.read(struct.calcsize(count_fmt))
+        (n,) = struct.unpack(count_fmt, raw)
+        if n > MAX_ENTRIES:
+            return None
+        table = fh.read(n * entry.itemsize + struct.calcsize(offset_fmt))
+        if len(table) < n * entry.itemsize + struct.calcsize(offset_fmt):
+            return None
+        rows = np.frombuffer(table, entry, count=n)
+        start = offset + len(raw)
+        page: dict[int, _Entry] = {}
+        for k, (tag, kind, count, value) in enumerate(rows.tolist()):
+            if tag in _WANTED and kind in _TYPES:
+                size = count * struct.calcsize(_TYPES[kind])
+                # a value that fits the entry's field is held there, else the field is its offset
+                at = start + k * entry.itemsize + entry.itemsize - field if size <= field else value
+                page[tag] = (kind, count, at)
+        pages.append(page)
+        (offset,) = struct.unpack(offset_fmt, table[n * entry.itemsize :])
+    return order, pages
+
+
+def _values(fh: BinaryIO, order: str, item: _Entry) -> tuple[int, ...] | None:
+    """The numbers of one entry (None: too long to read)."""
+    kind, count, at = item
+    fmt = _TYPES[kind]
+    size = count * struct.calcsize(fmt)
+    if size > MAX_VALUE_BYTES:
+        return None
+    fh.seek(at)
+    data = fh.read(size)
+    if len(data) < size:
+        return None
+    return struct.unpack(f"{order}{count}{fmt}", data)
+
+
+def _number(fh: BinaryIO, order: str, page: dict[int, _Entry], tag: int, default: int) -> int | None:
+    """The first number of ``tag`` on ``page`` (``default`` where absent; None: unreadable)."""
+    if tag not in page:
+        return default
+    values = _values(fh, order, page[tag])
+    return values[0] if values else None
+
+
+def _levels(
+    fh: BinaryIO, order: str, pages: list[dict[int, _Entry]], level_dimensions: tuple[tuple[int, int], ...]
+) -> list[_Level] | None:
     """Each level's tiles, when the file's tiled pages are the levels one to one (in order of
     decreasing width, as OpenSlide takes them) and every one is plain JPEG; else None."""
-    if len(tf.pages) > MAX_PAGES:
-        return None
-    tiled = [page for page in tf.pages if page.is_tiled]
-    tiled.sort(key=lambda page: -int(page.imagewidth))
-    if [(int(p.imagewidth), int(p.imagelength)) for p in tiled] != list(level_dimensions):
+    tiled = [page for page in pages if 322 in page and 323 in page]
+    sized = [(_number(fh, order, page, 256, 0) or 0, _number(fh, order, page, 257, 0) or 0) for page in tiled]
+    ranked = sorted(zip(sized, tiled, strict=True), key=lambda pair: -pair[0][0])
+    if [dims for dims, _ in ranked] != list(level_dimensions):
         return None
     out = []
-    for page in tiled:
-        level = _level(page)
+    for dims, page in ranked:
+        level = _level(fh, order, page, dims)
         if level is None:
             return None
         out.append(level)
     return out
 
 
-def _level(page: Any) -> _Level | None:
+def _level(fh: BinaryIO, order: str, page: dict[int, _Entry], dims: tuple[int, int]) -> _Level | None:
     """One tiled page's tiles, when plain JPEG (8-bit, 3 samples interleaved, YCbCr or RGB); else None."""
+    bits = _values(fh, order, page[258]) if 258 in page else (1,)
+    photometric = _number(fh, order, page, 262, -1)
     if (
-        int(page.compression) != 7
-        or int(page.photometric) not in _COLOURS
-        or int(page.bitspersample) != 8
-        or int(page.samplesperpixel) != 3
-        or int(page.planarconfig) != 1
-        or int(page.imagedepth) != 1
-        or int(page.tiledepth) != 1
+        _number(fh, order, page, 259, 1) != 7
+        or photometric not in _COLOURS
+        or _number(fh, order, page, 277, 1) != 3
+        or bits is None
+        or set(bits) != {8}
+        or _number(fh, order, page, 284, 1) != 1
+        or _number(fh, order, page, 32997, 1) != 1
+        or _number(fh, order, page, 32998, 1) != 1
     ):
         return None
-    offsets, counts = page.tags.get(324), page.tags.get(325)
-    w, h, tw, th = int(page.imagewidth), int(page.imagelength), int(page.tilewidth), int(page.tilelength)
-    if offsets is None or counts is None or tw <= 0 or th <= 0 or tw * th > MAX_TILE_PIXELS:
+    (w, h), tw, th = dims, _number(fh, order, page, 322, 0) or 0, _number(fh, order, page, 323, 0) or 0
+    if 324 not in page or 325 not in page or tw <= 0 or th <= 0 or tw * th > MAX_TILE_PIXELS:
         return None
     across = -(-w // tw)
     n = across * -(-h // th)
     items = []
-    for tag in (offsets, counts):
-        item = _ITEM.get(int(tag.dtype))
-        if item is None or int(tag.count) != n:
+    for kind, count, at in (page[324], page[325]):
+        item = _ITEM.get(kind)
+        if item is None or count != n:
             return None
-        items.append((int(tag.valueoffset), item))
-    tables = page.jpegtables
-    colorspace = _COLOURS[int(page.photometric)]
-    return _Level(w, h, tw, th, across, items[0], items[1], bytes(tables) if tables else None, colorspace)
+        items.append((at, item))
+    tables = None
+    if 347 in page:
+        kind, count, at = page[347]
+        if kind not in (1, 7) or count > MAX_VALUE_BYTES:
+            return None
+        fh.seek(at)
+        tables = fh.read(count)
+        if len(tables) < count:
+            return None
+    return _Level(w, h, tw, th, across, items[0], items[1], tables or None, _COLOURS[photometric])

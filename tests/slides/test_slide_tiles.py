@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 import struct
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import openslide
@@ -14,7 +15,7 @@ import tifffile
 
 from dqm.slide_io import _read_rgba, probe_slide
 from dqm.slide_tiles import JpegTiles
-from dqm.synth.pyramid import write_pyramid
+from dqm.synth.pyramid import write_level, write_pyramid
 
 REAL = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "real" / "slides"
 
@@ -114,6 +115,74 @@ def test_a_truncated_tile_fails_as_openslide_fails(pyramid: Path, tmp_path: Path
             _read_rgba(slide, (0, 0), 0, (256, 256), tiles)
     probe = probe_slide(path, path.name)
     assert probe.read_failure is not None and probe.read_failure.xy == (0, 0)
+
+
+def _written(path: Path, **layout: Any) -> np.ndarray:
+    image = np.random.default_rng(6).integers(0, 256, (700, 900, 3), dtype=np.uint8)
+    with tifffile.TiffWriter(path, **layout) as tw:
+        for ds in (1, 4):
+            write_level(tw, image if ds == 1 else image[::ds, ::ds].copy(), 0.5, ds, quality=85)
+    return image
+
+
+def test_bigtiff_tiles_are_openslides_pixels(tmp_path: Path) -> None:
+    """The IFD walk reads 64-bit entries, offsets and counts."""
+    path = tmp_path / "big.tiff"
+    _written(path, bigtiff=True)
+    slide, tiles = _opened(path)
+    with slide, tiles:
+        for level, xy, size in REGIONS:
+            direct = tiles.region(level, xy, size, lambda at: None)
+            assert direct is not None
+            np.testing.assert_array_equal(direct, np.asarray(slide.read_region(xy, level, size)))
+
+
+def test_a_big_endian_tiff_is_walked_as_tifffile_reads_it(tmp_path: Path) -> None:
+    """Big-endian values (a SHORT held at the left of its entry's field), against tifffile (OpenSlide
+    does not open this file: it is left to OpenSlide's refusal)."""
+    path = tmp_path / "motorola.tiff"
+    _written(path, byteorder=">")
+    tiles = JpegTiles.open(path, "generic-tiff", ((900, 700), (225, 175)), (1.0, 4.0))
+    assert tiles is not None
+    with tiles, tifffile.TiffFile(path) as tf:
+        for level, page in enumerate(tf.pages):
+            whole = page.asarray()
+            got = tiles.region(level, (0, 0), (page.imagewidth, page.imagelength), lambda at: None)
+            assert got is not None
+            np.testing.assert_array_equal(got[..., :3], whole)
+            assert (got[..., 3] == 255).all()
+
+
+@pytest.mark.skipif(not Path("/proc/self/io").exists(), reason="counts the bytes read in /proc/self/io")
+def test_the_tile_index_is_not_read_whole(tmp_path: Path) -> None:
+    """Opening reads the IFD entries, not every tile's offset and byte count (4,096 tiles here,
+    32 KiB of them; a 50,000-pixel pyramid holds 40,000): those are read a tile at a time."""
+    path = tmp_path / "many.tiff"
+    tifffile.imwrite(path, np.zeros((1024, 1024, 3), np.uint8), tile=(16, 16), compression="jpeg")
+
+    def rchar() -> int:
+        line = next(x for x in Path("/proc/self/io").read_text().splitlines() if x.startswith("rchar:"))
+        return int(line.split()[1])
+
+    before = rchar()
+    tiles = JpegTiles.open(path, "generic-tiff", ((1024, 1024),), (1.0,))
+    read = rchar() - before
+    assert tiles is not None
+    with tiles:
+        assert tiles.region(0, (1008, 1008), (16, 16), lambda at: None) is not None  # the last tile
+    assert read < 4096
+
+
+def test_a_loop_in_the_ifd_chain_leaves_the_slide_to_openslide(pyramid: Path, tmp_path: Path) -> None:
+    path = tmp_path / "loop.tiff"
+    shutil.copy(pyramid, path)
+    with tifffile.TiffFile(path) as tf:
+        last = tf.pages[-1]
+        next_at = last.offset + 2 + 12 * len(last.tags)
+    data = bytearray(path.read_bytes())
+    data[next_at : next_at + 4] = data[4:8]  # the last page's next page is the first
+    path.write_bytes(bytes(data))
+    assert JpegTiles.open(path, "generic-tiff", ((900, 700), (225, 175)), (1.0, 4.0)) is None
 
 
 def test_only_plain_jpeg_levels_are_read_here(pyramid: Path, tmp_path: Path) -> None:
