@@ -50,6 +50,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "dqm.readers",
             "dqm.slide_io",
             "dqm.slide_refs",  # the files a multi-file slide makes OpenSlide open, checked first
+            "dqm.slide_tiles",  # a plain JPEG-tiled level's regions decoded from the tiles' bytes
             "dqm.budget",  # the probe's time budget: CPU time, with a wall-clock backstop
             "dqm.sparse_files",  # files mostly holes, never read whole
             "dqm.file_digests",  # the SHA-256 of files read whole, by their stat (a shared file hashed once)
