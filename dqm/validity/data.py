@@ -13,6 +13,8 @@ of their lesion: a hole shows whatever lies beneath it (background, or a larger 
 
 from __future__ import annotations
 
+import os
+import stat
 import threading
 from collections import OrderedDict, defaultdict
 from collections.abc import Sequence
@@ -29,6 +31,7 @@ from dqm.i18n import N_, msg
 from dqm.profile import Profile
 from dqm.raster import label_layers, most_crossed, painting_order, rasterise
 from dqm.runner import Run
+from dqm.slide_refs import SPECIAL, not_to_open
 
 WHITE = (255, 255, 255)
 LEVEL_TOLERANCE = 1.01
@@ -65,6 +68,9 @@ class SlideRecord:
     """``patient_id`` from the clinical record, else the slide id (its own group)."""
     split_value: str | None = None
     """The slide's value of the split column (``split: {mode: column}``), else None."""
+    root: Path | None = None
+    """The batch folder: the files OpenSlide opens besides the slide must be inside it
+    (:class:`SlideReader`); None: the slide's own folder."""
 
     @property
     def group(self) -> str:
@@ -154,9 +160,20 @@ def select_slides(
                 institution=s.institution,
                 patient=patient,
                 split_value=str(split_value).strip() if split_value is not None else None,
+                root=run.root,
             )
         )
     return usable, excluded
+
+
+class SlideRefused(OSError):
+    """A slide :class:`SlideReader` does not open: OpenSlide would open a file outside the batch or
+    a special file besides it (:func:`dqm.slide_refs.not_to_open`), or it is no regular file itself.
+    ``why``: the reason, a message to translate."""
+
+    def __init__(self, why: str) -> None:
+        super().__init__(why)
+        self.why = why
 
 
 class SlideReader:
@@ -166,27 +183,41 @@ class SlideReader:
     ``(r, c)`` covers level-0 ``x`` from ``(col0 + c) * ds``. OpenSlide reads the level at or below
     ``ds`` and resizes; a plain image is decoded once per downsample and kept (``cache_bytes``).
     Outside the slide is white. Picklable: handles open lazily in each process.
+
+    Each open first asks :func:`~dqm.slide_refs.not_to_open` about the slide in the batch folder
+    ``root`` (None: the slide's own folder), as the probe does, and raises :class:`SlideRefused`
+    for a slide it refuses: the audit's probe saw the batch as it was, and a run that reuses its
+    records (``--results``) reads the slides later, when a file a VMS names may have become a
+    link out of the batch or a FIFO, which OpenSlide would follow or wait on for ever.
     """
 
-    def __init__(self, path: Path, cache_bytes: int = 512 << 20) -> None:
+    def __init__(self, path: Path, cache_bytes: int = 512 << 20, root: Path | None = None) -> None:
         self.path = Path(path)
         self.cache_bytes = cache_bytes
+        self.root = Path(root) if root is not None else self.path.parent
         self._slide: Any = None
         self._backend: str | None = None
         self._plain: OrderedDict[float, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
 
     def __getstate__(self) -> dict[str, Any]:
-        return {"path": self.path, "cache_bytes": self.cache_bytes}
+        return {"path": self.path, "cache_bytes": self.cache_bytes, "root": self.root}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(state["path"], state["cache_bytes"])  # type: ignore[misc]
+        self.__init__(state["path"], state["cache_bytes"], state["root"])  # type: ignore[misc]
 
     def _open(self) -> None:
         if self._backend is not None:
             return
         import openslide
 
+        try:
+            regular = stat.S_ISREG(os.stat(self.path).st_mode)
+        except OSError:
+            regular = True  # nothing there: OpenSlide's or Pillow's error says so
+        why = not_to_open(self.path, self.root) if regular else SPECIAL
+        if why is not None:
+            raise SlideRefused(why)
         try:
             self._slide = openslide.OpenSlide(str(self.path))
             self._backend = "openslide"
@@ -349,7 +380,7 @@ class TileReader:
 
     def __init__(self, records: Sequence[SlideRecord], resolution_um: float, tile: int) -> None:
         self.records = list(records)
-        self.readers = [SlideReader(r.path) for r in self.records]
+        self.readers = [SlideReader(r.path, root=r.root) for r in self.records]
         self.resolution_um = resolution_um
         self.tile = tile
 

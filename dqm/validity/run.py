@@ -24,6 +24,7 @@ from dqm.validity.data import (
     Excluded,
     SlideReader,
     SlideRecord,
+    SlideRefused,
     index_slide,
     rasterise,
     select_slides,
@@ -222,7 +223,7 @@ def evaluate_slides(
     ev = prof.evaluation
     out = Evaluated()
     for k, rec in enumerate(records):
-        reader = SlideReader(rec.path)
+        reader = SlideReader(rec.path, root=rec.root)
         try:
             pred = predict_slide(
                 model,
@@ -299,7 +300,7 @@ def validity_stage(run: Run, result: Any, options: ValidityOptions) -> ValidityR
     indices = []
     usable: list[SlideRecord] = []
     for r in records:
-        reader = SlideReader(r.path)
+        reader = SlideReader(r.path, root=r.root)
         try:
             indices.append(index_slide(r, reader, prof.resolution_um, prof.index_factor, rng))
             usable.append(r)
@@ -464,6 +465,8 @@ def _too_large(r: SlideRecord, rows: int, cols: int, limit: int) -> Excluded:
 
 
 def _unreadable(r: SlideRecord, exc: Exception) -> Excluded:
+    if isinstance(exc, SlideRefused):  # OpenSlide would have read outside the batch, or waited
+        return Excluded(r.slide_id, exc.why, ("SLIDE_REFERENCE_REFUSED",))
     error = f"{type(exc).__name__}: {exc}"
     return Excluded(r.slide_id, msg("cannot read the slide: {error}", error=error), ("SLIDE_UNREADABLE",))
 
@@ -485,7 +488,7 @@ def _overlays(
         for sc in chosen:
             rec = by_id[sc.slide_id]
             step, pred, truth = small[sc.slide_id]
-            reader = SlideReader(rec.path)
+            reader = SlideReader(rec.path, root=rec.root)
             try:
                 rgb = reader.read(
                     0, 0, pred.shape[0], pred.shape[1], rec.downsample(prof.resolution_um) * step

@@ -277,7 +277,7 @@ def test_a_damaged_region_is_replaced_counted_and_its_slide_not_scored(
     copy = tmp_path / "damaged.tiff"
     shutil.copy(rec.path, copy)
     _corrupt_tile(copy, 1)  # level 0, first row of tiles, second column: x 256-511
-    bad = dataclasses.replace(rec, path=copy)
+    bad = dataclasses.replace(rec, path=copy, root=tmp_path)  # its batch folder: the copy is outside rec.root
     res = bad.mpp  # working resolution = level 0
     tiles = TileReader([bad], res, 32)
     hit = tiles({"slide": 0, "row0": 10, "col0": 300})
@@ -311,7 +311,7 @@ def test_unreadable_training_tiles_are_counted_whichever_process_reads_them(
     copy = tmp_path / "damaged.tiff"
     shutil.copy(rec.path, copy)
     _corrupt_tile(copy, 1)  # level 0, first row of tiles, second column: x 256-511, y 0-255
-    bad = dataclasses.replace(rec, path=copy)
+    bad = dataclasses.replace(rec, path=copy, root=tmp_path)  # its batch folder: the copy is outside rec.root
     training = tiny.training.model_copy(update={"loader_workers": workers, "background_share": 0.5})
     prof = tiny.model_copy(update={"resolution_um": bad.mpp, "training": training})  # level 0
     rows, cols = bad.size_at(prof.resolution_um)

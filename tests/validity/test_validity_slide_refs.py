@@ -1,0 +1,82 @@
+"""The validity run opens slides as the probe does: never a VMS whose files lead out of the batch.
+
+The audit's probe refuses such a slide (SLIDE_REFERENCE_REFUSED, tests/slides/test_slide_refs.py),
+but ``dqm validity --results`` reads the slides later from the audit's records: a file the VMS
+names may since have become a link out of the batch, or a FIFO, and the VMS itself (what the
+records are keyed on) has not changed. :class:`~dqm.validity.data.SlideReader` checks again at
+every open; the slide is left out with the reason, not read (nor waited on).
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from dqm.validity.data import SlideReader, SlideRecord, SlideRefused, index_slide
+from dqm.validity.run import _unreadable
+from tests.slides.test_slide_refs import _jpeg, _vms, no_hang  # noqa: F401 (a fixture)
+
+
+@pytest.fixture
+def vms(tmp_path: Path) -> Path:
+    """``batch/sub/S1.vms`` naming ``S1.jpg`` beside it, and a JPEG outside the batch."""
+    (tmp_path / "outside").mkdir()
+    _jpeg(tmp_path / "outside" / "other.jpg", (200, 30, 30))
+    sub = tmp_path / "batch" / "sub"
+    sub.mkdir(parents=True)
+    _jpeg(sub / "S1.jpg", (20, 200, 20))
+    _vms(sub / "S1.vms", "S1.jpg")
+    return sub / "S1.vms"
+
+
+def _record(path: Path, root: Path) -> SlideRecord:
+    return SlideRecord("S1", path, 1.0, 128, 64, [], None, None, "S1", root=root)
+
+
+def test_a_vms_inside_the_batch_is_read(vms: Path) -> None:
+    reader = SlideReader(vms, root=vms.parent.parent)
+    assert reader.read(0, 0, 4, 4, 1.0)[0, 0].tolist()[1] > 150  # the green JPEG inside
+    reader.close()
+
+
+def test_a_vms_whose_file_became_a_link_out_of_the_batch_is_not_read(vms: Path) -> None:
+    """The former reader opened it: the outside JPEG's red pixels came back as the slide's."""
+    root = vms.parent.parent
+    (vms.parent / "S1.jpg").unlink()
+    (vms.parent / "S1.jpg").symlink_to(root.parent / "outside" / "other.jpg")
+    reader = SlideReader(vms, root=root)
+    with pytest.raises(SlideRefused, match="outside the batch"):
+        reader.read(0, 0, 4, 4, 1.0)
+    again = pickle.loads(pickle.dumps(reader))  # a loader worker's copy checks in the same batch
+    with pytest.raises(SlideRefused):
+        again.read(0, 0, 4, 4, 1.0)
+    rec = _record(vms, root)
+    with pytest.raises(SlideRefused) as caught:
+        index_slide(rec, SlideReader(rec.path, root=rec.root), 1.0, 2, np.random.default_rng(0))
+    excluded = _unreadable(rec, caught.value)
+    assert excluded.codes == ("SLIDE_REFERENCE_REFUSED",) and "S1.jpg" in excluded.reason
+
+
+@pytest.mark.usefixtures("no_hang")
+def test_a_vms_naming_a_fifo_is_not_waited_on(vms: Path) -> None:
+    (vms.parent / "S1.jpg").unlink()
+    os.mkfifo(vms.parent / "S1.jpg")
+    with pytest.raises(SlideRefused, match="not a regular file"):
+        SlideReader(vms, root=vms.parent.parent).read(0, 0, 4, 4, 1.0)
+
+
+@pytest.mark.usefixtures("no_hang")
+def test_a_slide_that_became_a_fifo_is_not_waited_on(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "S1.tiff")
+    with pytest.raises(SlideRefused, match="not a regular file"):
+        SlideReader(tmp_path / "S1.tiff", root=tmp_path).read(0, 0, 4, 4, 1.0)
+
+
+def test_without_a_root_the_slides_folder_bounds_it(vms: Path) -> None:
+    _vms(vms, "../../outside/other.jpg")
+    with pytest.raises(SlideRefused, match="outside the batch"):
+        SlideReader(vms).read(0, 0, 4, 4, 1.0)
