@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any, Literal, TypeVar, cast
+from typing import Annotated, Any, Literal, TypeVar, cast
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -68,19 +68,26 @@ def _shared_dict(value: dict[Any, Any], shared: dict[Any, Any]) -> dict[Any, Any
     return found
 
 
+Share = Annotated[float, Field(ge=0, le=1)]
+"""A fraction: what a results.json holds there is refused past [0, 1] as it is read (a share of
+1e308 was shown as ``inf %`` and stopped ``dqm report`` with an OverflowError drawing its bar)."""
+Count = Annotated[int, Field(ge=0)]
+"""A number of things: never negative."""
+
+
 class Ratio(Frozen):
     """A ratio with its denominator, target and decision."""
 
     name: str
     unit: Literal["files", "values", "slides", "lesions", "labels"]
-    numerator: int
-    denominator: int
-    value: float | None
+    numerator: Count
+    denominator: Count
+    value: Share | None
     """None when there was nothing to count."""
-    target: float | None = None
+    target: Share | None = None
     passed: bool | None = None
-    ci_low: float | None = None
-    ci_high: float | None = None
+    ci_low: Share | None = None
+    ci_high: Share | None = None
     note: str = ""
 
     @classmethod

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from dqm.facts import Frozen, Ratio
+from dqm.facts import Count, Frozen, Ratio, Share
 
 
 class Breakdown(Frozen):
@@ -25,14 +25,14 @@ class Grains(Frozen):
 class SyntacticResult(Frozen):
     """Syntactic accuracy (ISO/IEC 25024 Acc-I-1) at three grains."""
 
-    file_accuracy: float | None
+    file_accuracy: Share | None
     """Files with no error finding / files checked."""
-    files_total: int
-    files_valid: int
-    value_accuracy: float | None
+    files_total: Count
+    files_valid: Count
+    value_accuracy: Share | None
     """Value slots with no error finding / value slots checked."""
-    values_total: int
-    values_valid: int
+    values_total: Count
+    values_valid: Count
     structure: Grains
     format: Grains
     gates: list[Ratio]
@@ -41,9 +41,9 @@ class SyntacticResult(Frozen):
     by_class: list[Breakdown] = Field(default_factory=list)
     by_code: dict[str, int] = Field(default_factory=dict)
     """Findings per reason code (every severity)."""
-    errors: int = 0
-    warnings: int = 0
-    crashed: int = 0
+    errors: Count = 0
+    warnings: Count = 0
+    crashed: Count = 0
     """Checks that raised; each is an error finding with code CHECK_CRASHED."""
     not_evaluated: list[str] = Field(default_factory=list)
     """Items a check crashed on: not evaluated, never counted as failed. While the dimension

@@ -118,3 +118,24 @@ def test_a_thumbnail_colour_that_is_not_rrggbb_is_refused(
         assert res.exit_code == 2, res.output
         assert f"thumbnails/0/{field}" in " ".join(res.output.split())
         assert not page.exists()
+
+
+def test_a_share_past_one_or_a_negative_count_is_refused_where_it_stands(
+    tmp_path: Path, result_factory: Callable[..., Any]
+) -> None:
+    """A syntactic share of 1e308 was read as it stood: the report showed ``inf %`` and stopped
+    with an internal error (OverflowError) drawing the accuracy bars; a count of -1 was shown as
+    ``(-1 / -1 values)``. A share is refused past [0, 1], a count below 0, naming the field."""
+
+    def huge(data: dict[str, Any]) -> None:
+        data["syntactic"]["structure"]["files"]["value"] = 1e308
+
+    def negative(data: dict[str, Any]) -> None:
+        data["syntactic"]["values_total"] = -1
+
+    for edit, where in ((huge, "syntactic/structure/files/value"), (negative, "syntactic/values_total")):
+        path = _edited(tmp_path, result_factory, edit)
+        page = tmp_path / "r.html"
+        res = runner.invoke(app, ["report", str(path), "-o", str(page)])
+        assert res.exit_code == 2, res.output
+        assert where in res.output and not page.exists()
