@@ -15,6 +15,7 @@ from dqm.batch import discover, jailed, normalise
 from dqm.digest import DigestError, html_digest, results_digest
 from dqm.findings import clip
 from dqm.i18n import N_, msg
+from dqm.output import read_named
 from dqm.results import QualityResult
 from dqm.signing import MAX_SIGNATURE_BYTES, SignatureError, check, read_signature
 from dqm.slide_io import fingerprint as slide_print
@@ -81,8 +82,7 @@ def check_signature(results: ResultsCheck, signature: Path, key_pem: bytes | Non
             "signature", False, msg("not signed: no signature file {name}", name=signature.name)
         )
     try:
-        with signature.open("rb") as fh:
-            doc = read_signature(fh.read(MAX_SIGNATURE_BYTES))
+        doc = read_signature(read_named(signature, MAX_SIGNATURE_BYTES))
     except (OSError, SignatureError) as exc:
         return Verification(
             "signature", False, msg("{name} cannot be read: {reason}", name=signature.name, reason=exc)

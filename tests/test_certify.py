@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import stat
 from pathlib import Path
@@ -170,6 +171,24 @@ def test_unsigned_results_verify_without_a_key_and_fail_with_one(
     code, output = _invoke("sign", out, "--key", certified["key"])  # signed afterwards
     assert code == 0, output
     assert _verify(certified, out)[0] == 0
+
+
+def test_a_signature_file_named_that_cannot_be_read_is_a_usage_error(
+    certified: dict[str, Path], tmp_path: Path
+) -> None:
+    """``--signature`` named a file that was not there (or a FIFO, a device): without ``--key``
+    dqm verify said ``signature: ok: unsigned (no signature file beside results.json)`` and
+    VERIFIED, exit 0, as if none had been asked for."""
+    _, out = _copy(certified, tmp_path)
+    os.mkfifo(tmp_path / "fifo.sig")
+    for named in (tmp_path / "missing.sig", tmp_path / "fifo.sig", Path("/dev/zero")):
+        for key in ((), ("--key", certified["pub"])):
+            code, output = _invoke(
+                "verify", out, "--signature", named, "--mask-key", certified["mask_key"], *key
+            )
+            assert code == 2 and "--signature" in output and "VERIFIED" not in output, output
+    code, output = _verify(certified, out, "--signature", out / "results.json.sig")
+    assert code == 0, output
 
 
 def test_a_tampered_report_fails(certified: dict[str, Path], tmp_path: Path) -> None:

@@ -165,6 +165,11 @@ def verify(
 
     path = results_file(results)
     trusted = read_key(key, "--key") if key is not None else None
+    if signature is not None:  # named: a file that cannot be read is not "unsigned"
+        try:
+            read_named(signature, 0)
+        except OSError as exc:
+            raise usage_error(f"--signature {signature}: {exc.strerror or exc}") from None
     root = batch_folder(batch) if batch is not None else None
     prof = load_profile_or_exit(profile)
     masker = start_masking(prof.deid, mask_key)  # what is printed from the batch is masked like the outputs
