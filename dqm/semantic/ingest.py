@@ -443,7 +443,7 @@ def delivered_loader(
     """A loader of delivered lesions reading the batch's annotation files (never writing). With the
     run's ``mask``, the slides of a masked plan are found by masking the batch's slide ids (their
     files are then the batch's: a path in the plan may be masked too)."""
-    from dqm.batch import discover, normalise
+    from dqm.batch import NO_SUCH_FILE, discover, jailed, normalise
     from dqm.readers import read_annotation, resolve_classes
 
     paths = {s.slide_id: s.annotation_path for s in plan.sample}
@@ -458,10 +458,12 @@ def delivered_loader(
         rel = paths.get(slide_id)
         if not rel:
             return msg("the slide has no annotation file")
-        norm, outside = normalise(rel)
-        if outside or not (root / norm).is_file():
+        path, why = jailed(root, rel)  # a link out of the batch or a FIFO is not read (nor waited on)
+        if path is None and why == NO_SUCH_FILE:
             return msg("annotation file {path} not found in the batch", path=rel)
-        annotations = resolve_classes(read_annotation(root / norm, norm), profile)
+        if path is None:
+            return msg("annotation file {path} is not read: {_why}", path=rel, _why=why)
+        annotations = resolve_classes(read_annotation(path, normalise(rel)[0]), profile)
         names = {slide_id}
         image = images.get(slide_id)
         if image:

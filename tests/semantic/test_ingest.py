@@ -590,3 +590,28 @@ def test_a_full_export_handed_in_lists_a_bounded_number_of_findings(tmp_path: Pa
         assert len(messages) == FINDINGS_PER_CODE + 1, kind
         assert f"{total - FINDINGS_PER_CODE} more findings of this code are not listed" in messages[-1]
     assert all(len(m) <= FINDINGS_PER_CODE + 1 for m in by_kind.values())
+
+
+def test_the_delivered_outline_is_not_read_through_a_link_out_of_the_batch(
+    tmp_path: Path, clean_batch: Path, profile: Profile
+) -> None:
+    """Dice and IoU of a correction read the delivered annotation at the plan's path with no jail:
+    a link there to a file outside the batch was followed, and that file's lesions scored."""
+    from dqm.semantic.ingest import delivered_loader
+
+    plan = plan_for(200)
+    rel = plan.sample[0].annotation_path
+    assert rel is not None
+    outside = tmp_path / "outside.json"
+    outside.write_bytes(next((clean_batch / "annotations").glob("*.json")).read_bytes())
+    root = tmp_path / "batch"
+    (root / rel).parent.mkdir(parents=True)
+    (root / rel).symlink_to(outside)
+    said = delivered_loader(root, plan, profile)(plan.sample[0].slide_id)
+    assert isinstance(said, str) and "outside the batch" in said and rel in said
+    (root / rel).unlink()
+    (root / rel).write_bytes(outside.read_bytes())  # the same file inside: read
+    assert not isinstance(delivered_loader(root, plan, profile)(plan.sample[0].slide_id), str)
+    (root / rel).unlink()
+    said = delivered_loader(root, plan, profile)(plan.sample[0].slide_id)
+    assert isinstance(said, str) and "not found in the batch" in said
