@@ -25,7 +25,7 @@ from typing import Any
 
 from dqm.findings import clip
 from dqm.i18n import N_, msg
-from dqm.output import from_spreadsheet
+from dqm.output import from_spreadsheet, read_named
 from dqm.semantic.models import REASONS, ReviewFinding
 from dqm.strictjson import StrictJSONError, loads
 
@@ -266,7 +266,9 @@ class _Reader:
                 raise ValueError(
                     msg("{size} bytes is over the {limit} byte limit", size=size, limit=MAX_BYTES)
                 )
-            doc = json.loads(target.read_bytes().decode("utf-8-sig"))
+            doc = json.loads(
+                read_named(target, MAX_BYTES).decode("utf-8-sig")
+            )  # swapped for a FIFO: not read
         except (OSError, ValueError, RecursionError) as exc:  # Unicode- and JSONDecodeError are ValueErrors
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
             self.finding(
@@ -305,7 +307,7 @@ def _decode(reader: _Reader) -> str | None:
                 msg("{size} bytes is over the {limit} byte limit", size=size, limit=MAX_BYTES),
             )
             return None
-        data = reader.path.read_bytes()
+        data = read_named(reader.path, MAX_BYTES)  # a FIFO (size 0) never blocks, a device never fills memory
     except OSError as exc:
         reader.finding(
             "VERDICT_FILE_UNREADABLE",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dqm.semantic.verdicts import read_verdict_file, read_verdict_files
+from tests.slides.test_slide_refs import no_hang  # noqa: F401 (a fixture)
 
 
 def _write(tmp_path: Path, name: str, data: str | bytes) -> Path:
@@ -87,6 +89,21 @@ def test_bad_files_become_findings(
 def test_missing_file_is_a_finding(tmp_path: Path) -> None:
     vf = read_verdict_file(tmp_path / "nope.csv")
     assert _codes(vf) == [("VERDICT_FILE_UNREADABLE", "error")]
+
+
+@pytest.mark.usefixtures("no_hang")
+@pytest.mark.parametrize("special", ["fifo", "/dev/zero"])
+def test_a_verdict_file_that_is_no_regular_file_is_a_finding_not_a_wait(tmp_path: Path, special: str) -> None:
+    """Its size (0) passed the limit and read_bytes() waited for a FIFO's writer for ever, or
+    read /dev/zero until memory ran out (the command's is_file test is no guard for the API, nor
+    for a file swapped in after it)."""
+    path = Path(special)
+    if special == "fifo":
+        path = tmp_path / "verdicts.csv"
+        os.mkfifo(path)
+    vf = read_verdict_file(path)
+    assert _codes(vf) == [("VERDICT_FILE_UNREADABLE", "error")]
+    assert "not a regular file" in vf.findings[0].message
 
 
 BAD_ROWS = [
