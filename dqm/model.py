@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import functools
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -581,7 +582,41 @@ class ParsedAnnotation:
         )
         fields = {k: data[k] for k in ("path", "format", "readable", "n_values", "width", "height")}
         fields |= {"slide_file": data["slide_file"], "image_key": data["image_key"]}
-        return cls(**fields, mpp=_float_from_json(data["mpp"]), lesions=lesions)
+        return cls(**_typed(cls, fields), mpp=_float_from_json(data["mpp"]), lesions=lesions)
+
+
+_SCALARS: dict[str, tuple[type, ...]] = {"int": (int,), "float": (int, float), "str": (str,), "bool": (bool,)}
+
+
+@functools.cache
+def _scalar_fields(cls: type) -> dict[str, tuple[tuple[type, ...], bool]]:
+    """The fields of the dataclass ``cls`` typed as a scalar (``int``, ``float | None``...): the
+    types a value may have and whether None is one of them."""
+    out = {}
+    for f in dataclasses.fields(cls):
+        parts = str(f.type).split(" | ")
+        if all(p in _SCALARS or p == "None" for p in parts):
+            out[f.name] = (tuple(t for p in parts for t in _SCALARS.get(p, ())), "None" in parts)
+    return out
+
+
+def _typed(cls: type, fields: dict[str, Any]) -> dict[str, Any]:
+    """``fields`` of the dataclass ``cls`` as read back from a cache entry, each scalar one checked
+    against its type, and every ``n_values`` at least 0. A crafted or corrupt entry holding a
+    count of -5 or a width of ``"x"`` passed, to stop the audit with an internal error where the
+    value was used (exit 4); it now raises TypeError or ValueError, and the cache ignores the
+    entry with a warning (:meth:`dqm.cache.RecordCache.lookup`) and checks the item again."""
+    for name, (kinds, optional) in _scalar_fields(cls).items():
+        value = fields.get(name)
+        if name not in fields or (value is None and optional):
+            continue
+        if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
+            raise TypeError(
+                f"{cls.__name__}.{name} is {type(value).__name__}, not {' or '.join(k.__name__ for k in kinds)}"
+            )
+    if fields.get("n_values", 0) < 0:
+        raise ValueError(f"{cls.__name__}.n_values is negative")
+    return fields
 
 
 def _ring_to_json(ring: Ring) -> dict[str, Any]:
@@ -686,7 +721,7 @@ class SlideFacts:
             fields[key] = _float_from_json(fields[key])
         if fields["artefacts"] is not None:
             fields["artefacts"] = ArtefactFacts.from_dict(fields["artefacts"])
-        return cls(**fields)
+        return cls(**_typed(cls, fields))
 
 
 _SLIDE_FIELDS = tuple(f.name for f in dataclasses.fields(SlideFacts))
@@ -766,16 +801,13 @@ class ItemRecord:
         if version != RECORD_VERSION:
             raise ValueError(f"item record version {version!r}, this dqm reads version {RECORD_VERSION}")
         ann, slide = data["annotation"], data["slide"]
+        scalars = _typed(cls, {k: data[k] for k in _scalar_fields(cls)})
         return cls(
             summary=ItemSummary.model_validate(data["summary"]),
             findings=[Finding.model_validate(f) for f in data["findings"]],
-            n_values=int(data["n_values"]),
             files=[str(p) for p in data["files"]],
             clinical_record=dict(data["clinical_record"]),
-            record_source=data["record_source"],
-            fingerprint=data["fingerprint"],
-            annotation_sha256=data["annotation_sha256"],
-            unreadable=bool(data["unreadable"]),
+            **scalars,
             annotation=ParsedAnnotation.from_dict(ann) if ann is not None else None,
             slide=SlideFacts.from_dict(slide) if slide is not None else None,
             sha256={str(path): str(digest) for path, digest in data["sha256"]},

@@ -556,3 +556,37 @@ def test_a_record_over_sqlites_length_limit_is_skipped_and_the_others_are_stored
         cache.store_entry("d" * 64, b"[]")
     assert len(said) == 1 and "5,000 bytes is over SQLite's limit" in str(said[0])
     assert sorted(_stored(tmp_path / "cache")) == ["a" * 64, "d" * 64]
+
+
+@pytest.mark.parametrize(
+    ("where", "value", "said"),
+    [
+        (("n_values",), -5, "n_values is negative"),
+        (("annotation", "n_values"), -3, "n_values is negative"),
+        (("slide", "width"), "x", "SlideFacts.width is str"),
+        (("unreadable",), "no", "unreadable is str"),
+    ],
+)
+def test_an_entry_of_a_wrong_type_or_a_negative_count_is_ignored(
+    batch, profile, tmp_path, checked, where, value, said
+):
+    """An entry that parsed, holding a count of -5 or a slide width of "x", was taken: the audit
+    stopped with an internal error where the value was used (exit 4: a Ratio of -10 values), or
+    counted it. Each scalar field is checked against its type as the record is read back."""
+    import json
+
+    first = audit(batch, profile, tmp_path / "cache")
+    checked.clear()
+    with sqlite3.connect(tmp_path / "cache" / DB_NAME) as db:
+        rows = db.execute("SELECT key, record FROM records").fetchall()
+        key, record = next((k, r) for k, r in rows if json.loads(r)["slide"] and json.loads(r)["annotation"])
+        data = json.loads(record)
+        inner = data
+        for step in where[:-1]:
+            inner = inner[step]
+        inner[where[-1]] = value
+        db.execute("UPDATE records SET record = ? WHERE key = ?", (json.dumps(data), key))
+    with pytest.warns(CacheWarning, match=said):
+        again = audit(batch, profile, tmp_path / "cache")
+    assert len(checked) == 1
+    assert records(again) == records(first)
