@@ -21,6 +21,7 @@ import sqlite3
 from pathlib import Path
 from typing import Literal
 
+from dqm.findings import clip
 from dqm.i18n import msg
 from dqm.semantic.iso2859 import Iso2859Plan
 from dqm.semantic.switching import LotOutcome, SchemeState, Step, replay, resume, step
@@ -86,7 +87,7 @@ class LotHistory:
                     msg(
                         "{path} is a {kind} file, not a dqm lot history ({format})",
                         path=path,
-                        kind=repr(row[0]),
+                        kind=clip(repr(row[0]), 80),  # the file's own text: of any length
                         format=FORMAT,
                     )
                 )

@@ -73,6 +73,20 @@ def test_a_file_that_is_not_a_history_is_an_error(tmp_path: Path) -> None:
         LotHistory(other)
 
 
+def test_a_huge_format_is_not_quoted_whole(tmp_path: Path) -> None:
+    """The error quoted the file's own format value whole: a history handed over with 5 MB there
+    made dqm lots show print 5 MB."""
+    other = tmp_path / "other.sqlite"
+    db = sqlite3.connect(other)
+    db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)")
+    db.execute("INSERT INTO meta VALUES ('format', ?)", ("x" * 5_000_000,))
+    db.commit()
+    db.close()
+    with pytest.raises(HistoryError, match="not a dqm lot history") as caught:
+        LotHistory(other)
+    assert len(str(caught.value)) < 400
+
+
 def test_a_damaged_row_is_named(tmp_path: Path) -> None:
     path = tmp_path / "h.sqlite"
     with LotHistory(path) as h:
