@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import dataclasses
-import functools
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -588,19 +587,22 @@ class ParsedAnnotation:
 _SCALARS: dict[str, tuple[type, ...]] = {"int": (int,), "float": (int, float), "str": (str,), "bool": (bool,)}
 
 
-@functools.cache
-def _scalar_fields(cls: type) -> dict[str, tuple[tuple[type, ...], bool]]:
+_SCALAR_FIELDS: dict[str, dict[str, tuple[tuple[type, ...], bool]]] = {}
+
+
+def _scalar_fields(cls: Any) -> dict[str, tuple[tuple[type, ...], bool]]:
     """The fields of the dataclass ``cls`` typed as a scalar (``int``, ``float | None``...): the
-    types a value may have and whether None is one of them."""
-    out = {}
-    for f in dataclasses.fields(cls):
-        parts = str(f.type).split(" | ")
-        if all(p in _SCALARS or p == "None" for p in parts):
-            out[f.name] = (tuple(t for p in parts for t in _SCALARS.get(p, ())), "None" in parts)
+    types a value may have and whether None is one of them (worked out once a class)."""
+    if (out := _SCALAR_FIELDS.get(cls.__qualname__)) is None:
+        out = _SCALAR_FIELDS[cls.__qualname__] = {}
+        for f in dataclasses.fields(cls):
+            parts = str(f.type).split(" | ")
+            if all(p in _SCALARS or p == "None" for p in parts):
+                out[f.name] = (tuple(t for p in parts for t in _SCALARS.get(p, ())), "None" in parts)
     return out
 
 
-def _typed(cls: type, fields: dict[str, Any]) -> dict[str, Any]:
+def _typed(cls: Any, fields: dict[str, Any]) -> dict[str, Any]:
     """``fields`` of the dataclass ``cls`` as read back from a cache entry, each scalar one checked
     against its type, and every ``n_values`` at least 0. A crafted or corrupt entry holding a
     count of -5 or a width of ``"x"`` passed, to stop the audit with an internal error where the
