@@ -278,6 +278,12 @@ OUTSIDE = N_("it resolves outside the batch folder")
 SPECIAL = N_("it is not a regular file (a FIFO, socket or device): opening it can wait for ever")
 
 
+def refused_file(path: Path, root: Path) -> str | None:
+    """Why the file at ``path`` itself must not be opened as a slide of the batch folder ``root``:
+    it resolves outside it or is a special file (:func:`_refused`); None otherwise."""
+    return _refused(str(path), os.path.realpath(root))
+
+
 def _refused(target: str, real_root: str) -> str | None:
     """Why the file OpenSlide would open at ``target`` must not be opened: it resolves outside
     ``real_root`` or is a special file; None for a regular file or folder inside, or nothing."""

@@ -266,9 +266,8 @@ class _Reader:
                 raise ValueError(
                     msg("{size} bytes is over the {limit} byte limit", size=size, limit=MAX_BYTES)
                 )
-            doc = json.loads(
-                read_named(target, MAX_BYTES).decode("utf-8-sig")
-            )  # swapped for a FIFO: not read
+            raw = read_named(target, MAX_BYTES)  # a FIFO swapped in after the test above: not read
+            doc = json.loads(raw.decode("utf-8-sig"))
         except (OSError, ValueError, RecursionError) as exc:  # Unicode- and JSONDecodeError are ValueErrors
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
             self.finding(

@@ -13,8 +13,6 @@ of their lesion: a hole shows whatever lies beneath it (background, or a larger 
 
 from __future__ import annotations
 
-import os
-import stat
 import threading
 from collections import OrderedDict, defaultdict
 from collections.abc import Sequence
@@ -31,7 +29,7 @@ from dqm.i18n import N_, msg
 from dqm.profile import Profile
 from dqm.raster import label_layers, most_crossed, painting_order, rasterise
 from dqm.runner import Run
-from dqm.slide_refs import SPECIAL, not_to_open
+from dqm.slide_refs import not_to_open, refused_file
 
 WHITE = (255, 255, 255)
 LEVEL_TOLERANCE = 1.01
@@ -211,11 +209,7 @@ class SlideReader:
             return
         import openslide
 
-        try:
-            regular = stat.S_ISREG(os.stat(self.path).st_mode)
-        except OSError:
-            regular = True  # nothing there: OpenSlide's or Pillow's error says so
-        why = not_to_open(self.path, self.root) if regular else SPECIAL
+        why = refused_file(self.path, self.root) or not_to_open(self.path, self.root)
         if why is not None:
             raise SlideRefused(why)
         try:

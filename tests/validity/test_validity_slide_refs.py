@@ -80,3 +80,10 @@ def test_without_a_root_the_slides_folder_bounds_it(vms: Path) -> None:
     _vms(vms, "../../outside/other.jpg")
     with pytest.raises(SlideRefused, match="outside the batch"):
         SlideReader(vms).read(0, 0, 4, 4, 1.0)
+
+
+def test_a_slide_that_became_a_link_out_of_the_batch_is_not_read(vms: Path) -> None:
+    root = vms.parent.parent
+    (root / "S2.jpg").symlink_to(root.parent / "outside" / "other.jpg")
+    with pytest.raises(SlideRefused, match="outside the batch"):
+        SlideReader(root / "S2.jpg", root=root).read(0, 0, 4, 4, 1.0)
