@@ -666,7 +666,8 @@ def _resolved(
     unmapped = _unmapped_values(ann, lesions) if ann.format == mask.NAME else []
     if unmapped:
         return dataclasses.replace(ann, lesions=lesions, issues=[*ann.issues, *unmapped])
-    return dataclasses.replace(ann, lesions=lesions) if changed else ann
+    # lesions a store held (a file of many images) are built once here, not at each later walk
+    return dataclasses.replace(ann, lesions=lesions) if changed or type(ann.lesions) is not list else ann
 
 
 def _unmapped_values(ann: Annotation, lesions: list[Lesion]) -> list[ReadIssue]:

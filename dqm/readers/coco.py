@@ -20,6 +20,7 @@ categories are ``COCO_UNKNOWN_IMAGE`` / ``COCO_UNKNOWN_CATEGORY``.
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,9 +28,10 @@ from typing import Any
 import numpy as np
 
 from dqm.i18n import msg
-from dqm.model import Annotation, Lesion, ReadIssue
+from dqm.model import Annotation, ReadIssue
 from dqm.readers.common import pieces, rle
-from dqm.readers.common.base import lesion_as_read, pointer, texts, to_float
+from dqm.readers.common.base import pointer, texts, to_float
+from dqm.readers.common.held import ImageLesions, LesionStore, held
 from dqm.readers.common.reader import Role, Syntax, limits
 
 NAME = "coco"
@@ -183,10 +185,11 @@ def read_pieces(found: pieces.Pieces, path: str) -> list[Annotation] | None:
 
 @dataclass(slots=True)
 class _Found:
-    """What the annotations of one image make: its lesions, what was met in them (in file order),
-    and the annotations with only a box and the crowd regions."""
+    """What the annotations of one image make: its lesions (their numbers in the file's
+    :class:`~dqm.readers.common.held.LesionStore`), what was met in them (in file order), and the
+    annotations with only a box and the crowd regions."""
 
-    lesions: list[Lesion] = field(default_factory=list)
+    lesions: array[int] = field(default_factory=lambda: array("q"))
     issues: list[ReadIssue] = field(default_factory=list)
     bbox_only: list[int] = field(default_factory=list)
     crowd: list[int] = field(default_factory=list)
@@ -243,6 +246,7 @@ def _read(
         file_issues.append(_listed_again(images, again, by_id, by_name))
 
     found: dict[int, _Found] = {image_id: _Found() for image_id in by_id}
+    store = LesionStore("annotations")  # every image's lesions, built when an item asks for them
     boxes: list[tuple[float, float, float, float]] = []
     box_sizes: list[tuple[int | None, int | None]] = []
     unknown_images: list[int] = []
@@ -265,7 +269,8 @@ def _read(
             img = by_id[image_id][1]  # type: ignore[index]
             boxes.append(box)
             box_sizes.append((_int(img.get("width")), _int(img.get("height"))))
-        _annotation(a, k, categories, found[image_id])  # type: ignore[index]
+        _annotation(a, k, categories, found[image_id], store)  # type: ignore[index]
+    store.done()
     if unknown_images:
         file_issues.append(
             ReadIssue(
@@ -283,10 +288,10 @@ def _read(
         file_issues.append(ReadIssue("COCO_BBOX_NOT_XYWH", why, "/annotations"))
 
     out = [
-        _image(img, k, image_id, found[image_id], path, file_issues) for image_id, (k, img) in by_id.items()
+        _image(img, k, image_id, found[image_id], store, path, file_issues)
+        for image_id, (k, img) in by_id.items()
     ]
-    classes = {lesion.raw_class for one in found.values() for lesion in one.lesions}
-    text = {**_file_text(doc, classes), **orphan_text}
+    text = {**_file_text(doc, set(store.classes)), **orphan_text}
     if not out:
         out.append(
             Annotation(
@@ -360,8 +365,11 @@ _READ_KEYS = frozenset({"segmentation", "image_id", "category_id"})
 """An annotation's keys the reader turns into the lesion; the others are its properties."""
 
 
-def _annotation(a: dict[str, Any], idx: int, categories: dict[int, str], found: _Found) -> None:
-    """What annotation ``idx`` of an image makes: its lesion and what was met in it, into ``found``."""
+def _annotation(
+    a: dict[str, Any], idx: int, categories: dict[int, str], found: _Found, store: LesionStore
+) -> None:
+    """What annotation ``idx`` of an image makes: its lesion (into ``store``) and what was met in
+    it, into ``found``."""
     where = ["annotations", idx]
     seg = a.get("segmentation")
     if seg is None or seg == []:
@@ -387,11 +395,17 @@ def _annotation(a: dict[str, Any], idx: int, categories: dict[int, str], found: 
     # every key but the outline and the references: a tool's own (CVAT's ``attributes``, a
     # ``note``) may hold free text, which the de-identification checks search
     props = {key: value for key, value in a.items() if key not in _READ_KEYS}
-    found.lesions.append(lesion_as_read(idx, pointer(*where), raw_class, polys, props, read))
+    found.lesions.append(store.add(idx, raw_class, polys, props, read))
 
 
 def _image(
-    img: dict[str, Any], k: int, image_id: int, found: _Found, path: str, file_issues: list[ReadIssue]
+    img: dict[str, Any],
+    k: int,
+    image_id: int,
+    found: _Found,
+    store: LesionStore,
+    path: str,
+    file_issues: list[ReadIssue],
 ) -> Annotation:
     issues = [*file_issues, *found.issues]
     name = img.get("file_name")
@@ -402,7 +416,7 @@ def _image(
         image_key=name if isinstance(name, str) else str(image_id),
         width=_int(img.get("width")),
         height=_int(img.get("height")),
-        lesions=found.lesions,
+        lesions=held(ImageLesions(store, found.lesions)),
         issues=issues,
         slide_pointers={key: pointer("images", k, key) for key in ("width", "height")},
     )

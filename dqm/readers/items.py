@@ -13,6 +13,7 @@ from typing import Any
 from dqm.i18n import msg
 from dqm.model import Annotation, Item, ReadIssue
 from dqm.readers.common.base import has_text, pointer
+from dqm.readers.common.held import built, lesion_texts
 
 
 def annotation_for_item(annotations: list[Annotation], item: Item, image: str | None) -> Annotation:
@@ -21,15 +22,17 @@ def annotation_for_item(annotations: list[Annotation], item: Item, image: str | 
     An image matches by its file name or stem against the item's slide file (``image``, the
     path as the batch names it) and slide_id. A file validated on its own (no manifest row, no
     slide) is judged whole (:func:`merged`); an item whose image the file does not list gets an
-    ``IMAGE_NOT_IN_FILE`` issue. A file with one annotation is that annotation.
+    ``IMAGE_NOT_IN_FILE`` issue. A file with one annotation is that annotation. The annotation
+    comes with its lesions built (a file of many images holds them compactly until then:
+    :mod:`dqm.readers.common.held`).
     """
     if len(annotations) == 1:
-        return annotations[0]
+        return built(annotations[0])
     names = item_names(item, image)
     index = annotations.names if isinstance(annotations, FileAnnotations) else ImageIndex(annotations)
     k = index.first(names)
     if k is not None:
-        return annotations[k]
+        return built(annotations[k])
     if image is None and item.row is None:
         return merged(annotations)
     if any(ann.image_key is not None for ann in annotations):
@@ -51,7 +54,7 @@ def annotation_for_item(annotations: list[Annotation], item: Item, image: str | 
             ],
             file_text=first.file_text,  # the file's own text is searched all the same
         )
-    return annotations[0]
+    return built(annotations[0])
 
 
 def item_names(item: Item, image: str | None) -> set[str]:
@@ -139,23 +142,20 @@ def unpicked_text(annotations: list[Annotation], names: set[str]) -> dict[str, A
     manifest lists only some of a shared COCO file's images), by pointer: each image's own, its
     lesions' properties, and a lesion's class when no picked lesion has it (at the lesion's
     ``category_id``). No item of the audit has these images, so the one that searches the file's
-    own text searches them (:attr:`~dqm.model.Item.searches_file_text`)."""
+    own text searches them (:attr:`~dqm.model.Item.searches_file_text`), from the lesions'
+    own texts, none of their lesions built (:func:`~dqm.readers.common.held.lesion_texts`)."""
     picked = {id(ann) for ann in annotations if is_named(ann, names)}
-    classes = {lesion.raw_class for ann in annotations if id(ann) in picked for lesion in ann.lesions}
+    classes = {raw for ann in annotations if id(ann) in picked for _, raw, _ in lesion_texts(ann)}
     out: dict[str, Any] = {}
     for ann in annotations:
         if ann.image_key is None or id(ann) in picked:
             continue
         out.update(ann.properties)
-        for lesion in ann.lesions:
-            if isinstance(lesion.raw_class, str) and lesion.raw_class not in classes:
-                classes.add(lesion.raw_class)
-                out[lesion.pointer + "/category_id"] = lesion.raw_class
-            out.update(
-                (lesion.pointer + pointer(key), value)
-                for key, value in lesion.properties.items()
-                if has_text(value)
-            )
+        for where, raw_class, properties in lesion_texts(ann):
+            if isinstance(raw_class, str) and raw_class not in classes:
+                classes.add(raw_class)
+                out[where + "/category_id"] = raw_class
+            out.update((where + pointer(key), value) for key, value in properties.items() if has_text(value))
     return out
 
 
