@@ -86,9 +86,23 @@ files of small objects in each text format, and at 20 MB, with the interpreter's
 estimate is 0.95-1.29 times the peak at 200 (``python benchmarks/bench_memory_estimate.py``);
 240 keeps it above."""
 PIECE_VALUE_BYTES = 140
-"""The same for a file read in pieces (:mod:`~dqm.readers.common.pieces`: a big QuPath, COCO or
-clean native file), whose object tree is never whole: 70-105 bytes measured at 40 MB (the
+"""The same for a file read in pieces (:mod:`~dqm.readers.common.pieces`: a big QuPath or clean
+native file; COCO: :data:`COCO_VALUE_BYTES`), whose object tree is never whole: 70-105 bytes measured at 40 MB (the
 estimate over the peak in ``python benchmarks/bench_memory_estimate.py``); 140 keeps it above."""
+COCO_VALUE_BYTES = 64
+"""The same for a COCO file read in pieces, whose lesions are held in flat arrays and built only
+for the item that asks (:mod:`~dqm.readers.common.held`): 20-34 bytes measured at 50 MB for
+polygons of 3, 4, 20 and 1,000 vertices, 47 at 20 MB for uncompressed RLE masks of short runs
+(the interpreter's own memory included; ``python benchmarks/bench_memory_estimate.py --mb 20``
+and ``--mb 50``); 64 keeps it above the RLE masks by a third, twice above the polygons.
+A compressed RLE is one value of the text however many pixels it decodes to (its outline is
+held to ``limits.rle_pixels``, not to this estimate). Each image costs :data:`COCO_IMAGE_BYTES`
+more (:func:`_coco_need`)."""
+COCO_IMAGE_BYTES = 4096
+"""What one image of a COCO file holds besides its lesions (its parsed entry, its
+:class:`~dqm.model.Annotation`, pointers, texts, names indexed): 2.4 KB measured on a 31 MB file
+of 330,000 images and 165,000 bbox-only annotations, where the values alone came to 281 bytes
+each; counted by ``"file_name"`` (:func:`_coco_need`)."""
 _VALUE_MARKS = (b"{", b"[", b",", b"<", b"=")
 """Bytes of which a text holds one per value or more: JSON's openers and separators, XML's tags
 and attributes."""
@@ -245,8 +259,8 @@ def _binary_kind(data: bytes) -> str | None:
 def _parse(data: bytes, rel: str, memory: _MemoryCheck) -> tuple[list[Annotation], Callable[[], int]]:
     """The annotations ``data`` holds (``memory``: the check of ``data``), and how to tell an
     upper estimate of the memory they hold once the parsed text is gone (what the parse cache
-    counts): the text's values at :data:`PIECE_VALUE_BYTES` (the lesions made of them; a COCO file
-    of 2.8 MB is estimated at 49 MB and its parse kept 11 MB), an outline lifted out into numpy at
+    counts): the text's values at :data:`PIECE_VALUE_BYTES` (the lesions made of them), a COCO
+    file's at :data:`COCO_VALUE_BYTES` (its lesions held in arrays), an outline lifted out into numpy at
     twice its arrays' bytes (the rings and a geometry's copy), nothing for a file not read."""
     most = limits().vertices_per_lesion
     lifted = bigjson.lift(data, most)  # a big file's big outlines: into numpy, not Python lists
@@ -260,7 +274,9 @@ def _parse(data: bytes, rel: str, memory: _MemoryCheck) -> tuple[list[Annotation
     for ann in annotations:
         _bound_slide_facts(ann)
     read = any(ann.readable for ann in annotations)
-    return annotations, lambda: memory.need(PIECE_VALUE_BYTES) + 2 * arrays if read else 0
+    is_coco = all(ann.format == coco.NAME for ann in annotations)
+    need = (lambda: _coco_need(memory)) if is_coco else (lambda: memory.need(PIECE_VALUE_BYTES))
+    return annotations, lambda: need() + 2 * arrays if read else 0
 
 
 def _bound_slide_facts(ann: Annotation) -> None:
@@ -329,7 +345,11 @@ class _MemoryCheck:
         limit = limits().annotation_memory
         if len(self.text) * (value_bytes + 1) <= limit:
             return None
-        need = self.need(value_bytes)
+        return self.refused(self.need(value_bytes))
+
+    def refused(self, need: int) -> ReadIssue | None:
+        """The finding when a read estimated at ``need`` bytes would not fit; else None."""
+        limit = limits().annotation_memory
         if need <= limit:
             return None
         return ReadIssue(
@@ -365,11 +385,13 @@ def _parse_any(data: bytes, rel: str, memory: _MemoryCheck) -> list[Annotation]:
         in_pieces = len(data) >= pieces.MIN_BYTES  # a big clean native file is read so too
         too_big = memory.over(PIECE_VALUE_BYTES) if in_pieces else None
         if too_big is not None:
-            return [failed(rel, "unknown", too_big)]
+            # a COCO file in pieces holds its lesions compactly: it is held to its own estimate
+            coco_pieces = _read_pieces(data, rel, memory, coco) if _may_be_coco(data, memory) else None
+            return coco_pieces if coco_pieces is not None else [failed(rel, "unknown", too_big)]
         clean = native.read_clean(data, rel)
         if clean is not None:
             return [clean]
-        split = _read_pieces(data, rel) if in_pieces else None
+        split = _read_pieces(data, rel, memory) if in_pieces else None
         if split is not None:
             return split
         decoded = decode(data)
@@ -392,18 +414,38 @@ _PIECES_BY_KEY: dict[str | None, Any] = {"features": qupath, "annotations": coco
 the document is the list)."""
 
 
-def _read_pieces(data: bytes, rel: str) -> list[Annotation] | None:
+def _coco_need(memory: _MemoryCheck) -> int:
+    """An upper estimate of the memory reading a COCO text in pieces takes (``memory``: its
+    check): its values at :data:`COCO_VALUE_BYTES`, its images at :data:`COCO_IMAGE_BYTES`."""
+    return memory.need(COCO_VALUE_BYTES) + COCO_IMAGE_BYTES * memory.text.count(b'"file_name"')
+
+
+def _may_be_coco(data: bytes, memory: _MemoryCheck) -> bool:
+    """Whether ``data`` names COCO's two lists and fits in ``limits.annotation_memory`` at
+    :func:`_coco_need` (it is split to be known for COCO)."""
+    return (
+        b'"images"' in data and b'"annotations"' in data and _coco_need(memory) <= limits().annotation_memory
+    )
+
+
+def _read_pieces(
+    data: bytes, rel: str, memory: _MemoryCheck, only: FormatReader | None = None
+) -> list[Annotation] | None:
     """What the reader of a big JSON file makes of it in pieces (:mod:`~dqm.readers.common.pieces`:
-    the whole object tree is never built), None when it is not one such a reader takes, or cannot
-    be read so. The reader is the one the whole read would pick: the first whose ``looks`` accepts
-    the document with its list emptied (no ``looks`` reads into the list of the formats split), or
-    a list's first item alone (``looks`` reads no further into a list)."""
+    the whole object tree is never built), None when it is not one such a reader takes (or not
+    ``only``), or cannot be read so. The reader is the one the whole read would pick: the first
+    whose ``looks`` accepts the document with its list emptied (no ``looks`` reads into the list of
+    the formats split), or a list's first item alone (``looks`` reads no further into a list). A
+    COCO file is held to :func:`_coco_need` (``memory``: the check of ``data``)."""
     found = pieces.split(data, tuple(k for k in _PIECES_BY_KEY if k is not None))
     if found is None:
         return None
     reader = next((r for r in _JSON_READERS if r.looks(found.shell, rel)), None)
-    if reader is not _PIECES_BY_KEY[found.key]:
+    if reader is not _PIECES_BY_KEY[found.key] or (only is not None and reader is not only):
         return None
+    too_big = memory.refused(_coco_need(memory)) if reader is coco else None
+    if too_big is not None:  # its images cost more than its values tell (COCO_IMAGE_BYTES)
+        return [failed(rel, "unknown", too_big)]
     return reader.read_pieces(found, rel)
 
 
@@ -450,7 +492,9 @@ def _parse_cached(data: bytes, rel: str, held_to: Limits, sha256: str | None) ->
     if hit is not None:
         return hit
     limit = held_to.annotation_memory
-    need = memory.need(PIECE_VALUE_BYTES)  # the least a read is checked at (outlines lifted aside)
+    need = memory.need(PIECE_VALUE_BYTES)  # what a read in pieces is checked at (outlines lifted aside)
+    if need > limit:  # the least: a COCO file's (it may fit so)
+        need = _coco_need(memory)
     if need <= limit:
         _evict(limit - need)
     parsed, holds = _parse(data, rel, memory)

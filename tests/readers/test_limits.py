@@ -241,20 +241,23 @@ def _coco(n: int, first_id: int) -> bytes:
 def test_the_parse_cache_holds_no_more_memory_than_annotation_memory(monkeypatch: pytest.MonkeyPatch) -> None:
     """The cache of parsed big files (a COCO file serves many items) kept four of them whatever
     their size, so a worker could hold four times ``annotation_memory``. Its entries are counted
-    at what they may hold (:func:`memory_needed` at :data:`PIECE_VALUE_BYTES`): the least recently
-    used go first, so that they and the file being read fit in the limit."""
+    at what they may hold (:func:`memory_needed` at :data:`COCO_VALUE_BYTES`, a COCO file's
+    lesions held in arrays, and :data:`COCO_IMAGE_BYTES` an image): the least recently used go
+    first, so that they and the file being read fit in the limit."""
     from collections import OrderedDict
 
     from dqm import readers
-    from dqm.readers import PIECE_VALUE_BYTES, coco, memory_needed
+    from dqm.readers import COCO_IMAGE_BYTES, COCO_VALUE_BYTES, coco, memory_needed
+    from dqm.readers.common import pieces
 
     monkeypatch.setattr(readers, "CACHE_MIN_BYTES", 0)
+    monkeypatch.setattr(pieces, "MIN_BYTES", 1000)  # read in pieces: checked at COCO_VALUE_BYTES
     monkeypatch.setattr(readers, "_CACHE", OrderedDict())
     reads: list[int] = []
-    real = coco.read
-    monkeypatch.setattr(coco, "read", lambda *a, **k: reads.append(1) or real(*a, **k))
+    real = coco._read
+    monkeypatch.setattr(coco, "_read", lambda *a, **k: reads.append(1) or real(*a, **k))
     files = {f"ann/{name}.json": _coco(40, 100 * k) for k, name in enumerate("abc")}
-    need = {rel: memory_needed(data, PIECE_VALUE_BYTES) for rel, data in files.items()}
+    need = {rel: memory_needed(data, COCO_VALUE_BYTES) + COCO_IMAGE_BYTES * 40 for rel, data in files.items()}
     held_to = Limits(annotation_memory=need["ann/a.json"] + need["ann/b.json"])
 
     def read(rel: str) -> list[str]:

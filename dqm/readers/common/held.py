@@ -37,19 +37,19 @@ class LesionStore:
     offsets at :meth:`done`; lesions are built only after it."""
 
     __slots__ = (
-        "_index",
-        "_classes",
         "_class_of",
+        "_classes",
         "_codes",
-        "_read",
-        "_polygons",
-        "_rings",
-        "_vertices",
         "_coords",
+        "_index",
+        "_kept",
         "_points",
+        "_polygons",
+        "_read",
+        "_rings",
         "_text",
         "_text_end",
-        "_kept",
+        "_vertices",
         "key",
     )
 
@@ -127,7 +127,15 @@ class LesionStore:
 
     def nbytes(self) -> int:
         """The bytes of its arrays."""
-        held = (self._index, self._codes, self._read, self._polygons, self._rings, self._vertices, self._text_end)
+        held = (
+            self._index,
+            self._codes,
+            self._read,
+            self._polygons,
+            self._rings,
+            self._vertices,
+            self._text_end,
+        )
         return sum(a.itemsize * len(a) for a in held) + len(self._coords) * 8 + len(self._text)
 
     def raw_class(self, n: int) -> str | None:
@@ -165,7 +173,7 @@ class LesionStore:
 class ImageLesions(Sequence[Lesion]):
     """One image's lesions of a :class:`LesionStore`, built at each access (none is kept)."""
 
-    __slots__ = ("store", "numbers")
+    __slots__ = ("numbers", "store")
 
     def __init__(self, store: LesionStore, numbers: array[int]) -> None:
         self.store = store
