@@ -117,26 +117,10 @@ class LesionStore:
             setattr(self, name, offsets)
         self._points = np.frombuffer(self._coords, dtype=np.float64).reshape(-1, 2)
 
-    def __len__(self) -> int:
-        return len(self._index)
-
     @property
     def classes(self) -> list[str | None]:
         """The class names of the lesions held, each once."""
         return list(self._classes)
-
-    def nbytes(self) -> int:
-        """The bytes of its arrays."""
-        held = (
-            self._index,
-            self._codes,
-            self._read,
-            self._polygons,
-            self._rings,
-            self._vertices,
-            self._text_end,
-        )
-        return sum(a.itemsize * len(a) for a in held) + len(self._coords) * 8 + len(self._text)
 
     def raw_class(self, n: int) -> str | None:
         return self._classes[self._codes[n]]
