@@ -216,6 +216,51 @@ def test_rotating_a_token_ends_the_old_sessions(fresh: tuple[Path, Path]) -> Non
         assert a.post("/api/login", json={"token": kim}).status_code == 401
 
 
+def test_signing_out_ends_the_session_on_the_server(fresh: tuple[Path, Path]) -> None:
+    """Sign-out only deleted the browser's cookie: a copy of it (stolen from the browser, a proxy
+    or a shared machine) went on working for the rest of its 7 days. Now the session is deleted
+    from the database: its cookie is refused wherever it comes from; other sessions go on."""
+    review_dir, batch = fresh
+    kim = reviewer(review_dir, "Kim")
+    with client_for(review_dir, batch) as a, client_for(review_dir, batch) as thief:
+        with client_for(review_dir, batch) as other:
+            csrf = sign_in(a, kim)
+            sign_in(other, kim)  # the same reviewer on another machine
+            stolen = a.cookies["dqm_review_session"]
+            thief.cookies.set("dqm_review_session", stolen)
+            assert thief.get("/api/state").status_code == 200
+            assert a.post("/api/logout", json={}, headers={"x-csrf-token": csrf}).status_code == 200
+            assert thief.get("/api/state").status_code == 401
+            assert thief.get("/dz/0.dzi").status_code == 401
+            a.cookies.set("dqm_review_session", stolen)
+            assert a.get("/api/state").status_code == 401
+            assert other.get("/api/state").status_code == 200
+
+
+def test_a_session_unused_for_its_idle_time_ends(tmp_path: Path) -> None:
+    """A session used within :data:`~auth.IDLE_SECONDS` of its last request lives on (up to its
+    7 days); one left unused that long is refused; its last use is written once a minute at most."""
+    from dqm.semantic.server import auth
+
+    db = ReviewDB(tmp_path / DB_NAME, "plan")
+    db.add_reviewer("Kim")
+    kim = db.reviewers()[0]
+    t0 = 1_800_000_000
+    cookie = auth.new_session(db, kim, issued=t0)
+    nonce = cookie.split(".")[2]
+    assert auth.read_session(db, cookie, now=t0 + 30) is not None
+    assert db.session_seen(kim, nonce) == t0  # under SEEN_EVERY: not written
+    step = auth.IDLE_SECONDS - 60
+    assert auth.read_session(db, cookie, now=t0 + step) is not None  # used: its idle clock restarts
+    assert db.session_seen(kim, nonce) == t0 + step
+    assert auth.read_session(db, cookie, now=t0 + 2 * step) is not None
+    assert auth.read_session(db, cookie, now=t0 + 3 * step + 121) is None  # idle too long
+    assert auth.read_session(db, cookie, now=t0 + 2 * step + auth.IDLE_SECONDS + 1) is None
+    late = auth.new_session(db, kim, issued=t0 + 10 * auth.IDLE_SECONDS)  # forgets the idle ones
+    assert db.session_seen(kim, nonce) is None and auth.read_session(db, late, now=t0 + 10 * auth.IDLE_SECONDS)
+    db.close()
+
+
 def test_batch_strings_are_masked_and_escaped(fresh: tuple[Path, Path]) -> None:
     review_dir, batch = fresh
     with client_for(review_dir, batch) as a:

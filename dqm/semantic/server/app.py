@@ -367,6 +367,7 @@ def create_app(
         got = need_write(request)
         if isinstance(got, Response):
             return got
+        auth.end_session(db, got)
         response = JSONResponse({"ok": True})
         response.delete_cookie(auth.COOKIE, httponly=True, samesite="strict")
         return response

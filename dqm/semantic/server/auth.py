@@ -7,6 +7,13 @@ that names the reviewer, a random nonce and the issue time, signed with HMAC-SHA
 database's secret and bound to the reviewer's current token hash: giving a reviewer a new token
 (``dqm review add-reviewer --rotate``) ends their old sessions.
 
+Each session is also recorded in the database (its nonce, when it was last used): signing out
+(``POST /api/logout``) deletes it, so the cookie stops working on the server, not only in the
+browser that signed out (a copy of it, stolen, is refused too); a session not used for
+:data:`IDLE_SECONDS` ends by itself, and every session ends :data:`SESSION_SECONDS` after it
+began. When it was used is written at most once every :data:`SEEN_EVERY` seconds (a page of
+tiles is hundreds of requests: not a disk write each).
+
 Writes need the session's CSRF token (an HMAC of its nonce) in the ``X-CSRF-Token`` header, a JSON
 body and, where the browser sends one, an ``Origin`` equal to the server's. Scripts may use
 ``Authorization: Bearer TOKEN`` instead of the cookie; a browser never adds that header by itself,
@@ -34,6 +41,11 @@ from dqm.semantic.server.db import ReviewDB, Reviewer
 
 COOKIE = "dqm_review_session"
 SESSION_SECONDS = 7 * 24 * 3600
+"""A session ends this long after the sign-in, used or not."""
+IDLE_SECONDS = 8 * 3600
+"""A session that made no request for this long (a working day) ends: sign in again with the link."""
+SEEN_EVERY = 60
+"""Seconds between two writes of when a session was last used."""
 CSRF_HEADER = "x-csrf-token"
 SIGN_IN_BURST = 10
 """Failed sign-ins one client address may make in a row."""
@@ -58,22 +70,25 @@ def _mac(secret: bytes, *parts: str) -> str:
 
 
 def new_session(db: ReviewDB, reviewer: Reviewer, issued: int | None = None) -> str:
-    """A signed cookie value for ``reviewer``."""
+    """A signed cookie value for ``reviewer``, its session recorded in ``db``."""
     issued = int(time.time()) if issued is None else issued
     nonce = secrets.token_urlsafe(18)
+    db.open_session(reviewer, nonce, issued, IDLE_SECONDS)
     body = f"{reviewer.id}.{issued}.{nonce}"
     return f"{body}.{_mac(db.secret, 'session', body, reviewer.token_sha256)}"
 
 
 def read_session(db: ReviewDB, value: str | None, now: float | None = None) -> Session | None:
-    """The session a cookie value proves, or None (forged, expired, or the token was rotated)."""
+    """The session a cookie value proves, or None (forged, expired, idle too long, signed out, or
+    the token was rotated)."""
     if not value or len(value) > 300:
         return None
     parts = value.split(".")
     if len(parts) != 4 or not parts[0].isdigit() or not parts[1].isdigit():
         return None
     rid, issued, nonce, mac = parts
-    if (now if now is not None else time.time()) - int(issued) > SESSION_SECONDS:
+    now = time.time() if now is None else now
+    if now - int(issued) > SESSION_SECONDS:
         return None
     reviewer = db.reviewer_by_id(int(rid))
     if reviewer is None:
@@ -81,7 +96,19 @@ def read_session(db: ReviewDB, value: str | None, now: float | None = None) -> S
     expected = _mac(db.secret, "session", f"{rid}.{issued}.{nonce}", reviewer.token_sha256)
     if not hmac.compare_digest(expected, mac):
         return None
+    seen = db.session_seen(reviewer, nonce)
+    if seen is None or now - seen > IDLE_SECONDS:
+        return None
+    if now - seen >= SEEN_EVERY:
+        db.session_used(nonce, int(now))
     return Session(reviewer, nonce, "cookie")
+
+
+def end_session(db: ReviewDB, session: Session) -> None:
+    """Sign ``session`` out: its cookie is refused from now on, wherever it is sent from. A bearer
+    request has no session to end (its token works until it is rotated)."""
+    if session.nonce:
+        db.end_session(session.nonce)
 
 
 def bearer(db: ReviewDB, header: str | None) -> Session | None:

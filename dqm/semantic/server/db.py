@@ -59,6 +59,12 @@ CREATE TRIGGER IF NOT EXISTS verdict_log_no_update BEFORE UPDATE ON verdict_log
 BEGIN SELECT RAISE(ABORT, 'the verdict log is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS verdict_log_no_delete BEFORE DELETE ON verdict_log
 BEGIN SELECT RAISE(ABORT, 'the verdict log is append-only'); END;
+CREATE TABLE IF NOT EXISTS sessions (
+    nonce TEXT PRIMARY KEY,
+    reviewer_id INTEGER NOT NULL REFERENCES reviewers(id),
+    issued INTEGER NOT NULL,
+    seen INTEGER NOT NULL
+);
 """
 
 
@@ -232,6 +238,7 @@ class ReviewDB:
                     "UPDATE reviewers SET token_sha256 = ?, adjudicator = ? WHERE id = ?",
                     (token_hash(token), int(adjudicator), row[0]),
                 )
+                con.execute("DELETE FROM sessions WHERE reviewer_id = ?", (row[0],))
         return token
 
     def reviewer_by_token(self, token: str) -> Reviewer | None:
@@ -262,6 +269,37 @@ class ReviewDB:
     def reviewers(self) -> list[Reviewer]:
         rows = self._con().execute("SELECT id, name, adjudicator, token_sha256 FROM reviewers ORDER BY id")
         return [Reviewer(r[0], r[1], bool(r[2]), r[3]) for r in rows]
+
+    # ------------------------------------------------------------------ sessions
+    def open_session(self, reviewer: Reviewer, nonce: str, issued: int, idle: int) -> None:
+        """Record a signed-in session (its cookie's nonce), and forget the sessions nobody used
+        for ``idle`` seconds (a table that only grows would hold every sign-in ever made)."""
+        with self._tx() as con:
+            con.execute("DELETE FROM sessions WHERE seen < ?", (issued - idle,))
+            con.execute(
+                "INSERT INTO sessions (nonce, reviewer_id, issued, seen) VALUES (?, ?, ?, ?)",
+                (nonce, reviewer.id, issued, issued),
+            )
+
+    def session_seen(self, reviewer: Reviewer, nonce: str) -> int | None:
+        """When the session ``nonce`` of ``reviewer`` was last used (a Unix time), or None when it
+        was never opened or has ended (signed out, the token rotated)."""
+        row = (
+            self._con()
+            .execute("SELECT seen FROM sessions WHERE nonce = ? AND reviewer_id = ?", (nonce, reviewer.id))
+            .fetchone()
+        )
+        return None if row is None else int(row[0])
+
+    def session_used(self, nonce: str, when: int) -> None:
+        """Note that the session ``nonce`` was used at ``when``."""
+        with self._tx() as con:
+            con.execute("UPDATE sessions SET seen = MAX(seen, ?) WHERE nonce = ?", (when, nonce))
+
+    def end_session(self, nonce: str) -> None:
+        """End the session ``nonce`` (sign-out): its cookie is refused from now on."""
+        with self._tx() as con:
+            con.execute("DELETE FROM sessions WHERE nonce = ?", (nonce,))
 
     # ------------------------------------------------------------------ the log
     def record(
