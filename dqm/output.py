@@ -1,7 +1,8 @@
 """The one place dqm writes files: every output of every command goes through here.
 
-* :func:`write_file` writes one file atomically (a temporary file beside it, then a rename): a
-  reader never sees half a JSON, and an interrupted run leaves the previous file.
+* :func:`write_file` writes one file atomically (a temporary file beside it, flushed to the disk,
+  then a rename, then the folder flushed): a reader never sees half a JSON, and an interrupted run
+  or a power cut leaves the previous file or the new one, never an empty one.
 * :class:`OutputSet` writes the files of one run as a set: each into a staging folder inside the
   destination, then all moved into place together, so a folder is never read with a new
   ``results.json`` beside an old report, whenever the run stops: a commit record, flushed to the
@@ -173,11 +174,18 @@ def write_file(
     binary: bool = False,
     private: bool = False,
     compress: bool = False,
+    durable: bool = True,
 ) -> Path:
     """Write ``data`` (text, or UTF-8 bytes of text; ``binary`` bytes are never masked) to ``path``
     atomically, creating its folder; ``private``: readable by its owner alone (0o600); ``compress``:
     gzip (no timestamp, so the same data gives the same bytes) after masking, so a compressed
-    file is masked like any other."""
+    file is masked like any other.
+
+    The file is on the disk before it takes its name, and the name is on the disk when this
+    returns (``durable``): the temporary file is flushed (``fsync``) before the rename and the
+    folder after it. Without that, a power cut soon after could leave an empty file under the
+    final name (the rename reached the disk before the data). :class:`OutputSet` stages its files
+    with ``durable=False`` and flushes them all at once before its commit record names them."""
     path.parent.mkdir(parents=True, exist_ok=True)
     payload = data if binary and isinstance(data, bytes) else _masked(data, mask)
     if compress:
@@ -186,11 +194,17 @@ def write_file(
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(payload)
+            if durable:
+                fh.flush()
+                _fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+    if durable:
+        with contextlib.suppress(OSError):  # a folder that cannot be opened to be flushed
+            _fsync_path(path.parent, folder=True)
     return path
 
 
@@ -328,7 +342,7 @@ class OutputSet:
     def write(self, name: str, data: str | bytes, binary: bool = False, compress: bool = False) -> Path:
         """Stage one file (``name`` relative to the folder; ``compress``: gzip it after masking);
         returns where it will be."""
-        write_file(self._staged(name), data, self.mask, binary, compress=compress)
+        write_file(self._staged(name), data, self.mask, binary, compress=compress, durable=False)
         self._names.append(name)
         return self.folder / name
 

@@ -167,3 +167,39 @@ def test_the_staging_folder_of_a_killed_run_is_removed_by_the_next(tmp_path: Pat
         assert len([p for p in out.iterdir() if p.name.startswith(".dqm-staging.")]) == 1  # the live run's
     assert sorted(p.name for p in tmp_path.iterdir()) == [".out.staging.backup01", ".out.staging.old", "out"]
     assert sorted(p.name for p in out.iterdir()) == [".dqm-commit.lock", "results.json"]
+
+
+def test_write_file_flushes_the_file_before_its_name_and_the_folder_after(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """write_file renamed a file it had never flushed: after a power cut the rename could be on the
+    disk and the data not, an empty file under the final name. Now the temporary file is flushed,
+    then renamed, then its folder is flushed; the files of an output set are flushed once, at the
+    commit (not twice)."""
+    import os
+
+    events: list[tuple[str, str]] = []
+    real_fsync, real_replace = os.fsync, os.replace
+
+    def fsync(fd: int) -> None:
+        events.append(("fsync", os.readlink(f"/proc/self/fd/{fd}")))
+        real_fsync(fd)
+
+    def replace(src: object, dst: object, **kwargs: object) -> None:
+        events.append(("rename", str(dst)))
+        real_replace(src, dst, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "replace", replace)
+    target = write_file(tmp_path / "out" / "results.json", "{}")
+    assert len(events) == 3, events
+    (k1, flushed), (k2, renamed), (k3, folder) = events
+    assert (k1, k2, k3) == ("fsync", "rename", "fsync")
+    assert flushed.startswith(str(target.parent / ".results.json.")) and renamed == str(target)
+    assert folder == str(target.parent)
+    events.clear()
+    with OutputSet(tmp_path / "set") as outputs:
+        outputs.write("a.json", "{}")
+        assert [e for e in events if e[0] == "fsync"] == []  # staged: flushed with the set
+    flushed_files = [p for kind, p in events if kind == "fsync" and p.endswith("a.json")]
+    assert len(flushed_files) == 1
