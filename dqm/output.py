@@ -325,11 +325,12 @@ class OutputSet:
         _remove_legacy_staging(self.folder)
         with _commit_lock(self.folder):
             _finish_recorded(self.folder)
-            for stale in _staging_folders(self.folder):
-                _remove_if_abandoned(stale)
-        self._staging = _new_staging(self.folder)
-        self._held = _hold(self._staging)
-        (self._staging / STAGING_MARK).touch()
+            _remove_abandoned(self.folder)
+            # made, held and marked under the commit lock: another run's clean-up (which takes it)
+            # never sees this folder made but not yet held
+            self._staging = _new_staging(self.folder)
+            self._held = _hold(self._staging)
+            (self._staging / STAGING_MARK).touch()
         return self
 
     def _staged(self, name: str) -> Path:
@@ -655,25 +656,38 @@ def _finish_recorded(folder: Path) -> None:
             shutil.rmtree(staging, ignore_errors=True)
 
 
-def settle(folder: Path) -> None:
+def settle(folder: Path) -> list[str]:
     """Before a run writes into ``folder`` (its run lock held: :func:`dqm.cli.common.locked`,
-    :class:`OutputSet`): finish the set a killed run left half moved into place. Never called by a
-    command that only reads a folder (a record there may be forged). Nothing is
-    written when no staging folder there holds a commit record (a read-only folder is read as it
-    is). Raises :class:`UnfinishedSet` when a set is left half moved and cannot be finished here."""
-    recorded = [
-        s for s in _staging_folders(folder) if os.path.lexists(s / COMMIT_RECORD) or not os.access(s, os.X_OK)
-    ]
-    if not recorded:
-        return
+    :class:`OutputSet`): finish the set a killed run left half moved into place, then remove the
+    staging folders killed runs left with no commit record (:func:`_remove_abandoned`); returns
+    the names of those removed (the caller says so). Never called by a command that only reads a
+    folder (a record there may be forged). Nothing is written when no staging folder is there (a
+    read-only folder is read as it is); leftovers in a folder this user cannot write stay. Raises
+    :class:`UnfinishedSet` when a set is left half moved and cannot be finished here."""
+    staged = _staging_folders(folder)
+    if not staged:
+        return []
+    recorded = [s for s in staged if os.path.lexists(s / COMMIT_RECORD) or not os.access(s, os.X_OK)]
     try:
         with _commit_lock(folder):
             _finish_recorded(folder)
+            return _remove_abandoned(folder)
     except OSError as exc:  # the lock: a folder this user cannot write
+        if not recorded:
+            return []  # only leftovers: they mix nothing into the set
         why = N_("the output folder cannot be written: {error}")
         raise UnfinishedSet(
             msg(UNFINISHED, folder=visible(str(recorded[0])), _why=why, error=exc.strerror or exc)
         ) from None
+
+
+def _remove_abandoned(folder: Path) -> list[str]:
+    """Remove the staging folders in ``folder`` that no live run holds (its commit lock held, the
+    sets recorded there finished first): those of runs killed before their commit record was
+    written, marked (:data:`STAGING_MARK`) or not (killed between the folder's creation and its
+    mark). Only a folder named as :class:`OutputSet` names one, this user's, not a link and not
+    held by a live run (:func:`_hold`). Returns the names removed."""
+    return [s.name for s in _staging_folders(folder) if _remove_if_abandoned(s, marked=False)]
 
 
 def _hold(folder: Path) -> int | None:
@@ -697,23 +711,30 @@ STAGING_MARK = ".dqm-staging"
 """A file in every staging folder dqm makes: only a folder holding it is removed as abandoned."""
 
 
-def _remove_if_abandoned(folder: Path) -> None:
-    """Remove ``folder``, an output set's staging folder, unless a live run holds it (:func:`_hold`):
-    a run killed outright (SIGKILL) while it wrote its outputs cannot remove its own."""
+def _remove_if_abandoned(folder: Path, marked: bool = True) -> bool:
+    """Remove ``folder``, an output set's staging folder of this user, unless a live run holds it
+    (:func:`_hold`): a run killed outright (SIGKILL) while it wrote its outputs cannot remove its
+    own. ``marked``: only when it holds :data:`STAGING_MARK` (a folder beside the output folder,
+    where a user's own folder may bear a like name). Its commit record, if any, is one
+    :func:`_finish_recorded` did not follow (not whole, or not of this user's runs): no move of it
+    began. Whether it was removed."""
     import fcntl
 
     try:  # a link or anything but a folder is refused here
         fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
     except OSError:
-        return
+        return False
     try:
+        if os.fstat(fd).st_uid != os.geteuid():
+            return False  # another user's run (in a shared folder): not this user's to remove
         # dqm's mark, a plain file: a user's folder that happens to be named like one (".out.staging.backup01") stays
-        if not stat.S_ISREG(os.stat(STAGING_MARK, dir_fd=fd, follow_symlinks=False).st_mode):
-            return
+        if marked and not stat.S_ISREG(os.stat(STAGING_MARK, dir_fd=fd, follow_symlinks=False).st_mode):
+            return False
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:  # no mark, or held: a live run is writing its outputs there
-        return
+        return False
     else:
         shutil.rmtree(folder, ignore_errors=True)
+        return not os.path.lexists(folder)
     finally:
         os.close(fd)

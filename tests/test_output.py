@@ -203,3 +203,51 @@ def test_write_file_flushes_the_file_before_its_name_and_the_folder_after(
         assert [e for e in events if e[0] == "fsync"] == []  # staged: flushed with the set
     flushed_files = [p for kind, p in events if kind == "fsync" and p.endswith("a.json")]
     assert len(flushed_files) == 1
+
+
+def test_a_run_starts_by_removing_the_staging_folders_killed_runs_left(tmp_path: Path) -> None:
+    """A run killed between making its staging folder and marking it left a folder no later run
+    removed, and leftovers were removed only once a run had its outputs to write, silently. Now
+    the run lock's holder removes, at the start, every staging folder of this user that no live
+    run holds and no commit record names, marked or not, and says which."""
+    import fcntl
+    import os
+
+    from dqm.output import settle
+
+    out = tmp_path / "out"
+    unmarked = out / ".dqm-staging.k1ll3d00"  # killed before its mark
+    unmarked.mkdir(parents=True)
+    (unmarked / "results.json").write_text("{")
+    marked = out / ".dqm-staging.k1ll3d01"
+    marked.mkdir()
+    (marked / STAGING_MARK).touch()
+    held = out / ".dqm-staging.l1ve0000"  # a live run's: flock held
+    held.mkdir()
+    fd = os.open(held, os.O_RDONLY | os.O_DIRECTORY)
+    fcntl.flock(fd, fcntl.LOCK_SH)
+    others = out / ".dqm-staging.0ther000"  # another user's
+    others.mkdir()
+    os.chown(others, os.geteuid() + 1, -1) if os.geteuid() == 0 else None
+    mine = out / ".dqm-staging.notours"  # not a name OutputSet makes (7 characters)
+    mine.mkdir()
+    try:
+        removed = settle(out)
+    finally:
+        os.close(fd)
+    assert removed == [".dqm-staging.k1ll3d00", ".dqm-staging.k1ll3d01"]
+    assert not unmarked.exists() and not marked.exists() and held.is_dir() and mine.is_dir()
+    assert others.is_dir() or os.geteuid() != 0
+    assert settle(tmp_path / "empty") == []
+
+
+def test_the_cli_says_which_leftovers_it_removed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from dqm.cli.common import locked
+
+    out = tmp_path / "out"
+    (out / ".dqm-staging.k1ll3d00").mkdir(parents=True)
+    with locked(out, "--out"):
+        pass
+    err = capsys.readouterr().err
+    assert "removed 1 staging folder(s)" in err and ".dqm-staging.k1ll3d00" in err
+    assert not (out / ".dqm-staging.k1ll3d00").exists()

@@ -182,16 +182,18 @@ def test_a_record_in_a_folder_others_may_write_is_not_followed(tmp_path: Path) -
 
 def test_a_torn_record_is_no_commit(tmp_path: Path) -> None:
     """A power cut while the record was written (no move had started): the previous set stands,
-    and the next run removes the staging folder."""
+    and the next run removes the staging folder as it starts (settle), or as it writes."""
     out = tmp_path / "out"
     _old_set(out)
-    staging = _attack(out, {}, {"results.json": "x"})
-    (staging / COMMIT_RECORD).write_text('{"dqm_output_set": 1, "move": ["results.j')
-    settle(out)
-    assert _files(out) == OLD and staging.is_dir()
-    with OutputSet(out):
-        pass
-    assert not staging.exists() and _files(out) == OLD
+    for start in ("settle", "write"):
+        staging = _attack(out, {}, {"results.json": "x"})
+        (staging / COMMIT_RECORD).write_text('{"dqm_output_set": 1, "move": ["results.j')
+        if start == "settle":
+            assert settle(out) == [staging.name]
+        else:
+            with OutputSet(out):
+                pass
+        assert not staging.exists() and _files(out) == OLD
 
 
 def test_staging_folders_of_another_folder_are_never_touched(tmp_path: Path) -> None:

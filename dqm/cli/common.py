@@ -251,13 +251,22 @@ def output_folder(path: Path, root: Path | None, option: str) -> Path:
 
 def settled_or_exit(folder: Path) -> None:
     """An output set a killed run left half moved into place in ``folder`` finished before it is
-    read (:func:`dqm.output.settle`), or a usage error saying why it cannot be."""
+    read (:func:`dqm.output.settle`), or a usage error saying why it cannot be; the staging
+    folders killed runs left there removed, and said so on stderr."""
     from dqm.output import UnfinishedSet, settle
 
     try:
-        settle(folder)
+        removed = settle(folder)
     except UnfinishedSet as exc:
         raise usage_error(reason(exc)) from None
+    if removed:
+        line = msg(
+            "removed {n} staging folder(s) that stopped runs left in {folder}: {names}",
+            n=len(removed),
+            folder=folder,
+            names=first_names(removed),
+        )
+        console.print(tr(line))
 
 
 @contextmanager
