@@ -12,7 +12,8 @@
   reads a folder (``dqm report``, ``gate``, ``verify``, ``diff``, ``--results``, ``--baseline``)
   never follows a record: the folder may be anyone's (a results folder received in a tarball is
   the unpacking user's), its record forged to remove or plant files; such a command reads the
-  folder as it is (``dqm verify`` tells a mixed set by its digests). Files are flushed (``fsync``)
+  set with its commit lock held shared (:func:`whole_set`: a set being moved in is waited for),
+  and refuses a folder where a record is left (the set may be half moved), never reading a mix. Files are flushed (``fsync``)
   before they are named and folders after their files move. Leaving the ``with`` block by an
   exception (Ctrl-C, SIGTERM, an error) discards the staging folder and keeps the previous set.
 * Text passes through ``mask`` (a :class:`dqm.identifiers.Masker`, or none) before it is written.
@@ -688,6 +689,63 @@ def _remove_abandoned(folder: Path) -> list[str]:
     mark). Only a folder named as :class:`OutputSet` names one, this user's, not a link and not
     held by a live run (:func:`_hold`). Returns the names removed."""
     return [s.name for s in _staging_folders(folder) if _remove_if_abandoned(s, marked=False)]
+
+
+MOVING_WAIT = 2.0
+"""Seconds a reader waits for a set that another run is moving into place (a few milliseconds)."""
+MID_COMMIT = N_(
+    "{folder}: a dqm run is moving its outputs into place and did not finish within {seconds} s: "
+    "read the folder once it has"
+)
+HALF_MOVED = N_(
+    "{folder}: a dqm run was stopped while it moved its outputs into place, so the files there may "
+    "be of two runs; run dqm into that folder (--out) as the user who wrote them to finish the move, "
+    "or remove that staging folder if it is not dqm's"
+)
+
+
+@contextlib.contextmanager
+def whole_set(folder: Path, wait: float = MOVING_WAIT) -> Iterator[None]:
+    """Read an output set in ``folder`` inside this block, never a mix of two runs' files: the
+    commit lock (:data:`COMMIT_LOCK`) is held shared for the block (a set cannot start moving into
+    place meanwhile), once no run is moving one in (waiting up to ``wait`` seconds for one that is)
+    and no staging folder holds a commit record (a set a killed run left half moved: only a run
+    that writes into the folder finishes it, :func:`settle`). Raises :class:`UnfinishedSet`
+    (its message in :data:`MID_COMMIT` or :data:`HALF_MOVED`) otherwise. Opens the lock read-only
+    and writes nothing: a folder of another user, or read-only, is read the same way (where the
+    lock cannot be had, only the records are looked at)."""
+    import fcntl
+    import time
+
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            fd: int | None = os.open(folder / COMMIT_LOCK, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        except OSError:
+            fd = None  # never committed into, or not ours to open: the records alone tell
+        try:
+            moving = False
+            if fd is not None:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    moving = True
+                except OSError:
+                    pass  # a file system without flock
+            left = [s for s in _staging_folders(folder) if os.path.lexists(s / COMMIT_RECORD)]
+            if not moving and not left:
+                yield
+                return
+            if not moving and fd is not None:
+                raise UnfinishedSet(msg(HALF_MOVED, folder=visible(str(left[0]))))
+        finally:
+            if fd is not None:
+                os.close(fd)
+        if time.monotonic() >= deadline:
+            if moving:
+                raise UnfinishedSet(msg(MID_COMMIT, folder=visible(str(folder)), seconds=wait))
+            raise UnfinishedSet(msg(HALF_MOVED, folder=visible(str(left[0]))))
+        time.sleep(0.05)
 
 
 def _hold(folder: Path) -> int | None:

@@ -298,7 +298,9 @@ def test_a_folder_dqm_only_reads_is_never_written_whatever_records_it_holds(
     this user's) may hold a staging folder and a record made to remove and plant files: ``dqm
     report``, ``gate``, ``verify`` and ``audit --baseline`` read it and never follow the record (a
     review found the first version deleting three delivered files and planting one, and doing so
-    in a --baseline batch folder too)."""
+    in a --baseline batch folder too). A record there means the set may be half moved: the
+    commands that read it refuse (exit 2, :func:`dqm.output.whole_set`), writing nothing; a batch
+    folder holding one (``--baseline BATCH``) is audited as it is."""
     received = tmp_path / "received"
     runner = CliRunner()
     assert runner.invoke(app, ["audit", str(clean_batch), "--out", str(received)]).exit_code in (0, 1)
@@ -318,7 +320,10 @@ def test_a_folder_dqm_only_reads_is_never_written_whatever_records_it_holds(
         ["audit", str(clean_batch), "--out", str(tmp_path / "o2"), "--baseline", str(baseline)],
     ):
         res = runner.invoke(app, args)
-        assert res.exit_code in (0, 1), (args, res.output)
+        if str(received) in " ".join(args):
+            assert res.exit_code == 2 and "stopped while it moved" in res.output, (args, res.output)
+        else:
+            assert res.exit_code in (0, 1), (args, res.output)
         assert (_tree(received), _tree(baseline)) == before, args
 
 
@@ -343,3 +348,50 @@ def test_a_record_no_run_of_this_user_wrote_is_never_followed(tmp_path: Path, ma
         outputs.write("results.json", "3")
     assert _files(out) == {**OLD, "results.json": "3"} and not (out / "hook.sh").exists()
     assert (out / "mine.txt").exists()
+
+
+def test_a_reader_refuses_a_set_left_half_moved(tmp_path: Path) -> None:
+    """dqm gate, report and verify read a results.json whose set a killed run had left half moved
+    (a new results.json beside an old report, or the other way round) as if it were one set. Now
+    each refuses with exit 2 and says why; the folder is left as it is (a reader finishes nothing)."""
+    out = tmp_path / "out"
+    _old_set(out)
+    _killed(out, 2)  # two of the three files moved
+    mixed = _files(out)
+    results = str(out / "results.json")
+    for args in (["gate", results], ["report", results], ["verify", results]):
+        res = CliRunner().invoke(app, args)
+        assert res.exit_code == 2, (args, res.output)
+        assert "stopped while it moved its outputs into place" in res.output, (args, res.output)
+    assert _files(out) == mixed
+
+
+def test_a_reader_waits_for_a_set_being_moved_in_then_reads_it_whole(tmp_path: Path) -> None:
+    """While a run holds the commit lock (moving its set into place), a reader waits; it reads
+    once the lock is released, and refuses (exit 2) when it is not released in time."""
+    import fcntl
+    import threading
+
+    from dqm.output import COMMIT_LOCK, whole_set
+
+    out = tmp_path / "out"
+    _old_set(out)
+    fd = os.open(out / COMMIT_LOCK, os.O_RDWR)
+    fcntl.flock(fd, fcntl.LOCK_EX)  # as a run moving its set in holds it
+    try:
+        with pytest.raises(UnfinishedSet, match="is moving its outputs into place"), whole_set(out, wait=0.1):
+            pass
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    released = threading.Timer(0.3, fcntl.flock, (fd, fcntl.LOCK_UN))
+    released.start()
+    try:
+        with whole_set(out, wait=60):
+            assert _files(out) == OLD
+            # held shared while the set is read: a run cannot start moving its own in meanwhile
+            with pytest.raises(BlockingIOError):
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    finally:
+        released.join()
+        os.close(fd)

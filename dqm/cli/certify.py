@@ -16,12 +16,13 @@ from dqm.cli.common import (
     load_profile_or_exit,
     load_result_or_exit,
     out,
+    reason,
     start_masking,
     tr,
     usage_error,
 )
 from dqm.i18n import msg
-from dqm.output import read_named
+from dqm.output import UnfinishedSet, read_named, whole_set
 
 EXIT_MISMATCH = 1
 RESULTS = "results.json"
@@ -174,15 +175,21 @@ def verify(
     prof = load_profile_or_exit(profile)
     masker = start_masking(prof.deid, mask_key)  # what is printed from the batch is masked like the outputs
     try:
-        data = read_named(path)
-    except OSError as exc:
-        raise usage_error(f"{path}: {exc.strerror or exc}") from None
-    checked = check_digest(data)
-    parts = [checked.verification]
-    parts.append(check_signature(checked, signature or path.with_name(path.name + SIGNATURE_SUFFIX), trusted))
-    report = path.with_name("report.html")
-    if report.is_file():
-        parts.append(check_report(report, checked.digest))
+        with whole_set(path.parent):  # results.json and report.html of one run, never a mix
+            try:
+                data = read_named(path)
+            except OSError as exc:
+                raise usage_error(f"{path}: {exc.strerror or exc}") from None
+            checked = check_digest(data)
+            parts = [checked.verification]
+            parts.append(
+                check_signature(checked, signature or path.with_name(path.name + SIGNATURE_SUFFIX), trusted)
+            )
+            report = path.with_name("report.html")
+            if report.is_file():
+                parts.append(check_report(report, checked.digest))
+    except UnfinishedSet as exc:
+        raise usage_error(reason(exc)) from None
     if root is not None:
         if checked.digest is None:
             parts.append(_not_checked("batch"))

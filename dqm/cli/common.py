@@ -183,11 +183,21 @@ def write_identifier_map(path: Path | None, texts: Any, masker: Any) -> None:
 
 def load_result_or_exit(path: Path, raw: bytes | None = None) -> Any:
     """A results.json (``raw``: its bytes, already read), or exit 2 with a short message (never a
-    traceback)."""
+    traceback), also when its folder holds a set another run is moving into place or left half
+    moved (:func:`dqm.output.whole_set`)."""
     import gc
 
+    from dqm.output import UnfinishedSet, read_named, whole_set
     from dqm.results import ResultsError, collector_paused, load_result
 
+    if raw is None:
+        try:
+            with whole_set(path.parent):
+                raw = read_named(path)
+        except UnfinishedSet as exc:
+            raise usage_error(reason(exc)) from None
+        except OSError:
+            pass  # load_result reads it again and says why it cannot
     try:
         with collector_paused():
             result = load_result(path, raw=raw)
