@@ -329,3 +329,74 @@ def test_a_client_that_reads_steadily_but_slowly_is_not_cut_off(sized: Any) -> N
                 got += chunk
                 time.sleep(0.05)
     assert got.endswith(b"\r\n\r\n" + b"x" * size), len(got)
+
+
+def _certificate(folder: Path) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1 and its key, as PEM files in ``folder``."""
+    import datetime as dt
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+        .sign(key, hashes.SHA256())
+    )
+    keyfile, certfile = folder / "review.key", folder / "review.crt"
+    keyfile.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    certfile.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    return keyfile, certfile
+
+
+def test_a_tls_client_that_never_finishes_its_handshake_is_cut_off(
+    fresh: tuple[Path, Path],  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """Over TLS the handshake runs before the protocol sees the connection (its request deadline
+    starts after it), and asyncio gave it 60 s: a client that connects and sends nothing held the
+    connection that long, past the server's bounds. Now it has HANDSHAKE_SECONDS (here 1 s);
+    a client that completes it is served as before."""
+    import ssl
+
+    import uvicorn
+
+    from dqm.semantic.server.guard import GuardedServer
+
+    review_dir, batch = fresh
+    keyfile, certfile = _certificate(tmp_path)
+    app = build(review_dir, batch, load_profile(), KEY, host="127.0.0.1")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    options = server_options("127.0.0.1", port, keyfile, certfile, False) | {"log_level": "warning"}
+    server = GuardedServer(uvicorn.Config(app, **options))
+    server.handshake_seconds = 1.0
+    running: list[tuple[Any, threading.Thread]] = []
+    start(server, running)
+    try:
+        with connect(port) as silent:  # connects, sends nothing
+            assert read_all(silent) == b""  # closed by the server (before: WAIT passed, a timeout)
+        context = ssl.create_default_context(cafile=str(certfile))
+        with connect(port) as raw, context.wrap_socket(raw, server_hostname="127.0.0.1") as tls:
+            tls.sendall(b"GET /login HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+            assert read_all(tls).startswith(b"HTTP/1.1 200 ")
+    finally:
+        server.should_exit = True
+        running[0][1].join(10)

@@ -5,6 +5,7 @@ The command line only parses options and turns :class:`CommandError` into exit c
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import socket
@@ -197,7 +198,14 @@ def serve(
                 first=missing[0],
             )
         )
-    uvicorn.run(app, **server_options(host, port, ssl_keyfile, ssl_certfile, behind_proxy))
+    from dqm.semantic.server.guard import GuardedServer
+
+    options = server_options(host, port, ssl_keyfile, ssl_certfile, behind_proxy)
+    server = GuardedServer(uvicorn.Config(app, **options))
+    with contextlib.suppress(KeyboardInterrupt):  # as uvicorn.run: Ctrl-C ends the server
+        server.run()
+    if not server.started:  # uvicorn logged why (the port is taken, a certificate is unreadable)
+        raise CommandError(msg("the review server did not start: see the log above"))
 
 
 def server_options(
@@ -209,7 +217,9 @@ def server_options(
     the Secure cookie and the Origin check). Otherwise every client of a server on this machine
     connects from 127.0.0.1 and could name any address in the header, a new one for each wrong
     token, and never be limited. Connections are bounded and a request must arrive whole in time
-    (:mod:`~dqm.semantic.server.guard`)."""
+    (:mod:`~dqm.semantic.server.guard`); run them with
+    :class:`~dqm.semantic.server.guard.GuardedServer` (the TLS handshake bounded too, on
+    asyncio's loop)."""
     from dqm.semantic.server.guard import guarded_protocol
 
     return {
@@ -222,4 +232,5 @@ def server_options(
         "forwarded_allow_ips": "127.0.0.1" if behind_proxy else "",
         "server_header": False,
         "http": guarded_protocol(behind_proxy),
+        "loop": "asyncio",
     }

@@ -30,13 +30,18 @@ option):
   still hold every place for as long as it keeps that up;
 * a request whose body is over :data:`~dqm.semantic.server.app.MAX_BODY` is refused by the
   application with 413 before its body is read, and the connection is closed
-  (:class:`~dqm.semantic.server.app.SecurityHeaders`).
+  (:class:`~dqm.semantic.server.app.SecurityHeaders`);
+* over TLS, the handshake must end within :data:`HANDSHAKE_SECONDS` of the connection's opening
+  (:class:`GuardedServer`): asyncio's default gave a client that connects and sends nothing 60 s,
+  and the protocol above (its deadline, its bounds) sees a connection only once its handshake is
+  done.
 
 Closed connections are counted and logged at most once a minute (an attack would flood the log).
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import struct
@@ -44,6 +49,7 @@ import time
 from typing import Any, ClassVar
 
 import h11
+import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from dqm.i18n import msg
@@ -71,6 +77,32 @@ BUSY = (
 """The answer to a connection past the bounds, before it is read (a reset told the client nothing)."""
 LOG_EVERY = 60.0
 """Seconds between two log lines about closed connections."""
+HANDSHAKE_SECONDS = REQUEST_SECONDS
+"""Seconds a client has to finish the TLS handshake (asyncio's default: 60)."""
+
+
+class GuardedServer(uvicorn.Server):
+    """uvicorn's server, its TLS handshakes bounded by :attr:`handshake_seconds`: uvicorn has no
+    option for it, so the listening sockets are made with asyncio's ``ssl_handshake_timeout``
+    (the loop's ``create_server`` wrapped while the server starts; the loop must be asyncio's,
+    :func:`~dqm.semantic.server.commands.server_options` says so)."""
+
+    handshake_seconds = HANDSHAKE_SECONDS
+
+    async def startup(self, sockets: list[Any] | None = None) -> None:
+        loop = asyncio.get_running_loop()
+        create_server = loop.create_server
+
+        async def bounded(*args: Any, **kwargs: Any) -> Any:
+            if kwargs.get("ssl") is not None:
+                kwargs["ssl_handshake_timeout"] = self.handshake_seconds
+            return await create_server(*args, **kwargs)
+
+        loop.create_server = bounded  # type: ignore[method-assign]
+        try:
+            await super().startup(sockets)
+        finally:
+            del loop.create_server
 
 
 class GuardedH11Protocol(H11Protocol):
