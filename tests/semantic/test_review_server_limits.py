@@ -400,3 +400,47 @@ def test_a_tls_client_that_never_finishes_its_handshake_is_cut_off(
     finally:
         server.should_exit = True
         running[0][1].join(10)
+
+
+def test_the_servers_log_lines_are_escaped_clipped_and_in_its_language() -> None:
+    """uvicorn's access line quoted the request's path and query as they came (up to h11's 16 KiB:
+    a line each) and a forwarded client address with bytes 0x80-0xFF (C1 controls to a terminal);
+    the guard's own line was English whatever --lang said. GuardedServer puts SafeLog on uvicorn's
+    loggers: every text argument escaped and clipped, dqm's messages in the server's language."""
+    import logging
+
+    import uvicorn
+
+    from dqm.i18n import msg
+    from dqm.semantic.server.guard import LOGGED_CHARS, GuardedServer, SafeLog
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:  # never run
+        raise AssertionError
+
+    GuardedServer(uvicorn.Config(app, log_level="warning"), "ko")
+    access = logging.getLogger("uvicorn.access")
+    assert [f.lang for f in access.filters if isinstance(f, SafeLog)] == ["ko"]
+    hostile = "/api/" + "\x1b]0;owned\x07\x9b2J\u202egpj.svs\r\nFAKE LINE " + "a" * 20_000
+    record = logging.LogRecord(
+        "uvicorn.access", logging.INFO, __file__, 1, '%s - "%s %s HTTP/%s" %d',
+        ("10.0.0.1\x85:5555", "GET", hostile, "1.1", 200), None,
+    )  # fmt: skip
+    for f in access.filters:
+        f.filter(record)
+    line = record.getMessage()
+    assert "\x1b" not in line and "\x9b" not in line and "\u202e" not in line and "\x85" not in line
+    assert "\r" not in line and "\n" not in line and "\\x1b]0;owned" in line and "\\u202e" in line
+    assert len(line) < LOGGED_CHARS + 200 and "cut: 20,0" in line
+    closed = logging.LogRecord(
+        "uvicorn.error", logging.WARNING, __file__, 1,
+        msg("closed {slow} connection(s) that did not send a whole request within {seconds} s, "
+            "{stalled} that read nothing of an answer for {write_seconds} s and {over} over the "
+            "limits ({total} open at once, {per_client} from one address)",
+            slow=1, seconds=10, stalled=0, write_seconds=30, over=0, total=512, per_client=48),
+        None, None,
+    )  # fmt: skip
+    for f in logging.getLogger("uvicorn.error").filters:
+        f.filter(closed)
+    assert any("\uac00" <= c <= "\ud7a3" for c in closed.getMessage())  # Korean, as --lang ko
+    GuardedServer(uvicorn.Config(app, log_level="warning"))  # another server: one filter, its language
+    assert [f.lang for f in access.filters if isinstance(f, SafeLog)] == ["en"]

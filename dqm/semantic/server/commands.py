@@ -201,7 +201,7 @@ def serve(
     from dqm.semantic.server.guard import GuardedServer
 
     options = server_options(host, port, ssl_keyfile, ssl_certfile, behind_proxy)
-    server = GuardedServer(uvicorn.Config(app, **options))
+    server = GuardedServer(uvicorn.Config(app, **options), lang)
     with contextlib.suppress(KeyboardInterrupt):  # as uvicorn.run: Ctrl-C ends the server
         server.run()
     if not server.started:  # uvicorn logged why (the port is taken, a certificate is unreadable)

@@ -81,13 +81,59 @@ HANDSHAKE_SECONDS = REQUEST_SECONDS
 """Seconds a client has to finish the TLS handshake (asyncio's default: 60)."""
 
 
+LOGGED_CHARS = 300
+"""Characters of one client-supplied value (a path, an address) a log line keeps."""
+LOGGERS = ("uvicorn.access", "uvicorn.error")
+
+
+class SafeLog(logging.Filter):
+    """What the server logs, made safe and in its language: each text argument of a record (the
+    access log's path and query, the client's address; a forwarded one behind a proxy) escaped
+    (:func:`~dqm.output.visible`: no terminal escape, carriage return, line break or bidi control
+    reaches the console or a log file; h11 already refuses control characters in a request
+    line, not bytes 0x80-0xFF in a header) and clipped to :data:`LOGGED_CHARS` (a request
+    target may be 16 KiB: one line each); a message of dqm's (:func:`~dqm.i18n.msg`, the guard's
+    count of closed connections) rendered in ``lang``, as the rest of the command line."""
+
+    def __init__(self, lang: str = "en") -> None:
+        super().__init__()
+        self.lang = lang
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from dqm.findings import clip
+        from dqm.i18n import Message
+        from dqm.output import visible
+
+        if isinstance(record.msg, Message):
+            record.msg = record.msg.rendered(self.lang)
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                clip(visible(a, newlines=False), LOGGED_CHARS) if isinstance(a, str) else a for a in record.args
+            )
+        return True
+
+
+def safe_logs(lang: str) -> None:
+    """Put a :class:`SafeLog` in ``lang`` on uvicorn's loggers, in place of one put there before."""
+    for name in LOGGERS:
+        logger = logging.getLogger(name)
+        for old in [f for f in logger.filters if isinstance(f, SafeLog)]:
+            logger.removeFilter(old)
+        logger.addFilter(SafeLog(lang))
+
+
 class GuardedServer(uvicorn.Server):
     """uvicorn's server, its TLS handshakes bounded by :attr:`handshake_seconds`: uvicorn has no
     option for it, so the listening sockets are made with asyncio's ``ssl_handshake_timeout``
     (the loop's ``create_server`` wrapped while the server starts; the loop must be asyncio's,
-    :func:`~dqm.semantic.server.commands.server_options` says so)."""
+    :func:`~dqm.semantic.server.commands.server_options` says so); its log lines made safe and
+    in ``lang`` (:class:`SafeLog`, put on once uvicorn's ``Config`` has set up its logging)."""
 
     handshake_seconds = HANDSHAKE_SECONDS
+
+    def __init__(self, config: uvicorn.Config, lang: str = "en") -> None:
+        super().__init__(config)
+        safe_logs(lang)
 
     async def startup(self, sockets: list[Any] | None = None) -> None:
         loop = asyncio.get_running_loop()
