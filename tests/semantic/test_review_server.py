@@ -222,19 +222,19 @@ def test_signing_out_ends_the_session_on_the_server(fresh: tuple[Path, Path]) ->
     from the database: its cookie is refused wherever it comes from; other sessions go on."""
     review_dir, batch = fresh
     kim = reviewer(review_dir, "Kim")
-    with client_for(review_dir, batch) as a, client_for(review_dir, batch) as thief:
-        with client_for(review_dir, batch) as other:
-            csrf = sign_in(a, kim)
-            sign_in(other, kim)  # the same reviewer on another machine
-            stolen = a.cookies["dqm_review_session"]
-            thief.cookies.set("dqm_review_session", stolen)
-            assert thief.get("/api/state").status_code == 200
-            assert a.post("/api/logout", json={}, headers={"x-csrf-token": csrf}).status_code == 200
-            assert thief.get("/api/state").status_code == 401
-            assert thief.get("/dz/0.dzi").status_code == 401
-            a.cookies.set("dqm_review_session", stolen)
-            assert a.get("/api/state").status_code == 401
-            assert other.get("/api/state").status_code == 200
+    a, thief, other = (client_for(review_dir, batch) for _ in range(3))
+    with a, thief, other:
+        csrf = sign_in(a, kim)
+        sign_in(other, kim)  # the same reviewer on another machine
+        stolen = a.cookies["dqm_review_session"]
+        thief.cookies.set("dqm_review_session", stolen)
+        assert thief.get("/api/state").status_code == 200
+        assert a.post("/api/logout", json={}, headers={"x-csrf-token": csrf}).status_code == 200
+        assert thief.get("/api/state").status_code == 401
+        assert thief.get("/dz/0.dzi").status_code == 401
+        a.cookies.set("dqm_review_session", stolen)
+        assert a.get("/api/state").status_code == 401
+        assert other.get("/api/state").status_code == 200
 
 
 def test_a_session_unused_for_its_idle_time_ends(tmp_path: Path) -> None:
