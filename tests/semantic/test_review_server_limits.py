@@ -444,3 +444,47 @@ def test_the_servers_log_lines_are_escaped_clipped_and_in_its_language() -> None
     assert any("\uac00" <= c <= "\ud7a3" for c in closed.getMessage())  # Korean, as --lang ko
     GuardedServer(uvicorn.Config(app, log_level="warning"))  # another server: one filter, its language
     assert [f.lang for f in access.filters if isinstance(f, SafeLog)] == ["en"]
+
+
+def read_slowly(sock: socket.socket, rate: float, seconds: float) -> bytes:
+    """What ``sock`` receives, read at ``rate`` bytes a second for ``seconds``, then at full speed
+    until the server closes it (a reset raises: the server cut the client off)."""
+    data, started = b"", time.monotonic()
+    while time.monotonic() - started < seconds:
+        chunk = sock.recv(int(rate / 10))
+        if not chunk:
+            return data
+        data += chunk
+        time.sleep(len(chunk) / rate)
+    return data + read_all(sock)
+
+
+def test_an_honest_reader_at_2_kb_s_of_the_review_page_and_its_tiles_is_not_cut(
+    served: Any,
+    fresh: tuple[Path, Path],  # noqa: F811
+) -> None:
+    """The slow-read rule cuts a client whose kernel takes none of an answer for WRITE_SECONDS
+    while the server still holds some of it (docs/semantic.md, Security). A reviewer on a slow
+    link reading 2 kB/s the review page, its scripts (OpenSeadragon: 352 kB, the largest answer
+    a page loads) and a 256 px JPEG tile is never cut: each answer fits in the kernel's buffers,
+    so the server holds nothing of it. Here the rule's clock is 1 s (30 s when served), the
+    reader slow for 3 s on each answer, then the whole answer arrives."""
+    from tests.semantic.test_review_server import reviewer
+
+    review_dir, _batch = fresh
+    token = reviewer(review_dir, "Kim")
+    port = served(write_seconds=1.0)
+    protocol = served.running[0][0].config.http
+    auth = f"Authorization: Bearer {token}\r\n"
+    with connect(port) as sock:
+        sock.sendall(f"GET /api/slides/0 HTTP/1.1\r\nHost: 127.0.0.1\r\n{auth}Connection: close\r\n\r\n".encode())
+        top = int(read_all(sock).split(b'"levels":', 1)[1].split(b",", 1)[0]) - 1
+    for path in ("/", "/static/review.js", "/static/vendor/openseadragon.min.js", f"/dz/0_files/{top}/0_0.jpeg"):
+        with connect(port) as sock:
+            sock.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{auth}Connection: close\r\n\r\n".encode())
+            answer = read_slowly(sock, 2000, 3.0)
+        head, _, body = answer.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 200 "), (path, head[:80])
+        length = int(head.lower().split(b"content-length: ", 1)[1].split(b"\r\n", 1)[0])
+        assert len(body) == length, (path, len(body), length)
+    assert protocol.counts.get("stalled", 0) == 0

@@ -19,7 +19,10 @@ option):
   buffered for it; the clock looks again every :data:`WRITE_SECONDS`, so a client that reads
   slowly but steadily is not (what the server sees move is the socket's send queue, which a
   client's kernel takes in steps when its receive window opens: on loopback a reader at 100 kB/s
-  showed no move for over 1 s, one at 400 kB/s did; a reader needs a few kB/s against 30 s);
+  showed no move for over 1 s, one at 400 kB/s did; a reader needs a few kB/s against 30 s). An
+  answer that fits in the kernels' buffers (about 1 MB over loopback: every answer of a review
+  page, the largest OpenSeadragon's 352 kB) leaves nothing in the transport's buffer: its reader
+  is never cut, however slowly it reads (a 2 kB/s reader of a 4 MB answer over loopback was);
 * at most :data:`PER_CLIENT` connections are open from one client (its address, or the /64 network
   of an IPv6 one: :func:`~dqm.semantic.server.auth.sign_in_key`; not behind a reverse proxy, whose
   connections all come from 127.0.0.1): a connection past the bound is answered 503 with
