@@ -352,7 +352,9 @@ def _certificate(folder: Path) -> tuple[Path, Path]:
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - dt.timedelta(minutes=5))
         .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False
+        )
         .sign(key, hashes.SHA256())
     )
     keyfile, certfile = folder / "review.key", folder / "review.crt"
@@ -477,11 +479,20 @@ def test_an_honest_reader_at_2_kb_s_of_the_review_page_and_its_tiles_is_not_cut(
     protocol = served.running[0][0].config.http
     auth = f"Authorization: Bearer {token}\r\n"
     with connect(port) as sock:
-        sock.sendall(f"GET /api/slides/0 HTTP/1.1\r\nHost: 127.0.0.1\r\n{auth}Connection: close\r\n\r\n".encode())
+        sock.sendall(
+            f"GET /api/slides/0 HTTP/1.1\r\nHost: 127.0.0.1\r\n{auth}Connection: close\r\n\r\n".encode()
+        )
         top = int(read_all(sock).split(b'"levels":', 1)[1].split(b",", 1)[0]) - 1
-    for path in ("/", "/static/review.js", "/static/vendor/openseadragon.min.js", f"/dz/0_files/{top}/0_0.jpeg"):
+    for path in (
+        "/",
+        "/static/review.js",
+        "/static/vendor/openseadragon.min.js",
+        f"/dz/0_files/{top}/0_0.jpeg",
+    ):
         with connect(port) as sock:
-            sock.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{auth}Connection: close\r\n\r\n".encode())
+            sock.sendall(
+                f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{auth}Connection: close\r\n\r\n".encode()
+            )
             answer = read_slowly(sock, 2000, 3.0)
         head, _, body = answer.partition(b"\r\n\r\n")
         assert head.startswith(b"HTTP/1.1 200 "), (path, head[:80])

@@ -111,7 +111,8 @@ class SafeLog(logging.Filter):
             record.msg = record.msg.rendered(self.lang)
         if isinstance(record.args, tuple):
             record.args = tuple(
-                clip(visible(a, newlines=False), LOGGED_CHARS) if isinstance(a, str) else a for a in record.args
+                clip(visible(a, newlines=False), LOGGED_CHARS) if isinstance(a, str) else a
+                for a in record.args
             )
         return True
 
