@@ -352,10 +352,13 @@ def create_app(
         if reviewer is None:
             sign_ins.failed(address)
             return refused(request, 401, N_("this link is not valid (ask for a new one)"))
+        from starlette.concurrency import run_in_threadpool
+
+        cookie = await run_in_threadpool(auth.new_session, db, reviewer)  # a database write: off the loop
         response = JSONResponse({"reviewer": reviewer.name})
         response.set_cookie(
             auth.COOKIE,
-            auth.new_session(db, reviewer),
+            cookie,
             max_age=auth.SESSION_SECONDS,
             httponly=True,
             samesite="strict",
