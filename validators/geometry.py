@@ -309,8 +309,9 @@ def _max_pairs() -> Any:
     )
 
 
-_FEW_HITS = 64
-"""Bounding-box hits of one lesion up to which whether its outline meets them is looked up in a set."""
+_HITS_PER_QUERY = 1 << 18
+"""Bounding-box hits one spatial-index query of a run of lesions aims at (a few MB): the run is
+as long as the hits per lesion so far allow (``crowded`` lesions one or a few at a time)."""
 
 
 class LesionPairs:
@@ -339,7 +340,7 @@ class LesionPairs:
         copies: dict[int, list[int]] = {}
         for k in np.flatnonzero(first != np.arange(n)).tolist():
             copies.setdefault(int(first[k]), []).append(k)
-        tree = shapely.STRtree(geoms) if n > _FEW_LESIONS else None
+        queries = _queries(geoms, np.flatnonzero(first == np.arange(n)))
         # a first copy's later outlines (bounding boxes met, outlines met), for its later copies
         met: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         counted = 0
@@ -350,9 +351,7 @@ class LesionPairs:
                     yield from ((lesions[a], lesions[b], True) for b in copies.get(a, ()))
                 continue
             if a == g:
-                hits, meets = self._query(tree, geoms, a)
-                later = hits > a
-                hits, meets = hits[later], meets[later]
+                hits, meets = next(queries)
                 same = first[hits] == a
                 if a in copies:
                     met[a] = (hits[~same], meets[~same])
@@ -363,29 +362,54 @@ class LesionPairs:
                 same = np.zeros(len(hits), dtype=bool)
                 if a == copies[g][-1]:
                     del met[g]
-            rank = counted + np.cumsum(~same)
-            over = ~same & (rank > self.max_pairs)
-            if over.any():
-                self.crowded = True
-                met.clear()
-            counted = int(rank[-1]) if len(rank) else counted
-            keep = same | (meets & ~over)
+            others = ~same
+            if counted + len(hits) <= self.max_pairs:  # within the budget, however many are copies
+                counted += int(np.count_nonzero(others))
+                keep = same | meets
+            else:
+                rank = counted + np.cumsum(others)
+                over = others & (rank > self.max_pairs)
+                if over.any():
+                    self.crowded = True
+                    met.clear()
+                counted = int(rank[-1]) if len(rank) else counted
+                keep = same | (meets & ~over)
             for b, copy in zip(hits[keep].tolist(), same[keep].tolist(), strict=True):
                 yield lesions[a], lesions[b], copy
 
-    @staticmethod
-    def _query(tree, geoms: np.ndarray, a: int) -> tuple[np.ndarray, np.ndarray]:
-        """The lesions whose bounding boxes meet lesion ``a``'s, in the index's order (all of them,
-        in file order, without an index), and whether their outlines meet it."""
-        if tree is None:
-            hits = np.arange(len(geoms))
-            return hits, shapely.intersects(geoms[a], geoms)
-        hits = tree.query(geoms[a])
-        inter = tree.query(geoms[a], predicate="intersects")
-        if len(hits) > _FEW_HITS:
-            return hits, np.isin(hits, inter)
-        found = set(inter.tolist())  # np.isin costs ~25 µs a call: most of the check for tiny lesions
-        return hits, np.fromiter((h in found for h in hits.tolist()), dtype=bool, count=len(hits))
+
+def _queries(geoms: np.ndarray, order: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """For each lesion ``a`` of ``order`` in turn, the later lesions (``b > a``) whose bounding boxes
+    meet its own (in the spatial index's order, as ``STRtree.query`` gives them; in file order,
+    without an index, up to :data:`_FEW_LESIONS`) and whether their outlines meet it.
+
+    One bulk query of the index finds the bounding-box hits of a run of lesions, and whether the
+    outlines meet is computed on those hits alone: by GEOS's prepared ``intersects``, the very
+    predicate a query with ``predicate="intersects"`` evaluates (a second query of each lesion
+    and its matching against the first cost more than half of the check). Runs are sized by
+    :data:`_HITS_PER_QUERY`, so memory stays bounded however crowded the lesions are."""
+    if len(geoms) <= _FEW_LESIONS:
+        for a in order.tolist():
+            yield np.arange(a + 1, len(geoms)), shapely.intersects(geoms[a], geoms[a + 1 :])
+        return
+    tree = shapely.STRtree(geoms)
+    start, run, seen, hit = 0, 256, 0, 0
+    while start < len(order):
+        ask = geoms[order[start : start + run]]
+        were = shapely.is_prepared(ask)
+        shapely.prepare(ask)
+        try:
+            which, hits = tree.query(ask)
+            later = hits > order[start + which]
+            which, hits = which[later], hits[later]
+            meets = shapely.intersects(ask[which], geoms[hits])
+        finally:
+            shapely.destroy_prepared(ask[~were])
+        bounds = np.searchsorted(which, np.arange(len(ask) + 1))
+        for k in range(len(ask)):
+            yield hits[bounds[k] : bounds[k + 1]], meets[bounds[k] : bounds[k + 1]]
+        start, seen, hit = start + len(ask), seen + len(ask), hit + len(hits)
+        run = int(np.clip(_HITS_PER_QUERY * seen // max(hit, 1), 1, 4096))
 
 
 def _first_copies(geoms: np.ndarray) -> np.ndarray:

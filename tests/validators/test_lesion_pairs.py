@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 from dqm.cli import app
 from dqm.profile import Profile
 from tests.helpers import native_doc, square, view_of, write_tiny_batch
+from validators import geometry
 from validators.engine import configure, run_checks
 from validators.geometry import LesionPairs
 
@@ -58,10 +59,18 @@ def _mixed(seed: int, n: int) -> list[dict]:
     return [lesion(ring, ("BCC", "SCC", "MN", "SK")[k % 4]) for k, ring in enumerate(rings)]
 
 
-@pytest.mark.parametrize(("seed", "n"), [(1, 6), (2, 80), (3, 150)])
-def test_pairs_come_in_the_order_of_the_all_pairs_query_copies_once(profile: Profile, seed: int, n: int):
+@pytest.mark.parametrize(
+    ("seed", "n", "hits_per_query"), [(1, 6, None), (2, 80, None), (3, 150, 1), (4, 600, 5000)]
+)
+def test_pairs_come_in_the_order_of_the_all_pairs_query_copies_once(
+    profile: Profile, seed: int, n: int, hits_per_query: int | None, monkeypatch: pytest.MonkeyPatch
+):
     """The pairs are those the former query of every outline against every other met, in its
-    order (file order up to 8 lesions), less a later copy's pairs with its own copies."""
+    order (file order up to 8 lesions), less a later copy's pairs with its own copies; the same
+    however many lesions one query of the spatial index takes (one at a time, a few, 256 at
+    first), and no outline is left prepared."""
+    if hits_per_query is not None:
+        monkeypatch.setattr(geometry, "_HITS_PER_QUERY", hits_per_query)
     view = view_of(native_doc(_mixed(seed, n)), profile)
     lesions = [les for les in view.annotation.lesions if les.is_valid and les.area > 0]
     geoms = [les.geometry for les in lesions]
@@ -78,6 +87,7 @@ def test_pairs_come_in_the_order_of_the_all_pairs_query_copies_once(profile: Pro
     assert [(pos[a.index], pos[b.index], copy) for a, b, copy in pairs] == expected
     assert not pairs.crowded
     assert any(copy for *_, copy in expected) or n < 10
+    assert not shapely.is_prepared(geoms).any()
 
 
 def test_identical_outlines_are_n_minus_1_duplicates_of_the_first_and_no_overlap(profile: Profile):
