@@ -156,17 +156,84 @@ def _literal_tail(glob: str) -> str:
     return glob[max(glob.rfind(c) for c in "*?[]") + 1 :]
 
 
+def _literal_runs(glob: str) -> list[str]:
+    """The runs of literal text in ``glob``: each is in every match of it, as written. A class
+    (``[...]``, found as :func:`fnmatch.translate` finds it) and ``*?`` end a run; an unclosed
+    ``[`` is literal text (translate's rule) but ends one too, to stay on the safe side."""
+    runs: list[str] = []
+    run: list[str] = []
+    i, n = 0, len(glob)
+    while i < n:
+        c = glob[i]
+        i += 1
+        if c in "*?[":
+            runs.append("".join(run))
+            run = []
+            if c == "[":
+                j = i + 1 if i < n and glob[i] == "!" else i
+                j = j + 1 if j < n and glob[j] == "]" else j
+                j = glob.find("]", j)
+                i = i if j < 0 else j + 1
+        else:
+            run.append(c)
+    runs.append("".join(run))
+    return [r for r in runs if r]
+
+
+_MIDDLE = 16
+"""Characters of a glob's longest literal run that index it (every piece of a run is in a match too):
+a value is looked up by its substrings of at most this many lengths."""
+
 _NONE: frozenset[int] = frozenset()
 
 _Glob = tuple[tuple[int, ...], Callable[[str], object]]
 """The waivers that share a glob, and the glob's matcher."""
 
 
+_FAN = 8
+"""Children of an inner node of :class:`_Alternation`: 2,000 globs (1,000 waivers, as written and
+masked) make four levels, each compiled once (~0.2 ms a glob a level)."""
+
+
+class _Alternation:
+    """Which of many globs match a value, for globs without literal text (``*``, ``[ab]*``,
+    ``?*[!a]``): a tree whose leaves are the globs' own regexes (what :func:`fnmatch.fnmatchcase`
+    runs) and whose every inner node is one compiled alternation of its leaves' regexes. A node
+    matches a value exactly when one of its leaves does (each alternative is anchored by its own
+    ``\\Z``), so a value is tried on a node's children only when the node matches: one regex call
+    for a value no glob matches instead of one per glob, and :data:`_FAN` a level for each glob
+    that does."""
+
+    def __init__(self, globs: list[tuple[tuple[int, ...], str]]) -> None:
+        self.members: tuple[int, ...] = ()
+        self.children: list[_Alternation] = []
+        if len(globs) == 1:
+            self.members, pattern = globs[0]
+        else:
+            step = -(-len(globs) // _FAN)
+            self.children = [_Alternation(globs[k : k + step]) for k in range(0, len(globs), step)]
+            pattern = "|".join(f"(?:{p})" for _, p in globs)
+        self.match = re.compile(pattern).match
+
+    def naming(self, value: str) -> set[int]:
+        """The waivers of the globs that match ``value``."""
+        out: set[int] = set()
+        todo = [self]
+        while todo:
+            node = todo.pop()
+            if node.match(value) is not None:
+                todo.extend(node.children)
+                out.update(node.members)
+        return out
+
+
 class _Index:
     """Which of a group's waivers name a value (an item or a file) by a pattern, looked up rather
     than matched against every waiver: a literal pattern is a dict key, a glob is tried only on
-    values that start (or end) with its literal head (tail), each distinct glob once. Globs match
-    as :func:`fnmatch.fnmatchcase` does (its very regex); answers are kept per distinct value.
+    values that start (or end) with its literal head (tail) or hold its longest literal run (up to
+    :data:`_MIDDLE` characters of it), each distinct glob once, and the globs without literal text
+    are tried together (:class:`_Alternation`). Globs match as
+    :func:`fnmatch.fnmatchcase` does (its very regex); answers are kept per distinct value.
     ``any`` are the waivers without a pattern here (they hold for every value)."""
 
     def __init__(self, globs: list[tuple[str, ...] | None]) -> None:
@@ -182,19 +249,26 @@ class _Index:
                     sharing[glob].append(w)
         self.heads: dict[str, list[_Glob]] = defaultdict(list)
         self.tails: dict[str, list[_Glob]] = defaultdict(list)
-        self.rest: list[_Glob] = []
+        self.middles: dict[str, list[_Glob]] = defaultdict(list)
+        rest: list[tuple[tuple[int, ...], str]] = []
         for glob, members in sharing.items():
-            entry = (tuple(members), re.compile(translate(glob)).match)  # what fnmatchcase runs
             head, tail = _literal_head(glob)[0], _literal_tail(glob)
+            middle = max(_literal_runs(glob), key=len, default="")[:_MIDDLE] if not (head or tail) else ""
+            if not (head or tail or middle):
+                rest.append((tuple(members), translate(glob)))
+                continue
+            entry = (tuple(members), re.compile(translate(glob)).match)  # what fnmatchcase runs
             if head and len(head) >= len(tail):
                 self.heads[head].append(entry)
             elif tail:
                 self.tails[tail].append(entry)
             else:
-                self.rest.append(entry)
+                self.middles[middle].append(entry)
+        self.rest = _Alternation(rest) if rest else None
         self.head_lengths = sorted({len(h) for h in self.heads})
         self.tail_lengths = sorted({len(t) for t in self.tails})
-        self.globbed = bool(self.heads or self.tails or self.rest)
+        self.middle_lengths = sorted({len(m) for m in self.middles})
+        self.globbed = bool(self.heads or self.tails or self.middles or rest)
         self.seen: dict[str, frozenset[int]] = {}
 
     def naming(self, value: str | None) -> frozenset[int]:
@@ -208,10 +282,14 @@ class _Index:
         if known is not None:
             return known
         n = len(value)
-        tries = list(self.rest)
-        tries.extend(e for k in self.head_lengths if k <= n for e in self.heads.get(value[:k], ()))
+        tries = [e for k in self.head_lengths if k <= n for e in self.heads.get(value[:k], ())]
         tries.extend(e for k in self.tail_lengths if k <= n for e in self.tails.get(value[n - k :], ()))
+        for k in self.middle_lengths:
+            for middle in {value[i : i + k] for i in range(n - k + 1)}:  # each glob once
+                tries.extend(self.middles.get(middle, ()))
         hits = {w for members, match in tries if match(value) is not None for w in members}
+        if self.rest is not None:
+            hits |= self.rest.naming(value)
         out = self.seen[value] = exact | hits if hits else exact
         return out
 
