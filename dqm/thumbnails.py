@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import base64
 import io
+import itertools
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -124,6 +125,75 @@ def _rgb(colour: str) -> tuple[int, int, int]:
     return int(colour[1:3], 16), int(colour[3:5], 16), int(colour[5:7], 16)
 
 
+_VERTICES_AT_ONCE = 1 << 18
+"""Vertices whose outlines :func:`_outlines` draws at once (a few MB of arrays a time)."""
+_INT = 2**31
+"""Pillow draws a line between the vertices cast to C ints (truncated): a ring with a vertex
+beyond them is handed over as it is."""
+
+
+def _outlines(rings: list[np.ndarray], frame: Frame, width: int) -> Iterator[tuple[int, list[float]]]:
+    """Polylines that draw the closed ``rings`` (level-0 x/y, finite, two vertices or more) as
+    ``ImageDraw.line`` draws each ring closed, pixel for pixel: ``(ring, flat x/y)``, ring by ring
+    (a ring's polylines in any order). Lines of ``width`` 2-4 (what a thumbnail of at most 512
+    pixels a side draws) are drawn by Pillow as one wide line per edge between the edge's ends
+    cast to C ints (truncated), in one colour: a ring's pixels are the union of its distinct
+    edges in whole thumbnail pixels. So each distinct edge is drawn once (the many vertices that
+    fall in one thumbnail pixel make edges of no length, repeated; a zigzag of a million vertices
+    across a small slide repeats a few thousand edges), the edges that remain chained into as
+    few polylines as they form. All rings are transformed and their edges compared at once, with
+    numpy. Wider lines (joints drawn between edges from the vertices as given) are handed over
+    whole, and so is a ring with a vertex beyond a C int."""
+    if not rings:
+        return
+    sizes = np.array([len(r) + 1 for r in rings])
+    ends = np.cumsum(sizes)
+    starts = ends - sizes
+    level0 = np.empty((int(ends[-1]), 2))
+    for r, start in zip(rings, starts.tolist(), strict=True):
+        level0[start : start + len(r)] = r
+        level0[start + len(r)] = r[0]  # closed
+    pts = frame.from_level0_xy(level0)
+    del level0
+    whole = np.maximum.reduceat(np.abs(pts).max(axis=1), starts) >= _INT
+    if width > 4:
+        whole[:] = True
+    for w in np.flatnonzero(whole).tolist():
+        yield w, pts[starts[w] : ends[w]].ravel().tolist()
+    ring = np.repeat(np.arange(len(rings), dtype=np.int32), sizes)
+    q = np.trunc(np.clip(pts, -_INT, _INT - 1)).astype(np.int32)
+    del pts
+    # edge k joins vertex k to k + 1: those of no ring (from one ring to the next), or of a ring
+    # handed over whole, are keyed to ring -1 and never drawn
+    of = np.where((ring[1:] == ring[:-1]) & ~whole[ring[:-1]], ring[:-1], -1)
+    keys = (q[1:, 1], q[1:, 0], q[:-1, 1], q[:-1, 0], of)
+    order = np.lexsort(keys)  # stable: the first of equal edges comes first
+    same = np.ones(len(order) - 1, dtype=bool)
+    for key in keys:
+        ranked = key[order]
+        same &= ranked[1:] == ranked[:-1]
+    drop = np.zeros(len(of), dtype=bool)
+    drop[order[1:]] = same
+    keep = np.flatnonzero(~drop & (of >= 0))
+    if not len(keep):
+        return
+    x0, y0, x1, y1, of = q[keep, 0], q[keep, 1], q[keep + 1, 0], q[keep + 1, 1], of[keep]
+    # a polyline starts where an edge does not go on from the previous kept edge
+    new = np.ones(len(keep), dtype=bool)
+    new[1:] = (of[1:] != of[:-1]) | (x0[1:] != x1[:-1]) | (y0[1:] != y1[:-1])
+    first = np.flatnonzero(new)
+    # each polyline: its first edge's start, then every edge's end
+    at = np.arange(len(keep)) + np.cumsum(new)  # where each edge's end goes
+    # as floats: Pillow draws an edge of ~6e8 pixels given as Python ints a pixel off its floats
+    xy = np.empty((len(keep) + len(first), 2))
+    xy[at] = np.column_stack([x1, y1])
+    xy[at[first] - 1] = np.column_stack([x0[first], y0[first]])
+    flat = xy.ravel().tolist()
+    bounds = [*(at[first] - 1).tolist(), len(xy)]
+    for k, r in enumerate(of[first].tolist()):
+        yield r, flat[2 * bounds[k] : 2 * bounds[k + 1]]
+
+
 def _draw(
     img: Any, frame: Frame, ann: ParsedAnnotation | None, findings: Iterable[Finding], profile: Profile
 ) -> tuple[dict[str, str], int]:
@@ -132,6 +202,8 @@ def _draw(
     draw = ImageDraw.Draw(img)
     legend: dict[str, str] = {}
     width = max(2, round(max(img.size) / 128))
+    rings: list[np.ndarray] = []
+    colours: list[tuple[int, int, int]] = []
     for lesion in ann.lesions if ann is not None else []:
         label = lesion.label or "?"
         colour = profile.class_def(label).colour if label in profile.class_ids else UNKNOWN_COLOUR
@@ -141,10 +213,17 @@ def _draw(
                 ring = np.asarray(ring, dtype=float)
                 if ring.ndim != 2 or ring.shape[1] != 2:
                     continue
-                pts = frame.from_level0_xy(ring[np.isfinite(ring).all(axis=1)])
-                if len(pts) >= 2:
-                    xy = [tuple(p) for p in pts.tolist()]
-                    draw.line([*xy, xy[0]], fill=_rgb(colour), width=width, joint="curve")
+                ring = ring[np.isfinite(ring).all(axis=1)]
+                if len(ring) >= 2:
+                    rings.append(ring)
+                    colours.append(_rgb(colour))
+    # rings in file order (a later ring's colour over an earlier one's), each ring's lines together;
+    # about _VERTICES_AT_ONCE vertices at a time (a longer ring alone), so memory stays bounded
+    sizes = np.cumsum([len(r) + 1 for r in rings])
+    cuts = [0, *np.flatnonzero(np.diff(sizes // _VERTICES_AT_ONCE, prepend=0)).tolist(), len(rings)]
+    for lo, hi in itertools.pairwise(cuts):
+        for r, xy in sorted(_outlines(rings[lo:hi], frame, width), key=lambda line: line[0]):
+            draw.line(xy, fill=colours[lo + r], width=width, joint="curve")
     markers = 0
     w, h = img.size
     for f in findings:

@@ -7,11 +7,13 @@ import io
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 
 from dqm import thumbnails as th
-from dqm.model import ItemRecord
+from dqm.coords import Frame
+from dqm.model import ItemRecord, LesionOutline, ParsedAnnotation
 from dqm.results import MAX_THUMBNAIL_CHARS, ItemSummary, QualityResult, Thumbnail
 from dqm.runner import RunOptions, run_batch
 from tests.reports.conftest import finding
@@ -153,3 +155,107 @@ def test_audit_thumbnails_are_the_worst_slides_bounded(audited: QualityResult):
         len(audited.model_dump_json()) - len(audited.model_copy(update={"thumbnails": []}).model_dump_json())
         < 6 * MAX_THUMBNAIL_CHARS
     )
+
+
+def _former_draw(img: Image.Image, frame: Frame, ann: ParsedAnnotation, profile) -> None:
+    """Outlines as they were drawn: every ring whole, its vertices as floats, one call a ring."""
+    from PIL import ImageDraw
+
+    draw = ImageDraw.Draw(img)
+    width = max(2, round(max(img.size) / 128))
+    for lesion in ann.lesions:
+        label = lesion.label or "?"
+        colour = profile.class_def(label).colour if label in profile.class_ids else th.UNKNOWN_COLOUR
+        for poly in lesion.polygons:
+            for ring in poly:
+                ring = np.asarray(ring, dtype=float)
+                if ring.ndim != 2 or ring.shape[1] != 2:
+                    continue
+                pts = frame.from_level0_xy(ring[np.isfinite(ring).all(axis=1)])
+                if len(pts) >= 2:
+                    xy = [tuple(p) for p in pts.tolist()]
+                    draw.line([*xy, xy[0]], fill=th._rgb(colour), width=width, joint="curve")
+
+
+def _random_rings(rng: np.random.Generator, w: float, h: float) -> list[np.ndarray]:
+    """Rings of every kind an outline drawing meets: dense (many vertices a thumbnail pixel),
+    zigzags across the slide, tiny (one pixel), partly or wholly off the slide, with non-finite
+    or huge vertices, of one vertex, copies of one another."""
+    rings: list[np.ndarray] = []
+    for _ in range(int(rng.integers(5, 40))):
+        kind = rng.integers(7)
+        n = int(rng.integers(1, 3000))
+        if kind == 0:  # dense circle
+            t = np.linspace(0, 2 * np.pi, n, endpoint=False)
+            c, r = rng.uniform(0, (w, h)), rng.uniform(1, w / 3)
+            ring = np.column_stack([c[0] + r * np.cos(t), c[1] + r * np.sin(t)])
+        elif kind == 1:  # zigzag from top to bottom
+            k = np.arange(n)
+            ring = np.column_stack([w * k / max(n - 1, 1), np.where(k % 2, h - 1.0, 1.0)])
+        elif kind == 2:  # within a pixel or two
+            ring = rng.uniform(0, 3, (n, 2)) + rng.uniform(0, (w, h))
+        elif kind == 3:  # off the slide, negative coordinates included
+            ring = rng.uniform(-w, 2 * w, (n, 2))
+        elif kind == 4:  # non-finite and huge vertices
+            ring = rng.uniform(0, w, (n, 2))
+            ring[rng.random(n) < 0.1] = np.nan
+            ring[rng.random(n) < 0.01, 0] = rng.choice([1e12, -1e15, np.inf])
+        elif kind == 5 and rings:  # a copy
+            ring = rings[int(rng.integers(len(rings)))].copy()
+        else:  # a random walk
+            ring = np.cumsum(rng.normal(0, w / 200, (n, 2)), axis=0) + rng.uniform(0, (w, h))
+        rings.append(ring)
+    return rings
+
+
+@pytest.mark.parametrize("seed", range(8))
+@pytest.mark.parametrize("side", [64, 256, 512, 700])
+def test_outlines_draw_the_pixels_the_former_drawing_drew(profile, seed: int, side: int, monkeypatch):
+    """Every distinct edge drawn once in thumbnail pixels, the edges chained: the very pixels of
+    drawing each ring whole (a 700-pixel canvas draws joints, and is handed whole rings), also
+    a few hundred vertices at a time."""
+    rng = np.random.default_rng(seed)
+    w, h = float(rng.uniform(2_000, 200_000)), float(rng.uniform(2_000, 200_000))
+    classes = [*profile.class_ids, "nope"]
+    lesions = tuple(
+        LesionOutline(index=k, pointer=f"/lesions/{k}", raw_class="x", label=classes[k % len(classes)],
+                      polygons=((ring,),) if k % 3 else ((ring, ring[: len(ring) // 2] * 1.01),))
+        for k, ring in enumerate(_random_rings(rng, w, h))
+    )  # fmt: skip
+    ann = ParsedAnnotation(path="a.json", format="native", width=int(w), height=int(h), lesions=lesions)
+    scale = side / max(w, h)
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    frame = Frame(downsample=w / size[0])
+    former, drawn = Image.new("RGB", size, th.CANVAS), Image.new("RGB", size, th.CANVAS)
+    _former_draw(former, frame, ann, profile)
+    if seed % 2:
+        monkeypatch.setattr(th, "_VERTICES_AT_ONCE", 300)
+    th._draw(drawn, frame, ann, [], profile)
+    assert np.array_equal(np.asarray(drawn), np.asarray(former))
+    assert (np.asarray(drawn) != th.CANVAS).any()  # something was drawn
+
+
+def test_a_zigzag_of_a_million_vertices_is_drawn_as_its_few_distinct_edges(profile, monkeypatch):
+    """bench_hostile's zigzag: 999,000 vertices whose every edge crosses the slide, drawn as
+    999,001 wide lines of a whole thumbnail's height (5 s); its edges in thumbnail pixels are a
+    few per column, and Pillow is handed those."""
+    from PIL import ImageDraw
+
+    n, w, h = 999_000, 1_000.0, 346.0
+    k = np.arange(n)
+    ring = np.column_stack([1 + (w - 2) * k / (n - 1), np.where(k % 2 == 0, 1.0, h - 1.0)])
+    lesion = LesionOutline(index=0, pointer="/lesions/0", raw_class="BCC", label="BCC", polygons=((ring,),))
+    ann = ParsedAnnotation(path="z.json", format="native", width=1000, height=346, lesions=(lesion,))
+    handed = 0
+    real = ImageDraw.ImageDraw.line
+
+    def counted(self, xy, *args, **kwargs):  # type: ignore[no-untyped-def]
+        nonlocal handed
+        handed += len(xy) // 2
+        return real(self, xy, *args, **kwargs)
+
+    monkeypatch.setattr(ImageDraw.ImageDraw, "line", counted)
+    img = Image.new("RGB", (512, 177), th.CANVAS)
+    th._draw(img, Frame(downsample=1000 / 512), ann, [], profile)
+    assert 0 < handed <= 4 * 512
+    assert near(img.getpixel((256, 88)), BCC, tol=0)
