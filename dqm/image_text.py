@@ -33,7 +33,8 @@ UNREAD = "dqm.unread"
 not read whole is (a cap met: a value past :data:`VALUE_BYTES`, the file's text past
 :data:`MAX_TEXT_BYTES` or :data:`MAX_TEXTS`, an IFD past :data:`MAX_ENTRIES`, pages past
 :data:`MAX_PAGES`), e.g. ``page 2 ImageDescription: 262,144 of 300,000 bytes``; the
-de-identification check reports it (``DEID_SLIDE_UNSEARCHED``) and searches it as no property."""
+slide probe keeps it apart (``SlideProbe.text_unread``), and the de-identification check reports it
+(``DEID_SLIDE_UNSEARCHED``)."""
 
 ASCII = 2
 XMP = 700

@@ -47,7 +47,7 @@ from dqm.budget import Budget, Meter
 from dqm.facts import StainSummary
 from dqm.findings import clip
 from dqm.i18n import Message, msg
-from dqm.image_text import pillow_texts, tiff_texts
+from dqm.image_text import UNREAD, pillow_texts, tiff_texts
 from dqm.model import SlideFacts
 from dqm.pixels.artefacts import Artefacts, TileSource, decoded_pixels, measure
 from dqm.pixels.masks import dilate, fill_holes
@@ -232,6 +232,10 @@ class SlideProbe:
     objective_power: float | None = None
     associated_images: tuple[str, ...] = ()
     properties: dict[str, str] = field(default_factory=dict)
+    text_unread: str | None = None
+    """Where the first text tag dqm read only in part is (:data:`dqm.image_text.UNREAD`), e.g.
+    ``page 1 ImageDescription: 262,144 of 300,000 bytes``; kept apart from ``properties``, which
+    hold only the file's own text (a tag the file itself names ``dqm.unread`` is one of them)."""
     read_failure: ReadFailure | None = None
     regions_read: int = 0
     compression: str | None = None
@@ -774,7 +778,7 @@ def _text_properties(fh: BinaryIO, probe: SlideProbe) -> None:
     _add_texts(
         probe,
         (
-            (f"tiff.{name}" if page == 0 else f"tiff.page{page}.{name}", text)
+            (name if name == UNREAD else f"tiff.{name}" if page == 0 else f"tiff.page{page}.{name}", text)
             for name, pages in texts.items()
             for page, text in pages
         ),
@@ -783,10 +787,14 @@ def _text_properties(fh: BinaryIO, probe: SlideProbe) -> None:
 
 def _add_texts(probe: SlideProbe, pairs: Iterable[tuple[str, str]]) -> None:
     """``(key, text)`` pairs as properties; a key already there, or a text some property already
-    holds (a page repeating the main description), is not added again."""
+    holds (a page repeating the main description), is not added again. dqm's own note (the key
+    :data:`dqm.image_text.UNREAD` itself) goes to ``probe.text_unread``, never among the properties:
+    a file's own ``dqm.unread`` chunk is searched like any text, and no text can hide the note."""
     held = set(probe.properties.values())
     for key, text in pairs:
-        if text not in held and key not in probe.properties:
+        if key == UNREAD:
+            probe.text_unread = probe.text_unread or text
+        elif text not in held and key not in probe.properties:
             probe.properties[key] = text
             held.add(text)
 

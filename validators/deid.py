@@ -32,7 +32,6 @@ from dqm.identifiers import (
     quasi_key,
     walk,
 )
-from dqm.image_text import UNREAD
 from dqm.profile import Profile
 from dqm.readers import XML_FORMATS
 from dqm.readers.common.base import pointer
@@ -107,26 +106,24 @@ def slide_properties(view: ItemView, params: NoParams, ctx: CheckContext) -> lis
     """Slide properties hold no personal identifier; properties that may identify are listed."""
     probe = view.slide
     settings = view.profile.deid
-    if probe is None or not probe.properties or not settings.enabled:
+    if probe is None or not (probe.properties or probe.text_unread) or not settings.enabled:
         return []
     out: list[Finding] = []
     quasi: list[str] = []
     own = [(key, value) for key, value in probe.properties.items() if not key.startswith("openslide.")]
-    for key, where in own:
-        if key == UNREAD or key.endswith("." + UNREAD):  # dqm's own note: a text tag read in part
-            out.append(
-                ctx.finding(
-                    "DEID_SLIDE_UNSEARCHED",
-                    msg(
-                        "the file's text tags hold more than is read for identifiers, from {where}: "
-                        "the rest is not searched (check it before release)",
-                        where=where,
-                    ),
-                    file=probe.path,
-                    pointer="/properties",
-                )
+    if probe.text_unread is not None:  # dqm's own note, apart from the file's properties
+        out.append(
+            ctx.finding(
+                "DEID_SLIDE_UNSEARCHED",
+                msg(
+                    "the file's text tags hold more than is read for identifiers, from {where}: "
+                    "the rest is not searched (check it before release)",
+                    where=probe.text_unread,
+                ),
+                file=probe.path,
+                pointer="/properties",
             )
-    own = [(key, value) for key, value in own if key != UNREAD and not key.endswith("." + UNREAD)]
+        )
     if len(own) > MAX_SLIDE_PROPERTIES:
         out.append(
             ctx.finding(

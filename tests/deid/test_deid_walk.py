@@ -295,3 +295,35 @@ def test_the_slide_file_an_annotation_names_is_searched_as_its_text(profile: Pro
         f for f in deid_findings(view_of(profile, annotation=ann)) if f.code.startswith("DEID_ANNOTATION")
     ]
     assert [(f.code, f.location.pointer) for f in found] == [("DEID_ANNOTATION_IDENTIFIER", where)]
+
+
+@pytest.mark.parametrize("decoy", [False, True])
+def test_a_files_own_dqm_unread_text_is_searched_and_cannot_hide_dqms_note(
+    tmp_path, profile: Profile, decoy: bool
+) -> None:
+    """dqm kept its note on a text read in part as the property ``dqm.unread`` and searched no
+    property whose key ended so: a PNG chunk ``dqm.unread`` holding an RRN was shown unmasked in
+    the note and never searched; and a chunk holding the note's own text hid the note (a text a
+    property held was not added again), so an RRN past 256 KiB gave no finding at all. The note now
+    lives in ``SlideProbe.text_unread``."""
+    from PIL import Image, PngImagePlugin
+
+    from dqm.image_text import VALUE_BYTES
+    from dqm.slide_io import ProbeOptions, probe_slide
+
+    info = PngImagePlugin.PngInfo()
+    info.add_text("dqm.unread", "Hong Gildong " + RRN)
+    big = "x" * VALUE_BYTES + " " + RRN
+    if decoy:
+        info.add_text("a", f"png.b: {VALUE_BYTES:,} of {len(big):,} characters")
+    info.add_text("b", big)
+    path = tmp_path / "s1.png"
+    Image.new("RGB", (64, 64), "white").save(path, pnginfo=info)
+    probe = probe_slide(path, "slides/s1.png", ProbeOptions(artefacts=False))
+    assert probe.text_unread == f"png.b: {VALUE_BYTES:,} of {len(big):,} characters"
+    found = [f for f in deid_findings(view_of(profile, slide=probe)) if f.code.startswith("DEID_SLIDE")]
+    assert sorted((f.code, f.location.pointer) for f in found) == [
+        ("DEID_SLIDE_IDENTIFIER", "/properties/png.dqm.unread"),
+        ("DEID_SLIDE_UNSEARCHED", "/properties"),
+    ]
+    assert not any(s in f.message for f in found for s in SECRETS)
