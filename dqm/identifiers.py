@@ -485,12 +485,18 @@ def holds_text(value: Any) -> bool:
     return any(not keyed or key_holds_text(key) for _, key, _, keyed in walk(value))
 
 
+def plain_key(key: str) -> bool:
+    """Whether a key is a plain word (``patient_name``), not text that may hold more (``Patient
+    name: Hong Gildong``)."""
+    return _PLAIN_KEY.fullmatch(key) is not None
+
+
 def key_holds_text(key: str) -> bool:
     """Whether a key is searched whatever its value: more than a plain word (``{"Patient name:
     Hong Gildong": 1}``), or one the built-in identifier keys name (``{"patient_id": 12345678}``).
     A reader keeps what holds text for the de-identification checks; it knows no profile, so a
     key only a profile's own ``identifier_keys`` name is kept when its value holds text."""
-    return not _PLAIN_KEY.fullmatch(key) or _IDENTIFYING_KEY.search(key) is not None
+    return not plain_key(key) or _IDENTIFYING_KEY.search(key) is not None
 
 
 MASK_KEY_ENV = "DQM_MASK_KEY"

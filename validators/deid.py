@@ -29,6 +29,7 @@ from dqm.identifiers import (
     is_blank,
     link_parts,
     mask,
+    plain_key,
     quasi_key,
     walk,
 )
@@ -331,14 +332,38 @@ def _flat(held: Any) -> str:
     return " ".join(parts)[:MASKED_VALUE_CHARS]
 
 
-def _to_identifying_key(at: str, settings: DeidSettings) -> str:
-    """The pointer ``at`` cut after its first key that names a person: what a reader kept below
-    it (``/features/0/properties/patient_name/Hong Gildong``) is the identifier, not its place."""
+def _unescaped(part: str) -> str:
+    return part.replace("~1", "/").replace("~0", "~")
+
+
+def _shown_key(key: str, settings: DeidSettings) -> str:
+    """A key that names a person as a message shows it: whole when a plain word (``patient_name``),
+    else only what the identifying-key pattern matched (``patient_name Hong Gildong`` as
+    ``patient_name…``): the rest of such a key is the identifier, and the masker knows no bare name."""
+    if plain_key(key):
+        return key
+    found = settings.compiled.identifier_keys.search(key)
+    return f"{found.group(0)}…" if found is not None else mask(key)
+
+
+def _safe_pointer(at: str, settings: DeidSettings, key_hit: bool = False) -> tuple[str, str | None]:
+    """``at`` cut where the keys it names would show an identifier, and the identifying key met (as
+    :func:`_shown_key` shows it; None: none). Cut after the first key that names a person and is a
+    plain word (what a reader kept below it, ``/features/0/properties/patient_name/Hong Gildong``,
+    is the identifier, not its place); before one that is more (``patient_name Hong Gildong``: the
+    key is the identifier); with ``key_hit`` (a key in ``at`` holds a pattern's hit), before the
+    first key holding one."""
     parts = at.split("/")
     for k, part in enumerate(parts):
-        if part and identifier_key(part.replace("~1", "/").replace("~0", "~"), settings):
-            return "/".join(parts[: k + 1])
-    return at
+        key = _unescaped(part)
+        if not key:
+            continue
+        if key_hit and find(key, settings, "annotation", limit=None):
+            return "/".join(parts[:k]), None
+        if identifier_key(key, settings):
+            cut = k + 1 if plain_key(key.removeprefix("@")) else k  # an XML attribute: ``@PatientName``
+            return "/".join(parts[:cut]), _shown_key(key, settings)
+    return at, None
 
 
 Target = tuple[str, int | None, Any, str]
@@ -393,12 +418,15 @@ def _searched_texts(targets: list[Target], profile: Profile, ctx: CheckContext) 
                 keys_seen.add(key)
             if not hits and not (keyed and skip[0]):
                 continue
-            loc: dict[str, Any] = {"pointer": _target_pointer(fmt, base, link_parts(link)), "lesion": lesion}
+            at, shown = _safe_pointer(
+                _target_pointer(fmt, base, link_parts(link)), settings, key_hit=keyed and bool(hits)
+            )
+            loc: dict[str, Any] = {"pointer": at, "lesion": lesion}
             if keyed:
                 out += _hit_findings(hits, (N_("a property name"), None), ctx, **loc)
                 if skip[0]:
-                    if fmt == "file" and link is not None and link[0] is None:  # a kept text's pointer
-                        key = loc["pointer"] = _to_identifying_key(key, settings)
+                    kept = fmt == "file" and link is not None and link[0] is None  # a kept text's pointer
+                    key = shown or _shown_key(key, settings) if kept else _shown_key(key, settings)
                     value = mask(_flat(held))
                     out.append(
                         ctx.finding(

@@ -327,3 +327,34 @@ def test_a_files_own_dqm_unread_text_is_searched_and_cannot_hide_dqms_note(
         ("DEID_SLIDE_UNSEARCHED", "/properties"),
     ]
     assert not any(s in f.message for f in found for s in SECRETS)
+
+
+@pytest.mark.parametrize(
+    ("fmt", "props", "expected"),
+    [
+        ("native", {"notes": {"patient_name Hong Gildong": 1}}, ["/lesions/0/properties/notes"]),
+        ("qupath_detection", {"notes": {"patient_name Hong Gildong": 1}}, ["/features/1/properties/notes"]),
+        (
+            "qupath_detection",
+            {"patient_name": {"Hong Gildong 900101-1234567": 1}},
+            ["/features/1/properties/patient_name"] * 2,  # the RRN in the key, and the key's value
+        ),
+    ],
+)
+def test_a_name_inside_an_identifying_key_is_never_shown(
+    profile: Profile, fmt: str, props: dict[str, Any], expected: list[str]
+) -> None:
+    """A key that names a person and holds the name (``patient_name Hong Gildong``) was shown whole
+    in the message, the pointer and ``params.key`` (the masker knows no bare name); and a pattern's
+    hit in a key kept below ``patient_name`` kept the full pointer. The pointer now stops at the
+    identifying key's parent (or at a plain ``patient_name``), the message shows ``patient_name…``."""
+    doc, _ = _place(fmt, {})
+    target = doc["features"][1]["properties"] if fmt.startswith("qupath") else doc["lesions"][0]["properties"]
+    del target["extra"]
+    target.update(props)
+    name = "ann/s1.geojson" if fmt.startswith("qupath") else "ann/s1.json"
+    (ann,) = parse_annotation(json.dumps(doc).encode(), name)
+    found = [f for f in deid_findings(view_of(profile, annotation=ann)) if f.code.startswith("DEID_ANN")]
+    assert sorted(f.location.pointer for f in found) == expected
+    dumped = json.dumps([f.model_dump(mode="json") for f in found], ensure_ascii=False)
+    assert "Gildong" not in dumped and "1234567" not in dumped
