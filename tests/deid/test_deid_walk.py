@@ -358,3 +358,46 @@ def test_a_name_inside_an_identifying_key_is_never_shown(
     assert sorted(f.location.pointer for f in found) == expected
     dumped = json.dumps([f.model_dump(mode="json") for f in found], ensure_ascii=False)
     assert "Gildong" not in dumped and "1234567" not in dumped
+
+
+@pytest.mark.parametrize("fmt", ["native", "qupath_detection"])
+def test_a_repeated_identifier_is_listed_at_its_first_places_and_the_rest_counted(
+    profile: Profile, fmt: str
+) -> None:
+    """A text is searched once, but was reported at every place it sat, and a place cost no budget:
+    200,000 copies of one RRN gave 200,000 findings (21 s, 534 MB). Now its first MAX_PLACES places
+    are listed, the rest counted in one finding at the first of them; a person's value under
+    ``patient_id`` the same."""
+    from validators.deid import MAX_PLACES
+
+    extra = MAX_PLACES + 30
+    payload = {"notes": [RRN] * (MAX_PLACES + extra), "cases": [{"patient_id": 12345678}] * (MAX_PLACES + extra)}
+    doc, where = _place(fmt, payload)
+    name = "ann/s1.geojson" if fmt.startswith("qupath") else "ann/s1.json"
+    (ann,) = parse_annotation(json.dumps(doc).encode(), name)
+    found = [f for f in deid_findings(view_of(profile, annotation=ann)) if f.code.startswith("DEID_ANN")]
+    counted = [f for f in found if "more places" in f.message]
+    if fmt == "native":
+        assert len(found) == 2 * MAX_PLACES + 2
+        assert sorted(f.location.pointer for f in counted) == [
+            f"{where}/cases/{MAX_PLACES}/patient_id",
+            f"{where}/notes/{MAX_PLACES}",
+        ]
+        assert all(f"{extra} more places" in f.message for f in counted)
+    else:  # a skipped object's text is kept once by the reader: nothing repeats
+        assert not counted and found
+    assert not any(s in _masked_output(found) for s in SECRETS)
+
+
+def test_each_place_reported_is_charged_to_the_files_budget(
+    profile: Profile, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A place past a text's first is charged as a text searched again: a file of few distinct
+    texts still meets its budget, and says where searching stopped."""
+    monkeypatch.setattr(identifiers, "MAX_SEARCHED_TEXTS", 10)
+    doc, where = _place("native", {"notes": [RRN] * 15})
+    (ann,) = parse_annotation(json.dumps(doc).encode(), "ann/s1.json")
+    found = [f for f in deid_findings(view_of(profile, annotation=ann)) if f.code.startswith("DEID_ANN")]
+    assert [f.code for f in found][-1] == "DEID_ANNOTATION_UNSEARCHED"
+    assert found[-1].location.pointer.startswith(f"{where}/notes/")
+    assert len(found) < 12
