@@ -479,6 +479,34 @@ _PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 _IDENTIFYING_KEY = re.compile(DEFAULT_IDENTIFIER_KEYS)
 
 
+MASKED_VALUE_CHARS = 256
+"""Characters of a value under an identifying key gathered for its masked form (a list or an
+object under ``patient``: its texts joined)."""
+
+
+def flat_text(held: Any) -> str:
+    """The text a value under an identifying key holds: a string, a number, or the strings and
+    numbers inside a list or an object joined by spaces (about :data:`MASKED_VALUE_CHARS` of them)."""
+    if isinstance(held, str):
+        return held
+    if not isinstance(held, dict | list):
+        return "" if held is None or isinstance(held, bool) else str(held)
+    parts = (
+        [str(v) for v in held[:16] if type(v) is int or type(v) is float] if isinstance(held, list) else []
+    )
+    size = sum(len(p) + 1 for p in parts)
+    for _, _, value, keyed in walk(held):
+        text = (
+            flat_text(value) if keyed and not isinstance(value, str | dict | list) else "" if keyed else value
+        )
+        if text.strip():
+            parts.append(text)
+            size += len(text) + 1
+            if size > MASKED_VALUE_CHARS:
+                break
+    return " ".join(parts)[:MASKED_VALUE_CHARS]
+
+
 def holds_text(value: Any) -> bool:
     """Whether a JSON value is or holds text to search: a string, or a key that may be one
     (:func:`key_holds_text`). A number or a list of numbers holds none."""
@@ -491,12 +519,18 @@ def plain_key(key: str) -> bool:
     return _PLAIN_KEY.fullmatch(key) is not None
 
 
+def identifying_key(key: str) -> bool:
+    """Whether the built-in identifier keys name ``key`` (``patient_id``, ``patient``): what a
+    reader, which knows no profile, keeps whole under it."""
+    return _IDENTIFYING_KEY.search(key) is not None
+
+
 def key_holds_text(key: str) -> bool:
     """Whether a key is searched whatever its value: more than a plain word (``{"Patient name:
     Hong Gildong": 1}``), or one the built-in identifier keys name (``{"patient_id": 12345678}``).
     A reader keeps what holds text for the de-identification checks; it knows no profile, so a
     key only a profile's own ``identifier_keys`` name is kept when its value holds text."""
-    return not plain_key(key) or _IDENTIFYING_KEY.search(key) is not None
+    return not plain_key(key) or identifying_key(key)
 
 
 MASK_KEY_ENV = "DQM_MASK_KEY"

@@ -25,6 +25,7 @@ from dqm.identifiers import (
     Place,
     TextBudget,
     find,
+    flat_text,
     identifier_key,
     is_blank,
     link_parts,
@@ -306,32 +307,6 @@ def annotation_properties(view: ItemView, params: NoParams, ctx: CheckContext) -
     return out + _searched_texts(targets, view.profile, ctx)
 
 
-MASKED_VALUE_CHARS = 256
-"""Characters of a value under an identifying key gathered for its masked form (a list or an
-object under ``patient``: its texts joined)."""
-
-
-def _flat(held: Any) -> str:
-    """The text a value under an identifying key holds: a string, a number, or the strings and
-    numbers inside a list or an object joined by spaces (about :data:`MASKED_VALUE_CHARS` of them)."""
-    if isinstance(held, str):
-        return held
-    if not isinstance(held, dict | list):
-        return "" if held is None or isinstance(held, bool) else str(held)
-    parts = (
-        [str(v) for v in held[:16] if type(v) is int or type(v) is float] if isinstance(held, list) else []
-    )
-    size = sum(len(p) + 1 for p in parts)
-    for _, _, value, keyed in walk(held):
-        text = _flat(value) if keyed and not isinstance(value, str | dict | list) else "" if keyed else value
-        if text.strip():
-            parts.append(text)
-            size += len(text) + 1
-            if size > MASKED_VALUE_CHARS:
-                break
-    return " ".join(parts)[:MASKED_VALUE_CHARS]
-
-
 def _unescaped(part: str) -> str:
     return part.replace("~1", "/").replace("~0", "~")
 
@@ -410,12 +385,15 @@ def _searched_texts(targets: list[Target], profile: Profile, ctx: CheckContext) 
     for index, (base, lesion, props, fmt) in enumerate(targets):
         for link, key, held, keyed in walk(props, index, lambda *_: skip[0]):
             if keyed:
+                kept = fmt == "file" and link is not None and link[0] is None  # a kept text's pointer
                 if (names := named.get(key)) is None:
-                    names = named[key] = identifier_key(key, settings)
+                    names = named[key] = identifier_key(key, settings) or (
+                        kept and any(identifier_key(_unescaped(part), settings) for part in key.split("/"))
+                    )  # a kept pointer below ``patient`` (``/features/0/properties/patient/0``)
                 declared = (
                     names and fmt == "clinical" and len(link_parts(link)) == 2 and key in profile.clinical
                 )
-                flat = _flat(held) if names and not declared else ""
+                flat = flat_text(held) if names and not declared else ""
                 skip[0] = names and not declared and not is_blank(flat, settings)
             before = budget.texts
             if keyed and key in keys_seen:
@@ -445,9 +423,8 @@ def _searched_texts(targets: list[Target], profile: Profile, ctx: CheckContext) 
             if keyed:
                 out += _hit_findings(hits, (N_("a property name"), None), ctx, **loc)
                 if skip[0]:
-                    kept = fmt == "file" and link is not None and link[0] is None  # a kept text's pointer
                     key = shown or _shown_key(key, settings) if kept else _shown_key(key, settings)
-                    value = mask(_flat(held))
+                    value = mask(flat_text(held))
                     out.append(
                         ctx.finding(
                             "DEID_ANNOTATION_IDENTIFIER",

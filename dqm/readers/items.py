@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from dqm.i18n import msg
+from dqm.identifiers import key_holds_text
 from dqm.model import Annotation, Item, ReadIssue
 from dqm.readers.common.base import has_text, pointer
 from dqm.readers.common.held import built, lesion_texts
@@ -155,7 +156,11 @@ def unpicked_text(annotations: list[Annotation], names: set[str]) -> dict[str, A
             if isinstance(raw_class, str) and raw_class not in classes:
                 classes.add(raw_class)
                 out[where + "/category_id"] = raw_class
-            out.update((where + pointer(key), value) for key, value in properties.items() if has_text(value))
+            out.update(
+                (where + pointer(key), value)
+                for key, value in properties.items()
+                if key_holds_text(str(key)) or has_text(value)
+            )
     return out
 
 

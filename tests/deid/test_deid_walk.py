@@ -337,7 +337,7 @@ def test_a_files_own_dqm_unread_text_is_searched_and_cannot_hide_dqms_note(
         (
             "qupath_detection",
             {"patient_name": {"Hong Gildong 900101-1234567": 1}},
-            ["/features/1/properties/patient_name"] * 2,  # the RRN in the key, and the key's value
+            ["/features/1/properties/patient_name"],  # kept whole: the key's value, the RRN in it
         ),
     ],
 )
@@ -371,7 +371,10 @@ def test_a_repeated_identifier_is_listed_at_its_first_places_and_the_rest_counte
     from validators.deid import MAX_PLACES
 
     extra = MAX_PLACES + 30
-    payload = {"notes": [RRN] * (MAX_PLACES + extra), "cases": [{"patient_id": 12345678}] * (MAX_PLACES + extra)}
+    payload = {
+        "notes": [RRN] * (MAX_PLACES + extra),
+        "cases": [{"patient_id": 12345678}] * (MAX_PLACES + extra),
+    }
     doc, where = _place(fmt, payload)
     name = "ann/s1.geojson" if fmt.startswith("qupath") else "ann/s1.json"
     (ann,) = parse_annotation(json.dumps(doc).encode(), name)
@@ -401,3 +404,54 @@ def test_each_place_reported_is_charged_to_the_files_budget(
     assert [f.code for f in found][-1] == "DEID_ANNOTATION_UNSEARCHED"
     assert found[-1].location.pointer.startswith(f"{where}/notes/")
     assert len(found) < 12
+
+
+@pytest.mark.parametrize(
+    "detections",
+    [
+        [{"patient": ["Hong", "Gildong"]}],  # the kept pointer .../patient/0 named no person
+        [{"patient": {"first": "Hong", "last": "Gildong"}}],  # a container was kept as None: blank
+        [{"patient": {"Hong Gildong": 1}}],
+        [{"patient_id": [12345678]}],  # numbers were never kept
+        [{"patient_id": None}, {"patient_id": 12345678}],  # keys were kept once, by key alone
+    ],
+)
+def test_a_skipped_objects_value_under_an_identifying_key_is_kept_whole(
+    profile: Profile, detections: list[dict[str, Any]]
+) -> None:
+    """The text a reader keeps of a QuPath detection (or a DSA point) missed these identifiers, which
+    a native lesion's properties flag: the value under a key that names a person is now kept whole,
+    once for each distinct text it holds."""
+    polygon = {"type": "Polygon", "coordinates": [_SQUARE]}
+    annotation = {"objectType": "annotation", "classification": {"name": "BCC"}}
+    features = [{"type": "Feature", "geometry": polygon, "properties": annotation}] + [
+        {"type": "Feature", "geometry": polygon, "properties": {"objectType": "detection", **d}}
+        for d in detections
+    ]
+    doc = {"type": "FeatureCollection", "features": features}
+    (ann,) = parse_annotation(json.dumps(doc).encode(), "ann/s1.geojson")
+    found = [f for f in deid_findings(view_of(profile, annotation=ann)) if f.code.startswith("DEID_ANN")]
+    key = next(iter(detections[-1]))
+    assert [(f.code, f.location.pointer) for f in found] == [
+        ("DEID_ANNOTATION_IDENTIFIER", f"/features/{len(detections)}/properties/{key}")
+    ]
+    assert not any(s in _masked_output(found) for s in ("Gildong", "12345678"))
+
+
+def test_a_shared_coco_files_unlisted_image_keeps_an_identifying_key_over_a_number() -> None:
+    """The text of a COCO file's images that no item lists kept only values holding a string:
+    ``"patient_id": 12345678`` and ``{"Patient name Hong Gildong": 1}`` were lost."""
+    from dqm.readers.items import unpicked_text
+
+    seg = {"category_id": 1, "segmentation": [[10, 10, 60, 10, 60, 60]]}
+    doc = {
+        "images": [{"id": k, "file_name": f"s{k}.svs", "width": 100, "height": 80} for k in (1, 2)],
+        "categories": [{"id": 1, "name": "BCC"}],
+        "annotations": [
+            {"id": 1, "image_id": 1, **seg},
+            {"id": 2, "image_id": 2, **seg, "patient_id": 12345678, "Patient name Hong Gildong": 1},
+        ],
+    }
+    kept = unpicked_text(parse_annotation(json.dumps(doc).encode(), "ann/all.json"), {"s1.svs", "s1"})
+    assert kept["/annotations/1/patient_id"] == 12345678
+    assert kept["/annotations/1/Patient name Hong Gildong"] == 1

@@ -15,7 +15,7 @@ import orjson
 
 from dqm.findings import clip
 from dqm.i18n import N_, msg
-from dqm.identifiers import holds_text, key_holds_text, link_parts, walk
+from dqm.identifiers import flat_text, holds_text, identifying_key, key_holds_text, link_parts, walk
 from dqm.model import Annotation, Lesion, ReadIssue, Ring
 
 JSON_REASONS = (
@@ -79,27 +79,40 @@ def texts(value: Any, *where: str | int, skip: Collection[str] = ()) -> dict[str
 
 class DistinctTexts:
     """The text of the objects a reader skips (detections, points: a file may hold millions), for
-    the de-identification checks: each distinct key once, and each string once under the key
-    nearest above it, at the pointer it was first met at, into ``into`` (a key with its value,
-    whatever it is: a container as None, its content kept on its own). A million cells that all
-    name the same measurements add those names once; a name met under ``note`` is kept again
-    under ``patient_name``. However deep (:func:`dqm.identifiers.walk`); a pointer is built only
-    for what is kept."""
+    the de-identification checks: each distinct key once, each string once under the key nearest
+    above it, and the whole value under a key that names a person (:func:`identifying_key`) once
+    for each distinct text it holds (:func:`flat_text`), at the pointer it was first met at, into
+    ``into`` (another key with its value, whatever it is: a container as None, its content kept on
+    its own). A million cells that all name the same measurements add those names once; a name met
+    under ``note`` is kept again under ``patient_name``; ``{"patient": ["Hong", "Gildong"]}`` and
+    ``{"patient_id": 12345678}`` after ``{"patient_id": null}`` are kept whole at the key. However
+    deep (:func:`dqm.identifiers.walk`); a pointer is built only for what is kept."""
 
-    __slots__ = ("_into", "_keys", "_seen")
+    __slots__ = ("_into", "_keys", "_named", "_seen")
 
     def __init__(self, into: dict[str, Any]) -> None:
         self._into = into
         self._seen: set[tuple[str, str]] = set()
         self._keys: set[str] = set()
+        self._named: dict[str, bool] = {}
+
+    def _names(self, key: str) -> bool:
+        if (named := self._named.get(key)) is None:
+            named = self._named[key] = identifying_key(key)
+        return named
 
     def add(self, value: Any, *where: str | int, skip: Collection[str] = ()) -> None:
         if not self._news(value, skip):
             return  # the common case, keys and texts met before: no pointer built
         own = {k: v for k, v in value.items() if k not in skip} if isinstance(value, dict) else value
         base, seen, keys, into = pointer(*where), self._seen, self._keys, self._into
-        for link, key, held, keyed in walk(own):
-            if keyed:
+        for link, key, held, keyed in walk(own, None, lambda key, *_: self._names(key)):
+            if keyed and self._names(key):  # kept whole, once for each text it holds
+                keys.add(key)
+                if (key, text := flat_text(held)) not in seen:
+                    seen.add((key, text))
+                    into[base + pointer(*link_parts(link))] = held
+            elif keyed:
                 if key not in keys:
                     keys.add(key)
                     into[base + pointer(*link_parts(link))] = None if isinstance(held, dict | list) else held
@@ -110,8 +123,8 @@ class DistinctTexts:
                 into[base + pointer(*link_parts(link))] = held
 
     def _news(self, value: Any, skip: Collection[str]) -> bool:
-        """Whether ``value`` (but its keys in ``skip``) holds a key, or a string under its key, not
-        met yet: one walk with no pointer built."""
+        """Whether ``value`` (but its keys in ``skip``) holds a key, a string under its key, or a
+        text under a key that names a person, not met yet: one walk with no pointer built."""
         seen, keys = self._seen, self._keys
         if isinstance(value, dict):
             own = [k for k in value if k not in skip] if skip else value
@@ -124,7 +137,10 @@ class DistinctTexts:
             deeper: list[tuple[str, Any]] = []
             for key, v in level:
                 kind = type(v)  # exact JSON types: a parsed document holds no subclass
-                if kind is str:
+                if key and self._names(key):
+                    if (key, flat_text(v)) not in seen:
+                        return True
+                elif kind is str:
                     if (key, v) not in seen:
                         return True
                 elif kind is dict:
