@@ -280,7 +280,7 @@ def read_clean(data: bytes, path: str) -> Annotation | None:
     """
     try:
         doc = (_PIECES_DECODER if len(data) >= pieces.MIN_BYTES else _DECODER).decode(data)
-    except (msgspec.MsgspecError, UnicodeDecodeError, ValueError):
+    except (msgspec.MsgspecError, UnicodeDecodeError, ValueError, RecursionError):  # deep: read reports it
         return None
     slide = doc.slide
     if isinstance(slide.objective_power, float) and _power_issue(slide.objective_power) is not None:

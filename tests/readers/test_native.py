@@ -322,3 +322,21 @@ def test_lesions_of_a_class_share_its_name_and_hold_exact_lists(monkeypatch: pyt
     assert {
         (sys.getsizeof(lesion.polygons), sys.getsizeof(lesion.polygons[0])) for lesion in ann.lesions
     } == {(exact, exact)}
+
+
+def test_a_native_file_nested_past_the_decoders_depth_is_a_finding_not_a_crash() -> None:
+    """msgspec raises RecursionError on a document nested about 1,000 levels deep; read_clean let it
+    out, so ``dqm validate`` said CHECK_CRASHED (rc 3) and the file was never searched. Now the
+    full read says why it is not read."""
+    deep = '"x"'
+    for _ in range(1100):
+        deep = '{"a":' + deep + "}"
+    square = [[0, 0], [10, 0], [10, 10], [0, 10], [0, 0]]
+    lesion = '{"class":"BCC","geometry":{"type":"Polygon","coordinates":' + json.dumps([square])
+    slide = '{"slide":{"file":"s1.svs","width":100,"height":100},"lesions":['
+    doc = slide + lesion + '},"properties":{"x":' + deep + '}}],"clinical":{}}'
+    (ann,) = parse_annotation(doc.encode(), "ann/s1.json")
+    assert not ann.readable
+    assert [(i.code, str(i.message)) for i in ann.issues] == [
+        ("INVALID_JSON", "not valid JSON: nested too deeply")
+    ]
