@@ -383,8 +383,9 @@ MAX_SEARCHED_TEXTS = 200_000
 MAX_SEARCHED_CHARS = 8_000_000
 """Characters of those searched in all (a text past what is left is searched in part): 1.4 s of
 CPU for the slowest text measured (``"dob 010-"`` repeated: each ``dob`` starts a date-of-birth
-match that fails; 2.2 s of wall time on a loaded machine). Past either cap the file's other texts are not searched, and a
-``DEID_ANNOTATION_UNSEARCHED`` warning says where searching stopped, as for an XML file."""
+match that fails; 2.2 s of wall time on a loaded machine). Past either cap the file's other texts
+are not searched, and a ``DEID_ANNOTATION_UNSEARCHED`` warning says where searching stopped, as for
+an XML file."""
 
 Link = tuple[Any, str] | None
 """Where a value sits in a document: None for the top, else ``(the link of its container, its key

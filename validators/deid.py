@@ -424,8 +424,8 @@ def _searched_texts(targets: list[Target], profile: Profile, ctx: CheckContext) 
             if keyed:
                 out += _hit_findings(hits, (N_("a property name"), None), ctx, **loc)
                 if skip[0]:
-                    key = shown or _shown_key(key, settings) if kept else _shown_key(key, settings)
-                    value = mask(flat_text(held))
+                    key = (shown or _shown_key(key, settings)) if kept else _shown_key(key, settings)
+                    value = mask(flat)
                     out.append(
                         ctx.finding(
                             "DEID_ANNOTATION_IDENTIFIER",
