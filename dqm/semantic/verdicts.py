@@ -261,12 +261,7 @@ class _Reader:
         try:
             if not target.is_file():  # a folder, a device or nothing: never read it
                 raise OSError(msg("not a regular file"))
-            size = target.stat().st_size
-            if size > MAX_BYTES:
-                raise ValueError(
-                    msg("{size} bytes is over the {limit} byte limit", size=size, limit=MAX_BYTES)
-                )
-            raw = read_named(target, MAX_BYTES)  # a FIFO swapped in after the test above: not read
+            raw = _read_capped(target)  # a FIFO swapped in after the test above: not read
             doc = json.loads(raw.decode("utf-8-sig"))
         except (OSError, ValueError, RecursionError) as exc:  # Unicode- and JSONDecodeError are ValueErrors
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
@@ -296,17 +291,24 @@ def _loc(where: dict[str, Any]) -> dict[str, Any]:
     return {k: where[k] for k in ("row", "pointer") if k in where}
 
 
+def _read_capped(path: Path) -> bytes:
+    """The bytes of ``path``, or ValueError naming its size when it is over :data:`MAX_BYTES`, by its
+    size before the read or by what the read found (a file that grew in between is refused, not cut
+    short at the limit)."""
+    size = path.stat().st_size
+    data = b"" if size > MAX_BYTES else read_named(path, MAX_BYTES)
+    size = max(size, len(data))
+    if size > MAX_BYTES:
+        raise ValueError(msg("{size} bytes is over the {limit} byte limit", size=size, limit=MAX_BYTES))
+    return data
+
+
 def _decode(reader: _Reader) -> str | None:
     try:
-        size = reader.path.stat().st_size
-        if size > MAX_BYTES:
-            reader.finding(
-                "VERDICT_FILE_UNREADABLE",
-                "error",
-                msg("{size} bytes is over the {limit} byte limit", size=size, limit=MAX_BYTES),
-            )
-            return None
-        data = read_named(reader.path, MAX_BYTES)  # a FIFO (size 0) never blocks, a device never fills memory
+        data = _read_capped(reader.path)  # a FIFO (size 0) never blocks, a device never fills memory
+    except ValueError as exc:
+        reader.finding("VERDICT_FILE_UNREADABLE", "error", str(exc))
+        return None
     except OSError as exc:
         reader.finding(
             "VERDICT_FILE_UNREADABLE",

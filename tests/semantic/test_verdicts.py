@@ -241,3 +241,23 @@ def test_random_json_never_crashes(tmp_path: Path, doc: object) -> None:
     vf = read_verdict_file(_write(tmp_path, "fuzz.json", json.dumps(doc)))
     for r in vf.records:
         assert r.verdict in ("pass", "fail") and r.slide_id and r.reviewer
+
+
+def test_a_verdict_file_that_grows_past_the_limit_while_read_is_refused_not_cut(tmp_path, monkeypatch):
+    import dqm.semantic.verdicts as verdicts
+
+    path = tmp_path / "v.csv"
+    path.write_text("slide_id,reviewer,verdict\nS1,kim,pass\n")
+    monkeypatch.setattr(verdicts, "MAX_BYTES", 60)
+    real = verdicts.read_named
+
+    def grows(p, limit=None):  # another writer appends between the size test and the read
+        with open(p, "a") as fh:
+            fh.write("S2,kim,pass\nS3,kim,pass\nS4,kim,pass\n")
+        return real(p, limit)
+
+    monkeypatch.setattr(verdicts, "read_named", grows)
+    vf = read_verdict_file(path)
+    assert [f.code for f in vf.findings] == ["VERDICT_FILE_UNREADABLE"]
+    assert "over the 60 byte limit" in vf.findings[0].message
+    assert not vf.records
