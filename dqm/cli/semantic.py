@@ -374,20 +374,6 @@ def _print_sample(review_plan: Any, paths: dict[str, Path], folder: Path, seed: 
                 extra=extra,
             )
         )
-    merge = review_plan.strata_merge
-    if merge is not None:
-        warning(
-            msg(
-                "stratified by {fields}, the lot makes {before} strata, more than {cap}: merged into {after} "
-                "(values of each coarsened field: {how}); numeric fields are cut into quantile bins, the others "
-                "keep their most frequent values and put the rest in (other)",
-                fields=", ".join(review_plan.strata_fields),
-                before=merge.strata_before,
-                cap=merge.cap,
-                after=merge.strata_after,
-                how=", ".join(f"{f.field} {f.values_before} → {f.values_after}" for f in merge.fields),
-            )
-        )
     over = review_plan.oversampling
     if over.enabled:
         out.print(
