@@ -310,8 +310,11 @@ def _max_pairs() -> Any:
 
 
 _HITS_PER_QUERY = 1 << 18
-"""Bounding-box hits one spatial-index query of a run of lesions aims at (a few MB): the run is
-as long as the hits per lesion so far allow (``crowded`` lesions one or a few at a time)."""
+"""Bounding-box hits one spatial-index query of a run of lesions may find (a few MB): a run holds
+as many lesions as :func:`_hits_at_most` allows (one, however many its hits, at the least)."""
+
+_MAX_RUN = 4096
+"""The most lesions one spatial-index query asks about."""
 
 
 class LesionPairs:
@@ -386,21 +389,29 @@ def _queries(geoms: np.ndarray, order: np.ndarray) -> Iterator[tuple[np.ndarray,
     One bulk query of the index finds the bounding-box hits of a run of lesions, and whether the
     outlines meet is computed on those hits alone: by GEOS's prepared ``intersects``, the very
     predicate a query with ``predicate="intersects"`` evaluates (a second query of each lesion
-    and its matching against the first cost more than half of the check). Runs are sized by
-    :data:`_HITS_PER_QUERY`, so memory stays bounded however crowded the lesions are."""
+    and its matching against the first cost more than half of the check). A run's hits are at
+    most :data:`_HITS_PER_QUERY` (or one lesion's), counted before it is asked, and a run is asked
+    only when its first lesion's hits are wanted: memory stays bounded however crowded the
+    lesions are, and once the pair budget is spent (the caller stops asking) no query is made."""
     if len(geoms) <= _FEW_LESIONS:
         for a in order.tolist():
             yield np.arange(a + 1, len(geoms)), shapely.intersects(geoms[a], geoms[a + 1 :])
         return
     tree = shapely.STRtree(geoms)
-    start, run, seen, hit = 0, 256, 0, 0
+    most = np.cumsum(_hits_at_most(geoms)[order])
+    start = 0
     while start < len(order):
-        ask = geoms[order[start : start + run]]
+        spent = most[start - 1] if start else 0
+        end = int(
+            np.clip(np.searchsorted(most, spent + _HITS_PER_QUERY, "right"), start + 1, start + _MAX_RUN)
+        )
+        asked = order[start:end]
+        ask = geoms[asked]
         were = shapely.is_prepared(ask)
         shapely.prepare(ask)
         try:
             which, hits = tree.query(ask)
-            later = hits > order[start + which]
+            later = hits > asked[which]
             which, hits = which[later], hits[later]
             meets = shapely.intersects(ask[which], geoms[hits])
         finally:
@@ -408,8 +419,20 @@ def _queries(geoms: np.ndarray, order: np.ndarray) -> Iterator[tuple[np.ndarray,
         bounds = np.searchsorted(which, np.arange(len(ask) + 1))
         for k in range(len(ask)):
             yield hits[bounds[k] : bounds[k + 1]], meets[bounds[k] : bounds[k + 1]]
-        start, seen, hit = start + len(ask), seen + len(ask), hit + len(hits)
-        run = int(np.clip(_HITS_PER_QUERY * seen // max(hit, 1), 1, 4096))
+        start = end
+
+
+def _hits_at_most(geoms: np.ndarray) -> np.ndarray:
+    """For each outline, at most how many bounding boxes (its own included) meet its own: those
+    whose x-range meets its x-range, or those whose y-range meets its y-range, whichever are
+    fewer (counted in O(n log n) from the sorted bounds; an empty outline's bounds are NaN: no
+    other outline counts it)."""
+    xmin, ymin, xmax, ymax = shapely.bounds(geoms).T
+    counts = [
+        np.searchsorted(np.sort(lo), hi, "right") - np.searchsorted(np.sort(hi), lo, "left")
+        for lo, hi in ((xmin, xmax), (ymin, ymax))
+    ]
+    return np.minimum(*counts)
 
 
 def _first_copies(geoms: np.ndarray) -> np.ndarray:

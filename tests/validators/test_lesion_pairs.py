@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from itertools import combinations
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -67,8 +68,8 @@ def test_pairs_come_in_the_order_of_the_all_pairs_query_copies_once(
 ):
     """The pairs are those the former query of every outline against every other met, in its
     order (file order up to 8 lesions), less a later copy's pairs with its own copies; the same
-    however many lesions one query of the spatial index takes (one at a time, a few, 256 at
-    first), and no outline is left prepared."""
+    however many lesions one query of the spatial index takes (one at a time, a few, thousands),
+    and no outline is left prepared."""
     if hits_per_query is not None:
         monkeypatch.setattr(geometry, "_HITS_PER_QUERY", hits_per_query)
     view = view_of(native_doc(_mixed(seed, n)), profile)
@@ -88,6 +89,59 @@ def test_pairs_come_in_the_order_of_the_all_pairs_query_copies_once(
     assert not pairs.crowded
     assert any(copy for *_, copy in expected) or n < 10
     assert not shapely.is_prepared(geoms).any()
+
+
+def test_at_most_so_many_bounding_boxes_meet_an_outline(profile: Profile):
+    """The count that sizes a run of queries is never below the hits the spatial index finds
+    (points, lines, empty outlines included), and is exact for boxes in a row."""
+    geoms = [les.geometry for les in view_of(native_doc(_mixed(5, 300)), profile).annotation.lesions]
+    geoms += [shapely.Point(500, 500), shapely.LineString([(0, 0), (2000, 2000)]), shapely.Polygon()]
+    geoms += [shapely.box(5000 + k, 5000, 5001 + k, 5001) for k in range(10)]
+    found = np.bincount(shapely.STRtree(geoms).query(geoms)[0], minlength=len(geoms))
+    most = geometry._hits_at_most(np.array(geoms, dtype=object))
+    assert (most >= found).all()
+    assert most[-10:].tolist() == found[-10:].tolist() == [2] + [3] * 8 + [2]
+
+
+@pytest.mark.parametrize(("sparse", "crowded"), [(0, 20_000), (4_096, 2_000)])
+def test_crowded_lesions_are_asked_about_a_few_at_a_time_until_the_budget_is_spent(
+    sparse: int, crowded: int, monkeypatch: pytest.MonkeyPatch
+):
+    """Slivers along one diagonal (every bounding box meets every other, no outline another),
+    alone or after lesions apart: no query of the spatial index finds more than
+    ``_HITS_PER_QUERY`` bounding boxes, and past the budget no lesion is asked about, so the hits
+    found in all are the budget's worth and one run's. Formerly the first run was 256 lesions
+    (5 million hits), and a run after lesions apart was thousands of crowded ones."""
+    found: list[int] = []
+
+    class CountingTree(shapely.STRtree):
+        def query(self, geometry, *args, **kwargs):
+            hits = super().query(geometry, *args, **kwargs)
+            found.append(hits.shape[-1])
+            return hits
+
+    monkeypatch.setattr(shapely, "STRtree", CountingTree)
+    apart = [
+        shapely.box(5000 + k % 1000 * 10, k // 1000 * 10, 5001 + k % 1000 * 10, k // 1000 * 10 + 1)
+        for k in range(sparse)
+    ]
+    e = np.arange(crowded) * 1e-3
+    slivers = shapely.polygons(
+        np.stack(
+            [
+                np.column_stack([np.zeros_like(e), e]),
+                np.column_stack([np.full_like(e, 1000), 1000 + e]),
+                np.column_stack([np.full_like(e, 1000), 1000 + e + 5e-4]),
+            ],
+            axis=1,
+        )
+    )
+    lesions = [SimpleNamespace(geometry=g) for g in [*apart, *slivers]]
+    pairs = LesionPairs(lesions, max_pairs=100_000)
+    assert list(pairs) == []
+    assert pairs.crowded
+    assert max(found) <= geometry._HITS_PER_QUERY
+    assert sum(found) <= 100_000 + geometry._HITS_PER_QUERY
 
 
 def test_identical_outlines_are_n_minus_1_duplicates_of_the_first_and_no_overlap(profile: Profile):
