@@ -719,10 +719,7 @@ def whole_set(folder: Path, wait: float = MOVING_WAIT) -> Iterator[None]:
 
     deadline = time.monotonic() + wait
     while True:
-        try:
-            fd: int | None = os.open(folder / COMMIT_LOCK, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
-        except OSError:
-            fd = None  # never committed into, or not ours to open: the records alone tell
+        fd = _open_commit_lock(folder)
         try:
             moving = False
             if fd is not None:
@@ -746,6 +743,26 @@ def whole_set(folder: Path, wait: float = MOVING_WAIT) -> Iterator[None]:
                 raise UnfinishedSet(msg(MID_COMMIT, folder=visible(str(folder)), seconds=wait))
             raise UnfinishedSet(msg(HALF_MOVED, folder=visible(str(left[0]))))
         time.sleep(0.05)
+
+
+def _open_commit_lock(folder: Path) -> int | None:
+    """A read-only descriptor of ``folder``'s :data:`COMMIT_LOCK`, or None when there is none to
+    take: never committed into, not ours to open, or not a regular file. Opened without waiting
+    (``O_NONBLOCK``): a FIFO of that name (a received tarball may carry one) would block ``open``
+    for ever; anything but a regular file is no lock."""
+    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | getattr(os, "O_NONBLOCK", 0)
+    try:
+        fd = os.open(folder / COMMIT_LOCK, flags)
+    except OSError:
+        return None  # the records alone tell
+    try:
+        regular = stat.S_ISREG(os.fstat(fd).st_mode)
+    except OSError:
+        regular = False
+    if not regular:
+        os.close(fd)
+        return None
+    return fd
 
 
 def _hold(folder: Path) -> int | None:

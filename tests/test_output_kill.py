@@ -395,3 +395,31 @@ def test_a_reader_waits_for_a_set_being_moved_in_then_reads_it_whole(tmp_path: P
     finally:
         released.join()
         os.close(fd)
+
+
+def test_a_fifo_named_as_the_commit_lock_does_not_block_a_reader(tmp_path: Path) -> None:
+    """A received results folder may carry a FIFO named ``.dqm-commit.lock``: opening it to read
+    blocked until a writer came, so ``dqm verify`` (and gate, report) hung for ever. It is opened
+    without waiting now, and anything but a regular file is no lock: the set is read."""
+    import threading
+
+    from dqm.output import COMMIT_LOCK, whole_set
+
+    out = tmp_path / "out"
+    _old_set(out)
+    (out / COMMIT_LOCK).unlink()
+    os.mkfifo(out / COMMIT_LOCK)
+    read: list[dict[str, str]] = []
+
+    def reader() -> None:
+        with whole_set(out, wait=0):
+            read.append(_files(out))
+
+    thread = threading.Thread(target=reader, daemon=True)
+    thread.start()
+    thread.join(60)
+    blocked = thread.is_alive()
+    if blocked:  # release the reader the FIFO holds (a writer opens it), so the test run ends
+        os.close(os.open(out / COMMIT_LOCK, os.O_WRONLY | os.O_NONBLOCK))
+        thread.join()
+    assert not blocked and read == [OLD]
