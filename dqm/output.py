@@ -11,9 +11,12 @@
   holding the folder's run lock) finishes the moves before anything else. A command that only
   reads a folder (``dqm report``, ``gate``, ``verify``, ``diff``, ``--results``, ``--baseline``)
   never follows a record: the folder may be anyone's (a results folder received in a tarball is
-  the unpacking user's), its record forged to remove or plant files; such a command reads the
-  set with its commit lock held shared (:func:`whole_set`: a set being moved in is waited for),
-  and refuses a folder where a record is left (the set may be half moved), never reading a mix. Files are flushed (``fsync``)
+  the unpacking user's), its record forged to remove or plant files. A ``results.json`` read alone
+  is always whole (it takes its name by one rename); a command that reads files of a set together
+  (``dqm verify``: results.json and the report) reads them with the commit lock held shared
+  (:func:`whole_set`: a set being moved in is waited for) and refuses a folder where a record is
+  left (the set may be half moved), never reading a mix. A command that reads its own ``--out``
+  finishes the set there first, under the run lock. Files are flushed (``fsync``)
   before they are named and folders after their files move. Leaving the ``with`` block by an
   exception (Ctrl-C, SIGTERM, an error) discards the staging folder and keeps the previous set.
 * Text passes through ``mask`` (a :class:`dqm.identifiers.Masker`, or none) before it is written.
@@ -699,8 +702,9 @@ MID_COMMIT = N_(
 )
 HALF_MOVED = N_(
     "{folder}: a dqm run was stopped while it moved its outputs into place, so the files there may "
-    "be of two runs; run dqm into that folder (--out) as the user who wrote them to finish the move, "
-    "or remove that staging folder if it is not dqm's"
+    "be of two runs; as the user who wrote them, 'dqm fixlist {out}/results.json --out {out}' (or the "
+    "audit run again with --out {out}) finishes the move first; or remove that staging folder if it "
+    "is not dqm's"
 )
 
 
@@ -734,14 +738,14 @@ def whole_set(folder: Path, wait: float = MOVING_WAIT) -> Iterator[None]:
                 yield
                 return
             if not moving and fd is not None:
-                raise UnfinishedSet(msg(HALF_MOVED, folder=visible(str(left[0]))))
+                raise UnfinishedSet(msg(HALF_MOVED, folder=visible(str(left[0])), out=visible(str(folder))))
         finally:
             if fd is not None:
                 os.close(fd)
         if time.monotonic() >= deadline:
             if moving:
                 raise UnfinishedSet(msg(MID_COMMIT, folder=visible(str(folder)), seconds=wait))
-            raise UnfinishedSet(msg(HALF_MOVED, folder=visible(str(left[0]))))
+            raise UnfinishedSet(msg(HALF_MOVED, folder=visible(str(left[0])), out=visible(str(folder))))
         time.sleep(0.05)
 
 

@@ -320,9 +320,9 @@ def test_a_folder_dqm_only_reads_is_never_written_whatever_records_it_holds(
         ["audit", str(clean_batch), "--out", str(tmp_path / "o2"), "--baseline", str(baseline)],
     ):
         res = runner.invoke(app, args)
-        if str(received) in " ".join(args):
+        if args[0] == "verify":  # results.json and the report read together: refused
             assert res.exit_code == 2 and "stopped while it moved" in res.output, (args, res.output)
-        else:
+        else:  # a results.json read alone is whole: read
             assert res.exit_code in (0, 1), (args, res.output)
         assert (_tree(received), _tree(baseline)) == before, args
 
@@ -351,18 +351,16 @@ def test_a_record_no_run_of_this_user_wrote_is_never_followed(tmp_path: Path, ma
 
 
 def test_a_reader_refuses_a_set_left_half_moved(tmp_path: Path) -> None:
-    """dqm gate, report and verify read a results.json whose set a killed run had left half moved
-    (a new results.json beside an old report, or the other way round) as if it were one set. Now
-    each refuses with exit 2 and says why; the folder is left as it is (a reader finishes nothing)."""
+    """dqm verify read results.json and report.html of a set a killed run had left half moved (a
+    new results.json beside an old report) as if they were one set: it refuses with exit 2 and
+    says why; the folder is left as it is (a reader finishes nothing)."""
     out = tmp_path / "out"
     _old_set(out)
     _killed(out, 2)  # two of the three files moved
     mixed = _files(out)
-    results = str(out / "results.json")
-    for args in (["gate", results], ["report", results], ["verify", results]):
-        res = CliRunner().invoke(app, args)
-        assert res.exit_code == 2, (args, res.output)
-        assert "stopped while it moved its outputs into place" in res.output, (args, res.output)
+    res = CliRunner().invoke(app, ["verify", str(out / "results.json")])
+    assert res.exit_code == 2, res.output
+    assert "stopped while it moved its outputs into place" in res.output, res.output
     assert _files(out) == mixed
 
 
@@ -423,3 +421,78 @@ def test_a_fifo_named_as_the_commit_lock_does_not_block_a_reader(tmp_path: Path)
         os.close(os.open(out / COMMIT_LOCK, os.O_WRONLY | os.O_NONBLOCK))
         thread.join()
     assert not blocked and read == [OLD]
+
+
+@pytest.fixture
+def killed_audit(tmp_path: Path, clean_batch: Path) -> Path:
+    """An audit's folder where a second audit was killed after moving its results.json alone: a
+    staging folder with its commit record is left, report.html and the rest are the first run's."""
+    out = tmp_path / "out"
+    assert CliRunner().invoke(app, ["audit", str(clean_batch), "--out", str(out)]).exit_code in (0, 1)
+    child = textwrap.dedent(
+        """
+        import os, signal, sys
+        import dqm.output as o
+        from dqm.cli import main
+
+        o._after_step = lambda step: step == 1 and os.kill(os.getpid(), signal.SIGKILL)
+        sys.argv = ["dqm", "audit", sys.argv[1], "--out", sys.argv[2]]
+        main()
+        """
+    )
+    killed = subprocess.run(
+        [sys.executable, "-c", child, str(clean_batch), str(out)], cwd=ROOT, capture_output=True
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr.decode()
+    assert [p for p in out.iterdir() if (p / COMMIT_RECORD).exists()]
+    return out
+
+
+def _commit_records(folder: Path) -> list[Path]:
+    return [p for p in folder.iterdir() if p.name.startswith(STAGING_PREFIX) and (p / COMMIT_RECORD).exists()]
+
+
+def test_readers_of_a_results_json_alone_read_it_beside_a_half_moved_set(
+    killed_audit: Path, tmp_path: Path
+) -> None:
+    """gate, report and diff read one results.json, always whole (it takes its name by one
+    rename): they refused it (exit 2) when a killed run had left its set half moved, costing a
+    working command and protecting nothing. They read it now, and finish nothing."""
+    results = str(killed_audit / "results.json")
+    before = _tree(killed_audit)
+    for args in (
+        ["gate", results],
+        ["report", results, "-o", str(tmp_path / "r.html")],
+        ["diff", results, results],
+    ):
+        res = CliRunner().invoke(app, args)
+        assert res.exit_code in (0, 1), (args, res.output)
+        assert "stopped while it moved" not in res.output, (args, res.output)
+    assert _tree(killed_audit) == before
+
+
+@pytest.mark.parametrize("command", ["fixlist", "sample", "baseline"])
+def test_a_command_reading_its_own_out_finishes_the_set_there_first(
+    killed_audit: Path, clean_batch: Path, command: str
+) -> None:
+    """fixlist, sample --results and audit --baseline read the results.json of their own --out
+    before taking its run lock: a set left half moved there made them refuse (exit 2), telling the
+    user to run dqm into that folder -- what they were doing. They finish it first now (under the
+    run lock), read the finished set and write theirs; and the command verify's refusal names
+    (fixlist) works."""
+    out = killed_audit
+    results = str(out / "results.json")
+    res = CliRunner().invoke(app, ["verify", str(out)])
+    assert res.exit_code == 2 and f"dqm fixlist {out}/results.json --out {out}" in res.output.replace(
+        "\n", ""
+    )
+    args = {
+        "fixlist": ["fixlist", results, "--out", str(out)],
+        "sample": ["sample", str(clean_batch), "--results", results, "--out", str(out)],
+        "baseline": ["audit", str(clean_batch), "--out", str(out), "--baseline", str(out)],
+    }[command]
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code in (0, 1), res.output
+    assert not _commit_records(out)
+    res = CliRunner().invoke(app, ["verify", str(out)])
+    assert res.exit_code == 0 and "VERIFIED" in res.output, res.output

@@ -44,6 +44,7 @@ from dqm.cli.common import (
     reason,
     reused_run_or_exit,
     run_with_progress,
+    settle_own_or_exit,
     start_masking,
     start_run,
     syntactic_figures,
@@ -235,7 +236,7 @@ def audit(
                 names=", ".join(sorted(unknown)),
             )
         )
-    earlier = _earlier_delivery(baseline) if baseline is not None else None
+    earlier = _earlier_delivery(baseline, out_dir) if baseline is not None else None
     if baseline is not None and earlier is None and "diversity" not in chosen:
         raise usage_error(
             msg("--baseline with a batch folder compares distributions: it needs the diversity stage")
@@ -531,12 +532,15 @@ def _no_baseline(path: Path) -> str:
     return msg("no such baseline: {path} (give a results.json or a batch folder)", path=path)
 
 
-def _earlier_delivery(path: Path) -> tuple[Path, Any] | None:
+def _earlier_delivery(path: Path, out_dir: Path | None = None) -> tuple[Path, Any] | None:
     """``--baseline`` as an earlier delivery: its results.json (a file, or a folder holding one) and
-    the result; None for a batch folder (it serves drift alone)."""
+    the result; None for a batch folder (it serves drift alone). The run's own ``out_dir`` (the
+    previous delivery audited into the same folder), if any, is settled first."""
     if not path.exists():
         raise usage_error(_no_baseline(path))
     where = path / "results.json" if path.is_dir() else path
+    if out_dir is not None:
+        settle_own_or_exit(where, out_dir)
     if not where.is_file():
         return None
     return where, load_result_or_exit(where)

@@ -183,21 +183,14 @@ def write_identifier_map(path: Path | None, texts: Any, masker: Any) -> None:
 
 def load_result_or_exit(path: Path, raw: bytes | None = None) -> Any:
     """A results.json (``raw``: its bytes, already read), or exit 2 with a short message (never a
-    traceback), also when its folder holds a set another run is moving into place or left half
-    moved (:func:`dqm.output.whole_set`)."""
+    traceback). Read alone, a results.json is always whole (an output set moves it into place by
+    one rename), whatever else its folder holds: a set left half moved there is no reason to refuse
+    it (a command reading it with other files of its set uses :func:`dqm.output.whole_set`; one
+    reading its own ``--out`` calls :func:`settle_own_or_exit` first)."""
     import gc
 
-    from dqm.output import UnfinishedSet, read_named, whole_set
     from dqm.results import ResultsError, collector_paused, load_result
 
-    if raw is None:
-        try:
-            with whole_set(path.parent):
-                raw = read_named(path)
-        except UnfinishedSet as exc:
-            raise usage_error(reason(exc)) from None
-        except OSError:
-            pass  # load_result reads it again and says why it cannot
     try:
         with collector_paused():
             result = load_result(path, raw=raw)
@@ -277,6 +270,16 @@ def settled_or_exit(folder: Path) -> None:
             names=first_names(removed),
         )
         console.print(tr(line))
+
+
+def settle_own_or_exit(read: Path, out_dir: Path, option: str = "--out") -> None:
+    """Before a command reads ``read`` (a results.json) from its own output folder ``out_dir``: a
+    set a killed run left half moved there finished first, under the run lock (:func:`locked`), so
+    that what is read is the set the command then writes beside. Nothing when ``read`` is elsewhere
+    (a folder dqm only reads is never settled: its records may be forged)."""
+    if out_dir.is_dir() and read.parent.resolve() == out_dir.resolve():
+        with locked(out_dir, option):
+            pass
 
 
 @contextmanager

@@ -17,6 +17,7 @@ from dqm.cli.common import (
     locked,
     out,
     output_folder,
+    settle_own_or_exit,
     start_masking,
     usage_error,
 )
@@ -55,6 +56,7 @@ def fixlist(
     )
 
     masker = start_masking(load_profile_or_exit(profile).deid, mask_key)
+    settle_own_or_exit(results, out_dir)
     result = load_result_or_exit(results)
     batch = Path(result.batch.path)
     output_folder(out_dir, batch.resolve() if batch.is_dir() else None, "--out")

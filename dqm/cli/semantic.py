@@ -33,6 +33,7 @@ from dqm.cli.common import (
     read_mask_key,
     reason,
     run_with_progress,
+    settle_own_or_exit,
     start_masking,
     start_run,
     tr,
@@ -237,6 +238,7 @@ def sample(
     )
     run = None
     if results is not None:
+        settle_own_or_exit(results, out_dir)  # an audit into --out a killed run left half moved
         discovery = discover(root)  # once: for the fingerprint and the drawn slides' records
         audited = audited_or_exit(results, root, prof, discovery, masker)
         items, findings, batch_print = audited.items, audited.findings, audited.batch.fingerprint
