@@ -419,8 +419,12 @@ def _staging_folders(folder: Path) -> list[Path]:
         names = os.listdir(folder)
     except OSError:
         return []
-    made = re.compile(re.escape(STAGING_PREFIX) + r"[a-z0-9_]{8}")
-    return [folder / n for n in sorted(names) if made.fullmatch(n)]
+    return [folder / n for n in sorted(names) if _STAGING_NAME.fullmatch(n)]
+
+
+_STAGING_NAME = re.compile(re.escape(STAGING_PREFIX) + r"[0-9a-f]{8}")
+"""The names :func:`_new_staging` makes (``secrets.token_hex(4)``) and no other: a user's folder
+named ``.dqm-staging.backup01`` is never taken for one (and never removed)."""
 
 
 def _remove_legacy_staging(folder: Path) -> None:
@@ -688,9 +692,9 @@ def settle(folder: Path) -> list[str]:
 def _remove_abandoned(folder: Path) -> list[str]:
     """Remove the staging folders in ``folder`` that no live run holds (its commit lock held, the
     sets recorded there finished first): those of runs killed before their commit record was
-    written, marked (:data:`STAGING_MARK`) or not (killed between the folder's creation and its
-    mark). Only a folder named as :class:`OutputSet` names one, this user's, not a link and not
-    held by a live run (:func:`_hold`). Returns the names removed."""
+    written, marked (:data:`STAGING_MARK`) or not and empty (killed between the folder's creation
+    and its mark). Only a folder named as :class:`OutputSet` names one, this user's, not a link and
+    not held by a live run (:func:`_hold`). Returns the names removed."""
     return [s.name for s in _staging_folders(folder) if _remove_if_abandoned(s, marked=False)]
 
 
@@ -794,9 +798,11 @@ def _remove_if_abandoned(folder: Path, marked: bool = True) -> bool:
     """Remove ``folder``, an output set's staging folder of this user, unless a live run holds it
     (:func:`_hold`): a run killed outright (SIGKILL) while it wrote its outputs cannot remove its
     own. ``marked``: only when it holds :data:`STAGING_MARK` (a folder beside the output folder,
-    where a user's own folder may bear a like name). Its commit record, if any, is one
-    :func:`_finish_recorded` did not follow (not whole, or not of this user's runs): no move of it
-    began. Whether it was removed."""
+    where a user's own folder may bear a like name); else a folder without the mark is removed
+    only when empty (dqm marks its staging folder before it stages anything: one killed before its
+    mark holds nothing, and a user's folder that holds something stays whatever its name). Its
+    commit record, if any, is one :func:`_finish_recorded` did not follow (not whole, or not of
+    this user's runs): no move of it began. Whether it was removed."""
     import fcntl
 
     try:  # a link or anything but a folder is refused here
@@ -806,14 +812,21 @@ def _remove_if_abandoned(folder: Path, marked: bool = True) -> bool:
     try:
         if os.fstat(fd).st_uid != os.geteuid():
             return False  # another user's run (in a shared folder): not this user's to remove
-        # dqm's mark, a plain file: a user's folder that happens to be named like one (".out.staging.backup01") stays
-        if marked and not stat.S_ISREG(os.stat(STAGING_MARK, dir_fd=fd, follow_symlinks=False).st_mode):
-            return False
+        try:  # dqm's mark, a plain file
+            has_mark = stat.S_ISREG(os.stat(STAGING_MARK, dir_fd=fd, follow_symlinks=False).st_mode)
+        except FileNotFoundError:
+            has_mark = False
+        if not has_mark and (marked or os.listdir(fd)):
+            return False  # a user's folder that happens to be named like one (".out.staging.backup01")
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:  # no mark, or held: a live run is writing its outputs there
+    except OSError:  # held: a live run is writing its outputs there
         return False
     else:
-        shutil.rmtree(folder, ignore_errors=True)
+        if has_mark:
+            shutil.rmtree(folder, ignore_errors=True)
+        else:
+            with contextlib.suppress(OSError):
+                os.rmdir(folder)
         return not os.path.lexists(folder)
     finally:
         os.close(fd)

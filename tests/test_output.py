@@ -155,7 +155,7 @@ def test_the_staging_folder_of_a_killed_run_is_removed_by_the_next(tmp_path: Pat
     kept.mkdir()
     backup = tmp_path / ".out.staging.backup01"  # named as mkdtemp could, but without dqm's mark
     backup.mkdir()
-    inside = out / ".dqm-staging.k1ll3d_x"  # as one is made now: inside the output folder
+    inside = out / ".dqm-staging.deadbeef"  # as one is made now: inside the output folder
     inside.mkdir(parents=True)
     (inside / "report.html").write_text("<p>")
     (inside / STAGING_MARK).touch()
@@ -216,17 +216,16 @@ def test_a_run_starts_by_removing_the_staging_folders_killed_runs_left(tmp_path:
     from dqm.output import settle
 
     out = tmp_path / "out"
-    unmarked = out / ".dqm-staging.k1ll3d00"  # killed before its mark
+    unmarked = out / ".dqm-staging.dead0000"  # killed before its mark: it holds nothing
     unmarked.mkdir(parents=True)
-    (unmarked / "results.json").write_text("{")
-    marked = out / ".dqm-staging.k1ll3d01"
+    marked = out / ".dqm-staging.dead0001"
     marked.mkdir()
     (marked / STAGING_MARK).touch()
-    held = out / ".dqm-staging.l1ve0000"  # a live run's: flock held
+    held = out / ".dqm-staging.c0ffee00"  # a live run's: flock held
     held.mkdir()
     fd = os.open(held, os.O_RDONLY | os.O_DIRECTORY)
     fcntl.flock(fd, fcntl.LOCK_SH)
-    others = out / ".dqm-staging.0ther000"  # another user's
+    others = out / ".dqm-staging.0e0e0000"  # another user's
     others.mkdir()
     os.chown(others, os.geteuid() + 1, -1) if os.geteuid() == 0 else None
     mine = out / ".dqm-staging.notours"  # not a name OutputSet makes (7 characters)
@@ -235,7 +234,7 @@ def test_a_run_starts_by_removing_the_staging_folders_killed_runs_left(tmp_path:
         removed = settle(out)
     finally:
         os.close(fd)
-    assert removed == [".dqm-staging.k1ll3d00", ".dqm-staging.k1ll3d01"]
+    assert removed == [".dqm-staging.dead0000", ".dqm-staging.dead0001"]
     assert not unmarked.exists() and not marked.exists() and held.is_dir() and mine.is_dir()
     assert others.is_dir() or os.geteuid() != 0
     assert settle(tmp_path / "empty") == []
@@ -245,9 +244,30 @@ def test_the_cli_says_which_leftovers_it_removed(tmp_path: Path, capsys: pytest.
     from dqm.cli.common import locked
 
     out = tmp_path / "out"
-    (out / ".dqm-staging.k1ll3d00").mkdir(parents=True)
+    (out / ".dqm-staging.dead0000").mkdir(parents=True)
     with locked(out, "--out"):
         pass
     err = capsys.readouterr().err
-    assert "removed 1 staging folder(s)" in err and ".dqm-staging.k1ll3d00" in err
-    assert not (out / ".dqm-staging.k1ll3d00").exists()
+    assert "removed 1 staging folder(s)" in err and ".dqm-staging.dead0000" in err
+    assert not (out / ".dqm-staging.dead0000").exists()
+
+
+def test_a_users_folder_named_like_a_staging_folder_is_never_removed(tmp_path: Path) -> None:
+    """Clean-up took any ``.dqm-staging.`` + 8 of ``[a-z0-9_]`` for a staging folder and removed it
+    unmarked: a user's ``out/.dqm-staging.backup01/my-notes.txt`` was deleted. Only the names dqm
+    makes (8 hex digits) are staging folders now, and one without dqm's mark is removed only when
+    it is empty (dqm marks its own before it stages anything)."""
+    from dqm.output import settle
+
+    out = tmp_path / "out"
+    kept = [out / ".dqm-staging.backup01", out / ".dqm-staging.0bac0001"]  # a word; hex, but holding notes
+    for folder in kept:
+        folder.mkdir(parents=True)
+        (folder / "my-notes.txt").write_text("mine")
+    empty = out / ".dqm-staging.dead0000"
+    empty.mkdir()
+    assert settle(out) == [empty.name]
+    assert all((folder / "my-notes.txt").read_text() == "mine" for folder in kept)
+    with OutputSet(out) as outputs:
+        outputs.write("results.json", "{}")
+    assert all((folder / "my-notes.txt").read_text() == "mine" for folder in kept)

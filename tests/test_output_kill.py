@@ -117,7 +117,7 @@ def _record(record: object, signed: bool = True) -> str:
 def _attack(out: Path, record: object, staged: dict[str, str] | None = None, signed: bool = True) -> Path:
     """A staging folder with a commit record naming what it should not (signed: as this user's
     runs sign their records, so that the names are what stops it)."""
-    staging = out / f"{STAGING_PREFIX}4774ck3d"
+    staging = out / f"{STAGING_PREFIX}a77ac7ed"
     staging.mkdir(mode=0o755)
     (staging / STAGING_MARK).touch()
     for name, text in (staged or {}).items():
@@ -202,7 +202,7 @@ def test_staging_folders_of_another_folder_are_never_touched(tmp_path: Path) -> 
     other.mkdir()
     (other / STAGING_MARK).touch()
     (other / "results.json").write_text("{")
-    _killed_other = tmp_path / "other" / f"{STAGING_PREFIX}k1ll3d_x"
+    _killed_other = tmp_path / "other" / f"{STAGING_PREFIX}deadbeef"
     _killed_other.mkdir(parents=True)
     (_killed_other / STAGING_MARK).touch()
     with OutputSet(out) as outputs:
