@@ -335,6 +335,7 @@ class OutputSet:
             self._staging = _new_staging(self.folder)
             self._held = _hold(self._staging)
             (self._staging / STAGING_MARK).touch()
+        _empty_trash(self.folder)
         return self
 
     def _staged(self, name: str) -> Path:
@@ -661,7 +662,7 @@ def _finish_recorded(folder: Path) -> None:
                 msg(UNFINISHED, folder=visible(str(staging)), _why=exc.why, **exc.params)
             ) from None
         if finished:
-            shutil.rmtree(staging, ignore_errors=True)
+            _to_trash(staging)
 
 
 def settle(folder: Path) -> list[str]:
@@ -674,12 +675,15 @@ def settle(folder: Path) -> list[str]:
     :class:`UnfinishedSet` when a set is left half moved and cannot be finished here."""
     staged = _staging_folders(folder)
     if not staged:
+        _empty_trash(folder)
         return []
     recorded = [s for s in staged if os.path.lexists(s / COMMIT_RECORD) or not os.access(s, os.X_OK)]
     try:
         with _commit_lock(folder):
             _finish_recorded(folder)
-            return _remove_abandoned(folder)
+            removed = _remove_abandoned(folder)
+        _empty_trash(folder)
+        return removed
     except OSError as exc:  # the lock: a folder this user cannot write
         if not recorded:
             return []  # only leftovers: they mix nothing into the set
@@ -695,7 +699,48 @@ def _remove_abandoned(folder: Path) -> list[str]:
     written, marked (:data:`STAGING_MARK`) or not and empty (killed between the folder's creation
     and its mark). Only a folder named as :class:`OutputSet` names one, this user's, not a link and
     not held by a live run (:func:`_hold`). Returns the names removed."""
-    return [s.name for s in _staging_folders(folder) if _remove_if_abandoned(s, marked=False)]
+    return [s.name for s in _staging_folders(folder) if _remove_if_abandoned(s, marked=False, trash=True)]
+
+
+TRASH_PREFIX = ".dqm-trash."
+_TRASH_NAME = re.compile(re.escape(TRASH_PREFIX) + r"[0-9a-f]{8}")
+
+
+def _to_trash(staging: Path) -> None:
+    """Take ``staging`` out of the set's sight by one rename to a dead name beside it
+    (``.dqm-trash.XXXXXXXX``), its commit lock held; :func:`_empty_trash` removes it once the lock
+    is released. Removing it under the lock kept readers waiting, then refused (a leftover of 150k
+    files took 6.5 s; readers wait :data:`MOVING_WAIT`). Where it cannot be renamed, it is removed
+    in place."""
+    for _ in range(100):
+        dead = staging.parent / f"{TRASH_PREFIX}{secrets.token_hex(4)}"
+        if os.path.lexists(dead):
+            continue
+        try:
+            os.rename(staging, dead)
+        except OSError:
+            break
+        return
+    shutil.rmtree(staging, ignore_errors=True)
+
+
+def _empty_trash(folder: Path) -> None:
+    """Remove the folders :func:`_to_trash` renamed in ``folder`` (this user's, no link followed),
+    with no lock held: no reader looks at them. One a killed run left half removed is removed by
+    the next run into the folder."""
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return
+    for name in names:
+        if not _TRASH_NAME.fullmatch(name):
+            continue
+        try:
+            info = os.lstat(folder / name)
+        except OSError:
+            continue
+        if stat.S_ISDIR(info.st_mode) and info.st_uid == os.geteuid():
+            shutil.rmtree(folder / name, ignore_errors=True)
 
 
 MOVING_WAIT = 2.0
@@ -794,7 +839,7 @@ STAGING_MARK = ".dqm-staging"
 """A file in every staging folder dqm makes: only a folder holding it is removed as abandoned."""
 
 
-def _remove_if_abandoned(folder: Path, marked: bool = True) -> bool:
+def _remove_if_abandoned(folder: Path, marked: bool = True, trash: bool = False) -> bool:
     """Remove ``folder``, an output set's staging folder of this user, unless a live run holds it
     (:func:`_hold`): a run killed outright (SIGKILL) while it wrote its outputs cannot remove its
     own. ``marked``: only when it holds :data:`STAGING_MARK` (a folder beside the output folder,
@@ -802,7 +847,8 @@ def _remove_if_abandoned(folder: Path, marked: bool = True) -> bool:
     only when empty (dqm marks its staging folder before it stages anything: one killed before its
     mark holds nothing, and a user's folder that holds something stays whatever its name). Its
     commit record, if any, is one :func:`_finish_recorded` did not follow (not whole, or not of
-    this user's runs): no move of it began. Whether it was removed."""
+    this user's runs): no move of it began. ``trash``: a marked folder is renamed for
+    :func:`_empty_trash` (the commit lock is held). Whether it was removed."""
     import fcntl
 
     try:  # a link or anything but a folder is refused here
@@ -822,7 +868,9 @@ def _remove_if_abandoned(folder: Path, marked: bool = True) -> bool:
     except OSError:  # held: a live run is writing its outputs there
         return False
     else:
-        if has_mark:
+        if has_mark and trash:
+            _to_trash(folder)
+        elif has_mark:
             shutil.rmtree(folder, ignore_errors=True)
         else:
             with contextlib.suppress(OSError):
