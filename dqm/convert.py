@@ -31,7 +31,7 @@ import orjson
 
 from dqm.coords import Frame, usable_mpp
 from dqm.model import Annotation, Lesion
-from dqm.output import write_file
+from dqm.output import FileBatch, write_file
 from dqm.profile import Profile
 from dqm.raster import painting_order, raster_crossings, rasterise
 from dqm.readers import mask, read_annotation, resolve_classes
@@ -260,13 +260,16 @@ def convert_file(
     force: bool = False,
     taken: set[Path] | None = None,
     downsample: int = 1,
+    batch: FileBatch | None = None,
 ) -> Converted:
     """Convert one annotation file into ``out`` (created).
 
     Never overwrites a source file, and never writes one output twice in a run: ``taken`` holds
     the outputs already written (pass the same set for every file of one command), so two
     sources or two COCO images with the same stem are reported, not silently merged into the last.
-    ``force`` only allows replacing what an earlier run left in ``out``.
+    ``force`` only allows replacing what an earlier run left in ``out``. ``batch``: the files are
+    written through it (in place once its block ends: a command converting many files), else each
+    with :func:`write_file`.
     """
     taken = set() if taken is None else taken
     result = Converted(str(src))
@@ -323,7 +326,10 @@ def convert_file(
         if dest.exists() and not force:
             result.problems.append(f"{dest} exists: not overwritten (use --force)")
             continue
-        write_file(dest, payload, binary=target == "mask")
+        if batch is not None:
+            batch.write(dest, payload, binary=target == "mask")
+        else:
+            write_file(dest, payload, binary=target == "mask")
         taken.add(where)
         result.written.append(dest)
         result.lesions += len(ann.lesions) - skipped

@@ -212,6 +212,75 @@ def write_file(
     return path
 
 
+class FileBatch:
+    """Many files written as :func:`write_file` writes one, as durably and far cheaper: each into a
+    temporary file beside its name at once (:meth:`write`); every ``group`` files (and when the
+    block ends), the temporary files are flushed to the disk together (``fsync`` on a few
+    threads), then renamed, then each folder flushed once. ``write_file`` per file paid two
+    ``fsync`` each (a reviewer measured ``dqm convert`` at 9.3 ms a file on ext4 against 0.35 ms
+    so). At most ``group`` temporary files are open at once; their data is not kept in memory.
+    A file written is in place once the block has ended (normally or by an exception: what was
+    written whole is kept); a file being written when a run is killed is left as a hidden
+    ``.NAME.XXXXXXXX.part`` beside it, never under its name."""
+
+    def __init__(self, group: int = 256, threads: int = 4) -> None:
+        self.group, self.threads = group, threads
+        self._pending: list[tuple[int, Path, Path]] = []
+
+    def __enter__(self) -> FileBatch:
+        return self
+
+    def write(self, path: Path, data: str | bytes, mask: Mask | None = None, binary: bool = False) -> Path:
+        """Write ``data`` (masked and encoded as :func:`write_file` does) to take the name ``path``."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        payload = data if binary and isinstance(data, bytes) else _masked(data, mask)
+        fd, tmp = _temporary_beside(path)
+        try:
+            view = memoryview(payload)
+            while view:
+                view = view[os.write(fd, view) :]
+        except BaseException:
+            os.close(fd)
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+        self._pending.append((fd, tmp, path))
+        if len(self._pending) >= self.group:
+            self.flush()
+        return path
+
+    def flush(self) -> None:
+        """The files written so far flushed to the disk, renamed into place, their folders flushed."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        pending, self._pending = self._pending, []
+        if not pending:
+            return
+        moved = 0
+        try:
+            try:
+                with ThreadPoolExecutor(max_workers=min(self.threads, len(pending))) as pool:
+                    list(pool.map(_fsync, [fd for fd, _, _ in pending]))
+            finally:
+                for fd, _, _ in pending:
+                    os.close(fd)
+            for _, tmp, path in pending:
+                os.replace(tmp, path)
+                moved += 1
+        finally:
+            for _, tmp, _ in pending[moved:]:  # not renamed (an error, Ctrl-C): no name half written
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+            for folder in {path.parent for _, _, path in pending[:moved]}:
+                with contextlib.suppress(OSError):  # a folder that cannot be opened to be flushed
+                    _fsync_path(folder, folder=True)
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.flush()
+
+
 LOCK_FILE = ".dqm.lock"
 
 

@@ -271,3 +271,45 @@ def test_a_users_folder_named_like_a_staging_folder_is_never_removed(tmp_path: P
     with OutputSet(out) as outputs:
         outputs.write("results.json", "{}")
     assert all((folder / "my-notes.txt").read_text() == "mine" for folder in kept)
+
+
+def test_a_file_batch_flushes_each_group_once_and_keeps_what_was_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """FileBatch writes many files as durably as write_file (each flushed before it takes its
+    name, its folder after) with one fsync a file and one a folder per group, not two a file; at
+    most ``group`` are pending; an exception in the block keeps the files written whole and leaves
+    no temporary file."""
+    import os
+
+    from dqm.output import FileBatch
+
+    events: list[tuple[str, str]] = []
+    real_fsync, real_replace = os.fsync, os.replace
+
+    def fsync(fd: int) -> None:
+        events.append(("fsync", os.readlink(f"/proc/self/fd/{fd}")))
+        real_fsync(fd)
+
+    def replace(src: object, dst: object, **kwargs: object) -> None:
+        events.append(("rename", str(dst)))
+        real_replace(src, dst, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "replace", replace)
+    out = tmp_path / "out"
+    with pytest.raises(RuntimeError), FileBatch(group=2, threads=2) as batch:
+        for k in range(5):
+            batch.write(out / f"{k}.json", f'{{"k": {k}}}')
+            assert len(batch._pending) < 2  # flushed every 2
+        raise RuntimeError("the command fails after the fifth")
+    assert sorted(p.name for p in out.iterdir()) == [f"{k}.json" for k in range(5)]
+    assert (out / "4.json").read_text() == '{"k": 4}'
+    renamed = [p for kind, p in events if kind == "rename"]
+    flushed = [p for kind, p in events if kind == "fsync"]
+    assert len(renamed) == 5 and len(flushed) == 5 + 3  # each file once, the folder once a group
+    for k in range(5):  # a file's data on the disk before it takes its name
+        name = str(out / f"{k}.json")
+        first = next(i for i, (kind, p) in enumerate(events) if kind == "fsync" and f".{k}.json." in p)
+        assert first < events.index(("rename", name))
+    assert flushed.count(str(out)) == 3

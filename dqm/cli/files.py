@@ -224,6 +224,7 @@ def convert(
     """Convert annotation files to the native format, QuPath GeoJSON or a label mask (PNG; values from
     the profile's mask_values, else the taxonomy order 1..K). Exit 1 if one was not converted."""
     from dqm.convert import TARGETS, SlideFacts, convert_file, slide_facts
+    from dqm.output import FileBatch
 
     _ = translator(lang)
     if to not in TARGETS:
@@ -245,13 +246,14 @@ def convert(
         facts = got
     failed = False
     written: set[Path] = set()
-    for src in sources:
-        res = convert_file(src, to, out_dir, prof, facts, force, written, downsample)  # type: ignore[arg-type]
-        for problem in res.problems:
-            console.print(f"[yellow]{escape(problem)}[/]", highlight=False, markup=True)
-        for path in res.written:
-            out.print(_("wrote {path}", path=str(path)), highlight=False, markup=False)
-        failed = failed or not res.written
+    with FileBatch() as batch:  # flushed to the disk in groups, not file by file
+        for src in sources:
+            res = convert_file(src, to, out_dir, prof, facts, force, written, downsample, batch)  # type: ignore[arg-type]
+            for problem in res.problems:
+                console.print(f"[yellow]{escape(problem)}[/]", highlight=False, markup=True)
+            for path in res.written:
+                out.print(_("wrote {path}", path=str(path)), highlight=False, markup=False)
+            failed = failed or not res.written
     raise typer.Exit(1 if failed else 0)
 
 

