@@ -535,3 +535,24 @@ def test_leftovers_are_removed_with_the_commit_lock_released(
     assert len(held) == 2 and not any(held), held
     assert _files(out) == NEW
     assert sorted(p.name for p in out.iterdir() if p.name.startswith(".")) == [".dqm-commit.lock"]
+
+
+def test_an_audit_refused_before_it_writes_leaves_no_out_folder(tmp_path: Path, clean_batch: Path) -> None:
+    """An audit refused with exit 2 after making its --out (an unknown stage, a --results that
+    does not fit) left the empty folder behind. The folders it made for this run are removed when
+    nothing was written into them; a folder that was there stays, and so does one written into."""
+    runner = CliRunner()
+    made = tmp_path / "new" / "out"
+    res = runner.invoke(app, ["audit", str(clean_batch), "--out", str(made), "--stages", "nosuch"])
+    assert res.exit_code == 2, res.output
+    refused = runner.invoke(  # refused inside the run lock: the lock files were made
+        app, ["audit", str(clean_batch), "--out", str(made), "--results", str(tmp_path / "no.json")]
+    )
+    assert refused.exit_code == 2, refused.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+    kept = tmp_path / "kept"
+    kept.mkdir()
+    assert runner.invoke(app, ["audit", str(clean_batch), "--out", str(kept), "--stages", "x"]).exit_code == 2
+    assert kept.is_dir()
+    assert runner.invoke(app, ["audit", str(clean_batch), "--out", str(made)]).exit_code in (0, 1)
+    assert (made / "results.json").is_file()

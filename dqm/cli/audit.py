@@ -42,6 +42,7 @@ from dqm.cli.common import (
     output_folder,
     outside_batch,
     reason,
+    removed_when_unused,
     reused_run_or_exit,
     run_with_progress,
     settle_own_or_exit,
@@ -84,6 +85,7 @@ WaiversOpt = Annotated[
 
 @app.command()
 def audit(
+    context: typer.Context,
     batch: Annotated[Path, typer.Argument(help="The batch folder (read only).")],
     out_dir: Annotated[
         Path,
@@ -222,6 +224,7 @@ def audit(
         raise usage_error(refused)
     if review is not None and not review.exists():
         raise usage_error(msg("no such review folder or file: {path}", path=review))
+    removed_when_unused(context, out_dir)  # a run refused below leaves no empty --out behind
     output_folder(out_dir, root, "--out")
     signer = signer_or_exit(sign_key) if sign_key is not None else None
     where = executor_or_exit(executor, scheduler)

@@ -6,6 +6,7 @@ start-up).
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -250,6 +251,51 @@ def output_folder(path: Path, root: Path | None, option: str) -> Path:
     if not os.access(path, os.W_OK | os.X_OK):
         raise usage_error(msg("{option} {path} is not writable", option=option, path=path))
     return path
+
+
+def removed_when_unused(context: typer.Context, path: Path) -> None:
+    """Before :func:`output_folder` makes ``path``: when the command ends (``context`` closes,
+    whatever its exit), the folders made for it are removed if nothing was written into them (a
+    run refused with exit 2 after making its --out left the empty folder behind)."""
+    made = [p for p in (path, *path.parents) if not os.path.lexists(p)]
+    if made:
+        context.call_on_close(lambda: _remove_if_unused(made))
+
+
+def _remove_if_unused(made: list[Path]) -> None:
+    """Remove the folders made for this run (``made``: the output folder, then the parents made
+    for it) when nothing was written into them. dqm's run and commit locks are no output; they go
+    too unless another run holds the folder."""
+    import fcntl
+
+    from dqm.output import COMMIT_LOCK, LOCK_FILE
+
+    folder = made[0]
+    try:
+        left = set(os.listdir(folder))
+    except OSError:
+        return
+    if not left <= {LOCK_FILE, COMMIT_LOCK}:
+        return  # something was written
+    if LOCK_FILE in left:
+        try:
+            fd = os.open(folder / LOCK_FILE, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        except OSError:
+            return
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # another run holds it: it stays
+        except OSError:
+            return
+        finally:
+            os.close(fd)
+    for name in left:
+        with contextlib.suppress(OSError):
+            os.unlink(folder / name)
+    for each in made:  # the folder, then the parents made for it, each only when empty
+        try:
+            os.rmdir(each)
+        except OSError:
+            return
 
 
 def settled_or_exit(folder: Path) -> None:
