@@ -169,13 +169,8 @@ def test_the_staging_folder_of_a_killed_run_is_removed_by_the_next(tmp_path: Pat
     assert sorted(p.name for p in out.iterdir()) == [".dqm-commit.lock", "results.json"]
 
 
-def test_write_file_flushes_the_file_before_its_name_and_the_folder_after(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """write_file renamed a file it had never flushed: after a power cut the rename could be on the
-    disk and the data not, an empty file under the final name. Now the temporary file is flushed,
-    then renamed, then its folder is flushed; the files of an output set are flushed once, at the
-    commit (not twice)."""
+def _flushes_and_renames(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
+    """The ``fsync`` (the path flushed) and ``os.replace`` (the name taken) calls from now on, in order."""
     import os
 
     events: list[tuple[str, str]] = []
@@ -191,6 +186,18 @@ def test_write_file_flushes_the_file_before_its_name_and_the_folder_after(
 
     monkeypatch.setattr(os, "fsync", fsync)
     monkeypatch.setattr(os, "replace", replace)
+    return events
+
+
+def test_write_file_flushes_the_file_before_its_name_and_the_folder_after(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """write_file renamed a file it had never flushed: after a power cut the rename could be on the
+    disk and the data not, an empty file under the final name. Now the temporary file is flushed,
+    then renamed, then its folder is flushed; the files of an output set are flushed once, at the
+    commit (not twice)."""
+
+    events = _flushes_and_renames(monkeypatch)
     target = write_file(tmp_path / "out" / "results.json", "{}")
     assert len(events) == 3, events
     (k1, flushed), (k2, renamed), (k3, folder) = events
@@ -280,23 +287,10 @@ def test_a_file_batch_flushes_each_group_once_and_keeps_what_was_written(
     name, its folder after) with one fsync a file and one a folder per group, not two a file; at
     most ``group`` are pending; an exception in the block keeps the files written whole and leaves
     no temporary file."""
-    import os
 
     from dqm.output import FileBatch
 
-    events: list[tuple[str, str]] = []
-    real_fsync, real_replace = os.fsync, os.replace
-
-    def fsync(fd: int) -> None:
-        events.append(("fsync", os.readlink(f"/proc/self/fd/{fd}")))
-        real_fsync(fd)
-
-    def replace(src: object, dst: object, **kwargs: object) -> None:
-        events.append(("rename", str(dst)))
-        real_replace(src, dst, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(os, "fsync", fsync)
-    monkeypatch.setattr(os, "replace", replace)
+    events = _flushes_and_renames(monkeypatch)
     out = tmp_path / "out"
     with pytest.raises(RuntimeError), FileBatch(group=2, threads=2) as batch:
         for k in range(5):

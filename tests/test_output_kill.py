@@ -73,6 +73,27 @@ def _old_set(out: Path) -> None:
     (out / "mine.txt").write_text("a user's own file")
 
 
+AUDIT_CHILD = textwrap.dedent(
+    """
+    import os, signal, sys
+    import dqm.output as o
+    from dqm.cli import main
+
+    k = int(sys.argv[3])
+    o._after_step = lambda step: step == k and os.kill(os.getpid(), signal.SIGKILL)
+    sys.argv = ["dqm", "audit", sys.argv[1], "--out", sys.argv[2]]
+    main()
+    """
+)
+
+
+def _killed_audit(batch: Path, out: Path, k: int) -> None:
+    """``dqm audit BATCH --out OUT`` killed (SIGKILL) at step ``k`` of its commit."""
+    child = [sys.executable, "-c", AUDIT_CHILD, str(batch), str(out), str(k)]
+    killed = subprocess.run(child, cwd=ROOT, capture_output=True)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr.decode()
+
+
 def _killed(out: Path, k: int) -> None:
     child = subprocess.run([sys.executable, "-c", CHILD, str(out), str(k)], cwd=ROOT, capture_output=True)
     assert child.returncode == -signal.SIGKILL, child.stderr.decode()
@@ -222,21 +243,7 @@ def test_a_killed_audit_is_told_by_verify_and_finished_by_the_next_run_into_the_
     runner = CliRunner()
     assert runner.invoke(app, ["audit", str(clean_batch), "--out", str(out)]).exit_code in (0, 1)
     first = json.loads((out / "results.json").read_text())["run_id"]
-    child = textwrap.dedent(
-        """
-        import os, signal, sys
-        import dqm.output as o
-        from dqm.cli import main
-
-        o._after_step = lambda step: step == 2 and os.kill(os.getpid(), signal.SIGKILL)
-        sys.argv = ["dqm", "audit", sys.argv[1], "--out", sys.argv[2]]
-        main()
-        """
-    )
-    killed = subprocess.run(
-        [sys.executable, "-c", child, str(clean_batch), str(out)], cwd=ROOT, capture_output=True
-    )
-    assert killed.returncode == -signal.SIGKILL, killed.stderr.decode()
+    _killed_audit(clean_batch, out, 2)
     second = json.loads((out / "results.json").read_text())["run_id"]
     assert second != first and first in (out / "summary.md").read_text()  # mixed, as the kill left it
     before = _files(out)
@@ -429,21 +436,7 @@ def killed_audit(tmp_path: Path, clean_batch: Path) -> Path:
     staging folder with its commit record is left, report.html and the rest are the first run's."""
     out = tmp_path / "out"
     assert CliRunner().invoke(app, ["audit", str(clean_batch), "--out", str(out)]).exit_code in (0, 1)
-    child = textwrap.dedent(
-        """
-        import os, signal, sys
-        import dqm.output as o
-        from dqm.cli import main
-
-        o._after_step = lambda step: step == 1 and os.kill(os.getpid(), signal.SIGKILL)
-        sys.argv = ["dqm", "audit", sys.argv[1], "--out", sys.argv[2]]
-        main()
-        """
-    )
-    killed = subprocess.run(
-        [sys.executable, "-c", child, str(clean_batch), str(out)], cwd=ROOT, capture_output=True
-    )
-    assert killed.returncode == -signal.SIGKILL, killed.stderr.decode()
+    _killed_audit(clean_batch, out, 1)
     assert [p for p in out.iterdir() if (p / COMMIT_RECORD).exists()]
     return out
 
