@@ -740,7 +740,8 @@ def settle(folder: Path) -> list[str]:
     staging folders killed runs left with no commit record (:func:`_remove_abandoned`); returns
     the names of those removed (the caller says so). Never called by a command that only reads a
     folder (a record there may be forged). Nothing is written when no staging folder is there (a
-    read-only folder is read as it is); leftovers in a folder this user cannot write stay. Raises
+    read-only folder is read as it is) but the removal of what an earlier clean-up, killed, left
+    renamed (:func:`_empty_trash`); leftovers in a folder this user cannot write stay. Raises
     :class:`UnfinishedSet` when a set is left half moved and cannot be finished here."""
     staged = _staging_folders(folder)
     if not staged:
