@@ -634,11 +634,12 @@ def _read_rgba(
     OpenSlide's buffer made RGBA as openslide-python makes it (``argb2rgba``), then viewed as an
     array. A slide without openslide-python's handle, or a version without its low-level read, is
     read through ``read_region``; an empty region too (openslide-python makes a blank image).
-    A region over ``tiles``' JPEG tiles is decoded from their bytes, OpenSlide reading one pixel
-    of each (:class:`dqm.slide_tiles.JpegTiles`: the same pixels, 0.4 ms where OpenSlide paints a
-    256-pixel region in 1.1)."""
+    A region over ``tiles``' JPEG tiles is decoded from their bytes, OpenSlide (a handle of the
+    tiles' own) reading one pixel of each (:class:`dqm.slide_tiles.JpegTiles`: the same pixels,
+    0.4 ms where OpenSlide paints a 256-pixel region in 1.1); where that read fails, ``slide``
+    reads the region and fails as it would have."""
     if tiles is not None:
-        direct = tiles.region(level, xy, size, lambda at: _openslide_rgba(slide, at, level, (1, 1)))
+        direct = tiles.region(level, xy, size)
         if direct is not None:
             return direct
     return _openslide_rgba(slide, xy, level, size)

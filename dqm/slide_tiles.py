@@ -11,11 +11,14 @@ a 256-pixel region. The IFD chain is walked here for the levels' entries; a tile
 byte count are read when the tile is (tifffile would read every tile's, 8 bytes each).
 
 OpenSlide still judges each tile: it makes libjpeg's warnings (a truncated tile, a bad Huffman
-code) errors where imagecodecs decodes through them, so OpenSlide first reads the region's first
-pixel in each tile, which decodes that tile (and leaves it in OpenSlide's cache) and fails as the
-whole read would, with the same error and the handle in the same state. Anything this module does
-not know to be the same (another vendor, codec or layout, a fractional position, more than
-:data:`MAX_REGION_TILES` tiles, a tile that imagecodecs refuses) is read by OpenSlide as before.
+code) errors where imagecodecs decodes through them, so an OpenSlide handle of this module's own
+first reads the region's first pixel in each tile, which decodes that tile. Where one fails, the
+region is left to the caller's handle, which reads it as before and fails with OpenSlide's own
+message (it paints the tiles from the last backwards, and its error is sticky: the first failure
+decides every later read's message). Anything this module does not know to be the same (another
+vendor, codec or layout, an IFD entry repeated or of another type or count, a fractional
+position, more than :data:`MAX_REGION_TILES` tiles or :data:`MAX_COVERED` pixels of them, a tile
+that imagecodecs refuses) is read by OpenSlide as before.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ import struct
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO, cast
 
 import numpy as np
 
@@ -42,6 +45,13 @@ MAX_REGION_TILES = 64
 
 MAX_TILE_PIXELS = 4096 * 4096
 """Stored tiles of more pixels are read by OpenSlide alone (as before: the budget counts them)."""
+
+MAX_COVERED = 1 << 22
+"""Pixels of the stored tiles one region read here may cover (16 MiB decoded, one tile of 2048
+a side); more are read by OpenSlide, whose cache may hold them already."""
+
+MIN_COVERED = 1 << 16
+"""Covered pixels always read here; above, a region read here covers at most 4 times its own."""
 
 _COLOURS = {2: "RGB", 6: "YCBCR"}
 """TIFF photometric interpretation -> the JPEG colour space OpenSlide decodes the tiles from."""
@@ -70,8 +80,9 @@ class JpegTiles:
     """The JPEG tiles of an open slide's levels, read through a file handle of their own."""
 
     def __init__(
-        self, fh: BinaryIO, byteorder: str, levels: list[_Level], downsamples: tuple[float, ...]
+        self, path: Path, fh: BinaryIO, byteorder: str, levels: list[_Level], downsamples: tuple[float, ...]
     ) -> None:
+        self._path, self._judge = path, cast("Any", None)  # the OpenSlide handle that checks tiles
         self._fh, self._fd = fh, fh.fileno()
         self._size = os.fstat(self._fd).st_size
         self._order, self._levels, self._downsamples = byteorder, levels, downsamples
@@ -103,10 +114,13 @@ class JpegTiles:
         if found is None or levels is None:
             fh.close()
             return None
-        return cls(fh, found[0], levels, level_downsamples)
+        return cls(path, fh, found[0], levels, level_downsamples)
 
     def close(self) -> None:
         self._fh.close()
+        if self._judge is not None:
+            self._judge.close()
+            self._judge = None
 
     def __enter__(self) -> JpegTiles:
         return self
@@ -119,13 +133,14 @@ class JpegTiles:
         level: int,
         xy: tuple[int, int],
         size: tuple[int, int],
-        check: Callable[[tuple[int, int]], object],
+        check: Callable[[int, tuple[int, int]], bool] | None = None,
     ) -> np.ndarray | None:
         """The RGBA pixels ``read_region(xy, level, size)`` gives (``xy``: level 0's pixels),
-        read-only; None when this region is not one to read here (OpenSlide reads it). ``check(at)``
-        is OpenSlide's read of the pixel at level-0 ``at``: called on the region's first pixel in
-        each stored tile it covers, in OpenSlide's order (rows of tiles), before any is decoded
-        here, it raises where OpenSlide's read of the region would."""
+        read-only; None when this region is not one to read here (OpenSlide reads it, and fails
+        as it would have). ``check(level, at)``: whether OpenSlide reads the pixel at level-0
+        ``at`` (default: a read by this object's own OpenSlide handle, so that a failure leaves
+        the caller's handle untouched), asked of the region's first pixel in each stored tile it
+        covers before any is decoded here."""
         w, h = size
         if not 0 <= level < len(self._levels) or w <= 0 or h <= 0:
             return None
@@ -139,36 +154,59 @@ class JpegTiles:
         vw, vh = min(w, lv.width - x), min(h, lv.height - y)  # past the level's edge: transparent
         cols = range(x // lv.tile_w, (x + vw - 1) // lv.tile_w + 1)
         rows = range(y // lv.tile_h, (y + vh - 1) // lv.tile_h + 1)
-        if len(cols) * len(rows) > MAX_REGION_TILES:
-            return None
+        covered = len(cols) * len(rows) * lv.tile_w * lv.tile_h
+        if len(cols) * len(rows) > MAX_REGION_TILES or covered > min(
+            max(4 * w * h, MIN_COVERED), MAX_COVERED
+        ):
+            return None  # decoding mostly pixels the region does not show: OpenSlide's cache may hold them
         firsts = [(max(x, c * lv.tile_w), max(y, r * lv.tile_h)) for r in rows for c in cols]
         at = [(round(fx * ds), round(fy * ds)) for fx, fy in firsts]
         if any((ax / ds, ay / ds) != first for (ax, ay), first in zip(at, firsts, strict=True)):
             return None  # a tile's first pixel is no level-0 pixel: OpenSlide's check would differ
-        for corner in at:
-            check(corner)
-        tiles = []
-        for r in rows:
-            for c in cols:
-                tile = self._decode(lv, r * lv.across + c)
-                if tile is None:
-                    return None
-                tiles.append(tile)
-        if len(tiles) == 1 and (vw, vh) == (w, h):
+        judge = check or self._check
+        if not all(judge(level, corner) for corner in at):
+            return None
+        if len(firsts) == 1 and (vw, vh) == (w, h):
+            tile = self._decode(lv, rows[0] * lv.across + cols[0])
+            if tile is None:
+                return None
             tx, ty = x - cols[0] * lv.tile_w, y - rows[0] * lv.tile_h
-            if (w, h) == (lv.tile_w, lv.tile_h):
-                out = tiles[0]  # the whole tile, as decoded
-            else:
-                out = np.ascontiguousarray(tiles[0][ty : ty + h, tx : tx + w])
-        else:
-            out = np.zeros((h, w, 4), np.uint8) if (vw, vh) != (w, h) else np.empty((h, w, 4), np.uint8)
-            for (fx, fy), tile in zip(firsts, tiles, strict=True):
-                tx, ty = fx % lv.tile_w, fy % lv.tile_h
-                pw = min(lv.tile_w - tx, x + vw - fx)
-                ph = min(lv.tile_h - ty, y + vh - fy)
-                out[fy - y : fy - y + ph, fx - x : fx - x + pw] = tile[ty : ty + ph, tx : tx + pw]
+            out = (
+                tile
+                if (w, h) == (lv.tile_w, lv.tile_h)
+                else np.ascontiguousarray(tile[ty : ty + h, tx : tx + w])
+            )
+            out.flags.writeable = False
+            return out
+        out = np.zeros((h, w, 4), np.uint8) if (vw, vh) != (w, h) else np.empty((h, w, 4), np.uint8)
+        for fx, fy in firsts:  # each tile pasted as it is decoded: one held at a time
+            tile = self._decode(lv, (fy // lv.tile_h) * lv.across + fx // lv.tile_w)
+            if tile is None:
+                return None
+            tx, ty = fx % lv.tile_w, fy % lv.tile_h
+            pw = min(lv.tile_w - tx, x + vw - fx)
+            ph = min(lv.tile_h - ty, y + vh - fy)
+            out[fy - y : fy - y + ph, fx - x : fx - x + pw] = tile[ty : ty + ph, tx : tx + pw]
+            del tile  # freed before the next is decoded
         out.flags.writeable = False
         return out
+
+    def _check(self, level: int, at: tuple[int, int]) -> bool:
+        """Whether OpenSlide reads the pixel at level-0 ``at`` of ``level`` (decoding its tile),
+        through a handle of this object's own: OpenSlide's error is sticky, so a failed read
+        here leaves this handle failing and the caller's handle as it was, for OpenSlide to read
+        the region and fail with the message and at the place it would have."""
+        import openslide
+
+        try:
+            if self._judge is None:
+                self._judge = openslide.OpenSlide(str(self._path))
+                if tuple(self._judge.level_dimensions) != tuple((lv.width, lv.height) for lv in self._levels):
+                    return False  # not the file that was opened (replaced since)
+            self._judge.read_region(at, level, (1, 1))
+        except (openslide.OpenSlideError, OSError, ValueError, MemoryError):
+            return False
+        return True
 
     def _decode(self, lv: _Level, index: int) -> np.ndarray | None:
         import imagecodecs

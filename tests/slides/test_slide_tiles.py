@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 import struct
+import tracemalloc
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +48,7 @@ REGIONS = [
     (0, (768, 512), (256, 256)),  # the corner tile
     (0, (300, 260), (100, 40)),  # inside one tile
     (0, (0, 0), (1, 1)),
-    (0, (200, 0), (100, 100)),  # across two tiles
+    (0, (200, 0), (200, 200)),  # across two tiles
     (0, (100, 100), (700, 650)),  # over twelve, past both edges
     (1, (0, 0), (225, 175)),  # the smallest level read whole
     (1, (40, 0), (10, 10)),  # a level-1 pixel at (10, 0)
@@ -60,7 +61,7 @@ def test_a_region_inside_one_tile_is_openslides_pixels(
 ) -> None:
     slide, tiles = _opened(pyramid)
     with slide, tiles:
-        direct = tiles.region(level, xy, size, lambda at: None)
+        direct = tiles.region(level, xy, size, lambda level, at: True)
         assert direct is not None  # decoded here, not by OpenSlide
         assert direct.dtype == np.uint8 and direct.shape == (size[1], size[0], 4)
         np.testing.assert_array_equal(direct, np.asarray(slide.read_region(xy, level, size)))
@@ -80,19 +81,78 @@ def test_other_regions_are_left_to_openslide(
 ) -> None:
     slide, tiles = _opened(pyramid)
     with slide, tiles:
-        assert tiles.region(level, xy, size, lambda at: None) is None
+        assert tiles.region(level, xy, size, lambda level, at: True) is None
         np.testing.assert_array_equal(
             _read_rgba(slide, xy, level, size, tiles), np.asarray(slide.read_region(xy, level, size))
         )
 
 
-def test_openslide_reads_the_first_pixel_of_each_tile_first(pyramid: Path) -> None:
-    """Row by row, as OpenSlide decodes a region's tiles: the first that fails raises its error."""
+def test_the_first_pixel_of_each_tile_is_checked_first(pyramid: Path) -> None:
+    """Each stored tile the region covers is asked of OpenSlide before any is decoded here; one
+    that OpenSlide does not read leaves the whole region to OpenSlide."""
     slide, tiles = _opened(pyramid)
     with slide, tiles:
         checked: list[tuple[int, int]] = []
-        assert tiles.region(0, (200, 500), (400, 100), checked.append) is not None
-        assert checked == [(200, 500), (256, 500), (512, 500), (200, 512), (256, 512), (512, 512)]
+        assert tiles.region(0, (100, 300), (500, 300), lambda level, at: not checked.append(at)) is not None
+        assert sorted(checked) == [(100, 300), (100, 512), (256, 300), (256, 512), (512, 300), (512, 512)]
+        assert tiles.region(0, (100, 300), (500, 300), lambda level, at: at != (512, 512)) is None
+
+
+def test_openslides_message_when_a_check_fails(pyramid: Path, tmp_path: Path) -> None:
+    """OpenSlide paints a region's tiles from the last backwards and its error is sticky: where a
+    tile fails the check, the region is read by the caller's OpenSlide handle, which fails with
+    OpenSlide's own message (here the last tile's, not the first's), then and at every later read."""
+    import imagecodecs
+
+    path = tmp_path / "two-bad.tiff"
+    shutil.copy(pyramid, path)
+    with tifffile.TiffFile(path) as tf:
+        page = tf.pages[0]
+        where, item = page.tags[325].valueoffset, {3: "<H", 4: "<I", 16: "<Q"}[int(page.tags[325].dtype)]
+        offsets, counts = page.dataoffsets, page.databytecounts
+    small = imagecodecs.jpeg8_encode(np.zeros((64, 64, 3), np.uint8))
+    assert len(small) < counts[5]
+    with path.open("r+b") as fh:
+        fh.seek(where)
+        fh.write(struct.pack(item, counts[0] // 2))  # tile 0 truncated
+        fh.seek(where + 5 * struct.calcsize(item))
+        fh.write(struct.pack(item, len(small)))  # tile 5 (row 1, column 1) of another size
+        fh.seek(offsets[5])
+        fh.write(small)
+    region = ((0, 0), 0, (512, 512))
+    with openslide.OpenSlide(str(path)) as alone:
+        with pytest.raises(openslide.OpenSlideError) as base:
+            alone.read_region(*region)
+        with pytest.raises(openslide.OpenSlideError) as base_later:
+            alone.read_region((0, 0), 1, (10, 10))
+    slide, tiles = _opened(path)
+    with slide, tiles:
+        with pytest.raises(openslide.OpenSlideError) as got:
+            _read_rgba(slide, *region, tiles)
+        with pytest.raises(openslide.OpenSlideError) as got_later:
+            _read_rgba(slide, (0, 0), 1, (10, 10), tiles)
+    assert "Dimensional mismatch" in str(base.value)
+    assert (str(got.value), str(got_later.value)) == (str(base.value), str(base_later.value))
+
+
+def test_a_region_over_much_larger_tiles_is_left_to_openslide(tmp_path: Path) -> None:
+    """A thin region over large stored tiles would decode many times its pixels (a 1024-pixel
+    tile for 256 x 8): OpenSlide reads it, from its cache; a region over more than 16 MiB of
+    decoded tiles too. A region read here holds one decoded tile at a time besides its own."""
+    path = tmp_path / "tiles.tiff"
+    image = np.random.default_rng(7).integers(0, 256, (3072, 2048, 3), dtype=np.uint8)
+    tifffile.imwrite(path, image, tile=(1024, 1024), compression="jpeg", photometric="rgb")
+    slide, tiles = _opened(path)
+    with slide, tiles:
+        assert tiles.region(0, (0, 0), (256, 8), lambda level, at: True) is None  # 512 x its pixels
+        assert tiles.region(0, (0, 0), (2048, 2049), lambda level, at: True) is None  # 24 MiB decoded
+        tracemalloc.start()
+        got = tiles.region(0, (0, 0), (2048, 2048), lambda level, at: True)  # 4 tiles, 16 MiB
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        assert got is not None
+        assert peak < got.nbytes + 2 * 1024 * 1024 * 4  # the region and a tile (not its four)
+        np.testing.assert_array_equal(got, np.asarray(slide.read_region((0, 0), 0, (2048, 2048))))
 
 
 def test_a_truncated_tile_fails_as_openslide_fails(pyramid: Path, tmp_path: Path) -> None:
@@ -110,7 +170,7 @@ def test_a_truncated_tile_fails_as_openslide_fails(pyramid: Path, tmp_path: Path
         fh.write(struct.pack(item, count // 2))
     slide, tiles = _opened(path)
     with slide, tiles:
-        assert tiles.region(0, (0, 0), (256, 256), lambda at: None) is not None  # decodes regardless
+        assert tiles.region(0, (0, 0), (256, 256), lambda level, at: True) is not None  # decodes regardless
         with pytest.raises(openslide.OpenSlideError):
             _read_rgba(slide, (0, 0), 0, (256, 256), tiles)
     probe = probe_slide(path, path.name)
@@ -132,7 +192,7 @@ def test_bigtiff_tiles_are_openslides_pixels(tmp_path: Path) -> None:
     slide, tiles = _opened(path)
     with slide, tiles:
         for level, xy, size in REGIONS:
-            direct = tiles.region(level, xy, size, lambda at: None)
+            direct = tiles.region(level, xy, size, lambda level, at: True)
             assert direct is not None
             np.testing.assert_array_equal(direct, np.asarray(slide.read_region(xy, level, size)))
 
@@ -147,7 +207,7 @@ def test_a_big_endian_tiff_is_walked_as_tifffile_reads_it(tmp_path: Path) -> Non
     with tiles, tifffile.TiffFile(path) as tf:
         for level, page in enumerate(tf.pages):
             whole = page.asarray()
-            got = tiles.region(level, (0, 0), (page.imagewidth, page.imagelength), lambda at: None)
+            got = tiles.region(level, (0, 0), (page.imagewidth, page.imagelength), lambda level, at: True)
             assert got is not None
             np.testing.assert_array_equal(got[..., :3], whole)
             assert (got[..., 3] == 255).all()
@@ -169,7 +229,7 @@ def test_the_tile_index_is_not_read_whole(tmp_path: Path) -> None:
     read = rchar() - before
     assert tiles is not None
     with tiles:
-        assert tiles.region(0, (1008, 1008), (16, 16), lambda at: None) is not None  # the last tile
+        assert tiles.region(0, (1008, 1008), (16, 16), lambda level, at: True) is not None  # the last tile
     assert read < 4096
 
 
