@@ -223,7 +223,8 @@ class JpegTiles:
             tile = imagecodecs.jpeg8_decode(
                 data, tables=lv.tables, colorspace=lv.colorspace, outcolorspace="RGBA"
             )
-        except (OSError, ValueError, RuntimeError, MemoryError, struct.error):  # imagecodecs': RuntimeError
+        except (OSError, OverflowError, ValueError, RuntimeError, MemoryError, struct.error):
+            # imagecodecs': RuntimeError; os.pread's at an offset of 2**63 or more: OverflowError
             return None
         if tile.shape != (lv.tile_h, lv.tile_w, 4) or tile.dtype != np.uint8:
             return None
@@ -243,6 +244,18 @@ their offsets and byte counts, JPEG tables, depth."""
 
 _TYPES = {1: "B", 3: "H", 4: "I", 7: "B", 16: "Q"}
 """TIFF BYTE, SHORT, LONG, UNDEFINED and LONG8: the item formats of the values read."""
+
+_NUMBERS = frozenset({1, 3, 4, 16})
+_KINDS = {tag: _NUMBERS for tag in _WANTED} | {
+    324: frozenset({3, 4, 16}),
+    325: frozenset({3, 4, 16}),
+    347: frozenset({1, 7}),
+}
+"""The entry types each wanted tag is read in here; another type (which libtiff may coerce,
+read as signed or reject) leaves the file to OpenSlide."""
+
+_SINGLE = _WANTED - {258, 324, 325, 347}
+"""Wanted tags of one value: an entry of another count leaves the file to OpenSlide."""
 
 MAX_VALUE_BYTES = 1 << 16
 """A value (bits per sample, JPEG tables) longer than this makes its level OpenSlide's alone."""
@@ -282,7 +295,11 @@ def _pages(fh: BinaryIO) -> tuple[str, list[dict[int, _Entry]]] | None:
         start = offset + len(raw)
         page: dict[int, _Entry] = {}
         for k, (tag, kind, count, value) in enumerate(rows.tolist()):
-            if tag in _WANTED and kind in _TYPES:
+            if tag in _WANTED:
+                if tag in page or kind not in _KINDS[tag] or (tag in _SINGLE and count != 1):
+                    return None  # libtiff keeps a repeated entry's first copy, coerces or rejects others
+                if kind == 16 and not big:
+                    return None  # LONG8 in a classic TIFF
                 size = count * struct.calcsize(_TYPES[kind])
                 # a value that fits the entry's field is held there, else the field is its offset
                 at = start + k * entry.itemsize + entry.itemsize - field if size <= field else value
@@ -321,6 +338,8 @@ def _levels(
     decreasing width, as OpenSlide takes them) and every one is plain JPEG; else None."""
     tiled = [page for page in pages if 322 in page and 323 in page]
     sized = [(_number(fh, order, page, 256, 0) or 0, _number(fh, order, page, 257, 0) or 0) for page in tiled]
+    if len({w for w, _ in sized}) != len(sized):
+        return None  # pages of one width: which OpenSlide takes for which level is not told here
     ranked = sorted(zip(sized, tiled, strict=True), key=lambda pair: -pair[0][0])
     if [dims for dims, _ in ranked] != list(level_dimensions):
         return None
@@ -354,10 +373,11 @@ def _level(fh: BinaryIO, order: str, page: dict[int, _Entry], dims: tuple[int, i
     across = -(-w // tw)
     n = across * -(-h // th)
     items = []
+    end = os.fstat(fh.fileno()).st_size
     for kind, count, at in (page[324], page[325]):
         item = _ITEM.get(kind)
-        if item is None or count != n:
-            return None
+        if item is None or count != n or at + n * struct.calcsize(item) > end:
+            return None  # not one item a tile, or past the file's end
         items.append((at, item))
     tables = None
     if 347 in page:

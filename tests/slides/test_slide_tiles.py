@@ -266,6 +266,76 @@ def test_an_aperio_rgb_tile_is_openslides_pixels() -> None:
     slide, tiles = _opened(path)
     with slide, tiles:
         for xy, size in (((0, 0), (240, 240)), ((480, 720), (240, 240)), ((500, 730), (100, 60))):
-            direct = tiles.region(0, xy, size, lambda at: None)
+            direct = tiles.region(0, xy, size, lambda level, at: True)
             assert direct is not None
             np.testing.assert_array_equal(direct, np.asarray(slide.read_region(xy, 0, size)))
+
+
+def _entry_at(path: Path, page: int, tag: int) -> tuple[int, int]:
+    """``(file offset, size)`` of the IFD entry of ``tag`` on ``page``."""
+    with tifffile.TiffFile(path) as tf:
+        p = tf.pages[page]
+        big = tf.is_bigtiff
+        size, head = (20, 8) if big else (12, 2)
+        codes = [t.code for t in p.tags.values()]
+        return p.offset + head + size * codes.index(tag), size
+
+
+def test_a_repeated_entry_leaves_the_slide_to_openslide(pyramid: Path, tmp_path: Path) -> None:
+    """libtiff keeps the first of two TileOffsets and TileByteCounts entries (this walk kept the
+    last: other tiles than OpenSlide shows, every pixel differing); a page repeating an entry the
+    levels are read by is OpenSlide's, whose pixels the probe gets."""
+    path = tmp_path / "twice.tiff"
+    shutil.copy(pyramid, path)
+    with tifffile.TiffFile(path) as tf:
+        first = tf.pages[0].dataoffsets[0], tf.pages[0].databytecounts[0]
+    data = bytearray(path.read_bytes())
+    other = len(data)  # a second pair: every tile the first one's
+    data += struct.pack("<12I", *[first[0]] * 12) + struct.pack("<12I", *[first[1]] * 12)
+    for tag, after, at in ((324, 530, other), (325, 532, other + 48)):
+        where, _ = _entry_at(path, 0, after)
+        data[where : where + 12] = struct.pack("<HHII", tag, 4, 12, at)
+    path.write_bytes(bytes(data))
+    with openslide.OpenSlide(str(path)) as slide:
+        dims, ds = tuple(slide.level_dimensions), tuple(slide.level_downsamples)
+        assert JpegTiles.open(path, "generic-tiff", dims, ds) is None
+        with openslide.OpenSlide(str(pyramid)) as original:
+            np.testing.assert_array_equal(
+                np.asarray(slide.read_region((256, 0), 0, (256, 256))),
+                np.asarray(original.read_region((256, 0), 0, (256, 256))),
+            )
+
+
+@pytest.mark.parametrize(
+    ("page", "tag", "entry"),
+    [
+        (0, 284, struct.pack("<HHII", 284, 8, 1, 2)),  # PlanarConfiguration 2, SSHORT
+        (0, 322, struct.pack("<HHII", 322, 3, 2, 256 | 256 << 16)),  # TileWidth, two SHORTs
+        (1, 256, struct.pack("<HHII", 256, 7, 1, 225)),  # ImageWidth, UNDEFINED
+    ],
+)
+def test_an_entry_of_another_type_or_count_leaves_the_slide_to_openslide(
+    pyramid: Path, tmp_path: Path, page: int, tag: int, entry: bytes
+) -> None:
+    """What libtiff would coerce, read as signed or reject is not guessed here."""
+    path = tmp_path / "odd.tiff"
+    shutil.copy(pyramid, path)
+    where, size = _entry_at(path, page, tag)
+    data = bytearray(path.read_bytes())
+    data[where : where + size] = entry[:size]
+    path.write_bytes(bytes(data))
+    assert JpegTiles.open(path, "generic-tiff", ((900, 700), (225, 175)), (1.0, 4.0)) is None
+
+
+def test_tile_offsets_past_any_file_leave_the_slide_to_openslide(tmp_path: Path) -> None:
+    """TileOffsets whose array lies at 2**63 (os.pread raises OverflowError there) or past the
+    file's end: the file is OpenSlide's, not a crash."""
+    path = tmp_path / "far.tiff"
+    _written(path, bigtiff=True)
+    where, _ = _entry_at(path, 0, 324)
+    for at in (2**63, path.stat().st_size):
+        data = bytearray(path.read_bytes())
+        data[where + 12 : where + 20] = struct.pack("<Q", at)
+        path.write_bytes(bytes(data))
+        tiles = JpegTiles.open(path, "generic-tiff", ((900, 700), (225, 175)), (1.0, 4.0))
+        assert tiles is None or tiles.region(0, (0, 0), (256, 256), lambda level, at: True) is None
