@@ -50,6 +50,10 @@ MAX_COVERED = 1 << 22
 """Pixels of the stored tiles one region read here may cover (16 MiB decoded, one tile of 2048
 a side); more are read by OpenSlide, whose cache may hold them already."""
 
+MAX_KEPT_BYTES = 2 << 20
+"""Stored bytes of the tiles decoded here kept to compare with a later read of the same tile; a
+tile read again past them is OpenSlide's."""
+
 MIN_COVERED = 1 << 16
 """Covered pixels always read here; above, a region read here covers at most 4 times its own."""
 
@@ -86,6 +90,9 @@ class JpegTiles:
         self._fh, self._fd = fh, fh.fileno()
         self._size = os.fstat(self._fd).st_size
         self._order, self._levels, self._downsamples = byteorder, levels, downsamples
+        self._read: dict[tuple[int, int], bytes | None] = {}
+        """Each tile decoded here: its bytes (None once :data:`MAX_KEPT_BYTES` are kept)."""
+        self._kept = 0
 
     @classmethod
     def open(
@@ -217,7 +224,7 @@ class JpegTiles:
             if offset <= 0 or count <= 0 or offset + count > self._size:
                 return None  # not stored, or past the file's end: OpenSlide's own rules
             data = os.pread(self._fd, count, offset)
-            if len(data) != count:
+            if len(data) != count or not self._same(lv, index, data):
                 return None
             # RGBA straight from libjpeg-turbo (opaque): what OpenSlide's buffer becomes, no copy
             tile = imagecodecs.jpeg8_decode(
@@ -229,6 +236,18 @@ class JpegTiles:
         if tile.shape != (lv.tile_h, lv.tile_w, 4) or tile.dtype != np.uint8:
             return None
         return tile
+
+    def _same(self, lv: _Level, index: int, data: bytes) -> bool:
+        """Whether ``data`` are the bytes of the tile when it was read here before (True the first
+        time): the checking handle may hold the tile in its cache and not read it again, so bytes
+        rewritten since would be decoded unchecked; they are OpenSlide's to read instead."""
+        key = (lv.offsets[0], index)
+        if key in self._read:
+            return self._read[key] == data
+        keep = self._kept + len(data) <= MAX_KEPT_BYTES
+        self._read[key] = data if keep else None
+        self._kept += len(data) if keep else 0
+        return True
 
     def _item(self, where: tuple[int, str], index: int) -> int:
         at, item = where

@@ -151,7 +151,7 @@ def test_a_region_over_much_larger_tiles_is_left_to_openslide(tmp_path: Path) ->
         peak = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
         assert got is not None
-        assert peak < got.nbytes + 2 * 1024 * 1024 * 4  # the region and a tile (not its four)
+        assert peak < got.nbytes + 2 * 1024 * 1024 * 4  # the region, a tile, its bytes (not four)
         np.testing.assert_array_equal(got, np.asarray(slide.read_region((0, 0), 0, (2048, 2048))))
 
 
@@ -339,3 +339,21 @@ def test_tile_offsets_past_any_file_leave_the_slide_to_openslide(tmp_path: Path)
         path.write_bytes(bytes(data))
         tiles = JpegTiles.open(path, "generic-tiff", ((900, 700), (225, 175)), (1.0, 4.0))
         assert tiles is None or tiles.region(0, (0, 0), (256, 256), lambda level, at: True) is None
+
+
+def test_a_tile_rewritten_since_it_was_checked_is_openslides(pyramid: Path, tmp_path: Path) -> None:
+    """OpenSlide's check of a tile it holds in its cache does not read the tile again: bytes
+    rewritten in the file since are not decoded here unchecked, but left to OpenSlide."""
+    path = tmp_path / "rewritten.tiff"
+    shutil.copy(pyramid, path)
+    slide, tiles = _opened(path)
+    with slide, tiles:
+        assert tiles.region(0, (0, 0), (256, 256), lambda level, at: True) is not None
+        with tifffile.TiffFile(path) as tf:
+            offset, count = tf.pages[0].dataoffsets[0], tf.pages[0].databytecounts[0]
+        data = bytearray(path.read_bytes())
+        data[offset + count - 100 : offset + count - 90] = bytes(10)  # in the scan, same length
+        with path.open("r+b") as fh:
+            fh.write(bytes(data))
+        assert tiles.region(0, (0, 0), (256, 256), lambda level, at: True) is None
+        assert tiles.region(0, (256, 0), (256, 256), lambda level, at: True) is not None
