@@ -854,6 +854,10 @@ def _probe_openslide(path: Path, probe: SlideProbe, options: ProbeOptions, clock
     import openslide
 
     try:
+        opened: os.stat_result | None = os.stat(path)  # the file OpenSlide opens, for JpegTiles
+    except OSError:
+        opened = None
+    try:
         slide = openslide.OpenSlide(str(path))
     except openslide.OpenSlideUnsupportedFormatError as exc:
         probe.openslide_error = str(exc) or "unsupported format"
@@ -879,7 +883,9 @@ def _probe_openslide(path: Path, probe: SlideProbe, options: ProbeOptions, clock
         _codec(path, probe)
         stored = [_stored_tile(props, level) for level in range(probe.level_count)]
         grids = [_tile_grid(tile) for tile in stored]
-        jpeg = JpegTiles.open(path, probe.vendor, probe.level_dimensions, probe.level_downsamples)
+        jpeg = None
+        if opened is not None:
+            jpeg = JpegTiles.open(path, probe.vendor, probe.level_dimensions, probe.level_downsamples, opened)
         if jpeg is not None:
             stack.enter_context(jpeg)
         # what the sample read (RGBA), for the measures that read it again

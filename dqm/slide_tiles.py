@@ -84,9 +84,16 @@ class JpegTiles:
     """The JPEG tiles of an open slide's levels, read through a file handle of their own."""
 
     def __init__(
-        self, path: Path, fh: BinaryIO, byteorder: str, levels: list[_Level], downsamples: tuple[float, ...]
+        self,
+        path: Path,
+        fh: BinaryIO,
+        byteorder: str,
+        levels: list[_Level],
+        downsamples: tuple[float, ...],
+        opened: os.stat_result,
     ) -> None:
         self._path, self._judge = path, cast("Any", None)  # the OpenSlide handle that checks tiles
+        self._opened = _identity(opened)
         self._fh, self._fd = fh, fh.fileno()
         self._size = os.fstat(self._fd).st_size
         self._order, self._levels, self._downsamples = byteorder, levels, downsamples
@@ -101,16 +108,22 @@ class JpegTiles:
         vendor: str | None,
         level_dimensions: tuple[tuple[int, int], ...],
         level_downsamples: tuple[float, ...],
+        opened: os.stat_result | None = None,
     ) -> JpegTiles | None:
         """The tiles of the slide at ``path`` as OpenSlide shows it (``vendor``, levels of
         ``level_dimensions`` at ``level_downsamples``), or None when its levels are not plain JPEG
-        tiles this module reads as OpenSlide does, or the header cannot be parsed."""
+        tiles this module reads as OpenSlide does, or the header cannot be parsed, or the file is
+        no longer the one ``opened`` describes (``os.stat`` of ``path`` when OpenSlide opened it)."""
         if vendor not in VENDORS or not level_dimensions or len(level_downsamples) != len(level_dimensions):
             return None
         try:
             fh = path.open("rb", buffering=0)  # reads of the entries it needs, not 8 KiB each
         except OSError:
             return None
+        if opened is not None and _identity(os.fstat(fh.fileno())) != _identity(opened):
+            fh.close()
+            return None  # replaced or rewritten since OpenSlide opened it
+        identity = opened or os.fstat(fh.fileno())
         found, levels = None, None
         try:
             found = _pages(fh)
@@ -121,7 +134,7 @@ class JpegTiles:
         if found is None or levels is None:
             fh.close()
             return None
-        return cls(path, fh, found[0], levels, level_downsamples)
+        return cls(path, fh, found[0], levels, level_downsamples, identity)
 
     def close(self) -> None:
         self._fh.close()
@@ -208,8 +221,8 @@ class JpegTiles:
         try:
             if self._judge is None:
                 self._judge = openslide.OpenSlide(str(self._path))
-                if tuple(self._judge.level_dimensions) != tuple((lv.width, lv.height) for lv in self._levels):
-                    return False  # not the file that was opened (replaced since)
+                if _identity(os.stat(self._path)) != self._opened:
+                    return False  # not the file that was opened (replaced since): OpenSlide's
             self._judge.read_region(at, level, (1, 1))
         except (openslide.OpenSlideError, OSError, ValueError, MemoryError):
             return False
@@ -281,6 +294,11 @@ MAX_VALUE_BYTES = 1 << 16
 
 _Entry = tuple[int, int, int]
 """``(type, count, file offset of the value)`` of one IFD entry."""
+
+
+def _identity(st: os.stat_result) -> tuple[int, int, int, int]:
+    """A file's device, inode, size and modification time: another file, or this one rewritten."""
+    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns
 
 
 def _pages(fh: BinaryIO) -> tuple[str, list[dict[int, _Entry]]] | None:

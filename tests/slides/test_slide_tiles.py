@@ -357,3 +357,24 @@ def test_a_tile_rewritten_since_it_was_checked_is_openslides(pyramid: Path, tmp_
             fh.write(bytes(data))
         assert tiles.region(0, (0, 0), (256, 256), lambda level, at: True) is None
         assert tiles.region(0, (256, 0), (256, 256), lambda level, at: True) is not None
+
+
+def test_a_file_replaced_since_openslide_opened_it_is_openslides(pyramid: Path, tmp_path: Path) -> None:
+    """OpenSlide holds the file it opened (its directory) and this module opens it again, and its
+    checking handle later: a file replaced in between (same levels, other pixels) is not read
+    here, whether replaced before this module opens it or before its first check."""
+    path, other = tmp_path / "slide.tiff", tmp_path / "other.tiff"
+    shutil.copy(pyramid, path)
+    _written(other)
+    dims, ds = ((900, 700), (225, 175)), (1.0, 4.0)
+    opened = path.stat()
+    shutil.copy(other, tmp_path / "swap.tiff")
+    (tmp_path / "swap.tiff").replace(path)
+    assert JpegTiles.open(path, "generic-tiff", dims, ds, opened) is None
+    shutil.copy(pyramid, path)
+    tiles = JpegTiles.open(path, "generic-tiff", dims, ds, path.stat())
+    assert tiles is not None
+    with tiles:
+        shutil.copy(other, tmp_path / "swap.tiff")
+        (tmp_path / "swap.tiff").replace(path)
+        assert tiles.region(0, (0, 0), (256, 256)) is None  # its checking handle sees another file
