@@ -93,7 +93,7 @@ class JpegTiles:
         opened: os.stat_result,
     ) -> None:
         self._path, self._judge = path, cast("Any", None)  # the OpenSlide handle that checks tiles
-        self._opened = _identity(opened)
+        self._opened, self._refused = _identity(opened), False  # refused: every region is OpenSlide's
         self._fh, self._fd = fh, fh.fileno()
         self._size = os.fstat(self._fd).st_size
         self._order, self._levels, self._downsamples = byteorder, levels, downsamples
@@ -218,15 +218,17 @@ class JpegTiles:
         the region and fail with the message and at the place it would have."""
         import openslide
 
+        if self._refused:
+            return False
         try:
             if self._judge is None:
                 self._judge = openslide.OpenSlide(str(self._path))
-                if _identity(os.stat(self._path)) != self._opened:
-                    return False  # not the file that was opened (replaced since): OpenSlide's
-            self._judge.read_region(at, level, (1, 1))
+                self._refused = _identity(os.stat(self._path)) != self._opened  # replaced since
+            if not self._refused:
+                self._judge.read_region(at, level, (1, 1))
         except (openslide.OpenSlideError, OSError, ValueError, MemoryError):
-            return False
-        return True
+            self._refused = True  # OpenSlide's error is sticky: every later read fails
+        return not self._refused
 
     def _decode(self, lv: _Level, index: int) -> np.ndarray | None:
         import imagecodecs
@@ -278,6 +280,8 @@ _TYPES = {1: "B", 3: "H", 4: "I", 7: "B", 16: "Q"}
 """TIFF BYTE, SHORT, LONG, UNDEFINED and LONG8: the item formats of the values read."""
 
 _NUMBERS = frozenset({1, 3, 4, 16})
+"""BYTE, SHORT, LONG, LONG8: what a number is read in here."""
+
 _KINDS = {tag: _NUMBERS for tag in _WANTED} | {
     324: frozenset({3, 4, 16}),
     325: frozenset({3, 4, 16}),

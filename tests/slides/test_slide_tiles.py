@@ -378,3 +378,4 @@ def test_a_file_replaced_since_openslide_opened_it_is_openslides(pyramid: Path, 
         shutil.copy(other, tmp_path / "swap.tiff")
         (tmp_path / "swap.tiff").replace(path)
         assert tiles.region(0, (0, 0), (256, 256)) is None  # its checking handle sees another file
+        assert tiles.region(0, (256, 0), (256, 256)) is None  # and every later read
