@@ -218,6 +218,8 @@ class JpegTiles:
         the region and fail with the message and at the place it would have."""
         import openslide
 
+        from dqm.slide_io import _openslide_rgba  # the probe's own read (here: no cycle at import)
+
         if self._refused:
             return False
         try:
@@ -225,7 +227,7 @@ class JpegTiles:
                 self._judge = openslide.OpenSlide(str(self._path))
                 self._refused = _identity(os.stat(self._path)) != self._opened  # replaced since
             if not self._refused:
-                self._judge.read_region(at, level, (1, 1))
+                _openslide_rgba(self._judge, at, level, (1, 1))
         except (openslide.OpenSlideError, OSError, ValueError, MemoryError):
             self._refused = True  # OpenSlide's error is sticky: every later read fails
         return not self._refused

@@ -18,6 +18,10 @@ INDEX_BYTES_PER_TILE = 32
 by OpenSlide for every level and by tifffile for level 0. The only read that grows with the slide."""
 HEADERS = 1 << 16
 """The TIFF header and directories, and what buffered reads take beyond what was asked."""
+OPENSLIDE_HANDLES = 2
+"""OpenSlide handles that read the directories and the tile index: the probe's, and the one
+``dqm.slide_tiles`` has check the JPEG tiles it decodes (its errors are sticky: a failed check
+must leave the probe's handle as it was)."""
 
 
 def _bytes_read() -> int:
@@ -34,8 +38,8 @@ def _print_bytes(size: int) -> int:
 
 
 def _bound(path: Path) -> int:
-    """The most a probe may read of ``path`` besides its print, from the probe's constants: the tile
-    index, 3 sample regions per level and the blur tiles (each region covering at most 4 tiles of the
+    """The most a probe may read of ``path`` besides its print, from the probe's constants: the
+    directories and tile index (by each OpenSlide handle), 3 sample regions per level and the blur tiles (each region covering at most 4 tiles of the
     largest size in the file), and the smallest level read whole for the tissue mask."""
     import tifffile
 
@@ -46,8 +50,8 @@ def _bound(path: Path) -> int:
         smallest_level = sum(pages[-1].databytecounts)
     regions = 3 * len(pages) + BLUR_TILES
     return (
-        HEADERS
-        + INDEX_BYTES_PER_TILE * (tiles + len(pages[0].databytecounts))
+        OPENSLIDE_HANDLES * HEADERS
+        + INDEX_BYTES_PER_TILE * (OPENSLIDE_HANDLES * tiles + len(pages[0].databytecounts))
         + 4 * regions * largest
         + smallest_level
     )

@@ -206,8 +206,9 @@ def test_each_slide_is_opened_once(one_tiff: Path, monkeypatch) -> None:
 
     monkeypatch.setattr(openslide, "OpenSlide", Counting)
     first = probe_slide_cached(one_tiff, one_tiff.name)
+    once = len(opened)  # the probe's handle, and dqm.slide_tiles' checking one for JPEG tiles
     second = probe_slide_cached(one_tiff, one_tiff.name)
-    assert first is second and len(opened) == 1
+    assert first is second and 1 <= once <= 2 and len(opened) == once
 
 
 def test_clean_synthetic_batch_gets_no_slide_tissue_or_deid_warnings(
