@@ -273,10 +273,11 @@ def convert_file(
     """
     taken = set() if taken is None else taken
     result = Converted(str(src))
-    annotations = resolve_classes(read_annotation(src, src.name), profile)
+    annotations = read_annotation(src, src.name)
     many = len(annotations) > 1
     out.mkdir(parents=True, exist_ok=True)
-    for ann in annotations:
+    for read in annotations:
+        ann = resolve_classes(read, profile)  # one image's lesions built at a time (a COCO file holds many)
         if not ann.readable:
             reasons = "; ".join(f"{i.code}: {i.message}" for i in ann.issues) or "unreadable"
             result.problems.append(f"{src.name}: not converted ({reasons})")

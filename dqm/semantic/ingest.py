@@ -463,12 +463,12 @@ def delivered_loader(
             return msg("annotation file {path} not found in the batch", path=rel)
         if path is None:
             return msg("annotation file {path} is not read: {_why}", path=rel, _why=why)
-        annotations = resolve_classes(read_annotation(path, normalise(rel)[0]), profile)
+        annotations = read_annotation(path, normalise(rel)[0])
         names = {slide_id}
         image = images.get(slide_id)
         if image:
             names |= {Path(image).name, Path(image).stem}
-        ann = next(
+        picked = next(
             (
                 a
                 for a in annotations
@@ -476,6 +476,7 @@ def delivered_loader(
             ),
             annotations[0],
         )
+        ann = resolve_classes(picked, profile)  # only its image's lesions built (a COCO file holds many)
         if not ann.readable:
             return msg("annotation file {path} cannot be read", path=rel)
         return [(lesion.label, lesion.geometry) for lesion in ann.lesions if lesion.geometry is not None]

@@ -113,6 +113,43 @@ def test_coco_file_gives_one_native_file_per_image(tmp_path: Path, profile: Prof
     assert ann.lesions[0].geometry.area == 10  # the RLE's ten pixels
 
 
+def test_a_coco_file_is_converted_one_image_built_at_a_time(
+    tmp_path: Path, profile: Profile, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every lesion of every image of a COCO file was built before the first image was written
+    (the file's 16-fold peak back, where the parse holds the lesions compactly): now each image's
+    lesions are built as it is converted."""
+    import dqm.convert
+    from dqm.readers.common import base, held
+
+    made: list[int] = []
+    built_at_write: list[int] = []
+
+    def counted(index: int, *args: object, **kwargs: object) -> object:
+        made.append(index)
+        return base.lesion_as_read(index, *args, **kwargs)  # type: ignore[arg-type]
+
+    def write(dest: Path, payload: bytes, binary: bool = False) -> None:
+        built_at_write.append(len(made))
+        dest.write_bytes(payload)
+
+    monkeypatch.setattr(held, "lesion_as_read", counted)
+    monkeypatch.setattr(dqm.convert, "write_file", write)
+    square = [[0, 0, 10, 0, 10, 10, 0, 10]]
+    doc = {
+        "images": [{"id": i, "file_name": f"s{i}.tiff", "width": 50, "height": 40} for i in (1, 2, 3)],
+        "annotations": [
+            {"id": k + 1, "image_id": 1 + k // 2, "category_id": 1, "segmentation": square} for k in range(6)
+        ],
+        "categories": [{"id": 1, "name": "BCC"}],
+    }
+    src = tmp_path / "coco.json"
+    src.write_text(json.dumps(doc))
+    res = convert_file(src, "native", tmp_path / "out", profile)
+    assert len(res.written) == 3 and res.lesions == 6
+    assert built_at_write == [2, 4, 6] and made == list(range(6))  # each lesion built once, in turn
+
+
 def test_coco_image_names_are_made_safe_output_names(tmp_path: Path, profile: Profile) -> None:
     """The image's name is the file's content: a NUL in it made the output path raise (exit 4,
     nothing converted); a path that climbs keeps its last name; ``..`` and a leading dot give no

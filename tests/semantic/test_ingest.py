@@ -615,3 +615,38 @@ def test_the_delivered_outline_is_not_read_through_a_link_out_of_the_batch(
     (root / rel).unlink()
     said = delivered_loader(root, plan, profile)(plan.sample[0].slide_id)
     assert isinstance(said, str) and "not found in the batch" in said
+
+
+def test_the_delivered_outline_of_a_shared_coco_file_builds_only_its_own_image(
+    tmp_path: Path, profile: Profile, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The loader resolved the classes of every image of a COCO file, building every lesion of
+    the file for each slide scored (1.1 s a load on a file of 10,000 images, not 0.19 s): now the
+    slide's image is picked first and only its lesions are built."""
+    from dqm.readers.common import base, held
+    from dqm.semantic.ingest import delivered_loader
+
+    made: list[int] = []
+
+    def counted(index: int, *args: object, **kwargs: object) -> object:
+        made.append(index)
+        return base.lesion_as_read(index, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(held, "lesion_as_read", counted)
+    plan = plan_for(200)
+    slide = plan.sample[0].slide_id
+    rel = plan.sample[0].annotation_path
+    assert rel is not None
+    square = [[10, 10, 60, 10, 60, 60, 10, 60]]
+    doc = {
+        "images": [{"id": i, "file_name": name} for i, name in enumerate(["a", slide, "b"], 1)],
+        "annotations": [
+            {"id": k + 1, "image_id": 1 + k // 3, "category_id": 1, "segmentation": square} for k in range(9)
+        ],
+        "categories": [{"id": 1, "name": "BCC"}],
+    }
+    (tmp_path / rel).parent.mkdir(parents=True)
+    (tmp_path / rel).write_text(json.dumps(doc), encoding="utf-8")
+    said = delivered_loader(tmp_path, plan, profile)(slide)
+    assert not isinstance(said, str) and len(said) == 3
+    assert made == [3, 4, 5]  # the slide's image's three lesions, each built once
