@@ -102,7 +102,8 @@ COCO_IMAGE_BYTES = 4096
 """What one image of a COCO file holds besides its lesions (its parsed entry, its
 :class:`~dqm.model.Annotation`, pointers, texts, names indexed): 2.4 KB measured on a 31 MB file
 of 330,000 images and 165,000 bbox-only annotations, where the values alone came to 281 bytes
-each; counted by ``"file_name"`` (:func:`_coco_need`)."""
+each; counted as the entries of its ``images`` list once that is parsed, by ``"file_name"``
+before (:func:`_coco_need`)."""
 _VALUE_MARKS = (b"{", b"[", b",", b"<", b"=")
 """Bytes of which a text holds one per value or more: JSON's openers and separators, XML's tags
 and attributes."""
@@ -275,7 +276,11 @@ def _parse(data: bytes, rel: str, memory: _MemoryCheck) -> tuple[list[Annotation
         _bound_slide_facts(ann)
     read = any(ann.readable for ann in annotations)
     is_coco = all(ann.format == coco.NAME for ann in annotations)
-    need = (lambda: _coco_need(memory)) if is_coco else (lambda: memory.need(PIECE_VALUE_BYTES))
+    need = (
+        (lambda: _coco_need(memory, len(annotations)))  # one annotation an image
+        if is_coco
+        else (lambda: memory.need(PIECE_VALUE_BYTES))
+    )
     return annotations, lambda: need() + 2 * arrays if read else 0
 
 
@@ -414,10 +419,15 @@ _PIECES_BY_KEY: dict[str | None, Any] = {"features": qupath, "annotations": coco
 the document is the list)."""
 
 
-def _coco_need(memory: _MemoryCheck) -> int:
+def _coco_need(memory: _MemoryCheck, images: int | None = None) -> int:
     """An upper estimate of the memory reading a COCO text in pieces takes (``memory``: its
-    check): its values at :data:`COCO_VALUE_BYTES`, its images at :data:`COCO_IMAGE_BYTES`."""
-    return memory.need(COCO_VALUE_BYTES) + COCO_IMAGE_BYTES * memory.text.count(b'"file_name"')
+    check): its values at :data:`COCO_VALUE_BYTES`, its ``images`` at :data:`COCO_IMAGE_BYTES`.
+    Before its ``images`` list is parsed they are counted by ``"file_name"``, which an image may
+    lack (its name is then its id): a first check only, the count of the list decides
+    (:func:`_read_pieces`)."""
+    if images is None:
+        images = memory.text.count(b'"file_name"')
+    return memory.need(COCO_VALUE_BYTES) + COCO_IMAGE_BYTES * images
 
 
 def _may_be_coco(data: bytes, memory: _MemoryCheck) -> bool:
@@ -443,7 +453,9 @@ def _read_pieces(
     reader = next((r for r in _JSON_READERS if r.looks(found.shell, rel)), None)
     if reader is not _PIECES_BY_KEY[found.key] or (only is not None and reader is not only):
         return None
-    too_big = memory.refused(_coco_need(memory)) if reader is coco else None
+    images = found.shell.get("images") if isinstance(found.shell, dict) else None
+    count = len(images) if isinstance(images, list) else 0  # with or without a "file_name"
+    too_big = memory.refused(_coco_need(memory, count)) if reader is coco else None
     if too_big is not None:  # its images cost more than its values tell (COCO_IMAGE_BYTES)
         return [failed(rel, "unknown", too_big)]
     return reader.read_pieces(found, rel)

@@ -164,3 +164,31 @@ def test_a_big_coco_file_of_many_images_is_held_to_what_its_images_cost(
     assert [i.code for i in refused.issues] == ["LIMIT_EXCEEDED"] and not refused.readable
     parsed = parse_annotation(data, "coco.json", Limits(annotation_memory=need))
     assert len(parsed) == 400 and all(ann.readable for ann in parsed)
+
+
+def test_coco_images_without_a_file_name_are_counted_in_its_memory_estimate(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Images were counted by the text ``"file_name"``, which the reader does not need (an image
+    is named by its id): 200,000 ``{"id": i}`` images, 19.6 MB, were estimated at 44 MB and held
+    299 MB, and a file of 380 MB would have been read at 4 GiB to hold ~40 GB. The entries of the
+    ``images`` list are counted once it is parsed, before any lesion is read; and the parse cache
+    counts what the images it keeps hold the same way."""
+    from dqm import readers
+    from dqm.readers import COCO_IMAGE_BYTES, COCO_VALUE_BYTES, memory_needed
+    from dqm.readers.common import pieces
+
+    monkeypatch.setattr(pieces, "MIN_BYTES", 1000)
+    monkeypatch.setattr(readers, "CACHE_MIN_BYTES", 1000)
+    doc = _coco(images=400, per_image=1)
+    for image in doc["images"]:
+        del image["file_name"]
+    data = json.dumps(doc).encode()
+    need = memory_needed(data, COCO_VALUE_BYTES) + COCO_IMAGE_BYTES * 400
+    (refused,) = parse_annotation(data, "coco.json", Limits(annotation_memory=need - 1))
+    assert [i.code for i in refused.issues] == ["LIMIT_EXCEEDED"] and not refused.readable
+    limits = Limits(annotation_memory=need)
+    parsed = parse_annotation(data, "coco.json", limits, "sha")
+    assert len(parsed) == 400 and all(ann.readable and len(ann.lesions) == 1 for ann in parsed)
+    assert parsed[6].image_key == "7"
+    assert readers._CACHE[("coco.json", len(data), "sha", limits)][1] == need
