@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 from typing import Any
@@ -192,3 +193,30 @@ def test_coco_images_without_a_file_name_are_counted_in_its_memory_estimate(
     assert len(parsed) == 400 and all(ann.readable and len(ann.lesions) == 1 for ann in parsed)
     assert parsed[6].image_key == "7"
     assert readers._CACHE[("coco.json", len(data), "sha", limits)][1] == need
+
+
+def test_held_lesions_compare_by_store_and_numbers_and_kept_properties_are_copies() -> None:
+    """``ann.lesions == ann.lesions`` raised ValueError (the built lesions' arrays compared), and
+    properties JSON cannot write back exactly came back as the store's own dict: a caller that
+    changed it changed every later build. Held lesions are equal when they are the same lesions
+    of the same store; kept properties come back a copy each time."""
+    data = json.dumps(_coco(images=2, per_image=2, extra={"nested": {"v": [1]}})).encode()
+    data = data.replace(b'"nested"', b'"score": NaN, "nested"')
+    first, second = parse_annotation(data, "coco.json")
+    lesions = first.lesions
+    assert isinstance(lesions, held.ImageLesions)
+    assert lesions == lesions and lesions == held.ImageLesions(lesions.store, lesions.numbers)
+    assert lesions != second.lesions and lesions != list(lesions) and not (lesions == [])
+    assert copy.deepcopy(lesions) == lesions and copy.deepcopy(lesions) != second.lesions
+    plain = json.dumps(_coco(images=2, per_image=2)).encode()
+    read, again = (parse_annotation(plain, "coco.json")[0] for _ in range(2))
+    assert read.lesions is not again.lesions and read.lesions == again.lesions  # two reads alike
+    (changed, _) = parse_annotation(plain.replace(b"cut 1.1", b"cut 9.9"), "coco.json")
+    assert changed.lesions != read.lesions  # alike but for one property
+    store, n = lesions.store, lesions.numbers[0]
+    props = store.properties(n)
+    assert math.isnan(props["score"]) and props["nested"] == {"v": [1]}
+    props["nested"]["v"].append(2)
+    props["score"] = 0
+    again = store.properties(n)
+    assert again is not props and math.isnan(again["score"]) and again["nested"] == {"v": [1]}

@@ -18,6 +18,7 @@ copy with its lesions built once (:func:`built`).
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 from array import array
 from collections.abc import Iterator, Sequence
@@ -129,12 +130,27 @@ class LesionStore:
         return pointer(self.key, self._index[n])
 
     def properties(self, n: int) -> dict[str, Any]:
-        """Lesion ``n``'s properties: a new dict each time, as the reader made it."""
+        """Lesion ``n``'s properties: a new dict each time, as the reader made it (one JSON
+        cannot write back exactly is copied whole, nothing of it shared with the store)."""
         kept = self._kept.get(n)
         if kept is not None:
-            return kept
+            return copy.deepcopy(kept)
         start = self._text_end[n - 1] if n else 0
         return cast(dict[str, Any], orjson.loads(memoryview(self._text)[start : self._text_end[n]]))
+
+    def held_as(self, n: int) -> tuple[Any, ...]:
+        """What lesion ``n`` is held as, nothing built: its pointer, class, whether its outline
+        was read, its rings' lengths by polygon, its vertices' bytes and its properties."""
+        rings, vertices = self._rings, self._vertices
+        first, last = self._polygons[n], self._polygons[n + 1]
+        shape = [
+            [vertices[r + 1] - vertices[r] for r in range(rings[p], rings[p + 1])]
+            for p in range(first, last)
+        ]
+        points = self._points[vertices[rings[first]] : vertices[rings[last]]].tobytes()
+        start = self._text_end[n - 1] if n else 0
+        text = bytes(self._text[start : self._text_end[n]])
+        return (self.pointer(n), self.raw_class(n), self._read[n], shape, points, text, self._kept.get(n))
 
     def lesion(self, n: int) -> Lesion:
         """Lesion ``n`` built: its rings copied out of the file's array, its geometry made."""
@@ -181,7 +197,17 @@ class ImageLesions(Sequence[Lesion]):
         return (self.store.lesion(n) for n in self.numbers)
 
     def __eq__(self, other: object) -> bool:
-        return list(self) == other if isinstance(other, list | ImageLesions) else NotImplemented
+        """The same lesions of one store, or lesions held alike in two (a copy's), compared as
+        held (:meth:`LesionStore.held_as`): built lesions hold arrays, which ``==`` cannot
+        compare. A list is not equal to them (its lesions would be built to be compared)."""
+        if not isinstance(other, ImageLesions):
+            return NotImplemented
+        if self.store is other.store and self.numbers == other.numbers:
+            return True
+        return len(self) == len(other) and all(
+            self.store.held_as(n) == other.store.held_as(m)
+            for n, m in zip(self.numbers, other.numbers, strict=True)
+        )
 
     __hash__ = None  # type: ignore[assignment]
 
