@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from dqm.model import Item
-from dqm.profile import Limits
-from dqm.readers import annotation_for_item, parse_annotation
+from dqm.profile import Limits, Profile
+from dqm.readers import annotation_for_item, parse_annotation, resolve_classes
 from dqm.readers.common import base, held
 from dqm.readers.items import unpicked_text
 
@@ -220,3 +220,19 @@ def test_held_lesions_compare_by_store_and_numbers_and_kept_properties_are_copie
     props["score"] = 0
     again = store.properties(n)
     assert again is not props and math.isnan(again["score"]) and again["nested"] == {"v": [1]}
+
+
+def test_resolving_a_coco_file_builds_each_lesion_once_though_no_label_changes(
+    built: list[int], profile: Profile
+) -> None:
+    """``resolve_classes`` of a file's list builds each image's lesions into a list of its own,
+    even when no class resolves to another label (classes the profile does not know): iterating
+    the resolved annotation again builds nothing more."""
+    doc = _coco(images=3, per_image=2)
+    doc["categories"] = [{"id": 1, "name": "no such class"}, {"id": 2, "name": "nor this"}]
+    parsed = parse_annotation(json.dumps(doc).encode(), "coco.json")
+    resolved = resolve_classes(parsed, profile)
+    assert built == [0, 1, 2, 3, 4, 5]
+    for _ in range(2):
+        assert [les.label for ann in resolved for les in ann.lesions] == [None] * 6
+    assert built == [0, 1, 2, 3, 4, 5] and all(type(ann.lesions) is list for ann in resolved)
