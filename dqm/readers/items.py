@@ -14,7 +14,7 @@ from dqm.i18n import msg
 from dqm.identifiers import key_holds_text
 from dqm.model import Annotation, Item, ReadIssue
 from dqm.readers.common.base import has_text, pointer
-from dqm.readers.common.held import built, lesion_texts
+from dqm.readers.common.held import built, lesion_classes, lesion_texts
 
 
 def annotation_for_item(annotations: list[Annotation], item: Item, image: str | None) -> Annotation:
@@ -146,7 +146,7 @@ def unpicked_text(annotations: list[Annotation], names: set[str]) -> dict[str, A
     own text searches them (:attr:`~dqm.model.Item.searches_file_text`), from the lesions'
     own texts, none of their lesions built (:func:`~dqm.readers.common.held.lesion_texts`)."""
     picked = {id(ann) for ann in annotations if is_named(ann, names)}
-    classes = {raw for ann in annotations if id(ann) in picked for _, raw, _ in lesion_texts(ann)}
+    classes: set[str | None] = set().union(*(lesion_classes(ann) for ann in annotations if id(ann) in picked))
     out: dict[str, Any] = {}
     for ann in annotations:
         if ann.image_key is None or id(ann) in picked:

@@ -236,3 +236,39 @@ def test_resolving_a_coco_file_builds_each_lesion_once_though_no_label_changes(
     for _ in range(2):
         assert [les.label for ann in resolved for les in ann.lesions] == [None] * 6
     assert built == [0, 1, 2, 3, 4, 5] and all(type(ann.lesions) is list for ann in resolved)
+
+
+def test_no_properties_are_decoded_for_lesions_without_any_nor_for_picked_classes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each build decoded its lesion's properties, ``{}`` too; and the text of a file's unpicked
+    images decoded every picked lesion's properties only to collect their class names. A lesion
+    with no properties now skips the decode, and the picked classes are read from the class
+    numbers held."""
+    import orjson
+
+    decoded: list[bytes] = []
+
+    class Counting:
+        dumps = staticmethod(orjson.dumps)
+        JSONEncodeError = orjson.JSONEncodeError
+
+        @staticmethod
+        def loads(text: Any) -> Any:
+            decoded.append(bytes(text))
+            return orjson.loads(text)
+
+    doc = _coco(images=3, per_image=2)
+    for ann in doc["annotations"]:
+        del ann["id"], ann["note"]
+    doc["annotations"][1]["note"] = "picked"
+    doc["annotations"][-1]["note"] = "kept"
+    parsed = parse_annotation(json.dumps(doc).encode(), "coco.json")
+    monkeypatch.setattr(held, "orjson", Counting)
+    ann = annotation_for_item(parsed, Item("s1", None, "coco.json", row=1), None)
+    assert [les.properties for les in ann.lesions] == [{}, {"note": "picked"}]
+    assert decoded == [b'{"note":"picked"}']
+    decoded.clear()
+    text = unpicked_text(parsed, {"s1", "s2"})
+    assert text == {"/images/2/file_name": "s3.svs", "/annotations/5/note": "kept"}
+    assert decoded == [b'{"note":"kept"}']

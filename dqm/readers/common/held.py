@@ -135,8 +135,10 @@ class LesionStore:
         kept = self._kept.get(n)
         if kept is not None:
             return copy.deepcopy(kept)
-        start = self._text_end[n - 1] if n else 0
-        return cast(dict[str, Any], orjson.loads(memoryview(self._text)[start : self._text_end[n]]))
+        start, end = self._text_end[n - 1] if n else 0, self._text_end[n]
+        if end - start == 2:  # b"{}": most lesions have no properties
+            return {}
+        return cast(dict[str, Any], orjson.loads(memoryview(self._text)[start:end]))
 
     def held_as(self, n: int) -> tuple[Any, ...]:
         """What lesion ``n`` is held as, nothing built: its pointer, class, whether its outline
@@ -214,6 +216,12 @@ class ImageLesions(Sequence[Lesion]):
     def __repr__(self) -> str:
         return f"ImageLesions({len(self)} lesions)"
 
+    def classes(self) -> set[str | None]:
+        """The class names of these lesions as written, each once, none built nor its
+        properties read."""
+        store = self.store
+        return {store._classes[code] for code in {store._codes[n] for n in self.numbers}}
+
     def texts(self) -> Iterator[tuple[str, str | None, dict[str, Any]]]:
         """``(pointer, class as written, properties)`` of each lesion, none built."""
         store = self.store
@@ -232,6 +240,14 @@ def built(ann: Annotation) -> Annotation:
     if isinstance(lesions, ImageLesions):
         return dataclasses.replace(ann, lesions=list(lesions))
     return ann
+
+
+def lesion_classes(ann: Annotation) -> set[str | None]:
+    """The class names of the lesions of ``ann`` as written, none built."""
+    lesions: Sequence[Lesion] = ann.lesions
+    if isinstance(lesions, ImageLesions):
+        return lesions.classes()
+    return {lesion.raw_class for lesion in lesions}
 
 
 def lesion_texts(ann: Annotation) -> Iterator[tuple[str, str | None, dict[str, Any]]]:
