@@ -206,7 +206,7 @@ def test_held_lesions_compare_by_store_and_numbers_and_kept_properties_are_copie
     lesions = first.lesions
     assert isinstance(lesions, held.ImageLesions)
     assert lesions == lesions and lesions == held.ImageLesions(lesions.store, lesions.numbers)
-    assert lesions != second.lesions and lesions != list(lesions) and not (lesions == [])
+    assert lesions != second.lesions and lesions != list(lesions) and lesions != []
     assert copy.deepcopy(lesions) == lesions and copy.deepcopy(lesions) != second.lesions
     plain = json.dumps(_coco(images=2, per_image=2)).encode()
     read, again = (parse_annotation(plain, "coco.json")[0] for _ in range(2))

@@ -146,8 +146,7 @@ class LesionStore:
         rings, vertices = self._rings, self._vertices
         first, last = self._polygons[n], self._polygons[n + 1]
         shape = [
-            [vertices[r + 1] - vertices[r] for r in range(rings[p], rings[p + 1])]
-            for p in range(first, last)
+            [vertices[r + 1] - vertices[r] for r in range(rings[p], rings[p + 1])] for p in range(first, last)
         ]
         points = self._points[vertices[rings[first]] : vertices[rings[last]]].tobytes()
         start = self._text_end[n - 1] if n else 0
