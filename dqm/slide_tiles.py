@@ -24,6 +24,7 @@ that imagecodecs refuses) is read by OpenSlide as before.
 from __future__ import annotations
 
 import os
+import stat
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -116,13 +117,17 @@ class JpegTiles:
         no longer the one ``opened`` describes (``os.stat`` of ``path`` when OpenSlide opened it)."""
         if vendor not in VENDORS or not level_dimensions or len(level_downsamples) != len(level_dimensions):
             return None
+        from dqm.slide_io import _READ_FLAGS  # a FIFO swapped in is not waited on (no cycle at import)
+
         try:
-            fh = path.open("rb", buffering=0)  # reads of the entries it needs, not 8 KiB each
+            fd = os.open(path, _READ_FLAGS)
         except OSError:
             return None
-        if opened is not None and _identity(os.fstat(fh.fileno())) != _identity(opened):
-            fh.close()
-            return None  # replaced or rewritten since OpenSlide opened it
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or (opened is not None and _identity(st) != _identity(opened)):
+            os.close(fd)
+            return None  # not a file, or replaced or rewritten since OpenSlide opened it
+        fh = os.fdopen(fd, "rb", buffering=0)  # reads of the entries it needs, not 8 KiB each
         identity = opened or os.fstat(fh.fileno())
         found, levels = None, None
         try:
@@ -224,13 +229,27 @@ class JpegTiles:
             return False
         try:
             if self._judge is None:
-                self._judge = openslide.OpenSlide(str(self._path))
-                self._refused = _identity(os.stat(self._path)) != self._opened  # replaced since
+                self._refused = _identity(os.fstat(self._fd)) != self._opened  # rewritten since
+                if not self._refused:
+                    self._judge = openslide.OpenSlide(self._same_file())
+                    self._refused = _identity(os.fstat(self._fd)) != self._opened
             if not self._refused:
                 _openslide_rgba(self._judge, at, level, (1, 1))
         except (openslide.OpenSlideError, OSError, ValueError, MemoryError):
             self._refused = True  # OpenSlide's error is sticky: every later read fails
         return not self._refused
+
+    def _same_file(self) -> str:
+        """A path to the file this object reads, for the checking handle: its descriptor's own
+        (``/proc/self/fd/N`` names the open file, whatever the batch path now names — never a FIFO
+        or a link swapped in since), else the batch path once it is seen to be that file."""
+        own = f"/proc/self/fd/{self._fd}"
+        if os.path.exists(own):
+            return own
+        st = os.stat(self._path)
+        if not stat.S_ISREG(st.st_mode) or _identity(st) != self._opened:
+            raise OSError("the slide was replaced since it was opened")
+        return str(self._path)
 
     def _decode(self, lv: _Level, index: int) -> np.ndarray | None:
         import imagecodecs
@@ -302,9 +321,10 @@ _Entry = tuple[int, int, int]
 """``(type, count, file offset of the value)`` of one IFD entry."""
 
 
-def _identity(st: os.stat_result) -> tuple[int, int, int, int]:
-    """A file's device, inode, size and modification time: another file, or this one rewritten."""
-    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns
+def _identity(st: os.stat_result) -> tuple[int, int, int, int, int]:
+    """A file's device, inode, size, modification and change times: another file, or this one
+    rewritten (a rewrite that sets the modification time back still moves the change time)."""
+    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns
 
 
 def _pages(fh: BinaryIO) -> tuple[str, list[dict[int, _Entry]]] | None:

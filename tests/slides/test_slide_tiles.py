@@ -3,8 +3,10 @@ judges whether a tile reads (dqm.slide_tiles)."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import struct
+import time
 import tracemalloc
 from pathlib import Path
 from typing import Any
@@ -17,6 +19,7 @@ import tifffile
 from dqm.slide_io import _read_rgba, probe_slide
 from dqm.slide_tiles import JpegTiles
 from dqm.synth.pyramid import write_level, write_pyramid
+from tests.slides.test_slide_refs import no_hang  # noqa: F401 (a fixture)
 
 REAL = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "real" / "slides"
 
@@ -379,3 +382,41 @@ def test_a_file_replaced_since_openslide_opened_it_is_openslides(pyramid: Path, 
         (tmp_path / "swap.tiff").replace(path)
         assert tiles.region(0, (0, 0), (256, 256)) is None  # its checking handle sees another file
         assert tiles.region(0, (256, 0), (256, 256)) is None  # and every later read
+
+
+@pytest.mark.usefixtures("no_hang")
+def test_a_fifo_swapped_in_before_the_first_check_is_not_waited_on(pyramid: Path, tmp_path: Path) -> None:
+    """The checking handle opens the file this module holds open (its descriptor), not the batch
+    path again: a FIFO renamed over the slide after it was opened neither hangs the probe nor is
+    judged in the slide's place; nor does one renamed over it before this module opens it."""
+    path = tmp_path / "slide.tiff"
+    shutil.copy(pyramid, path)
+    dims, ds = ((900, 700), (225, 175)), (1.0, 4.0)
+    tiles = JpegTiles.open(path, "generic-tiff", dims, ds, path.stat())
+    assert tiles is not None
+    with tiles:
+        os.mkfifo(tmp_path / "fifo")
+        (tmp_path / "fifo").replace(path)
+        read = tiles.region(0, (0, 0), (256, 256))  # the file it opened, or left to OpenSlide
+    if read is not None:
+        with openslide.OpenSlide(str(pyramid)) as slide:
+            assert np.array_equal(read, np.asarray(slide.read_region((0, 0), 0, (256, 256))))
+    assert JpegTiles.open(path, "generic-tiff", dims, ds) is None  # a FIFO is not a slide to read
+
+
+def test_a_rewrite_that_sets_the_modification_time_back_is_seen(pyramid: Path, tmp_path: Path) -> None:
+    """The file's change time is part of what says it is the file OpenSlide opened: bytes
+    rewritten in place with the modification time set back are not decoded here."""
+    path = tmp_path / "slide.tiff"
+    shutil.copy(pyramid, path)
+    opened = path.stat()
+    dims, ds = ((900, 700), (225, 175)), (1.0, 4.0)
+    tiles = JpegTiles.open(path, "generic-tiff", dims, ds, opened)
+    assert tiles is not None
+    with tiles:
+        data = path.read_bytes()
+        time.sleep(0.05)  # a tick of the kernel's file clock, so the change time moves
+        with path.open("r+b") as fh:
+            fh.write(data)  # the same bytes: only the times tell
+        os.utime(path, ns=(opened.st_atime_ns, opened.st_mtime_ns))
+        assert tiles.region(0, (0, 0), (256, 256)) is None
