@@ -290,7 +290,7 @@ STAGES = (
     ("  blur sample (tile reads + sharpness)", "dqm.pixels.artefacts", "_blur"),
     ("  sharpness", "dqm.pixels.artefacts", "sharpness"),
     ("all reads (read_rgba)", "dqm.slide_io", "_read_rgba"),
-    ("  OpenSlide's own (1 px before each tile decoded here)", "dqm.slide_io", "_openslide_rgba"),
+    ("  OpenSlide's own (1 px before each tile decoded here)", "dqm.slide_tiles", "openslide_rgba"),
     ("  JPEG tiles decoded here", "dqm.slide_tiles", "JpegTiles._decode"),
     ("  their index (the IFD walk)", "dqm.slide_tiles", "_pages"),
 )

@@ -53,7 +53,7 @@ from dqm.pixels.artefacts import Artefacts, TileSource, decoded_pixels, measure
 from dqm.pixels.masks import dilate, fill_holes
 from dqm.pixels.stain import dqt_tables, jpeg_quality, scanner, stain_descriptors
 from dqm.slide_refs import not_to_open, refused_reference, tiff_refusal
-from dqm.slide_tiles import JpegTiles
+from dqm.slide_tiles import READ_FLAGS, JpegTiles, openslide_rgba
 from dqm.sparse_files import SparseFileError, sparse_of
 
 HASH_CHUNK = 1 << 20
@@ -293,13 +293,9 @@ _DERIVED = ("read_failure", "tissue_fraction", "artefacts")
 """Facts a record holds in another form than the probe's."""
 
 
-_READ_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
-"""A file swapped for a FIFO after it was listed is not waited on (a regular file reads the same)."""
-
-
 def fingerprint(path: Path | str, size: int) -> str:
     """A cheap content print: size + first and last MiB. Full hashes confirm matches."""
-    fd = os.open(path, _READ_FLAGS)
+    fd = os.open(path, READ_FLAGS)
     try:
         return _print(fd, size)
     finally:
@@ -310,7 +306,7 @@ def stat_and_print(path: Path | str) -> list[int | str]:
     """A file's size, modification and change time (ns), inode and :func:`fingerprint`, from one
     opening (the print is of the file the stat describes). Raises OSError for a file that cannot
     be read or is not a regular file."""
-    fd = os.open(path, _READ_FLAGS)
+    fd = os.open(path, READ_FLAGS)
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
@@ -642,25 +638,7 @@ def _read_rgba(
         direct = tiles.region(level, xy, size)
         if direct is not None:
             return direct
-    return _openslide_rgba(slide, xy, level, size)
-
-
-def _openslide_rgba(slide: Any, xy: tuple[int, int], level: int, size: tuple[int, int]) -> np.ndarray:
-    """:func:`_read_rgba` by OpenSlide."""
-    from openslide import lowlevel
-
-    handle = getattr(slide, "_osr", None)
-    read = getattr(lowlevel, "_read_region", None)
-    convert = getattr(getattr(lowlevel, "_convert", None), "argb2rgba", None)
-    w, h = size
-    if handle is None or read is None or convert is None or w <= 0 or h <= 0:
-        return np.asarray(slide.read_region(xy, level, size))
-    buf = (w * h * ctypes.c_uint32)()
-    read(handle, buf, xy[0], xy[1], level, w, h)  # raises OpenSlideError as read_region does
-    convert(buf)
-    out = np.frombuffer(memoryview(buf).cast("B"), np.uint8).reshape(h, w, 4)
-    out.flags.writeable = False
-    return out
+    return openslide_rgba(slide, xy, level, size)
 
 
 def _openslide_tiles(
@@ -1020,7 +998,6 @@ def keep_freed_memory() -> None:
     CPU (``benchmarks/bench_slides.py``). For dqm's worker processes, which probe one slide
     after another; the memory kept is at most :data:`MALLOC_TRIM_THRESHOLD` more. Does nothing
     where the C library has no ``mallopt`` (macOS, musl)."""
-    import ctypes
 
     try:
         mallopt = ctypes.CDLL(None).mallopt

@@ -23,6 +23,7 @@ that imagecodecs refuses) is read by OpenSlide as before.
 
 from __future__ import annotations
 
+import ctypes
 import os
 import stat
 import struct
@@ -81,6 +82,29 @@ class _Level:
     colorspace: str
 
 
+READ_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+"""A file swapped for a FIFO after it was listed is not waited on (a regular file reads the same)."""
+
+
+def openslide_rgba(slide: Any, xy: tuple[int, int], level: int, size: tuple[int, int]) -> np.ndarray:
+    """A region of ``slide`` read by OpenSlide into an RGBA array (its read buffer viewed, not
+    copied out of Pillow; ``read_region`` where openslide-python's low-level read is not there)."""
+    from openslide import lowlevel
+
+    handle = getattr(slide, "_osr", None)
+    read = getattr(lowlevel, "_read_region", None)
+    convert = getattr(getattr(lowlevel, "_convert", None), "argb2rgba", None)
+    w, h = size
+    if handle is None or read is None or convert is None or w <= 0 or h <= 0:
+        return np.asarray(slide.read_region(xy, level, size))
+    buf = (w * h * ctypes.c_uint32)()
+    read(handle, buf, xy[0], xy[1], level, w, h)  # raises OpenSlideError as read_region does
+    convert(buf)
+    out = np.frombuffer(memoryview(buf).cast("B"), np.uint8).reshape(h, w, 4)
+    out.flags.writeable = False
+    return out
+
+
 class JpegTiles:
     """The JPEG tiles of an open slide's levels, read through a file handle of their own."""
 
@@ -117,10 +141,8 @@ class JpegTiles:
         no longer the one ``opened`` describes (``os.stat`` of ``path`` when OpenSlide opened it)."""
         if vendor not in VENDORS or not level_dimensions or len(level_downsamples) != len(level_dimensions):
             return None
-        from dqm.slide_io import _READ_FLAGS  # a FIFO swapped in is not waited on (no cycle at import)
-
         try:
-            fd = os.open(path, _READ_FLAGS)
+            fd = os.open(path, READ_FLAGS)
         except OSError:
             return None
         st = os.fstat(fd)
@@ -223,8 +245,6 @@ class JpegTiles:
         the region and fail with the message and at the place it would have."""
         import openslide
 
-        from dqm.slide_io import _openslide_rgba  # the probe's own read (here: no cycle at import)
-
         if self._refused:
             return False
         try:
@@ -234,7 +254,7 @@ class JpegTiles:
                     self._judge = openslide.OpenSlide(self._same_file())
                     self._refused = _identity(os.fstat(self._fd)) != self._opened
             if not self._refused:
-                _openslide_rgba(self._judge, at, level, (1, 1))
+                openslide_rgba(self._judge, at, level, (1, 1))
         except (openslide.OpenSlideError, OSError, ValueError, MemoryError):
             self._refused = True  # OpenSlide's error is sticky: every later read fails
         return not self._refused
