@@ -28,6 +28,16 @@ settings.register_profile(
 settings.load_profile("soak" if os.environ.get("DQM_FUZZ_EXAMPLES") else "ci")
 
 
+@pytest.fixture(autouse=True)
+def _english_lines() -> None:
+    """Each test starts with the command line's language at its default: a command run in the
+    test process with ``--lang ko`` sets it for the process (a real run is one command), and a
+    later test's printed lines would be Korean."""
+    from dqm.cli.common import LANGUAGE
+
+    LANGUAGE.value = "en"
+
+
 @pytest.fixture(scope="session")
 def profile() -> Profile:
     return load_profile()
