@@ -445,6 +445,7 @@ def delivered_loader(
     files are then the batch's: a path in the plan may be masked too)."""
     from dqm.batch import NO_SUCH_FILE, discover, jailed, normalise
     from dqm.readers import read_annotation, resolve_classes
+    from dqm.readers.items import is_named
 
     paths = {s.slide_id: s.annotation_path for s in plan.sample}
     images = {s.slide_id: s.image_path for s in plan.sample}
@@ -468,14 +469,18 @@ def delivered_loader(
         image = images.get(slide_id)
         if image:
             names |= {Path(image).name, Path(image).stem}
-        picked = next(
-            (
-                a
-                for a in annotations
-                if a.image_key in names or (a.slide_file and Path(a.slide_file).name in names)
-            ),
-            annotations[0],
+        # the audit's choice (dqm.readers.items.annotation_for_item): never another image's lesions
+        picked = (
+            annotations[0]
+            if len(annotations) == 1
+            else next((a for a in annotations if is_named(a, names)), None)
         )
+        if picked is None:
+            return msg(
+                "none of the file's {n} images is named {names}",
+                n=len(annotations),
+                names=" or ".join(sorted(names)),
+            )
         ann = resolve_classes(picked, profile)  # only its image's lesions built (a COCO file holds many)
         if not ann.readable:
             return msg("annotation file {path} cannot be read", path=rel)

@@ -650,3 +650,29 @@ def test_the_delivered_outline_of_a_shared_coco_file_builds_only_its_own_image(
     said = delivered_loader(tmp_path, plan, profile)(slide)
     assert not isinstance(said, str) and len(said) == 3
     assert made == [3, 4, 5]  # the slide's image's three lesions, each built once
+
+
+def test_a_slide_a_shared_file_does_not_list_is_not_scored_against_another_images_outline(
+    tmp_path: Path, profile: Profile
+) -> None:
+    """The loader fell back to the file's first image when none was the slide's: a reviewer's
+    outline was scored against another slide's lesions. As the audit (``IMAGE_NOT_IN_FILE``),
+    the slide has no delivered outline, and the reason says so."""
+    from dqm.semantic.ingest import delivered_loader
+
+    plan = plan_for(200)
+    slide = plan.sample[0].slide_id
+    rel = plan.sample[0].annotation_path
+    assert rel is not None
+    square = [[10, 10, 60, 10, 60, 60, 10, 60]]
+    doc = {
+        "images": [{"id": i, "file_name": name} for i, name in enumerate(["a", "b"], 1)],
+        "annotations": [
+            {"id": k + 1, "image_id": 1 + k % 2, "category_id": 1, "segmentation": square} for k in range(4)
+        ],
+        "categories": [{"id": 1, "name": "BCC"}],
+    }
+    (tmp_path / rel).parent.mkdir(parents=True)
+    (tmp_path / rel).write_text(json.dumps(doc), encoding="utf-8")
+    said = delivered_loader(tmp_path, plan, profile)(slide)
+    assert isinstance(said, str) and "none of the file's 2 images is named" in str(said)
