@@ -635,18 +635,7 @@ def test_the_delivered_outline_of_a_shared_coco_file_builds_only_its_own_image(
     monkeypatch.setattr(held, "lesion_as_read", counted)
     plan = plan_for(200)
     slide = plan.sample[0].slide_id
-    rel = plan.sample[0].annotation_path
-    assert rel is not None
-    square = [[10, 10, 60, 10, 60, 60, 10, 60]]
-    doc = {
-        "images": [{"id": i, "file_name": name} for i, name in enumerate(["a", slide, "b"], 1)],
-        "annotations": [
-            {"id": k + 1, "image_id": 1 + k // 3, "category_id": 1, "segmentation": square} for k in range(9)
-        ],
-        "categories": [{"id": 1, "name": "BCC"}],
-    }
-    (tmp_path / rel).parent.mkdir(parents=True)
-    (tmp_path / rel).write_text(json.dumps(doc), encoding="utf-8")
+    _shared_coco(tmp_path, plan, ["a", slide, "b"], 3)
     said = delivered_loader(tmp_path, plan, profile)(slide)
     assert not isinstance(said, str) and len(said) == 3
     assert made == [3, 4, 5]  # the slide's image's three lesions, each built once
@@ -662,17 +651,25 @@ def test_a_slide_a_shared_file_does_not_list_is_not_scored_against_another_image
 
     plan = plan_for(200)
     slide = plan.sample[0].slide_id
+    _shared_coco(tmp_path, plan, ["a", "b"], 2)
+    said = delivered_loader(tmp_path, plan, profile)(slide)
+    assert isinstance(said, str) and "none of the file's 2 images is named" in str(said)
+
+
+def _shared_coco(root: Path, plan: ReviewPlan, names: list[str], per_image: int) -> None:
+    """A COCO file of images ``names``, ``per_image`` squares each, at the plan's first slide's
+    annotation path under ``root``."""
     rel = plan.sample[0].annotation_path
     assert rel is not None
     square = [[10, 10, 60, 10, 60, 60, 10, 60]]
+    n = len(names) * per_image
     doc = {
-        "images": [{"id": i, "file_name": name} for i, name in enumerate(["a", "b"], 1)],
+        "images": [{"id": i, "file_name": name} for i, name in enumerate(names, 1)],
         "annotations": [
-            {"id": k + 1, "image_id": 1 + k % 2, "category_id": 1, "segmentation": square} for k in range(4)
+            {"id": k + 1, "image_id": 1 + k // per_image, "category_id": 1, "segmentation": square}
+            for k in range(n)
         ],
         "categories": [{"id": 1, "name": "BCC"}],
     }
-    (tmp_path / rel).parent.mkdir(parents=True)
-    (tmp_path / rel).write_text(json.dumps(doc), encoding="utf-8")
-    said = delivered_loader(tmp_path, plan, profile)(slide)
-    assert isinstance(said, str) and "none of the file's 2 images is named" in str(said)
+    (root / rel).parent.mkdir(parents=True)
+    (root / rel).write_text(json.dumps(doc), encoding="utf-8")
