@@ -71,12 +71,14 @@ def racy(times: Sequence[int], now: int) -> bool:
     return now - max(times) < window
 
 
-def _stat_key(st: os.stat_result) -> tuple[int, int, int, int, int]:
+def stat_key(st: os.stat_result) -> tuple[int, int, int, int, int]:
+    """A file's size, modification and change times, inode and device: another file, or this one
+    rewritten (a rewrite that sets the modification time back still moves the change time)."""
     return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
 
 
 def _key(path: Path | str, st: os.stat_result) -> _Key:
-    return (_RUN.get(), os.fspath(path), *_stat_key(st))
+    return (_RUN.get(), os.fspath(path), *stat_key(st))
 
 
 def known(path: Path | str, st: os.stat_result) -> str | None:
@@ -95,7 +97,7 @@ def remember(path: Path | str, st: os.stat_result, digest: str, since: int, read
     ``since`` or later (:func:`time.time_ns`), from a descriptor whose ``os.fstat`` is ``read``;
     unless the stat cannot be trusted (:func:`racy`) or ``read`` is another file's, or the same
     file changed (its size, times, inode or device differ from ``st``)."""
-    if _stat_key(read) != _stat_key(st) or racy((st.st_mtime_ns, st.st_ctime_ns), since):
+    if stat_key(read) != stat_key(st) or racy((st.st_mtime_ns, st.st_ctime_ns), since):
         return
     key = _key(path, st)
     with _LOCK:

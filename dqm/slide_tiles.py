@@ -34,6 +34,7 @@ from typing import Any, BinaryIO, cast
 
 import numpy as np
 
+from dqm.file_digests import stat_key
 from dqm.image_text import MAX_ENTRIES, _entries, _layout
 
 VENDORS = frozenset({"generic-tiff", "aperio"})
@@ -118,7 +119,7 @@ class JpegTiles:
         opened: os.stat_result,
     ) -> None:
         self._path, self._judge = path, cast("Any", None)  # the OpenSlide handle that checks tiles
-        self._opened, self._refused = _identity(opened), False  # refused: every region is OpenSlide's
+        self._opened, self._refused = stat_key(opened), False  # refused: every region is OpenSlide's
         self._fh, self._fd = fh, fh.fileno()
         self._size = os.fstat(self._fd).st_size
         self._order, self._levels, self._downsamples = byteorder, levels, downsamples
@@ -146,7 +147,7 @@ class JpegTiles:
         except OSError:
             return None
         st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode) or (opened is not None and _identity(st) != _identity(opened)):
+        if not stat.S_ISREG(st.st_mode) or (opened is not None and stat_key(st) != stat_key(opened)):
             os.close(fd)
             return None  # not a file, or replaced or rewritten since OpenSlide opened it
         fh = os.fdopen(fd, "rb", buffering=0)  # reads of the entries it needs, not 8 KiB each
@@ -249,10 +250,10 @@ class JpegTiles:
             return False
         try:
             if self._judge is None:
-                self._refused = _identity(os.fstat(self._fd)) != self._opened  # rewritten since
+                self._refused = stat_key(os.fstat(self._fd)) != self._opened  # rewritten since
                 if not self._refused:
                     self._judge = openslide.OpenSlide(self._same_file())
-                    self._refused = _identity(os.fstat(self._fd)) != self._opened
+                    self._refused = stat_key(os.fstat(self._fd)) != self._opened
             if not self._refused:
                 openslide_rgba(self._judge, at, level, (1, 1))
         except (openslide.OpenSlideError, OSError, ValueError, MemoryError):
@@ -267,7 +268,7 @@ class JpegTiles:
         if os.path.exists(own):
             return own
         st = os.stat(self._path)
-        if not stat.S_ISREG(st.st_mode) or _identity(st) != self._opened:
+        if not stat.S_ISREG(st.st_mode) or stat_key(st) != self._opened:
             raise OSError("the slide was replaced since it was opened")
         return str(self._path)
 
@@ -339,12 +340,6 @@ MAX_VALUE_BYTES = 1 << 16
 
 _Entry = tuple[int, int, int]
 """``(type, count, file offset of the value)`` of one IFD entry."""
-
-
-def _identity(st: os.stat_result) -> tuple[int, int, int, int, int]:
-    """A file's device, inode, size, modification and change times: another file, or this one
-    rewritten (a rewrite that sets the modification time back still moves the change time)."""
-    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns
 
 
 def _pages(fh: BinaryIO) -> tuple[str, list[dict[int, _Entry]]] | None:
