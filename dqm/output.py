@@ -148,6 +148,12 @@ def new_run_id() -> str:
     return f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(4)}"
 
 
+def _payload(data: str | bytes, mask: Mask | None, binary: bool) -> bytes:
+    """The bytes a file of ``data`` holds: ``binary`` bytes as they are, text (or UTF-8 bytes of
+    text) masked."""
+    return data if binary and isinstance(data, bytes) else _masked(data, mask)
+
+
 def _masked(data: str | bytes, mask: Mask | None) -> bytes:
     if isinstance(data, str):
         return (mask(data) if mask else data).encode("utf-8")
@@ -191,7 +197,7 @@ def write_file(
     final name (the rename reached the disk before the data). :class:`OutputSet` stages its files
     with ``durable=False`` and flushes them all at once before its commit record names them."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    payload = data if binary and isinstance(data, bytes) else _masked(data, mask)
+    payload = _payload(data, mask, binary)
     if compress:
         payload = gzip.compress(payload, compresslevel=6, mtime=0)
     fd, tmp = _temporary_beside(path, private)
@@ -233,7 +239,7 @@ class FileBatch:
     def write(self, path: Path, data: str | bytes, mask: Mask | None = None, binary: bool = False) -> Path:
         """Write ``data`` (masked and encoded as :func:`write_file` does) to take the name ``path``."""
         path.parent.mkdir(parents=True, exist_ok=True)
-        payload = data if binary and isinstance(data, bytes) else _masked(data, mask)
+        payload = _payload(data, mask, binary)
         fd, tmp = _temporary_beside(path)
         try:
             view = memoryview(payload)
