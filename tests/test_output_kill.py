@@ -28,6 +28,7 @@ from dqm.output import (
 )
 
 ROOT = Path(__file__).resolve().parents[1]
+TINY = str(ROOT / "tests" / "validity" / "tiny.yaml")
 OLD = {"results.json": "1", "report.html": "1", "sub/thumb.png": "1", "findings.csv.gz": "1"}
 NEW = {"results.json": "2", "report.html": "2", "sub/thumb.png": "2"}
 STEPS = 5
@@ -464,7 +465,7 @@ def test_readers_of_a_results_json_alone_read_it_beside_a_half_moved_set(
     assert _tree(killed_audit) == before
 
 
-@pytest.mark.parametrize("command", ["fixlist", "sample", "baseline"])
+@pytest.mark.parametrize("command", ["fixlist", "sample", "baseline", "validity"])
 def test_a_command_reading_its_own_out_finishes_the_set_there_first(
     killed_audit: Path, clean_batch: Path, command: str
 ) -> None:
@@ -472,7 +473,8 @@ def test_a_command_reading_its_own_out_finishes_the_set_there_first(
     before taking its run lock: a set left half moved there made them refuse (exit 2), telling the
     user to run dqm into that folder -- what they were doing. They finish it first now (under the
     run lock), read the finished set and write theirs; and the command verify's refusal names
-    (fixlist) works."""
+    (fixlist) works. validity --results read it and wrote beside the half-moved set, leaving it
+    so: it finishes it first too."""
     out = killed_audit
     results = str(out / "results.json")
     res = CliRunner().invoke(app, ["verify", str(out)])
@@ -483,6 +485,16 @@ def test_a_command_reading_its_own_out_finishes_the_set_there_first(
         "fixlist": ["fixlist", results, "--out", str(out)],
         "sample": ["sample", str(clean_batch), "--results", results, "--out", str(out)],
         "baseline": ["audit", str(clean_batch), "--out", str(out), "--baseline", str(out)],
+        "validity": [
+            "validity",
+            str(clean_batch),
+            "--results",
+            results,
+            "--out",
+            str(out),
+            "--profile",
+            TINY,
+        ],
     }[command]
     res = CliRunner().invoke(app, args)
     assert res.exit_code in (0, 1), res.output
@@ -549,3 +561,31 @@ def test_an_audit_refused_before_it_writes_leaves_no_out_folder(tmp_path: Path, 
     assert kept.is_dir()
     assert runner.invoke(app, ["audit", str(clean_batch), "--out", str(made)]).exit_code in (0, 1)
     assert (made / "results.json").is_file()
+
+
+def test_commands_refused_or_failed_after_making_their_out_leave_none(
+    tmp_path: Path, clean_batch: Path
+) -> None:
+    """fixlist made its --out before it looked up --lot: an unknown lot (exit 2) left the new empty
+    folder behind; convert made it before it read a source, and converting nothing (exit 1) left it
+    too. Each removes the folders it made when nothing was written there, as audit does; one that
+    was there stays."""
+    runner = CliRunner()
+    audited = tmp_path / "audit"
+    assert runner.invoke(app, ["audit", str(clean_batch), "--out", str(audited)]).exit_code in (0, 1)
+    results = str(audited / "results.json")
+    made = tmp_path / "new" / "out"
+    res = runner.invoke(app, ["fixlist", results, "--out", str(made), "--lot", "nosuch"])
+    assert res.exit_code == 2 and "nosuch" in res.output, res.output
+    assert not (tmp_path / "new").exists()
+    broken = tmp_path / "broken.geojson"
+    broken.write_text("{not json")
+    res = runner.invoke(app, ["convert", str(broken), "--out", str(made)])
+    assert res.exit_code == 1, res.output
+    assert not (tmp_path / "new").exists()
+    kept = tmp_path / "kept"
+    kept.mkdir()
+    assert runner.invoke(app, ["fixlist", results, "--out", str(kept), "--lot", "nosuch"]).exit_code == 2
+    assert kept.is_dir()
+    assert runner.invoke(app, ["fixlist", results, "--out", str(made)]).exit_code == 0
+    assert (made / "fixlist.csv").is_file()

@@ -727,6 +727,7 @@ def _print_validity(v: Any) -> None:
 
 @app.command()
 def validity(
+    context: typer.Context,
     batch: Annotated[Path, typer.Argument(help="The batch folder (read only).")],
     out_dir: Annotated[
         Path, typer.Option("--out", "-o", help="Folder for validity.json and the checkpoints.")
@@ -765,6 +766,9 @@ def validity(
     prof = load_profile_or_exit(dataset_profile)
     masker = start_masking(prof.deid, mask_key)
     outside_batch(out_dir, root, "--out")
+    removed_when_unused(context, out_dir)  # made by the stage: a run refused in it leaves no empty --out
+    if results is not None:  # an audit into --out a killed run left half moved: finished first
+        settle_own_or_exit(results, out_dir)
     options = _validity_options(profile, out_dir, device, resume, masker)
     previous = [p for p in (out_dir / RESULT_FILE, out_dir / CHECKPOINTS) if p.exists()]
     if previous and not (resume or force):

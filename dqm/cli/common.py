@@ -254,9 +254,11 @@ def output_folder(path: Path, root: Path | None, option: str) -> Path:
 
 
 def removed_when_unused(context: typer.Context, path: Path) -> None:
-    """Before :func:`output_folder` makes ``path``: when the command ends (``context`` closes,
-    whatever its exit), the folders made for it are removed if nothing was written into them (a
-    run refused with exit 2 after making its --out left the empty folder behind)."""
+    """Before a command makes its output folder ``path`` (:func:`output_folder` does it, or the
+    command's work later): when the command ends (``context`` closes, whatever its exit), the
+    folders made for it are removed if nothing was written into them (a run refused with exit 2,
+    or that converted nothing, after making its --out left the empty folder behind). Every
+    command that makes its --out calls it (audit, fixlist, validity, convert)."""
     made = [p for p in (path, *path.parents) if not os.path.lexists(p)]
     if made:
         context.call_on_close(lambda: _remove_if_unused(made))

@@ -17,6 +17,7 @@ from dqm.cli.common import (
     locked,
     out,
     output_folder,
+    removed_when_unused,
     settle_own_or_exit,
     start_masking,
     usage_error,
@@ -28,6 +29,7 @@ FIXLIST_FILES = {"html": "fixlist.html", "csv": "fixlist.csv"}
 
 @app.command()
 def fixlist(
+    context: typer.Context,
     results: Annotated[Path, typer.Argument(help="A results.json written by dqm audit.")],
     out_dir: Annotated[
         Path, typer.Option("--out", "-o", help="Folder for fixlist.html and fixlist.csv.")
@@ -59,6 +61,7 @@ def fixlist(
     settle_own_or_exit(results, out_dir)
     result = load_result_or_exit(results)
     batch = Path(result.batch.path)
+    removed_when_unused(context, out_dir)  # a run refused below (an unknown --lot) leaves no empty --out
     output_folder(out_dir, batch.resolve() if batch.is_dir() else None, "--out")
     try:
         items = lot_items(result, lot_by, lot, masker) if lot is not None else None

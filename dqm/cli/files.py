@@ -29,6 +29,7 @@ from dqm.cli.common import (
     outside_batch,
     print_finding_lines,
     progress_bar,
+    removed_when_unused,
     run_with_progress,
     start_masking,
     syntactic_figures,
@@ -205,6 +206,7 @@ def checks(
 
 @app.command()
 def convert(
+    context: typer.Context,
     sources: Annotated[list[Path], typer.Argument(help="Annotation files (any supported format).")],
     to: Annotated[str, typer.Option("--to", help="native | qupath | mask (a label PNG)")] = "native",
     out_dir: Annotated[Path, typer.Option("--out", "-o", help="Folder for the converted files.")] = Path(
@@ -246,6 +248,7 @@ def convert(
         facts = got
     failed = False
     written: set[Path] = set()
+    removed_when_unused(context, out_dir)  # made as the first file is converted: none converted, none left
     with FileBatch() as batch:  # flushed to the disk in groups, not file by file
         for src in sources:
             res = convert_file(src, to, out_dir, prof, facts, force, written, downsample, batch)  # type: ignore[arg-type]
