@@ -237,6 +237,45 @@ def test_signing_out_ends_the_session_on_the_server(fresh: tuple[Path, Path]) ->
         assert other.get("/api/state").status_code == 200
 
 
+def test_a_bearer_sign_out_ends_its_token_across_a_restart(fresh: tuple[Path, Path]) -> None:
+    """A script's ``POST /api/logout`` with ``Authorization: Bearer TOKEN`` answered 200 and ended
+    nothing: the token went on working (the docs said until rotated), so a script could not give up
+    a token it suspected was copied. Sign-out with a bearer token ends the token now, in the
+    database (a restarted server refuses it too), and the sessions signed in with it; another
+    reviewer is untouched, and a rotated token works again."""
+    review_dir, batch = fresh
+    kim, lee = reviewer(review_dir, "Kim"), reviewer(review_dir, "Lee")
+    bearer = {"authorization": f"Bearer {kim}"}
+    with client_for(review_dir, batch) as script, client_for(review_dir, batch) as browser:
+        sign_in(browser, kim)
+        assert script.get("/api/state", headers=bearer).status_code == 200
+        assert script.post("/api/logout", json={}, headers=bearer).status_code == 200
+        assert script.get("/api/state", headers=bearer).status_code == 401
+        assert browser.get("/api/state").status_code == 401  # signed in with the ended token
+        assert browser.post("/api/login", json={"token": kim}).status_code == 401
+    with client_for(review_dir, batch) as restarted:  # a new server on the same database
+        assert restarted.get("/api/state", headers=bearer).status_code == 401
+        assert restarted.get("/api/state", headers={"authorization": f"Bearer {lee}"}).status_code == 200
+        rotated = runner.invoke(cli_app, ["review", "add-reviewer", str(review_dir), "Kim", "--rotate"])
+        assert rotated.exit_code == 0, rotated.output
+        token = rotated.output.strip().split("#token=", 1)[1]
+        assert restarted.get("/api/state", headers={"authorization": f"Bearer {token}"}).status_code == 200
+
+
+def test_a_token_rotated_meanwhile_is_not_ended_by_the_old_ones_sign_out(tmp_path: Path) -> None:
+    """The token is ended only while it is still the one the request was made with: an old
+    token's sign-out that races a rotation leaves the new token working."""
+    from dqm.semantic.server import auth
+
+    db = ReviewDB(tmp_path / DB_NAME, "plan")
+    old = db.add_reviewer("Kim")
+    as_read = db.reviewer_by_token(old)
+    assert as_read is not None
+    new = db.add_reviewer("Kim", rotate=True)
+    auth.end_session(db, auth.Session(as_read, "", "bearer"))
+    assert db.reviewer_by_token(new) is not None and db.reviewer_by_token(old) is None
+
+
 def test_a_session_unused_for_its_idle_time_ends(tmp_path: Path) -> None:
     """A session used within :data:`~auth.IDLE_SECONDS` of its last request lives on (up to its
     7 days); one left unused that long is refused; its last use is written once a minute at most."""

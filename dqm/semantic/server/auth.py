@@ -17,7 +17,9 @@ tiles is hundreds of requests: not a disk write each).
 Writes need the session's CSRF token (an HMAC of its nonce) in the ``X-CSRF-Token`` header, a JSON
 body and, where the browser sends one, an ``Origin`` equal to the server's. Scripts may use
 ``Authorization: Bearer TOKEN`` instead of the cookie; a browser never adds that header by itself,
-so such requests need no CSRF token.
+so such requests need no CSRF token. ``POST /api/logout`` with a bearer token ends the token itself
+(stored: a restart keeps it ended); the reviewer's link stops working with it, and their sessions
+end, until the token is rotated.
 
 Tokens are random (guessing one is hopeless), but each wrong one costs a lookup and a log line:
 :class:`SignInLimit` lets one client address (an IPv6 /64 network: :func:`sign_in_key`) fail
@@ -106,9 +108,13 @@ def read_session(db: ReviewDB, value: str | None, now: float | None = None) -> S
 
 def end_session(db: ReviewDB, session: Session) -> None:
     """Sign ``session`` out: its cookie is refused from now on, wherever it is sent from. A bearer
-    request has no session to end (its token works until it is rotated)."""
+    request has no session but its token: the token is ended (:meth:`ReviewDB.end_token`, kept in
+    the database, so a restart keeps it ended): the reviewer's link and the sessions signed in with
+    it end too, until ``dqm review add-reviewer --rotate`` gives them a new token."""
     if session.nonce:
         db.end_session(session.nonce)
+    elif session.via == "bearer":
+        db.end_token(session.reviewer)
 
 
 def bearer(db: ReviewDB, header: str | None) -> Session | None:

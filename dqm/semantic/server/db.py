@@ -35,6 +35,8 @@ VERDICTS = ("pass", "fail", "")
 """A verdict row's value; the empty string withdraws the reviewer's verdict on that slide."""
 MAX_COMMENT = 4000
 MAX_NAME = 120
+ENDED = "ended:"
+"""What an ended token's hash starts with (:meth:`ReviewDB.end_token`): no SHA-256 in hex does."""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -240,6 +242,21 @@ class ReviewDB:
                 )
                 con.execute("DELETE FROM sessions WHERE reviewer_id = ?", (row[0],))
         return token
+
+    def end_token(self, reviewer: Reviewer) -> bool:
+        """End ``reviewer``'s token (a bearer request's sign-out): no token of theirs works any more
+        (the hash stored in its place, ``ended:`` and random, is no SHA-256 of anything), and the
+        sessions signed in with it end, until ``add_reviewer(..., rotate=True)`` gives them a new
+        one. Only while the token is still the one ``reviewer`` was read with: a token rotated
+        meanwhile is not ended. Whether it was ended."""
+        with self._tx() as con:
+            ended = con.execute(
+                "UPDATE reviewers SET token_sha256 = ? WHERE id = ? AND token_sha256 = ?",
+                (f"{ENDED}{secrets.token_hex(16)}", reviewer.id, reviewer.token_sha256),
+            ).rowcount
+            if ended:
+                con.execute("DELETE FROM sessions WHERE reviewer_id = ?", (reviewer.id,))
+        return bool(ended)
 
     def reviewer_by_token(self, token: str) -> Reviewer | None:
         if not token or len(token) > 200:
