@@ -404,6 +404,67 @@ def test_a_tls_client_that_never_finishes_its_handshake_is_cut_off(
         running[0][1].join(10)
 
 
+def test_a_client_holding_tls_handshakes_open_is_refused_and_another_is_served(
+    fresh: tuple[Path, Path],  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """A connection's TLS handshake runs before the protocol's bounds see it, and was bounded only
+    in time: a client opening connections that never finish it held one descriptor each for
+    HANDSHAKE_SECONDS, as many as it liked. Now one address may have HANDSHAKES_PER_CLIENT (here 2)
+    unfinished at once: a third raw TCP connection is closed as soon as it is accepted (before:
+    held until the handshake limit, here far beyond WAIT), a client at another address completes
+    its handshake and is served meanwhile, and the address is served again once its half-open
+    connections are gone. The server is the real one: GuardedServer, the application, TLS."""
+    import ssl
+
+    import uvicorn
+
+    from dqm.semantic.server.guard import GuardedServer
+
+    review_dir, batch = fresh
+    keyfile, certfile = _certificate(tmp_path)
+    app = build(review_dir, batch, load_profile(), KEY, host="127.0.0.1")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    options = server_options("127.0.0.1", port, keyfile, certfile, False) | {"log_level": "warning"}
+    server = GuardedServer(uvicorn.Config(app, **options))
+    server.handshake_seconds = 10 * WAIT  # the half-open connections outlive the test
+    server.handshakes_per_client = 2
+    running: list[tuple[Any, threading.Thread]] = []
+    start(server, running)
+    context = ssl.create_default_context(cafile=str(certfile))
+
+    def served(source: str) -> bytes:
+        with connect(port, source) as raw, context.wrap_socket(raw, server_hostname="127.0.0.1") as tls:
+            tls.sendall(b"GET /login HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+            return read_all(tls)
+
+    try:
+        half_open = [connect(port) for _ in range(2)]  # TCP only: no ClientHello, ever
+        with connect(port) as third:
+            try:
+                closed = read_all(third)  # a timeout (before: held for handshake_seconds) fails
+            except ConnectionResetError:
+                closed = b""
+            assert closed == b""
+        assert served("127.0.0.2").startswith(b"HTTP/1.1 200 ")  # another address, meanwhile
+        for sock in half_open:
+            sock.close()
+        deadline = time.monotonic() + WAIT
+        while True:  # the server sees the two closed as its loop turns
+            try:
+                answer = served("127.0.0.1")
+                break
+            except (ssl.SSLError, OSError):
+                assert time.monotonic() < deadline, "the address was not served again"
+                time.sleep(0.1)
+        assert answer.startswith(b"HTTP/1.1 200 ")
+    finally:
+        server.should_exit = True
+        running[0][1].join(10)
+
+
 def test_the_servers_log_lines_are_escaped_clipped_and_in_its_language() -> None:
     """uvicorn's access line quoted the request's path and query as they came (up to h11's 16 KiB:
     a line each) and a forwarded client address with bytes 0x80-0xFF (C1 controls to a terminal);

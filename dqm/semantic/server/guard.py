@@ -37,7 +37,12 @@ option):
 * over TLS, the handshake must end within :data:`HANDSHAKE_SECONDS` of the connection's opening
   (:class:`GuardedServer`): asyncio's default gave a client that connects and sends nothing 60 s,
   and the protocol above (its deadline, its bounds) sees a connection only once its handshake is
-  done.
+  done;
+* over TLS, at most :data:`HANDSHAKES_PER_CLIENT` handshakes are unfinished at once from one client
+  (as :data:`PER_CLIENT` counts it; no bound behind a reverse proxy): a connection past it is
+  closed as soon as it is accepted (:class:`Handshakes`). Without it a client opening connections
+  that never finish the handshake held a descriptor each for :data:`HANDSHAKE_SECONDS`, as many as
+  it could open, out of the per-client and overall bounds above.
 
 Closed connections are counted and logged at most once a minute (an attack would flood the log).
 """
@@ -47,6 +52,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 import struct
 import time
 from typing import Any, ClassVar
@@ -82,6 +88,10 @@ LOG_EVERY = 60.0
 """Seconds between two log lines about closed connections."""
 HANDSHAKE_SECONDS = REQUEST_SECONDS
 """Seconds a client has to finish the TLS handshake (asyncio's default: 60)."""
+HANDSHAKES_PER_CLIENT = 16
+"""TLS handshakes one client address may have unfinished at once (a browser opens six connections
+to a server at once, and a handshake on a working link takes milliseconds: room for several
+reviewers behind one address starting together)."""
 
 
 LOGGED_CHARS = 300
@@ -126,29 +136,142 @@ def safe_logs(lang: str) -> None:
         logger.addFilter(SafeLog(lang))
 
 
+class Handshakes:
+    """The TLS handshakes under way, by client (:func:`~dqm.semantic.server.auth.sign_in_key` of
+    its address): :meth:`admit` when a connection is accepted, :meth:`done` when its handshake has
+    ended, either way (the application's protocol sees the connection, or the socket is closed).
+    Everything runs on the event loop's thread."""
+
+    def __init__(self, per_client: int | None = HANDSHAKES_PER_CLIENT) -> None:
+        self.per_client = per_client
+        self.pending: dict[Any, str] = {}
+        """The peer address (as accepted) of each connection whose handshake is under way → its client."""
+        self.by_client: dict[str, int] = {}
+        self.refused = 0
+        """Connections refused since the last log line."""
+        self.logged = -LOG_EVERY
+
+    def admit(self, peer: Any) -> bool:
+        """Whether the connection from ``peer`` may start its handshake (counted if so)."""
+        client = sign_in_key(peer[0]) if isinstance(peer, tuple) and peer else str(peer)
+        if self.per_client is not None and self.by_client.get(client, 0) >= self.per_client:
+            self._refused()
+            return False
+        self.pending[peer] = client
+        self.by_client[client] = self.by_client.get(client, 0) + 1
+        return True
+
+    def done(self, peer: Any) -> None:
+        """The handshake of the connection from ``peer`` has ended (nothing if it was not counted)."""
+        client = self.pending.pop(peer, None)
+        if client is not None:
+            left = self.by_client[client] - 1
+            if left:
+                self.by_client[client] = left
+            else:
+                del self.by_client[client]
+
+    def watching(self, factory: Any) -> Any:
+        """``factory`` (of the application's protocol) with :meth:`done` called as a protocol
+        receives its connection: over TLS that is when the handshake has succeeded."""
+
+        def made() -> Any:
+            protocol = factory()
+            connection_made = protocol.connection_made
+
+            def handshake_done(transport: Any) -> None:
+                self.done(transport.get_extra_info("peername"))
+                connection_made(transport)
+
+            protocol.connection_made = handshake_done
+            return protocol
+
+        return made
+
+    def listening(self, sock: socket.socket) -> socket.socket:
+        """``sock`` (bound, not yet listening) as a socket whose ``accept`` admits connections
+        (asyncio's server calls it) and whose accepted sockets say :meth:`done` as they close."""
+        return _Listening(self, sock)
+
+    def _refused(self) -> None:
+        self.refused += 1
+        now = time.monotonic()
+        if now - self.logged >= LOG_EVERY:
+            logging.getLogger("uvicorn.error").warning(
+                msg(
+                    "closed {n} connection(s) from addresses with {bound} TLS handshakes unfinished",
+                    n=self.refused,
+                    bound=self.per_client,
+                )
+            )
+            self.refused, self.logged = 0, now
+
+
+class _Listening(socket.socket):
+    """A listening socket whose :meth:`accept` counts the handshakes each client has under way
+    (:class:`Handshakes`) and closes a connection past the bound at once."""
+
+    def __init__(self, handshakes: Handshakes, sock: socket.socket) -> None:
+        super().__init__(sock.family, sock.type, sock.proto, fileno=sock.detach())
+        self.handshakes = handshakes
+
+    def accept(self) -> tuple[socket.socket, Any]:
+        while True:  # BlockingIOError when no connection waits: asyncio's accept loop stops there
+            conn, peer = super().accept()
+            if self.handshakes.admit(peer):
+                return _Accepted(self.handshakes, conn, peer), peer
+            conn.close()
+
+
+class _Accepted(socket.socket):
+    """An accepted connection whose handshake, if still counted, ends when it is closed (refused,
+    timed out, or failed: the application's protocol never saw it)."""
+
+    def __init__(self, handshakes: Handshakes, conn: socket.socket, peer: Any) -> None:
+        super().__init__(conn.family, conn.type, conn.proto, fileno=conn.detach())
+        self.handshakes, self.peer = handshakes, peer
+
+    def close(self) -> None:
+        self.handshakes.done(self.peer)
+        super().close()
+
+
 class GuardedServer(uvicorn.Server):
-    """uvicorn's server, its TLS handshakes bounded by :attr:`handshake_seconds`: uvicorn has no
-    option for it, so the listening sockets are made with asyncio's ``ssl_handshake_timeout``
-    (the loop's ``create_server`` wrapped while the server starts; the loop must be asyncio's,
-    :func:`~dqm.semantic.server.commands.server_options` says so); its log lines made safe and
-    in ``lang`` (:class:`SafeLog`, put on once uvicorn's ``Config`` has set up its logging)."""
+    """uvicorn's server, its TLS handshakes bounded by :attr:`handshake_seconds` and, from one
+    client at once, by :attr:`handshakes_per_client`: uvicorn has no option for either, so the
+    listening socket is made here (uvicorn's ``Config.bind_socket``: one address, as uvicorn binds
+    a host given as an address) with :class:`Handshakes` counting what it accepts, and served with
+    asyncio's ``ssl_handshake_timeout`` (the loop's ``create_server`` wrapped while the server
+    starts; the loop must be asyncio's, :func:`~dqm.semantic.server.commands.server_options` says
+    so); its log lines made safe and in ``lang`` (:class:`SafeLog`, put on once uvicorn's
+    ``Config`` has set up its logging)."""
 
     handshake_seconds = HANDSHAKE_SECONDS
+    handshakes_per_client = HANDSHAKES_PER_CLIENT
 
     def __init__(self, config: uvicorn.Config, lang: str = "en") -> None:
         super().__init__(config)
         safe_logs(lang)
+        self.handshakes: Handshakes | None = None
 
     async def startup(self, sockets: list[Any] | None = None) -> None:
+        config = self.config
+        if config.is_ssl and sockets is None and config.uds is None and config.fd is None:
+            behind_proxy = bool(config.proxy_headers and config.forwarded_allow_ips)
+            self.handshakes = Handshakes(None if behind_proxy else self.handshakes_per_client)
+            sockets = [self.handshakes.listening(config.bind_socket())]
         loop = asyncio.get_running_loop()
         create_server = loop.create_server
+        handshakes = self.handshakes
 
-        async def bounded(*args: Any, **kwargs: Any) -> Any:
+        async def bounded(factory: Any, *args: Any, **kwargs: Any) -> Any:
             if kwargs.get("ssl") is not None:
                 kwargs["ssl_handshake_timeout"] = self.handshake_seconds
-            return await create_server(*args, **kwargs)
+                if handshakes is not None:
+                    factory = handshakes.watching(factory)
+            return await create_server(factory, *args, **kwargs)
 
-        loop.create_server = bounded  # type: ignore[method-assign]
+        loop.create_server = bounded  # type: ignore[method-assign,assignment]
         try:
             await super().startup(sockets)
         finally:
