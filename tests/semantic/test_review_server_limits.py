@@ -367,6 +367,43 @@ def _certificate(folder: Path) -> tuple[Path, Path]:
     return keyfile, certfile
 
 
+@contextlib.contextmanager
+def tls_server(copied: tuple[Path, Path], folder: Path, **limits: Any) -> Iterator[tuple[int, Any]]:
+    """A GuardedServer over TLS (a certificate made in ``folder``) on a free local port, its
+    attributes set from ``limits``: its port and a client that completes the handshake and sends
+    ``GET /login`` from a given address (the answer's bytes)."""
+    import ssl
+
+    import uvicorn
+
+    from dqm.semantic.server.guard import GuardedServer
+
+    review_dir, batch = copied
+    keyfile, certfile = _certificate(folder)
+    app = build(review_dir, batch, load_profile(), KEY, host="127.0.0.1")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    options = server_options("127.0.0.1", port, keyfile, certfile, False) | {"log_level": "warning"}
+    server = GuardedServer(uvicorn.Config(app, **options))
+    for name, value in limits.items():
+        setattr(server, name, value)
+    running: list[tuple[Any, threading.Thread]] = []
+    start(server, running)
+    context = ssl.create_default_context(cafile=str(certfile))
+
+    def served(source: str = "127.0.0.1") -> bytes:
+        with connect(port, source) as raw, context.wrap_socket(raw, server_hostname="127.0.0.1") as tls:
+            tls.sendall(b"GET /login HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+            return read_all(tls)
+
+    try:
+        yield port, served
+    finally:
+        server.should_exit = True
+        running[0][1].join(10)
+
+
 def test_a_tls_client_that_never_finishes_its_handshake_is_cut_off(
     fresh: tuple[Path, Path],  # noqa: F811
     tmp_path: Path,
@@ -375,33 +412,10 @@ def test_a_tls_client_that_never_finishes_its_handshake_is_cut_off(
     starts after it), and asyncio gave it 60 s: a client that connects and sends nothing held the
     connection that long, past the server's bounds. Now it has HANDSHAKE_SECONDS (here 1 s);
     a client that completes it is served as before."""
-    import ssl
-
-    import uvicorn
-
-    from dqm.semantic.server.guard import GuardedServer
-
-    review_dir, batch = fresh
-    keyfile, certfile = _certificate(tmp_path)
-    app = build(review_dir, batch, load_profile(), KEY, host="127.0.0.1")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    options = server_options("127.0.0.1", port, keyfile, certfile, False) | {"log_level": "warning"}
-    server = GuardedServer(uvicorn.Config(app, **options))
-    server.handshake_seconds = 1.0
-    running: list[tuple[Any, threading.Thread]] = []
-    start(server, running)
-    try:
+    with tls_server(fresh, tmp_path, handshake_seconds=1.0) as (port, served):
         with connect(port) as silent:  # connects, sends nothing
             assert read_all(silent) == b""  # closed by the server (before: WAIT passed, a timeout)
-        context = ssl.create_default_context(cafile=str(certfile))
-        with connect(port) as raw, context.wrap_socket(raw, server_hostname="127.0.0.1") as tls:
-            tls.sendall(b"GET /login HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
-            assert read_all(tls).startswith(b"HTTP/1.1 200 ")
-    finally:
-        server.should_exit = True
-        running[0][1].join(10)
+        assert served().startswith(b"HTTP/1.1 200 ")
 
 
 def test_a_client_holding_tls_handshakes_open_is_refused_and_another_is_served(
@@ -417,30 +431,8 @@ def test_a_client_holding_tls_handshakes_open_is_refused_and_another_is_served(
     connections are gone. The server is the real one: GuardedServer, the application, TLS."""
     import ssl
 
-    import uvicorn
-
-    from dqm.semantic.server.guard import GuardedServer
-
-    review_dir, batch = fresh
-    keyfile, certfile = _certificate(tmp_path)
-    app = build(review_dir, batch, load_profile(), KEY, host="127.0.0.1")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    options = server_options("127.0.0.1", port, keyfile, certfile, False) | {"log_level": "warning"}
-    server = GuardedServer(uvicorn.Config(app, **options))
-    server.handshake_seconds = 10 * WAIT  # the half-open connections outlive the test
-    server.handshakes_per_client = 2
-    running: list[tuple[Any, threading.Thread]] = []
-    start(server, running)
-    context = ssl.create_default_context(cafile=str(certfile))
-
-    def served(source: str) -> bytes:
-        with connect(port, source) as raw, context.wrap_socket(raw, server_hostname="127.0.0.1") as tls:
-            tls.sendall(b"GET /login HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
-            return read_all(tls)
-
-    try:
+    limits = {"handshake_seconds": 10 * WAIT, "handshakes_per_client": 2}  # outliving the test
+    with tls_server(fresh, tmp_path, **limits) as (port, served):
         half_open = [connect(port) for _ in range(2)]  # TCP only: no ClientHello, ever
         with connect(port) as third:
             try:
@@ -454,15 +446,12 @@ def test_a_client_holding_tls_handshakes_open_is_refused_and_another_is_served(
         deadline = time.monotonic() + WAIT
         while True:  # the server sees the two closed as its loop turns
             try:
-                answer = served("127.0.0.1")
+                answer = served()
                 break
             except (ssl.SSLError, OSError):
                 assert time.monotonic() < deadline, "the address was not served again"
                 time.sleep(0.1)
         assert answer.startswith(b"HTTP/1.1 200 ")
-    finally:
-        server.should_exit = True
-        running[0][1].join(10)
 
 
 def test_the_servers_log_lines_are_escaped_clipped_and_in_its_language() -> None:
