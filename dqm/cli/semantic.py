@@ -376,6 +376,22 @@ def _print_sample(review_plan: Any, paths: dict[str, Path], folder: Path, seed: 
                 extra=extra,
             )
         )
+    merge = review_plan.strata_merge
+    if merge is not None:
+        warning(
+            msg(
+                "stratified by {fields}, the lot makes {before} strata, more than {cap} for a sample of {core}: "
+                "merged into {after} (values of each coarsened field: {how}); numeric fields are cut into bins "
+                "of adjacent values, the others keep their most frequent values and put the rest in (other); "
+                "(missing) stays a stratum of its own",
+                fields=", ".join(review_plan.strata_fields),
+                before=merge.strata_before,
+                cap=merge.cap,
+                core=review_plan.plan_sample_size,
+                after=merge.strata_after,
+                how=", ".join(f"{f.field} {f.values_before} → {f.values_after}" for f in merge.fields),
+            )
+        )
     over = review_plan.oversampling
     if over.enabled:
         out.print(

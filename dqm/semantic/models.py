@@ -109,6 +109,30 @@ class PlanLot(_Frozen):
     """The lot history the severity was read from; ``dqm review ingest`` records the decision there."""
 
 
+class MergedField(_Frozen):
+    """A stratification field coarsened to keep the strata under the cap (:mod:`dqm.semantic.strata`)."""
+
+    field: str
+    kind: Literal["bins", "top"]
+    """``bins``: a numeric field cut into runs of adjacent values, each labelled ``first … last`` by
+    its members' own texts; ``top``: a categorical field's most frequent values kept, the rest
+    merged into ``(other)``. ``(missing)`` is never merged."""
+    values_before: int
+    values_after: int
+
+
+class StrataMerge(_Frozen):
+    """How the strata were merged when the fields made more than ``cap`` of them."""
+
+    cap: int
+    """``n // 2`` for the plan's sample size ``n``, at least 50 and at most 500."""
+    strata_before: int
+    strata_after: int
+    """At most ``cap``, unless ``(missing)`` values alone make more."""
+    fields: list[MergedField]
+    """The coarsened fields, in the order of ``strata_fields``."""
+
+
 class ReviewPlan(_Frozen):
     """``review_plan.json``: everything needed to review the sample and to judge the verdicts."""
 
@@ -155,6 +179,9 @@ class ReviewPlan(_Frozen):
     """Slide ids that occur more than once in the batch; the first occurrence is in the lot."""
     lot: PlanLot | None = None
     """The lot of a batch split with ``--lot-by``; None for a plan of the whole batch."""
+    strata_merge: StrataMerge | None = None
+    """How the strata were merged when ``strata_fields`` made more than the cap; None when they
+    were not (the strata are then the fields' values as written)."""
 
     @property
     def has_core(self) -> bool:

@@ -32,10 +32,10 @@ from dqm.semantic.models import (
     ReviewPlan,
 )
 from dqm.semantic.sampling import Unit, draw_sample, flag_units
+from dqm.semantic.strata import MISSING, merge_strata, strata_cap
 from dqm.strictjson import StrictJSONError, loads
 
 PLAN_JSON, PLAN_CSV = "review_plan.json", "review_plan.csv"
-MISSING = "(missing)"
 ALLOCATION_RULE = (
     "core: simple random sample of the plan's n from the whole lot by SHA-256 rank (the ISO 2859-1 "
     "decision counts these slides only); supplementary: each cell brought up to min(minimum, N_h) per "
@@ -182,7 +182,11 @@ def build_plan(
         sizing = _plan_size(len(lot), options)
     except ValueError as exc:
         raise PlanError(str(exc)) from None
-    keys = {i.slide_id: tuple(stratum_value(i, f) for f in options.strata) for i in lot}
+    keys, merge = merge_strata(
+        {i.slide_id: tuple(stratum_value(i, f) for f in options.strata) for i in lot},
+        options.strata,
+        strata_cap(int(sizing["plan_sample_size"])),  # type: ignore[call-overload]
+    )
     counts = findings_by_slide or {i.slide_id: i.errors + i.warnings for i in lot}
     flags = flag_units(seen, {s: counts.get(s, 0) > 0 for s in seen}, options.risk, options.threshold)
     units = [Unit(s, stratum_label(keys[s]), flags[s] if options.oversample else False) for s in seen]
@@ -249,6 +253,7 @@ def build_plan(
         lot_ids=sorted(seen),
         duplicate_ids=sorted(set(duplicates)),
         lot=lot_info,
+        strata_merge=merge,
         **sizing,  # type: ignore[arg-type]
     )
     return draft.model_copy(update={"plan_id": plan_id(draft)})
@@ -266,7 +271,8 @@ def plan_id(plan: ReviewPlan) -> str:
     """SHA-256 of the plan without its ``plan_id`` (verdict files quote it).
 
     A plan written before slides were marked core or supplementary hashes without that field,
-    as it did when it was written, so it still reads; so does a plan without a ``lot`` or an ``lq``.
+    as it did when it was written, so it still reads; so does a plan without a ``lot``, an ``lq``
+    or a ``strata_merge``.
     """
     exclude: dict[str, object] = {"plan_id": True, "run_id": True}
     if plan.lq is None:
@@ -275,6 +281,8 @@ def plan_id(plan: ReviewPlan) -> str:
         exclude["sample"] = {"__all__": {"core"}}
     if plan.lot is None:
         exclude["lot"] = True
+    if plan.strata_merge is None:
+        exclude["strata_merge"] = True
     body = plan.model_dump_json(exclude=exclude)  # type: ignore[arg-type]
     return hashlib.sha256(body.encode("utf-8")).hexdigest()
 

@@ -290,6 +290,9 @@ def test_every_slide_its_own_stratum_costs_no_pass_over_the_cells_per_stratum(mo
 
     real = planfile.stratum_label
     monkeypatch.setattr(planfile, "stratum_label", lambda key: CountedLabel(real(key)))
+    monkeypatch.setattr(
+        planfile, "strata_cap", lambda sample_size: n
+    )  # every slide its own stratum, unmerged
     items = [ItemSummary(slide_id=f"S{k}", diagnosis="BCC", institution=f"H{k}") for k in range(n)]
     batch = PlanBatch(path="/b", fingerprint="f" * 64, n_items=n, profile="p", profile_sha256="0")
     CountedLabel.compared = 0
