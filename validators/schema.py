@@ -56,6 +56,7 @@ def manifest_structure(batch: BatchView, params: NoParams, ctx: CheckContext) ->
     aspect=Aspect.STRUCTURE,
     codes={
         "IMAGE_NOT_IN_FILE": "the multi-image annotation file (COCO) has no entry for this slide",
+        "IMAGE_AMBIGUOUS_IN_FILE": "two or more images of the multi-image file (COCO) go by this slide's name",
         "COCO_UNKNOWN_IMAGE": "a COCO annotation refers to an image_id that 'images' does not list",
         "COCO_DUPLICATE_IMAGE": "a COCO 'images' entry repeats the id or file name of an earlier one",
         "COCO_UNKNOWN_CATEGORY": "a COCO annotation refers to a category_id that 'categories' does not list",

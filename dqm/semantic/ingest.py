@@ -445,7 +445,7 @@ def delivered_loader(
     files are then the batch's: a path in the plan may be masked too)."""
     from dqm.batch import NO_SUCH_FILE, discover, jailed, normalise
     from dqm.readers import read_annotation, resolve_classes
-    from dqm.readers.items import is_named
+    from dqm.readers.items import image_of
 
     paths = {s.slide_id: s.annotation_path for s in plan.sample}
     images = {s.slide_id: s.image_path for s in plan.sample}
@@ -465,22 +465,11 @@ def delivered_loader(
         if path is None:
             return msg("annotation file {path} is not read: {_why}", path=rel, _why=why)
         annotations = read_annotation(path, normalise(rel)[0])
-        names = {slide_id}
-        image = images.get(slide_id)
-        if image:
-            names |= {Path(image).name, Path(image).stem}
-        # the audit's choice (dqm.readers.items.annotation_for_item): never another image's lesions
-        picked = (
-            annotations[0]
-            if len(annotations) == 1
-            else next((a for a in annotations if is_named(a, names)), None)
-        )
-        if picked is None:
-            return msg(
-                "none of the file's {n} images is named {names}",
-                n=len(annotations),
-                names=" or ".join(sorted(names)),
-            )
+        # the audit's rule (dqm.readers.items.image_of): never another image's lesions
+        found = 0 if len(annotations) == 1 else image_of(annotations, slide_id, images.get(slide_id))
+        if not isinstance(found, int):
+            return found.message
+        picked = annotations[found]
         ann = resolve_classes(picked, profile)  # only its image's lesions built (a COCO file holds many)
         if not ann.readable:
             return msg("annotation file {path} cannot be read", path=rel)

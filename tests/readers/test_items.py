@@ -29,8 +29,9 @@ def test_an_unlisted_item_gets_an_issue_and_a_lone_file_is_judged_whole() -> Non
 
 def test_a_cached_files_image_index_is_built_once_and_picks_as_the_walk_did(monkeypatch) -> None:
     """Each item walked every image of a shared COCO file (0.37 s an item near the end of 34,376
-    images): the names are indexed once a file, kept with its parse cache entry, and the first
-    image in the file's order that goes by one of an item's names is still the one picked."""
+    images): the names are indexed once a file, kept with its parse cache entry, and the image
+    picked is the one a walk of the file picks (the same file name before a stem: ``b.svs``,
+    not the first image ``dir/b.tiff`` of stem ``b``; two images of stem ``a`` are ambiguous)."""
     import json
 
     from dqm import readers
@@ -49,15 +50,15 @@ def test_a_cached_files_image_index_is_built_once_and_picks_as_the_walk_did(monk
     real = items.image_names
     monkeypatch.setattr(items, "image_names", lambda ann: built.append(ann) or real(ann))
     for slide, image, want in [
-        ("x", "slides/b.svs", "dir/b.tiff"),
-        ("a", None, "a.tiff"),
+        ("x", "slides/b.svs", "b.svs"),
+        ("a", None, "IMAGE_AMBIGUOUS_IN_FILE"),
         ("c", "c.svs", "c.tiff"),
     ]:
         parsed = parse_annotation(data, "coco.json")
         got = annotation_for_item(parsed, Item(slide, image, "coco.json", row=1), image)
-        assert got.image_key == want
+        assert (got.image_key or got.issues[0].code) == want
         walked = annotation_for_item(list(parsed), Item(slide, image, "coco.json", row=1), image)
-        assert got.slide_pointers == walked.slide_pointers  # the same image of the file
+        assert (got.slide_pointers, got.issues) == (walked.slide_pointers, walked.issues)  # the same image
     assert len(built) == len(names) + 3 * len(names)  # the index once; the plain lists walked
     readers._CACHE.clear()
 
@@ -89,3 +90,28 @@ def test_the_parse_cache_hands_every_item_the_same_read_only_list(monkeypatch) -
             change(first)
     assert len(first) == 2 and copy.deepcopy(first) == first
     readers._CACHE.clear()
+
+
+def test_a_shared_files_image_is_found_by_the_slides_path_before_its_name() -> None:
+    """``a/slide1.svs`` and ``b/slide1.svs`` listed in one COCO file: both slides got the first
+    image's lesions (matched by file name). The path picks first, then the longest run of
+    trailing folders, then the unique name; a name two images go by, with no path to tell them
+    apart, is ``IMAGE_AMBIGUOUS_IN_FILE`` for the item, never the first one's lesions."""
+    from dqm.readers.items import image_of
+
+    anns = [_image("b/slide1.svs", 2), _image("a/slide1.svs", 1), _image("./c/x/slide2.svs", 3)]
+    for image, want in [
+        ("a/slide1.svs", 1),
+        ("b/slide1.svs", 0),
+        ("data/a/slide1.svs", 1),  # the batch's path ends in the file's
+        ("x/slide2.svs", 2),  # the file's path ends in the batch's
+        ("slide2.tiff", 2),  # one image of that stem
+    ]:
+        assert image_of(anns, "id", image) == want, image
+        assert annotation_for_item(anns, Item("id", image, "coco.json", row=1), image) is anns[want]
+    for image in ("c/slide1.svs", "slide1.svs", None):
+        got = annotation_for_item(anns, Item("slide1", image, "coco.json", row=1), image)
+        assert [i.code for i in got.issues] == ["IMAGE_AMBIGUOUS_IN_FILE"] and not got.lesions, image
+        assert "b/slide1.svs, a/slide1.svs" in got.issues[0].message
+    lone = annotation_for_item(anns, Item("slide1", None, "coco.json"), None)  # the file on its own
+    assert len(lone.lesions) == 6 and not lone.issues

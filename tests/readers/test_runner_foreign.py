@@ -133,3 +133,36 @@ def test_codes_are_unique_across_the_registry() -> None:
         for code in spec.codes:
             assert code not in seen, f"{code} in {seen.get(code)} and {spec.id}"
             seen[code] = spec.id
+
+
+def test_two_slides_of_one_name_in_two_folders_get_their_own_images(tmp_path: Path, profile: Profile) -> None:
+    """One COCO file listing ``a/slide1.tiff`` (one lesion) and ``b/slide1.tiff`` (two) by their
+    paths in the batch: both slides were given the first image's lesions. Each gets its own; the
+    same file listing them by bare names it cannot tell apart is a finding for each slide."""
+    square = [[0, 0, 10, 0, 10, 10]]
+    for names, want in [
+        (["b/slide1.tiff", "a/slide1.tiff"], {"A": 1, "B": 2}),
+        (["x/slide1.tiff", "y/slide1.tiff"], {"A": 0, "B": 0}),
+    ]:
+        doc = {
+            "images": [
+                {"id": i, "file_name": n, "width": 100, "height": 100} for i, n in enumerate(names, 1)
+            ],
+            "annotations": [
+                {"id": k, "image_id": i, "category_id": 1, "segmentation": square}
+                for k, i in enumerate([2, 1, 1], 1)
+            ],
+            "categories": [{"id": 1, "name": "BCC"}],
+        }
+        (tmp_path / "coco.json").write_text(json.dumps(doc))
+        rows = [
+            [sid, f"{sid.lower()}/slide1.tiff", "coco.json", "Seoul-A", "BCC", "60", "M", "trunk"]
+            for sid in "AB"
+        ]
+        write_manifest(tmp_path, rows)
+        readers._CACHE.clear()
+        run = run_batch(tmp_path, profile, RunOptions(workers=1, slides=False, clinical=False))
+        assert {o.summary.slide_id: o.summary.n_lesions for o in run.outcomes} == want
+        findings = [f for o in run.outcomes for f in o.findings]
+        ambiguous = sorted(f.item_id for f in findings if f.code == "IMAGE_AMBIGUOUS_IN_FILE")
+        assert ambiguous == ([] if want["A"] else ["A", "B"])

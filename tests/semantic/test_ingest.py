@@ -656,6 +656,38 @@ def test_a_slide_a_shared_file_does_not_list_is_not_scored_against_another_image
     assert isinstance(said, str) and "none of the file's 2 images is named" in str(said)
 
 
+def test_the_delivered_outline_of_a_shared_file_is_the_image_of_the_slides_path(
+    tmp_path: Path, profile: Profile
+) -> None:
+    """Two sampled slides ``a/slide1.svs`` and ``b/slide1.svs`` on one COCO file listing both by
+    path: the loader gave both the first image's lesions (matched by file name). It now picks by
+    the audit's rule (:func:`dqm.readers.items.image_of`): each slide its own image, and a name
+    two images go by with no path to tell them apart is said, not guessed."""
+    from dqm.semantic.ingest import delivered_loader
+
+    plan = plan_for(200)
+    first, second = plan.sample[:2]
+    rel = first.annotation_path
+    sample = [
+        first.model_copy(update={"image_path": "a/slide1.svs"}),
+        second.model_copy(update={"image_path": "b/slide1.svs", "annotation_path": rel}),
+    ]
+    plan = plan.model_copy(update={"sample": sample})
+    _shared_coco(tmp_path, plan, ["b/slide1.svs", "a/slide1.svs"], 1)  # b's one square, then a's
+    doc = json.loads((tmp_path / str(rel)).read_text(encoding="utf-8"))
+    doc["annotations"][1]["segmentation"] = [[0, 0, 5, 0, 5, 5, 0, 5]]  # a's square is another
+    (tmp_path / str(rel)).write_text(json.dumps(doc), encoding="utf-8")
+    load = delivered_loader(tmp_path, plan, profile)
+    a, b = load(first.slide_id), load(second.slide_id)
+    assert not isinstance(a, str) and not isinstance(b, str)
+    assert a[0][1].bounds == (0, 0, 5, 5) and b[0][1].bounds == (10, 10, 60, 60)
+    (tmp_path / str(rel)).unlink()
+    (tmp_path / str(rel)).parent.rmdir()
+    _shared_coco(tmp_path, plan, ["x/slide1.svs", "y/slide1.svs"], 1)
+    said = delivered_loader(tmp_path, plan, profile)(first.slide_id)
+    assert isinstance(said, str) and "2 of the file's images go by the name slide1.svs" in said
+
+
 def _shared_coco(root: Path, plan: ReviewPlan, names: list[str], per_image: int) -> None:
     """A COCO file of images ``names``, ``per_image`` squares each, at the plan's first slide's
     annotation path under ``root``."""
