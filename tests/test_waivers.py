@@ -486,3 +486,27 @@ def test_a_glob_without_a_literal_head_or_tail_is_not_tried_on_every_value(
     assert matched[:1000] == [[3 * k] if 3 * k < 2000 else [] for k in range(1000)]
     assert matched[1000:] == [list(range(9, 2000, 10)), list(range(7, 2000, 10))]
     assert calls <= 4 * len(findings)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_pathological_globs_match_as_fnmatch_and_the_tree_turns_to_a_bounded_scan(seed: int) -> None:
+    """Globs of wildcards and classes only (``?*[0-9]**[!a]``), most of which match most values,
+    made every node of the alternation tree match: the tree cost its depth in alternations on
+    top of each glob's regex (1.4 to 1.8 times trying each glob in turn). Past a few values the
+    tree turns to trying each glob in turn; before and after, every answer is fnmatch's."""
+    from fnmatch import fnmatchcase
+
+    from dqm.waivers import _Index
+
+    rng = random.Random(seed)
+    parts = ["*", "**", "?", "[0-9]", "[!a]", "[A-Z]", "[-0-9]", "[]]", "[!]]"]
+    globs = ["".join(rng.choice(parts) for _ in range(rng.randint(1, 10))) for _ in range(300)]
+    values = [f"H{rng.choice('AB]')}-{rng.randrange(10**6)}" * rng.randint(1, 2) for _ in range(120)]
+    index = _Index([(g,) for g in globs])
+    for value in values:
+        assert index.naming(value) == {w for w, g in enumerate(globs) if fnmatchcase(value, g)}, value
+    assert index.rest is not None and index.rest.linear is not None  # the bounded scan was taken
+    few = _Index([("[!H]" + "?" * k + "*",) for k in range(200)] + [("*",)])  # a value meets one glob
+    for value in values:
+        assert few.naming(value) == {200}
+    assert few.rest is not None and few.rest.linear is None  # the tree kept
