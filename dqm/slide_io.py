@@ -803,7 +803,12 @@ def sniff(path: Path) -> str | None:
     return next((name for magic, name in MAGIC if head.startswith(magic)), None)
 
 
-def _codec(path: Path, probe: SlideProbe) -> None:
+def _codec(path: Path, probe: SlideProbe, tiles: JpegTiles | None = None) -> None:
+    """The probe's codec, container (another library's TIFF), JPEG quality and every page's text
+    properties, from the file's header. ``tiles``: the slide's JPEG levels as :mod:`dqm.slide_tiles`
+    walked them, whose first page and open handle serve here, so that the header is neither
+    opened nor parsed by tifffile again (the facts are the same: that page is JPEG, and its
+    tables are the bytes tifffile would read)."""
     if probe.vendor == "dicom":
         syntax = probe.properties.get("dicom.TransferSyntaxUID", "").strip()
         probe.compression = DICOM_CODECS.get(syntax, f"other:{syntax}" if syntax else None)
@@ -811,6 +816,12 @@ def _codec(path: Path, probe: SlideProbe) -> None:
     if probe.backend == "pillow" and probe.properties.get("pillow.format") not in ("TIFF", "MPO"):
         fmt = probe.properties.get("pillow.format", "")
         probe.compression = PILLOW_CODECS.get(fmt, fmt.lower() or None)
+        return
+    head = tiles.first_page_head(JPEG_HEAD_BYTES) if tiles is not None else None
+    if tiles is not None and head is not None and probe.backend == "openslide":
+        probe.compression = "jpeg"
+        probe.jpeg_quality, _ = jpeg_quality(dqt_tables(head), probe.properties.get("tiff.ImageDescription"))
+        _text_properties(tiles.file, probe)
         return
     try:
         fh = path.open("rb")  # one open for the header's facts and every page's text
@@ -858,14 +869,14 @@ def _probe_openslide(path: Path, probe: SlideProbe, options: ProbeOptions, clock
         probe.associated_images = tuple(sorted(slide.associated_images.keys()))
         probe.properties = props
         probe.scanner = scanner(props)
-        _codec(path, probe)
-        stored = [_stored_tile(props, level) for level in range(probe.level_count)]
-        grids = [_tile_grid(tile) for tile in stored]
         jpeg = None
         if opened is not None:
             jpeg = JpegTiles.open(path, probe.vendor, probe.level_dimensions, probe.level_downsamples, opened)
         if jpeg is not None:
             stack.enter_context(jpeg)
+        _codec(path, probe, jpeg)
+        stored = [_stored_tile(props, level) for level in range(probe.level_count)]
+        grids = [_tile_grid(tile) for tile in stored]
         # what the sample read (RGBA), for the measures that read it again
         done: dict[Region, np.ndarray] = {}
         for level, xy, size in sample_regions(probe.level_dimensions, probe.level_downsamples, grids=grids):

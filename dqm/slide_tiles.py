@@ -81,6 +81,8 @@ class _Level:
     counts: tuple[int, str]
     tables: bytes | None
     colorspace: str
+    page: int
+    """The page's place in the IFD chain (0: the first page)."""
 
 
 READ_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
@@ -163,6 +165,26 @@ class JpegTiles:
             fh.close()
             return None
         return cls(path, fh, found[0], levels, level_downsamples, identity)
+
+    @property
+    def file(self) -> BinaryIO:
+        """The handle the tiles are read through (unbuffered), for other reads of the header."""
+        return self._fh
+
+    def first_page_head(self, limit: int) -> bytes | None:
+        """What :func:`dqm.slide_io._jpeg_head` reads of the file's first page (a JPEG level's,
+        as every level here is): its ``JPEGTables``, else the first ``limit`` bytes of its first
+        tile; None when the first page is no level (then tifffile reads it)."""
+        lv = self._levels[0]
+        if lv.page != 0:
+            return None
+        if lv.tables:
+            return lv.tables
+        try:
+            offset, count = self._item(lv.offsets, 0), self._item(lv.counts, 0)
+            return os.pread(self._fd, min(count, limit), offset)
+        except (OSError, OverflowError, ValueError, struct.error):
+            return None
 
     def close(self) -> None:
         self._fh.close()
@@ -414,23 +436,25 @@ def _levels(
 ) -> list[_Level] | None:
     """Each level's tiles, when the file's tiled pages are the levels one to one (in order of
     decreasing width, as OpenSlide takes them) and every one is plain JPEG; else None."""
-    tiled = [page for page in pages if 322 in page and 323 in page]
-    sized = [(_number(fh, order, page, 256, 0) or 0, _number(fh, order, page, 257, 0) or 0) for page in tiled]
+    tiled = [k for k, page in enumerate(pages) if 322 in page and 323 in page]
+    sized = [(_number(fh, order, pages[k], 256, 0) or 0, _number(fh, order, pages[k], 257, 0) or 0) for k in tiled]
     if len({w for w, _ in sized}) != len(sized):
         return None  # pages of one width: which OpenSlide takes for which level is not told here
     ranked = sorted(zip(sized, tiled, strict=True), key=lambda pair: -pair[0][0])
     if [dims for dims, _ in ranked] != list(level_dimensions):
         return None
     out = []
-    for dims, page in ranked:
-        level = _level(fh, order, page, dims)
+    for dims, k in ranked:
+        level = _level(fh, order, pages[k], dims, k)
         if level is None:
             return None
         out.append(level)
     return out
 
 
-def _level(fh: BinaryIO, order: str, page: dict[int, _Entry], dims: tuple[int, int]) -> _Level | None:
+def _level(
+    fh: BinaryIO, order: str, page: dict[int, _Entry], dims: tuple[int, int], index: int
+) -> _Level | None:
     """One tiled page's tiles, when plain JPEG (8-bit, 3 samples interleaved, YCbCr or RGB); else None."""
     bits = _values(fh, order, page[258]) if 258 in page else (1,)
     photometric = _number(fh, order, page, 262, -1)
@@ -466,4 +490,4 @@ def _level(fh: BinaryIO, order: str, page: dict[int, _Entry], dims: tuple[int, i
         tables = fh.read(count)
         if len(tables) < count:
             return None
-    return _Level(w, h, tw, th, across, items[0], items[1], tables or None, _COLOURS[photometric])
+    return _Level(w, h, tw, th, across, items[0], items[1], tables or None, _COLOURS[photometric], index)

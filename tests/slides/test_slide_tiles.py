@@ -16,7 +16,7 @@ import openslide
 import pytest
 import tifffile
 
-from dqm.slide_io import _read_rgba, probe_slide
+from dqm.slide_io import SlideProbe, _codec, _read_rgba, probe_slide
 from dqm.slide_tiles import JpegTiles
 from dqm.synth.pyramid import write_level, write_pyramid
 from tests.slides.test_slide_refs import no_hang  # noqa: F401 (a fixture)
@@ -420,3 +420,74 @@ def test_a_rewrite_that_sets_the_modification_time_back_is_seen(pyramid: Path, t
             fh.write(data)  # the same bytes: only the times tell
         os.utime(path, ns=(opened.st_atime_ns, opened.st_mtime_ns))
         assert tiles.region(0, (0, 0), (256, 256)) is None
+
+
+def _codec_probe(path: Path, slide: openslide.OpenSlide, tiles: JpegTiles | None) -> SlideProbe:
+    probe = SlideProbe(path=path.name, backend="openslide", opened=True)
+    probe.vendor = slide.properties.get("openslide.vendor")
+    probe.properties = dict(slide.properties)
+    _codec(path, probe, tiles)
+    return probe
+
+
+def test_the_header_facts_come_from_the_tiles_without_tifffile(
+    pyramid: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The codec, JPEG quality and text properties of a slide whose levels are read here come from
+    the first page as walked here and its open handle: tifffile does not parse the header again."""
+    before = probe_slide(pyramid, pyramid.name)
+
+    def no_tifffile(fh: Any) -> Any:
+        raise AssertionError("the header was parsed again")
+
+    monkeypatch.setattr("dqm.slide_io.tiff_facts", no_tifffile)
+    after = probe_slide(pyramid, pyramid.name)
+    assert after.compression == "jpeg" and after.jpeg_quality is not None
+    for name in ("compression", "jpeg_quality", "properties", "text_unread", "container"):
+        assert getattr(after, name) == getattr(before, name)
+
+
+@pytest.mark.parametrize("name", ["pyramid", "small.svs"])
+def test_the_header_facts_from_the_tiles_are_tifffiles_on_mutated_headers(
+    pyramid: Path, tmp_path: Path, name: str
+) -> None:
+    """Bytes of the IFDs, the JPEG tables (an Aperio slide's; each tile of the pyramid holds its
+    own) and the first tile's start mutated 300 times: wherever OpenSlide opens the file and its
+    levels are read here, the facts taken from the walk here are those tifffile gave."""
+    source = pyramid if name == "pyramid" else REAL / name
+    if not source.exists():
+        pytest.skip(f"{source} is not here")
+    data = source.read_bytes()
+    with tifffile.TiffFile(source) as tf:
+        spans = [(p.offset, p.offset + 2 + 12 * len(p.tags) + 4) for p in tf.pages]
+        first = tf.pages[0]
+        if 347 in first.tags:
+            spans += [(first.tags[347].valueoffset, first.tags[347].valueoffset + first.tags[347].count)]
+        spans += [(first.dataoffsets[0], first.dataoffsets[0] + 64)]
+    where = np.concatenate([np.arange(a, b) for a, b in spans])
+    rng = np.random.default_rng(11)
+    path, compared = tmp_path / "mutated.tiff", 0
+    for _ in range(300):
+        buf = bytearray(data)
+        for at in rng.choice(where, int(rng.integers(1, 4))):
+            buf[at] ^= int(rng.integers(1, 256))
+        path.write_bytes(buf)
+        try:
+            slide = openslide.OpenSlide(str(path))
+        except openslide.OpenSlideError:
+            continue
+        with slide:
+            tiles = JpegTiles.open(
+                path,
+                slide.properties.get("openslide.vendor"),
+                tuple(slide.level_dimensions),
+                tuple(slide.level_downsamples),
+            )
+            if tiles is None:
+                continue
+            with tiles:
+                compared += tiles.first_page_head(1 << 16) is not None
+                old, new = _codec_probe(path, slide, None), _codec_probe(path, slide, tiles)
+        for name in ("compression", "jpeg_quality", "properties", "text_unread", "container"):
+            assert getattr(new, name) == getattr(old, name), name
+    assert compared > 50  # the comparison ran, not only the refusals
