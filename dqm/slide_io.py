@@ -52,7 +52,7 @@ from dqm.model import SlideFacts
 from dqm.pixels.artefacts import Artefacts, TileSource, decoded_pixels, measure
 from dqm.pixels.masks import dilate, fill_holes
 from dqm.pixels.stain import dqt_tables, jpeg_quality, scanner, stain_descriptors
-from dqm.slide_refs import not_to_open, refused_reference, tiff_refusal
+from dqm.slide_refs import named_as, not_to_open, openslide_name, refused_reference, tiff_refusal
 from dqm.slide_tiles import READ_FLAGS, JpegTiles, openslide_rgba
 from dqm.sparse_files import SparseFileError, sparse_of
 
@@ -839,22 +839,33 @@ def _codec(path: Path, probe: SlideProbe, tiles: JpegTiles | None = None) -> Non
         _text_properties(fh, probe)
 
 
-def _probe_openslide(path: Path, probe: SlideProbe, options: ProbeOptions, clock: Budget) -> bool:
+def _probe_openslide(
+    path: Path, probe: SlideProbe, options: ProbeOptions, clock: Budget, name: str | None = None
+) -> bool:
+    """OpenSlide's facts and reads of the slide at ``path``, opened by ``name`` (the batch path,
+    or :func:`~dqm.slide_refs.openslide_name`'s descriptor path); False where OpenSlide does not
+    recognise it."""
     import openslide
 
+    name = name or str(path)
     try:
-        opened: os.stat_result | None = os.stat(path)  # the file OpenSlide opens, for JpegTiles
+        opened: os.stat_result | None = os.stat(name)  # the file OpenSlide opens, for JpegTiles
     except OSError:
         opened = None
     try:
-        slide = openslide.OpenSlide(str(path))
+        slide = openslide.OpenSlide(name)
+        if name != str(path) and slide.properties.get("openslide.vendor") == "trestle":
+            slide.close()  # Trestle's associated images are files named after the slide's
+            name, opened = str(path), None
+            slide = openslide.OpenSlide(name)  # (JpegTiles reads no Trestle slide: no stat needed)
     except openslide.OpenSlideUnsupportedFormatError as exc:
         probe.openslide_error = str(exc) or "unsupported format"
         return False
     except openslide.OpenSlideError as exc:
         probe.open_error = msg("OpenSlide cannot open it: {reason}", reason=exc)
-        _codec(path, probe)
+        _codec(Path(name), probe)
         return True
+    source = Path(name)
     with slide, ExitStack() as stack:
         props = _properties(slide)
         probe.opened, probe.backend = True, "openslide"
@@ -871,10 +882,12 @@ def _probe_openslide(path: Path, probe: SlideProbe, options: ProbeOptions, clock
         probe.scanner = scanner(props)
         jpeg = None
         if opened is not None:
-            jpeg = JpegTiles.open(path, probe.vendor, probe.level_dimensions, probe.level_downsamples, opened)
+            jpeg = JpegTiles.open(
+                source, probe.vendor, probe.level_dimensions, probe.level_downsamples, opened
+            )
         if jpeg is not None:
             stack.enter_context(jpeg)
-        _codec(path, probe, jpeg)
+        _codec(source, probe, jpeg)
         stored = [_stored_tile(props, level) for level in range(probe.level_count)]
         grids = [_tile_grid(tile) for tile in stored]
         # what the sample read (RGBA), for the measures that read it again
@@ -1185,18 +1198,39 @@ def probe_slide(path: Path, rel: str, options: ProbeOptions | None = None) -> Sl
     if probe.size_bytes == 0:
         probe.open_error = msg("the file is empty")
         return probe
-    refused = refused_reference(path, batch_root(path, rel))
-    if refused is not None:  # before OpenSlide opens what it names
-        probe.open_error, probe.reference_refused = refused, True
-        return probe
-    probe.open_error = tiff_refusal(path)
-    if probe.open_error is not None:
-        return probe
-    if not _probe_openslide(path, probe, options, clock):
-        _probe_pillow(path, probe, options, clock)
+    with _held(path) as fd:
+        refused = refused_reference(path, batch_root(path, rel), fd)
+        if refused is not None:  # before OpenSlide opens what it names
+            probe.open_error, probe.reference_refused = refused, True
+            return probe
+        probe.open_error = tiff_refusal(path, fd)
+        if probe.open_error is not None:
+            return probe
+        name = openslide_name(path, fd) if fd is not None else str(path)
+        if not _probe_openslide(path, probe, options, clock, name):
+            _probe_pillow(path, probe, options, clock)
     probe.elapsed_s, probe.work = clock.cpu_s, clock.done
-    _name_by_rel(probe, path)
+    _name_by_rel(probe, path, name)
     return probe
+
+
+@contextmanager
+def _held(path: Path) -> Iterator[int | None]:
+    """A descriptor of the regular file at ``path`` for the checks before OpenSlide opens it and
+    for OpenSlide itself (:func:`~dqm.slide_refs.openslide_name`), closed afterwards; None where
+    ``path`` cannot be opened or is no longer a regular file (then each reads ``path`` as before)."""
+    try:
+        fd: int | None = os.open(path, READ_FLAGS)
+    except OSError:
+        fd = None
+    try:
+        if fd is not None and not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            fd = None
+        yield fd
+    finally:
+        if fd is not None:
+            os.close(fd)
 
 
 def batch_root(path: Path, rel: str | None) -> Path:
@@ -1223,13 +1257,13 @@ def _path_start(prefix: str) -> re.Pattern[str]:
     return re.compile(r"(?:^|(?<=[\s'\"`(\[<{=:,]))" + re.escape(prefix))
 
 
-def _name_by_rel(probe: SlideProbe, path: Path) -> None:
+def _name_by_rel(probe: SlideProbe, path: Path, name: str | None = None) -> None:
     """The decoders' messages name the file by the path they were given (OpenSlide's ``Invalid
-    TIFF: /home/.../slides/S1.tiff``, libtiff's warnings): there it is named by its place in the
-    batch, as every finding names it (:func:`batch_named`)."""
+    TIFF: /home/.../slides/S1.tiff``, libtiff's warnings; ``name`` where that was not ``path``):
+    there it is named by its place in the batch, as every finding names it (:func:`batch_named`)."""
 
     def named(text: str) -> str:
-        return batch_named(text, path, probe.path)
+        return batch_named(named_as(text, name, path) if name else text, path, probe.path)
 
     def rel(text: str | None) -> str | None:
         if isinstance(text, Message):  # the finding keeps its template: its parameters are renamed
@@ -1305,12 +1339,22 @@ def slide_thumbnail(
     """A thumbnail of at most ``max_side`` pixels a side, never from a level-0 read of a big slide
     (:func:`_thumbnail`); a failure's message names the file ``rel``, its place in the batch, where
     the decoder named ``path`` (OpenSlide's ``Invalid TIFF: /home/.../S1.tiff``)."""
-    refused = not_to_open(path, batch_root(path, rel))
-    if refused is not None:  # before OpenSlide opens it
-        return SlideThumbnail(
-            backend="openslide", failure="unreadable", error_type="refused", detail=refused, reason=refused
+    with _held(path) as fd:
+        refused = not_to_open(path, batch_root(path, rel), fd)
+        if refused is not None:  # before OpenSlide opens it
+            return SlideThumbnail(
+                backend="openslide",
+                failure="unreadable",
+                error_type="refused",
+                detail=refused,
+                reason=refused,
+            )
+        name = openslide_name(path, fd) if fd is not None else str(path)
+        got = _thumbnail(Path(name), max_side, max_decode_pixels)  # the file the checks read
+    if got.failure is not None and name != str(path):
+        got = dataclasses.replace(
+            got, detail=named_as(got.detail, name, path), reason=named_as(got.reason, name, path)
         )
-    got = _thumbnail(path, max_side, max_decode_pixels)
     if rel is None or got.failure is None:
         return got
     return dataclasses.replace(

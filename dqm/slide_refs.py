@@ -25,6 +25,12 @@ A TIFF is one file, but OpenSlide holds all of its directory chain and copies it
 opens it, in one call no budget can stop: :func:`tiff_refusal` walks the chain first and refuses
 a TIFF of too many directories or tags, or too long a text. :func:`not_to_open` is both checks,
 for every place that gives a batch's slide to OpenSlide.
+
+Each check reads the slide through a descriptor where one is given, and a TIFF is then handed to
+OpenSlide as that descriptor's ``/proc/self/fd/N`` (:func:`openslide_name`): a batch rewritten
+between the checks and the open (a slide swapped for one the checks refuse, or for a FIFO) cannot
+put another file before OpenSlide. Its messages, which name the file by the name it was given,
+are read back as the batch path (:func:`named_as`).
 """
 
 from __future__ import annotations
@@ -35,7 +41,7 @@ import stat
 import struct
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from dqm.findings import clip
 from dqm.i18n import N_, Message, msg
@@ -55,14 +61,15 @@ DICOM_MAGIC_AT = 128
 _ESCAPES = {"s": " ", "n": "\n", "t": "\t", "r": "\r", "\\": "\\"}
 
 
-def refused_reference(path: Path, root: Path) -> Message | None:
+def refused_reference(path: Path, root: Path, fd: int | None = None) -> Message | None:
     """Why OpenSlide must not open the slide at ``path`` (inside the batch folder ``root``): the
     first file it would open besides it that is outside the batch or a special file; None when
-    there is none (or the slide is a single file)."""
+    there is none (or the slide is a single file). ``fd``: a descriptor of the slide, read
+    instead of ``path`` (the file OpenSlide will be given, :func:`openslide_name`)."""
     name = str(path)
     real_root = os.path.realpath(root)
     try:
-        with open(path, "rb") as fh:  # the slide itself was jailed: a regular file in the batch
+        with _reader(path, fd) as fh:  # the slide itself was jailed: a regular file in the batch
             head = fh.read(VMS_MAX_BYTES + 1)
     except OSError:
         return None
@@ -141,14 +148,51 @@ ASCII = 2
 """The TIFF field type of text."""
 
 
-def tiff_refusal(path: Path) -> Message | None:
+def _reader(path: Path, fd: int | None) -> BinaryIO:
+    """The slide read from its start: through a duplicate of ``fd`` where one is given (its own
+    offset: ``fd`` is left as it was), else opened at ``path``."""
+    if fd is None:
+        return open(path, "rb")
+    fh = os.fdopen(os.dup(fd), "rb")
+    fh.seek(0)
+    return fh
+
+
+TIFF_MAGIC = (b"II*\0", b"MM\0*", b"II+\0", b"MM\0+")
+"""A classic TIFF's and a BigTIFF's first four bytes, in either byte order."""
+
+
+def openslide_name(path: Path, fd: int) -> str:
+    """The name to give OpenSlide for the slide at ``path`` that ``fd`` holds open: the descriptor's
+    own ``/proc/self/fd/N`` where the slide is one TIFF file (OpenSlide then reads no other file for
+    it and looks at no name: a DICOM's magic at byte 128 makes it read the slide's folder), so that
+    OpenSlide opens the file the checks before it read, whatever ``path`` names by then (a file
+    swapped in mid-run, a FIFO); else ``path``. Its messages name the slide by this name:
+    :func:`named_as` gives ``path`` back."""
+    own = f"/proc/self/fd/{fd}"
+    try:
+        head = os.pread(fd, DICOM_MAGIC_AT + 4, 0)
+    except OSError:
+        return str(path)
+    single = head[:4] in TIFF_MAGIC and head[DICOM_MAGIC_AT:] != DICOM_MAGIC
+    return own if single and os.path.exists(own) else str(path)
+
+
+def named_as(text: str, name: str, path: Path) -> str:
+    """``text`` with the name OpenSlide was given (:func:`openslide_name`) read as ``path``."""
+    if name == str(path):
+        return text
+    return re.sub(re.escape(name) + r"(?!\d)", lambda _: str(path), text)
+
+
+def tiff_refusal(path: Path, fd: int | None = None) -> Message | None:
     """Why OpenSlide must not open the TIFF at ``path``: more than :data:`MAX_TIFF_IFDS` image
     directories or :data:`MAX_TIFF_TAGS` tags in all, or a text tag of more than
     :data:`MAX_TIFF_TEXT_BYTES` (the chain is walked up to those limits, each directory's entries
     read, no value); None for a TIFF within them, a chain that loops or breaks (OpenSlide says
     why) or no TIFF at all."""
     try:
-        with open(path, "rb") as fh:
+        with _reader(path, fd) as fh:
             walked = _walk(fh, MAX_TIFF_IFDS, MAX_TIFF_TAGS)
     except OSError:
         return None
@@ -251,11 +295,12 @@ def _ndpi_directory(fh: Any, order: str, offset: int) -> bool:
     return any(tag == NDPI_TAG and n for tag, _, n in fields)
 
 
-def not_to_open(path: Path, root: Path) -> Message | None:
+def not_to_open(path: Path, root: Path, fd: int | None = None) -> Message | None:
     """Why OpenSlide must not open the slide at ``path`` in the batch folder ``root``: a file it
     would open besides it (:func:`refused_reference`), or a TIFF of too many directories or tags,
-    or too long a text (:func:`tiff_refusal`); None when it may."""
-    return refused_reference(path, root) or tiff_refusal(path)
+    or too long a text (:func:`tiff_refusal`); None when it may. ``fd``: the slide's descriptor,
+    read instead of ``path``."""
+    return refused_reference(path, root, fd) or tiff_refusal(path, fd)
 
 
 def _first_refused(folder: str, refs: Iterator[str], real_root: str) -> Message | None:

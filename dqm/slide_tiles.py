@@ -437,7 +437,9 @@ def _levels(
     """Each level's tiles, when the file's tiled pages are the levels one to one (in order of
     decreasing width, as OpenSlide takes them) and every one is plain JPEG; else None."""
     tiled = [k for k, page in enumerate(pages) if 322 in page and 323 in page]
-    sized = [(_number(fh, order, pages[k], 256, 0) or 0, _number(fh, order, pages[k], 257, 0) or 0) for k in tiled]
+    sized = [
+        (_number(fh, order, pages[k], 256, 0) or 0, _number(fh, order, pages[k], 257, 0) or 0) for k in tiled
+    ]
     if len({w for w, _ in sized}) != len(sized):
         return None  # pages of one width: which OpenSlide takes for which level is not told here
     ranked = sorted(zip(sized, tiled, strict=True), key=lambda pair: -pair[0][0])

@@ -13,11 +13,13 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import struct
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
+import tifffile
 from PIL import Image
 
 from dqm.model import Item
@@ -435,3 +437,83 @@ def test_an_sqlite_file_beside_a_slide_is_checked(batch: Path, suffix: str, no_h
     sidecar.symlink_to(batch.parent / "outside" / "other.jpg")
     why = not_to_open(slide, batch)
     assert why is not None and "outside the batch" in why
+
+
+def _swapped_after_the_checks(monkeypatch: pytest.MonkeyPatch, path: Path) -> list[Path]:
+    """A list: each file put in it replaces ``path`` once the checks before OpenSlide have read
+    ``path`` (a batch rewritten mid-run)."""
+    import dqm.slide_io
+
+    checked, pending = dqm.slide_io.tiff_refusal, []
+
+    def then_swap(*args: object) -> object:
+        why = checked(*args)  # type: ignore[arg-type]
+        if pending:
+            os.replace(pending.pop(), path)
+        return why
+
+    monkeypatch.setattr(dqm.slide_io, "tiff_refusal", then_swap)
+    return pending
+
+
+def test_openslide_opens_the_tiff_the_checks_read(
+    batch: Path, monkeypatch: pytest.MonkeyPatch, no_hang: None
+) -> None:
+    """A TIFF swapped, after the checks, for one they would refuse (too many directories) or for a
+    FIFO: OpenSlide opens the file the checks read, through their descriptor, not what the batch
+    path names by then; its facts are that file's."""
+    from dqm.slide_refs import MAX_TIFF_IFDS
+    from dqm.synth.pyramid import write_pyramid
+
+    image = np.random.default_rng(2).integers(0, 256, (300, 400, 3), dtype=np.uint8)
+    path = batch / "sub" / "S1.tif"
+    write_pyramid(path, image, 0.5)
+    _tiff_with_ifds(batch / "many.tif", MAX_TIFF_IFDS, False)
+    swaps = _swapped_after_the_checks(monkeypatch, path)
+    swaps.append(batch / "many.tif")
+    probe = probe_slide(path, "sub/S1.tif")
+    assert probe.opened and (probe.width, probe.height) == (400, 300) and probe.regions_read > 0
+    write_pyramid(path, image, 0.5)
+    os.mkfifo(batch / "fifo")
+    swaps.append(batch / "fifo")
+    probe = probe_slide(path, "sub/S1.tif")
+    assert probe.opened and (probe.width, probe.height) == (400, 300)
+
+
+def test_openslides_messages_name_the_batch_path_not_the_descriptor(batch: Path) -> None:
+    """OpenSlide names a TIFF it was given as ``/proc/self/fd/N`` by that name: the probe names it
+    by its place in the batch."""
+    from dqm.synth.pyramid import write_pyramid
+
+    path = batch / "sub" / "S1.svs"
+    write_pyramid(path, np.zeros((300, 400, 3), np.uint8), 0.5)
+    with tifffile.TiffFile(path) as tf:
+        counts = tf.pages[-1].tags[325]  # the smallest level's, which OpenSlide hashes as it opens
+        where, item = counts.valueoffset, {3: "<H", 4: "<I", 16: "<Q"}[int(counts.dtype)]
+    with path.open("r+b") as fh:
+        fh.seek(where)
+        fh.write(struct.pack(item, 60000))  # past the file's end: 'Short read of file ...'
+    probe = probe_slide(path, "sub/S1.svs")
+    texts = [str(probe.open_error), str(probe.read_failure), *probe.decoder_warnings]
+    assert any("sub/S1.svs" in text for text in texts), texts
+    assert not any("/proc/self" in text or str(batch) in text for text in texts)
+
+
+def test_the_thumbnail_is_of_the_tiff_the_checks_read(batch: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The thumbnail's OpenSlide, too, opens the file the checks read, and its messages name the
+    batch path."""
+    import dqm.slide_io
+    from dqm.synth.pyramid import write_pyramid
+
+    path = batch / "sub" / "S1.tif"
+    write_pyramid(path, np.full((300, 400, 3), 200, np.uint8), 0.5)
+    write_pyramid(batch / "other.tif", np.full((30, 40, 3), 200, np.uint8), 0.5)
+    checked = dqm.slide_io.not_to_open
+
+    def then_swap(*args: object) -> object:
+        why = checked(*args)  # type: ignore[arg-type]
+        os.replace(batch / "other.tif", path)
+        return why
+
+    monkeypatch.setattr(dqm.slide_io, "not_to_open", then_swap)
+    assert slide_thumbnail(path, 64, rel="sub/S1.tif").size == (400, 300)
