@@ -165,16 +165,16 @@ TIFF_MAGIC = (b"II*\0", b"MM\0*", b"II+\0", b"MM\0+")
 def openslide_name(path: Path, fd: int) -> str:
     """The name to give OpenSlide for the slide at ``path`` that ``fd`` holds open: the descriptor's
     own ``/proc/self/fd/N`` where the slide is one TIFF file (OpenSlide then reads no other file for
-    it and looks at no name: a DICOM's magic at byte 128 makes it read the slide's folder), so that
-    OpenSlide opens the file the checks before it read, whatever ``path`` names by then (a file
-    swapped in mid-run, a FIFO); else ``path``. Its messages name the slide by this name:
-    :func:`named_as` gives ``path`` back."""
+    it and looks at no name: DICOM's magic at byte 128, or a ``.dcm`` name, makes it read the
+    slide's folder), so that OpenSlide opens the file the checks before it read, whatever ``path``
+    names by then (a file swapped in mid-run, a FIFO); else ``path``. Its messages name the slide
+    by this name: :func:`named_as` gives ``path`` back."""
     own = f"/proc/self/fd/{fd}"
     try:
         head = os.pread(fd, DICOM_MAGIC_AT + 4, 0)
     except OSError:
         return str(path)
-    single = head[:4] in TIFF_MAGIC and head[DICOM_MAGIC_AT:] != DICOM_MAGIC
+    single = head[:4] in TIFF_MAGIC and not _dicom(str(path), head)
     return own if single and os.path.exists(own) else str(path)
 
 

@@ -517,3 +517,32 @@ def test_the_thumbnail_is_of_the_tiff_the_checks_read(batch: Path, monkeypatch: 
 
     monkeypatch.setattr(dqm.slide_io, "not_to_open", then_swap)
     assert slide_thumbnail(path, 64, rel="sub/S1.tif").size == (400, 300)
+
+
+@pytest.mark.parametrize(
+    ("name", "head", "by_descriptor"),
+    [
+        ("S1.tif", b"II*\0" + bytes(200), True),
+        ("S1.svs", b"MM\0+" + bytes(200), True),  # a big-endian BigTIFF
+        ("S1.dcm", b"II*\0" + bytes(200), False),  # OpenSlide's DICOM reader takes the name
+        ("S1.tif", b"II*\0" + bytes(124) + b"DICM" + bytes(72), False),  # and the magic at 128
+        ("S1.vms", b"[Virtual Microscope Specimen]\n", False),  # the files it names
+        ("S1.mrxs", b"\xff\xd8\xff\xe0" + bytes(200), False),
+    ],
+)
+def test_only_a_single_tiff_is_given_to_openslide_by_its_descriptor(
+    tmp_path: Path, name: str, head: bytes, by_descriptor: bool
+) -> None:
+    from dqm.slide_refs import named_as, openslide_name
+
+    path = tmp_path / name
+    path.write_bytes(head)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        given = openslide_name(path, fd)
+        assert (given == f"/proc/self/fd/{fd}") is by_descriptor and (given == str(path)) is not by_descriptor
+        assert named_as(f"Invalid TIFF: {given}: x; {given}0", given, path) == (
+            f"Invalid TIFF: {path}: x; {path}0" if not by_descriptor else f"Invalid TIFF: {path}: x; {given}0"
+        )
+    finally:
+        os.close(fd)
