@@ -33,6 +33,25 @@ Four parts, in one run on the same cores:
 Wall-clock seconds on a shared machine swing with the other work on it; the CPU seconds of the
 processes each side starts (``getrusage`` of the children) do not, so both ratios are printed.
 
+This round (issue 13 §4, a fourth time; ``same_probes.py`` 604 probes, 0 differ; ``dqm audit``'s
+results.json the same by ``same_findings.py`` on 200 lot slides, the demo batch and the real
+data): the header is read once where the levels are JPEG (``_codec`` takes the codec, the JPEG
+tables and the texts from ``JpegTiles``' walk and handle: the "codec and JPEG quality" stage
+0.50 -> 0.19 ms a slide), and
+OpenSlide opens a TIFF through the descriptor the reference checks read (``/proc/self/fd/N``).
+Each tile is still decoded twice: no decoder installed here fails on exactly the tiles OpenSlide
+fails on (``bench_tile_judges.py``: Pillow reads 19 of 1,305 mutated tiles OpenSlide refuses,
+imagecodecs 1,236). ``--items 1000 --big 0``, d21bbc1 then this code, on 2 cores under a load
+average of 12-17: dqm 19.7 -> 19.6 ms CPU a slide against a floor of 9.4 and 9.3, **2.10x ->
+2.11x** without start-up (the change is 0.3 ms a slide, under the noise). The pyramids of 10,000
+and 50,000 px (the ``big`` part alone, d21bbc1 then this code): probe 0.064 and 0.095 -> 0.068
+and 0.096 s CPU, 2.76 and 5.15 -> 2.74 and 4.70 MiB read (tifffile no longer reads level 0's
+whole tile offsets and byte counts for the codec: 8 bytes a tile). Outside the probe
+(cProfile on the CPU clock, ``dqm validate -j 1`` on 200 lot items, profiler-inflated ms an item):
+item checks 4.5 (tissue under lesions 1.1, de-identification of the slide's properties 0.8, of
+the clinical record 0.4, of the file names 0.2, duplicate and overlapping outlines 1.1), annotation
+parse 1.5, summary and compaction 1.3, the batch jail's realpaths 0.7; none is waste.
+
 Latest round (issue 13 §4, a third time; every probe field unchanged to the bit: ``same_probes.py``,
 604 probes, 0 differ): the probe decodes the JPEG tiles of a plain tiled level itself
 (``dqm.slide_tiles``: the tile's bytes, libjpeg-turbo straight to RGBA), where OpenSlide painted
