@@ -18,7 +18,6 @@ from dqm.clinical_table import IDENTIFYING
 from dqm.findings import Aspect, Finding, Severity
 from dqm.i18n import N_, msg
 from dqm.identifiers import (
-    MAX_TEXT,
     DeidSettings,
     Hit,
     Link,
@@ -52,13 +51,12 @@ def _value_findings(
     where: tuple[str, str | None],
     ctx: CheckContext,
     settings: DeidSettings,
-    limit: int | None = MAX_TEXT,
     **loc: Any,
 ) -> list[Finding]:
-    """A finding per identifier in ``text`` (its first ``limit`` characters: :func:`find`);
-    ``where`` is a msgid naming the value and the name it fills in (a key, a column), the
-    identifier's kind a msgid of the profile's patterns."""
-    return _hit_findings(find(text, settings, place, limit), where, ctx, prefix, **loc)
+    """A finding per identifier in ``text`` (all of it: :func:`find`); ``where`` is a msgid
+    naming the value and the name it fills in (a key, a column), the identifier's kind a msgid of
+    the profile's patterns."""
+    return _hit_findings(find(text, settings, place), where, ctx, prefix, **loc)
 
 
 def _hit_findings(
@@ -161,7 +159,7 @@ def slide_properties(view: ItemView, params: NoParams, ctx: CheckContext) -> lis
             )
             break
         named = _value_findings(
-            key, "slide", "DEID_SLIDE", (N_("a property name"), None), ctx, settings, limit=None, **loc
+            key, "slide", "DEID_SLIDE", (N_("a property name"), None), ctx, settings, **loc
         )
         out.extend(named)  # a name comes from the file too (a vendor's key, a PNG chunk's keyword)
         if is_blank(value, settings):
@@ -184,7 +182,6 @@ def slide_properties(view: ItemView, params: NoParams, ctx: CheckContext) -> lis
             (N_("slide property {name!r}"), key),
             ctx,
             settings,
-            limit=None,
             **loc,
         )
         out.extend(found)
@@ -334,7 +331,7 @@ def _safe_pointer(at: str, settings: DeidSettings, key_hit: bool = False) -> tup
         key = _unescaped(part)
         if not key:
             continue
-        if key_hit and find(key, settings, "annotation", limit=None):
+        if key_hit and find(key, settings, "annotation"):
             return "/".join(parts[:k]), None
         if identifier_key(key, settings):
             cut = k + 1 if plain_key(key.removeprefix("@")) else k  # an XML attribute: ``@PatientName``
@@ -378,7 +375,7 @@ def _searched_texts(targets: list[Target], profile: Profile, ctx: CheckContext) 
             searched = budget.take(text, index, link)
             if not searched and budget.stopped is not None:
                 return None
-            hits = find(searched, settings, "annotation", limit=None)
+            hits = find(searched, settings, "annotation")
             if len(searched) == len(text):
                 hits_of[text] = hits
         return hits
@@ -528,17 +525,25 @@ def manifest_columns(batch: BatchView, params: NoParams, ctx: CheckContext) -> l
     codes={
         "DEID_CLINICAL_IDENTIFIER": "a clinical-table value or column holds a personal identifier",
         "DEID_CLINICAL_QUASI": "a clinical-table value may identify (a raw record number as patient_id)",
+        "DEID_CLINICAL_UNSEARCHED": "an annotation's clinical block holds more text than is searched for identifiers",
     },
-    code_severity={"DEID_CLINICAL_QUASI": Severity.WARNING},
+    code_severity={"DEID_CLINICAL_QUASI": Severity.WARNING, "DEID_CLINICAL_UNSEARCHED": Severity.WARNING},
 )
 def clinical_record(view: ItemView, params: NoParams, ctx: CheckContext) -> list[Finding]:
-    """The item's clinical record holds no identifier; identifying fields hold pseudonyms."""
+    """The item's clinical record holds no identifier; identifying fields hold pseudonyms.
+
+    Every value is searched whole, within one :class:`~dqm.identifiers.TextBudget` a record (an
+    annotation file's: 200,000 values, 8,000,000 characters). A manifest row never reaches it (a
+    cell holds at most 131,072 characters, the CSV reader's field limit, a line
+    :data:`dqm.batch.MAX_MANIFEST_LINE`, a row 1,024 columns); an annotation's clinical block may, and a ``DEID_CLINICAL_UNSEARCHED`` warning then names the
+    first value not searched in full. Values were cut at 10,000 characters, silently."""
     settings = view.profile.deid
     record = view.item.record
     if not record or not settings.enabled:
         return []
     from_manifest = view.item.row is not None
     out: list[Finding] = []
+    budget = TextBudget()
     for column, value in record.items():
         if not isinstance(column, str) or is_blank(value, settings) or isinstance(value, dict | list):
             continue
@@ -561,10 +566,26 @@ def clinical_record(view: ItemView, params: NoParams, ctx: CheckContext) -> list
                 )
             )
             continue
+        if len(searched := budget.take(text, None, None)) < len(text):
+            out.append(
+                ctx.finding(
+                    "DEID_CLINICAL_UNSEARCHED",
+                    msg(
+                        "the clinical record holds more text than is searched for identifiers ({n:,} "
+                        "values, {chars:,} characters): this value is searched in part, those after it "
+                        "not at all (check them before release)",
+                        n=budget.limits[0],
+                        chars=budget.limits[1],
+                    ),
+                    **loc,
+                )
+            )
         found = _value_findings(
-            text, "clinical", "DEID_CLINICAL", (N_("column {name!r}"), column), ctx, settings, **loc
+            searched, "clinical", "DEID_CLINICAL", (N_("column {name!r}"), column), ctx, settings, **loc
         )
         out.extend(found)
+        if budget.stopped is not None:
+            break
         if not found and column in IDENTIFYING and settings.compiled.record_number.match(text):
             out.append(
                 ctx.finding(

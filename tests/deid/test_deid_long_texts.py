@@ -1,0 +1,87 @@
+"""The texts that had no budget of their own (a file name, a manifest cell, a clinical value) are
+searched whole: each was cut at 10,000 characters, silently, and an identifier past them was never
+found. What bounds them is where they are read from (a manifest line) or a budget a record that
+says what it left (``DEID_CLINICAL_UNSEARCHED``)."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from dqm import identifiers
+from dqm.model import Item
+from dqm.profile import Profile
+from tests.deid.test_deid import assert_masked, deid_findings, view_of
+
+RRN = "RRN 900101-1234567"
+
+
+def _long(at: int = 15_000, size: int = 20_000) -> str:
+    """``size`` characters of prose, an RRN at ``at``."""
+    text = ("tissue block " * (size // 13 + 1))[:at] + RRN
+    return text + "x" * (size - len(text))
+
+
+def test_a_long_manifest_cell_is_searched_whole(profile: Profile) -> None:
+    item = Item("s1", "slides/s1.svs", "ann/s1.json", {"notes": _long()}, row=3)
+    found = deid_findings(view_of(profile, item=item))
+    assert [(f.code, f.location.row, f.location.column) for f in found] == [
+        ("DEID_CLINICAL_IDENTIFIER", 3, "notes")
+    ]
+    assert_masked(found)
+
+
+def test_a_long_slide_id_and_file_name_are_searched_whole(profile: Profile) -> None:
+    item = Item(_long(), "slides/" + _long() + ".svs", None, {}, row=2)
+    found = deid_findings(view_of(profile, item=item))
+    assert sorted((f.code, f.location.column or f.location.file[:7]) for f in found) == [
+        ("DEID_FILENAME_IDENTIFIER", "slide_id"),
+        ("DEID_FILENAME_IDENTIFIER", "slides/"),
+    ]
+    assert_masked(found)
+
+
+def test_a_long_manifest_column_name_is_searched_whole(tmp_path: Path, profile: Profile) -> None:
+    from dqm.runner import RunOptions, run_batch
+
+    batch = tmp_path / "b"
+    batch.mkdir()
+    with (batch / "manifest.csv").open("w", newline="") as fh:
+        csv.writer(fh).writerows([["slide_id", "image_path", _long()], ["s1", "slides/s1.svs", "x"]])
+    run = run_batch(batch, profile, RunOptions(workers=1))
+    found = [f for f in run.findings if f.code == "DEID_COLUMN_IDENTIFIER"]
+    assert len(found) == 1
+    assert_masked(found)
+
+
+def test_a_clinical_block_past_the_budget_is_searched_in_part_and_said_so(
+    profile: Profile, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An annotation's clinical block (no manifest) is the one record that can hold more than a
+    manifest line: within a record's budget each value is searched whole, then the value the budget
+    ends in is searched in part, and the warning names it; what follows is not searched."""
+    monkeypatch.setattr(identifiers, "MAX_SEARCHED_CHARS", 30_000)
+    record = {"diagnosis": _long(), "notes": _long(5_000), "later": RRN}
+    item = Item("s1", "slides/s1.svs", "ann/s1.json", record, None)
+    found = deid_findings(view_of(profile, item=item))
+    assert [(f.code, f.location.pointer) for f in found] == [
+        ("DEID_CLINICAL_IDENTIFIER", "/clinical/diagnosis"),
+        ("DEID_CLINICAL_UNSEARCHED", "/clinical/notes"),
+        ("DEID_CLINICAL_IDENTIFIER", "/clinical/notes"),  # at 5,000 of its first 10,000 characters
+    ]
+    assert "30,000 characters" in found[1].message
+    assert_masked(found)
+
+
+def test_a_clinical_block_of_more_values_than_are_searched_says_so(
+    profile: Profile, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(identifiers, "MAX_SEARCHED_TEXTS", 3)
+    record = {f"note{k}": "plain" for k in range(3)} | {"note3": RRN, "note4": RRN}
+    item = Item("s1", "slides/s1.svs", "ann/s1.json", record, row=7)
+    found = deid_findings(view_of(profile, item=item))
+    assert [(f.code, f.location.row, f.location.column) for f in found] == [
+        ("DEID_CLINICAL_UNSEARCHED", 7, "note3")
+    ]
