@@ -16,7 +16,9 @@ whole-document read starts from).
 Then the small-file path: a 2 KB and a 200 KB file of each format read in this process, the
 median wall and CPU time of ``--small-runs`` reads (the parse cache does not hold files under 256 KiB).
 
-The dqm measured is the one on PYTHONPATH (another checkout's, to compare).
+The dqm measured is the one on PYTHONPATH (another checkout's, to compare). ``--identifier-keys
+PATTERN`` reads as for a profile whose own ``identifier_keys`` are PATTERN (the readers keep the
+values under the keys it names; a checkout from before that option takes none).
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ imported = rss()
 data = Path(sys.argv[1]).read_bytes()
 with_bytes = rss()
 t0, c0 = time.perf_counter(), time.process_time()
-anns = parse_annotation(data, "annotations/" + Path(sys.argv[1]).name, Limits(lesions_per_file=10**8))
+anns = parse_annotation(data, "annotations/" + Path(sys.argv[1]).name, Limits(lesions_per_file=10**8), None, *sys.argv[2:])
 wall, cpu = time.perf_counter() - t0, time.process_time() - c0
 after = rss()
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -135,23 +137,23 @@ def write(fmt: str, path: Path, size: int) -> None:
         fh.write(tail)
 
 
-def _run(code: str, path: Path) -> list[str]:
+def _run(code: str, path: Path, *extra: str) -> list[str]:
     # run in the files' folder, not a checkout: ``-c`` puts the working directory first on the
     # path, and the dqm measured must be the one PYTHONPATH names
     done = subprocess.run(
-        [sys.executable, "-c", code, str(path)], capture_output=True, text=True, cwd=path.parent
+        [sys.executable, "-c", code, str(path), *extra], capture_output=True, text=True, cwd=path.parent
     )
     if done.returncode:
         raise SystemExit(f"{path}: exit {done.returncode}\n{done.stderr[-2000:]}")
     return done.stdout.split()
 
 
-def big(fmt: str, mb: int, work: Path) -> None:
+def big(fmt: str, mb: int, work: Path, keys: tuple[str, ...] = ()) -> None:
     path = work / f"{fmt}-{mb}mb.json"
     if not path.exists():
         write(fmt, path, mb * 10**6)
     size = path.stat().st_size / 2**20
-    wall, cpu, peak, imported, with_bytes, after, lesions, issues = map(float, _run(CHILD, path))
+    wall, cpu, peak, imported, with_bytes, after, lesions, issues = map(float, _run(CHILD, path, *keys))
     tree = float(_run(TREE, path)[0])
     print(
         f"{fmt:7s} {size:6.1f} MiB  {int(lesions):>9,} lesions {int(issues):>3} issues  {wall:6.1f} s ({cpu:5.1f} s CPU)  "
@@ -162,18 +164,18 @@ def big(fmt: str, mb: int, work: Path) -> None:
     )
 
 
-def small(fmt: str, size: int, runs: int, work: Path) -> None:
+def small(fmt: str, size: int, runs: int, work: Path, keys: tuple[str, ...] = ()) -> None:
     from dqm.profile import Limits
     from dqm.readers import parse_annotation
 
     path = work / f"{fmt}-{size}b.json"
     write(fmt, path, size)
     data = path.read_bytes()
-    parse_annotation(data, "a.json", Limits())
+    parse_annotation(data, "a.json", Limits(), None, *keys)
     times, cpu = [], []
     for _ in range(runs):
         t0, c0 = time.perf_counter(), time.process_time()
-        parse_annotation(data, "a.json", Limits())
+        parse_annotation(data, "a.json", Limits(), None, *keys)
         times.append(time.perf_counter() - t0)
         cpu.append(time.process_time() - c0)
     print(
@@ -191,18 +193,20 @@ def main() -> None:
     ap.add_argument(
         "--work", type=Path, help="where the files are written (kept; default: a temporary folder)"
     )
+    ap.add_argument("--identifier-keys", help="a profile's own identifier-key pattern the readers keep")
     args = ap.parse_args()
+    keys = (args.identifier_keys,) if args.identifier_keys else ()
     formats = args.formats.split(",")
     with tempfile.TemporaryDirectory() as tmp:
         work = args.work or Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
         for fmt in formats:
             for mb in (int(s) for s in args.sizes.split(",") if s):
-                big(fmt, mb, work)
+                big(fmt, mb, work, keys)
         if args.small_runs:
             for fmt in formats:
                 for size in (2_000, 200_000):
-                    small(fmt, size, args.small_runs, work)
+                    small(fmt, size, args.small_runs, work, keys)
 
 
 if __name__ == "__main__":

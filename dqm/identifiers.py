@@ -26,6 +26,8 @@ import os
 import re
 import secrets
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import cache, cached_property
 from pathlib import Path
@@ -521,17 +523,71 @@ def plain_key(key: str) -> bool:
     return _PLAIN_KEY.fullmatch(key) is not None
 
 
+class _OwnKeys:
+    """A profile's identifier-key pattern as a reader asks it, key by key: a file names the same
+    few keys again and again (each lesion's), and the pattern runs on RE2 (6 µs a key, where
+    the answer remembered costs a lookup); at most :data:`OWN_KEYS_KEPT` answers are kept."""
+
+    __slots__ = ("pattern", "seen")
+
+    def __init__(self, source: str) -> None:
+        self.pattern = _keys_pattern(source)
+        self.seen: dict[str, bool] = {}
+
+    def names(self, key: str) -> bool:
+        if (named := self.seen.get(key)) is None:
+            if len(self.seen) >= OWN_KEYS_KEPT:
+                self.seen.clear()
+            named = self.seen[key] = self.pattern.search(key) is not None
+        return named
+
+
+OWN_KEYS_KEPT = 4096
+_READ_KEYS: ContextVar[_OwnKeys | None] = ContextVar("dqm_read_identifier_keys", default=None)
+"""The profile's own identifier keys while a file is read (:func:`reading_keys`)."""
+
+
+def read_keys(settings: DeidSettings) -> str | None:
+    """The identifier-key pattern a reader keeps values under besides the built-in one: the
+    profile's ``identifier_keys`` when de-identification is on and they are not the built-in
+    ones; None otherwise. A parse is cached under it (:func:`dqm.readers.parse_annotation`): a
+    file read for another profile kept other values."""
+    if not settings.enabled or settings.identifier_keys == DEFAULT_IDENTIFIER_KEYS:
+        return None
+    return settings.identifier_keys
+
+
+@contextmanager
+def reading_keys(source: str | None) -> Iterator[None]:
+    """Readers keep the values under the keys ``source`` names too (:func:`identifying_key`)
+    inside the block; None: the built-in identifier keys alone."""
+    token = _READ_KEYS.set(None if source is None else _OwnKeys(source))
+    try:
+        yield
+    finally:
+        _READ_KEYS.reset(token)
+
+
+@cache
+def _keys_pattern(source: str) -> Regex:
+    return _compiled(_runnable(source))
+
+
 def identifying_key(key: str) -> bool:
-    """Whether the built-in identifier keys name ``key`` (``patient_id``, ``patient``): what a
-    reader, which knows no profile, keeps whole under it."""
-    return _IDENTIFYING_KEY.search(key) is not None
+    """Whether the identifier keys name ``key`` (``patient_id``, ``patient``): what a reader keeps
+    whole under it. The built-in ones, and the profile's own while it reads for a profile
+    (:func:`reading_keys`): ``{"chart_no": 12345678}`` with ``identifier_keys: chart_no``."""
+    if _IDENTIFYING_KEY.search(key) is not None:
+        return True
+    own = _READ_KEYS.get()
+    return own is not None and own.names(key)
 
 
 def key_holds_text(key: str) -> bool:
     """Whether a key is searched whatever its value: more than a plain word (``{"Patient name:
-    Hong Gildong": 1}``), or one the built-in identifier keys name (``{"patient_id": 12345678}``).
-    A reader keeps what holds text for the de-identification checks; it knows no profile, so a
-    key only a profile's own ``identifier_keys`` name is kept when its value holds text."""
+    Hong Gildong": 1}``), or one the identifier keys name (``{"patient_id": 12345678}``; the
+    profile's own too, :func:`identifying_key`). A reader keeps what holds text for the
+    de-identification checks, and the values under these keys whatever they are."""
     return not plain_key(key) or identifying_key(key)
 
 

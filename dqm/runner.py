@@ -43,7 +43,7 @@ from dqm.clinical_table import (
 from dqm.executors import DaskOptions, ItemKilledWorkers, chunk_size, dask_client, dask_map
 from dqm.facts import ItemSummary, SlideSummary, compact, interned
 from dqm.findings import MAX_NAME_CHARS, Finding, Severity, clip
-from dqm.identifiers import use_profile_patterns
+from dqm.identifiers import read_keys, use_profile_patterns
 from dqm.model import Annotation, Item, ItemRecord, ParsedAnnotation, ReadIssue
 from dqm.profile import Profile
 from dqm.readers import (
@@ -283,13 +283,13 @@ def _status(root: Path, rel: str | None) -> tuple[FileStatus, Path | None]:
 
 
 def _with_unpicked(
-    parsed: list[Annotation], annotation: Annotation, item: Item, image: str | None
+    parsed: list[Annotation], annotation: Annotation, item: Item, image: str | None, keys: str | None
 ) -> tuple[Annotation, Finding | None]:
     """``annotation`` with the text of the images of its file that no item of the audit has (the
     item searches the file's own text), and None; a bug in that search is its crash
     (``CHECK_CRASHED`` of :data:`SEARCH_CHECK`), never a lost annotation."""
     try:
-        unpicked = unpicked_text(parsed, set(item.file_readers) or item_names(item, image))
+        unpicked = unpicked_text(parsed, set(item.file_readers) or item_names(item, image), keys)
     except Exception as exc:  # the item's own annotation is read: its checks still run
         return annotation, crash_finding(SEARCH_CHECK, item.slide_id, exc, annotation.path)
     return dataclasses.replace(annotation, file_text={**annotation.file_text, **unpicked}), None
@@ -339,7 +339,8 @@ def check_item(
                 parsed = parse()
                 annotation = annotation_for_item(parsed, item, image.path)
                 if item.searches_file_text and len(parsed) > 1:  # images no item has
-                    annotation, search_crash = _with_unpicked(parsed, annotation, item, image.path)
+                    keys = read_keys(profile.deid)
+                    annotation, search_crash = _with_unpicked(parsed, annotation, item, image.path, keys)
                 annotation = within_limits(annotation, profile.limits)
         except Exception as exc:  # a reader's bug must not stop the run or hide the file
             annotation = Annotation(path=rel, format="unknown", readable=False, n_values=1)
@@ -401,9 +402,10 @@ def _parsed(
     costs each further item its own annotations, not the file. Otherwise the file is read and
     hashed, and its digest kept for the next item. The parse itself is left to the caller (a
     reader's crash is the item's ``CHECK_CRASHED``)."""
+    keys = read_keys(profile.deid)  # a parse for another profile kept other values: not reused
     digest = file_digests.known(path, st) if st is not None else None
     if st is not None and digest is not None:
-        parsed = parsed_before(rel, st.st_size, digest, profile.limits)
+        parsed = parsed_before(rel, st.st_size, digest, profile.limits, keys)
         if parsed is not None:
             return lambda: parsed, None, digest
     data, issue, read = read_bytes(path, profile.limits.annotation_bytes)
@@ -412,7 +414,7 @@ def _parsed(
     digest = hashlib.sha256(data).hexdigest() if hash_files or len(data) >= CACHE_MIN_BYTES else None
     if digest is not None and st is not None and read is not None and len(data) == st.st_size:
         file_digests.remember(path, st, digest, since, read)
-    return lambda: parse_annotation(data, rel, profile.limits, digest), None, digest
+    return lambda: parse_annotation(data, rel, profile.limits, digest, keys), None, digest
 
 
 def file_stat(path: Path) -> list[int]:

@@ -45,7 +45,7 @@ from typing import Any, BinaryIO, overload
 from dqm.coords import MAX_MPP, MIN_MPP
 from dqm.findings import clip
 from dqm.i18n import N_, msg
-from dqm.identifiers import strings
+from dqm.identifiers import reading_keys, strings
 from dqm.model import Annotation, Lesion, ReadIssue
 from dqm.profile import Limits, Profile
 from dqm.readers import asap, coco, dsa, halo, imagescope, mask, native, qupath
@@ -128,8 +128,9 @@ _JSON_READERS = tuple(r for r in _ANNOTATION_READERS if r.SYNTAX == "json")
 _XML_READERS = tuple(r for r in _ANNOTATION_READERS if r.SYNTAX == "xml")
 _IMAGE_READERS = tuple(r for r in READERS if r.SYNTAX == "image")
 
-_CACHE: OrderedDict[tuple[str, int, str, Limits], tuple[FileAnnotations, int]] = OrderedDict()
-"""The parse cache: by file and limits, the annotations parsed and the memory they may hold."""
+_CACHE: OrderedDict[tuple[str, int, str, Limits, str | None], tuple[FileAnnotations, int]] = OrderedDict()
+"""The parse cache: by file, limits and the profile's own identifier keys (what a reader keeps),
+the annotations parsed and the memory they may hold."""
 
 
 def _either(names: list[str]) -> str:
@@ -462,26 +463,34 @@ def _read_pieces(
 
 
 def parse_annotation(
-    data: bytes, rel: str, held_to: Limits | None = None, sha256: str | None = None
+    data: bytes,
+    rel: str,
+    held_to: Limits | None = None,
+    sha256: str | None = None,
+    identifier_keys: str | None = None,
 ) -> list[Annotation]:
     """Every annotation a file's bytes hold (one per slide; COCO files hold many), classes as
     written (:func:`resolve_classes` resolves them). ``held_to``: the profile's limits the mask
     decoders keep to (a mask over them is ``LIMIT_EXCEEDED``, not decoded); default
     :class:`~dqm.profile.Limits`. ``sha256``: the bytes' SHA-256 when the caller took it (the
-    cache's key; else it is taken here).
+    cache's key; else it is taken here). ``identifier_keys``: the profile's own identifier-key
+    pattern (:func:`dqm.identifiers.read_keys`): the values under the keys it names are kept
+    whatever they are, as under the built-in ones (a ``chart_no`` of 12345678 was dropped).
 
     The returned annotations may be shared with later calls for the same big file (the cache);
     callers must not modify them -- :func:`resolve_classes` returns a resolved copy.
     """
-    with reading_within(held_to or Limits()):
-        return _parse_cached(data, rel, held_to or Limits(), sha256)
+    with reading_within(held_to or Limits()), reading_keys(identifier_keys):
+        return _parse_cached(data, rel, held_to or Limits(), sha256, identifier_keys)
 
 
-def parsed_before(rel: str, size: int, sha256: str, held_to: Limits | None = None) -> list[Annotation] | None:
+def parsed_before(
+    rel: str, size: int, sha256: str, held_to: Limits | None = None, identifier_keys: str | None = None
+) -> list[Annotation] | None:
     """What :func:`parse_annotation` gave for the file ``rel`` of ``size`` bytes whose SHA-256 is
     ``sha256``, from the cache, without the bytes (a file many items share is not read again);
-    None when the cache does not hold it."""
-    key = (rel, size, sha256, held_to or Limits())
+    None when the cache does not hold it (a parse for other ``identifier_keys`` is another)."""
+    key = (rel, size, sha256, held_to or Limits(), identifier_keys)
     hit = _CACHE.get(key)
     if hit is None:
         return None
@@ -490,7 +499,9 @@ def parsed_before(rel: str, size: int, sha256: str, held_to: Limits | None = Non
     return hit[0]
 
 
-def _parse_cached(data: bytes, rel: str, held_to: Limits, sha256: str | None) -> list[Annotation]:
+def _parse_cached(
+    data: bytes, rel: str, held_to: Limits, sha256: str | None, identifier_keys: str | None
+) -> list[Annotation]:
     """The annotations of a file, from the cache when it is there (:func:`parsed_before`). A
     worker holds at most ``limits.annotation_memory`` in the cache (four big files held four
     times the limit): before a file is read, the least recently used entries go until the read,
@@ -499,7 +510,7 @@ def _parse_cached(data: bytes, rel: str, held_to: Limits, sha256: str | None) ->
     memory = _MemoryCheck(data)
     if len(data) < CACHE_MIN_BYTES:
         return FileAnnotations(_parse(data, rel, memory)[0])
-    key = (rel, len(data), sha256 or hashlib.sha256(data).hexdigest(), held_to)
+    key = (rel, len(data), sha256 or hashlib.sha256(data).hexdigest(), held_to, identifier_keys)
     hit = parsed_before(*key)
     if hit is not None:
         return hit

@@ -11,7 +11,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from dqm.i18n import msg
-from dqm.identifiers import key_holds_text
+from dqm.identifiers import key_holds_text, reading_keys
 from dqm.model import Annotation, Item, ReadIssue
 from dqm.readers.common.base import has_text, pointer
 from dqm.readers.common.held import built, lesion_classes, lesion_texts
@@ -200,13 +200,22 @@ for _name in (
     setattr(FileAnnotations, _name, _read_only)
 
 
-def unpicked_text(annotations: list[Annotation], names: set[str]) -> dict[str, Any]:
+def unpicked_text(
+    annotations: list[Annotation], names: set[str], identifier_keys: str | None = None
+) -> dict[str, Any]:
     """The text of the images of a file of many images that none of ``names`` picks (the audit's
     manifest lists only some of a shared COCO file's images), by pointer: each image's own, its
     lesions' properties, and a lesion's class when no picked lesion has it (at the lesion's
     ``category_id``). No item of the audit has these images, so the one that searches the file's
     own text searches them (:attr:`~dqm.model.Item.searches_file_text`), from the lesions'
-    own texts, none of their lesions built (:func:`~dqm.readers.common.held.lesion_texts`)."""
+    own texts, none of their lesions built (:func:`~dqm.readers.common.held.lesion_texts`); a
+    value under a key the profile's ``identifier_keys`` name kept whatever it is, as in the parse
+    (:func:`dqm.readers.parse_annotation`)."""
+    with reading_keys(identifier_keys):
+        return _unpicked(annotations, names)
+
+
+def _unpicked(annotations: list[Annotation], names: set[str]) -> dict[str, Any]:
     picked = {id(ann) for ann in annotations if is_named(ann, names)}
     classes: set[str | None] = set().union(*(lesion_classes(ann) for ann in annotations if id(ann) in picked))
     out: dict[str, Any] = {}

@@ -192,7 +192,7 @@ def test_coco_images_without_a_file_name_are_counted_in_its_memory_estimate(
     parsed = parse_annotation(data, "coco.json", limits, "sha")
     assert len(parsed) == 400 and all(ann.readable and len(ann.lesions) == 1 for ann in parsed)
     assert parsed[6].image_key == "7"
-    assert readers._CACHE[("coco.json", len(data), "sha", limits)][1] == need
+    assert readers._CACHE[("coco.json", len(data), "sha", limits, None)][1] == need
 
 
 def test_held_lesions_compare_by_store_and_numbers_and_kept_properties_are_copies() -> None:

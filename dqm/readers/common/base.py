@@ -67,9 +67,12 @@ def texts(value: Any, *where: str | int, skip: Collection[str] = ()) -> dict[str
     (an annotation's ``properties``): each value of the object ``value`` that holds text, or whose
     key may (:func:`dqm.identifiers.key_holds_text`: ``{"Patient name: Hong Gildong": 1}``), at its
     key's pointer (keys in ``skip`` left out), or ``value`` itself at ``where`` when it is not an
-    object and holds text."""
+    object and holds text or the key nearest above it may (a COCO file's top-level
+    ``"patient_id": 12345678`` was dropped: its key was not looked at)."""
     if not isinstance(value, dict):
-        return {pointer(*where): value} if has_text(value) else {}
+        above = next((part for part in reversed(where) if isinstance(part, str)), None)
+        kept = has_text(value) or (above is not None and key_holds_text(above))
+        return {pointer(*where): value} if kept else {}
     return {
         pointer(*where, key): v
         for key, v in value.items()
