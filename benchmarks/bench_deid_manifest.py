@@ -27,12 +27,13 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import os
 import subprocess
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
+
+from bench_deid_walk import child_row  # beside this file: a script's folder is on its path
 
 ROOT = Path(__file__).resolve().parents[1]
 RRN = "RRN 900101-1234567"
@@ -122,19 +123,11 @@ def main() -> int:
             writer.writerows(CASES[name](Path(folder)))
         return 0
     names = [n for n in args.only.split(",") if n] or list(CASES)
-    env = {**os.environ, "PYTHONPATH": str(args.code)}
     for name in names:
         with tempfile.TemporaryDirectory(prefix="bench-deid-manifest-") as tmp:
             root = Path(tmp)
             subprocess.run([sys.executable, __file__, "--write", name, tmp], check=True)
-            done = subprocess.run(
-                [sys.executable, "-c", CHILD, str(root)],
-                env=env,
-                capture_output=True,
-                text=True,
-                cwd=args.code,
-            )
-            row = json.loads(done.stdout) if done.returncode == 0 else {"error": done.stderr[-300:]}
+            row = child_row(CHILD, root, args.code)
             size = (root / "manifest.csv").stat().st_size
             print(json.dumps({"case": name, "megabytes": round(size / 2**20, 1), **row}), flush=True)
     return 0

@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 RRN = "RRN 900101-1234567"
@@ -63,6 +64,16 @@ CASES = {
 }
 
 
+def child_row(code: str, path: Path, checkout: Path) -> dict[str, Any]:
+    """The JSON row ``code`` prints, run on ``path`` in a child process with ``checkout``'s dqm
+    (or the end of what it wrote to stderr)."""
+    env = {**os.environ, "PYTHONPATH": str(checkout)}
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(path)], env=env, capture_output=True, text=True, cwd=checkout
+    )
+    return json.loads(done.stdout) if done.returncode == 0 else {"error": done.stderr[-300:]}
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--only", default="", help="comma-separated case names")
@@ -71,7 +82,6 @@ def main() -> int:
     )
     args = ap.parse_args()
     names = [n for n in args.only.split(",") if n] or list(CASES)
-    env = {**os.environ, "PYTHONPATH": str(args.code)}
     with tempfile.TemporaryDirectory(prefix="bench-deid-walk-") as tmp:
         for name in names:
             value = CASES[name]()
@@ -84,14 +94,7 @@ def main() -> int:
                 path.write_text(
                     json.dumps({"lesions": [lesion]})[:-3] + ', "properties": {"v": ' + value + "}}]}"
                 )
-            done = subprocess.run(
-                [sys.executable, "-c", CHILD, str(path)],
-                env=env,
-                capture_output=True,
-                text=True,
-                cwd=args.code,
-            )
-            row = json.loads(done.stdout) if done.returncode == 0 else {"error": done.stderr[-300:]}
+            row = child_row(CHILD, path, args.code)
             print(
                 json.dumps({"case": name, "megabytes": round(path.stat().st_size / 2**20, 1), **row}),
                 flush=True,
