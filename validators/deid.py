@@ -300,8 +300,12 @@ def annotation_properties(view: ItemView, params: NoParams, ctx: CheckContext) -
         targets.append(("", None, ann.file_text, "file"))
     out.extend(_class_findings(ann.lesions, ctx, settings))
     out.extend(read_issues(view, ctx))  # the text past a reader's cap, not searched
-    if view.item.row is not None and ann.clinical:
-        targets.append(("", None, {"clinical": ann.clinical}, "clinical"))
+    if view.item.row is None:  # the block is the item's record (deid.clinical_record) but what it nests
+        block = {key: value for key, value in ann.clinical.items() if isinstance(value, dict | list)}
+    else:  # the block beside the manifest's row: searched whole
+        block = ann.clinical
+    if block:  # without a manifest a nested value was searched by neither check
+        targets.append(("", None, {"clinical": block}, "clinical"))
     return out + _searched_texts(targets, view.profile, ctx)
 
 

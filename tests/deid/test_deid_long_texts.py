@@ -85,3 +85,21 @@ def test_a_clinical_block_of_more_values_than_are_searched_says_so(
     assert [(f.code, f.location.row, f.location.column) for f in found] == [
         ("DEID_CLINICAL_UNSEARCHED", 7, "note3")
     ]
+
+
+def test_a_clinical_blocks_nested_values_are_searched_without_a_manifest(profile: Profile) -> None:
+    """Without a manifest an annotation's clinical block is the item's record, whose objects and
+    lists ``deid.clinical_record`` steps over; ``deid.annotation_properties`` searched the block
+    only beside a manifest row: a nested value was searched by neither."""
+    from dqm.model import Annotation
+
+    clinical = {"notes": {"text": RRN}, "names": ["Patient name: Hong Gildong"], "diagnosis": RRN}
+    ann = Annotation("ann/s1.json", "native", clinical=clinical)
+    item = Item("s1", "slides/s1.svs", "ann/s1.json", dict(clinical), None)
+    found = deid_findings(view_of(profile, item=item, annotation=ann))
+    assert sorted((f.check, f.location.pointer) for f in found) == [
+        ("deid.annotation_properties", "/clinical/names/0"),
+        ("deid.annotation_properties", "/clinical/notes/text"),
+        ("deid.clinical_record", "/clinical/diagnosis"),
+    ]
+    assert_masked(found)
