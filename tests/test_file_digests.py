@@ -242,7 +242,7 @@ def test_an_entry_evicted_by_another_thread_meanwhile_is_still_given(monkeypatch
             return hit
 
     parsed = [object()]
-    key = ("a.json", 10, "d" * 64, Limits())
+    key = ("a.json", 10, "d" * 64, Limits(), None)
     monkeypatch.setattr(readers, "_CACHE", EvictedMeanwhile({key: (parsed, 1)}))
     assert readers.parsed_before(*key) is parsed
 
