@@ -81,6 +81,9 @@ READ_CHECK = "file.annotation_readable"
 SEARCH_CHECK = "deid.annotation_properties"
 """The check that searches a shared annotation file's own text, whose crash a failed search of
 its other images is."""
+RUNNER_CHECK = "runner"
+"""The check of an item whose work raised outside the checks or whose process died
+(:func:`_crashed`): the item was not checked, and its record is never cached."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,7 +264,9 @@ class Checked:
 def checked(record: ItemRecord, returns: Returns) -> Checked:
     """``record`` as an item's work sends it back (:class:`Checked`)."""
     data, why = None, None
-    if returns.cache:
+    # an item not checked (its work raised, its process died) is not stored: what made it (memory,
+    # a killed worker, a failed read) is not in the key, and the next run would serve it for ever
+    if returns.cache and not any(f.check == RUNNER_CHECK for f in record.findings):
         try:
             data = entry(record, returns.mask)
         except (TypeError, ValueError) as exc:
@@ -515,7 +520,7 @@ class WorkerDied(Exception):
 def _crashed(item: Item, profile: Profile, options: RunOptions, exc: BaseException) -> ItemRecord:
     """The outcome of an item whose work raised or killed its process: one crash finding."""
     file = _batch_path(item.annotation_path or item.image_path)
-    crash = crash_finding("runner", item.slide_id, exc, file)
+    crash = crash_finding(RUNNER_CHECK, item.slide_id, exc, file)
     return ItemRecord(
         summary=summarise(item, None, None, profile, [crash]),
         findings=[crash],

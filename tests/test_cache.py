@@ -590,3 +590,32 @@ def test_an_entry_of_a_wrong_type_or_a_negative_count_is_ignored(
         again = audit(batch, profile, tmp_path / "cache")
     assert len(checked) == 1
     assert records(again) == records(first)
+
+
+@pytest.mark.parametrize("how", ["process died", "work raised"])
+def test_an_item_whose_check_did_not_run_is_checked_again_next_time(tmp_path, profile, monkeypatch, how):
+    """A worker killed (the OOM killer, a lost Dask worker) or an item's work that raised (a read
+    failing for the moment) says nothing of the item's files: its crash is not cached, and the next
+    run checks the item (its crash was served for ever while the files stayed as they were)."""
+    from tests.test_runner import _forty, _kill_workers_on
+    from validators.engine import CRASH_CODE
+
+    root, _ = _forty(tmp_path / "b")
+    options = RunOptions(workers=2 if how == "process died" else 1, slides=False, clinical=False)
+    with monkeypatch.context() as patch:
+        if how == "process died":
+            _kill_workers_on({"S17"}, patch)
+        else:
+            real = dqm.runner.check_item
+
+            def check(item, *args):  # type: ignore[no-untyped-def]
+                if item.slide_id == "S17":
+                    raise MemoryError("for the moment")
+                return real(item, *args)
+
+            patch.setattr(dqm.runner, "check_item", check)
+        first = audit(root, profile, tmp_path / "cache", options)
+    assert [f.code for f in first.outcomes[17].findings] == [CRASH_CODE]
+    again = audit(root, profile, tmp_path / "cache", options)
+    assert again.outcomes[17].findings == []
+    assert records(again) == records(audit(root, profile, tmp_path / "uncached", options))
