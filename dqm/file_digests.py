@@ -71,6 +71,11 @@ def racy(times: Sequence[int], now: int) -> bool:
     return now - max(times) < window
 
 
+def current_run() -> str:
+    """The run whose items this thread checks (:func:`in_run`); "" outside a run's item work."""
+    return _RUN.get()
+
+
 def stat_key(st: os.stat_result) -> tuple[int, int, int, int, int]:
     """A file's size, modification and change times, inode and device: another file, or this one
     rewritten (a rewrite that sets the modification time back still moves the change time)."""

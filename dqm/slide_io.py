@@ -1410,15 +1410,19 @@ _PROBES: OrderedDict[tuple[Any, ...], SlideProbe] = OrderedDict()
 
 
 def probe_slide_cached(path: Path, rel: str, options: ProbeOptions | None = None) -> SlideProbe:
-    """:func:`probe_slide`, remembered per process by path, size, modification time and options.
+    """:func:`probe_slide`, remembered per process and run (:func:`dqm.file_digests.in_run`) by
+    path, stat (:func:`~dqm.file_digests.stat_key`) and options.
 
-    Two items that name the same slide file open it once. The returned probe is shared: callers
-    must not modify it.
+    Two items of a run that name the same slide file open it once. A process that outlives its
+    run (``--workers 1``, a Dask worker) probes again in the next: a slide replaced by one of the
+    same size with its modification time set back, or a MIRAX slide whose data files changed,
+    kept the old probe. The returned probe is shared: callers must not modify it.
     """
     options = options or ProbeOptions()
     try:
         st = path.stat()
-        key: tuple[Any, ...] = (str(path.resolve()), rel, st.st_size, st.st_mtime_ns, options)
+        run = file_digests.current_run()
+        key: tuple[Any, ...] = (run, str(path.resolve()), rel, *file_digests.stat_key(st), options)
     except OSError:
         return probe_slide(path, rel, options)
     hit = _PROBES.get(key)

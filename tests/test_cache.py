@@ -619,3 +619,27 @@ def test_an_item_whose_check_did_not_run_is_checked_again_next_time(tmp_path, pr
     again = audit(root, profile, tmp_path / "cache", options)
     assert again.outcomes[17].findings == []
     assert records(again) == records(audit(root, profile, tmp_path / "uncached", options))
+
+
+def test_a_process_that_runs_two_audits_probes_a_slide_rewritten_between_them_again(batch, profile, tmp_path):
+    """The slide probes a process keeps (``--workers 1`` in the dqm process, a Dask worker that
+    outlives its run) were keyed by path, size and modification time: a slide replaced by another
+    of the same size, its modification time set back, was given the old slide's probe in the
+    next run. They are now this run's only, under the whole stat."""
+    import dqm.slide_io
+
+    slide = batch / "slides" / "S00001.tiff"
+    pixels = np.random.default_rng(0).integers(0, 255, (300, 400, 3), dtype=np.uint8)
+    tifffile.imwrite(slide, pixels, photometric="rgb")
+    options = RunOptions(workers=1, clinical=False)
+    run_batch(batch, profile, options)
+    st = slide.stat()
+    replaced = tmp_path / "blank.tiff"
+    tifffile.imwrite(replaced, np.full_like(pixels, 255), photometric="rgb")
+    assert replaced.stat().st_size == st.st_size
+    os.utime(replaced, ns=(st.st_atime_ns, st.st_mtime_ns))
+    os.replace(replaced, slide)
+    again = run_batch(batch, profile, options)
+    dqm.slide_io._PROBES.clear()
+    fresh = run_batch(batch, profile, options)
+    assert records(again) == records(fresh)
