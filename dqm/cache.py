@@ -7,6 +7,8 @@ from, nothing more), stored under a key made of:
 * each of its files: path, size, modification and change time (ns), inode, and the quick print
   (size, first and last MiB). A label image blanked in place changes none of the quick print's
   bytes, but it changes the times; a file replaced by a copy changes the inode;
+* the same of each file OpenSlide opens by name besides a slide (a MIRAX slide's folder, a VMS
+  key file's images: :func:`dqm.slide_refs.opened_besides`), or why it is not opened;
 * the profile's SHA-256, the options that change an item's checks, the dqm version and the
   record version.
 
@@ -68,6 +70,7 @@ from dqm.findings import clip
 from dqm.i18n import Message, msg
 from dqm.model import RECORD_VERSION, Item, ItemRecord
 from dqm.slide_io import stat_and_print
+from dqm.slide_refs import opened_besides
 from dqm.strictjson import loads as strict_loads
 
 if TYPE_CHECKING:
@@ -125,6 +128,26 @@ def file_key(root: Path, rel: str | None, listed: frozenset[str] | set[str] = fr
         return [norm, *stat_and_print(path)]
     except OSError as exc:  # unreadable: key on the reason, the check reports it
         return [norm, type(exc).__name__, str(exc)]
+
+
+def _besides(root: Path, slide: list[Any]) -> list[list[Any]]:
+    """:func:`file_key` of each file OpenSlide opens besides the slide ``slide`` describes (a
+    MIRAX slide's folder, a VMS key file's images: :func:`dqm.slide_refs.opened_besides`), or the
+    reason it is not opened. A data file of a MIRAX slide rewritten kept the record of the slide's
+    old pixels, its ``.mrxs`` being the same."""
+    if len(slide) != 6 or not isinstance(slide[1], int):
+        return []  # not a file read
+    out: list[list[Any]] = []
+    for target, why in opened_besides(os.path.join(root, slide[0]), slide[1], root):
+        rel = os.path.relpath(target, root)
+        if why is not None:
+            out.append([rel, str(why)])
+            continue
+        try:
+            out.append([rel, *stat_and_print(target)])
+        except OSError as exc:  # nothing there, or not readable: OpenSlide's error says so
+            out.append([rel, type(exc).__name__])
+    return out
 
 
 def _today() -> int:
@@ -445,6 +468,7 @@ class RecordCache:
         """The item's key; computed before the item is checked (its check may change ``item``).
         ``listed``: as :func:`file_key`."""
         files = [file_key(self.root, rel, listed) for rel in (item.annotation_path, item.image_path)]
+        files += _besides(self.root, files[1])
         if any(_racy(f, time.time_ns()) for f in files):
             return UNSTORED
         described = {

@@ -375,12 +375,12 @@ def _dicom_folder(path: Path, real_root: str) -> Message | None:
 def _head(target: str, limit: int) -> bytes:
     """The first ``limit`` bytes of ``target`` (already found a regular file inside the batch), or
     nothing when it is larger (OpenSlide does not read it) or cannot be read."""
-    try:
-        with open(target, "rb") as fh:
+    try:  # not blocking: a file swapped for a FIFO since it was found regular would wait for ever
+        with open(os.open(target, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)), "rb") as fh:
             data = fh.read(limit + 1)
     except OSError:
         return b""
-    return data if len(data) <= limit else b""
+    return (data or b"") if len(data or b"") <= limit else b""
 
 
 GLIB_BLANKS = b" \t\n\f\r"
@@ -420,3 +420,25 @@ def _unescaped(value: str) -> str:
         out.append(c)
         i += 1
     return "".join(out)
+
+
+def opened_besides(path: str, size: int, root: Path) -> list[tuple[str, str | None]]:
+    """The files OpenSlide opens by name besides the slide at ``path`` (``size`` bytes, in the
+    batch folder ``root``), each with why it must not be opened (:func:`_refused`; None: a regular
+    file inside, or nothing): a MIRAX slide's ``Slidedat.ini`` and the files it names, a VMS/VMU
+    key file's. What the slide shows depends on them as on the slide itself (the result cache
+    keys them too). A DICOM slide's folder is not listed."""
+    if path.endswith(".mrxs"):
+        folder = path[: -len(".mrxs")]
+        refs, data = ["Slidedat.ini"], b""
+        if _refused(os.path.join(folder, "Slidedat.ini"), os.path.realpath(root)) is None:
+            data = _head(os.path.join(folder, "Slidedat.ini"), SLIDEDAT_MAX_BYTES)
+        refs += _key_values(data, MIRAX_KEYS)
+    else:
+        head = _head(path, VMS_MAX_BYTES) if size <= VMS_MAX_BYTES else b""
+        if not any(g in head for g in VMS_GROUPS):
+            return []  # most slides: nothing more read
+        folder, refs = os.path.dirname(path), list(_key_values(head, VMS_KEYS))
+    targets = dict.fromkeys(os.path.join(folder, ref.lstrip("/")) for ref in refs)
+    real_root = os.path.realpath(root)
+    return [(target, _refused(target, real_root)) for target in targets]

@@ -621,6 +621,44 @@ def test_an_item_whose_check_did_not_run_is_checked_again_next_time(tmp_path, pr
     assert records(again) == records(audit(root, profile, tmp_path / "uncached", options))
 
 
+@pytest.mark.parametrize("form", ["mrxs", "vms"])
+def test_a_file_openslide_reads_besides_the_slide_is_in_its_key(tmp_path, profile, checked, form):
+    """A MIRAX slide is its ``.mrxs`` and the files its ``Slidedat.ini`` names, a VMS slide its key
+    file and the images it names: one of those rewritten, or made a link out of the batch, changes
+    what the slide shows while the slide's own file stays as it was. Its record was served."""
+    import json
+
+    from tests.helpers import native_doc
+
+    root = tmp_path / "b"
+    (root / "m").mkdir(parents=True)
+    (root / "m.json").write_text(json.dumps(native_doc()))
+    if form == "mrxs":
+        (root / "m.mrxs").write_bytes(b"\0" * 64)
+        (root / "m" / "Slidedat.ini").write_text("[HIERARCHICAL]\nINDEXFILE=Index.dat\n")
+        data = root / "m" / "Index.dat"
+    else:
+        (root / "m.vms").write_text("[Virtual Microscope Specimen]\nImageFile=m/image.bin\n")
+        data = root / "m" / "image.bin"
+    data.write_bytes(b"first")
+    audit(root, profile, tmp_path / "cache")
+    checked.clear()
+    os.utime(root / "m", ns=(1, 1))  # the folder's times are not the point
+    data.write_bytes(b"other")
+    audit(root, profile, tmp_path / "cache")
+    assert checked == ["m"]
+    checked.clear()
+    outside = tmp_path / "outside.dat"
+    outside.write_bytes(b"not the batch's")
+    data.unlink()
+    data.symlink_to(outside)
+    served = audit(root, profile, tmp_path / "cache")
+    assert checked == ["m"]
+    fresh = audit(root, profile, tmp_path / "uncached")
+    assert records(served) == records(fresh)
+    assert "SLIDE_REFERENCE_REFUSED" in [f.code for f in fresh.outcomes[0].findings]
+
+
 def test_a_process_that_runs_two_audits_probes_a_slide_rewritten_between_them_again(batch, profile, tmp_path):
     """The slide probes a process keeps (``--workers 1`` in the dqm process, a Dask worker that
     outlives its run) were keyed by path, size and modification time: a slide replaced by another
