@@ -90,15 +90,23 @@ def _same_items(
     )
 
 
+FULL_HASHES = frozenset({"--full-hashes", "--certify", "--sign-key"})
+"""Options of ``dqm audit`` that make it hash every file whole (an item option of the cache)."""
+
+
 def audit_item_options(result: QualityResult, options: RunOptions) -> RunOptions:
     """``options`` with the item options the audit ran with (``--slide-budget``,
-    ``--label-thumbnails``, read from its command line): the cache holds its records under them."""
+    ``--label-thumbnails``, full hashes: ``--full-hashes``, ``--certify`` or ``--sign-key``, read
+    from its command line): the cache holds its records under them. An audit with full hashes had
+    every record missed, and every item checked again (hours on real slides)."""
     command = list(result.command)
     if command[1:2] != ["audit"]:
         return options
     update: dict[str, Any] = {}
     if "--label-thumbnails" in command:
         update["label_thumbnails"] = True
+    if any(arg in FULL_HASHES or arg.startswith("--sign-key=") for arg in command):
+        update["full_hashes"] = True
     for k, arg in enumerate(command):
         value = command[k + 1] if arg == "--slide-budget" and k + 1 < len(command) else None
         if arg.startswith("--slide-budget="):

@@ -119,6 +119,24 @@ def test_the_audit_item_options_come_from_its_command_line(audited):
     assert (got.slide_budget_s, got.label_thumbnails) == (2.5, False)
     assert audit_item_options(_with_command(result, "dqm", "audit", "b", "--slide-budget", "x"), base) == base
     assert audit_item_options(_with_command(result, "dqm", "sample", "--label-thumbnails"), base) == base
+    for full in (["--full-hashes"], ["--certify"], ["--sign-key", "k.pem"], ["--sign-key=k.pem"]):
+        assert audit_item_options(_with_command(result, "dqm", "audit", "b", *full), base).full_hashes
+    assert not audit_item_options(_with_command(result, "dqm", "audit", "b", "-j", "1"), base).full_hashes
+
+
+def test_the_records_of_an_audit_with_full_hashes_are_reused(tmp_path):
+    """Its records are cached under full_hashes: read under the default options, every one was
+    missed and its item checked again ("holds no record of them under their current files")."""
+    from dqm.synth import build_batch
+
+    batch, out = tmp_path / "batch", tmp_path / "out"
+    build_batch(batch, 3, seed=7, defect_rate=0.5, max_size=128)
+    audit = ["audit", str(batch), "--out", str(out), "-j", "1", "--stages", "syntactic", "--full-hashes"]
+    assert runner.invoke(app, audit).exit_code in (0, 1)
+    result = _with_command(load_result(out / "results.json"), "dqm", *audit)  # not pytest's command line
+    profile = load_profile(None)
+    reused = reused_run(result, batch, profile, out / ".dqm-cache", RunOptions(workers=1), mask=_masker(profile))
+    assert reused.rechecked == []
 
 
 def test_an_audit_from_results_runs_the_diversity_stage_like_a_fresh_one(audited, tmp_path):
