@@ -62,6 +62,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pydantic import ValidationError
+
 from dqm import __version__
 from dqm.batch import jailed, normalise
 from dqm.clinical_table import IDENTIFYING, RowSource, TableFailure
@@ -551,10 +553,22 @@ class RecordCache:
                 data["clinical_record"] = item.record  # not stored: see store()
             record = ItemRecord.from_dict(data)
         except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
-            self.warn(clip(f"a corrupt result cache entry was ignored ({type(exc).__name__}: {exc})", 500))
+            self.warn(self._corrupt(exc))
             return None
         self.hits += 1
         return record
+
+    def _corrupt(self, exc: Exception) -> str:
+        """The warning for an entry that could not be read back because of ``exc``, masked (the
+        entry's text is not the batch's, but a planted or damaged one may hold any): a validation
+        error names where and what, never the value it met (pydantic quoted it whole)."""
+        if isinstance(exc, ValidationError):
+            errors = exc.errors(include_url=False, include_input=False, include_context=False)
+            reason = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors)
+        else:
+            reason = str(exc)
+        said = clip(f"a corrupt result cache entry was ignored ({type(exc).__name__}: {reason})", 500)
+        return self.mask(said) if self.mask is not None else said
 
     def store(self, key: str, record: ItemRecord) -> None:
         """Keep ``record`` under ``key`` (:func:`entry`, with this cache's masker); committed at
@@ -624,7 +638,7 @@ class RecordCache:
             ]
             return failures, data["error"]
         except (sqlite3.Error, ValueError, TypeError, KeyError, RecursionError) as exc:
-            self.warn(clip(f"a corrupt result cache entry was ignored ({type(exc).__name__}: {exc})", 500))
+            self.warn(self._corrupt(exc))
             return None
 
     def store_table(self, key: str, failures: list[TableFailure], error: str | None) -> None:

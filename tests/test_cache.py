@@ -681,3 +681,34 @@ def test_a_process_that_runs_two_audits_probes_a_slide_rewritten_between_them_ag
     dqm.slide_io._PROBES.clear()
     fresh = run_batch(batch, profile, options)
     assert records(again) == records(fresh)
+
+
+@pytest.mark.parametrize("where", ["summary", "findings"])
+def test_a_corrupt_entry_is_warned_of_without_the_text_it_holds(batch, profile, tmp_path, where):
+    """The warning of an entry that cannot be read back quoted the value it met (pydantic's
+    ``input_value='…'``) whole and unmasked on stderr: an identifier planted in (or damaged into)
+    the cache went out where no output lets one. It names the field and the fault, masked."""
+    import json
+    import warnings
+
+    from dqm.identifiers import Masker
+
+    masker = Masker(profile.deid, b"k" * 32)
+    with RecordCache(tmp_path / "cache", batch, context_key(profile.sha256, OPTIONS), mask=masker) as cache:
+        run_batch(batch, profile, OPTIONS, cache=cache)
+    rrn = "900101-1234567"
+    with sqlite3.connect(tmp_path / "cache" / DB_NAME) as db:
+        for key, record in db.execute("SELECT key, record FROM records").fetchall():
+            data = json.loads(record)
+            if where == "findings":
+                data["findings"] = [{"severity": f"patient {rrn}"}]
+            elif data[where] is not None:
+                data[where][f"patient {rrn}"] = f"{rrn} again"
+            db.execute("UPDATE records SET record = ? WHERE key = ?", (json.dumps(data), key))
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        with RecordCache(tmp_path / "cache", batch, context_key(profile.sha256, OPTIONS), mask=masker) as cache:
+            run_batch(batch, profile, OPTIONS, cache=cache)
+    corrupt = [str(w.message) for w in said if "corrupt result cache entry" in str(w.message)]
+    assert len(corrupt) == 6
+    assert not [text for text in corrupt if rrn in text]
