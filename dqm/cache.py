@@ -8,7 +8,8 @@ from, nothing more), stored under a key made of:
   (size, first and last MiB). A label image blanked in place changes none of the quick print's
   bytes, but it changes the times; a file replaced by a copy changes the inode;
 * the same of each file OpenSlide opens by name besides a slide (a MIRAX slide's folder, a VMS
-  key file's images: :func:`dqm.slide_refs.opened_besides`), or why it is not opened;
+  key file's images: :func:`dqm.slide_refs.opened_besides`), or why it is not opened; for a
+  ``.dcm`` slide, the name and stat of each entry of its folder;
 * the profile's SHA-256, the options that change an item's checks, the dqm version and the
   record version.
 
@@ -433,6 +434,8 @@ class RecordCache:
         """Entries not yet written (:meth:`_commit`)."""
         self._pending_bytes = 0
         self._too_big = 0
+        self._folders: dict[str, list[Any]] = {}
+        """:meth:`_dicom_folder` of each folder this run keyed (a folder of many DICOM slides is listed once)."""
         """Records over SQLite's length limit, not stored (:meth:`store_entry`)."""
         self._refused = False
         """A write failed (a full disk, a lock held past :data:`BUSY_TIMEOUT_S`): no more are tried."""
@@ -470,7 +473,7 @@ class RecordCache:
         """The item's key; computed before the item is checked (its check may change ``item``).
         ``listed``: as :func:`file_key`."""
         files = [file_key(self.root, rel, listed) for rel in (item.annotation_path, item.image_path)]
-        files += _besides(self.root, files[1])
+        files += _besides(self.root, files[1]) + self._dicom_folder(files[1])
         if any(_racy(f, time.time_ns()) for f in files):
             return UNSTORED
         described = {
@@ -482,6 +485,30 @@ class RecordCache:
             "file_text": [item.searches_file_text, *item.file_readers],  # a shared file's text: one item's
         }
         return self._digest(json.dumps(described, sort_keys=True, default=repr) + "\n" + self.context)
+
+    def _dicom_folder(self, slide: list[Any]) -> list[Any]:
+        """What OpenSlide reads of a DICOM slide's folder (``.dcm``: it opens every file there to
+        find the rest of the slide's series): each entry's name and stat (size, modification and
+        change time, inode; following links, as OpenSlide does), or why it has none. A level file
+        rewritten or added beside the slide left the record of the slide as it was served."""
+        if len(slide) != 6 or not str(slide[0]).lower().endswith(".dcm"):
+            return []
+        folder = os.path.dirname(os.path.join(self.root, slide[0]))
+        if (known := self._folders.get(folder)) is not None:
+            return known
+        entries: list[Any] = []
+        try:
+            with os.scandir(folder) as found:
+                for entry in sorted(found, key=lambda e: e.name):
+                    try:
+                        st = os.stat(entry.path)
+                        entries.append([entry.name, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino])
+                    except OSError as exc:  # a link to nothing, a loop: OpenSlide fails on it alike
+                        entries.append([entry.name, type(exc).__name__])
+        except OSError as exc:
+            entries.append(type(exc).__name__)
+        self._folders[folder] = known = [["dicom folder", *entries]]
+        return known
 
     def keys(self, items: Sequence[Item], listed: frozenset[str] | set[str] = frozenset()) -> Keys:
         """:meth:`key` of every item, in order. Threads compute them: a key is mostly a stat and

@@ -427,7 +427,7 @@ def opened_besides(path: str, size: int, root: Path) -> list[tuple[str, str | No
     batch folder ``root``), each with why it must not be opened (:func:`_refused`; None: a regular
     file inside, or nothing): a MIRAX slide's ``Slidedat.ini`` and the files it names, a VMS/VMU
     key file's. What the slide shows depends on them as on the slide itself (the result cache
-    keys them too). A DICOM slide's folder is not listed."""
+    keys them too). A DICOM slide's folder is not listed (:meth:`dqm.cache.RecordCache.key` keys it)."""
     if path.endswith(".mrxs"):
         folder = path[: -len(".mrxs")]
         refs, data = ["Slidedat.ini"], b""

@@ -712,3 +712,31 @@ def test_a_corrupt_entry_is_warned_of_without_the_text_it_holds(batch, profile, 
     corrupt = [str(w.message) for w in said if "corrupt result cache entry" in str(w.message)]
     assert len(corrupt) == 6
     assert not [text for text in corrupt if rrn in text]
+
+
+def test_a_file_beside_a_dicom_slide_is_in_its_key(tmp_path, profile, checked):
+    """OpenSlide opens every file of a DICOM slide's folder to find the rest of its series: a level
+    file rewritten, added or removed beside ``s.dcm`` changes the slide while ``s.dcm`` stays as
+    it was. The folder is listed once a run however many slides it holds."""
+    import json
+
+    from tests.helpers import native_doc
+
+    root = tmp_path / "b"
+    root.mkdir()
+    for sid in ("s", "t"):
+        (root / f"{sid}.json").write_text(json.dumps(native_doc()))
+        (root / f"{sid}.dcm").write_bytes(b"\0" * 128 + b"DICM" + b"\0" * 64)
+    level = root / "s-level1.bin"
+    level.write_bytes(b"first")
+    audit(root, profile, tmp_path / "cache")
+    checked.clear()
+    audit(root, profile, tmp_path / "cache")
+    assert checked == []
+    level.write_bytes(b"other")
+    audit(root, profile, tmp_path / "cache")
+    assert sorted(checked) == ["s", "t"]
+    checked.clear()
+    (root / "s-level2.bin").write_bytes(b"added")
+    audit(root, profile, tmp_path / "cache")
+    assert sorted(checked) == ["s", "t"]
