@@ -110,6 +110,18 @@ def test_records_made_by_other_code_are_not_served(batch, profile, tmp_path, che
     assert len(checked) == 6
 
 
+def test_records_made_with_other_libraries_are_not_served(batch, profile, tmp_path, checked, monkeypatch):
+    # an upgraded slide decoder (OpenSlide, Pillow) may open what the old one could not, or read
+    # it otherwise: the old record's findings must not be taken from the cache
+    audit(batch, profile, tmp_path / "cache")
+    checked.clear()
+    versions = dqm.cache.library_versions()
+    assert {"openslide-bin", "pillow", "tifffile"} <= versions.keys() and versions["pillow"]
+    monkeypatch.setattr(dqm.cache, "library_versions", lambda: {**versions, "openslide-bin": "99.0"})
+    audit(batch, profile, tmp_path / "cache")
+    assert len(checked) == 6
+
+
 def test_the_code_digest_follows_every_source_file(tmp_path):
     pkg = tmp_path / "pkg"
     (pkg / "sub").mkdir(parents=True)
