@@ -495,7 +495,7 @@ class RecordCache:
             db.execute("CREATE TABLE IF NOT EXISTS tables (key TEXT PRIMARY KEY, outcome BLOB NOT NULL)")
             self._db = db
         except (OSError, sqlite3.Error) as exc:
-            warn(f"the result cache in {folder} cannot be used ({exc}); every item is checked")
+            warn(f"the result cache in {folder} cannot be used ({self._reason(exc)}); every item is checked")
 
     @property
     def usable(self) -> bool:
@@ -574,7 +574,9 @@ class RecordCache:
                     if not self._refused and (stale := [key for key, _, used in rows if (used or 0) < today]):
                         self._used(stale, today)
             except sqlite3.Error as exc:
-                self.warn(f"the result cache could not be read ({exc}); the items are checked again")
+                self.warn(
+                    f"the result cache could not be read ({self._reason(exc)}); the items are checked again"
+                )
                 stored = {}
         out = [self._record(stored.get(key), item) for key, item in zip(keys, items, strict=True)]
         self.missed += [item.slide_id for item, record in zip(items, out, strict=True) if record is None]
@@ -592,7 +594,7 @@ class RecordCache:
             self.warn(
                 msg(
                     "the result cache could not be updated ({reason}); this run stores no more",
-                    reason=str(exc),
+                    reason=self._reason(exc),
                 )
             )
 
@@ -617,17 +619,22 @@ class RecordCache:
         self.hits += 1
         return record
 
-    def _corrupt(self, exc: Exception) -> str:
-        """The warning for an entry that could not be read back because of ``exc``, masked (the
-        entry's text is not the batch's, but a planted or damaged one may hold any): a validation
-        error names where and what, never the value it met (pydantic quoted it whole)."""
+    def _reason(self, exc: Exception) -> str:
+        """``exc`` as a warning quotes it, masked: a cache's text is not the batch's, but a planted
+        or damaged entry (or a database's own error text: a trigger's RAISE) may hold any. A
+        validation error names where and what, never the value it met (pydantic quotes it whole)."""
         if isinstance(exc, ValidationError):
             errors = exc.errors(include_url=False, include_input=False, include_context=False)
-            reason = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors)
+            said = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors)
         else:
-            reason = str(exc)
-        said = clip(f"a corrupt result cache entry was ignored ({type(exc).__name__}: {reason})", 500)
+            said = str(exc)
         return self.mask(said) if self.mask is not None else said
+
+    def _corrupt(self, exc: Exception) -> str:
+        """The warning for an entry that could not be read back because of ``exc``."""
+        return clip(
+            f"a corrupt result cache entry was ignored ({type(exc).__name__}: {self._reason(exc)})", 500
+        )
 
     def store(self, key: str, record: ItemRecord) -> None:
         """Keep ``record`` under ``key`` (:func:`entry`, with this cache's masker); committed at
@@ -638,7 +645,7 @@ class RecordCache:
         try:
             data = entry(record, self.mask)
         except (TypeError, ValueError) as exc:
-            self.warn(f"a record could not be stored in the result cache ({exc})")
+            self.warn(f"a record could not be stored in the result cache ({self._reason(exc)})")
             return
         if data is not None:
             self.store_entry(key, data)
@@ -725,7 +732,7 @@ class RecordCache:
             data = json.dumps({"failures": rows, "error": error}, allow_nan=True)
             self._db.execute("INSERT OR REPLACE INTO tables (key, outcome) VALUES (?, ?)", (key, data))
         except (sqlite3.Error, TypeError, ValueError) as exc:
-            self.warn(f"a record could not be stored in the result cache ({exc})")
+            self.warn(f"a record could not be stored in the result cache ({self._reason(exc)})")
 
     def _digest(self, text: str) -> str:
         if self.mask is not None:
@@ -758,7 +765,7 @@ class RecordCache:
                 msg(
                     "{n} records could not be stored in the result cache ({reason}); this run stores no more",
                     n=len(pending),
-                    reason=str(exc),
+                    reason=self._reason(exc),
                 )
             )
 
@@ -782,7 +789,7 @@ class RecordCache:
                 ).rowcount
                 left = left - deleted if deleted == min(left, PRUNE_STEP) else 0
         except sqlite3.Error as exc:
-            self.warn(msg("the result cache could not be pruned ({reason})", reason=str(exc)))
+            self.warn(msg("the result cache could not be pruned ({reason})", reason=self._reason(exc)))
         finally:
             self._db.close()
             self._db = None

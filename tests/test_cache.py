@@ -752,3 +752,26 @@ def test_a_file_beside_a_dicom_slide_is_in_its_key(tmp_path, profile, checked):
     (root / "s-level2.bin").write_bytes(b"added")
     audit(root, profile, tmp_path / "cache")
     assert sorted(checked) == ["s", "t"]
+
+
+def test_a_database_error_is_warned_of_masked(batch, profile, tmp_path):
+    """A cache database's own error text (a trigger's RAISE planted in it) was quoted unmasked in
+    the warning that the records could not be stored."""
+    import warnings
+
+    from dqm.identifiers import Masker
+
+    (tmp_path / "cache").mkdir()
+    with sqlite3.connect(tmp_path / "cache" / DB_NAME) as db:
+        db.executescript(
+            "CREATE TABLE records (key TEXT PRIMARY KEY, used INTEGER, record BLOB NOT NULL);"
+            "CREATE TRIGGER t BEFORE INSERT ON records BEGIN SELECT RAISE(ABORT, 'patient 900101-1234567'); END"
+        )
+    masker = Masker(profile.deid, b"k" * 32)
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        with RecordCache(tmp_path / "cache", batch, context_key(profile.sha256, OPTIONS), mask=masker) as cache:
+            run = run_batch(batch, profile, OPTIONS, cache=cache)
+    (text,) = [str(w.message) for w in said if "could not be stored" in str(w.message)]
+    assert "900101-1234567" not in text and "[KOREAN_RRN-" in text
+    assert records(run) == records(run_batch(batch, profile, OPTIONS))
