@@ -517,6 +517,13 @@ class WorkerDied(Exception):
     its files, or the system killed it)."""
 
 
+DIED = (
+    "the process checking this item died (a native library crashed on one of its files, or the "
+    "system killed it); the item's files were not checked"
+)
+"""The crash of an item that ended its process, the same on either executor (results.json is)."""
+
+
 def _crashed(item: Item, profile: Profile, options: RunOptions, exc: BaseException) -> ItemRecord:
     """The outcome of an item whose work raised or killed its process: one crash finding."""
     file = _batch_path(item.annotation_path or item.image_path)
@@ -749,8 +756,8 @@ def _map_dask(
             if while_workers_run is not None:
                 while_workers_run()  # the first item is back: the workers have the rest
                 while_workers_run = None
-            if isinstance(result, ItemKilledWorkers):
-                result = work.crashed(items[k], result)
+            if isinstance(result, ItemKilledWorkers):  # said as the local pool says it
+                result = work.crashed(items[k], WorkerDied(DIED))
             yield k, result
 
 
@@ -841,11 +848,7 @@ def _alone(item: Item, work: ItemWork) -> Checked | None:
             return outcome
         except BrokenProcessPool:
             pass
-    why = WorkerDied(
-        "the process checking this item died (a native library crashed on one of its files, or the "
-        "system killed it); the item's files were not checked"
-    )
-    return work.crashed(item, why)
+    return work.crashed(item, WorkerDied(DIED))
 
 
 def clinical_table(
