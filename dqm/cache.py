@@ -466,9 +466,9 @@ class RecordCache:
         """Entries not yet written (:meth:`_commit`)."""
         self._pending_bytes = 0
         self._too_big = 0
+        """Records over SQLite's length limit, not stored (:meth:`store_entry`)."""
         self._folders: dict[str, list[Any]] = {}
         """:meth:`_dicom_folder` of each folder this run keyed (a folder of many DICOM slides is listed once)."""
-        """Records over SQLite's length limit, not stored (:meth:`store_entry`)."""
         self._refused = False
         """A write failed (a full disk, a lock held past :data:`BUSY_TIMEOUT_S`): no more are tried."""
         try:

@@ -377,10 +377,10 @@ def _head(target: str, limit: int) -> bytes:
     nothing when it is larger (OpenSlide does not read it) or cannot be read."""
     try:  # not blocking: a file swapped for a FIFO since it was found regular would wait for ever
         with open(os.open(target, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)), "rb") as fh:
-            data = fh.read(limit + 1)
+            data = fh.read(limit + 1) or b""  # None: a FIFO with nothing written
     except OSError:
         return b""
-    return (data or b"") if len(data or b"") <= limit else b""
+    return data if len(data) <= limit else b""
 
 
 GLIB_BLANKS = b" \t\n\f\r"

@@ -719,7 +719,9 @@ def test_a_corrupt_entry_is_warned_of_without_the_text_it_holds(batch, profile, 
             db.execute("UPDATE records SET record = ? WHERE key = ?", (json.dumps(data), key))
     with warnings.catch_warnings(record=True) as said:
         warnings.simplefilter("always")
-        with RecordCache(tmp_path / "cache", batch, context_key(profile.sha256, OPTIONS), mask=masker) as cache:
+        with RecordCache(
+            tmp_path / "cache", batch, context_key(profile.sha256, OPTIONS), mask=masker
+        ) as cache:
             run_batch(batch, profile, OPTIONS, cache=cache)
     corrupt = [str(w.message) for w in said if "corrupt result cache entry" in str(w.message)]
     assert len(corrupt) == 6
@@ -770,7 +772,9 @@ def test_a_database_error_is_warned_of_masked(batch, profile, tmp_path):
     masker = Masker(profile.deid, b"k" * 32)
     with warnings.catch_warnings(record=True) as said:
         warnings.simplefilter("always")
-        with RecordCache(tmp_path / "cache", batch, context_key(profile.sha256, OPTIONS), mask=masker) as cache:
+        with RecordCache(
+            tmp_path / "cache", batch, context_key(profile.sha256, OPTIONS), mask=masker
+        ) as cache:
             run = run_batch(batch, profile, OPTIONS, cache=cache)
     (text,) = [str(w.message) for w in said if "could not be stored" in str(w.message)]
     assert "900101-1234567" not in text and "[KOREAN_RRN-" in text

@@ -135,7 +135,9 @@ def test_the_records_of_an_audit_with_full_hashes_are_reused(tmp_path):
     assert runner.invoke(app, audit).exit_code in (0, 1)
     result = _with_command(load_result(out / "results.json"), "dqm", *audit)  # not pytest's command line
     profile = load_profile(None)
-    reused = reused_run(result, batch, profile, out / ".dqm-cache", RunOptions(workers=1), mask=_masker(profile))
+    reused = reused_run(
+        result, batch, profile, out / ".dqm-cache", RunOptions(workers=1), mask=_masker(profile)
+    )
     assert reused.rechecked == []
 
 
