@@ -12,15 +12,18 @@ from scipy import ndimage
 from dqm.budget import Budget
 from dqm.model import ArtefactFacts, SlideFacts
 from dqm.pixels.artefacts import (
+    EDGE_HAT,
     KINDS,
     TileSource,
     _block_or,
     _gaussian_2d,
+    _top_hat_near,
     decoded_pixels,
     flag_map,
     measure,
     sharpness,
 )
+from dqm.pixels.masks import grey_closing
 from dqm.slide_io import ProbeOptions, probe_slide, tissue_from_rgba
 from validators.artefacts import ArtefactParams
 
@@ -383,3 +386,29 @@ def test_the_fold_smoothing_is_scipys_gaussian_filter_to_the_bit() -> None:
                 found = _gaussian_2d(image, sigma, truncate=2.0)
                 assert found.dtype == expected.dtype
                 assert np.array_equal(found, expected)
+
+
+def test_the_rims_top_hat_near_a_few_pixels_is_the_whole_images() -> None:
+    """The black top-hat taken on the box around the pixels asked about is the whole image's there,
+    to the bit: specks in the middle, at each edge and corner, spread far apart, and images
+    smaller than the closing's window."""
+    rng = np.random.default_rng(5)
+    for shape in ((3, 4), (9, 9), (17, 40), (60, 45), (120, 97)):
+        grey = rng.random(shape, dtype=np.float32)
+        whole = grey_closing(grey, EDGE_HAT) - grey
+        h, w = shape
+        for spots in (
+            [(h // 2, w // 2)],
+            [(0, 0)],
+            [(h - 1, w - 1)],
+            [(0, w - 1), (h - 1, 0)],
+            [(h // 3, 1)],
+        ):
+            where = np.zeros(shape, bool)
+            where[tuple(np.array(spots).T)] = True
+            found = _top_hat_near(grey, where)
+            assert found.dtype == whole.dtype and found.shape == whole.shape
+            assert found[where].tobytes() == whole[where].tobytes(), (shape, spots)
+        where = rng.random(shape) < 0.02
+        if where.any():
+            assert _top_hat_near(grey, where)[where].tobytes() == whole[where].tobytes(), shape
