@@ -117,7 +117,7 @@ def macenko_vectors(od: np.ndarray) -> tuple[np.ndarray, np.ndarray, float] | No
     """
     if len(od) < MIN_STAIN_PIXELS:
         return None
-    cov = np.cov(od, rowvar=False)
+    cov = _covariance(od)
     if not np.all(np.isfinite(cov)):
         return None
     values, vectors = np.linalg.eigh(cov)  # ascending
@@ -134,6 +134,20 @@ def macenko_vectors(od: np.ndarray) -> tuple[np.ndarray, np.ndarray, float] | No
     v1, v2 = (_positive_unit(v) for v in (v1, v2))
     h, e = (v1, v2) if v1[0] >= v2[0] else (v2, v1)
     return h, e, float(np.degrees(high - low))
+
+
+def _covariance(od: np.ndarray) -> np.ndarray:
+    """``np.cov(od, rowvar=False)`` of ``(N, 3)`` float64 values, ``N >= 2``, to the bit: numpy's
+    steps (the values less their channel means, the product of that with its transpose, over
+    ``N - 1``) with the channel sums taken by ``np.cumsum`` down the rows. numpy sums the rows of a
+    C-ordered array one after another, so the running sum's last row is the same additions in the
+    same order, where ``np.cov``'s mean runs a 3-element inner loop per row (half its time)."""
+    x = np.array(od, dtype=np.float64)
+    x -= np.cumsum(x, axis=0)[-1] / len(x)
+    xt = x.T
+    c = np.dot(xt, xt.T)
+    c *= np.true_divide(1, len(x) - 1)
+    return c
 
 
 def _positive_unit(v: np.ndarray) -> np.ndarray:

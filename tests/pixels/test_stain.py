@@ -10,6 +10,7 @@ import pytest
 from PIL import Image
 
 from dqm.pixels.stain import (
+    _covariance,
     dqt_tables,
     jpeg_quality,
     macenko_vectors,
@@ -218,3 +219,17 @@ def test_percentiles_are_numpys_to_the_bit(n: int) -> None:
 def test_percentiles_with_nan_are_numpys() -> None:
     values = np.array([0.5, np.nan, 2.0])
     assert np.array_equal(percentiles(values, [50, 99]), np.percentile(values, [50, 99]), equal_nan=True)
+
+
+@pytest.mark.parametrize("n", [2, 3, 200, 1_000, 13_526, 100_000])
+def test_covariance_is_numpys_to_the_bit(n: int) -> None:
+    """The stain vectors' covariance is ``np.cov``'s, every bit: optical densities of 8-bit values
+    (the look-up table's few distinct values, in any order) and spread floats, with an offset that
+    makes the order of the channel sums' additions matter."""
+    rng = np.random.default_rng(n)
+    table = optical_density(np.arange(256, dtype=np.uint8))
+    for od in (table[rng.integers(0, 256, (n, 3))], rng.gamma(2.0, 0.4, (n, 3)) + 1e3 * rng.random(3)):
+        expected = np.cov(od, rowvar=False)
+        found = _covariance(od)
+        assert found.dtype == expected.dtype and found.shape == expected.shape
+        assert found.tobytes() == expected.tobytes()
