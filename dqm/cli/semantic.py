@@ -50,7 +50,7 @@ from dqm.cli.lots import (
     supplier,
     supplier_states,
 )
-from dqm.i18n import msg
+from dqm.i18n import N_, msg
 from dqm.output import read_named
 
 review_app = typer.Typer(
@@ -125,6 +125,14 @@ def sample(
     min_per_stratum: Annotated[
         int, typer.Option(min=0, help="Slides drawn at least from each non-empty stratum.")
     ] = 1,
+    max_strata: Annotated[
+        int | None,
+        typer.Option(
+            min=0,
+            help="The most strata before the fields are merged (default: half the plan's n, 50 to 500; "
+            "0: never merge). The lesion class (diagnosis) is never merged.",
+        ),
+    ] = None,
     seed: Annotated[int, typer.Option(help="Seed of the draw; same batch and seed, same sample.")] = 0,
     oversample_flagged: Annotated[
         bool,
@@ -228,6 +236,7 @@ def sample(
         expected=expected,
         strata=fields,
         minimum=min_per_stratum,
+        max_strata=max_strata,
         seed=seed,
         oversample=oversample_flagged or bool(risk_scores),
         factor=oversample_factor,
@@ -362,20 +371,6 @@ def _print_sample(review_plan: Any, paths: dict[str, Path], folder: Path, seed: 
     from dqm.semantic.planfile import floors_over_plan
 
     out.print(_plan_line(review_plan), highlight=False, soft_wrap=True)
-    extra = floors_over_plan(review_plan)
-    if extra > review_plan.plan_sample_size:  # the floors more than double the review
-        warning(
-            msg(
-                "stratified by {fields}, the lot makes {strata} strata for a sample of {core}: the floor of "
-                "{minimum} a stratum (--min-per-stratum) adds {extra} slides to review; stratify by fewer or "
-                "coarser fields, or lower the floor",
-                fields=", ".join(review_plan.strata_fields),
-                strata=len(review_plan.strata),
-                core=review_plan.plan_sample_size,
-                minimum=review_plan.minimum_per_stratum,
-                extra=extra,
-            )
-        )
     merge = review_plan.strata_merge
     if merge is not None:
         warning(
@@ -389,7 +384,42 @@ def _print_sample(review_plan: Any, paths: dict[str, Path], folder: Path, seed: 
                 cap=merge.cap,
                 core=review_plan.plan_sample_size,
                 after=merge.strata_after,
-                how=", ".join(f"{f.field} {f.values_before} → {f.values_after}" for f in merge.fields),
+                how=merge.coarsened,
+            )
+        )
+        if merge.kept and merge.strata_after > merge.cap:
+            warning(
+                msg(
+                    "the lesion class ({field}) is never merged, so that every class is reviewed: its "
+                    "{values} values keep {after} strata over the cap of {cap}",
+                    field=", ".join(merge.kept),
+                    values=len({s.key[f] for s in review_plan.strata for f in merge.kept}),
+                    after=merge.strata_after,
+                    cap=merge.cap,
+                )
+            )
+    extra = floors_over_plan(review_plan)
+    if extra > review_plan.plan_sample_size:  # the floors more than double the review
+        template = (
+            N_(
+                "the {strata} merged strata's floor of {minimum} a stratum (--min-per-stratum) adds {extra} "
+                "slides to the sample of {core}; lower the floor or the cap on strata (--max-strata)"
+            )
+            if merge is not None
+            else N_(
+                "stratified by {fields}, the lot makes {strata} strata for a sample of {core}: the floor of "
+                "{minimum} a stratum (--min-per-stratum) adds {extra} slides to review; stratify by fewer or "
+                "coarser fields, or lower the floor"
+            )
+        )
+        warning(
+            msg(
+                template,
+                fields=", ".join(review_plan.strata_fields),
+                strata=len(review_plan.strata),
+                core=review_plan.plan_sample_size,
+                minimum=review_plan.minimum_per_stratum,
+                extra=extra,
             )
         )
     over = review_plan.oversampling

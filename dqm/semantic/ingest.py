@@ -424,6 +424,15 @@ def method_text(plan: ReviewPlan, options: IngestOptions) -> str:
                 strata=strata, k=len(plan.strata), minimum=plan.minimum_per_stratum, seed=plan.seed,
             )
         )  # fmt: skip
+    merge = plan.strata_merge
+    if merge is not None:
+        sentences.append(
+            msg(
+                "The fields made {before} strata, more than the cap of {cap}: merged into {after} ({how}).",
+                before=merge.strata_before, cap=merge.cap, after=merge.strata_after,
+                how=merge.coarsened,
+            )
+        )  # fmt: skip
     if plan.oversampling.enabled:
         sentences.append(
             msg(

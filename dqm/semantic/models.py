@@ -125,12 +125,21 @@ class StrataMerge(_Frozen):
     """How the strata were merged when the fields made more than ``cap`` of them."""
 
     cap: int
-    """``n // 2`` for the plan's sample size ``n``, at least 50 and at most 500."""
+    """``n // 2`` for the plan's sample size ``n``, at least 50 and at most 500, or ``dqm sample
+    --max-strata``."""
     strata_before: int
     strata_after: int
-    """At most ``cap``, unless ``(missing)`` values alone make more."""
+    """At most ``cap``, unless ``(missing)`` values or the lesion class alone make more."""
+    kept: list[str] = Field(default_factory=list)
+    """The stratification fields never coarsened: the lesion class (``diagnosis``), so every class
+    keeps its strata and their floors; left out of ``plan_id`` when empty."""
     fields: list[MergedField]
     """The coarsened fields, in the order of ``strata_fields``."""
+
+    @property
+    def coarsened(self) -> str:
+        """Each coarsened field with its values before and after: ``age 122 → 11, institution 60 → 15``."""
+        return ", ".join(f"{f.field} {f.values_before} → {f.values_after}" for f in self.fields)
 
 
 class ReviewPlan(_Frozen):

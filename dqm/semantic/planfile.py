@@ -32,7 +32,7 @@ from dqm.semantic.models import (
     ReviewPlan,
 )
 from dqm.semantic.sampling import Unit, draw_sample, flag_units
-from dqm.semantic.strata import MISSING, merge_strata, strata_cap
+from dqm.semantic.strata import CLASS_FIELD, MISSING, merge_strata, strata_cap
 from dqm.strictjson import StrictJSONError, loads
 
 PLAN_JSON, PLAN_CSV = "review_plan.json", "review_plan.csv"
@@ -76,6 +76,9 @@ class PlanOptions:
     limiting-quality plan of :func:`dqm.semantic.lq_plans.plan_lq` instead of ISO 2859-1's."""
     lq_ac: int = 0
     """The acceptance number of the limiting-quality plan."""
+    max_strata: int | None = None
+    """The most strata before they are merged (:mod:`dqm.semantic.strata`): None for
+    :func:`~dqm.semantic.strata.strata_cap` of the plan's n, 0 for no merge."""
 
 
 def stratum_value(item: ItemSummary, name: str) -> str:
@@ -182,11 +185,13 @@ def build_plan(
         sizing = _plan_size(len(lot), options)
     except ValueError as exc:
         raise PlanError(str(exc)) from None
-    keys, merge = merge_strata(
-        {i.slide_id: tuple(stratum_value(i, f) for f in options.strata) for i in lot},
-        options.strata,
-        strata_cap(int(sizing["plan_sample_size"])),  # type: ignore[call-overload]
-    )
+    if options.max_strata is not None and options.max_strata < 0:
+        raise PlanError("the most strata must not be negative (0: never merge them)")
+    keys = {i.slide_id: tuple(stratum_value(i, f) for f in options.strata) for i in lot}
+    merge = None
+    if options.max_strata != 0:
+        cap = options.max_strata or strata_cap(int(sizing["plan_sample_size"]))  # type: ignore[call-overload]
+        keys, merge = merge_strata(keys, options.strata, cap, whole=(CLASS_FIELD,))
     counts = findings_by_slide or {i.slide_id: i.errors + i.warnings for i in lot}
     flags = flag_units(seen, {s: counts.get(s, 0) > 0 for s in seen}, options.risk, options.threshold)
     units = [Unit(s, stratum_label(keys[s]), flags[s] if options.oversample else False) for s in seen]
@@ -272,7 +277,7 @@ def plan_id(plan: ReviewPlan) -> str:
 
     A plan written before slides were marked core or supplementary hashes without that field,
     as it did when it was written, so it still reads; so does a plan without a ``lot``, an ``lq``
-    or a ``strata_merge``.
+    or a ``strata_merge`` (or a merge without ``kept``).
     """
     exclude: dict[str, object] = {"plan_id": True, "run_id": True}
     if plan.lq is None:
@@ -283,6 +288,8 @@ def plan_id(plan: ReviewPlan) -> str:
         exclude["lot"] = True
     if plan.strata_merge is None:
         exclude["strata_merge"] = True
+    elif not plan.strata_merge.kept:
+        exclude["strata_merge"] = {"kept": True}
     body = plan.model_dump_json(exclude=exclude)  # type: ignore[arg-type]
     return hashlib.sha256(body.encode("utf-8")).hexdigest()
 

@@ -9,6 +9,7 @@ import json
 import random
 import statistics
 from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,7 @@ from dqm.facts import ItemSummary
 from dqm.identifiers import DeidPattern, DeidSettings, Masker
 from dqm.semantic import planfile
 from dqm.semantic.estimate import cell_counts, weighted_estimate
+from dqm.semantic.ingest import IngestOptions, method_text
 from dqm.semantic.intervals import effective_n, wilson_half_width
 from dqm.semantic.models import PlanBatch, ReviewPlan
 from dqm.semantic.planfile import PlanOptions, build_plan, masked_plan, plan_csv, plan_id, read_plan
@@ -278,3 +280,121 @@ def test_sample_warns_of_the_merge_in_english_and_korean(
         app, ["sample", str(defect_batch), "--out", str(tmp_path / "b"), "--strata", "age", "--lang", "ko"]
     )
     assert ko.exit_code == 0 and "개 층으로 병합했습니다" in " ".join(ko.output.split())
+
+
+def _zipf_lot(classes: int = 15, sites: int = 12, n: int = 1000) -> list[ItemSummary]:
+    """The review's lot: ``classes`` Zipf-like diagnoses (weights 1/(j+1)^1.5) by ``sites`` institutions."""
+    rng = random.Random(0)
+    names = [f"D{j:03d}" for j in range(classes)]
+    weights = [1 / (j + 1) ** 1.5 for j in range(classes)]
+    return [
+        ItemSummary(
+            slide_id=f"S{k:04d}",
+            diagnosis=rng.choices(names, weights=weights)[0],
+            institution=f"H{rng.randrange(sites):02d}",
+        )
+        for k in range(n)
+    ]
+
+
+def test_the_lesion_class_is_never_merged_so_every_rare_class_is_reviewed() -> None:
+    """1,000 slides, 15 Zipf-like classes by 12 institutions, n = 80: 142 strata over the cap of 50.
+    Coarsening the diagnosis to 7 values sent the three rarest classes (6 to 10 slides) into (other),
+    where none of them was drawn; the class is kept whole and the institution coarsened instead."""
+    items = _zipf_lot()
+    plan = build_plan(items, _batch(len(items)), PlanOptions())
+    merge = plan.strata_merge
+    assert merge is not None and merge.strata_before == 142 and merge.cap == 50
+    assert merge.kept == ["diagnosis"] and [f.field for f in merge.fields] == ["institution"]
+    assert merge.strata_after == len(plan.strata) <= 50
+    of = {i.slide_id: i.diagnosis for i in items}
+    drawn = {of[s.slide_id] for s in plan.sample}
+    assert drawn == set(of.values()) and len(drawn) == 15
+    assert {st.key["diagnosis"] for st in plan.strata} == set(of.values())
+    _check_weights(plan)
+
+
+def test_a_class_field_over_the_cap_is_kept_whole_and_the_others_go_to_their_least() -> None:
+    """80 classes for a cap of 50: the institution is merged into (other), the classes stay apart
+    (the record says the strata are over the cap, and why: ``kept``)."""
+    items = _zipf_lot(classes=80, sites=5, n=2000)
+    classes = {i.diagnosis for i in items}
+    plan = build_plan(items, _batch(len(items)), PlanOptions(max_strata=50))
+    merge = plan.strata_merge
+    assert merge is not None and merge.kept == ["diagnosis"]
+    assert merge.strata_after == len(plan.strata) == len(classes) > 50
+    assert {st.key["institution"] for st in plan.strata} == {OTHER}
+    assert {st.key["diagnosis"] for st in plan.strata} == classes
+
+
+def test_max_strata_sets_the_cap_and_zero_never_merges() -> None:
+    items = _items(3000)
+    options = PlanOptions(strata=("age", "institution"))
+    default = build_plan(items, _batch(3000), options)
+    assert default.strata_merge is not None and default.strata_merge.cap == strata_cap(
+        default.plan_sample_size
+    )
+    assert default.strata_merge.kept == []  # no class among the fields
+    capped = build_plan(items, _batch(3000), replace(options, max_strata=20))
+    assert capped.strata_merge is not None and capped.strata_merge.cap == 20 and len(capped.strata) <= 20
+    whole = build_plan(items, _batch(3000), replace(options, max_strata=0))
+    keys = {(i.clinical["age"] or MISSING, i.institution) for i in items}
+    assert whole.strata_merge is None and len(whole.strata) == len(keys) > default.strata_merge.strata_after
+    with pytest.raises(planfile.PlanError):
+        build_plan(items, _batch(3000), replace(options, max_strata=-1))
+
+
+def test_a_merge_without_a_kept_class_keeps_the_id_it_had(
+    delivery: tuple[list[ItemSummary], ReviewPlan],
+) -> None:
+    """Plans merged before the class was kept whole hash without ``kept``, as they were written."""
+    _, plan = delivery
+    assert plan.strata_merge is not None and plan.strata_merge.kept == []
+    body = plan.model_dump_json(exclude={"plan_id": True, "run_id": True, "lq": True, "lot": True})
+    body = body.replace(',"kept":[]', "")
+    assert hashlib.sha256(body.encode()).hexdigest() == plan.plan_id
+    kept = plan.model_copy(update={"strata_merge": plan.strata_merge.model_copy(update={"kept": ["age"]})})
+    assert plan_id(kept) != plan.plan_id
+
+
+def test_the_review_method_says_the_strata_were_merged(
+    delivery: tuple[list[ItemSummary], ReviewPlan],
+) -> None:
+    _, plan = delivery
+    said = method_text(plan, IngestOptions())
+    merge = plan.strata_merge
+    assert merge is not None
+    assert f"Stratified by age, institution ({len(plan.strata)} strata, seed 0)." in said
+    assert (
+        f"The fields made {merge.strata_before} strata, more than the cap of {merge.cap}: merged into "
+        f"{merge.strata_after} (age 122 → 11, institution 60 → 15)." in said
+    )
+
+
+def test_sample_warns_once_of_merged_strata_and_of_a_class_kept_whole(
+    defect_batch: Path, tmp_path: Path
+) -> None:
+    """The floors warning spoke of the merged strata as if the fields had made them ("the lot makes 20
+    strata … stratify by fewer or coarser fields") after the merge warning had said 32; it now counts
+    the merged strata. A class over the cap is kept whole, and the warning says why the strata stay over it."""
+    runner = CliRunner()
+    out = tmp_path / "a"
+    args = ["sample", str(defect_batch), "--out", str(out), "--strata", "age", "--max-strata", "20"]
+    res = runner.invoke(app, [*args, "--min-per-stratum", "2"])
+    said = " ".join(res.output.split())
+    assert res.exit_code == 0, res.output
+    plan = json.loads((out / "review_plan.json").read_text())
+    merge, strata = plan["strata_merge"], len(plan["strata"])
+    assert merge["cap"] == 20 and merge["strata_after"] == strata <= 20 < merge["strata_before"]
+    assert said.index(f"merged into {strata}") < said.index(
+        f"the {strata} merged strata's floor of 2 a stratum (--min-per-stratum) adds"
+    )
+    assert "stratify by fewer or coarser fields" not in said and "the lot makes 20 strata" not in said
+    res = runner.invoke(app, [*args[:5], "diagnosis,institution", "--max-strata", "2", "--lang", "ko"])
+    plan = json.loads((out / "review_plan.json").read_text())
+    merge = plan["strata_merge"]
+    assert res.exit_code == 0 and merge["kept"] == ["diagnosis"] and merge["strata_after"] > 2
+    assert [f["field"] for f in merge["fields"]] == ["institution"]
+    assert f"{merge['strata_after']}개 층이 상한 2개를 넘습니다" in " ".join(res.output.split())
+    res = runner.invoke(app, [*args[:7], "0"])
+    assert res.exit_code == 0 and json.loads((out / "review_plan.json").read_text())["strata_merge"] is None
