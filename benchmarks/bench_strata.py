@@ -8,6 +8,11 @@ process (maximum resident set; the items themselves are most of it)::
 
     PYTHONPATH=$PWD .venv/bin/python benchmarks/bench_strata.py --rows 1000000 --strata size_mm,institution
 
+With ``--plan`` it also counts the merged cells by their reviewed slides (``cells_by_reviewed_slides``)
+and lists the three largest strata (label, slides, drawn): the figures docs/semantic.md §2 quotes::
+
+    PYTHONPATH=$PWD .venv/bin/python benchmarks/bench_strata.py --rows 34376 --strata age,institution --plan
+
 The first attempt at the merge (cadd892, reverted) had not finished at 1,000,000 rows after 15
 minutes: it passed over every row per field and per halving.
 """
@@ -19,6 +24,7 @@ import json
 import random
 import resource
 import time
+from collections import Counter
 
 
 def _timed(step):  # type: ignore[no-untyped-def]
@@ -32,6 +38,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--strata", default="size_mm,institution")
     parser.add_argument("--plan", action="store_true", help="also time build_plan (the whole plan)")
+    parser.add_argument("--seed", type=int, default=0, help="the draw's seed (--plan)")
     args = parser.parse_args()
 
     from dqm.facts import ItemSummary
@@ -64,10 +71,17 @@ def main() -> None:
     }
     if args.plan:
         batch = PlanBatch(path="/b", fingerprint="f" * 64, n_items=args.rows, profile="p", profile_sha256="0")
-        plan, cpu, wall = _timed(lambda: build_plan(items, batch, PlanOptions(strata=fields)))
+        plan, cpu, wall = _timed(lambda: build_plan(items, batch, PlanOptions(strata=fields, seed=args.seed)))
+        reviewed = Counter(min(c.sampled, 5) for st in plan.strata for c in st.cells)
         row |= {
             "plan_strata": len(plan.strata),
             "plan_sample": plan.sample_size,
+            "cells_by_reviewed_slides": {
+                ("5+" if k == 5 else str(k)): v for k, v in sorted(reviewed.items())
+            },
+            "largest_strata": [
+                [st.label, st.lot, st.sampled] for st in sorted(plan.strata, key=lambda st: -st.lot)[:3]
+            ],
             "plan_cpu_s": cpu,
             "plan_wall_s": wall,
         }
