@@ -564,12 +564,15 @@ def test_an_audit_refused_before_it_writes_leaves_no_out_folder(tmp_path: Path, 
 
 
 def test_commands_refused_or_failed_after_making_their_out_leave_none(
-    tmp_path: Path, clean_batch: Path
+    tmp_path: Path, clean_batch: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """fixlist made its --out before it looked up --lot: an unknown lot (exit 2) left the new empty
     folder behind; convert made it before it read a source, and converting nothing (exit 1) left it
-    too. Each removes the folders it made when nothing was written there, as audit does; one that
-    was there stays."""
+    too; validity's stage made it before it read the slides, and a stage failing there (exit 2)
+    left it. Each removes the folders it made when nothing was written there, as audit does; one
+    that was there stays."""
+    import dqm.validity.run
+
     runner = CliRunner()
     audited = tmp_path / "audit"
     assert runner.invoke(app, ["audit", str(clean_batch), "--out", str(audited)]).exit_code in (0, 1)
@@ -589,3 +592,61 @@ def test_commands_refused_or_failed_after_making_their_out_leave_none(
     assert kept.is_dir()
     assert runner.invoke(app, ["fixlist", results, "--out", str(made)]).exit_code == 0
     assert (made / "fixlist.csv").is_file()
+
+    def unreadable(*args: object) -> None:  # the stage fails after making its --out
+        assert (tmp_path / "new" / "run").is_dir()
+        raise ValueError("no slide could be read")
+
+    monkeypatch.setattr(dqm.validity.run, "select_slides", unreadable)
+    tiny = str(Path(__file__).parent / "validity" / "tiny.yaml")
+    res = runner.invoke(
+        app,
+        ["validity", str(clean_batch), "--out", str(tmp_path / "new" / "run"), "--profile", tiny, "-j", "1"],
+    )
+    assert res.exit_code == 2 and "no slide could be read" in res.output, res.output
+    assert sorted(p.name for p in (tmp_path / "new").iterdir()) == ["out"]
+
+
+def test_an_out_spelt_through_a_missing_folder_leaves_the_users_folder(
+    tmp_path: Path, clean_batch: Path
+) -> None:
+    """``--out new/../kept`` names the user's ``kept``; the folders the run made were decided on
+    the path as typed: ``new/../kept`` did not exist, so ``kept`` counted as made by the run and
+    was removed when a refused fixlist (exit 2) left it empty, while ``new``, made for it, stayed.
+    Now the path is resolved as the system resolves it: nothing is made for it, ``kept`` stays, and
+    a run that writes writes into ``kept``."""
+    runner = CliRunner()
+    audited = tmp_path / "audit"
+    assert runner.invoke(app, ["audit", str(clean_batch), "--out", str(audited)]).exit_code in (0, 1)
+    results = str(audited / "results.json")
+    kept = tmp_path / "kept"
+    kept.mkdir()
+    alias = str(tmp_path / "new" / ".." / "kept")
+    res = runner.invoke(app, ["fixlist", results, "--out", alias, "--lot", "nosuch"])
+    assert res.exit_code == 2 and "nosuch" in res.output, res.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["audit", "kept"]  # before: ["audit", "new"]
+    broken = tmp_path / "broken.geojson"
+    broken.write_text("{not json")
+    assert runner.invoke(app, ["convert", str(broken), "--out", alias]).exit_code == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["audit", "broken.geojson", "kept"]
+    assert runner.invoke(app, ["fixlist", results, "--out", alias]).exit_code == 0
+    assert (kept / "fixlist.csv").is_file() and not (tmp_path / "new").exists()
+
+
+def test_a_folder_put_where_the_run_made_one_is_not_removed(tmp_path: Path) -> None:
+    """The folders a run made are removed at its end only while each is still the folder made
+    (its device and inode as made): one another put at the same path meanwhile stays, with the
+    parents that hold it."""
+    import click
+
+    from dqm.cli.common import removed_when_unused
+
+    made = tmp_path / "new" / "out"
+    with click.Context(click.Command("x")) as context:
+        assert removed_when_unused(context, made) == made and made.is_dir()
+        os.rename(made, tmp_path / "moved")  # the folder made, moved away
+        made.mkdir()  # another, empty, at its path
+    assert made.is_dir() and (tmp_path / "moved").is_dir()
+    with click.Context(click.Command("x")) as context:
+        removed_when_unused(context, tmp_path / "other" / "out")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["moved", "new"]

@@ -224,7 +224,7 @@ def audit(
         raise usage_error(refused)
     if review is not None and not review.exists():
         raise usage_error(msg("no such review folder or file: {path}", path=review))
-    removed_when_unused(context, out_dir)  # a run refused below leaves no empty --out behind
+    out_dir = removed_when_unused(context, out_dir, root)  # a run refused below leaves no empty --out
     output_folder(out_dir, root, "--out")
     signer = signer_or_exit(sign_key) if sign_key is not None else None
     where = executor_or_exit(executor, scheduler)
@@ -765,8 +765,7 @@ def validity(
     root = batch_folder(batch)
     prof = load_profile_or_exit(dataset_profile)
     masker = start_masking(prof.deid, mask_key)
-    outside_batch(out_dir, root, "--out")
-    removed_when_unused(context, out_dir)  # made by the stage: a run refused in it leaves no empty --out
+    out_dir = removed_when_unused(context, out_dir, root)  # a run refused below leaves no empty --out
     if results is not None:  # an audit into --out a killed run left half moved: finished first
         settle_own_or_exit(results, out_dir)
     options = _validity_options(profile, out_dir, device, resume, masker)

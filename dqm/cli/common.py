@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -253,26 +254,60 @@ def output_folder(path: Path, root: Path | None, option: str) -> Path:
     return path
 
 
-def removed_when_unused(context: typer.Context, path: Path) -> None:
-    """Before a command makes its output folder ``path`` (:func:`output_folder` does it, or the
-    command's work later): when the command ends (``context`` closes, whatever its exit), the
-    folders made for it are removed if nothing was written into them (a run refused with exit 2,
-    or that converted nothing, after making its --out left the empty folder behind). Every
-    command that makes its --out calls it (audit, fixlist, validity, convert)."""
-    made = [p for p in (path, *path.parents) if not os.path.lexists(p)]
+def removed_when_unused(context: typer.Context, path: Path, root: Path | None = None) -> Path:
+    """The output folder ``path`` made for the command (with the parents it lacks), after refusing
+    one at or inside the batch folder ``root`` (:func:`outside_batch`); when the command ends
+    (``context`` closes, whatever its exit) the folders made here are removed if nothing was
+    written into them (a run refused with exit 2, or that converted nothing, after making its
+    --out left the empty folder behind). Every command that makes its --out calls it first
+    (audit, fixlist, validity, convert) and writes to the path it returns: ``path``, its ``..``
+    resolved as the system resolves them when it has any (``new/../kept`` is the user's
+    ``kept``; making ``new`` for it and removing ``kept`` as made by the run removed a folder the
+    user had). A folder it cannot make is left to the command's own making (which says why)."""
+    if root is not None:
+        outside_batch(path, root, "--out")
+    where = Path(os.path.realpath(path)) if os.pardir in path.parts else path
+    made: list[tuple[Path, int, int]] = []
+    for folder in reversed([p for p in (where, *where.parents) if not os.path.lexists(p)]):
+        try:
+            os.mkdir(folder)
+            made.append((folder, *_identity(folder)))
+        except FileExistsError:
+            continue  # made meanwhile by another: not this run's
+        except OSError:
+            break
     if made:
-        context.call_on_close(lambda: _remove_if_unused(made))
+        context.call_on_close(lambda: _remove_if_unused(made[::-1]))
+    return where
 
 
-def _remove_if_unused(made: list[Path]) -> None:
+def _identity(folder: Path) -> tuple[int, int]:
+    """The device and inode of the folder ``folder`` (not following a link)."""
+    info = os.lstat(folder)
+    return info.st_dev, info.st_ino
+
+
+def _still_made(folder: Path, dev: int, ino: int) -> bool:
+    """Whether ``folder`` is still the folder this run made (a folder, its identity unchanged)."""
+    try:
+        info = os.lstat(folder)
+    except OSError:
+        return False
+    return stat.S_ISDIR(info.st_mode) and (info.st_dev, info.st_ino) == (dev, ino)
+
+
+def _remove_if_unused(made: list[tuple[Path, int, int]]) -> None:
     """Remove the folders made for this run (``made``: the output folder, then the parents made
-    for it) when nothing was written into them. dqm's run and commit locks are no output; they go
-    too unless another run holds the folder."""
+    for it, each with its device and inode as made) when nothing was written into them and each
+    is still the folder made (not one put at its path since). dqm's run and commit locks are no
+    output; they go too unless another run holds the folder."""
     import fcntl
 
     from dqm.output import COMMIT_LOCK, LOCK_FILE
 
-    folder = made[0]
+    folder = made[0][0]
+    if not _still_made(*made[0]):
+        return
     try:
         left = set(os.listdir(folder))
     except OSError:
@@ -293,9 +328,11 @@ def _remove_if_unused(made: list[Path]) -> None:
     for name in left:
         with contextlib.suppress(OSError):
             os.unlink(folder / name)
-    for each in made:  # the folder, then the parents made for it, each only when empty
+    for each in made:  # the folder, then the parents made for it, each only when it is and empty
+        if not _still_made(*each):
+            return
         try:
-            os.rmdir(each)
+            os.rmdir(each[0])
         except OSError:
             return
 

@@ -61,8 +61,9 @@ def fixlist(
     settle_own_or_exit(results, out_dir)
     result = load_result_or_exit(results)
     batch = Path(result.batch.path)
-    removed_when_unused(context, out_dir)  # a run refused below (an unknown --lot) leaves no empty --out
-    output_folder(out_dir, batch.resolve() if batch.is_dir() else None, "--out")
+    root = batch.resolve() if batch.is_dir() else None
+    out_dir = removed_when_unused(context, out_dir, root)  # refused below (an unknown --lot): none left
+    output_folder(out_dir, root, "--out")
     try:
         items = lot_items(result, lot_by, lot, masker) if lot is not None else None
     except LotError as exc:

@@ -248,7 +248,7 @@ def convert(
         facts = got
     failed = False
     written: set[Path] = set()
-    removed_when_unused(context, out_dir)  # made as the first file is converted: none converted, none left
+    out_dir = removed_when_unused(context, out_dir)  # none converted, none left
     with FileBatch() as batch:  # flushed to the disk in groups, not file by file
         for src in sources:
             res = convert_file(src, to, out_dir, prof, facts, force, written, downsample, batch)  # type: ignore[arg-type]
