@@ -367,11 +367,33 @@ def _certificate(folder: Path) -> tuple[Path, Path]:
     return keyfile, certfile
 
 
+def ipv6() -> bool:
+    """Whether this machine takes IPv6 connections (::1 can be bound)."""
+    try:
+        with socket.socket(socket.AF_INET6) as s:
+            s.bind(("::1", 0))
+    except OSError:
+        return False
+    return True
+
+
+def free_port() -> int:
+    """A port free on 127.0.0.1 and, where there is IPv6, on ::1 too."""
+    with socket.socket(socket.AF_INET6 if ipv6() else socket.AF_INET) as s:
+        if s.family == socket.AF_INET6:
+            s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)  # both families
+        s.bind(("::" if s.family == socket.AF_INET6 else "127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
 @contextlib.contextmanager
-def tls_server(copied: tuple[Path, Path], folder: Path, **limits: Any) -> Iterator[tuple[int, Any]]:
-    """A GuardedServer over TLS (a certificate made in ``folder``) on a free local port, its
+def tls_server(
+    copied: tuple[Path, Path], folder: Path, host: str = "127.0.0.1", **limits: Any
+) -> Iterator[tuple[int, Any]]:
+    """A GuardedServer over TLS (a certificate made in ``folder``) on ``host`` at a free port, its
     attributes set from ``limits``: its port and a client that completes the handshake and sends
-    ``GET /login`` from a given address (the answer's bytes)."""
+    ``GET /login`` from a given address to another (the answer's bytes; with ``held``, a list, the
+    connection is kept alive and put there, and the answer's head returned)."""
     import ssl
 
     import uvicorn
@@ -381,10 +403,8 @@ def tls_server(copied: tuple[Path, Path], folder: Path, **limits: Any) -> Iterat
     review_dir, batch = copied
     keyfile, certfile = _certificate(folder)
     app = build(review_dir, batch, load_profile(), KEY, host="127.0.0.1")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    options = server_options("127.0.0.1", port, keyfile, certfile, False) | {"log_level": "warning"}
+    port = free_port()
+    options = server_options(host, port, keyfile, certfile, False) | {"log_level": "warning"}
     server = GuardedServer(uvicorn.Config(app, **options))
     for name, value in limits.items():
         setattr(server, name, value)
@@ -392,10 +412,23 @@ def tls_server(copied: tuple[Path, Path], folder: Path, **limits: Any) -> Iterat
     start(server, running)
     context = ssl.create_default_context(cafile=str(certfile))
 
-    def served(source: str = "127.0.0.1") -> bytes:
-        with connect(port, source) as raw, context.wrap_socket(raw, server_hostname="127.0.0.1") as tls:
-            tls.sendall(b"GET /login HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
-            return read_all(tls)
+    def served(source: str = "127.0.0.1", to: str = "127.0.0.1", held: list[Any] | None = None) -> bytes:
+        raw = socket.create_connection(
+            (to, port), timeout=WAIT, source_address=(source, 0) if to == "127.0.0.1" else None
+        )
+        with contextlib.ExitStack() as stack:
+            tls = context.wrap_socket(stack.enter_context(raw), server_hostname="127.0.0.1")
+            if held is None:
+                stack.enter_context(tls)
+                tls.sendall(b"GET /login HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+                return read_all(tls)
+            stack.pop_all()
+            held.append(tls)
+            tls.sendall(b"GET /login HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")  # kept alive
+            head = b""
+            while b"\r\n\r\n" not in head and (chunk := tls.recv(65536)):
+                head += chunk
+            return head
 
     try:
         yield port, served
@@ -429,7 +462,6 @@ def test_a_client_holding_tls_handshakes_open_is_refused_and_another_is_served(
     held until the handshake limit, here far beyond WAIT), a client at another address completes
     its handshake and is served meanwhile, and the address is served again once its half-open
     connections are gone. The server is the real one: GuardedServer, the application, TLS."""
-    import ssl
 
     limits = {"handshake_seconds": 10 * WAIT, "handshakes_per_client": 2}  # outliving the test
     with tls_server(fresh, tmp_path, **limits) as (port, served):
@@ -443,15 +475,104 @@ def test_a_client_holding_tls_handshakes_open_is_refused_and_another_is_served(
         assert served("127.0.0.2").startswith(b"HTTP/1.1 200 ")  # another address, meanwhile
         for sock in half_open:
             sock.close()
-        deadline = time.monotonic() + WAIT
-        while True:  # the server sees the two closed as its loop turns
-            try:
-                answer = served()
-                break
-            except (ssl.SSLError, OSError):
-                assert time.monotonic() < deadline, "the address was not served again"
-                time.sleep(0.1)
-        assert answer.startswith(b"HTTP/1.1 200 ")
+        assert served_again(served).startswith(b"HTTP/1.1 200 ")
+
+
+def served_again(served: Any, source: str = "127.0.0.1") -> bytes:
+    """``served(source)`` once the server has seen closed what the test closed (as its loop turns)."""
+    import ssl
+
+    deadline = time.monotonic() + WAIT
+    while True:
+        try:
+            return bytes(served(source))
+        except (ssl.SSLError, OSError):
+            assert time.monotonic() < deadline, "the address was not served again"
+            time.sleep(0.1)
+
+
+def closed_at_once(sock: socket.socket) -> bool:
+    """Whether the server closed ``sock`` without a byte (a timeout, the connection held, fails)."""
+    with sock:
+        try:
+            return read_all(sock) == b""
+        except ConnectionResetError:
+            return True
+
+
+def test_unfinished_tls_handshakes_are_bounded_in_all(
+    fresh: tuple[Path, Path],  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """Unfinished handshakes were bounded per client only (an address, or an IPv6 /64): a client
+    with an IPv6 /48 is 65,536 clients. Now HANDSHAKES_AT_ONCE (here 2) are unfinished at once in
+    all: a connection past it from a third address is closed as soon as it is accepted (before:
+    held for the handshake's time, here far beyond WAIT), and served once the two are gone."""
+    limits = {"handshake_seconds": 10 * WAIT, "handshakes_at_once": 2}
+    with tls_server(fresh, tmp_path, **limits) as (port, served):
+        half_open = [connect(port, "127.0.0.2"), connect(port, "127.0.0.3")]  # one each: no ClientHello
+        assert closed_at_once(connect(port, "127.0.0.4"))
+        for sock in half_open:
+            sock.close()
+        assert served_again(served, "127.0.0.4").startswith(b"HTTP/1.1 200 ")
+
+
+def test_tls_connections_kept_alive_after_their_handshake_do_not_count_as_unfinished(
+    fresh: tuple[Path, Path],  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """A handshake counts as unfinished from the connection's acceptance until the application's
+    protocol receives the connection (its handshake done): a browser keeping more than
+    HANDSHAKES_PER_CLIENT connections alive after their requests is still served on a new one
+    (were the end of a handshake counted only as its connection closes, the 17th would not be)."""
+    from dqm.semantic.server.guard import HANDSHAKES_PER_CLIENT
+
+    held: list[Any] = []
+    with tls_server(fresh, tmp_path) as (_port, served):
+        try:
+            for _ in range(HANDSHAKES_PER_CLIENT + 1):
+                assert served(held=held).startswith(b"HTTP/1.1 200 ")
+            assert served().startswith(b"HTTP/1.1 200 ")
+        finally:
+            for sock in held:
+                sock.close()
+
+
+@pytest.mark.skipif(not ipv6(), reason="this machine has no IPv6 (::1 cannot be bound)")
+def test_a_tls_server_on_the_ipv6_any_address_takes_ipv6_only(
+    fresh: tuple[Path, Path],  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """Over TLS the listening socket was made by uvicorn's Config.bind_socket: one socket, dual
+    stack for ``--host ::``, which took IPv4 connections too where the server without TLS (and
+    before the handshake bound) took IPv6 ones only. Now it binds as asyncio does: ``::`` refuses
+    127.0.0.1 and serves ::1."""
+    with tls_server(fresh, tmp_path, host="::") as (port, served):
+        with pytest.raises(ConnectionRefusedError):
+            socket.create_connection(("127.0.0.1", port), timeout=WAIT).close()
+        assert served(to="::1").startswith(b"HTTP/1.1 200 ")
+
+
+@pytest.mark.skipif(not ipv6(), reason="this machine has no IPv6 (::1 cannot be bound)")
+def test_a_tls_server_on_a_name_listens_on_each_of_its_addresses(
+    fresh: tuple[Path, Path],  # noqa: F811
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A host name with an IPv4 and an IPv6 address: bind_socket bound the name's first IPv4
+    address only (one with IPv6 addresses only did not start); now each address has its socket,
+    as without TLS."""
+    resolve = socket.getaddrinfo
+
+    def named(host: Any, *args: Any, **kwargs: Any) -> Any:
+        if host == "review.test":
+            return resolve("127.0.0.1", *args, **kwargs) + resolve("::1", *args, **kwargs)
+        return resolve(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", named)
+    with tls_server(fresh, tmp_path, host="review.test") as (_port, served):
+        assert served(to="127.0.0.1").startswith(b"HTTP/1.1 200 ")
+        assert served(to="::1").startswith(b"HTTP/1.1 200 ")
 
 
 def test_the_servers_log_lines_are_escaped_clipped_and_in_its_language() -> None:

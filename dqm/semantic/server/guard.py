@@ -39,10 +39,14 @@ option):
   and the protocol above (its deadline, its bounds) sees a connection only once its handshake is
   done;
 * over TLS, at most :data:`HANDSHAKES_PER_CLIENT` handshakes are unfinished at once from one client
-  (as :data:`PER_CLIENT` counts it; no bound behind a reverse proxy): a connection past it is
-  closed as soon as it is accepted (:class:`Handshakes`). Without it a client opening connections
-  that never finish the handshake held a descriptor each for :data:`HANDSHAKE_SECONDS`, as many as
-  it could open, out of the per-client and overall bounds above.
+  (as :data:`PER_CLIENT` counts it; no bound behind a reverse proxy), and at most
+  :data:`HANDSHAKES_AT_ONCE` in all: a connection past either is closed as soon as it is accepted
+  (:class:`Handshakes`). Without them a client opening connections that never finish the
+  handshake held a descriptor each for :data:`HANDSHAKE_SECONDS`, as many as it could open, out of
+  the per-client and overall bounds above (which count a connection once its handshake is done).
+  A client at many addresses (an IPv6 /48 holds 65,536 /64 networks) that keeps
+  :data:`HANDSHAKES_AT_ONCE` unfinished keeps other new TLS connections out while it keeps that up;
+  the connections already made are not touched.
 
 Closed connections are counted and logged at most once a minute (an attack would flood the log).
 """
@@ -51,9 +55,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import logging
 import socket
 import struct
+import sys
 import time
 from typing import Any, ClassVar
 
@@ -92,6 +98,9 @@ HANDSHAKES_PER_CLIENT = 16
 """TLS handshakes one client address may have unfinished at once (a browser opens six connections
 to a server at once, and a handshake on a working link takes milliseconds: room for several
 reviewers behind one address starting together)."""
+HANDSHAKES_AT_ONCE = MAX_CONNECTIONS // 2
+"""TLS handshakes unfinished at once from all clients together (each holds a descriptor; with
+:data:`MAX_CONNECTIONS` made connections they stay below the process's 1,024)."""
 
 
 LOGGED_CHARS = 300
@@ -142,8 +151,11 @@ class Handshakes:
     ended, either way (the application's protocol sees the connection, or the socket is closed).
     Everything runs on the event loop's thread."""
 
-    def __init__(self, per_client: int | None = HANDSHAKES_PER_CLIENT) -> None:
+    def __init__(
+        self, per_client: int | None = HANDSHAKES_PER_CLIENT, at_once: int = HANDSHAKES_AT_ONCE
+    ) -> None:
         self.per_client = per_client
+        self.at_once = at_once
         self.pending: dict[Any, str] = {}
         """The peer address (as accepted) of each connection whose handshake is under way → its client."""
         self.by_client: dict[str, int] = {}
@@ -154,7 +166,8 @@ class Handshakes:
     def admit(self, peer: Any) -> bool:
         """Whether the connection from ``peer`` may start its handshake (counted if so)."""
         client = sign_in_key(peer[0]) if isinstance(peer, tuple) and peer else str(peer)
-        if self.per_client is not None and self.by_client.get(client, 0) >= self.per_client:
+        over_client = self.per_client is not None and self.by_client.get(client, 0) >= self.per_client
+        if over_client or len(self.pending) >= self.at_once:
             self._refused()
             return False
         self.pending[peer] = client
@@ -197,13 +210,22 @@ class Handshakes:
         self.refused += 1
         now = time.monotonic()
         if now - self.logged >= LOG_EVERY:
-            logging.getLogger("uvicorn.error").warning(
+            said = (
                 msg(
-                    "closed {n} connection(s) from addresses with {bound} TLS handshakes unfinished",
+                    "closed {n} connection(s) past {at_once} TLS handshakes unfinished in all",
+                    n=self.refused,
+                    at_once=self.at_once,
+                )
+                if self.per_client is None
+                else msg(
+                    "closed {n} connection(s) past {bound} TLS handshakes unfinished from one address"
+                    " or {at_once} in all",
                     n=self.refused,
                     bound=self.per_client,
+                    at_once=self.at_once,
                 )
             )
+            logging.getLogger("uvicorn.error").warning(said)
             self.refused, self.logged = 0, now
 
 
@@ -236,18 +258,54 @@ class _Accepted(socket.socket):
         super().close()
 
 
+def listening_sockets(host: str | None, port: int) -> list[socket.socket]:
+    """Sockets bound (not yet listening) to every address ``host`` names for ``port``, as asyncio's
+    ``create_server`` binds a host (what uvicorn serves without TLS): one socket per address
+    ``getaddrinfo`` gives (a name may give several, IPv4 and IPv6), each with ``SO_REUSEADDR``, an
+    IPv6 one IPv6 only (``::`` takes no IPv4 connection); an address whose family the system has
+    not enabled is passed over. uvicorn's ``Config.bind_socket`` made one socket, IPv4 unless the
+    host held a colon: ``::`` was dual stack, a name bound its first IPv4 address only."""
+    infos = socket.getaddrinfo(host or None, port, socket.AF_UNSPEC, socket.SOCK_STREAM, 0, socket.AI_PASSIVE)
+    made: list[socket.socket] = []
+    try:
+        for family, kind, proto, _, address in dict.fromkeys(infos):
+            try:
+                sock = socket.socket(family, kind, proto)
+            except OSError:
+                continue  # a family or protocol this system lacks
+            made.append(sock)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            try:
+                sock.bind(address)
+            except OSError as exc:
+                if exc.errno != errno.EADDRNOTAVAIL:
+                    raise OSError(exc.errno, f"cannot bind {address!r}: {exc.strerror}") from None
+                made.pop().close()  # the family is not enabled (asyncio passes it over too)
+        if not made:
+            raise OSError(f"could not bind any address of {host!r}")
+    except BaseException:
+        for sock in made:
+            sock.close()
+        raise
+    return made
+
+
 class GuardedServer(uvicorn.Server):
-    """uvicorn's server, its TLS handshakes bounded by :attr:`handshake_seconds` and, from one
-    client at once, by :attr:`handshakes_per_client`: uvicorn has no option for either, so the
-    listening socket is made here (uvicorn's ``Config.bind_socket``: one address, as uvicorn binds
-    a host given as an address) with :class:`Handshakes` counting what it accepts, and served with
-    asyncio's ``ssl_handshake_timeout`` (the loop's ``create_server`` wrapped while the server
-    starts; the loop must be asyncio's, :func:`~dqm.semantic.server.commands.server_options` says
-    so); its log lines made safe and in ``lang`` (:class:`SafeLog`, put on once uvicorn's
-    ``Config`` has set up its logging)."""
+    """uvicorn's server, its TLS handshakes bounded by :attr:`handshake_seconds`, from one client at
+    once by :attr:`handshakes_per_client` and from all together by :attr:`handshakes_at_once`:
+    uvicorn has no option for any, so the listening sockets are made here
+    (:func:`listening_sockets`: every address of the host, as uvicorn binds it without TLS) with
+    :class:`Handshakes` counting what they accept, and served with asyncio's
+    ``ssl_handshake_timeout`` (the loop's ``create_server`` wrapped while the server starts; the
+    loop must be asyncio's, :func:`~dqm.semantic.server.commands.server_options` says so); its log
+    lines made safe and in ``lang`` (:class:`SafeLog`, put on once uvicorn's ``Config`` has set up
+    its logging)."""
 
     handshake_seconds = HANDSHAKE_SECONDS
     handshakes_per_client = HANDSHAKES_PER_CLIENT
+    handshakes_at_once = HANDSHAKES_AT_ONCE
 
     def __init__(self, config: uvicorn.Config, lang: str = "en") -> None:
         super().__init__(config)
@@ -256,10 +314,18 @@ class GuardedServer(uvicorn.Server):
 
     async def startup(self, sockets: list[Any] | None = None) -> None:
         config = self.config
-        if config.is_ssl and sockets is None and config.uds is None and config.fd is None:
+        made = config.is_ssl and sockets is None and config.uds is None and config.fd is None
+        if made:
             behind_proxy = bool(config.proxy_headers and config.forwarded_allow_ips)
-            self.handshakes = Handshakes(None if behind_proxy else self.handshakes_per_client)
-            sockets = [self.handshakes.listening(config.bind_socket())]
+            self.handshakes = Handshakes(
+                None if behind_proxy else self.handshakes_per_client, self.handshakes_at_once
+            )
+            try:
+                bound = listening_sockets(config.host, config.port)
+            except OSError as exc:  # as uvicorn ends a server whose address cannot be bound
+                logging.getLogger("uvicorn.error").error(exc)
+                sys.exit(uvicorn.config.STARTUP_FAILURE)
+            sockets = [self.handshakes.listening(sock) for sock in bound]
         loop = asyncio.get_running_loop()
         create_server = loop.create_server
         handshakes = self.handshakes
@@ -276,6 +342,8 @@ class GuardedServer(uvicorn.Server):
             await super().startup(sockets)
         finally:
             del loop.create_server
+        if made and sockets:  # uvicorn says where it runs only for the sockets it made itself
+            self._log_started_message(sockets)
 
 
 class GuardedH11Protocol(H11Protocol):
