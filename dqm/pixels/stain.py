@@ -141,7 +141,11 @@ def _covariance(od: np.ndarray) -> np.ndarray:
     steps (the values less their channel means, the product of that with its transpose, over
     ``N - 1``) with the channel sums taken by ``np.cumsum`` down the rows. numpy sums the rows of a
     C-ordered array one after another, so the running sum's last row is the same additions in the
-    same order, where ``np.cov``'s mean runs a 3-element inner loop per row (half its time)."""
+    same order, where ``np.cov``'s mean runs a 3-element inner loop per row (half its time). Any
+    other input (not C-ordered float64, fewer than two rows) goes to ``np.cov`` itself: numpy sums
+    a Fortran-ordered array pairwise, so the bits would differ."""
+    if len(od) < 2 or od.dtype != np.float64 or not od.flags.c_contiguous:
+        return np.asarray(np.cov(od, rowvar=False))
     x = np.array(od, dtype=np.float64)
     x -= np.cumsum(x, axis=0)[-1] / len(x)
     xt = x.T

@@ -233,3 +233,5 @@ def test_covariance_is_numpys_to_the_bit(n: int) -> None:
         found = _covariance(od)
         assert found.dtype == expected.dtype and found.shape == expected.shape
         assert found.tobytes() == expected.tobytes()
+        fortran = np.asfortranarray(od)  # numpy sums these pairwise: np.cov's own path
+        assert _covariance(fortran).tobytes() == np.cov(fortran, rowvar=False).tobytes()
