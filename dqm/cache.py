@@ -133,23 +133,43 @@ def file_key(root: Path, rel: str | None, listed: frozenset[str] | set[str] = fr
         return [norm, type(exc).__name__, str(exc)]
 
 
+MAX_PRINTED_BESIDES = 1_000
+"""Files besides a slide (:func:`_besides`) whose ends are read into its key; the others are keyed
+by their stat alone. A MIRAX slide has its index and tens of data files, a few hundred for the
+largest scans; a ``Slidedat.ini`` of 1 MiB may name 20,000 (2 MiB read of each: 40 GB a run)."""
+UNPRINTED = "stat only"
+"""The print of a file besides a slide past :data:`MAX_PRINTED_BESIDES` (its stat is keyed)."""
+
+
 def _besides(root: Path, slide: list[Any]) -> list[list[Any]]:
     """:func:`file_key` of each file OpenSlide opens besides the slide ``slide`` describes (a
     MIRAX slide's folder, a VMS key file's images: :func:`dqm.slide_refs.opened_besides`), or the
     reason it is not opened. A data file of a MIRAX slide rewritten kept the record of the slide's
-    old pixels, its ``.mrxs`` being the same."""
+    old pixels, its ``.mrxs`` being the same. Past :data:`MAX_PRINTED_BESIDES` files read, the
+    others are keyed by their stat (size, times, inode) with :data:`UNPRINTED` for their print,
+    and the key says how many there were; the item stays cacheable (:func:`_racy` holds for them
+    as for any file)."""
     if len(slide) != 6 or not isinstance(slide[1], int):
         return []  # not a file read
     out: list[list[Any]] = []
+    real_root, printed, unprinted = os.path.realpath(root), 0, 0
     for target, why in opened_besides(os.path.join(root, slide[0]), slide[1], root):
-        rel = os.path.relpath(target, root)
+        rel = os.path.relpath(target, real_root)
         if why is not None:
             out.append([rel, str(why)])
             continue
         try:
-            out.append([rel, *stat_and_print(target)])
-        except OSError as exc:  # nothing there, or not readable: OpenSlide's error says so
+            if printed < MAX_PRINTED_BESIDES:
+                out.append([rel, *stat_and_print(target)])
+                printed += 1
+            else:
+                st = os.stat(target)
+                out.append([rel, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, UNPRINTED])
+                unprinted += 1
+        except (OSError, ValueError) as exc:  # nothing there, not readable: OpenSlide's error says so
             out.append([rel, type(exc).__name__])
+    if unprinted:
+        out.append(["too many files besides the slide to read: keyed by their stat", unprinted])
     return out
 
 

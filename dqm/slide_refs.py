@@ -332,9 +332,7 @@ def refused_file(path: Path, root: Path) -> str | None:
 def _refused(target: str, real_root: str) -> str | None:
     """Why the file OpenSlide would open at ``target`` must not be opened: it resolves outside
     ``real_root`` or is a special file; None for a regular file or folder inside, or nothing."""
-    if "\0" in target:  # OpenSlide's C string ends there
-        target = target[: target.index("\0")]
-    real = os.path.realpath(target)  # links resolved before ``..``, as the kernel does
+    real = os.path.realpath(_cut(target))  # links resolved before ``..``, as the kernel does
     if real != real_root and not real.startswith(real_root.rstrip(os.sep) + os.sep):
         return OUTSIDE
     try:
@@ -342,6 +340,22 @@ def _refused(target: str, real_root: str) -> str | None:
     except OSError:  # nothing there: OpenSlide's own error says so
         return None
     return None if stat.S_ISREG(mode) or stat.S_ISDIR(mode) else SPECIAL
+
+
+def _cut(name: str) -> str:
+    """``name`` as OpenSlide's C string holds it: up to its first NUL byte (Python's calls refuse it)."""
+    return name.partition("\0")[0]
+
+
+def may_be_dicom(path: str) -> bool:
+    """Whether OpenSlide may read the slide at ``path`` (a regular file) as DICOM and so open every
+    file of its folder (:func:`_dicom`: its magic at byte 128, read here, or a ``.dcm`` name)."""
+    try:  # not blocking: a file swapped for a FIFO since it was found regular would wait for ever
+        with open(os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)), "rb") as fh:
+            head = fh.read(DICOM_MAGIC_AT + 4) or b""
+    except OSError:
+        head = b""
+    return _dicom(path, head)
 
 
 def _dicom_folder(path: Path, real_root: str) -> Message | None:
@@ -427,7 +441,12 @@ def opened_besides(path: str, size: int, root: Path) -> list[tuple[str, str | No
     batch folder ``root``), each with why it must not be opened (:func:`_refused`; None: a regular
     file inside, or nothing): a MIRAX slide's ``Slidedat.ini`` and the files it names, a VMS/VMU
     key file's. What the slide shows depends on them as on the slide itself (the result cache
-    keys them too). A DICOM slide's folder is not listed (:meth:`dqm.cache.RecordCache.key` keys it)."""
+    keys them too). A DICOM slide's folder is not listed (:meth:`dqm.cache.RecordCache.key` keys it).
+
+    Each file is given once, by the path it resolves to (links, then ``..``), in the order first
+    named: a name is cut at a NUL byte, as OpenSlide's C string is, and the many names of one file
+    (``d1/../Data.dat``, ``./Data.dat``...: a ``Slidedat.ini`` of 1 MiB names one file 20,000
+    times) are one."""
     if path.endswith(".mrxs"):
         folder = path[: -len(".mrxs")]
         refs, data = ["Slidedat.ini"], b""
@@ -439,6 +458,6 @@ def opened_besides(path: str, size: int, root: Path) -> list[tuple[str, str | No
         if not any(g in head for g in VMS_GROUPS):
             return []  # most slides: nothing more read
         folder, refs = os.path.dirname(path), list(_key_values(head, VMS_KEYS))
-    targets = dict.fromkeys(os.path.join(folder, ref.lstrip("/")) for ref in refs)
     real_root = os.path.realpath(root)
+    targets = dict.fromkeys(os.path.realpath(_cut(os.path.join(folder, ref.lstrip("/")))) for ref in refs)
     return [(target, _refused(target, real_root)) for target in targets]

@@ -779,3 +779,72 @@ def test_a_database_error_is_warned_of_masked(batch, profile, tmp_path):
     (text,) = [str(w.message) for w in said if "could not be stored" in str(w.message)]
     assert "900101-1234567" not in text and "[KOREAN_RRN-" in text
     assert records(run) == records(run_batch(batch, profile, OPTIONS))
+
+
+def _multi_file_slide(root: Path, form: str, names: bytes) -> None:
+    """A MIRAX (``m.mrxs``, ``m/Slidedat.ini``) or VMS (``m.vms``) slide ``m`` whose key file
+    names the files ``names`` (key-file lines after the group) and its annotation ``m.json``."""
+    import json
+
+    from tests.helpers import native_doc
+
+    (root / "m").mkdir(parents=True)
+    (root / "m.json").write_text(json.dumps(native_doc()))
+    if form == "mrxs":
+        (root / "m.mrxs").write_bytes(b"\0" * 64)
+        (root / "m" / "Slidedat.ini").write_bytes(b"[HIERARCHICAL]\n" + names)
+    else:
+        (root / "m.vms").write_bytes(b"[Virtual Microscope Specimen]\n" + names)
+
+
+@pytest.mark.parametrize("form", ["mrxs", "vms"])
+def test_a_nul_byte_in_a_name_of_a_file_besides_the_slide_is_cut_there(tmp_path, profile, checked, form):
+    """A name with a NUL byte in a ``Slidedat.ini`` or VMS key file reached ``os.open`` whole while
+    keying the slide: ``ValueError: embedded null byte`` aborted the audit (rc 4). OpenSlide's C
+    string ends at the NUL: the file is keyed by the name cut there, as the reference check reads it."""
+    root = tmp_path / "b"
+    prefix = b"INDEXFILE=" if form == "mrxs" else b"ImageFile=m/"
+    _multi_file_slide(root, form, prefix + b"Index.dat\x00junk\n")
+    data = root / "m" / "Index.dat"
+    data.write_bytes(b"first")
+    audit(root, profile, tmp_path / "cache")
+    checked.clear()
+    data.write_bytes(b"other")
+    served = audit(root, profile, tmp_path / "cache")
+    assert checked == ["m"]
+    assert records(served) == records(audit(root, profile, tmp_path / "uncached"))
+
+
+def test_the_files_besides_a_slide_are_read_once_each_and_at_most_a_bound_of_them(
+    tmp_path, profile, checked, monkeypatch
+):
+    """A ``Slidedat.ini`` of 1 MiB named one data file 20,583 times (``d1/../Data.dat``, ``./``...):
+    each name was printed (2 MiB read), 40 GB hashed and ~88 s a slide each run. Names of one file
+    are one; past :data:`dqm.cache.MAX_PRINTED_BESIDES` files read, the others are keyed by their
+    stat alone (a rewrite still changes their change time) and the item is still cached."""
+    monkeypatch.setattr(dqm.cache, "MAX_PRINTED_BESIDES", 3)
+    read: list[str] = []
+    real = dqm.cache.stat_and_print
+
+    def spy(path):  # type: ignore[no-untyped-def]
+        read.append(os.path.basename(path))
+        return real(path)
+
+    monkeypatch.setattr(dqm.cache, "stat_and_print", spy)
+    root = tmp_path / "b"
+    aliases = [b"./" * (k % 7) + b"a/../" * (k // 7) + b"Data0.dat" for k in range(50)]
+    names = [b"INDEXFILE=Index.dat", *(b"FILE_%d=%s" % (k, a) for k, a in enumerate(aliases))]
+    names += [b"FILE_%d=Data%d.dat" % (50 + k, k) for k in range(1, 4)]
+    _multi_file_slide(root, "mrxs", b"\n".join(names) + b"\n")
+    (root / "m" / "a").mkdir()
+    for name in ("Index.dat", "Data0.dat", "Data1.dat", "Data2.dat", "Data3.dat"):
+        (root / "m" / name).write_bytes(name.encode())
+    audit(root, profile, tmp_path / "cache")
+    assert sorted(read) == ["Data0.dat", "Index.dat", "Slidedat.ini", "m.json", "m.mrxs"]
+    checked.clear()
+    audit(root, profile, tmp_path / "cache")
+    assert checked == []
+    (root / "m" / "Data3.dat").write_bytes(b"DATA3.DAT")  # the same size: its stat changes
+    served = audit(root, profile, tmp_path / "cache")
+    assert checked == ["m"]
+    assert records(served) == records(audit(root, profile, tmp_path / "uncached"))
