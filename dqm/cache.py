@@ -260,7 +260,8 @@ geometry, the identifier patterns' engine)."""
 
 @functools.cache
 def library_versions() -> dict[str, str | None]:
-    """The version of each of :data:`ITEM_LIBRARIES` (None: not installed), once a process (45 ms
+    """The version of each of :data:`ITEM_LIBRARIES` (None: not installed; :data:`UNREADABLE`:
+    its metadata cannot be read), once a process (45 ms
     under load here). A record is reused only under the libraries that made it: an upgraded
     OpenSlide or Pillow that opens a slide the old one could not would otherwise have the old
     ``SLIDE_UNOPENABLE`` taken from the cache. An OpenSlide library of the system (no
@@ -315,11 +316,20 @@ def _description(stored: Any) -> str:
     return str(stored)
 
 
+UNREADABLE = "unreadable"
+"""The version of a package whose metadata cannot be read (not UTF-8, a broken folder)."""
+
+
 def _version(package: str) -> str | None:
+    """The installed version of ``package``; None: not installed; :data:`UNREADABLE`: its metadata
+    cannot be read (importlib raised UnicodeDecodeError on a METADATA not UTF-8, which ended the
+    run). Such a package keys records under that marker."""
     try:
         return metadata.version(package)
     except metadata.PackageNotFoundError:
         return None
+    except Exception:  # whatever a damaged installation makes importlib raise
+        return UNREADABLE
 
 
 _NUMBERS = frozenset({int, float, bool, type(None)})

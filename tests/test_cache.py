@@ -122,6 +122,21 @@ def test_records_made_with_other_libraries_are_not_served(batch, profile, tmp_pa
     assert len(checked) == 6
 
 
+def test_a_library_whose_metadata_cannot_be_read_is_keyed_as_unreadable(tmp_path, monkeypatch):
+    """A library's METADATA that is not UTF-8 made importlib raise UnicodeDecodeError, which
+    ``_version`` let through (it caught PackageNotFoundError only): the run ended there."""
+    info = tmp_path / "site" / "msgspec-0.1.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_bytes(b"Version: \xff\xfe")
+    monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    dqm.cache.library_versions.cache_clear()
+    try:
+        assert dqm.cache.library_versions()["msgspec"] == dqm.cache.UNREADABLE
+        assert '"msgspec": "unreadable"' in context_key("p", OPTIONS)
+    finally:
+        dqm.cache.library_versions.cache_clear()
+
+
 def test_the_code_digest_follows_every_source_file(tmp_path):
     pkg = tmp_path / "pkg"
     (pkg / "sub").mkdir(parents=True)
