@@ -674,7 +674,11 @@ class RecordCache:
             said = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors)
         else:
             said = str(exc)
-        return self.mask(said) if self.mask is not None else said
+        return self.masked(said)
+
+    def masked(self, text: str) -> str:
+        """``text`` masked with this cache's masker, as its warnings quote what they met."""
+        return self.mask(text) if self.mask is not None else text
 
     def _corrupt(self, exc: Exception) -> str:
         """The warning for an entry that could not be read back because of ``exc``."""

@@ -959,7 +959,9 @@ def run_batch(
                 if outcome.entry is not None:
                     cache.store_entry(keys[k], outcome.entry)
                 elif outcome.unstored is not None:
-                    cache.warn(f"a record could not be stored in the result cache ({outcome.unstored})")
+                    cache.warn(
+                        f"a record could not be stored in the result cache ({cache.masked(outcome.unstored)})"
+                    )
             outcomes[k] = keep(outcome.record, items[k])
         done += 1
         if progress is not None:

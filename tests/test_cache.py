@@ -886,3 +886,26 @@ def test_a_dicom_slide_key_holds_its_folder_listing_digest_not_the_listing(tmp_p
         cache.close()
     assert len(texts) == 2 and "D001.dcm" not in texts[1]
     assert abs(len(texts[0]) - len(texts[1])) < 10  # inodes' digits aside: 200 entries are as 2
+
+
+def test_a_record_that_cannot_be_serialised_is_warned_of_masked(batch, profile, tmp_path, monkeypatch):
+    """Why an item's work could not serialise its record for the cache (the error's text, which may
+    quote a value of the record) was warned of unmasked, unlike every other cache warning."""
+    import warnings
+
+    from dqm.identifiers import Masker
+
+    def refuse(record, mask):  # type: ignore[no-untyped-def]
+        raise ValueError("patient 900101-1234567")
+
+    monkeypatch.setattr(dqm.runner, "entry", refuse)
+    masker = Masker(profile.deid, b"k" * 32)
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        with RecordCache(
+            tmp_path / "cache", batch, context_key(profile.sha256, OPTIONS), mask=masker
+        ) as cache:
+            run_batch(batch, profile, OPTIONS, cache=cache)
+    texts = [str(w.message) for w in said if "could not be stored" in str(w.message)]
+    assert len(texts) == 6
+    assert not [t for t in texts if "900101-1234567" in t] and "[KOREAN_RRN-" in texts[0]
