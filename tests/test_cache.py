@@ -909,3 +909,31 @@ def test_a_record_that_cannot_be_serialised_is_warned_of_masked(batch, profile, 
     texts = [str(w.message) for w in said if "could not be stored" in str(w.message)]
     assert len(texts) == 6
     assert not [t for t in texts if "900101-1234567" in t] and "[KOREAN_RRN-" in texts[0]
+
+
+def test_a_process_that_runs_two_audits_sees_a_file_besides_the_slide_change_between_them(
+    tmp_path, profile, real_data
+):
+    """The slide probes a process keeps (``--workers 1``) are keyed by the slide's stat and the run
+    (:func:`dqm.file_digests.current_run`): a file OpenSlide reads besides the slide changes what
+    the slide shows and none of its stat (a DICOM series' other file, here its thumbnail: a MIRAX
+    slide's data files, alike). Only the run in the key makes the next run probe it again."""
+    import json
+
+    import dqm.slide_io
+    from tests.helpers import native_doc
+
+    root = tmp_path / "b"
+    root.mkdir()
+    for name in ("boxes_0.dcm", "boxes_1.dcm"):
+        shutil.copy(real_data / "slides" / name, root / name)
+    (root / "boxes_0.json").write_text(json.dumps(native_doc(file="boxes_0.dcm", width=16, height=16)))
+    options = RunOptions(workers=1, clinical=False)
+    first = run_batch(root, profile, options)
+    facts = {o.summary.slide_id: o.slide for o in first.outcomes}["boxes_0"]
+    assert facts is not None and "thumbnail" in facts.associated_images
+    (root / "boxes_1.dcm").unlink()  # the series' thumbnail
+    again = run_batch(root, profile, options)
+    dqm.slide_io._PROBES.clear()
+    fresh = run_batch(root, profile, options)
+    assert records(again) == records(fresh) != records(first)
