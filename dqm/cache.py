@@ -8,7 +8,8 @@ from, nothing more), stored under a key made of:
   (size, first and last MiB). A label image blanked in place changes none of the quick print's
   bytes, but it changes the times; a file replaced by a copy changes the inode;
 * the same of each file OpenSlide opens by name besides a slide (a MIRAX slide's folder, a VMS
-  key file's images: :func:`dqm.slide_refs.opened_besides`), or why it is not opened; for a
+  key file's images: :func:`dqm.slide_refs.opened_besides`; each once, and past
+  :data:`MAX_PRINTED_BESIDES` by its stat alone), or why it is not opened; for a
   DICOM slide (``.dcm``, or its magic at byte 128), the SHA-256 of the name and stat of each
   entry of its folder;
 * the profile's SHA-256, the options that change an item's checks, the dqm version, the digest

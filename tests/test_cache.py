@@ -53,6 +53,21 @@ def records(run) -> list[dict]:  # type: ignore[no-untyped-def]
     return [o.to_dict() for o in run.outcomes]
 
 
+def masked_warnings(root: Path, profile: Profile, folder: Path) -> tuple[list[str], object]:
+    """The warnings of a cached audit of ``root`` with the run's masker (the profile's, a fixed
+    key), and its run."""
+    import warnings
+
+    from dqm.identifiers import Masker
+
+    masker = Masker(profile.deid, b"k" * 32)
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        with RecordCache(folder, root, context_key(profile.sha256, OPTIONS), mask=masker) as cache:
+            run = run_batch(root, profile, OPTIONS, cache=cache)
+    return [str(w.message) for w in said], run
+
+
 def test_an_unchanged_batch_is_served_from_the_cache(batch, profile, tmp_path, checked):
     first = audit(batch, profile, tmp_path / "cache")
     assert len(checked) == 6
@@ -716,7 +731,6 @@ def test_a_corrupt_entry_is_warned_of_without_the_text_it_holds(batch, profile, 
     ``input_value='…'``) whole and unmasked on stderr: an identifier planted in (or damaged into)
     the cache went out where no output lets one. It names the field and the fault, masked."""
     import json
-    import warnings
 
     from dqm.identifiers import Masker
 
@@ -732,13 +746,8 @@ def test_a_corrupt_entry_is_warned_of_without_the_text_it_holds(batch, profile, 
             elif data[where] is not None:
                 data[where][f"patient {rrn}"] = f"{rrn} again"
             db.execute("UPDATE records SET record = ? WHERE key = ?", (json.dumps(data), key))
-    with warnings.catch_warnings(record=True) as said:
-        warnings.simplefilter("always")
-        with RecordCache(
-            tmp_path / "cache", batch, context_key(profile.sha256, OPTIONS), mask=masker
-        ) as cache:
-            run_batch(batch, profile, OPTIONS, cache=cache)
-    corrupt = [str(w.message) for w in said if "corrupt result cache entry" in str(w.message)]
+    said, _ = masked_warnings(batch, profile, tmp_path / "cache")
+    corrupt = [text for text in said if "corrupt result cache entry" in text]
     assert len(corrupt) == 6
     assert not [text for text in corrupt if rrn in text]
 
@@ -777,24 +786,14 @@ def test_a_file_beside_a_dicom_slide_is_in_its_key(tmp_path, profile, checked, s
 def test_a_database_error_is_warned_of_masked(batch, profile, tmp_path):
     """A cache database's own error text (a trigger's RAISE planted in it) was quoted unmasked in
     the warning that the records could not be stored."""
-    import warnings
-
-    from dqm.identifiers import Masker
-
     (tmp_path / "cache").mkdir()
     with sqlite3.connect(tmp_path / "cache" / DB_NAME) as db:
         db.executescript(
             "CREATE TABLE records (key TEXT PRIMARY KEY, used INTEGER, record BLOB NOT NULL);"
             "CREATE TRIGGER t BEFORE INSERT ON records BEGIN SELECT RAISE(ABORT, 'patient 900101-1234567'); END"
         )
-    masker = Masker(profile.deid, b"k" * 32)
-    with warnings.catch_warnings(record=True) as said:
-        warnings.simplefilter("always")
-        with RecordCache(
-            tmp_path / "cache", batch, context_key(profile.sha256, OPTIONS), mask=masker
-        ) as cache:
-            run = run_batch(batch, profile, OPTIONS, cache=cache)
-    (text,) = [str(w.message) for w in said if "could not be stored" in str(w.message)]
+    said, run = masked_warnings(batch, profile, tmp_path / "cache")
+    (text,) = [text for text in said if "could not be stored" in text]
     assert "900101-1234567" not in text and "[KOREAN_RRN-" in text
     assert records(run) == records(run_batch(batch, profile, OPTIONS))
 
@@ -880,8 +879,7 @@ def test_a_dicom_slide_key_holds_its_folder_listing_digest_not_the_listing(tmp_p
         for k in range(n):
             (root / f"D{k:03d}.dcm").write_bytes(b"\0" * 128 + b"DICM")
         cache = RecordCache(tmp_path / f"cache{n}", root, "x")
-        digest = cache._digest
-        cache._digest = lambda text: texts.append(text) or digest(text)  # type: ignore[method-assign]
+        cache._digest = lambda text, digest=cache._digest: texts.append(text) or digest(text)  # type: ignore[method-assign]
         cache.keys([Item("D000", "D000.dcm", None)])
         cache.close()
     assert len(texts) == 2 and "D001.dcm" not in texts[1]
@@ -891,22 +889,13 @@ def test_a_dicom_slide_key_holds_its_folder_listing_digest_not_the_listing(tmp_p
 def test_a_record_that_cannot_be_serialised_is_warned_of_masked(batch, profile, tmp_path, monkeypatch):
     """Why an item's work could not serialise its record for the cache (the error's text, which may
     quote a value of the record) was warned of unmasked, unlike every other cache warning."""
-    import warnings
-
-    from dqm.identifiers import Masker
 
     def refuse(record, mask):  # type: ignore[no-untyped-def]
         raise ValueError("patient 900101-1234567")
 
     monkeypatch.setattr(dqm.runner, "entry", refuse)
-    masker = Masker(profile.deid, b"k" * 32)
-    with warnings.catch_warnings(record=True) as said:
-        warnings.simplefilter("always")
-        with RecordCache(
-            tmp_path / "cache", batch, context_key(profile.sha256, OPTIONS), mask=masker
-        ) as cache:
-            run_batch(batch, profile, OPTIONS, cache=cache)
-    texts = [str(w.message) for w in said if "could not be stored" in str(w.message)]
+    said, _ = masked_warnings(batch, profile, tmp_path / "cache")
+    texts = [text for text in said if "could not be stored" in text]
     assert len(texts) == 6
     assert not [t for t in texts if "900101-1234567" in t] and "[KOREAN_RRN-" in texts[0]
 
