@@ -262,11 +262,10 @@ geometry, the identifier patterns' engine)."""
 @functools.cache
 def library_versions() -> dict[str, str | None]:
     """The version of each of :data:`ITEM_LIBRARIES` (None: not installed; :data:`UNREADABLE`:
-    its metadata cannot be read), once a process (45 ms
-    under load here). A record is reused only under the libraries that made it: an upgraded
-    OpenSlide or Pillow that opens a slide the old one could not would otherwise have the old
-    ``SLIDE_UNOPENABLE`` taken from the cache. An OpenSlide library of the system (no
-    ``openslide-bin``) is not told apart."""
+    its metadata cannot be read), once a process (45 ms under load here). A record is reused
+    only under the libraries that made it: an upgraded OpenSlide or Pillow that opens a slide the
+    old one could not would otherwise have the old ``SLIDE_UNOPENABLE`` taken from the cache. An
+    OpenSlide library of the system (no ``openslide-bin``) is not told apart."""
     return {name: _version(name) for name in ITEM_LIBRARIES}
 
 
@@ -518,8 +517,9 @@ class RecordCache:
         self._too_big = 0
         """Records over SQLite's length limit, not stored (:meth:`store_entry`)."""
         self._folders: dict[str, list[Any]] = {}
-        self._folders_lock = threading.Lock()
         """:meth:`_dicom_folder` of each folder this run keyed (a folder of many DICOM slides is listed once)."""
+        self._folders_lock = threading.Lock()
+        """Held while a folder is looked up and listed (:meth:`keys` keys in threads)."""
         self._refused = False
         """A write failed (a full disk, a lock held past :data:`BUSY_TIMEOUT_S`): no more are tried."""
         try:
