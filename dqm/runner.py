@@ -56,6 +56,7 @@ from dqm.readers import (
     within_limits,
 )
 from dqm.readers.common.base import failed
+from dqm.readers.common.held import lesion_texts
 from dqm.readers.items import item_names, unpicked_text
 from dqm.readers.mask import at_offset, at_slide_scale
 from dqm.records import ItemRecords
@@ -295,9 +296,25 @@ def _with_unpicked(
     (``CHECK_CRASHED`` of :data:`SEARCH_CHECK`), never a lost annotation."""
     try:
         unpicked = unpicked_text(parsed, set(item.file_readers) or item_names(item, image), keys)
+        classes = _others_classes(parsed, annotation)
     except Exception as exc:  # the item's own annotation is read: its checks still run
         return annotation, crash_finding(SEARCH_CHECK, item.slide_id, exc, annotation.path)
-    return dataclasses.replace(annotation, file_text={**annotation.file_text, **unpicked}), None
+    return dataclasses.replace(annotation, file_text={**annotation.file_text, **classes, **unpicked}), None
+
+
+def _others_classes(parsed: list[Annotation], annotation: Annotation) -> dict[str, str]:
+    """The class names of the lesions of the file's other images that ``annotation``'s lesions
+    lack, each at its first lesion's ``category_id``: the item that searches a shared file's own
+    text searches them, the other items none (``deid.annotation_properties``). Each item searched
+    its own lesions' names: a 4 MB category name 20 times for 20 items (16.4 s of CPU)."""
+    seen = {lesion.raw_class for lesion in annotation.lesions}
+    out: dict[str, str] = {}
+    for ann in parsed:
+        for where, raw_class, _ in lesion_texts(ann):
+            if isinstance(raw_class, str) and raw_class not in seen:
+                seen.add(raw_class)
+                out[where + "/category_id"] = raw_class
+    return out
 
 
 def run_item_checks(view: ItemView, checks: list[ConfiguredCheck]) -> list[Finding]:
