@@ -554,18 +554,20 @@ def manifest_columns(batch: BatchView, params: NoParams, ctx: CheckContext) -> l
 def clinical_record(view: ItemView, params: NoParams, ctx: CheckContext) -> list[Finding]:
     """The item's clinical record holds no identifier; identifying fields hold pseudonyms.
 
-    Every value is searched whole, within one :class:`~dqm.identifiers.TextBudget` a record (an
-    annotation file's: 200,000 values, 8,000,000 characters). A manifest row never reaches it (a
-    cell holds at most 131,072 characters, the CSV reader's field limit, a line
-    :data:`dqm.batch.MAX_MANIFEST_LINE`, a row 1,024 columns); an annotation's clinical block may, and a ``DEID_CLINICAL_UNSEARCHED`` warning then names the
-    first value not searched in full. Values were cut at 10,000 characters, silently."""
+    Every value is searched whole. A manifest row has no budget: the manifest's size cap
+    (:data:`dqm.batch.MAX_MANIFEST_BYTES`) bounds it, as it bounds the whole table (a quoted cell
+    holds line breaks, so one row may hold 1,024 cells of 131,072 characters: a budget of
+    8,000,000 characters a row left an RRN in the 80th of 80 cells of 120,000 unsearched). An
+    annotation's clinical block (no manifest) is searched within one :class:`~dqm.identifiers.TextBudget` (an annotation file's: 200,000
+    values, 8,000,000 characters), and a ``DEID_CLINICAL_UNSEARCHED`` warning names the first value
+    not searched in full. Values were cut at 10,000 characters, silently."""
     settings = view.profile.deid
     record = view.item.record
     if not record or not settings.enabled:
         return []
     from_manifest = view.item.row is not None
     out: list[Finding] = []
-    budget = TextBudget()
+    budget = None if from_manifest else TextBudget()
     for column, value in record.items():
         if not isinstance(column, str) or is_blank(value, settings) or isinstance(value, dict | list):
             continue
@@ -588,7 +590,8 @@ def clinical_record(view: ItemView, params: NoParams, ctx: CheckContext) -> list
                 )
             )
             continue
-        if len(searched := budget.take(text, None, None)) < len(text):
+        searched = text  # a manifest row's: whole
+        if budget is not None and len(searched := budget.take(text, None, None)) < len(text):
             out.append(
                 ctx.finding(
                     "DEID_CLINICAL_UNSEARCHED",
@@ -606,7 +609,7 @@ def clinical_record(view: ItemView, params: NoParams, ctx: CheckContext) -> list
             searched, "clinical", "DEID_CLINICAL", (N_("column {name!r}"), column), ctx, settings, **loc
         )
         out.extend(found)
-        if budget.stopped is not None:
+        if budget is not None and budget.stopped is not None:
             break
         if not found and column in IDENTIFYING and settings.compiled.record_number.match(text):
             out.append(

@@ -81,11 +81,25 @@ def test_a_clinical_block_of_more_values_than_are_searched_says_so(
 ) -> None:
     monkeypatch.setattr(identifiers, "MAX_SEARCHED_TEXTS", 3)
     record = {f"note{k}": "plain" for k in range(3)} | {"note3": RRN, "note4": RRN}
-    item = Item("s1", "slides/s1.svs", "ann/s1.json", record, row=7)
+    item = Item("s1", "slides/s1.svs", "ann/s1.json", record, None)
     found = deid_findings(view_of(profile, item=item))
-    assert [(f.code, f.location.row, f.location.column) for f in found] == [
-        ("DEID_CLINICAL_UNSEARCHED", 7, "note3")
-    ]
+    assert [(f.code, f.location.pointer) for f in found] == [("DEID_CLINICAL_UNSEARCHED", "/clinical/note3")]
+
+
+def test_a_manifest_row_is_searched_whole_past_a_records_budget(
+    profile: Profile, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A manifest row was searched within a record's budget (8,000,000 characters), which a row
+    can pass (quoted cells hold line breaks: 1,024 cells of 131,072 characters): an RRN in the
+    80th of 80 cells of 120,000 characters was not searched (DEID_CLINICAL_UNSEARCHED at the
+    66th). The manifest's size cap bounds a row; every cell is searched whole."""
+    monkeypatch.setattr(identifiers, "MAX_SEARCHED_CHARS", 30_000)
+    monkeypatch.setattr(identifiers, "MAX_SEARCHED_TEXTS", 2)
+    record = {"c0": "x" * 20_000, "c1": "y" * 20_000, "c2": "z" * 20_000, "c3": _long(5_000)}
+    item = Item("s1", "slides/s1.svs", "ann/s1.json", record, row=2)
+    found = deid_findings(view_of(profile, item=item))
+    assert [(f.code, f.location.column) for f in found] == [("DEID_CLINICAL_IDENTIFIER", "c3")]
+    assert_masked(found)
 
 
 def test_a_clinical_blocks_nested_values_are_searched_without_a_manifest(profile: Profile) -> None:
