@@ -323,11 +323,13 @@ def annotation_properties(view: ItemView, params: NoParams, ctx: CheckContext) -
     if view.item.searches_file_text:  # a shared file's: the item searching its text has them all (the runner)
         out.extend(_class_findings(ann.lesions, ctx, settings, budget))
     out.extend(read_issues(view, ctx))  # the text past a reader's cap, not searched
-    if view.item.row is None:  # the block is the item's record (deid.clinical_record) but what it nests
-        block = {key: value for key, value in ann.clinical.items() if isinstance(value, dict | list)}
+    if view.item.row is None:  # the block is the item's record: its values are deid.clinical_record's
+        block = {
+            key: value if isinstance(value, dict | list) else None for key, value in ann.clinical.items()
+        }
     else:  # the block beside the manifest's row: searched whole
         block = ann.clinical
-    if block:  # without a manifest a nested value was searched by neither check
+    if block:  # without a manifest its keys and nested values were searched by neither check
         targets.append(("", None, {"clinical": block}, "clinical"))
     return out + _searched_texts(targets, view.profile, ctx, budget)
 

@@ -163,3 +163,18 @@ def test_a_shared_files_class_names_are_searched_once_an_audit(tmp_path: Path, p
         ("s1", "ann/coco.json", "/annotations/2/category_id"),
         ("s1", "ann/coco.json", "/info/description"),
     ]
+
+
+def test_a_clinical_blocks_keys_are_searched_without_a_manifest(profile: Profile) -> None:
+    """Without a manifest ``deid.clinical_record`` searches the block's values and
+    ``deid.annotation_properties`` searched only its objects and lists: a top-level key holding
+    an RRN (``{"note 900101-1234567": "x"}``) was searched by neither, though found beside a
+    manifest row. The keys are searched as the file's texts, as beside a row."""
+    from dqm.model import Annotation
+
+    for clinical in ({"note 900101-1234567": "x"}, {"note 900101-1234567": 5}):
+        ann = Annotation("ann/s1.json", "native", clinical=clinical)
+        item = Item("s1", "slides/s1.svs", "ann/s1.json", dict(clinical), None)
+        found = deid_findings(view_of(profile, item=item, annotation=ann))
+        assert [(f.code, f.location.pointer) for f in found] == [("DEID_ANNOTATION_IDENTIFIER", "/clinical")]
+        assert_masked(found)
