@@ -180,3 +180,29 @@ def test_a_coco_lesion_of_an_image_no_item_has_keeps_the_profiles_key(charted: P
     other = {"/images/1/file_name": "s2.svs"}
     assert unpicked_text(parsed, {"s1.svs", "s1"}, keys) == {**other, "/annotations/1/chart_no": CHART}
     assert unpicked_text(parsed, {"s1.svs", "s1"}) == other
+
+
+def test_an_audit_finds_the_profiles_key_in_an_image_no_item_has(tmp_path: Path, charted: Profile) -> None:
+    """The runner passes the run's profile's keys to the search of a shared file's images that no
+    item has (nothing tested it: dropping them lost ``chart_no`` of the unlisted image s2)."""
+    from dqm.runner import RunOptions, run_batch
+
+    seg = {"category_id": 7, "segmentation": [[10, 10, 60, 10, 60, 60]]}
+    doc = {
+        "images": [{"id": k, "file_name": f"s{k}.svs", "width": 100, "height": 80} for k in (1, 2, 3)],
+        "categories": [{"id": 7, "name": "BCC"}],
+        "annotations": [{"id": k, "image_id": k, **seg} for k in (1, 2, 3)],
+    }
+    doc["annotations"][1]["chart_no"] = CHART
+    batch = tmp_path / "b"
+    (batch / "ann").mkdir(parents=True)
+    (batch / "ann" / "all.json").write_text(json.dumps(doc))
+    with (batch / "manifest.csv").open("w", newline="") as fh:
+        rows = [[f"s{k}", f"slides/s{k}.svs", "ann/all.json"] for k in (1, 3)]
+        csv.writer(fh).writerows([["slide_id", "image_path", "annotation_path"], *rows])
+    run = run_batch(batch, charted, RunOptions(workers=1))
+    found = [f for f in run.findings if f.check.startswith("deid.")]
+    assert [(f.item_id, f.code, f.location.pointer) for f in found] == [
+        ("s1", "DEID_ANNOTATION_IDENTIFIER", "/annotations/1/chart_no")
+    ]
+    assert_masked(found)
