@@ -6,8 +6,10 @@ teams. dqm's own patterns are written and tested not to (``dqm.identifiers``); a
 profile adds (``deid.patterns.*.regex``, the ``deid`` key and value patterns, a clinical field's
 ``pattern``) runs on RE2, whose matching time is linear in the text whatever the pattern. RE2 has
 no look-around and no back-references; a pattern that needs them is refused when the profile is
-read, with the reason, instead of being run without a bound. Its ``\\d``, ``\\w``, ``\\s`` and
-``\\b`` are ASCII; Korean text is matched by writing its characters (``[가-힣]``).
+read, with the reason, instead of being run without a bound. Linear is not cheap: RE2's cost a
+character grows with the pattern's program, so a program past :data:`MAX_PROGRAM` is refused too.
+Its ``\\d``, ``\\w``, ``\\s`` and ``\\b`` are ASCII; Korean text is matched by writing its
+characters (``[가-힣]``).
 """
 
 from __future__ import annotations
@@ -21,6 +23,15 @@ import re2
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 _OPTIONS = re2.Options()
 _OPTIONS.log_errors = False  # a refused pattern is reported once, by the profile's loader
+
+MAX_PROGRAM = 1_500
+"""The largest RE2 program (``programsize``, its instructions) a profile's pattern may compile to:
+RE2 runs in time linear in the text, but a pattern its fast automaton gives up on costs in
+proportion to its program a character: ``(.*){1000}z`` (10,005) 29 s of CPU a million
+characters, as an identifier key pattern met on every key of a file (a 3.9 MB QuPath file parsed
+in 15.2 s, 0.54 s without); ``(.*){150}z`` (1,505) about 4 s. dqm's largest own pattern, the
+quasi-identifier keys, is 516, its identifier keys 257, a value pattern at most 169: about three
+times the largest leaves room to extend them."""
 
 
 def _encodable(text: str) -> str:
@@ -51,6 +62,12 @@ class LinearPattern:
                 "patterns with RE2, which has no look-around (?=, ?!, ?<=, ?<!), no back-references "
                 "and no possessive or atomic groups"
             ) from None
+        if (size := self._rx.programsize) > MAX_PROGRAM:
+            raise ValueError(
+                f"pattern {source[:200]!r} is too large to run on every text ({size:,} RE2 instructions, "
+                f"at most {MAX_PROGRAM:,}): its cost grows with its size in each character searched "
+                "(a counted repeat of a group, (.*){1000}, multiplies it); write it smaller"
+            )
         self._groups = dict(self._rx.groupindex)  # RE2 rebuilds the mapping at each reading
 
     @property
@@ -72,7 +89,7 @@ class LinearPattern:
 
 
 def linear(source: str) -> str:
-    """``source`` unchanged when RE2 can run it; a ``ValueError`` saying why not otherwise (a
-    profile field's validator)."""
+    """``source`` unchanged when RE2 can run it, within :data:`MAX_PROGRAM`; a ``ValueError``
+    saying why not otherwise (a profile field's validator)."""
     LinearPattern(source)
     return source
