@@ -242,3 +242,40 @@ def test_a_pattern_too_large_to_run_on_every_text_is_refused(
             continue  # look-around: stays dqm's own, on ``re``
         assert size * 2 < MAX_PROGRAM, source
     assert LinearPattern(r"(?i)chart.?no").search("Chart_No") is not None
+
+
+@pytest.mark.parametrize(
+    ("xml", "where", "keys"),
+    [
+        (
+            '<ASAP_Annotations PatientID="87654321"><Annotations>'
+            '<Annotation Name="a" Type="Polygon" PartOfGroup="BCC"><Coordinates>'
+            '<Coordinate Order="0" X="10" Y="10"/><Coordinate Order="1" X="60" Y="10"/>'
+            '<Coordinate Order="2" X="60" Y="60"/></Coordinates></Annotation>'
+            "</Annotations></ASAP_Annotations>",
+            "/ASAP_Annotations/@PatientID",
+            "profile",
+        ),
+        (
+            '<Annotations MicronsPerPixel="0.25" chart_no="12345678"><Annotation Id="1" Name="BCC">'
+            '<Regions><Region Id="1" Type="0"><Vertices><Vertex X="10" Y="10"/><Vertex X="60" Y="10"/>'
+            '<Vertex X="60" Y="60"/></Vertices></Region></Regions></Annotation></Annotations>',
+            "/Annotations/@chart_no",
+            "charted",
+        ),
+    ],
+)
+def test_an_xml_number_under_an_identifying_attribute_is_kept_and_found(
+    request: pytest.FixtureRequest, xml: str, where: str, keys: str
+) -> None:
+    """The XML readers dropped every number a file's own attributes held, so ``PatientID="87654321"``
+    (a built-in identifying key) and ``chart_no="12345678"`` (the profile's) reached no check,
+    though the docs said a reader keeps a value under such a key whatever it is, as JSON's do."""
+    from dqm.readers import parse_annotation
+
+    profile = request.getfixturevalue(keys)  # the built-in keys, or the profile's (chart.?no)
+    (ann,) = parse_annotation(xml.encode(), "ann/s1.xml", None, None, read_keys(profile.deid))
+    found = deid_findings(view_of(profile, annotation=ann))
+    assert [(f.code, f.location.pointer) for f in found] == [("DEID_ANNOTATION_IDENTIFIER", where)]
+    assert "names a person" in found[0].message
+    assert_masked(found)

@@ -19,6 +19,7 @@ from xml.etree.ElementTree import Element, ParseError
 
 from dqm.findings import clip
 from dqm.i18n import N_, msg
+from dqm.identifiers import identifying_key
 from dqm.model import ReadIssue
 from dqm.readers.common.base import wide_encoding
 
@@ -210,7 +211,9 @@ def xml_texts(root: Element, held: set[str]) -> XmlTexts:
     lxml's ``xpath()`` evaluates it, whatever blank text nodes come before it; a comment or
     processing instruction splits a text the parser reads whole, and the path names its first
     part): each distinct text once, at its first
-    place, not a number, not in ``held`` (what the lesions hold: searched there already). One pass
+    place, not a number (but an attribute's under a key that names a person, the built-in
+    identifier keys' or the profile's: ``PatientID="87654321"``), not in ``held`` (what the
+    lesions hold: searched there already). One pass
     over the tree; a vertex that has only its coordinates is passed over without a path built.
     Paths name at most :data:`MAX_PATH_DEPTH` elements; at most :data:`MAX_TEXTS` texts of
     :data:`MAX_TEXT_CHARS` characters in all are kept."""
@@ -218,12 +221,14 @@ def xml_texts(root: Element, held: set[str]) -> XmlTexts:
     seen = set(held)
     room = MAX_TEXT_CHARS
 
-    def add(text: str | None, where: str) -> None:
+    names: dict[str, bool] = {}  # by attribute name: whether it names a person (identifying_key)
+
+    def add(text: str | None, where: str, named: bool = False) -> None:
         nonlocal room
         if text is None or text.isspace() or not text:
             return
         text = text.strip()
-        if text not in seen and not _NUMBER.match(text):
+        if text not in seen and (named or not _NUMBER.match(text)):
             if len(out) >= MAX_TEXTS or len(text) > room:
                 raise _Full(where)
             seen.add(text)
@@ -242,7 +247,9 @@ def xml_texts(root: Element, held: set[str]) -> XmlTexts:
             else:
                 anchor = path
             for name, value in element.attrib.items():
-                add(value, f"{path}/@{name}")
+                if (named := names.get(name)) is None:
+                    named = names[name] = identifying_key(local(name))
+                add(value, f"{path}/@{name}", named)
             add(element.text, f"{path}/text()[1]")
             counts: dict[str, int] = {}  # by the name the path shows: p:N and q:N are both N
             deeper = []
