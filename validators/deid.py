@@ -317,11 +317,10 @@ def annotation_properties(view: ItemView, params: NoParams, ctx: CheckContext) -
         (lesion.pointer, lesion.index, lesion.properties, ann.format) for lesion in ann.lesions
     ]
     targets.append(("", None, ann.properties, "file"))
+    budget = TextBudget()  # the file's: its class names, then its other texts
     if view.item.searches_file_text:  # a file shared by many items: one of them searches its own text
         targets.append(("", None, ann.file_text, "file"))
-    budget = TextBudget()  # the file's: its class names, then its other texts
-    if view.item.searches_file_text:  # a shared file's: the item searching its text has them all (the runner)
-        out.extend(_class_findings(ann.lesions, ctx, settings, budget))
+        out.extend(_class_findings(ann.lesions, ctx, settings, budget))  # and all its class names (runner)
     out.extend(read_issues(view, ctx))  # the text past a reader's cap, not searched
     if view.item.row is None:  # the block is the item's record: its values are deid.clinical_record's
         block = {
@@ -383,9 +382,9 @@ def _searched_texts(
     targets: list[Target], profile: Profile, ctx: CheckContext, budget: TextBudget
 ) -> list[Finding]:
     """Every key and string of ``targets`` searched (:func:`dqm.identifiers.walk`: however deep,
-    however long a list), within the file's ``budget`` (its class names charged first); a warning at
-    the first text not searched in full. A key is searched as a text (once a file); a key that names a person
-    (``patient_name``) flags its value, whatever it is (a string, a number, a list of names), at the
+    however long a list), within the file's ``budget`` (its class names charged first); a warning
+    at the first text not searched in full. A key is searched as a text (once a file); a key that
+    names a person (``patient_name``) flags its value, whatever it is (a string, a number, a list of names), at the
     key, and what the value holds is not searched again. A text is searched once (its hits kept by
     text: what a pattern finds does not depend on the key above it) and reported at its first
     :data:`MAX_PLACES` places, each charged to the budget, the rest counted in one finding; a
@@ -560,9 +559,10 @@ def clinical_record(view: ItemView, params: NoParams, ctx: CheckContext) -> list
     (:data:`dqm.batch.MAX_MANIFEST_BYTES`) bounds it, as it bounds the whole table (a quoted cell
     holds line breaks, so one row may hold 1,024 cells of 131,072 characters: a budget of
     8,000,000 characters a row left an RRN in the 80th of 80 cells of 120,000 unsearched). An
-    annotation's clinical block (no manifest) is searched within one :class:`~dqm.identifiers.TextBudget` (an annotation file's: 200,000
-    values, 8,000,000 characters), and a ``DEID_CLINICAL_UNSEARCHED`` warning names the first value
-    not searched in full. Values were cut at 10,000 characters, silently."""
+    annotation's clinical block (no manifest) is searched within one
+    :class:`~dqm.identifiers.TextBudget` (an annotation file's: 200,000 values, 8,000,000
+    characters), and a ``DEID_CLINICAL_UNSEARCHED`` warning names the first value not searched in
+    full. Values were cut at 10,000 characters, silently."""
     settings = view.profile.deid
     record = view.item.record
     if not record or not settings.enabled:
