@@ -35,7 +35,6 @@ from dqm.coords import MAX_MPP, MIN_MPP
 from dqm.i18n import N_, msg
 from dqm.model import DiscoveryIssue, Item
 from dqm.output import not_utf8
-from dqm.readers.items import item_names
 from dqm.sparse_files import SparseFileError, sparse_of
 
 MANIFEST = "manifest.csv"
@@ -416,8 +415,9 @@ def _file_text_searchers(disc: Discovery) -> None:
     """The first item that reads each annotation file searches the file's own text, the others do
     not (:attr:`Item.searches_file_text`): a COCO file shared by a split delivery's items is
     searched once, whichever of its images the manifest lists. Where two or more items read the
-    file, it is told the names of them all (:attr:`Item.file_readers`), as the runner names their
-    slides, to search the images none of them picks too."""
+    file, each is told the slide ids and slide files of them all (:attr:`Item.file_readers`, one
+    set for them all), as the runner names their slides: an image one of them names by its path
+    is none other's, and the first searches the images none of them picks too."""
     readers: dict[str, list[Item]] = {}
     for item in disc.items:
         if item.annotation_path is not None:
@@ -425,10 +425,11 @@ def _file_text_searchers(disc: Discovery) -> None:
             shared = readers.setdefault(path, [])
             item.searches_file_text = not shared
             shared.append(item)
-    for first, *others in readers.values():
-        if others:  # the usual file of one slide is named by nothing more
-            names = {name for item in (first, *others) for name in item_names(item, as_read(item.image_path))}
-            first.file_readers = tuple(sorted(names))
+    for shared in readers.values():
+        if len(shared) > 1:  # the usual file of one slide is named by nothing more
+            named = frozenset((item.slide_id, as_read(item.image_path)) for item in shared)
+            for item in shared:
+                item.file_readers = named
 
 
 def as_read(rel: str | None) -> str | None:

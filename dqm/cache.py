@@ -75,6 +75,7 @@ from dqm.file_digests import RACY_NS
 from dqm.findings import clip
 from dqm.i18n import Message, msg
 from dqm.model import RECORD_VERSION, Item, ItemRecord
+from dqm.readers.items import readers_key
 from dqm.slide_io import stat_and_print
 from dqm.slide_refs import may_be_dicom, opened_besides
 from dqm.strictjson import loads as strict_loads
@@ -565,7 +566,11 @@ class RecordCache:
             "record": item.record,
             "files": files,
             "listed": list(item.listed),  # the files hashed in full (the expected hashes are not needed)
-            "file_text": [item.searches_file_text, *item.file_readers],  # a shared file's text: one item's
+            # a shared file's text is one item's; its readers decide each one's image
+            "file_text": [
+                item.searches_file_text,
+                readers_key(item.file_readers) if item.file_readers else "",
+            ],
         }
         return self._digest(json.dumps(described, sort_keys=True, default=repr) + "\n" + self.context)
 

@@ -405,10 +405,12 @@ class Item:
     """The item's work searches its annotation file's own text (:attr:`Annotation.file_text`):
     discovery leaves this True on the first item of the batch that reads the file only, so a COCO
     file that thousands of items share is searched once, whichever of its images the manifest lists."""
-    file_readers: tuple[str, ...] = ()
-    """On the item that searches its annotation file's own text, where two or more items read the
-    file: the names (slide ids, slide file names and stems) of them all, so that its work also searches
-    the images of a shared file that no item picks (:func:`dqm.readers.items.unpicked_text`)."""
+    file_readers: frozenset[tuple[str, str | None]] = frozenset()
+    """Where two or more items read the item's annotation file: the slide id and slide file (as
+    read: :func:`dqm.batch.as_read`) of each of them, one set for them all. An image one of them
+    names by its path is that item's only (:func:`dqm.readers.items.image_of`), and the item that
+    searches the file's own text also searches the images none of them picks
+    (:func:`dqm.readers.items.unpicked_text`)."""
 
     @property
     def institution(self) -> str | None:

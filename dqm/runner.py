@@ -57,7 +57,7 @@ from dqm.readers import (
 )
 from dqm.readers.common.base import failed
 from dqm.readers.common.held import lesion_texts
-from dqm.readers.items import item_names, unpicked_text
+from dqm.readers.items import unpicked_text
 from dqm.readers.mask import at_offset, at_slide_scale
 from dqm.records import ItemRecords
 from dqm.slide_io import (
@@ -295,7 +295,7 @@ def _with_unpicked(
     item searches the file's own text), and None; a bug in that search is its crash
     (``CHECK_CRASHED`` of :data:`SEARCH_CHECK`), never a lost annotation."""
     try:
-        unpicked = unpicked_text(parsed, set(item.file_readers) or item_names(item, image), keys)
+        unpicked = unpicked_text(parsed, item.file_readers or frozenset({(item.slide_id, image)}), keys)
         classes = _others_classes(parsed, annotation)
     except Exception as exc:  # the item's own annotation is read: its checks still run
         return annotation, crash_finding(SEARCH_CHECK, item.slide_id, exc, annotation.path)

@@ -7,30 +7,43 @@ sheet, validity) matches files to slides again.
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import json
 from pathlib import PurePosixPath
 from typing import Any
 
+from dqm.batch import as_read, normalise
 from dqm.i18n import msg
 from dqm.identifiers import key_holds_text, reading_keys
 from dqm.model import Annotation, Item, ReadIssue
 from dqm.readers.common.base import has_text, pointer
 from dqm.readers.common.held import built, lesion_classes, lesion_texts
 
+Readers = frozenset[tuple[str, str | None]]
+"""The items that read one annotation file: each one's slide id and slide file (the path as the
+batch names it), the same set for each of them (:attr:`dqm.model.Item.file_readers`)."""
+
+MAX_TRAILING = 64
+"""The most trailing folders of two paths compared (a COCO ``file_name`` of 40,000 folders is
+compared by its last 64)."""
+
 
 def annotation_for_item(annotations: list[Annotation], item: Item, image: str | None) -> Annotation:
     """The annotation of ``item`` among those one file holds.
 
     The item's image is the one :func:`image_of` picks by the item's slide file (``image``, the
-    path as the batch names it) and slide_id. A file validated on its own (no manifest row, no
-    slide) is judged whole (:func:`merged`); an item whose image the file does not list gets an
-    ``IMAGE_NOT_IN_FILE`` issue, one whose name two or more images go by (and no path tells
+    path as the batch names it), slide_id and the other items that read the file
+    (:attr:`Item.file_readers`). A file validated on its own (no manifest row, no slide) is
+    judged whole (:func:`merged`); an item whose image the file does not list gets an
+    ``IMAGE_NOT_IN_FILE`` issue, one whose names two or more images go by (and no path tells
     apart) an ``IMAGE_AMBIGUOUS_IN_FILE`` issue. A file with one annotation is that annotation.
     The annotation comes with its lesions built (a file of many images holds them compactly
     until then: :mod:`dqm.readers.common.held`).
     """
     if len(annotations) == 1:
         return built(annotations[0])
-    found = image_of(annotations, item.slide_id, image)
+    found = image_of(annotations, item.slide_id, image, item.file_readers)
     if isinstance(found, int):
         return built(annotations[found])
     if image is None and item.row is None:
@@ -47,20 +60,26 @@ def annotation_for_item(annotations: list[Annotation], item: Item, image: str | 
     return built(annotations[0])
 
 
-def image_of(annotations: list[Annotation], slide_id: str, image: str | None) -> int | ReadIssue:
+def image_of(
+    annotations: list[Annotation], slide_id: str, image: str | None, readers: Readers = frozenset()
+) -> int | ReadIssue:
     """The position of the slide's image among the images of a file of many (COCO), or the issue
     that says why none is: the one rule of the audit and the review sheet's outline loader.
 
-    The slide's file (``image``, its path as the batch names it) picks first, by the most it
-    says: the image named by the same path, then by the longest same run of trailing folders
-    and name, then by the same file name, then by its name or stem as an image's name or stem;
-    the ``slide_id`` last, as an image's name, file name or stem. The first of these that some
-    image meets decides: one image is the slide's; two or more are ``IMAGE_AMBIGUOUS_IN_FILE``
-    (``a/slide1.svs`` and ``b/slide1.svs`` listed by bare name: never the first one's lesions
-    for both slides); none at all is ``IMAGE_NOT_IN_FILE``.
+    The slide's file (``image``, its path as the batch names it, cleaned as the audit reads it:
+    :func:`dqm.batch.as_read`) picks first, by the most it says: the image named by the same
+    path, then by the longest same run (two or more) of trailing folders and name. Below these,
+    one rule: an image whose name, file name or stem is the slide file's name or stem or the
+    ``slide_id``. The first of the three that some image meets decides: one image is the
+    slide's; two or more are ``IMAGE_AMBIGUOUS_IN_FILE`` (``a/slide1.svs`` and ``b/slide1.svs``
+    listed by bare name: never the first one's lesions for both slides); none at all is
+    ``IMAGE_NOT_IN_FILE``. An image that another of the file's ``readers`` (slide id, slide
+    file) names by more of its path (its exact path, or a longer run of trailing parts) is that
+    item's, never this slide's: ``A.png`` and ``b/slide1.svs`` for the slides ``A`` at
+    ``a/slide1.svs`` and ``B`` at ``b/slide1.svs`` are ``A``'s and ``B``'s, never both ``B``'s.
     """
     index = annotations.names if isinstance(annotations, FileAnnotations) else ImageIndex(annotations)
-    found, name = index.find(slide_id, image)
+    found, name = index.find(slide_id, as_read(image), readers)
     if len(found) == 1:
         return found[0]
     if found:
@@ -81,7 +100,7 @@ def image_of(annotations: list[Annotation], slide_id: str, image: str | None) ->
         msg(
             "none of the file's {n} images is named {names}",
             n=len(annotations),
-            names=" or ".join(sorted(item_names(slide_id, image))),
+            names=" or ".join(sorted(item_names(slide_id, as_read(image)))),
         ),
         "/images",
     )
@@ -91,76 +110,130 @@ def item_names(item: Item | str, image: str | None) -> set[str]:
     """The names an item's image goes by in a file of many images: its slide id (``item``'s, or
     ``item``), and its slide file's name and stem (``image``, the path as the batch names it)."""
     names = {item if isinstance(item, str) else item.slide_id}
-    if image:
-        names |= {PurePosixPath(image).name, PurePosixPath(image).stem}
+    parts = _parts(image) if image else ()
+    if parts:
+        names |= {parts[-1], PurePosixPath(parts[-1]).stem}
     return names
 
 
 def image_names(ann: Annotation) -> set[str]:
     """The names the image ``ann`` is of goes by: its key and slide file, whole, as a file name
-    and as a stem."""
+    and as a stem (a name's folders end at ``/`` or ``\\``)."""
     keys = {k for k in (ann.image_key, ann.slide_file) if k}
-    return keys | {PurePosixPath(k).name for k in keys} | {PurePosixPath(k).stem for k in keys}
-
-
-def is_named(ann: Annotation, names: set[str]) -> bool:
-    """Whether the image ``ann`` is of goes by one of ``names`` (:func:`image_names`)."""
-    return not image_names(ann).isdisjoint(names)
+    names = {parts[-1] for parts in map(_parts, keys) if parts}
+    return keys | names | {PurePosixPath(name).stem for name in names}
 
 
 def _parts(path: str) -> tuple[str, ...]:
-    """A path's folders and name, ``.`` and empty ones left out (``./a//b.svs`` is ``a/b.svs``)."""
-    return tuple(p for p in path.split("/") if p not in ("", "."))
+    """A path's folders and name, split at ``/`` and ``\\`` and cleaned as the batch's paths are
+    (:func:`dqm.batch.normalise`: ``./a//b.svs``, ``z/../a/b.svs`` and ``a\\b.svs`` are ``a/b.svs``)."""
+    return tuple(p for p in normalise(path)[0].split("/") if p not in ("", "."))
+
+
+def _trailing(a: tuple[str, ...], b: tuple[str, ...]) -> int:
+    """How many trailing parts ``a`` and ``b`` have the same (at most :data:`MAX_TRAILING`)."""
+    n = 0
+    for x, y in zip(reversed(a[-MAX_TRAILING:]), reversed(b[-MAX_TRAILING:]), strict=False):
+        if x != y:
+            break
+        n += 1
+    return n
 
 
 class ImageIndex:
     """The images of a file of many images by each name they go by, for :func:`image_of`: built
     once a file, at the first item looked up, where walking the images for each item cost
-    0.37 s an item near the end of a COCO file of 34,376 images."""
+    0.37 s an item near the end of a COCO file of 34,376 images. Each image is kept once a name
+    (its path, file name, and :func:`image_names`), never once a run of its folders: a
+    ``file_name`` of 40,000 folders is 80 KB, not the 6.4 GB of its trailing runs."""
 
-    __slots__ = ("_annotations", "_by")
+    __slots__ = ("_annotations", "_by", "_claimed")
 
     def __init__(self, annotations: list[Annotation]) -> None:
         self._annotations = annotations
-        self._by: tuple[dict[Any, list[int]], ...] | None = None
+        self._by: tuple[dict[str, list[int]], dict[str, list[int]], dict[str, list[int]]] | None = None
+        self._claimed: dict[Readers, dict[int, int]] = {}
 
-    def _built(self) -> tuple[dict[Any, list[int]], ...]:
-        """The positions of the images by path, by trailing run of two or more parts, by file
-        name, and by any of :func:`image_names`, each in the file's order."""
+    def _built(self) -> tuple[dict[str, list[int]], dict[str, list[int]], dict[str, list[int]]]:
+        """The positions of the images by path, by file name, and by any of :func:`image_names`,
+        each in the file's order."""
         if self._by is None:
-            by: tuple[dict[Any, list[int]], ...] = ({}, {}, {}, {})
+            by: tuple[dict[str, list[int]], dict[str, list[int]], dict[str, list[int]]] = ({}, {}, {})
             for k, ann in enumerate(self._annotations):
                 parts = {_parts(key) for key in (ann.image_key, ann.slide_file) if key}
-                names: list[set[Any]] = [
-                    {"/".join(p) for p in parts},
-                    {p[-n:] for p in parts for n in range(2, len(p) + 1)},
-                    {p[-1] for p in parts if p},
-                    image_names(ann),
-                ]
+                names = ({"/".join(p) for p in parts}, {p[-1] for p in parts if p}, image_names(ann))
                 for table, keys in zip(by, names, strict=True):
                     for key in keys:
                         table.setdefault(key, []).append(k)
             self._by = by
         return self._by
 
-    def find(self, slide_id: str, image: str | None) -> tuple[list[int], str]:
+    def claimed(self, readers: Readers) -> dict[int, int]:
+        """The images ``readers`` name by their paths, each with the most parts one of them names
+        it by: an image a reader names by its exact path (then that image only, :data:`EXACT`),
+        else by its longest run of two or more trailing parts. A few sets of readers are kept:
+        each item of a shared file asks with the same set."""
+        got = self._claimed.get(readers)
+        if got is None:
+            path, file_name, _ = self._built()
+            got = {}
+            for _, image in readers:
+                parts = _parts(as_read(image) or "")
+                exact = path.get("/".join(parts)) if parts else None
+                runs = (
+                    [(EXACT, k) for k in exact]
+                    if exact
+                    else [(self._run(k, parts), k) for k in file_name.get(parts[-1], [])]
+                    if parts
+                    else []
+                )
+                for n, k in runs:
+                    if n >= 2 and n > got.get(k, 0):
+                        got[k] = n
+            if len(self._claimed) >= CLAIMED_KEPT:
+                self._claimed.clear()
+            self._claimed[readers] = got
+        return got
+
+    def find(self, slide_id: str, image: str | None, readers: Readers = frozenset()) -> tuple[list[int], str]:
         """The positions of the images the first rule of :func:`image_of` that any image meets
-        picks, with the name they go by; none and the slide id when no image goes by any."""
-        path, trailing, file_name, named = self._built()
-        asked: list[tuple[list[int], str]] = []
-        if image:
-            parts = _parts(image)
-            if parts:
-                asked.append((path.get("/".join(parts), []), "/".join(parts)))
-                asked += [
-                    (trailing.get(parts[-n:], []), "/".join(parts[-n:])) for n in range(len(parts), 1, -1)
-                ]
-                asked.append((file_name.get(parts[-1], []), parts[-1]))
-                stem = PurePosixPath(parts[-1]).stem
-                either = sorted({*named.get(parts[-1], []), *named.get(stem, [])})
-                asked.append((either, stem))
-        asked.append((named.get(slide_id, []), slide_id))
-        return next(((found, name) for found, name in asked if found), ([], slide_id))
+        picks, with the name they go by; none and the slide id when no image goes by any. An
+        image another of ``readers`` names by more of its path (:meth:`claimed`) is left out."""
+        path, file_name, named = self._built()
+        parts = _parts(image) if image else ()
+        if parts and (exact := path.get("/".join(parts))):
+            return exact, "/".join(parts)
+        claimed = self.claimed(readers) if readers else {}
+        if parts:
+            runs = [(self._run(k, parts), k) for k in file_name.get(parts[-1], [])]
+            runs = [(n, k) for n, k in runs if n >= max(2, claimed.get(k, 0))]
+            longest = max((n for n, _ in runs), default=0)
+            if longest:
+                return [k for n, k in runs if n == longest], "/".join(parts[-longest:])
+        names = item_names(slide_id, image)
+        found = sorted({k for name in names for k in named.get(name, []) if k not in claimed})
+        return found, " or ".join(sorted(names))
+
+    def _run(self, k: int, parts: tuple[str, ...]) -> int:
+        """The longest run of trailing parts image ``k``'s path and ``parts`` have the same."""
+        ann = self._annotations[k]
+        return max(_trailing(_parts(key), parts) for key in (ann.image_key, ann.slide_file) if key)
+
+
+@functools.lru_cache(maxsize=8)
+def readers_key(readers: Readers) -> str:
+    """The digest of ``readers``, in no order of the process's (the result cache's key): computed
+    once a set, which every item of a shared file holds (a set's hash is kept with it)."""
+    ordered = sorted(readers, key=lambda r: (r[0], r[1] is not None, r[1] or ""))
+    return hashlib.sha256(json.dumps(ordered).encode()).hexdigest()
+
+
+EXACT = 1 << 30
+"""What a reader naming an image by its exact path counts as in :meth:`ImageIndex.claimed` (more
+than any run of trailing parts)."""
+
+CLAIMED_KEPT = 8
+"""The sets of readers an :class:`ImageIndex` keeps the claimed images of."""
 
 
 class FileAnnotations(list[Annotation]):
@@ -201,22 +274,26 @@ for _name in (
 
 
 def unpicked_text(
-    annotations: list[Annotation], names: set[str], identifier_keys: str | None = None
+    annotations: list[Annotation], readers: Readers, identifier_keys: str | None = None
 ) -> dict[str, Any]:
-    """The text of the images of a file of many images that none of ``names`` picks (the audit's
-    manifest lists only some of a shared COCO file's images), by pointer: each image's own, its
-    lesions' properties, and a lesion's class when no picked lesion has it (at the lesion's
+    """The text of the images of a file of many images that :func:`image_of` picks for none of
+    its ``readers`` (the audit's manifest lists only some of a shared COCO file's images; an
+    image two slides' names fit is picked by neither, and searched here), by pointer: each
+    image's own, its lesions' properties, and a lesion's class when no picked lesion has it (at the lesion's
     ``category_id``). No item of the audit has these images, so the one that searches the file's
     own text searches them (:attr:`~dqm.model.Item.searches_file_text`), from the lesions'
     own texts, none of their lesions built (:func:`~dqm.readers.common.held.lesion_texts`); a
     value under a key the profile's ``identifier_keys`` name kept whatever it is, as in the parse
     (:func:`dqm.readers.parse_annotation`)."""
     with reading_keys(identifier_keys):
-        return _unpicked(annotations, names)
+        return _unpicked(annotations, readers)
 
 
-def _unpicked(annotations: list[Annotation], names: set[str]) -> dict[str, Any]:
-    picked = {id(ann) for ann in annotations if is_named(ann, names)}
+def _unpicked(annotations: list[Annotation], readers: Readers) -> dict[str, Any]:
+    if not isinstance(annotations, FileAnnotations):  # one index for all the readers
+        annotations = FileAnnotations(annotations)
+    found = (image_of(annotations, slide_id, image, readers) for slide_id, image in readers)
+    picked = {id(annotations[k]) for k in found if isinstance(k, int)}
     classes: set[str | None] = set().union(*(lesion_classes(ann) for ann in annotations if id(ann) in picked))
     out: dict[str, Any] = {}
     for ann in annotations:

@@ -451,18 +451,31 @@ def delivered_loader(
 ) -> DeliveredLoader:
     """A loader of delivered lesions reading the batch's annotation files (never writing). With the
     run's ``mask``, the slides of a masked plan are found by masking the batch's slide ids (their
-    files are then the batch's: a path in the plan may be masked too)."""
-    from dqm.batch import NO_SUCH_FILE, discover, jailed, normalise
+    files are then the batch's: a path in the plan may be masked too). A shared file's image is
+    picked as the audit picks it, knowing every slide of the batch that reads the file
+    (:attr:`dqm.model.Item.file_readers`), or, for a slide the batch does not list, the plan's
+    slides that read it."""
+    from dqm.batch import NO_SUCH_FILE, as_read, discover, jailed, normalise
     from dqm.readers import read_annotation, resolve_classes
     from dqm.readers.items import image_of
 
     paths = {s.slide_id: s.annotation_path for s in plan.sample}
     images = {s.slide_id: s.image_path for s in plan.sample}
-    if mask is not None:
-        for item in discover(root).items:
-            key = mask(item.slide_id)  # its paths too may hold an identifier: the batch's are read
-            if key in paths:
-                paths[key], images[key] = item.annotation_path, item.image_path
+    batch_ids = {s.slide_id: s.slide_id for s in plan.sample}
+    readers: dict[str, frozenset[tuple[str, str | None]]] = {}
+    for item in discover(root).items:
+        key = item.slide_id if mask is None else mask(item.slide_id)
+        if key in paths and mask is not None:  # its paths too may hold an identifier: the batch's are read
+            paths[key], images[key], batch_ids[key] = item.annotation_path, item.image_path, item.slide_id
+        if key in paths:
+            readers.setdefault(key, item.file_readers)
+    sharing: dict[str, set[tuple[str, str | None]]] = {}  # else the plan's slides that read the file
+    for key, rel in paths.items():
+        if rel:
+            sharing.setdefault(normalise(rel)[0], set()).add((batch_ids[key], as_read(images[key])))
+    for key, rel in paths.items():
+        if not readers.get(key) and rel:
+            readers[key] = frozenset(sharing[normalise(rel)[0]])
 
     def load(slide_id: str) -> Lesions | str:
         rel = paths.get(slide_id)
@@ -475,7 +488,11 @@ def delivered_loader(
             return msg("annotation file {path} is not read: {_why}", path=rel, _why=why)
         annotations = read_annotation(path, normalise(rel)[0])
         # the audit's rule (dqm.readers.items.image_of): never another image's lesions
-        found = 0 if len(annotations) == 1 else image_of(annotations, slide_id, images.get(slide_id))
+        found = (
+            0
+            if len(annotations) == 1
+            else image_of(annotations, batch_ids[slide_id], images.get(slide_id), readers[slide_id])
+        )
         if not isinstance(found, int):
             return found.message
         picked = annotations[found]

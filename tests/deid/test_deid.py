@@ -1036,7 +1036,8 @@ def test_a_shared_coco_files_readers_are_named_as_the_runner_names_their_slides(
 def test_an_annotation_file_one_item_reads_names_no_readers(tmp_path: Path) -> None:
     """Every item was given the names of its file's readers, the usual file of one slide too
     (two paths and a tuple an item, 4.2 s per 200,000 items, in every item's cache key): only
-    an item that searches a file two or more items read is."""
+    the items of a file two or more items read are, each the same set of (slide id, slide file
+    as read) that decides their images (:func:`dqm.readers.items.image_of`)."""
     from dqm.batch import discover
 
     doc = _coco_doc()
@@ -1045,9 +1046,30 @@ def test_an_annotation_file_one_item_reads_names_no_readers(tmp_path: Path) -> N
     with (batch / "manifest.csv").open("a", newline="") as fh:
         csv.writer(fh).writerow(["s3", "slides/s3.svs", "ann/own.json"])
     items = {item.slide_id: item for item in discover(batch).items}
-    assert items["s1"].file_readers == ("s1", "s1.svs", "s2", "s2.svs")
-    assert items["s2"].file_readers == items["s3"].file_readers == ()
+    want = {("s1", "slides/s1.svs"), ("s2", "slides/s2.svs")}
+    assert items["s1"].file_readers == want and items["s2"].file_readers is items["s1"].file_readers
+    assert items["s3"].file_readers == frozenset()
     assert items["s3"].searches_file_text
+
+
+def test_the_text_of_images_no_item_could_be_given_is_searched(tmp_path: Path, profile: Profile) -> None:
+    """Two slides ``a/slide1.svs`` and ``b/slide1.svs`` and a file listing ``x/slide1.svs`` and
+    ``y/slide1.svs``: neither image is either slide's (ambiguous), yet both were left out of the
+    search of the images no item has, as matching a slide's name: an RRN in one image's fields
+    was never searched. Only an image an item is given is left to that item."""
+    doc = _coco_doc()
+    doc["info"] = {"description": "BCC set"}
+    doc["images"] = [
+        {"id": 1, "file_name": "x/slide1.svs", "width": 100, "height": 80, "note": "RRN 900101-1234567"},
+        {"id": 2, "file_name": "y/slide1.svs", "width": 100, "height": 80},
+        {"id": 3, "file_name": "c.svs", "width": 100, "height": 80, "note": "RRN 900101-1234567"},
+    ]
+    batch = _coco_batch(tmp_path / "b", doc, [("A", "a/slide1.svs"), ("B", "b/slide1.svs"), ("C", "c.svs")])
+    got = _audit_deid(batch, profile)
+    assert ("A", "ann/coco.json", "/images/0/note") in got  # searched by the item that searches the file
+    assert [f for f in got if f[2] == "/images/2/note"] == [
+        ("C", "ann/coco.json", "/images/2/note")
+    ]  # C's, once
 
 
 def test_a_crash_searching_a_shared_files_other_images_loses_no_annotation(

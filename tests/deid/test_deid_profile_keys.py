@@ -178,8 +178,11 @@ def test_a_coco_lesion_of_an_image_no_item_has_keeps_the_profiles_key(charted: P
     keys = read_keys(charted.deid)
     parsed = parse_annotation(json.dumps(doc).encode(), "ann/all.json", None, None, keys)
     other = {"/images/1/file_name": "s2.svs"}
-    assert unpicked_text(parsed, {"s1.svs", "s1"}, keys) == {**other, "/annotations/1/chart_no": CHART}
-    assert unpicked_text(parsed, {"s1.svs", "s1"}) == other
+    assert unpicked_text(parsed, frozenset({("s1", "s1.svs")}), keys) == {
+        **other,
+        "/annotations/1/chart_no": CHART,
+    }
+    assert unpicked_text(parsed, frozenset({("s1", "s1.svs")})) == other
 
 
 def test_an_audit_finds_the_profiles_key_in_an_image_no_item_has(tmp_path: Path, charted: Profile) -> None:

@@ -71,7 +71,7 @@ def test_a_coco_file_builds_only_the_lesions_of_the_image_an_item_asks_for(built
     assert first.polygons[0][0].tolist() == [[10, 10], [60, 10], [60, 60], [10, 60]]
     assert first.polygons[0][0].dtype == np.float64 and first.polygons[0][0].flags.owndata
     # the images no item has are searched for text without a lesion built
-    text = unpicked_text(parsed, {"s7"})
+    text = unpicked_text(parsed, frozenset({("s7", None)}))
     assert text["/annotations/0/note"] == "cut 1.0" and "/annotations/24/note" not in text
     assert built == [24, 25, 26, 27]
 
@@ -269,6 +269,6 @@ def test_no_properties_are_decoded_for_lesions_without_any_nor_for_picked_classe
     assert [les.properties for les in ann.lesions] == [{}, {"note": "picked"}]
     assert decoded == [b'{"note":"picked"}']
     decoded.clear()
-    text = unpicked_text(parsed, {"s1", "s2"})
+    text = unpicked_text(parsed, frozenset({("s1", None), ("s2", None)}))
     assert text == {"/images/2/file_name": "s3.svs", "/annotations/5/note": "kept"}
     assert decoded == [b'{"note":"kept"}']

@@ -166,3 +166,39 @@ def test_two_slides_of_one_name_in_two_folders_get_their_own_images(tmp_path: Pa
         findings = [f for o in run.outcomes for f in o.findings]
         ambiguous = sorted(f.item_id for f in findings if f.code == "IMAGE_AMBIGUOUS_IN_FILE")
         assert ambiguous == ([] if want["A"] else ["A", "B"])
+
+
+@pytest.mark.parametrize(
+    ("names", "rows", "want"),
+    [
+        # A's image listed by its slide id: B's image, of A's file name, was A's too
+        (["A.png", "b/slide1.svs"], [("A", "a/slide1.svs"), ("B", "b/slide1.svs")], {"A": 1, "B": 2}),
+        (["a/slide1.png", "b/slide1.svs"], [("A", "a/slide1.svs"), ("B", "b/slide1.svs")], {"A": 1, "B": 2}),
+        # slide 2 at scans/1.svs: 2.png by its id, 1.png (slide 1's) by its stem: ambiguous, not 1.png
+        (["2.png", "1.png"], [("2", "scans/1.svs"), ("1", "scans/0.svs")], {"2": 0, "1": 2}),
+    ],
+)
+def test_an_image_another_slide_names_is_never_this_slides(
+    tmp_path: Path, profile: Profile, names: list[str], rows: list[tuple[str, str]], want: dict[str, int]
+) -> None:
+    """An image of the slide's file name was picked before the slide's own image, named by its
+    slide id or stem: one image (two lesions) went to two slides, silently. The slide's own
+    image is picked, or the slide's names fitting two images is said (IMAGE_AMBIGUOUS_IN_FILE)."""
+    square = [[0, 0, 10, 0, 10, 10]]
+    doc = {
+        "images": [{"id": i, "file_name": n, "width": 100, "height": 100} for i, n in enumerate(names, 1)],
+        "annotations": [
+            {"id": k, "image_id": i, "category_id": 1, "segmentation": square}
+            for k, i in enumerate([2, 1, 2], 1)
+        ],
+        "categories": [{"id": 1, "name": "BCC"}],
+    }
+    (tmp_path / "coco.json").write_text(json.dumps(doc))
+    write_manifest(
+        tmp_path, [[sid, image, "coco.json", "Seoul-A", "BCC", "60", "M", "trunk"] for sid, image in rows]
+    )
+    readers._CACHE.clear()
+    run = run_batch(tmp_path, profile, RunOptions(workers=1, slides=False, clinical=False))
+    assert {o.summary.slide_id: o.summary.n_lesions for o in run.outcomes} == want
+    ambiguous = [f.item_id for o in run.outcomes for f in o.findings if f.code == "IMAGE_AMBIGUOUS_IN_FILE"]
+    assert ambiguous == [sid for sid, n in want.items() if n == 0]

@@ -7,6 +7,7 @@ import hashlib
 import io
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -656,6 +657,30 @@ def test_a_slide_a_shared_file_does_not_list_is_not_scored_against_another_image
     assert isinstance(said, str) and "none of the file's 2 images is named" in str(said)
 
 
+def _two_slides_on_one_file(
+    root: Path, profile: Profile, second_image: str, names: list[str], small: int
+) -> tuple[ReviewPlan, Any, Any]:
+    """The outlines the loader gives a plan's first two slides, at ``a/slide1.svs`` and
+    ``second_image``, on one COCO file of images ``names`` (one square each, image ``small``'s
+    the small one), and the plan."""
+    from dqm.semantic.ingest import delivered_loader
+
+    plan = plan_for(200)
+    first, second = plan.sample[:2]
+    rel = first.annotation_path
+    sample = [
+        first.model_copy(update={"image_path": "a/slide1.svs"}),
+        second.model_copy(update={"image_path": second_image, "annotation_path": rel}),
+    ]
+    plan = plan.model_copy(update={"sample": sample})
+    _shared_coco(root, plan, names, 1)
+    doc = json.loads((root / str(rel)).read_text(encoding="utf-8"))
+    doc["annotations"][small]["segmentation"] = [[0, 0, 5, 0, 5, 5, 0, 5]]
+    (root / str(rel)).write_text(json.dumps(doc), encoding="utf-8")
+    load = delivered_loader(root, plan, profile)
+    return plan, load(first.slide_id), load(second.slide_id)
+
+
 def test_the_delivered_outline_of_a_shared_file_is_the_image_of_the_slides_path(
     tmp_path: Path, profile: Profile
 ) -> None:
@@ -665,27 +690,34 @@ def test_the_delivered_outline_of_a_shared_file_is_the_image_of_the_slides_path(
     two images go by with no path to tell them apart is said, not guessed."""
     from dqm.semantic.ingest import delivered_loader
 
-    plan = plan_for(200)
-    first, second = plan.sample[:2]
-    rel = first.annotation_path
-    sample = [
-        first.model_copy(update={"image_path": "a/slide1.svs"}),
-        second.model_copy(update={"image_path": "b/slide1.svs", "annotation_path": rel}),
-    ]
-    plan = plan.model_copy(update={"sample": sample})
-    _shared_coco(tmp_path, plan, ["b/slide1.svs", "a/slide1.svs"], 1)  # b's one square, then a's
-    doc = json.loads((tmp_path / str(rel)).read_text(encoding="utf-8"))
-    doc["annotations"][1]["segmentation"] = [[0, 0, 5, 0, 5, 5, 0, 5]]  # a's square is another
-    (tmp_path / str(rel)).write_text(json.dumps(doc), encoding="utf-8")
-    load = delivered_loader(tmp_path, plan, profile)
-    a, b = load(first.slide_id), load(second.slide_id)
+    names = ["b/slide1.svs", "a/slide1.svs"]  # b's square, then a's (the small one)
+    plan, a, b = _two_slides_on_one_file(tmp_path, profile, "b/slide1.svs", names, 1)
     assert not isinstance(a, str) and not isinstance(b, str)
     assert a[0][1].bounds == (0, 0, 5, 5) and b[0][1].bounds == (10, 10, 60, 60)
+    rel = plan.sample[0].annotation_path
     (tmp_path / str(rel)).unlink()
     (tmp_path / str(rel)).parent.rmdir()
     _shared_coco(tmp_path, plan, ["x/slide1.svs", "y/slide1.svs"], 1)
-    said = delivered_loader(tmp_path, plan, profile)(first.slide_id)
-    assert isinstance(said, str) and "2 of the file's images go by the name slide1.svs" in said
+    said = delivered_loader(tmp_path, plan, profile)(plan.sample[0].slide_id)
+    assert (
+        isinstance(said, str)
+        and "2 of the file's images go by the name" in said
+        and "(x/slide1.svs, y/slide1.svs)" in said
+    )
+
+
+def test_the_delivered_outline_is_never_the_image_another_sampled_slide_names(
+    tmp_path: Path, profile: Profile
+) -> None:
+    """Slide ``a/slide1.svs``'s image listed by its slide id (``<id>.png``) beside
+    ``b/slide1.svs``: the loader gave the first slide ``b/slide1.svs``'s lesions too, by its
+    file name. An image another slide of the plan names by its path (written ``./b\\slide1.svs``
+    in the plan) is that slide's."""
+    first = plan_for(200).sample[0].slide_id
+    names = [f"{first}.png", "b/slide1.svs"]  # the first slide's (small) square, then b's
+    _, a, b = _two_slides_on_one_file(tmp_path, profile, "./b\\slide1.svs", names, 0)
+    assert not isinstance(a, str) and not isinstance(b, str)
+    assert a[0][1].bounds == (0, 0, 5, 5) and b[0][1].bounds == (10, 10, 60, 60)
 
 
 def _shared_coco(root: Path, plan: ReviewPlan, names: list[str], per_image: int) -> None:

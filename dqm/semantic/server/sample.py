@@ -42,6 +42,9 @@ class SampleSlide:
     image_path: str | None
     annotation_path: str | None
     record: dict[str, Any]
+    item: Item | None = None
+    """The batch's item of the slide, when the batch has it: its annotation's image is picked by
+    its slide id and the file's other readers, as the audit picks it."""
 
 
 class ReviewSample:
@@ -77,7 +80,9 @@ class ReviewSample:
             )
             found = found or items.get(s.slide_id)
             self.slides.append(
-                SampleSlide(n, s.slide_id, s.stratum, image, annotation, dict(found.record) if found else {})
+                SampleSlide(
+                    n, s.slide_id, s.stratum, image, annotation, dict(found.record) if found else {}, found
+                )
             )
         items.update(masked)
         self.missing_from_batch = [s.slide_id for s in plan.sample if s.slide_id not in items]
@@ -171,6 +176,8 @@ class ReviewSample:
         if not annotations:
             return None, "the annotation file holds no annotation"
         item = Item(slide.slide_id, slide.image_path, slide.annotation_path, {}, row=0)
+        if slide.item is not None:  # the audit's item: its own slide id, the file's other readers
+            item.slide_id, item.file_readers = slide.item.slide_id, slide.item.file_readers
         ann = resolve_classes(annotation_for_item(annotations, item, slide.image_path), self.profile)
         if not ann.readable:
             return ann, "the annotation file cannot be read (see the audit's findings)"
