@@ -24,9 +24,12 @@ Readers = frozenset[tuple[str, str | None]]
 """The items that read one annotation file: each one's slide id and slide file (the path as the
 batch names it), the same set for each of them (:attr:`dqm.model.Item.file_readers`)."""
 
+TRAILING_INDEXED = 8
+"""The longest trailing runs of an image's path the index keeps (its last 2 to 8 parts)."""
+
 MAX_TRAILING = 64
-"""The most trailing folders of two paths compared (a COCO ``file_name`` of 40,000 folders is
-compared by its last 64)."""
+"""The most trailing parts of two paths compared past :data:`TRAILING_INDEXED` (a COCO
+``file_name`` of 40,000 folders is compared by its last 64)."""
 
 
 def annotation_for_item(annotations: list[Annotation], item: Item, image: str | None) -> Annotation:
@@ -143,53 +146,65 @@ def _trailing(a: tuple[str, ...], b: tuple[str, ...]) -> int:
 class ImageIndex:
     """The images of a file of many images by each name they go by, for :func:`image_of`: built
     once a file, at the first item looked up, where walking the images for each item cost
-    0.37 s an item near the end of a COCO file of 34,376 images. Each image is kept once a name
-    (its path, file name, and :func:`image_names`), never once a run of its folders: a
-    ``file_name`` of 40,000 folders is 80 KB, not the 6.4 GB of its trailing runs."""
+    0.37 s an item near the end of a COCO file of 34,376 images. Each image is kept by its path,
+    by its last 2 to :data:`TRAILING_INDEXED` parts, and by :func:`image_names`: a ``file_name``
+    of 40,000 folders is kept in 80 KB, not the 6.4 GB of all its trailing runs, and a slide
+    finds the images that end like its path in a few look-ups, however many share its name."""
 
     __slots__ = ("_annotations", "_by", "_claimed")
 
     def __init__(self, annotations: list[Annotation]) -> None:
         self._annotations = annotations
-        self._by: tuple[dict[str, list[int]], dict[str, list[int]], dict[str, list[int]]] | None = None
+        self._by: tuple[dict[Any, list[int]], ...] | None = None
         self._claimed: dict[Readers, dict[int, int]] = {}
 
-    def _built(self) -> tuple[dict[str, list[int]], dict[str, list[int]], dict[str, list[int]]]:
-        """The positions of the images by path, by file name, and by any of :func:`image_names`,
-        each in the file's order."""
+    def _built(self) -> tuple[dict[Any, list[int]], ...]:
+        """The positions of the images by path, by trailing run of 2 to :data:`TRAILING_INDEXED`
+        parts, and by any of :func:`image_names`, each in the file's order."""
         if self._by is None:
-            by: tuple[dict[str, list[int]], dict[str, list[int]], dict[str, list[int]]] = ({}, {}, {})
+            by: tuple[dict[Any, list[int]], ...] = ({}, {}, {})
             for k, ann in enumerate(self._annotations):
                 parts = {_parts(key) for key in (ann.image_key, ann.slide_file) if key}
-                names = ({"/".join(p) for p in parts}, {p[-1] for p in parts if p}, image_names(ann))
+                names: tuple[set[Any], ...] = (
+                    {"/".join(p) for p in parts},
+                    {p[-n:] for p in parts for n in range(2, min(len(p), TRAILING_INDEXED) + 1)},
+                    image_names(ann),
+                )
                 for table, keys in zip(by, names, strict=True):
                     for key in keys:
                         table.setdefault(key, []).append(k)
             self._by = by
         return self._by
 
+    def _longest(self, parts: tuple[str, ...], claimed: dict[int, int]) -> tuple[int, list[int]]:
+        """The most trailing parts (two or more) some image's path and ``parts`` have the same,
+        and those images, an image ``claimed`` by more parts left out; 0 and none when none does.
+        Past :data:`TRAILING_INDEXED` parts the images so far are compared part by part."""
+        trailing = self._built()[1]
+        for n in range(min(len(parts), TRAILING_INDEXED), 1, -1):
+            found = trailing.get(parts[-n:], [])
+            runs = [(self._run(k, parts) if n == TRAILING_INDEXED else n, k) for k in found]
+            runs = [(r, k) for r, k in runs if r >= claimed.get(k, 0)]
+            if runs:
+                longest = max(r for r, _ in runs)
+                return longest, [k for r, k in runs if r == longest]
+        return 0, []
+
     def claimed(self, readers: Readers) -> dict[int, int]:
         """The images ``readers`` name by their paths, each with the most parts one of them names
         it by: an image a reader names by its exact path (then that image only, :data:`EXACT`),
-        else by its longest run of two or more trailing parts. A few sets of readers are kept:
-        each item of a shared file asks with the same set."""
+        else the images of its longest run of two or more trailing parts. A few sets of readers
+        are kept: each item of a shared file asks with the same set."""
         got = self._claimed.get(readers)
         if got is None:
-            path, file_name, _ = self._built()
+            path = self._built()[0]
             got = {}
             for _, image in readers:
                 parts = _parts(as_read(image) or "")
                 exact = path.get("/".join(parts)) if parts else None
-                runs = (
-                    [(EXACT, k) for k in exact]
-                    if exact
-                    else [(self._run(k, parts), k) for k in file_name.get(parts[-1], [])]
-                    if parts
-                    else []
-                )
-                for n, k in runs:
-                    if n >= 2 and n > got.get(k, 0):
-                        got[k] = n
+                n, found = (EXACT, exact) if exact else self._longest(parts, {})
+                for k in found:
+                    got[k] = max(n, got.get(k, 0))
             if len(self._claimed) >= CLAIMED_KEPT:
                 self._claimed.clear()
             self._claimed[readers] = got
@@ -199,17 +214,14 @@ class ImageIndex:
         """The positions of the images the first rule of :func:`image_of` that any image meets
         picks, with the name they go by; none and the slide id when no image goes by any. An
         image another of ``readers`` names by more of its path (:meth:`claimed`) is left out."""
-        path, file_name, named = self._built()
+        path, _, named = self._built()
         parts = _parts(image) if image else ()
         if parts and (exact := path.get("/".join(parts))):
             return exact, "/".join(parts)
         claimed = self.claimed(readers) if readers else {}
-        if parts:
-            runs = [(self._run(k, parts), k) for k in file_name.get(parts[-1], [])]
-            runs = [(n, k) for n, k in runs if n >= max(2, claimed.get(k, 0))]
-            longest = max((n for n, _ in runs), default=0)
-            if longest:
-                return [k for n, k in runs if n == longest], "/".join(parts[-longest:])
+        longest, found = self._longest(parts, claimed)
+        if found:
+            return found, "/".join(parts[-longest:])
         names = item_names(slide_id, image)
         found = sorted({k for name in names for k in named.get(name, []) if k not in claimed})
         return found, " or ".join(sorted(names))

@@ -246,3 +246,20 @@ def test_a_random_layouts_picks_are_the_slides_own_images_or_said_to_be_ambiguou
                 assert got == truth[sid] or not isinstance(got, int), (seed, sid, path, keys)
             checked += 1
     assert checked > 3000
+
+
+def test_paths_alike_in_more_folders_than_the_index_keeps_are_told_apart_by_the_rest() -> None:
+    """The index keeps an image's last 2 to 8 parts (not every run: a ``file_name`` of 40,000
+    folders took 6.4 GB); two images alike in their last 9 parts are told apart part by part,
+    and one another slide names by more of its path is that slide's."""
+    from dqm.readers.items import TRAILING_INDEXED, image_of
+
+    tail = "/".join(f"f{i}" for i in range(TRAILING_INDEXED)) + "/scan.svs"  # 9 parts
+    anns = [_image(f"p/q/{tail}", 1), _image(f"p/r/{tail}", 1), _image(f"s/{tail}", 1)]
+    assert image_of(anns, "x", f"z/p/q/{tail}") == 0  # 11 parts alike, the others 9
+    assert image_of(anns, "x", f"z/p/r/{tail}") == 1
+    assert image_of(anns, "x", f"z/s/{tail}") == 2
+    assert image_of(anns, "x", f"q/{tail}") == 0  # 10 parts alike
+    assert not isinstance(image_of(anns, "x", tail), int)  # all three alike in 9
+    readers = frozenset({("x", f"q/{tail}"), ("y", f"p/q/{tail}")})  # y's exact path: 0 is y's
+    assert image_of(anns, "x", f"q/{tail}", readers).code == "IMAGE_AMBIGUOUS_IN_FILE"  # 1 or 2

@@ -1,0 +1,59 @@
+"""Which image of a shared COCO file is each slide's (:func:`dqm.readers.items.image_of`), at scale.
+
+Cases, each ``--items`` slides on one file, every slide picking its own image:
+
+* ``same_name``: every slide ``case<i>/scan.svs`` (one file name for all, a folder each), the
+  file listing ``x/case<i>/scan.svs``: the images are told apart by their folders;
+* ``bare_names``: slide ``case<i>.svs``, the file listing ``case<i>.tiff`` (the name rule);
+* ``deep``: one image's ``file_name`` of 40,000 folders beside the others (80 KB).
+
+    python benchmarks/bench_image_of.py [--items 34376] [--code OTHER_CHECKOUT]
+
+``--code`` imports dqm from another checkout (a checkout whose ``image_of`` takes no readers is
+asked without them). Prints per case the CPU seconds of every slide's pick (the index built
+once) and this process's peak memory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import resource
+import sys
+import time
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--items", type=int, default=34376)
+    parser.add_argument("--code", default=None)
+    args = parser.parse_args()
+    if args.code:
+        sys.path.insert(0, args.code)
+    from dqm.model import Annotation
+    from dqm.readers.items import FileAnnotations, image_of
+
+    with_readers = "readers" in inspect.signature(image_of).parameters
+    n = args.items
+    cases = {
+        "same_name": ([f"x/case{i}/scan.svs" for i in range(n)], [f"case{i}/scan.svs" for i in range(n)]),
+        "bare_names": ([f"case{i}.tiff" for i in range(n)], [f"case{i}.svs" for i in range(n)]),
+        "deep": (
+            ["a/" * 40000 + "case0.svs"] + [f"case{i}.svs" for i in range(1, n)],
+            [f"case{i}.svs" for i in range(n)],
+        ),
+    }
+    for case, (keys, paths) in cases.items():
+        anns = FileAnnotations([Annotation(path="c.json", format="coco", image_key=key) for key in keys])
+        readers = frozenset((f"id{i}", path) for i, path in enumerate(paths))
+        extra = (readers,) if with_readers else ()
+        start = time.process_time()
+        picks = [image_of(anns, f"id{i}", path, *extra) for i, path in enumerate(paths)]
+        cpu = time.process_time() - start
+        right = sum(k == i for i, k in enumerate(picks))
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+        print(f"{case}: {n} slides, {right} their own image, cpu {cpu:.2f} s, peak {peak} MB", flush=True)
+
+
+if __name__ == "__main__":
+    main()
