@@ -926,3 +926,23 @@ def test_a_process_that_runs_two_audits_sees_a_file_besides_the_slide_change_bet
     dqm.slide_io._PROBES.clear()
     fresh = run_batch(root, profile, options)
     assert records(again) == records(fresh) != records(first)
+
+
+def test_an_items_key_follows_the_readers_of_its_shared_file(batch, profile, tmp_path):
+    """A shared file's image is picked knowing every item that reads the file (an image another
+    names by its path is that one's): another reader changes an item's pick, so its key; the
+    same readers give the same key, however the set was built (no order of the process's)."""
+    import dataclasses
+
+    from dqm.batch import discover
+
+    item = discover(batch).items[0]
+    pairs = [(item.slide_id, item.image_path), ("other", "b/slide1.svs")]
+    with RecordCache(tmp_path / "cache", batch, context_key(profile.sha256, OPTIONS)) as cache:
+        alone = cache.key(item)
+        shared = cache.key(dataclasses.replace(item, file_readers=frozenset(pairs)))
+        again = cache.key(dataclasses.replace(item, file_readers=frozenset(reversed(pairs))))
+        moved = cache.key(
+            dataclasses.replace(item, file_readers=frozenset([pairs[0], ("other", "a/slide1.svs")]))
+        )
+    assert alone != shared == again != moved

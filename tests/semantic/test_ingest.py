@@ -737,3 +737,52 @@ def _shared_coco(root: Path, plan: ReviewPlan, names: list[str], per_image: int)
     }
     (root / rel).parent.mkdir(parents=True)
     (root / rel).write_text(json.dumps(doc), encoding="utf-8")
+
+
+def test_the_review_servers_outline_is_the_image_the_audit_gives_the_slide(
+    tmp_path: Path, profile: Profile
+) -> None:
+    """The review server asked for a slide's image by its plan path and slide id alone: with
+    slide ``A`` at ``a/slide1.svs`` listed as ``A.png`` beside ``b/slide1.svs``, the file name
+    picked ``b/slide1.svs`` for ``A`` too. It asks as the audit does, knowing the batch's other
+    readers of the file (:attr:`dqm.model.Item.file_readers`)."""
+    from dqm.semantic.server.sample import ReviewSample
+
+    square = [[0, 0, 10, 0, 10, 10]]
+    doc = {
+        "images": [
+            {"id": i, "file_name": n, "width": 100, "height": 100}
+            for i, n in enumerate(["A.png", "b/slide1.svs"], 1)
+        ],
+        "annotations": [
+            {"id": k, "image_id": i, "category_id": 1, "segmentation": square}
+            for k, i in enumerate([1, 2, 2], 1)
+        ],
+        "categories": [{"id": 1, "name": "BCC"}],
+    }
+    (tmp_path / "coco.json").write_text(json.dumps(doc))
+    with (tmp_path / "manifest.csv").open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(
+            ["slide_id", "image_path", "annotation_path", "institution", "diagnosis", "age", "sex", "site"]
+        )
+        w.writerows(
+            [
+                [sid, path, "coco.json", "Seoul-A", "BCC", "60", "M", "trunk"]
+                for sid, path in [("A", "a/slide1.svs"), ("B", "b/slide1.svs")]
+            ]
+        )
+    plan = plan_for(200)
+    first, second = plan.sample[:2]
+    sample = [
+        first.model_copy(
+            update={"slide_id": "A", "image_path": "a/slide1.svs", "annotation_path": "coco.json"}
+        ),
+        second.model_copy(
+            update={"slide_id": "B", "image_path": "b/slide1.svs", "annotation_path": "coco.json"}
+        ),
+    ]
+    review = ReviewSample(plan.model_copy(update={"sample": sample}), tmp_path, profile, lambda value: value)  # type: ignore[arg-type]
+    a, b = (review._annotation(slide)[0] for slide in review.slides)
+    assert a is not None and b is not None
+    assert (len(a.lesions), len(b.lesions)) == (1, 2)
