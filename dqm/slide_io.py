@@ -808,7 +808,10 @@ def _codec(path: Path, probe: SlideProbe, tiles: JpegTiles | None = None) -> Non
     properties, from the file's header. ``tiles``: the slide's JPEG levels as :mod:`dqm.slide_tiles`
     walked them, whose first page and open handle serve here, so that the header is neither
     opened nor parsed by tifffile again (the facts are the same: that page is JPEG, and its
-    tables are the bytes tifffile would read)."""
+    tables are the bytes tifffile would read). One answer differs, and is truer: a level 0 whose
+    Compression tag is stored as a BYTE (7) is JPEG to libtiff, which OpenSlide decodes it with,
+    and to the walk here, where tifffile read no compression (``compression None``, no JPEG
+    quality): it is ``jpeg`` and its quality is read."""
     if probe.vendor == "dicom":
         syntax = probe.properties.get("dicom.TransferSyntaxUID", "").strip()
         probe.compression = DICOM_CODECS.get(syntax, f"other:{syntax}" if syntax else None)

@@ -491,3 +491,21 @@ def test_the_header_facts_from_the_tiles_are_tifffiles_on_mutated_headers(
         for name in ("compression", "jpeg_quality", "properties", "text_unread", "container"):
             assert getattr(new, name) == getattr(old, name), name
     assert compared > 50  # the comparison ran, not only the refusals
+
+
+def test_a_compression_tag_of_type_byte_is_read_as_libtiff_reads_it(pyramid: Path, tmp_path: Path) -> None:
+    """Level 0's Compression (259) stored as a BYTE, 7: libtiff reads JPEG and OpenSlide opens the
+    slide; tifffile read no compression (the probe said ``None``), the levels walked here read
+    JPEG, which is what OpenSlide decodes."""
+    data = bytearray(pyramid.read_bytes())
+    with tifffile.TiffFile(pyramid) as tf:
+        at = tf.pages.first.tags[259].offset
+    assert struct.unpack_from("<HHIH", data, at) == (259, 3, 1, 7)
+    struct.pack_into("<H", data, at + 2, 1)  # its type: SHORT -> BYTE (the value's first byte, 7)
+    path = tmp_path / "byte.tif"
+    path.write_bytes(bytes(data))
+    probe = probe_slide(path, path.name)
+    assert probe.opened and probe.backend == "openslide"
+    before = probe_slide(pyramid, pyramid.name)  # its tag a SHORT
+    assert before.jpeg_quality is not None
+    assert (probe.compression, probe.jpeg_quality) == ("jpeg", before.jpeg_quality)
