@@ -35,7 +35,7 @@ from validators.engine import configure
 def _jpeg(path: Path, colour: tuple[int, int, int]) -> None:
     """A JPEG OpenSlide's Hamamatsu reader takes: restart markers, no chroma subsampling."""
     img = Image.fromarray(np.full((64, 128, 3), colour, np.uint8))
-    img.save(path, quality=90, restart_marker_blocks=8, subsampling=0)
+    img.save(path, "JPEG", quality=90, restart_marker_blocks=8, subsampling=0)
 
 
 def _vms(path: Path, image: str, map_file: str | None = None) -> None:
@@ -546,3 +546,27 @@ def test_only_a_single_tiff_is_given_to_openslide_by_its_descriptor(
         )
     finally:
         os.close(fd)
+
+
+def _trestle(path: Path) -> None:
+    """A Trestle slide: a JPEG pyramid whose Software is MedScan, its macro image ``<stem>.Full``
+    beside it (OpenSlide finds it by the slide's name)."""
+    from PIL import Image
+
+    from dqm.synth.pyramid import write_level
+
+    image = np.random.default_rng(3).integers(0, 256, (300, 400, 3), dtype=np.uint8)
+    with tifffile.TiffWriter(path) as tw:
+        for ds in (1, 4):
+            level = image if ds == 1 else np.asarray(Image.fromarray(image).reduce(ds))
+            write_level(tw, level, 0.5, ds, quality=85, software="MedScan")
+    _jpeg(path.with_suffix(".Full"), (30, 200, 30))
+
+
+def test_a_trestle_slide_finds_its_associated_images(batch: Path) -> None:
+    """OpenSlide finds a Trestle slide's macro by the slide's name: given the descriptor's
+    ``/proc/self/fd/N`` it found none, so a Trestle slide is opened again by its path."""
+    path = batch / "sub" / "S1.tif"
+    _trestle(path)
+    probe = probe_slide(path, "sub/S1.tif")
+    assert probe.opened and probe.vendor == "trestle" and "macro" in probe.associated_images
