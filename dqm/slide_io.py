@@ -46,13 +46,13 @@ from dqm import file_digests
 from dqm.budget import Budget, Meter
 from dqm.facts import StainSummary
 from dqm.findings import clip
-from dqm.i18n import Message, msg
+from dqm.i18n import N_, Message, msg
 from dqm.image_text import UNREAD, pillow_texts, tiff_texts
 from dqm.model import SlideFacts
 from dqm.pixels.artefacts import Artefacts, TileSource, decoded_pixels, measure
 from dqm.pixels.masks import dilate, fill_holes
 from dqm.pixels.stain import dqt_tables, jpeg_quality, scanner, stain_descriptors
-from dqm.slide_refs import named_as, not_to_open, openslide_name, refused_reference, tiff_refusal
+from dqm.slide_refs import SPECIAL, named_as, not_to_open, openslide_name, refused_reference, tiff_refusal
 from dqm.slide_tiles import READ_FLAGS, JpegTiles, openslide_rgba
 from dqm.sparse_files import SparseFileError, sparse_of
 
@@ -843,30 +843,40 @@ def _codec(path: Path, probe: SlideProbe, tiles: JpegTiles | None = None) -> Non
 
 
 def _probe_openslide(
-    path: Path, probe: SlideProbe, options: ProbeOptions, clock: Budget, name: str | None = None
+    path: Path,
+    probe: SlideProbe,
+    options: ProbeOptions,
+    clock: Budget,
+    name: str | None = None,
+    fd: int | None = None,
 ) -> bool:
     """OpenSlide's facts and reads of the slide at ``path``, opened by ``name`` (the batch path,
-    or :func:`~dqm.slide_refs.openslide_name`'s descriptor path); False where OpenSlide does not
-    recognise it."""
+    or :func:`~dqm.slide_refs.openslide_name`'s descriptor path; by the batch path only while it
+    is the file ``fd`` holds, :func:`_openslide_by`); False where OpenSlide does not recognise
+    it."""
     import openslide
 
     name = name or str(path)
+    header = _fd_name(path, fd) if fd is not None else name  # _codec's: never a FIFO swapped in
     try:
         opened: os.stat_result | None = os.stat(name)  # the file OpenSlide opens, for JpegTiles
     except OSError:
         opened = None
     try:
-        slide = openslide.OpenSlide(name)
+        slide = _openslide_by(name, path, fd)
         if name != str(path) and slide.properties.get("openslide.vendor") == "trestle":
             slide.close()  # Trestle's associated images are files named after the slide's
             name, opened = str(path), None
-            slide = openslide.OpenSlide(name)  # (JpegTiles reads no Trestle slide: no stat needed)
+            slide = _openslide_by(name, path, fd)  # (JpegTiles reads no Trestle slide: no stat)
+    except _Replaced:
+        probe.open_error = msg(REPLACED)
+        return True
     except openslide.OpenSlideUnsupportedFormatError as exc:
         probe.openslide_error = str(exc) or "unsupported format"
         return False
     except openslide.OpenSlideError as exc:
         probe.open_error = msg("OpenSlide cannot open it: {reason}", reason=exc)
-        _codec(Path(name), probe)
+        _codec(Path(header), probe)
         return True
     source = Path(name)
     with slide, ExitStack() as stack:
@@ -890,7 +900,7 @@ def _probe_openslide(
             )
         if jpeg is not None:
             stack.enter_context(jpeg)
-        _codec(source, probe, jpeg)
+        _codec(Path(header), probe, jpeg)
         stored = [_stored_tile(props, level) for level in range(probe.level_count)]
         grids = [_tile_grid(tile) for tile in stored]
         # what the sample read (RGBA), for the measures that read it again
@@ -1202,6 +1212,9 @@ def probe_slide(path: Path, rel: str, options: ProbeOptions | None = None) -> Sl
         probe.open_error = msg("the file is empty")
         return probe
     with _held(path) as fd:
+        if isinstance(fd, str):  # never read by its path: a FIFO swapped in would block the run
+            probe.open_error = msg(CANNOT_READ, _reason=fd)
+            return probe
         refused = refused_reference(path, batch_root(path, rel), fd)
         if refused is not None:  # before OpenSlide opens what it names
             probe.open_error, probe.reference_refused = refused, True
@@ -1209,31 +1222,76 @@ def probe_slide(path: Path, rel: str, options: ProbeOptions | None = None) -> Sl
         probe.open_error = tiff_refusal(path, fd)
         if probe.open_error is not None:
             return probe
-        name = openslide_name(path, fd) if fd is not None else str(path)
-        if not _probe_openslide(path, probe, options, clock, name):
-            _probe_pillow(path, probe, options, clock)
+        name, own = openslide_name(path, fd), _fd_name(path, fd)
+        if not _probe_openslide(path, probe, options, clock, name, fd):
+            _probe_pillow(Path(own), probe, options, clock)  # the file the checks read
     probe.elapsed_s, probe.work = clock.cpu_s, clock.done
-    _name_by_rel(probe, path, name)
+    _name_by_rel(probe, path, name, own)
     return probe
 
 
 @contextmanager
-def _held(path: Path) -> Iterator[int | None]:
-    """A descriptor of the regular file at ``path`` for the checks before OpenSlide opens it and
-    for OpenSlide itself (:func:`~dqm.slide_refs.openslide_name`), closed afterwards; None where
-    ``path`` cannot be opened or is no longer a regular file (then each reads ``path`` as before)."""
+def _held(path: Path) -> Iterator[int | str]:
+    """A descriptor of the regular file at ``path`` for the checks before OpenSlide opens it, for
+    OpenSlide itself (:func:`~dqm.slide_refs.openslide_name`) and for Pillow (:func:`_fd_name`),
+    closed afterwards; else why there is none: ``path`` cannot be opened, or is no regular file
+    (opened without waiting: a FIFO there is refused, never read by its path, which would wait
+    for a writer for ever)."""
     try:
-        fd: int | None = os.open(path, READ_FLAGS)
-    except OSError:
-        fd = None
+        fd = os.open(path, READ_FLAGS)
+    except OSError as exc:
+        yield exc.strerror or str(exc)
+        return
     try:
-        if fd is not None and not stat.S_ISREG(os.fstat(fd).st_mode):
-            os.close(fd)
-            fd = None
-        yield fd
+        yield fd if stat.S_ISREG(os.fstat(fd).st_mode) else SPECIAL
     finally:
-        if fd is not None:
-            os.close(fd)
+        os.close(fd)
+
+
+def _fd_name(path: Path, fd: int) -> str:
+    """A name that opens the file ``fd`` holds, whatever ``path`` names by then: its
+    ``/proc/self/fd/N`` (Pillow detects a format by its content, not its name), else ``path``."""
+    own = f"/proc/self/fd/{fd}"
+    return own if os.path.exists(own) else str(path)
+
+
+class _Replaced(Exception):
+    """The batch path of a slide no longer names the file the checks read (:func:`_same_file`)."""
+
+
+REPLACED = N_("the file was replaced while it was being checked: not opened")
+CANNOT_READ = N_("cannot read the file: {_reason}")
+"""Why a slide is not opened: its path cannot be opened or is no regular file (``_reason``: the
+system's words, or :data:`~dqm.slide_refs.SPECIAL`)."""
+
+
+def _same_file(path: Path, fd: int) -> bool:
+    """Whether ``path`` (links followed, as OpenSlide follows them) is the file ``fd`` holds;
+    ``stat``, which neither opens nor waits on a FIFO swapped in."""
+    try:
+        now, held = os.stat(path), os.fstat(fd)
+    except OSError:
+        return False
+    return (now.st_dev, now.st_ino) == (held.st_dev, held.st_ino)
+
+
+def _openslide_by(name: str, path: Path, fd: int | None) -> Any:
+    """``openslide.OpenSlide(name)``. Where ``name`` is the batch path ``path`` (a slide OpenSlide
+    finds by its name: its folder, its extension, files named after it), only while that path is
+    the file the checks read through ``fd``, checked before (a FIFO swapped in would block the
+    open for ever) and after (a file swapped in before the open): else :class:`_Replaced`. A swap
+    between the check and OpenSlide's own open is not seen: OpenSlide takes no descriptor."""
+    import openslide
+
+    if fd is None or name != str(path):
+        return openslide.OpenSlide(name)
+    if not _same_file(path, fd):
+        raise _Replaced
+    slide = openslide.OpenSlide(name)
+    if not _same_file(path, fd):
+        slide.close()
+        raise _Replaced
+    return slide
 
 
 def batch_root(path: Path, rel: str | None) -> Path:
@@ -1260,13 +1318,15 @@ def _path_start(prefix: str) -> re.Pattern[str]:
     return re.compile(r"(?:^|(?<=[\s'\"`(\[<{=:,]))" + re.escape(prefix))
 
 
-def _name_by_rel(probe: SlideProbe, path: Path, name: str | None = None) -> None:
+def _name_by_rel(probe: SlideProbe, path: Path, *names: str) -> None:
     """The decoders' messages name the file by the path they were given (OpenSlide's ``Invalid
-    TIFF: /home/.../slides/S1.tiff``, libtiff's warnings; ``name`` where that was not ``path``):
+    TIFF: /home/.../slides/S1.tiff``, libtiff's warnings; ``names`` where that was not ``path``):
     there it is named by its place in the batch, as every finding names it (:func:`batch_named`)."""
 
     def named(text: str) -> str:
-        return batch_named(named_as(text, name, path) if name else text, path, probe.path)
+        for name in names:
+            text = named_as(text, name, path)
+        return batch_named(text, path, probe.path)
 
     def rel(text: str | None) -> str | None:
         if isinstance(text, Message):  # the finding keeps its template: its parameters are renamed
@@ -1336,6 +1396,13 @@ def _no_thumbnail(
     )
 
 
+def _refused_thumbnail(why: Message) -> SlideThumbnail:
+    """No thumbnail: the slide is not given to OpenSlide (``why``)."""
+    return SlideThumbnail(
+        backend="openslide", failure="unreadable", error_type="refused", detail=why, reason=why
+    )
+
+
 def slide_thumbnail(
     path: Path, max_side: int, max_decode_pixels: int = MAX_THUMBNAIL_DECODE_PIXELS, rel: str | None = None
 ) -> SlideThumbnail:
@@ -1343,21 +1410,18 @@ def slide_thumbnail(
     (:func:`_thumbnail`); a failure's message names the file ``rel``, its place in the batch, where
     the decoder named ``path`` (OpenSlide's ``Invalid TIFF: /home/.../S1.tiff``)."""
     with _held(path) as fd:
+        if isinstance(fd, str):  # never read by its path: a FIFO swapped in would block the run
+            return _refused_thumbnail(msg(CANNOT_READ, _reason=fd))
         refused = not_to_open(path, batch_root(path, rel), fd)
         if refused is not None:  # before OpenSlide opens it
-            return SlideThumbnail(
-                backend="openslide",
-                failure="unreadable",
-                error_type="refused",
-                detail=refused,
-                reason=refused,
+            return _refused_thumbnail(refused)
+        name, own = openslide_name(path, fd), _fd_name(path, fd)
+        got = _thumbnail(name, own, max_side, max_decode_pixels, path, fd)  # the file the checks read
+    if got.failure is not None:
+        for was in (name, own):
+            got = dataclasses.replace(
+                got, detail=named_as(got.detail, was, path), reason=named_as(got.reason, was, path)
             )
-        name = openslide_name(path, fd) if fd is not None else str(path)
-        got = _thumbnail(Path(name), max_side, max_decode_pixels)  # the file the checks read
-    if got.failure is not None and name != str(path):
-        got = dataclasses.replace(
-            got, detail=named_as(got.detail, name, path), reason=named_as(got.reason, name, path)
-        )
     if rel is None or got.failure is None:
         return got
     return dataclasses.replace(
@@ -1365,8 +1429,12 @@ def slide_thumbnail(
     )
 
 
-def _thumbnail(path: Path, max_side: int, max_decode_pixels: int) -> SlideThumbnail:
-    """A thumbnail of at most ``max_side`` pixels a side, never from a level-0 read of a big slide.
+def _thumbnail(
+    name: str, own: str, max_side: int, max_decode_pixels: int, path: Path, fd: int
+) -> SlideThumbnail:
+    """A thumbnail of at most ``max_side`` pixels a side, never from a level-0 read of a big slide,
+    of the slide at ``path`` that ``fd`` holds: OpenSlide opens ``name``
+    (:func:`~dqm.slide_refs.openslide_name`, :func:`_openslide_by`), Pillow ``own`` (:func:`_fd_name`).
 
     OpenSlide first (its ``get_thumbnail`` from the best level, refused when that level has more
     than ``max_decode_pixels`` pixels); a file OpenSlide does not recognise goes to Pillow (JPEG
@@ -1378,7 +1446,7 @@ def _thumbnail(path: Path, max_side: int, max_decode_pixels: int) -> SlideThumbn
     from PIL import Image
 
     try:
-        with openslide.OpenSlide(str(path)) as slide:
+        with _openslide_by(name, path, fd) as slide:
             w, h = (int(v) for v in slide.dimensions)
             level = slide.get_best_level_for_downsample(max(w, h) / max_side)
             lw, lh = slide.level_dimensions[level]
@@ -1386,6 +1454,8 @@ def _thumbnail(path: Path, max_side: int, max_decode_pixels: int) -> SlideThumbn
                 return _no_thumbnail("openslide", (w, h), None, max_decode_pixels)
             image = slide.get_thumbnail((max_side, max_side)).convert("RGB")
             return SlideThumbnail(image, (w, h), "openslide")
+    except _Replaced:
+        return _refused_thumbnail(msg(REPLACED))
     except openslide.OpenSlideUnsupportedFormatError:
         pass
     except openslide.OpenSlideError as exc:
@@ -1395,7 +1465,7 @@ def _thumbnail(path: Path, max_side: int, max_decode_pixels: int) -> SlideThumbn
         # reach the terminal unmasked, past the console (the size is bounded below: no bomb)
         with warnings.catch_warnings(), _native_stderr([]):
             warnings.simplefilter("ignore")
-            with Image.open(path) as img:
+            with Image.open(own) as img:
                 w, h = img.size
                 if plain_too_large(w, h):
                     return _no_thumbnail("pillow", (w, h), None, max_decode_pixels)

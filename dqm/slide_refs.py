@@ -35,6 +35,7 @@ are read back as the batch path (:func:`named_as`).
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import stat
@@ -71,6 +72,8 @@ def refused_reference(path: Path, root: Path, fd: int | None = None) -> Message 
     try:
         with _reader(path, fd) as fh:  # the slide itself was jailed: a regular file in the batch
             head = fh.read(VMS_MAX_BYTES + 1)
+    except NotRegular:  # swapped for one since: OpenSlide would wait on it for ever
+        return msg(SPECIAL)
     except OSError:
         return None
     return (
@@ -148,11 +151,26 @@ ASCII = 2
 """The TIFF field type of text."""
 
 
+class NotRegular(OSError):
+    """The slide at a path is a special file (a FIFO, a socket, a device)."""
+
+
 def _reader(path: Path, fd: int | None) -> BinaryIO:
     """The slide read from its start: through a duplicate of ``fd`` where one is given (its own
-    offset: ``fd`` is left as it was), else opened at ``path``."""
+    offset: ``fd`` is left as it was), else opened at ``path`` without waiting (a FIFO's open
+    waits for a writer for ever) and refused (:class:`NotRegular`) unless a regular file."""
     if fd is None:
-        return open(path, "rb")
+        own = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+        try:
+            mode = os.fstat(own).st_mode
+            if stat.S_ISDIR(mode):  # no slide: OpenSlide's own error says so, as before
+                raise IsADirectoryError(errno.EISDIR, "a folder")
+            if not stat.S_ISREG(mode):
+                raise NotRegular(errno.EINVAL, "not a regular file")
+        except OSError:
+            os.close(own)
+            raise
+        return os.fdopen(own, "rb")
     fh = os.fdopen(os.dup(fd), "rb")
     fh.seek(0)
     return fh

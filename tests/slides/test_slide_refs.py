@@ -548,6 +548,103 @@ def test_only_a_single_tiff_is_given_to_openslide_by_its_descriptor(
         os.close(fd)
 
 
+@pytest.fixture
+def unblocked() -> Iterator[list[Path]]:
+    """A list: each FIFO path put in it is opened for writing whenever a reader waits on it, and
+    closed (the reader reads an end of file), until the test ends. A regression that opens a FIFO
+    then fails on what the test asserts instead of blocking the suite (:func:`no_hang`'s alarm
+    may reach another thread, leaving the ``open`` waiting)."""
+    import threading
+
+    watched: list[Path] = []
+    done = threading.Event()
+
+    def watch() -> None:
+        while not done.wait(0.05):
+            for path in list(watched):
+                try:
+                    os.close(os.open(path, os.O_WRONLY | os.O_NONBLOCK))  # ENXIO: no reader waits
+                except OSError:
+                    continue
+
+    thread = threading.Thread(target=watch, daemon=True)
+    thread.start()
+    yield watched
+    done.set()
+    thread.join()
+
+
+def test_pillow_reads_the_tiff_the_checks_read(
+    batch: Path, monkeypatch: pytest.MonkeyPatch, unblocked: list[Path]
+) -> None:
+    """A TIFF OpenSlide does not take (stripped) goes to Pillow, which opens the checks'
+    descriptor too: a FIFO swapped in after the checks blocked Pillow's open of the batch path."""
+    path = batch / "sub" / "S1.tif"
+    tifffile.imwrite(path, np.random.default_rng(1).integers(0, 256, (300, 400, 3), np.uint8))
+    os.mkfifo(batch / "fifo")
+    _swapped_after_the_checks(monkeypatch, path).append(batch / "fifo")
+    unblocked.append(path)
+    probe = probe_slide(path, "sub/S1.tif")
+    assert probe.opened and probe.backend == "pillow" and (probe.width, probe.height) == (400, 300)
+
+
+def test_pillows_messages_name_the_batch_path_not_the_descriptor(batch: Path) -> None:
+    path = batch / "sub" / "S1.bin"
+    path.write_bytes(b"no image at all" * 10)
+    probe = probe_slide(path, "sub/S1.bin")
+    assert not probe.opened and "sub/S1.bin" in str(probe.open_error)
+    assert "/proc/self" not in str(probe.open_error) and str(batch) not in str(probe.open_error)
+
+
+@pytest.mark.parametrize("swap", ["fifo", "other"])
+def test_a_slide_given_to_openslide_by_its_path_is_the_one_the_checks_read(
+    batch: Path, monkeypatch: pytest.MonkeyPatch, unblocked: list[Path], swap: str
+) -> None:
+    """A slide OpenSlide opens by its name (no TIFF) swapped, after the checks, for a FIFO (its open
+    waited for ever) or for another file: refused, not opened, neither by OpenSlide nor by Pillow."""
+    path = batch / "sub" / "S1.jpg"
+    _jpeg(path, (200, 30, 30))
+    if swap == "fifo":
+        os.mkfifo(batch / "swap")
+        unblocked.append(path)
+    else:
+        _jpeg(batch / "swap", (30, 30, 200))
+    _swapped_after_the_checks(monkeypatch, path).append(batch / "swap")
+    probe = probe_slide(path, "sub/S1.jpg")
+    assert not probe.opened and "replaced while it was being checked" in str(probe.open_error)
+
+
+def test_the_thumbnail_of_a_fifo_is_refused_without_opening_it(batch: Path, unblocked: list[Path]) -> None:
+    """``slide_thumbnail`` of a FIFO: the checks opened it by its path and waited for ever."""
+    os.mkfifo(batch / "sub" / "S1.tif")
+    unblocked.append(batch / "sub" / "S1.tif")
+    got = slide_thumbnail(batch / "sub" / "S1.tif", 64, rel="sub/S1.tif")
+    assert got.failure == "unreadable" and got.error_type == "refused" and "FIFO" in str(got.reason)
+    why = not_to_open(batch / "sub" / "S1.tif", batch)  # no descriptor: opened without waiting
+    assert why is not None and "FIFO" in str(why)
+
+
+def test_the_thumbnail_of_a_slide_swapped_for_a_fifo_is_refused(
+    batch: Path, monkeypatch: pytest.MonkeyPatch, unblocked: list[Path]
+) -> None:
+    import dqm.slide_io
+
+    path = batch / "sub" / "S1.jpg"
+    _jpeg(path, (200, 30, 30))
+    os.mkfifo(batch / "fifo")
+    unblocked.append(path)
+    checked = dqm.slide_io.not_to_open
+
+    def then_swap(*args: object) -> object:
+        why = checked(*args)  # type: ignore[arg-type]
+        os.replace(batch / "fifo", path)
+        return why
+
+    monkeypatch.setattr(dqm.slide_io, "not_to_open", then_swap)
+    got = slide_thumbnail(path, 64, rel="sub/S1.jpg")
+    assert got.failure == "unreadable" and "replaced while it was being checked" in str(got.reason)
+
+
 def _trestle(path: Path) -> None:
     """A Trestle slide: a JPEG pyramid whose Software is MedScan, its macro image ``<stem>.Full``
     beside it (OpenSlide finds it by the slide's name)."""
@@ -570,3 +667,22 @@ def test_a_trestle_slide_finds_its_associated_images(batch: Path) -> None:
     _trestle(path)
     probe = probe_slide(path, "sub/S1.tif")
     assert probe.opened and probe.vendor == "trestle" and "macro" in probe.associated_images
+
+
+@pytest.mark.parametrize("swap", ["fifo", "other"])
+def test_a_trestle_slide_swapped_after_the_checks_is_refused(
+    batch: Path, monkeypatch: pytest.MonkeyPatch, unblocked: list[Path], swap: str
+) -> None:
+    """The Trestle slide opened again by its path must be the file the checks read: a FIFO there
+    blocked that open; another file was read in its place."""
+    path = batch / "sub" / "S1.tif"
+    _trestle(path)
+    if swap == "fifo":
+        os.mkfifo(batch / "swap")
+        unblocked.append(path)
+    else:
+        _trestle(batch / "swap.tif")
+        os.replace(batch / "swap.tif", batch / "swap")
+    _swapped_after_the_checks(monkeypatch, path).append(batch / "swap")
+    probe = probe_slide(path, "sub/S1.tif")
+    assert not probe.opened and "replaced while it was being checked" in str(probe.open_error)
