@@ -439,12 +439,14 @@ def test_an_sqlite_file_beside_a_slide_is_checked(batch: Path, suffix: str, no_h
     assert why is not None and "outside the batch" in why
 
 
-def _swapped_after_the_checks(monkeypatch: pytest.MonkeyPatch, path: Path) -> list[Path]:
+def _swapped_after_the_checks(
+    monkeypatch: pytest.MonkeyPatch, path: Path, check: str = "tiff_refusal"
+) -> list[Path]:
     """A list: each file put in it replaces ``path`` once the checks before OpenSlide have read
-    ``path`` (a batch rewritten mid-run)."""
+    ``path`` (a batch rewritten mid-run; ``check``: the last of them, as slide_io calls it)."""
     import dqm.slide_io
 
-    checked, pending = dqm.slide_io.tiff_refusal, []
+    checked, pending = getattr(dqm.slide_io, check), []
 
     def then_swap(*args: object) -> object:
         why = checked(*args)  # type: ignore[arg-type]
@@ -452,7 +454,7 @@ def _swapped_after_the_checks(monkeypatch: pytest.MonkeyPatch, path: Path) -> li
             os.replace(pending.pop(), path)
         return why
 
-    monkeypatch.setattr(dqm.slide_io, "tiff_refusal", then_swap)
+    monkeypatch.setattr(dqm.slide_io, check, then_swap)
     return pending
 
 
@@ -627,20 +629,11 @@ def test_the_thumbnail_of_a_fifo_is_refused_without_opening_it(batch: Path, unbl
 def test_the_thumbnail_of_a_slide_swapped_for_a_fifo_is_refused(
     batch: Path, monkeypatch: pytest.MonkeyPatch, unblocked: list[Path]
 ) -> None:
-    import dqm.slide_io
-
     path = batch / "sub" / "S1.jpg"
     _jpeg(path, (200, 30, 30))
     os.mkfifo(batch / "fifo")
     unblocked.append(path)
-    checked = dqm.slide_io.not_to_open
-
-    def then_swap(*args: object) -> object:
-        why = checked(*args)  # type: ignore[arg-type]
-        os.replace(batch / "fifo", path)
-        return why
-
-    monkeypatch.setattr(dqm.slide_io, "not_to_open", then_swap)
+    _swapped_after_the_checks(monkeypatch, path, "not_to_open").append(batch / "fifo")
     got = slide_thumbnail(path, 64, rel="sub/S1.jpg")
     assert got.failure == "unreadable" and "replaced while it was being checked" in str(got.reason)
 
