@@ -13,7 +13,7 @@ import heapq
 import itertools
 import json
 from pathlib import PurePosixPath
-from typing import Any
+from typing import Any, NamedTuple
 
 from dqm.batch import as_read, normalise
 from dqm.i18n import msg
@@ -82,11 +82,25 @@ def image_of(
     file) names by more of its path (its exact path, or a longer run of trailing parts) is that
     item's, never this slide's: ``A.png`` and ``b/slide1.svs`` for the slides ``A`` at
     ``a/slide1.svs`` and ``B`` at ``b/slide1.svs`` are ``A``'s and ``B``'s, never both ``B``'s.
+    An image the name rule picks alone for two of the ``readers`` is ``IMAGE_AMBIGUOUS_IN_FILE``
+    for both: ``s1`` for the slide ``s1`` at ``s2.svs`` and the slide ``id0`` at ``c/c/s1.tiff``.
     """
     index = annotations.names if isinstance(annotations, FileAnnotations) else ImageIndex(annotations)
-    found, count, name = index.find(slide_id, as_read(image), readers)
-    if count == 1:
+    found, count, name, shared = index.find(slide_id, as_read(image), readers)
+    if count == 1 and not shared:
         return found[0]
+    if shared:
+        return ReadIssue(
+            "IMAGE_AMBIGUOUS_IN_FILE",
+            msg(
+                "the file's one image named {name} ({image}) goes by a name of another slide of the "
+                "batch too: which slide's it is is not known, so none is read; name each image by its "
+                "slide's path in the batch",
+                name=name,
+                image=annotations[found[0]].image_key or "?",
+            ),
+            "/images",
+        )
     if found:
         keys = [annotations[k].image_key or "?" for k in found[:LISTED_AT_MOST]]
         return ReadIssue(
@@ -153,10 +167,10 @@ class ImageIndex:
     of 40,000 folders is kept in 80 KB, not the 6.4 GB of all its trailing runs, and a slide
     finds the images that end like its path in a few look-ups, however many share its name."""
 
-    __slots__ = ("_annotations", "_by", "_claimed")
+    __slots__ = ("_by", "_claimed", "annotations")
 
     def __init__(self, annotations: list[Annotation]) -> None:
-        self._annotations = annotations
+        self.annotations = annotations
         self._by: tuple[dict[Any, list[int]], ...] | None = None
         self._claimed: dict[Readers, Claims] = {}
 
@@ -165,7 +179,7 @@ class ImageIndex:
         parts, and by any of :func:`image_names`, each in the file's order."""
         if self._by is None:
             by: tuple[dict[Any, list[int]], ...] = ({}, {}, {})
-            for k, ann in enumerate(self._annotations):
+            for k, ann in enumerate(self.annotations):
                 parts = {_parts(key) for key in (ann.image_key, ann.slide_file) if key}
                 names: tuple[set[Any], ...] = (
                     {"/".join(p) for p in parts},
@@ -206,7 +220,7 @@ class ImageIndex:
         got = self._claimed.get(readers)
         if got is None:
             path = self._built()[0]
-            got = Claims(self)
+            got = Claims(self, readers)
             for _, image in readers:
                 parts = _parts(as_read(image) or "")
                 joined = "/".join(parts)
@@ -223,32 +237,37 @@ class ImageIndex:
             self._claimed[readers] = got
         return got
 
-    def find(
-        self, slide_id: str, image: str | None, readers: Readers = frozenset()
-    ) -> tuple[list[int], int | str, str]:
+    def find(self, slide_id: str, image: str | None, readers: Readers = frozenset()) -> Found:
         """The positions of the images the first rule of :func:`image_of` that any image meets
         picks (in the file's order, at least the first :data:`LISTED_AT_MOST`), how many, and the
         name they go by; none and the slide id when no image goes by any. An image another of
-        ``readers`` names by more of its path (:meth:`claims`) is left out. Each rule is a few
-        look-ups however many images it picks: a file of N images that all end like every slide
-        in two parts cost every slide N steps (5.2 s CPU for 3,000 slides, O(N²))."""
-        path, _, named = self._built()
+        ``readers`` names by more of its path (:meth:`claims`) is left out; a lone image of the
+        name rule that another reader's name rule picks alone as well is :attr:`Found.shared`. Each rule is a few look-ups however many images it picks: a file
+        of N images that all end like every slide in two parts cost every slide N steps (5.2 s
+        CPU for 3,000 slides, O(N²))."""
         parts = _parts(image) if image else ()
-        if parts and (exact := path.get("/".join(parts))):
-            return exact, len(exact), "/".join(parts)
         claims = self.claims(readers) if readers else None
-        longest, found = self._longest(parts, claims)
-        if found:
-            return found, len(found), "/".join(parts[-longest:])
-        names = item_names(slide_id, image)
+        by_path = self._by_path(parts, claims)
+        if by_path is not None:
+            return by_path
+        found = self._by_name(slide_id, image, claims)
+        if found.n == 1 and claims is not None and claims.picked_by_another(found.images[0], slide_id):
+            return found._replace(shared=True)
+        return found
+
+    def _by_name(self, slide_id: str, image: str | None, claims: Claims | None) -> Found:
+        """What the name rule of :func:`image_of` picks: the images any of the slide's names
+        (:func:`item_names`) fits, those ``claims`` gives to a path left out."""
+        named = self._built()[2]
+        names = sorted(item_names(slide_id, image))
         lists = [
             images
-            for name in sorted(names)
+            for name in names
             if (images := claims.unclaimed(named, name, 0) if claims is not None else named.get(name))
         ]
         if len(lists) <= 1:
             found = lists[0] if lists else []
-            return found, len(found), " or ".join(sorted(names))
+            return Found(found, len(found), " or ".join(names))
         first = list(
             itertools.islice((k for k, _ in itertools.groupby(heapq.merge(*lists))), LISTED_AT_MOST + 1)
         )
@@ -256,16 +275,24 @@ class ImageIndex:
             count: int | str = len(first) if len(first) <= LISTED_AT_MOST else len(set().union(*lists))
         else:  # the images of two or more names, not counted one by one: at least the most of one
             count = f"{max(map(len, lists))}+"
-        return first, count, " or ".join(sorted(names))
+        return Found(first, count, " or ".join(names))
+
+    def _by_path(self, parts: tuple[str, ...], claims: Claims | None) -> Found | None:
+        """What the path rules of :func:`image_of` pick for a slide file of ``parts``: the image
+        of the same path, else of the longest trailing run (:meth:`_longest`); None for none."""
+        if parts and (exact := self._built()[0].get("/".join(parts))):
+            return Found(exact, len(exact), "/".join(parts))
+        longest, found = self._longest(parts, claims)
+        return Found(found, len(found), "/".join(parts[-longest:])) if found else None
 
     def _run(self, k: int, parts: tuple[str, ...]) -> int:
         """The longest run of trailing parts image ``k``'s path and ``parts`` have the same."""
-        ann = self._annotations[k]
+        ann = self.annotations[k]
         return max(_trailing(_parts(key), parts) for key in (ann.image_key, ann.slide_file) if key)
 
     def paths_of(self, k: int) -> set[tuple[str, ...]]:
         """Image ``k``'s paths (its key's and slide file's parts)."""
-        ann = self._annotations[k]
+        ann = self.annotations[k]
         return {_parts(key) for key in (ann.image_key, ann.slide_file) if key}
 
 
@@ -277,10 +304,12 @@ class Claims:
     every reader (O(N²)); now a reader is at most :data:`TRAILING_INDEXED` look-ups, an image's
     claim as many, and the unclaimed images of a look-up are kept once a set of readers."""
 
-    __slots__ = ("_index", "_of", "_unclaimed", "deep", "exact", "suffix")
+    __slots__ = ("_by_name", "_index", "_of", "_readers", "_unclaimed", "deep", "exact", "suffix")
 
-    def __init__(self, index: ImageIndex) -> None:
+    def __init__(self, index: ImageIndex, readers: Readers) -> None:
         self._index = index
+        self._readers = readers
+        self._by_name: dict[int, list[str]] | None = None
         self.exact: set[str] = set()
         self.suffix: dict[tuple[str, ...], int] = {}
         self.deep: dict[int, int] = {}
@@ -300,6 +329,23 @@ class Claims:
             self._of[k] = got
         return got
 
+    def picked_by_another(self, k: int, slide_id: str) -> bool:
+        """Whether a reader other than ``slide_id`` picks image ``k`` alone by the name rule (no
+        path rule giving it an image): the slide ``s1`` at ``s2.svs`` and the slide ``id0`` at
+        ``c/c/s1.tiff`` (listed as ``C/C/S1.TIFF``) both picked the image ``s1``, the first one's
+        lesions given to the second. The readers' name-rule picks are found once a set of
+        readers, each a few look-ups."""
+        if self._by_name is None:
+            self._by_name = {}
+            for sid, image in self._readers:
+                read = as_read(image)
+                if self._index._by_path(_parts(read) if read else (), self) is not None:
+                    continue
+                found = self._index._by_name(sid, read, self)
+                if found.n == 1:
+                    self._by_name.setdefault(found.images[0], []).append(sid)
+        return any(sid != slide_id for sid in self._by_name.get(k, ()))
+
     def unclaimed(self, table: dict[Any, list[int]], key: Any, n: int) -> list[int]:
         """The images ``table`` keeps under ``key`` that no reader names by more than ``n``
         parts, in the file's order (computed once a key)."""
@@ -308,6 +354,17 @@ class Claims:
             got = [k for k in table.get(key, []) if self.of(k) <= n]
             self._unclaimed[(n, key)] = got
         return got
+
+
+class Found(NamedTuple):
+    """What :meth:`ImageIndex.find` picks: the images (at least the first
+    :data:`LISTED_AT_MOST`), how many (``"N+"``: at least N), the name they go by, and whether a
+    lone image of the name rule is another reader's lone pick too (:meth:`Claims.picked_by_another`)."""
+
+    images: list[int]
+    n: int | str
+    name: str
+    shared: bool = False
 
 
 LISTED_AT_MOST = 3

@@ -317,3 +317,24 @@ def test_images_of_two_of_a_slides_names_are_listed_first_few_and_counted() -> N
     issue = image_of(anns, "scan", "z/scan.svs", frozenset({("scan", "z/scan.svs")}))
     assert not isinstance(issue, int)
     assert issue.message.params["n"] == f"{many + 1}+"
+
+
+def test_an_image_two_slides_names_fit_is_neither_slides() -> None:
+    """The slide ``s1`` at ``s2.svs`` and the slide ``id0`` at ``c/c/s1.tiff`` both fit the image
+    ``s1`` (one by its id, the other by its stem); ``id0``'s own image is listed as
+    ``C/C/S1.TIFF``, which no path rule matches (paths are compared as written). Both picked the
+    image ``s1``, so ``id0`` was given the other slide's lesions; now neither is, and a slide whose
+    path names its image still picks it."""
+    from dqm.readers.items import FileAnnotations, image_of
+
+    slides = {"s1": "s2.svs", "id0": "c/c/s1.tiff", "S1": "a/s1.svs"}
+    readers = frozenset(slides.items())
+    anns = FileAnnotations([_image(k, 0) for k in ("a/s1.svs", "C/C/S1.TIFF", "s1")])
+    for slide in ("s1", "id0"):
+        issue = image_of(anns, slide, slides[slide], readers)
+        assert not isinstance(issue, int) and issue.code == "IMAGE_AMBIGUOUS_IN_FILE", (slide, issue)
+        assert issue.message.params["image"] == "s1"
+    assert image_of(anns, "S1", "a/s1.svs", readers) == 0
+    # without the second slide, the image is the first one's
+    alone = frozenset((s, p) for s, p in slides.items() if s != "id0")
+    assert image_of(anns, "s1", "s2.svs", alone) == 2
