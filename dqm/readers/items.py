@@ -82,8 +82,10 @@ def image_of(
     file) names by more of its path (its exact path, or a longer run of trailing parts) is that
     item's, never this slide's: ``A.png`` and ``b/slide1.svs`` for the slides ``A`` at
     ``a/slide1.svs`` and ``B`` at ``b/slide1.svs`` are ``A``'s and ``B``'s, never both ``B``'s.
-    An image the name rule picks alone for two of the ``readers`` is ``IMAGE_AMBIGUOUS_IN_FILE``
-    for both: ``s1`` for the slide ``s1`` at ``s2.svs`` and the slide ``id0`` at ``c/c/s1.tiff``.
+    An image that the same trailing run or the name rule picks alone for two of the ``readers``
+    is ``IMAGE_AMBIGUOUS_IN_FILE`` for both: ``h/a/S1.svs`` for ``a/S1.svs`` and
+    ``a/c/a/S1.svs``; ``s1`` for the slide ``s1`` at ``s2.svs`` and the slide ``id0`` at
+    ``c/c/s1.tiff``.
     """
     index = annotations.names if isinstance(annotations, FileAnnotations) else ImageIndex(annotations)
     found, count, name, shared = index.find(slide_id, as_read(image), readers)
@@ -221,7 +223,7 @@ class ImageIndex:
         if got is None:
             path = self._built()[0]
             got = Claims(self, readers)
-            for _, image in readers:
+            for sid, image in readers:
                 parts = _parts(as_read(image) or "")
                 joined = "/".join(parts)
                 if parts and joined in path:
@@ -230,6 +232,9 @@ class ImageIndex:
                 n, found = self._longest(parts, None)
                 if n and n < TRAILING_INDEXED:
                     got.suffix[parts[-n:]] = n
+                    named_by = got.run_readers.setdefault(parts[-n:], [])
+                    if len(named_by) < 2 and sid not in named_by:
+                        named_by.append(sid)
                 for k in found if n >= TRAILING_INDEXED else ():
                     got.deep[k] = max(n, got.deep.get(k, 0))
             if len(self._claimed) >= CLAIMED_KEPT:
@@ -241,14 +246,20 @@ class ImageIndex:
         """The positions of the images the first rule of :func:`image_of` that any image meets
         picks (in the file's order, at least the first :data:`LISTED_AT_MOST`), how many, and the
         name they go by; none and the slide id when no image goes by any. An image another of
-        ``readers`` names by more of its path (:meth:`claims`) is left out; a lone image of the
-        name rule that another reader's name rule picks alone as well is :attr:`Found.shared`. Each rule is a few look-ups however many images it picks: a file
+        ``readers`` names by more of its path (:meth:`claims`) is left out; a lone image that
+        another reader's longest trailing run (the same run) or name rule picks alone as well is
+        :attr:`Found.shared`: ``a/S1.svs`` and ``a/c/a/S1.svs`` both picked ``h/a/S1.svs``. Each rule is a few look-ups however many images it picks: a file
         of N images that all end like every slide in two parts cost every slide N steps (5.2 s
         CPU for 3,000 slides, O(N²))."""
         parts = _parts(image) if image else ()
         claims = self.claims(readers) if readers else None
         by_path = self._by_path(parts, claims)
         if by_path is not None:
+            run = tuple(by_path.name.split("/"))
+            if by_path.n == 1 and claims is not None and "/".join(parts) not in self._built()[0]:
+                return by_path._replace(
+                    shared=any(sid != slide_id for sid in claims.run_readers.get(run, ()))
+                )
             return by_path
         found = self._by_name(slide_id, image, claims)
         if found.n == 1 and claims is not None and claims.picked_by_another(found.images[0], slide_id):
@@ -304,7 +315,17 @@ class Claims:
     every reader (O(N²)); now a reader is at most :data:`TRAILING_INDEXED` look-ups, an image's
     claim as many, and the unclaimed images of a look-up are kept once a set of readers."""
 
-    __slots__ = ("_by_name", "_index", "_of", "_readers", "_unclaimed", "deep", "exact", "suffix")
+    __slots__ = (
+        "_by_name",
+        "_index",
+        "_of",
+        "_readers",
+        "_unclaimed",
+        "deep",
+        "exact",
+        "run_readers",
+        "suffix",
+    )
 
     def __init__(self, index: ImageIndex, readers: Readers) -> None:
         self._index = index
@@ -312,6 +333,7 @@ class Claims:
         self._by_name: dict[int, list[str]] | None = None
         self.exact: set[str] = set()
         self.suffix: dict[tuple[str, ...], int] = {}
+        self.run_readers: dict[tuple[str, ...], list[str]] = {}  # the readers of a run, two at most
         self.deep: dict[int, int] = {}
         self._of: dict[int, int] = {}
         self._unclaimed: dict[tuple[int, Any], list[int]] = {}

@@ -338,3 +338,19 @@ def test_an_image_two_slides_names_fit_is_neither_slides() -> None:
     # without the second slide, the image is the first one's
     alone = frozenset((s, p) for s, p in slides.items() if s != "id0")
     assert image_of(anns, "s1", "s2.svs", alone) == 2
+
+
+def test_an_image_two_slides_paths_end_like_alike_is_neither_slides() -> None:
+    """``a/S1.svs`` and ``a/c/a/S1.svs`` both end like the image ``http://h/a/S1.svs`` in two
+    parts, and no image ends like either in more: both slides picked it (one slide's lesions for
+    both). Now it is neither's; a third slide whose path ends like it in three parts takes it."""
+    from dqm.readers.items import FileAnnotations, image_of
+
+    slides = {"S1": "a/S1.svs", "S3": "a/c/a/S1.svs", "S2": "c/S1.svs"}
+    anns = FileAnnotations([_image(k, 0) for k in ("http://h/a/S1.svs", "S3.png")])
+    for slide in ("S1", "S3"):
+        issue = image_of(anns, slide, slides[slide], frozenset(slides.items()))
+        assert not isinstance(issue, int) and issue.code == "IMAGE_AMBIGUOUS_IN_FILE", (slide, issue)
+    slides["S4"] = "h/a/S1.svs"
+    assert image_of(anns, "S4", "h/a/S1.svs", frozenset(slides.items())) == 0
+    assert image_of(anns, "S1", "a/S1.svs", frozenset(slides.items())) != 0
