@@ -248,9 +248,10 @@ class ImageIndex:
         name they go by; none and the slide id when no image goes by any. An image another of
         ``readers`` names by more of its path (:meth:`claims`) is left out; a lone image that
         another reader's longest trailing run (the same run) or name rule picks alone as well is
-        :attr:`Found.shared`: ``a/S1.svs`` and ``a/c/a/S1.svs`` both picked ``h/a/S1.svs``. Each rule is a few look-ups however many images it picks: a file
-        of N images that all end like every slide in two parts cost every slide N steps (5.2 s
-        CPU for 3,000 slides, O(N²))."""
+        :attr:`Found.shared`: ``a/S1.svs`` and ``a/c/a/S1.svs`` both picked ``h/a/S1.svs``.
+        Each rule is a few look-ups however many images it picks: a file of N images that all
+        end like every slide in two parts cost every slide N steps (5.2 s CPU for 3,000 slides,
+        O(N²))."""
         parts = _parts(image) if image else ()
         claims = self.claims(readers) if readers else None
         by_path = self._by_path(parts, claims)
@@ -381,7 +382,8 @@ class Claims:
 class Found(NamedTuple):
     """What :meth:`ImageIndex.find` picks: the images (at least the first
     :data:`LISTED_AT_MOST`), how many (``"N+"``: at least N), the name they go by, and whether a
-    lone image of the name rule is another reader's lone pick too (:meth:`Claims.picked_by_another`)."""
+    lone image is another reader's lone pick too, by the same trailing run
+    (:attr:`Claims.run_readers`) or by the name rule (:meth:`Claims.picked_by_another`)."""
 
     images: list[int]
     n: int | str
