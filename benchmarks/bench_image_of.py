@@ -9,6 +9,8 @@ Cases, each ``--items`` slides on one file, every slide picking its own image:
 * ``shared_tail`` (hostile): slide ``z<i>/a/scan.svs``, the file listing ``y<i>/a/scan.svs``:
   every image ends like every slide in two parts and none in three, so every slide is
   ``IMAGE_AMBIGUOUS_IN_FILE`` (all ``--items`` images fit it);
+* ``deep_tail`` (hostile): slide ``z<i>/a/b/c/d/e/f/g/scan.svs``, the file listing
+  ``y<i>/a/b/c/d/e/f/g/scan.svs``: as ``shared_tail``, past the 8 parts the index keeps;
 * ``shared_name`` (hostile): slide ``z<i>/scan.svs``, the file listing ``y<i>/scan.svs``: no
   path runs, every image goes by every slide's name (every slide ambiguous).
 
@@ -49,6 +51,10 @@ def main() -> None:
             [f"case{i}.svs" for i in range(n)],
         ),
         "shared_tail": ([f"y{i}/a/scan.svs" for i in range(n)], [f"z{i}/a/scan.svs" for i in range(n)]),
+        "deep_tail": (
+            [f"y{i}/a/b/c/d/e/f/g/scan.svs" for i in range(n)],
+            [f"z{i}/a/b/c/d/e/f/g/scan.svs" for i in range(n)],
+        ),
         "shared_name": ([f"y{i}/scan.svs" for i in range(n)], [f"z{i}/scan.svs" for i in range(n)]),
     }
     chosen = args.cases.split(",") if args.cases else list(cases)

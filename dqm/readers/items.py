@@ -7,6 +7,7 @@ sheet, validity) matches files to slides again.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import hashlib
 import heapq
@@ -169,12 +170,14 @@ class ImageIndex:
     of 40,000 folders is kept in 80 KB, not the 6.4 GB of all its trailing runs, and a slide
     finds the images that end like its path in a few look-ups, however many share its name."""
 
-    __slots__ = ("_by", "_claimed", "annotations")
+    __slots__ = ("_by", "_claimed", "_deep", "_deep_found", "annotations")
 
     def __init__(self, annotations: list[Annotation]) -> None:
         self.annotations = annotations
         self._by: tuple[dict[Any, list[int]], ...] | None = None
         self._claimed: dict[Readers, Claims] = {}
+        self._deep: dict[tuple[str, ...], tuple[list[tuple[str, ...]], list[int]]] = {}
+        self._deep_found: dict[tuple[str, ...], list[int]] = {}
 
     def _built(self) -> tuple[dict[Any, list[int]], ...]:
         """The positions of the images by path, by trailing run of 2 to :data:`TRAILING_INDEXED`
@@ -208,12 +211,46 @@ class ImageIndex:
                 if found:
                     return n, found
                 continue
-            runs = [(self._run(k, parts), k) for k in trailing.get(key, [])]
-            runs = [(r, k) for r, k in runs if claims is None or r >= claims.of(k)]
+            if key not in trailing:
+                continue
+            longest, prefix, found = self._deepest(key, parts)
+            if claims is None or (found := claims.unclaimed(self._deep_found, prefix, longest)):
+                return longest, found
+            runs = [(self._run(k, parts), k) for k in trailing[key]]  # all claimed by more: walk
+            runs = [(r, k) for r, k in runs if r >= claims.of(k)]
             if runs:
                 longest = max(r for r, _ in runs)
                 return longest, [k for r, k in runs if r == longest]
         return 0, []
+
+    def _deepest(
+        self, key: tuple[str, ...], parts: tuple[str, ...]
+    ) -> tuple[int, tuple[str, ...], list[int]]:
+        """The longest run of trailing parts (at most :data:`MAX_TRAILING`) ``parts`` and an image
+        ending in the :data:`TRAILING_INDEXED` parts ``key`` have the same, that run (its parts
+        last first) and its images, in the file's order: a bisection of the images' paths sorted
+        last part first, each run's images listed once. Comparing ``parts`` with every image of
+        ``key`` cost 5.7 s CPU for 1,000 slides whose 1,000 images all end in the same 8 parts."""
+        got = self._deep.get(key)
+        if got is None:
+            entries = sorted(
+                (tuple(reversed(p[-MAX_TRAILING:])), k)
+                for k in self._built()[1][key]
+                for p in self.paths_of(k)
+                if p[-TRAILING_INDEXED:] == key
+            )
+            got = self._deep[key] = ([end for end, _ in entries], [k for _, k in entries])
+        ends, ks = got
+        q = tuple(reversed(parts[-MAX_TRAILING:]))
+        i = bisect.bisect_left(ends, q)
+        longest = max(_trailing(q[::-1], ends[j][::-1]) for j in (i - 1, i) if 0 <= j < len(ends))
+        prefix = q[:longest]
+        found = self._deep_found.get(prefix)
+        if found is None:
+            lo = bisect.bisect_left(ends, prefix)
+            hi = bisect.bisect_left(ends, True, lo, key=lambda end: end[:longest] > prefix)
+            found = self._deep_found[prefix] = sorted(set(ks[lo:hi]))
+        return longest, prefix, found
 
     def claims(self, readers: Readers) -> Claims:
         """What ``readers`` name by their paths (:class:`Claims`): each one's exact path, else
@@ -229,14 +266,16 @@ class ImageIndex:
                 if parts and joined in path:
                     got.exact.add(joined)
                     continue
-                n, found = self._longest(parts, None)
+                n, _ = self._longest(parts, None)
                 if n and n < TRAILING_INDEXED:
                     got.suffix[parts[-n:]] = n
                     named_by = got.run_readers.setdefault(parts[-n:], [])
                     if len(named_by) < 2 and sid not in named_by:
                         named_by.append(sid)
-                for k in found if n >= TRAILING_INDEXED else ():
-                    got.deep[k] = max(n, got.deep.get(k, 0))
+                if n >= TRAILING_INDEXED:
+                    ends = tuple(reversed(parts[-MAX_TRAILING:]))[:n]
+                    got.deep[ends] = n
+                    got.deep_lengths.add(n)
             if len(self._claimed) >= CLAIMED_KEPT:
                 self._claimed.clear()
             self._claimed[readers] = got
@@ -323,6 +362,7 @@ class Claims:
         "_readers",
         "_unclaimed",
         "deep",
+        "deep_lengths",
         "exact",
         "run_readers",
         "suffix",
@@ -335,7 +375,8 @@ class Claims:
         self.exact: set[str] = set()
         self.suffix: dict[tuple[str, ...], int] = {}
         self.run_readers: dict[tuple[str, ...], list[str]] = {}  # the readers of a run, two at most
-        self.deep: dict[int, int] = {}
+        self.deep: dict[tuple[str, ...], int] = {}  # a run past TRAILING_INDEXED, last part first
+        self.deep_lengths: set[int] = set()
         self._of: dict[int, int] = {}
         self._unclaimed: dict[tuple[int, Any], list[int]] = {}
 
@@ -343,8 +384,11 @@ class Claims:
         """The most parts of image ``k``'s path some reader names it by (0 for none)."""
         got = self._of.get(k)
         if got is None:
-            got = self.deep.get(k, 0)
+            got = 0
+            lengths = self.deep_lengths
             for parts in self._index.paths_of(k):
+                ends = tuple(reversed(parts[-MAX_TRAILING:]))
+                got = max([got, *(self.deep.get(ends[:n], 0) for n in lengths)])
                 if "/".join(parts) in self.exact:
                     got = EXACT
                 for n in range(2, min(len(parts), TRAILING_INDEXED - 1) + 1):

@@ -354,3 +354,25 @@ def test_an_image_two_slides_paths_end_like_alike_is_neither_slides() -> None:
     slides["S4"] = "h/a/S1.svs"
     assert image_of(anns, "S4", "h/a/S1.svs", frozenset(slides.items())) == 0
     assert image_of(anns, "S1", "a/S1.svs", frozenset(slides.items())) != 0
+
+
+def test_images_that_all_end_like_every_slide_past_the_indexed_parts_are_not_compared_a_slide_each(
+    monkeypatch,
+) -> None:
+    """As above, past the 8 trailing parts the index keeps (``y<i>/a/b/c/d/e/f/g/scan.svs`` for
+    the slides ``z<i>/a/b/c/d/e/f/g/scan.svs``): every slide compared its path with every image
+    (5.7 s CPU for 1,000 slides); the images' paths are now bisected, last part first."""
+    from dqm.readers.items import FileAnnotations, ImageIndex, image_of
+
+    compared = []
+    run = ImageIndex._run
+    monkeypatch.setattr(ImageIndex, "_run", lambda self, k, parts: compared.append(k) or run(self, k, parts))
+    n, tail = 40, "/a/b/c/d/e/f/g/scan.svs"
+    anns = FileAnnotations([_image(f"y{i}{tail}", 0) for i in range(n)] + [_image(f"x/w/z0{tail}", 0)])
+    readers = frozenset((f"id{i}", f"z{i}{tail}") for i in range(n))
+    picks = [image_of(anns, f"id{i}", f"z{i}{tail}", readers) for i in range(n)]
+    assert len(compared) <= n
+    assert picks[0] == n
+    for issue in picks[1:]:
+        assert not isinstance(issue, int) and issue.code == "IMAGE_AMBIGUOUS_IN_FILE"
+        assert issue.message.params["n"] == n
