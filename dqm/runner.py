@@ -56,7 +56,7 @@ from dqm.readers import (
     within_limits,
 )
 from dqm.readers.common.base import failed
-from dqm.readers.common.held import lesion_texts
+from dqm.readers.common.held import lesion_classes, lesion_texts
 from dqm.readers.items import unpicked_text
 from dqm.readers.mask import at_offset, at_slide_scale
 from dqm.records import ItemRecords
@@ -307,7 +307,7 @@ def _others_classes(parsed: list[Annotation], annotation: Annotation) -> dict[st
     lack, each at its first lesion's ``category_id``: the item that searches a shared file's own
     text searches them, the other items none (``deid.annotation_properties``). Each item searched
     its own lesions' names: a 4 MB category name 20 times for 20 items (16.4 s of CPU)."""
-    seen = {lesion.raw_class for lesion in annotation.lesions}
+    seen = lesion_classes(annotation)
     out: dict[str, str] = {}
     for ann in parsed:
         for where, raw_class, _ in lesion_texts(ann):

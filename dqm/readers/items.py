@@ -21,7 +21,7 @@ from dqm.i18n import msg
 from dqm.identifiers import key_holds_text, reading_keys
 from dqm.model import Annotation, Item, ReadIssue
 from dqm.readers.common.base import has_text, pointer
-from dqm.readers.common.held import built, lesion_classes, lesion_texts
+from dqm.readers.common.held import built, lesion_texts
 
 Readers = frozenset[tuple[str, str | None]]
 """The items that read one annotation file: each one's slide id and slide file (the path as the
@@ -505,8 +505,8 @@ def unpicked_text(
     """The text of the images of a file of many images that :func:`image_of` picks for none of
     its ``readers`` (the audit's manifest lists only some of a shared COCO file's images; an
     image two slides' names fit is picked by neither, and searched here), by pointer: each
-    image's own, its lesions' properties, and a lesion's class when no picked lesion has it (at the lesion's
-    ``category_id``). No item of the audit has these images, so the one that searches the file's
+    image's own and its lesions' properties (the class names of every image are the runner's
+    ``_others_classes``). No item of the audit has these images, so the one that searches the file's
     own text searches them (:attr:`~dqm.model.Item.searches_file_text`), from the lesions'
     own texts, none of their lesions built (:func:`~dqm.readers.common.held.lesion_texts`); a
     value under a key the profile's ``identifier_keys`` name kept whatever it is, as in the parse
@@ -520,16 +520,12 @@ def _unpicked(annotations: list[Annotation], readers: Readers) -> dict[str, Any]
         annotations = FileAnnotations(annotations)
     found = (image_of(annotations, slide_id, image, readers) for slide_id, image in readers)
     picked = {id(annotations[k]) for k in found if isinstance(k, int)}
-    classes: set[str | None] = set().union(*(lesion_classes(ann) for ann in annotations if id(ann) in picked))
     out: dict[str, Any] = {}
     for ann in annotations:
         if ann.image_key is None or id(ann) in picked:
             continue
         out.update(ann.properties)
-        for where, raw_class, properties in lesion_texts(ann):
-            if isinstance(raw_class, str) and raw_class not in classes:
-                classes.add(raw_class)
-                out[where + "/category_id"] = raw_class
+        for where, _, properties in lesion_texts(ann):
             out.update(
                 (where + pointer(key), value)
                 for key, value in properties.items()
