@@ -138,6 +138,24 @@ def test_records_made_with_other_libraries_are_not_served(batch, profile, tmp_pa
     assert len(checked) == 6
 
 
+def test_a_system_openslide_library_upgraded_serves_no_record(batch, profile, tmp_path, checked, monkeypatch):
+    """A system's OpenSlide (Debian's ``libopenslide``, no ``openslide-bin`` wheel) has no package
+    version: its upgrade kept every record, a slide the old library could not open keeping its
+    ``SLIDE_UNOPENABLE``. The version the library reports itself is keyed."""
+    import openslide
+
+    audit(batch, profile, tmp_path / "cache")
+    checked.clear()
+    monkeypatch.setattr(openslide, "__library_version__", "99.0.0")
+    dqm.cache.library_versions.cache_clear()
+    try:
+        assert dqm.cache.library_versions()[dqm.cache.OPENSLIDE_LIBRARY] == "99.0.0"
+        audit(batch, profile, tmp_path / "cache")
+        assert len(checked) == 6
+    finally:
+        dqm.cache.library_versions.cache_clear()
+
+
 def test_a_library_whose_metadata_cannot_be_read_is_keyed_as_unreadable(tmp_path, monkeypatch):
     """A library's METADATA that is not UTF-8 made importlib raise UnicodeDecodeError, which
     ``_version`` let through (it caught PackageNotFoundError only): the run ended there."""
