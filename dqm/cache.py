@@ -77,7 +77,7 @@ from dqm.i18n import Message, msg
 from dqm.model import RECORD_VERSION, Item, ItemRecord
 from dqm.readers.items import readers_key
 from dqm.slide_io import stat_and_print
-from dqm.slide_refs import may_be_dicom, opened_besides
+from dqm.slide_refs import MAX_PARTS, may_be_dicom, opened_besides
 from dqm.strictjson import loads as strict_loads
 
 if TYPE_CHECKING:
@@ -137,10 +137,10 @@ def file_key(root: Path, rel: str | None, listed: frozenset[str] | set[str] = fr
         return [norm, type(exc).__name__, str(exc)]
 
 
-MAX_PRINTED_BESIDES = 1_000
+MAX_PRINTED_BESIDES = MAX_PARTS
 """Files besides a slide (:func:`_besides`) whose ends are read into its key; the others are keyed
-by their stat alone. A MIRAX slide has its index and tens of data files, a few hundred for the
-largest scans; a ``Slidedat.ini`` of 1 MiB may name 20,000 (2 MiB read of each: 40 GB a run)."""
+by their stat alone (:data:`dqm.slide_refs.MAX_PARTS`: the record prints, and hashes whole, as
+many)."""
 UNPRINTED = "stat only"
 """The print of a file besides a slide past :data:`MAX_PRINTED_BESIDES` (its stat is keyed)."""
 

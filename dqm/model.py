@@ -454,13 +454,14 @@ class Item:
 # Built once per item in the worker that read its files; thumbnails, the review sheet and (later)
 # the cache and the executors read it instead of reading or parsing any file again.
 
-RECORD_VERSION = 9
+RECORD_VERSION = 10
 """Bumped whenever :class:`ItemRecord`'s plain-data form changes; older forms are refused (2: the
 slide summary carries its perceptual hash; 3: the slide facts carry the artefacts' shares and map;
 4: the slide summary carries its stain descriptors, JPEG quality and scanner;
 5: the full SHA-256 of the files it hashed whole; 6: every finding carries its msgid and
 parameters, so a cached record renders in Korean too; 7: each file's size, times and inode; 8: the files found sparse, with their sizes;
-9: a finding counting the issues past a reader's cap carries the value slots they name)."""
+9: a finding counting the issues past a reader's cap carries the value slots they name;
+10: the quick prints of the files OpenSlide opens besides the slide)."""
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -769,6 +770,10 @@ class ItemRecord:
     sparse: dict[str, tuple[int, int]] = dataclasses.field(default_factory=dict)
     """The item's files found sparse (batch path -> apparent and allocated bytes,
     :mod:`dqm.sparse_files`): not read whole, each reported ``FILE_SPARSE``."""
+    parts: dict[str, str] = dataclasses.field(default_factory=dict)
+    """The quick print of each file OpenSlide opens besides the slide (batch path -> print:
+    :func:`dqm.slide_refs.slide_parts`, a MIRAX slide's folder, a VMS key file's images); their
+    stats are in :attr:`stats`, their full SHA-256 in :attr:`sha256` when hashed whole."""
     version: int = RECORD_VERSION
 
     def to_dict(self) -> dict[str, Any]:
@@ -789,6 +794,7 @@ class ItemRecord:
             "sha256": sorted(self.sha256.items()),  # pairs, not an object: a cache restores values, not keys
             "stats": sorted(self.stats.items()),
             "sparse": sorted([path, list(sizes)] for path, sizes in self.sparse.items()),
+            "parts": sorted(self.parts.items()),
         }
 
     @classmethod
@@ -817,4 +823,5 @@ class ItemRecord:
             sha256={str(path): str(digest) for path, digest in data["sha256"]},
             stats={str(path): [int(n) for n in stat] for path, stat in data["stats"]},
             sparse={str(path): (int(a), int(b)) for path, (a, b) in data["sparse"]},
+            parts={str(path): str(quick) for path, quick in data["parts"]},
         )

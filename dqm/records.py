@@ -54,6 +54,7 @@ class ItemRecords(Columns[ItemRecord]):
         self._findings: dict[int, list[Finding]] = {}
         self._sha256: dict[int, dict[str, str]] = {}
         self._sparse: dict[int, dict[str, tuple[int, int]]] = {}
+        self._parts: dict[int, dict[str, str]] = {}
 
     @classmethod
     def of(cls, records: Iterable[ItemRecord], whole: bool = True) -> ItemRecords:
@@ -82,6 +83,7 @@ class ItemRecords(Columns[ItemRecord]):
         _put(self._findings, k, record.findings)
         _put(self._sha256, k, record.sha256)
         _put(self._sparse, k, record.sparse)
+        _put(self._parts, k, record.parts)
         self._annotation_sha256[k] = record.annotation_sha256
         # in the array when they are those of the item's files, in their order
         stats = record.stats
@@ -105,6 +107,7 @@ class ItemRecords(Columns[ItemRecord]):
         out._findings = taken(self._findings, rows)
         out._sha256 = taken(self._sha256, rows)
         out._sparse = taken(self._sparse, rows)
+        out._parts = taken(self._parts, rows)
         return out
 
     def with_findings(self, keep: Callable[[list[Finding]], list[Finding]]) -> ItemRecords:
@@ -170,6 +173,10 @@ class ItemRecords(Columns[ItemRecord]):
         """Item ``k``'s files hashed whole (read, never changed)."""
         return self._sha256.get(k, {})
 
+    def parts_of(self, k: int) -> Mapping[str, str]:
+        """The quick print of each file OpenSlide opens besides item ``k``'s slide (read, never changed)."""
+        return self._parts.get(k, {})
+
     def stat_of(self, k: int, path: str) -> list[int] | None:
         """The stat item ``k`` took of its file ``path``, or None (the one stat asked for: no
         dictionary of the row's stats built)."""
@@ -199,6 +206,7 @@ class ItemRecords(Columns[ItemRecord]):
             sha256=dict(self._sha256.get(k, {})),
             stats=self._stats_of(k),
             sparse=dict(self._sparse.get(k, {})),
+            parts=dict(self._parts.get(k, {})),
         )
 
     def _stats_of(self, k: int) -> dict[str, list[int]]:

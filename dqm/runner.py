@@ -68,7 +68,9 @@ from dqm.slide_io import (
     import_decoders,
     keep_freed_memory,
     probe_slide_cached,
+    stat_and_print,
 )
+from dqm.slide_refs import slide_parts
 from dqm.sparse_files import SparseFileError, sparse_at
 from validators.context import BatchView, EarlierRelease, FileStatus, ItemFacts, ItemView
 from validators.engine import ConfiguredCheck, configure, crash_finding, run_checks
@@ -338,6 +340,7 @@ def check_item(
     stats, sparse, seen = _stats(
         {ann_status.path: ann_path, image.path: image_path if options.slides else None}
     )
+    parts = _parts(root, image.path, seen.get(image.path or "")) if options.slides else {}
     probe: SlideProbe | None = None
     if options.slides and image.exists and image_path is not None:
         probe_options = ProbeOptions(
@@ -389,7 +392,7 @@ def check_item(
     )
     if annotation is not None:
         annotation.document = None  # the parsed text is not needed past the checks
-    whole = set(item.listed) | (set(files) if options.full_hashes else set())
+    whole = set(item.listed) | (set(files) | set(parts) if options.full_hashes else set())
     known = dict(hashed or {})
     if ann_hash and ann_status.path:
         known[ann_status.path] = ann_hash
@@ -407,8 +410,9 @@ def check_item(
         annotation=ParsedAnnotation.of(annotation) if annotation is not None else None,
         slide=probe.facts() if probe is not None else None,
         sha256=_whole_hashes(root, sorted(whole), known, sparse),
-        stats=stats,
+        stats=stats | {part: stat for part, (_, stat) in parts.items()},
         sparse=sparse,
+        parts={part: quick for part, (quick, _) in parts.items()},
     )
 
 
@@ -437,6 +441,25 @@ def _parsed(
     if digest is not None and st is not None and read is not None and len(data) == st.st_size:
         file_digests.remember(path, st, digest, since, read)
     return lambda: parse_annotation(data, rel, profile.limits, digest, keys), None, digest
+
+
+def _parts(root: Path, rel: str | None, st: os.stat_result | None) -> dict[str, tuple[str, list[int]]]:
+    """The quick print and stat of each file OpenSlide opens besides the slide ``rel`` (its stat
+    ``st``; :func:`dqm.slide_refs.slide_parts`: a MIRAX slide's folder, a VMS key file's images,
+    at most :data:`~dqm.slide_refs.MAX_PARTS`), taken before the probe reads them. What the slide
+    shows depends on them: with full hashes they are hashed whole too (``--certify`` confirms a
+    record by them), and ``--results`` fingerprints them. A file that cannot be read is left out
+    (OpenSlide's error says so)."""
+    if rel is None or st is None:
+        return {}
+    out = {}
+    for part in slide_parts(os.path.join(root, rel), st.st_size, root)[0]:
+        try:
+            *stat, quick = stat_and_print(os.path.join(root, part))
+        except (OSError, ValueError):
+            continue
+        out[part] = (str(quick), [int(n) for n in stat])
+    return out
 
 
 def file_stat(path: Path) -> list[int]:
@@ -499,14 +522,16 @@ class Certified(Item):
     hashes the files the record was made from and checks the item only when one differs."""
 
     files: tuple[str, ...] = ()
-    """The files (batch paths) the record holds full hashes of when they could be read."""
+    """The files (batch paths) the record holds full hashes of when they could be read: the
+    item's, and those OpenSlide opens besides its slide (a MIRAX data file rewritten in place
+    with its times put back was certified by the slide's own hash)."""
     expected: dict[str, str] = field(default_factory=dict)
     """The record's full SHA-256 of those files."""
 
     @classmethod
     def of(cls, item: Item, record: ItemRecord) -> Certified:
         base = {f.name: getattr(item, f.name) for f in dataclasses.fields(Item)}
-        files = tuple(sorted({*record.files, *item.listed}))
+        files = tuple(sorted({*record.files, *item.listed, *record.parts}))
         return cls(**base, files=files, expected=dict(record.sha256))
 
 

@@ -479,3 +479,25 @@ def opened_besides(path: str, size: int, root: Path) -> list[tuple[str, str | No
     real_root = os.path.realpath(root)
     targets = dict.fromkeys(os.path.realpath(_cut(os.path.join(folder, ref.lstrip("/")))) for ref in refs)
     return [(target, _refused(target, real_root)) for target in targets]
+
+
+MAX_PARTS = 1_000
+"""Files besides one slide (:func:`slide_parts`) that its record prints and, with full hashes,
+hashes whole, that ``--results`` fingerprints and the result cache reads the ends of. A MIRAX
+slide has its index and tens of data files, a few hundred for the largest scans; a
+``Slidedat.ini`` of 1 MiB may name 20,000 (2 MiB read of each: 40 GB a run). Past it, a file is
+keyed by its stat alone (:data:`dqm.cache.UNPRINTED`) and is neither hashed nor fingerprinted."""
+
+
+def slide_parts(path: str, size: int, root: Path) -> tuple[list[str], int]:
+    """The batch paths (below ``root`` as it resolves) of the regular files OpenSlide opens by name
+    besides the slide at ``path`` (``size`` bytes) and may open (:func:`opened_besides`: none
+    refused), in the order first named: the first :data:`MAX_PARTS`, and how many more there
+    are. A DICOM slide's folder is not listed (the result cache keys its listing)."""
+    real_root = os.path.realpath(root)
+    found = [
+        os.path.relpath(target, real_root)
+        for target, why in opened_besides(path, size, root)
+        if why is None and os.path.isfile(target)
+    ]
+    return found[:MAX_PARTS], max(len(found) - MAX_PARTS, 0)

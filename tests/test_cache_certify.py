@@ -142,6 +142,44 @@ def test_a_change_the_key_cannot_see_is_served_plainly_and_refused_by_certify(
     assert checked == []
 
 
+def _mirax(root: Path) -> Path:
+    """A MIRAX slide ``m`` (``m.mrxs``, ``m/Slidedat.ini``) with its annotation, whose data file
+    of 3 MiB (its middle outside the quick print) is returned."""
+    from tests.helpers import native_doc
+
+    (root / "m").mkdir(parents=True)
+    (root / "m.json").write_text(json.dumps(native_doc()))
+    (root / "m.mrxs").write_bytes(b"\0" * 64)
+    (root / "m" / "Slidedat.ini").write_text("[HIERARCHICAL]\nINDEXFILE=Index.dat\nFILE_0=Data0.dat\n")
+    (root / "m" / "Index.dat").write_bytes(b"index")
+    data = root / "m" / "Data0.dat"
+    data.write_bytes(np.random.default_rng(1).bytes(3 << 20))
+    return data
+
+
+def test_certify_hashes_the_files_openslide_opens_besides_the_slide(tmp_path, profile, checked, monkeypatch):
+    """A MIRAX slide's data file rewritten in place, its size, modification time and inode kept
+    (on a file system without change times of its own), was certified: --certify hashed the
+    ``.mrxs`` alone, and the data file's part of the key is its stat and quick print."""
+    real = dqm.cache.stat_and_print
+    monkeypatch.setattr(dqm.cache, "stat_and_print", lambda path: (lambda k: [*k[:2], k[1], *k[3:]])(real(path)))
+    data = _mirax(tmp_path / "b")
+    first, _ = audit(tmp_path / "b", profile, tmp_path / "cache", CERTIFY)
+    (record,) = list(first.outcomes)
+    assert set(record.parts) == {"m/Slidedat.ini", "m/Index.dat", "m/Data0.dat"}
+    assert set(record.sha256) == {"m.mrxs", "m.json", *record.parts}
+    checked.clear()
+    _, cache = audit(tmp_path / "b", profile, tmp_path / "cache", CERTIFY)
+    assert checked == [] and cache.hits == 1  # each file hashes the same: the record stands
+    _blank_the_middle_keeping_size_and_times(data)
+    checked.clear()
+    _, cache = audit(tmp_path / "b", profile, tmp_path / "cache", PLAIN)
+    assert checked == [] and cache.hits == 1  # a plain run is blind to it, as to a slide's middle
+    certified, cache = audit(tmp_path / "b", profile, tmp_path / "cache", CERTIFY)
+    assert checked == ["m"] and cache.unconfirmed == ["m"]
+    assert next(iter(certified.outcomes)).sha256["m/Data0.dat"] != record.sha256["m/Data0.dat"]
+
+
 def test_with_change_times_even_a_plain_run_checks_the_blanked_slide_again(batch, profile, tmp_path, checked):
     audit(batch, profile, tmp_path / "cache", PLAIN)
     _blank_the_middle_keeping_size_and_times(batch / SLIDE)
