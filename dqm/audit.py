@@ -142,8 +142,8 @@ def with_finding(result: QualityResult, finding: Finding) -> QualityResult:
 
 def file_digests(run: Run) -> FileDigests:
     """Each file the run read with its hashes (once, in item order, then the manifest): the
-    annotation files and the manifest by full SHA-256, slides by their quick print and, when they
-    were hashed whole, their full SHA-256. Made from the run's own checked values, straight into
+    annotation files and the manifest by full SHA-256, slides and the files OpenSlide opens
+    besides them by their quick print and, when they were hashed whole, their full SHA-256. Made from the run's own checked values, straight into
     columns (one row per file, no object: a million at a million items)."""
     out = FileDigests([])
     seen: set[str] = set()
@@ -164,6 +164,12 @@ def file_digests(run: Run) -> FileDigests:
             if full or quick:
                 seen.add(norm)
                 out.append(norm, role, full, quick, records.stat_of(k, norm))
+        for part, quick in records.parts_of(k).items():  # the files OpenSlide opens besides the slide
+            if part not in seen:
+                seen.add(part)
+                out.append(
+                    part, "slide_part", records.full_hashes_of(k).get(part), quick, records.stat_of(k, part)
+                )
     disc = run.discovery
     if disc.manifest is not None and disc.manifest_sha256 is not None and disc.manifest not in seen:
         out.append(disc.manifest, "manifest", disc.manifest_sha256)

@@ -50,12 +50,13 @@ __all__ = [
     "Verdict",
     "collector_paused",
     "load_result",
+    "with_slide_parts",
 ]
 
 DIMENSIONS = ("syntactic", "semantic", "diversity", "validity")
 """The quality dimensions, in report order: each is a field of :class:`QualityResult`."""
 
-SCHEMA_VERSION = "1.14"
+SCHEMA_VERSION = "1.15"
 """``major.minor``: a minor bump adds optional fields (older files still load); a major bump
 breaks readers. 1.1 added ``checks``, ``thumbnails`` and ``verdict.pending``; 1.2 added
 ``diversity.gates`` (the figures its gate reads, like the other dimensions' ``gates``; an older
@@ -77,7 +78,16 @@ the identifier); 1.7 added ``run_id``, ``verdict.not_evaluated``, ``verdict.cras
 stands for, which value-grain accuracy counts); 1.14 added ``disabled_checks`` (the checks the profile
 turned off, which the report, the summary and the console name beside the verdict) and
 ``redelivery.fixed_total`` and ``redelivery.fixed_by_code`` (``redelivery.fixed`` lists the first
-1,000 fixed findings; older files list them all)."""
+1,000 fixed findings; older files list them all); 1.15 added the role ``slide_part`` to
+``batch.files`` (a file OpenSlide opens besides a slide: a MIRAX slide's ``Slidedat.ini`` and
+data files, a VMS key file's images), which ``batch.fingerprint`` covers too (an older result's
+fingerprint is compared without them, :func:`with_slide_parts`)."""
+
+SLIDE_PARTS_FROM = (1, 15)
+"""The first schema version whose fingerprint covers the files besides each slide."""
+
+
+FileRole = Literal["slide", "annotation", "manifest", "slide_part"]
 
 
 class FileDigest(Frozen):
@@ -85,7 +95,8 @@ class FileDigest(Frozen):
 
     path: str
     """Its path in the batch (``a/b.svs``)."""
-    role: Literal["slide", "annotation", "manifest"]
+    role: FileRole
+    """``slide_part`` (1.15): a file OpenSlide opens besides a slide (a MIRAX data file...)."""
     sha256: str | None = None
     """SHA-256 of the whole file (slides: only when hashed whole, ``--full-hashes`` or a checksum list)."""
     quick_print: str | None = None
@@ -95,7 +106,7 @@ class FileDigest(Frozen):
     ``--results`` reads again only the files where one differs."""
 
 
-FILE_ROLES: tuple[Literal["slide", "annotation", "manifest"], ...] = ("slide", "annotation", "manifest")
+FILE_ROLES: tuple[FileRole, ...] = ("slide", "annotation", "manifest", "slide_part")
 _EVERY_FIELD = set(FileDigest.model_fields)  # a row's fields, each given (shared, never changed)
 
 
@@ -118,7 +129,7 @@ class FileDigests(Columns[FileDigest]):
     def append(
         self,
         path: str,
-        role: Literal["slide", "annotation", "manifest"],
+        role: FileRole,
         sha256: str | None = None,
         quick_print: str | None = None,
         stat: list[int] | None = None,
@@ -313,6 +324,15 @@ class QualityResult(Frozen):
 
 class ResultsError(ValueError):
     """A file that cannot be read as a ``results.json`` of a supported schema version."""
+
+
+def with_slide_parts(version: str) -> bool:
+    """Whether a result of schema ``version`` fingerprints the files besides each slide
+    (:data:`SLIDE_PARTS_FROM`)."""
+    try:
+        return tuple(int(n) for n in version.split(".")[:2]) >= SLIDE_PARTS_FROM
+    except ValueError:
+        return True
 
 
 def _schema_major(version: object) -> str | None:

@@ -3,7 +3,9 @@
 ``dqm sample``, ``dqm validity`` and ``dqm audit`` (its diversity, validity, thumbnail and lot
 stages) accept ``--results DIR/results.json``. Every one of them first asks :func:`refusal`
 whether that result may stand for the batch as it is now: audited with this profile (its SHA-256)
-and of these files (:func:`~dqm.syntactic.accuracy.batch_fingerprint`). A stage that needs more
+and of these files (:func:`~dqm.syntactic.accuracy.batch_fingerprint`, the files OpenSlide opens
+besides each slide included from results 1.15 on: a MIRAX data file changed since the audit left
+the fingerprint as it was, and the item was checked again under the old plan). A stage that needs more
 than results.json holds — the parsed annotations, slide facts and clinical records of
 :class:`~dqm.model.ItemRecord` — rebuilds the audit's :class:`~dqm.runner.Run` from the audit's
 per-item result cache (:func:`reused_run`): no annotation is parsed and no slide is probed again.
@@ -23,7 +25,7 @@ from dqm.batch import PATH_COLUMNS, Discovery, discover
 from dqm.cache import DB_NAME, RecordCache, context_key
 from dqm.identifiers import Masker
 from dqm.profile import Profile
-from dqm.results import QualityResult
+from dqm.results import QualityResult, with_slide_parts
 from dqm.runner import Progress, Run, RunOptions, run_batch
 from dqm.syntactic.accuracy import batch_fingerprint
 from validators.context import EarlierRelease
@@ -50,7 +52,8 @@ def refusal(
         f.path: (f.stat, f.sha256 if f.role == "annotation" else f.quick_print) for f in result.batch.files
     }
     discovery = discovery if discovery is not None else discover(root)
-    if result.batch.fingerprint != batch_fingerprint(root, discovery, recorded):
+    parts = with_slide_parts(result.schema_version)  # 1.15 on: the files besides each slide too
+    if result.batch.fingerprint != batch_fingerprint(root, discovery, recorded, parts):
         return (
             f"--results {path} does not match the batch: its files changed since that audit "
             "(fingerprint differs); audit the batch again, or run without --results"

@@ -501,3 +501,13 @@ def slide_parts(path: str, size: int, root: Path) -> tuple[list[str], int]:
         if why is None and os.path.isfile(target)
     ]
     return found[:MAX_PARTS], max(len(found) - MAX_PARTS, 0)
+
+
+def parts_of(root: Path, rel: str) -> list[str]:
+    """:func:`slide_parts` of the slide at the batch path ``rel`` (none when it cannot be stat'ed)."""
+    path = os.path.join(root, rel)
+    try:
+        size = os.stat(path).st_size
+    except OSError:
+        return []
+    return slide_parts(path, size, root)[0]

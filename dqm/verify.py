@@ -16,10 +16,11 @@ from dqm.digest import DigestError, html_digest, results_digest
 from dqm.findings import clip
 from dqm.i18n import N_, msg
 from dqm.output import read_named
-from dqm.results import QualityResult
+from dqm.results import QualityResult, with_slide_parts
 from dqm.signing import MAX_SIGNATURE_BYTES, SignatureError, check, read_signature
 from dqm.slide_io import fingerprint as slide_print
 from dqm.slide_io import full_hash
+from dqm.slide_refs import parts_of
 from dqm.syntactic.accuracy import batch_fingerprint
 
 Mask = Callable[[str], str]
@@ -134,7 +135,8 @@ def check_batch(result: QualityResult, root: Path, mask: Mask | None) -> Verific
     """Whether the batch's files are those the audit read: every file of ``batch.files`` by its full
     SHA-256 (a slide hashed only by its quick print, by that), no item file added, and the same
     fingerprint. Paths are compared as the results name them (masked with ``mask``)."""
-    now = batch_fingerprint(root)
+    parts = with_slide_parts(result.schema_version)  # 1.15 on: the files besides each slide too
+    now = batch_fingerprint(root, parts=parts)
     if not result.batch.files:
         if now != result.batch.fingerprint:
             why = msg(
@@ -156,6 +158,8 @@ def check_batch(result: QualityResult, root: Path, mask: Mask | None) -> Verific
             norm, outside = normalise(rel or "")
             if norm and not outside and jailed(root, norm)[0] is not None:
                 there[shown(norm)] = norm
+                if parts and rel == item.image_path:  # the files OpenSlide opens besides it
+                    there.update((shown(part), part) for part in parts_of(root, norm))
     if current.manifest is not None and current.manifest_sha256 is not None:
         there[shown(current.manifest)] = current.manifest
     differences: list[str] = []

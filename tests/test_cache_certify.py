@@ -162,7 +162,9 @@ def test_certify_hashes_the_files_openslide_opens_besides_the_slide(tmp_path, pr
     (on a file system without change times of its own), was certified: --certify hashed the
     ``.mrxs`` alone, and the data file's part of the key is its stat and quick print."""
     real = dqm.cache.stat_and_print
-    monkeypatch.setattr(dqm.cache, "stat_and_print", lambda path: (lambda k: [*k[:2], k[1], *k[3:]])(real(path)))
+    monkeypatch.setattr(
+        dqm.cache, "stat_and_print", lambda path: (lambda k: [*k[:2], k[1], *k[3:]])(real(path))
+    )
     data = _mirax(tmp_path / "b")
     first, _ = audit(tmp_path / "b", profile, tmp_path / "cache", CERTIFY)
     (record,) = list(first.outcomes)

@@ -14,7 +14,9 @@ semantic, the review drawn with ``dqm sample --lq 20``: ``semantic.lq``; 1.12: s
 audited with ``--certify``, each file with its ``stat``; 1.13: syntactic and diversity, one annotation
 with 12 keys its format does not define, the per-code cap of what a reader met lowered to 5: the
 sixth ``UNKNOWN_KEY`` finding counts the rest with its ``counted_values``; 1.14: syntactic and diversity
-audited with a profile that disables two checks: ``disabled_checks``). A release that bumps the schema adds its own
+audited with a profile that disables two checks: ``disabled_checks``; 1.15: syntactic and diversity audited with
+``--full-hashes``, one slide a MIRAX slide whose ``Slidedat.ini``, index and data file are ``slide_part`` rows of
+``batch.files``). A release that bumps the schema adds its own
 file here; none is ever regenerated.
 """
 

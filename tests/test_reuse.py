@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
 from pathlib import Path
@@ -14,7 +15,7 @@ from dqm.identifiers import Masker, load_mask_key
 from dqm.profile import Profile, load_profile
 from dqm.results import QualityResult, load_result
 from dqm.reuse import audit_item_options, refusal, reused_run
-from dqm.runner import Run, RunOptions, run_batch
+from dqm.runner import Run, RunOptions, file_stat, run_batch
 
 # `audited` is the fixture of test_cache_cli (a small batch and its audit), taken by the tests below
 # ruff: noqa: F811
@@ -177,3 +178,35 @@ def test_an_audit_from_results_refuses_a_changed_batch_and_another_profile(audit
     assert "was audited with profile dermatopathology" in " ".join(got.output.split())
     got = runner.invoke(app, ["audit", str(batch), "--out", str(tmp_path / "c"), "--no-cache", *results])
     assert got.exit_code == 2 and "drop --no-cache" in got.output
+
+
+def test_a_file_openslide_opens_besides_a_slide_changed_since_the_audit_is_refused(tmp_path):
+    """The fingerprint left out a MIRAX slide's data files: one rewritten since the audit was
+    accepted, and the item, its cache key changed, was checked again under the old result (the
+    plan ``dqm sample`` draws, the findings ``validity`` joins) with a warning. It is refused as
+    a changed slide is; a data file only touched (its stat, not its print, changed) is not. A
+    result written before 1.15 is compared by the fingerprint it made, without those files."""
+    from dqm.syntactic.accuracy import batch_fingerprint
+    from dqm.verify import check_batch
+    from tests.test_cache_certify import _mirax
+
+    batch, out = tmp_path / "batch", tmp_path / "out"
+    data = _mirax(batch)
+    got = runner.invoke(app, ["audit", str(batch), "--out", str(out), "-j", "1", "--stages", "syntactic"])
+    assert got.exit_code in (0, 1), got.output
+    result, profile = load_result(out / "results.json"), load_profile(None)
+    parts = {f.path: f for f in result.batch.files if f.role == "slide_part"}
+    assert set(parts) == {"m/Slidedat.ini", "m/Index.dat", "m/Data0.dat"}
+    assert parts["m/Data0.dat"].stat == [*file_stat(data)] and parts["m/Data0.dat"].quick_print
+    assert refusal(result, out / "results.json", batch, profile) is None
+    assert check_batch(result, batch, None).ok
+    os.utime(data, ns=(1, 1))  # touched: its print is read again, and is the same
+    assert refusal(result, out / "results.json", batch, profile) is None
+    with data.open("r+b") as fh:
+        fh.write(b"other")
+    why = refusal(result, out / "results.json", batch, profile)
+    assert why is not None and "does not match the batch" in why
+    assert not check_batch(result, batch, None).ok
+    before = result.batch.model_copy(update={"fingerprint": batch_fingerprint(batch, parts=False)})
+    older = result.model_copy(update={"schema_version": "1.14", "batch": before})
+    assert refusal(older, out / "results.json", batch, profile) is None

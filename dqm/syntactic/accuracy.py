@@ -43,6 +43,7 @@ from dqm.profile import Profile
 from dqm.readers import read_bytes
 from dqm.runner import Run, file_stat
 from dqm.slide_io import fingerprint as slide_print
+from dqm.slide_refs import parts_of
 from dqm.syntactic.models import Breakdown, Grains, SyntacticResult
 
 METHOD = (
@@ -251,26 +252,33 @@ def syntactic_result(run: Run) -> SyntacticResult:
 
 
 def fingerprint(run: Run) -> str:
-    """SHA-256 over sorted ``path:hash`` lines: annotation files by full SHA-256, slides by their
-    quick print (size, first and last MiB), the manifest by full SHA-256."""
+    """SHA-256 over sorted ``path:hash`` lines: annotation files by full SHA-256, slides and the
+    files OpenSlide opens besides them (:attr:`~dqm.model.ItemRecord.parts`) by their quick print
+    (size, first and last MiB), the manifest by full SHA-256."""
     lines = []
     summaries = run.outcomes.summaries()
-    for annotation, annotation_sha256, image, quick in zip(
-        summaries.column("annotation_path"),
-        run.outcomes.annotation_sha256s(),
-        summaries.column("image_path"),
-        run.outcomes.fingerprints(),
-        strict=True,
+    for k, (annotation, annotation_sha256, image, quick) in enumerate(
+        zip(
+            summaries.column("annotation_path"),
+            run.outcomes.annotation_sha256s(),
+            summaries.column("image_path"),
+            run.outcomes.fingerprints(),
+            strict=True,
+        )
     ):
         if annotation_sha256 and annotation:
             lines.append(f"{annotation}:{annotation_sha256}")
         if quick and image:
             lines.append(f"{image}:{quick}")
+            lines += [f"{part}:{printed}" for part, printed in run.outcomes.parts_of(k).items()]
     return _digest(lines, run.discovery)
 
 
 def batch_fingerprint(
-    root: Path, discovery: Discovery | None = None, recorded: Mapping[str, Recorded] | None = None
+    root: Path,
+    discovery: Discovery | None = None,
+    recorded: Mapping[str, Recorded] | None = None,
+    parts: bool = True,
 ) -> str:
     """:func:`fingerprint` of the batch folder as it is now, from its files alone (no check runs):
     what an existing result is compared with before a command reuses it. An item whose check
@@ -281,7 +289,11 @@ def batch_fingerprint(
     file's :func:`~dqm.runner.file_stat` and its print (an annotation's SHA-256, a slide's quick
     print). A file whose size, modification and change time and inode are those recorded is not
     read: its recorded print stands for it. Any other file is read (an annotation hashed whole, a slide's quick print).
-    The files are looked at by a few threads (a network file system answers ``stat`` slowly)."""
+    The files are looked at by a few threads (a network file system answers ``stat`` slowly).
+
+    ``parts``: each slide's line is joined by those of the files OpenSlide opens besides it
+    (:func:`dqm.slide_refs.parts_of`, the record's :attr:`~dqm.model.ItemRecord.parts`), as
+    results from 1.15 on fingerprint them; False for an older result's fingerprint."""
     discovery = discover(root) if discovery is None else discovery
     # the files the walk listed are regular files inside the batch already; a manifest's other paths
     # go through the jail
@@ -297,6 +309,8 @@ def batch_fingerprint(
                     digest = _digest_of(path, known.get(normalise(rel)[0]), annotation)
                     if digest is not None:
                         lines.append(f"{rel}:{digest}")
+                        if parts and not annotation:
+                            lines += _part_lines(root, normalise(rel)[0], known)
         return lines
 
     items = discovery.items
@@ -304,6 +318,17 @@ def batch_fingerprint(
     with ThreadPoolExecutor(max_workers=FINGERPRINT_THREADS) as pool:
         lines = [line for chunk in pool.map(lines_of, chunks) for line in chunk]
     return _digest(lines, discovery)
+
+
+def _part_lines(root: Path, slide: str, known: Mapping[str, Recorded]) -> list[str]:
+    """The ``path:print`` lines of the files OpenSlide opens besides the slide ``slide`` (a batch
+    path), each read again only when its stat is not the recorded one."""
+    lines = []
+    for part in parts_of(root, slide):
+        digest = _digest_of(root / part, known.get(part), False)
+        if digest is not None:
+            lines.append(f"{part}:{digest}")
+    return lines
 
 
 Recorded = tuple[list[int] | None, str | None]
