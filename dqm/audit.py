@@ -143,8 +143,9 @@ def with_finding(result: QualityResult, finding: Finding) -> QualityResult:
 def file_digests(run: Run) -> FileDigests:
     """Each file the run read with its hashes (once, in item order, then the manifest): the
     annotation files and the manifest by full SHA-256, slides and the files OpenSlide opens
-    besides them by their quick print and, when they were hashed whole, their full SHA-256. Made from the run's own checked values, straight into
-    columns (one row per file, no object: a million at a million items)."""
+    besides them by their quick print and, when they were hashed whole, their full SHA-256.
+    Made from the run's own checked values, straight into columns (one row per file, no object:
+    a million at a million items)."""
     out = FileDigests([])
     seen: set[str] = set()
     records = run.outcomes

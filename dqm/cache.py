@@ -173,8 +173,12 @@ def _besides(root: Path, slide: list[Any]) -> list[list[Any]]:
         except (OSError, ValueError) as exc:  # nothing there, not readable: OpenSlide's error says so
             out.append([rel, type(exc).__name__])
     if unprinted:
-        out.append(["too many files besides the slide to read: keyed by their stat", unprinted])
+        out.append([CROWDED, unprinted])
     return out
+
+
+CROWDED = "too many files besides the slide to read: keyed by their stat"
+"""The last entry of :func:`_besides` past :data:`MAX_PRINTED_BESIDES` (with how many more)."""
 
 
 def _listing_digest(folder: str) -> str:
@@ -528,6 +532,9 @@ class RecordCache:
         self.missed: list[str] = []
         """Slide ids of the items looked up and not found (or not readable)."""
         self.unconfirmed: list[str] = []
+        self.crowded: list[str] = []
+        """Slide ids of the items whose slide names more than :data:`MAX_PRINTED_BESIDES` files
+        besides it (:meth:`keys` warns of them once)."""
         """Slide ids of the items whose record the full hashes of their files refuted (--certify)."""
         self._db: sqlite3.Connection | None = None
         self._last_commit = time.monotonic()
@@ -576,7 +583,10 @@ class RecordCache:
         """The item's key; computed before the item is checked (its check may change ``item``).
         ``listed``: as :func:`file_key`."""
         files = [file_key(self.root, rel, listed) for rel in (item.annotation_path, item.image_path)]
-        files += _besides(self.root, files[1]) + self._dicom_folder(files[1])
+        besides = _besides(self.root, files[1])
+        if besides and besides[-1][0] == CROWDED:
+            self.crowded.append(item.slide_id)
+        files += besides + self._dicom_folder(files[1])
         if any(_racy(f, time.time_ns()) for f in files):
             return UNSTORED
         described = {
@@ -624,7 +634,19 @@ class RecordCache:
             )
 
         with ThreadPoolExecutor(KEY_THREADS, thread_name_prefix="dqm-cache-keys") as pool:
-            return Keys(b"".join(pool.map(chunk, range(0, len(items), KEY_CHUNK))))
+            keys = Keys(b"".join(pool.map(chunk, range(0, len(items), KEY_CHUNK))))
+        if self.crowded:  # said, not left silent: what --certify and --results do not confirm
+            self.warn(
+                msg(
+                    "{n} slides name more than {limit:,} files that OpenSlide opens besides them: past "
+                    "{limit:,}, a file is known by its size, times and inode alone (its ends are not read "
+                    "into the result cache's key, --certify does not hash it, the --results fingerprint "
+                    "leaves it out)",
+                    n=len(self.crowded),
+                    limit=MAX_PRINTED_BESIDES,
+                )
+            )
+        return keys
 
     def lookup(self, key: str, item: Item) -> ItemRecord | None:
         """The record of ``item`` stored under ``key``; None when there is none or it cannot be read."""
