@@ -113,7 +113,7 @@ class MergedField(_Frozen):
     """A stratification field coarsened to keep the strata under the cap (:mod:`dqm.semantic.strata`)."""
 
     field: str
-    kind: Literal["bins", "top"]
+    kind: Literal["bins", "top", "groups"]
     """``bins``: a numeric field cut into runs of adjacent values, each labelled ``first … last`` by
     its members' own texts; ``top``: a categorical field's most frequent values kept, the rest
     merged into ``(other)``. ``(missing)`` is never merged."""

@@ -9,23 +9,36 @@ estimate). :func:`merge_strata` coarsens the fields until the lot makes at most
 
 * the lesion class (:data:`CLASS_FIELD`) is never coarsened, so every class keeps its strata and
   their floors and is reviewed; when it alone makes more strata than the cap, the other fields go
-  to their least and the strata stay over the cap (the record lists it in ``kept``);
-
+  to their least and the strata stay over the cap (the record lists it in ``kept``; it is written
+  also when no other field could be coarsened, the class alone past the cap: ``fields`` empty);
 * the slides are counted once per distinct stratum key (:class:`collections.Counter`), and every
   later step works on those counts: ``O(rows + distinct · log distinct)``;
-* the other field with the most values in the current strata is coarsened to half its values (fewer
-  values removed when, the other fields as they are, that makes about the cap), and
-  the strata counted again over the merged keys; then the next, until the lot makes at most the cap;
-* a **numeric** field (most of its non-missing slides a finite number) becomes bins of adjacent
-  values holding about equal numbers of slides, a value never split; a bin is labelled
+* **balanced**: the aim is strata of comparable size, not only few of them. The fields to coarsen
+  share the cap evenly: over the strata the other fields make alone (the class), the field of
+  fewest values takes its share ``budget ** (1 / fields left)`` (all its values when it has fewer)
+  and the others share what it leaves (age 121 values × 60 institutions under a cap of 157:
+  13 × 12). Each field is then cut once, from its values as written, into that many values of
+  about equal numbers of slides, and the strata counted over the merged keys; when they are still
+  over the cap (the values kept whatever the cap, fields that go together), the field with the
+  most merged values is cut again to fewer, from its values as written, until the lot makes at
+  most the cap or every field is at its least;
+* a **numeric** field (most of its non-missing slides a finite number) becomes quantile bins of
+  adjacent values holding about equal numbers of slides (a value goes to the bin its midpoint
+  falls in, by the cumulative share of the slides), a value never split; a bin is labelled
   ``first … last`` by the texts of its smallest and largest members *as the batch wrote them*
   (so an identifier in them is masked where any batch text is), a bin of one text by that text;
-  its values that are not numbers go to :data:`OTHER`. A **categorical** field keeps its most
-  frequent values (ties by value) and puts the rest into :data:`OTHER`;
+  its values that are not numbers go to :data:`OTHER`. A **categorical** field cut to ``k``
+  values keeps by name each value big enough on its own (largest first, while a value holds at
+  least ``1/k`` of the slides left for the values left) and packs the rest, largest first (ties
+  by value), each into the group that holds fewest slides so far: ``(other 1)``, ``(other 2)`` …
+  of about equal sizes (``(other)`` when there is one group; a group of one value keeps its
+  name), so no ``(other)`` holds most of the lot (when the field kept its most frequent values
+  and merged the rest into one ``(other)``, the ten ``age bin / (other)`` strata of 34,376 slides
+  by age and institution held 1,751 to 3,487 slides each, the others a bin's share of one site);
 * ``(missing)`` is a stratum of its own and never merged (a field with it cannot go below two
   values; when every field is at its least and the lot still makes more than the cap, the merge
   stops there, and the record says so by ``strata_after``);
-* a synthetic label (:data:`OTHER`, a bin's range) that equals a value of the field as written is
+* a synthetic label (:data:`OTHER`, ``(other 2)``, a bin's range) that equals a value of the field as written is
   put in parentheses again until it does not, so a merged stratum never takes a real value's name;
 * every choice depends on the counts only (ties by value), so the same lot gives the same strata
   and, with the same seed, the same sample.
@@ -36,6 +49,7 @@ are ``N_c / n_c`` of each merged cell and sum to its size.
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
@@ -69,9 +83,11 @@ def strata_cap(sample_size: int) -> int:
     """The most strata a plan of ``sample_size`` slides is drawn over: ``n // 2`` (so the floors add
     at most half the plan), between :data:`MIN_CAP` and :data:`MAX_STRATA`.
 
-    It bounds the floors, not the slides a stratum gets: the core falls where the slides are, mostly
-    in the large ``(other)`` strata, and most merged cells still hold one reviewed slide (a lot of
-    34,376 by age and institution: 131 of 150 cells, docs/semantic.md §2)."""
+    It bounds the floors; the merge makes the strata of comparable size, so the core (``n`` slides
+    over at most ``n // 2`` strata) puts about two slides in each and the cells of one reviewed slide
+    are the strata the core missed or hit once (a lot of 34,376 by age and institution: 67 of 156
+    cells, docs/semantic.md §2; their variance is estimated by collapsing them in pairs,
+    :mod:`dqm.semantic.estimate`)."""
     return min(MAX_STRATA, max(MIN_CAP, sample_size // 2))
 
 
@@ -98,8 +114,7 @@ def _range(first: str, last: str, texts: int, taken: set[str]) -> str:
 
 @dataclass(slots=True)
 class _Runs:
-    """A numeric field's numbers as runs of adjacent values, each run one merged value (numpy arrays
-    over the runs, in order of their numbers)."""
+    """A numeric field's numbers as runs of equal numbers (``1`` and ``1.0`` one run), in order."""
 
     first: list[str]
     last: list[str]
@@ -107,7 +122,7 @@ class _Runs:
     texts: np.ndarray
     slides: np.ndarray
     values: list[str]
-    """The field's current values that are numbers or runs of them, and ``run_of`` the run each is in."""
+    """The field's numbers in order, and ``run_of`` the run each is in."""
     run_of: np.ndarray
 
     @classmethod
@@ -132,46 +147,70 @@ class _Runs:
             run_of=np.cumsum(new) - 1,
         )
 
-    def join(self, k: int, taken: set[str]) -> dict[str, str]:
-        """Join adjacent runs into at most ``k`` of about equal numbers of slides (a run goes to the
-        bin of its midpoint); returns each current value's merged value."""
+    def bins(self, k: int, taken: set[str]) -> dict[str, str]:
+        """Each number's bin of at most ``k`` quantile bins of adjacent runs (a run goes to the bin
+        its midpoint falls in, by the cumulative share of the slides): about equal numbers of
+        slides a bin, a run never split."""
         total = int(self.slides.sum())
         before = np.cumsum(self.slides) - self.slides
         bins = np.minimum(k - 1, (k * (2 * before + self.slides)) // (2 * total))
         new = np.r_[True, bins[1:] != bins[:-1]]
         starts = np.flatnonzero(new)
         ends = np.r_[starts[1:], len(bins)]
-        self.first = [self.first[j] for j in starts.tolist()]
-        self.last = [self.last[j - 1] for j in ends.tolist()]
-        self.texts = np.add.reduceat(self.texts, starts)
-        self.slides = np.add.reduceat(self.slides, starts)
+        texts = np.add.reduceat(self.texts, starts).tolist()
         labels = [
-            _range(f, t, n, taken) for f, t, n in zip(self.first, self.last, self.texts.tolist(), strict=True)
+            _range(self.first[s], self.last[e - 1], n, taken)
+            for s, e, n in zip(starts.tolist(), ends.tolist(), texts, strict=True)
         ]
         group = (np.cumsum(new) - 1)[self.run_of]
-        step = dict(zip(self.values, np.array(labels, dtype=object)[group].tolist(), strict=True))
-        self.values, self.run_of = labels, np.arange(len(labels))
-        return step
+        return dict(zip(self.values, np.array(labels, dtype=object)[group].tolist(), strict=True))
+
+
+def _groups(counts: Mapping[str, int], k: int, taken: set[str]) -> dict[str, str]:
+    """A categorical field's values (``(missing)`` left out) merged into at most ``k`` values of
+    comparable size: the largest values that hold at least an equal share of what is left, ``1/k``
+    of it, keep their own names, one at a time; the rest are packed into the ``k`` left groups, each
+    value, largest first (ties by value), into the group that holds fewest slides so far (ties: the
+    first). A group of one value keeps its name; the others are ``(other 1)``, ``(other 2)`` … in
+    the order of their largest members (``(other)`` when there is one), fresh against ``taken``."""
+    ranked = sorted((v for v in counts if v != MISSING), key=lambda v: (-counts[v], v))
+    if len(ranked) <= k:
+        return {v: v for v in ranked}
+    left, rest = k, sum(counts[v] for v in ranked)
+    alone = 0
+    while left > 1 and counts[ranked[alone]] * left >= rest:
+        rest -= counts[ranked[alone]]
+        alone, left = alone + 1, left - 1
+    step = {v: v for v in ranked[:alone]}
+    members: list[list[str]] = [[] for _ in range(left)]
+    heap = [(0, j) for j in range(left)]  # (slides, group): the lightest group first
+    for v in ranked[alone:]:
+        slides, j = heapq.heappop(heap)
+        members[j].append(v)
+        heapq.heappush(heap, (slides + counts[v], j))
+    merged = [m for m in members if len(m) > 1]
+    for j, m in enumerate(merged, start=1):
+        label = _fresh(OTHER if len(merged) == 1 else f"(other {j})", taken)
+        step |= dict.fromkeys(m, label)
+    step |= {m[0]: m[0] for m in members if len(m) == 1}
+    return step
 
 
 @dataclass(slots=True)
 class _Field:
-    """One stratification field as it is coarsened: its current values with their slide counts.
+    """One stratification field: its values as written with their slide counts, and how it is
+    coarsened to a given number of values (always from the values as written, so a field coarsened
+    twice is cut as if once)."""
 
-    Coarsening merges current values only (a numeric field joins adjacent runs, a categorical one
-    moves values into :data:`OTHER`), so the strata can be counted again over the merged keys.
-    """
-
-    counts: dict[str, int]
-    """Current value → slides."""
+    counts: Counter[str]
+    """Value as written → slides."""
     runs: _Runs | None
     """A numeric field's numbers; None for a categorical field."""
     others: list[str]
-    """A numeric field's values that are not numbers, until merged into ``other``."""
+    """A numeric field's values that are not numbers: merged into ``other``."""
     taken: set[str]
-    """The field's values as written."""
     other: str
-    """This field's :data:`OTHER` (fresh against ``taken``)."""
+    """This field's :data:`OTHER` (fresh against its values as written, ``taken``)."""
     reserved: int
     """Values the field keeps whatever the cap: ``(missing)``, and a numeric field's non-numbers."""
 
@@ -181,46 +220,35 @@ class _Field:
         missing = int(MISSING in counts)
         numbers = {v: x for v in counts if v != MISSING and (x := _number(v)) is not None}
         if 2 * sum(counts[v] for v in numbers) <= sum(counts.values()) - counts.get(MISSING, 0):
-            return cls(dict(counts), None, [], taken, _fresh(OTHER, taken), missing)
+            return cls(counts, None, [], taken, _fresh(OTHER, taken), missing)
         others = [v for v in counts if v != MISSING and v not in numbers]
         runs = _Runs.of(counts, numbers)
-        return cls(dict(counts), runs, others, taken, _fresh(OTHER, taken), missing + bool(others))
+        return cls(counts, runs, others, taken, _fresh(OTHER, taken), missing + bool(others))
 
-    def coarsen(self, k: int) -> dict[str, str]:
-        """Merge the field to at most ``k`` values besides the reserved ones; returns each current
-        value's merged value."""
+    @property
+    def values(self) -> int:
+        """Its values as written."""
+        return len(self.counts)
+
+    def coarsen(self, total: int) -> dict[str, str]:
+        """Each value as written → its merged value, at most ``total`` values in all (never fewer
+        than the reserved ones and one more)."""
+        k = max(1, total - self.reserved)
+        step = {MISSING: MISSING} if MISSING in self.counts else {}
         if self.runs is None:
-            ranked = sorted(
-                (v for v in self.counts if v not in (MISSING, self.other)), key=lambda v: (-self.counts[v], v)
-            )
-            keep = len(ranked) if len(ranked) <= k and self.other not in self.counts else max(k - 1, 0)
-            step = {v: v for v in self.counts} | dict.fromkeys(ranked[keep:], self.other)
-            counts: Counter[str] = Counter()
-            for v, c in self.counts.items():
-                counts[step[v]] += c
-            self.counts = dict(counts)
-            return step
-        missing = self.counts.get(MISSING, 0)
-        step = {v: v for v in (MISSING, self.other) if v in self.counts} | dict.fromkeys(
-            self.others, self.other
-        )
-        other = sum(self.counts[v] for v in step if v != MISSING)
-        self.others = []
-        step |= self.runs.join(k, self.taken)
-        self.counts = dict(zip(self.runs.values, self.runs.slides.tolist(), strict=True))
-        if other:
-            self.counts[self.other] = other
-        if missing:
-            self.counts[MISSING] = missing
-        return step
+            return step | _groups(self.counts, k, self.taken)
+        return step | dict.fromkeys(self.others, self.other) | self.runs.bins(k, self.taken)
 
 
-def _composed(steps: Sequence[Mapping[str, str]]) -> dict[str, str]:
-    """Value as written → its last merged value, composed from the last step back: each step maps
-    the values the one before it left, so the work is the steps' sizes, not rows × steps."""
-    out: dict[str, str] = {}
-    for step in reversed(steps):
-        out = {old: out.get(new, new) for old, new in step.items()}
+def _shares(values: Sequence[int], least: Sequence[int], budget: float) -> list[int]:
+    """Values for each field so that their product is at most ``budget``, spread evenly: the field
+    of fewest values first takes its share ``budget ** (1 / fields left)`` (all its values when it
+    has fewer, ``least`` when the share is less), the fields after it share what it leaves."""
+    out = [0] * len(values)
+    for done, i in enumerate(sorted(range(len(values)), key=lambda j: (values[j], j))):
+        share = math.floor(budget ** (1.0 / (len(values) - done)) + 1e-9)
+        out[i] = min(values[i], max(least[i], share))
+        budget /= out[i]
     return out
 
 
@@ -232,7 +260,8 @@ def merge_strata(
 
     ``keys`` maps each slide id to its values of ``fields``; the fields of ``fields`` named in
     ``whole`` (the lesion class, :data:`CLASS_FIELD`) are never coarsened. Returns the keys
-    unchanged and None when they make at most ``cap`` strata.
+    unchanged and None when they make at most ``cap`` strata; unchanged with a record that coarsens
+    no field when only the fields kept whole (and ``(missing)``) keep them over the cap.
     """
     if cap < 1:
         raise ValueError(f"the cap on strata must be at least 1, got {cap}")
@@ -245,28 +274,32 @@ def merge_strata(
         for column, value in zip(columns, key, strict=True):
             column[value] += count
     info = [_Field.of(c) for c in columns]
-    steps: list[list[dict[str, str]]] = [[] for _ in fields]  # each field's coarsenings, in order
+    free = [i for i, f in enumerate(fields) if f not in kept and info[i].values > info[i].reserved + 1]
+    if not free and not kept:
+        return dict(keys), None  # only (missing) and fields of one value: nothing to merge, nothing kept
+    # the strata the fields not coarsened make alone; the free fields share the cap over them evenly
+    fixed = len({tuple(v for i, v in enumerate(key) if i not in free) for key in distinct})
+    totals = dict(
+        zip(
+            free,
+            _shares([info[i].values for i in free], [info[i].reserved + 1 for i in free], cap / fixed),
+            strict=True,
+        )
+    )
+    maps: dict[int, dict[str, str]] = {}
     current: Counter[tuple[str, ...]] = distinct
-    while len(current) > cap:
-        open_ = [i for i, f in enumerate(info) if len(f.counts) > f.reserved + 1 and fields[i] not in kept]
-        if not open_:
-            break  # every field at its least: (missing), a numeric field's others and the class stay apart
-        i = max(open_, key=lambda j: (len(info[j].counts), -j))
-        values = len(info[i].counts) - info[i].reserved
-        # half its values, or fewer halved away when that makes about the cap (one in eight at least),
-        # and never more than the cap: the strata are at least as many as any field's values
-        k = max(values // 2, cap * values // len(current))
-        k = max(1, min(values - max(1, values // 8), k, cap - info[i].reserved))
-        step = info[i].coarsen(k)
-        steps[i].append(step)
-        merged: Counter[tuple[str, ...]] = Counter()
-        for key, count in current.items():
-            merged[(*key[:i], step[key[i]], *key[i + 1 :])] += count
-        current = merged
-    if not any(steps):
-        return dict(keys), None
-    maps = [_composed(field_steps) for field_steps in steps]
-    merged_of = {key: tuple(m.get(v, v) for m, v in zip(maps, key, strict=True)) for key in distinct}
+    while free:
+        maps |= {i: info[i].coarsen(totals[i]) for i in free if i not in maps}
+        current = Counter()
+        for key, count in distinct.items():
+            current[tuple(maps[i][v] if i in maps else v for i, v in enumerate(key))] += count
+        after = {i: len(set(maps[i].values())) for i in free}
+        open_ = [i for i in free if after[i] > info[i].reserved + 1]
+        if len(current) <= cap or not open_:
+            break  # under the cap, or every free field at its least: (missing) and the class stay apart
+        i = max(open_, key=lambda j: (after[j], -j))
+        totals[i] = max(info[i].reserved + 1, min(after[i] - 1, after[i] * cap // len(current)))
+        del maps[i]
     record = StrataMerge(
         cap=cap,
         strata_before=len(distinct),
@@ -275,12 +308,13 @@ def merge_strata(
         fields=[
             MergedField(
                 field=fields[i],
-                kind="top" if info[i].runs is None else "bins",
-                values_before=len(columns[i]),
-                values_after=len(info[i].counts),
+                kind="groups" if info[i].runs is None else "bins",
+                values_before=info[i].values,
+                values_after=len(set(maps[i].values())),
             )
-            for i in range(len(fields))
-            if steps[i]
+            for i in sorted(maps)
+            if len(set(maps[i].values())) < info[i].values
         ],
     )
+    merged_of = {key: tuple(maps[i][v] if i in maps else v for i, v in enumerate(key)) for key in distinct}
     return {s: merged_of[key] for s, key in keys.items()}, record
