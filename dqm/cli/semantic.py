@@ -372,13 +372,14 @@ def _print_sample(review_plan: Any, paths: dict[str, Path], folder: Path, seed: 
 
     out.print(_plan_line(review_plan), highlight=False, soft_wrap=True)
     merge = review_plan.strata_merge
-    if merge is not None:
+    if merge is not None and merge.fields:  # none: the class alone past the cap, nothing merged
         warning(
             msg(
                 "stratified by {fields}, the lot makes {before} strata, more than {cap} for a sample of {core}: "
                 "merged into {after} (values of each coarsened field: {how}); numeric fields are cut into bins "
-                "of adjacent values, the others keep their most frequent values and put the rest in (other); "
-                "(missing) stays a stratum of its own",
+                "of adjacent values holding about equal numbers of slides, the others keep their values big enough "
+                "on their own and group the rest into (other …) groups of about equal size; (missing) stays a "
+                "stratum of its own",
                 fields=", ".join(review_plan.strata_fields),
                 before=merge.strata_before,
                 cap=merge.cap,
@@ -387,17 +388,17 @@ def _print_sample(review_plan: Any, paths: dict[str, Path], folder: Path, seed: 
                 how=merge.coarsened,
             )
         )
-        if merge.kept and merge.strata_after > merge.cap:
-            warning(
-                msg(
-                    "the lesion class ({field}) is never merged, so that every class is reviewed: its "
-                    "{values} values keep {after} strata over the cap of {cap}",
-                    field=", ".join(merge.kept),
-                    values=len({s.key[f] for s in review_plan.strata for f in merge.kept}),
-                    after=merge.strata_after,
-                    cap=merge.cap,
-                )
+    if merge is not None and merge.kept and merge.strata_after > merge.cap:
+        warning(
+            msg(
+                "the lesion class ({field}) is never merged, so that every class is reviewed: its "
+                "{values} values keep {after} strata over the cap of {cap}",
+                field=", ".join(merge.kept),
+                values=len({s.key[f] for s in review_plan.strata for f in merge.kept}),
+                after=merge.strata_after,
+                cap=merge.cap,
             )
+        )
     extra = floors_over_plan(review_plan)
     if extra > review_plan.plan_sample_size:  # the floors more than double the review
         template = (
@@ -405,7 +406,7 @@ def _print_sample(review_plan: Any, paths: dict[str, Path], folder: Path, seed: 
                 "the {strata} merged strata's floor of {minimum} a stratum (--min-per-stratum) adds {extra} "
                 "slides to the sample of {core}; lower the floor or the cap on strata (--max-strata)"
             )
-            if merge is not None
+            if merge is not None and merge.fields
             else N_(
                 "stratified by {fields}, the lot makes {strata} strata for a sample of {core}: the floor of "
                 "{minimum} a stratum (--min-per-stratum) adds {extra} slides to review; stratify by fewer or "

@@ -425,7 +425,15 @@ def method_text(plan: ReviewPlan, options: IngestOptions) -> str:
             )
         )  # fmt: skip
     merge = plan.strata_merge
-    if merge is not None:
+    if merge is not None and not merge.fields:
+        sentences.append(
+            msg(
+                "The fields made {before} strata, more than the cap of {cap}; none was merged: the lesion "
+                "class ({field}) is never merged, so that every class is reviewed.",
+                before=merge.strata_before, cap=merge.cap, field=", ".join(merge.kept),
+            )
+        )  # fmt: skip
+    elif merge is not None:
         sentences.append(
             msg(
                 "The fields made {before} strata, more than the cap of {cap}: merged into {after} ({how}).",

@@ -419,3 +419,32 @@ def test_sample_warns_once_of_merged_strata_and_of_a_class_kept_whole(
     assert f"{merge['strata_after']}개 층이 상한 2개를 넘습니다" in " ".join(res.output.split())
     res = runner.invoke(app, [*args[:7], "0"])
     assert res.exit_code == 0 and json.loads((out / "review_plan.json").read_text())["strata_merge"] is None
+
+
+def test_the_class_alone_past_the_cap_is_recorded_and_said(defect_batch: Path, tmp_path: Path) -> None:
+    """80 classes stratified by the class alone, cap 50: nothing can be merged, and the plan had no
+    record of it (``strata_merge`` null, no warning): it now records the class kept whole with no
+    field coarsened, and the warning and the method paragraph say so; a plan under the cap keeps
+    ``strata_merge`` null and its id."""
+    items = _zipf_lot(classes=80, sites=5, n=2000)
+    classes = {i.diagnosis for i in items}
+    plan = build_plan(items, _batch(len(items)), PlanOptions(strata=("diagnosis",), max_strata=50))
+    merge = plan.strata_merge
+    assert merge is not None and merge.kept == ["diagnosis"] and merge.fields == []
+    assert merge.strata_before == merge.strata_after == len(plan.strata) == len(classes) > merge.cap == 50
+    assert plan_id(plan) == plan.plan_id
+    said = method_text(plan, IngestOptions())
+    assert f"The fields made {len(classes)} strata, more than the cap of 50; none was merged" in said
+    assert "merged into" not in said
+    under = build_plan(items, _batch(len(items)), PlanOptions(strata=("diagnosis",), max_strata=100))
+    assert under.strata_merge is None
+    runner = CliRunner()
+    out = tmp_path / "a"
+    res = runner.invoke(
+        app, ["sample", str(defect_batch), "--out", str(out), "--strata", "diagnosis", "--max-strata", "2"]
+    )
+    said = " ".join(res.output.split())
+    written = json.loads((out / "review_plan.json").read_text())
+    assert res.exit_code == 0, res.output
+    assert written["strata_merge"]["kept"] == ["diagnosis"] and written["strata_merge"]["fields"] == []
+    assert "the lesion class (diagnosis) is never merged" in said and "merged into" not in said
