@@ -6,7 +6,16 @@
   ``c`` (strata, or their flagged / other parts), ``p̂_c`` the PASS share among the cell's reviewed
   slides. Its variance is ``Σ_c (N_c / N)² (1 − r_c / N_c) s_c² / r_c`` with ``r_c`` slides reviewed
   and ``s_c² = r_c p̂_c (1 − p̂_c) / (r_c − 1)``. A cell with one reviewed slide out of several has
-  no variance estimate; it is given the largest possible ``s² = 1/4`` (conservative). The interval
+  no variance estimate of its own: such cells are **collapsed** (Cochran, *Sampling Techniques*,
+  §5A.12; Wolter, *Introduction to Variance Estimation*, §2.5), taken in the plan's order (the
+  strata sorted by label, so neighbours share their first fields) in pairs, the last three together
+  when they are odd, and each group ``g`` of ``L`` cells adds
+  ``L / (L − 1) · Σ_{c∈g} (t_c − t̄_g)²``, ``t_c = (N_c / N) p̂_c`` (the cell's estimated share of
+  PASS slides), with no finite-population correction. Its expectation is the cells' own variances
+  plus the spread of their ``t_c`` means: never less than the truth, so conservative, yet not the
+  bound ``s² = 1/4`` a cell that the former estimate gave each of them (the interval 1.46 times a
+  simple random sample's on 34,376 slides by age and institution). A lone such cell, with none to
+  collapse it with, keeps ``s² = 1/4``. The interval
   is normal: ``p̂_w ± z·SE``, clipped to [0, 1]; when every cell is all PASS or all FAIL the variance
   estimate is 0, and the Wilson interval at the reviewed count (finite-population corrected) is used
   instead of an interval of width 0. During a partial review, cells with no reviewed
@@ -62,7 +71,8 @@ def weighted_estimate(
                                 note=N_("no reviewed slide yet"))  # fmt: skip
     p_w = 0.0
     var = 0.0
-    conservative = []
+    single = [k for k, (n_c, r_c, _) in covered.items() if r_c == 1 and n_c > 1]
+    collapsed = collapsed_groups(single)
     for label, (n_c, r_c, passes) in covered.items():
         share = n_c / n_cov
         p_c = passes / r_c
@@ -70,12 +80,17 @@ def weighted_estimate(
         fpc = 1.0 - r_c / n_c if n_c else 0.0
         if r_c >= 2:
             s2 = r_c * p_c * (1.0 - p_c) / (r_c - 1)
-        elif fpc > 0:
-            s2 = 0.25
-            conservative.append(label)
+        elif fpc > 0 and not collapsed:
+            s2 = 0.25  # a lone cell of one reviewed slide: the largest variance a slide can have
         else:
-            s2 = 0.0
+            s2 = 0.0  # the whole cell reviewed, or collapsed below
         var += share * share * fpc * s2 / r_c
+    for group in collapsed:
+        # Cochran §5A.12: the estimated totals of the group's strata, each one slide, differ by the
+        # strata's own variances and by the differences of their means (conservative in expectation)
+        totals = [covered[k][0] / n_cov * covered[k][2] for k in group]
+        mean = sum(totals) / len(totals)
+        var += len(totals) / (len(totals) - 1) * sum((t - mean) ** 2 for t in totals)
     p_w = min(1.0, max(0.0, p_w))  # the shares sum to 1 up to rounding
     se = math.sqrt(var)
     half = z_value(confidence) * se
@@ -99,9 +114,15 @@ def weighted_estimate(
         notes.append(
             f"provisional: cells holding {lot_size - n_cov} of {lot_size} slides have no verdict yet"
         )
-    if conservative:
+    if collapsed:
         notes.append(
-            f"{len(conservative)} cell(s) with a single reviewed slide out of several: variance bound s² = 1/4 used"
+            f"{len(single)} cell(s) with a single reviewed slide out of several: variance from their "
+            f"differences in {len(collapsed)} collapsed group(s) of neighbouring cells"
+        )
+    elif single:
+        notes.append(
+            "1 cell with a single reviewed slide out of several, none to collapse it with: "
+            "variance bound s² = 1/4 used"
         )
     return WeightedEstimate(
         accuracy=p_w,
@@ -113,6 +134,17 @@ def weighted_estimate(
         lot_covered=n_cov,
         note="; ".join(notes),
     )
+
+
+def collapsed_groups(labels: list[str]) -> list[list[str]]:
+    """The cells of one reviewed slide, in the plan's order, collapsed into pairs of neighbours (the
+    last three together when they are odd); none when there is one (see the module docstring)."""
+    if len(labels) < 2:
+        return []
+    groups = [labels[j : j + 2] for j in range(0, len(labels) - 1, 2)]
+    if len(labels) % 2:
+        groups[-1].append(labels[-1])
+    return groups
 
 
 def equal_probability(plan: ReviewPlan) -> bool:

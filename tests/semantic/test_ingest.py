@@ -216,6 +216,28 @@ def test_weighted_estimate_closed_form() -> None:
     assert one.variance == pytest.approx((1 - 1 / 10) * 0.25) and "s² = 1/4" in one.note
 
 
+
+def test_cells_of_one_reviewed_slide_are_collapsed_in_pairs_of_neighbours() -> None:
+    """Cochran's collapsed strata (§5A.12): cells of one reviewed slide each were given s² = 1/4
+    apiece; they are now paired in the plan's order (the last three together when odd) and each
+    group's variance is L/(L−1) Σ (t_c − t̄)², t_c = (N_c/N) p̂_c. A cell of two reviewed keeps its s²."""
+    cells = {
+        "a": (100, 1, 1), "b": (100, 1, 0), "c": (50, 2, 1), "d": (100, 1, 1), "e": (100, 1, 1),
+        "f": (150, 1, 0),
+    }  # fmt: skip
+    w = weighted_estimate(cells, 600)
+    t = {k: n / 600 * p / r for k, (n, r, p) in cells.items()}
+    pair = 2 * ((t["a"] - t["b"]) / 2) ** 2 * 2  # L/(L-1) = 2, two equal deviations
+    mean = (t["d"] + t["e"] + t["f"]) / 3
+    triple = 3 / 2 * sum((t[k] - mean) ** 2 for k in "def")
+    own = (50 / 600) ** 2 * (1 - 2 / 50) * (2 * 0.5 * 0.5 / 1) / 2
+    assert w.variance == pytest.approx(pair + triple + own)
+    assert "5 cell(s) with a single reviewed slide" in w.note and "2 collapsed group(s)" in w.note
+    both = weighted_estimate({"a": (10, 1, 1), "b": (30, 1, 1)}, 40)  # a pair alike: no spread of p̂
+    assert both.variance == pytest.approx(2 * ((10 - 30) / 40 / 2) ** 2 * 2)
+    whole = weighted_estimate({"a": (1, 1, 0), "b": (30, 1, 1), "c": (9, 3, 3)}, 40)  # a: its whole cell
+    assert whole.variance == pytest.approx((30 / 40) ** 2 * (1 - 1 / 30) * 0.25) and "s² = 1/4" in whole.note
+
 def test_an_all_pass_review_has_an_interval_not_a_point() -> None:
     # 40 of 500 reviewed in two cells, every one PASS: s² = 0 in every cell, but 460 slides are
     # unseen. The interval is Wilson's at n = 40 (finite-population corrected), not [1, 1].
