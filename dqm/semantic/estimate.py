@@ -73,7 +73,7 @@ def weighted_estimate(
     var = 0.0
     single = [k for k, (n_c, r_c, _) in covered.items() if r_c == 1 and n_c > 1]
     collapsed = collapsed_groups(single)
-    for label, (n_c, r_c, passes) in covered.items():
+    for n_c, r_c, passes in covered.values():
         share = n_c / n_cov
         p_c = passes / r_c
         p_w += share * p_c

@@ -216,7 +216,6 @@ def test_weighted_estimate_closed_form() -> None:
     assert one.variance == pytest.approx((1 - 1 / 10) * 0.25) and "s² = 1/4" in one.note
 
 
-
 def test_cells_of_one_reviewed_slide_are_collapsed_in_pairs_of_neighbours() -> None:
     """Cochran's collapsed strata (§5A.12): cells of one reviewed slide each were given s² = 1/4
     apiece; they are now paired in the plan's order (the last three together when odd) and each
@@ -237,6 +236,7 @@ def test_cells_of_one_reviewed_slide_are_collapsed_in_pairs_of_neighbours() -> N
     assert both.variance == pytest.approx(2 * ((10 - 30) / 40 / 2) ** 2 * 2)
     whole = weighted_estimate({"a": (1, 1, 0), "b": (30, 1, 1), "c": (9, 3, 3)}, 40)  # a: its whole cell
     assert whole.variance == pytest.approx((30 / 40) ** 2 * (1 - 1 / 30) * 0.25) and "s² = 1/4" in whole.note
+
 
 def test_an_all_pass_review_has_an_interval_not_a_point() -> None:
     # 40 of 500 reviewed in two cells, every one PASS: s² = 0 in every cell, but 460 slides are

@@ -106,7 +106,9 @@ def test_review_3_a_literal_other_is_not_fused_with_the_merged_values() -> None:
     rest = {merged[s] for s in keys if keys[s] != ("(other)",)}
     assert literal == {("(other)",)} and rest == {(f"({OTHER})",)}
     # several groups: a site written like a group's label is not fused with the group either
-    keys = {f"s{k}": (("(other)", "(other 1)")[k // 300] if k < 600 else f"v{k % 700}",) for k in range(3_000)}
+    keys = {
+        f"s{k}": (("(other)", "(other 1)")[k // 300] if k < 600 else f"v{k % 700}",) for k in range(3_000)
+    }
     merged, _ = merge_strata(keys, ["site"], cap=10)
     assert {merged[f"s{k}"] for k in range(300)} == {("(other)",)}
     assert {merged[f"s{k}"] for k in range(300, 600)} == {("(other 1)",)}
