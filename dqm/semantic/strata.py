@@ -38,8 +38,8 @@ estimate). :func:`merge_strata` coarsens the fields until the lot makes at most
 * ``(missing)`` is a stratum of its own and never merged (a field with it cannot go below two
   values; when every field is at its least and the lot still makes more than the cap, the merge
   stops there, and the record says so by ``strata_after``);
-* a synthetic label (:data:`OTHER`, ``(other 2)``, a bin's range) that equals a value of the field as written is
-  put in parentheses again until it does not, so a merged stratum never takes a real value's name;
+* a synthetic label (:data:`OTHER`, ``(other 2)``, a bin's range) that equals a value of the
+  field as written is put in parentheses again until it does not, so a merged stratum never takes a real value's name;
 * every choice depends on the counts only (ties by value), so the same lot gives the same strata
   and, with the same seed, the same sample.
 
@@ -298,7 +298,9 @@ def merge_strata(
         if len(current) <= cap or not open_:
             break  # under the cap, or every free field at its least: (missing) and the class stay apart
         i = max(open_, key=lambda j: (after[j], -j))
-        totals[i] = max(info[i].reserved + 1, min(after[i] - 1, after[i] * cap // len(current)))
+        # fewer by the share the cap leaves, by one in eight at least (a few rounds, each over the keys)
+        cut = min(after[i] - max(1, after[i] // 8), after[i] * cap // len(current))
+        totals[i] = max(info[i].reserved + 1, cut)
         del maps[i]
     record = StrataMerge(
         cap=cap,
