@@ -23,6 +23,7 @@ from pydantic import ValidationError
 from dqm.diversity.analyse import summaries_of, summaries_of_result
 from dqm.diversity.drift import Summaries
 from dqm.diversity.models import BaselineInfo
+from dqm.diversity.table import MAX_VALUE
 from dqm.facts import ItemSummary
 from dqm.i18n import msg
 from dqm.profile import Profile
@@ -74,9 +75,10 @@ def earlier_of_result(path: Path, result: QualityResult) -> EarlierRelease:
     return earlier_release(name, result.items)
 
 
-MAX_STORED_VALUE = 1e300
-"""A stored value beyond this is none dqm writes: the span of two of them (1e308 and -1e308) is
-infinite, and drift's histogram edges raised on it (the diversity stage crashed)."""
+MAX_STORED_VALUE = MAX_VALUE
+"""A stored value beyond this is none dqm writes (a batch's own value beyond it is *invalid*): the
+span of two of them (1e308 and -1e308) is infinite, and drift's histogram edges raised on it (the
+diversity stage crashed)."""
 
 
 MAX_STORED_COUNT = 2**53

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -117,6 +118,23 @@ def build_table(records: list[dict[str, Any]], sources: list[RowSource], profile
 
 
 _PATH_COLUMNS = {"slide_id", "image_path", "annotation_path"}
+
+
+def field_number(value: str | None, fdef: FieldDef) -> float | None:
+    """The number a cell of an ``integer`` or ``number`` field states, read as the table's
+    expectations read it: text matching the type's pattern (:data:`INTEGER`, :data:`NUMBER`; a
+    digit of any script, as ``re``'s ``\\d``), a finite float within the field's ``min`` and
+    ``max``. None for anything else: missing, not of the type (``CLINICAL_WRONG_TYPE``: ``1e5``
+    for an integer, ``1,5``, ``0x10``, ``nan``), past a double (a 400-digit integer) or out of the
+    range (``CLINICAL_OUT_OF_RANGE``: an age of -1 or 250)."""
+    if value is None or re.match(INTEGER if fdef.type == "integer" else NUMBER, value) is None:
+        return None
+    number = float(value)
+    if not math.isfinite(number):
+        return None
+    if (fdef.min is not None and number < fdef.min) or (fdef.max is not None and number > fdef.max):
+        return None
+    return number
 
 
 def _derived(frame: pd.DataFrame, profile: Profile) -> pd.DataFrame:

@@ -50,7 +50,9 @@ def _notes(table: Table, s: Summaries, profile: Profile) -> list[str]:
             continue
         invalid = getattr(summary, "invalid", 0)
         template = (
-            N_("{label}: missing for {missing} of {n} slides ({invalid} not a number); left out of its tests")
+            N_(
+                "{label}: missing for {missing} of {n} slides ({invalid} not a number or out of range); left out of its tests"
+            )
             if invalid
             else N_("{label}: missing for {missing} of {n} slides; left out of its tests")
         )

@@ -105,6 +105,16 @@ def support(values: np.ndarray, digits: int = DIGITS) -> tuple[list[float], list
     return vals.tolist(), counts.tolist()
 
 
+def _spread(x: np.ndarray) -> tuple[float, float | None]:
+    """Mean and sample SD (None under two values) of finite values, on the values scaled by a
+    power of two when they pass 1e150 (exact, and (x - mean)² then stays finite: values of 1e300
+    gave an infinite SD)."""
+    scale = max(abs(float(x.min())), abs(float(x.max())))
+    step = 2.0 ** math.frexp(scale)[1] if scale > 1e150 else 1.0
+    y = x / step if step != 1.0 else x
+    return float(y.mean()) * step, (float(y.std(ddof=1)) * step if len(y) > 1 else None)
+
+
 def continuous_summary(var: Variable, values: np.ndarray, invalid: int = 0) -> ContinuousSummary:
     """Mean, spread, quantiles, histogram and rounded distribution of one numeric column.
 
@@ -121,6 +131,7 @@ def continuous_summary(var: Variable, values: np.ndarray, invalid: int = 0) -> C
     integer = bool(np.all(x == np.round(x)))
     q = np.quantile(x, list(QUANTILES.values()))
     sup, sup_counts = support(x)
+    mean, sd = _spread(x)
     return ContinuousSummary(
         name=var.name,
         label=var.label,
@@ -128,8 +139,8 @@ def continuous_summary(var: Variable, values: np.ndarray, invalid: int = 0) -> C
         n=n,
         missing=len(values) - n,
         invalid=invalid,
-        mean=float(x.mean()),
-        sd=float(x.std(ddof=1)) if n > 1 else None,
+        mean=mean,
+        sd=sd,
         min=lo,
         max=hi,
         quantiles={k: float(v) for k, v in zip(QUANTILES, q, strict=True)},

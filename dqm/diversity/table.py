@@ -9,14 +9,15 @@ never guessed.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from dqm.clinical_table import field_number
 from dqm.diversity.variables import VARIABLES, Variable, band_labels
 from dqm.facts import ItemSummary
-from dqm.profile import Profile
+from dqm.profile import FieldDef, Profile
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,17 +52,35 @@ def age_bands(ages: np.ndarray, edges: Sequence[float]) -> np.ndarray:
     return out
 
 
-def _number(value: str | float | None) -> tuple[float, bool]:
-    """(value, invalid): NaN for missing; NaN and True for text that is not a finite number."""
+MAX_VALUE = 1e300
+"""The largest magnitude a continuous variable takes; a value beyond it is *invalid*. Two ages of
+1e308 made the mean and SD infinite (written as null), 1e308 and -1e308 a histogram span past a
+double (the stage crashed), and a summary holding one was refused as a baseline by the next
+release (:data:`dqm.baseline.MAX_STORED_VALUE`)."""
+
+
+def _number(value: str | float | None, valid: Callable[[float], bool] | None = None) -> tuple[float, bool]:
+    """(value, invalid): NaN for missing (None, or a NaN the reading gives for none); NaN and True
+    for a value that is not a finite number (text, an infinity, an integer past a double) within
+    ±:data:`MAX_VALUE` that ``valid`` takes."""
     if value is None:
         return math.nan, False
-    if not isinstance(value, str):
-        return float(value), False
     try:
         number = float(value)
-    except ValueError:
+    except (ValueError, OverflowError):
         return math.nan, True
-    return (number, False) if math.isfinite(number) else (math.nan, True)
+    if math.isnan(number) and not isinstance(value, str):
+        return math.nan, False
+    usable = abs(number) <= MAX_VALUE and (valid is None or valid(number))  # NaN compares false
+    return (number + 0.0, False) if usable else (math.nan, True)  # + 0.0: -0 is 0 (a minimum "-0")
+
+
+def _field_number(value: str | float | None, fdef: FieldDef) -> tuple[float, bool]:
+    """(value, invalid) of a clinical field's cell, as its profile definition reads it."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return math.nan, False
+    number = field_number(value, fdef) if isinstance(value, str) else None
+    return _number(number) if number is not None else (math.nan, True)
 
 
 def _text(value: str | float | None) -> str | None:
@@ -85,7 +104,7 @@ def declared(variable: Variable, profile: Profile) -> tuple[str, ...] | None:
     return None
 
 
-def _column(variable: Variable, items: Sequence[ItemSummary]) -> tuple[np.ndarray, int]:
+def _column(variable: Variable, items: Sequence[ItemSummary], profile: Profile) -> tuple[np.ndarray, int]:
     """The column of a variable that is read from each item, and how many values were invalid."""
     assert variable.read is not None
     values = [variable.read(item) for item in items]
@@ -93,8 +112,17 @@ def _column(variable: Variable, items: Sequence[ItemSummary]) -> tuple[np.ndarra
         column = np.empty(len(values), dtype=object)
         column[:] = [_text(v) for v in values]
         return column, 0
-    numbers = [_number(v) for v in values]
-    column = np.asarray([x for x, _ in numbers], dtype=float).reshape(len(values))
+    fdef = profile.clinical.get(variable.field) if variable.field else None
+    if fdef is not None and fdef.type in ("integer", "number"):
+        numbers = [_field_number(v, fdef) for v in values]
+    else:
+        numbers = [_number(v, variable.valid) for v in values]
+    return _numbers(numbers)
+
+
+def _numbers(numbers: Sequence[tuple[float, bool]]) -> tuple[np.ndarray, int]:
+    """A continuous column of (value, invalid) pairs, and how many were invalid."""
+    column = np.asarray([x for x, _ in numbers], dtype=float).reshape(len(numbers))
     return column, sum(bad for _, bad in numbers)
 
 
@@ -120,7 +148,7 @@ def build_table(items: Sequence[ItemSummary], profile: Profile) -> Table:
     for v in VARIABLES:
         variables[v.name] = replace(v, declared=declared(v, profile))
         if v.read is not None:
-            columns[v.name], bad = _column(v, items)
+            columns[v.name], bad = _column(v, items, profile)
             if v.kind == "continuous":
                 invalid[v.name] = bad
     for v in VARIABLES:
@@ -137,5 +165,5 @@ def build_table(items: Sequence[ItemSummary], profile: Profile) -> Table:
         for cls in sorted(per_class, key=lambda c: (order.get(c, len(order)), c)):
             name = f"{v.name}.{cls}"
             variables[name] = Variable(name, v.per_class.label.format(cls=cls), v.kind, v.unit)
-            columns[name] = np.asarray(per_class[cls], dtype=float)
+            columns[name], invalid[name] = _numbers([_number(x) for x in per_class[cls]])
     return Table(variables=variables, columns=columns, invalid=invalid, n_items=len(items))

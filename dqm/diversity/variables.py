@@ -74,6 +74,13 @@ class Variable:
     """The value of one slide. Categorical: text, stripped, ``None`` or empty when missing.
     Continuous: a number (NaN when missing), or text, which counts as *invalid* when it is not a
     finite number."""
+    valid: Callable[[float], bool] | None = None
+    """Continuous: the numbers it may take; another (an mpp of 1e-308, a JPEG quality of 250) is
+    *invalid*, counted and left out as text that is not a number is."""
+    field: str = ""
+    """Continuous, read from this clinical field: a value its profile definition refuses (not of its
+    ``integer`` or ``number`` type, out of its ``min``–``max``: what the clinical table reports) is
+    *invalid*."""
     bands_of: str = ""
     """Instead of ``read``: this continuous variable cut at the profile's ``age_bands``."""
     categories: Categories | None = None
@@ -116,10 +123,12 @@ def band_labels(edges: Sequence[float]) -> tuple[str, ...]:
 
 
 def _usable(mpp: float) -> bool:
+    """Whether a slide's resolution is a number dqm takes: from MIN_MPP to MAX_MPP, as an
+    annotation's or the manifest's (a header's 1e-308 µm/px is no 40× slide)."""
     # dqm.coords imports numpy: imported here, the profile (which reads this table) stays light
-    from dqm.coords import usable_mpp
+    from dqm.coords import MAX_MPP, MIN_MPP
 
-    return usable_mpp(mpp)
+    return MIN_MPP <= mpp <= MAX_MPP  # NaN compares false
 
 
 def magnification(objective_power: float | None, mpp: float | None) -> str | None:
@@ -132,13 +141,16 @@ def magnification(objective_power: float | None, mpp: float | None) -> str | Non
 
 
 def slide_area(item: ItemSummary) -> float:
-    """Level-0 area in px² from the slide header, else from the annotation's declared size."""
+    """Level-0 area in px² from the slide header, else from the annotation's declared size
+    (infinite past a double's range: a side of 10^400 is no float)."""
     s = item.slide
-    if s is not None and s.width and s.height:
-        return float(s.width) * float(s.height)
-    if item.width and item.height:
-        return float(item.width) * float(item.height)
-    return math.nan
+    sides = (s.width, s.height) if s is not None and s.width and s.height else (item.width, item.height)
+    if not (sides[0] is not None and sides[1] is not None and sides[0] > 0 and sides[1] > 0):
+        return math.nan
+    try:
+        return float(sides[0]) * float(sides[1])
+    except OverflowError:
+        return math.inf
 
 
 def _clinical(field: str) -> Callable[[ItemSummary], str | None]:
@@ -146,8 +158,7 @@ def _clinical(field: str) -> Callable[[ItemSummary], str | None]:
 
 
 def _mpp(item: ItemSummary) -> float | None:
-    mpp = item.slide.mpp if item.slide is not None else None
-    return float(mpp) if mpp is not None and _usable(mpp) else None
+    return item.slide.mpp if item.slide is not None else None
 
 
 def _magnification(item: ItemSummary) -> str | None:
@@ -167,15 +178,21 @@ def _stain(field: str) -> Callable[[ItemSummary], float | None]:
     return read
 
 
-def _area_fraction(item: ItemSummary) -> float:
+def _known_area(item: ItemSummary) -> float:
+    """The slide's area when a positive finite number, else NaN: a fraction of an area past a
+    double's range would be 0, not unknown."""
     area = slide_area(item)
-    return sum(item.lesion_area_px.values()) / area if area > 0 else math.nan
+    return area if 0 < area < math.inf else math.nan
+
+
+def _area_fraction(item: ItemSummary) -> float:
+    return sum(item.lesion_area_px.values()) / _known_area(item)
 
 
 def _area_fraction_per_class(item: ItemSummary) -> dict[str, float]:
-    area = slide_area(item)
+    area = _known_area(item)
     return {
-        cls: item.lesion_area_px.get(cls, 0.0) / area if area > 0 else math.nan
+        cls: item.lesion_area_px.get(cls, 0.0) / area
         for cls, count in item.lesion_classes.items()
         if count > 0
     }
@@ -277,14 +294,25 @@ VARIABLES: tuple[Variable, ...] = (
         batch="acquisition",
     ),
     # Continuous.
-    Variable("age", N_("age"), "continuous", unit=N_("years"), read=_clinical("age"), note_missing=True),
-    Variable("mpp", N_("resolution"), "continuous", unit="µm/px", read=_mpp, batch="acquisition"),
+    Variable(
+        "age",
+        N_("age"),
+        "continuous",
+        unit=N_("years"),
+        read=_clinical("age"),
+        field="age",
+        note_missing=True,
+    ),
+    Variable(
+        "mpp", N_("resolution"), "continuous", unit="µm/px", read=_mpp, valid=_usable, batch="acquisition"
+    ),
     Variable(
         "jpeg_quality",
         N_("JPEG quality (quantisation tables)"),
         "continuous",
         unit="1–100",
         read=_header("jpeg_quality"),
+        valid=lambda q: 1 <= q <= 100,
         batch="acquisition",
     ),
     Variable(
@@ -299,7 +327,7 @@ VARIABLES: tuple[Variable, ...] = (
         N_("lesions per slide"),
         "continuous",
         unit=N_("lesions"),
-        read=lambda item: float(item.n_lesions),
+        read=lambda item: item.n_lesions,
     ),
     Variable(
         "lesion_area_fraction",
