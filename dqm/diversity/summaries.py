@@ -53,14 +53,26 @@ def categorical_summary(var: Variable, values: np.ndarray) -> CategoricalSummary
     )
 
 
+TINY = 1e-280
+"""Under this magnitude a value is rounded at 1e300 times its size, then scaled back: the scale
+10^(digits - 1 - magnitude) of a value of 1e-306 or less is past a double, and the rounded value
+was NaN (a lesion-area fraction of 7e-307 made a support that results.json wrote as null and
+could not read back)."""
+
+
 def round_significant(x: np.ndarray, digits: int = DIGITS) -> np.ndarray:
     """Round each value to ``digits`` significant digits (0 stays 0)."""
     x = np.asarray(x, dtype=float)
     out = np.zeros_like(x)
     nz = x != 0
-    mag = np.floor(np.log10(np.abs(x[nz])))
+    y = x[nz]
+    tiny = np.abs(y) < TINY
+    y[tiny] *= 1e300
+    mag = np.floor(np.log10(np.abs(y)))
     scale = 10.0 ** (digits - 1 - mag)
-    out[nz] = np.round(x[nz] * scale) / scale
+    rounded = np.round(y * scale) / scale
+    rounded[tiny] /= 1e300
+    out[nz] = rounded
     return out
 
 

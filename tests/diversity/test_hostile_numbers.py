@@ -12,7 +12,7 @@ import pytest
 from dqm.clinical_table import field_number
 from dqm.diversity import DiversityResult, diversity_result
 from dqm.diversity.models import ContinuousSummary
-from dqm.diversity.summaries import continuous_summary
+from dqm.diversity.summaries import continuous_summary, round_significant
 from dqm.diversity.variables import VARIABLES, magnification
 from dqm.facts import ItemSummary
 from dqm.profile import FieldDef, Profile
@@ -166,3 +166,19 @@ def test_the_sd_of_values_near_a_doubles_limit_is_finite() -> None:
     assert s.mean == pytest.approx(1.25e299) and s.sd == pytest.approx(ref)
     small = continuous_summary(var, np.array([1.0, 2.0, 4.0]))
     assert small.mean == np.mean([1.0, 2.0, 4.0]) and small.sd == np.std([1.0, 2.0, 4.0], ddof=1)
+
+
+def test_a_tiny_value_is_rounded_not_nan_and_the_result_reads_back(
+    items: list[ItemSummary], profile: Profile
+) -> None:
+    # a lesion-area fraction of 7e-307: its rounding scale was past a double and its support NaN,
+    # written as null: a results.json dqm wrote that it could not read back
+    hostile = list(items)
+    cls = next(iter(items[0].lesion_classes))
+    hostile[0] = items[0].model_copy(update={"lesion_area_px": {cls: 1e-300}})
+    d = diversity_result(hostile, profile)
+    fraction = summary(d, "lesion_area_fraction")
+    assert all(math.isfinite(v) for v in fraction.support) and fraction.support == sorted(fraction.support)
+    assert DiversityResult.model_validate_json(d.model_dump_json()) == d
+    tiny = round_significant(np.array([5e-324, 1.2345e-310, -2.5678e-308, 1.23456e-281, 1.2345e-279]))
+    assert tiny.tolist() == pytest.approx([5e-324, 1.23e-310, -2.57e-308, 1.23e-281, 1.23e-279], rel=1e-3)
