@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/bench_batch_effects.py [--seeds 3] [--split image|patient] [--real PATH]
     .venv/bin/python benchmarks/bench_batch_effects.py --scale 1000,5000,34400
+    .venv/bin/python benchmarks/bench_batch_effects.py --scale 2000,5000 --serial-scanners
 
 The 165 GlaS images (real H&E of colon glands, ``segmentation/glas`` under the real-data folder) are
 split into four fake institutions: ``--split image`` (default) deals the images out after a seeded
@@ -19,7 +20,10 @@ descriptors per image. Bounded: about a minute on two cores.
 
 ``--scale`` times the whole analysis (both predictions and the comparisons) on synthetic descriptors
 instead: four institutions, each descriptor drawn around the GlaS medians (SD 5 % of the value), the
-third institution's red eosin OD moved by one SD, every institution with its own scanner.
+third institution's red eosin OD moved by one SD, every institution with its own scanner;
+``--serial-scanners`` names each slide's scanner with a serial number of its own (free text: a
+category a slide), which costs the acquisition prediction a one-hot column a category up to
+:data:`~dqm.diversity.batch_effects.MAX_ONE_HOT`. Times are CPU seconds of this process.
 """
 
 from __future__ import annotations
@@ -69,8 +73,9 @@ def assign(keys: list[str], seed: int) -> dict[str, str]:
     return {p: SITES[i % len(SITES)] for i, p in enumerate(order)}
 
 
-def scale(sizes: list[int]) -> None:
-    """Time :func:`batch_effects` on synthetic descriptors of ``sizes`` slides."""
+def scale(sizes: list[int], serial: bool = False) -> None:
+    """Time :func:`batch_effects` on synthetic descriptors of ``sizes`` slides (``serial``: each
+    slide's scanner named with a serial number of its own)."""
     profile = load_profile()
     centre = {
         "h_od_r": 0.55, "h_od_g": 0.80, "h_od_b": 0.25, "e_od_r": 0.30, "e_od_g": 0.85, "e_od_b": 0.40,
@@ -85,18 +90,19 @@ def scale(sizes: list[int]) -> None:
             values = {k: rng.normal(v, 0.05 * v) for k, v in centre.items()}
             if site == SHIFTED_SITE:
                 values["e_od_r"] += 0.05 * centre["e_od_r"]
-            slide = SlideSummary(mpp=0.5, scanner=f"scanner of {site}", stain=StainSummary(**values))
+            scanner = f"scanner of {site} SN{i:06d}" if serial else f"scanner of {site}"
+            slide = SlideSummary(mpp=0.5, scanner=scanner, stain=StainSummary(**values))
             items.append(
                 ItemSummary(
                     slide_id=f"S{i}", institution=site, diagnosis=("NS", "BCC")[i % 3 == 0], slide=slide
                 )
             )
         table = build_table(items, profile)
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         be = batch_effects(table, profile.diversity)
-        took = time.perf_counter() - t0
+        took, cpu = time.perf_counter() - t0, time.process_time() - c0
         print(
-            f"{n} slides: {took:.1f} s (pixel: {be.pixel.n} slides used, AUC {be.pixel.auc:.2f}, {be.pixel.decision}; "
+            f"{n} slides: {took:.1f} s wall, {cpu:.1f} s CPU (pixel: {be.pixel.n} slides used, AUC {be.pixel.auc:.2f}, {be.pixel.decision}; "
             f"acquisition AUC {be.acquisition.auc:.2f})"
         )
 
@@ -110,9 +116,12 @@ def main() -> None:
     parser.add_argument(
         "--scale", help="comma-separated slide counts: time the analysis on synthetic descriptors"
     )
+    parser.add_argument(
+        "--serial-scanners", action="store_true", help="with --scale: a scanner name of its own per slide"
+    )
     args = parser.parse_args()
     if args.scale:
-        scale([int(n) for n in args.scale.split(",")])
+        scale([int(n) for n in args.scale.split(",")], args.serial_scanners)
         return
     glas = args.real / "segmentation" / "glas"
     with (glas / "metadata.csv").open(newline="") as fh:

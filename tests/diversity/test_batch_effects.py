@@ -286,3 +286,37 @@ def test_institutions_of_one_slide_each_cost_neither_a_one_hot_of_the_batch_nor_
     parts = _split(values, np.array([cats.index(g) for g in groups]), cats)
     for c in cats:
         assert np.array_equal(parts[c], values[groups == c])
+
+
+def test_a_scanner_a_slide_costs_at_most_max_one_hot_columns(profile: Profile) -> None:
+    """A scanner written with its serial number made a one-hot column a slide: 5,000 sampled slides
+    fitted a 5,000-column design 100 times (63 s of CPU, 789 MB, where four scanners take 4 s). The
+    most frequent categories keep a column each, the others share one; with fewer categories than
+    :data:`MAX_ONE_HOT` the columns are the categories', in the order of their names, as before."""
+    from dqm.diversity.batch_effects import MAX_ONE_HOT, _features
+
+    n = 3 * MAX_ONE_HOT
+    items = [
+        ItemSummary(
+            slide_id=f"X{i}",
+            institution=f"Inst-{i % 3}",
+            diagnosis="BCC",
+            slide=SlideSummary(
+                mpp=0.5,
+                scanner=f"SN{i:05d}" if i % 5 else "common" if i % 2 else None,
+                compression=("jpeg", "lzw")[i % 2],
+            ),
+        )
+        for i in range(n)
+    ]
+    table = build_table(items, profile)
+    x, owners = _features(table, ["scanner_header", "codec", "mpp"], np.arange(n))
+    scanner = x[:, [j for j, o in enumerate(owners) if o == "scanner_header"]]
+    assert scanner.shape[1] == MAX_ONE_HOT + 1
+    has = np.array([i.slide is not None and i.slide.scanner is not None for i in items])
+    assert (scanner.sum(axis=1) == has).all()  # one column a slide with a scanner, none without
+    common = np.array([bool(i.slide and i.slide.scanner == "common") for i in items])
+    assert any((scanner[:, j] == common).all() for j in range(MAX_ONE_HOT))  # the most frequent kept
+    assert scanner[:, -1].sum() == has.sum() - common.sum() - (MAX_ONE_HOT - 1)
+    codec = x[:, [j for j, o in enumerate(owners) if o == "codec"]]
+    assert codec.tolist() == [[i % 2 == 0, i % 2 == 1] for i in range(n)]  # jpeg, lzw: by name

@@ -129,7 +129,9 @@ def test_missing_and_unknown_values_become_notes(cohort: list[ItemSummary], prof
     for k in range(35, 45):
         items[k] = items[k].model_copy(update={"clinical": {**items[k].clinical, "site": "scalp"}})
     d = diversity_result(items, profile)
-    assert "age: missing for 35 of 200 slides (5 not a number or out of range); left out of its tests" in d.notes
+    assert (
+        "age: missing for 35 of 200 slides (5 not a number or out of range); left out of its tests" in d.notes
+    )
     assert any(
         n.startswith("anatomical site: values the profile does not declare: scalp (10)") for n in d.notes
     )
