@@ -14,6 +14,10 @@ import numpy as np
 
 MAX_MPP = 1e4
 """The largest declared resolution, micrometres per pixel, taken as a number (1 cm a pixel)."""
+MAX_OBJECTIVE_POWER = 1000.0
+"""The largest declared objective power taken as a magnification (light microscopes stop near 100×):
+an annotation's (``VALUE_OUT_OF_RANGE`` beyond it) and a slide header's in the diversity variables
+(an ``AppMag`` of 1e308 was a magnification category ``1e+308×``)."""
 MIN_MPP = 1e-3
 """The smallest positive declared resolution taken as a number (1 nm a pixel; a light microscope
 resolves about 200 nm): 1e-300 made every lesion's area 0.0 µm² and LESION_TOO_SMALL. Annotation

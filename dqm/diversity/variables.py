@@ -132,8 +132,11 @@ def _usable(mpp: float) -> bool:
 
 
 def magnification(objective_power: float | None, mpp: float | None) -> str | None:
-    """``40×`` from the header's objective power, else the nominal one from mpp, else None."""
-    if objective_power is not None and math.isfinite(objective_power) and objective_power > 0:
+    """``40×`` from the header's objective power (over 0, at most MAX_OBJECTIVE_POWER), else the
+    nominal one from mpp, else None."""
+    from dqm.coords import MAX_OBJECTIVE_POWER  # numpy: see _usable
+
+    if objective_power is not None and 0 < objective_power <= MAX_OBJECTIVE_POWER:  # NaN compares false
         return f"{objective_power:g}×"
     if mpp is None or not _usable(mpp):
         return None

@@ -28,6 +28,7 @@ import msgspec
 import numpy as np
 from pydantic import TypeAdapter, ValidationError
 
+from dqm.coords import MAX_OBJECTIVE_POWER
 from dqm.i18n import N_, msg
 from dqm.model import Annotation, ReadIssue
 from dqm.readers.common import pieces
@@ -249,10 +250,6 @@ def _number(value: Any) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
     return to_float(value)  # an integer too large for a float is infinite, not an OverflowError
-
-
-MAX_OBJECTIVE_POWER = 1000.0
-"""The largest declared objective power taken as a magnification (light microscopes stop near 100×)."""
 
 
 def _power_issue(power: float) -> Any:

@@ -182,3 +182,10 @@ def test_a_tiny_value_is_rounded_not_nan_and_the_result_reads_back(
     assert DiversityResult.model_validate_json(d.model_dump_json()) == d
     tiny = round_significant(np.array([5e-324, 1.2345e-310, -2.5678e-308, 1.23456e-281, 1.2345e-279]))
     assert tiny.tolist() == pytest.approx([5e-324, 1.23e-310, -2.57e-308, 1.23e-281, 1.23e-279], rel=1e-3)
+
+
+@pytest.mark.parametrize("power", [1e308, 1001.0, math.inf, 0.0, -20.0, math.nan])
+def test_a_header_objective_power_past_a_microscope_falls_back_on_the_mpp(power: float) -> None:
+    # an AppMag of 1e308 made a magnification category "1e+308×"
+    assert magnification(power, 0.5) == "20×" and magnification(power, None) is None
+    assert magnification(40.0, 0.5) == "40×" and magnification(1000.0, None) == "1000×"
