@@ -144,16 +144,17 @@ def magnification(objective_power: float | None, mpp: float | None) -> str | Non
 
 
 def slide_area(item: ItemSummary) -> float:
-    """Level-0 area in px² from the slide header, else from the annotation's declared size
-    (infinite past a double's range: a side of 10^400 is no float)."""
+    """Level-0 area in px² from the slide header, else from the annotation's declared size, each
+    when both its sides are positive (-5 x -5 is no 25 px²); infinite past a double's range (a
+    side of 10^400 is no float)."""
     s = item.slide
-    sides = (s.width, s.height) if s is not None and s.width and s.height else (item.width, item.height)
-    if not (sides[0] is not None and sides[1] is not None and sides[0] > 0 and sides[1] > 0):
-        return math.nan
-    try:
-        return float(sides[0]) * float(sides[1])
-    except OverflowError:
-        return math.inf
+    for width, height in ((s.width, s.height) if s is not None else (None, None), (item.width, item.height)):
+        if width is not None and height is not None and width > 0 and height > 0:
+            try:
+                return float(width) * float(height)
+            except OverflowError:
+                return math.inf
+    return math.nan
 
 
 def _clinical(field: str) -> Callable[[ItemSummary], str | None]:

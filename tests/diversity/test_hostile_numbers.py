@@ -151,12 +151,16 @@ def test_integers_past_a_double_are_invalid_not_a_crash(items: list[ItemSummary]
     )
 
 
-def test_a_negative_slide_size_has_no_area(items: list[ItemSummary], profile: Profile) -> None:
-    # -5 x -5 made an area of 25 px² and a lesion-area fraction of 1,750
+def test_a_negative_slide_size_is_no_area(items: list[ItemSummary], profile: Profile) -> None:
+    # a header's -5 x -5 made an area of 25 px² and a lesion-area fraction of 1,750; the
+    # annotation's declared size is taken instead, as when the header states none
     d = diversity_result(sliding(items, 0, width=-5, height=-5), profile)
-    clean = diversity_result(items, profile)
-    fraction = summary(d, "lesion_area_fraction")
-    assert fraction.max == summary(clean, "lesion_area_fraction").max
+    clean = summary(diversity_result(items, profile), "lesion_area_fraction")
+    assert summary(d, "lesion_area_fraction") == clean
+    no_size = [
+        i.model_copy(update={"width": -3}) if k == 0 else i for k, i in enumerate(sliding(items, 0, width=-5))
+    ]
+    assert summary(diversity_result(no_size, profile), "lesion_area_fraction").n == clean.n - 1
 
 
 def test_the_sd_of_values_near_a_doubles_limit_is_finite() -> None:
