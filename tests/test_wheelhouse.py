@@ -30,7 +30,10 @@ def test_dqm_installs_from_the_wheelhouse_with_no_network(tmp_path: Path) -> Non
     wheels = tmp_path / "wheelhouse"
     venv = Path(sys.prefix)
     build = subprocess.run(
-        ["make", "-s", "wheelhouse", f"WHEELHOUSE={wheels}", f"VENV={venv}"],
+        # -o: the running environment is already set up; without it, a checkout whose pyproject.toml is
+        # newer than that environment's stamp (a second worktree sharing one venv) re-ran `pip install -e`
+        # and left the environment's dqm pointing into the checkout the test ran from.
+        ["make", "-s", "-o", str(venv / ".installed"), "wheelhouse", f"WHEELHOUSE={wheels}", f"VENV={venv}"],
         cwd=ROOT,
         capture_output=True,
         text=True,
