@@ -11,10 +11,24 @@ Cases, each ``--items`` slides on one file, every slide picking its own image:
   ``IMAGE_AMBIGUOUS_IN_FILE`` (all ``--items`` images fit it);
 * ``deep_tail`` (hostile): slide ``z<i>/a/b/c/d/e/f/g/scan.svs``, the file listing
   ``y<i>/a/b/c/d/e/f/g/scan.svs``: as ``shared_tail``, past the 8 parts the index keeps;
+* ``other_case``: slide ``case<i>/scan.svs``, the file listing ``X/CASE<i>/SCAN.SVS`` (its
+  folded path);
+* ``folded_tail`` (hostile): as ``shared_tail``, listed in upper case (``Y<i>/A/SCAN.SVS``);
+* ``case_variants`` (hostile): slide ``aBcD…/scan.svs``, the file listing ``--items`` other
+  spellings of it in upper and lower case: every image is every slide's folded path (every
+  slide ambiguous);
 * ``shared_name`` (hostile): slide ``z<i>/scan.svs``, the file listing ``y<i>/scan.svs``: no
   path runs, every image goes by every slide's name (every slide ambiguous).
 
+``--layouts N`` (instead of the cases) draws N random files of 2–5 slides' images, each listed by
+its slide's path, a trailing part of it, its name, stem, another extension, its slide id, ``\\``
+for ``/``, or its path in another case (``C/C/S1.TIFF`` for ``c/c/s1.tiff``), keeps the layouts
+whose truth is known (no image named alike by two slides' paths, compared as written or
+case-folded, nor by another slide's path more than by its own) and counts each slide's pick: its
+own image, ambiguous, not found, or **wrong** (another slide's image, or one of none).
+
     python benchmarks/bench_image_of.py [--items 34376] [--code OTHER_CHECKOUT] [--cases shared_tail,...]
+    python benchmarks/bench_image_of.py --layouts 3000 [--code OTHER_CHECKOUT]
 
 ``--code`` imports dqm from another checkout (a checkout whose ``image_of`` takes no readers is
 asked without them). Prints per case the CPU seconds of every slide's pick (the index built
@@ -35,9 +49,14 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=34376)
     parser.add_argument("--code", default=None)
     parser.add_argument("--cases", default=None, help="comma-separated case names (default: all)")
+    parser.add_argument("--layouts", type=int, default=0, help="random layouts to draw instead of the cases")
+    parser.add_argument("--verbose", action="store_true", help="print each wrong pick of --layouts")
     args = parser.parse_args()
     if args.code:
         sys.path.insert(0, args.code)
+    if args.layouts:
+        layouts(args.layouts)
+        return
     from dqm.model import Annotation
     from dqm.readers.items import FileAnnotations, image_of
 
@@ -56,6 +75,9 @@ def main() -> None:
             [f"z{i}/a/b/c/d/e/f/g/scan.svs" for i in range(n)],
         ),
         "shared_name": ([f"y{i}/scan.svs" for i in range(n)], [f"z{i}/scan.svs" for i in range(n)]),
+        "other_case": ([f"X/CASE{i}/SCAN.SVS" for i in range(n)], [f"case{i}/scan.svs" for i in range(n)]),
+        "folded_tail": ([f"Y{i}/A/SCAN.SVS" for i in range(n)], [f"z{i}/a/scan.svs" for i in range(n)]),
+        "case_variants": ([_variant(i) for i in range(n)], [_variant(n + i) for i in range(n)]),
     }
     chosen = args.cases.split(",") if args.cases else list(cases)
     for case in chosen:
@@ -73,6 +95,89 @@ def main() -> None:
             f"{case}: {n} slides, {right} their own image, {ambiguous} ambiguous, cpu {cpu:.2f} s, peak {peak} MB",
             flush=True,
         )
+
+
+def _variant(i: int) -> str:
+    """The ``i``-th spelling of ``abcdefghijklmnopq/scan.svs`` in upper and lower case."""
+    return "".join(c.upper() if i >> k & 1 else c for k, c in enumerate("abcdefghijklmnopq")) + "/scan.svs"
+
+
+def layouts(seeds: int) -> None:
+    """Each slide's pick in ``seeds`` random layouts whose truth is known (see the module's text)."""
+    import random
+    import unicodedata
+    from pathlib import PurePosixPath
+
+    from dqm.batch import normalise
+    from dqm.model import Annotation
+    from dqm.readers.items import image_of
+
+    def parts(path: str, fold: bool) -> list[str]:
+        text = unicodedata.normalize("NFC", path.casefold()) if fold else path
+        return [p for p in normalise(text)[0].split("/") if p not in ("", ".")]
+
+    def score(path: str, key: str, fold: bool) -> int:
+        a, b = parts(path, fold), parts(key, fold)
+        if a == b:
+            return 1 << 30
+        n = 0
+        while n < min(len(a), len(b)) and a[-1 - n] == b[-1 - n]:
+            n += 1
+        return n if n >= 2 else 0
+
+    counts = dict.fromkeys(("slides", "own", "ambiguous", "not_found", "wrong"), 0)
+    start = time.process_time()
+    for seed in range(seeds):
+        r = random.Random(seed)
+        slides: dict[str, str] = {}
+        for i in range(r.randint(2, 5)):
+            path = "/".join([*r.choices("abAc", k=r.randint(0, 3)), r.choice(["s1", "s2", "S1", "s1.x"])])
+            path += r.choice([".svs", ".tiff", ".ndpi"])
+            slides.setdefault(r.choice([PurePosixPath(path).stem, f"S{i}", f"id{r.randint(0, 3)}"]), path)
+        if len(set(slides.values())) < len(slides):
+            continue
+        keys, truth = [], {}
+        for sid, path in r.sample(sorted(slides.items()), len(slides)):
+            split, stem = path.split("/"), PurePosixPath(path).stem
+            ways = [path, "x/" + path, "/".join(split[r.randint(0, len(split) - 1) :]), split[-1], stem]
+            ways += [stem + ".png", sid, sid + ".png", path.replace("/", "\\"), "z/../" + path]
+            ways += [path.upper(), "X/" + path.swapcase()]
+            truth[sid] = len(keys)
+            keys.append(r.choice(ways))
+        if len(set(keys)) < len(keys):
+            continue
+        mine = {k: sid for sid, k in truth.items()}
+        known = True
+        for fold in (False, True):
+            for k, key in enumerate(keys):
+                scores = [score(p, key, fold) for p in slides.values()]
+                best = max(scores)
+                known &= not best or (scores.count(best) == 1 and score(slides[mine[k]], key, fold) == best)
+        if not known:
+            continue
+        anns = [Annotation(path="c.json", format="coco", image_key=key) for key in keys]
+        readers = frozenset((sid, normalise(path)[0]) for sid, path in slides.items())
+        for sid, path in slides.items():
+            got = image_of(anns, sid, path, readers)
+            code = getattr(got, "code", None)
+            counts["slides"] += 1
+            if got != truth[sid] and code is None and "--verbose" in sys.argv:
+                print(sid, path, keys, sorted(slides.items()), got, truth[sid])
+            counts[
+                "own"
+                if got == truth[sid]
+                else "ambiguous"
+                if code == "IMAGE_AMBIGUOUS_IN_FILE"
+                else "not_found"
+                if code
+                else "wrong"
+            ] += 1
+    cpu = time.process_time() - start
+    print(
+        f"random layouts: {seeds} seeds, "
+        + ", ".join(f"{v} {k}" for k, v in counts.items())
+        + f", cpu {cpu:.2f} s"
+    )
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ import hashlib
 import heapq
 import itertools
 import json
+import unicodedata
 from pathlib import PurePosixPath
 from typing import Any, NamedTuple
 
@@ -74,22 +75,26 @@ def image_of(
 
     The slide's file (``image``, its path as the batch names it, cleaned as the audit reads it:
     :func:`dqm.batch.as_read`) picks first, by the most it says: the image named by the same
-    path, then by the longest same run (two or more) of trailing folders and name. Below these,
-    one rule: an image whose name, file name or stem is the slide file's name or stem or the
-    ``slide_id``. The first of the three that some image meets decides: one image is the
-    slide's; two or more are ``IMAGE_AMBIGUOUS_IN_FILE`` (``a/slide1.svs`` and ``b/slide1.svs``
-    listed by bare name: never the first one's lesions for both slides); none at all is
-    ``IMAGE_NOT_IN_FILE``. An image that another of the file's ``readers`` (slide id, slide
-    file) names by more of its path (its exact path, or a longer run of trailing parts) is that
-    item's, never this slide's: ``A.png`` and ``b/slide1.svs`` for the slides ``A`` at
-    ``a/slide1.svs`` and ``B`` at ``b/slide1.svs`` are ``A``'s and ``B``'s, never both ``B``'s.
-    An image that the same trailing run or the name rule picks alone for two of the ``readers``
-    is ``IMAGE_AMBIGUOUS_IN_FILE`` for both: ``h/a/S1.svs`` for ``a/S1.svs`` and
-    ``a/c/a/S1.svs``; ``s1`` for the slide ``s1`` at ``s2.svs`` and the slide ``id0`` at
-    ``c/c/s1.tiff``.
+    path, then by the longest same run (two or more) of trailing folders and name; then the
+    same two with both sides case-folded (:func:`folded`; a path of two or more parts:
+    ``C/C/S1.TIFF`` for ``c/c/s1.tiff``), so a path as written beats the same folded at any
+    number of parts and nothing it picks changes. Below these, one rule: an image whose name,
+    file name or stem is the slide file's name or stem or the ``slide_id``, as written. The
+    first of these that some image meets decides: one image is the slide's; two or more are
+    ``IMAGE_AMBIGUOUS_IN_FILE`` (``a/slide1.svs`` and ``b/slide1.svs`` listed by bare name:
+    never the first one's lesions for both slides; ``A/b/S.svs`` and ``a/B/s.svs`` for
+    ``a/b/s.svs``); none at all is ``IMAGE_NOT_IN_FILE``. An image that another of the file's
+    ``readers`` (slide id, slide file) names by more of its path (its exact path, or a longer
+    run of trailing parts; as written beating folded) is that item's, never this slide's:
+    ``A.png`` and ``b/slide1.svs`` for the slides ``A`` at ``a/slide1.svs`` and ``B`` at
+    ``b/slide1.svs`` are ``A``'s and ``B``'s, never both ``B``'s. An image that the same exact
+    path, the same longest trailing run (past :data:`TRAILING_INDEXED` parts too) or the name
+    rule picks alone for two of the ``readers`` is ``IMAGE_AMBIGUOUS_IN_FILE`` for both:
+    ``h/a/S1.svs`` for ``a/S1.svs`` and ``a/c/a/S1.svs``; ``s1`` for the slide ``s1`` at
+    ``s2.svs`` and the slide ``id0`` at ``c/c/s1.tiff`` (its own image listed as ``S1.TIFF``).
     """
     index = annotations.names if isinstance(annotations, FileAnnotations) else ImageIndex(annotations)
-    found, count, name, shared = index.find(slide_id, as_read(image), readers)
+    found, count, name, shared, _ = index.find(slide_id, as_read(image), readers)
     if count == 1 and not shared:
         return found[0]
     if shared:
@@ -152,6 +157,13 @@ def _parts(path: str) -> tuple[str, ...]:
     return tuple(p for p in normalise(path)[0].split("/") if p not in ("", "."))
 
 
+def folded(text: str) -> str:
+    """``text`` as the folded index compares it: case-folded (:meth:`str.casefold`: ``ß`` is
+    ``ss``, Turkish ``İ`` is ``i`` with a combining dot, not ``i``) and canonically composed (NFC),
+    whichever way it was composed: ``Café``, ``CAFE\u0301`` and ``café`` are one."""
+    return unicodedata.normalize("NFC", unicodedata.normalize("NFD", text).casefold())
+
+
 def _trailing(a: tuple[str, ...], b: tuple[str, ...]) -> int:
     """How many trailing parts ``a`` and ``b`` have the same (at most :data:`MAX_TRAILING`)."""
     n = 0
@@ -170,10 +182,12 @@ class ImageIndex:
     of 40,000 folders is kept in 80 KB, not the 6.4 GB of all its trailing runs, and a slide
     finds the images that end like its path in a few look-ups, however many share its name."""
 
-    __slots__ = ("_by", "_claimed", "_deep", "_deep_found", "annotations")
+    __slots__ = ("_by", "_claimed", "_deep", "_deep_found", "_folded", "annotations", "fold")
 
-    def __init__(self, annotations: list[Annotation]) -> None:
+    def __init__(self, annotations: list[Annotation], fold: bool = False) -> None:
         self.annotations = annotations
+        self.fold = fold
+        self._folded: ImageIndex | None = None
         self._by: tuple[dict[Any, list[int]], ...] | None = None
         self._claimed: dict[Readers, Claims] = {}
         self._deep: dict[tuple[str, ...], tuple[list[tuple[str, ...]], list[int]]] = {}
@@ -184,12 +198,12 @@ class ImageIndex:
         parts, and by any of :func:`image_names`, each in the file's order."""
         if self._by is None:
             by: tuple[dict[Any, list[int]], ...] = ({}, {}, {})
-            for k, ann in enumerate(self.annotations):
-                parts = {_parts(key) for key in (ann.image_key, ann.slide_file) if key}
+            for k in range(len(self.annotations)):
+                parts = self.paths_of(k)
                 names: tuple[set[Any], ...] = (
                     {"/".join(p) for p in parts},
                     {p[-n:] for p in parts for n in range(2, min(len(p), TRAILING_INDEXED) + 1)},
-                    image_names(ann),
+                    set() if self.fold else image_names(self.annotations[k]),  # names: as written only
                 )
                 for table, keys in zip(by, names, strict=True):
                     for key in keys:
@@ -252,30 +266,36 @@ class ImageIndex:
             found = self._deep_found[prefix] = sorted(set(ks[lo:hi]))
         return longest, prefix, found
 
-    def claims(self, readers: Readers) -> Claims:
+    def claims(self, readers: Readers, stronger: Claims | None = None) -> Claims:
         """What ``readers`` name by their paths (:class:`Claims`): each one's exact path, else
-        its longest run of two or more trailing parts that some image ends in. A few sets of
+        its longest run of two or more trailing parts that some image ends in, and which readers
+        name each such path or run (two at most). In a folded index (:meth:`folded`), a reader
+        that names an image as written (``stronger``, the claims of the index as written) claims
+        nothing more, and an image it names is no other reader's folded pick. A few sets of
         readers are kept: each item of a shared file asks with the same set."""
         got = self._claimed.get(readers)
         if got is None:
-            path = self._built()[0]
-            got = Claims(self, readers)
-            for sid, image in readers:
-                parts = _parts(as_read(image) or "")
+            got = Claims(self, readers, stronger)
+            for reader in readers:
+                if stronger is not None and reader in stronger.naming and stronger.picks(reader):
+                    continue
+                if self.fold and len(_parts(as_read(reader[1]) or "")) < 2:  # a name alone: none
+                    continue  # (the folded index is built at the first reader it may serve)
+                parts = self.split(as_read(reader[1]) or "")
                 joined = "/".join(parts)
-                if parts and joined in path:
+                if parts and joined in self._built()[0]:
                     got.exact.add(joined)
+                    got.named(parts, reader, got.exact_readers)
                     continue
                 n, _ = self._longest(parts, None)
                 if n and n < TRAILING_INDEXED:
                     got.suffix[parts[-n:]] = n
-                    named_by = got.run_readers.setdefault(parts[-n:], [])
-                    if len(named_by) < 2 and sid not in named_by:
-                        named_by.append(sid)
                 if n >= TRAILING_INDEXED:
                     ends = tuple(reversed(parts[-MAX_TRAILING:]))[:n]
                     got.deep[ends] = n
                     got.deep_lengths.add(n)
+                if n:
+                    got.named(parts[-n:], reader, got.run_readers)
             if len(self._claimed) >= CLAIMED_KEPT:
                 self._claimed.clear()
             self._claimed[readers] = got
@@ -291,20 +311,37 @@ class ImageIndex:
         Each rule is a few look-ups however many images it picks: a file of N images that all
         end like every slide in two parts cost every slide N steps (5.2 s CPU for 3,000 slides,
         O(N²))."""
-        parts = _parts(image) if image else ()
         claims = self.claims(readers) if readers else None
-        by_path = self._by_path(parts, claims)
+        by_path = self._path_rules(image, claims, slide_id)
         if by_path is not None:
-            run = tuple(by_path.name.split("/"))
-            if by_path.n == 1 and claims is not None and "/".join(parts) not in self._built()[0]:
-                return by_path._replace(
-                    shared=any(sid != slide_id for sid in claims.run_readers.get(run, ()))
-                )
             return by_path
+        claims = claims.folded() if claims is not None else None  # images named by any path left out
         found = self._by_name(slide_id, image, claims)
         if found.n == 1 and claims is not None and claims.picked_by_another(found.images[0], slide_id):
             return found._replace(shared=True)
         return found
+
+    def _path_rules(self, image: str | None, claims: Claims | None, slide_id: str | None) -> Found | None:
+        """What the path rules of :func:`image_of` pick for the slide file ``image`` (as read):
+        as written (:meth:`_by_path`), else the same compared case-folded (:meth:`folded`); a lone
+        image another reader names alike (its same exact path or longest run, in the same index)
+        is :attr:`Found.shared` (none when ``slide_id`` is None); None for none."""
+        parts = _parts(image) if image else ()
+        for index in (self, self.folded()):
+            if index is not self:
+                if len(parts) < 2:  # a name alone, folded, is weaker than the name rule as written
+                    return None
+                claims = claims.folded() if claims is not None else None
+            split = index.split(image) if index is not self and image else parts
+            found = index._by_path(split, claims)
+            if found is not None:
+                run = split[-found.name.count("/") - 1 :]
+                shared = found.n == 1 and claims is not None and slide_id is not None
+                if shared and claims is not None:
+                    alike = (claims.exact_readers if found.exact else claims.run_readers).get(run, ())
+                    shared = any(sid != slide_id for sid, _ in alike)
+                return found._replace(name="/".join(parts[-len(run) :]), shared=shared)
+        return None
 
     def _by_name(self, slide_id: str, image: str | None, claims: Claims | None) -> Found:
         """What the name rule of :func:`image_of` picks: the images any of the slide's names
@@ -331,20 +368,34 @@ class ImageIndex:
     def _by_path(self, parts: tuple[str, ...], claims: Claims | None) -> Found | None:
         """What the path rules of :func:`image_of` pick for a slide file of ``parts``: the image
         of the same path, else of the longest trailing run (:meth:`_longest`); None for none."""
-        if parts and (exact := self._built()[0].get("/".join(parts))):
-            return Found(exact, len(exact), "/".join(parts))
+        path = self._built()[0]
+        exact = path.get("/".join(parts)) if parts else None
+        if exact and self.fold and claims is not None:  # an image a reader names as written is its
+            exact = claims.unclaimed(path, "/".join(parts), EXACT)
+        if exact:
+            return Found(exact, len(exact), "/".join(parts), exact=True)
         longest, found = self._longest(parts, claims)
         return Found(found, len(found), "/".join(parts[-longest:])) if found else None
 
     def _run(self, k: int, parts: tuple[str, ...]) -> int:
         """The longest run of trailing parts image ``k``'s path and ``parts`` have the same."""
-        ann = self.annotations[k]
-        return max(_trailing(_parts(key), parts) for key in (ann.image_key, ann.slide_file) if key)
+        return max(_trailing(path, parts) for path in self.paths_of(k))
 
     def paths_of(self, k: int) -> set[tuple[str, ...]]:
-        """Image ``k``'s paths (its key's and slide file's parts)."""
+        """Image ``k``'s paths (its key's and slide file's parts, case-folded in a folded index)."""
         ann = self.annotations[k]
-        return {_parts(key) for key in (ann.image_key, ann.slide_file) if key}
+        return {self.split(key) for key in (ann.image_key, ann.slide_file) if key}
+
+    def split(self, path: str) -> tuple[str, ...]:
+        """``path``'s parts as this index compares them: as written, or :func:`folded`."""
+        return _parts(folded(path) if self.fold else path)
+
+    def folded(self) -> ImageIndex:
+        """The index of the same images by their case-folded paths (:func:`folded`), built at the
+        first slide whose path names no image as written."""
+        if self._folded is None:
+            self._folded = ImageIndex(self.annotations, fold=True)
+        return self._folded
 
 
 class Claims:
@@ -357,6 +408,7 @@ class Claims:
 
     __slots__ = (
         "_by_name",
+        "_folded",
         "_index",
         "_of",
         "_readers",
@@ -364,27 +416,62 @@ class Claims:
         "deep",
         "deep_lengths",
         "exact",
+        "exact_readers",
+        "naming",
         "run_readers",
+        "stronger",
         "suffix",
     )
 
-    def __init__(self, index: ImageIndex, readers: Readers) -> None:
+    def __init__(self, index: ImageIndex, readers: Readers, stronger: Claims | None = None) -> None:
         self._index = index
         self._readers = readers
+        self.stronger = stronger
+        self._folded: Claims | None = None
         self._by_name: dict[int, list[str]] | None = None
         self.exact: set[str] = set()
         self.suffix: dict[tuple[str, ...], int] = {}
-        self.run_readers: dict[tuple[str, ...], list[str]] = {}  # the readers of a run, two at most
+        self.naming: set[tuple[str, str | None]] = set()  # the readers that name an image by a path
+        # the readers of an exact path, of a longest run, two at most: one image two of them
+        # name alike is neither's
+        self.exact_readers: dict[tuple[str, ...], list[tuple[str, str | None]]] = {}
+        self.run_readers: dict[tuple[str, ...], list[tuple[str, str | None]]] = {}
         self.deep: dict[tuple[str, ...], int] = {}  # a run past TRAILING_INDEXED, last part first
         self.deep_lengths: set[int] = set()
         self._of: dict[int, int] = {}
         self._unclaimed: dict[tuple[int, Any], list[int]] = {}
 
+    def named(self, run: tuple[str, ...], reader: tuple[str, str | None], table: dict[Any, Any]) -> None:
+        """Note that ``reader`` names an image by the path or trailing ``run`` (``table``:
+        :attr:`exact_readers` or :attr:`run_readers`)."""
+        self.naming.add(reader)
+        named_by = table.setdefault(run, [])
+        if len(named_by) < 2 and reader not in named_by:
+            named_by.append(reader)
+
+    def picks(self, reader: tuple[str, str | None]) -> bool:
+        """Whether ``reader``'s path picks an image of this index, none claimed away from it by
+        another reader (a reader whose longest run is all other readers' picks folded next)."""
+        read = as_read(reader[1])
+        return self._index._by_path(self._index.split(read) if read else (), self) is not None
+
+    def folded(self) -> Claims:
+        """The claims of the same readers in the folded index (:meth:`ImageIndex.folded`)."""
+        if self._folded is None:
+            self._folded = self._index.folded().claims(self._readers, self)
+        return self._folded
+
     def of(self, k: int) -> int:
-        """The most parts of image ``k``'s path some reader names it by (0 for none)."""
+        """The most parts of image ``k``'s path some reader names it by (0 for none; past
+        :data:`EXACT` where a reader names it as written and this is the folded index's)."""
         got = self._of.get(k)
         if got is None:
+            if self.stronger is not None and self.stronger.of(k):
+                self._of[k] = STRONGER
+                return STRONGER
             got = 0
+            if not self.naming:  # no reader names any image (by this index's paths)
+                return got
             lengths = self.deep_lengths
             for parts in self._index.paths_of(k):
                 ends = tuple(reversed(parts[-MAX_TRAILING:]))
@@ -404,11 +491,12 @@ class Claims:
         readers, each a few look-ups."""
         if self._by_name is None:
             self._by_name = {}
+            written = self.stronger or self  # the name rule's claims are the folded index's
             for sid, image in self._readers:
                 read = as_read(image)
-                if self._index._by_path(_parts(read) if read else (), self) is not None:
+                if written._index._path_rules(read, written, None) is not None:
                     continue
-                found = self._index._by_name(sid, read, self)
+                found = written._index._by_name(sid, read, self)
                 if found.n == 1:
                     self._by_name.setdefault(found.images[0], []).append(sid)
         return any(sid != slide_id for sid in self._by_name.get(k, ()))
@@ -433,6 +521,7 @@ class Found(NamedTuple):
     n: int | str
     name: str
     shared: bool = False
+    exact: bool = False  # picked by the exact path
 
 
 LISTED_AT_MOST = 3
@@ -457,6 +546,9 @@ def readers_key(readers: Readers) -> str:
 EXACT = 1 << 30
 """What a reader naming an image by its exact path counts as in :meth:`ImageIndex.claimed` (more
 than any run of trailing parts)."""
+
+STRONGER = EXACT + 1
+"""What an image a reader names as written counts as in the folded index's :meth:`Claims.of`."""
 
 CLAIMED_KEPT = 8
 """The sets of readers an :class:`ImageIndex` keeps the claimed images of."""

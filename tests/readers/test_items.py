@@ -321,15 +321,15 @@ def test_images_of_two_of_a_slides_names_are_listed_first_few_and_counted() -> N
 
 def test_an_image_two_slides_names_fit_is_neither_slides() -> None:
     """The slide ``s1`` at ``s2.svs`` and the slide ``id0`` at ``c/c/s1.tiff`` both fit the image
-    ``s1`` (one by its id, the other by its stem); ``id0``'s own image is listed as
-    ``C/C/S1.TIFF``, which no path rule matches (paths are compared as written). Both picked the
+    ``s1`` (one by its id, the other by its stem); ``id0``'s own image is listed as ``S1.TIFF``,
+    which only a name compared case-folded fits (weaker than a name as written). Both picked the
     image ``s1``, so ``id0`` was given the other slide's lesions; now neither is, and a slide whose
     path names its image still picks it."""
     from dqm.readers.items import FileAnnotations, image_of
 
     slides = {"s1": "s2.svs", "id0": "c/c/s1.tiff", "S1": "a/s1.svs"}
     readers = frozenset(slides.items())
-    anns = FileAnnotations([_image(k, 0) for k in ("a/s1.svs", "C/C/S1.TIFF", "s1")])
+    anns = FileAnnotations([_image(k, 0) for k in ("a/s1.svs", "S1.TIFF", "s1")])
     for slide in ("s1", "id0"):
         issue = image_of(anns, slide, slides[slide], readers)
         assert not isinstance(issue, int) and issue.code == "IMAGE_AMBIGUOUS_IN_FILE", (slide, issue)
@@ -376,3 +376,149 @@ def test_images_that_all_end_like_every_slide_past_the_indexed_parts_are_not_com
     for issue in picks[1:]:
         assert not isinstance(issue, int) and issue.code == "IMAGE_AMBIGUOUS_IN_FILE"
         assert issue.message.params["n"] == n
+
+
+def test_a_slides_image_listed_in_another_case_is_found_by_its_folded_path() -> None:
+    """``C/C/S1.TIFF`` (a Windows-made export) for the slide file ``c/c/s1.tiff``: paths were
+    compared as written only, so the slide picked an unrelated image of its name (``s1``, another
+    slide's). A path compared case-folded is a weaker match than the same as written at any number
+    of parts, and a stronger one than a name: the slide finds its own image, the other slide its."""
+    from dqm.readers.items import FileAnnotations, image_of
+
+    anns = FileAnnotations([_image(k, 0) for k in ("C/C/S1.TIFF", "s1")])
+    assert image_of(anns, "id0", "c/c/s1.tiff") == 0
+    slides = {"s1": "s2.svs", "id0": "c/c/s1.tiff"}
+    assert _layout(["C/C/S1.TIFF", "s1"], list(slides.items())) == {"id0": 0, "s1": 1}
+    # as written, two parts beat three folded: nothing a path picked as written changes
+    assert image_of([_image("x/b/s.svs", 0), _image("A/B/S.svs", 0)], "id", "a/b/s.svs") == 0
+    assert image_of([_image("x/B/S.svs", 0), _image("Q/A/B/S.svs", 0)], "id", "q/a/b/s.svs") == 1
+    # a name alone compared folded is no path: the name as written decides
+    assert image_of([_image("S1.SVS", 0), _image("s1", 0)], "id", "s1.svs") == 1
+
+
+def test_images_equal_only_case_folded_are_ambiguous() -> None:
+    """Two images whose paths differ only in case (or in how their accents are composed) are one
+    path to a case-insensitive file system: a slide that names neither as written is
+    ``IMAGE_AMBIGUOUS_IN_FILE``, never the first one's; a slide naming one as written picks it."""
+    from dqm.readers.items import image_of
+
+    cased = [_image("A/b/S.svs", 0), _image("a/B/s.svs", 0)]
+    accented = [_image("caf\u00e9/s.svs", 0), _image("CAFE\u0301/s.svs", 0)]
+    for anns, path in [(cased, "a/b/s.svs"), (cased, "x/A/B/S.SVS"), (accented, "Caf\u00e9/s.svs")]:
+        issue = image_of(anns, "id", path)
+        assert not isinstance(issue, int) and issue.code == "IMAGE_AMBIGUOUS_IN_FILE", path
+        assert issue.message.params["n"] == 2
+    assert image_of(cased, "id", "A/b/S.svs") == 0
+    assert image_of(cased, "id", "y/a/B/s.svs") == 1
+    assert image_of(accented, "id", "caf\u00e9/s.svs") == 0
+
+
+def test_case_folding_is_unicodes_full_folding_composed_alike() -> None:
+    """``ß`` folds to ``ss``, a decomposed accent is the composed one, and Turkish ``İ`` folds to
+    ``i`` with a combining dot (not ``i``), ``ı`` to itself (not ``i``)."""
+    from dqm.readers.items import folded, image_of
+
+    assert folded("STRASSE") == folded("Stra\u00dfe") == "strasse"
+    assert folded("Cafe\u0301") == folded("CAF\u00c9") == "caf\u00e9"
+    assert folded("\u0130") == "i\u0307" != folded("I")
+    assert image_of([_image("STRASSE/S1.SVS", 0), _image("s1", 0)], "id", "stra\u00dfe/s1.svs") == 0
+    assert image_of([_image("i\u0307/S1.svs", 0), _image("s1", 0)], "id", "\u0130/s1.svs") == 0
+    for path in ("I/s1.svs", "\u0131/s1.svs"):  # Turkish dotless i and Latin I are not İ
+        assert image_of([_image("\u0130/S1.svs", 0), _image("s1", 0)], "id", path) == 1, path
+
+
+def test_an_image_a_slide_names_as_written_is_no_other_slides_by_its_folded_path() -> None:
+    """The slide ``B`` names ``A/B/S.svs`` as written; the slide ``A`` at ``a/b/s.svs`` names it
+    only case-folded: it is ``B``'s. Two slides naming one image alike case-folded: neither's."""
+    slides = [("A", "a/b/s.svs"), ("B", "A/B/S.svs")]
+    assert _layout(["A/B/S.svs", "A.png"], slides) == {"A": 1, "B": 0}
+    got = _layout(["X/B/S.svs", "s.png"], [("A", "a/b/s.svs"), ("C", "c/b/s.svs")])
+    assert got == {"A": "IMAGE_AMBIGUOUS_IN_FILE", "C": "IMAGE_AMBIGUOUS_IN_FILE"}
+
+
+def test_an_image_two_slides_name_by_its_whole_path_or_past_the_indexed_parts_is_neither_slides() -> None:
+    """Two slides of one slide file (two manifest rows), or two slides whose paths end like one
+    image in more parts than the index keeps (10 of them): both picked the image, one slide's
+    lesions given to both. Now neither is; a slide naming the image by more of its path takes it."""
+    from dqm.readers.items import TRAILING_INDEXED
+
+    assert _layout(["a/s.svs", "b/s.svs"], [("x", "a/s.svs"), ("y", "./a/s.svs"), ("z", "b/s.svs")]) == {
+        "x": "IMAGE_AMBIGUOUS_IN_FILE",
+        "y": "IMAGE_AMBIGUOUS_IN_FILE",
+        "z": 1,
+    }
+    tail = "/".join(f"f{i}" for i in range(TRAILING_INDEXED)) + "/scan.svs"  # 9 parts
+    slides = [("x", f"z/q/{tail}"), ("y", f"w/q/{tail}")]
+    assert _layout([f"p/q/{tail}", "other.svs"], slides) == {
+        "x": "IMAGE_AMBIGUOUS_IN_FILE",
+        "y": "IMAGE_AMBIGUOUS_IN_FILE",
+    }
+    assert _layout([f"p/q/{tail}", "other.svs"], [*slides, ("v", f"p/q/{tail}")])["v"] == 0
+
+
+def test_a_slide_whose_path_runs_are_all_claimed_claims_its_folded_pick() -> None:
+    """``id2`` at ``b/b/A/s1.tiff`` ends like ``A\\s1.tiff`` in two parts as written (but that
+    image is ``s1``'s, by its exact path) and names ``B/B/A/S1.TIFF`` case-folded: that is its
+    pick, so ``S3`` at ``a/A/S1.tiff``, ending like it folded in two parts only, does not take it
+    too (it took it: one slide's lesions for two) and finds its own image by its stem."""
+    keys = ["x/b/b/a/s1.x.ndpi", "B/B/A/S1.TIFF", "S1", "A\\s1.tiff"]
+    slides = [
+        ("S3", "a/A/S1.tiff"),
+        ("id1", "b/b/a/s1.x.ndpi"),
+        ("id2", "b/b/A/s1.tiff"),
+        ("s1", "A/s1.tiff"),
+    ]
+    assert _layout(keys, slides) == {"S3": 2, "id1": 0, "id2": 1, "s1": 3}
+
+
+def test_random_layouts_listing_images_in_another_case_give_no_slide_of_a_path_another_image() -> None:
+    """Random files of 2–5 slides' images as in the test above, an image also listed by its path in
+    upper case or with its case swapped (``X/A/S1.TIFF`` for ``a/s1.tiff``), kept where the truth
+    is known (as written and case-folded alike). A slide whose path has folders never gets another
+    slide's image, nor one of no slide (51 of 8,413 slides did in 3,000 such layouts; a bare name
+    still picks an image that goes by it as written first: by design)."""
+    import random
+
+    from dqm.batch import normalise
+    from dqm.readers.items import EXACT, _parts, _trailing, folded, image_of
+
+    def score(path: str, key: str) -> int:
+        a, b = _parts(path), _parts(key)
+        return EXACT if a == b else (n if (n := _trailing(a, b)) >= 2 else 0)
+
+    wrong, checked = [], 0
+    for seed in range(2000):
+        r = random.Random(seed)
+        slides: dict[str, str] = {}
+        for i in range(r.randint(2, 5)):
+            path = "/".join([*r.choices("abAc", k=r.randint(1, 3)), r.choice(["s1", "s2", "S1", "s1.x"])])
+            path += r.choice([".svs", ".tiff", ".ndpi"])
+            slides.setdefault(r.choice([PurePosixPath(path).stem, f"S{i}", f"id{r.randint(0, 3)}"]), path)
+        keys, truth = [], {}
+        for sid, path in r.sample(sorted(slides.items()), len(slides)):
+            parts, stem = path.split("/"), PurePosixPath(path).stem
+            ways = [path, "x/" + path, "/".join(parts[r.randint(0, len(parts) - 1) :]), parts[-1], stem]
+            ways += [sid, path.replace("/", "\\"), path.upper(), "X/" + path.swapcase()]
+            truth[sid] = len(keys)
+            keys.append(r.choice(ways))
+        if len(set(keys)) < len(keys) or len(set(map(folded, slides.values()))) < len(slides):
+            continue
+        mine = {k: sid for sid, k in truth.items()}
+        known = True
+        for fold in (str, folded):
+            for k, key in enumerate(keys):
+                scores = [score(fold(p), fold(key)) for p in slides.values()]
+                best = max(scores)
+                known &= not best or (
+                    scores.count(best) == 1 and score(fold(slides[mine[k]]), fold(key)) == best
+                )
+        if not known:
+            continue
+        anns = [_image(key, 1) for key in keys]
+        readers = frozenset((sid, normalise(path)[0]) for sid, path in slides.items())
+        for sid, path in slides.items():
+            got = image_of(anns, sid, path, readers)
+            if isinstance(got, int) and got != truth[sid]:
+                wrong.append((seed, sid, path, keys))
+            checked += 1
+    assert checked > 3000 and not wrong, wrong[:3]
