@@ -461,8 +461,9 @@ def delivered_loader(
     run's ``mask``, the slides of a masked plan are found by masking the batch's slide ids (their
     files are then the batch's: a path in the plan may be masked too). A shared file's image is
     picked as the audit picks it, knowing every slide of the batch that reads the file
-    (:attr:`dqm.model.Item.file_readers`), or, for a slide the batch does not list, the plan's
-    slides that read it."""
+    (:attr:`dqm.model.Item.file_readers`), or, where the batch gives none (a slide it does not
+    list, or lists alone on the file), the plan's slides and the batch's other slides that read
+    it: an image a slide of the batch names by its path is never an unlisted slide's."""
     from dqm.batch import NO_SUCH_FILE, as_read, discover, jailed, normalise
     from dqm.readers import read_annotation, resolve_classes
     from dqm.readers.items import image_of
@@ -471,14 +472,17 @@ def delivered_loader(
     images = {s.slide_id: s.image_path for s in plan.sample}
     batch_ids = {s.slide_id: s.slide_id for s in plan.sample}
     readers: dict[str, frozenset[tuple[str, str | None]]] = {}
+    sharing: dict[str, set[tuple[str, str | None]]] = {}  # the slides that read each file
     for item in discover(root).items:
         key = item.slide_id if mask is None else mask(item.slide_id)
         if key in paths and mask is not None:  # its paths too may hold an identifier: the batch's are read
             paths[key], images[key], batch_ids[key] = item.annotation_path, item.image_path, item.slide_id
         if key in paths:
             readers.setdefault(key, item.file_readers)
-    sharing: dict[str, set[tuple[str, str | None]]] = {}  # else the plan's slides that read the file
-    for key, rel in paths.items():
+        elif item.annotation_path:  # a slide of the batch the plan did not draw
+            reader = (item.slide_id, as_read(item.image_path))
+            sharing.setdefault(normalise(item.annotation_path)[0], set()).add(reader)
+    for key, rel in paths.items():  # and the plan's, as the loader names them
         if rel:
             sharing.setdefault(normalise(rel)[0], set()).add((batch_ids[key], as_read(images[key])))
     for key, rel in paths.items():

@@ -808,3 +808,38 @@ def test_the_review_servers_outline_is_the_image_the_audit_gives_the_slide(
     a, b = (review._annotation(slide)[0] for slide in review.slides)
     assert a is not None and b is not None
     assert (len(a.lesions), len(b.lesions)) == (1, 2)
+
+
+def test_a_slide_the_batch_does_not_list_is_never_given_an_image_a_batch_slide_names(
+    tmp_path: Path, profile: Profile
+) -> None:
+    """A sampled slide the batch no longer lists (its row removed since the plan) was matched
+    knowing only the plan's slides on its file: the batch's slide ``B`` at ``p/q/b/slide1.svs``
+    names its image by its whole path, but the plan's slide at ``q/b/slide1.svs`` (its own image
+    listed by its slide id) ends like it in three parts and was given ``B``'s lesions. It is
+    matched knowing every slide of the batch that reads the file too."""
+    from dqm.semantic.ingest import delivered_loader
+
+    plan = plan_for(200)
+    first = plan.sample[0]
+    square = [[0, 0, 10, 0, 10, 10]]
+    doc = {
+        "images": [
+            {"id": i, "file_name": n} for i, n in enumerate(["p/q/b/slide1.svs", f"{first.slide_id}.png"], 1)
+        ],
+        "annotations": [
+            {"id": k, "image_id": i, "category_id": 1, "segmentation": square}
+            for k, i in enumerate([1, 1, 2], 1)
+        ],
+        "categories": [{"id": 1, "name": "BCC"}],
+    }
+    (tmp_path / "coco.json").write_text(json.dumps(doc))
+    with (tmp_path / "manifest.csv").open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(
+            ["slide_id", "image_path", "annotation_path", "institution", "diagnosis", "age", "sex", "site"]
+        )
+        w.writerow(["B", "p/q/b/slide1.svs", "coco.json", "Seoul-A", "BCC", "60", "M", "trunk"])
+    sample = [first.model_copy(update={"image_path": "q/b/slide1.svs", "annotation_path": "coco.json"})]
+    said = delivered_loader(tmp_path, plan.model_copy(update={"sample": sample}), profile)(first.slide_id)
+    assert not isinstance(said, str) and len(said) == 1
