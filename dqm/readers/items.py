@@ -279,12 +279,16 @@ class ImageIndex:
             for reader in readers:
                 if stronger is not None and reader in stronger.naming and stronger.picks(reader):
                     continue
-                if self.fold and len(_parts(as_read(reader[1]) or "")) < 2:  # a name alone: none
-                    continue  # (the folded index is built at the first reader it may serve)
-                parts = self.split(as_read(reader[1]) or "")
+                read = as_read(reader[1]) or ""
+                if self.fold and "/" not in read and "\\" not in read:  # a name alone: none (the
+                    continue  # folded index is built at the first reader it may serve)
+                parts = self.split(read)
+                if self.fold and len(parts) < 2:
+                    continue
                 joined = "/".join(parts)
                 if parts and joined in self._built()[0]:
                     got.exact.add(joined)
+                    got.whole.add(reader)
                     got.named(parts, reader, got.exact_readers)
                     continue
                 n, _ = self._longest(parts, None)
@@ -421,6 +425,7 @@ class Claims:
         "run_readers",
         "stronger",
         "suffix",
+        "whole",
     )
 
     def __init__(self, index: ImageIndex, readers: Readers, stronger: Claims | None = None) -> None:
@@ -432,6 +437,7 @@ class Claims:
         self.exact: set[str] = set()
         self.suffix: dict[tuple[str, ...], int] = {}
         self.naming: set[tuple[str, str | None]] = set()  # the readers that name an image by a path
+        self.whole: set[tuple[str, str | None]] = set()  # those that name one by their exact path
         # the readers of an exact path, of a longest run, two at most: one image two of them
         # name alike is neither's
         self.exact_readers: dict[tuple[str, ...], list[tuple[str, str | None]]] = {}
@@ -452,6 +458,8 @@ class Claims:
     def picks(self, reader: tuple[str, str | None]) -> bool:
         """Whether ``reader``'s path picks an image of this index, none claimed away from it by
         another reader (a reader whose longest run is all other readers' picks folded next)."""
+        if reader in self.whole:  # its exact path: nothing takes it away
+            return True
         read = as_read(reader[1])
         return self._index._by_path(self._index.split(read) if read else (), self) is not None
 
