@@ -42,6 +42,7 @@ import inspect
 import resource
 import sys
 import time
+from typing import Any
 
 
 def main() -> None:
@@ -104,80 +105,91 @@ def _variant(i: int) -> str:
 
 def layouts(seeds: int) -> None:
     """Each slide's pick in ``seeds`` random layouts whose truth is known (see the module's text)."""
-    import random
-    import unicodedata
-    from pathlib import PurePosixPath
-
     from dqm.batch import normalise
     from dqm.model import Annotation
     from dqm.readers.items import image_of
 
-    def parts(path: str, fold: bool) -> list[str]:
-        text = unicodedata.normalize("NFC", path.casefold()) if fold else path
-        return [p for p in normalise(text)[0].split("/") if p not in ("", ".")]
-
-    def score(path: str, key: str, fold: bool) -> int:
-        a, b = parts(path, fold), parts(key, fold)
-        if a == b:
-            return 1 << 30
-        n = 0
-        while n < min(len(a), len(b)) and a[-1 - n] == b[-1 - n]:
-            n += 1
-        return n if n >= 2 else 0
-
     counts = dict.fromkeys(("slides", "own", "ambiguous", "not_found", "wrong"), 0)
     start = time.process_time()
     for seed in range(seeds):
-        r = random.Random(seed)
-        slides: dict[str, str] = {}
-        for i in range(r.randint(2, 5)):
-            path = "/".join([*r.choices("abAc", k=r.randint(0, 3)), r.choice(["s1", "s2", "S1", "s1.x"])])
-            path += r.choice([".svs", ".tiff", ".ndpi"])
-            slides.setdefault(r.choice([PurePosixPath(path).stem, f"S{i}", f"id{r.randint(0, 3)}"]), path)
-        if len(set(slides.values())) < len(slides):
+        layout = random_layout(seed)
+        if layout is None:
             continue
-        keys, truth = [], {}
-        for sid, path in r.sample(sorted(slides.items()), len(slides)):
-            split, stem = path.split("/"), PurePosixPath(path).stem
-            ways = [path, "x/" + path, "/".join(split[r.randint(0, len(split) - 1) :]), split[-1], stem]
-            ways += [stem + ".png", sid, sid + ".png", path.replace("/", "\\"), "z/../" + path]
-            ways += [path.upper(), "X/" + path.swapcase()]
-            truth[sid] = len(keys)
-            keys.append(r.choice(ways))
-        if len(set(keys)) < len(keys):
-            continue
-        mine = {k: sid for sid, k in truth.items()}
-        known = True
-        for fold in (False, True):
-            for k, key in enumerate(keys):
-                scores = [score(p, key, fold) for p in slides.values()]
-                best = max(scores)
-                known &= not best or (scores.count(best) == 1 and score(slides[mine[k]], key, fold) == best)
-        if not known:
-            continue
+        slides, keys, truth = layout
         anns = [Annotation(path="c.json", format="coco", image_key=key) for key in keys]
         readers = frozenset((sid, normalise(path)[0]) for sid, path in slides.items())
         for sid, path in slides.items():
             got = image_of(anns, sid, path, readers)
             code = getattr(got, "code", None)
+            kind = "own" if got == truth[sid] else "ambiguous" if code == "IMAGE_AMBIGUOUS_IN_FILE" else code
             counts["slides"] += 1
-            if got != truth[sid] and code is None and "--verbose" in sys.argv:
+            counts["wrong" if kind is None else "not_found" if kind == "IMAGE_NOT_IN_FILE" else kind] += 1
+            if kind is None and "--verbose" in sys.argv:
                 print(sid, path, keys, sorted(slides.items()), got, truth[sid])
-            counts[
-                "own"
-                if got == truth[sid]
-                else "ambiguous"
-                if code == "IMAGE_AMBIGUOUS_IN_FILE"
-                else "not_found"
-                if code
-                else "wrong"
-            ] += 1
     cpu = time.process_time() - start
     print(
         f"random layouts: {seeds} seeds, "
         + ", ".join(f"{v} {k}" for k, v in counts.items())
         + f", cpu {cpu:.2f} s"
     )
+
+
+def random_files(r: Any, cased: bool) -> tuple[dict[str, str], list[str], dict[str, int]] | None:
+    """A random file of 2–5 slides' images drawn by ``r`` (a :class:`random.Random`): the slide
+    ids and slide files, the image keys (each slide's image by its path, part of it, its name,
+    stem, another extension, its slide id, ``\\`` for ``/``; ``cased``: its path in another case
+    too) and each slide's own image; None where two slides or two images are named alike."""
+    from pathlib import PurePosixPath
+
+    slides: dict[str, str] = {}
+    for i in range(r.randint(2, 5)):
+        path = "/".join([*r.choices("abAc", k=r.randint(0, 3)), r.choice(["s1", "s2", "S1", "s1.x"])])
+        path += r.choice([".svs", ".tiff", ".ndpi"])
+        slides.setdefault(r.choice([PurePosixPath(path).stem, f"S{i}", f"id{r.randint(0, 3)}"]), path)
+    if len(set(slides.values())) < len(slides):
+        return None
+    keys, truth = [], {}
+    for sid, path in r.sample(sorted(slides.items()), len(slides)):
+        split, stem = path.split("/"), PurePosixPath(path).stem
+        ways = [path, "x/" + path, "/".join(split[r.randint(0, len(split) - 1) :]), split[-1], stem]
+        ways += [stem + ".png", sid, sid + ".png", path.replace("/", "\\"), "z/../" + path]
+        ways += [path.upper(), "X/" + path.swapcase()] if cased else []
+        truth[sid] = len(keys)
+        keys.append(r.choice(ways))
+    return (slides, keys, truth) if len(set(keys)) == len(keys) else None
+
+
+def random_layout(seed: int) -> tuple[dict[str, str], list[str], dict[str, int]] | None:
+    """The random layout ``seed`` (slide ids to slide files, the file's image keys, each slide's
+    own image), or None where its truth is not known (see the module's text)."""
+    import random
+    import unicodedata
+
+    from dqm.batch import normalise
+
+    def parts(path: str, fold: bool) -> list[str]:
+        text = unicodedata.normalize("NFC", unicodedata.normalize("NFD", path).casefold()) if fold else path
+        return [p for p in normalise(text)[0].split("/") if p not in ("", ".")]
+
+    def score(path: str, key: str, fold: bool) -> int:
+        a, b = parts(path, fold), parts(key, fold)
+        n = 0
+        while n < min(len(a), len(b)) and a[-1 - n] == b[-1 - n]:
+            n += 1
+        return 1 << 30 if a == b else n if n >= 2 else 0
+
+    layout = random_files(random.Random(seed), cased=True)
+    if layout is None:
+        return None
+    slides, keys, truth = layout
+    mine = {k: sid for sid, k in truth.items()}
+    for fold in (False, True):
+        for k, key in enumerate(keys):
+            scores = [score(p, key, fold) for p in slides.values()]
+            best = max(scores)
+            if best and (scores.count(best) > 1 or score(slides[mine[k]], key, fold) != best):
+                return None
+    return slides, keys, truth
 
 
 if __name__ == "__main__":

@@ -770,30 +770,9 @@ def test_the_review_servers_outline_is_the_image_the_audit_gives_the_slide(
     readers of the file (:attr:`dqm.model.Item.file_readers`)."""
     from dqm.semantic.server.sample import ReviewSample
 
-    square = [[0, 0, 10, 0, 10, 10]]
-    doc = {
-        "images": [
-            {"id": i, "file_name": n, "width": 100, "height": 100}
-            for i, n in enumerate(["A.png", "b/slide1.svs"], 1)
-        ],
-        "annotations": [
-            {"id": k, "image_id": i, "category_id": 1, "segmentation": square}
-            for k, i in enumerate([1, 2, 2], 1)
-        ],
-        "categories": [{"id": 1, "name": "BCC"}],
-    }
-    (tmp_path / "coco.json").write_text(json.dumps(doc))
-    with (tmp_path / "manifest.csv").open("w", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(
-            ["slide_id", "image_path", "annotation_path", "institution", "diagnosis", "age", "sex", "site"]
-        )
-        w.writerows(
-            [
-                [sid, path, "coco.json", "Seoul-A", "BCC", "60", "M", "trunk"]
-                for sid, path in [("A", "a/slide1.svs"), ("B", "b/slide1.svs")]
-            ]
-        )
+    _coco_batch(
+        tmp_path, ["A.png", "b/slide1.svs"], [1, 2, 2], [("A", "a/slide1.svs"), ("B", "b/slide1.svs")]
+    )
     plan = plan_for(200)
     first, second = plan.sample[:2]
     sample = [
@@ -822,24 +801,33 @@ def test_a_slide_the_batch_does_not_list_is_never_given_an_image_a_batch_slide_n
 
     plan = plan_for(200)
     first = plan.sample[0]
+    _coco_batch(
+        tmp_path, ["p/q/b/slide1.svs", f"{first.slide_id}.png"], [1, 1, 2], [("B", "p/q/b/slide1.svs")]
+    )
+    sample = [first.model_copy(update={"image_path": "q/b/slide1.svs", "annotation_path": "coco.json"})]
+    said = delivered_loader(tmp_path, plan.model_copy(update={"sample": sample}), profile)(first.slide_id)
+    assert not isinstance(said, str) and len(said) == 1
+
+
+def _coco_batch(
+    root: Path, names: list[str], image_of_lesions: list[int], rows: list[tuple[str, str]]
+) -> None:
+    """A batch of ``coco.json`` listing images ``names`` (of 100 px), a triangle a lesion, the
+    n-th lesion on image ``image_of_lesions[n]`` (1-based), and a manifest of ``rows`` (slide
+    id, slide file) all reading it."""
     square = [[0, 0, 10, 0, 10, 10]]
     doc = {
-        "images": [
-            {"id": i, "file_name": n} for i, n in enumerate(["p/q/b/slide1.svs", f"{first.slide_id}.png"], 1)
-        ],
+        "images": [{"id": i, "file_name": n, "width": 100, "height": 100} for i, n in enumerate(names, 1)],
         "annotations": [
             {"id": k, "image_id": i, "category_id": 1, "segmentation": square}
-            for k, i in enumerate([1, 1, 2], 1)
+            for k, i in enumerate(image_of_lesions, 1)
         ],
         "categories": [{"id": 1, "name": "BCC"}],
     }
-    (tmp_path / "coco.json").write_text(json.dumps(doc))
-    with (tmp_path / "manifest.csv").open("w", newline="") as fh:
+    (root / "coco.json").write_text(json.dumps(doc))
+    with (root / "manifest.csv").open("w", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(
             ["slide_id", "image_path", "annotation_path", "institution", "diagnosis", "age", "sex", "site"]
         )
-        w.writerow(["B", "p/q/b/slide1.svs", "coco.json", "Seoul-A", "BCC", "60", "M", "trunk"])
-    sample = [first.model_copy(update={"image_path": "q/b/slide1.svs", "annotation_path": "coco.json"})]
-    said = delivered_loader(tmp_path, plan.model_copy(update={"sample": sample}), profile)(first.slide_id)
-    assert not isinstance(said, str) and len(said) == 1
+        w.writerows([[sid, path, "coco.json", "Seoul-A", "BCC", "60", "M", "trunk"] for sid, path in rows])
