@@ -809,6 +809,24 @@ def test_a_slide_the_batch_does_not_list_is_never_given_an_image_a_batch_slide_n
     assert not isinstance(said, str) and len(said) == 1
 
 
+def test_the_review_servers_slide_the_batch_does_not_list_is_never_given_an_image_a_batch_slide_names(
+    tmp_path: Path, profile: Profile
+) -> None:
+    """As above, on the review server: a sampled slide the batch does not list asked for its image
+    knowing no other slide, and took the batch's slide ``B``'s image (2 lesions, not its 1)."""
+    from dqm.semantic.server.sample import ReviewSample
+
+    plan = plan_for(200)
+    first = plan.sample[0]
+    _coco_batch(
+        tmp_path, ["p/q/b/slide1.svs", f"{first.slide_id}.png"], [1, 1, 2], [("B", "p/q/b/slide1.svs")]
+    )
+    sample = [first.model_copy(update={"image_path": "q/b/slide1.svs", "annotation_path": "coco.json"})]
+    review = ReviewSample(plan.model_copy(update={"sample": sample}), tmp_path, profile, lambda value: value)  # type: ignore[arg-type]
+    ann, problem = review._annotation(review.slides[0])
+    assert ann is not None and problem is None and len(ann.lesions) == 1
+
+
 def _coco_batch(
     root: Path, names: list[str], image_of_lesions: list[int], rows: list[tuple[str, str]]
 ) -> None:

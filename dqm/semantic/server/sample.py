@@ -45,6 +45,9 @@ class SampleSlide:
     item: Item | None = None
     """The batch's item of the slide, when the batch has it: its annotation's image is picked by
     its slide id and the file's other readers, as the audit picks it."""
+    readers: frozenset[tuple[str, str | None]] = frozenset()
+    """For a slide the batch does not list: itself and the batch's slides that read its file (an
+    image one of them names by its path is never this slide's)."""
 
 
 class ReviewSample:
@@ -53,7 +56,7 @@ class ReviewSample:
     def __init__(
         self, plan: ReviewPlan, root: Path, profile: Profile, masker: Masker, lang: str = "en"
     ) -> None:
-        from dqm.batch import discover
+        from dqm.batch import as_read, discover, normalise
 
         self.lang = lang
         """The language of the reasons and class names the reviewers read."""
@@ -62,8 +65,12 @@ class ReviewSample:
         self.profile = profile
         self.mask = masker
         items: dict[str, Item] = {}
+        sharing: dict[str, set[tuple[str, str | None]]] = {}  # each file's readers in the batch
         for item in discover(root).items:
             items.setdefault(item.slide_id, item)
+            if item.annotation_path:
+                reader = (item.slide_id, as_read(item.image_path))
+                sharing.setdefault(normalise(item.annotation_path)[0], set()).add(reader)
         masked: dict[str, Item] = {}  # a plan written by `dqm sample` names slides and paths masked
         for item in items.values():
             masked.setdefault(masker(item.slide_id), item)
@@ -79,10 +86,14 @@ class ReviewSample:
                 else (s.image_path, s.annotation_path)
             )
             found = found or items.get(s.slide_id)
-            self.slides.append(
-                SampleSlide(
-                    n, s.slide_id, s.stratum, image, annotation, dict(found.record) if found else {}, found
+            readers: frozenset[tuple[str, str | None]] = frozenset()
+            if found is None and annotation:
+                readers = frozenset(
+                    {(s.slide_id, as_read(image))} | sharing.get(normalise(annotation)[0], set())
                 )
+            record = dict(found.record) if found else {}
+            self.slides.append(
+                SampleSlide(n, s.slide_id, s.stratum, image, annotation, record, found, readers)
             )
         items.update(masked)
         self.missing_from_batch = [s.slide_id for s in plan.sample if s.slide_id not in items]
@@ -178,6 +189,8 @@ class ReviewSample:
         item = Item(slide.slide_id, slide.image_path, slide.annotation_path, {}, row=0)
         if slide.item is not None:  # the audit's item: its own slide id, the file's other readers
             item.slide_id, item.file_readers = slide.item.slide_id, slide.item.file_readers
+        else:  # a slide the batch does not list: the batch's readers of the file too
+            item.file_readers = slide.readers
         ann = resolve_classes(annotation_for_item(annotations, item, slide.image_path), self.profile)
         if not ann.readable:
             return ann, "the annotation file cannot be read (see the audit's findings)"
