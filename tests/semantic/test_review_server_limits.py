@@ -500,21 +500,59 @@ def closed_at_once(sock: socket.socket) -> bool:
             return True
 
 
-def test_unfinished_tls_handshakes_are_bounded_in_all(
+def test_past_the_unfinished_tls_handshakes_in_all_the_oldest_is_ended(
     fresh: tuple[Path, Path],  # noqa: F811
     tmp_path: Path,
 ) -> None:
-    """Unfinished handshakes were bounded per client only (an address, or an IPv6 /64): a client
-    with an IPv6 /48 is 65,536 clients. Now HANDSHAKES_AT_ONCE (here 2) are unfinished at once in
-    all: a connection past it from a third address is closed as soon as it is accepted (before:
-    held for the handshake's time, here far beyond WAIT), and served once the two are gone."""
+    """Unfinished handshakes are bounded in all (HANDSHAKES_AT_ONCE, here 2), for a client with an
+    IPv6 /48 is 65,536 clients. Past the bound the new connection was closed at once: a client at
+    many addresses holding HANDSHAKES_AT_ONCE half-open connections (under the per-client bound)
+    kept every reviewer out. Now the oldest unfinished handshake is ended instead (closed at once;
+    before: held for the handshake's time, here far beyond WAIT, and the newest closed), a reviewer
+    at another address is served meanwhile (before: refused), and a reviewer's connection whose
+    handshake is done is never ended: kept alive through it all, it answers again."""
     limits = {"handshake_seconds": 10 * WAIT, "handshakes_at_once": 2}
+    held: list[Any] = []
     with tls_server(fresh, tmp_path, **limits) as (port, served):
-        half_open = [connect(port, "127.0.0.2"), connect(port, "127.0.0.3")]  # one each: no ClientHello
-        assert closed_at_once(connect(port, "127.0.0.4"))
-        for sock in half_open:
-            sock.close()
-        assert served_again(served, "127.0.0.4").startswith(b"HTTP/1.1 200 ")
+        try:
+            assert served("127.0.0.5", held=held).startswith(b"HTTP/1.1 200 ")  # kept alive
+            oldest, second = connect(port, "127.0.0.2"), connect(port, "127.0.0.3")  # no ClientHello
+            held += [oldest, second]  # closed here too, should the test fail
+            with connect(port, "127.0.0.4"):  # the third unfinished: the oldest makes room
+                assert closed_at_once(oldest)
+                assert served("127.0.0.6").startswith(b"HTTP/1.1 200 ")  # room made by the second
+                assert closed_at_once(second)
+            held[0].sendall(b"GET /login HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+            assert b"HTTP/1.1 200 " in read_all(held[0])  # the first answer's head was read
+        finally:
+            for sock in held:
+                sock.close()
+
+
+def test_handshakes_ended_to_make_room_are_bounded_while_they_close() -> None:
+    """An ended handshake's socket is shut down, and its descriptor given back only when the event
+    loop has closed it: past HANDSHAKES_CLOSING still closing (here 1), a new connection is closed
+    at once, so a burst accepted in one go cannot hold more descriptors than the two bounds."""
+    from dqm.semantic.server.guard import Handshakes
+
+    handshakes = Handshakes(per_client=None, at_once=1, closing=1)
+    pairs = [socket.socketpair() for _ in range(3)]
+    try:
+        (a, a_client), (b, b_client), (c, _) = pairs
+        a_client.settimeout(WAIT)
+        b_client.settimeout(WAIT)
+        assert handshakes.admit("a", a)
+        assert handshakes.admit("b", b)  # a is ended: its client reads the end
+        assert a_client.recv(1) == b""
+        assert not handshakes.admit("c", c)  # a is still closing
+        handshakes.done("a")  # the loop has closed it
+        assert handshakes.admit("c", c)  # b is ended now
+        assert b_client.recv(1) == b""
+        assert list(handshakes.pending) == ["b", "c"] and handshakes.closing == {"b"}
+    finally:
+        for pair in pairs:
+            for sock in pair:
+                sock.close()
 
 
 def test_tls_connections_kept_alive_after_their_handshake_do_not_count_as_unfinished(

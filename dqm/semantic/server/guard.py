@@ -39,14 +39,21 @@ option):
   and the protocol above (its deadline, its bounds) sees a connection only once its handshake is
   done;
 * over TLS, at most :data:`HANDSHAKES_PER_CLIENT` handshakes are unfinished at once from one client
-  (as :data:`PER_CLIENT` counts it; no bound behind a reverse proxy), and at most
-  :data:`HANDSHAKES_AT_ONCE` in all: a connection past either is closed as soon as it is accepted
-  (:class:`Handshakes`). Without them a client opening connections that never finish the
-  handshake held a descriptor each for :data:`HANDSHAKE_SECONDS`, as many as it could open, out of
-  the per-client and overall bounds above (which count a connection once its handshake is done).
-  A client at many addresses (an IPv6 /48 holds 65,536 /64 networks) that keeps
-  :data:`HANDSHAKES_AT_ONCE` unfinished keeps other new TLS connections out while it keeps that up;
-  the connections already made are not touched.
+  (as :data:`PER_CLIENT` counts it; no bound behind a reverse proxy): a connection past it is
+  closed as soon as it is accepted; and at most :data:`HANDSHAKES_AT_ONCE` in all: past it the
+  handshake unfinished the longest is ended to make room for the new connection (evicted by age,
+  the usual defence against slowloris: a reviewer's handshake takes milliseconds, so a client at
+  many addresses, an IPv6 /48 holds 65,536 /64 networks, holding :data:`HANDSHAKES_AT_ONCE`
+  unfinished no longer keeps every new connection out; it must open them faster than a
+  reviewer's handshake ends). A connection whose handshake is done is never ended for this, nor
+  counted (:class:`Handshakes`). An ended handshake gives its descriptor back once the event loop
+  has seen it closed; while :data:`HANDSHAKES_CLOSING` are still closing (a burst accepted in one
+  go), a new connection is closed as soon as it is accepted, so handshakes hold at most
+  :data:`HANDSHAKES_AT_ONCE` + :data:`HANDSHAKES_CLOSING` descriptors. Without these bounds a
+  client opening connections that never finish the handshake held a descriptor each for
+  :data:`HANDSHAKE_SECONDS`, as many as it could open, out of the per-client and overall bounds
+  above (which count a connection once its handshake is done); past :data:`HANDSHAKES_AT_ONCE`
+  new connections were refused, so one client at many addresses kept every reviewer out.
 
 Closed connections are counted and logged at most once a minute (an attack would flood the log).
 """
@@ -100,7 +107,12 @@ to a server at once, and a handshake on a working link takes milliseconds: room 
 reviewers behind one address starting together)."""
 HANDSHAKES_AT_ONCE = MAX_CONNECTIONS // 2
 """TLS handshakes unfinished at once from all clients together (each holds a descriptor; with
-:data:`MAX_CONNECTIONS` made connections they stay below the process's 1,024)."""
+:data:`MAX_CONNECTIONS` made connections and :data:`HANDSHAKES_CLOSING` they stay below the
+process's 1,024): past it the oldest is ended."""
+HANDSHAKES_CLOSING = HANDSHAKES_AT_ONCE // 4
+"""Handshakes ended to make room (:data:`HANDSHAKES_AT_ONCE`) that may be closing at once: their
+descriptors are given back as the event loop next turns; a connection accepted while this many
+are closing is closed at once (asyncio accepts up to the listening backlog, 2,048, in one go)."""
 
 
 LOGGED_CHARS = 300
@@ -149,35 +161,64 @@ class Handshakes:
     """The TLS handshakes under way, by client (:func:`~dqm.semantic.server.auth.sign_in_key` of
     its address): :meth:`admit` when a connection is accepted, :meth:`done` when its handshake has
     ended, either way (the application's protocol sees the connection, or the socket is closed).
+    Past ``at_once`` unfinished, :meth:`admit` ends the oldest (its socket shut down: asyncio's
+    transport reads its end, fails the handshake and closes it, which says :meth:`done`).
     Everything runs on the event loop's thread."""
 
     def __init__(
-        self, per_client: int | None = HANDSHAKES_PER_CLIENT, at_once: int = HANDSHAKES_AT_ONCE
+        self,
+        per_client: int | None = HANDSHAKES_PER_CLIENT,
+        at_once: int = HANDSHAKES_AT_ONCE,
+        closing: int = HANDSHAKES_CLOSING,
     ) -> None:
         self.per_client = per_client
         self.at_once = at_once
-        self.pending: dict[Any, str] = {}
-        """The peer address (as accepted) of each connection whose handshake is under way → its client."""
+        self.closing_at_once = closing
+        self.pending: dict[Any, tuple[str, socket.socket]] = {}
+        """The peer address (as accepted) of each connection whose handshake is under way → its
+        client and socket, oldest first."""
         self.by_client: dict[str, int] = {}
+        self.closing: set[Any] = set()
+        """The peers of :attr:`pending` whose handshakes were ended to make room, not yet closed."""
         self.refused = 0
-        """Connections refused since the last log line."""
+        """New connections closed since the last log line."""
+        self.dropped = 0
+        """Handshakes ended to make room since the last log line."""
         self.logged = -LOG_EVERY
 
-    def admit(self, peer: Any) -> bool:
-        """Whether the connection from ``peer`` may start its handshake (counted if so)."""
+    def admit(self, peer: Any, sock: socket.socket) -> bool:
+        """Whether the connection from ``peer`` (its socket ``sock``) may start its handshake
+        (counted if so), the oldest unfinished one ended where all places are taken."""
         client = sign_in_key(peer[0]) if isinstance(peer, tuple) and peer else str(peer)
-        over_client = self.per_client is not None and self.by_client.get(client, 0) >= self.per_client
-        if over_client or len(self.pending) >= self.at_once:
-            self._refused()
-            return False
-        self.pending[peer] = client
+        if self.per_client is not None and self.by_client.get(client, 0) >= self.per_client:
+            return self._refused()
+        if len(self.pending) - len(self.closing) >= self.at_once and not self._drop_oldest():
+            return self._refused()
+        self.pending[peer] = (client, sock)
         self.by_client[client] = self.by_client.get(client, 0) + 1
+        return True
+
+    def _drop_oldest(self) -> bool:
+        """End the handshake unfinished the longest (False where :attr:`closing_at_once` are
+        already closing): its socket is shut down, not closed, for asyncio's transport holds its
+        descriptor (a descriptor closed under it could be another connection's by the time the
+        transport lets it go)."""
+        if len(self.closing) >= self.closing_at_once:
+            return False
+        oldest = next(peer for peer in self.pending if peer not in self.closing)
+        self.closing.add(oldest)
+        with contextlib.suppress(OSError):  # reset by the client meanwhile: asyncio closes it
+            self.pending[oldest][1].shutdown(socket.SHUT_RDWR)
+        self.dropped += 1
+        self._log()
         return True
 
     def done(self, peer: Any) -> None:
         """The handshake of the connection from ``peer`` has ended (nothing if it was not counted)."""
-        client = self.pending.pop(peer, None)
-        if client is not None:
+        held = self.pending.pop(peer, None)
+        if held is not None:
+            self.closing.discard(peer)
+            client = held[0]
             left = self.by_client[client] - 1
             if left:
                 self.by_client[client] = left
@@ -206,32 +247,43 @@ class Handshakes:
         (asyncio's server calls it) and whose accepted sockets say :meth:`done` as they close."""
         return _Listening(self, sock)
 
-    def _refused(self) -> None:
+    def _refused(self) -> bool:
         self.refused += 1
+        self._log()
+        return False
+
+    def _log(self) -> None:
         now = time.monotonic()
         if now - self.logged >= LOG_EVERY:
             said = (
                 msg(
-                    "closed {n} connection(s) past {at_once} TLS handshakes unfinished in all",
-                    n=self.refused,
+                    "ended {dropped} TLS handshake(s) unfinished the longest, past {at_once} unfinished "
+                    "in all, and closed {n} new connection(s) while {closing} of those were closing",
+                    dropped=self.dropped,
                     at_once=self.at_once,
+                    n=self.refused,
+                    closing=self.closing_at_once,
                 )
                 if self.per_client is None
                 else msg(
-                    "closed {n} connection(s) past {bound} TLS handshakes unfinished from one address"
-                    " or {at_once} in all",
+                    "ended {dropped} TLS handshake(s) unfinished the longest, past {at_once} unfinished "
+                    "in all, and closed {n} new connection(s) past {bound} unfinished from one address "
+                    "or while {closing} of those were closing",
+                    dropped=self.dropped,
+                    at_once=self.at_once,
                     n=self.refused,
                     bound=self.per_client,
-                    at_once=self.at_once,
+                    closing=self.closing_at_once,
                 )
             )
             logging.getLogger("uvicorn.error").warning(said)
-            self.refused, self.logged = 0, now
+            self.refused, self.dropped, self.logged = 0, 0, now
 
 
 class _Listening(socket.socket):
     """A listening socket whose :meth:`accept` counts the handshakes each client has under way
-    (:class:`Handshakes`) and closes a connection past the bound at once."""
+    (:class:`Handshakes`): a connection past the bound of its client is closed at once, one past
+    the bound of all ends the oldest unfinished handshake instead."""
 
     def __init__(self, handshakes: Handshakes, sock: socket.socket) -> None:
         super().__init__(sock.family, sock.type, sock.proto, fileno=sock.detach())
@@ -240,9 +292,10 @@ class _Listening(socket.socket):
     def accept(self) -> tuple[socket.socket, Any]:
         while True:  # BlockingIOError when no connection waits: asyncio's accept loop stops there
             conn, peer = super().accept()
-            if self.handshakes.admit(peer):
-                return _Accepted(self.handshakes, conn, peer), peer
-            conn.close()
+            accepted = _Accepted(self.handshakes, conn, peer)
+            if self.handshakes.admit(peer, accepted):
+                return accepted, peer
+            accepted.close()
 
 
 class _Accepted(socket.socket):
@@ -294,7 +347,8 @@ def listening_sockets(host: str | None, port: int) -> list[socket.socket]:
 
 class GuardedServer(uvicorn.Server):
     """uvicorn's server, its TLS handshakes bounded by :attr:`handshake_seconds`, from one client at
-    once by :attr:`handshakes_per_client` and from all together by :attr:`handshakes_at_once`:
+    once by :attr:`handshakes_per_client` and from all together by :attr:`handshakes_at_once` (the
+    oldest ended past it, :attr:`handshakes_closing` of those closing at once):
     uvicorn has no option for any, so the listening sockets are made here
     (:func:`listening_sockets`: every address of the host, as uvicorn binds it without TLS) with
     :class:`Handshakes` counting what they accept, and served with asyncio's
@@ -306,6 +360,7 @@ class GuardedServer(uvicorn.Server):
     handshake_seconds = HANDSHAKE_SECONDS
     handshakes_per_client = HANDSHAKES_PER_CLIENT
     handshakes_at_once = HANDSHAKES_AT_ONCE
+    handshakes_closing = HANDSHAKES_CLOSING
 
     def __init__(self, config: uvicorn.Config, lang: str = "en") -> None:
         super().__init__(config)
@@ -318,7 +373,9 @@ class GuardedServer(uvicorn.Server):
         if made:
             behind_proxy = bool(config.proxy_headers and config.forwarded_allow_ips)
             self.handshakes = Handshakes(
-                None if behind_proxy else self.handshakes_per_client, self.handshakes_at_once
+                None if behind_proxy else self.handshakes_per_client,
+                self.handshakes_at_once,
+                self.handshakes_closing,
             )
             try:
                 bound = listening_sockets(config.host, config.port)
