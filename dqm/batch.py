@@ -821,7 +821,7 @@ def _manifest_rows(
                 value = shared.get(value) or _share(shared, value)
             clinical[h] = value
         _row_checksums(disc, record, n, image, annotation)
-        item = Item(slide_id, image, annotation, clinical, n)
+        item = Item(slide_id, image, annotation, clinical, n, columns=disc.manifest_header)
         _unusable_cells(disc, item)
         disc.items.append(item)
         disc.manifest_cells += len(path_cols)

@@ -593,6 +593,7 @@ class RecordCache:
             "slide_id": item.slide_id,
             "row": item.row,
             "record": item.record,
+            "columns": item.columns,  # the record's column order: its findings name some by position
             "files": files,
             "listed": list(item.listed),  # the files hashed in full (the expected hashes are not needed)
             # a shared file's text is one item's; its readers decide each one's image

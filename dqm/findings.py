@@ -9,7 +9,9 @@ Location conventions
 ``pointer``  the *value* the finding is about: a JSON pointer (``/lesions/3/geometry``) or an XML
              path. It names the value slot, not a character inside it; ``vertex`` and ``xy`` say
              where inside a geometry.
-``row``      1-based data row of a table (the header is row 0); ``column`` the column name.
+``row``      1-based data row of a table (the header is row 0); ``column`` the column name, or
+             ``#13``, its 1-based position, for a clinical column the profile does not declare
+             (its name is the batch's text: :func:`validators.deid.shown_column`).
 ``line``/``char``  1-based position in a text file, for syntax errors.
 ``lesion``   0-based index of the lesion in the file as it was read.
 ``xy``       level-0 pixel coordinates ``(x, y)`` of the problem (see :mod:`dqm.coords`).

@@ -411,6 +411,10 @@ class Item:
     names by its path is that item's only (:func:`dqm.readers.items.image_of`), and the item that
     searches the file's own text also searches the images none of them picks
     (:func:`dqm.readers.items.unpicked_text`)."""
+    columns: tuple[str, ...] = ()
+    """The manifest's header (one tuple all its items share), empty without a manifest: a finding
+    names a column the profile does not declare by its position in it (``#13``), not by its name
+    (:func:`validators.deid.shown_column`)."""
 
     @property
     def institution(self) -> str | None:

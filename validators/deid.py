@@ -11,9 +11,12 @@ The slide's label and macro photographs are ``deid.associated_images``.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from pathlib import PurePosixPath
 from typing import Any
 
+from dqm.batch import PATH_COLUMNS, STATED_COLUMNS
+from dqm.checksums import MANIFEST_COLUMNS
 from dqm.clinical_table import IDENTIFYING
 from dqm.findings import Aspect, Finding, Severity
 from dqm.i18n import N_, msg
@@ -42,6 +45,26 @@ from validators.registry import CheckContext, NoParams, check, read_issues
 
 def _code(prefix: str, level: str) -> str:
     return f"{prefix}_IDENTIFIER" if level == "identifier" else f"{prefix}_QUASI"
+
+
+DQM_COLUMNS = frozenset((*PATH_COLUMNS, *MANIFEST_COLUMNS, *STATED_COLUMNS))
+"""The manifest columns dqm itself reads (files, checksums, stated resolution and mask placement)."""
+
+
+def shown_column(column: str, order: Sequence[str], profile: Profile) -> str:
+    """How a finding names the clinical column ``column``: by its name where the profile declares
+    it or dqm reads it (:data:`DQM_COLUMNS`), else by its 1-based position in ``order`` (the
+    manifest's header, or the keys of an annotation's clinical block), ``#13``. A column's name is
+    the batch's text, and a person's name in it (``Kim Minsoo 김민수 notes``) is no pattern's hit:
+    shown, it reached every output (results, report, junit, fix list) unmasked."""
+    if column in profile.clinical or column in DQM_COLUMNS:
+        return column
+    return f"#{order.index(column) + 1}" if column in order else "#?"
+
+
+def _column_where(shown: str) -> tuple[str, str]:
+    """A message's ``{_where}`` for a clinical column as :func:`shown_column` shows it."""
+    return (N_("column {name}") if shown.startswith("#") else N_("column {name!r}")), shown
 
 
 def _value_findings(
@@ -280,6 +303,18 @@ def _unsearched(ctx: CheckContext, budget: TextBudget, **loc: Any) -> Finding:
     )
 
 
+def _located(target: Target, path: tuple[str, ...], profile: Profile) -> tuple[str, str | None]:
+    """Where ``path`` of ``target`` is: its pointer, and for a value of an annotation's clinical
+    block under a key the profile does not declare, that key as :func:`shown_column` shows it
+    (``#3``), the pointer cut above it (``/clinical``): the key is a column's name."""
+    base, _, props, fmt = target
+    if fmt == "clinical" and len(path) > 1:
+        column = shown_column(path[1], tuple(props["clinical"]), profile)
+        if column != path[1]:
+            return "/clinical", column
+    return _target_pointer(fmt, base, path), None
+
+
 def _target_pointer(fmt: str, base: str, path: tuple[str, ...]) -> str:
     if fmt == "file":
         return path[0]  # file-level properties are keyed by their pointer
@@ -411,7 +446,7 @@ def _searched_texts(
                 hits_of[text] = hits
         return hits
 
-    for index, (base, lesion, props, fmt) in enumerate(targets):
+    for index, (_, lesion, props, fmt) in enumerate(targets):
         for link, key, held, keyed in walk(props, index, lambda *_: skip[0]):
             if keyed:
                 kept = fmt == "file" and link is not None and link[0] is None  # a kept text's pointer
@@ -445,10 +480,12 @@ def _searched_texts(
                 listed[place] = n + 1
                 if budget.texts == before and len(budget.take(place[1], index, link)) < len(place[1]):
                     break  # a text met before, charged again: the budget is spent
-            at, shown = _safe_pointer(
-                _target_pointer(fmt, base, link_parts(link)), settings, key_hit=keyed and bool(hits)
-            )
+            parts = link_parts(link)
+            at, column = _located(targets[index], parts, profile)
+            at, shown = _safe_pointer(at, settings, key_hit=keyed and bool(hits))
             loc: dict[str, Any] = {"pointer": at, "lesion": lesion}
+            if column is not None:
+                loc["column"] = column
             if keyed:
                 out += _hit_findings(hits, (N_("a property name"), None), ctx, **loc)
                 if skip[0]:
@@ -461,13 +498,16 @@ def _searched_texts(
                             **loc,
                         )
                     )
+            elif column is not None and key == parts[1]:  # a string under the block's key, or in its list
+                out += _hit_findings(hits, _column_where(column), ctx, **loc)
             else:
                 out += _hit_findings(hits, (N_("property {name!r}"), key), ctx, **loc)
         if budget.stopped is not None:
             break
     for (named_by, text), (n, index, link, hits) in more.items():
-        base, lesion, _, fmt = targets[index]
-        at, _ = _safe_pointer(_target_pointer(fmt, base, link_parts(link)), settings)
+        lesion = targets[index][1]
+        at, column = _located(targets[index], link_parts(link), profile)
+        at, _ = _safe_pointer(at, settings)
         if named_by:
             what, masked, level = N_("a value under a key that names a person"), mask(text), "identifier"
         else:
@@ -485,17 +525,15 @@ def _searched_texts(
                 ),
                 pointer=at,
                 lesion=lesion,
+                column=column,
             )
         )
     if budget.stopped is not None:
         index, link = budget.stopped
-        base, lesion, _, fmt = targets[index]
+        base, lesion, _, _ = targets[index]
         parts = link_parts(link)
-        out.append(
-            _unsearched(
-                ctx, budget, pointer=_target_pointer(fmt, base, parts) if parts else base, lesion=lesion
-            )
-        )
+        at, column = _located(targets[index], parts, profile) if parts else (base, None)
+        out.append(_unsearched(ctx, budget, pointer=at, lesion=lesion, column=column))
     return out
 
 
@@ -534,10 +572,11 @@ def manifest_columns(batch: BatchView, params: NoParams, ctx: CheckContext) -> l
     if not settings.enabled:
         return []
     out: list[Finding] = []
-    for name in dict.fromkeys(batch.manifest_header):  # a repeated name once
+    header = batch.manifest_header
+    for name in dict.fromkeys(header):  # a repeated name once
         out += _value_findings(
             name, "clinical", "DEID_COLUMN", (N_("a column name"), None), ctx, settings,
-            file="manifest.csv", column=name,
+            file="manifest.csv", column=shown_column(name, header, batch.profile),
         )  # fmt: skip
     return out
 
@@ -570,14 +609,18 @@ def clinical_record(view: ItemView, params: NoParams, ctx: CheckContext) -> list
     from_manifest = view.item.row is not None
     out: list[Finding] = []
     budget = None if from_manifest else TextBudget()
+    order = view.item.columns or tuple(record)
     for column, value in record.items():
         if not isinstance(column, str) or is_blank(value, settings) or isinstance(value, dict | list):
             continue
         text = str(value)
+        shown = shown_column(column, order, view.profile)
         if from_manifest:
-            loc: dict[str, Any] = {"file": "manifest.csv", "row": view.item.row, "column": column}
-        else:
+            loc: dict[str, Any] = {"file": "manifest.csv", "row": view.item.row, "column": shown}
+        elif shown == column:
             loc = {"pointer": pointer("clinical", column)}
+        else:  # the block's key is the column's name: its position instead
+            loc = {"pointer": "/clinical", "column": shown}
         declared = column in view.profile.clinical
         if declared and _in_domain(view.profile, column, text):
             continue  # an enumerated value, a number or a date cannot carry a name or an id
@@ -586,7 +629,9 @@ def clinical_record(view: ItemView, params: NoParams, ctx: CheckContext) -> list
                 ctx.finding(
                     "DEID_CLINICAL_IDENTIFIER",
                     msg(
-                        "column {column!r} names a person: {value} (masked)", column=column, value=mask(text)
+                        "column {column!r} names a person: {value} (masked)",
+                        column=_shown_key(column, settings),
+                        value=mask(text),
                     ),
                     **loc,
                 )
@@ -608,7 +653,7 @@ def clinical_record(view: ItemView, params: NoParams, ctx: CheckContext) -> list
                 )
             )
         found = _value_findings(
-            searched, "clinical", "DEID_CLINICAL", (N_("column {name!r}"), column), ctx, settings, **loc
+            searched, "clinical", "DEID_CLINICAL", _column_where(shown), ctx, settings, **loc
         )
         out.extend(found)
         if budget is not None and budget.stopped is not None:

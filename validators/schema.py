@@ -3,8 +3,14 @@ references inside a foreign file, the manifest's columns and rows."""
 
 from __future__ import annotations
 
+import dataclasses
+
 from dqm.findings import Aspect, Finding, Severity
+from dqm.i18n import msg
+from dqm.model import DiscoveryIssue
+from dqm.profile import Profile
 from validators.context import BatchView, ItemView
+from validators.deid import shown_column
 from validators.registry import CheckContext, NoParams, check, forward, read_issues
 
 
@@ -46,9 +52,27 @@ def manifest_structure(batch: BatchView, params: NoParams, ctx: CheckContext) ->
     A column the profile declares as clinical is the clinical table's to report."""
     declared = batch.profile.clinical
     issues = [
-        i for i in batch.discovery_issues if not (i.code == "MANIFEST_BAD_VALUE" and i.column in declared)
+        _unnamed(i, batch.manifest_header, batch.profile)
+        for i in batch.discovery_issues
+        if not (i.code == "MANIFEST_BAD_VALUE" and i.column in declared)
     ]
     return forward(issues, ctx)
+
+
+def _unnamed(issue: DiscoveryIssue, header: tuple[str, ...], profile: Profile) -> DiscoveryIssue:
+    """A repeated column's issue, its name left out where the profile does not declare it nor dqm
+    read it (:func:`~validators.deid.shown_column`: a column's name may be a person's)."""
+    if issue.code != "MANIFEST_DUPLICATE_COLUMN" or issue.column is None:
+        return issue
+    if (shown := shown_column(issue.column, header, profile)) == issue.column:
+        return issue
+    params = getattr(issue.message, "params", {})
+    said = msg(
+        "two columns have the same name (columns {first} and {second}); the first one is used",
+        first=params.get("first"),
+        second=params.get("second"),
+    )
+    return dataclasses.replace(issue, message=said, column=shown)
 
 
 @check(

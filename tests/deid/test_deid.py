@@ -265,10 +265,11 @@ def test_clinical_record(profile: Profile) -> None:
     item = Item("s1", "slides/s1.svs", "ann/s1.json", record, row=4)
     found = deid_findings(view_of(profile, item=item))
     assert sorted((f.code, f.location.column, f.location.row) for f in found) == [
-        ("DEID_CLINICAL_IDENTIFIER", "notes", 4),
-        ("DEID_CLINICAL_IDENTIFIER", "patient_name", 4),
+        ("DEID_CLINICAL_IDENTIFIER", "#3", 4),  # columns the profile does not declare: by position
+        ("DEID_CLINICAL_IDENTIFIER", "#4", 4),
         ("DEID_CLINICAL_QUASI", "patient_id", 4),
     ]
+    assert any("column 'patient_name' names a person" in f.message for f in found)  # a plain word
     assert_masked(found)
     pseudonym = Item(
         "s2", None, None, {**record, "patient_id": "P000123", "patient_name": "", "notes": ""}, row=5
