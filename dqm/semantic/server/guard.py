@@ -205,7 +205,9 @@ class Handshakes:
         transport lets it go)."""
         if len(self.closing) >= self.closing_at_once:
             return False
-        oldest = next(peer for peer in self.pending if peer not in self.closing)
+        oldest = next((peer for peer in self.pending if peer not in self.closing), None)
+        if oldest is None:  # none to end (a bound of 0)
+            return False
         self.closing.add(oldest)
         with contextlib.suppress(OSError):  # reset by the client meanwhile: asyncio closes it
             self.pending[oldest][1].shutdown(socket.SHUT_RDWR)
