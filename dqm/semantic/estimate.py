@@ -18,9 +18,9 @@
   simple random sample's Wilson width with the bound, 1.12 collapsed, 94 of 100 covering;
   docs/semantic.md §6). A lone such cell, with none to collapse it with, keeps ``s² = 1/4``.
   The interval
-  is normal: ``p̂_w ± z·SE``, clipped to [0, 1]; when every cell is all PASS or all FAIL the variance
-  estimate is 0, and the Wilson interval at the reviewed count (finite-population corrected) is used
-  instead of an interval of width 0. During a partial review, cells with no reviewed
+  is normal: ``p̂_w ± z·SE``, clipped to [0, 1]; when every cell is all PASS or all FAIL no cell
+  has a variance of its own (the collapsed groups still differ by their sizes), and the Wilson
+  interval at the reviewed count (finite-population corrected) is used instead. During a partial review, cells with no reviewed
   slide are left out and ``lot_covered`` says how much of the lot the estimate speaks for.
 * **Decision**
   - ISO 2859-1: ``d`` = number of FAIL among the slides of the equal-probability core (the plan's
@@ -42,7 +42,7 @@ import math
 from collections.abc import Mapping
 
 from dqm.i18n import N_
-from dqm.semantic.intervals import effective_n, interval, wilson_half_width, z_value
+from dqm.semantic.intervals import effective_n, interval, wilson_bounds, z_value
 from dqm.semantic.models import CoreReview, ReviewPlan, StratumResult, WeightedEstimate
 
 
@@ -99,19 +99,14 @@ def weighted_estimate(
     low, high, method = max(0.0, p_w - half), min(1.0, p_w + half), "normal"
     notes = []
     reviewed = sum(v[1] for v in covered.values())
-    if var == 0.0 and reviewed < n_cov:
-        # Every cell is all PASS or all FAIL: the variance estimate is 0 and the normal interval
-        # would collapse on the estimate although most of the lot was not seen. Use the Wilson
-        # interval at the reviewed count instead (with the finite-population correction), as
-        # Korn & Graubard do for an estimate of 0 or 1.
-        n_eff = effective_n(reviewed, n_cov)
-        z2 = z_value(confidence) ** 2
-        centre = (p_w + z2 / (2.0 * n_eff)) / (1.0 + z2 / n_eff)
-        width = wilson_half_width(p_w, n_eff, confidence)
-        low, high = max(0.0, centre - width), min(1.0, centre + width)
-        low, high = min(low, p_w), max(high, p_w)
-        method = N_("Wilson at the reviewed count (the variance estimate is 0)")
-        notes.append(N_("every cell is all PASS or all FAIL: Wilson interval at the reviewed count"))
+    if reviewed < n_cov:
+        if all(passes in (0, r_c) for _, r_c, passes in covered.values()):
+            # Every cell is all PASS or all FAIL: no cell has a variance of its own (only the
+            # collapsed groups' differences of size, which say nothing of the unseen slides).
+            # The Wilson interval alone, as Korn & Graubard do for an estimate of 0 or 1.
+            low, high = wilson_bounds(p_w, effective_n(reviewed, n_cov), confidence)
+            method = N_("Wilson at the reviewed count (every cell all PASS or all FAIL)")
+            notes.append(N_("every cell is all PASS or all FAIL: Wilson interval at the reviewed count"))
     if n_cov < lot_size:
         notes.append(
             f"provisional: cells holding {lot_size - n_cov} of {lot_size} slides have no verdict yet"

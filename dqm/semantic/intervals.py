@@ -108,6 +108,18 @@ def wilson_half_width(p: float, n: float, confidence: float = 0.95) -> float:
     return z / (1.0 + z2 / n) * math.sqrt(p * (1.0 - p) / n + z2 / (4.0 * n * n))
 
 
+def wilson_bounds(p: float, n: float, confidence: float = 0.95) -> tuple[float, float]:
+    """The Wilson interval at a proportion ``p`` (an estimate, not necessarily a count over ``n``)
+    and an (effective, possibly fractional or infinite) size ``n``, clipped to [0, 1] and widened
+    to hold ``p`` itself (a point when ``n`` is infinite: the whole lot is known)."""
+    if math.isinf(n):
+        return p, p
+    z2 = z_value(confidence) ** 2
+    centre = (p + z2 / (2.0 * n)) / (1.0 + z2 / n)
+    half = wilson_half_width(p, n, confidence)
+    return min(max(0.0, centre - half), p), max(min(1.0, centre + half), p)
+
+
 def precision_sample_size(
     margin: float,
     confidence: float = 0.95,

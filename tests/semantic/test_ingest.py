@@ -256,6 +256,24 @@ def test_an_all_pass_review_has_an_interval_not_a_point() -> None:
     assert (whole.ci_low, whole.ci_high, whole.ci_method) == (1.0, 1.0, "normal")
 
 
+def test_an_all_pass_review_with_single_cells_of_unequal_sizes_gets_wilson() -> None:
+    """Collapsed pairs of all-PASS cells of unequal sizes add (N_a/N − N_b/N)² to the variance,
+    which is then not 0: the fallback to Wilson did not fire and 261 PASS out of 261 gave a normal
+    interval [0.99968, 1] for a lot of 32,070 slides. Purity of the cells decides, not var == 0."""
+    from dqm.semantic.intervals import effective_n, wilson_bounds
+
+    cells = {f"s{i:02d}": (200 + i, 1, 1) for i in range(60)} | {"big": (20000, 200, 200)}
+    n = sum(v[0] for v in cells.values())
+    w = weighted_estimate(cells, n)
+    assert w.accuracy == 1.0 and w.variance is not None and w.variance > 0.0
+    assert (w.ci_low, w.ci_high) == pytest.approx(wilson_bounds(1.0, effective_n(260, n)))
+    assert w.ci_high == 1.0 and 0.98 < w.ci_low < 0.99 and w.ci_method.startswith("Wilson")
+    # a trailing triple of equal all-PASS cells: a variance of rounding (2e-34) gave exactly [1, 1]
+    triple = {f"s{i}": (137, 1, 1) for i in range(3)} | {"m": (1000, 10, 10)}
+    t = weighted_estimate(triple, 1411)
+    assert t.ci_high == 1.0 and t.ci_low < 0.8 and t.ci_method.startswith("Wilson")
+
+
 def test_single_stratum_is_simple_random_sampling() -> None:
     # p̂ and the textbook unbiased variance (1 - n/N) p̂ (1 - p̂) / (n - 1)
     w = weighted_estimate({"all": (500, 40, 34)}, 500)
