@@ -13,13 +13,17 @@ and lists the three largest strata (label, slides, drawn): the figures docs/sema
 
     PYTHONPATH=$PWD .venv/bin/python benchmarks/bench_strata.py --rows 34376 --strata age,institution --plan
 
-With ``--simulate SEEDS`` it also draws the plan at seeds ``0 … SEEDS-1`` over a known truth (a
-slide fails with probability 4 %, plus 10 % at age 90 or more, plus 6 % at every seventh
-institution; the verdicts drawn once, seed 2) and reports the stratified estimate's bias, the
-coverage of its 95 % intervals and their mean width, next to a simple random sample's Wilson
-interval at the plan's ``n`` (finite-population corrected) — the figures of docs/semantic.md §6::
+With ``--simulate SEEDS`` it also draws the plan at seeds ``0 … SEEDS-1`` and reviews each over
+``--truths`` known truths (20) at each of four accuracies (a slide fails with probability ``f``,
+three times ``f`` at age 90 or more, 2.5 times at every seventh institution, 4.5 times at both;
+``f`` = 0.5, 1, 2 and 4 %: accuracies about 0.99, 0.98, 0.97 and 0.93), and reports per accuracy the stratified
+estimate's bias, the coverage of its 95 % intervals (and which side they miss on), the coverage
+the normal interval alone would have had, their mean width, next to a simple random sample's Wilson
+interval at the plan's ``n`` (finite-population corrected) — the figures of docs/semantic.md §6
+(20 × 20 = 400 trials an accuracy)::
 
-    PYTHONPATH=$PWD .venv/bin/python benchmarks/bench_strata.py --rows 34376 --strata age,institution --simulate 100
+    PYTHONPATH=$PWD .venv/bin/python benchmarks/bench_strata.py --rows 34376 --strata age,institution --simulate 20
+    PYTHONPATH=$PWD .venv/bin/python benchmarks/bench_strata.py --rows 3000 --strata age,institution --simulate 20
 
 The first attempt at the merge (cadd892, reverted) had not finished at 1,000,000 rows after 15
 minutes: it passed over every row per field and per halving.
@@ -41,49 +45,67 @@ def _timed(step):  # type: ignore[no-untyped-def]
     return out, round(time.process_time() - cpu, 2), round(time.perf_counter() - wall, 2)
 
 
-def _simulate(items, fields, seeds, max_strata):  # type: ignore[no-untyped-def]
+def _simulate(items, fields, seeds, truths, max_strata):  # type: ignore[no-untyped-def]
     import statistics
 
     from dqm.semantic.estimate import cell_counts, weighted_estimate
-    from dqm.semantic.intervals import effective_n, wilson_half_width
+    from dqm.semantic.intervals import effective_n, wilson_half_width, z_value
     from dqm.semantic.models import PlanBatch
     from dqm.semantic.planfile import PlanOptions, build_plan
 
-    rng = random.Random(2)
-    truth = {}
-    for i in items:
-        age = float(i.clinical["age"] or 0)
-        fail = 0.04 + 0.10 * (age >= 90) + 0.06 * (int(i.institution[1:]) % 7 == 0)
-        truth[i.slide_id] = "fail" if rng.random() < fail else "pass"
     n = len(items)
-    accuracy = sum(v == "pass" for v in truth.values()) / n
     batch = PlanBatch(path="/b", fingerprint="f" * 64, n_items=n, profile="p", profile_sha256="0")
-    estimates, errors, widths, covered, singles, reviewed = [], [], [], 0, [], []
     cpu = time.process_time()
-    for seed in range(seeds):
-        plan = build_plan(items, batch, PlanOptions(strata=fields, seed=seed, max_strata=max_strata))
-        cells = cell_counts(plan, {s.slide_id: truth[s.slide_id] for s in plan.sample})
-        est = weighted_estimate(cells, n)
-        estimates.append(est.accuracy)
-        errors.append(est.standard_error)
-        widths.append(est.ci_high - est.ci_low)
-        covered += est.ci_low <= accuracy <= est.ci_high
-        singles.append(sum(r == 1 for _, r, _ in cells.values()))
-        reviewed.append(plan.sample_size)
-    srs = 2 * wilson_half_width(accuracy, effective_n(plan.plan_sample_size, n))
+    plans = [
+        build_plan(items, batch, PlanOptions(strata=fields, seed=seed, max_strata=max_strata))
+        for seed in range(seeds)
+    ]
+    risk = [
+        1 + 2 * (float(i.clinical["age"] or 0) >= 90) + 1.5 * (int(i.institution[1:]) % 7 == 0) for i in items
+    ]
+    rows = []
+    for base in (0.005, 0.01, 0.02, 0.04):  # accuracies about 0.99, 0.98, 0.97, 0.93
+        trials = []  # (truth, estimate)
+        for t in range(truths):
+            rng = random.Random(100 + t)
+            truth = {
+                i.slide_id: "fail" if rng.random() < base * r else "pass"
+                for i, r in zip(items, risk, strict=True)
+            }
+            accuracy = sum(v == "pass" for v in truth.values()) / n
+            for plan in plans:
+                cells = cell_counts(plan, {s.slide_id: truth[s.slide_id] for s in plan.sample})
+                trials.append((accuracy, weighted_estimate(cells, n)))
+        truth_mean = statistics.mean(a for a, _ in trials)
+        z = z_value(0.95)
+        normal = [abs(e.accuracy - a) <= z * e.standard_error for a, e in trials]  # [0, 1] holds a anyway
+        srs = 2 * wilson_half_width(truth_mean, effective_n(plans[0].plan_sample_size, n))
+        width = statistics.mean(e.ci_high - e.ci_low for _, e in trials)
+        rows.append(
+            {
+                "truth": round(truth_mean, 4),
+                "trials": len(trials),
+                "bias": round(statistics.mean(e.accuracy - a for a, e in trials), 4),
+                "coverage": round(statistics.mean(e.ci_low <= a <= e.ci_high for a, e in trials), 3),
+                "misses_below_truth": sum(e.ci_high < a for a, e in trials),
+                "misses_above_truth": sum(e.ci_low > a for a, e in trials),
+                "normal_alone_coverage": round(statistics.mean(normal), 3),
+                "widened_to_wilson": round(statistics.mean(e.ci_method != "normal" for _, e in trials), 3),
+                "sd_of_estimates": round(statistics.stdev(e.accuracy for _, e in trials), 4),
+                "mean_standard_error": round(statistics.mean(e.standard_error for _, e in trials), 4),
+                "mean_width": round(width, 4),
+                "srs_wilson_width": round(srs, 4),
+                "width_over_srs": round(width / srs, 3),
+            }
+        )
+    singles = [sum(c.sampled == 1 for st in p.strata for c in st.cells) for p in plans]
     return {
         "seeds": seeds,
-        "truth": round(accuracy, 4),
-        "bias": round(statistics.mean(estimates) - accuracy, 4),
-        "coverage": covered / seeds,
-        "sd_of_estimates": round(statistics.stdev(estimates), 4),
-        "mean_standard_error": round(statistics.mean(errors), 4),
-        "mean_width": round(statistics.mean(widths), 4),
-        "srs_wilson_width": round(srs, 4),
-        "width_over_srs": round(statistics.mean(widths) / srs, 3),
-        "cells_of_one_reviewed_slide": round(statistics.mean(singles), 1),
-        "strata": len(plan.strata),
-        "mean_reviewed": round(statistics.mean(reviewed), 1),
+        "truths": truths,
+        "accuracies": rows,
+        "cells_of_one_drawn_slide": round(statistics.mean(singles), 1),
+        "strata": len(plans[0].strata),
+        "mean_reviewed": round(statistics.mean(p.sample_size for p in plans), 1),
         "cpu_s": round(time.process_time() - cpu, 2),
     }
 
@@ -94,7 +116,8 @@ def main() -> None:
     parser.add_argument("--strata", default="size_mm,institution")
     parser.add_argument("--plan", action="store_true", help="also time build_plan (the whole plan)")
     parser.add_argument("--seed", type=int, default=0, help="the draw's seed (--plan)")
-    parser.add_argument("--simulate", type=int, default=0, help="seeds of the known-truth simulation")
+    parser.add_argument("--simulate", type=int, default=0, help="plan seeds of the known-truth simulation")
+    parser.add_argument("--truths", type=int, default=20, help="truths drawn per accuracy (--simulate)")
     parser.add_argument("--max-strata", type=int, default=None, help="the cap (dqm sample --max-strata)")
     args = parser.parse_args()
 
@@ -143,7 +166,7 @@ def main() -> None:
             "plan_wall_s": wall,
         }
     if args.simulate:
-        row["simulation"] = _simulate(items, fields, args.simulate, args.max_strata)
+        row["simulation"] = _simulate(items, fields, args.simulate, args.truths, args.max_strata)
     row["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     print(json.dumps(row))
 

@@ -6,6 +6,7 @@ import csv
 import hashlib
 import io
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -272,6 +273,30 @@ def test_an_all_pass_review_with_single_cells_of_unequal_sizes_gets_wilson() -> 
     triple = {f"s{i}": (137, 1, 1) for i in range(3)} | {"m": (1000, 10, 10)}
     t = weighted_estimate(triple, 1411)
     assert t.ci_high == 1.0 and t.ci_low < 0.8 and t.ci_method.startswith("Wilson")
+
+
+def test_at_high_accuracy_the_interval_is_bounded_by_wilson_at_the_reviewed_count() -> None:
+    """200 cells of 10 slides, one reviewed in each, one FAIL among the 200: the collapsed pairs give
+    the failing pair alone a variance, 2·2·(0.005/2)², and the normal interval 0.995 ± 0.0098 left
+    out a lot of accuracy 0.98 (40 failing slides), though a sample of 200 from it shows at most
+    one failure with probability 0.08. The interval now holds Wilson's at 200 reviewed."""
+    from scipy.stats import hypergeom
+
+    from dqm.semantic.intervals import effective_n, wilson_bounds, z_value
+
+    cells = {f"c{i:03d}": (10, 1, 0 if i == 0 else 1) for i in range(200)}
+    w = weighted_estimate(cells, 2000)
+    assert w.accuracy == pytest.approx(0.995) and w.variance == pytest.approx(2 * 2 * 0.0025**2)
+    old_low = 0.995 - z_value(0.95) * math.sqrt(2.5e-5)
+    assert old_low > 0.98 and hypergeom.cdf(1, 2000, 40, 200) > 0.05  # the former rule missed it
+    low, _ = wilson_bounds(0.995, effective_n(200, 2000))
+    assert (w.ci_low, w.ci_high) == (pytest.approx(low), 1.0)  # the normal high, clipped
+    assert w.ci_low < 0.98 and w.ci_method.startswith("normal, widened")
+    # where the cells' own variances are larger than Wilson's, the normal interval stands
+    wide = weighted_estimate({"A": (300, 24, 12), "B": (200, 16, 8)}, 500)
+    assert wide.ci_method == "normal" and wide.ci_low == pytest.approx(
+        0.5 - z_value(0.95) * wide.standard_error
+    )
 
 
 def test_single_stratum_is_simple_random_sampling() -> None:
