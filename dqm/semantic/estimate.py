@@ -106,9 +106,9 @@ def weighted_estimate(
     reviewed = sum(v[1] for v in covered.values())
     if reviewed < n_cov:
         # The interval holds at least the Wilson interval at the reviewed count (finite-population
-        # corrected): the cells' variances rest on one to three slides each, and at high accuracy
-        # most of them are 0 although their cells hold failures nobody drew (the module docstring
-        # gives the coverage this restores). When every cell is all PASS or all FAIL no cell has a
+        # corrected): at high accuracy the cells' variance estimates, on a few slides each, are
+        # mostly 0 although their cells hold failures nobody drew (the module docstring gives the
+        # coverage this restores). When every cell is all PASS or all FAIL no cell has a
         # variance of its own, and Wilson's is the interval (Korn & Graubard's for an estimate of
         # 0 or 1), unless collapsed cells that differ widen it further.
         w_low, w_high = wilson_bounds(p_w, effective_n(reviewed, n_cov), confidence)

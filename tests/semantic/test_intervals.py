@@ -12,6 +12,7 @@ from dqm.semantic.intervals import (
     effective_n,
     interval,
     precision_sample_size,
+    wilson_bounds,
     wilson_half_width,
     wilson_interval,
     z_value,
@@ -79,6 +80,16 @@ def _half_width_statsmodels(p: float, n: float, confidence: float) -> float:
 )
 def test_half_width_equals_statsmodels(p: float, n: float) -> None:
     assert wilson_half_width(p, n, 0.95) == pytest.approx(_half_width_statsmodels(p, n, 0.95), rel=1e-12)
+
+
+@pytest.mark.parametrize(("k", "n"), CASES)
+def test_wilson_bounds_at_a_count_are_the_wilson_interval(k: int, n: int) -> None:
+    """wilson_bounds takes a proportion and an effective size (the stratified estimate's); at a
+    count over n it is the score interval itself, and at an infinite size (the lot wholly
+    reviewed) the point p."""
+    low, high = wilson_bounds(k / n, n, 0.95)
+    assert (low, high) == pytest.approx(proportion_confint(k, n, alpha=0.05, method="wilson"), abs=1e-12)
+    assert wilson_bounds(k / n, math.inf) == (k / n, k / n)
 
 
 def _brute(margin: float, confidence: float, expected: float, lot: int | None) -> int:
