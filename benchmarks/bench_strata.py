@@ -16,10 +16,10 @@ and lists the three largest strata (label, slides, drawn): the figures docs/sema
 With ``--simulate SEEDS`` it also draws the plan at seeds ``0 … SEEDS-1`` and reviews each over
 ``--truths`` known truths (20) at each of four accuracies (a slide fails with probability ``f``,
 three times ``f`` at age 90 or more, 2.5 times at every seventh institution, 4.5 times at both;
-``f`` = 0.5, 1, 2 and 4 %: accuracies about 0.99, 0.98, 0.97 and 0.93), and reports per accuracy the stratified
-estimate's bias, the coverage of its 95 % intervals (and which side they miss on), the coverage
-the normal interval alone would have had, their mean width, next to a simple random sample's Wilson
-interval at the plan's ``n`` (finite-population corrected) — the figures of docs/semantic.md §6
+``f`` = 0.5, 1, 2 and 4 %: accuracies about 0.99, 0.98, 0.97 and 0.93), and reports per accuracy
+the stratified estimate's bias, the coverage of its 95 % intervals (and on which side they miss),
+the coverage the normal interval alone would have had, and their mean width next to a simple random
+sample's Wilson interval at the plan's ``n`` (finite-population corrected) — the figures of docs/semantic.md §6
 (20 × 20 = 400 trials an accuracy)::
 
     PYTHONPATH=$PWD .venv/bin/python benchmarks/bench_strata.py --rows 34376 --strata age,institution --simulate 20
