@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -259,7 +260,7 @@ def audit(
     if lot_field is not None and history.is_file():
         open_history_or_exit(history).close()  # a history that cannot be read is refused before any work
     voptions = (
-        _validity_options(validity_profile, out_dir / "validity", device, False, masker)
+        _validity_options(validity_profile, out_dir / "validity", device, False, prof.class_ids, masker)
         if "validity" in chosen
         else None
     )
@@ -595,7 +596,12 @@ def _load_baseline(
 
 
 def _validity_options(
-    validity_profile: str, out_dir: Path, device: str | None, resume: bool, mask: Any = None
+    validity_profile: str,
+    out_dir: Path,
+    device: str | None,
+    resume: bool,
+    classes: Sequence[str],
+    mask: Any = None,
 ) -> Any:
     from dqm.validity import ValidityProfileError, load_validity_profile
     from dqm.validity.run import ValidityOptions
@@ -604,6 +610,7 @@ def _validity_options(
         raise usage_error(msg("--device must be auto, cpu or cuda, not {device}", device=repr(device)))
     try:
         vprof = load_validity_profile(validity_profile)
+        vprof.check_classes(classes)  # before the checks run, not after them
     except ValidityProfileError as exc:
         raise usage_error(reason(exc)) from None
     return ValidityOptions(profile=vprof, out=out_dir, device=device, resume=resume, mask=mask)
@@ -768,7 +775,7 @@ def validity(
     out_dir = removed_when_unused(context, out_dir, root)  # a run refused below leaves no empty --out
     if results is not None:  # an audit into --out a killed run left half moved: finished first
         settle_own_or_exit(results, out_dir)
-    options = _validity_options(profile, out_dir, device, resume, masker)
+    options = _validity_options(profile, out_dir, device, resume, prof.class_ids, masker)
     previous = [p for p in (out_dir / RESULT_FILE, out_dir / CHECKPOINTS) if p.exists()]
     if previous and not (resume or force):
         raise usage_error(

@@ -278,6 +278,7 @@ def validity_stage(run: Run, result: Any, options: ValidityOptions) -> ValidityR
     prof = options.profile
     dataset_profile: Profile = run.profile
     classes = list(dataset_profile.class_ids)
+    prof.check_classes(classes)
     colours = [dataset_profile.class_def(c).colour for c in classes]
     device = resolve_device(options.device or prof.device)
     out = options.out

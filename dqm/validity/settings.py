@@ -7,6 +7,7 @@ one, edit it and pass the file with ``--profile FILE``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Literal
@@ -24,16 +25,31 @@ class ValidityProfileError(ValueError):
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # No NaN or infinity anywhere: a NaN target compares False with every Dice, an infinite
+    # learning rate turns the weights to NaN, an infinite resolution makes every slide one pixel.
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+
+
+MAX_SEED = 2**32 - 1
+"""Seeds are numpy seeds (no negative one) that torch takes too, times 1000 plus the epoch
+(:func:`dqm.validity.train.train_fold`), within 64 bits."""
+Share = Annotated[float, Field(ge=0, le=1)]
+"""A Dice target: a fraction."""
+Width = Annotated[int, Field(ge=1, le=4096)]
+"""A layer's channels (features): a network of 100,000-channel layers would not fit in memory."""
+Stride = Annotated[int, Field(ge=1, le=16)]
+"""A downsampling stride: a stride of 0 divides the tile by zero, a negative one is no stride."""
+Blocks = Annotated[int, Field(ge=1, le=64)]
+"""Residual blocks at one resolution of a SegResNet."""
 
 
 class UNetConfig(_Frozen):
     """MONAI ``UNet`` (residual units, strided convolutions)."""
 
     kind: Literal["UNet"] = "UNet"
-    channels: tuple[int, ...] = (16, 32, 64, 128)
-    strides: tuple[int, ...] = (2, 2, 2)
-    res_units: int = Field(1, ge=0)
+    channels: tuple[Width, ...] = Field((16, 32, 64, 128), max_length=12)
+    strides: tuple[Stride, ...] = Field((2, 2, 2), max_length=11)
+    res_units: int = Field(1, ge=0, le=16)
     dropout: float = Field(0.0, ge=0, lt=1)
 
     @model_validator(mode="after")
@@ -47,7 +63,7 @@ class BasicUNetConfig(_Frozen):
     """MONAI ``BasicUNet`` (six feature sizes)."""
 
     kind: Literal["BasicUNet"] = "BasicUNet"
-    features: tuple[int, int, int, int, int, int] = (16, 16, 32, 64, 128, 16)
+    features: tuple[Width, Width, Width, Width, Width, Width] = (16, 16, 32, 64, 128, 16)
     dropout: float = Field(0.0, ge=0, lt=1)
 
 
@@ -55,9 +71,9 @@ class SegResNetConfig(_Frozen):
     """MONAI ``SegResNet``."""
 
     kind: Literal["SegResNet"] = "SegResNet"
-    init_filters: int = Field(16, ge=1)
-    blocks_down: tuple[int, ...] = (1, 2, 2, 4)
-    blocks_up: tuple[int, ...] = (1, 1, 1)
+    init_filters: int = Field(16, ge=1, le=512)
+    blocks_down: tuple[Blocks, ...] = Field((1, 2, 2, 4), min_length=1, max_length=12)
+    blocks_up: tuple[Blocks, ...] = Field((1, 1, 1), max_length=11)
     dropout: float = Field(0.0, ge=0, lt=1)
 
     @model_validator(mode="after")
@@ -77,9 +93,9 @@ NetworkConfig = Annotated[UNetConfig | BasicUNetConfig | SegResNetConfig, Field(
 class TrainingConfig(_Frozen):
     """The optimisation: fixed epochs of class-balanced tiles, AdamW, cosine learning rate."""
 
-    epochs: int = Field(10, ge=1)
-    tiles_per_epoch: int = Field(512, ge=1)
-    batch_size: int = Field(16, ge=1)
+    epochs: int = Field(10, ge=1, le=10_000)
+    tiles_per_epoch: int = Field(512, ge=1, le=1_000_000)
+    batch_size: int = Field(16, ge=1, le=65_536)
     learning_rate: float = Field(2e-3, gt=0)
     weight_decay: float = Field(1e-4, ge=0)
     lambda_dice: float = Field(1.0, ge=0)
@@ -88,12 +104,12 @@ class TrainingConfig(_Frozen):
     """Share of tiles centred on lesion-free tissue; the rest is spread evenly over the classes."""
     amp: bool = True
     """Mixed precision (bfloat16 autocast) on CUDA; ignored on CPU."""
-    loader_workers: int = Field(0, ge=0)
+    loader_workers: int = Field(0, ge=0, le=256)
     """DataLoader worker processes (0: tiles are read in the training process)."""
-    cpu_threads: int = Field(0, ge=0)
+    cpu_threads: int = Field(0, ge=0, le=1024)
     """torch threads on CPU (0: one per available core). Runs are bit-reproducible for a given
     thread count; on a machine shared with other jobs, 1 avoids thread contention stalls."""
-    processes: int = Field(1, ge=1)
+    processes: int = Field(1, ge=1, le=256)
     """Training processes (torch DistributedDataParallel, started by dqm): each trains on its share
     of every epoch's tiles with ``batch_size / processes`` tiles per step and the gradients are
     averaged, so a step still sees ``batch_size`` tiles. On CUDA one GPU per process (NCCL), on
@@ -102,6 +118,12 @@ class TrainingConfig(_Frozen):
     rotate90: bool = True
     intensity_shift: float = Field(0.05, ge=0, le=1)
     """Largest per-channel intensity shift (fraction of the range), a mild stain variation."""
+
+    @model_validator(mode="after")
+    def _some_loss(self) -> TrainingConfig:
+        if self.lambda_dice == 0 and self.lambda_ce == 0:
+            raise ValueError("lambda_dice and lambda_ce are both 0: the loss would be 0 and nothing learnt")
+        return self
 
 
 class SplitConfig(_Frozen):
@@ -114,7 +136,7 @@ class SplitConfig(_Frozen):
     ``test_values`` (a published train/test split, so Dice can stand beside published figures)."""
     test_fraction: float = Field(0.3, gt=0, lt=1)
     """``holdout`` only: about this share of the patients of each class is held out."""
-    folds: int = Field(5, ge=2)
+    folds: int = Field(5, ge=2, le=1000)
     """``kfold`` only."""
     column: str = "split"
     """``column`` only: the clinical field (manifest column) that names each slide's split."""
@@ -134,7 +156,7 @@ class EvaluationConfig(_Frozen):
 
     target: float = Field(0.80, ge=0, le=1)
     """Dice every class must reach (the reference study: 0.80-0.91 per group)."""
-    targets: dict[str, float] = Field(default_factory=dict)
+    targets: dict[str, Share] = Field(default_factory=dict)
     """Per-class targets that override ``target``."""
     gate_on: Literal["dice", "ci_low"] = "dice"
     """Compare the point estimate, or the lower end of the 95 % interval, with the target."""
@@ -143,14 +165,14 @@ class EvaluationConfig(_Frozen):
     slide, so a class predicted on a slide annotated without it costs that class), ``per_slide``
     (mean slide Dice over the slides annotated with the class: every slide weighs the same, a
     small lesion as much as a large one, but such false positives are not seen) or ``both``."""
-    bootstrap: int = Field(2000, ge=0)
+    bootstrap: int = Field(2000, ge=0, le=100_000)
     confidence: float = Field(0.95, gt=0, lt=1)
     overlap: float = Field(0.25, ge=0, lt=1)
     """Sliding-window overlap between neighbouring windows."""
-    sw_batch_size: int = Field(8, ge=1)
-    block: int = Field(2048, ge=64)
+    sw_batch_size: int = Field(8, ge=1, le=4096)
+    block: int = Field(2048, ge=64, le=65_536)
     """Slides larger than this (working-resolution pixels) are predicted block by block."""
-    overlays: int = Field(3, ge=0)
+    overlays: int = Field(3, ge=0, le=100)
     """Best and worst slides shown as overlays in the report (each)."""
 
     @model_validator(mode="after")
@@ -166,7 +188,7 @@ class SuspiciousConfig(_Frozen):
 
     threshold: float = Field(0.5, ge=0, le=1)
     """A slide whose score (1 - lesion Dice against its annotation) reaches this is listed."""
-    top: int = Field(20, ge=0)
+    top: int = Field(20, ge=0, le=100_000)
     """At most this many slides are listed (highest scores first)."""
 
 
@@ -175,15 +197,15 @@ class ValidityProfile(_Frozen):
 
     name: str
     description: str = ""
-    seed: int = 0
+    seed: int = Field(0, ge=0, le=MAX_SEED)
     device: Literal["auto", "cpu", "cuda"] = "auto"
     resolution_um: float = Field(2.0, gt=0)
     """Working resolution in micrometres per pixel (the pyramid level at or below is read and resized)."""
-    tile: int = Field(128, ge=16)
+    tile: int = Field(128, ge=16, le=4096)
     """Training tile and sliding-window side, working-resolution pixels."""
-    index_factor: int = Field(4, ge=1)
+    index_factor: int = Field(4, ge=1, le=4096)
     """Tile centres are drawn on a grid this many working pixels wide (tissue and class maps)."""
-    max_slide_pixels: int = Field(400_000_000, ge=1)
+    max_slide_pixels: int = Field(400_000_000, ge=1, le=2**32)
     """Slides larger than this at the working resolution are left out (stated in the result)."""
     network: NetworkConfig = UNetConfig()
     training: TrainingConfig = TrainingConfig()
@@ -211,6 +233,20 @@ class ValidityProfile(_Frozen):
     def target_for(self, class_id: str) -> float:
         """The Dice target of one class."""
         return self.evaluation.targets.get(class_id, self.evaluation.target)
+
+    def check_classes(self, classes: Sequence[str]) -> None:
+        """Raise :class:`ValidityProfileError` when ``evaluation.targets`` names a class that is
+        not among ``classes`` (the dataset profile's): a misspelt class would otherwise be held to
+        the default target without a word."""
+        unknown = sorted(set(self.evaluation.targets) - set(classes))
+        if unknown:
+            raise ValidityProfileError(
+                msg(
+                    "evaluation.targets names {unknown}, not a class of the dataset profile ({classes})",
+                    unknown=", ".join(unknown),
+                    classes=", ".join(classes),
+                )
+            )
 
 
 def _read(source: str | Path) -> tuple[str, str]:

@@ -146,6 +146,24 @@ def test_usage_errors(clean_batch: Path, tmp_path: Path) -> None:
         assert res.exit_code == 2 and "CUDA" in res.output
 
 
+@pytest.mark.parametrize("command", ["validity", "audit"])
+def test_a_target_of_an_unknown_class_is_refused_before_any_work(
+    clean_batch: Path, tmp_path: Path, command: str
+) -> None:
+    # `Mn` for `MN`: the class was held to the default 0.80 without a word, after the training
+    prof = tmp_path / "p.yaml"
+    prof.write_text(
+        Path(TINY).read_text("utf-8").replace("evaluation: {", "evaluation: {targets: {Mn: 0.5}, ")
+    )
+    out = tmp_path / "out"
+    args = ["--profile", str(prof)] if command == "validity" else ["--validity-profile", str(prof)]
+    extra = [] if command == "validity" else ["--stages", "syntactic,validity"]
+    res = runner.invoke(app, [command, str(clean_batch), "--out", str(out), *args, *extra, "-j", "1"])
+    assert res.exit_code == 2, res.output
+    assert "evaluation.targets names Mn, not a class of the dataset profile" in " ".join(res.output.split())
+    assert not out.exists()
+
+
 def test_audit_runs_validity_only_when_asked(clean_batch: Path, tmp_path: Path) -> None:
     out = tmp_path / "audit"
     res = runner.invoke(

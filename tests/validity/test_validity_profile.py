@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -96,3 +97,64 @@ def test_each_network_maps_rgb_to_label_logits(config: object) -> None:
     with torch.no_grad():
         out = net(torch.rand(2, 3, 32, 32))
     assert tuple(out.shape) == (2, 8, 32, 32)
+
+
+@pytest.mark.parametrize(
+    ("setting", "place"),
+    [
+        # a NaN target compares False with every Dice, a negative one passes a Dice of 0, one over 1
+        # fails every class: per-class targets had no bounds where `target` had
+        ("evaluation: {targets: {MN: .nan}}", "evaluation.targets.MN"),
+        ("evaluation: {targets: {MN: -1}}", "evaluation.targets.MN"),
+        ("evaluation: {targets: {MN: 2}}", "evaluation.targets.MN"),
+        ("evaluation: {targets: {MN: .inf}}", "evaluation.targets.MN"),
+        # infinities: every slide one pixel, weights of NaN
+        ("resolution_um: .inf", "resolution_um"),
+        ("training: {learning_rate: .inf}", "training.learning_rate"),
+        ("training: {weight_decay: .inf}", "training.weight_decay"),
+        ("training: {lambda_dice: .inf}", "training.lambda_dice"),
+        ("training: {lambda_dice: 0, lambda_ce: 0}", "nothing learnt"),
+        # seeds numpy refuses (negative) or torch cannot hold (past 64 bits)
+        ("seed: -1", "seed"),
+        ("seed: 100000000000000000000000", "seed"),
+        # sizes that exhaust memory or processes before the first epoch ends
+        ("tile: 1048576", "tile"),
+        ("training: {tiles_per_epoch: 10000000000}", "training.tiles_per_epoch"),
+        ("training: {epochs: 100000000000}", "training.epochs"),
+        ("training: {batch_size: 1000000000}", "training.batch_size"),
+        ("training: {loader_workers: 100000}", "training.loader_workers"),
+        ("training: {processes: 100000}", "training.processes"),
+        ("training: {cpu_threads: 100000}", "training.cpu_threads"),
+        ("evaluation: {bootstrap: 10000000000}", "evaluation.bootstrap"),
+        ("evaluation: {sw_batch_size: 1000000000}", "evaluation.sw_batch_size"),
+        ("evaluation: {block: 100000000}", "evaluation.block"),
+        ("max_slide_pixels: 100000000000000", "max_slide_pixels"),
+        ("index_factor: 1000000000000", "index_factor"),
+        # a stride of 0 raised ZeroDivisionError out of the tile check; negative widths reached MONAI
+        ("network: {kind: UNet, channels: [8, 16], strides: [0]}", "network.UNet.strides.0"),
+        ("network: {kind: UNet, channels: [8, 16], strides: [-2]}", "network.UNet.strides.0"),
+        ("network: {kind: UNet, channels: [0, 16], strides: [2]}", "network.UNet.channels.0"),
+        ("network: {kind: UNet, channels: [100000, 16], strides: [2]}", "network.UNet.channels.0"),
+        ("network: {kind: BasicUNet, features: [-1, 16, 32, 64, 128, 16]}", "network.BasicUNet.features.0"),
+        (
+            "network: {kind: SegResNet, blocks_down: [1, -1], blocks_up: [1]}",
+            "network.SegResNet.blocks_down.1",
+        ),
+    ],
+)
+def test_hostile_settings_are_refused_with_their_place(tmp_path: Path, setting: str, place: str) -> None:
+    text = "name: x\ntile: 32\n" if not setting.startswith("tile:") else "name: x\n"
+    if not setting.startswith("network:"):
+        text += "network: {kind: UNet, channels: [8, 16], strides: [2]}\n"
+    with pytest.raises(ValidityProfileError, match=re.escape(place)):
+        load_validity_profile(_write(tmp_path, text + setting + "\n"))
+
+
+def test_targets_must_name_classes_of_the_dataset_profile(tmp_path: Path) -> None:
+    # a misspelt class was held to the default target without a word
+    prof = load_validity_profile(_write(tmp_path, "name: x\nevaluation: {targets: {MN: 0.9, mn: 0.7}}\n"))
+    prof.check_classes(["MN", "mn", "MM"])
+    with pytest.raises(
+        ValidityProfileError, match=r"names mn, not a class of the dataset profile \(MN, MM\)"
+    ):
+        prof.check_classes(["MN", "MM"])
