@@ -277,6 +277,8 @@ def train_fold(
             scheduler.load_state_dict(state["scheduler"])
             curve = [CurvePoint.model_validate(p) for p in state["curve"]]
             start = int(state["epoch"])
+            if not 0 <= start <= t.epochs:  # a negative epoch seeds no rng, a larger one trains nothing
+                raise ValueError(start)
         except (KeyError, TypeError, ValueError, RuntimeError) as exc:  # ValidationError is a ValueError
             raise CheckpointMismatch(
                 msg(

@@ -137,3 +137,33 @@ def test_device_resolution() -> None:
     if not torch.cuda.is_available():
         with pytest.raises(ValueError, match="no CUDA device"):
             resolve_device("cuda")
+
+
+@pytest.mark.parametrize("epoch", [-1, 99])
+def test_resume_refuses_a_checkpoint_whose_epoch_is_out_of_range(
+    tmp_path: Path, clean_records: list[SlideRecord], indices: list[Any], tiny: ValidityProfile, epoch: int
+) -> None:
+    # this run's key, an epoch no run of these settings writes: a negative one made numpy's seed
+    # sequence raise ValueError mid-resume, one past the last "finished" the fold with no training
+    import torch
+
+    _train(clean_records, indices, tiny, tmp_path / "e.pt")
+    state = load_checkpoint(tmp_path / "e.pt")
+    torch.save({**state, "epoch": epoch}, tmp_path / "e.pt")
+    with pytest.raises(CheckpointMismatch, match="cannot be resumed"):
+        _train(clean_records, indices, tiny, tmp_path / "e.pt", resume=True)
+
+
+def test_a_pickle_that_runs_code_is_not_loaded(tmp_path: Path) -> None:
+    import pickle
+
+    marker = tmp_path / "ran"
+
+    class Payload:
+        def __reduce__(self) -> tuple[Any, ...]:
+            return (Path.touch, (marker,))
+
+    (tmp_path / "evil.pt").write_bytes(pickle.dumps({"format": "x", "model": Payload()}))
+    with pytest.raises(CheckpointMismatch, match="cannot be read"):
+        load_checkpoint(tmp_path / "evil.pt")
+    assert not marker.exists()
