@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import time
 from collections.abc import Sequence
@@ -99,8 +100,19 @@ def fold_seed(seed: int, n: int) -> int:
     return seed + 7919 * n
 
 
-def _slug(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9]+", "-", name).strip("-").lower() or "fold"
+def checkpoint_files(names: Sequence[str]) -> list[str]:
+    """A checkpoint file name per fold name: its letters and digits, lower-cased (``holdout.pt``,
+    ``fold-1-5.pt``); when two folds would share a file that way, or a name has no such character
+    (every institution named in Korean: ``institution 서울대병원`` and ``institution 대구병원``),
+    every name also carries the first 12 hex digits of its SHA-256, so no fold overwrites
+    another's checkpoint (and ``--resume`` does not find another fold's)."""
+    slugs = [re.sub(r"[^A-Za-z0-9]+", "-", n).strip("-").lower() for n in names]
+    if all(slugs) and len(set(slugs)) == len(slugs):
+        return [f"{s}.pt" for s in slugs]
+    return [
+        f"{s or 'fold'}-{hashlib.sha256(n.encode('utf-8', 'surrogatepass')).hexdigest()[:12]}.pt"
+        for s, n in zip(slugs, names, strict=True)
+    ]
 
 
 def _unit(records: Sequence[SlideRecord]) -> str:
@@ -323,10 +335,11 @@ def validity_stage(run: Run, result: Any, options: ValidityOptions) -> ValidityR
     epoch_s: list[float] = []
     unreadable_tiles: dict[str, int] = {}
     ev = prof.evaluation
+    files = checkpoint_files([f.name for f in folds])
     with reproducible(device, prof.training.cpu_threads):
         for n, fold in enumerate(folds):
             rep.stage(msg("training {fold}", fold=fold.name))
-            ckpt = out / CHECKPOINTS / f"{_slug(fold.name)}.pt"
+            ckpt = out / CHECKPOINTS / files[n]
             trained = train_fold(
                 profile=prof,
                 fold_name=fold.name,

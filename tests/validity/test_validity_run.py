@@ -205,3 +205,38 @@ def test_progress_lines_in_korean(tmp_path: Path) -> None:
     assert "holdout 학습 중" in text
     assert "holdout 에포크 1/1: 손실 0.8000, 타일 Dice 없음, 1.0초 (초당 타일 9.0개)" in text
     assert "training" not in text and "loss" not in text
+
+
+def test_each_fold_has_its_own_checkpoint_whatever_its_institutions_are_called(
+    clean_batch: Path, profile: Profile, tiny: ValidityProfile, tmp_path: Path
+) -> None:
+    # the file name kept only [A-Za-z0-9] of the fold's name, lower-cased: "institution 서울대병원"
+    # and "institution 대구병원" were both institution.pt (every Korean-named institution; "Seoul-A"
+    # and "seoul a" would be one file too): each fold overwrote the one before, the result listed
+    # one checkpoint for several folds, and --resume refused the run as foreign
+    import shutil
+
+    from dqm.runner import RunOptions, run_batch
+    from dqm.validity.train import load_checkpoint
+
+    batch = tmp_path / "batch"
+    shutil.copytree(clean_batch, batch)
+    names = {"Seoul-A": "서울대병원", "Daegu-C": "대구병원", "Gwangju-D": "gwangju d"}
+    for p in [batch / "manifest.csv", *(batch / "annotations").glob("*.json")]:
+        text = p.read_text("utf-8")
+        for old, new in names.items():
+            text = text.replace(old, new)
+        p.write_text(text, "utf-8")
+    run = run_batch(batch, profile, RunOptions(workers=1))
+    prof = _with(tiny, mode="loio").model_copy(
+        update={"training": tiny.training.model_copy(update={"epochs": 1, "tiles_per_epoch": 8})}
+    )
+    v = validity_stage(run, None, ValidityOptions(prof, tmp_path / "out"))
+    assert len(v.split.folds) >= 3
+    assert len(set(v.checkpoints)) == len(v.checkpoints) == len(v.split.folds)
+    for fold, c in zip(v.split.folds, v.checkpoints, strict=True):
+        assert (tmp_path / "out" / c).is_file()
+        assert load_checkpoint(tmp_path / "out" / c)["complete"]
+        assert [p.fold for p in v.curve].count(fold.name) == 1
+    again = validity_stage(run, None, ValidityOptions(prof, tmp_path / "out", resume=True))
+    assert again.training_tiles == 0  # every fold reloaded, none refused or retrained
