@@ -258,7 +258,8 @@ class SlideReader:
             w, h = img.size
             target = (max(1, int(w / ds)), max(1, int(h / ds)))
             img.draft("RGB", target)
-            rgb = img.convert("RGB")
+            # convert() copies even an RGB image: a second full-size decode (4 bytes a pixel)
+            rgb = img if img.mode == "RGB" else img.convert("RGB")
             if rgb.size != target:
                 rgb = rgb.resize(target, Image.Resampling.BILINEAR)
             arr = np.asarray(rgb)

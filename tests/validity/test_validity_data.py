@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import pickle
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -387,3 +388,32 @@ def test_reader_on_a_real_single_level_svs(real_data: Path) -> None:
     with pytest.raises(openslide.OpenSlideError):
         broken.read(0, 0, 8, 8, 1.0)
     broken.close()
+
+
+def test_a_plain_rgb_image_is_not_copied_whole_before_it_is_resized(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Image.convert("RGB") copies even an RGB image: a second full-size decode at 4 bytes a pixel
+    # (benchmarks/bench_validity_plain.py: a 12000 x 12000 PNG at downsample 4 peaked at 1339 MiB, 991 without)
+    rgb = np.random.default_rng(0).integers(0, 256, (40, 60, 3), dtype=np.uint8)
+    Image.fromarray(rgb).save(tmp_path / "rgb.png")
+    Image.fromarray(rgb).convert("P").save(tmp_path / "pal.png")
+    expected = {
+        name: np.asarray(
+            Image.open(tmp_path / name).convert("RGB").resize((30, 20), Image.Resampling.BILINEAR)
+        )
+        for name in ("rgb.png", "pal.png")
+    }
+    converted: list[str] = []
+    convert = Image.Image.convert
+
+    def spy(self: Image.Image, mode: str | None = None, *args: Any, **kwargs: Any) -> Image.Image:
+        converted.append(f"{self.mode}->{mode}")
+        return convert(self, mode, *args, **kwargs)
+
+    monkeypatch.setattr(Image.Image, "convert", spy)
+    for name in ("rgb.png", "pal.png"):
+        reader = SlideReader(tmp_path / name)
+        assert np.array_equal(reader.read(0, 0, 20, 30, 2.0), expected[name])  # the same pixels
+        reader.close()
+    assert "RGB->RGB" not in converted and "P->RGB" in converted
