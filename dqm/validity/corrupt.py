@@ -26,7 +26,10 @@ import argparse
 import csv
 import io
 import json
+import os
 import shutil
+import stat
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -89,12 +92,57 @@ def _is_mask(path: Path) -> bool:
         return kind(fh.read(32)) in ("PNG", "TIFF", "BMP")
 
 
-def _load_mask(path: Path) -> tuple[np.ndarray, str | None]:
+def _special(folder: str, names: list[str]) -> set[str]:
+    """The entries of ``folder`` that are neither regular files, folders nor links: the copy
+    leaves them out (copying a FIFO waits for a writer, or fails the whole copy)."""
+    out = set()
+    for name in names:
+        mode = os.lstat(os.path.join(folder, name)).st_mode
+        if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode) or stat.S_ISLNK(mode)):
+            out.add(name)
+    return out
+
+
+def _own_file(dst: Path, rel: str) -> Path | None:
+    """``dst / rel`` when it is a regular file of the copy itself, else None: a path that climbs
+    out of the copy (``../``, an absolute one) or passes through a link leads to files the copy
+    must not rewrite (the source batch's own, or any other)."""
+    if not rel:
+        return None
+    path = dst / rel
+    try:
+        inside = path.resolve(strict=True).relative_to(dst.resolve())
+    except (OSError, ValueError, RuntimeError):
+        return None
+    path = dst.resolve() / inside
+    return (
+        path
+        if path.is_file() and not path.is_symlink() and inside.as_posix() == Path(rel).as_posix()
+        else None
+    )
+
+
+def _load_mask(path: Path) -> tuple[np.ndarray, str | None] | None:
+    """The mask's labels and format; None when it cannot be decoded, or has more pixels than
+    a mask is decoded whole (:data:`dqm.readers.mask.MAX_PIXELS`): it is then left as it is."""
     from PIL import Image
 
-    with Image.open(path) as img:
-        fmt = img.format
-        array = np.asarray(img.convert("L") if img.mode in ("RGB", "RGBA", "P", "LA") else img)
+    from dqm.readers.mask import MAX_PIXELS
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # Pillow's decompression-bomb warning: bounded here
+            with Image.open(path) as img:
+                if img.width * img.height > MAX_PIXELS:
+                    return None
+                return _labels(img)
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+        return None
+
+
+def _labels(img: Any) -> tuple[np.ndarray, str | None]:
+    fmt = img.format
+    array = np.asarray(img.convert("L") if img.mode in ("RGB", "RGBA", "P", "LA") else img)
     return (array.astype(np.uint8) * 255 if array.dtype == bool else array.copy()), fmt
 
 
@@ -133,15 +181,18 @@ def _corrupt_masks(
     erode: float,
     rng: np.random.Generator,
 ) -> list[Corruption]:
-    """Rewrite the chosen label masks in place (in the copy) as ``plan`` says; what was done."""
+    """Rewrite the chosen label masks in place (in the copy) as ``plan`` says; what was done.
+    A mask that cannot be decoded (:func:`_load_mask`) is left as it is."""
     from PIL import Image
 
+    read = {i: _load_mask(masks[i]) for i in plan}
+    loaded = {i: r for i, r in read.items() if r is not None}
+    plan = {i: kind for i, kind in plan.items() if i in loaded}
     done = []
     cycle = [i for i in plan if plan[i] == "swap"]
     if len(cycle) == 1:  # nothing to swap with: that slide's labels are shifted instead
         plan = {**plan, cycle[0]: "shift"}
         cycle = []
-    loaded = {i: _load_mask(masks[i]) for i in plan}
     for i, kind in plan.items():
         array, fmt = loaded[i]
         sid = rows[i]["slide_id"]
@@ -187,11 +238,17 @@ def corrupt_batch(
     known = set(NATIVE_KINDS) | set(MASK_KINDS)
     if set(kinds) - known or not kinds:
         raise ValueError(f"kinds must be among {', '.join(sorted(known))} (got {kinds})")
-    if dst.exists():
+    source, copy = src.resolve(), dst.resolve()
+    if copy == source or source in copy.parents or copy in source.parents:
+        # with force, the source itself (or a folder holding it) was removed first
+        raise ValueError(f"the copy {dst} must lie outside the source batch {src}, and not hold it")
+    if dst.exists() or dst.is_symlink():
         if not force:
             raise FileExistsError(f"{dst} exists (use force to replace it)")
         shutil.rmtree(dst)
-    shutil.copytree(src, dst)
+    # links are copied as links (a link to /dev/zero was read for ever, one to a file outside the
+    # batch copied that file in), FIFOs, sockets and devices are left out
+    shutil.copytree(src, dst, symlinks=True, ignore=_special)
     profile = profile or load_profile()
     classes = list(profile.class_ids)
     rng = np.random.default_rng(seed)
@@ -203,9 +260,8 @@ def corrupt_batch(
     docs: dict[int, tuple[Path, dict[str, Any]]] = {}
     masks: dict[int, Path] = {}
     for i, row in enumerate(rows):
-        rel = (row.get("annotation_path") or "").strip()
-        path = dst / rel
-        if not rel or not path.is_file():
+        path = _own_file(dst, (row.get("annotation_path") or "").strip())
+        if path is None:  # none, or not a file of the copy's own: never rewritten
             continue
         if _is_mask(path):
             masks[i] = path

@@ -149,3 +149,82 @@ def test_a_shifted_mask_moves_and_loses_what_leaves_it(dy: int, dx: int) -> None
         if 0 <= y + dy < 48 and 0 <= x + dx < 64:
             expected[y, x] = mask[y + dy, x + dx]
     assert np.array_equal(shifted(mask, dy, dx), expected)
+
+
+def _rewrite_manifest(root: Path, edit: dict[str, str]) -> None:
+    """Point the annotation_path of the slides named in ``edit`` elsewhere."""
+    with (root / "manifest.csv").open(encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    for row in rows:
+        row["annotation_path"] = edit.get(row["slide_id"], row["annotation_path"])
+    with (root / "manifest.csv").open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.DictWriter(fh, list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_the_copy_never_writes_outside_itself(mask_batch: Path, tmp_path: Path) -> None:
+    # an annotation path that climbs out of the copy (back into the source batch, or anywhere)
+    # was corrupted where it led: the source's own mask rewritten
+    outside = tmp_path / "elsewhere.png"
+    outside.write_bytes((mask_batch / "masks" / "img1.png").read_bytes())
+    _rewrite_manifest(mask_batch, {"img0": "../batch/masks/img0.png", "img1": f"../{outside.name}"})
+    before, elsewhere = _tree(mask_batch), outside.read_bytes()
+    done = corrupt_batch(
+        mask_batch, tmp_path / "copy", fraction=1.0, seed=3, kinds=("shift", "erode", "swap")
+    )
+    assert _tree(mask_batch) == before and outside.read_bytes() == elsewhere
+    assert {c.slide_id for c in done} == {f"img{k}" for k in range(2, 6)}  # the two are not corrupted
+
+
+@pytest.mark.parametrize("where", ["same", "inside", "parent"])
+def test_the_copy_is_never_the_source_nor_inside_it_nor_around_it(mask_batch: Path, where: str) -> None:
+    # with force, a copy named like the source (or its folder) removed the source batch first
+    dst = {"same": mask_batch, "inside": mask_batch / "copy", "parent": mask_batch.parent}[where]
+    before = _tree(mask_batch)
+    with pytest.raises(ValueError, match="outside the source batch"):
+        corrupt_batch(mask_batch, dst, fraction=1.0, kinds=("shift",), force=True)
+    assert _tree(mask_batch) == before
+
+
+def test_links_and_special_files_are_not_followed_into_the_copy(mask_batch: Path, tmp_path: Path) -> None:
+    # a link to /dev/zero was copied by reading it (for ever), a FIFO stopped the copy with
+    # shutil.Error, and a link to a file outside the batch copied that file's content in
+    import os
+
+    secret = tmp_path / "secret.png"
+    secret.write_bytes((mask_batch / "masks" / "img2.png").read_bytes())
+    kept = secret.read_bytes()
+    os.symlink("/dev/zero", mask_batch / "masks" / "zero.png")
+    os.mkfifo(mask_batch / "masks" / "pipe.png")
+    (mask_batch / "masks" / "img2.png").unlink()
+    os.symlink(secret, mask_batch / "masks" / "img2.png")
+    done = corrupt_batch(mask_batch, tmp_path / "copy", fraction=1.0, seed=3, kinds=("shift", "erode"))
+    copy = tmp_path / "copy" / "masks"
+    assert (copy / "img2.png").is_symlink() and not (copy / "pipe.png").exists()
+    assert "img2" not in {c.slide_id for c in done}  # not corrupted through the link
+    assert secret.read_bytes() == kept
+
+
+def test_a_mask_that_cannot_be_decoded_is_left_as_it_is(mask_batch: Path, tmp_path: Path) -> None:
+    # a truncated mask, or one of more pixels than a mask is decoded whole (a few bytes that
+    # expand to gigabytes), raised out of the corruption
+    import struct
+    import zlib
+
+    (mask_batch / "masks" / "img0.png").write_bytes((mask_batch / "masks" / "img0.png").read_bytes()[:60])
+    rows = zlib.compress(b"\0" * (1 + 20_000) * 20_000, 9)
+
+    def chunk(tag: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))
+
+    ihdr = struct.pack(">IIBBBBB", 20_000, 20_000, 8, 0, 0, 0, 0)
+    bomb = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", rows) + chunk(b"IEND", b"")
+    (mask_batch / "masks" / "img1.png").write_bytes(bomb)
+    done = corrupt_batch(mask_batch, tmp_path / "copy", fraction=1.0, seed=3, kinds=("shift", "erode"))
+    assert {c.slide_id for c in done} == {f"img{k}" for k in range(2, 6)}
+    assert (tmp_path / "copy" / "masks" / "img1.png").read_bytes() == bomb
