@@ -24,6 +24,7 @@ from dqm.results import (
     Verdict,
 )
 from dqm.runner import Run
+from dqm.slide_refs import part_name
 from dqm.syntactic.accuracy import fingerprint, syntactic_result
 
 
@@ -166,10 +167,10 @@ def file_digests(run: Run) -> FileDigests:
                 seen.add(norm)
                 out.append(norm, role, full, quick, records.stat_of(k, norm))
         for part, quick in records.parts_of(k).items():  # the files OpenSlide opens besides the slide
-            if part not in seen:
-                seen.add(part)
+            if (name := part_name(part)) not in seen:
+                seen.add(name)
                 out.append(
-                    part, "slide_part", records.full_hashes_of(k).get(part), quick, records.stat_of(k, part)
+                    name, "slide_part", records.full_hashes_of(k).get(part), quick, records.stat_of(k, part)
                 )
     disc = run.discovery
     if disc.manifest is not None and disc.manifest_sha256 is not None and disc.manifest not in seen:

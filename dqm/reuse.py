@@ -48,8 +48,11 @@ def refusal(
             f"{result.profile.sha256[:12]}…), not this one ({profile.name}, {profile.sha256[:12]}…): "
             "give the audit's profile, or audit again"
         )
+    # by role as well as path: a file OpenSlide opens besides a slide may be an annotation too, its
+    # SHA-256 no stand-in for its quick print (an unchanged batch was refused)
     recorded = {
-        f.path: (f.stat, f.sha256 if f.role == "annotation" else f.quick_print) for f in result.batch.files
+        (f.path, f.role == "annotation"): (f.stat, f.sha256 if f.role == "annotation" else f.quick_print)
+        for f in result.batch.files
     }
     discovery = discovery if discovery is not None else discover(root)
     parts = with_slide_parts(result.schema_version)  # 1.15 on: the files besides each slide too

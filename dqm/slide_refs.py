@@ -36,16 +36,18 @@ are read back as the batch path (:func:`named_as`).
 from __future__ import annotations
 
 import errno
+import itertools
 import os
 import re
 import stat
 import struct
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from dqm.findings import clip
 from dqm.i18n import N_, Message, msg
+from dqm.output import not_utf8
 
 VMS_MAX_BYTES = 64 << 10
 """OpenSlide reads a VMS/VMU key file of at most this size (a larger file is not one)."""
@@ -465,20 +467,34 @@ def opened_besides(path: str, size: int, root: Path) -> list[tuple[str, str | No
     named: a name is cut at a NUL byte, as OpenSlide's C string is, and the many names of one file
     (``d1/../Data.dat``, ``./Data.dat``...: a ``Slidedat.ini`` of 1 MiB names one file 20,000
     times) are one."""
+    return list(_besides_lazily(path, size, root))
+
+
+def _besides_lazily(path: str, size: int, root: Path) -> Iterator[tuple[str, str | None]]:
+    """:func:`opened_besides`, each file resolved only when the one before it has been taken (a
+    caller that needs the first few does not resolve the 20,000 names of a hostile ``Slidedat.ini``)."""
     if path.endswith(".mrxs"):
         folder = path[: -len(".mrxs")]
-        refs, data = ["Slidedat.ini"], b""
+        data = b""
         if _refused(os.path.join(folder, "Slidedat.ini"), os.path.realpath(root)) is None:
             data = _head(os.path.join(folder, "Slidedat.ini"), SLIDEDAT_MAX_BYTES)
-        refs += _key_values(data, MIRAX_KEYS)
-    else:
-        head = _head(path, VMS_MAX_BYTES) if size <= VMS_MAX_BYTES else b""
-        if not any(g in head for g in VMS_GROUPS):
-            return []  # most slides: nothing more read
-        folder, refs = os.path.dirname(path), list(_key_values(head, VMS_KEYS))
+        yield from _targets(folder, itertools.chain(["Slidedat.ini"], _key_values(data, MIRAX_KEYS)), root)
+        return
+    head = _head(path, VMS_MAX_BYTES) if size <= VMS_MAX_BYTES else b""
+    if any(g in head for g in VMS_GROUPS):
+        yield from _targets(os.path.dirname(path), _key_values(head, VMS_KEYS), root)
+
+
+def _targets(folder: str, refs: Iterable[str], root: Path) -> Iterator[tuple[str, str | None]]:
+    """Each file the names ``refs`` (relative to ``folder``) resolve to, once, in the order first
+    named, with why it must not be opened (:func:`_refused`)."""
     real_root = os.path.realpath(root)
-    targets = dict.fromkeys(os.path.realpath(_cut(os.path.join(folder, ref.lstrip("/")))) for ref in refs)
-    return [(target, _refused(target, real_root)) for target in targets]
+    seen: set[str] = set()
+    for ref in refs:
+        target = os.path.realpath(_cut(os.path.join(folder, ref.lstrip("/"))))
+        if target not in seen:
+            seen.add(target)
+            yield target, _refused(target, real_root)
 
 
 MAX_PARTS = 1_000
@@ -489,18 +505,28 @@ slide has its index and tens of data files, a few hundred for the largest scans;
 keyed by its stat alone (:data:`dqm.cache.UNPRINTED`) and is neither hashed nor fingerprinted."""
 
 
-def slide_parts(path: str, size: int, root: Path) -> tuple[list[str], int]:
+def slide_parts(path: str, size: int, root: Path) -> tuple[list[str], bool]:
     """The batch paths (below ``root`` as it resolves) of the regular files OpenSlide opens by name
     besides the slide at ``path`` (``size`` bytes) and may open (:func:`opened_besides`: none
-    refused), in the order first named: the first :data:`MAX_PARTS`, and how many more there
-    are. A DICOM slide's folder is not listed (the result cache keys its listing)."""
+    refused), in the order first named: the first :data:`MAX_PARTS`, and whether there are more.
+    The names past the first :data:`MAX_PARTS` files found are not resolved (a ``Slidedat.ini``
+    of 1 MiB naming 55,000 files cost ``--results`` 14 s more). A DICOM slide's folder is not
+    listed (the result cache keys its listing)."""
     real_root = os.path.realpath(root)
-    found = [
-        os.path.relpath(target, real_root)
-        for target, why in opened_besides(path, size, root)
-        if why is None and os.path.isfile(target)
-    ]
-    return found[:MAX_PARTS], max(len(found) - MAX_PARTS, 0)
+    found: list[str] = []
+    for target, why in _besides_lazily(path, size, root):
+        if why is None and os.path.isfile(target):
+            if len(found) == MAX_PARTS:
+                return found, True
+            found.append(os.path.relpath(target, real_root))
+    return found, False
+
+
+def part_name(part: str) -> str:
+    """The batch path ``part`` as results.json writes it: a name that is not UTF-8 (a
+    ``Slidedat.ini`` names bytes, the batch walk refuses such a file but OpenSlide opens it) with
+    its bad bytes as ``\\xNN`` (:func:`dqm.output.not_utf8`; JSON holds UTF-8 alone)."""
+    return not_utf8(part) or part
 
 
 def parts_of(root: Path, rel: str) -> list[str]:

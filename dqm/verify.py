@@ -20,7 +20,7 @@ from dqm.results import QualityResult, with_slide_parts
 from dqm.signing import MAX_SIGNATURE_BYTES, SignatureError, check, read_signature
 from dqm.slide_io import fingerprint as slide_print
 from dqm.slide_io import full_hash
-from dqm.slide_refs import parts_of
+from dqm.slide_refs import part_name, parts_of
 from dqm.syntactic.accuracy import batch_fingerprint
 
 Mask = Callable[[str], str]
@@ -136,7 +136,19 @@ def check_batch(result: QualityResult, root: Path, mask: Mask | None) -> Verific
     SHA-256 (a slide hashed only by its quick print, by that), no item file added, and the same
     fingerprint. Paths are compared as the results name them (masked with ``mask``)."""
     parts = with_slide_parts(result.schema_version)  # 1.15 on: the files besides each slide too
-    now = batch_fingerprint(root, parts=parts)
+    current = discover(root)
+    shown = mask or (lambda text: text)
+    there: dict[str, str] = {}  # each file of the batch by its name in results.json
+    found: dict[str, list[str]] = {}  # each slide's parts, found once for the files and the fingerprint
+    for item in current.items:
+        for rel in (item.annotation_path, item.image_path):
+            norm, outside = normalise(rel or "")
+            if norm and not outside and jailed(root, norm)[0] is not None:
+                there[shown(norm)] = norm
+                if parts and rel == item.image_path:  # the files OpenSlide opens besides it
+                    found[norm] = parts_of(root, norm)
+                    there.update((shown(part_name(part)), part) for part in found[norm])
+    now = batch_fingerprint(root, current, parts=parts, slide_parts=found)
     if not result.batch.files:
         if now != result.batch.fingerprint:
             why = msg(
@@ -150,16 +162,6 @@ def check_batch(result: QualityResult, root: Path, mask: Mask | None) -> Verific
             "only; the fingerprint matches"
         )
         return Verification("batch", True, why)
-    shown = mask or (lambda text: text)
-    current = discover(root)
-    there: dict[str, str] = {}
-    for item in current.items:
-        for rel in (item.annotation_path, item.image_path):
-            norm, outside = normalise(rel or "")
-            if norm and not outside and jailed(root, norm)[0] is not None:
-                there[shown(norm)] = norm
-                if parts and rel == item.image_path:  # the files OpenSlide opens besides it
-                    there.update((shown(part), part) for part in parts_of(root, norm))
     if current.manifest is not None and current.manifest_sha256 is not None:
         there[shown(current.manifest)] = current.manifest
     differences: list[str] = []
@@ -208,8 +210,8 @@ def check_batch(result: QualityResult, root: Path, mask: Mask | None) -> Verific
         )
     message = (
         msg(
-            "{n} files match the audit ({full} by full SHA-256, {quick} slides by quick print only: "
-            "audit with --full-hashes)",
+            "{n} files match the audit ({full} by full SHA-256, {quick} by quick print only: slides and "
+            "the files OpenSlide opens besides them; audit with --full-hashes)",
             n=full + quick,
             full=full,
             quick=quick,

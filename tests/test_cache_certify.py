@@ -147,7 +147,7 @@ def _mirax(root: Path) -> Path:
     of 3 MiB (its middle outside the quick print) is returned."""
     from tests.helpers import native_doc
 
-    (root / "m").mkdir(parents=True)
+    (root / "m").mkdir(parents=True, exist_ok=True)
     (root / "m.json").write_text(json.dumps(native_doc()))
     (root / "m.mrxs").write_bytes(b"\0" * 64)
     (root / "m" / "Slidedat.ini").write_text("[HIERARCHICAL]\nINDEXFILE=Index.dat\nFILE_0=Data0.dat\n")

@@ -210,3 +210,132 @@ def test_a_file_openslide_opens_besides_a_slide_changed_since_the_audit_is_refus
     before = result.batch.model_copy(update={"fingerprint": batch_fingerprint(batch, parts=False)})
     older = result.model_copy(update={"schema_version": "1.14", "batch": before})
     assert refusal(older, out / "results.json", batch, profile) is None
+
+
+def _audited_mirax(root: Path, slidedat: bytes, *args: str) -> tuple[Path, Path, QualityResult]:
+    """A MIRAX batch (``tests.test_cache_certify._mirax``) whose ``Slidedat.ini`` is ``slidedat``,
+    audited (syntactic stage, ``args`` more): the batch, the output folder and its result."""
+    from tests.test_cache_certify import _mirax
+
+    batch, out = root / "batch", root / "out"
+    _mirax(batch)
+    (batch / "m" / "Slidedat.ini").write_bytes(slidedat)
+    got = runner.invoke(
+        app, ["audit", str(batch), "--out", str(out), "-j", "1", "--stages", "syntactic", *args]
+    )
+    assert got.exit_code in (0, 1), got.output
+    return batch, out, load_result(out / "results.json")
+
+
+def test_a_file_besides_a_slide_that_is_an_annotation_too_leaves_an_unchanged_batch_accepted(tmp_path):
+    """A ``Slidedat.ini`` naming the item's own annotation as a data file: the fingerprint holds
+    that file's line twice, by its SHA-256 (annotation) and its quick print (a file besides the
+    slide). The recorded prints were keyed by path alone, so the recheck took the annotation's
+    SHA-256 for the quick print and refused the unchanged batch."""
+    from dqm.verify import check_batch
+
+    ini = b"[HIERARCHICAL]\nINDEXFILE=Index.dat\nFILE_0=Data0.dat\nFILE_1=../m.json\n"
+    batch, out, result = _audited_mirax(tmp_path, ini, "--no-cache")
+    assert {(f.path, f.role) for f in result.batch.files} >= {
+        ("m.json", "annotation"),
+        ("m/Data0.dat", "slide_part"),
+    }
+    assert refusal(result, out / "results.json", batch, load_profile(None)) is None
+    assert check_batch(result, batch, None).ok
+    (batch / "m.json").write_text((batch / "m.json").read_text() + " ")
+    assert refusal(result, out / "results.json", batch, load_profile(None)) is not None
+
+
+def test_a_file_besides_a_slide_named_by_bytes_not_utf8_is_fingerprinted_and_verified(tmp_path):
+    """A ``Slidedat.ini`` naming ``\\xff\\xfe.dat`` (that file there): the audit crashed
+    (UnicodeEncodeError, rc 4) hashing the fingerprint's lines, and results.json could not hold
+    the name. The name is written with its bad bytes as ``\\xNN``; the batch is accepted by
+    ``--results`` and ``dqm verify --batch``, and refused once that file changes."""
+    ini = b"[HIERARCHICAL]\nINDEXFILE=Index.dat\nFILE_0=Data0.dat\nFILE_1=\xff\xfe.dat\n"
+    odd = os.fsencode(tmp_path / "batch" / "m") + b"/\xff\xfe.dat"
+    (tmp_path / "batch" / "m").mkdir(parents=True)
+    with open(odd, "wb") as fh:
+        fh.write(b"odd")
+    batch, out, result = _audited_mirax(tmp_path, ini, "--no-cache")
+    assert ("m/\\xff\\xfe.dat", "slide_part") in {(f.path, f.role) for f in result.batch.files}
+    assert refusal(result, out / "results.json", batch, load_profile(None)) is None
+    got = runner.invoke(app, ["verify", str(out), "--batch", str(batch)])
+    assert got.exit_code == 0, got.output
+    assert "by quick print only: slides and the files OpenSlide opens" in " ".join(got.output.split())
+    with open(odd, "wb") as fh:
+        fh.write(b"changed")
+    assert refusal(result, out / "results.json", batch, load_profile(None)) is not None
+    got = runner.invoke(app, ["verify", str(out), "--batch", str(batch)])
+    assert got.exit_code == 1 and "m/\\xff\\xfe.dat: quick print" in got.output
+
+
+MIRAX_1_14 = Path(__file__).parent / "fixtures" / "mirax-1.14" / "results.json"
+"""results.json written by dqm at 554a3a4 (results 1.14, before the files besides a slide were
+fingerprinted) of ``tests.test_cache_certify._mirax``'s batch: ``dqm audit BATCH --stages syntactic
+--no-cache -j 1``. Never regenerated."""
+
+
+def test_a_mirax_result_written_before_1_15_is_compared_by_the_fingerprint_it_made(tmp_path):
+    """A result of 1.14 fingerprinted a MIRAX slide by its ``.mrxs`` alone: ``--results`` and
+    ``dqm verify --batch`` compare it so, not with the files besides the slide (which it does not
+    list). The 1.14 case above builds its fingerprint with this code; this one was made by the
+    dqm of 1.14, so a check that ignored the schema version fails here."""
+    from dqm.verify import check_batch
+    from tests.test_cache_certify import _mirax
+
+    batch, out = tmp_path / "batch", tmp_path / "out"
+    _mirax(batch)
+    out.mkdir()
+    shutil.copy(MIRAX_1_14, out / "results.json")
+    result = load_result(out / "results.json")
+    assert result.schema_version == "1.14" and {f.role for f in result.batch.files} == {"slide", "annotation"}
+    assert refusal(result, out / "results.json", batch, load_profile(None)) is None
+    assert check_batch(result, batch, None).ok
+    got = runner.invoke(app, ["verify", str(out), "--batch", str(batch)])
+    assert got.exit_code == 0 and "VERIFIED" in got.output, got.output
+    (batch / "m.mrxs").write_bytes(b"\1" * 64)  # a file it did fingerprint: refused by both
+    assert refusal(result, out / "results.json", batch, load_profile(None)) is not None
+    assert runner.invoke(app, ["verify", str(out), "--batch", str(batch)]).exit_code == 1
+
+
+def test_past_the_bound_the_names_of_a_slidedat_are_not_resolved_and_verify_finds_them_once(
+    tmp_path, monkeypatch
+):
+    """A ``Slidedat.ini`` of 1 MiB naming 55,000 files there: every name was resolved and stat'ed
+    to keep the first :data:`~dqm.slide_refs.MAX_PARTS` (``--results`` and ``dqm verify
+    --batch`` 1.2 → 15.5 s), and ``dqm verify --batch`` found them twice (the fingerprint and
+    the files). Resolving stops one file past the bound; verify finds them once."""
+    import dqm.slide_refs
+    import dqm.syntactic.accuracy
+    import dqm.verify
+    from dqm.slide_refs import slide_parts
+    from tests.test_cache_certify import _mirax
+
+    root = tmp_path / "batch"
+    _mirax(root)
+    (root / "m" / "Slidedat.ini").write_text(
+        "[HIERARCHICAL]\n" + "".join(f"FILE_{j}=d{j}\n" for j in range(50))
+    )
+    for j in range(50):
+        (root / "m" / f"d{j}").write_bytes(b"")
+    monkeypatch.setattr(dqm.slide_refs, "MAX_PARTS", 3)
+    resolved: list[str] = []
+    real = dqm.slide_refs._refused
+
+    def spy(target: str, real_root: str) -> str | None:
+        resolved.append(os.path.basename(target))
+        return real(target, real_root)
+
+    monkeypatch.setattr(dqm.slide_refs, "_refused", spy)
+    assert slide_parts(str(root / "m.mrxs"), 64, root) == (["m/Slidedat.ini", "m/d0", "m/d1"], True)
+    assert len(resolved) <= 6  # Slidedat.ini (twice: its own check), d0, d1, d2: not the 50
+    found: list[str] = []
+    for module in (dqm.verify, dqm.syntactic.accuracy):
+        monkeypatch.setattr(
+            module, "parts_of", lambda root, rel, real=module.parts_of: found.append(rel) or real(root, rel)
+        )
+    result = load_result(MIRAX_1_14).model_copy(update={"schema_version": "1.15"})
+    from dqm.verify import check_batch
+
+    assert not check_batch(result, root, None).ok  # not this batch's result: the parts are looked for
+    assert found == ["m.mrxs"]

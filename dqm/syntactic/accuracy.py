@@ -43,7 +43,7 @@ from dqm.profile import Profile
 from dqm.readers import read_bytes
 from dqm.runner import Run, file_stat
 from dqm.slide_io import fingerprint as slide_print
-from dqm.slide_refs import parts_of
+from dqm.slide_refs import part_name, parts_of
 from dqm.syntactic.models import Breakdown, Grains, SyntacticResult
 
 METHOD = (
@@ -277,23 +277,29 @@ def fingerprint(run: Run) -> str:
 def batch_fingerprint(
     root: Path,
     discovery: Discovery | None = None,
-    recorded: Mapping[str, Recorded] | None = None,
+    recorded: Mapping[tuple[str, bool], Recorded] | None = None,
     parts: bool = True,
+    slide_parts: Mapping[str, list[str]] | None = None,
 ) -> str:
     """:func:`fingerprint` of the batch folder as it is now, from its files alone (no check runs):
     what an existing result is compared with before a command reuses it. An item whose check
     crashed has no prints in its result, so a result with such an item never matches.
     ``discovery``: the batch as just discovered, when the caller has it.
 
-    ``recorded``: what the result recorded of its files (``batch.files``), by batch path: the
-    file's :func:`~dqm.runner.file_stat` and its print (an annotation's SHA-256, a slide's quick
-    print). A file whose size, modification and change time and inode are those recorded is not
+    ``recorded``: what the result recorded of its files (``batch.files``), by batch path as
+    results.json writes it (:func:`~dqm.slide_refs.part_name`) and whether the print is an
+    annotation's SHA-256 (True) or a quick print (a slide's, a file's besides it): the file's
+    :func:`~dqm.runner.file_stat` and that print. A file OpenSlide opens besides a slide that is an
+    annotation too (a ``Slidedat.ini`` naming ``../m.json``) is known by both, each compared with
+    its own. A file whose size, modification and change time and inode are those recorded is not
     read: its recorded print stands for it. Any other file is read (an annotation hashed whole, a slide's quick print).
     The files are looked at by a few threads (a network file system answers ``stat`` slowly).
 
     ``parts``: each slide's line is joined by those of the files OpenSlide opens besides it
     (:func:`dqm.slide_refs.parts_of`, the record's :attr:`~dqm.model.ItemRecord.parts`), as
-    results from 1.15 on fingerprint them; False for an older result's fingerprint."""
+    results from 1.15 on fingerprint them; False for an older result's fingerprint.
+    ``slide_parts``: those files by slide (batch path), when the caller has found them already
+    (``dqm verify --batch`` lists them too: a ``Slidedat.ini`` naming 55,000 files is read once)."""
     discovery = discover(root) if discovery is None else discovery
     # the files the walk listed are regular files inside the batch already; a manifest's other paths
     # go through the jail
@@ -306,11 +312,15 @@ def batch_fingerprint(
             for rel, annotation in ((item.annotation_path, True), (item.image_path, False)):
                 path = _file(root, rel, listed)
                 if path is not None and rel is not None:
-                    digest = _digest_of(path, known.get(normalise(rel)[0]), annotation)
+                    norm = normalise(rel)[0]
+                    digest = _digest_of(path, known.get((norm, annotation)), annotation)
                     if digest is not None:
                         lines.append(f"{rel}:{digest}")
                         if parts and not annotation:
-                            lines += _part_lines(root, normalise(rel)[0], known)
+                            found = slide_parts.get(norm) if slide_parts is not None else None
+                            lines += _part_lines(
+                                root, parts_of(root, norm) if found is None else found, known
+                            )
         return lines
 
     items = discovery.items
@@ -320,12 +330,12 @@ def batch_fingerprint(
     return _digest(lines, discovery)
 
 
-def _part_lines(root: Path, slide: str, known: Mapping[str, Recorded]) -> list[str]:
-    """The ``path:print`` lines of the files OpenSlide opens besides the slide ``slide`` (a batch
-    path), each read again only when its stat is not the recorded one."""
+def _part_lines(root: Path, parts: list[str], known: Mapping[tuple[str, bool], Recorded]) -> list[str]:
+    """The ``path:print`` lines of the files OpenSlide opens besides a slide (``parts``, batch
+    paths), each read again only when its stat is not the recorded one."""
     lines = []
-    for part in parts_of(root, slide):
-        digest = _digest_of(root / part, known.get(part), False)
+    for part in parts:
+        digest = _digest_of(root / part, known.get((part_name(part), False)), False)
         if digest is not None:
             lines.append(f"{part}:{digest}")
     return lines
@@ -366,7 +376,9 @@ def _file(root: Path, rel: str | None, listed: frozenset[str] | set[str] = froze
 def _digest(lines: list[str], discovery: Discovery) -> str:
     if discovery.manifest:
         lines.append(f"{discovery.manifest}:{discovery.manifest_sha256 or 'unreadable'}")
-    return hashlib.sha256("\n".join(sorted(lines)).encode()).hexdigest()
+    # a file besides a slide may be named by bytes that are not UTF-8 (held as lone surrogates,
+    # ``\xff\xfe.dat`` named by a Slidedat.ini): encoded as the result cache's keys are
+    return hashlib.sha256("\n".join(sorted(lines)).encode("utf-8", "surrogatepass")).hexdigest()
 
 
 counts_against = _counts_against
