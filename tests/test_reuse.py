@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sqlite3
@@ -296,6 +297,40 @@ def test_a_mirax_result_written_before_1_15_is_compared_by_the_fingerprint_it_ma
     (batch / "m.mrxs").write_bytes(b"\1" * 64)  # a file it did fingerprint: refused by both
     assert refusal(result, out / "results.json", batch, load_profile(None)) is not None
     assert runner.invoke(app, ["verify", str(out), "--batch", str(batch)]).exit_code == 1
+
+
+def test_the_run_keeps_one_copy_of_the_prints_and_stats_of_files_slides_share(tmp_path):
+    """100 MIRAX slides each naming the same 1,000 files: each record kept its own 1,000 prints
+    and stats (the Compactor left ``parts`` out), 0.78 MB a slide. Equal ones are shared now."""
+    from tests.helpers import native_doc
+
+    batch = tmp_path / "batch"
+    (batch / "shared").mkdir(parents=True)
+    for j in range(3):
+        (batch / "shared" / f"d{j}").write_bytes(b"x")
+    for name in ("m", "n"):
+        (batch / name).mkdir()
+        (batch / f"{name}.json").write_text(json.dumps(native_doc()))
+        (batch / f"{name}.mrxs").write_bytes(b"\0" * 64)
+        ini = "[HIERARCHICAL]\n" + "".join(f"FILE_{j}=../shared/d{j}\n" for j in range(3))
+        (batch / name / "Slidedat.ini").write_text(ini)
+    from dqm.runner import Compactor
+
+    run = run_batch(batch, load_profile(None), RunOptions(workers=1))
+    records = run.outcomes
+    shared = [p for p in records.parts_of(0) if p.startswith("shared/")]
+    assert (
+        shared
+        == [p for p in records.parts_of(1) if p.startswith("shared/")]
+        == ["shared/d0", "shared/d1", "shared/d2"]
+    )
+    for part in shared:
+        assert records.parts_of(0)[part] is records.parts_of(1)[part]
+    keep = Compactor()  # records as a worker sends them back: their own copies
+    m, n = (keep(run.record(k), run.discovery.items[k]) for k in (0, 1))
+    for part in shared:
+        assert m.parts[part] is n.parts[part] and m.stats[part] is n.stats[part]
+        assert m.stats[part] == records.stat_of(0, part)
 
 
 def test_past_the_bound_the_names_of_a_slidedat_are_not_resolved_and_verify_finds_them_once(
