@@ -532,10 +532,10 @@ class RecordCache:
         self.missed: list[str] = []
         """Slide ids of the items looked up and not found (or not readable)."""
         self.unconfirmed: list[str] = []
+        """Slide ids of the items whose record the full hashes of their files refuted (--certify)."""
         self.crowded: list[str] = []
         """Slide ids of the items whose slide names more than :data:`MAX_PRINTED_BESIDES` files
-        besides it (:meth:`keys` warns of them once)."""
-        """Slide ids of the items whose record the full hashes of their files refuted (--certify)."""
+        besides it (the run names them: :attr:`dqm.runner.Run.crowded`, and the command warns)."""
         self._db: sqlite3.Connection | None = None
         self._last_commit = time.monotonic()
         self._pending: list[tuple[str, bytes]] = []
@@ -635,19 +635,7 @@ class RecordCache:
             )
 
         with ThreadPoolExecutor(KEY_THREADS, thread_name_prefix="dqm-cache-keys") as pool:
-            keys = Keys(b"".join(pool.map(chunk, range(0, len(items), KEY_CHUNK))))
-        if self.crowded:  # said, not left silent: what --certify and --results do not confirm
-            self.warn(
-                msg(
-                    "{n} slides name more than {limit:,} files that OpenSlide opens besides them: past "
-                    "{limit:,}, a file is known by its size, times and inode alone (its ends are not read "
-                    "into the result cache's key, --certify does not hash it, the --results fingerprint "
-                    "leaves it out)",
-                    n=len(self.crowded),
-                    limit=MAX_PRINTED_BESIDES,
-                )
-            )
-        return keys
+            return Keys(b"".join(pool.map(chunk, range(0, len(items), KEY_CHUNK))))
 
     def lookup(self, key: str, item: Item) -> ItemRecord | None:
         """The record of ``item`` stored under ``key``; None when there is none or it cannot be read."""

@@ -43,6 +43,7 @@ from dqm.clinical_table import (
 from dqm.executors import DaskOptions, ItemKilledWorkers, chunk_size, dask_client, dask_map
 from dqm.facts import ItemSummary, SlideSummary, compact, interned
 from dqm.findings import MAX_NAME_CHARS, Finding, Severity, clip
+from dqm.i18n import Message, msg
 from dqm.identifiers import read_keys, use_profile_patterns
 from dqm.model import Annotation, Item, ItemRecord, ParsedAnnotation, ReadIssue
 from dqm.profile import Profile
@@ -70,7 +71,7 @@ from dqm.slide_io import (
     probe_slide_cached,
     stat_and_print,
 )
-from dqm.slide_refs import slide_parts
+from dqm.slide_refs import MAX_PARTS, slide_parts
 from dqm.sparse_files import SparseFileError, sparse_at
 from validators.context import BatchView, EarlierRelease, FileStatus, ItemFacts, ItemView
 from validators.engine import ConfiguredCheck, configure, crash_finding, run_checks
@@ -150,6 +151,9 @@ class Run:
     options: RunOptions = RunOptions()
     earlier: EarlierRelease | None = None
     """An earlier release (``--baseline``) the batch checks compare slides with."""
+    crowded: list[str] = field(default_factory=list)
+    """Slide ids of the items whose slide names more than :data:`~dqm.slide_refs.MAX_PARTS` files
+    OpenSlide opens besides it (:func:`crowded_slides`; the command warns: :func:`crowded_message`)."""
 
     def __post_init__(self) -> None:
         if not isinstance(self.outcomes, ItemRecords):  # a part of a run, a test's records
@@ -214,7 +218,7 @@ class Compactor:
         self._parts: dict[str, tuple[str, str, list[int] | None]] = {}
         """The path, print and stat of each file besides a slide, as the first record naming
         it holds them: a later record's equal ones are those (slides of a batch may name the same
-        files: 1,000 shared by 100 slides cost 464 kB a slide, now 98 kB)."""
+        files: 1,000 shared by 100 slides cost 464 kB a slide, now 100 kB)."""
 
     def __call__(self, record: ItemRecord, item: Item) -> ItemRecord:
         """``record`` (of ``item``) as the run keeps it: its summary compacted
@@ -1030,7 +1034,38 @@ def run_batch(
         else None
     )
     run.batch_findings = run_batch_checks(run, checks)
+    run.crowded = crowded_slides(root, items, outcomes, cache.crowded if cache is not None else [])
     return run
+
+
+def crowded_slides(root: Path, items: Sequence[Item], records: ItemRecords, keyed: list[str]) -> list[str]:
+    """Slide ids of the items whose slide names more than :data:`~dqm.slide_refs.MAX_PARTS` files
+    OpenSlide opens besides it: a record holds that many (:attr:`~dqm.model.ItemRecord.parts`;
+    those past it are neither hashed by ``--certify`` nor fingerprinted by ``--results``), and
+    those ``keyed`` so by the result cache (:attr:`dqm.cache.RecordCache.crowded`). Only a slide
+    whose record is full is looked at again, up to one file past the bound. A run without a cache
+    said nothing of them."""
+    named = set(keyed)
+    for k, item in enumerate(items):
+        if item.slide_id in named or len(records.parts_of(k)) < MAX_PARTS or item.image_path is None:
+            continue
+        path = os.path.join(root, item.image_path)
+        with contextlib.suppress(OSError):
+            if slide_parts(path, os.stat(path).st_size, root)[1]:
+                named.add(item.slide_id)
+    return [item.slide_id for item in items if item.slide_id in named]
+
+
+def crowded_message(n: int) -> Message:
+    """The warning of a run with ``n`` slides :func:`crowded_slides` names."""
+    return msg(
+        "{n} slides name more than {limit:,} files that OpenSlide opens besides them: past "
+        "{limit:,}, a file is known by its size, times and inode alone (its ends are not read "
+        "into the result cache's key, --certify does not hash it, the --results fingerprint "
+        "leaves it out)",
+        n=n,
+        limit=MAX_PARTS,
+    )
 
 
 def _facts(run: Run) -> list[ItemFacts]:

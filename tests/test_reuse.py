@@ -374,3 +374,26 @@ def test_past_the_bound_the_names_of_a_slidedat_are_not_resolved_and_verify_find
 
     assert not check_batch(result, root, None).ok  # not this batch's result: the parts are looked for
     assert found == ["m.mrxs"]
+
+
+def test_a_slide_naming_more_files_than_the_bound_is_said_without_a_cache_too(tmp_path):
+    """Past :data:`~dqm.slide_refs.MAX_PARTS` files besides a slide, they are neither hashed by
+    ``--certify`` nor fingerprinted: the warning came from the result cache's keys alone, so
+    ``--no-cache`` wrote 1,000 ``slide_part`` rows and said nothing."""
+    from tests.test_cache_certify import _mirax
+
+    batch, out = tmp_path / "batch", tmp_path / "out"
+    _mirax(batch)
+    names = "".join(f"FILE_{j}=d{j}\n" for j in range(1_002))
+    (batch / "m" / "Slidedat.ini").write_text("[HIERARCHICAL]\nINDEXFILE=Index.dat\n" + names)
+    for j in range(1_002):
+        (batch / "m" / f"d{j}").write_bytes(b"")
+    got = runner.invoke(
+        app, ["audit", str(batch), "--out", str(out), "-j", "1", "--stages", "syntactic", "--no-cache"]
+    )
+    assert got.exit_code in (0, 1), got.output
+    assert "1 slides name more than 1,000 files that OpenSlide opens besides them" in " ".join(
+        got.output.split()
+    )
+    rows = [f for f in load_result(out / "results.json").batch.files if f.role == "slide_part"]
+    assert len(rows) == 1_000

@@ -437,6 +437,7 @@ def run_with_progress(
             run = run_batch(root, profile, options, progress=tick, cache=records, earlier=earlier)
         except ExecutorError as exc:
             raise usage_error(str(exc)) from None
+    said_crowded(run)
     if records is not None and records.unconfirmed:
         from dqm.i18n import translator
 
@@ -513,6 +514,7 @@ def reused_run_or_exit(
             reused = reused_run(result, root, profile, folder, options, tick, warning, earlier, mask)
         except ExecutorError as exc:
             raise usage_error(str(exc)) from None
+    said_crowded(reused.run)
     n, total = len(reused.rechecked), len(reused.run.outcomes)
     if n:
         warning(
@@ -530,6 +532,15 @@ def reused_run_or_exit(
         highlight=False,
     )
     return reused.run
+
+
+def said_crowded(run: Any) -> None:
+    """A warning that counts the run's slides naming more files besides them than are hashed and
+    fingerprinted (:attr:`dqm.runner.Run.crowded`): said, not left silent, with a cache or without."""
+    if run.crowded:
+        from dqm.runner import crowded_message
+
+        warning(crowded_message(len(run.crowded)))
 
 
 @contextmanager
