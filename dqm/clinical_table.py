@@ -28,8 +28,11 @@ from dqm.user_regex import LinearPattern
 if TYPE_CHECKING:
     import pandas as pd
 
-INTEGER = r"^\s*[+-]?\d+\s*$"
-NUMBER = r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$"
+_SPACE = r"[^\S\x1c-\x1f]"
+"""The white space ``float()`` strips: ``re``'s ``\\s`` less U+001C-U+001F, which ``\\s`` (as
+``str.isspace``) matches but ``float()`` refuses (``float("42\\x1c")`` raises)."""
+INTEGER = rf"^{_SPACE}*[+-]?\d+{_SPACE}*$"
+NUMBER = rf"^{_SPACE}*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?{_SPACE}*$"
 DATE_FORMAT = "%Y-%m-%d"
 BOOLEAN = ("true", "false", "True", "False", "TRUE", "FALSE", "0", "1")
 IDENTIFYING = frozenset({"patient_id"})

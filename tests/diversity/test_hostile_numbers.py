@@ -7,9 +7,10 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 
-from dqm.clinical_table import field_number
+from dqm.clinical_table import RowSource, field_number, validate_table
 from dqm.diversity import DiversityResult, diversity_result
 from dqm.diversity.models import ContinuousSummary
 from dqm.diversity.summaries import continuous_summary, round_significant
@@ -93,10 +94,29 @@ def test_a_profile_age_of_type_number_takes_decimals(items: list[ItemSummary], p
 @pytest.mark.parametrize(
     ("cell", "number"),
     [("42", 42.0), (" 42 ", 42.0), ("４２", 42.0), ("+7", 7.0), ("-0", 0.0), ("120", 120.0), ("0", 0.0)]
-    + [(c, None) for c in ["121", "-1", "1e5", "1.5", "0x10", "1,5", "nan", "", "9" * 5000, "4 2"]],
+    + [(c, None) for c in ["121", "-1", "1e5", "1.5", "0x10", "1,5", "nan", "", "9" * 5000, "4 2"]]
+    + [("42\x85", 42.0), ("\u300042\xa0", 42.0)]  # white space float() strips
+    # U+001C-U+001F: re's \s matches them, float() does not strip them (it raised ValueError)
+    + [(f"42{c}", None) for c in "\x1c\x1d\x1e\x1f"]
+    + [(f"{c}42", None) for c in "\x1c\x1f"],
 )
 def test_field_number_reads_an_integer_field_as_the_table_does(cell: str, number: float | None) -> None:
     assert field_number(cell, FieldDef(type="integer", min=0, max=120)) == number
+
+
+@pytest.mark.parametrize("kind", ["integer", "number"])
+def test_an_age_ending_in_an_information_separator_is_a_wrong_type_not_a_crash(
+    profile: Profile, kind: str
+) -> None:
+    # "72\x1c" matched the pattern (re's \s) and float() refused it: the clinical table's typed
+    # column raised ValueError and the audit stopped with an internal error
+    fields = {**profile.clinical, "age": FieldDef(type=kind, min=0, max=120)}
+    p = profile.model_copy(update={"clinical": fields})
+    ages = ["72\x1c", "\x1d42", "42\x1e", "42\x1f", "7" * 400 + "\x1c", "50"]
+    frame = pd.DataFrame({"age": ages}, dtype=object)
+    sources = [RowSource(f"S{k}", "manifest.csv", k + 1) for k in range(len(ages))]
+    failures = [f for f in validate_table(frame, sources, p).failures if f.column == "age"]
+    assert [(f.code, f.rows) for f in failures] == [("CLINICAL_WRONG_TYPE", (0, 1, 2, 3, 4))]
 
 
 @pytest.mark.parametrize("quality", [math.inf, -math.inf, 1e308, 250.0, 0.0, -0.0])
