@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/bench_batch_effects.py [--seeds 3] [--split image|patient] [--real PATH]
     .venv/bin/python benchmarks/bench_batch_effects.py --scale 1000,5000,34400
-    .venv/bin/python benchmarks/bench_batch_effects.py --scale 2000,5000 --serial-scanners
+    .venv/bin/python benchmarks/bench_batch_effects.py --scale 2000,5000 --serial-scanners [--per-serial 2]
 
 The 165 GlaS images (real H&E of colon glands, ``segmentation/glas`` under the real-data folder) are
 split into four fake institutions: ``--split image`` (default) deals the images out after a seeded
@@ -22,8 +22,11 @@ descriptors per image. Bounded: about a minute on two cores.
 instead: four institutions, each descriptor drawn around the GlaS medians (SD 5 % of the value), the
 third institution's red eosin OD moved by one SD, every institution with its own scanner;
 ``--serial-scanners`` names each slide's scanner with a serial number of its own (free text: a
-category a slide), which costs the acquisition prediction a one-hot column a category up to
-:data:`~dqm.diversity.batch_effects.MAX_ONE_HOT`. Times are CPU seconds of this process.
+category a slide), which costs the acquisition prediction one one-hot column for all of them
+(:data:`~dqm.diversity.batch_effects.MIN_ONE_HOT`): it is not evaluated, no descriptor telling the
+slides apart; ``--per-serial 2`` gives each serial number two slides of one institution, a column
+each up to :data:`~dqm.diversity.batch_effects.MAX_ONE_HOT` (the acquisition metadata then predict
+the institution). Times are CPU seconds of this process.
 """
 
 from __future__ import annotations
@@ -73,9 +76,9 @@ def assign(keys: list[str], seed: int) -> dict[str, str]:
     return {p: SITES[i % len(SITES)] for i, p in enumerate(order)}
 
 
-def scale(sizes: list[int], serial: bool = False) -> None:
+def scale(sizes: list[int], serial: bool = False, per_serial: int = 1) -> None:
     """Time :func:`batch_effects` on synthetic descriptors of ``sizes`` slides (``serial``: each
-    slide's scanner named with a serial number of its own)."""
+    ``per_serial`` slides of an institution with a scanner named with a serial number of their own)."""
     profile = load_profile()
     centre = {
         "h_od_r": 0.55, "h_od_g": 0.80, "h_od_b": 0.25, "e_od_r": 0.30, "e_od_g": 0.85, "e_od_b": 0.40,
@@ -90,7 +93,8 @@ def scale(sizes: list[int], serial: bool = False) -> None:
             values = {k: rng.normal(v, 0.05 * v) for k, v in centre.items()}
             if site == SHIFTED_SITE:
                 values["e_od_r"] += 0.05 * centre["e_od_r"]
-            scanner = f"scanner of {site} SN{i:06d}" if serial else f"scanner of {site}"
+            number = i // (len(SITES) * per_serial)
+            scanner = f"scanner of {site} SN{number:06d}" if serial else f"scanner of {site}"
             slide = SlideSummary(mpp=0.5, scanner=scanner, stain=StainSummary(**values))
             items.append(
                 ItemSummary(
@@ -101,9 +105,11 @@ def scale(sizes: list[int], serial: bool = False) -> None:
         t0, c0 = time.perf_counter(), time.process_time()
         be = batch_effects(table, profile.diversity)
         took, cpu = time.perf_counter() - t0, time.process_time() - c0
+        acq = be.acquisition
+        said = f"AUC {acq.auc:.2f}, {acq.decision}" if acq.auc is not None else f"not evaluated: {acq.reason}"
         print(
             f"{n} slides: {took:.1f} s wall, {cpu:.1f} s CPU (pixel: {be.pixel.n} slides used, AUC {be.pixel.auc:.2f}, {be.pixel.decision}; "
-            f"acquisition AUC {be.acquisition.auc:.2f})"
+            f"acquisition {said})"
         )
 
 
@@ -119,9 +125,12 @@ def main() -> None:
     parser.add_argument(
         "--serial-scanners", action="store_true", help="with --scale: a scanner name of its own per slide"
     )
+    parser.add_argument(
+        "--per-serial", type=int, default=1, help="with --serial-scanners: slides a serial number"
+    )
     args = parser.parse_args()
     if args.scale:
-        scale([int(n) for n in args.scale.split(",")], args.serial_scanners)
+        scale([int(n) for n in args.scale.split(",")], args.serial_scanners, args.per_serial)
         return
     glas = args.real / "segmentation" / "glas"
     with (glas / "metadata.csv").open(newline="") as fh:

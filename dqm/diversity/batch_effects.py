@@ -21,6 +21,7 @@ Two parts, both over the variables of :data:`~dqm.diversity.variables.VARIABLES`
 
 from __future__ import annotations
 
+import hashlib
 import warnings
 from collections import Counter
 from collections.abc import Sequence
@@ -125,45 +126,84 @@ def _present(table: Table, names: Sequence[str]) -> np.ndarray:
     return present
 
 
-MAX_ONE_HOT = 100
-"""Categories of one categorical descriptor given a column of their own (the most frequent among
-the rows, ties by name); the others share one column. A scanner written with its serial number,
-a category a slide, made a column a slide: 5,000 sampled slides, a 5,000 x 5,000 design matrix
-fitted 100 times, 63 s of CPU and 789 MB where four scanners take 4 s and 200 MB; now 4 s and
-215 MB (``benchmarks/bench_batch_effects.py --scale 5000 --serial-scanners``)."""
+MAX_ONE_HOT = 500
+"""Categories of one categorical descriptor with two sampled slides or more given a column each,
+at most; past it the most frequent half keep theirs (ties by a digest of the name) and the others
+share the other half by that digest (:func:`_one_hot`). The cost grows with the columns: 5,000
+slides with 2,500 scanners of two slides each, 34 s of CPU and 494 MB with a column each, 8 s and
+262 MB so, four scanners 4 s and 200 MB. With a cap of 100 and ties by name, the first names kept
+their columns: serial numbers by site (a column a slide, none of which can carry out of fold) read
+as a batch effect of the site whose names sort first (AUC 0.51 -> 0.75, warn), and 300 scanners of
+two slides each no longer did (warn 0.98 -> pass 0.73)."""
+MIN_ONE_HOT = 2
+"""Sampled slides a category needs for a column of its own. A category of one slide is in the test
+fold or in the training folds, never both: its column cannot carry a prediction out of fold. Such
+categories share one column: serial numbers, a category a slide, cost one column, not one a slide."""
 
 
-def _one_hot(col: np.ndarray) -> list[np.ndarray]:
-    """The one-hot columns of a categorical column: one for each of the :data:`MAX_ONE_HOT` most
-    frequent categories (in the order of their names), then one for all the others, if any."""
+def _digest(category: Any) -> bytes:
+    return hashlib.blake2b(str(category).encode("utf-8", "surrogatepass"), digest_size=8).digest()
+
+
+@dataclass(frozen=True, slots=True)
+class Pooling:
+    """How the categories of a categorical descriptor became columns (:func:`_one_hot`)."""
+
+    categories: int
+    own: int
+    """Categories with a column of their own."""
+    hashed: int
+    """Categories sharing :attr:`buckets` columns by a digest of their name."""
+    buckets: int
+    rare: int
+    """Categories of one slide, sharing one column."""
+
+
+def _one_hot(col: np.ndarray) -> tuple[list[np.ndarray], Pooling]:
+    """The one-hot columns of a categorical column: one for each category of :data:`MIN_ONE_HOT`
+    slides or more (in the order of their names); past :data:`MAX_ONE_HOT` such categories, the
+    half most frequent (ties by a digest of the name) and the others shared out among the other
+    half by that digest; then one column for the categories of one slide, if any."""
     values = col.tolist()
     counts = Counter(c for c in values if c is not None)
-    ranked = sorted(counts, key=lambda c: (-counts[c], c))
-    out = [col == c for c in sorted(ranked[:MAX_ONE_HOT])]
-    if len(ranked) > MAX_ONE_HOT:
-        others = set(ranked[MAX_ONE_HOT:])
-        out.append(np.fromiter((c in others for c in values), bool, len(values)))
-    return out
+    common = sorted(
+        (c for c, n in counts.items() if n >= MIN_ONE_HOT), key=lambda c: (-counts[c], _digest(c))
+    )
+    own = common if len(common) <= MAX_ONE_HOT else common[: MAX_ONE_HOT // 2]
+    buckets = MAX_ONE_HOT - len(own) if len(own) < len(common) else 0
+    column = {c: k for k, c in enumerate(sorted(own))}
+    column.update((c, len(own) + int.from_bytes(_digest(c), "big") % buckets) for c in common[len(own) :])
+    rare = len(own) + buckets
+    index = np.fromiter((-1 if c is None else column.get(c, rare) for c in values), np.int64, len(values))
+    width = rare + (len(common) < len(counts))
+    out = [index == k for k in range(width)]
+    return out, Pooling(len(counts), len(own), len(common) - len(own), buckets, len(counts) - len(common))
 
 
-def _features(table: Table, names: Sequence[str], rows: np.ndarray) -> tuple[np.ndarray, list[str]]:
-    """The design matrix of ``rows`` (NaN for missing) and the variable each column belongs to.
-    Categorical variables are one-hot (a missing value: all zeros), a column for each category
-    the rows hold, up to :data:`MAX_ONE_HOT` and one for the rest: built for the sampled rows
-    only, as one array (one-hot over the whole batch, 9,000 categories of one slide each made a
-    matrix of 650 MB, stacked from a list as large)."""
+def _features(
+    table: Table, names: Sequence[str], rows: np.ndarray
+) -> tuple[np.ndarray, list[str], list[tuple[str, Pooling]]]:
+    """The design matrix of ``rows`` (NaN for missing), the variable each column belongs to, and
+    the categorical variables whose categories shared columns. Categorical variables are one-hot
+    (a missing value: all zeros), a column for each category the rows hold (:func:`_one_hot`):
+    built for the sampled rows only, as one array (one-hot over the whole batch, 9,000 categories
+    of one slide each made a matrix of 650 MB, stacked from a list as large)."""
     cols: list[tuple[str, np.ndarray]] = []
+    pooled: list[tuple[str, Pooling]] = []
     for name in names:
         v, col = table.variables[name], table.columns[name][rows]
         if v.kind == "continuous":
             if (~np.isnan(col)).any():
                 cols.append((name, col))
         else:
-            cols.extend((name, hot) for hot in _one_hot(col))
+            hots, pooling = _one_hot(col)
+            cols.extend((name, hot) for hot in hots)
+            if pooling.hashed or pooling.rare > 1:  # a category of one slide alone keeps its column
+                pooled.append((name, pooling))
     matrix = np.empty((len(rows), len(cols)))
     for j, (_, col) in enumerate(cols):
         matrix[:, j] = col
-    return matrix, [name for name, _ in cols]
+    return matrix, [name for name, _ in cols], pooled
 
 
 def _keep(sites: np.ndarray, classes: np.ndarray, rows: np.ndarray, minimum: int) -> np.ndarray:
@@ -371,9 +411,28 @@ def _site_prediction(
     code = {s: i for i, s in enumerate(kept_sites)}
     y = np.array([code[s] for s in sites[idx].tolist()])
     cls = classes[idx]
-    x, owners = _features(table, names, idx)
+    x, owners, pooled = _features(table, names, idx)
+    notes = [
+        msg(
+            "{label}: {categories} categories, {own} with a column of their own, {hashed} sharing "
+            "{buckets} columns by a digest of their names, {rare} of one slide sharing one column",
+            label=table.variables[name].label,
+            categories=q.categories,
+            own=q.own,
+            hashed=q.hashed,
+            buckets=q.buckets,
+            rare=q.rare,
+        )
+        for name, q in pooled
+    ]
     xs, w, k = standardised(x), class_weights(sites[idx], cls), len(kept_sites)
     varies = xs.std(axis=0) > 0
+    if not varies.any() and notes:  # a serial number a slide: no column carries out of fold
+        reason = msg(
+            "no {what} tell the slides apart once the categories of one slide are pooled ({notes})",
+            what=what, notes="; ".join(notes),
+        )  # fmt: skip
+        return _not_evaluated(kind, reason, table.n_items)
     if not varies.any():
         return _not_evaluated(kind, f"every slide has the same {what}", table.n_items)
     xs, owners = xs[:, varies], [o for o, v in zip(owners, varies.tolist(), strict=True) if v]
@@ -406,6 +465,7 @@ def _site_prediction(
         alpha,
         Evidence(auc, per_site, fold_aucs, boot, perms, drops),
         labels,
+        notes,
         kept_sites,
         folds,
         n=len(y),
@@ -444,12 +504,14 @@ def _prediction(
     alpha: float,
     e: Evidence,
     labels: dict[str, str],
+    pooled: Sequence[str],
     sites: list[str],
     folds: int,
     n: int,
     excluded: int,
 ) -> SitePrediction:
-    """The decision and its sentence from the evidence."""
+    """The decision and its sentence from the evidence; ``pooled`` says which categorical
+    descriptors' rarer categories shared a column (:func:`_one_hot`), after the figures."""
     what = N_("stain descriptors") if kind == "pixel" else N_("acquisition metadata")
     ranked = sorted(e.drops.items(), key=lambda kv: -kv[1])
     carriers = [labels[n] for n, d in ranked if d >= settings.importance_min]
@@ -468,10 +530,11 @@ def _prediction(
         else ""
     )
     figures = f"AUC {e.auc:.2f}{ci_text}{perm_text}"
+    if one:
+        best = ", ".join(f"{s} (AUC {by_site[s]:.2f})" for s in standing_out)
+        figures += "; " + msg("told apart best: {sites}", sites=best)
+    figures += "".join("; " + p for p in pooled)
     if whole or one:
-        if one:
-            best = ", ".join(f"{s} (AUC {by_site[s]:.2f})" for s in standing_out)
-            figures += "; " + msg("told apart best: {sites}", sites=best)
         if carriers:
             sentence = msg(
                 "the {what} predict the institution ({figures}): a batch effect a model can learn; "
