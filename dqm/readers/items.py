@@ -343,7 +343,7 @@ class ImageIndex:
                 shared = found.n == 1 and claims is not None and slide_id is not None
                 if shared and claims is not None:
                     alike = (claims.exact_readers if found.exact else claims.run_readers).get(run, ())
-                    shared = any(sid != slide_id for sid, _ in alike)
+                    shared = any(sid != slide_id for sid in alike)
                 return found._replace(name="/".join(parts[-len(run) :]), shared=shared)
         return None
 
@@ -438,10 +438,10 @@ class Claims:
         self.suffix: dict[tuple[str, ...], int] = {}
         self.naming: set[tuple[str, str | None]] = set()  # the readers that name an image by a path
         self.whole: set[tuple[str, str | None]] = set()  # those that name one by their exact path
-        # the readers of an exact path, of a longest run, two at most: one image two of them
-        # name alike is neither's
-        self.exact_readers: dict[tuple[str, ...], list[tuple[str, str | None]]] = {}
-        self.run_readers: dict[tuple[str, ...], list[tuple[str, str | None]]] = {}
+        # the slide ids of the readers of an exact path, of a longest run, two at most: one image
+        # two slides name alike is neither's (ids, not rows: two rows of one slide are one)
+        self.exact_readers: dict[tuple[str, ...], list[str]] = {}
+        self.run_readers: dict[tuple[str, ...], list[str]] = {}
         self.deep: dict[tuple[str, ...], int] = {}  # a run past TRAILING_INDEXED, last part first
         self.deep_lengths: set[int] = set()
         self._of: dict[int, int] = {}
@@ -452,8 +452,8 @@ class Claims:
         :attr:`exact_readers` or :attr:`run_readers`)."""
         self.naming.add(reader)
         named_by = table.setdefault(run, [])
-        if len(named_by) < 2 and reader not in named_by:
-            named_by.append(reader)
+        if len(named_by) < 2 and reader[0] not in named_by:  # whichever rows come first
+            named_by.append(reader[0])
 
     def picks(self, reader: tuple[str, str | None]) -> bool:
         """Whether ``reader``'s path picks an image of this index, none claimed away from it by

@@ -499,3 +499,22 @@ def test_random_layouts_listing_images_in_another_case_give_no_slide_of_a_path_a
                     wrong.append((seed, sid, path, keys))
                 checked += 1
     assert checked > 3000 and not wrong, wrong[:3]
+
+
+def test_an_image_two_slide_ids_name_alike_is_neither_whatever_rows_repeat_an_id() -> None:
+    """Two manifest rows of the slide ``s1`` and one of ``S2`` name ``a/d/s1.svs`` by the same
+    three trailing parts: the claims kept two readers a run, so where both of ``s1``'s rows came
+    first (by the process's hash seed) ``S2`` was not seen and ``s1`` took the image. The claims
+    now keep slide ids, and the image is neither's in any order of the rows."""
+    from dqm.readers.items import Claims, ImageIndex
+
+    rows = [("s1", "b/a/d/s1.svs"), ("s1", "c/a/d/s1.svs"), ("S2", "e/a/d/s1.svs")]
+    claims = Claims(ImageIndex([_image("a/d/s1.svs", 0)]), frozenset(rows))
+    for row in rows:  # the order that lost S2
+        claims.named(("a", "d", "s1.svs"), row, claims.run_readers)
+    assert sorted(claims.run_readers[("a", "d", "s1.svs")]) == ["S2", "s1"]
+    got = [
+        _layout(["a/d/s1.svs", "other.svs"], rows[:2])["s1"],
+        *_layout(["a/d/s1.svs", "other.svs"], rows).values(),
+    ]
+    assert got == [0, "IMAGE_AMBIGUOUS_IN_FILE", "IMAGE_AMBIGUOUS_IN_FILE"]
