@@ -268,14 +268,17 @@ class ImageIndex:
 
     def claims(self, readers: Readers, stronger: Claims | None = None) -> Claims:
         """What ``readers`` name by their paths (:class:`Claims`): each one's exact path, else
-        its longest run of two or more trailing parts that some image ends in, and which readers
-        name each such path or run (two at most). In a folded index (:meth:`folded`), a reader
-        that names an image as written (``stronger``, the claims of the index as written) claims
-        nothing more, and an image it names is no other reader's folded pick. A few sets of
-        readers are kept: each item of a shared file asks with the same set."""
+        its longest run of two or more trailing parts that some image ends in, and the shorter
+        run it picks by where that run's images are all claimed by more (:meth:`_settle`), and
+        which slide ids name each such path or run (two at most). In a folded index
+        (:meth:`folded`), a reader that names an image as written (``stronger``, the claims of
+        the index as written) claims nothing more, an image it names is no other reader's folded
+        pick, and a folded exact path whose images are all such is no claim (the reader's run
+        is). A few sets of readers are kept: each item of a shared file asks with the same set."""
         got = self._claimed.get(readers)
         if got is None:
             got = Claims(self, readers, stronger)
+            runs: dict[tuple[str, str | None], tuple[tuple[str, ...], int]] = {}
             for reader in readers:
                 if stronger is not None and reader in stronger.naming and stronger.picks(reader):
                     continue
@@ -286,24 +289,45 @@ class ImageIndex:
                 if self.fold and len(parts) < 2:
                     continue
                 joined = "/".join(parts)
-                if parts and joined in self._built()[0]:
+                exact = self._built()[0].get(joined, []) if parts else []
+                if stronger is not None and all(stronger.of(k) for k in exact):
+                    exact = []  # each taken as written: the reader's pick is a run (or none)
+                if exact:
                     got.exact.add(joined)
                     got.whole.add(reader)
                     got.named(parts, reader, got.exact_readers)
                     continue
                 n, _ = self._longest(parts, None)
-                if n and n < TRAILING_INDEXED:
-                    got.suffix[parts[-n:]] = n
-                if n >= TRAILING_INDEXED:
-                    ends = tuple(reversed(parts[-MAX_TRAILING:]))[:n]
-                    got.deep[ends] = n
-                    got.deep_lengths.add(n)
                 if n:
-                    got.named(parts[-n:], reader, got.run_readers)
+                    got.claim_run(parts, n, reader)
+                    runs[reader] = (parts, n)
+            self._settle(got, runs)
             if len(self._claimed) >= CLAIMED_KEPT:
                 self._claimed.clear()
             self._claimed[readers] = got
         return got
+
+    def _settle(
+        self, claims: Claims, runs: dict[tuple[str, str | None], tuple[tuple[str, ...], int]]
+    ) -> None:
+        """Claim each reader's real pick among ``runs`` (its parts and longest run, claimed):
+        a reader whose longest run's images are all claimed by more (another reader's exact path
+        or longer run, or, folded, a path as written) picks by a shorter run, which it claims
+        too, round by round until no reader's pick moves (each round's moves only shorten runs).
+        Claiming only the longest run let two readers falling back to one image both take it
+        (``P/X/S`` taken by its exact path; ``Y/P/X/S`` and ``Z/P/X/S`` both took ``X/S``)."""
+        while True:
+            moved = {}
+            for reader, (parts, n) in runs.items():
+                m, _ = self._longest(parts, claims)
+                if 0 < m < n:
+                    moved[reader] = (parts, m)
+            if not moved:
+                return
+            for reader, (parts, m) in moved.items():
+                claims.claim_run(parts, m, reader)
+            runs.update(moved)
+            claims.forget()
 
     def find(self, slide_id: str, image: str | None, readers: Readers = frozenset()) -> Found:
         """The positions of the images the first rule of :func:`image_of` that any image meets
@@ -454,6 +478,22 @@ class Claims:
         named_by = table.setdefault(run, [])
         if len(named_by) < 2 and reader[0] not in named_by:  # whichever rows come first
             named_by.append(reader[0])
+
+    def claim_run(self, parts: tuple[str, ...], n: int, reader: tuple[str, str | None]) -> None:
+        """Note that ``reader`` (its path's ``parts``) names the images ending in its last ``n``
+        parts (two or more)."""
+        if n < TRAILING_INDEXED:
+            self.suffix[parts[-n:]] = n
+        else:
+            ends = tuple(reversed(parts[-MAX_TRAILING:]))[:n]
+            self.deep[ends] = n
+            self.deep_lengths.add(n)
+        self.named(parts[-n:], reader, self.run_readers)
+
+    def forget(self) -> None:
+        """Drop what was worked out from the claims so far (more were noted)."""
+        self._of.clear()
+        self._unclaimed.clear()
 
     def picks(self, reader: tuple[str, str | None]) -> bool:
         """Whether ``reader``'s path picks an image of this index, none claimed away from it by

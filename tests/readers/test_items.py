@@ -518,3 +518,69 @@ def test_an_image_two_slide_ids_name_alike_is_neither_whatever_rows_repeat_an_id
         *_layout(["a/d/s1.svs", "other.svs"], rows).values(),
     ]
     assert got == [0, "IMAGE_AMBIGUOUS_IN_FILE", "IMAGE_AMBIGUOUS_IN_FILE"]
+
+
+def test_slides_whose_longest_run_is_claimed_away_claim_the_run_they_fall_back_to() -> None:
+    """A reader claimed only its longest run (or its folded exact path), and when the images
+    there were all claimed by more (another slide's exact path; folded: a slide naming them as
+    written) it picked by a shorter run that no claim recorded: two slides took one image.
+    ``P/X/S`` is ``C``'s by its exact path; ``A`` and ``B`` both fell back to ``X/S``: neither's
+    now. ``a/b/s2.png``'s folded exact image is ``id3``'s as written: ``S0`` claims its run's
+    image, so ``s3`` does not take it by its name as well."""
+    assert _layout(["P/X/S", "X/S"], [("C", "P/X/S"), ("A", "Y/P/X/S"), ("B", "Z/P/X/S")]) == {
+        "C": 0,
+        "A": "IMAGE_AMBIGUOUS_IN_FILE",
+        "B": "IMAGE_AMBIGUOUS_IN_FILE",
+    }
+    slides = [("C", "Q/P/X/S.SVS"), ("A", "p/x/s.svs"), ("B", "P/x/S.svs")]
+    assert _layout(["P/X/S.SVS", "X/S.SVS"], slides) == {
+        "C": 0,
+        "A": "IMAGE_AMBIGUOUS_IN_FILE",
+        "B": "IMAGE_AMBIGUOUS_IN_FILE",
+    }
+    slides = [("id3", "A/B/S2.PNG"), ("S0", "a/b/s2.png"), ("s3", "q/S2.PNG")]
+    assert _layout(["A/B/S2.PNG", "X/A/B/S2.PNG"], slides) == {"id3": 0, "S0": 1, "s3": "IMAGE_NOT_IN_FILE"}
+    # alone, the one slide falling back takes the image
+    assert _layout(["P/X/S", "X/S"], [("C", "P/X/S"), ("A", "Y/P/X/S")]) == {"C": 0, "A": 1}
+
+
+def test_random_layouts_of_repeated_and_recased_paths_give_no_image_to_two_slides() -> None:
+    """400 random files read by 2–6 manifest rows, some repeating a row's path (as written, in
+    another case, under another folder) by the same slide id or another, the images listed by a
+    row's path, part of it, ``x/`` and it, or its slide id, in any case: no image is the pick of
+    two slide ids (6 layouts gave one image to two before)."""
+    import random
+
+    from dqm.readers.items import FileAnnotations, image_of
+
+    def vary(r: random.Random, text: str) -> str:
+        return r.choice([text, text, text.upper(), text.swapcase()])
+
+    twice = []
+    for seed in range(400):
+        r = random.Random(seed)
+        rows: list[tuple[str, str]] = []
+        for i in range(r.randint(2, 6)):
+            if rows and r.random() < 0.5:
+                sid, path = r.choice(rows)
+                again = [path, vary(r, path), "q/" + path, "q/" + vary(r, path)]
+                rows.append((r.choice([sid, f"S{i}"]), r.choice(again)))
+                continue
+            folders = r.choices("abc", k=r.choice([1, 2, 3, 8, 9]))
+            rows.append(
+                (r.choice([f"S{i}", "s1", "s2"]), "/".join([*folders, r.choice(["s1", "s2"]) + ".svs"]))
+            )
+        keys = []
+        for _ in range(r.randint(2, 6)):
+            sid, path = r.choice(rows)
+            split = path.split("/")
+            ways = [path, "x/" + path, "/".join(split[r.randint(0, len(split) - 1) :]), sid]
+            keys.append(vary(r, r.choice(ways)))
+        anns = FileAnnotations([_image(key, 0) for key in keys])
+        picked: dict[int, set[str]] = {}
+        for sid, path in rows:
+            got = image_of(anns, sid, path, frozenset(rows))
+            if isinstance(got, int):
+                picked.setdefault(got, set()).add(sid)
+        twice += [(seed, keys[k], sorted(sids)) for k, sids in picked.items() if len(sids) > 1]
+    assert not twice, twice[:3]
