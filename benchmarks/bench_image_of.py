@@ -11,6 +11,9 @@ Cases, each ``--items`` slides on one file, every slide picking its own image:
   ``IMAGE_AMBIGUOUS_IN_FILE`` (all ``--items`` images fit it);
 * ``deep_tail`` (hostile): slide ``z<i>/a/b/c/d/e/f/g/scan.svs``, the file listing
   ``y<i>/a/b/c/d/e/f/g/scan.svs``: as ``shared_tail``, past the 8 parts the index keeps;
+* ``claimed_deep`` (hostile): ``--items`` slides ``p<i>/a/b/c/d/e/f/g/scan.svs``, each its
+  image's exact path, and as many ``z/p<i>/a/b/c/d/e/f/g/scan.svs`` whose every run is claimed
+  by more (every one not found): each of these compared its path with every image (O(N²));
 * ``other_case``: slide ``case<i>/scan.svs``, the file listing ``X/CASE<i>/SCAN.SVS`` (its
   folded path);
 * ``folded_tail`` (hostile): as ``shared_tail``, listed in upper case (``Y<i>/A/SCAN.SVS``);
@@ -75,6 +78,10 @@ def main() -> None:
             [f"y{i}/a/b/c/d/e/f/g/scan.svs" for i in range(n)],
             [f"z{i}/a/b/c/d/e/f/g/scan.svs" for i in range(n)],
         ),
+        "claimed_deep": (
+            [f"p{i}/a/b/c/d/e/f/g/scan.svs" for i in range(n)],
+            [f"{z}p{i}/a/b/c/d/e/f/g/scan.svs" for z in ("", "z/") for i in range(n)],
+        ),
         "shared_name": ([f"y{i}/scan.svs" for i in range(n)], [f"z{i}/scan.svs" for i in range(n)]),
         "other_case": ([f"X/CASE{i}/SCAN.SVS" for i in range(n)], [f"case{i}/scan.svs" for i in range(n)]),
         "folded_tail": ([f"Y{i}/A/SCAN.SVS" for i in range(n)], [f"z{i}/a/scan.svs" for i in range(n)]),
@@ -93,7 +100,7 @@ def main() -> None:
         ambiguous = sum(getattr(k, "code", None) == "IMAGE_AMBIGUOUS_IN_FILE" for k in picks)
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
         print(
-            f"{case}: {n} slides, {right} their own image, {ambiguous} ambiguous, cpu {cpu:.2f} s, peak {peak} MB",
+            f"{case}: {len(paths)} slides, {right} their own image, {ambiguous} ambiguous, cpu {cpu:.2f} s, peak {peak} MB",
             flush=True,
         )
 

@@ -215,8 +215,10 @@ class ImageIndex:
         """The most trailing parts (two or more) some image's path and ``parts`` have the same,
         and those images, an image ``claims`` gives to another reader by more parts left out; 0
         and none when none does. Below :data:`TRAILING_INDEXED` parts a run's images are one
-        look-up (kept per set of readers, :meth:`Claims.unclaimed`); past it the images so far
-        are compared part by part."""
+        look-up (kept per set of readers, :meth:`Claims.unclaimed`); past it, a bisection of the
+        images' paths (:meth:`_deepest`) and a look-up a run, from the longest down, where the
+        longest run's images are all claimed by more (each image was compared with ``parts``:
+        O(N²) for N slides whose N images all end alike and are claimed by others' exact paths)."""
         trailing = self._built()[1]
         for n in range(min(len(parts), TRAILING_INDEXED), 1, -1):
             key = parts[-n:]
@@ -227,24 +229,32 @@ class ImageIndex:
                 continue
             if key not in trailing:
                 continue
-            longest, prefix, found = self._deepest(key, parts)
-            if claims is None or (found := claims.unclaimed(self._deep_found, prefix, longest)):
-                return longest, found
-            runs = [(self._run(k, parts), k) for k in trailing[key]]  # all claimed by more: walk
-            runs = [(r, k) for r, k in runs if r >= claims.of(k)]
-            if runs:
-                longest = max(r for r, _ in runs)
-                return longest, [k for r, k in runs if r == longest]
+            longest, ends = self._deepest(key, parts)
+            if claims is None:
+                return longest, self._deep_images(key, ends[:longest])
+            # the longest run (of TRAILING_INDEXED parts or more) with an image claimed by no
+            # more: one whose run is longer and claimed by no more was found at its own run
+            for run in range(longest, TRAILING_INDEXED - 1, -1):
+                self._deep_images(key, ends[:run])
+                if found := claims.unclaimed(self._deep_found, ends[:run], run):
+                    return run, found
         return 0, []
 
-    def _deepest(
-        self, key: tuple[str, ...], parts: tuple[str, ...]
-    ) -> tuple[int, tuple[str, ...], list[int]]:
+    def _deepest(self, key: tuple[str, ...], parts: tuple[str, ...]) -> tuple[int, tuple[str, ...]]:
         """The longest run of trailing parts (at most :data:`MAX_TRAILING`) ``parts`` and an image
-        ending in the :data:`TRAILING_INDEXED` parts ``key`` have the same, that run (its parts
-        last first) and its images, in the file's order: a bisection of the images' paths sorted
-        last part first, each run's images listed once. Comparing ``parts`` with every image of
-        ``key`` cost 5.7 s CPU for 1,000 slides whose 1,000 images all end in the same 8 parts."""
+        ending in the :data:`TRAILING_INDEXED` parts ``key`` have the same, and ``parts`` last
+        first (its first that many parts are the run): a bisection of the images' paths sorted
+        last part first. Comparing ``parts`` with every image of ``key`` cost 5.7 s CPU for 1,000
+        slides whose 1,000 images all end in the same 8 parts."""
+        ends = self._deep_ends(key)[0]
+        q = tuple(reversed(parts[-MAX_TRAILING:]))
+        i = bisect.bisect_left(ends, q)
+        longest = max(_trailing(q[::-1], ends[j][::-1]) for j in (i - 1, i) if 0 <= j < len(ends))
+        return longest, q
+
+    def _deep_ends(self, key: tuple[str, ...]) -> tuple[list[tuple[str, ...]], list[int]]:
+        """The paths (at most :data:`MAX_TRAILING` parts, last part first) of the images ending in
+        the :data:`TRAILING_INDEXED` parts ``key``, sorted, and each one's image."""
         got = self._deep.get(key)
         if got is None:
             entries = sorted(
@@ -254,17 +264,18 @@ class ImageIndex:
                 if p[-TRAILING_INDEXED:] == key
             )
             got = self._deep[key] = ([end for end, _ in entries], [k for _, k in entries])
-        ends, ks = got
-        q = tuple(reversed(parts[-MAX_TRAILING:]))
-        i = bisect.bisect_left(ends, q)
-        longest = max(_trailing(q[::-1], ends[j][::-1]) for j in (i - 1, i) if 0 <= j < len(ends))
-        prefix = q[:longest]
+        return got
+
+    def _deep_images(self, key: tuple[str, ...], prefix: tuple[str, ...]) -> list[int]:
+        """The images ending in ``key`` whose path ends in ``prefix`` (last part first; kept in
+        :attr:`_deep_found` by it), each once, in the file's order."""
         found = self._deep_found.get(prefix)
         if found is None:
+            ends, ks = self._deep_ends(key)
             lo = bisect.bisect_left(ends, prefix)
-            hi = bisect.bisect_left(ends, True, lo, key=lambda end: end[:longest] > prefix)
+            hi = bisect.bisect_left(ends, True, lo, key=lambda end: end[: len(prefix)] > prefix)
             found = self._deep_found[prefix] = sorted(set(ks[lo:hi]))
-        return longest, prefix, found
+        return found
 
     def claims(self, readers: Readers, stronger: Claims | None = None) -> Claims:
         """What ``readers`` name by their paths (:class:`Claims`): each one's exact path, else
@@ -404,10 +415,6 @@ class ImageIndex:
             return Found(exact, len(exact), "/".join(parts), exact=True)
         longest, found = self._longest(parts, claims)
         return Found(found, len(found), "/".join(parts[-longest:])) if found else None
-
-    def _run(self, k: int, parts: tuple[str, ...]) -> int:
-        """The longest run of trailing parts image ``k``'s path and ``parts`` have the same."""
-        return max(_trailing(path, parts) for path in self.paths_of(k))
 
     def paths_of(self, k: int) -> set[tuple[str, ...]]:
         """Image ``k``'s paths (its key's and slide file's parts, case-folded in a folded index)."""
