@@ -88,8 +88,9 @@ def image_of(
     run of trailing parts; as written beating folded) is that item's, never this slide's:
     ``A.png`` and ``b/slide1.svs`` for the slides ``A`` at ``a/slide1.svs`` and ``B`` at
     ``b/slide1.svs`` are ``A``'s and ``B``'s, never both ``B``'s. An image that the same exact
-    path, the same longest trailing run (past :data:`TRAILING_INDEXED` parts too) or the name
-    rule picks alone for two of the ``readers`` is ``IMAGE_AMBIGUOUS_IN_FILE`` for both:
+    path, the same longest trailing run (of :data:`TRAILING_INDEXED` parts or more too) or the
+    name rule picks alone for two slide ids of the ``readers`` is ``IMAGE_AMBIGUOUS_IN_FILE`` for
+    both:
     ``h/a/S1.svs`` for ``a/S1.svs`` and ``a/c/a/S1.svs``; ``s1`` for the slide ``s1`` at
     ``s2.svs`` and the slide ``id0`` at ``c/c/s1.tiff`` (its own image listed as ``S1.TIFF``).
     """
@@ -436,7 +437,7 @@ class ImageIndex:
 class Claims:
     """The images a set of readers names by their paths, as look-ups rather than a list of
     images each: a reader's exact path (:data:`EXACT`), its longest run of trailing parts below
-    :data:`TRAILING_INDEXED` (every image ending in it), and, past that, the run last part first
+    :data:`TRAILING_INDEXED` (every image ending in it), and, of that many or more, the run last part first
     (:attr:`deep`). Listing each reader's images cost N steps a reader where N images end like
     every reader (O(N²)); now a reader is at most :data:`TRAILING_INDEXED` look-ups, an image's
     claim as many, and the unclaimed images of a look-up are kept once a set of readers."""
@@ -473,7 +474,7 @@ class Claims:
         # two slides name alike is neither's (ids, not rows: two rows of one slide are one)
         self.exact_readers: dict[tuple[str, ...], list[str]] = {}
         self.run_readers: dict[tuple[str, ...], list[str]] = {}
-        self.deep: dict[tuple[str, ...], int] = {}  # a run past TRAILING_INDEXED, last part first
+        self.deep: dict[tuple[str, ...], int] = {}  # a run of TRAILING_INDEXED parts or more, last first
         self.deep_lengths: set[int] = set()
         self._of: dict[int, int] = {}
         self._unclaimed: dict[tuple[int, Any], list[int]] = {}
