@@ -437,10 +437,10 @@ class ImageIndex:
 class Claims:
     """The images a set of readers names by their paths, as look-ups rather than a list of
     images each: a reader's exact path (:data:`EXACT`), its longest run of trailing parts below
-    :data:`TRAILING_INDEXED` (every image ending in it), and, of that many or more, the run last part first
-    (:attr:`deep`). Listing each reader's images cost N steps a reader where N images end like
-    every reader (O(N²)); now a reader is at most :data:`TRAILING_INDEXED` look-ups, an image's
-    claim as many, and the unclaimed images of a look-up are kept once a set of readers."""
+    :data:`TRAILING_INDEXED` (every image ending in it), and, of that many or more, the run last
+    part first (:attr:`deep`). Listing each reader's images cost N steps a reader where N images
+    end like every reader (O(N²)); now a reader is at most :data:`TRAILING_INDEXED` look-ups, an
+    image's claim as many, and the unclaimed images of a look-up are kept once a set of readers."""
 
     __slots__ = (
         "_by_name",
