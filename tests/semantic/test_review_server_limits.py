@@ -548,7 +548,7 @@ def test_handshakes_ended_to_make_room_are_bounded_while_they_close() -> None:
         handshakes.done("a")  # the loop has closed it
         assert handshakes.admit("c", c)  # b is ended now
         assert b_client.recv(1) == b""
-        assert list(handshakes.pending) == ["b", "c"] and handshakes.closing == {"b"}
+        assert list(handshakes.pending) == [(None, "b"), (None, "c")] and handshakes.closing == {(None, "b")}
     finally:
         for pair in pairs:
             for sock in pair:
@@ -708,3 +708,57 @@ def test_an_honest_reader_at_2_kb_s_of_the_review_page_and_its_tiles_is_not_cut(
         length = int(head.lower().split(b"content-length: ", 1)[1].split(b"\r\n", 1)[0])
         assert len(body) == length, (path, len(body), length)
     assert protocol.counts.get("stalled", 0) == 0
+
+
+def test_a_refused_connection_does_not_uncount_another_from_the_same_source_port() -> None:
+    """Handshakes were counted by the peer's address alone, and a refused connection said its
+    handshake was done as it closed: a client reusing one source port for two addresses of the
+    server (a listener on 0.0.0.0) at its bound (here 2) had each refused connection un-count an
+    admitted one, so unfinished handshakes piled up past the bound, to the descriptor limit (the
+    reviewer's setup, 40 rounds: 42 open and 2 counted). Now a refused connection un-counts
+    nothing, and each is counted by its local and peer addresses: 2 open, 2 counted."""
+    from dqm.semantic.server.guard import Handshakes
+
+    handshakes = Handshakes(per_client=2)
+    raw = socket.socket()
+    raw.bind(("0.0.0.0", 0))
+    port = raw.getsockname()[1]
+    listening = handshakes.listening(raw)
+    listening.listen(64)
+    listening.settimeout(WAIT)
+    clients: list[socket.socket] = []
+    held: list[socket.socket] = []
+
+    def connect_from(source_port: int, to: str) -> int:
+        client = socket.socket()
+        clients.append(client)
+        client.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        client.bind(("127.0.0.2", source_port))
+        client.connect((to, port))
+        return int(client.getsockname()[1])
+
+    def accept_waiting() -> None:
+        listening.setblocking(False)
+        with contextlib.suppress(BlockingIOError):
+            while True:
+                held.append(listening.accept()[0])
+
+    try:
+        sources = []  # the source ports of the connections to 127.0.0.1, in order
+        for _ in range(2):
+            sources.append(connect_from(0, "127.0.0.1"))
+            held.append(listening.accept()[0])  # at the bound after the second
+        for reused in range(5):
+            connect_from(sources[reused], "127.0.0.3")  # a source port in use, another server address
+            time.sleep(0.05)
+            accept_waiting()  # refused and closed (before: un-counting the one from that port)
+            sources.append(connect_from(0, "127.0.0.1"))  # refused too (before: admitted)
+            time.sleep(0.05)
+            accept_waiting()
+        assert sum(1 for sock in held if sock.fileno() != -1) == 2  # before: 7
+        assert len(handshakes.pending) == 2 and handshakes.by_client == {"127.0.0.2": 2}
+        held[0].close()  # an admitted one ends: its place is free again
+        assert len(handshakes.pending) == 1 and handshakes.by_client == {"127.0.0.2": 1}
+    finally:
+        for sock in clients + held + [listening]:
+            sock.close()

@@ -174,27 +174,29 @@ class Handshakes:
         self.per_client = per_client
         self.at_once = at_once
         self.closing_at_once = closing
-        self.pending: dict[Any, tuple[str, socket.socket]] = {}
-        """The peer address (as accepted) of each connection whose handshake is under way → its
-        client and socket, oldest first."""
+        self.pending: dict[tuple[Any, Any], tuple[str, socket.socket]] = {}
+        """The local and peer addresses (as accepted) of each connection whose handshake is under
+        way → its client and socket, oldest first. Both, for the peer address alone is not one
+        connection's: a client reusing a source port for two addresses of the server (``0.0.0.0``
+        on a host with several) has two connections from it."""
         self.by_client: dict[str, int] = {}
-        self.closing: set[Any] = set()
-        """The peers of :attr:`pending` whose handshakes were ended to make room, not yet closed."""
+        self.closing: set[tuple[Any, Any]] = set()
+        """The keys of :attr:`pending` whose handshakes were ended to make room, not yet closed."""
         self.refused = 0
         """New connections closed since the last log line."""
         self.dropped = 0
         """Handshakes ended to make room since the last log line."""
         self.logged = -LOG_EVERY
 
-    def admit(self, peer: Any, sock: socket.socket) -> bool:
-        """Whether the connection from ``peer`` (its socket ``sock``) may start its handshake
-        (counted if so), the oldest unfinished one ended where all places are taken."""
+    def admit(self, peer: Any, sock: socket.socket, local: Any = None) -> bool:
+        """Whether the connection from ``peer`` to ``local`` (its socket ``sock``) may start its
+        handshake (counted if so), the oldest unfinished one ended where all places are taken."""
         client = sign_in_key(peer[0]) if isinstance(peer, tuple) and peer else str(peer)
         if self.per_client is not None and self.by_client.get(client, 0) >= self.per_client:
             return self._refused()
         if len(self.pending) - len(self.closing) >= self.at_once and not self._drop_oldest():
             return self._refused()
-        self.pending[peer] = (client, sock)
+        self.pending[local, peer] = (client, sock)
         self.by_client[client] = self.by_client.get(client, 0) + 1
         return True
 
@@ -205,7 +207,7 @@ class Handshakes:
         transport lets it go)."""
         if len(self.closing) >= self.closing_at_once:
             return False
-        oldest = next((peer for peer in self.pending if peer not in self.closing), None)
+        oldest = next((key for key in self.pending if key not in self.closing), None)
         if oldest is None:  # none to end (a bound of 0)
             return False
         self.closing.add(oldest)
@@ -215,11 +217,12 @@ class Handshakes:
         self._log()
         return True
 
-    def done(self, peer: Any) -> None:
-        """The handshake of the connection from ``peer`` has ended (nothing if it was not counted)."""
-        held = self.pending.pop(peer, None)
+    def done(self, peer: Any, local: Any = None) -> None:
+        """The handshake of the connection from ``peer`` to ``local`` has ended (nothing if it was
+        not counted)."""
+        held = self.pending.pop((local, peer), None)
         if held is not None:
-            self.closing.discard(peer)
+            self.closing.discard((local, peer))
             client = held[0]
             left = self.by_client[client] - 1
             if left:
@@ -236,7 +239,7 @@ class Handshakes:
             connection_made = protocol.connection_made
 
             def handshake_done(transport: Any) -> None:
-                self.done(transport.get_extra_info("peername"))
+                self.done(transport.get_extra_info("peername"), transport.get_extra_info("sockname"))
                 connection_made(transport)
 
             protocol.connection_made = handshake_done
@@ -295,21 +298,30 @@ class _Listening(socket.socket):
         while True:  # BlockingIOError when no connection waits: asyncio's accept loop stops there
             conn, peer = super().accept()
             accepted = _Accepted(self.handshakes, conn, peer)
-            if self.handshakes.admit(peer, accepted):
+            if self.handshakes.admit(peer, accepted, accepted.local):
+                accepted.counted = True
                 return accepted, peer
-            accepted.close()
+            accepted.close()  # not counted: says nothing (it said done for another connection)
 
 
 class _Accepted(socket.socket):
-    """An accepted connection whose handshake, if still counted, ends when it is closed (refused,
-    timed out, or failed: the application's protocol never saw it)."""
+    """An accepted connection whose handshake, if admitted and still counted, ends when it is
+    closed (timed out, or failed: the application's protocol never saw it)."""
 
     def __init__(self, handshakes: Handshakes, conn: socket.socket, peer: Any) -> None:
         super().__init__(conn.family, conn.type, conn.proto, fileno=conn.detach())
         self.handshakes, self.peer = handshakes, peer
+        self.counted = False
+        """Whether :meth:`Handshakes.admit` counted it (a refused one is closed uncounted)."""
+        self.local: Any = None
+        """Its local address, as asyncio's transport tells it (``sockname``; None where unknown)."""
+        with contextlib.suppress(OSError):
+            self.local = self.getsockname()
 
     def close(self) -> None:
-        self.handshakes.done(self.peer)
+        if self.counted:
+            self.counted = False
+            self.handshakes.done(self.peer, self.local)
         super().close()
 
 
