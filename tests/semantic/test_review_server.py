@@ -922,3 +922,34 @@ def test_the_sign_in_limit_believes_a_forwarded_address_only_behind_a_proxy(
         assert statuses == [401] * (SIGN_IN_BURST + 5)
     else:
         assert statuses == [401] * SIGN_IN_BURST + [429] * 5
+
+
+def test_a_slides_record_shows_the_declared_fields_only(
+    edited_batch: Callable[..., Path], tmp_path: Path
+) -> None:
+    """The slide's detail served every manifest column but the path columns, by name: a column the
+    profile does not declare (named by its position everywhere else, for its name may be a person's
+    that no pattern masks) and ``patient_id`` (which results.json and the review sheet leave out)
+    reached the reviewer's browser. Now it shows the profile's clinical fields but the identifying
+    ones, as the sheet does."""
+    column = "Kim Minsoo 김민수 notes"
+
+    def extra(rows: list[dict[str, str]]) -> None:
+        for k, row in enumerate(rows):
+            row[column] = "seen"
+            row["patient_id"] = f"P{k:05d}"
+
+    batch = edited_batch(extra)
+    out = tmp_path / "review"
+    res = runner.invoke(
+        cli_app, ["sample", str(batch), "--out", str(out), "--plan", "precision", "--margin", "0.01"]
+    )
+    assert res.exit_code == 0, res.output
+    with client_for(out, batch) as a:
+        sign_in(a, reviewer(out, "Kim"))
+        count = len(a.get("/api/state").json()["slides"])
+        records = [a.get(f"/api/slides/{n}").json()["record"] for n in range(count)]
+    shown = {field for record in records for field, _ in record}
+    assert "Minsoo" not in json.dumps(records, ensure_ascii=False)  # before: the column, by name
+    assert "patient_id" not in shown  # before: shown
+    assert {"institution", "diagnosis"} <= shown <= set(load_profile().clinical)

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from dqm.clinical_table import IDENTIFYING
 from dqm.i18n import gettext
 from dqm.identifiers import Masker
 from dqm.model import Annotation, Item
@@ -28,7 +29,6 @@ from dqm.profile import Profile
 from dqm.semantic.models import REASONS, ReviewPlan
 from dqm.semantic.sheet import REASON_LABELS, UNKNOWN_COLOUR, class_name, simplified
 
-PATH_COLUMNS = frozenset({"slide_id", "image_path", "annotation_path"})
 MAX_VERTICES = 200_000
 """Vertices of one slide's outlines sent to the browser at most (simplified further beyond)."""
 OUTLINE_CACHE = 32
@@ -127,11 +127,16 @@ class ReviewSample:
         return [{"id": r, "label": gettext(REASON_LABELS[r], self.lang)} for r in REASONS]
 
     def record(self, slide: SampleSlide, annotation: Annotation | None) -> list[list[str]]:
-        """The clinical record as (field, value) pairs: the manifest row without its path columns,
-        else the annotation's clinical block."""
-        source = {k: v for k, v in slide.record.items() if k not in PATH_COLUMNS}
+        """The clinical record as (field, value) pairs: the manifest row's fields the profile
+        declares, else the annotation's clinical block's, the identifying ones left out
+        (:data:`~dqm.clinical_table.IDENTIFYING`), as the review sheet and ``results.json`` show
+        them (:class:`~dqm.model.ItemSummary`'s ``clinical``). Every column was shown, by name:
+        a column the profile does not declare is named by its position elsewhere (its name may
+        be a person's, which no pattern masks), and ``patient_id`` is left out everywhere else."""
+        shown = self.profile.clinical.keys() - IDENTIFYING
+        source = {k: v for k, v in slide.record.items() if k in shown}
         if not source and annotation is not None:
-            source = dict(annotation.clinical)
+            source = {k: v for k, v in annotation.clinical.items() if k in shown}
         return [
             [self.text(k), self.text(v)]
             for k, v in source.items()
