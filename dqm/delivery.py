@@ -5,7 +5,11 @@ Plain frozen models (``results.json`` stores :class:`WaiverSection` and :class:`
 
 Matching a finding across two deliveries (:func:`finding_key`): the same item, reason code, file,
 pointer, table row and column, and lesion index. Line, character, vertex and coordinates are not
-compared, because editing a file moves them. Findings with equal keys are paired one to one in
+compared, because editing a file moves them. A column the profile does not declare is named by its
+position (``#13``), which a column put before it changes: such a finding's column is not compared,
+its masked value (``params['masked']``) is, and what is left unpaired then is paired with a finding
+naming its column by its name, the rest equal (an annotation's clinical block's pointer cut to
+``/clinical``): results written before such columns were named by position name them. Findings with equal keys are paired one to one in
 the order they were reported: the earlier delivery's unpaired ones are *fixed*, the redelivery's
 unpaired ones *new*, the paired ones *still there*.
 """
@@ -24,15 +28,39 @@ from dqm.i18n import N_
 MATCHING_RULE = N_(
     "A finding is still there when the earlier delivery has one with the same item, reason code, "
     "file, pointer, table row and column, and lesion index (line, character, vertex and coordinates "
-    "move when a file is edited and are not compared); equal findings are paired one to one. The "
+    "move when a file is edited and are not compared; a column named by its position, #13, is not "
+    "compared either, the finding's masked value is, and such a finding matches one naming its column "
+    "by its name); equal findings are paired one to one. The "
     "earlier delivery's unpaired findings are fixed, the redelivery's unpaired findings are new."
 )
 
 
+def by_position(column: str | None) -> bool:
+    """Whether a finding names its column by its position (``#13``: a column the profile does not
+    declare, :func:`validators.deid.shown_column`)."""
+    return column is not None and column.startswith("#")
+
+
 def finding_key(f: Finding) -> tuple[Any, ...]:
-    """What identifies a finding across two deliveries (see the module's docstring)."""
+    """What identifies a finding across two deliveries (see the module's docstring): a column
+    named by its position is not compared, the finding's masked value is instead (a column put
+    before it renumbers it, another column may take its number)."""
     loc = f.location
-    return (f.item_id, f.code, loc.file, loc.pointer, loc.row, loc.column, loc.lesion)
+    if by_position(loc.column):
+        return (f.item_id, f.code, loc.file, loc.pointer, loc.row, "#", loc.lesion, f.params.get("masked"))
+    return (f.item_id, f.code, loc.file, loc.pointer, loc.row, loc.column, loc.lesion, None)
+
+
+def column_free_key(f: Finding) -> tuple[Any, ...]:
+    """:func:`finding_key` without the column, an annotation's clinical-block pointer cut to
+    ``/clinical``: what pairs a finding naming a column by its position with one naming it by its
+    name (results written before undeclared columns were named by position, or a column the
+    profile has declared since)."""
+    loc = f.location
+    pointer = loc.pointer
+    if pointer is not None and pointer.startswith("/clinical/"):
+        pointer = "/clinical"
+    return (f.item_id, f.code, loc.file, pointer, loc.row, loc.lesion, f.params.get("masked"))
 
 
 class Waiver(BaseModel):

@@ -11,7 +11,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from dqm.delivery import MAX_FIXED_LISTED, Redelivery, finding_key
+from dqm.delivery import MAX_FIXED_LISTED, Redelivery, by_position, column_free_key, finding_key
 from dqm.findings import Finding
 from dqm.results import QualityResult
 
@@ -27,7 +27,9 @@ def compare_findings(
     old: Sequence[Finding], new: Sequence[Finding]
 ) -> tuple[list[int], list[int], list[int]]:
     """Indexes ``(still_there, new, fixed)``: the first two into ``new``, the last into ``old``;
-    findings with equal :func:`~dqm.delivery.finding_key` are paired one to one, in order."""
+    findings with equal :func:`~dqm.delivery.finding_key` are paired one to one, in order, then
+    those left over naming a column by its position with those naming it by its name
+    (:func:`~dqm.delivery.column_free_key`)."""
     waiting: dict[tuple[Any, ...], list[int]] = defaultdict(list)
     for i, f in enumerate(old):
         waiting[finding_key(f)].append(i)
@@ -41,8 +43,27 @@ def compare_findings(
             still.append(i)
         else:
             fresh.append(i)
-    fixed = sorted(i for queue in waiting.values() for i in queue)
-    return still, fresh, fixed
+    left = sorted(i for queue in waiting.values() for i in queue)
+    if not any(by_position(f.location.column) for f in (*(old[i] for i in left), *(new[i] for i in fresh))):
+        return still, fresh, left
+    # a finding naming its column by its position and one naming it by its name, the rest equal
+    loose: dict[tuple[Any, ...], list[int]] = defaultdict(list)
+    for i in reversed(left):
+        loose[column_free_key(old[i])].append(i)
+    paired_old, unpaired = set(), []
+    for i in fresh:
+        shown = by_position(new[i].location.column)
+        queue = loose.get(column_free_key(new[i]), [])
+        j = next(
+            (k for k in reversed(range(len(queue))) if by_position(old[queue[k]].location.column) != shown),
+            None,
+        )
+        if j is None:
+            unpaired.append(i)
+        else:
+            paired_old.add(queue.pop(j))
+            still.append(i)
+    return sorted(still), unpaired, [i for i in left if i not in paired_old]
 
 
 def redelivery(

@@ -51,6 +51,46 @@ def test_findings_are_paired_on_item_code_and_place() -> None:
     assert compare_findings(old, []) == ([], [], [0, 1, 2, 3])
 
 
+def identifier(column: str | None, masked: str, row: int | None = 1, **loc: object) -> Finding:
+    """A DEID_CLINICAL_IDENTIFIER finding of S1's manifest row (or another place) in ``column``."""
+    f = finding(
+        "S1", "DEID_CLINICAL_IDENTIFIER", **({"file": "manifest.csv", "row": row, "column": column} | loc)
+    )
+    return f.model_copy(update={"params": {"masked": masked, "length": len(masked), "name": column}})
+
+
+def test_a_column_named_by_its_position_is_paired_by_its_value_not_its_number() -> None:
+    """A column the profile does not declare is named by its position (#13), and the rule compared
+    the column: a column put before it (#13 -> #14) made its finding 'fixed' and 'new', and another
+    column's finding taking #13 was paired with it. Now such a column is not compared, the
+    finding's masked value is."""
+    old = [identifier("#13", "90************")]
+    moved = [identifier("#14", "90************")]
+    assert compare_findings(old, moved) == ([0], [], [])  # before: ([], [0], [0])
+    taken = [identifier("#13", "80************"), identifier("#14", "90************")]
+    assert compare_findings(old, taken) == ([1], [0], [])  # before: ([0], [1], [])
+    assert compare_findings(old, [identifier("#13", "90************", row=2)]) == ([], [0], [0])
+
+
+def test_a_column_named_by_its_name_before_and_by_its_position_now_is_the_same_finding() -> None:
+    """Results written before undeclared columns were named by their position name them: the first
+    redelivery after the upgrade showed each such finding fixed and new. Now a finding naming its
+    column by its position pairs with one naming it by its name, the rest equal (an annotation's
+    clinical block: /clinical/<key> then, /clinical and #N now), both ways (a column the profile
+    declares since); not with another value, nor two names with each other."""
+    named = identifier("Kim Minsoo 김민수 notes", "90************")
+    block = identifier(None, "90************", row=None, file="a/S1.json", pointer="/clinical/Kim Minsoo")
+    old = [named, block]
+    new = [
+        identifier("#13", "90************"),
+        identifier("#2", "90************", row=None, file="a/S1.json", pointer="/clinical"),
+    ]
+    assert compare_findings(old, new) == ([0, 1], [], [])  # before: ([], [0, 1], [0, 1])
+    assert compare_findings(new, old) == ([0, 1], [], [])
+    assert compare_findings([named], [identifier("#13", "80************")]) == ([], [0], [0])
+    assert compare_findings([named], [identifier("notes", "90************")]) == ([], [0], [0])
+
+
 def test_findings_are_compared_as_the_outputs_name_them() -> None:
     mask = lambda s: s.replace("S900101-1234567", "[KOREAN_RRN-0123456789]")  # noqa: E731
     f = finding("S900101-1234567", "CLASS_UNKNOWN", file="a/S900101-1234567.json")
