@@ -762,3 +762,41 @@ def test_a_refused_connection_does_not_uncount_another_from_the_same_source_port
     finally:
         for sock in clients + held + [listening]:
             sock.close()
+
+
+def test_a_handshake_ended_to_make_room_is_one_whose_client_has_sent_nothing_first() -> None:
+    """Past the unfinished handshakes in all (here 2) the oldest was ended whatever it was doing: a
+    reviewer's handshake under way, older than the silent connections opened after it, went
+    first. Now one whose client has sent nothing is ended first (the newer silent one here;
+    before: the reviewer's), the oldest of all only where every one has spoken."""
+    from dqm.semantic.server.guard import Handshakes
+
+    handshakes = Handshakes(per_client=None, at_once=2, closing=2)
+    raw = socket.socket()
+    raw.bind(("127.0.0.1", 0))
+    listening = handshakes.listening(raw)
+    listening.listen(8)
+    listening.settimeout(WAIT)
+    clients: list[socket.socket] = []
+    accepted: list[socket.socket] = []
+
+    def arrive() -> socket.socket:
+        clients.append(socket.create_connection(listening.getsockname(), timeout=WAIT))
+        accepted.append(listening.accept()[0])
+        return accepted[-1]
+
+    try:
+        reviewer = arrive()
+        clients[0].sendall(b"\x16\x03\x01")  # a ClientHello's first bytes
+        assert reviewer.recv_into(bytearray(8)) == 3  # as asyncio's transport reads them
+        silent = arrive()
+        third = arrive()  # one is ended
+        ((_, ended),) = [handshakes.pending[key] for key in handshakes.closing]
+        assert ended is silent  # before: the reviewer's
+        clients[2].sendall(b"\x16")
+        assert third.recv_into(bytearray(8)) == 1
+        arrive()  # every one not closing has spoken: the oldest goes
+        assert reviewer in [handshakes.pending[key][1] for key in handshakes.closing]
+    finally:
+        for sock in clients + accepted + [listening]:
+            sock.close()

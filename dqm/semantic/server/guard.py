@@ -41,8 +41,9 @@ option):
 * over TLS, at most :data:`HANDSHAKES_PER_CLIENT` handshakes are unfinished at once from one client
   (as :data:`PER_CLIENT` counts it; no bound behind a reverse proxy): a connection past it is
   closed as soon as it is accepted; and at most :data:`HANDSHAKES_AT_ONCE` in all: past it the
-  handshake unfinished the longest is ended to make room for the new connection (evicted by age,
-  the usual defence against slowloris: a reviewer's handshake takes milliseconds, so a client at
+  handshake unfinished the longest is ended to make room for the new connection, one whose client
+  has sent no byte of its ClientHello first, so that a reviewer's handshake under way outlasts
+  silent connections (evicted by age, the usual defence against slowloris: a reviewer's handshake takes milliseconds, so a client at
   many addresses, an IPv6 /48 holds 65,536 /64 networks, holding :data:`HANDSHAKES_AT_ONCE`
   unfinished no longer keeps every new connection out; it must open them faster than a
   reviewer's handshake ends). A connection whose handshake is done is never ended for this, nor
@@ -161,8 +162,10 @@ class Handshakes:
     """The TLS handshakes under way, by client (:func:`~dqm.semantic.server.auth.sign_in_key` of
     its address): :meth:`admit` when a connection is accepted, :meth:`done` when its handshake has
     ended, either way (the application's protocol sees the connection, or the socket is closed).
-    Past ``at_once`` unfinished, :meth:`admit` ends the oldest (its socket shut down: asyncio's
-    transport reads its end, fails the handshake and closes it, which says :meth:`done`).
+    Past ``at_once`` unfinished, :meth:`admit` ends the oldest, one whose client has sent nothing
+    yet first (an :class:`_Accepted` notes it; a reviewer's handshake has begun), its socket shut
+    down (asyncio's transport reads its end, fails the handshake and closes it, which says
+    :meth:`done`).
     Everything runs on the event loop's thread."""
 
     def __init__(
@@ -201,15 +204,18 @@ class Handshakes:
         return True
 
     def _drop_oldest(self) -> bool:
-        """End the handshake unfinished the longest (False where :attr:`closing_at_once` are
+        """End the handshake unfinished the longest, of those whose client has sent nothing where
+        there are any, else of all (False where :attr:`closing_at_once` are
         already closing): its socket is shut down, not closed, for asyncio's transport holds its
         descriptor (a descriptor closed under it could be another connection's by the time the
         transport lets it go)."""
         if len(self.closing) >= self.closing_at_once:
             return False
-        oldest = next((key for key in self.pending if key not in self.closing), None)
-        if oldest is None:  # none to end (a bound of 0)
+        open_ = [key for key in self.pending if key not in self.closing]
+        if not open_:  # none to end (a bound of 0)
             return False
+        silent = (key for key in open_ if not getattr(self.pending[key][1], "heard", False))
+        oldest = next(silent, open_[0])  # one that has sent nothing first: a reviewer's has begun
         self.closing.add(oldest)
         with contextlib.suppress(OSError):  # reset by the client meanwhile: asyncio closes it
             self.pending[oldest][1].shutdown(socket.SHUT_RDWR)
@@ -313,10 +319,24 @@ class _Accepted(socket.socket):
         self.handshakes, self.peer = handshakes, peer
         self.counted = False
         """Whether :meth:`Handshakes.admit` counted it (a refused one is closed uncounted)."""
+        self.heard = False
+        """Whether the client has sent a byte (its ClientHello begun): a handshake ended to make
+        room is one that has not, where there is one."""
         self.local: Any = None
         """Its local address, as asyncio's transport tells it (``sockname``; None where unknown)."""
         with contextlib.suppress(OSError):
             self.local = self.getsockname()
+
+    def recv_into(self, buffer: Any, nbytes: int = 0, flags: int = 0) -> int:
+        """As the socket's (asyncio's transport reads with it), noting that the client spoke."""
+        n = super().recv_into(buffer, nbytes, flags)
+        self.heard = self.heard or n > 0
+        return n
+
+    def recv(self, bufsize: int, flags: int = 0) -> bytes:
+        data = super().recv(bufsize, flags)
+        self.heard = self.heard or bool(data)
+        return data
 
     def close(self) -> None:
         if self.counted:
