@@ -9,9 +9,9 @@ compared, because editing a file moves them. A column the profile does not decla
 position (``#13``), which a column put before it changes: such a finding's column is not compared,
 its masked value (``params['masked']``) is, and what is left unpaired then is paired with a finding
 naming its column by its name, the rest equal (an annotation's clinical block's pointer cut to
-``/clinical``): results written before such columns were named by position name them. Findings with equal keys are paired one to one in
-the order they were reported: the earlier delivery's unpaired ones are *fixed*, the redelivery's
-unpaired ones *new*, the paired ones *still there*.
+``/clinical``): results written before such columns were named by position name them. Findings with
+equal keys are paired one to one in the order they were reported: the earlier delivery's unpaired
+ones are *fixed*, the redelivery's unpaired ones *new*, the paired ones *still there*.
 """
 
 from __future__ import annotations

@@ -42,13 +42,13 @@ option):
   (as :data:`PER_CLIENT` counts it; no bound behind a reverse proxy): a connection past it is
   closed as soon as it is accepted; and at most :data:`HANDSHAKES_AT_ONCE` in all: past it the
   handshake unfinished the longest is ended to make room for the new connection, one whose client
-  has sent no byte of its ClientHello first, so that a reviewer's handshake under way outlasts
-  silent connections (evicted by age, the usual defence against slowloris: a reviewer's handshake takes milliseconds, so a client at
-  many addresses, an IPv6 /48 holds 65,536 /64 networks, holding :data:`HANDSHAKES_AT_ONCE`
-  unfinished no longer keeps every new connection out; it must open them faster than a
-  reviewer's handshake ends). A connection whose handshake is done is never ended for this, nor
-  counted (:class:`Handshakes`). An ended handshake gives its descriptor back once the event loop
-  has seen it closed; while :data:`HANDSHAKES_CLOSING` are still closing (a burst accepted in one
+  has sent no byte of its ClientHello first, so that a reviewer's handshake under way outlasts silent
+  connections (evicted by age, the usual defence against slowloris: a reviewer's handshake takes
+  milliseconds, so a client at many addresses, an IPv6 /48 holds 65,536 /64 networks, holding
+  :data:`HANDSHAKES_AT_ONCE` unfinished no longer keeps every new connection out; it must open them
+  faster than a reviewer's handshake ends). A connection whose handshake is done is never ended for
+  this, nor counted (:class:`Handshakes`). An ended handshake gives its descriptor back once the
+  event loop has seen it closed; while :data:`HANDSHAKES_CLOSING` are still closing (a burst accepted in one
   go), a new connection is closed as soon as it is accepted, so handshakes hold at most
   :data:`HANDSHAKES_AT_ONCE` + :data:`HANDSHAKES_CLOSING` descriptors. Without these bounds a
   client opening connections that never finish the handshake held a descriptor each for
@@ -205,10 +205,9 @@ class Handshakes:
 
     def _drop_oldest(self) -> bool:
         """End the handshake unfinished the longest, of those whose client has sent nothing where
-        there are any, else of all (False where :attr:`closing_at_once` are
-        already closing): its socket is shut down, not closed, for asyncio's transport holds its
-        descriptor (a descriptor closed under it could be another connection's by the time the
-        transport lets it go)."""
+        there are any, else of all (False where :attr:`closing_at_once` are already closing): its
+        socket is shut down, not closed, for asyncio's transport holds its descriptor (a descriptor
+        closed under it could be another connection's by the time the transport lets it go)."""
         if len(self.closing) >= self.closing_at_once:
             return False
         open_ = [key for key in self.pending if key not in self.closing]
@@ -307,7 +306,7 @@ class _Listening(socket.socket):
             if self.handshakes.admit(peer, accepted, accepted.local):
                 accepted.counted = True
                 return accepted, peer
-            accepted.close()  # not counted: says nothing (it said done for another connection)
+            accepted.close()  # refused, never counted: its close says no done()
 
 
 class _Accepted(socket.socket):
