@@ -525,8 +525,11 @@ def slide_parts(path: str, size: int, root: Path) -> tuple[list[str], bool]:
 def part_name(part: str) -> str:
     """The batch path ``part`` as results.json writes it: a name that is not UTF-8 (a
     ``Slidedat.ini`` names bytes, the batch walk refuses such a file but OpenSlide opens it) with
-    its bad bytes as ``\\xNN`` (:func:`dqm.output.not_utf8`; JSON holds UTF-8 alone)."""
-    return not_utf8(part) or part
+    its bad bytes as ``\\xNN`` (:func:`dqm.output.not_utf8`; JSON holds UTF-8 alone), and a
+    backslash of the name as ``\\x5c``, so that no two files share a written name (a byte 0xff and
+    the four characters ``\\xff``)."""
+    escaped = part.replace("\\", "\\x5c")
+    return not_utf8(escaped) or escaped
 
 
 def parts_of(root: Path, rel: str) -> list[str]:

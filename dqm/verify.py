@@ -140,6 +140,9 @@ def check_batch(result: QualityResult, root: Path, mask: Mask | None) -> Verific
     shown = mask or (lambda text: text)
     there: dict[str, str] = {}  # each file of the batch by its name in results.json
     found: dict[str, list[str]] = {}  # each slide's parts, found once for the files and the fingerprint
+    # the parts by their batch paths as slide_parts found them (inside the batch already): read as
+    # named, not through the jail's normalising, which takes a ``\\`` of a name for a separator
+    raw_parts: set[str] = set()
     for item in current.items:
         for rel in (item.annotation_path, item.image_path):
             norm, outside = normalise(rel or "")
@@ -148,6 +151,7 @@ def check_batch(result: QualityResult, root: Path, mask: Mask | None) -> Verific
                 if parts and rel == item.image_path:  # the files OpenSlide opens besides it
                     found[norm] = parts_of(root, norm)
                     there.update((shown(part_name(part)), part) for part in found[norm])
+                    raw_parts.update(found[norm])
     now = batch_fingerprint(root, current, parts=parts, slide_parts=found)
     if not result.batch.files:
         if now != result.batch.fingerprint:
@@ -168,7 +172,7 @@ def check_batch(result: QualityResult, root: Path, mask: Mask | None) -> Verific
     full = quick = 0
     for f in result.batch.files:
         rel = there.pop(f.path, None)
-        path = jailed(root, rel)[0] if rel is not None else None
+        path = None if rel is None else root / rel if rel in raw_parts else jailed(root, rel)[0]
         if path is None:
             differences.append(msg("{path}: not in the batch any more", path=f.path))
             continue

@@ -270,6 +270,42 @@ def test_a_file_besides_a_slide_named_by_bytes_not_utf8_is_fingerprinted_and_ver
     assert got.exit_code == 1 and "m/\\xff\\xfe.dat: quick print" in got.output
 
 
+def test_files_besides_a_slide_named_with_a_backslash_are_verified_as_named(tmp_path):
+    """A ``Slidedat.ini`` naming ``\\xff.dat`` (four ASCII characters, a file of that name there)
+    beside ``\xff.dat`` (one byte 0xff) and ``sub\\D.dat`` (a file named with a backslash, and a
+    ``sub/D.dat`` besides): ``dqm verify --batch`` looked each up through the jail's normalising,
+    which takes ``\\`` for a separator ("not in the batch any more"; ``sub/D.dat``'s print compared
+    with the other's), and the first two were written under one name (one listed for two files).
+    Each is listed once under its own name and the unchanged batch is verified; a change to any
+    is refused."""
+    ini = b"[HIERARCHICAL]\nINDEXFILE=Index.dat\nFILE_0=Data0.dat\nFILE_1=\\xff.dat\nFILE_2=\xff.dat\nFILE_3=sub\\D.dat\n"
+    m = os.fsencode(tmp_path / "batch" / "m")
+    (tmp_path / "batch" / "m" / "sub").mkdir(parents=True)
+    named = {
+        b"/\\xff.dat": b"literal",
+        b"/\xff.dat": b"byte",
+        b"/sub\\D.dat": b"backslash",
+        b"/sub/D.dat": b"folder",
+    }
+    for name, data in named.items():
+        with open(m + name, "wb") as fh:
+            fh.write(data)
+    batch, out, result = _audited_mirax(tmp_path, ini, "--no-cache")
+    parts = {f.path for f in result.batch.files if f.role == "slide_part"}
+    assert {"m/\\x5cxff.dat", "m/\\xff.dat", "m/sub\\x5cD.dat"} <= parts
+    assert refusal(result, out / "results.json", batch, load_profile(None)) is None
+    got = runner.invoke(app, ["verify", str(out), "--batch", str(batch)])
+    assert got.exit_code == 0, got.output
+    for name in (b"/\\xff.dat", b"/\xff.dat", b"/sub\\D.dat"):
+        with open(m + name, "wb") as fh:
+            fh.write(b"changed!!")
+        assert refusal(result, out / "results.json", batch, load_profile(None)) is not None
+        got = runner.invoke(app, ["verify", str(out), "--batch", str(batch)])
+        assert got.exit_code == 1, got.output
+        with open(m + name, "wb") as fh:
+            fh.write(named[name])
+
+
 MIRAX_1_14 = Path(__file__).parent / "fixtures" / "mirax-1.14" / "results.json"
 """results.json written by dqm at 554a3a4 (results 1.14, before the files besides a slide were
 fingerprinted) of ``tests.test_cache_certify._mirax``'s batch: ``dqm audit BATCH --stages syntactic
