@@ -40,6 +40,9 @@ from dqm.pixels.masks import shifted
 from dqm.profile import Profile, load_profile
 
 REPORT = "corruption.csv"
+MANIFEST = "manifest.csv"
+MAX_MANIFEST_BYTES = 256 * 1024 * 1024
+"""A manifest larger than this is refused (a link to ``/dev/zero`` would be read for ever)."""
 NATIVE_KINDS = ("class", "shift")
 MASK_KINDS = ("shift", "erode", "swap")
 
@@ -120,6 +123,67 @@ def _own_file(dst: Path, rel: str) -> Path | None:
         if path.is_file() and not path.is_symlink() and inside.as_posix() == Path(rel).as_posix()
         else None
     )
+
+
+def _source_manifest(src: Path) -> bytes:
+    """The bytes of ``src/manifest.csv``, when it is a regular file of the batch (or a link to
+    one inside it) of at most :data:`MAX_MANIFEST_BYTES`; else ValueError. The copy's manifest is
+    written from these, as a file of its own: a link copied as a link led the rewrite back into
+    the source batch, and one to ``/dev/zero`` was read without end."""
+    path = src / MANIFEST
+    try:
+        real = path.resolve(strict=True)
+        real.relative_to(src.resolve())
+        if not stat.S_ISREG(real.stat().st_mode):
+            raise ValueError
+        with real.open("rb") as fh:
+            data = fh.read(MAX_MANIFEST_BYTES + 1)
+    except (OSError, RuntimeError, ValueError) as exc:
+        raise ValueError(f"{path} must be a regular file inside the batch {src}") from exc
+    if len(data) > MAX_MANIFEST_BYTES:
+        raise ValueError(f"{path} is larger than {MAX_MANIFEST_BYTES} bytes")
+    return data
+
+
+def _replace(path: Path, data: bytes) -> None:
+    """Write ``path`` through a temporary file and :func:`os.replace`: a link at ``path`` is
+    replaced, never written through (to the source batch's file, or any other)."""
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _relink(src: Path, dst: Path) -> None:
+    """Point the copy's relative links that leave the batch where they pointed from the source:
+    ``images -> ../store`` copied as it is leads to ``DST/../store``. A link whose target lies
+    inside the batch leads to the copy's own file, relatively (``../../batch/x``, which leaves
+    and comes back, to the copy's ``x``); one outside it becomes an absolute link to the
+    resolved target."""
+    source, copy = src.resolve(), dst.resolve()
+    for folder, dirs, files in os.walk(copy):
+        for name in dirs + files:
+            link = Path(folder) / name
+            if not link.is_symlink():
+                continue
+            target = os.readlink(link)
+            if os.path.isabs(target):
+                continue
+            try:
+                resolved = (source / link.parent.relative_to(copy) / target).resolve()
+            except (OSError, RuntimeError):  # a loop: left as it is (it leads nowhere either way)
+                continue
+            if resolved == source or source in resolved.parents:
+                new = os.path.relpath(copy / resolved.relative_to(source), link.parent)
+            else:
+                new = str(resolved)
+            link.unlink()
+            os.symlink(new, link)
 
 
 def _load_mask(path: Path) -> tuple[np.ndarray, str | None] | None:
@@ -242,21 +306,26 @@ def corrupt_batch(
     if copy == source or source in copy.parents or copy in source.parents:
         # with force, the source itself (or a folder holding it) was removed first
         raise ValueError(f"the copy {dst} must lie outside the source batch {src}, and not hold it")
+    manifest_bytes = _source_manifest(src)
     if dst.exists() or dst.is_symlink():
         if not force:
             raise FileExistsError(f"{dst} exists (use force to replace it)")
-        shutil.rmtree(dst)
+        if dst.is_symlink() or not dst.is_dir():  # a link (dangling or not) is removed, not followed
+            dst.unlink()
+        else:
+            shutil.rmtree(dst)
     # links are copied as links (a link to /dev/zero was read for ever, one to a file outside the
     # batch copied that file in), FIFOs, sockets and devices are left out
     shutil.copytree(src, dst, symlinks=True, ignore=_special)
+    _relink(src, dst)
+    manifest = dst / MANIFEST
+    _replace(manifest, manifest_bytes)
     profile = profile or load_profile()
     classes = list(profile.class_ids)
     rng = np.random.default_rng(seed)
-    manifest = dst / "manifest.csv"
-    with manifest.open(encoding="utf-8-sig", newline="") as fh:
-        reader = csv.DictReader(fh)
-        header = list(reader.fieldnames or [])
-        rows = list(reader)
+    reader = csv.DictReader(io.StringIO(manifest_bytes.decode("utf-8-sig"), newline=""))
+    header = list(reader.fieldnames or [])
+    rows = list(reader)
     docs: dict[int, tuple[Path, dict[str, Any]]] = {}
     masks: dict[int, Path] = {}
     for i, row in enumerate(rows):
@@ -316,11 +385,12 @@ def corrupt_batch(
     writer = csv.DictWriter(out, fieldnames=header, lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
-    manifest.write_text(out.getvalue(), encoding="utf-8")
-    with (dst / REPORT).open("w", encoding="utf-8", newline="") as fh:
-        w = csv.writer(fh, lineterminator="\n")
-        w.writerow(["slide_id", "kind", "detail"])
-        w.writerows((c.slide_id, c.kind, c.detail) for c in sorted(done, key=lambda c: c.slide_id))
+    _replace(manifest, out.getvalue().encode("utf-8"))
+    report = io.StringIO()
+    w = csv.writer(report, lineterminator="\n")
+    w.writerow(["slide_id", "kind", "detail"])
+    w.writerows((c.slide_id, c.kind, c.detail) for c in sorted(done, key=lambda c: c.slide_id))
+    _replace(dst / REPORT, report.getvalue().encode("utf-8"))
     return sorted(done, key=lambda c: c.slide_id)
 
 

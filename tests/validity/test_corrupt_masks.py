@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import csv
 import io
+import os
+import resource
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -191,10 +194,23 @@ def test_the_copy_is_never_the_source_nor_inside_it_nor_around_it(mask_batch: Pa
     assert _tree(mask_batch) == before
 
 
+@pytest.fixture
+def small_files() -> Iterator[None]:
+    """Files written by the test stop at 50 MB (RLIMIT_FSIZE; Python ignores SIGXFSZ, so a write
+    past it raises OSError): a regression that copies ``/dev/zero`` by content cannot fill the disk."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    limit = 50_000_000 if hard == resource.RLIM_INFINITY else min(hard, 50_000_000)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+
+
+@pytest.mark.usefixtures("small_files")
 def test_links_and_special_files_are_not_followed_into_the_copy(mask_batch: Path, tmp_path: Path) -> None:
     # a link to /dev/zero was copied by reading it (for ever), a FIFO stopped the copy with
     # shutil.Error, and a link to a file outside the batch copied that file's content in
-    import os
 
     secret = tmp_path / "secret.png"
     secret.write_bytes((mask_batch / "masks" / "img2.png").read_bytes())
@@ -228,3 +244,80 @@ def test_a_mask_that_cannot_be_decoded_is_left_as_it_is(mask_batch: Path, tmp_pa
     done = corrupt_batch(mask_batch, tmp_path / "copy", fraction=1.0, seed=3, kinds=("shift", "erode"))
     assert {c.slide_id for c in done} == {f"img{k}" for k in range(2, 6)}
     assert (tmp_path / "copy" / "masks" / "img1.png").read_bytes() == bomb
+
+
+@pytest.mark.usefixtures("small_files")
+def test_linked_manifest_and_report_are_replaced_in_the_copy_not_written_through(
+    mask_batch: Path, tmp_path: Path
+) -> None:
+    # manifest.csv and corruption.csv, copied as links, were written through: the source batch's
+    # manifest (linked inside the batch) rewritten, a file outside the batch overwritten
+    (mask_batch / "meta").mkdir()
+    (mask_batch / "manifest.csv").rename(mask_batch / "meta" / "manifest.csv")
+    os.symlink(mask_batch / "meta" / "manifest.csv", mask_batch / "manifest.csv")
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious\n")
+    os.symlink(victim, mask_batch / REPORT)
+    before = _tree(mask_batch)
+    done = corrupt_batch(mask_batch, tmp_path / "copy", fraction=1.0, seed=3, kinds=("shift", "erode"))
+    assert done and _tree(mask_batch) == before and victim.read_text() == "precious\n"
+    copy = tmp_path / "copy"
+    for name in ("manifest.csv", REPORT):
+        assert (copy / name).is_file() and not (copy / name).is_symlink()
+    assert "slide_id,kind,detail" in (copy / REPORT).read_text()
+
+
+@pytest.mark.parametrize("kind", ["dev-zero", "outside", "folder", "missing", "too-large"])
+@pytest.mark.usefixtures("small_files")
+def test_a_manifest_that_is_no_bounded_regular_file_of_the_batch_is_refused(
+    mask_batch: Path, tmp_path: Path, kind: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a manifest linked to /dev/zero was read into memory without end (MemoryError at 1.5 GB)
+    from dqm.validity import corrupt
+
+    manifest = mask_batch / "manifest.csv"
+    if kind == "too-large":
+        monkeypatch.setattr(corrupt, "MAX_MANIFEST_BYTES", 16)
+    else:
+        outside = tmp_path / "outside.csv"
+        outside.write_bytes(manifest.read_bytes())
+        manifest.unlink()
+        if kind == "folder":
+            manifest.mkdir()
+        elif kind != "missing":
+            os.symlink("/dev/zero" if kind == "dev-zero" else outside, manifest)
+    why = "larger than 16 bytes" if kind == "too-large" else "must be a regular file inside the batch"
+    with pytest.raises(ValueError, match=why):
+        corrupt_batch(mask_batch, tmp_path / "copy", fraction=1.0, kinds=("shift",))
+    assert not (tmp_path / "copy").exists()
+
+
+def test_relative_links_that_leave_the_batch_still_lead_there_from_the_copy(tmp_path: Path) -> None:
+    # images -> ../store was copied as it is: DST/../store, where there are no slides
+    store, root = tmp_path / "store", tmp_path / "batch"
+    store.mkdir()
+    (root / "masks").mkdir(parents=True)
+    Image.fromarray(np.full((48, 64, 3), 200, np.uint8)).save(store / "img0.png")
+    Image.fromarray(_disc_mask(48, 64, 20, 20, 9)).save(root / "masks" / "img0.png")
+    os.symlink("../store", root / "images")
+    os.symlink("img0.png", root / "masks" / "same.png")  # stays inside: kept relative
+    os.symlink("../../batch/masks/img0.png", root / "masks" / "round.png")  # leaves and comes back
+    (root / "manifest.csv").write_text(
+        "slide_id,image_path,annotation_path\nimg0,images/img0.png,masks/img0.png\n"
+    )
+    (tmp_path / "out").mkdir()
+    copy = tmp_path / "out" / "copy"
+    corrupt_batch(root, copy, fraction=1.0, seed=3, kinds=("shift",))
+    assert (copy / "images" / "img0.png").read_bytes() == (store / "img0.png").read_bytes()
+    assert os.readlink(copy / "images") == str(store.resolve())
+    assert os.readlink(copy / "masks" / "same.png") == "img0.png"
+    assert os.readlink(copy / "masks" / "round.png") == "img0.png"  # the copy's own, not the source's
+    assert (copy / "masks" / "round.png").read_bytes() == (copy / "masks" / "img0.png").read_bytes()
+
+
+def test_force_replaces_a_destination_that_is_a_dangling_link(mask_batch: Path, tmp_path: Path) -> None:
+    # shutil.rmtree on a dangling link raised FileNotFoundError
+    os.symlink(tmp_path / "gone", tmp_path / "copy")
+    corrupt_batch(mask_batch, tmp_path / "copy", fraction=1.0, seed=3, kinds=("shift",), force=True)
+    assert (tmp_path / "copy").is_dir() and not (tmp_path / "copy").is_symlink()
+    assert not (tmp_path / "gone").exists()
