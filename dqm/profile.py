@@ -364,9 +364,17 @@ def load_yaml(text: str) -> Any:
         raise yaml.YAMLError("the YAML is nested too deeply") from None
 
 
-def model_from_yaml(text: str, origin: str, model: type[_M], error: type[Exception], what: str) -> _M:
-    """``model`` validated from YAML ``text``, with ``sha256`` of the text set; ``error`` lists
-    every problem and where it is (``origin``: the file or built-in name)."""
+def model_from_yaml(
+    text: str,
+    origin: str,
+    model: type[_M],
+    error: type[Exception],
+    what: str,
+    context: dict[str, Any] | None = None,
+) -> _M:
+    """``model`` validated from YAML ``text`` (pydantic validation ``context``), with ``sha256``
+    of the text set; ``error`` lists every problem and where it is (``origin``: the file or
+    built-in name)."""
     try:
         data = load_yaml(text)
     except yaml.YAMLError as exc:
@@ -382,7 +390,7 @@ def model_from_yaml(text: str, origin: str, model: type[_M], error: type[Excepti
         )
     data["sha256"] = hashlib.sha256(text.encode("utf-8")).hexdigest()
     try:
-        return model.model_validate(data)
+        return model.model_validate(data, context=context)
     except ValidationError as exc:
         lines = [f"  {'.'.join(str(p) for p in e['loc']) or '(top)'}: {e['msg']}" for e in exc.errors()]
         raise error(

@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, model_validator
+from pydantic_core import PydanticCustomError
 
 from dqm.i18n import N_, msg
 from dqm.profile import model_from_yaml
@@ -30,16 +31,50 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
 
+PROFILE_FILE = "validity profile file"
+"""Validation context key set by :func:`load_validity_profile`: the bounds below (:func:`_within`)
+apply to a profile a run is about to use, not to one stored in a result (``results.json``,
+``--baseline``): a run of the base, before the bounds, must still load and report."""
+
+
+def _from_file(info: ValidationInfo) -> bool:
+    return bool(info.context and info.context.get(PROFILE_FILE))
+
+
+def _within(lo: float | None = None, hi: float | None = None, *, longest: int | None = None) -> Any:
+    """A bound checked only when a profile file is loaded (:data:`PROFILE_FILE`), with pydantic's
+    own messages: between ``lo`` and ``hi``, or at most ``longest`` items."""
+
+    def check(value: Any, info: ValidationInfo) -> Any:
+        if not _from_file(info):
+            return value
+        if longest is not None and len(value) > longest:
+            raise PydanticCustomError(
+                "too_long", "Tuple should have at most {max_length} items", {"max_length": longest}
+            )
+        if lo is not None and value < lo:
+            raise PydanticCustomError(
+                "greater_than_equal", "Input should be greater than or equal to {ge}", {"ge": lo}
+            )
+        if hi is not None and value > hi:
+            raise PydanticCustomError(
+                "less_than_equal", "Input should be less than or equal to {le}", {"le": hi}
+            )
+        return value
+
+    return AfterValidator(check)
+
+
 MAX_SEED = 2**32 - 1
 """Seeds are numpy seeds (no negative one) that torch takes too, times 1000 plus the epoch
 (:func:`dqm.validity.train.train_fold`), within 64 bits."""
-Share = Annotated[float, Field(ge=0, le=1)]
+Share = Annotated[float, _within(0, 1)]
 """A Dice target: a fraction."""
-Width = Annotated[int, Field(ge=1, le=4096)]
+Width = Annotated[int, _within(1, 4096)]
 """A layer's channels (features): a network of 100,000-channel layers would not fit in memory."""
-Stride = Annotated[int, Field(ge=1, le=16)]
+Stride = Annotated[int, _within(1, 16)]
 """A downsampling stride: a stride of 0 divides the tile by zero, a negative one is no stride."""
-Blocks = Annotated[int, Field(ge=1, le=64)]
+Blocks = Annotated[int, _within(1, 64)]
 """Residual blocks at one resolution of a SegResNet."""
 
 
@@ -47,9 +82,9 @@ class UNetConfig(_Frozen):
     """MONAI ``UNet`` (residual units, strided convolutions)."""
 
     kind: Literal["UNet"] = "UNet"
-    channels: tuple[Width, ...] = Field((16, 32, 64, 128), max_length=12)
-    strides: tuple[Stride, ...] = Field((2, 2, 2), max_length=11)
-    res_units: int = Field(1, ge=0, le=16)
+    channels: Annotated[tuple[Width, ...], _within(longest=12)] = (16, 32, 64, 128)
+    strides: Annotated[tuple[Stride, ...], _within(longest=11)] = (2, 2, 2)
+    res_units: Annotated[int, _within(hi=16)] = Field(1, ge=0)
     dropout: float = Field(0.0, ge=0, lt=1)
 
     @model_validator(mode="after")
@@ -71,9 +106,9 @@ class SegResNetConfig(_Frozen):
     """MONAI ``SegResNet``."""
 
     kind: Literal["SegResNet"] = "SegResNet"
-    init_filters: int = Field(16, ge=1, le=512)
-    blocks_down: tuple[Blocks, ...] = Field((1, 2, 2, 4), min_length=1, max_length=12)
-    blocks_up: tuple[Blocks, ...] = Field((1, 1, 1), max_length=11)
+    init_filters: Annotated[int, _within(hi=512)] = Field(16, ge=1)
+    blocks_down: Annotated[tuple[Blocks, ...], _within(longest=12)] = Field((1, 2, 2, 4), min_length=1)
+    blocks_up: Annotated[tuple[Blocks, ...], _within(longest=11)] = (1, 1, 1)
     dropout: float = Field(0.0, ge=0, lt=1)
 
     @model_validator(mode="after")
@@ -93,9 +128,9 @@ NetworkConfig = Annotated[UNetConfig | BasicUNetConfig | SegResNetConfig, Field(
 class TrainingConfig(_Frozen):
     """The optimisation: fixed epochs of class-balanced tiles, AdamW, cosine learning rate."""
 
-    epochs: int = Field(10, ge=1, le=10_000)
-    tiles_per_epoch: int = Field(512, ge=1, le=1_000_000)
-    batch_size: int = Field(16, ge=1, le=65_536)
+    epochs: Annotated[int, _within(hi=10_000)] = Field(10, ge=1)
+    tiles_per_epoch: Annotated[int, _within(hi=1_000_000)] = Field(512, ge=1)
+    batch_size: Annotated[int, _within(hi=65_536)] = Field(16, ge=1)
     learning_rate: float = Field(2e-3, gt=0)
     weight_decay: float = Field(1e-4, ge=0)
     lambda_dice: float = Field(1.0, ge=0)
@@ -104,12 +139,12 @@ class TrainingConfig(_Frozen):
     """Share of tiles centred on lesion-free tissue; the rest is spread evenly over the classes."""
     amp: bool = True
     """Mixed precision (bfloat16 autocast) on CUDA; ignored on CPU."""
-    loader_workers: int = Field(0, ge=0, le=256)
+    loader_workers: Annotated[int, _within(hi=256)] = Field(0, ge=0)
     """DataLoader worker processes (0: tiles are read in the training process)."""
-    cpu_threads: int = Field(0, ge=0, le=1024)
+    cpu_threads: Annotated[int, _within(hi=1024)] = Field(0, ge=0)
     """torch threads on CPU (0: one per available core). Runs are bit-reproducible for a given
     thread count; on a machine shared with other jobs, 1 avoids thread contention stalls."""
-    processes: int = Field(1, ge=1, le=256)
+    processes: Annotated[int, _within(hi=256)] = Field(1, ge=1)
     """Training processes (torch DistributedDataParallel, started by dqm): each trains on its share
     of every epoch's tiles with ``batch_size / processes`` tiles per step and the gradients are
     averaged, so a step still sees ``batch_size`` tiles. On CUDA one GPU per process (NCCL), on
@@ -120,8 +155,8 @@ class TrainingConfig(_Frozen):
     """Largest per-channel intensity shift (fraction of the range), a mild stain variation."""
 
     @model_validator(mode="after")
-    def _some_loss(self) -> TrainingConfig:
-        if self.lambda_dice == 0 and self.lambda_ce == 0:
+    def _some_loss(self, info: ValidationInfo) -> TrainingConfig:
+        if _from_file(info) and self.lambda_dice == 0 and self.lambda_ce == 0:
             raise ValueError("lambda_dice and lambda_ce are both 0: the loss would be 0 and nothing learnt")
         return self
 
@@ -136,7 +171,7 @@ class SplitConfig(_Frozen):
     ``test_values`` (a published train/test split, so Dice can stand beside published figures)."""
     test_fraction: float = Field(0.3, gt=0, lt=1)
     """``holdout`` only: about this share of the patients of each class is held out."""
-    folds: int = Field(5, ge=2, le=1000)
+    folds: Annotated[int, _within(hi=1000)] = Field(5, ge=2)
     """``kfold`` only."""
     column: str = "split"
     """``column`` only: the clinical field (manifest column) that names each slide's split."""
@@ -165,14 +200,14 @@ class EvaluationConfig(_Frozen):
     slide, so a class predicted on a slide annotated without it costs that class), ``per_slide``
     (mean slide Dice over the slides annotated with the class: every slide weighs the same, a
     small lesion as much as a large one, but such false positives are not seen) or ``both``."""
-    bootstrap: int = Field(2000, ge=0, le=100_000)
+    bootstrap: Annotated[int, _within(hi=100_000)] = Field(2000, ge=0)
     confidence: float = Field(0.95, gt=0, lt=1)
     overlap: float = Field(0.25, ge=0, lt=1)
     """Sliding-window overlap between neighbouring windows."""
-    sw_batch_size: int = Field(8, ge=1, le=4096)
-    block: int = Field(2048, ge=64, le=65_536)
+    sw_batch_size: Annotated[int, _within(hi=4096)] = Field(8, ge=1)
+    block: Annotated[int, _within(hi=65_536)] = Field(2048, ge=64)
     """Slides larger than this (working-resolution pixels) are predicted block by block."""
-    overlays: int = Field(3, ge=0, le=100)
+    overlays: Annotated[int, _within(hi=100)] = Field(3, ge=0)
     """Best and worst slides shown as overlays in the report (each)."""
 
     @model_validator(mode="after")
@@ -188,7 +223,7 @@ class SuspiciousConfig(_Frozen):
 
     threshold: float = Field(0.5, ge=0, le=1)
     """A slide whose score (1 - lesion Dice against its annotation) reaches this is listed."""
-    top: int = Field(20, ge=0, le=100_000)
+    top: Annotated[int, _within(hi=100_000)] = Field(20, ge=0)
     """At most this many slides are listed (highest scores first)."""
 
 
@@ -197,15 +232,15 @@ class ValidityProfile(_Frozen):
 
     name: str
     description: str = ""
-    seed: int = Field(0, ge=0, le=MAX_SEED)
+    seed: Annotated[int, _within(0, MAX_SEED)] = 0
     device: Literal["auto", "cpu", "cuda"] = "auto"
     resolution_um: float = Field(2.0, gt=0)
     """Working resolution in micrometres per pixel (the pyramid level at or below is read and resized)."""
-    tile: int = Field(128, ge=16, le=4096)
+    tile: Annotated[int, _within(hi=4096)] = Field(128, ge=16)
     """Training tile and sliding-window side, working-resolution pixels."""
-    index_factor: int = Field(4, ge=1, le=4096)
+    index_factor: Annotated[int, _within(hi=4096)] = Field(4, ge=1)
     """Tile centres are drawn on a grid this many working pixels wide (tissue and class maps)."""
-    max_slide_pixels: int = Field(400_000_000, ge=1, le=2**32)
+    max_slide_pixels: Annotated[int, _within(hi=2**32)] = Field(400_000_000, ge=1)
     """Slides larger than this at the working resolution are left out (stated in the result)."""
     network: NetworkConfig = UNetConfig()
     training: TrainingConfig = TrainingConfig()
@@ -276,4 +311,11 @@ def load_validity_profile(source: str | Path = "smoke") -> ValidityProfile:
         With every problem found and where it is.
     """
     text, origin = _read(source)
-    return model_from_yaml(text, origin, ValidityProfile, ValidityProfileError, N_("validity profile"))
+    return model_from_yaml(
+        text,
+        origin,
+        ValidityProfile,
+        ValidityProfileError,
+        N_("validity profile"),
+        context={PROFILE_FILE: True},
+    )

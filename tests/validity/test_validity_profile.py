@@ -158,3 +158,36 @@ def test_targets_must_name_classes_of_the_dataset_profile(tmp_path: Path) -> Non
         ValidityProfileError, match=r"names mn, not a class of the dataset profile \(MN, MM\)"
     ):
         prof.check_classes(["MN", "MM"])
+
+
+def test_a_stored_profile_beyond_the_new_bounds_still_loads_and_reports(tmp_path: Path) -> None:
+    # results-1.1.json with seed 2**33, max_slide_pixels 5e9 and lambda_dice = lambda_ce = 0 (a
+    # run the dqm before the bounds made): report, diff and --baseline refused it (exit 2); the
+    # bounds are for a profile file a run is about to use, not for a result's record of one
+    from typer.testing import CliRunner
+
+    from dqm.cli import app
+    from dqm.results import QualityResult
+
+    fixtures = Path(__file__).parents[1] / "fixtures" / "results"
+    stored = fixtures / "unbounded-validity-1.1.json"
+    result = QualityResult.load(stored)
+    assert result.validity is not None
+    prof = result.validity.profile
+    assert (prof.seed, prof.max_slide_pixels, prof.training.lambda_dice) == (2**33, 5_000_000_000, 0)
+    runner = CliRunner()
+    res = runner.invoke(app, ["report", str(stored), "-o", str(tmp_path / "report.html")])
+    assert res.exit_code == 0, res.output
+    res = runner.invoke(
+        app, ["diff", str(fixtures / "results-1.1.json"), str(stored), "--format", "markdown"]
+    )
+    assert res.exit_code == 0, res.output
+    text = prof.model_dump_json(exclude={"sha256"})
+    (tmp_path / "p.yaml").write_text(text)  # the same settings as a profile file: refused
+    with pytest.raises(ValidityProfileError) as err:
+        load_validity_profile(tmp_path / "p.yaml")
+    assert (
+        "seed" in str(err.value)
+        and "max_slide_pixels" in str(err.value)
+        and "nothing learnt" in str(err.value)
+    )
