@@ -3,6 +3,7 @@ networks, block-wise prediction, oversized slides, the progress bars."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +14,7 @@ from dqm.profile import Profile
 from dqm.raster import rasterise
 from dqm.runner import Run
 from dqm.validity.data import SlideReader, SlideRecord
-from dqm.validity.run import ValidityOptions, decide, score_slide, validity_stage
+from dqm.validity.run import ValidityOptions, checkpoint_files, decide, score_slide, validity_stage
 from dqm.validity.settings import BasicUNetConfig, SegResNetConfig, ValidityProfile
 
 
@@ -240,3 +241,16 @@ def test_each_fold_has_its_own_checkpoint_whatever_its_institutions_are_called(
         assert [p.fold for p in v.curve].count(fold.name) == 1
     again = validity_stage(run, None, ValidityOptions(prof, tmp_path / "out", resume=True))
     assert again.training_tiles == 0  # every fold reloaded, none refused or retrained
+
+
+def test_unique_fold_names_keep_their_checkpoint_names() -> None:
+    # checkpoints of runs before the hashed names (holdout.pt, fold-1-5.pt) are still found by
+    # --resume; only names that would collide, or have no letter or digit, carry a hash
+    assert checkpoint_files(["holdout"]) == ["holdout.pt"]
+    assert checkpoint_files([f"fold {k}/5" for k in (1, 2)]) == ["fold-1-5.pt", "fold-2-5.pt"]
+    assert checkpoint_files(["institution Seoul-A", "institution Busan B"]) == [
+        "institution-seoul-a.pt",
+        "institution-busan-b.pt",
+    ]
+    clash = checkpoint_files(["a b", "a-b"])
+    assert len(set(clash)) == 2 and all(re.fullmatch(r"a-b-[0-9a-f]{12}\.pt", f) for f in clash)
