@@ -407,17 +407,20 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--profile", type=Path, help="dataset profile (classes); default: the built-in one")
     parser.add_argument("--force", action="store_true")
     args = parser.parse_args(argv)
-    done = corrupt_batch(
-        args.src,
-        args.dst,
-        args.fraction,
-        args.seed,
-        tuple(k.strip() for k in args.kinds.split(",") if k.strip()),
-        args.shift,
-        profile=load_profile(args.profile) if args.profile else None,
-        force=args.force,
-        erode=args.erode,
-    )
+    try:
+        done = corrupt_batch(
+            args.src,
+            args.dst,
+            args.fraction,
+            args.seed,
+            tuple(k.strip() for k in args.kinds.split(",") if k.strip()),
+            args.shift,
+            profile=load_profile(args.profile) if args.profile else None,
+            force=args.force,
+            erode=args.erode,
+        )
+    except (ValueError, FileExistsError) as exc:  # a refused source or copy: its reason, exit code 2
+        parser.error(str(exc))
     print(f"corrupted {len(done)} slides; see {args.dst / REPORT}")
 
 

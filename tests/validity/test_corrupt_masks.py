@@ -321,3 +321,17 @@ def test_force_replaces_a_destination_that_is_a_dangling_link(mask_batch: Path, 
     corrupt_batch(mask_batch, tmp_path / "copy", fraction=1.0, seed=3, kinds=("shift",), force=True)
     assert (tmp_path / "copy").is_dir() and not (tmp_path / "copy").is_symlink()
     assert not (tmp_path / "gone").exists()
+
+
+def test_the_command_refuses_a_linked_manifest_with_its_reason(
+    mask_batch: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from dqm.validity.corrupt import main
+
+    outside = tmp_path / "outside.csv"
+    (mask_batch / "manifest.csv").rename(outside)  # a link out of the batch: refused like /dev/zero
+    os.symlink(outside, mask_batch / "manifest.csv")
+    with pytest.raises(SystemExit) as exc:
+        main([str(mask_batch), str(tmp_path / "copy")])
+    assert exc.value.code == 2
+    assert "must be a regular file inside the batch" in capsys.readouterr().err
