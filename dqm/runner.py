@@ -1059,7 +1059,7 @@ def crowded_slides(root: Path, items: Sequence[Item], records: ItemRecords, keye
 def crowded_message(n: int) -> Message:
     """The warning of a run with ``n`` slides :func:`crowded_slides` names."""
     return msg(
-        "{n} slides name more than {limit:,} files that OpenSlide opens besides them: past "
+        "{n} slide(s) name more than {limit:,} files that OpenSlide opens besides them: past "
         "{limit:,}, a file is known by its size, times and inode alone (its ends are not read "
         "into the result cache's key, --certify does not hash it, the --results fingerprint "
         "leaves it out)",

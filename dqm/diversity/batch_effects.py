@@ -414,8 +414,15 @@ def _site_prediction(
     x, owners, pooled = _features(table, names, idx)
     notes = [
         msg(
-            "{label}: {categories} categories, {own} with a column of their own, {hashed} sharing "
-            "{buckets} columns by a digest of their names, {rare} of one slide sharing one column",
+            N_(
+                "{label}: {categories} categories, {own} with a column of their own, {hashed} sharing "
+                "{buckets} columns by a digest of their names, {rare} of one slide sharing one column"
+            )
+            if q.hashed
+            else N_(
+                "{label}: {categories} categories, {own} with a column of their own, {rare} of one "
+                "slide sharing one column"
+            ),
             label=table.variables[name].label,
             categories=q.categories,
             own=q.own,
