@@ -75,7 +75,7 @@ import h11
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from dqm.i18n import msg
+from dqm.i18n import N_, msg
 from dqm.semantic.server.auth import sign_in_key
 
 try:
@@ -265,26 +265,25 @@ class Handshakes:
     def _log(self) -> None:
         now = time.monotonic()
         if now - self.logged >= LOG_EVERY:
-            said = (
-                msg(
+            template = (
+                N_(
                     "ended {dropped} TLS handshake(s) unfinished the longest, past {at_once} unfinished "
-                    "in all, and closed {n} new connection(s) while {closing} of those were closing",
-                    dropped=self.dropped,
-                    at_once=self.at_once,
-                    n=self.refused,
-                    closing=self.closing_at_once,
+                    "in all, and closed {n} new connection(s) while {closing} of those were closing"
                 )
                 if self.per_client is None
-                else msg(
+                else N_(
                     "ended {dropped} TLS handshake(s) unfinished the longest, past {at_once} unfinished "
                     "in all, and closed {n} new connection(s) past {bound} unfinished from one address "
-                    "or while {closing} of those were closing",
-                    dropped=self.dropped,
-                    at_once=self.at_once,
-                    n=self.refused,
-                    bound=self.per_client,
-                    closing=self.closing_at_once,
+                    "or while {closing} of those were closing"
                 )
+            )
+            said = msg(
+                template,
+                dropped=self.dropped,
+                at_once=self.at_once,
+                n=self.refused,
+                bound=self.per_client,
+                closing=self.closing_at_once,
             )
             logging.getLogger("uvicorn.error").warning(said)
             self.refused, self.dropped, self.logged = 0, 0, now
