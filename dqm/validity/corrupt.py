@@ -36,6 +36,7 @@ from typing import Any
 
 import numpy as np
 
+from dqm.output import write_file
 from dqm.pixels.masks import shifted
 from dqm.profile import Profile, load_profile
 
@@ -143,20 +144,6 @@ def _source_manifest(src: Path) -> bytes:
     if len(data) > MAX_MANIFEST_BYTES:
         raise ValueError(f"{path} is larger than {MAX_MANIFEST_BYTES} bytes")
     return data
-
-
-def _replace(path: Path, data: bytes) -> None:
-    """Write ``path`` through a temporary file and :func:`os.replace`: a link at ``path`` is
-    replaced, never written through (to the source batch's file, or any other)."""
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 def _relink(src: Path, dst: Path) -> None:
@@ -319,7 +306,7 @@ def corrupt_batch(
     shutil.copytree(src, dst, symlinks=True, ignore=_special)
     _relink(src, dst)
     manifest = dst / MANIFEST
-    _replace(manifest, manifest_bytes)
+    write_file(manifest, manifest_bytes, binary=True)  # a link there is replaced, never written through
     profile = profile or load_profile()
     classes = list(profile.class_ids)
     rng = np.random.default_rng(seed)
@@ -385,12 +372,12 @@ def corrupt_batch(
     writer = csv.DictWriter(out, fieldnames=header, lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
-    _replace(manifest, out.getvalue().encode("utf-8"))
+    write_file(manifest, out.getvalue().encode("utf-8"), binary=True)
     report = io.StringIO()
     w = csv.writer(report, lineterminator="\n")
     w.writerow(["slide_id", "kind", "detail"])
     w.writerows((c.slide_id, c.kind, c.detail) for c in sorted(done, key=lambda c: c.slide_id))
-    _replace(dst / REPORT, report.getvalue().encode("utf-8"))
+    write_file(dst / REPORT, report.getvalue().encode("utf-8"), binary=True)
     return sorted(done, key=lambda c: c.slide_id)
 
 
