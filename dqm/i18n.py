@@ -7,7 +7,12 @@ A text is written in English as its msgid, its variable parts as named placehold
 string has one) that also carries the template and its parameters. A finding stores both
 (``Finding.message`` in English for every reader of results.json; ``template`` and ``params``), and
 each output renders it in its language (:func:`render`), where the run's mask also applies.
-:func:`N_` marks a msgid that is translated later (a table of labels). A parameter whose name
+:func:`N_` marks a msgid that is translated later (a table of labels).
+A short word with two meanings (``normal``: an interval's normal approximation, ISO 2859-1's
+normal inspection) is given a **context**, gettext's ``msgctxt``: :func:`pmsg`, :func:`NP_` and
+:func:`pgettext` take it first, the ``.po`` entry carries it (``msgctxt "inspection severity"``)
+and each meaning has its own translation; the same msgid without a context is another entry. The
+context is a string literal where the msgid is marked (Babel's extractor reads no other). A parameter whose name
 starts with ``_`` holds such a msgid (a part chosen from a fixed set: ``{_why}``, ``{_where}``):
 it is translated with the message and filled from the message's other parameters; every other
 parameter is a value, shown as it is.
@@ -33,26 +38,33 @@ DOMAIN = "dqm"
 
 Param = str | int | float | None
 
+CONTEXT = "\x04"
+"""Between a context and its msgid in a catalogue's key (gettext's own convention, as in a ``.mo``):
+``"inspection severity\x04normal"``. No text dqm translates holds it."""
+
 
 class Message(str):
     """A text in English that remembers its msgid (``template``) and ``params``."""
 
     template: str
     params: dict[str, Param]
+    context: str | None
+    """The msgid's context (:func:`pmsg`); None for most."""
 
-    def __new__(cls, template: str, params: Mapping[str, object]) -> Message:
+    def __new__(cls, template: str, params: Mapping[str, object], context: str | None = None) -> Message:
         plain = {k: _plain(v) for k, v in params.items()}
         self = super().__new__(cls, _format(template, _parts(plain, "en")))
         self.template = template
         self.params = plain
+        self.context = context
         return self
 
     def __reduce__(self) -> tuple[Any, ...]:  # a worker process sends findings back pickled
-        return (Message, (self.template, self.params))
+        return (Message, (self.template, self.params, self.context))
 
     def rendered(self, lang: str) -> str:
         """This message in ``lang``."""
-        return render(self.template, self.params, lang)
+        return render(self.template, self.params, lang, self.context)
 
 
 def _plain(value: object) -> Param:
@@ -67,8 +79,19 @@ def msg(template: str, /, **params: object) -> Message:
     return Message(template, params)
 
 
+def pmsg(context: str, template: str, /, **params: object) -> Message:
+    """:func:`msg` of the msgid ``template`` in ``context`` (its ``.po`` entry's ``msgctxt``)."""
+    return Message(template, params, context)
+
+
 def N_(template: str) -> str:
     """Marks ``template`` as a msgid for the catalogue; it is translated where it is shown."""
+    return template
+
+
+def NP_(context: str, template: str) -> str:
+    """Marks ``template`` as a msgid in ``context`` for the catalogue (:func:`N_` with a context);
+    it is translated where it is shown, with :func:`pgettext` or ``translated(…, context=…)``."""
     return template
 
 
@@ -94,15 +117,26 @@ def catalogue(lang: str) -> dict[str, str]:
     with catalogue_path(lang).open("rb") as fh:
         cat = read_po(fh, locale=lang, domain=DOMAIN)
     return {
-        str(m.id): str(m.string)
+        key(str(m.id), m.context): str(m.string)
         for m in cat
         if m.id and isinstance(m.id, str) and isinstance(m.string, str) and m.string and not m.fuzzy
     }
 
 
+def key(msgid: str, context: str | None = None) -> str:
+    """The catalogue's key of ``msgid`` in ``context``: the msgid itself without one."""
+    return msgid if context is None else f"{context}{CONTEXT}{msgid}"
+
+
 def gettext(text: str, lang: str) -> str:
     """``text`` (a msgid) in ``lang``; the msgid itself where the catalogue has no translation."""
     return catalogue(lang).get(text, text) if lang != "en" else text
+
+
+def pgettext(context: str, text: str, lang: str) -> str:
+    """``text`` (a msgid) in ``context`` in ``lang``; the msgid itself where the catalogue has no
+    translation in that context (never the translation of another context, nor of none)."""
+    return catalogue(lang).get(key(text, context), text) if lang != "en" else text
 
 
 def placeholders(template: str) -> set[str]:
@@ -133,11 +167,11 @@ def _parts(params: Mapping[str, Param], lang: str) -> Mapping[str, Param]:
     return out
 
 
-def render(template: str, params: Mapping[str, Param], lang: str) -> str:
-    """``template`` translated into ``lang`` and filled from ``params`` (those named ``_…``, msgids
-    themselves, translated too). A translation that does not fit the parameters (a catalogue
-    edited by hand) falls back to English, never raises."""
-    translated = gettext(template, lang)
+def render(template: str, params: Mapping[str, Param], lang: str, context: str | None = None) -> str:
+    """``template`` (in ``context``, when given) translated into ``lang`` and filled from ``params``
+    (those named ``_…``, msgids themselves, translated too). A translation that does not fit the
+    parameters (a catalogue edited by hand) falls back to English, never raises."""
+    translated = gettext(template, lang) if context is None else pgettext(context, template, lang)
     filled = _parts(params, lang)
     try:
         return _format(translated, filled)
@@ -156,6 +190,8 @@ def _readers(lang: str) -> tuple[tuple[tuple[re.Pattern[str], re.Pattern[str]], 
     placeholders, the most literal text first (the most specific reading wins)."""
     out = []
     for msgid, text in catalogue(lang).items():
+        if CONTEXT in msgid:
+            continue  # a word in a context is looked up in it, never read back from a sentence
         parts = list(Formatter().parse(msgid))
         names = [name for _, name, _, _ in parts if name is not None]
         literal = "".join(lit for lit, _, _, _ in parts)
@@ -239,7 +275,7 @@ def _fill_text(template: str, values: Mapping[str, str]) -> str:
 
 
 @lru_cache(maxsize=8192)
-def translated(text: str, lang: str) -> str:
+def translated(text: str, lang: str, context: str | None = None) -> str:
     """An English ``text`` written by dqm, in ``lang``: a msgid → its translation; a sentence
     that one msgid with placeholders renders → that msgid's translation filled with the values
     read back from the English (each value itself translated when it is one); a paragraph, each
@@ -247,9 +283,13 @@ def translated(text: str, lang: str) -> str:
     else (a text of an older dqm, a value from the batch) as it is.
 
     This is how a text stored in results.json as its plain English (a dimension's summary, a
-    test's sentence, a method) reads in the report's language without a second field for it."""
+    test's sentence, a method) reads in the report's language without a second field for it.
+    ``context`` (a value of a known kind: ``"interval method"``, ``"inspection severity"``) is looked
+    up first, so a word with two meanings reads as the one its place in the report has."""
     if lang == "en" or not text:
         return text
+    if context is not None and (own := catalogue(lang).get(key(text, context))) is not None:
+        return own
     one = _translated_one(text, lang)
     if one is not None:
         return one
@@ -273,6 +313,8 @@ def translated(text: str, lang: str) -> str:
 
 def _translated_one(text: str, lang: str) -> str | None:
     """``text`` in ``lang`` when it is one msgid or what one msgid renders, else None."""
+    if CONTEXT in text:
+        return None  # not a text dqm wrote: never a catalogue's key of a word in a context
     exact = catalogue(lang).get(text)
     if exact is not None:
         return exact

@@ -1,7 +1,8 @@
 """The catalogues against the source: which msgids dqm shows and which have no translation.
 
 Extraction is Babel's (``babel.cfg`` at the repository root names the methods: Python and the
-Jinja2 templates; the keywords are ``msg``, ``N_`` and ``_``), over the source packages of a
+Jinja2 templates; the keywords are ``msg``, ``N_`` and ``_``, and ``pmsg`` and ``NP_`` whose first
+argument is the msgid's context, ``msgctxt``), over the source packages of a
 checkout, plus the one-line meaning of every code the checks register (``@check(codes={code:
 meaning})`` in ``validators/``: the report's "Meaning" column translates them, and some are built
 from a table, so they are read from the registry rather than from the source text). ``python -m dqm.i18n_catalogue [LANG]`` prints the msgids of ``LANG`` (default ``ko``)
@@ -16,39 +17,48 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from dqm.i18n import DOMAIN, catalogue, check_language, placeholders
+from dqm.i18n import DOMAIN, catalogue, check_language, key, placeholders
 
 ROOT = Path(__file__).resolve().parents[1]
 """The checkout: ``babel.cfg`` and the source packages."""
 PACKAGES = ("dqm", "validators", "reports")
-KEYWORDS = {"msg": None, "N_": None, "_": None}
+KEYWORDS: dict[str, tuple[int | tuple[int, str], ...] | None] = {
+    "msg": None,
+    "N_": None,
+    "_": None,
+    "pmsg": ((1, "c"), 2),
+    "NP_": ((1, "c"), 2),
+}
+"""The marking functions and their arguments (Babel's keyword specs: ``(1, "c")`` the context)."""
 
 
 @dataclass(frozen=True, slots=True)
 class Source:
-    """One msgid and where it is written (``path:line``, the first of them)."""
+    """One msgid (in its context, ``msgctxt``, when it has one) and where it is written
+    (``path:line``, the first of them)."""
 
     msgid: str
     where: str
+    context: str | None = None
 
 
 def extract(root: Path = ROOT) -> list[Source]:
-    """Every msgid in the source packages, once each, in the order first met."""
+    """Every msgid in the source packages, once each in each context, in the order first met."""
     from babel.messages.extract import extract_from_dir
     from babel.messages.frontend import parse_mapping_cfg
 
     with (root / "babel.cfg").open(encoding="utf-8") as fh:
         method_map, options_map = parse_mapping_cfg(fh)
-    found: dict[str, str] = {}
+    found: dict[tuple[str | None, str], str] = {}
     for package in PACKAGES:
-        for filename, lineno, message, _comments, _context in extract_from_dir(
+        for filename, lineno, message, _comments, context in extract_from_dir(
             root / package, method_map, options_map, keywords=KEYWORDS
         ):
             if isinstance(message, str) and message:
-                found.setdefault(message, f"{package}/{filename}:{lineno}")
+                found.setdefault((context or None, message), f"{package}/{filename}:{lineno}")
     for meaning, where in code_meanings().items():
-        found.setdefault(meaning, where)
-    return [Source(m, w) for m, w in found.items()]
+        found.setdefault((None, meaning), where)
+    return [Source(m, w, c) for (c, m), w in found.items()]
 
 
 def code_meanings() -> dict[str, str]:
@@ -72,7 +82,7 @@ def problems(lang: str, sources: list[Source] | None = None) -> list[tuple[Sourc
     translated = catalogue(lang)
     out = []
     for s in sources:
-        text = translated.get(s.msgid)
+        text = translated.get(key(s.msgid, s.context))
         if text is None:
             out.append((s, "no translation"))
         elif placeholders(text) != placeholders(s.msgid):
@@ -90,7 +100,8 @@ def main(argv: list[str] | None = None) -> int:
     lang = check_language(args[0] if args else "ko")
     found = problems(lang)
     for source, why in found:
-        print(f'#: {source.where}\n# {why}\nmsgid {_po_string(source.msgid)}\nmsgstr ""\n')
+        context = "" if source.context is None else f"msgctxt {_po_string(source.context)}\n"
+        print(f'#: {source.where}\n# {why}\n{context}msgid {_po_string(source.msgid)}\nmsgstr ""\n')
     path = f"dqm/locale/{lang}/LC_MESSAGES/{DOMAIN}.po"
     print(f"{len(found)} msgids without a translation in {path}", file=sys.stderr)
     return 1 if found else 0

@@ -31,7 +31,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
 from dqm.figures import dimension_gates, dimension_state, dimensions, disabled_line, figures, fmt_value, title
-from dqm.i18n import N_, check_language, gettext, markup_translator, translated
+from dqm.i18n import N_, NP_, check_language, gettext, markup_translator, translated
 from dqm.output import visible
 from dqm.quality_layout import QualityTableLayout
 from dqm.results import QualityResult
@@ -85,7 +85,12 @@ LOT_DECISION_WORDS = (N_("ACCEPT"), N_("REJECT"), N_("INCOMPLETE"))
 """The semantic lot decision as the report shows it (upper case)."""
 SECTION_WORDS = (
     *(N_("accept"), N_("reject"), N_("pending")),  # a lot's decision
-    *(N_("normal"), N_("tightened"), N_("reduced"), N_("discontinued")),  # its inspection severity
+    *(
+        NP_("inspection severity", "normal"),
+        NP_("inspection severity", "tightened"),
+        NP_("inspection severity", "reduced"),
+    ),  # its inspection severity
+    NP_("inspection severity", "discontinued"),
     *(N_("active"), N_("expired"), N_("unused")),  # a waiver's status
     *(N_("best"), N_("worst")),  # validity's overlays
     *(N_("holdout"), N_("kfold"), N_("loio"), N_("column"), N_("patient")),  # validity's split
@@ -282,7 +287,7 @@ def _environment(lang: str = "en", names: Mapping[str, str] | None = None) -> En
         ratio_rows=ratio_rows,
         title=lambda d: title(d, lang),
         _=markup_translator(lang),
-        tr=lambda text: translated(str(text), lang),
+        tr=lambda text, context=None: translated(str(text), lang, context),
         label=lambda value: gettext(VALUE_LABELS.get(str(value), str(value)), lang),
         code=code,
         marker_key=lambda text: Markup('<span class="marker-key">{}</span>').format(text),

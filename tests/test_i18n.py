@@ -40,7 +40,50 @@ def test_the_catalogue_holds_no_stale_or_fuzzy_entry(sources) -> None:  # type: 
         po = read_po(fh, locale="ko")
     entries = [m for m in po if m.id]
     assert not [m.id for m in entries if m.fuzzy]
-    assert {m.id for m in entries} == {s.msgid for s in sources}  # no msgid left behind by an edit
+    # no msgid left behind by an edit, each in its context (msgctxt)
+    assert {(m.context, m.id) for m in entries} == {(s.context, s.msgid) for s in sources}
+
+
+def test_the_two_normals_have_their_own_korean() -> None:
+    """``normal`` is an interval's method (the normal approximation) and ISO 2859-1's normal
+    inspection: one entry translated both as 보통 ("ordinary"); each now has its context."""
+    from dqm.i18n import gettext, pgettext, pmsg, translated
+
+    interval, severity = (
+        pgettext("interval method", "normal", "ko"),
+        pgettext("inspection severity", "normal", "ko"),
+    )
+    assert (interval, severity) == ("정규 근사", "보통")
+    assert pmsg("interval method", "normal").rendered("ko") == interval
+    assert pickle.loads(pickle.dumps(pmsg("inspection severity", "normal"))).rendered("ko") == severity
+    assert translated("normal", "ko", "interval method") == interval  # a value of semantic.json
+    assert gettext("normal", "ko") == "normal" and pgettext("interval method", "normal", "en") == "normal"
+    assert pgettext("inspection severity", "unlisted", "ko") == "unlisted"  # no other context's word
+    assert translated("inspection severity\x04normal", "ko") == "inspection severity\x04normal"
+
+
+def test_the_catalogue_command_writes_the_context(capsys: pytest.CaptureFixture[str]) -> None:
+    from dqm.i18n_catalogue import Source
+
+    assert problems("ko", [Source("normal", "x.py:1", "interval method")]) == []
+    missing = Source("normal", "x.py:1", "a context without an entry")
+    assert problems("ko", [missing]) == [(missing, "no translation")]
+
+
+def test_every_context_is_a_literal_babel_can_read() -> None:
+    """Babel reads a msgid's context only from a string literal; ``NP_(NAME, "normal")`` would be
+    extracted as the context-free ``normal`` and translated as another meaning's word."""
+    import ast
+
+    bad = []
+    for package in ("dqm", "validators", "reports"):
+        for path in (ROOT / package).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+                if isinstance(node, ast.Call) and getattr(node.func, "id", None) in ("pmsg", "NP_"):
+                    first = node.args[0] if node.args else None
+                    if not (isinstance(first, ast.Constant) and isinstance(first.value, str)):
+                        bad.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert bad == []
 
 
 def _glossary() -> list[tuple[str, str, bool]]:

@@ -19,7 +19,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from dqm.i18n import LANGUAGES, N_, Message, gettext, msg
+from dqm.i18n import LANGUAGES, N_, Message, gettext, msg, pmsg
 
 USAGE_ERRORS: tuple[type[Exception], ...] = (
     click.ClickException,
@@ -99,6 +99,12 @@ def tr(message: str) -> str:
     (built with :func:`~dqm.i18n.msg`) rendered in :data:`LANGUAGE`; any other text (an exception's,
     a rendered line) as it is."""
     return message.rendered(LANGUAGE.value) if isinstance(message, Message) else message
+
+
+def severity_word(state: str) -> str:
+    """ISO 2859-1's inspection severity (or the supplier's state) ``state`` in the command's
+    language, as the word of its context (``normal`` is also an interval's method)."""
+    return tr(pmsg("inspection severity", state))
 
 
 def start_run() -> str:

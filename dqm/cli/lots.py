@@ -15,11 +15,12 @@ from dqm.cli.common import (
     load_profile_or_exit,
     out,
     reason,
+    severity_word,
     start_masking,
     tr,
     usage_error,
 )
-from dqm.i18n import N_, msg
+from dqm.i18n import NP_, msg
 
 lots_app = typer.Typer(  # registered after the review group (dqm.cli.__init__)
     help="Suppliers' lots: where each stands in ISO 2859-1's switching rules.",
@@ -138,7 +139,7 @@ def show(
                     line = f"  {r.recorded} {r.lot or '-'}: " + tr(
                         msg(
                             "{severity} {letter} n={n} Ac={ac} Re={re}, {bad} nonconforming, {decision}",
-                            severity=tr(msg(p.severity)),
+                            severity=severity_word(p.severity),
                             letter=p.code_letter,
                             n=p.sample_size,
                             ac=p.acceptance_number,
@@ -153,7 +154,11 @@ def show(
             raise usage_error(reason(exc)) from None
 
 
-SEVERITIES = (N_("normal"), N_("tightened"), N_("reduced"))
+SEVERITIES = (
+    NP_("inspection severity", "normal"),
+    NP_("inspection severity", "tightened"),
+    NP_("inspection severity", "reduced"),
+)
 """ISO 2859-1's inspection severities, as msgids (a history stores them in English)."""
 
 
@@ -161,7 +166,7 @@ def _where(state: Any) -> str:
     """Where a supplier's next lot is inspected, in the command's language."""
     if state.state == "discontinued":
         return tr(msg("DISCONTINUED (corrective action, then dqm lots resume)"))
-    severity = tr(msg(state.state))
+    severity = severity_word(state.state)
     if state.state == "normal":
         return tr(msg("{severity} inspection, switching score {score}", severity=severity, score=state.score))
     return tr(msg("{severity} inspection", severity=severity))

@@ -34,6 +34,7 @@ from dqm.cli.common import (
     reason,
     run_with_progress,
     settle_own_or_exit,
+    severity_word,
     start_masking,
     start_run,
     tr,
@@ -536,7 +537,7 @@ def _plan_line(p: Any) -> str:
                 msg(
                     "ISO 2859-1 {severity} inspection, level {level}, AQL {aql:g}: lot {lot} → code letter {letter}, "
                     "n = {n}, Ac = {ac}, Re = {re}",
-                    severity=tr(msg(p.lot.severity if p.lot else "normal")),
+                    severity=severity_word(p.lot.severity if p.lot else "normal"),
                     level=p.level,
                     aql=p.aql,
                     lot=p.lot_size,
@@ -590,7 +591,7 @@ def plan_command(
                 msg(
                     "ISO 2859-1 single sampling, {severity} inspection, level {level}, AQL {aql:g}: lot {lot} → "
                     "code letter {letter}, n = {n}, Ac = {ac}, Re = {re}",
-                    severity=tr(msg(p.severity)),
+                    severity=severity_word(p.severity),
                     level=p.level,
                     aql=p.aql,
                     lot=lot_size,
@@ -742,7 +743,7 @@ def _record_lot(review_plan: Any, result: Any, history: Path | None) -> None:
     out.print(
         tr(msg("recorded in {path}: {name} lot {decision}", path=where, name=lot.name, decision=decision))
         + (f" ({said})" if said else "")
-        + tr(msg("; its next lot at {severity} inspection", severity=tr(msg(after.state)))),
+        + tr(msg("; its next lot at {severity} inspection", severity=severity_word(after.state))),
         highlight=False,
         soft_wrap=True,
         markup=False,

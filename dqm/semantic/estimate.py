@@ -46,7 +46,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
-from dqm.i18n import N_
+from dqm.i18n import N_, NP_
 from dqm.semantic.intervals import effective_n, interval, wilson_bounds, z_value
 from dqm.semantic.models import CoreReview, ReviewPlan, StratumResult, WeightedEstimate
 
@@ -101,7 +101,7 @@ def weighted_estimate(
     p_w = min(1.0, max(0.0, p_w))  # the shares sum to 1 up to rounding
     se = math.sqrt(var)
     half = z_value(confidence) * se
-    low, high, method = max(0.0, p_w - half), min(1.0, p_w + half), "normal"
+    low, high, method = max(0.0, p_w - half), min(1.0, p_w + half), NP_("interval method", "normal")
     notes = []
     reviewed = sum(v[1] for v in covered.values())
     if reviewed < n_cov:
