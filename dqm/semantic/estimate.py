@@ -16,7 +16,8 @@
   expectation*); one review's estimate is often far less: at high accuracy nearly every pair of
   singles agrees and most cells of two or three reviewed slides are all PASS, so the estimate is
   near 0 while those cells hold failures nobody drew. A lone such cell, with none to collapse
-  it with, keeps ``s² = 1/4``. The interval is the normal one, ``p̂_w ± z·SE`` clipped to [0, 1],
+  it with, is collapsed with the rest of the lot: ``s² = (p̂_c − p̂_o)²``, ``p̂_o`` the other
+  cells' stratified estimate (:func:`lone_variance`; ``1/4`` where no other cell has a verdict). The interval is the normal one, ``p̂_w ± z·SE`` clipped to [0, 1],
   widened where needed to hold the Wilson interval at the reviewed count (finite-population
   corrected); when every cell is all PASS or all FAIL that is Wilson's interval alone (no cell has
   a variance of its own; collapsed groups still differ by their sizes). 34,376 slides by age and
@@ -88,7 +89,7 @@ def weighted_estimate(
         if r_c >= 2:
             s2 = r_c * p_c * (1.0 - p_c) / (r_c - 1)
         elif fpc > 0 and not collapsed:
-            s2 = 0.25  # a lone cell of one reviewed slide: the largest variance a slide can have
+            s2 = lone_variance(p_c, covered, single[0], n_cov)
         else:
             s2 = 0.0  # the whole cell reviewed, or collapsed below
         var += share * share * fpc * s2 / r_c
@@ -128,10 +129,18 @@ def weighted_estimate(
             f"{len(single)} cell(s) with a single reviewed slide out of several: variance from their "
             f"differences in {len(collapsed)} collapsed group(s) of neighbouring cells"
         )
+    elif single and len(covered) > 1:
+        notes.append(
+            N_(
+                "1 cell with a single reviewed slide out of several, none to collapse it with: "
+                "variance from its slide's difference with the other cells' estimate"
+            )
+        )
     elif single:
         notes.append(
-            "1 cell with a single reviewed slide out of several, none to collapse it with: "
-            "variance bound s² = 1/4 used"
+            N_(
+                "1 cell with a single reviewed slide out of several and no other cell: variance bound s² = 1/4 used"
+            )
         )
     return WeightedEstimate(
         accuracy=p_w,
@@ -143,6 +152,22 @@ def weighted_estimate(
         lot_covered=n_cov,
         note="; ".join(notes),
     )
+
+
+def lone_variance(p_c: float, covered: Mapping[str, tuple[int, int, int]], lone: str, n_cov: int) -> float:
+    """``s²`` of the lone cell of one reviewed slide (``p_c`` its verdict, 1 PASS, 0 FAIL): the
+    squared difference of its slide from the other cells' stratified estimate ``p̂_o``, the cell
+    collapsed with the rest of the lot as if with one more cell (the *lonely PSU* rule that centres
+    a stratum at the population estimate: Lumley's R survey package,
+    ``options(survey.lonely.psu = "adjust")``). Its expectation is the cell's own variance plus
+    ``V(p̂_o)`` and the squared difference of the means, never below the cell's variance (as a
+    collapsed pair's); the bound ``1/4`` is kept where no other cell has a verdict."""
+    others = [(n, r, p) for k, (n, r, p) in covered.items() if k != lone]
+    rest = sum(n for n, _, _ in others)
+    if not rest:
+        return 0.25  # the largest variance a slide can have
+    p_o = sum(n / rest * p / r for n, r, p in others)
+    return (p_c - p_o) ** 2
 
 
 def collapsed_groups(labels: list[str]) -> list[list[str]]:

@@ -236,7 +236,29 @@ def test_cells_of_one_reviewed_slide_are_collapsed_in_pairs_of_neighbours() -> N
     both = weighted_estimate({"a": (10, 1, 1), "b": (30, 1, 1)}, 40)  # a pair alike: no spread of p̂
     assert both.variance == pytest.approx(2 * ((10 - 30) / 40 / 2) ** 2 * 2)
     whole = weighted_estimate({"a": (1, 1, 0), "b": (30, 1, 1), "c": (9, 3, 3)}, 40)  # a: its whole cell
-    assert whole.variance == pytest.approx((30 / 40) ** 2 * (1 - 1 / 30) * 0.25) and "s² = 1/4" in whole.note
+    s2_b = (1.0 - (1 * 0.0 + 9 * 1.0) / 10) ** 2  # b alone: collapsed with the rest (a and c)
+    assert whole.variance == pytest.approx((30 / 40) ** 2 * (1 - 1 / 30) * s2_b)
+    assert "the other cells' estimate" in whole.note
+
+
+def test_a_lone_cell_of_one_reviewed_slide_is_collapsed_with_the_rest_of_the_lot() -> None:
+    """One cell of one reviewed slide, none to pair it with, had s² = 1/4, the most a slide can
+    have, whatever its verdict and the lot's. It is now collapsed with the rest of the lot (the
+    lonely-PSU rule that centres it at the others' estimate): s² = (p̂_c − p̂_o)², p̂_o the other
+    cells' stratified estimate; its expectation is the cell's variance plus V(p̂_o) and the squared
+    difference of the means. 1/4 stays where no other cell has a verdict."""
+    cells = {"a": (500, 20, 19), "b": (300, 12, 12), "lone": (200, 1, 1)}
+    w = weighted_estimate(cells, 1000)
+    p_o = (500 * 19 / 20 + 300 * 1.0) / 800
+    own_a = (500 / 1000) ** 2 * (1 - 20 / 500) * (20 * 0.95 * 0.05 / 19) / 20
+    lone = (200 / 1000) ** 2 * (1 - 1 / 200) * (1.0 - p_o) ** 2
+    assert w.variance == pytest.approx(own_a + lone)
+    assert lone < (200 / 1000) ** 2 * (1 - 1 / 200) * 0.25 / 200  # a PASS like the rest: far below 1/4
+    failed = weighted_estimate(cells | {"lone": (200, 1, 0)}, 1000)  # a FAIL where the rest pass: more
+    assert failed.variance == pytest.approx(own_a + (200 / 1000) ** 2 * (1 - 1 / 200) * p_o**2)
+    assert "none to collapse it with" in w.note and "other cells' estimate" in w.note
+    alone = weighted_estimate({"lone": (200, 1, 1), "empty": (100, 0, 0)}, 300)  # no other verdict yet
+    assert alone.variance == pytest.approx((1 - 1 / 200) * 0.25) and "s² = 1/4" in alone.note
 
 
 def test_an_all_pass_review_has_an_interval_not_a_point() -> None:
