@@ -18,6 +18,11 @@ MAX_OBJECTIVE_POWER = 1000.0
 """The largest declared objective power taken as a magnification (light microscopes stop near 100×):
 an annotation's (``VALUE_OUT_OF_RANGE`` beyond it) and a slide header's in the diversity variables
 (an ``AppMag`` of 1e308 was a magnification category ``1e+308×``)."""
+PLAUSIBLE_OBJECTIVE_POWER = (1.0, 100.0)
+"""The objective powers a slide header's is taken as a magnification between, by default: the
+``slide.header`` check's ``objective_min`` / ``objective_max`` (``OBJECTIVE_POWER_IMPLAUSIBLE``
+outside) and the diversity variable ``magnification`` (outside, the nominal one from mpp: a header's
+1e-308 was a category ``1e-308×``, 500 one of ``500×``)."""
 MIN_MPP = 1e-3
 """The smallest positive declared resolution taken as a number (1 nm a pixel; a light microscope
 resolves about 200 nm): 1e-300 made every lesion's area 0.0 µm² and LESION_TOO_SMALL. Annotation

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from shapely.geometry.base import BaseGeometry
 
 from dqm.budget import WALL_FACTOR, WORK_RATE, work_units
-from dqm.coords import usable_mpp
+from dqm.coords import PLAUSIBLE_OBJECTIVE_POWER, usable_mpp
 from dqm.findings import Aspect, Finding, Severity
 from dqm.i18n import N_, msg
 from dqm.raster import edge_ys
@@ -176,8 +176,12 @@ class HeaderParams(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
     mpp_min: float = Field(0.1, gt=0, description="Smallest plausible level-0 resolution, µm per pixel.")
     mpp_max: float = Field(2.0, gt=0, description="Largest plausible level-0 resolution, µm per pixel.")
-    objective_min: float = Field(1.0, gt=0, description="Smallest plausible objective power.")
-    objective_max: float = Field(100.0, gt=0, description="Largest plausible objective power.")
+    objective_min: float = Field(
+        PLAUSIBLE_OBJECTIVE_POWER[0], gt=0, description="Smallest plausible objective power."
+    )
+    objective_max: float = Field(
+        PLAUSIBLE_OBJECTIVE_POWER[1], gt=0, description="Largest plausible objective power."
+    )
     anisotropy_tolerance: float = Field(0.02, ge=0, description="Relative mpp-x / mpp-y difference allowed.")
     mpp_objective_range: tuple[float, float] = Field(
         (4.0, 20.0), description="Plausible range of mpp × objective power (10 at 20× 0.5 µm/px)."

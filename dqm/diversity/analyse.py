@@ -10,6 +10,7 @@ from dqm.diversity.drift import SEVERITY, Summaries, drift
 from dqm.diversity.family import (
     balance_of,
     balance_tests,
+    classes_shown,
     decide_family,
     fit_tests,
     independence_tests,
@@ -151,6 +152,7 @@ def diversity_result(
     declared = {name: len(v.declared or ()) for name, v in variables.items()}
     balances = {k: balance_of(s.categorical[k], declared[k]) for k in BALANCED}
     tests += balance_tests(balances["class"], balances["institution"], settings.balance)
+    tests += classes_shown(balances["class"], len(items))
     effects = None
     if settings.batch_effects is not None:
         effects = batch_effects(table, settings)

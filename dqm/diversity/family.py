@@ -271,6 +271,23 @@ def _rule_result(
     )
 
 
+def classes_shown(classes: Balance, slides: int) -> list[TestResult]:
+    """The rule ``balance.classes_shown``, failed, when the profile declares classes and none of the
+    batch's ``slides`` has one: the class distribution cannot be shown, and the class tests and
+    rules, not applicable then, would have let the dimension pass on its other variables. Nothing
+    when the profile declares no classes (nothing to show) or the batch has no slide (the dimension
+    fails for want of any evidence, :func:`dqm.diversity.analyse._verdict`)."""
+    if not classes.declared or classes.n or not slides:
+        return []
+    text = msg(
+        "no slide has a class of the {n} the profile declares: the class distribution cannot be shown",
+        n=classes.declared,
+    )
+    rule = N_("fail when the profile declares classes and no slide has one of them")
+    args = ("balance.classes_shown", N_("class distribution shown"), "class", rule, "fail", text)
+    return [_rule_result(*args, 0.0, N_("slides with a class"), slides)]
+
+
 def balance_tests(classes: Balance, institutions: Balance, rules: BalanceRules) -> list[TestResult]:
     """The profile's balance rules as decided results (no p-value: a rule is a threshold).
 

@@ -132,11 +132,13 @@ def _usable(mpp: float) -> bool:
 
 
 def magnification(objective_power: float | None, mpp: float | None) -> str | None:
-    """``40×`` from the header's objective power (over 0, at most MAX_OBJECTIVE_POWER), else the
-    nominal one from mpp, else None."""
-    from dqm.coords import MAX_OBJECTIVE_POWER  # numpy: see _usable
+    """``40×`` from the header's objective power when it is a plausible one
+    (:data:`~dqm.coords.PLAUSIBLE_OBJECTIVE_POWER`, 1–100: the ``slide.header`` check's range, which
+    reports a power outside it), else the nominal one from mpp, else None."""
+    from dqm.coords import PLAUSIBLE_OBJECTIVE_POWER  # numpy: see _usable
 
-    if objective_power is not None and 0 < objective_power <= MAX_OBJECTIVE_POWER:  # NaN compares false
+    low, high = PLAUSIBLE_OBJECTIVE_POWER
+    if objective_power is not None and low <= objective_power <= high:  # NaN compares false
         return f"{objective_power:g}×"
     if mpp is None or not _usable(mpp):
         return None

@@ -139,6 +139,39 @@ def test_missing_and_unknown_values_become_notes(cohort: list[ItemSummary], prof
     assert by_name(d)["kruskal.age_by_class"].excluded == 35
 
 
+@pytest.mark.parametrize("diagnosis", [None, "not-a-class"])
+def test_a_batch_without_any_class_fails_its_class_distribution(
+    cohort: list[ItemSummary], profile: Profile, diagnosis: str | None
+) -> None:
+    """No slide with a diagnosis (or only classes outside the taxonomy): every class test and rule
+    was not applicable and the dimension passed on sex, site and age. The profile declares seven
+    classes, so the class distribution cannot be shown: balance.classes_shown fails, with why."""
+    d = diversity_result(with_items(cohort[:150], diagnosis=diagnosis), profile)
+    t = by_name(d)
+    shown = t["balance.classes_shown"]
+    assert shown.decision == "fail" and shown.statistic == 0.0 and shown.n == 150
+    n = len(profile.class_ids)
+    assert shown.sentence == (
+        f"no slide has a class of the {n} the profile declares: the class distribution cannot be shown"
+    )
+    assert t["balance.min_class_share"].decision == "not_applicable"
+    assert t["fit.class"].decision == "not_applicable"
+    assert d.verdict == "fail" and not d.passed and "FAIL balance.classes_shown" in d.summary
+    assert "balance.classes_shown" not in by_name(diversity_result(cohort[:150], profile))
+
+
+def test_classes_shown_needs_declared_classes_and_a_slide() -> None:
+    from dqm.diversity.family import balance_of, classes_shown
+    from dqm.diversity.summaries import categorical_summary
+    from dqm.diversity.variables import Variable
+
+    var = Variable("class", "class", "categorical")
+    none = categorical_summary(var, np.array([None, None], dtype=object))
+    assert classes_shown(balance_of(none, 0), 2) == []  # a profile that declares no class: N/A stays
+    assert classes_shown(balance_of(none, 7), 0) == []  # no slide: the dimension fails for want of any
+    assert [r.decision for r in classes_shown(balance_of(none, 7), 2)] == ["fail"]
+
+
 def test_empty_batch_is_a_statement_not_a_crash(profile: Profile) -> None:
     d = diversity_result([], profile)
     assert all(t.decision == "not_applicable" for t in d.tests)

@@ -208,8 +208,12 @@ def test_a_tiny_value_is_rounded_not_nan_and_the_result_reads_back(
     assert tiny.tolist() == pytest.approx([5e-324, 1.23e-310, -2.57e-308, 1.23e-281, 1.23e-279], rel=1e-3)
 
 
-@pytest.mark.parametrize("power", [1e308, 1001.0, math.inf, 0.0, -20.0, math.nan])
+@pytest.mark.parametrize(
+    "power", [1e308, 1001.0, 500.0, 100.5, 0.99, 1e-308, 5e-324, math.inf, 0.0, -20.0, math.nan]
+)
 def test_a_header_objective_power_past_a_microscope_falls_back_on_the_mpp(power: float) -> None:
-    # an AppMag of 1e308 made a magnification category "1e+308×"
+    # an AppMag of 1e308 made a magnification category "1e+308×"; 1e-308 one of "1e-308×" and 500
+    # one of "500×": a power outside the slide.header check's plausible 1-100 is no magnification
     assert magnification(power, 0.5) == "20×" and magnification(power, None) is None
-    assert magnification(40.0, 0.5) == "40×" and magnification(1000.0, None) == "1000×"
+    assert magnification(40.0, 0.5) == "40×" and magnification(100.0, None) == "100×"
+    assert magnification(1.0, None) == "1×"
