@@ -12,8 +12,8 @@ A short word with two meanings (``normal``: an interval's normal approximation, 
 normal inspection) is given a **context**, gettext's ``msgctxt``: :func:`pmsg`, :func:`NP_` and
 :func:`pgettext` take it first, the ``.po`` entry carries it (``msgctxt "inspection severity"``)
 and each meaning has its own translation; the same msgid without a context is another entry. The
-context is a string literal where the msgid is marked (Babel's extractor reads no other). A parameter whose name
-starts with ``_`` holds such a msgid (a part chosen from a fixed set: ``{_why}``, ``{_where}``):
+context is a string literal where the msgid is marked (Babel's extractor reads no other).
+A parameter whose name starts with ``_`` holds such a msgid (a part chosen from a fixed set: ``{_why}``, ``{_where}``):
 it is translated with the message and filled from the message's other parameters; every other
 parameter is a value, shown as it is.
 

@@ -17,10 +17,11 @@
   singles agrees and most cells of two or three reviewed slides are all PASS, so the estimate is
   near 0 while those cells hold failures nobody drew. A lone such cell, with none to collapse
   it with, is collapsed with the rest of the lot: ``s² = (p̂_c − p̂_o)²``, ``p̂_o`` the other
-  cells' stratified estimate (:func:`lone_variance`; ``1/4`` where no other cell has a verdict). The interval is the normal one, ``p̂_w ± z·SE`` clipped to [0, 1],
-  widened where needed to hold the Wilson interval at the reviewed count (finite-population
-  corrected); when every cell is all PASS or all FAIL that is Wilson's interval alone (no cell has
-  a variance of its own; collapsed groups still differ by their sizes). 34,376 slides by age and
+  cells' stratified estimate (:func:`lone_variance`; ``1/4`` where no other cell has a verdict).
+  The interval is the normal one, ``p̂_w ± z·SE`` clipped to [0, 1], widened where needed to hold
+  the Wilson interval at the reviewed count (finite-population corrected); when every cell is all
+  PASS or all FAIL that is Wilson's interval alone (no cell has a variance of its own; collapsed
+  groups still differ by their sizes). 34,376 slides by age and
   institution, about two core slides a merged stratum, 20 plan seeds × 20 truths
   (``benchmarks/bench_strata.py --simulate 20``): at accuracies 0.991, 0.983, 0.965 and 0.931 the
   normal interval alone covered 0.907, 0.880, 0.892 and 0.930 of 400 trials, missing almost always
@@ -81,7 +82,7 @@ def weighted_estimate(
     var = 0.0
     single = [k for k, (n_c, r_c, _) in covered.items() if r_c == 1 and n_c > 1]
     collapsed = collapsed_groups(single)
-    for n_c, r_c, passes in covered.values():
+    for label, (n_c, r_c, passes) in covered.items():
         share = n_c / n_cov
         p_c = passes / r_c
         p_w += share * p_c
@@ -89,7 +90,7 @@ def weighted_estimate(
         if r_c >= 2:
             s2 = r_c * p_c * (1.0 - p_c) / (r_c - 1)
         elif fpc > 0 and not collapsed:
-            s2 = lone_variance(p_c, covered, single[0], n_cov)
+            s2 = lone_variance(p_c, covered, label)
         else:
             s2 = 0.0  # the whole cell reviewed, or collapsed below
         var += share * share * fpc * s2 / r_c
@@ -154,7 +155,7 @@ def weighted_estimate(
     )
 
 
-def lone_variance(p_c: float, covered: Mapping[str, tuple[int, int, int]], lone: str, n_cov: int) -> float:
+def lone_variance(p_c: float, covered: Mapping[str, tuple[int, int, int]], lone: str) -> float:
     """``s²`` of the lone cell of one reviewed slide (``p_c`` its verdict, 1 PASS, 0 FAIL): the
     squared difference of its slide from the other cells' stratified estimate ``p̂_o``, the cell
     collapsed with the rest of the lot as if with one more cell (the *lonely PSU* rule that centres
