@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from dqm.figures import dimension_gates, dimension_state, unfinished
 from dqm.findings import not_evaluated
-from dqm.i18n import N_, gettext, render
+from dqm.i18n import N_, gettext, pgettext, render
 from dqm.results import DIMENSIONS, QualityResult
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_MISSING = 0, 1, 2, 3
@@ -183,9 +183,10 @@ def lot_lines(result: QualityResult, lang: str = "en") -> list[str]:
         else:
             p = lot.plan
             plan = render(
-                N_("ISO 2859-1 {_severity} {letter} n={n} Ac={ac} Re={re}"),
+                N_("ISO 2859-1 {severity} {letter} n={n} Ac={ac} Re={re}"),
                 {
-                    "_severity": p.severity,
+                    # a word of two meanings in Korean: looked up in its context, as the report does
+                    "severity": pgettext("inspection severity", p.severity, lang),
                     "letter": p.code_letter,
                     "n": p.sample_size,
                     "ac": p.acceptance_number,

@@ -17,7 +17,9 @@
   singles agrees and most cells of two or three reviewed slides are all PASS, so the estimate is
   near 0 while those cells hold failures nobody drew. A lone such cell, with none to collapse
   it with, is collapsed with the rest of the lot: ``s² = (p̂_c − p̂_o)²``, ``p̂_o`` the other
-  cells' stratified estimate (:func:`lone_variance`; ``1/4`` where no other cell has a verdict).
+  cells' stratified estimate (:func:`lone_variance`; ``1/4`` where no other cell has a verdict, or
+  while the cell's other drawn slides are still unreviewed: a large cell lone only because its review
+  is unfinished would otherwise pass for known, at 0.38 coverage when it holds half the lot).
   The interval is the normal one, ``p̂_w ± z·SE`` clipped to [0, 1], widened where needed to hold
   the Wilson interval at the reviewed count (finite-population corrected); when every cell is all
   PASS or all FAIL that is Wilson's interval alone (no cell has a variance of its own; collapsed
@@ -46,7 +48,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 
 from dqm.i18n import N_, NP_
 from dqm.semantic.intervals import effective_n, interval, wilson_bounds, z_value
@@ -54,7 +56,10 @@ from dqm.semantic.models import CoreReview, ReviewPlan, StratumResult, WeightedE
 
 
 def weighted_estimate(
-    cells: Mapping[str, tuple[int, int, int]], lot_size: int, confidence: float = 0.95
+    cells: Mapping[str, tuple[int, int, int]],
+    lot_size: int,
+    confidence: float = 0.95,
+    unfinished: Collection[str] = frozenset(),
 ) -> WeightedEstimate:
     """Stratified estimate over cells.
 
@@ -66,6 +71,8 @@ def weighted_estimate(
         ``N`` of the lot (the sum of ``N_c`` over all cells of the plan).
     confidence
         Level of the normal interval.
+    unfinished
+        Labels of cells some of whose drawn slides have no verdict yet (:func:`unfinished_cells`).
 
     Returns
     -------
@@ -90,7 +97,7 @@ def weighted_estimate(
         if r_c >= 2:
             s2 = r_c * p_c * (1.0 - p_c) / (r_c - 1)
         elif fpc > 0 and not collapsed:
-            s2 = lone_variance(p_c, covered, label)
+            s2 = 0.25 if label in unfinished else lone_variance(p_c, covered, label)
         else:
             s2 = 0.0  # the whole cell reviewed, or collapsed below
         var += share * share * fpc * s2 / r_c
@@ -129,6 +136,13 @@ def weighted_estimate(
         notes.append(
             f"{len(single)} cell(s) with a single reviewed slide out of several: variance from their "
             f"differences in {len(collapsed)} collapsed group(s) of neighbouring cells"
+        )
+    elif single and len(covered) > 1 and single[0] in unfinished:
+        notes.append(
+            N_(
+                "1 cell with a single reviewed slide out of several, its other drawn slides not yet "
+                "reviewed: variance bound s² = 1/4 used"
+            )
         )
     elif single and len(covered) > 1:
         notes.append(
@@ -276,6 +290,14 @@ def stratum_results(
             )
         )
     return out
+
+
+def unfinished_cells(plan: ReviewPlan, final: Mapping[str, str]) -> frozenset[str]:
+    """Labels of the cells some of whose drawn slides have no final verdict yet."""
+    reviewed = cell_counts(plan, final)
+    return frozenset(
+        c.label for st in plan.strata for c in st.cells if c.sampled > reviewed.get(c.label, (0, 0, 0))[1]
+    )
 
 
 def unsampled_slides(plan: ReviewPlan) -> int:

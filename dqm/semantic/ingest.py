@@ -23,6 +23,7 @@ from dqm.semantic.estimate import (
     decide,
     equal_probability,
     stratum_results,
+    unfinished_cells,
     unsampled_slides,
     weighted_estimate,
 )
@@ -255,7 +256,9 @@ def ingest(
     n_fail = n_reviewed - n_pass
     ci = interval(n_pass, n_reviewed, options.ci_method, options.confidence)
     unsampled = unsampled_slides(plan)
-    weighted = weighted_estimate(cell_counts(plan, final), plan.lot_size - unsampled, options.confidence)
+    weighted = weighted_estimate(
+        cell_counts(plan, final), plan.lot_size - unsampled, options.confidence, unfinished_cells(plan, final)
+    )
     if unsampled:
         note = msg(
             "{n} slide(s) in strata with no sampled slide are not covered (minimum per stratum 0)",

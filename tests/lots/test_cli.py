@@ -134,3 +134,6 @@ def test_the_gates_lot_lines_are_in_its_language(batch: Path, key: Path, tmp_pat
     assert "institution별 로트:" in ko.output and "파일 구문 정확도" in ko.output
     assert "file accuracy" not in ko.output and "slides," not in ko.output
     assert "FAIL     Seoul-A: " in ko.output  # the marker logs are searched for stays
+    # the inspection's severity is a word of two meanings: looked up in its context, not left in English
+    assert "ISO 2859-1 normal " in en.output
+    assert "ISO 2859-1 보통 검사" in ko.output and "ISO 2859-1 normal" not in ko.output
