@@ -50,13 +50,14 @@ __all__ = [
     "Verdict",
     "collector_paused",
     "load_result",
+    "with_dicom_parts",
     "with_slide_parts",
 ]
 
 DIMENSIONS = ("syntactic", "semantic", "diversity", "validity")
 """The quality dimensions, in report order: each is a field of :class:`QualityResult`."""
 
-SCHEMA_VERSION = "1.15"
+SCHEMA_VERSION = "1.16"
 """``major.minor``: a minor bump adds optional fields (older files still load); a major bump
 breaks readers. 1.1 added ``checks``, ``thumbnails`` and ``verdict.pending``; 1.2 added
 ``diversity.gates`` (the figures its gate reads, like the other dimensions' ``gates``; an older
@@ -81,10 +82,14 @@ turned off, which the report, the summary and the console name beside the verdic
 1,000 fixed findings; older files list them all); 1.15 added the role ``slide_part`` to
 ``batch.files`` (a file OpenSlide opens besides a slide: a MIRAX slide's ``Slidedat.ini`` and
 data files, a VMS key file's images), which ``batch.fingerprint`` covers too (an older result's
-fingerprint is compared without them, :func:`with_slide_parts`)."""
+fingerprint is compared without them, :func:`with_slide_parts`); 1.16 counts among them the other
+files of a DICOM slide's series in its folder (an older result's fingerprint is compared without
+those, :func:`with_dicom_parts`)."""
 
 SLIDE_PARTS_FROM = (1, 15)
 """The first schema version whose fingerprint covers the files besides each slide."""
+DICOM_PARTS_FROM = (1, 16)
+"""The first schema version whose fingerprint covers the other files of a DICOM slide's series."""
 
 
 FileRole = Literal["slide", "annotation", "manifest", "slide_part"]
@@ -96,7 +101,8 @@ class FileDigest(Frozen):
     path: str
     """Its path in the batch (``a/b.svs``)."""
     role: FileRole
-    """``slide_part`` (1.15): a file OpenSlide opens besides a slide (a MIRAX data file...)."""
+    """``slide_part`` (1.15): a file OpenSlide opens besides a slide (a MIRAX data file...; from
+    1.16, another file of a DICOM slide's series)."""
     sha256: str | None = None
     """SHA-256 of the whole file (slides: only when hashed whole, ``--full-hashes`` or a checksum list)."""
     quick_print: str | None = None
@@ -329,8 +335,19 @@ class ResultsError(ValueError):
 def with_slide_parts(version: str) -> bool:
     """Whether a result of schema ``version`` fingerprints the files besides each slide
     (:data:`SLIDE_PARTS_FROM`)."""
+    return _from(version, SLIDE_PARTS_FROM)
+
+
+def with_dicom_parts(version: str) -> bool:
+    """Whether a result of schema ``version`` fingerprints the other files of each DICOM slide's
+    series among them (:data:`DICOM_PARTS_FROM`)."""
+    return _from(version, DICOM_PARTS_FROM)
+
+
+def _from(version: str, first: tuple[int, int]) -> bool:
+    """Whether ``version`` (``major.minor``) is ``first`` or later (a version not so written: yes)."""
     try:
-        return tuple(int(n) for n in version.split(".")[:2]) >= SLIDE_PARTS_FROM
+        return tuple(int(n) for n in version.split(".")[:2]) >= first
     except ValueError:
         return True
 

@@ -465,7 +465,7 @@ def _parsed(
 def _parts(root: Path, rel: str | None, st: os.stat_result | None) -> dict[str, tuple[str, list[int]]]:
     """The quick print and stat of each file OpenSlide opens besides the slide ``rel`` (its stat
     ``st``; :func:`dqm.slide_refs.slide_parts`: a MIRAX slide's folder, a VMS key file's images,
-    at most :data:`~dqm.slide_refs.MAX_PARTS`), taken before the probe reads them. What the slide
+    the other files of a DICOM slide's series, at most :data:`~dqm.slide_refs.MAX_PARTS`), taken before the probe reads them. What the slide
     shows depends on them: with full hashes they are hashed whole too (``--certify`` confirms a
     record by them), and ``--results`` fingerprints them. A file that cannot be read is left out
     (OpenSlide's error says so)."""

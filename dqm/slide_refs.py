@@ -8,7 +8,8 @@ Three formats OpenSlide reads are more than one file, and it opens the others by
 - a MIRAX ``X.mrxs`` has a folder ``X/`` whose ``Slidedat.ini`` names its ``INDEXFILE`` and its
   data files ``FILE_0``, ``FILE_1``...;
 - a DICOM slide (its magic at byte 128, whatever its name) makes OpenSlide open every file of its folder,
-  hidden ones included, to find the rest of its series.
+  hidden ones included, to find the rest of its series (those whose ``SeriesInstanceUID`` is its
+  own: :func:`series_of` reads it as OpenSlide does, and :func:`slide_parts` names them).
 
 OpenSlide joins a name to the slide's folder (``g_build_filename``: ``../`` climbs, a leading
 ``/`` is dropped) and opens what is there, following links. So ``ImageFile=../../other.jpg`` put
@@ -41,10 +42,13 @@ import os
 import re
 import stat
 import struct
+import sys
+import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from dqm.file_digests import racy, stat_key
 from dqm.findings import clip
 from dqm.i18n import N_, Message, msg
 from dqm.output import not_utf8
@@ -458,15 +462,16 @@ def _unescaped(value: str) -> str:
 
 def opened_besides(path: str, size: int, root: Path) -> list[tuple[str, str | None]]:
     """The files OpenSlide opens by name besides the slide at ``path`` (``size`` bytes, in the
-    batch folder ``root``), each with why it must not be opened (:func:`_refused`; None: a regular
-    file inside, or nothing): a MIRAX slide's ``Slidedat.ini`` and the files it names, a VMS/VMU
-    key file's. What the slide shows depends on them as on the slide itself (the result cache
-    keys them too). A DICOM slide's folder is not listed (:meth:`dqm.cache.RecordCache.key` keys it).
+        batch folder ``root``), each with why it must not be opened (:func:`_refused`; None: a regular
+        file inside, or nothing): a MIRAX slide's ``Slidedat.ini`` and the files it names, a VMS/VMU
+        key file's. What the slide shows depends on them as on the slide itself (the result cache
+        keys them too). A DICOM slide's folder is not listed (:meth:`dqm.cache.RecordCache.key` keys it
+    by each entry's stat; :func:`slide_parts` names its series).
 
-    Each file is given once, by the path it resolves to (links, then ``..``), in the order first
-    named: a name is cut at a NUL byte, as OpenSlide's C string is, and the many names of one file
-    (``d1/../Data.dat``, ``./Data.dat``...: a ``Slidedat.ini`` of 1 MiB names one file 20,000
-    times) are one."""
+        Each file is given once, by the path it resolves to (links, then ``..``), in the order first
+        named: a name is cut at a NUL byte, as OpenSlide's C string is, and the many names of one file
+        (``d1/../Data.dat``, ``./Data.dat``...: a ``Slidedat.ini`` of 1 MiB names one file 20,000
+        times) are one."""
     return list(_besides_lazily(path, size, root))
 
 
@@ -497,6 +502,193 @@ def _targets(folder: str, refs: Iterable[str], root: Path) -> Iterator[tuple[str
             yield target, _refused(target, real_root)
 
 
+WSI_SOP_CLASS = "1.2.840.10008.5.1.4.1.1.77.1.6"
+"""VL Whole Slide Microscopy Image Storage: the only ``MediaStorageSOPClassUID`` OpenSlide's DICOM
+reader takes (``dicom_file_new``: a file of another class is skipped)."""
+IMPLICIT_VR = "1.2.840.10008.1.2"
+"""The transfer syntax libdicom reads with implicit VRs (every other one, explicit little endian)."""
+SERIES_UID = 0x0020000E
+DICOM_STOP_TAGS = frozenset({0x00480200, 0x52009230, 0x7FE00001, 0x7FE00008, 0x7FE00009, 0x7FE00010})
+"""Where libdicom's ``dcm_filehandle_get_metadata_subset`` stops reading a file's metadata (the
+image navigation and per-frame sequences, the offset table, the pixel data): a series UID past
+them is not read."""
+MAX_DICOM_ELEMENTS = 10_000
+"""Elements (items and their elements included) read of one file for its series UID. A WSI file's
+metadata has a few hundred before it; the values are skipped by a seek, never read. Past it the
+series is not known (:data:`UNKNOWN_SERIES`)."""
+UNKNOWN_SERIES = "\0unknown"
+"""The series of a file whose header is over :data:`MAX_DICOM_ELEMENTS` or nested too deep: taken
+for one of the slide's (a file more is hashed, none is missed)."""
+_LONG_VRS = frozenset(b"OB OD OF OL OV OW SQ SV UC UN UR UT UV".split())
+"""Explicit VRs whose length is 4 bytes after 2 reserved ones."""
+_UNDEFINED = 0xFFFFFFFF
+_ITEM, _ITEM_END, _SEQUENCE_END = 0xFFFEE000, 0xFFFEE00D, 0xFFFEE0DD
+_SERIES_MEMO: dict[tuple[str, int, int, int, int, int], str | None] = {}
+""":func:`series_of` by path and stat (not racy: :func:`dqm.file_digests.racy`)."""
+SERIES_MEMO_SIZE = 100_000
+"""Files whose series :func:`series_of` keeps (about 250 bytes each): a folder listed again for
+each of its slides reads no header twice."""
+
+
+_NOT_KEPT = object()
+
+
+class _Unread(Exception):
+    """A header over :data:`MAX_DICOM_ELEMENTS` (or nested too deep)."""
+
+
+def series_of(path: str, st: os.stat_result | None = None) -> str | None:
+    """The ``SeriesInstanceUID`` of the DICOM file at ``path`` as OpenSlide's reader reads it
+    (libdicom: ``DICM`` at byte 128, the file meta group, a ``MediaStorageSOPClassUID`` of
+    :data:`WSI_SOP_CLASS`, the dataset up to :data:`DICOM_STOP_TAGS` with implicit VRs under
+    :data:`IMPLICIT_VR`), padding stripped; None where OpenSlide skips the file (no DICOM, another
+    class, no series UID, not a regular file); :data:`UNKNOWN_SERIES` past the bound. Each
+    element's header is read and its value skipped (the UIDs' aside): a few hundred reads of 8 to
+    12 bytes through one 8 KiB buffer, a few kilobytes a file. Kept by the file's stat: given
+    ``st`` (its ``os.stat``), a file kept is not opened again."""
+    if st is not None and (known := _SERIES_MEMO.get((path, *stat_key(st)), _NOT_KEPT)) is not _NOT_KEPT:
+        return known  # type: ignore[return-value]
+    try:
+        fd = os.open(_cut(path), os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    except (OSError, ValueError):
+        return None
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode):  # a folder (Python cannot read one as a file), a FIFO...
+        os.close(fd)
+        return None
+    with os.fdopen(fd, "rb") as fh:
+        key = (path, *stat_key(st))
+        if (known := _SERIES_MEMO.get(key, _NOT_KEPT)) is not _NOT_KEPT:
+            return known  # type: ignore[return-value]
+        now = time.time_ns()
+        try:
+            series = _series(fh)
+        except _Unread:
+            series = UNKNOWN_SERIES
+        except (OSError, EOFError, struct.error, ValueError, OverflowError):  # OpenSlide skips it
+            series = None
+    if not racy((st.st_mtime_ns, st.st_ctime_ns), now):
+        if len(_SERIES_MEMO) >= SERIES_MEMO_SIZE:
+            _SERIES_MEMO.clear()
+        _SERIES_MEMO[key] = series
+    return series
+
+
+def _series(fh: BinaryIO) -> str | None:
+    if not _seek(fh, DICOM_MAGIC_AT) or fh.read(4) != DICOM_MAGIC:
+        return None
+    budget = [MAX_DICOM_ELEMENTS]
+    meta = {}
+    while True:  # the file meta group, explicit VRs
+        at = fh.tell()
+        tag, length = _dicom_element(fh, False, budget)
+        if tag >> 16 != 0x0002:
+            fh.seek(at)
+            break
+        if tag in (0x00020002, 0x00020010) and length < 256:
+            meta[tag] = _uid(fh.read(length))
+        else:
+            _skip(fh, length, False, budget, 0)
+    if meta.get(0x00020002) != WSI_SOP_CLASS:
+        return None
+    implicit = meta.get(0x00020010) == IMPLICIT_VR
+    while True:
+        tag, length = _dicom_element(fh, implicit, budget)
+        if tag in DICOM_STOP_TAGS:
+            return None
+        if tag == SERIES_UID and length != _UNDEFINED:
+            return _uid(fh.read(min(length, 256)))
+        _skip(fh, length, implicit, budget, 0)
+
+
+def _uid(raw: bytes) -> str:
+    """A UID's text, its padding stripped; one string for every file of a series (interned: the
+    memo holds a series' UID once)."""
+    return sys.intern(raw.decode("latin-1").rstrip("\0 "))
+
+
+def _dicom_element(fh: BinaryIO, implicit: bool, budget: list[int]) -> tuple[int, int]:
+    """The next element's tag and value length (:data:`_UNDEFINED` for an undefined one); raises
+    :class:`EOFError` at the end and :class:`_Unread` past the bound."""
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise _Unread
+    raw = fh.read(8)
+    if len(raw) < 8:
+        raise EOFError
+    group, element = struct.unpack("<HH", raw[:4])
+    if implicit or group == 0xFFFE:  # items and their delimiters have no VR
+        return group << 16 | element, struct.unpack("<I", raw[4:])[0]
+    if raw[4:6] in _LONG_VRS:
+        more = fh.read(4)
+        if len(more) < 4:
+            raise EOFError
+        return group << 16 | element, struct.unpack("<I", more)[0]
+    return group << 16 | element, struct.unpack("<H", raw[6:])[0]
+
+
+def _skip(fh: BinaryIO, length: int, implicit: bool, budget: list[int], depth: int) -> None:
+    """Past a value of ``length`` bytes, or a sequence of undefined length item by item."""
+    if length != _UNDEFINED:
+        fh.seek(length, os.SEEK_CUR)
+        return
+    if depth > 32:
+        raise _Unread
+    while True:  # a sequence's items up to its delimiter, each a dataset up to its own
+        tag, length = _dicom_element(fh, implicit, budget)
+        if tag == _SEQUENCE_END:
+            return
+        if tag != _ITEM or length != _UNDEFINED:
+            fh.seek(length, os.SEEK_CUR)
+            continue
+        while (element := _dicom_element(fh, implicit, budget))[0] != _ITEM_END:
+            _skip(fh, element[1], implicit, budget, depth + 1)
+
+
+def _dicom_series(path: str, root: Path) -> Iterator[str]:
+    """The other files of the DICOM slide at ``path``'s series, each by the path it resolves to
+    (links, then ``..``), once, as OpenSlide's ``dicom_open`` finds them: every entry of the slide's
+    folder (hidden ones too) but the slide's own name, inside the batch and no special file
+    (:func:`_refused`; else the slide is not opened at all: :func:`_dicom_folder`), whose
+    :func:`series_of` is the slide's (either :data:`UNKNOWN_SERIES`: taken). None when the slide
+    has no series (OpenSlide fails). In name order, so that :data:`MAX_PARTS` cuts the same files
+    each time. Cost: a stat of each entry (a link resolved too), and its header read once a
+    process while that stat stands (:func:`series_of`)."""
+    series = series_of(path)
+    if series is None:
+        return
+    folder, name = os.path.split(path)
+    real_root, real_folder = os.path.realpath(root), os.path.realpath(folder or ".")
+    seen = {os.path.realpath(_cut(path))}
+    try:
+        with os.scandir(folder or ".") as entries:
+            listed = sorted((entry.name, _maybe_link(entry)) for entry in entries if entry.name != name)
+    except OSError:
+        return
+    if _refused(real_folder, real_root) is not None:
+        return
+    for entry, link in listed:
+        target = os.path.realpath(os.path.join(folder, entry)) if link else os.path.join(real_folder, entry)
+        if target in seen or (link and _refused(target, real_root) is not None):
+            continue
+        seen.add(target)
+        try:
+            st = os.stat(target)
+        except OSError:
+            continue
+        theirs = series_of(target, st) if stat.S_ISREG(st.st_mode) else None
+        if theirs is not None and (theirs == series or UNKNOWN_SERIES in (theirs, series)):
+            yield target
+
+
+def _maybe_link(entry: os.DirEntry[str]) -> bool:
+    """Whether a folder's entry is a link, or may be one (its type could not be read): resolved."""
+    try:
+        return entry.is_symlink()
+    except OSError:
+        return True
+
+
 MAX_PARTS = 1_000
 """Files besides one slide (:func:`slide_parts`) that its record prints and, with full hashes,
 hashes whole, that ``--results`` fingerprints and the result cache reads the ends of. A MIRAX
@@ -505,21 +697,24 @@ slide has its index and tens of data files, a few hundred for the largest scans;
 keyed by its stat alone (:data:`dqm.cache.UNPRINTED`) and is neither hashed nor fingerprinted."""
 
 
-def slide_parts(path: str, size: int, root: Path) -> tuple[list[str], bool]:
+def slide_parts(path: str, size: int, root: Path, dicom: bool = True) -> tuple[list[str], bool]:
     """The batch paths (below ``root`` as it resolves) of the regular files OpenSlide opens by name
     besides the slide at ``path`` (``size`` bytes) and may open (:func:`opened_besides`: none
-    refused), in the order first named: the first :data:`MAX_PARTS`, and whether there are more.
-    The names past the first :data:`MAX_PARTS` files found are not resolved (a ``Slidedat.ini``
-    of 1 MiB naming 55,000 files cost ``--results`` 14 s more). A DICOM slide's folder is not
-    listed (the result cache keys its listing)."""
+    refused), in the order first named, then the other files of a DICOM slide's series
+    (:func:`_dicom_series`; ``dicom`` False: not those, as results before 1.16 fingerprint): the
+    first :data:`MAX_PARTS`, and whether there are more. The names past the first
+    :data:`MAX_PARTS` files found are not resolved (a ``Slidedat.ini`` of 1 MiB naming 55,000
+    files cost ``--results`` 14 s more), nor the headers past them read."""
     real_root = os.path.realpath(root)
-    found: list[str] = []
-    for target, why in _besides_lazily(path, size, root):
-        if why is None and os.path.isfile(target):
+    named = (target for target, why in _besides_lazily(path, size, root) if why is None)
+    series = _dicom_series(path, root) if dicom else iter(())
+    found: dict[str, None] = {}
+    for target in itertools.chain(named, series):
+        if target not in found and os.path.isfile(target):
             if len(found) == MAX_PARTS:
-                return found, True
-            found.append(os.path.relpath(target, real_root))
-    return found, False
+                return [os.path.relpath(t, real_root) for t in found], True
+            found[target] = None
+    return [os.path.relpath(t, real_root) for t in found], False
 
 
 def part_name(part: str) -> str:
@@ -532,11 +727,11 @@ def part_name(part: str) -> str:
     return not_utf8(escaped) or escaped
 
 
-def parts_of(root: Path, rel: str) -> list[str]:
+def parts_of(root: Path, rel: str, dicom: bool = True) -> list[str]:
     """:func:`slide_parts` of the slide at the batch path ``rel`` (none when it cannot be stat'ed)."""
     path = os.path.join(root, rel)
     try:
         size = os.stat(path).st_size
     except OSError:
         return []
-    return slide_parts(path, size, root)[0]
+    return slide_parts(path, size, root, dicom)[0]

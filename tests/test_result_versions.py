@@ -16,7 +16,8 @@ with 12 keys its format does not define, the per-code cap of what a reader met l
 sixth ``UNKNOWN_KEY`` finding counts the rest with its ``counted_values``; 1.14: syntactic and diversity
 audited with a profile that disables two checks: ``disabled_checks``; 1.15: syntactic and diversity audited with
 ``--full-hashes``, one slide a MIRAX slide whose ``Slidedat.ini``, index and data file are ``slide_part`` rows of
-``batch.files``). A release that bumps the schema adds its own
+``batch.files``; 1.16: syntactic and diversity audited with ``--full-hashes``, one slide a DICOM slide whose
+series' other file is a ``slide_part`` row, a file of another series beside it none). A release that bumps the schema adds its own
 file here; none is ever regenerated.
 """
 

@@ -403,7 +403,9 @@ def test_past_the_bound_the_names_of_a_slidedat_are_not_resolved_and_verify_find
     found: list[str] = []
     for module in (dqm.verify, dqm.syntactic.accuracy):
         monkeypatch.setattr(
-            module, "parts_of", lambda root, rel, real=module.parts_of: found.append(rel) or real(root, rel)
+            module,
+            "parts_of",
+            lambda root, rel, dicom=True, real=module.parts_of: found.append(rel) or real(root, rel, dicom),
         )
     result = load_result(MIRAX_1_14).model_copy(update={"schema_version": "1.15"})
     from dqm.verify import check_batch
