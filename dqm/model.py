@@ -465,9 +465,9 @@ slide summary carries its perceptual hash; 3: the slide facts carry the artefact
 5: the full SHA-256 of the files it hashed whole; 6: every finding carries its msgid and
 parameters, so a cached record renders in Korean too; 7: each file's size, times and inode; 8: the files found sparse, with their sizes;
 9: a finding counting the issues past a reader's cap carries the value slots they name;
-10: the quick prints of the files OpenSlide opens besides the slide; 11: a DICOM slide's series among
-them: a record of 10 held none, and served by the cache, it left them unhashed by ``--certify`` and
-out of the ``--results`` fingerprint)."""
+10: the quick prints of the files OpenSlide opens besides the slide; 11: a DICOM slide's series and a
+Trestle slide's macro image among them: a record of 10 held none, and served by the cache, it left
+them unhashed by ``--certify`` and out of the ``--results`` fingerprint)."""
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -779,7 +779,7 @@ class ItemRecord:
     parts: dict[str, str] = dataclasses.field(default_factory=dict)
     """The quick print of each file OpenSlide opens besides the slide (batch path -> print:
     :func:`dqm.slide_refs.slide_parts`, a MIRAX slide's folder, a VMS key file's images, the other
-    files of a DICOM slide's series); their
+    files of a DICOM slide's series, a Trestle slide's macro image); their
     stats are in :attr:`stats`, their full SHA-256 in :attr:`sha256` when hashed whole."""
     version: int = RECORD_VERSION
 

@@ -50,7 +50,7 @@ __all__ = [
     "Verdict",
     "collector_paused",
     "load_result",
-    "with_dicom_parts",
+    "with_parts_of_1_16",
     "with_slide_parts",
 ]
 
@@ -83,13 +83,14 @@ turned off, which the report, the summary and the console name beside the verdic
 ``batch.files`` (a file OpenSlide opens besides a slide: a MIRAX slide's ``Slidedat.ini`` and
 data files, a VMS key file's images), which ``batch.fingerprint`` covers too (an older result's
 fingerprint is compared without them, :func:`with_slide_parts`); 1.16 counts among them the other
-files of a DICOM slide's series in its folder (an older result's fingerprint is compared without
-those, :func:`with_dicom_parts`)."""
+files of a DICOM slide's series in its folder and a Trestle slide's macro image (an older result's
+fingerprint is compared without those, :func:`with_parts_of_1_16`)."""
 
 SLIDE_PARTS_FROM = (1, 15)
 """The first schema version whose fingerprint covers the files besides each slide."""
-DICOM_PARTS_FROM = (1, 16)
-"""The first schema version whose fingerprint covers the other files of a DICOM slide's series."""
+PARTS_1_16_FROM = (1, 16)
+"""The first schema version whose fingerprint covers the other files of a DICOM slide's series
+and a Trestle slide's macro image."""
 
 
 FileRole = Literal["slide", "annotation", "manifest", "slide_part"]
@@ -102,7 +103,7 @@ class FileDigest(Frozen):
     """Its path in the batch (``a/b.svs``)."""
     role: FileRole
     """``slide_part`` (1.15): a file OpenSlide opens besides a slide (a MIRAX data file...; from
-    1.16, another file of a DICOM slide's series)."""
+    1.16, another file of a DICOM slide's series, a Trestle slide's macro image)."""
     sha256: str | None = None
     """SHA-256 of the whole file (slides: only when hashed whole, ``--full-hashes`` or a checksum list)."""
     quick_print: str | None = None
@@ -338,10 +339,10 @@ def with_slide_parts(version: str) -> bool:
     return _from(version, SLIDE_PARTS_FROM)
 
 
-def with_dicom_parts(version: str) -> bool:
+def with_parts_of_1_16(version: str) -> bool:
     """Whether a result of schema ``version`` fingerprints the other files of each DICOM slide's
-    series among them (:data:`DICOM_PARTS_FROM`)."""
-    return _from(version, DICOM_PARTS_FROM)
+    series and each Trestle slide's macro image among them (:data:`PARTS_1_16_FROM`)."""
+    return _from(version, PARTS_1_16_FROM)
 
 
 def _from(version: str, first: tuple[int, int]) -> bool:

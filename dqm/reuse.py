@@ -25,7 +25,7 @@ from dqm.batch import PATH_COLUMNS, Discovery, discover
 from dqm.cache import DB_NAME, RecordCache, context_key
 from dqm.identifiers import Masker
 from dqm.profile import Profile
-from dqm.results import QualityResult, with_dicom_parts, with_slide_parts
+from dqm.results import QualityResult, with_parts_of_1_16, with_slide_parts
 from dqm.runner import Progress, Run, RunOptions, run_batch
 from dqm.syntactic.accuracy import batch_fingerprint
 from validators.context import EarlierRelease
@@ -56,8 +56,8 @@ def refusal(
     }
     discovery = discovery if discovery is not None else discover(root)
     parts = with_slide_parts(result.schema_version)  # 1.15 on: the files besides each slide too
-    dicom = with_dicom_parts(result.schema_version)  # 1.16 on: a DICOM slide's series among them
-    if result.batch.fingerprint != batch_fingerprint(root, discovery, recorded, parts, dicom=dicom):
+    since_1_16 = with_parts_of_1_16(result.schema_version)  # a DICOM series, a Trestle macro
+    if result.batch.fingerprint != batch_fingerprint(root, discovery, recorded, parts, since_1_16=since_1_16):
         return (
             f"--results {path} does not match the batch: its files changed since that audit "
             "(fingerprint differs); audit the batch again, or run without --results"

@@ -78,6 +78,7 @@ def refused_reference(path: Path, root: Path, fd: int | None = None) -> Message 
     try:
         with _reader(path, fd) as fh:  # the slide itself was jailed: a regular file in the batch
             head = fh.read(VMS_MAX_BYTES + 1)
+            macro = trestle_macro(name, fh) if head[:4] in TIFF_MAGIC else None
     except NotRegular:  # swapped for one since: OpenSlide would wait on it for ever
         return msg(SPECIAL)
     except OSError:
@@ -87,7 +88,76 @@ def refused_reference(path: Path, root: Path, fd: int | None = None) -> Message 
         or _mirax(name, real_root)
         or (_vms(name, head, real_root) if len(head) <= VMS_MAX_BYTES else None)
         or (_dicom_folder(path, real_root) if _dicom(name, head) else None)
+        or (_refused_macro(macro, real_root) if macro is not None else None)
     )
+
+
+TRESTLE_SOFTWARE = b"MedScan"
+"""The start of a Trestle TIFF's ``Software`` tag (its first directory's): OpenSlide's test."""
+TRESTLE_MACRO = ".Full"
+"""What OpenSlide puts in place of a Trestle slide's extension to open its macro image (a JPEG)."""
+SOFTWARE = 305
+
+
+def trestle_macro(name: str, fh: Any) -> str | None:
+    """The name of the macro image OpenSlide opens (``fopen``) beside the slide ``name`` when the
+    TIFF ``fh`` is a Trestle slide (:data:`TRESTLE_SOFTWARE`): the name up to its last dot
+    (``get_associated_path``: the last dot of the whole name, a folder's too) followed by
+    :data:`TRESTLE_MACRO`; None for any other file. OpenSlide opens it only when given the slide
+    by its name, which the probe does for a Trestle slide (its macro is among the slide's
+    associated images) and validity's reader for every slide."""
+    if not _tiff_software(fh).startswith(TRESTLE_SOFTWARE):
+        return None
+    dot = name.rfind(".")
+    return (name[:dot] if dot >= 0 else name) + TRESTLE_MACRO
+
+
+def _refused_macro(macro: str, real_root: str) -> Message | None:
+    """A Trestle slide's macro image (:func:`trestle_macro`) that is a special file (a FIFO there
+    waited for ever) or leads outside the batch."""
+    why = _refused(macro, real_root)
+    if why is None:
+        return None
+    return msg(
+        "a file beside the slide, {ref}: {_why}; OpenSlide opens it as the macro image of this "
+        "Trestle slide, so the slide is not opened",
+        ref=clip(os.path.basename(_cut(macro)), 200),
+        _why=why,
+    )
+
+
+def _tiff_software(fh: Any) -> bytes:
+    """The first bytes (at most 64) of the ``Software`` tag of the first directory of the TIFF
+    ``fh`` (classic or BigTIFF); b"" when it has none or cannot be read."""
+    fh.seek(0)
+    head = fh.read(16)
+    order = {b"II": "<", b"MM": ">"}.get(head[:2])
+    if order is None or len(head) < 16:
+        return b""
+    (version,) = struct.unpack(order + "H", head[2:4])
+    if version == 42:
+        offset, count_fmt, field, inline = struct.unpack(order + "I", head[4:8])[0], "H", "HHI", 4
+    elif version == 43:
+        offset, count_fmt, field, inline = struct.unpack(order + "Q", head[8:16])[0], "Q", "HHQ", 8
+    else:
+        return b""
+    entry = 4 + struct.calcsize(field[2]) + inline
+    if not _seek(fh, offset):
+        return b""
+    raw = fh.read(struct.calcsize(count_fmt))
+    if len(raw) < struct.calcsize(count_fmt):
+        return b""
+    (entries,) = struct.unpack(order + count_fmt, raw)
+    raw = fh.read(min(entries, 4096) * entry)
+    for k in range(0, len(raw) - entry + 1, entry):
+        tag, kind, n = struct.unpack_from(order + field, raw, k)
+        if tag == SOFTWARE and kind == ASCII:
+            value = raw[k + 4 + struct.calcsize(field[2]) : k + entry]
+            if n <= inline:
+                return value[:n]
+            (at,) = struct.unpack(order + ("I" if inline == 4 else "Q"), value)
+            return fh.read(min(n, 64)) if _seek(fh, at) else b""
+    return b""
 
 
 def _mirax(name: str, real_root: str) -> Message | None:
@@ -462,22 +532,24 @@ def _unescaped(value: str) -> str:
 
 def opened_besides(path: str, size: int, root: Path) -> list[tuple[str, str | None]]:
     """The files OpenSlide opens by name besides the slide at ``path`` (``size`` bytes, in the
-        batch folder ``root``), each with why it must not be opened (:func:`_refused`; None: a regular
-        file inside, or nothing): a MIRAX slide's ``Slidedat.ini`` and the files it names, a VMS/VMU
-        key file's. What the slide shows depends on them as on the slide itself (the result cache
-        keys them too). A DICOM slide's folder is not listed (:meth:`dqm.cache.RecordCache.key` keys it
-    by each entry's stat; :func:`slide_parts` names its series).
+    batch folder ``root``), each with why it must not be opened (:func:`_refused`; None: a regular
+    file inside, or nothing): a MIRAX slide's ``Slidedat.ini`` and the files it names, a VMS/VMU
+    key file's, a Trestle slide's macro image (:func:`trestle_macro`). What the slide shows
+    depends on them as on the slide itself (the result cache keys them too). A DICOM slide's
+    folder is not listed (:meth:`dqm.cache.RecordCache.key` keys it by each entry's stat;
+    :func:`slide_parts` names its series).
 
-        Each file is given once, by the path it resolves to (links, then ``..``), in the order first
-        named: a name is cut at a NUL byte, as OpenSlide's C string is, and the many names of one file
-        (``d1/../Data.dat``, ``./Data.dat``...: a ``Slidedat.ini`` of 1 MiB names one file 20,000
-        times) are one."""
+    Each file is given once, by the path it resolves to (links, then ``..``), in the order first
+    named: a name is cut at a NUL byte, as OpenSlide's C string is, and the many names of one file
+    (``d1/../Data.dat``, ``./Data.dat``...: a ``Slidedat.ini`` of 1 MiB names one file 20,000
+    times) are one."""
     return list(_besides_lazily(path, size, root))
 
 
-def _besides_lazily(path: str, size: int, root: Path) -> Iterator[tuple[str, str | None]]:
+def _besides_lazily(path: str, size: int, root: Path, macro: bool = True) -> Iterator[tuple[str, str | None]]:
     """:func:`opened_besides`, each file resolved only when the one before it has been taken (a
-    caller that needs the first few does not resolve the 20,000 names of a hostile ``Slidedat.ini``)."""
+    caller that needs the first few does not resolve the 20,000 names of a hostile ``Slidedat.ini``);
+    ``macro`` False: no Trestle macro image (results before 1.16)."""
     if path.endswith(".mrxs"):
         folder = path[: -len(".mrxs")]
         data = b""
@@ -488,6 +560,20 @@ def _besides_lazily(path: str, size: int, root: Path) -> Iterator[tuple[str, str
     head = _head(path, VMS_MAX_BYTES) if size <= VMS_MAX_BYTES else b""
     if any(g in head for g in VMS_GROUPS):
         yield from _targets(os.path.dirname(path), _key_values(head, VMS_KEYS), root)
+        return
+    if macro and (name := _macro_of(path)) is not None:
+        target = os.path.realpath(_cut(name))
+        yield target, _refused(target, os.path.realpath(root))
+
+
+def _macro_of(path: str) -> str | None:
+    """:func:`trestle_macro` of the slide at ``path`` (a TIFF's first directory read, no more;
+    None for any other file or one that cannot be read)."""
+    try:
+        with _reader(Path(path), None) as fh:
+            return trestle_macro(path, fh) if fh.read(4) in TIFF_MAGIC else None
+    except OSError:
+        return None
 
 
 def _targets(folder: str, refs: Iterable[str], root: Path) -> Iterator[tuple[str, str | None]]:
@@ -697,17 +783,17 @@ slide has its index and tens of data files, a few hundred for the largest scans;
 keyed by its stat alone (:data:`dqm.cache.UNPRINTED`) and is neither hashed nor fingerprinted."""
 
 
-def slide_parts(path: str, size: int, root: Path, dicom: bool = True) -> tuple[list[str], bool]:
+def slide_parts(path: str, size: int, root: Path, since_1_16: bool = True) -> tuple[list[str], bool]:
     """The batch paths (below ``root`` as it resolves) of the regular files OpenSlide opens by name
     besides the slide at ``path`` (``size`` bytes) and may open (:func:`opened_besides`: none
-    refused), in the order first named, then the other files of a DICOM slide's series
-    (:func:`_dicom_series`; ``dicom`` False: not those, as results before 1.16 fingerprint): the
-    first :data:`MAX_PARTS`, and whether there are more. The names past the first
+    refused), in the order first named (a Trestle slide's macro image too), then the other files
+    of a DICOM slide's series (:func:`_dicom_series`); ``since_1_16`` False: neither of those two,
+    as results before 1.16 fingerprint. The first :data:`MAX_PARTS`, and whether there are more. The names past the first
     :data:`MAX_PARTS` files found are not resolved (a ``Slidedat.ini`` of 1 MiB naming 55,000
     files cost ``--results`` 14 s more), nor the headers past them read."""
     real_root = os.path.realpath(root)
-    named = (target for target, why in _besides_lazily(path, size, root) if why is None)
-    series = _dicom_series(path, root) if dicom else iter(())
+    named = (target for target, why in _besides_lazily(path, size, root, since_1_16) if why is None)
+    series = _dicom_series(path, root) if since_1_16 else iter(())
     found: dict[str, None] = {}
     for target in itertools.chain(named, series):
         if target not in found and os.path.isfile(target):
@@ -727,11 +813,11 @@ def part_name(part: str) -> str:
     return not_utf8(escaped) or escaped
 
 
-def parts_of(root: Path, rel: str, dicom: bool = True) -> list[str]:
+def parts_of(root: Path, rel: str, since_1_16: bool = True) -> list[str]:
     """:func:`slide_parts` of the slide at the batch path ``rel`` (none when it cannot be stat'ed)."""
     path = os.path.join(root, rel)
     try:
         size = os.stat(path).st_size
     except OSError:
         return []
-    return slide_parts(path, size, root, dicom)[0]
+    return slide_parts(path, size, root, since_1_16)[0]

@@ -16,7 +16,7 @@ from dqm.digest import DigestError, html_digest, results_digest
 from dqm.findings import clip
 from dqm.i18n import N_, msg
 from dqm.output import read_named
-from dqm.results import QualityResult, with_dicom_parts, with_slide_parts
+from dqm.results import QualityResult, with_parts_of_1_16, with_slide_parts
 from dqm.signing import MAX_SIGNATURE_BYTES, SignatureError, check, read_signature
 from dqm.slide_io import fingerprint as slide_print
 from dqm.slide_io import full_hash
@@ -136,7 +136,7 @@ def check_batch(result: QualityResult, root: Path, mask: Mask | None) -> Verific
     SHA-256 (a slide hashed only by its quick print, by that), no item file added, and the same
     fingerprint. Paths are compared as the results name them (masked with ``mask``)."""
     parts = with_slide_parts(result.schema_version)  # 1.15 on: the files besides each slide too
-    dicom = with_dicom_parts(result.schema_version)  # 1.16 on: a DICOM slide's series among them
+    since_1_16 = with_parts_of_1_16(result.schema_version)  # a DICOM series, a Trestle macro
     current = discover(root)
     shown = mask or (lambda text: text)
     there: dict[str, str] = {}  # each file of the batch by its name in results.json
@@ -150,10 +150,10 @@ def check_batch(result: QualityResult, root: Path, mask: Mask | None) -> Verific
             if norm and not outside and jailed(root, norm)[0] is not None:
                 there[shown(norm)] = norm
                 if parts and rel == item.image_path:  # the files OpenSlide opens besides it
-                    found[norm] = parts_of(root, norm, dicom)
+                    found[norm] = parts_of(root, norm, since_1_16)
                     there.update((shown(part_name(part)), part) for part in found[norm])
                     raw_parts.update(found[norm])
-    now = batch_fingerprint(root, current, parts=parts, slide_parts=found, dicom=dicom)
+    now = batch_fingerprint(root, current, parts=parts, slide_parts=found, since_1_16=since_1_16)
     if not result.batch.files:
         if now != result.batch.fingerprint:
             why = msg(

@@ -405,7 +405,9 @@ def test_past_the_bound_the_names_of_a_slidedat_are_not_resolved_and_verify_find
         monkeypatch.setattr(
             module,
             "parts_of",
-            lambda root, rel, dicom=True, real=module.parts_of: found.append(rel) or real(root, rel, dicom),
+            lambda root, rel, since_1_16=True, real=module.parts_of: (
+                found.append(rel) or real(root, rel, since_1_16)
+            ),
         )
     result = load_result(MIRAX_1_14).model_copy(update={"schema_version": "1.15"})
     from dqm.verify import check_batch

@@ -280,7 +280,7 @@ def batch_fingerprint(
     recorded: Mapping[tuple[str, bool], Recorded] | None = None,
     parts: bool = True,
     slide_parts: Mapping[str, list[str]] | None = None,
-    dicom: bool = True,
+    since_1_16: bool = True,
 ) -> str:
     """:func:`fingerprint` of the batch folder as it is now, from its files alone (no check runs):
     what an existing result is compared with before a command reuses it. An item whose check
@@ -298,8 +298,9 @@ def batch_fingerprint(
 
     ``parts``: each slide's line is joined by those of the files OpenSlide opens besides it
     (:func:`dqm.slide_refs.parts_of`, the record's :attr:`~dqm.model.ItemRecord.parts`), as
-    results from 1.15 on fingerprint them; False for an older result's fingerprint. ``dicom``: a
-    DICOM slide's series among them, as from 1.16 on; False for a result of 1.15.
+    results from 1.15 on fingerprint them; False for an older result's fingerprint. ``since_1_16``:
+    a DICOM slide's series and a Trestle slide's macro among them, as from 1.16 on; False for a
+    result of 1.15.
     ``slide_parts``: those files by slide (batch path), when the caller has found them already
     (``dqm verify --batch`` lists them too: a ``Slidedat.ini`` naming 55,000 files is read once)."""
     discovery = discover(root) if discovery is None else discovery
@@ -321,7 +322,7 @@ def batch_fingerprint(
                         if parts and not annotation:
                             found = slide_parts.get(norm) if slide_parts is not None else None
                             lines += _part_lines(
-                                root, parts_of(root, norm, dicom) if found is None else found, known
+                                root, parts_of(root, norm, since_1_16) if found is None else found, known
                             )
         return lines
 

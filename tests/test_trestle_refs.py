@@ -1,0 +1,153 @@
+"""A Trestle slide's macro image: OpenSlide opens ``X.Full`` beside ``X.tif`` (the slide's name up to
+its last dot, then ``.Full``) when it is given the slide by that name, as validity's reader and the
+review server give it; :func:`dqm.slide_refs.refused_reference` refuses the slide when that file is
+a FIFO (OpenSlide's ``fopen`` waited for ever) or leads out of the batch."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tifffile
+from PIL import Image
+
+from dqm.slide_io import probe_slide
+from dqm.slide_refs import _tiff_software, not_to_open, refused_reference, slide_parts
+
+PIXELS = np.random.default_rng(0).integers(0, 255, (512, 512, 3), dtype=np.uint8)
+
+
+def _trestle(path: Path, software: str = "MedScan", bigtiff: bool = False) -> Path:
+    """A tiled TIFF OpenSlide reads as Trestle (``software`` MedScan), with its macro ``.Full``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tifffile.imwrite(
+        path,
+        PIXELS,
+        tile=(256, 256),
+        photometric="rgb",
+        software=software,
+        description="Objective Power=20;Background Color=FFFFFF;OverlapsXY=0 0",
+        bigtiff=bigtiff,
+    )
+    macro = path.with_suffix(".Full")
+    Image.fromarray(PIXELS[:100, :200]).save(macro, format="JPEG")
+    return macro
+
+
+def test_the_macro_is_a_part_of_a_trestle_slide(tmp_path):
+    """The probe opens a Trestle slide by its name (through a descriptor OpenSlide finds no file
+    named after it), so its macro is among the record's associated images: the macro is one of
+    the files the slide's answers depend on, named by slide_parts (before: none). A TIFF of
+    another software has none; results before 1.16 fingerprint none."""
+    _trestle(tmp_path / "b" / "t.tif")
+    probe = probe_slide(tmp_path / "b" / "t.tif", "t.tif")
+    assert probe.opened and probe.vendor == "trestle" and "macro" in probe.associated_images
+    assert slide_parts(str(tmp_path / "b" / "t.tif"), 1, tmp_path / "b") == (["t.Full"], False)
+    assert slide_parts(str(tmp_path / "b" / "t.tif"), 1, tmp_path / "b", False) == ([], False)
+    _trestle(tmp_path / "c" / "t.tif", software="Aperio")
+    assert slide_parts(str(tmp_path / "c" / "t.tif"), 1, tmp_path / "c") == ([], False)
+
+
+@pytest.mark.parametrize("bigtiff", [False, True])
+def test_a_fifo_or_a_link_out_as_the_macro_refuses_a_trestle_slide(tmp_path, bigtiff):
+    root = tmp_path / "b"
+    macro = _trestle(root / "sub.d" / "t.tif", bigtiff=bigtiff)
+    with open(root / "sub.d" / "t.tif", "rb") as fh:
+        assert _tiff_software(fh).startswith(b"MedScan")
+    assert refused_reference(root / "sub.d" / "t.tif", root) is None  # a regular file: opened
+    macro.unlink()
+    os.mkfifo(macro)
+    why = not_to_open(root / "sub.d" / "t.tif", root)
+    assert why is not None and "t.Full" in why and "FIFO" in why and "Trestle" in why
+    macro.unlink()
+    (tmp_path / "outside.jpg").write_bytes(b"\xff\xd8")
+    macro.symlink_to(tmp_path / "outside.jpg")
+    why = refused_reference(root / "sub.d" / "t.tif", root)
+    assert why is not None and "outside the batch" in why
+
+
+def test_the_macro_is_named_after_the_last_dot_of_the_whole_name(tmp_path):
+    """``get_associated_path`` cuts the whole name at its last dot: a slide with no extension in
+    a folder ``a.b`` has its macro at ``a.Full``, outside that folder."""
+    root = tmp_path / "b"
+    _trestle(root / "a.b" / "t.tif")
+    os.replace(root / "a.b" / "t.tif", root / "a.b" / "t")
+    os.mkfifo(root / "a.Full")
+    why = refused_reference(root / "a.b" / "t", root)
+    assert why is not None and "a.Full" in why
+
+
+def test_a_tiff_of_another_software_is_not_refused_for_a_file_named_full(tmp_path):
+    root = tmp_path / "b"
+    macro = _trestle(root / "t.tif", software="Aperio")
+    macro.unlink()
+    os.mkfifo(macro)
+    assert refused_reference(root / "t.tif", root) is None
+
+
+def test_the_probe_and_validitys_reader_refuse_the_slide_instead_of_waiting_on_the_macro(tmp_path):
+    """The audit's probe and validity's :class:`~dqm.validity.data.SlideReader` give OpenSlide a
+    Trestle slide's name: with a FIFO as ``t.Full`` both waited for ever (run here in a process of
+    their own, stopped after 120 s); now the slide is refused before OpenSlide sees it."""
+    pytest.importorskip("openslide")
+    root = tmp_path / "b"
+    macro = _trestle(root / "t.tif")
+    macro.unlink()
+    os.mkfifo(macro)
+    code = (
+        "import sys\nfrom pathlib import Path\nfrom dqm.validity.data import SlideReader, SlideRefused\n"
+        f"reader = SlideReader(Path({str(root / 't.tif')!r}), root=Path({str(root)!r}))\n"
+        "try:\n    reader.read(0, 0, 4, 4, 1.0)\nexcept SlideRefused as exc:\n    print('refused:', exc)\n"
+        "from dqm.slide_io import probe_slide\n"
+        f"probe = probe_slide(Path({str(root / 't.tif')!r}), 't.tif')\n"
+        "print('probe:', probe.opened, probe.reference_refused, probe.open_error)\n"
+    )
+    root_of_dqm = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": str(root_of_dqm)}
+    try:
+        got = subprocess.run(
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=env,
+            cwd=root_of_dqm,
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail("validity's reader waited on the FIFO beside the Trestle slide")
+    assert got.returncode == 0 and "refused:" in got.stdout and "t.Full" in got.stdout, got.stderr
+    assert "probe: False True a file beside the slide, t.Full" in got.stdout
+
+
+def test_results_and_verify_refuse_a_batch_whose_trestle_macro_changed(tmp_path):
+    """The macro rewritten with its size and times kept: the fingerprint held ``t.tif`` alone, so
+    ``--results`` accepted the batch, whose record's macro (its size among the associated images)
+    was another's."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from dqm.cli import app
+    from dqm.profile import load_profile
+    from dqm.results import load_result
+    from dqm.reuse import refusal
+    from tests.helpers import native_doc
+    from tests.test_dicom_parts import _rewrite_the_end_keeping_size_and_times
+
+    batch, out = tmp_path / "batch", tmp_path / "out"
+    macro = _trestle(batch / "t.tif")
+    (batch / "t.json").write_text(json.dumps(native_doc(file="t.tif", width=512, height=512)))
+    args = ["audit", str(batch), "--out", str(out), "-j", "1", "--stages", "syntactic", "--full-hashes"]
+    got = CliRunner().invoke(app, args)
+    assert got.exit_code in (0, 1), got.output
+    result = load_result(out / "results.json")
+    assert {f.path: f.role for f in result.batch.files}["t.Full"] == "slide_part"
+    assert refusal(result, out / "results.json", batch, load_profile(None)) is None
+    _rewrite_the_end_keeping_size_and_times(macro)
+    assert refusal(result, out / "results.json", batch, load_profile(None)) is not None
+    got = CliRunner().invoke(app, ["verify", str(out), "--batch", str(batch)])
+    assert got.exit_code == 1 and "t.Full" in got.output, got.output
