@@ -738,7 +738,8 @@ def _dicom_series(path: str, root: Path) -> Iterator[str]:
     (:func:`_refused`; else the slide is not opened at all: :func:`_dicom_folder`), whose
     :func:`series_of` is the slide's (either :data:`UNKNOWN_SERIES`: taken). None when the slide
     has no series (OpenSlide fails). In name order, so that :data:`MAX_PARTS` cuts the same files
-    each time. Cost: a stat of each entry (a link resolved too), and its header read once a
+    each time. A DICOM-TIFF named ``.tif``, which OpenSlide reads as a TIFF alone, is given its
+    series all the same (files more hashed, none missed). Cost: a stat of each entry (a link resolved too), and its header read once a
     process while that stat stands (:func:`series_of`)."""
     series = series_of(path)
     if series is None:
