@@ -404,6 +404,115 @@ def link_parts(link: Link) -> tuple[str, ...]:
     return tuple(reversed(parts))
 
 
+SCHEMA_KEYS = frozenset(
+    {
+        # GeoJSON and the native format (dqm.readers.native_schema)
+        "type", "features", "geometry", "geometries", "coordinates", "properties", "bbox", "id", "crs",
+        "format", "slide", "file", "width", "height", "mpp", "objective_power", "lesions", "class",
+        "clinical",
+        # QuPath's GeoJSON export
+        "objectType", "classification", "name", "names", "color", "colorRGB", "isLocked",
+        "measurements", "metadata", "nucleusGeometry", "plane", "c", "z", "t",
+        # COCO
+        "info", "licenses", "images", "annotations", "categories", "image_id", "category_id",
+        "segmentation", "area", "iscrowd", "file_name", "license", "flickr_url", "coco_url",
+        "date_captured", "supercategory", "year", "version", "description", "contributor", "url",
+        "date_created", "counts", "size", "keypoints", "num_keypoints", "score", "attributes",
+        # DSA (Girder annotation documents and their elements)
+        "_id", "_modelType", "_version", "_accessLevel", "annotation", "elements", "display",
+        "points", "holes", "group", "center", "closed", "user", "label", "value", "fillColor",
+        "lineColor", "lineWidth", "rotation", "normal", "annotationId", "itemId", "created",
+        "updated", "creatorId", "updatedId", "public", "access", "groups", "visible",
+        # XML attributes: ASAP, ImageScope, HALO
+        "Name", "Type", "PartOfGroup", "Color", "Order", "X", "Y", "Z", "Id", "Text", "Value",
+        "NegativeROA", "InputRegionId", "Analyze", "DisplayId", "Zoom", "Selected", "ImageLocation",
+        "ImageFocus", "Length", "Area", "LengthMicrons", "AreaMicrons", "GeoShape", "MicronsPerPixel",
+        "ReadOnly", "NameReadOnly", "LineColorReadOnly", "Incremental", "LineColor", "Visible",
+        "MarkupImagePath", "MacroName", "HasEndcaps", "Comments", "Description",
+    }
+)  # fmt: skip
+"""The keys the annotation formats dqm reads define (their schemas' keys, every format's together):
+a finding names these by their name. Any other key of an annotation file is the file's own text (a
+QuPath feature's ``"properties": {"Kim Minsoo": 1}``, a DSA element's ``user`` key, an XML
+attribute's name) and may be a person's name no pattern knows: a pointer or a message names it by
+its position, ``#2``, the second key of its object that is not one of these, in the object's order
+(:class:`KeyNames`). Counting only such keys gives one number wherever dqm holds the object (a
+reader keeps a lesion's object without the keys it reads), and a format's key added or moved renumbers
+none."""
+
+
+class KeyNames:
+    """How pointers and messages name the keys of a document's objects: a key of
+    :data:`SCHEMA_KEYS` or a plain word ``named`` says names a person (``patient_name``: cut and
+    shown by :mod:`validators.deid`'s rules) by its name, any other by its position (``#2``, see
+    :data:`SCHEMA_KEYS`). Each object's names are worked out once, when a pointer into it is
+    built (an object of many keys costs one pass, not one a key)."""
+
+    __slots__ = ("_named", "_seen")
+
+    def __init__(self, named: Callable[[str], bool]) -> None:
+        self._named = named
+        self._seen: dict[int, tuple[Any, dict[str, str]]] = {}
+
+    def of(self, obj: dict[Any, Any]) -> dict[str, str]:
+        """The name each key of ``obj`` is shown by."""
+        held = self._seen.get(id(obj))
+        if held is not None and held[0] is obj:
+            return held[1]
+        names: dict[str, str] = {}
+        n = 0
+        for k in obj:
+            key = k if type(k) is str else str(k)
+            if key in SCHEMA_KEYS:
+                names[key] = key
+                continue
+            n += 1
+            names[key] = key if self.by_name(key) else f"#{n}"
+        self._seen[id(obj)] = (obj, names)
+        return names
+
+    def key(self, obj: dict[Any, Any], key: str) -> str:
+        """``key`` of ``obj`` as shown."""
+        return self.of(obj).get(key, key if key in SCHEMA_KEYS or self.by_name(key) else "#?")
+
+    def by_name(self, key: str) -> bool:
+        """Whether a key not in :data:`SCHEMA_KEYS` is shown by its name: a plain word that names a
+        person (``patient_name``; ``patient_name Hong Gildong`` is more than the key)."""
+        return plain_key(key) and self._named(key)
+
+    def path(self, value: Any, parts: Iterable[str]) -> list[str]:
+        """``parts`` (keys and indices from ``value`` down) as shown: an object's key by
+        :meth:`key`, a list's index as it is."""
+        shown: list[str] = []
+        for part in parts:
+            if isinstance(value, dict):
+                shown.append(self.key(value, part))
+                value = value.get(part)
+            elif part.isdigit():
+                shown.append(part)
+                value = (
+                    value[int(part)] if isinstance(value, list | tuple) and int(part) < len(value) else None
+                )
+            else:  # below what the document holds: a format's key or a position unknown
+                shown.append(part if part in SCHEMA_KEYS else "#?")
+                value = None
+        return shown
+
+
+KEY_TEXT = "\x00"
+"""The end of a kept text's pointer (:func:`dqm.readers.common.base.texts`) whose value is the name
+of the key the pointer names by its position (``/features/1/properties/#2`` + ``KEY_TEXT``: the
+key ``Patient name: Hong Gildong``): the key is searched as it was when the pointer named it,
+and a finding says where by the pointer without it. No pointer dqm builds holds this character
+(a key holding it is named by its position)."""
+
+
+def reader_keys() -> KeyNames:
+    """The :class:`KeyNames` a reader builds a pointer with: a key the identifier keys name
+    (:func:`identifying_key`) by its name."""
+    return KeyNames(identifying_key)
+
+
 class TextBudget:
     """What is left to search of one file's text (:data:`MAX_SEARCHED_TEXTS`,
     :data:`MAX_SEARCHED_CHARS`), shared by every :func:`walk` of that file, and where the first

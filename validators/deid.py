@@ -21,8 +21,10 @@ from dqm.clinical_table import IDENTIFYING
 from dqm.findings import Aspect, Finding, Severity
 from dqm.i18n import N_, msg
 from dqm.identifiers import (
+    KEY_TEXT,
     DeidSettings,
     Hit,
+    KeyNames,
     Link,
     Place,
     TextBudget,
@@ -303,21 +305,41 @@ def _unsearched(ctx: CheckContext, budget: TextBudget, **loc: Any) -> Finding:
     )
 
 
-def _located(target: Target, path: tuple[str, ...], profile: Profile) -> tuple[str, str | None]:
-    """Where ``path`` of ``target`` is: its pointer, and for a value of an annotation's clinical
-    block under a key the profile does not declare, that key as :func:`shown_column` shows it
-    (``#3``), the pointer cut above it (``/clinical``): the key is a column's name."""
+def _located(
+    target: Target, path: tuple[str, ...], profile: Profile, names: KeyNames
+) -> tuple[str, str | None]:
+    """Where ``path`` of ``target`` is: its pointer, a key no format defines named by its position
+    (:func:`_shown_path`), and for a value of an annotation's clinical block under a key the
+    profile does not declare, that key as :func:`shown_column` shows it (``#3``), the pointer cut
+    above it (``/clinical``): the key is a column's name."""
     base, _, props, fmt = target
     if fmt == "clinical" and len(path) > 1:
         column = shown_column(path[1], tuple(props["clinical"]), profile)
         if column != path[1]:
             return "/clinical", column
-    return _target_pointer(fmt, base, path), None
+    return _target_pointer(fmt, base, _shown_path(target, path, names)), None
+
+
+def _shown_path(target: Target, path: tuple[str, ...], names: KeyNames) -> tuple[str, ...]:
+    """``path`` of ``target`` as pointers and messages show it: a key no format defines (nor the
+    profile: a clinical field) by its position, ``#2`` (:class:`dqm.identifiers.KeyNames`); a
+    file-level text's pointer was so built by its reader."""
+    _, _, props, fmt = target
+    if fmt == "file" and path:
+        return (path[0], *names.path(props.get(path[0]), path[1:]))
+    if fmt == "clinical" and len(path) > 1:
+        return (*path[:2], *names.path(props["clinical"].get(path[1]), path[2:]))
+    return tuple(names.path(props, path))
+
+
+def _shown_name(key: str, path: tuple[str, ...], shown: tuple[str, ...]) -> str:
+    """The key nearest above a text (``key``, the last of ``path`` that is it) as ``shown`` names it."""
+    return next((s for p, s in zip(reversed(path), reversed(shown), strict=True) if p == key), key)
 
 
 def _target_pointer(fmt: str, base: str, path: tuple[str, ...]) -> str:
-    if fmt == "file":
-        return path[0]  # file-level properties are keyed by their pointer
+    if fmt == "file":  # file-level properties are keyed by their pointer (a key's name: KEY_TEXT)
+        return path[0].removesuffix(KEY_TEXT)
     if fmt == "clinical":
         return pointer(*path)
     return _prop_pointer(fmt, base, path)
@@ -434,6 +456,7 @@ def _searched_texts(
     listed: dict[tuple[str, str], int] = {}  # (the key that names a person or "", the text): places reported
     more: dict[tuple[str, str], list[Any]] = {}  # the same: [places past those, target, link, hits]
     skip = [False]  # whether the key just met flags its value: the walk does not go into it
+    keys_as = KeyNames(lambda key: identifier_key(key, settings))  # a key no format defines: #2
 
     def hits_in(text: str, index: int, link: Link) -> list[Hit] | None:
         """The hits in ``text`` (None: the budget is spent, nothing of it searched)."""
@@ -450,9 +473,14 @@ def _searched_texts(
         for link, key, held, keyed in walk(props, index, lambda *_: skip[0]):
             if keyed:
                 kept = fmt == "file" and link is not None and link[0] is None  # a kept text's pointer
+                own = props.get(key + KEY_TEXT) if kept else None  # the key its pointer numbers
                 if (names := named.get(key)) is None:
                     names = named[key] = identifier_key(key, settings) or (
-                        kept and any(identifier_key(_unescaped(part), settings) for part in key.split("/"))
+                        kept
+                        and (
+                            any(identifier_key(_unescaped(part), settings) for part in key.split("/"))
+                            or (isinstance(own, str) and identifier_key(own, settings))
+                        )
                     )  # a kept pointer below ``patient`` (``/features/0/properties/patient/0``)
                 declared = (
                     names and fmt == "clinical" and len(link_parts(link)) == 2 and key in profile.clinical
@@ -481,7 +509,7 @@ def _searched_texts(
                 if budget.texts == before and len(budget.take(place[1], index, link)) < len(place[1]):
                     break  # a text met before, charged again: the budget is spent
             parts = link_parts(link)
-            at, column = _located(targets[index], parts, profile)
+            at, column = _located(targets[index], parts, profile, keys_as)
             at, shown = _safe_pointer(at, settings, key_hit=keyed and bool(hits))
             loc: dict[str, Any] = {"pointer": at, "lesion": lesion}
             if column is not None:
@@ -489,7 +517,10 @@ def _searched_texts(
             if keyed:
                 out += _hit_findings(hits, (N_("a property name"), None), ctx, **loc)
                 if skip[0]:
-                    key = (shown or _shown_key(key, settings)) if kept else _shown_key(key, settings)
+                    if kept:
+                        key = shown or _shown_key(own if isinstance(own, str) else key, settings)
+                    else:
+                        key = _shown_key(key, settings)
                     value = mask(flat)
                     out.append(
                         ctx.finding(
@@ -498,15 +529,19 @@ def _searched_texts(
                             **loc,
                         )
                     )
+            elif targets[index][3] == "file" and parts[0].endswith(KEY_TEXT):  # a key its pointer numbers
+                out += _hit_findings(hits, (N_("a property name"), None), ctx, **loc)
             elif column is not None and key == parts[1]:  # a string under the block's key, or in its list
                 out += _hit_findings(hits, _column_where(column), ctx, **loc)
             else:
-                out += _hit_findings(hits, (N_("property {name!r}"), key), ctx, **loc)
+                name = _shown_name(key, parts, _shown_path(targets[index], parts, keys_as))
+                where = N_("property {name}") if name.startswith("#") else N_("property {name!r}")
+                out += _hit_findings(hits, (where, name), ctx, **loc)
         if budget.stopped is not None:
             break
     for (named_by, text), (n, index, link, hits) in more.items():
         lesion = targets[index][1]
-        at, column = _located(targets[index], link_parts(link), profile)
+        at, column = _located(targets[index], link_parts(link), profile, keys_as)
         at, _ = _safe_pointer(at, settings)
         if named_by:
             what, masked, level = N_("a value under a key that names a person"), mask(text), "identifier"
@@ -532,7 +567,7 @@ def _searched_texts(
         index, link = budget.stopped
         base, lesion, _, _ = targets[index]
         parts = link_parts(link)
-        at, column = _located(targets[index], parts, profile) if parts else (base, None)
+        at, column = _located(targets[index], parts, profile, keys_as) if parts else (base, None)
         out.append(_unsearched(ctx, budget, pointer=at, lesion=lesion, column=column))
     return out
 

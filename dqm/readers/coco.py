@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from dqm.i18n import msg
+from dqm.identifiers import reader_keys
 from dqm.model import Annotation, ReadIssue
 from dqm.readers.common import pieces, rle
 from dqm.readers.common.base import pointer, texts, to_float
@@ -320,16 +321,17 @@ def _file_text(doc: dict[str, Any], classes: set[str | None]) -> dict[str, Any]:
     category's name when a lesion is of it (searched as that lesion's class). Any value holding
     text: nested text is searched at its key's pointer."""
     text: dict[str, Any] = {}
+    shown = reader_keys().of(doc)  # a top-level key COCO does not define by its position (#1)
     for key, value in doc.items():
         if key in _IMAGE_KEYS:
             continue
         if not isinstance(value, list):
-            text.update(texts(value, key))
+            text.update(texts(value, shown[key], above=key))
             continue
         for k, entry in enumerate(value):
             name = entry.get("name") if isinstance(entry, dict) else None  # a list's is unhashable
             used = key == "categories" and isinstance(name, str) and name in classes
-            text.update(texts(entry, key, k, skip=("id", "name") if used else ("id",)))
+            text.update(texts(entry, shown[key], k, skip=("id", "name") if used else ("id",)))
     return text
 
 

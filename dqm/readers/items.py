@@ -19,9 +19,9 @@ from typing import Any, NamedTuple
 
 from dqm.batch import as_read, normalise
 from dqm.i18n import msg
-from dqm.identifiers import key_holds_text, reading_keys
+from dqm.identifiers import reading_keys
 from dqm.model import Annotation, Item, ReadIssue
-from dqm.readers.common.base import has_text, pointer
+from dqm.readers.common.base import object_texts
 from dqm.readers.common.held import built, lesion_texts
 
 Readers = frozenset[tuple[str, str | None]]
@@ -680,11 +680,7 @@ def _unpicked(annotations: list[Annotation], readers: Readers) -> dict[str, Any]
             continue
         out.update(ann.properties)
         for where, _, properties in lesion_texts(ann):
-            out.update(
-                (where + pointer(key), value)
-                for key, value in properties.items()
-                if key_holds_text(str(key)) or has_text(value)
-            )
+            out.update(object_texts(properties, where))  # a key no format defines: by its position
     return out
 
 

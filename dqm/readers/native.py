@@ -30,6 +30,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from dqm.coords import MAX_OBJECTIVE_POWER
 from dqm.i18n import N_, msg
+from dqm.identifiers import reader_keys
 from dqm.model import Annotation, ReadIssue
 from dqm.readers.common import pieces
 from dqm.readers.common.base import (
@@ -171,15 +172,19 @@ def _schema_issues(doc: Any, exc: ValidationError) -> tuple[list[ReadIssue], set
     broken_lesions: set[int] = set()
     slide_broken = False
     seen: set[tuple[str, str]] = set()
+    names = reader_keys()  # a key the format does not define by its position (#1): it may be a name
     for err in exc.errors():
         path, missing = _resolve_loc(doc, tuple(err["loc"]))
+        shown = names.path(doc, [str(part) for part in path])
+        path = [part if isinstance(part, int) else name for part, name in zip(path, shown, strict=True)]
         value_ptr, lesion, vertex = _value_pointer(path)
         kind = err["type"]
         text: str
         if kind == "missing" or missing:
             code, text = "MISSING_KEY", msg("required key {key!r} is missing", key=path[-1])
         elif kind == "extra_forbidden":
-            code, text = "UNKNOWN_KEY", msg("unknown key {key!r}", key=path[-1])
+            unknown = N_("unknown key {key}") if str(path[-1]).startswith("#") else N_("unknown key {key!r}")
+            code, text = "UNKNOWN_KEY", msg(unknown, key=path[-1])
         elif kind in ("union_tag_invalid", "union_tag_not_found"):
             code, text = (
                 "UNSUPPORTED_GEOMETRY",

@@ -511,9 +511,9 @@ def test_a_coco_annotations_own_keys_are_searched(profile: Profile) -> None:
     found = deid_findings(view_of(profile, annotation=ann))
     assert sorted((f.code, f.location.pointer[:20], f.location.lesion) for f in found) == [
         ("DEID_ANNOTATION_IDENTIFIER", "/annotations/0/attri", 0),
-        ("DEID_ANNOTATION_IDENTIFIER", "/annotations/1", 1),  # a key holding the RRN: at its parent
+        ("DEID_ANNOTATION_IDENTIFIER", "/annotations/1/#1", 1),  # a key holding the RRN: by its position
     ]
-    assert found[0].location.pointer == "/annotations/0/attributes/comment"
+    assert found[0].location.pointer == "/annotations/0/attributes/#2"  # comment, after occluded
 
 
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-16", "utf-16-le", "utf-16-be", "latin-1"])
@@ -706,8 +706,8 @@ def test_every_text_of_a_coco_file_is_searched(
     ]
     rows = [("s2", "s2.svs"), ("s3", "s3.svs")]
     want = sorted(
-        [("s2", "ann/coco.json", p) for p in ("/info/description", "/hospital/ward", "/patient")]
-        + [("s2", "ann/coco.json", p) for p in ("/notes/1", "/images/1/meta", "/annotations/3/note")]
+        [("s2", "ann/coco.json", p) for p in ("/info/description", "/#1/#1", "/patient")]  # hospital/ward
+        + [("s2", "ann/coco.json", p) for p in ("/#3/1", "/images/1/#1", "/annotations/3/#1")]  # notes, meta
         + [("s2", "ann/coco.json", p) for p in ("/annotations/4/attributes", "/annotations/5")]
     )
     whole = _audit_deid(_coco_batch(tmp_path / "whole", doc, rows), profile)
@@ -744,11 +744,11 @@ _UNREAD_TEXT = {
         },
         [
             "/lesions/0/id",
-            "/lesions/1/note",
+            "/lesions/1/#1",  # note: no format's key, named by its position
             "/lesions/2/properties",
             "/lesions/3",
             "/patient",
-            "/slide/note",
+            "/slide/#1",
         ],
     ),
     "qupath": (
@@ -777,7 +777,7 @@ _UNREAD_TEXT = {
             ],
         },
         [
-            "/features/0/note",
+            "/features/0/#1",  # note
             "/features/1/properties/name",
             "/features/2/properties/name",
             "/features/3/properties",
@@ -807,10 +807,10 @@ _UNREAD_TEXT = {
             }
         ],
         [
+            "/0/#1",  # creator
             "/0/annotation/attributes",
             "/0/annotation/elements/1/label/value",
             "/0/annotation/elements/2",
-            "/0/creator",
         ],
     ),
 }
@@ -854,10 +854,10 @@ _UNREAD_XML = {
         '<Group Name="BCC" PartOfGroup="None"><Attributes>MRN: 12345678</Attributes></Group>'
         "</AnnotationGroups></ASAP_Annotations>",
         [
-            "/ASAP_Annotations/@Operator",
+            "/ASAP_Annotations/@#1",  # Operator: no format's attribute, named by its position
             "/ASAP_Annotations/AnnotationGroups[1]/Group[1]/@Name",
             "/ASAP_Annotations/AnnotationGroups[1]/Group[2]/Attributes[1]/text()[1]",
-            "/ASAP_Annotations/Annotations/Annotation[1]/@Note",  # a lesion's own, searched as before
+            "/ASAP_Annotations/Annotations/Annotation[1]/@#1",  # Note: a lesion's own, searched as before
             "/ASAP_Annotations/Annotations[1]/Annotation[2]/@Name",
         ],
     ),
@@ -901,19 +901,19 @@ def test_every_text_of_an_xml_annotation_file_is_searched(profile: Profile, fmt:
         (
             [("s2", "s2.svs")],
             [
+                ("s2", "/annotations/2/#1"),  # note
                 ("s2", "/annotations/2/category_id"),
-                ("s2", "/annotations/2/note"),
-                ("s2", "/images/0/meta"),
+                ("s2", "/images/0/#1"),  # meta
                 ("s2", "/info/description"),
             ],
         ),
         (
             [("s2", "s2.svs"), ("s3", "s3.svs"), ("s1", "s1.svs")],
             [
-                ("s1", "/images/0/meta"),
+                ("s1", "/images/0/#1"),  # meta
                 ("s2", "/annotations/2/category_id"),  # a class name: by the item searching the file
                 ("s2", "/info/description"),
-                ("s3", "/annotations/2/note"),
+                ("s3", "/annotations/2/#1"),  # note
             ],
         ),
     ],
@@ -986,9 +986,10 @@ def test_distinct_texts_keep_each_new_key_whatever_its_value() -> None:
     unread.add({"note": "x", "patient_name": "x"}, "features", 1, "properties")
     unread.add({"note": "x", "measurements": {"Patient Kim Area": 4.1}}, "features", 2, "properties")
     assert into == {
-        "/features/0/properties/note": "x",
+        "/features/0/properties/#1": "x",  # note: no format's key, by its position
         "/features/0/properties/measurements": None,
-        "/features/0/properties/measurements/Patient Kim Area": 3.2,
+        "/features/0/properties/measurements/#1": 3.2,
+        "/features/0/properties/measurements/#1\x00": "Patient Kim Area",  # its name, searched
         "/features/1/properties/patient_name": "x",
     }
 
@@ -1028,9 +1029,9 @@ def test_a_shared_coco_files_readers_are_named_as_the_runner_names_their_slides(
     doc["annotations"][2] |= {"note": "DOB: 1990-01-02"}
     batch = _coco_batch(tmp_path / "b", doc, [("s2", "s2.svs"), ("x3", "sub\\s3.svs")])
     assert [(item, ptr) for item, _, ptr in _audit_deid(batch, profile)] == [
-        ("s2", "/images/0/meta"),
+        ("s2", "/images/0/#1"),  # meta
         ("s2", "/info/description"),
-        ("x3", "/annotations/2/note"),
+        ("x3", "/annotations/2/#1"),  # note
     ]
 
 
@@ -1067,10 +1068,8 @@ def test_the_text_of_images_no_item_could_be_given_is_searched(tmp_path: Path, p
     ]
     batch = _coco_batch(tmp_path / "b", doc, [("A", "a/slide1.svs"), ("B", "b/slide1.svs"), ("C", "c.svs")])
     got = _audit_deid(batch, profile)
-    assert ("A", "ann/coco.json", "/images/0/note") in got  # searched by the item that searches the file
-    assert [f for f in got if f[2] == "/images/2/note"] == [
-        ("C", "ann/coco.json", "/images/2/note")
-    ]  # C's, once
+    assert ("A", "ann/coco.json", "/images/0/#1") in got  # searched by the item that searches the file
+    assert [f for f in got if f[2] == "/images/2/#1"] == [("C", "ann/coco.json", "/images/2/#1")]  # C's, once
 
 
 def test_a_crash_searching_a_shared_files_other_images_loses_no_annotation(
@@ -1115,8 +1114,8 @@ def test_every_text_node_and_namespaced_sibling_of_an_xml_element_is_kept() -> N
         "/A/B[1]/following-sibling::text()[1]": "second note",
         "/A/C[1]/following-sibling::text()[1]": "third",
         "/A/B[1]/@Name": "x",
-        "/A/N[1]/@V": "Hong Gildong",
-        "/A/N[2]/@V": "Kim Minsu",
+        "/A/N[1]/@#1": "Hong Gildong",  # V: no format's attribute, by its position
+        "/A/N[2]/@#1": "Kim Minsu",
     }
 
 

@@ -47,15 +47,18 @@ def _place(fmt: str, payload: Any) -> tuple[dict[str, Any] | list[Any], str]:
     polygon = {"type": "Polygon", "coordinates": [_SQUARE]}
     if fmt == "native":
         lesion = {"class": "BCC", "geometry": polygon, "properties": {"extra": payload}}
-        return {"lesions": [lesion], "clinical": {}}, "/lesions/0/properties/extra"
+        return {
+            "lesions": [lesion],
+            "clinical": {},
+        }, "/lesions/0/properties/#1"  # a key no format defines: its position
     if fmt == "native_top":
-        return {"lesions": [{"class": "BCC", "geometry": polygon}], "notes": payload}, "/notes"
+        return {"lesions": [{"class": "BCC", "geometry": polygon}], "notes": payload}, "/#1"
     if fmt == "coco":
-        return _coco("s1.svs", extra=payload), "/annotations/0/extra"
+        return _coco("s1.svs", extra=payload), "/annotations/0/#1"
     if fmt == "qupath":
         props = {"objectType": "annotation", "classification": {"name": "BCC"}, "extra": payload}
         feature = {"type": "Feature", "geometry": polygon, "properties": props}
-        return {"type": "FeatureCollection", "features": [feature]}, "/features/0/properties/extra"
+        return {"type": "FeatureCollection", "features": [feature]}, "/features/0/properties/#1"
     if fmt == "qupath_detection":  # a skipped object's text: kept distinct by the reader
         props = {"objectType": "detection", "classification": {"name": "BCC"}, "extra": payload}
         annotation = {"objectType": "annotation", "classification": {"name": "BCC"}}
@@ -63,12 +66,12 @@ def _place(fmt: str, payload: Any) -> tuple[dict[str, Any] | list[Any], str]:
             {"type": "Feature", "geometry": polygon, "properties": annotation},
             {"type": "Feature", "geometry": polygon, "properties": props},
         ]
-        return {"type": "FeatureCollection", "features": features}, "/features/1/properties/extra"
+        return {"type": "FeatureCollection", "features": features}, "/features/1/properties/#1"
     element = {"type": "polyline", "closed": True, "group": "BCC", "points": [[*p, 0] for p in _SQUARE]}
     if fmt == "dsa_point":  # a skipped element's text: kept distinct by the reader
         point = {"type": "point", "center": [5, 5, 0], "user": {"extra": payload}}
         body = {"name": "BCC", "elements": [element, point]}
-        return [{"_id": "5f0c", "annotation": body}], "/0/annotation/elements/1/user/extra"
+        return [{"_id": "5f0c", "annotation": body}], "/0/annotation/elements/1/user/#1"
     assert fmt == "dsa"
     body = {"name": "BCC", "attributes": {"extra": payload}, "elements": [element]}
     return [{"_id": "5f0c", "annotation": body}], "/0/annotation/attributes"
@@ -129,9 +132,9 @@ def test_a_list_under_an_identifying_key_is_flagged_at_the_key(profile: Profile)
     (ann,) = parse_annotation(json.dumps(doc).encode(), "ann/s1.json")
     found = deid_findings(view_of(profile, annotation=ann))
     assert sorted((f.code, f.location.pointer) for f in found) == [
-        ("DEID_ANNOTATION_IDENTIFIER", "/lesions/0/properties/extra/no/accession"),
-        ("DEID_ANNOTATION_IDENTIFIER", "/lesions/0/properties/extra/ok/patient_id"),
-        ("DEID_ANNOTATION_IDENTIFIER", "/lesions/0/properties/extra/patient_name"),
+        ("DEID_ANNOTATION_IDENTIFIER", "/lesions/0/properties/#1/#2/patient_id"),  # ok: no format's key
+        ("DEID_ANNOTATION_IDENTIFIER", "/lesions/0/properties/#1/#3/accession"),  # no
+        ("DEID_ANNOTATION_IDENTIFIER", "/lesions/0/properties/#1/patient_name"),  # the first: by name
     ]
     assert "Ho**********" in json.dumps([f.model_dump(mode="json") for f in found])
 
@@ -184,8 +187,8 @@ def test_past_the_budget_the_first_unsearched_text_is_named(
     found = deid_findings(view_of(profile, annotation=ann))
     (unsearched,) = [f for f in found if f.code == "DEID_ANNOTATION_UNSEARCHED"]
     assert (
-        unsearched.location.pointer == "/lesions/0/properties/extra/k24"
-    )  # its 50th text: 1 + 24 keys, 24 values
+        unsearched.location.pointer == "/lesions/0/properties/#1/#25"
+    )  # its 50th text: 1 + 24 keys, 24 values (k24, the 25th key)
     assert "50 texts" in unsearched.message
     assert not [f for f in found if f.code == "DEID_ANNOTATION_IDENTIFIER"]
 
@@ -198,8 +201,8 @@ def test_a_long_text_past_the_character_budget_is_searched_in_part_and_said_so(
     (ann,) = parse_annotation(json.dumps(doc).encode(), "ann/s1.json")
     found = sorted((f.code, f.location.pointer) for f in deid_findings(view_of(profile, annotation=ann)))
     assert found == [
-        ("DEID_ANNOTATION_IDENTIFIER", "/lesions/0/properties/extra/a"),  # its first 20,000 searched
-        ("DEID_ANNOTATION_UNSEARCHED", "/lesions/0/properties/extra/a"),
+        ("DEID_ANNOTATION_IDENTIFIER", "/lesions/0/properties/#1/#1"),  # a: its first 20,000 searched
+        ("DEID_ANNOTATION_UNSEARCHED", "/lesions/0/properties/#1/#1"),
     ]
 
 
@@ -332,8 +335,8 @@ def test_a_files_own_dqm_unread_text_is_searched_and_cannot_hide_dqms_note(
 @pytest.mark.parametrize(
     ("fmt", "props", "expected"),
     [
-        ("native", {"notes": {"patient_name Hong Gildong": 1}}, ["/lesions/0/properties/notes"]),
-        ("qupath_detection", {"notes": {"patient_name Hong Gildong": 1}}, ["/features/1/properties/notes"]),
+        ("native", {"notes": {"patient_name Hong Gildong": 1}}, ["/lesions/0/properties/#1/#1"]),
+        ("qupath_detection", {"notes": {"patient_name Hong Gildong": 1}}, ["/features/1/properties/#1/#1"]),
         (
             "qupath_detection",
             {"patient_name": {"Hong Gildong 900101-1234567": 1}},
@@ -347,7 +350,8 @@ def test_a_name_inside_an_identifying_key_is_never_shown(
     """A key that names a person and holds the name (``patient_name Hong Gildong``) was shown whole
     in the message, the pointer and ``params.key`` (the masker knows no bare name); and a pattern's
     hit in a key kept below ``patient_name`` kept the full pointer. The pointer now stops at the
-    identifying key's parent (or at a plain ``patient_name``), the message shows ``patient_name…``."""
+    identifying key's parent (or at a plain ``patient_name``), the message shows ``patient_name…``;
+    such a key is no format's: the pointer names it by its position (``#1``)."""
     doc, _ = _place(fmt, {})
     target = doc["features"][1]["properties"] if fmt.startswith("qupath") else doc["lesions"][0]["properties"]
     del target["extra"]
@@ -383,8 +387,8 @@ def test_a_repeated_identifier_is_listed_at_its_first_places_and_the_rest_counte
     if fmt == "native":
         assert len(found) == 2 * MAX_PLACES + 2
         assert sorted(f.location.pointer for f in counted) == [
-            f"{where}/cases/{MAX_PLACES}/patient_id",
-            f"{where}/notes/{MAX_PLACES}",
+            f"{where}/#1/{MAX_PLACES}",  # notes
+            f"{where}/#2/{MAX_PLACES}/patient_id",  # cases
         ]
         assert all(f"{extra} more places" in f.message for f in counted)
     else:  # a skipped object's text is kept once by the reader: nothing repeats
@@ -402,7 +406,7 @@ def test_each_place_reported_is_charged_to_the_files_budget(
     (ann,) = parse_annotation(json.dumps(doc).encode(), "ann/s1.json")
     found = [f for f in deid_findings(view_of(profile, annotation=ann)) if f.code.startswith("DEID_ANN")]
     assert [f.code for f in found][-1] == "DEID_ANNOTATION_UNSEARCHED"
-    assert found[-1].location.pointer.startswith(f"{where}/notes/")
+    assert found[-1].location.pointer.startswith(f"{where}/#1/")  # notes
     assert len(found) < 12
 
 
@@ -456,4 +460,5 @@ def test_a_shared_coco_files_unlisted_image_keeps_an_identifying_key_over_a_numb
         parse_annotation(json.dumps(doc).encode(), "ann/all.json"), frozenset({("s1", "s1.svs")})
     )
     assert kept["/annotations/1/patient_id"] == 12345678
-    assert kept["/annotations/1/Patient name Hong Gildong"] == 1
+    assert kept["/annotations/1/#2"] == 1  # no format's key: by its position, its name kept beside
+    assert kept["/annotations/1/#2\x00"] == "Patient name Hong Gildong"

@@ -72,7 +72,7 @@ def test_a_coco_file_builds_only_the_lesions_of_the_image_an_item_asks_for(built
     assert first.polygons[0][0].dtype == np.float64 and first.polygons[0][0].flags.owndata
     # the images no item has are searched for text without a lesion built
     text = unpicked_text(parsed, frozenset({("s7", None)}))
-    assert text["/annotations/0/note"] == "cut 1.0" and "/annotations/24/note" not in text
+    assert text["/annotations/0/#1"] == "cut 1.0" and "/annotations/24/#1" not in text  # note: #1
     assert built == [24, 25, 26, 27]
 
 
@@ -270,5 +270,5 @@ def test_no_properties_are_decoded_for_lesions_without_any_nor_for_picked_classe
     assert decoded == [b'{"note":"picked"}']
     decoded.clear()
     text = unpicked_text(parsed, frozenset({("s1", None), ("s2", None)}))
-    assert text == {"/images/2/file_name": "s3.svs", "/annotations/5/note": "kept"}
+    assert text == {"/images/2/file_name": "s3.svs", "/annotations/5/#1": "kept"}
     assert decoded == [b'{"note":"kept"}']

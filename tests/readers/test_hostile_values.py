@@ -123,7 +123,7 @@ def test_a_repeated_key_in_a_nested_object_and_a_key_with_a_slash():
     doc["lesions"][0]["properties"] = {"a/b": {"k": 1}}
     text = json.dumps(doc).replace('"k": 1', '"k": 1, "k": 2')
     ann = _read(text)
-    assert [(i.code, i.pointer) for i in ann.issues] == [("DUPLICATE_KEY", "/lesions/0/properties/a~1b/k")]
+    assert [(i.code, i.pointer) for i in ann.issues] == [("DUPLICATE_KEY", "/lesions/0/properties/#1/#1")]
     assert ann.lesions[0].properties == {"a/b": {"k": 2}}  # the last value, as every JSON reader keeps
 
 
@@ -136,7 +136,7 @@ def test_repeated_keys_past_the_limit_are_counted_in_one_issue():
     issues = [i for i in _read(text).issues if i.code == "DUPLICATE_KEY"]
     assert len(issues) == MAX_DUPLICATE_KEYS + 1
     assert issues[-1].message.startswith("500 more keys from here on")
-    assert issues[-1].pointer == f"/lesions/0/properties/x/{MAX_DUPLICATE_KEYS}/a"
+    assert issues[-1].pointer == f"/lesions/0/properties/#1/{MAX_DUPLICATE_KEYS}/#1"
 
 
 def test_a_clean_file_is_read_in_the_fast_pass():

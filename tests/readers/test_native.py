@@ -46,9 +46,9 @@ def test_clean_document_reads_into_the_model(profile):
         (lambda d: d["slide"].__setitem__("width", "4096"), ("WRONG_TYPE", "/slide/width")),
         (lambda d: d["slide"].__setitem__("width", 4096.0), ("WRONG_TYPE", "/slide/width")),
         (lambda d: d["slide"].__setitem__("width", True), ("WRONG_TYPE", "/slide/width")),
-        (lambda d: d.__setitem__("comment", "x"), ("UNKNOWN_KEY", "/comment")),
+        (lambda d: d.__setitem__("comment", "x"), ("UNKNOWN_KEY", "/#1")),  # no format's key: its position
         (lambda d: d["lesions"][1].pop("class"), ("MISSING_KEY", "/lesions/1/class")),
-        (lambda d: d["lesions"][1].__setitem__("colour", "red"), ("UNKNOWN_KEY", "/lesions/1/colour")),
+        (lambda d: d["lesions"][1].__setitem__("colour", "red"), ("UNKNOWN_KEY", "/lesions/1/#1")),
         (
             lambda d: d["lesions"][0]["geometry"].__setitem__("type", "Point"),
             ("UNSUPPORTED_GEOMETRY", "/lesions/0/geometry"),

@@ -15,7 +15,17 @@ import orjson
 
 from dqm.findings import clip
 from dqm.i18n import N_, msg
-from dqm.identifiers import flat_text, holds_text, identifying_key, key_holds_text, link_parts, walk
+from dqm.identifiers import (
+    KEY_TEXT,
+    Link,
+    flat_text,
+    holds_text,
+    identifying_key,
+    key_holds_text,
+    link_parts,
+    reader_keys,
+    walk,
+)
 from dqm.model import Annotation, Lesion, ReadIssue, Ring
 
 JSON_REASONS = (
@@ -62,22 +72,40 @@ def has_text(value: Any) -> bool:
     return holds_text(value)
 
 
-def texts(value: Any, *where: str | int, skip: Collection[str] = ()) -> dict[str, Any]:
+def texts(
+    value: Any, *where: str | int, skip: Collection[str] = (), above: str | None = None
+) -> dict[str, Any]:
     """The text a reader does not read otherwise, by pointer, for the de-identification checks
     (an annotation's ``properties``): each value of the object ``value`` that holds text, or whose
     key may (:func:`dqm.identifiers.key_holds_text`: ``{"Patient name: Hong Gildong": 1}``), at its
     key's pointer (keys in ``skip`` left out), or ``value`` itself at ``where`` when it is not an
     object and holds text or the key nearest above it may (a COCO file's top-level
-    ``"patient_id": 12345678`` was dropped: its key was not looked at)."""
+    ``"patient_id": 12345678`` was dropped: its key was not looked at). A key no format defines
+    is named in the pointer by its position (:class:`dqm.identifiers.KeyNames`: ``/images/0/#1``);
+    ``where`` names no such key but by its position, ``above`` then the key nearest above as the
+    file writes it."""
     if not isinstance(value, dict):
-        above = next((part for part in reversed(where) if isinstance(part, str)), None)
+        above = above or next((part for part in reversed(where) if isinstance(part, str)), None)
         kept = has_text(value) or (above is not None and key_holds_text(above))
         return {pointer(*where): value} if kept else {}
-    return {
-        pointer(*where, key): v
-        for key, v in value.items()
-        if key not in skip and (key_holds_text(str(key)) or has_text(v))
-    }
+    return object_texts(value, pointer(*where), skip)
+
+
+def object_texts(value: dict[Any, Any], at: str, skip: Collection[str] = ()) -> dict[str, Any]:
+    """:func:`texts` of the object ``value`` at pointer ``at``: a key no format defines named by
+    its position (``at/#2``), and where it is more than a plain word its name kept too, at that
+    pointer and :data:`~dqm.identifiers.KEY_TEXT` (it is searched as the pointer holding it was)."""
+    kept = [key for key, v in value.items() if key not in skip and (key_holds_text(str(key)) or has_text(v))]
+    if not kept:
+        return {}
+    names = reader_keys().of(value)
+    out: dict[str, Any] = {}
+    for key in kept:
+        where = at + pointer(names[str(key)])
+        out[where] = value[key]
+        if names[str(key)] != key and key_holds_text(str(key)):
+            out[where + KEY_TEXT] = key
+    return out
 
 
 class DistinctTexts:
@@ -89,7 +117,8 @@ class DistinctTexts:
     its own). A million cells that all name the same measurements add those names once; a name met
     under ``note`` is kept again under ``patient_name``; ``{"patient": ["Hong", "Gildong"]}`` and
     ``{"patient_id": 12345678}`` after ``{"patient_id": null}`` are kept whole at the key. However
-    deep (:func:`dqm.identifiers.walk`); a pointer is built only for what is kept."""
+    deep (:func:`dqm.identifiers.walk`); a pointer is built only for what is kept, a key no format
+    defines named in it by its position (:class:`dqm.identifiers.KeyNames`)."""
 
     __slots__ = ("_into", "_keys", "_named", "_seen")
 
@@ -109,21 +138,34 @@ class DistinctTexts:
             return  # the common case, keys and texts met before: no pointer built
         own = {k: v for k, v in value.items() if k not in skip} if isinstance(value, dict) else value
         base, seen, keys, into = pointer(*where), self._seen, self._keys, self._into
+        names = reader_keys()  # a key dqm does not know by its position in ``value`` (#2)
+
+        def at(link: Link) -> str:
+            return base + pointer(*names.path(value, link_parts(link)))
+
+        def key_at(link: Link, key: str) -> str:
+            """The pointer of a key met, its name kept too where the pointer names it by position and
+            it is more than a plain word (:func:`dqm.identifiers.key_holds_text`)."""
+            where = at(link)
+            if key_holds_text(key) and not where.endswith("/" + key.replace("~", "~0").replace("/", "~1")):
+                into[where + KEY_TEXT] = key
+            return where
+
         for link, key, held, keyed in walk(own, None, lambda key, *_: self._names(key)):
             if keyed and self._names(key):  # kept whole, once for each text it holds
                 keys.add(key)
                 if (key, text := flat_text(held)) not in seen:
                     seen.add((key, text))
-                    into[base + pointer(*link_parts(link))] = held
+                    into[key_at(link, key)] = held
             elif keyed:
                 if key not in keys:
                     keys.add(key)
-                    into[base + pointer(*link_parts(link))] = None if isinstance(held, dict | list) else held
+                    into[key_at(link, key)] = None if isinstance(held, dict | list) else held
                     if type(held) is str:
                         seen.add((key, held))
             elif (key, held) not in seen:
                 seen.add((key, held))
-                into[base + pointer(*link_parts(link))] = held
+                into[at(link)] = held
 
     def _news(self, value: Any, skip: Collection[str]) -> bool:
         """Whether ``value`` (but its keys in ``skip``) holds a key, a string under its key, or a
@@ -367,25 +409,45 @@ objects of 14 bytes, each repeating a key, made 200,000 findings: 87 s, 1.35 GB 
 of 96 MB from a file of 2.8 MB)."""
 
 
+CLINICAL = "/clinical"
+"""The native format's clinical block: its keys are columns, named by the profile's fields."""
+
+
 def duplicate_keys(doc: Any, repeated: list[tuple[dict[str, Any], list[str]]]) -> list[ReadIssue]:
-    """A ``DUPLICATE_KEY`` issue at the pointer of each object that repeats a key."""
+    """A ``DUPLICATE_KEY`` issue at the pointer of each object that repeats a key, a key no format
+    defines named by its position (:class:`dqm.identifiers.KeyNames`), but in the clinical block
+    (:data:`CLINICAL`: its keys are the profile's fields, which a reader does not know)."""
     if not repeated:
         return []
     where: dict[int, str] = {}
     stack: list[tuple[Any, str]] = [(doc, "")]
-    while stack:
+    while stack:  # a key no format defines by its position (#2): it may be a name
         node, at = stack.pop()
         if isinstance(node, dict):
             where[id(node)] = at
-            stack.extend((v, at + pointer(k)) for k, v in node.items() if isinstance(v, dict | list))
+            shown = (
+                reader_keys().of(node)
+                if at != CLINICAL and any(isinstance(v, dict | list) for v in node.values())
+                else {}
+            )
+            stack.extend(
+                (v, at + pointer(shown.get(k, k))) for k, v in node.items() if isinstance(v, dict | list)
+            )
         elif isinstance(node, list):
             stack.extend((v, at + pointer(i)) for i, v in enumerate(node) if isinstance(v, dict | list))
-    pairs = [(obj, key) for obj, keys in repeated for key in keys]
+    pairs = [
+        (obj, key if where.get(id(obj)) == CLINICAL else reader_keys().key(obj, key))
+        for obj, keys in repeated
+        for key in keys
+    ]
     issues = [
         ReadIssue(
             "DUPLICATE_KEY",
             msg(
-                "key {key!r} appears more than once in one object (the last value is read)", key=clip(key, 80)
+                N_("key {key} appears more than once in one object (the last value is read)")
+                if key.startswith("#")
+                else N_("key {key!r} appears more than once in one object (the last value is read)"),
+                key=clip(key, 80),
             ),
             pointer=where.get(id(obj), "") + pointer(key),
         )

@@ -12,14 +12,14 @@ from __future__ import annotations
 import codecs
 import functools
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 from xml.etree.ElementTree import Element, ParseError
 
 from dqm.findings import clip
 from dqm.i18n import N_, msg
-from dqm.identifiers import identifying_key
+from dqm.identifiers import KEY_TEXT, SCHEMA_KEYS, identifying_key, key_holds_text, reader_keys
 from dqm.model import ReadIssue
 from dqm.readers.common.base import wide_encoding
 
@@ -223,17 +223,22 @@ def xml_texts(root: Element, held: set[str]) -> XmlTexts:
 
     names: dict[str, bool] = {}  # by attribute name: whether it names a person (identifying_key)
 
-    def add(text: str | None, where: str, named: bool = False) -> None:
+    def add(text: str | None, where: str | Callable[[], tuple[str, str | None]], named: bool = False) -> None:
         nonlocal room
         if text is None or text.isspace() or not text:
             return
         text = text.strip()
         if text not in seen and (named or not _NUMBER.match(text)):
+            name = None
+            if not isinstance(where, str):  # an attribute: named by its position where no format defines it
+                where, name = where()
             if len(out) >= MAX_TEXTS or len(text) > room:
                 raise _Full(where)
             seen.add(text)
             room -= len(text)
             out[where] = text
+            if name is not None:  # its name searched as the path holding it was
+                out[where + KEY_TEXT] = name
 
     stack: list[tuple[Element, str, int]] = [(root, "/" + local(root.tag), 1)]
     beyond: dict[tuple[str, str], int] = {}  # the elements met past MAX_PATH_DEPTH, by ancestor and tag
@@ -249,7 +254,7 @@ def xml_texts(root: Element, held: set[str]) -> XmlTexts:
             for name, value in element.attrib.items():
                 if (named := names.get(name)) is None:
                     named = names[name] = identifying_key(local(name))
-                add(value, f"{path}/@{name}", named)
+                add(value, functools.partial(_attribute_at, path, element, name), named)
             add(element.text, f"{path}/text()[1]")
             counts: dict[str, int] = {}  # by the name the path shows: p:N and q:N are both N
             deeper = []
@@ -270,6 +275,17 @@ def xml_texts(root: Element, held: set[str]) -> XmlTexts:
     except _Full as full:
         return XmlTexts(out, full.where)
     return XmlTexts(out)
+
+
+def _attribute_at(path: str, element: Element, name: str) -> tuple[str, str | None]:
+    """The XPath of ``element``'s attribute ``name`` (``…/@Name``), and the name where the path
+    names the attribute by its position among the element's attributes no format defines
+    (``…/@#2``, :class:`dqm.identifiers.KeyNames`: the name may be a person's) and the name is more
+    than a plain word (:func:`dqm.identifiers.key_holds_text`: it is searched as the path was)."""
+    if local(name) in SCHEMA_KEYS:
+        return f"{path}/@{name}", None
+    shown = reader_keys().key(dict.fromkeys(local(n) for n in element.attrib), local(name))
+    return f"{path}/@{shown}", None if shown == local(name) or not key_holds_text(name) else name
 
 
 def local(tag: object) -> str:

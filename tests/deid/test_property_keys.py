@@ -1,0 +1,217 @@
+"""A person's name in a key of an annotation file reaches no output: a key no format defines (a
+QuPath feature's ``"properties": {"Kim Minsoo 김민수": …}``, a DSA element's ``user`` key, a COCO
+annotation's or image's own key, an XML attribute's name) is named by its position among its
+object's keys no format defines (``/features/0/properties/#1``), in the pointer and the message.
+The masker replaces what its patterns find, and a bare name is none: the finding of an RRN under
+such a key showed the key whole in its pointer and its message (``in property 'Kim Minsoo 김민수'``)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dqm.findings import Finding, Location
+from dqm.profile import Profile, load_profile
+from dqm.readers import parse_annotation
+from tests.deid.test_column_names import _invoke, _texts
+from tests.deid.test_deid import _SQUARE, deid_findings, view_of
+
+NAME = "Kim Minsoo 김민수"
+OTHER = "Hong Gildong"
+SECRETS = ("Minsoo", "김민수", "Gildong", "900101-1234567")
+RRN = "RRN 900101-1234567"
+
+
+@pytest.fixture(scope="module")
+def profile() -> Profile:
+    return load_profile()
+
+
+def _nested(depth: int) -> dict[str, Any]:
+    """``depth`` objects, each under a bare name (the first one after a plain key), the RRN innermost."""
+    value: Any = RRN
+    for k in range(depth):
+        value = {"plain": 1, (NAME if k % 2 else OTHER): value}
+    return value
+
+
+def _doc(fmt: str, payload: dict[str, Any]) -> tuple[Any, str, str]:
+    """A file of ``fmt`` with ``payload`` among a lesion's own keys (or the file's), its name, and
+    the pointer its findings start with."""
+    polygon = {"type": "Polygon", "coordinates": [_SQUARE]}
+    if fmt == "native":
+        lesion = {"class": "BCC", "geometry": polygon, "properties": {"area": 1, **payload}}
+        return {"lesions": [lesion], "clinical": {}}, "s1.json", "/lesions/0/properties/"
+    if fmt in ("qupath", "qupath_detection"):
+        kind = "annotation" if fmt == "qupath" else "detection"
+        props = {"objectType": kind, "classification": {"name": "BCC"}, "measurements": payload}
+        features = [{"type": "Feature", "geometry": polygon, "properties": props}]
+        if kind == "detection":
+            first = {"objectType": "annotation", "classification": {"name": "BCC"}}
+            features.insert(0, {"type": "Feature", "geometry": polygon, "properties": first})
+        n = len(features) - 1
+        return {"type": "FeatureCollection", "features": features}, "s1.geojson", f"/features/{n}/properties/"
+    if fmt in ("coco", "coco_image"):
+        image = {"id": 1, "file_name": "s1.svs", "width": 100, "height": 80}
+        annotation = {"id": 1, "image_id": 1, "category_id": 1, "segmentation": [[10, 10, 60, 10, 60, 60]]}
+        (image if fmt == "coco_image" else annotation).update(payload)
+        doc = {"images": [image], "categories": [{"id": 1, "name": "BCC"}], "annotations": [annotation]}
+        return doc, "s1.json", "/images/0/" if fmt == "coco_image" else "/annotations/0/"
+    element = {"type": "polyline", "closed": True, "group": "BCC", "points": [[*p, 0] for p in _SQUARE]}
+    if fmt == "dsa":
+        element["user"] = payload
+        return [{"_id": "5f0c", "annotation": {"name": "BCC", "elements": [element]}}], "s1.json", "/"
+    assert fmt == "dsa_point"
+    point = {"type": "point", "center": [5, 5, 0], "user": payload}
+    body = {"name": "BCC", "elements": [element, point]}
+    return [{"_id": "5f0c", "annotation": body}], "s1.json", "/0/annotation/elements/1/user/"
+
+
+FORMATS = ("native", "qupath", "qupath_detection", "coco", "coco_image", "dsa", "dsa_point")
+
+
+def _found(profile: Profile, data: bytes, name: str) -> list[Finding]:
+    (ann,) = parse_annotation(data, f"ann/{name}")
+    return [
+        f
+        for f in [*deid_findings(view_of(profile, annotation=ann)), *_issues(ann)]
+        if not f.code.startswith("DEID_ANNOTATION_UNSEARCHED")
+    ]
+
+
+def _issues(ann: Any) -> list[Finding]:
+    return [
+        Finding(
+            item_id="s1", check="file.read", code=i.code, severity="error", aspect="format",
+            message=str(i.message), location=Location(pointer=i.pointer),
+        )
+        for i in ann.issues
+    ]  # fmt: skip
+
+
+def _shown(found: list[Finding]) -> str:
+    return json.dumps([f.model_dump(mode="json") for f in found], ensure_ascii=False)
+
+
+@pytest.mark.parametrize("depth", [1, 2, 3])
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_a_name_in_a_key_at_any_depth_is_named_by_its_position(
+    profile: Profile, fmt: str, depth: int
+) -> None:
+    doc, name, where = _doc(fmt, {"note": "fine", NAME: _nested(depth - 1) if depth > 1 else RRN})
+    found = [f for f in _found(profile, json.dumps(doc).encode(), name) if f.code.startswith("DEID_ANN")]
+    assert [f.code for f in found] == ["DEID_ANNOTATION_IDENTIFIER"], _shown(found)
+    (hit,) = found
+    assert hit.location.pointer is not None and hit.location.pointer.startswith(where)
+    assert "#2" in hit.location.pointer  # the bare name: the second key no format defines
+    assert hit.params["masked"] == "90************"
+    shown = _shown(found)
+    assert not [s for s in SECRETS if s in shown], shown
+
+
+def test_the_position_counts_only_keys_no_format_defines_in_the_files_order(profile: Profile) -> None:
+    doc, name, _ = _doc("qupath", {"Area µm^2": 3.1, NAME: RRN, "name": "x", OTHER: {"zz": 1, "a": RRN}})
+    found = _found(profile, json.dumps(doc).encode(), name)
+    assert sorted((f.location.pointer, f.message[:52]) for f in found) == [
+        ("/features/0/properties/measurements/#2", "Korean resident registration number in property #2: "),
+        ("/features/0/properties/measurements/#3/#2", "Korean resident registration number in property #2: "),
+    ]
+
+
+def test_a_format_key_keeps_its_name(profile: Profile) -> None:
+    """What the formats define is named as before: the finding at ``classification/name``."""
+    polygon = {"type": "Polygon", "coordinates": [_SQUARE]}
+    props = {"objectType": "annotation", "classification": {"name": "BCC"}, "name": RRN}
+    doc = {
+        "type": "FeatureCollection",
+        "features": [{"type": "Feature", "geometry": polygon, "properties": props}],
+    }
+    found = _found(profile, json.dumps(doc).encode(), "s1.geojson")
+    assert [(f.location.pointer, f.message[:54]) for f in found] == [
+        ("/features/0/properties/name", "Korean resident registration number in property 'name'")
+    ]
+
+
+def test_a_key_holding_an_identifier_is_still_searched(profile: Profile) -> None:
+    """The name of a key kept by its pointer was searched as that pointer: it is kept beside it."""
+    doc, name, _ = _doc("qupath_detection", {f"{NAME} 900101-1234567": 1})
+    found = _found(profile, json.dumps(doc).encode(), name)
+    assert [(f.code, f.location.pointer) for f in found if f.code.startswith("DEID")] == [
+        ("DEID_ANNOTATION_IDENTIFIER", "/features/1/properties/measurements/#1")
+    ]
+    assert "in a property name" in found[0].message
+    assert not [s for s in SECRETS if s in _shown(found)]
+
+
+def test_reader_issues_name_such_a_key_by_its_position(profile: Profile) -> None:
+    """The native schema's unknown key and a repeated key quoted the key and named it in the pointer."""
+    doc = {
+        "slide": {"file": "s1.svs", "width": 100, "height": 80},
+        "lesions": [{"class": "BCC", "geometry": {"type": "Polygon", "coordinates": [_SQUARE]}, NAME: 1}],
+        "clinical": {},
+        OTHER: 2,
+    }
+    text = json.dumps(doc, ensure_ascii=False).replace('"plain": 0', "")
+    text = text.replace('"clinical": {}', f'"clinical": {{}}, "x": {{"{OTHER}": 1, "{OTHER}": 2}}')
+    found = _found(profile, text.encode(), "s1.json")
+    assert sorted(
+        (f.code, f.location.pointer, f.message) for f in found if f.code != "DEID_ANNOTATION_IDENTIFIER"
+    ) == [
+        ("DUPLICATE_KEY", "/#1/#1", "key #1 appears more than once in one object (the last value is read)"),
+        ("UNKNOWN_KEY", "/#1", "unknown key #1"),
+        ("UNKNOWN_KEY", "/#2", "unknown key #2"),
+        ("UNKNOWN_KEY", "/lesions/0/#1", "unknown key #1"),
+    ]
+    assert not [s for s in SECRETS if s in _shown(found)]
+
+
+@pytest.mark.parametrize("where", ["root", "lesion"])
+def test_an_xml_attributes_name_is_named_by_its_position(profile: Profile, where: str) -> None:
+    coords = "".join(f'<Coordinate Order="{k}" X="{x}" Y="{y}"/>' for k, (x, y) in enumerate(_SQUARE[:4]))
+    own = f'김민수="{RRN}"' if where == "lesion" else ""
+    root = f'김민수="{RRN}"' if where == "root" else ""
+    xml = (
+        f"<ASAP_Annotations {root}><Annotations>"
+        f'<Annotation Name="a" Type="Polygon" PartOfGroup="BCC" {own}><Coordinates>{coords}</Coordinates></Annotation>'
+        '</Annotations><AnnotationGroups><Group Name="BCC" PartOfGroup="None"/></AnnotationGroups></ASAP_Annotations>'
+    )
+    found = _found(profile, xml.encode(), "s1.xml")
+    assert [f.location.pointer for f in found if f.code.startswith("DEID")] == [
+        "/ASAP_Annotations/@#1" if where == "root" else "/ASAP_Annotations/Annotations/Annotation[1]/@#1"
+    ]
+    assert not [s for s in SECRETS if s in _shown(found)]
+
+
+def test_a_name_in_a_property_key_reaches_no_output(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """validate, audit (results.json, the report, junit.xml, records.sqlite), the fix list and
+    the review sample: none holds the name."""
+    from dqm.synth import build_batch
+
+    monkeypatch.setenv("DQM_MASK_KEY", "a test key of at least 16 characters")
+    batch = tmp_path / "batch"
+    build_batch(batch, 4, seed=5, defect_rate=0.0, max_size=256)
+    path = batch / "annotations" / "S00002.json"
+    doc = json.loads(path.read_text())
+    doc["lesions"][0].setdefault("properties", {})[NAME] = {OTHER: RRN}
+    doc[OTHER] = 1  # an unknown top-level key
+    path.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    out = tmp_path / "out"
+    printed = [
+        _invoke(["validate", str(batch), "--json", str(out / "validate.json"), "--workers", "1"]),
+        _invoke(["audit", str(batch), "--out", str(out / "a"), "--workers", "1"]),
+        _invoke(["fixlist", str(out / "a" / "results.json"), "--out", str(out / "fix")], (0,)),
+        _invoke(["sample", str(batch), "--out", str(out / "review"), "--workers", "1"], (0,)),
+    ]
+    texts = [*_texts(out), *(("stdout", t) for t in printed)]
+    written = {where for where, _ in texts}
+    assert {"a/results.json", "a/junit.xml", "fix/fixlist.csv"} <= written
+    assert any(where.endswith(".sqlite") for where in written), written
+    assert [(where, s) for where, text in texts for s in SECRETS if s in text] == []
+    found = json.loads((out / "a" / "results.json").read_text())["findings"]
+    assert {(f["code"], f["location"]["pointer"]) for f in found if f["item_id"] == "S00002"} >= {
+        ("DEID_ANNOTATION_IDENTIFIER", "/lesions/0/properties/#1/#1"),
+        ("UNKNOWN_KEY", "/#1"),
+    }
