@@ -17,6 +17,7 @@ ones are *fixed*, the redelivery's unpaired ones *new*, the paired ones *still t
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -24,12 +25,13 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from dqm.facts import Frozen, Ratio
 from dqm.findings import MAX_NAME_CHARS, Finding
 from dqm.i18n import N_
+from dqm.identifiers import SCHEMA_KEYS
 
 MATCHING_RULE = N_(
     "A finding is still there when the earlier delivery has one with the same item, reason code, "
     "file, pointer, table row and column, and lesion index (line, character, vertex and coordinates "
-    "move when a file is edited and are not compared; a column named by its position, #13, is not "
-    "compared either, the finding's masked value is, and such a finding matches one naming its column "
+    "move when a file is edited and are not compared; a column or key named by its position, #13, is "
+    "not compared either, the finding's masked value is, and such a finding matches one naming it "
     "by its name); equal findings are paired one to one. The "
     "earlier delivery's unpaired findings are fixed, the redelivery's unpaired findings are new."
 )
@@ -41,26 +43,58 @@ def by_position(column: str | None) -> bool:
     return column is not None and column.startswith("#")
 
 
+_KEY_POSITION = re.compile(r"(?<=/)(@?)#\d+(?=/|$)")
+"""A pointer's key named by its position (``/features/0/properties/#2``, an XML attribute's
+``/@#2``: a key no format defines, :class:`dqm.identifiers.KeyNames`)."""
+
+
+def positioned(f: Finding) -> bool:
+    """Whether a finding names a column or a key of its pointer by its position."""
+    pointer = f.location.pointer
+    return by_position(f.location.column) or (
+        pointer is not None and _KEY_POSITION.search(pointer) is not None
+    )
+
+
+def _masked(f: Finding) -> Any:
+    """The finding's masked value (a hit's ``masked``, a person's value under a key's ``value``)."""
+    return f.params.get("masked", f.params.get("value"))
+
+
 def finding_key(f: Finding) -> tuple[Any, ...]:
-    """What identifies a finding across two deliveries (see the module's docstring): a column
-    named by its position is not compared, the finding's masked value is instead (a column put
-    before it renumbers it, another column may take its number)."""
+    """What identifies a finding across two deliveries (see the module's docstring): a column or
+    a pointer's key named by its position is not compared (``#``), the finding's masked value is
+    instead (a column or key put before it renumbers it, another may take its number)."""
     loc = f.location
-    if by_position(loc.column):
-        return (f.item_id, f.code, loc.file, loc.pointer, loc.row, "#", loc.lesion, f.params.get("masked"))
-    return (f.item_id, f.code, loc.file, loc.pointer, loc.row, loc.column, loc.lesion, None)
+    pointer, column, value = loc.pointer, loc.column, None
+    if by_position(column):
+        column, value = "#", f.params.get("masked")
+    if pointer is not None and _KEY_POSITION.search(pointer) is not None:
+        pointer, value = _KEY_POSITION.sub(r"\1#", pointer), _masked(f)
+    return (f.item_id, f.code, loc.file, pointer, loc.row, column, loc.lesion, value)
 
 
 def column_free_key(f: Finding) -> tuple[Any, ...]:
     """:func:`finding_key` without the column, an annotation's clinical-block pointer cut to
-    ``/clinical``: what pairs a finding naming a column by its position with one naming it by its
-    name (results written before undeclared columns were named by position, or a column the
-    profile has declared since)."""
+    ``/clinical``, every key of another pointer that no format defines as ``#``: what pairs a
+    finding naming a column or key by its position with one naming it by its name (results
+    written before they were named by position, or a column the profile has declared since)."""
     loc = f.location
     pointer = loc.pointer
     if pointer is not None and pointer.startswith("/clinical/"):
         pointer = "/clinical"
-    return (f.item_id, f.code, loc.file, pointer, loc.row, loc.lesion, f.params.get("masked"))
+    elif pointer is not None:
+        pointer = "/".join(_shape(part) for part in pointer.split("/"))
+    return (f.item_id, f.code, loc.file, pointer, loc.row, loc.lesion, _masked(f))
+
+
+def _shape(part: str) -> str:
+    """A pointer's segment as :func:`column_free_key` compares it: an index or a key a format
+    defines as it is, another key as ``#`` (``@#`` for an XML attribute's)."""
+    key = part.removeprefix("@")
+    if not key or key.isdigit() or key in SCHEMA_KEYS:
+        return part
+    return "@#" if part.startswith("@") else "#"
 
 
 class Waiver(BaseModel):

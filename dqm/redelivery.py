@@ -11,7 +11,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from dqm.delivery import MAX_FIXED_LISTED, Redelivery, by_position, column_free_key, finding_key
+from dqm.delivery import MAX_FIXED_LISTED, Redelivery, column_free_key, finding_key, positioned
 from dqm.findings import Finding
 from dqm.results import QualityResult
 
@@ -44,7 +44,7 @@ def compare_findings(
         else:
             fresh.append(i)
     left = sorted(i for queue in waiting.values() for i in queue)
-    if not any(by_position(f.location.column) for f in (*(old[i] for i in left), *(new[i] for i in fresh))):
+    if not any(positioned(f) for f in (*(old[i] for i in left), *(new[i] for i in fresh))):
         return still, fresh, left
     # a finding naming its column by its position and one naming it by its name, the rest equal
     loose: dict[tuple[Any, ...], list[int]] = defaultdict(list)
@@ -52,10 +52,10 @@ def compare_findings(
         loose[column_free_key(old[i])].append(i)
     paired_old, unpaired = set(), []
     for i in fresh:
-        shown = by_position(new[i].location.column)
+        shown = positioned(new[i])
         queue = loose.get(column_free_key(new[i]), [])
         j = next(
-            (k for k in reversed(range(len(queue))) if by_position(old[queue[k]].location.column) != shown),
+            (k for k in reversed(range(len(queue))) if positioned(old[queue[k]]) != shown),
             None,
         )
         if j is None:

@@ -245,3 +245,28 @@ def test_a_result_written_before_fixed_was_capped_counts_its_list() -> None:
     d = Redelivery(baseline="b", baseline_fingerprint="f", baseline_created="c",
                    fixed=[finding("S1", "CLASS_UNKNOWN"), finding("S2", "CLASS_UNKNOWN")])  # fmt: skip
     assert d.fixed_total is None and d.n_fixed == 2
+
+
+def _key_hit(pointer: str, masked: str = "RR****") -> Finding:
+    return Finding(
+        item_id="s1", check="deid.annotation_properties", code="DEID_ANNOTATION_IDENTIFIER",
+        severity="error", aspect="deid", message="m", location=Location(file="a.json", pointer=pointer),
+        params={"masked": masked},
+    )  # fmt: skip
+
+
+def test_a_key_put_before_another_keeps_its_finding_still_there() -> None:
+    """A key of an annotation file no format defines is named by its position
+    (tests/deid/test_property_keys.py), and a key inserted before renumbers it (#1 -> #2): compared without its positions, by its
+    masked value; a finding of results naming the key by its name pairs with it too."""
+    old = [_key_hit("/features/0/properties/#1/#1"), _key_hit("/features/0/properties/#2", "01****")]
+    new = [_key_hit("/features/0/properties/#1", "01****"), _key_hit("/features/0/properties/#2/#1")]
+    assert compare_findings(old, new) == ([0, 1], [], [])
+    other = [_key_hit("/features/0/properties/#2/#1", "90****")]  # another value: fixed and new
+    assert compare_findings(old[:1], other) == ([], [0], [0])
+    named = [
+        _key_hit("/features/0/properties/Kim Minsoo 김민수/Hong Gildong"),
+        _key_hit("/features/0/properties/note", "01****"),
+    ]
+    assert compare_findings(named, new) == ([0, 1], [], [])
+    assert compare_findings(new, named) == ([0, 1], [], [])
