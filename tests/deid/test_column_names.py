@@ -70,18 +70,24 @@ def _invoke(args: list[str], ok: tuple[int, ...] = (0, 1)) -> str:
     return res.output
 
 
-def test_a_name_in_a_column_name_reaches_no_output(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("DQM_MASK_KEY", "a test key of at least 16 characters")
-    batch = _batch(tmp_path)
-    header = next(csv.reader((batch / "manifest.csv").read_text(encoding="utf-8").splitlines()))
-    out = tmp_path / "out"
+def every_output(batch: Path, out: Path) -> list[tuple[str, str]]:
+    """What validate, audit (results.json, the report, junit.xml, records.sqlite), fixlist and
+    sample write under ``out`` from ``batch``, and what they print: ``(where, text)``."""
     printed = [
         _invoke(["validate", str(batch), "--json", str(out / "validate.json"), "--workers", "1"]),
         _invoke(["audit", str(batch), "--out", str(out / "a"), "--workers", "1"]),
         _invoke(["fixlist", str(out / "a" / "results.json"), "--out", str(out / "fix")], (0,)),
         _invoke(["sample", str(batch), "--out", str(out / "review"), "--workers", "1"], (0,)),
     ]
-    texts = [*_texts(out), *(("stdout", t) for t in printed)]
+    return [*_texts(out), *(("stdout", t) for t in printed)]
+
+
+def test_a_name_in_a_column_name_reaches_no_output(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DQM_MASK_KEY", "a test key of at least 16 characters")
+    batch = _batch(tmp_path)
+    header = next(csv.reader((batch / "manifest.csv").read_text(encoding="utf-8").splitlines()))
+    out = tmp_path / "out"
+    texts = every_output(batch, out)
     assert len(texts) >= 10
     assert [(where, name) for where, text in texts for name in (*NAMES, RRN) if name in text] == []
     found = json.loads((out / "a" / "results.json").read_text())["findings"]

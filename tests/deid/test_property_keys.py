@@ -16,7 +16,7 @@ import pytest
 from dqm.findings import Finding, Location
 from dqm.profile import Profile, load_profile
 from dqm.readers import parse_annotation
-from tests.deid.test_column_names import _invoke, _texts
+from tests.deid.test_column_names import every_output
 from tests.deid.test_deid import _SQUARE, deid_findings, view_of
 
 NAME = "Kim Minsoo 김민수"
@@ -199,13 +199,7 @@ def test_a_name_in_a_property_key_reaches_no_output(tmp_path: Path, monkeypatch:
     doc[OTHER] = 1  # an unknown top-level key
     path.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
     out = tmp_path / "out"
-    printed = [
-        _invoke(["validate", str(batch), "--json", str(out / "validate.json"), "--workers", "1"]),
-        _invoke(["audit", str(batch), "--out", str(out / "a"), "--workers", "1"]),
-        _invoke(["fixlist", str(out / "a" / "results.json"), "--out", str(out / "fix")], (0,)),
-        _invoke(["sample", str(batch), "--out", str(out / "review"), "--workers", "1"], (0,)),
-    ]
-    texts = [*_texts(out), *(("stdout", t) for t in printed)]
+    texts = every_output(batch, out)
     written = {where for where, _ in texts}
     assert {"a/results.json", "a/junit.xml", "fix/fixlist.csv"} <= written
     assert any(where.endswith(".sqlite") for where in written), written
