@@ -209,3 +209,25 @@ def test_a_name_in_a_property_key_reaches_no_output(tmp_path: Path, monkeypatch:
         ("DEID_ANNOTATION_IDENTIFIER", "/lesions/0/properties/#1/#1"),
         ("UNKNOWN_KEY", "/#1"),
     }
+
+
+def test_an_elements_attributes_are_numbered_in_order_and_their_names_are_not_texts_of_the_cap(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each attribute no format defines by its position among those, a format's by its name; the
+    names kept beside their paths do not take the place of texts under the file's cap."""
+    from xml.etree.ElementTree import fromstring
+
+    from dqm.readers.common import xmltree
+
+    monkeypatch.setattr(xmltree, "MAX_TEXTS", 3)
+    root = fromstring('<A 김민수="a" Name="b" Hong-Gildong="c" note="d"/>')
+    kept = xmltree.xml_texts(root, set())
+    assert kept.texts == {
+        "/A/@#1": "a",
+        "/A/@#1\x00": "김민수",
+        "/A/@Name": "b",
+        "/A/@#2": "c",
+        "/A/@#2\x00": "Hong-Gildong",
+    }
+    assert kept.stopped_at == "/A/@#3"  # note, the fourth text: a plain word, its name not kept

@@ -220,11 +220,12 @@ def xml_texts(root: Element, held: set[str]) -> XmlTexts:
     out: dict[str, str] = {}
     seen = set(held)
     room = MAX_TEXT_CHARS
+    names_kept = 0  # attributes' names kept beside their paths: not texts of the cap
 
     names: dict[str, bool] = {}  # by attribute name: whether it names a person (identifying_key)
 
     def add(text: str | None, where: str | Callable[[], tuple[str, str | None]], named: bool = False) -> None:
-        nonlocal room
+        nonlocal room, names_kept
         if text is None or text.isspace() or not text:
             return
         text = text.strip()
@@ -232,13 +233,14 @@ def xml_texts(root: Element, held: set[str]) -> XmlTexts:
             name = None
             if not isinstance(where, str):  # an attribute: named by its position where no format defines it
                 where, name = where()
-            if len(out) >= MAX_TEXTS or len(text) > room:
+            if len(out) - names_kept >= MAX_TEXTS or len(text) > room:
                 raise _Full(where)
             seen.add(text)
             room -= len(text)
             out[where] = text
             if name is not None:  # its name searched as the path holding it was
                 out[where + KEY_TEXT] = name
+                names_kept += 1
 
     stack: list[tuple[Element, str, int]] = [(root, "/" + local(root.tag), 1)]
     beyond: dict[tuple[str, str], int] = {}  # the elements met past MAX_PATH_DEPTH, by ancestor and tag
@@ -251,10 +253,11 @@ def xml_texts(root: Element, held: set[str]) -> XmlTexts:
                 anchor, path = path, f"{path}/descendant::{tag}[{k}]"
             else:
                 anchor = path
+            shown: dict[str, str] = {}  # the element's attributes as paths name them, once worked out
             for name, value in element.attrib.items():
                 if (named := names.get(name)) is None:
                     named = names[name] = identifying_key(local(name))
-                add(value, functools.partial(_attribute_at, path, element, name), named)
+                add(value, functools.partial(_attribute_at, path, element, name, shown), named)
             add(element.text, f"{path}/text()[1]")
             counts: dict[str, int] = {}  # by the name the path shows: p:N and q:N are both N
             deeper = []
@@ -277,15 +280,19 @@ def xml_texts(root: Element, held: set[str]) -> XmlTexts:
     return XmlTexts(out)
 
 
-def _attribute_at(path: str, element: Element, name: str) -> tuple[str, str | None]:
+def _attribute_at(path: str, element: Element, name: str, shown: dict[str, str]) -> tuple[str, str | None]:
     """The XPath of ``element``'s attribute ``name`` (``…/@Name``), and the name where the path
     names the attribute by its position among the element's attributes no format defines
     (``…/@#2``, :class:`dqm.identifiers.KeyNames`: the name may be a person's) and the name is more
-    than a plain word (:func:`dqm.identifiers.key_holds_text`: it is searched as the path was)."""
+    than a plain word (:func:`dqm.identifiers.key_holds_text`: it is searched as the path was).
+    ``shown``: the element's names, worked out at its first attribute kept (an element of many
+    attributes costs one pass)."""
     if local(name) in SCHEMA_KEYS:
         return f"{path}/@{name}", None
-    shown = reader_keys().key(dict.fromkeys(local(n) for n in element.attrib), local(name))
-    return f"{path}/@{shown}", None if shown == local(name) or not key_holds_text(name) else name
+    if not shown:
+        shown.update(reader_keys().of(dict.fromkeys(local(n) for n in element.attrib)))
+    at = shown.get(local(name), "#?")
+    return f"{path}/@{at}", None if at == local(name) or not key_holds_text(name) else name
 
 
 def local(tag: object) -> str:
