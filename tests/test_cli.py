@@ -96,7 +96,9 @@ def test_validate_files_for_pre_commit(tmp_path):
     res = runner.invoke(app, ["validate", str(good), str(bad), "--json", str(tmp_path / "f.json")])
     assert res.exit_code == 1 and "UNKNOWN_KEY" in res.output
     (finding,) = json.loads((tmp_path / "f.json").read_text())
-    assert finding["location"]["file"] == str(bad) and finding["location"]["pointer"] == "/lesions/0/#1"  # colour: no format's key
+    assert (
+        finding["location"]["file"] == str(bad) and finding["location"]["pointer"] == "/lesions/0/#1"
+    )  # colour: no format's key
 
 
 def test_validate_batch_annotations_only(tmp_path):
