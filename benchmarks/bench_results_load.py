@@ -9,8 +9,15 @@ it once with this checkout and once with the commit before, for the before/after
     PYTHONPATH=. .venv/bin/python benchmarks/bench_results_load.py
 
 Prints one JSON row: the file's size, ``orjson.loads`` and (when this dqm has it) ``strictjson.loads``
-of its bytes and the repeated-key check alone (what it adds to orjson's parse), and
-``dqm.results.load_result`` (parse and models), seconds, best of ``--repeat``.
+of its bytes and the repeated-key check alone (what it adds to orjson's parse), the content digest
+check every command reusing a result makes (``dqm.digest.content_matches``; and the exact canonical
+form it falls back on, alone), and ``dqm.results.load_result`` (parse and models) without and with
+that check, seconds, best of ``--repeat``.
+
+Measured (2026-12-05, 2 cores shared, load average 2-3) on 34,376 slides (36.8 MiB): the digest
+check 0.10-0.16 s of CPU (the exact canonical form alone 0.57 s); ``load_result`` 1.3-1.4 s CPU
+with or without it (within the noise of a shared machine). ``dqm sample --results`` was 5.0 s at
+34,376 slides (``bench_reuse.py``): the check keeps it well under the 10 s target.
 """
 
 from __future__ import annotations
@@ -77,8 +84,21 @@ def main() -> int:
                 lambda: raw.count(b":") == orjson.dumps(tree).count(b":"), args.repeat
             )
             del tree
+        try:
+            from dqm.digest import canonical_json, content_matches, stated_digest
+        except ImportError:  # the dqm before the commands that reuse a result checked its digest
+            pass
+        else:  # the content digest, as every command that reuses a result checks it
+            tree = orjson.loads(raw)
+            stated = stated_digest(tree)
+            if stated is not None:
+                row["digest_check_s"] = best(lambda: content_matches(tree, stated), args.repeat)
+                row["digest_exact_form_s"] = best(lambda: canonical_json(tree), args.repeat)
+            del tree
     raw = b""  # the file's bytes freed before the models are built
     row["load_result_s"] = best(lambda: load_result(args.file), args.repeat)
+    if "digest_check_s" in row:
+        row["load_result_checked_s"] = best(lambda: load_result(args.file, unsealed=print), args.repeat)
     print(json.dumps(row))
     return 0
 

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import contextlib
 import gc
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationError
 
 from dqm.columns import Columns, ItemSummaries, Sha256s, StatRows, constructed
 from dqm.delivery import Redelivery, WaiverSection
+from dqm.digest import DigestError, content_matches, stated_digest
 from dqm.diversity.models import DiversityResult
 from dqm.facts import Frozen, ItemSummary, Ratio, SlideSummary
 from dqm.findings import Finding, clip
@@ -371,16 +372,26 @@ def collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def load_result(path: Path, max_errors: int = 5, raw: bytes | None = None) -> QualityResult:
+def load_result(
+    path: Path,
+    max_errors: int = 5,
+    raw: bytes | None = None,
+    unsealed: Callable[[str], None] | None = None,
+) -> QualityResult:
     """Read a ``results.json`` (``raw``: its bytes, already read, so that what a caller checked,
     a digest or a signature, is what is used; ``path`` then only names it).
+
+    With ``unsealed``, its content digest is checked too (what a command that reuses a result to
+    decide something needs: an edited file is refused); a result without one (written before
+    schema 1.10, or by :meth:`QualityResult.dump`) is read unchecked, and ``unsealed`` is told so.
 
     Raises
     ------
     ResultsError
         The file is missing or unreadable, not JSON, not a JSON object, of another major
         schema version, or does not match the models; the message names the first
-        ``max_errors`` problems with their locations, never the whole file.
+        ``max_errors`` problems with their locations, never the whole file. With ``unsealed``:
+        its content does not hash to the digest it states.
     """
     try:
         if raw is None:
@@ -390,10 +401,42 @@ def load_result(path: Path, max_errors: int = 5, raw: bytes | None = None) -> Qu
             msg("cannot read {path}: {reason}", path=path, reason=exc.strerror or exc)
         ) from None
     with collector_paused():  # the parsed tree and the models, walked by no collection in between
-        return _validated(path, raw, max_errors)
+        return _validated(path, raw, max_errors, unsealed)
 
 
-def _validated(path: Path, raw: bytes, max_errors: int) -> QualityResult:
+def _check_sealed(path: Path, data: dict[str, Any], unsealed: Callable[[str], None]) -> None:
+    """Raise :class:`ResultsError` when the results object ``data`` (of ``path``) does not hash to
+    the digest it states; tell ``unsealed`` when it states none."""
+    try:
+        stated = stated_digest(data)
+        if stated is None:
+            unsealed(
+                msg(
+                    "{path} carries no content digest (written before results schema 1.10, or not by "
+                    "dqm audit): it is used without checking that it was not edited",
+                    path=path,
+                )
+            )
+            return
+        matches, actual = content_matches(data, stated)
+    except DigestError as exc:
+        raise ResultsError(msg("{path} cannot be verified: {reason}", path=path, reason=exc)) from None
+    if not matches:
+        raise ResultsError(
+            msg(
+                "{path}: content digest does not match: edited after it was written? (its content "
+                "hashes to {actual}, it states {stated}); audit the batch again, or use the file as "
+                "dqm wrote it",
+                path=path,
+                actual=actual,
+                stated=clip(stated, 80),  # stated by the file: of any length
+            )
+        )
+
+
+def _validated(
+    path: Path, raw: bytes, max_errors: int, unsealed: Callable[[str], None] | None = None
+) -> QualityResult:
     try:
         data = strict_loads(raw)
     except StrictJSONError as exc:
@@ -412,6 +455,8 @@ def _validated(path: Path, raw: bytes, max_errors: int) -> QualityResult:
                 major=_schema_major(SCHEMA_VERSION),
             )
         )
+    if unsealed is not None:
+        _check_sealed(path, data, unsealed)
     try:
         return QualityResult.model_validate(data)
     except ValidationError as exc:

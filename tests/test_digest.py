@@ -12,10 +12,12 @@ from dqm.digest import (
     DigestError,
     canonical_json,
     canonical_pieces,
+    content_matches,
     html_digest,
     results_digest,
     seal_html,
     seal_results,
+    stated_digest,
 )
 from dqm.signing import SignatureError, check, generate_key_pair, private_key_id, read_signature, sign
 
@@ -126,3 +128,24 @@ def test_a_signature_verifies_with_its_key_only() -> None:
 def test_a_file_that_is_not_a_signature_is_refused(text: bytes) -> None:
     with pytest.raises(SignatureError):
         read_signature(text)
+
+
+@pytest.mark.parametrize("number", [1e-05, 2.5, 1e16])
+def test_a_content_check_matches_the_exact_form_where_orjson_writes_a_number_another_way(number) -> None:
+    """The check every command reusing a result makes tries orjson's writing first; where it writes
+    a number otherwise than Python's json (0.00001 for 1e-05), the exact form decides: such a result
+    is not refused, and an edited one is, whichever way its numbers are written."""
+    text = json.dumps({"schema_version": "1.15", "items": [{"slide_id": "S1", "area": number}]})
+    sealed, value, _ = seal_results(text)
+    obj = json.loads(sealed)
+    assert stated_digest(obj) == value
+    assert content_matches(obj, value) == (True, value)
+    obj["items"][0]["area"] = number * 2
+    matches, actual = content_matches(obj, value)
+    assert not matches and actual == hashlib.sha256(canonical_json(obj)).hexdigest()
+
+
+def test_a_digest_of_another_canonical_form_cannot_be_checked() -> None:
+    assert stated_digest({"schema_version": "1.9"}) is None
+    with pytest.raises(DigestError, match="canonical form"):
+        stated_digest({"digest": {"value": "ab", "canonical": "other-1"}})

@@ -191,7 +191,9 @@ def write_identifier_map(path: Path | None, texts: Any, masker: Any) -> None:
 
 def load_result_or_exit(path: Path, raw: bytes | None = None) -> Any:
     """A results.json (``raw``: its bytes, already read), or exit 2 with a short message (never a
-    traceback). Read alone, a results.json is always whole (an output set moves it into place by
+    traceback). Every command reading one decides from it: one whose content no longer hashes to
+    the digest it states (edited since dqm wrote it) is refused; one with no digest (before results
+    schema 1.10) is read with a warning. Read alone, a results.json is always whole (an output set moves it into place by
     one rename), whatever else its folder holds: a set left half moved there is no reason to refuse
     it (a command reading it with other files of its set uses :func:`dqm.output.whole_set`; one
     reading its own ``--out`` calls :func:`settle_own_or_exit` first)."""
@@ -201,7 +203,7 @@ def load_result_or_exit(path: Path, raw: bytes | None = None) -> Any:
 
     try:
         with collector_paused():
-            result = load_result(path, raw=raw)
+            result = load_result(path, raw=raw, unsealed=warning)
             # The result stays until the command ends: out of the collector's sight (its objects are
             # freed by reference counts all the same) before any collection walks it, so that none of
             # what the command builds next walks a 34,000-slide result's items and findings again
