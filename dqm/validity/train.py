@@ -27,6 +27,7 @@ import hashlib
 import os
 import queue as queue_module
 import socket
+import stat
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -42,6 +43,9 @@ from dqm.validity.models import CurvePoint
 from dqm.validity.settings import ValidityProfile
 
 CHECKPOINT_FORMAT = "dqm-validity-checkpoint/1"
+CHECKPOINT_SLACK = 64 << 20
+"""Bytes a checkpoint may hold besides its network's and optimiser's tensors (:func:`checkpoint_limit`):
+the scheduler, a curve of up to 10,000 epochs and the archive's records take well under 10 MiB."""
 
 
 class Reporter:
@@ -189,9 +193,59 @@ def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
     os.replace(tmp, path)
 
 
-def load_checkpoint(path: Path) -> dict[str, Any]:
+def checkpoint_limit(net: Any) -> int:
+    """The most bytes a checkpoint of ``net`` written by :func:`save_checkpoint` holds: its weights
+    and buffers, AdamW's two moments of each weight, and :data:`CHECKPOINT_SLACK` for the rest
+    (the scheduler, the curve, the archive's records). A larger file is not one of this network's,
+    and is refused before it is read."""
+    state = sum(t.numel() * t.element_size() for t in net.state_dict().values())
+    return 3 * state + CHECKPOINT_SLACK
+
+
+def _unreadable_checkpoint(path: Path, limit: int) -> str | None:
+    """Why the file at ``path`` is not read as a checkpoint of at most ``limit`` bytes (None: it may
+    be): not a regular file, larger than ``limit``, or not the archive :func:`torch.save` writes
+    (truncated: no central directory), or one whose records are compressed (torch writes them
+    stored: a compressed one may inflate to any size) or claim more bytes than the file holds."""
+    import zipfile
+
+    try:
+        # opened without waiting: a FIFO of that name would block open() for ever
+        with open(os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)), "rb") as f:
+            info = os.fstat(f.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                return msg("{path} is not a regular file", path=path)
+            if info.st_size > limit:
+                return msg(
+                    "{path} holds {size:,} bytes, more than a checkpoint of this network can ({limit:,}): "
+                    "not read",
+                    path=path,
+                    size=info.st_size,
+                    limit=limit,
+                )
+            with zipfile.ZipFile(f) as archive:
+                records = archive.infolist()
+    except (OSError, zipfile.BadZipFile, ValueError, EOFError) as exc:
+        return msg("{path} cannot be read as a checkpoint ({error})", path=path, error=type(exc).__name__)
+    if any(r.compress_type != zipfile.ZIP_STORED for r in records):
+        return msg("{path} holds compressed records: not a checkpoint dqm writes, not read", path=path)
+    if sum(r.file_size for r in records) > info.st_size:
+        return msg("{path} claims more bytes than it holds: not a checkpoint dqm writes, not read", path=path)
+    return None
+
+
+def load_checkpoint(path: Path, limit: int) -> dict[str, Any]:
+    """The state :func:`save_checkpoint` wrote at ``path``, if it holds at most ``limit`` bytes
+    (:func:`checkpoint_limit`), read without running any of its code (``weights_only``);
+    :class:`CheckpointMismatch` for any other file. Not mapped (``mmap``): the optimiser keeps the
+    moments it is given, and a mapped moment of a file rewritten in place while training (by
+    another process, or ``torch.save`` to that path) is a SIGBUS, a crash, where the cap already
+    bounds the memory a read takes."""
     import torch
 
+    why = _unreadable_checkpoint(path, limit)
+    if why is not None:
+        raise CheckpointMismatch(why)
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises UnpicklingError, EOFError, RuntimeError...
@@ -263,7 +317,7 @@ def train_fold(
     curve: list[CurvePoint] = []
     start = 0
     if resume and checkpoint.is_file():
-        state = load_checkpoint(checkpoint)
+        state = load_checkpoint(checkpoint, checkpoint_limit(net))
         if state.get("key") != key:
             raise CheckpointMismatch(
                 msg(
@@ -513,8 +567,8 @@ def _train_distributed(*, reporter: Reporter, **kwargs: Any) -> TrainOutcome:
     while not context.join(timeout=0.2):
         drain()
     drain()
-    state = load_checkpoint(kwargs["checkpoint"])
     net = build_network(profile.network, len(kwargs["classes"]) + 1)
+    state = load_checkpoint(kwargs["checkpoint"], checkpoint_limit(net))
     net.load_state_dict(state["model"])
     net.to(kwargs["device"]).eval()
     curve = [CurvePoint.model_validate(p) for p in state["curve"]]

@@ -21,6 +21,8 @@ from dqm.validity.train import (
 )
 
 CLASSES = ["NS", "EC", "SK", "BD_SCC", "BCC", "MN", "MM"]
+ANY_SIZE = 1 << 30
+"""A size cap no checkpoint of these tests reaches."""
 
 
 @pytest.fixture(scope="module")
@@ -79,13 +81,13 @@ def test_same_seed_same_model_and_resume_replays_exactly(
 
     with pytest.raises(KeyboardInterrupt):
         _train(clean_records, indices, prof, tmp_path / "c.pt", reporter=StopAfter(2))
-    state = load_checkpoint(tmp_path / "c.pt")
+    state = load_checkpoint(tmp_path / "c.pt", ANY_SIZE)
     assert state["epoch"] == 2 and not state["complete"]
     c = _train(clean_records, indices, prof, tmp_path / "c.pt", resume=True)
     assert c.epochs_run == 1
     assert [p.loss for p in c.curve] == [p.loss for p in a.curve]
     assert _same(_weights(c.model), _weights(a.model))
-    assert load_checkpoint(tmp_path / "c.pt")["complete"]
+    assert load_checkpoint(tmp_path / "c.pt", ANY_SIZE)["complete"]
 
     # a finished checkpoint is reloaded, not retrained
     d = _train(clean_records, indices, prof, tmp_path / "c.pt", resume=True)
@@ -101,7 +103,7 @@ def test_interrupt_in_the_first_epoch_still_leaves_a_checkpoint(
 
     with pytest.raises(KeyboardInterrupt):
         _train(clean_records, indices, tiny, tmp_path / "x.pt", reporter=StopNow())
-    assert load_checkpoint(tmp_path / "x.pt")["epoch"] == 0
+    assert load_checkpoint(tmp_path / "x.pt", ANY_SIZE)["epoch"] == 0
 
 
 def test_resume_refuses_a_checkpoint_of_other_settings(
@@ -119,11 +121,11 @@ def test_resume_refuses_a_checkpoint_of_other_settings(
     for junk in (b"not a checkpoint", b"", b"PK\x03\x04" + bytes(100)):
         (tmp_path / "junk.pt").write_bytes(junk)
         with pytest.raises(CheckpointMismatch, match="cannot be read"):
-            load_checkpoint(tmp_path / "junk.pt")
+            load_checkpoint(tmp_path / "junk.pt", ANY_SIZE)
     # this run's key, a state that does not fit the network: refused, not a RuntimeError
     import torch
 
-    state = load_checkpoint(tmp_path / "m.pt")
+    state = load_checkpoint(tmp_path / "m.pt", ANY_SIZE)
     torch.save({**state, "model": {"weight": torch.zeros(2)}}, tmp_path / "m.pt")
     with pytest.raises(CheckpointMismatch, match="cannot be resumed"):
         _train(clean_records, indices, tiny, tmp_path / "m.pt", resume=True)
@@ -148,7 +150,7 @@ def test_resume_refuses_a_checkpoint_whose_epoch_is_out_of_range(
     import torch
 
     _train(clean_records, indices, tiny, tmp_path / "e.pt")
-    state = load_checkpoint(tmp_path / "e.pt")
+    state = load_checkpoint(tmp_path / "e.pt", ANY_SIZE)
     torch.save({**state, "epoch": epoch}, tmp_path / "e.pt")
     with pytest.raises(CheckpointMismatch, match="cannot be resumed"):
         _train(clean_records, indices, tiny, tmp_path / "e.pt", resume=True)
@@ -165,5 +167,66 @@ def test_a_pickle_that_runs_code_is_not_loaded(tmp_path: Path) -> None:
 
     (tmp_path / "evil.pt").write_bytes(pickle.dumps({"format": "x", "model": Payload()}))
     with pytest.raises(CheckpointMismatch, match="cannot be read"):
-        load_checkpoint(tmp_path / "evil.pt")
+        load_checkpoint(tmp_path / "evil.pt", ANY_SIZE)
     assert not marker.exists()
+
+
+def test_a_checkpoint_larger_than_its_network_can_be_is_refused_before_it_is_read(
+    tmp_path: Path,
+    clean_records: list[SlideRecord],
+    indices: list[Any],
+    tiny: ValidityProfile,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """--resume read the checkpoint in --out whole, whatever its size (torch.load of a file of
+    several GB, all of it in memory before the state was found not to fit). Its size is bounded by
+    what a checkpoint of the profile's network holds (weights, AdamW's moments, some slack): a
+    larger one is refused, and torch never reads it."""
+    import torch
+
+    from dqm.validity import train
+
+    _train(clean_records, indices, tiny, tmp_path / "m.pt")
+    monkeypatch.setattr(train, "CHECKPOINT_SLACK", 0)  # the cap: the tensors alone, under this file's size
+
+    def never(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("torch.load read a refused checkpoint")
+
+    monkeypatch.setattr(torch, "load", never)
+    with pytest.raises(CheckpointMismatch, match="more than a checkpoint of this network can"):
+        _train(clean_records, indices, tiny, tmp_path / "m.pt", resume=True)
+
+
+def test_a_truncated_compressed_or_special_checkpoint_is_refused_not_crashed_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """torch writes a zip of stored records: a compressed record (a zip bomb inflates to any size),
+    a truncated archive or a FIFO are refused with a reason, before torch reads any of them."""
+    import os
+    import zipfile
+
+    import torch
+
+    from dqm.validity.train import CHECKPOINT_FORMAT, save_checkpoint
+
+    save_checkpoint(tmp_path / "ok.pt", {"format": CHECKPOINT_FORMAT, "w": torch.zeros(1000)})
+    assert load_checkpoint(tmp_path / "ok.pt", ANY_SIZE)["w"].shape == (1000,)
+    whole = (tmp_path / "ok.pt").read_bytes()
+    (tmp_path / "cut.pt").write_bytes(whole[: len(whole) // 2])
+    with zipfile.ZipFile(tmp_path / "bomb.pt", "w", zipfile.ZIP_DEFLATED) as bomb:
+        bomb.writestr("archive/data/0", bytes(50 << 20))  # 50 MiB of zeros in about 50 KiB
+    assert (tmp_path / "bomb.pt").stat().st_size < 1 << 20
+    os.mkfifo(tmp_path / "fifo.pt")
+
+    def never(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("torch.load read a refused checkpoint")
+
+    monkeypatch.setattr(torch, "load", never)
+    for name, why in [
+        ("cut.pt", "cannot be read as a checkpoint"),
+        ("bomb.pt", "holds compressed records"),
+        ("fifo.pt", "is not a regular file"),
+        ("ok.pt", "more than a checkpoint of this network can"),
+    ]:
+        with pytest.raises(CheckpointMismatch, match=why):
+            load_checkpoint(tmp_path / name, 1 << 20 if name != "ok.pt" else 100)
