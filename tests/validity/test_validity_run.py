@@ -237,7 +237,7 @@ def test_each_fold_has_its_own_checkpoint_whatever_its_institutions_are_called(
     assert len(set(v.checkpoints)) == len(v.checkpoints) == len(v.split.folds)
     for fold, c in zip(v.split.folds, v.checkpoints, strict=True):
         assert (tmp_path / "out" / c).is_file()
-        assert load_checkpoint(tmp_path / "out" / c)["complete"]
+        assert load_checkpoint(tmp_path / "out" / c, 1 << 30)["complete"]
         assert [p.fold for p in v.curve].count(fold.name) == 1
     again = validity_stage(run, None, ValidityOptions(prof, tmp_path / "out", resume=True))
     assert again.training_tiles == 0  # every fold reloaded, none refused or retrained
