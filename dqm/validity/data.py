@@ -13,9 +13,10 @@ of their lesion: a hole shows whatever lies beneath it (background, or a larger 
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections import OrderedDict, defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,15 @@ LEVEL_TOLERANCE = 1.01
 TISSUE_MIN_CHROMA = 15
 TISSUE_MAX_MEAN = 235
 MAX_CENTRES = 20_000
+MAX_PLAIN_PIXELS = 64_000_000
+"""The most pixels a plain image (PNG, JPEG, a TIFF without a pyramid: what Pillow reads) is decoded
+with: Pillow decodes one whole, JPEG at 1/2, 1/4 or 1/8 where the working resolution allows
+(``draft``), PNG always at full size. 64 M pixels (8,000 x 8,000) is 183 MiB as RGB, within a
+reader's 512 MiB cache with a conversion's copy beside it, 158 times a GlaS image (775 x 522)
+and below Pillow's own warning (89.5 M): a segmentation dataset of plain images (crops, regions of
+interest) stays well under it. A larger one is left out before any pixel is decoded
+(``PLAIN_IMAGE_TOO_LARGE``): a pyramidal TIFF of it is read by region instead. Pillow's own limit
+(178 M pixels, where it refuses) let one of 13,000 x 13,000 be decoded whole: 1.2 GiB at peak."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,12 +176,15 @@ def select_slides(
 
 class SlideRefused(OSError):
     """A slide :class:`SlideReader` does not open: OpenSlide would open a file outside the batch or
-    a special file besides it (:func:`dqm.slide_refs.not_to_open`), or it is no regular file itself.
-    ``why``: the reason, a message to translate."""
+    a special file besides it (:func:`dqm.slide_refs.not_to_open`), or it is no regular file itself
+    (``SLIDE_REFERENCE_REFUSED``); or a plain image with more than :data:`MAX_PLAIN_PIXELS` to
+    decode, or of another size than the audit recorded (``PLAIN_IMAGE_TOO_LARGE``,
+    ``PLAIN_IMAGE_CHANGED``). ``why``: the reason, a message to translate; ``code``: its code."""
 
-    def __init__(self, why: str) -> None:
+    def __init__(self, why: str, code: str = "SLIDE_REFERENCE_REFUSED") -> None:
         super().__init__(why)
         self.why = why
+        self.code = code
 
 
 class SlideReader:
@@ -250,14 +263,62 @@ class SlideReader:
             rgb = rgb.resize((cols, rows), Image.Resampling.BILINEAR)
         return np.asarray(rgb)
 
+    def check(self, ds: float, size: tuple[int, int]) -> None:
+        """Raise :class:`SlideRefused` when this slide is a plain image that is not read at
+        downsample ``ds``: more than :data:`MAX_PLAIN_PIXELS` to decode there, or not of ``size``
+        (``(width, height)``, what the audit recorded, which the masks are drawn on: an image of
+        another size would be trained on under labels that do not fit it). Reads its header only;
+        a slide OpenSlide reads is read by region, and passes."""
+        with self._lock:
+            self._open()
+            if self._backend == "pillow":
+                with self._plain_image() as img:
+                    if img.size != tuple(size):
+                        why = msg(
+                            "the image is {width}x{height} px, the audit recorded {recorded}: changed since "
+                            "the audit? Its outlines would not fit it",
+                            width=img.size[0],
+                            height=img.size[1],
+                            recorded="x".join(map(str, size)),
+                        )
+                        raise SlideRefused(why, "PLAIN_IMAGE_CHANGED")
+                    self._drafted(img, ds)
+
+    @contextlib.contextmanager
+    def _plain_image(self) -> Iterator[Image.Image]:
+        """The plain image, its header read (no pixel decoded yet); one past Pillow's own limit
+        (which it refuses as a decompression bomb) is refused as too large."""
+        try:
+            img = Image.open(self.path)
+        except Image.DecompressionBombError as exc:
+            raise SlideRefused(_too_many_pixels(str(exc)), "PLAIN_IMAGE_TOO_LARGE") from None
+        with img:
+            yield img
+
+    @staticmethod
+    def _drafted(img: Image.Image, ds: float) -> tuple[int, int]:
+        """Set ``img`` to decode at the smallest scale JPEG offers that still covers downsample
+        ``ds`` (other formats: full size), and return the size wanted at ``ds``; raise
+        :class:`SlideRefused` when that decode has more than :data:`MAX_PLAIN_PIXELS`."""
+        w, h = img.size
+        target = (max(1, int(w / ds)), max(1, int(h / ds)))
+        img.draft("RGB", target)
+        if img.size[0] * img.size[1] > MAX_PLAIN_PIXELS:
+            decoded = msg(
+                "{width}x{height} px to decode, over {limit:,} pixels",
+                width=img.size[0],
+                height=img.size[1],
+                limit=MAX_PLAIN_PIXELS,
+            )
+            raise SlideRefused(_too_many_pixels(decoded), "PLAIN_IMAGE_TOO_LARGE")
+        return target
+
     def _plain_at(self, ds: float) -> np.ndarray:
         if ds in self._plain:
             self._plain.move_to_end(ds)
             return self._plain[ds]
-        with Image.open(self.path) as img:
-            w, h = img.size
-            target = (max(1, int(w / ds)), max(1, int(h / ds)))
-            img.draft("RGB", target)
+        with self._plain_image() as img:
+            target = self._drafted(img, ds)
             # convert() copies even an RGB image: a second full-size decode (4 bytes a pixel)
             rgb = img if img.mode == "RGB" else img.convert("RGB")
             if rgb.size != target:
@@ -276,6 +337,14 @@ class SlideReader:
         if r1 > r0 and c1 > c0:
             out[r0 - row0 : r1 - row0, c0 - col0 : c1 - col0] = full[r0:r1, c0:c1]
         return out
+
+
+def _too_many_pixels(reason: str) -> str:
+    return msg(
+        "plain image too large to decode ({reason}): Pillow decodes it whole; a tiled pyramidal TIFF "
+        "of it is read by region",
+        reason=reason,
+    )
 
 
 def tissue_mask(rgb: np.ndarray) -> np.ndarray:

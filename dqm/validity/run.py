@@ -315,6 +315,9 @@ def validity_stage(run: Run, result: Any, options: ValidityOptions) -> ValidityR
     for r in records:
         reader = SlideReader(r.path, root=r.root)
         try:
+            # a plain image is decoded whole: refused here, before its index, if it cannot be read
+            # at the working resolution (the training tiles and the prediction read it there)
+            reader.check(r.downsample(prof.resolution_um), (r.width, r.height))
             indices.append(index_slide(r, reader, prof.resolution_um, prof.index_factor, rng))
             usable.append(r)
         except Exception as exc:  # an unreadable slide is left out with its reason, never a crash
@@ -479,8 +482,8 @@ def _too_large(r: SlideRecord, rows: int, cols: int, limit: int) -> Excluded:
 
 
 def _unreadable(r: SlideRecord, exc: Exception) -> Excluded:
-    if isinstance(exc, SlideRefused):  # OpenSlide would have read outside the batch, or waited
-        return Excluded(r.slide_id, exc.why, ("SLIDE_REFERENCE_REFUSED",))
+    if isinstance(exc, SlideRefused):  # read outside the batch, waited, or decoded too much
+        return Excluded(r.slide_id, exc.why, (exc.code,))
     error = f"{type(exc).__name__}: {exc}"
     return Excluded(r.slide_id, msg("cannot read the slide: {error}", error=error), ("SLIDE_UNREADABLE",))
 

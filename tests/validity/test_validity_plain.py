@@ -1,0 +1,97 @@
+"""Plain images (PNG, JPEG: what Pillow reads) in a validity run: Pillow decodes one whole, so one
+with more than MAX_PLAIN_PIXELS to decode at the working resolution is left out from its header,
+before any pixel is decoded (a JPEG drafted at 1/2 to 1/8 where the resolution allows it), and one
+whose size is not the audit's (which its outlines are drawn on) is left out too."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from PIL import Image, ImageFile
+
+from dqm.validity import data
+from dqm.validity.data import SlideReader, SlideRecord, SlideRefused
+from dqm.validity.run import _unreadable
+
+
+def _image(path: Path, size: tuple[int, int]) -> Path:
+    rng = np.random.default_rng(0)
+    Image.fromarray(rng.integers(0, 255, (size[1], size[0], 3), dtype=np.uint8)).save(path)
+    return path
+
+
+def _no_decoding(monkeypatch: pytest.MonkeyPatch) -> None:
+    def never(self: Any) -> Any:
+        raise AssertionError("a refused image was decoded")
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", never)
+
+
+@pytest.mark.parametrize("name", ["big.png", "big.jpg"])
+def test_a_plain_image_with_too_many_pixels_to_decode_is_left_out_from_its_header(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    """Validity decoded a plain image whole at any size Pillow allows (178 M pixels: a 13,000 x
+    13,000 PNG took 1.2 GiB at peak in each process reading it)."""
+    path = _image(tmp_path / name, (400, 300))
+    monkeypatch.setattr(data, "MAX_PLAIN_PIXELS", 400 * 300 - 1)
+    _no_decoding(monkeypatch)
+    reader = SlideReader(path, root=tmp_path)
+    with pytest.raises(SlideRefused) as caught:
+        reader.check(1.0, (400, 300))
+    record = SlideRecord("S1", path, 1.0, 400, 300, [], None, None, "S1", root=tmp_path)
+    excluded = _unreadable(record, caught.value)
+    assert excluded.codes == ("PLAIN_IMAGE_TOO_LARGE",)
+    assert "400x300 px to decode" in excluded.reason and "119,999" in excluded.reason
+    with pytest.raises(SlideRefused, match="too large to decode"):  # a tile read later: the same
+        reader.read(0, 0, 8, 8, 1.0)
+
+
+def test_a_jpeg_is_decoded_at_the_reduced_scale_the_working_resolution_allows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = _image(tmp_path / "big.jpg", (400, 300))
+    monkeypatch.setattr(data, "MAX_PLAIN_PIXELS", 100 * 75)
+    reader = SlideReader(path, root=tmp_path)
+    reader.check(4.0, (400, 300))  # drafted at 1/4: 100 x 75 pixels decoded
+    assert reader.read(0, 0, 75, 100, 4.0).shape == (75, 100, 3)
+    with pytest.raises(SlideRefused, match="200x150 px to decode"):
+        reader.check(2.0, (400, 300))
+    png = _image(tmp_path / "big.png", (400, 300))  # PNG has no reduced decoding
+    with pytest.raises(SlideRefused, match="400x300 px to decode"):
+        SlideReader(png, root=tmp_path).check(4.0, (400, 300))
+
+
+def test_a_plain_image_of_another_size_than_the_audit_recorded_is_left_out(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its outlines are drawn on the size the audit recorded: an image replaced since by one of
+    another size (``--results`` reads the slides later) was trained on under labels that did not fit."""
+    path = _image(tmp_path / "s.png", (200, 100))
+    _no_decoding(monkeypatch)
+    with pytest.raises(SlideRefused) as caught:
+        SlideReader(path, root=tmp_path).check(1.0, (400, 200))
+    record = SlideRecord("S1", path, 1.0, 400, 200, [], None, None, "S1", root=tmp_path)
+    excluded = _unreadable(record, caught.value)
+    assert excluded.codes == ("PLAIN_IMAGE_CHANGED",) and "200x100" in excluded.reason
+    assert "400x200" in excluded.reason
+
+
+def test_an_image_past_pillows_own_limit_is_refused_as_too_large(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = _image(tmp_path / "s.png", (200, 100))
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 5_000)  # past twice this, Pillow refuses to open
+    with pytest.raises(SlideRefused) as caught:
+        SlideReader(path, root=tmp_path).check(1.0, (200, 100))
+    assert caught.value.code == "PLAIN_IMAGE_TOO_LARGE" and "too large to decode" in caught.value.why
+
+
+def test_a_slide_openslide_reads_passes_the_check(clean_records: list[SlideRecord]) -> None:
+    record = clean_records[0]
+    reader = SlideReader(record.path, root=record.root)
+    reader.check(record.downsample(2.0), (record.width, record.height))
+    reader.close()
