@@ -67,9 +67,7 @@ def copies(audited: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory)
 
 
 @pytest.mark.parametrize("command", list(_commands(Path("b"), Path("r/x"), Path("o"))))
-def test_a_result_edited_after_it_was_written_is_refused_by_every_command(
-    audited, copies, tmp_path, command
-):
+def test_a_result_edited_after_it_was_written_is_refused_by_every_command(audited, copies, tmp_path, command):
     batch = audited[0]
     results = copies["edited"]
     line = _commands(batch, results, tmp_path)[command]
