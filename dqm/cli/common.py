@@ -193,10 +193,11 @@ def load_result_or_exit(path: Path, raw: bytes | None = None) -> Any:
     """A results.json (``raw``: its bytes, already read), or exit 2 with a short message (never a
     traceback). Every command reading one decides from it: one whose content no longer hashes to
     the digest it states (edited since dqm wrote it) is refused; one with no digest (before results
-    schema 1.10) is read with a warning. Read alone, a results.json is always whole (an output set moves it into place by
-    one rename), whatever else its folder holds: a set left half moved there is no reason to refuse
-    it (a command reading it with other files of its set uses :func:`dqm.output.whole_set`; one
-    reading its own ``--out`` calls :func:`settle_own_or_exit` first)."""
+    schema 1.10) is read with a warning. Read alone, a results.json is always whole (an output set
+    moves it into place by one rename), whatever else its folder holds: a set left half moved there
+    is no reason to refuse it (a command reading it with other files of its set uses
+    :func:`dqm.output.whole_set`; one reading its own ``--out`` calls :func:`settle_own_or_exit`
+    first)."""
     import gc
 
     from dqm.results import ResultsError, collector_paused, load_result

@@ -39,15 +39,17 @@ LEVEL_TOLERANCE = 1.01
 TISSUE_MIN_CHROMA = 15
 TISSUE_MAX_MEAN = 235
 MAX_CENTRES = 20_000
-MAX_PLAIN_PIXELS = 64_000_000
+MAX_DECODED_PIXELS = 64_000_000
 """The most pixels a plain image (PNG, JPEG, a TIFF without a pyramid: what Pillow reads) is decoded
-with: Pillow decodes one whole, JPEG at 1/2, 1/4 or 1/8 where the working resolution allows
-(``draft``), PNG always at full size. 64 M pixels (8,000 x 8,000) is 183 MiB as RGB, within a
-reader's 512 MiB cache with a conversion's copy beside it, 158 times a GlaS image (775 x 522)
-and below Pillow's own warning (89.5 M): a segmentation dataset of plain images (crops, regions of
-interest) stays well under it. A larger one is left out before any pixel is decoded
-(``PLAIN_IMAGE_TOO_LARGE``): a pyramidal TIFF of it is read by region instead. Pillow's own limit
-(178 M pixels, where it refuses) let one of 13,000 x 13,000 be decoded whole: 1.2 GiB at peak."""
+with in a validity run: Pillow decodes one whole, JPEG at 1/2, 1/4 or 1/8 where the working
+resolution allows (``draft``), PNG always at full size. 64 M pixels (8,000 x 8,000) is 183 MiB as
+RGB, within a reader's 512 MiB cache with a conversion's copy beside it, 158 times a GlaS image
+(775 x 522) and below Pillow's own warning (89.5 M): a segmentation dataset of plain images (crops,
+regions of interest) stays well under it. A larger one is left out before any pixel is decoded
+(``PLAIN_IMAGE_TOO_LARGE``): a pyramidal TIFF of it is read by region instead. Stricter than the
+probe's :func:`dqm.slide_io.plain_too_large`, which bounds one decode of the audit: a run's
+DataLoader workers each keep their slides' decoded images. Pillow's own limit (178 M pixels, where
+it refuses) let a 13,000 x 13,000 PNG be decoded whole: 975 MiB of peak RSS."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,7 +179,7 @@ def select_slides(
 class SlideRefused(OSError):
     """A slide :class:`SlideReader` does not open: OpenSlide would open a file outside the batch or
     a special file besides it (:func:`dqm.slide_refs.not_to_open`), or it is no regular file itself
-    (``SLIDE_REFERENCE_REFUSED``); or a plain image with more than :data:`MAX_PLAIN_PIXELS` to
+    (``SLIDE_REFERENCE_REFUSED``); or a plain image with more than :data:`MAX_DECODED_PIXELS` to
     decode, or of another size than the audit recorded (``PLAIN_IMAGE_TOO_LARGE``,
     ``PLAIN_IMAGE_CHANGED``). ``why``: the reason, a message to translate; ``code``: its code."""
 
@@ -265,7 +267,7 @@ class SlideReader:
 
     def check(self, ds: float, size: tuple[int, int]) -> None:
         """Raise :class:`SlideRefused` when this slide is a plain image that is not read at
-        downsample ``ds``: more than :data:`MAX_PLAIN_PIXELS` to decode there, or not of ``size``
+        downsample ``ds``: more than :data:`MAX_DECODED_PIXELS` to decode there, or not of ``size``
         (``(width, height)``, what the audit recorded, which the masks are drawn on: an image of
         another size would be trained on under labels that do not fit it). Reads its header only;
         a slide OpenSlide reads is read by region, and passes."""
@@ -299,16 +301,16 @@ class SlideReader:
     def _drafted(img: Image.Image, ds: float) -> tuple[int, int]:
         """Set ``img`` to decode at the smallest scale JPEG offers that still covers downsample
         ``ds`` (other formats: full size), and return the size wanted at ``ds``; raise
-        :class:`SlideRefused` when that decode has more than :data:`MAX_PLAIN_PIXELS`."""
+        :class:`SlideRefused` when that decode has more than :data:`MAX_DECODED_PIXELS`."""
         w, h = img.size
         target = (max(1, int(w / ds)), max(1, int(h / ds)))
         img.draft("RGB", target)
-        if img.size[0] * img.size[1] > MAX_PLAIN_PIXELS:
+        if img.size[0] * img.size[1] > MAX_DECODED_PIXELS:
             decoded = msg(
                 "{width}x{height} px to decode, over {limit:,} pixels",
                 width=img.size[0],
                 height=img.size[1],
-                limit=MAX_PLAIN_PIXELS,
+                limit=MAX_DECODED_PIXELS,
             )
             raise SlideRefused(_too_many_pixels(decoded), "PLAIN_IMAGE_TOO_LARGE")
         return target

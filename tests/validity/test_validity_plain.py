@@ -1,5 +1,5 @@
 """Plain images (PNG, JPEG: what Pillow reads) in a validity run: Pillow decodes one whole, so one
-with more than MAX_PLAIN_PIXELS to decode at the working resolution is left out from its header,
+with more than MAX_DECODED_PIXELS to decode at the working resolution is left out from its header,
 before any pixel is decoded (a JPEG drafted at 1/2 to 1/8 where the resolution allows it), and one
 whose size is not the audit's (which its outlines are drawn on) is left out too."""
 
@@ -37,7 +37,7 @@ def test_a_plain_image_with_too_many_pixels_to_decode_is_left_out_from_its_heade
     """Validity decoded a plain image whole at any size Pillow allows (178 M pixels: a 13,000 x
     13,000 PNG took 1.2 GiB at peak in each process reading it)."""
     path = _image(tmp_path / name, (400, 300))
-    monkeypatch.setattr(data, "MAX_PLAIN_PIXELS", 400 * 300 - 1)
+    monkeypatch.setattr(data, "MAX_DECODED_PIXELS", 400 * 300 - 1)
     _no_decoding(monkeypatch)
     reader = SlideReader(path, root=tmp_path)
     with pytest.raises(SlideRefused) as caught:
@@ -54,7 +54,7 @@ def test_a_jpeg_is_decoded_at_the_reduced_scale_the_working_resolution_allows(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = _image(tmp_path / "big.jpg", (400, 300))
-    monkeypatch.setattr(data, "MAX_PLAIN_PIXELS", 100 * 75)
+    monkeypatch.setattr(data, "MAX_DECODED_PIXELS", 100 * 75)
     reader = SlideReader(path, root=tmp_path)
     reader.check(4.0, (400, 300))  # drafted at 1/4: 100 x 75 pixels decoded
     assert reader.read(0, 0, 75, 100, 4.0).shape == (75, 100, 3)
