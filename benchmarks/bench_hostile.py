@@ -430,6 +430,29 @@ def _coco_repeated(batch: Path) -> None:
     _raw(batch, json.dumps(doc))
 
 
+def _coco_interleaved(batch: Path, files: int = 5, rows: int = 3000) -> None:
+    """``rows`` manifest rows for absent slides, their lesions in ``files`` COCO files (120 KB each
+    at 3,000 rows), the rows of the files interleaved (sorted by slide id, the files by
+    institution)."""
+    docs: list[dict] = [
+        {"images": [], "annotations": [], "categories": [{"id": 1, "name": "bcc"}]} for _ in range(files)
+    ]
+    lines = []
+    for i in range(rows):
+        doc, x = docs[i % files], 10 + i % 300
+        doc["images"].append({"id": i, "file_name": f"X{i:05d}.tiff", "width": 397, "height": 348})
+        seg = [[x, 10, x + 30, 10, x + 30, 40, x, 40]]
+        doc["annotations"].append({"id": i, "image_id": i, "category_id": 1, "segmentation": seg})
+        lines.append(
+            f"X{i:05d},slides/X{i:05d}.tiff,annotations/coco{i % files}.json,Seoul-A,BCC,50,F,trunk,"
+            f"P{i:06d},Aperio GT450,H&E,2022-01-01\n"
+        )
+    for f, doc in enumerate(docs):
+        (batch / "annotations" / f"coco{f}.json").write_text(json.dumps(doc))
+    with (batch / "manifest.csv").open("a") as fh:
+        fh.write("".join(lines))
+
+
 def _tiny_features(megabytes: int) -> Callable[[Path], None]:
     """A GeoJSON FeatureCollection of ``megabytes`` of tiny features, written a piece at a time."""
 
@@ -747,6 +770,13 @@ CASES = [
     Case("mask_float_nan", "a float32 TIFF mask with NaN (KeyError: nan, CHECK_CRASHED)", _float_mask),
     Case("rle_checker", "a COCO RLE of 500,000 one-pixel regions (the run cap)", _rle_checker),
     Case("coco_repeated", "100,000 COCO images naming one slide, its lesion on the last", _coco_repeated),
+    Case(
+        "coco_interleaved",
+        "3,000 rows of five 120 KB COCO files, interleaved (each row parsed its whole file again: past "
+        "164 s of CPU; 10,000 rows of five 400 KB files evicted each other from the parse cache: past "
+        "248 s)",
+        _coco_interleaved,
+    ),
     Case("xxe", "an ASAP class that is an external entity (a file outside the batch)", _xxe),
     Case(
         "xml_deep_40000",

@@ -986,10 +986,11 @@ def run_batch(
             del found
     # --certify: a cached record stands only once the item's work has hashed its files whole
     waiting = {k: outcomes[k] for k in range(total) if outcomes.holds(k)} if options.certify and hits else {}
-    todo: Sequence[int] = (  # a first run checks every item: no list of a million indices
+    todo: Sequence[int] = by_annotation_file(  # a first run checks every item: no list of a million indices
         range(total)
         if hits == len(waiting)
-        else [k for k in range(total) if not outcomes.holds(k) or k in waiting]
+        else [k for k in range(total) if not outcomes.holds(k) or k in waiting],
+        items,
     )
     done = total - len(todo)
     if progress is not None and done:
@@ -1002,7 +1003,7 @@ def run_batch(
     )
     to_check: Sequence[Item] = (
         items
-        if len(todo) == total and not waiting
+        if isinstance(todo, range) and len(todo) == total and not waiting
         else [Certified.of(items[k], waiting[k]) if k in waiting else items[k] for k in todo]
     )
     # the item's work sends back the record as the run keeps it and the cache entry, serialised
@@ -1036,6 +1037,27 @@ def run_batch(
     run.batch_findings = run_batch_checks(run, checks)
     run.crowded = crowded_slides(root, items, outcomes, cache.crowded if cache is not None else [])
     return run
+
+
+def by_annotation_file(todo: Sequence[int], items: Sequence[Item]) -> Sequence[int]:
+    """The items ``todo`` in the order they are checked: those that share an annotation file (the
+    rows of one COCO file) one after another, where the first of them is, the others in their
+    order. A worker's parse cache holds a few files: rows of five COCO files interleaved (sorted by
+    slide id, the files by institution) had each item parse its whole file again. The records go
+    back to their items' places; a batch whose items share no file keeps its order (``todo``)."""
+    first: dict[str, int] = {}
+    previous = None
+    for k in todo:
+        path = items[k].annotation_path
+        if path is not None and path != previous and first.setdefault(path, k) != k:
+            break  # a file met again after another file's items
+        previous = path
+    else:
+        return todo
+    first.clear()  # the keys are taken in the order of todo: each file's first item sets its own
+    return sorted(
+        todo, key=lambda k: k if (p := items[k].annotation_path) is None else first.setdefault(p, k)
+    )
 
 
 def crowded_slides(root: Path, items: Sequence[Item], records: ItemRecords, keyed: list[str]) -> list[str]:

@@ -74,6 +74,101 @@ def test_many_slides_point_at_one_coco_file(tmp_path: Path, profile: Profile, mo
     assert len(calls) == 1  # parsed once for three items
 
 
+def _interleaved_coco(batch: Path, files: int, rows: int) -> list[str]:
+    """``files`` COCO files of 40 images (about 8 KB each), ``rows`` manifest rows for each, the
+    rows of the files interleaved (sorted by slide id, the files by institution); the slide ids."""
+    ids, manifest = [], []
+    for n in range(files * rows):
+        ids.append(f"s{n:03d}")
+        manifest.append([ids[-1], "", f"coco{n % files}.json", "Seoul-A", "BCC", "60", "M", "trunk"])
+    for f in range(files):
+        names = [f"s{n:03d}.tiff" for n in range(f, files * 40, files)]
+        doc = {
+            "images": [
+                {"id": i, "file_name": name, "width": 100, "height": 100} for i, name in enumerate(names)
+            ],
+            "annotations": [
+                {"id": i, "image_id": i, "category_id": 1, "segmentation": [[i, 0, i + 10, 0, i + 10, 10]]}
+                for i in range(len(names))
+            ],
+            "categories": [{"id": 1, "name": "BCC"}],
+        }
+        (batch / f"coco{f}.json").write_text(json.dumps(doc))
+    write_manifest(batch, manifest)
+    return ids
+
+
+def _counting_coco_reads(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    calls: list[int] = []
+    real = coco.read
+    monkeypatch.setattr(coco, "read", lambda *a, **k: calls.append(1) or real(*a, **k))
+    readers._CACHE.clear()
+    return calls
+
+
+def test_small_coco_files_many_rows_share_are_parsed_once(
+    tmp_path: Path, profile: Profile, monkeypatch
+) -> None:
+    """A COCO file under CACHE_MIN_BYTES that several items share is kept by the parse cache: each
+    of 20 rows parsed its 8 KB file whole again (five files of 120 KB, 3,000 rows: 164 s)."""
+    calls = _counting_coco_reads(monkeypatch)
+    ids = _interleaved_coco(tmp_path, files=5, rows=4)
+    assert 4096 < (tmp_path / "coco0.json").stat().st_size < readers.CACHE_MIN_BYTES
+    run = run_batch(tmp_path, profile, RunOptions(workers=1, slides=False, clinical=False))
+    assert [o.summary.slide_id for o in run.outcomes] == ids  # the records in the items' order
+    assert [o.summary.n_lesions for o in run.outcomes] == [1] * 20
+    assert len(calls) == 5  # once a file, not once a row
+
+
+def test_rows_of_more_files_than_the_cache_holds_are_checked_file_by_file(
+    tmp_path: Path, profile: Profile, monkeypatch
+) -> None:
+    """Rows of three shared files interleaved, with a parse cache of two: checked in the manifest's
+    order, each row evicted the file the next row needed, and every row parsed its file again."""
+    calls = _counting_coco_reads(monkeypatch)
+    monkeypatch.setattr(readers, "CACHE_MIN_BYTES", 0)
+    monkeypatch.setattr(readers, "CACHE_SIZE", 2)
+    ids = _interleaved_coco(tmp_path, files=3, rows=3)
+    run = run_batch(tmp_path, profile, RunOptions(workers=1, slides=False, clinical=False))
+    assert [o.summary.slide_id for o in run.outcomes] == ids
+    assert len(calls) == 3
+
+
+def test_shared_files_give_the_records_each_item_gives_alone(
+    tmp_path: Path, profile: Profile, monkeypatch
+) -> None:
+    """Differential: the records of items that share files, checked file by file from the cache,
+    are those of the items checked in the manifest's order with every file parsed for each."""
+    from dqm import runner
+
+    _interleaved_coco(tmp_path, files=5, rows=4)
+    (tmp_path / "coco2.json").write_text((tmp_path / "coco2.json").read_text().replace('"BCC"', '"bcc?"'))
+
+    def records() -> list[tuple[object, ...]]:
+        readers._CACHE.clear()
+        run = run_batch(tmp_path, profile, RunOptions(workers=1, slides=False, clinical=False))
+        return [(o.summary, [f.model_dump() for f in o.findings]) for o in run.outcomes]
+
+    grouped = records()
+    monkeypatch.setattr(runner, "by_annotation_file", lambda todo, items: todo)
+    monkeypatch.setattr(readers, "CACHE_MIN_BYTES", 1 << 62)
+    monkeypatch.setattr(readers, "CACHE_SHARED_MIN_BYTES", 1 << 62)
+    assert records() == grouped
+
+
+def test_by_annotation_file_keeps_unshared_orders() -> None:
+    from dqm.runner import by_annotation_file
+
+    def items(*paths: str | None) -> list[Item]:
+        return [Item(slide_id=f"s{k}", image_path=None, annotation_path=p) for k, p in enumerate(paths)]
+
+    todo = range(5)
+    assert by_annotation_file(todo, items("a", "b", None, "c", None)) is todo
+    assert by_annotation_file(todo, items("a", "a", "b", "b", None)) is todo  # already file by file
+    assert by_annotation_file(todo, items("a", "b", "a", None, "b")) == [0, 2, 1, 4, 3]
+    assert by_annotation_file([1, 2, 4], items("a", "b", "a", None, "b")) == [1, 4, 2]
+
+
 def test_institution_class_map_and_unmapped_summary(
     tmp_path: Path, profile: Profile, real_data: Path
 ) -> None:
