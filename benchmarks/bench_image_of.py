@@ -21,7 +21,11 @@ Cases, each ``--items`` slides on one file, every slide picking its own image:
   spellings of it in upper and lower case: every image is every slide's folded path (every
   slide ambiguous);
 * ``shared_name`` (hostile): slide ``z<i>/scan.svs``, the file listing ``y<i>/scan.svs``: no
-  path runs, every image goes by every slide's name (every slide ambiguous).
+  path runs, every image goes by every slide's name (every slide ambiguous);
+* ``chain`` (hostile): ``same_name`` and, beside it, 32 slides and images of 64-part paths
+  (:func:`chain`) whose picks settle in 31 rounds, one slide falling back a round: each round
+  re-checked every slide of the file (``--items`` of them) until ``ImageIndex._settle`` kept a
+  work list.
 
 ``--layouts N`` (instead of the cases) draws N random files of 2–5 slides' images, each listed by
 its slide's path, a trailing part of it, its name, stem, another extension, its slide id, ``\\``
@@ -31,6 +35,7 @@ case-folded, nor by another slide's path more than by its own) and counts each s
 own image, ambiguous, not found, or **wrong** (another slide's image, or one of none).
 
     python benchmarks/bench_image_of.py [--items 34376] [--code OTHER_CHECKOUT] [--cases shared_tail,...]
+    python benchmarks/bench_image_of.py --items 4000 --cases same_name,chain [--code OTHER_CHECKOUT]
     python benchmarks/bench_image_of.py --layouts 3000 [--code OTHER_CHECKOUT]
 
 ``--code`` imports dqm from another checkout (a checkout whose ``image_of`` takes no readers is
@@ -82,6 +87,10 @@ def main() -> None:
             [f"p{i}/a/b/c/d/e/f/g/scan.svs" for i in range(n)],
             [f"{z}p{i}/a/b/c/d/e/f/g/scan.svs" for z in ("", "z/") for i in range(n)],
         ),
+        "chain": (
+            chain()[0] + [f"x/case{i}/scan.svs" for i in range(n)],
+            chain()[1] + [f"case{i}/scan.svs" for i in range(n)],
+        ),
         "shared_name": ([f"y{i}/scan.svs" for i in range(n)], [f"z{i}/scan.svs" for i in range(n)]),
         "other_case": ([f"X/CASE{i}/SCAN.SVS" for i in range(n)], [f"case{i}/scan.svs" for i in range(n)]),
         "folded_tail": ([f"Y{i}/A/SCAN.SVS" for i in range(n)], [f"z{i}/a/scan.svs" for i in range(n)]),
@@ -103,6 +112,22 @@ def main() -> None:
             f"{case}: {len(paths)} slides, {right} their own image, {ambiguous} ambiguous, cpu {cpu:.2f} s, peak {peak} MB",
             flush=True,
         )
+
+
+def chain(links: int = 31, prefix: str = "t") -> tuple[list[str], list[str]]:
+    """Image keys and slide files (each slide's own image at its position) whose claims settle in
+    ``links`` rounds (at most 31), one slide's pick moving a round. ``S<n>`` is the last ``n`` of
+    64 parts ``t1/…/t64``: the image ``S64`` is its slide's by its exact path, so the slide
+    ``d1/S64`` falls back to ``S63`` and claims the image ``k1/S63``, the pick of the slide
+    ``d2/S62`` until then; that one falls back to ``S61`` and claims ``k2/S61``, and so on."""
+    tail = [f"{prefix}{j}" for j in range(1, 65)]
+
+    def last(n: int) -> str:
+        return "/".join(tail[-n:])
+
+    keys = [last(64)] + [f"k{i}/{last(65 - 2 * i)}" for i in range(1, links + 1)]
+    paths = [last(64)] + [f"d{i}/{last(66 - 2 * i)}" for i in range(1, links + 1)]
+    return keys, paths
 
 
 def _variant(i: int) -> str:
