@@ -26,6 +26,18 @@ one is closed; meanwhile a reviewer at 127.0.0.2 asks for ``/api/state`` on a ne
 quarter second. Reported: the connections the server holds (most and at the end), its peak
 resident memory and CPU seconds, and the reviewer's latency (median, p95, max) and failures. The
 server runs with at most ``--server-fds`` open files (1,024, Linux's usual default).
+
+With ``--handshake-flood RATE`` (e.g. ``--handshake-flood 1500 --rtt 0.5 --size 4096 --seconds 30``)
+the server runs over TLS (a self-signed certificate) and is flooded with unfinished handshakes:
+RATE new connections a second from 32 addresses of 127.0.0.0/16 (under the 16 unfinished handshakes
+one address may have), each sending one byte of a ClientHello and nothing more, held until the
+server closes them; meanwhile a reviewer at 127.1.0.1 makes a new TLS connection every
+quarter second whose handshake takes ``--rtt`` seconds (its Finished sent that long after the
+server's answer: a distant reviewer's round trip) and asks for ``/login``. Past 256 unfinished
+handshakes the server ends some: the oldest ones (before) let the flood end a reviewer's handshake
+whenever it opens 256 connections in ``--rtt`` seconds. Reported: the connections opened a second,
+the reviewer's connections served, ended mid-handshake, and refused (closed before the server
+answered its ClientHello), the server's CPU seconds.
 """
 
 from __future__ import annotations
@@ -398,6 +410,102 @@ def attack(port: int, token: str, pid: int, n: int, seconds: float) -> dict:
     return result
 
 
+def flood(port: int, rate: float, seconds: float, done: threading.Event) -> dict:
+    """``rate`` connections a second from 32 addresses of 127.0.0.0/16 for ``seconds``, each
+    sending one byte, held until the server closes them."""
+    sel = selectors.DefaultSelector()
+    opened = failed = closed = 0
+    start = time.monotonic()
+    while (now := time.monotonic()) < start + seconds:
+        while opened + failed < rate * (now - start):
+            k = opened + failed
+            try:
+                sock = socket.create_connection(
+                    ("127.0.0.1", port),
+                    timeout=0.5,
+                    source_address=(f"127.0.{k % 32}.{1 + k // 32 % 250}", 0),
+                )
+                sock.sendall(b"\x16")  # one byte of a ClientHello
+                sock.setblocking(False)
+                sel.register(sock, selectors.EVENT_READ)
+                opened += 1
+            except OSError:
+                failed += 1
+        for key, _ in sel.select(timeout=0.001):
+            sock = key.fileobj
+            with contextlib.suppress(OSError):
+                if sock.recv(4096):  # type: ignore[union-attr]
+                    continue
+            sel.unregister(sock)
+            sock.close()  # type: ignore[union-attr]
+            closed += 1
+    done.set()
+    for key in list(sel.get_map().values()):
+        key.fileobj.close()  # type: ignore[union-attr]
+    return {"opened_per_s": round(opened / seconds), "connect_failures": failed, "closed_by_server": closed}
+
+
+def slow_reviewer(port: int, rtt: float, done: threading.Event) -> dict:
+    """A TLS connection from 127.1.0.1 every quarter second until ``done``: its handshake's last
+    message sent ``rtt`` seconds after the server's answer, then ``GET /login``."""
+    import ssl
+
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+    served = ended = refused = 0
+    while not done.is_set():
+        incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+        tls = context.wrap_bio(incoming, outgoing, server_hostname="127.0.0.1")
+        answered = False  # whether the server answered the ClientHello
+        try:
+            with socket.create_connection(
+                ("127.0.0.1", port), timeout=10, source_address=("127.1.0.1", 0)
+            ) as raw:
+                while True:
+                    try:
+                        tls.do_handshake()
+                        break
+                    except ssl.SSLWantReadError:
+                        raw.sendall(outgoing.read())
+                        data = raw.recv(65536)
+                        if not data:
+                            raise ConnectionResetError from None
+                        incoming.write(data)
+                        answered = True
+                time.sleep(rtt)  # the Finished crosses the reviewer's link
+                tls.write(b"GET /login HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+                raw.sendall(outgoing.read())
+                answer = b""
+                while b"\r\n" not in answer:
+                    data = raw.recv(65536)
+                    if not data:
+                        raise ConnectionResetError from None
+                    incoming.write(data)
+                    with contextlib.suppress(ssl.SSLWantReadError):
+                        answer += tls.read(65536)
+                served += answer.startswith(b"HTTP/1.1 200 ")
+        except (OSError, ssl.SSLError):
+            ended += answered
+            refused += not answered
+        time.sleep(0.25)
+    return {"reviewer_served": served, "reviewer_ended": ended, "reviewer_refused": refused}
+
+
+def handshake_flood(port: int, pid: int, rate: float, rtt: float, seconds: float) -> dict:
+    """The flood of unfinished TLS handshakes (``--handshake-flood``) and a distant reviewer."""
+    resource.setrlimit(resource.RLIMIT_NOFILE, (resource.getrlimit(resource.RLIMIT_NOFILE)[1],) * 2)
+    done = threading.Event()
+    result: dict = {"rate": rate, "rtt_s": rtt, "seconds": seconds}
+    _, _, cpu0 = server_figures(pid)
+    attacker = threading.Thread(target=lambda: result.update(flood(port, rate, seconds, done)))
+    attacker.start()
+    time.sleep(1)  # the flood fills the places first
+    result.update(slow_reviewer(port, rtt, done))
+    attacker.join()
+    result["server_cpu_s"] = round(server_figures(pid)[2] - cpu0, 2)
+    return result
+
+
 def run(args: argparse.Namespace) -> dict:
     env = {**os.environ, "DQM_MASK_KEY": KEY, "PYTHONPATH": str(ROOT)}
     batch, review, built = prepare(args.work, args.size, env)
@@ -407,6 +515,13 @@ def run(args: argparse.Namespace) -> dict:
     for extra in ("-wal", "-shm"):
         (review / f"review.sqlite{extra}").unlink(missing_ok=True)
     port = free_port()
+    tls: list[str] = []
+    if args.handshake_flood:
+        sys.path.insert(0, str(ROOT))
+        from tests.semantic.test_review_server_limits import _certificate
+
+        keyfile, certfile = _certificate(args.work)
+        tls = ["--ssl-keyfile", str(keyfile), "--ssl-certfile", str(certfile)]
     tokens = [
         dqm("review", "add-reviewer", str(review), name, "--port", str(port), env=env)
         .strip()
@@ -425,6 +540,7 @@ def run(args: argparse.Namespace) -> dict:
             str(batch),
             "--port",
             str(port),
+            *tls,
         ],
         env=env,
         cwd=ROOT,
@@ -446,6 +562,9 @@ def run(args: argparse.Namespace) -> dict:
                 time.sleep(0.2)
         if args.slowloris:
             return {"slowloris": attack(port, tokens[0], server.pid, args.slowloris, args.seconds)}
+        if args.handshake_flood:
+            figures = handshake_flood(port, server.pid, args.handshake_flood, args.rtt, args.seconds)
+            return {"handshake_flood": figures}
         clients = [Client(port, t, seed) for seed, t in enumerate(tokens)]
         real = [i for sid, i in numbers.items() if sid != "BIG"]
         report: dict = {"size": args.size, "build_seconds": round(built, 1), "groups": {}, "real_slides": {}}
@@ -476,8 +595,15 @@ def main() -> None:
     ap.add_argument("--json", type=Path, help="also write the figures here")
     ap.add_argument("--slowloris", type=int, default=0, help="measure N slow clients' attack instead")
     ap.add_argument("--server-fds", type=int, default=1024, help="the server's limit of open files")
+    ap.add_argument("--handshake-flood", type=float, default=0, help="flood TLS handshakes at RATE a second")
+    ap.add_argument(
+        "--rtt", type=float, default=0.5, help="the reviewer's round trip under --handshake-flood"
+    )
     args = ap.parse_args()
     report = run(args)
+    if args.handshake_flood:
+        print(json.dumps(report["handshake_flood"], indent=2))
+        return
     if args.slowloris:
         print(json.dumps(report["slowloris"], indent=2))
         if args.json:

@@ -555,6 +555,42 @@ def test_handshakes_ended_to_make_room_are_bounded_while_they_close() -> None:
                 sock.close()
 
 
+def test_while_ended_handshakes_close_new_connections_wait_in_the_queue_not_refused() -> None:
+    """While HANDSHAKES_CLOSING ended handshakes (here 1) were still closing, a new connection was
+    accepted and closed at once: under a flood (the event loop behind, the bound reached in each
+    burst) a reviewer's new connection was refused 2 times in 14 though no handshake of its was
+    ended. Now the listening socket takes none meanwhile (asyncio's accept loop stops at the
+    BlockingIOError): the connection waits in the kernel's queue, open, and is taken once the
+    loop has closed the ended one."""
+    from dqm.semantic.server.guard import Handshakes
+
+    handshakes = Handshakes(per_client=None, at_once=1, closing=1)
+    raw = socket.socket()
+    raw.bind(("127.0.0.1", 0))
+    listening = handshakes.listening(raw)
+    listening.listen(8)
+    listening.settimeout(WAIT)
+    clients: list[socket.socket] = []
+    accepted: list[socket.socket] = []
+    try:
+        for source in ("127.0.0.2", "127.1.0.2"):
+            clients.append(socket.create_connection(listening.getsockname(), WAIT, (source, 0)))
+            accepted.append(listening.accept()[0])  # the second ends the first
+        assert len(handshakes.closing) == 1  # the first, ended
+        clients.append(socket.create_connection(listening.getsockname(), WAIT, ("127.2.0.2", 0)))
+        with pytest.raises(BlockingIOError):
+            listening.accept()  # before: accepted and closed at once
+        clients[2].settimeout(0.2)
+        with pytest.raises(TimeoutError):
+            clients[2].recv(1)  # still open, waiting
+        accepted[0].close()  # the loop has closed the ended one
+        accepted.append(listening.accept()[0])
+        assert accepted[2].getpeername()[0] == "127.2.0.2" and len(handshakes.pending) == 2
+    finally:
+        for sock in clients + accepted + [listening]:
+            sock.close()
+
+
 def test_tls_connections_kept_alive_after_their_handshake_do_not_count_as_unfinished(
     fresh: tuple[Path, Path],  # noqa: F811
     tmp_path: Path,
@@ -764,39 +800,100 @@ def test_a_refused_connection_does_not_uncount_another_from_the_same_source_port
             sock.close()
 
 
-def test_a_handshake_ended_to_make_room_is_one_whose_client_has_sent_nothing_first() -> None:
-    """Past the unfinished handshakes in all (here 2) the oldest was ended whatever it was doing: a
-    reviewer's handshake under way, older than the silent connections opened after it, went
-    first. Now one whose client has sent nothing is ended first (the newer silent one here;
-    before: the reviewer's), the oldest of all only where every one has spoken."""
+def test_a_handshake_ended_to_make_room_is_one_of_the_network_holding_the_most() -> None:
+    """Past the unfinished handshakes in all (here 4) the oldest was ended, one whose client had
+    sent nothing first: a client sending one byte on each connection made its own as old as a
+    reviewer's, and one opening 4 connections while a reviewer's handshake took ended it. Now one
+    of the network holding the most is ended (its widest network first: an IPv4 /16, /24, then
+    the address; an IPv6 /32, /48, /64), oldest first: 40 connections from one /16 (many
+    addresses) or one IPv6 /48 (many /64 networks) end only their own, never the reviewer's (before:
+    the first of them did). Clients holding as many as each other share by age: the oldest goes."""
     from dqm.semantic.server.guard import Handshakes
 
-    handshakes = Handshakes(per_client=None, at_once=2, closing=2)
-    raw = socket.socket()
-    raw.bind(("127.0.0.1", 0))
-    listening = handshakes.listening(raw)
-    listening.listen(8)
-    listening.settimeout(WAIT)
-    clients: list[socket.socket] = []
-    accepted: list[socket.socket] = []
+    pairs: list[tuple[socket.socket, socket.socket]] = []
 
-    def arrive() -> socket.socket:
-        clients.append(socket.create_connection(listening.getsockname(), timeout=WAIT))
-        accepted.append(listening.accept()[0])
-        return accepted[-1]
+    def admitted(handshakes: Handshakes, address: str) -> bool:
+        pairs.append(socket.socketpair())
+        return handshakes.admit((address, len(pairs)), pairs[-1][0], ("127.0.0.1", 443))
+
+    def ended(handshakes: Handshakes) -> set[str]:
+        return {peer[0] for _, peer in handshakes.closing}
 
     try:
-        reviewer = arrive()
-        clients[0].sendall(b"\x16\x03\x01")  # a ClientHello's first bytes
-        assert reviewer.recv_into(bytearray(8)) == 3  # as asyncio's transport reads them
-        silent = arrive()
-        third = arrive()  # one is ended
-        ((_, ended),) = [handshakes.pending[key] for key in handshakes.closing]
-        assert ended is silent  # before: the reviewer's
-        clients[2].sendall(b"\x16")
-        assert third.recv_into(bytearray(8)) == 1
-        arrive()  # every one not closing has spoken: the oldest goes
-        assert reviewer in [handshakes.pending[key][1] for key in handshakes.closing]
+        for reviewer, attackers in (
+            ("10.9.0.1", [f"10.0.{i % 4}.{i}" for i in range(40)]),
+            ("2001:db8:1::1", [f"2001:db8:2:{i:x}::1" for i in range(40)]),
+            ("::ffff:10.9.0.1", [f"::ffff:10.0.0.{i}" for i in range(40)]),
+        ):
+            handshakes = Handshakes(per_client=None, at_once=4, closing=100)
+            assert admitted(handshakes, reviewer)  # its handshake under way, the oldest
+            for attacker in attackers:
+                assert admitted(handshakes, attacker)
+            assert reviewer not in ended(handshakes), reviewer  # before: ended by the 4th
+            assert len(ended(handshakes)) == 37 and len(handshakes.pending) - len(handshakes.closing) == 4
+        handshakes = Handshakes(per_client=None, at_once=2, closing=100)
+        for address in ("10.1.0.1", "10.2.0.1", "10.3.0.1"):  # as many each: the oldest goes
+            assert admitted(handshakes, address)
+        assert ended(handshakes) == {"10.1.0.1"}
+        handshakes.done(*next(iter(handshakes.closing))[::-1])
+        assert not handshakes.closing and handshakes.networks.keys() == handshakes.pending.keys()
+        assert not Handshakes(per_client=None, at_once=0).admit(("10.1.0.1", 1), pairs[0][0])
     finally:
-        for sock in clients + accepted + [listening]:
-            sock.close()
+        for pair in pairs:
+            for sock in pair:
+                sock.close()
+
+
+def test_a_reviewers_tls_handshake_under_way_outlasts_a_flood_of_connections_sending_a_byte_each(
+    fresh: tuple[Path, Path],  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """The real server (GuardedServer, TLS), its unfinished handshakes bounded at 4 in all: a
+    reviewer at 127.1.0.1 sends its ClientHello and reads the server's answer; meanwhile 12
+    connections from 8 addresses of 127.0.0.0/16 each send one byte. The oldest handshake that
+    had heard nothing went first, else the oldest: the reviewer's, ended (its handshake failed).
+    Now the attackers' network holds the most: their own oldest are ended, the reviewer finishes
+    its handshake and is served."""
+    import ssl
+
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+    limits = {"handshake_seconds": 10 * WAIT, "handshakes_at_once": 4}
+    held: list[socket.socket] = []
+    with tls_server(fresh, tmp_path, **limits) as (port, _served):
+        try:
+            raw = connect(port, "127.1.0.1")
+            held.append(raw)
+            incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+            tls = context.wrap_bio(incoming, outgoing, server_hostname="127.0.0.1")
+            with contextlib.suppress(ssl.SSLWantReadError):
+                tls.do_handshake()
+            raw.sendall(outgoing.read())  # the ClientHello
+            incoming.write(raw.recv(65536))  # the server's answer begun: it has heard the reviewer
+            for i in range(12):
+                held.append(connect(port, f"127.0.{i % 8}.{2 + i}"))
+                held[-1].sendall(b"\x16")  # one byte of a ClientHello
+                time.sleep(0.05)  # read by the server before the next one comes
+            while True:
+                try:
+                    tls.do_handshake()
+                    break
+                except ssl.SSLWantReadError:
+                    raw.sendall(outgoing.read())
+                    data = raw.recv(65536)
+                    assert data, "the reviewer's handshake was ended"  # before: it was
+                    incoming.write(data)
+            raw.sendall(outgoing.read())
+            tls.write(b"GET /login HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+            raw.sendall(outgoing.read())
+            answer = b""
+            while b"\r\n\r\n" not in answer and (data := raw.recv(65536)):
+                incoming.write(data)
+                with contextlib.suppress(ssl.SSLWantReadError):
+                    while chunk := tls.read(65536):
+                        answer += chunk
+            assert answer.startswith(b"HTTP/1.1 200 ")
+            assert closed_at_once(held.pop(1))  # the attackers' oldest was ended
+        finally:
+            for sock in held:
+                sock.close()

@@ -40,16 +40,20 @@ option):
   done;
 * over TLS, at most :data:`HANDSHAKES_PER_CLIENT` handshakes are unfinished at once from one client
   (as :data:`PER_CLIENT` counts it; no bound behind a reverse proxy): a connection past it is
-  closed as soon as it is accepted; and at most :data:`HANDSHAKES_AT_ONCE` in all: past it the
-  handshake unfinished the longest is ended to make room for the new connection, one whose client
-  has sent no byte of its ClientHello first, so that a reviewer's handshake under way outlasts silent
-  connections (evicted by age, the usual defence against slowloris: a reviewer's handshake takes
-  milliseconds, so a client at many addresses, an IPv6 /48 holds 65,536 /64 networks, holding
-  :data:`HANDSHAKES_AT_ONCE` unfinished no longer keeps every new connection out; it must open them
-  faster than a reviewer's handshake ends). A connection whose handshake is done is never ended for
-  this, nor counted (:class:`Handshakes`). An ended handshake gives its descriptor back once the
-  event loop has seen it closed; while :data:`HANDSHAKES_CLOSING` are still closing (a burst accepted in one
-  go), a new connection is closed as soon as it is accepted, so handshakes hold at most
+  closed as soon as it is accepted; and at most :data:`HANDSHAKES_AT_ONCE` in all: past it a
+  handshake is ended to make room for the new connection, one of the network holding the most
+  unfinished (an IPv4 /16, in it the /24, then the address; an IPv6 /32, /48, then /64: of two
+  holding as many, the one holding the older), its oldest (:meth:`Handshakes._victim`). Ending the
+  oldest (the usual defence against slowloris), a client at 16 addresses sending one byte on each
+  connection ended a reviewer's handshake under way by opening 256 connections while it took (a
+  reviewer 0.5 s away: 512 connections a second); now a client ends only its own networks'
+  handshakes, however fast it connects, unless it holds no more than the reviewer's network in
+  each of as many networks (256 IPv4 /16s, or IPv6 /32s, for one reviewer; a reviewer's /16 or
+  /32 shared with such a client: as many /24s or /48s in it). A connection whose handshake is done
+  is never ended for this, nor counted (:class:`Handshakes`). An ended handshake gives its
+  descriptor back once the event loop has seen it closed; while :data:`HANDSHAKES_CLOSING` are
+  still closing (a burst accepted in one go), no new connection is accepted (it waits in the
+  kernel's queue for the loop's next turn), so handshakes hold at most
   :data:`HANDSHAKES_AT_ONCE` + :data:`HANDSHAKES_CLOSING` descriptors. Without these bounds a
   client opening connections that never finish the handshake held a descriptor each for
   :data:`HANDSHAKE_SECONDS`, as many as it could open, out of the per-client and overall bounds
@@ -158,14 +162,42 @@ def safe_logs(lang: str) -> None:
         logger.addFilter(SafeLog(lang))
 
 
+def networks(address: Any) -> tuple[Any, ...]:
+    """The networks a client's address is in, widest first, that :class:`Handshakes` shares its
+    places by: an IPv4 address's /16 and /24 networks and the address, an IPv6 one's /32, /48 and
+    /64 (the last as :func:`~dqm.semantic.server.auth.sign_in_key` counts a client: an IPv4 address
+    mapped into IPv6 is the IPv4 address); anything else (a test client's name) alone."""
+    import ipaddress
+
+    try:
+        ip: ipaddress.IPv4Address | ipaddress.IPv6Address = ipaddress.ip_address(address)
+    except ValueError:
+        return (str(address),)
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    bits, prefixes = (32, (16, 24, 32)) if ip.version == 4 else (128, (32, 48, 64))
+    return tuple((ip.version, n, int(ip) >> (bits - n)) for n in prefixes)
+
+
+class _Holders:
+    """The unfinished handshakes (not being ended) of one network, oldest first, and of each
+    narrower network in it (:func:`networks`)."""
+
+    __slots__ = ("members", "parts")
+
+    def __init__(self) -> None:
+        self.members: dict[tuple[Any, Any], int] = {}
+        """Each handshake's key (:attr:`Handshakes.pending`) → when it was admitted (a count)."""
+        self.parts: dict[Any, _Holders] = {}
+
+
 class Handshakes:
     """The TLS handshakes under way, by client (:func:`~dqm.semantic.server.auth.sign_in_key` of
     its address): :meth:`admit` when a connection is accepted, :meth:`done` when its handshake has
     ended, either way (the application's protocol sees the connection, or the socket is closed).
-    Past ``at_once`` unfinished, :meth:`admit` ends the oldest, one whose client has sent nothing
-    yet first (an :class:`_Accepted` notes it; a reviewer's handshake has begun), its socket shut
-    down (asyncio's transport reads its end, fails the handshake and closes it, which says
-    :meth:`done`).
+    Past ``at_once`` unfinished, :meth:`admit` ends one of the network holding the most
+    (:meth:`_victim`), its socket shut down (asyncio's transport reads its end, fails the handshake
+    and closes it, which says :meth:`done`).
     Everything runs on the event loop's thread."""
 
     def __init__(
@@ -183,6 +215,12 @@ class Handshakes:
         connection's: a client reusing a source port for two addresses of the server (``0.0.0.0``
         on a host with several) has two connections from it."""
         self.by_client: dict[str, int] = {}
+        self.holders = _Holders()
+        """The keys of :attr:`pending` not being ended, by network (:func:`networks`)."""
+        self.networks: dict[tuple[Any, Any], tuple[Any, ...]] = {}
+        """The networks of each key in :attr:`holders`."""
+        self.admitted = 0
+        """Handshakes admitted so far (their order in :attr:`holders`)."""
         self.closing: set[tuple[Any, Any]] = set()
         """The keys of :attr:`pending` whose handshakes were ended to make room, not yet closed."""
         self.refused = 0
@@ -193,40 +231,86 @@ class Handshakes:
 
     def admit(self, peer: Any, sock: socket.socket, local: Any = None) -> bool:
         """Whether the connection from ``peer`` to ``local`` (its socket ``sock``) may start its
-        handshake (counted if so), the oldest unfinished one ended where all places are taken."""
-        client = sign_in_key(peer[0]) if isinstance(peer, tuple) and peer else str(peer)
+        handshake (counted if so), one of the network holding the most ended where all places
+        are taken (:meth:`_victim`)."""
+        address = peer[0] if isinstance(peer, tuple) and peer else str(peer)
+        client = sign_in_key(address) if isinstance(peer, tuple) and peer else address
         if self.per_client is not None and self.by_client.get(client, 0) >= self.per_client:
             return self._refused()
-        if len(self.pending) - len(self.closing) >= self.at_once and not self._drop_oldest():
+        if self.jammed():  # ended ones still hold their descriptors (:class:`_Listening` waits)
             return self._refused()
-        self.pending[local, peer] = (client, sock)
+        full = len(self.pending) - len(self.closing) >= self.at_once
+        key = (local, peer)
+        self.pending[key] = (client, sock)
         self.by_client[client] = self.by_client.get(client, 0) + 1
+        self.admitted += 1
+        self._hold(key, networks(address), self.admitted)
+        if full:
+            victim = self._victim()
+            if victim == key:  # none other to end (a bound of 0)
+                self.done(peer, local)
+                return self._refused()
+            self._end(victim)
         return True
 
-    def _drop_oldest(self) -> bool:
-        """End the handshake unfinished the longest, of those whose client has sent nothing where
-        there are any, else of all (False where :attr:`closing_at_once` are already closing): its
-        socket is shut down, not closed, for asyncio's transport holds its descriptor (a descriptor
-        closed under it could be another connection's by the time the transport lets it go)."""
-        if len(self.closing) >= self.closing_at_once:
-            return False
-        open_ = [key for key in self.pending if key not in self.closing]
-        if not open_:  # none to end (a bound of 0)
-            return False
-        silent = (key for key in open_ if not getattr(self.pending[key][1], "heard", False))
-        oldest = next(silent, open_[0])  # one that has sent nothing first: a reviewer's has begun
-        self.closing.add(oldest)
+    def jammed(self) -> bool:
+        """Whether every place is taken and :attr:`closing_at_once` ended handshakes are still
+        closing: no room can be made until the event loop has closed some."""
+        full = len(self.pending) - len(self.closing) >= self.at_once
+        return full and len(self.closing) >= self.closing_at_once
+
+    def _hold(self, key: tuple[Any, Any], nets: tuple[Any, ...], order: int) -> None:
+        self.networks[key] = nets
+        node = self.holders
+        node.members[key] = order
+        for net in nets:
+            node = node.parts.setdefault(net, _Holders())
+            node.members[key] = order
+
+    def _release(self, key: tuple[Any, Any]) -> None:
+        """Take ``key`` out of :attr:`holders` (a network left with none goes, and those in it)."""
+        nets = self.networks.pop(key, None)
+        if nets is None:
+            return
+        node = self.holders
+        del node.members[key]
+        for net in nets:
+            part = node.parts[net]
+            del part.members[key]
+            if not part.members:
+                del node.parts[net]
+                return
+            node = part
+
+    def _victim(self) -> tuple[Any, Any]:
+        """The handshake to end to make room: from the widest network down (:func:`networks`),
+        the one holding the most unfinished (of two holding as many, the one holding the older),
+        then its oldest. A client has to hold no more than a reviewer's network in each of its own
+        to end a reviewer's handshake: from one network (an IPv6 /48 holds 65,536 /64 networks,
+        an IPv4 /16 256 /24s) it only ends its own, however fast it connects, where ending the
+        oldest let it end a reviewer's by opening 256 connections while the reviewer's took."""
+        node = self.holders
+        while node.parts:
+            node = max(node.parts.values(), key=lambda p: (len(p.members), -next(iter(p.members.values()))))
+        return next(iter(node.members))
+
+    def _end(self, key: tuple[Any, Any]) -> None:
+        """End the handshake of ``key``: its socket is shut down, not closed, for asyncio's
+        transport holds its descriptor (a descriptor closed under it could be another
+        connection's by the time the transport lets it go)."""
+        self._release(key)
+        self.closing.add(key)
         with contextlib.suppress(OSError):  # reset by the client meanwhile: asyncio closes it
-            self.pending[oldest][1].shutdown(socket.SHUT_RDWR)
+            self.pending[key][1].shutdown(socket.SHUT_RDWR)
         self.dropped += 1
         self._log()
-        return True
 
     def done(self, peer: Any, local: Any = None) -> None:
         """The handshake of the connection from ``peer`` to ``local`` has ended (nothing if it was
         not counted)."""
         held = self.pending.pop((local, peer), None)
         if held is not None:
+            self._release((local, peer))
             self.closing.discard((local, peer))
             client = held[0]
             left = self.by_client[client] - 1
@@ -267,14 +351,15 @@ class Handshakes:
         if now - self.logged >= LOG_EVERY:
             template = (
                 N_(
-                    "ended {dropped} TLS handshake(s) unfinished the longest, past {at_once} unfinished "
-                    "in all, and closed {n} new connection(s) while {closing} of those were closing"
+                    "ended {dropped} TLS handshake(s) from the networks holding the most unfinished, past "
+                    "{at_once} unfinished in all, and closed {n} new connection(s) while {closing} of those "
+                    "were closing"
                 )
                 if self.per_client is None
                 else N_(
-                    "ended {dropped} TLS handshake(s) unfinished the longest, past {at_once} unfinished "
-                    "in all, and closed {n} new connection(s) past {bound} unfinished from one address "
-                    "or while {closing} of those were closing"
+                    "ended {dropped} TLS handshake(s) from the networks holding the most unfinished, past "
+                    "{at_once} unfinished in all, and closed {n} new connection(s) past {bound} unfinished "
+                    "from one address or while {closing} of those were closing"
                 )
             )
             said = msg(
@@ -292,7 +377,10 @@ class Handshakes:
 class _Listening(socket.socket):
     """A listening socket whose :meth:`accept` counts the handshakes each client has under way
     (:class:`Handshakes`): a connection past the bound of its client is closed at once, one past
-    the bound of all ends the oldest unfinished handshake instead."""
+    the bound of all ends an unfinished handshake of the network holding the most instead; while
+    :attr:`Handshakes.closing_at_once` ended ones are still closing, no connection is taken (they
+    wait in the kernel's queue, as asyncio's accept loop stops at a ``BlockingIOError``, for the
+    loop to close them)."""
 
     def __init__(self, handshakes: Handshakes, sock: socket.socket) -> None:
         super().__init__(sock.family, sock.type, sock.proto, fileno=sock.detach())
@@ -300,6 +388,8 @@ class _Listening(socket.socket):
 
     def accept(self) -> tuple[socket.socket, Any]:
         while True:  # BlockingIOError when no connection waits: asyncio's accept loop stops there
+            if self.handshakes.jammed():  # the next one waits in the kernel's queue, not refused
+                raise BlockingIOError(errno.EAGAIN, "ended handshakes are still closing")
             conn, peer = super().accept()
             accepted = _Accepted(self.handshakes, conn, peer)
             if self.handshakes.admit(peer, accepted, accepted.local):
@@ -317,24 +407,10 @@ class _Accepted(socket.socket):
         self.handshakes, self.peer = handshakes, peer
         self.counted = False
         """Whether :meth:`Handshakes.admit` counted it (a refused one is closed uncounted)."""
-        self.heard = False
-        """Whether the client has sent a byte (its ClientHello begun): a handshake ended to make
-        room is one that has not, where there is one."""
         self.local: Any = None
         """Its local address, as asyncio's transport tells it (``sockname``; None where unknown)."""
         with contextlib.suppress(OSError):
             self.local = self.getsockname()
-
-    def recv_into(self, buffer: Any, nbytes: int = 0, flags: int = 0) -> int:
-        """As the socket's (asyncio's transport reads with it), noting that the client spoke."""
-        n = super().recv_into(buffer, nbytes, flags)
-        self.heard = self.heard or n > 0
-        return n
-
-    def recv(self, bufsize: int, flags: int = 0) -> bytes:
-        data = super().recv(bufsize, flags)
-        self.heard = self.heard or bool(data)
-        return data
 
     def close(self) -> None:
         if self.counted:
