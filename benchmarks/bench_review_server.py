@@ -36,8 +36,8 @@ quarter second whose handshake takes ``--rtt`` seconds (its Finished sent that l
 server's answer: a distant reviewer's round trip) and asks for ``/login``. Past 256 unfinished
 handshakes the server ends some: the oldest ones (before) let the flood end a reviewer's handshake
 whenever it opens 256 connections in ``--rtt`` seconds. Reported: the connections opened a second,
-the reviewer's connections served, ended mid-handshake, and refused (closed before the server
-answered its ClientHello), the server's CPU seconds.
+the reviewer's connections served, cut mid-handshake, and cut before the server answered its
+ClientHello (refused, or ended that soon), the server's CPU seconds.
 """
 
 from __future__ import annotations
@@ -63,6 +63,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 REAL = Path(os.environ.get("DQM_REAL_DATA", ROOT.parent / "shared" / "data" / "real")) / "slides"
@@ -445,6 +446,24 @@ def flood(port: int, rate: float, seconds: float, done: threading.Event) -> dict
     return {"opened_per_s": round(opened / seconds), "connect_failures": failed, "closed_by_server": closed}
 
 
+def handshake_step(tls: Any, raw: socket.socket, incoming: Any, outgoing: Any) -> bool:
+    """One step of the TLS handshake of ``tls`` (an ``ssl.SSLObject`` over the memory BIOs
+    ``incoming`` and ``outgoing``) on the socket ``raw``: True where it is done, else what it has
+    to say sent and the server's next bytes taken (ConnectionResetError where the server closed)."""
+    import ssl
+
+    try:
+        tls.do_handshake()
+        return True
+    except ssl.SSLWantReadError:
+        raw.sendall(outgoing.read())
+        data = raw.recv(65536)
+        if not data:
+            raise ConnectionResetError from None
+        incoming.write(data)
+        return False
+
+
 def slow_reviewer(port: int, rtt: float, done: threading.Event) -> dict:
     """A TLS connection from 127.1.0.1 every quarter second until ``done``: its handshake's last
     message sent ``rtt`` seconds after the server's answer, then ``GET /login``."""
@@ -452,7 +471,7 @@ def slow_reviewer(port: int, rtt: float, done: threading.Event) -> dict:
 
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
-    served = ended = refused = 0
+    served = cut = early = 0
     while not done.is_set():
         incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
         tls = context.wrap_bio(incoming, outgoing, server_hostname="127.0.0.1")
@@ -461,17 +480,8 @@ def slow_reviewer(port: int, rtt: float, done: threading.Event) -> dict:
             with socket.create_connection(
                 ("127.0.0.1", port), timeout=10, source_address=("127.1.0.1", 0)
             ) as raw:
-                while True:
-                    try:
-                        tls.do_handshake()
-                        break
-                    except ssl.SSLWantReadError:
-                        raw.sendall(outgoing.read())
-                        data = raw.recv(65536)
-                        if not data:
-                            raise ConnectionResetError from None
-                        incoming.write(data)
-                        answered = True
+                while not handshake_step(tls, raw, incoming, outgoing):
+                    answered = True
                 time.sleep(rtt)  # the Finished crosses the reviewer's link
                 tls.write(b"GET /login HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
                 raw.sendall(outgoing.read())
@@ -485,10 +495,10 @@ def slow_reviewer(port: int, rtt: float, done: threading.Event) -> dict:
                         answer += tls.read(65536)
                 served += answer.startswith(b"HTTP/1.1 200 ")
         except (OSError, ssl.SSLError):
-            ended += answered
-            refused += not answered
+            cut += answered
+            early += not answered
         time.sleep(0.25)
-    return {"reviewer_served": served, "reviewer_ended": ended, "reviewer_refused": refused}
+    return {"reviewer_served": served, "reviewer_cut": cut, "reviewer_cut_before_answer": early}
 
 
 def handshake_flood(port: int, pid: int, rate: float, rtt: float, seconds: float) -> dict:
