@@ -639,11 +639,10 @@ def _settled_every_round(index: Any, claims: Any, runs: dict[Any, Any]) -> int:
 
 def _random_rows(r: Any) -> tuple[list[tuple[str, str | None]], list[tuple[str, str]]]:
     """A random file's images (key, and slide file for one in ten: an image of two paths) and its
-    readers (slide id, path) whose claims fall back in
-    chains: the trailing runs of one random path of 4–24 parts (``a``, ``b`` in either case),
-    from the longest down, mostly alternating an image under a folder ``k`` and a reader under
-    ``d`` (shared or each its own), a run now and then in another case, readers of an image's
-    exact path (its first one's, a chain's start) and of the rest of its path too."""
+    readers (slide id, path) whose claims fall back in chains: the trailing runs of one random
+    path of 4–24 parts (``a``, ``b`` in either case), from the longest down, mostly alternating
+    an image under a folder ``k`` and a reader under ``d`` (shared or each its own), a run now and
+    then in another case, readers of an image's exact path (its first one's, a chain's start)."""
     base = r.choices("abAB", k=r.randint(4, 24))
 
     def tail(n: int) -> str:
