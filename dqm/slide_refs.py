@@ -48,7 +48,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from dqm.file_digests import racy, stat_key
+from dqm.file_digests import current_run, racy, stat_key
 from dqm.findings import clip
 from dqm.i18n import N_, Message, msg
 from dqm.output import not_utf8
@@ -603,14 +603,26 @@ MAX_DICOM_ELEMENTS = 10_000
 metadata has a few hundred before it; the values are skipped by a seek, never read. Past it the
 series is not known (:data:`UNKNOWN_SERIES`)."""
 UNKNOWN_SERIES = "\0unknown"
-"""The series of a file whose header is over :data:`MAX_DICOM_ELEMENTS` or nested too deep: taken
-for one of the slide's (a file more is hashed, none is missed)."""
+"""The series of a file that starts as DICOM but whose header cannot be read as surely as
+libdicom reads it (over :data:`MAX_DICOM_ELEMENTS`, nested too deep, a value, item or sequence
+whose length does not hold, a VR that is none, a meta group without its length or with an element
+twice, a UID longer than :data:`MAX_UID_BYTES`, the file ending inside an element): taken for one
+of the slide's (a file more is hashed, none is missed)."""
+MAX_UID_BYTES = 1024
+"""Bytes of a UID value read (a UID has at most 64; a value longer than this whose first value
+does not end within it is :data:`UNKNOWN_SERIES`)."""
+_VRS = frozenset(
+    b"AE AS AT CS DA DS DT FD FL IS LO LT OB OD OF OL OV OW PN SH SL SQ SS ST SV TM UC UI UL UN UR US UT UV".split()
+)
 _LONG_VRS = frozenset(b"OB OD OF OL OV OW SQ SV UC UN UR UT UV".split())
 """Explicit VRs whose length is 4 bytes after 2 reserved ones."""
 _UNDEFINED = 0xFFFFFFFF
 _ITEM, _ITEM_END, _SEQUENCE_END = 0xFFFEE000, 0xFFFEE00D, 0xFFFEE0DD
-_SERIES_MEMO: dict[tuple[str, int, int, int, int, int], str | None] = {}
-""":func:`series_of` by path and stat (not racy: :func:`dqm.file_digests.racy`)."""
+_ITEM_TAG = struct.pack("<HH", 0xFFFE, 0xE000)
+_META_LENGTH, _SOP_CLASS, _SYNTAX, _PIXEL_DATA = 0x00020000, 0x00020002, 0x00020010, 0x7FE00010
+_SERIES_MEMO: dict[tuple[str, str, int, int, int, int, int], str | None] = {}
+""":func:`series_of` by run (:func:`dqm.file_digests.current_run`: a worker that outlives its run
+reads the headers again in the next), path and stat (not racy: :func:`dqm.file_digests.racy`)."""
 SERIES_MEMO_SIZE = 100_000
 """Files whose series :func:`series_of` keeps (about 250 bytes each): a folder listed again for
 each of its slides reads no header twice."""
@@ -620,19 +632,26 @@ _NOT_KEPT = object()
 
 
 class _Unread(Exception):
-    """A header over :data:`MAX_DICOM_ELEMENTS` (or nested too deep)."""
+    """A header not read as surely as libdicom reads it (:data:`UNKNOWN_SERIES`)."""
+
+
+class _End(EOFError):
+    """The file ends where an element would start."""
 
 
 def series_of(path: str, st: os.stat_result | None = None) -> str | None:
     """The ``SeriesInstanceUID`` of the DICOM file at ``path`` as OpenSlide's reader reads it
-    (libdicom: ``DICM`` at byte 128, the file meta group, a ``MediaStorageSOPClassUID`` of
-    :data:`WSI_SOP_CLASS`, the dataset up to :data:`DICOM_STOP_TAGS` with implicit VRs under
-    :data:`IMPLICIT_VR`), padding stripped; None where OpenSlide skips the file (no DICOM, another
-    class, no series UID, not a regular file); :data:`UNKNOWN_SERIES` past the bound. Each
-    element's header is read and its value skipped (the UIDs' aside): a few hundred reads of 8 to
-    12 bytes through one 8 KiB buffer, a few kilobytes a file. Kept by the file's stat: given
-    ``st`` (its ``os.stat``), a file kept is not opened again."""
-    if st is not None and (known := _SERIES_MEMO.get((path, *stat_key(st)), _NOT_KEPT)) is not _NOT_KEPT:
+    (libdicom: ``DICM`` at byte 128, the file meta group to its group length, a
+    ``MediaStorageSOPClassUID`` of :data:`WSI_SOP_CLASS`, the dataset up to
+    :data:`DICOM_STOP_TAGS` with implicit VRs under :data:`IMPLICIT_VR`, each sequence and item
+    parsed to its end); each UID as a C string's first value (:func:`_uid`). None where
+    OpenSlide skips the file (no DICOM, another class, no series UID, not a regular file);
+    :data:`UNKNOWN_SERIES` wherever the header is in doubt. Each element's header is read and
+    its value skipped (the UIDs' aside): a few hundred reads of 8 to 12 bytes through one 8 KiB
+    buffer, a few kilobytes a file. Kept by the run, path and file's stat: given ``st`` (its
+    ``os.stat``), a file kept is not opened again."""
+    run = current_run()
+    if st is not None and (known := _SERIES_MEMO.get((run, path, *stat_key(st)), _NOT_KEPT)) is not _NOT_KEPT:
         return known  # type: ignore[return-value]
     try:
         fd = os.open(_cut(path), os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
@@ -643,15 +662,13 @@ def series_of(path: str, st: os.stat_result | None = None) -> str | None:
         os.close(fd)
         return None
     with os.fdopen(fd, "rb") as fh:
-        key = (path, *stat_key(st))
+        key = (run, path, *stat_key(st))
         if (known := _SERIES_MEMO.get(key, _NOT_KEPT)) is not _NOT_KEPT:
             return known  # type: ignore[return-value]
         now = time.time_ns()
         try:
             series = _series(fh)
-        except _Unread:
-            series = UNKNOWN_SERIES
-        except (OSError, EOFError, struct.error, ValueError, OverflowError):  # OpenSlide skips it
+        except OSError:
             series = None
     if not racy((st.st_mtime_ns, st.st_ctime_ns), now):
         if len(_SERIES_MEMO) >= SERIES_MEMO_SIZE:
@@ -661,74 +678,149 @@ def series_of(path: str, st: os.stat_result | None = None) -> str | None:
 
 
 def _series(fh: BinaryIO) -> str | None:
+    """:func:`series_of` of the open file ``fh``."""
     if not _seek(fh, DICOM_MAGIC_AT) or fh.read(4) != DICOM_MAGIC:
         return None
-    budget = [MAX_DICOM_ELEMENTS]
-    meta = {}
-    while True:  # the file meta group, explicit VRs
-        at = fh.tell()
-        tag, length = _dicom_element(fh, False, budget)
-        if tag >> 16 != 0x0002:
-            fh.seek(at)
-            break
-        if tag in (0x00020002, 0x00020010) and length < 256:
-            meta[tag] = _uid(fh.read(length))
+    try:
+        return _dataset_series(fh, [MAX_DICOM_ELEMENTS])
+    except (_Unread, OSError, EOFError, struct.error, ValueError, OverflowError):
+        return UNKNOWN_SERIES  # a DICOM file libdicom may read otherwise: one of the slide's
+
+
+def _dataset_series(fh: BinaryIO, budget: list[int]) -> str | None:
+    tag, _, length = _dicom_element(fh, False, budget)
+    if tag != _META_LENGTH or length != 4:  # libdicom reads the meta group to its length
+        raise _Unread
+    (group_length,) = struct.unpack("<I", _read(fh, 4))
+    end = fh.tell() + group_length
+    meta: dict[int, str] = {}
+    while fh.tell() < end:  # explicit VRs
+        tag, vr, length = _dicom_element(fh, False, budget)
+        if tag >> 16 != 0x0002 or tag in meta or length == _UNDEFINED or fh.tell() + length > end:
+            raise _Unread
+        if tag in (_SOP_CLASS, _SYNTAX):
+            meta[tag] = _uid(fh, length)
         else:
-            _skip(fh, length, False, budget, 0)
-    if meta.get(0x00020002) != WSI_SOP_CLASS:
+            fh.seek(length, os.SEEK_CUR)
+    if fh.tell() != end or _SOP_CLASS not in meta:
+        raise _Unread
+    if meta[_SOP_CLASS] != WSI_SOP_CLASS:
         return None
-    implicit = meta.get(0x00020010) == IMPLICIT_VR
+    implicit = meta.get(_SYNTAX) == IMPLICIT_VR
     while True:
-        tag, length = _dicom_element(fh, implicit, budget)
+        try:
+            tag, vr, length = _dicom_element(fh, implicit, budget)
+        except _End:
+            return None  # the dataset ends without one: OpenSlide skips the file
         if tag in DICOM_STOP_TAGS:
             return None
-        if tag == SERIES_UID and length != _UNDEFINED:
-            return _uid(fh.read(min(length, 256)))
-        _skip(fh, length, implicit, budget, 0)
+        if tag == SERIES_UID:
+            if length == _UNDEFINED:
+                raise _Unread
+            return _uid(fh, length)
+        if tag >> 16 == 0xFFFE:  # an item or a delimiter outside any sequence
+            raise _Unread
+        _skip(fh, tag, vr, length, implicit, budget, 0)
 
 
-def _uid(raw: bytes) -> str:
-    """A UID's text, its padding stripped; one string for every file of a series (interned: the
-    memo holds a series' UID once)."""
-    return sys.intern(raw.decode("latin-1").rstrip("\0 "))
+def _read(fh: BinaryIO, n: int) -> bytes:
+    raw = fh.read(n)
+    if len(raw) < n:
+        raise EOFError
+    return raw
 
 
-def _dicom_element(fh: BinaryIO, implicit: bool, budget: list[int]) -> tuple[int, int]:
-    """The next element's tag and value length (:data:`_UNDEFINED` for an undefined one); raises
-    :class:`EOFError` at the end and :class:`_Unread` past the bound."""
+def _uid(fh: BinaryIO, length: int) -> str:
+    """The UID of ``length`` bytes at ``fh`` as libdicom gives it: a C string (cut at its first
+    NUL) and its first value (up to a backslash), spaces about it stripped (a coarser match than
+    libdicom's, never a finer one); one string for every file of a series (interned: the memo
+    holds a series' UID once). :class:`_Unread` when the first value does not end within
+    :data:`MAX_UID_BYTES`."""
+    raw = _read(fh, min(length, MAX_UID_BYTES))
+    cut = min((at for at in (raw.find(b"\0"), raw.find(b"\\")) if at >= 0), default=len(raw))
+    if cut == len(raw) < length:
+        raise _Unread
+    fh.seek(length - len(raw), os.SEEK_CUR)
+    return sys.intern(raw[:cut].decode("latin-1").strip(" "))
+
+
+def _dicom_element(fh: BinaryIO, implicit: bool, budget: list[int]) -> tuple[int, bytes, int]:
+    """The next element's tag, VR (b"" when implicit, or an item's) and value length
+    (:data:`_UNDEFINED` for an undefined one); raises :class:`_End` at the end of the file,
+    :class:`EOFError` within an element and :class:`_Unread` past the bound or for a VR that is
+    none."""
     budget[0] -= 1
     if budget[0] < 0:
         raise _Unread
     raw = fh.read(8)
+    if not raw:
+        raise _End
     if len(raw) < 8:
         raise EOFError
     group, element = struct.unpack("<HH", raw[:4])
+    tag = group << 16 | element
     if implicit or group == 0xFFFE:  # items and their delimiters have no VR
-        return group << 16 | element, struct.unpack("<I", raw[4:])[0]
-    if raw[4:6] in _LONG_VRS:
-        more = fh.read(4)
-        if len(more) < 4:
-            raise EOFError
-        return group << 16 | element, struct.unpack("<I", more)[0]
-    return group << 16 | element, struct.unpack("<H", raw[6:])[0]
+        return tag, b"", struct.unpack("<I", raw[4:])[0]
+    vr = raw[4:6]
+    if vr not in _VRS:
+        raise _Unread
+    if vr in _LONG_VRS:
+        return tag, vr, struct.unpack("<I", _read(fh, 4))[0]
+    return tag, vr, struct.unpack("<H", raw[6:])[0]
 
 
-def _skip(fh: BinaryIO, length: int, implicit: bool, budget: list[int], depth: int) -> None:
-    """Past a value of ``length`` bytes, or a sequence of undefined length item by item."""
-    if length != _UNDEFINED:
-        fh.seek(length, os.SEEK_CUR)
-        return
+def _skip(
+    fh: BinaryIO, tag: int, vr: bytes, length: int, implicit: bool, budget: list[int], depth: int
+) -> None:
+    """Past the value of the element ``tag`` (``vr``, ``length`` bytes): a sequence (its VR
+    ``SQ``, or implicit and its value starting with an item) parsed item by item to its
+    delimiter or its length, as libdicom parses it, and :class:`_Unread` where the two
+    disagree; encapsulated pixel data fragment by fragment; any other value skipped."""
     if depth > 32:
         raise _Unread
-    while True:  # a sequence's items up to its delimiter, each a dataset up to its own
-        tag, length = _dicom_element(fh, implicit, budget)
-        if tag == _SEQUENCE_END:
+    if length == _UNDEFINED:
+        if tag == _PIXEL_DATA:  # fragments: items of defined lengths
+            while (fragment := _dicom_element(fh, True, budget))[0] == _ITEM and fragment[2] != _UNDEFINED:
+                fh.seek(fragment[2], os.SEEK_CUR)
+            if fragment[0] != _SEQUENCE_END:
+                raise _Unread
             return
-        if tag != _ITEM or length != _UNDEFINED:
-            fh.seek(length, os.SEEK_CUR)
-            continue
-        while (element := _dicom_element(fh, implicit, budget))[0] != _ITEM_END:
-            _skip(fh, element[1], implicit, budget, depth + 1)
+        _sequence(fh, None, implicit or vr == b"UN", budget, depth)
+        return
+    if vr == b"SQ" or (not vr and length >= 4 and _peek(fh, 4) == _ITEM_TAG):
+        _sequence(fh, fh.tell() + length, implicit, budget, depth)
+    else:
+        fh.seek(length, os.SEEK_CUR)
+
+
+def _peek(fh: BinaryIO, n: int) -> bytes:
+    at = fh.tell()
+    raw = fh.read(n)
+    fh.seek(at)
+    return raw
+
+
+def _sequence(fh: BinaryIO, end: int | None, implicit: bool, budget: list[int], depth: int) -> None:
+    """A sequence's items up to its delimiter (``end`` None) or to ``end``, each a dataset up to
+    its own delimiter or length."""
+    while end is None or fh.tell() < end:
+        tag, _, length = _dicom_element(fh, implicit, budget)
+        if tag == _SEQUENCE_END and end is None:
+            return
+        if tag != _ITEM:
+            raise _Unread
+        item_end = None if length == _UNDEFINED else fh.tell() + length
+        while item_end is None or fh.tell() < item_end:
+            tag, vr, length = _dicom_element(fh, implicit, budget)
+            if tag == _ITEM_END and item_end is None:
+                break
+            if tag >> 16 == 0xFFFE:
+                raise _Unread
+            _skip(fh, tag, vr, length, implicit, budget, depth + 1)
+        if item_end is not None and fh.tell() != item_end:
+            raise _Unread
+    if fh.tell() != end:
+        raise _Unread
 
 
 def _dicom_series(path: str, root: Path) -> Iterator[str]:

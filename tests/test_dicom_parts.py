@@ -23,7 +23,7 @@ from dqm.profile import load_profile
 from dqm.results import load_result
 from dqm.reuse import refusal
 from dqm.runner import RunOptions
-from dqm.slide_refs import UNKNOWN_SERIES, WSI_SOP_CLASS, series_of, slide_parts
+from dqm.slide_refs import _UNDEFINED, UNKNOWN_SERIES, WSI_SOP_CLASS, series_of, slide_parts
 from dqm.verify import check_batch
 from tests.test_cache_certify import _blank_the_middle_keeping_size_and_times, audit, checked  # noqa: F401
 
@@ -109,6 +109,63 @@ def _folder(root: Path) -> dict[str, bool]:
     return {name: member for name, (_, member) in files.items()}
 
 
+def _meta(*elements: tuple[int, str, bytes], length: int | None = None) -> bytes:
+    """A file meta group of ``elements`` (explicit VRs) and its group length (``length``: another)."""
+    body = b"".join(_element(tag, vr, value) for tag, vr, value in elements)
+    return _element(0x00020000, "UL", struct.pack("<I", len(body) if length is None else length)) + body
+
+
+def _read_as_libdicom_does(root: Path) -> list[str]:
+    """Files of the slide's series that OpenSlide keeps (libdicom reads C strings, a value's first
+    value, the meta group to its length, every item to its end) and that dqm read otherwise:
+    another series or none, so neither hashed nor fingerprinted. Returns their names."""
+    root.mkdir(parents=True, exist_ok=True)
+    whole = dicom(SERIES)
+    data = whole[whole.index(b"\x08\x00\x08\x00CS") :]  # the dataset after the meta group
+    series = _element(0x0020000E, "UI", SERIES.encode())
+
+    def meta(sop_class: bytes = WSI_SOP_CLASS.encode(), syntax: bytes = b"1.2.840.10008.1.2.1") -> list:
+        return [
+            (0x00020001, "OB", b"\0\1"),
+            (0x00020002, "UI", sop_class),
+            (0x00020003, "UI", b"1.2.3.4"),
+            (0x00020010, "UI", syntax),
+        ]
+
+    def file(meta_group: bytes, dataset: bytes = data) -> bytes:
+        return b"\0" * 128 + b"DICM" + meta_group + dataset
+
+    implicit = dicom(SERIES, syntax=IMPLICIT)
+    # a sequence whose defined length ends inside its undefined-length item, where a decoy
+    # series UID lies in a value: libdicom parses the item to its delimiter
+    decoy = _element(0x0020000E, "UI", b"1.2.3")
+    item = struct.pack("<HHI", 0xFFFE, 0xE000, _UNDEFINED) + struct.pack("<HH", 0x0008, 0x1150) + b"UI"
+    item += struct.pack("<H", len(decoy)) + decoy + struct.pack("<HHI", 0xFFFE, 0xE00D, 0)
+    sequence = struct.pack("<HH", 0x0008, 0x1115) + b"SQ\0\0" + struct.pack("<I", 16) + item
+    start, end = data.index(b"\x08\x00\x15\x11"), data.index(b"\xfe\xff\xdd\xe0") + 8
+    files = {
+        "series-nul": file(
+            _meta(*meta()), data.replace(series, _element(0x0020000E, "UI", SERIES.encode() + b"\0j9"))
+        ),
+        "series-values": file(
+            _meta(*meta()), data.replace(series, _element(0x0020000E, "UI", SERIES.encode() + b"\\9.9"))
+        ),
+        "class-padded": file(_meta(*meta(WSI_SOP_CLASS.encode() + b"\0" * 260))),
+        "class-values": file(_meta(*meta(WSI_SOP_CLASS.encode() + b"\\1.2"))),
+        "class-past-the-group": file(
+            _meta(*meta(), (0x00020002, "UI", b"1.2.840.10008.5.1.4.1.1.2"), length=len(_meta(*meta())) - 12)
+        ),
+        "syntax-padded": file(
+            _meta(*meta(syntax=IMPLICIT.encode() + b"\0" * 260)),
+            implicit[implicit.index(b"\x08\x00\x08\x00") :],
+        ),
+        "sequence-short": file(_meta(*meta()), data[:start] + sequence + data[end:]),
+    }
+    for name, content in files.items():
+        (root / name).write_bytes(content)
+    return list(files)
+
+
 def _parts(root: Path, slide: str = "s.dcm", dicom: bool = True) -> tuple[list[str], bool]:
     return slide_parts(str(root / slide), (root / slide).stat().st_size, root, dicom)
 
@@ -130,6 +187,8 @@ def test_the_parts_are_those_openslide_itself_compares_and_keeps(tmp_path):
     files it keeps or compares and finds of the slide's series are exactly the parts."""
     openslide = pytest.importorskip("openslide")
     expected = _folder(tmp_path)
+    doubtful = _read_as_libdicom_does(tmp_path)
+    expected.update(dict.fromkeys(doubtful, True))
     code = f"import openslide\ntry:\n    openslide.OpenSlide({str(tmp_path / 's.dcm')!r})\nexcept Exception:\n    pass\n"
     env = {**os.environ, "OPENSLIDE_DEBUG": "search"}
     got = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
@@ -142,7 +201,20 @@ def test_the_parts_are_those_openslide_itself_compares_and_keeps(tmp_path):
             f"/{name}: " in line and "unknown image flavor" not in line for line in got.stderr.splitlines()
         )
     }
-    assert kept == set(_parts(tmp_path)[0])
+    assert kept == set(_parts(tmp_path)[0]) and kept >= set(doubtful)
+    assert {series_of(str(tmp_path / name)) for name in doubtful} == {SERIES, UNKNOWN_SERIES}
+
+
+def test_the_real_dicom_slides_are_each_others_part_read_as_c_strings(real_data, tmp_path):
+    """The real ``boxes_1.dcm``'s series UID with text after a NUL, or a second value: OpenSlide
+    reads it as ``boxes_0.dcm``'s (its thumbnail is the slide's); dqm named no part."""
+    uid = series_of(str(real_data / "slides" / "boxes_1.dcm"))
+    assert uid is not None and uid != UNKNOWN_SERIES
+    for tail in (b"\0zz", b"\\zz"):
+        for name, end in (("boxes_0.dcm", b"\0\0\0"), ("boxes_1.dcm", tail)):
+            data = (real_data / "slides" / name).read_bytes()
+            (tmp_path / name).write_bytes(data.replace(uid.encode(), uid[:-3].encode() + end))
+        assert _parts(tmp_path, "boxes_0.dcm") == (["boxes_1.dcm"], False)
 
 
 def test_the_real_dicom_slides_are_each_others_part(real_data, tmp_path):
@@ -174,8 +246,9 @@ def test_a_header_past_the_bound_is_taken_for_the_series_and_the_parts_stop_at_m
 
 
 def test_a_file_beside_that_cannot_be_read_as_dicom_is_skipped_not_waited_on(tmp_path):
-    """A FIFO, a folder, a link out of the batch, a truncated header, a nested sequence never
-    closed: none is a part and none blocks or raises."""
+    """A FIFO, a folder, a link out of the batch: none is a part and none blocks or raises. A
+    truncated header, a nested sequence never closed: DICOM files whose series is not known, so
+    parts (hashed: a file more, never one missed)."""
     _folder(tmp_path / "b")
     os.mkfifo(tmp_path / "b" / "fifo")
     (tmp_path / "b" / "folder").mkdir()
@@ -185,7 +258,8 @@ def test_a_file_beside_that_cannot_be_read_as_dicom_is_skipped_not_waited_on(tmp
     (tmp_path / "b" / "truncated").write_bytes(whole[: whole.index(b"\x08\x00\x15\x11") + 20])
     (tmp_path / "b" / "unclosed").write_bytes(whole[:132] + whole[132:].split(b"\xfe\xff\x0d\xe0")[0])
     parts = set(_parts(tmp_path / "b")[0])
-    assert parts == {"explicit", "implicit", ".hidden"}
+    assert parts == {"explicit", "implicit", ".hidden", "truncated", "unclosed"}
+    assert series_of(str(tmp_path / "b" / "truncated")) == UNKNOWN_SERIES
 
 
 def test_each_header_is_read_once_a_process_while_its_stat_stands(tmp_path, monkeypatch):
@@ -299,3 +373,21 @@ def test_a_dicom_result_written_before_1_16_is_compared_by_the_fingerprint_it_ma
     (batch / "s.dcm").write_bytes(dicom(SERIES, private=256))
     assert refusal(result, out / "results.json", batch, load_profile(None)) is not None
     assert runner.invoke(app, ["verify", str(out), "--batch", str(batch)]).exit_code == 1
+
+
+def test_each_header_is_read_again_in_another_run(tmp_path, monkeypatch):
+    """The series kept by stat are a run's (as :mod:`dqm.file_digests`' digests are): a worker
+    that outlives its run, or a program calling dqm on a file system whose change time does not
+    move, was served the series read in an earlier run."""
+    from dqm.file_digests import in_run
+
+    path = tmp_path / "f.dcm"
+    path.write_bytes(dicom(SERIES))
+    reads: list[str] = []
+    real = dqm.slide_refs._series
+    monkeypatch.setattr(dqm.slide_refs, "_series", lambda fh: reads.append(fh.name) or real(fh))
+    monkeypatch.setattr(dqm.slide_refs, "racy", lambda times, now: False)
+    for run in ("a", "a", "b"):
+        with in_run(run):
+            assert series_of(str(path), path.stat()) == SERIES
+    assert len(reads) == 2
