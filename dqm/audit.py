@@ -145,10 +145,15 @@ def file_digests(run: Run) -> FileDigests:
     """Each file the run read with its hashes (once, in item order, then the manifest): the
     annotation files and the manifest by full SHA-256, slides and the files OpenSlide opens
     besides them by their quick print and, when they were hashed whole, their full SHA-256.
+    Every item's own files come first, then the parts not listed among them: a slide that is
+    also another slide's part (two DICOM slides of one series) keeps its role ``slide`` and the
+    full SHA-256 that either record took of it (``dqm verify --batch`` compares a slide with a
+    full hash by it, one without by its quick print alone).
     Made from the run's own checked values, straight into columns (one row per file, no object:
     a million at a million items)."""
     out = FileDigests([])
     seen: set[str] = set()
+    unhashed: dict[str, int] = {}  # the slides listed without a full hash, by row
     records = run.outcomes
     summaries = records.summaries()
     paths = (summaries.column("annotation_path"), summaries.column("image_path"))
@@ -165,13 +170,17 @@ def file_digests(run: Run) -> FileDigests:
             quick = prints[k] if role == "slide" else None
             if full or quick:
                 seen.add(norm)
+                if full is None:
+                    unhashed[norm] = len(out)
                 out.append(norm, role, full, quick, records.stat_of(k, norm))
+    for k in range(len(records)):
         for part, quick in records.parts_of(k).items():  # the files OpenSlide opens besides the slide
+            full = records.full_hashes_of(k).get(part)
             if (name := part_name(part)) not in seen:
                 seen.add(name)
-                out.append(
-                    name, "slide_part", records.full_hashes_of(k).get(part), quick, records.stat_of(k, part)
-                )
+                out.append(name, "slide_part", full, quick, records.stat_of(k, part))
+            elif full and name in unhashed:  # an item's slide, hashed whole as this one's part
+                out.set_sha256(unhashed.pop(name), full)
     disc = run.discovery
     if disc.manifest is not None and disc.manifest_sha256 is not None and disc.manifest not in seen:
         out.append(disc.manifest, "manifest", disc.manifest_sha256)

@@ -153,6 +153,10 @@ class FileDigests(Columns[FileDigest]):
     def __len__(self) -> int:
         return len(self._path)
 
+    def set_sha256(self, k: int, hexdigest: str) -> None:
+        """The full SHA-256 of the file of row ``k``, listed without one."""
+        self._sha256[k] = hexdigest
+
     @classmethod
     def of(cls, models: Iterable[FileDigest]) -> FileDigests:
         return cls(models)

@@ -391,3 +391,46 @@ def test_each_header_is_read_again_in_another_run(tmp_path, monkeypatch):
         with in_run(run):
             assert series_of(str(path), path.stat()) == SERIES
     assert len(reads) == 2
+
+
+def test_a_slide_that_is_another_slides_part_keeps_its_full_hash(tmp_path):
+    """Two DICOM slides of one series, each the other's part, both named by a SHA256SUMS:
+    ``t.dcm`` was listed as ``s.dcm``'s part first (role ``slide_part``, no full SHA-256, though
+    its own item took one), so ``dqm verify --batch`` passed it blanked in its middle (its quick
+    print's blind spot) "by quick print only"."""
+    import hashlib
+
+    from tests.helpers import native_doc
+
+    batch, out = tmp_path / "batch", tmp_path / "out"
+    batch.mkdir()
+    for name in ("s", "t"):
+        (batch / f"{name}.json").write_text(json.dumps(native_doc(file=f"{name}.dcm", width=16, height=16)))
+        (batch / f"{name}.dcm").write_bytes(dicom(SERIES, private=(3 << 20) + (256 if name == "t" else 0)))
+    sums = (f"{hashlib.sha256((batch / f).read_bytes()).hexdigest()}  {f}\n" for f in ("s.dcm", "t.dcm"))
+    (batch / "SHA256SUMS").write_text("".join(sums))
+    got = runner.invoke(app, ["audit", str(batch), "--out", str(out), "-j", "1", "--stages", "syntactic"])
+    assert got.exit_code in (0, 1), got.output
+    rows = {f.path: (f.role, f.sha256 is not None) for f in load_result(out / "results.json").batch.files}
+    assert rows["s.dcm"] == rows["t.dcm"] == ("slide", True)
+    _blank_the_middle_keeping_size_and_times(batch / "t.dcm")
+    got = runner.invoke(app, ["verify", str(out), "--batch", str(batch)])
+    assert got.exit_code == 1 and "t.dcm" in got.output, got.output
+
+
+def test_the_real_dicom_slides_keep_their_role_slide(real_data, tmp_path):
+    """The real ``boxes_0.dcm`` and ``boxes_1.dcm`` (one series), each an item: both are listed
+    as slides, as before their series was named (``boxes_1.dcm`` was ``boxes_0.dcm``'s part)."""
+    from tests.helpers import native_doc
+
+    batch, out = tmp_path / "batch", tmp_path / "out"
+    batch.mkdir()
+    for name in ("boxes_0", "boxes_1"):
+        shutil.copy(real_data / "slides" / f"{name}.dcm", batch)
+        (batch / f"{name}.json").write_text(json.dumps(native_doc(file=f"{name}.dcm", width=16, height=16)))
+    got = runner.invoke(app, ["audit", str(batch), "--out", str(out), "-j", "1", "--stages", "syntactic"])
+    assert got.exit_code in (0, 1), got.output
+    roles = {f.path: f.role for f in load_result(out / "results.json").batch.files}
+    assert roles == {
+        f"boxes_{k}.{ext}": role for k in (0, 1) for ext, role in (("dcm", "slide"), ("json", "annotation"))
+    }
