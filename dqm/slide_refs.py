@@ -78,7 +78,7 @@ def refused_reference(path: Path, root: Path, fd: int | None = None) -> Message 
     try:
         with _reader(path, fd) as fh:  # the slide itself was jailed: a regular file in the batch
             head = fh.read(VMS_MAX_BYTES + 1)
-            macro = trestle_macro(name, fh) if head[:4] in TIFF_MAGIC else None
+            tiff = head[:4] in TIFF_MAGIC
     except NotRegular:  # swapped for one since: OpenSlide would wait on it for ever
         return msg(SPECIAL)
     except OSError:
@@ -88,7 +88,7 @@ def refused_reference(path: Path, root: Path, fd: int | None = None) -> Message 
         or _mirax(name, real_root)
         or (_vms(name, head, real_root) if len(head) <= VMS_MAX_BYTES else None)
         or (_dicom_folder(path, real_root) if _dicom(name, head) else None)
-        or (_refused_macro(macro, real_root) if macro is not None else None)
+        or (_refused_macro(macro_name(name), real_root) if tiff else None)
     )
 
 
@@ -97,6 +97,9 @@ TRESTLE_SOFTWARE = b"MedScan"
 TRESTLE_MACRO = ".Full"
 """What OpenSlide puts in place of a Trestle slide's extension to open its macro image (a JPEG)."""
 SOFTWARE = 305
+SOFTWARE_KINDS = frozenset({1, 2, 6, 7})
+"""The TIFF types of a ``Software`` tag libtiff reads as its text: ASCII, and BYTE, SBYTE and
+UNDEFINED too (``TIFFReadDirEntryByteArray``)."""
 
 
 def trestle_macro(name: str, fh: Any) -> str | None:
@@ -106,20 +109,26 @@ def trestle_macro(name: str, fh: Any) -> str | None:
     :data:`TRESTLE_MACRO`; None for any other file. OpenSlide opens it only when given the slide
     by its name, which the probe does for a Trestle slide (its macro is among the slide's
     associated images) and validity's reader for every slide."""
-    if not _tiff_software(fh).startswith(TRESTLE_SOFTWARE):
-        return None
+    return macro_name(name) if _tiff_software(fh).startswith(TRESTLE_SOFTWARE) else None
+
+
+def macro_name(name: str) -> str:
+    """The name OpenSlide opens a Trestle slide ``name``'s macro image by (:func:`trestle_macro`)."""
     dot = name.rfind(".")
     return (name[:dot] if dot >= 0 else name) + TRESTLE_MACRO
 
 
 def _refused_macro(macro: str, real_root: str) -> Message | None:
-    """A Trestle slide's macro image (:func:`trestle_macro`) that is a special file (a FIFO there
-    waited for ever) or leads outside the batch."""
+    """The macro image OpenSlide opens beside a TIFF slide it reads as Trestle (:func:`macro_name`)
+    that is a special file (a FIFO there waited for ever) or leads outside the batch. Looked at
+    for every TIFF slide whatever its ``Software`` tag (a stat): what libtiff reads as that text
+    (:data:`SOFTWARE_KINDS`, a tag given twice...) need not be what dqm reads, and a FIFO named so
+    beside a TIFF slide is refused at no loss."""
     why = _refused(macro, real_root)
     if why is None:
         return None
     return msg(
-        "a file beside the slide, {ref}: {_why}; OpenSlide opens it as the macro image of this "
+        "a file beside the slide, {ref}: {_why}; OpenSlide opens it as the macro image of a "
         "Trestle slide, so the slide is not opened",
         ref=clip(os.path.basename(_cut(macro)), 200),
         _why=why,
@@ -151,7 +160,7 @@ def _tiff_software(fh: Any) -> bytes:
     raw = fh.read(min(entries, 4096) * entry)
     for k in range(0, len(raw) - entry + 1, entry):
         tag, kind, n = struct.unpack_from(order + field, raw, k)
-        if tag == SOFTWARE and kind == ASCII:
+        if tag == SOFTWARE and kind in SOFTWARE_KINDS:
             value = raw[k + 4 + struct.calcsize(field[2]) : k + entry]
             if n <= inline:
                 return value[:n]

@@ -6,6 +6,7 @@ a FIFO (OpenSlide's ``fopen`` waited for ever) or leads out of the batch."""
 from __future__ import annotations
 
 import os
+import struct
 import subprocess
 import sys
 from pathlib import Path
@@ -81,12 +82,46 @@ def test_the_macro_is_named_after_the_last_dot_of_the_whole_name(tmp_path):
     assert why is not None and "a.Full" in why
 
 
-def test_a_tiff_of_another_software_is_not_refused_for_a_file_named_full(tmp_path):
+def _software_kind(path: Path, kind: int) -> None:
+    """The TIFF type of the ``Software`` tag of ``path``'s first directory set to ``kind``."""
+    data = bytearray(path.read_bytes())
+    (offset,) = struct.unpack_from("<I", data, 4)
+    for k in range(struct.unpack_from("<H", data, offset)[0]):
+        at = offset + 2 + 12 * k
+        if struct.unpack_from("<H", data, at)[0] == 305:
+            struct.pack_into("<H", data, at + 2, kind)
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("kind", [1, 7])
+def test_a_software_tag_of_bytes_is_read_as_libtiff_reads_it(tmp_path, kind):
+    """libtiff reads a ``Software`` tag of type BYTE (1) or UNDEFINED (7) as its text, so
+    OpenSlide reads the slide as Trestle and opens ``t.Full``: dqm read ASCII (2) alone, so a
+    FIFO there was not refused (OpenSlide waited on it for ever) and the macro was no part."""
+    openslide = pytest.importorskip("openslide")
     root = tmp_path / "b"
-    macro = _trestle(root / "t.tif", software="Aperio")
+    macro = _trestle(root / "t.tif")
+    _software_kind(root / "t.tif", kind)
+    assert openslide.OpenSlide.detect_format(str(root / "t.tif")) == "trestle"
+    assert slide_parts(str(root / "t.tif"), 1, root) == (["t.Full"], False)
     macro.unlink()
     os.mkfifo(macro)
+    why = not_to_open(root / "t.tif", root)
+    assert why is not None and "t.Full" in why and "FIFO" in why
+
+
+def test_a_fifo_named_as_the_macro_refuses_any_tiff_slide(tmp_path):
+    """Whatever its ``Software`` tag says (what libtiff reads as it need not be what dqm reads),
+    a TIFF slide beside a FIFO ``t.Full`` is refused: a stat. A TIFF of another software names no
+    macro among its parts."""
+    root = tmp_path / "b"
+    macro = _trestle(root / "t.tif", software="Aperio")
     assert refused_reference(root / "t.tif", root) is None
+    assert slide_parts(str(root / "t.tif"), 1, root) == ([], False)
+    macro.unlink()
+    os.mkfifo(macro)
+    why = refused_reference(root / "t.tif", root)
+    assert why is not None and "t.Full" in why
 
 
 def test_the_probe_and_validitys_reader_refuse_the_slide_instead_of_waiting_on_the_macro(tmp_path):
