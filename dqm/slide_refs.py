@@ -841,7 +841,7 @@ def _dicom_series(path: str, root: Path) -> Iterator[str]:
     has no series (OpenSlide fails). In name order, so that :data:`MAX_PARTS` cuts the same files
     each time. A DICOM-TIFF named ``.tif``, which OpenSlide reads as a TIFF alone, is given its
     series all the same (files more hashed, none missed). Cost: a stat of each entry (a link resolved too), and its header read once a
-    process while that stat stands (:func:`series_of`)."""
+    run while that stat stands (:func:`series_of`)."""
     series = series_of(path)
     if series is None:
         return

@@ -262,7 +262,7 @@ def test_a_file_beside_that_cannot_be_read_as_dicom_is_skipped_not_waited_on(tmp
     assert series_of(str(tmp_path / "b" / "truncated")) == UNKNOWN_SERIES
 
 
-def test_each_header_is_read_once_a_process_while_its_stat_stands(tmp_path, monkeypatch):
+def test_each_header_is_read_once_a_run_while_its_stat_stands(tmp_path, monkeypatch):
     """A folder of many slides of many series: listed again for each slide, each file's header
     is read once (not once a slide), and again once rewritten."""
     for k in range(20):
