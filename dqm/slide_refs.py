@@ -614,8 +614,8 @@ series is not known (:data:`UNKNOWN_SERIES`)."""
 UNKNOWN_SERIES = "\0unknown"
 """The series of a file that starts as DICOM but whose header cannot be read as surely as
 libdicom reads it (over :data:`MAX_DICOM_ELEMENTS`, nested too deep, a value, item or sequence
-whose length does not hold, a VR that is none, a meta group without its length or with an element
-twice, a UID longer than :data:`MAX_UID_BYTES`, the file ending inside an element): taken for one
+whose length does not hold, a VR that is none, a meta group without its length or with its class or
+transfer syntax twice, a UID longer than :data:`MAX_UID_BYTES`, the file ending inside an element): taken for one
 of the slide's (a file more is hashed, none is missed)."""
 MAX_UID_BYTES = 1024
 """Bytes of a UID value read (a UID has at most 64; a value longer than this whose first value
@@ -697,6 +697,7 @@ def _series(fh: BinaryIO) -> str | None:
 
 
 def _dataset_series(fh: BinaryIO, budget: list[int]) -> str | None:
+    """:func:`_series` past the magic: the meta group, then the dataset up to the series UID."""
     tag, _, length = _dicom_element(fh, False, budget)
     if tag != _META_LENGTH or length != 4:  # libdicom reads the meta group to its length
         raise _Unread

@@ -434,3 +434,39 @@ def test_the_real_dicom_slides_keep_their_role_slide(real_data, tmp_path):
     assert roles == {
         f"boxes_{k}.{ext}": role for k in (0, 1) for ext, role in (("dcm", "slide"), ("json", "annotation"))
     }
+
+
+def test_a_slide_listed_without_its_full_hash_takes_the_one_its_part_row_holds():
+    """``t.dcm``'s own record holds its quick print alone and ``s.dcm``'s record hashed it whole
+    as its part: the row stays ``t.dcm``'s slide row, with that full SHA-256 (the first record
+    that has one)."""
+    from types import SimpleNamespace
+
+    from dqm.audit import file_digests
+
+    full = "ab" * 32
+    columns = {"annotation_path": [None, None], "image_path": ["s.dcm", "t.dcm"]}
+    outcomes = SimpleNamespace(
+        summaries=lambda: SimpleNamespace(column=columns.__getitem__),
+        annotation_sha256s=lambda: [None, None],
+        fingerprints=lambda: ["q-s", "q-t"],
+        full_hashes_of=lambda k: [{"s.dcm": "cd" * 32, "t.dcm": full}, {}][k],
+        stat_of=lambda k, rel: None,
+        parts_of=lambda k: [{"t.dcm": "q-t"}, {"s.dcm": "q-s"}][k],
+    )
+    run = SimpleNamespace(outcomes=_Sized(outcomes, 2), discovery=SimpleNamespace(manifest=None))
+    rows = [(f.path, f.role, f.sha256, f.quick_print) for f in file_digests(run)]  # type: ignore[arg-type]
+    assert rows == [("s.dcm", "slide", "cd" * 32, "q-s"), ("t.dcm", "slide", full, "q-t")]
+
+
+class _Sized:
+    """``outcomes`` with a length (a namespace has none)."""
+
+    def __init__(self, outcomes: object, n: int) -> None:
+        self._outcomes, self._n = outcomes, n
+
+    def __len__(self) -> int:
+        return self._n
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._outcomes, name)
