@@ -231,3 +231,32 @@ def test_an_elements_attributes_are_numbered_in_order_and_their_names_are_not_te
         "/A/@#2\x00": "Hong-Gildong",
     }
     assert kept.stopped_at == "/A/@#3"  # note, the fourth text: a plain word, its name not kept
+
+
+@pytest.mark.parametrize("where", ["root", "lesion", "group"])
+def test_namespaced_attributes_of_one_local_name_are_two_positions(profile: Profile, where: str) -> None:
+    """``a:Kim`` and ``b:Kim`` are two attributes: numbered by their local name they were one path,
+    the second's value taking the first's (one RRN of two reported); a namespaced attribute is
+    named by its position even where its local name is a format's, its URI (``urn:Hong Gildong``)
+    not printed."""
+    coords = "".join(f'<Coordinate Order="{k}" X="{x}" Y="{y}"/>' for k, (x, y) in enumerate(_SQUARE[:4]))
+    two = f'xmlns:a="urn:{OTHER}" xmlns:b="urn:b" a:Kim="{RRN}" b:Kim="RRN 850505-1234568" a:Name="RRN 850505-1234569"'
+    own, root, group = (two if where == w else "" for w in ("lesion", "root", "group"))
+    xml = (
+        f"<ASAP_Annotations {root}><Annotations>"
+        f'<Annotation Name="a" Type="Polygon" PartOfGroup="BCC" {own}><Coordinates>{coords}</Coordinates></Annotation>'
+        f'</Annotations><AnnotationGroups><Group Name="BCC" PartOfGroup="None" {group}/></AnnotationGroups>'
+        "</ASAP_Annotations>"
+    )
+    found = _found(profile, xml.encode(), "s1.xml")
+    at = {
+        "root": "/ASAP_Annotations",
+        "lesion": "/ASAP_Annotations/Annotations/Annotation[1]",
+        "group": "/ASAP_Annotations/AnnotationGroups[1]/Group[1]",
+    }[where]
+    assert sorted((f.location.pointer, f.params["masked"]) for f in found if f.code.startswith("DEID")) == [
+        (f"{at}/@#1", "90************"),
+        (f"{at}/@#2", "85************"),
+        (f"{at}/@#3", "85************"),
+    ]
+    assert not [s for s in SECRETS if s in _shown(found)]

@@ -285,14 +285,23 @@ def _attribute_at(path: str, element: Element, name: str, shown: dict[str, str])
     names the attribute by its position among the element's attributes no format defines
     (``…/@#2``, :class:`dqm.identifiers.KeyNames`: the name may be a person's) and the name is more
     than a plain word (:func:`dqm.identifiers.key_holds_text`: it is searched as the path was).
-    ``shown``: the element's names, worked out at its first attribute kept (an element of many
-    attributes costs one pass)."""
-    if local(name) in SCHEMA_KEYS:
+    An attribute in a namespace (``a:Kim``, ``{urn:a}Kim``) is named by its position whatever its
+    local name: no format defines one, its namespace's URI is the file's text (``urn:Hong
+    Gildong``), and ``a:Kim`` and ``b:Kim`` are two attributes, two positions (by their local name
+    they were one path, the second's value taking the first's place). ``shown``: the element's
+    names by full name, worked out at its first attribute kept (an element of many attributes costs
+    one pass)."""
+    if name in SCHEMA_KEYS:
         return f"{path}/@{name}", None
     if not shown:
-        shown.update(reader_keys().of(dict.fromkeys(local(n) for n in element.attrib)))
-    at = shown.get(local(name), "#?")
-    return f"{path}/@{at}", None if at == local(name) or not key_holds_text(name) else name
+        keys, n = reader_keys(), 0
+        for full in element.attrib:
+            if full in SCHEMA_KEYS:
+                continue
+            n += 1
+            shown[full] = full if not full.startswith("{") and keys.by_name(full) else f"#{n}"
+    at = shown.get(name, "#?")
+    return f"{path}/@{at}", None if at == name or not key_holds_text(name) else name
 
 
 def local(tag: object) -> str:
