@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from dqm.i18n import msg
-from dqm.identifiers import reader_keys
+from dqm.identifiers import KEY_TEXT, key_holds_text, reader_keys
 from dqm.model import Annotation, ReadIssue
 from dqm.readers.common import pieces, rle
 from dqm.readers.common.base import pointer, texts, to_float
@@ -319,19 +319,24 @@ def _file_text(doc: dict[str, Any], classes: set[str | None]) -> dict[str, Any]:
     but ``images`` and ``annotations`` (``info``, ``licenses``, a vendor's ``hospital`` or
     ``patient``), an entry of a list or an object at its own pointer, ids left out and a
     category's name when a lesion is of it (searched as that lesion's class). Any value holding
-    text: nested text is searched at its key's pointer."""
+    text: nested text is searched at its key's pointer. A key COCO does not define is named by its
+    position (``/#1``), its name kept beside that pointer (:data:`dqm.identifiers.KEY_TEXT`) where it
+    is more than a plain word: ``"Hong Gildong 900101-1234567": 1`` was searched as its pointer."""
     text: dict[str, Any] = {}
     shown = reader_keys().of(doc)  # a top-level key COCO does not define by its position (#1)
     for key, value in doc.items():
         if key in _IMAGE_KEYS:
             continue
+        at = shown[key]
+        if at != key and key_holds_text(key):  # its name searched as its pointer was, whatever it holds
+            text[pointer(at) + KEY_TEXT] = key
         if not isinstance(value, list):
-            text.update(texts(value, shown[key], above=key))
+            text.update(texts(value, at, above=key))
             continue
         for k, entry in enumerate(value):
             name = entry.get("name") if isinstance(entry, dict) else None  # a list's is unhashable
             used = key == "categories" and isinstance(name, str) and name in classes
-            text.update(texts(entry, shown[key], k, skip=("id", "name") if used else ("id",)))
+            text.update(texts(entry, at, k, skip=("id", "name") if used else ("id",)))
     return text
 
 

@@ -260,3 +260,25 @@ def test_namespaced_attributes_of_one_local_name_are_two_positions(profile: Prof
         (f"{at}/@#3", "85************"),
     ]
     assert not [s for s in SECRETS if s in _shown(found)]
+
+
+@pytest.mark.parametrize("value", [1, [{"a": 1}], {"a": 1}], ids=["scalar", "list", "object"])
+@pytest.mark.parametrize("fmt", ["native", "qupath", "coco", "dsa"])
+def test_a_top_level_keys_own_name_is_searched_whatever_it_holds(profile: Profile, fmt: str, value: Any) -> None:
+    """A file's top-level key no format defines, ``"Hong Gildong 900101-1234567": 1``: its name is
+    searched as its pointer was (COCO kept the value at ``/#1`` without the key's name, the RRN
+    unreported; a list or an object of no text under it was not searched at all)."""
+    doc, name, _ = _doc(fmt, {})
+    key = f"{OTHER} 900101-1234567"
+    if isinstance(doc, list):
+        doc[0][key] = value
+        at = "/0/#1"
+    else:
+        doc[key] = value
+        at = "/#1"
+    found = _found(profile, json.dumps(doc).encode(), name)
+    assert [(f.location.pointer, f.params["masked"]) for f in found if f.code.startswith("DEID")] == [
+        (at, "90************")
+    ]
+    assert "in a property name" in next(f.message for f in found if f.code.startswith("DEID"))
+    assert not [s for s in SECRETS if s in _shown(found)]
