@@ -88,11 +88,19 @@ def column_free_key(f: Finding) -> tuple[Any, ...]:
     return (f.item_id, f.code, loc.file, pointer, loc.row, loc.lesion, _masked(f))
 
 
+_XML_STEP = re.compile(r"\[\d+\]$|\(\)|::")
+"""An XML path's step (``Annotation[2]``, ``text()[1]``, ``following-sibling::text()[1]``): an
+element and its position, no key."""
+
+
 def _shape(part: str) -> str:
-    """A pointer's segment as :func:`column_free_key` compares it: an index or a key a format
-    defines as it is, another key as ``#`` (``@#`` for an XML attribute's)."""
+    """A pointer's segment as :func:`column_free_key` compares it: an index, a key a format defines
+    or an XML path's step (:data:`_XML_STEP`) as it is, another key (named by its position, ``#2``,
+    or by its name in results written before) as ``#`` (``@#`` for an XML attribute's). An XML
+    step taken for a key made every finding of one code and masked value in a file's XML text one
+    (``/A/B[1]/@#1`` paired with ``/A/C[3]/@Kim``)."""
     key = part.removeprefix("@")
-    if not key or key.isdigit() or key in SCHEMA_KEYS:
+    if not key or key.isdigit() or key in SCHEMA_KEYS or (key == part and _XML_STEP.search(part)):
         return part
     return "@#" if part.startswith("@") else "#"
 

@@ -270,3 +270,13 @@ def test_a_key_put_before_another_keeps_its_finding_still_there() -> None:
     ]
     assert compare_findings(named, new) == ([0, 1], [], [])
     assert compare_findings(new, named) == ([0, 1], [], [])
+
+
+def test_an_xml_step_is_compared_where_a_key_named_by_its_position_is_not() -> None:
+    """Results written before keys were named by their position pair with today's at the key
+    only: another element's attribute (``B[2]``, ``C[1]``) is another finding, fixed and new."""
+    old = [_key_hit("/A/B[1]/@Kim", "90****"), _key_hit("/A/B[1]/text()[1]", "85****")]
+    new = [_key_hit("/A/B[1]/@#1", "90****"), _key_hit("/A/B[1]/text()[1]", "85****")]
+    assert compare_findings(old, new) == ([0, 1], [], [])
+    moved = [_key_hit("/A/B[2]/@#1", "90****"), _key_hit("/A/C[1]/@#1", "85****")]
+    assert compare_findings(old, moved) == ([], [0, 1], [0, 1])
