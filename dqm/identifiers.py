@@ -443,9 +443,10 @@ none."""
 
 class KeyNames:
     """How pointers and messages name the keys of a document's objects: a key of
-    :data:`SCHEMA_KEYS` or a plain word ``named`` says names a person (``patient_name``: cut and
-    shown by :mod:`validators.deid`'s rules) by its name, any other by its position (``#2``, see
-    :data:`SCHEMA_KEYS`). Each object's names are worked out once, when a pointer into it is
+    :data:`SCHEMA_KEYS` or a plain word ``named`` says is, all of it, a key naming a person
+    (``patient_name``: cut and shown by :mod:`validators.deid`'s rules; :func:`whole_key`) by its
+    name, any other by its position (``#2``, see :data:`SCHEMA_KEYS`: ``patient_name_HongGildong``
+    is a plain word, but the rest of it may be a name). Each object's names are worked out once, when a pointer into it is
     built (an object of many keys costs one pass, not one a key)."""
 
     __slots__ = ("_named", "_seen")
@@ -476,8 +477,9 @@ class KeyNames:
         return self.of(obj).get(key, key if key in SCHEMA_KEYS or self.by_name(key) else "#?")
 
     def by_name(self, key: str) -> bool:
-        """Whether a key not in :data:`SCHEMA_KEYS` is shown by its name: a plain word that names a
-        person (``patient_name``; ``patient_name Hong Gildong`` is more than the key)."""
+        """Whether a key not in :data:`SCHEMA_KEYS` is shown by its name: a plain word that is all
+        of it a key naming a person (``patient_name``; ``patient_name Hong Gildong`` and
+        ``patient_name_HongGildong`` are more than the key)."""
         return plain_key(key) and self._named(key)
 
     def path(self, value: Any, parts: Iterable[str]) -> list[str]:
@@ -509,8 +511,14 @@ and a finding says where by the pointer without it. No pointer dqm builds holds 
 
 def reader_keys() -> KeyNames:
     """The :class:`KeyNames` a reader builds a pointer with: a key the identifier keys name
-    (:func:`identifying_key`) by its name."""
-    return KeyNames(identifying_key)
+    whole (:func:`identifying_word`) by its name."""
+    return KeyNames(identifying_word)
+
+
+def whole_key(key: str, found: Any) -> bool:
+    """Whether an identifier-key pattern's match ``found`` in ``key`` is all of ``key``
+    (``patient_name``, not ``patient_name_HongGildong``: what is past the match may be a name)."""
+    return found is not None and found.group(0) == key
 
 
 class TextBudget:
@@ -690,6 +698,14 @@ def identifying_key(key: str) -> bool:
         return True
     own = _READ_KEYS.get()
     return own is not None and own.names(key)
+
+
+def identifying_word(key: str) -> bool:
+    """Whether the identifier keys name all of ``key`` (:func:`identifying_key`, :func:`whole_key`)."""
+    if whole_key(key, _IDENTIFYING_KEY.search(key)):
+        return True
+    own = _READ_KEYS.get()
+    return own is not None and whole_key(key, own.pattern.search(key))
 
 
 def key_holds_text(key: str) -> bool:

@@ -37,6 +37,7 @@ from dqm.identifiers import (
     plain_key,
     quasi_key,
     walk,
+    whole_key,
 )
 from dqm.profile import Profile
 from dqm.readers import XML_FORMATS
@@ -395,21 +396,28 @@ def _unescaped(part: str) -> str:
 
 
 def _shown_key(key: str, settings: DeidSettings) -> str:
-    """A key that names a person as a message shows it: whole when a plain word (``patient_name``),
-    else only what the identifying-key pattern matched (``patient_name Hong Gildong`` as
-    ``patient_name…``): the rest of such a key is the identifier, and the masker knows no bare name."""
-    if plain_key(key):
-        return key
+    """A key that names a person as a message shows it: whole when a plain word the pattern
+    matches all of (``patient_name``), else only what the identifying-key pattern matched
+    (``patient_name Hong Gildong``, ``patient_name_HongGildong`` as ``patient_name…``): the rest of
+    such a key is the identifier, and the masker knows no bare name."""
     found = settings.compiled.identifier_keys.search(key)
+    if plain_key(key) and (found is None or whole_key(key, found)):
+        return key
     return f"{found.group(0)}…" if found is not None else mask(key)
+
+
+def identifier_word(key: str, settings: DeidSettings) -> bool:
+    """Whether the profile's identifier keys name all of ``key`` (:func:`dqm.identifiers.whole_key`)."""
+    return settings.enabled and whole_key(key, settings.compiled.identifier_keys.search(key))
 
 
 def _safe_pointer(at: str, settings: DeidSettings, key_hit: bool = False) -> tuple[str, str | None]:
     """``at`` cut where the keys it names would show an identifier, and the identifying key met (as
     :func:`_shown_key` shows it; None: none). Cut after the first key that names a person and is a
-    plain word (what a reader kept below it, ``/features/0/properties/patient_name/Hong Gildong``,
-    is the identifier, not its place); before one that is more (``patient_name Hong Gildong``: the
-    key is the identifier); with ``key_hit`` (a key in ``at`` holds a pattern's hit), before the
+    plain word the pattern matches all of (what a reader kept below it,
+    ``/features/0/properties/patient_name/Hong Gildong``, is the identifier, not its place); before
+    one that is more (``patient_name Hong Gildong``, ``patient_name_HongGildong``: the key is the
+    identifier); with ``key_hit`` (a key in ``at`` holds a pattern's hit), before the
     first key holding one."""
     parts = at.split("/")
     for k, part in enumerate(parts):
@@ -419,8 +427,8 @@ def _safe_pointer(at: str, settings: DeidSettings, key_hit: bool = False) -> tup
         if key_hit and find(key, settings, "annotation"):
             return "/".join(parts[:k]), None
         if identifier_key(key, settings):
-            cut = k + 1 if plain_key(key.removeprefix("@")) else k  # an XML attribute: ``@PatientName``
-            return "/".join(parts[:cut]), _shown_key(key, settings)
+            key = key.removeprefix("@")  # an XML attribute's: ``@PatientName``
+            return "/".join(parts[: k + 1 if identifier_word(key, settings) else k]), _shown_key(key, settings)
     return at, None
 
 
@@ -456,7 +464,7 @@ def _searched_texts(
     listed: dict[tuple[str, str], int] = {}  # (the key that names a person or "", the text): places reported
     more: dict[tuple[str, str], list[Any]] = {}  # the same: [places past those, target, link, hits]
     skip = [False]  # whether the key just met flags its value: the walk does not go into it
-    keys_as = KeyNames(lambda key: identifier_key(key, settings))  # a key no format defines: #2
+    keys_as = KeyNames(lambda key: identifier_word(key, settings))  # a key no format defines: #2
 
     def hits_in(text: str, index: int, link: Link) -> list[Hit] | None:
         """The hits in ``text`` (None: the budget is spent, nothing of it searched)."""

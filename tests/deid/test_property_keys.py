@@ -282,3 +282,34 @@ def test_a_top_level_keys_own_name_is_searched_whatever_it_holds(profile: Profil
     ]
     assert "in a property name" in next(f.message for f in found if f.code.startswith("DEID"))
     assert not [s for s in SECRETS if s in _shown(found)]
+
+
+@pytest.mark.parametrize("fmt", ["native", "qupath", "coco", "dsa_point", "xml"])
+def test_a_plain_word_key_longer_than_its_identifying_part_shows_that_part_only(
+    profile: Profile, fmt: str
+) -> None:
+    """``patient_name_HongGildong`` is a plain word the identifier keys name, and was shown whole in
+    the pointer and the message; now by its position and as ``patient_name…``. ``patient_name``
+    itself keeps its name."""
+    payload = {"patient_name_HongGildong": "x y", "HongGildong_patient_id": "1234", "patient_name": "Kim y"}
+    if fmt == "xml":
+        coords = "".join(f'<Coordinate Order="{k}" X="{x}" Y="{y}"/>' for k, (x, y) in enumerate(_SQUARE[:4]))
+        own = " ".join(f'{k}="{v}"' for k, v in payload.items())
+        data = (
+            "<ASAP_Annotations><Annotations>"
+            f'<Annotation Name="a" Type="Polygon" PartOfGroup="BCC"><Coordinates>{coords}</Coordinates></Annotation>'
+            f'</Annotations><AnnotationGroups><Group Name="BCC" PartOfGroup="None" {own}/></AnnotationGroups>'
+            "</ASAP_Annotations>"
+        ).encode()
+        name, where = "s1.xml", "/ASAP_Annotations/AnnotationGroups[1]/Group[1]/@"
+    else:
+        doc, name, where = _doc(fmt, payload)
+        data = json.dumps(doc).encode()
+        where += "measurements/" if fmt == "qupath" else ""
+    found = [f for f in _found(profile, data, name) if f.code.startswith("DEID")]
+    assert sorted((f.location.pointer, f.message.split(" names")[0]) for f in found) == [
+        (f"{where}#1", "property 'patient_name…'"),
+        (f"{where}#2", "property 'patient_id…'"),
+        (f"{where}patient_name", "property 'patient_name'"),
+    ]
+    assert "Gildong" not in _shown(found)
