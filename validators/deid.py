@@ -333,6 +333,19 @@ def _shown_path(target: Target, path: tuple[str, ...], names: KeyNames) -> tuple
     return tuple(names.path(props, path))
 
 
+def _name_above(at: str, props: dict[str, Any], settings: DeidSettings) -> Any:
+    """The name kept beside a kept text's pointer ``at`` (:data:`~dqm.identifiers.KEY_TEXT`: the key
+    it names by its position), or beside one above it (an XML element's tag) where that one names
+    a person (the pointer said so when it named the key by its name): the nearest such; None where
+    there is neither."""
+    parts = at.split("/")
+    for k in range(len(parts), 1, -1):
+        name = props.get("/".join(parts[:k]) + KEY_TEXT)
+        if isinstance(name, str) and identifier_key(name, settings):
+            return name
+    return props.get(at + KEY_TEXT)
+
+
 def _shown_name(key: str, path: tuple[str, ...], shown: tuple[str, ...]) -> str:
     """The key nearest above a text (``key``, the last of ``path`` that is it) as ``shown`` names it."""
     return next((s for p, s in zip(reversed(path), reversed(shown), strict=True) if p == key), key)
@@ -481,7 +494,7 @@ def _searched_texts(
         for link, key, held, keyed in walk(props, index, lambda *_: skip[0]):
             if keyed:
                 kept = fmt == "file" and link is not None and link[0] is None  # a kept text's pointer
-                own = props.get(key + KEY_TEXT) if kept else None  # the key its pointer numbers
+                own = _name_above(key, props, settings) if kept else None  # the key its pointer numbers
                 if (names := named.get(key)) is None:
                     names = named[key] = identifier_key(key, settings) or (
                         kept

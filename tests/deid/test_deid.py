@@ -1105,17 +1105,17 @@ def test_every_text_node_and_namespaced_sibling_of_an_xml_element_is_kept() -> N
     from dqm.readers.common.xmltree import xml_texts
 
     root = fromstring(
-        '<A xmlns:p="urn:p" xmlns:q="urn:q">Patient John Smith<B Name="x"/>second note<C/>third'
-        '<p:N V="Hong Gildong"/><q:N V="Kim Minsu"/></A>'
+        '<Annotations xmlns:p="urn:p" xmlns:q="urn:q">Patient John Smith<Annotation Name="x"/>second note<Region/>third'
+        '<p:Attribute V="Hong Gildong"/><q:Attribute V="Kim Minsu"/></Annotations>'
     )
     texts = xml_texts(root, set()).texts
     assert texts == {
-        "/A/text()[1]": "Patient John Smith",
-        "/A/B[1]/following-sibling::text()[1]": "second note",
-        "/A/C[1]/following-sibling::text()[1]": "third",
-        "/A/B[1]/@Name": "x",
-        "/A/N[1]/@#1": "Hong Gildong",  # V: no format's attribute, by its position
-        "/A/N[2]/@#1": "Kim Minsu",
+        "/Annotations/text()[1]": "Patient John Smith",
+        "/Annotations/Annotation[1]/following-sibling::text()[1]": "second note",
+        "/Annotations/Region[1]/following-sibling::text()[1]": "third",
+        "/Annotations/Annotation[1]/@Name": "x",
+        "/Annotations/Attribute[1]/@#1": "Hong Gildong",  # V: no format's attribute, by its position
+        "/Annotations/Attribute[2]/@#1": "Kim Minsu",
     }
 
 
@@ -1123,12 +1123,21 @@ def test_every_text_node_and_namespaced_sibling_of_an_xml_element_is_kept() -> N
     ("xml", "where"),
     [
         # no text before the child: the text after it is XPath's text()[1], not text()[2]
-        ("<A><B/>Hong Gildong<C/></A>", "/A/B[1]/following-sibling::text()[1]"),
+        (
+            "<Annotations><Annotation/>Hong Gildong<Region/></Annotations>",
+            "/Annotations/Annotation[1]/following-sibling::text()[1]",
+        ),
         # blank text nodes are XPath text nodes: this one is text()[3], not text()[2]
-        ("<A>\n  <B/>\n  <C/>Hong Gildong</A>", "/A/C[1]/following-sibling::text()[1]"),
+        (
+            "<Annotations>\n  <Annotation/>\n  <Region/>Hong Gildong</Annotations>",
+            "/Annotations/Region[1]/following-sibling::text()[1]",
+        ),
         # children without a tail between: the text after the third is text()[1], not text()[4]
-        ("<A><B/><B/><B/>Hong Gildong</A>", "/A/B[3]/following-sibling::text()[1]"),
-        ("<A>Hong Gildong<B/></A>", "/A/text()[1]"),
+        (
+            "<Annotations><Annotation/><Annotation/><Annotation/>Hong Gildong</Annotations>",
+            "/Annotations/Annotation[3]/following-sibling::text()[1]",
+        ),
+        ("<Annotations>Hong Gildong<Annotation/></Annotations>", "/Annotations/text()[1]"),
     ],
 )
 def test_an_xml_texts_path_names_the_text_node_xpath_finds(xml: str, where: str) -> None:

@@ -221,16 +221,16 @@ def test_an_elements_attributes_are_numbered_in_order_and_their_names_are_not_te
     from dqm.readers.common import xmltree
 
     monkeypatch.setattr(xmltree, "MAX_TEXTS", 3)
-    root = fromstring('<A 김민수="a" Name="b" Hong-Gildong="c" note="d"/>')
+    root = fromstring('<Group 김민수="a" Name="b" Hong-Gildong="c" note="d"/>')
     kept = xmltree.xml_texts(root, set())
     assert kept.texts == {
-        "/A/@#1": "a",
-        "/A/@#1\x00": "김민수",
-        "/A/@Name": "b",
-        "/A/@#2": "c",
-        "/A/@#2\x00": "Hong-Gildong",
+        "/Group/@#1": "a",
+        "/Group/@#1\x00": "김민수",
+        "/Group/@Name": "b",
+        "/Group/@#2": "c",
+        "/Group/@#2\x00": "Hong-Gildong",
     }
-    assert kept.stopped_at == "/A/@#3"  # note, the fourth text: a plain word, its name not kept
+    assert kept.stopped_at == "/Group/@#3"  # note, the fourth text: a plain word, its name not kept
 
 
 @pytest.mark.parametrize("where", ["root", "lesion", "group"])
@@ -264,7 +264,9 @@ def test_namespaced_attributes_of_one_local_name_are_two_positions(profile: Prof
 
 @pytest.mark.parametrize("value", [1, [{"a": 1}], {"a": 1}], ids=["scalar", "list", "object"])
 @pytest.mark.parametrize("fmt", ["native", "qupath", "coco", "dsa"])
-def test_a_top_level_keys_own_name_is_searched_whatever_it_holds(profile: Profile, fmt: str, value: Any) -> None:
+def test_a_top_level_keys_own_name_is_searched_whatever_it_holds(
+    profile: Profile, fmt: str, value: Any
+) -> None:
     """A file's top-level key no format defines, ``"Hong Gildong 900101-1234567": 1``: its name is
     searched as its pointer was (COCO kept the value at ``/#1`` without the key's name, the RRN
     unreported; a list or an object of no text under it was not searched at all)."""
@@ -313,3 +315,34 @@ def test_a_plain_word_key_longer_than_its_identifying_part_shows_that_part_only(
         (f"{where}patient_name", "property 'patient_name'"),
     ]
     assert "Gildong" not in _shown(found)
+
+
+def test_an_xml_elements_tag_no_format_defines_is_named_by_its_position(profile: Profile) -> None:
+    """``<Hong_Gildong>`` and ``<김민수>`` were printed in every path below them; a tag is the
+    file's text, named by its position among its siblings' tags no format defines, searched
+    where it is more than a plain word, and a tag naming a person still flags what is below it."""
+    coords = "".join(f'<Coordinate Order="{k}" X="{x}" Y="{y}"/>' for k, (x, y) in enumerate(_SQUARE[:4]))
+    extra = (
+        f"<Hong_Gildong>{RRN}</Hong_Gildong><김민수 note='RRN 850505-1234568'/><Hong_Gildong>x y</Hong_Gildong>"
+        "<a900101-1234567 x='y z'/><Patient_Name_Hong><First>Kim Minsoo</First></Patient_Name_Hong>"
+    )
+    xml = (
+        "<ASAP_Annotations><Annotations>"
+        f'<Annotation Name="a" Type="Polygon" PartOfGroup="BCC"><Coordinates>{coords}</Coordinates></Annotation>'
+        '</Annotations><AnnotationGroups><Group Name="BCC" PartOfGroup="None"/></AnnotationGroups>'
+        f"{extra}</ASAP_Annotations>"
+    )
+    found = _found(profile, xml.encode(), "s1.xml")
+    assert sorted(
+        (f.location.pointer, f.params.get("masked", f.params.get("value")))
+        for f in found
+        if f.code.startswith("DEID")
+    ) == [
+        ("/ASAP_Annotations/#1[1]/text()[1]", "90************"),
+        ("/ASAP_Annotations/#2[1]/@#1", "85************"),
+        ("/ASAP_Annotations/#3[1]", "90************"),
+        ("/ASAP_Annotations/#4[1]/#1[1]/text()[1]", "Ki********"),
+    ]
+    assert not [s for s in (*SECRETS, "Hong_Gildong", "Patient_Name_Hong") if s in _shown(found)], _shown(
+        found
+    )

@@ -19,7 +19,15 @@ from xml.etree.ElementTree import Element, ParseError
 
 from dqm.findings import clip
 from dqm.i18n import N_, msg
-from dqm.identifiers import KEY_TEXT, SCHEMA_KEYS, identifying_key, key_holds_text, reader_keys
+from dqm.identifiers import (
+    KEY_TEXT,
+    SCHEMA_KEYS,
+    identifying_key,
+    identifying_word,
+    key_holds_text,
+    plain_key,
+    reader_keys,
+)
 from dqm.model import ReadIssue
 from dqm.readers.common.base import wide_encoding
 
@@ -242,17 +250,31 @@ def xml_texts(root: Element, held: set[str]) -> XmlTexts:
                 out[where + KEY_TEXT] = name
                 names_kept += 1
 
-    stack: list[tuple[Element, str, int]] = [(root, "/" + local(root.tag), 1)]
+    def tag_kept(element: Element, at: str) -> None:
+        """An element's tag named by its position and more than a plain word (``<김민수>``): kept
+        beside its path, searched as the path holding it was (and what is below it named a person
+        where the tag does)."""
+        nonlocal names_kept
+        tag = local(element.tag)
+        if _by_name(tag) or not key_holds_text(tag):
+            return
+        if len(out) - names_kept >= MAX_TEXTS:
+            raise _Full(at)
+        out[at + KEY_TEXT] = tag
+
+    stack: list[tuple[Element, str, int]] = [(root, "/" + _element_name(local(root.tag), {}), 1)]
     beyond: dict[tuple[str, str], int] = {}  # the elements met past MAX_PATH_DEPTH, by ancestor and tag
+    beyond_tags: dict[str, dict[str, str]] = {}  # their tags as paths name them, by ancestor
     try:
         while stack:
             element, path, depth = stack.pop()
             if depth > MAX_PATH_DEPTH:  # path is its ancestor's at MAX_PATH_DEPTH: numbered from there
-                tag = local(element.tag)
+                tag = _element_name(local(element.tag), beyond_tags.setdefault(path, {}))
                 k = beyond[path, tag] = beyond.get((path, tag), 0) + 1
                 anchor, path = path, f"{path}/descendant::{tag}[{k}]"
             else:
                 anchor = path
+            tag_kept(element, path)
             shown: dict[str, str] = {}  # the element's attributes as paths name them, once worked out
             for name, value in element.attrib.items():
                 if (named := names.get(name)) is None:
@@ -260,24 +282,55 @@ def xml_texts(root: Element, held: set[str]) -> XmlTexts:
                 add(value, functools.partial(_attribute_at, path, element, name, shown), named)
             add(element.text, f"{path}/text()[1]")
             counts: dict[str, int] = {}  # by the name the path shows: p:N and q:N are both N
+            tags: dict[str, str] = {}  # the children's tags no format defines, by their position
             deeper = []
             for child in element:
-                tag = child.tag
-                n = counts[local(tag)] = counts.get(local(tag), 0) + 1
+                tag = _element_name(local(child.tag), tags)
+                n = counts[tag] = counts.get(tag, 0) + 1
                 text, tail = child.text, child.tail
                 if tail and not tail.isspace():  # the text node right after the child
-                    add(tail, f"{path}/{local(tag)}[{n}]/following-sibling::text()[1]")
+                    add(tail, f"{path}/{tag}[{n}]/following-sibling::text()[1]")
                 if (
                     len(child)
                     or (text and not text.isspace())
                     or not child.attrib.keys() <= _VERTEX_ATTRIBUTES
                 ):
-                    at = f"{path}/{local(tag)}[{n}]" if depth < MAX_PATH_DEPTH else anchor
+                    at = f"{path}/{tag}[{n}]" if depth < MAX_PATH_DEPTH else anchor
                     deeper.append((child, at, depth + 1))
             stack.extend(reversed(deeper))  # the file's order: a text met twice is kept at its first place
     except _Full as full:
         return XmlTexts(out, full.where)
     return XmlTexts(out)
+
+
+XML_ELEMENTS = frozenset(
+    {
+        "ASAP_Annotations", "Annotations", "Annotation", "Coordinates", "Coordinate", "AnnotationGroups",
+        "Group", "Attributes", "Attribute", "Regions", "Region", "Vertices", "Vertex", "V", "Comments",
+        "Comment", "RegionAttributeHeaders", "AttributeHeader", "Plots", "Plot",
+    }
+)  # fmt: skip
+"""The elements the XML formats dqm reads define (ASAP, ImageScope, HALO): a path names these by
+their tag. Any other element's tag is the file's text (``<Hong_Gildong>``, ``<김민수>``) and is
+named by its position, ``#2``: the second tag no format defines among its parent's children, in
+the file's order (``/ASAP_Annotations/#1[1]/text()[1]``), as an attribute's name is
+(:func:`_attribute_at`)."""
+
+
+def _by_name(tag: str) -> bool:
+    """Whether a path names an element by its tag: one of :data:`XML_ELEMENTS`, or a plain word
+    that is all of it a key naming a person (``PatientName``: :class:`dqm.identifiers.KeyNames`)."""
+    return tag in XML_ELEMENTS or (plain_key(tag) and identifying_word(tag))
+
+
+def _element_name(tag: str, met: dict[str, str]) -> str:
+    """``tag`` as a path names it (:data:`XML_ELEMENTS`); ``met``: the tags no format defines met
+    among its siblings so far, each with its position (added to)."""
+    if _by_name(tag):
+        return tag
+    if (shown := met.get(tag)) is None:
+        shown = met[tag] = f"#{len(met) + 1}"
+    return shown
 
 
 def _attribute_at(path: str, element: Element, name: str, shown: dict[str, str]) -> tuple[str, str | None]:
