@@ -441,7 +441,8 @@ def _safe_pointer(at: str, settings: DeidSettings, key_hit: bool = False) -> tup
             return "/".join(parts[:k]), None
         if identifier_key(key, settings):
             key = key.removeprefix("@")  # an XML attribute's: ``@PatientName``
-            return "/".join(parts[: k + 1 if identifier_word(key, settings) else k]), _shown_key(key, settings)
+            cut = k + 1 if identifier_word(key, settings) else k
+            return "/".join(parts[:cut]), _shown_key(key, settings)
     return at, None
 
 
