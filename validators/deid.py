@@ -333,15 +333,27 @@ def _shown_path(target: Target, path: tuple[str, ...], names: KeyNames) -> tuple
     return tuple(names.path(props, path))
 
 
-def _name_above(at: str, props: dict[str, Any], settings: DeidSettings) -> Any:
-    """The name kept beside a kept text's pointer ``at`` (:data:`~dqm.identifiers.KEY_TEXT`: the key
-    it names by its position), or beside one above it (an XML element's tag) where that one names
-    a person (the pointer said so when it named the key by its name): the nearest such; None where
-    there is neither."""
-    parts = at.split("/")
-    for k in range(len(parts), 1, -1):
-        name = props.get("/".join(parts[:k]) + KEY_TEXT)
-        if isinstance(name, str) and identifier_key(name, settings):
+def _naming_keys(props: dict[str, Any], fmt: str, settings: DeidSettings) -> dict[str, str]:
+    """The names kept beside a file-level text's pointer (:data:`~dqm.identifiers.KEY_TEXT`: the
+    key, or an XML element's tag, the pointer names by its position) that name a person, by that
+    pointer; worked out once a target (a file's texts hold few)."""
+    if fmt != "file":
+        return {}
+    return {
+        at.removesuffix(KEY_TEXT): name
+        for at, name in props.items()
+        if at.endswith(KEY_TEXT) and isinstance(name, str) and identifier_key(name, settings)
+    }
+
+
+def _name_above(at: str, props: dict[str, Any], naming: dict[str, str], lengths: list[int]) -> Any:
+    """The name kept beside a kept text's pointer ``at`` where it names a person, else the nearest
+    such above it (``naming``, :func:`_naming_keys`: the pointer said so when it named the key by
+    its name; ``lengths``: its pointers' lengths, longest first), else the one beside ``at`` (None
+    where there is none). A pointer of that many keys costs one lookup for each length, however
+    many such names the file holds."""
+    for n in lengths:  # the nearest first
+        if n <= len(at) and (n == len(at) or at[n] == "/") and (name := naming.get(at[:n])) is not None:
             return name
     return props.get(at + KEY_TEXT)
 
@@ -492,10 +504,12 @@ def _searched_texts(
         return hits
 
     for index, (_, lesion, props, fmt) in enumerate(targets):
+        naming = _naming_keys(props, fmt, settings)  # a key named by its position that names a person
+        lengths = sorted({len(p) for p in naming}, reverse=True)
         for link, key, held, keyed in walk(props, index, lambda *_: skip[0]):
             if keyed:
                 kept = fmt == "file" and link is not None and link[0] is None  # a kept text's pointer
-                own = _name_above(key, props, settings) if kept else None  # the key its pointer numbers
+                own = _name_above(key, props, naming, lengths) if kept else None  # the key its pointer names
                 if (names := named.get(key)) is None:
                     names = named[key] = identifier_key(key, settings) or (
                         kept
