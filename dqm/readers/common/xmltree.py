@@ -218,7 +218,8 @@ def xml_texts(root: Element, held: set[str]) -> XmlTexts:
     ``…/B[2]/following-sibling::text()[1]`` for the text after a child: where XPath finds it, as
     lxml's ``xpath()`` evaluates it, whatever blank text nodes come before it; a comment or
     processing instruction splits a text the parser reads whole, and the path names its first
-    part): each distinct text once, at its first
+    part; a tag or an attribute's name no format defines is named by its position instead,
+    :data:`XML_ELEMENTS`, :func:`_attribute_at`): each distinct text once, at its first
     place, not a number (but an attribute's under a key that names a person, the built-in
     identifier keys' or the profile's: ``PatientID="87654321"``), not in ``held`` (what the
     lesions hold: searched there already). One pass
