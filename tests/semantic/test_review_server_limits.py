@@ -807,10 +807,12 @@ def test_a_handshake_ended_to_make_room_is_one_of_the_network_holding_the_most()
     """Past the unfinished handshakes in all (here 4) the oldest was ended, one whose client had
     sent nothing first: a client sending one byte on each connection made its own as old as a
     reviewer's, and one opening 4 connections while a reviewer's handshake took ended it. Now one
-    of the network holding the most is ended (its widest network first: an IPv4 /16, /24, then
-    the address; an IPv6 /32, /48, /64), oldest first: 40 connections from one /16 (many
-    addresses) or one IPv6 /48 (many /64 networks) end only their own, never the reviewer's (before:
-    the first of them did). Clients holding as many as each other share by age: the oldest goes."""
+    of the network holding the most, more than a burst (here 2), is ended (its widest network
+    first: an IPv4 /16, /24, then the address; an IPv6 /32, /48, /56, /64), oldest first: 40
+    connections from one /16 (many addresses), one IPv6 /48 (many /64 networks) or one /56 of the
+    reviewer's /48 (before its /56 level: the reviewer's, one /64 as any of theirs, was ended) end
+    only their own, never the reviewer's (before: the first of them did). Clients holding as many
+    as each other share by age: the oldest goes."""
     from dqm.semantic.server.guard import Handshakes
 
     pairs: list[tuple[socket.socket, socket.socket]] = []
@@ -827,8 +829,9 @@ def test_a_handshake_ended_to_make_room_is_one_of_the_network_holding_the_most()
             ("10.9.0.1", [f"10.0.{i % 4}.{i}" for i in range(40)]),
             ("2001:db8:1::1", [f"2001:db8:2:{i:x}::1" for i in range(40)]),
             ("::ffff:10.9.0.1", [f"::ffff:10.0.0.{i}" for i in range(40)]),
+            ("2001:db8:1:100::1", [f"2001:db8:1:{i:x}::1" for i in range(40)]),
         ):
-            handshakes = Handshakes(per_client=None, at_once=4, closing=100)
+            handshakes = Handshakes(per_client=None, at_once=4, closing=100, burst=2)
             assert admitted(handshakes, reviewer)  # its handshake under way, the oldest
             for attacker in attackers:
                 assert admitted(handshakes, attacker)
@@ -847,6 +850,48 @@ def test_a_handshake_ended_to_make_room_is_one_of_the_network_holding_the_most()
                 sock.close()
 
 
+def test_a_reviewers_burst_of_handshakes_outlasts_silent_ones_held_in_many_networks() -> None:
+    """A network holding no more unfinished handshakes than a burst (HANDSHAKES_PER_CLIENT: a
+    browser opens six connections at once, reviewers behind a NAT count together) counts as any
+    other: a client holding 64 silent handshakes, one in each of 64 /16s (or 4 in each of 16),
+    then a reviewer's 6 connections (16 from one NAT address), each begun. Ending one of the
+    network holding the most ended the reviewer's (5 of 6, 15 of 16: its network held the most
+    as its burst came); now the silent ones go first, the oldest, as before that rule, and none
+    of the reviewer's is ended. A client holding more than a burst in one network still loses
+    its own first (the test above, and here 20 in one /16)."""
+    from dqm.semantic.server.guard import HANDSHAKES_PER_CLIENT, Handshakes
+
+    class Begun(socket.socket):
+        heard = True  # its ClientHello read (an _Accepted notes it as asyncio reads)
+
+    held: list[socket.socket] = []
+
+    def admitted(handshakes: Handshakes, address: str, begun: bool = False) -> tuple[Any, Any]:
+        a, b = socket.socketpair()
+        held.extend((a, b))
+        sock = Begun(a.family, a.type, a.proto, fileno=a.detach()) if begun else a
+        held.append(sock)
+        key = ("127.0.0.1", 443), (address, len(held))
+        assert handshakes.admit(key[1], sock, key[0])
+        return key
+
+    try:
+        for attackers, burst in (
+            ([f"10.{i}.0.1" for i in range(64)], 6),
+            ([f"10.{i % 16}.{i}.1" for i in range(64)], HANDSHAKES_PER_CLIENT),
+            ([f"10.0.{i}.1" for i in range(20)] + [f"11.{i}.0.1" for i in range(44)], 6),
+        ):
+            handshakes = Handshakes(per_client=None, at_once=64, closing=1000)
+            for attacker in attackers:
+                admitted(handshakes, attacker)
+            reviewer = [admitted(handshakes, "192.168.7.7", begun=True) for _ in range(burst)]
+            assert not handshakes.closing.intersection(reviewer), (attackers[-1], burst)
+            assert {peer[0] for _, peer in handshakes.closing} == set(attackers[:burst])  # the oldest
+    finally:
+        for sock in held:
+            sock.close()
+
+
 def test_a_reviewers_tls_handshake_under_way_outlasts_a_flood_of_connections_sending_a_byte_each(
     fresh: tuple[Path, Path],  # noqa: F811
     tmp_path: Path,
@@ -855,8 +900,8 @@ def test_a_reviewers_tls_handshake_under_way_outlasts_a_flood_of_connections_sen
     reviewer at 127.1.0.1 sends its ClientHello and reads the server's answer; meanwhile 12
     connections from 8 addresses of 127.0.0.0/16 each send one byte. The oldest handshake that
     had heard nothing went first, else the oldest: the reviewer's, ended (its handshake failed).
-    Now the attackers' network holds the most: their own oldest are ended, the reviewer finishes
-    its handshake and is served."""
+    Now the attackers' network holds the most, more than a burst (here 2): their own oldest are
+    ended, the reviewer finishes its handshake and is served."""
     import importlib.util
     import ssl
 
@@ -866,7 +911,7 @@ def test_a_reviewers_tls_handshake_under_way_outlasts_a_flood_of_connections_sen
     spec.loader.exec_module(bench)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
-    limits = {"handshake_seconds": 10 * WAIT, "handshakes_at_once": 4}
+    limits = {"handshake_seconds": 10 * WAIT, "handshakes_at_once": 4, "handshakes_burst": 2}
     held: list[socket.socket] = []
     with tls_server(fresh, tmp_path, **limits) as (port, _served):
         try:

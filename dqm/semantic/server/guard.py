@@ -41,15 +41,21 @@ option):
 * over TLS, at most :data:`HANDSHAKES_PER_CLIENT` handshakes are unfinished at once from one client
   (as :data:`PER_CLIENT` counts it; no bound behind a reverse proxy): a connection past it is
   closed as soon as it is accepted; and at most :data:`HANDSHAKES_AT_ONCE` in all: past it a
-  handshake is ended to make room for the new connection, one of the network holding the most
-  unfinished (an IPv4 /16, in it the /24, then the address; an IPv6 /32, /48, then /64: of two
-  holding as many, the one holding the older), its oldest (:meth:`Handshakes._victim`). Ending the
-  oldest (the usual defence against slowloris), a client at 16 addresses sending one byte on each
-  connection ended a reviewer's handshake under way by opening 256 connections while it took (a
-  reviewer 0.5 s away: 512 connections a second); now a client ends only its own networks'
-  handshakes, however fast it connects, unless it holds no more than the reviewer's network in
-  each of as many networks (256 IPv4 /16s, or IPv6 /32s, for one reviewer; a reviewer's /16 or
-  /32 shared with such a client: as many /24s or /48s in it). A connection whose handshake is done
+  handshake is ended to make room for the new connection (:meth:`Handshakes._victim`): one of the
+  network holding the most unfinished of those holding more than :data:`HANDSHAKES_PER_CLIENT` (a
+  burst: a browser's six connections at once, reviewers behind one NAT address), the widest first
+  (an IPv4 /16, in it the /24, then the address; an IPv6 /32, /48, /56, then /64), its oldest;
+  where no network holds more, the oldest handshake whose client has sent nothing, else the
+  oldest. Ending the oldest alone (the usual defence against slowloris), a client at 16 addresses
+  of one /16 sending one byte on each connection ended a reviewer's handshake under way by opening
+  256 connections while it took (a reviewer 0.5 s away: 512 connections a second); now it ends
+  only its own, however fast it connects. Ending one of the network holding the most, even within
+  a burst, let a client holding one silent handshake in each of 64 /16s end a reviewer's six
+  begun at once (as it replaces them at the :data:`HANDSHAKE_SECONDS` limit: 26 connections a
+  second); silent ones go first again. What remains: a client at 16 or more /16s (or, in a /16
+  shared with a reviewer, /24s) sending a byte on each connection, 256 of them while a reviewer's
+  handshake takes (its networks within a burst, so age decides, as before either rule). A
+  connection whose handshake is done
   is never ended for this, nor counted (:class:`Handshakes`). An ended handshake gives its
   descriptor back once the event loop has seen it closed; while :data:`HANDSHAKES_CLOSING` are
   still closing (a burst accepted in one go), no new connection is accepted (it waits in the
@@ -113,7 +119,7 @@ reviewers behind one address starting together)."""
 HANDSHAKES_AT_ONCE = MAX_CONNECTIONS // 2
 """TLS handshakes unfinished at once from all clients together (each holds a descriptor; with
 :data:`MAX_CONNECTIONS` made connections and :data:`HANDSHAKES_CLOSING` they stay below the
-process's 1,024): past it the oldest is ended."""
+process's 1,024): past it one is ended (:meth:`Handshakes._victim`)."""
 HANDSHAKES_CLOSING = HANDSHAKES_AT_ONCE // 4
 """Handshakes ended to make room (:data:`HANDSHAKES_AT_ONCE`) that may be closing at once: their
 descriptors are given back as the event loop next turns; a connection accepted while this many
@@ -164,8 +170,8 @@ def safe_logs(lang: str) -> None:
 
 def networks(address: Any) -> tuple[Any, ...]:
     """The networks a client's address is in, widest first, that :class:`Handshakes` shares its
-    places by: an IPv4 address's /16 and /24 networks and the address, an IPv6 one's /32, /48 and
-    /64 (the last as :func:`~dqm.semantic.server.auth.sign_in_key` counts a client: an IPv4 address
+    places by: an IPv4 address's /16 and /24 networks and the address, an IPv6 one's /32, /48, /56
+    (a customer's, 256 in an ISP's /48) and /64 (the last as :func:`~dqm.semantic.server.auth.sign_in_key` counts a client: an IPv4 address
     mapped into IPv6 is the IPv4 address); anything else (a test client's name) alone."""
     import ipaddress
 
@@ -175,7 +181,7 @@ def networks(address: Any) -> tuple[Any, ...]:
         return (str(address),)
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         ip = ip.ipv4_mapped
-    bits, prefixes = (32, (16, 24, 32)) if ip.version == 4 else (128, (32, 48, 64))
+    bits, prefixes = (32, (16, 24, 32)) if ip.version == 4 else (128, (32, 48, 56, 64))
     return tuple((ip.version, n, int(ip) >> (bits - n)) for n in prefixes)
 
 
@@ -195,8 +201,7 @@ class Handshakes:
     """The TLS handshakes under way, by client (:func:`~dqm.semantic.server.auth.sign_in_key` of
     its address): :meth:`admit` when a connection is accepted, :meth:`done` when its handshake has
     ended, either way (the application's protocol sees the connection, or the socket is closed).
-    Past ``at_once`` unfinished, :meth:`admit` ends one of the network holding the most
-    (:meth:`_victim`), its socket shut down (asyncio's transport reads its end, fails the handshake
+    Past ``at_once`` unfinished, :meth:`admit` ends one (:meth:`_victim`), its socket shut down (asyncio's transport reads its end, fails the handshake
     and closes it, which says :meth:`done`).
     Everything runs on the event loop's thread."""
 
@@ -205,10 +210,14 @@ class Handshakes:
         per_client: int | None = HANDSHAKES_PER_CLIENT,
         at_once: int = HANDSHAKES_AT_ONCE,
         closing: int = HANDSHAKES_CLOSING,
+        burst: int = HANDSHAKES_PER_CLIENT,
     ) -> None:
         self.per_client = per_client
         self.at_once = at_once
         self.closing_at_once = closing
+        self.burst = burst
+        """Unfinished handshakes a network may hold and count as any other (:meth:`_victim`): a
+        browser's connections at once, several reviewers' behind one address."""
         self.pending: dict[tuple[Any, Any], tuple[str, socket.socket]] = {}
         """The local and peer addresses (as accepted) of each connection whose handshake is under
         way → its client and socket, oldest first. Both, for the peer address alone is not one
@@ -231,8 +240,7 @@ class Handshakes:
 
     def admit(self, peer: Any, sock: socket.socket, local: Any = None) -> bool:
         """Whether the connection from ``peer`` to ``local`` (its socket ``sock``) may start its
-        handshake (counted if so), one of the network holding the most ended where all places
-        are taken (:meth:`_victim`)."""
+        handshake (counted if so), another ended where all places are taken (:meth:`_victim`)."""
         address = peer[0] if isinstance(peer, tuple) and peer else str(peer)
         client = sign_in_key(address) if isinstance(peer, tuple) and peer else address
         if self.per_client is not None and self.by_client.get(client, 0) >= self.per_client:
@@ -246,7 +254,7 @@ class Handshakes:
         self.admitted += 1
         self._hold(key, networks(address), self.admitted)
         if full:
-            victim = self._victim()
+            victim = self._victim(key)
             if victim == key:  # none other to end (a bound of 0)
                 self.done(peer, local)
                 return self._refused()
@@ -282,17 +290,23 @@ class Handshakes:
                 return
             node = part
 
-    def _victim(self) -> tuple[Any, Any]:
-        """The handshake to end to make room: from the widest network down (:func:`networks`),
-        the one holding the most unfinished (of two holding as many, the one holding the older),
-        then its oldest. A client has to hold no more than a reviewer's network in each of its own
-        to end a reviewer's handshake: from one network (an IPv6 /48 holds 65,536 /64 networks,
-        an IPv4 /16 256 /24s) it only ends its own, however fast it connects, where ending the
-        oldest let it end a reviewer's by opening 256 connections while the reviewer's took."""
+    def _victim(self, new: tuple[Any, Any]) -> tuple[Any, Any]:
+        """The handshake to end to make room for ``new`` (held already): from the widest network
+        down (:func:`networks`), the one holding the most unfinished of those holding more than
+        :attr:`burst` (of two holding as many, the one holding the older); where none holds more,
+        of what the network reached holds (all, at the widest), the oldest one whose client has
+        sent nothing (an :class:`_Accepted` notes it), else the oldest, ``new`` only where it is
+        alone. A client flooding from one network (an IPv4 /16 holds 256 /24s, an IPv6 /48 256
+        /56s) ends only its own, however fast it connects: ending the oldest let it end a
+        reviewer's handshake under way by opening 256 connections while it took. A network holding
+        no more than :attr:`burst` is not ended for holding more than others: a browser opens six
+        connections at once, and a client holding one silent handshake in each of 64 /16s ended a
+        reviewer's as its network held the most."""
         node = self.holders
-        while node.parts:
-            node = max(node.parts.values(), key=lambda p: (len(p.members), -next(iter(p.members.values()))))
-        return next(iter(node.members))
+        while over := [part for part in node.parts.values() if len(part.members) > self.burst]:
+            node = max(over, key=lambda p: (len(p.members), -next(iter(p.members.values()))))
+        older = [key for key in node.members if key != new] or [new]
+        return next((key for key in older if not getattr(self.pending[key][1], "heard", False)), older[0])
 
     def _end(self, key: tuple[Any, Any]) -> None:
         """End the handshake of ``key``: its socket is shut down, not closed, for asyncio's
@@ -351,13 +365,13 @@ class Handshakes:
         if now - self.logged >= LOG_EVERY:
             template = (
                 N_(
-                    "ended {dropped} TLS handshake(s) from the networks holding the most unfinished, past "
+                    "ended {dropped} TLS handshake(s) to make room, past "
                     "{at_once} unfinished in all, and closed {n} new connection(s) while {closing} of those "
                     "were closing"
                 )
                 if self.per_client is None
                 else N_(
-                    "ended {dropped} TLS handshake(s) from the networks holding the most unfinished, past "
+                    "ended {dropped} TLS handshake(s) to make room, past "
                     "{at_once} unfinished in all, and closed {n} new connection(s) past {bound} unfinished "
                     "from one address or while {closing} of those were closing"
                 )
@@ -377,7 +391,7 @@ class Handshakes:
 class _Listening(socket.socket):
     """A listening socket whose :meth:`accept` counts the handshakes each client has under way
     (:class:`Handshakes`): a connection past the bound of its client is closed at once, one past
-    the bound of all ends an unfinished handshake of the network holding the most instead; while
+    the bound of all ends another unfinished handshake instead (:meth:`Handshakes._victim`); while
     :attr:`Handshakes.closing_at_once` ended ones are still closing, no connection is taken (they
     wait in the kernel's queue, as asyncio's accept loop stops at a ``BlockingIOError``, for the
     loop to close them)."""
@@ -407,10 +421,24 @@ class _Accepted(socket.socket):
         self.handshakes, self.peer = handshakes, peer
         self.counted = False
         """Whether :meth:`Handshakes.admit` counted it (a refused one is closed uncounted)."""
+        self.heard = False
+        """Whether the client has sent a byte (its ClientHello begun): of handshakes that hold as
+        many as each other, one that has not is ended first (:meth:`Handshakes._victim`)."""
         self.local: Any = None
         """Its local address, as asyncio's transport tells it (``sockname``; None where unknown)."""
         with contextlib.suppress(OSError):
             self.local = self.getsockname()
+
+    def recv_into(self, buffer: Any, nbytes: int = 0, flags: int = 0) -> int:
+        """As the socket's (asyncio's transport reads with it), noting that the client spoke."""
+        n = super().recv_into(buffer, nbytes, flags)
+        self.heard = self.heard or n > 0
+        return n
+
+    def recv(self, bufsize: int, flags: int = 0) -> bytes:
+        data = super().recv(bufsize, flags)
+        self.heard = self.heard or bool(data)
+        return data
 
     def close(self) -> None:
         if self.counted:
@@ -469,6 +497,7 @@ class GuardedServer(uvicorn.Server):
     handshakes_per_client = HANDSHAKES_PER_CLIENT
     handshakes_at_once = HANDSHAKES_AT_ONCE
     handshakes_closing = HANDSHAKES_CLOSING
+    handshakes_burst = HANDSHAKES_PER_CLIENT
 
     def __init__(self, config: uvicorn.Config, lang: str = "en") -> None:
         super().__init__(config)
@@ -484,6 +513,7 @@ class GuardedServer(uvicorn.Server):
                 None if behind_proxy else self.handshakes_per_client,
                 self.handshakes_at_once,
                 self.handshakes_closing,
+                self.handshakes_burst,
             )
             try:
                 bound = listening_sockets(config.host, config.port)
