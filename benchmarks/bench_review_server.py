@@ -38,6 +38,14 @@ handshakes the server ends some: the oldest ones (before) let the flood end a re
 whenever it opens 256 connections in ``--rtt`` seconds. Reported: the connections opened a second,
 the reviewer's connections served, cut mid-handshake, and cut before the server answered its
 ClientHello (refused, or ended that soon), the server's CPU seconds.
+
+``--flood-networks K`` (at most 254) spreads the flood over one address in each of K /16s
+(127.2.0.0/16 on), ``--silent`` has its connections send nothing, ``--burst N`` makes the reviewer
+N connections at once (a browser opens six), ``--fill S`` starts it S seconds into the flood. A
+slow flood over many networks, e.g. ``--handshake-flood 30 --flood-networks 254 --silent --burst 6
+--fill 10 --seconds 30`` (256 silent handshakes held, replaced as the server times them out at
+10 s), cut a reviewer's connections where the network holding the most unfinished, however few,
+lost one (its burst made it the most).
 """
 
 from __future__ import annotations
@@ -411,9 +419,12 @@ def attack(port: int, token: str, pid: int, n: int, seconds: float) -> dict:
     return result
 
 
-def flood(port: int, rate: float, seconds: float, done: threading.Event) -> dict:
-    """``rate`` connections a second from 32 addresses of 127.0.0.0/16 for ``seconds``, each
-    sending one byte, held until the server closes them."""
+def flood(
+    port: int, rate: float, seconds: float, done: threading.Event, networks: int = 0, silent: bool = False
+) -> dict:
+    """``rate`` connections a second for ``seconds`` from 32 addresses of 127.0.0.0/16, or with
+    ``networks`` from one address in each of that many /16s (127.2.0.0 on), each sending one byte
+    (``silent``: none), held until the server closes them."""
     sel = selectors.DefaultSelector()
     opened = failed = closed = 0
     start = time.monotonic()
@@ -424,9 +435,14 @@ def flood(port: int, rate: float, seconds: float, done: threading.Event) -> dict
                 sock = socket.create_connection(
                     ("127.0.0.1", port),
                     timeout=0.5,
-                    source_address=(f"127.0.{k % 32}.{1 + k // 32 % 250}", 0),
+                    source_address=(
+                        (f"127.{2 + k % networks}.0.1", 0)
+                        if networks
+                        else (f"127.0.{k % 32}.{1 + k // 32 % 250}", 0)
+                    ),
                 )
-                sock.sendall(b"\x16")  # one byte of a ClientHello
+                if not silent:
+                    sock.sendall(b"\x16")  # one byte of a ClientHello
                 sock.setblocking(False)
                 sel.register(sock, selectors.EVENT_READ)
                 opened += 1
@@ -501,17 +517,29 @@ def slow_reviewer(port: int, rtt: float, done: threading.Event) -> dict:
     return {"reviewer_served": served, "reviewer_cut": cut, "reviewer_cut_before_answer": early}
 
 
-def handshake_flood(port: int, pid: int, rate: float, rtt: float, seconds: float) -> dict:
-    """The flood of unfinished TLS handshakes (``--handshake-flood``) and a distant reviewer."""
+def handshake_flood(port: int, pid: int, args: argparse.Namespace) -> dict:
+    """The flood of unfinished TLS handshakes (``--handshake-flood``) and a distant reviewer
+    (``--burst`` connections at once, each as :func:`slow_reviewer`)."""
     resource.setrlimit(resource.RLIMIT_NOFILE, (resource.getrlimit(resource.RLIMIT_NOFILE)[1],) * 2)
     done = threading.Event()
-    result: dict = {"rate": rate, "rtt_s": rtt, "seconds": seconds}
+    rate, seconds = args.handshake_flood, args.seconds
+    result: dict = {"rate": rate, "rtt_s": args.rtt, "seconds": seconds, "networks": args.flood_networks}
+    result |= {"silent": args.silent, "burst": args.burst}
     _, _, cpu0 = server_figures(pid)
-    attacker = threading.Thread(target=lambda: result.update(flood(port, rate, seconds, done)))
+    attack = lambda: result.update(flood(port, rate, seconds, done, args.flood_networks, args.silent))  # noqa: E731
+    attacker = threading.Thread(target=attack)
     attacker.start()
-    time.sleep(1)  # the flood fills the places first
-    result.update(slow_reviewer(port, rtt, done))
-    attacker.join()
+    time.sleep(args.fill)  # the flood fills the places first
+    figures: list[dict] = []
+    reviewers = [
+        threading.Thread(target=lambda: figures.append(slow_reviewer(port, args.rtt, done)))
+        for _ in range(args.burst)
+    ]
+    for reviewer in reviewers:
+        reviewer.start()
+    for thread in [*reviewers, attacker]:
+        thread.join()
+    result |= {key: sum(f[key] for f in figures) for key in figures[0]}
     result["server_cpu_s"] = round(server_figures(pid)[2] - cpu0, 2)
     return result
 
@@ -573,7 +601,7 @@ def run(args: argparse.Namespace) -> dict:
         if args.slowloris:
             return {"slowloris": attack(port, tokens[0], server.pid, args.slowloris, args.seconds)}
         if args.handshake_flood:
-            figures = handshake_flood(port, server.pid, args.handshake_flood, args.rtt, args.seconds)
+            figures = handshake_flood(port, server.pid, args)
             return {"handshake_flood": figures}
         clients = [Client(port, t, seed) for seed, t in enumerate(tokens)]
         real = [i for sid, i in numbers.items() if sid != "BIG"]
@@ -608,6 +636,12 @@ def main() -> None:
     ap.add_argument("--handshake-flood", type=float, default=0, help="flood TLS handshakes at RATE a second")
     ap.add_argument(
         "--rtt", type=float, default=0.5, help="the reviewer's round trip under --handshake-flood"
+    )
+    ap.add_argument("--flood-networks", type=int, default=0, help="flood from one address in each of K /16s")
+    ap.add_argument("--silent", action="store_true", help="the flood's connections send nothing")
+    ap.add_argument("--burst", type=int, default=1, help="the reviewer's connections at once (a browser: 6)")
+    ap.add_argument(
+        "--fill", type=float, default=1.0, help="seconds the flood runs before the reviewer starts"
     )
     args = ap.parse_args()
     report = run(args)
