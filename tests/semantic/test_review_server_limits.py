@@ -855,7 +855,7 @@ def test_a_reviewers_burst_of_handshakes_outlasts_silent_ones_held_in_many_netwo
     browser opens six connections at once, reviewers behind a NAT count together) counts as any
     other: a client holding 64 silent handshakes, one in each of 64 /16s (or 4 in each of 16),
     then a reviewer's 6 connections (16 from one NAT address), each begun. Ending one of the
-    network holding the most ended the reviewer's (5 of 6, 15 of 16: its network held the most
+    network holding the most ended the reviewer's (bc4fc68: 5 of 6, its network holding the most
     as its burst came); now the silent ones go first, the oldest, as before that rule, and none
     of the reviewer's is ended. A client holding more than a burst in one network still loses
     its own first (the test above, and here 20 in one /16)."""
@@ -889,6 +889,44 @@ def test_a_reviewers_burst_of_handshakes_outlasts_silent_ones_held_in_many_netwo
             assert {peer[0] for _, peer in handshakes.closing} == set(attackers[:burst])  # the oldest
     finally:
         for sock in held:
+            sock.close()
+
+
+def test_a_handshake_ended_to_make_room_is_one_whose_client_has_sent_nothing_first() -> None:
+    """Where no network holds more unfinished handshakes than a burst, one whose client has sent
+    nothing is ended first (the newer silent one here, read as asyncio's transport reads; bc4fc68
+    ended the oldest of the address holding the most: the reviewer's, its handshake under way),
+    the oldest of all only where every one but the new connection has spoken."""
+    from dqm.semantic.server.guard import Handshakes
+
+    handshakes = Handshakes(per_client=None, at_once=2, closing=2)
+    raw = socket.socket()
+    raw.bind(("127.0.0.1", 0))
+    listening = handshakes.listening(raw)
+    listening.listen(8)
+    listening.settimeout(WAIT)
+    clients: list[socket.socket] = []
+    accepted: list[socket.socket] = []
+
+    def arrive() -> socket.socket:
+        clients.append(socket.create_connection(listening.getsockname(), timeout=WAIT))
+        accepted.append(listening.accept()[0])
+        return accepted[-1]
+
+    try:
+        reviewer = arrive()
+        clients[0].sendall(b"\x16\x03\x01")  # a ClientHello's first bytes
+        assert reviewer.recv_into(bytearray(8)) == 3  # as asyncio's transport reads them
+        silent = arrive()
+        third = arrive()  # one is ended
+        ((_, ended),) = [handshakes.pending[key] for key in handshakes.closing]
+        assert ended is silent  # before: the reviewer's
+        clients[2].sendall(b"\x16")
+        assert third.recv_into(bytearray(8)) == 1
+        arrive()  # every one not closing has spoken: the oldest goes
+        assert reviewer in [handshakes.pending[key][1] for key in handshakes.closing]
+    finally:
+        for sock in clients + accepted + [listening]:
             sock.close()
 
 

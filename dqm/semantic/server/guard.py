@@ -55,11 +55,10 @@ option):
   second); silent ones go first again. What remains: a client at 16 or more /16s (or, in a /16
   shared with a reviewer, /24s) sending a byte on each connection, 256 of them while a reviewer's
   handshake takes (its networks within a burst, so age decides, as before either rule). A
-  connection whose handshake is done
-  is never ended for this, nor counted (:class:`Handshakes`). An ended handshake gives its
-  descriptor back once the event loop has seen it closed; while :data:`HANDSHAKES_CLOSING` are
-  still closing (a burst accepted in one go), no new connection is accepted (it waits in the
-  kernel's queue for the loop's next turn), so handshakes hold at most
+  connection whose handshake is done is never ended for this, nor counted (:class:`Handshakes`).
+  An ended handshake gives its descriptor back once the event loop has seen it closed; while
+  :data:`HANDSHAKES_CLOSING` are still closing (a burst accepted in one go), no new connection is
+  accepted (it waits in the kernel's queue for the loop's next turn), so handshakes hold at most
   :data:`HANDSHAKES_AT_ONCE` + :data:`HANDSHAKES_CLOSING` descriptors. Without these bounds a
   client opening connections that never finish the handshake held a descriptor each for
   :data:`HANDSHAKE_SECONDS`, as many as it could open, out of the per-client and overall bounds
@@ -171,8 +170,9 @@ def safe_logs(lang: str) -> None:
 def networks(address: Any) -> tuple[Any, ...]:
     """The networks a client's address is in, widest first, that :class:`Handshakes` shares its
     places by: an IPv4 address's /16 and /24 networks and the address, an IPv6 one's /32, /48, /56
-    (a customer's, 256 in an ISP's /48) and /64 (the last as :func:`~dqm.semantic.server.auth.sign_in_key` counts a client: an IPv4 address
-    mapped into IPv6 is the IPv4 address); anything else (a test client's name) alone."""
+    (a customer's, 256 in an ISP's /48) and /64 (the last as
+    :func:`~dqm.semantic.server.auth.sign_in_key` counts a client: an IPv4 address mapped into
+    IPv6 is the IPv4 address); anything else (a test client's name) alone."""
     import ipaddress
 
     try:
@@ -201,8 +201,9 @@ class Handshakes:
     """The TLS handshakes under way, by client (:func:`~dqm.semantic.server.auth.sign_in_key` of
     its address): :meth:`admit` when a connection is accepted, :meth:`done` when its handshake has
     ended, either way (the application's protocol sees the connection, or the socket is closed).
-    Past ``at_once`` unfinished, :meth:`admit` ends one (:meth:`_victim`), its socket shut down (asyncio's transport reads its end, fails the handshake
-    and closes it, which says :meth:`done`).
+    Past ``at_once`` unfinished, :meth:`admit` ends one (:meth:`_victim`), its socket shut down
+    (asyncio's transport reads its end, fails the handshake and closes it, which says
+    :meth:`done`).
     Everything runs on the event loop's thread."""
 
     def __init__(
