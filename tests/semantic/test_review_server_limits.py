@@ -558,6 +558,17 @@ def test_handshakes_ended_to_make_room_are_bounded_while_they_close() -> None:
                 sock.close()
 
 
+def listening_on_loopback(handshakes: Any) -> socket.socket:
+    """A socket listening on 127.0.0.1 (a free port) whose accepted connections ``handshakes``
+    (a :class:`~dqm.semantic.server.guard.Handshakes`) counts, its ``accept`` waiting WAIT."""
+    raw = socket.socket()
+    raw.bind(("127.0.0.1", 0))
+    listening = handshakes.listening(raw)
+    listening.listen(8)
+    listening.settimeout(WAIT)
+    return listening
+
+
 def test_while_ended_handshakes_close_new_connections_wait_in_the_queue_not_refused() -> None:
     """While HANDSHAKES_CLOSING ended handshakes (here 1) were still closing, a new connection was
     accepted and closed at once: under a flood (the event loop behind, the bound reached in each
@@ -568,11 +579,7 @@ def test_while_ended_handshakes_close_new_connections_wait_in_the_queue_not_refu
     from dqm.semantic.server.guard import Handshakes
 
     handshakes = Handshakes(per_client=None, at_once=1, closing=1)
-    raw = socket.socket()
-    raw.bind(("127.0.0.1", 0))
-    listening = handshakes.listening(raw)
-    listening.listen(8)
-    listening.settimeout(WAIT)
+    listening = listening_on_loopback(handshakes)
     clients: list[socket.socket] = []
     accepted: list[socket.socket] = []
     try:
@@ -900,11 +907,7 @@ def test_a_handshake_ended_to_make_room_is_one_whose_client_has_sent_nothing_fir
     from dqm.semantic.server.guard import Handshakes
 
     handshakes = Handshakes(per_client=None, at_once=2, closing=2)
-    raw = socket.socket()
-    raw.bind(("127.0.0.1", 0))
-    listening = handshakes.listening(raw)
-    listening.listen(8)
-    listening.settimeout(WAIT)
+    listening = listening_on_loopback(handshakes)
     clients: list[socket.socket] = []
     accepted: list[socket.socket] = []
 
