@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import csv
 import json
+import sys
+import threading
+from collections import OrderedDict
 from pathlib import Path
 
 import pytest
@@ -167,6 +170,49 @@ def test_by_annotation_file_keeps_unshared_orders() -> None:
     assert by_annotation_file(todo, items("a", "a", "b", "b", None)) is todo  # already file by file
     assert by_annotation_file(todo, items("a", "b", "a", None, "b")) == [0, 2, 1, 4, 3]
     assert by_annotation_file([1, 2, 4], items("a", "b", "a", None, "b")) == [1, 4, 2]
+
+
+def test_threads_share_the_parse_cache(monkeypatch) -> None:
+    """Threads (the review server's threadpool, a Dask worker's) parse small shared COCO files at
+    once: unlocked, an eviction beside a look-up raised ``OrderedDict mutated during iteration`` or
+    ``KeyError`` (3 in 12,000 calls on 4 threads; a spurious CHECK_CRASHED in a run)."""
+    monkeypatch.setattr(readers, "_CACHE", OrderedDict())
+    docs = [
+        json.dumps(
+            {
+                "images": [{"id": i, "file_name": f"f{f}_{i}.tiff"} for i in range(60)],
+                "annotations": [
+                    {"id": i, "image_id": i, "category_id": 1, "segmentation": [[0, 0, 5, 0, 5, 5]]}
+                    for i in range(60)
+                ],
+                "categories": [{"id": 1, "name": "BCC"}],
+            }
+        ).encode()
+        for f in range(12)
+    ]
+    assert readers.CACHE_SHARED_MIN_BYTES < len(docs[0]) < readers.CACHE_MIN_BYTES
+    errors: list[str] = []
+
+    def work(t: int) -> None:
+        for n in range(400):
+            f = (t * 7 + n) % len(docs)
+            try:
+                assert len(readers.parse_annotation(docs[f], f"coco{f}.json")) == 60
+            except Exception as e:  # every failure counted, whatever it is
+                errors.append(repr(e))
+
+    threads = [threading.Thread(target=work, args=(t,)) for t in range(4)]
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # threads switch often: the race shows in a few thousand calls
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert errors == []
+    assert len(readers._CACHE) <= readers.CACHE_SIZE
 
 
 def test_institution_class_map_and_unmapped_summary(
