@@ -986,7 +986,7 @@ def run_batch(
             del found
     # --certify: a cached record stands only once the item's work has hashed its files whole
     waiting = {k: outcomes[k] for k in range(total) if outcomes.holds(k)} if options.certify and hits else {}
-    todo: Sequence[int] = by_annotation_file(  # a first run checks every item: no list of a million indices
+    todo: Sequence[int] = by_shared_files(  # a first run checks every item: no list of a million indices
         range(total)
         if hits == len(waiting)
         else [k for k in range(total) if not outcomes.holds(k) or k in waiting],
@@ -1039,25 +1039,48 @@ def run_batch(
     return run
 
 
-def by_annotation_file(todo: Sequence[int], items: Sequence[Item]) -> Sequence[int]:
-    """The items ``todo`` in the order they are checked: those that share an annotation file (the
-    rows of one COCO file) one after another, where the first of them is, the others in their
-    order. A worker's parse cache holds a few files: rows of five COCO files interleaved (sorted by
-    slide id, the files by institution) had each item parse its whole file again. The records go
-    back to their items' places; a batch whose items share no file keeps its order (``todo``)."""
-    first: dict[str, int] = {}
-    previous = None
+def by_shared_files(todo: Sequence[int], items: Sequence[Item]) -> Sequence[int]:
+    """The items ``todo`` in the order they are checked: each group of items linked by sharing an
+    annotation file or a slide file (the rows of one COCO file, the annotators' rows of one slide)
+    one after another, where its first item is, its items in their order. A worker's caches hold
+    a few files (:data:`dqm.readers.CACHE_SIZE` parsed annotation files, the last
+    :data:`dqm.slide_io.PROBE_CACHE_SIZE` slide probes): rows of five COCO files interleaved had
+    each item parse its whole file again, and grouping by annotation file alone split the two
+    rows of each slide annotated in two COCO files (40 slides: 80 probes instead of 40). The
+    records go back to their items' places; a batch whose groups are already together keeps its
+    order (``todo``, no list made)."""
+    parent: dict[tuple[str, str], tuple[str, str]] = {}
+    first: dict[tuple[str, str], int] = {}  # at a group's root: its first item
+
+    def root(key: tuple[str, str]) -> tuple[str, str]:
+        while (up := parent[key]) != key:
+            parent[key] = key = parent[up]  # path halving
+        return key
+
+    def files(k: int) -> list[tuple[str, str]]:
+        item = items[k]
+        return [(kind, p) for kind, p in (("a", item.annotation_path), ("s", item.image_path)) if p]
+
     for k in todo:
-        path = items[k].annotation_path
-        if path is not None and path != previous and first.setdefault(path, k) != k:
-            break  # a file met again after another file's items
-        previous = path
-    else:
-        return todo
-    first.clear()  # the keys are taken in the order of todo: each file's first item sets its own
-    return sorted(
-        todo, key=lambda k: k if (p := items[k].annotation_path) is None else first.setdefault(p, k)
-    )
+        roots = []
+        for key in files(k):
+            if key not in parent:
+                parent[key], first[key] = key, k
+            roots.append(root(key))
+        if len(roots) == 2 and roots[0] != roots[1]:
+            kept, joined = sorted(roots, key=first.__getitem__)
+            parent[joined] = kept
+
+    def group(k: int) -> int:
+        keys = files(k)
+        return first[root(keys[0])] if keys else k
+
+    previous = -1
+    for k in todo:  # together when no item's group starts before the group of the item before it
+        if (start := group(k)) < previous:
+            return sorted(todo, key=group)
+        previous = start
+    return todo
 
 
 def crowded_slides(root: Path, items: Sequence[Item], records: ItemRecords, keyed: list[str]) -> list[str]:

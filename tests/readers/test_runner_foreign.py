@@ -153,23 +153,83 @@ def test_shared_files_give_the_records_each_item_gives_alone(
         return [(o.summary, [f.model_dump() for f in o.findings]) for o in run.outcomes]
 
     grouped = records()
-    monkeypatch.setattr(runner, "by_annotation_file", lambda todo, items: todo)
+    monkeypatch.setattr(runner, "by_shared_files", lambda todo, items: todo)
     monkeypatch.setattr(readers, "CACHE_MIN_BYTES", 1 << 62)
     monkeypatch.setattr(readers, "CACHE_SHARED_MIN_BYTES", 1 << 62)
     assert records() == grouped
 
 
-def test_by_annotation_file_keeps_unshared_orders() -> None:
-    from dqm.runner import by_annotation_file
+def test_rows_of_one_slide_in_two_coco_files_probe_it_once(
+    tmp_path: Path, profile: Profile, monkeypatch
+) -> None:
+    """Two annotators' rows for each slide, in slide order, their annotations in cocoA.json and
+    cocoB.json: grouped by annotation file alone, all of A's rows went before B's, and each slide
+    was probed again once the probe cache had let it go (40 slides, a cache of 32: 80 probes)."""
+    from dqm import slide_io
+
+    probes: list[str] = []
+    monkeypatch.setattr(
+        slide_io,
+        "probe_slide",
+        lambda path, rel, options=None: probes.append(rel) or slide_io.virtual_probe(rel),
+    )
+    monkeypatch.setattr(slide_io, "PROBE_CACHE_SIZE", 2)
+    (tmp_path / "slides").mkdir()
+    docs: dict[str, dict[str, list[dict[str, object]]]] = {a: {"images": [], "annotations": []} for a in "AB"}
+    rows = []
+    for n in range(4):
+        (tmp_path / "slides" / f"s{n}.tiff").write_bytes(b"II*\0" + bytes(64))
+        for a, doc in docs.items():
+            doc["images"].append({"id": n, "file_name": f"s{n}.tiff", "width": 100, "height": 100})
+            doc["annotations"].append(
+                {"id": n, "image_id": n, "category_id": 1, "segmentation": [[0, 0, 9, 0, 9, 9]]}
+            )
+            rows.append(
+                [f"s{n}{a}", f"slides/s{n}.tiff", f"coco{a}.json", "Seoul-A", "BCC", "60", "M", "trunk"]
+            )
+    for a, doc in docs.items():
+        (tmp_path / f"coco{a}.json").write_text(json.dumps({**doc, "categories": [{"id": 1, "name": "BCC"}]}))
+    write_manifest(tmp_path, rows)
+    run = run_batch(tmp_path, profile, RunOptions(workers=1, clinical=False))
+    assert [o.summary.slide_id for o in run.outcomes] == [row[0] for row in rows]
+    assert sorted(probes) == [
+        f"slides/s{n}.tiff" for n in range(4)
+    ]  # once a slide, as in the manifest's order
+
+
+def test_by_shared_files_keeps_unshared_orders() -> None:
+    from dqm.runner import by_shared_files
 
     def items(*paths: str | None) -> list[Item]:
         return [Item(slide_id=f"s{k}", image_path=None, annotation_path=p) for k, p in enumerate(paths)]
 
     todo = range(5)
-    assert by_annotation_file(todo, items("a", "b", None, "c", None)) is todo
-    assert by_annotation_file(todo, items("a", "a", "b", "b", None)) is todo  # already file by file
-    assert by_annotation_file(todo, items("a", "b", "a", None, "b")) == [0, 2, 1, 4, 3]
-    assert by_annotation_file([1, 2, 4], items("a", "b", "a", None, "b")) == [1, 4, 2]
+    assert by_shared_files(todo, items("a", "b", None, "c", None)) is todo
+    assert by_shared_files(todo, items("a", "a", "b", "b", None)) is todo  # already file by file
+    assert by_shared_files(todo, items("a", "b", "a", None, "b")) == [0, 2, 1, 4, 3]
+    assert by_shared_files([1, 2, 4], items("a", "b", "a", None, "b")) == [1, 4, 2]
+
+    def shared(*pairs: tuple[str | None, str | None]) -> list[Item]:
+        return [Item(slide_id=f"s{k}", image_path=i, annotation_path=a) for k, (i, a) in enumerate(pairs)]
+
+    # one slide's rows in two files link the files: one group, in the manifest's order
+    assert by_shared_files(todo, shared(("x", "A"), ("x", "B"), ("y", "A"), ("y", "B"), ("z", None))) is todo
+    # a slide's second row after another group's: brought to its group
+    assert by_shared_files(todo, shared(("x", "A"), ("y", "B"), ("x", None), (None, "C"), (None, "B"))) == [
+        0,
+        2,
+        1,
+        4,
+        3,
+    ]
+    # a later row joins two groups: the second comes after the first's rows
+    assert by_shared_files(todo, shared(("x", "A"), ("y", "B"), ("z", "C"), ("x", "B"), ("w", "A"))) == [
+        0,
+        1,
+        3,
+        4,
+        2,
+    ]
 
 
 def test_threads_share_the_parse_cache(monkeypatch) -> None:
