@@ -31,6 +31,7 @@ import os
 import re
 import stat
 import struct
+import threading
 import time
 import warnings
 from collections import OrderedDict
@@ -1480,6 +1481,9 @@ def _thumbnail(
 
 
 _PROBES: OrderedDict[tuple[Any, ...], SlideProbe] = OrderedDict()
+_PROBES_LOCK = threading.Lock()
+"""Held while :data:`_PROBES` is read or changed, never while a slide is probed: a Dask worker's
+threads share it (a probe evicted by one between another's look-up and move raised KeyError)."""
 
 
 def probe_slide_cached(path: Path, rel: str, options: ProbeOptions | None = None) -> SlideProbe:
@@ -1498,14 +1502,16 @@ def probe_slide_cached(path: Path, rel: str, options: ProbeOptions | None = None
         key: tuple[Any, ...] = (run, str(path.resolve()), rel, *file_digests.stat_key(st), options)
     except OSError:
         return probe_slide(path, rel, options)
-    hit = _PROBES.get(key)
-    if hit is not None:
-        _PROBES.move_to_end(key)
-        return hit
+    with _PROBES_LOCK:
+        hit = _PROBES.get(key)
+        if hit is not None:
+            _PROBES.move_to_end(key)
+            return hit
     probe = probe_slide(path, rel, options)
-    _PROBES[key] = probe
-    while len(_PROBES) > PROBE_CACHE_SIZE:
-        _PROBES.popitem(last=False)
+    with _PROBES_LOCK:
+        _PROBES[key] = probe
+        while len(_PROBES) > PROBE_CACHE_SIZE:
+            _PROBES.popitem(last=False)
     return probe
 
 

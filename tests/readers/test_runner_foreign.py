@@ -7,7 +7,9 @@ import csv
 import json
 import sys
 import threading
+import time
 from collections import OrderedDict
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -261,9 +263,51 @@ def test_threads_share_the_parse_cache(monkeypatch) -> None:
             except Exception as e:  # every failure counted, whatever it is
                 errors.append(repr(e))
 
+    _in_threads(work)
+    assert errors == []
+    assert len(readers._CACHE) <= readers.CACHE_SIZE
+
+
+def test_threads_share_the_probe_cache(tmp_path: Path, monkeypatch) -> None:
+    """A Dask worker's threads probe slides at once: unlocked, a probe evicted by another thread
+    between its look-up and its move to the end raised ``KeyError`` (the item's crash). The
+    look-up here lets the other threads run right after it, as a switch there would."""
+    from dqm import slide_io
+
+    class SwitchAfterLookup(OrderedDict):  # type: ignore[type-arg]
+        def get(self, key, default=None):  # type: ignore[no-untyped-def]
+            hit = super().get(key, default)
+            time.sleep(1e-4)
+            return hit
+
+    monkeypatch.setattr(slide_io, "_PROBES", SwitchAfterLookup())
+    monkeypatch.setattr(slide_io, "PROBE_CACHE_SIZE", 2)
+    monkeypatch.setattr(slide_io, "probe_slide", lambda path, rel, options=None: slide_io.virtual_probe(rel))
+    paths = []
+    for n in range(3):
+        paths.append(tmp_path / f"s{n}.tiff")
+        paths[-1].write_bytes(bytes(n + 1))
+    errors: list[str] = []
+
+    def work(t: int) -> None:
+        for n in range(300):
+            path = paths[(t + n) % len(paths)]
+            try:
+                assert slide_io.probe_slide_cached(path, path.name).fingerprint
+            except Exception as e:  # every failure counted, whatever it is
+                errors.append(repr(e))
+
+    _in_threads(work)
+    assert errors == []
+    assert len(slide_io._PROBES) <= slide_io.PROBE_CACHE_SIZE
+
+
+def _in_threads(work: Callable[[int], None]) -> None:
+    """``work`` on 4 threads at once, switching every microsecond (a race shows in a few thousand
+    calls), the interpreter's switch interval restored after."""
     threads = [threading.Thread(target=work, args=(t,)) for t in range(4)]
     interval = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)  # threads switch often: the race shows in a few thousand calls
+    sys.setswitchinterval(1e-6)
     try:
         for thread in threads:
             thread.start()
@@ -271,8 +315,6 @@ def test_threads_share_the_parse_cache(monkeypatch) -> None:
             thread.join()
     finally:
         sys.setswitchinterval(interval)
-    assert errors == []
-    assert len(readers._CACHE) <= readers.CACHE_SIZE
 
 
 def test_institution_class_map_and_unmapped_summary(
