@@ -123,7 +123,11 @@ def _refused_macro(macro: str, real_root: str) -> Message | None:
     that is a special file (a FIFO there waited for ever) or leads outside the batch. Looked at
     for every TIFF slide whatever its ``Software`` tag (a stat): what libtiff reads as that text
     (:data:`SOFTWARE_KINDS`, a tag given twice...) need not be what dqm reads, and a FIFO named so
-    beside a TIFF slide is refused at no loss."""
+    beside a TIFF slide is refused at no loss. Nothing there is nothing to refuse: the name is cut
+    at the last dot of the whole path, so a slide without an extension in a folder named
+    ``run.2024`` names ``run.Full`` above the batch, which OpenSlide would only fail to open."""
+    if not os.path.lexists(_cut(macro)):
+        return None
     why = _refused(macro, real_root)
     if why is None:
         return None

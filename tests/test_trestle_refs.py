@@ -82,6 +82,22 @@ def test_the_macro_is_named_after_the_last_dot_of_the_whole_name(tmp_path):
     assert why is not None and "a.Full" in why
 
 
+def test_a_tiff_slide_without_an_extension_in_a_dotted_folder_is_not_refused(tmp_path):
+    """The macro name of a slide ``run.2024/slide`` is ``run.Full``, above the batch: with
+    nothing there OpenSlide would only fail to open it, and an ordinary TIFF slide was refused
+    ("it resolves outside the batch folder") since every TIFF's macro name is looked at (review
+    of the fix round). Something there, a FIFO, still refuses a Trestle slide."""
+    root = tmp_path / "b"
+    for software in ("Aperio", "MedScan"):
+        slide = root / "run.2024" / f"slide-{software}"
+        _trestle(slide.with_suffix(".tif"), software=software)
+        os.replace(slide.with_suffix(".tif"), slide)
+        assert refused_reference(slide, root) is None
+        assert (
+            refused_reference(slide, root / "run.2024") is None
+        )  # run.Full outside this batch: nothing there
+
+
 def _software_kind(path: Path, kind: int) -> None:
     """The TIFF type of the ``Software`` tag of ``path``'s first directory set to ``kind``."""
     data = bytearray(path.read_bytes())
