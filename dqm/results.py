@@ -17,7 +17,7 @@ from pydantic import Field, ValidationError
 
 from dqm.columns import Columns, ItemSummaries, Sha256s, StatRows, constructed
 from dqm.delivery import Redelivery, WaiverSection
-from dqm.digest import DigestError, content_matches, stated_digest
+from dqm.digest import DigestError, content_matches, seal_results, stated_digest
 from dqm.diversity.models import DiversityResult
 from dqm.facts import Frozen, ItemSummary, Ratio, SlideSummary
 from dqm.findings import Finding, clip
@@ -316,11 +316,12 @@ class QualityResult(Frozen):
     """The batch split into lots (``--lot-by``), each judged on its own; None when not split."""
 
     def dump(self, path: Path) -> None:
-        """Write as JSON (UTF-8), as it is (``reports.write_outputs`` writes an audit's results.json,
-        masked and with its content digest)."""
+        """Write as JSON (UTF-8), unmasked, with its content digest (``reports.write_outputs``
+        writes an audit's results.json, masked, as a stream). Every command that reads a result
+        refuses one of schema 1.10 or later without a digest: none is written without one."""
         from dqm.output import write_file
 
-        write_file(path, self.model_dump_json(indent=None))
+        write_file(path, seal_results(self.model_dump_json(exclude={"digest"}), keep_canonical=False)[0])
 
     @classmethod
     def load(cls, path: Path) -> QualityResult:
@@ -414,10 +415,13 @@ def _check_sealed(path: Path, data: dict[str, Any], unsealed: Callable[[str], No
     try:
         stated = stated_digest(data)
         if stated is None:
+            refused = _undigested_refusal(path, data)
+            if refused is not None:
+                raise ResultsError(refused)
             unsealed(
                 msg(
-                    "{path} carries no content digest (written before results schema 1.10, or not by "
-                    "dqm audit): it is used without checking that it was not edited",
+                    "{path} carries no content digest (written before results schema 1.10): it is "
+                    "used without checking that it was not edited",
                     path=path,
                 )
             )
@@ -436,6 +440,54 @@ def _check_sealed(path: Path, data: dict[str, Any], unsealed: Callable[[str], No
                 stated=clip(stated, 80),  # stated by the file: of any length
             )
         )
+
+
+DIGEST_FROM = (1, 10)
+"""The first schema version whose results.json always carries its content digest."""
+NEWER_MEMBERS: tuple[tuple[tuple[int, int], tuple[str, ...]], ...] = (
+    (DIGEST_FROM, ("digest",)),
+    (DIGEST_FROM, ("batch", "files")),
+    ((1, 11), ("semantic", "lq")),
+    ((1, 14), ("disabled_checks",)),
+    ((1, 14), ("redelivery", "fixed_total")),
+    ((1, 14), ("redelivery", "fixed_by_code")),
+)
+"""Members a results.json of an older schema never held, with the version that added them (each
+written by every audit since, ``null`` or empty when unused): a file without a digest that holds
+one was written since, whatever version it states."""
+
+
+def _undigested_refusal(path: Path, data: dict[str, Any]) -> str | None:
+    """Why the results object ``data`` (of ``path``), which states no content digest, is refused:
+    it states a schema version that always carries one (an edit deleted it), or holds a member of a
+    later version than the one it states (a file written since, labelled older). None: it may be a
+    result written before schema 1.10, read unchecked. A pre-1.10 file edited by hand, or one with
+    the later members deleted too, cannot be told apart: only a signature proves who wrote it."""
+    version = data.get("schema_version")
+    shown = clip(str(version), 20)  # stated by the file: of any length
+    if not isinstance(version, str) or _from(version, DIGEST_FROM):
+        return msg(
+            "{path} states results schema {version} but carries no content digest (every results.json "
+            "dqm writes since 1.10 does): edited after it was written? Refused; audit the batch "
+            "again, or use the file as dqm wrote it",
+            path=path,
+            version=shown,
+        )
+    for since, where in NEWER_MEMBERS:
+        parent: Any = data
+        for key in where[:-1]:
+            parent = parent.get(key) if isinstance(parent, dict) else None
+        if isinstance(parent, dict) and where[-1] in parent and not _from(version, since):
+            return msg(
+                "{path} states results schema {version} but holds {member}, which schema {since} "
+                "added: written since and relabelled? Refused (a file without a content digest is "
+                "read only as one written before 1.10)",
+                path=path,
+                version=shown,
+                member=".".join(where),
+                since="{}.{}".format(*since),
+            )
+    return None
 
 
 def _validated(

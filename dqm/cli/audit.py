@@ -536,10 +536,13 @@ def _no_baseline(path: Path) -> str:
     return msg("no such baseline: {path} (give a results.json or a batch folder)", path=path)
 
 
-def _earlier_delivery(path: Path, out_dir: Path | None = None) -> tuple[Path, Any] | None:
+def _earlier_delivery(
+    path: Path, out_dir: Path | None = None, undigested: str | None = None
+) -> tuple[Path, Any] | None:
     """``--baseline`` as an earlier delivery: its results.json (a file, or a folder holding one) and
     the result; None for a batch folder (it serves drift alone). The run's own ``out_dir`` (the
-    previous delivery audited into the same folder), if any, is settled first."""
+    previous delivery audited into the same folder), if any, is settled first. ``undigested``: as
+    :func:`dqm.cli.common.load_result_or_exit` takes it."""
     if not path.exists():
         raise usage_error(_no_baseline(path))
     where = path / "results.json" if path.is_dir() else path
@@ -547,7 +550,7 @@ def _earlier_delivery(path: Path, out_dir: Path | None = None) -> tuple[Path, An
         settle_own_or_exit(where, out_dir)
     if not where.is_file():
         return None
-    return where, load_result_or_exit(where)
+    return where, load_result_or_exit(where, undigested=undigested)
 
 
 def _waivers_or_exit(path: Path) -> tuple[Path, Any]:
@@ -928,10 +931,19 @@ def gate_command(
             "syntactic accuracy.",
         ),
     ] = None,
+    allow_undigested: Annotated[
+        bool,
+        typer.Option(
+            "--allow-undigested",
+            help="Decide from a results.json without a content digest (written before results schema "
+            "1.10), whose content nothing checks; refused without it (exit 2).",
+        ),
+    ] = False,
     lang: LangOpt = "en",
 ) -> None:
     """Exit 0 when the required dimensions passed, 1 when one failed, 3 when one is missing or
-    pending, 2 on usage errors (bad option, unreadable or malformed results.json or waiver file)."""
+    pending, 2 on usage errors (bad option, unreadable, malformed, edited or, without
+    --allow-undigested, undigested results.json, or waiver file)."""
     from dqm.figures import verdict_line
     from dqm.gate import gate, lot_lines
     from dqm.gate import new_only as only_new
@@ -941,11 +953,12 @@ def gate_command(
     warn = dimensions_or_exit(warn_only, "--warn-only") or []
     waiver_list = _waivers_or_exit(waivers) if waivers is not None else None
     earlier = None
+    undigested = None if allow_undigested else "--allow-undigested"
     if new_only is not None:
-        earlier = _earlier_delivery(new_only)
+        earlier = _earlier_delivery(new_only, undigested=undigested)
         if earlier is None:
             raise usage_error(msg("--new-only {path}: no such results.json", path=new_only))
-    result = load_result_or_exit(results)
+    result = load_result_or_exit(results, undigested=undigested)
     if waiver_list is not None:
         result = _with_waivers(result, waiver_list, masker)
     notes: list[str] = []

@@ -189,11 +189,13 @@ def write_identifier_map(path: Path | None, texts: Any, masker: Any) -> None:
     )
 
 
-def load_result_or_exit(path: Path, raw: bytes | None = None) -> Any:
+def load_result_or_exit(path: Path, raw: bytes | None = None, undigested: str | None = None) -> Any:
     """A results.json (``raw``: its bytes, already read), or exit 2 with a short message (never a
     traceback). Every command reading one decides from it: one whose content no longer hashes to
-    the digest it states (edited since dqm wrote it) is refused; one with no digest (before results
-    schema 1.10) is read with a warning. Read alone, a results.json is always whole (an output set
+    the digest it states (edited since dqm wrote it), or without one that it should carry
+    (:func:`dqm.results.load_result`), is refused; one with no digest (before results schema 1.10)
+    is read with a warning, or, with ``undigested`` (the option that allows it), refused unless
+    that option was given (``dqm gate``: the decision of a CI job). Read alone, a results.json is always whole (an output set
     moves it into place by one rename), whatever else its folder holds: a set left half moved there
     is no reason to refuse it (a command reading it with other files of its set uses
     :func:`dqm.output.whole_set`; one reading its own ``--out`` calls :func:`settle_own_or_exit`
@@ -202,9 +204,12 @@ def load_result_or_exit(path: Path, raw: bytes | None = None) -> Any:
 
     from dqm.results import ResultsError, collector_paused, load_result
 
+    def refuse(text: str) -> None:
+        raise ResultsError(msg("{reason}; give {option} to use it anyway", reason=text, option=undigested))
+
     try:
         with collector_paused():
-            result = load_result(path, raw=raw, unsealed=warning)
+            result = load_result(path, raw=raw, unsealed=warning if undigested is None else refuse)
             # The result stays until the command ends: out of the collector's sight (its objects are
             # freed by reference counts all the same) before any collection walks it, so that none of
             # what the command builds next walks a 34,000-slide result's items and findings again

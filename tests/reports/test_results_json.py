@@ -36,7 +36,8 @@ def test_real_audit_round_trips_and_matches_the_schema(audited: QualityResult, t
     p = tmp_path / "results.json"
     audited.dump(p)
     back = QualityResult.load(p)
-    assert back == audited
+    assert back.digest is not None  # written with its content digest
+    assert back.model_copy(update={"digest": None}) == audited
     assert back.schema_version == SCHEMA_VERSION
     assert back.thumbnails and back.checks and back.findings
     jsonschema.Draft202012Validator(results_schema()).validate(json.loads(p.read_bytes()))
@@ -95,4 +96,19 @@ def test_any_text_round_trips(tmp_path: Path, message: str, path: str, clinical:
     )
     p = tmp_path / "r.json"
     r.dump(p)
-    assert QualityResult.load(p) == r
+    assert QualityResult.load(p).model_copy(update={"digest": None}) == r
+
+
+def test_dump_writes_the_content_digest_that_every_command_checks(tmp_path: Path):
+    """``QualityResult.dump`` wrote no digest: every command read its file with a warning that it
+    was used unchecked, and one of schema 1.10 without a digest is now refused. It writes one."""
+    p = tmp_path / "results.json"
+    as_core(make_result()).dump(p)
+    told: list[str] = []
+    back = load_result(p, unsealed=told.append)
+    assert back.digest is not None and not told
+    data = json.loads(p.read_text("utf-8"))
+    data["verdict"]["status"] = "certified" if data["verdict"]["status"] != "certified" else "rejected"
+    p.write_text(json.dumps(data), "utf-8")
+    with pytest.raises(ResultsError, match="content digest does not match"):
+        load_result(p, unsealed=told.append)
