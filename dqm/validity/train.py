@@ -32,7 +32,7 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -202,31 +202,34 @@ def checkpoint_limit(net: Any) -> int:
     return 3 * state + CHECKPOINT_SLACK
 
 
-def _unreadable_checkpoint(path: Path, limit: int) -> str | None:
-    """Why the file at ``path`` is not read as a checkpoint of at most ``limit`` bytes (None: it may
-    be): not a regular file, larger than ``limit``, or not the archive :func:`torch.save` writes
-    (truncated: no central directory), or one whose records are compressed (torch writes them
-    stored: a compressed one may inflate to any size) or claim more bytes than the file holds."""
+def _cannot_read(path: Path, exc: BaseException) -> str:
+    return msg("{path} cannot be read as a checkpoint ({error})", path=path, error=type(exc).__name__)
+
+
+def _unreadable_checkpoint(f: BinaryIO, path: Path, limit: int) -> str | None:
+    """Why the file open as ``f`` (at ``path``) is not read as a checkpoint of at most ``limit``
+    bytes (None: it may be): not a regular file, larger than ``limit``, or not the archive
+    :func:`torch.save` writes (truncated: no central directory), or one whose records are
+    compressed (torch writes them stored: a compressed one may inflate to any size) or claim more
+    bytes than the file holds."""
     import zipfile
 
     try:
-        # opened without waiting: a FIFO of that name would block open() for ever
-        with open(os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)), "rb") as f:
-            info = os.fstat(f.fileno())
-            if not stat.S_ISREG(info.st_mode):
-                return msg("{path} is not a regular file", path=path)
-            if info.st_size > limit:
-                return msg(
-                    "{path} holds {size:,} bytes, more than a checkpoint of this network can ({limit:,}): "
-                    "not read",
-                    path=path,
-                    size=info.st_size,
-                    limit=limit,
-                )
-            with zipfile.ZipFile(f) as archive:
-                records = archive.infolist()
+        info = os.fstat(f.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            return msg("{path} is not a regular file", path=path)
+        if info.st_size > limit:
+            return msg(
+                "{path} holds {size:,} bytes, more than a checkpoint of this network can ({limit:,}): "
+                "not read",
+                path=path,
+                size=info.st_size,
+                limit=limit,
+            )
+        with zipfile.ZipFile(f) as archive:  # leaves ``f`` open
+            records = archive.infolist()
     except (OSError, zipfile.BadZipFile, ValueError, EOFError) as exc:
-        return msg("{path} cannot be read as a checkpoint ({error})", path=path, error=type(exc).__name__)
+        return _cannot_read(path, exc)
     if any(r.compress_type != zipfile.ZIP_STORED for r in records):
         return msg("{path} holds compressed records: not a checkpoint dqm writes, not read", path=path)
     if sum(r.file_size for r in records) > info.st_size:
@@ -237,21 +240,26 @@ def _unreadable_checkpoint(path: Path, limit: int) -> str | None:
 def load_checkpoint(path: Path, limit: int) -> dict[str, Any]:
     """The state :func:`save_checkpoint` wrote at ``path``, if it holds at most ``limit`` bytes
     (:func:`checkpoint_limit`), read without running any of its code (``weights_only``);
-    :class:`CheckpointMismatch` for any other file. Not mapped (``mmap``): the optimiser keeps the
-    moments it is given, and a mapped moment of a file rewritten in place while training (by
-    another process, or ``torch.save`` to that path) is a SIGBUS, a crash, where the cap already
-    bounds the memory a read takes."""
+    :class:`CheckpointMismatch` for any other file. The file is opened once, checked and read
+    through that descriptor: a file put at ``path`` after the check is never the one read. Not
+    mapped (``mmap``): the optimiser keeps the moments it is given, and a mapped moment of a file
+    rewritten in place while training (by another process, or ``torch.save`` to that path) is a
+    SIGBUS, a crash, where the cap already bounds the memory a read takes."""
     import torch
 
-    why = _unreadable_checkpoint(path, limit)
-    if why is not None:
-        raise CheckpointMismatch(why)
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # torch raises UnpicklingError, EOFError, RuntimeError...
-        raise CheckpointMismatch(
-            msg("{path} cannot be read as a checkpoint ({error})", path=path, error=type(exc).__name__)
-        ) from None
+    try:  # opened without waiting: a FIFO of that name would block open() for ever
+        f = open(os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)), "rb")  # noqa: SIM115
+    except OSError as exc:
+        raise CheckpointMismatch(_cannot_read(path, exc)) from None
+    with f:
+        why = _unreadable_checkpoint(f, path, limit)
+        if why is not None:
+            raise CheckpointMismatch(why)
+        try:
+            f.seek(0)
+            state = torch.load(f, map_location="cpu", weights_only=True)
+        except Exception as exc:  # torch raises UnpicklingError, EOFError, RuntimeError...
+            raise CheckpointMismatch(_cannot_read(path, exc)) from None
     if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
         raise CheckpointMismatch(msg("{path} is not a dqm validity checkpoint", path=path))
     return state

@@ -230,3 +230,29 @@ def test_a_truncated_compressed_or_special_checkpoint_is_refused_not_crashed_on(
     ]:
         with pytest.raises(CheckpointMismatch, match=why):
             load_checkpoint(tmp_path / name, 1 << 20 if name != "ok.pt" else 100)
+
+
+def test_the_checkpoint_read_is_the_one_checked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The checkpoint was checked through one open and read by ``torch.load(path)``, a second open
+    by name: a file put at that path in between (here a checkpoint of other weights, as a FIFO or a
+    file past the cap could be) was read unchecked. It is read from the descriptor it was checked
+    through."""
+    import os
+    import zipfile
+
+    import torch
+
+    from dqm.validity.train import CHECKPOINT_FORMAT, save_checkpoint
+
+    path = tmp_path / "c.pt"
+    save_checkpoint(path, {"format": CHECKPOINT_FORMAT, "w": torch.zeros(10)})
+    save_checkpoint(tmp_path / "other.pt", {"format": CHECKPOINT_FORMAT, "w": torch.ones(10)})
+    infolist = zipfile.ZipFile.infolist
+
+    def swapped(archive: zipfile.ZipFile) -> list[zipfile.ZipInfo]:
+        records = infolist(archive)
+        os.replace(tmp_path / "other.pt", path)  # once checked, another file takes its name
+        return records
+
+    monkeypatch.setattr(zipfile.ZipFile, "infolist", swapped)
+    assert load_checkpoint(path, ANY_SIZE)["w"].sum() == 0
