@@ -18,6 +18,13 @@ Measured (2026-12-05, 2 cores shared, load average 2-3) on 34,376 slides (36.8 M
 check 0.10-0.16 s of CPU (the exact canonical form alone 0.57 s); ``load_result`` 1.3-1.4 s CPU
 with or without it (within the noise of a shared machine). ``dqm sample --results`` was 5.0 s at
 34,376 slides (``bench_reuse.py``): the check keeps it well under the 10 s target.
+
+The 0.10-0.16 s holds only where orjson writes the canonical form byte for byte. A number below
+1e-4 anywhere in the result (a drift test's p-value: orjson writes ``4e-7``, Python's ``json``
+``4e-07``) makes them differ, and the check falls back on the exact form: 0.7-0.9 s of CPU at
+34,376 slides (the review of 5533cb2, an audit with ``--baseline``). The synthetic result here
+has none: it measures the quick path. A quick path that rewrote orjson's exponents would be exact
+only if it told numbers from strings (a string holding ``e-7`` must not change), so none does.
 """
 
 from __future__ import annotations
