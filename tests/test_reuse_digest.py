@@ -158,7 +158,9 @@ def test_a_result_without_a_digest_is_read_with_a_warning_and_gated_only_when_al
     for line in (["gate", str(pre)], ["gate", str(copies["good"]), "--new-only", str(pre)]):
         refused = runner.invoke(app, line)
         said = " ".join(refused.output.split())
-        assert refused.exit_code == 2 and NO_DIGEST in said and "give --allow-undigested" in said, said
+        assert refused.exit_code == 2 and NO_DIGEST in said and "refused, give --allow-undigested" in said, (
+            said
+        )
         allowed = runner.invoke(app, [*line, "--allow-undigested"])
         assert allowed.exit_code in (0, 1), allowed.output
         assert NO_DIGEST in " ".join(allowed.output.split()) and "give --allow" not in allowed.output

@@ -195,17 +195,24 @@ def load_result_or_exit(path: Path, raw: bytes | None = None, undigested: str | 
     the digest it states (edited since dqm wrote it), or without one that it should carry
     (:func:`dqm.results.load_result`), is refused; one with no digest (before results schema 1.10)
     is read with a warning, or, with ``undigested`` (the option that allows it), refused unless
-    that option was given (``dqm gate``: the decision of a CI job). Read alone, a results.json is always whole (an output set
-    moves it into place by one rename), whatever else its folder holds: a set left half moved there
-    is no reason to refuse it (a command reading it with other files of its set uses
-    :func:`dqm.output.whole_set`; one reading its own ``--out`` calls :func:`settle_own_or_exit`
-    first)."""
+    that option was given (``dqm gate``: the decision of a CI job). Read alone, a results.json is
+    always whole (an output set moves it into place by one rename), whatever else its folder holds:
+    a set left half moved there is no reason to refuse it (a command reading it with other files of
+    its set uses :func:`dqm.output.whole_set`; one reading its own ``--out`` calls
+    :func:`settle_own_or_exit` first)."""
     import gc
 
     from dqm.results import ResultsError, collector_paused, load_result
 
-    def refuse(text: str) -> None:
-        raise ResultsError(msg("{reason}; give {option} to use it anyway", reason=text, option=undigested))
+    def refuse(_warning: str) -> None:
+        raise ResultsError(
+            msg(
+                "{path} carries no content digest (written before results schema 1.10): nothing checks "
+                "that it was not edited; refused, give {option} to use it anyway",
+                path=path,
+                option=undigested,
+            )
+        )
 
     try:
         with collector_paused():
