@@ -128,7 +128,7 @@ def test_sidecar_is_masked(tmp_path: Path):
 def test_dqm_report_takes_the_cap(tmp_path: Path, cap: str):
     r = make_result(findings=many_findings())
     results = tmp_path / "results.json"
-    results.write_text(r.model_dump_json(), encoding="utf-8")
+    r.dump(results)  # with its digest: a result of 1.10 or later without one is refused
     html = tmp_path / "view" / "report.html"
     res = CliRunner().invoke(app, ["report", str(results), "-o", str(html), "--report-findings-cap", cap])
     assert res.exit_code == 0, res.output
