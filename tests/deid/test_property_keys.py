@@ -233,6 +233,51 @@ def test_an_elements_attributes_are_numbered_in_order_and_their_names_are_not_te
     assert kept.stopped_at == "/Group/@#3"  # note, the fourth text: a plain word, its name not kept
 
 
+def test_an_xml_elements_tags_are_not_texts_of_the_cap_and_are_kept_once(
+    profile: Profile, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A tag no format defines was kept beside every element of it, as a text of the file's cap: 60
+    ``<cell-row Color="red"/>`` (10,050 with the cap of 10,000) left the RRN after them unsearched.
+    A tag is kept once, at its first place, and a tag naming a person again beside each element
+    of it that holds a kept text, itself or below (so that text is flagged), under a cap of its own."""
+    from xml.etree.ElementTree import fromstring
+
+    from dqm.readers.common import xmltree
+
+    monkeypatch.setattr(xmltree, "MAX_TEXTS", 50)
+    rows = '<cell-row Color="red"/>' * 60
+    people = (
+        "<Patient_Name_Hong><First>Kim</First></Patient_Name_Hong><Patient_Name_Hong/>"
+        "<Patient_Name_Hong><First>Kim</First></Patient_Name_Hong><Patient_Name_Hong>Lee</Patient_Name_Hong>"
+    )
+    xml = f"<ASAP_Annotations><Notes>{rows}</Notes>{people}<Note>{RRN}</Note></ASAP_Annotations>"
+    kept = xmltree.xml_texts(fromstring(xml), set())
+    assert kept.stopped_at is None
+    assert {at: text for at, text in kept.texts.items() if at.endswith("\x00")} == {
+        "/ASAP_Annotations/#1[1]/#1[1]\x00": "cell-row",
+        "/ASAP_Annotations/#2[1]\x00": "Patient_Name_Hong",  # Kim at its first place below it
+        "/ASAP_Annotations/#2[4]\x00": "Patient_Name_Hong",  # Lee; not the second Kim's, nor <…/>'s
+    }
+    monkeypatch.setattr(xmltree, "MAX_TAGS", 2)
+    assert xmltree.xml_texts(fromstring(xml), set()).stopped_at == "/ASAP_Annotations/#2[4]"
+
+    monkeypatch.setattr(xmltree, "MAX_TAGS", 10_000)
+    coords = "".join(f'<Coordinate Order="{k}" X="{x}" Y="{y}"/>' for k, (x, y) in enumerate(_SQUARE[:4]))
+    data = (
+        "<ASAP_Annotations><Annotations>"
+        f'<Annotation Name="a" Type="Polygon" PartOfGroup="BCC"><Coordinates>{coords}</Coordinates></Annotation>'
+        '</Annotations><AnnotationGroups><Group Name="BCC" PartOfGroup="None"/></AnnotationGroups>'
+        f"<Notes>{rows}</Notes>{people}<Note>{RRN}</Note></ASAP_Annotations>"
+    ).encode()
+    (ann,) = parse_annotation(data, "ann/s1.xml")
+    found = deid_findings(view_of(profile, annotation=ann))
+    assert sorted((f.code, f.location.pointer) for f in found) == [
+        ("DEID_ANNOTATION_IDENTIFIER", "/ASAP_Annotations/#2[1]/#1[1]/text()[1]"),
+        ("DEID_ANNOTATION_IDENTIFIER", "/ASAP_Annotations/#2[4]/text()[1]"),
+        ("DEID_ANNOTATION_IDENTIFIER", "/ASAP_Annotations/#3[1]/text()[1]"),
+    ]
+
+
 @pytest.mark.parametrize("where", ["root", "lesion", "group"])
 def test_namespaced_attributes_of_one_local_name_are_two_positions(profile: Profile, where: str) -> None:
     """``a:Kim`` and ``b:Kim`` are two attributes: numbered by their local name they were one path,

@@ -194,6 +194,22 @@ MAX_TEXT_CHARS = 4_000_000
 (:class:`XmlTexts` says where searching stopped)."""
 
 
+MAX_TAGS = 10_000
+"""Tags of one XML file kept beside an element's path (:func:`xml_texts`), apart from its texts:
+each tag more than a plain word once, and a tag naming a person again where a text is kept below."""
+
+
+@dataclass(slots=True)
+class _Tag:
+    """An element whose tag names a person (:func:`xml_texts`): its path, its tag, the nearest such
+    element above it, and whether its tag is kept beside its path yet."""
+
+    at: str
+    tag: str
+    above: _Tag | None
+    kept: bool
+
+
 @dataclass(frozen=True, slots=True)
 class XmlTexts:
     """What :func:`xml_texts` keeps: the texts by XPath, and the XPath of the first text past a
@@ -225,7 +241,7 @@ def xml_texts(root: Element, held: set[str]) -> XmlTexts:
     lesions hold: searched there already). One pass
     over the tree; a vertex that has only its coordinates is passed over without a path built.
     Paths name at most :data:`MAX_PATH_DEPTH` elements; at most :data:`MAX_TEXTS` texts of
-    :data:`MAX_TEXT_CHARS` characters in all are kept."""
+    :data:`MAX_TEXT_CHARS` characters in all are kept, and at most :data:`MAX_TAGS` tags beside them."""
     out: dict[str, str] = {}
     seen = set(held)
     room = MAX_TEXT_CHARS
@@ -247,35 +263,59 @@ def xml_texts(root: Element, held: set[str]) -> XmlTexts:
             seen.add(text)
             room -= len(text)
             out[where] = text
+            claim(owner)
             if name is not None:  # its name searched as the path holding it was
                 out[where + KEY_TEXT] = name
                 names_kept += 1
 
-    def tag_kept(element: Element, at: str) -> None:
-        """An element's tag named by its position and more than a plain word (``<김민수>``): kept
-        beside its path, searched as the path holding it was (and what is below it named a person
-        where the tag does)."""
-        nonlocal names_kept
-        tag = local(element.tag)
-        if _by_name(tag) or not key_holds_text(tag):
-            return
-        if len(out) - names_kept >= MAX_TEXTS:
+    tags_kept: set[str] = set()  # the tags kept at their first place (each searched once)
+    n_tags = 0  # the tags kept beside a path: not texts of MAX_TEXTS, at most MAX_TAGS of their own
+
+    def keep_tag(at: str, tag: str) -> None:
+        nonlocal n_tags
+        if n_tags >= MAX_TAGS:
             raise _Full(at)
         out[at + KEY_TEXT] = tag
+        n_tags += 1
 
-    stack: list[tuple[Element, str, int]] = [(root, "/" + _element_name(local(root.tag), {}), 1)]
+    def tag_kept(element: Element, at: str, above: _Tag | None) -> _Tag | None:
+        """An element's tag named by its position and more than a plain word (``<김민수>``): kept
+        beside its path at its first place, searched as the path holding it was; a tag naming a
+        person (``<Patient_Name_Hong>``) kept again beside each element of it that holds a kept
+        text, itself or below, so that text is flagged. ``above``: the nearest
+        such element above; returns the one for what is below ``element``."""
+        tag = local(element.tag)
+        if _by_name(tag) or not key_holds_text(tag):
+            return above
+        first = tag not in tags_kept
+        if first:
+            tags_kept.add(tag)
+            keep_tag(at, tag)
+        return _Tag(at, tag, above, first) if identifying_key(tag) else above
+
+    def claim(owner: _Tag | None) -> None:
+        """A text kept where ``owner`` is the nearest tag naming a person above: that tag, and each
+        such above it, kept beside its element's path where it was not yet."""
+        while owner is not None and not owner.kept:
+            keep_tag(owner.at, owner.tag)
+            owner.kept = True
+            owner = owner.above
+
+    stack: list[tuple[Element, str, int, _Tag | None]] = [
+        (root, "/" + _element_name(local(root.tag), {}), 1, None)
+    ]
     beyond: dict[tuple[str, str], int] = {}  # the elements met past MAX_PATH_DEPTH, by ancestor and tag
     beyond_tags: dict[str, dict[str, str]] = {}  # their tags as paths name them, by ancestor
     try:
         while stack:
-            element, path, depth = stack.pop()
+            element, path, depth, owner = stack.pop()
             if depth > MAX_PATH_DEPTH:  # path is its ancestor's at MAX_PATH_DEPTH: numbered from there
                 tag = _element_name(local(element.tag), beyond_tags.setdefault(path, {}))
                 k = beyond[path, tag] = beyond.get((path, tag), 0) + 1
                 anchor, path = path, f"{path}/descendant::{tag}[{k}]"
             else:
                 anchor = path
-            tag_kept(element, path)
+            owner = tag_kept(element, path, owner)
             shown: dict[str, str] = {}  # the element's attributes as paths name them, once worked out
             for name, value in element.attrib.items():
                 if (named := names.get(name)) is None:
@@ -297,7 +337,7 @@ def xml_texts(root: Element, held: set[str]) -> XmlTexts:
                     or not child.attrib.keys() <= _VERTEX_ATTRIBUTES
                 ):
                     at = f"{path}/{tag}[{n}]" if depth < MAX_PATH_DEPTH else anchor
-                    deeper.append((child, at, depth + 1))
+                    deeper.append((child, at, depth + 1, owner))
             stack.extend(reversed(deeper))  # the file's order: a text met twice is kept at its first place
     except _Full as full:
         return XmlTexts(out, full.where)
