@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from dqm.facts import Frozen, Ratio
 from dqm.findings import MAX_NAME_CHARS, Finding
 from dqm.i18n import N_
-from dqm.identifiers import SCHEMA_KEYS
+from dqm.identifiers import SCHEMA_KEYS, XML_ELEMENTS
 
 MATCHING_RULE = N_(
     "A finding is still there when the earlier delivery has one with the same item, reason code, "
@@ -43,9 +43,10 @@ def by_position(column: str | None) -> bool:
     return column is not None and column.startswith("#")
 
 
-_KEY_POSITION = re.compile(r"(?<=/)(@?)#\d+(?=/|$)")
+_KEY_POSITION = re.compile(r"(?:(?<=/)|(?<=::))(@?)#\d+(?=/|$|\[\d+\](?:/|$))")
 """A pointer's key named by its position (``/features/0/properties/#2``, an XML attribute's
-``/@#2``: a key no format defines, :class:`dqm.identifiers.KeyNames`)."""
+``/@#2``, an XML element's tag ``/#2[1]``: a key or tag no format defines,
+:class:`dqm.identifiers.KeyNames`, :data:`dqm.identifiers.XML_ELEMENTS`)."""
 
 
 def positioned(f: Finding) -> bool:
@@ -91,15 +92,22 @@ def column_free_key(f: Finding) -> tuple[Any, ...]:
 _XML_STEP = re.compile(r"\[\d+\]$|\(\)|::")
 """An XML path's step (``Annotation[2]``, ``text()[1]``, ``following-sibling::text()[1]``): an
 element and its position, no key."""
+_XML_ELEMENT = re.compile(r"((?:descendant::)?)([^/\[\]@:()]+)(\[\d+\])")
+"""An XML path's step naming an element (``Annotation[2]``, ``#1[1]``, ``descendant::#2[3]``):
+its axis, its tag (or ``#`` and its position among the tags no format defines), its index."""
 
 
 def _shape(part: str) -> str:
     """A pointer's segment as :func:`column_free_key` compares it: an index, a key a format defines
     or an XML path's step (:data:`_XML_STEP`) as it is, another key (named by its position, ``#2``,
-    or by its name in results written before) as ``#`` (``@#`` for an XML attribute's). An XML
-    step taken for a key made every finding of one code and masked value in a file's XML text one
-    (``/A/B[1]/@#1`` paired with ``/A/C[3]/@Kim``)."""
+    or by its name in results written before) as ``#`` (``@#`` for an XML attribute's), an XML
+    element's step whose tag no format defines (``#2[1]``, ``Hong_Gildong[1]``) as ``#[1]``. An
+    XML step taken for a key made every finding of one code and masked value in a file's XML text
+    one (``/A/B[1]/@#1`` paired with ``/A/C[3]/@Kim``)."""
     key = part.removeprefix("@")
+    if (element := _XML_ELEMENT.fullmatch(part)) is not None:
+        axis, tag, index = element.groups()
+        return part if tag in XML_ELEMENTS else f"{axis}#{index}"
     if not key or key.isdigit() or key in SCHEMA_KEYS or (key == part and _XML_STEP.search(part)):
         return part
     return "@#" if part.startswith("@") else "#"

@@ -441,6 +441,20 @@ reader keeps a lesion's object without the keys it reads), and a format's key ad
 none."""
 
 
+XML_ELEMENTS = frozenset(
+    {
+        "ASAP_Annotations", "Annotations", "Annotation", "Coordinates", "Coordinate", "AnnotationGroups",
+        "Group", "Attributes", "Attribute", "Regions", "Region", "Vertices", "Vertex", "V", "Comments",
+        "Comment", "RegionAttributeHeaders", "AttributeHeader", "Plots", "Plot",
+    }
+)  # fmt: skip
+"""The elements the XML formats dqm reads define (ASAP, ImageScope, HALO): a path names these by
+their tag. Any other element's tag is the file's text (``<Hong_Gildong>``, ``<김민수>``) and is
+named by its position, ``#2``: the second tag no format defines among its parent's children, in
+the file's order (``/ASAP_Annotations/#1[1]/text()[1]``), as an attribute's name is
+(:func:`dqm.readers.common.xmltree._attribute_at`)."""
+
+
 class KeyNames:
     """How pointers and messages name the keys of a document's objects: a key of
     :data:`SCHEMA_KEYS` or a plain word ``named`` says is, all of it, a key naming a person

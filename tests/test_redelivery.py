@@ -280,3 +280,21 @@ def test_an_xml_step_is_compared_where_a_key_named_by_its_position_is_not() -> N
     assert compare_findings(old, new) == ([0, 1], [], [])
     moved = [_key_hit("/A/B[2]/@#1", "90****"), _key_hit("/A/C[1]/@#1", "85****")]
     assert compare_findings(old, moved) == ([], [0, 1], [0, 1])
+
+
+def test_an_xml_elements_step_named_by_its_position_is_compared_without_its_number() -> None:
+    """An element whose tag no format defines is named by its position (``#1[1]``): a new such tag
+    put before it renumbers it (``#2[1]``), and results written before named it by its tag
+    (``Hong_Gildong[1]``); both were fixed and new. Its index and a format's element still count."""
+    old = [_key_hit("/A/#1[1]/text()[1]", "90****"), _key_hit("/A/Annotation[1]/#1[2]/@Name", "85****")]
+    new = [_key_hit("/A/#2[1]/text()[1]", "90****"), _key_hit("/A/Annotation[1]/#3[2]/@Name", "85****")]
+    assert compare_findings(old, new) == ([0, 1], [], [])
+    before = [
+        _key_hit("/A/Hong_Gildong[1]/text()[1]", "90****"),
+        _key_hit("/A/B[1]/descendant::Kim[3]", "85****"),
+    ]
+    now = [_key_hit("/A/#1[1]/text()[1]", "90****"), _key_hit("/A/B[1]/descendant::#1[3]", "85****")]
+    assert compare_findings(before, now) == ([0, 1], [], [])
+    other = [_key_hit("/A/#1[2]/text()[1]", "90****"), _key_hit("/A/Annotation[2]/#1[2]/@Name", "85****")]
+    assert compare_findings(old, other) == ([], [0, 1], [0, 1])
+    assert compare_findings(before, other[:1]) == ([], [0], [0, 1])

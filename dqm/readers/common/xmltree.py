@@ -22,6 +22,7 @@ from dqm.i18n import N_, msg
 from dqm.identifiers import (
     KEY_TEXT,
     SCHEMA_KEYS,
+    XML_ELEMENTS,
     identifying_key,
     identifying_word,
     key_holds_text,
@@ -342,20 +343,6 @@ def xml_texts(root: Element, held: set[str]) -> XmlTexts:
     except _Full as full:
         return XmlTexts(out, full.where)
     return XmlTexts(out)
-
-
-XML_ELEMENTS = frozenset(
-    {
-        "ASAP_Annotations", "Annotations", "Annotation", "Coordinates", "Coordinate", "AnnotationGroups",
-        "Group", "Attributes", "Attribute", "Regions", "Region", "Vertices", "Vertex", "V", "Comments",
-        "Comment", "RegionAttributeHeaders", "AttributeHeader", "Plots", "Plot",
-    }
-)  # fmt: skip
-"""The elements the XML formats dqm reads define (ASAP, ImageScope, HALO): a path names these by
-their tag. Any other element's tag is the file's text (``<Hong_Gildong>``, ``<김민수>``) and is
-named by its position, ``#2``: the second tag no format defines among its parent's children, in
-the file's order (``/ASAP_Annotations/#1[1]/text()[1]``), as an attribute's name is
-(:func:`_attribute_at`)."""
 
 
 def _by_name(tag: str) -> bool:
