@@ -233,6 +233,23 @@ def test_an_elements_attributes_are_numbered_in_order_and_their_names_are_not_te
     assert kept.stopped_at == "/Group/@#3"  # note, the fourth text: a plain word, its name not kept
 
 
+@pytest.mark.parametrize("element", ["<RRN_900101-1234567/>", "<RRN_900101-1234567>x</RRN_900101-1234567>"])
+def test_an_empty_xml_elements_tag_is_searched(profile: Profile, element: str) -> None:
+    """An element holding nothing else to search (no text, no child, no attribute) was passed over,
+    its tag with it: ``<RRN_900101-1234567/>`` was no finding where the element with a text was one."""
+    coords = "".join(f'<Coordinate Order="{k}" X="{x}" Y="{y}"/>' for k, (x, y) in enumerate(_SQUARE[:4]))
+    xml = (
+        "<ASAP_Annotations><Annotations>"
+        f'<Annotation Name="a" Type="Polygon" PartOfGroup="BCC"><Coordinates>{coords}</Coordinates></Annotation>'
+        '</Annotations><AnnotationGroups><Group Name="BCC" PartOfGroup="None"/></AnnotationGroups>'
+        f"<Plain/><Plain/>{element}{element}</ASAP_Annotations>"
+    )
+    found = [f for f in _found(profile, xml.encode(), "s1.xml") if f.code.startswith("DEID")]
+    assert [(f.code, f.location.pointer) for f in found] == [
+        ("DEID_ANNOTATION_IDENTIFIER", "/ASAP_Annotations/#2[1]")
+    ]
+
+
 def test_an_xml_elements_tags_are_not_texts_of_the_cap_and_are_kept_once(
     profile: Profile, monkeypatch: pytest.MonkeyPatch
 ) -> None:

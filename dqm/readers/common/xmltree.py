@@ -270,6 +270,7 @@ def xml_texts(root: Element, held: set[str]) -> XmlTexts:
                 names_kept += 1
 
     tags_kept: set[str] = set()  # the tags kept at their first place (each searched once)
+    holds: dict[str, bool] = {}  # by tag no format defines: whether it is more than a plain word
     n_tags = 0  # the tags kept beside a path: not texts of MAX_TEXTS, at most MAX_TAGS of their own
 
     def keep_tag(at: str, tag: str) -> None:
@@ -336,6 +337,9 @@ def xml_texts(root: Element, held: set[str]) -> XmlTexts:
                     len(child)
                     or (text and not text.isspace())
                     or not child.attrib.keys() <= _VERTEX_ATTRIBUTES
+                    or (
+                        tag[0] == "#" and _holds_text(local(child.tag), tags_kept, holds)
+                    )  # an empty one's tag
                 ):
                     at = f"{path}/{tag}[{n}]" if depth < MAX_PATH_DEPTH else anchor
                     deeper.append((child, at, depth + 1, owner))
@@ -343,6 +347,17 @@ def xml_texts(root: Element, held: set[str]) -> XmlTexts:
     except _Full as full:
         return XmlTexts(out, full.where)
     return XmlTexts(out)
+
+
+def _holds_text(tag: str, kept: set[str], holds: dict[str, bool]) -> bool:
+    """Whether an element with nothing else to search (``<RRN_900101-1234567/>``) is looked at for
+    its tag: one more than a plain word (:func:`dqm.identifiers.key_holds_text`, remembered in
+    ``holds``) not yet kept (``kept``)."""
+    if tag in kept:
+        return False
+    if (held := holds.get(tag)) is None:
+        held = holds[tag] = key_holds_text(tag)
+    return held
 
 
 def _by_name(tag: str) -> bool:
