@@ -1116,6 +1116,8 @@ def test_every_text_node_and_namespaced_sibling_of_an_xml_element_is_kept() -> N
         "/Annotations/Annotation[1]/@Name": "x",
         "/Annotations/Attribute[1]/@#1": "Hong Gildong",  # V: no format's attribute, by its position
         "/Annotations/Attribute[2]/@#1": "Kim Minsu",
+        "/Annotations/Attribute[1]\x00": "{urn:p}Attribute",  # a namespace's URI: the file's text
+        "/Annotations/Attribute[2]\x00": "{urn:q}Attribute",
     }
 
 

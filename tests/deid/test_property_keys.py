@@ -250,6 +250,26 @@ def test_an_empty_xml_elements_tag_is_searched(profile: Profile, element: str) -
     ]
 
 
+@pytest.mark.parametrize("tag", ["a:Foo", "a:Annotations"])
+@pytest.mark.parametrize("body", ["", "x"])
+def test_an_xml_elements_namespace_is_searched(profile: Profile, tag: str, body: str) -> None:
+    """An element's namespace URI is the file's text (an attribute's is searched): it was never
+    searched, ``<a:Foo xmlns:a="urn:Hong Gildong 900101-1234567">`` no finding. The tag is kept
+    whole, its URI searched, whatever its local name; the URI is not shown."""
+    coords = "".join(f'<Coordinate Order="{k}" X="{x}" Y="{y}"/>' for k, (x, y) in enumerate(_SQUARE[:4]))
+    xml = (
+        "<ASAP_Annotations><Annotations>"
+        f'<Annotation Name="a" Type="Polygon" PartOfGroup="BCC"><Coordinates>{coords}</Coordinates></Annotation>'
+        '</Annotations><AnnotationGroups><Group Name="BCC" PartOfGroup="None"/></AnnotationGroups>'
+        f'<{tag} xmlns:a="urn:Hong Gildong 900101-1234567">{body}</{tag}></ASAP_Annotations>'
+    )
+    found = [f for f in _found(profile, xml.encode(), "s1.xml") if f.code.startswith("DEID")]
+    assert [(f.code, f.params.get("masked")) for f in found] == [
+        ("DEID_ANNOTATION_IDENTIFIER", "90************")
+    ]
+    assert "Gildong" not in _shown(found)
+
+
 def test_an_xml_elements_tags_are_not_texts_of_the_cap_and_are_kept_once(
     profile: Profile, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -281,19 +281,20 @@ def xml_texts(root: Element, held: set[str]) -> XmlTexts:
         n_tags += 1
 
     def tag_kept(element: Element, at: str, above: _Tag | None) -> _Tag | None:
-        """An element's tag named by its position and more than a plain word (``<김민수>``): kept
+        """An element's tag named by its position and more than a plain word (``<김민수>``), or in a
+        namespace (kept whole: its URI, ``urn:Hong Gildong``, is the file's text too): kept
         beside its path at its first place, searched as the path holding it was; a tag naming a
         person (``<Patient_Name_Hong>``) kept again beside each element of it that holds a kept
         text, itself or below, so that text is flagged. ``above``: the nearest
         such element above; returns the one for what is below ``element``."""
         tag = local(element.tag)
-        if _by_name(tag) or not key_holds_text(tag):
+        if (whole := _tag_text(element.tag)) == tag and (_by_name(tag) or not key_holds_text(tag)):
             return above
-        first = tag not in tags_kept
+        first = whole not in tags_kept
         if first:
-            tags_kept.add(tag)
-            keep_tag(at, tag)
-        return _Tag(at, tag, above, first) if identifying_key(tag) else above
+            tags_kept.add(whole)
+            keep_tag(at, whole)
+        return _Tag(at, whole, above, first) if identifying_key(tag) else above
 
     def claim(owner: _Tag | None) -> None:
         """A text kept where ``owner`` is the nearest tag naming a person above: that tag, and each
@@ -337,9 +338,7 @@ def xml_texts(root: Element, held: set[str]) -> XmlTexts:
                     len(child)
                     or (text and not text.isspace())
                     or not child.attrib.keys() <= _VERTEX_ATTRIBUTES
-                    or (
-                        tag[0] == "#" and _holds_text(local(child.tag), tags_kept, holds)
-                    )  # an empty one's tag
+                    or _holds_text(child.tag, tag, tags_kept, holds)  # an empty one's tag
                 ):
                     at = f"{path}/{tag}[{n}]" if depth < MAX_PATH_DEPTH else anchor
                     deeper.append((child, at, depth + 1, owner))
@@ -349,10 +348,20 @@ def xml_texts(root: Element, held: set[str]) -> XmlTexts:
     return XmlTexts(out)
 
 
-def _holds_text(tag: str, kept: set[str], holds: dict[str, bool]) -> bool:
+def _tag_text(tag: object) -> str:
+    """An element's tag as :func:`xml_texts` keeps it: whole in a namespace (``{urn:Hong
+    Gildong}Foo``: the URI is the file's text), else without one (:func:`local`)."""
+    return tag if isinstance(tag, str) and tag.startswith("{") else local(tag)
+
+
+def _holds_text(full: object, shown: str, kept: set[str], holds: dict[str, bool]) -> bool:
     """Whether an element with nothing else to search (``<RRN_900101-1234567/>``) is looked at for
-    its tag: one more than a plain word (:func:`dqm.identifiers.key_holds_text`, remembered in
-    ``holds``) not yet kept (``kept``)."""
+    its tag ``full`` (``shown``: as its path names it): one named by its position or in a namespace,
+    more than a plain word (:func:`dqm.identifiers.key_holds_text`, remembered in ``holds``), not
+    yet kept (``kept``)."""
+    if shown[0] != "#" and not (isinstance(full, str) and full.startswith("{")):
+        return False
+    tag = _tag_text(full)
     if tag in kept:
         return False
     if (held := holds.get(tag)) is None:
