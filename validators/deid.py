@@ -346,14 +346,23 @@ def _naming_keys(props: dict[str, Any], fmt: str, settings: DeidSettings) -> dic
     }
 
 
+_AFTER = "/following-sibling::"
+"""The step of an XML text after an element (``…/#1[1]/following-sibling::text()[1]``): the text
+is the parent's, not below the element."""
+
+
 def _name_above(at: str, props: dict[str, Any], naming: dict[str, str], lengths: list[int]) -> Any:
     """The name kept beside a kept text's pointer ``at`` where it names a person, else the nearest
     such above it (``naming``, :func:`_naming_keys`: the pointer said so when it named the key by
-    its name; ``lengths``: its pointers' lengths, longest first), else the one beside ``at`` (None
-    where there is none). A pointer of that many keys costs one lookup for each length, however
+    its name; ``lengths``: its pointers' lengths, longest first; not the element an XML text comes
+    after, :data:`_AFTER`), else the one beside ``at`` (None where there is none). A pointer of that many keys costs one lookup for each length, however
     many such names the file holds."""
     for n in lengths:  # the nearest first
-        if n <= len(at) and (n == len(at) or at[n] == "/") and (name := naming.get(at[:n])) is not None:
+        if (
+            n <= len(at)
+            and (n == len(at) or (at[n] == "/" and not at.startswith(_AFTER, n)))
+            and (name := naming.get(at[:n])) is not None
+        ):
             return name
     return props.get(at + KEY_TEXT)
 

@@ -270,6 +270,25 @@ def test_an_xml_elements_namespace_is_searched(profile: Profile, tag: str, body:
     assert "Gildong" not in _shown(found)
 
 
+def test_the_text_after_an_xml_element_whose_tag_names_a_person_is_its_parents(profile: Profile) -> None:
+    """The text after an element (``…/#1[1]/following-sibling::text()[1]``) is its parent's: it was
+    flagged as a person's where the element's tag names one (``<Patient_Name_Hong>``). The text in
+    such an element, and after a child of one, still is."""
+    coords = "".join(f'<Coordinate Order="{k}" X="{x}" Y="{y}"/>' for k, (x, y) in enumerate(_SQUARE[:4]))
+    xml = (
+        "<ASAP_Annotations><Annotations>"
+        f'<Annotation Name="a" Type="Polygon" PartOfGroup="BCC"><Coordinates>{coords}</Coordinates></Annotation>'
+        '</Annotations><AnnotationGroups><Group Name="BCC" PartOfGroup="None"/></AnnotationGroups>'
+        "<Patient_Name_Hong>Kim<First>Lee</First>Park</Patient_Name_Hong>tumour margin clear</ASAP_Annotations>"
+    )
+    found = [f for f in _found(profile, xml.encode(), "s1.xml") if f.code.startswith("DEID")]
+    assert sorted(f.location.pointer for f in found) == [
+        "/ASAP_Annotations/#1[1]/#1[1]/following-sibling::text()[1]",
+        "/ASAP_Annotations/#1[1]/#1[1]/text()[1]",
+        "/ASAP_Annotations/#1[1]/text()[1]",
+    ]
+
+
 def test_an_xml_elements_tags_are_not_texts_of_the_cap_and_are_kept_once(
     profile: Profile, monkeypatch: pytest.MonkeyPatch
 ) -> None:
