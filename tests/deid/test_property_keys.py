@@ -233,17 +233,22 @@ def test_an_elements_attributes_are_numbered_in_order_and_their_names_are_not_te
     assert kept.stopped_at == "/Group/@#3"  # note, the fourth text: a plain word, its name not kept
 
 
+def _asap(extra: str) -> str:
+    """An ASAP file of one polygon and its group, ``extra`` last in its root."""
+    coords = "".join(f'<Coordinate Order="{k}" X="{x}" Y="{y}"/>' for k, (x, y) in enumerate(_SQUARE[:4]))
+    return (
+        "<ASAP_Annotations><Annotations>"
+        f'<Annotation Name="a" Type="Polygon" PartOfGroup="BCC"><Coordinates>{coords}</Coordinates></Annotation>'
+        '</Annotations><AnnotationGroups><Group Name="BCC" PartOfGroup="None"/></AnnotationGroups>'
+        f"{extra}</ASAP_Annotations>"
+    )
+
+
 @pytest.mark.parametrize("element", ["<RRN_900101-1234567/>", "<RRN_900101-1234567>x</RRN_900101-1234567>"])
 def test_an_empty_xml_elements_tag_is_searched(profile: Profile, element: str) -> None:
     """An element holding nothing else to search (no text, no child, no attribute) was passed over,
     its tag with it: ``<RRN_900101-1234567/>`` was no finding where the element with a text was one."""
-    coords = "".join(f'<Coordinate Order="{k}" X="{x}" Y="{y}"/>' for k, (x, y) in enumerate(_SQUARE[:4]))
-    xml = (
-        "<ASAP_Annotations><Annotations>"
-        f'<Annotation Name="a" Type="Polygon" PartOfGroup="BCC"><Coordinates>{coords}</Coordinates></Annotation>'
-        '</Annotations><AnnotationGroups><Group Name="BCC" PartOfGroup="None"/></AnnotationGroups>'
-        f"<Plain/><Plain/>{element}{element}</ASAP_Annotations>"
-    )
+    xml = _asap(f"<Plain/><Plain/>{element}{element}")
     found = [f for f in _found(profile, xml.encode(), "s1.xml") if f.code.startswith("DEID")]
     assert [(f.code, f.location.pointer) for f in found] == [
         ("DEID_ANNOTATION_IDENTIFIER", "/ASAP_Annotations/#2[1]")
@@ -256,13 +261,7 @@ def test_an_xml_elements_namespace_is_searched(profile: Profile, tag: str, body:
     """An element's namespace URI is the file's text (an attribute's is searched): it was never
     searched, ``<a:Foo xmlns:a="urn:Hong Gildong 900101-1234567">`` no finding. The tag is kept
     whole, its URI searched, whatever its local name; the URI is not shown."""
-    coords = "".join(f'<Coordinate Order="{k}" X="{x}" Y="{y}"/>' for k, (x, y) in enumerate(_SQUARE[:4]))
-    xml = (
-        "<ASAP_Annotations><Annotations>"
-        f'<Annotation Name="a" Type="Polygon" PartOfGroup="BCC"><Coordinates>{coords}</Coordinates></Annotation>'
-        '</Annotations><AnnotationGroups><Group Name="BCC" PartOfGroup="None"/></AnnotationGroups>'
-        f'<{tag} xmlns:a="urn:Hong Gildong 900101-1234567">{body}</{tag}></ASAP_Annotations>'
-    )
+    xml = _asap(f'<{tag} xmlns:a="urn:Hong Gildong 900101-1234567">{body}</{tag}>')
     found = [f for f in _found(profile, xml.encode(), "s1.xml") if f.code.startswith("DEID")]
     assert [(f.code, f.params.get("masked")) for f in found] == [
         ("DEID_ANNOTATION_IDENTIFIER", "90************")
@@ -274,13 +273,7 @@ def test_the_text_after_an_xml_element_whose_tag_names_a_person_is_its_parents(p
     """The text after an element (``…/#1[1]/following-sibling::text()[1]``) is its parent's: it was
     flagged as a person's where the element's tag names one (``<Patient_Name_Hong>``). The text in
     such an element, and after a child of one, still is."""
-    coords = "".join(f'<Coordinate Order="{k}" X="{x}" Y="{y}"/>' for k, (x, y) in enumerate(_SQUARE[:4]))
-    xml = (
-        "<ASAP_Annotations><Annotations>"
-        f'<Annotation Name="a" Type="Polygon" PartOfGroup="BCC"><Coordinates>{coords}</Coordinates></Annotation>'
-        '</Annotations><AnnotationGroups><Group Name="BCC" PartOfGroup="None"/></AnnotationGroups>'
-        "<Patient_Name_Hong>Kim<First>Lee</First>Park</Patient_Name_Hong>tumour margin clear</ASAP_Annotations>"
-    )
+    xml = _asap("<Patient_Name_Hong>Kim<First>Lee</First>Park</Patient_Name_Hong>tumour margin clear")
     found = [f for f in _found(profile, xml.encode(), "s1.xml") if f.code.startswith("DEID")]
     assert sorted(f.location.pointer for f in found) == [
         "/ASAP_Annotations/#1[1]/#1[1]/following-sibling::text()[1]",
@@ -318,13 +311,7 @@ def test_an_xml_elements_tags_are_not_texts_of_the_cap_and_are_kept_once(
     assert xmltree.xml_texts(fromstring(xml), set()).stopped_at == "/ASAP_Annotations/#2[4]"
 
     monkeypatch.setattr(xmltree, "MAX_TAGS", 10_000)
-    coords = "".join(f'<Coordinate Order="{k}" X="{x}" Y="{y}"/>' for k, (x, y) in enumerate(_SQUARE[:4]))
-    data = (
-        "<ASAP_Annotations><Annotations>"
-        f'<Annotation Name="a" Type="Polygon" PartOfGroup="BCC"><Coordinates>{coords}</Coordinates></Annotation>'
-        '</Annotations><AnnotationGroups><Group Name="BCC" PartOfGroup="None"/></AnnotationGroups>'
-        f"<Notes>{rows}</Notes>{people}<Note>{RRN}</Note></ASAP_Annotations>"
-    ).encode()
+    data = _asap(f"<Notes>{rows}</Notes>{people}<Note>{RRN}</Note>").encode()
     (ann,) = parse_annotation(data, "ann/s1.xml")
     found = deid_findings(view_of(profile, annotation=ann))
     assert sorted((f.code, f.location.pointer) for f in found) == [
