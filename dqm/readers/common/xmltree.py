@@ -338,7 +338,7 @@ def xml_texts(root: Element, held: set[str]) -> XmlTexts:
                     len(child)
                     or (text and not text.isspace())
                     or not child.attrib.keys() <= _VERTEX_ATTRIBUTES
-                    or _holds_text(child.tag, tag, tags_kept, holds)  # an empty one's tag
+                    or (tag != child.tag and _holds_text(child.tag, tags_kept, holds))  # an empty one's
                 ):
                     at = f"{path}/{tag}[{n}]" if depth < MAX_PATH_DEPTH else anchor
                     deeper.append((child, at, depth + 1, owner))
@@ -354,13 +354,10 @@ def _tag_text(tag: object) -> str:
     return tag if isinstance(tag, str) and tag.startswith("{") else local(tag)
 
 
-def _holds_text(full: object, shown: str, kept: set[str], holds: dict[str, bool]) -> bool:
-    """Whether an element with nothing else to search (``<RRN_900101-1234567/>``) is looked at for
-    its tag ``full`` (``shown``: as its path names it): one named by its position or in a namespace,
-    more than a plain word (:func:`dqm.identifiers.key_holds_text`, remembered in ``holds``), not
-    yet kept (``kept``)."""
-    if shown[0] != "#" and not (isinstance(full, str) and full.startswith("{")):
-        return False
+def _holds_text(full: object, kept: set[str], holds: dict[str, bool]) -> bool:
+    """Whether an element with nothing else to search (``<RRN_900101-1234567/>``), its tag ``full``
+    named by its position or in a namespace, is looked at for that tag: more than a plain word
+    (:func:`dqm.identifiers.key_holds_text`, remembered in ``holds``), not yet kept (``kept``)."""
     tag = _tag_text(full)
     if tag in kept:
         return False
