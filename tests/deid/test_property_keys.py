@@ -310,6 +310,18 @@ def test_an_xml_elements_tags_are_not_texts_of_the_cap_and_are_kept_once(
     monkeypatch.setattr(xmltree, "MAX_TAGS", 2)
     assert xmltree.xml_texts(fromstring(xml), set()).stopped_at == "/ASAP_Annotations/#2[4]"
 
+    # past the tags' own cap the tags stop, not the texts: the note after them is still searched
+    kept = xmltree.xml_texts(fromstring(xml), set())
+    assert kept.texts["/ASAP_Annotations/#3[1]/text()[1]"] == RRN
+
+    # distinct tags, each with a text: the tags kept beside them take no text's place of the cap
+    monkeypatch.setattr(xmltree, "MAX_TAGS", 10_000)
+    distinct = "".join(f"<김민수{i}>t{i} a</김민수{i}>" for i in range(40))
+    kept = xmltree.xml_texts(
+        fromstring(f"<ASAP_Annotations>{distinct}<Note>{RRN}</Note></ASAP_Annotations>"), set()
+    )
+    assert kept.stopped_at is None and kept.texts["/ASAP_Annotations/#41[1]/text()[1]"] == RRN
+
     monkeypatch.setattr(xmltree, "MAX_TAGS", 10_000)
     data = _asap(f"<Notes>{rows}</Notes>{people}<Note>{RRN}</Note>").encode()
     (ann,) = parse_annotation(data, "ann/s1.xml")

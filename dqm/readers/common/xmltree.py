@@ -259,7 +259,7 @@ def xml_texts(root: Element, held: set[str]) -> XmlTexts:
             name = None
             if not isinstance(where, str):  # an attribute: named by its position where no format defines it
                 where, name = where()
-            if len(out) - names_kept >= MAX_TEXTS or len(text) > room:
+            if len(out) - names_kept - n_tags >= MAX_TEXTS or len(text) > room:
                 raise _Full(where)
             seen.add(text)
             room -= len(text)
@@ -272,11 +272,16 @@ def xml_texts(root: Element, held: set[str]) -> XmlTexts:
     tags_kept: set[str] = set()  # the tags kept at their first place (each searched once)
     holds: dict[str, bool] = {}  # by tag no format defines: whether it is more than a plain word
     n_tags = 0  # the tags kept beside a path: not texts of MAX_TEXTS, at most MAX_TAGS of their own
+    tags_stop: list[str] = []  # where the first tag past MAX_TAGS was (the texts are still kept)
 
     def keep_tag(at: str, tag: str) -> None:
+        # past the tags' own cap the tags stop, not the texts: 12,000 empty <김민수{i}/> before a
+        # <Note> holding an RRN left the note unsearched (review of the third XML round)
         nonlocal n_tags
         if n_tags >= MAX_TAGS:
-            raise _Full(at)
+            if not tags_stop:
+                tags_stop.append(at)
+            return
         out[at + KEY_TEXT] = tag
         n_tags += 1
 
@@ -344,8 +349,8 @@ def xml_texts(root: Element, held: set[str]) -> XmlTexts:
                     deeper.append((child, at, depth + 1, owner))
             stack.extend(reversed(deeper))  # the file's order: a text met twice is kept at its first place
     except _Full as full:
-        return XmlTexts(out, full.where)
-    return XmlTexts(out)
+        return XmlTexts(out, tags_stop[0] if tags_stop else full.where)
+    return XmlTexts(out, tags_stop[0] if tags_stop else None)
 
 
 def _tag_text(tag: object) -> str:
