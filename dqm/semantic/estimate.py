@@ -292,9 +292,9 @@ def stratum_results(
     return out
 
 
-def unfinished_cells(plan: ReviewPlan, final: Mapping[str, str]) -> frozenset[str]:
-    """Labels of the cells some of whose drawn slides have no final verdict yet."""
-    reviewed = cell_counts(plan, final)
+def unfinished_cells(plan: ReviewPlan, reviewed: Mapping[str, tuple[int, int, int]]) -> frozenset[str]:
+    """Labels of the cells some of whose drawn slides have no final verdict yet (``reviewed``:
+    :func:`cell_counts` of the verdicts)."""
     return frozenset(
         c.label for st in plan.strata for c in st.cells if c.sampled > reviewed.get(c.label, (0, 0, 0))[1]
     )

@@ -256,8 +256,9 @@ def ingest(
     n_fail = n_reviewed - n_pass
     ci = interval(n_pass, n_reviewed, options.ci_method, options.confidence)
     unsampled = unsampled_slides(plan)
+    counts = cell_counts(plan, final)
     weighted = weighted_estimate(
-        cell_counts(plan, final), plan.lot_size - unsampled, options.confidence, unfinished_cells(plan, final)
+        counts, plan.lot_size - unsampled, options.confidence, unfinished_cells(plan, counts)
     )
     if unsampled:
         note = msg(

@@ -18,7 +18,7 @@ from statsmodels.stats.proportion import proportion_confint
 
 from dqm.profile import Profile
 from dqm.results import ItemSummary
-from dqm.semantic.estimate import unfinished_cells, weighted_estimate
+from dqm.semantic.estimate import cell_counts, unfinished_cells, weighted_estimate
 from dqm.semantic.ingest import IngestOptions, ingest
 from dqm.semantic.models import PlanBatch, ReviewPlan, SemanticResult
 from dqm.semantic.planfile import PlanError, PlanOptions, build_plan, plan_csv, read_plan, write_plan
@@ -278,10 +278,10 @@ def test_a_cell_lone_only_because_its_review_is_unfinished_keeps_the_bound() -> 
 def test_unfinished_cells_are_those_with_drawn_slides_still_unreviewed() -> None:
     plan = plan_for(600)
     final = {s.slide_id: "pass" for s in plan.sample}
-    assert unfinished_cells(plan, final) == frozenset()
+    assert unfinished_cells(plan, cell_counts(plan, final)) == frozenset()
     first = plan.sample[0]
     partial = {k: v for k, v in final.items() if k != first.slide_id}
-    assert unfinished_cells(plan, partial) == {first.cell}
+    assert unfinished_cells(plan, cell_counts(plan, partial)) == {first.cell}
 
 
 def test_an_all_pass_review_has_an_interval_not_a_point() -> None:
