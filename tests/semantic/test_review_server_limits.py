@@ -433,6 +433,7 @@ def tls_server(
                 head += chunk
             return head
 
+    served.server = server  # type: ignore[attr-defined]
     try:
         yield port, served
     finally:
@@ -933,6 +934,81 @@ def test_a_handshake_ended_to_make_room_is_one_whose_client_has_sent_nothing_fir
             sock.close()
 
 
+def tls_client(port: int, source: str) -> tuple[Any, socket.socket, Any, Any]:
+    """A TLS client from ``source`` (its handshake driven step by step: the bench's
+    ``handshake_step``): its ``ssl.SSLObject``, socket and memory BIOs, nothing sent yet."""
+    import ssl
+
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+    tls = context.wrap_bio(incoming, outgoing, server_hostname="127.0.0.1")
+    return tls, connect(port, source), incoming, outgoing
+
+
+def bench_module() -> Any:
+    """``benchmarks/bench_review_server.py`` as a module (its ``handshake_step``)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bench_review_server", BENCH)
+    assert spec is not None and spec.loader is not None
+    bench = sys.modules.setdefault(spec.name, importlib.util.module_from_spec(spec))  # its dataclasses
+    spec.loader.exec_module(bench)
+    return bench
+
+
+def finished(client: tuple[Any, socket.socket, Any, Any], request: bytes) -> bytes:
+    """The handshake of ``client`` (:func:`tls_client`) finished, ``request`` sent: the head of the
+    answer (ConnectionResetError where the server ended the handshake)."""
+    import ssl
+
+    tls, raw, incoming, outgoing = client
+    while not bench_module().handshake_step(tls, raw, incoming, outgoing):
+        pass
+    tls.write(request)
+    raw.sendall(outgoing.read())
+    answer = b""
+    while b"\r\n\r\n" not in answer and (data := raw.recv(65536)):
+        incoming.write(data)
+        with contextlib.suppress(ssl.SSLWantReadError):
+            while chunk := tls.read(65536):
+                answer += chunk
+    return answer
+
+
+def hello(client: tuple[Any, socket.socket, Any, Any]) -> None:
+    """The ClientHello of ``client`` (:func:`tls_client`) sent."""
+    import ssl
+
+    tls, raw, _incoming, outgoing = client
+    with contextlib.suppress(ssl.SSLWantReadError):
+        tls.do_handshake()
+    raw.sendall(outgoing.read())
+
+
+def through_a_flood(port: int, source: str, flood: list[str], request: bytes) -> tuple[bytes, bool]:
+    """A reviewer at ``source`` sends its ClientHello and reads the server's answer begun (the
+    server has heard it); meanwhile a connection from each of ``flood`` sends one byte, each read
+    before the next comes; then the reviewer finishes its handshake and sends ``request``: the
+    head of the answer (:func:`finished`), and whether the flood's first connection was ended."""
+    client = tls_client(port, source)
+    held = [client[1]]
+    try:
+        hello(client)
+        client[2].write(client[1].recv(65536))
+        for address in flood:
+            held.append(connect(port, address))
+            held[-1].sendall(b"\x16")  # one byte of a ClientHello
+            time.sleep(0.05)  # read by the server before the next one comes
+        return finished(client, request), closed_at_once(held.pop(1))
+    finally:
+        for sock in held:
+            sock.close()
+
+
+GET_LOGIN = b"GET /login HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+
+
 def test_a_reviewers_tls_handshake_under_way_outlasts_a_flood_of_connections_sending_a_byte_each(
     fresh: tuple[Path, Path],  # noqa: F811
     tmp_path: Path,
@@ -943,44 +1019,47 @@ def test_a_reviewers_tls_handshake_under_way_outlasts_a_flood_of_connections_sen
     had heard nothing went first, else the oldest: the reviewer's, ended (its handshake failed).
     Now the attackers' network holds the most, more than a burst (here 2): their own oldest are
     ended, the reviewer finishes its handshake and is served."""
-    import importlib.util
-    import ssl
-
-    spec = importlib.util.spec_from_file_location("bench_review_server", BENCH)
-    assert spec is not None and spec.loader is not None
-    bench = sys.modules.setdefault(spec.name, importlib.util.module_from_spec(spec))  # its dataclasses
-    spec.loader.exec_module(bench)
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
     limits = {"handshake_seconds": 10 * WAIT, "handshakes_at_once": 4, "handshakes_burst": 2}
-    held: list[socket.socket] = []
     with tls_server(fresh, tmp_path, **limits) as (port, _served):
+        flood = [f"127.0.{i % 8}.{2 + i}" for i in range(12)]
+        answer, ended = through_a_flood(port, "127.1.0.1", flood, GET_LOGIN)
+        assert answer.startswith(b"HTTP/1.1 200 ")  # before: ended (a reset)
+        assert ended  # the attackers' oldest
+
+
+def test_a_new_reviewers_hello_not_yet_read_is_not_taken_for_silence(
+    fresh: tuple[Path, Path],  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """A reviewer never seen before, under a flood of silent connections from many /16s: the
+    server's event loop busy (here held for a moment), the reviewer's connection and two of the
+    flood's (127.2.0.1, 127.3.0.1) wait in the kernel's queue and are accepted in one turn, before
+    anything is read; with 2 unfinished handshakes in all, the third ends one. Its ClientHello
+    waiting unread, the reviewer's looked silent and, the oldest, was ended. Now what waits in the
+    kernel's buffer counts as sent (peeked): the flood's silent oldest is ended, the reviewer is
+    served."""
+    limits = {"handshake_seconds": 10 * WAIT, "handshakes_at_once": 2, "handshakes_burst": 2}
+    held: list[socket.socket] = []
+    with tls_server(fresh, tmp_path, **limits) as (port, served):
+        busy, free = threading.Event(), threading.Event()
+
+        def hold() -> None:
+            busy.set()
+            free.wait(WAIT)
+
+        loop = served.server.servers[0].get_loop()
+        loop.call_soon_threadsafe(hold)
         try:
-            raw = connect(port, "127.1.0.1")
-            held.append(raw)
-            incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
-            tls = context.wrap_bio(incoming, outgoing, server_hostname="127.0.0.1")
-            with contextlib.suppress(ssl.SSLWantReadError):
-                tls.do_handshake()
-            raw.sendall(outgoing.read())  # the ClientHello
-            incoming.write(raw.recv(65536))  # the server's answer begun: it has heard the reviewer
-            for i in range(12):
-                held.append(connect(port, f"127.0.{i % 8}.{2 + i}"))
-                held[-1].sendall(b"\x16")  # one byte of a ClientHello
-                time.sleep(0.05)  # read by the server before the next one comes
-            while not bench.handshake_step(tls, raw, incoming, outgoing):  # before: ended (a reset)
-                pass
-            raw.sendall(outgoing.read())
-            tls.write(b"GET /login HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
-            raw.sendall(outgoing.read())
-            answer = b""
-            while b"\r\n\r\n" not in answer and (data := raw.recv(65536)):
-                incoming.write(data)
-                with contextlib.suppress(ssl.SSLWantReadError):
-                    while chunk := tls.read(65536):
-                        answer += chunk
-            assert answer.startswith(b"HTTP/1.1 200 ")
-            assert closed_at_once(held.pop(1))  # the attackers' oldest was ended
+            assert busy.wait(WAIT)
+            client = tls_client(port, "127.1.0.1")
+            held.append(client[1])
+            hello(client)  # in the kernel's buffer
+            held += [connect(port, "127.2.0.1"), connect(port, "127.3.0.1")]  # silent
+            time.sleep(0.1)  # their TCP handshakes done, all three in the listening queue
+            free.set()
+            assert finished(client, GET_LOGIN).startswith(b"HTTP/1.1 200 ")  # before: reset
+            assert closed_at_once(held.pop(1))  # the flood's oldest
         finally:
+            free.set()
             for sock in held:
                 sock.close()

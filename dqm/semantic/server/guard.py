@@ -45,7 +45,8 @@ option):
   network holding the most unfinished of those holding more than :data:`HANDSHAKES_PER_CLIENT` (a
   burst: a browser's six connections at once, reviewers behind one NAT address), the widest first
   (an IPv4 /16, in it the /24, then the address; an IPv6 /32, /48, /56, then /64), its oldest;
-  where no network holds more, the oldest handshake whose client has sent nothing, else the
+  where no network holds more, the oldest handshake whose client has sent nothing (read, or
+  waiting in the kernel's buffer: :func:`spoke`), else the
   oldest. Ending the oldest alone (the usual defence against slowloris), a client at 16 addresses
   of one /16 sending one byte on each connection ended a reviewer's handshake under way by opening
   256 connections while it took (a reviewer 0.5 s away: 512 connections a second); now it ends
@@ -55,6 +56,8 @@ option):
   second); silent ones go first again. What remains: a client at 16 or more /16s (or, in a /16
   shared with a reviewer, /24s) sending a byte on each connection, 256 of them while a reviewer's
   handshake takes (its networks within a burst, so age decides, as before either rule). A
+  ClientHello not yet read (the connection accepted in the same turn of the event loop as the
+  next ones) looked silent and was ended first; it is peeked now. A
   connection whose handshake is done is never ended for this, nor counted (:class:`Handshakes`).
   An ended handshake gives its descriptor back once the event loop has seen it closed; while
   :data:`HANDSHAKES_CLOSING` are still closing (a burst accepted in one go), no new connection is
@@ -123,6 +126,7 @@ HANDSHAKES_CLOSING = HANDSHAKES_AT_ONCE // 4
 """Handshakes ended to make room (:data:`HANDSHAKES_AT_ONCE`) that may be closing at once: their
 descriptors are given back as the event loop next turns; a connection accepted while this many
 are closing is closed at once (asyncio accepts up to the listening backlog, 2,048, in one go)."""
+_PEEK = socket.MSG_PEEK | getattr(socket, "MSG_DONTWAIT", 0)
 
 
 LOGGED_CHARS = 300
@@ -183,6 +187,19 @@ def networks(address: Any) -> tuple[Any, ...]:
         ip = ip.ipv4_mapped
     bits, prefixes = (32, (16, 24, 32)) if ip.version == 4 else (128, (32, 48, 56, 64))
     return tuple((ip.version, n, int(ip) >> (bits - n)) for n in prefixes)
+
+
+def spoke(sock: socket.socket) -> bool:
+    """Whether the client of ``sock`` has sent a byte: read already (an :class:`_Accepted` notes
+    it as asyncio's transport reads) or waiting in the kernel's buffer (peeked, not taken; a
+    connection accepted in the same turn as the next ones has not been read yet: a reviewer's
+    ClientHello looked silent and was ended first)."""
+    if getattr(sock, "heard", False):
+        return True
+    try:
+        return bool(sock.recv(1, _PEEK))  # an _Accepted's recv notes it
+    except OSError:  # nothing yet (BlockingIOError), or reset
+        return False
 
 
 class _Holders:
@@ -296,8 +313,8 @@ class Handshakes:
         down (:func:`networks`), the one holding the most unfinished of those holding more than
         :attr:`burst` (of two holding as many, the one holding the older); where none holds more,
         of what the network reached holds (all, at the widest), the oldest one whose client has
-        sent nothing (an :class:`_Accepted` notes it), else the oldest, ``new`` only where it is
-        alone. A client flooding from one network (an IPv4 /16 holds 256 /24s, an IPv6 /48 256
+        sent nothing (:func:`spoke`: read or still in the kernel's buffer), else the oldest, ``new``
+        only where it is alone. A client flooding from one network (an IPv4 /16 holds 256 /24s, an IPv6 /48 256
         /56s) ends only its own, however fast it connects: ending the oldest let it end a
         reviewer's handshake under way by opening 256 connections while it took. A network holding
         no more than :attr:`burst` is not ended for holding more than others: a browser opens six
@@ -306,8 +323,15 @@ class Handshakes:
         node = self.holders
         while over := [part for part in node.parts.values() if len(part.members) > self.burst]:
             node = max(over, key=lambda p: (len(p.members), -next(iter(p.members.values()))))
-        older = [key for key in node.members if key != new] or [new]
-        return next((key for key in older if not getattr(self.pending[key][1], "heard", False)), older[0])
+        oldest = None
+        for key in node.members:
+            if key != new:
+                sock = self.pending[key][1]
+                if not getattr(sock, "heard", False) and not spoke(sock):  # spoke() is a system call
+                    return key
+                if oldest is None:
+                    oldest = key
+        return new if oldest is None else oldest
 
     def _end(self, key: tuple[Any, Any]) -> None:
         """End the handshake of ``key``: its socket is shut down, not closed, for asyncio's
