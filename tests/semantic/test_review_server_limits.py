@@ -18,7 +18,7 @@ import pytest
 from dqm.profile import load_profile
 from dqm.semantic.server.app import VIEWER_JS
 from dqm.semantic.server.commands import build, server_options
-from tests.semantic.test_review_server import KEY, fresh, review  # noqa: F401 (fixtures)
+from tests.semantic.test_review_server import KEY, fresh, review, reviewer  # noqa: F401 (fixtures)
 
 BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_review_server.py"
 """The benchmark whose reviewer under a flood of handshakes (``handshake_step``) the tests use too."""
@@ -976,6 +976,13 @@ def finished(client: tuple[Any, socket.socket, Any, Any], request: bytes) -> byt
     return answer
 
 
+def asked(port: int, source: str, request: bytes) -> bytes:
+    """The answer to ``request`` on a new TLS connection from ``source``."""
+    client = tls_client(port, source)
+    with client[1]:
+        return finished(client, request)
+
+
 def hello(client: tuple[Any, socket.socket, Any, Any]) -> None:
     """The ClientHello of ``client`` (:func:`tls_client`) sent."""
     import ssl
@@ -1027,6 +1034,42 @@ def test_a_reviewers_tls_handshake_under_way_outlasts_a_flood_of_connections_sen
         assert ended  # the attackers' oldest
 
 
+def test_a_signed_in_reviewers_new_handshake_outlasts_a_flood_sending_a_byte_from_many_networks(
+    fresh: tuple[Path, Path],  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """The real server (GuardedServer, TLS), 4 unfinished handshakes in all, a burst of 2: a
+    reviewer signed in at 127.1.0.1 and used its session at 127.1.1.1; a client who tried a wrong
+    token and a forged cookie from 127.2.0.1 then floods from 20 /16s (127.2.0.0/16 to
+    127.21.0.0/16), one byte on each connection, while the reviewer's new connection from
+    127.1.1.2 runs its handshake. Each of the flood's networks held no more than a burst: places
+    went by age and the reviewer's, the oldest, was ended (no answer) after 4 of the
+    flood's. Now a network where a request proved a session (an IPv4 /24) is a reviewer's, and
+    its handshakes are ended only where no other's can be: the flood's oldest are ended, the
+    reviewer is served; a refused token or cookie makes no network a reviewer's."""
+    token = reviewer(fresh[0], "Kim")
+    limits = {"handshake_seconds": 10 * WAIT, "handshakes_at_once": 4, "handshakes_burst": 2}
+    with tls_server(fresh, tmp_path, **limits) as (port, _served):
+        body = b'{"token": "%s"}' % token.encode()
+        login = b"POST /api/login HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+        login += b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
+        signed = asked(port, "127.1.0.1", login % (len(body), body))
+        assert signed.startswith(b"HTTP/1.1 200 ")
+        cookie = next(line for line in signed.split(b"\r\n") if line.lower().startswith(b"set-cookie:"))
+        state = b"GET /api/state HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nCookie: %s\r\n\r\n"
+        session = cookie.split(b":", 1)[1].split(b";")[0].strip()
+        assert asked(port, "127.1.1.1", state % session).startswith(b"HTTP/1.1 200 ")  # another /24
+        wrong = b'{"token": "%s"}' % token[::-1].encode()
+        tried = asked(port, "127.2.0.1", login % (len(wrong), wrong))
+        assert tried.startswith(b"HTTP/1.1 401 ")
+        forged = session[:-4] + b"0000" if not session.endswith(b"0000") else session[:-4] + b"1111"
+        assert asked(port, "127.2.0.1", state % forged).startswith(b"HTTP/1.1 401 ")
+        flood = [f"127.{2 + i}.0.1" for i in range(20)]
+        answer, ended = through_a_flood(port, "127.1.1.2", flood, state % session)
+        assert answer.startswith(b"HTTP/1.1 200 ")  # before: ended, no answer
+        assert ended  # the flood's oldest (127.2.0.1, which tried a wrong token and a forged cookie)
+
+
 def test_a_new_reviewers_hello_not_yet_read_is_not_taken_for_silence(
     fresh: tuple[Path, Path],  # noqa: F811
     tmp_path: Path,
@@ -1062,4 +1105,45 @@ def test_a_new_reviewers_hello_not_yet_read_is_not_taken_for_silence(
         finally:
             free.set()
             for sock in held:
+                sock.close()
+
+
+def test_a_reviewers_network_is_kept_by_its_24_or_56_for_a_sessions_idle_time_in_a_bounded_list() -> None:
+    """What :meth:`Handshakes.signed_in` keeps: an IPv4 /24 or an IPv6 /56 (another address in it
+    is a reviewer's, one in the next /24 or /56 is not), for SIGNED_IN_SECONDS after the last
+    signed-in request, at most ``signed_networks`` of them (the one seen longest ago forgotten);
+    a connection from an unknown network never ends a reviewer's (it is refused where only
+    reviewers' hold the places)."""
+    from dqm.semantic.server.guard import SIGNED_IN_SECONDS, Handshakes
+
+    now = [1000.0]
+    pairs: list[tuple[socket.socket, socket.socket]] = []
+
+    def admitted(handshakes: Handshakes, address: str) -> bool:
+        pairs.append(socket.socketpair())
+        return handshakes.admit((address, len(pairs)), pairs[-1][0], ("127.0.0.1", 443))
+
+    try:
+        handshakes = Handshakes(
+            per_client=None, at_once=2, closing=100, signed_networks=2, clock=lambda: now[0]
+        )
+        for address in ("10.9.0.1", "2001:db8:1:100::1", "10.8.0.1"):
+            handshakes.signed_in(address)  # the first is forgotten: 2 kept
+        assert admitted(handshakes, "2001:db8:1:1ff:5::9")  # the /56 of the second
+        assert admitted(handshakes, "10.8.0.200")  # the /24 of the third
+        assert len(handshakes.reviewers.members) == 2 and not handshakes.holders.members
+        for unknown in ("10.9.0.1", "2001:db8:1:200::1", "10.8.1.1"):
+            assert not admitted(handshakes, unknown)  # refused: no reviewer's is ended for it
+        assert not handshakes.closing
+        now[0] += SIGNED_IN_SECONDS + 1  # the reviewers' networks were not seen signed in since
+        assert not admitted(handshakes, "10.8.0.201")  # unknown now: refused as the others
+        handshakes.signed_in("10.8.0.5")  # seen again
+        assert admitted(handshakes, "10.8.0.202")  # a reviewer's: the oldest reviewer's is ended
+        assert [peer[0] for _, peer in handshakes.closing] == ["2001:db8:1:1ff:5::9"]
+        assert not handshakes.holders.members and len(handshakes.reviewers.members) == 2
+        handshakes.done(*next(iter(handshakes.closing))[::-1])
+        assert handshakes.networks.keys() == handshakes.pending.keys() == handshakes.of_reviewers
+    finally:
+        for pair in pairs:
+            for sock in pair:
                 sock.close()

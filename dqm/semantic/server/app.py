@@ -293,6 +293,7 @@ def create_app(
                 sign_ins.failed(address)
         if session is None:
             return refused(request, 401, N_("sign in with the link dqm review add-reviewer printed for you"))
+        auth.mark_signed_in(request.scope)  # its network is a reviewer's (the handshake guard)
         return session
 
     def need_write(request: Request) -> auth.Session | Response:
@@ -355,6 +356,7 @@ def create_app(
         from starlette.concurrency import run_in_threadpool
 
         cookie = await run_in_threadpool(auth.new_session, db, reviewer)  # a database write: off the loop
+        auth.mark_signed_in(request.scope)
         response = JSONResponse({"reviewer": reviewer.name})
         response.set_cookie(
             auth.COOKIE,

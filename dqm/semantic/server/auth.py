@@ -36,8 +36,9 @@ import secrets
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass
+from typing import Any
 
 from dqm.semantic.server.db import ReviewDB, Reviewer
 
@@ -56,6 +57,10 @@ SIGN_IN_EVERY = 6.0
 SIGN_IN_CLIENTS = 4096
 """Addresses followed at most (bounded memory): past it, the one that failed longest ago is
 forgotten (its bucket was about full again in most cases)."""
+SIGNED_IN = "dqm.signed_in"
+"""The key a request's ASGI ``state`` holds (True) once the request proved a session or signed in
+(:func:`mark_signed_in`): the server's TLS handshake guard then counts its client's network as a
+reviewer's (:meth:`~dqm.semantic.server.guard.Handshakes.signed_in`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +139,13 @@ def csrf_ok(db: ReviewDB, session: Session, given: str | None) -> bool:
     if session.via == "bearer":
         return True
     return bool(given) and hmac.compare_digest(csrf_token(db, session), given or "")
+
+
+def mark_signed_in(scope: MutableMapping[str, Any]) -> None:
+    """Say in the request's ASGI ``state`` (shared with the server's protocol, which made it) that
+    it proved a session or signed in: :data:`SIGNED_IN`."""
+    state = scope.setdefault("state", {})
+    state[SIGNED_IN] = True
 
 
 def sign_in_key(address: str) -> str:

@@ -41,7 +41,11 @@ option):
 * over TLS, at most :data:`HANDSHAKES_PER_CLIENT` handshakes are unfinished at once from one client
   (as :data:`PER_CLIENT` counts it; no bound behind a reverse proxy): a connection past it is
   closed as soon as it is accepted; and at most :data:`HANDSHAKES_AT_ONCE` in all: past it a
-  handshake is ended to make room for the new connection (:meth:`Handshakes._victim`): one of the
+  handshake is ended to make room for the new connection (:meth:`Handshakes._victim`): one from
+  a network no reviewer was seen signed in from where there is one (a reviewer's network: an
+  IPv4 /24 or IPv6 /56 where a request proved a session or a sign-in within
+  :data:`SIGNED_IN_SECONDS`, :data:`SIGNED_IN_NETWORKS` kept at most; a new connection from
+  elsewhere is refused rather than end a reviewer's), and of those one of the
   network holding the most unfinished of those holding more than :data:`HANDSHAKES_PER_CLIENT` (a
   burst: a browser's six connections at once, reviewers behind one NAT address), the widest first
   (an IPv4 /16, in it the /24, then the address; an IPv6 /32, /48, /56, then /64), its oldest;
@@ -53,11 +57,15 @@ option):
   only its own, however fast it connects. Ending one of the network holding the most, even within
   a burst, let a client holding one silent handshake in each of 64 /16s end a reviewer's six
   begun at once (as it replaces them at the :data:`HANDSHAKE_SECONDS` limit: 26 connections a
-  second); silent ones go first again. What remains: a client at 16 or more /16s (or, in a /16
-  shared with a reviewer, /24s) sending a byte on each connection, 256 of them while a reviewer's
-  handshake takes (its networks within a burst, so age decides, as before either rule). A
-  ClientHello not yet read (the connection accepted in the same turn of the event loop as the
-  next ones) looked silent and was ended first; it is peeked now. A
+  second); silent ones go first again. A client at 16 or more /16s sending a byte on each
+  connection, 256 of them while a reviewer's handshake takes, ended it (its networks within a
+  burst, so age decides): it still does for a reviewer never signed in from that network (a
+  first sign-in, a new place), never for one who was (unless the flood comes from the
+  reviewer's own /24 or /56, where places go as above). A completed handshake makes no network a
+  reviewer's: anyone can complete one, and a flood that had would outrank every reviewer not yet
+  signed in. A ClientHello not yet read (the
+  connection accepted in the same turn of the event loop as the next ones) looked silent and
+  was ended first; it is peeked now. A
   connection whose handshake is done is never ended for this, nor counted (:class:`Handshakes`).
   An ended handshake gives its descriptor back once the event loop has seen it closed; while
   :data:`HANDSHAKES_CLOSING` are still closing (a burst accepted in one go), no new connection is
@@ -81,6 +89,8 @@ import socket
 import struct
 import sys
 import time
+from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 import h11
@@ -88,7 +98,7 @@ import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from dqm.i18n import N_, msg
-from dqm.semantic.server.auth import sign_in_key
+from dqm.semantic.server.auth import IDLE_SECONDS, SIGNED_IN, sign_in_key
 
 try:
     from fcntl import ioctl
@@ -126,6 +136,12 @@ HANDSHAKES_CLOSING = HANDSHAKES_AT_ONCE // 4
 """Handshakes ended to make room (:data:`HANDSHAKES_AT_ONCE`) that may be closing at once: their
 descriptors are given back as the event loop next turns; a connection accepted while this many
 are closing is closed at once (asyncio accepts up to the listening backlog, 2,048, in one go)."""
+SIGNED_IN_NETWORKS = 1024
+"""Networks (an IPv4 /24, an IPv6 /56) a reviewer was seen signed in from that
+:class:`Handshakes` keeps (bounded memory; only a request with a valid session or token adds
+one): past it, the one seen longest ago is forgotten."""
+SIGNED_IN_SECONDS = float(IDLE_SECONDS)
+"""Seconds a network stays a reviewer's after its last signed-in request (a session's idle time)."""
 _PEEK = socket.MSG_PEEK | getattr(socket, "MSG_DONTWAIT", 0)
 
 
@@ -189,6 +205,12 @@ def networks(address: Any) -> tuple[Any, ...]:
     return tuple((ip.version, n, int(ip) >> (bits - n)) for n in prefixes)
 
 
+def reviewers_network(nets: tuple[Any, ...]) -> Any:
+    """The network of :func:`networks` that :meth:`Handshakes.signed_in` keeps as a reviewer's: an
+    IPv4 /24 (a NAT's pool, a lab), an IPv6 /56 (a customer's: its /64s and addresses change)."""
+    return nets[-2] if len(nets) > 1 else nets[0]
+
+
 def spoke(sock: socket.socket) -> bool:
     """Whether the client of ``sock`` has sent a byte: read already (an :class:`_Accepted` notes
     it as asyncio's transport reads) or waiting in the kernel's buffer (peeked, not taken; a
@@ -229,6 +251,8 @@ class Handshakes:
         at_once: int = HANDSHAKES_AT_ONCE,
         closing: int = HANDSHAKES_CLOSING,
         burst: int = HANDSHAKES_PER_CLIENT,
+        signed_networks: int = SIGNED_IN_NETWORKS,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.per_client = per_client
         self.at_once = at_once
@@ -243,9 +267,20 @@ class Handshakes:
         on a host with several) has two connections from it."""
         self.by_client: dict[str, int] = {}
         self.holders = _Holders()
-        """The keys of :attr:`pending` not being ended, by network (:func:`networks`)."""
+        """The keys of :attr:`pending` not being ended and not from a reviewer's network (as
+        :meth:`signed_in` says), by network (:func:`networks`): ended first (:meth:`_victim`)."""
+        self.reviewers = _Holders()
+        """The keys of :attr:`pending` not being ended from a reviewer's network, by network."""
         self.networks: dict[tuple[Any, Any], tuple[Any, ...]] = {}
-        """The networks of each key in :attr:`holders`."""
+        """The networks of each key in :attr:`holders` or :attr:`reviewers`."""
+        self.of_reviewers: set[tuple[Any, Any]] = set()
+        """The keys in :attr:`reviewers`."""
+        self.signed_networks = signed_networks
+        self.clock = clock
+        """When a network was seen signed in, and how long ago (:data:`SIGNED_IN_SECONDS`)."""
+        self.signed: OrderedDict[Any, float] = OrderedDict()
+        """A reviewer's networks (:func:`reviewers_network`) → when a request of theirs last proved
+        a session (:meth:`signed_in`), the longest ago first; :attr:`signed_networks` at most."""
         self.admitted = 0
         """Handshakes admitted so far (their order in :attr:`holders`)."""
         self.closing: set[tuple[Any, Any]] = set()
@@ -270,7 +305,8 @@ class Handshakes:
         self.pending[key] = (client, sock)
         self.by_client[client] = self.by_client.get(client, 0) + 1
         self.admitted += 1
-        self._hold(key, networks(address), self.admitted)
+        nets = networks(address)
+        self._hold(key, nets, self.admitted, self._reviewers(nets))
         if full:
             victim = self._victim(key)
             if victim == key:  # none other to end (a bound of 0)
@@ -285,9 +321,27 @@ class Handshakes:
         full = len(self.pending) - len(self.closing) >= self.at_once
         return full and len(self.closing) >= self.closing_at_once
 
-    def _hold(self, key: tuple[Any, Any], nets: tuple[Any, ...], order: int) -> None:
+    def signed_in(self, address: Any) -> None:
+        """A request from ``address`` proved a reviewer's session or signed in: its network
+        (:func:`reviewers_network`) is a reviewer's for :data:`SIGNED_IN_SECONDS`, its handshakes
+        admitted from now on ended only where no other's can be (:meth:`_victim`)."""
+        site = reviewers_network(networks(address))
+        self.signed[site] = self.clock()
+        self.signed.move_to_end(site)
+        if len(self.signed) > self.signed_networks:
+            self.signed.popitem(last=False)
+
+    def _reviewers(self, nets: tuple[Any, ...]) -> bool:
+        """Whether ``nets`` (:func:`networks`) are a reviewer's, as :meth:`signed_in` last said."""
+        seen = self.signed.get(reviewers_network(nets))
+        return seen is not None and self.clock() - seen <= SIGNED_IN_SECONDS
+
+    def _hold(self, key: tuple[Any, Any], nets: tuple[Any, ...], order: int, reviewers: bool) -> None:
         self.networks[key] = nets
         node = self.holders
+        if reviewers:
+            node = self.reviewers
+            self.of_reviewers.add(key)
         node.members[key] = order
         for net in nets:
             node = node.parts.setdefault(net, _Holders())
@@ -299,6 +353,9 @@ class Handshakes:
         if nets is None:
             return
         node = self.holders
+        if key in self.of_reviewers:
+            node = self.reviewers
+            self.of_reviewers.discard(key)
         del node.members[key]
         for net in nets:
             part = node.parts[net]
@@ -309,18 +366,23 @@ class Handshakes:
             node = part
 
     def _victim(self, new: tuple[Any, Any]) -> tuple[Any, Any]:
-        """The handshake to end to make room for ``new`` (held already): from the widest network
-        down (:func:`networks`), the one holding the most unfinished of those holding more than
+        """The handshake to end to make room for ``new`` (held already): one from a network no
+        reviewer was seen signed in from (:attr:`holders`) where there is one (``new`` itself
+        where it is the only one: a connection from an unknown network does not end a
+        reviewer's), else one of :attr:`reviewers`; of those, from the widest network down
+        (:func:`networks`), the one holding the most unfinished of those holding more than
         :attr:`burst` (of two holding as many, the one holding the older); where none holds more,
         of what the network reached holds (all, at the widest), the oldest one whose client has
-        sent nothing (:func:`spoke`: read or still in the kernel's buffer), else the oldest, ``new``
-        only where it is alone. A client flooding from one network (an IPv4 /16 holds 256 /24s, an IPv6 /48 256
-        /56s) ends only its own, however fast it connects: ending the oldest let it end a
-        reviewer's handshake under way by opening 256 connections while it took. A network holding
-        no more than :attr:`burst` is not ended for holding more than others: a browser opens six
-        connections at once, and a client holding one silent handshake in each of 64 /16s ended a
-        reviewer's as its network held the most."""
-        node = self.holders
+        sent nothing (:func:`spoke`: read or still in the kernel's buffer), else the oldest,
+        ``new`` only where it is alone. A client flooding from one network (an IPv4 /16 holds
+        256 /24s, an IPv6 /48 256 /56s) ends only its own, however fast it connects: ending the
+        oldest let it end a reviewer's handshake under way by opening 256 connections while it
+        took. A network holding no more than :attr:`burst` is not ended for holding more than
+        others: a browser opens six connections at once, and a client holding one silent
+        handshake in each of 64 /16s ended a reviewer's as its network held the most. A client
+        at 16 or more /16s sending a byte on each connection is ended by age, as anyone else of
+        its tier: a reviewer's network that signed in ranks above it."""
+        node = self.holders if self.holders.members else self.reviewers
         while over := [part for part in node.parts.values() if len(part.members) > self.burst]:
             node = max(over, key=lambda p: (len(p.members), -next(iter(p.members.values()))))
         oldest = None
@@ -360,10 +422,13 @@ class Handshakes:
 
     def watching(self, factory: Any) -> Any:
         """``factory`` (of the application's protocol) with :meth:`done` called as a protocol
-        receives its connection: over TLS that is when the handshake has succeeded."""
+        receives its connection: over TLS that is when the handshake has succeeded; a
+        :class:`GuardedH11Protocol` tells :meth:`signed_in` of its signed-in requests."""
 
         def made() -> Any:
             protocol = factory()
+            if isinstance(protocol, GuardedH11Protocol):
+                protocol.handshakes = self
             connection_made = protocol.connection_made
 
             def handshake_done(transport: Any) -> None:
@@ -576,6 +641,9 @@ class GuardedH11Protocol(H11Protocol):
     counts: ClassVar[dict[str, float]] = {}
     """Connections closed since the last log line (``slow``, ``stalled``, ``over``) and when it was written
     (``logged``): one dictionary per class that :func:`guarded_protocol` makes."""
+    handshakes: Handshakes | None = None
+    """The server's TLS handshakes (:meth:`Handshakes.watching` sets it): told of each request that
+    proved a session (:data:`~dqm.semantic.server.auth.SIGNED_IN` in its ASGI ``state``)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -632,6 +700,8 @@ class GuardedH11Protocol(H11Protocol):
         self._settle()
 
     def on_response_complete(self) -> None:
+        if self.handshakes is not None and self.client and self.scope.get("state", {}).get(SIGNED_IN):
+            self.handshakes.signed_in(self.client[0])
         super().on_response_complete()
         self._settle()
         if self.transport.get_write_buffer_size():
