@@ -45,7 +45,19 @@ N connections at once (a browser opens six), ``--fill S`` starts it S seconds in
 slow flood over many networks, e.g. ``--handshake-flood 30 --flood-networks 254 --silent --burst 6
 --fill 10 --seconds 30`` (256 silent handshakes held, replaced as the server times them out at
 10 s), cut a reviewer's connections where the network holding the most unfinished, however few,
-lost one (its burst made it the most).
+lost one (its burst made it the most). ``--signed-in`` has the reviewer sign in (from 127.1.0.1)
+before the flood and ask for ``/api/state`` with its session: its network is then a reviewer's,
+whose handshakes a flood from 16 or more /16s sending a byte each, e.g. ``--handshake-flood 1500
+--flood-networks 254 --size 4096 --seconds 20 --signed-in``, no longer ends (without
+``--signed-in`` it still does: a reviewer never signed in from its network). The server's CPU
+time a connection of the flood is reported too (``server_cpu_ms_a_connection``).
+
+With ``--admissions N`` (e.g. ``--admissions 20000``) it measures, without a server, the CPU time
+the handshake guard (``dqm.semantic.server.guard.Handshakes``) spends on one connection past its
+256 unfinished handshakes: N connections (socket pairs) admitted one after another, each ending
+another that is then closed, from one address in each of 254 /16s each sending a byte
+(``bytes``), the same sending nothing (``silent``), and 32 addresses of one /16 (``one_network``).
+The socket pair's making and closing are counted: what a connection costs the server's loop.
 """
 
 from __future__ import annotations
@@ -459,7 +471,12 @@ def flood(
     done.set()
     for key in list(sel.get_map().values()):
         key.fileobj.close()  # type: ignore[union-attr]
-    return {"opened_per_s": round(opened / seconds), "connect_failures": failed, "closed_by_server": closed}
+    return {
+        "opened": opened,
+        "opened_per_s": round(opened / seconds),
+        "connect_failures": failed,
+        "closed_by_server": closed,
+    }
 
 
 def handshake_step(tls: Any, raw: socket.socket, incoming: Any, outgoing: Any) -> bool:
@@ -480,13 +497,45 @@ def handshake_step(tls: Any, raw: socket.socket, incoming: Any, outgoing: Any) -
         return False
 
 
-def slow_reviewer(port: int, rtt: float, done: threading.Event) -> dict:
-    """A TLS connection from 127.1.0.1 every quarter second until ``done``: its handshake's last
-    message sent ``rtt`` seconds after the server's answer, then ``GET /login``."""
+def unverified() -> Any:
+    """A TLS client context that takes the bench's self-signed certificate."""
     import ssl
 
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+    return context
+
+
+def sign_in(port: int, token: str) -> str:
+    """Sign in over TLS from 127.1.0.1 with ``token``: the session's ``Cookie`` header value."""
+    con = http.client.HTTPSConnection(
+        "127.0.0.1", port, timeout=10, source_address=("127.1.0.1", 0), context=unverified()
+    )
+    try:
+        body = json.dumps({"token": token})
+        con.request("POST", "/api/login", body=body, headers={"Content-Type": "application/json"})
+        answer = con.getresponse()
+        answer.read()
+        cookie = answer.getheader("set-cookie")
+        if answer.status != 200 or cookie is None:
+            raise SystemExit(f"the reviewer could not sign in: {answer.status}")
+        return cookie.split(";")[0]
+    finally:
+        con.close()
+
+
+def slow_reviewer(port: int, rtt: float, done: threading.Event, cookie: str | None = None) -> dict:
+    """A TLS connection from 127.1.0.1 every quarter second until ``done``: its handshake's last
+    message sent ``rtt`` seconds after the server's answer, then ``GET /login`` (with ``cookie``,
+    a signed-in session's: ``GET /api/state``)."""
+    import ssl
+
+    context = unverified()
+    request = (
+        f"GET /api/state HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: {cookie}\r\nConnection: close\r\n\r\n"
+        if cookie
+        else "GET /login HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    ).encode()
     served = cut = early = 0
     while not done.is_set():
         incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
@@ -499,7 +548,7 @@ def slow_reviewer(port: int, rtt: float, done: threading.Event) -> dict:
                 while not handshake_step(tls, raw, incoming, outgoing):
                     answered = True
                 time.sleep(rtt)  # the Finished crosses the reviewer's link
-                tls.write(b"GET /login HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+                tls.write(request)
                 raw.sendall(outgoing.read())
                 answer = b""
                 while b"\r\n" not in answer:
@@ -517,14 +566,16 @@ def slow_reviewer(port: int, rtt: float, done: threading.Event) -> dict:
     return {"reviewer_served": served, "reviewer_cut": cut, "reviewer_cut_before_answer": early}
 
 
-def handshake_flood(port: int, pid: int, args: argparse.Namespace) -> dict:
+def handshake_flood(port: int, pid: int, args: argparse.Namespace, token: str) -> dict:
     """The flood of unfinished TLS handshakes (``--handshake-flood``) and a distant reviewer
-    (``--burst`` connections at once, each as :func:`slow_reviewer`)."""
+    (``--burst`` connections at once, each as :func:`slow_reviewer`; ``--signed-in``: signed in
+    with ``token`` before the flood)."""
     resource.setrlimit(resource.RLIMIT_NOFILE, (resource.getrlimit(resource.RLIMIT_NOFILE)[1],) * 2)
     done = threading.Event()
     rate, seconds = args.handshake_flood, args.seconds
     result: dict = {"rate": rate, "rtt_s": args.rtt, "seconds": seconds, "networks": args.flood_networks}
-    result |= {"silent": args.silent, "burst": args.burst}
+    result |= {"silent": args.silent, "burst": args.burst, "signed_in": args.signed_in}
+    cookie = sign_in(port, token) if args.signed_in else None
     _, _, cpu0 = server_figures(pid)
     attack = lambda: result.update(flood(port, rate, seconds, done, args.flood_networks, args.silent))  # noqa: E731
     attacker = threading.Thread(target=attack)
@@ -532,7 +583,7 @@ def handshake_flood(port: int, pid: int, args: argparse.Namespace) -> dict:
     time.sleep(args.fill)  # the flood fills the places first
     figures: list[dict] = []
     reviewers = [
-        threading.Thread(target=lambda: figures.append(slow_reviewer(port, args.rtt, done)))
+        threading.Thread(target=lambda: figures.append(slow_reviewer(port, args.rtt, done, cookie)))
         for _ in range(args.burst)
     ]
     for reviewer in reviewers:
@@ -541,7 +592,61 @@ def handshake_flood(port: int, pid: int, args: argparse.Namespace) -> dict:
         thread.join()
     result |= {key: sum(f[key] for f in figures) for key in figures[0]}
     result["server_cpu_s"] = round(server_figures(pid)[2] - cpu0, 2)
+    result["server_cpu_ms_a_connection"] = round(1000 * result["server_cpu_s"] / max(1, result["opened"]), 3)
     return result
+
+
+def admissions(n: int) -> dict:
+    """CPU microseconds an admission into a full ``Handshakes`` takes, by flood (``--admissions``)."""
+    floods = {
+        "bytes": lambda i: f"10.{2 + i % 254}.0.1",
+        "silent": lambda i: f"10.{2 + i % 254}.0.1",
+        "one_network": lambda i: f"10.0.{i % 32}.{1 + i // 32 % 250}",
+    }
+    report = {
+        name: round(admission_cpu_us(address, name != "silent", n), 1) for name, address in floods.items()
+    }
+    return {"admissions": n, "cpu_us_an_admission": report}
+
+
+def admission_cpu_us(address: Any, heard: bool, n: int) -> float:
+    """CPU microseconds of each of ``n`` admissions into a full ``Handshakes``, the i-th from
+    ``address(i)`` (its client having sent a byte where ``heard``), ended ones closed at once."""
+    sys.path.insert(0, str(ROOT))
+    from dqm.semantic.server import guard
+
+    handshakes = guard.Handshakes(per_client=None)
+    handshakes.logged = float("inf")  # no log line (it would be timed)
+    held: list[tuple[Any, socket.socket]] = []
+
+    def admit(i: int) -> None:
+        a, b = socket.socketpair()
+        accepted = guard._Accepted(handshakes, a, (address(i), i))
+        accepted.heard = heard
+        if handshakes.admit((address(i), i), accepted, accepted.local):
+            accepted.counted = True
+            held.append((accepted, b))
+        else:
+            accepted.close()
+            b.close()
+        for key in list(handshakes.closing):  # as the event loop closes what was ended
+            handshakes.pending[key][1].close()
+        if len(held) > 2 * guard.HANDSHAKES_AT_ONCE:
+            for _, peer in [h for h in held if h[0].fileno() == -1]:
+                peer.close()
+            held[:] = [h for h in held if h[0].fileno() != -1]
+
+    first = guard.HANDSHAKES_AT_ONCE + 44
+    for i in range(first):  # every place taken
+        admit(i)
+    before = resource.getrusage(resource.RUSAGE_SELF)
+    for i in range(first, first + n):
+        admit(i)
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    for accepted, peer in held:
+        accepted.close()
+        peer.close()
+    return 1e6 * (after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime) / n
 
 
 def run(args: argparse.Namespace) -> dict:
@@ -601,7 +706,7 @@ def run(args: argparse.Namespace) -> dict:
         if args.slowloris:
             return {"slowloris": attack(port, tokens[0], server.pid, args.slowloris, args.seconds)}
         if args.handshake_flood:
-            figures = handshake_flood(port, server.pid, args)
+            figures = handshake_flood(port, server.pid, args, tokens[0])
             return {"handshake_flood": figures}
         clients = [Client(port, t, seed) for seed, t in enumerate(tokens)]
         real = [i for sid, i in numbers.items() if sid != "BIG"]
@@ -643,7 +748,14 @@ def main() -> None:
     ap.add_argument(
         "--fill", type=float, default=1.0, help="seconds the flood runs before the reviewer starts"
     )
+    ap.add_argument(
+        "--signed-in", action="store_true", help="the reviewer signs in before the flood (its network known)"
+    )
+    ap.add_argument("--admissions", type=int, default=0, help="time N admissions of the handshake guard")
     args = ap.parse_args()
+    if args.admissions:
+        print(json.dumps(admissions(args.admissions), indent=2))
+        return
     report = run(args)
     if args.handshake_flood:
         print(json.dumps(report["handshake_flood"], indent=2))
