@@ -410,8 +410,12 @@ def load_result(
 
 
 def _check_sealed(path: Path, data: dict[str, Any], unsealed: Callable[[str], None]) -> None:
-    """Raise :class:`ResultsError` when the results object ``data`` (of ``path``) does not hash to
-    the digest it states; tell ``unsealed`` when it states none."""
+    """Raise :class:`ResultsError` when the results object ``data`` (of ``path``) holds what a later
+    schema version than the one it states added, or does not hash to the digest it states; tell
+    ``unsealed`` when it states none."""
+    newer = _newer_than_stated(path, data)
+    if newer is not None:
+        raise ResultsError(newer)
     try:
         stated = stated_digest(data)
         if stated is None:
@@ -445,48 +449,227 @@ def _check_sealed(path: Path, data: dict[str, Any], unsealed: Callable[[str], No
 DIGEST_FROM = (1, 10)
 """The first schema version whose results.json always carries its content digest."""
 NEWER_MEMBERS: tuple[tuple[tuple[int, int], tuple[str, ...]], ...] = (
+    ((1, 1), ("checks",)),
+    ((1, 1), ("thumbnails",)),
+    ((1, 1), ("verdict", "pending")),
+    ((1, 2), ("diversity", "gates")),
+    ((1, 2), ("semantic", "core")),
+    ((1, 2), ("semantic", "strata", "[]", "core_sampled")),
+    ((1, 3), ("waivers",)),
+    ((1, 3), ("redelivery",)),
+    ((1, 4), ("lots",)),
+    ((1, 5), ("items", "[]", "slide", "perceptual_hash")),
+    ((1, 6), ("items", "[]", "patient")),
+    ((1, 6), ("findings", "[]", "template")),
+    ((1, 6), ("findings", "[]", "params")),
+    ((1, 7), ("run_id",)),
+    ((1, 7), ("verdict", "not_evaluated")),
+    ((1, 7), ("verdict", "crashed_stages")),
+    ((1, 7), ("syntactic", "not_evaluated")),
+    ((1, 7), ("thumbnails", "[]", "artefacts")),
+    ((1, 8), ("items", "[]", "slide", "stain")),
+    ((1, 8), ("items", "[]", "slide", "jpeg_quality")),
+    ((1, 8), ("items", "[]", "slide", "scanner")),
+    ((1, 8), ("diversity", "batch_effects")),
     (DIGEST_FROM, ("digest",)),
     (DIGEST_FROM, ("batch", "files")),
     ((1, 11), ("semantic", "lq")),
+    ((1, 12), ("batch", "files", "[]", "stat")),
+    ((1, 13), ("findings", "[]", "counted_values")),
     ((1, 14), ("disabled_checks",)),
     ((1, 14), ("redelivery", "fixed_total")),
     ((1, 14), ("redelivery", "fixed_by_code")),
 )
 """Members a results.json of an older schema never held, with the version that added them (each
-written by every audit since, ``null`` or empty when unused): a file without a digest that holds
-one was written since, whatever version it states."""
+written by every audit since, ``null`` or empty when unused; ``[]``: in an element of a list): a
+file that holds one was written since, whatever version it states. Each version is the first
+whose model held the member (measured over the history: some came before the bump that names them,
+as ``thumbnails[].artefacts`` in 1.7)."""
+
+CODES_SINCE: dict[str, tuple[int, int]] = {
+    code: since
+    for since, codes in (
+        (
+            (1, 1),
+            (
+                "FILE_NOT_READ",
+                "MANIFEST_DUPLICATE_COLUMN",
+                "SPECIAL_FILE",
+                "STAGE_CRASHED",
+                "SYMLINK_DANGLING",
+                "SYMLINK_OUTSIDE_BATCH",
+            ),
+        ),
+        (
+            (1, 2),
+            (
+                "COORDINATE_OUT_OF_RANGE",
+                "DUPLICATE_KEY",
+                "LIMIT_EXCEEDED",
+                "MASK_EMPTY",
+                "MASK_GREY_LEVELS",
+                "MASK_LOSSY",
+                "MASK_NOT_LABELS",
+                "MASK_SIZE_MISMATCH",
+                "MASK_TOO_MANY_REGIONS",
+                "MASK_VALUE_UNMAPPED",
+                "VALUE_OUT_OF_RANGE",
+            ),
+        ),
+        (
+            (1, 5),
+            (
+                "NEAR_DUPLICATE_OTHER_PATIENT",
+                "NEAR_DUPLICATE_SAME_PATIENT",
+                "NEAR_DUPLICATE_SLIDE",
+                "PATIENT_IN_TWO_SPLITS",
+                "SLIDE_DELIVERED_AGAIN",
+            ),
+        ),
+        (
+            (1, 7),
+            (
+                "AIR_BUBBLE",
+                "BACKGROUND_DEBRIS",
+                "BLURRED",
+                "LESION_ON_ARTEFACT",
+                "OVERSTAINED",
+                "PEN_MARKS",
+                "TISSUE_FOLD",
+                "UNDERSTAINED",
+            ),
+        ),
+        (
+            (1, 9),
+            (
+                "CHECKSUM_LIST_UNREADABLE",
+                "CHECKSUM_MALFORMED",
+                "CHECKSUM_MISMATCH",
+                "CHECKSUM_MISSING_FILE",
+                "CHECKSUM_OUTSIDE_BATCH",
+                "CHECKSUM_UNLISTED",
+            ),
+        ),
+        ((1, 12), ("FILE_SPARSE", "FOLDER_UNREADABLE", "MANIFEST_BAD_VALUE", "NAME_NOT_UTF8")),
+        (
+            (1, 13),
+            (
+                "COCO_DUPLICATE_IMAGE",
+                "DEID_COLUMN_IDENTIFIER",
+                "DEID_COLUMN_QUASI",
+                "DEID_SLIDE_UNSEARCHED",
+                "DUPLICATES_CROWDED",
+                "MASK_FRAMES",
+                "OVERLAPS_CROWDED",
+                "PARTS_CROWDED",
+            ),
+        ),
+        (
+            (1, 14),
+            (
+                "ARTEFACT_UNMEASURED",
+                "DEID_ANNOTATION_UNSEARCHED",
+                "DEID_CLINICAL_UNSEARCHED",
+                "EDGES_CROWDED",
+                "IMAGE_AMBIGUOUS_IN_FILE",
+                "SLIDE_REFERENCE_REFUSED",
+                "TISSUE_UNMEASURED",
+            ),
+        ),
+    )
+    for code in codes
+}
+"""The reason codes no dqm wrote before the schema version given (a code not named here was
+there from 1.0, or came after 1.16): the first version in whose source the code was written,
+measured over the history. A check's codes are listed in every result's ``checks`` since 1.1."""
+NEWER_VALUES: tuple[tuple[tuple[str, ...], dict[str, tuple[int, int]]], ...] = (
+    (("findings", "[]", "code"), CODES_SINCE),
+    (("checks", "[]", "codes", "[]", "code"), CODES_SINCE),
+    (("syntactic", "by_code", "{}"), CODES_SINCE),
+    (("thumbnails", "[]", "codes", "[]"), CODES_SINCE),
+    (("batch", "files", "[]", "role"), {"slide_part": SLIDE_PARTS_FROM}),
+)
+"""Values a results.json of an older schema never held (``{}``: a key of an object), each with
+the version that added it."""
+_NEWEST = max(
+    [since for since, _ in NEWER_MEMBERS] + [v for _, table in NEWER_VALUES for v in table.values()]
+)
+
+
+_END = object()
+
+
+def _at(node: Any, where: tuple[str, ...]) -> Iterator[Any]:
+    """The values at the path ``where`` under ``node`` (``[]``: each element of a list; ``{}``:
+    each key of an object), a member held with a ``null`` value included."""
+    if not where:
+        yield node
+        return
+    step, rest = where[0], where[1:]
+    if step == "[]":
+        if isinstance(node, list):
+            for element in node:
+                yield from _at(element, rest)
+    elif step == "{}":
+        if isinstance(node, dict):
+            yield from node
+    elif isinstance(node, dict) and step in node:
+        yield from _at(node[step], rest)
+
+
+def _newer_than_stated(path: Path, data: dict[str, Any]) -> str | None:
+    """Why the results object ``data`` (of ``path``) is refused: it holds a member or a value
+    (a reason code, a file's role) of a later schema version than the one it states, so it was
+    written since and labelled older (a label that makes a command read it as an old result:
+    without a digest, unchecked). None: nothing it holds contradicts its label. A result with the
+    later members deleted too cannot be told from an old one: only a signature proves who wrote it."""
+    version = data.get("schema_version")
+    if not isinstance(version, str) or _from(version, _NEWEST):
+        return None  # nothing is newer than the label (an unparseable label: refused where it matters)
+    found: tuple[str, tuple[int, int]] | None = None
+    for since, where in NEWER_MEMBERS:
+        if not _from(version, since) and next(_at(data, where), _END) is not _END:
+            found = ".".join(where).replace(".[]", "[]"), since
+            break
+    if found is None:
+        for where, table in NEWER_VALUES:
+            for value in _at(data, where):
+                since = table.get(value) if isinstance(value, str) else None
+                if since is not None and not _from(version, since):
+                    found = (
+                        "{} {}".format(".".join(where).replace(".[]", "[]").replace(".{}", "{}"), value),
+                        since,
+                    )
+                    break
+            if found is not None:
+                break
+    if found is None:
+        return None
+    return msg(
+        "{path} states results schema {version} but holds {member}, which schema {since} added: "
+        "written since and relabelled? Refused; audit the batch again, or use the file as dqm wrote it",
+        path=path,
+        version=clip(version, 20),  # stated by the file: of any length
+        member=found[0],
+        since="{}.{}".format(*found[1]),
+    )
 
 
 def _undigested_refusal(path: Path, data: dict[str, Any]) -> str | None:
     """Why the results object ``data`` (of ``path``), which states no content digest, is refused:
-    it states a schema version that always carries one (an edit deleted it), or holds a member of a
-    later version than the one it states (a file written since, labelled older). None: it may be a
-    result written before schema 1.10, read unchecked. A pre-1.10 file edited by hand, or one with
-    the later members deleted too, cannot be told apart: only a signature proves who wrote it."""
+    it states a schema version that always carries one (an edit deleted it). None: it may be a
+    result written before schema 1.10, read unchecked (:func:`_newer_than_stated` has refused one
+    holding what a later version added). A pre-1.10 file edited by hand, or one with the later
+    members deleted too, cannot be told apart: only a signature proves who wrote it."""
     version = data.get("schema_version")
-    shown = clip(str(version), 20)  # stated by the file: of any length
     if not isinstance(version, str) or _from(version, DIGEST_FROM):
         return msg(
             "{path} states results schema {version} but carries no content digest (every results.json "
             "dqm writes since 1.10 does): edited after it was written? Refused; audit the batch "
             "again, or use the file as dqm wrote it",
             path=path,
-            version=shown,
+            version=clip(str(version), 20),  # stated by the file: of any length
         )
-    for since, where in NEWER_MEMBERS:
-        parent: Any = data
-        for key in where[:-1]:
-            parent = parent.get(key) if isinstance(parent, dict) else None
-        if isinstance(parent, dict) and where[-1] in parent and not _from(version, since):
-            return msg(
-                "{path} states results schema {version} but holds {member}, which schema {since} "
-                "added: written since and relabelled? Refused (a file without a content digest is "
-                "read only as one written before 1.10)",
-                path=path,
-                version=shown,
-                member=".".join(where),
-                since="{}.{}".format(*since),
-            )
     return None
 
 

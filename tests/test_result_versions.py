@@ -31,7 +31,7 @@ import pytest
 from typer.testing import CliRunner
 
 from dqm.cli import app
-from dqm.results import SCHEMA_VERSION, QualityResult
+from dqm.results import SCHEMA_VERSION, QualityResult, ResultsError, load_result
 
 FIXTURES = Path(__file__).parent / "fixtures" / "results"
 RELEASED = sorted(FIXTURES.glob("results-*.json"))
@@ -86,3 +86,84 @@ def test_an_old_result_serves_as_baseline(path: Path, clean_batch: Path, tmp_pat
     drift = QualityResult.load(out / "results.json").diversity.drift
     assert drift is not None and drift.baseline.path == str(path)
     assert drift.variables
+
+
+NEWEST = FIXTURES / "results-1.16.json"
+SINCE_1_10 = ("digest", "disabled_checks")
+"""Top-level members a 1.16 result holds that a result of 1.9 did not (``batch.files``,
+``findings[].counted_values``, ``redelivery.fixed_*`` and ``semantic.lq`` too)."""
+
+
+def _relabelled(tmp_path: Path, version: str, strip_since_1_10: bool = True, reseal: bool = False) -> Path:
+    """The newest fixture stating ``version``; ``strip_since_1_10``: without any member schema 1.10
+    or later added; ``reseal``: its digest computed again over what it now holds (anyone can)."""
+    from dqm.digest import seal_results
+
+    data = json.loads(NEWEST.read_text(encoding="utf-8"))
+    data["schema_version"] = version
+    if strip_since_1_10:
+        for key in SINCE_1_10:
+            data.pop(key, None)
+        data["batch"].pop("files", None)
+        for finding in data["findings"]:
+            finding.pop("counted_values", None)
+        for section, keys in (("redelivery", ("fixed_total", "fixed_by_code")), ("semantic", ("lq",))):
+            for key in keys:
+                (data.get(section) or {}).pop(key, None)
+    text = json.dumps(data, ensure_ascii=False)
+    if reseal:
+        data.pop("digest", None)
+        text = seal_results(json.dumps(data, ensure_ascii=False), keep_canonical=False)[0]
+    path = tmp_path / "results.json"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("version", "strip", "reseal", "holds"),
+    [
+        # what a 1.9 result never held, 1.10's members deleted: the codes its checks can raise
+        ("1.9", True, False, "holds checks[].codes[].code DEID_SLIDE_UNSEARCHED, which schema 1.13 added"),
+        ("1.6", True, False, "holds run_id, which schema 1.7 added"),
+        ("1.0", True, False, "holds checks, which schema 1.1 added"),
+        # a digest made again over the relabelled content proves nothing about its label
+        ("1.12", False, True, "holds findings[].counted_values, which schema 1.13 added"),
+        ("1.9", False, True, "holds digest, which schema 1.10 added"),
+    ],
+)
+@pytest.mark.parametrize("command", ["report", "gate", "diff"])
+def test_a_result_labelled_older_than_what_it_holds_is_refused(
+    tmp_path: Path, version: str, strip: bool, reseal: bool, holds: str, command: str
+) -> None:
+    """A 1.16 result stating 1.9 with what 1.10 added deleted was read as one written before 1.10:
+    unchecked, with a warning (only ``dqm gate`` refused it, and took it with
+    ``--allow-undigested``); one stating 1.12 with its digest made again was read as sealed. Each
+    holds what its stated version did not have, and every reader refuses it (exit 2), saying what."""
+    path = _relabelled(tmp_path, version, strip, reseal)
+    line = {
+        "report": ["report", str(path), "-o", str(tmp_path / "r.html")],
+        "gate": ["gate", str(path), "--allow-undigested"],
+        "diff": ["diff", str(NEWEST), str(path)],
+    }[command]
+    got = runner.invoke(app, line)
+    said = " ".join(got.output.split())
+    assert got.exit_code == 2, said
+    assert "which schema" in said and "relabelled? Refused" in said
+    assert not (tmp_path / "r.html").exists()
+    with pytest.raises(ResultsError, match="^") as refused:
+        load_result(path, unsealed=lambda _warning: None)
+    assert f"{path} states results schema {version} but {holds}: written since" in str(refused.value)
+
+
+@pytest.mark.parametrize("path", RELEASED, ids=_version)
+def test_a_genuine_result_of_each_version_holds_nothing_newer_than_its_label(path: Path) -> None:
+    from dqm.results import _newer_than_stated
+
+    data = json.loads(path.read_text(encoding="utf-8"))
+    assert _newer_than_stated(path, data) is None
+    # one version earlier, each holds something its version added (1.8 and 1.9 added nothing these
+    # fixtures hold: 1.8's stain descriptors and 1.9's batch effects came in 1.8; 1.16 only more
+    # slide_part rows)
+    if _version(path) not in ("1.0", "1.8", "1.9", "1.16"):
+        earlier = f"1.{int(_version(path).split('.')[1]) - 1}"
+        assert _newer_than_stated(path, {**data, "schema_version": earlier}) is not None, earlier
