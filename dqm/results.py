@@ -617,6 +617,20 @@ def _at(node: Any, where: tuple[str, ...]) -> Iterator[Any]:
         yield from _at(node[step], rest)
 
 
+def _newer_held(data: dict[str, Any], version: str) -> Iterator[tuple[str, tuple[int, int]]]:
+    """Each member (:data:`NEWER_MEMBERS`) and value (:data:`NEWER_VALUES`) the results object
+    ``data`` holds that a version later than ``version`` added, named, with that version."""
+    for since, where in NEWER_MEMBERS:
+        if not _from(version, since) and next(_at(data, where), _END) is not _END:
+            yield ".".join(where).replace(".[]", "[]"), since
+    for where, table in NEWER_VALUES:
+        named = ".".join(where).replace(".[]", "[]").replace(".{}", "{}")
+        for value in _at(data, where):
+            added = table.get(value) if isinstance(value, str) else None
+            if added is not None and not _from(version, added):
+                yield f"{named} {value}", added
+
+
 def _newer_than_stated(path: Path, data: dict[str, Any]) -> str | None:
     """Why the results object ``data`` (of ``path``) is refused: it holds a member or a value
     (a reason code, a file's role) of a later schema version than the one it states, so it was
@@ -626,23 +640,7 @@ def _newer_than_stated(path: Path, data: dict[str, Any]) -> str | None:
     version = data.get("schema_version")
     if not isinstance(version, str) or _from(version, _NEWEST):
         return None  # nothing is newer than the label (an unparseable label: refused where it matters)
-    found: tuple[str, tuple[int, int]] | None = None
-    for since, where in NEWER_MEMBERS:
-        if not _from(version, since) and next(_at(data, where), _END) is not _END:
-            found = ".".join(where).replace(".[]", "[]"), since
-            break
-    if found is None:
-        for where, table in NEWER_VALUES:
-            for value in _at(data, where):
-                since = table.get(value) if isinstance(value, str) else None
-                if since is not None and not _from(version, since):
-                    found = (
-                        "{} {}".format(".".join(where).replace(".[]", "[]").replace(".{}", "{}"), value),
-                        since,
-                    )
-                    break
-            if found is not None:
-                break
+    found = next(_newer_held(data, version), None)
     if found is None:
         return None
     return msg(
