@@ -189,35 +189,97 @@ class SlideRefused(OSError):
         self.code = code
 
 
-class SlideReader:
-    """Pixels of one slide on a working-resolution grid (OpenSlide pyramids, else Pillow).
+DECODED_CACHE_BYTES = 512 << 20
+"""What a :class:`SlideReader` made alone (not given a :class:`DecodedCache`) keeps decoded."""
 
-    ``read(row0, col0, rows, cols, ds)`` returns the ``(rows, cols, 3)`` uint8 region whose pixel
-    ``(r, c)`` covers level-0 ``x`` from ``(col0 + c) * ds``. OpenSlide reads the level at or below
-    ``ds`` and resizes; a plain image is decoded once per downsample and kept (``cache_bytes``).
-    Outside the slide is white. Picklable: handles open lazily in each process.
 
-    Each open first asks :func:`~dqm.slide_refs.not_to_open` about the slide in the batch folder
-    ``root`` (None: the slide's own folder), as the probe does, and raises :class:`SlideRefused`
-    for a slide it refuses: the audit's probe saw the batch as it was, and a run that reuses its
-    records (``--results``) reads the slides later, when a file a VMS names may have become a
-    link out of the batch or a FIFO, which OpenSlide would follow or wait on for ever.
-    """
+class DecodedCache:
+    """The decoded plain images one process keeps for every slide it reads, least recently used
+    out first, up to ``budget`` bytes in all (one image over it is kept alone: it is being read).
 
-    def __init__(self, path: Path, cache_bytes: int = 512 << 20, root: Path | None = None) -> None:
-        self.path = Path(path)
-        self.cache_bytes = cache_bytes
-        self.root = Path(root) if root is not None else self.path.parent
-        self._slide: Any = None
-        self._backend: str | None = None
-        self._plain: OrderedDict[float, np.ndarray] = OrderedDict()
+    One per process, shared by its slides' readers: each reader kept its own 512 MiB, so a process
+    reading 100 plain images could hold 100 of them, and each DataLoader worker as many again. A
+    :class:`TileReader` is given its process's share of the run's budget
+    (:func:`decoded_cache_share`). Pickled (to a worker) as its budget alone, empty."""
+
+    def __init__(self, budget: int) -> None:
+        self.budget = budget
+        self._images: OrderedDict[tuple[Path, float], np.ndarray] = OrderedDict()
+        self.nbytes = 0
         self._lock = threading.Lock()
 
     def __getstate__(self) -> dict[str, Any]:
-        return {"path": self.path, "cache_bytes": self.cache_bytes, "root": self.root}
+        return {"budget": self.budget}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(state["path"], state["cache_bytes"], state["root"])  # type: ignore[misc]
+        self.__init__(state["budget"])  # type: ignore[misc]
+
+    def get(self, path: Path, ds: float) -> np.ndarray | None:
+        with self._lock:
+            image = self._images.get((path, ds))
+            if image is not None:
+                self._images.move_to_end((path, ds))
+            return image
+
+    def put(self, path: Path, ds: float, image: np.ndarray) -> None:
+        with self._lock:
+            old = self._images.pop((path, ds), None)
+            self.nbytes += image.nbytes - (0 if old is None else old.nbytes)
+            self._images[(path, ds)] = image
+            while self.nbytes > self.budget and len(self._images) > 1:
+                self.nbytes -= self._images.popitem(last=False)[1].nbytes
+
+    def discard(self, path: Path) -> None:
+        """Forget every image of ``path``."""
+        with self._lock:
+            for key in [k for k in self._images if k[0] == path]:
+                self.nbytes -= self._images.pop(key).nbytes
+
+
+def decoded_cache_share(budget_mib: int, loader_workers: int, processes: int = 1) -> int:
+    """The bytes of decoded images each process that reads training tiles keeps: the run's
+    ``budget_mib`` split among them (each DataLoader worker of each training process, or each
+    training process itself when it has no workers)."""
+    return (budget_mib << 20) // (max(1, loader_workers) * max(1, processes))
+
+
+class SlideReader:
+    """Pixels of one slide on a working-resolution grid (OpenSlide pyramids, else Pillow).
+
+        ``read(row0, col0, rows, cols, ds)`` returns the ``(rows, cols, 3)`` uint8 region whose pixel
+        ``(r, c)`` covers level-0 ``x`` from ``(col0 + c) * ds``. OpenSlide reads the level at or below
+        ``ds`` and resizes; a plain image is decoded once per downsample and kept in ``cache`` (the
+    process's :class:`DecodedCache`, shared with the other slides' readers), or, given none, in its
+    own of ``cache_bytes``.
+        Outside the slide is white. Picklable: handles open lazily in each process.
+
+        Each open first asks :func:`~dqm.slide_refs.not_to_open` about the slide in the batch folder
+        ``root`` (None: the slide's own folder), as the probe does, and raises :class:`SlideRefused`
+        for a slide it refuses: the audit's probe saw the batch as it was, and a run that reuses its
+        records (``--results``) reads the slides later, when a file a VMS names may have become a
+        link out of the batch or a FIFO, which OpenSlide would follow or wait on for ever.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        cache_bytes: int = DECODED_CACHE_BYTES,
+        root: Path | None = None,
+        cache: DecodedCache | None = None,
+    ) -> None:
+        self.path = Path(path)
+        self.root = Path(root) if root is not None else self.path.parent
+        self.cache = cache if cache is not None else DecodedCache(cache_bytes)
+        self._slide: Any = None
+        self._backend: str | None = None
+        self._lock = threading.Lock()
+
+    def __getstate__(self) -> dict[str, Any]:
+        # the cache pickled with the readers that share it stays shared (pickle keeps one object)
+        return {"path": self.path, "root": self.root, "cache": self.cache}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["path"], root=state["root"], cache=state["cache"])  # type: ignore[misc]
 
     def _open(self) -> None:
         if self._backend is not None:
@@ -237,7 +299,7 @@ class SlideReader:
         if self._slide is not None:
             self._slide.close()
         self._slide, self._backend = None, None
-        self._plain.clear()
+        self.cache.discard(self.path)
 
     def read(self, row0: int, col0: int, rows: int, cols: int, ds: float) -> np.ndarray:
         with self._lock:
@@ -316,9 +378,9 @@ class SlideReader:
         return target
 
     def _plain_at(self, ds: float) -> np.ndarray:
-        if ds in self._plain:
-            self._plain.move_to_end(ds)
-            return self._plain[ds]
+        kept = self.cache.get(self.path, ds)
+        if kept is not None:
+            return kept
         with self._plain_image() as img:
             target = self._drafted(img, ds)
             # convert() copies even an RGB image: a second full-size decode (4 bytes a pixel)
@@ -326,9 +388,7 @@ class SlideReader:
             if rgb.size != target:
                 rgb = rgb.resize(target, Image.Resampling.BILINEAR)
             arr = np.asarray(rgb)
-        self._plain[ds] = arr
-        while sum(a.nbytes for a in self._plain.values()) > self.cache_bytes and len(self._plain) > 1:
-            self._plain.popitem(last=False)
+        self.cache.put(self.path, ds, arr)
         return arr
 
     def _read_plain(self, row0: int, col0: int, rows: int, cols: int, ds: float) -> np.ndarray:
@@ -444,9 +504,16 @@ class TileReader:
     slide, if held out, fails its whole-slide prediction and is left out with that reason.
     """
 
-    def __init__(self, records: Sequence[SlideRecord], resolution_um: float, tile: int) -> None:
+    def __init__(
+        self,
+        records: Sequence[SlideRecord],
+        resolution_um: float,
+        tile: int,
+        cache_bytes: int = DECODED_CACHE_BYTES,
+    ) -> None:
         self.records = list(records)
-        self.readers = [SlideReader(r.path, root=r.root) for r in self.records]
+        self.cache = DecodedCache(cache_bytes)  # this process's share of the run's (a worker's: its own)
+        self.readers = [SlideReader(r.path, root=r.root, cache=self.cache) for r in self.records]
         self.resolution_um = resolution_um
         self.tile = tile
 

@@ -37,7 +37,7 @@ from typing import Any, BinaryIO
 import numpy as np
 
 from dqm.i18n import msg
-from dqm.validity.data import SlideIndex, SlideRecord, TileReader, epoch_samples
+from dqm.validity.data import SlideIndex, SlideRecord, TileReader, decoded_cache_share, epoch_samples
 from dqm.validity.model import build_network
 from dqm.validity.models import CurvePoint
 from dqm.validity.settings import ValidityProfile
@@ -386,7 +386,8 @@ def train_fold(
         lambda_dice=t.lambda_dice,
         lambda_ce=t.lambda_ce,
     )
-    tiles = TileReader(records, profile.resolution_um, profile.tile)
+    share = decoded_cache_share(t.decoded_cache_mib, t.loader_workers, world)
+    tiles = TileReader(records, profile.resolution_um, profile.tile, cache_bytes=share)
     transform = train_transforms(profile, tiles)
     use_amp = device == "cuda" and t.amp
     outcome = TrainOutcome(net, curve)

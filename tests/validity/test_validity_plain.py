@@ -95,3 +95,39 @@ def test_a_slide_openslide_reads_passes_the_check(clean_records: list[SlideRecor
     reader = SlideReader(record.path, root=record.root)
     reader.check(record.downsample(2.0), (record.width, record.height))
     reader.close()
+
+
+def test_the_decoded_images_the_tile_readers_keep_are_bounded_by_the_runs_budget(tmp_path: Path) -> None:
+    """Each slide's reader kept up to 512 MiB of decoded images of its own, in each DataLoader
+    worker: 12 plain images read by 2 workers were 24 decoded images kept. The run's budget
+    (``training.decoded_cache_mib``) is now split among the workers, and a worker's slides share
+    its share: what all of them keep is bounded by the budget, whatever the number of slides."""
+    import pickle
+
+    side = 600  # 1.03 MiB decoded as RGB
+    records = [
+        SlideRecord(
+            f"S{k}", _image(tmp_path / f"s{k}.png", (side, side)), 1.0, side, side, [], None, None, f"P{k}"
+        )
+        for k in range(12)
+    ]
+    budget_mib, workers = 4, 2
+    share = data.decoded_cache_share(budget_mib, workers)
+    assert share == 2 << 20 and data.decoded_cache_share(budget_mib, workers, processes=2) == 1 << 20
+    assert data.decoded_cache_share(budget_mib, 0) == 4 << 20  # no workers: the training process reads
+    tiles = data.TileReader(records, 1.0, 32, cache_bytes=share)
+    assert len(pickle.dumps(tiles)) < 100_000  # what a worker is sent: no decoded image
+    kept = []
+    for w in range(workers):  # as DataLoader gives each worker the dataset: a copy of its own
+        worker = pickle.loads(pickle.dumps(tiles))
+        assert all(r.cache is worker.cache for r in worker.readers)  # one cache for all its slides
+        for k in range(len(records)):
+            sample = worker({"slide": k, "row0": 100 * w, "col0": 50, "label": 0})
+            assert sample["unreadable"] == 0 and sample["image"].shape == (3, 32, 32)
+            assert worker.cache.nbytes <= share
+        kept.append(worker.cache.nbytes)
+    assert 0 < sum(kept) <= budget_mib << 20
+    # an image read again after it was let go is decoded again, the same
+    again = worker({"slide": 0, "row0": 10, "col0": 20, "label": 0})["image"]
+    first = np.asarray(Image.open(records[0].path))[10:42, 20:52].transpose(2, 0, 1)
+    assert np.array_equal(again, first)
