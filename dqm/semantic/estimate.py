@@ -50,7 +50,7 @@ from __future__ import annotations
 import math
 from collections.abc import Collection, Mapping
 
-from dqm.i18n import N_, NP_
+from dqm.i18n import N_, NP_, msg
 from dqm.semantic.intervals import effective_n, interval, wilson_bounds, z_value
 from dqm.semantic.models import CoreReview, ReviewPlan, StratumResult, WeightedEstimate
 
@@ -130,13 +130,25 @@ def weighted_estimate(
                 method = N_("normal, widened to the Wilson interval at the reviewed count")
     if n_cov < lot_size:
         notes.append(
-            f"provisional: cells holding {lot_size - n_cov} of {lot_size} slides have no verdict yet"
+            msg(
+                "provisional: cells holding {missing} of {lot} slides have no verdict yet",
+                missing=lot_size - n_cov,
+                lot=lot_size,
+            )
         )
-    if collapsed:
-        notes.append(
-            f"{len(single)} cell(s) with a single reviewed slide out of several: variance from their "
-            f"differences in {len(collapsed)} collapsed group(s) of neighbouring cells"
+    if collapsed:  # two cells at least, in one group or more: the catalogue has each form
+        groups = (
+            N_(
+                "{n} cells with a single reviewed slide out of several: variance from their differences "
+                "in 1 collapsed group of neighbouring cells"
+            )
+            if len(collapsed) == 1
+            else N_(
+                "{n} cells with a single reviewed slide out of several: variance from their differences "
+                "in {groups} collapsed groups of neighbouring cells"
+            )
         )
+        notes.append(msg(groups, n=len(single), groups=len(collapsed)))
     elif single and len(covered) > 1 and single[0] in unfinished:
         notes.append(
             N_(

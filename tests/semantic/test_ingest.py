@@ -232,7 +232,7 @@ def test_cells_of_one_reviewed_slide_are_collapsed_in_pairs_of_neighbours() -> N
     triple = 3 / 2 * sum((t[k] - mean) ** 2 for k in "def")
     own = (50 / 600) ** 2 * (1 - 2 / 50) * (2 * 0.5 * 0.5 / 1) / 2
     assert w.variance == pytest.approx(pair + triple + own)
-    assert "5 cell(s) with a single reviewed slide" in w.note and "2 collapsed group(s)" in w.note
+    assert "5 cells with a single reviewed slide" in w.note and "2 collapsed groups" in w.note
     both = weighted_estimate({"a": (10, 1, 1), "b": (30, 1, 1)}, 40)  # a pair alike: no spread of p̂
     assert both.variance == pytest.approx(2 * ((10 - 30) / 40 / 2) ** 2 * 2)
     whole = weighted_estimate({"a": (1, 1, 0), "b": (30, 1, 1), "c": (9, 3, 3)}, 40)  # a: its whole cell
@@ -937,3 +937,26 @@ def _coco_batch(
             ["slide_id", "image_path", "annotation_path", "institution", "diagnosis", "age", "sex", "site"]
         )
         w.writerows([[sid, path, "coco.json", "Seoul-A", "BCC", "60", "M", "trunk"] for sid, path in rows])
+
+
+def test_the_weighted_estimates_notes_read_in_korean() -> None:
+    """The notes of a provisional estimate and of collapsed cells were English f-strings: a Korean
+    report showed "provisional: cells holding ..." and "5 cell(s) ... collapsed group(s)" in
+    English. Each is a catalogue message now, the count of groups in its own form."""
+    from dqm.i18n import translated
+
+    pair = weighted_estimate({"a": (10, 1, 1), "b": (30, 1, 0)}, 60)  # 20 slides in no reviewed cell
+    assert pair.note == (
+        "provisional: cells holding 20 of 60 slides have no verdict yet; 2 cells with a single "
+        "reviewed slide out of several: variance from their differences in 1 collapsed group of "
+        "neighbouring cells"
+    )
+    four = weighted_estimate({k: (10, 1, 1) for k in "abcd"}, 40)
+    assert "4 cells with a single reviewed slide" in four.note and "in 2 collapsed groups" in four.note
+    assert translated(pair.note, "ko") == (
+        "잠정: 슬라이드 60장 중 20장이 든 칸에 아직 판정이 없습니다; 검토 슬라이드가 하나뿐인 칸 2개: "
+        "분산은 이웃 칸을 묶은 1개 묶음 안의 차이로 계산"
+    )
+    assert translated(four.note, "ko").endswith(
+        "; 검토 슬라이드가 하나뿐인 칸 4개: 분산은 이웃 칸을 묶은 2개 묶음 안의 차이로 계산"
+    )
