@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from dqm.clinical_table import field_number
-from dqm.diversity.variables import VARIABLES, Variable, band_labels
+from dqm.diversity.variables import VARIABLES, Variable, band_labels, magnification_within
 from dqm.facts import ItemSummary
 from dqm.profile import FieldDef, Profile
 
@@ -126,6 +126,22 @@ def _numbers(numbers: Sequence[tuple[float, bool]]) -> tuple[np.ndarray, int]:
     return column, sum(bad for _, bad in numbers)
 
 
+def objective_range(profile: Profile) -> tuple[float, float]:
+    """The objective powers a slide header's is taken as a magnification between: the
+    ``slide.header`` check's ``objective_min`` / ``objective_max`` where the profile sets them (a
+    bound that is no positive number: the default), else :data:`~dqm.coords.PLAUSIBLE_OBJECTIVE_POWER`."""
+    from dqm.coords import PLAUSIBLE_OBJECTIVE_POWER
+
+    setting = profile.checks.get("slide.header")
+    params = setting.params if setting is not None else {}
+    bounds = []
+    for name, default in zip(("objective_min", "objective_max"), PLAUSIBLE_OBJECTIVE_POWER, strict=True):
+        value = params.get(name, default)
+        ok = isinstance(value, int | float) and not isinstance(value, bool) and 0 < value < math.inf
+        bounds.append(float(value) if ok else default)
+    return bounds[0], bounds[1]
+
+
 def build_table(items: Sequence[ItemSummary], profile: Profile) -> Table:
     """The diversity variables of every slide.
 
@@ -146,6 +162,10 @@ def build_table(items: Sequence[ItemSummary], profile: Profile) -> Table:
     columns: dict[str, np.ndarray] = {}
     invalid: dict[str, int] = {}
     for v in VARIABLES:
+        if (
+            v.name == "magnification"
+        ):  # a header's power taken within the range the profile's check holds it to
+            v = replace(v, read=magnification_within(objective_range(profile)))
         variables[v.name] = replace(v, declared=declared(v, profile))
         if v.read is not None:
             columns[v.name], bad = _column(v, items, profile)

@@ -131,13 +131,15 @@ def _usable(mpp: float) -> bool:
     return MIN_MPP <= mpp <= MAX_MPP  # NaN compares false
 
 
-def magnification(objective_power: float | None, mpp: float | None) -> str | None:
-    """``40×`` from the header's objective power when it is a plausible one
-    (:data:`~dqm.coords.PLAUSIBLE_OBJECTIVE_POWER`, 1–100: the ``slide.header`` check's range, which
-    reports a power outside it), else the nominal one from mpp, else None."""
+def magnification(
+    objective_power: float | None, mpp: float | None, plausible: tuple[float, float] | None = None
+) -> str | None:
+    """``40×`` from the header's objective power when it is a plausible one (in ``plausible``: the
+    ``slide.header`` check's range, which reports a power outside it; by default
+    :data:`~dqm.coords.PLAUSIBLE_OBJECTIVE_POWER`, 1–100), else the nominal one from mpp, else None."""
     from dqm.coords import PLAUSIBLE_OBJECTIVE_POWER  # numpy: see _usable
 
-    low, high = PLAUSIBLE_OBJECTIVE_POWER
+    low, high = PLAUSIBLE_OBJECTIVE_POWER if plausible is None else plausible
     if objective_power is not None and low <= objective_power <= high:  # NaN compares false
         return f"{objective_power:g}×"
     if mpp is None or not _usable(mpp):
@@ -170,6 +172,17 @@ def _mpp(item: ItemSummary) -> float | None:
 def _magnification(item: ItemSummary) -> str | None:
     s = item.slide
     return magnification(s.objective_power, s.mpp) if s is not None else None
+
+
+def magnification_within(plausible: tuple[float, float]) -> Callable[[ItemSummary], str | None]:
+    """The ``magnification`` of a slide, a header's objective power taken within ``plausible``
+    (the profile's ``slide.header`` range, :func:`dqm.diversity.table.build_table`)."""
+
+    def read(item: ItemSummary) -> str | None:
+        s = item.slide
+        return magnification(s.objective_power, s.mpp, plausible) if s is not None else None
+
+    return read
 
 
 def _header(field: str) -> Callable[[ItemSummary], str | float | None]:

@@ -94,6 +94,28 @@ def test_magnification_from_objective_power_or_mpp() -> None:
     assert magnification(0, -1.0) is None
 
 
+def test_magnification_takes_the_objective_range_the_profile_gives_its_check(profile: Profile) -> None:
+    """The variable took a header's power within the check's default 1-100 whatever the profile set:
+    a profile allowing 200x (a 150x header passes its ``slide.header`` check) had the slide's
+    magnification from mpp instead, and one allowing 5-100 counted a 2x header as 2x, a power its
+    check reports as implausible. The profile's ``objective_min`` / ``objective_max`` decide both."""
+    from dqm.diversity.table import objective_range
+    from dqm.profile import CheckSetting
+
+    def slide(power: float) -> ItemSummary:
+        return item(f"s{power}", slide=SlideSummary(width=10, height=10, mpp=0.25, objective_power=power))
+
+    items = [slide(150), slide(2), slide(40)]
+    assert build_table(items, profile).columns["magnification"].tolist() == ["40×", "2×", "40×"]
+    own = profile.model_copy(
+        update={"checks": {"slide.header": CheckSetting(params={"objective_min": 5, "objective_max": 200})}}
+    )
+    assert objective_range(own) == (5.0, 200.0)
+    assert build_table(items, own).columns["magnification"].tolist() == ["150×", "40×", "40×"]
+    odd = profile.model_copy(update={"checks": {"slide.header": CheckSetting(params={"objective_max": "x"})}})
+    assert objective_range(odd) == (1.0, 100.0)  # not a number: the check refuses it, the default here
+
+
 def test_categorical_summary_keeps_declared_order_zeros_and_missing() -> None:
     var = Variable("site", "site", "categorical", declared=("head_neck", "trunk", "acral"))
     values = np.array(["trunk", "moon", None, "trunk", "moon", "mars"], dtype=object)
