@@ -150,7 +150,7 @@ def test_a_result_labelled_older_than_what_it_holds_is_refused(
     assert got.exit_code == 2, said
     assert "which schema" in said and "relabelled? Refused" in said
     assert not (tmp_path / "r.html").exists()
-    with pytest.raises(ResultsError, match="^") as refused:
+    with pytest.raises(ResultsError) as refused:
         load_result(path, unsealed=lambda _warning: None)
     assert f"{path} states results schema {version} but {holds}: written since" in str(refused.value)
 
