@@ -162,9 +162,7 @@ def build_table(items: Sequence[ItemSummary], profile: Profile) -> Table:
     columns: dict[str, np.ndarray] = {}
     invalid: dict[str, int] = {}
     for v in VARIABLES:
-        if (
-            v.name == "magnification"
-        ):  # a header's power taken within the range the profile's check holds it to
+        if v.name == "magnification":  # a header's power: within the range the profile's check holds it to
             v = replace(v, read=magnification_within(objective_range(profile)))
         variables[v.name] = replace(v, declared=declared(v, profile))
         if v.read is not None:

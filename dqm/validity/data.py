@@ -246,18 +246,18 @@ def decoded_cache_share(budget_mib: int, loader_workers: int, processes: int = 1
 class SlideReader:
     """Pixels of one slide on a working-resolution grid (OpenSlide pyramids, else Pillow).
 
-        ``read(row0, col0, rows, cols, ds)`` returns the ``(rows, cols, 3)`` uint8 region whose pixel
-        ``(r, c)`` covers level-0 ``x`` from ``(col0 + c) * ds``. OpenSlide reads the level at or below
-        ``ds`` and resizes; a plain image is decoded once per downsample and kept in ``cache`` (the
-    process's :class:`DecodedCache`, shared with the other slides' readers), or, given none, in its
-    own of ``cache_bytes``.
-        Outside the slide is white. Picklable: handles open lazily in each process.
+    ``read(row0, col0, rows, cols, ds)`` returns the ``(rows, cols, 3)`` uint8 region whose pixel
+    ``(r, c)`` covers level-0 ``x`` from ``(col0 + c) * ds``. OpenSlide reads the level at or below
+    ``ds`` and resizes; a plain image is decoded once per downsample and kept in ``cache`` (the
+    process's :class:`DecodedCache`, shared with the other slides' readers), or, given none, in a
+    cache of its own of ``cache_bytes``. Outside the slide is white. Picklable: handles open lazily
+    in each process.
 
-        Each open first asks :func:`~dqm.slide_refs.not_to_open` about the slide in the batch folder
-        ``root`` (None: the slide's own folder), as the probe does, and raises :class:`SlideRefused`
-        for a slide it refuses: the audit's probe saw the batch as it was, and a run that reuses its
-        records (``--results``) reads the slides later, when a file a VMS names may have become a
-        link out of the batch or a FIFO, which OpenSlide would follow or wait on for ever.
+    Each open first asks :func:`~dqm.slide_refs.not_to_open` about the slide in the batch folder
+    ``root`` (None: the slide's own folder), as the probe does, and raises :class:`SlideRefused`
+    for a slide it refuses: the audit's probe saw the batch as it was, and a run that reuses its
+    records (``--results``) reads the slides later, when a file a VMS names may have become a
+    link out of the batch or a FIFO, which OpenSlide would follow or wait on for ever.
     """
 
     def __init__(

@@ -142,7 +142,7 @@ class TrainingConfig(_Frozen):
     loader_workers: Annotated[int, _within(hi=256)] = Field(0, ge=0)
     """DataLoader worker processes (0: tiles are read in the training process)."""
     decoded_cache_mib: Annotated[int, _within(hi=1 << 20)] = Field(2048, ge=1)
-    """Decoded plain images (PNG, JPEG, TIFF without a pyramid: each decoded whole at the working
+    """Decoded plain images (PNG, JPEG and what else Pillow reads: each decoded whole at the working
     resolution) the run keeps in memory, MiB in all, split evenly among the processes that read
     training tiles (each of ``loader_workers`` in each of ``processes``: 2,048 at 8 workers is
     256 MiB each). A slide OpenSlide reads is read by region and keeps nothing here."""
