@@ -13,6 +13,11 @@ of ``bench_artefacts.py`` (written as PNG; their µm per pixel in ``mpp.json``).
 each with the checkout on ``PYTHONPATH`` (in this process) and writes a digest of every field:
 numbers exactly (``float.hex``), arrays by dtype, shape and SHA-256 of their bytes, the probe's CPU
 seconds left out (the only field that changes between runs).
+
+It is the check for a change that must keep every probe field to the bit. A change allowed to move
+the pixel measures' numbers but not the findings (float32 arithmetic, a sample; issue 13 §4's
+fifth round) differs here by design: it is held to ``same_findings.py --tolerance REL`` on the
+audits' results instead, which names each field that moved and by how much.
 """
 
 from __future__ import annotations
