@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import copy
+import importlib.util
 import json
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -113,3 +116,14 @@ def write_tiny_batch(root, *, manifest: bool = True):
             rows.append(f"{sid},slides/{sid}.png,annotations/{sid}.json,Seoul-A,BCC,{age},F,trunk")
         (root / "manifest.csv").write_text("\n".join(rows) + "\n")
     return root
+
+
+def benchmark(name: str) -> ModuleType:
+    """The script ``benchmarks/NAME.py`` as a module (benchmarks are no package), for the tests of
+    what a benchmark itself computes."""
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

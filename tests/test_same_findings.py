@@ -3,19 +3,13 @@
 from __future__ import annotations
 
 import copy
-import importlib.util
-from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.helpers import benchmark
 
 
 def _tool() -> Any:
-    spec = importlib.util.spec_from_file_location("same_findings", ROOT / "benchmarks" / "same_findings.py")
-    assert spec is not None and spec.loader is not None
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
-    return tool
+    return benchmark("same_findings")
 
 
 def _result() -> dict[str, Any]:

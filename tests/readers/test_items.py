@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import functools
-from pathlib import Path
 from typing import Any
 
 from dqm.model import Annotation, Item, Lesion
 from dqm.readers import annotation_for_item, merged
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.helpers import benchmark
 
 
 def _image(key: str, n_lesions: int) -> Annotation:
@@ -126,13 +124,7 @@ def test_a_shared_files_image_is_found_by_the_slides_path_before_its_name() -> N
 @functools.cache
 def _bench() -> Any:
     """``benchmarks/bench_image_of.py``, whose random files the random layout tests check."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("bench_image_of", ROOT / "benchmarks" / "bench_image_of.py")
-    assert spec is not None and spec.loader is not None
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
-    return bench
+    return benchmark("bench_image_of")
 
 
 def _layout(keys: list[str], slides: list[tuple[str, str]]) -> dict[str, int | str]:
