@@ -97,9 +97,12 @@ TRESTLE_SOFTWARE = b"MedScan"
 TRESTLE_MACRO = ".Full"
 """What OpenSlide puts in place of a Trestle slide's extension to open its macro image (a JPEG)."""
 SOFTWARE = 305
-SOFTWARE_KINDS = frozenset({1, 2, 6, 7})
-"""The TIFF types of a ``Software`` tag libtiff reads as its text: ASCII, and BYTE, SBYTE and
-UNDEFINED too (``TIFFReadDirEntryByteArray``)."""
+SOFTWARE_KINDS = frozenset({1, 2, 7})
+"""The TIFF types of a ``Software`` tag OpenSlide's Trestle test reads as text: ASCII, BYTE and
+UNDEFINED (``_openslide_tifflike_get_buffer``, openslide-decode-tifflike.c). Not libtiff's reading
+(which takes SBYTE, SHORT, LONG... too, values of 0 to 255): OpenSlide tells a Trestle slide by its
+own TIFF reader, so a ``Software`` tag of SBYTE, SHORT or LONG ``MedScan`` is a generic TIFF to it
+(``detect_format``), its ``X.Full`` never opened."""
 
 
 def trestle_macro(name: str, fh: Any) -> str | None:
@@ -141,7 +144,11 @@ def _refused_macro(macro: str, real_root: str) -> Message | None:
 
 def _tiff_software(fh: Any) -> bytes:
     """The first bytes (at most 64) of the ``Software`` tag of the first directory of the TIFF
-    ``fh`` (classic or BigTIFF); b"" when it has none or cannot be read."""
+    ``fh`` (classic or BigTIFF) as OpenSlide's Trestle test reads it: the *last* entry of that tag
+    (OpenSlide keeps a directory's entries in a table by tag, each replacing the one before: a
+    ``Software`` of ``Aperio`` followed by one of ``MedScan`` is a Trestle slide, which dqm read as
+    Aperio), of a type in :data:`SOFTWARE_KINDS`; b"" when it has none or cannot be read. Up to
+    :data:`MAX_TIFF_TAGS` entries are looked at (a TIFF of more is never opened: :func:`tiff_refusal`)."""
     fh.seek(0)
     head = fh.read(16)
     order = {b"II": "<", b"MM": ">"}.get(head[:2])
@@ -161,16 +168,21 @@ def _tiff_software(fh: Any) -> bytes:
     if len(raw) < struct.calcsize(count_fmt):
         return b""
     (entries,) = struct.unpack(order + count_fmt, raw)
-    raw = fh.read(min(entries, 4096) * entry)
+    raw = fh.read(min(entries, MAX_TIFF_TAGS) * entry)
+    last = None
     for k in range(0, len(raw) - entry + 1, entry):
-        tag, kind, n = struct.unpack_from(order + field, raw, k)
-        if tag == SOFTWARE and kind in SOFTWARE_KINDS:
-            value = raw[k + 4 + struct.calcsize(field[2]) : k + entry]
-            if n <= inline:
-                return value[:n]
-            (at,) = struct.unpack(order + ("I" if inline == 4 else "Q"), value)
-            return fh.read(min(n, 64)) if _seek(fh, at) else b""
-    return b""
+        if struct.unpack_from(order + "H", raw, k)[0] == SOFTWARE:
+            last = k
+    if last is None:
+        return b""
+    _, kind, n = struct.unpack_from(order + field, raw, last)
+    if kind not in SOFTWARE_KINDS:
+        return b""
+    value = raw[last + 4 + struct.calcsize(field[2]) : last + entry]
+    if n <= inline:
+        return value[:n]
+    (at,) = struct.unpack(order + ("I" if inline == 4 else "Q"), value)
+    return fh.read(min(n, 64)) if _seek(fh, at) else b""
 
 
 def _mirax(name: str, real_root: str) -> Message | None:

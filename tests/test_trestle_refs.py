@@ -126,6 +126,62 @@ def test_a_software_tag_of_bytes_is_read_as_libtiff_reads_it(tmp_path, kind):
     assert why is not None and "t.Full" in why and "FIFO" in why
 
 
+def _software_entries(path: Path, *entries: tuple[int, list[int]]) -> None:
+    """``path``'s first directory given a ``Software`` tag for each ``(type, values)`` of
+    ``entries``, in that order (a tag given twice, as tifffile never writes it)."""
+    codes = {1: "B", 2: "B", 3: "H", 4: "I", 6: "b", 7: "B"}
+    extra = [(65000 + k, codes[kind], len(values), values, True) for k, (kind, values) in enumerate(entries)]
+    tifffile.imwrite(
+        path,
+        PIXELS,
+        tile=(256, 256),
+        photometric="rgb",
+        software=False,
+        description="Objective Power=20;Background Color=FFFFFF;OverlapsXY=0 0",
+        extratags=extra,
+    )
+    data = bytearray(path.read_bytes())
+    (offset,) = struct.unpack_from("<I", data, 4)
+    for k in range(struct.unpack_from("<H", data, offset)[0]):
+        at = offset + 2 + 12 * k
+        tag = struct.unpack_from("<H", data, at)[0]
+        if 65000 <= tag < 65000 + len(entries):
+            struct.pack_into("<HH", data, at, 305, entries[tag - 65000][0])
+    path.write_bytes(bytes(data))
+
+
+MEDSCAN = list(b"MedScan\0")
+
+
+@pytest.mark.parametrize(
+    ("entries", "trestle"),
+    [
+        (((2, list(b"Aperio\0")), (2, MEDSCAN)), True),  # the last one counts
+        (((2, MEDSCAN), (2, list(b"Aperio\0"))), False),
+        (((2, list(b"Aperio\0")), (1, MEDSCAN)), True),
+        (((2, MEDSCAN), (3, MEDSCAN)), False),  # the last one is no text to OpenSlide
+        (((3, MEDSCAN),), False),  # SHORT, LONG, SBYTE: libtiff's text, not OpenSlide's test's
+        (((4, MEDSCAN),), False),
+        (((6, MEDSCAN),), False),
+    ],
+)
+def test_the_software_tag_is_read_as_openslides_trestle_test_reads_it(tmp_path, entries, trestle):
+    """OpenSlide tells a Trestle slide by its own TIFF reader, which keeps the last of a tag given
+    twice and reads ASCII, BYTE and UNDEFINED as text, nothing else: dqm read the first
+    ``Software`` tag of a text type, so a slide of ``Aperio`` then ``MedScan`` (Trestle to
+    OpenSlide, which opens ``t.Full``) had no macro among its parts (not hashed by --certify, not
+    in the --results fingerprint), and one of SBYTE ``MedScan`` (a generic TIFF) had one. Whether
+    it is Trestle is OpenSlide's own ``detect_format``'s answer."""
+    openslide = pytest.importorskip("openslide")
+    root = tmp_path / "b"
+    root.mkdir()
+    _software_entries(root / "t.tif", *entries)
+    (root / "t.Full").write_bytes(b"\xff\xd8")
+    detected = openslide.OpenSlide.detect_format(str(root / "t.tif"))
+    assert (detected == "trestle") is trestle, detected
+    assert slide_parts(str(root / "t.tif"), 1, root) == ((["t.Full"] if trestle else []), False)
+
+
 def test_a_fifo_named_as_the_macro_refuses_any_tiff_slide(tmp_path):
     """Whatever its ``Software`` tag says (what libtiff reads as it need not be what dqm reads),
     a TIFF slide beside a FIFO ``t.Full`` is refused: a stat. A TIFF of another software names no
