@@ -70,6 +70,7 @@ from dqm.slide_io import (
     keep_freed_memory,
     probe_slide_cached,
     stat_and_print,
+    stat_values,
 )
 from dqm.slide_refs import MAX_PARTS, slide_parts
 from dqm.sparse_files import SparseFileError, sparse_at
@@ -367,7 +368,8 @@ def check_item(
             label_thumbnail=options.label_thumbnails,
             mpp=item.stated_mpp or profile.image_mpp,
         )
-        probe = probe_slide_cached(image_path, image.path or "", probe_options)
+        checked = {part: stat for part, (_, stat) in parts.items()}  # as the record prints them
+        probe = probe_slide_cached(image_path, image.path or "", probe_options, checked)
     annotation, ann_hash = None, None
     read_crash: Finding | None = None
     search_crash: Finding | None = None
@@ -483,11 +485,7 @@ def _parts(root: Path, rel: str | None, st: os.stat_result | None) -> dict[str, 
 
 def file_stat(path: Path) -> list[int]:
     """What a file's metadata says of its content: size, modification and change time (ns), inode."""
-    return _stat_values(path.stat())
-
-
-def _stat_values(st: os.stat_result) -> list[int]:
-    return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
+    return stat_values(path.stat())
 
 
 def _stats(
@@ -501,7 +499,7 @@ def _stats(
         if rel and path is not None:
             with contextlib.suppress(OSError):  # unreadable: the reading reports it
                 st = seen[rel] = path.stat()
-                out[rel] = _stat_values(st)
+                out[rel] = stat_values(st)
                 if (found := sparse_at(path, st)) is not None:
                     sparse[rel] = (found.apparent, found.allocated)
     return out, sparse, seen

@@ -20,6 +20,7 @@ would go past the budget is skipped and recorded. Never a full read of a big lev
 from __future__ import annotations
 
 import base64
+import contextlib
 import ctypes
 import dataclasses
 import errno
@@ -35,7 +36,7 @@ import threading
 import time
 import warnings
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,7 +54,15 @@ from dqm.model import SlideFacts
 from dqm.pixels.artefacts import Artefacts, TileSource, decoded_pixels, measure
 from dqm.pixels.masks import dilate, fill_holes
 from dqm.pixels.stain import dqt_tables, jpeg_quality, scanner, stain_descriptors
-from dqm.slide_refs import SPECIAL, named_as, not_to_open, openslide_name, refused_reference, tiff_refusal
+from dqm.slide_refs import (
+    SPECIAL,
+    named_as,
+    not_to_open,
+    openslide_name,
+    refused_reference,
+    slide_parts,
+    tiff_refusal,
+)
 from dqm.slide_tiles import READ_FLAGS, JpegTiles, openslide_rgba
 from dqm.sparse_files import SparseFileError, sparse_of
 
@@ -1197,8 +1206,18 @@ def _unrecognised(path: Path, error: str, reason: str, sniff_bytes: bool) -> str
     )
 
 
-def probe_slide(path: Path, rel: str, options: ProbeOptions | None = None) -> SlideProbe:
-    """Open a slide, read its header and a bounded sample of regions; never raises for content."""
+def probe_slide(
+    path: Path,
+    rel: str,
+    options: ProbeOptions | None = None,
+    parts: Mapping[str, Sequence[int]] | None = None,
+) -> SlideProbe:
+    """Open a slide, read its header and a bounded sample of regions; never raises for content.
+    ``parts``: the files OpenSlide opens by name besides the slide (batch paths,
+    :func:`~dqm.slide_refs.slide_parts`) with the stat the caller took of each before it printed
+    them (:func:`stat_values`: the record's); taken here when not given. A slide whose parts (or
+    itself, opened by name) are not those files once OpenSlide is done with them is not described
+    (:func:`_changed_while_read`)."""
     options = options or ProbeOptions()
     import_decoders()  # a process's first probe: the imports are not the slide's to pay
     clock = Budget(options.budget_s)
@@ -1216,19 +1235,78 @@ def probe_slide(path: Path, rel: str, options: ProbeOptions | None = None) -> Sl
         if isinstance(fd, str):  # never read by its path: a FIFO swapped in would block the run
             probe.open_error = msg(CANNOT_READ, _reason=fd)
             return probe
-        refused = refused_reference(path, batch_root(path, rel), fd)
+        root = batch_root(path, rel)
+        refused = refused_reference(path, root, fd)
         if refused is not None:  # before OpenSlide opens what it names
             probe.open_error, probe.reference_refused = refused, True
             return probe
         probe.open_error = tiff_refusal(path, fd)
         if probe.open_error is not None:
             return probe
+        checked = dict(parts) if parts is not None else _part_stats(path, probe.size_bytes, root)
         name, own = openslide_name(path, fd), _fd_name(path, fd)
         if not _probe_openslide(path, probe, options, clock, name, fd):
             _probe_pillow(Path(own), probe, options, clock)  # the file the checks read
+        elif probe.backend == "openslide":
+            by_name = name == str(path) or probe.vendor == "trestle"  # Trestle: opened again by name
+            changed = _changed_while_read(rel, path, fd if by_name else None, root, checked)
+            if changed is not None:  # facts of files the record does not describe: none kept
+                return SlideProbe(
+                    path=rel,
+                    budget_s=options.budget_s,
+                    size_bytes=probe.size_bytes,
+                    fingerprint=probe.fingerprint,
+                    open_error=changed,
+                )
     probe.elapsed_s, probe.work = clock.cpu_s, clock.done
     _name_by_rel(probe, path, name, own)
     return probe
+
+
+def stat_values(st: os.stat_result) -> list[int]:
+    """What a file's stat says of its content, as a record keeps it: size, modification and change
+    time (ns), inode."""
+    return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
+
+
+def _part_stats(path: Path, size: int, root: Path) -> dict[str, list[int]]:
+    """:func:`stat_values` of each of the slide's parts (:func:`~dqm.slide_refs.slide_parts`) now."""
+    out = {}
+    for part in slide_parts(str(path), size, root)[0]:
+        with contextlib.suppress(OSError):
+            out[part] = stat_values(os.stat(os.path.join(root, part)))
+    return out
+
+
+CHANGED_WHILE_READ = N_(
+    "{_ref}, a file OpenSlide reads by its name for this slide, was replaced or changed while the slide "
+    "was being checked: what was read of it is not kept"
+)
+
+
+def _changed_while_read(
+    rel: str, path: Path, fd: int | None, root: Path, parts: Mapping[str, Sequence[int]]
+) -> Message | None:
+    """Why what OpenSlide read of the slide ``rel`` at ``path`` is not that of the files checked: once it
+    is done with them, a part (batch path in ``root``) whose stat is not ``parts``' (replaced,
+    rewritten, gone), or the slide itself, opened by its name (``fd``: the descriptor the checks
+    read; None when OpenSlide read that descriptor), no longer the file ``fd`` holds.
+
+    OpenSlide 4 holds no file open between its calls: it opens each file by name for every read
+    and closes it (strace: a VMS's JPEG, a Trestle TIFF, a DICOM series, each read), so no
+    descriptor of it tells which file it read. What is confirmed is that the names lead to the
+    files checked after its last read; a file swapped and put back between two of its reads is
+    not seen. Cost: a stat a part."""
+    if fd is not None and not _same_file(path, fd):
+        return msg(CHANGED_WHILE_READ, _ref=clip(rel, 200))
+    for part, before in parts.items():
+        try:
+            now = stat_values(os.stat(os.path.join(root, part)))
+        except OSError:
+            now = None
+        if now != list(before):
+            return msg(CHANGED_WHILE_READ, _ref=clip(part, 200))
+    return None
 
 
 @contextmanager
@@ -1486,7 +1564,12 @@ _PROBES_LOCK = threading.Lock()
 threads share it (a probe evicted by one between another's look-up and move raised KeyError)."""
 
 
-def probe_slide_cached(path: Path, rel: str, options: ProbeOptions | None = None) -> SlideProbe:
+def probe_slide_cached(
+    path: Path,
+    rel: str,
+    options: ProbeOptions | None = None,
+    parts: Mapping[str, Sequence[int]] | None = None,
+) -> SlideProbe:
     """:func:`probe_slide`, remembered per process and run (:func:`dqm.file_digests.in_run`) by
     path, stat (:func:`~dqm.file_digests.stat_key`) and options.
 
@@ -1501,13 +1584,13 @@ def probe_slide_cached(path: Path, rel: str, options: ProbeOptions | None = None
         run = file_digests.current_run()
         key: tuple[Any, ...] = (run, str(path.resolve()), rel, *file_digests.stat_key(st), options)
     except OSError:
-        return probe_slide(path, rel, options)
+        return probe_slide(path, rel, options, parts)
     with _PROBES_LOCK:
         hit = _PROBES.get(key)
         if hit is not None:
             _PROBES.move_to_end(key)
             return hit
-    probe = probe_slide(path, rel, options)
+    probe = probe_slide(path, rel, options, parts)
     with _PROBES_LOCK:
         _PROBES[key] = probe
         while len(_PROBES) > PROBE_CACHE_SIZE:

@@ -679,3 +679,69 @@ def test_a_trestle_slide_swapped_after_the_checks_is_refused(
     _swapped_after_the_checks(monkeypatch, path).append(batch / "swap")
     probe = probe_slide(path, "sub/S1.tif")
     assert not probe.opened and "replaced while it was being checked" in str(probe.open_error)
+
+
+@pytest.mark.parametrize("when", ["before the open", "after the open"])
+def test_a_vms_image_swapped_before_openslide_reads_it_is_not_described(
+    batch: Path, monkeypatch: pytest.MonkeyPatch, profile: Profile, when: str
+) -> None:
+    """The JPEG a VMS names replaced (another scan's) in the instant between the checks and
+    OpenSlide's own open by name, or between its open and its reads (OpenSlide 4 opens the JPEG
+    again by name for every read and holds no descriptor): the probe described the other file's
+    pixels under this slide. Now the names are checked against the stats taken before, once
+    OpenSlide is done with them, and the slide is not described (SLIDE_UNOPENABLE naming the
+    file); an unswapped slide still opens."""
+    import dqm.slide_io
+    from dqm.slide_io import stat_values
+
+    _jpeg(batch / "sub" / "S1.jpg", (20, 200, 20))
+    _jpeg(batch / "other.jpg", (200, 30, 30))
+    _vms(batch / "sub" / "S1.vms", "S1.jpg")
+    before = {"sub/S1.jpg": stat_values((batch / "sub" / "S1.jpg").stat())}  # as the runner takes them
+    assert probe_slide(batch / "sub" / "S1.vms", "sub/S1.vms", parts=before).opened
+    real = dqm.slide_io.openslide_name if when == "before the open" else dqm.slide_io._openslide_by
+
+    def then_swap(*args: object) -> object:
+        out = real(*args)  # type: ignore[operator]
+        if (batch / "other.jpg").exists():
+            os.replace(batch / "other.jpg", batch / "sub" / "S1.jpg")
+        return out
+
+    monkeypatch.setattr(
+        dqm.slide_io, "openslide_name" if when == "before the open" else "_openslide_by", then_swap
+    )
+    probe = probe_slide(batch / "sub" / "S1.vms", "sub/S1.vms", parts=before)
+    assert not probe.opened and not probe.width and probe.regions_read == 0
+    assert (
+        probe.open_error is not None and "sub/S1.jpg" in probe.open_error and "replaced" in probe.open_error
+    )
+    (finding,) = _findings(profile, probe)
+    assert finding.code == "SLIDE_UNOPENABLE"
+
+
+def test_a_trestle_macro_or_slide_swapped_while_openslide_reads_it_by_name_is_not_described(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Trestle slide is opened again by its name (OpenSlide opens its macro ``t.Full`` beside
+    it): the macro, or the slide itself, replaced after that open left the probe describing files
+    that were not the ones checked. With no stats given, the probe takes its own before opening."""
+    import dqm.slide_io
+    from tests.test_trestle_refs import _trestle
+
+    root = tmp_path / "b"
+    _trestle(root / "t.tif")
+    _trestle(tmp_path / "o" / "t.tif")
+    assert probe_slide(root / "t.tif", "t.tif").vendor == "trestle"
+    real, swaps = dqm.slide_io._openslide_by, []
+
+    def then_swap(name: str, path: Path, fd: int | None) -> object:
+        slide = real(name, path, fd)
+        if name == str(path) and swaps:
+            os.replace(*swaps.pop())
+        return slide
+
+    monkeypatch.setattr(dqm.slide_io, "_openslide_by", then_swap)
+    for swapped, rel in ((tmp_path / "o" / "t.Full", "t.Full"), (tmp_path / "o" / "t.tif", "t.tif")):
+        swaps.append((swapped, root / rel))
+        probe = probe_slide(root / "t.tif", "t.tif")
+        assert not probe.opened and probe.open_error is not None and probe.open_error.startswith(rel)
