@@ -11,7 +11,8 @@ from, nothing more), stored under a key made of:
   key file's images: :func:`dqm.slide_refs.opened_besides`; each once, and past
   :data:`MAX_PRINTED_BESIDES` by its stat alone), or why it is not opened; for a
   DICOM slide (``.dcm``, or its magic at byte 128), the SHA-256 of the name and stat of each
-  entry of its folder;
+  entry of its folder, and of each entry's series as OpenSlide reads it (which files the slide is
+  made of, :func:`dqm.slide_refs.folder_series`);
 * the profile's SHA-256, the options that change an item's checks, the dqm version, the digest
   of its code, the versions of the libraries an item's check uses and the record version.
 
@@ -77,7 +78,7 @@ from dqm.i18n import Message, msg
 from dqm.model import RECORD_VERSION, Item, ItemRecord
 from dqm.readers.items import readers_key
 from dqm.slide_io import stat_and_print
-from dqm.slide_refs import MAX_PARTS, may_be_dicom, opened_besides
+from dqm.slide_refs import MAX_PARTS, folder_series, may_be_dicom, opened_besides
 from dqm.strictjson import loads as strict_loads
 
 if TYPE_CHECKING:
@@ -201,6 +202,17 @@ def _listing_digest(folder: str) -> str:
 def _today() -> int:
     """Days since 1970 (UTC): when an entry was last used."""
     return int(time.time() // 86_400)
+
+
+def _series_digest(folder: str, root: Path) -> str:
+    """SHA-256 of each entry of the DICOM folder ``folder`` by name with its series as OpenSlide
+    reads it (:func:`dqm.slide_refs.folder_series`): which files a slide of it is made of. The
+    listing's stats (:func:`_listing_digest`) missed a file of another series rewritten to join a
+    slide's with its size, times and inode kept (a file system without change times of its own),
+    and the record of the slide without it was served."""
+    return hashlib.sha256(
+        json.dumps(folder_series(folder, root)).encode("utf-8", "surrogatepass")
+    ).hexdigest()
 
 
 def _racy(key: list[Any], now: int) -> bool:
@@ -609,7 +621,8 @@ class RecordCache:
         ``.dcm`` name or DICOM's magic at byte 128, a DICOM-TIFF named ``.tif`` too; OpenSlide opens
         every file there to find the rest of the slide's series): the SHA-256 of each entry's name
         and stat (size, modification and change time, inode; following links, as OpenSlide does),
-        or why it has none. A level file rewritten or added beside the slide left the record of
+        or why it has none, and the series OpenSlide reads in each file's header
+        (:func:`_series_digest`). A level file rewritten or added beside the slide left the record of
         the slide as it was served. The folder is listed and hashed once a run (the keying
         threads wait for the first): its listing in each slide's key made keying quadratic (4,000
         slides of one folder: 18.8 s)."""
@@ -621,7 +634,10 @@ class RecordCache:
         folder = os.path.dirname(path)
         with self._folders_lock:
             if (known := self._folders.get(folder)) is None:
-                self._folders[folder] = known = [["dicom folder", _listing_digest(folder)]]
+                self._folders[folder] = known = [
+                    ["dicom folder", _listing_digest(folder)],
+                    ["dicom series", _series_digest(folder, self.root)],
+                ]
         return known
 
     def keys(self, items: Sequence[Item], listed: frozenset[str] | set[str] = frozenset()) -> Keys:

@@ -314,6 +314,61 @@ def test_certify_hashes_the_other_files_of_a_dicom_slides_series(tmp_path, profi
     assert next(iter(certified.outcomes)).sha256["frames"] != record.sha256["frames"]
 
 
+def test_a_file_of_another_series_rewritten_to_join_the_slides_is_no_cache_hit(
+    tmp_path,
+    profile,
+    checked,  # noqa: F811
+    monkeypatch,
+):
+    """A file of another series rewritten in place to join the slide's, its size, times and
+    inode kept, on a file system without change times of its own (the folder's listing of stats
+    does not change): the cache served the record of the slide without it (its parts, hashed by
+    --certify, did not name it), although OpenSlide now reads its images as the slide's. The key
+    now holds the series each file of the folder is of, read from its header: the item is checked
+    again and the file is one of its parts."""
+    monkeypatch.setattr(dqm.cache, "_listing_digest", lambda folder: "blind")
+    root = tmp_path / "b"
+    _batch(root)
+    other = SERIES[:-1] + "7"  # as long as the slide's: the file keeps its size
+    alien = root / "alien"
+    alien.write_bytes(dicom(other, private=3 << 20))
+    certify = RunOptions(workers=1, clinical=False, certify=True)
+    first, _ = audit(root, profile, tmp_path / "cache", certify)
+    assert set(next(iter(first.outcomes)).parts) == {"frames"}
+    checked.clear()
+    _join_the_series_keeping_size_and_times(alien, other)
+    again, cache = audit(root, profile, tmp_path / "cache", certify)
+    assert checked == ["s"] and cache.hits == 0
+    assert set(next(iter(again.outcomes)).parts) == {"frames", "alien"}
+
+
+def _join_the_series_keeping_size_and_times(path: Path, other: str) -> None:
+    """``path``, of series ``other`` (as long as :data:`SERIES`), rewritten in place to be of the
+    slide's series, its size, modification time and inode kept."""
+    st = path.stat()
+    with path.open("r+b") as fh:
+        fh.write(path.read_bytes().replace(other.encode(), SERIES.encode()))
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    now = path.stat()
+    assert (now.st_size, now.st_mtime_ns, now.st_ino) == (st.st_size, st.st_mtime_ns, st.st_ino)
+
+
+def test_results_refuse_a_batch_where_a_file_joined_the_slides_series(tmp_path):
+    """The same rewrite under ``--results``: the fingerprint names the slide's parts as they are
+    now (each header read again), so the file that joined adds its line and the audit is refused."""
+    batch, out = tmp_path / "batch", tmp_path / "out"
+    _batch(batch)
+    other = SERIES[:-1] + "7"
+    (batch / "alien").write_bytes(dicom(other, private=3 << 20))
+    got = runner.invoke(app, ["audit", str(batch), "--out", str(out), "-j", "1", "--stages", "syntactic"])
+    assert got.exit_code in (0, 1), got.output
+    result = load_result(out / "results.json")
+    assert refusal(result, out / "results.json", batch, load_profile(None)) is None
+    _join_the_series_keeping_size_and_times(batch / "alien", other)
+    why = refusal(result, out / "results.json", batch, load_profile(None))
+    assert why is not None and "fingerprint differs" in why
+
+
 def _rewrite_the_end_keeping_size_and_times(path: Path) -> None:
     """A byte of the file's last MiB changed (within the quick print), its times put back."""
     st = path.stat()
