@@ -22,8 +22,11 @@ from dqm.slide_refs import _tiff_software, not_to_open, refused_reference, slide
 PIXELS = np.random.default_rng(0).integers(0, 255, (512, 512, 3), dtype=np.uint8)
 
 
-def _trestle(path: Path, software: str = "MedScan", bigtiff: bool = False) -> Path:
-    """A tiled TIFF OpenSlide reads as Trestle (``software`` MedScan), with its macro ``.Full``."""
+def _trestle(
+    path: Path, software: str | bool = "MedScan", bigtiff: bool = False, extratags: list | None = None
+) -> Path:
+    """A tiled TIFF OpenSlide reads as Trestle (``software`` MedScan), with its macro ``.Full``;
+    ``software`` False: no ``Software`` tag but those of ``extratags``."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tifffile.imwrite(
         path,
@@ -33,6 +36,7 @@ def _trestle(path: Path, software: str = "MedScan", bigtiff: bool = False) -> Pa
         software=software,
         description="Objective Power=20;Background Color=FFFFFF;OverlapsXY=0 0",
         bigtiff=bigtiff,
+        extratags=extratags or [],
     )
     macro = path.with_suffix(".Full")
     Image.fromarray(PIXELS[:100, :200]).save(macro, format="JPEG")
@@ -127,19 +131,11 @@ def test_a_software_tag_of_bytes_is_read_as_libtiff_reads_it(tmp_path, kind):
 
 
 def _software_entries(path: Path, *entries: tuple[int, list[int]]) -> None:
-    """``path``'s first directory given a ``Software`` tag for each ``(type, values)`` of
-    ``entries``, in that order (a tag given twice, as tifffile never writes it)."""
+    """:func:`_trestle` at ``path`` whose first directory has a ``Software`` tag for each
+    ``(type, values)`` of ``entries``, in that order (a tag given twice, as tifffile never writes it)."""
     codes = {1: "B", 2: "B", 3: "H", 4: "I", 6: "b", 7: "B"}
     extra = [(65000 + k, codes[kind], len(values), values, True) for k, (kind, values) in enumerate(entries)]
-    tifffile.imwrite(
-        path,
-        PIXELS,
-        tile=(256, 256),
-        photometric="rgb",
-        software=False,
-        description="Objective Power=20;Background Color=FFFFFF;OverlapsXY=0 0",
-        extratags=extra,
-    )
+    _trestle(path, software=False, extratags=extra)
     data = bytearray(path.read_bytes())
     (offset,) = struct.unpack_from("<I", data, 4)
     for k in range(struct.unpack_from("<H", data, offset)[0]):
@@ -176,7 +172,6 @@ def test_the_software_tag_is_read_as_openslides_trestle_test_reads_it(tmp_path, 
     root = tmp_path / "b"
     root.mkdir()
     _software_entries(root / "t.tif", *entries)
-    (root / "t.Full").write_bytes(b"\xff\xd8")
     detected = openslide.OpenSlide.detect_format(str(root / "t.tif"))
     assert (detected == "trestle") is trestle, detected
     assert slide_parts(str(root / "t.tif"), 1, root) == ((["t.Full"] if trestle else []), False)
