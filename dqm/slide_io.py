@@ -1292,9 +1292,9 @@ def _changed_while_read(
     rewritten, gone), or the slide itself, opened by its name (``fd``: the descriptor the checks
     read; None when OpenSlide read that descriptor), no longer the file ``fd`` holds.
 
-    OpenSlide 4 holds no file open between its calls: it opens each file by name for every read
-    and closes it (strace: a VMS's JPEG, a Trestle TIFF, a DICOM series, each read), so no
-    descriptor of it tells which file it read. What is confirmed is that the names lead to the
+    OpenSlide 4 holds no file open between its calls (strace, OpenSlide 4.0.1: a VMS's JPEG and a
+    Trestle TIFF opened by name again for every read and closed; a DICOM folder's files opened and
+    closed within the open), so no descriptor of it tells which file it read. What is confirmed is that the names lead to the
     files checked after its last read; a file swapped and put back between two of its reads is
     not seen. Cost: a stat a part."""
     if fd is not None and not _same_file(path, fd):
