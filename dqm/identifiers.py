@@ -176,12 +176,16 @@ DEFAULT_PATTERNS: dict[str, DeidPattern] = {
 }
 
 DEFAULT_IDENTIFIER_KEYS = _built_in_regex(
-    r"(?i)(patient.?name|patient.?birth|birth.?date|date.?of.?birth|\bdob\b|patient.?id\b|accession"
-    r"|resident.?(registration|number)|\brrn\b|\bssn\b|social.?security|주민|성명|환자.?명|생년월일"
-    r"|(?:^|[./])patient$)"
+    r"(?i)(patient.?name|patient.?birth|birth.?date|date.?of.?birth|\bdob(?:\b|_)|patient.?id(?:\b|_)"
+    r"|accession|resident.?(registration|number)|\brrn(?:\b|_)|\bssn(?:\b|_)|social.?security|주민|성명"
+    r"|환자.?명|생년월일|(?:^|[./])patient$)"
 )
 """``patient`` alone too: an Aperio description's ``Patient`` field (``aperio.Patient``), a vendor's
-or an export's ``patient`` holding the name."""
+or an export's ``patient`` holding the name. A short word (``patient_id``, ``dob``) ends where a word
+does or at ``_``: a key that starts with it and holds more (``patient_id_HongGildong``, ``dob_Kim``)
+names a person as ``patient_id-Hong`` does (``\b`` alone took ``_`` for a letter: the key was neither
+flagged nor positioned, its name shown whole), and ``patient_identity`` or ``adobe`` none. RE2 runs it
+too (no look-around): a profile may copy it and add its own words."""
 DEFAULT_QUASI_KEYS = _built_in_regex(
     r"(?i)^(aperio\.(filename|date|time|user|scanscope id)"
     r"|tiff\.(page\d+\.)?(datetime|artist|hostcomputer)|exif\.(datetime\w*|artist|hostcomputer|\w*serialnumber)"

@@ -250,8 +250,11 @@ def test_an_empty_xml_elements_tag_is_searched(profile: Profile, element: str) -
     its tag with it: ``<RRN_900101-1234567/>`` was no finding where the element with a text was one."""
     xml = _asap(f"<Plain/><Plain/>{element}{element}")
     found = [f for f in _found(profile, xml.encode(), "s1.xml") if f.code.startswith("DEID")]
+    # the tag starts with ``RRN_``, an identifier key: the text below it is a person's value too
+    named = [("DEID_ANNOTATION_IDENTIFIER", "/ASAP_Annotations/#2[1]/text()[1]")] if ">x<" in element else []
     assert [(f.code, f.location.pointer) for f in found] == [
-        ("DEID_ANNOTATION_IDENTIFIER", "/ASAP_Annotations/#2[1]")
+        ("DEID_ANNOTATION_IDENTIFIER", "/ASAP_Annotations/#2[1]"),
+        *named,
     ]
 
 
@@ -446,3 +449,41 @@ def test_an_xml_elements_tag_no_format_defines_is_named_by_its_position(profile:
     assert not [s for s in (*SECRETS, "Hong_Gildong", "Patient_Name_Hong") if s in _shown(found)], _shown(
         found
     )
+
+
+@pytest.mark.parametrize("fmt", ["native", "qupath", "coco", "dsa_point", "xml"])
+def test_a_key_that_starts_with_an_identifier_word_and_holds_more_names_a_person(
+    profile: Profile, fmt: str
+) -> None:
+    """``patient_id_HongGildong`` (``\\bdob``, ``patient.?id\\b``: ``\\b`` took ``_`` for a letter)
+    was no identifier key: its value went unflagged and its name, a plain word, was shown whole in
+    the pointer and the message. Now flagged and named by its position as ``patient_id-김민수`` and
+    ``PATIENT_NAME_X`` were; ``patient_identity`` (no ``_`` or word's end after ``id``) is not one."""
+    payload = {
+        "patient_id_HongGildong": "x y",
+        "patientId-김민수": "1",
+        "PATIENT_NAME_X": "z",
+        "dob_Gildong": "q",
+        "patient_identity": "kept",
+    }
+    if fmt == "xml":
+        coords = "".join(f'<Coordinate Order="{k}" X="{x}" Y="{y}"/>' for k, (x, y) in enumerate(_SQUARE[:4]))
+        own = " ".join(f'{k}="{v}"' for k, v in payload.items() if "김" not in k)  # not an XML name
+        data = (
+            "<ASAP_Annotations><Annotations>"
+            f'<Annotation Name="a" Type="Polygon" PartOfGroup="BCC"><Coordinates>{coords}</Coordinates></Annotation>'
+            f'</Annotations><AnnotationGroups><Group Name="BCC" PartOfGroup="None" {own}/></AnnotationGroups>'
+            "</ASAP_Annotations>"
+        ).encode()
+        name, where = "s1.xml", "/ASAP_Annotations/AnnotationGroups[1]/Group[1]/@"
+        expected = [("#1", "patient_id_…"), ("#2", "PATIENT_NAME…"), ("#3", "dob_…")]
+    else:
+        doc, name, where = _doc(fmt, payload)
+        data = json.dumps(doc, ensure_ascii=False).encode()
+        where += "measurements/" if fmt == "qupath" else ""
+        expected = [("#1", "patient_id_…"), ("#2", "patientId…"), ("#3", "PATIENT_NAME…"), ("#4", "dob_…")]
+    found = [f for f in _found(profile, data, name) if f.code.startswith("DEID")]
+    assert sorted((f.location.pointer, f.message.split(" names")[0]) for f in found) == [
+        (f"{where}{at}", f"property '{shown}'") for at, shown in expected
+    ]
+    assert not [s for s in ("Gildong", "김민수", "identity") if s in _shown(found)], _shown(found)
