@@ -487,3 +487,63 @@ def test_a_key_that_starts_with_an_identifier_word_and_holds_more_names_a_person
         (f"{where}{at}", f"property '{shown}'") for at, shown in expected
     ]
     assert not [s for s in ("Gildong", "김민수", "identity") if s in _shown(found)], _shown(found)
+
+
+@pytest.mark.parametrize(
+    ("extra", "at"),
+    [
+        ("<Note>Kim Minsu</Note><PatientName>Kim Minsu</PatientName>", "/ASAP_Annotations"),
+        ("<Note>Kim Minsu</Note><Patient_Name_Hong>Kim Minsu</Patient_Name_Hong>", "/ASAP_Annotations/#2[1]/text()[1]"),
+        ("<Note a='Kim Minsu'/><X PatientName='Kim Minsu'/>", "/ASAP_Annotations/#2[1]/@PatientName"),
+        ("<Note>Kim Minsu</Note><PatientName><X a='Kim Minsu'/></PatientName>", "/ASAP_Annotations"),
+        ("<Note>Kim Minsu</Note><X><Patient_Name_Hong><Y/>Kim Minsu</Patient_Name_Hong></X>",
+         "/ASAP_Annotations/#2[1]/#1[1]/#1[1]/following-sibling::text()[1]"),
+    ],
+)  # fmt: skip
+def test_a_text_met_first_where_nothing_names_a_person_is_flagged_again_below_a_tag_naming_one(
+    profile: Profile, extra: str, at: str
+) -> None:
+    """The XML texts were kept once each, at their first place: ``Kim Minsu`` in a ``<Note>`` was
+    searched there (no pattern finds a bare name), and the same text under ``<PatientName>`` (a tag
+    or an attribute naming a person, the element's or one above) was passed over, unflagged. Now a
+    text is kept once where nothing names a person and once where something does."""
+    found = [f for f in _found(profile, _asap(extra).encode(), "s1.xml") if f.code.startswith("DEID")]
+    assert [(f.location.pointer, f.params.get("value")) for f in found] == [(at, "Ki*******")]
+    assert "names a person" in found[0].message
+    assert "Minsu" not in _shown(found)
+
+
+def test_a_text_is_kept_once_where_nothing_names_a_person_and_once_where_something_does() -> None:
+    """The texts' memory holds a text at most twice (the caps count each place kept)."""
+    from xml.etree.ElementTree import fromstring
+
+    from dqm.readers.common.xmltree import xml_texts
+
+    one = "<A><Note>Kim</Note><PatientName>Kim</PatientName><Note>Kim</Note><PatientName>Kim</PatientName></A>"
+    assert xml_texts(fromstring(one), {"Kim"}).texts == {"/#1/PatientName[1]/text()[1]": "Kim"}
+    assert xml_texts(fromstring(one), set()).texts == {
+        "/#1/#1[1]/text()[1]": "Kim",
+        "/#1/PatientName[1]/text()[1]": "Kim",
+    }
+
+
+@pytest.mark.parametrize("tag", ["PatientName", "Patient_Name_Hong"])
+@pytest.mark.parametrize("below", [1, 70])
+def test_a_text_below_a_tag_naming_a_person_past_the_paths_depth_is_still_that_persons(
+    profile: Profile, tag: str, below: int
+) -> None:
+    """An element past :data:`MAX_PATH_DEPTH` is named from its ancestor at that depth
+    (``…/descendant::a[1]``): a tag naming a person between them was in no path, and the text below
+    it went unflagged. What is below such a tag is now numbered from it (``…/descendant::#2[1]/
+    descendant::a[1]``: the path shows the tag, by its name or kept beside it), once: a path names at
+    most two such steps however deep the tags nest."""
+    from dqm.readers.common.xmltree import MAX_PATH_DEPTH
+
+    deep = "<b>" * (MAX_PATH_DEPTH + 5)
+    inner = "<a>" * below + "Kim Minsu" + "</a>" * below
+    nested = f"<PatientName>{inner}</PatientName><c>x y</c>"
+    extra = f"{deep}<{tag}>{nested}</{tag}><c>tumour margin</c>{deep.replace('<', '</')}"
+    found = [f for f in _found(profile, _asap(extra).encode(), "s1.xml") if f.code.startswith("DEID")]
+    assert sorted(f.params.get("value") for f in found) == ["***", "Ki*******"], _shown(found)
+    assert all(f.location.pointer.count("descendant::") <= 2 for f in found)
+    assert "Minsu" not in _shown(found)

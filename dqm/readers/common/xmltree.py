@@ -187,7 +187,10 @@ read as the outline, and not looked at again (a file may hold millions)."""
 MAX_PATH_DEPTH = 64
 """Elements a kept text's XPath names at most: a deeper element is named from its ancestor at this
 depth (``…/descendant::a[3]``, counting the descendants that hold text, in the file's order) and
-searched all the same. Built whole, the paths of a tree nested 20,000 deep held 1 GB."""
+searched all the same; below the first element past this depth whose tag names a person, from that
+element (``…/descendant::PatientName[1]/descendant::a[2]``: the path shows the tag, what is below is
+that person's; a path names two such steps at most). Built whole, the paths of a tree nested 20,000
+deep held 1 GB."""
 MAX_TEXTS = 10_000
 """Distinct texts of one XML file kept for the de-identification checks."""
 MAX_TEXT_CHARS = 4_000_000
@@ -237,31 +240,40 @@ def xml_texts(root: Element, held: set[str]) -> XmlTexts:
     processing instruction splits a text the parser reads whole, and the path names its first
     part; a tag or an attribute's name no format defines is named by its position instead,
     :data:`XML_ELEMENTS`, :func:`_attribute_at`): each distinct text once, at its first
-    place, not a number (but an attribute's under a key that names a person, the built-in
+    place, where nothing names a person and once more where something does (below a tag or
+    under an attribute naming one: there it is that person's value), not a number (but an attribute's under a key that names a person, the built-in
     identifier keys' or the profile's: ``PatientID="87654321"``), not in ``held`` (what the
     lesions hold: searched there already). One pass
     over the tree; a vertex that has only its coordinates is passed over without a path built.
     Paths name at most :data:`MAX_PATH_DEPTH` elements; at most :data:`MAX_TEXTS` texts of
     :data:`MAX_TEXT_CHARS` characters in all are kept, and at most :data:`MAX_TAGS` tags beside them."""
     out: dict[str, str] = {}
-    seen = set(held)
+    # each text once where nothing names a person, and once more below a tag or under an attribute
+    # that names one: there it is that person's value (<Note>Kim</Note>…<PatientName>Kim</PatientName>
+    # kept the first alone, and the name went unflagged); the lesions' texts were searched neutral
+    seen, seen_named = set(held), set()
     room = MAX_TEXT_CHARS
     names_kept = 0  # attributes' names kept beside their paths: not texts of the cap
 
-    names: dict[str, bool] = {}  # by attribute name: whether it names a person (identifying_key)
+    names: dict[str, bool] = {}  # by attribute name or tag: whether it names a person (identifying_key)
 
-    def add(text: str | None, where: str | Callable[[], tuple[str, str | None]], named: bool = False) -> None:
+    def add(
+        text: str | None, where: str | Callable[[], tuple[str, str | None]], named: bool = False, person: bool = False
+    ) -> None:
+        """Keep ``text`` at ``where``: ``named``, under an attribute that names a person (its number
+        kept too); ``person``, below an element whose tag names one."""
         nonlocal room, names_kept
         if text is None or text.isspace() or not text:
             return
         text = text.strip()
-        if text not in seen and (named or not _NUMBER.match(text)):
+        met = seen_named if named or person else seen
+        if text not in met and (named or not _NUMBER.match(text)):
             name = None
             if not isinstance(where, str):  # an attribute: named by its position where no format defines it
                 where, name = where()
             if len(out) - names_kept - n_tags >= MAX_TEXTS or len(text) > room:
                 raise _Full(where)
-            seen.add(text)
+            met.add(text)
             room -= len(text)
             out[where] = text
             claim(owner)
@@ -309,14 +321,17 @@ def xml_texts(root: Element, held: set[str]) -> XmlTexts:
             owner.kept = True
             owner = owner.above
 
-    stack: list[tuple[Element, str, int, _Tag | None]] = [
-        (root, "/" + _element_name(local(root.tag), {}), 1, None)
+    # an element, its path (past MAX_PATH_DEPTH: the ancestor's its path is numbered from), its
+    # depth, the nearest element above whose tag names a person and is named by its position, and
+    # whether that path already shows a tag naming a person (a step, or the element numbered from)
+    stack: list[tuple[Element, str, int, _Tag | None, bool]] = [
+        (root, "/" + _element_name(local(root.tag), {}), 1, None, False)
     ]
     beyond: dict[tuple[str, str], int] = {}  # the elements met past MAX_PATH_DEPTH, by ancestor and tag
     beyond_tags: dict[str, dict[str, str]] = {}  # their tags as paths name them, by ancestor
     try:
         while stack:
-            element, path, depth, owner = stack.pop()
+            element, path, depth, owner, linked = stack.pop()
             if depth > MAX_PATH_DEPTH:  # path is its ancestor's at MAX_PATH_DEPTH: numbered from there
                 tag = _element_name(local(element.tag), beyond_tags.setdefault(path, {}))
                 k = beyond[path, tag] = beyond.get((path, tag), 0) + 1
@@ -324,12 +339,20 @@ def xml_texts(root: Element, held: set[str]) -> XmlTexts:
             else:
                 anchor = path
             owner = tag_kept(element, path, owner)
+            if (person := names.get(element.tag)) is None:
+                person = names[element.tag] = identifying_key(local(element.tag))
+            person = person or linked  # it or an element above names a person
+            if person and not linked and depth > MAX_PATH_DEPTH:
+                # what is below is numbered from here, not from the ancestor at MAX_PATH_DEPTH: its
+                # path shows this tag (by its name or, kept beside this path, by its position) and
+                # stays bounded (once under a person, no other element is numbered from)
+                anchor = path
             shown: dict[str, str] = {}  # the element's attributes as paths name them, once worked out
             for name, value in element.attrib.items():
                 if (named := names.get(name)) is None:
                     named = names[name] = identifying_key(local(name))
-                add(value, functools.partial(_attribute_at, path, element, name, shown), named)
-            add(element.text, f"{path}/text()[1]")
+                add(value, functools.partial(_attribute_at, path, element, name, shown), named, person)
+            add(element.text, f"{path}/text()[1]", person=person)
             counts: dict[str, int] = {}  # by the name the path shows: p:N and q:N are both N
             tags: dict[str, str] = {}  # the children's tags no format defines, by their position
             deeper = []
@@ -338,7 +361,7 @@ def xml_texts(root: Element, held: set[str]) -> XmlTexts:
                 n = counts[tag] = counts.get(tag, 0) + 1
                 text, tail = child.text, child.tail
                 if tail and not tail.isspace():  # the text node right after the child
-                    add(tail, f"{path}/{tag}[{n}]/following-sibling::text()[1]")
+                    add(tail, f"{path}/{tag}[{n}]/following-sibling::text()[1]", person=person)
                 if (
                     len(child)
                     or (text and not text.isspace())
@@ -346,7 +369,7 @@ def xml_texts(root: Element, held: set[str]) -> XmlTexts:
                     or (tag != child.tag and _holds_text(child.tag, tags_kept, holds))  # an empty one's
                 ):
                     at = f"{path}/{tag}[{n}]" if depth < MAX_PATH_DEPTH else anchor
-                    deeper.append((child, at, depth + 1, owner))
+                    deeper.append((child, at, depth + 1, owner, person))
             stack.extend(reversed(deeper))  # the file's order: a text met twice is kept at its first place
     except _Full as full:
         return XmlTexts(out, tags_stop[0] if tags_stop else full.where)
