@@ -218,6 +218,15 @@ def _dup_keys(batch: Path) -> None:
     )
 
 
+def _dup_keys_5000(batch: Path) -> None:
+    """The first lesion repeating 5,000 distinct keys (about 100 KB): each key's name was worked
+    out by building its object's names again (parse alone: 36 s of CPU, quadratic; now 0.06 s)."""
+    keys = ", ".join(f'"k{i}": 1, "k{i}": 2' for i in range(5000))
+    text = _text(batch)
+    assert '"lesions": [{' in text
+    _raw(batch, text.replace('"lesions": [{', '"lesions": [{' + keys + ", ", 1))
+
+
 def _coco_rle_bomb(batch: Path) -> None:
     doc = {
         "images": [{"id": 1, "file_name": "S00001.tiff", "width": 200000, "height": 200000}],
@@ -720,6 +729,7 @@ CASES = [
     Case("symlink_dir", "a folder symlinked outside the batch", _symlink_dir_out),
     Case("fifo", "an annotation file that is a FIFO", _fifo),
     Case("dup_keys", "a JSON object with a duplicate key", _dup_keys),
+    Case("dup_keys_5000", "one object repeating 5,000 keys", _dup_keys_5000),
     Case("utf16", "a UTF-16 JSON annotation", _utf16),
     Case("rle_bomb", "a 200-byte COCO RLE of 40 gigapixels", _coco_rle_bomb),
     Case("deid_digits", "100 digit strings of 5,000 characters per lesion", _deid_digits),

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import dataclasses
 
-from dqm.findings import Aspect, Finding, Severity
-from dqm.i18n import msg
-from dqm.model import DiscoveryIssue
+from dqm.findings import Aspect, Finding, Severity, clip
+from dqm.i18n import N_, msg
+from dqm.model import DiscoveryIssue, ReadIssue
 from dqm.profile import Profile
+from dqm.readers.common.base import CLINICAL, pointer
 from validators.context import BatchView, ItemView
 from validators.deid import shown_column
 from validators.registry import CheckContext, NoParams, check, forward, read_issues
@@ -29,7 +30,30 @@ from validators.registry import CheckContext, NoParams, check, forward, read_iss
 )
 def annotation_schema(view: ItemView, params: NoParams, ctx: CheckContext) -> list[Finding]:
     """The annotation file has the keys, nesting and types its format's schema requires."""
-    return read_issues(view, ctx)
+    ann = view.annotation
+    if ann is None or not ann.clinical:
+        return read_issues(view, ctx)
+    issues = [_clinical_named(i, tuple(ann.clinical), view.profile) for i in ann.issues]
+    return forward(issues, ctx, file=ann.path)
+
+
+def _clinical_named(issue: ReadIssue, keys: tuple[str, ...], profile: Profile) -> ReadIssue:
+    """A ``DUPLICATE_KEY`` issue in an annotation's clinical block (``/clinical/#3``: a reader
+    names the block's keys by their position, :func:`dqm.readers.common.base.clinical_keys`) naming
+    the key by its name where the profile declares it or dqm reads it
+    (:func:`~validators.deid.shown_column`), as the clinical findings name it."""
+    head, _, rest = (issue.pointer or "").removeprefix(CLINICAL + "/").partition("/")
+    if issue.code != "DUPLICATE_KEY" or not (issue.pointer or "").startswith(CLINICAL + "/#"):
+        return issue
+    k = int(head[1:]) if head[1:].isdigit() else 0
+    if not 0 < k <= len(keys) or shown_column(keys[k - 1], keys, profile) != keys[k - 1]:
+        return issue
+    name = keys[k - 1]
+    at = CLINICAL + pointer(name) + (f"/{rest}" if rest else "")
+    if rest or issue.counted:  # a key of an object below it, or the count of those past the cap
+        return dataclasses.replace(issue, pointer=at)
+    said = msg(N_("key {key!r} appears more than once in one object (the last value is read)"), key=clip(name, 80))
+    return dataclasses.replace(issue, pointer=at, message=said)
 
 
 @check(

@@ -547,3 +547,27 @@ def test_a_text_below_a_tag_naming_a_person_past_the_paths_depth_is_still_that_p
     assert sorted(f.params.get("value") for f in found) == ["***", "Ki*******"], _shown(found)
     assert all(f.location.pointer.count("descendant::") <= 2 for f in found)
     assert "Minsu" not in _shown(found)
+
+
+def test_a_repeated_key_of_a_native_files_clinical_block_is_named_by_its_position(profile: Profile) -> None:
+    """A clinical block's keys kept their names in ``DUPLICATE_KEY``'s message and pointer, and in
+    every pointer below them (``/clinical/Kim Minsoo 김민수``): now by their position among the
+    block's keys, as the clinical findings name a column the profile does not declare (``#2``); a
+    declared field (``age``) keeps its name."""
+    from dqm.runner import run_item_checks
+    from validators.engine import configure
+
+    assert "age" in profile.clinical and NAME not in profile.clinical
+    block = f'{{"age": 61, "{NAME}": 1, "{NAME}": 2, "age": 62, "{OTHER}": {{"x": 1, "x": 2}}}}'
+    doc = {"slide": {"file": "s1.svs", "width": 100, "height": 80}, "lesions": [], "clinical": {}}
+    text = json.dumps(doc, ensure_ascii=False).replace('"clinical": {}', f'"clinical": {block}')
+    (ann,) = parse_annotation(text.encode(), "ann/s1.json")
+    found = [f for f in run_item_checks(view_of(profile, annotation=ann), configure(profile)) if f.code == "DUPLICATE_KEY"]
+    said = "appears more than once in one object (the last value is read)"
+    assert sorted((f.location.pointer, f.message) for f in found) == [
+        ("/clinical/#2", f"key #2 {said}"),
+        ("/clinical/#3/#1", f"key #1 {said}"),
+        ("/clinical/age", f"key 'age' {said}"),
+    ]
+    assert not [s for s in SECRETS if s in _shown(found)]
+    assert not [s for s in SECRETS if s in json.dumps([(i.pointer, str(i.message)) for i in ann.issues])]

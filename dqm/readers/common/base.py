@@ -413,10 +413,18 @@ CLINICAL = "/clinical"
 """The native format's clinical block: its keys are columns, named by the profile's fields."""
 
 
+def clinical_keys(block: dict[Any, Any]) -> dict[str, str]:
+    """The keys of a clinical block (:data:`CLINICAL`) as a reader names them: each by its 1-based
+    position among the block's keys, ``#3``, as :func:`validators.deid.shown_column` numbers a
+    column the profile does not declare (the profile's fields, which a reader does not know, are
+    named again by the check that reports it: a key's name may be a person's)."""
+    return {str(k): f"#{n}" for n, k in enumerate(block, 1)}
+
+
 def duplicate_keys(doc: Any, repeated: list[tuple[dict[str, Any], list[str]]]) -> list[ReadIssue]:
     """A ``DUPLICATE_KEY`` issue at the pointer of each object that repeats a key, a key no format
-    defines named by its position (:class:`dqm.identifiers.KeyNames`), but in the clinical block
-    (:data:`CLINICAL`: its keys are the profile's fields, which a reader does not know)."""
+    defines named by its position (:class:`dqm.identifiers.KeyNames`), a key of the clinical block
+    too (:func:`clinical_keys`: it kept its name, in the message and every pointer below it)."""
     if not repeated:
         return []
     where: dict[int, str] = {}
@@ -426,8 +434,8 @@ def duplicate_keys(doc: Any, repeated: list[tuple[dict[str, Any], list[str]]]) -
         if isinstance(node, dict):
             where[id(node)] = at
             shown = (
-                reader_keys().of(node)
-                if at != CLINICAL and any(isinstance(v, dict | list) for v in node.values())
+                (clinical_keys(node) if at == CLINICAL else reader_keys().of(node))
+                if any(isinstance(v, dict | list) for v in node.values())
                 else {}
             )
             stack.extend(
@@ -435,11 +443,11 @@ def duplicate_keys(doc: Any, repeated: list[tuple[dict[str, Any], list[str]]]) -
             )
         elif isinstance(node, list):
             stack.extend((v, at + pointer(i)) for i, v in enumerate(node) if isinstance(v, dict | list))
-    pairs = [
-        (obj, key if where.get(id(obj)) == CLINICAL else reader_keys().key(obj, key))
-        for obj, keys in repeated
-        for key in keys
-    ]
+    names = reader_keys()  # one for all: an object's names worked out once, however many keys it repeats
+    pairs = []
+    for obj, keys in repeated:
+        block = clinical_keys(obj) if where.get(id(obj)) == CLINICAL else None
+        pairs += [(obj, block[key] if block is not None else names.key(obj, key)) for key in keys]
     issues = [
         ReadIssue(
             "DUPLICATE_KEY",
