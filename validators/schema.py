@@ -52,7 +52,9 @@ def _clinical_named(issue: ReadIssue, keys: tuple[str, ...], profile: Profile) -
     at = CLINICAL + pointer(name) + (f"/{rest}" if rest else "")
     if rest or issue.counted:  # a key of an object below it, or the count of those past the cap
         return dataclasses.replace(issue, pointer=at)
-    said = msg(N_("key {key!r} appears more than once in one object (the last value is read)"), key=clip(name, 80))
+    said = msg(
+        N_("key {key!r} appears more than once in one object (the last value is read)"), key=clip(name, 80)
+    )
     return dataclasses.replace(issue, pointer=at, message=said)
 
 

@@ -519,7 +519,9 @@ def test_a_text_is_kept_once_where_nothing_names_a_person_and_once_where_somethi
 
     from dqm.readers.common.xmltree import xml_texts
 
-    one = "<A><Note>Kim</Note><PatientName>Kim</PatientName><Note>Kim</Note><PatientName>Kim</PatientName></A>"
+    one = (
+        "<A><Note>Kim</Note><PatientName>Kim</PatientName><Note>Kim</Note><PatientName>Kim</PatientName></A>"
+    )
     assert xml_texts(fromstring(one), {"Kim"}).texts == {"/#1/PatientName[1]/text()[1]": "Kim"}
     assert xml_texts(fromstring(one), set()).texts == {
         "/#1/#1[1]/text()[1]": "Kim",
@@ -562,7 +564,11 @@ def test_a_repeated_key_of_a_native_files_clinical_block_is_named_by_its_positio
     doc = {"slide": {"file": "s1.svs", "width": 100, "height": 80}, "lesions": [], "clinical": {}}
     text = json.dumps(doc, ensure_ascii=False).replace('"clinical": {}', f'"clinical": {block}')
     (ann,) = parse_annotation(text.encode(), "ann/s1.json")
-    found = [f for f in run_item_checks(view_of(profile, annotation=ann), configure(profile)) if f.code == "DUPLICATE_KEY"]
+    found = [
+        f
+        for f in run_item_checks(view_of(profile, annotation=ann), configure(profile))
+        if f.code == "DUPLICATE_KEY"
+    ]
     said = "appears more than once in one object (the last value is read)"
     assert sorted((f.location.pointer, f.message) for f in found) == [
         ("/clinical/#2", f"key #2 {said}"),

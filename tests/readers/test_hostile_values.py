@@ -248,7 +248,9 @@ def test_a_repeated_key_with_blanks_before_its_colon_is_found():
     text = json.dumps(native_doc(), separators=(",", " \n: ")).replace(
         '"age" \n: ', '"age" : 1, "age"\t: ', 1
     )
-    age = f"/clinical/#{list(native_doc()['clinical']).index('age') + 1}"  # the reader names it by its position
+    age = (
+        f"/clinical/#{list(native_doc()['clinical']).index('age') + 1}"  # the reader names it by its position
+    )
     assert ("DUPLICATE_KEY", age) in [(i.code, i.pointer) for i in _read(text).issues]
 
 

@@ -251,14 +251,17 @@ def xml_texts(root: Element, held: set[str]) -> XmlTexts:
     # each text once where nothing names a person, and once more below a tag or under an attribute
     # that names one: there it is that person's value (<Note>Kim</Note>…<PatientName>Kim</PatientName>
     # kept the first alone, and the name went unflagged); the lesions' texts were searched neutral
-    seen, seen_named = set(held), set()
+    seen, seen_named = set(held), set[str]()
     room = MAX_TEXT_CHARS
     names_kept = 0  # attributes' names kept beside their paths: not texts of the cap
 
     names: dict[str, bool] = {}  # by attribute name or tag: whether it names a person (identifying_key)
 
     def add(
-        text: str | None, where: str | Callable[[], tuple[str, str | None]], named: bool = False, person: bool = False
+        text: str | None,
+        where: str | Callable[[], tuple[str, str | None]],
+        named: bool = False,
+        person: bool = False,
     ) -> None:
         """Keep ``text`` at ``where``: ``named``, under an attribute that names a person (its number
         kept too); ``person``, below an element whose tag names one."""
