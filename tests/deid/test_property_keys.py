@@ -389,14 +389,9 @@ def test_a_top_level_keys_own_name_is_searched_whatever_it_holds(
     assert not [s for s in SECRETS if s in _shown(found)]
 
 
-@pytest.mark.parametrize("fmt", ["native", "qupath", "coco", "dsa_point", "xml"])
-def test_a_plain_word_key_longer_than_its_identifying_part_shows_that_part_only(
-    profile: Profile, fmt: str
-) -> None:
-    """``patient_name_HongGildong`` is a plain word the identifier keys name, and was shown whole in
-    the pointer and the message; now by its position and as ``patient_name…``. ``patient_name``
-    itself keeps its name."""
-    payload = {"patient_name_HongGildong": "x y", "HongGildong_patient_id": "1234", "patient_name": "Kim y"}
+def _payload_file(fmt: str, payload: dict[str, Any]) -> tuple[bytes, str, str]:
+    """A file of ``fmt`` (``xml``: ASAP, ``payload`` a group's attributes) with ``payload`` among a
+    lesion's own keys, its name, and the pointer its keys' findings start with."""
     if fmt == "xml":
         coords = "".join(f'<Coordinate Order="{k}" X="{x}" Y="{y}"/>' for k, (x, y) in enumerate(_SQUARE[:4]))
         own = " ".join(f'{k}="{v}"' for k, v in payload.items())
@@ -406,11 +401,24 @@ def test_a_plain_word_key_longer_than_its_identifying_part_shows_that_part_only(
             f'</Annotations><AnnotationGroups><Group Name="BCC" PartOfGroup="None" {own}/></AnnotationGroups>'
             "</ASAP_Annotations>"
         ).encode()
-        name, where = "s1.xml", "/ASAP_Annotations/AnnotationGroups[1]/Group[1]/@"
-    else:
-        doc, name, where = _doc(fmt, payload)
-        data = json.dumps(doc).encode()
-        where += "measurements/" if fmt == "qupath" else ""
+        return data, "s1.xml", "/ASAP_Annotations/AnnotationGroups[1]/Group[1]/@"
+    doc, name, where = _doc(fmt, payload)
+    return (
+        json.dumps(doc, ensure_ascii=False).encode(),
+        name,
+        where + ("measurements/" if fmt == "qupath" else ""),
+    )
+
+
+@pytest.mark.parametrize("fmt", ["native", "qupath", "coco", "dsa_point", "xml"])
+def test_a_plain_word_key_longer_than_its_identifying_part_shows_that_part_only(
+    profile: Profile, fmt: str
+) -> None:
+    """``patient_name_HongGildong`` is a plain word the identifier keys name, and was shown whole in
+    the pointer and the message; now by its position and as ``patient_name…``. ``patient_name``
+    itself keeps its name."""
+    payload = {"patient_name_HongGildong": "x y", "HongGildong_patient_id": "1234", "patient_name": "Kim y"}
+    data, name, where = _payload_file(fmt, payload)
     found = [f for f in _found(profile, data, name) if f.code.startswith("DEID")]
     assert sorted((f.location.pointer, f.message.split(" names")[0]) for f in found) == [
         (f"{where}#1", "property 'patient_name…'"),
@@ -467,21 +475,11 @@ def test_a_key_that_starts_with_an_identifier_word_and_holds_more_names_a_person
         "patient_identity": "kept",
     }
     if fmt == "xml":
-        coords = "".join(f'<Coordinate Order="{k}" X="{x}" Y="{y}"/>' for k, (x, y) in enumerate(_SQUARE[:4]))
-        own = " ".join(f'{k}="{v}"' for k, v in payload.items() if "김" not in k)  # not an XML name
-        data = (
-            "<ASAP_Annotations><Annotations>"
-            f'<Annotation Name="a" Type="Polygon" PartOfGroup="BCC"><Coordinates>{coords}</Coordinates></Annotation>'
-            f'</Annotations><AnnotationGroups><Group Name="BCC" PartOfGroup="None" {own}/></AnnotationGroups>'
-            "</ASAP_Annotations>"
-        ).encode()
-        name, where = "s1.xml", "/ASAP_Annotations/AnnotationGroups[1]/Group[1]/@"
+        del payload["patientId-김민수"]  # not an XML name
         expected = [("#1", "patient_id_…"), ("#2", "PATIENT_NAME…"), ("#3", "dob_…")]
     else:
-        doc, name, where = _doc(fmt, payload)
-        data = json.dumps(doc, ensure_ascii=False).encode()
-        where += "measurements/" if fmt == "qupath" else ""
         expected = [("#1", "patient_id_…"), ("#2", "patientId…"), ("#3", "PATIENT_NAME…"), ("#4", "dob_…")]
+    data, name, where = _payload_file(fmt, payload)
     found = [f for f in _found(profile, data, name) if f.code.startswith("DEID")]
     assert sorted((f.location.pointer, f.message.split(" names")[0]) for f in found) == [
         (f"{where}{at}", f"property '{shown}'") for at, shown in expected
