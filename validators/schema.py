@@ -42,9 +42,9 @@ def _clinical_named(issue: ReadIssue, keys: tuple[str, ...], profile: Profile) -
     names the block's keys by their position, :func:`dqm.readers.common.base.clinical_keys`) naming
     the key by its name where the profile declares it or dqm reads it
     (:func:`~validators.deid.shown_column`), as the clinical findings name it."""
-    head, _, rest = (issue.pointer or "").removeprefix(CLINICAL + "/").partition("/")
     if issue.code != "DUPLICATE_KEY" or not (issue.pointer or "").startswith(CLINICAL + "/#"):
         return issue
+    head, _, rest = (issue.pointer or "").removeprefix(CLINICAL + "/").partition("/")
     k = int(head[1:]) if head[1:].isdigit() else 0
     if not 0 < k <= len(keys) or shown_column(keys[k - 1], keys, profile) != keys[k - 1]:
         return issue

@@ -240,10 +240,11 @@ def xml_texts(root: Element, held: set[str]) -> XmlTexts:
     processing instruction splits a text the parser reads whole, and the path names its first
     part; a tag or an attribute's name no format defines is named by its position instead,
     :data:`XML_ELEMENTS`, :func:`_attribute_at`): each distinct text once, at its first
-    place, where nothing names a person and once more where something does (below a tag or
-    under an attribute naming one: there it is that person's value), not a number (but an attribute's under a key that names a person, the built-in
-    identifier keys' or the profile's: ``PatientID="87654321"``), not in ``held`` (what the
-    lesions hold: searched there already). One pass
+    place, where nothing names a person, and once more where something does (below a tag or
+    under an attribute naming one: there it is that person's value), not a number (but an
+    attribute's under a key that names a person, the built-in identifier keys' or the
+    profile's: ``PatientID="87654321"``), not in ``held`` (what the lesions hold: searched
+    there already, as where nothing names a person). One pass
     over the tree; a vertex that has only its coordinates is passed over without a path built.
     Paths name at most :data:`MAX_PATH_DEPTH` elements; at most :data:`MAX_TEXTS` texts of
     :data:`MAX_TEXT_CHARS` characters in all are kept, and at most :data:`MAX_TAGS` tags beside them."""
