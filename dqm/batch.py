@@ -8,6 +8,7 @@ Discovery only lists and reads the manifest; it never opens slides and never wri
 
 from __future__ import annotations
 
+import codecs
 import csv
 import hashlib
 import io
@@ -343,8 +344,13 @@ def normalise(rel: str) -> tuple[str, bool]:
         return rel, False
     cleaned = rel.strip().replace("\\", "/")
     norm = os.path.normpath(cleaned).replace(os.sep, "/") if cleaned else ""
-    outside = cleaned.startswith("/") or norm == ".." or norm.startswith("../")
+    outside = cleaned.startswith("/") or norm == ".." or norm.startswith("../") or bool(_DRIVE.match(cleaned))
     return norm, outside
+
+
+_DRIVE = re.compile(r"[A-Za-z]:/")
+"""A Windows path from a drive's root (``C:\\data\\A.svs``): absolute, so outside the batch, as a
+UNC path (``\\\\server\\share``) and ``/data`` are."""
 
 
 def _clean(rel: str) -> bool:
@@ -352,6 +358,7 @@ def _clean(rel: str) -> bool:
     path: a million of them are not taken apart and put together again)."""
     return (
         rel[:1] not in ("", ".", "/")
+        and rel[1:2] != ":"
         and rel[-1:] != "/"
         and "//" not in rel
         and "/." not in rel
@@ -372,6 +379,7 @@ def discover(root: Path) -> Discovery:
         other_files=others,
         issues=walk_issues,
     )
+    _form_collisions(disc)
     for rel in others:
         disc.issues.append(
             DiscoveryIssue(
@@ -409,6 +417,30 @@ def discover(root: Path) -> Discovery:
     _checksums(disc)
     _file_text_searchers(disc)
     return disc
+
+
+def _form_collisions(disc: Discovery) -> None:
+    """A ``NAME_FORM_COLLISION`` issue for each file whose name is another's in other Unicode code
+    points (NFC / NFD): two files on Linux, one on macOS and Windows, and which one a manifest or a
+    pairing means cannot be told. Only names that are not NFC are normalised (ASCII never is)."""
+    files = (*disc.slide_files, *disc.annotation_files, *disc.other_files)
+    groups: dict[str, list[str]] = {}
+    for rel in files:
+        if not rel.isascii() and not unicodedata.is_normalized("NFC", rel):
+            groups.setdefault(unicodedata.normalize("NFC", rel), []).append(rel)
+    if not groups:
+        return
+    present = set(files)
+    for key, names in groups.items():
+        same = sorted([key, *names] if key in present else names)
+        for rel in same[1:]:
+            text = msg(
+                "{path!r} and {other!r} are one name written in other Unicode code points (NFC / NFD): "
+                "one file on macOS and Windows, and which one is meant cannot be told; rename one",
+                path=rel,
+                other=same[0],
+            )
+            disc.issues.append(DiscoveryIssue("NAME_FORM_COLLISION", text, file=rel, item_id=rel))
 
 
 def _file_text_searchers(disc: Discovery) -> None:
@@ -584,7 +616,7 @@ def _read_manifest(path: Path, disc: Discovery, slides: list[str], annotations: 
             )
             return False
         disc.manifest_sha256 = hashlib.sha256(data).hexdigest()
-        text = data.decode("utf-8-sig")
+        text = _manifest_text(data, disc)
         del data
         return _manifest_items(text, disc, slides, annotations)
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
@@ -598,6 +630,47 @@ def _read_manifest(path: Path, disc: Discovery, slides: list[str], annotations: 
         return False
 
 
+_WIDE_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+"""Byte-order marks that say a manifest's encoding beyond doubt (Excel's "Unicode text" is
+UTF-16 LE with one), the UTF-32 ones first (``FF FE 00 00`` starts with UTF-16 LE's)."""
+KOREAN_LEGACY = "cp949"
+"""The codec a manifest that is not UTF-8 is tried in: Excel's CSV on a Korean Windows (a superset
+of EUC-KR, so an EUC-KR file reads the same)."""
+
+
+def _manifest_text(data: bytes, disc: Discovery) -> str:
+    """The manifest's text: UTF-8 (a byte-order mark tolerated); UTF-16 or UTF-32 by its byte-order
+    mark; else, where UTF-8 fails, CP949 (Korean Excel's CSV), a guess. Read otherwise than as
+    UTF-8, it is a ``MANIFEST_ENCODING`` issue, so the data team knows and saves it as UTF-8.
+    Raises :class:`UnicodeDecodeError` (UTF-8's) when none reads it."""
+    codec = next((name for bom, name in _WIDE_BOMS if data.startswith(bom)), None)
+    if codec is not None:
+        text = data.decode(codec)  # the codec reads and drops the mark
+        why = msg("the manifest is {encoding} text, not UTF-8 (read as {encoding})", encoding=codec.upper())
+    else:
+        try:
+            return data.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            try:
+                text = data.decode(KOREAN_LEGACY)
+            except UnicodeDecodeError:
+                raise exc from None
+            why = msg(
+                "the manifest is not UTF-8 (byte 0x{byte:02x} at offset {offset:,}); read as CP949 "
+                "(Korean Windows and Excel, which EUC-KR is part of), a guess: check its Korean text "
+                "and save it as UTF-8",
+                byte=data[exc.start],
+                offset=exc.start,
+            )
+    disc.issues.append(DiscoveryIssue("MANIFEST_ENCODING", why, file=MANIFEST))
+    return text
+
+
 def _manifest_items(text: str, disc: Discovery, slides: list[str], annotations: list[str]) -> bool:
     """The manifest's rows as items, read as they are parsed (a million rows are never all held
     as lists of cells). CSV that breaks the syntax (an unclosed quote swallows the rest of the
@@ -605,15 +678,17 @@ def _manifest_items(text: str, disc: Discovery, slides: list[str], annotations: 
     reported with the line where it breaks: the lenient reading may have merged or cut cells.
     Raises :class:`csv.Error` when even the lenient reading fails (a field over the size limit),
     with what this read added undone."""
+    delimiter = _delimiter(text, disc)
     mark = (len(disc.items), len(disc.issues), len(disc.manifest_listed), len(disc.manifest_unlisted))
     long: list[tuple[int, int]] = []
     try:
-        read = _manifest_rows(csv.reader(_lines(text, long), strict=True), disc, slides, annotations)
+        rows = csv.reader(_lines(text, long), strict=True, delimiter=delimiter)
+        read = _manifest_rows(rows, disc, slides, annotations)
         _long_lines(disc, long)
         return read
     except csv.Error as exc:
         _undo(disc, mark)
-        line = _error_line(text)
+        line = _error_line(text, delimiter)
         disc.issues.append(
             DiscoveryIssue(
                 "MANIFEST_UNREADABLE",
@@ -630,12 +705,42 @@ def _manifest_items(text: str, disc: Discovery, slides: list[str], annotations: 
         mark = (mark[0], len(disc.issues), mark[2], mark[3])
     long.clear()
     try:
-        read = _manifest_rows(csv.reader(_lines(text, long)), disc, slides, annotations)
+        read = _manifest_rows(csv.reader(_lines(text, long), delimiter=delimiter), disc, slides, annotations)
         _long_lines(disc, long)
         return read
     except csv.Error:
         _undo(disc, mark)
         raise
+
+
+OTHER_DELIMITERS = {";": N_("semicolons"), "\t": N_("tabs")}
+"""Separators a manifest's header may use instead of commas: Excel's CSV where the decimal mark is
+a comma (``;``), its "Text (Tab delimited)" (a tab); the msgid names them in the issue."""
+
+
+def _delimiter(text: str, disc: Discovery) -> str:
+    """The manifest's separator: a comma, unless the header row names ``slide_id`` only when cut at
+    one of :data:`OTHER_DELIMITERS` (then read with it, a ``MANIFEST_DELIMITER`` issue). Looked at
+    only when the header has no ``slide_id`` cell between commas."""
+    first = _LINE_END.split(text[:MAX_MANIFEST_LINE], maxsplit=1)[0]
+    if _names_slide_id(first, ","):
+        return ","
+    for delimiter, names in OTHER_DELIMITERS.items():
+        if _names_slide_id(first, delimiter):
+            why = msg(
+                "the columns are separated by {_names}, not commas: read so; save it as comma-separated CSV",
+                _names=names,
+            )
+            disc.issues.append(DiscoveryIssue("MANIFEST_DELIMITER", why, file=MANIFEST, line=1))
+            return delimiter
+    return ","
+
+
+def _names_slide_id(line: str, delimiter: str) -> bool:
+    try:
+        return any(c.strip() == "slide_id" for c in next(csv.reader([line], delimiter=delimiter), []))
+    except csv.Error:
+        return False
 
 
 def _lines(text: str, long: list[tuple[int, int]] | None = None) -> Iterator[str]:
@@ -772,12 +877,14 @@ def _manifest_rows(
     by_stem_slide = _by_stem(slides) if "image_path" not in header else {}
     by_stem_ann = _by_stem(annotations) if "annotation_path" not in header else {}
     walked = {p: p for files in (slides, annotations) for p in files}  # an item's path: the walk's string
+    forms: dict[str, list[str]] = {}  # the walked files by their name in NFC, made at the first need
     path_cols = [c for c in PATH_COLUMNS if c in header]
     named = [(i, h) for i, h in enumerate(header) if h in PATH_COLUMNS or h in MANIFEST_COLUMNS]
     clinical_cols: list[tuple[int, str, dict[str, str]]] = [
         (i, h, {}) for i, h in enumerate(header) if h and (i, h) not in named
     ]
     most = len(slides) + len(annotations) + MANIFEST_ROWS_PAST_FILES
+    id_at = header.index("slide_id")
     read = 0
     for n, cells in enumerate(rows, start=1):
         if not "".join(cells).strip():
@@ -787,6 +894,16 @@ def _manifest_rows(
             break
         read += 1
         have = len(cells)
+        if id_at < have and cells[id_at].strip() == "slide_id" and _header_again(cells, disc.manifest_header):
+            disc.issues.append(
+                DiscoveryIssue(
+                    "MANIFEST_BAD_ROW",
+                    msg("the header row again (a manifest pasted after another?): not read as a slide"),
+                    file=MANIFEST,
+                    row=n,
+                )
+            )
+            continue
         if have != width:
             disc.issues.append(
                 DiscoveryIssue(
@@ -814,6 +931,10 @@ def _manifest_rows(
         annotation = _path_cell(record, "annotation_path", slide_id, by_stem_ann)
         image = walked.get(image, image) if image is not None else None
         annotation = walked.get(annotation, annotation) if annotation is not None else None
+        if image is not None and image not in walked:
+            image = _other_form(image, walked, forms, disc, (n, "image_path", slide_id))
+        if annotation is not None and annotation not in walked:
+            annotation = _other_form(annotation, walked, forms, disc, (n, "annotation_path", slide_id))
         clinical: dict[str, Any] = {}
         for i, h, shared in clinical_cols:
             value = cells[i] if i < have else None
@@ -826,6 +947,63 @@ def _manifest_rows(
         disc.items.append(item)
         disc.manifest_cells += len(path_cols)
     return True
+
+
+def _other_form(
+    cell: str,
+    walked: dict[str, str],
+    forms: dict[str, list[str]],
+    disc: Discovery,
+    where: tuple[int, str, str],
+) -> str:
+    """The file a manifest path names in other Unicode code points (NFC / NFD: a manifest written on
+    Windows names a file macOS stored decomposed, or the reverse), when it is the only one: read,
+    and a ``PATH_UNICODE_FORM`` issue at the row and column. Two or more such files are not chosen
+    between (``NAME_FORM_COLLISION`` names them): the path stays as written, missing."""
+    norm, outside = normalise(cell)
+    if outside or not norm or norm in walked:
+        return cell
+    key = unicodedata.normalize("NFC", norm)
+    found = sorted(p for p in _by_form(walked, forms).get(key, ()) if p != norm)
+    if not found:
+        return cell
+    row, column, slide_id = where
+    text = (
+        msg(
+            "{column} names {named!r}, and the file there is {found!r}: {_differs}; read, but a "
+            "program that opens the manifest's path on Linux does not find it: write the name as the file's",
+            column=column,
+            named=norm,
+            found=found[0],
+            _differs=OTHER_FORM,
+        )
+        if len(found) == 1
+        else msg(
+            "{column} names {named!r}, which is not there, and {n} files are that name in other Unicode "
+            "code points (NFC / NFD): none is chosen ({found})",
+            column=column,
+            named=norm,
+            n=len(found),
+            found=", ".join(map(repr, found)),
+        )
+    )
+    disc.issues.append(
+        DiscoveryIssue("PATH_UNICODE_FORM", text, file=MANIFEST, row=row, column=column, item_id=slide_id)
+    )
+    return found[0] if len(found) == 1 else cell
+
+
+def _by_form(walked: Collection[str], forms: dict[str, list[str]]) -> dict[str, list[str]]:
+    """The walked files by their name in NFC, into ``forms`` at the first path missing (once a read)."""
+    if not forms:
+        for p in walked:
+            forms.setdefault(p if p.isascii() else unicodedata.normalize("NFC", p), []).append(p)
+    return forms
+
+
+def _header_again(cells: list[str], header: tuple[str, ...]) -> bool:
+    """Whether a row repeats the header (its columns as read: the same names, blanks and all)."""
+    return len(cells) >= len(header) and all(c.strip() == h for c, h in zip(cells, header, strict=False))
 
 
 STATED_COLUMNS: dict[str, tuple[str, Callable[[Item], object]]] = {
@@ -930,10 +1108,10 @@ def _row_checksums(
             )
 
 
-def _error_line(text: str) -> int:
+def _error_line(text: str, delimiter: str = ",") -> int:
     """The physical line where the record that breaks strict parsing starts (an unclosed quote
     is only noticed at the end of the file)."""
-    reader = csv.reader(_lines(text), strict=True)
+    reader = csv.reader(_lines(text), strict=True, delimiter=delimiter)
     last_good = 0
     try:
         for _ in reader:

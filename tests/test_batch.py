@@ -69,7 +69,7 @@ def test_manifest_problems_are_issues_with_row_and_column(tmp_path):
 
 def test_unusable_manifest_falls_back_to_stem_pairing(tmp_path):
     _touch(tmp_path, "x/S1.tiff", "y/S1.json", "x/S2.jpg")
-    (tmp_path / "manifest.csv").write_bytes(b"\xff\xfe\x00garbage")
+    (tmp_path / "manifest.csv").write_bytes(b"\xff\x00garbage")  # neither UTF-8 nor CP949, no BOM
     disc = discover(tmp_path)
     assert [i.code for i in disc.issues] == ["MANIFEST_UNREADABLE"]
     assert [(i.slide_id, i.image_path, i.annotation_path) for i in disc.items] == [

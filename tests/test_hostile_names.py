@@ -141,13 +141,14 @@ def test_the_log_of_an_internal_error_takes_a_command_line_that_is_not_utf8(
     assert "dqm audit b\\udcff" in text and "RuntimeError: a bug" in text
 
 
-def test_a_listed_name_written_in_other_code_points_or_case_is_named_by_the_file_beside_it(
+def test_a_listed_name_written_in_other_code_points_is_read_and_in_other_case_named_by_the_file_beside_it(
     tmp_path: Path,
 ) -> None:
     """A Korean name copied from macOS is decomposed (NFD): it looks like the manifest's composed
-    (NFC) name and is another name to the file system. The manifest's row is a missing file and the
-    file an orphan, as before, and the orphan's finding now names the row and says why two names
-    that look the same are two."""
+    (NFC) name and is another name to the file system. The one file of that name is read, the row
+    told so (``PATH_UNICODE_FORM``: a Linux program opening the path would not find it); a name in
+    other case stays a missing file and an orphan, whose finding names the row and says why two
+    names that look the same are two."""
     import unicodedata
 
     root = write_tiny_batch(tmp_path / "b")
@@ -157,9 +158,13 @@ def test_a_listed_name_written_in_other_code_points_or_case_is_named_by_the_file
     manifest = root / "manifest.csv"
     manifest.write_text(manifest.read_text().replace("slides/S1.png", f"slides/{composed}.png"))
     manifest.write_text(manifest.read_text().replace("annotations/S3.json", "annotations/S3.JSON"))
-    orphans = {i.file: i.message for i in discover(root).issues if i.code.startswith("ORPHAN_")}
-    form = orphans[f"slides/{decomposed}.png"]
-    assert form.params["row"] == 1 and form.params["listed"] == f"slides/{composed}.png"
-    assert "NFD" in form.rendered("en") and "NFD" in form.rendered("ko")
+    disc = discover(root)
+    orphans = {i.file: i.message for i in disc.issues if i.code.startswith("ORPHAN_")}
+    assert disc.items[0].image_path == f"slides/{decomposed}.png"
+    (form,) = (i for i in disc.issues if i.code == "PATH_UNICODE_FORM")
+    assert (form.row, form.column, form.item_id) == (1, "image_path", "S1")
+    assert form.message.params["found"] == f"slides/{decomposed}.png"
+    assert "NFD" in form.message.rendered("en") and "NFD" in form.message.rendered("ko")
+    assert set(orphans) == {"annotations/s3.JSON"}
     case = orphans["annotations/s3.JSON"]
     assert case.params["row"] == 3 and "letter case" in case.rendered("en")

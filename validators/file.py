@@ -234,6 +234,10 @@ def duplicate_slide_content(batch: BatchView, params: NoParams, ctx: CheckContex
         "SPECIAL_FILE": "a FIFO, socket or device in the batch (never opened)",
         "NAME_NOT_UTF8": "a file or folder whose name is not valid UTF-8 (not read: no output could name it)",
         "FOLDER_UNREADABLE": "a folder that cannot be listed (no permission, an I/O error): its files are not checked",
+        "PATH_UNICODE_FORM": "a manifest path names a file in other Unicode code points (NFC / NFD) than its name "
+        "on disk (read when one file matches)",
+        "NAME_FORM_COLLISION": "two files whose names differ only in Unicode code points (NFC / NFD): one name on "
+        "macOS and Windows",
     },
     code_severity={"FILE_NOT_READ": Severity.WARNING},
 )

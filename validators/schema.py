@@ -69,8 +69,11 @@ def _clinical_named(issue: ReadIssue, keys: tuple[str, ...], profile: Profile) -
         "MANIFEST_DUPLICATE_COLUMN": "two manifest columns have the same name",
         "MANIFEST_BAD_VALUE": "a manifest cell dqm reads for the item (mpp, mask_downsample, mask_left, mask_top) "
         "holds no usable value (not used)",
+        "MANIFEST_ENCODING": "the manifest is not UTF-8: read as UTF-16/32 by its byte-order mark, or as CP949 "
+        "(Korean Excel) where UTF-8 fails",
+        "MANIFEST_DELIMITER": "the manifest's columns are separated by semicolons or tabs, not commas (read so)",
     },
-    code_severity={"MANIFEST_BAD_VALUE": Severity.WARNING},
+    code_severity={"MANIFEST_BAD_VALUE": Severity.WARNING, "MANIFEST_DELIMITER": Severity.WARNING},
 )
 def manifest_structure(batch: BatchView, params: NoParams, ctx: CheckContext) -> list[Finding]:
     """The manifest has the required columns, every row a slide_id, and usable values where dqm reads them.

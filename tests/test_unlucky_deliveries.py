@@ -1,0 +1,149 @@
+"""What a delivery's platform does to it by accident: a manifest saved by Korean Excel (CP949),
+as "Unicode text" (UTF-16), with semicolons, with its header pasted twice; Hangul names stored
+decomposed by macOS; Windows paths in the manifest. Each is read right where its intent is
+beyond doubt, and said (a finding with its code and place), never a missing file that is there."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import unicodedata
+from pathlib import Path
+
+import pytest
+
+from dqm.batch import discover
+from tests.helpers import write_tiny_batch
+
+NFC, NFD = (unicodedata.normalize(form, "병리1") for form in ("NFC", "NFD"))
+
+
+def _manifest(root: Path) -> str:
+    return (root / "manifest.csv").read_text()
+
+
+def _codes(root: Path) -> list[str]:
+    return sorted(i.code for i in discover(root).issues)
+
+
+@pytest.mark.parametrize(
+    ("encode", "said"),
+    [
+        (lambda t: t.encode("cp949"), "CP949"),
+        (lambda t: t.encode("euc-kr"), "CP949"),
+        (lambda t: t.encode("utf-16"), "UTF-16"),
+        (lambda t: b"\xfe\xff" + t.encode("utf-16-be"), "UTF-16"),
+        (lambda t: t.encode("utf-32"), "UTF-32"),
+    ],
+    ids=["cp949", "euc-kr", "utf-16-le", "utf-16-be", "utf-32"],
+)
+def test_a_manifest_not_in_utf8_is_read_and_said(tmp_path: Path, encode, said: str) -> None:
+    """Korean Excel saves CSV in CP949, its "Unicode text" in UTF-16 with a byte-order mark: the
+    manifest was unreadable and the batch paired by name, its clinical table lost. A mark says
+    the encoding beyond doubt; CP949 is tried only where UTF-8 fails, and called a guess."""
+    root = write_tiny_batch(tmp_path / "b")
+    text = _manifest(root).replace("Seoul-A", "서울대병원")
+    (root / "manifest.csv").write_bytes(encode(text))
+    disc = discover(root)
+    assert [i.code for i in disc.issues if i.code.startswith("MANIFEST")] == ["MANIFEST_ENCODING"]
+    assert [i.record["institution"] for i in disc.items] == ["서울대병원"] * 3
+    assert [i.row for i in disc.items] == [1, 2, 3]
+    (issue,) = (i for i in disc.issues if i.code == "MANIFEST_ENCODING")
+    assert said in issue.message.rendered("en") and said in issue.message.rendered("ko")
+
+
+def test_a_manifest_neither_utf8_nor_cp949_stays_unreadable(tmp_path: Path) -> None:
+    root = write_tiny_batch(tmp_path / "b")
+    (root / "manifest.csv").write_bytes(_manifest(root).replace("Seoul-A", "Séoul\x80").encode("latin-1"))
+    disc = discover(root)
+    assert "MANIFEST_UNREADABLE" in [i.code for i in disc.issues]
+    assert all(i.row is None for i in disc.items)  # paired by name, as before
+
+
+@pytest.mark.parametrize("delimiter", [";", "\t"])
+def test_a_manifest_separated_by_semicolons_or_tabs_is_read_with_a_warning(
+    tmp_path: Path, delimiter: str
+) -> None:
+    """Excel where the decimal mark is a comma writes ``;``: 'no slide_id column', paired by name."""
+    root = write_tiny_batch(tmp_path / "b")
+    (root / "manifest.csv").write_text(_manifest(root).replace(",", delimiter))
+    disc = discover(root)
+    assert [i.code for i in disc.issues if i.code.startswith("MANIFEST")] == ["MANIFEST_DELIMITER"]
+    assert [(i.slide_id, i.image_path, i.record["age"]) for i in disc.items] == [
+        ("S1", "slides/S1.png", "40"),
+        ("S2", "slides/S2.png", "50"),
+        ("S3", "slides/S3.png", "200"),
+    ]
+
+
+def test_a_comma_manifest_with_semicolons_in_its_cells_stays_comma_separated(tmp_path: Path) -> None:
+    root = write_tiny_batch(tmp_path / "b")
+    (root / "manifest.csv").write_text(_manifest(root).replace("Seoul-A", '"Seoul;A"'))
+    disc = discover(root)
+    assert not [i for i in disc.issues if i.code.startswith("MANIFEST")]
+    assert disc.items[0].record["institution"] == "Seoul;A"
+
+
+def test_the_header_row_again_is_reported_and_not_read_as_a_slide(tmp_path: Path) -> None:
+    """Two manifests pasted together: the second header was a slide 'slide_id' whose files
+    'image_path' and 'annotation_path' were missing, and its every cell a bad clinical value."""
+    root = write_tiny_batch(tmp_path / "b")
+    lines = _manifest(root).splitlines()
+    (root / "manifest.csv").write_text("\n".join([*lines[:2], lines[0], *lines[2:]]) + "\n")
+    disc = discover(root)
+    assert [i.slide_id for i in disc.items] == ["S1", "S2", "S3"]
+    (again,) = (i for i in disc.issues if i.code == "MANIFEST_BAD_ROW")
+    assert again.row == 2 and "header" in again.message.rendered("en")
+
+
+@pytest.mark.parametrize(("on_disk", "named"), [(NFD, NFC), (NFC, NFD)], ids=["disk-nfd", "disk-nfc"])
+def test_a_path_in_other_unicode_form_reads_the_one_file_of_that_name(
+    tmp_path: Path, on_disk: str, named: str
+) -> None:
+    """macOS stores Hangul decomposed, a manifest written on Windows names it composed (and the
+    reverse): the file is there. It was 'not in the batch' and an orphan; it is read, the row said."""
+    root = write_tiny_batch(tmp_path / "b")
+    os.rename(root / "slides" / "S1.png", root / "slides" / f"{on_disk}.png")
+    (root / "manifest.csv").write_text(_manifest(root).replace("slides/S1.png", f"slides/{named}.png"))
+    disc = discover(root)
+    assert disc.items[0].image_path == f"slides/{on_disk}.png"
+    assert _codes(root) == ["PATH_UNICODE_FORM"]
+
+
+def test_two_files_of_one_name_in_other_forms_are_a_collision_and_neither_is_chosen(tmp_path: Path) -> None:
+    root = write_tiny_batch(tmp_path / "b")
+    shutil.copy(root / "slides" / "S1.png", root / "slides" / f"{NFD}.png")
+    os.rename(root / "slides" / "S1.png", root / "slides" / f"{NFC}.png")
+    (root / "manifest.csv").write_text(_manifest(root).replace("slides/S1.png", f"slides/{NFC}.png"))
+    disc = discover(root)
+    assert disc.items[0].image_path == f"slides/{NFC}.png"  # the name the manifest writes
+    (collision,) = (i for i in disc.issues if i.code == "NAME_FORM_COLLISION")
+    assert {collision.file, collision.message.params["other"]} == {f"slides/{NFD}.png", f"slides/{NFC}.png"}
+    # a third form named by the manifest: two files match, none is picked
+    mixed = unicodedata.normalize("NFD", "병") + unicodedata.normalize("NFC", "리1")
+    (root / "manifest.csv").write_text(_manifest(root).replace(f"slides/{NFC}.png", f"slides/{mixed}.png"))
+    disc = discover(root)
+    assert disc.items[0].image_path == f"slides/{mixed}.png"
+    (form,) = (i for i in disc.issues if i.code == "PATH_UNICODE_FORM")
+    assert form.message.params["n"] == 2
+
+
+@pytest.mark.parametrize(
+    "path", ["C:\\data\\slides\\S1.png", "c:/data/slides/S1.png", "\\\\server\\share\\S1.png"]
+)
+def test_a_windows_absolute_path_leaves_the_batch(tmp_path: Path, path: str) -> None:
+    """``C:\\data\\A.svs`` was read as a file 'C:/data/A.svs' inside the batch: 'not in the batch'."""
+    root = write_tiny_batch(tmp_path / "b")
+    (root / "manifest.csv").write_text(_manifest(root).replace("slides/S1.png", path))
+    from dqm.batch import jailed, normalise
+
+    assert normalise(path)[1] and jailed(root, path) == (None, "the path leaves the batch folder")
+    assert discover(root).items[0].image_path == path
+
+
+def test_a_windows_relative_path_is_read(tmp_path: Path) -> None:
+    root = write_tiny_batch(tmp_path / "b")
+    (root / "manifest.csv").write_text(
+        _manifest(root).replace("slides/S1.png", "slides\\S1.png"), newline="\r\n"
+    )
+    assert _codes(root) == []
