@@ -147,3 +147,31 @@ def test_a_windows_relative_path_is_read(tmp_path: Path) -> None:
         _manifest(root).replace("slides/S1.png", "slides\\S1.png"), newline="\r\n"
     )
     assert _codes(root) == []
+
+
+ASAP = (
+    '<ASAP_Annotations><Annotations><Annotation Name="{name}" PartOfGroup="bcc" Type="Polygon">'
+    '<Coordinates><Coordinate Order="0" X="0" Y="0"/><Coordinate Order="1" X="10" Y="0"/>'
+    '<Coordinate Order="2" X="10" Y="10"/></Coordinates></Annotation></Annotations></ASAP_Annotations>'
+)
+
+
+@pytest.mark.parametrize("codec", ["EUC-KR", "CP949"])
+def test_xml_declaring_a_korean_encoding_is_read_in_it(codec: str) -> None:
+    """Well-formed XML that declares ``encoding="EUC-KR"`` was 'not well-formed XML: ValueError'
+    (expat reads no codec of several bytes a character): it is decoded as declared, its comments too."""
+    from dqm.readers import parse_annotation
+
+    text = f'<?xml version="1.0" encoding="{codec}"?><!-- 판독: 홍길동 -->' + ASAP.format(name="병변 1")
+    (ann,) = parse_annotation(text.encode(codec), "annotations/S1.xml")
+    assert ann.format == "asap" and ann.issues == [] and len(ann.lesions) == 1
+    assert ann.properties["/comment()[1]"] == "판독: 홍길동"
+
+
+def test_xml_not_in_its_declared_encoding_is_said_so() -> None:
+    from dqm.readers import parse_annotation
+
+    data = ('<?xml version="1.0" encoding="EUC-KR"?>' + ASAP.format(name="x")).encode() + b"\xff\xff"
+    (ann,) = parse_annotation(data, "annotations/S1.xml")
+    (issue,) = ann.issues
+    assert issue.code == "INVALID_ENCODING" and "EUC" in issue.message.rendered("en")

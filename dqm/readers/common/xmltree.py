@@ -72,7 +72,16 @@ def parse_xml(data: bytes) -> tuple[Element | None, list[ReadIssue]]:
     from defusedxml import ElementTree as SafeTree
 
     try:
+        data = _as_utf8(data)
         return SafeTree.fromstring(data, forbid_dtd=False, forbid_entities=True, forbid_external=True), []
+    except UnicodeDecodeError as exc:
+        why = msg(
+            "not {encoding} as its declaration says: byte 0x{byte:02x} at offset {offset:,}",
+            encoding=exc.encoding.upper(),
+            byte=exc.object[exc.start],
+            offset=exc.start,
+        )
+        return None, [ReadIssue("INVALID_ENCODING", why)]
     except defusedxml.EntitiesForbidden as exc:
         name, sysid = getattr(exc, "name", None), getattr(exc, "sysid", None)
         if sysid:  # an entity declared with SYSTEM: an external entity, refused before it is read
@@ -127,9 +136,41 @@ def xml_encoding(data: bytes) -> str:
     if wide is not None:
         return wide[0]
     declared = _DECLARED.match(data.removeprefix(codecs.BOM_UTF8))
-    if declared is not None and _one_byte(declared[1].decode("ascii").lower()):
-        return codecs.lookup(declared[1].decode("ascii")).name  # "UTF-8" as "utf-8": not decoded again
+    if declared is not None and (
+        _one_byte(name := declared[1].decode("ascii").lower()) or _ascii_multibyte(name)
+    ):
+        return codecs.lookup(name).name  # "UTF-8" as "utf-8": not decoded again
     return "utf-8"
+
+
+def _as_utf8(data: bytes) -> bytes:
+    """XML ``data`` the parser takes: as it is, unless its declaration names a codec of several
+    bytes a character that keeps ASCII as it is (``EUC-KR``, ``CP949``, ``Shift_JIS``: expat reads
+    none, and a well-formed Korean file was 'not well-formed XML: ValueError'); such a file is
+    decoded in it and given as UTF-8, its declaration saying so (its lines stay where they are).
+    Raises :class:`UnicodeDecodeError` where the bytes are not in the declared codec."""
+    if wide_encoding(data) is not None or data.startswith(UTF16_BOMS):
+        return data
+    declared = _DECLARED.match(data)
+    if declared is None or not _ascii_multibyte(declared[1].decode("ascii").lower()):
+        return data
+    text = data.decode(declared[1].decode("ascii"))
+    return (text[: declared.start(1)] + "UTF-8" + text[declared.end(1) :]).encode("utf-8")
+
+
+@functools.lru_cache(maxsize=64)
+def _ascii_multibyte(codec: str) -> bool:
+    """Whether ``codec`` is a text encoding of several bytes a character (not UTF-8, 16 or 32)
+    that writes ASCII as ASCII (the Korean, Japanese and Chinese ones)."""
+    try:
+        name = codecs.lookup(codec).name
+        return (
+            not name.startswith(("utf", "ascii"))
+            and not _one_byte(name)
+            and "<?xml version".encode(name) == b"<?xml version"
+        )
+    except (LookupError, UnicodeError, ValueError, TypeError):
+        return False
 
 
 @functools.lru_cache(maxsize=64)
