@@ -304,6 +304,7 @@ def list_files(
                     issue = _walk_issue(root, rel, is_dir=True)
                 if issue is None:
                     subfolders.append((rel + "/", entry.path))
+                    _not_portable(entry.name, rel + "/", issues)
                 else:
                     issues.append(issue)
         for entry in files:
@@ -316,6 +317,7 @@ def list_files(
             ):
                 issues.append(issue)
                 continue
+            _not_portable(name, rel, issues)
             ext = suffix(name)
             if ext in ANNOTATION_SUFFIXES or is_mask(rel):
                 annotations.append(rel)
@@ -327,6 +329,29 @@ def list_files(
     # a MIRAX slide is X.mrxs plus a folder X/ of data files beside it
     mirax = tuple(s[: -len(".mrxs")] + "/" for s in slides if suffix(s) == ".mrxs")
     return slides, annotations, [o for o in others if not o.startswith(mirax)] if mirax else others
+
+
+_WINDOWS_CHARACTER = re.compile(r'[<>:"|?*\\\x00-\x1f]')
+_WINDOWS_DEVICE = re.compile(r"(?i:con|prn|aux|nul|com[1-9¹²³]|lpt[1-9¹²³])(?:\.|$)")
+NOT_PORTABLE = N_(
+    "{_what}, which Windows forbids in a file name: it cannot be copied to Windows as it is; rename it"
+)
+
+
+def _not_portable(name: str, rel: str, issues: list[DiscoveryIssue]) -> None:
+    """A ``NAME_NOT_PORTABLE`` issue (a warning) for a name Windows forbids: ``< > : " | ? *``, a
+    backslash or a control character in it, a final dot or space, a device's name (``CON``,
+    ``NUL.svs``, ``COM1``... with any extension). The file is read here, but the batch cannot be
+    copied to a Windows machine whole (the copy fails, or renames or drops the file)."""
+    if (bad := _WINDOWS_CHARACTER.search(name)) is not None:
+        what = msg("the name holds {character!r}", character=bad[0])
+    elif name[-1:] in (".", " "):
+        what = msg("the name ends with a dot or a space")
+    elif (device := _WINDOWS_DEVICE.match(name)) is not None:
+        what = msg("the name is a device's on Windows ({device})", device=device[0].rstrip(".").upper())
+    else:
+        return
+    issues.append(DiscoveryIssue("NAME_NOT_PORTABLE", msg(NOT_PORTABLE, _what=what), file=rel, item_id=rel))
 
 
 def _plain_file(entry: os.DirEntry[str]) -> bool:
@@ -997,7 +1022,7 @@ def _by_form(walked: Collection[str], forms: dict[str, list[str]]) -> dict[str, 
     """The walked files by their name in NFC, into ``forms`` at the first path missing (once a read)."""
     if not forms:
         for p in walked:
-            forms.setdefault(p if p.isascii() else unicodedata.normalize("NFC", p), []).append(p)
+            forms.setdefault(_nfc(p), []).append(p)
     return forms
 
 
@@ -1127,15 +1152,22 @@ def _path_cell(
     if column in record:
         value = (record[column] or "").strip()
         return value or None
-    found = by_stem.get(slide_id, [])
+    found = by_stem.get(_nfc(slide_id), [])
     return found[0] if len(found) == 1 else None
 
 
 def _by_stem(paths: list[str]) -> dict[str, list[str]]:
+    """The files by the name they pair by, in NFC: a slide named on macOS (decomposed Hangul) pairs
+    with its annotation named on Windows (composed)."""
     out: dict[str, list[str]] = defaultdict(list)
     for p in paths:
-        out[pair_key(p)].append(p)
+        out[_nfc(pair_key(p))].append(p)
     return out
+
+
+def _nfc(name: str) -> str:
+    """``name`` in Unicode NFC (ASCII as it is, without a look)."""
+    return name if name.isascii() else unicodedata.normalize("NFC", name)
 
 
 ORPHAN_TEXTS = {
@@ -1203,4 +1235,5 @@ def _pair_by_stem(disc: Discovery, slides: list[str], annotations: list[str]) ->
         for i in range(max(len(s_list), len(a_list))):
             image = s_list[i] if i < len(s_list) else None
             annotation = a_list[i] if i < len(a_list) else None
-            disc.items.append(Item(key, image, annotation, {}, None))
+            named = image or annotation  # the slide's id as its file writes it (NFD on macOS)
+            disc.items.append(Item(pair_key(named) if named else key, image, annotation, {}, None))

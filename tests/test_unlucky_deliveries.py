@@ -175,3 +175,48 @@ def test_xml_not_in_its_declared_encoding_is_said_so() -> None:
     (ann,) = parse_annotation(data, "annotations/S1.xml")
     (issue,) = ann.issues
     assert issue.code == "INVALID_ENCODING" and "EUC" in issue.message.rendered("en")
+
+
+@pytest.mark.parametrize(("slide", "annotation"), [(NFD, NFC), (NFC, NFD)], ids=["slide-nfd", "slide-nfc"])
+def test_without_a_manifest_names_in_other_unicode_forms_pair(
+    tmp_path: Path, slide: str, annotation: str
+) -> None:
+    """A slide named on macOS and its annotation named on Windows were two items, a missing
+    annotation and a missing slide; they pair, the slide id as the slide file writes it."""
+    root = write_tiny_batch(tmp_path / "b", manifest=False)
+    os.rename(root / "slides" / "S1.png", root / "slides" / f"{slide}.png")
+    os.rename(root / "annotations" / "S1.json", root / "annotations" / f"{annotation}.json")
+    disc = discover(root)
+    assert (slide, f"slides/{slide}.png", f"annotations/{annotation}.json") in [
+        (i.slide_id, i.image_path, i.annotation_path) for i in disc.items
+    ]
+    assert len(disc.items) == 3 and _codes(root) == []
+
+
+@pytest.mark.parametrize(
+    ("name", "said"),
+    [
+        ("S:1.png", "':'"),
+        ("S1?.png", "'?'"),
+        ("S1\\x.png", "'\\\\'"),
+        ("S1.png.", "a dot or a space"),
+        ("S1.png ", "a dot or a space"),
+        ("CON.png", "(CON)"),
+        ("lpt1", "(LPT1)"),
+    ],
+)
+def test_a_name_windows_forbids_is_read_and_a_warning(tmp_path: Path, name: str, said: str) -> None:
+    """Such a name was silent: the batch could not be copied to a Windows machine whole."""
+    root = write_tiny_batch(tmp_path / "b", manifest=False)
+    os.rename(root / "slides" / "S1.png", root / "slides" / name)
+    disc = discover(root)
+    (issue,) = (i for i in disc.issues if i.code == "NAME_NOT_PORTABLE")
+    assert issue.file == f"slides/{name}" and said in issue.message.rendered("en")
+    assert issue.message.rendered("ko") != issue.message.rendered("en")
+    assert f"slides/{name}" in disc.slide_files + disc.other_files  # read all the same
+
+
+def test_a_folder_name_windows_forbids_is_a_warning_once(tmp_path: Path) -> None:
+    root = write_tiny_batch(tmp_path / "b", manifest=False)
+    os.rename(root / "slides", root / "slides|2024")
+    assert [i.file for i in discover(root).issues if i.code == "NAME_NOT_PORTABLE"] == ["slides|2024/"]

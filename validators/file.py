@@ -238,8 +238,10 @@ def duplicate_slide_content(batch: BatchView, params: NoParams, ctx: CheckContex
         "on disk (read when one file matches)",
         "NAME_FORM_COLLISION": "two files whose names differ only in Unicode code points (NFC / NFD): one name on "
         "macOS and Windows",
+        "NAME_NOT_PORTABLE": 'a file or folder name Windows forbids (< > : " | ? *, a backslash, a final dot, CON...): '
+        "read, but the batch cannot be copied to Windows whole",
     },
-    code_severity={"FILE_NOT_READ": Severity.WARNING},
+    code_severity={"FILE_NOT_READ": Severity.WARNING, "NAME_NOT_PORTABLE": Severity.WARNING},
 )
 def layout(batch: BatchView, params: NoParams, ctx: CheckContext) -> list[Finding]:
     """The manifest reads and every delivered file belongs to an item."""
