@@ -25,6 +25,7 @@ import hmac
 import os
 import re
 import secrets
+import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -347,6 +348,8 @@ def find(text: str, settings: DeidSettings, place: Place) -> list[Hit]:
     (``"dob 010-"`` repeated)."""
     if not settings.enabled or not text:
         return []
+    if not text.isascii():  # Hangul as macOS writes names (NFD jamo) is searched as composed
+        text = unicodedata.normalize("NFC", text)
     comp = settings.compiled
     gate = comp.any_of[place]
     gated_out = gate is not None and gate.search(text) is None

@@ -220,3 +220,15 @@ def test_a_folder_name_windows_forbids_is_a_warning_once(tmp_path: Path) -> None
     root = write_tiny_batch(tmp_path / "b", manifest=False)
     os.rename(root / "slides", root / "slides|2024")
     assert [i.file for i in discover(root).issues if i.code == "NAME_NOT_PORTABLE"] == ["slides|2024/"]
+
+
+def test_a_korean_name_written_decomposed_is_found_as_one_written_composed() -> None:
+    """Text from macOS (a file name, a cell of a manifest saved there) holds Hangul as jamo (NFD):
+    the person-name pattern's [가-힣] matched none of it, and a patient's name went unreported."""
+    from dqm.identifiers import find
+    from dqm.profile import load_profile
+
+    settings = load_profile().deid
+    composed = find("성명: 홍길동", settings, "clinical")
+    assert [h.name for h in composed] == ["person_name"]
+    assert find(unicodedata.normalize("NFD", "성명: 홍길동"), settings, "clinical") == composed
