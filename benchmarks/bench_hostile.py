@@ -28,6 +28,7 @@ import shutil
 import subprocess
 import sys
 import time
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -654,6 +655,76 @@ def _mirax_fifo(batch: Path) -> None:
     os.mkfifo(folder / "Slidedat.ini")
 
 
+def _manifest_as(encode: Callable[[str], bytes]) -> Callable[[Path], None]:
+    """The manifest with a Korean institution, saved in another encoding (rt11: Korean Excel)."""
+
+    def make(batch: Path) -> None:
+        manifest = batch / "manifest.csv"
+        text = manifest.read_text()
+        institution = text.splitlines()[1].split(",")[3]
+        manifest.write_bytes(encode(text.replace(institution, "서울대학교병원")))
+
+    return make
+
+
+def _manifest_lines(edit: Callable[[list[str]], list[str]], end: str = "\n") -> Callable[[Path], None]:
+    def make(batch: Path) -> None:
+        manifest = batch / "manifest.csv"
+        manifest.write_text(end.join(edit(manifest.read_text().splitlines())) + end, newline="")
+
+    return make
+
+
+def _first_path(batch: Path, column: str) -> tuple[list[str], Path]:
+    """The manifest's lines and the first row's file in ``column``."""
+    lines = (batch / "manifest.csv").read_text().splitlines()
+    return lines, batch / lines[1].split(",")[lines[0].split(",").index(column)]
+
+
+def _hangul_name(disk: str, named: str, twice: bool = False) -> Callable[[Path], None]:
+    """The first slide renamed to a Hangul name in Unicode form ``disk`` (macOS: NFD), the manifest
+    naming it in form ``named`` (Windows: NFC); ``twice``: a copy under the other form too."""
+
+    def make(batch: Path) -> None:
+        lines, old = _first_path(batch, "image_path")
+        name = "조직" + old.name
+        if twice:
+            shutil.copy(old, old.with_name(unicodedata.normalize(named, name)))
+        old.rename(old.with_name(unicodedata.normalize(disk, name)))
+        lines[1] = lines[1].replace(old.name, unicodedata.normalize(named, name))
+        (batch / "manifest.csv").write_text("\n".join(lines) + "\n")
+
+    return make
+
+
+def _windows_path(batch: Path) -> None:
+    lines, old = _first_path(batch, "image_path")
+    rel = old.relative_to(batch).as_posix()
+    lines[1] = lines[1].replace(rel, "C:\\delivery\\" + rel.replace("/", "\\"))
+    (batch / "manifest.csv").write_text("\n".join(lines) + "\n")
+
+
+def _windows_name(batch: Path) -> None:
+    lines, old = _first_path(batch, "image_path")
+    old.rename(old.with_name("S:1?" + old.name))
+    lines[1] = lines[1].replace(old.name, "S:1?" + old.name)
+    (batch / "manifest.csv").write_text("\n".join(lines) + "\n")
+
+
+def _xml_euc_kr(batch: Path) -> None:
+    """The first annotation as ASAP XML declaring EUC-KR, its class and a comment in Korean."""
+    doc = json.loads(_text(batch))
+    ring = doc["lesions"][0]["geometry"]["coordinates"][0]
+    points = "".join(f'<Coordinate Order="{i}" X="{x}" Y="{y}"/>' for i, (x, y) in enumerate(ring[:-1]))
+    group = doc["lesions"][0]["class"]
+    xml = (
+        '<?xml version="1.0" encoding="EUC-KR"?><!-- 판독 완료 --><ASAP_Annotations><Annotations>'
+        f'<Annotation Name="병변 1" PartOfGroup="{group}" Type="Polygon"><Coordinates>{points}'
+        "</Coordinates></Annotation></Annotations></ASAP_Annotations>"
+    )
+    _swap_first(batch, "annotation_path", "S00001.xml", xml.encode("euc-kr"))
+
+
 def _tiny_square(k: int) -> dict:
     """Lesion ``k`` of a grid of disjoint 0.4 px squares, 390 a row 1 px apart, rows 1.3 px apart
     (100,000 fit a 397x348 slide)."""
@@ -912,6 +983,40 @@ CASES = [
         _svs_description(100),
     ),
     Case("mirax_fifo", "a MIRAX slide whose Slidedat.ini is a FIFO (hung)", _mirax_fifo),
+    # rt11: what Windows, Excel and macOS do to a delivery by accident
+    Case(
+        "manifest_cp949",
+        "manifest.csv saved by Korean Excel (CP949)",
+        _manifest_as(lambda t: t.encode("cp949")),
+    ),
+    Case(
+        "manifest_utf16",
+        "manifest.csv as Excel's Unicode text (UTF-16 LE, BOM)",
+        _manifest_as(lambda t: t.encode("utf-16")),
+    ),
+    Case(
+        "manifest_semicolons",
+        "manifest.csv separated by ';'",
+        _manifest_lines(lambda ls: [x.replace(",", ";") for x in ls]),
+    ),
+    Case(
+        "manifest_header_twice",
+        "manifest.csv with its header again mid-file",
+        _manifest_lines(lambda ls: [*ls[:3], ls[0], *ls[3:]]),
+    ),
+    Case("manifest_cr", "manifest.csv with lone CR line ends", _manifest_lines(lambda ls: ls, end="\r")),
+    Case(
+        "name_nfd",
+        "a Hangul slide name stored NFD (macOS), named NFC by the manifest",
+        _hangul_name("NFD", "NFC"),
+    ),
+    Case("name_nfc", "a Hangul slide name stored NFC, named NFD by the manifest", _hangul_name("NFC", "NFD")),
+    Case(
+        "name_collision", "two slide files whose names are one in NFC", _hangul_name("NFD", "NFC", twice=True)
+    ),
+    Case("path_drive", "a manifest path C:\\delivery\\slides\\...", _windows_path),
+    Case("name_windows", "a slide file name with ':' and '?' (Windows forbids)", _windows_name),
+    Case("xml_euc_kr", "an ASAP XML annotation declaring encoding=EUC-KR", _xml_euc_kr),
     Case(
         "png_slide_20k",
         "a 1.2 MB PNG slide of 20000x20000 (over Pillow's bomb limit)",
