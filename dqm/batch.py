@@ -219,8 +219,13 @@ def _not_utf8(rel: str, is_dir: bool) -> DiscoveryIssue | None:
     shown = not_utf8(rel)
     if shown is None:
         return None
-    why = NAME_NOT_UTF8_FOLDER if is_dir else NAME_NOT_UTF8
-    return DiscoveryIssue("NAME_NOT_UTF8", msg(why), file=shown + ("/" if is_dir else ""), item_id=shown)
+    why = msg(NAME_NOT_UTF8_FOLDER if is_dir else NAME_NOT_UTF8)
+    try:  # a name written on a Korean Windows (an old zip, a Samba share): say what it reads
+        legacy = rel.encode("utf-8", "surrogateescape").decode(KOREAN_LEGACY)
+        why = msg("{_why} (as CP949, Korean Windows, it reads {name!r})", _why=why, name=legacy)
+    except UnicodeDecodeError:
+        pass
+    return DiscoveryIssue("NAME_NOT_UTF8", why, file=shown + ("/" if is_dir else ""), item_id=shown)
 
 
 def _walk_issue(root: Path, rel: str, is_dir: bool) -> DiscoveryIssue | None:

@@ -232,3 +232,18 @@ def test_a_korean_name_written_decomposed_is_found_as_one_written_composed() -> 
     composed = find("성명: 홍길동", settings, "clinical")
     assert [h.name for h in composed] == ["person_name"]
     assert find(unicodedata.normalize("NFD", "성명: 홍길동"), settings, "clinical") == composed
+
+
+def test_a_name_in_cp949_bytes_says_what_it_reads_in_cp949(tmp_path: Path) -> None:
+    """A name written on a Korean Windows (an old zip) is CP949 bytes, not UTF-8: still not read,
+    and the finding now says what it reads as CP949, so the file the manifest names is found."""
+    root = write_tiny_batch(tmp_path / "b")
+    os.rename(root / "slides" / "S1.png", os.fsencode(root / "slides") + b"/" + "조직1.png".encode("cp949"))
+    (issue,) = (i for i in discover(root).issues if i.code == "NAME_NOT_UTF8")
+    assert issue.message.params["name"] == "slides/조직1.png"
+    assert "slides/조직1.png" in issue.message.rendered("ko")
+    os.rename(
+        os.fsencode(root / "slides") + b"/" + "조직1.png".encode("cp949"), root / "slides" / "S\udcb0.png"
+    )
+    (issue,) = (i for i in discover(root).issues if i.code == "NAME_NOT_UTF8")
+    assert "CP949" not in issue.message.rendered("en")  # 0xb0 then '.' is no CP949 either
