@@ -1075,6 +1075,16 @@ class Masker:
         return masked
 
     def _scanned(self, text: str) -> str:
+        """``text`` masked. A text not in composed form (Hangul as macOS writes names: NFD jamo, which
+        no pattern's syllables match) is searched composed, as :func:`find` searches it; it comes
+        back as it was unless it held an identifier, so a path that names nobody keeps its bytes."""
+        if text.isascii() or unicodedata.is_normalized("NFC", text):
+            return self._windows(text)
+        composed = unicodedata.normalize("NFC", text)
+        masked = self._windows(composed)
+        return text if masked == composed else masked
+
+    def _windows(self, text: str) -> str:
         out: list[str] = []
         pos, n = 0, len(text)
         while pos < n:

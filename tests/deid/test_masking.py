@@ -160,3 +160,24 @@ def test_an_identifier_is_masked_in_its_escaped_forms(value: str, secret: str) -
 def test_escapes_that_hold_no_identifier_are_left_as_they_are() -> None:
     text = r'{"path": "C:\\scans\\S00001.svs", "note": "tab\there \u00e9 \"quoted\""}'
     assert MASK(text) == text
+
+
+@pytest.mark.parametrize(
+    "text", ["이름: 홍길동", "성명 김민수, RRN 900101-1234567", "slides/환자명: 홍길동.svs"]
+)
+def test_hangul_in_decomposed_form_is_masked_as_composed(text: str) -> None:
+    import unicodedata
+
+    decomposed = unicodedata.normalize("NFD", text)
+    assert decomposed != text
+    composed_masked = MASK(text)
+    assert composed_masked != text  # the composed text holds an identifier
+    assert MASK(decomposed) == composed_masked  # the same tokens, whichever form macOS wrote
+    assert "홍길동" not in unicodedata.normalize("NFC", MASK(decomposed))
+
+
+def test_a_decomposed_text_naming_nobody_keeps_its_form() -> None:
+    import unicodedata
+
+    path = unicodedata.normalize("NFD", "slides/피부_조직_01.svs")
+    assert MASK(path) == path
