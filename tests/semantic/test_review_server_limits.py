@@ -1113,7 +1113,7 @@ def test_a_reviewers_network_is_kept_by_its_24_or_56_for_a_sessions_idle_time_in
     is a reviewer's, one in the next /24 or /56 is not), for SIGNED_IN_SECONDS after the last
     signed-in request, at most ``signed_networks`` of them (the one seen longest ago forgotten);
     a connection from an unknown network never ends a reviewer's (it is refused where only
-    reviewers' hold the places)."""
+    reviewers' hold the places: here they may hold all of them, by default half)."""
     from dqm.semantic.server.guard import SIGNED_IN_SECONDS, Handshakes
 
     now = [1000.0]
@@ -1125,7 +1125,12 @@ def test_a_reviewers_network_is_kept_by_its_24_or_56_for_a_sessions_idle_time_in
 
     try:
         handshakes = Handshakes(
-            per_client=None, at_once=2, closing=100, signed_networks=2, clock=lambda: now[0]
+            per_client=None,
+            at_once=2,
+            closing=100,
+            signed_networks=2,
+            clock=lambda: now[0],
+            reviewers_at_once=2,
         )
         for address in ("10.9.0.1", "2001:db8:1:100::1", "10.8.0.1"):
             handshakes.signed_in(address)  # the first is forgotten: 2 kept
@@ -1138,12 +1143,84 @@ def test_a_reviewers_network_is_kept_by_its_24_or_56_for_a_sessions_idle_time_in
         now[0] += SIGNED_IN_SECONDS + 1  # the reviewers' networks were not seen signed in since
         assert not admitted(handshakes, "10.8.0.201")  # unknown now: refused as the others
         handshakes.signed_in("10.8.0.5")  # seen again
-        assert admitted(handshakes, "10.8.0.202")  # a reviewer's: the oldest reviewer's is ended
-        assert [peer[0] for _, peer in handshakes.closing] == ["2001:db8:1:1ff:5::9"]
+        assert not admitted(handshakes, "10.8.0.202")  # the reviewers' places held: as any other
+        handshakes.done(("2001:db8:1:1ff:5::9", 1), ("127.0.0.1", 443))  # its handshake done
+        assert admitted(handshakes, "10.8.0.203")  # a reviewer's again
         assert not handshakes.holders.members and len(handshakes.reviewers.members) == 2
-        handshakes.done(*next(iter(handshakes.closing))[::-1])
+        assert not admitted(handshakes, "10.8.1.1") and not handshakes.closing
         assert handshakes.networks.keys() == handshakes.pending.keys() == handshakes.of_reviewers
     finally:
         for pair in pairs:
             for sock in pair:
                 sock.close()
+
+
+class _Flood:
+    """Connections admitted into a :class:`~dqm.semantic.server.guard.Handshakes` at its defaults
+    (16 from one address, 256 in all, a burst of 16), each a socket pair whose client has sent a
+    byte; those ended to make room closed as the event loop would."""
+
+    def __init__(self) -> None:
+        from dqm.semantic.server.guard import Handshakes
+
+        self.handshakes = Handshakes()
+        self.pairs: list[tuple[socket.socket, socket.socket]] = []
+
+    def admit(self, address: str) -> bool:
+        self.pairs.append(socket.socketpair())
+        self.pairs[-1][1].send(b"\x16")
+        admitted = self.handshakes.admit((address, len(self.pairs)), self.pairs[-1][0], ("0.0.0.0", 443))
+        for local, peer in list(self.handshakes.closing):
+            self.handshakes.done(peer, local)
+        return admitted
+
+    def close(self) -> None:
+        for pair in self.pairs:
+            for sock in pair:
+                sock.close()
+
+
+def test_a_flood_from_a_reviewers_network_does_not_refuse_every_newcomer() -> None:
+    """A reviewer used its session from a /24 (a campus, a carrier's NAT pool, a hosting /24, a
+    relay) where a client with no account has 16 addresses: 16 handshakes each, 256, every place.
+    Its whole /24 a reviewer's, none of them could be ended: every new connection from elsewhere
+    (a reviewer's first sign-in, one at a new place) was refused, 0 of 20 (20 of 20 before
+    networks were a reviewer's). Now a reviewer's network holds at most a burst (16) of the
+    protected places; the rest count as any other's and are ended first, its network holding the
+    most: 20 of 20 newcomers admitted."""
+    flood = _Flood()
+    try:
+        flood.handshakes.signed_in("10.8.0.5")
+        assert all(flood.admit(f"10.8.0.{100 + i}") for i in range(16) for _ in range(16))
+        assert [flood.admit(f"198.51.{i}.7") for i in range(20)] == [True] * 20  # before: 0 of 20
+        newcomers = set(list(flood.handshakes.pending)[-20:])
+        for i in range(16):  # the flood goes on: it ends its own
+            for _ in range(4):
+                flood.admit(f"10.8.0.{100 + i}")
+        assert newcomers <= flood.handshakes.pending.keys()
+        assert len(flood.handshakes.reviewers.members) == 16  # before: 256
+    finally:
+        flood.close()
+
+
+def test_a_flood_from_16_reviewers_networks_neither_refuses_newcomers_nor_ends_a_reviewer() -> None:
+    """A client in 16 networks where reviewers signed in, 16 handshakes in each (one burst each),
+    after a signed-in reviewer's six begun elsewhere: at a burst a network it filled the protected
+    places all the same, refused every newcomer and, the reviewer's the oldest of them, ended
+    all six. Now the protected places are half of all (128): the rest of the flood counts as
+    any other's, the newcomers end the flood's oldest, and the reviewer's are never ended."""
+    flood = _Flood()
+    try:
+        for site in ["10.99.0.5"] + [f"10.{k}.0.5" for k in range(16)]:
+            flood.handshakes.signed_in(site)
+        assert all(flood.admit("10.99.0.5") for _ in range(6))
+        reviewers = set(flood.handshakes.pending)
+        for k in range(16):
+            for _ in range(16):
+                flood.admit(f"10.{k}.0.{100 + k}")
+        assert reviewers <= flood.handshakes.pending.keys()  # before: all 6 ended
+        assert [flood.admit(f"198.51.{i}.7") for i in range(20)] == [True] * 20  # before: 0 of 20
+        assert reviewers <= flood.handshakes.pending.keys()
+        assert len(flood.handshakes.reviewers.members) == 128  # before: 256
+    finally:
+        flood.close()

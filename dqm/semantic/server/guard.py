@@ -44,8 +44,11 @@ option):
   handshake is ended to make room for the new connection (:meth:`Handshakes._victim`): one from
   a network no reviewer was seen signed in from where there is one (a reviewer's network: an
   IPv4 /24 or IPv6 /56 where a request proved a session or a sign-in within
-  :data:`SIGNED_IN_SECONDS`, :data:`SIGNED_IN_NETWORKS` kept at most; a new connection from
-  elsewhere is refused rather than end a reviewer's), and of those one of the
+  :data:`SIGNED_IN_SECONDS`, :data:`SIGNED_IN_NETWORKS` kept at most; of its handshakes a burst,
+  of all reviewers' networks' half the places, count as a reviewer's, the rest as any other's:
+  anyone in such a network, a client with no account behind a campus's NAT or in a hosting /24,
+  held every place with 16 addresses, and every new connection from elsewhere was refused),
+  and of those one of the
   network holding the most unfinished of those holding more than :data:`HANDSHAKES_PER_CLIENT` (a
   burst: a browser's six connections at once, reviewers behind one NAT address), the widest first
   (an IPv4 /16, in it the /24, then the address; an IPv6 /32, /48, /56, then /64), its oldest;
@@ -61,7 +64,9 @@ option):
   connection, 256 of them while a reviewer's handshake takes, ended it (its networks within a
   burst, so age decides): it still does for a reviewer never signed in from that network (a
   first sign-in, a new place), never for one who was (unless the flood comes from the
-  reviewer's own /24 or /56, where places go as above). A completed handshake makes no network a
+  reviewer's own /24 or /56, where past a burst places go as above, or from 8 or more reviewers'
+  networks, a burst each, where the reviewers' half of the places is full and a reviewer's new
+  handshake shares the other half by age). A completed handshake makes no network a
   reviewer's: anyone can complete one, and a flood that had would outrank every reviewer not yet
   signed in. A ClientHello not yet read (the
   connection accepted in the same turn of the event loop as the next ones) looked silent and
@@ -253,9 +258,13 @@ class Handshakes:
         burst: int = HANDSHAKES_PER_CLIENT,
         signed_networks: int = SIGNED_IN_NETWORKS,
         clock: Callable[[], float] = time.monotonic,
+        reviewers_at_once: int | None = None,
     ) -> None:
         self.per_client = per_client
         self.at_once = at_once
+        self.reviewers_at_once = at_once // 2 if reviewers_at_once is None else reviewers_at_once
+        """Unfinished handshakes :attr:`reviewers` holds at most (half the places by default): past
+        it a connection from a reviewer's network counts as any other (:meth:`_protected`)."""
         self.closing_at_once = closing
         self.burst = burst
         """Unfinished handshakes a network may hold and count as any other (:meth:`_victim`): a
@@ -267,10 +276,11 @@ class Handshakes:
         on a host with several) has two connections from it."""
         self.by_client: dict[str, int] = {}
         self.holders = _Holders()
-        """The keys of :attr:`pending` not being ended and not from a reviewer's network (as
-        :meth:`signed_in` says), by network (:func:`networks`): ended first (:meth:`_victim`)."""
+        """The keys of :attr:`pending` not being ended and not in :attr:`reviewers`, by network
+        (:func:`networks`): ended first (:meth:`_victim`)."""
         self.reviewers = _Holders()
-        """The keys of :attr:`pending` not being ended from a reviewer's network, by network."""
+        """The keys of :attr:`pending` not being ended from a reviewer's network (as
+        :meth:`signed_in` says) within its bounds (:meth:`_protected`), by network."""
         self.networks: dict[tuple[Any, Any], tuple[Any, ...]] = {}
         """The networks of each key in :attr:`holders` or :attr:`reviewers`."""
         self.of_reviewers: set[tuple[Any, Any]] = set()
@@ -306,7 +316,7 @@ class Handshakes:
         self.by_client[client] = self.by_client.get(client, 0) + 1
         self.admitted += 1
         nets = networks(address)
-        self._hold(key, nets, self.admitted, self._reviewers(nets))
+        self._hold(key, nets, self.admitted, self._reviewers(nets) and self._protected(nets))
         if full:
             victim = self._victim(key)
             if victim == key:  # none other to end (a bound of 0)
@@ -335,6 +345,29 @@ class Handshakes:
         """Whether ``nets`` (:func:`networks`) are a reviewer's, as :meth:`signed_in` last said."""
         seen = self.signed.get(reviewers_network(nets))
         return seen is not None and self.clock() - seen <= SIGNED_IN_SECONDS
+
+    def _protected(self, nets: tuple[Any, ...]) -> bool:
+        """Whether a connection from the reviewer's network of ``nets`` (:func:`networks`) may join
+        :attr:`reviewers`: while that network (:func:`reviewers_network`) holds fewer than
+        :attr:`burst` there and all of them fewer than :attr:`reviewers_at_once`. Past either it
+        counts as any other (:attr:`holders`: ended first, its network's most first). Without the
+        bounds anyone in a network where a reviewer signed in (a NAT's pool, a campus, a hosting
+        /24, a relay) held every place with 16 addresses, and a new connection from anywhere else
+        was refused (a reviewer's first sign-in, one at a new place: 0 of 20 admitted, 20 before
+        networks were a reviewer's); and a flood from 16 reviewers' networks, each within its
+        burst, did the same."""
+        if len(self.reviewers.members) >= self.reviewers_at_once:
+            return False
+        site = reviewers_network(nets)
+        node = self.reviewers
+        for net in nets:
+            part = node.parts.get(net)
+            if part is None:
+                return True
+            if net == site:
+                return len(part.members) < self.burst
+            node = part
+        return True
 
     def _hold(self, key: tuple[Any, Any], nets: tuple[Any, ...], order: int, reviewers: bool) -> None:
         self.networks[key] = nets
@@ -367,9 +400,10 @@ class Handshakes:
 
     def _victim(self, new: tuple[Any, Any]) -> tuple[Any, Any]:
         """The handshake to end to make room for ``new`` (held already): one from a network no
-        reviewer was seen signed in from (:attr:`holders`) where there is one (``new`` itself
-        where it is the only one: a connection from an unknown network does not end a
-        reviewer's), else one of :attr:`reviewers`; of those, from the widest network down
+        reviewer was seen signed in from or past its bounds (:attr:`holders`) where there is one
+        (``new`` itself where it is the only one: a connection from an unknown network does not
+        end a reviewer's; with :attr:`reviewers_at_once` below :attr:`at_once` there always is
+        another), else one of :attr:`reviewers`; of those, from the widest network down
         (:func:`networks`), the one holding the most unfinished of those holding more than
         :attr:`burst` (of two holding as many, the one holding the older); where none holds more,
         of what the network reached holds (all, at the widest), the oldest one whose client has
