@@ -1,9 +1,9 @@
 """Benchmark: what confirming a slide's files after OpenSlide has read them costs per probe.
 
-:func:`dqm.slide_io.probe_slide` stats each file OpenSlide opens by name besides the slide (the
-runner gives the stats it printed them by; a probe called alone takes them itself with
-:func:`dqm.slide_refs.slide_parts`) and, once OpenSlide is done, stats them again
-(:func:`dqm.slide_io._changed_while_read`). Both are timed here, in µs of this process's CPU
+:func:`dqm.slide_io.probe_slide` takes the stat and quick print of each file OpenSlide opens by
+name besides the slide (:func:`dqm.slide_io.taken_of`: the runner's, for the record; a probe called
+alone takes its own) and, once OpenSlide is done, stats them and the slide again and lists the
+parts again (:func:`dqm.slide_io._changed_while_read`). Both are timed here, in µs of this process's CPU
 (``resource.getrusage``) and wall time per call, on four slides OpenSlide opens by name: a VMS
 with its JPEG, a Trestle TIFF with its macro, the real DICOM pair ``boxes_0.dcm``/``boxes_1.dcm``
 (``--real``, copied), and a DICOM slide with ``--series-files`` other files of its series; and a
@@ -23,7 +23,7 @@ from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
-from dqm.slide_io import _changed_while_read, _part_stats, probe_slide
+from dqm.slide_io import _changed_while_read, fingerprint, probe_slide, taken_of
 
 
 def _cpu() -> float:
@@ -76,16 +76,19 @@ def main() -> None:
         f"{'slide':<16} {'parts':>5} {'stats taken cpu/wall µs':>24} {'confirmed cpu/wall µs':>22} {'probe ms':>9}"
     )
     for label, (path, rel) in _slides(args.data, args.real, args.series_files).items():
-        root, size = path.parent, path.stat().st_size
-        parts = _part_stats(path, size, root)
-        repeat = max(1, args.repeat // (1 + len(parts) // 50))
-        taken = _timed(partial(_part_stats, path, size, root), repeat)
+        root, st = path.parent, path.stat()
+        parts = taken_of(path, st, root)
+        repeat = max(1, args.repeat // (1 + len(parts.listed) // 50))
+        taken = _timed(partial(taken_of, path, st, root), repeat)
+        quick = fingerprint(path, st.st_size)
         with path.open("rb") as fh:
-            confirmed = _timed(partial(_changed_while_read, rel, path, fh.fileno(), root, parts), repeat)
+            confirmed = _timed(
+                partial(_changed_while_read, rel, path, fh.fileno(), root, parts, quick), repeat
+            )
         cpu = _cpu()
         opened = probe_slide(path, rel).opened  # the crafted series' files have no image OpenSlide shows
         print(
-            f"{label:<16} {len(parts):>5} {taken[0]:>11.1f} / {taken[1]:>10.1f} "
+            f"{label:<16} {len(parts.listed):>5} {taken[0]:>11.1f} / {taken[1]:>10.1f} "
             f"{confirmed[0]:>10.1f} / {confirmed[1]:>9.1f} {(_cpu() - cpu) * 1e3:>9.1f}"
             + ("" if opened else " (not opened)")
         )

@@ -64,13 +64,14 @@ from dqm.records import ItemRecords
 from dqm.slide_io import (
     ProbeOptions,
     SlideProbe,
+    Taken,
     capture_native_stderr,
     full_hash,
     import_decoders,
     keep_freed_memory,
     probe_slide_cached,
-    stat_and_print,
     stat_values,
+    taken_of,
 )
 from dqm.slide_refs import MAX_PARTS, slide_parts
 from dqm.sparse_files import SparseFileError, sparse_at
@@ -360,7 +361,8 @@ def check_item(
     stats, sparse, seen = _stats(
         {ann_status.path: ann_path, image.path: image_path if options.slides else None}
     )
-    parts = _parts(root, image.path, seen.get(image.path or "")) if options.slides else {}
+    taken = _taken(root, image.path, seen.get(image.path or "")) if options.slides else None
+    parts = taken.parts if taken is not None else {}
     probe: SlideProbe | None = None
     if options.slides and image.exists and image_path is not None:
         probe_options = ProbeOptions(
@@ -368,8 +370,7 @@ def check_item(
             label_thumbnail=options.label_thumbnails,
             mpp=item.stated_mpp or profile.image_mpp,
         )
-        checked = {part: stat for part, (_, stat) in parts.items()}  # as the record prints them
-        probe = probe_slide_cached(image_path, image.path or "", probe_options, checked)
+        probe = probe_slide_cached(image_path, image.path or "", probe_options, taken)
     annotation, ann_hash = None, None
     read_crash: Finding | None = None
     search_crash: Finding | None = None
@@ -464,23 +465,18 @@ def _parsed(
     return lambda: parse_annotation(data, rel, profile.limits, digest, keys), None, digest
 
 
-def _parts(root: Path, rel: str | None, st: os.stat_result | None) -> dict[str, tuple[str, list[int]]]:
-    """The quick print and stat of each file OpenSlide opens besides the slide ``rel`` (its stat
-    ``st``; :func:`dqm.slide_refs.slide_parts`: a MIRAX slide's folder, a VMS key file's images,
-    the other files of a DICOM slide's series, at most :data:`~dqm.slide_refs.MAX_PARTS`), taken before the probe reads them. What the slide
-    shows depends on them: with full hashes they are hashed whole too (``--certify`` confirms a
-    record by them), and ``--results`` fingerprints them. A file that cannot be read is left out
-    (OpenSlide's error says so)."""
+def _taken(root: Path, rel: str | None, st: os.stat_result | None) -> Taken | None:
+    """What is taken of the slide ``rel`` (its stat ``st``) before the probe reads it
+    (:func:`dqm.slide_io.taken_of`): its stat, and the quick print and stat of each file OpenSlide
+    opens besides it (:func:`dqm.slide_refs.slide_parts`: a MIRAX slide's folder, a VMS key file's
+    images, the other files of a DICOM slide's series, at most :data:`~dqm.slide_refs.MAX_PARTS`).
+    What the slide shows depends on them: with full hashes they are hashed whole too
+    (``--certify`` confirms a record by them), ``--results`` fingerprints them, and the probe
+    confirms them once OpenSlide is done. A file that cannot be read is left out (OpenSlide's error
+    says so)."""
     if rel is None or st is None:
-        return {}
-    out = {}
-    for part in slide_parts(os.path.join(root, rel), st.st_size, root)[0]:
-        try:
-            *stat, quick = stat_and_print(os.path.join(root, part))
-        except (OSError, ValueError):
-            continue
-        out[part] = (str(quick), [int(n) for n in stat])
-    return out
+        return None
+    return taken_of(os.path.join(root, rel), st, root)
 
 
 def file_stat(path: Path) -> list[int]:

@@ -20,7 +20,6 @@ would go past the budget is skipped and recorded. Never a full read of a big lev
 from __future__ import annotations
 
 import base64
-import contextlib
 import ctypes
 import dataclasses
 import errno
@@ -36,7 +35,7 @@ import threading
 import time
 import warnings
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -1210,20 +1209,20 @@ def probe_slide(
     path: Path,
     rel: str,
     options: ProbeOptions | None = None,
-    parts: Mapping[str, Sequence[int]] | None = None,
+    taken: Taken | None = None,
 ) -> SlideProbe:
     """Open a slide, read its header and a bounded sample of regions; never raises for content.
-    ``parts``: the files OpenSlide opens by name besides the slide (batch paths,
-    :func:`~dqm.slide_refs.slide_parts`) with the stat the caller took of each before it printed
-    them (:func:`stat_values`: the record's); taken here when not given. A slide whose parts (or
-    itself, opened by name) are not those files once OpenSlide is done with them is not described
+    ``taken``: what the caller took of the slide and the files OpenSlide opens by name besides it
+    (:class:`Taken`: the record's); taken here when not given. A slide whose parts (or itself,
+    opened by name) are not those files once OpenSlide is done with them is not described
     (:func:`_changed_while_read`)."""
     options = options or ProbeOptions()
     import_decoders()  # a process's first probe: the imports are not the slide's to pay
     clock = Budget(options.budget_s)
     probe = SlideProbe(path=rel, budget_s=options.budget_s)
     try:
-        probe.size_bytes = path.stat().st_size
+        st = path.stat()
+        probe.size_bytes = st.st_size
         probe.fingerprint = fingerprint(path, probe.size_bytes)
     except OSError as exc:
         probe.open_error = msg("cannot read the file: {reason}", reason=exc.strerror or exc)
@@ -1243,13 +1242,13 @@ def probe_slide(
         probe.open_error = tiff_refusal(path, fd)
         if probe.open_error is not None:
             return probe
-        checked = dict(parts) if parts is not None else _part_stats(path, probe.size_bytes, root)
+        taken = taken if taken is not None else taken_of(path, st, root)
         name, own = openslide_name(path, fd), _fd_name(path, fd)
         if not _probe_openslide(path, probe, options, clock, name, fd):
             _probe_pillow(Path(own), probe, options, clock)  # the file the checks read
         elif probe.backend == "openslide":
             by_name = name == str(path) or probe.vendor == "trestle"  # Trestle: opened again by name
-            changed = _changed_while_read(rel, path, fd if by_name else None, root, checked)
+            changed = _changed_while_read(rel, path, fd if by_name else None, root, taken, probe.fingerprint)
             if changed is not None:  # facts of files the record does not describe: none kept
                 return SlideProbe(
                     path=rel,
@@ -1269,44 +1268,107 @@ def stat_values(st: os.stat_result) -> list[int]:
     return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
 
 
-def _part_stats(path: Path, size: int, root: Path) -> dict[str, list[int]]:
-    """:func:`stat_values` of each of the slide's parts (:func:`~dqm.slide_refs.slide_parts`) now."""
-    out = {}
-    for part in slide_parts(str(path), size, root)[0]:
-        with contextlib.suppress(OSError):
-            out[part] = stat_values(os.stat(os.path.join(root, part)))
-    return out
+@dataclass(frozen=True)
+class Taken:
+    """What was taken of a slide's files before it is probed, as its record keeps them: ``own``,
+    the slide's :func:`stat_values`; ``listed``, the batch paths of the files OpenSlide opens by
+    name besides it (:func:`~dqm.slide_refs.slide_parts`, the first
+    :data:`~dqm.slide_refs.MAX_PARTS`); ``parts``, the quick print (:func:`fingerprint`) and
+    :func:`stat_values` of each of those that could be read (one that cannot is left out: OpenSlide's
+    error says so)."""
+
+    own: list[int]
+    listed: list[str]
+    parts: dict[str, tuple[str, list[int]]]
 
 
-CHANGED_WHILE_READ = N_(
-    "{_ref}, a file OpenSlide reads by its name for this slide, was replaced or changed while the slide "
+def taken_of(path: Path | str, st: os.stat_result, root: Path) -> Taken:
+    """:class:`Taken` of the slide at ``path`` (its stat ``st``) in the batch folder ``root``, now:
+    its parts' prints and stats from one opening each (:func:`stat_and_print`)."""
+    listed = slide_parts(str(path), st.st_size, root)[0]
+    parts: dict[str, tuple[str, list[int]]] = {}
+    for part in listed:
+        try:
+            *values, quick = stat_and_print(os.path.join(root, part))
+        except (OSError, ValueError):
+            continue
+        parts[part] = (str(quick), [int(n) for n in values])
+    return Taken(stat_values(st), listed, parts)
+
+
+REPLACED_WHILE_READ = N_(
+    "{_ref}, a file OpenSlide reads by its name for this slide, was replaced or removed while the slide "
     "was being checked: what was read of it is not kept"
+)
+WRITTEN_WHILE_READ = N_(
+    "{_ref}, a file OpenSlide reads by its name for this slide, was written to while the slide was being "
+    "checked (its size or modification time changed): what was read of it is not kept"
+)
+CONTENT_CHANGED_WHILE_READ = N_(
+    "{_ref}, a file OpenSlide reads by its name for this slide, changed content while the slide was being "
+    "checked (its size and modification time kept, its first or last bytes not): what was read of it is "
+    "not kept"
+)
+LISTED_WHILE_READ = N_(
+    "{_ref} joined or left the files OpenSlide reads by name for this slide while the slide was being "
+    "checked (the files of its folder or the names its key file gives changed): what was read of them "
+    "is not kept"
 )
 
 
 def _changed_while_read(
-    rel: str, path: Path, fd: int | None, root: Path, parts: Mapping[str, Sequence[int]]
+    rel: str, path: Path, fd: int | None, root: Path, taken: Taken, own_print: str | None
 ) -> Message | None:
-    """Why what OpenSlide read of the slide ``rel`` at ``path`` is not that of the files checked: once it
-    is done with them, a part (batch path in ``root``) whose stat is not ``parts``' (replaced,
-    rewritten, gone), or the slide itself, opened by its name (``fd``: the descriptor the checks
-    read; None when OpenSlide read that descriptor), no longer the file ``fd`` holds.
+    """Why what OpenSlide read of the slide ``rel`` at ``path`` is not that of the files checked
+    (``taken`` before): once it is done with them, the slide itself, opened by its name (``fd``:
+    the descriptor the checks read, whose print is ``own_print``; None when OpenSlide read that
+    descriptor), no longer the file ``fd`` holds or not as taken; a part (batch path in ``root``)
+    not as taken (:func:`_differs`); or the parts, listed again
+    (:func:`~dqm.slide_refs.slide_parts`), not the names listed before (a DICOM file of the
+    series copied into the folder, a key file naming other images).
 
     OpenSlide 4 holds no file open between its calls (strace, OpenSlide 4.0.1: a VMS's JPEG and a
     Trestle TIFF opened by name again for every read and closed; a DICOM folder's files opened and
-    closed within the open), so no descriptor of it tells which file it read. What is confirmed is that the names lead to the
-    files checked after its last read; a file swapped and put back between two of its reads is
-    not seen. Cost: a stat a part."""
-    if fd is not None and not _same_file(path, fd):
-        return msg(CHANGED_WHILE_READ, _ref=clip(rel, 200))
-    for part, before in parts.items():
-        try:
-            now = stat_values(os.stat(os.path.join(root, part)))
-        except OSError:
-            now = None
-        if now != list(before):
-            return msg(CHANGED_WHILE_READ, _ref=clip(part, 200))
+    closed within the open), so no descriptor of it tells which file it read. What is confirmed is
+    that the names lead to the files checked after its last read; a file swapped and put back
+    between two of its reads is not seen. Cost: a stat a part and the listing again (a DICOM
+    folder's headers are kept by stat, :func:`~dqm.slide_refs.series_of`: a stat a file)."""
+    if fd is not None:
+        if not _same_file(path, fd):
+            return msg(REPLACED_WHILE_READ, _ref=clip(rel, 200))
+        if (why := _differs(str(path), taken.own, own_print)) is not None:
+            return msg(why, _ref=clip(rel, 200))
+    for part, (quick, before) in taken.parts.items():
+        if (why := _differs(os.path.join(root, part), before, quick)) is not None:
+            return msg(why, _ref=clip(part, 200))
+    now = slide_parts(str(path), taken.own[0], root)[0]
+    if set(now) != set(taken.listed):
+        moved = sorted(set(now) ^ set(taken.listed))
+        return msg(LISTED_WHILE_READ, _ref=clip(moved[0], 200))
     return None
+
+
+def _differs(path: str, before: Sequence[int], quick: str | None) -> str | None:
+    """Why the file at ``path`` is not the one whose :func:`stat_values` were ``before`` and quick
+    print ``quick`` (a message of :func:`_changed_while_read`), None when it is. A file whose size,
+    modification time and inode are kept and only its change time moved had its metadata changed
+    (``chmod``, a hard link made elsewhere, its access time put back by a backup or virus scanner)
+    or was written with its times put back: its print tells which."""
+    try:
+        now = stat_values(os.stat(path))
+    except OSError:
+        return REPLACED_WHILE_READ
+    if now == list(before):
+        return None
+    if now[3] != before[3]:
+        return REPLACED_WHILE_READ
+    if now[:2] != list(before[:2]):
+        return WRITTEN_WHILE_READ
+    try:
+        again = fingerprint(path, now[0])
+    except OSError:
+        return REPLACED_WHILE_READ
+    return None if again == quick else CONTENT_CHANGED_WHILE_READ
 
 
 @contextmanager
@@ -1568,7 +1630,7 @@ def probe_slide_cached(
     path: Path,
     rel: str,
     options: ProbeOptions | None = None,
-    parts: Mapping[str, Sequence[int]] | None = None,
+    taken: Taken | None = None,
 ) -> SlideProbe:
     """:func:`probe_slide`, remembered per process and run (:func:`dqm.file_digests.in_run`) by
     path, stat (:func:`~dqm.file_digests.stat_key`) and options.
@@ -1584,13 +1646,13 @@ def probe_slide_cached(
         run = file_digests.current_run()
         key: tuple[Any, ...] = (run, str(path.resolve()), rel, *file_digests.stat_key(st), options)
     except OSError:
-        return probe_slide(path, rel, options, parts)
+        return probe_slide(path, rel, options, taken)
     with _PROBES_LOCK:
         hit = _PROBES.get(key)
         if hit is not None:
             _PROBES.move_to_end(key)
             return hit
-    probe = probe_slide(path, rel, options, parts)
+    probe = probe_slide(path, rel, options, taken)
     with _PROBES_LOCK:
         _PROBES[key] = probe
         while len(_PROBES) > PROBE_CACHE_SIZE:

@@ -217,6 +217,87 @@ def test_the_real_dicom_slides_are_each_others_part_read_as_c_strings(real_data,
         assert _parts(tmp_path, "boxes_0.dcm") == (["boxes_1.dcm"], False)
 
 
+def _after_openslide(monkeypatch, act):
+    """``act`` run once, when OpenSlide has opened and read the slide (before the probe confirms its
+    files)."""
+    import dqm.slide_io
+
+    real, acts = dqm.slide_io._probe_openslide, [act]
+
+    def then_act(*args):
+        done = real(*args)
+        while acts:
+            acts.pop()()
+        return done
+
+    monkeypatch.setattr(dqm.slide_io, "_probe_openslide", then_act)
+
+
+def test_a_file_of_the_series_copied_in_while_openslide_reads_is_not_described(
+    real_data, tmp_path, monkeypatch
+):
+    """The real ``boxes_1.dcm`` copied beside ``boxes_0.dcm`` while OpenSlide reads it: OpenSlide
+    took it in (its thumbnail among the associated images, its properties), but the record's
+    parts, taken before, do not name it and only those were stat'ed again (review of
+    slideparts3, ``add.py``). Now the parts are listed again after the read: not described,
+    naming the file that joined; nothing copied in, the slide opens."""
+    from dqm.slide_io import probe_slide, taken_of
+
+    shutil.copy(real_data / "slides" / "boxes_0.dcm", tmp_path / "boxes_0.dcm")
+    slide = tmp_path / "boxes_0.dcm"
+    before = taken_of(slide, slide.stat(), tmp_path)
+    assert before.listed == [] and probe_slide(slide, "boxes_0.dcm", taken=before).opened
+    _after_openslide(
+        monkeypatch, lambda: shutil.copy(real_data / "slides" / "boxes_1.dcm", tmp_path / "boxes_1.dcm")
+    )
+    probe = probe_slide(slide, "boxes_0.dcm", taken=before)
+    assert not probe.opened and not probe.associated_images and not probe.properties
+    assert probe.open_error is not None and probe.open_error.startswith("boxes_1.dcm joined or left")
+
+
+def _hard_link_elsewhere(path: Path) -> None:
+    os.link(path, path.parent.parent / "elsewhere")
+
+
+def _access_time_put_back(path: Path) -> None:
+    st = path.stat()
+    os.utime(path, ns=(st.st_atime_ns - 10**9, st.st_mtime_ns))
+
+
+@pytest.mark.parametrize(
+    "change",
+    [lambda path: os.chmod(path, 0o444), _hard_link_elsewhere, _access_time_put_back],
+    ids=["chmod", "hard link", "atime"],
+)
+def test_a_part_whose_change_time_alone_moved_is_confirmed_by_its_print(
+    real_data, tmp_path, monkeypatch, change
+):
+    """A part's metadata changed while OpenSlide read the slide (``chmod 444``, a hard link made
+    elsewhere, its access time put back as backup and virus scanners do): its change time moved
+    and the slide was refused as "replaced or changed" though its content was the same (review of
+    slideparts3, ``ct.py``). Its quick print, taken before, now confirms it: described; its
+    content rewritten with its size and times kept is refused as changed content."""
+    from dqm.slide_io import probe_slide, taken_of
+
+    batch = tmp_path / "b"
+    batch.mkdir()
+    for name in ("boxes_0.dcm", "boxes_1.dcm"):
+        shutil.copy(real_data / "slides" / name, batch / name)
+    slide, part = batch / "boxes_0.dcm", batch / "boxes_1.dcm"
+    before = taken_of(slide, slide.stat(), batch)
+    assert before.listed == ["boxes_1.dcm"]
+    _after_openslide(monkeypatch, lambda: change(part))
+    probe = probe_slide(slide, "boxes_0.dcm", taken=before)
+    assert part.stat().st_ctime_ns != before.parts["boxes_1.dcm"][1][2]
+    assert probe.opened and probe.open_error is None and "thumbnail" in probe.associated_images
+    before = taken_of(slide, slide.stat(), batch)
+    _after_openslide(monkeypatch, lambda: _rewrite_the_end_keeping_size_and_times(part))
+    probe = probe_slide(slide, "boxes_0.dcm", taken=before)
+    assert not probe.opened and probe.open_error is not None
+    assert probe.open_error.startswith("boxes_1.dcm") and "changed content" in probe.open_error
+    assert "replaced" not in probe.open_error
+
+
 def test_the_real_dicom_slides_are_each_others_part(real_data, tmp_path):
     for name in ("boxes_0.dcm", "boxes_1.dcm"):
         shutil.copy(real_data / "slides" / name, tmp_path / name)

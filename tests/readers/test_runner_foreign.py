@@ -173,7 +173,7 @@ def test_rows_of_one_slide_in_two_coco_files_probe_it_once(
     monkeypatch.setattr(
         slide_io,
         "probe_slide",
-        lambda path, rel, options=None, parts=None: probes.append(rel) or slide_io.virtual_probe(rel),
+        lambda path, rel, options=None, taken=None: probes.append(rel) or slide_io.virtual_probe(rel),
     )
     monkeypatch.setattr(slide_io, "PROBE_CACHE_SIZE", 2)
     (tmp_path / "slides").mkdir()
@@ -283,7 +283,7 @@ def test_threads_share_the_probe_cache(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setattr(slide_io, "_PROBES", SwitchAfterLookup())
     monkeypatch.setattr(slide_io, "PROBE_CACHE_SIZE", 2)
     monkeypatch.setattr(
-        slide_io, "probe_slide", lambda path, rel, options=None, parts=None: slide_io.virtual_probe(rel)
+        slide_io, "probe_slide", lambda path, rel, options=None, taken=None: slide_io.virtual_probe(rel)
     )
     paths = []
     for n in range(3):

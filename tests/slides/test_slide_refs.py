@@ -692,13 +692,14 @@ def test_a_vms_image_swapped_before_openslide_reads_it_is_not_described(
     OpenSlide is done with them, and the slide is not described (SLIDE_UNOPENABLE naming the
     file); an unswapped slide still opens."""
     import dqm.slide_io
-    from dqm.slide_io import stat_values
+    from dqm.slide_io import taken_of
 
     _jpeg(batch / "sub" / "S1.jpg", (20, 200, 20))
     _jpeg(batch / "other.jpg", (200, 30, 30))
     _vms(batch / "sub" / "S1.vms", "S1.jpg")
-    before = {"sub/S1.jpg": stat_values((batch / "sub" / "S1.jpg").stat())}  # as the runner takes them
-    assert probe_slide(batch / "sub" / "S1.vms", "sub/S1.vms", parts=before).opened
+    key = batch / "sub" / "S1.vms"
+    before = taken_of(key, key.stat(), batch)  # as the runner takes them
+    assert before.listed == ["sub/S1.jpg"] and probe_slide(key, "sub/S1.vms", taken=before).opened
     real = dqm.slide_io.openslide_name if when == "before the open" else dqm.slide_io._openslide_by
 
     def then_swap(*args: object) -> object:
@@ -710,13 +711,53 @@ def test_a_vms_image_swapped_before_openslide_reads_it_is_not_described(
     monkeypatch.setattr(
         dqm.slide_io, "openslide_name" if when == "before the open" else "_openslide_by", then_swap
     )
-    probe = probe_slide(batch / "sub" / "S1.vms", "sub/S1.vms", parts=before)
+    probe = probe_slide(key, "sub/S1.vms", taken=before)
     assert not probe.opened and not probe.width and probe.regions_read == 0
     assert (
         probe.open_error is not None and "sub/S1.jpg" in probe.open_error and "replaced" in probe.open_error
     )
     (finding,) = _findings(profile, probe)
     assert finding.code == "SLIDE_UNOPENABLE"
+
+
+@pytest.mark.parametrize("times", ["moved", "put back"])
+def test_a_vms_key_file_rewritten_in_place_while_openslide_reads_it_is_not_described(
+    batch: Path, monkeypatch: pytest.MonkeyPatch, times: str
+) -> None:
+    """The key file rewritten in place (its inode and size kept) just after the checks, to name
+    ``B.jpg`` instead of ``A.jpg``: the slide itself was confirmed by its inode alone, so the probe
+    described B's properties under a record that printed A (review of slideparts3, ``vms.py``).
+    Now the slide's own stat is compared with the one taken before (and, where its times were put
+    back, its quick print), and the parts are listed again: not described, naming the key file."""
+    import dqm.slide_io
+    from dqm.slide_io import taken_of
+
+    _jpeg(batch / "sub" / "A.jpg", (20, 200, 20))
+    _jpeg(batch / "sub" / "B.jpg", (200, 30, 30))
+    key = batch / "sub" / "S.vms"
+    _vms(key, "A.jpg")
+    before = taken_of(key, key.stat(), batch)
+    real = dqm.slide_io.openslide_name
+
+    def then_rewrite(*args: object) -> object:
+        out = real(*args)  # type: ignore[arg-type]
+        st = key.stat()
+        with key.open("r+b") as fh:
+            text = fh.read().replace(b"A.jpg", b"B.jpg")
+            fh.seek(0)
+            fh.write(text)
+        if times == "put back":
+            os.utime(key, ns=(st.st_atime_ns, st.st_mtime_ns))
+        return out
+
+    monkeypatch.setattr(dqm.slide_io, "openslide_name", then_rewrite)
+    probe = probe_slide(key, "sub/S.vms", taken=before)
+    assert key.stat().st_ino == before.own[3] and key.stat().st_size == before.own[0]
+    assert not probe.opened and not probe.properties
+    why = "written to" if times == "moved" else "changed content"
+    assert (
+        probe.open_error is not None and probe.open_error.startswith("sub/S.vms") and why in probe.open_error
+    )
 
 
 def test_a_trestle_macro_or_slide_swapped_while_openslide_reads_it_by_name_is_not_described(
