@@ -12,18 +12,23 @@ process (``resource.getrusage``) beside wall time:
    has another file of ``--member-mib`` MiB, process CPU (children's rusage) and wall: with this
    code and, given ``--base DIR`` (a checkout of an earlier dqm, e.g. ``git archive 7893eff dqm |
    tar -x -C DIR``), with that one; the difference over the member's size is what certifying the
-   series costs per GiB.
+   series costs per GiB;
+3. what the result cache keys a DICOM slide's folder by, read again every run
+   (:func:`dqm.slide_refs.folder_series`: every header, whatever its stat), on ``--files`` copies
+   of the real ``--real`` file (5.5 KB ``boxes_0.dcm``) and on as many small synthetic files.
 
 Measured (2026-12-05, 2 cores shared with other engineers, load 6-10): see docs/scale.md
 ("DICOM series").
 
 Usage: python benchmarks/bench_dicom_parts.py [--files 10000] [--series 100] [--member-mib 256]
-       [--base DIR] [--data /tmp/bench-dicom-parts]
+       [--base DIR] [--data /tmp/bench-dicom-parts] [--real ../shared/data/real/slides/boxes_0.dcm]
+       [--key-only]
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import resource
@@ -36,7 +41,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from dqm.slide_refs import _SERIES_MEMO, slide_parts  # noqa: E402
+from dqm.slide_refs import _SERIES_MEMO, folder_series, slide_parts  # noqa: E402
 from tests.test_dicom_parts import dicom  # noqa: E402
 
 
@@ -87,6 +92,29 @@ def folder(data: Path, files: int, series: int) -> None:
     )
 
 
+def keyed(data: Path, files: int, real: Path) -> None:
+    """Measure 3: :func:`folder_series` of ``files`` copies of ``real``, then of as many synthetic files."""
+    for label, content in (
+        ("real " + real.name, real.read_bytes() if real.is_file() else None),
+        ("synthetic", dicom("1.2.3")),
+    ):
+        if content is None:
+            print(f"{real} not found: real copies not measured")
+            continue
+        key = data / "key"
+        shutil.rmtree(key, ignore_errors=True)
+        key.mkdir(parents=True)
+        for k in range(files):
+            (key / f"f{k:05d}.dcm").write_bytes(content)
+        for _ in range(3):
+            cpu = _cpu()
+            listed = _timed(
+                f"cache key of a folder of {files:,} {label} ({len(content):,} B) files",
+                functools.partial(folder_series, str(key), data),
+            )
+            print(f"  {(_cpu() - cpu) / max(1, len(listed)) * 1e6:.0f} µs CPU a file")  # type: ignore[arg-type]
+
+
 def audit(data: Path, member_mib: int, base: Path | None) -> None:
     from tests.helpers import native_doc
 
@@ -123,9 +151,14 @@ def main() -> None:
     parser.add_argument("--member-mib", type=int, default=256)
     parser.add_argument("--base", type=Path, default=None)
     parser.add_argument("--data", type=Path, default=Path("/tmp/bench-dicom-parts"))
+    parser.add_argument("--real", type=Path, default=Path("../shared/data/real/slides/boxes_0.dcm"))
+    parser.add_argument("--key-only", action="store_true", help="measure 3 alone")
     args = parser.parse_args()
-    folder(args.data, args.files, args.series)
-    audit(args.data, args.member_mib, args.base)
+    if not args.key_only:
+        folder(args.data, args.files, args.series)
+    keyed(args.data, args.files, args.real)
+    if not args.key_only:
+        audit(args.data, args.member_mib, args.base)
 
 
 if __name__ == "__main__":
