@@ -64,7 +64,8 @@ option):
   connection, 256 of them while a reviewer's handshake takes, ended it (its networks within a
   burst, so age decides): it still does for a reviewer never signed in from that network (a
   first sign-in, a new place), never for one who was (unless the flood comes from the
-  reviewer's own /24 or /56, where past a burst places go as above, or from 8 or more reviewers'
+  reviewer's own /24 or /56, whose protected places are first come: one address's 16
+  connections there, silent or not, hold them all, or from 8 or more reviewers'
   networks, a burst each, where the reviewers' half of the places is full and a reviewer's new
   handshake shares the other half by age). A completed handshake makes no network a
   reviewer's: anyone can complete one, and a flood that had would outrank every reviewer not yet
