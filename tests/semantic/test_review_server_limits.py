@@ -1158,7 +1158,7 @@ def test_a_reviewers_network_is_kept_by_its_24_or_56_for_a_sessions_idle_time_in
 class _Flood:
     """Connections admitted into a :class:`~dqm.semantic.server.guard.Handshakes` at its defaults
     (16 from one address, 256 in all, a burst of 16), each a socket pair whose client has sent a
-    byte; those ended to make room closed as the event loop would."""
+    byte (or nothing: ``speak``); those ended to make room closed as the event loop would."""
 
     def __init__(self) -> None:
         from dqm.semantic.server.guard import Handshakes
@@ -1166,9 +1166,10 @@ class _Flood:
         self.handshakes = Handshakes()
         self.pairs: list[tuple[socket.socket, socket.socket]] = []
 
-    def admit(self, address: str) -> bool:
+    def admit(self, address: str, speak: bool = True) -> bool:
         self.pairs.append(socket.socketpair())
-        self.pairs[-1][1].send(b"\x16")
+        if speak:
+            self.pairs[-1][1].send(b"\x16")
         admitted = self.handshakes.admit((address, len(self.pairs)), self.pairs[-1][0], ("0.0.0.0", 443))
         for local, peer in list(self.handshakes.closing):
             self.handshakes.done(peer, local)
@@ -1204,11 +1205,12 @@ def test_a_flood_from_a_reviewers_network_does_not_refuse_every_newcomer() -> No
 
 
 def test_a_flood_from_16_reviewers_networks_neither_refuses_newcomers_nor_ends_a_reviewer() -> None:
-    """A client in 16 networks where reviewers signed in, 16 handshakes in each (one burst each),
-    after a signed-in reviewer's six begun elsewhere: at a burst a network it filled the protected
-    places all the same, refused every newcomer and, the reviewer's the oldest of them, ended
-    all six. Now the protected places are half of all (128): the rest of the flood counts as
-    any other's, the newcomers end the flood's oldest, and the reviewer's are never ended."""
+    """A client in 16 networks where reviewers signed in, 16 handshakes in each from three
+    addresses (one burst each), after a signed-in reviewer's six begun elsewhere: at a burst a
+    network it filled the protected places all the same, refused every newcomer and, the
+    reviewer's the oldest of them, ended all six. Now the protected places are half of all
+    (128): the rest of the flood counts as any other's, the newcomers end the flood's oldest,
+    and the reviewer's are never ended."""
     flood = _Flood()
     try:
         for site in ["10.99.0.5"] + [f"10.{k}.0.5" for k in range(16)]:
@@ -1216,11 +1218,86 @@ def test_a_flood_from_16_reviewers_networks_neither_refuses_newcomers_nor_ends_a
         assert all(flood.admit("10.99.0.5") for _ in range(6))
         reviewers = set(flood.handshakes.pending)
         for k in range(16):
-            for _ in range(16):
-                flood.admit(f"10.{k}.0.{100 + k}")
+            for j in range(16):  # from three addresses: one holds 6 protected places at most
+                flood.admit(f"10.{k}.0.{100 + j % 3}")
         assert reviewers <= flood.handshakes.pending.keys()  # before: all 6 ended
         assert [flood.admit(f"198.51.{i}.7") for i in range(20)] == [True] * 20  # before: 0 of 20
         assert reviewers <= flood.handshakes.pending.keys()
         assert len(flood.handshakes.reviewers.members) == 128  # before: 256
+    finally:
+        flood.close()
+
+
+@pytest.mark.parametrize(
+    ("squatters", "speak"),
+    [
+        (["10.8.0.200"] * 16, False),
+        (["10.8.0.200"] * 16, True),
+        ([f"10.8.0.{100 + i}" for i in range(16)], False),
+    ],
+    ids=["one-address-silent", "one-address-speaking", "16-addresses-silent"],
+)
+def test_a_client_in_a_reviewers_network_does_not_hold_its_protected_places_against_the_reviewer(
+    squatters: list[str], speak: bool
+) -> None:
+    """A reviewer signed in from a /24 (a campus's NAT) where a client with no account opens 16
+    connections, silent or sending a byte; a flood from 32 /16s, a byte a connection, fills the
+    places; the reviewer's browser opens six, and the flood goes on (300 more). First come, the
+    client's 16 held all 16 of the network's protected places: the reviewer's six counted as any
+    other's and the flood ended them by age (0 of 6 left; 6 without the client). Now one address
+    holds 6 protected places at most, and a network holding its 16 gives its oldest silent one
+    up to a newcomer (it counts as any other's, by its age): 6 of 6 left."""
+    flood = _Flood()
+    try:
+        flood.handshakes.signed_in("10.8.0.5")
+        assert all(flood.admit(address, speak) for address in squatters)
+        for i in range(128):
+            flood.admit(f"172.{16 + i % 32}.{i // 32}.9")
+        assert all(flood.admit("10.8.0.5") for _ in range(6))
+        mine = set(list(flood.handshakes.pending)[-6:])
+        assert mine <= flood.handshakes.of_reviewers
+        ages = list(flood.handshakes.holders.members.values())
+        assert ages == sorted(ages)  # a protected one given up takes its place by age
+        for i in range(300):
+            flood.admit(f"172.{16 + i % 32}.{100 + i // 32}.9")
+        assert mine <= flood.handshakes.pending.keys()  # before: none left
+        assert len(flood.handshakes.reviewers.members) <= 16
+    finally:
+        flood.close()
+
+
+@pytest.mark.parametrize(
+    ("flood_from", "nearby", "reviewer", "seventh"),
+    [
+        ([f"10.8.0.{100 + i % 3}" for i in range(16)], "10.8.0.200", "10.8.1.5", "10.8.1.5"),
+        (
+            [f"2001:db8:1:1{i % 3:02x}::7" for i in range(16)],
+            "2001:db8:1:1ff::8",  # another /64 of the first /56
+            "2001:db8:1:200::5",
+            "2001:db8:1:200::6",  # another address of the reviewer's /64
+        ),
+    ],
+    ids=["ipv4-24s-in-one-16", "ipv6-56s-in-one-48"],
+)
+def test_each_reviewers_network_holds_its_own_protected_places(
+    flood_from: list[str], nearby: str, reviewer: str, seventh: str
+) -> None:
+    """Two reviewers' networks in one wider network (IPv4 /24s in a /16, IPv6 /56s in a /48):
+    a client fills the first's protected places (16, from three addresses or /64s, a byte
+    each); the second's reviewer still gets its own six. In the first, one more from another
+    address (/64) counts as any other's; an address (an IPv6 /64) holds 6 at most."""
+    flood = _Flood()
+    try:
+        flood.handshakes.signed_in(flood_from[0])
+        flood.handshakes.signed_in(reviewer)
+        assert all(flood.admit(address) for address in flood_from)
+        assert set(flood.handshakes.pending) == flood.handshakes.of_reviewers  # 6, 6 and 4
+        assert all(flood.admit(reviewer) for _ in range(6))
+        assert set(list(flood.handshakes.pending)[-6:]) <= flood.handshakes.of_reviewers
+        assert flood.admit(nearby)
+        assert list(flood.handshakes.pending)[-1] not in flood.handshakes.of_reviewers  # its 16 held
+        assert flood.admit(seventh)
+        assert list(flood.handshakes.pending)[-1] not in flood.handshakes.of_reviewers
+        assert len(flood.handshakes.of_reviewers) == 22
     finally:
         flood.close()

@@ -45,7 +45,8 @@ option):
   a network no reviewer was seen signed in from where there is one (a reviewer's network: an
   IPv4 /24 or IPv6 /56 where a request proved a session or a sign-in within
   :data:`SIGNED_IN_SECONDS`, :data:`SIGNED_IN_NETWORKS` kept at most; of its handshakes a burst,
-  of all reviewers' networks' half the places, count as a reviewer's, the rest as any other's:
+  of one address there :data:`HANDSHAKES_PROTECTED_PER_ADDRESS`, of all reviewers' networks'
+  half the places, count as a reviewer's, the rest as any other's:
   anyone in such a network, a client with no account behind a campus's NAT or in a hosting /24,
   held every place with 16 addresses, and every new connection from elsewhere was refused),
   and of those one of the
@@ -64,8 +65,9 @@ option):
   connection, 256 of them while a reviewer's handshake takes, ended it (its networks within a
   burst, so age decides): it still does for a reviewer never signed in from that network (a
   first sign-in, a new place), never for one who was (unless the flood comes from the
-  reviewer's own /24 or /56, whose protected places are first come: one address's 16
-  connections there, silent or not, hold them all, or from 8 or more reviewers'
+  reviewer's own /24 or /56 where a client holds its burst from three or more addresses, each
+  sending a byte: one address holds :data:`HANDSHAKES_PROTECTED_PER_ADDRESS` there, and a network
+  holding its burst gives its oldest silent one up to a newcomer, or from 8 or more reviewers'
   networks, a burst each, where the reviewers' half of the places is full and a reviewer's new
   handshake shares the other half by age). A completed handshake makes no network a
   reviewer's: anyone can complete one, and a flood that had would outrank every reviewer not yet
@@ -88,6 +90,7 @@ Closed connections are counted and logged at most once a minute (an attack would
 from __future__ import annotations
 
 import asyncio
+import bisect
 import contextlib
 import errno
 import logging
@@ -142,6 +145,9 @@ HANDSHAKES_CLOSING = HANDSHAKES_AT_ONCE // 4
 """Handshakes ended to make room (:data:`HANDSHAKES_AT_ONCE`) that may be closing at once: their
 descriptors are given back as the event loop next turns; a connection accepted while this many
 are closing is closed at once (asyncio accepts up to the listening backlog, 2,048, in one go)."""
+HANDSHAKES_PROTECTED_PER_ADDRESS = 6
+"""Of a reviewer's network's protected handshakes (:meth:`Handshakes._protected`), those one address
+(an IPv4 address, an IPv6 /64) may hold: a browser's connections to a server at once."""
 SIGNED_IN_NETWORKS = 1024
 """Networks (an IPv4 /24, an IPv6 /56) a reviewer was seen signed in from that
 :class:`Handshakes` keeps (bounded memory; only a request with a valid session or token adds
@@ -260,6 +266,7 @@ class Handshakes:
         signed_networks: int = SIGNED_IN_NETWORKS,
         clock: Callable[[], float] = time.monotonic,
         reviewers_at_once: int | None = None,
+        per_address: int = HANDSHAKES_PROTECTED_PER_ADDRESS,
     ) -> None:
         self.per_client = per_client
         self.at_once = at_once
@@ -270,6 +277,9 @@ class Handshakes:
         self.burst = burst
         """Unfinished handshakes a network may hold and count as any other (:meth:`_victim`): a
         browser's connections at once, several reviewers' behind one address."""
+        self.per_address = per_address
+        """Of a reviewer's network's protected handshakes, those one address (the last of
+        :func:`networks`) may hold (:meth:`_protected`)."""
         self.pending: dict[tuple[Any, Any], tuple[str, socket.socket]] = {}
         """The local and peer addresses (as accepted) of each connection whose handshake is under
         way → its client and socket, oldest first. Both, for the peer address alone is not one
@@ -349,26 +359,58 @@ class Handshakes:
 
     def _protected(self, nets: tuple[Any, ...]) -> bool:
         """Whether a connection from the reviewer's network of ``nets`` (:func:`networks`) may join
-        :attr:`reviewers`: while that network (:func:`reviewers_network`) holds fewer than
-        :attr:`burst` there and all of them fewer than :attr:`reviewers_at_once`. Past either it
-        counts as any other (:attr:`holders`: ended first, its network's most first). Without the
-        bounds anyone in a network where a reviewer signed in (a NAT's pool, a campus, a hosting
-        /24, a relay) held every place with 16 addresses, and a new connection from anywhere else
-        was refused (a reviewer's first sign-in, one at a new place: 0 of 20 admitted, 20 before
+        :attr:`reviewers`: while its address (the last of ``nets``) holds fewer than
+        :attr:`per_address` there and all of them fewer than :attr:`reviewers_at_once`; where its
+        network (:func:`reviewers_network`) holds :attr:`burst` there already, that network's
+        oldest handshake whose client has sent nothing (:func:`spoke`) is moved to
+        :attr:`holders` to make room, and where none is silent the connection counts as any
+        other (:attr:`holders`: ended first, its network's most first). Without the bounds
+        anyone in a network where a reviewer signed in (a NAT's pool, a campus, a hosting /24, a
+        relay) held every place with 16 addresses, and a new connection from anywhere else was
+        refused (a reviewer's first sign-in, one at a new place: 0 of 20 admitted, 20 before
         networks were a reviewer's); and a flood from 16 reviewers' networks, each within its
-        burst, did the same."""
+        burst, did the same. With the burst alone, first come, one address's 16 connections
+        there (no account needed, silent or sending a byte) held all of the network's places,
+        and a flood of a byte a connection from 32 /16s then ended the reviewer's own six."""
         if len(self.reviewers.members) >= self.reviewers_at_once:
             return False
         site = reviewers_network(nets)
-        node = self.reviewers
+        node: _Holders | None = self.reviewers
+        held = None
         for net in nets:
-            part = node.parts.get(net)
-            if part is None:
-                return True
+            node = node.parts.get(net) if node is not None else None
             if net == site:
-                return len(part.members) < self.burst
-            node = part
-        return True
+                held = node
+        if node is not None and len(node.members) >= self.per_address:
+            return False
+        if held is None or len(held.members) < self.burst:
+            return True
+        for key in held.members:
+            if self._silent(key):
+                self._demote(key)
+                return True
+        return False
+
+    def _demote(self, key: tuple[Any, Any]) -> None:
+        """Move ``key`` from :attr:`reviewers` to :attr:`holders`, in its place by age there (each
+        network's members oldest first, as :meth:`_victim` reads them)."""
+        nets, order = self.networks[key], self.reviewers.members[key]
+        self._release(key)
+        self._hold(key, nets, order, False)
+        node = self.holders
+        for net in (None, *nets):  # appended last: put back in its place where a newer one is held
+            node = node if net is None else node.parts[net]
+            items = list(node.members.items())
+            if len(items) > 1 and items[-2][1] > order:
+                ages = [age for _, age in items]
+                at = bisect.bisect(ages, order, hi=len(items) - 1)
+                node.members = dict(items[:at] + items[-1:] + items[at:-1])
+
+    def _silent(self, key: tuple[Any, Any]) -> bool:
+        """Whether the client of handshake ``key`` has sent nothing (:func:`spoke`; read already
+        is checked first, for :func:`spoke` is a system call)."""
+        sock = self.pending[key][1]
+        return not getattr(sock, "heard", False) and not spoke(sock)
 
     def _hold(self, key: tuple[Any, Any], nets: tuple[Any, ...], order: int, reviewers: bool) -> None:
         self.networks[key] = nets
@@ -423,8 +465,7 @@ class Handshakes:
         oldest = None
         for key in node.members:
             if key != new:
-                sock = self.pending[key][1]
-                if not getattr(sock, "heard", False) and not spoke(sock):  # spoke() is a system call
+                if self._silent(key):
                     return key
                 if oldest is None:
                     oldest = key
