@@ -16,7 +16,7 @@ import os
 import re
 import stat
 import unicodedata
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from itertools import chain
@@ -673,9 +673,45 @@ KOREAN_LEGACY = "cp949"
 of EUC-KR, so an EUC-KR file reads the same)."""
 
 
+_UTF8_MULTIBYTE = re.compile(
+    rb"[\xc2-\xdf][\x80-\xbf]|\xe0[\xa0-\xbf][\x80-\xbf]|[\xe1-\xec\xee\xef][\x80-\xbf]{2}"
+    rb"|\xed[\x80-\x9f][\x80-\xbf]|\xf0[\x90-\xbf][\x80-\xbf]{2}|[\xf1-\xf3][\x80-\xbf]{3}"
+    rb"|\xf4[\x80-\x8f][\x80-\xbf]{2}"
+)
+"""One character of UTF-8 beyond ASCII, well formed (no overlong form, no surrogate)."""
+_ASCII = bytes(range(128))
+KOREAN_SHARE = 0.9
+"""How much of a CP949 reading's text beyond ASCII must be KS X 1001 (what EUC-KR holds: Hangul
+syllables, hanja, its symbols) for the reading to be taken."""
+
+
+def _reads_as_korean(data: bytes, text: str) -> bool:
+    """Whether bytes that are not UTF-8 are Korean Excel's CP949, not UTF-8 (or Latin-1) with a
+    stray byte, which CP949 also decodes, wrongly (``Café`` with a cp1252 dash pasted in reads
+    ``Caf챕``, Latin-1 ``Åarhus`` ``휺rhus``: ids then match no file). Two signs, both needed:
+    the bad bytes outnumber the well-formed UTF-8 characters beyond ASCII (CP949 Korean forms some
+    by chance, about one per six bad bytes; a UTF-8 file with a stray byte is mostly well formed),
+    and at least :data:`KOREAN_SHARE` of the CP949 reading beyond ASCII is KS X 1001 (a stray
+    byte or a Latin-1 letter before an ASCII one reads as one of CP949's rare added syllables)."""
+    rest, formed = _UTF8_MULTIBYTE.subn(b"", data)
+    bad = len(rest.translate(None, _ASCII))
+    del rest
+    if formed >= bad:
+        return False
+    beyond = korean = 0
+    for char, count in Counter(text).items():
+        if char.isascii():
+            continue
+        beyond += count
+        # 2 bytes: Python's EUC-KR writes the syllables KS X 1001 lacks as 8 (jamo)
+        korean += count if len(char.encode("euc_kr", "replace")) == 2 else 0
+    return korean >= KOREAN_SHARE * beyond
+
+
 def _manifest_text(data: bytes, disc: Discovery) -> str:
     """The manifest's text: UTF-8 (a byte-order mark tolerated); UTF-16 or UTF-32 by its byte-order
-    mark; else, where UTF-8 fails, CP949 (Korean Excel's CSV), a guess. Read otherwise than as
+    mark; else, where UTF-8 fails, CP949 (Korean Excel's CSV), a guess taken only where the bytes
+    look like it (:func:`_reads_as_korean`). Read otherwise than as
     UTF-8, it is a ``MANIFEST_ENCODING`` issue, so the data team knows and saves it as UTF-8.
     Raises :class:`UnicodeDecodeError` (UTF-8's) when none reads it."""
     codec = next((name for bom, name in _WIDE_BOMS if data.startswith(bom)), None)
@@ -689,6 +725,8 @@ def _manifest_text(data: bytes, disc: Discovery) -> str:
             try:
                 text = data.decode(KOREAN_LEGACY)
             except UnicodeDecodeError:
+                raise exc from None
+            if not _reads_as_korean(data, text):
                 raise exc from None
             why = msg(
                 "the manifest is not UTF-8 (byte 0x{byte:02x} at offset {offset:,}); read as CP949 "

@@ -247,3 +247,45 @@ def test_a_name_in_cp949_bytes_says_what_it_reads_in_cp949(tmp_path: Path) -> No
     )
     (issue,) = (i for i in discover(root).issues if i.code == "NAME_NOT_UTF8")
     assert "CP949" not in issue.message.rendered("en")  # 0xb0 then '.' is no CP949 either
+
+
+@pytest.mark.parametrize(
+    "spoil",
+    [
+        # UTF-8 with one cp1252 en dash pasted in: CP949 read 'Café1' as 'Caf챕1'
+        lambda t: (
+            t.replace("S1,slides/S1.png", "Café1,slides/Café1.png").encode().replace(b"BCC", b"BCC\x96I", 1)
+        ),
+        # Latin-1: CP949 read 'Åarhus' as '휺rhus'
+        lambda t: t.replace("S1,slides/S1.png", "Åarhus1,slides/Åarhus1.png").encode("latin-1"),
+        # UTF-8 French, many accents, one stray byte
+        lambda t: t.replace("Seoul-A", "Hôpital Général é è").encode().replace(b"BCC", b"BCC\x96I", 1),
+    ],
+    ids=["utf8-with-cp1252-dash", "latin-1", "utf8-accents-with-stray-byte"],
+)
+def test_a_manifest_that_only_cp949_decodes_but_is_not_korean_stays_unreadable(tmp_path: Path, spoil) -> None:
+    """CP949 decodes most bytes: read as CP949, a UTF-8 manifest with one stray byte (or a Latin-1
+    one) gave wrong slide ids, the slide then 'missing' and its file an orphan. Now unreadable, as
+    before CP949 was tried: paired by name, with the right ids."""
+    root = write_tiny_batch(tmp_path / "b")
+    name = "Café1" if "Café" in spoil(_manifest(root)).decode("latin-1") else "Åarhus1"
+    (root / "slides" / "S1.png").rename(root / "slides" / f"{name}.png")
+    (root / "manifest.csv").write_bytes(spoil(_manifest(root)))
+    disc = discover(root)
+    codes = [i.code for i in disc.issues]
+    assert "MANIFEST_UNREADABLE" in codes and "MANIFEST_ENCODING" not in codes
+    assert all(i.row is None for i in disc.items)  # paired by name
+    assert not any("챕" in i.slide_id or "휺" in i.slide_id for i in disc.items)
+
+
+@pytest.mark.parametrize(
+    "korean",
+    ["서울대병원 병리과", "성명 김민수", "침윤성 유방암 (IDC) · 림프절 전이 ※ 재검", "주지차치 커터 파하"],
+)
+def test_a_korean_cp949_manifest_is_still_read(tmp_path: Path, korean: str) -> None:
+    """The guards against a stray byte leave Korean text read (CP949 Korean forms well-formed UTF-8
+    characters by chance: '서울대병원' holds one, in seven bad bytes)."""
+    root = write_tiny_batch(tmp_path / "b")
+    (root / "manifest.csv").write_bytes(_manifest(root).replace("Seoul-A", korean).encode("cp949"))
+    disc = discover(root)
+    assert [i.record["institution"] for i in disc.items] == [korean] * 3
