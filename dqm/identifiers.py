@@ -1075,6 +1075,17 @@ class Masker:
         return masked
 
     def _scanned(self, text: str) -> str:
+        """``text`` masked; where it holds bytes escaped as ``\\xNN`` (a name that is not UTF-8) whose
+        CP949 reading names someone (a file name written on a Korean Windows), that reading masked:
+        the escapes hide the name from every pattern, and decoding gives it back."""
+        masked = self._composed(text)
+        if "\\x" in masked and (reading := _legacy_reading(masked)) is not masked:
+            again = self._composed(reading)  # what the text names itself is masked already
+            if again != reading:
+                return again
+        return masked
+
+    def _composed(self, text: str) -> str:
         """``text`` masked. A text not in composed form (Hangul as macOS writes names: NFD jamo, which
         no pattern's syllables match) is searched composed, as :func:`find` searches it; it comes
         back as it was unless it held an identifier, so a path that names nobody keeps its bytes."""
@@ -1094,6 +1105,36 @@ class Masker:
             out += pieces
             pos += used
         return "".join(out)
+
+
+_ESCAPED_BYTES = re.compile(r"(?:\\+x[89a-fA-F][0-9a-fA-F]|\\+u[0-9a-fA-F]{4}|[^\x00-\x7f])+")
+"""A run of bytes beyond ASCII as :func:`dqm.output.not_utf8` shows a name that is not UTF-8: the
+bytes that are not UTF-8 as ``\\xNN`` (the backslash itself escaped once or more: JSON, a quoted
+value), those that are as their characters (or JSON's ``\\uXXXX``); one with no ``\\x`` is text.
+Each a maximal run, without a required part inside: linear, however long a Korean text is."""
+_ESCAPED_PIECE = re.compile(r"\\+x([0-9a-fA-F]{2})|\\+u([0-9a-fA-F]{4})|(.)", re.DOTALL)
+
+
+def _legacy_reading(text: str) -> str:
+    """``text`` with each run of escaped bytes that is CP949 (Korean Windows, as
+    :data:`dqm.batch.KOREAN_LEGACY`) as what it reads; ``text`` itself where none is."""
+    out, pos = [], 0
+    for m in _ESCAPED_BYTES.finditer(text):
+        if "\\x" not in m.group():
+            continue
+        raw = b"".join(
+            bytes.fromhex(byte)
+            if byte
+            else (chr(int(code, 16)) if code else char).encode("utf-8", "surrogatepass")
+            for byte, code, char in _ESCAPED_PIECE.findall(m.group())
+        )
+        try:
+            read = raw.decode("cp949")
+        except UnicodeDecodeError:
+            continue
+        out += [text[pos : m.start()], read]
+        pos = m.end()
+    return "".join([*out, text[pos:]]) if out else text
 
 
 def identifier_map(texts: Iterable[str], masker: Callable[[str], str]) -> dict[str, str]:

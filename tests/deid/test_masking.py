@@ -181,3 +181,16 @@ def test_a_decomposed_text_naming_nobody_keeps_its_form() -> None:
 
     path = unicodedata.normalize("NFD", "slides/피부_조직_01.svs")
     assert MASK(path) == path
+
+
+@pytest.mark.parametrize("escape", ["\\", "\\\\", "\\\\\\\\"], ids=["as-is", "in-json", "quoted-in-json"])
+def test_a_name_in_cp949_bytes_escaped_is_masked_as_it_reads(escape: str) -> None:
+    """A file name written on a Korean Windows is not UTF-8: outputs show its bytes as ``\\xNN``,
+    which no pattern matches, and decoding them as CP949 gives the name back (rt11)."""
+    raw = "slides/성명 김민수.png".encode("cp949")
+    shown = raw.decode("utf-8", "backslashreplace").replace("\\", escape)
+    masked = MASK(f'{{"file": "{shown}"}}')
+    assert "김민수" not in masked and "\\xb1\\xe8" not in masked.replace(escape, "\\")
+    assert "[PERSON_NAME-" in masked
+    nobody = "slides/조직1.png".encode("cp949").decode("utf-8", "backslashreplace")
+    assert MASK(nobody) == nobody  # names nobody: its escapes are kept
