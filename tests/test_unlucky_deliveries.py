@@ -5,6 +5,7 @@ beyond doubt, and said (a finding with its code and place), never a missing file
 
 from __future__ import annotations
 
+import codecs
 import os
 import shutil
 import unicodedata
@@ -175,6 +176,32 @@ def test_xml_not_in_its_declared_encoding_is_said_so() -> None:
     (ann,) = parse_annotation(data, "annotations/S1.xml")
     (issue,) = ann.issues
     assert issue.code == "INVALID_ENCODING" and "EUC" in issue.message.rendered("en")
+
+
+def test_xml_with_a_utf8_mark_and_a_korean_declaration_says_they_contradict() -> None:
+    """A UTF-8 byte-order mark before ``encoding="EUC-KR"`` was 'not well-formed XML: ValueError'
+    (the mark was not stripped before the decoding, as where the declaration is read): which of
+    the two is right is not known, and the finding says so."""
+    from dqm.readers import parse_annotation
+
+    text = '<?xml version="1.0" encoding="EUC-KR"?>' + ASAP.format(name="병변 1")
+    (ann,) = parse_annotation(codecs.BOM_UTF8 + text.encode("euc-kr"), "annotations/S1.xml")
+    (issue,) = ann.issues
+    assert issue.code == "INVALID_ENCODING"
+    assert "byte-order mark" in issue.message.rendered("en") and "EUC-KR" in issue.message.rendered("en")
+
+
+@pytest.mark.parametrize("codec", ["ISO-2022-KR", "idna", "UTF-7"])
+def test_xml_declaring_an_encoding_not_on_the_list_is_refused(codec: str) -> None:
+    """Only the encodings a scanner or a viewer writes are decoded: ``ISO-2022-KR`` and ``idna``
+    keep ASCII as it is and were read as any Korean one; now refused, the encoding named."""
+    from dqm.readers import parse_annotation
+
+    text = f'<?xml version="1.0" encoding="{codec}"?>' + ASAP.format(name="x")
+    (ann,) = parse_annotation(text.encode("ascii"), "annotations/S1.xml")
+    (issue,) = ann.issues
+    assert issue.code == "INVALID_ENCODING" and codec in issue.message.rendered("en")
+    assert codec in issue.message.rendered("ko")
 
 
 @pytest.mark.parametrize(("slide", "annotation"), [(NFD, NFC), (NFC, NFD)], ids=["slide-nfd", "slide-nfc"])

@@ -82,6 +82,8 @@ def parse_xml(data: bytes) -> tuple[Element | None, list[ReadIssue]]:
             offset=exc.start,
         )
         return None, [ReadIssue("INVALID_ENCODING", why)]
+    except EncodingRefused as exc:
+        return None, [ReadIssue("INVALID_ENCODING", exc.why)]
     except defusedxml.EntitiesForbidden as exc:
         name, sysid = getattr(exc, "name", None), getattr(exc, "sysid", None)
         if sysid:  # an entity declared with SYSTEM: an external entity, refused before it is read
@@ -137,43 +139,89 @@ def xml_encoding(data: bytes) -> str:
         return wide[0]
     declared = _DECLARED.match(data.removeprefix(codecs.BOM_UTF8))
     if declared is not None and (
-        _one_byte(name := declared[1].decode("ascii").lower()) or _ascii_multibyte(name)
+        _one_byte(name := declared[1].decode("ascii").lower()) or _codec(name) in MULTIBYTE_CODECS
     ):
         return codecs.lookup(name).name  # "UTF-8" as "utf-8": not decoded again
     return "utf-8"
 
 
+MULTIBYTE_CODECS = frozenset(
+    {
+        "euc_kr",
+        "cp949",
+        "shift_jis",
+        "cp932",
+        "euc_jp",
+        "gb2312",
+        "gbk",
+        "gb18030",
+        "big5",
+        "cp950",
+        "big5hkscs",
+    }
+)
+"""The codecs of several bytes a character a declaration may name, which expat does not read
+(Korean, Japanese, Chinese): such a file is decoded in it. Others that keep ASCII as it is
+(``ISO-2022-KR``, ``idna``, ``UTF-7``) are no file's encoding a scanner or a viewer writes: refused."""
+_EXPAT_READS = frozenset({"utf-8", "utf-16", "utf-16-le", "utf-16-be"})
+
+
+class EncodingRefused(Exception):
+    """The declared encoding is not read (:func:`_as_utf8`): ``why`` says so."""
+
+    def __init__(self, why: Any) -> None:
+        super().__init__(str(why))
+        self.why = why
+
+
 def _as_utf8(data: bytes) -> bytes:
-    """XML ``data`` the parser takes: as it is, unless its declaration names a codec of several
-    bytes a character that keeps ASCII as it is (``EUC-KR``, ``CP949``, ``Shift_JIS``: expat reads
-    none, and a well-formed Korean file was 'not well-formed XML: ValueError'); such a file is
-    decoded in it and given as UTF-8, its declaration saying so (its lines stay where they are).
-    Raises :class:`UnicodeDecodeError` where the bytes are not in the declared codec."""
+    """XML ``data`` the parser takes: as it is, unless its declaration names a codec of
+    :data:`MULTIBYTE_CODECS` (``EUC-KR``, ``CP949``, ``Shift_JIS``: expat reads none, and a
+    well-formed Korean file was 'not well-formed XML: ValueError'); such a file is decoded in it
+    and given as UTF-8, its declaration saying so (its lines stay where they are). Raises
+    :class:`UnicodeDecodeError` where the bytes are not in the declared codec, and
+    :class:`EncodingRefused` where the declaration names a codec neither expat nor this reads, or
+    one of several bytes after a UTF-8 byte-order mark (which of the two is right is not known)."""
     if wide_encoding(data) is not None or data.startswith(UTF16_BOMS):
         return data
-    declared = _DECLARED.match(data)
-    if declared is None or not _ascii_multibyte(declared[1].decode("ascii").lower()):
+    body = data.removeprefix(codecs.BOM_UTF8)  # as xml_encoding() reads the declaration
+    declared = _DECLARED.match(body)
+    if declared is None:
         return data
-    text = data.decode(declared[1].decode("ascii"))
+    named = declared[1].decode("ascii")
+    codec = _codec(named)
+    if codec is None or (
+        codec not in MULTIBYTE_CODECS and codec not in _EXPAT_READS and not _one_byte(codec)
+    ):
+        raise EncodingRefused(
+            msg(
+                "its declaration names the encoding {encoding!r}, which is not read (UTF-8, UTF-16, "
+                "one byte a character, or EUC-KR, CP949, Shift_JIS, EUC-JP, GB2312, GBK, GB18030, Big5)",
+                encoding=named,
+            )
+        )
+    if codec not in MULTIBYTE_CODECS:
+        return data
+    if body is not data:
+        raise EncodingRefused(
+            msg(
+                "a UTF-8 byte-order mark, but its declaration says {encoding}: which of the two is "
+                "right is not known; save it as UTF-8",
+                encoding=named,
+            )
+        )
+    text = data.decode(codec)
     return (text[: declared.start(1)] + "UTF-8" + text[declared.end(1) :]).encode("utf-8")
 
 
-@functools.lru_cache(maxsize=64)
-def _ascii_multibyte(codec: str) -> bool:
-    """Whether ``codec`` is a text encoding of several bytes a character (not UTF-8, 16 or 32)
-    that writes ASCII as ASCII (the Korean, Japanese and Chinese ones)."""
+def _codec(name: str) -> str | None:
+    """Python's name of the codec ``name`` (``EUC-KR`` as ``euc_kr``); None where it has none."""
     try:
-        name = codecs.lookup(codec).name
-        return (
-            not name.startswith(("utf", "ascii"))
-            and not _one_byte(name)
-            and "<?xml version".encode(name) == b"<?xml version"
-        )
-    except (LookupError, UnicodeError, ValueError, TypeError):
-        return False
+        return codecs.lookup(name).name
+    except LookupError:
+        return None
 
 
-@functools.lru_cache(maxsize=64)
 def _one_byte(codec: str) -> bool:
     """Whether ``codec`` is a text encoding of one character a byte: the only ones the parser
     takes besides UTF-8 and UTF-16 (pyexpat decodes the 256 bytes to make expat's table)."""
