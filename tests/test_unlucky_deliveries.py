@@ -8,14 +8,18 @@ from __future__ import annotations
 import codecs
 import os
 import shutil
+import tracemalloc
 import unicodedata
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
 from dqm.batch import discover
 from tests.helpers import write_tiny_batch
 
+T = TypeVar("T")
 NFC, NFD = (unicodedata.normalize(form, "병리1") for form in ("NFC", "NFD"))
 
 
@@ -342,22 +346,24 @@ def test_a_name_in_cp949_bytes_that_names_someone_is_masked_in_every_output(tmp_
             assert "김민수" not in form and escaped not in form, where
 
 
+def _traced(call: Callable[[bytes], T], data: bytes) -> tuple[T, int]:
+    """What ``call(data)`` returns, and the peak of the memory Python allocated meanwhile."""
+    tracemalloc.start()
+    try:
+        return call(data), tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
 def test_xml_in_a_korean_encoding_is_converted_in_pieces() -> None:
     """Decoded whole, then encoded whole, an EUC-KR file was held 3.5 times at once (140 MB for
     40 MB, 1.8 GB at the size limit). Now decoded a piece at a time into the parser: beyond the
     parsed text itself (two bytes a Hangul syllable), the peak is a few pieces, whatever the size."""
-    import tracemalloc
-
     from dqm.readers.common.xmltree import CONVERTED_PIECE, parse_xml
 
     n = 4_000_000
     data = ('<?xml version="1.0" encoding="EUC-KR"?><a>' + "가" * n + "</a>").encode("euc-kr")
-    tracemalloc.start()
-    try:
-        root, issues = parse_xml(data)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    (root, issues), peak = _traced(parse_xml, data)
     assert issues == [] and root is not None and root.text == "가" * n
     assert peak - 2 * n < 10 * CONVERTED_PIECE  # 6 MB measured; 20 MB before
 
@@ -365,18 +371,11 @@ def test_xml_in_a_korean_encoding_is_converted_in_pieces() -> None:
 def test_xml_notes_in_a_korean_encoding_are_read_without_decoding_the_whole_file() -> None:
     """The comments kept for the de-identification checks were read by decoding and encoding the
     whole file (120 MB for 40 MB of EUC-KR); each is decoded alone now, and read the same."""
-    import tracemalloc
-
     from dqm.readers.common.xmltree import xml_notes
 
     n = 4_000_000
     text = '<?xml version="1.0" encoding="EUC-KR"?><!-- 판독: 홍길동 --><a>' + "가" * n + "</a><?pi 병리?>"
     data = text.encode("euc-kr")
-    tracemalloc.start()
-    try:
-        notes = xml_notes(data)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    notes, peak = _traced(xml_notes, data)
     assert notes == {"/comment()[1]": "판독: 홍길동", "/processing-instruction()[1]": "pi 병리"}
     assert peak < len(data) // 8  # 0 MB measured; 2.5 times the file before
