@@ -1343,8 +1343,9 @@ def _changed_while_read(
             return msg(why, _ref=clip(part, 200))
     now = slide_parts(str(path), taken.own[0], root)[0]
     if set(now) != set(taken.listed):
-        moved = sorted(set(now) ^ set(taken.listed))
-        return msg(LISTED_WHILE_READ, _ref=clip(moved[0], 200))
+        # a file that joined first: past MAX_PARTS one joining pushes another off the listing's end
+        joined, left = sorted(set(now) - set(taken.listed)), sorted(set(taken.listed) - set(now))
+        return msg(LISTED_WHILE_READ, _ref=clip((joined or left)[0], 200))
     return None
 
 

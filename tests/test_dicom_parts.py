@@ -606,3 +606,16 @@ class _Sized:
 
     def __getattr__(self, name: str) -> object:
         return getattr(self._outcomes, name)
+
+
+def test_a_file_that_joined_is_named_before_one_pushed_off_the_listing(tmp_path, monkeypatch):
+    """Past :data:`~dqm.slide_refs.MAX_PARTS` a file joining a slide's files pushes another off the
+    listing's end: both differ from what was listed, and the message names the one that joined,
+    not the one that never left (review of slidefix; the symmetric difference's first name was
+    ``b2.dcm`` here)."""
+    import dqm.slide_io as slide_io
+
+    monkeypatch.setattr(slide_io, "slide_parts", lambda *args: (["a1.dcm", "c3.dcm"], None))
+    taken = slide_io.Taken(own=[0, 0, 0, 0], listed=["a1.dcm", "b2.dcm"], parts={})
+    why = slide_io._changed_while_read("s.dcm", tmp_path / "s.dcm", None, tmp_path, taken, None)
+    assert why is not None and str(why).startswith("c3.dcm joined or left")
