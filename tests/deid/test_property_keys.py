@@ -575,3 +575,50 @@ def test_a_repeated_key_of_a_native_files_clinical_block_is_named_by_its_positio
     ]
     assert not [s for s in SECRETS if s in _shown(found)]
     assert not [s for s in SECRETS if s in json.dumps([(i.pointer, str(i.message)) for i in ann.issues])]
+
+
+def test_an_element_past_the_paths_depth_counts_the_elements_below_a_person_before_it() -> None:
+    """What is below a tag naming a person past :data:`MAX_PATH_DEPTH` is numbered from that tag,
+    and was no longer counted from the ancestor at that depth: the ``<a>`` after ``<PatientName><a>``
+    was ``…/descendant::#2[1]``, the path of the name's element. Now still counted there: ``[2]``."""
+    from xml.etree.ElementTree import fromstring
+
+    from dqm.readers.common.xmltree import MAX_PATH_DEPTH, xml_texts
+
+    deep = "<b>" * (MAX_PATH_DEPTH + 2)
+    xml = f"<A>{deep}<PatientName><a>Kim Minsu</a></PatientName><a>RRN 900101-1234567</a>{deep.replace('<', '</')}</A>"
+    at = "/#1" + "/#1[1]" * (MAX_PATH_DEPTH - 1)
+    assert xml_texts(fromstring(xml), set()).texts == {
+        f"{at}/descendant::PatientName[1]/descendant::#1[1]/text()[1]": "Kim Minsu",
+        f"{at}/descendant::#2[2]/text()[1]": "RRN 900101-1234567",
+    }
+
+
+def test_the_numbering_past_the_paths_depth_holds_two_anchors_at_most(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each element naming a person past :data:`MAX_PATH_DEPTH` left its tags and counts keyed by its
+    path (~450 characters) for the rest of the walk, and a number below it is no text of the caps:
+    200,000 ``<PatientName><a>1</a></PatientName>`` (6.4 MB) held 207 MB. Now an anchor is held by
+    the elements below it still to walk, and gone when its subtree ends: two at most live at once."""
+    from xml.etree.ElementTree import fromstring
+
+    from dqm.readers.common import xmltree
+
+    live = [0, 0]  # now, most
+
+    class Counted(xmltree._Anchor):  # type: ignore[misc]
+        def __init__(self, *args: Any) -> None:
+            super().__init__(*args)
+            live[0] += 1
+            live[1] = max(live)
+
+        def __del__(self) -> None:
+            live[0] -= 1
+
+    monkeypatch.setattr(xmltree, "_Anchor", Counted)
+    deep = "<b>" * (xmltree.MAX_PATH_DEPTH + 2)
+    xml = f"<A>{deep}{'<PatientName><a>1</a><a>x y</a></PatientName>' * 500}{deep.replace('<', '</')}</A>"
+    xmltree.xml_texts(fromstring(xml), set())
+    assert live[1] == 2
+    assert live[0] == 0

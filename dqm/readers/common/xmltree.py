@@ -13,7 +13,7 @@ import codecs
 import functools
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from xml.etree.ElementTree import Element, ParseError, TreeBuilder
 
@@ -333,6 +333,29 @@ class _Tag:
     kept: bool
 
 
+@dataclass(slots=True)
+class _Anchor:
+    """An element past whose depth :func:`xml_texts` numbers what is below it (the ancestor at
+    :data:`MAX_PATH_DEPTH`, or the first element past it whose tag names a person): its path, its
+    descendants' tags as their paths name them, how many of each were met so far, in the file's
+    order, and the anchor above it (a person's element's: the ancestor at that depth, which counts
+    the elements below the person's too). Held by the elements still to walk below it alone: gone
+    when its subtree ends (the walk is depth-first), so a file holds two at most at a time."""
+
+    path: str
+    above: _Anchor | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def number(self, tag: str) -> str:
+        """The path of the next element of tag ``tag`` below this anchor, counted here and above."""
+        if self.above is not None:
+            self.above.number(tag)
+        shown = _element_name(tag, self.tags)
+        k = self.counts[shown] = self.counts.get(shown, 0) + 1
+        return f"{self.path}/descendant::{shown}[{k}]"
+
+
 @dataclass(frozen=True, slots=True)
 class XmlTexts:
     """What :func:`xml_texts` keeps: the texts by XPath, and the XPath of the first text past a
@@ -444,32 +467,27 @@ def xml_texts(root: Element, held: set[str]) -> XmlTexts:
             owner.kept = True
             owner = owner.above
 
-    # an element, its path (past MAX_PATH_DEPTH: the ancestor's its path is numbered from), its
-    # depth, the nearest element above whose tag names a person and is named by its position, and
-    # whether that path already shows a tag naming a person (a step, or the element numbered from)
-    stack: list[tuple[Element, str, int, _Tag | None, bool]] = [
-        (root, "/" + _element_name(local(root.tag), {}), 1, None, False)
+    # an element, its path, its depth, the nearest element above whose tag names a person and is
+    # named by its position, whether that path already shows a tag naming a person (a step, or the
+    # element numbered from), and past MAX_PATH_DEPTH the anchor its path is numbered from
+    stack: list[tuple[Element, str, int, _Tag | None, bool, _Anchor | None]] = [
+        (root, "/" + _element_name(local(root.tag), {}), 1, None, False, None)
     ]
-    beyond: dict[tuple[str, str], int] = {}  # the elements met past MAX_PATH_DEPTH, by ancestor and tag
-    beyond_tags: dict[str, dict[str, str]] = {}  # their tags as paths name them, by ancestor
     try:
         while stack:
-            element, path, depth, owner, linked = stack.pop()
-            if depth > MAX_PATH_DEPTH:  # path is its ancestor's at MAX_PATH_DEPTH: numbered from there
-                tag = _element_name(local(element.tag), beyond_tags.setdefault(path, {}))
-                k = beyond[path, tag] = beyond.get((path, tag), 0) + 1
-                anchor, path = path, f"{path}/descendant::{tag}[{k}]"
-            else:
-                anchor = path
+            element, path, depth, owner, linked, anchor = stack.pop()
+            if anchor is not None:  # past MAX_PATH_DEPTH: numbered from the anchor
+                path = anchor.number(local(element.tag))
             owner = tag_kept(element, path, owner)
             if (person := names.get(element.tag)) is None:
                 person = names[element.tag] = identifying_key(local(element.tag))
             person = person or linked  # it or an element above names a person
-            if person and not linked and depth > MAX_PATH_DEPTH:
-                # what is below is numbered from here, not from the ancestor at MAX_PATH_DEPTH: its
-                # path shows this tag (by its name or, kept beside this path, by its position) and
-                # stays bounded (once under a person, no other element is numbered from)
-                anchor = path
+            if depth >= MAX_PATH_DEPTH and (anchor is None or (person and not linked)):
+                # what is below is numbered from here: the ancestor at MAX_PATH_DEPTH, or the first
+                # element past it naming a person (its path shows this tag, by its name or, kept
+                # beside this path, by its position, and stays bounded: once under a person, no
+                # other element is numbered from); the ancestor still counts what is below it
+                anchor = _Anchor(path, anchor)
             shown: dict[str, str] = {}  # the element's attributes as paths name them, once worked out
             for name, value in element.attrib.items():
                 if (named := names.get(name)) is None:
@@ -491,8 +509,8 @@ def xml_texts(root: Element, held: set[str]) -> XmlTexts:
                     or not child.attrib.keys() <= _VERTEX_ATTRIBUTES
                     or (tag != child.tag and _holds_text(child.tag, tags_kept, holds))  # an empty one's
                 ):
-                    at = f"{path}/{tag}[{n}]" if depth < MAX_PATH_DEPTH else anchor
-                    deeper.append((child, at, depth + 1, owner, person))
+                    at = f"{path}/{tag}[{n}]" if anchor is None else ""  # past it: numbered when met
+                    deeper.append((child, at, depth + 1, owner, person, anchor))
             stack.extend(reversed(deeper))  # the file's order: a text met twice is kept at its first place
     except _Full as full:
         return XmlTexts(out, tags_stop[0] if tags_stop else full.where)
