@@ -622,3 +622,24 @@ def test_the_numbering_past_the_paths_depth_holds_two_anchors_at_most(
     xmltree.xml_texts(fromstring(xml), set())
     assert live[1] == 2
     assert live[0] == 0
+
+
+@pytest.mark.parametrize(
+    ("extra", "at", "value"),
+    [
+        ("<PatientID>87654321</PatientID>", "/ASAP_Annotations", "87******"),
+        ("<DOB> 19900101 </DOB>", "/ASAP_Annotations", "19******"),
+        ("<Patient><PatientID>87654321</PatientID></Patient>", "/ASAP_Annotations/Patient[1]", "87******"),
+        ("<Note>12</Note><PatientName><a>12</a></PatientName>", "/ASAP_Annotations", "**"),
+    ],
+)
+def test_a_number_below_an_xml_tag_naming_a_person_is_flagged(
+    profile: Profile, extra: str, at: str, value: str
+) -> None:
+    """An XML element's text that is a number was never kept: ``<PatientID>87654321</PatientID>``
+    was no finding where ``PatientID="87654321"`` (an attribute) and JSON's ``"PatientID": 87654321``
+    were. Now a number below a tag naming a person is kept (and counts toward the caps) as one under
+    such an attribute was; elsewhere a number is still passed over (``<Note>12</Note>``)."""
+    found = [f for f in _found(profile, _asap(extra).encode(), "s1.xml") if f.code.startswith("DEID")]
+    assert [(f.location.pointer, f.params.get("value")) for f in found] == [(at, value)]
+    assert not [s for s in ("87654321", "19900101") if s in _shown(found)]

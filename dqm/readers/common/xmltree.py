@@ -383,9 +383,9 @@ def xml_texts(root: Element, held: set[str]) -> XmlTexts:
     part; a tag or an attribute's name no format defines is named by its position instead,
     :data:`XML_ELEMENTS`, :func:`_attribute_at`): each distinct text once, at its first
     place, where nothing names a person, and once more where something does (below a tag or
-    under an attribute naming one: there it is that person's value), not a number (but an
-    attribute's under a key that names a person, the built-in identifier keys' or the
-    profile's: ``PatientID="87654321"``), not in ``held`` (what the lesions hold: searched
+    under an attribute naming one: there it is that person's value), not a number (but where
+    something names a person, the built-in identifier keys or the profile's: ``PatientID=
+    "87654321"``, ``<DOB>19900101</DOB>``; such numbers count toward the caps), not in ``held`` (what the lesions hold: searched
     there already, as where nothing names a person). One pass
     over the tree; a vertex that has only its coordinates is passed over without a path built.
     Paths name at most :data:`MAX_PATH_DEPTH` elements; at most :data:`MAX_TEXTS` texts of
@@ -406,14 +406,14 @@ def xml_texts(root: Element, held: set[str]) -> XmlTexts:
         named: bool = False,
         person: bool = False,
     ) -> None:
-        """Keep ``text`` at ``where``: ``named``, under an attribute that names a person (its number
-        kept too); ``person``, below an element whose tag names one."""
+        """Keep ``text`` at ``where``: ``named``, under an attribute that names a person;
+        ``person``, below an element whose tag names one (a number kept too in either)."""
         nonlocal room, names_kept
         if text is None or text.isspace() or not text:
             return
         text = text.strip()
         met = seen_named if named or person else seen
-        if text not in met and (named or not _NUMBER.match(text)):
+        if text not in met and (named or person or not _NUMBER.match(text)):
             name = None
             if not isinstance(where, str):  # an attribute: named by its position where no format defines it
                 where, name = where()
