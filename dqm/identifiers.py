@@ -177,16 +177,21 @@ DEFAULT_PATTERNS: dict[str, DeidPattern] = {
 }
 
 DEFAULT_IDENTIFIER_KEYS = _built_in_regex(
-    r"(?i)(patient.?name|patient.?birth|birth.?date|date.?of.?birth|\bdob(?:\b|_)|patient.?id(?:\b|_)"
-    r"|accession|resident.?(registration|number)|\brrn(?:\b|_)|\bssn(?:\b|_)|social.?security|주민|성명"
+    r"(?i)(patient.?name|patient.?birth|birth.?date|date.?of.?birth"
+    r"|(?:(?:^|[^A-Za-z])(?:dob|rrn|ssn)|(?-i:Dob|Rrn|Ssn|[a-z](?:DOB|RRN|SSN))|patient.?id)(?:$|[^A-Za-z]|(?-i:[A-Z]))"
+    r"|accession|resident.?(registration|number)|social.?security|주민|성명"
     r"|환자.?명|생년월일|(?:^|[./])patient$)"
 )
 """``patient`` alone too: an Aperio description's ``Patient`` field (``aperio.Patient``), a vendor's
-or an export's ``patient`` holding the name. A short word (``patient_id``, ``dob``) ends where a word
-does or at ``_``: a key that starts with it and holds more (``patient_id_HongGildong``, ``dob_Kim``)
-names a person as ``patient_id-Hong`` does (``\b`` alone took ``_`` for a letter: the key was neither
-flagged nor positioned, its name shown whole), and ``patient_identity`` or ``adobe`` none. RE2 runs it
-too (no look-around): a profile may copy it and add its own words."""
+or an export's ``patient`` holding the name. A short word (``patient_id``, ``dob``) starts at the
+key's start, after a character not a Latin letter or capitalised (``patientDob``), and ends at the
+key's end, before such a character (``_``, a digit, Hangul) or a capital: a key that starts with it
+and holds more (``patient_id_HongGildong``, ``patient_id2``, ``patientIdHongGildong``, ``dobKim``,
+``patient_id김민수``) names a person as ``patient_id-Hong`` does, and ``patient_identity`` or
+``adobe`` none (``PATIENT_IDENTITY``, all capitals, does). No ``\b``: Python's takes Hangul for a
+letter, RE2's does not, and ``_`` for a letter in both. RE2 runs it too (no look-around): a profile
+may copy it and add its own words. A key naming a kind of identifier (``patient_id_type``,
+``dob_format``) is not one (:func:`names_a_kind`)."""
 DEFAULT_QUASI_KEYS = _built_in_regex(
     r"(?i)^(aperio\.(filename|date|time|user|scanscope id)"
     r"|tiff\.(page\d+\.)?(datetime|artist|hostcomputer)|exif\.(datetime\w*|artist|hostcomputer|\w*serialnumber)"
@@ -375,7 +380,26 @@ def is_blank(value: Any, settings: DeidSettings) -> bool:
 
 
 def identifier_key(key: str, settings: DeidSettings) -> bool:
-    return bool(settings.enabled and settings.compiled.identifier_keys.search(key))
+    search = settings.compiled.identifier_keys.search
+    return bool(settings.enabled and search(key)) and not names_a_kind(key, search)
+
+
+_KIND = re.compile(
+    r"(.+?)(?:[-_. ]|(?<=[a-z0-9])(?=[A-Z]))(?i:format|type|kind|source|system|scheme|estimated|approximate"
+    r"|known|unknown|missing|available|present|verified|version|length)"
+)
+"""A key that is an identifier key's word and a word for what kind of identifier it is."""
+
+
+def names_a_kind(key: str, search: Callable[[str], Any]) -> bool:
+    """Whether ``key`` is an identifier key's whole word (``search``: the pattern's) followed by a
+    word saying what kind of identifier it is (``patient_id_type``, ``dob_format``, ``dobEstimated``,
+    ``patient_id_source``): its value (``MRN``, ``YYYY-MM-DD``, ``true``) names nobody, and is
+    searched as any other text is. Not ``_hash``: an unkeyed hash of a record number is reversed by
+    trying every number. ``patient_id_Hong_type`` is still an identifier key (``patient_id_Hong`` is
+    more than the word)."""
+    kind = _KIND.fullmatch(key)
+    return kind is not None and whole_key(kind[1], search)
 
 
 def quasi_key(key: str, settings: DeidSettings) -> bool:
@@ -536,10 +560,28 @@ def reader_keys() -> KeyNames:
     return KeyNames(identifying_word)
 
 
-def whole_key(key: str, found: Any) -> bool:
-    """Whether an identifier-key pattern's match ``found`` in ``key`` is all of ``key``
-    (``patient_name``, not ``patient_name_HongGildong``: what is past the match may be a name)."""
+def whole_key(key: str, search: Callable[[str], Any]) -> bool:
+    """Whether an identifier-key pattern (``search``) matches all of ``key`` (``patient_name``, not
+    ``patient_name_HongGildong``: what is past the match may be a name), and not as a shorter key
+    and the character that ends its word (``patientIdH``, ``patient_id2``: ``patient_id`` and more)."""
+    found = search(key)
+    return found is not None and found.group(0) == key and not _whole(key[:-1], search)
+
+
+def _whole(key: str, search: Callable[[str], Any]) -> bool:
+    found = search(key) if key else None
     return found is not None and found.group(0) == key
+
+
+def key_word(key: str, search: Callable[[str], Any]) -> str | None:
+    """What of ``key`` an identifier-key pattern (``search``) matches, less a letter that only ends
+    its word (``patientIdHong``: ``patientId``, not ``patientIdH``; ``patient_id김민수``: not
+    ``patient_id김``); None where it matches none."""
+    found = search(key)
+    if found is None:
+        return None
+    word: str = found.group(0)
+    return word[:-1] if word[-1:].isalpha() and _whole(word[:-1], search) else word
 
 
 class TextBudget:
@@ -715,18 +757,18 @@ def identifying_key(key: str) -> bool:
     """Whether the identifier keys name ``key`` (``patient_id``, ``patient``): what a reader keeps
     whole under it. The built-in ones, and the profile's own while it reads for a profile
     (:func:`reading_keys`): ``{"chart_no": 12345678}`` with ``identifier_keys: chart_no``."""
-    if _IDENTIFYING_KEY.search(key) is not None:
+    if _IDENTIFYING_KEY.search(key) is not None and not names_a_kind(key, _IDENTIFYING_KEY.search):
         return True
     own = _READ_KEYS.get()
-    return own is not None and own.names(key)
+    return own is not None and own.names(key) and not names_a_kind(key, own.pattern.search)
 
 
 def identifying_word(key: str) -> bool:
     """Whether the identifier keys name all of ``key`` (:func:`identifying_key`, :func:`whole_key`)."""
-    if whole_key(key, _IDENTIFYING_KEY.search(key)):
+    if whole_key(key, _IDENTIFYING_KEY.search):
         return True
     own = _READ_KEYS.get()
-    return own is not None and whole_key(key, own.pattern.search(key))
+    return own is not None and whole_key(key, own.pattern.search)
 
 
 def key_holds_text(key: str) -> bool:

@@ -32,6 +32,7 @@ from dqm.identifiers import (
     flat_text,
     identifier_key,
     is_blank,
+    key_word,
     link_parts,
     mask,
     plain_key,
@@ -434,15 +435,16 @@ def _shown_key(key: str, settings: DeidSettings) -> str:
     matches all of (``patient_name``), else only what the identifying-key pattern matched
     (``patient_name Hong Gildong``, ``patient_name_HongGildong`` as ``patient_name…``): the rest of
     such a key is the identifier, and the masker knows no bare name."""
-    found = settings.compiled.identifier_keys.search(key)
-    if plain_key(key) and (found is None or whole_key(key, found)):
+    search = settings.compiled.identifier_keys.search
+    word = key_word(key, search)
+    if plain_key(key) and (word is None or whole_key(key, search)):
         return key
-    return f"{found.group(0)}…" if found is not None else mask(key)
+    return f"{word}…" if word is not None else mask(key)
 
 
 def identifier_word(key: str, settings: DeidSettings) -> bool:
     """Whether the profile's identifier keys name all of ``key`` (:func:`dqm.identifiers.whole_key`)."""
-    return settings.enabled and whole_key(key, settings.compiled.identifier_keys.search(key))
+    return settings.enabled and whole_key(key, settings.compiled.identifier_keys.search)
 
 
 def _safe_pointer(at: str, settings: DeidSettings, key_hit: bool = False) -> tuple[str, str | None]:

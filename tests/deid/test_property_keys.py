@@ -478,7 +478,8 @@ def test_a_key_that_starts_with_an_identifier_word_and_holds_more_names_a_person
         del payload["patientId-김민수"]  # not an XML name
         expected = [("#1", "patient_id_…"), ("#2", "PATIENT_NAME…"), ("#3", "dob_…")]
     else:
-        expected = [("#1", "patient_id_…"), ("#2", "patientId…"), ("#3", "PATIENT_NAME…"), ("#4", "dob_…")]
+        # the character that ends the word is shown with it (``_``, ``-``), a letter not (``patientIdH``)
+        expected = [("#1", "patient_id_…"), ("#2", "patientId-…"), ("#3", "PATIENT_NAME…"), ("#4", "dob_…")]
     data, name, where = _payload_file(fmt, payload)
     found = [f for f in _found(profile, data, name) if f.code.startswith("DEID")]
     assert sorted((f.location.pointer, f.message.split(" names")[0]) for f in found) == [
@@ -643,3 +644,50 @@ def test_a_number_below_an_xml_tag_naming_a_person_is_flagged(
     found = [f for f in _found(profile, _asap(extra).encode(), "s1.xml") if f.code.startswith("DEID")]
     assert [(f.location.pointer, f.params.get("value")) for f in found] == [(at, value)]
     assert not [s for s in ("87654321", "19900101") if s in _shown(found)]
+
+
+@pytest.mark.parametrize("fmt", ["native", "qupath", "coco", "dsa_point", "xml"])
+def test_a_key_naming_an_identifier_word_with_more_after_it_names_a_person_but_not_a_kind_of_one(
+    profile: Profile, fmt: str
+) -> None:
+    """``patient_id2``, ``PatientIDHongGildong``, ``patientIdHongGildong``, ``dobKim``,
+    ``patient_dob_HongGildong``, ``patient_id김민수`` were no identifier keys (``\\b``/``_`` alone
+    ended the word; Python's ``\\b`` takes Hangul for a letter, RE2's not), and ``dob_format:
+    "YYYY-MM-DD"``, ``patient_id_type: "MRN"``, ``dob_estimated`` were flagged as identifiers (a key
+    naming a kind of identifier: its value names nobody). Now the first flagged, shown to the word
+    and never with a letter after it, and the second not; ``patient_id_hash`` stays one."""
+    payload = {
+        "patient_id2": "v1",
+        "PatientIDHongGildong": "v2",
+        "patientIdHongGildong": "v3",
+        "dobKim": "v4",
+        "patient_dob_HongGildong": "v5",
+        "patient_id김민수": "v6",
+        "dob_format": "YYYY-MM-DD",
+        "patient_id_type": "MRN",
+        "dobEstimated": "true",
+        "patient_id_source": "EMR",
+        "patient_id_hash": "9f86d081",
+    }
+    expected = [
+        "patient_id2…",
+        "PatientID…",
+        "patientId…",
+        "dob…",
+        "_dob_…",  # the character before the word too (a Latin letter's not)
+        "patient_id…",
+        "patient_id_…",
+    ]
+    at = [1, 2, 3, 4, 5, 6, 11]  # the keys' positions
+    if fmt == "xml":
+        del payload["patient_id김민수"]  # not an attribute's name in the ASAP file's form
+        del expected[5]
+        at = [1, 2, 3, 4, 5, 10]
+    data, name, where = _payload_file(fmt, payload)
+    found = [f for f in _found(profile, data, name) if f.code.startswith("DEID")]
+    assert sorted((f.location.pointer, f.message.split(" names")[0]) for f in found) == sorted(
+        (f"{where}#{k}", f"property '{shown}'") for k, shown in zip(at, expected, strict=True)
+    )
+    assert not [s for s in ("Gildong", "김", "Kim", "HongG", "IdH", "IDH") if s in _shown(found)], _shown(
+        found
+    )
