@@ -563,9 +563,14 @@ def reader_keys() -> KeyNames:
 def whole_key(key: str, search: Callable[[str], Any]) -> bool:
     """Whether an identifier-key pattern (``search``) matches all of ``key`` (``patient_name``, not
     ``patient_name_HongGildong``: what is past the match may be a name), and not as a shorter key
-    and the character that ends its word (``patientIdH``, ``patient_id2``: ``patient_id`` and more)."""
+    and the character that ends or starts its word (``patientIdH``, ``patient_id2``, ``xDOB``)."""
     found = search(key)
-    return found is not None and found.group(0) == key and not _whole(key[:-1], search)
+    return (
+        found is not None
+        and found.group(0) == key
+        and not _whole(key[:-1], search)
+        and not _whole(key[1:], search)
+    )
 
 
 def _whole(key: str, search: Callable[[str], Any]) -> bool:
@@ -575,13 +580,15 @@ def _whole(key: str, search: Callable[[str], Any]) -> bool:
 
 def key_word(key: str, search: Callable[[str], Any]) -> str | None:
     """What of ``key`` an identifier-key pattern (``search``) matches, less a letter that only ends
-    its word (``patientIdHong``: ``patientId``, not ``patientIdH``; ``patient_id김민수``: not
-    ``patient_id김``); None where it matches none."""
+    or starts its word (``patientIdHong``: ``patientId``, not ``patientIdH``; ``patient_id김민수``:
+    not ``patient_id김``; ``HongDOB``: ``DOB``, not ``gDOB``); None where it matches none."""
     found = search(key)
     if found is None:
         return None
     word: str = found.group(0)
-    return word[:-1] if word[-1:].isalpha() and _whole(word[:-1], search) else word
+    if word[-1:].isalpha() and _whole(word[:-1], search):
+        word = word[:-1]
+    return word[1:] if word[:1].isalpha() and _whole(word[1:], search) else word
 
 
 class TextBudget:

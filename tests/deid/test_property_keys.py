@@ -668,6 +668,7 @@ def test_a_key_naming_an_identifier_word_with_more_after_it_names_a_person_but_n
         "dobEstimated": "true",
         "patient_id_source": "EMR",
         "patient_id_hash": "9f86d081",
+        "HongGildongDOB": "v7",
     }
     expected = [
         "patient_id2…",
@@ -677,12 +678,13 @@ def test_a_key_naming_an_identifier_word_with_more_after_it_names_a_person_but_n
         "_dob_…",  # the character before the word too (a Latin letter's not)
         "patient_id…",
         "patient_id_…",
+        "DOB…",  # not a letter before the word either
     ]
-    at = [1, 2, 3, 4, 5, 6, 11]  # the keys' positions
+    at = [1, 2, 3, 4, 5, 6, 11, 12]  # the keys' positions
     if fmt == "xml":
         del payload["patient_id김민수"]  # not an attribute's name in the ASAP file's form
         del expected[5]
-        at = [1, 2, 3, 4, 5, 10]
+        at = [1, 2, 3, 4, 5, 10, 11]
     data, name, where = _payload_file(fmt, payload)
     found = [f for f in _found(profile, data, name) if f.code.startswith("DEID")]
     assert sorted((f.location.pointer, f.message.split(" names")[0]) for f in found) == sorted(

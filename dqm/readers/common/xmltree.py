@@ -385,8 +385,9 @@ def xml_texts(root: Element, held: set[str]) -> XmlTexts:
     place, where nothing names a person, and once more where something does (below a tag or
     under an attribute naming one: there it is that person's value), not a number (but where
     something names a person, the built-in identifier keys or the profile's: ``PatientID=
-    "87654321"``, ``<DOB>19900101</DOB>``; such numbers count toward the caps), not in ``held`` (what the lesions hold: searched
-    there already, as where nothing names a person). One pass
+    "87654321"``, ``<DOB>19900101</DOB>``; such numbers count toward the caps), not in
+    ``held`` (what the lesions hold: searched there already, as where nothing names a
+    person). One pass
     over the tree; a vertex that has only its coordinates is passed over without a path built.
     Paths name at most :data:`MAX_PATH_DEPTH` elements; at most :data:`MAX_TEXTS` texts of
     :data:`MAX_TEXT_CHARS` characters in all are kept, and at most :data:`MAX_TAGS` tags beside them."""
