@@ -6,11 +6,13 @@ import hashlib
 import json
 import math
 import random
+import re
 import struct
 
 import orjson
 import pytest
 
+from dqm import digest
 from dqm.digest import (
     HTML_SLOT,
     DigestError,
@@ -203,3 +205,90 @@ def test_a_string_that_looks_like_a_number_is_not_written_again(sealed: str, edi
     assert content_matches(obj, value) == (True, value)
     obj["items"][0]["note"] = edited
     assert content_matches(obj, value)[0] is False
+
+
+class _Counted(bytes):
+    """Bytes that count the reads of their items (a step back over a byte is one) and the bytes
+    a pattern may scan from where it is tried, raising once the count passes ``bound``."""
+
+    def __new__(cls, data: bytes, bound: int) -> _Counted:
+        made = super().__new__(cls, data)
+        made.steps, made.bound = 0, bound
+        return made
+
+    def count(self, *args: object) -> int:  # type: ignore[override]
+        return bytes(self).count(*args)  # type: ignore[arg-type]
+
+    def step(self, n: int = 1) -> None:
+        self.steps += n
+        if self.steps > self.bound:
+            raise OverflowError(f"{self.steps} steps over {len(self)} bytes")
+
+    def __getitem__(self, key):  # type: ignore[no-untyped-def, override]
+        self.step()
+        return bytes.__getitem__(self, key)
+
+
+_RUN = re.compile(rb"-?[0-9]*(?:\.[0-9]*)?(?:e-?)?[0-9]?")
+"""The bytes :data:`dqm.digest._ORJSON_ONLY` may read from where it is tried, but the one after."""
+
+
+class _CountedPattern:
+    def __init__(self, pattern: re.Pattern[bytes]) -> None:
+        self.pattern = pattern
+
+    def match(self, data: _Counted, pos: int) -> re.Match[bytes] | None:
+        run = _RUN.match(data, pos)
+        data.step(len(run[0]) + 1 if run else 1)  # the most the pattern reads from ``pos``
+        return self.pattern.match(data, pos)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        ".0000" * 20_000,
+        "0" + ".0000" * 20_000,
+        "-.0000" * 20_000,
+        "-." * 50_000 + ".0000",
+        "1" * 50_000 + ".0000" * 10_000,
+        ("9" * 1_000 + "e-0") * 100,
+        "1e-0" * 25_000,
+        "0.00001," * 10_000,
+        "-0.00001e-5" * 10_000,
+    ],
+)
+def test_the_quick_form_is_linear_in_runs_of_number_bytes(text: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where orjson's form did not match (any digest made up), each ``.0000`` stepped back over the
+    whole run of number bytes before it: 40 KB of ``.0000`` in a message took 27.9 s before a
+    report refused it. The markers of one run share its start, stepped back to and tried once: the
+    bytes read stay within a few times the length, in a string and out of one."""
+    inside, outside = orjson.dumps({"note": text}), text.encode("ascii")
+    with monkeypatch.context() as patched:
+        patched.setattr(digest, "_ORJSON_ONLY", _CountedPattern(digest._ORJSON_ONLY))
+        written = [as_json_writes(_Counted(data, bound=8 * len(data))) for data in (inside, outside)]
+    assert written == [inside, as_json_writes(outside)]
+
+
+def _former_orjson_only(data: bytes) -> list[tuple[int, int]]:
+    """The search as it was (each marker stepped back over its whole run): the specification."""
+    spans = set()
+    for marker in digest._MARKERS:
+        at = data.find(marker)
+        while at != -1:
+            start = at
+            while start and data[start - 1] in digest._IN_NUMBER:
+                start -= 1
+            match = digest._ORJSON_ONLY.match(data, start)
+            if match and match.end() > at and data[match.end() : match.end() + 1] not in digest._NUMBER_END:
+                spans.add(match.span())
+            at = data.find(marker, at + 1)
+    return sorted(spans)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_the_linear_search_finds_what_the_former_one_found(seed: int) -> None:
+    rng = random.Random(seed)
+    pieces = ["0", "1", "9", ".", "-", "e", "e-", ".0000", "0.00001", "1e-7", '"', "\\", ",", " "]
+    for _ in range(3_000):
+        data = "".join(rng.choice(pieces) for _ in range(rng.randrange(1, 30))).encode("ascii")
+        assert digest._orjson_only(data) == _former_orjson_only(data), data
