@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import posixpath
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -25,6 +26,7 @@ from dqm.i18n import msg
 from dqm.lots.models import LotsResult
 from dqm.output import read_named
 from dqm.semantic.models import SemanticResult
+from dqm.slide_refs import macro_name
 from dqm.strictjson import StrictJSONError
 from dqm.strictjson import loads as strict_loads
 from dqm.syntactic.models import Breakdown, Grains, SyntacticResult
@@ -580,8 +582,8 @@ CODES_SINCE: dict[str, tuple[int, int]] = {
     for code in codes
 }
 """The reason codes no dqm wrote before the schema version given (a code not named here was
-there from 1.0, or came after 1.16): the first version in whose source the code was written,
-measured over the history. A check's codes are listed in every result's ``checks`` since 1.1."""
+there from 1.0, or came after 1.14, the last version named here): the first version in whose
+source the code was written, measured over the history. A check's codes are listed in every result's ``checks`` since 1.1."""
 NEWER_VALUES: tuple[tuple[tuple[str, ...], dict[str, tuple[int, int]]], ...] = (
     (("findings", "[]", "code"), CODES_SINCE),
     (("checks", "[]", "codes", "[]", "code"), CODES_SINCE),
@@ -591,9 +593,47 @@ NEWER_VALUES: tuple[tuple[tuple[str, ...], dict[str, tuple[int, int]]], ...] = (
 )
 """Values a results.json of an older schema never held (``{}``: a key of an object), each with
 the version that added it."""
-_NEWEST = max(
-    [since for since, _ in NEWER_MEMBERS] + [v for _, table in NEWER_VALUES for v in table.values()]
+_OWNERS_1_15 = (".mrxs", ".vms", ".vmu")
+"""The slides whose files besides them a results.json of 1.15 listed (MIRAX, a VMS/VMU key file),
+by the end of their names."""
+
+
+def parts_of_1_16(data: dict[str, Any]) -> Iterator[str]:
+    """The ``slide_part`` files of the results object ``data`` that only 1.16 lists
+    (:data:`PARTS_1_16_FROM`): the Trestle macro image of one of its slides (``x.Full`` beside
+    ``x.tif``), or a file in the folder of a slide named ``.dcm`` (another file of its series);
+    neither where a MIRAX or VMS slide may have named it (one in the same folder, or the folder
+    being a MIRAX slide's). By names alone: a VMS key file named otherwise, or a MIRAX index naming
+    ``../`` a file of a DICOM folder, is not told apart (such a result of 1.15 is refused as
+    relabelled: audited again, it is read)."""
+    items = data.get("items")
+    slides = [
+        item["image_path"]
+        for item in (items if isinstance(items, list) else ())
+        if isinstance(item, dict) and isinstance(item.get("image_path"), str)
+    ]
+    folders_1_15 = {posixpath.dirname(s) for s in slides if s.lower().endswith(_OWNERS_1_15)}
+    folders_1_15 |= {s[: -len(".mrxs")] for s in slides if s.lower().endswith(".mrxs")}
+    dicom = {posixpath.dirname(s) for s in slides if s.lower().endswith(".dcm")}
+    macros = {macro_name(s) for s in slides}
+    for row in _at(data, ("batch", "files", "[]")):
+        path = row.get("path") if isinstance(row, dict) else None
+        if not isinstance(path, str) or row.get("role") != "slide_part":
+            continue
+        folder = posixpath.dirname(path)
+        above = [folder[:cut] for cut, char in enumerate(folder) if char == "/"]  # a MIRAX slide's folder
+        if (folder in dicom or path in macros) and folders_1_15.isdisjoint([folder, *above]):
+            yield path
+
+
+NEWER_FOUND: tuple[tuple[tuple[int, int], str, Callable[[dict[str, Any]], Iterator[str]]], ...] = (
+    (PARTS_1_16_FROM, "batch.files[] slide_part", parts_of_1_16),
 )
+"""What a results.json of an older schema never held that neither a member nor a value tells,
+with the version that added it: its name and what finds it (each found thing named)."""
+_CURRENT = (int(SCHEMA_VERSION.split(".")[0]), int(SCHEMA_VERSION.split(".")[1]))
+"""This dqm's schema version: a result labelled older is checked for what each later one added
+(the tables above name nothing past it), whether or not the tables name something of every version."""
 
 
 _END = object()
@@ -618,8 +658,9 @@ def _at(node: Any, where: tuple[str, ...]) -> Iterator[Any]:
 
 
 def _newer_held(data: dict[str, Any], version: str) -> Iterator[tuple[str, tuple[int, int]]]:
-    """Each member (:data:`NEWER_MEMBERS`) and value (:data:`NEWER_VALUES`) the results object
-    ``data`` holds that a version later than ``version`` added, named, with that version."""
+    """Each member (:data:`NEWER_MEMBERS`), value (:data:`NEWER_VALUES`) and file
+    (:data:`NEWER_FOUND`) the results object ``data`` holds that a version later than ``version``
+    added, named, with that version."""
     for since, where in NEWER_MEMBERS:
         if not _from(version, since) and next(_at(data, where), _END) is not _END:
             yield ".".join(where).replace(".[]", "[]"), since
@@ -629,6 +670,10 @@ def _newer_held(data: dict[str, Any], version: str) -> Iterator[tuple[str, tuple
             added = table.get(value) if isinstance(value, str) else None
             if added is not None and not _from(version, added):
                 yield f"{named} {value}", added
+    for since, named, find in NEWER_FOUND:
+        if not _from(version, since):
+            for found in find(data):
+                yield f"{named} {found}", since
 
 
 def _newer_than_stated(path: Path, data: dict[str, Any]) -> str | None:
@@ -638,7 +683,7 @@ def _newer_than_stated(path: Path, data: dict[str, Any]) -> str | None:
     without a digest, unchecked). None: nothing it holds contradicts its label. A result with the
     later members deleted too cannot be told from an old one: only a signature proves who wrote it."""
     version = data.get("schema_version")
-    if not isinstance(version, str) or _from(version, _NEWEST):
+    if not isinstance(version, str) or _from(version, _CURRENT):
         return None  # nothing is newer than the label (an unparseable label: refused where it matters)
     found = next(_newer_held(data, version), None)
     if found is None:
@@ -648,7 +693,7 @@ def _newer_than_stated(path: Path, data: dict[str, Any]) -> str | None:
         "written since and relabelled? Refused; audit the batch again, or use the file as dqm wrote it",
         path=path,
         version=clip(version, 20),  # stated by the file: of any length
-        member=found[0],
+        member=clip(found[0], 200),  # a file's path the result names: of any length
         since="{}.{}".format(*found[1]),
     )
 

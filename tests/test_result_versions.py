@@ -129,6 +129,8 @@ def _relabelled(tmp_path: Path, version: str, strip_since_1_10: bool = True, res
         # a digest made again over the relabelled content proves nothing about its label
         ("1.12", False, True, "holds findings[].counted_values, which schema 1.13 added"),
         ("1.9", False, True, "holds digest, which schema 1.10 added"),
+        # a DICOM slide's series is fingerprinted from 1.16 on: labelled 1.15, checked by its .dcm alone
+        ("1.15", False, True, "holds batch.files[] slide_part dicom/frames, which schema 1.16 added"),
     ],
 )
 @pytest.mark.parametrize("command", ["report", "gate", "diff"])
@@ -162,8 +164,48 @@ def test_a_genuine_result_of_each_version_holds_nothing_newer_than_its_label(pat
     data = json.loads(path.read_text(encoding="utf-8"))
     assert _newer_than_stated(path, data) is None
     # one version earlier, each holds something its version added (1.8 and 1.9 added nothing these
-    # fixtures hold: 1.8's stain descriptors and 1.9's batch effects came in 1.8; 1.16 only more
-    # slide_part rows)
-    if _version(path) not in ("1.0", "1.8", "1.9", "1.16"):
+    # fixtures hold: 1.8's stain descriptors and 1.9's batch effects came in 1.8)
+    if _version(path) not in ("1.0", "1.8", "1.9"):
         earlier = f"1.{int(_version(path).split('.')[1]) - 1}"
         assert _newer_than_stated(path, {**data, "schema_version": earlier}) is not None, earlier
+
+
+def test_a_label_older_than_this_dqm_is_checked_for_everything_added_since() -> None:
+    """The check was skipped for a label as new as the newest version the tables named (1.15, while
+    dqm wrote 1.16): a 1.16 result relabelled 1.15 was read as 1.15, its DICOM series unchecked.
+    Only a label of this dqm's own schema (or later) is taken as it is; the tables name no later one."""
+    from dqm import results
+
+    assert tuple(int(n) for n in results.SCHEMA_VERSION.split(".")) == results._CURRENT
+    named = [since for since, _ in results.NEWER_MEMBERS] + [since for since, _, _ in results.NEWER_FOUND]
+    named += [since for _, table in results.NEWER_VALUES for since in table.values()]
+    assert max(named) <= results._CURRENT
+    newest = json.loads(NEWEST.read_text(encoding="utf-8"))
+    assert results._newer_than_stated(NEWEST, newest) is None
+    assert results._newer_than_stated(NEWEST, {**newest, "schema_version": "1.15"}) is not None
+
+
+def _with_parts(slides: list[str], parts: list[str]) -> dict:
+    return {
+        "schema_version": "1.15",
+        "items": [{"image_path": s} for s in slides],
+        "batch": {"files": [{"path": p, "role": "slide_part"} for p in parts]},
+    }
+
+
+@pytest.mark.parametrize(
+    ("slides", "parts", "of_1_16"),
+    [
+        (["a/x.tif"], ["a/x.Full"], ["a/x.Full"]),  # a Trestle slide's macro image
+        (["a/x.DCM", "b/y.tif"], ["a/frames", "a/z.dcm"], ["a/frames", "a/z.dcm"]),  # a DICOM series
+        (["m.mrxs", "d/s.dcm"], ["m/Slidedat.ini", "m/Data0.dat", "m/d/x.dat"], []),  # MIRAX's own
+        (["d/k.vms", "d/s.dcm"], ["d/k.jpg", "d/s.Full"], []),  # a VMS key file's, beside a DICOM slide
+        (["d/s.dcm"], ["e/frames", "d/sub/frames"], []),  # not in the slide's folder
+    ],
+)
+def test_the_parts_only_1_16_lists_are_told_by_their_slides(
+    slides: list[str], parts: list[str], of_1_16: list[str]
+) -> None:
+    from dqm.results import parts_of_1_16
+
+    assert list(parts_of_1_16(_with_parts(slides, parts))) == of_1_16
