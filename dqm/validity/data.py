@@ -195,7 +195,8 @@ DECODED_CACHE_BYTES = 512 << 20
 
 class DecodedCache:
     """The decoded plain images one process keeps for every slide it reads, least recently used
-    out first, up to ``budget`` bytes in all (one image over it is kept alone: it is being read).
+    out first, up to ``budget`` bytes in all (an image larger than that is not kept: its reader
+    decodes it again for each read).
 
     One per process, shared by its slides' readers: each reader kept its own 512 MiB, so a process
     reading 100 plain images could hold 100 of them, and each DataLoader worker as many again. A
@@ -222,11 +223,16 @@ class DecodedCache:
             return image
 
     def put(self, path: Path, ds: float, image: np.ndarray) -> None:
+        """Keep ``image``, the least recently used ones forgotten to stay within the budget; one
+        larger than the budget is not kept (its reader decodes it again for its next read)."""
         with self._lock:
             old = self._images.pop((path, ds), None)
-            self.nbytes += image.nbytes - (0 if old is None else old.nbytes)
+            self.nbytes -= 0 if old is None else old.nbytes
+            if image.nbytes > self.budget:
+                return
+            self.nbytes += image.nbytes
             self._images[(path, ds)] = image
-            while self.nbytes > self.budget and len(self._images) > 1:
+            while self.nbytes > self.budget:
                 self.nbytes -= self._images.popitem(last=False)[1].nbytes
 
     def discard(self, path: Path) -> None:

@@ -22,10 +22,12 @@ from dqm.output import Mask, write_file
 from dqm.profile import Profile
 from dqm.runner import Run
 from dqm.validity.data import (
+    DecodedCache,
     Excluded,
     SlideReader,
     SlideRecord,
     SlideRefused,
+    decoded_cache_share,
     index_slide,
     rasterise,
     select_slides,
@@ -220,6 +222,15 @@ class Evaluated:
     unreadable: list[Excluded] = field(default_factory=list)
 
 
+def run_cache(prof: ValidityProfile) -> DecodedCache:
+    """The decoded plain images the run's own process keeps while it indexes, predicts and draws
+    the slides: one process's share of ``training.decoded_cache_mib``, as a training process's
+    (:func:`~dqm.validity.data.decoded_cache_share`). Its readers read one slide at a time, each
+    forgotten when closed: a reader made alone kept 512 MiB of its own, outside the budget."""
+    t = prof.training
+    return DecodedCache(decoded_cache_share(t.decoded_cache_mib, t.loader_workers, t.processes))
+
+
 def evaluate_slides(
     model: Any,
     records: Sequence[SlideRecord],
@@ -228,14 +239,17 @@ def evaluate_slides(
     classes: Sequence[str],
     device: str,
     reporter: Reporter | None = None,
+    cache: DecodedCache | None = None,
 ) -> Evaluated:
-    """Predict each slide whole and score it against its annotation; unreadable slides are listed."""
+    """Predict each slide whole and score it against its annotation; unreadable slides are listed.
+    ``cache``: the run's (:func:`run_cache`), made from ``prof`` when not given."""
     from dqm.validity.infer import predict_slide
 
     ev = prof.evaluation
     out = Evaluated()
+    cache = cache if cache is not None else run_cache(prof)
     for k, rec in enumerate(records):
-        reader = SlideReader(rec.path, root=rec.root)
+        reader = SlideReader(rec.path, root=rec.root, cache=cache)
         try:
             pred = predict_slide(
                 model,
@@ -312,8 +326,9 @@ def validity_stage(run: Run, result: Any, options: ValidityOptions) -> ValidityR
     rng = np.random.default_rng(prof.seed)
     indices = []
     usable: list[SlideRecord] = []
+    cache = run_cache(prof)
     for r in records:
-        reader = SlideReader(r.path, root=r.root)
+        reader = SlideReader(r.path, root=r.root, cache=cache)
         try:
             # a plain image is decoded whole: refused here, before its index, if it cannot be read
             # at the working resolution (the training tiles and the prediction read it there)
@@ -366,7 +381,7 @@ def validity_stage(run: Run, result: Any, options: ValidityOptions) -> ValidityR
             rep.stage(msg("predicting {fold}", fold=fold.name))
             t0 = time.perf_counter()
             evaluated = evaluate_slides(
-                trained.model, [records[i] for i in fold.test], fold.name, prof, classes, device, rep
+                trained.model, [records[i] for i in fold.test], fold.name, prof, classes, device, rep, cache
             )
             scores.extend(evaluated.scores)
             small.update(evaluated.small)
@@ -381,7 +396,7 @@ def validity_stage(run: Run, result: Any, options: ValidityOptions) -> ValidityR
         for sc in ranked
         if sc.suspicion >= sus.threshold
     ][: sus.top]
-    overlays = _overlays(ranked, records, small, colours, prof)
+    overlays = _overlays(ranked, records, small, colours, prof, cache)
     total = time.perf_counter() - t_start
     res = ValidityResult(
         dice_per_class=decision.dice_per_class,
@@ -494,6 +509,7 @@ def _overlays(
     small: dict[str, tuple[int, np.ndarray, np.ndarray]],
     colours: Sequence[str],
     prof: ValidityProfile,
+    cache: DecodedCache,
 ) -> list[Overlay]:
     n = prof.evaluation.overlays
     with_lesions = [s for s in ranked if s.lesion_dice is not None]
@@ -505,7 +521,7 @@ def _overlays(
         for sc in chosen:
             rec = by_id[sc.slide_id]
             step, pred, truth = small[sc.slide_id]
-            reader = SlideReader(rec.path, root=rec.root)
+            reader = SlideReader(rec.path, root=rec.root, cache=cache)
             try:
                 rgb = reader.read(
                     0, 0, pred.shape[0], pred.shape[1], rec.downsample(prof.resolution_um) * step

@@ -145,7 +145,8 @@ class TrainingConfig(_Frozen):
     """Decoded plain images (PNG, JPEG and what else Pillow reads: each decoded whole at the working
     resolution) the run keeps in memory, MiB in all, split evenly among the processes that read
     training tiles (each of ``loader_workers`` in each of ``processes``: 2,048 at 8 workers is
-    256 MiB each). A slide OpenSlide reads is read by region and keeps nothing here."""
+    256 MiB each; the run's own process keeps one share too). An image larger than a share is not
+    kept (decoded again for each read). A slide OpenSlide reads is read by region and keeps nothing here."""
     cpu_threads: Annotated[int, _within(hi=1024)] = Field(0, ge=0)
     """torch threads on CPU (0: one per available core). Runs are bit-reproducible for a given
     thread count; on a machine shared with other jobs, 1 avoids thread contention stalls."""

@@ -131,3 +131,58 @@ def test_the_decoded_images_the_tile_readers_keep_are_bounded_by_the_runs_budget
     again = worker({"slide": 0, "row0": 10, "col0": 20, "label": 0})["image"]
     first = np.asarray(Image.open(records[0].path))[10:42, 20:52].transpose(2, 0, 1)
     assert np.array_equal(again, first)
+
+
+def test_an_image_larger_than_the_share_is_not_kept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One image larger than the budget was kept alone (every other one let go for it): a process
+    kept a whole 64 M-pixel decode, 192 MiB, on a share of a few MiB. It is not kept now; the
+    images kept stay, and it is decoded again, the same, for its next read."""
+    side = 600  # 1.03 MiB decoded as RGB
+    small, big = _image(tmp_path / "small.png", (100, 100)), _image(tmp_path / "big.png", (side, side))
+    cache = data.DecodedCache(1 << 20)
+    SlideReader(small, cache=cache).read(0, 0, 8, 8, 1.0)
+    assert cache.nbytes == 100 * 100 * 3
+    decoded = []
+    load = ImageFile.ImageFile.load
+    monkeypatch.setattr(ImageFile.ImageFile, "load", lambda self: decoded.append(1) or load(self))
+    reader = SlideReader(big, cache=cache)
+    first, again = reader.read(10, 20, 32, 32, 1.0), reader.read(10, 20, 32, 32, 1.0)
+    assert len(decoded) == 2  # decoded for each read
+    assert np.array_equal(first, again) and np.array_equal(first, np.asarray(Image.open(big))[10:42, 20:52])
+    assert cache.nbytes == 100 * 100 * 3 and cache.get(big, 1.0) is None
+    assert cache.get(small, 1.0) is not None
+
+
+def test_the_runs_own_readers_share_its_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The readers a run made to index, predict and draw its slides each kept 512 MiB of their own,
+    outside ``training.decoded_cache_mib``: each is given the run's cache now, one process's share."""
+    from dqm.validity import run
+    from dqm.validity.settings import load_validity_profile
+
+    base = load_validity_profile("smoke")
+    training = base.training.model_copy(update={"decoded_cache_mib": 8, "loader_workers": 2, "processes": 2})
+    prof = base.model_copy(update={"training": training})
+    cache = run.run_cache(prof)
+    assert cache.budget == 2 << 20 == data.decoded_cache_share(8, 2, 2)
+    given: list[Any] = []
+
+    class Reader:
+        def __init__(self, path: Path, root: Path | None = None, cache: Any = None) -> None:
+            given.append(cache)
+
+        def read(self, *args: Any) -> Any:
+            raise OSError("unreadable")
+
+        def close(self) -> None:
+            pass
+
+    monkeypatch.setattr(run, "SlideReader", Reader)
+    record = SlideRecord("S1", Path("s1.png"), 1.0, 64, 64, [], None, None, "P1")
+    done = run.evaluate_slides(None, [record], "f", prof, ["C0"], "cpu", cache=cache)
+    assert [e.slide_id for e in done.unreadable] == ["S1"]
+    run.evaluate_slides(None, [record], "f", prof, ["C0"], "cpu")  # made from the profile
+    score = run.SlideScore(slide_id="S1", fold="f", lesion_dice=0.5)
+    labels = np.zeros((4, 4), dtype=np.uint8)
+    assert run._overlays([score], [record], {"S1": (1, labels, labels)}, ["#000000"], prof, cache) == []
+    assert given[0] is cache and given[2] is cache
+    assert isinstance(given[1], data.DecodedCache) and given[1].budget == 2 << 20
