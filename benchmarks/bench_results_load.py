@@ -24,8 +24,12 @@ made orjson's form differ from the canonical one, and the check fell back on the
 of CPU at 34,376 slides (the review of 5533cb2, an audit with ``--baseline``).
 ``dqm.digest.as_json_writes`` writes those numbers again as ``json`` does (outside strings only):
 ``digest_check_small_s`` times the check on the same result with one such number per slide added.
-Measured (2026-12-06, 2 cores shared) at 34,376 slides: 0.87 s before (the exact form), 0.13 s now;
-the result without them 0.11 s before and after.
+Measured (2026-12-06, 2 cores shared, load average 6-9: CPU time, ``time.process_time``, best of 3,
+as wall time was three to four times that) at 34,376 slides (36.8 MiB): 0.71 s before c06d646 (the
+exact form), 0.44 s now (the linear search of 02a7be1 the same, 0.45 s at cf36251); the result
+without them 0.11 s before and after; a digest made up (neither form matches: the exact one is
+computed) 0.70 s. The earlier figures (0.87 -> 0.13 s here, 0.68 -> 0.26 s in c06d646's message)
+were wall times on a loaded machine.
 """
 
 from __future__ import annotations
