@@ -385,21 +385,25 @@ def identifier_key(key: str, settings: DeidSettings) -> bool:
 
 
 _KIND = re.compile(
-    r"(.+?)(?:[-_. ]|(?<=[a-z0-9])(?=[A-Z]))(?i:format|type|kind|source|system|scheme|estimated|approximate"
-    r"|known|unknown|missing|available|present|verified|version|length)"
+    r"(.+?)(?:[-_. ]|(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z]))(?i:format|type|kind|source|system|scheme|length)"
 )
-"""A key that is an identifier key's word and a word for what kind of identifier it is."""
+"""A key that is an identifier key's word and a word for what kind of identifier it is: only words
+that cannot hold the identifier itself (``dob_estimated: "1990-01-01"``, ``patient_id_verified:
+87654321`` hold one: a review of the first list found them passed over)."""
+_NAME_WORD = re.compile(r"(?i)name|성명|환자.?명|^patient$")
+"""The words of :data:`DEFAULT_IDENTIFIER_KEYS` that name a person: no kind word makes their value
+nobody's (``patient_name_type: "Hong Gildong"``)."""
 
 
 def names_a_kind(key: str, search: Callable[[str], Any]) -> bool:
     """Whether ``key`` is an identifier key's whole word (``search``: the pattern's) followed by a
-    word saying what kind of identifier it is (``patient_id_type``, ``dob_format``, ``dobEstimated``,
-    ``patient_id_source``): its value (``MRN``, ``YYYY-MM-DD``, ``true``) names nobody, and is
-    searched as any other text is. Not ``_hash``: an unkeyed hash of a record number is reversed by
+    word saying what kind of identifier it is (``patient_id_type``, ``dob_format``,
+    ``PatientIDType``; :data:`_KIND`), the word not one naming a person (:data:`_NAME_WORD`): its
+    value (``MRN``, ``YYYY-MM-DD``) names nobody. Not ``_hash``: an unkeyed hash of a record number is reversed by
     trying every number. ``patient_id_Hong_type`` is still an identifier key (``patient_id_Hong`` is
     more than the word)."""
     kind = _KIND.fullmatch(key)
-    return kind is not None and whole_key(kind[1], search)
+    return kind is not None and not _NAME_WORD.search(kind[1]) and whole_key(kind[1], search)
 
 
 def quasi_key(key: str, settings: DeidSettings) -> bool:

@@ -665,7 +665,7 @@ def test_a_key_naming_an_identifier_word_with_more_after_it_names_a_person_but_n
         "patient_id김민수": "v6",
         "dob_format": "YYYY-MM-DD",
         "patient_id_type": "MRN",
-        "dobEstimated": "true",
+        "dobFormat": "YYYYMMDD",
         "patient_id_source": "EMR",
         "patient_id_hash": "9f86d081",
         "HongGildongDOB": "v7",
@@ -691,5 +691,30 @@ def test_a_key_naming_an_identifier_word_with_more_after_it_names_a_person_but_n
         (f"{where}#{k}", f"property '{shown}'") for k, shown in zip(at, expected, strict=True)
     )
     assert not [s for s in ("Gildong", "김", "Kim", "HongG", "IdH", "IDH") if s in _shown(found)], _shown(
+        found
+    )
+
+
+@pytest.mark.parametrize("fmt", ["native", "xml"])
+def test_a_word_that_may_hold_the_identifier_or_follows_a_name_leaves_the_key_an_identifier_key(
+    profile: Profile, fmt: str
+) -> None:
+    """The first list of kind words passed over ``dob_estimated: "1990-01-01"``,
+    ``patient_id_verified: 87654321`` and ``patient_name_source: "Hong Gildong"`` (review of
+    deidfix: the base flagged each; a date, a number under an undeclared key and a bare name match
+    no value pattern, so nothing was searched). Only words that cannot hold the identifier make a
+    kind, and never after a word naming a person; ``PatientIDType`` splits between two capitals."""
+    payload = {
+        "dob_estimated": "1990-01-01",
+        "patient_id_verified": "87654321",
+        "patient_name_source": "Hong Gildong",
+        "patient_name_type": "Kim Minsoo",
+        "PatientIDType": "MRN",
+        "dob_format": "YYYY-MM-DD",
+    }
+    data, name, where = _payload_file(fmt, payload)
+    found = [f for f in _found(profile, data, name) if f.code.startswith("DEID")]
+    assert sorted(f.location.pointer for f in found) == [f"{where}#{k}" for k in (1, 2, 3, 4)]
+    assert not [s for s in ("1990-01-01", "87654321", "Gildong", "Minsoo") if s in _shown(found)], _shown(
         found
     )
