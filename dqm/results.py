@@ -601,28 +601,24 @@ by the end of their names."""
 def parts_of_1_16(data: dict[str, Any]) -> Iterator[str]:
     """The ``slide_part`` files of the results object ``data`` that only 1.16 lists
     (:data:`PARTS_1_16_FROM`): the Trestle macro image of one of its slides (``x.Full`` beside
-    ``x.tif``), or a file in the folder of a slide named ``.dcm`` (another file of its series);
-    neither where a MIRAX or VMS slide may have named it (one in the same folder, or the folder
-    being a MIRAX slide's). By names alone: a VMS key file named otherwise, or a MIRAX index naming
-    ``../`` a file of a DICOM folder, is not told apart (such a result of 1.15 is refused as
-    relabelled: audited again, it is read)."""
-    items = data.get("items")
-    slides = [
-        item["image_path"]
-        for item in (items if isinstance(items, list) else ())
-        if isinstance(item, dict) and isinstance(item.get("image_path"), str)
-    ]
-    folders_1_15 = {posixpath.dirname(s) for s in slides if s.lower().endswith(_OWNERS_1_15)}
-    folders_1_15 |= {s[: -len(".mrxs")] for s in slides if s.lower().endswith(".mrxs")}
+    ``x.tif``), or a file in the folder of a slide named ``.dcm`` (another file of its series).
+    The slides are the ``batch.files[]`` rows of role ``slide``, spelt as the parts are (not the
+    manifest's ``./d/x.dcm``). Nothing is found in a batch holding a MIRAX or VMS/VMU slide: 1.15
+    listed the files such a slide names, in any folder (the root's included) and by the file a
+    link resolves to, which names alone cannot tell from a 1.16 part (refusing a genuine result
+    is worse than passing this narrow relabel). A DICOM slide is told by its ``.dcm`` name only
+    (an audit tells one by its bytes): a DICOM slide named otherwise is not checked."""
+    rows = [row for row in _at(data, ("batch", "files", "[]")) if isinstance(row, dict)]
+    slides = [row["path"] for row in rows if row.get("role") == "slide" and isinstance(row.get("path"), str)]
+    if any(slide.lower().endswith(_OWNERS_1_15) for slide in slides):
+        return
     dicom = {posixpath.dirname(s) for s in slides if s.lower().endswith(".dcm")}
     macros = {macro_name(s) for s in slides}
-    for row in _at(data, ("batch", "files", "[]")):
-        path = row.get("path") if isinstance(row, dict) else None
-        if not isinstance(path, str) or row.get("role") != "slide_part":
+    for row in rows:
+        path = row.get("path")
+        if row.get("role") != "slide_part" or not isinstance(path, str):
             continue
-        folder = posixpath.dirname(path)
-        above = [folder[:cut] for cut, char in enumerate(folder) if char == "/"]  # a MIRAX slide's folder
-        if (folder in dicom or path in macros) and folders_1_15.isdisjoint([folder, *above]):
+        if posixpath.dirname(path) in dicom or path in macros:
             yield path
 
 

@@ -186,10 +186,15 @@ def test_a_label_older_than_this_dqm_is_checked_for_everything_added_since() -> 
 
 
 def _with_parts(slides: list[str], parts: list[str]) -> dict:
+    """A results object as 1.15 wrote one: each item's ``image_path`` as its manifest spelt it
+    (``./d/x.dcm``), its ``batch.files[]`` row normalised (``d/x.dcm``), slides then parts."""
     return {
         "schema_version": "1.15",
         "items": [{"image_path": s} for s in slides],
-        "batch": {"files": [{"path": p, "role": "slide_part"} for p in parts]},
+        "batch": {
+            "files": [{"path": s.removeprefix("./"), "role": "slide"} for s in slides]
+            + [{"path": p, "role": "slide_part"} for p in parts]
+        },
     }
 
 
@@ -198,8 +203,23 @@ def _with_parts(slides: list[str], parts: list[str]) -> dict:
     [
         (["a/x.tif"], ["a/x.Full"], ["a/x.Full"]),  # a Trestle slide's macro image
         (["a/x.DCM", "b/y.tif"], ["a/frames", "a/z.dcm"], ["a/frames", "a/z.dcm"]),  # a DICOM series
+        (
+            ["./d/boxes_0.dcm", "root.dcm"],
+            ["d/boxes_1.dcm", "rootframes"],
+            ["d/boxes_1.dcm", "rootframes"],
+        ),  # b5
         (["m.mrxs", "d/s.dcm"], ["m/Slidedat.ini", "m/Data0.dat", "m/d/x.dat"], []),  # MIRAX's own
-        (["d/k.vms", "d/s.dcm"], ["d/k.jpg", "d/s.Full"], []),  # a VMS key file's, beside a DICOM slide
+        (
+            ["./d/k.vms", "d/s.dcm"],
+            ["d/img.jpg", "d/s.Full"],
+            [],
+        ),  # a VMS key file's, beside a DICOM slide (b6)
+        (["k.vms", "d/boxes_0.dcm"], ["d/img.jpg"], []),  # a VMS at the root naming d/img.jpg (b3)
+        (
+            ["w/k2.vms", "d/s.dcm"],
+            ["d/real2.jpg"],
+            [],
+        ),  # listed by the file its link w/img2.jpg resolves to (b3)
         (["d/s.dcm"], ["e/frames", "d/sub/frames"], []),  # not in the slide's folder
     ],
 )
