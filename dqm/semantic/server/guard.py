@@ -65,11 +65,12 @@ option):
   connection, 256 of them while a reviewer's handshake takes, ended it (its networks within a
   burst, so age decides): it still does for a reviewer never signed in from that network (a
   first sign-in, a new place), never for one who was (unless the flood comes from the
-  reviewer's own /24 or /56 where a client holds its burst from three or more addresses, each
-  sending a byte: one address holds :data:`HANDSHAKES_PROTECTED_PER_ADDRESS` there, and a network
-  holding its burst gives its oldest silent one up to a newcomer, or from 8 or more reviewers'
-  networks, a burst each, where the reviewers' half of the places is full and a reviewer's new
-  handshake shares the other half by age). A completed handshake makes no network a
+  reviewer's own /24 or /56 where a client holds protected places from two or more addresses,
+  each sending a byte: one address holds :data:`HANDSHAKES_PROTECTED_PER_ADDRESS` there, so two
+  hold 12 of the burst and leave the reviewer's browser 4 of its six, three all of it, and a
+  network holding its burst gives its oldest silent one up to a newcomer; or from 8 or more
+  reviewers' networks, a burst each, where the reviewers' half of the places is full and a
+  reviewer's new handshake shares the other half by age). A completed handshake makes no network a
   reviewer's: anyone can complete one, and a flood that had would outrank every reviewer not yet
   signed in. A ClientHello not yet read (the
   connection accepted in the same turn of the event loop as the next ones) looked silent and
