@@ -1235,12 +1235,16 @@ def test_a_flood_from_16_reviewers_networks_neither_refuses_newcomers_nor_ends_a
         (["10.8.0.200"] * 16, True, False),
         ([f"10.8.0.{100 + i}" for i in range(16)], False, False),
         ([f"10.8.0.{100 + i}" for i in range(16)], False, True),
+        (["10.8.0.200", "10.8.0.201"] * 6, True, False),
+        (["10.8.0.200", "10.8.0.201"] * 6, True, True),
     ],
     ids=[
         "one-address-silent",
         "one-address-speaking",
         "16-addresses-silent",
         "16-addresses-silent-reviewer-late",
+        "two-addresses-speaking",
+        "two-addresses-speaking-reviewer-late",
     ],
 )
 def test_a_client_in_a_reviewers_network_does_not_hold_its_protected_places_against_the_reviewer(
@@ -1277,6 +1281,27 @@ def test_a_client_in_a_reviewers_network_does_not_hold_its_protected_places_agai
         flood.close()
 
 
+def test_two_reviewers_behind_one_address_keep_their_protected_places() -> None:
+    """Two reviewers behind one NAT address, six connections each, then a flood from 32 /16s, a
+    byte a connection (300 after theirs): with one address capped at 6 protected places, six of
+    the twelve counted as any other's and were ended (6 of 12 left); the burst of 16 is a
+    network's, one address's alike, and the count an address holds only chooses which handshake
+    a full network gives up: 12 of 12."""
+    flood = _Flood()
+    try:
+        flood.handshakes.signed_in("10.8.0.5")
+        for i in range(128):
+            flood.admit(f"172.{16 + i % 32}.{i // 32}.9")
+        assert all(flood.admit("10.8.0.5") for _ in range(12))
+        ours = set(list(flood.handshakes.pending)[-12:])
+        assert ours <= flood.handshakes.of_reviewers  # before: 6 of 12
+        for i in range(300):
+            flood.admit(f"172.{16 + i % 32}.{100 + i // 32}.9")
+        assert ours <= flood.handshakes.pending.keys()
+    finally:
+        flood.close()
+
+
 @pytest.mark.parametrize(
     ("flood_from", "nearby", "reviewer", "seventh"),
     [
@@ -1296,7 +1321,9 @@ def test_each_reviewers_network_holds_its_own_protected_places(
     """Two reviewers' networks in one wider network (IPv4 /24s in a /16, IPv6 /56s in a /48):
     a client fills the first's protected places (16, from three addresses or /64s, a byte
     each); the second's reviewer still gets its own six. In the first, one more from another
-    address (/64) counts as any other's; an address (an IPv6 /64) holds 6 at most."""
+    address (/64) takes the place of the newest handshake of the address holding the most; in
+    the second, within its burst, the reviewer's seventh is protected (an IPv6 /64 counts as one
+    address)."""
     flood = _Flood()
     try:
         flood.handshakes.signed_in(flood_from[0])
@@ -1305,10 +1332,12 @@ def test_each_reviewers_network_holds_its_own_protected_places(
         assert set(flood.handshakes.pending) == flood.handshakes.of_reviewers  # 6, 6 and 4
         assert all(flood.admit(reviewer) for _ in range(6))
         assert set(list(flood.handshakes.pending)[-6:]) <= flood.handshakes.of_reviewers
-        assert flood.admit(nearby)
-        assert list(flood.handshakes.pending)[-1] not in flood.handshakes.of_reviewers  # its 16 held
-        assert flood.admit(seventh)
-        assert list(flood.handshakes.pending)[-1] not in flood.handshakes.of_reviewers
-        assert len(flood.handshakes.of_reviewers) == 22
+        assert flood.admit(nearby)  # its 16 held: it takes the newest of the address holding most
+        assert list(flood.handshakes.pending)[-1] in flood.handshakes.of_reviewers
+        taken = list(flood.handshakes.pending)[15]
+        assert taken[1][0] == flood_from[15] == flood_from[0] and taken not in flood.handshakes.of_reviewers
+        assert flood.admit(seventh)  # its network holds 7 of 16: one address alone may hold more than 6
+        assert list(flood.handshakes.pending)[-1] in flood.handshakes.of_reviewers
+        assert len(flood.handshakes.of_reviewers) == 23
     finally:
         flood.close()

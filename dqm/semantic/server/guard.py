@@ -45,8 +45,10 @@ option):
   a network no reviewer was seen signed in from where there is one (a reviewer's network: an
   IPv4 /24 or IPv6 /56 where a request proved a session or a sign-in within
   :data:`SIGNED_IN_SECONDS`, :data:`SIGNED_IN_NETWORKS` kept at most; of its handshakes a burst,
-  of one address there :data:`HANDSHAKES_PROTECTED_PER_ADDRESS`, of all reviewers' networks'
-  half the places, count as a reviewer's, the rest as any other's:
+  of all reviewers' networks' half the places, count as a reviewer's, the rest as any other's,
+  and a network holding its burst gives one up to a newcomer from an address holding fewer
+  than :data:`HANDSHAKES_PROTECTED_PER_ADDRESS` there (another address's silent one) or fewer
+  than the address holding the most (:meth:`Handshakes._protected`):
   anyone in such a network, a client with no account behind a campus's NAT or in a hosting /24,
   held every place with 16 addresses, and every new connection from elsewhere was refused),
   and of those one of the
@@ -65,10 +67,10 @@ option):
   connection, 256 of them while a reviewer's handshake takes, ended it (its networks within a
   burst, so age decides): it still does for a reviewer never signed in from that network (a
   first sign-in, a new place), never for one who was (unless the flood comes from the
-  reviewer's own /24 or /56 where a client holds protected places from two or more addresses,
-  each sending a byte: one address holds :data:`HANDSHAKES_PROTECTED_PER_ADDRESS` there, so two
-  hold 12 of the burst and leave the reviewer's browser 4 of its six, three all of it, and a
-  network holding its burst gives its oldest silent one up to a newcomer; or from 8 or more
+  reviewer's own /24 or /56 where a client holds protected places from three or more
+  addresses, each sending a byte: a network's burst is shared by its addresses, a newcomer
+  from one holding fewer taking the place of the newest handshake of the one holding the most,
+  so three leave the reviewer's browser 4 of its six, 15 one; or from 8 or more
   reviewers' networks, a burst each, where the reviewers' half of the places is full and a
   reviewer's new handshake shares the other half by age). A completed handshake makes no network a
   reviewer's: anyone can complete one, and a flood that had would outrank every reviewer not yet
@@ -95,6 +97,7 @@ import bisect
 import contextlib
 import errno
 import logging
+import operator
 import socket
 import struct
 import sys
@@ -147,8 +150,9 @@ HANDSHAKES_CLOSING = HANDSHAKES_AT_ONCE // 4
 descriptors are given back as the event loop next turns; a connection accepted while this many
 are closing is closed at once (asyncio accepts up to the listening backlog, 2,048, in one go)."""
 HANDSHAKES_PROTECTED_PER_ADDRESS = 6
-"""Of a reviewer's network's protected handshakes (:meth:`Handshakes._protected`), those one address
-(an IPv4 address, an IPv6 /64) may hold: a browser's connections to a server at once."""
+"""A browser's connections to a server at once: an address (an IPv4 address, an IPv6 /64) holding
+fewer of its reviewer's network's protected handshakes (:meth:`Handshakes._protected`) may take
+the place of another address's silent one where the network holds its burst."""
 SIGNED_IN_NETWORKS = 1024
 """Networks (an IPv4 /24, an IPv6 /56) a reviewer was seen signed in from that
 :class:`Handshakes` keeps (bounded memory; only a request with a valid session or token adds
@@ -279,8 +283,9 @@ class Handshakes:
         """Unfinished handshakes a network may hold and count as any other (:meth:`_victim`): a
         browser's connections at once, several reviewers' behind one address."""
         self.per_address = per_address
-        """Of a reviewer's network's protected handshakes, those one address (the last of
-        :func:`networks`) may hold (:meth:`_protected`)."""
+        """Of a reviewer's network's protected handshakes, fewer than those held by one address
+        (the last of :func:`networks`) let it take another address's silent one where the network
+        holds :attr:`burst` (:meth:`_protected`)."""
         self.pending: dict[tuple[Any, Any], tuple[str, socket.socket]] = {}
         """The local and peer addresses (as accepted) of each connection whose handshake is under
         way → its client and socket, oldest first. Both, for the peer address alone is not one
@@ -360,11 +365,13 @@ class Handshakes:
 
     def _protected(self, nets: tuple[Any, ...]) -> bool:
         """Whether a connection from the reviewer's network of ``nets`` (:func:`networks`) may join
-        :attr:`reviewers`: while its address (the last of ``nets``) holds fewer than
-        :attr:`per_address` there and all of them fewer than :attr:`reviewers_at_once`; where its
-        network (:func:`reviewers_network`) holds :attr:`burst` there already, that network's
-        oldest handshake whose client has sent nothing (:func:`spoke`) is moved to
-        :attr:`holders` to make room, and where none is silent the connection counts as any
+        :attr:`reviewers`: while all of them hold fewer than :attr:`reviewers_at_once` and its
+        network (:func:`reviewers_network`) fewer than :attr:`burst` there. Where that network
+        holds its burst already and its address (the last of ``nets``) holds fewer than
+        :attr:`per_address` there or fewer than another address, the network's oldest handshake
+        from another address whose client has sent nothing (:func:`spoke`) is moved to
+        :attr:`holders` to make room; where none is silent and its address holds fewer than the
+        address holding the most, that address's newest is; else the connection counts as any
         other (:attr:`holders`: ended first, its network's most first). Without the bounds
         anyone in a network where a reviewer signed in (a NAT's pool, a campus, a hosting /24, a
         relay) held every place with 16 addresses, and a new connection from anywhere else was
@@ -372,7 +379,12 @@ class Handshakes:
         networks were a reviewer's); and a flood from 16 reviewers' networks, each within its
         burst, did the same. With the burst alone, first come, one address's 16 connections
         there (no account needed, silent or sending a byte) held all of the network's places,
-        and a flood of a byte a connection from 32 /16s then ended the reviewer's own six."""
+        and a flood of a byte a connection from 32 /16s then ended the reviewer's own six; with
+        :attr:`per_address` a cap, two reviewers behind one address kept 6 of their 12, and a
+        client with two addresses, a byte each, left the reviewer 4 of 6. A handshake of the
+        newcomer's own address is not given up: it would only move the newcomer's address's
+        place, and a browser's six, silent until their ClientHellos are read, each gave up the
+        one before."""
         if len(self.reviewers.members) >= self.reviewers_at_once:
             return False
         site = reviewers_network(nets)
@@ -382,14 +394,18 @@ class Handshakes:
             node = node.parts.get(net) if node is not None else None
             if net == site:
                 held = node
-        if node is not None and len(node.members) >= self.per_address:
-            return False
         if held is None or len(held.members) < self.burst:
             return True
-        for key in held.members:
-            if self._silent(key):
-                self._demote(key)
-                return True
+        mine = len(node.members) if node is not None else 0
+        most = max(held.parts.values(), key=lambda part: len(part.members), default=held)
+        if mine < self.per_address or mine < len(most.members):
+            for key in held.members:
+                if (node is None or key not in node.members) and self._silent(key):
+                    self._demote(key)
+                    return True
+        if mine < len(most.members):
+            self._demote(next(reversed(most.members)))
+            return True
         return False
 
     def _demote(self, key: tuple[Any, Any]) -> None:
@@ -403,8 +419,7 @@ class Handshakes:
             node = node if net is None else node.parts[net]
             items = list(node.members.items())
             if len(items) > 1 and items[-2][1] > order:
-                ages = [age for _, age in items]
-                at = bisect.bisect(ages, order, hi=len(items) - 1)
+                at = bisect.bisect(items, order, hi=len(items) - 1, key=operator.itemgetter(1))
                 node.members = dict(items[:at] + items[-1:] + items[at:-1])
 
     def _silent(self, key: tuple[Any, Any]) -> bool:
