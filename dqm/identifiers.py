@@ -1084,13 +1084,16 @@ class Masker:
             kept.append(span)
         return kept
 
-    def _masked(self, window: str, limit: int) -> tuple[list[str], int]:
+    def _masked(
+        self, window: str, limit: int, masked_spans: list[tuple[int, int]] | None = None, offset: int = 0
+    ) -> tuple[list[str], int]:
         """The pieces of ``window[:consumed]`` masked, and ``consumed`` (>= ``limit``): matches that
         start before ``limit`` are masked whole, later ones are left for the next window, which
         starts at ``limit`` or later. A match starts where its context does: an identifier after
         ``limit`` whose keyword (``Patient name:``) starts before it is masked here, as the next
         window, starting inside the keyword, would not see it. Escape sequences are searched as the
-        characters they stand for (:func:`unescaped`)."""
+        characters they stand for (:func:`unescaped`). Each match masked, its context included, is added
+        to ``masked_spans`` where given, as a place in the text ``window`` starts at ``offset`` of."""
         out, last = [], 0
         text = _plain(window)
         # no pattern with known first characters matches: the others (e-mail, the profile's) may
@@ -1106,6 +1109,8 @@ class Masker:
                 found = text[start:end]
             if begin >= limit:
                 break
+            if masked_spans is not None:
+                masked_spans.append((offset + begin, offset + end))
             out += [window[last:start], self.token(name, found)]
             last = end
         if last < limit:
@@ -1130,13 +1135,20 @@ class Masker:
     def _scanned(self, text: str) -> str:
         """``text`` masked; where it holds bytes escaped as ``\\xNN`` (a name that is not UTF-8) whose
         CP949 reading names someone (a file name written on a Korean Windows), that reading masked:
-        the escapes hide the name from every pattern, and decoding gives it back."""
+        the escapes hide the name from every pattern, and decoding gives it back. Only a run whose
+        reading an identifier overlaps is shown read; every other run (a Latin-1 name beside it)
+        keeps its escapes, which CP949 would misread."""
         masked = self._composed(text)
-        if "\\x" in masked and (reading := _legacy_reading(masked)) is not masked:
-            again = self._composed(reading)  # what the text names itself is masked already
-            if again != reading:
-                return again
-        return masked
+        if "\\x" not in masked or not (runs := _legacy_runs(masked)):
+            return masked
+        found: list[tuple[int, int]] = []
+        again = self._windows(_read(masked, runs), found)  # what the text names itself is masked already
+        if not found:
+            return masked
+        kept: list[tuple[int, int]] = []
+        named = self._windows(_read(masked, _overlapped(runs, found)), kept)
+        # an escaped run beside a name that its reading bordered may keep a pattern from matching it
+        return named if len(kept) >= len(found) else again
 
     def _composed(self, text: str) -> str:
         """``text`` masked. A text not in composed form (Hangul as macOS writes names: NFD jamo, which
@@ -1148,30 +1160,40 @@ class Masker:
         masked = self._windows(composed)
         return text if masked == composed else masked
 
-    def _windows(self, text: str) -> str:
+    def _windows(self, text: str, found: list[tuple[int, int]] | None = None) -> str:
+        """``text`` masked a window at a time; the span of each identifier masked is added to
+        ``found`` where given."""
         out: list[str] = []
         pos, n = 0, len(text)
         while pos < n:
             window = text[pos : pos + MASK_SCAN_CHARS]
             final = pos + len(window) >= n
-            pieces, used = self._masked(window, len(window) if final else len(window) - _WINDOW_OVERLAP)
+            limit = len(window) if final else len(window) - _WINDOW_OVERLAP
+            pieces, used = self._masked(window, limit, found, pos)
             out += pieces
             pos += used
         return "".join(out)
 
 
-_ESCAPED_BYTES = re.compile(r"(?:\\+x[89a-fA-F][0-9a-fA-F]|\\+u[0-9a-fA-F]{4}|[^\x00-\x7f])+")
+_ESCAPED_BYTES = re.compile(
+    r"(?:(?<!\\)\\+x[89a-fA-F][0-9a-fA-F]|(?<!\\)\\+u(?!00[0-7])[0-9a-fA-F]{4}|[^\x00-\x7f])+"
+)
 """A run of bytes beyond ASCII as :func:`dqm.output.not_utf8` shows a name that is not UTF-8: the
 bytes that are not UTF-8 as ``\\xNN`` (the backslash itself escaped once or more: JSON, a quoted
-value), those that are as their characters (or JSON's ``\\uXXXX``); one with no ``\\x`` is text.
-Each a maximal run, without a required part inside: linear, however long a Korean text is."""
+value), those that are as their characters (or JSON's ``\\uXXXX``, beyond ASCII only: ``\\u001b``
+read would be a raw control character); one with no ``\\x`` is text. Each a maximal run, without a
+required part inside: linear, however long a Korean text is. An escape starts at the first
+backslash of its run: tried at each backslash of a long run, each try reading to its end, the
+search was quadratic (64k backslashes then an ``x``: 5.4 s)."""
 _ESCAPED_PIECE = re.compile(r"\\+x([0-9a-fA-F]{2})|\\+u([0-9a-fA-F]{4})|(.)", re.DOTALL)
 
 
-def _legacy_reading(text: str) -> str:
-    """``text`` with each run of escaped bytes that is CP949 (Korean Windows, as
-    :data:`dqm.batch.KOREAN_LEGACY`) as what it reads; ``text`` itself where none is."""
-    out, pos = [], 0
+def _legacy_runs(text: str) -> list[tuple[int, int, str, int]]:
+    """Each run of escaped bytes in ``text`` that is CP949 (Korean Windows, as
+    :data:`dqm.batch.KOREAN_LEGACY`): where it is, what it reads, and where that reading is in
+    the text with every run read (``start`` there is the end less the reading's length)."""
+    runs: list[tuple[int, int, str, int]] = []
+    shift = 0
     for m in _ESCAPED_BYTES.finditer(text):
         if "\\x" not in m.group():
             continue
@@ -1185,9 +1207,33 @@ def _legacy_reading(text: str) -> str:
             read = raw.decode("cp949")
         except UnicodeDecodeError:
             continue
-        out += [text[pos : m.start()], read]
-        pos = m.end()
-    return "".join([*out, text[pos:]]) if out else text
+        shift += len(read) - (m.end() - m.start())
+        runs.append((m.start(), m.end(), read, m.end() + shift))
+    return runs
+
+
+def _overlapped(
+    runs: list[tuple[int, int, str, int]], spans: list[tuple[int, int]]
+) -> list[tuple[int, int, str, int]]:
+    """Those of ``runs`` whose reading one of ``spans`` (in the text read, both in order) overlaps:
+    one pass over both, however many each."""
+    named, i = [], 0
+    for run in runs:
+        start, end = run[3] - len(run[2]), run[3]
+        while i < len(spans) and spans[i][1] <= start:
+            i += 1
+        if i < len(spans) and spans[i][0] < end:
+            named.append(run)
+    return named
+
+
+def _read(text: str, runs: list[tuple[int, int, str, int]]) -> str:
+    """``text`` with each of ``runs`` (from :func:`_legacy_runs`) as what it reads."""
+    out, pos = [], 0
+    for start, end, read, _ in runs:
+        out += [text[pos:start], read]
+        pos = end
+    return "".join([*out, text[pos:]])
 
 
 def identifier_map(texts: Iterable[str], masker: Callable[[str], str]) -> dict[str, str]:

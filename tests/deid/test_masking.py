@@ -194,3 +194,38 @@ def test_a_name_in_cp949_bytes_escaped_is_masked_as_it_reads(escape: str) -> Non
     assert "[PERSON_NAME-" in masked
     nobody = "slides/조직1.png".encode("cp949").decode("utf-8", "backslashreplace")
     assert MASK(nobody) == nobody  # names nobody: its escapes are kept
+
+
+def test_only_the_escaped_run_that_names_someone_is_read() -> None:
+    """Where a name was found anywhere, the whole CP949 reading came back: a Latin-1 name beside it
+    ('Größe', whose bytes CP949 reads as 'Gr秤e') was shown misread (review of rt11fix). Only a
+    run an identifier overlaps, its keyword included, is read now; the others keep their escapes."""
+    person = "slides/성명 김민수.png".encode("cp949").decode("utf-8", "backslashreplace")
+    latin = "slides/Größe.png".encode("latin-1").decode("utf-8", "backslashreplace")
+    masked = MASK(f"{latin}, {person}")
+    assert masked.startswith(latin + ", slides/성명 [PERSON_NAME-") and "김민수" not in masked
+    assert MASK(f"{person}, {latin}").endswith(", " + latin)
+
+
+@pytest.mark.parametrize("tail", ["\x1b", "\x00", "\x1f"], ids=["esc", "nul", "us"])
+def test_an_escaped_ascii_character_beside_a_cp949_name_stays_escaped(tail: str) -> None:
+    """JSON's ``\\u001b`` after a name's ``\\xNN`` was read with it, a raw ESC in the output, which
+    is then no JSON (review of rt11fix). Only ``\\uXXXX`` beyond ASCII is part of a run now."""
+    import json
+
+    person = "성명 김민수".encode("cp949").decode("utf-8", "backslashreplace")
+    line = json.dumps({"file": person + tail + "x.png"})  # the character as ``\\u001b``
+    masked = MASK(line)
+    assert "[PERSON_NAME-" in json.loads(masked)["file"] and "김민수" not in masked
+    assert masked.isprintable()
+
+
+def test_an_escape_is_not_searched_for_inside_a_run_of_backslashes() -> None:
+    """Tried at each backslash of a long run, each try reading the run to its end, the search was
+    quadratic: ``'\\\\' * 64000 + 'x'`` took 5.4 s to mask (review of rt11fix). An escape starts
+    at its run's first backslash now, so a search from inside the run finds nothing there."""
+    from dqm.identifiers import _ESCAPED_BYTES
+
+    text = "\\" * 6 + "xb0\\u00e9"
+    assert [m.span() for m in _ESCAPED_BYTES.finditer(text)] == [(0, len(text))]
+    assert all(_ESCAPED_BYTES.match(text, at) is None for at in range(1, 6))
