@@ -325,7 +325,7 @@ def test_a_korean_cp949_manifest_is_still_read(tmp_path: Path, korean: str) -> N
 def test_a_name_in_cp949_bytes_that_names_someone_is_masked_in_every_output(tmp_path: Path) -> None:
     """The NAME_NOT_UTF8 finding's file and item id show the name's bytes as ``\\xNN``, which no
     pattern matches, while its message says what they read in CP949: '성명 김민수' reached every
-    output, escaped (rt11). No output holds the name or its bytes' escapes now."""
+    output, escaped (rt11). No output holds the name, its bytes' escapes or the keyword's now."""
     from typer.testing import CliRunner
 
     from dqm.cli import app
@@ -336,14 +336,15 @@ def test_a_name_in_cp949_bytes_that_names_someone_is_masked_in_every_output(tmp_
     out = tmp_path / "out"
     res = CliRunner().invoke(app, ["audit", str(root), "--out", str(out), "--stages", "syntactic"])
     assert res.exception is None or isinstance(res.exception, SystemExit), res.output
-    escaped = raw.decode("utf-8", "backslashreplace")[:12]  # '\xbc\xba\xb8\xed' + ' \xb1\xe8'
+    keyword = raw.decode("utf-8", "backslashreplace")[:12]  # '\xbc\xba\xb8' of '성명'
+    name = "김민수".encode("cp949").decode("utf-8", "backslashreplace")[:12]  # '\xb1\xe8\xb9' of the name
     files = {str(f): f.read_bytes() for f in out.rglob("*") if f.is_file()}
     assert not any(raw[:4] in data for data in files.values())  # nor the bytes themselves
     texts = {"console": res.output} | {f: data.decode("utf-8", "replace") for f, data in files.items()}
     assert any("NAME_NOT_UTF8" in text for text in texts.values())
     for where, text in texts.items():
         for form in (text, text.replace("\\\\", "\\")):
-            assert "김민수" not in form and escaped not in form, where
+            assert "김민수" not in form and keyword not in form and name not in form, where
 
 
 def _traced(call: Callable[[bytes], T], data: bytes) -> tuple[T, int]:
