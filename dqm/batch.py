@@ -222,10 +222,19 @@ def _not_utf8(rel: str, is_dir: bool) -> DiscoveryIssue | None:
     why = msg(NAME_NOT_UTF8_FOLDER if is_dir else NAME_NOT_UTF8)
     try:  # a name written on a Korean Windows (an old zip, a Samba share): say what it reads
         legacy = rel.encode("utf-8", "surrogateescape").decode(KOREAN_LEGACY)
-        why = msg("{_why} (as CP949, Korean Windows, it reads {name!r})", _why=why, name=legacy)
+        if _hangul_name(legacy):
+            why = msg("{_why} (as CP949, Korean Windows, it reads {name!r})", _why=why, name=legacy)
     except UnicodeDecodeError:
         pass
     return DiscoveryIssue("NAME_NOT_UTF8", why, file=shown + ("/" if is_dir else ""), item_id=shown)
+
+
+def _hangul_name(name: str) -> bool:
+    """Whether a CP949 reading of a name is Korean: most of it beyond ASCII Hangul syllables. CP949
+    reads many a Latin-1 name too, as hanja or rare syllables (``Größe`` as ``Gr秤e``), and a hint
+    naming a file that does not exist misleads."""
+    beyond = [c for c in name if not c.isascii()]
+    return sum("\uac00" <= c <= "\ud7a3" for c in beyond) * 2 > len(beyond)
 
 
 def _walk_issue(root: Path, rel: str, is_dir: bool) -> DiscoveryIssue | None:

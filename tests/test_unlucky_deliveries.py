@@ -278,6 +278,11 @@ def test_a_name_in_cp949_bytes_says_what_it_reads_in_cp949(tmp_path: Path) -> No
     )
     (issue,) = (i for i in discover(root).issues if i.code == "NAME_NOT_UTF8")
     assert "CP949" not in issue.message.rendered("en")  # 0xb0 then '.' is no CP949 either
+    os.rename(
+        root / "slides" / "S\udcb0.png", os.fsencode(root / "slides") + b"/" + "Größe.png".encode("latin-1")
+    )
+    (issue,) = (i for i in discover(root).issues if i.code == "NAME_NOT_UTF8")
+    assert "CP949" not in issue.message.rendered("en")  # CP949 reads 'Gr秤e': no Korean name, no hint
 
 
 @pytest.mark.parametrize(
