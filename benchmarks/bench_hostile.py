@@ -655,14 +655,18 @@ def _mirax_fifo(batch: Path) -> None:
     os.mkfifo(folder / "Slidedat.ini")
 
 
-def _manifest_as(encode: Callable[[str], bytes]) -> Callable[[Path], None]:
-    """The manifest with a Korean institution, saved in another encoding (rt11: Korean Excel)."""
+def _manifest_as(
+    encode: Callable[[str], bytes], institution: str = "서울대학교병원", first: bool = False, header: str = ""
+) -> Callable[[Path], None]:
+    """The manifest with a Korean institution (``institution``: in the first row alone where ``first``;
+    ``header``: the column's name in the header), saved in another encoding (rt11: Korean Excel)."""
 
     def make(batch: Path) -> None:
         manifest = batch / "manifest.csv"
         text = manifest.read_text()
-        institution = text.splitlines()[1].split(",")[3]
-        manifest.write_bytes(encode(text.replace(institution, "서울대학교병원")))
+        was = text.splitlines()[1].split(",")[3]
+        text = text.replace(was, institution, 1 if first else -1)
+        manifest.write_bytes(encode(text.replace("institution", header) if header else text))
 
     return make
 
@@ -988,6 +992,22 @@ CASES = [
         "manifest_cp949",
         "manifest.csv saved by Korean Excel (CP949)",
         _manifest_as(lambda t: t.encode("cp949")),
+    ),
+    # enc2: the CP949 guess counted by words and Hangul syllables
+    Case(
+        "manifest_cp949_one_name",
+        "manifest.csv in CP949 whose only Korean is '홍길동' in one row",
+        _manifest_as(lambda t: t.encode("cp949"), "홍길동", first=True),
+    ),
+    Case(
+        "manifest_latin1_header",
+        "manifest.csv in Latin-1 with a header 'Tumorgröße' (CP949 read 'Tumorgr秤e')",
+        _manifest_as(lambda t: t.encode("latin-1"), "Köln", header="Tumorgröße"),
+    ),
+    Case(
+        "manifest_gbk",
+        "manifest.csv in GBK (Chinese Excel), its institution '北京协和医院'",
+        _manifest_as(lambda t: t.encode("gbk"), "北京协和医院"),
     ),
     Case(
         "manifest_utf16",

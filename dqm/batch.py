@@ -221,20 +221,13 @@ def _not_utf8(rel: str, is_dir: bool) -> DiscoveryIssue | None:
         return None
     why = msg(NAME_NOT_UTF8_FOLDER if is_dir else NAME_NOT_UTF8)
     try:  # a name written on a Korean Windows (an old zip, a Samba share): say what it reads
-        legacy = rel.encode("utf-8", "surrogateescape").decode(KOREAN_LEGACY)
-        if _hangul_name(legacy):
+        raw = rel.encode("utf-8", "surrogateescape")
+        legacy = raw.decode(KOREAN_LEGACY)
+        if _reads_as_korean(raw, legacy):  # not a hint naming a file that does not exist
             why = msg("{_why} (as CP949, Korean Windows, it reads {name!r})", _why=why, name=legacy)
     except UnicodeDecodeError:
         pass
     return DiscoveryIssue("NAME_NOT_UTF8", why, file=shown + ("/" if is_dir else ""), item_id=shown)
-
-
-def _hangul_name(name: str) -> bool:
-    """Whether a CP949 reading of a name is Korean: most of it beyond ASCII Hangul syllables. CP949
-    reads many a Latin-1 name too, as hanja or rare syllables (``Größe`` as ``Gr秤e``), and a hint
-    naming a file that does not exist misleads."""
-    beyond = [c for c in name if not c.isascii()]
-    return sum("\uac00" <= c <= "\ud7a3" for c in beyond) * 2 > len(beyond)
 
 
 def _walk_issue(root: Path, rel: str, is_dir: bool) -> DiscoveryIssue | None:
@@ -682,39 +675,44 @@ KOREAN_LEGACY = "cp949"
 of EUC-KR, so an EUC-KR file reads the same)."""
 
 
-_UTF8_MULTIBYTE = re.compile(
-    rb"[\xc2-\xdf][\x80-\xbf]|\xe0[\xa0-\xbf][\x80-\xbf]|[\xe1-\xec\xee\xef][\x80-\xbf]{2}"
+_UTF8_MULTIBYTE = (
+    rb"(?:[\xc2-\xdf][\x80-\xbf]|\xe0[\xa0-\xbf][\x80-\xbf]|[\xe1-\xec\xee\xef][\x80-\xbf]{2}"
     rb"|\xed[\x80-\x9f][\x80-\xbf]|\xf0[\x90-\xbf][\x80-\xbf]{2}|[\xf1-\xf3][\x80-\xbf]{3}"
-    rb"|\xf4[\x80-\x8f][\x80-\xbf]{2}"
+    rb"|\xf4[\x80-\x8f][\x80-\xbf]{2})"
 )
 """One character of UTF-8 beyond ASCII, well formed (no overlong form, no surrogate)."""
-_ASCII = bytes(range(128))
+_BEYOND_ASCII = re.compile(rb"[\x80-\xff]+")
+_UTF8_RUN = re.compile(rb"(?<![\x80-\xff])" + _UTF8_MULTIBYTE + rb"+(?![\x80-\xff])")
+"""A run of bytes beyond ASCII that is well-formed UTF-8 from end to end."""
 KOREAN_SHARE = 0.9
-"""How much of a CP949 reading's text beyond ASCII must be KS X 1001 (what EUC-KR holds: Hangul
-syllables, hanja, its symbols) for the reading to be taken."""
+"""How much of a CP949 reading's letters beyond ASCII must be Hangul syllables of KS X 1001 (the
+2,350 that EUC-KR holds, which Korean is written in) for the reading to be taken as Korean."""
 
 
 def _reads_as_korean(data: bytes, text: str) -> bool:
-    """Whether bytes that are not UTF-8 are Korean Excel's CP949, not UTF-8 (or Latin-1) with a
-    stray byte, which CP949 also decodes, wrongly (``Café`` with a cp1252 dash pasted in reads
-    ``Caf챕``, Latin-1 ``Åarhus`` ``휺rhus``: ids then match no file). Two signs, both needed:
-    the bad bytes outnumber the well-formed UTF-8 characters beyond ASCII (CP949 Korean forms some
-    by chance, about one per six bad bytes; a UTF-8 file with a stray byte is mostly well formed),
-    and at least :data:`KOREAN_SHARE` of the CP949 reading beyond ASCII is KS X 1001 (a stray
-    byte or a Latin-1 letter before an ASCII one reads as one of CP949's rare added syllables)."""
-    rest, formed = _UTF8_MULTIBYTE.subn(b"", data)
-    bad = len(rest.translate(None, _ASCII))
-    del rest
-    if formed >= bad:
+    """Whether ``data``, bytes that are not UTF-8, are Korean Windows' CP949 (Excel's CSV, a name
+    from an old zip), ``text`` being their CP949 reading. CP949 decodes much else, wrongly: UTF-8 with
+    a stray byte (``Café`` with a cp1252 dash pasted in reads ``Caf챕``), Latin-1 (``Tumorgröße`` reads
+    ``Tumorgr秤e``, ``Åarhus`` ``휺rhus``), Chinese GBK (hanja and random syllables). Two signs, both
+    needed. The runs of bytes beyond ASCII (a word, a cell) that are not well-formed UTF-8 outnumber
+    those that are: one stray byte spoils one run, and a UTF-8 file holds its others well formed,
+    while in CP949 a Korean word is well-formed UTF-8 end to end only by chance (``홍길동``'s bytes
+    hold two well-formed UTF-8 characters for one bad byte: counted by characters, it was refused).
+    And Hangul syllables of KS X 1001 make at least :data:`KOREAN_SHARE` of the reading's letters
+    beyond ASCII (symbols, ``·``, ``㎝``, ``※``, count for neither): a Latin-1 letter reads as hanja
+    or, before an ASCII letter, as one of the rare syllables CP949 adds; GBK reads as a third of
+    hanja; Shift_JIS as the added syllables."""
+    runs = _BEYOND_ASCII.subn(b"", data)[1]
+    if _UTF8_RUN.subn(b"", data)[1] * 2 >= runs:
         return False
-    beyond = korean = 0
+    letters = hangul = 0
     for char, count in Counter(text).items():
-        if char.isascii():
+        if char.isascii() or not unicodedata.category(char).startswith("L"):
             continue
-        beyond += count
-        # 2 bytes: Python's EUC-KR writes the syllables KS X 1001 lacks as 8 (jamo)
-        korean += count if len(char.encode("euc_kr", "replace")) == 2 else 0
-    return korean >= KOREAN_SHARE * beyond
+        letters += count
+        # CP949 writes KS X 1001's syllables in two bytes from 0xa1 (0xb0 to 0xc8, then the second)
+        hangul += count if "\uac00" <= char <= "\ud7a3" and min(char.encode("cp949")) >= 0xA1 else 0
+    return hangul > 0 and hangul >= KOREAN_SHARE * letters
 
 
 def _manifest_text(data: bytes, disc: Discovery) -> str:

@@ -385,3 +385,85 @@ def test_xml_notes_in_a_korean_encoding_are_read_without_decoding_the_whole_file
     notes, peak = _traced(xml_notes, data)
     assert notes == {"/comment()[1]": "판독: 홍길동", "/processing-instruction()[1]": "pi 병리"}
     assert peak < len(data) // 8  # 0 MB measured; 2.5 times the file before
+
+
+@pytest.mark.parametrize(
+    ("old", "korean", "word"),
+    [
+        ("S1.json,Seoul-A", "S1.json,홍길동", "홍길동"),
+        ("Seoul-A,BCC,40", "대구,BCC,40", "대구"),
+        ("Seoul-A,BCC,50", "삼성,양성,50", "양성"),
+        ("trunk\n", "체간\n", "체간"),
+        ("institution", "기관", "기관"),
+    ],
+    ids=["one-name", "one-site", "site-and-diagnosis", "each-row", "header"],
+)
+def test_a_short_korean_cp949_manifest_is_read(tmp_path: Path, old: str, korean: str, word: str) -> None:
+    """A manifest whose only Korean is a word or a few: '홍길동' is two well-formed UTF-8 characters
+    and one bad byte in CP949, '대구', '삼성', '양성' as many of each, and counted by characters the
+    guess took such a file for UTF-8 with a stray byte: unreadable, paired by name, its clinical
+    table lost. Counted by words (one Korean word is well-formed UTF-8 from end to end only by
+    chance, one stray byte spoils one), it is read."""
+    root = write_tiny_batch(tmp_path / "b")
+    text = _manifest(root).replace(old, korean)
+    (root / "manifest.csv").write_bytes(text.encode("cp949"))
+    disc = discover(root)
+    assert [i.code for i in disc.issues if i.code.startswith("MANIFEST")] == ["MANIFEST_ENCODING"]
+    assert [i.row for i in disc.items] == [1, 2, 3]
+    assert any(word in (*i.record, *i.record.values()) for i in disc.items)
+
+
+@pytest.mark.parametrize(
+    ("encode", "text"),
+    [
+        (lambda t: t.encode("latin-1"), ("institution", "Tumorgröße")),
+        (lambda t: t.encode("gbk"), ("Seoul-A,BCC", "北京协和医院,腺癌")),
+        (lambda t: t.encode("gbk"), ("Seoul-A", "张伟")),
+        (lambda t: t.encode("shift_jis"), ("Seoul-A", "佐藤")),
+    ],
+    ids=["latin-1-header", "gbk-site-diagnosis", "gbk-name", "shift-jis-name"],
+)
+def test_a_manifest_that_cp949_reads_as_hanja_or_rare_syllables_stays_unreadable(
+    tmp_path: Path, encode, text: tuple[str, str]
+) -> None:
+    """CP949 read a Latin-1 header 'Tumorgröße' as 'Tumorgr秤e' and a Chinese (GBK) manifest as
+    hanja and syllables no Korean writes: all of KS X 1001, it was taken as Korean, its cells
+    read wrong. Hangul syllables are nearly all of a Korean reading's letters; here they are not."""
+    root = write_tiny_batch(tmp_path / "b")
+    (root / "manifest.csv").write_bytes(encode(_manifest(root).replace(*text)))
+    codes = [i.code for i in discover(root).issues]
+    assert "MANIFEST_UNREADABLE" in codes and "MANIFEST_ENCODING" not in codes
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "서울대병원 병리과,김민수",
+        "Universitätsklinikum Köln,Müller",
+        "Hôpital Général é è,Benoît",
+        "Señora Peña,4°C ±2 µm",
+        "Gdańsk Łódź,Dvořák",
+    ],
+)
+def test_utf8_with_one_stray_byte_anywhere_is_never_read_as_cp949(text: str) -> None:
+    """The guard the Korean rule keeps: whatever byte beyond ASCII is pasted wherever into a UTF-8
+    manifest (Korean, German, French, Spanish, Polish), CP949 is never taken."""
+    from dqm.batch import KOREAN_LEGACY, _reads_as_korean
+
+    data = f"slide_id,institution,patient\nS1,{text}\nS2,{text}\n".encode()
+    taken = []
+    for at in range(len(data) + 1):
+        for stray in range(0x80, 0x100):
+            spoilt = data[:at] + bytes([stray]) + data[at:]
+            try:
+                spoilt.decode("utf-8")
+                continue
+            except UnicodeDecodeError:
+                pass
+            try:
+                legacy = spoilt.decode(KOREAN_LEGACY)
+            except UnicodeDecodeError:
+                continue
+            if _reads_as_korean(spoilt, legacy):
+                taken.append(legacy)
+    assert taken == []
