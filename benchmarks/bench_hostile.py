@@ -715,18 +715,30 @@ def _windows_name(batch: Path) -> None:
     (batch / "manifest.csv").write_text("\n".join(lines) + "\n")
 
 
-def _xml_euc_kr(batch: Path) -> None:
-    """The first annotation as ASAP XML declaring EUC-KR, its class and a comment in Korean."""
-    doc = json.loads(_text(batch))
-    ring = doc["lesions"][0]["geometry"]["coordinates"][0]
-    points = "".join(f'<Coordinate Order="{i}" X="{x}" Y="{y}"/>' for i, (x, y) in enumerate(ring[:-1]))
-    group = doc["lesions"][0]["class"]
-    xml = (
-        '<?xml version="1.0" encoding="EUC-KR"?><!-- 판독 완료 --><ASAP_Annotations><Annotations>'
-        f'<Annotation Name="병변 1" PartOfGroup="{group}" Type="Polygon"><Coordinates>{points}'
-        "</Coordinates></Annotation></Annotations></ASAP_Annotations>"
-    )
-    _swap_first(batch, "annotation_path", "S00001.xml", xml.encode("euc-kr"))
+def _xml_in(codec: str, declared: str, copies: int = 1) -> Callable[[Path], None]:
+    """The first annotation as ASAP XML in ``codec`` declaring ``declared``, its class and a comment
+    in Korean; ``copies``: its lesion that many times, each outline with 1,000 more vertices."""
+
+    def make(batch: Path) -> None:
+        doc = json.loads(_text(batch))
+        ring = doc["lesions"][0]["geometry"]["coordinates"][0][:-1]
+        if copies > 1:  # the first edge walked in 1,000 steps
+            (x0, y0), (x1, y1) = ring[:2]
+            ring = [
+                ring[0],
+                *([x0 + (x1 - x0) * k / 1001, y0 + (y1 - y0) * k / 1001] for k in range(1, 1001)),
+                *ring[1:],
+            ]
+        points = "".join(f'<Coordinate Order="{i}" X="{x}" Y="{y}"/>' for i, (x, y) in enumerate(ring))
+        group = doc["lesions"][0]["class"]
+        one = f'<Annotation Name="병변 1" PartOfGroup="{group}" Type="Polygon"><Coordinates>{points}</Coordinates></Annotation>'
+        xml = (
+            f'<?xml version="1.0" encoding="{declared}"?><!-- 판독 완료 --><ASAP_Annotations><Annotations>'
+            f"{one * copies}</Annotations></ASAP_Annotations>"
+        )
+        _swap_first(batch, "annotation_path", "S00001.xml", xml.encode(codec))
+
+    return make
 
 
 def _tiny_square(k: int) -> dict:
@@ -1002,7 +1014,7 @@ CASES = [
     Case(
         "manifest_latin1_header",
         "manifest.csv in Latin-1 with a header 'Tumorgröße' (CP949 read 'Tumorgr秤e')",
-        _manifest_as(lambda t: t.encode("latin-1"), "Köln", header="Tumorgröße"),
+        _manifest_as(lambda t: t.encode("latin-1"), "Koeln", header="Tumorgröße"),
     ),
     Case(
         "manifest_gbk",
@@ -1036,7 +1048,12 @@ CASES = [
     ),
     Case("path_drive", "a manifest path C:\\delivery\\slides\\...", _windows_path),
     Case("name_windows", "a slide file name with ':' and '?' (Windows forbids)", _windows_name),
-    Case("xml_euc_kr", "an ASAP XML annotation declaring encoding=EUC-KR", _xml_euc_kr),
+    Case("xml_euc_kr", "an ASAP XML annotation declaring encoding=EUC-KR", _xml_in("euc-kr", "EUC-KR")),
+    Case(
+        "xml_utf16_comment",
+        "a 30 MB UTF-16 ASAP XML (250 outlines of 1,000 vertices), a comment in Korean",
+        _xml_in("utf-16", "UTF-16", copies=250),
+    ),
     Case(
         "png_slide_20k",
         "a 1.2 MB PNG slide of 20000x20000 (over Pillow's bomb limit)",

@@ -467,3 +467,25 @@ def test_utf8_with_one_stray_byte_anywhere_is_never_read_as_cp949(text: str) -> 
             if _reads_as_korean(spoilt, legacy):
                 taken.append(legacy)
     assert taken == []
+
+
+@pytest.mark.parametrize("codec", ["utf-16", "utf-16-be", "utf-32"])
+def test_xml_notes_in_utf16_or_utf32_are_read_a_piece_at_a_time(codec: str) -> None:
+    """The comments of a UTF-16 or UTF-32 file were read by decoding the whole file and encoding it
+    as UTF-8 (40 MB held for 16 MB of UTF-16 Korean; a 1 GB file held 1.5 GB more). Each piece is
+    decoded alone now, a note across two pieces read whole, and the peak is a few pieces."""
+    from dqm.readers.common.xmltree import CONVERTED_PIECE, xml_notes
+
+    n = 8_000_000 if codec != "utf-32" else 4_000_000
+    cut = CONVERTED_PIECE // (4 if codec == "utf-32" else 2) - 5  # the comment spans a piece's end
+    text = (
+        '<?xml version="1.0"?><a>'
+        + "가" * (cut - 24)
+        + "<!-- 판독: 홍길동 --><b/>"
+        + "가" * n
+        + "</a><?pi 병리?>"
+    )
+    data = text.encode(codec)
+    notes, peak = _traced(xml_notes, data)
+    assert notes == {"/comment()[1]": "판독: 홍길동", "/processing-instruction()[1]": "pi 병리"}
+    assert peak < 5 * CONVERTED_PIECE  # 40 MB for 16 MB of UTF-16 before

@@ -256,7 +256,8 @@ def _one_byte(codec: str) -> bool:
 _NOTE_MARKS = b"<!-- --> <? ?>"
 """What :func:`xml_notes` searches the bytes for: a codec that writes them as ASCII does (UTF-8, one
 byte a character, :data:`MULTIBYTE_CODECS`, whose second bytes are never below 0x40) is searched
-as it is, each note decoded alone; a file in another (UTF-16, UTF-32) is decoded whole first."""
+as it is, each note decoded alone; a file in another (UTF-16, UTF-32) is decoded a
+:data:`CONVERTED_PIECE` at a time, each piece searched as UTF-8."""
 
 
 def xml_notes(data: bytes) -> dict[str, str]:
@@ -264,28 +265,71 @@ def xml_notes(data: bytes) -> dict[str, str]:
     by their XPath (``/comment()[1]``): the parser drops them, and an identifier written there is
     in the delivered file all the same. At most :data:`MAX_NOTES` of each, read in the file's
     encoding (:func:`xml_encoding`; an undecodable byte replaced), each note decoded alone
-    (:data:`_NOTE_MARKS`: a 40 MB EUC-KR file was decoded and encoded whole, 120 MB). One pass:
-    each search for an end starts where the last note ended."""
+    (:data:`_NOTE_MARKS`: a 40 MB EUC-KR file was decoded and encoded whole, 120 MB), a UTF-16 or
+    UTF-32 file a piece at a time (:func:`_utf8_pieces`: decoded whole, 16 MB of UTF-16 held 40 MB
+    more, a 475 MiB one 1 GB). One pass: each search for an end starts where the last note ended."""
     codec = xml_encoding(data)
+    pieces: Iterator[bytes] = iter((data,))
     if _NOTE_MARKS.decode(codec, "replace") != _NOTE_MARKS.decode("ascii"):  # UTF-16, UTF-32
-        data = data.decode(codec, "replace").removeprefix("\ufeff").encode("utf-8", "replace")
-        codec = "utf-8"
-    notes: dict[str, str] = {}
-    for kind, opener, closer in _NOTES:
-        k = pos = 0
-        first = True
-        while k < MAX_NOTES and (start := data.find(opener, pos)) >= 0:
-            end = data.find(closer, start + len(opener))
+        pieces, codec = _utf8_pieces(data, codec), "utf-8"
+    scans = [_NoteScan(kind, opener, closer) for kind, opener, closer in _NOTES]
+    for piece in pieces:
+        for scan in scans:
+            scan.feed(piece)
+        if all(len(scan.found) == MAX_NOTES for scan in scans):
+            break
+    return {
+        f"/{scan.kind}[{k}]": raw.decode(codec, "replace").strip()
+        for scan in scans
+        for k, raw in enumerate(scan.found, 1)
+    }
+
+
+def _utf8_pieces(data: bytes, codec: str) -> Iterator[bytes]:
+    """``data`` in ``codec`` as UTF-8, a :data:`CONVERTED_PIECE` of it at a time (an undecodable
+    byte replaced)."""
+    decoder = codecs.getincrementaldecoder(codec)("replace")
+    view = memoryview(data)
+    for at in range(0, len(data), CONVERTED_PIECE):
+        yield decoder.decode(view[at : at + CONVERTED_PIECE]).encode("utf-8", "replace")
+    yield decoder.decode(b"", final=True).encode("utf-8", "replace")
+
+
+class _NoteScan:
+    """The notes of one kind (:data:`_NOTES`) in a file given in pieces (:meth:`feed`), as one
+    search of the whole file finds them: a note's first :data:`MAX_NOTE_BYTES`, at most
+    :data:`MAX_NOTES` of them, not the XML declaration (the first instruction, when it is one), none
+    past an opener never closed. Holds a note's kept bytes and a mark's first bytes between pieces."""
+
+    def __init__(self, kind: str, opener: bytes, closer: bytes) -> None:
+        self.kind, self.opener, self.closer = kind, opener, closer
+        self.found: list[bytes] = []
+        self.note: bytearray | None = None  # the note being read; None: searching for an opener
+        self.tail = b""  # the last piece's end that may start a mark
+        self.first = True
+
+    def feed(self, piece: bytes) -> None:
+        buf = self.tail + piece if self.tail else piece  # one piece: the file's bytes, not copied
+        pos = 0
+        while len(self.found) < MAX_NOTES:
+            if self.note is None:
+                start = buf.find(self.opener, pos)
+                if start < 0:
+                    self.tail = buf[max(pos, len(buf) - len(self.opener) + 1) :]
+                    return
+                self.note, pos = bytearray(), start + len(self.opener)
+            end = buf.find(self.closer, pos)
+            stop = end if end >= 0 else max(pos, len(buf) - len(self.closer) + 1)
+            self.note += buf[pos : min(stop, pos + MAX_NOTE_BYTES - len(self.note))]
             if end < 0:
-                break
-            raw = data[start + len(opener) : min(end, start + len(opener) + MAX_NOTE_BYTES)]
-            pos = end + len(closer)
-            declaration = first and kind != "comment()" and raw[:3] == b"xml" and raw[3:4].isspace()
-            first = False
+                self.tail = buf[stop:]
+                return
+            raw, self.note, pos = bytes(self.note), None, end + len(self.closer)
+            declaration = self.first and self.kind != "comment()" and raw[:3] == b"xml" and raw[3:4].isspace()
+            self.first = False
             if not declaration:  # the XML declaration is the first instruction, and not kept
-                k += 1
-                notes[f"/{kind}[{k}]"] = raw.decode(codec, "replace").strip()
-    return notes
+                self.found.append(raw)
+        self.tail = b""
 
 
 def _external(sysid: str | None) -> ReadIssue:
