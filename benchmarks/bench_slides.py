@@ -33,7 +33,58 @@ Four parts, in one run on the same cores:
 Wall-clock seconds on a shared machine swing with the other work on it; the CPU seconds of the
 processes each side starts (``getrusage`` of the children) do not, so both ratios are printed.
 
-Latest round (issue 13 §4, a fifth time, with leave to change the numbers but not the findings:
+Sixth round (issue 13 §4): what a compiled pass would give, measured and not landed (no change to
+dqm). ``--items 1000 --big 0`` on 373e665, 2 cores under a load average of 1 at the start and 8 at
+the end: dqm 20.2 ms CPU a slide against a floor of 9.5, **2.13x** without start-up (2.59x with
+it); probe stages (CPU ms a slide) probe 15.6, artefacts 7.65 of which the blur sample 3.45
+(sharpness 1.28), stain 1.96, tissue mask 1.23, hash 0.65, all reads 3.86. numba 0.68.1 (with
+llvmlite 0.50.0: 63 MB of wheels, 208 MB installed, 173 of them llvmlite) put outside the
+environment for this, ``pip install --target /tmp/floor6-numba numba`` (numpy 2.4.6, the
+environment's), then ``PYTHONPATH=/tmp/floor6-numba python benchmarks/bench_compiled.py --items
+1000 --data DIR``: numba versions of the four largest pixel steps, fused loops with ``cache=True``,
+on the inputs the probe gave them on 200 lot slides (705 blur tiles), the workers' allocator,
+seven alternating rounds under a load average of 10-14 (CPU ms a slide, medians; two earlier
+runs saved 1.82 and 2.27 ms in all):
+
+    step                          numpy   numba   saved
+    artefacts without blur         4.27    3.56    0.72
+    stain                          1.85    1.24    0.61
+    tissue mask                    0.97    0.57    0.40
+    sharpness (3.5 tiles)          1.00    0.76    0.25
+    the four                       8.10    6.13    1.97
+
+The same outputs on every input: the tissue masks and Otsu thresholds, the artefact flag maps and
+shares (this lot shows under- and over-stain and debris; inks, folds and rims, none here, stay
+numpy's branches in both), each stain descriptor within 2.1e-12 relative, sharpness within 5e-16
+(no 4-decimal value differs). Why not more: what numpy calls is already compiled and vectorised.
+scipy's Gaussian is one C pass an axis (numba's to the same bits, about 0.85 ms against 1.1);
+numpy's SIMD ``log10`` is ten times numba's scalar one (0.07 against 0.67 ms for a slide's
+densities: the kernels take numpy's); the medians are already order statistics (a histogram select
+in numba: 0.05 ms for 14,000 values, 0.19 for the glass's 27,554, no faster). A measure fused
+further (the fold's block smoothing and band, the masks and flags around the kernels, about 2 ms
+of numba's 3.56) might save 1 ms more. Start-up, a fresh process: ``import numba`` 0.15-0.16 s CPU
+and 110 MiB more resident memory (162 against 53 MiB with numpy and scipy); the kernels' first
+calls with an empty cache 15.5-18.7 s CPU (compiling; 356 MiB peak), with the cache they wrote
+0.30-0.57 s (loading). The cache goes to ``NUMBA_CACHE_DIR`` if set, else ``__pycache__`` beside
+the module where that is writable (an installed dqm: site-packages), else ``~/.cache/numba``, a
+home folder (a read-only install, a cluster worker): dqm would have to set it itself before any
+kernel is defined (the run's ``--cache`` folder, or one under its output), fill it once before
+the workers start (or each compiles for 16 s at once), and a new dqm version or a changed
+source file compiles again. Projected on the 1,000-slide run: 20.2 - 2.0 = 18.2 ms a slide,
+**1.92x** without start-up (1.88-1.94x for 2.3-1.8 ms saved); numba's start-up in each of the two
+workers (0.46-0.73 s with the cache filled) adds 0.9-1.5 ms a slide on this lot, 2.01-2.07x;
+2.49-2.55x with dqm's start-up (2.59x today); the first run after an install, both workers
+compiling (34 s CPU), 5.5x. Even if the four steps cost nothing, 12.1 ms a slide, 1.27x (1.21x
+without the hash too): 1.3x needs them under 0.3 ms together, thirty times faster than numpy,
+where the fused loops are 1.3 times faster. What no compiler reaches: the reads, 3.86 ms
+(OpenSlide's one-pixel check before each tile 1.81 and the decoding here 1.52, both libjpeg-turbo
+already), OpenSlide's two opens and closes 0.58, the header 0.2, the file print 0.12, and outside
+the probe about 2.5 ms (item checks 1.65, the record 0.24, annotation read 0.17, slide parts 0.17,
+the jail 0.15, summary 0.09, as the round before measured): about 7.2 ms, three quarters of the
+floor, before any pixel is judged. So numba (a 100-200 MB dependency, a cache folder to place and fill,
+16 s of compiling a process when it is cold) buys 0.2x of the 0.8x asked: not worth taking.
+
+The round before (issue 13 §4, a fifth time, with leave to change the numbers but not the findings:
 the bar is ``same_findings.py --tolerance``, added for it): **no change to dqm was kept**, since
 none that the leave allows pays for its drift. ``--items 1000 --big 0`` on 103898d, 2 cores under a
 load average of 7-9: dqm 21.9 ms CPU a slide against a floor of 10.2, **2.15x** without start-up
@@ -70,7 +121,7 @@ rules and the stain step (C, Cython or numba: none is a dependency) would halve 
 decode each tile twice (OpenSlide's one-pixel check and ours), which stays until one decoder fails
 on exactly the tiles OpenSlide fails on.
 
-The round before (issue 13 §4, a fourth time; ``same_probes.py`` 604 probes, 0 differ; ``dqm audit``'s
+Two rounds before (issue 13 §4, a fourth time; ``same_probes.py`` 604 probes, 0 differ; ``dqm audit``'s
 results.json the same by ``same_findings.py`` on 200 lot slides, the demo batch and the real
 data): the header is read once where the levels are JPEG (``_codec`` takes the codec, the JPEG
 tables and the texts from ``JpegTiles``' walk and handle: the "codec and JPEG quality" stage
@@ -89,7 +140,7 @@ item checks 4.5 (tissue under lesions 1.1, de-identification of the slide's prop
 the clinical record 0.4, of the file names 0.2, duplicate and overlapping outlines 1.1), annotation
 parse 1.5, summary and compaction 1.3, the batch jail's realpaths 0.7; none is waste.
 
-Two rounds before (issue 13 §4, a third time; every probe field unchanged to the bit: ``same_probes.py``,
+Three rounds before (issue 13 §4, a third time; every probe field unchanged to the bit: ``same_probes.py``,
 604 probes, 0 differ): the probe decodes the JPEG tiles of a plain tiled level itself
 (``dqm.slide_tiles``: the tile's bytes, libjpeg-turbo straight to RGBA), where OpenSlide painted
 each region through cairo at 14 ns a pixel (0.9 ms for a 256 px region from its cache); OpenSlide
@@ -107,7 +158,7 @@ CPU (1.4 s on the wall clock under a load of 18-19), 4.03 MiB read against 3.93 
 decoded here are read once more; their index is the IFD entries and one offset and byte count a
 tile, not every tile's as tifffile reads them: 4.52 MiB that way); 10,000 px: 2.59 MiB.
 
-Three rounds before (issue 13 §4 again, every output unchanged to the bit: each probe field of 604 probes,
+Four rounds before (issue 13 §4 again, every output unchanged to the bit: each probe field of 604 probes,
 ``benchmarks/same_probes.py`` on 200 lot slides, the real slides, a ``dqm synth`` batch and 369 GlaS
 images with injected artefacts; the results.json of ``dqm audit`` on 300 lot slides, compared with
 ``same_findings.py``). ``--items 1000 --big 0``, the former code (1187cc3) and this one in turn, one
