@@ -1,7 +1,7 @@
 """Benchmark: `dqm validate` of a batch whose items all share one COCO file (the parse cache's case).
 
     .venv/bin/python benchmarks/bench_coco_batch.py [--images 3000] [--code OTHER_CHECKOUT]
-        [--slide-files] [--timeout SECONDS]
+        [--slide-files] [--annotators K] [--out FOLDER] [--timeout SECONDS]
 
 A COCO file serves every image of a delivery, so each worker reads it once and keeps it in its
 parse cache (held to ``limits.annotation_memory``). The bench writes a seeded COCO file of
@@ -15,6 +15,12 @@ Without slide files discovery reads at most 10,000 manifest rows past the batch'
 ``--slide-files`` writes an empty slide file an image, names it in its row, and validates with
 ``--annotations-only`` (no slide is opened): every image is an item, as in a real delivery of
 34,376 images. ``--timeout``: the child is killed past it (``"timed_out": true``).
+
+``--annotators K`` writes K COCO files (``coco.json``, ``coco1.json``, ...), each annotating every
+image (its polygons shifted), and K manifest rows an image, image by image (A1, B1, ..., A2, B2,
+...), with ``--slide-files``: every item links into one group over K files, more than the parse
+cache's 4 from K = 5 on. ``--out FOLDER`` runs ``dqm audit BATCH --out FOLDER -j 1`` instead (the
+empty slide files are probed and found unreadable), for ``benchmarks/same_findings.py``.
 """
 
 from __future__ import annotations
@@ -35,7 +41,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def write_batch(batch: Path, images: int, slide_files: bool = False) -> None:
+def write_batch(batch: Path, images: int, slide_files: bool = False, annotators: int = 1) -> None:
     """The COCO file and its manifest (seeded); with ``slide_files``, an empty slide file an image
     named in its row."""
     rng = random.Random(0)
@@ -55,9 +61,12 @@ def write_batch(batch: Path, images: int, slide_files: bool = False) -> None:
             )
     categories = [{"id": 1, "name": "BCC"}, {"id": 2, "name": "SCC"}]
     batch.mkdir(parents=True)
-    (batch / "coco.json").write_text(
-        json.dumps({"images": imgs, "annotations": anns, "categories": categories})
-    )
+    files = ["coco.json"] + [f"coco{a}.json" for a in range(1, annotators)]
+    for a, name in enumerate(files):
+        shifted = [{**ann, "segmentation": [[v + 7 * a for v in ann["segmentation"][0]]]} for ann in anns]
+        (batch / name).write_text(
+            json.dumps({"images": imgs, "annotations": shifted, "categories": categories})
+        )
     with (batch / "manifest.csv").open("w", newline="") as fh:
         out = csv.writer(fh)
         out.writerow(
@@ -65,7 +74,9 @@ def write_batch(batch: Path, images: int, slide_files: bool = False) -> None:
         )
         for img in imgs:
             slide = f"slides/{img['file_name']}" if slide_files else ""
-            out.writerow([f"s{img['id']}", slide, "coco.json", "Seoul-A", "BCC", "60", "F", "trunk"])
+            for a, name in enumerate(files):
+                sid = f"s{img['id']}" + (f"-{a}" if annotators > 1 else "")
+                out.writerow([sid, slide, name, "Seoul-A", "BCC", "60", "F", "trunk"])
     if slide_files:
         (batch / "slides").mkdir()
         for img in imgs:
@@ -83,14 +94,29 @@ def main() -> int:
         action="store_true",
         help="an empty slide file an image, validated --annotations-only (every image an item)",
     )
+    ap.add_argument("--annotators", type=int, default=1, help="COCO files, each annotating every image")
+    ap.add_argument("--out", type=Path, default=None, help="run `dqm audit --out` here instead of validate")
     ap.add_argument("--timeout", type=float, default=None, help="seconds after which the child is killed")
     args = ap.parse_args()
     env = {**os.environ, "PYTHONPATH": str(args.code)}
     with tempfile.TemporaryDirectory() as tmp:
         batch = Path(tmp) / "batch"
-        write_batch(batch, args.images, args.slide_files)
-        cmd = [sys.executable, "-m", "dqm", "validate", str(batch), "-j", "1"]
-        cmd += ["--annotations-only"] if args.slide_files else []
+        write_batch(batch, args.images, args.slide_files, args.annotators)
+        if args.out is not None:
+            cmd = [
+                sys.executable,
+                "-m",
+                "dqm",
+                "audit",
+                str(batch),
+                "--out",
+                str(args.out.resolve()),
+                "-j",
+                "1",
+            ]
+        else:
+            cmd = [sys.executable, "-m", "dqm", "validate", str(batch), "-j", "1"]
+            cmd += ["--annotations-only"] if args.slide_files else []
         t0 = time.perf_counter()
         try:
             done = subprocess.run(
@@ -104,6 +130,7 @@ def main() -> int:
         row = {
             "images": args.images,
             "slide_files": args.slide_files,
+            "annotators": args.annotators,
             "coco_mib": round((batch / "coco.json").stat().st_size / 2**20, 1),
             "exit_code": code,
             "timed_out": code is None,

@@ -1042,7 +1042,13 @@ def by_shared_files(todo: Sequence[int], items: Sequence[Item]) -> Sequence[int]
     each item parse its whole file again, and grouping by annotation file alone split the two
     rows of each slide annotated in two COCO files (40 slides: 80 probes instead of 40). The
     records go back to their items' places; a batch whose groups are already together keeps its
-    order (``todo``, no list made)."""
+    order (``todo``, no list made).
+
+    A group naming more annotation files than the parse cache holds (each slide annotated in
+    each of five COCO files, rows slide by slide: A1, B1, ..., E1, A2, ...) parsed a whole file
+    for each of its items; it is checked in windows of as many slides as the probe cache holds,
+    each window file by file (:func:`_file_by_file`): a file is parsed once a window, a slide
+    probed once."""
     parent: dict[tuple[str, str], tuple[str, str]] = {}
     first: dict[tuple[str, str], int] = {}  # at a group's root: its first item
 
@@ -1069,12 +1075,58 @@ def by_shared_files(todo: Sequence[int], items: Sequence[Item]) -> Sequence[int]
         keys = files(k)
         return first[root(keys[0])] if keys else k
 
+    if (places := _file_by_file(todo, items, group, first, root)) is not None:
+        return sorted(todo, key=lambda k: (group(k), *places.get(k, (0, 0))))
     previous = -1
     for k in todo:  # together when no item's group starts before the group of the item before it
         if (start := group(k)) < previous:
             return sorted(todo, key=group)
         previous = start
     return todo
+
+
+def _file_by_file(
+    todo: Sequence[int],
+    items: Sequence[Item],
+    group: Callable[[int], int],
+    first: dict[tuple[str, str], int],
+    root: Callable[[tuple[str, str]], tuple[str, str]],
+) -> dict[int, tuple[int, int]] | None:
+    """For :func:`by_shared_files`: the place of each item of a group that names more annotation
+    files than :data:`dqm.readers.CACHE_SIZE` within it, ``(window, file)``; None when no group
+    does (the caches hold what each group shares). A window is a run of the group's items whose
+    slides number at most :data:`dqm.slide_io.PROBE_CACHE_SIZE` (an item goes to the window of its
+    slide's first item: a slide's items stay together); ``file``: where the item's annotation file
+    first appears (``first``), so that a window's items of one file run together, their slides
+    still probed once (its probes fit the probe cache). Files are counted only where a group
+    joined several (one file an item: no count kept)."""
+    from dqm import readers, slide_io
+
+    joined: dict[tuple[str, str], int] = {}  # a group's root -> its annotation files, but the root
+    for key in first:
+        if key[0] == "a" and (top := root(key)) != key:
+            joined[top] = joined.get(top, 0) + 1
+    wide = {first[top] for top, n in joined.items() if n + (top[0] == "a") > readers.CACHE_SIZE}
+    if not wide:
+        return None
+    window_of: dict[str, int] = {}  # a slide of a wide group -> its window
+    current: dict[int, tuple[int, set[str]]] = {}  # a wide group -> its last window and its slides
+    places: dict[int, tuple[int, int]] = {}
+    for k in todo:
+        if (g := group(k)) not in wide:
+            continue
+        window, slides = current.get(g, (0, set()))
+        slide, ann = items[k].image_path, items[k].annotation_path
+        if slide and slide in window_of:
+            window = window_of[slide]
+        elif slide:
+            if len(slides) >= slide_io.PROBE_CACHE_SIZE:
+                window, slides = window + 1, set()
+            slides.add(slide)
+            window_of[slide] = window
+            current[g] = (window, slides)
+        places[k] = (window, first[("a", ann)] if ann else k)
+    return places
 
 
 def crowded_slides(root: Path, items: Sequence[Item], records: ItemRecords, keyed: list[str]) -> list[str]:

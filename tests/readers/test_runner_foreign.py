@@ -199,6 +199,63 @@ def test_rows_of_one_slide_in_two_coco_files_probe_it_once(
     ]  # once a slide, as in the manifest's order
 
 
+def test_rows_of_one_group_over_more_coco_files_than_the_cache_holds_parse_each_once_a_window(
+    tmp_path: Path, profile: Profile, monkeypatch
+) -> None:
+    """Five annotators' COCO files, each annotating every slide, rows slide by slide (A1, B1, ...,
+    E1, A2, ...): every item links into one group, checked in its order, and with a parse cache of
+    four files each row evicted the file the next row needed: 30 rows, 30 whole parses. Now the
+    group goes in windows of as many slides as the probe cache holds (4 here: 4 slides, then 2),
+    each window file by file: 5 parses a window, each slide still probed once, the same records."""
+    from dqm import runner, slide_io
+
+    calls = _counting_coco_reads(monkeypatch)
+    probes: list[str] = []
+    monkeypatch.setattr(
+        slide_io,
+        "probe_slide",
+        lambda path, rel, options=None, taken=None: probes.append(rel) or slide_io.virtual_probe(rel),
+    )
+    monkeypatch.setattr(slide_io, "PROBE_CACHE_SIZE", 4)
+    monkeypatch.setattr(readers, "CACHE_MIN_BYTES", 0)
+    assert readers.CACHE_SIZE == 4
+    (tmp_path / "slides").mkdir()
+    annotators = "ABCDE"
+    docs: dict[str, dict[str, list[dict[str, object]]]] = {
+        a: {"images": [], "annotations": []} for a in annotators
+    }
+    rows = []
+    for n in range(6):
+        (tmp_path / "slides" / f"s{n}.tiff").write_bytes(b"II*\0" + bytes(64))
+        for a, doc in docs.items():
+            doc["images"].append({"id": n, "file_name": f"s{n}.tiff", "width": 100, "height": 100})
+            doc["annotations"].append(
+                {"id": n, "image_id": n, "category_id": 1, "segmentation": [[0, 0, 9, 0, 9, 9]]}
+            )
+            rows.append(
+                [f"s{n}{a}", f"slides/s{n}.tiff", f"coco{a}.json", "Seoul-A", "BCC", "60", "M", "trunk"]
+            )
+    for a, doc in docs.items():
+        (tmp_path / f"coco{a}.json").write_text(json.dumps({**doc, "categories": [{"id": 1, "name": "BCC"}]}))
+    (tmp_path / "cocoC.json").write_text((tmp_path / "cocoC.json").read_text().replace('"BCC"', '"bcc?"'))
+    write_manifest(tmp_path, rows)
+
+    def records() -> list[tuple[object, ...]]:
+        readers._CACHE.clear()
+        slide_io._PROBES.clear()
+        run = run_batch(tmp_path, profile, RunOptions(workers=1, clinical=False))
+        return [(o.summary, [f.model_dump() for f in o.findings]) for o in run.outcomes]
+
+    grouped = records()
+    assert [summary.slide_id for summary, _ in grouped] == [row[0] for row in rows]  # type: ignore[attr-defined]
+    assert len(calls) == 5 * 2  # each file once a window, not once a row (30)
+    assert sorted(probes) == sorted(f"slides/s{n}.tiff" for n in range(6))  # once a slide
+    monkeypatch.setattr(runner, "by_shared_files", lambda todo, items: todo)
+    calls.clear()
+    assert records() == grouped  # as checked in the manifest's order
+    assert len(calls) == 30
+
+
 def test_by_shared_files_keeps_unshared_orders() -> None:
     from dqm.runner import by_shared_files
 
