@@ -161,12 +161,8 @@ def test_shared_files_give_the_records_each_item_gives_alone(
     assert records() == grouped
 
 
-def test_rows_of_one_slide_in_two_coco_files_probe_it_once(
-    tmp_path: Path, profile: Profile, monkeypatch
-) -> None:
-    """Two annotators' rows for each slide, in slide order, their annotations in cocoA.json and
-    cocoB.json: grouped by annotation file alone, all of A's rows went before B's, and each slide
-    was probed again once the probe cache had let it go (40 slides, a cache of 32: 80 probes)."""
+def _counting_probes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The slides probed, each probe a healthy virtual one."""
     from dqm import slide_io
 
     probes: list[str] = []
@@ -175,12 +171,19 @@ def test_rows_of_one_slide_in_two_coco_files_probe_it_once(
         "probe_slide",
         lambda path, rel, options=None, taken=None: probes.append(rel) or slide_io.virtual_probe(rel),
     )
-    monkeypatch.setattr(slide_io, "PROBE_CACHE_SIZE", 2)
-    (tmp_path / "slides").mkdir()
-    docs: dict[str, dict[str, list[dict[str, object]]]] = {a: {"images": [], "annotations": []} for a in "AB"}
+    return probes
+
+
+def _annotators_batch(batch: Path, annotators: str, slides: int) -> list[list[str]]:
+    """A COCO file an annotator (``coco{A}.json``), each annotating each of ``slides`` slides, and a
+    manifest row a slide and annotator, slide by slide (s0A, s0B, ..., s1A, ...); the rows."""
+    (batch / "slides").mkdir()
+    docs: dict[str, dict[str, list[dict[str, object]]]] = {
+        a: {"images": [], "annotations": []} for a in annotators
+    }
     rows = []
-    for n in range(4):
-        (tmp_path / "slides" / f"s{n}.tiff").write_bytes(b"II*\0" + bytes(64))
+    for n in range(slides):
+        (batch / "slides" / f"s{n}.tiff").write_bytes(b"II*\0" + bytes(64))
         for a, doc in docs.items():
             doc["images"].append({"id": n, "file_name": f"s{n}.tiff", "width": 100, "height": 100})
             doc["annotations"].append(
@@ -190,8 +193,22 @@ def test_rows_of_one_slide_in_two_coco_files_probe_it_once(
                 [f"s{n}{a}", f"slides/s{n}.tiff", f"coco{a}.json", "Seoul-A", "BCC", "60", "M", "trunk"]
             )
     for a, doc in docs.items():
-        (tmp_path / f"coco{a}.json").write_text(json.dumps({**doc, "categories": [{"id": 1, "name": "BCC"}]}))
-    write_manifest(tmp_path, rows)
+        (batch / f"coco{a}.json").write_text(json.dumps({**doc, "categories": [{"id": 1, "name": "BCC"}]}))
+    write_manifest(batch, rows)
+    return rows
+
+
+def test_rows_of_one_slide_in_two_coco_files_probe_it_once(
+    tmp_path: Path, profile: Profile, monkeypatch
+) -> None:
+    """Two annotators' rows for each slide, in slide order, their annotations in cocoA.json and
+    cocoB.json: grouped by annotation file alone, all of A's rows went before B's, and each slide
+    was probed again once the probe cache had let it go (40 slides, a cache of 32: 80 probes)."""
+    from dqm import slide_io
+
+    probes = _counting_probes(monkeypatch)
+    monkeypatch.setattr(slide_io, "PROBE_CACHE_SIZE", 2)
+    rows = _annotators_batch(tmp_path, "AB", 4)
     run = run_batch(tmp_path, profile, RunOptions(workers=1, clinical=False))
     assert [o.summary.slide_id for o in run.outcomes] == [row[0] for row in rows]
     assert sorted(probes) == [
@@ -210,35 +227,12 @@ def test_rows_of_one_group_over_more_coco_files_than_the_cache_holds_parse_each_
     from dqm import runner, slide_io
 
     calls = _counting_coco_reads(monkeypatch)
-    probes: list[str] = []
-    monkeypatch.setattr(
-        slide_io,
-        "probe_slide",
-        lambda path, rel, options=None, taken=None: probes.append(rel) or slide_io.virtual_probe(rel),
-    )
+    probes = _counting_probes(monkeypatch)
     monkeypatch.setattr(slide_io, "PROBE_CACHE_SIZE", 4)
     monkeypatch.setattr(readers, "CACHE_MIN_BYTES", 0)
     assert readers.CACHE_SIZE == 4
-    (tmp_path / "slides").mkdir()
-    annotators = "ABCDE"
-    docs: dict[str, dict[str, list[dict[str, object]]]] = {
-        a: {"images": [], "annotations": []} for a in annotators
-    }
-    rows = []
-    for n in range(6):
-        (tmp_path / "slides" / f"s{n}.tiff").write_bytes(b"II*\0" + bytes(64))
-        for a, doc in docs.items():
-            doc["images"].append({"id": n, "file_name": f"s{n}.tiff", "width": 100, "height": 100})
-            doc["annotations"].append(
-                {"id": n, "image_id": n, "category_id": 1, "segmentation": [[0, 0, 9, 0, 9, 9]]}
-            )
-            rows.append(
-                [f"s{n}{a}", f"slides/s{n}.tiff", f"coco{a}.json", "Seoul-A", "BCC", "60", "M", "trunk"]
-            )
-    for a, doc in docs.items():
-        (tmp_path / f"coco{a}.json").write_text(json.dumps({**doc, "categories": [{"id": 1, "name": "BCC"}]}))
+    rows = _annotators_batch(tmp_path, "ABCDE", 6)
     (tmp_path / "cocoC.json").write_text((tmp_path / "cocoC.json").read_text().replace('"BCC"', '"bcc?"'))
-    write_manifest(tmp_path, rows)
 
     def records() -> list[tuple[object, ...]]:
         readers._CACHE.clear()
