@@ -196,50 +196,81 @@ DECODED_CACHE_BYTES = 512 << 20
 class DecodedCache:
     """The decoded plain images one process keeps for every slide it reads, least recently used
     out first, up to ``budget`` bytes in all (an image larger than that is not kept: its reader
-    decodes it again for each read).
+    decodes it again for each read, unless ``hold_larger``).
 
     One per process, shared by its slides' readers: each reader kept its own 512 MiB, so a process
     reading 100 plain images could hold 100 of them, and each DataLoader worker as many again. A
     :class:`TileReader` is given its process's share of the run's budget
-    (:func:`decoded_cache_share`). Pickled (to a worker) as its budget alone, empty."""
+    (:func:`decoded_cache_share`). Pickled (to a worker) as its budget alone, empty.
 
-    def __init__(self, budget: int) -> None:
+    ``hold_larger``: the cache of a process whose readers read one slide at a time, each closed
+    before the next is opened (the run's own, :func:`~dqm.validity.run.run_cache`: index, predict,
+    draw; a :class:`TileReader`'s while it reads a batch slide by slide, :meth:`TileReader.read_ahead`).
+    It holds the last image larger than the budget beside the images kept, until its reader is
+    closed (:meth:`discard`), another image is decoded or :meth:`let_go`: predicting a slide reads
+    it block by block, and an image over the share was decoded again for each block (an 8,000 x
+    8,000 PNG on a 128 MiB share, in blocks of 1,024: 64 decodes of 183 MiB for one slide). What
+    the process holds is what a read of that image held already (the budget, and the one image
+    being read, at most :data:`MAX_DECODED_PIXELS`), now for the slide's reads instead of for
+    each. :attr:`decodes` counts the images decoded (put)."""
+
+    def __init__(self, budget: int, hold_larger: bool = False) -> None:
         self.budget = budget
+        self.hold_larger = hold_larger
         self._images: OrderedDict[tuple[Path, float], np.ndarray] = OrderedDict()
+        self._held: tuple[tuple[Path, float], np.ndarray] | None = None
         self.nbytes = 0
+        self.decodes = 0
         self._lock = threading.Lock()
 
     def __getstate__(self) -> dict[str, Any]:
-        return {"budget": self.budget}
+        return {"budget": self.budget, "hold_larger": self.hold_larger}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(state["budget"])  # type: ignore[misc]
+        self.__init__(state["budget"], state.get("hold_larger", False))  # type: ignore[misc]
 
     def get(self, path: Path, ds: float) -> np.ndarray | None:
+        """The image kept for ``path`` at ``ds``, else None: its reader decodes it, and the image
+        held (``hold_larger``) is let go first (never two such images at once)."""
         with self._lock:
+            if self._held is not None and self._held[0] == (path, ds):
+                return self._held[1]
             image = self._images.get((path, ds))
             if image is not None:
                 self._images.move_to_end((path, ds))
+            else:
+                self._held = None
             return image
 
     def put(self, path: Path, ds: float, image: np.ndarray) -> None:
         """Keep ``image``, the least recently used ones forgotten to stay within the budget; one
-        larger than the budget is not kept (its reader decodes it again for its next read)."""
+        larger than the budget is not kept (its reader decodes it again for its next read), but
+        held, alone, where the cache ``hold_larger``."""
         with self._lock:
+            self.decodes += 1
             old = self._images.pop((path, ds), None)
             self.nbytes -= 0 if old is None else old.nbytes
             if image.nbytes > self.budget:
+                if self.hold_larger:
+                    self._held = ((path, ds), image)
                 return
             self.nbytes += image.nbytes
             self._images[(path, ds)] = image
             while self.nbytes > self.budget:
                 self.nbytes -= self._images.popitem(last=False)[1].nbytes
 
+    def let_go(self) -> None:
+        """Let the image held (``hold_larger``) go."""
+        with self._lock:
+            self._held = None
+
     def discard(self, path: Path) -> None:
         """Forget every image of ``path``."""
         with self._lock:
             for key in [k for k in self._images if k[0] == path]:
                 self.nbytes -= self._images.pop(key).nbytes
+            if self._held is not None and self._held[0][0] == path:
+                self._held = None
 
 
 def decoded_cache_share(budget_mib: int, loader_workers: int, processes: int = 1) -> int:
@@ -333,26 +364,29 @@ class SlideReader:
             rgb = rgb.resize((cols, rows), Image.Resampling.BILINEAR)
         return np.asarray(rgb)
 
-    def check(self, ds: float, size: tuple[int, int]) -> None:
+    def check(self, ds: float, size: tuple[int, int]) -> int:
         """Raise :class:`SlideRefused` when this slide is a plain image that is not read at
         downsample ``ds``: more than :data:`MAX_DECODED_PIXELS` to decode there, or not of ``size``
         (``(width, height)``, what the audit recorded, which the masks are drawn on: an image of
         another size would be trained on under labels that do not fit it). Reads its header only;
-        a slide OpenSlide reads is read by region, and passes."""
+        a slide OpenSlide reads is read by region, and passes. Returns the bytes a plain image
+        decoded at ``ds`` takes in a :class:`DecodedCache` (0 for a slide OpenSlide reads)."""
         with self._lock:
             self._open()
-            if self._backend == "pillow":
-                with self._plain_image() as img:
-                    if img.size != tuple(size):
-                        why = msg(
-                            "the image is {width}x{height} px, the audit recorded {recorded}: changed since "
-                            "the audit? Its outlines would not fit it",
-                            width=img.size[0],
-                            height=img.size[1],
-                            recorded="x".join(map(str, size)),
-                        )
-                        raise SlideRefused(why, "PLAIN_IMAGE_CHANGED")
-                    self._drafted(img, ds)
+            if self._backend != "pillow":
+                return 0
+            with self._plain_image() as img:
+                if img.size != tuple(size):
+                    why = msg(
+                        "the image is {width}x{height} px, the audit recorded {recorded}: changed since "
+                        "the audit? Its outlines would not fit it",
+                        width=img.size[0],
+                        height=img.size[1],
+                        recorded="x".join(map(str, size)),
+                    )
+                    raise SlideRefused(why, "PLAIN_IMAGE_CHANGED")
+                width, height = self._drafted(img, ds)
+            return width * height * 3  # RGB, as _plain_at keeps it
 
     @contextlib.contextmanager
     def _plain_image(self) -> Iterator[Image.Image]:
@@ -508,6 +542,9 @@ class TileReader:
     travels with the sample, so the training process counts failures whichever process read the
     tile (DataLoader workers included: a count kept here would stay in the worker). The same
     slide, if held out, fails its whole-slide prediction and is left out with that reason.
+
+    :meth:`read_ahead` reads a batch's tiles slide by slide before the batch is made up, each
+    plain image larger than the process's share decoded once for the batch (not once a tile).
     """
 
     def __init__(
@@ -522,8 +559,40 @@ class TileReader:
         self.readers = [SlideReader(r.path, root=r.root, cache=self.cache) for r in self.records]
         self.resolution_um = resolution_um
         self.tile = tile
+        self._ahead: dict[tuple[int, int, int], list[dict[str, Any]]] = {}
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["_ahead"] = {}
+        return state
+
+    def read_ahead(self, samples: Sequence[dict[str, int]]) -> None:
+        """Read the tiles of ``samples`` (a batch) now, slide by slide, for the calls that follow
+        (each tile once; :meth:`forget_ahead` drops what is left). Tiles are sampled over every
+        slide in turn, so an image larger than the share, which the cache does not keep, was
+        decoded whole again for each of its tiles: here the cache holds it while its tiles are
+        read (``hold_larger``), at most one such image at a time (what one read held already),
+        and lets it go after the batch. The tiles are the same, read in another order."""
+        order = sorted(range(len(samples)), key=lambda i: samples[i]["slide"])
+        self.cache.hold_larger = True
+        try:
+            for i in order:
+                s = samples[i]
+                self._ahead.setdefault((s["slide"], s["row0"], s["col0"]), []).append(self._read(s))
+        finally:
+            self.cache.hold_larger = False
+            self.cache.let_go()
+
+    def forget_ahead(self) -> None:
+        self._ahead.clear()
 
     def __call__(self, sample: dict[str, int]) -> dict[str, Any]:
+        ahead = self._ahead.get((sample["slide"], sample["row0"], sample["col0"]))
+        if ahead:
+            return ahead.pop()
+        return self._read(sample)
+
+    def _read(self, sample: dict[str, int]) -> dict[str, Any]:
         rec = self.records[sample["slide"]]
         ds = rec.downsample(self.resolution_um)
         r0, c0, t = sample["row0"], sample["col0"], self.tile

@@ -62,6 +62,10 @@ class RichReporter(Reporter):
             shown = text.rendered(self.lang) if isinstance(text, Message) else gettext(text, self.lang)
             self.console.print(shown, highlight=False)
 
+    def warn(self, text: str) -> None:
+        shown = text.rendered(self.lang) if isinstance(text, Message) else gettext(text, self.lang)
+        self.console.print(self._("warning: {line}", line=shown), highlight=False, markup=False)
+
     def epoch_start(self, fold: str, epoch: int, epochs: int, steps: int) -> None:
         self._epoch = (epoch, epochs)
         self._sum, self._n = 0.0, 0

@@ -226,9 +226,41 @@ def run_cache(prof: ValidityProfile) -> DecodedCache:
     """The decoded plain images the run's own process keeps while it indexes, predicts and draws
     the slides: one process's share of ``training.decoded_cache_mib``, as a training process's
     (:func:`~dqm.validity.data.decoded_cache_share`). Its readers read one slide at a time, each
-    forgotten when closed: a reader made alone kept 512 MiB of its own, outside the budget."""
+    forgotten when closed: a reader made alone kept 512 MiB of its own, outside the budget. An
+    image larger than the share is held while its slide is read (``hold_larger``): predicting it
+    decoded it again for each block."""
     t = prof.training
-    return DecodedCache(decoded_cache_share(t.decoded_cache_mib, t.loader_workers, t.processes))
+    share = decoded_cache_share(t.decoded_cache_mib, t.loader_workers, t.processes)
+    return DecodedCache(share, hold_larger=True)
+
+
+def decoded_over_share(decoded: Sequence[int], prof: ValidityProfile) -> str | None:
+    """What a run says once (before training) of its plain images that decode to more than one
+    process's share of ``training.decoded_cache_mib`` (``decoded``: each usable slide's bytes
+    decoded, :meth:`~dqm.validity.data.SlideReader.check`; 0 for a slide OpenSlide reads): a
+    training process keeps none of them, and decodes one whole again for each batch of tiles
+    read from it (once a tile before batches were read slide by slide), which nothing said. None
+    when every one fits. Names counts and sizes only (no slide), and the setting that keeps them
+    all: their sum in each process that reads tiles."""
+    t = prof.training
+    readers = max(1, t.loader_workers) * max(1, t.processes)
+    share = decoded_cache_share(t.decoded_cache_mib, t.loader_workers, t.processes)
+    over = [b for b in decoded if b > share]
+    if not over:
+        return None
+    mib = 1 << 20
+    return msg(
+        "{n} plain images decode to more than a training process's share of training.decoded_cache_mib "
+        "({share:,.4g} MiB: {budget:,} MiB among {readers} processes reading tiles; the largest decodes to "
+        "{largest:,} MiB): such an image is decoded whole again for each batch of training tiles read from it. "
+        "training.decoded_cache_mib: {needed:,} keeps every plain image decoded (or fewer loader_workers)",
+        n=len(over),
+        share=share / mib,
+        budget=t.decoded_cache_mib,
+        readers=readers,
+        largest=-(-max(over) // mib),
+        needed=-(-sum(decoded) // mib) * readers,
+    )
 
 
 def evaluate_slides(
@@ -327,19 +359,23 @@ def validity_stage(run: Run, result: Any, options: ValidityOptions) -> ValidityR
     indices = []
     usable: list[SlideRecord] = []
     cache = run_cache(prof)
+    decoded: list[int] = []  # each usable slide's bytes decoded (plain images)
     for r in records:
         reader = SlideReader(r.path, root=r.root, cache=cache)
         try:
             # a plain image is decoded whole: refused here, before its index, if it cannot be read
             # at the working resolution (the training tiles and the prediction read it there)
-            reader.check(r.downsample(prof.resolution_um), (r.width, r.height))
+            size = reader.check(r.downsample(prof.resolution_um), (r.width, r.height))
             indices.append(index_slide(r, reader, prof.resolution_um, prof.index_factor, rng))
             usable.append(r)
+            decoded.append(size)
         except Exception as exc:  # an unreadable slide is left out with its reason, never a crash
             excluded.append(_unreadable(r, exc))
         finally:
             reader.close()
     records = usable
+    if (note := decoded_over_share(decoded, prof)) is not None:
+        rep.warn(note)
     s = prof.split
     folds = make_folds(records, s.mode, prof.seed, s.test_fraction, s.folds, s.test_values)
     t_prepared = time.perf_counter()

@@ -54,6 +54,9 @@ class Reporter:
     def stage(self, text: str) -> None:
         """A new stage begins (reading slides, a fold, prediction)."""
 
+    def warn(self, text: str) -> None:
+        """Something the user should change in the run's settings (said once a run)."""
+
     def epoch_start(self, fold: str, epoch: int, epochs: int, steps: int) -> None:
         """An epoch of ``steps`` batches begins (``epoch`` counts from 1)."""
 
@@ -163,6 +166,32 @@ def train_transforms(profile: ValidityProfile, tiles: TileReader) -> Any:
         EnsureTyped(keys="label", dtype=torch.long, track_meta=False),
     ]
     return Compose(steps)
+
+
+class TileSamples:
+    """The training tiles of an epoch as a DataLoader's dataset: ``samples`` made up by
+    ``transform``, whose first step is ``tiles``. A batch is fetched whole (``__getitems__``):
+    its tiles are read slide by slide first (:meth:`~dqm.validity.data.TileReader.read_ahead`),
+    then each sample made up in the batch's order, as one at a time (the augmentations draw
+    their random numbers in the same order: the same batch)."""
+
+    def __init__(self, samples: Sequence[dict[str, int]], transform: Any, tiles: TileReader) -> None:
+        self.samples = samples
+        self.transform = transform
+        self.tiles = tiles
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def __getitem__(self, index: int) -> Any:
+        return self.transform(self.samples[index])
+
+    def __getitems__(self, indices: Sequence[int]) -> list[Any]:
+        self.tiles.read_ahead([self.samples[i] for i in indices])
+        try:
+            return [self.transform(self.samples[i]) for i in indices]
+        finally:
+            self.tiles.forget_ahead()
 
 
 def scale_input(rgb: np.ndarray) -> np.ndarray:
@@ -294,7 +323,7 @@ def train_fold(
     runs in that many new processes (see the module docstring); ``rank`` is given inside them.
     """
     import torch
-    from monai.data import DataLoader, Dataset
+    from monai.data import DataLoader
     from monai.losses import DiceCELoss
 
     t = profile.training
@@ -400,7 +429,7 @@ def train_fold(
         bad = outcome.unreadable_tiles if rank is None else {}
         torch.manual_seed(fold_seed * 1000 + epoch + (7919 * rank.rank if rank else 0))
         loader = DataLoader(
-            Dataset(samples, transform),
+            TileSamples(samples, transform, tiles),  # type: ignore[arg-type]  # map-style, torch not imported here
             batch_size=-(-t.batch_size // world),
             shuffle=False,
             num_workers=t.loader_workers,

@@ -186,3 +186,124 @@ def test_the_runs_own_readers_share_its_budget(monkeypatch: pytest.MonkeyPatch) 
     assert run._overlays([score], [record], {"S1": (1, labels, labels)}, ["#000000"], prof, cache) == []
     assert given[0] is cache and given[2] is cache
     assert isinstance(given[1], data.DecodedCache) and given[1].budget == 2 << 20
+
+
+def _small_share(mib: int = 1, workers: int = 2) -> Any:
+    """The ``smoke`` profile with ``decoded_cache_mib`` of ``mib`` split among ``workers``."""
+    from dqm.validity.settings import load_validity_profile
+
+    base = load_validity_profile("smoke")
+    training = base.training.model_copy(update={"decoded_cache_mib": mib, "loader_workers": workers})
+    return base.model_copy(update={"training": training})
+
+
+def test_predicting_an_image_larger_than_the_share_decodes_it_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An image over the run's share was decoded whole again for each block its prediction read
+    (600 x 600 px in blocks of 200: 9 decodes; an 8,000 x 8,000 PNG on a 128 MiB share in blocks of
+    1,024: 64 decodes of 183 MiB for one slide). The run's own cache holds it while its slide is
+    read, beside the images it keeps, and lets it go with the slide's reader."""
+    import torch
+
+    from dqm.validity import run
+    from dqm.validity.infer import predict_slide
+
+    side = 600  # 1.03 MiB decoded as RGB, over a share of 512 KiB
+    small, big = _image(tmp_path / "small.png", (100, 100)), _image(tmp_path / "big.png", (side, side))
+    cache = run.run_cache(_small_share(1, 2))
+    assert cache.budget == 512 << 10
+    SlideReader(small, cache=cache).read(0, 0, 8, 8, 1.0)
+    expected = np.asarray(Image.open(big))[10:42, 20:52]
+    decoded: list[int] = []
+    load = ImageFile.ImageFile.load
+    monkeypatch.setattr(ImageFile.ImageFile, "load", lambda self: decoded.append(1) or load(self))
+    record = SlideRecord("S1", big, 1.0, side, side, [], None, None, "S1", root=tmp_path)
+    reader = SlideReader(big, root=tmp_path, cache=cache)
+    size = reader.check(1.0, (side, side))
+
+    def model(x: Any) -> Any:
+        return torch.zeros((x.shape[0], 2, *x.shape[2:]))
+
+    reads = []
+    read = reader.read
+    monkeypatch.setattr(reader, "read", lambda *a: reads.append(a) or read(*a))
+    kw = dict(resolution_um=1.0, tile=32, overlap=0.0, sw_batch_size=4, device="cpu", amp=False)
+    assert predict_slide(model, reader, record, block=200, **kw).shape == (side, side)  # type: ignore[arg-type]
+    assert len(reads) == 9 and len(decoded) == 1 and cache.decodes == 2  # the small one, then this
+    assert np.array_equal(reader.read(10, 20, 32, 32, 1.0), expected)
+    assert len(decoded) == 1 and cache.nbytes == 100 * 100 * 3  # the images kept: within the share
+    assert size == side * side * 3  # what its decode takes (the run's warning adds these up)
+    reader.close()
+    assert cache.get(big, 1.0) is None and cache.get(small, 1.0) is not None
+    # a tile reader's cache holds none: a worker reads many slides, one held each would be unbounded
+    tiles = data.TileReader([record], 1.0, 32, cache_bytes=cache.budget)
+    for _ in range(2):
+        tiles({"slide": 0, "row0": 0, "col0": 0, "label": 0})
+    assert tiles.cache.decodes == 2 and tiles.cache.get(big, 1.0) is None
+
+
+def test_a_run_says_once_which_plain_images_its_share_cannot_keep(tmp_path: Path) -> None:
+    """An image over a training process's share of ``training.decoded_cache_mib`` is decoded whole
+    again for each tile read from it, N times the decoding, and nothing said so. The run says it
+    once, with the counts and sizes (no slide named) and the setting that keeps them all."""
+    import io
+
+    from rich.console import Console
+
+    from dqm.validity import run
+    from dqm.validity.progress import RichReporter
+
+    prof = _small_share(4, 8)  # 512 KiB a process
+    mib = 1 << 20
+    assert run.decoded_over_share([0, 100_000, 512 << 10], prof) is None  # OpenSlide, small, equal
+    note = run.decoded_over_share([0, 3 * mib + 1, 2 * mib, 100_000], prof)
+    assert note is not None
+    text = note.rendered("en")  # type: ignore[attr-defined]
+    assert text.startswith("2 plain images decode to more than")
+    for part in (
+        "(0.5 MiB: 4 MiB among 8 processes",
+        "the largest decodes to 4 MiB",
+        "decoded_cache_mib: 48 keeps",
+    ):
+        assert part in text, part
+    out = io.StringIO()
+    RichReporter(Console(file=out, width=400), "ko").warn(note)
+    shown = out.getvalue()
+    assert shown.startswith("경고: 일반 이미지 2개가") and "48로 하면" in shown
+
+
+def test_a_training_batch_decodes_each_image_larger_than_the_share_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Training tiles are sampled over every slide in turn: an image over a process's share was
+    decoded whole for each of its tiles (a batch of 8 tiles of 2 such images: 8 decodes; a 6,000 x
+    6,000 PNG took 0.76 s of CPU a tile). A batch's tiles are read slide by slide now, each such
+    image decoded once a batch, held while its tiles are read and let go after; the batch is the
+    one read tile by tile, in its order."""
+    import torch
+
+    from dqm.validity.train import TileSamples, train_transforms
+
+    side = 300  # 264 KiB decoded, over a share of 128 KiB
+    records = [
+        SlideRecord(
+            f"S{k}", _image(tmp_path / f"s{k}.png", (side, side)), 1.0, side, side, [], None, None, f"P{k}"
+        )
+        for k in range(2)
+    ]
+    prof = _small_share(1, 8).model_copy(update={"tile": 32})
+    tiles = data.TileReader(records, 1.0, 32, cache_bytes=data.decoded_cache_share(1, 8))
+    samples = [{"slide": k % 2, "row0": 10 * k, "col0": 7 * k, "label": 0} for k in range(16)]
+    transform = train_transforms(prof, tiles)
+    transform.set_random_state(seed=3)
+    one_by_one = [transform(s) for s in samples[:8]]
+    assert tiles.cache.decodes == 8  # a decode a tile
+    decoded = tiles.cache.decodes
+    transform.set_random_state(seed=3)
+    loader = torch.utils.data.DataLoader(TileSamples(samples, transform, tiles), batch_size=8, num_workers=0)
+    batches = list(loader)
+    assert tiles.cache.decodes - decoded == 2 * 2  # each image once a batch
+    assert tiles.cache.nbytes == 0 and tiles.cache.get(records[0].path, 1.0) is None  # let go
+    for key in ("image", "label", "slide", "unreadable"):
+        assert torch.equal(batches[0][key], torch.stack([torch.as_tensor(s[key]) for s in one_by_one])), key
