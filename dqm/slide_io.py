@@ -1436,6 +1436,103 @@ def _openslide_by(name: str, path: Path, fd: int | None) -> Any:
     return slide
 
 
+class NotOpened(Exception):
+    """The slide is not given to OpenSlide (:func:`open_checked`); ``why``: the reason, a message."""
+
+    def __init__(self, why: Message) -> None:
+        super().__init__(why)
+        self.why = why
+
+
+class CheckedSlide:
+    """An OpenSlide slide opened as the probe opens it, for a reader that comes after the probe (the
+    report's thumbnails, validity's :class:`~dqm.validity.data.SlideReader`, the review server's
+    viewer): ``slide``, given the descriptor the checks read where the slide is one TIFF
+    (:func:`~dqm.slide_refs.openslide_name`), else its batch path; and :meth:`changed`, the probe's
+    check after OpenSlide's reads (:func:`_changed_while_read`, its four reasons), against what was
+    taken of the slide's files as it was opened. A reader asks it after each read and shows or
+    trains on nothing of a slide it names. :meth:`close` closes the slide, then the descriptor."""
+
+    def __init__(self, slide: Any, fd: int, owned: bool, check: Any) -> None:
+        self.slide, self._fd, self._owned, self._check = slide, fd, owned, check
+
+    def changed(self) -> Message | None:
+        """Why what OpenSlide read is not of the files checked when the slide was opened (a part
+        replaced, written or changed, the slide itself by its name, the parts listed again not the
+        same), None when it is: a stat a part and the listing again; nothing where OpenSlide reads
+        the descriptor alone (one TIFF)."""
+        return self._check() if self._check is not None else None
+
+    def close(self) -> None:
+        try:
+            self.slide.close()
+        finally:
+            if self._owned:
+                os.close(self._fd)
+                self._owned = False
+
+
+def open_checked(path: Path, root: Path, fd: int | None = None) -> CheckedSlide:
+    """The slide at ``path`` in the batch folder ``root`` opened by OpenSlide as
+    :func:`probe_slide` opens it: through a descriptor of the
+    regular file (``fd``, held by the caller, else opened here without waiting and closed with the
+    slide), refused when OpenSlide would open a file outside the batch or a special file
+    (:func:`~dqm.slide_refs.not_to_open`), its parts taken (:func:`taken_of`) before OpenSlide
+    opens them. Raises :class:`NotOpened` (why, a message) for a slide refused, and OpenSlide's
+    own errors, naming ``path`` (``OpenSlideUnsupportedFormatError``: a file for Pillow)."""
+    import openslide
+
+    owned = fd is None
+    if fd is None:
+        try:
+            fd = os.open(path, READ_FLAGS)
+        except OSError as exc:
+            raise NotOpened(msg(CANNOT_READ, _reason=exc.strerror or str(exc))) from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise NotOpened(msg(CANNOT_READ, _reason=SPECIAL))
+        refused = not_to_open(path, root, fd)
+        if refused is not None:
+            raise NotOpened(refused)
+        taken, name = taken_of(path, st, root), openslide_name(path, fd)
+        by_name = name == str(path)  # a Trestle TIFF, given its descriptor, is opened again by name
+        own_print = _print(fd, st.st_size) if by_name else None
+        try:
+            slide = _openslide_by(name, path, fd)
+        except _Replaced:
+            raise NotOpened(msg(REPLACED)) from None
+        except openslide.OpenSlideError as exc:  # it names the slide by the name it was given
+            raise type(exc)(named_as(str(exc), name, path)) from None
+        try:
+            if not by_name and slide.properties.get("openslide.vendor") == "trestle":
+                by_name, own_print = True, _print(fd, st.st_size)  # Trestle: opened again by name
+        except BaseException:
+            slide.close()
+            raise
+        if not by_name and not taken.listed:
+            check = None  # OpenSlide reads the descriptor alone
+        else:
+            ref = place(path, root)
+
+            def check() -> Message | None:
+                return _changed_while_read(ref, path, fd if by_name else None, root, taken, own_print)
+
+        return CheckedSlide(slide, fd, owned, check)
+    except BaseException:
+        if owned:
+            os.close(fd)
+        raise
+
+
+def place(path: Path, root: Path) -> str:
+    """The slide's place in the batch folder ``root`` (its name when it is not under it)."""
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return path.name
+
+
 def batch_root(path: Path, rel: str | None) -> Path:
     """The batch folder of the slide at ``path`` whose place in the batch is ``rel``; the slide's
     own folder when ``rel`` is not the end of ``path`` (the narrowest jail)."""
@@ -1554,11 +1651,8 @@ def slide_thumbnail(
     with _held(path) as fd:
         if isinstance(fd, str):  # never read by its path: a FIFO swapped in would block the run
             return _refused_thumbnail(msg(CANNOT_READ, _reason=fd))
-        refused = not_to_open(path, batch_root(path, rel), fd)
-        if refused is not None:  # before OpenSlide opens it
-            return _refused_thumbnail(refused)
-        name, own = openslide_name(path, fd), _fd_name(path, fd)
-        got = _thumbnail(name, own, max_side, max_decode_pixels, path, fd)  # the file the checks read
+        name, own = openslide_name(path, fd), _fd_name(path, fd)  # the names its messages give
+        got = _thumbnail(own, max_side, max_decode_pixels, path, rel, fd)  # the file the checks read
     if got.failure is not None:
         for was in (name, own):
             got = dataclasses.replace(
@@ -1572,11 +1666,13 @@ def slide_thumbnail(
 
 
 def _thumbnail(
-    name: str, own: str, max_side: int, max_decode_pixels: int, path: Path, fd: int
+    own: str, max_side: int, max_decode_pixels: int, path: Path, rel: str | None, fd: int
 ) -> SlideThumbnail:
     """A thumbnail of at most ``max_side`` pixels a side, never from a level-0 read of a big slide,
-    of the slide at ``path`` that ``fd`` holds: OpenSlide opens ``name``
-    (:func:`~dqm.slide_refs.openslide_name`, :func:`_openslide_by`), Pillow ``own`` (:func:`_fd_name`).
+    of the slide at ``path`` (``rel`` in the batch) that ``fd`` holds: OpenSlide opens it as the
+    probe does (:func:`open_checked`: its descriptor where it is one TIFF), and a thumbnail read
+    from files that are not those checked as it was opened (:meth:`CheckedSlide.changed`: a VMS's
+    JPEG or a MIRAX data file replaced meanwhile) is none; Pillow reads ``own`` (:func:`_fd_name`).
 
     OpenSlide first (its ``get_thumbnail`` from the best level, refused when that level has more
     than ``max_decode_pixels`` pixels); a file OpenSlide does not recognise goes to Pillow (JPEG
@@ -1588,16 +1684,23 @@ def _thumbnail(
     from PIL import Image
 
     try:
-        with _openslide_by(name, path, fd) as slide:
+        opened = open_checked(path, batch_root(path, rel), fd)
+        try:
+            slide = opened.slide
             w, h = (int(v) for v in slide.dimensions)
             level = slide.get_best_level_for_downsample(max(w, h) / max_side)
             lw, lh = slide.level_dimensions[level]
             if lw * lh > max_decode_pixels:
                 return _no_thumbnail("openslide", (w, h), None, max_decode_pixels)
             image = slide.get_thumbnail((max_side, max_side)).convert("RGB")
+            changed = opened.changed()
+            if changed is not None:  # another file's pixels: not shown
+                return _refused_thumbnail(changed)
             return SlideThumbnail(image, (w, h), "openslide")
-    except _Replaced:
-        return _refused_thumbnail(msg(REPLACED))
+        finally:
+            opened.close()
+    except NotOpened as exc:
+        return _refused_thumbnail(exc.why)
     except openslide.OpenSlideUnsupportedFormatError:
         pass
     except openslide.OpenSlideError as exc:

@@ -30,7 +30,8 @@ from dqm.i18n import N_, msg
 from dqm.profile import Profile
 from dqm.raster import label_layers, most_crossed, painting_order, rasterise
 from dqm.runner import Run
-from dqm.slide_refs import not_to_open, refused_file
+from dqm.slide_io import NotOpened, open_checked
+from dqm.slide_refs import refused_file
 
 WHITE = (255, 255, 255)
 LEVEL_TOLERANCE = 1.01
@@ -179,7 +180,8 @@ def select_slides(
 class SlideRefused(OSError):
     """A slide :class:`SlideReader` does not open: OpenSlide would open a file outside the batch or
     a special file besides it (:func:`dqm.slide_refs.not_to_open`), or it is no regular file itself
-    (``SLIDE_REFERENCE_REFUSED``); or a plain image with more than :data:`MAX_DECODED_PIXELS` to
+    (``SLIDE_REFERENCE_REFUSED``); or a whole-slide image whose files changed while it was read
+    (``SLIDE_UNREADABLE``); or a plain image with more than :data:`MAX_DECODED_PIXELS` to
     decode, or of another size than the audit recorded (``PLAIN_IMAGE_TOO_LARGE``,
     ``PLAIN_IMAGE_CHANGED``). ``why``: the reason, a message to translate; ``code``: its code."""
 
@@ -294,7 +296,11 @@ class SlideReader:
     ``root`` (None: the slide's own folder), as the probe does, and raises :class:`SlideRefused`
     for a slide it refuses: the audit's probe saw the batch as it was, and a run that reuses its
     records (``--results``) reads the slides later, when a file a VMS names may have become a
-    link out of the batch or a FIFO, which OpenSlide would follow or wait on for ever.
+    link out of the batch or a FIFO, which OpenSlide would follow or wait on for ever. OpenSlide
+    opens it as the probe does (:func:`~dqm.slide_io.open_checked`: one TIFF through the
+    descriptor the checks read), and a region read from files that are not those taken at the
+    open (:meth:`~dqm.slide_io.CheckedSlide.changed`: a VMS's JPEG or a MIRAX data file replaced
+    since) raises :class:`SlideRefused` (``SLIDE_UNREADABLE``) instead of being trained on.
     """
 
     def __init__(
@@ -323,12 +329,14 @@ class SlideReader:
             return
         import openslide
 
-        why = refused_file(self.path, self.root) or not_to_open(self.path, self.root)
+        why = refused_file(self.path, self.root)
         if why is not None:
             raise SlideRefused(why)
-        try:
-            self._slide = openslide.OpenSlide(str(self.path))
+        try:  # as the probe opens it (not_to_open first), each read checked after (_read_openslide)
+            self._slide = open_checked(self.path, self.root)
             self._backend = "openslide"
+        except NotOpened as exc:
+            raise SlideRefused(exc.why) from None
         except openslide.OpenSlideUnsupportedFormatError:
             self._backend = "pillow"
 
@@ -352,12 +360,15 @@ class SlideReader:
                 raise
 
     def _read_openslide(self, row0: int, col0: int, rows: int, cols: int, ds: float) -> np.ndarray:
-        slide = self._slide
+        checked, slide = self._slide, self._slide.slide
         downs = slide.level_downsamples
         level = max((i for i, d in enumerate(downs) if d <= ds * LEVEL_TOLERANCE), default=0)
         scale = ds / downs[level]
         size = (max(1, round(cols * scale)), max(1, round(rows * scale)))
         region = slide.read_region((round(col0 * ds), round(row0 * ds)), level, size)
+        changed = checked.changed()
+        if changed is not None:  # another file's pixels: not trained on (read() closes the slide)
+            raise SlideRefused(changed, "SLIDE_UNREADABLE")
         rgb = Image.new("RGB", size, WHITE)
         rgb.paste(region, mask=region.getchannel("A"))
         if size != (cols, rows):

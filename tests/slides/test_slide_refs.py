@@ -786,3 +786,78 @@ def test_a_trestle_macro_or_slide_swapped_while_openslide_reads_it_by_name_is_no
         swaps.append((swapped, root / rel))
         probe = probe_slide(root / "t.tif", "t.tif")
         assert not probe.opened and probe.open_error is not None and probe.open_error.startswith(rel)
+
+
+def _vms_to_swap(batch: Path) -> tuple[Path, Path]:
+    """A VMS ``sub/S1.vms`` of a blue JPEG, and a red one (another scan's, its restart markers where
+    the blue one has them: OpenSlide reads it without an error) to swap in for it."""
+    _jpeg(batch / "sub" / "S1.jpg", (30, 30, 200))
+    _jpeg(batch / "other.jpg", (200, 30, 30))
+    _vms(batch / "sub" / "S1.vms", "S1.jpg")
+    return batch / "sub" / "S1.vms", batch / "other.jpg"
+
+
+def _swap_after_the_open(monkeypatch: pytest.MonkeyPatch, swapped: Path, part: Path) -> None:
+    """``swapped`` moved over ``part`` just after OpenSlide's open (it opens the JPEG again by name
+    for every read and holds no descriptor of it)."""
+    import dqm.slide_io
+
+    real = dqm.slide_io._openslide_by
+
+    def then_swap(*args: object) -> object:
+        out = real(*args)  # type: ignore[arg-type]
+        if swapped.exists():
+            os.replace(swapped, part)
+        return out
+
+    monkeypatch.setattr(dqm.slide_io, "_openslide_by", then_swap)
+
+
+def test_a_thumbnail_read_from_a_part_swapped_after_the_open_is_not_shown(
+    batch: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The report's thumbnail of a VMS whose JPEG was replaced after OpenSlide opened it: it showed
+    the other scan's pixels under this slide (the probe's check after OpenSlide's reads was the
+    probe's alone). Now it is refused, naming the JPEG, and no image is made."""
+    key, other = _vms_to_swap(batch)
+    got = slide_thumbnail(key, 32, rel="sub/S1.vms")
+    assert got.failure is None and got.image.getpixel((4, 4))[2] > 150  # blue, unswapped
+    _swap_after_the_open(monkeypatch, other, batch / "sub" / "S1.jpg")
+    got = slide_thumbnail(key, 32, rel="sub/S1.vms")
+    assert got.image is None and got.failure == "unreadable"
+    assert got.reason.startswith("sub/S1.jpg") and "replaced" in got.reason
+
+
+def test_a_tile_read_from_a_part_swapped_after_the_open_is_not_served(batch: Path) -> None:
+    """The review server keeps a slide open across requests: a VMS's JPEG replaced between two
+    tiles was served as this slide's. Now the tile is refused (the viewer shows it missing) with
+    the reason, and the slide is opened afresh on the next request."""
+    from dqm.semantic.server.tiles import TileSource
+
+    key, other = _vms_to_swap(batch)
+    tiles = TileSource(batch, {0: key.relative_to(batch).as_posix()})
+    top = int(tiles.info(0)["levels"]) - 1
+    assert tiles.tile(0, top, 0, 0)
+    os.replace(other, batch / "sub" / "S1.jpg")
+    with pytest.raises(SlideUnavailable) as refused:
+        tiles.tile(0, top - 1, 0, 0)
+    assert str(refused.value).startswith("sub/S1.jpg") and "replaced" in str(refused.value)
+    assert tiles.tile(0, top - 2, 0, 0)  # the batch as it is now, taken afresh
+    tiles.close()
+
+
+def test_a_region_read_from_a_part_swapped_after_the_open_is_not_trained_on(batch: Path) -> None:
+    """Validity's reader keeps a slide open across reads: a VMS's JPEG replaced between two
+    regions gave the other scan's pixels to training under this slide's masks. Now the read raises
+    SlideRefused (the slide excluded with SLIDE_UNREADABLE and the reason, never a crash)."""
+    from dqm.validity.data import SlideReader, SlideRefused
+
+    key, other = _vms_to_swap(batch)
+    reader = SlideReader(key, root=batch)
+    assert reader.read(0, 0, 8, 8, 1.0)[4, 4, 2] > 150  # blue
+    os.replace(other, batch / "sub" / "S1.jpg")
+    with pytest.raises(SlideRefused) as refused:
+        reader.read(0, 0, 8, 8, 1.0)
+    assert refused.value.code == "SLIDE_UNREADABLE"
+    assert refused.value.why.startswith("sub/S1.jpg") and "replaced" in refused.value.why
+    reader.close()

@@ -21,10 +21,13 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dqm.batch import jailed
 from dqm.i18n import N_, msg
+
+if TYPE_CHECKING:
+    from dqm.slide_io import CheckedSlide
 
 TILE_SIZE = 254
 OVERLAP = 1
@@ -46,6 +49,8 @@ class _Open:
     dz: Any
     lock: threading.Lock | None
     """Serialises reads of a plain image (Pillow decodes it lazily, not thread-safe)."""
+    checked: CheckedSlide | None = None
+    """The whole-slide image as OpenSlide opened it, checked after each read (None: a plain one)."""
     users: int = 0
     evicted: bool = False
     closed: bool = field(default=False)
@@ -53,20 +58,14 @@ class _Open:
     def close(self) -> None:
         if not self.closed:
             self.closed = True
-            self.slide.close()
+            (self.checked or self.slide).close()
 
 
-def _place(path: Path, root: Path) -> str:
-    """The slide's place in the batch (its name when it is not under ``root``)."""
-    try:
-        return path.relative_to(root).as_posix()
-    except ValueError:
-        return path.name
-
-
-def open_slide(path: Path, root: Path) -> tuple[Any, bool]:
+def open_slide(path: Path, root: Path) -> tuple[Any, CheckedSlide | None]:
     """The slide at ``path`` (in the batch folder ``root``) as an OpenSlide object (or ImageSlide
-    for a plain image) and whether it is a plain image.
+    for a plain image) and, for a whole-slide image, the :class:`~dqm.slide_io.CheckedSlide` it is
+    read through (opened as the probe opens it; None: a plain image). A tile read from it is served
+    only where :meth:`~dqm.slide_io.CheckedSlide.changed` finds its files as they were at the open.
 
     Raises
     ------
@@ -77,19 +76,23 @@ def open_slide(path: Path, root: Path) -> tuple[Any, bool]:
     import openslide
     from PIL import Image
 
-    from dqm.slide_io import batch_named, plain_too_large
+    from dqm.slide_io import NotOpened, batch_named, open_checked, place, plain_too_large
     from dqm.slide_refs import not_to_open
 
-    refused = not_to_open(path, root)
-    if refused is not None:
-        raise SlideUnavailable(refused)
-    if path.suffix.lower() not in PLAIN_SUFFIXES:
-        try:
-            return openslide.OpenSlide(str(path)), False
+    if path.suffix.lower() in PLAIN_SUFFIXES:
+        refused = not_to_open(path, root)
+        if refused is not None:
+            raise SlideUnavailable(refused)
+    else:
+        try:  # refused as the probe refuses it (not_to_open)
+            checked = open_checked(path, root)
+            return checked.slide, checked
+        except NotOpened as exc:
+            raise SlideUnavailable(exc.why) from None
         except openslide.OpenSlideUnsupportedFormatError:
             pass  # a TIFF OpenSlide does not read may still be a plain image
         except openslide.OpenSlideError as exc:  # it names the slide by its host path: by its place
-            error = batch_named(str(exc), path, _place(path, root))
+            error = batch_named(str(exc), path, place(path, root))
             raise SlideUnavailable(msg("OpenSlide cannot read it: {error}", error=error)) from None
     try:
         with Image.open(path) as img:
@@ -107,7 +110,7 @@ def open_slide(path: Path, root: Path) -> tuple[Any, bool]:
             )
         )
     try:
-        return openslide.ImageSlide(str(path)), True
+        return openslide.ImageSlide(str(path)), None
     except (OSError, ValueError, Image.DecompressionBombError) as exc:
         raise SlideUnavailable(msg("Pillow cannot read it ({error})", error=type(exc).__name__)) from None
 
@@ -172,11 +175,11 @@ class TileSource:
                 entry.users += 1
                 return entry
         path = self.path(index)  # outside the lock: opening a slide can take a while
-        slide, plain = open_slide(path, self.root)
+        slide, checked = open_slide(path, self.root)
         from openslide.deepzoom import DeepZoomGenerator
 
         dz = DeepZoomGenerator(slide, tile_size=self.tile_size, overlap=self.overlap, limit_bounds=True)
-        fresh = _Open(slide, dz, threading.Lock() if plain else None)
+        fresh = _Open(slide, dz, threading.Lock() if checked is None else None, checked)
         with self._lock:
             entry = self._open.get(index)
             if entry is None:
@@ -258,6 +261,10 @@ class TileSource:
                         image = dz.get_tile(level, (col, row))
             except Exception as exc:  # a corrupt region of a real slide: a missing tile, not a dead server
                 raise SlideUnavailable(f"the tile cannot be read ({type(exc).__name__})") from None
+            changed = entry.checked.changed() if entry.checked is not None else None
+            if changed is not None:  # another file's pixels: not shown, and the slide not kept open
+                self._forget(index, entry)
+                raise SlideUnavailable(changed)
         buf = io.BytesIO()
         image.convert("RGB").save(buf, format="JPEG", quality=self.quality)
         data = buf.getvalue()
@@ -269,6 +276,13 @@ class TileSource:
                     _, old = self._tiles.popitem(last=False)
                     self._tile_bytes -= len(old)
         return data
+
+    def _forget(self, index: int, entry: _Open) -> None:
+        """Close ``entry`` (slide ``index``) once its last request is done, and open it afresh next."""
+        with self._lock:
+            if self._open.get(index) is entry:
+                del self._open[index]
+            entry.evicted = True
 
     def close(self) -> None:
         with self._lock:
