@@ -508,6 +508,31 @@ def _label_page(batch: Path) -> None:
     _swap_first(batch, "image_path", "S00001.tiff", buf.getvalue())
 
 
+def _tiff_tag(tag: int, kind: int, count: int) -> Callable[[Path], None]:
+    """The first slide as a small TIFF whose tag ``tag`` (type ``kind``: 3 SHORT, 4 LONG) declares
+    ``count`` values, held by holes at the file's end (a 16 KB file of 512 MiB): libtiff reads them
+    whole (a ``Software`` of SHORTs as text, an unknown tag too)."""
+
+    def make(batch: Path) -> None:
+        import io
+        import struct
+
+        import numpy as np
+        import tifffile
+
+        buf = io.BytesIO()
+        tifffile.imwrite(
+            buf, np.full((64, 64, 3), 200, np.uint8), extratags=[(65000, "H", 4, [1, 2, 3, 4], True)]
+        )
+        data = bytearray(buf.getvalue())
+        at = data.index(struct.pack("<HHI", 65000, 3, 4))
+        struct.pack_into("<HHII", data, at, tag, kind, count, len(data))
+        _swap_first(batch, "image_path", "S00001.tiff", bytes(data))
+        os.truncate(_first_path(batch, "image_path")[1], len(data) + count * {3: 2, 4: 4}[kind])
+
+    return make
+
+
 def _plain_texts(batch: Path) -> None:
     """The first slide as a PNG whose text chunks hold an RRN, an e-mail and a phone number, and
     whose ICC profile's description holds the RRN too."""
@@ -853,6 +878,14 @@ CASES = [
         for f in ("manifest_cell", "slide_id", "file_name", "class_name", "json_key", "clinical_value")
     ),
     Case("id_label_page", "an RRN in the ImageDescription of a TIFF's label page", _label_page),
+    Case(
+        "tiff_short_software",
+        "a TIFF Software tag of 2^28 SHORTs (512 MiB of holes)",
+        _tiff_tag(305, 3, 1 << 28),
+    ),
+    Case(
+        "tiff_long_tag", "an unknown TIFF tag of 2^27 LONGs (512 MiB of holes)", _tiff_tag(65000, 4, 1 << 27)
+    ),
     Case(
         "id_png_text", "an RRN, an e-mail, a phone in a PNG slide's text chunks and ICC profile", _plain_texts
     ),

@@ -248,8 +248,29 @@ MAX_TIFF_TEXT_BYTES = 32 << 20
 each text into its properties, some twice (``tiff.ImageDescription``, ``openslide.comment``), and
 dqm reads them: a 100 MB description took the audit to 925 MB. Slides' texts are kilobytes; a
 Philips TIFF's XML with its label and macro in base64, a few megabytes."""
+MAX_TIFF_VALUE_BYTES = 64 << 20
+"""Bytes any other tag of a TIFF slide may declare (its count times its type's size), the strip and
+tile offsets and byte counts aside (libtiff reads no more of them than the image has strips or
+tiles). libtiff reads a tag's value whole, an unknown tag's too, as does OpenSlide's TIFF reader:
+a 16 KB sparse slide of 512 MiB whose tag 65000 declares 2^28 SHORTs took the probe 4.4 s of CPU
+and 1.6 GB (one whose Software tag, text, declares 2^28 SHORTs: 3.7 s and 596 MB). Slides' largest
+others are NDPI's restart-marker offsets, megabytes."""
 ASCII = 2
 """The TIFF field type of text."""
+TEXT_TAGS = frozenset({269, 270, 271, 272, 285, 305, 306, 315, 316, 337, 33432})
+"""The tags libtiff reads as text, whatever type the file gives them (DocumentName,
+ImageDescription, Make, Model, PageName, Software, DateTime, Artist, HostComputer, TargetPrinter,
+Copyright): stored as SHORTs or LONGs they are read as bytes, each value cut to one, so a
+``Software`` of 2^28 SHORTs is 512 MiB read and 256 MiB of text."""
+TYPE_BYTES = {
+    **dict.fromkeys((1, 2, 6, 7), 1),
+    **dict.fromkeys((3, 8), 2),
+    **dict.fromkeys((4, 9, 11, 13), 4),
+    **dict.fromkeys((5, 10, 12, 16, 17, 18), 8),
+}
+"""Bytes a value of each TIFF field type takes (a type not here: libtiff skips the tag)."""
+STRILE_TAGS = frozenset({273, 279, 324, 325})
+"""StripOffsets, StripByteCounts, TileOffsets, TileByteCounts."""
 
 
 class NotRegular(OSError):
@@ -306,10 +327,10 @@ def named_as(text: str, name: str, path: Path) -> str:
 
 def tiff_refusal(path: Path, fd: int | None = None) -> Message | None:
     """Why OpenSlide must not open the TIFF at ``path``: more than :data:`MAX_TIFF_IFDS` image
-    directories or :data:`MAX_TIFF_TAGS` tags in all, or a text tag of more than
-    :data:`MAX_TIFF_TEXT_BYTES` (the chain is walked up to those limits, each directory's entries
-    read, no value); None for a TIFF within them, a chain that loops or breaks (OpenSlide says
-    why) or no TIFF at all."""
+    directories or :data:`MAX_TIFF_TAGS` tags in all, a text tag (of any type) of more than
+    :data:`MAX_TIFF_TEXT_BYTES` or another of more than :data:`MAX_TIFF_VALUE_BYTES` (the chain is
+    walked up to those limits, each directory's entries read, no value); None for a TIFF within
+    them, a chain that loops or breaks (OpenSlide says why) or no TIFF at all."""
     try:
         with _reader(path, fd) as fh:
             walked = _walk(fh, MAX_TIFF_IFDS, MAX_TIFF_TAGS)
@@ -322,7 +343,7 @@ def tiff_refusal(path: Path, fd: int | None = None) -> Message | None:
             ifds=MAX_TIFF_IFDS,
             tags=MAX_TIFF_TAGS,
         )
-    tag, size = walked
+    (tag, size), (other, other_size) = walked
     if size > MAX_TIFF_TEXT_BYTES:
         return msg(
             "the TIFF's tag {tag} declares {size:,} bytes of text, over {limit:,}: not opened (OpenSlide "
@@ -330,6 +351,14 @@ def tiff_refusal(path: Path, fd: int | None = None) -> Message | None:
             tag=tag,
             size=size,
             limit=MAX_TIFF_TEXT_BYTES,
+        )
+    if other_size > MAX_TIFF_VALUE_BYTES:
+        return msg(
+            "the TIFF's tag {tag} declares {size:,} bytes of values, over {limit:,}: not opened (libtiff "
+            "reads a tag's values whole into memory)",
+            tag=other,
+            size=other_size,
+            limit=MAX_TIFF_VALUE_BYTES,
         )
     return None
 
@@ -339,16 +368,17 @@ NDPI_TAG = 65420
 directory's offset, lead to a directory of NDPI's layout that has it (OpenSlide's test)."""
 
 
-def _walk(fh: Any, max_ifds: int, max_tags: int) -> tuple[int, int] | None:
-    """``(tag, bytes)``, the text tag that declares the most bytes in the TIFF chain of ``fh``
-    (classic, NDPI or BigTIFF; ``(0, 0)``: none or no TIFF), or None when the chain has more than
+def _walk(fh: Any, max_ifds: int, max_tags: int) -> tuple[tuple[int, int], tuple[int, int]] | None:
+    """``(tag, bytes)`` of the text tag (:data:`TEXT_TAGS`, or any of the ASCII type) that declares
+    the most bytes in the TIFF chain of ``fh`` (classic, NDPI or BigTIFF; ``(0, 0)``: none or no
+    TIFF), and of the other tag that does, :data:`STRILE_TAGS` aside; or None when the chain has more than
     ``max_ifds`` directories or ``max_tags`` tags in all (the walk stops there). The walk goes on as
     OpenSlide's (openslide-decode-tifflike.c): through directories of no entry, to a loop, an
     offset of 0 or a directory that cannot be read whole."""
     head = fh.read(16)
     order = {b"II": "<", b"MM": ">"}.get(head[:2])
     if order is None or len(head) < 8:
-        return 0, 0
+        return (0, 0), (0, 0)
     (version,) = struct.unpack(order + "H", head[2:4])
     if version == 42:
         (offset,) = struct.unpack(order + "Q", head[4:12]) if len(head) >= 12 else (0,)
@@ -358,11 +388,11 @@ def _walk(fh: Any, max_ifds: int, max_tags: int) -> tuple[int, int] | None:
     elif version == 43 and len(head) == 16:
         offset, count_fmt, field, next_fmt = struct.unpack(order + "Q", head[8:16])[0], "Q", "HHQ", "Q"
     else:
-        return 0, 0
+        return (0, 0), (0, 0)
     count_size, next_size = struct.calcsize(count_fmt), struct.calcsize(next_fmt)
     entry = 20 if version == 43 else 12  # tag, type, count, then the value or its offset
     seen: set[int] = set()
-    text, tags = (0, 0), 0
+    text, other, tags = (0, 0), (0, 0), 0
     while offset and offset not in seen:
         if len(seen) == max_ifds:
             return None
@@ -379,14 +409,18 @@ def _walk(fh: Any, max_ifds: int, max_tags: int) -> tuple[int, int] | None:
         if len(raw) < entries * entry:
             break
         for tag, kind, n in (struct.unpack_from(order + field, raw, k) for k in range(0, len(raw), entry)):
-            if kind == ASCII and n > text[1]:
-                text = (tag, n)
+            size = n * TYPE_BYTES.get(kind, 0)
+            if kind == ASCII or tag in TEXT_TAGS:
+                if size > text[1]:
+                    text = (tag, size)
+            elif size > other[1] and tag not in STRILE_TAGS:
+                other = (tag, size)
         seen.add(offset)
         raw = fh.read(next_size)  # right after the entries (NDPI's 4-byte extensions follow it)
         if len(raw) < next_size:
             break
         (offset,) = struct.unpack(order + next_fmt, raw)
-    return text
+    return text, other
 
 
 def _seek(fh: Any, offset: int) -> bool:
