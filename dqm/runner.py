@@ -363,6 +363,12 @@ def check_item(
     )
     taken = _taken(root, image.path, seen.get(image.path or "")) if options.slides else None
     parts = taken.parts if taken is not None else {}
+    known = dict(hashed or {})
+    if options.full_hashes and options.slides and image.path:
+        # before the probe reads them, as their stats and quick prints are taken: a file rewritten
+        # while it is read, its quick print and times kept, then hashes otherwise than the record
+        # holds, and the next --certify run checks the item again
+        known.update(_whole_hashes(root, sorted({image.path, *parts}), known, sparse))
     probe: SlideProbe | None = None
     if options.slides and image.exists and image_path is not None:
         probe_options = ProbeOptions(
@@ -415,7 +421,6 @@ def check_item(
     if annotation is not None:
         annotation.document = None  # the parsed text is not needed past the checks
     whole = set(item.listed) | (set(files) | set(parts) if options.full_hashes else set())
-    known = dict(hashed or {})
     if ann_hash and ann_status.path:
         known[ann_status.path] = ann_hash
     return ItemRecord(

@@ -217,3 +217,34 @@ def test_dqm_validate_certify_on_the_command_line(batch, tmp_path, monkeypatch):
     got = CliRunner().invoke(app, args)
     said = " ".join(got.output.split())
     assert "--certify: 1 items checked again" in said and "S00001" in said
+
+
+def test_a_part_rewritten_while_the_slide_is_checked_is_caught_by_the_next_certifying_run(
+    tmp_path, profile, checked, monkeypatch
+):
+    """A MIRAX data file rewritten between its first and last MiB while the slide was checked,
+    its size, modification time and inode kept (a file system without change times of its own):
+    the probe's check after OpenSlide's reads confirms a part by its quick print, which cannot see
+    it, so the run describes what it read and records it. A plain run serves that record again;
+    --certify is what catches it: the record holds the full hashes of the files as they were
+    before the checks read them, so the next certifying run finds the rewritten file's hash
+    differing and checks the slide again."""
+    real = dqm.cache.stat_and_print
+    monkeypatch.setattr(
+        dqm.cache, "stat_and_print", lambda path: (lambda k: [*k[:2], k[1], *k[3:]])(real(path))
+    )
+    data = _mirax(tmp_path / "b")
+    probe = dqm.runner.probe_slide_cached
+
+    def rewritten_meanwhile(*args, **kw):  # type: ignore[no-untyped-def]
+        _blank_the_middle_keeping_size_and_times(data)
+        return probe(*args, **kw)
+
+    monkeypatch.setattr(dqm.runner, "probe_slide_cached", rewritten_meanwhile)
+    audit(tmp_path / "b", profile, tmp_path / "cache", CERTIFY)
+    monkeypatch.setattr(dqm.runner, "probe_slide_cached", probe)
+    checked.clear()
+    _, cache = audit(tmp_path / "b", profile, tmp_path / "cache", PLAIN)
+    assert checked == [] and cache.hits == 1  # a plain run is blind to it
+    _, cache = audit(tmp_path / "b", profile, tmp_path / "cache", CERTIFY)
+    assert checked == ["m"] and cache.unconfirmed == ["m"]
