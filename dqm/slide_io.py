@@ -1497,7 +1497,7 @@ def open_checked(path: Path, root: Path, fd: int | None = None) -> CheckedSlide:
             raise NotOpened(refused)
         taken, name = taken_of(path, st, root), openslide_name(path, fd)
         by_name = name == str(path)  # a Trestle TIFF, given its descriptor, is opened again by name
-        own_print = _print(fd, st.st_size) if by_name else None
+        own_print = _readable(_print, fd, st.st_size) if by_name else None
         try:
             slide = _openslide_by(name, path, fd)
         except _Replaced:
@@ -1506,14 +1506,14 @@ def open_checked(path: Path, root: Path, fd: int | None = None) -> CheckedSlide:
             raise type(exc)(named_as(str(exc), name, path)) from None
         try:
             if not by_name and slide.properties.get("openslide.vendor") == "trestle":
-                by_name, own_print = True, _print(fd, st.st_size)  # Trestle: opened again by name
+                by_name, own_print = True, _readable(_print, fd, st.st_size)  # Trestle: opened again by name
         except BaseException:
             slide.close()
             raise
         if not by_name and not taken.listed:
             check = None  # OpenSlide reads the descriptor alone
         else:
-            ref = place(path, root)
+            ref = batch_place(path, root)
 
             def check() -> Message | None:
                 return _changed_while_read(ref, path, fd if by_name else None, root, taken, own_print)
@@ -1525,7 +1525,15 @@ def open_checked(path: Path, root: Path, fd: int | None = None) -> CheckedSlide:
         raise
 
 
-def place(path: Path, root: Path) -> str:
+def _readable(read: Any, *args: Any) -> Any:
+    """``read(*args)``; its OSError (the slide's bytes cannot be read) as :class:`NotOpened`."""
+    try:
+        return read(*args)
+    except OSError as exc:
+        raise NotOpened(msg(CANNOT_READ, _reason=exc.strerror or str(exc))) from None
+
+
+def batch_place(path: Path, root: Path) -> str:
     """The slide's place in the batch folder ``root`` (its name when it is not under it)."""
     try:
         return path.relative_to(root).as_posix()

@@ -76,7 +76,7 @@ def open_slide(path: Path, root: Path) -> tuple[Any, CheckedSlide | None]:
     import openslide
     from PIL import Image
 
-    from dqm.slide_io import NotOpened, batch_named, open_checked, place, plain_too_large
+    from dqm.slide_io import NotOpened, batch_named, batch_place, open_checked, plain_too_large
     from dqm.slide_refs import not_to_open
 
     if path.suffix.lower() in PLAIN_SUFFIXES:
@@ -92,7 +92,7 @@ def open_slide(path: Path, root: Path) -> tuple[Any, CheckedSlide | None]:
         except openslide.OpenSlideUnsupportedFormatError:
             pass  # a TIFF OpenSlide does not read may still be a plain image
         except openslide.OpenSlideError as exc:  # it names the slide by its host path: by its place
-            error = batch_named(str(exc), path, place(path, root))
+            error = batch_named(str(exc), path, batch_place(path, root))
             raise SlideUnavailable(msg("OpenSlide cannot read it: {error}", error=error)) from None
     try:
         with Image.open(path) as img:
