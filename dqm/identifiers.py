@@ -111,6 +111,12 @@ def _kw(words: str) -> str:
     return rf"(?i:{words})\s*(?:(?:no\.?|number|#)\s*)?(?:[:=#]\s*)?"
 
 
+_NAME = r"[A-Z][a-z]+(?:[ ,^]+[A-Z][a-z]+){1,3}|[A-Z]{2,}(?:[ ,^]+[A-Z]{2,}){1,3}|[가-힣]{2,4}"
+"""A person's name as the ``person_name`` pattern takes one after its keyword (``Hong Gildong``,
+``HONG^GILDONG``, ``홍길동``), and :func:`looks_identifying` a value under a kind key."""
+_DATE = r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}"
+
+
 DEFAULT_PATTERNS: dict[str, DeidPattern] = {
     "korean_rrn": DeidPattern(
         # Not inside a longer number or a decimal, but found next to letters, ``_``, ``-`` and an
@@ -129,7 +135,7 @@ DEFAULT_PATTERNS: dict[str, DeidPattern] = {
     "date_of_birth": DeidPattern(
         regex=_built_in_regex(
             _kw(r"\bdob\b|\bd\.o\.b\.?|birth\s*date|date\s*of\s*birth|birthday|born(?:\s+on)?|생년월일")
-            + r"(?P<id>\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}|\d{8}|\d{6})",
+            + rf"(?P<id>{_DATE}|\d{{8}}|\d{{6}})",
             starts="dDbB생",
         ),
         what=N_("date of birth"),
@@ -148,7 +154,7 @@ DEFAULT_PATTERNS: dict[str, DeidPattern] = {
     "person_name": DeidPattern(
         regex=_built_in_regex(
             r"(?i:patient(?:'s)?\s*name|\bpt\.?\s*name|성명|환자\s*명|이름)\s*(?:[:=]\s*)?"
-            r"(?P<id>[A-Z][a-z]+(?:[ ,^]+[A-Z][a-z]+){1,3}|[A-Z]{2,}(?:[ ,^]+[A-Z]{2,}){1,3}|[가-힣]{2,4})",
+            rf"(?P<id>{_NAME})",
             starts="pP성환이",
         ),
         what=N_("person name"),
@@ -191,7 +197,9 @@ and holds more (``patient_id_HongGildong``, ``patient_id2``, ``patientIdHongGild
 ``adobe`` none (``PATIENT_IDENTITY``, all capitals, does). No ``\b``: Python's takes Hangul for a
 letter, RE2's does not, and ``_`` for a letter in both. RE2 runs it too (no look-around): a profile
 may copy it and add its own words. A key naming a kind of identifier (``patient_id_type``,
-``dob_format``) is not one (:func:`names_a_kind`)."""
+``dob_format``) is not one (:func:`names_a_kind`) unless its value looks like a name or an id
+(:func:`key_says`, :func:`looks_identifying`). Keys are matched NFKC-folded (:func:`fold_key`), an
+XML path's step as the key it names (``patient[1]``, ``@patient``: :mod:`validators.deid`)."""
 DEFAULT_QUASI_KEYS = _built_in_regex(
     r"(?i)^(aperio\.(filename|date|time|user|scanscope id)"
     r"|tiff\.(page\d+\.)?(datetime|artist|hostcomputer)|exif\.(datetime\w*|artist|hostcomputer|\w*serialnumber)"
@@ -379,9 +387,52 @@ def is_blank(value: Any, settings: DeidSettings) -> bool:
     return text.casefold() in settings.compiled.blank or not text.strip("^ ")
 
 
+def fold_key(key: str) -> str:
+    """``key`` as the identifier keys are matched against it: NFKC-folded where it is not ASCII, so
+    a full-width ``ｐａｔｉｅｎｔ＿ｉｄ`` or ``ＤＯＢ`` (as a Korean IME types them) and other
+    compatibility forms are the keys they stand for. Keys only: a value is searched and masked as
+    it is."""
+    return key if key.isascii() else unicodedata.normalize("NFKC", key)
+
+
 def identifier_key(key: str, settings: DeidSettings) -> bool:
+    """Whether the profile's identifier keys name ``key`` (:func:`fold_key`), not as a kind of
+    identifier (:func:`names_a_kind`): its non-blank value names a person."""
+    return key_says(key, settings) == "person"
+
+
+def key_says(key: str, settings: DeidSettings) -> Literal["person", "kind"] | None:
+    """What the profile's identifier keys make of ``key`` (:func:`fold_key`): ``person``, its
+    non-blank value names one; ``kind``, it names a kind of identifier (``patient_id_type``,
+    ``Patient ID Type``: :func:`names_a_kind`), its value a person's only where it looks like one
+    (:func:`looks_identifying`); None, neither. One search of the pattern."""
+    if not settings.enabled:
+        return None
+    key = fold_key(key)
     search = settings.compiled.identifier_keys.search
-    return bool(settings.enabled and search(key)) and not names_a_kind(key, search)
+    if not search(key):
+        return None
+    return "kind" if names_a_kind(key, search) else "person"
+
+
+_NAME_VALUE = re.compile(_NAME)
+_ID_VALUE = re.compile(rf"\d{{5}}|{_DATE}")
+_KIND_VALUE_WORDS = re.compile(
+    r"(?i)\b(?:number|record|hospital|medical|chart|registration|resident|security|insurance|national"
+    r"|passport|local|internal|external|format|type|code|id|no)\b|번호|등록|병록"
+)
+"""Words of a kind of identifier's name (``Medical Record Number``, ``병록번호``): a value of them
+is the kind's, not a person's name."""
+
+
+def looks_identifying(text: str) -> bool:
+    """Whether a value under a kind key (:func:`key_says`) is a person's identifier all the same:
+    a name as the ``person_name`` pattern takes one (``Hong Gildong``, ``HONG^GILDONG``,
+    ``홍길동``) and not the words of a kind's name (``Medical Record``), or a run of five digits
+    or a date (an id number, a birth date). ``MRN``, ``NNNN-NNNN``, ``YYYY-MM-DD`` are none."""
+    if _ID_VALUE.search(text) is not None:
+        return True
+    return _NAME_VALUE.fullmatch(text.strip()) is not None and _KIND_VALUE_WORDS.search(text) is None
 
 
 _KIND = re.compile(
@@ -399,7 +450,8 @@ def names_a_kind(key: str, search: Callable[[str], Any]) -> bool:
     """Whether ``key`` is an identifier key's whole word (``search``: the pattern's) followed by a
     word saying what kind of identifier it is (``patient_id_type``, ``dob_format``,
     ``PatientIDType``; :data:`_KIND`), the word not one naming a person (:data:`_NAME_WORD`): its
-    value (``MRN``, ``YYYY-MM-DD``) names nobody. Not ``_hash``: an unkeyed hash of a record number is reversed by
+    value (``MRN``, ``YYYY-MM-DD``) names nobody, unless it looks like a name or an id
+    (:func:`looks_identifying`, ``"Patient ID Type": "Hong Gildong"``). Not ``_hash``: an unkeyed hash of a record number is reversed by
     trying every number. ``patient_id_Hong_type`` is still an identifier key (``patient_id_Hong`` is
     more than the word)."""
     kind = _KIND.fullmatch(key)
@@ -567,7 +619,9 @@ def reader_keys() -> KeyNames:
 def whole_key(key: str, search: Callable[[str], Any]) -> bool:
     """Whether an identifier-key pattern (``search``) matches all of ``key`` (``patient_name``, not
     ``patient_name_HongGildong``: what is past the match may be a name), and not as a shorter key
-    and the character that ends or starts its word (``patientIdH``, ``patient_id2``, ``xDOB``)."""
+    and the character that ends or starts its word (``patientIdH``, ``patient_id2``, ``xDOB``);
+    as :func:`fold_key` folds it (``ＤＯＢ``)."""
+    key = fold_key(key)
     found = search(key)
     return (
         found is not None
@@ -585,8 +639,9 @@ def _whole(key: str, search: Callable[[str], Any]) -> bool:
 def key_word(key: str, search: Callable[[str], Any]) -> str | None:
     """What of ``key`` an identifier-key pattern (``search``) matches, less a letter that only ends
     or starts its word (``patientIdHong``: ``patientId``, not ``patientIdH``; ``patient_id김민수``:
-    not ``patient_id김``; ``HongDOB``: ``DOB``, not ``gDOB``); None where it matches none."""
-    found = search(key)
+    not ``patient_id김``; ``HongDOB``: ``DOB``, not ``gDOB``); None where it matches none. Of the
+    key as :func:`fold_key` folds it (``ｐａｔｉｅｎｔ＿ｉｄ２`` shows ``patient_id2…``)."""
+    found = search(fold_key(key))
     if found is None:
         return None
     word: str = found.group(0)
@@ -767,11 +822,15 @@ def _keys_pattern(source: str) -> Regex:
 def identifying_key(key: str) -> bool:
     """Whether the identifier keys name ``key`` (``patient_id``, ``patient``): what a reader keeps
     whole under it. The built-in ones, and the profile's own while it reads for a profile
-    (:func:`reading_keys`): ``{"chart_no": 12345678}`` with ``identifier_keys: chart_no``."""
-    if _IDENTIFYING_KEY.search(key) is not None and not names_a_kind(key, _IDENTIFYING_KEY.search):
+    (:func:`reading_keys`): ``{"chart_no": 12345678}`` with ``identifier_keys: chart_no``. A key
+    naming a kind of identifier too (``patient_id_type``, :func:`key_says`): what its value is
+    says whether it names a person (:func:`looks_identifying`), ``"87654321"`` a number. Matched
+    as :func:`fold_key` folds it."""
+    key = fold_key(key)
+    if _IDENTIFYING_KEY.search(key) is not None:
         return True
     own = _READ_KEYS.get()
-    return own is not None and own.names(key) and not names_a_kind(key, own.pattern.search)
+    return own is not None and own.names(key)
 
 
 def identifying_word(key: str) -> bool:

@@ -32,8 +32,10 @@ from dqm.identifiers import (
     flat_text,
     identifier_key,
     is_blank,
+    key_says,
     key_word,
     link_parts,
+    looks_identifying,
     mask,
     plain_key,
     quasi_key,
@@ -191,7 +193,7 @@ def slide_properties(view: ItemView, params: NoParams, ctx: CheckContext) -> lis
         out.extend(named)  # a name comes from the file too (a vendor's key, a PNG chunk's keyword)
         if is_blank(value, settings):
             continue  # its name searched all the same
-        if identifier_key(key, settings):
+        if names_a_person(key, value, settings):
             out.append(
                 ctx.finding(
                     "DEID_SLIDE_IDENTIFIER",
@@ -430,6 +432,37 @@ def _unescaped(part: str) -> str:
     return part.replace("~1", "/").replace("~0", "~")
 
 
+_STEP = re.compile(r"(?:descendant::)?@?(.*?)(?:\[\d+\])?", re.DOTALL)
+"""An XML path's step (``patient[1]``, ``@patient``, ``descendant::patient[2]``) and the key it
+names (``patient``): :data:`DEFAULT_IDENTIFIER_KEYS`' ``^patient$`` matched none of those."""
+
+
+def _step_keys(at: str) -> list[str | None]:
+    """The key each step of a pointer ``at`` names (a JSON pointer's key unescaped, an XML path's
+    step without its axis, ``@`` and position: :data:`_STEP`), None for an element a text comes
+    after (``…/patient[1]/following-sibling::text()[1]``, :data:`_AFTER`: the parent's text)."""
+    parts = at.split("/")
+    return [
+        None if parts[k + 1 : k + 2] and parts[k + 1].startswith(_AFTER[1:]) else _step(part)
+        for k, part in enumerate(parts)
+    ]
+
+
+def _step(part: str) -> str:
+    found = _STEP.fullmatch(_unescaped(part))
+    return found[1] if found is not None and found[1] else _unescaped(part)
+
+
+def names_a_person(key: str, value: Any, settings: DeidSettings) -> bool:
+    """Whether ``key`` says its non-blank ``value`` is a person's: an identifier key
+    (:func:`dqm.identifiers.identifier_key`), or one naming a kind of identifier
+    (``patient_id_type``, :func:`dqm.identifiers.key_says`) where the value looks like a name or an
+    id all the same (``"Patient ID Type": "Hong Gildong"``, :func:`dqm.identifiers.looks_identifying`;
+    ``"MRN"`` not)."""
+    said = key_says(key, settings)
+    return said == "person" or (said == "kind" and looks_identifying(flat_text(value)))
+
+
 def _shown_key(key: str, settings: DeidSettings) -> str:
     """A key that names a person as a message shows it: whole when a plain word the pattern
     matches all of (``patient_name``), else only what the identifying-key pattern matched
@@ -456,17 +489,32 @@ def _safe_pointer(at: str, settings: DeidSettings, key_hit: bool = False) -> tup
     identifier); with ``key_hit`` (a key in ``at`` holds a pattern's hit), before the
     first key holding one."""
     parts = at.split("/")
-    for k, part in enumerate(parts):
+    for k, (part, step) in enumerate(zip(parts, _step_keys(at), strict=True)):
         key = _unescaped(part)
         if not key:
             continue
         if key_hit and find(key, settings, "annotation"):
             return "/".join(parts[:k]), None
-        if identifier_key(key, settings):
-            key = key.removeprefix("@")  # an XML attribute's: ``@PatientName``
-            cut = k + 1 if identifier_word(key, settings) else k
-            return "/".join(parts[:cut]), _shown_key(key, settings)
+        if step is not None and identifier_key(step, settings):
+            # an XML attribute's (``@PatientName``) whole; an element's (``patient[1]``) before it
+            cut = k + 1 if identifier_word(key.removeprefix("@"), settings) else k
+            return "/".join(parts[:cut]), _shown_key(step, settings)
     return at, None
+
+
+def _key_says(key: str, own: Any, kept: bool, settings: DeidSettings) -> str | None:
+    """What a key met by :func:`_searched_texts` says of its value (:func:`dqm.identifiers.key_says`:
+    ``person``, ``kind`` or None). A kept text's pointer (``kept``) by any step of it
+    (``/features/0/properties/patient/0``, ``…/patient[1]/text()[1]``, ``…/@patient``:
+    :func:`_step_keys`, not the pointer across them) or the name kept beside it (``own``), a person
+    before a kind."""
+    if not kept:
+        return key_says(key, settings)
+    keys = [step for step in _step_keys(key) if step is not None]
+    if isinstance(own, str):
+        keys.append(own)
+    says = {key_says(k, settings) for k in keys}
+    return "person" if "person" in says else "kind" if "kind" in says else None
 
 
 MAX_PLACES = 20
@@ -497,7 +545,7 @@ def _searched_texts(
     out: list[Finding] = []
     keys_seen: set[str] = set()
     hits_of: dict[str, list[Hit]] = {}
-    named: dict[str, bool] = {}
+    named: dict[str, str | None] = {}  # by key: what it says of its value (_key_says)
     listed: dict[tuple[str, str], int] = {}  # (the key that names a person or "", the text): places reported
     more: dict[tuple[str, str], list[Any]] = {}  # the same: [places past those, target, link, hits]
     skip = [False]  # whether the key just met flags its value: the walk does not go into it
@@ -521,18 +569,17 @@ def _searched_texts(
             if keyed:
                 kept = fmt == "file" and link is not None and link[0] is None  # a kept text's pointer
                 own = _name_above(key, props, naming, lengths) if kept else None  # the key its pointer names
-                if (names := named.get(key)) is None:
-                    names = named[key] = identifier_key(key, settings) or (
-                        kept
-                        and (
-                            any(identifier_key(_unescaped(part), settings) for part in key.split("/"))
-                            or (isinstance(own, str) and identifier_key(own, settings))
-                        )
-                    )  # a kept pointer below ``patient`` (``/features/0/properties/patient/0``)
+                if (says := named.get(key, "")) == "":
+                    says = named[key] = _key_says(key, own if kept else None, kept, settings)
+                names, kinds = says == "person", says == "kind"
                 declared = (
-                    names and fmt == "clinical" and len(link_parts(link)) == 2 and key in profile.clinical
+                    (names or kinds)
+                    and fmt == "clinical"
+                    and len(link_parts(link)) == 2
+                    and key in profile.clinical
                 )
-                flat = flat_text(held) if names and not declared else ""
+                flat = flat_text(held) if (names or kinds) and not declared else ""
+                names = names or (kinds and looks_identifying(flat))  # "Patient ID Type": "Hong Gildong"
                 skip[0] = names and not declared and not is_blank(flat, settings)
             before = budget.texts
             if keyed and key in keys_seen:
@@ -706,7 +753,7 @@ def clinical_record(view: ItemView, params: NoParams, ctx: CheckContext) -> list
         declared = column in view.profile.clinical
         if declared and _in_domain(view.profile, column, text):
             continue  # an enumerated value, a number or a date cannot carry a name or an id
-        if not declared and identifier_key(column, settings):
+        if not declared and names_a_person(column, text, settings):
             out.append(
                 ctx.finding(
                     "DEID_CLINICAL_IDENTIFIER",

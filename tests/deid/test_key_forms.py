@@ -1,0 +1,149 @@
+"""The forms of an identifier key the key rule missed (task deid6): ``patient`` as an XML
+element's or attribute's step (``patient[1]``, ``@patient``), a kind key (``Patient ID Type``)
+holding a name or an id all the same, a digit after the word (``dob1``), and full-width or other
+compatibility forms (``ｐａｔｉｅｎｔ＿ｉｄ``, ``ＤＯＢ``). Each failed on the former code."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+
+from dqm.identifiers import fold_key, looks_identifying
+from dqm.profile import Profile, load_profile
+from tests.deid.test_column_names import every_output
+from tests.deid.test_property_keys import _asap, _found, _payload_file, _shown
+
+
+@pytest.fixture(scope="module")
+def profile() -> Profile:
+    return load_profile()
+
+
+@pytest.mark.parametrize(
+    ("extra", "at"),
+    [
+        ("<patient>Hong Gildong</patient>", "/ASAP_Annotations"),
+        ("<Patient>Hong Gildong</Patient>", "/ASAP_Annotations"),
+        ("<Slide patient='Hong Gildong'/>", "/ASAP_Annotations/#1[1]/@patient"),
+        ("<Slide Patient='Hong Gildong'/>", "/ASAP_Annotations/#1[1]/@Patient"),
+        ("<a><patient>x</patient><patient>Hong Gildong</patient></a>", "/ASAP_Annotations/#1[1]"),
+        ("<patient><a/>Hong Gildong</patient>", "/ASAP_Annotations"),
+    ],
+)
+def test_a_name_under_an_xml_patient_element_or_attribute_is_flagged(
+    profile: Profile, extra: str, at: str
+) -> None:
+    """``(?:^|[./])patient$`` matched no XML step: ``patient[1]``, ``@patient`` and
+    ``patient[2]/text()[1]`` were no key, and the name went unflagged (JSON's ``"patient"`` was)."""
+    found = [f for f in _found(profile, _asap(extra).encode(), "s1.xml") if f.code.startswith("DEID")]
+    assert (at, "Ho**********") in [(f.location.pointer, f.params.get("value")) for f in found]
+    assert all(f.code == "DEID_ANNOTATION_IDENTIFIER" for f in found)
+    assert "Gildong" not in _shown(found)
+
+
+def test_the_text_after_an_xml_patient_element_is_its_parents(profile: Profile) -> None:
+    """The text after ``<patient>`` is its parent's: flagged only as what it holds."""
+    xml = _asap("<patient>X</patient>tumour margin clear")
+    found = [f for f in _found(profile, xml.encode(), "s1.xml") if f.code.startswith("DEID")]
+    assert [(f.location.pointer, f.params.get("value")) for f in found] == [("/ASAP_Annotations", "*")]
+
+
+def _flagged(profile: Profile, fmt: str, payload: dict[str, str]) -> tuple[list[tuple[str, str]], str]:
+    """The de-identification findings of ``payload`` among a lesion's keys in a file of ``fmt``
+    (:func:`_payload_file`): ``(the pointer past the lesion's, the masked value)`` sorted, and
+    the findings as JSON."""
+    data, name, where = _payload_file(fmt, payload)
+    found = [f for f in _found(profile, data, name) if f.code.startswith("DEID")]
+    assert all(f.location.pointer.startswith(where) for f in found)
+    flagged = sorted((f.location.pointer.removeprefix(where), f.params.get("value")) for f in found)
+    return flagged, _shown(found)
+
+
+KINDS = {
+    "Patient ID Type": "Hong Gildong",
+    "patient_id_type": "MRN",
+    "PatientIDFormat": "NNNN-NNNN",
+    "PatientIDType": "87654321",
+    "dob_format": "1970-01-01",
+    "patient_id_source": "Medical Record",
+    "PatientIDKind": "홍길동",
+}
+
+
+@pytest.mark.parametrize("fmt", ["native", "qupath", "coco", "dsa_point", "xml"])
+def test_a_name_or_an_id_under_a_kind_key_is_flagged_and_a_kind_is_not(profile: Profile, fmt: str) -> None:
+    """A kind word after an identifier key (``type``) made any value a kind: ``"Patient ID Type":
+    "Hong Gildong"`` passed. Now what the value is decides: a name or digits of an id are flagged,
+    ``MRN``, ``NNNN-NNNN``, ``Medical Record`` stay quiet."""
+    payload = {k.replace(" ", "_") if fmt == "xml" else k: v for k, v in KINDS.items()}
+    flagged, shown = _flagged(profile, fmt, payload)
+    assert flagged == [("#1", "Ho**********"), ("#4", "87******"), ("#5", "19********"), ("#7", "***")]
+    assert not [s for s in ("Gildong", "87654321", "1970-01-01", "홍길동") if s in shown]
+
+
+def test_what_looks_identifying() -> None:
+    assert [
+        looks_identifying(v) for v in ("Hong Gildong", "HONG^GILDONG", "홍길동", "87654321", "1970-01-01")
+    ] == [True] * 5
+    assert [
+        looks_identifying(v) for v in ("MRN", "NNNN-NNNN", "YYYY-MM-DD", "Medical Record", "병록번호", "")
+    ] == [False] * 6
+
+
+@pytest.mark.parametrize("fmt", ["native", "qupath", "coco", "dsa_point"])
+def test_a_full_width_identifier_key_is_an_identifier_key(profile: Profile, fmt: str) -> None:
+    """``ｐａｔｉｅｎｔ＿ｉｄ`` and ``ＤＯＢ`` (a Korean IME's full-width forms) matched no rule. Keys
+    are matched NFKC-folded now; the value is masked as it is. (XML names cannot hold them: expat
+    refuses compatibility characters in a name.)"""
+    payload = {
+        "ｐａｔｉｅｎｔ＿ｉｄ": "87654321",
+        "ＤＯＢ": "１９７０-01-01",
+        "ｐａｔｉｅｎｔ": "Hong Gildong",
+    }
+    flagged, shown = _flagged(profile, fmt, payload)
+    assert flagged == [("#1", "87******"), ("#2", "１９********"), ("#3", "Ho**********")]
+    assert fold_key("ｐａｔｉｅｎｔ＿ｉｄ") == "patient_id"
+    assert not [s for s in ("87654321", "Gildong", "１９７０-01-01") if s in shown]
+
+
+SECRETS = ("1970-01-01", "1971-02-02", "1972-03-03", "Gildong", "Minsoo", "87654321", "76543210")
+
+
+def test_the_key_forms_reach_no_output(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """validate, audit (results.json, report.html, junit.xml, records.sqlite), the fix list, the
+    review sample and what they print: a value under ``dob1``, a full-width key or a kind key
+    holding a name is found, and none of them is shown."""
+    from dqm.synth import build_batch
+
+    monkeypatch.setenv("DQM_MASK_KEY", "a test key of at least 16 characters")
+    batch = tmp_path / "batch"
+    build_batch(batch, 4, seed=5, defect_rate=0.0, max_size=256)
+    path = batch / "annotations" / "S00002.json"
+    doc = json.loads(path.read_text())
+    doc["lesions"][0].setdefault("properties", {}).update(
+        {
+            "dob1": "1970-01-01",
+            "ＤＯＢ": "1971-02-02",
+            "Patient ID Type": "Hong Gildong",
+            "patient_id2": "87654321",
+        }
+    )
+    path.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    manifest = batch / "manifest.csv"
+    rows = list(csv.DictReader(manifest.read_text(encoding="utf-8").splitlines()))
+    extra = {"dob1": "1972-03-03", "ｐａｔｉｅｎｔ＿ｉｄ": "76543210", "PatientIDType": "Kim Minsoo"}
+    with manifest.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=[*rows[0], *extra])
+        writer.writeheader()
+        writer.writerows([{**row, **(extra if k == 0 else {})} for k, row in enumerate(rows)])
+    out = tmp_path / "out"
+    texts = every_output(batch, out)
+    assert {"a/results.json", "a/report.html", "fix/fixlist.csv"} <= {where for where, _ in texts}
+    assert [(where, s) for where, text in texts for s in SECRETS if s in text] == []
+    found = json.loads((out / "a" / "results.json").read_text())["findings"]
+    codes = [(f["code"], f["location"]["file"]) for f in found if f["code"].endswith("_IDENTIFIER")]
+    assert codes.count(("DEID_ANNOTATION_IDENTIFIER", "annotations/S00002.json")) == 4
+    assert codes.count(("DEID_CLINICAL_IDENTIFIER", "manifest.csv")) == 3
