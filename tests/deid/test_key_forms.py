@@ -147,3 +147,35 @@ def test_the_key_forms_reach_no_output(tmp_path: Path, monkeypatch: pytest.Monke
     codes = [(f["code"], f["location"]["file"]) for f in found if f["code"].endswith("_IDENTIFIER")]
     assert codes.count(("DEID_ANNOTATION_IDENTIFIER", "annotations/S00002.json")) == 4
     assert codes.count(("DEID_CLINICAL_IDENTIFIER", "manifest.csv")) == 3
+
+
+def test_an_empty_element_past_the_paths_depth_is_counted_in_descendant_numbers() -> None:
+    """Past :data:`MAX_PATH_DEPTH` an element is numbered from its ancestor at that depth
+    (``…/descendant::#2[k]``, as XPath counts every descendant of that name), but an element with
+    nothing to search (``<a/>``) was passed over uncounted: the third ``<a>`` was named ``[2]``, the
+    second, an element that holds no text. Now counted in the file's order."""
+    from xml.etree.ElementTree import fromstring
+
+    from dqm.readers.common.xmltree import MAX_PATH_DEPTH, xml_texts
+
+    deep = "<b>" * (MAX_PATH_DEPTH + 2)
+    xml = f"<A>{deep}<a/><a><c/><a/></a><a>RRN 900101-1234567</a>{deep.replace('<', '</')}</A>"
+    at = "/#1" + "/#1[1]" * (MAX_PATH_DEPTH - 1)
+    assert xml_texts(fromstring(xml), set()).texts == {
+        f"{at}/descendant::#2[4]/text()[1]": "RRN 900101-1234567"
+    }
+
+
+def test_an_empty_element_past_the_paths_depth_is_counted_and_nothing_more() -> None:
+    """An element counted alone past the depth is not walked: a vertex's numbers below a tag naming
+    a person stay passed over (``<PatientName><V X="1" Y="2"/>…``) as they are above the depth."""
+    from xml.etree.ElementTree import fromstring
+
+    from dqm.readers.common.xmltree import MAX_PATH_DEPTH, xml_texts
+
+    for depth in (2, MAX_PATH_DEPTH + 2):
+        deep = "<b>" * depth
+        xml = f'<A>{deep}<PatientName><V X="1" Y="2"/><V>Kim</V></PatientName>{deep.replace("<", "</")}</A>'
+        texts = xml_texts(fromstring(xml), set()).texts
+        assert sorted(texts.values()) == ["Kim"], texts
+        assert next(iter(texts)).endswith(("/V[2]/text()[1]", "/descendant::V[2]/text()[1]")), texts

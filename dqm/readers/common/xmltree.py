@@ -349,7 +349,8 @@ read as the outline, and not looked at again (a file may hold millions)."""
 
 MAX_PATH_DEPTH = 64
 """Elements a kept text's XPath names at most: a deeper element is named from its ancestor at this
-depth (``…/descendant::a[3]``, counting the descendants that hold text, in the file's order) and
+depth (``…/descendant::a[3]``, counting its descendants of that tag in the file's order, as XPath
+does: an empty one too, passed over otherwise) and
 searched all the same; below the first element past this depth whose tag names a person, from that
 element (``…/descendant::PatientName[1]/descendant::a[2]``: the path shows the tag, what is below is
 that person's; a path names two such steps at most). Built whole, the paths of a tree nested 20,000
@@ -514,15 +515,20 @@ def xml_texts(root: Element, held: set[str]) -> XmlTexts:
 
     # an element, its path, its depth, the nearest element above whose tag names a person and is
     # named by its position, whether that path already shows a tag naming a person (a step, or the
-    # element numbered from), and past MAX_PATH_DEPTH the anchor its path is numbered from
-    stack: list[tuple[Element, str, int, _Tag | None, bool, _Anchor | None]] = [
+    # element numbered from), and past MAX_PATH_DEPTH the anchor its path is numbered from (a path
+    # None: an element with nothing to search past it, only counted there)
+    stack: list[tuple[Element, str | None, int, _Tag | None, bool, _Anchor | None]] = [
         (root, "/" + _element_name(local(root.tag), {}), 1, None, False, None)
     ]
     try:
         while stack:
             element, path, depth, owner, linked, anchor = stack.pop()
             if anchor is not None:  # past MAX_PATH_DEPTH: numbered from the anchor
-                path = anchor.number(local(element.tag))
+                numbered = anchor.number(local(element.tag))
+                if path is None:  # counted alone
+                    continue
+                path = numbered
+            assert path is not None  # only an element past MAX_PATH_DEPTH is counted alone
             owner = tag_kept(element, path, owner)
             if (person := names.get(element.tag)) is None:
                 person = names[element.tag] = identifying_key(local(element.tag))
@@ -541,7 +547,7 @@ def xml_texts(root: Element, held: set[str]) -> XmlTexts:
             add(element.text, f"{path}/text()[1]", person=person)
             counts: dict[str, int] = {}  # by the name the path shows: p:N and q:N are both N
             tags: dict[str, str] = {}  # the children's tags no format defines, by their position
-            deeper = []
+            deeper: list[tuple[Element, str | None, int, _Tag | None, bool, _Anchor | None]] = []
             for child in element:
                 tag = _element_name(local(child.tag), tags)
                 n = counts[tag] = counts.get(tag, 0) + 1
@@ -556,6 +562,8 @@ def xml_texts(root: Element, held: set[str]) -> XmlTexts:
                 ):
                     at = f"{path}/{tag}[{n}]" if anchor is None else ""  # past it: numbered when met
                     deeper.append((child, at, depth + 1, owner, person, anchor))
+                elif anchor is not None:  # XPath's descendant:: counts it: counted when met, in order
+                    deeper.append((child, None, depth + 1, owner, person, anchor))
             stack.extend(reversed(deeper))  # the file's order: a text met twice is kept at its first place
     except _Full as full:
         return XmlTexts(out, tags_stop[0] if tags_stop else full.where)
