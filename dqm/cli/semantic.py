@@ -134,7 +134,13 @@ def sample(
             "0: never merge). The lesion class (diagnosis) is never merged.",
         ),
     ] = None,
-    seed: Annotated[int, typer.Option(help="Seed of the draw; same batch and seed, same sample.")] = 0,
+    seed: Annotated[
+        int | None,
+        typer.Option(
+            help="Seed of the draw; same batch and seed, same sample (default: a fresh random seed, recorded in "
+            "the plan; a seed known before the delivery lets the supplier predict the sample)."
+        ),
+    ] = None,
     oversample_flagged: Annotated[
         bool,
         typer.Option(
@@ -193,6 +199,7 @@ def sample(
     from dqm.runner import RunOptions
     from dqm.semantic.models import PlanBatch
     from dqm.semantic.planfile import PlanError, build_plan, masked_plan, write_plan
+    from dqm.semantic.sampling import fresh_seed
     from dqm.semantic.sheet import sheet_data
     from dqm.syntactic.accuracy import fingerprint
     from reports.review import render_review_html
@@ -228,6 +235,8 @@ def sample(
         )
     where = executor_or_exit(executor, scheduler)
     risk_scores = _read_risk(risk) if risk is not None else {}
+    seed_source = "given" if seed is not None else "drawn"
+    seed = seed if seed is not None else fresh_seed()
     options = _plan_options(
         plan=plan,
         level=level,
@@ -239,6 +248,7 @@ def sample(
         minimum=min_per_stratum,
         max_strata=max_strata,
         seed=seed,
+        seed_source=seed_source,
         oversample=oversample_flagged or bool(risk_scores),
         factor=oversample_factor,
         threshold=risk_threshold,

@@ -357,6 +357,23 @@ def plan_note(plan: ReviewPlan) -> str:
     )
 
 
+SEED_SENTENCES = {
+    "drawn": msg(
+        "The seed was drawn at random when the sample was taken: nobody could know the sample before."
+    ),
+    "given": msg(
+        "The seed was given to dqm sample (--seed), not drawn at random: whoever knew it before the delivery "
+        "could tell which slides would be reviewed."
+    ),
+    None: msg(
+        "The plan does not say how its seed was chosen (it was written before dqm recorded it, when the default "
+        "seed was 0, known to anyone): whoever knew it before the delivery could tell which slides would be "
+        "reviewed."
+    ),
+}
+"""How the plan's seed was chosen (:attr:`ReviewPlan.seed_source`), for the method paragraph."""
+
+
 def method_text(plan: ReviewPlan, options: IngestOptions) -> str:
     """One paragraph for the report: how the sample was drawn and how the decision was made (its
     sentences msgids, so the report reads each back in its language)."""
@@ -452,6 +469,7 @@ def method_text(plan: ReviewPlan, options: IngestOptions) -> str:
                 factor=plan.oversampling.factor,
             )
         )
+    sentences.append(SEED_SENTENCES[plan.seed_source])
     interval = N_("Wilson score") if options.ci_method == "wilson" else N_("Clopper–Pearson exact")
     sentences.append(msg("Interval: {method}, {level:g} %.", method=interval, level=100 * options.confidence))
     sentences.append(msg("Several reviewers: adjudication {rule}.", rule=options.adjudication))

@@ -179,6 +179,11 @@ class ReviewPlan(_Frozen):
     minimum_per_stratum: int
     allocation: str
     seed: int
+    seed_source: Literal["drawn", "given"] | None = None
+    """``drawn``: ``dqm sample`` drew the seed at random from the operating system when it drew
+    the plan (nobody could know the sample before); ``given``: the user set it (``--seed``), so
+    whoever knew it before the delivery could compute the sample; None in plans written before
+    dqm recorded it (their seed was then 0 unless given), left out of ``plan_id``."""
     oversampling: Oversampling
     strata: list[PlanStratum]
     sample: list[PlanSlide]

@@ -64,6 +64,9 @@ class PlanOptions:
     strata: tuple[str, ...] = ("diagnosis", "institution")
     minimum: int = 1
     seed: int = 0
+    seed_source: str = "given"
+    """``drawn`` when ``dqm sample`` drew the seed itself (:func:`~dqm.semantic.sampling.fresh_seed`), ``given`` when the
+    caller chose it."""
     oversample: bool = False
     factor: float = 3.0
     threshold: float = 0.5
@@ -246,6 +249,7 @@ def build_plan(
         minimum_per_stratum=options.minimum,
         allocation=ALLOCATION_RULE,
         seed=options.seed,
+        seed_source=options.seed_source,  # type: ignore[arg-type]
         oversampling=Oversampling(
             enabled=options.oversample,
             factor=options.factor if options.oversample else 1.0,
@@ -277,7 +281,7 @@ def plan_id(plan: ReviewPlan) -> str:
 
     A plan written before slides were marked core or supplementary hashes without that field,
     as it did when it was written, so it still reads; so does a plan without a ``lot``, an ``lq``
-    or a ``strata_merge`` (or a merge without ``kept``).
+    or a ``strata_merge`` (or a merge without ``kept``) or a ``seed_source``.
     """
     exclude: dict[str, object] = {"plan_id": True, "run_id": True}
     if plan.lq is None:
@@ -286,6 +290,8 @@ def plan_id(plan: ReviewPlan) -> str:
         exclude["sample"] = {"__all__": {"core"}}
     if plan.lot is None:
         exclude["lot"] = True
+    if plan.seed_source is None:
+        exclude["seed_source"] = True
     if plan.strata_merge is None:
         exclude["strata_merge"] = True
     elif not plan.strata_merge.kept:

@@ -25,11 +25,16 @@ Design
   and so overall, whatever the floors and the oversampling factor (tested by simulation).
 * The same lot and seed give the same sample on any machine and any numpy version, and an auditor
   can redo the draw with ``sha256sum``.
+* **The seed is not known before the draw.** Whoever knows the seed knows the sample from the slide
+  ids alone, so a supplier who knows it before delivery can fix only the slides that will be
+  reviewed. ``dqm sample`` therefore draws a fresh seed (:func:`fresh_seed`) unless told one, and
+  the plan records it and whether it was drawn or given.
 """
 
 from __future__ import annotations
 
 import hashlib
+import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -95,6 +100,15 @@ class Sample:
     """Stratum → slides in the lot."""
     core_size: int
     """Slides in the equal-probability core: the plan's ``n``, capped at the lot."""
+
+
+SEED_BITS = 53
+"""A drawn seed is below ``2**53``: exact as a JSON number in any reader, JavaScript's included."""
+
+
+def fresh_seed() -> int:
+    """A seed nobody can know in advance: from the operating system's cryptographic randomness."""
+    return secrets.randbits(SEED_BITS)
 
 
 def draw_key(seed: int, slide_id: str) -> str:

@@ -93,6 +93,29 @@ def test_another_seed_gives_another_sample(
     assert [r["slide_id"] for r in plan_rows(tmp_path)] != [r["slide_id"] for r in plan_rows(sampled[0])]
 
 
+def test_without_a_seed_each_draw_takes_a_fresh_one_recorded_to_draw_it_again(
+    defect_batch: Path, tmp_path: Path
+) -> None:
+    """The seed defaulted to 0: the review sample was ``sha256("dqm-review:0:{slide_id}")`` and a
+    supplier could compute before delivery which slides would be reviewed, and fix only those. Now
+    each draw takes a fresh seed, recorded in the plan; ``--seed`` with it draws the same sample."""
+    plans, outputs = [], []
+    for name in ("x", "y"):
+        res = runner.invoke(app, ["sample", str(defect_batch), "--out", str(tmp_path / name)])
+        assert res.exit_code == 0, res.output
+        plans.append(json.loads((tmp_path / name / "review_plan.json").read_text()))
+        outputs.append(" ".join(res.output.split()))
+    x, y = plans
+    assert x["seed"] != y["seed"] and x["seed_source"] == y["seed_source"] == "drawn"
+    assert 0 <= x["seed"] < 2**53 and f"(seed {x['seed']})" in outputs[0]
+    again = runner.invoke(
+        app, ["sample", str(defect_batch), "--out", str(tmp_path / "z"), "--seed", str(x["seed"])]
+    )
+    assert again.exit_code == 0, again.output
+    z = json.loads((tmp_path / "z" / "review_plan.json").read_text())
+    assert z["seed_source"] == "given" and z["sample"] == x["sample"] and z["plan_id"] != x["plan_id"]
+
+
 def test_sample_usage_errors(defect_batch: Path, tmp_path: Path) -> None:
     inside = runner.invoke(app, ["sample", str(defect_batch), "--out", str(defect_batch / "review")])
     assert inside.exit_code == 2 and "outside the batch" in inside.output
@@ -160,6 +183,8 @@ def test_ingest_then_audit_with_review(
     ):
         assert key in sem
     assert sem["accuracy"] == 1.0 and sem["decision"] == "accept" and sem["passed"] is True
+    # the plan's seed was given (--seed 11): the report says whoever knew it could predict the sample
+    assert "The seed was given to dqm sample (--seed)" in sem["method"]
 
     res = runner.invoke(
         app, ["audit", str(defect_batch), "--out", str(tmp_path / "audit"), "--review", str(tmp_path / "sem")]

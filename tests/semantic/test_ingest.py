@@ -629,9 +629,23 @@ def test_a_plan_written_before_the_core_still_ingests_as_before(tmp_path: Path, 
     assert r.failures_counted == pytest.approx(13 * (1 - r.weighted.accuracy))
     assert r.decision == "reject"
     assert "before the sample had an equal-probability core" in r.note
+    assert plan.seed_source is None and "written before dqm recorded it" in r.method  # seed 0 then
     assert "ISO 2859-1 does not have" in r.note
     (gate,) = r.gates
     assert (gate.denominator, gate.source) == (20, "")
+
+
+def test_the_method_says_how_the_seed_was_chosen(tmp_path: Path, profile: Profile) -> None:
+    """A seed given to ``dqm sample`` could be known before delivery: the report says so."""
+    for source, words in (
+        ("drawn", "The seed was drawn at random"),
+        ("given", "given to dqm sample (--seed)"),
+    ):
+        options = PlanOptions(strata=("diagnosis",), seed=3, seed_source=source)
+        plan = build_plan(lot_150_and_25_pairs(), BATCH, options)
+        assert plan.seed_source == source
+        r = run(plan, [verdict_file(tmp_path, verdicts(plan))], profile)
+        assert words in r.method
 
 
 def test_the_report_shows_the_core_and_the_supplement(tmp_path: Path, profile: Profile) -> None:
