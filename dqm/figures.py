@@ -188,7 +188,7 @@ class Gate:
     @property
     def shown_value(self) -> str:
         """The value as every output prints it."""
-        return fmt_value(self.value, self.percent)
+        return fmt_value(self.value, self.percent, self.target)
 
     @property
     def shown_target(self) -> str:
@@ -233,11 +233,30 @@ class Gate:
         return f"{self.label_in(lang)} {self.shown_value}{counts}{ci}{target}: {gettext(self.decision, lang)}"
 
 
-def fmt_value(value: float | None, percent: bool) -> str:
-    """A figure as every output prints it: ``87.70 %`` for ratios, 4 significant digits else."""
+def fmt_value(value: float | None, percent: bool, target: float | None = None) -> str:
+    """A figure as every output prints it: ``87.70 %`` for ratios, 4 significant digits else.
+
+    With the ``target`` it is gated against (``≥``), a value below the target is never shown as
+    reaching it: more digits are shown until it reads below (98,999 of 100,000 files: ``98.999 %``
+    against a target of ``99.00 %``, not ``99.00 %`` and *fail*). Rounding is monotone, so the
+    first precision at which the two differ shows the value below the target.
+    """
     if value is None:
         return "n/a"
-    return f"{100 * value:.2f} %" if percent else f"{value:.4g}"
+    shown = _shown(value, percent, 0)
+    if target is None or not value < target:
+        return shown
+    for extra in range(1, 16):
+        if shown != _shown(target, percent, extra - 1):
+            break
+        shown = _shown(value, percent, extra)
+    return shown
+
+
+def _shown(value: float, percent: bool, extra: int) -> str:
+    """``value`` with ``extra`` digits more than the outputs' usual 2 decimals of a percentage or
+    4 significant digits."""
+    return f"{100 * value:.{2 + extra}f} %" if percent else f"{value:.{4 + extra}g}"
 
 
 def _pointer(parts: tuple[Any, ...]) -> str:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from dqm.diversity.minimums import is_minimum
 from dqm.diversity.settings import PATIENT_GROUPS
-from dqm.figures import Gate, all_gates
+from dqm.figures import Gate, all_gates, fmt_value
 from dqm.i18n import translated
 from dqm.output import spreadsheet_safe, visible
 from dqm.quality_layout import QualityTableLayout, TechnicalRow
@@ -63,9 +63,7 @@ class Row:
         if key == "target":
             return self.target_text
         if key == "value":
-            if self.value is None:
-                return "–"
-            return f"{100 * self.value:.2f} %" if self.percent else f"{self.value:.4g}"
+            return "–" if self.value is None else fmt_value(self.value, self.percent, self.target)
         return str(self.cell(key))
 
 

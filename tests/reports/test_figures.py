@@ -200,3 +200,36 @@ def test_figures_leave_out_per_slide_lists():
     assert not [k for k in figures(make(many), "diversity") if "tests" in k]
     f = figures(make(few), "diversity")
     assert f["diversity.tests[t1].statistic"] == 1
+
+
+def test_a_value_below_its_target_is_never_shown_as_reaching_it():
+    """98,995 of 100,000 files accurate against a target of 0.99 read ``99.00 % ..., target ≥ 99.00 %:
+    fail`` (two decimals round it up): a delivery that misses the target looked as if it met it, in
+    the gate's lines, the report, the summary and the quality table. Enough digits now show it below."""
+    from dqm.figures import Gate
+    from reports.quality_table import Row
+
+    value = 98_995 / 100_000
+    gate = Gate(
+        "syntactic",
+        "syntactic.file_accuracy",
+        "file_accuracy",
+        value,
+        0.99,
+        False,
+        98_995,
+        100_000,
+        "files",
+        percent=True,
+    )
+    assert gate.describe() == "file accuracy 98.995 % (98995 / 100000 files), target ≥ 99.00 %: fail"
+    row = Row("accuracy", "files", "file accuracy", 0.99, "≥ 99.00 %", "batch", "", value, True, "fail")
+    assert row.shown("value") == "98.995 %"
+    assert fmt_value(0.79996, False, 0.8) == "0.79996" and fmt_value(0.79996, False) == "0.8"
+    # at or above the target, and without one, the usual digits
+    assert (fmt_value(0.99, True, 0.99), fmt_value(0.995, True, 0.99), fmt_value(0.9, True, 0.99)) == (
+        "99.00 %",
+        "99.50 %",
+        "90.00 %",
+    )
+    assert fmt_value(1 - 1e-12, True, 1.0) == "99.9999999999 %" and fmt_value(None, True, 0.99) == "n/a"
