@@ -154,7 +154,24 @@ def dimension_state(result: QualityResult, dim: str) -> State:
         return "missing"
     if _pending(model):
         return "pending"
-    return "passed" if bool(getattr(model, "passed", False)) else "failed"
+    return "passed" if bool(getattr(model, "passed", False)) and not contradictions(result, dim) else "failed"
+
+
+def contradictions(result: QualityResult, dim: str) -> list[Gate]:
+    """The gated figures of ``dim`` that contradict its ``passed``: one that failed, or one said to
+    pass with its value below its target. A result dqm wrote has none (it decides ``passed`` from
+    these figures); one edited afterwards may, its content digest recomputed with it (the digest is
+    no key: anyone can compute it). :func:`dimension_state` holds such a dimension failed, so that
+    its ``passed`` alone never makes the gate pass."""
+    model = getattr(result, dim, None)
+    if model is None or not bool(getattr(model, "passed", False)):
+        return []
+    return [
+        g
+        for g in dimension_gates(result, dim)
+        if g.passed is False
+        or (g.passed is True and g.value is not None and g.target is not None and g.value < g.target)
+    ]
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,12 +12,17 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from dqm.figures import dimension_gates, dimension_state, unfinished
+from dqm.figures import contradictions, dimension_gates, dimension_state, unfinished
 from dqm.findings import not_evaluated
 from dqm.i18n import N_, gettext, pgettext, render
 from dqm.results import DIMENSIONS, QualityResult
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_MISSING = 0, 1, 2, 3
+NOTHING_GATED = N_("the result holds no evaluated dimension: there is nothing to pass")
+CONTRADICTED = N_(
+    "the result says it passed, but its gated figures say otherwise (edited after dqm wrote it, its digest "
+    "computed again): failed"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,8 +98,10 @@ def gate(
             lines.append(f"PASS     {dim}")
         elif state == "failed":
             (warned if soft else failed).append(dim)
-            why = gettext(N_("failed"), lang)
-            lines.append(f"WARN     {dim}: {_warn_only(why, lang)}" if soft else f"FAIL     {dim}")
+            odd = bool(contradictions(result, dim))
+            why = gettext(CONTRADICTED if odd else N_("failed"), lang)
+            plain = f"FAIL     {dim}: {why}" if odd else f"FAIL     {dim}"
+            lines.append(f"WARN     {dim}: {_warn_only(why, lang)}" if soft else plain)
         else:
             if state == "pending":
                 why = gettext(N_("pending (not finished)"), lang)
@@ -110,6 +117,9 @@ def gate(
         for g in dimension_gates(result, dim):
             if g.value is not None or g.target is not None:
                 lines.append(f"           {g.describe(lang)}")
+    if not required and not warn:  # a result holding no dimension (dqm writes none): nothing passed
+        missing.extend(DIMENSIONS)
+        lines.append(f"MISSING  {gettext(NOTHING_GATED, lang)}")
     if lots:
         if result.lots is None:
             missing.append("lots")

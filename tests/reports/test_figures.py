@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
 from pydantic import BaseModel, ConfigDict
 
 from dqm.decided import DecidedFigure
@@ -233,3 +236,57 @@ def test_a_value_below_its_target_is_never_shown_as_reaching_it():
         "90.00 %",
     )
     assert fmt_value(1 - 1e-12, True, 1.0) == "99.9999999999 %" and fmt_value(None, True, 0.99) == "n/a"
+
+
+@pytest.mark.parametrize("flip_gates", [False, True])
+def test_a_pass_its_own_figures_contradict_fails_the_gate(flip_gates: bool, tmp_path: Path) -> None:
+    """A results.json whose syntactic accuracy failed (30 of 40 files against 0.99), edited to say
+    ``"passed": true`` and sealed again (the content digest is no key: anyone computes it with
+    dqm's own function), made ``dqm gate`` print ``PASS syntactic`` above its own ``file accuracy
+    75.00 % ..., target ≥ 99.00 %: fail`` and exit 0. The figures decide now: exit 1, and why."""
+    from typer.testing import CliRunner
+
+    from dqm.cli import app
+    from dqm.digest import seal_results
+    from dqm.gate import gate
+
+    r = make_result(files_ok=30)
+    gates = (
+        [g.model_copy(update={"passed": True}) for g in r.syntactic.gates]
+        if flip_gates
+        else r.syntactic.gates
+    )
+    forged = r.model_copy(
+        update={"syntactic": r.syntactic.model_copy(update={"passed": True, "gates": gates})}
+    )
+    assert dimension_state(forged, "syntactic") == "failed"
+    outcome = gate(forged, ["syntactic"])
+    assert outcome.exit_code == 1 and outcome.failed == ["syntactic"]
+    assert (
+        "FAIL     syntactic: the result says it passed, but its gated figures say otherwise"
+        in outcome.lines[0]
+    )
+    honest = make_result(files_ok=40)
+    assert dimension_state(honest, "syntactic") == "passed" and gate(honest, ["syntactic"]).exit_code == 0
+    path = tmp_path / "results.json"
+    path.write_text(seal_results(forged.model_dump_json(exclude={"digest"}))[0])
+    res = CliRunner().invoke(app, ["gate", str(path), "--require", "syntactic"])
+    assert res.exit_code == 1, res.output
+
+
+def test_a_result_holding_no_dimension_passes_no_gate() -> None:
+    """``dqm gate`` requires by default the dimensions the result holds: a results.json holding none
+    (its syntactic member taken out, the digest sealed again) was required nothing and exited 0,
+    the certificate's pass. It is missing everything now (exit 3), and says so."""
+    from dqm.gate import EXIT_MISSING, gate
+
+    empty = make_result().model_copy(update={"syntactic": None})
+    outcome = gate(empty)
+    assert outcome.exit_code == EXIT_MISSING and outcome.missing == [
+        "syntactic",
+        "semantic",
+        "diversity",
+        "validity",
+    ]
+    assert outcome.lines == ["MISSING  the result holds no evaluated dimension: there is nothing to pass"]
+    assert gate(empty, warn_only=["syntactic"]).exit_code == 0  # asked for a warning only: a warning
