@@ -193,6 +193,16 @@ def _fifo(batch: Path) -> None:
     os.mkfifo(_ann(batch))
 
 
+def _hidden_folder(batch: Path) -> None:
+    """The first slide's files moved into ``.old/`` and its manifest row dropped: skipped without
+    a word before (the batch read as one slide smaller); a FILE_NOT_READ warning now."""
+    lines = (batch / "manifest.csv").read_text().splitlines()
+    (batch / ".old").mkdir()
+    for rel in lines[1].split(",")[1:3]:
+        (batch / rel).rename(batch / ".old" / Path(rel).name)
+    (batch / "manifest.csv").write_text("\n".join([lines[0], *lines[2:]]) + "\n")
+
+
 def _manifest_fifo(batch: Path) -> None:
     (batch / "manifest.csv").unlink()
     os.mkfifo(batch / "manifest.csv")
@@ -840,6 +850,7 @@ CASES = [
     Case("symlink_file", "an annotation symlinked to a file outside the batch", _symlink_out),
     Case("symlink_dir", "a folder symlinked outside the batch", _symlink_dir_out),
     Case("fifo", "an annotation file that is a FIFO", _fifo),
+    Case("hidden_folder", "a slide's files moved into a hidden folder, its row dropped", _hidden_folder),
     Case("dup_keys", "a JSON object with a duplicate key", _dup_keys),
     Case("dup_keys_5000", "one object repeating 5,000 keys", _dup_keys_5000),
     Case("utf16", "a UTF-16 JSON annotation", _utf16),

@@ -304,7 +304,9 @@ def list_files(
                 is_dir = False
             if not is_dir:
                 files.append(entry)
-            elif not entry.name.startswith("."):
+            elif entry.name.startswith("."):
+                _hidden(prefix + entry.name + "/", entry.name not in TOOL_FOLDERS, issues)
+            else:
                 rel = prefix + entry.name
                 issue = _not_utf8(rel, is_dir=True)
                 if issue is None and entry.is_symlink():
@@ -317,6 +319,11 @@ def list_files(
         for entry in files:
             name = entry.name
             if name.startswith(".") or name in IGNORED_NAMES:
+                # a hidden slide or annotation is named (not the "._" twin macOS writes beside a file)
+                readable = suffix(name) in ANNOTATION_SUFFIXES or suffix(name) in SLIDE_SUFFIXES
+                _hidden(
+                    prefix + name, name.startswith(".") and not name.startswith("._") and readable, issues
+                )
                 continue
             rel = prefix + name
             if (issue := _not_utf8(rel, is_dir=False)) is not None or (
@@ -336,6 +343,28 @@ def list_files(
     # a MIRAX slide is X.mrxs plus a folder X/ of data files beside it
     mirax = tuple(s[: -len(".mrxs")] + "/" for s in slides if suffix(s) == ".mrxs")
     return slides, annotations, [o for o in others if not o.startswith(mirax)] if mirax else others
+
+
+TOOL_FOLDERS = frozenset({".git", ".hg", ".svn", ".dvc", ".datalad", ".github", ".gitlab", ".dqm-cache"})
+"""Hidden folders of version control and CI that a dataset repository holds: not read, not named."""
+
+
+def _hidden(rel: str, named: bool, issues: list[DiscoveryIssue]) -> None:
+    """A hidden file or folder is not read; one that may hold slides or annotations (``named``) is
+    a finding, never skipped in silence: a slide moved into ``.old/`` leaves the batch unseen."""
+    if not named:
+        return
+    issue = _not_utf8(rel.rstrip("/"), is_dir=rel.endswith("/"))
+    why = (
+        msg(
+            "a hidden folder is not read: its files are not checked; move them out of it, or it out of the batch"
+        )
+        if rel.endswith("/")
+        else msg(
+            "a hidden slide or annotation file is not read: not checked; rename it, or move it out of the batch"
+        )
+    )
+    issues.append(issue or DiscoveryIssue("FILE_NOT_READ", why, file=rel))
 
 
 _WINDOWS_CHARACTER = re.compile(r'[<>:"|?*\\\x00-\x1f]')

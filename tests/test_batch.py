@@ -31,10 +31,30 @@ def test_manifest_rows_become_items_in_order(tmp_path):
 
 
 def test_unreferenced_files_are_orphans(tmp_path):
-    _touch(tmp_path, "a.svs", "a.json", "extra.svs", "notes.json", "README.md", ".hidden/x.svs")
+    _touch(tmp_path, "a.svs", "a.json", "extra.svs", "notes.json", "README.md", ".git/x.svs")
     (tmp_path / "manifest.csv").write_text("slide_id,image_path,annotation_path\nA,a.svs,a.json\n")
     issues = {(i.code, i.file) for i in discover(tmp_path).issues}
     assert issues == {("ORPHAN_SLIDE", "extra.svs"), ("ORPHAN_ANNOTATION", "notes.json")}
+
+
+def test_hidden_slides_and_folders_are_named_not_skipped_in_silence(tmp_path):
+    """A supplier who moved its worst slides into a hidden folder, or renamed their annotations
+    ``.S1.json``, delivered them unseen: the folder and the file were skipped without a word, and
+    the accuracy ratios rose. They are FILE_NOT_READ warnings now; version control's folders, the
+    files macOS writes beside each file (``._a.svs``) and other hidden files (``.DS_Store``) stay quiet."""
+    _touch(
+        tmp_path, "a.svs", "a.json", ".old/b.svs", ".old/b.json", "ann/.c.json", "._a.svs", ".DS_Store",
+        ".git/objects/x.svs", ".dvc/cache/y.json",
+    )  # fmt: skip
+    (tmp_path / "manifest.csv").write_text("slide_id,image_path,annotation_path\nA,a.svs,a.json\n")
+    disc = discover(tmp_path)
+    assert sorted((i.code, i.file) for i in disc.issues) == [
+        ("FILE_NOT_READ", ".old/"),
+        ("FILE_NOT_READ", "ann/.c.json"),
+    ]
+    assert [i.slide_id for i in disc.items] == ["A"]
+    (folder,) = [i.message for i in disc.issues if i.file == ".old/"]
+    assert "hidden folder is not read" in folder
 
 
 def test_files_of_no_known_format_are_reported_not_skipped(tmp_path):
