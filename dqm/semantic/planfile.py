@@ -65,8 +65,8 @@ class PlanOptions:
     minimum: int = 1
     seed: int = 0
     seed_source: str = "given"
-    """``drawn`` when ``dqm sample`` drew the seed itself (:func:`~dqm.semantic.sampling.fresh_seed`), ``given`` when the
-    caller chose it."""
+    """``drawn`` when ``dqm sample`` drew the seed itself
+    (:func:`~dqm.semantic.sampling.fresh_seed`), ``given`` when the caller chose it."""
     oversample: bool = False
     factor: float = 3.0
     threshold: float = 0.5

@@ -213,18 +213,8 @@ def test_a_value_below_its_target_is_never_shown_as_reaching_it():
     from reports.quality_table import Row
 
     value = 98_995 / 100_000
-    gate = Gate(
-        "syntactic",
-        "syntactic.file_accuracy",
-        "file_accuracy",
-        value,
-        0.99,
-        False,
-        98_995,
-        100_000,
-        "files",
-        percent=True,
-    )
+    key, name = "syntactic.file_accuracy", "file_accuracy"
+    gate = Gate("syntactic", key, name, value, 0.99, False, 98_995, 100_000, unit="files", percent=True)
     assert gate.describe() == "file accuracy 98.995 % (98995 / 100000 files), target ≥ 99.00 %: fail"
     row = Row("accuracy", "files", "file accuracy", 0.99, "≥ 99.00 %", "batch", "", value, True, "fail")
     assert row.shown("value") == "98.995 %"
