@@ -731,8 +731,8 @@ def _reads_as_korean(data: bytes, text: str) -> bool:
     beyond ASCII (symbols, ``·``, ``㎝``, ``※``, count for neither): a Latin-1 letter reads as hanja
     or, before an ASCII letter, as one of the rare syllables CP949 adds; GBK reads as a third of
     hanja; Shift_JIS as the added syllables."""
-    runs = _BEYOND_ASCII.subn(b"", data)[1]
-    if _UTF8_RUN.subn(b"", data)[1] * 2 >= runs:
+    runs = sum(1 for _ in _BEYOND_ASCII.finditer(data))  # finditer: no copy of the runs is built
+    if sum(1 for _ in _UTF8_RUN.finditer(data)) * 2 >= runs:
         return False
     letters = hangul = 0
     for char, count in Counter(text).items():
