@@ -714,8 +714,18 @@ _BEYOND_ASCII = re.compile(rb"[\x80-\xff]+")
 _UTF8_RUN = re.compile(rb"(?<![\x80-\xff])" + _UTF8_MULTIBYTE + rb"+(?![\x80-\xff])")
 """A run of bytes beyond ASCII that is well-formed UTF-8 from end to end."""
 KOREAN_SHARE = 0.9
-"""How much of a CP949 reading's letters beyond ASCII must be Hangul syllables of KS X 1001 (the
-2,350 that EUC-KR holds, which Korean is written in) for the reading to be taken as Korean."""
+"""How much of a CP949 reading's letters beyond ASCII (category ``Lo``: syllables, hanja, kana)
+must be Hangul syllables of KS X 1001 (the 2,350 that EUC-KR holds, which Korean is written in)
+for the reading to be taken as Korean."""
+_HANJA = "\u4e00-\u9fff\uf900-\ufaff"
+_HANJA_WORD = re.compile(
+    rf"(?<![^\W\d_])[\uac00-\ud7a3]{{2,}}[ _-]?([{_HANJA}]{{2,}})(?![^\W\d_])"
+    rf"|(?<![^\W\d_])([{_HANJA}]{{2,}})[ _-]?[\uac00-\ud7a3]{{2,}}(?![^\W\d_])"
+)
+"""Two Hangul syllables or more and two hanja or more, one after the other, joined or by a space,
+``_`` or ``-`` (``서울大學校病院``, ``病理科에서``, ``서울대병원 病理科``, ``홍길동_病理``): how Korean
+writes a Sino-Korean word in hanja. GBK's misread hanja fall among its syllables at random, one
+at a time as often."""
 
 
 def _reads_as_korean(data: bytes, text: str) -> bool:
@@ -728,19 +738,25 @@ def _reads_as_korean(data: bytes, text: str) -> bool:
     while in CP949 a Korean word is well-formed UTF-8 end to end only by chance (``홍길동``'s bytes
     hold two well-formed UTF-8 characters for one bad byte: counted by characters, it was refused).
     And Hangul syllables of KS X 1001 make at least :data:`KOREAN_SHARE` of the reading's letters
-    beyond ASCII (symbols, ``·``, ``㎝``, ``※``, count for neither): a Latin-1 letter reads as hanja
-    or, before an ASCII letter, as one of the rare syllables CP949 adds; GBK reads as a third of
-    hanja; Shift_JIS as the added syllables."""
+    of category ``Lo`` beyond ASCII: a Latin-1 letter reads as hanja or, before an ASCII letter, as
+    one of the rare syllables CP949 adds; GBK reads as Hangul and lone hanja mixed; Shift_JIS as the
+    added syllables. Count for neither: symbols (``·``, ``㎝``, ``※``), Greek and full-width Latin
+    (``μm``, ``ＨＥ``: Korean text writes them, and they are not ``Lo``), hanja written onto Hangul
+    in one word (:data:`_HANJA_WORD`; hanja standing alone, ``病理科``, ``男``, count against, as
+    GBK's do)."""
     runs = sum(1 for _ in _BEYOND_ASCII.finditer(data))  # finditer: no copy of the runs is built
     if sum(1 for _ in _UTF8_RUN.finditer(data)) * 2 >= runs:
         return False
+    words = Counter(chain.from_iterable(word.group(1) or word.group(2) for word in _HANJA_WORD.finditer(text)))
     letters = hangul = 0
     for char, count in Counter(text).items():
-        if char.isascii() or not unicodedata.category(char).startswith("L"):
+        if char.isascii() or unicodedata.category(char) != "Lo":
             continue
-        letters += count
+        count -= words[char]
         # CP949 writes KS X 1001's syllables in two bytes from 0xa1 (0xb0 to 0xc8, then the second)
-        hangul += count if "\uac00" <= char <= "\ud7a3" and min(char.encode("cp949")) >= 0xA1 else 0
+        if "\uac00" <= char <= "\ud7a3":
+            hangul += count if min(char.encode(KOREAN_LEGACY)) >= 0xA1 else 0
+        letters += count
     return hangul > 0 and hangul >= KOREAN_SHARE * letters
 
 

@@ -501,3 +501,29 @@ def test_the_cp949_guess_builds_no_copy_of_the_manifest() -> None:
     text = data.decode(KOREAN_LEGACY)
     taken, peak = _traced(lambda raw: _reads_as_korean(raw, text), data)
     assert taken and peak < len(data) // 8  # 0 MiB measured; 639 MiB before
+
+
+@pytest.mark.parametrize(
+    ("old", "korean", "word"),
+    [
+        ("Seoul-A,BCC,40", "삼성,기저세포암,40μm", "40μm"),
+        ("institution", "크기(μm)", "크기(μm)"),
+        ("Seoul-A", "ＨＥ염색", "ＨＥ염색"),
+        ("Seoul-A", "서울大學校病院", "서울大學校病院"),
+        ("Seoul-A", "서울대병원 病理科", "서울대병원 病理科"),
+    ],
+    ids=["greek-micro", "greek-in-header", "full-width-latin", "hanja-word", "hanja-beside-hangul"],
+)
+def test_a_korean_cp949_manifest_with_greek_full_width_or_hanja_is_read(
+    tmp_path: Path, old: str, korean: str, word: str
+) -> None:
+    """Korean text writes 'μm', full-width 'ＨＥ' and hospital names in hanja ('서울大學校病院'):
+    counted as letters that are not Hangul, they made a Korean CP949 manifest MANIFEST_UNREADABLE
+    (its cells lost, files paired by name). Greek and full-width Latin are no letters of category
+    Lo, and hanja written onto Hangul ('서울大學校', '대병원 病理科') a Sino-Korean word: neither
+    counts against the reading."""
+    root = write_tiny_batch(tmp_path / "b")
+    (root / "manifest.csv").write_bytes(_manifest(root).replace(old, korean).encode("cp949"))
+    disc = discover(root)
+    assert [i.code for i in disc.issues if i.code.startswith("MANIFEST")] == ["MANIFEST_ENCODING"]
+    assert any(word in (*i.record, *i.record.values()) for i in disc.items)
