@@ -220,10 +220,14 @@ def _not_utf8(rel: str, is_dir: bool) -> DiscoveryIssue | None:
     if shown is None:
         return None
     why = msg(NAME_NOT_UTF8_FOLDER if is_dir else NAME_NOT_UTF8)
-    try:  # a name written on a Korean Windows (an old zip, a Samba share): say what it reads
-        raw = rel.encode("utf-8", "surrogateescape")
+    # a name written on a Korean Windows (an old zip, a Samba share): say what it reads. The entry's
+    # own name is judged (its folders, entered, are UTF-8: a Korean or German one would outvote it)
+    folder, _, name = rel.rpartition("/")
+    try:
+        raw = name.encode("utf-8", "surrogateescape")
         legacy = raw.decode(KOREAN_LEGACY)
-        if _reads_as_korean(raw, legacy):  # not a hint naming a file that does not exist
+        if _reads_as_korean(raw, legacy, name=True):  # not a hint naming a file that does not exist
+            legacy = f"{folder}/{legacy}" if folder else legacy
             why = msg("{_why} (as CP949, Korean Windows, it reads {name!r})", _why=why, name=legacy)
     except UnicodeDecodeError:
         pass
@@ -728,7 +732,7 @@ writes a Sino-Korean word in hanja. GBK's misread hanja fall among its syllables
 at a time as often."""
 
 
-def _reads_as_korean(data: bytes, text: str) -> bool:
+def _reads_as_korean(data: bytes, text: str, *, name: bool = False) -> bool:
     """Whether ``data``, bytes that are not UTF-8, are Korean Windows' CP949 (Excel's CSV, a name
     from an old zip), ``text`` being their CP949 reading. CP949 decodes much else, wrongly: UTF-8 with
     a stray byte (``Café`` with a cp1252 dash pasted in reads ``Caf챕``), Latin-1 (``Tumorgröße`` reads
@@ -743,7 +747,10 @@ def _reads_as_korean(data: bytes, text: str) -> bool:
     added syllables. Count for neither: symbols (``·``, ``㎝``, ``※``), Greek and full-width Latin
     (``μm``, ``ＨＥ``: Korean text writes them, and they are not ``Lo``), hanja written onto Hangul
     in one word (:data:`_HANJA_WORD`; hanja standing alone, ``病理科``, ``男``, count against, as
-    GBK's do)."""
+    GBK's do), and in a file ``name`` the added syllables whose first byte is below 0xa1 (``똠``,
+    ``김똘똘_똠``: no Latin-1 letter reads so). In a manifest these count against: UTF-8 ``é`` with a
+    stray byte after it reads ``챕`` and one of them, and would be taken; for a name, the worst is a
+    wrong hint on a finding made anyway."""
     runs = sum(1 for _ in _BEYOND_ASCII.finditer(data))  # finditer: no copy of the runs is built
     if sum(1 for _ in _UTF8_RUN.finditer(data)) * 2 >= runs:
         return False
@@ -755,7 +762,10 @@ def _reads_as_korean(data: bytes, text: str) -> bool:
         count -= words[char]
         # CP949 writes KS X 1001's syllables in two bytes from 0xa1 (0xb0 to 0xc8, then the second)
         if "\uac00" <= char <= "\ud7a3":
-            hangul += count if min(char.encode(KOREAN_LEGACY)) >= 0xA1 else 0
+            first, second = char.encode(KOREAN_LEGACY)
+            if first < 0xA1 and name:
+                continue
+            hangul += count if min(first, second) >= 0xA1 else 0
         letters += count
     return hangul > 0 and hangul >= KOREAN_SHARE * letters
 

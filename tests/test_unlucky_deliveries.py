@@ -527,3 +527,28 @@ def test_a_korean_cp949_manifest_with_greek_full_width_or_hanja_is_read(
     disc = discover(root)
     assert [i.code for i in disc.issues if i.code.startswith("MANIFEST")] == ["MANIFEST_ENCODING"]
     assert any(word in (*i.record, *i.record.values()) for i in disc.items)
+
+
+@pytest.mark.parametrize(
+    ("name", "shown"),
+    [
+        ("김똘똘_똠.png", "slides/김똘똘_똠.png"),  # 똠: a syllable KS X 1001 lacks (0x8c63 in CP949)
+        ("홍길동_病理.png", "slides/홍길동_病理.png"),
+        ("병리/홍길동.png", "병리/홍길동.png"),  # a Korean folder, in UTF-8
+        ("Köln/홍길동.png", "Köln/홍길동.png"),
+    ],
+    ids=["syllable-beyond-ks-x-1001", "hanja", "korean-folder", "german-folder"],
+)
+def test_a_cp949_name_is_said_in_cp949_whatever_its_folder_or_rare_syllables(
+    tmp_path: Path, name: str, shown: str
+) -> None:
+    """The NAME_NOT_UTF8 hint judged the whole path: a UTF-8 folder named in Korean or German held
+    well-formed UTF-8 runs that outvoted the CP949 name, and a syllable outside KS X 1001 ('똠')
+    counted against it; no hint was given. The entry's own name is judged, the folder shown as it is."""
+    root = write_tiny_batch(tmp_path / "b")
+    folder, _, last = name.rpartition("/")
+    where = root / (folder or "slides")
+    where.mkdir(exist_ok=True)
+    os.rename(root / "slides" / "S1.png", os.fsencode(where) + b"/" + last.encode("cp949"))
+    (issue,) = (i for i in discover(root).issues if i.code == "NAME_NOT_UTF8")
+    assert issue.message.params["name"] == shown
