@@ -491,6 +491,40 @@ def test_xml_notes_in_utf16_or_utf32_are_read_a_piece_at_a_time(codec: str) -> N
     assert peak < 5 * CONVERTED_PIECE  # 40 MB for 16 MB of UTF-16 before
 
 
+@pytest.mark.parametrize("codec", ["utf-16", "utf-16-be", "utf-32"])
+def test_xml_notes_read_in_pieces_of_any_size_are_those_of_the_whole_file(
+    codec: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A differential test of the scanner that carries a mark's first bytes and a note's kept bytes
+    from one piece to the next: pieces of 1 to 7 bytes, 8 offsets of the same notes, so that every
+    opener and closer ('<!--', '-->', '<?', '?>') is split at each of its offsets, a note cut at
+    MAX_NOTE_BYTES across pieces too. The notes must be those of one piece, the whole file
+    (themselves checked against a plain search of the decoded text). A scanner that dropped its
+    tails (the mark's first bytes) passed every other test."""
+    import re
+
+    from dqm.readers.common import xmltree
+
+    body = "<a><!-- 판독: 홍길동 --><b>x</b><?pi 병리?><!----><c/><?q??>-->?><!- x -><!--x-y--><?r 1?></a><!-- open"
+    for pad in range(8):
+        text = '<?xml version="1.0"?>' + ("가" if pad % 2 else "a") * pad + body  # marks at 8 offsets
+        data = text.encode(codec)
+        for cap in (4, xmltree.MAX_NOTE_BYTES):
+            monkeypatch.setattr(xmltree, "MAX_NOTE_BYTES", cap)
+            monkeypatch.setattr(xmltree, "CONVERTED_PIECE", len(data))
+            whole = xmltree.xml_notes(data)
+            if cap > len(data):
+                notes = [("comment()", m[1]) for m in re.finditer(r"<!--(.*?)-->", text, re.S)]
+                notes += [("processing-instruction()", m[1]) for m in re.finditer(r"<\?(.*?)\?>", text, re.S)][1:]
+                kinds = [kind for kind, _ in notes]
+                assert whole == {
+                    f"/{kind}[{kinds[:at].count(kind) + 1}]": note.strip() for at, (kind, note) in enumerate(notes)
+                }
+            for piece in range(1, 8):
+                monkeypatch.setattr(xmltree, "CONVERTED_PIECE", piece)
+                assert xmltree.xml_notes(data) == whole, (pad, cap, piece)
+
+
 def test_the_cp949_guess_builds_no_copy_of_the_manifest() -> None:
     """The runs of bytes beyond ASCII were counted with ``subn``, which builds the text without
     them: 11 MiB of 'a' and one syllable, 4M times, took 639 MiB (about 15 GB at the manifest size
