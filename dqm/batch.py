@@ -754,7 +754,9 @@ def _reads_as_korean(data: bytes, text: str, *, name: bool = False) -> bool:
     runs = sum(1 for _ in _BEYOND_ASCII.finditer(data))  # finditer: no copy of the runs is built
     if sum(1 for _ in _UTF8_RUN.finditer(data)) * 2 >= runs:
         return False
-    words = Counter(chain.from_iterable(word.group(1) or word.group(2) for word in _HANJA_WORD.finditer(text)))
+    words = Counter(
+        chain.from_iterable(word.group(1) or word.group(2) for word in _HANJA_WORD.finditer(text))
+    )
     letters = hangul = 0
     for char, count in Counter(text).items():
         if char.isascii() or unicodedata.category(char) != "Lo":

@@ -515,10 +515,13 @@ def test_xml_notes_read_in_pieces_of_any_size_are_those_of_the_whole_file(
             whole = xmltree.xml_notes(data)
             if cap > len(data):
                 notes = [("comment()", m[1]) for m in re.finditer(r"<!--(.*?)-->", text, re.S)]
-                notes += [("processing-instruction()", m[1]) for m in re.finditer(r"<\?(.*?)\?>", text, re.S)][1:]
+                notes += [
+                    ("processing-instruction()", m[1]) for m in re.finditer(r"<\?(.*?)\?>", text, re.S)
+                ][1:]
                 kinds = [kind for kind, _ in notes]
                 assert whole == {
-                    f"/{kind}[{kinds[:at].count(kind) + 1}]": note.strip() for at, (kind, note) in enumerate(notes)
+                    f"/{kind}[{kinds[:at].count(kind) + 1}]": note.strip()
+                    for at, (kind, note) in enumerate(notes)
                 }
             for piece in range(1, 8):
                 monkeypatch.setattr(xmltree, "CONVERTED_PIECE", piece)
