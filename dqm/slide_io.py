@@ -1235,6 +1235,9 @@ def probe_slide(
             probe.open_error = msg(CANNOT_READ, _reason=fd)
             return probe
         root = batch_root(path, rel)
+        # taken before the refusal's look: a part swapped for a link out of the batch after the
+        # look and before the take would be the baseline the check after OpenSlide compares with
+        taken = taken if taken is not None else taken_of(path, st, root)
         refused = refused_reference(path, root, fd)
         if refused is not None:  # before OpenSlide opens what it names
             probe.open_error, probe.reference_refused = refused, True
@@ -1242,7 +1245,6 @@ def probe_slide(
         probe.open_error = tiff_refusal(path, fd)
         if probe.open_error is not None:
             return probe
-        taken = taken if taken is not None else taken_of(path, st, root)
         name, own = openslide_name(path, fd), _fd_name(path, fd)
         if not _probe_openslide(path, probe, options, clock, name, fd):
             _probe_pillow(Path(own), probe, options, clock)  # the file the checks read
@@ -1477,8 +1479,8 @@ def open_checked(path: Path, root: Path, fd: int | None = None) -> CheckedSlide:
     :func:`probe_slide` opens it: through a descriptor of the
     regular file (``fd``, held by the caller, else opened here without waiting and closed with the
     slide), refused when OpenSlide would open a file outside the batch or a special file
-    (:func:`~dqm.slide_refs.not_to_open`), its parts taken (:func:`taken_of`) before OpenSlide
-    opens them. Raises :class:`NotOpened` (why, a message) for a slide refused, and OpenSlide's
+    (:func:`~dqm.slide_refs.not_to_open`), its parts taken (:func:`taken_of`) before that
+    look, so that a part swapped after it is seen by :meth:`CheckedSlide.changed`. Raises :class:`NotOpened` (why, a message) for a slide refused, and OpenSlide's
     own errors, naming ``path`` (``OpenSlideUnsupportedFormatError``: a file for Pillow)."""
     import openslide
 
@@ -1492,10 +1494,13 @@ def open_checked(path: Path, root: Path, fd: int | None = None) -> CheckedSlide:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
             raise NotOpened(msg(CANNOT_READ, _reason=SPECIAL))
+        # taken before the refusal's look (as :func:`probe_slide`): a part swapped for a link out of
+        # the batch after the look and before the take would be the baseline :meth:`changed` keeps
+        taken = taken_of(path, st, root)
         refused = not_to_open(path, root, fd)
         if refused is not None:
             raise NotOpened(refused)
-        taken, name = taken_of(path, st, root), openslide_name(path, fd)
+        name = openslide_name(path, fd)
         by_name = name == str(path)  # a Trestle TIFF, given its descriptor, is opened again by name
         own_print = _readable(_print, fd, st.st_size) if by_name else None
         try:

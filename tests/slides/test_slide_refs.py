@@ -893,3 +893,34 @@ def test_a_region_read_from_a_part_swapped_after_the_open_is_not_trained_on(batc
     assert refused.value.code == "SLIDE_UNREADABLE"
     assert refused.value.why.startswith("sub/S1.jpg") and "replaced" in refused.value.why
     reader.close()
+
+
+@pytest.mark.parametrize("reader", ["thumbnail", "probe"])
+def test_a_part_swapped_for_a_link_out_between_the_look_and_the_take_is_not_read(
+    batch: Path, monkeypatch: pytest.MonkeyPatch, reader: str
+) -> None:
+    """A VMS's JPEG replaced by a link out of the batch after the refusal's look passed it and
+    before its stat and print were taken: the take recorded the outside file as the slide's part,
+    OpenSlide read it and the check after its reads found it as taken (the thumbnail showed the
+    outside file's red pixels). Now the take comes first: the look sees the link and refuses it."""
+    import dqm.slide_io
+
+    key, _ = _vms_to_swap(batch)
+    part, outside = batch / "sub" / "S1.jpg", batch.parent / "outside" / "other.jpg"
+    real = dqm.slide_io.taken_of
+
+    def swap_then_take(*args: object) -> object:
+        if not part.is_symlink():
+            part.unlink()
+            part.symlink_to(outside)
+        return real(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(dqm.slide_io, "taken_of", swap_then_take)
+    if reader == "thumbnail":
+        got = slide_thumbnail(key, 32, rel="sub/S1.vms")
+        assert got.image is None and got.failure == "unreadable"
+        assert "outside the batch" in (got.reason or "")
+    else:
+        probe = probe_slide(key, "sub/S1.vms")
+        assert not probe.opened and probe.regions_read == 0 and probe.reference_refused
+        assert probe.open_error is not None and "outside the batch" in probe.open_error
