@@ -1446,6 +1446,16 @@ class NotOpened(Exception):
         self.why = why
 
 
+@dataclass(frozen=True)
+class Opened:
+    """What :func:`open_checked` took of a slide's files at its first open, for a reader that opens
+    it again (after closing it to spare descriptors, or after a failed read): ``taken``, the
+    :class:`Taken`; ``own_print``, the slide's own quick print (:func:`fingerprint`)."""
+
+    taken: Taken
+    own_print: str
+
+
 class CheckedSlide:
     """An OpenSlide slide opened as the probe opens it, for a reader that comes after the probe (the
     report's thumbnails, validity's :class:`~dqm.validity.data.SlideReader`, the review server's
@@ -1453,10 +1463,13 @@ class CheckedSlide:
     (:func:`~dqm.slide_refs.openslide_name`), else its batch path; and :meth:`changed`, the probe's
     check after OpenSlide's reads (:func:`_changed_while_read`, its four reasons), against what was
     taken of the slide's files as it was opened. A reader asks it after each read and shows or
-    trains on nothing of a slide it names. :meth:`close` closes the slide, then the descriptor."""
+    trains on nothing of a slide it names. :meth:`close` closes the slide, then the descriptor.
+    ``opened``: what was taken (:class:`Opened`), to give :func:`open_checked` when the reader opens
+    the slide again."""
 
-    def __init__(self, slide: Any, fd: int, owned: bool, check: Any) -> None:
+    def __init__(self, slide: Any, fd: int, owned: bool, check: Any, opened: Opened) -> None:
         self.slide, self._fd, self._owned, self._check = slide, fd, owned, check
+        self.opened = opened
 
     def changed(self) -> Message | None:
         """Why what OpenSlide read is not of the files checked when the slide was opened (a part
@@ -1474,13 +1487,17 @@ class CheckedSlide:
                 self._owned = False
 
 
-def open_checked(path: Path, root: Path, fd: int | None = None) -> CheckedSlide:
+def open_checked(path: Path, root: Path, fd: int | None = None, first: Opened | None = None) -> CheckedSlide:
     """The slide at ``path`` in the batch folder ``root`` opened by OpenSlide as
     :func:`probe_slide` opens it: through a descriptor of the
     regular file (``fd``, held by the caller, else opened here without waiting and closed with the
     slide), refused when OpenSlide would open a file outside the batch or a special file
     (:func:`~dqm.slide_refs.not_to_open`), its parts taken (:func:`taken_of`) before that
-    look, so that a part swapped after it is seen by :meth:`CheckedSlide.changed`. Raises :class:`NotOpened` (why, a message) for a slide refused, and OpenSlide's
+    look, so that a part swapped after it is seen by :meth:`CheckedSlide.changed`. ``first``: what
+    the reader's first open took (:attr:`CheckedSlide.opened`), for a slide opened again: the
+    files are checked against it, not taken afresh, before and after OpenSlide's open and after
+    each read (a scan swapped in while the slide was closed is refused, never a new baseline).
+    Raises :class:`NotOpened` (why, a message) for a slide refused, and OpenSlide's
     own errors, naming ``path`` (``OpenSlideUnsupportedFormatError``: a file for Pillow)."""
     import openslide
 
@@ -1496,13 +1513,19 @@ def open_checked(path: Path, root: Path, fd: int | None = None) -> CheckedSlide:
             raise NotOpened(msg(CANNOT_READ, _reason=SPECIAL))
         # taken before the refusal's look (as :func:`probe_slide`): a part swapped for a link out of
         # the batch after the look and before the take would be the baseline :meth:`changed` keeps
-        taken = taken_of(path, st, root)
+        taken = first.taken if first is not None else taken_of(path, st, root)
         refused = not_to_open(path, root, fd)
         if refused is not None:
             raise NotOpened(refused)
+        ref = batch_place(path, root)
+        if first is not None:
+            own_print = first.own_print
+            if (why := _differs(_fd_name(path, fd), taken.own, own_print)) is not None:
+                raise NotOpened(msg(why, _ref=clip(ref, 200)))
+        else:
+            own_print = _readable(_print, fd, st.st_size)
         name = openslide_name(path, fd)
         by_name = name == str(path)  # a Trestle TIFF, given its descriptor, is opened again by name
-        own_print = _readable(_print, fd, st.st_size) if by_name else None
         try:
             slide = _openslide_by(name, path, fd)
         except _Replaced:
@@ -1511,19 +1534,19 @@ def open_checked(path: Path, root: Path, fd: int | None = None) -> CheckedSlide:
             raise type(exc)(named_as(str(exc), name, path)) from None
         try:
             if not by_name and slide.properties.get("openslide.vendor") == "trestle":
-                by_name, own_print = True, _readable(_print, fd, st.st_size)  # Trestle: opened again by name
+                by_name = True  # Trestle: opened again by name
+            check = None
+            if by_name or taken.listed:  # else OpenSlide reads the descriptor alone
+
+                def check() -> Message | None:
+                    return _changed_while_read(ref, path, fd if by_name else None, root, taken, own_print)
+
+                if first is not None and (why := check()) is not None:  # what the open read
+                    raise NotOpened(why)
         except BaseException:
             slide.close()
             raise
-        if not by_name and not taken.listed:
-            check = None  # OpenSlide reads the descriptor alone
-        else:
-            ref = batch_place(path, root)
-
-            def check() -> Message | None:
-                return _changed_while_read(ref, path, fd if by_name else None, root, taken, own_print)
-
-        return CheckedSlide(slide, fd, owned, check)
+        return CheckedSlide(slide, fd, owned, check, Opened(taken, own_print))
     except BaseException:
         if owned:
             os.close(fd)

@@ -14,7 +14,9 @@ of their lesion: a hole shows whatever lies beneath it (background, or a larger 
 from __future__ import annotations
 
 import contextlib
+import resource
 import threading
+import weakref
 from collections import OrderedDict, defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -30,7 +32,7 @@ from dqm.i18n import N_, msg
 from dqm.profile import Profile
 from dqm.raster import label_layers, most_crossed, painting_order, rasterise
 from dqm.runner import Run
-from dqm.slide_io import NotOpened, open_checked
+from dqm.slide_io import NotOpened, Opened, open_checked
 from dqm.slide_refs import refused_file
 
 WHITE = (255, 255, 255)
@@ -282,6 +284,29 @@ def decoded_cache_share(budget_mib: int, loader_workers: int, processes: int = 1
     return (budget_mib << 20) // (max(1, loader_workers) * max(1, processes))
 
 
+MAX_OPEN_SLIDES = 256
+"""The most slides a process's :class:`SlideReader` objects keep open at once, and at most a
+quarter of its descriptors (``RLIMIT_NOFILE``, :func:`open_slides_cap`): each holds the
+descriptor its checks read (OpenSlide reads a single TIFF through it). A training run's readers,
+one a slide in each DataLoader worker, kept them all: at ``ulimit -n 256``, 300 slides gave 51
+reads refused for want of a descriptor (white tiles flagged unreadable). The least recently read
+slide is closed instead, and opened again, against its first open, when next read."""
+
+
+def open_slides_cap() -> int:
+    """:data:`MAX_OPEN_SLIDES`, or a quarter of the process's soft ``RLIMIT_NOFILE`` where lower
+    (at least 8)."""
+    soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    if soft == resource.RLIM_INFINITY:
+        return MAX_OPEN_SLIDES
+    return max(8, min(MAX_OPEN_SLIDES, soft // 4))
+
+
+_open_readers: OrderedDict[int, weakref.ref[SlideReader]] = OrderedDict()
+"""The readers holding a slide open in this process, least recently read first (by ``id``)."""
+_open_readers_lock = threading.Lock()
+
+
 class SlideReader:
     """Pixels of one slide on a working-resolution grid (OpenSlide pyramids, else Pillow).
 
@@ -300,7 +325,11 @@ class SlideReader:
     opens it as the probe does (:func:`~dqm.slide_io.open_checked`: one TIFF through the
     descriptor the checks read), and a region read from files that are not those taken at the
     open (:meth:`~dqm.slide_io.CheckedSlide.changed`: a VMS's JPEG or a MIRAX data file replaced
-    since) raises :class:`SlideRefused` (``SLIDE_UNREADABLE``) instead of being trained on.
+    since) raises :class:`SlideRefused` (``SLIDE_UNREADABLE``) instead of being trained on. What
+    the first open took is kept for the reader's life (pickled with it): a slide opened again,
+    after a failed or refused read or after being closed to spare descriptors
+    (:data:`MAX_OPEN_SLIDES`), is checked against it, never taken afresh, so a scan swapped in is
+    refused on every read that follows, not trained on from the second.
     """
 
     def __init__(
@@ -315,14 +344,16 @@ class SlideReader:
         self.cache = cache if cache is not None else DecodedCache(cache_bytes)
         self._slide: Any = None
         self._backend: str | None = None
+        self._first: Opened | None = None
         self._lock = threading.Lock()
 
     def __getstate__(self) -> dict[str, Any]:
         # the cache pickled with the readers that share it stays shared (pickle keeps one object)
-        return {"path": self.path, "root": self.root, "cache": self.cache}
+        return {"path": self.path, "root": self.root, "cache": self.cache, "first": self._first}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__init__(state["path"], root=state["root"], cache=state["cache"])  # type: ignore[misc]
+        self._first = state.get("first")
 
     def _open(self) -> None:
         if self._backend is not None:
@@ -333,22 +364,56 @@ class SlideReader:
         if why is not None:
             raise SlideRefused(why)
         try:  # as the probe opens it (not_to_open first), each read checked after (_read_openslide)
-            self._slide = open_checked(self.path, self.root)
+            self._slide = open_checked(self.path, self.root, first=self._first)
             self._backend = "openslide"
         except NotOpened as exc:
-            raise SlideRefused(exc.why) from None
+            # a reopen refused for files not as first opened: that is a read's refusal
+            raise SlideRefused(exc.why, "SLIDE_UNREADABLE" if self._first else "SLIDE_REFERENCE_REFUSED") from None
         except openslide.OpenSlideUnsupportedFormatError:
             self._backend = "pillow"
+            return
+        self._first = self._slide.opened
+        self._keep_open()
 
-    def close(self) -> None:
+    def _keep_open(self) -> None:
+        """Count this reader's open slide among the process's, and close the least recently read
+        others past :func:`open_slides_cap` (one being read is passed over: never waited on)."""
+        with _open_readers_lock:
+            _open_readers[id(self)] = weakref.ref(self)
+            _open_readers.move_to_end(id(self))
+            cap = open_slides_cap()
+            for key in list(_open_readers):
+                if len(_open_readers) <= cap or key == id(self):
+                    break
+                other = _open_readers[key]()
+                if other is None:
+                    del _open_readers[key]
+                elif other._lock.acquire(blocking=False):
+                    try:
+                        other._release()
+                    finally:
+                        other._lock.release()
+
+    def _release(self) -> None:
+        """Close the OpenSlide slide (and its descriptor), keeping what its first open took; called
+        with :data:`_open_readers_lock` held."""
+        _open_readers.pop(id(self), None)
         if self._slide is not None:
             self._slide.close()
         self._slide, self._backend = None, None
+
+    def close(self) -> None:
+        with _open_readers_lock:
+            self._release()
         self.cache.discard(self.path)
 
     def read(self, row0: int, col0: int, rows: int, cols: int, ds: float) -> np.ndarray:
         with self._lock:
             self._open()
+            if self._backend == "openslide":
+                with _open_readers_lock:
+                    if id(self) in _open_readers:
+                        _open_readers.move_to_end(id(self))
             try:
                 if self._backend == "openslide":
                     return self._read_openslide(row0, col0, rows, cols, ds)

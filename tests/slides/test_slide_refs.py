@@ -881,18 +881,29 @@ def test_a_tile_read_from_a_part_swapped_after_the_open_is_not_served(batch: Pat
 def test_a_region_read_from_a_part_swapped_after_the_open_is_not_trained_on(batch: Path) -> None:
     """Validity's reader keeps a slide open across reads: a VMS's JPEG replaced between two
     regions gave the other scan's pixels to training under this slide's masks. Now the read raises
-    SlideRefused (the slide excluded with SLIDE_UNREADABLE and the reason, never a crash)."""
-    from dqm.validity.data import SlideReader, SlideRefused
+    SlideRefused (the slide excluded with SLIDE_UNREADABLE and the reason, never a crash); and so
+    does every read after it (the third read reopened the slide and took the swapped scan as its
+    baseline: the other scan trained on from then on), in a loader worker's copy too, whose tile
+    is white and flagged unreadable."""
+    import pickle
+
+    from dqm.validity.data import SlideReader, SlideRecord, SlideRefused, TileReader
 
     key, other = _vms_to_swap(batch)
     reader = SlideReader(key, root=batch)
     assert reader.read(0, 0, 8, 8, 1.0)[4, 4, 2] > 150  # blue
+    worker = pickle.loads(pickle.dumps(reader))  # a DataLoader worker's copy, its slide not open yet
     os.replace(other, batch / "sub" / "S1.jpg")
-    with pytest.raises(SlideRefused) as refused:
-        reader.read(0, 0, 8, 8, 1.0)
-    assert refused.value.code == "SLIDE_UNREADABLE"
-    assert refused.value.why.startswith("sub/S1.jpg") and "replaced" in refused.value.why
+    for again in (reader, reader, worker):
+        with pytest.raises(SlideRefused) as refused:
+            again.read(0, 0, 8, 8, 1.0)
+        assert refused.value.code == "SLIDE_UNREADABLE"
+        assert refused.value.why.startswith("sub/S1.jpg") and "replaced" in refused.value.why
     reader.close()
+    tiles = TileReader([SlideRecord("S1", key, 1.0, 128, 64, [], None, None, "S1", root=batch)], 1.0, 8)
+    tiles.readers[0] = worker
+    got = tiles({"slide": 0, "row0": 0, "col0": 0})
+    assert got["unreadable"] == 1 and (got["image"] == 255).all()
 
 
 @pytest.mark.parametrize("reader", ["thumbnail", "probe"])
