@@ -27,7 +27,7 @@ from dqm.batch import jailed
 from dqm.i18n import N_, msg
 
 if TYPE_CHECKING:
-    from dqm.slide_io import CheckedSlide
+    from dqm.slide_io import CheckedSlide, Opened
 
 TILE_SIZE = 254
 OVERLAP = 1
@@ -61,11 +61,13 @@ class _Open:
             (self.checked or self.slide).close()
 
 
-def open_slide(path: Path, root: Path) -> tuple[Any, CheckedSlide | None]:
+def open_slide(path: Path, root: Path, first: Opened | None = None) -> tuple[Any, CheckedSlide | None]:
     """The slide at ``path`` (in the batch folder ``root``) as an OpenSlide object (or ImageSlide
     for a plain image) and, for a whole-slide image, the :class:`~dqm.slide_io.CheckedSlide` it is
     read through (opened as the probe opens it; None: a plain image). A tile read from it is served
     only where :meth:`~dqm.slide_io.CheckedSlide.changed` finds its files as they were at the open.
+    ``first``: what the slide's first open took, for one opened again (checked against it, not
+    taken afresh: :func:`~dqm.slide_io.open_checked`).
 
     Raises
     ------
@@ -85,7 +87,7 @@ def open_slide(path: Path, root: Path) -> tuple[Any, CheckedSlide | None]:
             raise SlideUnavailable(refused)
     else:
         try:  # refused as the probe refuses it (not_to_open)
-            checked = open_checked(path, root)
+            checked = open_checked(path, root, first=first)
             return checked.slide, checked
         except NotOpened as exc:
             raise SlideUnavailable(exc.why) from None
@@ -148,6 +150,10 @@ class TileSource:
         self._open: OrderedDict[int, _Open] = OrderedDict()
         self._tiles: OrderedDict[tuple[int, int, int, int], bytes] = OrderedDict()
         self._tile_bytes = 0
+        self._first: dict[int, Opened] = {}
+        """What each slide's first open took: a slide opened again (pushed out of the open ones,
+        or refused for a file swapped) is checked against it, so a scan swapped in is never
+        served, whichever request comes after the swap."""
 
     def path(self, index: int) -> Path:
         """The jailed path of slide ``index``.
@@ -175,12 +181,14 @@ class TileSource:
                 entry.users += 1
                 return entry
         path = self.path(index)  # outside the lock: opening a slide can take a while
-        slide, checked = open_slide(path, self.root)
+        slide, checked = open_slide(path, self.root, self._first.get(index))
         from openslide.deepzoom import DeepZoomGenerator
 
         dz = DeepZoomGenerator(slide, tile_size=self.tile_size, overlap=self.overlap, limit_bounds=True)
         fresh = _Open(slide, dz, threading.Lock() if checked is None else None, checked)
         with self._lock:
+            if checked is not None:
+                self._first.setdefault(index, checked.opened)
             entry = self._open.get(index)
             if entry is None:
                 entry = self._open[index] = fresh
@@ -278,11 +286,15 @@ class TileSource:
         return data
 
     def _forget(self, index: int, entry: _Open) -> None:
-        """Close ``entry`` (slide ``index``) once its last request is done, and open it afresh next."""
+        """Close ``entry`` (slide ``index``) once its last request is done, and drop its cached tiles
+        (its files changed since: what it served is no longer what the files hold); opened again on
+        the next request, checked against its first open."""
         with self._lock:
             if self._open.get(index) is entry:
                 del self._open[index]
             entry.evicted = True
+            for key in [key for key in self._tiles if key[0] == index]:
+                self._tile_bytes -= len(self._tiles.pop(key))
 
     def close(self) -> None:
         with self._lock:
