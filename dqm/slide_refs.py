@@ -251,10 +251,13 @@ Philips TIFF's XML with its label and macro in base64, a few megabytes."""
 MAX_TIFF_VALUE_BYTES = 64 << 20
 """Bytes any other tag of a TIFF slide may declare (its count times its type's size), the strip and
 tile offsets and byte counts aside (libtiff reads no more of them than the image has strips or
-tiles). libtiff reads a tag's value whole, an unknown tag's too, as does OpenSlide's TIFF reader:
+tiles), unless the file holds them (:func:`_backed`: within its end, no hole of a sparse file
+there). libtiff reads a tag's value whole, an unknown tag's too, as does OpenSlide's TIFF reader:
 a 16 KB sparse slide of 512 MiB whose tag 65000 declares 2^28 SHORTs took the probe 4.4 s of CPU
 and 1.6 GB (one whose Software tag, text, declares 2^28 SHORTs: 3.7 s and 596 MB). Slides' largest
-others are NDPI's restart-marker offsets, megabytes."""
+others are NDPI's restart-marker offsets, megabytes; a plain TIFF saved by Photoshop keeps its
+layers in tag 37724, tens of megabytes that the file holds: read, as the file's own bytes (an
+NDPI's value offsets are not followed: over the bound, it is refused)."""
 ASCII = 2
 """The TIFF field type of text."""
 TEXT_TAGS = frozenset({269, 270, 271, 272, 285, 305, 306, 315, 316, 337, 33432})
@@ -334,6 +337,7 @@ def tiff_refusal(path: Path, fd: int | None = None) -> Message | None:
     try:
         with _reader(path, fd) as fh:
             walked = _walk(fh, MAX_TIFF_IFDS, MAX_TIFF_TAGS)
+            unheld = walked and next((big for big in walked[1] if not _backed(fh.fileno(), *big[1:])), None)
     except OSError:
         return None
     if walked is None:
@@ -343,7 +347,7 @@ def tiff_refusal(path: Path, fd: int | None = None) -> Message | None:
             ifds=MAX_TIFF_IFDS,
             tags=MAX_TIFF_TAGS,
         )
-    (tag, size), (other, other_size) = walked
+    (tag, size), _ = walked
     if size > MAX_TIFF_TEXT_BYTES:
         return msg(
             "the TIFF's tag {tag} declares {size:,} bytes of text, over {limit:,}: not opened (OpenSlide "
@@ -352,15 +356,31 @@ def tiff_refusal(path: Path, fd: int | None = None) -> Message | None:
             size=size,
             limit=MAX_TIFF_TEXT_BYTES,
         )
-    if other_size > MAX_TIFF_VALUE_BYTES:
+    if unheld:
         return msg(
-            "the TIFF's tag {tag} declares {size:,} bytes of values, over {limit:,}: not opened (libtiff "
-            "reads a tag's values whole into memory)",
-            tag=other,
-            size=other_size,
+            "the TIFF's tag {tag} declares {size:,} bytes of values, over {limit:,}, that the file "
+            "does not hold (past its end, or a hole of a sparse file): not opened (libtiff reads a "
+            "tag's values whole into memory)",
+            tag=unheld[0],
+            size=unheld[1],
             limit=MAX_TIFF_VALUE_BYTES,
         )
     return None
+
+
+def _backed(fd: int, size: int, offset: int | None) -> bool:
+    """Whether the file ``fd`` holds the ``size`` bytes at ``offset`` (None: not known): they end
+    within it, and no hole of a sparse file is among them (``SEEK_HOLE``; where the file system
+    cannot say, its allocated blocks cover them). Cost: a stat and a seek (``fd``'s offset moves)."""
+    if offset is None:
+        return False
+    st = os.fstat(fd)
+    if offset + size > st.st_size:
+        return False
+    try:
+        return os.lseek(fd, offset, os.SEEK_HOLE) >= offset + size
+    except (OSError, AttributeError):  # no SEEK_HOLE here: what the blocks allocated cover
+        return st.st_blocks * 512 >= size
 
 
 NDPI_TAG = 65420
@@ -368,31 +388,36 @@ NDPI_TAG = 65420
 directory's offset, lead to a directory of NDPI's layout that has it (OpenSlide's test)."""
 
 
-def _walk(fh: Any, max_ifds: int, max_tags: int) -> tuple[tuple[int, int], tuple[int, int]] | None:
+def _walk(
+    fh: Any, max_ifds: int, max_tags: int
+) -> tuple[tuple[int, int], list[tuple[int, int, int | None]]] | None:
     """``(tag, bytes)`` of the text tag (:data:`TEXT_TAGS`, or any of the ASCII type) that declares
     the most bytes in the TIFF chain of ``fh`` (classic, NDPI or BigTIFF; ``(0, 0)``: none or no
-    TIFF), and of the other tag that does, :data:`STRILE_TAGS` aside; or None when the chain has more than
+    TIFF), and ``(tag, bytes, offset)`` of each other tag that declares more than
+    :data:`MAX_TIFF_VALUE_BYTES`, :data:`STRILE_TAGS` aside (``offset``: where its values are, None
+    in an NDPI, whose offsets' high bits lie elsewhere); or None when the chain has more than
     ``max_ifds`` directories or ``max_tags`` tags in all (the walk stops there). The walk goes on as
     OpenSlide's (openslide-decode-tifflike.c): through directories of no entry, to a loop, an
     offset of 0 or a directory that cannot be read whole."""
     head = fh.read(16)
     order = {b"II": "<", b"MM": ">"}.get(head[:2])
     if order is None or len(head) < 8:
-        return (0, 0), (0, 0)
+        return (0, 0), []
     (version,) = struct.unpack(order + "H", head[2:4])
+    ndpi = False
     if version == 42:
         (offset,) = struct.unpack(order + "Q", head[4:12]) if len(head) >= 12 else (0,)
         ndpi = _ndpi_directory(fh, order, offset)
-        count_fmt, field, next_fmt = "H", "HHI", "Q" if ndpi else "I"
+        count_fmt, field, next_fmt = "H", "HHII", "Q" if ndpi else "I"
         offset = offset if ndpi else struct.unpack(order + "I", head[4:8])[0]
     elif version == 43 and len(head) == 16:
-        offset, count_fmt, field, next_fmt = struct.unpack(order + "Q", head[8:16])[0], "Q", "HHQ", "Q"
+        offset, count_fmt, field, next_fmt = struct.unpack(order + "Q", head[8:16])[0], "Q", "HHQQ", "Q"
     else:
-        return (0, 0), (0, 0)
+        return (0, 0), []
     count_size, next_size = struct.calcsize(count_fmt), struct.calcsize(next_fmt)
     entry = 20 if version == 43 else 12  # tag, type, count, then the value or its offset
     seen: set[int] = set()
-    text, other, tags = (0, 0), (0, 0), 0
+    text, larger, tags = (0, 0), [], 0
     while offset and offset not in seen:
         if len(seen) == max_ifds:
             return None
@@ -408,19 +433,21 @@ def _walk(fh: Any, max_ifds: int, max_tags: int) -> tuple[tuple[int, int], tuple
         raw = fh.read(entries * entry)
         if len(raw) < entries * entry:
             break
-        for tag, kind, n in (struct.unpack_from(order + field, raw, k) for k in range(0, len(raw), entry)):
+        for tag, kind, n, at in (
+            struct.unpack_from(order + field, raw, k) for k in range(0, len(raw), entry)
+        ):
             size = n * TYPE_BYTES.get(kind, 0)
             if kind == ASCII or tag in TEXT_TAGS:
                 if size > text[1]:
                     text = (tag, size)
-            elif size > other[1] and tag not in STRILE_TAGS:
-                other = (tag, size)
+            elif size > MAX_TIFF_VALUE_BYTES and tag not in STRILE_TAGS:
+                larger.append((tag, size, None if ndpi else at))
         seen.add(offset)
         raw = fh.read(next_size)  # right after the entries (NDPI's 4-byte extensions follow it)
         if len(raw) < next_size:
             break
         (offset,) = struct.unpack(order + next_fmt, raw)
-    return text, other
+    return text, larger
 
 
 def _seek(fh: Any, offset: int) -> bool:

@@ -364,8 +364,9 @@ def test_a_tiff_tag_of_another_type_declaring_too_many_bytes_is_not_opened(
     any integer type, each value cut to a byte) or an unknown tag of as many (read whole) in a
     16 KB sparse slide of 512 MiB took the probe 596 MB / 3.7 s and 1.6 GB / 4.4 s of CPU, a whole
     audit 2.8 GB (benchmarks/bench_hostile.py, tiff_short_software). Now the bytes a tag declares
-    (its count times its type's size) are bounded; the count alone refuses it, the file holding
-    them or not."""
+    (its count times its type's size) are bounded: a text tag's by its count alone, another's
+    where the file does not hold them (here past its end; a hole:
+    :func:`test_a_large_tag_the_file_holds_is_read_and_one_in_a_hole_is_not`)."""
     path = tmp_path / "S1.svs"
     tifffile.imwrite(
         path, np.full((64, 64, 3), 200, np.uint8), description="Aperio Image Library|AppMag = 20"
@@ -379,6 +380,38 @@ def test_a_tiff_tag_of_another_type_declaring_too_many_bytes_is_not_opened(
     path.write_bytes(bytes(data))
     probe = probe_slide(path, "S1.svs")
     assert not probe.opened and said in str(probe.open_error)
+
+
+@pytest.mark.parametrize("held", [True, False])
+def test_a_large_tag_the_file_holds_is_read_and_one_in_a_hole_is_not(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, held: bool
+) -> None:
+    """A plain TIFF saved by Photoshop keeps its layers in tag 37724: 70 MiB of them in a real,
+    non-sparse file were over the 64 MiB bound and the image was refused (the bound is lowered to
+    1 MiB here, the tag 2 MiB). Now a tag over the bound is read where the file holds its bytes,
+    and still refused where they lie in a hole of a sparse file (what the bound is for: a 16 KB
+    file declaring 512 MiB)."""
+    import dqm.slide_refs
+
+    monkeypatch.setattr(dqm.slide_refs, "MAX_TIFF_VALUE_BYTES", 1 << 20)
+    path, n = tmp_path / "layers.tif", 2 << 20
+    layers = np.random.default_rng(0).integers(0, 255, n if held else 16, dtype=np.uint8).tobytes()
+    image = np.full((64, 64, 3), 200, np.uint8)
+    tifffile.imwrite(path, image, photometric="rgb", extratags=[(37724, 7, len(layers), layers, True)])
+    if not held:  # the tag made to declare 2 MiB at an offset past a hole the file is extended by
+        with tifffile.TiffFile(path) as tf:
+            entry = tf.pages.first.tags[37724].offset
+        hole = (path.stat().st_size // 4096 + 2) * 4096
+        with open(path, "r+b") as fh:
+            fh.seek(entry + 4)
+            fh.write(struct.pack("<II", n, hole))
+            fh.truncate(hole + n)
+    probe = probe_slide(path, "layers.tif")
+    if held:
+        assert probe.open_error is None and probe.opened and (probe.width, probe.height) == (64, 64)
+    else:
+        assert not probe.opened and "tag 37724 declares 2,097,152 bytes of values" in str(probe.open_error)
+        assert "hole" in str(probe.open_error)
 
 
 @pytest.fixture
