@@ -368,7 +368,9 @@ class SlideReader:
             self._backend = "openslide"
         except NotOpened as exc:
             # a reopen refused for files not as first opened: that is a read's refusal
-            raise SlideRefused(exc.why, "SLIDE_UNREADABLE" if self._first else "SLIDE_REFERENCE_REFUSED") from None
+            raise SlideRefused(
+                exc.why, "SLIDE_UNREADABLE" if self._first else "SLIDE_REFERENCE_REFUSED"
+            ) from None
         except openslide.OpenSlideUnsupportedFormatError:
             self._backend = "pillow"
             return

@@ -121,7 +121,11 @@ def test_many_readers_stay_within_the_descriptor_limit(tmp_path: Path) -> None:
     root = Path(__file__).resolve().parents[2]
     env = {**os.environ, "PYTHONPATH": str(root)}
     out = subprocess.run(
-        [sys.executable, "-c", _MANY_SLIDES, str(tmp_path)], capture_output=True, text=True, env=env, timeout=300
+        [sys.executable, "-c", _MANY_SLIDES, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
     )
     assert out.returncode == 0, out.stderr[-2000:]
     failed, fds = map(int, out.stdout.split())
