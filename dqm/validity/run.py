@@ -258,9 +258,16 @@ def decoded_over_share(decoded: Sequence[int], prof: ValidityProfile) -> str | N
         share=share / mib,
         budget=t.decoded_cache_mib,
         readers=readers,
-        largest=-(-max(over) // mib),
+        largest=_mib_up(max(over)),
         needed=-(-sum(decoded) // mib) * readers,
     )
+
+
+def _mib_up(n: int) -> float:
+    """``n`` bytes in MiB, rounded up to one decimal below 10 MiB, to a whole MiB above: an image
+    of 0.6 MiB over a 0.5 MiB share read "the largest decodes to 1 MiB" beside it."""
+    mib = 1 << 20
+    return -(-n * 10 // mib) / 10 if n < 10 * mib else -(-n // mib)
 
 
 def evaluate_slides(

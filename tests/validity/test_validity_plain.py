@@ -263,10 +263,14 @@ def test_a_run_says_once_which_plain_images_its_share_cannot_keep(tmp_path: Path
     assert text.startswith("2 plain images decode to more than")
     for part in (
         "(0.5 MiB: 4 MiB among 8 processes",
-        "the largest decodes to 4 MiB",
+        "the largest decodes to 3.1 MiB",  # one decimal below 10 MiB (was 4)
         "decoded_cache_mib: 48 keeps",
     ):
         assert part in text, part
+    text = run.decoded_over_share([600 << 10, 40 * mib + 1], _small_share(1, 2)).rendered("en")  # type: ignore[union-attr]
+    assert "(0.5 MiB: 1 MiB among 2 processes" in text and "the largest decodes to 41 MiB" in text
+    one = run.decoded_over_share([600 << 10], _small_share(1, 2))
+    assert one is not None and "the largest decodes to 0.6 MiB" in one.rendered("en")  # type: ignore[attr-defined]
     out = io.StringIO()
     RichReporter(Console(file=out, width=400), "ko").warn(note)
     shown = out.getvalue()
