@@ -311,3 +311,72 @@ def test_a_training_batch_decodes_each_image_larger_than_the_share_once(
     assert tiles.cache.nbytes == 0 and tiles.cache.get(records[0].path, 1.0) is None  # let go
     for key in ("image", "label", "slide", "unreadable"):
         assert torch.equal(batches[0][key], torch.stack([torch.as_tensor(s[key]) for s in one_by_one])), key
+
+
+def test_a_validity_run_on_plain_images_over_the_share_warns_once_and_decodes_once_a_batch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``dqm validity`` on two 600 x 600 PNGs (1 MiB decoded each) with ``decoded_cache_mib: 1`` and
+    two loader workers (0.5 MiB a worker): the run says once, on stderr, that its share keeps
+    neither, and its training workers decode the training image once a batch (``TileSamples``),
+    not once a tile (a DataLoader over the transform alone: 32 decodes for 4 batches). Neither
+    the warning's wiring nor train_fold's dataset was tested end to end."""
+    import csv
+    import os
+
+    from typer.testing import CliRunner
+
+    from dqm.cli import app
+
+    batch = tmp_path / "batch"
+    (batch / "images").mkdir(parents=True)
+    (batch / "masks").mkdir()
+    rows = []
+    yy, xx = np.mgrid[:600, :600]
+    for k in range(2):
+        rgb = np.random.default_rng(k).integers(0, 255, (600, 600, 3), dtype=np.uint8)  # two images
+        Image.fromarray(rgb).save(batch / "images" / f"img{k}.png")
+        disc = (yy - 300) ** 2 + (xx - 200 - 200 * k) ** 2 <= 120**2
+        Image.fromarray(np.where(disc, 255, 0).astype(np.uint8)).save(batch / "masks" / f"img{k}.png")
+        rows.append([f"img{k}", f"images/img{k}.png", f"masks/img{k}.png", f"P{k}", "train", "benign"])
+    with (batch / "manifest.csv").open("w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh, lineterminator="\n").writerows(
+            [["slide_id", "image_path", "annotation_path", "patient_id", "split", "grade"], *rows]
+        )
+    tiny = Path(__file__).with_name("tiny.yaml").read_text()
+    profile = tmp_path / "plain.yaml"
+    profile.write_text(
+        tiny.replace("resolution_um: 4.0", "resolution_um: 0.62")
+        .replace("epochs: 2,", "epochs: 1,")
+        .replace("cpu_threads: 1}", "cpu_threads: 1, decoded_cache_mib: 1, loader_workers: 2}")
+        .replace("overlays: 1", "overlays: 0")
+    )
+    decodes = tmp_path / "decodes.txt"
+    put = data.DecodedCache.put
+
+    def counted(self: data.DecodedCache, path: Path, ds: float, image: np.ndarray) -> None:
+        with decodes.open("a") as fh:  # the loader's workers are other processes: one line a decode
+            fh.write(f"{os.getpid()}\n")
+        put(self, path, ds, image)
+
+    monkeypatch.setattr(data.DecodedCache, "put", counted)
+    glas = Path(__file__).resolve().parents[2] / "examples" / "glas" / "glas.yaml"
+    out = tmp_path / "out"
+    args = [
+        "validity",
+        str(batch),
+        "--out",
+        str(out),
+        "--profile",
+        str(profile),
+        "--dataset-profile",
+        str(glas),
+    ]
+    res = CliRunner().invoke(app, [*args, "-j", "1"])
+    assert res.exit_code in (0, 1), res.output
+    said = " ".join(res.stderr.split())
+    assert said.count("warning: 2 plain images decode to more than") == 1, said
+    assert "(0.5 MiB: 1 MiB among 2 processes reading tiles; the largest decodes to 1.1 MiB)" in said
+    assert "training.decoded_cache_mib: 6 keeps every plain image decoded" in said
+    workers = [line for line in decodes.read_text().split() if line != str(os.getpid())]
+    assert len(workers) == 4  # 32 tiles of the one training image in 4 batches of 8: once a batch
