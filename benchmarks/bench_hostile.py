@@ -238,6 +238,15 @@ def _dup_keys_5000(batch: Path) -> None:
     _raw(batch, text.replace('"lesions": [{', '"lesions": [{' + keys + ", ", 1))
 
 
+def _nfkc_key(batch: Path) -> None:
+    """The first lesion's properties holding one key of 2M U+FDFA (6 MB), which NFKC grows 18
+    times: every fold of the key was matched again, outside the budget of text searched (20M:
+    179 s, 2.3 GB). A key is folded no longer than it is now."""
+    _edit(
+        batch, lambda ann: ann["lesions"][0].setdefault("properties", {}).update({"\ufdfa" * 2_000_000: "x"})
+    )
+
+
 def _coco_rle_bomb(batch: Path) -> None:
     doc = {
         "images": [{"id": 1, "file_name": "S00001.tiff", "width": 200000, "height": 200000}],
@@ -853,6 +862,7 @@ CASES = [
     Case("hidden_folder", "a slide's files moved into a hidden folder, its row dropped", _hidden_folder),
     Case("dup_keys", "a JSON object with a duplicate key", _dup_keys),
     Case("dup_keys_5000", "one object repeating 5,000 keys", _dup_keys_5000),
+    Case("nfkc_key", "a property key of 2M U+FDFA, 18 times longer in NFKC", _nfkc_key),
     Case("utf16", "a UTF-16 JSON annotation", _utf16),
     Case("rle_bomb", "a 200-byte COCO RLE of 40 gigapixels", _coco_rle_bomb),
     Case("deid_digits", "100 digit strings of 5,000 characters per lesion", _deid_digits),

@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from functools import cache, cached_property
+from functools import cache, cached_property, lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -387,12 +387,36 @@ def is_blank(value: Any, settings: DeidSettings) -> bool:
     return text.casefold() in settings.compiled.blank or not text.strip("^ ")
 
 
+_FULL_WIDTH = {**{c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)}, 0x3000: 0x20}
+"""Full-width ASCII (``ｐａｔｉｅｎｔ＿ｉｄ``, as a Korean IME types it) and the ideographic space as
+the ASCII they stand for: one character for one."""
+FOLDED_WHOLE = 1_024
+"""The longest key NFKC-folded whole (:func:`fold_key`); a longer one is folded by
+:data:`_FULL_WIDTH` alone."""
+_FOLDED: dict[str, str] = {}
+"""Keys not ASCII as :func:`fold_key` folded them (all forgotten when 4,096 are held; a key longer
+than :data:`FOLDED_WHOLE` forgets the others): each key is folded once, however many times it is
+matched."""
+
+
 def fold_key(key: str) -> str:
     """``key`` as the identifier keys are matched against it: NFKC-folded where it is not ASCII, so
     a full-width ``ｐａｔｉｅｎｔ＿ｉｄ`` or ``ＤＯＢ`` (as a Korean IME types them) and other
-    compatibility forms are the keys they stand for. Keys only: a value is searched and masked as
-    it is."""
-    return key if key.isascii() else unicodedata.normalize("NFKC", key)
+    compatibility forms are the keys they stand for. Never longer than the key: NFKC grows some
+    characters 18 times (U+FDFA), and a key is matched several times, outside the budget of text
+    searched (one key of 20M U+FDFA: 179 s, 2.3 GB), so a key longer than :data:`FOLDED_WHOLE`, or
+    one NFKC would lengthen, is folded character for character (:data:`_FULL_WIDTH`). Keys only:
+    a value is searched and masked as it is."""
+    if key.isascii():
+        return key
+    if (folded := _FOLDED.get(key)) is None:
+        folded = unicodedata.normalize("NFKC", key) if len(key) <= FOLDED_WHOLE else key
+        if len(folded) > len(key) or folded is key:
+            folded = key.translate(_FULL_WIDTH)
+        if len(_FOLDED) >= 4_096 or len(key) > FOLDED_WHOLE:
+            _FOLDED.clear()
+        _FOLDED[key] = folded
+    return folded
 
 
 def identifier_key(key: str, settings: DeidSettings) -> bool:
@@ -408,11 +432,17 @@ def key_says(key: str, settings: DeidSettings) -> Literal["person", "kind"] | No
     (:func:`looks_identifying`); None, neither. One search of the pattern."""
     if not settings.enabled:
         return None
+    return _says(key, settings.compiled.identifier_keys)
+
+
+@lru_cache(maxsize=4_096)
+def _says(key: str, keys: Regex) -> Literal["person", "kind"] | None:
+    """:func:`key_says` for the pattern ``keys``, kept by key: a manifest column is asked once an
+    item, a document's key once a text below it."""
     key = fold_key(key)
-    search = settings.compiled.identifier_keys.search
-    if not search(key):
+    if not keys.search(key):
         return None
-    return "kind" if names_a_kind(key, search) else "person"
+    return "kind" if names_a_kind(key, keys.search) else "person"
 
 
 _NAME_VALUE = re.compile(_NAME)

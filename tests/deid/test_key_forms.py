@@ -179,3 +179,32 @@ def test_an_empty_element_past_the_paths_depth_is_counted_and_nothing_more() -> 
         texts = xml_texts(fromstring(xml), set()).texts
         assert sorted(texts.values()) == ["Kim"], texts
         assert next(iter(texts)).endswith(("/V[2]/text()[1]", "/descendant::V[2]/text()[1]")), texts
+
+
+def test_a_key_is_matched_folded_never_longer_than_it_is(
+    profile: Profile, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """NFKC grows U+FDFA 18 times, and every fold of a key was matched again, outside the budget of
+    text searched: one JSON key of 20M U+FDFA took 179 s and 2.3 GB. A key is folded no longer
+    than it is now (full-width forms still folded), and the text matched is bounded by the key."""
+    import dqm.identifiers as identifiers
+
+    assert len(fold_key("\ufdfa" * 2_000)) == 2_000
+    assert len(fold_key("\ufdfa" * 10)) == 10
+    assert fold_key("ｐａｔｉｅｎｔ＿ｉｄ" + "\ufdfa" * 2_000).startswith("patient_id")
+    assert fold_key("ＤＯＢ\u3000" + "ｘ" * 2_000) == "DOB " + "x" * 2_000
+    folded: list[int] = []
+    real = identifiers.fold_key
+
+    def counted(key: str) -> str:
+        out = real(key)
+        folded.append(len(out))
+        return out
+
+    monkeypatch.setattr(identifiers, "fold_key", counted)
+    identifiers._says.cache_clear()
+    key = "\ufdfa" * 1_000 + "patient_id"
+    data, name, _ = _payload_file("native", {key: "Hong Gildong", "\ufdfa" * 1_000: "x"})
+    _found(profile, data, name)
+    assert folded and max(folded) <= len(key)
+    assert sum(folded) <= 20 * len(key)
