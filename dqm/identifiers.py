@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from functools import cache, cached_property, lru_cache
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any, Literal
 
@@ -432,13 +432,25 @@ def key_says(key: str, settings: DeidSettings) -> Literal["person", "kind"] | No
     (:func:`looks_identifying`); None, neither. One search of the pattern."""
     if not settings.enabled:
         return None
-    return _says(key, settings.compiled.identifier_keys)
+    keys = settings.compiled.identifier_keys
+    if (key, keys) in _SAID:
+        return _SAID[(key, keys)]
+    if len(_SAID) >= 4_096 or _SAID_CHARS[0] + len(key) > 4_000_000:
+        _SAID.clear()
+        _SAID_CHARS[0] = 0
+    said = _SAID[(key, keys)] = _says(key, keys)
+    _SAID_CHARS[0] += len(key)
+    return said
 
 
-@lru_cache(maxsize=4_096)
+_SAID: dict[tuple[str, Regex], Literal["person", "kind"] | None] = {}
+"""What :func:`key_says` made of each key, for the pattern it used (all forgotten past 4,096 keys or
+4M characters of them): a manifest column is asked once an item, a key of a document once a text
+below it."""
+_SAID_CHARS = [0]
+
+
 def _says(key: str, keys: Regex) -> Literal["person", "kind"] | None:
-    """:func:`key_says` for the pattern ``keys``, kept by key: a manifest column is asked once an
-    item, a document's key once a text below it."""
     key = fold_key(key)
     if not keys.search(key):
         return None

@@ -202,7 +202,7 @@ def test_a_key_is_matched_folded_never_longer_than_it_is(
         return out
 
     monkeypatch.setattr(identifiers, "fold_key", counted)
-    identifiers._says.cache_clear()
+    identifiers._SAID.clear()
     key = "\ufdfa" * 1_000 + "patient_id"
     data, name, _ = _payload_file("native", {key: "Hong Gildong", "\ufdfa" * 1_000: "x"})
     _found(profile, data, name)
