@@ -336,17 +336,18 @@ def _shown_path(target: Target, path: tuple[str, ...], names: KeyNames) -> tuple
     return tuple(names.path(props, path))
 
 
-def _naming_keys(props: dict[str, Any], fmt: str, settings: DeidSettings) -> dict[str, str]:
+def _naming_keys(props: dict[str, Any], fmt: str, settings: DeidSettings) -> dict[str, tuple[str, bool]]:
     """The names kept beside a file-level text's pointer (:data:`~dqm.identifiers.KEY_TEXT`: the
-    key, or an XML element's tag, the pointer names by its position) that name a person, by that
-    pointer; worked out once a target (a file's texts hold few)."""
+    key, or an XML element's tag, the pointer names by its position) that name a person or a kind
+    of identifier (``PatientIDType``: :func:`dqm.identifiers.key_says`), by that pointer, with
+    whether it names a person; worked out once a target (a file's texts hold few)."""
     if fmt != "file":
         return {}
-    return {
-        at.removesuffix(KEY_TEXT): name
-        for at, name in props.items()
-        if at.endswith(KEY_TEXT) and isinstance(name, str) and identifier_key(name, settings)
-    }
+    naming = {}
+    for at, name in props.items():
+        if at.endswith(KEY_TEXT) and isinstance(name, str) and (says := key_says(name, settings)) is not None:
+            naming[at.removesuffix(KEY_TEXT)] = (name, says == "person")
+    return naming
 
 
 _AFTER = "/following-sibling::"
@@ -354,20 +355,27 @@ _AFTER = "/following-sibling::"
 is the parent's, not below the element."""
 
 
-def _name_above(at: str, props: dict[str, Any], naming: dict[str, str], lengths: list[int]) -> Any:
+def _name_above(
+    at: str, props: dict[str, Any], naming: dict[str, tuple[str, bool]], lengths: list[int]
+) -> Any:
     """The name kept beside a kept text's pointer ``at`` where it names a person, else the nearest
-    such above it (``naming``, :func:`_naming_keys`: the pointer said so when it named the key by
-    its name; ``lengths``: its pointers' lengths, longest first; not the element an XML text comes
-    after, :data:`_AFTER`), else the one beside ``at`` (None where there is none). A pointer of that many keys costs one lookup for each length, however
-    many such names the file holds."""
+    such above it, else the nearest name of a kind of identifier there or above
+    (``<PatientIDType><v>…``: a person above a nearer kind is the person's) (``naming``,
+    :func:`_naming_keys`: the pointer said so when it named the key by its name; ``lengths``: its
+    pointers' lengths, longest first; not the element an XML text comes after, :data:`_AFTER`),
+    else the one beside ``at`` (None where there is none). A pointer of that many keys costs one
+    lookup for each length, however many such names the file holds."""
+    kind = None
     for n in lengths:  # the nearest first
         if (
             n <= len(at)
             and (n == len(at) or (at[n] == "/" and not at.startswith(_AFTER, n)))
-            and (name := naming.get(at[:n])) is not None
+            and (named := naming.get(at[:n])) is not None
         ):
-            return name
-    return props.get(at + KEY_TEXT)
+            if named[1]:
+                return named[0]
+            kind = kind or named[0]
+    return kind if kind is not None else props.get(at + KEY_TEXT)
 
 
 def _shown_name(key: str, path: tuple[str, ...], shown: tuple[str, ...]) -> str:

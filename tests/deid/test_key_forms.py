@@ -208,3 +208,38 @@ def test_a_key_is_matched_folded_never_longer_than_it_is(
     _found(profile, data, name)
     assert folded and max(folded) <= len(key)
     assert sum(folded) <= 20 * len(key)
+
+
+@pytest.mark.parametrize(
+    ("extra", "value"),
+    [
+        ("<PatientIDType>Hong Gildong</PatientIDType>", "Ho**********"),
+        ("<Patient_ID_Type>87654321</Patient_ID_Type>", "87******"),
+        ("<Info><PatientIDType>Hong Gildong</PatientIDType></Info>", "Ho**********"),
+        ("<PatientIDType><v>Hong Gildong</v></PatientIDType>", "Ho**********"),
+        ("<PatientIDType>MRN</PatientIDType>", None),
+        ("<PatientIDType><v>MRN</v></PatientIDType>", None),
+    ],
+)
+def test_a_name_or_an_id_under_a_kind_element_is_flagged(
+    profile: Profile, extra: str, value: str | None
+) -> None:
+    """A kind key as an XML element (``<PatientIDType>Hong Gildong</PatientIDType>``) was never
+    flagged, as an attribute it was: only the tags naming a person were kept as names above a
+    text. A kind's tag is kept too now, and what the value is decides, as for an attribute."""
+    found = [f for f in _found(profile, _asap(extra).encode(), "s1.xml") if f.code.startswith("DEID")]
+    assert [f.params.get("value") for f in found] == ([value] if value else [])
+    assert not [s for s in ("Gildong", "87654321") if s in _shown(found)]
+
+
+def test_a_person_element_above_a_kind_element_is_the_persons(profile: Profile) -> None:
+    """``<Patient><PatientIDType>MRN</PatientIDType></Patient>``: the person above is nearer in
+    meaning than the kind below it, and the value is flagged as the person's."""
+    found = [
+        f
+        for f in _found(
+            profile, _asap("<Patient><PatientIDType>MRN</PatientIDType></Patient>").encode(), "s1.xml"
+        )
+        if f.code.startswith("DEID")
+    ]
+    assert ("/ASAP_Annotations", "***") in [(f.location.pointer, f.params.get("value")) for f in found]
