@@ -22,6 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import math
 import os
 import re
 import secrets
@@ -113,7 +114,7 @@ def _kw(words: str) -> str:
 
 _NAME = r"[A-Z][a-z]+(?:[ ,^]+[A-Z][a-z]+){1,3}|[A-Z]{2,}(?:[ ,^]+[A-Z]{2,}){1,3}|[가-힣]{2,4}"
 """A person's name as the ``person_name`` pattern takes one after its keyword (``Hong Gildong``,
-``HONG^GILDONG``, ``홍길동``), and :func:`looks_identifying` a value under a kind key."""
+``HONG^GILDONG``, ``홍길동``)."""
 _DATE = r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}"
 
 
@@ -197,7 +198,7 @@ and holds more (``patient_id_HongGildong``, ``patient_id2``, ``patientIdHongGild
 ``adobe`` none (``PATIENT_IDENTITY``, all capitals, does). No ``\b``: Python's takes Hangul for a
 letter, RE2's does not, and ``_`` for a letter in both. RE2 runs it too (no look-around): a profile
 may copy it and add its own words. A key naming a kind of identifier (``patient_id_type``,
-``dob_format``) is not one (:func:`names_a_kind`) unless its value looks like a name or an id
+``dob_format``) is not one (:func:`names_a_kind`) where its value describes a kind
 (:func:`key_says`, :func:`looks_identifying`). Keys are matched NFKC-folded (:func:`fold_key`), an
 XML path's step as the key it names (``patient[1]``, ``@patient``: :mod:`validators.deid`)."""
 DEFAULT_QUASI_KEYS = _built_in_regex(
@@ -428,8 +429,8 @@ def identifier_key(key: str, settings: DeidSettings) -> bool:
 def key_says(key: str, settings: DeidSettings) -> Literal["person", "kind"] | None:
     """What the profile's identifier keys make of ``key`` (:func:`fold_key`): ``person``, its
     non-blank value names one; ``kind``, it names a kind of identifier (``patient_id_type``,
-    ``Patient ID Type``: :func:`names_a_kind`), its value a person's only where it looks like one
-    (:func:`looks_identifying`); None, neither. One search of the pattern."""
+    ``Patient ID Type``: :func:`names_a_kind`), its value a person's unless it describes a kind
+    (:func:`looks_identifying`); None, neither. One search of the pattern a key (kept by key)."""
     if not settings.enabled:
         return None
     keys = settings.compiled.identifier_keys
@@ -457,24 +458,71 @@ def _says(key: str, keys: Regex) -> Literal["person", "kind"] | None:
     return "kind" if names_a_kind(key, keys.search) else "person"
 
 
-_NAME_VALUE = re.compile(_NAME)
-_ID_VALUE = re.compile(rf"\d{{5}}|{_DATE}")
-_KIND_VALUE_WORDS = re.compile(
-    r"(?i)\b(?:number|record|hospital|medical|chart|registration|resident|security|insurance|national"
-    r"|passport|local|internal|external|format|type|code|id|no)\b|번호|등록|병록"
+_KIND_WORDS = frozenset(
+    re.split(
+        r"\s+",
+        """number numbers no record records hospital medical chart registration resident security social
+    insurance national passport local internal external format type kind code codes id ids identifier
+    identifiers system systems source scheme length issuer assigning authority facility site prefix
+    suffix check digit digits numeric alphanumeric string text integer day days month months year years
+    date time yy yyyy mm dd one two three four five six seven eight nine ten eleven twelve of and or
+    with without the uid uuid oid guid dicom hl7 fhir mrn hrn rrn ssn emr ehr his lis pacs epic cerner
+    patient case accession specimen barcode""",
+    )
 )
-"""Words of a kind of identifier's name (``Medical Record Number``, ``병록번호``): a value of them
-is the kind's, not a person's name."""
+"""The words a kind of identifier or a date is described by (``Medical Record Number``, ``Eight
+Digits``, ``Day Month Year``, ``DICOM UID``, ``Epic Systems``): a value of these only names nobody."""
+_KIND_HANGUL = re.compile(
+    r"(?:환자|병록|의무|기록|등록|주민|차트|보험|외국인|여권|번호|형식|종류|유형|자리|숫자|년|월|일)+"
+)
+"""Hangul words of the same (``병록번호``, ``주민등록번호``, ``8자리 숫자``), run together or not."""
+_KIND_TOKEN = re.compile(r"(?i:[NXYMD9#*]+(?:[-/. :][NXYMD9#*]+)*)|\d{1,3}")
+"""One word a kind is written as besides :data:`_KIND_WORDS`: a placeholder format (``NNNN-NNNN``,
+``YYYY-MM-DD``, ``dd/mm/yyyy``, ``###``), a short number (a length: ``8 digits``)."""
+_ACRONYM = re.compile(r"\s*[A-Z]{2,6}\s*")
+"""A value that is one acronym (``MRN``, ``UID``): a kind's name (``KIM MINSU``, two, is a name)."""
+_KIND_SPLIT = re.compile(r"[\s_/,.():;\-]+")
+KIND_VALUE_CHARS = 1_024
+"""The most characters a value under a kind key holds and still names only a kind: a longer one is
+a person's, as any other."""
 
 
-def looks_identifying(text: str) -> bool:
-    """Whether a value under a kind key (:func:`key_says`) is a person's identifier all the same:
-    a name as the ``person_name`` pattern takes one (``Hong Gildong``, ``HONG^GILDONG``,
-    ``홍길동``) and not the words of a kind's name (``Medical Record``), or a run of five digits
-    or a date (an id number, a birth date). ``MRN``, ``NNNN-NNNN``, ``YYYY-MM-DD`` are none."""
-    if _ID_VALUE.search(text) is not None:
-        return True
-    return _NAME_VALUE.fullmatch(text.strip()) is not None and _KIND_VALUE_WORDS.search(text) is None
+def looks_identifying(value: Any) -> bool:
+    """Whether a value under a kind key (:func:`key_says`) may be a person's identifier: every
+    value but one that describes a kind -- each string in it (in a list or an object too) a
+    placeholder format (``NNNN-NNNN``, ``YYYY-MM-DD``) or words of a kind's name (``MRN``,
+    ``Medical Record Number``, ``Day Month Year``, ``병록번호``: :data:`_KIND_WORDS`,
+    :data:`_KIND_HANGUL`, :data:`_KIND_TOKEN`), each number shorter than four digits (a length),
+    all of it at most :data:`KIND_VALUE_CHARS` (items counted). A name in any case or form
+    (``hong gildong``, ``Gildong``, ``O'Brien Sean``, ``홍 길동``, ``No Minsu``), an id
+    (``MRN-1234-56``, ``1234-5678``, ``87654321``) or a date is one."""
+    stack, seen = [value], 0
+    while stack:
+        held = stack.pop()
+        if isinstance(held, dict | list):
+            seen += len(held)
+            stack.extend(held.values() if isinstance(held, dict) else held)
+        else:
+            seen += len(held) if isinstance(held, str) else 1
+            if _names_more_than_a_kind(held):
+                return True
+        if seen > KIND_VALUE_CHARS:
+            return True
+    return False
+
+
+def _names_more_than_a_kind(held: Any) -> bool:
+    """:func:`looks_identifying` for a value that is no list or object."""
+    if held is None or isinstance(held, bool):
+        return False
+    if isinstance(held, int | float):
+        return math.isfinite(held) and abs(held) >= 1_000
+    text = str(held)
+    return _ACRONYM.fullmatch(text) is None and not all(
+        word.casefold() in _KIND_WORDS or _KIND_TOKEN.fullmatch(word) or _KIND_HANGUL.fullmatch(word)
+        for word in _KIND_SPLIT.split(text)
+        if word
+    )
 
 
 _KIND = re.compile(
@@ -492,7 +540,7 @@ def names_a_kind(key: str, search: Callable[[str], Any]) -> bool:
     """Whether ``key`` is an identifier key's whole word (``search``: the pattern's) followed by a
     word saying what kind of identifier it is (``patient_id_type``, ``dob_format``,
     ``PatientIDType``; :data:`_KIND`), the word not one naming a person (:data:`_NAME_WORD`): its
-    value (``MRN``, ``YYYY-MM-DD``) names nobody, unless it looks like a name or an id
+    value (``MRN``, ``YYYY-MM-DD``) names nobody, unless it is more than a kind's description
     (:func:`looks_identifying`, ``"Patient ID Type": "Hong Gildong"``). Not ``_hash``: an unkeyed hash of a record number is reversed by
     trying every number. ``patient_id_Hong_type`` is still an identifier key (``patient_id_Hong`` is
     more than the word)."""

@@ -464,11 +464,11 @@ def _step(part: str) -> str:
 def names_a_person(key: str, value: Any, settings: DeidSettings) -> bool:
     """Whether ``key`` says its non-blank ``value`` is a person's: an identifier key
     (:func:`dqm.identifiers.identifier_key`), or one naming a kind of identifier
-    (``patient_id_type``, :func:`dqm.identifiers.key_says`) where the value looks like a name or an
-    id all the same (``"Patient ID Type": "Hong Gildong"``, :func:`dqm.identifiers.looks_identifying`;
+    (``patient_id_type``, :func:`dqm.identifiers.key_says`) where the value is more than a kind's
+    description (``"Patient ID Type": "Hong Gildong"``, :func:`dqm.identifiers.looks_identifying`;
     ``"MRN"`` not)."""
     said = key_says(key, settings)
-    return said == "person" or (said == "kind" and looks_identifying(flat_text(value)))
+    return said == "person" or (said == "kind" and looks_identifying(value))
 
 
 def _shown_key(key: str, settings: DeidSettings) -> str:
@@ -587,7 +587,7 @@ def _searched_texts(
                     and key in profile.clinical
                 )
                 flat = flat_text(held) if (names or kinds) and not declared else ""
-                names = names or (kinds and looks_identifying(flat))  # "Patient ID Type": "Hong Gildong"
+                names = names or (kinds and looks_identifying(held))  # "Patient ID Type": "Hong Gildong"
                 skip[0] = names and not declared and not is_blank(flat, settings)
             before = budget.texts
             if keyed and key in keys_seen:

@@ -6,12 +6,13 @@ compatibility forms (``ｐａｔｉｅｎｔ＿ｉｄ``, ``ＤＯＢ``). Each fa
 from __future__ import annotations
 
 import csv
+import html
 import json
 from pathlib import Path
 
 import pytest
 
-from dqm.identifiers import fold_key, looks_identifying
+from dqm.identifiers import fold_key, looks_identifying, mask
 from dqm.profile import Profile, load_profile
 from tests.deid.test_column_names import every_output
 from tests.deid.test_property_keys import _asap, _found, _payload_file, _shown
@@ -243,3 +244,82 @@ def test_a_person_element_above_a_kind_element_is_the_persons(profile: Profile) 
         if f.code.startswith("DEID")
     ]
     assert ("/ASAP_Annotations", "***") in [(f.location.pointer, f.params.get("value")) for f in found]
+
+
+LEAKS = (
+    "hong gildong",
+    "Gildong",
+    "Hong Gil-dong",
+    "O'Brien Sean",
+    "Jose Álvarez",
+    "홍 길동",
+    "남궁길동이",
+    "No Minsu",
+    "MRN-1234-56",
+    "1234-5678",
+    "Kim Minsu MRN",
+    "KIM MINSU",
+)
+KIND_VALUES = (
+    "Day Month Year",
+    "Epic Systems",
+    "Eight Digits",
+    "DICOM UID",
+    "dd/mm/yyyy",
+    "8 digits",
+    "주민등록번호",
+)
+
+
+def test_a_value_under_a_kind_key_is_quiet_only_when_it_describes_a_kind() -> None:
+    """A kind key's value was a person's only when it looked like a name as ``person_name`` takes
+    one, or held five digits: ``hong gildong``, ``Gildong``, ``No Minsu`` (``no`` a kind word),
+    ``1234-5678`` passed, and a list or an object was judged by its text run together. Now only a
+    value describing a kind is quiet, each string of a list or an object judged."""
+    assert [v for v in LEAKS if not looks_identifying(v)] == []
+    assert [v for v in KIND_VALUES if looks_identifying(v)] == []
+    assert looks_identifying(["MRN", "Hong Gildong"]) and looks_identifying({"a": "Hong Gildong", "b": "MRN"})
+    assert not looks_identifying(["MRN", "HRN"]) and not looks_identifying({"a": "MRN", "n": 8})
+    assert looks_identifying(87654321) and looks_identifying(["MRN"] * 2_000)
+
+
+@pytest.mark.parametrize("fmt", ["native", "xml"])
+@pytest.mark.parametrize("value", LEAKS)
+def test_a_name_or_an_id_of_any_form_under_a_kind_key_is_flagged(
+    profile: Profile, fmt: str, value: str
+) -> None:
+    flagged, shown = _flagged(profile, fmt, {"PatientIDType": value})
+    assert flagged == [("#1", mask(value))]
+    assert value not in shown
+
+
+@pytest.mark.parametrize("value", LEAKS)
+def test_a_name_or_an_id_of_any_form_under_a_kind_element_is_flagged(profile: Profile, value: str) -> None:
+    extra = f"<PatientIDType>{html.escape(value)}</PatientIDType>"
+    found = [f for f in _found(profile, _asap(extra).encode(), "s1.xml") if f.code.startswith("DEID")]
+    assert [f.params.get("value") for f in found] == [mask(value)]
+    assert value not in _shown(found)
+
+
+@pytest.mark.parametrize("fmt", ["native", "xml"])
+def test_a_kind_described_in_words_is_not_flagged(profile: Profile, fmt: str) -> None:
+    """``"dob_format": "Day Month Year"``, ``"patient_id_system": "Epic Systems"``: capitalised
+    words looked like a name, and were flagged as an error."""
+    payload = {"dob_format": "Day Month Year", "patient_id_system": "Epic Systems",
+               "patient_id_format": "Eight Digits", "PatientIDType": "DICOM UID"}  # fmt: skip
+    assert _flagged(profile, fmt, payload)[0] == []
+    for value in payload.values():
+        extra = f"<PatientIDType>{value}</PatientIDType>"
+        assert not [f for f in _found(profile, _asap(extra).encode(), "s1.xml") if f.code.startswith("DEID")]
+
+
+@pytest.mark.parametrize(
+    ("value", "masked"),
+    [(["MRN", "Hong Gildong"], "MR**************"), ({"a": "Hong Gildong", "b": "MRN"}, "Ho**************")],
+)
+def test_a_list_or_an_object_under_a_kind_key_is_judged_by_each_string(
+    profile: Profile, value: object, masked: str
+) -> None:
+    flagged, shown = _flagged(profile, "native", {"patient_id_type": value})  # type: ignore[dict-item]
+    assert flagged == [("#1", masked)]
+    assert "Gildong" not in shown
