@@ -391,12 +391,35 @@ def is_blank(value: Any, settings: DeidSettings) -> bool:
 _FULL_WIDTH = {**{c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)}, 0x3000: 0x20}
 """Full-width ASCII (``ｐａｔｉｅｎｔ＿ｉｄ``, as a Korean IME types it) and the ideographic space as
 the ASCII they stand for: one character for one."""
-FOLDED_WHOLE = 1_024
+FOLDED_WHOLE = 64
 """The longest key NFKC-folded whole (:func:`fold_key`); a longer one is folded by
 :data:`_FULL_WIDTH` alone."""
-_FOLDED: dict[str, str] = {}
-"""Keys not ASCII as :func:`fold_key` folded them (all forgotten when 4,096 are held; a key longer
-than :data:`FOLDED_WHOLE` forgets the others): each key is folded once, however many times it is
+
+
+class _Kept:
+    """What is worked out from a key, kept by it: all forgotten past 4,096 keys or 4M characters
+    of them, so a file of long keys holds a few of them at most."""
+
+    __slots__ = ("_chars", "_held")
+
+    def __init__(self) -> None:
+        self._held: dict[Any, Any] = {}
+        self._chars = 0
+
+    def get(self, held_by: Any, chars: int, work: Callable[[], Any]) -> Any:
+        """What ``work`` gives for ``held_by`` (``chars`` characters long), worked out once."""
+        if held_by in self._held:
+            return self._held[held_by]
+        if len(self._held) >= 4_096 or self._chars + chars > 4_000_000:
+            self._held.clear()
+            self._chars = 0
+        done = self._held[held_by] = work()
+        self._chars += chars
+        return done
+
+
+_FOLDED = _Kept()
+"""Keys not ASCII as :func:`fold_key` folded them: each key folded once, however many times it is
 matched."""
 
 
@@ -410,14 +433,13 @@ def fold_key(key: str) -> str:
     a value is searched and masked as it is."""
     if key.isascii():
         return key
-    if (folded := _FOLDED.get(key)) is None:
-        folded = unicodedata.normalize("NFKC", key) if len(key) <= FOLDED_WHOLE else key
-        if len(folded) > len(key) or folded is key:
-            folded = key.translate(_FULL_WIDTH)
-        if len(_FOLDED) >= 4_096 or len(key) > FOLDED_WHOLE:
-            _FOLDED.clear()
-        _FOLDED[key] = folded
+    folded: str = _FOLDED.get(key, len(key), lambda: _folded(key))
     return folded
+
+
+def _folded(key: str) -> str:
+    folded = unicodedata.normalize("NFKC", key) if len(key) <= FOLDED_WHOLE else key
+    return key.translate(_FULL_WIDTH) if len(folded) > len(key) or folded is key else folded
 
 
 def identifier_key(key: str, settings: DeidSettings) -> bool:
@@ -434,21 +456,13 @@ def key_says(key: str, settings: DeidSettings) -> Literal["person", "kind"] | No
     if not settings.enabled:
         return None
     keys = settings.compiled.identifier_keys
-    if (key, keys) in _SAID:
-        return _SAID[(key, keys)]
-    if len(_SAID) >= 4_096 or _SAID_CHARS[0] + len(key) > 4_000_000:
-        _SAID.clear()
-        _SAID_CHARS[0] = 0
-    said = _SAID[(key, keys)] = _says(key, keys)
-    _SAID_CHARS[0] += len(key)
+    said: Literal["person", "kind"] | None = _SAID.get((key, keys), len(key), lambda: _says(key, keys))
     return said
 
 
-_SAID: dict[tuple[str, Regex], Literal["person", "kind"] | None] = {}
-"""What :func:`key_says` made of each key, for the pattern it used (all forgotten past 4,096 keys or
-4M characters of them): a manifest column is asked once an item, a key of a document once a text
-below it."""
-_SAID_CHARS = [0]
+_SAID = _Kept()
+"""What :func:`key_says` made of each key, for the pattern it used: a manifest column is asked once
+an item, a key of a document once a text below it."""
 
 
 def _says(key: str, keys: Regex) -> Literal["person", "kind"] | None:

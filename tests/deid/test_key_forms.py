@@ -194,6 +194,7 @@ def test_a_key_is_matched_folded_never_longer_than_it_is(
     assert len(fold_key("\ufdfa" * 10)) == 10
     assert fold_key("ｐａｔｉｅｎｔ＿ｉｄ" + "\ufdfa" * 2_000).startswith("patient_id")
     assert fold_key("ＤＯＢ\u3000" + "ｘ" * 2_000) == "DOB " + "x" * 2_000
+    assert fold_key("ℙatient①") == "Patient1" and fold_key("ﬁle_㎖") == "ﬁle_㎖"
     folded: list[int] = []
     real = identifiers.fold_key
 
@@ -203,7 +204,7 @@ def test_a_key_is_matched_folded_never_longer_than_it_is(
         return out
 
     monkeypatch.setattr(identifiers, "fold_key", counted)
-    identifiers._SAID.clear()
+    monkeypatch.setattr(identifiers, "_SAID", identifiers._Kept())
     key = "\ufdfa" * 1_000 + "patient_id"
     data, name, _ = _payload_file("native", {key: "Hong Gildong", "\ufdfa" * 1_000: "x"})
     _found(profile, data, name)
