@@ -518,7 +518,7 @@ def looks_identifying(value: Any) -> bool:
             stack.extend(held.values() if isinstance(held, dict) else held)
         else:
             seen += len(held) if isinstance(held, str) else 1
-            if _names_more_than_a_kind(held):
+            if seen > KIND_VALUE_CHARS or _names_more_than_a_kind(held):
                 return True
         if seen > KIND_VALUE_CHARS:
             return True
