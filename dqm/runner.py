@@ -1102,7 +1102,11 @@ def _file_by_file(
     """For :func:`by_shared_files`: the place of each item of a group that names more annotation
     files than :data:`dqm.readers.CACHE_SIZE` within it, ``(window, file)``; None when no group
     does (the caches hold what each group shares) or each that does costs no more in its own
-    order (:func:`_cost`: as many parses or fewer, then probes), which it then keeps. A window is a
+    order (:func:`_cost`: as many parses or fewer, then probes), which it then keeps. Its own order
+    must cost no more whether the parse cache holds one file or :data:`dqm.readers.CACHE_SIZE`:
+    ``limits.annotation_memory`` decides, and what a file's annotations hold is known only once it
+    is parsed (costed with four files, rows of four files slide by slide were kept, and where the
+    limit held one file at a time each row parsed its file again: 65 parses against 20). A window is a
     run of the group's items whose slides number at most :data:`dqm.slide_io.PROBE_CACHE_SIZE` (an
     item goes to the window of its slide's first item: a slide's items stay together); ``file``:
     where the item's annotation file first appears (``first``), so that a window's items of one
@@ -1137,18 +1141,23 @@ def _file_by_file(
             current[g] = (window, slides)
         places[k] = (window, first[("a", ann)] if ann else k)
     for given in members.values():
-        if _cost(given, items) <= _cost(sorted(given, key=places.__getitem__), items):
+        windowed = sorted(given, key=places.__getitem__)
+        # the parse cache holds from one file to CACHE_SIZE (fewer where the files' annotations
+        # would pass limits.annotation_memory, unknown until they are parsed): kept only where
+        # its own order costs no more at each of them
+        if all(_cost(given, items, n) <= _cost(windowed, items, n) for n in range(1, readers.CACHE_SIZE + 1)):
             for k in given:  # its own order costs no more: kept
                 del places[k]
     return places or None
 
 
-def _cost(order: Sequence[int], items: Sequence[Item]) -> tuple[int, int]:
+def _cost(order: Sequence[int], items: Sequence[Item], files: int | None = None) -> tuple[int, int]:
     """For :func:`_file_by_file`: the annotation files parsed and the slides probed when the items
     ``order`` are checked in that order by one worker, its caches empty: a file or slide is read
-    again once :data:`dqm.readers.CACHE_SIZE` other files (:data:`dqm.slide_io.PROBE_CACHE_SIZE`
-    other slides) were used since, the least recently used going first. Parses go first: a shared
-    annotation file holds many slides' annotations, a probe reads one slide's header."""
+    again once ``files`` (:data:`dqm.readers.CACHE_SIZE` when None) other files
+    (:data:`dqm.slide_io.PROBE_CACHE_SIZE` other slides) were used since, the least recently used
+    going first. Parses go first: a shared annotation file holds many slides' annotations, a probe
+    reads one slide's header."""
     from dqm import readers, slide_io
 
     def misses(paths: Iterator[str | None], size: int) -> int:
@@ -1167,7 +1176,7 @@ def _cost(order: Sequence[int], items: Sequence[Item]) -> tuple[int, int]:
         return n
 
     return (
-        misses((items[k].annotation_path for k in order), readers.CACHE_SIZE),
+        misses((items[k].annotation_path for k in order), readers.CACHE_SIZE if files is None else files),
         misses((items[k].image_path for k in order), slide_io.PROBE_CACHE_SIZE),
     )
 

@@ -273,6 +273,33 @@ def test_rows_of_a_wide_group_already_file_by_file_keep_their_order(
     assert (len(calls), len(probes)) == (5, 5 * 8)  # not 5 a window of 4 slides (10) and 8
 
 
+@pytest.mark.parametrize("memory", [None, 120_000, 200_000])
+def test_a_wide_group_s_own_order_is_kept_only_where_it_parses_no_more_with_a_cache_of_one_file(
+    tmp_path: Path, profile: Profile, monkeypatch, memory: int | None
+) -> None:
+    """Rows of four annotators' COCO files slide by slide, then the fifth's rows: costed with a
+    parse cache of four files the manifest's order parses each file once, and it was kept; but
+    ``limits.annotation_memory`` keeps fewer files (here one or two of some 86 KB of annotations
+    each), and then each row parsed its file again (65 parses and 32 probes against 20 and 16).
+    Checked in windows, file by file, whatever the cache holds."""
+    calls = _counting_coco_reads(monkeypatch)
+    probes = _counting_probes(monkeypatch)
+    from dqm import slide_io
+
+    monkeypatch.setattr(slide_io, "PROBE_CACHE_SIZE", 4)
+    monkeypatch.setattr(readers, "CACHE_MIN_BYTES", 0)
+    rows = _annotators_batch(tmp_path, "ABCDE", 16)
+    rows = [row for row in rows if row[2] != "cocoE.json"] + [row for row in rows if row[2] == "cocoE.json"]
+    write_manifest(tmp_path, rows)
+    if memory is not None:
+        limits = profile.limits.model_copy(update={"annotation_memory": memory})
+        profile = profile.model_copy(update={"limits": limits})
+    slide_io._PROBES.clear()
+    run = run_batch(tmp_path, profile, RunOptions(workers=1, clinical=False))
+    assert [o.summary.slide_id for o in run.outcomes] == [row[0] for row in rows]
+    assert (len(calls), len(probes)) == (20, 16)  # 4 windows of 4 slides, 5 files each
+
+
 def test_by_shared_files_keeps_unshared_orders() -> None:
     from dqm import runner
     from dqm.runner import by_shared_files
