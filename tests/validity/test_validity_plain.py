@@ -322,6 +322,7 @@ def test_a_validity_run_on_plain_images_over_the_share_warns_once_and_decodes_on
     not once a tile (a DataLoader over the transform alone: 32 decodes for 4 batches). Neither
     the warning's wiring nor train_fold's dataset was tested end to end."""
     import csv
+    import multiprocessing
     import os
 
     from typer.testing import CliRunner
@@ -378,5 +379,10 @@ def test_a_validity_run_on_plain_images_over_the_share_warns_once_and_decodes_on
     assert said.count("warning: 2 plain images decode to more than") == 1, said
     assert "(0.5 MiB: 1 MiB among 2 processes reading tiles; the largest decodes to 1.1 MiB)" in said
     assert "training.decoded_cache_mib: 6 keeps every plain image decoded" in said
+    if multiprocessing.get_start_method() != "fork":
+        pytest.skip(
+            f"decodes counted only where the loader's workers are forked: under "
+            f"{multiprocessing.get_start_method()!r} they import DecodedCache.put afresh, unpatched"
+        )
     workers = [line for line in decodes.read_text().split() if line != str(os.getpid())]
     assert len(workers) == 4  # 32 tiles of the one training image in 4 batches of 8: once a batch
