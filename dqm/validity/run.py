@@ -265,9 +265,13 @@ def decoded_over_share(decoded: Sequence[int], prof: ValidityProfile) -> str | N
 
 def _mib_up(n: int) -> float:
     """``n`` bytes in MiB, rounded up to one decimal below 10 MiB, to a whole MiB above: an image
-    of 0.6 MiB over a 0.5 MiB share read "the largest decodes to 1 MiB" beside it."""
+    of 0.6 MiB over a 0.5 MiB share read "the largest decodes to 1 MiB" beside it. A whole number
+    is an int, printed without a decimal (exactly 1 MiB read "1.0 MiB", just under 10 "10.0")."""
     mib = 1 << 20
-    return -(-n * 10 // mib) / 10 if n < 10 * mib else -(-n // mib)
+    if n >= 10 * mib:
+        return -(-n // mib)
+    tenths = -(-n * 10 // mib)
+    return tenths // 10 if tenths % 10 == 0 else tenths / 10
 
 
 def evaluate_slides(

@@ -271,6 +271,9 @@ def test_a_run_says_once_which_plain_images_its_share_cannot_keep(tmp_path: Path
     assert "(0.5 MiB: 1 MiB among 2 processes" in text and "the largest decodes to 41 MiB" in text
     one = run.decoded_over_share([600 << 10], _small_share(1, 2))
     assert one is not None and "the largest decodes to 0.6 MiB" in one.rendered("en")  # type: ignore[attr-defined]
+    for decoded, said in ((mib, "1 MiB)"), (10 * mib - 1, "10 MiB)"), (mib + 1, "1.1 MiB)")):  # not 1.0, 10.0
+        whole = run.decoded_over_share([decoded], _small_share(1, 2))
+        assert whole is not None and f"the largest decodes to {said}" in whole.rendered("en"), decoded  # type: ignore[attr-defined]
     out = io.StringIO()
     RichReporter(Console(file=out, width=400), "ko").warn(note)
     shown = out.getvalue()
