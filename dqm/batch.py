@@ -309,7 +309,7 @@ def list_files(
             if not is_dir:
                 files.append(entry)
             elif entry.name.startswith("."):
-                _hidden(prefix + entry.name + "/", entry.name not in TOOL_FOLDERS, issues)
+                _hidden_folder(entry, prefix, issues)
             else:
                 rel = prefix + entry.name
                 issue = _not_utf8(rel, is_dir=True)
@@ -322,12 +322,10 @@ def list_files(
                     issues.append(issue)
         for entry in files:
             name = entry.name
-            if name.startswith(".") or name in IGNORED_NAMES:
-                # a hidden slide or annotation is named (not the "._" twin macOS writes beside a file)
-                readable = suffix(name) in ANNOTATION_SUFFIXES or suffix(name) in SLIDE_SUFFIXES
-                _hidden(
-                    prefix + name, name.startswith(".") and not name.startswith("._") and readable, issues
-                )
+            if name.startswith("."):
+                _hidden_file(entry, prefix, issues)
+                continue
+            if name in IGNORED_NAMES:
                 continue
             rel = prefix + name
             if (issue := _not_utf8(rel, is_dir=False)) is not None or (
@@ -349,26 +347,102 @@ def list_files(
     return slides, annotations, [o for o in others if not o.startswith(mirax)] if mirax else others
 
 
-TOOL_FOLDERS = frozenset({".git", ".hg", ".svn", ".dvc", ".datalad", ".github", ".gitlab", ".dqm-cache"})
-"""Hidden folders of version control and CI that a dataset repository holds: not read, not named."""
+TOOL_FOLDERS = frozenset(
+    {".git", ".hg", ".svn", ".dvc", ".datalad", ".github", ".gitlab", ".dqm-cache", ".vscode", ".idea"}
+)
+"""Hidden folders of version control, CI and editors that a dataset repository holds: not read, and
+named only where they hold a slide's or a non-JSON annotation's extension (their settings are JSON)."""
+
+ROOT_METADATA = frozenset({".zenodo.json"})
+"""Hidden files at the batch's root that describe the repository (Zenodo's deposit metadata), not a
+slide's annotation: not read, not named."""
+
+HIDDEN_SCAN_LIMIT = 20_000
+"""Entries of a hidden folder looked at for a slide's or an annotation's extension: a large ``.git``
+or DVC cache (no such extensions in either) costs at most this many, not its whole tree."""
+
+APPLE_DOUBLE = b"\x00\x05\x16\x07"
+"""The first bytes of an AppleDouble file, the ``._a.svs`` twin macOS writes beside ``a.svs``."""
+
+APPLE_DOUBLE_MAX = 4096
+"""An AppleDouble twin holds a file's Finder attributes, a few hundred bytes to a few KB."""
 
 
-def _hidden(rel: str, named: bool, issues: list[DiscoveryIssue]) -> None:
-    """A hidden file or folder is not read; one that may hold slides or annotations (``named``) is
-    a finding, never skipped in silence: a slide moved into ``.old/`` leaves the batch unseen."""
-    if not named:
-        return
-    issue = _not_utf8(rel.rstrip("/"), is_dir=rel.endswith("/"))
-    why = (
-        msg(
+def _readable_name(name: str, tool: bool = False) -> bool:
+    """Whether a name has a slide's or an annotation's extension (in a tool's folder, JSON aside)."""
+    ext = suffix(name)
+    return ext in SLIDE_SUFFIXES or (ext in ANNOTATION_SUFFIXES and not (tool and ext == ".json"))
+
+
+def _holds_readable(path: str, tool: bool) -> bool:
+    """Whether a hidden folder holds a file named as a slide or an annotation, looking at no more
+    than :data:`HIDDEN_SCAN_LIMIT` entries; one it cannot list (``.Trashes``, ``.Spotlight-V100``
+    are the system's) is taken as holding none. A folder too large to look through is taken as
+    holding one, except a tool's (a ``.git`` of many objects)."""
+    pending, seen = [path], 0
+    while pending:
+        try:
+            with os.scandir(pending.pop()) as it:
+                for entry in it:
+                    seen += 1
+                    if seen > HIDDEN_SCAN_LIMIT:
+                        return not tool
+                    try:
+                        if entry.is_dir(follow_symlinks=False):
+                            pending.append(entry.path)
+                            continue
+                    except OSError:
+                        pass
+                    if _readable_name(entry.name, tool):
+                        return True
+        except OSError:
+            continue
+    return False
+
+
+def _hidden_folder(entry: os.DirEntry[str], prefix: str, issues: list[DiscoveryIssue]) -> None:
+    """A hidden folder is not walked; one that holds a slide or an annotation is a finding, never
+    skipped in silence: a slide moved into ``.old/`` leaves the batch unseen. One holding none
+    (``.ipynb_checkpoints``, ``.fseventsd``, ``.git``) stays quiet."""
+    tool = entry.name in TOOL_FOLDERS
+    # a link is not followed (it may lead out of the batch): what it holds is unknown
+    if (not tool) if entry.is_symlink() else _holds_readable(entry.path, tool):
+        why = msg(
             "a hidden folder is not read: its files are not checked; move them out of it, or it out of the batch"
         )
-        if rel.endswith("/")
-        else msg(
-            "a hidden slide or annotation file is not read: not checked; rename it, or move it out of the batch"
-        )
+        issues.append(DiscoveryIssue("FILE_NOT_READ", why, file=_shown(prefix + entry.name) + "/"))
+
+
+def _hidden_file(entry: os.DirEntry[str], prefix: str, issues: list[DiscoveryIssue]) -> None:
+    """A hidden file is not read; one with a slide's or an annotation's extension is a finding,
+    except the AppleDouble twin macOS writes beside a file (small, with its magic bytes) and the
+    repository's metadata at the root (:data:`ROOT_METADATA`)."""
+    name = entry.name
+    if not _readable_name(name) or (not prefix and name in ROOT_METADATA):
+        return
+    if name.startswith("._") and _apple_double(entry.path):
+        return
+    why = msg(
+        "a hidden slide or annotation file is not read: not checked; rename it, or move it out of the batch"
     )
-    issues.append(issue or DiscoveryIssue("FILE_NOT_READ", why, file=rel))
+    issues.append(DiscoveryIssue("FILE_NOT_READ", why, file=_shown(prefix + name)))
+
+
+def _apple_double(path: str) -> bool:
+    """Whether a ``._`` file is an AppleDouble twin: at most :data:`APPLE_DOUBLE_MAX` bytes that
+    start with its magic. A 50 KB ``._E.svs`` is a slide hidden under the twin's name."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(APPLE_DOUBLE_MAX + 1)
+    except OSError:
+        return False
+    return len(head) <= APPLE_DOUBLE_MAX and head.startswith(APPLE_DOUBLE)
+
+
+def _shown(rel: str) -> str:
+    """A hidden entry's path as it is shown: a name that is not UTF-8 with its bad bytes as ``\\xNN``
+    (a warning, as for a UTF-8 name: not an error counted in the accuracy ratios)."""
+    return not_utf8(rel) or rel
 
 
 _WINDOWS_CHARACTER = re.compile(r'[<>:"|?*\\\x00-\x1f]')
