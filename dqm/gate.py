@@ -65,7 +65,10 @@ def gate(
     lots: bool = False,
     lang: str = "en",
 ) -> GateOutcome:
-    """Decide the gate. ``require`` defaults to the dimensions the result holds (finished or not).
+    """Decide the gate. ``require`` defaults to the dimensions the result holds (finished or not),
+    those its verdict lists as failed or pending, and ``syntactic``, which every audit runs: a
+    member deleted from the file (its digest sealed again) is missing, not left out. A result
+    holding no dimension never passes, whatever is ``warn_only``.
     With ``lots``, every lot of the result (``--lot-by``) must pass as well: a failed lot fails the
     gate, a result without lots is missing them. ``lang``: the language of the lines' explanations
     (the ``PASS``/``FAIL`` markers and the dimension names stay as they are, for logs that are
@@ -78,11 +81,15 @@ def gate(
     """
     warn = list(dict.fromkeys(warn_only))
     items, stages = not_evaluated(result.findings)
-    # by default, the dimensions the result holds and those whose stage crashed (holding none)
+    held = [d for d in DIMENSIONS if dimension_state(result, d) != "missing"]
+    # by default, the dimensions the result holds, those its verdict says were run (failed or
+    # pending: a member taken out of the file stays required), syntactic (every audit runs it)
+    # and those whose stage crashed (holding none)
+    ran = {"syntactic", *stages, *result.verdict.failed, *result.verdict.pending}
     required = (
         list(dict.fromkeys(require))
         if require is not None
-        else [d for d in DIMENSIONS if dimension_state(result, d) != "missing" or d in stages]
+        else [d for d in DIMENSIONS if d in held or d in ran]
     )
     unknown = [d for d in (*required, *warn) if d not in DIMENSIONS]
     if unknown:
@@ -117,8 +124,8 @@ def gate(
         for g in dimension_gates(result, dim):
             if g.value is not None or g.target is not None:
                 lines.append(f"           {g.describe(lang)}")
-    if not required and not warn:  # a result holding no dimension (dqm writes none): nothing passed
-        missing.extend(DIMENSIONS)
+    if not held:  # a result holding no dimension (dqm writes none): nothing passed, warn-only or not
+        missing.extend(d for d in DIMENSIONS if d not in missing)
         lines.append(f"MISSING  {gettext(NOTHING_GATED, lang)}")
     if lots:
         if result.lots is None:

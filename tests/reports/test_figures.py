@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,8 @@ from dqm.decided import DecidedFigure
 from dqm.diversity.models import VERDICT_NOTE, DiversityResult
 from dqm.figures import MAX_LIST_FIGURES, all_gates, dimension_gates, dimension_state, figures, fmt_value
 from tests.reports.conftest import diversity, make_result, semantic, validity
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "results"
 
 
 def test_syntactic_gates_come_from_its_explicit_list():
@@ -278,5 +281,33 @@ def test_a_result_holding_no_dimension_passes_no_gate() -> None:
         "diversity",
         "validity",
     ]
-    assert outcome.lines == ["MISSING  the result holds no evaluated dimension: there is nothing to pass"]
-    assert gate(empty, warn_only=["syntactic"]).exit_code == 0  # asked for a warning only: a warning
+    assert outcome.lines == [
+        "MISSING  syntactic: not evaluated",
+        "MISSING  the result holds no evaluated dimension: there is nothing to pass",
+    ]
+    # nothing held passes no gate, even where the missing dimensions are asked as warnings only
+    assert gate(empty, warn_only=["syntactic"]).exit_code == EXIT_MISSING
+    assert gate(empty, warn_only=["diversity"]).exit_code == EXIT_MISSING
+
+
+def test_a_deleted_member_stays_required() -> None:
+    """``required`` defaulted to the dimensions the result holds: the failing syntactic member
+    taken out (``syntactic: null``, digest sealed again) left a passing diversity, and ``dqm gate``
+    exited 0. Syntactic, which every audit runs, and what the verdict says failed or is pending
+    are required whether the file holds them or not."""
+    from dqm.gate import EXIT_FAILED, EXIT_MISSING, EXIT_OK, gate
+    from dqm.results import QualityResult
+
+    d = json.loads((FIXTURES / "results-1.16.json").read_text(encoding="utf-8"))
+    div = d["diversity"]  # its diversity made to pass, as the reviewer's forgery did
+    div["passed"], div["verdict"] = True, "pass"
+    div["gates"] = [g | {"passed": True} for g in div["gates"]]
+    assert gate(QualityResult.model_validate(d)).exit_code == EXIT_FAILED  # syntactic failed
+    d["syntactic"], d["verdict"]["failed"] = None, []  # taken out, and out of the verdict too
+    forged = QualityResult.model_validate(d)
+    outcome = gate(forged)
+    assert outcome.exit_code == EXIT_MISSING and outcome.missing == ["syntactic"]
+    assert gate(forged, warn_only=["diversity"]).exit_code == EXIT_MISSING
+    assert gate(forged, require=["diversity"]).exit_code == EXIT_OK  # asked for diversity only
+    verdict = forged.verdict.model_copy(update={"failed": ["validity"]})
+    assert "validity" in gate(forged.model_copy(update={"verdict": verdict})).missing
