@@ -256,7 +256,8 @@ def fmt_value(value: float | None, percent: bool, target: float | None = None) -
     With the ``target`` it is gated against (``≥``), a value below the target is never shown as
     reaching it: more digits are shown until it reads below (98,999 of 100,000 files: ``98.999 %``
     against a target of ``99.00 %``, not ``99.00 %`` and *fail*). Rounding is monotone, so the
-    first precision at which the two differ shows the value below the target.
+    first precision at which the two differ shows the value below the target; one no digits tell
+    from it (a float's last bit below) reads ``< 80.00 %``.
     """
     if value is None:
         return "n/a"
@@ -265,9 +266,10 @@ def fmt_value(value: float | None, percent: bool, target: float | None = None) -
         return shown
     for extra in range(1, 16):
         if shown != _shown(target, percent, extra - 1):
-            break
+            return shown
         shown = _shown(value, percent, extra)
-    return shown
+    # within a float's precision of the target (1 ulp below 0.8): no digits tell them apart
+    return shown if shown != _shown(target, percent, 15) else "< " + _shown(target, percent, 0)
 
 
 def _shown(value: float, percent: bool, extra: int) -> str:

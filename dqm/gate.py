@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from dqm.figures import contradictions, dimension_gates, dimension_state, unfinished
+from dqm.figures import contradictions, dimension_gates, dimension_state, fmt_value, unfinished
 from dqm.findings import not_evaluated
 from dqm.i18n import N_, gettext, pgettext, render
 from dqm.results import DIMENSIONS, QualityResult
@@ -192,7 +192,7 @@ def lot_lines(result: QualityResult, lang: str = "en") -> list[str]:
         f = lot.files
         figures = render(
             N_("file accuracy {value} ({numerator}/{denominator})"),
-            {"value": _pct(f.value), "numerator": f.numerator, "denominator": f.denominator},
+            {"value": _pct(f.value, f.target), "numerator": f.numerator, "denominator": f.denominator},
             lang,
         )
         if lot.plan is None:
@@ -230,8 +230,8 @@ def lot_lines(result: QualityResult, lang: str = "en") -> list[str]:
     return lines
 
 
-def _pct(value: float | None) -> str:
-    return "–" if value is None else f"{100 * value:.2f} %"
+def _pct(value: float | None, target: float | None) -> str:
+    return "–" if value is None else fmt_value(value, True, target)
 
 
 def _warn_only(why: str, lang: str) -> str:

@@ -270,7 +270,8 @@ def _environment(lang: str = "en", names: Mapping[str, str] | None = None) -> En
         loader=PackageLoader("reports", "templates"),
         autoescape=select_autoescape(["html", "j2"]),
     )
-    env.filters["pct"] = lambda v: "–" if v is None else f"{100 * v:.2f} %"
+    # beside its target (``v | pct(target)``) a value below it is never shown reaching it
+    env.filters["pct"] = lambda v, target=None: "–" if v is None else fmt_value(v, True, target)
     env.filters["shjoin"] = lambda parts: shlex.join(str(p) for p in parts)
     env.filters["fmt"] = fmt_value
     env.filters["num"] = _num

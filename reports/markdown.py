@@ -13,7 +13,7 @@ import re
 import shlex
 from collections import Counter
 
-from dqm.figures import dimension_gates, dimension_state, dimensions, disabled_line, title
+from dqm.figures import dimension_gates, dimension_state, dimensions, disabled_line, fmt_value, title
 from dqm.i18n import N_, Param, check_language, gettext, render, translated
 from dqm.output import visible
 from dqm.results import QualityResult
@@ -194,7 +194,11 @@ def _lot_rows(result: QualityResult) -> list[str]:
     ]
     for lot in result.lots.lots:
         f = lot.files
-        files = "–" if f.value is None else f"{100 * f.value:.2f} % ({f.numerator} / {f.denominator})"
+        files = (
+            "–"
+            if f.value is None
+            else f"{fmt_value(f.value, True, f.target)} ({f.numerator} / {f.denominator})"
+        )
         p = lot.plan
         plan = (
             "discontinued"

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from markupsafe import Markup, escape
 
+from dqm.figures import fmt_value
 from dqm.findings import cut_label
 
 BAR_H = 18
@@ -89,7 +90,8 @@ def hbar(
         if value is not None:
             w = max(x_of(value) - LABEL_W, 1.0)
             parts.append(f'<rect class="bar" x="{LABEL_W}" y="{y}" width="{w:.1f}" height="{BAR_H}"/>')
-        shown = "n/a" if value is None else fmt(value)
+        # beside the target line, a bar below it never reads as reaching it
+        shown = "n/a" if value is None else fmt_value(value, True, target) if percent else fmt(value)
         text = f"{shown}  {note}" if note else shown
         parts.append(
             f'<text class="value" x="{LABEL_W + plot_w + 6}" y="{y + BAR_H - 5}">{escape(text)}</text>'

@@ -739,14 +739,19 @@ DeviceOpt = Annotated[
 ]
 
 
-def _pct(v: float | None) -> str:
-    return "n/a" if v is None else f"{100 * v:.2f} %"
+def _pct(v: float | None, target: float | None = None) -> str:
+    from dqm.figures import fmt_value
+
+    return "n/a" if v is None else fmt_value(v, True, target)
 
 
 def syntactic_figures(s: Any) -> dict[str, str | int]:
     """The syntactic figures of a line that states them (``validate``, ``audit``), as its parameters."""
     return {
-        "file_accuracy": _pct(s.file_accuracy),
+        # beside the file accuracy's target (``dqm audit``'s line): never shown reaching it from below
+        "file_accuracy": _pct(
+            s.file_accuracy, next((g.target for g in s.gates if g.name == "file_accuracy"), None)
+        ),
         "files_valid": s.files_valid,
         "files_total": s.files_total,
         "value_accuracy": _pct(s.value_accuracy),

@@ -780,6 +780,7 @@ def _plan_profile(review_plan: Any, profile: str | None) -> Any:
 
 
 def _print_result(r: Any, limit: int, lang: str) -> None:
+    from dqm.figures import fmt_value
     from dqm.i18n import translated, translator
 
     _ = translator(lang)
@@ -793,9 +794,9 @@ def _print_result(r: Any, limit: int, lang: str) -> None:
         acc = _("no verdict yet")
     else:
         acc = _(
-            "accuracy {accuracy:.2f} % ({n_pass}/{n_reviewed} PASS), {confidence:g} % {method} CI "
+            "accuracy {accuracy} ({n_pass}/{n_reviewed} PASS), {confidence:g} % {method} CI "
             "{low:.2f}–{high:.2f} %",
-            accuracy=100 * r.accuracy,
+            accuracy=fmt_value(r.accuracy, True, r.target),  # beside the target: never reaching it from below
             n_pass=r.n_pass,
             n_reviewed=r.n_reviewed,
             confidence=100 * r.confidence,
@@ -807,8 +808,8 @@ def _print_result(r: Any, limit: int, lang: str) -> None:
     if r.weighted is not None and r.weighted.accuracy is not None:
         out.print(
             _(
-                "stratified estimate {accuracy:.2f} % (SE {se:.2f} points)",
-                accuracy=100 * r.weighted.accuracy,
+                "stratified estimate {accuracy} (SE {se:.2f} points)",
+                accuracy=fmt_value(r.weighted.accuracy, True, r.target),
                 se=100 * (r.weighted.standard_error or 0),
             ),
             highlight=False,

@@ -231,6 +231,75 @@ def test_a_value_below_its_target_is_never_shown_as_reaching_it():
     assert fmt_value(1 - 1e-12, True, 1.0) == "99.9999999999 %" and fmt_value(None, True, 0.99) == "n/a"
 
 
+def test_no_output_rounds_a_value_up_to_its_target() -> None:
+    """98,999 of 100,000 files against 0.99 still read ``99.00 % (98999 / 100000 files)`` in the
+    report's sentence, its table (``99.00 % ≥ 99.00 % fail``), in English and Korean, in ``dqm
+    audit``'s line, the lots table, the summary's lots and the gate's lot lines: each printed value
+    beside a target goes through ``fmt_value`` now. A value 1 ulp below the target, which no number
+    of digits tells from it, reads ``< 80.00 %`` (it read ``80.00000000000000000 %``)."""
+    import math
+    import re
+
+    from dqm.cli.common import syntactic_figures
+    from dqm.gate import lot_lines
+    from dqm.lots.models import Lot, LotsResult
+    from dqm.results import QualityResult
+    from reports.html import render_html
+    from reports.markdown import render_summary
+    from reports.svg import hbar
+
+    assert fmt_value(math.nextafter(0.8, 0), True, 0.8) == "< 80.00 %"
+    d = json.loads((FIXTURES / "results-1.16.json").read_text(encoding="utf-8"))
+    s = d["syntactic"]
+    s["files_total"], s["files_valid"], s["file_accuracy"] = 100_000, 98_999, 0.98999
+    s["gates"][0].update(numerator=98_999, denominator=100_000, value=0.98999)
+    result = QualityResult.model_validate(d)
+    files = result.syntactic.gates[0]
+    assert files.target == 0.99
+    lot = Lot(
+        name="H1", items=3, files=files, structure=files, format=files, syntactic_passed=False, passed=False
+    )
+    result = result.model_copy(update={"lots": LotsResult(field="institution", lots=[lot])})
+    rounded = re.compile(r"99\.00 %\s*(\(98999|≥)")
+    for lang in ("en", "ko"):
+        text = re.sub(r"<[^>]+>", " ", render_html(result, lang=lang))
+        assert not rounded.search(text) and text.count("98.999 %") >= 4, lang  # sentence, table, lots
+        assert "98.999 % (98999/100000)" in "\n".join(lot_lines(result, lang))
+    assert "98.999 % (98999 / 100000)" in render_summary(result)
+    assert syntactic_figures(result.syntactic)["file_accuracy"] == "98.999 %"
+    assert ">98.999 %</text>" in hbar(
+        [("H1", 0.98999, "")], title="file accuracy", target=0.99
+    )  # a chart's bar
+
+
+def test_a_precision_plans_estimate_is_not_rounded_up_to_its_target(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A precision plan decides on the weighted estimate against its target: 0.98999 against 0.99
+    (reject) read ``99.00 %`` in the report's semantic table and ``dqm review ingest``'s lines."""
+    import re
+
+    from dqm.cli.semantic import _print_result
+    from reports.html import render_html
+
+    s = semantic().model_copy(
+        update={
+            "plan": "precision",
+            "target": 0.99,
+            "accuracy": 0.98999,
+            "passed": False,
+            "decision": "reject",
+        }
+    )
+    w = s.weighted
+    assert w is None or w.accuracy is None
+    result = make_result(semantic=s)
+    text = " ".join(re.sub(r"<[^>]+>", " ", render_html(result)).split())
+    assert "306 / 315 slides PASS 98.999 %" in text
+    _print_result(s, 0, "en")
+    assert "accuracy 98.999 % (306/315 PASS)" in capsys.readouterr().out
+
+
 @pytest.mark.parametrize("flip_gates", [False, True])
 def test_a_pass_its_own_figures_contradict_fails_the_gate(flip_gates: bool, tmp_path: Path) -> None:
     """A results.json whose syntactic accuracy failed (30 of 40 files against 0.99), edited to say
