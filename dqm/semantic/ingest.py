@@ -358,8 +358,10 @@ def plan_note(plan: ReviewPlan) -> str:
 
 
 SEED_SENTENCES = {
+    # what dqm recorded, not a proof: anyone can edit the field (it is not in the plan_id either)
     "drawn": msg(
-        "The seed was drawn at random when the sample was taken: nobody could know the sample before."
+        "dqm sample recorded that it drew the seed itself, at random, when the sample was taken: only whoever "
+        "ran it could know or choose it."
     ),
     "given": msg(
         "The seed was given to dqm sample (--seed), not drawn at random: whoever knew it before the delivery "

@@ -180,10 +180,12 @@ class ReviewPlan(_Frozen):
     allocation: str
     seed: int
     seed_source: Literal["drawn", "given"] | None = None
-    """``drawn``: ``dqm sample`` drew the seed at random from the operating system when it drew
-    the plan (nobody could know the sample before); ``given``: the user set it (``--seed``), so
+    """``drawn``: ``dqm sample`` recorded drawing the seed at random from the operating system when
+    it drew the plan (only whoever ran it could know or choose it; anyone can edit this field);
+    ``given``: the user set it (``--seed``), so
     whoever knew it before the delivery could compute the sample; None in plans written before
-    dqm recorded it (their seed was then 0 unless given), left out of ``plan_id``."""
+    dqm recorded it (their seed was then 0 unless given). Left out of ``plan_id``: provenance, not
+    the draw (the same batch and seed are the same plan however the seed was chosen)."""
     oversampling: Oversampling
     strata: list[PlanStratum]
     sample: list[PlanSlide]

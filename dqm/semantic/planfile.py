@@ -276,12 +276,15 @@ def floors_over_plan(plan: ReviewPlan) -> int:
     return max(0, floors - plan.plan_sample_size)
 
 
-def plan_id(plan: ReviewPlan) -> str:
-    """SHA-256 of the plan without its ``plan_id`` (verdict files quote it).
+def plan_id(plan: ReviewPlan, seed_source: bool = False) -> str:
+    """SHA-256 of the plan without its ``plan_id`` (verdict files quote it) or its ``seed_source``:
+    how the seed was chosen is provenance, not the draw, so ``--seed N`` with a seed dqm drew
+    gives the same plan, its same id (with ``seed_source``: the id plans written while it was
+    hashed carry, which :func:`load_plan` still reads).
 
     A plan written before slides were marked core or supplementary hashes without that field,
     as it did when it was written, so it still reads; so does a plan without a ``lot``, an ``lq``
-    or a ``strata_merge`` (or a merge without ``kept``) or a ``seed_source``.
+    or a ``strata_merge`` (or a merge without ``kept``).
     """
     exclude: dict[str, object] = {"plan_id": True, "run_id": True}
     if plan.lq is None:
@@ -290,7 +293,7 @@ def plan_id(plan: ReviewPlan) -> str:
         exclude["sample"] = {"__all__": {"core"}}
     if plan.lot is None:
         exclude["lot"] = True
-    if plan.seed_source is None:
+    if plan.seed_source is None or not seed_source:
         exclude["seed_source"] = True
     if plan.strata_merge is None:
         exclude["strata_merge"] = True
@@ -366,7 +369,7 @@ def read_plan(path: Path) -> ReviewPlan:
                 reason=first["msg"],
             )
         ) from None
-    if plan_id(plan) != plan.plan_id:
+    if plan.plan_id not in (plan_id(plan), plan_id(plan, seed_source=True)):
         raise PlanError(
             msg("{path} was edited after dqm wrote it (its plan_id no longer matches its content)", path=file)
         )

@@ -98,7 +98,8 @@ def test_without_a_seed_each_draw_takes_a_fresh_one_recorded_to_draw_it_again(
 ) -> None:
     """The seed defaulted to 0: the review sample was ``sha256("dqm-review:0:{slide_id}")`` and a
     supplier could compute before delivery which slides would be reviewed, and fix only those. Now
-    each draw takes a fresh seed, recorded in the plan; ``--seed`` with it draws the same sample."""
+    each draw takes a fresh seed, recorded in the plan; ``--seed`` with it draws the same sample,
+    the same plan: its ``plan_id`` hashed how the seed was chosen and differed for the same draw."""
     plans, outputs = [], []
     for name in ("x", "y"):
         res = runner.invoke(app, ["sample", str(defect_batch), "--out", str(tmp_path / name)])
@@ -113,7 +114,7 @@ def test_without_a_seed_each_draw_takes_a_fresh_one_recorded_to_draw_it_again(
     )
     assert again.exit_code == 0, again.output
     z = json.loads((tmp_path / "z" / "review_plan.json").read_text())
-    assert z["seed_source"] == "given" and z["sample"] == x["sample"] and z["plan_id"] != x["plan_id"]
+    assert z["seed_source"] == "given" and z["sample"] == x["sample"] and z["plan_id"] == x["plan_id"]
 
 
 def test_sample_usage_errors(defect_batch: Path, tmp_path: Path) -> None:

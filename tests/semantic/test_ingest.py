@@ -636,16 +636,39 @@ def test_a_plan_written_before_the_core_still_ingests_as_before(tmp_path: Path, 
 
 
 def test_the_method_says_how_the_seed_was_chosen(tmp_path: Path, profile: Profile) -> None:
-    """A seed given to ``dqm sample`` could be known before delivery: the report says so."""
+    """A seed given to ``dqm sample`` could be known before delivery: the report says so. A drawn
+    one is stated as what dqm recorded (anyone can set the field), not as "nobody could know the
+    sample before"."""
     for source, words in (
-        ("drawn", "The seed was drawn at random"),
+        ("drawn", "dqm sample recorded that it drew the seed itself"),
         ("given", "given to dqm sample (--seed)"),
     ):
         options = PlanOptions(strata=("diagnosis",), seed=3, seed_source=source)
         plan = build_plan(lot_150_and_25_pairs(), BATCH, options)
         assert plan.seed_source == source
         r = run(plan, [verdict_file(tmp_path, verdicts(plan))], profile)
-        assert words in r.method
+        assert words in r.method and "nobody could know" not in r.method
+
+
+def test_how_the_seed_was_chosen_is_no_part_of_the_plan_id(tmp_path: Path) -> None:
+    """``--seed N`` with the seed dqm drew gave the same sample but another ``plan_id``: the id
+    hashed ``seed_source``, provenance rather than the draw. The same batch and seed are the same
+    plan now; a plan written while the field was hashed still reads, and an edited sample does not."""
+    drawn, given = (
+        build_plan(lot_150_and_25_pairs(), BATCH, PlanOptions(strata=("diagnosis",), seed=3, seed_source=s))
+        for s in ("drawn", "given")
+    )
+    assert drawn.sample == given.sample and drawn.plan_id == given.plan_id
+    hashed = drawn.model_dump(mode="json")
+    body = drawn.model_dump_json(exclude={"plan_id", "run_id", "lq", "lot", "strata_merge"})
+    hashed["plan_id"] = hashlib.sha256(body.encode("utf-8")).hexdigest()  # the id as it was hashed
+    assert hashed["plan_id"] != drawn.plan_id
+    (tmp_path / "review_plan.json").write_text(json.dumps(hashed), encoding="utf-8")
+    assert read_plan(tmp_path / "review_plan.json").seed_source == "drawn"
+    hashed["sample"] = hashed["sample"][1:]
+    (tmp_path / "review_plan.json").write_text(json.dumps(hashed), encoding="utf-8")
+    with pytest.raises(PlanError, match="edited after dqm wrote it"):
+        read_plan(tmp_path / "review_plan.json")
 
 
 def test_the_report_shows_the_core_and_the_supplement(tmp_path: Path, profile: Profile) -> None:
