@@ -300,6 +300,27 @@ def test_a_precision_plans_estimate_is_not_rounded_up_to_its_target(
     assert "accuracy 98.999 % (306/315 PASS)" in capsys.readouterr().out
 
 
+def test_a_mean_a_float_rounding_below_its_target_is_no_contradiction() -> None:
+    """A validity gate on ``ci_low``: 15 Dice of 0.85 have a mean 1 ulp below 0.85 while the bound
+    equals it, so dqm's own pass read as "edited after dqm wrote it" (a failed gate). A value within
+    a 1e-12 relative tolerance of its target is rounding; one clearly below still contradicts."""
+    import numpy as np
+
+    from dqm.figures import contradictions
+
+    mean = float(np.mean([0.85] * 15))
+    assert mean < 0.85
+    v = validity()
+    for value, flagged in ((mean, False), (0.849, True)):
+        per = {
+            c: d.model_copy(update={"dice": value, "ci_low": 0.85, "target": 0.85, "passed": True})
+            for c, d in v.dice_per_class.items()
+        }
+        result = make_result(validity=v.model_copy(update={"dice_per_class": per, "target": 0.85}))
+        assert bool(contradictions(result, "validity")) is flagged
+        assert dimension_state(result, "validity") == ("failed" if flagged else "passed")
+
+
 @pytest.mark.parametrize("flip_gates", [False, True])
 def test_a_pass_its_own_figures_contradict_fails_the_gate(flip_gates: bool, tmp_path: Path) -> None:
     """A results.json whose syntactic accuracy failed (30 of 40 files against 0.99), edited to say
