@@ -420,7 +420,7 @@ def _hidden_file(entry: os.DirEntry[str], prefix: str, issues: list[DiscoveryIss
     name = entry.name
     if not _readable_name(name) or (not prefix and name in ROOT_METADATA):
         return
-    if name.startswith("._") and _apple_double(entry.path):
+    if name.startswith("._") and _apple_double(entry):
         return
     why = msg(
         "a hidden slide or annotation file is not read: not checked; rename it, or move it out of the batch"
@@ -428,11 +428,18 @@ def _hidden_file(entry: os.DirEntry[str], prefix: str, issues: list[DiscoveryIss
     issues.append(DiscoveryIssue("FILE_NOT_READ", why, file=_shown(prefix + name)))
 
 
-def _apple_double(path: str) -> bool:
-    """Whether a ``._`` file is an AppleDouble twin: at most :data:`APPLE_DOUBLE_MAX` bytes that
-    start with its magic. A 50 KB ``._E.svs`` is a slide hidden under the twin's name."""
+def _apple_double(entry: os.DirEntry[str]) -> bool:
+    """Whether a ``._`` file is an AppleDouble twin: a regular file (no link, no FIFO, which an
+    open would wait on) of at most :data:`APPLE_DOUBLE_MAX` bytes that start with its magic. A
+    50 KB ``._E.svs`` is a slide hidden under the twin's name."""
     try:
-        with open(path, "rb") as f:
+        if (
+            not entry.is_file(follow_symlinks=False)
+            or entry.stat(follow_symlinks=False).st_size > APPLE_DOUBLE_MAX
+        ):
+            return False
+        fd = os.open(entry.path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
+        with os.fdopen(fd, "rb") as f:
             head = f.read(APPLE_DOUBLE_MAX + 1)
     except OSError:
         return False

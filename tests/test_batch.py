@@ -60,6 +60,7 @@ def test_hidden_slides_and_folders_are_named_not_skipped_in_silence(tmp_path):
     assert "hidden folder is not read" in folder
 
 
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="a FIFO and links as POSIX makes them")
 def test_slides_hidden_in_tool_folders_or_as_apple_double_twins_are_named(tmp_path):
     """A tool's folder (``.git``, ``.github``) or a ``._`` name silenced anything: a slide moved to
     ``.github/old/`` or ``.git/old/``, a 50 KB slide named ``._E.svs``, an annotation ``._D.json``
@@ -70,12 +71,17 @@ def test_slides_hidden_in_tool_folders_or_as_apple_double_twins_are_named(tmp_pa
     (tmp_path / "._E.svs").write_bytes(os.urandom(50_000))
     (tmp_path / "._D.json").write_text('{"lesions":[]}')
     (tmp_path / "._F.svs").write_bytes(b"\x00\x05\x16\x07" + bytes(5000))  # the magic, too large
+    (tmp_path / "._G.svs").symlink_to(tmp_path / "._a.svs")  # a link is no twin (nor read)
+    (tmp_path / "._a.svs").write_bytes(b"\x00\x05\x16\x07" + bytes(100))  # a twin: quiet
+    os.mkfifo(tmp_path / "._H.svs")  # never opened: reading a FIFO would wait for a writer
     (tmp_path / "manifest.csv").write_text("slide_id,image_path,annotation_path\nA,a.svs,a.json\n")
     got = sorted((i.code, i.file) for i in discover(tmp_path).issues)
     assert got == [
         ("FILE_NOT_READ", "._D.json"),
         ("FILE_NOT_READ", "._E.svs"),
         ("FILE_NOT_READ", "._F.svs"),
+        ("FILE_NOT_READ", "._G.svs"),
+        ("FILE_NOT_READ", "._H.svs"),
         ("FILE_NOT_READ", ".dvc/"),
         ("FILE_NOT_READ", ".git/"),
         ("FILE_NOT_READ", ".github/"),
