@@ -249,15 +249,19 @@ each text into its properties, some twice (``tiff.ImageDescription``, ``openslid
 dqm reads them: a 100 MB description took the audit to 925 MB. Slides' texts are kilobytes; a
 Philips TIFF's XML with its label and macro in base64, a few megabytes."""
 MAX_TIFF_VALUE_BYTES = 64 << 20
-"""Bytes any other tag of a TIFF slide may declare (its count times its type's size), the strip and
-tile offsets and byte counts aside (libtiff reads no more of them than the image has strips or
-tiles), unless the file holds them (:func:`_backed`: within its end, no hole of a sparse file
-there). libtiff reads a tag's value whole, an unknown tag's too, as does OpenSlide's TIFF reader:
-a 16 KB sparse slide of 512 MiB whose tag 65000 declares 2^28 SHORTs took the probe 4.4 s of CPU
-and 1.6 GB (one whose Software tag, text, declares 2^28 SHORTs: 3.7 s and 596 MB). Slides' largest
-others are NDPI's restart-marker offsets, megabytes; a plain TIFF saved by Photoshop keeps its
-layers in tag 37724, tens of megabytes that the file holds: read, as the file's own bytes (an
-NDPI's value offsets are not followed: over the bound, it is refused)."""
+"""Bytes the tags of a TIFF slide may declare in all (each its count times its type's size; bytes
+that several tags point at counted once for each), the strip and tile offsets and byte counts
+aside (libtiff reads no more of them than the image has strips or tiles), unless the file holds
+them (:func:`_held`: each tag's within its end and no hole of a sparse file, and the sum within
+its size and the blocks it has on disk). libtiff reads a tag's value whole, an unknown tag's
+too, as does OpenSlide's TIFF reader, once for each tag whatever bytes it points at: a 16 KB
+sparse slide of 512 MiB whose tag 65000 declares 2^28 SHORTs took the probe 4.4 s of CPU and
+1.6 GB (one whose Software tag, text, declares 2^28 SHORTs: 3.7 s and 596 MB); 15 tags of 70 MiB
+each pointing at the same 70 MiB of a 74 MB file, 1.3 GB; 10 tags of 60 MiB each (under the
+bound one by one) in holes of a 196 KB file, 798 MB and 7.4 s. Slides' largest others are NDPI's
+restart-marker offsets, megabytes; a plain TIFF saved by Photoshop keeps its layers in tag
+37724, tens of megabytes that the file holds: read, as the file's own bytes (an NDPI's value
+offsets are not followed: over the bound, it is refused)."""
 ASCII = 2
 """The TIFF field type of text."""
 TEXT_TAGS = frozenset({269, 270, 271, 272, 285, 305, 306, 315, 316, 337, 33432})
@@ -331,13 +335,16 @@ def named_as(text: str, name: str, path: Path) -> str:
 def tiff_refusal(path: Path, fd: int | None = None) -> Message | None:
     """Why OpenSlide must not open the TIFF at ``path``: more than :data:`MAX_TIFF_IFDS` image
     directories or :data:`MAX_TIFF_TAGS` tags in all, a text tag (of any type) of more than
-    :data:`MAX_TIFF_TEXT_BYTES` or another of more than :data:`MAX_TIFF_VALUE_BYTES` (the chain is
-    walked up to those limits, each directory's entries read, no value); None for a TIFF within
+    :data:`MAX_TIFF_TEXT_BYTES`, or tags declaring more than :data:`MAX_TIFF_VALUE_BYTES` in all
+    that the file does not hold (the chain is walked up to those limits, each directory's entries
+    read, no value); None for a TIFF within
     them, a chain that loops or breaks (OpenSlide says why) or no TIFF at all."""
     try:
         with _reader(path, fd) as fh:
             walked = _walk(fh, MAX_TIFF_IFDS, MAX_TIFF_TAGS)
-            unheld = walked and next((big for big in walked[1] if not _backed(fh.fileno(), *big[1:])), None)
+            values = walked[1] if walked else []
+            total = sum(size for _, size, _ in values)
+            unheld = total > MAX_TIFF_VALUE_BYTES and not _held(fh.fileno(), values, total)
     except OSError:
         return None
     if walked is None:
@@ -357,30 +364,38 @@ def tiff_refusal(path: Path, fd: int | None = None) -> Message | None:
             limit=MAX_TIFF_TEXT_BYTES,
         )
     if unheld:
+        largest = max(values, key=lambda value: value[1])
         return msg(
-            "the TIFF's tag {tag} declares {size:,} bytes of values, over {limit:,}, that the file "
-            "does not hold (past its end, or a hole of a sparse file): not opened (libtiff reads a "
-            "tag's values whole into memory)",
-            tag=unheld[0],
-            size=unheld[1],
+            "the TIFF's tags declare {size:,} bytes of values in all (tag {tag}: {largest:,}), over "
+            "{limit:,}, that the file does not hold (past its end, in a hole of a sparse file, or more "
+            "than its bytes on disk): not opened (libtiff reads each tag's values whole into memory, "
+            "bytes that several tags point at once for each)",
+            size=total,
+            tag=largest[0],
+            largest=largest[1],
             limit=MAX_TIFF_VALUE_BYTES,
         )
     return None
 
 
-def _backed(fd: int, size: int, offset: int | None) -> bool:
-    """Whether the file ``fd`` holds the ``size`` bytes at ``offset`` (None: not known): they end
-    within it, and no hole of a sparse file is among them (``SEEK_HOLE``; where the file system
-    cannot say, its allocated blocks cover them). Cost: a stat and a seek (``fd``'s offset moves)."""
-    if offset is None:
-        return False
+def _held(fd: int, values: list[tuple[int, int, int | None]], total: int) -> bool:
+    """Whether the file ``fd`` holds the ``total`` bytes that ``values`` (``(tag, bytes, offset)``,
+    offset None: not known) declare: each tag's end within it and no hole of a sparse file among
+    its bytes (``SEEK_HOLE``), and ``total`` (bytes several tags point at, once for each) within
+    its size and the blocks it has on disk (where the file system cannot tell holes, every byte
+    reads as data). Cost: a stat, and a seek a tag (``fd``'s offset moves)."""
     st = os.fstat(fd)
-    if offset + size > st.st_size:
+    if total > st.st_size or total > st.st_blocks * 512:
         return False
-    try:
-        return os.lseek(fd, offset, os.SEEK_HOLE) >= offset + size
-    except (OSError, AttributeError):  # no SEEK_HOLE here: what the blocks allocated cover
-        return st.st_blocks * 512 >= size
+    for _, size, offset in values:
+        if offset is None or offset + size > st.st_size:
+            return False
+        try:
+            if os.lseek(fd, offset, os.SEEK_HOLE) < offset + size:
+                return False
+        except (OSError, AttributeError):  # no SEEK_HOLE here: the blocks on disk cover the sum
+            pass
+    return True
 
 
 NDPI_TAG = 65420
@@ -393,9 +408,9 @@ def _walk(
 ) -> tuple[tuple[int, int], list[tuple[int, int, int | None]]] | None:
     """``(tag, bytes)`` of the text tag (:data:`TEXT_TAGS`, or any of the ASCII type) that declares
     the most bytes in the TIFF chain of ``fh`` (classic, NDPI or BigTIFF; ``(0, 0)``: none or no
-    TIFF), and ``(tag, bytes, offset)`` of each other tag that declares more than
-    :data:`MAX_TIFF_VALUE_BYTES`, :data:`STRILE_TAGS` aside (``offset``: where its values are, None
-    in an NDPI, whose offsets' high bits lie elsewhere); or None when the chain has more than
+    TIFF), and ``(tag, bytes, offset)`` of each tag whose values are not in its entry, text or
+    not, :data:`STRILE_TAGS` aside (``offset``: where its values are, None in an NDPI, whose
+    offsets' high bits lie elsewhere); or None when the chain has more than
     ``max_ifds`` directories or ``max_tags`` tags in all (the walk stops there). The walk goes on as
     OpenSlide's (openslide-decode-tifflike.c): through directories of no entry, to a loop, an
     offset of 0 or a directory that cannot be read whole."""
@@ -416,8 +431,9 @@ def _walk(
         return (0, 0), []
     count_size, next_size = struct.calcsize(count_fmt), struct.calcsize(next_fmt)
     entry = 20 if version == 43 else 12  # tag, type, count, then the value or its offset
+    inline = entry - 8  # values of up to these bytes are in the entry
     seen: set[int] = set()
-    text, larger, tags = (0, 0), [], 0
+    text, values, tags = (0, 0), [], 0
     while offset and offset not in seen:
         if len(seen) == max_ifds:
             return None
@@ -437,17 +453,16 @@ def _walk(
             struct.unpack_from(order + field, raw, k) for k in range(0, len(raw), entry)
         ):
             size = n * TYPE_BYTES.get(kind, 0)
-            if kind == ASCII or tag in TEXT_TAGS:
-                if size > text[1]:
-                    text = (tag, size)
-            elif size > MAX_TIFF_VALUE_BYTES and tag not in STRILE_TAGS:
-                larger.append((tag, size, None if ndpi else at))
+            if (kind == ASCII or tag in TEXT_TAGS) and size > text[1]:
+                text = (tag, size)
+            if size > inline and tag not in STRILE_TAGS:
+                values.append((tag, size, None if ndpi else at))
         seen.add(offset)
         raw = fh.read(next_size)  # right after the entries (NDPI's 4-byte extensions follow it)
         if len(raw) < next_size:
             break
         (offset,) = struct.unpack(order + next_fmt, raw)
-    return text, larger
+    return text, values
 
 
 def _seek(fh: Any, offset: int) -> bool:

@@ -354,7 +354,7 @@ def test_a_tiff_text_of_more_than_the_limit_is_not_opened(tmp_path: Path) -> Non
     [
         (305, 3, "tag 305 declares 536,870,912 bytes of text"),  # Software of SHORTs: read as text
         (270, 4, "tag 270 declares 1,073,741,824 bytes of text"),  # ImageDescription of LONGs
-        (65000, 3, "tag 65000 declares 536,870,912 bytes of values"),  # an unknown tag: read whole
+        (65000, 3, "(tag 65000: 536,870,912)"),  # an unknown tag: read whole
     ],
 )
 def test_a_tiff_tag_of_another_type_declaring_too_many_bytes_is_not_opened(
@@ -410,8 +410,90 @@ def test_a_large_tag_the_file_holds_is_read_and_one_in_a_hole_is_not(
     if held:
         assert probe.open_error is None and probe.opened and (probe.width, probe.height) == (64, 64)
     else:
-        assert not probe.opened and "tag 37724 declares 2,097,152 bytes of values" in str(probe.open_error)
+        assert not probe.opened and "(tag 37724: 2,097,152)" in str(probe.open_error)
         assert "hole" in str(probe.open_error)
+
+
+def _tags_at(path: Path, tags: list[tuple[int, int, int]], extend: int = 0) -> None:
+    """The TIFF at ``path`` with ``tags`` (``(tag, bytes, offset)``, type UNDEFINED) added to its
+    first directory, rewritten at its end; ``extend``: bytes the file is then extended by (a hole)."""
+    data = bytearray(path.read_bytes())
+    with tifffile.TiffFile(path) as tf:
+        page = tf.pages.first
+        ifd = page.offset
+        entries = [bytes(data[ifd + 2 + 12 * k : ifd + 14 + 12 * k]) for k in range(len(page.tags))]
+        after = data[ifd + 2 + 12 * len(entries) : ifd + 6 + 12 * len(entries)]
+    entries += [struct.pack("<HHII", tag, 7, n, at) for tag, n, at in tags]
+    entries.sort(key=lambda e: struct.unpack_from("<H", e)[0])
+    at = len(data) + len(data) % 2
+    data += b"\0" * (at - len(data)) + struct.pack("<H", len(entries)) + b"".join(entries) + after
+    struct.pack_into("<I", data, 4, at)
+    path.write_bytes(bytes(data))
+    if extend:
+        with open(path, "r+b") as fh:
+            fh.truncate(len(data) + extend)
+
+
+def test_tags_pointing_at_the_same_bytes_are_counted_once_each(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each tag over the bound was checked alone: 15 tags of 70 MiB all pointing at the one 70 MiB
+    block of a 74 MB file each held it, and the probe took 1.3 GB (libtiff reads each tag whole).
+    Now the bytes tags declare are summed, once a tag, and the sum must be within the file (the
+    bound lowered to 1 MiB here, the block 2 MiB): one tag of it is read, two are not."""
+    import dqm.slide_refs
+
+    monkeypatch.setattr(dqm.slide_refs, "MAX_TIFF_VALUE_BYTES", 1 << 20)
+    for k in (1, 2):
+        path, n = tmp_path / f"same{k}.tif", 2 << 20
+        block = np.random.default_rng(0).integers(0, 255, n, dtype=np.uint8).tobytes()
+        tifffile.imwrite(path, np.full((64, 64, 3), 200, np.uint8), photometric="rgb")
+        at = path.stat().st_size
+        with open(path, "ab") as fh:
+            fh.write(block)
+        _tags_at(path, [(65000 + i, n, at) for i in range(k)])
+        probe = probe_slide(path, path.name)
+        if k == 1:
+            assert probe.open_error is None and probe.opened
+        else:
+            assert not probe.opened and "values in all (tag 65000: 2,097,152)" in str(probe.open_error)
+
+
+def test_tags_each_under_the_bound_in_holes_are_not_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only a tag over the bound was looked at: 10 tags of 60 MiB each in holes of a 196 KB file
+    took the probe 798 MB and 7.4 s. Now their sum is over it, and they are refused (the bound
+    lowered to 1 MiB here, three tags of 512 KiB)."""
+    import dqm.slide_refs
+
+    monkeypatch.setattr(dqm.slide_refs, "MAX_TIFF_VALUE_BYTES", 1 << 20)
+    path, n = tmp_path / "holes.tif", 512 << 10
+    tifffile.imwrite(path, np.full((64, 64, 3), 200, np.uint8), photometric="rgb")
+    hole = (path.stat().st_size // 4096 + 64) * 4096
+    _tags_at(path, [(65000 + i, n, hole + i * n) for i in range(3)], extend=hole + 3 * n)
+    probe = probe_slide(path, path.name)
+    assert not probe.opened and "values in all (tag 65000: 524,288)" in str(probe.open_error)
+
+
+def test_a_file_system_that_cannot_tell_holes_is_judged_by_its_blocks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where the file system does not support holes, ``SEEK_HOLE`` reports every byte as data, and
+    the blocks on disk were looked at only when it raised: a sparse file's tags were read. Now the
+    blocks must cover the sum whatever ``SEEK_HOLE`` says."""
+    import dqm.slide_refs
+
+    monkeypatch.setattr(dqm.slide_refs, "MAX_TIFF_VALUE_BYTES", 1 << 20)
+    path, n = tmp_path / "flat.tif", 2 << 20
+    tifffile.imwrite(path, np.full((64, 64, 3), 200, np.uint8), photometric="rgb")
+    at = (path.stat().st_size // 4096 + 64) * 4096
+    _tags_at(path, [(65000, n, at)], extend=at + n)
+    real = os.lseek
+    monkeypatch.setattr(
+        os, "lseek", lambda fd, pos, how: os.fstat(fd).st_size if how == os.SEEK_HOLE else real(fd, pos, how)
+    )
+    assert "values in all (tag 65000: 2,097,152)" in str(not_to_open(path, tmp_path))
 
 
 @pytest.fixture
