@@ -84,6 +84,10 @@ class SlideRecord:
     root: Path | None = None
     """The batch folder: the files OpenSlide opens besides the slide must be inside it
     (:class:`SlideReader`); None: the slide's own folder."""
+    first: Opened | None = None
+    """What the run's first open of the slide took (its index pass, :attr:`SlideReader.first`):
+    every reader made of the record after, the training loader's workers' included, checks its
+    opens against it; None: the reader's own first open takes it."""
 
     @property
     def group(self) -> str:
@@ -326,7 +330,8 @@ class SlideReader:
     descriptor the checks read), and a region read from files that are not those taken at the
     open (:meth:`~dqm.slide_io.CheckedSlide.changed`: a VMS's JPEG or a MIRAX data file replaced
     since) raises :class:`SlideRefused` (``SLIDE_UNREADABLE``) instead of being trained on. What
-    the first open took is kept for the reader's life (pickled with it): a slide opened again,
+    the first open took (``first``, given: the run's index pass's, :attr:`SlideRecord.first`) is
+    kept for the reader's life (pickled with it): a slide opened again,
     after a failed or refused read or after being closed to spare descriptors
     (:data:`MAX_OPEN_SLIDES`), is checked against it, never taken afresh, so a scan swapped in is
     refused on every read that follows, not trained on from the second.
@@ -338,22 +343,30 @@ class SlideReader:
         cache_bytes: int = DECODED_CACHE_BYTES,
         root: Path | None = None,
         cache: DecodedCache | None = None,
+        first: Opened | None = None,
     ) -> None:
         self.path = Path(path)
         self.root = Path(root) if root is not None else self.path.parent
         self.cache = cache if cache is not None else DecodedCache(cache_bytes)
         self._slide: Any = None
         self._backend: str | None = None
-        self._first: Opened | None = None
+        self._first = first
         self._lock = threading.Lock()
+
+    @property
+    def first(self) -> Opened | None:
+        """What the slide's first open took (given, or this reader's own first open; None: not
+        opened yet, or a plain image): each open after is checked against it."""
+        return self._first
 
     def __getstate__(self) -> dict[str, Any]:
         # the cache pickled with the readers that share it stays shared (pickle keeps one object)
         return {"path": self.path, "root": self.root, "cache": self.cache, "first": self._first}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(state["path"], root=state["root"], cache=state["cache"])  # type: ignore[misc]
-        self._first = state.get("first")
+        self.__init__(  # type: ignore[misc]
+            state["path"], root=state["root"], cache=state["cache"], first=state.get("first")
+        )
 
     def _open(self) -> None:
         if self._backend is not None:
@@ -634,7 +647,11 @@ class TileReader:
     ) -> None:
         self.records = list(records)
         self.cache = DecodedCache(cache_bytes)  # this process's share of the run's (a worker's: its own)
-        self.readers = [SlideReader(r.path, root=r.root, cache=self.cache) for r in self.records]
+        # each checked against the index pass's open (SlideRecord.first): a DataLoader worker's copy,
+        # made afresh each epoch, would otherwise take whatever scan it finds then as its baseline
+        self.readers = [
+            SlideReader(r.path, root=r.root, cache=self.cache, first=r.first) for r in self.records
+        ]
         self.resolution_um = resolution_um
         self.tile = tile
         self._ahead: dict[tuple[int, int, int], list[dict[str, Any]]] = {}

@@ -292,7 +292,7 @@ def evaluate_slides(
     out = Evaluated()
     cache = cache if cache is not None else run_cache(prof)
     for k, rec in enumerate(records):
-        reader = SlideReader(rec.path, root=rec.root, cache=cache)
+        reader = SlideReader(rec.path, root=rec.root, cache=cache, first=rec.first)
         try:
             pred = predict_slide(
                 model,
@@ -378,6 +378,7 @@ def validity_stage(run: Run, result: Any, options: ValidityOptions) -> ValidityR
             # at the working resolution (the training tiles and the prediction read it there)
             size = reader.check(r.downsample(prof.resolution_um), (r.width, r.height))
             indices.append(index_slide(r, reader, prof.resolution_um, prof.index_factor, rng))
+            r.first = reader.first  # the baseline of every later reader of it (loader workers')
             usable.append(r)
             decoded.append(size)
         except Exception as exc:  # an unreadable slide is left out with its reason, never a crash
@@ -568,7 +569,7 @@ def _overlays(
         for sc in chosen:
             rec = by_id[sc.slide_id]
             step, pred, truth = small[sc.slide_id]
-            reader = SlideReader(rec.path, root=rec.root, cache=cache)
+            reader = SlideReader(rec.path, root=rec.root, cache=cache, first=rec.first)
             try:
                 rgb = reader.read(
                     0, 0, pred.shape[0], pred.shape[1], rec.downsample(prof.resolution_um) * step

@@ -1002,26 +1002,30 @@ def test_a_region_read_from_a_part_swapped_after_the_open_is_not_trained_on(batc
     SlideRefused (the slide excluded with SLIDE_UNREADABLE and the reason, never a crash); and so
     does every read after it (the third read reopened the slide and took the swapped scan as its
     baseline: the other scan trained on from then on), in a loader worker's copy too, whose tile
-    is white and flagged unreadable."""
+    is white and flagged unreadable. The worker's copy is of a reader the main process never read
+    (the training loader's are so: its TileReader's readers were made afresh, without the index
+    pass's open, and each epoch's workers took the scan they found as the baseline): made of the
+    record, it checks against the index pass's open that the record carries."""
     import pickle
 
     from dqm.validity.data import SlideReader, SlideRecord, SlideRefused, TileReader
 
     key, other = _vms_to_swap(batch)
-    reader = SlideReader(key, root=batch)
+    reader = SlideReader(key, root=batch)  # the index pass's
     assert reader.read(0, 0, 8, 8, 1.0)[4, 4, 2] > 150  # blue
-    worker = pickle.loads(pickle.dumps(reader))  # a DataLoader worker's copy, its slide not open yet
+    record = SlideRecord("S1", key, 1.0, 128, 64, [], None, None, "S1", root=batch, first=reader.first)
+    loader = pickle.dumps(TileReader([record], 1.0, 8))  # what each epoch's workers get, never read
     os.replace(other, batch / "sub" / "S1.jpg")
-    for again in (reader, reader, worker):
+    worker = pickle.loads(loader)  # the next epoch's worker: its slide opened after the swap
+    for again in (reader, reader, worker.readers[0]):
         with pytest.raises(SlideRefused) as refused:
             again.read(0, 0, 8, 8, 1.0)
         assert refused.value.code == "SLIDE_UNREADABLE"
         assert refused.value.why.startswith("sub/S1.jpg") and "replaced" in refused.value.why
     reader.close()
-    tiles = TileReader([SlideRecord("S1", key, 1.0, 128, 64, [], None, None, "S1", root=batch)], 1.0, 8)
-    tiles.readers[0] = worker
-    got = tiles({"slide": 0, "row0": 0, "col0": 0})
+    got = pickle.loads(loader)({"slide": 0, "row0": 0, "col0": 0})
     assert got["unreadable"] == 1 and (got["image"] == 255).all()
+    worker.readers[0].close()
 
 
 @pytest.mark.parametrize("reader", ["thumbnail", "probe"])

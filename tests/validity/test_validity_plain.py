@@ -155,7 +155,9 @@ def test_an_image_larger_than_the_share_is_not_kept(tmp_path: Path, monkeypatch:
 
 def test_the_runs_own_readers_share_its_budget(monkeypatch: pytest.MonkeyPatch) -> None:
     """The readers a run made to index, predict and draw its slides each kept 512 MiB of their own,
-    outside ``training.decoded_cache_mib``: each is given the run's cache now, one process's share."""
+    outside ``training.decoded_cache_mib``: each is given the run's cache now, one process's share;
+    and the index pass's open of the slide (the record's ``first``), which each checks its own
+    opens against (a reader made without it took whatever scan it found as its baseline)."""
     from dqm.validity import run
     from dqm.validity.settings import load_validity_profile
 
@@ -165,10 +167,14 @@ def test_the_runs_own_readers_share_its_budget(monkeypatch: pytest.MonkeyPatch) 
     cache = run.run_cache(prof)
     assert cache.budget == 2 << 20 == data.decoded_cache_share(8, 2, 2)
     given: list[Any] = []
+    firsts: list[Any] = []
 
     class Reader:
-        def __init__(self, path: Path, root: Path | None = None, cache: Any = None) -> None:
+        def __init__(
+            self, path: Path, root: Path | None = None, cache: Any = None, first: Any = None
+        ) -> None:
             given.append(cache)
+            firsts.append(first)
 
         def read(self, *args: Any) -> Any:
             raise OSError("unreadable")
@@ -177,7 +183,8 @@ def test_the_runs_own_readers_share_its_budget(monkeypatch: pytest.MonkeyPatch) 
             pass
 
     monkeypatch.setattr(run, "SlideReader", Reader)
-    record = SlideRecord("S1", Path("s1.png"), 1.0, 64, 64, [], None, None, "P1")
+    index_pass: Any = object()  # what the index pass's open took: every later reader checks against it
+    record = SlideRecord("S1", Path("s1.png"), 1.0, 64, 64, [], None, None, "P1", first=index_pass)
     done = run.evaluate_slides(None, [record], "f", prof, ["C0"], "cpu", cache=cache)
     assert [e.slide_id for e in done.unreadable] == ["S1"]
     run.evaluate_slides(None, [record], "f", prof, ["C0"], "cpu")  # made from the profile
@@ -186,6 +193,7 @@ def test_the_runs_own_readers_share_its_budget(monkeypatch: pytest.MonkeyPatch) 
     assert run._overlays([score], [record], {"S1": (1, labels, labels)}, ["#000000"], prof, cache) == []
     assert given[0] is cache and given[2] is cache
     assert isinstance(given[1], data.DecodedCache) and given[1].budget == 2 << 20
+    assert firsts == [index_pass] * 3
 
 
 def _small_share(mib: int = 1, workers: int = 2) -> Any:
