@@ -996,6 +996,56 @@ def test_a_tile_read_from_a_part_swapped_after_the_open_is_not_served(batch: Pat
     tiles.close()
 
 
+def test_a_slide_swapped_while_its_first_open_is_under_way_is_not_served(
+    batch: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two first requests for a slide at once each opened it unchecked, and the baseline was the
+    one that finished first: a VMS's JPEG replaced after a slow first open had begun was opened by
+    the second request, taken as the baseline and served, then on every request after. Now a
+    slide's opens are one at a time: the second waits for the first's, and is checked against it."""
+    import threading
+
+    import dqm.semantic.server.tiles as tiles_module
+    from dqm.semantic.server.tiles import TileSource
+
+    key, other = _vms_to_swap(batch)
+    real, opened, go_on = tiles_module.open_slide, threading.Event(), threading.Event()
+
+    def slow_first(path: Path, root: Path, first: object = None) -> object:
+        got = real(path, root, first)
+        if threading.current_thread().name == "first":
+            opened.set()  # the first request's open is done, not yet kept (a large slide's)
+            go_on.wait(30)
+        return got
+
+    monkeypatch.setattr(tiles_module, "open_slide", slow_first)
+    tiles = TileSource(batch, {0: key.relative_to(batch).as_posix()})
+    served: dict[str, object] = {}
+
+    def request(who: str) -> None:
+        try:
+            served[who] = tiles.tile(0, 3, 0, 0)
+        except SlideUnavailable as exc:
+            served[who] = exc
+
+    first = threading.Thread(target=request, args=("first",), name="first")
+    first.start()
+    assert opened.wait(30)
+    os.replace(other, batch / "sub" / "S1.jpg")  # after the first open, before the second
+    second = threading.Thread(target=request, args=("second",), name="second")
+    second.start()
+    second.join(1)  # the former code served it meanwhile; now it waits for the first open
+    go_on.set()
+    first.join(30)
+    second.join(30)
+    for who in ("first", "second"):  # both read after the swap: neither serves the other scan
+        assert isinstance(served[who], SlideUnavailable) and "replaced" in str(served[who])
+    for level in (2, 3):
+        with pytest.raises(SlideUnavailable):
+            tiles.tile(0, level, 0, 0)
+    tiles.close()
+
+
 def test_a_region_read_from_a_part_swapped_after_the_open_is_not_trained_on(batch: Path) -> None:
     """Validity's reader keeps a slide open across reads: a VMS's JPEG replaced between two
     regions gave the other scan's pixels to training under this slide's masks. Now the read raises

@@ -154,6 +154,11 @@ class TileSource:
         """What each slide's first open took: a slide opened again (pushed out of the open ones,
         or refused for a file swapped) is checked against it, so a scan swapped in is never
         served, whichever request comes after the swap."""
+        self._opening: dict[int, threading.Lock] = {}
+        """Each slide's lock for its opens, one at a time: two first requests at once both opened
+        it unchecked, and the one that finished first, whichever scan it found (one swapped in
+        after the other's open began), became the baseline. Now the second waits and is checked
+        against the first's (or takes the slide the first opened)."""
 
     def path(self, index: int) -> Path:
         """The jailed path of slide ``index``.
@@ -175,27 +180,39 @@ class TileSource:
 
     def _get(self, index: int) -> _Open:
         with self._lock:
-            entry = self._open.get(index)
+            entry = self._in_use(index)
             if entry is not None:
-                self._open.move_to_end(index)
-                entry.users += 1
                 return entry
-        path = self.path(index)  # outside the lock: opening a slide can take a while
-        slide, checked = open_slide(path, self.root, self._first.get(index))
+            opening = self._opening.setdefault(index, threading.Lock())
+        path = self.path(index)
+        with opening:  # outside the lock (opening a slide can take a while), one open at a time
+            with self._lock:
+                entry = self._in_use(index)
+            if entry is not None:  # another request opened it meanwhile
+                return entry
+            return self._opened(index, *open_slide(path, self.root, self._first.get(index)))
+
+    def _in_use(self, index: int) -> _Open | None:
+        """Slide ``index`` if it is open, counted as in use once more (called with the lock held)."""
+        entry = self._open.get(index)
+        if entry is not None:
+            self._open.move_to_end(index)
+            entry.users += 1
+        return entry
+
+    def _opened(self, index: int, slide: Any, checked: CheckedSlide | None) -> _Open:
+        """Slide ``index`` as just opened (``slide``, read through ``checked``; its first open's
+        baseline kept), among the open ones (the least recently used past :attr:`max_open` closed
+        once unused) and in use; called with its opening lock held (no other open of it meanwhile)."""
         from openslide.deepzoom import DeepZoomGenerator
 
         dz = DeepZoomGenerator(slide, tile_size=self.tile_size, overlap=self.overlap, limit_bounds=True)
-        fresh = _Open(slide, dz, threading.Lock() if checked is None else None, checked)
+        entry = _Open(slide, dz, threading.Lock() if checked is None else None, checked)
         with self._lock:
             if checked is not None:
                 self._first.setdefault(index, checked.opened)
-            entry = self._open.get(index)
-            if entry is None:
-                entry = self._open[index] = fresh
-            else:  # another request opened it meanwhile
-                fresh.close()
+            self._open[index] = entry
             entry.users += 1
-            self._open.move_to_end(index)
             while len(self._open) > self.max_open:
                 _, old = self._open.popitem(last=False)
                 old.evicted = True
