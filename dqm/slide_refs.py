@@ -337,8 +337,8 @@ def tiff_refusal(path: Path, fd: int | None = None) -> Message | None:
     directories or :data:`MAX_TIFF_TAGS` tags in all, a text tag (of any type) of more than
     :data:`MAX_TIFF_TEXT_BYTES`, or tags declaring more than :data:`MAX_TIFF_VALUE_BYTES` in all
     that the file does not hold (the chain is walked up to those limits, each directory's entries
-    read, no value); None for a TIFF within
-    them, a chain that loops or breaks (OpenSlide says why) or no TIFF at all."""
+    read, no value); None for a TIFF within them, a chain that loops or breaks (OpenSlide says
+    why) or no TIFF at all."""
     try:
         with _reader(path, fd) as fh:
             walked = _walk(fh, MAX_TIFF_IFDS, MAX_TIFF_TAGS)

@@ -331,10 +331,10 @@ class SlideReader:
     open (:meth:`~dqm.slide_io.CheckedSlide.changed`: a VMS's JPEG or a MIRAX data file replaced
     since) raises :class:`SlideRefused` (``SLIDE_UNREADABLE``) instead of being trained on. What
     the first open took (``first``, given: the run's index pass's, :attr:`SlideRecord.first`) is
-    kept for the reader's life (pickled with it): a slide opened again,
-    after a failed or refused read or after being closed to spare descriptors
-    (:data:`MAX_OPEN_SLIDES`), is checked against it, never taken afresh, so a scan swapped in is
-    refused on every read that follows, not trained on from the second.
+    kept for the reader's life (pickled with it): a slide opened again, after a failed or refused
+    read or after being closed to spare descriptors (:data:`MAX_OPEN_SLIDES`), is checked against
+    it, never taken afresh, so a scan swapped in is refused on every read that follows, not
+    trained on from the second.
     """
 
     def __init__(
