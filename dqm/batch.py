@@ -810,7 +810,8 @@ _HANJA_WORD = re.compile(
 """Two Hangul syllables or more and two hanja or more, one after the other, joined or by a space,
 ``_`` or ``-`` (``서울大學校病院``, ``病理科에서``, ``서울대병원 病理科``, ``홍길동_病理``): how Korean
 writes a Sino-Korean word in hanja. GBK's misread hanja fall among its syllables at random, one
-at a time as often."""
+at a time as often, and a Chinese cell of four characters reads as such a word of two and two
+(``人民医院``: ``훙췽努牘``): :func:`_reads_as_korean` counts short ones only in a Korean file."""
 
 
 def _reads_as_korean(data: bytes, text: str, *, name: bool = False) -> bool:
@@ -826,23 +827,41 @@ def _reads_as_korean(data: bytes, text: str, *, name: bool = False) -> bool:
     of category ``Lo`` beyond ASCII: a Latin-1 letter reads as hanja or, before an ASCII letter, as
     one of the rare syllables CP949 adds; GBK reads as Hangul and lone hanja mixed; Shift_JIS as the
     added syllables. Count for neither: symbols (``·``, ``㎝``, ``※``), Greek and full-width Latin
-    (``μm``, ``ＨＥ``: Korean text writes them, and they are not ``Lo``), hanja written onto Hangul
-    in one word (:data:`_HANJA_WORD`; hanja standing alone, ``病理科``, ``男``, count against, as
-    GBK's do), and in a file ``name`` the added syllables whose first byte is below 0xa1 (``똠``,
-    ``김똘똘_똠``: no Latin-1 letter reads so). In a manifest these count against: UTF-8 ``é`` with a
-    stray byte after it reads ``챕`` and one of them, and would be taken; for a name, the worst is a
-    wrong hint on a finding made anyway."""
+    (``μm``, ``ＨＥ``: Korean text writes them, and they are not ``Lo``), and the hanja of a word
+    that writes them onto Hangul (:data:`_HANJA_WORD`) where the reading is Korean without such
+    words (names, diagnoses in Hangul) or the word has four hanja or four syllables or more
+    (``서울大學校病院``, ``서울대병원 病理科``). A Chinese cell of four characters often reads as
+    two syllables and two hanja (``人民医院`` reads ``훙췽努牘``): such words alone are no sign.
+    Hanja standing alone (``病理科``, ``男``) count against, as GBK's do. In a file ``name`` every
+    such word's hanja count for neither (``홍길동_病理``), and so do the added syllables whose first
+    byte is below 0xa1 (``똠``, ``김똘똘_똠``: no Latin-1 letter reads so); for a name, the worst
+    is a wrong hint on a finding made anyway. In a manifest these syllables count against: UTF-8
+    ``é`` with a stray byte after it reads ``챕`` and one of them, and would be taken."""
     runs = sum(1 for _ in _BEYOND_ASCII.finditer(data))  # finditer: no copy of the runs is built
     if sum(1 for _ in _UTF8_RUN.finditer(data)) * 2 >= runs:
         return False
-    words = Counter(
-        chain.from_iterable(word.group(1) or word.group(2) for word in _HANJA_WORD.finditer(text))
-    )
+    counts = Counter(text)
+    words: Counter[str] = Counter()  # every letter of the hanja words
+    hanja: Counter[str] = Counter()  # their hanja
+    long: Counter[str] = Counter()  # the hanja of those with four hanja or four syllables
+    for word in _HANJA_WORD.finditer(text):
+        part = word.group(1) or word.group(2)
+        words.update(word.group(0))
+        hanja.update(part)
+        if len(part) >= 4 or sum(1 for char in word.group(0) if "\uac00" <= char <= "\ud7a3") >= 4:
+            long.update(part)
+    if not name and long != hanja and not _korean_share(counts - words, name=False):
+        hanja = long
+    return _korean_share(counts - hanja, name=name)
+
+
+def _korean_share(counts: Counter[str], *, name: bool) -> bool:
+    """Whether Hangul syllables of KS X 1001 are at least :data:`KOREAN_SHARE` of the letters of
+    category ``Lo`` beyond ASCII that ``counts`` holds, and one at least (:func:`_reads_as_korean`)."""
     letters = hangul = 0
-    for char, count in Counter(text).items():
+    for char, count in counts.items():
         if char.isascii() or unicodedata.category(char) != "Lo":
             continue
-        count -= words[char]
         # CP949 writes KS X 1001's syllables in two bytes from 0xa1 (0xb0 to 0xc8, then the second)
         if "\uac00" <= char <= "\ud7a3":
             first, second = char.encode(KOREAN_LEGACY)

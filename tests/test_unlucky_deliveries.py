@@ -548,8 +548,16 @@ def test_the_cp949_guess_builds_no_copy_of_the_manifest() -> None:
         ("Seoul-A", "ＨＥ염색", "ＨＥ염색"),
         ("Seoul-A", "서울大學校病院", "서울大學校病院"),
         ("Seoul-A", "서울대병원 病理科", "서울대병원 病理科"),
+        ("Seoul-A,BCC", "서울病院,기저세포암", "서울病院"),  # a short one, Korean beside it
     ],
-    ids=["greek-micro", "greek-in-header", "full-width-latin", "hanja-word", "hanja-beside-hangul"],
+    ids=[
+        "greek-micro",
+        "greek-in-header",
+        "full-width-latin",
+        "hanja-word",
+        "hanja-beside-hangul",
+        "short-hanja-word-hangul-elsewhere",
+    ],
 )
 def test_a_korean_cp949_manifest_with_greek_full_width_or_hanja_is_read(
     tmp_path: Path, old: str, korean: str, word: str
@@ -589,3 +597,28 @@ def test_a_cp949_name_is_said_in_cp949_whatever_its_folder_or_rare_syllables(
     os.rename(root / "slides" / "S1.png", os.fsencode(where) + b"/" + last.encode("cp949"))
     (issue,) = (i for i in discover(root).issues if i.code == "NAME_NOT_UTF8")
     assert issue.message.params["name"] == shown
+
+
+def test_a_chinese_gbk_manifest_of_four_character_cells_stays_unreadable(tmp_path: Path) -> None:
+    """CP949 reads a Chinese cell of four characters as two syllables and two hanja as often as not
+    ('人民医院' reads '훙췽努牘', '淋巴转移' '줌것瘻盧'): counted as a Sino-Korean word, their hanja
+    counted for nothing and this GBK manifest was taken as Korean (MANIFEST_ENCODING), every cell
+    read wrong. Such short words count only where the file is Korean without them."""
+    root = tmp_path / "b"
+    (root / "slides").mkdir(parents=True)
+    rows = [
+        ("S1", "人民医院", "淋巴转移"),
+        ("S2", "瑞金医院", "导管原位"),
+        ("S3", "南方医院", "淋巴转移"),
+        ("S4", "齐鲁医院", "导管原位"),
+    ]
+    for slide, _, _ in rows:
+        (root / "slides" / f"{slide}.svs").write_bytes(b"x")
+    text = "slide_id,slide_path,institution,diagnosis\n" + "".join(
+        f"{slide},slides/{slide}.svs,{site},{diagnosis}\n" for slide, site, diagnosis in rows
+    )
+    (root / "manifest.csv").write_bytes(text.encode("gbk"))
+    disc = discover(root)
+    codes = [i.code for i in disc.issues if i.code.startswith("MANIFEST")]
+    assert "MANIFEST_UNREADABLE" in codes and "MANIFEST_ENCODING" not in codes
+    assert not any("努牘" in value for item in disc.items for value in item.record.values())
