@@ -834,28 +834,46 @@ def _reads_as_korean(data: bytes, text: str, *, name: bool = False) -> bool:
     two syllables and two hanja (``人民医院`` reads ``훙췽努牘``): such words alone are no sign.
     Hanja standing alone (``病理科``, ``男``) count against, as GBK's do. In a file ``name`` every
     such word's hanja count for neither (``홍길동_病理``), and so do the added syllables whose first
-    byte is below 0xa1 (``똠``, ``김똘똘_똠``: no Latin-1 letter reads so); for a name, the worst
-    is a wrong hint on a finding made anyway. In a manifest these syllables count against: UTF-8
+    byte is below 0xa1 (``똠``, ``김똘똘_똠``: no Latin-1 letter reads so), but where cp1252's
+    punctuation between two letters reads so (:func:`_added_syllables`); for a name, the worst is
+    a wrong hint on a finding made anyway. In a manifest these syllables count against: UTF-8
     ``é`` with a stray byte after it reads ``챕`` and one of them, and would be taken."""
     runs = sum(1 for _ in _BEYOND_ASCII.finditer(data))  # finditer: no copy of the runs is built
     if sum(1 for _ in _UTF8_RUN.finditer(data)) * 2 >= runs:
         return False
     counts = Counter(text)
     words: Counter[str] = Counter()  # every letter of the hanja words
-    hanja: Counter[str] = Counter()  # their hanja
+    neither: Counter[str] = Counter()  # their hanja: letters that count for neither
     long: Counter[str] = Counter()  # the hanja of those with four hanja or four syllables
     for word in _HANJA_WORD.finditer(text):
         part = word.group(1) or word.group(2)
         words.update(word.group(0))
-        hanja.update(part)
+        neither.update(part)
         if len(part) >= 4 or sum(1 for char in word.group(0) if "\uac00" <= char <= "\ud7a3") >= 4:
             long.update(part)
-    if not name and long != hanja and not _korean_share(counts - words, name=False):
-        hanja = long
-    return _korean_share(counts - hanja, name=name)
+    if name:
+        neither.update(_added_syllables(text))
+    elif long != neither and not _korean_share(counts - words):
+        neither = long
+    return _korean_share(counts - neither)
 
 
-def _korean_share(counts: Counter[str], *, name: bool) -> bool:
+_AFTER_LATIN = re.compile(r"([A-Za-z0-9])?([\uac00-\ud7a3])")
+
+
+def _added_syllables(name: str) -> Iterator[str]:
+    """The syllables CP949 adds to KS X 1001 whose first byte is below 0xa1 (``똠``: 0x8c 0x63) in
+    a ``name``'s CP949 reading, but those whose second byte is an ASCII letter right after an ASCII
+    letter or digit: cp1252's punctuation (0x80 to 0x9f) between two letters reads so (``don’t``
+    reads ``don뭪``, ``a–b`` ``a뻖``). A mark before a word (``“S1”``) still reads as one that counts
+    for neither: its bytes are those of a Korean name's (:func:`_reads_as_korean`)."""
+    for match in _AFTER_LATIN.finditer(name):
+        first, second = match.group(2).encode(KOREAN_LEGACY)
+        if first < 0xA1 and (second >= 0x81 or not match.group(1)):
+            yield match.group(2)
+
+
+def _korean_share(counts: Counter[str]) -> bool:
     """Whether Hangul syllables of KS X 1001 are at least :data:`KOREAN_SHARE` of the letters of
     category ``Lo`` beyond ASCII that ``counts`` holds, and one at least (:func:`_reads_as_korean`)."""
     letters = hangul = 0
@@ -865,8 +883,6 @@ def _korean_share(counts: Counter[str], *, name: bool) -> bool:
         # CP949 writes KS X 1001's syllables in two bytes from 0xa1 (0xb0 to 0xc8, then the second)
         if "\uac00" <= char <= "\ud7a3":
             first, second = char.encode(KOREAN_LEGACY)
-            if first < 0xA1 and name:
-                continue
             hangul += count if min(first, second) >= 0xA1 else 0
         letters += count
     return hangul > 0 and hangul >= KOREAN_SHARE * letters

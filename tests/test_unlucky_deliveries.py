@@ -622,3 +622,15 @@ def test_a_chinese_gbk_manifest_of_four_character_cells_stays_unreadable(tmp_pat
     codes = [i.code for i in disc.issues if i.code.startswith("MANIFEST")]
     assert "MANIFEST_UNREADABLE" in codes and "MANIFEST_ENCODING" not in codes
     assert not any("努牘" in value for item in disc.items for value in item.record.values())
+
+
+@pytest.mark.parametrize("name", ["CORAÇÃO_don’t.png", "AVALIAÇÃO_a–b.png"])
+def test_a_cp1252_name_with_a_mark_between_letters_gets_no_cp949_hint(tmp_path: Path, name: str) -> None:
+    """In a name, the syllables CP949 adds below 0xa1 counted for neither ('김똘똘_똠'), and so did
+    what cp1252's punctuation between two letters reads as ('don’t' reads 'don뭪', 'a–b' 'a뻖'):
+    a Latin-1 name whose accented pair read as Hangul ('ÇÃ' as '플') got a wrong CP949 hint. Such
+    a syllable right after an ASCII letter now counts against."""
+    root = write_tiny_batch(tmp_path / "b")
+    os.rename(root / "slides" / "S1.png", os.fsencode(root / "slides") + b"/" + name.encode("cp1252"))
+    (issue,) = (i for i in discover(root).issues if i.code == "NAME_NOT_UTF8")
+    assert "CP949" not in issue.message.rendered("en")
