@@ -842,20 +842,63 @@ def _reads_as_korean(data: bytes, text: str, *, name: bool = False) -> bool:
     if sum(1 for _ in _UTF8_RUN.finditer(data)) * 2 >= runs:
         return False
     counts = Counter(text)
-    words: Counter[str] = Counter()  # every letter of the hanja words
-    neither: Counter[str] = Counter()  # their hanja: letters that count for neither
-    long: Counter[str] = Counter()  # the hanja of those with four hanja or four syllables
-    for word in _HANJA_WORD.finditer(text):
-        part = word.group(1) or word.group(2)
-        words.update(word.group(0))
-        neither.update(part)
-        if len(part) >= 4 or sum(1 for char in word.group(0) if "\uac00" <= char <= "\ud7a3") >= 4:
-            long.update(part)
+    words, neither, long = _hanja_words(text)
     if name:
         neither.update(_added_syllables(text))
     elif long != neither and not _korean_share(counts - words):
         neither = long
     return _korean_share(counts - neither)
+
+
+_HANJA_RUN = re.compile(f"[{_HANJA}]+")
+_DISTINCT_WORDS = 4096
+"""How many distinct hanja words :func:`_hanja_words` holds before it folds them into letters."""
+
+
+def _hanja_words(text: str) -> tuple[Counter[str], Counter[str], Counter[str]]:
+    """The letters of ``text``'s hanja words (:data:`_HANJA_WORD`), their hanja, and the hanja of
+    those with four hanja or four syllables or more (:func:`_reads_as_korean`). A manifest names
+    its few institutions again and again: each distinct word is parted once, those met once are
+    counted together, and at most :data:`_DISTINCT_WORDS` are held at a time (a file of distinct
+    ones holds no more). Counters updated at every match took twice the guess's time."""
+    words: Counter[str] = Counter()
+    hanja: Counter[str] = Counter()
+    long: Counter[str] = Counter()
+    seen: Counter[str] = Counter()
+
+    def fold() -> None:
+        once: list[str] = []  # the words met once, counted together in one call
+        for word, times in seen.items():
+            if times == 1:
+                once.append(word)
+                continue
+            part, short = _hanja_part(word)
+            for char, count in Counter(word).items():
+                words[char] += count * times
+            for char, count in Counter(part).items():
+                hanja[char] += count * times
+                if not short:
+                    long[char] += count * times
+        words.update("".join(once))
+        parts = [_hanja_part(word) for word in once]
+        hanja.update("".join(part for part, _ in parts))
+        long.update("".join(part for part, short in parts if not short))
+        seen.clear()
+
+    for match in _HANJA_WORD.finditer(text):
+        seen[match.group()] += 1
+        if len(seen) >= _DISTINCT_WORDS:
+            fold()
+    fold()
+    return words, hanja, long
+
+
+def _hanja_part(word: str) -> tuple[str, bool]:
+    """A hanja word's hanja (:data:`_HANJA_WORD`), and whether it is short: fewer than four hanja
+    and fewer than four syllables (the word but its hanja and the ' ', '_' or '-' between them)."""
+    run = _HANJA_RUN.search(word)
+    part = run.group() if run else ""
+    return part, len(part) < 4 and len(word) - len(part) - (not word.isalpha()) < 4
 
 
 _AFTER_LATIN = re.compile(r"([A-Za-z0-9])?([\uac00-\ud7a3])")

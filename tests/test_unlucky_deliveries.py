@@ -634,3 +634,25 @@ def test_a_cp1252_name_with_a_mark_between_letters_gets_no_cp949_hint(tmp_path: 
     os.rename(root / "slides" / "S1.png", os.fsencode(root / "slides") + b"/" + name.encode("cp1252"))
     (issue,) = (i for i in discover(root).issues if i.code == "NAME_NOT_UTF8")
     assert "CP949" not in issue.message.rendered("en")
+
+
+def test_hanja_words_are_counted_the_same_however_many_are_held(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The hanja words are counted distinct word by distinct word, folded into letters whenever
+    _DISTINCT_WORDS are held: folded after every second word, the counts are those of every
+    match counted one by one (repeated words, words met once, short and long ones)."""
+    from collections import Counter
+
+    from dqm import batch
+
+    cells = ["서울大學校病院", "서울病院", "홍길동_病理", "病理科에서", "서울大學校病院", "서울대병원 病理科"]
+    text = "slide_id,site\n" + "".join(f"S{i},{cell}\n" for i, cell in enumerate(cells * 3))
+    words, hanja, long = Counter(), Counter(), Counter()
+    for match in batch._HANJA_WORD.finditer(text):
+        part = match.group(1) or match.group(2)
+        words.update(match.group())
+        hanja.update(part)
+        if match.group() in ("서울大學校病院", "서울대병원 病理科"):  # five hanja, five syllables
+            long.update(part)
+    assert batch._hanja_words(text) == (words, hanja, long)
+    monkeypatch.setattr(batch, "_DISTINCT_WORDS", 2)
+    assert batch._hanja_words(text) == (words, hanja, long)
