@@ -480,22 +480,35 @@ _KIND_WORDS = frozenset(
     identifiers system systems source scheme length issuer assigning authority facility site prefix
     suffix check digit digits numeric alphanumeric string text integer day days month months year years
     date time yy yyyy mm dd one two three four five six seven eight nine ten eleven twelve of and or
-    with without the uid uuid oid guid dicom hl7 fhir mrn hrn rrn ssn emr ehr his lis pacs epic cerner
-    patient case accession specimen barcode""",
+    with without the uid uuid oid guid dicom hl7 fhir mrn hrn rrn ssn nhs pid mpi empi emr ehr his lis
+    pacs ris utc gmt iso rfc epoch unix timestamp epic cerner millennium meditech allscripts athena
+    athenahealth patient case accession specimen barcode""",
     )
 )
 """The words a kind of identifier or a date is described by (``Medical Record Number``, ``Eight
-Digits``, ``Day Month Year``, ``DICOM UID``, ``Epic Systems``): a value of these only names nobody."""
-_KIND_HANGUL = re.compile(
-    r"(?:환자|병록|의무|기록|등록|주민|차트|보험|외국인|여권|번호|형식|종류|유형|자리|숫자|년|월|일)+"
+Digits``, ``Day Month Year``, ``DICOM UID``, ``Epic Systems``, ``Cerner Millennium``), its
+acronyms (``MRN``, ``NHS``) only as listed: a value of these only names nobody (``KIM``,
+``MINSU``, one word in capitals, is a name)."""
+_KIND_HANGUL = frozenset(
+    re.split(
+        r"\s+",
+        """환자번호 병록번호 의무기록번호 기록번호 등록번호 주민등록번호 외국인등록번호 여권번호 차트번호
+    보험번호 건강보험번호 번호 번호형식 번호유형 번호종류 자리 숫자 날짜 날짜형식 생년월일 년월일
+    연월일""",
+    )
 )
-"""Hangul words of the same (``병록번호``, ``주민등록번호``, ``8자리 숫자``), run together or not."""
-_KIND_TOKEN = re.compile(r"(?i:[NXYMD9#*]+(?:[-/. :][NXYMD9#*]+)*)|\d{1,3}")
+"""Hangul words of the same (``병록번호``, ``주민등록번호``, ``8자리 숫자``), each whole: not a run
+of their syllables (``주민``, ``유형``, ``형식`` are given names too)."""
+_KIND_TOKEN = re.compile(r"(?i:[NXYMD9#*]+(?:[-/. :][NXYMD9#*]+)*)")
 """One word a kind is written as besides :data:`_KIND_WORDS`: a placeholder format (``NNNN-NNNN``,
-``YYYY-MM-DD``, ``dd/mm/yyyy``, ``###``), a short number (a length: ``8 digits``)."""
-_ACRONYM = re.compile(r"\s*[A-Z]{2,6}\s*")
-"""A value that is one acronym (``MRN``, ``UID``): a kind's name (``KIM MINSU``, two, is a name)."""
-_KIND_SPLIT = re.compile(r"[\s_/,.():;\-]+")
+``YYYY-MM-DD``, ``dd/mm/yyyy``, ``###``)."""
+_STANDARD = re.compile(r"\b(?i:ISO|RFC)[ -]?\d{3,5}\b(?![\s_/,.():;\-]*\d)")
+"""A standard a date is written to (``ISO 8601``, ``ISO-8601``, ``RFC 3339``): no number of a
+person's (unless more digits are joined to it)."""
+_JOINED_DIGITS = re.compile(r"\d[\s_/,.():;\-]+\d")
+"""Two numbers joined by a separator: a date (``01/02/90``, ``1.2.90``) or an id in groups
+(``123-456-789``, ``1.234.567``), however short each group."""
+_KIND_SPLIT = re.compile(r"[\s_/,.():;\-]+|(?<=\d)(?=\D)")
 KIND_VALUE_CHARS = 1_024
 """The most characters a value under a kind key holds and still names only a kind: a longer one is
 a person's, as any other."""
@@ -503,19 +516,21 @@ a person's, as any other."""
 
 def looks_identifying(value: Any) -> bool:
     """Whether a value under a kind key (:func:`key_says`) may be a person's identifier: every
-    value but one that describes a kind -- each string in it (in a list or an object too) a
-    placeholder format (``NNNN-NNNN``, ``YYYY-MM-DD``) or words of a kind's name (``MRN``,
-    ``Medical Record Number``, ``Day Month Year``, ``병록번호``: :data:`_KIND_WORDS`,
-    :data:`_KIND_HANGUL`, :data:`_KIND_TOKEN`), each number shorter than four digits (a length),
-    all of it at most :data:`KIND_VALUE_CHARS` (items counted). A name in any case or form
-    (``hong gildong``, ``Gildong``, ``O'Brien Sean``, ``홍 길동``, ``No Minsu``), an id
-    (``MRN-1234-56``, ``1234-5678``, ``87654321``) or a date is one."""
+    value but one that describes a kind -- each string in it (in a list, an object's keys and
+    values) a placeholder format (``NNNN-NNNN``, ``YYYY-MM-DD``), a standard (``ISO 8601``) or
+    words of a kind's name (``MRN``, ``Medical Record Number``, ``Day Month Year``, ``병록번호``:
+    :data:`_KIND_WORDS`, :data:`_KIND_HANGUL`, :data:`_KIND_TOKEN`) with at most one number, of at
+    most three digits (a length: ``8 digits``) and joined to no other, each number of the value
+    shorter than four digits, all of it at most :data:`KIND_VALUE_CHARS` (items counted). A name in
+    any case or form (``hong gildong``, ``KIM``, ``O'Brien Sean``, ``홍 길동``, ``주민``, ``No
+    Minsu``), an id (``MRN-1234-56``, ``123-456-789``, ``87654321``) or a date (``01/02/90``) is
+    one."""
     stack, seen = [value], 0
     while stack:
         held = stack.pop()
         if isinstance(held, dict | list):
             seen += len(held)
-            stack.extend(held.values() if isinstance(held, dict) else held)
+            stack.extend([*held, *held.values()] if isinstance(held, dict) else held)
         else:
             seen += len(held) if isinstance(held, str) else 1
             if seen > KIND_VALUE_CHARS or _names_more_than_a_kind(held):
@@ -531,12 +546,20 @@ def _names_more_than_a_kind(held: Any) -> bool:
         return False
     if isinstance(held, int | float):
         return math.isfinite(held) and abs(held) >= 1_000
-    text = str(held)
-    return _ACRONYM.fullmatch(text) is None and not all(
-        word.casefold() in _KIND_WORDS or _KIND_TOKEN.fullmatch(word) or _KIND_HANGUL.fullmatch(word)
-        for word in _KIND_SPLIT.split(text)
-        if word
-    )
+    text = _STANDARD.sub(" ", str(held))
+    if _JOINED_DIGITS.search(text):
+        return True
+    numbers = 0
+    for word in _KIND_SPLIT.split(text):
+        if word.isdecimal():
+            numbers += 1
+            if numbers > 1 or len(word) > 3:
+                return True
+        elif word and not (
+            word.casefold() in _KIND_WORDS or word in _KIND_HANGUL or _KIND_TOKEN.fullmatch(word)
+        ):
+            return True
+    return False
 
 
 _KIND = re.compile(

@@ -280,7 +280,7 @@ def test_a_value_under_a_kind_key_is_quiet_only_when_it_describes_a_kind() -> No
     assert [v for v in LEAKS if not looks_identifying(v)] == []
     assert [v for v in KIND_VALUES if looks_identifying(v)] == []
     assert looks_identifying(["MRN", "Hong Gildong"]) and looks_identifying({"a": "Hong Gildong", "b": "MRN"})
-    assert not looks_identifying(["MRN", "HRN"]) and not looks_identifying({"a": "MRN", "n": 8})
+    assert not looks_identifying(["MRN", "HRN"]) and not looks_identifying({"type": "MRN", "length": 8})
     assert looks_identifying(87654321) and looks_identifying(["MRN"] * 2_000)
 
 

@@ -1,0 +1,93 @@
+"""What a second review of the kind keys (task deidfix2) found passed under them: a date with a
+two-digit year (``01/02/90``), an id in groups of three digits (``123-456-789``), a name in
+capitals taken for an acronym (``KIM``, ``MINSU``) or Hangul syllables of the kind words (``주민``),
+an object's keys; and what was flagged though it only names a kind (``ISO 8601``, ``NHS Number``).
+Each failed on the former code."""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+import pytest
+
+from dqm.identifiers import looks_identifying, mask
+from dqm.profile import Profile, load_profile
+from tests.deid.test_key_forms import _flagged
+from tests.deid.test_property_keys import _asap, _found, _shown
+
+
+@pytest.fixture(scope="module")
+def profile() -> Profile:
+    return load_profile()
+
+
+SHORT_LEAKS = (
+    "01/02/90",
+    "1.2.90",
+    "12-31-99",
+    "03/04/85",
+    "123-456-789",
+    "123 456 789",
+    "1.234.567",
+    "KIM",
+    "LEE",
+    "PARK",
+    "HONG",
+    "MINSU",
+    "JIWOO",
+    "주민",
+    "유형",
+    "주민일",
+    "ISO 8601 01/02/90",
+)
+KINDS = ("ISO 8601", "ISO-8601", "RFC 3339", "NHS Number", "Meditech", "Cerner Millennium", "8자리 숫자")
+
+
+def test_short_dates_grouped_ids_and_names_in_capitals_or_hangul_are_not_a_kind() -> None:
+    """``_DATE`` flagged ``01/02/90`` before the kind words came; the words let every number of
+    at most three digits through, so two or three of them joined (``1.2.90``, ``123-456-789``)
+    passed, as did any one word of two to six capitals (``KIM``) and any run of the Hangul kind
+    syllables (``주민``)."""
+    assert [v for v in SHORT_LEAKS if not looks_identifying(v)] == []
+    assert looks_identifying(["KIM", "MINSU"]) and looks_identifying("8 or 10 digits")
+    assert not looks_identifying(["MRN", "8 digits", "YYYY-MM-DD", "주민등록번호", "HL7"])
+
+
+def test_a_standard_or_a_system_named_under_a_kind_key_is_a_kind() -> None:
+    """``ISO 8601``, ``NHS Number``, ``Meditech`` were flagged as an error."""
+    assert [v for v in KINDS if looks_identifying(v)] == []
+
+
+@pytest.mark.parametrize(
+    "value", [{"Hong Gildong": "MRN"}, {"87654321": "MRN"}, {"type": {"KIM": "MRN"}}, {"01/02/90": "MRN"}]
+)
+def test_the_keys_of_an_object_under_a_kind_key_are_judged(profile: Profile, value: dict[str, Any]) -> None:
+    """Only an object's values were judged: ``{"patient_id_type": {"Hong Gildong": "MRN"}}`` was
+    quiet. Its keys are judged too, and never shown."""
+    assert looks_identifying(value)
+    assert not looks_identifying({"type": "MRN", "length": 8})
+    flagged, shown = _flagged(profile, "native", {"patient_id_type": value})
+    assert [at for at, _ in flagged] == ["#1"]
+    assert next(iter(value)) not in shown
+
+
+@pytest.mark.parametrize("fmt", ["native", "xml"])
+@pytest.mark.parametrize("value", SHORT_LEAKS)
+def test_a_short_date_an_id_or_a_name_under_a_kind_key_is_flagged(
+    profile: Profile, fmt: str, value: str
+) -> None:
+    flagged, shown = _flagged(profile, fmt, {"PatientIDType": value})
+    assert flagged == [("#1", mask(value))]
+    assert value not in shown
+    extra = f"<PatientIDType>{html.escape(value)}</PatientIDType>"
+    found = [f for f in _found(profile, _asap(extra).encode(), "s1.xml") if f.code.startswith("DEID")]
+    assert [f.params.get("value") for f in found] == [mask(value)]
+    assert value not in _shown(found)
+
+
+@pytest.mark.parametrize("fmt", ["native", "xml"])
+def test_a_standard_or_a_system_under_a_kind_key_is_not_flagged(profile: Profile, fmt: str) -> None:
+    payload = {"dob_format": "ISO 8601", "patient_id_system": "Cerner Millennium", "PatientIDType": "NHS Number",
+               "patient_id_format": "8자리 숫자", "mrn_system": "Meditech"}  # fmt: skip
+    assert _flagged(profile, fmt, payload)[0] == []
