@@ -396,6 +396,9 @@ FOLDED_WHOLE = 64
 :data:`_FULL_WIDTH` alone."""
 
 
+_MISS = object()
+
+
 class _Kept:
     """What is worked out from a key, kept by it: all forgotten past 4,096 keys or 4M characters
     of them, so a file of long keys holds a few of them at most."""
@@ -408,8 +411,9 @@ class _Kept:
 
     def get(self, held_by: Any, chars: int, work: Callable[[], Any]) -> Any:
         """What ``work`` gives for ``held_by`` (``chars`` characters long), worked out once."""
-        if held_by in self._held:
-            return self._held[held_by]
+        done = self._held.get(held_by, _MISS)  # one look: another thread may clear it between two
+        if done is not _MISS:
+            return done
         if len(self._held) >= 4_096 or self._chars + chars > 4_000_000:
             self._held.clear()
             self._chars = 0

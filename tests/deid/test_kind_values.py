@@ -91,3 +91,21 @@ def test_a_standard_or_a_system_under_a_kind_key_is_not_flagged(profile: Profile
     payload = {"dob_format": "ISO 8601", "patient_id_system": "Cerner Millennium", "PatientIDType": "NHS Number",
                "patient_id_format": "8자리 숫자", "mrn_system": "Meditech"}  # fmt: skip
     assert _flagged(profile, fmt, payload)[0] == []
+
+
+def test_a_kept_answer_is_read_in_one_look() -> None:
+    """``_Kept.get`` asked ``in`` and then indexed: a thread clearing the cache between the two
+    (another audit thread past 4,096 keys) raised ``KeyError`` from a key's lookup. The cache here
+    is cleared right after it answers ``in``, as that thread would."""
+    from dqm.identifiers import _Kept
+
+    class ClearedBetween(dict[Any, Any]):
+        def __contains__(self, key: object) -> bool:
+            held = super().__contains__(key)
+            self.clear()
+            return held
+
+    kept = _Kept()
+    assert kept.get("k", 1, lambda: "worked") == "worked"
+    kept._held = ClearedBetween(kept._held)
+    assert kept.get("k", 1, lambda: "again") in ("worked", "again")
