@@ -430,11 +430,12 @@ matched."""
 def fold_key(key: str) -> str:
     """``key`` as the identifier keys are matched against it: NFKC-folded where it is not ASCII, so
     a full-width ``ｐａｔｉｅｎｔ＿ｉｄ`` or ``ＤＯＢ`` (as a Korean IME types them) and other
-    compatibility forms are the keys they stand for. Never longer than the key: NFKC grows some
-    characters 18 times (U+FDFA), and a key is matched several times, outside the budget of text
-    searched (one key of 20M U+FDFA: 179 s, 2.3 GB), so a key longer than :data:`FOLDED_WHOLE`, or
-    one NFKC would lengthen, is folded character for character (:data:`_FULL_WIDTH`). Keys only:
-    a value is searched and masked as it is."""
+    compatibility forms are the keys they stand for. NFKC grows some characters 18 times (U+FDFA),
+    and a key is matched several times, outside the budget of text searched (one key of 20M U+FDFA:
+    179 s, 2.3 GB), so only a key of at most :data:`FOLDED_WHOLE` characters is NFKC-folded whole
+    (at most 1,152 characters then: ``ℙatient_name㎏`` is ``Patient_namekg``); a longer one is
+    folded character for character (:data:`_FULL_WIDTH`), never longer than it is. Keys only: a
+    value is searched and masked as it is."""
     if key.isascii():
         return key
     folded: str = _FOLDED.get(key, len(key), lambda: _folded(key))
@@ -442,8 +443,9 @@ def fold_key(key: str) -> str:
 
 
 def _folded(key: str) -> str:
-    folded = unicodedata.normalize("NFKC", key) if len(key) <= FOLDED_WHOLE else key
-    return key.translate(_FULL_WIDTH) if len(folded) > len(key) or folded is key else folded
+    if len(key) <= FOLDED_WHOLE:
+        return unicodedata.normalize("NFKC", key)  # at most 18 times as long: 1,152 characters
+    return key.translate(_FULL_WIDTH)
 
 
 def identifier_key(key: str, settings: DeidSettings) -> bool:
