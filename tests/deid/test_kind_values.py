@@ -6,15 +6,19 @@ Each failed on the former code."""
 
 from __future__ import annotations
 
-import html
 from typing import Any
 
 import pytest
 
-from dqm.identifiers import looks_identifying, mask
+from dqm.identifiers import looks_identifying
 from dqm.profile import Profile, load_profile
 from tests.deid.test_key_forms import _flagged
-from tests.deid.test_property_keys import _asap, _found, _shown
+from tests.deid.test_key_forms import (
+    test_a_name_or_an_id_of_any_form_under_a_kind_element_is_flagged as _under_an_element,
+)
+from tests.deid.test_key_forms import (
+    test_a_name_or_an_id_of_any_form_under_a_kind_key_is_flagged as _under_a_key,
+)
 
 
 @pytest.fixture(scope="module")
@@ -77,13 +81,8 @@ def test_the_keys_of_an_object_under_a_kind_key_are_judged(profile: Profile, val
 def test_a_short_date_an_id_or_a_name_under_a_kind_key_is_flagged(
     profile: Profile, fmt: str, value: str
 ) -> None:
-    flagged, shown = _flagged(profile, fmt, {"PatientIDType": value})
-    assert flagged == [("#1", mask(value))]
-    assert value not in shown
-    extra = f"<PatientIDType>{html.escape(value)}</PatientIDType>"
-    found = [f for f in _found(profile, _asap(extra).encode(), "s1.xml") if f.code.startswith("DEID")]
-    assert [f.params.get("value") for f in found] == [mask(value)]
-    assert value not in _shown(found)
+    _under_a_key(profile, fmt, value)  # flagged at its key, masked, never shown
+    _under_an_element(profile, value)
 
 
 @pytest.mark.parametrize("fmt", ["native", "xml"])
