@@ -511,6 +511,9 @@ _KIND_TOKEN = re.compile(r"(?i:[NXYMD9#*]+(?:[-/. :][NXYMD9#*]+)*)")
 _STANDARD = re.compile(r"\b(?i:ISO|RFC)[ -]?\d{3,5}\b(?![\s_/,.():;\-]*\d)")
 """A standard a date is written to (``ISO 8601``, ``ISO-8601``, ``RFC 3339``): no number of a
 person's (unless more digits are joined to it)."""
+_NINES = re.compile(r"(?<!\d)9+(?:[-/. :]9+)*(?!\d)")
+"""A placeholder of nines (``9999-9999``, ``99/99/9999``, as :data:`_KIND_TOKEN` takes ``NNNN``):
+no number of a person's."""
 _JOINED_DIGITS = re.compile(r"\d[\s_/,.():;\-]+\d")
 """Two numbers joined by a separator: a date (``01/02/90``, ``1.2.90``) or an id in groups
 (``123-456-789``, ``1.234.567``), however short each group."""
@@ -552,7 +555,7 @@ def _names_more_than_a_kind(held: Any) -> bool:
         return False
     if isinstance(held, int | float):
         return math.isfinite(held) and abs(held) >= 1_000
-    text = _STANDARD.sub(" ", str(held))
+    text = _NINES.sub("N", _STANDARD.sub(" ", str(held)))
     if _JOINED_DIGITS.search(text):
         return True
     numbers = 0

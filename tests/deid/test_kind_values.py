@@ -45,7 +45,17 @@ SHORT_LEAKS = (
     "주민일",
     "ISO 8601 01/02/90",
 )
-KINDS = ("ISO 8601", "ISO-8601", "RFC 3339", "NHS Number", "Meditech", "Cerner Millennium", "8자리 숫자")
+KINDS = (
+    "9999-9999",
+    "99/99/9999",
+    "ISO 8601",
+    "ISO-8601",
+    "RFC 3339",
+    "NHS Number",
+    "Meditech",
+    "Cerner Millennium",
+    "8자리 숫자",
+)
 
 
 def test_short_dates_grouped_ids_and_names_in_capitals_or_hangul_are_not_a_kind() -> None:
@@ -59,7 +69,8 @@ def test_short_dates_grouped_ids_and_names_in_capitals_or_hangul_are_not_a_kind(
 
 
 def test_a_standard_or_a_system_named_under_a_kind_key_is_a_kind() -> None:
-    """``ISO 8601``, ``NHS Number``, ``Meditech`` were flagged as an error."""
+    """``ISO 8601``, ``NHS Number``, ``Meditech`` were flagged as an error; a placeholder of
+    nines (``9999-9999``) is one as ``NNNN-NNNN`` is, though its digits are joined."""
     assert [v for v in KINDS if looks_identifying(v)] == []
 
 
