@@ -374,11 +374,17 @@ def _readable_name(name: str, tool: bool = False) -> bool:
     return ext in SLIDE_SUFFIXES or (ext in ANNOTATION_SUFFIXES and not (tool and ext == ".json"))
 
 
+SYSTEM_FOLDERS = frozenset({".Trashes", ".Spotlight-V100", ".fseventsd"})
+"""Hidden folders the system writes and may not let a user list (macOS's trash, search index and
+event log): one that cannot be listed is quiet."""
+
+
 def _holds_readable(path: str, tool: bool) -> bool:
     """Whether a hidden folder holds a file named as a slide or an annotation, looking at no more
-    than :data:`HIDDEN_SCAN_LIMIT` entries; one it cannot list (``.Trashes``, ``.Spotlight-V100``
-    are the system's) is taken as holding none. A folder too large to look through is taken as
-    holding one, except a tool's (a ``.git`` of many objects)."""
+    than :data:`HIDDEN_SCAN_LIMIT` entries. One it cannot list, or with a folder it cannot list
+    (no permission, a name too long), may hold one: it is taken as holding one, except the
+    system's (:data:`SYSTEM_FOLDERS`). A folder too large to look through is taken as holding one,
+    except a tool's (a ``.git`` of many objects)."""
     pending, seen = [path], 0
     while pending:
         try:
@@ -395,8 +401,9 @@ def _holds_readable(path: str, tool: bool) -> bool:
                         pass
                     if _readable_name(entry.name, tool):
                         return True
-        except OSError:
-            continue
+        except OSError:  # what it holds is unknown: named, as the base named every hidden folder
+            if os.path.basename(path) not in SYSTEM_FOLDERS:
+                return True
     return False
 
 

@@ -91,6 +91,26 @@ def test_slides_hidden_in_tool_folders_or_as_apple_double_twins_are_named(tmp_pa
     assert ("FILE_NOT_READ", "ann/.zenodo.json") in {(i.code, i.file) for i in discover(tmp_path).issues}
 
 
+@pytest.mark.parametrize("error", [13, 36])  # EACCES, ENAMETOOLONG
+def test_a_hidden_folder_that_cannot_be_listed_is_named_not_taken_as_empty(tmp_path, monkeypatch, error):
+    """A ``.old/`` at mode 000 holding ``b.svs``, or a ``.old/`` whose ``sub/`` cannot be listed,
+    was taken as holding nothing: the slides in it left the batch without a word. What it holds is
+    unknown, so it is named; only the system's folders (``.Trashes``) stay quiet. Listing is made
+    to fail by patching ``os.scandir`` (root reads past mode 000)."""
+    _touch(tmp_path, "a.svs", "a.json", ".old/b.svs", ".old2/sub/c.svs", ".Trashes/501/d.svs", ".git/e.txt")
+    blocked = {str(tmp_path / p) for p in (".old", ".old2/sub", ".Trashes/501", ".git")}
+    scandir = os.scandir
+
+    def failing(path):
+        if str(path) in blocked:
+            raise OSError(error, os.strerror(error), str(path))
+        return scandir(path)
+
+    monkeypatch.setattr(os, "scandir", failing)
+    got = sorted((i.code, i.file) for i in discover(tmp_path).issues)
+    assert got == [("FILE_NOT_READ", ".git/"), ("FILE_NOT_READ", ".old/"), ("FILE_NOT_READ", ".old2/")]
+
+
 @pytest.mark.skipif(os.name == "nt", reason="POSIX file names are bytes")
 def test_a_hidden_folder_named_in_bytes_not_utf8_is_a_warning_not_an_error(tmp_path):
     """A hidden folder whose name is not UTF-8 became a NAME_NOT_UTF8 error, counted in the file
