@@ -374,6 +374,12 @@ def _readable_name(name: str, tool: bool = False) -> bool:
     return ext in SLIDE_SUFFIXES or (ext in ANNOTATION_SUFFIXES and not (tool and ext == ".json"))
 
 
+TOOL_STORES = frozenset({"annex", "objects"})
+"""Folders of a tool's folder that are its content stores, not looked through: git-annex's and
+DataLad's ``.git/annex/objects/Xk/3Q/SHA256E-s5--ab.svs/SHA256E-s5--ab.svs`` (the key keeps the
+file's extension; the batch's ``a.svs`` is a link to it), a subdataset's
+``.git/modules/x/annex/``, git's ``.git/objects`` and DataLad's ``.datalad/metadata/objects``."""
+
 SYSTEM_FOLDERS = frozenset({".Trashes", ".Spotlight-V100", ".fseventsd"})
 """Hidden folders the system writes and may not let a user list (macOS's trash, search index and
 event log): one that cannot be listed is quiet."""
@@ -395,7 +401,8 @@ def _holds_readable(path: str, tool: bool) -> bool:
                         return not tool
                     try:
                         if entry.is_dir(follow_symlinks=False):
-                            pending.append(entry.path)
+                            if not (tool and entry.name in TOOL_STORES):
+                                pending.append(entry.path)
                             continue
                     except OSError:
                         pass

@@ -91,6 +91,22 @@ def test_slides_hidden_in_tool_folders_or_as_apple_double_twins_are_named(tmp_pa
     assert ("FILE_NOT_READ", "ann/.zenodo.json") in {(i.code, i.file) for i in discover(tmp_path).issues}
 
 
+def test_a_git_annex_store_is_not_named_as_slides_hidden_in_git(tmp_path):
+    """git-annex (and DataLad) keep each file under ``.git/annex/objects/`` in a key that keeps its
+    extension, the batch's ``a.svs`` a link to it: ``.git/`` was named FILE_NOT_READ with the advice
+    to move the slides out of it, which would break the repository. A tool's content stores
+    (``annex``, ``objects``) are not looked through; a slide elsewhere in ``.git`` still is."""
+    key = "SHA256E-s5--ab.svs"
+    store = tmp_path / ".git/annex/objects/Xk/3Q" / key
+    _touch(tmp_path, f".git/annex/objects/Xk/3Q/{key}/{key}", f".git/modules/sub/annex/objects/Q/W/{key}/{key}")
+    _touch(tmp_path, ".datalad/metadata/objects/ab/cn-1.svs", "a.json")
+    (tmp_path / "a.svs").symlink_to(store / key)
+    (tmp_path / "manifest.csv").write_text("slide_id,image_path,annotation_path\nA,a.svs,a.json\n")
+    assert [(i.code, i.file) for i in discover(tmp_path).issues] == []
+    _touch(tmp_path, ".git/old/C.svs")
+    assert [(i.code, i.file) for i in discover(tmp_path).issues] == [("FILE_NOT_READ", ".git/")]
+
+
 @pytest.mark.parametrize("error", [13, 36])  # EACCES, ENAMETOOLONG
 def test_a_hidden_folder_that_cannot_be_listed_is_named_not_taken_as_empty(tmp_path, monkeypatch, error):
     """A ``.old/`` at mode 000 holding ``b.svs``, or a ``.old/`` whose ``sub/`` cannot be listed,
