@@ -351,7 +351,7 @@ TOOL_FOLDERS = frozenset(
     {".git", ".hg", ".svn", ".dvc", ".datalad", ".github", ".gitlab", ".dqm-cache", ".vscode", ".idea"}
 )
 """Hidden folders of version control, CI and editors that a dataset repository holds: not read, and
-named only where they hold a slide's or a non-JSON annotation's extension (their settings are JSON)."""
+named only where they hold a slide's or an annotation's extension other than their settings' (JSON, XML)."""
 
 ROOT_METADATA = frozenset({".zenodo.json"})
 """Hidden files at the batch's root that describe the repository (Zenodo's deposit metadata), not a
@@ -368,10 +368,16 @@ APPLE_DOUBLE_MAX = 4096
 """An AppleDouble twin holds a file's Finder attributes, a few hundred bytes to a few KB."""
 
 
+TOOL_SETTINGS = frozenset({".json", ".xml"})
+"""Annotation extensions a tool's folder keeps its settings in (``.vscode/settings.json``,
+``.idea/workspace.xml``): not taken for an annotation there."""
+
+
 def _readable_name(name: str, tool: bool = False) -> bool:
-    """Whether a name has a slide's or an annotation's extension (in a tool's folder, JSON aside)."""
+    """Whether a name has a slide's or an annotation's extension (in a tool's folder, its settings'
+    :data:`TOOL_SETTINGS` aside)."""
     ext = suffix(name)
-    return ext in SLIDE_SUFFIXES or (ext in ANNOTATION_SUFFIXES and not (tool and ext == ".json"))
+    return ext in SLIDE_SUFFIXES or (ext in ANNOTATION_SUFFIXES and not (tool and ext in TOOL_SETTINGS))
 
 
 TOOL_STORES = frozenset({"annex", "objects"})

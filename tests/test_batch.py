@@ -64,9 +64,9 @@ def test_hidden_slides_and_folders_are_named_not_skipped_in_silence(tmp_path):
 def test_slides_hidden_in_tool_folders_or_as_apple_double_twins_are_named(tmp_path):
     """A tool's folder (``.git``, ``.github``) or a ``._`` name silenced anything: a slide moved to
     ``.github/old/`` or ``.git/old/``, a 50 KB slide named ``._E.svs``, an annotation ``._D.json``
-    left the batch unseen. A tool's folder is named when it holds a slide (or a non-JSON
-    annotation); a ``._`` file is a twin only when small and starting with AppleDouble's magic."""
-    _touch(tmp_path, "a.svs", "a.json", ".github/old/B.svs", ".git/old/C.svs", ".dvc/x.xml")
+    left the batch unseen. A tool's folder is named when it holds a slide (or an annotation
+    not JSON or XML, its settings); a ``._`` file is a twin only when small and starting with AppleDouble's magic."""
+    _touch(tmp_path, "a.svs", "a.json", ".github/old/B.svs", ".git/old/C.svs", ".dvc/x.geojson")
     (tmp_path / ".github/renovate.json").write_text("{}")
     (tmp_path / "._E.svs").write_bytes(os.urandom(50_000))
     (tmp_path / "._D.json").write_text('{"lesions":[]}')
@@ -87,7 +87,9 @@ def test_slides_hidden_in_tool_folders_or_as_apple_double_twins_are_named(tmp_pa
         ("FILE_NOT_READ", ".github/"),
     ]
     _touch(tmp_path, ".vscode/settings.json", "ann/.zenodo.json")  # metadata is quiet at the root only
-    assert ("FILE_NOT_READ", ".vscode/") not in {(i.code, i.file) for i in discover(tmp_path).issues}
+    _touch(tmp_path, ".idea/workspace.xml", ".idea/inspectionProfiles/Project_Default.xml")  # settings: XML
+    got_after = {(i.code, i.file) for i in discover(tmp_path).issues}
+    assert ("FILE_NOT_READ", ".vscode/") not in got_after and ("FILE_NOT_READ", ".idea/") not in got_after
     assert ("FILE_NOT_READ", "ann/.zenodo.json") in {(i.code, i.file) for i in discover(tmp_path).issues}
 
 
@@ -98,7 +100,9 @@ def test_a_git_annex_store_is_not_named_as_slides_hidden_in_git(tmp_path):
     (``annex``, ``objects``) are not looked through; a slide elsewhere in ``.git`` still is."""
     key = "SHA256E-s5--ab.svs"
     store = tmp_path / ".git/annex/objects/Xk/3Q" / key
-    _touch(tmp_path, f".git/annex/objects/Xk/3Q/{key}/{key}", f".git/modules/sub/annex/objects/Q/W/{key}/{key}")
+    _touch(
+        tmp_path, f".git/annex/objects/Xk/3Q/{key}/{key}", f".git/modules/sub/annex/objects/Q/W/{key}/{key}"
+    )
     _touch(tmp_path, ".datalad/metadata/objects/ab/cn-1.svs", "a.json")
     (tmp_path / "a.svs").symlink_to(store / key)
     (tmp_path / "manifest.csv").write_text("slide_id,image_path,annotation_path\nA,a.svs,a.json\n")
