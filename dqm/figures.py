@@ -268,24 +268,20 @@ def fmt_value(value: float | None, percent: bool, target: float | None = None) -
     With the ``target`` it is gated against (``≥``), a value below the target is never shown as
     reaching it: more digits are shown until it reads below (98,999 of 100,000 files: ``98.999 %``
     against a target of ``99.00 %``, not ``99.00 %`` and *fail*). Rounding is monotone, so the
-    first precision at which the two differ shows the value below the target. A value within
-    :data:`CONTRADICTION_TOLERANCE` of it is rounding, not a shortfall (15 Dice of 0.85 average
-    1 ulp below it), and prints as the target does: ``0.85``, not ``0.8499999999999999``. Any
-    other value below differs from the target by more than 1e-12 (relative and absolute), which
-    15 more digits show.
+    first precision at which the two differ shows the value below the target; one no digits tell
+    from it (a float's last bit below) reads ``< 80.00 %``.
     """
     if value is None:
         return "n/a"
     shown = _shown(value, percent, 0)
     if target is None or not value < target:
         return shown
-    if not _below(value, target):
-        return _shown(target, percent, 0)
     for extra in range(1, 16):
         if shown != _shown(target, percent, extra - 1):
-            break
+            return shown
         shown = _shown(value, percent, extra)
-    return shown
+    # within a float's precision of the target (1 ulp below 0.8): no digits tell them apart
+    return shown if shown != _shown(target, percent, 15) else "< " + _shown(target, percent, 0)
 
 
 def _shown(value: float, percent: bool, extra: int) -> str:
