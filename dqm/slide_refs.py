@@ -253,7 +253,7 @@ MAX_TIFF_VALUE_BYTES = 64 << 20
 that several tags point at counted once for each), the strip and tile offsets and byte counts
 aside (libtiff reads no more of them than the image has strips or tiles), unless the file holds
 them (:func:`_held`: each tag's within its end and no hole of a sparse file, and the sum within
-its size and the blocks it has on disk). libtiff reads a tag's value whole, an unknown tag's
+its size and, where ``SEEK_HOLE`` raises, the blocks it has on disk). libtiff reads a tag's value whole, an unknown tag's
 too, as does OpenSlide's TIFF reader, once for each tag whatever bytes it points at: a 16 KB
 sparse slide of 512 MiB whose tag 65000 declares 2^28 SHORTs took the probe 4.4 s of CPU and
 1.6 GB (one whose Software tag, text, declares 2^28 SHORTs: 3.7 s and 596 MB); 15 tags of 70 MiB
@@ -382,20 +382,22 @@ def _held(fd: int, values: list[tuple[int, int, int | None]], total: int) -> boo
     """Whether the file ``fd`` holds the ``total`` bytes that ``values`` (``(tag, bytes, offset)``,
     offset None: not known) declare: each tag's end within it and no hole of a sparse file among
     its bytes (``SEEK_HOLE``), and ``total`` (bytes several tags point at, once for each) within
-    its size and the blocks it has on disk (where the file system cannot tell holes, every byte
-    reads as data). Cost: a stat, and a seek a tag (``fd``'s offset moves)."""
+    its size; the blocks it has on disk are looked at only where ``SEEK_HOLE`` raises (compressed
+    file systems, btrfs or ZFS, count compressed blocks, and some FUSE ones none, so a dense file's
+    blocks may be fewer than its bytes). Cost: a stat, and a seek a tag (``fd``'s offset moves)."""
     st = os.fstat(fd)
-    if total > st.st_size or total > st.st_blocks * 512:
+    if total > st.st_size:
         return False
+    holes = True  # whether SEEK_HOLE tells holes here
     for _, size, offset in values:
         if offset is None or offset + size > st.st_size:
             return False
         try:
-            if os.lseek(fd, offset, os.SEEK_HOLE) < offset + size:
+            if holes and os.lseek(fd, offset, os.SEEK_HOLE) < offset + size:
                 return False
         except (OSError, AttributeError):  # no SEEK_HOLE here: the blocks on disk cover the sum
-            pass
-    return True
+            holes = False
+    return holes or total <= st.st_blocks * 512
 
 
 NDPI_TAG = 65420

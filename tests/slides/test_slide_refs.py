@@ -476,12 +476,11 @@ def test_tags_each_under_the_bound_in_holes_are_not_read(
     assert not probe.opened and "values in all (tag 65000: 524,288)" in str(probe.open_error)
 
 
-def test_a_file_system_that_cannot_tell_holes_is_judged_by_its_blocks(
+def test_a_file_system_without_seek_hole_is_judged_by_its_blocks(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Where the file system does not support holes, ``SEEK_HOLE`` reports every byte as data, and
-    the blocks on disk were looked at only when it raised: a sparse file's tags were read. Now the
-    blocks must cover the sum whatever ``SEEK_HOLE`` says."""
+    """Where ``SEEK_HOLE`` raises, the blocks on disk must cover the sum: a sparse file's tags are
+    refused (the bound lowered to 1 MiB here, the tag 2 MiB in a hole)."""
     import dqm.slide_refs
 
     monkeypatch.setattr(dqm.slide_refs, "MAX_TIFF_VALUE_BYTES", 1 << 20)
@@ -490,10 +489,47 @@ def test_a_file_system_that_cannot_tell_holes_is_judged_by_its_blocks(
     at = (path.stat().st_size // 4096 + 64) * 4096
     _tags_at(path, [(65000, n, at)], extend=at + n)
     real = os.lseek
-    monkeypatch.setattr(
-        os, "lseek", lambda fd, pos, how: os.fstat(fd).st_size if how == os.SEEK_HOLE else real(fd, pos, how)
-    )
+
+    def lseek(fd: int, pos: int, how: int) -> int:
+        if how == os.SEEK_HOLE:
+            raise OSError(22, "Invalid argument")
+        return real(fd, pos, how)
+
+    monkeypatch.setattr(os, "lseek", lseek)
     assert "values in all (tag 65000: 2,097,152)" in str(not_to_open(path, tmp_path))
+
+
+class _Compressed:
+    """``st``, with the blocks a compressing file system (btrfs, ZFS) reports: a third of them."""
+
+    def __init__(self, st: os.stat_result) -> None:
+        self._st = st
+
+    def __getattr__(self, name: str) -> object:
+        return self._st.st_blocks // 3 if name == "st_blocks" else getattr(self._st, name)
+
+
+def test_a_dense_tiff_on_a_compressing_file_system_is_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On btrfs or ZFS with compression a file's blocks are its compressed size (and some FUSE file
+    systems report none), and the sum of the tags was always held to them: a dense slide whose tags
+    are all data was refused. Now the blocks are looked at only where ``SEEK_HOLE`` raises (the
+    bound lowered to 1 MiB here, the tag 2 MiB of compressible data)."""
+    import dqm.slide_refs
+
+    monkeypatch.setattr(dqm.slide_refs, "MAX_TIFF_VALUE_BYTES", 1 << 20)
+    path, n = tmp_path / "dense.tif", 2 << 20
+    tifffile.imwrite(path, np.full((64, 64, 3), 200, np.uint8), photometric="rgb")
+    at = path.stat().st_size
+    with open(path, "ab") as fh:
+        fh.write((b"<layer data>" * (n // 12 + 1))[:n])
+    _tags_at(path, [(37724, n, at)])
+    real = os.fstat
+    monkeypatch.setattr(os, "fstat", lambda fd: _Compressed(real(fd)))
+    with open(path, "rb") as fh:
+        assert os.fstat(fh.fileno()).st_blocks * 512 < n
+    assert dqm.slide_refs.tiff_refusal(path) is None
 
 
 @pytest.fixture
