@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from dqm.profile import Profile
 from dqm.validity.data import SlideReader, SlideRecord, SlideRefused, index_slide
 from dqm.validity.run import _unreadable
 from tests.slides.test_slide_refs import _jpeg, _vms, no_hang  # noqa: F401 (a fixture)
@@ -130,3 +131,43 @@ def test_many_readers_stay_within_the_descriptor_limit(tmp_path: Path) -> None:
     assert out.returncode == 0, out.stderr[-2000:]
     failed, fds = map(int, out.stdout.split())
     assert failed == 0 and fds < 64
+
+
+class _Folded(Exception):
+    """Raised where the run makes its folds: the index pass is done."""
+
+
+def test_every_usable_slide_keeps_its_index_pass_first_open(
+    clean_batch: Path, profile: Profile, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each usable record carries what its index pass's reader first took (``SlideRecord.first``),
+    the baseline every later reader of it (loader workers') is checked against: the run's
+    ``r.first = reader.first`` was untested (replacing it by ``pass`` failed nothing)."""
+    import dqm.validity.run as run_module
+    from dqm.validity.run import ValidityOptions, run_validity
+    from dqm.validity.settings import load_validity_profile
+
+    taken: dict[Path, object] = {}
+    real_index = run_module.index_slide
+
+    def index(rec: SlideRecord, reader: SlideReader, *args: object) -> object:
+        out = real_index(rec, reader, *args)  # type: ignore[arg-type]
+        taken[rec.path] = reader.first
+        return out
+
+    kept: list[SlideRecord] = []
+
+    def folds(records: list[SlideRecord], *args: object) -> None:
+        kept.extend(records)
+        raise _Folded
+
+    monkeypatch.setattr(run_module, "index_slide", index)
+    monkeypatch.setattr(run_module, "make_folds", folds)
+    with pytest.raises(_Folded):
+        run_validity(
+            clean_batch, profile, ValidityOptions(load_validity_profile("smoke"), tmp_path), workers=1
+        )
+    assert kept and {r.path for r in kept} <= taken.keys()
+    assert any(taken[r.path] is not None for r in kept)
+    for r in kept:
+        assert r.first is taken[r.path]
