@@ -1143,3 +1143,16 @@ def test_a_part_swapped_for_a_link_out_between_the_look_and_the_take_is_not_read
         probe = probe_slide(key, "sub/S1.vms")
         assert not probe.opened and probe.regions_read == 0 and probe.reference_refused
         assert probe.open_error is not None and "outside the batch" in probe.open_error
+
+
+def test_an_unknown_slide_takes_no_opening_lock(tmp_path: Path) -> None:
+    """A lock for a slide's opens was made before its number was checked: 1,000 requests for
+    unknown slides (or for one without image) left 1,000 locks kept for good, as many as a
+    client asked numbers. Now the number is checked first."""
+    from dqm.semantic.server.tiles import TileSource
+
+    tiles = TileSource(tmp_path, {0: None})
+    for index in range(1000):
+        with pytest.raises(SlideUnavailable):
+            tiles.tile(index, 0, 0, 0)
+    assert tiles._opening == {}

@@ -183,8 +183,9 @@ class TileSource:
             entry = self._in_use(index)
             if entry is not None:
                 return entry
+        path = self.path(index)  # an unknown slide takes no lock (nor a place among them)
+        with self._lock:
             opening = self._opening.setdefault(index, threading.Lock())
-        path = self.path(index)
         with opening:  # outside the lock (opening a slide can take a while), one open at a time
             with self._lock:
                 entry = self._in_use(index)
