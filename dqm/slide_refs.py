@@ -433,7 +433,7 @@ def _walk(
         return (0, 0), []
     count_size, next_size = struct.calcsize(count_fmt), struct.calcsize(next_fmt)
     entry = 20 if version == 43 else 12  # tag, type, count, then the value or its offset
-    inline = entry - 8  # values of up to these bytes are in the entry
+    inline = 8 if version == 43 else 4  # values of up to these bytes are in the entry
     seen: set[int] = set()
     text, values, tags = (0, 0), [], 0
     while offset and offset not in seen:

@@ -1156,3 +1156,20 @@ def test_an_unknown_slide_takes_no_opening_lock(tmp_path: Path) -> None:
         with pytest.raises(SlideUnavailable):
             tiles.tile(index, 0, 0, 0)
     assert tiles._opening == {}
+
+
+def test_a_bigtiff_tag_of_12_bytes_is_counted(tmp_path: Path) -> None:
+    """A BigTIFF entry holds up to 8 bytes of values, a classic one 4; the walk took 12 for
+    BigTIFF (its entry's 20 bytes less 8), so a tag of 9 to 12 bytes, whose values lie
+    elsewhere, was left out of the sum the bound is held to. Now it is counted."""
+    from dqm.slide_refs import _walk
+
+    path = tmp_path / "big.tif"
+    tifffile.imwrite(
+        path, np.full((8, 8), 1, np.uint8), bigtiff=True, extratags=[(65000, 7, 12, bytes(range(12)), True)]
+    )
+    with open(path, "rb") as fh:
+        walked = _walk(fh, 100, 10_000)
+    assert walked is not None
+    tags = [(tag, size) for tag, size, _ in walked[1]]
+    assert (65000, 12) in tags
