@@ -253,8 +253,8 @@ MAX_TIFF_VALUE_BYTES = 64 << 20
 that several tags point at counted once for each), the strip and tile offsets and byte counts
 aside (libtiff reads no more of them than the image has strips or tiles), unless the file holds
 them (:func:`_held`: each tag's within its end and no hole of a sparse file, and the sum within
-its size and, where ``SEEK_HOLE`` raises, the blocks it has on disk). libtiff reads a tag's value whole, an unknown tag's
-too, as does OpenSlide's TIFF reader, once for each tag whatever bytes it points at: a 16 KB
+its size and, where ``SEEK_HOLE`` raises, the blocks it has on disk). libtiff reads a tag's
+value whole, an unknown tag's too, as does OpenSlide's TIFF reader, once for each tag whatever bytes it points at: a 16 KB
 sparse slide of 512 MiB whose tag 65000 declares 2^28 SHORTs took the probe 4.4 s of CPU and
 1.6 GB (one whose Software tag, text, declares 2^28 SHORTs: 3.7 s and 596 MB); 15 tags of 70 MiB
 each pointing at the same 70 MiB of a 74 MB file, 1.3 GB; 10 tags of 60 MiB each (under the
