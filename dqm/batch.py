@@ -414,7 +414,7 @@ def _holds_readable(path: str, tool: bool) -> bool:
                         pass
                     if _readable_name(entry.name, tool):
                         return True
-        except OSError:  # what it holds is unknown: named, as the base named every hidden folder
+        except OSError:  # what it holds is unknown: named, as a hidden folder may hold slides
             if os.path.basename(path) not in SYSTEM_FOLDERS:
                 return True
     return False
