@@ -35,7 +35,7 @@ import threading
 import time
 import warnings
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,7 +56,6 @@ from dqm.pixels.stain import dqt_tables, jpeg_quality, scanner, stain_descriptor
 from dqm.slide_refs import (
     SPECIAL,
     named_as,
-    not_to_open,
     openslide_name,
     refused_reference,
     slide_parts,
@@ -1235,22 +1234,15 @@ def probe_slide(
             probe.open_error = msg(CANNOT_READ, _reason=fd)
             return probe
         root = batch_root(path, rel)
-        # taken before the refusal's look: a part swapped for a link out of the batch after the
-        # look and before the take would be the baseline the check after OpenSlide compares with
-        taken = taken if taken is not None else taken_of(path, st, root)
-        refused = refused_reference(path, root, fd)
-        if refused is not None:  # before OpenSlide opens what it names
-            probe.open_error, probe.reference_refused = refused, True
-            return probe
-        probe.open_error = tiff_refusal(path, fd)
-        if probe.open_error is not None:
+        taken, probe.open_error, probe.reference_refused = _taken_and_looked(path, root, fd, st, taken)
+        if probe.open_error is not None:  # before OpenSlide opens what it names
             return probe
         name, own = openslide_name(path, fd), _fd_name(path, fd)
         if not _probe_openslide(path, probe, options, clock, name, fd):
             _probe_pillow(Path(own), probe, options, clock)  # the file the checks read
         elif probe.backend == "openslide":
-            by_name = name == str(path) or probe.vendor == "trestle"  # Trestle: opened again by name
-            changed = _changed_while_read(rel, path, fd if by_name else None, root, taken, probe.fingerprint)
+            check = _after_reads(rel, path, fd, root, taken, probe.fingerprint, name, probe.vendor)
+            changed = check() if check is not None else None
             if changed is not None:  # facts of files the record does not describe: none kept
                 return SlideProbe(
                     path=rel,
@@ -1262,6 +1254,48 @@ def probe_slide(
     probe.elapsed_s, probe.work = clock.cpu_s, clock.done
     _name_by_rel(probe, path, name, own)
     return probe
+
+
+def _taken_and_looked(
+    path: Path, root: Path, fd: int, st: os.stat_result, taken: Taken | None
+) -> tuple[Taken, Message | None, bool]:
+    """What :func:`probe_slide` and :func:`open_checked` do before OpenSlide opens the slide at
+    ``path`` (in the batch folder ``root``, read through ``fd``, its stat ``st``): its files taken
+    (:func:`taken_of`; ``taken``, given: not taken again), then the refusal's look
+    (:func:`~dqm.slide_refs.not_to_open`: a file it would open outside the batch or special, then
+    a TIFF too large to parse). Taken first: a part swapped for a link out of the batch after the
+    look and before the take would be the baseline the check after OpenSlide's reads keeps.
+    Returns ``(taken, why refused or None, whether a file it names was refused)``."""
+    taken = taken if taken is not None else taken_of(path, st, root)
+    refused = refused_reference(path, root, fd)
+    if refused is not None:
+        return taken, refused, True
+    return taken, tiff_refusal(path, fd), False
+
+
+def _after_reads(
+    ref: str,
+    path: Path,
+    fd: int,
+    root: Path,
+    taken: Taken,
+    own_print: str | None,
+    name: str,
+    vendor: str | None,
+) -> Callable[[], Message | None] | None:
+    """The check after OpenSlide's reads of the slide ``ref`` opened by ``name`` (the batch path
+    ``path``, or ``fd``'s descriptor path: :func:`~dqm.slide_refs.openslide_name`), for
+    :func:`probe_slide` and :class:`CheckedSlide` alike: a function giving
+    :func:`_changed_while_read`'s reason; None where OpenSlide reads the descriptor alone (one TIFF
+    with no part: nothing else to check). A Trestle slide is opened again by its name."""
+    by_name = name == str(path) or vendor == "trestle"
+    if not by_name and not taken.listed:
+        return None
+
+    def check() -> Message | None:
+        return _changed_while_read(ref, path, fd if by_name else None, root, taken, own_print, fd)
+
+    return check
 
 
 def stat_values(st: os.stat_result) -> list[int]:
@@ -1318,8 +1352,97 @@ LISTED_WHILE_READ = N_(
 )
 
 
+CHANGED_SINCE_AUDIT = N_(
+    "{_ref} is not the file the audit checked (its size or modification time is not the audit's "
+    "record of it): changed since the audit, not read"
+)
+CONTENT_CHANGED_SINCE_AUDIT = N_(
+    "{_ref} is not the file the audit checked (its size and modification time kept, its first or last "
+    "bytes not those the audit recorded): changed since the audit, not read"
+)
+LISTED_SINCE_AUDIT = N_(
+    "{_ref} joined or left the files OpenSlide reads by name for this slide since the audit: not read"
+)
+
+FileRecord = tuple[int | None, int | None, str | None]
+"""What the audit recorded of one file: its size, modification time (ns) and quick print
+(:func:`fingerprint`); None where it recorded none (not compared)."""
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """What the audit recorded of a slide's files, for a reader after it (the report's
+    thumbnails, validity's reader, the review's tiles), whose first open is checked against it
+    (:func:`open_checked`): ``own``, the slide's :data:`FileRecord`; ``parts``, that of each file
+    OpenSlide opens besides it (batch path; :class:`Taken`'s ``parts``), all of them: a file
+    OpenSlide opens now that the audit did not record is not the audit's slide either."""
+
+    own: FileRecord
+    parts: dict[str, FileRecord]
+
+
+def recorded_of(
+    rel: str | None,
+    quick_print: str | None,
+    stats: Mapping[str, Sequence[int]],
+    parts: Mapping[str, str],
+) -> Recorded | None:
+    """:class:`Recorded` from an item record (:class:`~dqm.model.ItemRecord`: its slide's quick
+    print ``fingerprint``, the ``stats`` of its files by batch path, the quick prints of its
+    slide's ``parts``); ``rel``: the slide's batch path. None when it recorded nothing of the slide
+    (no reader check: as a folder given without results)."""
+
+    def values(path: str, quick: str | None) -> FileRecord:
+        stat = stats.get(path)
+        return (
+            int(stat[0]) if stat and len(stat) >= 2 else None,
+            int(stat[1]) if stat and len(stat) >= 2 else None,
+            quick,
+        )
+
+    own = values(rel, quick_print) if rel is not None else (None, None, None)
+    if own == (None, None, None):
+        return None
+    return Recorded(own, {part: values(part, quick) for part, quick in parts.items()})
+
+
+def _unlike_record(ref: str, taken: Taken, own_print: str, recorded: Recorded) -> Message | None:
+    """Why the slide ``ref`` as a reader's first open took it (``taken``, its own quick print
+    ``own_print``) is not what the audit recorded (``recorded``): the slide or a part of another
+    size or modification time, or another quick print; a part the audit recorded that OpenSlide
+    no longer finds, or one it finds that the audit did not record. None when it is the audit's."""
+    if (why := _unlike(taken.own, own_print, recorded.own)) is not None:
+        return msg(why, _ref=clip(ref, 200))
+    for part, record in recorded.parts.items():
+        if part not in taken.parts:
+            return msg(LISTED_SINCE_AUDIT, _ref=clip(part, 200))
+        quick, values = taken.parts[part]
+        if (why := _unlike(values, quick, record)) is not None:
+            return msg(why, _ref=clip(part, 200))
+    joined = sorted(set(taken.parts) - set(recorded.parts))
+    return msg(LISTED_SINCE_AUDIT, _ref=clip(joined[0], 200)) if joined else None
+
+
+def _unlike(values: Sequence[int], quick: str, record: FileRecord) -> str | None:
+    """Which of :data:`CHANGED_SINCE_AUDIT` and :data:`CONTENT_CHANGED_SINCE_AUDIT` tells a file
+    of :func:`stat_values` ``values`` and quick print ``quick`` from the audit's ``record`` of it;
+    None where they agree (a value not recorded is not compared)."""
+    size, mtime, recorded_print = record
+    if (size is not None and size != values[0]) or (mtime is not None and mtime != values[1]):
+        return CHANGED_SINCE_AUDIT
+    if recorded_print is not None and recorded_print != quick:
+        return CONTENT_CHANGED_SINCE_AUDIT
+    return None
+
+
 def _changed_while_read(
-    rel: str, path: Path, fd: int | None, root: Path, taken: Taken, own_print: str | None
+    rel: str,
+    path: Path,
+    fd: int | None,
+    root: Path,
+    taken: Taken,
+    own_print: str | None,
+    held: int | None = None,
 ) -> Message | None:
     """Why what OpenSlide read of the slide ``rel`` at ``path`` is not that of the files checked
     (``taken`` before): once it is done with them, the slide itself, opened by its name (``fd``:
@@ -1327,7 +1450,11 @@ def _changed_while_read(
     descriptor), no longer the file ``fd`` holds or not as taken; a part (batch path in ``root``)
     not as taken (:func:`_differs`); or the parts, listed again
     (:func:`~dqm.slide_refs.slide_parts`), not the names listed before (a DICOM file of the
-    series copied into the folder, a key file naming other images).
+    series copied into the folder, a key file naming other images); or a file it would open now
+    refused by the jail rule (:func:`~dqm.slide_refs.refused_reference`, the slide read through
+    ``held``, the checks' descriptor): the listing leaves such a file out, so a part missing at the
+    open (a VMS's ``OptimisationFile``, a MIRAX data file) and made a link out of the batch after
+    it went unseen, at every read after.
 
     OpenSlide 4 holds no file open between its calls (strace, OpenSlide 4.0.1: a VMS's JPEG and a
     Trestle TIFF opened by name again for every read and closed; a DICOM folder's files opened and
@@ -1348,7 +1475,7 @@ def _changed_while_read(
         # a file that joined first: past MAX_PARTS one joining pushes another off the listing's end
         joined, left = sorted(set(now) - set(taken.listed)), sorted(set(taken.listed) - set(now))
         return msg(LISTED_WHILE_READ, _ref=clip((joined or left)[0], 200))
-    return None
+    return refused_reference(path, root, held)
 
 
 def _differs(path: str, before: Sequence[int], quick: str | None) -> str | None:
@@ -1446,6 +1573,10 @@ class NotOpened(Exception):
         self.why = why
 
 
+class NotAudited(NotOpened):
+    """The slide's files are not those the audit recorded (:func:`_unlike_record`): changed since."""
+
+
 @dataclass(frozen=True)
 class Opened:
     """What :func:`open_checked` took of a slide's files at its first open, for a reader that opens
@@ -1487,7 +1618,13 @@ class CheckedSlide:
                 self._owned = False
 
 
-def open_checked(path: Path, root: Path, fd: int | None = None, first: Opened | None = None) -> CheckedSlide:
+def open_checked(
+    path: Path,
+    root: Path,
+    fd: int | None = None,
+    first: Opened | None = None,
+    recorded: Recorded | None = None,
+) -> CheckedSlide:
     """The slide at ``path`` in the batch folder ``root`` opened by OpenSlide as
     :func:`probe_slide` opens it: through a descriptor of the
     regular file (``fd``, held by the caller, else opened here without waiting and closed with the
@@ -1497,8 +1634,14 @@ def open_checked(path: Path, root: Path, fd: int | None = None, first: Opened | 
     the reader's first open took (:attr:`CheckedSlide.opened`), for a slide opened again: the
     files are checked against it, not taken afresh, before and after OpenSlide's open and after
     each read (a scan swapped in while the slide was closed is refused, never a new baseline).
-    Raises :class:`NotOpened` (why, a message) for a slide refused, and OpenSlide's
-    own errors, naming ``path`` (``OpenSlideUnsupportedFormatError``: a file for Pillow)."""
+    ``recorded``: what the audit recorded of the slide's files (:class:`Recorded`), for a reader
+    after it: a first open that takes them otherwise (:func:`_unlike_record`: another size,
+    modification time or quick print, a part joined or gone) is refused, before OpenSlide opens
+    anything, so a slide swapped since the audit is not shown, trained on or reviewed as the
+    audited one (:class:`NotAudited`). Raises :class:`NotOpened` (why, a message) for a slide
+    refused, and OpenSlide's own errors, naming ``path`` (``OpenSlideUnsupportedFormatError``: a
+    file for Pillow; its ``opened``, the :class:`Opened` taken, for the reader that opens it
+    through Pillow: :func:`plain_name`)."""
     import openslide
 
     owned = fd is None
@@ -1511,10 +1654,7 @@ def open_checked(path: Path, root: Path, fd: int | None = None, first: Opened | 
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
             raise NotOpened(msg(CANNOT_READ, _reason=SPECIAL))
-        # taken before the refusal's look (as :func:`probe_slide`): a part swapped for a link out of
-        # the batch after the look and before the take would be the baseline :meth:`changed` keeps
-        taken = first.taken if first is not None else taken_of(path, st, root)
-        refused = not_to_open(path, root, fd)
+        taken, refused, _ = _taken_and_looked(path, root, fd, st, first.taken if first is not None else None)
         if refused is not None:
             raise NotOpened(refused)
         ref = batch_place(path, root)
@@ -1524,25 +1664,22 @@ def open_checked(path: Path, root: Path, fd: int | None = None, first: Opened | 
                 raise NotOpened(msg(why, _ref=clip(ref, 200)))
         else:
             own_print = _readable(_print, fd, st.st_size)
+            if recorded is not None and (why := _unlike_record(ref, taken, own_print, recorded)) is not None:
+                raise NotAudited(why)
         name = openslide_name(path, fd)
-        by_name = name == str(path)  # a Trestle TIFF, given its descriptor, is opened again by name
         try:
             slide = _openslide_by(name, path, fd)
         except _Replaced:
             raise NotOpened(msg(REPLACED)) from None
         except openslide.OpenSlideError as exc:  # it names the slide by the name it was given
-            raise type(exc)(named_as(str(exc), name, path)) from None
+            named = type(exc)(named_as(str(exc), name, path))
+            named.opened = Opened(taken, own_print)  # type: ignore[attr-defined]
+            raise named from None
         try:
-            if not by_name and slide.properties.get("openslide.vendor") == "trestle":
-                by_name = True  # Trestle: opened again by name
-            check = None
-            if by_name or taken.listed:  # else OpenSlide reads the descriptor alone
-
-                def check() -> Message | None:
-                    return _changed_while_read(ref, path, fd if by_name else None, root, taken, own_print)
-
-                if first is not None and (why := check()) is not None:  # what the open read
-                    raise NotOpened(why)
+            vendor = slide.properties.get("openslide.vendor")
+            check = _after_reads(ref, path, fd, root, taken, own_print, name, vendor)
+            if check is not None and first is not None and (why := check()) is not None:  # what the open read
+                raise NotOpened(why)
         except BaseException:
             slide.close()
             raise
@@ -1559,6 +1696,33 @@ def _readable(read: Any, *args: Any) -> Any:
         return read(*args)
     except OSError as exc:
         raise NotOpened(msg(CANNOT_READ, _reason=exc.strerror or str(exc))) from None
+
+
+@contextmanager
+def plain_name(
+    path: Path, root: Path, first: Opened | None, recorded: Recorded | None = None
+) -> Iterator[str]:
+    """The name a reader gives Pillow for the plain image at ``path`` (in the batch folder
+    ``root``), as the probe gives it one (:func:`_fd_name`): a descriptor of the file, opened
+    without waiting and held for the block, never the batch path, which may name a FIFO or
+    another image by the time Pillow opens it. Given ``first`` (what the reader's first open took:
+    :func:`open_checked`'s ``OpenSlideUnsupportedFormatError`` carries it), the file held is
+    checked to be the one taken then (:func:`_differs`), so an image swapped since is refused,
+    never decoded; else, given ``recorded`` (the audit's record of it), it is checked against that
+    (:func:`_unlike_record`, :class:`NotAudited`). Raises :class:`NotOpened` (why, a message)."""
+    with _held(path) as fd:
+        if isinstance(fd, str):  # a FIFO swapped in: never opened by its name
+            raise NotOpened(msg(CANNOT_READ, _reason=fd))
+        name, ref = _fd_name(path, fd), clip(batch_place(path, root), 200)
+        if first is not None:
+            if (why := _differs(name, first.taken.own, first.own_print)) is not None:
+                raise NotOpened(msg(why, _ref=ref))
+        elif recorded is not None:
+            st = os.fstat(fd)
+            own_print = _readable(_print, fd, st.st_size)
+            if (audited := _unlike_record(ref, taken_of(path, st, root), own_print, recorded)) is not None:
+                raise NotAudited(audited)
+        yield name
 
 
 def batch_place(path: Path, root: Path) -> str:
@@ -1679,16 +1843,22 @@ def _refused_thumbnail(why: Message) -> SlideThumbnail:
 
 
 def slide_thumbnail(
-    path: Path, max_side: int, max_decode_pixels: int = MAX_THUMBNAIL_DECODE_PIXELS, rel: str | None = None
+    path: Path,
+    max_side: int,
+    max_decode_pixels: int = MAX_THUMBNAIL_DECODE_PIXELS,
+    rel: str | None = None,
+    recorded: Recorded | None = None,
 ) -> SlideThumbnail:
     """A thumbnail of at most ``max_side`` pixels a side, never from a level-0 read of a big slide
     (:func:`_thumbnail`); a failure's message names the file ``rel``, its place in the batch, where
-    the decoder named ``path`` (OpenSlide's ``Invalid TIFF: /home/.../S1.tiff``)."""
+    the decoder named ``path`` (OpenSlide's ``Invalid TIFF: /home/.../S1.tiff``). ``recorded``:
+    what the audit recorded of the slide's files: a slide that is not those (:func:`open_checked`)
+    gets no thumbnail (``unreadable``, ``refused``, the reason naming the file)."""
     with _held(path) as fd:
         if isinstance(fd, str):  # never read by its path: a FIFO swapped in would block the run
             return _refused_thumbnail(msg(CANNOT_READ, _reason=fd))
         name, own = openslide_name(path, fd), _fd_name(path, fd)  # the names its messages give
-        got = _thumbnail(own, max_side, max_decode_pixels, path, rel, fd)  # the file the checks read
+        got = _thumbnail(own, max_side, max_decode_pixels, path, rel, fd, recorded)  # the file checked
     if got.failure is not None:
         for was in (name, own):
             got = dataclasses.replace(
@@ -1702,7 +1872,13 @@ def slide_thumbnail(
 
 
 def _thumbnail(
-    own: str, max_side: int, max_decode_pixels: int, path: Path, rel: str | None, fd: int
+    own: str,
+    max_side: int,
+    max_decode_pixels: int,
+    path: Path,
+    rel: str | None,
+    fd: int,
+    recorded: Recorded | None = None,
 ) -> SlideThumbnail:
     """A thumbnail of at most ``max_side`` pixels a side, never from a level-0 read of a big slide,
     of the slide at ``path`` (``rel`` in the batch) that ``fd`` holds: OpenSlide opens it as the
@@ -1720,7 +1896,7 @@ def _thumbnail(
     from PIL import Image
 
     try:
-        opened = open_checked(path, batch_root(path, rel), fd)
+        opened = open_checked(path, batch_root(path, rel), fd, recorded=recorded)
         try:
             slide = opened.slide
             w, h = (int(v) for v in slide.dimensions)

@@ -693,14 +693,14 @@ def test_the_thumbnail_is_of_the_tiff_the_checks_read(batch: Path, monkeypatch: 
     path = batch / "sub" / "S1.tif"
     write_pyramid(path, np.full((300, 400, 3), 200, np.uint8), 0.5)
     write_pyramid(batch / "other.tif", np.full((30, 40, 3), 200, np.uint8), 0.5)
-    checked = dqm.slide_io.not_to_open
+    checked = dqm.slide_io.tiff_refusal  # the refusal's look's last step
 
     def then_swap(*args: object) -> object:
         why = checked(*args)  # type: ignore[arg-type]
         os.replace(batch / "other.tif", path)
         return why
 
-    monkeypatch.setattr(dqm.slide_io, "not_to_open", then_swap)
+    monkeypatch.setattr(dqm.slide_io, "tiff_refusal", then_swap)
     assert slide_thumbnail(path, 64, rel="sub/S1.tif").size == (400, 300)
 
 
@@ -816,7 +816,7 @@ def test_the_thumbnail_of_a_slide_swapped_for_a_fifo_is_refused(
     _jpeg(path, (200, 30, 30))
     os.mkfifo(batch / "fifo")
     unblocked.append(path)
-    _swapped_after_the_checks(monkeypatch, path, "not_to_open").append(batch / "fifo")
+    _swapped_after_the_checks(monkeypatch, path).append(batch / "fifo")
     got = slide_thumbnail(path, 64, rel="sub/S1.jpg")
     assert got.failure == "unreadable" and "replaced while it was being checked" in str(got.reason)
 
