@@ -41,7 +41,7 @@ from dqm.results import (
     QualityResult,
     Thumbnail,
 )
-from dqm.slide_io import MAX_THUMBNAIL_DECODE_PIXELS, slide_thumbnail
+from dqm.slide_io import MAX_THUMBNAIL_DECODE_PIXELS, Recorded, recorded_of, slide_thumbnail
 from validators.artefacts import CODES
 
 DEFAULT_COUNT = 12
@@ -92,10 +92,13 @@ def _inside(root: Path, rel: str | None) -> Path | None:
     return jailed(root, rel)[0] if rel else None
 
 
-def _slide_pixels(path: Path, max_side: int, rel: str) -> tuple[Any, tuple[int, int] | None, str]:
+def _slide_pixels(
+    path: Path, max_side: int, rel: str, recorded: Recorded | None = None
+) -> tuple[Any, tuple[int, int] | None, str]:
     """``(image or None, level-0 size or None, note)`` from a slide file, never at full resolution
-    (``rel``: its place in the batch, the name a note gives it)."""
-    got = slide_thumbnail(path, max_side, MAX_DECODE_PIXELS, rel)
+    (``rel``: its place in the batch, the name a note gives it); ``recorded``: what the audit
+    recorded of its files (a slide that is not those: no pixels, the note says why)."""
+    got = slide_thumbnail(path, max_side, MAX_DECODE_PIXELS, rel, recorded)
     if got.failure is None:
         return got.image, got.size, ""
     if got.failure == "too_large":
@@ -289,7 +292,10 @@ def thumbnail(
     draw (no readable slide and no readable annotation).
 
     The outlines are the record's parsed lesions (no annotation file is read again); the pixels
-    come from the slide file under ``root`` through :func:`dqm.slide_io.slide_thumbnail`.
+    come from the slide file under ``root`` through :func:`dqm.slide_io.slide_thumbnail`, only
+    where its files are those the record's probe read (size, modification time and quick print of
+    the slide and of each file OpenSlide opens besides it): a slide swapped between the probe and
+    its thumbnail is drawn as outlines only, the note saying which file changed.
     """
     from PIL import Image
 
@@ -299,7 +305,9 @@ def thumbnail(
     slide_path = _inside(root, item.image_path)
     img, size, note = (None, None, "no slide file: outlines only")
     if slide_path is not None:
-        img, size, note = _slide_pixels(slide_path, max_side, normalise(item.image_path or "")[0])
+        rel = normalise(item.image_path or "")[0]
+        recorded = recorded_of(rel, record.fingerprint, record.stats, record.parts)
+        img, size, note = _slide_pixels(slide_path, max_side, rel, recorded)
     size = size or _extent(ann)
     if size is None:
         return None

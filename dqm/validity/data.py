@@ -27,13 +27,14 @@ import numpy as np
 from PIL import Image
 from shapely.geometry.base import BaseGeometry
 
+from dqm.batch import normalise
 from dqm.coords import Frame, usable_mpp
 from dqm.i18n import N_, msg
 from dqm.profile import Profile
 from dqm.raster import label_layers, most_crossed, painting_order, rasterise
 from dqm.runner import Run
-from dqm.slide_io import NotOpened, Opened, open_checked
-from dqm.slide_refs import refused_file
+from dqm.slide_io import NotAudited, NotOpened, Opened, Recorded, open_checked, plain_name, recorded_of
+from dqm.slide_refs import named_as, refused_file
 
 WHITE = (255, 255, 255)
 LEVEL_TOLERANCE = 1.01
@@ -88,6 +89,11 @@ class SlideRecord:
     """What the run's first open of the slide took (its index pass, :attr:`SlideReader.first`):
     every reader made of the record after, the training loader's workers' included, checks its
     opens against it; None: the reader's own first open takes it."""
+    recorded: Recorded | None = None
+    """What the audit recorded of the slide's files (its item record: the probe's stat and quick
+    print of the slide and of each file OpenSlide opens besides it), which the index pass's open is
+    checked against (:func:`~dqm.slide_io.open_checked`): a slide swapped since the audit
+    (``--results``) is left out, never trained on; None: not checked (no record)."""
 
     @property
     def group(self) -> str:
@@ -132,7 +138,8 @@ def select_slides(
             excluded.append(Excluded(sid, N_("no readable slide and annotation pair"), ("NOT_PAIRED",)))
             continue
         mpp = s.slide.mpp
-        parsed = run.record(k).annotation  # as the run parsed and checked it: the file is not read again
+        record = run.record(k)
+        parsed = record.annotation  # as the run parsed and checked it: the file is not read again
         ann = parsed.annotation() if parsed is not None else None
         if ann is None or not ann.readable:
             excluded.append(
@@ -178,6 +185,9 @@ def select_slides(
                 patient=patient,
                 split_value=str(split_value).strip() if split_value is not None else None,
                 root=run.root,
+                recorded=recorded_of(
+                    normalise(s.image_path)[0], record.fingerprint, record.stats, record.parts
+                ),
             )
         )
     return usable, excluded
@@ -334,7 +344,11 @@ class SlideReader:
     kept for the reader's life (pickled with it): a slide opened again, after a failed or refused
     read or after being closed to spare descriptors (:data:`MAX_OPEN_SLIDES`), is checked against
     it, never taken afresh, so a scan swapped in is refused on every read that follows, not
-    trained on from the second.
+    trained on from the second. ``recorded``: what the audit recorded of the slide's files
+    (:attr:`SlideRecord.recorded`), which a first open (``first`` None) is checked against: a
+    slide swapped since the audit is refused (``SLIDE_UNREADABLE``, the reason naming the file).
+    A plain image is opened through a descriptor checked against the first open too
+    (:func:`~dqm.slide_io.plain_name`), never by its batch path.
     """
 
     def __init__(
@@ -344,6 +358,7 @@ class SlideReader:
         root: Path | None = None,
         cache: DecodedCache | None = None,
         first: Opened | None = None,
+        recorded: Recorded | None = None,
     ) -> None:
         self.path = Path(path)
         self.root = Path(root) if root is not None else self.path.parent
@@ -351,21 +366,32 @@ class SlideReader:
         self._slide: Any = None
         self._backend: str | None = None
         self._first = first
+        self._recorded = recorded
         self._lock = threading.Lock()
 
     @property
     def first(self) -> Opened | None:
         """What the slide's first open took (given, or this reader's own first open; None: not
-        opened yet, or a plain image): each open after is checked against it."""
+        opened yet): each open after is checked against it."""
         return self._first
 
     def __getstate__(self) -> dict[str, Any]:
         # the cache pickled with the readers that share it stays shared (pickle keeps one object)
-        return {"path": self.path, "root": self.root, "cache": self.cache, "first": self._first}
+        return {
+            "path": self.path,
+            "root": self.root,
+            "cache": self.cache,
+            "first": self._first,
+            "recorded": self._recorded,
+        }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__init__(  # type: ignore[misc]
-            state["path"], root=state["root"], cache=state["cache"], first=state.get("first")
+            state["path"],
+            root=state["root"],
+            cache=state["cache"],
+            first=state.get("first"),
+            recorded=state.get("recorded"),
         )
 
     def _open(self) -> None:
@@ -377,15 +403,18 @@ class SlideReader:
         if why is not None:
             raise SlideRefused(why)
         try:  # as the probe opens it (not_to_open first), each read checked after (_read_openslide)
-            self._slide = open_checked(self.path, self.root, first=self._first)
+            self._slide = open_checked(self.path, self.root, first=self._first, recorded=self._recorded)
             self._backend = "openslide"
         except NotOpened as exc:
-            # a reopen refused for files not as first opened: that is a read's refusal
+            # a reopen refused for files not as first opened, or files not the audit's: a read's refusal
+            changed = self._first is not None or isinstance(exc, NotAudited)
             raise SlideRefused(
-                exc.why, "SLIDE_UNREADABLE" if self._first else "SLIDE_REFERENCE_REFUSED"
+                exc.why, "SLIDE_UNREADABLE" if changed else "SLIDE_REFERENCE_REFUSED"
             ) from None
-        except openslide.OpenSlideUnsupportedFormatError:
+        except openslide.OpenSlideUnsupportedFormatError as exc:
             self._backend = "pillow"
+            # what the open took: Pillow's opens of the image are checked against it (plain_name)
+            self._first = self._first or getattr(exc, "opened", None)
             return
         self._first = self._slide.opened
         self._keep_open()
@@ -484,7 +513,13 @@ class SlideReader:
         """The plain image, its header read (no pixel decoded yet); one past Pillow's own limit
         (which it refuses as a decompression bomb) is refused as too large."""
         try:
-            img = Image.open(self.path)
+            with plain_name(self.path, self.root, self._first) as name:  # the file first opened
+                try:
+                    img = Image.open(name)
+                except OSError as exc:  # named by the slide's path, not the descriptor's
+                    raise type(exc)(named_as(str(exc), name, self.path)) from None
+        except NotOpened as exc:
+            raise SlideRefused(exc.why, "SLIDE_UNREADABLE") from None
         except Image.DecompressionBombError as exc:
             raise SlideRefused(_too_many_pixels(str(exc)), "PLAIN_IMAGE_TOO_LARGE") from None
         with img:

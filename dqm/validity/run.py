@@ -372,7 +372,7 @@ def validity_stage(run: Run, result: Any, options: ValidityOptions) -> ValidityR
     cache = run_cache(prof)
     decoded: list[int] = []  # each usable slide's bytes decoded (plain images)
     for r in records:
-        reader = SlideReader(r.path, root=r.root, cache=cache)
+        reader = SlideReader(r.path, root=r.root, cache=cache, recorded=r.recorded)
         try:
             # a plain image is decoded whole: refused here, before its index, if it cannot be read
             # at the working resolution (the training tiles and the prediction read it there)

@@ -1047,8 +1047,8 @@ def test_a_slide_swapped_while_its_first_open_is_under_way_is_not_served(
     key, other = _vms_to_swap(batch)
     real, opened, go_on = tiles_module.open_slide, threading.Event(), threading.Event()
 
-    def slow_first(path: Path, root: Path, first: object = None) -> object:
-        got = real(path, root, first)
+    def slow_first(path: Path, root: Path, first: object = None, recorded: object = None) -> object:
+        got = real(path, root, first, recorded)
         if threading.current_thread().name == "first":
             opened.set()  # the first request's open is done, not yet kept (a large slide's)
             go_on.wait(30)

@@ -27,7 +27,7 @@ from dqm.batch import jailed
 from dqm.i18n import N_, msg
 
 if TYPE_CHECKING:
-    from dqm.slide_io import CheckedSlide, Opened
+    from dqm.slide_io import CheckedSlide, Opened, Recorded
 
 TILE_SIZE = 254
 OVERLAP = 1
@@ -61,13 +61,18 @@ class _Open:
             (self.checked or self.slide).close()
 
 
-def open_slide(path: Path, root: Path, first: Opened | None = None) -> tuple[Any, CheckedSlide | None]:
+def open_slide(
+    path: Path, root: Path, first: Opened | None = None, recorded: Recorded | None = None
+) -> tuple[Any, CheckedSlide | None]:
     """The slide at ``path`` (in the batch folder ``root``) as an OpenSlide object (or ImageSlide
     for a plain image) and, for a whole-slide image, the :class:`~dqm.slide_io.CheckedSlide` it is
     read through (opened as the probe opens it; None: a plain image). A tile read from it is served
     only where :meth:`~dqm.slide_io.CheckedSlide.changed` finds its files as they were at the open.
     ``first``: what the slide's first open took, for one opened again (checked against it, not
-    taken afresh: :func:`~dqm.slide_io.open_checked`).
+    taken afresh: :func:`~dqm.slide_io.open_checked`); ``recorded``: what the audit recorded of
+    the slide's files, which a first open is checked against (a slide swapped since the audit is
+    not reviewed as the audited one). A plain image is opened through a descriptor of it
+    (:func:`~dqm.slide_io.plain_name`), never by its batch path.
 
     Raises
     ------
@@ -76,9 +81,8 @@ def open_slide(path: Path, root: Path, first: Opened | None = None) -> tuple[Any
         slide names a file OpenSlide would open outside the batch (:mod:`dqm.slide_refs`).
     """
     import openslide
-    from PIL import Image
 
-    from dqm.slide_io import NotOpened, batch_named, batch_place, open_checked, plain_too_large
+    from dqm.slide_io import NotOpened, batch_named, batch_place, open_checked, plain_name
     from dqm.slide_refs import not_to_open
 
     if path.suffix.lower() in PLAIN_SUFFIXES:
@@ -87,17 +91,32 @@ def open_slide(path: Path, root: Path, first: Opened | None = None) -> tuple[Any
             raise SlideUnavailable(refused)
     else:
         try:  # refused as the probe refuses it (not_to_open)
-            checked = open_checked(path, root, first=first)
+            checked = open_checked(path, root, first=first, recorded=recorded)
             return checked.slide, checked
         except NotOpened as exc:
             raise SlideUnavailable(exc.why) from None
-        except openslide.OpenSlideUnsupportedFormatError:
-            pass  # a TIFF OpenSlide does not read may still be a plain image
+        except openslide.OpenSlideUnsupportedFormatError as exc:
+            # a TIFF OpenSlide does not read may still be a plain image: the file checked then
+            first = first or getattr(exc, "opened", None)
         except openslide.OpenSlideError as exc:  # it names the slide by its host path: by its place
             error = batch_named(str(exc), path, batch_place(path, root))
             raise SlideUnavailable(msg("OpenSlide cannot read it: {error}", error=error)) from None
     try:
-        with Image.open(path) as img:
+        with plain_name(path, root, None, recorded) as name:  # the file checked, not its batch path
+            return _plain_slide(name), None
+    except NotOpened as exc:
+        raise SlideUnavailable(exc.why) from None
+
+
+def _plain_slide(name: str) -> Any:
+    """An ImageSlide of the plain image Pillow opens at ``name``, refused when too large."""
+    import openslide
+    from PIL import Image
+
+    from dqm.slide_io import plain_too_large
+
+    try:
+        with Image.open(name) as img:
             width, height = img.size
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
         raise SlideUnavailable(
@@ -112,7 +131,7 @@ def open_slide(path: Path, root: Path, first: Opened | None = None) -> tuple[Any
             )
         )
     try:
-        return openslide.ImageSlide(str(path)), None
+        return openslide.ImageSlide(name)
     except (OSError, ValueError, Image.DecompressionBombError) as exc:
         raise SlideUnavailable(msg("Pillow cannot read it ({error})", error=type(exc).__name__)) from None
 
@@ -127,6 +146,10 @@ class TileSource:
     slides
         Slide number (its position in the plan's sample) → the slide file's path as the plan gives
         it (relative to the batch), or None when the slide has no image.
+    recorded
+        Slide number → what the audit recorded of the slide's files
+        (:func:`~dqm.slide_io.recorded_of`), where known: the slide's first open is checked
+        against it (:func:`open_slide`); a slide without one is opened as it is.
     """
 
     def __init__(
@@ -138,8 +161,10 @@ class TileSource:
         overlap: int = OVERLAP,
         quality: int = JPEG_QUALITY,
         cache_bytes: int = TILE_CACHE_BYTES,
+        recorded: Mapping[int, Recorded] | None = None,
     ) -> None:
         self.root = root
+        self.recorded = dict(recorded or {})
         self.slides = dict(slides)
         self.max_open = max(1, max_open)
         self.tile_size = tile_size
@@ -191,7 +216,9 @@ class TileSource:
                 entry = self._in_use(index)
             if entry is not None:  # another request opened it meanwhile
                 return entry
-            return self._opened(index, *open_slide(path, self.root, self._first.get(index)))
+            first = self._first.get(index)
+            recorded = self.recorded.get(index) if first is None else None
+            return self._opened(index, *open_slide(path, self.root, first, recorded))
 
     def _in_use(self, index: int) -> _Open | None:
         """Slide ``index`` if it is open, counted as in use once more (called with the lock held)."""

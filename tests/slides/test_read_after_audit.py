@@ -1,0 +1,216 @@
+"""Readers after the audit (the report's thumbnails, validity's reader, the review's tiles) check a
+slide's first open against the audit's record of its files (:class:`dqm.slide_io.Recorded`: size,
+modification time and quick print of the slide and of each file OpenSlide opens besides it), not
+only their later reads against their own first open; a plain image is opened through the
+descriptor checked; a part made a link out of the batch after the open is refused at every read."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from dqm.profile import Profile
+from dqm.runner import Run, RunOptions, run_batch
+from dqm.slide_io import (
+    Recorded,
+    fingerprint,
+    recorded_of,
+    slide_thumbnail,
+    stat_values,
+)
+from dqm.thumbnails import thumbnail
+from dqm.validity.data import SlideReader, SlideRefused, select_slides
+from tests.slides.test_slide_refs import _jpeg, _vms_to_swap
+
+SAID = "is not the file the audit checked"
+
+
+@pytest.fixture()
+def audited(tmp_path: Path, profile: Profile) -> Run:
+    """Two clean synthetic slides (single pyramidal TIFFs), audited."""
+    from dqm.synth import build_batch
+
+    root = tmp_path / "batch"
+    build_batch(root, 2, seed=11, defect_rate=0.0, max_size=512)
+    return run_batch(root, profile, RunOptions(workers=1))
+
+
+def _slide(run: Run, k: int) -> Path:
+    return run.root / str(run.record(k).summary.image_path)
+
+
+def _swapped_same_size(path: Path) -> None:
+    """``path`` replaced by a copy of it whose description reads otherwise (the same size, still a
+    readable slide), its modification time put back: only the quick print tells them apart."""
+    st = path.stat()
+    data = path.read_bytes()
+    at = data.index(b'"shape"')
+    other = path.with_name("swap.tmp")
+    other.write_bytes(data[:at] + b'"shapE"' + data[at + 7 :])
+    os.replace(other, path)
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert path.stat().st_size == st.st_size and path.stat().st_mtime_ns == st.st_mtime_ns
+
+
+def test_a_slide_swapped_between_the_audit_and_its_thumbnail_is_drawn_as_outlines_only(
+    audited: Run, profile: Profile
+) -> None:
+    """The report's thumbnail opened the slide afresh and showed whatever file was there by then as
+    the audited slide. Now its first open is checked against the audit's record of it."""
+    record = audited.record(0)
+    assert thumbnail(audited.root, record, [], profile).source == "slide"
+    shutil.copyfile(_slide(audited, 1), _slide(audited, 0))  # another scan, another size
+    got = thumbnail(audited.root, record, [], profile)
+    assert got is not None and got.source == "outline"
+    assert "slides/S00001.tiff" in got.note and SAID in got.note and "size or modification" in got.note
+
+
+def test_a_same_size_swap_with_its_old_modification_time_is_caught_by_the_quick_print(
+    audited: Run, profile: Profile
+) -> None:
+    """A scan swapped for one of the same size, its modification time put back: validity's index
+    pass trained on it as the audited slide. Now it is left out (SLIDE_UNREADABLE), never read."""
+    records, excluded = select_slides(audited, profile)
+    assert not excluded and records[0].recorded is not None
+    _swapped_same_size(records[0].path)
+    reader = SlideReader(records[0].path, root=records[0].root, recorded=records[0].recorded)
+    with pytest.raises(SlideRefused) as refused:
+        reader.read(0, 0, 8, 8, 1.0)
+    assert refused.value.code == "SLIDE_UNREADABLE"
+    assert SAID in refused.value.why and "first or last bytes" in refused.value.why
+    reader.close()
+    other = SlideReader(records[1].path, root=records[1].root, recorded=records[1].recorded)
+    assert other.read(0, 0, 8, 8, 1.0).shape == (8, 8, 3)  # the slide not swapped is read
+    other.close()
+    got = slide_thumbnail(records[0].path, 32, rel="slides/S00001.tiff", recorded=records[0].recorded)
+    assert got.image is None and got.error_type == "refused" and SAID in got.reason
+
+
+def test_no_record_reads_as_before(audited: Run) -> None:
+    """A folder given without results: nothing to check against, the slide read as it is."""
+    path = _slide(audited, 0)
+    _swapped_same_size(path)
+    assert recorded_of("slides/S00001.tiff", None, {}, {}) is None
+    reader = SlideReader(path, root=audited.root)
+    assert reader.read(0, 0, 8, 8, 1.0).shape == (8, 8, 3)
+    reader.close()
+
+
+def _png(path: Path, colour: tuple[int, int, int]) -> Path:
+    Image.fromarray(np.full((40, 60, 3), colour, np.uint8)).save(path)
+    return path
+
+
+def _recorded(path: Path, rel: str) -> Recorded:
+    """The record an audit keeps of a single-file slide (its stat and quick print)."""
+    st = path.stat()
+    got = recorded_of(rel, fingerprint(path, st.st_size), {rel: stat_values(st)}, {})
+    assert got is not None
+    return got
+
+
+def test_a_png_swapped_since_the_audit_is_not_trained_on(tmp_path: Path) -> None:
+    path = _png(tmp_path / "s.png", (200, 30, 30))
+    recorded = _recorded(path, "s.png")
+    _png(tmp_path / "o.png", (30, 30, 200))
+    os.replace(tmp_path / "o.png", path)
+    reader = SlideReader(path, root=tmp_path, recorded=recorded)
+    with pytest.raises(SlideRefused) as refused:
+        reader.check(1.0, (60, 40))
+    assert refused.value.code == "SLIDE_UNREADABLE" and SAID in refused.value.why
+    reader.close()
+
+
+def test_a_png_swapped_after_the_first_open_is_not_decoded_by_its_name(tmp_path: Path) -> None:
+    """Validity's reader checked a plain image's header, then decoded it by its batch path: a PNG
+    swapped between the two (or before a loader worker's decode) was trained on. Now Pillow opens
+    the descriptor checked against the first open."""
+    path = _png(tmp_path / "s.png", (200, 30, 30))
+    reader = SlideReader(path, root=tmp_path, recorded=_recorded(path, "s.png"))
+    assert reader.check(1.0, (60, 40)) > 0 and reader.first is not None
+    _png(tmp_path / "o.png", (30, 30, 200))
+    os.replace(tmp_path / "o.png", path)
+    with pytest.raises(SlideRefused) as refused:
+        reader.read(0, 0, 8, 8, 1.0)
+    assert refused.value.code == "SLIDE_UNREADABLE" and "s.png" in refused.value.why
+    reader.close()
+
+
+@pytest.mark.parametrize("parts", [{}, {"sub/S0.jpg": (None, None, None)}])
+def test_a_part_joined_or_gone_since_the_audit_is_refused(tmp_path: Path, parts: dict) -> None:
+    """A VMS whose key file names an image the audit did not record as its part (none, or another
+    one: the key file rewritten since): OpenSlide would read a file the audit never saw."""
+    root = tmp_path / "batch"
+    (root / "sub").mkdir(parents=True)
+    key, _ = _vms_to_swap(root)
+    recorded = Recorded(_recorded(key, "sub/S1.vms").own, parts)
+    got = slide_thumbnail(key, 32, rel="sub/S1.vms", recorded=recorded)
+    assert got.image is None and got.error_type == "refused"
+    assert got.reason.startswith("sub/S1.jpg" if not parts else "sub/S0.jpg")
+    assert "joined or left" in got.reason and "since the audit" in got.reason
+    assert slide_thumbnail(key, 32, rel="sub/S1.vms").image is not None  # no record: as before
+
+
+def _vms_with_optimisation(root: Path) -> Path:
+    """A VMS naming an ``OptimisationFile`` that is missing (OpenSlide opens it without)."""
+    (root / "sub").mkdir(parents=True)
+    _jpeg(root / "sub" / "S1.jpg", (30, 30, 200))
+    key = root / "sub" / "S1.vms"
+    key.write_text(
+        "[Virtual Microscope Specimen]\nNoLayers=1\nNoJpegColumns=1\nNoJpegRows=1\nImageFile=S1.jpg\n"
+        "MapFile=S1.jpg\nOptimisationFile=opt.bin\nPhysicalWidth=1000\nPhysicalHeight=1000\n"
+    )
+    return key
+
+
+def test_a_part_missing_at_the_open_and_made_a_link_out_after_it_is_refused_at_every_read(
+    tmp_path: Path,
+) -> None:
+    """The listing of a slide's parts leaves out a file the jail refuses: a part missing at the
+    first open, made a link out of the batch after it, passed the check after every read (same
+    names listed, every taken part as taken). Now the check after a read applies the jail rule."""
+    (tmp_path / "outside").mkdir()
+    _jpeg(tmp_path / "outside" / "other.jpg", (200, 30, 30))
+    root = tmp_path / "batch"
+    key = _vms_with_optimisation(root)
+    reader = SlideReader(key, root=root)
+    assert reader.read(0, 0, 8, 8, 1.0)[4, 4, 2] > 150
+    (root / "sub" / "opt.bin").symlink_to(tmp_path / "outside" / "other.jpg")
+    for _ in range(2):  # the read on the open slide, then the reopen's
+        with pytest.raises(SlideRefused) as refused:
+            reader.read(0, 0, 8, 8, 1.0)
+        assert "opt.bin" in refused.value.why and "outside the batch" in refused.value.why
+    reader.close()
+
+
+@pytest.mark.parametrize("kind", ["tiff", "png"])
+def test_a_slide_swapped_since_the_audit_is_not_served_for_review(
+    audited: Run, tmp_path: Path, kind: str
+) -> None:
+    """The review server's tiles opened each slide afresh: a scan swapped since the audit was
+    reviewed as the audited one. Given the audit's record, its first open is checked against it."""
+    from dqm.semantic.server.tiles import SlideUnavailable, TileSource
+
+    if kind == "tiff":
+        root, rel = audited.root, "slides/S00001.tiff"
+        recorded = recorded_of(rel, audited.record(0).fingerprint, audited.record(0).stats, {})
+    else:
+        root, rel = tmp_path, "s.png"
+        recorded = _recorded(_png(tmp_path / rel, (200, 30, 30)), rel)
+    assert recorded is not None
+    assert TileSource(root, {0: rel}, recorded={0: recorded}).tile(0, 0, 0, 0)
+    if kind == "tiff":
+        _swapped_same_size(root / rel)
+    else:
+        _png(tmp_path / "o.png", (30, 30, 200))
+        os.replace(tmp_path / "o.png", root / rel)
+    tiles = TileSource(root, {0: rel}, recorded={0: recorded})
+    with pytest.raises(SlideUnavailable) as refused:
+        tiles.tile(0, 0, 0, 0)
+    assert str(refused.value).startswith(rel) and SAID in str(refused.value)
+    assert TileSource(root, {0: rel}).tile(0, 0, 0, 0)  # no record: served as before
