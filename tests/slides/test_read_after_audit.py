@@ -214,3 +214,29 @@ def test_a_slide_swapped_since_the_audit_is_not_served_for_review(
         tiles.tile(0, 0, 0, 0)
     assert str(refused.value).startswith(rel) and SAID in str(refused.value)
     assert TileSource(root, {0: rel}).tile(0, 0, 0, 0)  # no record: served as before
+
+
+def test_a_tiff_for_pillow_swapped_after_openslide_refused_it_is_not_served(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A TIFF OpenSlide does not read (stripped) goes to Pillow: the image Pillow opens must be the
+    file open_checked took, not whatever the batch path names by then."""
+    import tifffile
+
+    import dqm.slide_io
+    from dqm.semantic.server.tiles import SlideUnavailable, TileSource
+
+    path = tmp_path / "s.tif"
+    tifffile.imwrite(path, np.full((300, 400, 3), 200, np.uint8))
+    tifffile.imwrite(tmp_path / "o.tif", np.full((300, 400, 3), 30, np.uint8), description="other")
+    assert TileSource(tmp_path, {0: "s.tif"}).tile(0, 0, 0, 0)
+    real = dqm.slide_io.plain_name
+
+    def swapped_first(*args: object) -> object:
+        os.replace(tmp_path / "o.tif", path)
+        return real(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(dqm.slide_io, "plain_name", swapped_first)
+    with pytest.raises(SlideUnavailable) as refused:
+        TileSource(tmp_path, {0: "s.tif"}).tile(0, 0, 0, 0)
+    assert str(refused.value).startswith("s.tif")

@@ -102,7 +102,7 @@ def open_slide(
             error = batch_named(str(exc), path, batch_place(path, root))
             raise SlideUnavailable(msg("OpenSlide cannot read it: {error}", error=error)) from None
     try:
-        with plain_name(path, root, None, recorded) as name:  # the file checked, not its batch path
+        with plain_name(path, root, first, recorded) as name:  # the file checked, not its batch path
             return _plain_slide(name), None
     except NotOpened as exc:
         raise SlideUnavailable(exc.why) from None
