@@ -43,6 +43,21 @@ LEGACY_TYPES = {
 }
 
 
+# the messages a feature may be given, made once: a Message is some 560 bytes (its text, its
+# msgid and parameters), and a file of features without a classification (or without a
+# geometry) holds one issue a feature until the read ends
+_NOT_A_FEATURE = msg("expected a GeoJSON Feature object")
+_PROPERTIES_NOT_READ = msg("'properties' must be an object")
+_CLASS_NOT_TEXT = msg("classification name must be a string")
+_CLASS_NOT_READ = msg("classification must be an object {{name, color}} or a string")
+_NO_CLASS = msg("the feature has no classification: its lesion class is unknown")
+_NO_GEOMETRY = msg("a feature needs a geometry object")
+_NOT_AN_AREA = {
+    kind: msg("a {kind} encloses no area: it is not a lesion outline (skipped)", kind=kind)
+    for kind in geojson.NON_AREA_TYPES
+}
+
+
 def looks(doc: Any, rel: str) -> bool:
     """A GeoJSON FeatureCollection, a single Feature, or a non-empty list of Features."""
     if isinstance(doc, dict):
@@ -87,8 +102,8 @@ def class_name(props: dict[str, Any]) -> tuple[str | None, str | None]:
             return ": ".join(names), None
         if name is None and names is None:
             return None, None
-        return None, msg("classification name must be a string")
-    return None, msg("classification must be an object {{name, color}} or a string")
+        return None, _CLASS_NOT_TEXT
+    return None, _CLASS_NOT_READ
 
 
 def object_type(feature: dict[str, Any], props: dict[str, Any]) -> str:
@@ -156,13 +171,13 @@ def _read_features(ann: Annotation, features: Iterable[tuple[Any, list[Any]]]) -
         ptr = pointer(*where)
         index = where[-1] if where else 0
         if not isinstance(feature, dict) or feature.get("type") != "Feature":
-            issues.append(ReadIssue("WRONG_TYPE", msg("expected a GeoJSON Feature object"), ptr or None))
+            issues.append(ReadIssue("WRONG_TYPE", _NOT_A_FEATURE, ptr or None))
             n_values += 1
             unread.add(feature, *where)
             continue
         raw_props = feature.get("properties")
         if raw_props is not None and not isinstance(raw_props, dict):
-            issues.append(ReadIssue("WRONG_TYPE", msg("'properties' must be an object"), ptr + "/properties"))
+            issues.append(ReadIssue("WRONG_TYPE", _PROPERTIES_NOT_READ, ptr + "/properties"))
         props = raw_props if isinstance(raw_props, dict) else {}
         # a feature's own keys (and properties that are not an object) hold no lesion's text
         unread.add(feature, *where, skip=_READ_FEATURE if raw_props is props else _READ_OWN)
@@ -215,14 +230,14 @@ def _lesion(
         issues.append(
             ReadIssue(
                 "CLASS_MISSING",
-                msg("the feature has no classification: its lesion class is unknown"),
+                _NO_CLASS,
                 ptr + "/properties/classification",
                 index,
             )
         )
     if not isinstance(geometry, dict):
         code = "MISSING_KEY" if geometry is None else "WRONG_TYPE"
-        issues.append(ReadIssue(code, msg("a feature needs a geometry object"), ptr + "/geometry", index))
+        issues.append(ReadIssue(code, _NO_GEOMETRY, ptr + "/geometry", index))
         return None
     kind = geometry.get("type")
     if not isinstance(kind, str):
@@ -231,7 +246,7 @@ def _lesion(
         issues.append(
             ReadIssue(
                 "NOT_AN_AREA",
-                msg("a {kind} encloses no area: it is not a lesion outline (skipped)", kind=kind),
+                _NOT_AN_AREA[kind],
                 ptr + "/geometry",
                 index,
             )

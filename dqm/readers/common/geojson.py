@@ -21,6 +21,12 @@ AREA_TYPES = frozenset({"Polygon", "MultiPolygon"})
 NON_AREA_TYPES = frozenset({"Point", "MultiPoint", "LineString", "MultiLineString"})
 
 
+# made once, not for each lesion (a Message is some 560 bytes)
+_NOT_A_RING = msg("a ring must be a list of positions")
+_NOT_RINGS = msg("Polygon coordinates must be a list of rings")
+_NOT_POLYGONS = msg("MultiPolygon coordinates must be a list of polygons")
+
+
 class BadCoordinates(ValueError):
     """The coordinates of a geometry are not shaped as GeoJSON says; carries the read issue."""
 
@@ -36,9 +42,7 @@ def _is_number(v: Any) -> bool:
 def ring(value: Any, where: list[Any], lesion: int | None, vertex0: int) -> np.ndarray:
     """One linear ring as ``(N, 2)`` float64, z dropped; raises :class:`BadCoordinates`."""
     if not isinstance(value, list):
-        raise BadCoordinates(
-            ReadIssue("WRONG_TYPE", msg("a ring must be a list of positions"), pointer(*where), lesion)
-        )
+        raise BadCoordinates(ReadIssue("WRONG_TYPE", _NOT_A_RING, pointer(*where), lesion))
     out = np.empty((len(value), 2), dtype=np.float64)
     for k, pos in enumerate(value):
         if not isinstance(pos, list) or len(pos) < 2 or not all(_is_number(c) for c in pos[:3]):
@@ -62,11 +66,7 @@ def ring(value: Any, where: list[Any], lesion: int | None, vertex0: int) -> np.n
 def polygon(value: Any, where: list[Any], lesion: int | None, vertex0: int) -> list[np.ndarray]:
     """A GeoJSON Polygon's coordinates (shell, holes...) as rings."""
     if not isinstance(value, list):
-        raise BadCoordinates(
-            ReadIssue(
-                "WRONG_TYPE", msg("Polygon coordinates must be a list of rings"), pointer(*where), lesion
-            )
-        )
+        raise BadCoordinates(ReadIssue("WRONG_TYPE", _NOT_RINGS, pointer(*where), lesion))
     rings, v = [], vertex0
     for raw in value:
         rings.append(ring(raw, where, lesion, v))
@@ -84,7 +84,7 @@ def polygons(geometry: dict[str, Any], where: list[Any], lesion: int | None) -> 
         raise BadCoordinates(
             ReadIssue(
                 "WRONG_TYPE",
-                msg("MultiPolygon coordinates must be a list of polygons"),
+                _NOT_POLYGONS,
                 pointer(*where),
                 lesion,
             )
