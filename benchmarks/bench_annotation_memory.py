@@ -2,6 +2,7 @@
 
     python benchmarks/bench_annotation_memory.py [--sizes 20,50,100] [--formats qupath,coco,native]
         [--small-runs 200] [--work DIR]
+    python benchmarks/bench_annotation_memory.py --shapes [--shape-mb 17] [--work DIR]
 
 For each format (a QuPath GeoJSON FeatureCollection of small polygons, a COCO file of many
 annotations on 100 images (fewer in a small file), a clean dqm native file) and each size in MB,
@@ -15,6 +16,14 @@ whole-document read starts from).
 
 Then the small-file path: a 2 KB and a 200 KB file of each format read in this process, the
 median wall and CPU time of ``--small-runs`` reads (the parse cache does not hold files under 256 KiB).
+
+``--shapes``: instead, the shapes that cost the most a byte read in pieces, each a file of
+``--shape-mb`` MiB (17: in pieces) read in a fresh child: its peak RSS (``VmHWM``) over the RSS
+before the read (the bytes included), against the estimate it is admitted at
+(:func:`dqm.readers.pieces_needed`) and the former one (its values at ``PIECE_VALUE_BYTES``):
+3-vertex polygons (with a class or not), MultiPolygons of 50 parts, 2,000- and 300-character
+strings, properties nested 200 deep, 100 keys, lists, dicts, strings or floats a lesion, features
+without a geometry or an object of properties, points, empty objects, detections.
 
 The dqm measured is the one on PYTHONPATH (another checkout's, to compare). ``--identifier-keys
 PATTERN`` reads as for a profile whose own ``identifier_keys`` are PATTERN (the readers keep the
@@ -31,6 +40,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 CHILD = """
@@ -61,6 +71,115 @@ data = Path(sys.argv[1]).read_bytes()
 doc = orjson.loads(data)
 print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 """
+
+
+SHAPE_CHILD = """
+import gc, sys
+from pathlib import Path
+from dqm.profile import Limits
+from dqm.readers import PIECE_VALUE_BYTES, memory_needed, parse_annotation
+data = Path(sys.argv[1]).read_bytes()
+gc.collect()
+before = int(Path("/proc/self/statm").read_text().split()[1]) * 4096 - len(data)
+anns = parse_annotation(data, "a/" + Path(sys.argv[1]).name, Limits(lesions_per_file=10**8, annotation_memory=2**50))
+peak = int(Path("/proc/self/status").read_text().split("VmHWM:")[1].split()[0]) * 1024
+try:
+    from dqm.readers import pieces_needed
+except ImportError:  # a checkout from before it
+    pieces_needed = lambda text: memory_needed(text, PIECE_VALUE_BYTES)
+lesions, issues = sum(len(a.lesions) for a in anns), sum(len(a.issues) for a in anns)
+print(peak - before, pieces_needed(data), memory_needed(data, PIECE_VALUE_BYTES), lesions, issues, anns[0].format)
+"""
+
+
+def _tri(k: int) -> list[list[list[int]]]:
+    return [[[k % 1000, 0], [k % 1000 + 1, 0], [k % 1000, 1]]]
+
+
+def _nested(depth: int) -> object:
+    return json.loads('{"a":' * depth + "0" + "}" * depth)
+
+
+def _q(k: int, **props: object) -> dict[str, object]:
+    """A QuPath feature: a triangle, class T, ``props`` besides."""
+    return {
+        "type": "Feature",
+        "geometry": {"type": "Polygon", "coordinates": _tri(k)},
+        "properties": {"classification": "T", **props},
+    }
+
+
+def _n(k: int, **more: object) -> dict[str, object]:
+    """A native lesion: a triangle of class T, ``more`` keys besides."""
+    return {"class": "T", "geometry": {"type": "Polygon", "coordinates": _tri(k)}, **more}
+
+
+def _parts(k: int) -> dict[str, object]:
+    return {"type": "MultiPolygon", "coordinates": [_tri(k + 3 * j) for j in range(50)]}
+
+
+SHAPES: dict[str, Callable[[int], object]] = {
+    "qupath-triangles": _q,
+    "qupath-unclassified": lambda k: {"type": "Feature", "geometry": _q(k)["geometry"]},
+    "qupath-bare": lambda k: {"type": "Feature"},
+    "qupath-bad-properties": lambda k: {"type": "Feature", "properties": 1},
+    "qupath-points": lambda k: {"type": "Feature", "geometry": {"type": "Point", "coordinates": [k, 0]}},
+    "qupath-empty": lambda k: {},
+    "qupath-parts": lambda k: {**_q(k), "geometry": _parts(k)},
+    "qupath-long-name": lambda k: _q(k, name=f"{k}" + "x" * 2000),
+    "qupath-nested": lambda k: _q(k, m=_nested(200)),
+    "qupath-keys": lambda k: _q(k, m={f"k{j}": j for j in range(100)}),
+    "qupath-key-lists": lambda k: _q(k, m={f"k{j}": [] for j in range(100)}),
+    "qupath-key-dicts": lambda k: _q(k, m={f"k{j}": {} for j in range(100)}),
+    "qupath-dicts": lambda k: _q(k, m=[{"a": 0}] * 100),
+    "qupath-lists": lambda k: _q(k, m=[[]] * 100),
+    "qupath-lists-of-one": lambda k: _q(k, m=[[j] for j in range(100)]),
+    "qupath-strings": lambda k: _q(k, m=[f"{k}-{j}" for j in range(100)]),
+    "qupath-floats": lambda k: _q(k, m=[j + 0.5 for j in range(100)]),
+    "qupath-detections": lambda k: _q(
+        k, objectType="detection", measurements={"Area": 1.5, "Perimeter": 3.25}
+    ),
+    "qupath-detection-names": lambda k: _q(k, objectType="detection", name=f"{k}" + "y" * 300),
+    "native-triangles": _n,
+    "native-ids": lambda k: _n(k, id=f"lesion-{k:012d}"),
+    "native-parts": lambda k: {**_n(k), "geometry": _parts(k)},
+    "native-nested": lambda k: _n(k, properties=_nested(200)),
+    "native-keys": lambda k: _n(k, properties={f"k{j}": j for j in range(100)}),
+    "native-dicts": lambda k: _n(k, properties={"m": [{"a": 0}] * 100}),
+}
+"""What costs the most a byte of a file read in pieces: lesions of few bytes, parts, issues, nesting."""
+
+
+def _write_shape(name: str, path: Path, size: int) -> None:
+    if name.startswith("native"):
+        slide = '{"file":"s.svs","width":100000,"height":100000}'
+        head = f'{{"format":"dqm.annotation/1","slide":{slide},"clinical":{{}},"lesions":['
+    else:
+        head = '{"type":"FeatureCollection","features":['
+    with path.open("w") as fh:
+        fh.write(head)
+        written, k = len(head), 0
+        while written < size:
+            text = ("," if k else "") + json.dumps(SHAPES[name](k), separators=(",", ":"))
+            fh.write(text)
+            written, k = written + len(text), k + 1
+        fh.write("]}")
+
+
+def shapes(mb: float, work: Path) -> None:
+    print("| shape | MiB | lesions | issues | peak MiB | peak / size | estimate / peak | former / peak |")
+    print("|---|---|---|---|---|---|---|---|")
+    for name in SHAPES:
+        path = work / f"{name}-{mb}.json"
+        if not path.exists():
+            _write_shape(name, path, int(mb * 2**20))
+        used, need, former, lesions, issues, fmt = _run(SHAPE_CHILD, path)
+        size = path.stat().st_size
+        print(
+            f"| {name} ({fmt}) | {size / 2**20:.1f} | {int(lesions):,} | {int(issues):,} | {int(used) / 2**20:.0f} "
+            f"| {int(used) / size:.1f} | {int(need) / int(used):.2f} | {int(former) / int(used):.2f} |",
+            flush=True,
+        )
 
 
 def _square(rnd: random.Random) -> list[list[float]]:
@@ -194,7 +313,13 @@ def main() -> None:
         "--work", type=Path, help="where the files are written (kept; default: a temporary folder)"
     )
     ap.add_argument("--identifier-keys", help="a profile's own identifier-key pattern the readers keep")
+    ap.add_argument("--shapes", action="store_true", help="the costliest shapes against the estimate")
+    ap.add_argument("--shape-mb", type=float, default=17, help="MiB of each shape's file")
     args = ap.parse_args()
+    if args.shapes:
+        with tempfile.TemporaryDirectory() as tmp:
+            shapes(args.shape_mb, args.work or Path(tmp))
+        return
     keys = (args.identifier_keys,) if args.identifier_keys else ()
     formats = args.formats.split(",")
     with tempfile.TemporaryDirectory() as tmp:

@@ -8,7 +8,7 @@ file, COCO, ASAP and ImageScope XML) is parsed alone in a fresh process with the
 raised; the table gives its peak RSS, the peak over the file's size, and the estimate over the peak
 (above 1: the estimate is the safe side) at each cost a value may be given: read whole
 (``VALUE_BYTES``: XML, and JSON a reader cannot take in pieces) and read in pieces
-(``PIECE_VALUE_BYTES``: a QuPath, COCO or clean native file of at least 16 MiB; a COCO file,
+(``pieces_needed``: a QuPath or clean native file of at least 16 MiB; a COCO file,
 whose lesions are held in arrays, at ``COCO_VALUE_BYTES``: the last column). The native file
 here has no ``clinical`` block, so it is not schema-clean and is read whole (that path's worst case).
 The COCO shapes: triangles, 1,000-vertex outlines and uncompressed RLE masks of short runs (20 x 20
@@ -108,7 +108,7 @@ PARSE = """
 import resource, sys
 from pathlib import Path
 from dqm.profile import Limits
-from dqm.readers import COCO_VALUE_BYTES, PIECE_VALUE_BYTES, memory_needed, parse_annotation
+from dqm.readers import COCO_VALUE_BYTES, memory_needed, parse_annotation, pieces_needed
 data = Path(sys.argv[1]).read_bytes()
 anns = parse_annotation(data, "a" + Path(sys.argv[1]).suffix, Limits(annotation_memory=2**62))
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
@@ -116,7 +116,7 @@ print(
     sum(len(a.lesions) for a in anns),
     peak,
     memory_needed(data),
-    memory_needed(data, PIECE_VALUE_BYTES),
+    pieces_needed(data),
     memory_needed(data, COCO_VALUE_BYTES),
 )
 """

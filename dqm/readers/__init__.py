@@ -92,9 +92,25 @@ files of small objects in each text format, and at 20 MB, with the interpreter's
 estimate is 0.95-1.29 times the peak at 200 (``python benchmarks/bench_memory_estimate.py``);
 240 keeps it above."""
 PIECE_VALUE_BYTES = 140
-"""The same for a file read in pieces (:mod:`~dqm.readers.common.pieces`: a big QuPath or clean
-native file; COCO: :data:`COCO_VALUE_BYTES`), whose object tree is never whole: 70-105 bytes measured at 40 MB (the
-estimate over the peak in ``python benchmarks/bench_memory_estimate.py``); 140 keeps it above."""
+"""The same for what a file's annotations hold once read, the parsed text gone (what the parse
+cache counts of a file but a COCO file's): 70-105 bytes measured at 40 MB (``python
+benchmarks/bench_memory_estimate.py``). A read in pieces is admitted at :func:`pieces_needed`."""
+PIECE_TEXT_TIMES = 2
+PIECE_MARK_BYTES = {b"{": 240, b"[": 72, b",": 80, b'"Feature"': 420, b"\\u": 420}
+"""What reading a QuPath or clean native file in pieces takes (:mod:`~dqm.readers.common.pieces`:
+its object tree is never whole; :func:`pieces_needed`): :data:`PIECE_TEXT_TIMES` its bytes (the
+text, and the strings its lesions keep of it) and, for each of these marks in the text, its bytes:
+an object (a lesion, a dict of properties), a list (a ring, a polygon of a MultiPolygon), an item,
+and a GeoJSON ``"Feature"`` (or an escape, which may spell one), which makes a lesion or up to
+three issues. Fitted to be at least 1.25 times the peak RSS (the bytes and the interpreter's
+transient memory included) of 17 MiB files of 25 shapes that cost the most a byte (``python
+benchmarks/bench_annotation_memory.py --shapes``: 3-vertex polygons, MultiPolygons of 50 parts,
+long strings, properties nested 200 deep, 100 keys, lists, dicts, strings or floats a lesion,
+features without a class, a geometry or an object of properties, empty objects, points,
+detections), then rounded up: 1.28-3.1 times it (12.7 for detections, which keep nothing). The
+benchmark's files of small polygons come to 14.6 (QuPath) and 16.0 (native) times their size,
+where their values at :data:`PIECE_VALUE_BYTES` came to 17.6 and 23.3 (and were 0.18-0.92 of the
+peak of properties nested deep, long strings and features without a geometry)."""
 COCO_VALUE_BYTES = 64
 """The same for a COCO file read in pieces, whose lesions are held in flat arrays and built only
 for the item that asks (:mod:`~dqm.readers.common.held`): 20-34 bytes measured at 50 MB for
@@ -334,28 +350,41 @@ def _bound_slide_facts(ann: Annotation) -> None:
 def memory_needed(text: bytes, value_bytes: int = VALUE_BYTES) -> int:
     """An upper estimate of the memory reading a JSON or XML ``text`` takes: its bytes, and
     ``value_bytes`` for each value it may hold (one count of each of :data:`_VALUE_MARKS`)."""
-    return len(text) + value_bytes * _values(text)
+    return _MemoryCheck(text).need(value_bytes)
 
 
-def _values(text: bytes) -> int:
-    return sum(text.count(mark) for mark in _VALUE_MARKS)
+def pieces_needed(text: bytes) -> int:
+    """An upper estimate of the memory reading a QuPath or clean native JSON ``text`` in pieces
+    takes, its lesions kept (:data:`PIECE_MARK_BYTES`)."""
+    return _MemoryCheck(text).pieces_need()
 
 
 class _MemoryCheck:
     """``LIMIT_EXCEEDED`` when reading a text could take more than ``limits.annotation_memory``:
     a file of a million tiny features took 20-35 times its size once parsed whole, and a worker
     killed for memory takes the audit with it. The values are counted once, and only for a text
-    big enough to matter (at the default, one over about 17 MB read whole, 30 MB in pieces)."""
+    big enough to matter (at the default, one over about 17 MB read whole; every file read in
+    pieces)."""
 
     def __init__(self, text: bytes) -> None:
         self.text = text
-        self.values: int | None = None
+        self.counts: dict[bytes, int] = {}
+
+    def count(self, mark: bytes) -> int:
+        """How many times ``mark`` is in the text (counted once)."""
+        n = self.counts.get(mark)
+        if n is None:
+            n = self.counts[mark] = self.text.count(mark)
+        return n
 
     def need(self, value_bytes: int) -> int:
         """:func:`memory_needed` at ``value_bytes`` a value (the values counted once)."""
-        if self.values is None:
-            self.values = _values(self.text)
-        return len(self.text) + value_bytes * self.values
+        return len(self.text) + value_bytes * sum(self.count(mark) for mark in _VALUE_MARKS)
+
+    def pieces_need(self) -> int:
+        """:func:`pieces_needed` (the marks counted once)."""
+        marks = sum(cost * self.count(mark) for mark, cost in PIECE_MARK_BYTES.items())
+        return PIECE_TEXT_TIMES * len(self.text) + marks
 
     def over(self, value_bytes: int) -> ReadIssue | None:
         """The finding when the read, at ``value_bytes`` a value, would not fit; else None."""
@@ -400,7 +429,7 @@ def _parse_any(data: bytes, rel: str, memory: _MemoryCheck) -> list[Annotation]:
         return _parse_xml(data, rel)  # XML declares its own encoding
     else:
         in_pieces = len(data) >= pieces.MIN_BYTES  # a big clean native file is read so too
-        too_big = memory.over(PIECE_VALUE_BYTES) if in_pieces else None
+        too_big = memory.refused(memory.pieces_need()) if in_pieces else None
         if too_big is not None:
             # a COCO file in pieces holds its lesions compactly: it is held to its own estimate
             coco_pieces = _read_pieces(data, rel, memory, coco) if _may_be_coco(data, memory) else None
@@ -532,7 +561,7 @@ def _parse_cached(
         result = FileAnnotations(parsed)
         return _kept(key, result, holds(), held_to.annotation_memory) if len(result) > 1 else result
     limit = held_to.annotation_memory
-    need = memory.need(PIECE_VALUE_BYTES)  # what a read in pieces is checked at (outlines lifted aside)
+    need = memory.pieces_need()  # what a read in pieces is checked at (outlines lifted aside)
     if need > limit:  # the least: a COCO file's (it may fit so)
         need = _coco_need(memory)
     if need <= limit:

@@ -1,12 +1,45 @@
-"""What a QuPath or native file read in pieces holds."""
+"""What a QuPath or native file read in pieces holds, against the estimate it is admitted at.
+
+The shapes are those that cost the most a byte of text (``python
+benchmarks/bench_annotation_memory.py --shapes`` measures them all at 17 MiB): each file is read
+in a child process, in pieces (:data:`dqm.readers.common.pieces.MIN_BYTES` lowered to 0), and its
+peak RSS (``VmHWM``) over the RSS before the read (its bytes included) must stay under
+:func:`dqm.readers.pieces_needed`.
+"""
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
-from dqm.readers import parse_annotation
+import pytest
+
+import dqm
+from dqm.readers import parse_annotation, pieces_needed
 
 _TRI = [[[0, 0], [1, 0], [0, 1]]]
+
+CHILD = """
+import gc, sys
+from pathlib import Path
+from dqm.profile import Limits
+from dqm.readers import parse_annotation
+from dqm.readers.common import pieces
+pieces.MIN_BYTES = 0  # read in pieces, as a file of 16 MiB is
+def rss():
+    return int(Path("/proc/self/statm").read_text().split()[1]) * 4096
+def peak():  # this process's own (ru_maxrss keeps the parent's, forked before the exec)
+    status = Path("/proc/self/status").read_text()
+    return int(status.split("VmHWM:")[1].split()[0]) * 1024
+data = Path(sys.argv[1]).read_bytes()
+gc.collect()
+before = rss() - len(data)
+anns = parse_annotation(data, "a/" + Path(sys.argv[1]).name, Limits(annotation_memory=2**40))
+print(peak() - before, anns[0].format, sum(len(a.lesions) for a in anns), sum(len(a.issues) for a in anns))
+"""
 
 
 def _feature(geometry: object = None, properties: object = None) -> dict[str, object]:
@@ -16,6 +49,106 @@ def _feature(geometry: object = None, properties: object = None) -> dict[str, ob
     if properties is not None:
         out["properties"] = properties
     return out
+
+
+def _nested(depth: int) -> object:
+    return json.loads('{"a":' * depth + "0" + "}" * depth)
+
+
+SHAPES = {
+    # features without a class, a geometry or an object of properties: three issues each
+    "qupath-bad-properties": lambda k: {"type": "Feature", "properties": 1},
+    "qupath-bare": lambda k: _feature(),
+    "qupath-unclassified": lambda k: _feature({"type": "Polygon", "coordinates": _TRI}),
+    "qupath-nested": lambda k: _feature(
+        {"type": "Polygon", "coordinates": _TRI}, {"classification": "T", "m": _nested(200)}
+    ),
+    "qupath-long-name": lambda k: _feature(
+        {"type": "Polygon", "coordinates": _TRI}, {"classification": "T", "name": f"{k}" + "x" * 2000}
+    ),
+    "qupath-strings": lambda k: _feature(
+        {"type": "Polygon", "coordinates": _TRI},
+        {"classification": "T", "m": [f"{k}-{j}" for j in range(100)]},
+    ),
+    "native-triangles": lambda k: {
+        "class": "T",
+        "id": f"l-{k:08d}",
+        "geometry": {"type": "Polygon", "coordinates": _TRI},
+    },
+    "native-parts": lambda k: {
+        "class": "T",
+        "geometry": {
+            "type": "MultiPolygon",
+            "coordinates": [[[[j, 0], [j + 1, 0], [j, 1]]] for j in range(50)],
+        },
+    },
+    "native-nested": lambda k: {
+        "class": "T",
+        "geometry": {"type": "Polygon", "coordinates": _TRI},
+        "properties": _nested(200),
+    },
+}
+
+
+def _write(name: str, path: Path, size: int) -> None:
+    native = name.startswith("native")
+    slide = '{"file":"s.svs","width":100000,"height":100000}'
+    head = (
+        f'{{"format":"dqm.annotation/1","slide":{slide},"clinical":{{}},"lesions":['
+        if native
+        else '{"type":"FeatureCollection","features":['
+    )
+    parts, n, k = [head], len(head), 0
+    while n < size:
+        text = ("," if k else "") + json.dumps(SHAPES[name](k), separators=(",", ":"))
+        parts.append(text)
+        n, k = n + len(text), k + 1
+    parts.append("]}")
+    path.write_text("".join(parts))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(SHAPES))
+def test_a_read_in_pieces_stays_under_its_estimate(name: str, tmp_path: Path) -> None:
+    path = tmp_path / f"{name}.json"
+    _write(name, path, 3 * 2**20)
+    done = subprocess.run(
+        [sys.executable, "-c", CHILD, str(path)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=True,
+        env={**os.environ, "PYTHONPATH": str(Path(dqm.__file__).parents[1])},  # this dqm
+    )
+    used, fmt, lesions, issues = done.stdout.split()
+    assert fmt == ("native" if name.startswith("native") else "qupath")
+    assert int(lesions) + int(issues) > 1000  # read, not refused
+    data = path.read_bytes()
+    assert pieces_needed(data) >= int(used), (
+        f"{name}: needs {int(used):,} bytes, estimated {pieces_needed(data):,}"
+    )
+
+
+def test_the_estimate_is_below_the_former_one_on_a_usual_export() -> None:
+    """Small polygons with a class (the benchmark's QuPath file): admitted at fewer bytes than one
+    value at 140 bytes each (17.6 times the file), so a bigger file fits the same limit."""
+    from dqm.readers import PIECE_VALUE_BYTES, memory_needed
+
+    square = [[[0, 0], [30, 0], [30, 30.5], [0, 30], [0, 0]]]
+    features = [
+        {
+            "type": "Feature",
+            "id": f"{k:08x}-0000-4000-8000-000000000000",
+            "geometry": {"type": "Polygon", "coordinates": square},
+            "properties": {
+                "objectType": "annotation",
+                "classification": {"name": "Tumor", "color": [200, 0, 0]},
+            },
+        }
+        for k in range(200)
+    ]
+    data = json.dumps({"type": "FeatureCollection", "features": features}, separators=(",", ":")).encode()
+    assert pieces_needed(data) < 0.9 * memory_needed(data, PIECE_VALUE_BYTES)
 
 
 def test_a_feature_issue_message_is_made_once() -> None:
