@@ -33,6 +33,10 @@ class SignatureError(ValueError):
     """A key or a signature that cannot be used, or a signature that does not verify."""
 
 
+class OtherKey(SignatureError):
+    """A signature made with another key than the one checked against (not an edit of the content)."""
+
+
 def generate_key_pair() -> tuple[bytes, bytes]:
     """A new Ed25519 key pair: the private key (PEM, PKCS#8, unencrypted) and the public key (PEM)."""
     from cryptography.hazmat.primitives import serialization
@@ -63,6 +67,11 @@ def private_key_id(pem: bytes) -> str:
     """The id of the key pair a private key (PEM) belongs to; :class:`SignatureError` when it is
     not an unencrypted Ed25519 key."""
     return key_id(_raw_public(_private_key(pem).public_key()))
+
+
+def public_key_id(pem: bytes) -> str:
+    """The id of a public key (PEM); :class:`SignatureError` when it is not an Ed25519 key."""
+    return key_id(_raw_public(public_key(pem)))
 
 
 def _private_key(pem: bytes) -> Any:
@@ -138,6 +147,6 @@ def check(canonical: bytes, signature: dict[str, str], trusted_pem: bytes) -> st
     except InvalidSignature:
         signer = signature["key_id"][:16]
         if signer != key_id(raw):
-            raise SignatureError(f"signed by key {signer}, not by the key given ({key_id(raw)})") from None
+            raise OtherKey(f"signed by key {signer}, not by the key given ({key_id(raw)})") from None
         raise SignatureError("the signature does not match the content: it changed after signing") from None
     return key_id(raw)

@@ -7,7 +7,7 @@ Nothing here writes; the batch is read through its jail like an audit reads it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,7 +17,7 @@ from dqm.findings import clip
 from dqm.i18n import N_, msg
 from dqm.output import read_named
 from dqm.results import QualityResult, with_parts_of_1_16, with_slide_parts
-from dqm.signing import MAX_SIGNATURE_BYTES, SignatureError, check, read_signature
+from dqm.signing import MAX_SIGNATURE_BYTES, OtherKey, SignatureError, check, read_signature
 from dqm.slide_io import fingerprint as slide_print
 from dqm.slide_io import full_hash
 from dqm.slide_refs import part_name, parts_of
@@ -73,11 +73,15 @@ def check_digest(data: bytes) -> ResultsCheck:
     )
 
 
-def check_signature(results: ResultsCheck, signature: Path, key_pem: bytes | None) -> Verification:
-    """The detached signature at ``signature`` against the trusted public key (PEM). Without a key,
-    a signature is only reported (it proves nothing until checked against a key one trusts)."""
+def check_signature(
+    results: ResultsCheck, signature: Path, key_pem: bytes | Sequence[bytes] | None
+) -> Verification:
+    """The detached signature at ``signature`` against the trusted public key (PEM), or against
+    several (``dqm gate --key`` repeated: one of them must have signed). Without a key, a
+    signature is only reported (it proves nothing until checked against a key one trusts)."""
+    keys = [key_pem] if isinstance(key_pem, bytes) else list(key_pem or ())
     if not signature.is_file():
-        if key_pem is None:
+        if not keys:
             return Verification("signature", True, msg("unsigned (no signature file beside results.json)"))
         return Verification(
             "signature", False, msg("not signed: no signature file {name}", name=signature.name)
@@ -88,7 +92,7 @@ def check_signature(results: ResultsCheck, signature: Path, key_pem: bytes | Non
         return Verification(
             "signature", False, msg("{name} cannot be read: {reason}", name=signature.name, reason=exc)
         )
-    if key_pem is None:
+    if not keys:
         why = msg(
             "signed by key {key}; not checked: give --key with the signer's public key",
             key=doc["key_id"][:16],
@@ -100,11 +104,25 @@ def check_signature(results: ResultsCheck, signature: Path, key_pem: bytes | Non
         return Verification(
             "signature", False, msg("the signature is of other content ({digest})", digest=doc["digest"][:80])
         )
-    try:
-        signer = check(results.canonical, doc, key_pem)
-    except SignatureError as exc:
-        return Verification("signature", False, msg("the signature does not verify: {reason}", reason=exc))
-    return Verification("signature", True, msg("Ed25519 signature by key {key} verifies", key=signer))
+    errors: list[SignatureError] = []
+    for pem in keys:
+        try:
+            signer = check(results.canonical, doc, pem)
+        except SignatureError as exc:
+            errors.append(exc)
+        else:
+            return Verification("signature", True, msg("Ed25519 signature by key {key} verifies", key=signer))
+    own = [e for e in errors if not isinstance(e, OtherKey)]  # the signer's key itself, or a bad key
+    if own or len(errors) == 1:
+        return Verification(
+            "signature", False, msg("the signature does not verify: {reason}", reason=(own or errors)[0])
+        )
+    why = msg(
+        "the signature does not verify: signed by key {key}, not by any of the {n} keys given",
+        key=doc["key_id"][:16],
+        n=len(keys),
+    )
+    return Verification("signature", False, why)
 
 
 def check_report(report: Path, digest: str | None) -> Verification:

@@ -298,3 +298,67 @@ def test_the_batch_is_checked_against_the_results_whose_signature_verified(
     assert code == 1, output
     assert "signature: ok" in output
     assert "slides/S2.png: SHA-256" in output
+
+
+def _gate(certified: dict[str, Path], results: Path, *extra: object) -> tuple[int, str]:
+    mask = ("--mask-key", certified["mask_key"])
+    code, output = _invoke("gate", results, "--require", "syntactic", *mask, *extra)
+    return code, " ".join(output.split())  # an error message is wrapped to the console's width
+
+
+def test_gate_with_a_key_decides_only_from_results_that_key_signed(
+    certified: dict[str, Path], tmp_path: Path
+) -> None:
+    """``dqm gate --key``: before, the gate had no way to require a signature, so a supplier's
+    results.json edited and sealed again passed it."""
+    from dqm.signing import public_key_id
+
+    results = certified["out"] / "results.json"
+    unsigned_code, _ = _gate(certified, results)
+    code, output = _gate(certified, results, "--key", certified["pub"])
+    signer = public_key_id(certified["pub"].read_bytes())
+    assert code == unsigned_code and code in (0, 1), output  # the same decision, and who signed
+    assert f"SIGNED Ed25519 signature by key {signer} verifies" in output
+    assert "SIGNED" not in _gate(certified, results)[1]  # without --key, as before
+    assert _invoke("keygen", tmp_path / "other.key")[0] == 0
+    other = tmp_path / "other.key.pub"
+    code, output = _gate(certified, results, "--key", other, "--key", certified["pub"])  # any one will do
+    assert code == unsigned_code and f"key {signer} verifies" in output
+    code, output = _gate(certified, results, "--key", other)
+    assert code == 2 and f"signed by key {signer}, not by the key given" in output, output
+    assert _invoke("keygen", tmp_path / "third.key")[0] == 0
+    code, output = _gate(certified, results, "--key", other, "--key", tmp_path / "third.key.pub")
+    assert code == 2 and f"signed by key {signer}, not by any of the 2 keys given" in output, output
+
+
+def test_gate_with_a_key_refuses_unsigned_or_edited_results(certified: dict[str, Path], tmp_path: Path) -> None:
+    from dqm.digest import seal_results
+
+    _, out = _copy(certified, tmp_path)
+    results, key = out / "results.json", ("--key", certified["pub"])
+    moved = tmp_path / "elsewhere.sig"
+    (out / "results.json.sig").rename(moved)
+    code, output = _gate(certified, results, *key)
+    assert code == 2 and "--key: not signed: no signature file results.json.sig" in output, output
+    code, output = _gate(certified, results, *key, "--signature", moved)
+    assert code in (0, 1) and "SIGNED Ed25519 signature by key" in output, output
+    code, output = _gate(certified, results, "--signature", moved)
+    assert code == 2 and "--signature needs --key" in output
+    obj = json.loads(results.read_text())
+    obj.pop("digest")
+    obj["verdict"]["status"] = "certified"  # edited after signing, its digest computed again
+    results.write_text(seal_results(json.dumps(obj))[0])
+    code, output = _gate(certified, results, *key, "--signature", moved)
+    assert code == 2 and "the signature is of other content" in output, output
+    code, output = _gate(certified, results, *key, "--signature", moved, "--lang", "ko")
+    assert code == 2 and "다른 내용에 대한 서명입니다" in output, output
+    results.write_text(results.read_text().replace('"certified"', '"incomplete"', 1))  # not sealed again
+    code, output = _gate(certified, results, *key, "--signature", moved)
+    assert code == 2 and "changed after it was written" in output, output
+
+
+@pytest.mark.parametrize("which", ["key", "base"])
+def test_gate_refuses_a_key_that_is_not_an_ed25519_public_key(certified: dict[str, Path], which: str) -> None:
+    """The private key, or a folder, given as --key: a usage error before anything is decided."""
+    code, output = _gate(certified, certified["out"] / "results.json", "--key", certified[which])
+    assert code == 2 and "--key" in output and "SIGNED" not in output, output

@@ -939,11 +939,25 @@ def gate_command(
             "1.10), whose content nothing checks; refused without it (exit 2).",
         ),
     ] = False,
+    key: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--key",
+            help="A public key (PEM) the result must be signed by (exit 2 otherwise); repeat it to trust "
+            "several (one signature, by any of them).",
+        ),
+    ] = None,
+    signature: Annotated[
+        Path | None,
+        typer.Option(help="The signature file, with --key (default: RESULTS.sig beside it)."),
+    ] = None,
     lang: LangOpt = "en",
 ) -> None:
     """Exit 0 when the required dimensions passed, 1 when one failed, 3 when one is missing or
-    pending, 2 on usage errors (bad option, unreadable, malformed, edited or, without
-    --allow-undigested, undigested results.json, or waiver file)."""
+    pending (without --require every dimension is required: an INCOMPLETE result exits 3), 2 on
+    usage errors (bad option, unreadable, malformed, edited or, without --allow-undigested,
+    undigested results.json, or waiver file; with --key, a signature missing, bad or by another key)."""
+    from dqm.cli.certify import signed_or_exit
     from dqm.figures import verdict_line
     from dqm.gate import gate, lot_lines
     from dqm.gate import new_only as only_new
@@ -952,13 +966,17 @@ def gate_command(
     req = dimensions_or_exit(require, "--require")
     warn = dimensions_or_exit(warn_only, "--warn-only") or []
     waiver_list = _waivers_or_exit(waivers) if waivers is not None else None
+    if signature is not None and not key:
+        raise usage_error(msg("--signature needs --key (the public key it must verify with)"))
     earlier = None
     undigested = None if allow_undigested else "--allow-undigested"
     if new_only is not None:
         earlier = _earlier_delivery(new_only, undigested=undigested)
         if earlier is None:
             raise usage_error(msg("--new-only {path}: no such results.json", path=new_only))
-    result = load_result_or_exit(results, undigested=undigested)
+    # with --key, the bytes whose signature verified are those decided from (never read twice)
+    raw, signed = signed_or_exit(results, key, signature) if key else (None, None)
+    result = load_result_or_exit(results, raw, undigested=undigested)
     if waiver_list is not None:
         result = _with_waivers(result, waiver_list, masker)
     notes: list[str] = []
@@ -966,6 +984,8 @@ def gate_command(
         result, notes = only_new(result, earlier[1], lang)
     outcome = gate(result, req, warn, lots=lots, lang=lang)
     out.print(f"[bold]{escape(verdict_line(result, lang))}[/]", markup=True)
+    if signed is not None:  # SIGNED stays: a marker logs are searched for
+        out.print(f"SIGNED   {tr(signed)}", markup=False, highlight=False)
     _print_disabled(result, lang)
     for line in notes:
         out.print(line, highlight=False)

@@ -66,6 +66,40 @@ def signer_or_exit(path: Path) -> Any:
     return partial(_sign_with, pem)
 
 
+def public_key_or_exit(path: Path) -> bytes:
+    """The PEM of the Ed25519 public key at ``path`` (``--key``), or a usage error."""
+    from dqm.signing import SignatureError, public_key_id
+
+    pem = read_key(path, "--key")
+    try:
+        public_key_id(pem)
+    except SignatureError as exc:
+        raise usage_error(f"--key {path}: {exc}") from None
+    return pem
+
+
+def signed_or_exit(path: Path, keys: list[Path], signature: Path | None) -> tuple[bytes, str]:
+    """The bytes of the results.json at ``path`` and the line saying who signed them, when its
+    signature (``signature``, default ``results.json.sig`` beside it) verifies with one of the public
+    ``keys`` over the bytes its content digest covers (``dqm verify --key``'s check); else a usage
+    error saying why: unsigned, unreadable, another key, or content changed after signing."""
+    from dqm.signing import SIGNATURE_SUFFIX
+    from dqm.verify import check_digest, check_signature
+
+    trusted = [public_key_or_exit(k) for k in keys]
+    try:
+        data = read_named(path)
+    except OSError as exc:
+        raise usage_error(f"{path}: {exc.strerror or exc}") from None
+    checked = check_digest(data)
+    if checked.digest is None:
+        raise usage_error(msg("--key: {reason}", reason=tr(checked.verification.message)))
+    sig = check_signature(checked, signature or path.with_name(path.name + SIGNATURE_SUFFIX), trusted)
+    if not sig.ok:
+        raise usage_error(msg("--key: {reason}", reason=tr(sig.message)))
+    return data, sig.message
+
+
 def _sign_with(pem: bytes, canonical: bytes, digest: str) -> str:
     from dqm.signing import sign
 

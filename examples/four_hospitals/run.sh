@@ -39,8 +39,9 @@ $DQM audit "$WORK/delivery-2" --out "$WORK/out-2" --stages syntactic --lot-by in
     --baseline "$WORK/out-1/results.json" --waivers "$WORK/waivers.yaml" \
     --sign-key "$WORK/keys/signing.key"
 
-say "5. The gate over every lot, as CI runs it"
-$DQM gate "$WORK/out-2/results.json" --lots --waivers "$WORK/waivers.yaml"
+say "5. The gate over every lot, as CI runs it: syntactic (the one stage run), signed by the data team's key"
+$DQM gate "$WORK/out-2/results.json" --require syntactic --lots --waivers "$WORK/waivers.yaml" \
+    --key "$WORK/keys/signing.key.pub"
 
 say "6. The recipient verifies the certificate: digest, signature, report and every file of the batch"
 $DQM verify "$WORK/out-2" --batch "$WORK/delivery-2" --key "$WORK/keys/signing.key.pub"
