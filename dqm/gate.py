@@ -64,11 +64,15 @@ def gate(
     warn_only: Iterable[str] = (),
     lots: bool = False,
     lang: str = "en",
+    every: bool = False,
 ) -> GateOutcome:
     """Decide the gate. ``require`` defaults to the dimensions the result holds (finished or not),
     those its verdict lists as failed or pending, and ``syntactic``, which every audit runs: a
-    member deleted from the file (its digest sealed again) is missing, not left out. A result
-    holding no dimension never passes, whatever is ``warn_only``.
+    member deleted from the file (its digest sealed again) is missing, not left out; with
+    ``every`` (the release gate, ``dqm gate``) to every dimension, the verdict's own rule, so that
+    an INCOMPLETE result (the review not ingested, say) is missing, exit 3, never a pass: a
+    dimension to let through goes in ``warn_only``. A result holding no dimension never passes,
+    whatever is ``warn_only``.
     With ``lots``, every lot of the result (``--lot-by``) must pass as well: a failed lot fails the
     gate, a result without lots is missing them. ``lang``: the language of the lines' explanations
     (the ``PASS``/``FAIL`` markers and the dimension names stay as they are, for logs that are
@@ -86,11 +90,10 @@ def gate(
     # pending: a member taken out of the file stays required), syntactic (every audit runs it)
     # and those whose stage crashed (holding none)
     ran = {"syntactic", *stages, *result.verdict.failed, *result.verdict.pending}
-    required = (
-        list(dict.fromkeys(require))
-        if require is not None
-        else [d for d in DIMENSIONS if d in held or d in ran]
-    )
+    if require is not None:
+        required = list(dict.fromkeys(require))
+    else:
+        required = [d for d in DIMENSIONS if every or d in held or d in ran]
     unknown = [d for d in (*required, *warn) if d not in DIMENSIONS]
     if unknown:
         raise ValueError(f"unknown dimension(s): {', '.join(unknown)} (choose from {', '.join(DIMENSIONS)})")

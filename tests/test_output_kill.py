@@ -322,7 +322,7 @@ def test_a_folder_dqm_only_reads_is_never_written_whatever_records_it_holds(
     before = (_tree(received), _tree(baseline))
     for args in (
         ["report", str(received / "results.json"), "-o", str(tmp_path / "r.html")],
-        ["gate", str(received / "results.json")],
+        ["gate", str(received / "results.json"), "--require", "syntactic"],
         ["verify", str(received)],
         ["audit", str(clean_batch), "--out", str(tmp_path / "o1"), "--baseline", str(received)],
         ["audit", str(clean_batch), "--out", str(tmp_path / "o2"), "--baseline", str(baseline)],
@@ -456,7 +456,7 @@ def test_readers_of_a_results_json_alone_read_it_beside_a_half_moved_set(
     results = str(killed_audit / "results.json")
     before = _tree(killed_audit)
     for args in (
-        ["gate", results],
+        ["gate", results, "--require", "syntactic"],
         ["report", results, "-o", str(tmp_path / "r.html")],
         ["diff", results, results],
     ):

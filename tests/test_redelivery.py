@@ -153,7 +153,7 @@ def test_a_redelivery_says_fixed_still_there_and_new(deliveries: tuple[Path, Pat
 
 def test_gate_new_only_fails_on_new_findings_alone(deliveries: tuple[Path, Path, Path]) -> None:
     first, second, _ = deliveries
-    res = runner.invoke(app, ["gate", str(first), "--new-only", str(first)])
+    res = runner.invoke(app, ["gate", str(first), "--new-only", str(first), "--require", "syntactic"])
     assert res.exit_code == 0, res.output  # nothing new: the known findings do not fail it
     assert "PASS     syntactic" in res.output and "0 findings not in the baseline" in res.output
     res = runner.invoke(app, ["gate", str(second), "--new-only", str(first.parent)])
@@ -188,7 +188,9 @@ def test_new_only_honours_waivers(deliveries: tuple[Path, Path, Path], tmp_path:
         ),
         encoding="utf-8",
     )
-    res = runner.invoke(app, ["gate", str(second), "--new-only", str(first), "--waivers", str(waivers)])
+    res = runner.invoke(
+        app, ["gate", str(second), "--new-only", str(first), "--waivers", str(waivers), "--require", "syntactic"]
+    )
     assert res.exit_code == 0, res.output
 
 

@@ -271,7 +271,7 @@ def test_gate_and_report_honour_a_waiver_file(audited_out: Path, tmp_path: Path)
     results = audited_out / "results.json"
     result = QualityResult.load(results)
     path = _waiver_file(tmp_path, result, expired=True)
-    res = runner.invoke(app, ["gate", str(results), "--waivers", str(path)])
+    res = runner.invoke(app, ["gate", str(results), "--waivers", str(path), "--require", "syntactic"])
     assert res.exit_code == 0, res.output
     assert "PASS     syntactic" in res.output
     assert "expired on 2000-01-01" in res.output

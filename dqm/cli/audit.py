@@ -982,7 +982,7 @@ def gate_command(
     notes: list[str] = []
     if earlier is not None:
         result, notes = only_new(result, earlier[1], lang)
-    outcome = gate(result, req, warn, lots=lots, lang=lang)
+    outcome = gate(result, req, warn, lots=lots, lang=lang, every=True)
     out.print(f"[bold]{escape(verdict_line(result, lang))}[/]", markup=True)
     if signed is not None:  # SIGNED stays: a marker logs are searched for
         out.print(f"SIGNED   {tr(signed)}", markup=False, highlight=False)

@@ -24,7 +24,9 @@ def test_audit_writes_every_output_and_exits_by_the_gate(clean_batch: Path, tmp_
     assert result.syntactic is not None and result.syntactic.passed
     assert result.thumbnails == []  # a clean batch has no worst slide
     assert len(result.checks) > 5
-    assert runner.invoke(app, ["gate", str(out / "results.json")]).exit_code == 0
+    res = runner.invoke(app, ["gate", str(out / "results.json")])  # every dimension, as the verdict
+    assert res.exit_code == 3 and "MISSING  semantic: not evaluated" in res.output, res.output
+    assert runner.invoke(app, ["gate", str(out / "results.json"), "--require", "syntactic"]).exit_code == 0
     assert (
         runner.invoke(
             app,

@@ -47,6 +47,21 @@ def test_a_missing_requirement_exits_3():
     assert gate(r).exit_code == EXIT_OK  # default: what was evaluated
 
 
+def test_the_release_gate_requires_every_dimension_so_incomplete_never_passes():
+    """``dqm gate`` (``every``) without --require: an INCOMPLETE result (the review missing, or
+    one not finished) exits 3; it exited 0 before. --warn-only lets one through; CERTIFIED passes."""
+    no_review = complete(semantic=None)
+    assert no_review.verdict.status == "incomplete"
+    assert gate(no_review).exit_code == EXIT_OK  # the audit's default: what was evaluated
+    out = gate(no_review, every=True)
+    assert out.exit_code == EXIT_MISSING and out.missing == ["semantic"] and out.required == ALL
+    assert "MISSING  semantic: not evaluated" in out.lines
+    assert gate(no_review, every=True, warn_only=["semantic"]).exit_code == EXIT_OK
+    assert gate(no_review, ["syntactic", "diversity", "validity"], every=True).exit_code == EXIT_OK
+    assert gate(complete(), every=True).exit_code == EXIT_OK
+    assert gate(make_result(files_ok=3), every=True).exit_code == EXIT_FAILED  # failure wins over missing
+
+
 def test_failure_wins_over_missing():
     r = make_result(files_ok=10)
     assert r.verdict.status == "not_certified"
@@ -116,12 +131,14 @@ def _run(*args: str):
 def test_cli_gate_exit_codes(results_json):
     ok = results_json(make_result(), "ok.json")
     bad = results_json(make_result(files_ok=5, findings=[finding("S00001", "SELF_INTERSECTION")]), "bad.json")
-    assert _run("gate", str(ok)).exit_code == 0
+    res = _run("gate", str(ok))  # INCOMPLETE: without --require, every dimension is required
+    assert res.exit_code == 3 and "MISSING  semantic: not evaluated" in res.output, res.output
+    assert _run("gate", str(ok), "--warn-only", "semantic,diversity,validity").exit_code == 0
     assert _run("gate", str(ok), "--require", "syntactic").exit_code == 0
     assert _run("gate", str(ok), "--require", ",".join(ALL)).exit_code == 3
     res = _run("gate", str(bad))
     assert res.exit_code == 1 and "FAIL     syntactic" in res.output
-    assert _run("gate", str(bad), "--warn-only", "syntactic").exit_code == 0
+    assert _run("gate", str(bad), "--warn-only", ",".join(ALL)).exit_code == 0
     assert _run("gate", str(ok), "--require", "syntactic,nonsense").exit_code == 2
     assert _run("gate", str(ok), "--require", "").exit_code == 2
 
