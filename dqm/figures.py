@@ -24,7 +24,6 @@ Nothing here computes a quality figure: it only reads what the dimensions stated
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
@@ -33,6 +32,7 @@ from pydantic import BaseModel
 from dqm.decided import DecidedFigure
 from dqm.i18n import N_, gettext, render
 from dqm.results import DIMENSIONS, QualityResult, Ratio
+from dqm.tolerance import reaches
 
 State = Literal["passed", "failed", "pending", "missing"]
 
@@ -171,19 +171,16 @@ def contradictions(result: QualityResult, dim: str) -> list[Gate]:
         g
         for g in dimension_gates(result, dim)
         if g.passed is False
-        or (g.passed is True and g.value is not None and g.target is not None and _below(g.value, g.target))
+        # below its target by more than rounding (dqm.tolerance.reaches, the gates' own rule): 15
+        # Dice of 0.85 have a mean 1 ulp below 0.85 while the bound a validity gate decides on
+        # (gate_on: ci_low) equals it
+        or (
+            g.passed is True
+            and g.value is not None
+            and g.target is not None
+            and not reaches(g.value, g.target)
+        )
     ]
-
-
-CONTRADICTION_TOLERANCE = 1e-12
-"""Relative: a value this close below its target is rounding, not an edit. 15 Dice of 0.85 have a
-mean 1 ulp below 0.85 while the bound a validity gate decides on (``gate_on: ci_low``) equals it."""
-
-
-def _below(value: float, target: float) -> bool:
-    return value < target and not math.isclose(
-        value, target, rel_tol=CONTRADICTION_TOLERANCE, abs_tol=CONTRADICTION_TOLERANCE
-    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -269,13 +266,17 @@ def fmt_value(value: float | None, percent: bool, target: float | None = None) -
     reaching it: more digits are shown until it reads below (98,999 of 100,000 files: ``98.999 %``
     against a target of ``99.00 %``, not ``99.00 %`` and *fail*). Rounding is monotone, so the
     first precision at which the two differ shows the value below the target; one no digits tell
-    from it (a float's last bit below) reads ``< 80.00 %``.
+    from it reads ``< 80.00 %``. A value that reaches its target by rounding alone
+    (:func:`dqm.tolerance.reaches`: a float's last bits below it) is shown as the target, as every
+    gate decides it: ``85.00 %``, never ``84.99999999999999 %`` beside a pass.
     """
     if value is None:
         return "n/a"
     shown = _shown(value, percent, 0)
     if target is None or not value < target:
         return shown
+    if reaches(value, target):
+        return _shown(target, percent, 0)
     for extra in range(1, 16):
         if shown != _shown(target, percent, extra - 1):
             return shown

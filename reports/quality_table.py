@@ -25,6 +25,7 @@ from dqm.i18n import translated
 from dqm.output import spreadsheet_safe, visible
 from dqm.quality_layout import QualityTableLayout, TechnicalRow
 from dqm.results import QualityResult
+from dqm.tolerance import reaches
 
 _SHOWN_AS = {"syntactic": "syntactic", "semantic": "semantic", "validity": "validity"}
 """The characteristic of each dimension's gates (diversity's: below)."""
@@ -248,7 +249,7 @@ def _technical_row(
         method=char.method.text(lang),
         value=value,
         percent=True,
-        decision=_decision(layout, lang, None if value is None else value >= spec.target),
+        decision=_decision(layout, lang, None if value is None else reaches(value, spec.target)),
     )
 
 

@@ -331,7 +331,9 @@ def test_gate_with_a_key_decides_only_from_results_that_key_signed(
     assert code == 2 and f"signed by key {signer}, not by any of the 2 keys given" in output, output
 
 
-def test_gate_with_a_key_refuses_unsigned_or_edited_results(certified: dict[str, Path], tmp_path: Path) -> None:
+def test_gate_with_a_key_refuses_unsigned_or_edited_results(
+    certified: dict[str, Path], tmp_path: Path
+) -> None:
     from dqm.digest import seal_results
 
     _, out = _copy(certified, tmp_path)

@@ -189,7 +189,8 @@ def test_new_only_honours_waivers(deliveries: tuple[Path, Path, Path], tmp_path:
         encoding="utf-8",
     )
     res = runner.invoke(
-        app, ["gate", str(second), "--new-only", str(first), "--waivers", str(waivers), "--require", "syntactic"]
+        app,
+        ["gate", str(second), "--new-only", str(first), "--waivers", str(waivers), "--require", "syntactic"],
     )
     assert res.exit_code == 0, res.output
 

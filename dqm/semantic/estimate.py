@@ -53,6 +53,7 @@ from collections.abc import Collection, Mapping
 from dqm.i18n import N_, NP_, msg
 from dqm.semantic.intervals import effective_n, interval, wilson_bounds, z_value
 from dqm.semantic.models import CoreReview, ReviewPlan, StratumResult, WeightedEstimate
+from dqm.tolerance import reaches
 
 
 def weighted_estimate(
@@ -252,7 +253,7 @@ def decide(
     """
     if plan.plan == "precision":
         if remaining == 0 and weighted_accuracy is not None:
-            return ("accept" if weighted_accuracy >= target else "reject"), "target", None
+            return ("accept" if reaches(weighted_accuracy, target) else "reject"), "target", None
         return "incomplete", "target", None
     ac, re_ = plan.acceptance_number, plan.rejection_number
     assert ac is not None and re_ is not None

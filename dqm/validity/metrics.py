@@ -33,6 +33,7 @@ from functools import partial
 
 import numpy as np
 
+from dqm.tolerance import reaches
 from dqm.validity.models import ClassDice, InstitutionDice, PixelCounts, PooledDice, SlideScore
 
 COUNT_CHUNK = 1 << 22
@@ -207,7 +208,7 @@ def summarise_classes(
             ci_high=hi,
             n_slides=len(vals),
             target=target,
-            passed=gated_value is not None and gated_value >= target,
+            passed=gated_value is not None and reaches(gated_value, target),
             gated=gated,
         )
     return (out, *acc.mean())
@@ -294,7 +295,7 @@ def summarise_pooled(
             n_slides=len(scores),
             n_annotated=int(annotated.sum()),
             target=targets[cls],
-            passed=bool(annotated.any()) and gated_value is not None and gated_value >= targets[cls],
+            passed=bool(annotated.any()) and gated_value is not None and reaches(gated_value, targets[cls]),
             gated=gated,
         )
     return (out, *acc.mean())

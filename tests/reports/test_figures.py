@@ -228,15 +228,16 @@ def test_a_value_below_its_target_is_never_shown_as_reaching_it():
         "99.50 %",
         "90.00 %",
     )
-    assert fmt_value(1 - 1e-12, True, 1.0) == "99.9999999999 %" and fmt_value(None, True, 0.99) == "n/a"
+    assert fmt_value(1 - 2e-12, True, 1.0) == "99.9999999998 %" and fmt_value(None, True, 0.99) == "n/a"
 
 
 def test_no_output_rounds_a_value_up_to_its_target() -> None:
     """98,999 of 100,000 files against 0.99 still read ``99.00 % (98999 / 100000 files)`` in the
     report's sentence, its table (``99.00 % ≥ 99.00 % fail``), in English and Korean, in ``dqm
     audit``'s line, the lots table, the summary's lots and the gate's lot lines: each printed value
-    beside a target goes through ``fmt_value`` now. A value 1 ulp below the target, which no number
-    of digits tells from it, reads ``< 80.00 %`` (it read ``80.00000000000000000 %``)."""
+    beside a target goes through ``fmt_value`` now. A value 1 ulp below the target reaches it
+    (:func:`dqm.tolerance.reaches`, as every gate decides it) and reads ``80.00 %``, the target (it
+    read ``80.00000000000000000 %``, then ``< 80.00 %`` beside a pass)."""
     import math
     import re
 
@@ -248,7 +249,7 @@ def test_no_output_rounds_a_value_up_to_its_target() -> None:
     from reports.markdown import render_summary
     from reports.svg import hbar
 
-    assert fmt_value(math.nextafter(0.8, 0), True, 0.8) == "< 80.00 %"
+    assert fmt_value(math.nextafter(0.8, 0), True, 0.8) == "80.00 %"
     d = json.loads((FIXTURES / "results-1.16.json").read_text(encoding="utf-8"))
     s = d["syntactic"]
     s["files_total"], s["files_valid"], s["file_accuracy"] = 100_000, 98_999, 0.98999

@@ -1,0 +1,26 @@
+"""When a figure reaches its target: the one rule every gate decision, the contradiction check
+(:func:`dqm.figures.contradictions`) and the display (:func:`dqm.figures.fmt_value`) apply.
+
+A figure reaches its target when it is at or above it, or below it by no more than
+:data:`TOLERANCE` of the target (relative): rounding in how a figure is computed, never a
+difference in the data. The mean of 15 Dice of 0.85 is one ulp below 0.85 (``0.8499999999999999``)
+while a bootstrap bound of the same values equals it; an accuracy of 0.99 made of 99 / 100 or of a
+sum of ratios may land either side of the float ``0.99``. Decided with a plain ``>=``, such a value
+failed on one gate and passed on another, and the report printed ``84.99999999999999 %`` beside a
+pass. A ratio of whole counts differs from its target by at least ``1 / denominator`` when they
+differ at all (1e-12 relative is a trillion slides), so no count-based decision changes.
+"""
+
+from __future__ import annotations
+
+import math
+
+TOLERANCE = 1e-12
+"""Relative: a value this close below its target reaches it (about 4,500 ulps at 1.0; the
+smallest difference of two ratios of counts under a billion is a billion times larger)."""
+
+
+def reaches(value: float, target: float) -> bool:
+    """Whether ``value`` reaches ``target``: ``value >= target``, or below it by at most
+    :data:`TOLERANCE` of it. NaN reaches nothing."""
+    return value >= target or math.isclose(value, target, rel_tol=TOLERANCE, abs_tol=0.0)

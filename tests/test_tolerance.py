@@ -1,0 +1,113 @@
+"""One rule for "a figure reaches its target" (:func:`dqm.tolerance.reaches`), at every site that
+compares a figure with its target: syntactic ratios, diversity minimums, validity Dice (per slide
+and pooled), the semantic precision plan's decision, the quality table, the contradiction check and
+the display. At each, a value one ulp under its target passes (a plain ``>=`` failed it, while
+another gate of the same figures passed) and prints as the target; one clearly under still fails.
+"""
+
+from __future__ import annotations
+
+import math
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+import pytest
+
+from dqm.diversity.minimums import _figure
+from dqm.facts import Ratio
+from dqm.figures import fmt_value
+from dqm.semantic.estimate import decide
+from dqm.tolerance import TOLERANCE, reaches
+from dqm.validity.metrics import summarise_classes, summarise_pooled
+from dqm.validity.models import PixelCounts, SlideScore
+
+ULP_UNDER = math.nextafter(0.85, 0)  # the mean of 15 Dice of 0.85: float(np.mean([0.85] * 15))
+
+
+def _above(value: float) -> float:
+    """The target one ulp above ``value``: ``value`` is one ulp under it."""
+    return math.nextafter(value, math.inf)
+
+
+def test_reaches_is_at_or_above_or_within_the_relative_tolerance() -> None:
+    assert float(np.mean([0.85] * 15)) == ULP_UNDER < 0.85
+    assert reaches(0.85, 0.85) and reaches(0.86, 0.85) and reaches(ULP_UNDER, 0.85)
+    assert reaches(0.85 * (1 - TOLERANCE / 2), 0.85) and not reaches(0.85 * (1 - 2 * TOLERANCE), 0.85)
+    assert not reaches(0.849, 0.85) and not reaches(math.nan, 0.85) and not reaches(0.0, 1e-300)
+    assert reaches(5, 5.0) and not reaches(4, 5.0)  # counts: exact
+
+
+def test_the_display_shows_a_reaching_value_as_its_target() -> None:
+    """It printed ``< 85.00 %`` (and, before that, ``84.99999999999999 %``) beside a pass."""
+    assert fmt_value(ULP_UNDER, True, 0.85) == "85.00 %" and fmt_value(ULP_UNDER, False, 0.85) == "0.85"
+    assert fmt_value(0.8499, True, 0.85) == "84.99 %" and fmt_value(0.8499, False, 0.85) == "0.8499"
+    assert fmt_value(0.85 * (1 - 2 * TOLERANCE), True, 0.85) == "84.9999999998 %"
+
+
+def test_a_syntactic_ratio_one_ulp_under_its_target_passes() -> None:
+    target = _above(99 / 100)
+    ratio = Ratio.of("file_accuracy", "files", 99, 100, target=target)
+    assert ratio.value is not None and ratio.value < target and ratio.passed is True
+    assert fmt_value(ratio.value, True, target) == "99.00 %"
+    assert Ratio.of("file_accuracy", "files", 98, 100, target=0.99).passed is False
+
+
+@pytest.mark.parametrize(
+    "what, count, n, target, passed",
+    [
+        ("count", 5, 20, 5 * (1 + TOLERANCE / 10), True),  # a count under a target by rounding
+        ("count", 4, 20, 5.0, False),
+        ("share", 17, 20, _above(17 / 20), True),
+        ("share", 17, 20, 0.86, False),
+    ],
+)
+def test_a_diversity_minimum_within_the_tolerance_passes(
+    what: str, count: int, n: int, target: float, passed: bool
+) -> None:
+    fig = _figure("class", ("MN",), count, n, what, target)
+    assert fig.value is not None and fig.value < target and fig.passed is passed
+    shown = fmt_value(fig.value, fig.percent, target)
+    assert (shown == fmt_value(target, fig.percent)) is passed
+
+
+@pytest.mark.parametrize("gate_on", ["dice", "ci_low"])
+def test_a_class_dice_one_ulp_under_its_target_passes(gate_on: str) -> None:
+    """15 slides of Dice 0.85 against 0.85: the mean is one ulp under it. It failed with ``dice``."""
+    scores = [SlideScore(slide_id=f"s{i}", fold="f", group=f"P{i}", dice={"MN": 0.85}) for i in range(15)]
+    for target, passed in ((0.85, True), (0.86, False)):
+        per, *_ = summarise_classes(scores, ["MN"], {"MN": target}, 200, 0.95, 0, gate_on=gate_on)
+        d = per["MN"]
+        assert d.dice == ULP_UNDER and d.passed is passed, (target, d)
+        assert (fmt_value(d.dice, False, target) == fmt_value(target, False)) is passed
+
+
+def test_a_pooled_dice_one_ulp_under_its_target_passes() -> None:
+    pixels = {"MN": PixelCounts(tp=17, fp=3, fn=3)}  # 34 / 40
+    scores = [SlideScore(slide_id="s1", fold="f", dice={"MN": 0.85}, pixels=pixels)]
+    for target, passed in ((_above(34 / 40), True), (0.86, False)):
+        per, *_ = summarise_pooled(scores, ["MN"], {"MN": target}, 0, 0.95, 0)
+        assert per["MN"].dice == 34 / 40 < target and per["MN"].passed is passed
+
+
+def test_a_precision_plans_estimate_one_ulp_under_its_target_is_accepted() -> None:
+    plan: Any = SimpleNamespace(plan="precision")
+    assert decide(plan, 0, 0, ULP_UNDER, 0.85)[0] == "accept"  # it was rejected
+    assert decide(plan, 0, 0, 0.849, 0.85)[0] == "reject"
+
+
+def test_a_quality_table_row_one_ulp_under_its_target_passes() -> None:
+    from dqm.quality_layout import QualityTableLayout
+    from reports.quality_table import quality_rows
+    from tests.reports.conftest import finding, make_result
+
+    layout = QualityTableLayout()
+    result = make_result(n_items=10, findings=[finding("S00001", "MPP_MISSING", severity="error")])
+    for target, decision in ((_above(9 / 10), "pass"), (0.91, "fail")):
+        technical = [
+            spec.model_copy(update={"target": target}) if spec.key == "slide_resolution" else spec
+            for spec in layout.technical
+        ]
+        rows = quality_rows(result, layout.model_copy(update={"technical": technical}), "en")
+        row = next(r for r in rows if r.item == "Resolution")
+        assert row.value == 9 / 10 < target and row.decision == decision
