@@ -23,6 +23,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
         (
             "=dqm",
             "dqm.facts",
+            "dqm.tolerance",  # when a figure reaches its target: every gate, the display
             "dqm.decided",
             "dqm.findings",
             "dqm.i18n",  # messages as msgids with named placeholders, the catalogues
