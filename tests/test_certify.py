@@ -320,6 +320,9 @@ def test_gate_with_a_key_decides_only_from_results_that_key_signed(
     assert code == unsigned_code and code in (0, 1), output  # the same decision, and who signed
     assert f"SIGNED Ed25519 signature by key {signer} verifies" in output
     assert "SIGNED" not in _gate(certified, results)[1]  # without --key, as before
+    code, output = _gate(certified, results, "--key", certified["pub"], "--lang", "ko")
+    # the marker stays English
+    assert code == unsigned_code and f"SIGNED 키 {signer}의 Ed25519 서명이 검증됩니다" in output
     assert _invoke("keygen", tmp_path / "other.key")[0] == 0
     other = tmp_path / "other.key.pub"
     code, output = _gate(certified, results, "--key", other, "--key", certified["pub"])  # any one will do
