@@ -508,9 +508,62 @@ of their syllables (``주민``, ``유형``, ``형식`` are given names too)."""
 _KIND_TOKEN = re.compile(r"(?i:[NXYMD9#*]+(?:[-/. :][NXYMD9#*]+)*)")
 """One word a kind is written as besides :data:`_KIND_WORDS`: a placeholder format (``NNNN-NNNN``,
 ``YYYY-MM-DD``, ``dd/mm/yyyy``, ``###``)."""
-_STANDARD = re.compile(r"\b(?i:ISO|RFC)[ -]?\d{3,5}\b(?![\s_/,.():;\-]*\d)")
-"""A standard a date is written to (``ISO 8601``, ``ISO-8601``, ``RFC 3339``): no number of a
-person's (unless more digits are joined to it)."""
+STANDARD_BODIES = (
+    "ISO", "IEC", "RFC", "IEEE", "ANSI", "ASTM", "CLSI", "HL7", "DICOM", "FHIR", "IHE", "CDA", "ICD",
+    "ICD-O", "LOINC", "SNOMED", "HGVS", "ISCN", "UCUM", "NCPDP", "CPT", "HCPCS", "NDC", "ATC", "UMLS",
+    "OMOP", "CDISC", "SDTM", "NAACCR", "AJCC", "UICC", "TNM", "NCIT", "RxNorm", "MeSH",
+)  # fmt: skip
+"""Standard bodies and code systems a kind of identifier or a date is written to, as they write
+themselves (``RxNorm``; ``ISO``, ``IEC`` and ``RFC`` in any case): with a version or part number
+after one (:data:`_STANDARD`) each is one word of a kind, never a person's."""
+_MARK = r"[ -]?(?:[vV](?:er\.?|ersion)?|[rR](?:ev\.?)?|PS|[Pp]art)\s?"
+_NUMBER = r"(?:\d{1,3}(?:\.\d{1,3}){1,3}|\d{1,5}(?:-\d{1,2})?)(?::(?:19|20)\d{2})?"
+_VERSION = rf"(?:{_MARK}|[ -]?){_NUMBER}"
+"""A version, release or part number after a standard's name (``v2``, `` 2.5.1``, ``PS3.15``, ``R4``,
+``-10``, `` 8601-1:2019``): a dotted number of groups of at most three digits (``1990.01.01`` is no
+version), else one of at most five digits and a part, then the edition's year after ``:``."""
+_STANDARD = re.compile(
+    r"(?<![A-Za-z0-9])(?:"
+    rf"(?:{'|'.join(sorted(STANDARD_BODIES, key=len, reverse=True))})(?:{_VERSION})?(?:[ -](?:CM|PCS|CT|AM))?"
+    rf"|(?i:iso|iec|rfc){_VERSION}"
+    rf"|[A-Z]{{1,5}}\d{{1,2}}{_MARK}{_NUMBER}"
+    r"|[vV]\d{1,3}(?:\.\d{1,3}){0,3}"
+    r")(?![A-Za-z0-9])(?![\s_/,.():;\-]*\d)"
+)
+"""A standard or code system, with its version or part where it has one. The rule: a standard
+body's or code system's acronym (:data:`STANDARD_BODIES`), then a version or part number
+(:data:`_VERSION`) and an edition's suffix where written (``ISO 8601:2004``, ``HL7v2``, ``HL7
+2.5.1``, ``DICOM PS3.15``, ``ICD-10-CM``, ``ICD-O-3``, ``LOINC 2.74``, ``FHIR R4``, ``SNOMED CT``,
+``HGVS``; ``iso 8601`` with its number); any other acronym of capitals holding a digit (``X12``)
+then a marked version (``v5010``, ``R2``); or a bare version (``v2.5.1``). No number of a person's,
+unless more digits are joined to it (``ISO 8601 01/02/90``). A word in capitals that is no listed
+body stays a name with a number after it (``KIM 2.1``), and a number is a version only in a
+version's form: ``LOINC 1990.01.01`` is a date, ``AB1 2345`` an id."""
+WSI_VENDORS = (
+    "Leica", "Aperio", "Hamamatsu", "3DHistech", "3DHISTECH", "Philips", "Roche", "Ventana", "Zeiss",
+    "Olympus", "Evident", "Motic", "KFBIO", "Huron", "Grundium", "Sakura", "OptraSCAN",
+)  # fmt: skip
+"""Makers of slide scanners, as they write their names: the first word of a product
+(:data:`_PRODUCT`)."""
+_MODEL = r"(?=[A-Za-z.\-]*\d)(?=[0-9.\-]*[A-Za-z])(?!\S*\d{5})[A-Za-z0-9]+(?:[.\-][A-Za-z0-9]+){0,3}"
+"""A model code: letters and digits, no run of more than four digits (``GT450``, ``S360``,
+``P1000``, ``KF-PRO-005``; ``AB12345678`` is an id)."""
+_CAMEL = r"(?:[A-Z][a-z]+)+(?:Scan|Scope|Scanner|Zoomer|Site|Tek|Slide|Path|View|Vision|Imager|Flash)"
+"""A product's word in camel case, a word of scanning last (``NanoZoomer``, ``EasyScan``,
+``VisionTek``, ``TissueScope``, ``IntelliSite``): a name in camel case (``HongGildong``,
+``McDonald``) ends in none."""
+_VENDOR = "|".join(WSI_VENDORS)
+_MARKER = rf"(?:{_MODEL}|{_CAMEL}|{_VENDOR}|[A-Z]{{1,2}} \d{{1,4}})"
+_PRODUCT = re.compile(rf"(?:{_VENDOR})\s+{_MARKER}(?:\s+(?:{_MARKER}|\d{{1,4}}|[IVX]{{1,4}})){{0,3}}")
+"""A slide scanner's product name, as a kind key may say where an identifier comes from
+(``patient_id_source: "Hamamatsu NanoZoomer S360"``, ``"Motic EasyScan"``). The rule, not a
+list of products: a maker (:data:`WSI_VENDORS`), then a model code (:data:`_MODEL`, or one or two
+capitals and a number: ``DP 200``), a product's word in camel case (:data:`_CAMEL`) or a maker's
+name (``Leica Aperio GT450``, ``Roche Ventana DP 200``), then at most three more such words,
+numbers of at most four digits or Roman numerals. A word a name may be written as (a capitalised
+word, one in capitals: ``Sakura Tanaka``, ``Leica KIM``, ``Zeiss Axio Scan.Z1``), a longer number, or
+a maker alone (``Sakura``, ``Roche``: names too) leaves the value judged as any other: a
+reviewer's look, where a name passed over would be a leak."""
 _NINES = re.compile(r"(?<!\d)9+(?:[-/. :]9+)*(?!\d)")
 """A placeholder of nines (``9999-9999``, ``99/99/9999``, as :data:`_KIND_TOKEN` takes ``NNNN``):
 no number of a person's."""
@@ -555,7 +608,9 @@ def _names_more_than_a_kind(held: Any) -> bool:
         return False
     if isinstance(held, int | float):
         return math.isfinite(held) and abs(held) >= 1_000
-    text = _NINES.sub("N", _STANDARD.sub(" ", str(held)))
+    if _PRODUCT.fullmatch(text := str(held).strip()):
+        return False
+    text = _NINES.sub("N", _STANDARD.sub(" ", text))
     if _JOINED_DIGITS.search(text):
         return True
     numbers = 0

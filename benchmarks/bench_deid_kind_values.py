@@ -1,0 +1,85 @@
+"""Benchmark: how many known-clean and known-identifying values under a kind key are flagged.
+
+    .venv/bin/python benchmarks/bench_deid_kind_values.py [--code OTHER_CHECKOUT]
+
+A key naming a kind of identifier (``patient_id_type``, ``dob_format``) flags its value unless the
+value describes a kind (:func:`dqm.identifiers.looks_identifying`). Two corpora: values that name
+nobody (standards with their versions, code systems, placeholder formats, scanner products, forms
+whose fields are left blank) and values that name someone (names in any case, ids, dates, resident
+registration and phone numbers, and each of those beside a standard or a product). A child process
+judges each under ``--code``'s dqm (before/after) and prints one JSON row: per corpus, the values and
+how many are flagged, and the clean values flagged and identifying values passed, by name.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+CLEAN = [
+    # standards and code systems, with and without their versions
+    "HL7", "HL7v2", "HL7 v2.5.1", "HL7 2.5.1", "ISO 8601", "ISO-8601", "ISO 8601:2004", "ISO 8601-1:2019",
+    "RFC 3339", "DICOM UID", "DICOM PS3.15", "ICD-10", "ICD-10-CM", "ICD-O-3", "SNOMED CT", "LOINC 2.74",
+    "HGVS", "FHIR R4", "v2.5.1", "YYYY-MM-DD (ISO 8601)",
+    # kinds, systems and formats
+    "MRN", "Medical Record Number", "NHS Number", "Cerner Millennium", "Meditech", "Epic Systems",
+    "NNNN-NNNN", "9999-9999", "YYYY-MM-DD", "dd/mm/yyyy", "8 digits", "병록번호", "8자리 숫자",
+    # scanner products
+    "Hamamatsu NanoZoomer S360", "Motic EasyScan", "Leica Aperio GT450", "3DHistech P1000",
+    "Philips IntelliSite", "Roche Ventana DP 200", "Olympus VS200", "Huron TissueScope LE120",
+    "Grundium Ocus40", "Sakura VisionTek", "OptraSCAN OS-15", "KFBIO KF-PRO-005",
+    "Zeiss Axio Scan.Z1", "3DHistech Pannoramic 250 Flash III",  # a plain word a name may be: flagged
+    # forms with their fields left blank, and a kind beside them
+    {"dob": "", "format": "YYYY-MM-DD"}, {"patient_name": "", "dob": ""}, {"type": "MRN", "patient_id": ""},
+]  # fmt: skip
+IDENTIFYING = [
+    "Hong Gildong", "hong gildong", "HONG^GILDONG", "KIM", "KIM MINSU", "홍길동", "주민", "O'Brien Sean",
+    "87654321", "MRN 12345678", "MRN-1234-56", "ID:20230112-0042", "123-456-789", "1.234.567", "01/02/90",
+    "1.2.90", "1970-01-01", "900101-1234567", "010-1234-5678", "ISO 8601 01/02/90", "KIM 2.1",
+    "LOINC 1990.01.01", "AB1 2345", "HL7 12345678", "Sakura", "Sakura Tanaka", "Leica Hong Gildong",
+    "Leica KIM", "Leica HongGildong", "Motic 12345678", "Leica AB12345678", "Hamamatsu S360 87654321",
+    {"Hong Gildong": "MRN"}, {"type": "MRN", "mrn": "12345678"}, ["MRN", "Hong Gildong"],
+]  # fmt: skip
+
+CHILD = """
+import json, sys
+from dqm.identifiers import looks_identifying
+corpora = json.loads(sys.stdin.read())
+row = {}
+for name, values in corpora.items():
+    flagged = [v for v in values if looks_identifying(v)]
+    row[name] = {"values": len(values), "flagged": len(flagged), "flagged_values": flagged}
+print(json.dumps(row, ensure_ascii=False))
+"""
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument(
+        "--code", type=Path, default=ROOT, help="the dqm checkout the command runs (before/after)"
+    )
+    args = ap.parse_args()
+    env = {**os.environ, "PYTHONPATH": str(args.code)}
+    done = subprocess.run(
+        [sys.executable, "-c", CHILD], input=json.dumps({"clean": CLEAN, "identifying": IDENTIFYING}),
+        env=env, capture_output=True, text=True, check=True, cwd=args.code,
+    )  # fmt: skip
+    row = json.loads(done.stdout)
+    clean, ident = row["clean"], row["identifying"]
+    passed = [v for v in IDENTIFYING if v not in ident["flagged_values"]]
+    print(json.dumps({
+        "clean_flagged": f"{clean['flagged']}/{clean['values']}", "identifying_flagged":
+        f"{ident['flagged']}/{ident['values']}", "clean_values_flagged": clean["flagged_values"],
+        "identifying_values_passed": passed,
+    }, ensure_ascii=False))  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

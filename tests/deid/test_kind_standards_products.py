@@ -1,0 +1,105 @@
+"""What a third review of the kind keys (task deid7) found taken for a person's: standards with
+their versions (``HL7v2``, ``ISO 8601:2004``, ``DICOM PS3.15``) and scanner products (``Motic
+EasyScan``). Each failed on the former code."""
+
+from __future__ import annotations
+
+import pytest
+
+from dqm.identifiers import looks_identifying
+from dqm.profile import Profile, load_profile
+from tests.deid.test_key_forms import _flagged
+
+
+@pytest.fixture(scope="module")
+def profile() -> Profile:
+    return load_profile()
+
+
+STANDARDS = (
+    "HL7v2",
+    "HL7 v2.5.1",
+    "HL7 2.5.1",
+    "ISO 8601:2004",
+    "ISO 8601-1:2019",
+    "iso 8601",
+    "DICOM PS3.15",
+    "ICD-10-CM",
+    "ICD-O-3",
+    "SNOMED CT",
+    "LOINC 2.74",
+    "HGVS",
+    "FHIR R4",
+    "v2.5.1",
+    "X12v5010",
+)
+NOT_STANDARDS = (
+    "MRN 12345678",
+    "ID:20230112-0042",
+    "900101-1234567",
+    "010-1234-5678",
+    "KIM 2.1",
+    "LOINC 1990.01.01",
+    "HL7 12345678",
+    "AB1 2345",
+    "v1990.01.01",
+    "ISO 8601 01/02/90",
+)
+
+
+def test_a_standard_with_its_version_is_a_kind_and_an_id_beside_one_is_not() -> None:
+    """Only ``ISO``/``RFC`` and a number were a standard: ``HL7v2`` (a word not listed),
+    ``LOINC 2.74`` (two numbers joined), ``SNOMED CT`` (capitals: a name) were flagged. The rule:
+    a standard body's or code system's acronym and a version in a version's form."""
+    assert [v for v in STANDARDS if looks_identifying(v)] == []
+    assert [v for v in NOT_STANDARDS if not looks_identifying(v)] == []
+
+
+@pytest.mark.parametrize("fmt", ["native", "xml"])
+def test_standards_and_scanner_products_under_kind_keys_are_not_flagged(profile: Profile, fmt: str) -> None:
+    payload = {
+        "dob_format": "ISO 8601:2004",
+        "PatientIDType": "HL7v2",
+        "patient_id_system": "DICOM PS3.15",
+        "PatientIDSource": "Motic EasyScan",
+        "patient_id_source": "Hamamatsu NanoZoomer S360",
+        "mrn_source": "Leica Aperio GT450",
+    }
+    assert _flagged(profile, fmt, payload)[0] == []
+
+
+PRODUCTS = (
+    "Hamamatsu NanoZoomer S360",
+    "Motic EasyScan",
+    "Leica Aperio GT450",
+    "3DHistech P1000",
+    "Philips IntelliSite",
+    "Roche Ventana DP 200",
+    "Olympus VS200",
+    "Evident VS200",
+    "Huron TissueScope LE120",
+    "Grundium Ocus40",
+    "Sakura VisionTek",
+    "OptraSCAN OS-15",
+    "KFBIO KF-PRO-005",
+)
+NOT_PRODUCTS = (
+    "Sakura",
+    "Sakura Tanaka",
+    "Leica Hong Gildong",
+    "Leica KIM",
+    "Philips McDonald",
+    "Leica HongGildong",
+    "Motic 12345678",
+    "Leica AB12345678",
+    "Hamamatsu S360 87654321",
+    "Motic EasyScan 900101-1234567",
+)
+
+
+def test_a_scanner_product_is_a_kind_by_its_shape_and_a_name_after_a_maker_is_not() -> None:
+    """A maker's product was a kind only where its every word was listed (none was): ``Motic
+    EasyScan`` was flagged as a person's. Now a maker and a model code or a product's word in
+    camel case is one; a maker alone, or with words a name is written in, or a long number, is not."""
+    assert [v for v in PRODUCTS if looks_identifying(v)] == []
+    assert [v for v in NOT_PRODUCTS if not looks_identifying(v)] == []
