@@ -576,7 +576,7 @@ KIND_VALUE_CHARS = 1_024
 a person's, as any other."""
 
 
-def looks_identifying(value: Any) -> bool:
+def looks_identifying(value: Any, settings: DeidSettings | None = None) -> bool:
     """Whether a value under a kind key (:func:`key_says`) may be a person's identifier: every
     value but one that describes a kind -- each string in it (in a list, an object's keys and
     values) a placeholder format (``NNNN-NNNN``, ``YYYY-MM-DD``), a standard (``ISO 8601``) or
@@ -586,13 +586,28 @@ def looks_identifying(value: Any) -> bool:
     shorter than four digits, all of it at most :data:`KIND_VALUE_CHARS` (items counted). A name in
     any case or form (``hong gildong``, ``KIM``, ``O'Brien Sean``, ``홍 길동``, ``주민``, ``No
     Minsu``), an id (``MRN-1234-56``, ``123-456-789``, ``87654321``) or a date (``01/02/90``) is
-    one."""
+    one.
+
+    An object's key that is a field the identifier keys (``settings``': else the built-in ones)
+    name whole (``dob``, ``patient_name``) or as a kind (``dob_format``) is neither judged as text
+    nor its value here: a form under a kind key (``{"dob": "", "format": "YYYY-MM-DD"}``) names
+    nobody for its field names, and the walk of the document judges the field's value as that key
+    says (:func:`key_says`: ``"dob": "1990-01-01"`` is flagged at ``dob``, a blank one names
+    nobody). ``patient_id_HongGildong`` is more than a field's name, and judged."""
+    keys = _IDENTIFYING_KEY if settings is None else settings.compiled.identifier_keys
     stack, seen = [value], 0
     while stack:
         held = stack.pop()
-        if isinstance(held, dict | list):
+        if isinstance(held, dict):
             seen += len(held)
-            stack.extend([*held, *held.values()] if isinstance(held, dict) else held)
+            if seen > KIND_VALUE_CHARS:  # before its keys are asked of: a long object is a person's
+                return True
+            for k, v in held.items():
+                if not (type(k) is str and _a_field(k, keys)):
+                    stack += (k, v)
+        elif isinstance(held, list):
+            seen += len(held)
+            stack.extend(held)
         else:
             seen += len(held) if isinstance(held, str) else 1
             if seen > KIND_VALUE_CHARS or _names_more_than_a_kind(held):
@@ -600,6 +615,14 @@ def looks_identifying(value: Any) -> bool:
         if seen > KIND_VALUE_CHARS:
             return True
     return False
+
+
+def _a_field(key: str, keys: Regex) -> bool:
+    """Whether ``key`` is the name of a field holding an identifier or a kind of one: a key the
+    identifier-key pattern ``keys`` names whole (``dob``, ``patient_name``) or a kind key
+    (``dob_format``, :func:`names_a_kind`); kept by key as :func:`key_says` keeps it."""
+    said = _SAID.get((key, keys), len(key), lambda: _says(key, keys))
+    return said == "kind" or (said == "person" and whole_key(key, keys.search))
 
 
 def _names_more_than_a_kind(held: Any) -> bool:

@@ -468,7 +468,7 @@ def names_a_person(key: str, value: Any, settings: DeidSettings) -> bool:
     description (``"Patient ID Type": "Hong Gildong"``, :func:`dqm.identifiers.looks_identifying`;
     ``"MRN"`` not)."""
     said = key_says(key, settings)
-    return said == "person" or (said == "kind" and looks_identifying(value))
+    return said == "person" or (said == "kind" and looks_identifying(value, settings))
 
 
 def _shown_key(key: str, settings: DeidSettings) -> str:
@@ -587,7 +587,8 @@ def _searched_texts(
                     and key in profile.clinical
                 )
                 flat = flat_text(held) if (names or kinds) and not declared else ""
-                names = names or (kinds and looks_identifying(held))  # "Patient ID Type": "Hong Gildong"
+                # "Patient ID Type": "Hong Gildong"; a form's fields are judged where they are
+                names = names or (kinds and looks_identifying(held, settings))
                 skip[0] = names and not declared and not is_blank(flat, settings)
             before = budget.texts
             if keyed and key in keys_seen:

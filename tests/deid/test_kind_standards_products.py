@@ -1,19 +1,55 @@
-"""What a third review of the kind keys (task deid7) found taken for a person's: standards with
-their versions (``HL7v2``, ``ISO 8601:2004``, ``DICOM PS3.15``) and scanner products (``Motic
-EasyScan``). Each failed on the former code."""
+"""What a third review of the kind keys (task deid7) found: a form under a kind key judged by its
+field names (``{"dob": "", "format": "YYYY-MM-DD"}`` flagged, a date under its ``dob`` reported at
+the kind key with the rest of the form), standards with their versions (``HL7v2``, ``ISO
+8601:2004``, ``DICOM PS3.15``) and scanner products (``Motic EasyScan``) taken for a person's.
+Each failed on the former code."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import pytest
 
 from dqm.identifiers import looks_identifying
 from dqm.profile import Profile, load_profile
 from tests.deid.test_key_forms import _flagged
+from tests.deid.test_property_keys import _found, _payload_file, _shown
 
 
 @pytest.fixture(scope="module")
 def profile() -> Profile:
     return load_profile()
+
+
+JSON_FORMATS = ["native", "qupath", "coco", "dsa_point"]
+
+
+@pytest.mark.parametrize("fmt", JSON_FORMATS)
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ({"dob": "", "format": "YYYY-MM-DD"}, []),
+        ({"patient_name": "", "dob": ""}, []),
+        ({"type": "MRN", "dob": "1990-01-01"}, [("dob", "19********")]),
+        ({"type": "MRN", "patient_name": "Hong Gildong"}, [("patient_name", "Ho**********")]),
+        ({"type": "MRN", "dob_format": "Hong Gildong"}, [("dob_…", "Ho**********")]),
+        ({"name": "", "mrn": "12345678"}, [("PatientID…", "12******")]),
+        ({"Hong Gildong": "", "type": "MRN"}, [("PatientID…", "***")]),
+    ],
+)
+def test_a_form_under_a_kind_key_is_judged_field_by_field(
+    profile: Profile, fmt: str, value: dict[str, Any], expected: list[tuple[str, str]]
+) -> None:
+    """A field's name (``dob``, ``patient_name``) was judged as a person's, so a form with its
+    fields left blank beside a kind (``"format": "YYYY-MM-DD"``) was flagged, its format masked as
+    the identifier; and a date under the form's ``dob`` was reported at the kind key
+    (``PatientID…``), the form's other texts masked with it. Now a field is judged as its key says,
+    where it is: blank, it names nobody; filled, it is flagged at the field. What else the form
+    holds (``mrn``, a name as a key) is judged at the kind key as before."""
+    data, name, _ = _payload_file(fmt, {"PatientIDType": value})
+    found = [f for f in _found(profile, data, name) if f.code.startswith("DEID")]
+    assert [(f.message.split("'")[1], f.params.get("value")) for f in found] == expected
+    assert not [s for s in ("Gildong", "12345678", "1990-01-01") if s in _shown(found)]
 
 
 STANDARDS = (
