@@ -851,17 +851,19 @@ def _whole(key: str, search: Callable[[str], Any]) -> bool:
 
 
 def key_word(key: str, search: Callable[[str], Any]) -> str | None:
-    """What of ``key`` an identifier-key pattern (``search``) matches, less a letter that only ends
-    or starts its word (``patientIdHong``: ``patientId``, not ``patientIdH``; ``patient_id김민수``:
-    not ``patient_id김``; ``HongDOB``: ``DOB``, not ``gDOB``); None where it matches none. Of the
-    key as :func:`fold_key` folds it (``ｐａｔｉｅｎｔ＿ｉｄ２`` shows ``patient_id2…``)."""
+    """What of ``key`` an identifier-key pattern (``search``) matches, less a letter or digit that
+    only ends or starts its word (``patientIdHong``: ``patientId``, not ``patientIdH``;
+    ``patient_id김민수``: not ``patient_id김``; ``HongDOB``: ``DOB``, not ``gDOB``; ``dob19900101``:
+    ``dob``, not ``dob1``, the first digit of the date the key holds); None where it matches none.
+    A separator stays (``patient_id_…``): it names nobody. Of the key as :func:`fold_key` folds it
+    (``ｐａｔｉｅｎｔ＿ｉｄ２`` shows ``patient_id…``)."""
     found = search(fold_key(key))
     if found is None:
         return None
     word: str = found.group(0)
-    if word[-1:].isalpha() and _whole(word[:-1], search):
+    if word[-1:].isalnum() and _whole(word[:-1], search):
         word = word[:-1]
-    return word[1:] if word[:1].isalpha() and _whole(word[1:], search) else word
+    return word[1:] if word[:1].isalnum() and _whole(word[1:], search) else word
 
 
 class TextBudget:

@@ -1,8 +1,9 @@
 """What a third review of the kind keys (task deid7) found: a form under a kind key judged by its
 field names (``{"dob": "", "format": "YYYY-MM-DD"}`` flagged, a date under its ``dob`` reported at
 the kind key with the rest of the form), standards with their versions (``HL7v2``, ``ISO
-8601:2004``, ``DICOM PS3.15``) and scanner products (``Motic EasyScan``) taken for a person's.
-Each failed on the former code."""
+8601:2004``, ``DICOM PS3.15``) and scanner products (``Motic EasyScan``) taken for a person's, and
+a digit of the identifier a key holds shown after its word (``dob1…``). Each failed on the former
+code."""
 
 from __future__ import annotations
 
@@ -139,3 +140,15 @@ def test_a_scanner_product_is_a_kind_by_its_shape_and_a_name_after_a_maker_is_no
     camel case is one; a maker alone, or with words a name is written in, or a long number, is not."""
     assert [v for v in PRODUCTS if looks_identifying(v)] == []
     assert [v for v in NOT_PRODUCTS if not looks_identifying(v)] == []
+
+
+@pytest.mark.parametrize("fmt", ["native", "qupath", "coco", "dsa_point", "xml"])
+def test_a_digit_after_the_word_is_not_shown(profile: Profile, fmt: str) -> None:
+    """``dob19900101`` was shown as ``dob1…``, ``patient_id87654321`` as ``patient_id8…``: the
+    first digit of the identifier the key holds. Now the word alone, the rest masked."""
+    payload = {"dob19900101": "x", "patient_id87654321": "y"}
+    data, name, where = _payload_file(fmt, payload)
+    found = [f for f in _found(profile, data, name) if f.code.startswith("DEID")]
+    shown = sorted((f.location.pointer, f.message.split(" names")[0]) for f in found)
+    assert shown == [(f"{where}#1", "property 'dob…'"), (f"{where}#2", "property 'patient_id…'")]
+    assert not [s for s in ("dob1", "id8", "19900101", "87654321") if s in _shown(found)], _shown(found)

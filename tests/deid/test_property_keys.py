@@ -672,7 +672,7 @@ def test_a_key_naming_an_identifier_word_with_more_after_it_names_a_person_but_n
         "HongGildongDOB": "v7",
     }
     expected = [
-        "patient_id2…",
+        "patient_id…",  # not a digit after the word either (``patient_id87654321``: its first digit)
         "PatientID…",
         "patientId…",
         "dob…",
