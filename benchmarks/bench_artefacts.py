@@ -229,6 +229,30 @@ def fresh_slides(drawn: list[str]) -> list[tuple[str, str, np.ndarray]]:
     ]
 
 
+EXTERNAL_SEED = SEED + 3000
+"""Seed of the external held-out set's glass and injections."""
+EXTERNAL_MPP = 0.5
+"""µm per pixel given to the probe for an external image whose dataset states none (20x assumed,
+as for the TCGA region; only blur depends on it)."""
+
+
+def external_slides(folder: Path) -> tuple[list[tuple[str, str, np.ndarray]], dict[str, dict[str, str]]]:
+    """A third held-out set, ``external``: the real H&E of other sites and organs that
+    ``benchmarks/external_he.py --out folder`` assembled (its manifest lists them), in the
+    manifest's order, with glass and injections made as for the fresh set from their own random
+    stream (:data:`EXTERNAL_SEED`); and each slide's manifest row by name. Never used to choose a
+    detector, constant or threshold."""
+    from external_he import MANIFEST, read_list
+
+    rng = np.random.default_rng(EXTERNAL_SEED)
+    rows = read_list(folder / MANIFEST)
+    slides = [
+        ("external", r["file"], _on_glass(np.asarray(Image.open(folder / r["file"]).convert("RGB")), rng))
+        for r in rows
+    ]
+    return slides, {r["file"]: r for r in rows}
+
+
 def _on_glass(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     h, w = img.shape[:2]
     m = int(0.16 * max(h, w))
@@ -380,10 +404,9 @@ def inject(
     return np.clip(out, 0, 255).astype(np.uint8), mask
 
 
-def _probe(img: np.ndarray, folder: Path, name: str, source: str) -> SlideProbe:
+def _probe(img: np.ndarray, folder: Path, name: str, mpp: float) -> SlideProbe:
     path = folder / f"{name}.png"
     Image.fromarray(img).save(path, compress_level=1)
-    mpp = next((v for k, v in MPP.items() if source.startswith(k)), GLAS_MPP)
     return probe_slide(path, path.name, ProbeOptions(mpp=mpp))
 
 
@@ -400,12 +423,21 @@ def _mask_recall(probe: SlideProbe, kind: str, mask: np.ndarray) -> float | None
     return float(found.mask(kind)[truth].mean())
 
 
-def numbered(glas_per_side: int, extra: bool, fresh: bool = True) -> list[tuple[int, str, str, np.ndarray]]:
+def numbered(
+    glas_per_side: int,
+    extra: bool,
+    fresh: bool = True,
+    external: list[tuple[str, str, np.ndarray]] | None = None,
+) -> list[tuple[int, str, str, np.ndarray]]:
     """``(n, side, name, RGB)`` per clean slide: :func:`clean_slides` numbered from 0, with
-    ``extra`` :func:`extra_tuning_slides` from 1000, with ``fresh`` :func:`fresh_slides` from 2000
-    (``n`` seeds the slide's injections)."""
+    ``extra`` :func:`extra_tuning_slides` from 1000, with ``fresh`` :func:`fresh_slides` from 2000,
+    the ``external`` slides (:func:`external_slides`) from 3000 (``n`` seeds the slide's
+    injections); ``glas_per_side`` 0: the external slides alone."""
+    out = [(EXTERNAL_SEED - SEED + k, *slide) for k, slide in enumerate(external or [])]
+    if glas_per_side == 0:
+        return out
     slides = clean_slides(glas_per_side)
-    out = [(n, *slide) for n, slide in enumerate(slides)]
+    out = [(n, *slide) for n, slide in enumerate(slides)] + out
     if extra:
         drawn = [name for side, name, _ in slides if side == "tune"]
         out += [(EXTRA_SEED - SEED + k, *slide) for k, slide in enumerate(extra_tuning_slides(drawn))]
@@ -415,24 +447,28 @@ def numbered(glas_per_side: int, extra: bool, fresh: bool = True) -> list[tuple[
     return out
 
 
-def measure_all(slides: list[tuple[int, str, str, np.ndarray]], fold: str = "pleat") -> list[dict]:
+def measure_all(
+    slides: list[tuple[int, str, str, np.ndarray]], fold: str = "pleat", mpps: dict[str, float] | None = None
+) -> list[dict]:
     """Per clean slide: its side, name, the shares of the clean slide and of each injection (folds
     made as ``fold`` says, :func:`inject`), the mask recall of each marked injection, and the
-    measure's time on the clean slide."""
+    measure's time on the clean slide. µm per pixel: ``mpps`` by name, else :data:`MPP` by the
+    name's start, else :data:`GLAS_MPP`."""
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         for n, side, name, img in slides:
             rng = np.random.default_rng(SEED + n)
             ink = tuple(INKS)[n % len(INKS)]
-            probe = _probe(img, folder, "clean", name)
+            mpp = (mpps or {}).get(name) or next((v for k, v in MPP.items() if name.startswith(k)), GLAS_MPP)
+            probe = _probe(img, folder, "clean", mpp)
             assert probe.artefacts is not None, probe.tissue_note or probe.open_error
             row = {"side": side, "name": name, "ink": ink, "fold_injection": fold}
             row["ms"] = 1000 * probe.artefacts.elapsed_s
             row["clean"] = probe.artefacts.shares
             for kind in INJECTED:
                 dirty, mask = inject(img, kind, rng, ink, fold)
-                probe = _probe(dirty, folder, kind, name)
+                probe = _probe(dirty, folder, kind, mpp)
                 assert probe.artefacts is not None
                 row[kind] = probe.artefacts.shares
                 row[f"{kind}_mask"] = _mask_recall(probe, DETECTED_AS.get(kind, kind), mask)
@@ -535,8 +571,17 @@ def _flagged(shares: dict[str, float], limits: dict[str, float]) -> set[str]:
 
 def table(rows: list[dict], limits: dict[str, float], side: str) -> str:
     mine = [r for r in rows if r["side"] == side]
+    organs = sorted({r["organ"] or "unstated" for r in mine if "organ" in r})
     lines = [
         f"{side}: {len(mine)} clean slides ({sum(r['name'][:4] in ('trai', 'test') for r in mine)} GlaS)",
+        *(
+            [
+                "organs: "
+                + ", ".join(f"{o} {sum((r['organ'] or 'unstated') == o for r in mine)}" for o in organs)
+            ]
+            if organs
+            else []
+        ),
         "",
         "| artefact | threshold | recall | mask recall (median) | also flagged for another kind |",
         "|---|---|---|---|---|",
@@ -555,11 +600,42 @@ def table(rows: list[dict], limits: dict[str, float], side: str) -> str:
     for r in mine:
         pens[r["ink"]].append("pen" in _flagged(r["pen"], limits))
     lines.append("\npen recall by ink: " + ", ".join(f"{c} {sum(v)}/{len(v)}" for c, v in pens.items()))
-    fps = [(r["name"], sorted(_flagged(r["clean"], limits))) for r in mine]
+    fps = [
+        (
+            r["name"] + (f" ({r['organ'] or 'organ unstated'})" if "organ" in r else ""),
+            sorted(_flagged(r["clean"], limits)),
+        )
+        for r in mine
+    ]
     fps = [(n, k) for n, k in fps if k]
     lines.append(f"false positives on clean slides: {len(fps)}/{len(mine)} = {len(fps) / len(mine):.3f}")
     lines += [f"  {n}: {', '.join(k)}" for n, k in fps]
     return "\n".join(lines)
+
+
+def tuned_and_held_out(rows: list[dict], profile: dict[str, float], tuning_only: bool) -> None:
+    """The margins and thresholds the tuning set gives, the tables of each set measured with the
+    profile's thresholds, and the tuning set's cross-validation."""
+    margins, lines = choose_margins(rows)
+    print(f"margins by cross-validation in the tuning set ({CV_DRAWS} draws of 5 folds):", *lines, sep="\n")
+    tuned = tune(rows, margins)
+    print("thresholds from the tuning set: " + ", ".join(f"{k} {v:g}" for k, v in tuned.items()))
+    print("the built-in profile's:         " + ", ".join(f"{k} {v:g}" for k, v in profile.items()))
+    if tuned != profile:
+        print("  (they differ: the figures below use the profile's)")
+    sides = {r["side"] for r in rows}
+    for side in (
+        ("tune",) if tuning_only else [s for s in ("test", "fresh", "external", "tune") if s in sides]
+    ):
+        print(f"\n{table(rows, profile, side)}")
+    for seed in range(3):
+        recall, flagged = cross_validate(rows, seed, margins)
+        n = sum(r["side"] == "tune" for r in rows)
+        print(
+            f"\ntuning, 5-fold cross-validation by image (draw {seed}): recall "
+            + ", ".join(f"{k} {v:.2f}" for k, v in recall.items())
+            + f"; clean flagged {len(flagged)}/{n} = {len(flagged) / n:.3f} {' '.join(flagged)}"
+        )
 
 
 def main() -> None:
@@ -581,45 +657,51 @@ def main() -> None:
         default="pleat",
         help="how a fold is injected: a pleat of the section (default), or the band's density x3 (former)",
     )
+    parser.add_argument(
+        "--external",
+        type=Path,
+        help="measure the external held-out set too: a folder that benchmarks/external_he.py --out assembled",
+    )
+    parser.add_argument(
+        "--only", choices=("external",), help="measure this set alone (no tuning, test or fresh slide)"
+    )
     args = parser.parse_args()
+    if args.only and not (args.external or args.shares):
+        parser.error("--only external needs --external DIR")
     params = next(c.params for c in configure(load_profile(None)) if c.id == "artefacts.slide")
     profile = {k: float(getattr(params, k)) for k in KINDS}
     t0 = time.perf_counter()
     if args.shares:
         rows = json.loads(args.shares.read_text())
     else:
-        slides = numbered(args.glas, not args.no_extra, not args.tuning_only)
-        rows = measure_all([s for s in slides if s[1] == "tune" or not args.tuning_only], args.fold_injection)
+        external, manifest = external_slides(args.external) if args.external else ([], {})
+        slides = numbered(0 if args.only else args.glas, not args.no_extra, not args.tuning_only, external)
+        mpps = {name: float(r["mpp"] or EXTERNAL_MPP) for name, r in manifest.items()}
+        rows = measure_all(
+            [s for s in slides if s[1] == "tune" or not args.tuning_only], args.fold_injection, mpps
+        )
+        for row in rows:
+            if row["name"] in manifest:
+                row.update({k: manifest[row["name"]][k] for k in ("organ", "site", "source")})
         if args.out:
             args.out.write_text(json.dumps(rows))
     if args.tuning_only:
         rows = [r for r in rows if r["side"] == "tune"]
+    if args.only:
+        rows = [r for r in rows if r["side"] == args.only]
     folds = sorted({r.get("fold_injection", "scale") for r in rows})
     print(f"working image <= {WORK_SIDE} px; folds injected as {', '.join(folds)}; ", end="")
     print(f"{time.perf_counter() - t0:.0f} s to measure\n")
-    margins, lines = choose_margins(rows)
-    print(f"margins by cross-validation in the tuning set ({CV_DRAWS} draws of 5 folds):", *lines, sep="\n")
-    tuned = tune(rows, margins)
-    print("thresholds from the tuning set: " + ", ".join(f"{k} {v:g}" for k, v in tuned.items()))
-    print("the built-in profile's:         " + ", ".join(f"{k} {v:g}" for k, v in profile.items()))
-    if tuned != profile:
-        print("  (they differ: the figures below use the profile's)")
-    sides = {r["side"] for r in rows}
-    for side in ("tune",) if args.tuning_only else [s for s in ("test", "fresh", "tune") if s in sides]:
-        print(f"\n{table(rows, profile, side)}")
-    for seed in range(3):
-        recall, flagged = cross_validate(rows, seed, margins)
-        n = sum(r["side"] == "tune" for r in rows)
-        print(
-            f"\ntuning, 5-fold cross-validation by image (draw {seed}): recall "
-            + ", ".join(f"{k} {v:.2f}" for k, v in recall.items())
-            + f"; clean flagged {len(flagged)}/{n} = {len(flagged) / n:.3f} {' '.join(flagged)}"
-        )
+    if args.only:
+        print("the built-in profile's thresholds: " + ", ".join(f"{k} {v:g}" for k, v in profile.items()))
+        print(f"\n{table(rows, profile, args.only)}")
+    else:
+        tuned_and_held_out(rows, profile, args.tuning_only)
     ms = [r["ms"] for r in rows]
     print(
         f"\nartefact measure on the clean slides: median {statistics.median(ms):.0f} ms, max {max(ms):.0f} ms"
     )
-    if args.shares:
+    if args.shares or args.only:
         return
     print("\ncost per real slide (probe_slide, median of 3, ms): with artefacts / without / difference")
     for path in sorted((REAL / "slides").glob("*.svs")) + sorted((REAL / "images").glob("*.jpg")):
