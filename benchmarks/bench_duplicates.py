@@ -1,6 +1,7 @@
 """Near-duplicate slides: recall on altered copies of real H&E, precision against distinct slides, cost.
 
     .venv/bin/python benchmarks/bench_duplicates.py [--real ../shared/data/real] [--limit 0] [--scale 8000]
+    .venv/bin/python benchmarks/bench_duplicates.py --external /tmp/external-he   # and other sites' H&E
     .venv/bin/python benchmarks/bench_duplicates.py --pairs-only [--sizes 34000,100000] [--scale 8000]
     .venv/bin/python benchmarks/bench_duplicates.py --alike 34376
 
@@ -9,6 +10,9 @@ Sources: the GlaS images (``segmentation/glas/images``) and every real slide and
 source is written to a temporary folder as a PNG with six altered copies: re-saved as JPEG
 (quality 50-85), cropped by 1-4 % of each axis (split at random between the two sides), rotated by
 90 and 180 degrees, flipped left-right, and rotated by 270 degrees, cropped and re-saved together.
+``--external DIR``: the real H&E of other sites and organs that ``benchmarks/external_he.py --out
+DIR`` assembled are sources too (each as its thumbnail of at most 1024 pixels a side, with the same
+copies): distinct slides of other stains and tissues, the hard negatives for precision.
 Every file goes through the slide probe as in an audit (Pillow decode, tissue mask, hash), then
 :func:`dqm.pixels.hashes.near_pairs` at the profile's threshold (``duplicates.near_slides``).
 
@@ -62,18 +66,23 @@ REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
 KINDS = ("jpeg", "crop", "rot90", "rot180", "flip", "rot270+crop+jpeg")
 
 
-def sources(real: Path, limit: int) -> list[tuple[str, Image.Image]]:
+def sources(real: Path, limit: int, external: Path | None = None) -> list[tuple[str, Image.Image]]:
     """The distinct source images: one whose pixels equal an earlier one's is left out (the real
-    slides hold one test pattern under two names: a true duplicate, not a distinct slide)."""
+    slides hold one test pattern under two names: a true duplicate, not a distinct slide). With
+    ``external``, the files its manifest lists (``benchmarks/external_he.py``) follow."""
     found = [
         (f"glas/{p.stem}", Image.open(p))
         for p in sorted((real / "segmentation" / "glas" / "images").glob("*.png"))
     ]
-    for folder in ("slides", "images"):
-        for path in sorted((real / folder).glob("*")):
-            thumb = slide_thumbnail(path, 1024)
-            if thumb.image is not None and min(thumb.image.size) >= 64:
-                found.append((f"{folder}/{path.name}", thumb.image))
+    paths = [(folder, path) for folder in ("slides", "images") for path in sorted((real / folder).glob("*"))]
+    if external is not None:
+        from external_he import MANIFEST, read_list
+
+        paths += [("external", external / r["file"]) for r in read_list(external / MANIFEST)]
+    for folder, path in paths:
+        thumb = slide_thumbnail(path, 1024)
+        if thumb.image is not None and min(thumb.image.size) >= 64:
+            found.append((f"{folder}/{path.name}", thumb.image))
     out, seen = [], {}
     for name, img in found:
         rgb = img.convert("RGB")
@@ -177,6 +186,11 @@ def main() -> None:
         "--sizes", default="34000,100000", help="--pairs-only: numbers of slides, comma-separated"
     )
     parser.add_argument("--alike", type=int, default=0, help="the check on a batch of this many alike slides")
+    parser.add_argument(
+        "--external",
+        type=Path,
+        help="other sites' H&E as sources too: a folder external_he.py --out assembled",
+    )
     args = parser.parse_args()
     threshold = NearParams().max_distance
     if args.alike:
@@ -185,10 +199,9 @@ def main() -> None:
     if args.pairs_only:
         pair_search(args.sizes, args.scale, threshold, args.seed)
         return
-    srcs = sources(args.real, args.limit)
-    print(
-        f"{len(srcs)} sources ({sum(1 for n, _ in srcs if n.startswith('glas/'))} GlaS), {len(KINDS)} copies each"
-    )
+    srcs = sources(args.real, args.limit, args.external)
+    glas, external = (sum(1 for n, _ in srcs if n.startswith(p)) for p in ("glas/", "external/"))
+    print(f"{len(srcs)} sources ({glas} GlaS, {external} external), {len(KINDS)} copies each")
     with tempfile.TemporaryDirectory() as tmp:
         files = write_files(srcs, Path(tmp), args.seed)
         probe_slide(files[0][0], "warm-up")
@@ -206,7 +219,10 @@ def main() -> None:
     for kind, (hit, total) in s["recall_kind"].items():
         print(f"  recall {kind:17s} {hit}/{total} = {hit / total:.3f}")
     print(f"  recall, every pair of one source's files: {s['tp']}/{s['true']} = {s['recall_all']:.3f}")
-    false = [(files[i][0].name, files[j][0].name) for i, j in s["false"][:10]]
+    false = [
+        (f"{srcs[files[i][1]][0]}:{files[i][2]}", f"{srcs[files[j][1]][0]}:{files[j][2]}")
+        for i, j in s["false"][:10]
+    ]
     print(f"  precision: {s['tp']}/{s['found']} = {s['precision']:.4f}; false pairs: {false}")
     pos, neg = distances(files, hashes)
     print(
