@@ -12,7 +12,13 @@ source is written to a temporary folder as a PNG with six altered copies: re-sav
 90 and 180 degrees, flipped left-right, and rotated by 270 degrees, cropped and re-saved together.
 ``--external DIR``: the real H&E of other sites and organs that ``benchmarks/external_he.py --out
 DIR`` assembled are sources too (each as its thumbnail of at most 1024 pixels a side, with the same
-copies): distinct slides of other stains and tissues, the hard negatives for precision.
+copies): distinct slides of other stains and tissues, the hard negatives for precision. Its one
+run (267 sources: 165 GlaS, 97 external, 5 other real; 1,869 files, 7 without a hash, all of
+``slides/smalltif.tif``), at the profile's threshold of 32 bits: recall per kind of copy 0.985
+(crop, 263/267) to 0.996, every pair of one source's files 5564/5607 = 0.992, precision 5564/5564
+= 1.000 (no pair of distinct slides found, none among the other sites' images); distinct
+originals' distances (35,245 pairs) min 54, p0.1 63, median 84, original-copy p95 19, max 57;
+precision 1.000 at every threshold from 20 to 44. 295 s CPU, 28 min wall under load, 0.98 GB.
 Every file goes through the slide probe as in an audit (Pillow decode, tissue mask, hash), then
 :func:`dqm.pixels.hashes.near_pairs` at the profile's threshold (``duplicates.near_slides``).
 
