@@ -517,17 +517,24 @@ STANDARD_BODIES = (
 themselves (``RxNorm``; ``ISO``, ``IEC`` and ``RFC`` in any case): with a version or part number
 after one (:data:`_STANDARD`) each is one word of a kind, never a person's."""
 _MARK = r"[ -]?(?:[vV](?:er\.?|ersion)?|[rR](?:ev\.?)?|PS|[Pp]art)\s?"
-_NUMBER = r"(?:\d{1,3}(?:\.\d{1,3}){1,3}|\d{1,5}(?:-\d{1,2})?)(?::(?:19|20)\d{2})?"
+_VERSION_NUMBER = r"(?!0\d)\d{1,3}(?:\.\d{1,2}(?:\.\d)?)?"
+"""A version's number: a first group of at most three digits (no leading zero: ``01.02`` is a day
+and a month), then at most a group of at most two digits and a third of one (``2.74``, ``2.5.1``,
+``3.15``): ``01.02.90``, ``1.2.90``, ``90.01.01`` (dates) and ``1.234.567`` (an id in groups) are
+none."""
+_NUMBER = rf"(?:{_VERSION_NUMBER}|\d{{1,4}}(?:-\d{{1,2}})?(?::(?:19|20)\d{{2}})?)"
 _VERSION = rf"(?:{_MARK}|[ -]?){_NUMBER}"
 """A version, release or part number after a standard's name (``v2``, `` 2.5.1``, ``PS3.15``, ``R4``,
-``-10``, `` 8601-1:2019``): a dotted number of groups of at most three digits (``1990.01.01`` is no
-version), else one of at most five digits and a part, then the edition's year after ``:``."""
+``-10``, `` 8601-1:2019``): a version's number (:data:`_VERSION_NUMBER`), else one of at most four
+digits, a part and the edition's year after ``:``. ``HL7 12345``, ``CPT 90010`` and ``ICD-12345-12``
+hold an id, no version; ``ISO``, ``IEC`` and ``RFC`` number their standards up to five digits
+(``ISO 15189``), then no part nor year."""
 _STANDARD = re.compile(
     r"(?<![A-Za-z0-9])(?:"
     rf"(?:{'|'.join(sorted(STANDARD_BODIES, key=len, reverse=True))})(?:{_VERSION})?(?:[ -](?:CM|PCS|CT|AM))?"
-    rf"|(?i:iso|iec|rfc){_VERSION}"
+    rf"|(?i:iso|iec|rfc)(?:{_VERSION}|[ -]?\d{{5}})"
     rf"|[A-Z]{{1,5}}\d{{1,2}}{_MARK}{_NUMBER}"
-    r"|[vV]\d{1,3}(?:\.\d{1,3}){0,3}"
+    rf"|[vV]{_VERSION_NUMBER}"
     r")(?![A-Za-z0-9])(?![\s_/,.():;\-]*\d)"
 )
 """A standard or code system, with its version or part where it has one. The rule: a standard

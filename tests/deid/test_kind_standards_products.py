@@ -69,6 +69,9 @@ STANDARDS = (
     "FHIR R4",
     "v2.5.1",
     "X12v5010",
+    "FHIR 4.0.1",
+    "HL7 v2.3",
+    "ISO 15189",
 )
 NOT_STANDARDS = (
     "MRN 12345678",
@@ -81,6 +84,20 @@ NOT_STANDARDS = (
     "AB1 2345",
     "v1990.01.01",
     "ISO 8601 01/02/90",
+    # dates and ids in a version's place (the review of deid7: each passed)
+    "HL7 01.02.90",
+    "v1.2.90",
+    "HL7 v90.01.01",
+    "LOINC 90.01.01",
+    "v12.31.99",
+    "FHIR R1.2.90",
+    "HL7 1.234.567",
+    "HL7 010.123.456",
+    "HL7 12345",
+    "DICOM 12345",
+    "CPT 90010",
+    "ICD-12345-12",
+    "ISO 12345-1",
 )
 
 
