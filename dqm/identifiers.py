@@ -546,37 +546,106 @@ then a marked version (``v5010``, ``R2``); or a bare version (``v2.5.1``). No nu
 unless more digits are joined to it (``ISO 8601 01/02/90``). A word in capitals that is no listed
 body stays a name with a number after it (``KIM 2.1``), and a number is a version only in a
 version's form: ``LOINC 1990.01.01`` is a date, ``AB1 2345`` an id."""
-WSI_VENDORS = (
-    "Leica", "Aperio", "Hamamatsu", "3DHistech", "3DHISTECH", "Philips", "Roche", "Ventana", "Zeiss",
-    "Olympus", "Evident", "Motic", "KFBIO", "Huron", "Grundium", "Sakura", "OptraSCAN",
-)  # fmt: skip
-"""Makers of slide scanners, as they write their names: the first word of a product
-(:data:`_PRODUCT`)."""
-_MODEL = r"(?=[A-Za-z.\-]*\d)(?=[0-9.\-]*[A-Za-z])(?!\S*\d{5})[A-Za-z0-9]+(?:[.\-][A-Za-z0-9]+){0,3}"
-"""A model code: letters and digits, no run of more than four digits (``GT450``, ``S360``,
-``P1000``, ``KF-PRO-005``; ``AB12345678`` is an id)."""
-_CAMEL = r"(?:[A-Z][a-z]+)+(?:Scan|Scope|Scanner|Zoomer|Site|Tek|Slide|Path|View|Vision|Imager|Flash)"
-"""A product's word in camel case, a word of scanning last (``NanoZoomer``, ``EasyScan``,
-``VisionTek``, ``TissueScope``, ``IntelliSite``): a name in camel case (``HongGildong``,
-``McDonald``) ends in none."""
-_VENDOR = "|".join(WSI_VENDORS)
-_MARKER = rf"(?:{_MODEL}|{_CAMEL}|{_VENDOR}|[A-Z]{{1,2}} \d{{1,4}})"
-_PRODUCT = re.compile(rf"(?:{_VENDOR})\s+{_MARKER}(?:\s+(?:{_MARKER}|\d{{1,4}}|[IVX]{{1,4}})){{0,3}}")
-"""A slide scanner's product name, as a kind key may say where an identifier comes from
-(``patient_id_source: "Hamamatsu NanoZoomer S360"``, ``"Motic EasyScan"``). The rule, not a
-list of products: a maker (:data:`WSI_VENDORS`), then a model code (:data:`_MODEL`, or one or two
-capitals and a number: ``DP 200``), a product's word in camel case (:data:`_CAMEL`) or a maker's
-name (``Leica Aperio GT450``, ``Roche Ventana DP 200``), then at most three more such words,
-numbers of at most four digits or Roman numerals. A word a name may be written as (a capitalised
-word, one in capitals: ``Sakura Tanaka``, ``Leica KIM``, ``Zeiss Axio Scan.Z1``), a longer number, or
-a maker alone (``Sakura``, ``Roche``: names too) leaves the value judged as any other: a
-reviewer's look, where a name passed over would be a leak."""
 _NINES = re.compile(r"(?<!\d)9+(?:[-/. :]9+)*(?!\d)")
 """A placeholder of nines (``9999-9999``, ``99/99/9999``, as :data:`_KIND_TOKEN` takes ``NNNN``):
 no number of a person's."""
 _JOINED_DIGITS = re.compile(r"\d[\s_/,.():;\-]+\d")
 """Two numbers joined by a separator: a date (``01/02/90``, ``1.2.90``) or an id in groups
 (``123-456-789``, ``1.234.567``), however short each group."""
+WSI_VENDORS = (
+    "Leica", "Aperio", "Hamamatsu", "3DHistech", "3DHISTECH", "Philips", "Roche", "Ventana", "Zeiss",
+    "Olympus", "Evident", "Motic", "KFBIO", "Huron", "Grundium", "Sakura", "OptraSCAN",
+)  # fmt: skip
+"""Makers of slide scanners, as they write their names: the first word of a product
+(:func:`_a_product`)."""
+PRODUCT_LINES = ("Aperio", "Ventana")
+"""Makers whose name is also a product line of another's (``Leica Aperio``, ``Roche Ventana``): the
+only makers a product names after its first word. ``Roche Sakura`` is a maker and a name."""
+_MODEL_PART = re.compile(r"[A-Z]{0,4}\d{0,4}[A-Z]{0,2}")
+"""One part of a model code (between ``-`` or ``.``): capitals, then digits, then capitals (``GT450``,
+``S360``, ``KF``, ``005``): one run of digits, no lower-case letter (``Hong12``, ``a1b2c3`` are no
+model)."""
+_CAMEL = re.compile(r"[A-Z][a-z]+(?:Scan|Scope|Scanner|Zoomer|Site|Tek|Slide|Path|View|Vision|Imager|Flash)")
+"""A product's word in camel case, a word of scanning last (``NanoZoomer``, ``EasyScan``,
+``VisionTek``, ``TissueScope``, ``IntelliSite``), one word before it: a name in camel case
+(``HongGildong``, ``McDonald``) ends in none, and ``HongGildongPath`` is a name and a word."""
+_ROMAN = re.compile(r"[IVX]{1,4}")
+"""A Roman numeral after a product (``Flash III``)."""
+_PRODUCT_WORDS = 5
+"""The most words of a product's name: a maker and four."""
+_PRODUCT_DIGITS = 6
+"""The most digits in a product's name (``Roche Ventana DP 200``: 3; ``Huron TissueScope LE120``:
+3): an id or a date has more."""
+_MODEL_CHARS = 10
+"""The most characters of a model code (``KF-PRO-005``)."""
+_MODEL_DIGITS = 4
+"""The most digits of a model code (``P1000``)."""
+
+
+def _a_model(word: str) -> bool:
+    """Whether ``word`` is a scanner's model code: at most :data:`_MODEL_CHARS` characters, a
+    letter and at most :data:`_MODEL_DIGITS` digits, one to three parts joined by ``-`` or ``.``
+    each a :data:`_MODEL_PART`, no digit on both sides of a joint (``H1234-5678``, ``D1990-01-01``
+    are ids and dates), and no run of its letters a kind's word (``MRN-1234``, ``MRN1234``)."""
+    parts = re.split(r"[-.]", word)
+    return (
+        len(word) <= _MODEL_CHARS
+        and any(c.isalpha() for c in word)
+        and 0 < sum(c.isdigit() for c in word) <= _MODEL_DIGITS
+        and len(parts) <= 3
+        and not re.search(r"\d[-.]\d", word)
+        and all(p and _MODEL_PART.fullmatch(p) for p in parts)
+        and not any(w.casefold() in _KIND_WORDS for w in re.findall(r"[A-Z]+", word))
+    )
+
+
+def _a_product(text: str) -> bool:
+    """Whether ``text`` is a slide scanner's product name, as a kind key may say where an identifier
+    comes from (``patient_id_source: "Hamamatsu NanoZoomer S360"``, ``"Motic EasyScan"``). The rule,
+    not a list of products: a maker (:data:`WSI_VENDORS`), then a model code (:func:`_a_model`, or
+    two capitals and a number of at most three digits: ``DP 200``), a product's word in camel case
+    (:data:`_CAMEL`) or a product line (:data:`PRODUCT_LINES`: ``Leica Aperio GT450``), then such
+    words, one number of at most four digits and one Roman numeral, :data:`_PRODUCT_WORDS` words
+    in all. It is held to an identifier's number rules: no two numbers joined by a separator or a
+    space (``Leica Aperio 010 1234 5678``, ``Leica GT450 1990 01 01``), at most
+    :data:`_PRODUCT_DIGITS` digits in all. A word a name may be written as (a capitalised word, one in
+    capitals, a capitalised word and a digit: ``Sakura Tanaka``, ``Leica KIM``, ``Zeiss Axio
+    Scan.Z1``, ``Philips JohnSmith7``), a maker alone (``Sakura``, ``Roche``: names too) or after
+    another that is no product line (``Roche Sakura``) leaves the value judged as any other: a
+    reviewer's look, where a name passed over would be a leak."""
+    words = text.split(" ")
+    if (
+        not 2 <= len(words) <= _PRODUCT_WORDS
+        or words[0] not in WSI_VENDORS
+        or _JOINED_DIGITS.search(text)
+        or sum(c.isdigit() for c in text) > _PRODUCT_DIGITS
+    ):
+        return False
+    numbers = romans = 0
+    at = 1
+    while at < len(words):
+        word = words[at]
+        if (
+            at + 1 < len(words)
+            and re.fullmatch(r"[A-Z]{2}", word)
+            and re.fullmatch(r"\d{1,3}", words[at + 1])
+        ):
+            at += 2
+            continue
+        if at > 1 and word.isdecimal():  # one number, after a word of the product
+            numbers += 1
+            if numbers > 1 or len(word) > 4:
+                return False
+        elif at > 1 and _ROMAN.fullmatch(word):  # one Roman numeral, likewise
+            romans += 1
+            if romans > 1:
+                return False
+        elif not (word in PRODUCT_LINES or _CAMEL.fullmatch(word) or _a_model(word)):
+            return False
+        at += 1
+    return True
+
+
 _KIND_SPLIT = re.compile(r"[\s_/,.():;\-]+|(?<=\d)(?=\D)")
 KIND_VALUE_CHARS = 1_024
 """The most characters a value under a kind key holds and still names only a kind: a longer one is
@@ -638,7 +707,7 @@ def _names_more_than_a_kind(held: Any) -> bool:
         return False
     if isinstance(held, int | float):
         return math.isfinite(held) and abs(held) >= 1_000
-    if _PRODUCT.fullmatch(text := str(held).strip()):
+    if _a_product(text := str(held).strip()):
         return False
     text = _NINES.sub("N", _STANDARD.sub(" ", text))
     if _JOINED_DIGITS.search(text):

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from dqm.identifiers import looks_identifying
+from dqm.identifiers import key_says, looks_identifying
 from dqm.profile import Profile, load_profile
 from tests.deid.test_key_forms import _flagged
 from tests.deid.test_property_keys import _found, _payload_file, _shown
@@ -109,17 +109,27 @@ def test_a_standard_with_its_version_is_a_kind_and_an_id_beside_one_is_not() -> 
     assert [v for v in NOT_STANDARDS if not looks_identifying(v)] == []
 
 
+KIND_PAYLOAD = {
+    "dob_format": "ISO 8601:2004",
+    "PatientIDType": "HL7v2",
+    "patient_id_system": "DICOM PS3.15",
+    "PatientIDSource": "Motic EasyScan",
+    "patient_id_source": "Hamamatsu NanoZoomer S360",
+    "dob_source": "Leica Aperio GT450",
+}
+
+
 @pytest.mark.parametrize("fmt", ["native", "xml"])
 def test_standards_and_scanner_products_under_kind_keys_are_not_flagged(profile: Profile, fmt: str) -> None:
-    payload = {
-        "dob_format": "ISO 8601:2004",
-        "PatientIDType": "HL7v2",
-        "patient_id_system": "DICOM PS3.15",
-        "PatientIDSource": "Motic EasyScan",
-        "patient_id_source": "Hamamatsu NanoZoomer S360",
-        "mrn_source": "Leica Aperio GT450",
-    }
-    assert _flagged(profile, fmt, payload)[0] == []
+    """Every key a kind key (``mrn_source`` was none: its value was never judged), each value a
+    kind; the same keys holding an id in a product's or a version's place are flagged."""
+    assert {key_says(k, profile.deid) for k in KIND_PAYLOAD} == {"kind"}
+    assert _flagged(profile, fmt, KIND_PAYLOAD)[0] == []
+    leaks = dict(zip(KIND_PAYLOAD, ("HL7 01.02.90", "v1.2.90", "HL7 1.234.567", "Leica Aperio 010 1234 5678",
+                                     "Hamamatsu S360 8765 4321", "Leica GT450 1990 01 01"), strict=True))  # fmt: skip
+    flagged, shown = _flagged(profile, fmt, leaks)
+    assert len(flagged) == len(leaks)
+    assert not [s for s in ("1234 5678", "8765 4321", "1990 01 01", "01.02.90", "1.234.567") if s in shown]
 
 
 PRODUCTS = (
@@ -132,7 +142,6 @@ PRODUCTS = (
     "Olympus VS200",
     "Evident VS200",
     "Huron TissueScope LE120",
-    "Grundium Ocus40",
     "Sakura VisionTek",
     "OptraSCAN OS-15",
     "KFBIO KF-PRO-005",
@@ -148,13 +157,34 @@ NOT_PRODUCTS = (
     "Leica AB12345678",
     "Hamamatsu S360 87654321",
     "Motic EasyScan 900101-1234567",
+    # an id or a date after a maker or a product (the review of deid7: each passed)
+    "Leica Aperio 010 1234 5678",
+    "Hamamatsu S360 8765 4321",
+    "Leica S 9001 0112 3456 7",
+    "Leica MRN-1234-56",
+    "Leica H1234-5678",
+    "Leica D1990-01-01",
+    "Leica GT450 1990 01 01",
+    "Leica HongGildong1",
+    "Philips JohnSmith7",
+    "Leica a1b2c3d4e5f6a7b8c9d0",
+    "Leica " + "a1" * 400,
+    "Roche Sakura",
+    "Olympus Sakura",
+    "Leica MRN1234",
+    "Leica KimMinsuScan",
+    "Leica GT450 I I I",
+    "Grundium Ocus40",  # a capitalised word and a number, as Hong12 is written: a reviewer's look
 )
 
 
 def test_a_scanner_product_is_a_kind_by_its_shape_and_a_name_after_a_maker_is_not() -> None:
     """A maker's product was a kind only where its every word was listed (none was): ``Motic
     EasyScan`` was flagged as a person's. Now a maker and a model code or a product's word in
-    camel case is one; a maker alone, or with words a name is written in, or a long number, is not."""
+    camel case is one; a maker alone, or with words a name is written in, or a long number, is not.
+    A product is held to an id's number rules (no numbers joined, even by a space; six digits in
+    all; a model code short, without a joined date or a kind's word); a maker after a maker only
+    where it is a product line (``Leica Aperio``), never ``Roche Sakura``."""
     assert [v for v in PRODUCTS if looks_identifying(v)] == []
     assert [v for v in NOT_PRODUCTS if not looks_identifying(v)] == []
 
