@@ -26,15 +26,17 @@ CLEAN = [
     # standards and code systems, with and without their versions
     "HL7", "HL7v2", "HL7 v2.5.1", "HL7 2.5.1", "ISO 8601", "ISO-8601", "ISO 8601:2004", "ISO 8601-1:2019",
     "RFC 3339", "DICOM UID", "DICOM PS3.15", "ICD-10", "ICD-10-CM", "ICD-O-3", "SNOMED CT", "LOINC 2.74",
-    "HGVS", "FHIR R4", "v2.5.1", "YYYY-MM-DD (ISO 8601)",
+    "HGVS", "FHIR R4", "v2.5.1", "YYYY-MM-DD (ISO 8601)", "FHIR 4.0.1", "ISO 15189",
     # kinds, systems and formats
     "MRN", "Medical Record Number", "NHS Number", "Cerner Millennium", "Meditech", "Epic Systems",
     "NNNN-NNNN", "9999-9999", "YYYY-MM-DD", "dd/mm/yyyy", "8 digits", "병록번호", "8자리 숫자",
     # scanner products
     "Hamamatsu NanoZoomer S360", "Motic EasyScan", "Leica Aperio GT450", "3DHistech P1000",
     "Philips IntelliSite", "Roche Ventana DP 200", "Olympus VS200", "Huron TissueScope LE120",
-    "Grundium Ocus40", "Sakura VisionTek", "OptraSCAN OS-15", "KFBIO KF-PRO-005",
-    "Zeiss Axio Scan.Z1", "3DHistech Pannoramic 250 Flash III",  # a plain word a name may be: flagged
+    "Sakura VisionTek", "OptraSCAN OS-15", "KFBIO KF-PRO-005", "Leica Aperio AT2",
+    "Hamamatsu NanoZoomer S360 II",
+    # a plain word a name may be (Axio, Pannoramic), a capitalised word and a number (Ocus40): flagged
+    "Zeiss Axio Scan.Z1", "3DHistech Pannoramic 250 Flash III", "Grundium Ocus40",
     # forms with their fields left blank, and a kind beside them
     {"dob": "", "format": "YYYY-MM-DD"}, {"patient_name": "", "dob": ""}, {"type": "MRN", "patient_id": ""},
 ]  # fmt: skip
@@ -45,6 +47,12 @@ IDENTIFYING = [
     "LOINC 1990.01.01", "AB1 2345", "HL7 12345678", "Sakura", "Sakura Tanaka", "Leica Hong Gildong",
     "Leica KIM", "Leica HongGildong", "Motic 12345678", "Leica AB12345678", "Hamamatsu S360 87654321",
     {"Hong Gildong": "MRN"}, {"type": "MRN", "mrn": "12345678"}, ["MRN", "Hong Gildong"],
+    # grouped ids and dates in a product's or a version's place (the review of deid7)
+    "Leica Aperio 010 1234 5678", "Hamamatsu S360 8765 4321", "Leica S 9001 0112 3456 7", "Leica MRN-1234-56",
+    "Leica H1234-5678", "Leica D1990-01-01", "Leica GT450 1990 01 01", "Leica HongGildong1", "Philips JohnSmith7",
+    "Leica a1b2c3d4e5f6a7b8c9d0", "Roche Sakura", "Olympus Sakura", "Leica MRN1234", "HL7 01.02.90", "v1.2.90",
+    "HL7 v90.01.01", "LOINC 90.01.01", "v12.31.99", "FHIR R1.2.90", "HL7 1.234.567", "HL7 010.123.456",
+    "HL7 12345", "DICOM 12345", "CPT 90010", "ICD-12345-12",
 ]  # fmt: skip
 
 CHILD = """
