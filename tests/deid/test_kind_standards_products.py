@@ -145,6 +145,9 @@ PRODUCTS = (
     "Sakura VisionTek",
     "OptraSCAN OS-15",
     "KFBIO KF-PRO-005",
+    "Leica Aperio AT2",
+    "Hamamatsu NanoZoomer S360 II",
+    "Leica Aperio",
 )
 NOT_PRODUCTS = (
     "Sakura",
