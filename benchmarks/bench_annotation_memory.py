@@ -22,8 +22,11 @@ median wall and CPU time of ``--small-runs`` reads (the parse cache does not hol
 before the read (the bytes included), against the estimate it is admitted at
 (:func:`dqm.readers.pieces_needed`) and the former one (its values at ``PIECE_VALUE_BYTES``):
 3-vertex polygons (with a class or not), MultiPolygons of 50 parts, 2,000- and 300-character
-strings, properties nested 200 deep, 100 keys, lists, dicts, strings or floats a lesion, features
-without a geometry or an object of properties, points, empty objects, detections.
+strings (2,000 ASCII characters and a CJK one or an emoji: Python holds them at 2 or 4 bytes a
+character), properties nested 200 deep, 100 keys (unique ones too: each a string of its own),
+lists, dicts, strings or floats a lesion, features without a geometry or an object of properties,
+points, empty objects, detections (those of 60 unique keys, points of 60 unique strings: each kept
+with its pointer), and a ``clinical`` or ``metadata`` object of unique keys as big as the file.
 
 The dqm measured is the one on PYTHONPATH (another checkout's, to compare). ``--identifier-keys
 PATTERN`` reads as for a profile whose own ``identifier_keys`` are PATTERN (the readers keep the
@@ -118,6 +121,8 @@ def _parts(k: int) -> dict[str, object]:
     return {"type": "MultiPolygon", "coordinates": [_tri(k + 3 * j) for j in range(50)]}
 
 
+_EMOJI = "\U0001f600"
+
 SHAPES: dict[str, Callable[[int], object]] = {
     "qupath-triangles": _q,
     "qupath-unclassified": lambda k: {"type": "Feature", "geometry": _q(k)["geometry"]},
@@ -146,24 +151,49 @@ SHAPES: dict[str, Callable[[int], object]] = {
     "native-nested": lambda k: _n(k, properties=_nested(200)),
     "native-keys": lambda k: _n(k, properties={f"k{j}": j for j in range(100)}),
     "native-dicts": lambda k: _n(k, properties={"m": [{"a": 0}] * 100}),
+    # a review's (text the readers keep a string, key or pointer of, at 1, 2 or 4 bytes a character)
+    "qupath-detection-keys": lambda k: {
+        "type": "Feature",
+        "properties": {"objectType": "detection", **{f"{k * 60 + j:x}": 0 for j in range(60)}},
+    },
+    "qupath-point-strings": lambda k: {
+        "type": "Feature",
+        "geometry": {"type": "Point", "coordinates": [0, 0]},
+        "properties": {"classification": "T", "m": [f"{k * 60 + j:x}" for j in range(60)]},
+    },
+    "qupath-emoji-name": lambda k: _q(k, name=f"{_EMOJI}{k}" + "x" * 2000),
+    "qupath-cjk-name": lambda k: _q(k, name=f"\u4e00{k}" + "x" * 2000),
+    "qupath-unique-keys": lambda k: _q(k, m={f"k{k}_{j}": j + 0.5 for j in range(100)}),
+    "qupath-emoji-keys": lambda k: _q(k, m={f"{_EMOJI}{k}_{j}": 0 for j in range(50)}),
+    "native-emoji-name": lambda k: _n(k, properties={"name": f"{_EMOJI}{k}" + "x" * 2000}),
+    "native-unique-keys": lambda k: _n(k, properties={f"k{k}_{j}": j + 0.5 for j in range(100)}),
+    "native-clinical-keys": _n,  # and a ``clinical`` of the file's size (_WHOLE)
+    "qupath-metadata-keys": _q,  # and a ``metadata`` of the file's size, strings
 }
 """What costs the most a byte of a file read in pieces: lesions of few bytes, parts, issues, nesting."""
 
 
+_WHOLE = {"native-clinical-keys": "clinical", "qupath-metadata-keys": "metadata"}
+"""Shapes whose one top-level object, read whole, is the file: ``{"1a": 26.5, ...}``."""
+
+
 def _write_shape(name: str, path: Path, size: int) -> None:
+    whole = _WHOLE.get(name)
+    value = '"{:x}"' if whole == "metadata" else "{}.5"  # of a key ``f"{k:x}"``
+    top = "{" + ",".join(f'"{k:x}":' + value.format(k) for k in range(size // 12)) + "}" if whole else "{}"
     if name.startswith("native"):
         slide = '{"file":"s.svs","width":100000,"height":100000}'
-        head = f'{{"format":"dqm.annotation/1","slide":{slide},"clinical":{{}},"lesions":['
+        head = f'{{"format":"dqm.annotation/1","slide":{slide},"clinical":{top},"lesions":['
     else:
-        head = '{"type":"FeatureCollection","features":['
-    with path.open("w") as fh:
-        fh.write(head)
+        head = '{"type":"FeatureCollection",' + (f'"metadata":{top},' if whole else "") + '"features":['
+    with path.open("wb") as fh:
+        fh.write(head.encode())
         written, k = len(head), 0
-        while written < size:
-            text = ("," if k else "") + json.dumps(SHAPES[name](k), separators=(",", ":"))
-            fh.write(text)
-            written, k = written + len(text), k + 1
-        fh.write("]}")
+        while written < size or not k:
+            text = ("," if k else "") + json.dumps(SHAPES[name](k), separators=(",", ":"), ensure_ascii=False)
+            fh.write(text.encode())
+            written, k = written + len(text.encode()), k + 1
+        fh.write(b"]}")
 
 
 def shapes(mb: float, work: Path) -> None:

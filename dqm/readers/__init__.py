@@ -37,6 +37,7 @@ import dataclasses
 import hashlib
 import math
 import os
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -95,22 +96,30 @@ PIECE_VALUE_BYTES = 140
 """The same for what a file's annotations hold once read, the parsed text gone (what the parse
 cache counts of a file but a COCO file's): 70-105 bytes measured at 40 MB (``python
 benchmarks/bench_memory_estimate.py``). A read in pieces is admitted at :func:`pieces_needed`."""
-PIECE_TEXT_TIMES = 2
-PIECE_MARK_BYTES = {b"{": 240, b"[": 72, b",": 80, b'"Feature"': 420, b"\\u": 420}
+PIECE_MARK_BYTES = {b"{": 240, b"[": 72, b",": 80, b'"Feature"': 420, b"\\u": 420, b'"': 112, b":": 168}
 """What reading a QuPath or clean native file in pieces takes (:mod:`~dqm.readers.common.pieces`:
-its object tree is never whole; :func:`pieces_needed`): :data:`PIECE_TEXT_TIMES` its bytes (the
-text, and the strings its lesions keep of it) and, for each of these marks in the text, its bytes:
-an object (a lesion, a dict of properties), a list (a ring, a polygon of a MultiPolygon), an item,
-and a GeoJSON ``"Feature"`` (or an escape, which may spell one), which makes a lesion or up to
-three issues. Fitted to be at least 1.25 times the peak RSS (the bytes and the interpreter's
-transient memory included) of 17 MiB files of 25 shapes that cost the most a byte (``python
-benchmarks/bench_annotation_memory.py --shapes``: 3-vertex polygons, MultiPolygons of 50 parts,
-long strings, properties nested 200 deep, 100 keys, lists, dicts, strings or floats a lesion,
-features without a class, a geometry or an object of properties, empty objects, points,
-detections), then rounded up: 1.28-3.1 times it (12.7 for detections, which keep nothing). The
-benchmark's files of small polygons come to 14.6 (QuPath) and 16.0 (native) times their size,
-where their values at :data:`PIECE_VALUE_BYTES` came to 17.6 and 23.3 (and were 0.18-0.92 of the
-peak of properties nested deep, long strings and features without a geometry)."""
+its object tree is never whole; :func:`pieces_needed`): its bytes, and again at the bytes a
+character of its strings may take (:meth:`_MemoryCheck.char_bytes`: 1, 2 or 4) for the strings
+its lesions keep, and for each of these marks in the text, its bytes: an object (a lesion, a dict
+of properties), a list (a ring, a polygon of a MultiPolygon), an item, a GeoJSON ``"Feature"`` (or
+an escape, which may spell one), which makes a lesion or up to three issues, a quote (a string
+opened or closed) and a colon (a key). A string or key the reader has not met is kept once with
+the pointer it was met at, for the de-identification checks, even in the objects it skips
+(:class:`~dqm.readers.common.base.DistinctTexts`: detections, points; 300-400 bytes a short unique
+key, measured), and a key of kept properties, ``clinical`` or ``metadata`` is its own string:
+which strings are unique the text does not tell, so each is charged. Fitted (the colon's and
+quote's bytes on detections of 60 unique keys and points of 60 unique strings, whose peak goes
+from 29.7 to 39.1 times their size between 1 and 17 MiB as the dicts that hold them grow) to be at
+least 1.25 times the peak RSS (the bytes and the interpreter's transient memory included) of
+files of 35 shapes that cost the most a byte (``python benchmarks/bench_annotation_memory.py
+--shapes``, 17 MiB: 3-vertex polygons, MultiPolygons of 50 parts, 2,000-character names in ASCII,
+CJK or with an emoji, properties nested 200 deep, 100 keys (unique ones too), lists, dicts,
+strings or floats a lesion, features without a class, a geometry or an object of properties,
+empty objects, points, detections, a ``clinical`` or ``metadata`` object of unique keys): 1.34-8.8
+times it at 17 MiB (33 for detections of two measurements, which keep nothing new), at least 1.27
+at 1-11 MiB. The benchmark's files of small polygons come to 30.6 (QuPath) and 29.2 (native) times
+their size (a 4 GiB limit admits 134 and 140 MiB); their values at :data:`PIECE_VALUE_BYTES` came
+to 17.6 and 23.4, and were 0.41-0.92 of the peak of eleven of these shapes."""
 COCO_VALUE_BYTES = 64
 """The same for a COCO file read in pieces, whose lesions are held in flat arrays and built only
 for the item that asks (:mod:`~dqm.readers.common.held`): 20-34 bytes measured at 50 MB for
@@ -126,6 +135,12 @@ COCO_IMAGE_BYTES = 4096
 of 330,000 images and 165,000 bbox-only annotations, where the values alone came to 281 bytes
 each; counted as the entries of its ``images`` list once that is parsed, by ``"file_name"``
 before (:func:`_coco_need`)."""
+_FOUR_BYTES = re.compile(rb"[\xf0-\xf4]")
+"""The lead byte of a 4-byte UTF-8 sequence: a character past U+FFFF."""
+_TWO_BYTES = re.compile(rb"[\xc4-\xef]")
+"""The lead byte of a UTF-8 sequence of a character from U+0100 to U+FFFF."""
+_SURROGATE = re.compile(rb"\\u[dD][89abAB]")
+"""A ``\\u`` escape that opens a surrogate pair (a character past U+FFFF)."""
 _VALUE_MARKS = (b"{", b"[", b",", b"<", b"=")
 """Bytes of which a text holds one per value or more: JSON's openers and separators, XML's tags
 and attributes."""
@@ -355,7 +370,7 @@ def memory_needed(text: bytes, value_bytes: int = VALUE_BYTES) -> int:
 
 def pieces_needed(text: bytes) -> int:
     """An upper estimate of the memory reading a QuPath or clean native JSON ``text`` in pieces
-    takes, its lesions kept (:data:`PIECE_MARK_BYTES`)."""
+    takes, its lesions and the text of what it skips kept (:data:`PIECE_MARK_BYTES`)."""
     return _MemoryCheck(text).pieces_need()
 
 
@@ -384,7 +399,20 @@ class _MemoryCheck:
     def pieces_need(self) -> int:
         """:func:`pieces_needed` (the marks counted once)."""
         marks = sum(cost * self.count(mark) for mark, cost in PIECE_MARK_BYTES.items())
-        return PIECE_TEXT_TIMES * len(self.text) + marks
+        return (1 + self.char_bytes()) * len(self.text) + marks
+
+    def char_bytes(self) -> int:
+        """The most bytes a character of a string of the text may take once decoded: Python holds
+        a string at 1, 2 or 4 bytes a character, the widest of its characters (one emoji makes a
+        2,000-character name 8 KB): 4 where the text holds a 4-byte UTF-8 sequence or a ``\\uD8xx``
+        escape (a surrogate pair), 2 where it holds one past U+00FF otherwise, else 1."""
+        text = self.text
+        escapes = self.count(b"\\u") > 0 and self.count(b"\\u") > self.count(b"\\u00")  # past U+00FF
+        if text.isascii() and not escapes:
+            return 1
+        if _FOUR_BYTES.search(text) or (escapes and _SURROGATE.search(text)):
+            return 4
+        return 2 if escapes or _TWO_BYTES.search(text) else 1
 
     def over(self, value_bytes: int) -> ReadIssue | None:
         """The finding when the read, at ``value_bytes`` a value, would not fit; else None."""
@@ -562,8 +590,8 @@ def _parse_cached(
         return _kept(key, result, holds(), held_to.annotation_memory) if len(result) > 1 else result
     limit = held_to.annotation_memory
     need = memory.pieces_need()  # what a read in pieces is checked at (outlines lifted aside)
-    if need > limit:  # the least: a COCO file's (it may fit so)
-        need = _coco_need(memory)
+    if need > limit or (b'"images"' in data and b'"annotations"' in data):  # a COCO file's is less
+        need = min(need, _coco_need(memory))
     if need <= limit:
         _evict(limit - need)
     parsed, holds = _parse(data, rel, memory)
