@@ -78,7 +78,7 @@ from dqm.i18n import Message, msg
 from dqm.model import RECORD_VERSION, Item, ItemRecord
 from dqm.readers.items import readers_key
 from dqm.slide_io import stat_and_print
-from dqm.slide_refs import MAX_PARTS, folder_series, may_be_dicom, opened_besides
+from dqm.slide_refs import MAX_PARTS, folder_series, may_be_dicom, opened_besides, parts_of
 from dqm.strictjson import loads as strict_loads
 
 if TYPE_CHECKING:
@@ -434,11 +434,13 @@ def _masked(value: Any, mask: Masker) -> Any:
     return out
 
 
-def _real_names(data: Any, item: Item, mask: Masker) -> Any:
+def _real_names(data: Any, item: Item, mask: Masker, root: Path) -> Any:
     """``data`` with every string that is the masked form of one of ``item``'s names (its slide id,
-    its files' paths as written and as normalised) replaced by the name itself."""
+    its files' paths as written and as normalised, the files OpenSlide opens besides its slide:
+    :func:`_parts_now`) replaced by the name itself."""
     names = [item.slide_id, item.image_path, item.annotation_path]
     names += [normalise(p)[0] for p in (item.image_path, item.annotation_path) if p]
+    names += _parts_now(data, item, root)
     real = {masked: n for n in names if n and (masked := mask(n)) != n}
     if not real:
         return data
@@ -453,6 +455,26 @@ def _real_names(data: Any, item: Item, mask: Masker) -> Any:
         return value
 
     return restore(data)
+
+
+def _parts_now(data: Any, item: Item, root: Path) -> list[str]:
+    """The batch paths of the files OpenSlide opens besides ``item``'s slide, listed now
+    (:func:`dqm.slide_refs.parts_of`), where the stored record ``data`` names such files (its
+    ``parts``) and one of them is not in ``root`` by the name stored: masked, as :func:`entry`
+    masks every string (a VMS image ``S1 900101-1234567.jpg`` stored as ``S1 [KOREAN_RRN-…].jpg``).
+    The key holds these files (:func:`_besides`, a DICOM folder's listing), so the listing now is
+    the one the record was made of. Their names restored, a reader after the audit finds the parts
+    the record lists (:func:`dqm.slide_io.recorded_of`): left masked, every slide of a warm cache
+    whose parts' names hold an identifier was refused as if a part had joined or left since the
+    audit. None listed where every stored name is there (no identifier masked: a stat a part)."""
+    stored = data.get("parts") if isinstance(data, dict) else None
+    if not stored or not item.image_path or not isinstance(stored, list):
+        return []
+    names = [p[0] for p in stored if isinstance(p, list) and p and isinstance(p[0], str)]
+    if all(os.path.lexists(os.path.join(root, name)) for name in names):
+        return []
+    norm, outside = normalise(item.image_path)
+    return [] if outside or not norm else parts_of(root, norm)
 
 
 def entry(record: ItemRecord, mask: Masker | None) -> bytes | None:
@@ -707,7 +729,7 @@ class RecordCache:
         try:
             data = strict_loads(raw, nan=True)  # stored with allow_nan (see _entry)
             if self.mask is not None:
-                data = _real_names(data, item, self.mask)
+                data = _real_names(data, item, self.mask, self.root)
             if data.get("record_source") == "manifest":
                 data["clinical_record"] = item.record  # not stored: see store()
             record = ItemRecord.from_dict(data)

@@ -308,6 +308,38 @@ def test_a_masked_cache_holds_no_identifier_and_gives_the_real_names_back(batch,
     assert rrn.encode() not in stored and b"[KOREAN_RRN-" in stored
 
 
+def test_a_masked_cache_gives_back_the_real_names_of_the_files_besides_a_slide(batch, profile, tmp_path):
+    """A VMS slide whose image's name holds an identifier: the cache stores it masked, and a warm
+    run's record names it as it is (its part, stat), so a reader after the audit finds the part
+    the record lists and draws the slide (it was refused as a part joined since the audit)."""
+    from dqm.identifiers import Masker
+    from dqm.thumbnails import thumbnail
+    from tests.slides.test_slide_refs import _jpeg, _vms
+
+    part = "S2 900101-1234567.jpg"
+    (batch / "slides" / "S00002.tiff").unlink()
+    _jpeg(batch / "slides" / part, (30, 30, 200))
+    _vms(batch / "slides" / "S00002.vms", part)
+    manifest = batch / "manifest.csv"
+    manifest.write_text(manifest.read_text().replace("slides/S00002.tiff", "slides/S00002.vms"))
+    mask = Masker(profile.deid, b"a test key of at least 16 characters")
+    options = RunOptions(workers=1, clinical=False)
+
+    def vms_record():  # type: ignore[no-untyped-def]
+        with RecordCache(tmp_path / "cache", batch, context_key(profile.sha256, options), mask=mask) as cache:
+            run = run_batch(batch, profile, options, cache=cache)
+        return next(o for o in run.outcomes if o.summary.slide_id == "S00002"), cache.hits
+
+    (cold, cold_hits), (warm, warm_hits) = vms_record(), vms_record()
+    assert (cold_hits, warm_hits) == (0, 6)
+    assert list(warm.parts) == list(cold.parts) == [f"slides/{part}"]
+    assert warm.stats == cold.stats and warm.parts == cold.parts
+    drawn = thumbnail(batch, warm, [], profile)
+    assert drawn is not None and drawn.source == "slide", drawn and drawn.note
+    stored = b"".join(p.read_bytes() for p in (tmp_path / "cache").iterdir())
+    assert b"900101-1234567" not in stored
+
+
 def test_a_record_with_a_string_too_long_to_mask_is_not_cached(
     batch, profile, tmp_path, checked, monkeypatch
 ):
