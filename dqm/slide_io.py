@@ -1641,7 +1641,7 @@ def open_checked(
     audited one (:class:`NotAudited`). Raises :class:`NotOpened` (why, a message) for a slide
     refused, and OpenSlide's own errors, naming ``path`` (``OpenSlideUnsupportedFormatError``: a
     file for Pillow; its ``opened``, the :class:`Opened` taken, for the reader that opens it
-    through Pillow: :func:`plain_name`)."""
+    through Pillow: :func:`plain_file`)."""
     import openslide
 
     owned = fd is None
@@ -1699,17 +1699,21 @@ def _readable(read: Any, *args: Any) -> Any:
 
 
 @contextmanager
-def plain_name(
+def plain_file(
     path: Path, root: Path, first: Opened | None, recorded: Recorded | None = None
-) -> Iterator[str]:
-    """The name a reader gives Pillow for the plain image at ``path`` (in the batch folder
-    ``root``), as the probe gives it one (:func:`_fd_name`): a descriptor of the file, opened
-    without waiting and held for the block, never the batch path, which may name a FIFO or
-    another image by the time Pillow opens it. Given ``first`` (what the reader's first open took:
-    :func:`open_checked`'s ``OpenSlideUnsupportedFormatError`` carries it), the file held is
-    checked to be the one taken then (:func:`_differs`), so an image swapped since is refused,
-    never decoded; else, given ``recorded`` (the audit's record of it), it is checked against that
-    (:func:`_unlike_record`, :class:`NotAudited`). Raises :class:`NotOpened` (why, a message)."""
+) -> Iterator[BinaryIO]:
+    """The file a reader gives Pillow for the plain image at ``path`` (in the batch folder
+    ``root``): a descriptor of it, opened without waiting and held for the block, as a file object,
+    never the batch path, which may name a FIFO or another image by the time Pillow opens it, nor
+    a name (``/proc/self/fd/N``): Pillow's ``ImageFile.load`` memory-maps ``self.filename`` (an
+    uncompressed image of one strip), opening it again, and once the block had closed ``N`` another
+    file given that number was decoded as this image. Pillow given a file has no name to map: it
+    reads the file's bytes, and they must be decoded within the block (the file is closed after
+    it). Given ``first`` (what the reader's first open took: :func:`open_checked`'s
+    ``OpenSlideUnsupportedFormatError`` carries it), the file held is checked to be the one taken
+    then (:func:`_differs`), so an image swapped since is refused, never decoded; else, given
+    ``recorded`` (the audit's record of it), it is checked against that (:func:`_unlike_record`,
+    :class:`NotAudited`). Raises :class:`NotOpened` (why, a message)."""
     with _held(path) as fd:
         if isinstance(fd, str):  # a FIFO swapped in: never opened by its name
             raise NotOpened(msg(CANNOT_READ, _reason=fd))
@@ -1722,7 +1726,9 @@ def plain_name(
             own_print = _readable(_print, fd, st.st_size)
             if (audited := _unlike_record(ref, taken_of(path, st, root), own_print, recorded)) is not None:
                 raise NotAudited(audited)
-        yield name
+        os.lseek(fd, 0, os.SEEK_SET)
+        with os.fdopen(fd, "rb", closefd=False) as fh:  # _held closes the descriptor
+            yield fh
 
 
 def batch_place(path: Path, root: Path) -> str:

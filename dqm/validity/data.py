@@ -33,8 +33,8 @@ from dqm.i18n import N_, msg
 from dqm.profile import Profile
 from dqm.raster import label_layers, most_crossed, painting_order, rasterise
 from dqm.runner import Run
-from dqm.slide_io import NotAudited, NotOpened, Opened, Recorded, open_checked, plain_name, recorded_of
-from dqm.slide_refs import named_as, refused_file
+from dqm.slide_io import NotAudited, NotOpened, Opened, Recorded, open_checked, plain_file, recorded_of
+from dqm.slide_refs import refused_file
 
 WHITE = (255, 255, 255)
 LEVEL_TOLERANCE = 1.01
@@ -348,7 +348,7 @@ class SlideReader:
     (:attr:`SlideRecord.recorded`), which a first open (``first`` None) is checked against: a
     slide swapped since the audit is refused (``SLIDE_UNREADABLE``, the reason naming the file).
     A plain image is opened through a descriptor checked against the first open too
-    (:func:`~dqm.slide_io.plain_name`), never by its batch path.
+    (:func:`~dqm.slide_io.plain_file`), never by its batch path.
     """
 
     def __init__(
@@ -413,7 +413,7 @@ class SlideReader:
             ) from None
         except openslide.OpenSlideUnsupportedFormatError as exc:
             self._backend = "pillow"
-            # what the open took: Pillow's opens of the image are checked against it (plain_name)
+            # what the open took: Pillow's opens of the image are checked against it (plain_file)
             self._first = self._first or getattr(exc, "opened", None)
             return
         self._first = self._slide.opened
@@ -510,19 +510,22 @@ class SlideReader:
 
     @contextlib.contextmanager
     def _plain_image(self) -> Iterator[Image.Image]:
-        """The plain image, its header read (no pixel decoded yet); one past Pillow's own limit
-        (which it refuses as a decompression bomb) is refused as too large."""
-        try:
-            with plain_name(self.path, self.root, self._first) as name:  # the file first opened
+        """The plain image, its header read (no pixel decoded yet), to be decoded within the block:
+        Pillow reads it from the file first opened (:func:`~dqm.slide_io.plain_file`), held until
+        the block ends. One past Pillow's own limit (which it refuses as a decompression bomb) is
+        refused as too large."""
+        with contextlib.ExitStack() as held:
+            try:
+                fh = held.enter_context(plain_file(self.path, self.root, self._first))  # the file first opened
                 try:
-                    img = Image.open(name)
-                except OSError as exc:  # named by the slide's path, not the descriptor's
-                    raise type(exc)(named_as(str(exc), name, self.path)) from None
-        except NotOpened as exc:
-            raise SlideRefused(exc.why, "SLIDE_UNREADABLE") from None
-        except Image.DecompressionBombError as exc:
-            raise SlideRefused(_too_many_pixels(str(exc)), "PLAIN_IMAGE_TOO_LARGE") from None
-        with img:
+                    img = held.enter_context(Image.open(fh))
+                except OSError as exc:  # named by the slide's path, not the file object
+                    said = str(exc).replace(repr(fh), repr(str(self.path)))
+                    raise type(exc)(said) from None
+            except NotOpened as exc:
+                raise SlideRefused(exc.why, "SLIDE_UNREADABLE") from None
+            except Image.DecompressionBombError as exc:
+                raise SlideRefused(_too_many_pixels(str(exc)), "PLAIN_IMAGE_TOO_LARGE") from None
             yield img
 
     @staticmethod

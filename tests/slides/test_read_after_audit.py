@@ -230,13 +230,67 @@ def test_a_tiff_for_pillow_swapped_after_openslide_refused_it_is_not_served(
     tifffile.imwrite(path, np.full((300, 400, 3), 200, np.uint8))
     tifffile.imwrite(tmp_path / "o.tif", np.full((300, 400, 3), 30, np.uint8), description="other")
     assert TileSource(tmp_path, {0: "s.tif"}).tile(0, 0, 0, 0)
-    real = dqm.slide_io.plain_name
+    real = dqm.slide_io.plain_file
 
     def swapped_first(*args: object) -> object:
         os.replace(tmp_path / "o.tif", path)
         return real(*args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(dqm.slide_io, "plain_name", swapped_first)
+    monkeypatch.setattr(dqm.slide_io, "plain_file", swapped_first)
     with pytest.raises(SlideUnavailable) as refused:
         TileSource(tmp_path, {0: "s.tif"}).tile(0, 0, 0, 0)
     assert str(refused.value).startswith("s.tif")
+
+
+def _raw_rgba_tiff(root: Path) -> tuple[Path, Path]:
+    """A plain uncompressed RGBA TIFF of one strip (blue; Pillow memory-maps such an image by its
+    file name as it loads it) and another file of red bytes."""
+    root.mkdir(exist_ok=True)
+    Image.fromarray(np.full((64, 64, 4), (30, 30, 200, 255), np.uint8), "RGBA").save(root / "a.tif")
+    other = root / "other.bin"
+    other.write_bytes(bytes([250, 10, 10, 255]) * 20_000)
+    return root / "a.tif", other
+
+
+def test_a_plain_image_served_for_review_is_its_own_pixels_when_its_descriptor_number_is_reused(
+    tmp_path: Path,
+) -> None:
+    """The review's plain image was given to Pillow as ``/proc/self/fd/N``, N closed once opened:
+    Pillow mapped that name at the first tile, and a file opened meanwhile (another request's
+    slide) under the number N was served as this image."""
+    from dqm.semantic.server.tiles import open_slide
+
+    path, other = _raw_rgba_tiff(tmp_path / "batch")
+    slide, checked = open_slide(path, tmp_path / "batch")
+    fd = os.open(other, os.O_RDONLY)  # the lowest number free: the one the open held, closed since
+    try:
+        assert checked is None
+        pixel = np.asarray(slide.read_region((0, 0), 0, (4, 4)))[0, 0]
+    finally:
+        os.close(fd)
+        slide.close()
+    assert tuple(pixel) == (30, 30, 200, 255)
+
+
+def test_a_plain_image_trained_on_is_decoded_from_the_file_held_not_a_reused_number(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Validity's reader decoded its plain image once the descriptor Pillow was given by name had
+    been closed: a file another thread opened in between under that number gave the pixels."""
+    path, other = _raw_rgba_tiff(tmp_path / "batch")
+    opened: list[int] = []
+    real = SlideReader._drafted
+
+    def drafted(img: Image.Image, ds: float) -> tuple[int, int]:
+        opened.append(os.open(other, os.O_RDONLY))  # another thread's open, before the decode
+        return real(img, ds)
+
+    monkeypatch.setattr(SlideReader, "_drafted", staticmethod(drafted))
+    reader = SlideReader(path, root=tmp_path / "batch")
+    try:
+        region = reader.read(0, 0, 8, 8, 1.0)
+    finally:
+        reader.close()
+        for fd in opened:
+            os.close(fd)
+    assert opened and {tuple(px) for px in region.reshape(-1, 3)} == {(30, 30, 200)}

@@ -21,7 +21,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from dqm.batch import jailed
 from dqm.i18n import N_, msg
@@ -72,7 +72,7 @@ def open_slide(
     taken afresh: :func:`~dqm.slide_io.open_checked`); ``recorded``: what the audit recorded of
     the slide's files, which a first open is checked against (a slide swapped since the audit is
     not reviewed as the audited one). A plain image is opened through a descriptor of it
-    (:func:`~dqm.slide_io.plain_name`), never by its batch path.
+    (:func:`~dqm.slide_io.plain_file`), never by its batch path, and decoded whole while it is held.
 
     Raises
     ------
@@ -82,7 +82,7 @@ def open_slide(
     """
     import openslide
 
-    from dqm.slide_io import NotOpened, batch_named, batch_place, open_checked, plain_name
+    from dqm.slide_io import NotOpened, batch_named, batch_place, open_checked, plain_file
     from dqm.slide_refs import not_to_open
 
     if path.suffix.lower() in PLAIN_SUFFIXES:
@@ -102,38 +102,45 @@ def open_slide(
             error = batch_named(str(exc), path, batch_place(path, root))
             raise SlideUnavailable(msg("OpenSlide cannot read it: {error}", error=error)) from None
     try:
-        with plain_name(path, root, first, recorded) as name:  # the file checked, not its batch path
-            return _plain_slide(name), None
+        with plain_file(path, root, first, recorded) as fh:  # the file checked, not its batch path
+            return _plain_slide(fh), None
     except NotOpened as exc:
         raise SlideUnavailable(exc.why) from None
 
 
-def _plain_slide(name: str) -> Any:
-    """An ImageSlide of the plain image Pillow opens at ``name``, refused when too large."""
+def _plain_slide(fh: BinaryIO) -> Any:
+    """An ImageSlide of the plain image Pillow reads from ``fh``, refused when too large; decoded
+    here, while ``fh`` is open (:func:`~dqm.slide_io.plain_file`): the ImageSlide's reads after
+    have the pixels, not a file to read them from."""
     import openslide
     from PIL import Image
 
     from dqm.slide_io import plain_too_large
 
     try:
-        with Image.open(name) as img:
-            width, height = img.size
+        img = Image.open(fh)
+        width, height = img.size
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
         raise SlideUnavailable(
             msg("neither OpenSlide nor Pillow can read it ({error})", error=type(exc).__name__)
         ) from None
-    if plain_too_large(width, height):
-        raise SlideUnavailable(
-            msg(
-                "a plain image of {width}x{height} pixels is too large to decode safely",
-                width=width,
-                height=height,
-            )
-        )
     try:
-        return openslide.ImageSlide(name)
-    except (OSError, ValueError, Image.DecompressionBombError) as exc:
-        raise SlideUnavailable(msg("Pillow cannot read it ({error})", error=type(exc).__name__)) from None
+        if plain_too_large(width, height):
+            raise SlideUnavailable(
+                msg(
+                    "a plain image of {width}x{height} pixels is too large to decode safely",
+                    width=width,
+                    height=height,
+                )
+            )
+        try:
+            img.load()
+        except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
+            raise SlideUnavailable(msg("Pillow cannot read it ({error})", error=type(exc).__name__)) from None
+    except BaseException:
+        img.close()
+        raise
+    return openslide.ImageSlide(img)  # its pixels: nothing read from the file, closed, after
 
 
 class TileSource:
