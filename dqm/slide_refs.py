@@ -45,6 +45,7 @@ import struct
 import sys
 import time
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -653,20 +654,93 @@ def _besides_lazily(path: str, size: int, root: Path, macro: bool = True) -> Ite
     """:func:`opened_besides`, each file resolved only when the one before it has been taken (a
     caller that needs the first few does not resolve the 20,000 names of a hostile ``Slidedat.ini``);
     ``macro`` False: no Trestle macro image (results before 1.16)."""
+    real_root = os.path.realpath(root)
+    seen: set[str] = set()
+    for name in _named_besides(path, size, root, macro):
+        target = os.path.realpath(_cut(name))
+        if target not in seen:
+            seen.add(target)
+            yield target, _refused(target, real_root)
+
+
+def _named_besides(path: str, size: int, root: Path, macro: bool = True) -> Iterator[str]:
+    """The names the slide at ``path`` gives OpenSlide to open besides it (:func:`opened_besides`),
+    as named, not resolved: a MIRAX slide's ``Slidedat.ini`` and the files it names, a VMS/VMU key
+    file's, a Trestle slide's macro image (``macro``)."""
     if path.endswith(".mrxs"):
         folder = path[: -len(".mrxs")]
         data = b""
         if _refused(os.path.join(folder, "Slidedat.ini"), os.path.realpath(root)) is None:
             data = _head(os.path.join(folder, "Slidedat.ini"), SLIDEDAT_MAX_BYTES)
-        yield from _targets(folder, itertools.chain(["Slidedat.ini"], _key_values(data, MIRAX_KEYS)), root)
-        return
-    head = _head(path, VMS_MAX_BYTES) if size <= VMS_MAX_BYTES else b""
-    if any(g in head for g in VMS_GROUPS):
-        yield from _targets(os.path.dirname(path), _key_values(head, VMS_KEYS), root)
-        return
-    if macro and (name := _macro_of(path)) is not None:
-        target = os.path.realpath(_cut(name))
-        yield target, _refused(target, os.path.realpath(root))
+        refs: Iterable[str] = itertools.chain(["Slidedat.ini"], _key_values(data, MIRAX_KEYS))
+    else:
+        head = _head(path, VMS_MAX_BYTES) if size <= VMS_MAX_BYTES else b""
+        if not any(g in head for g in VMS_GROUPS):
+            if macro and (name := _macro_of(path)) is not None:
+                yield name
+            return
+        folder, refs = os.path.dirname(path), _key_values(head, VMS_KEYS)
+    for ref in refs:
+        yield os.path.join(folder, ref.lstrip("/"))
+
+
+@dataclass(frozen=True)
+class Watched:
+    """What a slide opened by OpenSlide may open by name at its later reads that no other check
+    after a read covers (:func:`watched_besides`): ``resolved``, the names besides it that were no
+    regular file of the batch at the open (nothing there, a link to nothing), resolved again at
+    each read (:func:`_refused`); ``looked``, those that were regular files but not among the
+    parts stat'ed after each read (past :data:`MAX_PARTS`), an ``lstat`` each (resolved only when
+    no longer a plain regular file); ``sidecars``, the slide's name where SQLite opens it at each
+    read (a Sakura slide: its ``-journal``, ``-wal``, ``-shm``), else None. Each name with its
+    reference as a message gives it (relative to the slide's folder)."""
+
+    resolved: tuple[tuple[str, str], ...]
+    looked: tuple[tuple[str, str], ...]
+    sidecars: str | None
+
+
+def watched_besides(path: str, size: int, root: Path, parts: Iterable[str], vendor: str | None) -> Watched:
+    """:class:`Watched` of the slide at ``path`` (``size`` bytes, in the batch folder ``root``)
+    that OpenSlide opened as ``vendor`` (``openslide.vendor``), whose files ``parts`` (batch
+    paths, as resolved below ``root``) are stat'ed after each read. What OpenSlide opens is fixed
+    at its open (the format, the files a key file names, a DICOM slide's series): the slide's
+    head is not read again, nor its folder listed, nor a name resolved again that led to a file
+    whose stat is checked (replaced by a link, it is another file)."""
+    real_root, kept = os.path.realpath(root), set(parts)
+    base = os.path.dirname(path)
+    resolved: dict[str, str] = {}
+    looked: dict[str, str] = {}
+    for named in _named_besides(path, size, root):
+        name = _cut(named)
+        if name in resolved or name in looked:
+            continue
+        target = os.path.realpath(name)
+        if os.path.relpath(target, real_root) in kept:
+            continue
+        plain = _refused(target, real_root) is None and os.path.isfile(target)
+        (looked if plain else resolved)[name] = os.path.relpath(name, base)
+    sidecars = path if vendor == "sakura" else None
+    return Watched(tuple(resolved.items()), tuple(looked.items()), sidecars)
+
+
+def refused_again(watched: Watched, root: Path) -> Message | None:
+    """Why a slide opened must not be read further (:func:`refused_reference`'s rule for what it
+    opens by name after its open, :class:`Watched`): a name that was no file at the open now a
+    special file or a link out of the batch, one past the parts no longer a plain regular file
+    and refused so, a Sakura slide's SQLite file beside it refused; None otherwise."""
+    real_root = os.path.realpath(root)
+    for name, ref in watched.resolved:
+        if (why := _refused(name, real_root)) is not None:
+            return _named(ref, why)
+    for name, ref in watched.looked:
+        try:
+            mode = os.lstat(name).st_mode
+        except OSError:  # nothing there: OpenSlide's error says so
+            continue
+        if not stat.S_ISREG(mode) and (why := _refused(name, real_root)) is not None:
+            return _named(ref, why)
+    return _sqlite_sidecar(watched.sidecars, real_root) if watched.sidecars is not None else None
 
 
 def _macro_of(path: str) -> str | None:
@@ -677,18 +751,6 @@ def _macro_of(path: str) -> str | None:
             return trestle_macro(path, fh) if fh.read(4) in TIFF_MAGIC else None
     except OSError:
         return None
-
-
-def _targets(folder: str, refs: Iterable[str], root: Path) -> Iterator[tuple[str, str | None]]:
-    """Each file the names ``refs`` (relative to ``folder``) resolve to, once, in the order first
-    named, with why it must not be opened (:func:`_refused`)."""
-    real_root = os.path.realpath(root)
-    seen: set[str] = set()
-    for ref in refs:
-        target = os.path.realpath(_cut(os.path.join(folder, ref.lstrip("/"))))
-        if target not in seen:
-            seen.add(target)
-            yield target, _refused(target, real_root)
 
 
 WSI_SOP_CLASS = "1.2.840.10008.5.1.4.1.1.77.1.6"

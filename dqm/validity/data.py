@@ -516,7 +516,8 @@ class SlideReader:
         refused as too large."""
         with contextlib.ExitStack() as held:
             try:
-                fh = held.enter_context(plain_file(self.path, self.root, self._first))  # the file first opened
+                # the file first opened, held until the image is decoded
+                fh = held.enter_context(plain_file(self.path, self.root, self._first))
                 try:
                     img = held.enter_context(Image.open(fh))
                 except OSError as exc:  # named by the slide's path, not the file object
