@@ -1294,16 +1294,19 @@ def _after_reads(
     by_name = name == str(path) or vendor == "trestle"
     if not by_name and not taken.listed:
         return None
-    watched: list[Watched] = []
+    watched: list[Watched | None] = []
 
     def check() -> Message | None:
         # the first check covers OpenSlide's open too: the whole jail rule (refused_reference);
-        # after it, what OpenSlide opens again at a read (watched_besides), not the head and names again
+        # after it, what OpenSlide opens again at a read (watched_besides, taken at the second
+        # check: a probe checks once), not the head and every name again
+        if watched and watched[0] is None:
+            watched[0] = watched_besides(str(path), taken.own[0], root, taken.parts, vendor)
         why = _changed_while_read(
             ref, path, fd if by_name else None, root, taken, own_print, fd, watched[0] if watched else None
         )
-        if why is None and not watched:
-            watched.append(watched_besides(str(path), taken.own[0], root, taken.parts, vendor))
+        if not watched:
+            watched.append(None)
         return why
 
     return check
