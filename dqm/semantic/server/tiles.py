@@ -156,7 +156,9 @@ class TileSource:
     recorded
         Slide number → what the audit recorded of the slide's files
         (:func:`~dqm.slide_io.recorded_of`), where known: the slide's first open is checked
-        against it (:func:`open_slide`); a slide without one is opened as it is.
+        against it (:func:`open_slide`); a slide without one is opened as it is. ``dqm review
+        serve`` gives none (its plan holds no record of the slides' files): its slides are checked
+        against their first open in the server.
     """
 
     def __init__(
