@@ -704,14 +704,17 @@ def watched_besides(path: str, size: int, root: Path, parts: Iterable[str], vend
     """:class:`Watched` of the slide at ``path`` (``size`` bytes, in the batch folder ``root``)
     that OpenSlide opened as ``vendor`` (``openslide.vendor``), whose files ``parts`` (batch
     paths, as resolved below ``root``) are stat'ed after each read. What OpenSlide opens is fixed
-    at its open (the format, the files a key file names, a DICOM slide's series): the slide's
-    head is not read again, nor its folder listed, nor a name resolved again that led to a file
-    whose stat is checked (replaced by a link, it is another file)."""
+    at its open (the format, the files a key file names, a DICOM slide's series, a Trestle
+    slide's macro image): the slide's head is not read again, nor its folder listed, nor a name
+    resolved again that led to a file whose stat is checked (replaced by a link, it is another
+    file)."""
     real_root, kept = os.path.realpath(root), set(parts)
     base = os.path.dirname(path)
     resolved: dict[str, str] = {}
     looked: dict[str, str] = {}
-    for named in _named_besides(path, size, root):
+    # the macro image where OpenSlide read the slide as Trestle (whatever dqm reads of its tag)
+    trestle = [macro_name(path)] if vendor == "trestle" else []
+    for named in itertools.chain(_named_besides(path, size, root, macro=False), trestle):
         name = _cut(named)
         if name in resolved or name in looked:
             continue
