@@ -35,6 +35,8 @@ CLEAN = [
     "Philips IntelliSite", "Roche Ventana DP 200", "Olympus VS200", "Huron TissueScope LE120",
     "Sakura VisionTek", "OptraSCAN OS-15", "KFBIO KF-PRO-005", "Leica Aperio AT2",
     "Hamamatsu NanoZoomer S360 II",
+    # a standard's five digits and its edition's year (the review of deidfix)
+    "ISO 15189:2022", "ISO/IEC 27001:2022", "IEC 62304:2006", "ISO 13485:2016", "ISO 14971:2019",
     # a plain word a name may be (Axio, Pannoramic), a capitalised word and a number (Ocus40): flagged
     "Zeiss Axio Scan.Z1", "3DHistech Pannoramic 250 Flash III", "Grundium Ocus40",
     # forms with their fields left blank, and a kind beside them
@@ -53,6 +55,10 @@ IDENTIFYING = [
     "Leica a1b2c3d4e5f6a7b8c9d0", "Roche Sakura", "Olympus Sakura", "Leica MRN1234", "HL7 01.02.90", "v1.2.90",
     "HL7 v90.01.01", "LOINC 90.01.01", "v12.31.99", "FHIR R1.2.90", "HL7 1.234.567", "HL7 010.123.456",
     "HL7 12345", "DICOM 12345", "CPT 90010", "ICD-12345-12",
+    # dates as a part and a year, a day and a month as a version (the review of deidfix)
+    "HL7 15-03:1985", "ISO 15-03:1985", "HL7 Part 15-03:1985", "DICOM PS15-03:1985", "HL7 0101:1990",
+    "ICD 0315-12:1985", "ISO 0101-12:1990", "HL7 0101-90", "HL7 0315-85", "HL7 1503-85", "HL7 12.31",
+    "HL7 31.12", "v12.31", "HL7 31-12",
 ]  # fmt: skip
 
 CHILD = """

@@ -517,22 +517,30 @@ STANDARD_BODIES = (
 themselves (``RxNorm``; ``ISO``, ``IEC`` and ``RFC`` in any case): with a version or part number
 after one (:data:`_STANDARD`) each is one word of a kind, never a person's."""
 _MARK = r"[ -]?(?:[vV](?:er\.?|ersion)?|[rR](?:ev\.?)?|PS|[Pp]art)\s?"
-_VERSION_NUMBER = r"(?!0\d)\d{1,3}(?:\.\d{1,2}(?:\.\d)?)?"
+_DAY_MONTH = r"(?:(?:[12]\d|3[01])\.(?:0[1-9]|1[0-2])|1[0-2]\.(?:0[1-9]|[12]\d|3[01]))(?!\d)"
+"""Two groups of two digits that are a day and a month in either order (``31.12``, ``12.31``)."""
+_VERSION_NUMBER = rf"(?!0\d)(?!{_DAY_MONTH})\d{{1,3}}(?:\.\d{{1,2}}(?:\.\d)?)?"
 """A version's number: a first group of at most three digits (no leading zero: ``01.02`` is a day
 and a month), then at most a group of at most two digits and a third of one (``2.74``, ``2.5.1``,
-``3.15``): ``01.02.90``, ``1.2.90``, ``90.01.01`` (dates) and ``1.234.567`` (an id in groups) are
-none."""
-_NUMBER = rf"(?:{_VERSION_NUMBER}|\d{{1,4}}(?:-\d{{1,2}})?(?::(?:19|20)\d{{2}})?)"
+``3.15``), its first two groups no day and month (:data:`_DAY_MONTH`: ``12.31``, ``31.12.9``):
+``01.02.90``, ``1.2.90``, ``90.01.01`` (dates) and ``1.234.567`` (an id in groups) are none."""
+_NUMBER = rf"(?:{_VERSION_NUMBER}|(?!0)\d{{1,4}})"
 _VERSION = rf"(?:{_MARK}|[ -]?){_NUMBER}"
 """A version, release or part number after a standard's name (``v2``, `` 2.5.1``, ``PS3.15``, ``R4``,
-``-10``, `` 8601-1:2019``): a version's number (:data:`_VERSION_NUMBER`), else one of at most four
-digits, a part and the edition's year after ``:``. ``HL7 12345``, ``CPT 90010`` and ``ICD-12345-12``
-hold an id, no version; ``ISO``, ``IEC`` and ``RFC`` number their standards up to five digits
-(``ISO 15189``), then no part nor year."""
+``-10``): a version's number (:data:`_VERSION_NUMBER`), else one of at most four digits, no leading
+zero. ``HL7 12345``, ``CPT 90010`` and ``ICD-12345-12`` hold an id, no version; ``HL7 15-03:1985``
+and ``HL7 0315-85`` a date: a part and an edition's year are ISO's and IEC's (:data:`_ISO_NUMBER`)."""
+_YEAR = r":(?:19|20)\d{2}"
+_ISO_NUMBER = rf"[ -]?(?!0)(?:\d{{3,4}}(?:-[1-9](?:\d?{_YEAR})?|{_YEAR})?|\d{{5}}(?:{_YEAR})?)"
+"""The number of an ISO or IEC standard (``8601``, ``15189``), with its part (``8601-1``) and its
+edition's year (``8601-1:2019``, ``15189:2022``): three to five digits, no leading zero, a part of
+one digit (two only before a year), no part after five (``ISO 12345-1`` is an id, ``ISO
+0101-12:1990`` and ``ISO 1503-85`` dates)."""
 _STANDARD = re.compile(
     r"(?<![A-Za-z0-9])(?:"
     rf"(?:{'|'.join(sorted(STANDARD_BODIES, key=len, reverse=True))})(?:{_VERSION})?(?:[ -](?:CM|PCS|CT|AM))?"
-    rf"|(?i:iso|iec|rfc)(?:{_VERSION}|[ -]?\d{{5}})"
+    rf"|(?i:iso|iec)(?:/(?i:iec))?{_ISO_NUMBER}"
+    rf"|(?i:iso|iec|rfc)(?:{_VERSION}|[ -]?(?!0)\d{{5}})"
     rf"|[A-Z]{{1,5}}\d{{1,2}}{_MARK}{_NUMBER}"
     rf"|[vV]{_VERSION_NUMBER}"
     r")(?![A-Za-z0-9])(?![\s_/,.():;\-]*\d)"

@@ -72,6 +72,13 @@ STANDARDS = (
     "FHIR 4.0.1",
     "HL7 v2.3",
     "ISO 15189",
+    # a standard's number of five digits with its edition's year, and ISO's and IEC's joint body
+    "ISO 15189:2022",
+    "ISO/IEC 27001:2022",
+    "IEC 62304:2006",
+    "ISO 13485:2016",
+    "ISO 14971:2019",
+    "ISO 8601-2:2019",
 )
 NOT_STANDARDS = (
     "MRN 12345678",
@@ -98,6 +105,26 @@ NOT_STANDARDS = (
     "CPT 90010",
     "ICD-12345-12",
     "ISO 12345-1",
+    # dates as a part and a year, and a day and a month as a version (the review of deidfix: each passed)
+    "HL7 15-03:1985",
+    "ISO 15-03:1985",
+    "HL7 Part 15-03:1985",
+    "DICOM PS15-03:1985",
+    "HL7 0101:1990",
+    "ICD 0315-12:1985",
+    "ISO 0101-12:1990",
+    "ISO 01019:1990",
+    "HL7 0101-90",
+    "HL7 0315-85",
+    "HL7 1503-85",
+    "ISO 1503-85",
+    "HL7 1990-12",
+    "HL7 12.31",
+    "HL7 31.12",
+    "v12.31",
+    "HL7 12.31.9",
+    "HL7 31-12",
+    "ISO 15189:2022 1234",
 )
 
 
