@@ -37,6 +37,7 @@ CLEAN = [
     "Hamamatsu NanoZoomer S360 II",
     # a standard's five digits and its edition's year (the review of deidfix)
     "ISO 15189:2022", "ISO/IEC 27001:2022", "IEC 62304:2006", "ISO 13485:2016", "ISO 14971:2019",
+    "Hamamatsu NanoZoomer 2.0-HT", "Hamamatsu NanoZoomer 2.0-RS",
     # a plain word a name may be (Axio, Pannoramic), a capitalised word and a number (Ocus40): flagged
     "Zeiss Axio Scan.Z1", "3DHistech Pannoramic 250 Flash III", "Grundium Ocus40",
     # forms with their fields left blank, and a kind beside them
@@ -58,7 +59,9 @@ IDENTIFYING = [
     # dates as a part and a year, a day and a month as a version (the review of deidfix)
     "HL7 15-03:1985", "ISO 15-03:1985", "HL7 Part 15-03:1985", "DICOM PS15-03:1985", "HL7 0101:1990",
     "ICD 0315-12:1985", "ISO 0101-12:1990", "HL7 0101-90", "HL7 0315-85", "HL7 1503-85", "HL7 12.31",
-    "HL7 31.12", "v12.31", "HL7 31-12",
+    "HL7 31.12", "v12.31", "HL7 31-12", "HL7 01.02", "HL7 v12 v345 v678", "HL7 v123 HL7 v456 HL7 v789",
+    "ISO 12345 ISO 67890", "Leica S23 B1234", "Leica Y90 M01 D01", "Leica KIM1 LEE2", "Leica AB 123 CD 456",
+    "Leica GT1234 A56", "Leica GT4 5678", "Leica S1234 EasyScan 567",
 ]  # fmt: skip
 
 CHILD = """

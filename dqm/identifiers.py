@@ -584,6 +584,9 @@ _PRODUCT_WORDS = 5
 _PRODUCT_DIGITS = 6
 """The most digits in a product's name (``Roche Ventana DP 200``: 3; ``Huron TissueScope LE120``:
 3): an id or a date has more."""
+_POINT_VERSION = re.compile(r"(?<![\w.])\d\.\d(?![\d.])")
+"""A product's version of one digit and one (``2.0`` in ``NanoZoomer 2.0-HT``): no two numbers
+joined as a date's or an id's groups are, each of at least one digit more."""
 _MODEL_CHARS = 10
 """The most characters of a model code (``KF-PRO-005``)."""
 _MODEL_DIGITS = 4
@@ -593,15 +596,15 @@ _MODEL_DIGITS = 4
 def _a_model(word: str) -> bool:
     """Whether ``word`` is a scanner's model code: at most :data:`_MODEL_CHARS` characters, a
     letter and at most :data:`_MODEL_DIGITS` digits, one to three parts joined by ``-`` or ``.``
-    each a :data:`_MODEL_PART`, no digit on both sides of a joint (``H1234-5678``, ``D1990-01-01``
-    are ids and dates), and no run of its letters a kind's word (``MRN-1234``, ``MRN1234``)."""
+    each a :data:`_MODEL_PART`, and no run of its letters a kind's word (``MRN-1234``,
+    ``MRN1234``). A digit on both sides of a joint (``H1234-5678``, ``D1990-01-01``: ids and dates)
+    is the product's :data:`_JOINED_DIGITS`."""
     parts = re.split(r"[-.]", word)
     return (
         len(word) <= _MODEL_CHARS
         and any(c.isalpha() for c in word)
         and 0 < sum(c.isdigit() for c in word) <= _MODEL_DIGITS
         and len(parts) <= 3
-        and not re.search(r"\d[-.]\d", word)
         and all(p and _MODEL_PART.fullmatch(p) for p in parts)
         and not any(w.casefold() in _KIND_WORDS for w in re.findall(r"[A-Z]+", word))
     )
@@ -614,9 +617,11 @@ def _a_product(text: str) -> bool:
     two capitals and a number of at most three digits: ``DP 200``), a product's word in camel case
     (:data:`_CAMEL`) or a product line (:data:`PRODUCT_LINES`: ``Leica Aperio GT450``), then such
     words, one number of at most four digits and one Roman numeral, :data:`_PRODUCT_WORDS` words
-    in all. It is held to an identifier's number rules: no two numbers joined by a separator or a
-    space (``Leica Aperio 010 1234 5678``, ``Leica GT450 1990 01 01``), at most
-    :data:`_PRODUCT_DIGITS` digits in all. A word a name may be written as (a capitalised word, one in
+    in all, one model code of them (``Leica S23 B1234``, ``Leica Y90 M01 D01``, ``Leica AB 123 CD
+    456``: an id in a model's groups). It is held to an identifier's number rules: no two numbers
+    joined by a separator or a space (``Leica Aperio 010 1234 5678``, ``Leica GT450 1990 01 01``; a
+    version of one digit and one, :data:`_POINT_VERSION`, is one number: ``NanoZoomer 2.0-HT``), at
+    most :data:`_PRODUCT_DIGITS` digits in all. A word a name may be written as (a capitalised word, one in
     capitals, a capitalised word and a digit: ``Sakura Tanaka``, ``Leica KIM``, ``Zeiss Axio
     Scan.Z1``, ``Philips JohnSmith7``), a maker alone (``Sakura``, ``Roche``: names too) or after
     another that is no product line (``Roche Sakura``) leaves the value judged as any other: a
@@ -625,11 +630,11 @@ def _a_product(text: str) -> bool:
     if (
         not 2 <= len(words) <= _PRODUCT_WORDS
         or words[0] not in WSI_VENDORS
-        or _JOINED_DIGITS.search(text)
+        or _JOINED_DIGITS.search(_POINT_VERSION.sub("V", text))
         or sum(c.isdigit() for c in text) > _PRODUCT_DIGITS
     ):
         return False
-    numbers = romans = 0
+    numbers = romans = models = 0
     at = 1
     while at < len(words):
         word = words[at]
@@ -638,19 +643,23 @@ def _a_product(text: str) -> bool:
             and re.fullmatch(r"[A-Z]{2}", word)
             and re.fullmatch(r"\d{1,3}", words[at + 1])
         ):
+            models += 1
             at += 2
-            continue
-        if at > 1 and word.isdecimal():  # one number, after a word of the product
+        elif at > 1 and word.isdecimal():  # one number, after a word of the product
             numbers += 1
-            if numbers > 1 or len(word) > 4:
-                return False
+            at += 1
         elif at > 1 and _ROMAN.fullmatch(word):  # one Roman numeral, likewise
             romans += 1
-            if romans > 1:
-                return False
-        elif not (word in PRODUCT_LINES or _CAMEL.fullmatch(word) or _a_model(word)):
+            at += 1
+        elif word in PRODUCT_LINES or _CAMEL.fullmatch(word):
+            at += 1
+        elif _a_model(word):
+            models += 1
+            at += 1
+        else:
             return False
-        at += 1
+        if models > 1 or numbers > 1 or romans > 1 or (len(word) > 4 and word.isdecimal()):
+            return False
     return True
 
 
@@ -717,6 +726,9 @@ def _names_more_than_a_kind(held: Any) -> bool:
         return math.isfinite(held) and abs(held) >= 1_000
     if _a_product(text := str(held).strip()):
         return False
+    standards = _STANDARD.findall(text)
+    if sum(any(c.isdigit() for c in s.removeprefix("HL7")) for s in standards) > 1:
+        return True  # one numbered standard a value: an id split across several is none
     text = _NINES.sub("N", _STANDARD.sub(" ", text))
     if _JOINED_DIGITS.search(text):
         return True

@@ -125,6 +125,11 @@ NOT_STANDARDS = (
     "HL7 12.31.9",
     "HL7 31-12",
     "ISO 15189:2022 1234",
+    "HL7 01.02",  # a leading zero: a day and a month, no version
+    # an id split across several standards' numbers: one numbered standard a value
+    "HL7 v12 v345 v678",
+    "HL7 v123 HL7 v456 HL7 v789",
+    "ISO 12345 ISO 67890",
 )
 
 
@@ -175,6 +180,8 @@ PRODUCTS = (
     "Leica Aperio AT2",
     "Hamamatsu NanoZoomer S360 II",
     "Leica Aperio",
+    "Hamamatsu NanoZoomer 2.0-HT",  # a version of one digit and one: no numbers joined
+    "Hamamatsu NanoZoomer 2.0-RS",
 )
 NOT_PRODUCTS = (
     "Sakura",
@@ -205,6 +212,15 @@ NOT_PRODUCTS = (
     "Leica KimMinsuScan",
     "Leica GT450 I I I",
     "Grundium Ocus40",  # a capitalised word and a number, as Hong12 is written: a reviewer's look
+    # an id in several model codes' groups (the review of deidfix: each passed): one model a product
+    "Leica S23 B1234",
+    "Leica Y90 M01 D01",
+    "Leica KIM1 LEE2",
+    "Leica AB 123 CD 456",
+    "Leica GT1234 A56",
+    "Hamamatsu NanoZoomer 2.0-HT 1.2",
+    "Leica GT4 5678",  # two numbers joined by a space, five digits in all
+    "Leica S1234 EasyScan 567",  # no numbers joined, seven digits in all
 )
 
 
