@@ -573,10 +573,19 @@ _MODEL_PART = re.compile(r"[A-Z]{0,4}\d{0,4}[A-Z]{0,2}")
 """One part of a model code (between ``-`` or ``.``): capitals, then digits, then capitals (``GT450``,
 ``S360``, ``KF``, ``005``): one run of digits, no lower-case letter (``Hong12``, ``a1b2c3`` are no
 model)."""
-_CAMEL = re.compile(r"[A-Z][a-z]+(?:Scan|Scope|Scanner|Zoomer|Site|Tek|Slide|Path|View|Vision|Imager|Flash)")
-"""A product's word in camel case, a word of scanning last (``NanoZoomer``, ``EasyScan``,
-``VisionTek``, ``TissueScope``, ``IntelliSite``), one word before it: a name in camel case
-(``HongGildong``, ``McDonald``) ends in none, and ``HongGildongPath`` is a name and a word."""
+_CAMEL_STEMS = (
+    "Nano", "Easy", "Scan", "Tissue", "Vision", "Intelli", "Image", "Ultra", "Slide", "Digi", "Virtual",
+    "Micro", "Pano", "Smart", "Auto", "Opti",
+)  # fmt: skip
+"""The first words of a product's word in camel case (``NanoZoomer``, ``EasyScan``, ``ScanScope``):
+words of a product's kind, no name's."""
+_CAMEL = re.compile(
+    rf"(?:{'|'.join(_CAMEL_STEMS)})(?:Scan|Scope|Scanner|Zoomer|Site|Tek|Slide|Path|View|Vision|Imager|Flash)"
+)
+"""A product's word in camel case: a stem of :data:`_CAMEL_STEMS`, then a word of scanning
+(``NanoZoomer``, ``EasyScan``, ``VisionTek``, ``TissueScope``, ``IntelliSite``): a name in camel
+case (``HongGildong``, ``McDonald``) ends in none, and a name before one (``GildongView``,
+``KimScan``, ``HongGildongPath``) is no stem."""
 _ROMAN = re.compile(r"[IVX]{1,4}")
 """A Roman numeral after a product (``Flash III``)."""
 _PRODUCT_WORDS = 5
@@ -616,7 +625,8 @@ def _a_product(text: str) -> bool:
     not a list of products: a maker (:data:`WSI_VENDORS`), then a model code (:func:`_a_model`, or
     two capitals and a number of at most three digits: ``DP 200``), a product's word in camel case
     (:data:`_CAMEL`) or a product line (:data:`PRODUCT_LINES`: ``Leica Aperio GT450``), then such
-    words, one number of at most four digits and one Roman numeral, :data:`_PRODUCT_WORDS` words
+    words, one number of at most four digits (no leading zero: ``Leica Aperio 0101`` is a day and a
+    month; ASCII ones) and one Roman numeral, :data:`_PRODUCT_WORDS` words
     in all, one model code of them (``Leica S23 B1234``, ``Leica Y90 M01 D01``, ``Leica AB 123 CD
     456``: an id in a model's groups). It is held to an identifier's number rules: no two numbers
     joined by a separator or a space (``Leica Aperio 010 1234 5678``, ``Leica GT450 1990 01 01``; a
@@ -645,7 +655,7 @@ def _a_product(text: str) -> bool:
         ):
             models += 1
             at += 2
-        elif at > 1 and word.isdecimal():  # one number, after a word of the product
+        elif at > 1 and re.fullmatch(r"[1-9][0-9]{0,3}", word):  # one number, after a product's word
             numbers += 1
             at += 1
         elif at > 1 and _ROMAN.fullmatch(word):  # one Roman numeral, likewise
@@ -658,7 +668,7 @@ def _a_product(text: str) -> bool:
             at += 1
         else:
             return False
-        if models > 1 or numbers > 1 or romans > 1 or (len(word) > 4 and word.isdecimal()):
+        if models > 1 or numbers > 1 or romans > 1:
             return False
     return True
 

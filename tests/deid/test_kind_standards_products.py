@@ -221,6 +221,13 @@ NOT_PRODUCTS = (
     "Hamamatsu NanoZoomer 2.0-HT 1.2",
     "Leica GT4 5678",  # two numbers joined by a space, five digits in all
     "Leica S1234 EasyScan 567",  # no numbers joined, seven digits in all
+    # a name before a word of scanning, a number with a leading zero or in other digits
+    "Leica GildongView",
+    "Leica KimScan",
+    "Leica JisooPath",
+    "Leica Aperio HongScan 1990",
+    "Leica Aperio 0101",
+    "Leica Aperio \uff11\uff19\uff19\uff10",
 )
 
 
