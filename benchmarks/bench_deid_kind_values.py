@@ -62,7 +62,7 @@ IDENTIFYING = [
     "HL7 31.12", "v12.31", "HL7 31-12", "HL7 01.02", "HL7 v12 v345 v678", "HL7 v123 HL7 v456 HL7 v789",
     "ISO 12345 ISO 67890", "Leica S23 B1234", "Leica Y90 M01 D01", "Leica KIM1 LEE2", "Leica AB 123 CD 456",
     "Leica GT1234 A56", "Leica GT4 5678", "Leica S1234 EasyScan 567",
-    "Leica GildongView", "Leica KimScan", "Leica Aperio 0101",
+    "Leica GildongView", "Leica KimScan", "Leica Aperio 0101", "HL7 123.45", "HL7 v880.10.1",
 ]  # fmt: skip
 
 CHILD = """

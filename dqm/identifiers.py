@@ -519,10 +519,11 @@ after one (:data:`_STANDARD`) each is one word of a kind, never a person's."""
 _MARK = r"[ -]?(?:[vV](?:er\.?|ersion)?|[rR](?:ev\.?)?|PS|[Pp]art)\s?"
 _DAY_MONTH = r"(?:(?:[12]\d|3[01])\.(?:0[1-9]|1[0-2])|1[0-2]\.(?:0[1-9]|[12]\d|3[01]))(?!\d)"
 """Two groups of two digits that are a day and a month in either order (``31.12``, ``12.31``)."""
-_VERSION_NUMBER = rf"(?!0\d)(?!{_DAY_MONTH})\d{{1,3}}(?:\.\d{{1,2}}(?:\.\d)?)?"
-"""A version's number: a first group of at most three digits (no leading zero: ``01.02`` is a day
+_VERSION_NUMBER = rf"(?!0\d)(?!{_DAY_MONTH})(?:\d{{1,2}}(?:\.\d{{1,2}}(?:\.\d)?)?|\d{{3}})"
+"""A version's number: a first group of at most two digits (no leading zero: ``01.02`` is a day
 and a month), then at most a group of at most two digits and a third of one (``2.74``, ``2.5.1``,
-``3.15``), its first two groups no day and month (:data:`_DAY_MONTH`: ``12.31``, ``31.12.9``):
+``3.15``), or three digits alone (``123.45`` and ``880.10.1`` are ids in groups), its first two
+groups no day and month (:data:`_DAY_MONTH`: ``12.31``, ``31.12.9``):
 ``01.02.90``, ``1.2.90``, ``90.01.01`` (dates) and ``1.234.567`` (an id in groups) are none."""
 _NUMBER = rf"(?:{_VERSION_NUMBER}|(?!0)\d{{1,4}})"
 _VERSION = rf"(?:{_MARK}|[ -]?){_NUMBER}"

@@ -126,6 +126,8 @@ NOT_STANDARDS = (
     "HL7 31-12",
     "ISO 15189:2022 1234",
     "HL7 01.02",  # a leading zero: a day and a month, no version
+    "HL7 123.45",  # a version of three digits has no second group
+    "HL7 v880.10.1",
     # an id split across several standards' numbers: one numbered standard a value
     "HL7 v12 v345 v678",
     "HL7 v123 HL7 v456 HL7 v789",
