@@ -626,13 +626,13 @@ def _a_product(text: str) -> bool:
     not a list of products: a maker (:data:`WSI_VENDORS`), then a model code (:func:`_a_model`, or
     two capitals and a number of at most three digits: ``DP 200``), a product's word in camel case
     (:data:`_CAMEL`) or a product line (:data:`PRODUCT_LINES`: ``Leica Aperio GT450``), then such
-    words, one number of at most four digits (no leading zero: ``Leica Aperio 0101`` is a day and a
-    month; ASCII ones) and one Roman numeral, :data:`_PRODUCT_WORDS` words
-    in all, one model code of them (``Leica S23 B1234``, ``Leica Y90 M01 D01``, ``Leica AB 123 CD
-    456``: an id in a model's groups). It is held to an identifier's number rules: no two numbers
-    joined by a separator or a space (``Leica Aperio 010 1234 5678``, ``Leica GT450 1990 01 01``; a
-    version of one digit and one, :data:`_POINT_VERSION`, is one number: ``NanoZoomer 2.0-HT``), at
-    most :data:`_PRODUCT_DIGITS` digits in all. A word a name may be written as (a capitalised word, one in
+    words, one number of at most four ASCII digits (no leading zero: ``Leica Aperio 0101`` is a day
+    and a month) and one Roman numeral, :data:`_PRODUCT_WORDS` words in all, one model code of them
+    (``Leica S23 B1234``, ``Leica Y90 M01 D01``, ``Leica AB 123 CD 456``: an id in a model's
+    groups). It is held to an identifier's number rules: no two numbers joined by a separator or a
+    space (``Leica Aperio 010 1234 5678``, ``Leica GT450 1990 01 01``; a version of one digit and
+    one, :data:`_POINT_VERSION`, is one number: ``NanoZoomer 2.0-HT``), at most
+    :data:`_PRODUCT_DIGITS` digits in all. A word a name may be written as (a capitalised word, one in
     capitals, a capitalised word and a digit: ``Sakura Tanaka``, ``Leica KIM``, ``Zeiss Axio
     Scan.Z1``, ``Philips JohnSmith7``), a maker alone (``Sakura``, ``Roche``: names too) or after
     another that is no product line (``Roche Sakura``) leaves the value judged as any other: a
