@@ -214,7 +214,7 @@ class Gate:
     @property
     def shown_value(self) -> str:
         """The value as every output prints it."""
-        return fmt_value(self.value, self.percent, self.target)
+        return fmt_value(self.value, self.percent, self.target, self.passed)
 
     @property
     def shown_target(self) -> str:
@@ -259,7 +259,9 @@ class Gate:
         return f"{self.label_in(lang)} {self.shown_value}{counts}{ci}{target}: {gettext(self.decision, lang)}"
 
 
-def fmt_value(value: float | None, percent: bool, target: float | None = None) -> str:
+def fmt_value(
+    value: float | None, percent: bool, target: float | None = None, passed: bool | None = None
+) -> str:
     """A figure as every output prints it: ``87.70 %`` for ratios, 4 significant digits else.
 
     With the ``target`` it is gated against (``≥``), a value below the target is never shown as
@@ -267,15 +269,18 @@ def fmt_value(value: float | None, percent: bool, target: float | None = None) -
     against a target of ``99.00 %``, not ``99.00 %`` and *fail*). Rounding is monotone, so the
     first precision at which the two differ shows the value below the target; one no digits tell
     from it reads ``< 80.00 %``. A value that reaches its target by rounding alone
-    (:func:`dqm.tolerance.reaches`: a float's last bits below it) is shown as the target, as every
-    gate decides it: ``85.00 %``, never ``84.99999999999999 %`` beside a pass.
+    (:func:`dqm.tolerance.reaches`: a float's last bits below it) is shown as the target only when
+    the figure's own decision ``passed`` is True: ``85.00 %``, never ``84.99999999999999 %`` beside
+    a pass. Without that decision (``None``) or against it (``False``: a result written before the
+    tolerance, which decided ``0.8499999999999999 >= 0.85`` as fail) it reads ``< 0.85``, so that
+    the value shown and the decision printed beside it never disagree.
     """
     if value is None:
         return "n/a"
     shown = _shown(value, percent, 0)
     if target is None or not value < target:
         return shown
-    if reaches(value, target):
+    if passed is True and reaches(value, target):
         return _shown(target, percent, 0)
     for extra in range(1, 16):
         if shown != _shown(target, percent, extra - 1):

@@ -195,7 +195,11 @@ def lot_lines(result: QualityResult, lang: str = "en") -> list[str]:
         f = lot.files
         figures = render(
             N_("file accuracy {value} ({numerator}/{denominator})"),
-            {"value": _pct(f.value, f.target), "numerator": f.numerator, "denominator": f.denominator},
+            {
+                "value": _pct(f.value, f.target, f.passed),
+                "numerator": f.numerator,
+                "denominator": f.denominator,
+            },
             lang,
         )
         if lot.plan is None:
@@ -233,8 +237,8 @@ def lot_lines(result: QualityResult, lang: str = "en") -> list[str]:
     return lines
 
 
-def _pct(value: float | None, target: float | None) -> str:
-    return "–" if value is None else fmt_value(value, True, target)
+def _pct(value: float | None, target: float | None, passed: bool | None) -> str:
+    return "–" if value is None else fmt_value(value, True, target, passed)
 
 
 def _warn_only(why: str, lang: str) -> str:

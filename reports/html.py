@@ -270,8 +270,11 @@ def _environment(lang: str = "en", names: Mapping[str, str] | None = None) -> En
         loader=PackageLoader("reports", "templates"),
         autoescape=select_autoescape(["html", "j2"]),
     )
-    # beside its target (``v | pct(target)``) a value below it is never shown reaching it
-    env.filters["pct"] = lambda v, target=None: "–" if v is None else fmt_value(v, True, target)
+    # beside its target (``v | pct(target, passed)``) a value below it is never shown reaching it,
+    # and one within rounding of it reads as the target only where its own decision passed
+    env.filters["pct"] = lambda v, target=None, passed=None: (
+        "–" if v is None else fmt_value(v, True, target, passed)
+    )
     env.filters["shjoin"] = lambda parts: shlex.join(str(p) for p in parts)
     env.filters["fmt"] = fmt_value
     env.filters["num"] = _num

@@ -197,7 +197,7 @@ def _lot_rows(result: QualityResult) -> list[str]:
         files = (
             "–"
             if f.value is None
-            else f"{fmt_value(f.value, True, f.target)} ({f.numerator} / {f.denominator})"
+            else f"{fmt_value(f.value, True, f.target, f.passed)} ({f.numerator} / {f.denominator})"
         )
         p = lot.plan
         plan = (

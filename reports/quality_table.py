@@ -46,6 +46,9 @@ class Row:
     value: float | None
     percent: bool
     decision: str
+    passed: bool | None = None
+    """The row's own decision: a value within rounding of its target reads as the target only
+    when True (:func:`dqm.figures.fmt_value`)."""
 
     def cell(self, key: str) -> str | float | None:
         return {
@@ -64,7 +67,9 @@ class Row:
         if key == "target":
             return self.target_text
         if key == "value":
-            return "–" if self.value is None else fmt_value(self.value, self.percent, self.target)
+            return (
+                "–" if self.value is None else fmt_value(self.value, self.percent, self.target, self.passed)
+            )
         return str(self.cell(key))
 
 
@@ -164,6 +169,7 @@ def _gate_row(
         value=g.value,
         percent=g.percent,
         decision=_decision(layout, lang, g.passed),
+        passed=g.passed,
     )
 
 
@@ -239,6 +245,7 @@ def _technical_row(
     }
     n = len(slides)
     value = (n - len(bad)) / n if n else None
+    passed = None if value is None else reaches(value, spec.target)
     return Row(
         characteristic=char.title.text(lang),
         item=spec.title.text(lang),
@@ -249,7 +256,8 @@ def _technical_row(
         method=char.method.text(lang),
         value=value,
         percent=True,
-        decision=_decision(layout, lang, None if value is None else reaches(value, spec.target)),
+        decision=_decision(layout, lang, passed),
+        passed=passed,
     )
 
 

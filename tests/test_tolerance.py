@@ -8,6 +8,7 @@ another gate of the same figures passed) and prints as the target; one clearly u
 from __future__ import annotations
 
 import math
+import re
 from types import SimpleNamespace
 from typing import Any
 
@@ -40,16 +41,47 @@ def test_reaches_is_at_or_above_or_within_the_relative_tolerance() -> None:
 
 def test_the_display_shows_a_reaching_value_as_its_target() -> None:
     """It printed ``< 85.00 %`` (and, before that, ``84.99999999999999 %``) beside a pass."""
-    assert fmt_value(ULP_UNDER, True, 0.85) == "85.00 %" and fmt_value(ULP_UNDER, False, 0.85) == "0.85"
+    assert (
+        fmt_value(ULP_UNDER, True, 0.85, True) == "85.00 %"
+        and fmt_value(ULP_UNDER, False, 0.85, True) == "0.85"
+    )
     assert fmt_value(0.8499, True, 0.85) == "84.99 %" and fmt_value(0.8499, False, 0.85) == "0.8499"
-    assert fmt_value(0.85 * (1 - 2 * TOLERANCE), True, 0.85) == "84.9999999998 %"
+    assert fmt_value(0.85 * (1 - 2 * TOLERANCE), True, 0.85, True) == "84.9999999998 %"
+
+
+def test_a_value_reaching_its_target_by_rounding_reads_as_it_only_beside_a_pass() -> None:
+    """A results.json written before the tolerance holds ``dice=0.8499999999999999, passed=false``
+    (a plain ``>=``). Every output printed it ``0.85 ✗ … ≥ 0.85 FAIL``: the value shown as the target
+    beside a failing decision. It reads below the target unless its own decision passed."""
+    from dqm.gate import gate
+    from reports.html import render_html
+    from reports.markdown import render_summary
+    from tests.reports.conftest import make_result, validity
+
+    assert fmt_value(ULP_UNDER, False, 0.85, False) == "0.8499999999999999"
+    assert (
+        fmt_value(ULP_UNDER, True, 0.85) == fmt_value(ULP_UNDER, True, 0.85, False) == "84.99999999999999 %"
+    )
+    v = validity()
+    update = {"dice": ULP_UNDER, "ci_low": 0.80, "target": 0.85, "passed": False}
+    per = {c: d.model_copy(update=update) for c, d in v.dice_per_class.items()}
+    result = make_result(
+        validity=v.model_copy(update={"dice_per_class": per, "target": 0.85, "passed": False})
+    )
+    summary = [line for line in render_summary(result).splitlines() if "≥ 0.85" in line]
+    assert summary and all("0.8499999999999999 ✗" in line and "0.85 ✗" not in line for line in summary)
+    lines = [line for line in gate(result, ["validity"]).lines if "target ≥ 0.85" in line]
+    assert lines and all("0.8499999999999999 (" in line for line in lines), lines
+    html = " ".join(re.sub(r"<[^>]+>", " ", render_html(result)).split())
+    assert re.search(r"≥ 0\.85 30 held-out slides .{0,200}? 0\.8499999999999999 fail", html), html[:0]
+    assert not re.search(r"\b0\.85 0\.8 – 0\.8\d ≥ 0\.85 fail", html)
 
 
 def test_a_syntactic_ratio_one_ulp_under_its_target_passes() -> None:
     target = _above(99 / 100)
     ratio = Ratio.of("file_accuracy", "files", 99, 100, target=target)
     assert ratio.value is not None and ratio.value < target and ratio.passed is True
-    assert fmt_value(ratio.value, True, target) == "99.00 %"
+    assert fmt_value(ratio.value, True, target, ratio.passed) == "99.00 %"
     assert Ratio.of("file_accuracy", "files", 98, 100, target=0.99).passed is False
 
 
@@ -67,7 +99,7 @@ def test_a_diversity_minimum_within_the_tolerance_passes(
 ) -> None:
     fig = _figure("class", ("MN",), count, n, what, target)
     assert fig.value is not None and fig.value < target and fig.passed is passed
-    shown = fmt_value(fig.value, fig.percent, target)
+    shown = fmt_value(fig.value, fig.percent, target, fig.passed)
     assert (shown == fmt_value(target, fig.percent)) is passed
 
 
@@ -79,7 +111,7 @@ def test_a_class_dice_one_ulp_under_its_target_passes(gate_on: str) -> None:
         per, *_ = summarise_classes(scores, ["MN"], {"MN": target}, 200, 0.95, 0, gate_on=gate_on)
         d = per["MN"]
         assert d.dice == ULP_UNDER and d.passed is passed, (target, d)
-        assert (fmt_value(d.dice, False, target) == fmt_value(target, False)) is passed
+        assert (fmt_value(d.dice, False, target, d.passed) == fmt_value(target, False)) is passed
 
 
 def test_a_pooled_dice_one_ulp_under_its_target_passes() -> None:

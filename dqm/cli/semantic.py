@@ -809,7 +809,13 @@ def _print_result(r: Any, limit: int, lang: str) -> None:
         out.print(
             _(
                 "stratified estimate {accuracy} (SE {se:.2f} points)",
-                accuracy=fmt_value(r.weighted.accuracy, True, r.target),
+                # a precision plan decides on it: within rounding of the target reads as it if accepted
+                accuracy=fmt_value(
+                    r.weighted.accuracy,
+                    True,
+                    r.target,
+                    r.decision == "accept" if r.decision_basis == "target" else None,
+                ),
                 se=100 * (r.weighted.standard_error or 0),
             ),
             highlight=False,

@@ -249,7 +249,7 @@ def test_no_output_rounds_a_value_up_to_its_target() -> None:
     from reports.markdown import render_summary
     from reports.svg import hbar
 
-    assert fmt_value(math.nextafter(0.8, 0), True, 0.8) == "80.00 %"
+    assert fmt_value(math.nextafter(0.8, 0), True, 0.8, True) == "80.00 %"
     d = json.loads((FIXTURES / "results-1.16.json").read_text(encoding="utf-8"))
     s = d["syntactic"]
     s["files_total"], s["files_valid"], s["file_accuracy"] = 100_000, 98_999, 0.98999
