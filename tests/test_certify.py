@@ -362,6 +362,68 @@ def test_gate_with_a_key_refuses_unsigned_or_edited_results(
     assert code == 2 and "changed after it was written" in output, output
 
 
+def _says(output: str, text: str) -> bool:
+    """Whether ``output`` holds ``text``, however the console wrapped it."""
+    return text.replace(" ", "") in output.replace(" ", "")
+
+
+def test_gate_with_a_key_requires_the_new_only_baseline_signed_too(
+    certified: dict[str, Path], tmp_path: Path
+) -> None:
+    """``--new-only`` decides which findings are new: a baseline of the same content, its run_id
+    edited and sealed again but never signed, turned the signed FAIL into a PASS while the gate
+    printed ``SIGNED … verifies``. Under --key the baseline must verify too; waivers, the runner's
+    own file, are named as unsigned."""
+    from dqm.digest import seal_results
+
+    results, key = certified["out"] / "results.json", ("--key", certified["pub"])
+    code, _ = _gate(certified, results, *key)
+    assert code == 1
+    obj = json.loads(results.read_text())
+    obj.pop("digest")
+    obj["run_id"] = "20000101T000000Z-00000000"
+    forged = tmp_path / "earlier" / "results.json"
+    forged.parent.mkdir()
+    forged.write_text(seal_results(json.dumps(obj))[0])
+    assert _gate(certified, results, "--new-only", forged)[0] == 0  # without --key: the runner's choice
+    code, output = _gate(certified, results, *key, "--new-only", forged)
+    assert (
+        code == 2 and _says(output, f"--new-only {forged}: --key: not signed") and "SIGNED" not in output
+    ), output
+    code, output = _gate(certified, results, *key, "--new-only", certified["out"])  # signed: it serves
+    assert code == 0 and "SIGNED" in output, output
+    waivers = tmp_path / "waivers.yaml"
+    waivers.write_text(
+        "waivers:\n  - code: NO_SUCH_CODE\n    item: '*'\n    reason: r\n    approved_by: a\n"
+        "    expires: 2999-12-31\n"
+    )
+    code, output = _gate(certified, results, *key, "--waivers", waivers)
+    assert _says(output, f"WAIVED waivers applied from {waivers} (not signed"), output
+    assert "WAIVED" not in _gate(certified, results, *key)[1]
+
+
+def test_gate_with_a_key_names_the_run_and_batch_it_signed(certified: dict[str, Path]) -> None:
+    """A signed PASS of an older run, or of another batch, replayed in CI printed the same SIGNED
+    line as today's: now it names the run, the batch and the date, and ``--batch-fingerprint``
+    refuses a result of another batch."""
+    results = certified["out"] / "results.json"
+    obj = json.loads(results.read_text())
+    fingerprint, run_id = obj["batch"]["fingerprint"], obj["run_id"]
+    code, output = _gate(certified, results, "--key", certified["pub"])
+    assert (
+        code == 1
+        and run_id
+        and _says(output, f"verifies: run {run_id}, batch {fingerprint[:16]}, written {obj['created']}")
+    )
+    assert _gate(certified, results, "--batch-fingerprint", fingerprint[:12].upper())[0] == 1
+    assert _gate(certified, results, "--key", certified["pub"], "--batch-fingerprint", fingerprint)[0] == 1
+    other = ("0" if fingerprint[0] != "0" else "1") + fingerprint[1:]
+    code, output = _gate(certified, results, "--key", certified["pub"], "--batch-fingerprint", other)
+    assert code == 2 and _says(output, f"the result is of batch {fingerprint[:16]} (run {run_id})"), output
+    code, output = _gate(certified, results, "--batch-fingerprint", "abc")
+    assert code == 2 and "12 or more hex digits" in output, output
+
+
 @pytest.mark.parametrize("which", ["key", "base"])
 def test_gate_refuses_a_key_that_is_not_an_ed25519_public_key(certified: dict[str, Path], which: str) -> None:
     """The private key, or a folder, given as --key: a usage error before anything is decided."""

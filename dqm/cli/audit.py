@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
-from dqm.cli.certify import signer_or_exit
+from dqm.cli.certify import signed_or_exit, signer_or_exit
 from dqm.cli.common import (
     ABORTS,
     CACHE_FOLDER,
@@ -64,6 +64,7 @@ from dqm.cli.lots import (
     supplier_states,
 )
 from dqm.i18n import N_, msg, translated
+from dqm.output import visible
 
 Require = Annotated[
     str | None,
@@ -537,12 +538,15 @@ def _no_baseline(path: Path) -> str:
 
 
 def _earlier_delivery(
-    path: Path, out_dir: Path | None = None, undigested: str | None = None
+    path: Path, out_dir: Path | None = None, undigested: str | None = None, keys: list[Path] | None = None
 ) -> tuple[Path, Any] | None:
     """``--baseline`` as an earlier delivery: its results.json (a file, or a folder holding one) and
     the result; None for a batch folder (it serves drift alone). The run's own ``out_dir`` (the
     previous delivery audited into the same folder), if any, is settled first. ``undigested``: as
-    :func:`dqm.cli.common.load_result_or_exit` takes it."""
+    :func:`dqm.cli.common.load_result_or_exit` takes it. With ``keys`` (``dqm gate --key
+    --new-only``) its signature beside it must verify with one of them, and the bytes it covers are
+    those read: an unsigned baseline decides which findings are new, so it could turn a signed FAIL
+    into a PASS."""
     if not path.exists():
         raise usage_error(_no_baseline(path))
     where = path / "results.json" if path.is_dir() else path
@@ -550,7 +554,50 @@ def _earlier_delivery(
         settle_own_or_exit(where, out_dir)
     if not where.is_file():
         return None
-    return where, load_result_or_exit(where, undigested=undigested)
+    raw = signed_or_exit(where, keys, None, "--new-only")[0] if keys else None
+    return where, load_result_or_exit(where, raw, undigested=undigested)
+
+
+def _signed_line(signed: str, result: Any) -> str:
+    """Who signed, and what: the run, the batch and the date the signature binds, so that a signed
+    result of an older run or of another batch, replayed, reads as such in a CI log."""
+    return tr(
+        msg(
+            "{signed}: run {run_id}, batch {fingerprint}, written {created}",
+            signed=tr(signed),
+            run_id=visible(result.run_id or "–", newlines=False),
+            fingerprint=visible(result.batch.fingerprint[:16], newlines=False),
+            created=visible(result.created, newlines=False),
+        )
+    )
+
+
+def _waivers_unsigned(path: Path) -> str:
+    return msg("waivers applied from {path} (not signed: the signature covers the result only)", path=path)
+
+
+def _bound_or_exit(result: Any, fingerprint: str | None) -> None:
+    """``--batch-fingerprint``: a usage error unless the result is of that batch (the whole
+    fingerprint, or a prefix of at least 12 hex digits)."""
+    if fingerprint is None:
+        return
+    wanted = fingerprint.strip().lower()
+    if len(wanted) < 12 or any(c not in "0123456789abcdef" for c in wanted):
+        raise usage_error(
+            msg(
+                "--batch-fingerprint {value}: give 12 or more hex digits",
+                value=visible(fingerprint, newlines=False),
+            )
+        )
+    if not result.batch.fingerprint.lower().startswith(wanted):
+        raise usage_error(
+            msg(
+                "--batch-fingerprint {value}: the result is of batch {actual} (run {run_id})",
+                value=wanted,
+                actual=visible(result.batch.fingerprint[:16], newlines=False),
+                run_id=visible(result.run_id or "–", newlines=False),
+            )
+        )
 
 
 def _waivers_or_exit(path: Path) -> tuple[Path, Any]:
@@ -951,13 +998,21 @@ def gate_command(
         Path | None,
         typer.Option(help="The signature file, with --key (default: RESULTS.sig beside it)."),
     ] = None,
+    batch_fingerprint: Annotated[
+        str | None,
+        typer.Option(
+            "--batch-fingerprint",
+            help="The batch the result must be of: its fingerprint, or its first 12 or more hex digits "
+            "(exit 2 otherwise): a signed result of another batch or an older delivery is refused.",
+        ),
+    ] = None,
     lang: LangOpt = "en",
 ) -> None:
     """Exit 0 when the required dimensions passed, 1 when one failed, 3 when one is missing or
     pending (without --require every dimension is required: an INCOMPLETE result exits 3), 2 on
     usage errors (bad option, unreadable, malformed, edited or, without --allow-undigested,
-    undigested results.json, or waiver file; with --key, a signature missing, bad or by another key)."""
-    from dqm.cli.certify import signed_or_exit
+    undigested results.json, or waiver file; with --key, a signature missing, bad or by another key,
+    on the result or on the --new-only baseline; a result of another --batch-fingerprint)."""
     from dqm.figures import verdict_line
     from dqm.gate import gate, lot_lines
     from dqm.gate import new_only as only_new
@@ -971,12 +1026,13 @@ def gate_command(
     earlier = None
     undigested = None if allow_undigested else "--allow-undigested"
     if new_only is not None:
-        earlier = _earlier_delivery(new_only, undigested=undigested)
+        earlier = _earlier_delivery(new_only, undigested=undigested, keys=key)
         if earlier is None:
             raise usage_error(msg("--new-only {path}: no such results.json", path=new_only))
     # with --key, the bytes whose signature verified are those decided from (never read twice)
     raw, signed = signed_or_exit(results, key, signature) if key else (None, None)
     result = load_result_or_exit(results, raw, undigested=undigested)
+    _bound_or_exit(result, batch_fingerprint)
     if waiver_list is not None:
         result = _with_waivers(result, waiver_list, masker)
     notes: list[str] = []
@@ -985,7 +1041,9 @@ def gate_command(
     outcome = gate(result, req, warn, lots=lots, lang=lang, every=True)
     out.print(f"[bold]{escape(verdict_line(result, lang))}[/]", markup=True)
     if signed is not None:  # SIGNED stays: a marker logs are searched for
-        out.print(f"SIGNED   {tr(signed)}", markup=False, highlight=False)
+        out.print(f"SIGNED   {_signed_line(signed, result)}", markup=False, highlight=False)
+        if waiver_list is not None:
+            out.print(f"WAIVED   {tr(_waivers_unsigned(waiver_list[0]))}", markup=False, highlight=False)
     _print_disabled(result, lang)
     for line in notes:
         out.print(line, highlight=False)

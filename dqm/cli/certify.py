@@ -78,13 +78,19 @@ def public_key_or_exit(path: Path) -> bytes:
     return pem
 
 
-def signed_or_exit(path: Path, keys: list[Path], signature: Path | None) -> tuple[bytes, str]:
+def signed_or_exit(path: Path, keys: list[Path], signature: Path | None, role: str = "") -> tuple[bytes, str]:
     """The bytes of the results.json at ``path`` and the line saying who signed them, when its
     signature (``signature``, default ``results.json.sig`` beside it) verifies with one of the public
     ``keys`` over the bytes its content digest covers (``dqm verify --key``'s check); else a usage
-    error saying why: unsigned, unreadable, another key, or content changed after signing."""
+    error saying why: unsigned, unreadable, another key, or content changed after signing. ``role``
+    (an option, ``--new-only``) names the file in that error: it is not the result decided on."""
     from dqm.signing import SIGNATURE_SUFFIX
     from dqm.verify import check_digest, check_signature
+
+    def refused(reason: str) -> typer.Exit:
+        if role:
+            return usage_error(msg("{role} {path}: --key: {reason}", role=role, path=path, reason=tr(reason)))
+        return usage_error(msg("--key: {reason}", reason=tr(reason)))
 
     trusted = [public_key_or_exit(k) for k in keys]
     try:
@@ -93,10 +99,10 @@ def signed_or_exit(path: Path, keys: list[Path], signature: Path | None) -> tupl
         raise usage_error(f"{path}: {exc.strerror or exc}") from None
     checked = check_digest(data)
     if checked.digest is None:
-        raise usage_error(msg("--key: {reason}", reason=tr(checked.verification.message)))
+        raise refused(checked.verification.message)
     sig = check_signature(checked, signature or path.with_name(path.name + SIGNATURE_SUFFIX), trusted)
     if not sig.ok:
-        raise usage_error(msg("--key: {reason}", reason=tr(sig.message)))
+        raise refused(sig.message)
     return data, sig.message
 
 
