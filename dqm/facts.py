@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal, TypeVar, cast
 from pydantic import BaseModel, ConfigDict, Field
 
 from dqm.i18n import N_
-from dqm.tolerance import reaches
+from dqm.tolerance import count_reaches
 
 
 class Frozen(BaseModel):
@@ -102,7 +102,7 @@ class Ratio(Frozen):
         note: str = "",
     ) -> Ratio:
         value = numerator / denominator if denominator else None
-        passed = None if target is None or value is None else reaches(value, target)
+        passed = None if target is None or value is None else count_reaches(value, target)
         return cls(
             name=name,
             unit=unit,  # type: ignore[arg-type]  # validated by pydantic against Unit

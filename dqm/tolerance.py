@@ -7,8 +7,14 @@ difference in the data. The mean of 15 Dice of 0.85 is one ulp below 0.85 (``0.8
 while a bootstrap bound of the same values equals it; an accuracy of 0.99 made of 99 / 100 or of a
 sum of ratios may land either side of the float ``0.99``. Decided with a plain ``>=``, such a value
 failed on one gate and passed on another, and the report printed ``84.99999999999999 %`` beside a
-pass. A ratio of whole counts differs from its target by at least ``1 / denominator`` when they
-differ at all (1e-12 relative is a trillion slides), so no count-based decision changes.
+pass.
+
+A figure of whole counts (a count, or ``count / n``: file accuracy, a diversity minimum, the
+smallest class share, a quality-table row) needs no tolerance and gets none
+(:func:`count_reaches`): ``count / n`` is correctly rounded, so it is the very float of the target
+when the ratio equals the decimal the target was written as (99 / 100 and ``0.99``), and below it
+when the ratio is below. The tolerance would pass ``1 / 3`` against a target of
+``0.3333333333333334`` (13 or more significant digits); a plain ``>=`` decides it right.
 """
 
 from __future__ import annotations
@@ -16,11 +22,17 @@ from __future__ import annotations
 import math
 
 TOLERANCE = 1e-12
-"""Relative: a value this close below its target reaches it (about 4,500 ulps at 1.0; the
-smallest difference of two ratios of counts under a billion is a billion times larger)."""
+"""Relative: a computed value (a mean, a bound, a weighted estimate) this close below its target
+reaches it (about 4,500 ulps at 1.0)."""
 
 
 def reaches(value: float, target: float) -> bool:
     """Whether ``value`` reaches ``target``: ``value >= target``, or below it by at most
     :data:`TOLERANCE` of it. NaN reaches nothing."""
     return value >= target or math.isclose(value, target, rel_tol=TOLERANCE, abs_tol=0.0)
+
+
+def count_reaches(value: float, target: float) -> bool:
+    """Whether a figure of whole counts (a count, or ``count / n`` as one IEEE division computes it)
+    reaches ``target``: exactly ``value >= target``, no tolerance (see the module docstring)."""
+    return value >= target

@@ -25,7 +25,7 @@ from dqm.i18n import translated
 from dqm.output import spreadsheet_safe, visible
 from dqm.quality_layout import QualityTableLayout, TechnicalRow
 from dqm.results import QualityResult
-from dqm.tolerance import reaches
+from dqm.tolerance import count_reaches
 
 _SHOWN_AS = {"syntactic": "syntactic", "semantic": "semantic", "validity": "validity"}
 """The characteristic of each dimension's gates (diversity's: below)."""
@@ -245,7 +245,7 @@ def _technical_row(
     }
     n = len(slides)
     value = (n - len(bad)) / n if n else None
-    passed = None if value is None else reaches(value, spec.target)
+    passed = None if value is None else count_reaches(value, spec.target)
     return Row(
         characteristic=char.title.text(lang),
         item=spec.title.text(lang),

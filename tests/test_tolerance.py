@@ -1,8 +1,10 @@
 """One rule for "a figure reaches its target" (:func:`dqm.tolerance.reaches`), at every site that
 compares a figure with its target: syntactic ratios, diversity minimums, validity Dice (per slide
 and pooled), the semantic precision plan's decision, the quality table, the contradiction check and
-the display. At each, a value one ulp under its target passes (a plain ``>=`` failed it, while
-another gate of the same figures passed) and prints as the target; one clearly under still fails.
+the display. At each computed figure (a mean, a bound, a weighted estimate), a value one ulp under
+its target passes (a plain ``>=`` failed it, while another gate of the same figures passed) and
+prints as the target; one clearly under still fails. Figures of whole counts are decided exactly
+(:func:`dqm.tolerance.count_reaches`).
 """
 
 from __future__ import annotations
@@ -77,30 +79,52 @@ def test_a_value_reaching_its_target_by_rounding_reads_as_it_only_beside_a_pass(
     assert not re.search(r"\b0\.85 0\.8 – 0\.8\d ≥ 0\.85 fail", html)
 
 
-def test_a_syntactic_ratio_one_ulp_under_its_target_passes() -> None:
-    target = _above(99 / 100)
-    ratio = Ratio.of("file_accuracy", "files", 99, 100, target=target)
-    assert ratio.value is not None and ratio.value < target and ratio.passed is True
-    assert fmt_value(ratio.value, True, target, ratio.passed) == "99.00 %"
+def test_a_ratio_of_counts_is_decided_exactly() -> None:
+    """Counts need no tolerance: ``count / n`` is correctly rounded. With it, ``1 / 3`` passed a
+    target of ``0.3333333333333334`` (above the float nearest 1 / 3) at every count gate:
+    syntactic ratios, diversity minimums, the smallest class share and the quality table."""
+    from dqm.diversity.family import balance_tests
+    from dqm.diversity.models import Balance
+    from dqm.diversity.settings import BalanceRules
+
+    third = 0.3333333333333334  # a target of 16 significant digits, 2 ulps above 1 / 3
+    assert third > 1 / 3 and reaches(1 / 3, third)  # what the tolerance decided
+    assert Ratio.of("file_accuracy", "files", 1, 3, target=third).passed is False
+    assert Ratio.of("file_accuracy", "files", 1, 3, target=1 / 3).passed is True
+    assert Ratio.of("file_accuracy", "files", 99, 100, target=0.99).passed is True
     assert Ratio.of("file_accuracy", "files", 98, 100, target=0.99).passed is False
+    ratio = Ratio.of("file_accuracy", "files", 99_999_999_999, 100_000_000_000, target=0.99999999999001)
+    assert ratio.passed is False and ratio.value is not None
+    assert fmt_value(ratio.value, True, ratio.target, ratio.passed) == "99.999999999000 %"
+    indices = {"shannon": None, "evenness": None, "simpson": None, "inverse_simpson": None}
+    classes = Balance(
+        variable="class", n=3, declared=2, observed=2, imbalance_ratio=2.0, min_share=1 / 3,
+        min_category="MN", max_share=2 / 3, max_category="BCC", **indices,
+    )  # fmt: skip
+    for target, decision in ((third, "fail"), (1 / 3, "pass")):
+        rules = BalanceRules(min_class_share=target, max_institution_share=None, max_imbalance_ratio=None)
+        (test,) = balance_tests(classes, classes, rules)
+        assert test.name == "balance.min_class_share" and test.decision == decision, (target, test)
 
 
 @pytest.mark.parametrize(
     "what, count, n, target, passed",
     [
-        ("count", 5, 20, 5 * (1 + TOLERANCE / 10), True),  # a count under a target by rounding
-        ("count", 4, 20, 5.0, False),
-        ("share", 17, 20, _above(17 / 20), True),
-        ("share", 17, 20, 0.86, False),
+        ("count", 5, 20, 5 * (1 + TOLERANCE / 10), False),  # counts: exact, no tolerance
+        ("count", 5, 20, 5.0, True),
+        ("share", 17, 20, _above(17 / 20), False),  # the tolerance passed both
+        ("share", 17, 20, 17 / 20, True),
+        ("share", 1, 3, _above(1 / 3), False),
+        ("share", 1, 3, 1 / 3, True),
     ],
 )
-def test_a_diversity_minimum_within_the_tolerance_passes(
+def test_a_diversity_minimum_is_decided_exactly(
     what: str, count: int, n: int, target: float, passed: bool
 ) -> None:
     fig = _figure("class", ("MN",), count, n, what, target)
-    assert fig.value is not None and fig.value < target and fig.passed is passed
-    shown = fmt_value(fig.value, fig.percent, target, fig.passed)
-    assert (shown == fmt_value(target, fig.percent)) is passed
+    assert fig.value is not None and fig.passed is passed
+    if what == "share":  # a share below its target never reads as it
+        assert (fmt_value(fig.value, True, target, fig.passed) == fmt_value(target, True)) is passed
 
 
 @pytest.mark.parametrize("gate_on", ["dice", "ci_low"])
@@ -128,18 +152,19 @@ def test_a_precision_plans_estimate_one_ulp_under_its_target_is_accepted() -> No
     assert decide(plan, 0, 0, 0.849, 0.85)[0] == "reject"
 
 
-def test_a_quality_table_row_one_ulp_under_its_target_passes() -> None:
+def test_a_quality_table_row_of_counts_is_decided_exactly() -> None:
+    """9 of 10 slides against one ulp above 0.9 passed with the tolerance: counts are exact now."""
     from dqm.quality_layout import QualityTableLayout
     from reports.quality_table import quality_rows
     from tests.reports.conftest import finding, make_result
 
     layout = QualityTableLayout()
     result = make_result(n_items=10, findings=[finding("S00001", "MPP_MISSING", severity="error")])
-    for target, decision in ((_above(9 / 10), "pass"), (0.91, "fail")):
+    for target, decision in ((0.9, "pass"), (_above(9 / 10), "fail"), (0.91, "fail")):
         technical = [
             spec.model_copy(update={"target": target}) if spec.key == "slide_resolution" else spec
             for spec in layout.technical
         ]
         rows = quality_rows(result, layout.model_copy(update={"technical": technical}), "en")
         row = next(r for r in rows if r.item == "Resolution")
-        assert row.value == 9 / 10 < target and row.decision == decision
+        assert row.value == 9 / 10 <= target and row.decision == decision

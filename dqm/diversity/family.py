@@ -28,6 +28,7 @@ from dqm.diversity.stats import (
 )
 from dqm.diversity.variables import INDEPENDENCE, KRUSKAL
 from dqm.i18n import N_, msg
+from dqm.tolerance import count_reaches
 
 EFFECT_NAMES = {"w": "Cohen's w", "V": "Cramér's V", "eta2": "η²_H"}
 
@@ -302,7 +303,7 @@ def balance_tests(classes: Balance, institutions: Balance, rules: BalanceRules) 
         if classes.min_share is None:
             out.append(_rule_result(*args, rule, "not_applicable", N_("not tested: no slide has a class")))
         else:
-            ok = classes.min_share >= t
+            ok = count_reaches(classes.min_share, t)  # a share of counts: exact, as every count gate
             cls, share, under = classes.min_category, _pct(classes.min_share), _pct(t)
             if classes.min_share == 0:
                 template = (

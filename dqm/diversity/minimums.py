@@ -18,7 +18,7 @@ from dqm.decided import DecidedFigure
 from dqm.diversity.models import CategoricalSummary
 from dqm.diversity.settings import MINIMUM_GROUPS, PATIENT_GROUPS, Minimum
 from dqm.diversity.table import Table
-from dqm.tolerance import reaches
+from dqm.tolerance import count_reaches
 
 KEY_PREFIX = "minimum."
 """The key of every minimum figure starts so (``minimum.<grouping>.<category>.<count|share>``)."""
@@ -67,7 +67,7 @@ def _figure(
             key=key,
             value=float(count),
             target=target,
-            passed=reaches(count, target),
+            passed=count_reaches(count, target),
             numerator=count,
             denominator=n,
             unit=unit,
@@ -79,7 +79,7 @@ def _figure(
         key=key,
         value=share,
         target=target,
-        passed=None if share is None else reaches(share, target),
+        passed=None if share is None else count_reaches(share, target),
         numerator=count,
         denominator=n,
         unit=unit,
