@@ -402,6 +402,42 @@ def test_gate_with_a_key_requires_the_new_only_baseline_signed_too(
     assert "WAIVED" not in _gate(certified, results, *key)[1]
 
 
+def test_gate_with_a_key_decides_from_the_bytes_whose_signature_it_checked(
+    certified: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Read once: a file swapped between the signature check and the decision (here, every read
+    after the first returns other content, validly sealed but never signed, without the syntactic
+    dimension: exit 3) must not be what the gate decides from. It decides the signed content's
+    FAIL (exit 1), and reads the file once."""
+    import dqm.cli.certify
+    import dqm.results
+    from dqm.digest import seal_results
+
+    results = certified["out"] / "results.json"
+    signed = results.read_bytes()
+    obj = json.loads(signed)
+    obj.pop("digest")
+    obj["syntactic"] = None
+    swapped = seal_results(json.dumps(obj))[0].encode()
+    reads: list[Path] = []
+    read_named = dqm.results.read_named
+
+    def reader(path: Path, limit: int | None = None) -> bytes:
+        if path != results:  # the key, the signature
+            return read_named(path, limit)
+        reads.append(path)
+        return signed if len(reads) == 1 else swapped
+
+    monkeypatch.setattr(dqm.cli.certify, "read_named", reader)
+    monkeypatch.setattr(dqm.results, "read_named", reader)
+    reads.append(results)  # as if read once already: without --key the next read decides
+    assert _gate(certified, results)[0] == 3  # the swapped content
+    reads.clear()
+    code, output = _gate(certified, results, "--key", certified["pub"])
+    assert code == 1 and "FAIL syntactic" in output and "SIGNED" in output, output
+    assert reads == [results]
+
+
 def test_gate_with_a_key_names_the_run_and_batch_it_signed(certified: dict[str, Path]) -> None:
     """A signed PASS of an older run, or of another batch, replayed in CI printed the same SIGNED
     line as today's: now it names the run, the batch and the date, and ``--batch-fingerprint``
