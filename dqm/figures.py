@@ -272,8 +272,8 @@ def fmt_value(
     (:func:`dqm.tolerance.reaches`: a float's last bits below it) is shown as the target only when
     the figure's own decision ``passed`` is True: ``85.00 %``, never ``84.99999999999999 %`` beside
     a pass. Without that decision (``None``) or against it (``False``: a result written before the
-    tolerance, which decided ``0.8499999999999999 >= 0.85`` as fail) it reads ``< 0.85``, so that
-    the value shown and the decision printed beside it never disagree.
+    tolerance, which decided ``0.8499999999999999 >= 0.85`` as fail) it reads below the target
+    (``0.8499999999999999``), so that the value shown and the decision beside it never disagree.
     """
     if value is None:
         return "n/a"

@@ -1,11 +1,12 @@
-"""When a figure reaches its target: the one rule every gate decision, the contradiction check
+"""When a figure reaches its target: the rules every gate decision, the contradiction check
 (:func:`dqm.figures.contradictions`) and the display (:func:`dqm.figures.fmt_value`) apply.
 
-A figure reaches its target when it is at or above it, or below it by no more than
-:data:`TOLERANCE` of the target (relative): rounding in how a figure is computed, never a
-difference in the data. The mean of 15 Dice of 0.85 is one ulp below 0.85 (``0.8499999999999999``)
-while a bootstrap bound of the same values equals it; an accuracy of 0.99 made of 99 / 100 or of a
-sum of ratios may land either side of the float ``0.99``. Decided with a plain ``>=``, such a value
+A computed figure (a mean, a bound, a weighted estimate) reaches its target when it is at or above
+it, or below it by no more than :data:`TOLERANCE` of the target (relative, :func:`reaches`):
+rounding in how a figure is computed, never a difference in the data. The mean of 15 Dice of 0.85
+is one ulp below 0.85 (``0.8499999999999999``) while a bootstrap bound of the same values equals
+it; a weighted accuracy, a sum of ratios, may land either side of the float ``0.99``. Decided with
+a plain ``>=``, such a value
 failed on one gate and passed on another, and the report printed ``84.99999999999999 %`` beside a
 pass.
 
