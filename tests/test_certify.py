@@ -390,8 +390,25 @@ def test_gate_with_a_key_requires_the_new_only_baseline_signed_too(
     assert (
         code == 2 and _says(output, f"--new-only {forged}: --key: not signed") and "SIGNED" not in output
     ), output
-    code, output = _gate(certified, results, *key, "--new-only", certified["out"])  # signed: it serves
+    code, output = _gate(certified, results, *key, "--new-only", certified["out"])
+    assert code == 2 and _says(output, "--key: the baseline must be an earlier run"), output  # itself
+    from dqm.signing import sign
+
+    obj["created"] = "2000-01-01T00:00:00+00:00"
+    earlier = tmp_path / "signed" / "results.json"
+    earlier.parent.mkdir()
+    text, digest, canonical = seal_results(json.dumps(obj))
+    earlier.write_text(text)
+    earlier.with_name("results.json.sig").write_text(sign(canonical, digest, certified["key"].read_bytes()))
+    code, output = _gate(certified, results, *key, "--new-only", earlier)  # signed, earlier: it serves
     assert code == 0 and "SIGNED" in output, output
+    assert _says(output, "BASELINE baseline: run 20000101T000000Z-00000000"), output
+    obj["created"] = "2999-01-01T00:00:00+00:00"  # signed, but written after the result
+    text, digest, canonical = seal_results(json.dumps(obj))
+    earlier.write_text(text)
+    earlier.with_name("results.json.sig").write_text(sign(canonical, digest, certified["key"].read_bytes()))
+    code, output = _gate(certified, results, *key, "--new-only", earlier)
+    assert code == 2 and _says(output, "--key: the baseline must be an earlier run"), output
     waivers = tmp_path / "waivers.yaml"
     waivers.write_text(
         "waivers:\n  - code: NO_SUCH_CODE\n    item: '*'\n    reason: r\n    approved_by: a\n"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -572,6 +573,35 @@ def _signed_line(signed: str, result: Any) -> str:
     )
 
 
+def _written(result: Any) -> dt.datetime | None:
+    """When ``result`` says it was written (timezone-aware), or None where its date cannot be read."""
+    try:
+        when = dt.datetime.fromisoformat(result.created)
+    except (TypeError, ValueError):
+        return None
+    return when if when.tzinfo is not None else None
+
+
+def _before_or_exit(baseline: Any, result: Any, path: Path | None) -> None:
+    """``dqm gate --key --new-only``: the baseline must be an earlier delivery, another run written
+    before the result. A signed result given as its own baseline (or a later one) would leave no
+    finding "new" and turn its signed FAIL into a PASS."""
+    then, now = _written(baseline), _written(result)
+    same_run = bool(result.run_id) and baseline.run_id == result.run_id
+    if same_run or then is None or now is None or then >= now:
+        raise usage_error(
+            msg(
+                "--new-only {path}: --key: the baseline must be an earlier run (run {run_id}, written "
+                "{created}; the result: run {result_run}, written {result_created})",
+                path=path,
+                run_id=visible(baseline.run_id or "–", newlines=False),
+                created=visible(baseline.created, newlines=False),
+                result_run=visible(result.run_id or "–", newlines=False),
+                result_created=visible(result.created, newlines=False),
+            )
+        )
+
+
 def _waivers_unsigned(path: Path) -> str:
     return msg("waivers applied from {path} (not signed: the signature covers the result only)", path=path)
 
@@ -1037,11 +1067,15 @@ def gate_command(
         result = _with_waivers(result, waiver_list, masker)
     notes: list[str] = []
     if earlier is not None:
+        if key:
+            _before_or_exit(earlier[1], result, new_only)
         result, notes = only_new(result, earlier[1], lang)
     outcome = gate(result, req, warn, lots=lots, lang=lang, every=True)
     out.print(f"[bold]{escape(verdict_line(result, lang))}[/]", markup=True)
     if signed is not None:  # SIGNED stays: a marker logs are searched for
         out.print(f"SIGNED   {_signed_line(signed, result)}", markup=False, highlight=False)
+        if earlier is not None:
+            out.print(f"BASELINE {_signed_line(msg('baseline'), earlier[1])}", markup=False, highlight=False)
         if waiver_list is not None:
             out.print(f"WAIVED   {tr(_waivers_unsigned(waiver_list[0]))}", markup=False, highlight=False)
     _print_disabled(result, lang)
