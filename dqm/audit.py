@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any, Literal
 
 from dqm import __version__
-from dqm.batch import normalise
+from dqm.batch import jailed, normalise
 from dqm.facts import numbered, patient_numbers
 from dqm.figures import dimension_state
 from dqm.findings import STAGE_CRASHED, Aspect, Finding, Severity, not_evaluated, stage_message
 from dqm.i18n import N_
+from dqm.order import ORDER_CHECK, OrderList, delivered
 from dqm.output import new_run_id
 from dqm.profile import Profile
 from dqm.results import (
@@ -19,11 +21,12 @@ from dqm.results import (
     CheckInfo,
     CodeInfo,
     FileDigests,
+    OrderInfo,
     ProfileInfo,
     QualityResult,
     Verdict,
 )
-from dqm.runner import Run
+from dqm.runner import Run, hash_whole
 from dqm.slide_refs import part_name
 from dqm.syntactic.accuracy import fingerprint, syntactic_result
 
@@ -187,9 +190,79 @@ def file_digests(run: Run) -> FileDigests:
     return out
 
 
-def build_result(run: Run, command: list[str], run_id: str | None = None) -> QualityResult:
+def order_findings(run: Run, order: OrderList) -> tuple[list[Finding], OrderInfo]:
+    """The ``order.list`` check's findings over ``run`` with ``order``, and what the result
+    records of the list. The slides the list gives a SHA-256 for are hashed whole (unless the
+    run hashed them already)."""
+    from validators.context import BatchView, ItemFacts
+    from validators.engine import configure, run_checks
+
+    summaries = run.outcomes.summaries()
+    ids, images = summaries.column("slide_id"), summaries.column("image_path")
+    matches = delivered(order, ids, images)
+    hashed, sparse = _slide_hashes(run, order, matches, images)
+    view = BatchView(
+        profile=run.profile,
+        items=[ItemFacts(i, None, image, None) for i, image in zip(ids, images, strict=True)],
+        manifest=run.discovery.manifest,
+        hashed=hashed,
+        sparse=sparse,
+        order=order,
+        order_matches=matches,
+    )
+    checks = [c for c in configure(run.profile) if c.id == ORDER_CHECK]  # unless the profile disabled it
+    n_delivered = sum(k is not None for k in matches)
+    info = OrderInfo(
+        sha256=order.sha256,
+        ordered=len(order.entries),
+        delivered=n_delivered,
+        not_ordered=len(set(range(len(ids))) - {k for k in matches if k is not None}),
+        by="file" if order.by_file else "id",
+        hashes=sum(e.sha256 is not None for e in order.entries),
+    )
+    return run_checks("batch", view, checks), info
+
+
+def _slide_hashes(
+    run: Run, order: OrderList, matches: list[int | None], images: Sequence[str | None]
+) -> tuple[dict[str, str], dict[str, tuple[int, int]]]:
+    """Full SHA-256 of the delivered slides the order list gives a hash for, by batch path: as
+    the run's items hashed them (``--full-hashes``, a checksum list), else read whole here; and
+    those found sparse instead (apparent and allocated bytes: never read whole). A slide that
+    cannot be read is in neither (its finding says so)."""
+    hashed: dict[str, str] = {}
+    sparse: dict[str, tuple[int, int]] = {}
+    for entry, k in zip(order.entries, matches, strict=True):
+        image = images[k] if k is not None else None
+        if entry.sha256 is None or k is None or not image:
+            continue
+        norm, outside = normalise(image)
+        if outside or norm in hashed or norm in sparse:
+            continue
+        known = run.outcomes.full_hashes_of(k).get(norm)
+        if known is not None:
+            hashed[norm] = known
+        elif (path := jailed(run.root, norm)[0]) is not None:
+            hash_whole(path, norm, hashed, sparse)
+    return hashed, sparse
+
+
+def with_order(run: Run, order: OrderList | None) -> OrderInfo | None:
+    """Add the findings of ``order`` (:func:`order_findings`) to ``run``'s batch findings, where
+    syntactic accuracy counts them; what the result records of the list (None without one)."""
+    if order is None:
+        return None
+    findings, info = order_findings(run, order)
+    run.batch_findings = [*run.batch_findings, *findings]
+    return info
+
+
+def build_result(
+    run: Run, command: list[str], run_id: str | None = None, order: OrderInfo | None = None
+) -> QualityResult:
     """The quality result of a run (syntactic accuracy; other dimensions are added by their
-    stages); ``run_id``: the command's run (:func:`dqm.output.new_run_id`), a new one if None.
+    stages); ``run_id``: the command's run (:func:`dqm.output.new_run_id`), a new one if None;
+    ``order``: the order list the run's findings were compared with (:func:`with_order`).
     The run's records take the result's summaries (numbered by patient)."""
     numbers = patient_numbers([r.get("patient_id") for r in run.outcomes.clinical_records()])
     items = run.outcomes.summaries()  # the run's summaries are the result's: one store, numbered here
@@ -219,6 +292,7 @@ def build_result(run: Run, command: list[str], run_id: str | None = None) -> Qua
         verdict=Verdict(status="incomplete"),
         checks=checks_info(run.profile),
         disabled_checks=disabled_checks(run.profile),
+        order=order,
     )
     return with_verdict(draft)
 

@@ -796,7 +796,7 @@ def _read_manifest(path: Path, disc: Discovery, slides: list[str], annotations: 
         return False
 
 
-_WIDE_BOMS = (
+WIDE_BOMS = (
     (codecs.BOM_UTF32_LE, "utf-32"),
     (codecs.BOM_UTF32_BE, "utf-32"),
     (codecs.BOM_UTF16_LE, "utf-16"),
@@ -957,7 +957,7 @@ def _manifest_text(data: bytes, disc: Discovery) -> str:
     look like it (:func:`_reads_as_korean`). Read otherwise than as
     UTF-8, it is a ``MANIFEST_ENCODING`` issue, so the data team knows and saves it as UTF-8.
     Raises :class:`UnicodeDecodeError` (UTF-8's) when none reads it."""
-    codec = next((name for bom, name in _WIDE_BOMS if data.startswith(bom)), None)
+    codec = next((name for bom, name in WIDE_BOMS if data.startswith(bom)), None)
     if codec is not None:
         text = data.decode(codec)  # the codec reads and drops the mark
         why = msg("the manifest is {encoding} text, not UTF-8 (read as {encoding})", encoding=codec.upper())

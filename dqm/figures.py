@@ -31,7 +31,7 @@ from pydantic import BaseModel
 
 from dqm.decided import DecidedFigure
 from dqm.i18n import N_, gettext, render
-from dqm.results import DIMENSIONS, QualityResult, Ratio
+from dqm.results import DIMENSIONS, OrderInfo, QualityResult, Ratio
 from dqm.tolerance import reaches
 
 State = Literal["passed", "failed", "pending", "missing"]
@@ -124,6 +124,21 @@ def disabled_line(result: QualityResult, lang: str = "en") -> str | None:
         "the profile disabled {n} checks: they did not run, and what they check was not checked ({ids})"
     )
     return render(template, {"n": len(ids), "ids": shown}, lang)
+
+
+def order_line(order: OrderInfo | None, lang: str = "en") -> str | None:
+    """How many of the buyer's ordered items the batch holds (``--expect``: a result's ``order``),
+    and how many it holds that were not ordered; None when the audit had no order list."""
+    if order is None:
+        return None
+    line = render(
+        N_("{delivered:,} of {ordered:,} ordered items delivered"),
+        {"delivered": order.delivered, "ordered": order.ordered},
+        lang,
+    )
+    if order.not_ordered:
+        line += "; " + render(N_("{n:,} delivered items not ordered"), {"n": order.not_ordered}, lang)
+    return line
 
 
 def _pending(model: Any) -> bool:

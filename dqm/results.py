@@ -20,7 +20,7 @@ from dqm.columns import Columns, ItemSummaries, Sha256s, StatRows, constructed
 from dqm.delivery import Redelivery, WaiverSection
 from dqm.digest import DigestError, content_matches, seal_results, stated_digest
 from dqm.diversity.models import DiversityResult
-from dqm.facts import Frozen, ItemSummary, Ratio, SlideSummary
+from dqm.facts import Count, Frozen, ItemSummary, Ratio, SlideSummary
 from dqm.findings import Finding, clip
 from dqm.i18n import msg
 from dqm.lots.models import LotsResult
@@ -43,6 +43,7 @@ __all__ = [
     "FileDigest",
     "Grains",
     "ItemSummary",
+    "OrderInfo",
     "ProfileInfo",
     "QualityResult",
     "Ratio",
@@ -60,7 +61,7 @@ __all__ = [
 DIMENSIONS = ("syntactic", "semantic", "diversity", "validity")
 """The quality dimensions, in report order: each is a field of :class:`QualityResult`."""
 
-SCHEMA_VERSION = "1.16"
+SCHEMA_VERSION = "1.17"
 """``major.minor``: a minor bump adds optional fields (older files still load); a major bump
 breaks readers. 1.1 added ``checks``, ``thumbnails`` and ``verdict.pending``; 1.2 added
 ``diversity.gates`` (the figures its gate reads, like the other dimensions' ``gates``; an older
@@ -87,7 +88,9 @@ turned off, which the report, the summary and the console name beside the verdic
 data files, a VMS key file's images), which ``batch.fingerprint`` covers too (an older result's
 fingerprint is compared without them, :func:`with_slide_parts`); 1.16 counts among them the other
 files of a DICOM slide's series in its folder and a Trestle slide's macro image (an older result's
-fingerprint is compared without those, :func:`with_parts_of_1_16`)."""
+fingerprint is compared without those, :func:`with_parts_of_1_16`); 1.17 added ``order`` (the
+buyer's order list, ``--expect``: its SHA-256 and how many of its items were delivered) and the
+codes of the ``order.list`` check."""
 
 SLIDE_PARTS_FROM = (1, 15)
 """The first schema version whose fingerprint covers the files besides each slide."""
@@ -187,6 +190,25 @@ class BatchInfo(Frozen):
     manifest: str | None = None
     files: FileDigests = Field(default_factory=lambda: FileDigests([]))
     """Each file the audit read, with its hash: what ``dqm verify --batch`` compares."""
+
+
+class OrderInfo(Frozen):
+    """The buyer's order list the audit compared the batch with (``--expect``, :mod:`dqm.order`;
+    since 1.17): its items not delivered are ``ITEM_NOT_DELIVERED`` findings, which syntactic
+    accuracy counts."""
+
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    """SHA-256 of the order list's bytes as read."""
+    ordered: Count
+    """Items the list names."""
+    delivered: Count
+    """Those the batch holds."""
+    not_ordered: Count = 0
+    """Items of the batch the list does not name."""
+    by: Literal["id", "file"] = "id"
+    """What the list names each item by: its id or its slide file."""
+    hashes: Count = 0
+    """Items the list gives a slide SHA-256 for (each such slide hashed whole and compared)."""
 
 
 class ContentDigest(Frozen):
@@ -316,6 +338,8 @@ class QualityResult(Frozen):
     """Each finding against the earlier delivery (``dqm audit --baseline OLD/results.json``)."""
     lots: LotsResult | None = None
     """The batch split into lots (``--lot-by``), each judged on its own; None when not split."""
+    order: OrderInfo | None = None
+    """The buyer's order list the batch was compared with (``--expect``, since 1.17); None without one."""
 
     def dump(self, path: Path) -> None:
         """Write as JSON (UTF-8), unmasked, with its content digest (``reports.write_outputs``
@@ -481,6 +505,7 @@ NEWER_MEMBERS: tuple[tuple[tuple[int, int], tuple[str, ...]], ...] = (
     ((1, 14), ("disabled_checks",)),
     ((1, 14), ("redelivery", "fixed_total")),
     ((1, 14), ("redelivery", "fixed_by_code")),
+    ((1, 17), ("order",)),
 )
 """Members a results.json of an older schema never held, with the version that added them (each
 written by every audit since, ``null`` or empty when unused; ``[]``: in an element of a list): a
@@ -566,6 +591,7 @@ CODES_SINCE: dict[str, tuple[int, int]] = {
                 "PARTS_CROWDED",
             ),
         ),
+        ((1, 17), ("ITEM_NOT_DELIVERED", "ITEM_NOT_ORDERED", "ORDER_CHECKSUM_MISMATCH")),
         (
             (1, 14),
             (
@@ -582,7 +608,7 @@ CODES_SINCE: dict[str, tuple[int, int]] = {
     for code in codes
 }
 """The reason codes no dqm wrote before the schema version given (a code not named here was
-there from 1.0, or came after 1.14, the last version named here): the first version in whose
+there from 1.0, or came after 1.17, the last version named here): the first version in whose
 source the code was written, measured over the history. A check's codes are listed in every result's ``checks`` since 1.1."""
 NEWER_VALUES: tuple[tuple[tuple[str, ...], dict[str, tuple[int, int]]], ...] = (
     (("findings", "[]", "code"), CODES_SINCE),

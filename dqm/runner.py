@@ -519,11 +519,11 @@ def _whole_hashes(
             continue
         path = jailed(root, rel)[0]
         if path is not None and rel not in sparse:
-            _hash_whole(path, rel, out, sparse)
+            hash_whole(path, rel, out, sparse)
     return out
 
 
-def _hash_whole(path: Path, rel: str, hashes: dict[str, str], sparse: dict[str, tuple[int, int]]) -> None:
+def hash_whole(path: Path, rel: str, hashes: dict[str, str], sparse: dict[str, tuple[int, int]]) -> None:
     """``hashes[rel]``, the full SHA-256 of ``path``; a sparse file's sizes in ``sparse`` instead
     (never read whole); nothing for a file that cannot be read (its checksum finding says so)."""
     try:
@@ -1283,7 +1283,7 @@ def _hashed(run: Run) -> tuple[dict[str, str], dict[str, tuple[int, int]]]:
             continue
         path = jailed(run.root, rel)[0]
         if path is not None:
-            _hash_whole(path, rel, out, sparse)
+            hash_whole(path, rel, out, sparse)
     return out, sparse
 
 

@@ -30,7 +30,16 @@ import orjson
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
-from dqm.figures import dimension_gates, dimension_state, dimensions, disabled_line, figures, fmt_value, title
+from dqm.figures import (
+    dimension_gates,
+    dimension_state,
+    dimensions,
+    disabled_line,
+    figures,
+    fmt_value,
+    order_line,
+    title,
+)
 from dqm.i18n import N_, NP_, check_language, gettext, markup_translator, translated
 from dqm.output import visible
 from dqm.quality_layout import QualityTableLayout
@@ -299,6 +308,7 @@ def _environment(lang: str = "en", names: Mapping[str, str] | None = None) -> En
         lang=lang,
         state_of=lambda r, d: dimension_state(r, d),
         disabled_of=lambda r: disabled_line(r, lang),
+        order_of=lambda r: order_line(r.order, lang),
         gates_of=lambda r, d: dimension_gates(r, d),
         figures_of=lambda r, d: figures(r, d),
         STATE_WORDS=STATE_WORDS,

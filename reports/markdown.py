@@ -13,7 +13,15 @@ import re
 import shlex
 from collections import Counter
 
-from dqm.figures import dimension_gates, dimension_state, dimensions, disabled_line, fmt_value, title
+from dqm.figures import (
+    dimension_gates,
+    dimension_state,
+    dimensions,
+    disabled_line,
+    fmt_value,
+    order_line,
+    title,
+)
 from dqm.i18n import N_, Param, check_language, gettext, render, translated
 from dqm.output import visible
 from dqm.results import QualityResult
@@ -81,6 +89,9 @@ def render_summary(result: QualityResult, lang: str = "en") -> str:
     disabled = disabled_line(result, lang)
     if disabled is not None:
         lines += ["**" + md_text(disabled) + ".**", ""]
+    ordered = order_line(result.order, lang)
+    if ordered is not None:
+        lines += [md_text(ordered) + ".", ""]
     b = result.batch
     lines += [
         _(

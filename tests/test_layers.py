@@ -59,6 +59,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "dqm.pixels",
             "dqm.batch",
             "dqm.checksums",
+            "dqm.order",  # the buyer's order list (--expect), read as untrusted input
             "dqm.clinical_table",
         ),
     ),

@@ -17,7 +17,9 @@ sixth ``UNKNOWN_KEY`` finding counts the rest with its ``counted_values``; 1.14:
 audited with a profile that disables two checks: ``disabled_checks``; 1.15: syntactic and diversity audited with
 ``--full-hashes``, one slide a MIRAX slide whose ``Slidedat.ini``, index and data file are ``slide_part`` rows of
 ``batch.files``; 1.16: syntactic and diversity audited with ``--full-hashes``, one slide a DICOM slide whose
-series' other file is a ``slide_part`` row, a file of another series beside it none). A release that bumps the schema adds its own
+series' other file is a ``slide_part`` row, a file of another series beside it none; 1.17: syntactic and diversity
+audited with ``--expect``, an order list of six items, one not delivered, one slide's ``sha256`` wrong, one
+item delivered and not ordered: ``order``). A release that bumps the schema adds its own
 file here; none is ever regenerated.
 """
 

@@ -15,6 +15,7 @@ from validators import (  # noqa: F401
     file,
     format,
     geometry,
+    order,
     schema,
     slide,
 )

@@ -32,7 +32,7 @@ def checksum_list(batch: BatchView, params: NoParams, ctx: CheckContext) -> list
         if actual == listed.sha256:
             continue
         text = (
-            _not_hashed(rel, listed, batch.sparse.get(rel))
+            not_hashed(rel, listed, batch.sparse.get(rel))
             if actual is None
             else msg(
                 "{path!r} has SHA-256 {actual}, {_where} gives {listed}",
@@ -46,7 +46,7 @@ def checksum_list(batch: BatchView, params: NoParams, ctx: CheckContext) -> list
     return out
 
 
-def _not_hashed(rel: str, listed: Listed, sparse: tuple[int, int] | None) -> Message:
+def not_hashed(rel: str, listed: Listed, sparse: tuple[int, int] | None) -> Message:
     """Why a listed file's checksum was not verified: it could not be read, or it is sparse
     (apparent and allocated bytes) and was not read whole."""
     if sparse is None:

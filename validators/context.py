@@ -17,6 +17,7 @@ from dqm.slide_io import SlideProbe
 
 if TYPE_CHECKING:
     from dqm.clinical_table import TableValidation
+    from dqm.order import OrderList
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +133,11 @@ class BatchView:
     sparse: dict[str, tuple[int, int]] = field(default_factory=dict)
     """The files found sparse and so never read whole, by batch path: apparent and allocated
     bytes (:mod:`dqm.sparse_files`)."""
+    order: OrderList | None = None
+    """The buyer's order list (``--expect``: :mod:`dqm.order`), None without one."""
+    order_matches: list[int | None] = field(default_factory=list)
+    """For each entry of :attr:`order`, the index in :attr:`items` of the item it names (None:
+    not delivered: :func:`dqm.order.delivered`)."""
 
     @property
     def item_id(self) -> str:

@@ -24,6 +24,7 @@ from dqm.cli.common import (
     CertifyOpt,
     DeviceOpt,
     ExecutorOpt,
+    ExpectOpt,
     FindingsCapOpt,
     IdentifierMapOpt,
     LangOpt,
@@ -40,9 +41,11 @@ from dqm.cli.common import (
     load_profile_or_exit,
     load_result_or_exit,
     locked,
+    order_or_exit,
     out,
     output_folder,
     outside_batch,
+    print_order_line,
     reason,
     removed_when_unused,
     reused_run_or_exit,
@@ -193,6 +196,7 @@ def audit(
         ),
     ] = None,
     certify: CertifyOpt = False,
+    expect: ExpectOpt = None,
 ) -> None:
     """Audit a batch: every dimension available; writes results.json, report.html, junit.xml and
     summary.md; exits like `dqm gate` (0 passed, 1 failed, 3 missing). With --lot-by, each lot is
@@ -201,7 +205,7 @@ def audit(
     With --results, the stages (diversity, validity, thumbnails, lots) run on that audit's item
     records (its result cache, or --cache) instead of checking the batch again; an item the cache
     lacks is checked again and named."""
-    from dqm.audit import build_result, with_dimension
+    from dqm.audit import build_result, with_dimension, with_order
     from dqm.clinical_table import suite_refusal
     from dqm.figures import verdict_line
     from dqm.gate import gate, lot_lines
@@ -248,6 +252,7 @@ def audit(
             msg("--baseline with a batch folder compares distributions: it needs the diversity stage")
         )
     waiver_list = _waivers_or_exit(waivers) if waivers is not None else None
+    order = order_or_exit(expect)
     lot_field = lot_field_or_exit(lot_by, prof) if lot_by is not None else None
     if lot_field is not None:
         _lot_plan_or_exit(level, aql)
@@ -291,7 +296,7 @@ def audit(
             run = run_with_progress(
                 root, prof, options, cache_dir, _earlier_slides(base, earlier, masker), masker, lang
             )
-        result = build_result(run, ["dqm", *sys.argv[1:]], run_id)
+        result = build_result(run, ["dqm", *sys.argv[1:]], run_id, with_order(run, order))
         if "diversity" in chosen:
             drift = (base.summaries, base.info) if base is not None else None
             result = _stage(result, "diversity", lambda r: _diversity(r, prof, drift, masker))
@@ -342,6 +347,7 @@ def audit(
         ),
         markup=False,
     )
+    print_order_line(result, lang)
     if result.diversity is not None:
         summary = translated(result.diversity.summary, lang)
         out.print(_("diversity: {summary}", summary=summary), highlight=False)
@@ -1079,6 +1085,7 @@ def gate_command(
         if waiver_list is not None:
             out.print(f"WAIVED   {tr(_waivers_unsigned(waiver_list[0]))}", markup=False, highlight=False)
     _print_disabled(result, lang)
+    print_order_line(result, lang)
     for line in notes:
         out.print(line, highlight=False)
     for line in outcome.lines:

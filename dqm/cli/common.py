@@ -649,6 +649,40 @@ CertifyOpt = Annotated[
         "(hashed inside each item's work); implies --full-hashes.",
     ),
 ]
+ExpectOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--expect",
+        help="The buyer's order list (CSV/TSV with a slide_id or file column and an optional sha256 "
+        "column, or one id a line): an item ordered and not delivered counts against syntactic "
+        "accuracy, one delivered and not ordered is a warning (docs/delivery.md).",
+    ),
+]
+
+
+def order_or_exit(path: Path | None) -> Any:
+    """The order list at ``path`` (:func:`dqm.order.read_order`; None without one); a list that
+    cannot be read or has a malformed line is a usage error naming the line."""
+    if path is None:
+        return None
+    from dqm.order import OrderError, read_order
+
+    try:
+        return read_order(path)
+    except OrderError as exc:
+        raise usage_error(reason(exc)) from None
+
+
+def print_order_line(result: Any, lang: str) -> None:
+    """How many of the ordered items were delivered (``--expect``), under the verdict; nothing
+    without an order list."""
+    from dqm.figures import order_line
+
+    line = order_line(result.order, lang)
+    if line is not None:
+        out.print(line, highlight=False)
+
+
 CacheOpt = Annotated[
     Path | None,
     typer.Option(

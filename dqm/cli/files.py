@@ -14,6 +14,7 @@ from dqm.cli.common import (
     CacheOpt,
     CertifyOpt,
     ExecutorOpt,
+    ExpectOpt,
     LangOpt,
     MaskKeyOpt,
     ProfileOpt,
@@ -25,6 +26,7 @@ from dqm.cli.common import (
     executor_or_exit,
     first_names,
     load_profile_or_exit,
+    order_or_exit,
     out,
     outside_batch,
     print_finding_lines,
@@ -117,6 +119,7 @@ def validate(
         Path | None, typer.Option("--json", help="Also write the findings as JSON here.")
     ] = None,
     mask_key: MaskKeyOpt = None,
+    expect: ExpectOpt = None,
     lang: LangOpt = "en",
 ) -> None:
     """Syntactic checks only, fast: for pre-commit hooks and CI. Exit 1 when an error is found, 3
@@ -126,6 +129,7 @@ def validate(
     _ = translator(lang)
     prof = load_profile_or_exit(profile)
     masker = start_masking(prof.deid, mask_key)
+    order = order_or_exit(expect)
     if len(paths) == 1 and paths[0].is_dir():
         root = batch_folder(paths[0])
         if json_out is not None:
@@ -135,16 +139,25 @@ def validate(
             workers=workers, slides=not annotations_only, hash_files=False, certify=certify, **where
         )
         run = run_with_progress(root, prof, options, cache, mask=masker)
-        findings = run.findings
+        from dqm.audit import with_order
+        from dqm.figures import order_line
         from dqm.syntactic.accuracy import syntactic_result
 
+        info = with_order(run, order)
+        findings = run.findings
         s = syntactic_result(run)
         summary = _(
             "{files_valid}/{files_total} files accurate ({file_accuracy}), "
             "{values_valid}/{values_total} values ({value_accuracy}); {errors} errors, {warnings} warnings",
             **syntactic_figures(s),
         )
+        if info is not None:
+            summary += "\n" + (order_line(info, lang) or "")
     else:
+        if order is not None:
+            raise usage_error(
+                _("--expect compares a batch folder with its order list: give one batch folder")
+            )
         from dqm.single_files import validate_files
 
         missing = [p for p in paths if not p.is_file()]

@@ -6,7 +6,9 @@ files
     Every file the batch delivers or its manifest names: annotation files, slide files (when
     slides are checked), the manifest, orphans, and files named but missing. A file is accurate
     iff no *error* finding of a syntactic aspect (structure, format, file) points at it. An error with no file (an item that names no slide at all) counts as one
-    missing file of that item.
+    missing file of that item. An item of the buyer's order list (``--expect``) that was not
+    delivered (``ITEM_NOT_DELIVERED``) counts as two missing files, its slide and its annotation
+    file: deleting an item's files and row then never raises the ratio.
 values
     The value slots of every annotation file (each key the format expects, present or missing,
     plus extra keys; a lesion's whole outline is one value; an unreadable file is one value),
@@ -14,7 +16,8 @@ values
     (a missing required column counts one missing value per row). A slot is accurate iff no
     error finding of aspect structure or format names it. A finding that counts the issues past a
     reader's cap (the first 1,000 of a code in a file are reported one by one) names their slots
-    too (``counted_values``), so a cap changes what is listed, never the ratio.
+    too (``counted_values``), so a cap changes what is listed, never the ratio. An item ordered
+    and not delivered counts as one missing value (as an unreadable file does).
 structure / format
     Structure ratios count structure errors over all files / values. Format ratios count format
     errors over the files / values that are structurally accurate: a value that is not even of
@@ -31,7 +34,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -39,6 +42,7 @@ from dqm.batch import Discovery, discover, jailed, normalise
 from dqm.facts import Ratio
 from dqm.findings import CHECK_CRASHED, SYNTACTIC_ASPECTS, Aspect, Finding, Severity, not_evaluated
 from dqm.model import Item
+from dqm.order import NOT_DELIVERED
 from dqm.profile import Profile
 from dqm.readers import read_bytes
 from dqm.runner import Run, file_stat
@@ -63,6 +67,27 @@ def _file_key(f: Finding) -> str:
     return f.location.file or f"{f.item_id}::{f.check}"
 
 
+UNDELIVERED_FILES = ("slide", "annotation")
+"""The files an item ordered and not delivered counts as missing."""
+
+
+def _file_keys(f: Finding) -> tuple[str, ...]:
+    """The files ``f`` points at: its file, or an undelivered item's two (at its order list's line)."""
+    if f.code == NOT_DELIVERED:
+        return tuple(f"{f.location.file}:{f.location.line}:{part}" for part in UNDELIVERED_FILES)
+    return (_file_key(f),)
+
+
+def _keys_of(findings: Iterable[Finding], counted: Callable[[Finding], bool]) -> set[str]:
+    """The files the ``counted`` findings point at (:func:`_file_keys`)."""
+    return {key for f in findings if counted(f) for key in _file_keys(f)}
+
+
+def _undelivered(findings: Iterable[Finding]) -> int:
+    """The items ordered and not delivered that count against the batch (errors)."""
+    return sum(f.code == NOT_DELIVERED and f.severity == Severity.ERROR for f in findings)
+
+
 def file_universe(run: Run) -> set[str]:
     """Every file the syntactic ratios count."""
     files: set[str] = set()
@@ -72,9 +97,7 @@ def file_universe(run: Run) -> set[str]:
     files.update(i.file for i in run.discovery.issues if i.file and i.code != "FILE_NOT_READ")
     if run.discovery.manifest:
         files.add(run.discovery.manifest)
-    for f in run.findings:
-        if _counts_against(f):
-            files.add(_file_key(f))
+    files.update(_keys_of(run.findings, _counts_against))
     return files
 
 
@@ -85,7 +108,7 @@ def _value_slots(run: Run) -> tuple[int, int]:
     from annotation clinical blocks adds only the required fields each block lacks: the present
     values are already counted as the annotation file's slots.
     """
-    total = sum(run.outcomes.n_values()) + run.discovery.manifest_cells
+    total = sum(run.outcomes.n_values()) + run.discovery.manifest_cells + _undelivered(run.batch_findings)
     if run.table is None:
         return total, 0
     required = {n for n, f in run.profile.clinical.items() if f.required}
@@ -107,6 +130,9 @@ def _bad_values(findings: Iterable[Finding], aspects: set[Aspect], table_rows: i
     keys = set()
     extra = 0
     for f in findings:
+        if f.code == NOT_DELIVERED:  # aspect file: the whole item, its one value slot missing
+            extra += f.severity == Severity.ERROR and Aspect.STRUCTURE in aspects
+            continue
         if f.severity != Severity.ERROR or f.aspect not in aspects:
             continue
         if f.code == "CLINICAL_MISSING_COLUMN" and f.location.row is None:
@@ -125,12 +151,12 @@ def _grains(
     unreadable: int,
     profile: Profile,
 ) -> tuple[Grains, Grains, set[str]]:
-    structure_bad_files = {
-        _file_key(f) for f in findings if f.severity == Severity.ERROR and f.aspect == Aspect.STRUCTURE
-    }
-    format_bad_files = {
-        _file_key(f) for f in findings if f.severity == Severity.ERROR and f.aspect == Aspect.FORMAT
-    }
+    structure_bad_files = _keys_of(
+        findings, lambda f: f.severity == Severity.ERROR and f.aspect == Aspect.STRUCTURE
+    )
+    format_bad_files = _keys_of(
+        findings, lambda f: f.severity == Severity.ERROR and f.aspect == Aspect.FORMAT
+    )
     s_bad_values = _bad_values(findings, {Aspect.STRUCTURE}, table_rows) + unreadable
     f_bad_values = _bad_values(findings, {Aspect.FORMAT}, table_rows)
     s_files_ok = len(files - structure_bad_files)
@@ -187,9 +213,9 @@ def _breakdowns(
         group = group_of_item.get(f.item_id)
         if group is None:
             continue
-        key = _file_key(f)
-        group_files[group].add(key)
-        bad_by_group[group].add(key)
+        keys = _file_keys(f)
+        group_files[group].update(keys)
+        bad_by_group[group].update(keys)
         if f.aspect in (Aspect.STRUCTURE, Aspect.FORMAT) and f.location.row is None:
             bad_values[group].add(f.value_key())
             counted[group] += f.counted_values
@@ -217,7 +243,7 @@ def syntactic_result(run: Run) -> SyntacticResult:
     """Syntactic accuracy of a run."""
     findings = run.findings
     files = file_universe(run)
-    bad_files = {_file_key(f) for f in findings if _counts_against(f)}
+    bad_files = _keys_of(findings, _counts_against)
     values, table_rows = _value_slots(run)
     unreadable = sum(run.outcomes.unreadable())
     bad_values = _bad_values(findings, {Aspect.STRUCTURE, Aspect.FORMAT}, table_rows) + unreadable
@@ -393,15 +419,14 @@ def _bad_counts(findings: list[Finding], table_rows: int) -> dict[str, int]:
 
     def files(aspects: set[Aspect] | None) -> int:
         return len(
-            {
-                _file_key(f)
-                for f in findings
-                if (
+            _keys_of(
+                findings,
+                lambda f: (
                     _counts_against(f)
                     if aspects is None
                     else f.severity == Severity.ERROR and f.aspect in aspects
-                )
-            }
+                ),
+            )
         )
 
     return {

@@ -1,0 +1,255 @@
+"""The buyer's order list (``--expect FILE``): the items a delivery should hold, so that an item
+left out counts against the batch.
+
+Without it nothing knows what was ordered: a supplier who deletes the rows and files of its worst
+slides (or renames them) raises every figure dqm certifies. The order list is the buyer's own
+file (the purchase order, the study's case list): CSV or TSV with a header, or plain text with one
+id a line. A header names the column to match by: the item's id (``slide_id``, ``item_id`` or
+``id``: the manifest's ``slide_id``, or a slide file's stem where the batch has no manifest) or
+its slide file (``image_path``, ``file``, ``file_name``, ``filename`` or ``slide_file``: a batch
+path, or a bare file name matched against the slides' names), and optionally ``sha256``, the
+slide file's expected SHA-256 (the slides the column gives a hash for are hashed whole).
+
+The list is read as untrusted input: size and entry caps, UTF-8 (a byte-order mark tolerated) or
+UTF-16/32 by their marks, blank lines skipped, quotes as CSV's. A list that cannot be read, or
+one with a malformed line (a repeated id, a row of the wrong width, a bad hash), is an
+:class:`OrderError` naming the line: the command's usage error (exit 2), never a crash.
+
+The ``order.list`` check (:mod:`validators.order`, run by :func:`dqm.audit.with_order`) turns the list into findings: an item ordered
+and not delivered (``ITEM_NOT_DELIVERED``, an error at the order list's line, counted by syntactic
+accuracy as the item's missing slide and annotation files and one missing value:
+:mod:`dqm.syntactic.accuracy`), one delivered and not ordered (``ITEM_NOT_ORDERED``, a warning),
+and a slide whose SHA-256 is not the one ordered (``ORDER_CHECKSUM_MISMATCH``).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import posixpath
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from dqm.batch import WIDE_BOMS, normalise
+from dqm.checksums import is_sha256
+from dqm.i18n import Message, msg
+
+ORDER_CHECK = "order.list"
+NOT_DELIVERED = "ITEM_NOT_DELIVERED"
+NOT_ORDERED = "ITEM_NOT_ORDERED"
+MISMATCH = "ORDER_CHECKSUM_MISMATCH"
+ID_COLUMNS = ("slide_id", "item_id", "id")
+"""Header names of the column that names each item by its id, the first present taken."""
+FILE_COLUMNS = ("image_path", "file", "file_name", "filename", "slide_file")
+"""Header names of the column that names each item by its slide file (when no id column is there)."""
+SHA_COLUMN = "sha256"
+MAX_ORDER_BYTES = 64 * 1024 * 1024
+"""An order list larger than this is refused."""
+MAX_ORDERED = 1_000_000
+"""Items an order list may name: more is refused (each is held and compared with the batch)."""
+MAX_KEY_CHARS = 1_000
+"""An id or file name longer than this is no id: the line is refused."""
+
+
+class OrderError(ValueError):
+    """An order list that cannot be used: its message (a :func:`~dqm.i18n.msg`) names the line."""
+
+
+@dataclass(frozen=True, slots=True)
+class Ordered:
+    """One item of the order list."""
+
+    key: str
+    """The id, or the slide file (cleaned: :func:`dqm.batch.normalise`), as the list writes it."""
+    line: int
+    """1-based line of the order list."""
+    sha256: str | None = None
+    """The slide file's SHA-256, lower case, when the list gives one."""
+
+
+@dataclass(frozen=True, slots=True)
+class OrderList:
+    """An order list as read."""
+
+    name: str
+    """Its file name: where the findings about its lines point."""
+    sha256: str
+    """SHA-256 of its bytes, as read."""
+    by_file: bool
+    """True: its items are named by slide file; False: by item id."""
+    entries: tuple[Ordered, ...]
+
+
+def read_order(path: Path) -> OrderList:
+    """The order list at ``path``; :class:`OrderError` when it cannot be read or a line is malformed."""
+    try:
+        with path.open("rb") as fh:
+            data = fh.read(MAX_ORDER_BYTES + 1)
+    except OSError as exc:
+        raise OrderError(msg("cannot read the order list {path}: {reason}", path=path, reason=exc)) from None
+    if len(data) > MAX_ORDER_BYTES:
+        raise OrderError(
+            msg(
+                "the order list {path} is larger than the {limit:,}-byte limit",
+                path=path,
+                limit=MAX_ORDER_BYTES,
+            )
+        )
+    digest = hashlib.sha256(data).hexdigest()
+    text = _decoded(data, path)
+    del data
+    by_file, entries = parse_order(text, str(path))
+    return OrderList(path.name, digest, by_file, tuple(entries))
+
+
+def _decoded(data: bytes, path: Path) -> str:
+    """The list's text: UTF-8 (a byte-order mark tolerated), or UTF-16/32 by its byte-order mark."""
+    codec = next((name for bom, name in WIDE_BOMS if data.startswith(bom)), None)
+    try:
+        return data.decode(codec) if codec is not None else data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise OrderError(
+            msg(
+                "{path} line {line}: not {encoding} text (byte 0x{byte:02x}); save the order list as UTF-8",
+                path=path,
+                line=data.count(b"\n", 0, exc.start) + 1,
+                encoding=(codec or "utf-8").upper(),
+                byte=data[exc.start],
+            )
+        ) from None
+
+
+def parse_order(text: str, where: str) -> tuple[bool, list[Ordered]]:
+    """Whether the list ``text`` names items by slide file, and its entries in line order;
+    ``where``: the list's path, for the messages of :class:`OrderError`."""
+    delimiter = "\t" if "\t" in _first_line(text) else ","
+    rows = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    entries: list[Ordered] = []
+    seen: dict[str, int] = {}
+    header: list[str] = []  # none: one id a line
+    at, sha_at, by_file, first = 0, None, False, True
+    try:
+        for cells in rows:
+            line = rows.line_num
+            if not any(c.strip() for c in cells):
+                continue
+            if first:
+                first, names = False, [c.strip().lower() for c in cells]
+                found = _header(names, line, where)
+                if found is not None:
+                    header, (at, sha_at, by_file) = names, found
+                    continue
+            if len(cells) != max(len(header), 1):
+                raise _bad(where, line, _width(cells, header))
+            key = cells[at].strip()
+            sha = cells[sha_at].strip().lower() if sha_at is not None else ""
+            entry = _entry(key, sha, line, by_file, where)
+            if (before := seen.get(entry.key)) is not None:
+                raise _bad(
+                    where,
+                    line,
+                    msg("{key!r} is ordered again (first on line {first})", key=key, first=before),
+                )
+            if len(entries) >= MAX_ORDERED:
+                raise _bad(where, line, msg("more than {limit:,} items ordered", limit=MAX_ORDERED))
+            seen[entry.key] = line
+            entries.append(entry)
+    except csv.Error as exc:
+        raise _bad(where, rows.line_num, msg("not CSV: {reason}", reason=exc)) from None
+    if not entries:
+        raise OrderError(msg("the order list {path} names no item", path=where))
+    return by_file, entries
+
+
+def _first_line(text: str) -> str:
+    """The first line of ``text`` that is not blank ("" when none is), found without a copy of the rest."""
+    start = 0
+    while (end := text.find("\n", start)) >= 0:
+        if text[start:end].strip():
+            return text[start:end]
+        start = end + 1
+    return text[start:]
+
+
+def _header(names: list[str], line: int, where: str) -> tuple[int, int | None, bool] | None:
+    """Where the header ``names`` has the column to match by, its ``sha256`` column and whether
+    it names slide files; None when the line names none of those columns (no header)."""
+    known = {*ID_COLUMNS, *FILE_COLUMNS, SHA_COLUMN}
+    if not known & set(names):
+        return None
+    twice = next((n for n in names if n in known and names.count(n) > 1), None)
+    if twice is not None:
+        raise _bad(where, line, msg("the column {column} is named twice", column=twice))
+    column = next((c for c in (*ID_COLUMNS, *FILE_COLUMNS) if c in names), None)
+    if column is None:
+        raise _bad(
+            where,
+            line,
+            msg(
+                "no column naming the items: one of {columns}",
+                columns=", ".join((*ID_COLUMNS, *FILE_COLUMNS)),
+            ),
+        )
+    sha_at = names.index(SHA_COLUMN) if SHA_COLUMN in names else None
+    return names.index(column), sha_at, column in FILE_COLUMNS
+
+
+def _width(cells: list[str], header: list[str]) -> Message:
+    if not header:
+        return msg(
+            "{n} cells, but the list has no header naming its columns ({columns}): give one id a line, "
+            "or a header",
+            n=len(cells),
+            columns=", ".join((*ID_COLUMNS, *FILE_COLUMNS, SHA_COLUMN)),
+        )
+    return msg("{n} cells, the header has {columns}", n=len(cells), columns=len(header))
+
+
+def _entry(key: str, sha: str, line: int, by_file: bool, where: str) -> Ordered:
+    """One line's entry, or :class:`OrderError` for a blank or unusable name or a bad hash."""
+    if not key:
+        raise _bad(where, line, msg("no item named"))
+    if len(key) > MAX_KEY_CHARS or "\0" in key:
+        raise _bad(
+            where,
+            line,
+            msg("not an id or a file name (a NUL character, or over {n:,} characters)", n=MAX_KEY_CHARS),
+        )
+    if sha and not is_sha256(sha):
+        raise _bad(where, line, msg("the sha256 cell is not 64 hexadecimal digits"))
+    if by_file:
+        norm, outside = normalise(key)
+        if outside or not norm:
+            raise _bad(where, line, msg("{key!r} leaves the batch folder", key=key))
+        key = norm
+    return Ordered(key, line, sha or None)
+
+
+def _bad(where: str, line: int, why: Message) -> OrderError:
+    """The error of line ``line`` of the list ``where``: ``why`` (its msgid and parameters, so
+    the whole message is translated)."""
+    text = msg("{path} line {line}: {_why}", path=where, line=line, _why=why.template, **why.params)
+    return OrderError(text)
+
+
+def delivered(order: OrderList, slide_ids: Sequence[str], images: Sequence[str | None]) -> list[int | None]:
+    """For each entry of ``order``, the index of the delivered item it names (None: not delivered).
+
+    Items are the batch's, in discovery order: their ids and slide files (batch paths). An id
+    names the item of that id; a slide file names the item whose slide is that batch path or,
+    written without a folder, whose slide file has that name (the first such item)."""
+    if not order.by_file:
+        by_id: dict[str, int] = {}
+        for k, slide_id in enumerate(slide_ids):
+            by_id.setdefault(slide_id, k)
+        return [by_id.get(e.key) for e in order.entries]
+    by_path: dict[str, int] = {}
+    by_name: dict[str, int] = {}
+    for k, image in enumerate(images):
+        if image:
+            norm = normalise(image)[0]
+            by_path.setdefault(norm, k)
+            by_name.setdefault(posixpath.basename(norm), k)
+    return [by_path.get(e.key, by_name.get(e.key) if "/" not in e.key else None) for e in order.entries]

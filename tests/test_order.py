@@ -1,0 +1,306 @@
+"""``--expect FILE``: the buyer's order list. An item ordered and not delivered counts against
+syntactic accuracy, one delivered and not ordered is a warning, a slide of another SHA-256 than
+the one ordered is an error; a malformed order list is a usage error naming its line."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from dqm.cli import app
+from dqm.order import MISMATCH, NOT_DELIVERED, NOT_ORDERED, OrderError, parse_order, read_order
+from dqm.profile import Profile
+from dqm.runner import RunOptions, run_batch
+from dqm.syntactic.accuracy import syntactic_result
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def batch(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """8 small slides, half of them with an injected defect."""
+    from dqm.synth import build_batch
+
+    out = tmp_path_factory.mktemp("order") / "batch"
+    build_batch(out, 8, seed=3, defect_rate=0.5, max_size=256)
+    return out
+
+
+def _copy(batch: Path, tmp_path: Path) -> Path:
+    shutil.copytree(batch, tmp_path / "batch")
+    return tmp_path / "batch"
+
+
+def _rows(batch: Path) -> list[dict[str, str]]:
+    with (batch / "manifest.csv").open(encoding="utf-8", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def _order(tmp_path: Path, text: str, name: str = "order.csv") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _ordered_all(batch: Path, tmp_path: Path) -> Path:
+    return _order(tmp_path, "slide_id\n" + "".join(f"{r['slide_id']}\n" for r in _rows(batch)))
+
+
+def _run(batch: Path, profile: Profile, order: Path | None):  # type: ignore[no-untyped-def]
+    from dqm.audit import with_order
+
+    run = run_batch(batch, profile, RunOptions(workers=1))
+    info = with_order(run, read_order(order) if order is not None else None)
+    return run, syntactic_result(run), info
+
+
+# -- reading the order list ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "by_file", "keys"),
+    [
+        ("S1\nS2\n\nS3\n", False, ["S1", "S2", "S3"]),  # plain text, a blank line
+        ('slide_id,sha256\nS1,\n"S,2",\n', False, ["S1", "S,2"]),  # CSV, a quoted comma
+        ("id\tnote\r\nS1\tfirst\r\nS2\tsecond\r\n", False, ["S1", "S2"]),  # TSV, CRLF
+        ("file_name\n./slides/a.svs\nb.tiff\n", True, ["slides/a.svs", "b.tiff"]),  # by file, cleaned
+        ("  S1  \n", False, ["S1"]),
+        ("slide_id,sha256\n,\nS1,\n,\n", False, ["S1"]),  # Excel's empty rows
+    ],
+)
+def test_order_lists_of_each_form_are_read(text: str, by_file: bool, keys: list[str]) -> None:
+    got_by_file, entries = parse_order(text, "order.csv")
+    assert got_by_file is by_file
+    assert [e.key for e in entries] == keys
+
+
+def test_encodings_and_byte_order_marks(tmp_path: Path) -> None:
+    for data in (
+        "\ufeffslide_id\nS1\n".encode(),
+        "slide_id\nS1\n".encode("utf-16"),
+        "slide_id\nS1\n".encode("utf-32"),
+    ):
+        path = tmp_path / "order.csv"
+        path.write_bytes(data)
+        order = read_order(path)
+        assert [e.key for e in order.entries] == ["S1"]
+        assert order.sha256 == hashlib.sha256(data).hexdigest()
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("slide_id\nS1\nS2\nS1\n", "line 4: 'S1' is ordered again (first on line 2)"),
+        ("slide_id,sha256\nS1,abc\n", "line 2: the sha256 cell is not 64 hexadecimal digits"),
+        ("slide_id,age\nS1,3,4\n", "line 2: 3 cells, the header has 2"),
+        ("S1,3\n", "line 1: 2 cells, but the list has no header"),
+        ("slide_id\n\n\n", "names no item"),
+        ("", "names no item"),
+        ("sha256,note\nab,c\n", "line 1: no column naming the items"),
+        ("slide_id,slide_id\nS1,S1\n", "line 1: the column slide_id is named twice"),
+        ("file\n../outside.svs\n", "line 2: '../outside.svs' leaves the batch folder"),
+        ("slide_id\nS\x001\n", "line 2"),
+        ('slide_id\n"S1\n', "line 2"),  # an unclosed quote
+        ("slide_id\n" + "x" * 2000 + "\n", "line 2: not an id or a file name"),
+    ],
+)
+def test_a_malformed_order_list_names_its_line(text: str, says: str) -> None:
+    with pytest.raises(OrderError) as raised:
+        parse_order(text, "order.csv")
+    assert says in str(raised.value)
+
+
+def test_an_unreadable_oversized_or_not_utf8_list_is_refused(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "order.csv"
+    path.write_bytes(b"slide_id\nS1\nS\xff2\n")
+    with pytest.raises(OrderError, match="line 3: not UTF-8 text"):
+        read_order(path)
+    with pytest.raises(OrderError, match="cannot read the order list"):
+        read_order(tmp_path / "none.csv")
+    monkeypatch.setattr("dqm.order.MAX_ORDER_BYTES", 8)
+    path.write_bytes(b"slide_id\nS1\n")
+    with pytest.raises(OrderError, match="larger than the 8-byte limit"):
+        read_order(path)
+    monkeypatch.setattr("dqm.order.MAX_ORDERED", 2)
+    with pytest.raises(OrderError, match="line 4: more than 2 items ordered"):
+        parse_order("S1\nS2\n\nS3\n", "order.csv")
+
+
+def test_a_malformed_order_list_is_a_usage_error_of_every_command(batch: Path, tmp_path: Path) -> None:
+    bad = _order(tmp_path, "slide_id\nS00001\nS00001\n")
+    for command in (["validate", str(batch)], ["audit", str(batch), "--out", str(tmp_path / "out")]):
+        res = runner.invoke(app, [*command, "--expect", str(bad)])
+        assert res.exit_code == 2, res.output
+        assert "line 3: 'S00001' is ordered again (first on line 2)" in res.output
+        assert res.exception is None or isinstance(res.exception, SystemExit)
+    assert not (tmp_path / "out").exists()  # refused before any work
+    res = runner.invoke(app, ["validate", str(tmp_path / "missing.csv"), "--expect", str(bad)])
+    assert res.exit_code == 2
+
+
+# -- findings and accuracy -------------------------------------------------------------------------
+
+
+def test_a_complete_delivery_has_no_order_finding_and_the_same_figures(
+    batch: Path, tmp_path: Path, profile: Profile
+) -> None:
+    run, without, _ = _run(batch, profile, None)
+    run, with_order, info = _run(batch, profile, _ordered_all(batch, tmp_path))
+    assert not [f for f in run.findings if f.check == "order.list"]
+    assert with_order == without
+    assert (info.ordered, info.delivered, info.not_ordered) == (8, 8, 0)
+
+
+def test_deleting_a_failing_slide_lowers_accuracy_with_the_order_list(
+    batch: Path, tmp_path: Path, profile: Profile
+) -> None:
+    """Deleting a failing item's row and files raised file accuracy: with --expect it counts
+    against the batch as its two files missing, and the figures do not rise."""
+    order = _ordered_all(batch, tmp_path)
+    run, before, _ = _run(batch, profile, order)
+    failing = next(
+        i.slide_id for i in run.outcomes.summaries() if i.errors and i.image_path and i.annotation_path
+    )
+    copy = _copy(batch, tmp_path)
+    rows = _rows(copy)
+    (gone,) = [r for r in rows if r["slide_id"] == failing]
+    with (copy / "manifest.csv").open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(r for r in rows if r is not gone)
+    (copy / gone["image_path"]).unlink()
+    (copy / gone["annotation_path"]).unlink()
+
+    _, hidden, _ = _run(copy, profile, None)
+    assert hidden.file_accuracy > before.file_accuracy  # the hole: nothing knew what was ordered
+    run, after, info = _run(copy, profile, order)
+    assert after.file_accuracy <= before.file_accuracy
+    assert after.files_total == hidden.files_total + 2  # its slide and annotation file, missing
+    assert after.files_valid == hidden.files_valid
+    assert after.values_total == hidden.values_total + 1
+    assert after.structure.values.numerator == hidden.structure.values.numerator
+    (missing,) = [f for f in run.findings if f.code == NOT_DELIVERED]
+    assert missing.item_id == failing and missing.severity.value == "error"
+    assert (missing.location.file, missing.location.line) == ("order.csv", 1 + 1 + rows.index(gone))
+    assert (info.ordered, info.delivered) == (8, 7)
+
+
+def test_a_renamed_item_is_one_not_delivered_and_one_not_ordered(
+    batch: Path, tmp_path: Path, profile: Profile
+) -> None:
+    copy = _copy(batch, tmp_path)
+    order = _ordered_all(copy, tmp_path)
+    (copy / "manifest.csv").unlink()  # paired by name: an item's id is its files' stem
+    (copy / "truth.csv").unlink()
+    first = _rows(batch)[0]
+    for key in ("image_path", "annotation_path"):
+        old = copy / first[key]
+        old.rename(old.with_name("RENAMED" + old.suffix))
+    run, _, info = _run(copy, profile, order)
+    codes = [(f.code, f.item_id, f.severity.value) for f in run.findings if f.check == "order.list"]
+    assert codes == [(NOT_DELIVERED, first["slide_id"], "error"), (NOT_ORDERED, "RENAMED", "warning")]
+    assert (info.ordered, info.delivered, info.not_ordered) == (8, 7, 1)
+
+
+def test_an_order_by_slide_file_name_with_hashes(batch: Path, tmp_path: Path, profile: Profile) -> None:
+    rows = _rows(batch)
+    lines = ["file_name,sha256"]
+    for k, r in enumerate(rows[:3]):
+        digest = hashlib.sha256((batch / r["image_path"]).read_bytes()).hexdigest()
+        lines.append(f"{Path(r['image_path']).name},{'0' * 64 if k == 1 else digest}")
+    lines += [f"{r['image_path']}," for r in rows[3:]]  # batch paths, no hash
+    run, _, info = _run(batch, profile, _order(tmp_path, "\n".join(lines) + "\n"))
+    found = [(f.code, f.item_id, f.location.file) for f in run.findings if f.check == "order.list"]
+    assert found == [(MISMATCH, rows[1]["slide_id"], rows[1]["image_path"])]
+    (mismatch,) = [f for f in run.findings if f.code == MISMATCH]
+    assert "order.csv line 3 gives 0000" in mismatch.message
+    assert (info.by, info.hashes, info.delivered) == ("file", 3, 8)
+
+
+# -- outputs ---------------------------------------------------------------------------------------
+
+
+def test_audit_records_the_order_list_and_shows_the_line(batch: Path, tmp_path: Path) -> None:
+    order = _order(
+        tmp_path, "slide_id\n" + "".join(f"{r['slide_id']}\n" for r in _rows(batch)[1:]) + "EXTRA\n"
+    )
+    out = tmp_path / "out"
+    res = runner.invoke(app, ["audit", str(batch), "--out", str(out), "--expect", str(order)])
+    assert res.exit_code == 1, res.output
+    assert "7 of 8 ordered items delivered; 1 delivered items not ordered" in res.output
+    result = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    assert result["schema_version"] == "1.17"
+    assert result["order"] == {
+        "sha256": hashlib.sha256(order.read_bytes()).hexdigest(),
+        "ordered": 8,
+        "delivered": 7,
+        "not_ordered": 1,
+        "by": "id",
+        "hashes": 0,
+    }
+    assert "7 of 8 ordered items delivered" in (out / "report.html").read_text(encoding="utf-8")
+    assert "7 of 8 ordered items delivered" in (out / "summary.md").read_text(encoding="utf-8")
+    res = runner.invoke(app, ["gate", str(out / "results.json")])
+    assert "7 of 8 ordered items delivered" in res.output
+    res = runner.invoke(app, ["audit", str(batch), "--out", str(tmp_path / "plain")])
+    assert "ordered items" not in res.output
+    assert json.loads((tmp_path / "plain" / "results.json").read_text(encoding="utf-8"))["order"] is None
+    res = runner.invoke(app, ["checks", "--plain"])
+    assert "ITEM_NOT_DELIVERED" in res.output and "ITEM_NOT_ORDERED(warning)" in res.output
+
+
+def test_ids_in_findings_and_output_are_masked(batch: Path, tmp_path: Path) -> None:
+    rrn = "S900101-1234567"  # a resident registration number inside an id
+    order = _order(tmp_path, "slide_id\n" + "".join(f"{r['slide_id']}\n" for r in _rows(batch)) + f"{rrn}\n")
+    out = tmp_path / "out"
+    res = runner.invoke(app, ["audit", str(batch), "--out", str(out), "--expect", str(order)])
+    assert res.exit_code == 1, res.output
+    assert "8 of 9 ordered items delivered" in res.output
+    for name in ("results.json", "report.html", "summary.md", "junit.xml"):
+        text = (out / name).read_text(encoding="utf-8")
+        assert "900101-1234567" not in text, name
+    result = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    (missing,) = [f for f in result["findings"] if f["code"] == NOT_DELIVERED]
+    assert missing["item_id"].startswith("S[KOREAN_RRN-")
+    res = runner.invoke(app, ["validate", str(batch), "--expect", str(order), "--limit", "100"])
+    assert res.exit_code == 1 and "ITEM_NOT_DELIVERED" in res.output
+    assert "900101-1234567" not in res.output
+    bad = _order(tmp_path, f"slide_id\n{rrn}\n{rrn}\n", "bad.csv")
+    res = runner.invoke(app, ["validate", str(batch), "--expect", str(bad)])
+    assert res.exit_code == 2 and "line 3" in res.output and "900101-1234567" not in res.output
+
+
+def test_the_real_data_against_an_order_list_built_from_it(real_data: Path, tmp_path: Path) -> None:
+    batch = tmp_path / "batch"
+    for part in ("slides", "annotations"):
+        shutil.copytree(real_data / part, batch / part)
+    out = tmp_path / "out"
+    res = runner.invoke(app, ["audit", str(batch), "--out", str(out), "--stages", "syntactic"])
+    assert res.exit_code == 1, res.output
+    items = json.loads((out / "results.json").read_text(encoding="utf-8"))["items"]
+    slides = [i for i in items if i.get("image_path")]
+    lines = ["image_path,sha256"]
+    lines += [
+        f"{i['image_path']},{hashlib.sha256((batch / i['image_path']).read_bytes()).hexdigest()}"
+        for i in slides
+    ]
+    order = _order(tmp_path, "\n".join([*lines, "slides/never-delivered.svs,"]) + "\n")
+    res = runner.invoke(
+        app,
+        ["audit", str(batch), "--out", str(tmp_path / "o2"), "--stages", "syntactic", "--expect", str(order)],
+    )
+    assert res.exit_code == 1, res.output
+    result = json.loads((tmp_path / "o2" / "results.json").read_text(encoding="utf-8"))
+    codes = [f["code"] for f in result["findings"] if f["check"] == "order.list"]
+    assert codes.count(NOT_DELIVERED) == 1 and MISMATCH not in codes
+    assert codes.count(NOT_ORDERED) == len(items) - len(slides)
+    assert result["order"]["delivered"] == len(slides) == result["order"]["ordered"] - 1
+    before = json.loads((out / "results.json").read_text(encoding="utf-8"))["syntactic"]
+    assert result["syntactic"]["files_total"] == before["files_total"] + 2
+    assert result["syntactic"]["file_accuracy"] < before["file_accuracy"]
