@@ -28,6 +28,7 @@ import csv
 import hashlib
 import io
 import posixpath
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -179,7 +180,8 @@ def _header(names: list[str], line: int, where: str) -> tuple[int, int | None, b
     known = {*ID_COLUMNS, *FILE_COLUMNS, SHA_COLUMN}
     if not known & set(names):
         return None
-    twice = next((n for n in names if n in known and names.count(n) > 1), None)
+    counts = Counter(names)  # not names.count per cell: a header of many cells named alike
+    twice = next((n for n in names if n in known and counts[n] > 1), None)
     if twice is not None:
         raise _bad(where, line, msg("the column {column} is named twice", column=twice))
     column = next((c for c in (*ID_COLUMNS, *FILE_COLUMNS) if c in names), None)

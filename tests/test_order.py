@@ -304,3 +304,29 @@ def test_the_real_data_against_an_order_list_built_from_it(real_data: Path, tmp_
     before = json.loads((out / "results.json").read_text(encoding="utf-8"))["syntactic"]
     assert result["syntactic"]["files_total"] == before["files_total"] + 2
     assert result["syntactic"]["file_accuracy"] < before["file_accuracy"]
+
+
+def test_waiving_an_undelivered_item_frees_its_two_files(batch: Path, tmp_path: Path) -> None:
+    """A short delivery agreed with the buyer is waived like any finding: its two missing files
+    count against nothing, the denominator as measured."""
+    rows = _rows(batch)
+    order = _order(tmp_path, "slide_id\n" + "".join(f"{r['slide_id']}\n" for r in rows) + "LATER-1\n")
+    out = tmp_path / "out"
+    res = runner.invoke(app, ["audit", str(batch), "--out", str(out), "--expect", str(order)])
+    assert res.exit_code == 1, res.output
+    measured = json.loads((out / "results.json").read_text(encoding="utf-8"))["syntactic"]
+    waivers = tmp_path / "waivers.yaml"
+    waivers.write_text(
+        "waivers:\n  - code: ITEM_NOT_DELIVERED\n    item: 'LATER-*'\n    reason: the second lot\n"
+        "    approved_by: the buyer\n    expires: 2099-12-31\n",
+        encoding="utf-8",
+    )
+    res = runner.invoke(app, ["gate", str(out / "results.json"), "--waivers", str(waivers)])
+    assert "8 of 9 ordered items delivered" in res.output
+    from dqm.results import QualityResult
+    from dqm.waivers import load_waivers, with_waivers
+
+    result = with_waivers(QualityResult.load(out / "results.json"), load_waivers(waivers), str(waivers))
+    assert result.syntactic.files_total == measured["files_total"]
+    assert result.syntactic.files_valid == measured["files_valid"] + 2
+    assert result.syntactic.values_valid == measured["values_valid"] + 1

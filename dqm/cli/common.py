@@ -655,7 +655,7 @@ ExpectOpt = Annotated[
         "--expect",
         help="The buyer's order list (CSV/TSV with a slide_id or file column and an optional sha256 "
         "column, or one id a line): an item ordered and not delivered counts against syntactic "
-        "accuracy, one delivered and not ordered is a warning (docs/delivery.md).",
+        "accuracy, one delivered and not ordered is a warning (docs/batch-format.md).",
     ),
 ]
 
