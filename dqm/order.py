@@ -28,6 +28,7 @@ import csv
 import hashlib
 import io
 import posixpath
+import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -68,6 +69,8 @@ class Ordered:
     """1-based line of the order list."""
     sha256: str | None = None
     """The slide file's SHA-256, lower case, when the list gives one."""
+    cells: tuple[str, ...] = ()
+    """Its line's cells, as :attr:`OrderList.columns` names them (none in a list without a header)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +84,30 @@ class OrderList:
     by_file: bool
     """True: its items are named by slide file; False: by item id."""
     entries: tuple[Ordered, ...]
+    columns: tuple[str, ...] = ()
+    """Its header's column names (:func:`column_name`); none in a list of one id a line."""
+
+    def lots(self, field: str) -> dict[int, str]:
+        """The lot (``--lot-by field``) of each entry, by its line: the list's column of that
+        name (:func:`column_name`), a blank cell ``(missing)`` as the batch's items, or the lot
+        :data:`NOT_DELIVERED_LOT` for every entry when the list has no such column."""
+        name = column_name(field)
+        if name not in self.columns:
+            return {e.line: NOT_DELIVERED_LOT for e in self.entries}
+        at = self.columns.index(name)
+        return {e.line: e.cells[at].strip() or MISSING_LOT for e in self.entries}
+
+
+NOT_DELIVERED_LOT = "(not delivered)"
+"""The lot of an item ordered and not delivered when the order list does not name its lot."""
+MISSING_LOT = "(missing)"
+"""The lot of an item with no value of the ``--lot-by`` field (:data:`dqm.semantic.strata.MISSING`)."""
+
+
+def column_name(name: str) -> str:
+    """A header's column name as matched: lower case, without spaces, ``-`` or ``_`` (``Slide
+    ID``, ``SlideID`` and ``slide-id`` all name ``slide_id``)."""
+    return re.sub(r"[\s_-]+", "", name).lower()
 
 
 def read_order(path: Path) -> OrderList:
@@ -101,8 +128,8 @@ def read_order(path: Path) -> OrderList:
     digest = hashlib.sha256(data).hexdigest()
     text = _decoded(data, path)
     del data
-    by_file, entries = parse_order(text, str(path))
-    return OrderList(path.name, digest, by_file, tuple(entries))
+    by_file, entries, columns = parse_order(text, str(path))
+    return OrderList(path.name, digest, by_file, tuple(entries), columns)
 
 
 def _decoded(data: bytes, path: Path) -> str:
@@ -122,9 +149,10 @@ def _decoded(data: bytes, path: Path) -> str:
         ) from None
 
 
-def parse_order(text: str, where: str) -> tuple[bool, list[Ordered]]:
-    """Whether the list ``text`` names items by slide file, and its entries in line order;
-    ``where``: the list's path, for the messages of :class:`OrderError`."""
+def parse_order(text: str, where: str) -> tuple[bool, list[Ordered], tuple[str, ...]]:
+    """Whether the list ``text`` names items by slide file, its entries in line order and its
+    header's column names (:func:`column_name`; none without a header); ``where``: the list's
+    path, for the messages of :class:`OrderError`."""
     delimiter = "\t" if "\t" in _first_line(text) else ","
     rows = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     entries: list[Ordered] = []
@@ -137,8 +165,8 @@ def parse_order(text: str, where: str) -> tuple[bool, list[Ordered]]:
             if not any(c.strip() for c in cells):
                 continue
             if first:
-                first, names = False, [c.strip().lower() for c in cells]
-                found = _header(names, line, where)
+                first, names = False, [column_name(c) for c in cells]
+                found = _header(names, cells, line, where)
                 if found is not None:
                     header, (at, sha_at, by_file) = names, found
                     continue
@@ -146,7 +174,7 @@ def parse_order(text: str, where: str) -> tuple[bool, list[Ordered]]:
                 raise _bad(where, line, _width(cells, header))
             key = cells[at].strip()
             sha = cells[sha_at].strip().lower() if sha_at is not None else ""
-            entry = _entry(key, sha, line, by_file, where)
+            entry = _entry(key, sha, line, by_file, where, tuple(cells) if len(header) > 1 else ())
             if (before := seen.get(entry.key)) is not None:
                 raise _bad(
                     where,
@@ -161,7 +189,7 @@ def parse_order(text: str, where: str) -> tuple[bool, list[Ordered]]:
         raise _bad(where, rows.line_num, msg("not CSV: {reason}", reason=exc)) from None
     if not entries:
         raise OrderError(msg("the order list {path} names no item", path=where))
-    return by_file, entries
+    return by_file, entries, tuple(header)
 
 
 def _first_line(text: str) -> str:
@@ -174,17 +202,18 @@ def _first_line(text: str) -> str:
     return text[start:]
 
 
-def _header(names: list[str], line: int, where: str) -> tuple[int, int | None, bool] | None:
-    """Where the header ``names`` has the column to match by, its ``sha256`` column and whether
-    it names slide files; None when the line names none of those columns (no header)."""
-    known = {*ID_COLUMNS, *FILE_COLUMNS, SHA_COLUMN}
+def _header(names: list[str], cells: list[str], line: int, where: str) -> tuple[int, int | None, bool] | None:
+    """Where the header ``names`` (its ``cells``' :func:`column_name`) has the column to match
+    by, its ``sha256`` column and whether it names slide files; None when the line names none of
+    those columns (no header)."""
+    known = {column_name(c) for c in (*ID_COLUMNS, *FILE_COLUMNS, SHA_COLUMN)}
     if not known & set(names):
         return None
     counts = Counter(names)  # not names.count per cell: a header of many cells named alike
-    twice = next((n for n in names if n in known and counts[n] > 1), None)
+    twice = next((k for k, n in enumerate(names) if n in known and counts[n] > 1), None)
     if twice is not None:
-        raise _bad(where, line, msg("the column {column} is named twice", column=twice))
-    column = next((c for c in (*ID_COLUMNS, *FILE_COLUMNS) if c in names), None)
+        raise _bad(where, line, msg("the column {column} is named twice", column=cells[twice].strip()))
+    column = next((c for c in (*ID_COLUMNS, *FILE_COLUMNS) if column_name(c) in names), None)
     if column is None:
         raise _bad(
             where,
@@ -195,7 +224,7 @@ def _header(names: list[str], line: int, where: str) -> tuple[int, int | None, b
             ),
         )
     sha_at = names.index(SHA_COLUMN) if SHA_COLUMN in names else None
-    return names.index(column), sha_at, column in FILE_COLUMNS
+    return names.index(column_name(column)), sha_at, column in FILE_COLUMNS
 
 
 def _width(cells: list[str], header: list[str]) -> Message:
@@ -209,7 +238,7 @@ def _width(cells: list[str], header: list[str]) -> Message:
     return msg("{n} cells, the header has {columns}", n=len(cells), columns=len(header))
 
 
-def _entry(key: str, sha: str, line: int, by_file: bool, where: str) -> Ordered:
+def _entry(key: str, sha: str, line: int, by_file: bool, where: str, cells: tuple[str, ...]) -> Ordered:
     """One line's entry, or :class:`OrderError` for a blank or unusable name or a bad hash."""
     if not key:
         raise _bad(where, line, msg("no item named"))
@@ -226,7 +255,7 @@ def _entry(key: str, sha: str, line: int, by_file: bool, where: str) -> Ordered:
         if outside or not norm:
             raise _bad(where, line, msg("{key!r} leaves the batch folder", key=key))
         key = norm
-    return Ordered(key, line, sha or None)
+    return Ordered(key, line, sha or None, cells)
 
 
 def _bad(where: str, line: int, why: Message) -> OrderError:

@@ -52,6 +52,28 @@ def _ordered_all(batch: Path, tmp_path: Path) -> Path:
     return _order(tmp_path, "slide_id\n" + "".join(f"{r['slide_id']}\n" for r in _rows(batch)))
 
 
+def _deleted(batch: Path, tmp_path: Path, slide_id: str) -> tuple[Path, list[dict[str, str]], dict[str, str]]:
+    """A copy of ``batch`` without the item ``slide_id`` (its manifest row and files); the
+    batch's manifest rows and the row deleted."""
+    copy = _copy(batch, tmp_path)
+    rows = _rows(copy)
+    (gone,) = [r for r in rows if r["slide_id"] == slide_id]
+    with (copy / "manifest.csv").open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(r for r in rows if r is not gone)
+    (copy / gone["image_path"]).unlink()
+    (copy / gone["annotation_path"]).unlink()
+    return copy, rows, gone
+
+
+def _failing(run) -> str:  # type: ignore[no-untyped-def]
+    """The id of an item of ``run`` with an error and both its files."""
+    return next(
+        i.slide_id for i in run.outcomes.summaries() if i.errors and i.image_path and i.annotation_path
+    )
+
+
 def _run(batch: Path, profile: Profile, order: Path | None):  # type: ignore[no-untyped-def]
     from dqm.audit import with_order
 
@@ -75,7 +97,7 @@ def _run(batch: Path, profile: Profile, order: Path | None):  # type: ignore[no-
     ],
 )
 def test_order_lists_of_each_form_are_read(text: str, by_file: bool, keys: list[str]) -> None:
-    got_by_file, entries = parse_order(text, "order.csv")
+    got_by_file, entries, _ = parse_order(text, "order.csv")
     assert got_by_file is by_file
     assert [e.key for e in entries] == keys
 
@@ -164,18 +186,8 @@ def test_deleting_a_failing_slide_lowers_accuracy_with_the_order_list(
     against the batch as its two files missing, and the figures do not rise."""
     order = _ordered_all(batch, tmp_path)
     run, before, _ = _run(batch, profile, order)
-    failing = next(
-        i.slide_id for i in run.outcomes.summaries() if i.errors and i.image_path and i.annotation_path
-    )
-    copy = _copy(batch, tmp_path)
-    rows = _rows(copy)
-    (gone,) = [r for r in rows if r["slide_id"] == failing]
-    with (copy / "manifest.csv").open("w", encoding="utf-8", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(r for r in rows if r is not gone)
-    (copy / gone["image_path"]).unlink()
-    (copy / gone["annotation_path"]).unlink()
+    failing = _failing(run)
+    copy, rows, gone = _deleted(batch, tmp_path, failing)
 
     _, hidden, _ = _run(copy, profile, None)
     assert hidden.file_accuracy > before.file_accuracy  # the hole: nothing knew what was ordered
@@ -330,3 +342,43 @@ def test_waiving_an_undelivered_item_frees_its_two_files(batch: Path, tmp_path: 
     assert result.syntactic.files_total == measured["files_total"]
     assert result.syntactic.files_valid == measured["files_valid"] + 2
     assert result.syntactic.values_valid == measured["values_valid"] + 1
+
+
+@pytest.mark.parametrize("lot_column", [True, False])
+def test_deleting_a_lots_failing_item_never_raises_the_lots_figures(
+    batch: Path, tmp_path: Path, profile: Profile, lot_column: bool
+) -> None:
+    """--lot-by picked batch findings by item id: the undelivered item's finding (the order
+    list's id) was in no lot, so deleting a lot's failing item raised that lot's figures (a
+    review: head_neck 80 % (4/5) FAIL became 100 % (3/3) PASS). It counts against the lot the
+    order list's column of that field names, or against a failing lot ``(not delivered)``."""
+    from dqm.lots.compute import lots_result
+
+    rows = _rows(batch)
+    if lot_column:
+        text = "Slide ID,Institution\n" + "".join(f"{r['slide_id']},{r['institution']}\n" for r in rows)
+    else:
+        text = "slide_id\n" + "".join(f"{r['slide_id']}\n" for r in rows)
+    order = _order(tmp_path, text)
+    run, _, _ = _run(batch, profile, order)
+    failing = _failing(run)
+    full = {lot.name: lot for lot in lots_result(run, "institution").lots}
+    copy, _, gone = _deleted(batch, tmp_path, failing)
+    run, _, _ = _run(copy, profile, order)
+    lots = lots_result(run, "institution", order_lots=read_order(order).lots("institution"))
+    by_name = {lot.name: lot for lot in lots.lots}
+    (hidden,) = [f for f in run.findings if f.code == NOT_DELIVERED]
+    lot = by_name[gone["institution"]]
+    before = full[gone["institution"]]
+    if lot_column:
+        assert "(not delivered)" not in by_name
+        assert lot.files.denominator == before.files.denominator  # its two files, missing
+        assert lot.files.numerator < before.files.numerator
+        assert not lot.passed and lot.plan is not None and lot.plan.sample_size >= 1
+    else:
+        missing = by_name["(not delivered)"]
+        assert missing.items == 0 and not missing.passed and missing.failed == ["syntactic"]
+        assert missing.files.denominator - missing.files.numerator == 2
+    counted = sum(lot.files.denominator for lot in lots.lots)
+    assert counted == sum(lot.files.denominator for lot in full.values()) + (0 if lot_column else 1)
+    assert hidden.item_id == failing

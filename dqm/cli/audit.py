@@ -323,7 +323,7 @@ def audit(
             result = _stage(
                 result,
                 "lots",
-                lambda r: _with_lots(r, run, lot_field, (level, aql), history, masker, decisions),
+                lambda r: _with_lots(r, run, lot_field, (level, aql), history, masker, decisions, order),
             )
         cap = FINDINGS_CAP if report_findings_cap is None else report_findings_cap
         # a renderer's crash joins the verdict the audit exits with
@@ -445,10 +445,12 @@ def _with_lots(
     history: Path,
     masker: Any,
     decisions: dict[str, Any],
+    order: Any = None,
 ) -> Any:
     from dqm.lots.compute import lot_names, lots_result, too_many_lots
 
-    names = list(lot_names(run, field))
+    order_lots = order.lots(field) if order is not None else None
+    names = list(lot_names(run, field, order_lots))
     refused = too_many_lots(len(names), field)
     if refused is not None:  # the items' records are in the cache: an audit by another field is quick
         raise usage_error(refused)
@@ -464,6 +466,7 @@ def _with_lots(
         by_name,
         history=str(history) if history.is_file() else None,
         waived=waived,
+        order_lots=order_lots,
     )
     return result.model_copy(update={"lots": lots})
 

@@ -5,7 +5,10 @@ field of the profile); items without a value form the lot ``(missing)``. Each lo
 figures are those of :func:`dqm.syntactic.accuracy.syntactic_result` over the lot alone: its items'
 files and values, its rows of the clinical table and its share of the manifest's path cells, and
 every finding on its items. Findings on the batch as a whole (a manifest without a required
-column, orphan files) count against the batch, not against a lot. Each lot gets the ISO 2859-1
+column, orphan files) count against the batch, not against a lot. An item of the buyer's order
+list (``--expect``) that was not delivered counts against the lot the list's column of the
+``--lot-by`` field names, or against the lot ``(not delivered)`` (which then fails) when the list
+has no such column: deleting a lot's failing item never raises its figures. Each lot gets the ISO 2859-1
 plan for its size at the severity its supplier is at (:mod:`dqm.semantic.switching`), and a gate:
 passed when every dimension it was evaluated on passed.
 """
@@ -18,6 +21,7 @@ from collections.abc import Mapping, Sequence
 from dqm.findings import Finding, Severity
 from dqm.i18n import N_
 from dqm.lots.models import Lot, LotPlan, LotsResult
+from dqm.order import NOT_DELIVERED, NOT_DELIVERED_LOT
 from dqm.runner import Run
 from dqm.semantic.iso2859 import plan_iso2859
 from dqm.semantic.planfile import stratum_value
@@ -59,11 +63,16 @@ def too_many_lots(n: int, field: str) -> str | None:
     )
 
 
-def lot_names(run: Run, field: str) -> dict[str, list[int]]:
-    """Lot name → indices of its items in ``run.outcomes``, sorted by name."""
+def lot_names(run: Run, field: str, order_lots: Mapping[int, str] | None = None) -> dict[str, list[int]]:
+    """Lot name → indices of its items in ``run.outcomes``, sorted by name, and a lot that holds
+    only items ordered and not delivered (with no index): the lot ``order_lots`` gives their
+    line of the order list (:meth:`dqm.order.OrderList.lots`), else ``(not delivered)``."""
     lots: dict[str, list[int]] = {}
     for i, summary in enumerate(run.outcomes.summaries()):
         lots.setdefault(stratum_value(summary, field), []).append(i)
+    for f in run.batch_findings:
+        if f.code == NOT_DELIVERED:
+            lots.setdefault((order_lots or {}).get(f.location.line or 0, NOT_DELIVERED_LOT), [])
     return dict(sorted(lots.items()))
 
 
@@ -76,20 +85,29 @@ class _Rows:
     """(item id, manifest row) -> indexes of the clinical table's sources."""
     batch_findings: dict[str, list[int]]
     """Item id -> indexes of the run's batch findings."""
+    undelivered: dict[str, list[int]]
+    """Lot name -> indexes of the run's findings of items ordered and not delivered (their item
+    id is the order list's, in no lot of the batch's items)."""
 
     @classmethod
-    def of(cls, run: Run) -> _Rows:
+    def of(cls, run: Run, order_lots: Mapping[int, str]) -> _Rows:
         table: dict[tuple[str, int | None], list[int]] = {}
         for i, s in enumerate(run.table.sources if run.table is not None else ()):
             table.setdefault((s.item_id, s.row), []).append(i)
         findings: dict[str, list[int]] = {}
+        undelivered: dict[str, list[int]] = {}
         for i, f in enumerate(run.batch_findings):
-            findings.setdefault(f.item_id, []).append(i)
-        return cls(table, findings)
+            if f.code == NOT_DELIVERED:
+                lot = order_lots.get(f.location.line or 0, NOT_DELIVERED_LOT)
+                undelivered.setdefault(lot, []).append(i)
+            else:
+                findings.setdefault(f.item_id, []).append(i)
+        return cls(table, findings, undelivered)
 
 
-def lot_run(run: Run, indices: list[int], manifest_rows: int, where: _Rows) -> Run:
-    """The part of ``run`` that belongs to one lot (see the module docstring); ``manifest_rows``
+def lot_run(run: Run, name: str, indices: list[int], manifest_rows: int, where: _Rows) -> Run:
+    """The part of ``run`` that belongs to the lot ``name`` (see the module docstring): its
+    items ``indices`` and the items of the order list not delivered in it; ``manifest_rows``
     is the number of the batch's items that have a manifest row, ``where`` the run's rows by item."""
     outcomes = run.outcomes.take(indices)  # the lot's rows of each column: no record built
     summaries = outcomes.summaries()
@@ -106,6 +124,7 @@ def lot_run(run: Run, indices: list[int], manifest_rows: int, where: _Rows) -> R
             table, frame=table.frame.iloc[keep], sources=[table.sources[i] for i in keep]
         )
     found = sorted(i for s in ids for i in where.batch_findings.get(s, ()))
+    found += where.undelivered.get(name, [])
     return dataclasses.replace(
         run,
         outcomes=outcomes,
@@ -139,6 +158,7 @@ def lots_result(
     decisions: Mapping[str, LotDecision] | None = None,
     history: str | None = None,
     waived: Sequence[Finding] = (),
+    order_lots: Mapping[int, str] | None = None,
 ) -> LotsResult:
     """Every lot of ``run`` by ``field``, with its figures, plan, decision and gate.
 
@@ -159,15 +179,20 @@ def lots_result(
     waived
         Findings a waiver file covers: each lot's figures are decided without them, as the whole
         batch's are; its error and warning counts stay as measured.
+    order_lots
+        The lot of each line of the buyer's order list (``--expect``,
+        :meth:`dqm.order.OrderList.lots`): an item ordered and not delivered counts against that
+        lot (its two files missing, as against the batch) and adds to the size its plan is drawn
+        for; a line it does not name, against the lot ``(not delivered)``, which then fails.
     """
     states = states or {}
     decisions = decisions or {}
     lots = []
     manifest_rows = sum(item.row is not None for item in run.discovery.items)
-    where = _Rows.of(run)
+    where = _Rows.of(run, order_lots or {})
     keys = {f.model_dump_json() for f in waived}
-    for name, indices in lot_names(run, field).items():
-        part = lot_run(run, indices, manifest_rows, where)
+    for name, indices in lot_names(run, field, order_lots).items():
+        part = lot_run(run, name, indices, manifest_rows, where)
         s = syntactic_result(without(part, keys))
         state = states.get(name, SchemeState())
         decision = decisions.get(name)
@@ -182,7 +207,7 @@ def lots_result(
                 "inspection discontinued for this supplier: corrective action before its lots are inspected"
             )
         else:
-            p = plan_iso2859(len(indices), level, aql, state.severity)
+            p = plan_iso2859(len(indices) + len(where.undelivered.get(name, ())), level, aql, state.severity)
             plan = LotPlan(
                 severity=state.severity,
                 level=p.level,
