@@ -197,6 +197,19 @@ def test_deleting_a_failing_slide_lowers_accuracy_with_the_order_list(
     assert after.files_valid == hidden.files_valid
     assert after.values_total == hidden.values_total + 1
     assert after.structure.values.numerator == hidden.structure.values.numerator
+    # the two missing files are inaccurate in the structure and format grains too (they counted
+    # as accurate there: the review's format files rose 8/11 -> 9/11 when an item was deleted)
+    s, f = after.structure.files, after.format.files
+    assert (s.numerator, s.denominator) == (
+        hidden.structure.files.numerator,
+        hidden.structure.files.denominator + 2,
+    )
+    assert (f.numerator, f.denominator) == (
+        hidden.format.files.numerator,
+        hidden.format.files.denominator + 2,
+    )
+    for grain in ("structure", "format"):
+        assert getattr(after, grain).files.value <= getattr(before, grain).files.value
     (missing,) = [f for f in run.findings if f.code == NOT_DELIVERED]
     assert missing.item_id == failing and missing.severity.value == "error"
     assert (missing.location.file, missing.location.line) == ("order.csv", 1 + 1 + rows.index(gone))

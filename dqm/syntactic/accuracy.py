@@ -20,7 +20,8 @@ values
     and not delivered counts as one missing value (as an unreadable file does).
 structure / format
     Structure ratios count structure errors over all files / values. Format ratios count format
-    errors over the files / values that are structurally accurate: a value that is not even of
+    errors over the files / values that are structurally accurate (and the two files of each item
+    ordered and not delivered, inaccurate in both grains): a value that is not even of
     the right type has no format to check.
 not evaluated
     A crashed check (``CHECK_CRASHED``) counts against nothing: its item is *not evaluated*,
@@ -83,9 +84,22 @@ def _keys_of(findings: Iterable[Finding], counted: Callable[[Finding], bool]) ->
     return {key for f in findings if counted(f) for key in _file_keys(f)}
 
 
+def _is_undelivered(f: Finding) -> bool:
+    """Whether ``f`` is an item ordered and not delivered that counts against the batch (an error)."""
+    return f.code == NOT_DELIVERED and f.severity == Severity.ERROR
+
+
 def _undelivered(findings: Iterable[Finding]) -> int:
-    """The items ordered and not delivered that count against the batch (errors)."""
-    return sum(f.code == NOT_DELIVERED and f.severity == Severity.ERROR for f in findings)
+    """The items ordered and not delivered that count against the batch."""
+    return sum(map(_is_undelivered, findings))
+
+
+def _bad_in(f: Finding, aspects: set[Aspect]) -> bool:
+    """Whether ``f`` makes the files it points at inaccurate in the grain of ``aspects``: an error
+    of one of them, or an item not delivered, whose two files are missing in every grain (the
+    structure grain counts them as inaccurate; the format grain, which counts the structurally
+    accurate files, counts them too, as inaccurate: deleting an item never raises a grain)."""
+    return (f.severity == Severity.ERROR and f.aspect in aspects) or _is_undelivered(f)
 
 
 def file_universe(run: Run) -> set[str]:
@@ -151,12 +165,9 @@ def _grains(
     unreadable: int,
     profile: Profile,
 ) -> tuple[Grains, Grains, set[str]]:
-    structure_bad_files = _keys_of(
-        findings, lambda f: f.severity == Severity.ERROR and f.aspect == Aspect.STRUCTURE
-    )
-    format_bad_files = _keys_of(
-        findings, lambda f: f.severity == Severity.ERROR and f.aspect == Aspect.FORMAT
-    )
+    structure_bad_files = _keys_of(findings, lambda f: _bad_in(f, {Aspect.STRUCTURE}))
+    format_bad_files = _keys_of(findings, lambda f: _bad_in(f, {Aspect.FORMAT}))
+    missing = len(_keys_of(findings, _is_undelivered))
     s_bad_values = _bad_values(findings, {Aspect.STRUCTURE}, table_rows) + unreadable
     f_bad_values = _bad_values(findings, {Aspect.FORMAT}, table_rows)
     s_files_ok = len(files - structure_bad_files)
@@ -174,7 +185,7 @@ def _grains(
     )
     s_ok_values = max(values - s_bad_values, 0)
     fmt = Grains(
-        files=Ratio.of("format_file_accuracy", "files", f_files_ok, s_files_ok),
+        files=Ratio.of("format_file_accuracy", "files", f_files_ok, s_files_ok + missing),
         values=Ratio.of(
             "format_accuracy",
             "values",
@@ -421,11 +432,7 @@ def _bad_counts(findings: list[Finding], table_rows: int) -> dict[str, int]:
         return len(
             _keys_of(
                 findings,
-                lambda f: (
-                    _counts_against(f)
-                    if aspects is None
-                    else f.severity == Severity.ERROR and f.aspect in aspects
-                ),
+                lambda f: _counts_against(f) if aspects is None else _bad_in(f, aspects),
             )
         )
 
@@ -433,6 +440,7 @@ def _bad_counts(findings: list[Finding], table_rows: int) -> dict[str, int]:
         "files": files(None),
         "s_files": files({Aspect.STRUCTURE}),
         "sf_files": files({Aspect.STRUCTURE, Aspect.FORMAT}),
+        "missing": len(_keys_of(findings, _is_undelivered)),
         "values": _bad_values(findings, {Aspect.STRUCTURE, Aspect.FORMAT}, table_rows),
         "s_values": _bad_values(findings, {Aspect.STRUCTURE}, table_rows),
         "f_values": _bad_values(findings, {Aspect.FORMAT}, table_rows),
@@ -484,7 +492,8 @@ def rewaived(
             "values_valid": values_valid,
             "structure": structure,
             "format": Grains(
-                files=_again([fmt.files], fmt.files.name, f_files, s_files), values=redone["format_accuracy"]
+                files=_again([fmt.files], fmt.files.name, f_files, s_files + now["missing"]),
+                values=redone["format_accuracy"],
             ),
             "gates": gates,
             "passed": all(g.passed is not False for g in gates) and syntactic.crashed == 0,
