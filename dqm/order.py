@@ -29,6 +29,7 @@ import hashlib
 import io
 import posixpath
 import re
+import unicodedata
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -37,6 +38,7 @@ from pathlib import Path
 from dqm.batch import WIDE_BOMS, normalise
 from dqm.checksums import is_sha256
 from dqm.i18n import Message, msg
+from dqm.output import read_named
 
 ORDER_CHECK = "order.list"
 NOT_DELIVERED = "ITEM_NOT_DELIVERED"
@@ -112,11 +114,12 @@ def column_name(name: str) -> str:
 
 def read_order(path: Path) -> OrderList:
     """The order list at ``path``; :class:`OrderError` when it cannot be read or a line is malformed."""
-    try:
-        with path.open("rb") as fh:
-            data = fh.read(MAX_ORDER_BYTES + 1)
+    try:  # opened without waiting, read only when a regular file: a FIFO never blocks the command
+        data = read_named(path, MAX_ORDER_BYTES)
     except OSError as exc:
-        raise OrderError(msg("cannot read the order list {path}: {reason}", path=path, reason=exc)) from None
+        raise OrderError(
+            msg("cannot read the order list {path}: {reason}", path=path, reason=exc.strerror or exc)
+        ) from None
     if len(data) > MAX_ORDER_BYTES:
         raise OrderError(
             msg(
@@ -270,17 +273,38 @@ def delivered(order: OrderList, slide_ids: Sequence[str], images: Sequence[str |
 
     Items are the batch's, in discovery order: their ids and slide files (batch paths). An id
     names the item of that id; a slide file names the item whose slide is that batch path or,
-    written without a folder, whose slide file has that name (the first such item)."""
+    written without a folder, an item whose slide file has that name (the first such item no
+    other line names). Names are compared in Unicode NFC, as the batch's files are
+    (:func:`dqm.batch.normalise`: a list written on Windows names a slide a Mac wrote in NFD),
+    and an item matches one line at most: a line naming an item an earlier line (or, for a bare
+    file name, a line of a full path) already matched is not delivered."""
+    taken: set[int] = set()
+
+    def take(k: int | None) -> int | None:
+        if k is None or k in taken:
+            return None
+        taken.add(k)
+        return k
+
     if not order.by_file:
         by_id: dict[str, int] = {}
         for k, slide_id in enumerate(slide_ids):
-            by_id.setdefault(slide_id, k)
-        return [by_id.get(e.key) for e in order.entries]
+            by_id.setdefault(_nfc(slide_id), k)
+        return [take(by_id.get(_nfc(e.key))) for e in order.entries]
     by_path: dict[str, int] = {}
-    by_name: dict[str, int] = {}
+    by_name: dict[str, list[int]] = {}
     for k, image in enumerate(images):
         if image:
-            norm = normalise(image)[0]
+            norm = _nfc(normalise(image)[0])
             by_path.setdefault(norm, k)
-            by_name.setdefault(posixpath.basename(norm), k)
-    return [by_path.get(e.key, by_name.get(e.key) if "/" not in e.key else None) for e in order.entries]
+            by_name.setdefault(posixpath.basename(norm), []).append(k)
+    out = [take(by_path.get(_nfc(e.key))) for e in order.entries]  # full paths first
+    for j, e in enumerate(order.entries):
+        if out[j] is None and "/" not in e.key:
+            out[j] = take(next((k for k in by_name.get(_nfc(e.key), ()) if k not in taken), None))
+    return out
+
+
+def _nfc(name: str) -> str:
+    """``name`` in Unicode NFC (ASCII as it is, without a copy)."""
+    return name if name.isascii() else unicodedata.normalize("NFC", name)

@@ -166,6 +166,72 @@ def test_a_malformed_order_list_is_a_usage_error_of_every_command(batch: Path, t
     assert res.exit_code == 2
 
 
+def test_a_fifo_or_a_folder_is_refused_without_waiting(tmp_path: Path) -> None:
+    """``path.open("rb")`` of a FIFO waited for a writer for ever: the list is opened without
+    waiting and read only when it is a regular file."""
+    import os
+    import threading
+
+    fifo = tmp_path / "fifo.csv"
+    os.mkfifo(fifo)
+    raised: list[BaseException] = []
+
+    def read() -> None:
+        try:
+            read_order(fifo)
+        except OrderError as exc:
+            raised.append(exc)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    reader.join(timeout=30)
+    blocked = reader.is_alive()
+    if blocked:  # waiting in open: released before failing
+        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+    assert not blocked
+    assert raised and "not a regular file" in str(raised[0])
+    with pytest.raises(OrderError, match="cannot read the order list"):
+        read_order(tmp_path)
+
+
+def test_an_order_list_inside_the_batch_is_refused(batch: Path, tmp_path: Path) -> None:
+    """The buyer's list is kept outside the supplier's delivery (docs/batch-format.md): one inside
+    the batch folder was read silently."""
+    copy = _copy(batch, tmp_path)
+    inside = _ordered_all(copy, copy)
+    for command in (["validate", str(copy)], ["audit", str(copy), "--out", str(tmp_path / "out")]):
+        res = runner.invoke(app, [*command, "--expect", str(inside)])
+        assert res.exit_code == 2, res.output
+        assert "--expect must be outside the batch folder" in res.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_names_are_compared_in_nfc_and_an_item_matches_one_line() -> None:
+    """An order list's NFC name and a slide a Mac wrote in NFD are one item (they were a
+    not-delivered and a not-ordered finding printed alike); an item matches one line at most, a
+    full path before a bare name (``hospA/001.svs`` and ``001.svs`` were both delivered by one
+    slide)."""
+    import unicodedata
+
+    from dqm.order import OrderList, delivered
+
+    def order(text: str) -> OrderList:
+        by_file, entries, columns = parse_order(text, "order.csv")
+        return OrderList("order.csv", "0" * 64, by_file, tuple(entries), columns)
+
+    nfc, nfd = "환자01", unicodedata.normalize("NFD", "환자01")
+    assert nfc != nfd
+    assert delivered(order(f"slide_id\n{nfc}\nS2\n"), ["S2", nfd], [None, None]) == [1, 0]
+    by_file = order(f"file\n{nfc}.svs\nS2.svs\n")
+    assert delivered(by_file, ["a", "b"], [f"slides/{nfd}.svs", "S2.svs"]) == [0, 1]
+    assert delivered(order(f"slide_id\n{nfc}\n{nfd}\n"), [nfd], [None]) == [0, None]
+    slides = ["hospA/001.svs"]
+    assert delivered(order("file\nhospA/001.svs\n001.svs\n"), ["x"], slides) == [0, None]
+    assert delivered(order("file\n001.svs\nhospA/001.svs\n"), ["x"], slides) == [None, 0]
+    both = ["hospA/001.svs", "hospB/001.svs"]
+    assert delivered(order("file\n001.svs\nhospA/001.svs\n"), ["x", "y"], both) == [1, 0]
+
+
 # -- findings and accuracy -------------------------------------------------------------------------
 
 

@@ -252,7 +252,7 @@ def audit(
             msg("--baseline with a batch folder compares distributions: it needs the diversity stage")
         )
     waiver_list = _waivers_or_exit(waivers) if waivers is not None else None
-    order = order_or_exit(expect)
+    order = order_or_exit(expect, root)
     lot_field = lot_field_or_exit(lot_by, prof) if lot_by is not None else None
     if lot_field is not None:
         _lot_plan_or_exit(level, aql)

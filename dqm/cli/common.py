@@ -660,12 +660,16 @@ ExpectOpt = Annotated[
 ]
 
 
-def order_or_exit(path: Path | None) -> Any:
+def order_or_exit(path: Path | None, root: Path | None) -> Any:
     """The order list at ``path`` (:func:`dqm.order.read_order`; None without one); a list that
-    cannot be read or has a malformed line is a usage error naming the line."""
+    cannot be read or has a malformed line is a usage error naming the line, and so is one inside
+    the batch folder ``root`` (the buyer's list is kept outside the supplier's delivery)."""
     if path is None:
         return None
     from dqm.order import OrderError, read_order
+
+    if root is not None:
+        outside_batch(path, root, "--expect")
 
     try:
         return read_order(path)

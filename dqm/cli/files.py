@@ -129,9 +129,9 @@ def validate(
     _ = translator(lang)
     prof = load_profile_or_exit(profile)
     masker = start_masking(prof.deid, mask_key)
-    order = order_or_exit(expect)
     if len(paths) == 1 and paths[0].is_dir():
         root = batch_folder(paths[0])
+        order = order_or_exit(expect, root)
         if json_out is not None:
             outside_batch(json_out, root, "--json")
         where = executor_or_exit(executor, scheduler)
@@ -154,7 +154,7 @@ def validate(
         if info is not None:
             summary += "\n" + (order_line(info, lang) or "")
     else:
-        if order is not None:
+        if expect is not None:
             raise usage_error(
                 _("--expect compares a batch folder with its order list: give one batch folder")
             )
