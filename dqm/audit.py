@@ -12,7 +12,7 @@ from dqm.facts import numbered, patient_numbers
 from dqm.figures import dimension_state
 from dqm.findings import STAGE_CRASHED, Aspect, Finding, Severity, not_evaluated, stage_message
 from dqm.i18n import N_
-from dqm.order import ORDER_CHECK, OrderList, delivered
+from dqm.order import ORDER_CHECK, OrderList, delivered, header_not_known
 from dqm.output import new_run_id
 from dqm.profile import Profile
 from dqm.results import (
@@ -193,13 +193,16 @@ def file_digests(run: Run) -> FileDigests:
 def order_findings(run: Run, order: OrderList) -> tuple[list[Finding], OrderInfo]:
     """The ``order.list`` check's findings over ``run`` with ``order``, and what the result
     records of the list. The slides the list gives a SHA-256 for are hashed whole (unless the
-    run hashed them already)."""
+    run hashed them already). Raises :class:`dqm.order.OrderError` for a list whose first line
+    is a column name dqm does not know (:func:`dqm.order.header_not_known`)."""
     from validators.context import BatchView, ItemFacts
     from validators.engine import configure, run_checks
 
     summaries = run.outcomes.summaries()
     ids, images = summaries.column("slide_id"), summaries.column("image_path")
     matches = delivered(order, ids, images)
+    if (refused := header_not_known(order, matches)) is not None:
+        raise refused
     hashed, sparse = _slide_hashes(run, order, matches, images)
     view = BatchView(
         profile=run.profile,

@@ -305,6 +305,31 @@ def delivered(order: OrderList, slide_ids: Sequence[str], images: Sequence[str |
     return out
 
 
+HEADER_LIKE = re.compile(r"[^\W\d]+(?:[\s_-]+[^\W\d]+)*")
+"""A first line that looks like a column name: words of letters (no digit), joined by spaces,
+``_`` or ``-`` (``case_id``, ``Slide ID``, ``patient``)."""
+
+
+def header_not_known(order: OrderList, matches: Sequence[int | None]) -> OrderError | None:
+    """The error of a list without a header whose first line looks like a header (:data:`HEADER_LIKE`)
+    and names no delivered item (``matches``: :func:`delivered`): a column name this module does
+    not know (``case_id``), which would be read as one more item ordered and not delivered.
+    None when the list has a header, or its first line is an id or names a delivered item."""
+    first = order.entries[0]
+    if order.columns or matches[0] is not None or not HEADER_LIKE.fullmatch(first.key):
+        return None
+    return _bad(
+        order.name,
+        first.line,
+        msg(
+            "{key!r} looks like a column name and no delivered item has this id: name the column "
+            "one of {columns} (case, spaces, '-' and '_' aside), or start the list with an id",
+            key=first.key,
+            columns=", ".join((*ID_COLUMNS, *FILE_COLUMNS)),
+        ),
+    )
+
+
 def _nfc(name: str) -> str:
     """``name`` in Unicode NFC (ASCII as it is, without a copy)."""
     return name if name.isascii() else unicodedata.normalize("NFC", name)

@@ -232,6 +232,38 @@ def test_names_are_compared_in_nfc_and_an_item_matches_one_line() -> None:
     assert delivered(order("file\n001.svs\nhospA/001.svs\n"), ["x", "y"], both) == [1, 0]
 
 
+@pytest.mark.parametrize("header", ["Slide ID", "SlideID", "slide-id", " SLIDE_ID "])
+def test_header_names_are_matched_whatever_their_case_spaces_and_separators(header: str) -> None:
+    """A one-column list headed ``Slide ID`` was read as plain text: its header an item ordered."""
+    by_file, entries, columns = parse_order(f"{header}\nS1\nS2\n", "order.csv")
+    assert (by_file, [e.key for e in entries], columns) == (False, ["S1", "S2"], ("slideid",))
+    assert parse_order("File Name\na.svs\n", "order.csv")[1][0].key == "a.svs"
+
+
+def test_an_unknown_header_is_refused_once_no_item_has_it(batch: Path, tmp_path: Path) -> None:
+    """A list headed by a column name dqm does not know (``case_id``) counted its header as one
+    more item ordered and not delivered: refused (exit 2) when its first line is words without a
+    digit and no delivered item has that id; an id of letters that is delivered is kept."""
+    from dqm.order import OrderList, delivered, header_not_known
+
+    ids = [r["slide_id"] for r in _rows(batch)]
+    order = _order(tmp_path, "case_id\n" + "".join(f"{i}\n" for i in ids))
+    for command in (["validate", str(batch)], ["audit", str(batch), "--out", str(tmp_path / "out")]):
+        res = runner.invoke(app, [*command, "--expect", str(order)])
+        assert res.exit_code == 2, res.output
+        assert "line 1: 'case_id' looks like a column name" in res.output
+    listed = read_order(order)
+    assert header_not_known(listed, delivered(listed, ["case_id", *ids], [None] * 9)) is None  # delivered
+    for first in ("S00001", "case 7"):  # an id: digits
+        text = f"{first}\nS2\n"
+        _, entries, columns = parse_order(text, "o.csv")
+        plain = OrderList("o.csv", "0" * 64, False, tuple(entries), columns)
+        assert header_not_known(plain, [None, None]) is None
+    _, entries, columns = parse_order("slide_id\npatient\n", "o.csv")
+    headed = OrderList("o.csv", "0" * 64, False, tuple(entries), columns)
+    assert header_not_known(headed, [None]) is None  # a header: its first item is an item
+
+
 # -- findings and accuracy -------------------------------------------------------------------------
 
 

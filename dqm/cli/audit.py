@@ -57,6 +57,7 @@ from dqm.cli.common import (
     tr,
     usage_error,
     warning,
+    with_order_or_exit,
     write_identifier_map,
 )
 from dqm.cli.lots import (
@@ -205,7 +206,7 @@ def audit(
     With --results, the stages (diversity, validity, thumbnails, lots) run on that audit's item
     records (its result cache, or --cache) instead of checking the batch again; an item the cache
     lacks is checked again and named."""
-    from dqm.audit import build_result, with_dimension, with_order
+    from dqm.audit import build_result, with_dimension
     from dqm.clinical_table import suite_refusal
     from dqm.figures import verdict_line
     from dqm.gate import gate, lot_lines
@@ -296,7 +297,7 @@ def audit(
             run = run_with_progress(
                 root, prof, options, cache_dir, _earlier_slides(base, earlier, masker), masker, lang
             )
-        result = build_result(run, ["dqm", *sys.argv[1:]], run_id, with_order(run, order))
+        result = build_result(run, ["dqm", *sys.argv[1:]], run_id, with_order_or_exit(run, order))
         if "diversity" in chosen:
             drift = (base.summaries, base.info) if base is not None else None
             result = _stage(result, "diversity", lambda r: _diversity(r, prof, drift, masker))

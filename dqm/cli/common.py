@@ -677,6 +677,18 @@ def order_or_exit(path: Path | None, root: Path | None) -> Any:
         raise usage_error(reason(exc)) from None
 
 
+def with_order_or_exit(run: Any, order: Any) -> Any:
+    """:func:`dqm.audit.with_order`; an order list whose first line is a column name dqm does not
+    know, found once the batch's items are known, is a usage error."""
+    from dqm.audit import with_order
+    from dqm.order import OrderError
+
+    try:
+        return with_order(run, order)
+    except OrderError as exc:
+        raise usage_error(reason(exc)) from None
+
+
 def print_order_line(result: Any, lang: str) -> None:
     """How many of the ordered items were delivered (``--expect``), under the verdict; nothing
     without an order list."""

@@ -36,6 +36,7 @@ from dqm.cli.common import (
     start_masking,
     syntactic_figures,
     usage_error,
+    with_order_or_exit,
 )
 from dqm.i18n import N_, translator
 
@@ -139,11 +140,10 @@ def validate(
             workers=workers, slides=not annotations_only, hash_files=False, certify=certify, **where
         )
         run = run_with_progress(root, prof, options, cache, mask=masker)
-        from dqm.audit import with_order
         from dqm.figures import order_line
         from dqm.syntactic.accuracy import syntactic_result
 
-        info = with_order(run, order)
+        info = with_order_or_exit(run, order)
         findings = run.findings
         s = syntactic_result(run)
         summary = _(
