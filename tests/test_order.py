@@ -346,6 +346,45 @@ def test_an_order_by_slide_file_name_with_hashes(batch: Path, tmp_path: Path, pr
     assert (info.by, info.hashes, info.delivered) == ("file", 3, 8)
 
 
+def test_a_sparse_slide_with_an_ordered_hash_is_not_verified_and_says_so(
+    batch: Path, tmp_path: Path, profile: Profile, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A slide the list gives a SHA-256 for that is not read whole (sparse: a terabyte of holes)
+    is not verified: an error naming its sizes, never a silent pass (no test covered it)."""
+    import dqm.runner
+    from dqm.sparse_files import Sparse, SparseFileError
+
+    rows = _rows(batch)
+    sparse = (batch / rows[0]["image_path"]).resolve()
+    real = dqm.runner.full_hash
+
+    def full_hash(path: Path, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if Path(path).resolve() == sparse:
+            raise SparseFileError(Sparse(1 << 40, 4096), path)
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(dqm.runner, "full_hash", full_hash)
+    lines = ["image_path,sha256"]
+    for r in rows[:2]:
+        lines.append(
+            f"{r['image_path']},{hashlib.sha256((batch / r['image_path']).read_bytes()).hexdigest()}"
+        )
+    lines += [f"{r['image_path']}," for r in rows[2:]]
+    run, after, _ = _run(batch, profile, _order(tmp_path, "\n".join(lines) + "\n"))
+    found = [f for f in run.findings if f.check == "order.list"]
+    assert [(f.code, f.item_id, f.severity.value) for f in found] == [
+        (MISMATCH, rows[0]["slide_id"], "error")
+    ]
+    assert "sparse file of 1,099,511,627,776 bytes, 4,096 of them on disk" in found[0].message
+    assert "(not verified)" in found[0].message
+    monkeypatch.setattr(dqm.runner, "full_hash", real)
+    whole, verified, _ = _run(batch, profile, _order(tmp_path, "\n".join(lines) + "\n", "whole.csv"))
+    assert not [f for f in whole.findings if f.check == "order.list"]
+    slide = rows[0]["image_path"]
+    accurate = not any(f.location.file == slide and f.severity.value == "error" for f in whole.findings)
+    assert after.files_valid == verified.files_valid - accurate  # the unverified slide counts against
+
+
 # -- outputs ---------------------------------------------------------------------------------------
 
 
