@@ -25,6 +25,7 @@ from markupsafe import Markup
 from dqm.facts import ItemSummary
 from dqm.findings import Finding
 from dqm.i18n import N_, Param, gettext, render
+from dqm.order import NOT_DELIVERED
 from dqm.output import spreadsheet_safe, visible
 from dqm.results import QualityResult
 
@@ -126,7 +127,11 @@ def _where(f: Finding, lang: str) -> str:
     return text[len(file) :].lstrip() if file and text.startswith(file) else text
 
 
-def _in_lot(f: Finding, items: set[str] | None, files: set[str]) -> bool:
+def _in_lot(f: Finding, items: set[str] | None, files: set[str], lines: frozenset[int] = frozenset()) -> bool:
+    """Whether ``f`` is of the lot of ``items`` (their files ``files``) or, an item ordered and not
+    delivered, at one of the order list's ``lines`` in that lot."""
+    if f.code == NOT_DELIVERED and items is not None:
+        return f.location.line in lines
     return items is None or f.item_id in items or (f.location.file is not None and f.location.file in files)
 
 
@@ -154,9 +159,16 @@ def _sorted(rows: list[FixRow]) -> list[FixRow]:
     return sorted(rows, key=lambda r: (r.file, SEVERITY_ORDER.get(r.severity, 3), r.where, r.code))
 
 
-def fix_rows(result: QualityResult, items: set[str] | None = None, lang: str = "en") -> list[FixRow]:
-    """The findings of ``items`` (slide ids; None: every finding, those of the batch included),
-    sorted by file, then severity and place; their texts in ``lang``."""
+def fix_rows(
+    result: QualityResult,
+    items: set[str] | None = None,
+    lang: str = "en",
+    lines: frozenset[int] = frozenset(),
+) -> list[FixRow]:
+    """The findings of ``items`` (slide ids; None: every finding, those of the batch included)
+    and of the items ordered and not delivered at the order list's ``lines`` (those of the lot:
+    :meth:`dqm.order.OrderList.lots`), sorted by file, then severity and place; their texts in
+    ``lang``."""
     statuses = result.redelivery.statuses() if result.redelivery is not None else {}
     waivers: dict[int, str] = {}
     for use in result.waivers.uses if result.waivers is not None else []:
@@ -174,17 +186,25 @@ def fix_rows(result: QualityResult, items: set[str] | None = None, lang: str = "
     rows = [
         _row(f, statuses.get(i, ""), waivers.get(i, ""), lang)
         for i, f in enumerate(result.findings)
-        if _in_lot(f, items, files)
+        if _in_lot(f, items, files, lines)
     ]
     return _sorted(rows)
 
 
-def fixed_rows(result: QualityResult, items: set[str] | None = None, lang: str = "en") -> list[FixRow]:
-    """The earlier delivery's findings of ``items`` that the redelivery fixed."""
+def fixed_rows(
+    result: QualityResult,
+    items: set[str] | None = None,
+    lang: str = "en",
+    lines: frozenset[int] = frozenset(),
+) -> list[FixRow]:
+    """The earlier delivery's findings of ``items`` (and of ``lines``: :func:`fix_rows`) that the
+    redelivery fixed."""
     if result.redelivery is None:
         return []
     files = _lot_files(result, items)
-    return _sorted([_row(f, "fixed", "", lang) for f in result.redelivery.fixed if _in_lot(f, items, files)])
+    return _sorted(
+        [_row(f, "fixed", "", lang) for f in result.redelivery.fixed if _in_lot(f, items, files, lines)]
+    )
 
 
 def render_fixlist_csv(rows: list[FixRow], lang: str = "en") -> str:

@@ -532,3 +532,38 @@ def test_deleting_a_lots_failing_item_never_raises_the_lots_figures(
     counted = sum(lot.files.denominator for lot in lots.lots)
     assert counted == sum(lot.files.denominator for lot in full.values()) + (0 if lot_column else 1)
     assert hidden.item_id == failing
+
+
+def test_audit_and_fixlist_by_lot_count_and_list_the_lots_undelivered_items(
+    batch: Path, tmp_path: Path, profile: Profile
+) -> None:
+    """End to end: ``audit --lot-by institution --expect`` counts a deleted item against its lot
+    (the list's institution column), and ``fixlist --lot`` lists it with the audit's order list
+    (it dropped it: its id is in no lot's items); without the list it warns, with another list
+    it is refused."""
+    rows = _rows(batch)
+    order = _order(
+        tmp_path, "slide_id,institution\n" + "".join(f"{r['slide_id']},{r['institution']}\n" for r in rows)
+    )
+    run, _, _ = _run(batch, profile, order)
+    copy, _, gone = _deleted(batch, tmp_path, _failing(run))
+    out = tmp_path / "out"
+    command = ["audit", str(copy), "--out", str(out), "--stages", "syntactic", "--lot-by", "institution"]
+    res = runner.invoke(app, [*command, "--expect", str(order)])
+    assert res.exit_code == 1, res.output
+    result = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    (lot,) = [lot for lot in result["lots"]["lots"] if lot["name"] == gone["institution"]]
+    assert not lot["passed"] and "(not delivered)" not in {x["name"] for x in result["lots"]["lots"]}
+    fixlist = ["fixlist", str(out / "results.json"), "--lot", gone["institution"], "--out"]
+    res = runner.invoke(app, [*fixlist, str(tmp_path / "fx"), "--expect", str(order)])
+    assert res.exit_code == 0, res.output
+    listed = (tmp_path / "fx" / "fixlist.csv").read_text(encoding="utf-8")
+    assert NOT_DELIVERED in listed and gone["slide_id"] in listed
+    res = runner.invoke(app, [*fixlist, str(tmp_path / "fx2")])
+    assert "1 items ordered and not delivered are in no lot's list" in " ".join(res.output.split())
+    assert NOT_DELIVERED not in (tmp_path / "fx2" / "fixlist.csv").read_text(encoding="utf-8")
+    other = _order(tmp_path, "slide_id\n" + "".join(f"{r['slide_id']}\n" for r in rows), "other.csv")
+    res = runner.invoke(app, [*fixlist, str(tmp_path / "fx3"), "--expect", str(other)])
+    assert res.exit_code == 2 and "is not the order list the audit was run with" in " ".join(
+        res.output.split()
+    )

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from dqm.cli.common import (
+    ExpectOpt,
     LangOpt,
     MaskKeyOpt,
     ProfileOpt,
@@ -15,14 +16,16 @@ from dqm.cli.common import (
     load_profile_or_exit,
     load_result_or_exit,
     locked,
+    order_or_exit,
     out,
     output_folder,
     removed_when_unused,
     settle_own_or_exit,
     start_masking,
     usage_error,
+    warning,
 )
-from dqm.i18n import translator
+from dqm.i18n import msg, translator
 
 FIXLIST_FILES = {"html": "fixlist.html", "csv": "fixlist.csv"}
 
@@ -43,10 +46,12 @@ def fixlist(
     ] = "institution",
     profile: ProfileOpt = None,
     mask_key: MaskKeyOpt = None,
+    expect: ExpectOpt = None,
     lang: LangOpt = "en",
 ) -> None:
     """What a hospital must fix: the findings of its slides grouped by file, with where each one is,
-    as fixlist.html and fixlist.csv (names masked as in the results)."""
+    as fixlist.html and fixlist.csv (names masked as in the results). With --lot and the audit's
+    order list (--expect), the lot's items ordered and not delivered too."""
     from dqm.output import OutputSet
     from reports.fixlist import (
         LotError,
@@ -64,11 +69,14 @@ def fixlist(
     root = batch.resolve() if batch.is_dir() else None
     out_dir = removed_when_unused(context, out_dir, root)  # refused below (an unknown --lot): none left
     output_folder(out_dir, root, "--out")
+    lines = _undelivered_lines(result, expect, root, lot_by, lot, masker) if lot is not None else frozenset()
     try:
         items = lot_items(result, lot_by, lot, masker) if lot is not None else None
     except LotError as exc:
-        raise usage_error(str(exc)) from None
-    rows, fixed = fix_rows(result, items, lang), fixed_rows(result, items, lang)
+        if not lines:  # a lot whose every item was ordered and not delivered has no item
+            raise usage_error(str(exc)) from None
+        items = set()
+    rows, fixed = fix_rows(result, items, lang, lines), fixed_rows(result, items, lang, lines)
     with locked(out_dir, "--out"), OutputSet(out_dir, masker) as outputs:
         html = outputs.write(
             FIXLIST_FILES["html"], render_fixlist_html(result, rows, fixed, lot, lot_by, lang)
@@ -86,3 +94,29 @@ def fixlist(
         highlight=False,
     )
     out.print(f"html: {html}\ncsv: {table}", markup=False)
+
+
+def _undelivered_lines(
+    result: Any, expect: Path | None, root: Path | None, field: str, lot: str, masker: Any
+) -> frozenset[int]:
+    """The lines of the audit's order list (``--expect``) whose items, ordered and not delivered,
+    are of the lot ``lot`` (its column of ``field``: :meth:`dqm.order.OrderList.lots`); a warning,
+    and none, when the results hold such items and no order list is given."""
+    from dqm.order import NOT_DELIVERED
+
+    undelivered = sum(f.code == NOT_DELIVERED for f in result.findings)
+    if expect is None:
+        if undelivered:
+            warning(
+                msg(
+                    "{n} items ordered and not delivered are in no lot's list: give the audit's order "
+                    "list (--expect) to list those of the lot",
+                    n=undelivered,
+                )
+            )
+        return frozenset()
+    order = order_or_exit(expect, root)
+    if result.order is None or result.order.sha256 != order.sha256:
+        raise usage_error(msg("--expect {path} is not the order list the audit was run with", path=expect))
+    wanted = {lot, masker(lot)} if masker is not None else {lot}  # as reports.fixlist.lot_items
+    return frozenset(line for line, name in order.lots(field).items() if name in wanted)
