@@ -668,8 +668,14 @@ def order_or_exit(path: Path | None, root: Path | None) -> Any:
         return None
     from dqm.order import OrderError, read_order
 
-    if root is not None:
-        outside_batch(path, root, "--expect")
+    where = path.resolve()
+    if root is not None and (where == root or root in where.parents):
+        raise usage_error(
+            msg(
+                "--expect must be outside the batch folder: the buyer's order list is not part of "
+                "the delivery it checks"
+            )
+        )
 
     try:
         return read_order(path)
