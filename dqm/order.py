@@ -8,7 +8,10 @@ id a line. A header names the column to match by: the item's id (``slide_id``, `
 ``id``: the manifest's ``slide_id``, or a slide file's stem where the batch has no manifest) or
 its slide file (``image_path``, ``file``, ``file_name``, ``filename`` or ``slide_file``: a batch
 path, or a bare file name matched against the slides' names), and optionally ``sha256``, the
-slide file's expected SHA-256 (the slides the column gives a hash for are hashed whole).
+slide file's expected SHA-256 (the slides the column gives a hash for are hashed whole). Header
+names are matched after :func:`column_name` (case, spaces, ``-`` and ``_`` aside); another column
+named like ``--lot-by``'s field gives the lot of an item not delivered (:meth:`OrderList.lots`).
+Names are compared in Unicode NFC, and an item matches one line at most (:func:`delivered`).
 
 The list is read as untrusted input: size and entry caps, UTF-8 (a byte-order mark tolerated) or
 UTF-16/32 by their marks, blank lines skipped, quotes as CSV's. A list that cannot be read, or
