@@ -14,6 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from dqm.cli import app
+from dqm.results import SCHEMA_VERSION
 
 # `audited` is the fixture of test_cache_cli (a small batch and its audit), taken by the tests below
 # ruff: noqa: F811
@@ -105,8 +106,8 @@ def test_a_result_edited_after_it_was_written_is_refused_by_every_command(audite
 
 
 DELETED = {
-    "unsealed": "states results schema 1.16 but carries no content digest",
-    "null digest": "states results schema 1.16 but carries no content digest",
+    "unsealed": f"states results schema {SCHEMA_VERSION} but carries no content digest",
+    "null digest": f"states results schema {SCHEMA_VERSION} but carries no content digest",
     "relabelled 1.9": "states results schema 1.9 but holds batch.files, which schema 1.10 added",
     "relabelled 1.9, null digest": "states results schema 1.9 but holds digest, which schema 1.10 added",
     "pre-1.10": "states results schema 1.9 but holds findings[].counted_values, which schema 1.13 added",
