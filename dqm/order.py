@@ -34,7 +34,7 @@ import posixpath
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -92,15 +92,38 @@ class OrderList:
     columns: tuple[str, ...] = ()
     """Its header's column names (:func:`column_name`); none in a list of one id a line."""
 
-    def lots(self, field: str) -> dict[int, str]:
+    def lots(self, field: str, batch_lots: Collection[str] = ()) -> dict[int, str]:
         """The lot (``--lot-by field``) of each entry, by its line: the list's column of that
         name (:func:`column_name`), a blank cell ``(missing)`` as the batch's items, or the lot
-        :data:`NOT_DELIVERED_LOT` for every entry when the list has no such column."""
+        :data:`NOT_DELIVERED_LOT` for every entry when the list has no such column.
+
+        ``batch_lots``: the lots of the batch's own items. A cell naming one of them but for case,
+        Unicode form or spacing (``gwangju-d``, an NFD ``Ü``, for ``Gwangju-D``) is that lot (:func:`lot_key`):
+        taken as written, a failing item deleted from the batch left its lot passing beside a lot of
+        its own. The lot of entries the list does not place is :data:`NOT_DELIVERED_LOT`, or, when a
+        batch lot is named so, the first of ``(not delivered) (2)``, ``(3)``… that none is."""
+        unplaced, k = NOT_DELIVERED_LOT, 2
+        while unplaced in batch_lots:
+            unplaced, k = f"{NOT_DELIVERED_LOT} ({k})", k + 1
         name = column_name(field)
         if name not in self.columns:
-            return {e.line: NOT_DELIVERED_LOT for e in self.entries}
+            return {e.line: unplaced for e in self.entries}
         at = self.columns.index(name)
-        return {e.line: e.cells[at].strip() or MISSING_LOT for e in self.entries}
+        keyed: dict[str, list[str]] = {}
+        for lot in batch_lots:
+            keyed.setdefault(lot_key(lot), []).append(lot)
+
+        def placed(cell: str) -> str:
+            value = cell.strip() or MISSING_LOT
+            same = keyed.get(lot_key(value), [])
+            return value if value in batch_lots or len(same) != 1 else same[0]
+
+        return {e.line: placed(e.cells[at]) for e in self.entries}
+
+
+def lot_key(value: str) -> str:
+    """A lot name as compared with the order list's: NFC, case folded, runs of spaces as one."""
+    return " ".join(unicodedata.normalize("NFC", value).casefold().split())
 
 
 NOT_DELIVERED_LOT = "(not delivered)"

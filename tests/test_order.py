@@ -8,6 +8,7 @@ import csv
 import hashlib
 import json
 import shutil
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -567,3 +568,57 @@ def test_audit_and_fixlist_by_lot_count_and_list_the_lots_undelivered_items(
     assert res.exit_code == 2 and "is not the order list the audit was run with" in " ".join(
         res.output.split()
     )
+
+
+def test_an_order_lists_lot_is_the_batch_lot_it_names_but_for_case_form_or_spacing(tmp_path: Path) -> None:
+    """A review: the list's ``gwangju-d`` (or an NFD ``Ü``) for the batch's ``Gwangju-D`` made a lot
+    of its own, so the lot the failing item was deleted from passed beside it. And an unplaced
+    item's ``(not delivered)`` merged with a batch lot of that name."""
+    nfd = unicodedata.normalize("NFD", "Gwangju-Ü")
+    order = read_order(
+        _order(tmp_path, f"slide_id,institution\nA,gwangju-d\nB, {nfd}\nC,Seoul  a\nD,Busan\nE,\n")
+    )
+    batch_lots = ["Gwangju-D", "Gwangju-Ü", "Seoul A", "seoul a"]
+    placed = order.lots("institution", batch_lots)
+    assert [placed[e.line] for e in order.entries] == [
+        "Gwangju-D",
+        "Gwangju-Ü",
+        "Seoul  a",
+        "Busan",
+        "(missing)",
+    ]  # fmt: skip  (two batch lots fold alike: the cell stays as written)
+    taken = read_order(_order(tmp_path, "slide_id\nA\n", "plain.csv"))
+    assert set(taken.lots("institution", ["(not delivered)", "(not delivered) (2)"]).values()) == {
+        "(not delivered) (3)"
+    }
+    assert set(taken.lots("institution").values()) == {"(not delivered)"}
+
+
+def test_audit_by_lot_places_a_deleted_item_in_its_lot_written_in_another_case(
+    batch: Path, tmp_path: Path, profile: Profile
+) -> None:
+    rows = _rows(batch)
+    order = _order(
+        tmp_path,
+        "slide_id,institution\n" + "".join(f"{r['slide_id']},{r['institution'].lower()}\n" for r in rows),
+    )
+    run, _, _ = _run(batch, profile, order)
+    copy, _, gone = _deleted(batch, tmp_path, _failing(run))
+    out = tmp_path / "out"
+    command = ["audit", str(copy), "--out", str(out), "--stages", "syntactic", "--lot-by", "institution"]
+    res = runner.invoke(app, [*command, "--expect", str(order)])
+    assert res.exit_code == 1, res.output
+    names = {lot["name"]: lot for lot in json.loads((out / "results.json").read_text())["lots"]["lots"]}
+    assert gone["institution"].lower() not in names or gone["institution"].lower() == gone["institution"]
+    assert not names[gone["institution"]]["passed"]
+    fixlist = [
+        "fixlist",
+        str(out / "results.json"),
+        "--lot",
+        gone["institution"],
+        "--out",
+        str(tmp_path / "fx"),
+    ]
+    res = runner.invoke(app, [*fixlist, "--expect", str(order)])
+    assert res.exit_code == 0, res.output
+    assert NOT_DELIVERED in (tmp_path / "fx" / "fixlist.csv").read_text(encoding="utf-8")

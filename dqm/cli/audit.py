@@ -450,7 +450,7 @@ def _with_lots(
 ) -> Any:
     from dqm.lots.compute import lot_names, lots_result, too_many_lots
 
-    order_lots = order.lots(field) if order is not None else None
+    order_lots = order.lots(field, lot_names(run, field)) if order is not None else None
     names = list(lot_names(run, field, order_lots))
     refused = too_many_lots(len(names), field)
     if refused is not None:  # the items' records are in the cache: an audit by another field is quick

@@ -102,7 +102,7 @@ def _undelivered_lines(
     """The lines of the audit's order list (``--expect``) whose items, ordered and not delivered,
     are of the lot ``lot`` (its column of ``field``: :meth:`dqm.order.OrderList.lots`); a warning,
     and none, when the results hold such items and no order list is given."""
-    from dqm.order import NOT_DELIVERED
+    from dqm.order import NOT_DELIVERED, lot_key
 
     undelivered = sum(f.code == NOT_DELIVERED for f in result.findings)
     if expect is None:
@@ -119,4 +119,5 @@ def _undelivered_lines(
     if result.order is None or result.order.sha256 != order.sha256:
         raise usage_error(msg("--expect {path} is not the order list the audit was run with", path=expect))
     wanted = {lot, masker(lot)} if masker is not None else {lot}  # as reports.fixlist.lot_items
-    return frozenset(line for line, name in order.lots(field).items() if name in wanted)
+    keys = {lot_key(name) for name in wanted}  # as the audit placed them (OrderList.lots)
+    return frozenset(line for line, name in order.lots(field).items() if lot_key(name) in keys)
