@@ -33,6 +33,7 @@ back from the digest alone (the runner knows the digest of a file it read before
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import dataclasses
 import hashlib
 import math
@@ -438,7 +439,12 @@ class _MemoryCheck:
 
 
 def _parse_any(data: bytes, rel: str, memory: _MemoryCheck) -> list[Annotation]:
-    """The annotations of ``data``, its read held to ``memory`` (the check of ``data`` itself)."""
+    """The annotations of ``data``, its read held to ``memory`` (the check of ``data`` itself);
+    the parse cache's room made before it is read (:data:`_ROOM`)."""
+    in_pieces = len(data) >= pieces.MIN_BYTES  # a big clean native file is read so too
+    coco_first = in_pieces and _COCO_OBJECT.match(data) is not None and _names_coco(data)
+    if not coco_first:
+        _make_room()
     image = _read_first(_IMAGE_READERS, data, rel, [])
     if image is not None:
         return image
@@ -456,12 +462,16 @@ def _parse_any(data: bytes, rel: str, memory: _MemoryCheck) -> list[Annotation]:
             return [failed(rel, "unknown", too_big)]
         return _parse_xml(data, rel)  # XML declares its own encoding
     else:
-        in_pieces = len(data) >= pieces.MIN_BYTES  # a big clean native file is read so too
         too_big = memory.refused(memory.pieces_need()) if in_pieces else None
         if too_big is not None:
             # a COCO file in pieces holds its lesions compactly: it is held to its own estimate
             coco_pieces = _read_pieces(data, rel, memory, coco) if _may_be_coco(data, memory) else None
             return coco_pieces if coco_pieces is not None else [failed(rel, "unknown", too_big)]
+        if coco_first:  # read as COCO (no clean native file names "images"), else room is made
+            coco_pieces = _read_pieces(data, rel, memory, coco)
+            if coco_pieces is not None:
+                return coco_pieces
+            _make_room()
         clean = native.read_clean(data, rel)
         if clean is not None:
             return [clean]
@@ -499,12 +509,19 @@ def _coco_need(memory: _MemoryCheck, images: int | None = None) -> int:
     return memory.need(COCO_VALUE_BYTES) + COCO_IMAGE_BYTES * images
 
 
+def _names_coco(data: bytes) -> bool:
+    """Whether ``data`` names COCO's two lists (a first look: it is split to be known for COCO)."""
+    return b'"images"' in data and b'"annotations"' in data
+
+
 def _may_be_coco(data: bytes, memory: _MemoryCheck) -> bool:
     """Whether ``data`` names COCO's two lists and fits in ``limits.annotation_memory`` at
     :func:`_coco_need` (it is split to be known for COCO)."""
-    return (
-        b'"images"' in data and b'"annotations"' in data and _coco_need(memory) <= limits().annotation_memory
-    )
+    return _names_coco(data) and _coco_need(memory) <= limits().annotation_memory
+
+
+_COCO_OBJECT = re.compile(rb"\s*\{")
+"""The start of a JSON object (a COCO file's text; no image or XML starts so)."""
 
 
 def _read_pieces(
@@ -515,7 +532,9 @@ def _read_pieces(
     ``only``), or cannot be read so. The reader is the one the whole read would pick: the first
     whose ``looks`` accepts the document with its list emptied (no ``looks`` reads into the list of
     the formats split), or a list's first item alone (``looks`` reads no further into a list). A
-    COCO file is held to :func:`_coco_need` (``memory``: the check of ``data``)."""
+    COCO file is held to :func:`_coco_need` (``memory``: the check of ``data``), and the parse
+    cache makes room for it at that estimate: only here is a file known to be COCO (one that
+    merely names COCO's lists may be any format, read at :func:`pieces_needed`)."""
     found = pieces.split(data, tuple(k for k in _PIECES_BY_KEY if k is not None))
     if found is None:
         return None
@@ -524,9 +543,12 @@ def _read_pieces(
         return None
     images = found.shell.get("images") if isinstance(found.shell, dict) else None
     count = len(images) if isinstance(images, list) else 0  # with or without a "file_name"
-    too_big = memory.refused(_coco_need(memory, count)) if reader is coco else None
-    if too_big is not None:  # its images cost more than its values tell (COCO_IMAGE_BYTES)
-        return [failed(rel, "unknown", too_big)]
+    if reader is coco:
+        need = _coco_need(memory, count)
+        too_big = memory.refused(need)
+        if too_big is not None:  # its images cost more than its values tell (COCO_IMAGE_BYTES)
+            return [failed(rel, "unknown", too_big)]
+        _make_room(need)
     return reader.read_pieces(found, rel)
 
 
@@ -590,12 +612,33 @@ def _parse_cached(
         return _kept(key, result, holds(), held_to.annotation_memory) if len(result) > 1 else result
     limit = held_to.annotation_memory
     need = memory.pieces_need()  # what a read in pieces is checked at (outlines lifted aside)
-    if need > limit or (b'"images"' in data and b'"annotations"' in data):  # a COCO file's is less
-        need = min(need, _coco_need(memory))
-    if need <= limit:
-        _evict(limit - need)
-    parsed, holds = _parse(data, rel, memory)
+    room = _ROOM.set(need if need <= limit else None)  # made once the reader is known (_make_room)
+    try:
+        parsed, holds = _parse(data, rel, memory)
+    finally:
+        _ROOM.reset(room)
     return _kept(key, FileAnnotations(parsed), holds(), limit)  # its index of image names kept with it
+
+
+_ROOM: contextvars.ContextVar[int | None] = contextvars.ContextVar("dqm_readers_room", default=None)
+"""The estimate the parse cache is to make room for before the file under way is read (its
+:func:`pieces_needed`), None once made or when there is none: made as the read begins, but for a
+big JSON object naming COCO's two lists only once its reader is known, as a COCO file read in
+pieces makes room at its own, often lesser, estimate (:func:`_read_pieces`). A file merely naming
+them may be any format, and was let keep entries at the COCO estimate, past the limit."""
+
+
+def _make_room(need: int | None = None) -> None:
+    """The parse cache's least recently used entries out until a read estimated at ``need`` (by
+    default the one :data:`_ROOM` holds, then made) fits beside them in ``limits.annotation_memory``."""
+    if need is None:
+        need = _ROOM.get()
+        if need is None:
+            return
+    _ROOM.set(None)
+    room = limits().annotation_memory - need
+    if room >= 0:
+        _evict(room)
 
 
 def _kept(

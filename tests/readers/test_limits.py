@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
@@ -278,3 +279,50 @@ def test_the_parse_cache_holds_no_more_memory_than_annotation_memory(monkeypatch
     (first,) = parse_annotation(files["ann/b.json"], "ann/b.json", small)
     assert [i.code for i in first.issues] == ["LIMIT_EXCEEDED"]
     assert [key[0] for key in readers._CACHE] == ["ann/b.json"]
+
+
+@pytest.mark.parametrize("in_pieces", [False, True])
+def test_a_file_naming_cocos_lists_makes_room_in_the_cache_at_its_own_read(
+    monkeypatch: pytest.MonkeyPatch, in_pieces: bool
+) -> None:
+    """The cache made room for a file whose text holds ``"images"`` and ``"annotations"`` at the
+    lesser of its COCO estimate and :func:`pieces_needed`, though it was read as what it is: a
+    7.8 MiB QuPath file naming both (as a property) kept a 290.8 MiB entry beside a read estimated
+    at 355.5 MiB, 646 MiB against 365.5 MiB. Only a file read as COCO makes room at its COCO
+    estimate; any other at :func:`pieces_needed`."""
+    from collections import OrderedDict
+
+    from dqm import readers
+    from dqm.readers import _coco_need, _MemoryCheck, pieces_needed, qupath
+    from dqm.readers.common import pieces
+    from dqm.readers.items import FileAnnotations
+
+    monkeypatch.setattr(readers, "CACHE_MIN_BYTES", 0)
+    monkeypatch.setattr(pieces, "MIN_BYTES", 1000 if in_pieces else pieces.MIN_BYTES)
+    monkeypatch.setattr(readers, "_CACHE", OrderedDict())
+    rings = [[*square(4 * k, 0, 3), [4 * k, 0]] for k in range(300)]
+    polygons = [{"type": "Polygon", "coordinates": [ring]} for ring in rings]
+    features = [
+        {"type": "Feature", "geometry": p, "properties": {"name": f"n{k}"}} for k, p in enumerate(polygons)
+    ]
+    doc = {"type": "FeatureCollection", "images": [], "annotations": [], "features": features}
+    data = json.dumps(doc).encode()
+    need, coco_need = pieces_needed(data), _coco_need(_MemoryCheck(data))
+    assert coco_need < need
+    held_to = Limits(annotation_memory=need + 1000)
+    readers._CACHE[("other.json", 1, "x", held_to, None)] = (
+        FileAnnotations([]),
+        held_to.annotation_memory - coco_need - 1,
+    )
+    held: list[int] = []  # what the cache holds as the text is parsed (whole or in pieces)
+    for module, name in ((readers, "parse_json"), (qupath, "read_pieces")):
+        real = getattr(module, name)
+
+        def spy(*a: Any, real: Any = real) -> Any:
+            held.append(sum(size for _, size in readers._CACHE.values()))
+            return real(*a)
+
+        monkeypatch.setattr(module, name, spy)
+    (ann,) = parse_annotation(data, "a.geojson", held_to)
+    assert ann.format == "qupath" and len(ann.lesions) == 300
+    assert held == [0]
