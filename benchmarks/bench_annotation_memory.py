@@ -26,7 +26,8 @@ strings (2,000 ASCII characters and a CJK one or an emoji: Python holds them at 
 character), properties nested 200 deep, 100 keys (unique ones too: each a string of its own),
 lists, dicts, strings or floats a lesion, features without a geometry or an object of properties,
 points, empty objects, detections (those of 60 unique keys, points of 60 unique strings: each kept
-with its pointer), and a ``clinical`` or ``metadata`` object of unique keys as big as the file.
+with its pointer), a ``clinical`` or ``metadata`` object of unique keys as big as the file, and
+lists of one list 10 deep in properties or in a ``metadata`` as big as the file.
 
 The dqm measured is the one on PYTHONPATH (another checkout's, to compare). ``--identifier-keys
 PATTERN`` reads as for a profile whose own ``identifier_keys`` are PATTERN (the readers keep the
@@ -122,6 +123,7 @@ def _parts(k: int) -> dict[str, object]:
 
 
 _EMOJI = "\U0001f600"
+_DEEP_LIST = json.loads("[" * 10 + "0" + "]" * 10)
 
 SHAPES: dict[str, Callable[[int], object]] = {
     "qupath-triangles": _q,
@@ -169,18 +171,28 @@ SHAPES: dict[str, Callable[[int], object]] = {
     "native-unique-keys": lambda k: _n(k, properties={f"k{k}_{j}": j + 0.5 for j in range(100)}),
     "native-clinical-keys": _n,  # and a ``clinical`` of the file's size (_WHOLE)
     "qupath-metadata-keys": _q,  # and a ``metadata`` of the file's size, strings
+    # a review's: lists of one list 10 deep, each list kept (~114 bytes)
+    "qupath-deep-lists": lambda k: _q(k, m=[_DEEP_LIST] * 20),
+    "qupath-metadata-lists": _q,  # and a ``metadata`` of the file's size, such lists
 }
 """What costs the most a byte of a file read in pieces: lesions of few bytes, parts, issues, nesting."""
 
 
-_WHOLE = {"native-clinical-keys": "clinical", "qupath-metadata-keys": "metadata"}
-"""Shapes whose one top-level object, read whole, is the file: ``{"1a": 26.5, ...}``."""
+_WHOLE = {
+    "native-clinical-keys": "clinical",
+    "qupath-metadata-keys": "metadata",
+    "qupath-metadata-lists": "metadata",
+}
+"""Shapes whose one top-level object, read whole, is the file: ``{"1a": 26.5, ...}`` (or
+``[[[...[0]...]], ...]``, lists 10 deep)."""
 
 
 def _write_shape(name: str, path: Path, size: int) -> None:
     whole = _WHOLE.get(name)
     value = '"{:x}"' if whole == "metadata" else "{}.5"  # of a key ``f"{k:x}"``
     top = "{" + ",".join(f'"{k:x}":' + value.format(k) for k in range(size // 12)) + "}" if whole else "{}"
+    if name == "qupath-metadata-lists":
+        top = json.dumps([_DEEP_LIST] * (size // 22), separators=(",", ":"))
     if name.startswith("native"):
         slide = '{"file":"s.svs","width":100000,"height":100000}'
         head = f'{{"format":"dqm.annotation/1","slide":{slide},"clinical":{top},"lesions":['

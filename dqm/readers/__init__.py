@@ -97,12 +97,23 @@ PIECE_VALUE_BYTES = 140
 """The same for what a file's annotations hold once read, the parsed text gone (what the parse
 cache counts of a file but a COCO file's): 70-105 bytes measured at 40 MB (``python
 benchmarks/bench_memory_estimate.py``). A read in pieces is admitted at :func:`pieces_needed`."""
-PIECE_MARK_BYTES = {b"{": 240, b"[": 72, b",": 80, b'"Feature"': 420, b"\\u": 420, b'"': 112, b":": 168}
+PIECE_MARK_BYTES = {
+    b"{": 240,
+    b"[": 80,
+    b"[[": 160,
+    b",": 80,
+    b'"Feature"': 420,
+    b"\\u": 420,
+    b'"': 112,
+    b":": 168,
+}
 """What reading a QuPath or clean native file in pieces takes (:mod:`~dqm.readers.common.pieces`:
 its object tree is never whole; :func:`pieces_needed`): its bytes, and again at the bytes a
 character of its strings may take (:meth:`_MemoryCheck.char_bytes`: 1, 2 or 4) for the strings
 its lesions keep, and for each of these marks in the text, its bytes: an object (a lesion, a dict
-of properties), a list (a ring, a polygon of a MultiPolygon), an item, a GeoJSON ``"Feature"`` (or
+of properties), a list (a ring, a polygon of a MultiPolygon), a list opening a list (counted apart,
+once a pair: a kept list of one item takes ~114 bytes, and lists of one list 10 deep came to 0.82
+of the peak at 72 a list alone), an item, a GeoJSON ``"Feature"`` (or
 an escape, which may spell one), which makes a lesion or up to three issues, a quote (a string
 opened or closed) and a colon (a key). A string or key the reader has not met is kept once with
 the pointer it was met at, for the de-identification checks, even in the objects it skips
@@ -112,14 +123,16 @@ which strings are unique the text does not tell, so each is charged. Fitted (the
 quote's bytes on detections of 60 unique keys and points of 60 unique strings, whose peak goes
 from 29.7 to 39.1 times their size between 1 and 17 MiB as the dicts that hold them grow) to be at
 least 1.25 times the peak RSS (the bytes and the interpreter's transient memory included) of
-files of 35 shapes that cost the most a byte (``python benchmarks/bench_annotation_memory.py
+files of 37 shapes that cost the most a byte (``python benchmarks/bench_annotation_memory.py
 --shapes``, 17 MiB: 3-vertex polygons, MultiPolygons of 50 parts, 2,000-character names in ASCII,
 CJK or with an emoji, properties nested 200 deep, 100 keys (unique ones too), lists, dicts,
 strings or floats a lesion, features without a class, a geometry or an object of properties,
-empty objects, points, detections, a ``clinical`` or ``metadata`` object of unique keys): 1.34-8.8
-times it at 17 MiB (33 for detections of two measurements, which keep nothing new), at least 1.27
-at 1-11 MiB. The benchmark's files of small polygons come to 30.6 (QuPath) and 29.2 (native) times
-their size (a 4 GiB limit admits 134 and 140 MiB); their values at :data:`PIECE_VALUE_BYTES` came
+empty objects, points, detections, a ``clinical`` or ``metadata`` object of unique keys, lists of
+one list 10 deep in properties or a ``metadata``): 1.34-8.8 times it at 17 MiB (33 for detections
+of two measurements, which keep nothing new), at least 1.27 at 1-11 MiB; the lists 10 deep 2.26
+(properties) and 1.67 (``metadata``), a ``metadata`` of lists of one or two 1.31-1.80. The
+benchmark's files of small polygons come to 31.4 (QuPath) and 30.3 (native) times their size (a
+4 GiB limit admits 131 and 135 MiB); their values at :data:`PIECE_VALUE_BYTES` came
 to 17.6 and 23.4, and were 0.41-0.92 of the peak of eleven of these shapes."""
 COCO_VALUE_BYTES = 64
 """The same for a COCO file read in pieces, whose lesions are held in flat arrays and built only

@@ -116,9 +116,22 @@ SHAPES = {
     "qupath-metadata-keys": lambda k: _feature(
         {"type": "Polygon", "coordinates": _TRI}, {"classification": "T"}
     ),
+    # a review's: lists of one list, each kept (~114 bytes) where a list was charged 72
+    "qupath-deep-lists": lambda k: _feature(
+        {"type": "Polygon", "coordinates": _TRI}, {"classification": "T", "m": [_DEEP_LIST] * 20}
+    ),
+    "qupath-metadata-lists": lambda k: _feature(
+        {"type": "Polygon", "coordinates": _TRI}, {"classification": "T"}
+    ),
 }
-_WHOLE = {"native-clinical-keys": "clinical", "qupath-metadata-keys": "metadata"}
-"""Shapes whose top-level object of unique keys (read whole, with the shell) is the file."""
+_DEEP_LIST = json.loads("[" * 10 + "0" + "]" * 10)
+_WHOLE = {
+    "native-clinical-keys": "clinical",
+    "qupath-metadata-keys": "metadata",
+    "qupath-metadata-lists": "metadata",
+}
+"""Shapes whose top-level object of unique keys (or list of lists 10 deep; read whole, with the
+shell) is the file."""
 
 
 def _write(name: str, path: Path, size: int) -> None:
@@ -128,6 +141,8 @@ def _write(name: str, path: Path, size: int) -> None:
     top = (
         json.dumps({f"{k:x}": f"{k:x}" for k in range(size // 12)}, separators=(",", ":")) if whole else "{}"
     )
+    if name == "qupath-metadata-lists":
+        top = json.dumps([_DEEP_LIST] * (size // 22), separators=(",", ":"))
     head = (
         f'{{"format":"dqm.annotation/1","slide":{slide},"clinical":{top},"lesions":['
         if native
