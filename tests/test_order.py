@@ -535,6 +535,20 @@ def test_deleting_a_lots_failing_item_never_raises_the_lots_figures(
     assert hidden.item_id == failing
 
 
+def _audit_by_lot_without_a_failing_item(
+    batch: Path, tmp_path: Path, profile: Profile, order: Path
+) -> tuple[Path, dict[str, str]]:
+    """``audit --lot-by institution --expect order`` of a copy of ``batch`` without one of its
+    failing items (row and files): its output folder and the deleted item's manifest row."""
+    run, _, _ = _run(batch, profile, order)
+    copy, _, gone = _deleted(batch, tmp_path, _failing(run))
+    out = tmp_path / "out"
+    command = ["audit", str(copy), "--out", str(out), "--stages", "syntactic", "--lot-by", "institution"]
+    res = runner.invoke(app, [*command, "--expect", str(order)])
+    assert res.exit_code == 1, res.output
+    return out, gone
+
+
 def test_audit_and_fixlist_by_lot_count_and_list_the_lots_undelivered_items(
     batch: Path, tmp_path: Path, profile: Profile
 ) -> None:
@@ -546,12 +560,7 @@ def test_audit_and_fixlist_by_lot_count_and_list_the_lots_undelivered_items(
     order = _order(
         tmp_path, "slide_id,institution\n" + "".join(f"{r['slide_id']},{r['institution']}\n" for r in rows)
     )
-    run, _, _ = _run(batch, profile, order)
-    copy, _, gone = _deleted(batch, tmp_path, _failing(run))
-    out = tmp_path / "out"
-    command = ["audit", str(copy), "--out", str(out), "--stages", "syntactic", "--lot-by", "institution"]
-    res = runner.invoke(app, [*command, "--expect", str(order)])
-    assert res.exit_code == 1, res.output
+    out, gone = _audit_by_lot_without_a_failing_item(batch, tmp_path, profile, order)
     result = json.loads((out / "results.json").read_text(encoding="utf-8"))
     (lot,) = [lot for lot in result["lots"]["lots"] if lot["name"] == gone["institution"]]
     assert not lot["passed"] and "(not delivered)" not in {x["name"] for x in result["lots"]["lots"]}
@@ -602,12 +611,7 @@ def test_audit_by_lot_places_a_deleted_item_in_its_lot_written_in_another_case(
         tmp_path,
         "slide_id,institution\n" + "".join(f"{r['slide_id']},{r['institution'].lower()}\n" for r in rows),
     )
-    run, _, _ = _run(batch, profile, order)
-    copy, _, gone = _deleted(batch, tmp_path, _failing(run))
-    out = tmp_path / "out"
-    command = ["audit", str(copy), "--out", str(out), "--stages", "syntactic", "--lot-by", "institution"]
-    res = runner.invoke(app, [*command, "--expect", str(order)])
-    assert res.exit_code == 1, res.output
+    out, gone = _audit_by_lot_without_a_failing_item(batch, tmp_path, profile, order)
     names = {lot["name"]: lot for lot in json.loads((out / "results.json").read_text())["lots"]["lots"]}
     assert gone["institution"].lower() not in names or gone["institution"].lower() == gone["institution"]
     assert not names[gone["institution"]]["passed"]
