@@ -6,9 +6,8 @@ it, or below it by no more than :data:`TOLERANCE` of the target (relative, :func
 rounding in how a figure is computed, never a difference in the data. The mean of 15 Dice of 0.85
 is one ulp below 0.85 (``0.8499999999999999``) while a bootstrap bound of the same values equals
 it; a weighted accuracy, a sum of ratios, may land either side of the float ``0.99``. Decided with
-a plain ``>=``, such a value
-failed on one gate and passed on another, and the report printed ``84.99999999999999 %`` beside a
-pass.
+a plain ``>=``, such a value failed on one gate and passed on another, and the report printed
+``84.99999999999999 %`` beside a pass.
 
 A figure of whole counts (a count, or ``count / n``: file accuracy, a diversity minimum, the
 smallest class share, a quality-table row) needs no tolerance and gets none
