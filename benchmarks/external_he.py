@@ -53,6 +53,7 @@ import io
 import re
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
 
@@ -224,15 +225,36 @@ def _organ(source: Source, stem: str) -> str:
     return TCGA_SITES.get(tcga.group(1), "") if tcga else ""
 
 
-def select(mirror_root: Path) -> tuple[list[dict[str, str]], list[str]]:
+class Rule(NamedTuple):
+    """What a selection depends on: the rule of a list's docstring as data."""
+
+    sources: tuple[Source, ...]
+    source_key: Callable[[str, str], str]
+    """(repo, name without augmentation prefixes) -> the patient or slide (rule 4)."""
+    organ: Callable[[Source, str], str]
+    not_he: dict[str, str]
+    left_out: tuple[str, ...]
+    """Name prefixes of images of other datasets than the source's own (rule 1)."""
+    augmented: re.Pattern[str]
+    taken: dict[str, str]
+    """sha256 or patient/slide key -> the set it belongs to already (none of them is listed)."""
+
+
+def this_rule() -> Rule:
+    """The rule of this module's docstring (read at call time, so a test may replace a part)."""
+    return Rule(SOURCES, _source_key, _organ, NOT_HE, LEFT_OUT_PREFIXES, AUGMENTED, {})
+
+
+def select(mirror_root: Path, rule: Rule | None = None) -> tuple[list[dict[str, str]], list[str]]:
     """The list by the rule (rows of :data:`COLUMNS`), and a line per file left out saying why."""
     from PIL import Image
 
+    rule = rule or this_rule()
     rows: list[dict[str, str]] = []
     notes: list[str] = []
     seen_sha: set[str] = set()
     per_source: dict[str, int] = {}
-    for source in SOURCES:
+    for source in rule.sources:
         gd = git_dir(mirror_root, source.repo)
         commit = _git(gd, "rev-parse", "HEAD").stdout.decode().strip()
         if not commit:
@@ -246,16 +268,16 @@ def select(mirror_root: Path) -> tuple[list[dict[str, str]], list[str]]:
             stem = name.rsplit(".", 1)[0]
             plain = KEPT_AUGMENTATION.sub("", stem)
             why = ""
-            if plain.startswith(LEFT_OUT_PREFIXES):
+            if plain.startswith(rule.left_out):
                 why = "GlaS or its hospital"
-            elif AUGMENTED.match(plain):
+            elif rule.augmented.match(plain):
                 why = "augmented copy"
             elif meta.split()[3] in ("-", "BAD"):
                 why = "absent from the snapshot"
             elif plain in images:
                 why = f"a copy of {images[plain][0]}"
-            elif f"{source.repo}:{path}" in NOT_HE:
-                why = NOT_HE[f"{source.repo}:{path}"]
+            elif f"{source.repo}:{path}" in rule.not_he:
+                why = rule.not_he[f"{source.repo}:{path}"]
             if why:
                 notes.append(f"{source.repo}:{path}: {why}")
                 continue
@@ -265,10 +287,14 @@ def select(mirror_root: Path) -> tuple[list[dict[str, str]], list[str]]:
             sha = hashlib.sha256(data).hexdigest()
             with Image.open(io.BytesIO(data)) as img:
                 width, height = img.size
-            key = _source_key(source.repo, plain)
+            key = rule.source_key(source.repo, plain)
             why = ""
             if min(width, height) < MIN_SIDE:
                 why = f"{width}x{height}, under {MIN_SIDE} px a side"
+            elif sha in rule.taken:
+                why = f"byte-identical to a file of {rule.taken[sha]}"
+            elif key in rule.taken:
+                why = f"{key} is a patient or slide of {rule.taken[key]}"
             elif sha in seen_sha:
                 why = "byte-identical to a file listed"
             elif per_source.get(key, 0) >= PER_SOURCE:
@@ -286,7 +312,7 @@ def select(mirror_root: Path) -> tuple[list[dict[str, str]], list[str]]:
                     "sha256": sha,
                     "width": str(width),
                     "height": str(height),
-                    "organ": _organ(source, plain),
+                    "organ": rule.organ(source, plain),
                     "site": source.site,
                     "source": key,
                     "mpp": source.mpp,
@@ -345,15 +371,17 @@ def assemble(
     return copied, problems
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def cli(argv: list[str] | None, doc: str, default_list: Path, rule: Callable[[], Rule]) -> int:
+    """The command line of a list module: ``--select`` applies ``rule`` to the mirrors and rewrites
+    the list, ``--out DIR`` copies the listed files."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--mirror-root", type=Path, default=Path("/work/.mirror"))
     parser.add_argument("--out", type=Path, help="copy the listed files here")
-    parser.add_argument("--list", type=Path, default=LIST, help="the list (default: %(default)s)")
+    parser.add_argument("--list", type=Path, default=default_list, help="the list (default: %(default)s)")
     parser.add_argument("--select", action="store_true", help="apply the rule to the mirrors, rewrite --list")
     args = parser.parse_args(argv)
     if args.select:
-        rows, notes = select(args.mirror_root)
+        rows, notes = select(args.mirror_root, rule())
         print(*notes, sep="\n")
         write_list(rows, args.list)
         print(f"{len(rows)} images listed in {args.list}")
@@ -364,6 +392,10 @@ def main(argv: list[str] | None = None) -> int:
     print(*problems, sep="\n", file=sys.stderr)
     print(f"{len(copied)} of {len(copied) + len(problems)} images in {args.out}")
     return 1 if problems else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return cli(argv, __doc__ or "", LIST, this_rule)
 
 
 if __name__ == "__main__":
