@@ -49,22 +49,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from external_he import (  # noqa: E402
-    AUGMENTED as FIRST_AUGMENTED,
-    LEFT_OUT_PREFIXES,
-    LIST as FIRST_LIST,
-    Rule,
-    Source,
-    cli,
-    read_list,
-)
+import external_he as first
 
 LIST = Path(__file__).with_suffix(".tsv")
 SHARED_SUMS = Path("/work/shared/data/real/SHA256SUMS")
 """The sha256 of every file of the shared data (rule 3); absent: not compared."""
 
 SOURCES = (
-    Source(
+    first.Source(
         "sarah-antillia/Tensorflow-Image-Segmentation-Augmented-CAMELYON-Resampled",
         "projects/TensorflowSlightlyFlexibleUNet/Camelyon-Resampled/mini_test/images",
         "CAMELYON (Radboud UMC / UMC Utrecht; Kaggle camelyon-preprocessed, 512 px patches)",
@@ -72,7 +64,7 @@ SOURCES = (
         "",
         "CC0 1.0",
     ),
-    Source(
+    first.Source(
         "sarah-antillia/Tensorflow-Tiled-Image-Segmentation-BreCaHAD",
         "projects/TensorflowSlightlyFlexibleUNet/Tiled-BreCaHAD/mini_test/images",
         "BreCaHAD (University of Calgary, 40x, 1360x1024 images)",
@@ -80,7 +72,7 @@ SOURCES = (
         "",
         "CC BY 4.0",
     ),
-    Source(
+    first.Source(
         "sarah-antillia/TensorFlow-FlexUNet-Image-Segmentation-Breast-Cancer-Cell",
         "projects/TensorFlowFlexUNet/Breast-Cancer-Cell/mini_test/images",
         "UCSB Bio-Segmentation benchmark (breast cancer cells, 896x768 resized to 512)",
@@ -88,7 +80,7 @@ SOURCES = (
         "",
         "",
     ),
-    Source(
+    first.Source(
         "sarah-antillia/TensorFlow-FlexUNet-Image-Segmentation-Oesophagus-Nucleus",
         "projects/TensorFlowFlexUNet/Oesophagus/mini_test/images",
         "NuInsSeg (Medical University of Vienna, 40x, 512 px patches)",
@@ -96,7 +88,7 @@ SOURCES = (
         "",
         "CC BY 4.0",
     ),
-    Source(
+    first.Source(
         "sarah-antillia/Tensorflow-Tiled-Image-Segmentation-Augmented-BCNB",
         "projects/TensorflowSlightlyFlexibleUNet/Tiled-BCNB/mini_test/images",
         "BCNB (early breast cancer core-needle biopsies, Beijing)",
@@ -121,7 +113,7 @@ NOT_USED = {
     "sarah-antillia/Tensorflow-Tiled-Image-Segmentation-RINGS-Prostate-Tumor": "images absent from the snapshot",
 }
 """Repositories looked at for this set and not used (rule 1), with why."""
-AUGMENTED = re.compile(FIRST_AUGMENTED.pattern + r"|^(?:barrdistorted_|pincdistorted_|mirrored_)")
+AUGMENTED = re.compile(first.AUGMENTED.pattern + r"|^(?:barrdistorted_|pincdistorted_|mirrored_)")
 NOT_HE: dict[str, str] = {}
 """``repo:path`` -> why it was left out (rule 5: a stain other than H&E)."""
 
@@ -130,28 +122,28 @@ def _own_source(repo: str, stem: str) -> str:
     return f"{repo}:{stem}"
 
 
-def _organ(source: Source, stem: str) -> str:
+def _organ(source: first.Source, stem: str) -> str:
     return source.organ
 
 
-def taken(first_list: Path = FIRST_LIST, shared_sums: Path = SHARED_SUMS) -> dict[str, str]:
+def taken(first_list: Path = first.LIST, shared_sums: Path = SHARED_SUMS) -> dict[str, str]:
     """The sha256 and patient/slide keys of the tuning sets (rule 3)."""
     out: dict[str, str] = {}
     if shared_sums.is_file():
         for line in shared_sums.read_text(encoding="utf-8").splitlines():
             if line.strip():
                 out[line.split()[0]] = "shared/data/real"
-    for row in read_list(first_list):
+    for row in first.read_list(first_list):
         out[row["sha256"]] = out[row["source"]] = first_list.name
     return out
 
 
-def this_rule() -> Rule:
-    return Rule(SOURCES, _own_source, _organ, NOT_HE, LEFT_OUT_PREFIXES, AUGMENTED, taken())
+def this_rule() -> first.Rule:
+    return first.Rule(SOURCES, _own_source, _organ, NOT_HE, first.LEFT_OUT_PREFIXES, AUGMENTED, taken())
 
 
 def main(argv: list[str] | None = None) -> int:
-    return cli(argv, __doc__ or "", LIST, this_rule)
+    return first.cli(argv, __doc__ or "", LIST, this_rule)
 
 
 if __name__ == "__main__":
