@@ -37,8 +37,8 @@ The rule (written down before any image of this set was probed; ``--select`` app
 
 How the set differs from the first: other organs and sites (lymph node, oesophagus, breast from
 three continents), patches of 512 px to 4k px, re-encoded by the repositories (JPEG or PNG), µm per
-pixel stated by none of them for the files as stored (:data:`SOURCES` gives the dataset's
-magnification in the site where it states one; the benchmark gives 0.5 to the probe).
+pixel stated by none of them for the files as stored (the benchmark gives 0.5 to the probe; only
+blur depends on it).
 """
 
 from __future__ import annotations
@@ -52,6 +52,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 import external_he as first
 
 LIST = Path(__file__).with_suffix(".tsv")
+FIRST_LIST = first.LIST
+"""The first external set (tuning data now, rule 3)."""
 SHARED_SUMS = Path("/work/shared/data/real/SHA256SUMS")
 """The sha256 of every file of the shared data (rule 3); absent: not compared."""
 
@@ -59,7 +61,7 @@ SOURCES = (
     first.Source(
         "sarah-antillia/Tensorflow-Image-Segmentation-Augmented-CAMELYON-Resampled",
         "projects/TensorflowSlightlyFlexibleUNet/Camelyon-Resampled/mini_test/images",
-        "CAMELYON (Radboud UMC / UMC Utrecht; Kaggle camelyon-preprocessed, 512 px patches)",
+        "CAMELYON (Dutch centres; Kaggle camelyon-preprocessed, 512 px patches)",
         "lymph node",
         "",
         "CC0 1.0",
@@ -67,7 +69,7 @@ SOURCES = (
     first.Source(
         "sarah-antillia/Tensorflow-Tiled-Image-Segmentation-BreCaHAD",
         "projects/TensorflowSlightlyFlexibleUNet/Tiled-BreCaHAD/mini_test/images",
-        "BreCaHAD (University of Calgary, 40x, 1360x1024 images)",
+        "BreCaHAD (University of Calgary, 1360x1024 images)",
         "breast",
         "",
         "CC BY 4.0",
@@ -83,7 +85,7 @@ SOURCES = (
     first.Source(
         "sarah-antillia/TensorFlow-FlexUNet-Image-Segmentation-Oesophagus-Nucleus",
         "projects/TensorFlowFlexUNet/Oesophagus/mini_test/images",
-        "NuInsSeg (Medical University of Vienna, 40x, 512 px patches)",
+        "NuInsSeg (Medical University of Vienna, 512 px patches)",
         "oesophagus",
         "",
         "CC BY 4.0",
@@ -126,15 +128,16 @@ def _organ(source: first.Source, stem: str) -> str:
     return source.organ
 
 
-def taken(first_list: Path = first.LIST, shared_sums: Path = SHARED_SUMS) -> dict[str, str]:
-    """The sha256 and patient/slide keys of the tuning sets (rule 3)."""
+def taken() -> dict[str, str]:
+    """The sha256 and patient/slide keys of the tuning sets (rule 3): :data:`FIRST_LIST`'s and
+    :data:`SHARED_SUMS`'s."""
     out: dict[str, str] = {}
-    if shared_sums.is_file():
-        for line in shared_sums.read_text(encoding="utf-8").splitlines():
+    if SHARED_SUMS.is_file():
+        for line in SHARED_SUMS.read_text(encoding="utf-8").splitlines():
             if line.strip():
                 out[line.split()[0]] = "shared/data/real"
-    for row in first.read_list(first_list):
-        out[row["sha256"]] = out[row["source"]] = first_list.name
+    for row in first.read_list(FIRST_LIST):
+        out[row["sha256"]] = out[row["source"]] = FIRST_LIST.name
     return out
 
 
