@@ -7,13 +7,13 @@ from __future__ import annotations
 import hashlib
 import io
 import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.helpers import benchmark
+from tests.test_external_he import _mirror
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
 
@@ -30,21 +30,6 @@ def _png(shade: int, size: tuple[int, int] = (300, 300)) -> bytes:
     buf = io.BytesIO()
     Image.new("RGB", size, (shade, 90, 160)).save(buf, format="PNG")
     return buf.getvalue()
-
-
-def _mirror(root: Path, repo: str, files: dict[str, bytes]) -> str:
-    """A mirror as the ``fetch`` tool leaves one (``OWNER+NAME/repo`` with a ``.git``): its commit."""
-    work = root / repo.replace("/", "+") / "repo"
-    for path, data in files.items():
-        (work / path).parent.mkdir(parents=True, exist_ok=True)
-        (work / path).write_bytes(data)
-    git = ["git", "-C", str(work), "-c", "user.email=t@example.com", "-c", "user.name=t"]
-    subprocess.run([*git, "init", "-q"], check=True)
-    subprocess.run([*git, "add", "."], check=True)
-    subprocess.run([*git, "commit", "-q", "-m", "images"], check=True)
-    return subprocess.run(
-        [*git, "rev-parse", "HEAD"], check=True, capture_output=True, text=True
-    ).stdout.strip()
 
 
 def _tuning_sets(
