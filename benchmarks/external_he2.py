@@ -29,9 +29,11 @@ The rule (written down before any image of this set was probed; ``--select`` app
    byte-identical files once; a file byte-identical to one of the tuning sets (the first list's
    sha256, ``shared/data/real/SHA256SUMS``) is left out, and so is an image of a patient or slide
    of the first list.
-4. At most two images of one patient or slide: none of these repositories names the patient or
-   slide of an image, so each image is its own source (CAMELYON's and BCNB's numbered patches may
-   come from fewer slides than images; the set says so rather than guess).
+4. At most two images of one patient or slide: UCSB's names give the tissue microarray and the
+   date (``ytma49_042003_malignant2_ccd``), taken as the slide; the other repositories name none,
+   so each of their images is its own source (CAMELYON's and BCNB's numbered patches may come from
+   fewer slides than images; the set says so rather than guess). UCSB's images are taken from the
+   repository that keeps their names; a copy renamed to numbers is not used (:data:`NOT_USED`).
 5. H&E only: the images were viewed for their stain only; :data:`NOT_HE` lists what was left out
    and why. Nothing is left out for how it looks otherwise.
 
@@ -75,9 +77,9 @@ SOURCES = (
         "CC BY 4.0",
     ),
     first.Source(
-        "sarah-antillia/TensorFlow-FlexUNet-Image-Segmentation-Breast-Cancer-Cell",
-        "projects/TensorFlowFlexUNet/Breast-Cancer-Cell/mini_test/images",
-        "UCSB Bio-Segmentation benchmark (breast cancer cells, 896x768 resized to 512)",
+        "sarah-antillia/Tensorflow-Image-Segmentation-Breast-Cancer-Cell",
+        "projects/TensorflowSlightlyFlexibleUNet/Breast-Cancer-Cell/mini_test/images",
+        "UCSB Bio-Segmentation benchmark (breast cancer cells, 896x768)",
         "breast",
         "",
         "",
@@ -100,6 +102,9 @@ SOURCES = (
     ),
 )
 NOT_USED = {
+    "sarah-antillia/TensorFlow-FlexUNet-Image-Segmentation-Breast-Cancer-Cell": (
+        "UCSB images renamed to numbers (no slide to count, may repeat the named copies)"
+    ),
     "sarah-antillia/TensorFlow-FlexUNet-Image-Segmentation-Skin-Cancer": "ISIC dermoscopy, not histology",
     "sarah-antillia/Tensorflow-Image-Segmentation-Augmented-Skin-Cancer": "ISIC dermoscopy, not histology",
     "sarah-antillia/TensorFlow-FlexUNet-Image-Segmentation-Melanoma-Skin-Cancer": "no test images in the snapshot",
@@ -120,7 +125,12 @@ NOT_HE: dict[str, str] = {}
 """``repo:path`` -> why it was left out (rule 5: a stain other than H&E)."""
 
 
-def _own_source(repo: str, stem: str) -> str:
+def _source_key(repo: str, stem: str) -> str:
+    """The slide an image is of (rule 4): UCSB's tissue microarray and date
+    (``ytma49_042003_malignant2_ccd``: ``ucsb:ytma49_042003``); elsewhere the image itself."""
+    ucsb = re.match(r"^(ytma\d+_\d+)_", stem)
+    if ucsb:
+        return "ucsb:" + ucsb.group(1)
     return f"{repo}:{stem}"
 
 
@@ -142,7 +152,7 @@ def taken() -> dict[str, str]:
 
 
 def this_rule() -> first.Rule:
-    return first.Rule(SOURCES, _own_source, _organ, NOT_HE, first.LEFT_OUT_PREFIXES, AUGMENTED, taken())
+    return first.Rule(SOURCES, _source_key, _organ, NOT_HE, first.LEFT_OUT_PREFIXES, AUGMENTED, taken())
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -67,6 +67,9 @@ def test_the_rule_leaves_out_the_tuning_sets_files_and_patients_and_augmented_co
         f"{FOLDER}/pincdistorted_1002_0.3_0.3_8.png": _png(6),
         f"{FOLDER}/deformed_alpha_1300_sigmoid_8_0.png": _png(7),
         f"{FOLDER}/36.png": _png(8),
+        f"{FOLDER}/ytma49_042003_malignant1_ccd.jpg": _png(9),
+        f"{FOLDER}/ytma49_042003_malignant2_ccd.jpg": _png(10),
+        f"{FOLDER}/ytma49_042003_malignant3_ccd.jpg": _png(11),
     }
     commit = _mirror(tmp_path / "mirror", "owner/he", files)
     _tuning_sets(tool, tmp_path, monkeypatch, tuned, shared)
@@ -76,7 +79,13 @@ def test_the_rule_leaves_out_the_tuning_sets_files_and_patients_and_augmented_co
 
     rows, notes = tool.first.select(tmp_path / "mirror", tool.this_rule())
 
-    assert [r["path"].rsplit("/", 1)[1] for r in rows] == ["10072.jpg", "36.png"]
+    assert [r["path"].rsplit("/", 1)[1] for r in rows] == [
+        "10072.jpg",
+        "36.png",
+        "ytma49_042003_malignant1_ccd.jpg",
+        "ytma49_042003_malignant2_ccd.jpg",
+    ]
+    assert rows[2]["source"] == rows[3]["source"] == "ucsb:ytma49_042003"
     assert {(r["commit"], r["organ"], r["site"], r["licence"]) for r in rows} == {
         (commit, "lymph node", "a site", "CC0 1.0")
     }
@@ -84,6 +93,7 @@ def test_the_rule_leaves_out_the_tuning_sets_files_and_patients_and_augmented_co
     assert "in_first_list.png: byte-identical to a file of first.tsv" in said
     assert "in_shared_data.png: byte-identical to a file of shared/data/real" in said
     assert "patient_7.png: owner/he:patient_7 is a patient or slide of first.tsv" in said
+    assert "malignant3_ccd.jpg: 2 images of ucsb:ytma49_042003 listed already" in said
     for name in (
         "barrdistorted_1001_0.3_0.3_14",
         "pincdistorted_1002_0.3_0.3_8",
