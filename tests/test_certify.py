@@ -145,6 +145,34 @@ def test_a_wrong_key_fails(certified: dict[str, Path], tmp_path: Path) -> None:
     assert "signature: FAILED: the signature does not verify: signed by key" in output
 
 
+def test_verify_trusts_several_keys_as_the_gate_does(certified: dict[str, Path], tmp_path: Path) -> None:
+    """``dqm verify --key`` repeated (a rotated key): before, only the last --key was checked."""
+    from dqm.signing import public_key_id
+
+    signer = public_key_id(certified["pub"].read_bytes())
+    mask = ("--mask-key", certified["mask_key"])
+    for name in ("old", "older"):
+        assert _invoke("keygen", tmp_path / f"{name}.key")[0] == 0
+    old, older = tmp_path / "old.key.pub", tmp_path / "older.key.pub"
+    for keys in ((old, certified["pub"]), (certified["pub"], old)):  # either one of them signed
+        code, output = _invoke("verify", certified["out"], "--key", keys[0], "--key", keys[1], *mask)
+        assert code == 0 and f"signature: ok: Ed25519 signature by key {signer} verifies" in output, output
+    code, output = _invoke("verify", certified["out"], "--key", old, "--key", older, *mask)
+    assert code == 1, output  # as for one key that did not sign
+    assert (
+        f"signature: FAILED: the signature does not verify: signed by key {signer}, not by any of the 2 keys given"
+        in " ".join(output.split())
+    )
+    bad = tmp_path / "bad.pub"
+    bad.write_text("-----BEGIN PUBLIC KEY-----\nnot base64\n-----END PUBLIC KEY-----\n")
+    for which in (bad, certified["key"]):  # garbage, and the private key given for the public one
+        code, output = _invoke("verify", certified["out"], "--key", certified["pub"], "--key", which, *mask)
+        assert code == 2 and f"--key {which}" in " ".join(output.split()) and "Traceback" not in output, (
+            output
+        )
+        assert "VERIFIED" not in output
+
+
 def test_a_modified_added_or_removed_batch_file_fails(certified: dict[str, Path], tmp_path: Path) -> None:
     batch, out = _copy(certified, tmp_path)
     (batch / "slides" / "S2.png").write_bytes((batch / "slides" / "S2.png").read_bytes() + b"\0")

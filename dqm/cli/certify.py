@@ -66,16 +66,20 @@ def signer_or_exit(path: Path) -> Any:
     return partial(_sign_with, pem)
 
 
-def public_key_or_exit(path: Path) -> bytes:
-    """The PEM of the Ed25519 public key at ``path`` (``--key``), or a usage error."""
+def public_keys_or_exit(paths: list[Path] | None) -> list[bytes]:
+    """The PEM of each Ed25519 public key at ``paths`` (``--key``, repeated: the keys trusted, as
+    ``dqm verify`` and ``dqm gate`` take them), or a usage error naming the first that is not one."""
     from dqm.signing import SignatureError, public_key_id
 
-    pem = read_key(path, "--key")
-    try:
-        public_key_id(pem)
-    except SignatureError as exc:
-        raise usage_error(f"--key {path}: {exc}") from None
-    return pem
+    pems = []
+    for path in paths or ():
+        pem = read_key(path, "--key")
+        try:
+            public_key_id(pem)
+        except SignatureError as exc:
+            raise usage_error(f"--key {path}: {exc}") from None
+        pems.append(pem)
+    return pems
 
 
 def signed_or_exit(path: Path, keys: list[Path], signature: Path | None, role: str = "") -> tuple[bytes, str]:
@@ -92,7 +96,7 @@ def signed_or_exit(path: Path, keys: list[Path], signature: Path | None, role: s
             return usage_error(msg("{role} {path}: --key: {reason}", role=role, path=path, reason=tr(reason)))
         return usage_error(msg("--key: {reason}", reason=tr(reason)))
 
-    trusted = [public_key_or_exit(k) for k in keys]
+    trusted = public_keys_or_exit(keys)
     try:
         data = read_named(path)
     except OSError as exc:
@@ -188,8 +192,12 @@ def verify(
         ),
     ] = None,
     key: Annotated[
-        Path | None,
-        typer.Option("--key", help="The signer's public key (PEM): the signature must verify with it."),
+        list[Path] | None,
+        typer.Option(
+            "--key",
+            help="A public key (PEM) the signature must verify with; repeat it to trust several (a key "
+            "rotated: one signature, by any of them).",
+        ),
     ] = None,
     signature: Annotated[
         Path | None, typer.Option(help="The signature file (default: RESULTS.sig beside it).")
@@ -205,7 +213,7 @@ def verify(
     from dqm.verify import check_batch, check_digest, check_report, check_signature
 
     path = results_file(results)
-    trusted = read_key(key, "--key") if key is not None else None
+    trusted = public_keys_or_exit(key)  # a key that is not one is a usage error, as for dqm gate
     if signature is not None:  # named: a file that cannot be read is not "unsigned"
         try:
             read_named(signature, 0)
