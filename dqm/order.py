@@ -356,6 +356,18 @@ def header_not_known(order: OrderList, matches: Sequence[int | None]) -> OrderEr
     )
 
 
+def header_refused(
+    order: OrderList, slide_ids: Sequence[str], images: Sequence[str | None]
+) -> OrderError | None:
+    """:func:`header_not_known` decided from the batch's items as discovery finds them (their ids
+    and slide files, in discovery order, as the run's items will have them): before any item is
+    checked, so a list starting with a column name dqm does not know is refused in seconds, not
+    after the run. Only a first line :data:`HEADER_LIKE` is matched against the items."""
+    if order.columns or not HEADER_LIKE.fullmatch(order.entries[0].key):
+        return None
+    return header_not_known(order, delivered(order, slide_ids, images))
+
+
 def _nfc(name: str) -> str:
     """``name`` in Unicode NFC (ASCII as it is, without a copy)."""
     return name if name.isascii() else unicodedata.normalize("NFC", name)

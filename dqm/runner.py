@@ -954,8 +954,12 @@ def run_batch(
     progress: Progress | None = None,
     cache: RecordCache | None = None,
     earlier: EarlierRelease | None = None,
+    discovered: Callable[[Discovery], object] | None = None,
 ) -> Run:
     """Check a batch folder: discovery, every item, then the batch checks.
+
+    ``discovered`` is called with the batch's discovery before any item is checked (or read from
+    the cache): what needs only the items' ids and files may refuse the run there, by raising.
 
     With a ``cache``, an item whose files, profile and options are unchanged since a run that
     stored it is taken from there instead of being checked again. With ``earlier`` (the slides of
@@ -964,6 +968,8 @@ def run_batch(
     use_profile_patterns(profile.deid)  # this process cuts the batch's text from here on
     checks = configure(profile)
     discovery = discover(root)
+    if discovered is not None:
+        discovered(discovery)
     items = discovery.items
     total = len(items)
     whole = options.whole_records if options.whole_records is not None else total <= WHOLE_RECORDS_UP_TO

@@ -265,6 +265,37 @@ def test_an_unknown_header_is_refused_once_no_item_has_it(batch: Path, tmp_path:
     assert header_not_known(headed, [None]) is None  # a header: its first item is an item
 
 
+def test_an_unknown_header_is_refused_before_any_item_is_checked(
+    batch: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The unknown header was refused only after the whole run (it needs the items' ids): the ids
+    discovery finds decide it, before the run holds a single item record."""
+    import dqm.runner
+
+    started: list[int] = []
+
+    class Counted(dqm.runner.ItemRecords):  # the run's store of item records, made once it checks items
+        def __init__(self, total: int, whole: bool) -> None:
+            started.append(total)
+            super().__init__(total, whole)
+
+    monkeypatch.setattr(dqm.runner, "ItemRecords", Counted)
+    ids = [r["slide_id"] for r in _rows(batch)]
+    order = _order(tmp_path, "Case ID\n" + "".join(f"{i}\n" for i in ids))
+    for command in (["validate", str(batch)], ["audit", str(batch), "--out", str(tmp_path / "out")]):
+        res = runner.invoke(app, [*command, "--expect", str(order)])
+        assert res.exit_code == 2, res.output
+        assert "line 1: 'Case ID' looks like a column name" in " ".join(res.output.split())
+        assert started == [], command  # no item was checked
+    from dqm.order import header_refused
+
+    listed = read_order(order)
+    assert header_refused(listed, ["Case ID", *ids], [None] * 9) is None  # an item of that id: kept
+    assert header_refused(read_order(_ordered_all(batch, tmp_path)), ids, [None] * 8) is None
+    res = runner.invoke(app, ["validate", str(batch), "--expect", str(_ordered_all(batch, tmp_path))])
+    assert res.exit_code in (0, 1) and started == [8], res.output  # a list it knows: the run goes on
+
+
 # -- findings and accuracy -------------------------------------------------------------------------
 
 

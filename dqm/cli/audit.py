@@ -295,7 +295,7 @@ def audit(
         else:
             cache_dir = None if no_cache else (cache or out_dir / CACHE_FOLDER)
             run = run_with_progress(
-                root, prof, options, cache_dir, _earlier_slides(base, earlier, masker), masker, lang
+                root, prof, options, cache_dir, _earlier_slides(base, earlier, masker), masker, lang, order
             )
         result = build_result(run, ["dqm", *sys.argv[1:]], run_id, with_order_or_exit(run, order))
         if "diversity" in chosen:

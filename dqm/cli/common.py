@@ -11,6 +11,7 @@ import os
 import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -438,13 +439,16 @@ def run_with_progress(
     earlier: Any = None,
     mask: Any = None,
     lang: str = "en",
+    order: Any = None,
 ) -> Any:
     """Check the batch with a progress bar; with ``cache`` (a folder outside the batch), items
     unchanged since a run that stored them are taken from there (``dqm.cache``), stored masked
     with the run's ``mask`` as the outputs are; with ``earlier`` (an earlier release's slides) the
     batch checks look for slides delivered again. A Dask cluster that cannot be used is a usage
     error. With ``options.certify``, the items whose cached record their files' full hashes
-    refuted are named in a warning (in ``lang``)."""
+    refuted are named in a warning (in ``lang``). With ``order`` (``--expect``), a list whose first
+    line is a column name dqm does not know is a usage error once the batch's items are discovered,
+    before any is checked (:func:`order_header_or_exit`)."""
     from dqm.executors import ExecutorError
     from dqm.runner import run_batch
 
@@ -455,7 +459,15 @@ def run_with_progress(
             bar.update(task, completed=done, total=total)
 
         try:
-            run = run_batch(root, profile, options, progress=tick, cache=records, earlier=earlier)
+            run = run_batch(
+                root,
+                profile,
+                options,
+                progress=tick,
+                cache=records,
+                earlier=earlier,
+                discovered=None if order is None else partial(order_header_or_exit, order),
+            )
         except ExecutorError as exc:
             raise usage_error(str(exc)) from None
     said_crowded(run)
@@ -681,6 +693,17 @@ def order_or_exit(path: Path | None, root: Path | None) -> Any:
         return read_order(path)
     except OrderError as exc:
         raise usage_error(reason(exc)) from None
+
+
+def order_header_or_exit(order: Any, discovery: Any) -> None:
+    """A usage error for an order list whose first line is a column name dqm does not know
+    (:func:`dqm.order.header_refused`), decided from the batch's ``discovery``: before the run."""
+    from dqm.order import header_refused
+
+    items = discovery.items
+    refused = header_refused(order, [i.slide_id for i in items], [i.image_path for i in items])
+    if refused is not None:
+        raise usage_error(reason(refused))
 
 
 def with_order_or_exit(run: Any, order: Any) -> Any:

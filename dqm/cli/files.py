@@ -139,7 +139,7 @@ def validate(
         options = RunOptions(
             workers=workers, slides=not annotations_only, hash_files=False, certify=certify, **where
         )
-        run = run_with_progress(root, prof, options, cache, mask=masker)
+        run = run_with_progress(root, prof, options, cache, mask=masker, order=order)
         from dqm.figures import order_line
         from dqm.syntactic.accuracy import syntactic_result
 
