@@ -24,7 +24,9 @@ Nothing here computes a quality figure: it only reads what the dimensions stated
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any, Literal
 
 from pydantic import BaseModel
@@ -255,7 +257,10 @@ class Gate:
     def shown_ci(self) -> str:
         if self.ci_low is None or self.ci_high is None:
             return ""
-        return f"{fmt_value(self.ci_low, self.percent)} – {fmt_value(self.ci_high, self.percent)}"
+        # the low end may be what is decided on (validity's gate_on: ci_low): never shown reaching a
+        # target it failed
+        low = fmt_value(self.ci_low, self.percent, self.target, self.passed)
+        return f"{low} – {fmt_value(self.ci_high, self.percent)}"
 
     @property
     def decision(self) -> str:
@@ -292,20 +297,72 @@ def fmt_value(
     """
     if value is None:
         return "n/a"
-    shown = _shown(value, percent, 0)
+    return _against(value, target, passed, partial(_shown, percent=percent))
+
+
+def fmt_decimals(
+    value: float,
+    decimals: int,
+    target: float | None = None,
+    passed: bool | None = None,
+    *,
+    percent: bool = False,
+    at_most: bool = False,
+) -> str:
+    """``value`` with ``decimals`` decimals (a Dice: 3; ``percent``: of ``100 * value``, then
+    `` %``) and, against its ``target``, by the rule of :func:`fmt_value`: a failing 0.8496
+    against 0.85 reads ``0.8496``, not ``0.850``, and a value is shown as its target only beside
+    its own pass (``passed``). ``at_most``: the target is a maximum (``≤``), so a value above it
+    never reads as it (a largest share of 50.04 % against 50 % reads ``50.04 %``, not ``50.0 %``)."""
+
+    def shown_at(v: float, extra: int) -> str:
+        v = -v if at_most else v
+        return f"{100 * v:.{decimals + extra}f} %" if percent else f"{v:.{decimals + extra}f}"
+
+    if at_most:  # mirrored: above a maximum is below a minimum
+        return _against(-value, None if target is None else -target, passed, shown_at)
+    return _against(value, target, passed, shown_at)
+
+
+def fmt_target(target: float, decimals: int) -> str:
+    """A target with ``decimals`` decimals, or as many more as it needs to read as written: a target
+    of 0.855 is neither ``0.85`` nor ``0.86`` beside a value of 0.853 that fails it."""
+    return next(
+        (f"{target:.{d}f}" for d in range(decimals, 16) if float(f"{target:.{d}f}") == target), f"{target!r}"
+    )
+
+
+def fmt_dice(
+    value: float | None, low: float | None, high: float | None, target: float | None, passed: bool | None
+) -> tuple[str, str]:
+    """A Dice and its interval (``"0.812", "0.790–0.833"``; ``–`` and ``""`` when there is none) as
+    the report and the console print them beside the class's decision: the figure and the interval's
+    low end (either may be what ``gate_on`` decides on) by :func:`fmt_decimals`' rule."""
+    point = "–" if value is None else fmt_decimals(value, 3, target, passed)
+    if low is None or high is None:
+        return point, ""
+    return point, f"{fmt_decimals(low, 3, target, passed)}–{fmt_decimals(high, 3)}"
+
+
+def _against(
+    value: float, target: float | None, passed: bool | None, shown_at: Callable[[float, int], str]
+) -> str:
+    """``value`` as ``shown_at`` prints it with 0, 1, ... digits more, never reading as reaching a
+    ``target`` it is below unless its own decision ``passed`` (:func:`fmt_value`)."""
+    shown = shown_at(value, 0)
     if target is None or not value < target:
         return shown
     if passed is True and reaches(value, target):
-        return _shown(target, percent, 0)
+        return shown_at(target, 0)
     for extra in range(1, 16):
-        if shown != _shown(target, percent, extra - 1):
+        if shown != shown_at(target, extra - 1):
             return shown
-        shown = _shown(value, percent, extra)
+        shown = shown_at(value, extra)
     # within a float's precision of the target (1 ulp below 0.8): no digits tell them apart
-    return shown if shown != _shown(target, percent, 15) else "< " + _shown(target, percent, 0)
+    return shown if shown != shown_at(target, 15) else "< " + shown_at(target, 0)
 
 
-def _shown(value: float, percent: bool, extra: int) -> str:
+def _shown(value: float, extra: int, percent: bool) -> str:
     """``value`` with ``extra`` digits more than the outputs' usual 2 decimals of a percentage or
     4 significant digits."""
     return f"{100 * value:.{2 + extra}f} %" if percent else f"{value:.{4 + extra}g}"

@@ -36,6 +36,8 @@ from dqm.figures import (
     dimensions,
     disabled_line,
     figures,
+    fmt_dice,
+    fmt_target,
     fmt_value,
     order_line,
     title,
@@ -284,6 +286,19 @@ def _environment(lang: str = "en", names: Mapping[str, str] | None = None) -> En
     env.filters["pct"] = lambda v, target=None, passed=None: (
         "–" if v is None else fmt_value(v, True, target, passed)
     )
+    # a Dice and its interval beside the class's decision, by the same rule (``dice(d)``: d a ClassDice,
+    # PooledDice or the means' figures)
+    env.globals["dice"] = lambda d: fmt_dice(d.dice, d.ci_low, d.ci_high, d.target, d.passed)
+    env.globals["dice_means"] = lambda v, pooled: fmt_dice(
+        *(
+            (v.pooled_mean_dice, v.pooled_mean_ci_low, v.pooled_mean_ci_high)
+            if pooled
+            else (v.mean_dice, v.mean_ci_low, v.mean_ci_high)
+        ),
+        v.target,
+        v.passed,
+    )
+    env.filters["target"] = fmt_target
     env.filters["shjoin"] = lambda parts: shlex.join(str(p) for p in parts)
     env.filters["fmt"] = fmt_value
     env.filters["num"] = _num

@@ -168,3 +168,26 @@ def test_a_quality_table_row_of_counts_is_decided_exactly() -> None:
         rows = quality_rows(result, layout.model_copy(update={"technical": technical}), "en")
         row = next(r for r in rows if r.item == "Resolution")
         assert row.value == 9 / 10 <= target and row.decision == decision
+
+
+def test_a_share_beside_its_rule_never_reads_as_the_limit_it_failed() -> None:
+    """The balance rules printed shares with one decimal: a smallest class of 49 / 1000 against a
+    minimum of 5 % read ``has 4.9 %``, but 499 / 10,000 read ``has 5.0 % of the slides, under 5.0 %``,
+    and a largest institution of 5,004 / 10,000 against 50 % read ``has 50.0 % …, over 50.0 %``."""
+    from dqm.diversity.family import balance_tests
+    from dqm.diversity.models import Balance
+    from dqm.diversity.settings import BalanceRules
+
+    indices = {"shannon": None, "evenness": None, "simpson": None, "inverse_simpson": None}
+    shares = Balance(
+        variable="class", n=10_000, declared=2, observed=2, imbalance_ratio=2.0, min_share=499 / 10_000,
+        min_category="MN", max_share=5_004 / 10_000, max_category="Seoul", **indices,
+    )  # fmt: skip
+    rules = BalanceRules(min_class_share=0.05, max_institution_share=0.5, max_imbalance_ratio=None)
+    smallest, largest = balance_tests(shares, shares, rules)
+    assert smallest.decision == "fail" and "has 4.99 % of the slides, under 5.0 %" in smallest.sentence
+    assert largest.decision == "fail" and "has 50.04 % of the slides, over 50.0 %" in largest.sentence
+    exact = shares.model_copy(update={"min_share": 0.05, "max_share": 0.5})
+    smallest, largest = balance_tests(exact, exact, rules)  # at the limits: both pass, read as them
+    assert (smallest.decision, largest.decision) == ("pass", "pass")
+    assert "has 5.0 % of the slides" in smallest.sentence and "has 50.0 % of the slides" in largest.sentence

@@ -742,8 +742,11 @@ def _reason_head(reason: str) -> str:
 def _print_validity(v: Any) -> None:
     from rich.table import Table
 
-    def fig(value: float | None, lo: float | None = None, hi: float | None = None) -> str:
-        return "–" if value is None else f"{value:.3f}" + ("" if lo is None else f" ({lo:.3f}–{hi:.3f})")
+    from dqm.figures import fmt_dice, fmt_target
+
+    def fig(d: Any) -> str:  # a class's Dice and interval, beside its decision (fmt_dice)
+        point, interval = fmt_dice(d.dice, d.ci_low, d.ci_high, d.target, d.passed) if d else ("–", "")
+        return f"{point} ({interval})" if interval else point
 
     headers = (
         N_("class"),
@@ -758,10 +761,10 @@ def _print_validity(v: Any) -> None:
         failed = [g.name for g in v.gates if g.name in (cls, f"{cls} pooled") and not g.passed]
         table.add_row(
             cls,
-            "–" if p is None else fig(p.dice, p.ci_low, p.ci_high),
-            fig(d.dice, d.ci_low, d.ci_high),
+            fig(p),
+            fig(d),
             str(d.n_slides),
-            f"{d.target:.2f}",
+            fmt_target(d.target, 2),
             tr(msg("FAIL")) if failed else tr(msg("pass")),
         )
     out.print(table)
@@ -771,8 +774,10 @@ def _print_validity(v: Any) -> None:
                 msg(
                     "{cls}: pooled {pooled}, slide {slide}",
                     cls=cls,
-                    pooled=fig(d.pooled.dice if d.pooled else None),
-                    slide=fig(d.dice, d.ci_low, d.ci_high),
+                    pooled=fmt_dice(d.pooled.dice, None, None, d.target, d.pooled.passed)[0]
+                    if d.pooled
+                    else "–",
+                    slide=fig(d),
                 )
             )
             for cls, d in t.dice_per_class.items()
@@ -785,9 +790,13 @@ def _print_validity(v: Any) -> None:
             figures=figures,
         )
         out.print(tr(said), markup=False)
-    mean = "n/a" if v.mean_dice is None else f"{v.mean_dice:.3f}"
+    mean = "n/a" if v.mean_dice is None else fmt_dice(v.mean_dice, None, None, v.target, v.passed)[0]
     pooled = (
-        "" if v.pooled_mean_dice is None else tr(msg("pooled Dice {dice:.3f}, ", dice=v.pooled_mean_dice))
+        ""
+        if v.pooled_mean_dice is None
+        else tr(
+            msg("pooled Dice {dice}, ", dice=fmt_dice(v.pooled_mean_dice, None, None, v.target, v.passed)[0])
+        )
     )
     said = msg(
         "validity: {pooled}mean slide Dice {mean} over {n} held-out slides ({used} of {total} slides used, "

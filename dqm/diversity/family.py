@@ -243,8 +243,12 @@ def balance_of(summary: CategoricalSummary, declared: int) -> Balance:
     return Balance(variable=summary.name, declared=declared, **asdict(ix))
 
 
-def _pct(x: float) -> str:
-    return f"{100 * x:.1f} %"
+def _pct(x: float, target: float | None = None, passed: bool | None = None, at_most: bool = False) -> str:
+    """A share as the rules print it; against its ``target`` by :func:`dqm.figures.fmt_decimals`'
+    rule: never reading as the target it failed."""
+    from dqm.figures import fmt_decimals
+
+    return fmt_decimals(x, 1, target, passed, percent=True, at_most=at_most)
 
 
 def _rule_result(
@@ -304,7 +308,7 @@ def balance_tests(classes: Balance, institutions: Balance, rules: BalanceRules) 
             out.append(_rule_result(*args, rule, "not_applicable", N_("not tested: no slide has a class")))
         else:
             ok = count_reaches(classes.min_share, t)  # a share of counts: exact, as every count gate
-            cls, share, under = classes.min_category, _pct(classes.min_share), _pct(t)
+            cls, share, under = classes.min_category, _pct(classes.min_share, t, ok), _pct(t)
             if classes.min_share == 0:
                 template = (
                     N_("smallest class {cls} is absent")
@@ -341,7 +345,10 @@ def balance_tests(classes: Balance, institutions: Balance, rules: BalanceRules) 
             else:
                 template = N_("largest institution {name} has {share} of the slides, over {over}")
             text = msg(
-                template, name=institutions.max_category, share=_pct(institutions.max_share), over=_pct(t)
+                template,
+                name=institutions.max_category,
+                share=_pct(institutions.max_share, t, ok, at_most=True),
+                over=_pct(t),
             )
             decision = "pass" if ok else "fail"
             out.append(

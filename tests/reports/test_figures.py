@@ -402,3 +402,39 @@ def test_a_deleted_member_stays_required() -> None:
     assert gate(forged, require=["diversity"]).exit_code == EXIT_OK  # asked for diversity only
     verdict = forged.verdict.model_copy(update={"failed": ["validity"]})
     assert "validity" in gate(forged.model_copy(update={"verdict": verdict})).missing
+
+
+def test_a_failing_dice_is_never_shown_as_its_target(capsys: pytest.CaptureFixture[str]) -> None:
+    """Validity's Dice were printed with ``%.3f``: a failing 0.8496 against 0.85 read ``0.850``
+    beside *fail* in the report's validity table and headline and in ``dqm audit``'s validity table
+    and line; a target of 0.855 read ``0.85`` (``%.2f``) beside a 0.853 that fails it; an
+    interval's low end, what ``gate_on: ci_low`` decides on, read ``0.85`` beside a fail in every
+    gate table (report, summary)."""
+    import re
+
+    from dqm.cli.audit import _print_validity
+    from dqm.figures import Gate
+    from reports.html import render_html
+
+    v = validity(passed=False)
+    per = {
+        "MM": v.dice_per_class["MM"].model_copy(
+            update={"dice": 0.8496, "ci_low": 0.8012, "ci_high": 0.8901, "target": 0.85, "passed": False}
+        ),
+        "BCC": v.dice_per_class["BCC"].model_copy(
+            update={"dice": 0.853, "ci_low": 0.8113, "ci_high": 0.8802, "target": 0.855, "passed": False}
+        ),
+    }
+    v = v.model_copy(update={"dice_per_class": per, "mean_dice": 0.8496, "target": 0.85, "passed": False})
+    html = render_html(make_result(validity=v))
+    section = html[html.index('<section id="validity">') :]
+    text = " ".join(re.sub(r"<[^>]+>", " ", section[: section.index("</section>")]).split())
+    assert "0.850" not in text and text.count("0.8496") == 2, text  # the headline's mean, MM's row
+    assert "BCC 0.853 0.811–0.880 30 0.855 fail" in text  # its target as written
+    _print_validity(v)
+    said = " ".join(capsys.readouterr().out.split())
+    assert "0.850" not in said and said.count("0.8496") == 2 and "0.855" in said, said
+    gate = Gate("validity", "validity.BCC", "BCC", 0.9, 0.85, False, ci_low=0.84996, ci_high=0.95)
+    assert gate.shown_ci == "0.84996 – 0.95"  # decided on the low end (gate_on: ci_low): it failed
+    passing = Gate("validity", "validity.BCC", "BCC", 0.9, 0.85, True, ci_low=0.85, ci_high=0.95)
+    assert passing.shown_ci == "0.85 – 0.95"
