@@ -1393,6 +1393,9 @@ class Recorded:
 
     own: FileRecord
     parts: dict[str, FileRecord]
+    named: Callable[[str], str] | None = None
+    """How the record names a batch path where it does not name it as it is: the review plan's
+    masker (:class:`~dqm.semantic.models.SlideFiles`, its parts' paths masked); None: as it is."""
 
 
 def recorded_of(
@@ -1427,13 +1430,18 @@ def _unlike_record(ref: str, taken: Taken, own_print: str, recorded: Recorded) -
     no longer finds, or one it finds that the audit did not record. None when it is the audit's."""
     if (why := _unlike(taken.own, own_print, recorded.own)) is not None:
         return msg(why, _ref=clip(ref, 200))
+    named = recorded.named
+    parts = {
+        (part if named is None or part in recorded.parts else named(part)): values
+        for part, values in taken.parts.items()
+    }
     for part, record in recorded.parts.items():
-        if part not in taken.parts:
+        if part not in parts:
             return msg(LISTED_SINCE_AUDIT, _ref=clip(part, 200))
-        quick, values = taken.parts[part]
+        quick, values = parts[part]
         if (why := _unlike(values, quick, record)) is not None:
             return msg(why, _ref=clip(part, 200))
-    joined = sorted(set(taken.parts) - set(recorded.parts))
+    joined = sorted(set(parts) - set(recorded.parts))
     return msg(LISTED_SINCE_AUDIT, _ref=clip(joined[0], 200)) if joined else None
 
 

@@ -198,7 +198,7 @@ def sample(
     from dqm.output import write_file
     from dqm.runner import RunOptions
     from dqm.semantic.models import PlanBatch
-    from dqm.semantic.planfile import PlanError, build_plan, masked_plan, write_plan
+    from dqm.semantic.planfile import PlanError, build_plan, masked_plan, with_files, write_plan
     from dqm.semantic.sampling import fresh_seed
     from dqm.semantic.sheet import sheet_data
     from dqm.syntactic.accuracy import fingerprint
@@ -299,13 +299,16 @@ def sample(
         # The files name slides masked; the sheet reads the batch by the real names, and quotes the
         # masked plan's id, so the verdicts it exports match the plan that ingest reads.
         written = masked_plan(review_plan, masker) if masker is not None else review_plan
-        paths = write_plan(written, folder)
         drawn = {s.slide_id for s in review_plan.sample}
         if run is None:  # an audit's results.json names its slides masked already
             cached = cache or results.parent / CACHE_FOLDER  # type: ignore[union-attr]
             records = _records_of(root, prof, drawn, cached, audited, discovery, masker)
         else:
             records = {sid: run.outcomes[by_id[sid]] for sid in drawn if sid in by_id}
+        # the audit's record of each drawn slide's files: the review server serves no tile of a
+        # slide that is not that file any more
+        written = with_files(review_plan, written, records, masker)
+        paths = write_plan(written, folder)
         real = review_plan.model_copy(update={"plan_id": written.plan_id})
         sheet = sheet_data(real, records, root, prof, thumb_size, thumb_quality, lang)
         write_file(folder / "review.html", render_review_html(sheet, lang), masker)

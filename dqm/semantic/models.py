@@ -65,6 +65,25 @@ class PlanStratum(_Frozen):
     cells: list[PlanCell]
 
 
+class RecordedFile(_Frozen):
+    """What the audit recorded of one file of a drawn slide: its size, modification time (ns) and
+    quick print (:func:`dqm.slide_io.fingerprint`); None where it recorded none (not compared)."""
+
+    size: int | None = None
+    mtime_ns: int | None = None
+    quick_print: str | None = None
+
+
+class SlideFiles(_Frozen):
+    """The audit's record of a drawn slide's files (:class:`dqm.slide_io.Recorded`), which the
+    review server checks the slide against before it serves a tile of it: ``slide``, the slide
+    file's; ``parts``, that of each file OpenSlide opens by name besides it, by batch path (masked
+    as the plan's other paths are, one by one: :func:`dqm.semantic.planfile.with_files`)."""
+
+    slide: RecordedFile
+    parts: dict[str, RecordedFile] = Field(default_factory=dict)
+
+
 class PlanSlide(_Frozen):
     """One drawn slide."""
 
@@ -82,6 +101,10 @@ class PlanSlide(_Frozen):
     False: supplementary (stratum floors, oversampling), for the per-stratum figures and the
     weighted estimate only. None in a plan written before dqm drew a core (every slide then
     counts, as it did)."""
+    files: SlideFiles | None = None
+    """The audit's record of the slide's files; None where the sample had none, and in a plan
+    written before dqm recorded them (the review server then checks a slide against its own
+    first open only, and says so)."""
 
 
 class Oversampling(_Frozen):

@@ -13,6 +13,7 @@ import io
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -29,7 +30,9 @@ from dqm.semantic.models import (
     PlanLot,
     PlanSlide,
     PlanStratum,
+    RecordedFile,
     ReviewPlan,
+    SlideFiles,
 )
 from dqm.semantic.sampling import Unit, draw_sample, flag_units
 from dqm.semantic.strata import CLASS_FIELD, MISSING, merge_strata, strata_cap
@@ -283,14 +286,17 @@ def plan_id(plan: ReviewPlan, seed_source: bool = False) -> str:
     hashed carry, which :func:`load_plan` still reads).
 
     A plan written before slides were marked core or supplementary hashes without that field,
-    as it did when it was written, so it still reads; so does a plan without a ``lot``, an ``lq``
-    or a ``strata_merge`` (or a merge without ``kept``).
+    as it did when it was written, so it still reads; so does a plan without a ``lot``, an ``lq``,
+    a ``strata_merge`` (or a merge without ``kept``) or any slide's ``files``.
     """
     exclude: dict[str, object] = {"plan_id": True, "run_id": True}
     if plan.lq is None:
         exclude["lq"] = True
-    if not plan.has_core:
-        exclude["sample"] = {"__all__": {"core"}}
+    unhashed = ({"core"} if not plan.has_core else set()) | (
+        {"files"} if all(s.files is None for s in plan.sample) else set()
+    )
+    if unhashed:
+        exclude["sample"] = {"__all__": unhashed}
     if plan.lot is None:
         exclude["lot"] = True
     if plan.seed_source is None or not seed_source:
@@ -331,6 +337,43 @@ def masked_plan(plan: ReviewPlan, mask: Mask) -> ReviewPlan:
     key (:func:`dqm.semantic.ingest.delivered_loader`, the review server)."""
     masked = ReviewPlan.model_validate_json(mask(plan.model_dump_json()))
     return masked.model_copy(update={"plan_id": plan_id(masked)})
+
+
+def with_files(
+    plan: ReviewPlan, written: ReviewPlan, records: Mapping[str, Any], mask: Mask | None
+) -> ReviewPlan:
+    """``written`` (``plan`` as written: masked, or ``plan`` itself) with each drawn slide's
+    ``files``, the audit's record of its files from its item record in ``records`` (by the real
+    slide id: :class:`~dqm.model.ItemRecord`'s ``fingerprint``, ``stats`` and ``parts``, as
+    :func:`dqm.slide_io.recorded_of` reads them), and its ``plan_id`` of that content: the review
+    server checks each slide against it before serving its tiles. Added after masking, each part's
+    batch path masked alone through ``mask``: the JSON text is not masked again, so no pattern
+    can turn a size or a print into a token. A slide without a record keeps none."""
+    from dqm.batch import normalise
+    from dqm.slide_io import recorded_of
+
+    def file(record: tuple[int | None, int | None, str | None]) -> RecordedFile:
+        return RecordedFile(size=record[0], mtime_ns=record[1], quick_print=record[2])
+
+    sample = []
+    for real, shown in zip(plan.sample, written.sample, strict=True):
+        record = records.get(real.slide_id)
+        recorded = (
+            recorded_of(normalise(real.image_path)[0], record.fingerprint, record.stats, record.parts)
+            if record is not None and real.image_path
+            else None
+        )
+        files = (
+            None
+            if recorded is None
+            else SlideFiles(
+                slide=file(recorded.own),
+                parts={(mask(p) if mask else p): file(values) for p, values in recorded.parts.items()},
+            )
+        )
+        sample.append(shown.model_copy(update={"files": files}))
+    out = written.model_copy(update={"sample": sample})
+    return out.model_copy(update={"plan_id": plan_id(out)})
 
 
 def write_plan(plan: ReviewPlan, out: Path) -> dict[str, Path]:

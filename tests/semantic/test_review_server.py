@@ -491,7 +491,7 @@ def test_label_and_macro_images_are_never_served(
     plan = read_plan(review[0])
     shutil.copy(svs, batch / "cmu.svs")
     sample = list(plan.sample)
-    sample[0] = sample[0].model_copy(update={"image_path": "cmu.svs"})
+    sample[0] = sample[0].model_copy(update={"image_path": "cmu.svs", "files": None})  # not the audit's
     edited = plan.model_copy(update={"sample": sample})
     review_dir = tmp_path / "review"
     write_plan(edited.model_copy(update={"plan_id": plan_id(edited)}), review_dir)

@@ -19,6 +19,7 @@ import base64
 import contextlib
 import hashlib
 import json
+import logging
 from collections.abc import Awaitable, Callable, MutableMapping
 from pathlib import Path
 from typing import Any, cast
@@ -29,7 +30,7 @@ from dqm.output import visible
 from dqm.semantic.server import auth
 from dqm.semantic.server.db import ReviewDB, ReviewDBError
 from dqm.semantic.server.sample import ReviewSample
-from dqm.semantic.server.tiles import SlideUnavailable, TileSource
+from dqm.semantic.server.tiles import SlideUnavailable, TileSource, plan_recorded
 
 HERE = Path(__file__).resolve().parent
 STATIC = HERE / "static"
@@ -232,8 +233,32 @@ def create_app(
         db = ReviewDB(review_dir / DB_NAME, plan.plan_id)
     except ReviewDBError as exc:
         raise ServerSetupError(str(exc)) from None
-    sample = ReviewSample(plan, batch, profile, Masker(profile.deid, mask_key), lang)
-    tiles = TileSource(batch, {s.n: s.image_path for s in sample.slides}, max_open=max_open)
+    masker = Masker(profile.deid, mask_key)
+    sample = ReviewSample(plan, batch, profile, masker, lang)
+
+    def not_audited(n: int, exc: SlideUnavailable) -> None:
+        """Slide ``n`` refused as not the file the audit checked: logged, and marked in the
+        database as not reviewable (no verdict taken on it, none exported)."""
+        why = sample.text(reason(exc, lang))
+        db.mark_not_reviewable(sample.slides[n].slide_id, why)
+        logging.getLogger("uvicorn.error").warning(
+            msg(
+                "slide {n} ({id}) is not the file the audit checked: its tiles are refused and it is marked "
+                "not reviewable: {why}",
+                n=n + 1,
+                id=sample.text(sample.slides[n].slide_id),
+                why=why,
+            )
+        )
+
+    recorded = {s.n: plan_recorded(p.files, masker) for s, p in zip(sample.slides, plan.sample, strict=True)}
+    tiles = TileSource(
+        batch,
+        {s.n: s.image_path for s in sample.slides},
+        max_open=max_open,
+        recorded={n: r for n, r in recorded.items() if r is not None},
+        not_audited=not_audited,
+    )
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, undefined=jinja2.StrictUndefined
     )

@@ -142,6 +142,23 @@ def build(
     return app
 
 
+def not_recorded(plan: Any) -> Any:
+    """The start-up warning of a review plan (:class:`~dqm.semantic.models.ReviewPlan`) that holds
+    no record of some drawn slides' files (written by an older ``dqm sample``): those slides are
+    checked against their first open in the server only, as before; None when every slide with an
+    image has its record."""
+    unrecorded = [s for s in plan.sample if s.image_path and s.files is None]
+    if not unrecorded:
+        return None
+    return msg(
+        "{n} of {total} sampled slides have no record of the audit's files in the review plan (a plan of "
+        "an older dqm sample): their tiles are checked against their first open in this server only, not "
+        "against the audit (a slide swapped before it is shown as the audited one)",
+        n=len(unrecorded),
+        total=len(plan.sample),
+    )
+
+
 HOST_NAME = re.compile(r"[a-z0-9_]([a-z0-9_.-]*[a-z0-9_])?")
 
 
@@ -198,6 +215,9 @@ def serve(
                 first=missing[0],
             )
         )
+    unrecorded = not_recorded(app.state.sample.plan)
+    if unrecorded is not None and warn is not None:  # said once, at start
+        warn(unrecorded)
     from dqm.semantic.server.guard import GuardedServer
 
     options = server_options(host, port, ssl_keyfile, ssl_certfile, behind_proxy)

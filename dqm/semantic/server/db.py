@@ -61,6 +61,11 @@ CREATE TRIGGER IF NOT EXISTS verdict_log_no_update BEFORE UPDATE ON verdict_log
 BEGIN SELECT RAISE(ABORT, 'the verdict log is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS verdict_log_no_delete BEFORE DELETE ON verdict_log
 BEGIN SELECT RAISE(ABORT, 'the verdict log is append-only'); END;
+CREATE TABLE IF NOT EXISTS not_reviewable (
+    slide_id TEXT PRIMARY KEY,
+    reason TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS sessions (
     nonce TEXT PRIMARY KEY,
     reviewer_id INTEGER NOT NULL REFERENCES reviewers(id),
@@ -341,6 +346,10 @@ class ReviewDB:
             )
         if len(comment) > MAX_COMMENT:
             raise ReviewDBError(msg("a comment holds at most {n} characters", n=MAX_COMMENT))
+        if verdict and slide_id in self.not_reviewable():
+            raise ReviewDBError(
+                msg("the slide is not the file the audit checked: it takes no verdict (see its image)")
+            )
         kept = tuple(dict.fromkeys(reasons)) if verdict == "fail" else ()
         stamp = now()
         with self._tx() as con:
@@ -351,6 +360,26 @@ class ReviewDB:
             )
             rid = int(cur.lastrowid or 0)
         return LogRow(rid, reviewer.name, slide_id, verdict, kept, comment, stamp)
+
+    def mark_not_reviewable(self, slide_id: str, reason: str) -> None:
+        """Record that the server refused slide ``slide_id`` (masked, as the plan names it) as not
+        the file the audit checked (``reason``, the refusal as shown): its verdicts are refused from
+        then on and left out of :meth:`export`, which lists it as not reviewable. The first reason
+        is kept."""
+        with self._tx() as con:
+            con.execute(
+                "INSERT OR IGNORE INTO not_reviewable (slide_id, reason, created_at) VALUES (?, ?, ?)",
+                (slide_id, clip(reason, MAX_COMMENT), now()),
+            )
+
+    def not_reviewable(self) -> dict[str, tuple[str, str]]:
+        """Slide id → (reason, when) of each slide :meth:`mark_not_reviewable` recorded; none in a
+        database of an older dqm opened read only (no such table)."""
+        try:
+            rows = self._con().execute("SELECT slide_id, reason, created_at FROM not_reviewable").fetchall()
+        except sqlite3.OperationalError:
+            return {}
+        return {str(sid): (str(why), str(at)) for sid, why, at in rows}
 
     def log(self, reviewer: Reviewer | None = None, slide_id: str | None = None) -> list[LogRow]:
         """Every row (of one reviewer on one slide, when given), oldest first: the audit trail."""
@@ -405,10 +434,18 @@ class ReviewDB:
         return out
 
     def export(self) -> dict[str, Any]:
-        """The current verdicts as a ``dqm.verdicts/1`` document (the shape ``dqm review ingest`` reads)."""
+        """The current verdicts as a ``dqm.verdicts/1`` document (the shape ``dqm review ingest`` reads);
+        a slide the server refused as not the audited file (:meth:`mark_not_reviewable`) is listed
+        under ``not_reviewable`` with its reason, and no verdict on it is exported (one given
+        before the refusal labelled what the reviewer saw, not the audited slide)."""
+        refused = self.not_reviewable()
         return {
             "format": VERDICTS_FORMAT,
             "plan_id": self.plan_id,
+            "not_reviewable": [
+                {"slide_id": sid, "reason": why, "refused_at": at}
+                for sid, (why, at) in sorted(refused.items())
+            ],
             "verdicts": [
                 {
                     "slide_id": r.slide_id,
@@ -419,7 +456,7 @@ class ReviewDB:
                     "reviewed_at": r.created_at,
                 }
                 for r in self.current()
-                if r.verdict
+                if r.verdict and r.slide_id not in refused
             ],
         }
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import io
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +27,7 @@ from dqm.batch import jailed
 from dqm.i18n import N_, msg
 
 if TYPE_CHECKING:
+    from dqm.semantic.models import RecordedFile, SlideFiles
     from dqm.slide_io import CheckedSlide, Opened, Recorded
 
 TILE_SIZE = 254
@@ -39,6 +40,27 @@ PLAIN_SUFFIXES = frozenset({".png", ".jpg", ".jpeg"})
 
 class SlideUnavailable(LookupError):
     """The slide cannot be served; the message says why in words fit for the reviewer."""
+
+
+class SlideNotAudited(SlideUnavailable):
+    """The slide's files are not those the audit recorded (:class:`~dqm.slide_io.NotAudited`):
+    swapped or changed since, never reviewed as the audited slide."""
+
+
+def plan_recorded(files: SlideFiles | None, named: Callable[[str], str] | None) -> Recorded | None:
+    """What the audit recorded of a drawn slide's files, from the review plan's ``files``
+    (:class:`~dqm.semantic.models.SlideFiles`: None in a plan of an older dqm, or a slide the
+    sample had no record of), its parts' masked paths matched through ``named`` (the plan's
+    masker)."""
+    from dqm.slide_io import Recorded
+
+    if files is None:
+        return None
+
+    def values(f: RecordedFile) -> tuple[int | None, int | None, str | None]:
+        return (f.size, f.mtime_ns, f.quick_print)
+
+    return Recorded(values(files.slide), {p: values(f) for p, f in files.parts.items()}, named)
 
 
 @dataclass(slots=True)
@@ -82,7 +104,7 @@ def open_slide(
     """
     import openslide
 
-    from dqm.slide_io import NotOpened, batch_named, batch_place, open_checked, plain_file
+    from dqm.slide_io import NotAudited, NotOpened, batch_named, batch_place, open_checked, plain_file
     from dqm.slide_refs import not_to_open
 
     if path.suffix.lower() in PLAIN_SUFFIXES:
@@ -93,6 +115,8 @@ def open_slide(
         try:  # refused as the probe refuses it (not_to_open)
             checked = open_checked(path, root, first=first, recorded=recorded)
             return checked.slide, checked
+        except NotAudited as exc:
+            raise SlideNotAudited(exc.why) from None
         except NotOpened as exc:
             raise SlideUnavailable(exc.why) from None
         except openslide.OpenSlideUnsupportedFormatError as exc:
@@ -104,6 +128,8 @@ def open_slide(
     try:
         with plain_file(path, root, first, recorded) as fh:  # the file checked, not its batch path
             return _plain_slide(fh), None
+    except NotAudited as exc:
+        raise SlideNotAudited(exc.why) from None
     except NotOpened as exc:
         raise SlideUnavailable(exc.why) from None
 
@@ -155,10 +181,14 @@ class TileSource:
         it (relative to the batch), or None when the slide has no image.
     recorded
         Slide number → what the audit recorded of the slide's files
-        (:func:`~dqm.slide_io.recorded_of`), where known: the slide's first open is checked
-        against it (:func:`open_slide`); a slide without one is opened as it is. ``dqm review
-        serve`` gives none (its plan holds no record of the slides' files): its slides are checked
-        against their first open in the server.
+        (:func:`plan_recorded`), where known: the slide's first open is checked against it
+        (:func:`open_slide`); a slide without one (a plan of an older dqm) is opened as it is, and
+        checked against its first open in the server only.
+    not_audited
+        Called once with a slide's number and the reason when it is refused as not the file the
+        audit recorded (:class:`SlideNotAudited`): the server logs it and marks the slide as not
+        reviewable. The refusal stands for the server's life: every request for the slide after
+        it is refused with the same reason, nothing opened again.
     """
 
     def __init__(
@@ -171,9 +201,12 @@ class TileSource:
         quality: int = JPEG_QUALITY,
         cache_bytes: int = TILE_CACHE_BYTES,
         recorded: Mapping[int, Recorded] | None = None,
+        not_audited: Callable[[int, SlideNotAudited], None] | None = None,
     ) -> None:
         self.root = root
         self.recorded = dict(recorded or {})
+        self.not_audited = not_audited
+        self._not_audited: dict[int, SlideNotAudited] = {}
         self.slides = dict(slides)
         self.max_open = max(1, max_open)
         self.tile_size = tile_size
@@ -225,9 +258,18 @@ class TileSource:
                 entry = self._in_use(index)
             if entry is not None:  # another request opened it meanwhile
                 return entry
+            refused = self._not_audited.get(index)
+            if refused is not None:
+                raise SlideNotAudited(*refused.args)
             first = self._first.get(index)
             recorded = self.recorded.get(index) if first is None else None
-            return self._opened(index, *open_slide(path, self.root, first, recorded))
+            try:
+                return self._opened(index, *open_slide(path, self.root, first, recorded))
+            except SlideNotAudited as exc:
+                self._not_audited[index] = exc
+                if self.not_audited is not None:
+                    self.not_audited(index, exc)
+                raise
 
     def _in_use(self, index: int) -> _Open | None:
         """Slide ``index`` if it is open, counted as in use once more (called with the lock held)."""

@@ -1,0 +1,120 @@
+"""The review server checks each slide against the audit's record the review plan carries."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from dqm.cli import app as cli_app
+from dqm.profile import load_profile
+from dqm.semantic.planfile import plan_id, read_plan, write_plan
+from dqm.semantic.server.commands import build, not_recorded
+from tests.semantic.test_review_server import KEY, TestClient, pytestmark, runner
+
+__all__ = ["pytestmark"]  # the server's tests' skip: the viewer not installed
+NOT_AUDITED = "is not the file the audit checked"
+
+
+@pytest.fixture(scope="module")
+def drawn(edited_batch: Callable[..., Path]) -> tuple[Path, Path]:
+    """A sample of every slide of a copy of the clean batch (the audit's records in its plan)."""
+    batch = edited_batch(lambda rows: None)
+    out = batch.parent / "review"
+    res = runner.invoke(
+        cli_app, ["sample", str(batch), "--out", str(out), "--plan", "precision", "--margin", "0.01"]
+    )
+    assert res.exit_code == 0, res.output
+    return out, batch
+
+
+@pytest.fixture
+def fresh(drawn: tuple[Path, Path], tmp_path: Path) -> tuple[Path, Path]:
+    """The review folder and the batch copied: a test may swap a slide."""
+    shutil.copytree(drawn[0], tmp_path / "review")
+    shutil.copytree(drawn[1], tmp_path / "batch")
+    return tmp_path / "review", tmp_path / "batch"
+
+
+def swap_keeping_size_and_mtime(path: Path) -> None:
+    """Another file at ``path``: one byte of its first MiB changed, its size kept, its mtime put back."""
+    st = path.stat()
+    data = bytearray(path.read_bytes())
+    data[min(len(data) - 1, 4096)] ^= 0xFF
+    path.unlink()
+    path.write_bytes(bytes(data))
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert path.stat().st_size == st.st_size and path.stat().st_mtime_ns == st.st_mtime_ns
+
+
+def signed_in(review_dir: Path, batch: Path) -> tuple[TestClient, str]:
+    res = runner.invoke(cli_app, ["review", "add-reviewer", str(review_dir), "Kim"])
+    assert res.exit_code == 0, res.output
+    token = res.output.strip().split("#token=", 1)[1]
+    client = TestClient(build(review_dir, batch, load_profile(), KEY))
+    assert client.post("/api/login", json={"token": token}).status_code == 200
+    return client, client.get("/api/state").json()["csrf"]
+
+
+def verdict(client: TestClient, csrf: str, n: int) -> int:
+    body = {"slide": n, "verdict": "pass", "reasons": [], "comment": ""}
+    return client.post("/api/verdicts", json=body, headers={"x-csrf-token": csrf}).status_code
+
+
+def test_the_plan_carries_the_audits_record_of_each_slide(fresh: tuple[Path, Path]) -> None:
+    plan = read_plan(fresh[0])
+    with_image = [s for s in plan.sample if s.image_path]
+    assert with_image and all(s.files is not None and s.files.slide.quick_print for s in with_image)
+    assert not_recorded(plan) is None
+
+
+def test_a_slide_swapped_after_the_audit_is_refused_and_not_reviewable(
+    fresh: tuple[Path, Path], caplog: pytest.LogCaptureFixture
+) -> None:
+    review_dir, batch = fresh
+    client, csrf = signed_in(review_dir, batch)
+    with client:
+        slides = client.app.state.sample.slides
+        swap_keeping_size_and_mtime(batch / str(slides[0].image_path))
+        with caplog.at_level(logging.WARNING, logger="uvicorn.error"):
+            detail = client.get("/api/slides/0").json()
+        assert detail["image"] is None and NOT_AUDITED in detail["image_error"]
+        assert "first or last bytes" in detail["image_error"]
+        assert [r for r in caplog.records if NOT_AUDITED in r.getMessage()]
+        tile = client.get("/dz/0_files/0/0_0.jpeg")
+        assert tile.status_code == 404 and NOT_AUDITED in tile.json()["error"]
+        assert verdict(client, csrf, 0) == 400  # no label taken for it
+        # an unchanged slide is served and labelled
+        assert client.get("/api/slides/1").json()["image"] is not None
+        assert client.get("/dz/1_files/0/0_0.jpeg").status_code == 200
+        assert verdict(client, csrf, 1) == 200
+    out = review_dir.parent / "verdicts.json"
+    res = runner.invoke(cli_app, ["review", "export", str(review_dir), "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    import json
+
+    doc = json.loads(out.read_text())
+    refused = [r["slide_id"] for r in doc["not_reviewable"]]
+    assert refused == [slides[0].slide_id] and NOT_AUDITED in doc["not_reviewable"][0]["reason"]
+    assert [v["slide_id"] for v in doc["verdicts"]] == [slides[1].slide_id]
+
+
+def test_an_older_plan_is_served_as_before_with_a_warning(fresh: tuple[Path, Path]) -> None:
+    review_dir, batch = fresh
+    plan = read_plan(review_dir)
+    old = plan.model_copy(update={"sample": [s.model_copy(update={"files": None}) for s in plan.sample]})
+    old = old.model_copy(update={"plan_id": plan_id(old)})
+    write_plan(old, review_dir)
+    assert read_plan(review_dir).plan_id == old.plan_id  # reads: the id without the field
+    warned = not_recorded(old)
+    assert warned is not None and "first open in this server only" in warned
+    client, _ = signed_in(review_dir, batch)
+    with client:
+        swap_keeping_size_and_mtime(batch / str(client.app.state.sample.slides[0].image_path))
+        detail = client.get("/api/slides/0").json()
+        assert detail["image"] is not None and detail["image_error"] is None
+        assert client.get("/dz/0_files/0/0_0.jpeg").status_code == 200
