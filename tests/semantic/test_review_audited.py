@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -15,28 +14,17 @@ from dqm.profile import load_profile
 from dqm.semantic.planfile import plan_id, read_plan, write_plan
 from dqm.semantic.server.commands import build, not_recorded
 from tests.semantic.test_review_server import KEY, TestClient, pytestmark, runner
+from tests.semantic.test_review_server import review as review  # the sample of every slide, a fixture
 
 __all__ = ["pytestmark"]  # the server's tests' skip: the viewer not installed
 NOT_AUDITED = "is not the file the audit checked"
 
 
-@pytest.fixture(scope="module")
-def drawn(edited_batch: Callable[..., Path]) -> tuple[Path, Path]:
-    """A sample of every slide of a copy of the clean batch (the audit's records in its plan)."""
-    batch = edited_batch(lambda rows: None)
-    out = batch.parent / "review"
-    res = runner.invoke(
-        cli_app, ["sample", str(batch), "--out", str(out), "--plan", "precision", "--margin", "0.01"]
-    )
-    assert res.exit_code == 0, res.output
-    return out, batch
-
-
 @pytest.fixture
-def fresh(drawn: tuple[Path, Path], tmp_path: Path) -> tuple[Path, Path]:
-    """The review folder and the batch copied: a test may swap a slide."""
-    shutil.copytree(drawn[0], tmp_path / "review")
-    shutil.copytree(drawn[1], tmp_path / "batch")
+def fresh(review: tuple[Path, Path], tmp_path: Path) -> tuple[Path, Path]:
+    """The server tests' review folder and batch copied: a test may swap a slide."""
+    shutil.copytree(review[0], tmp_path / "review")
+    shutil.copytree(review[1], tmp_path / "batch")
     return tmp_path / "review", tmp_path / "batch"
 
 
