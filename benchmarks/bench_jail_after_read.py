@@ -8,7 +8,9 @@ milliseconds a read; applied to what OpenSlide opens again at a read
 (:func:`dqm.slide_refs.refused_again` of :func:`~dqm.slide_refs.watched_besides`) it is a few
 stats. Timed in µs of this process's CPU per call (``resource.getrusage``): both rules on a MIRAX
 layout of ``--data-files`` data files (two missing) and a VMS, and ``changed()`` of a VMS and of the
-real DICOM pair (``--real``) opened by OpenSlide.
+real DICOM pair (``--real``) opened by OpenSlide; and the whole check after a later read
+(:func:`dqm.slide_io._changed_while_read` given what is watched: the parts' stats, the listing
+where it is still taken, the jail rule) of the MIRAX layout and the VMS.
 
 Usage: PYTHONPATH=. python benchmarks/bench_jail_after_read.py [--repeat 200] [--data-files 400]
        [--real ../shared/data/real/slides] [--data /tmp/bench-jail-after-read]
@@ -26,7 +28,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from dqm.slide_io import open_checked
+from dqm.slide_io import _changed_while_read, open_checked, taken_of
 from dqm.slide_refs import refused_again, refused_reference, slide_parts, watched_besides
 
 
@@ -79,6 +81,11 @@ def main() -> None:
         whole = _cpu_us(partial(refused_reference, path, root), args.repeat)
         again = _cpu_us(partial(refused_again, watched, root), args.repeat)
         print(f"{kind}: jail rule whole {whole:8.1f} µs CPU, after the open {again:6.1f} µs CPU")
+        taken = taken_of(path, path.stat(), root)
+        watched = watched_besides(str(path), size, root, taken.parts, None)
+        later = partial(_changed_while_read, path.name, path, None, root, taken, None, None, watched)
+        assert later() is None
+        print(f"{kind}: the whole check after a later read {_cpu_us(later, args.repeat):8.1f} µs CPU")
     for kind in ("vms", "dicom"):
         checked = open_checked(slides[kind], root)
         try:

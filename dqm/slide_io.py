@@ -1480,7 +1480,13 @@ def _changed_while_read(
     it went unseen, at every read after. Given ``watched`` (after the check following the open:
     :func:`~dqm.slide_refs.watched_besides`), that rule is applied to what OpenSlide opens again
     at a read (:func:`~dqm.slide_refs.refused_again`), not by reading the slide's head and
-    resolving every name again (a MIRAX slide of 400 data files: 8.7 ms a read).
+    resolving every name again (a MIRAX slide of 400 data files: 8.7 ms a read); and the parts the
+    slide names (a MIRAX slide's ``Slidedat.ini`` and data files, a VMS's) are stat'ed by the names
+    OpenSlide opens (:attr:`~dqm.slide_refs.Watched.named`), not listed again: the listing can
+    change only where a named file changes (``Slidedat.ini``, the key file: its stat or print), a
+    name leads to another file (a link in place of a folder above a part: another stat), or a name
+    that led to nothing leads to a file (stat'ed: joined). Only a slide with parts it does not name
+    (a DICOM series' other files, in its folder) is listed again after each read.
 
     OpenSlide 4 holds no file open between its calls (strace, OpenSlide 4.0.1: a VMS's JPEG and a
     Trestle TIFF opened by name again for every read and closed; a DICOM folder's files opened and
@@ -1493,9 +1499,22 @@ def _changed_while_read(
             return msg(REPLACED_WHILE_READ, _ref=clip(rel, 200))
         if (why := _differs(str(path), taken.own, own_print)) is not None:
             return msg(why, _ref=clip(rel, 200))
+    by_name = watched.named if watched is not None else ()
+    for name, part in by_name:  # by the name OpenSlide opens: a folder above made a link is seen
+        if part in taken.parts:
+            quick, before = taken.parts[part]
+            if (why := _differs(name, before, quick)) is not None:
+                return msg(why, _ref=clip(part, 200))
+    named = {part for _, part in by_name}
     for part, (quick, before) in taken.parts.items():
-        if (why := _differs(os.path.join(root, part), before, quick)) is not None:
+        if part not in named and (why := _differs(os.path.join(root, part), before, quick)) is not None:
             return msg(why, _ref=clip(part, 200))
+    if watched is not None and not watched.relist:
+        if (why := refused_again(watched, root)) is not None:
+            return why
+        # a name that led to no file at the open now a file of the batch: the listing changed
+        there = next((ref for name, ref in watched.resolved if os.path.isfile(name)), None)
+        return None if there is None else msg(LISTED_WHILE_READ, _ref=clip(there, 200))
     now = slide_parts(str(path), taken.own[0], root)[0]
     if set(now) != set(taken.listed):
         # a file that joined first: past MAX_PARTS one joining pushes another off the listing's end

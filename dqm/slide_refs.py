@@ -690,14 +690,22 @@ class Watched:
     after a read covers (:func:`watched_besides`): ``resolved``, the names besides it that were no
     regular file of the batch at the open (nothing there, a link to nothing), resolved again at
     each read (:func:`_refused`); ``looked``, those that were regular files but not among the
-    parts stat'ed after each read (past :data:`MAX_PARTS`), an ``lstat`` each (resolved only when
-    no longer a plain regular file); ``sidecars``, the slide's name where SQLite opens it at each
-    read (a Sakura slide: its ``-journal``, ``-wal``, ``-shm``), else None. Each name with its
-    reference as a message gives it (relative to the slide's folder)."""
+    parts stat'ed after each read (past :data:`MAX_PARTS`), each with the identity (device,
+    inode) of the file it led to, a ``stat`` each, following every link on the way (resolved only
+    when it leads to another file: a link put in place of a folder above it, or of the file
+    itself); ``sidecars``, the slide's name where SQLite opens it at each read (a Sakura slide:
+    its ``-journal``, ``-wal``, ``-shm``), else None. Each name with its reference as a message
+    gives it (relative to the slide's folder). ``named``: each name that led to one of the parts
+    stat'ed after each read, with that part's batch path: the part is stat'ed by the name
+    OpenSlide opens, so a link put in place of a folder above it (the name leading to another
+    file) is seen without resolving the name again. ``relist``: whether some part is not named
+    by the slide (a DICOM series' other files), so that the listing must be taken again."""
 
     resolved: tuple[tuple[str, str], ...]
-    looked: tuple[tuple[str, str], ...]
+    looked: tuple[tuple[str, str, tuple[int, int]], ...]
     sidecars: str | None
+    named: tuple[tuple[str, str], ...] = ()
+    relist: bool = True
 
 
 def watched_besides(path: str, size: int, root: Path, parts: Iterable[str], vendor: str | None) -> Watched:
@@ -711,37 +719,64 @@ def watched_besides(path: str, size: int, root: Path, parts: Iterable[str], vend
     real_root, kept = os.path.realpath(root), set(parts)
     base = os.path.dirname(path)
     resolved: dict[str, str] = {}
-    looked: dict[str, str] = {}
+    looked: dict[str, tuple[str, tuple[int, int]]] = {}
+    named: dict[str, str] = {}
     # the macro image where OpenSlide read the slide as Trestle (whatever dqm reads of its tag)
     trestle = [macro_name(path)] if vendor == "trestle" else []
-    for named in itertools.chain(_named_besides(path, size, root, macro=False), trestle):
-        name = _cut(named)
-        if name in resolved or name in looked:
+    for given in itertools.chain(_named_besides(path, size, root, macro=False), trestle):
+        name = _cut(given)
+        if name in resolved or name in looked or name in named:
             continue
         target = os.path.realpath(name)
-        if os.path.relpath(target, real_root) in kept:
+        if (part := os.path.relpath(target, real_root)) in kept:
+            # stat'ed by this name only where the kernel's walk of it (OpenSlide's) reaches the
+            # part (``d/../Data.dat`` with no ``d``: resolved to it, not opened by it)
+            if (ident := _identity(name)) is not None and ident == _identity(target):
+                named[name] = part
+            else:
+                resolved[name] = os.path.relpath(name, base)
             continue
-        plain = _refused(target, real_root) is None and os.path.isfile(target)
-        (looked if plain else resolved)[name] = os.path.relpath(name, base)
+        ident = _identity(target) if _refused(target, real_root) is None else None
+        if ident is None:
+            resolved[name] = os.path.relpath(name, base)
+        else:
+            looked[name] = (os.path.relpath(name, base), ident)
     sidecars = path if vendor == "sakura" else None
-    return Watched(tuple(resolved.items()), tuple(looked.items()), sidecars)
+    return Watched(
+        tuple(resolved.items()),
+        tuple((name, ref, ident) for name, (ref, ident) in looked.items()),
+        sidecars,
+        tuple(named.items()),
+        bool(kept - set(named.values())),
+    )
+
+
+def _identity(path: str) -> tuple[int, int] | None:
+    """The device and inode of the regular file ``path`` leads to (links followed); None for
+    nothing there or no regular file."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino) if stat.S_ISREG(st.st_mode) else None
 
 
 def refused_again(watched: Watched, root: Path) -> Message | None:
     """Why a slide opened must not be read further (:func:`refused_reference`'s rule for what it
     opens by name after its open, :class:`Watched`): a name that was no file at the open now a
-    special file or a link out of the batch, one past the parts no longer a plain regular file
-    and refused so, a Sakura slide's SQLite file beside it refused; None otherwise."""
+    special file or a link out of the batch, one past the parts that leads to another file than at
+    the open (a link in place of it or of a folder above it) refused so, a Sakura slide's SQLite
+    file beside it refused; None otherwise."""
     real_root = os.path.realpath(root)
     for name, ref in watched.resolved:
         if (why := _refused(name, real_root)) is not None:
             return _named(ref, why)
-    for name, ref in watched.looked:
+    for name, ref, ident in watched.looked:
         try:
-            mode = os.lstat(name).st_mode
+            st = os.stat(name)
         except OSError:  # nothing there: OpenSlide's error says so
             continue
-        if not stat.S_ISREG(mode) and (why := _refused(name, real_root)) is not None:
+        if (st.st_dev, st.st_ino) != ident and (why := _refused(name, real_root)) is not None:
             return _named(ref, why)
     return _sqlite_sidecar(watched.sidecars, real_root) if watched.sidecars is not None else None
 

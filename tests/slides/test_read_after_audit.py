@@ -296,22 +296,28 @@ def test_a_plain_image_trained_on_is_decoded_from_the_file_held_not_a_reused_num
     assert opened and {tuple(px) for px in region.reshape(-1, 3)} == {(30, 30, 200)}
 
 
+def _counted(monkeypatch: pytest.MonkeyPatch, name: str) -> list[object]:
+    """The first arguments of each call of ``dqm.slide_io``'s ``name``, which still does its work."""
+    import dqm.slide_io
+
+    calls: list[object] = []
+    real = getattr(dqm.slide_io, name)
+
+    def counted(first: object, *args: object) -> object:
+        calls.append(first)
+        return real(first, *args)
+
+    monkeypatch.setattr(dqm.slide_io, name, counted)
+    return calls
+
+
 def test_reads_after_the_first_apply_the_jail_rule_without_reading_the_slide_again(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The jail rule after a read read the slide's head and resolved every name it gives again,
     each read (a MIRAX slide of 400 data files: 8.7 ms a read); what OpenSlide opens is fixed at its
     open, so only the first check after it applies the whole rule."""
-    import dqm.slide_io
-
-    calls: list[Path] = []
-    real = dqm.slide_io.refused_reference
-
-    def counted(path: Path, *args: object) -> object:
-        calls.append(path)
-        return real(path, *args)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(dqm.slide_io, "refused_reference", counted)
+    calls = _counted(monkeypatch, "refused_reference")
     root = tmp_path / "batch"
     reader = SlideReader(_vms_with_optimisation(root), root=root)
     for _ in range(5):
@@ -342,3 +348,72 @@ def test_a_named_file_past_the_parts_made_a_link_out_after_the_open_is_refused(
         reader.read(0, 0, 8, 8, 1.0)
     reader.close()
     assert "map.jpg" in refused.value.why and "outside the batch" in refused.value.why
+
+
+def _vms_naming_a_subfolder(root: Path) -> Path:
+    """:func:`_vms_with_optimisation` whose ``MapFile`` is ``m/map.jpg``, a file in a folder."""
+    key = _vms_with_optimisation(root)
+    (root / "sub" / "m").mkdir()
+    _jpeg(root / "sub" / "m" / "map.jpg", (30, 30, 200))
+    key.write_text(key.read_text().replace("MapFile=S1.jpg", "MapFile=m/map.jpg"))
+    return key
+
+
+def test_a_folder_above_a_named_file_past_the_parts_made_a_link_out_after_the_open_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file past the parts was looked at by ``lstat`` of its name after each read: a link put in
+    place of a folder above it (the name now leading out of the batch) left the file itself a
+    regular file, and the slide was read on. The file its name leads to is compared with the one
+    at the open (device, inode): another file is judged by the jail rule."""
+    import dqm.slide_refs
+
+    monkeypatch.setattr(dqm.slide_refs, "MAX_PARTS", 1)
+    (tmp_path / "outside" / "m").mkdir(parents=True)
+    _jpeg(tmp_path / "outside" / "m" / "map.jpg", (200, 30, 30))
+    root = tmp_path / "batch"
+    key = _vms_naming_a_subfolder(root)
+    reader = SlideReader(key, root=root)
+    assert reader.read(0, 0, 8, 8, 1.0)[4, 4, 2] > 150
+    assert reader.read(0, 0, 8, 8, 1.0)[4, 4, 2] > 150  # the check with what is watched taken
+    (root / "sub" / "m").rename(root / "sub" / "m-before")
+    (root / "sub" / "m").symlink_to(tmp_path / "outside" / "m")
+    with pytest.raises(SlideRefused) as refused:
+        reader.read(0, 0, 8, 8, 1.0)
+    reader.close()
+    assert "map.jpg" in refused.value.why and "outside the batch" in refused.value.why
+
+
+def test_parts_a_slide_names_are_listed_once_and_stated_by_their_names(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The parts were listed again after every read (a MIRAX slide of 400 data files: the
+    ``Slidedat.ini`` read and every name resolved, ~17 ms a read). A slide whose parts it names
+    is listed at the take before OpenSlide's open and at the check after it only; later, each
+    part is stat'ed by the name OpenSlide opens, so a folder above a part made a link (to another file of the batch) is
+    still seen, and so is a named file that was missing at the open and is there now."""
+    calls = _counted(monkeypatch, "slide_parts")
+    root = tmp_path / "batch"
+    key = _vms_naming_a_subfolder(root)
+    reader = SlideReader(key, root=root)
+    for _ in range(5):
+        assert reader.read(0, 0, 8, 8, 1.0)[4, 4, 2] > 150
+    assert len(calls) == 2  # the take before OpenSlide's open, the check after it: none a read
+    (root / "other").mkdir()
+    _jpeg(root / "other" / "map.jpg", (30, 30, 200))
+    (root / "sub" / "m").rename(root / "sub" / "m-before")
+    (root / "sub" / "m").symlink_to(root / "other")
+    with pytest.raises(SlideRefused) as refused:
+        reader.read(0, 0, 8, 8, 1.0)
+    assert "map.jpg" in refused.value.why
+    reader.close()
+    # a named file missing at the open, there after it: OpenSlide would read a file not taken
+    key2 = _vms_with_optimisation(tmp_path / "batch2")
+    reader = SlideReader(key2, root=tmp_path / "batch2")
+    for _ in range(2):
+        assert reader.read(0, 0, 8, 8, 1.0)[4, 4, 2] > 150
+    (tmp_path / "batch2" / "sub" / "opt.bin").write_bytes(b"\0" * 64)
+    with pytest.raises(SlideRefused) as refused:
+        reader.read(0, 0, 8, 8, 1.0)
+    assert "opt.bin" in refused.value.why and "joined or left" in refused.value.why
+    reader.close()
