@@ -17,11 +17,14 @@ from PIL import Image
 from dqm.profile import Profile
 from dqm.runner import Run, RunOptions, run_batch
 from dqm.slide_io import (
+    NotAudited,
     Recorded,
     fingerprint,
+    open_checked,
     recorded_of,
     slide_thumbnail,
     stat_values,
+    taken_of,
 )
 from dqm.thumbnails import thumbnail
 from dqm.validity.data import SlideReader, SlideRefused, select_slides
@@ -186,6 +189,31 @@ def test_a_part_missing_at_the_open_and_made_a_link_out_after_it_is_refused_at_e
             reader.read(0, 0, 8, 8, 1.0)
         assert "opt.bin" in refused.value.why and "outside the batch" in refused.value.why
     reader.close()
+
+
+def test_parts_recorded_by_their_masked_paths_are_matched_through_the_mask(tmp_path: Path) -> None:
+    """The review plan names a slide's parts by their masked paths (a part's name may hold an
+    identifier): matched through the plan's masker, the audit's own slide is served; without it,
+    every part would look joined and every multi-file slide refused."""
+    root = tmp_path / "batch"
+    (root / "sub").mkdir(parents=True)
+    key, _ = _vms_to_swap(root)
+    taken = taken_of(key, key.stat(), root)
+    assert list(taken.parts) == ["sub/S1.jpg"]
+
+    def mask(part: str) -> str:
+        return f"[MASKED-{len(part)}]"
+
+    parts = {mask(p): (values[0], values[1], quick) for p, (quick, values) in taken.parts.items()}
+    own = _recorded(key, "sub/S1.vms").own
+    open_checked(key, root, recorded=Recorded(own, parts, mask)).close()
+    with pytest.raises(NotAudited) as refused:
+        open_checked(key, root, recorded=Recorded(own, parts)).close()
+    assert "joined or left" in refused.value.why
+    changed = {name: (size, mtime, "another print") for name, (size, mtime, _) in parts.items()}
+    with pytest.raises(NotAudited) as refused:
+        open_checked(key, root, recorded=Recorded(own, changed, mask)).close()
+    assert "[MASKED-10]" in refused.value.why and "first or last bytes" in refused.value.why
 
 
 @pytest.mark.parametrize("kind", ["tiff", "png"])
