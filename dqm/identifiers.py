@@ -118,6 +118,11 @@ _NAME = r"[A-Z][a-z]+(?:[ ,^]+[A-Z][a-z]+){1,3}|[A-Z]{2,}(?:[ ,^]+[A-Z]{2,}){1,3
 _DATE = r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}"
 
 
+_NO_RRN = r"(?!\d\d(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\s?[-–]\s?[1-8]\d{6}(?!\d))"
+"""Not six digits of a date that a resident registration number's back part follows: its front
+(``dob850315 - 2345678``), left to its pattern, which masks it whole."""
+
+
 DEFAULT_PATTERNS: dict[str, DeidPattern] = {
     "korean_rrn": DeidPattern(
         # Not inside a longer number or a decimal, but found next to letters, ``_``, ``-`` and an
@@ -134,9 +139,15 @@ DEFAULT_PATTERNS: dict[str, DeidPattern] = {
         what=N_("US social security number"),
     ),
     "date_of_birth": DeidPattern(
+        # A keyword glued to its date is one too (``dob19900101``, ``birth1990.01.01``,
+        # ``생년월일19900101``, ``DOB_1990-01-01``): ``dob`` beside no other Latin letter (``adobe``)
+        # but a word it starts in camel case (``patientDob19900101``).
         regex=_built_in_regex(
-            _kw(r"\bdob\b|\bd\.o\.b\.?|birth\s*date|date\s*of\s*birth|birthday|born(?:\s+on)?|생년월일")
-            + rf"(?P<id>{_DATE}|\d{{8}}|\d{{6}})",
+            _kw(
+                r"(?<![A-Za-z])dob(?![A-Za-z])|(?<=[a-z])(?-i:D[oO][bB])(?![a-z])|\bd\.o\.b\.?|birth\s*date|date\s*of\s*birth|birthday"
+                r"|born(?:\s+on)?|birth|생년월일"
+            )
+            + rf"(?:[_-]\s*)?(?P<id>{_DATE}|\d{{8}}|{_NO_RRN}\d{{6}})",
             starts="dDbB생",
         ),
         what=N_("date of birth"),
@@ -519,29 +530,46 @@ after one (:data:`_STANDARD`) each is one word of a kind, never a person's."""
 _MARK = r"[ -]?(?:[vV](?:er\.?|ersion)?|[rR](?:ev\.?)?|PS|[Pp]art)\s?"
 _DAY_MONTH = r"(?:(?:[12]\d|3[01])\.(?:0[1-9]|1[0-2])|1[0-2]\.(?:0[1-9]|[12]\d|3[01]))(?!\d)"
 """Two groups of two digits that are a day and a month in either order (``31.12``, ``12.31``)."""
-_VERSION_NUMBER = rf"(?!0\d)(?!{_DAY_MONTH})(?:\d{{1,2}}(?:\.\d{{1,2}}(?:\.\d)?)?|\d{{3}})"
+_VERSION_NUMBER = rf"(?!0\d)(?!{_DAY_MONTH})(?:\d\.\d\.\d|\d{{1,2}}(?:\.\d{{1,2}})?|\d{{3}})"
 """A version's number: a first group of at most two digits (no leading zero: ``01.02`` is a day
-and a month), then at most a group of at most two digits and a third of one (``2.74``, ``2.5.1``,
-``3.15``), or three digits alone (``123.45`` and ``880.10.1`` are ids in groups), its first two
-groups no day and month (:data:`_DAY_MONTH`: ``12.31``, ``31.12.9``):
-``01.02.90``, ``1.2.90``, ``90.01.01`` (dates) and ``1.234.567`` (an id in groups) are none."""
-_NUMBER = rf"(?:{_VERSION_NUMBER}|(?!0)\d{{1,4}})"
+and a month), then at most a group of at most two digits (``2.74``, ``3.15``); three groups only of
+one digit each (``2.5.1``, ``4.0.1``: every HL7 and FHIR version); or three digits alone
+(``123.45`` and ``880.10.1`` are ids in groups), its first two groups no day and month
+(:data:`_DAY_MONTH`: ``12.31``): ``01.02.90``, ``1.2.90``, ``90.01.01``, ``1.12.9`` (dates) and
+``1.234.567`` (an id in groups) are none."""
+_NOT_A_YEAR = r"(?!(?:19|20)\d\d(?!\d))"
+"""Not four digits that are a plausible year (1900-2099): ``HL7 v1990``, ``Leica Aperio 1990`` (a
+year of birth, perhaps) are no version and no model number."""
+_NUMBER = rf"(?:{_VERSION_NUMBER}|(?!0){_NOT_A_YEAR}\d{{1,4}})"
 _VERSION = rf"(?:{_MARK}|[ -]?){_NUMBER}"
 """A version, release or part number after a standard's name (``v2``, `` 2.5.1``, ``PS3.15``, ``R4``,
 ``-10``): a version's number (:data:`_VERSION_NUMBER`), else one of at most four digits, no leading
 zero. ``HL7 12345``, ``CPT 90010`` and ``ICD-12345-12`` hold an id, no version; ``HL7 15-03:1985``
 and ``HL7 0315-85`` a date: a part and an edition's year are ISO's and IEC's (:data:`_ISO_NUMBER`)."""
 _YEAR = r":(?:19|20)\d{2}"
-_ISO_NUMBER = rf"[ -]?(?!0)(?:\d{{3,4}}(?:-[1-9](?:\d?{_YEAR})?|{_YEAR})?|\d{{5}}(?:{_YEAR})?)"
+ISO_FIVE_DIGITS = (
+    "10993", "11073", "12052", "13485", "13606", "14155", "14971", "15189", "15223", "17025", "20166",
+    "20184", "20186", "20387", "20916", "22367", "27001", "27002", "27701", "27799", "60601", "62304",
+    "62366", "80001", "82304",
+)  # fmt: skip
+"""The ISO and IEC standards of five digits a pathology delivery names (laboratories ``15189``,
+``17025``; DICOM ``12052``; devices ``13485``, ``14971``, ``62304``; security ``27001``;
+pre-analytics of tissue ``20166``, ``20387``...): five digits are an MRN's shape as much as a
+standard's, so only these are a standard's (``ISO 12345`` is an id)."""
+_ISO_FIVE = rf"(?:{'|'.join(ISO_FIVE_DIGITS)})"
+_ISO_NUMBER = (
+    rf"[ -]?(?!0)(?:{_NOT_A_YEAR}\d{{3,4}}(?:-[1-9](?:\d?{_YEAR})?|{_YEAR})?|{_ISO_FIVE}(?:{_YEAR})?)"
+)
 """The number of an ISO or IEC standard (``8601``, ``15189``), with its part (``8601-1``) and its
-edition's year (``8601-1:2019``, ``15189:2022``): three to five digits, no leading zero, a part of
-one digit (two only before a year), no part after five (``ISO 12345-1`` is an id, ``ISO
-0101-12:1990`` and ``ISO 1503-85`` dates)."""
+edition's year (``8601-1:2019``, ``15189:2022``): three or four digits, no leading zero and no
+year (``ISO 1990``), or five of :data:`ISO_FIVE_DIGITS`, a part of one digit (two only before a
+year), no part after five (``ISO 15189-1`` is an id, ``ISO 0101-12:1990`` and ``ISO 1503-85``
+dates)."""
 _STANDARD = re.compile(
     r"(?<![A-Za-z0-9])(?:"
     rf"(?:{'|'.join(sorted(STANDARD_BODIES, key=len, reverse=True))})(?:{_VERSION})?(?:[ -](?:CM|PCS|CT|AM))?"
     rf"|(?i:iso|iec)(?:/(?i:iec))?{_ISO_NUMBER}"
-    rf"|(?i:iso|iec|rfc)(?:{_VERSION}|[ -]?(?!0)\d{{5}})"
+    rf"|(?i:iso|iec|rfc)(?:{_VERSION}|[ -]?{_ISO_FIVE})"
     rf"|[A-Z]{{1,5}}\d{{1,2}}{_MARK}{_NUMBER}"
     rf"|[vV]{_VERSION_NUMBER}"
     r")(?![A-Za-z0-9])(?![\s_/,.():;\-]*\d)"
@@ -574,6 +602,10 @@ _MODEL_PART = re.compile(r"[A-Z]{0,4}\d{0,4}[A-Z]{0,2}")
 """One part of a model code (between ``-`` or ``.``): capitals, then digits, then capitals (``GT450``,
 ``S360``, ``KF``, ``005``): one run of digits, no lower-case letter (``Hong12``, ``a1b2c3`` are no
 model)."""
+_INITIALS_AND_NUMBER = re.compile(r"[A-Z]{3,4}\d{1,2}")
+"""A part of three or four capitals and one or two digits (``KIM1``, ``LEE23``): a name in capitals
+or a person's initials with a number, where a model's capitals are one or two before a digit
+(``AT2``, ``CS2``, ``LV1``) or stand before three digits or more (``SCN400``)."""
 _CAMEL_STEMS = (
     "Nano", "Easy", "Scan", "Tissue", "Vision", "Intelli", "Image", "Ultra", "Slide", "Digi", "Virtual",
     "Micro", "Pano", "Smart", "Auto", "Opti",
@@ -587,6 +619,24 @@ _CAMEL = re.compile(
 (``NanoZoomer``, ``EasyScan``, ``VisionTek``, ``TissueScope``, ``IntelliSite``): a name in camel
 case (``HongGildong``, ``McDonald``) ends in none, and a name before one (``GildongView``,
 ``KimScan``, ``HongGildongPath``) is no stem."""
+_MAKERS_LINES = {
+    "Zeiss": ("Axio", "Axioscan"),
+    "3DHistech": ("Pannoramic",),
+    "3DHISTECH": ("Pannoramic",),
+    "Grundium": ("Ocus",),
+    "Philips": ("UFS",),
+}
+"""A maker's product lines written as a word a name may be (``Axio``, ``Pannoramic``, ``Ocus``) or
+as capitals (``UFS``): a product's word only right after its maker (``Zeiss Axio``, ``Grundium
+Ocus40``: a line and the digits of its model, at most three), never after another
+(``Philips Axio``) nor in another place."""
+_SCAN_WORD = re.compile(r"(?:Scan|Flash|Scope)(?:\.(?P<model>[A-Z0-9.-]+))?")
+"""A word of scanning after a product's line (``Axio Scan.Z1``, ``Pannoramic 250 Flash III``),
+with a model code joined by ``.`` (``Z1``: :func:`_a_model`)."""
+_MODEL_SUFFIXES = ("DX", "HT", "RS", "XR")
+"""What follows a model code as a word of its own (``Aperio GT450 DX``: the diagnostic edition;
+``NanoZoomer 2.0 HT``): two capitals a name's initials may be, so only these, and only right after
+a model code."""
 _ROMAN = re.compile(r"[IVX]{1,4}")
 """A Roman numeral after a product (``Flash III``)."""
 _PRODUCT_WORDS = 5
@@ -615,7 +665,7 @@ def _a_model(word: str) -> bool:
         and any(c.isalpha() for c in word)
         and 0 < sum(c.isdigit() for c in word) <= _MODEL_DIGITS
         and len(parts) <= 3
-        and all(p and _MODEL_PART.fullmatch(p) for p in parts)
+        and all(p and _MODEL_PART.fullmatch(p) and not _INITIALS_AND_NUMBER.fullmatch(p) for p in parts)
         and not any(w.casefold() in _KIND_WORDS for w in re.findall(r"[A-Z]+", word))
     )
 
@@ -646,17 +696,29 @@ def _a_product(text: str) -> bool:
     ):
         return False
     numbers = romans = models = 0
-    at = 1
+    at, after_model = 1, False
+    lines = _MAKERS_LINES.get(words[0], ())
     while at < len(words):
         word = words[at]
-        if (
+        line = re.fullmatch(r"([A-Za-z]+)([1-9][0-9]{0,2})?", word) if at == 1 and lines else None
+        scan = _SCAN_WORD.fullmatch(word) if at > 1 else None
+        was_model, after_model = after_model, False
+        if line is not None and line[1] in lines:  # a maker's own line, with its model's digits
+            numbers += line[2] is not None
+            at += 1
+        elif scan is not None and (scan["model"] is None or _a_model(scan["model"])):
+            models += scan["model"] is not None
+            at += 1
+        elif was_model and word in _MODEL_SUFFIXES:
+            at += 1
+        elif (
             at + 1 < len(words)
             and re.fullmatch(r"[A-Z]{2}", word)
             and re.fullmatch(r"\d{1,3}", words[at + 1])
         ):
             models += 1
             at += 2
-        elif at > 1 and re.fullmatch(r"[1-9][0-9]{0,3}", word):  # one number, after a product's word
+        elif at > 1 and re.fullmatch(rf"{_NOT_A_YEAR}[1-9][0-9]{{0,3}}", word):  # one number, not a year
             numbers += 1
             at += 1
         elif at > 1 and _ROMAN.fullmatch(word):  # one Roman numeral, likewise
@@ -666,7 +728,7 @@ def _a_product(text: str) -> bool:
             at += 1
         elif _a_model(word):
             models += 1
-            at += 1
+            at, after_model = at + 1, True
         else:
             return False
         if models > 1 or numbers > 1 or romans > 1:
