@@ -172,7 +172,8 @@ def slide_properties(view: ItemView, params: NoParams, ctx: CheckContext) -> lis
         own = own[:MAX_SLIDE_PROPERTIES]
     chars = MAX_SLIDE_CHARS
     for key, value in sorted(own):
-        loc = {"file": probe.path, "pointer": pointer("properties", key)}
+        shown = shown_property(key, settings)
+        loc = {"file": probe.path, "pointer": pointer("properties", shown)}
         chars -= len(key) + len(value)
         if chars < 0:
             out.append(
@@ -198,7 +199,9 @@ def slide_properties(view: ItemView, params: NoParams, ctx: CheckContext) -> lis
                 ctx.finding(
                     "DEID_SLIDE_IDENTIFIER",
                     msg(
-                        "slide property {key!r} names a person: {value} (masked)", key=key, value=mask(value)
+                        "slide property {key!r} names a person: {value} (masked)",
+                        key=shown,
+                        value=mask(value),
                     ),
                     **loc,
                 )
@@ -208,7 +211,7 @@ def slide_properties(view: ItemView, params: NoParams, ctx: CheckContext) -> lis
             value,
             "slide",
             "DEID_SLIDE",
-            (N_("slide property {name!r}"), key),
+            (N_("slide property {name!r}"), shown),
             ctx,
             settings,
             **loc,
@@ -232,6 +235,23 @@ def slide_properties(view: ItemView, params: NoParams, ctx: CheckContext) -> lis
             )
         )
     return out
+
+
+def shown_property(key: str, settings: DeidSettings) -> str:
+    """A slide property's name as a message or a pointer shows it: whole, unless it holds an
+    identifier -- one a pattern finds (``aperio.dob19900101``) or more than an identifier key's
+    word after the vendor's name (``aperio.patient_id_HongGildong``) -- then the vendor's name and
+    that word (``aperio.dob…``), else the rest masked (``aperio.no******``). A property's name is
+    the file's text: shown whole, it would carry the identifier into every message, report line
+    and results field."""
+    vendor, dot, rest = key.partition(".") if "." in key else ("", "", key)
+    said = key_says(rest, settings)
+    if not find(key, settings, "slide") and (
+        said is None or whole_key(rest, settings.compiled.identifier_keys.search)
+    ):
+        return key
+    word = key_word(rest, settings.compiled.identifier_keys.search) if said is not None else None
+    return f"{vendor}{dot}{word}…" if word is not None else f"{vendor}{dot}{mask(rest)}"
 
 
 @check(

@@ -488,9 +488,9 @@ def test_a_slide_property_name_is_searched_for_identifiers(profile: Profile) -> 
     )
     found = deid_findings(view_of(profile, slide=probe))
     assert sorted((f.code, f.location.pointer) for f in found) == [
-        ("DEID_SLIDE_IDENTIFIER", "/properties/png.Note 900101-1234567"),
-        ("DEID_SLIDE_QUASI", "/properties/png.call 010-2345-6789"),
-    ]
+        ("DEID_SLIDE_IDENTIFIER", "/properties/png.No*****************"),
+        ("DEID_SLIDE_QUASI", "/properties/png.ca****************"),
+    ]  # the name holds the identifier: masked in the pointer too (test_kind_shapes)
 
 
 def test_a_coco_annotations_own_keys_are_searched(profile: Profile) -> None:

@@ -8,10 +8,20 @@ ids in the new products' wrappers, which holds the allowance to its bounds."""
 from __future__ import annotations
 
 import itertools
+import json
 
 import pytest
 
 from dqm.identifiers import DeidSettings, Masker, find, looks_identifying
+from dqm.profile import Profile, load_profile
+from dqm.slide_io import virtual_probe
+from tests.deid.test_deid import deid_findings, view_of
+
+
+@pytest.fixture(scope="module")
+def profile() -> Profile:
+    return load_profile()
+
 
 PASSED_AS_KINDS = (
     "Leica KIM1",  # initials (or a name in capitals) and a digit: no model code
@@ -159,3 +169,29 @@ def test_a_resident_number_after_a_glued_keyword_is_masked_whole() -> None:
     shown = Masker(DeidSettings(), b"k")("dob850315 - 2345678")
     assert shown.startswith("dob[KOREAN_RRN-")
     assert "2345678" not in shown
+
+
+def test_a_slide_property_name_holding_an_identifier_is_masked_everywhere(profile: Profile) -> None:
+    """A property's name was shown whole in its findings' messages and pointers
+    (``slide property 'aperio.dob19900101' names a person``); now the vendor's name and the
+    identifier key's word, or the rest masked."""
+    probe = virtual_probe(
+        "slides/s1.svs",
+        properties={
+            "aperio.dob19900101": "x",
+            "aperio.patient_id_HongGildong": "y",
+            "aperio.note 010-1234-5678": "z",
+            "aperio.Patient": "Kim Minsu",
+            "openslide.vendor": "aperio",
+        },
+    )
+    found = deid_findings(view_of(profile, slide=probe))
+    text = json.dumps([f.model_dump(mode="json") for f in found], ensure_ascii=False)
+    assert not [s for s in ("19900101", "HongGildong", "1234-5678", "Minsu") if s in text], text
+    pointers = {f.location.pointer for f in found}
+    assert {
+        "/properties/aperio.dob…",
+        "/properties/aperio.patient_id_…",
+        "/properties/aperio.Patient",
+    } <= pointers
+    assert any("'aperio.dob…'" in f.message for f in found)
