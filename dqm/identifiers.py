@@ -602,10 +602,11 @@ _MODEL_PART = re.compile(r"[A-Z]{0,4}\d{0,4}[A-Z]{0,2}")
 """One part of a model code (between ``-`` or ``.``): capitals, then digits, then capitals (``GT450``,
 ``S360``, ``KF``, ``005``): one run of digits, no lower-case letter (``Hong12``, ``a1b2c3`` are no
 model)."""
-_INITIALS_AND_NUMBER = re.compile(r"[A-Z]{3,4}\d{1,2}")
+_INITIALS_AND_NUMBER = re.compile(r"[A-Z]{3,4}\d{1,2}|[A-Z]*(?:19|20)\d\d[A-Z]*")
 """A part of three or four capitals and one or two digits (``KIM1``, ``LEE23``): a name in capitals
 or a person's initials with a number, where a model's capitals are one or two before a digit
-(``AT2``, ``CS2``, ``LV1``) or stand before three digits or more (``SCN400``)."""
+(``AT2``, ``CS2``, ``LV1``) or stand before three digits or more (``SCN400``); or a year from 1900
+to 2099 with a letter (``D1990``, ``GT2001``): no scanner's model number is one."""
 _CAMEL_STEMS = (
     "Nano", "Easy", "Scan", "Tissue", "Vision", "Intelli", "Image", "Ultra", "Slide", "Digi", "Virtual",
     "Micro", "Pano", "Smart", "Auto", "Opti",

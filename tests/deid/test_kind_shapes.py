@@ -30,6 +30,9 @@ PASSED_AS_KINDS = (
     "Leica Aperio 1990",  # a year, perhaps of birth, as a model number
     "Leica Aperio GT450 2001",
     "Roche Ventana 1985",
+    "Leica D1990",  # a year with a letter as a model code
+    "Leica Aperio GT2001",
+    "Hamamatsu S2019-1",
     "HL7 v1990",  # a year as a version
     "HL7 1990",
     "FHIR R2001",
