@@ -114,6 +114,7 @@ import numpy as np
 import tifffile
 from PIL import Image, ImageDraw, ImageFilter
 
+from dqm.pixels import artefacts
 from dqm.pixels.artefacts import KINDS, LESION_KINDS, WORK_SIDE
 from dqm.profile import load_profile
 from dqm.slide_io import ProbeOptions, SlideProbe, probe_slide, tissue_from_rgba
@@ -254,9 +255,11 @@ def fresh_slides(drawn: list[str]) -> list[tuple[str, str, np.ndarray]]:
 
 EXTERNAL_SEED = SEED + 3000
 """Seed of the external held-out set's glass and injections."""
-EXTERNAL_MPP = 0.5
-"""µm per pixel given to the probe for an external image whose dataset states none (20x assumed,
-as for the TCGA region; only blur depends on it)."""
+FIELDS = (0.0, 100.0, 200.0, 300.0, 400.0, 500.0, 600.0)
+"""Candidate fields of view (µm, the image's longer side) under which a fold or a bubble is not
+measured (:data:`dqm.pixels.artefacts.MIN_FIELD_UM`), chosen by :func:`choose_field`."""
+SCALED = {"fold": ("fold",), "bubble": ("bubble", "coverslip")}
+"""The kinds judged at a physical scale, and what is injected for each."""
 
 
 def external_slides(folder: Path) -> tuple[list[tuple[str, str, np.ndarray]], dict[str, dict[str, str]]]:
@@ -427,10 +430,16 @@ def inject(
     return np.clip(out, 0, 255).astype(np.uint8), mask
 
 
-def _probe(img: np.ndarray, folder: Path, name: str, mpp: float) -> SlideProbe:
+def _probe(img: np.ndarray, folder: Path, name: str, mpp: float | None) -> SlideProbe:
     path = folder / f"{name}.png"
     Image.fromarray(img).save(path, compress_level=1)
     return probe_slide(path, path.name, ProbeOptions(mpp=mpp))
+
+
+def _shares(img: np.ndarray, folder: Path, name: str) -> dict[str, float]:
+    probe = _probe(img, folder, name, None)
+    assert probe.artefacts is not None
+    return probe.artefacts.shares
 
 
 def _mask_recall(probe: SlideProbe, kind: str, mask: np.ndarray) -> float | None:
@@ -471,32 +480,160 @@ def numbered(
 
 
 def measure_all(
-    slides: list[tuple[int, str, str, np.ndarray]], fold: str = "pleat", mpps: dict[str, float] | None = None
+    slides: list[tuple[int, str, str, np.ndarray]],
+    fold: str = "pleat",
+    mpps: dict[str, float | None] | None = None,
+    injected: Sequence[str] = INJECTED,
+    unknown_too: bool = False,
 ) -> list[dict]:
     """Per clean slide: its side, name, the shares of the clean slide and of each injection (folds
     made as ``fold`` says, :func:`inject`), the mask recall of each marked injection, and the
-    measure's time on the clean slide. µm per pixel: ``mpps`` by name, else :data:`MPP` by the
-    name's start, else :data:`GLAS_MPP`."""
+    measure's time on the clean slide, its field of view in µm (None: unknown). µm per pixel:
+    ``mpps`` by name (None: unknown), else :data:`MPP` by the name's start, else :data:`GLAS_MPP`.
+    Every kind is measured whatever the field of view (the field limits are applied to the shares
+    by the tabulation, :func:`_gated`, so that they can be chosen on the shares). ``unknown_too``:
+    each slide whose µm per pixel is known is also measured as if it were not (row ``unknown``: the
+    rules at the working image's scale, as before issue 15's physical scale)."""
     rows = []
+    limits = dict(artefacts.MIN_FIELD_UM)
+    artefacts.MIN_FIELD_UM.update(dict.fromkeys(limits, 0.0))  # every field measured: see _gated
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         for n, side, name, img in slides:
             rng = np.random.default_rng(SEED + n)
             ink = tuple(INKS)[n % len(INKS)]
-            mpp = (mpps or {}).get(name) or next((v for k, v in MPP.items() if name.startswith(k)), GLAS_MPP)
+            default = next((v for k, v in MPP.items() if name.startswith(k)), GLAS_MPP)
+            mpp = mpps[name] if mpps is not None and name in mpps else default
             probe = _probe(img, folder, "clean", mpp)
             assert probe.artefacts is not None, probe.tissue_note or probe.open_error
             row = {"side": side, "name": name, "ink": ink, "fold_injection": fold}
             row["ms"] = 1000 * probe.artefacts.elapsed_s
             row["clean"] = probe.artefacts.shares
+            row["field_um"], row["scale_mpp"] = probe.artefacts.field_um, probe.artefacts.scale_mpp
+            unknown = unknown_too and mpp is not None
+            if unknown:
+                row["unknown"] = {"clean": _shares(img, folder, "clean")}
             for kind in INJECTED:
-                dirty, mask = inject(img, kind, rng, ink, fold)
+                dirty, mask = inject(img, kind, rng, ink, fold)  # every draw, so later kinds' stay
+                if kind not in injected:
+                    continue
                 probe = _probe(dirty, folder, kind, mpp)
                 assert probe.artefacts is not None
                 row[kind] = probe.artefacts.shares
                 row[f"{kind}_mask"] = _mask_recall(probe, DETECTED_AS.get(kind, kind), mask)
+                if unknown:
+                    row["unknown"][kind] = _shares(dirty, folder, kind)
             rows.append(row)
+    artefacts.MIN_FIELD_UM.update(limits)
     return rows
+
+
+def site_of(row: dict) -> str:
+    """The site a slide comes from: the external set's ``site``, GlaS, or the real slide or image
+    its region was cut from."""
+    if row.get("site"):
+        return str(row["site"])
+    return "GlaS" if row["name"].startswith(("train", "test")) else row["name"].split("#")[0]
+
+
+def _gated(row: dict, shares: dict[str, float], kind: str, field: float) -> float | None:
+    """``shares[kind]`` as the probe gives it with ``field`` as the kind's smallest field of view:
+    None (not measured) on a slide whose known field is under it."""
+    known = row.get("field_um")
+    return None if known is not None and known < field else shares[kind]
+
+
+def _scaled_counts(rows: list[dict], kind: str, limit: float, field: float) -> tuple[int, int, int, int]:
+    """``(hits, not measured, clean flagged, n)``: injections of ``kind`` (each one :data:`SCALED`
+    lists counts) found over ``limit``, those not measured, the clean slides flagged for it."""
+    hits = unmeasured = flagged = 0
+    for r in rows:
+        for injected in SCALED[kind]:
+            share = _gated(r, r[injected], kind, field)
+            unmeasured += share is None
+            hits += share is not None and share > limit
+        clean = _gated(r, r["clean"], kind, field)
+        flagged += clean is not None and clean > limit
+    return hits, unmeasured, flagged, len(rows)
+
+
+def choose_field(rows: list[dict], kind: str) -> float:
+    """The field of view (of :data:`FIELDS`) under which ``kind`` is not measured: the one whose
+    threshold (:func:`tune` on the slides measured) finds the most injections among all of
+    ``rows`` (a slide not measured is a miss), the smallest of equals."""
+    best = (-1, 0.0)
+    for field in FIELDS:
+        measured = [{**r, "side": "tune"} for r in rows if _gated(r, r["clean"], kind, field) is not None]
+        if not measured:
+            continue
+        hits = _scaled_counts(rows, kind, tune(measured)[kind], field)[0]
+        best = max(best, (hits, -field))
+    return -best[1]
+
+
+def by_site(rows: list[dict], limits: dict[str, float], fields: dict[str, float]) -> str:
+    """Per site: fold and bubble (coverslip counted with bubble) recall over all its slides, how many
+    were not measured, the clean slides flagged for each and for any kind, with ``limits`` and the
+    field limits ``fields``."""
+    lines = [
+        "| site | slides | field µm | fold recall (not measured) | bubble+coverslip recall (not measured) "
+        "| clean flagged fold / bubble / any |",
+        "|---|---|---|---|---|---|",
+    ]
+    for site in sorted({site_of(r) for r in rows}):
+        mine = [r for r in rows if site_of(r) == site]
+        cells = []
+        for kind in SCALED:
+            hits, unmeasured, flagged, n = _scaled_counts(mine, kind, limits[kind], fields[kind])
+            total = n * len(SCALED[kind])
+            cells.append((f"{hits}/{total} = {hits / total:.2f} ({unmeasured})", flagged))
+        fields_um = [r["field_um"] for r in mine if r.get("field_um") is not None]
+        span = f"{min(fields_um):.0f}-{max(fields_um):.0f}" if fields_um else "unknown"
+        anyk = sum(
+            any((_gated(r, r["clean"], k, fields.get(k, 0.0)) or 0.0) > limits[k] for k in KINDS)
+            for r in mine
+        )
+        lines.append(
+            f"| {site} | {len(mine)} | {span} | {cells[0][0]} | {cells[1][0]} | {cells[0][1]} / {cells[1][1]} / {anyk} |"
+        )
+    return "\n".join(lines)
+
+
+def leave_one_site_out(rows: list[dict], gate: bool) -> str:
+    """Each site's fold and bubble recall and clean slides flagged, judged by thresholds (:func:`tune`,
+    :data:`MARGIN`) and, with ``gate``, field limits (:func:`choose_field`) chosen on the other sites
+    alone: a constant chosen on one site measured on the others."""
+    lines, totals = [], defaultdict(int)
+    for site in sorted({site_of(r) for r in rows}):
+        rest = [r for r in rows if site_of(r) != site]
+        held = [r for r in rows if site_of(r) == site]
+        parts = []
+        for kind in SCALED:
+            field = choose_field(rest, kind) if gate else 0.0
+            measured = [{**r, "side": "tune"} for r in rest if _gated(r, r["clean"], kind, field) is not None]
+            hits, unmeasured, flagged, n = _scaled_counts(held, kind, tune(measured)[kind], field)
+            total = n * len(SCALED[kind])
+            for key, value in (
+                ("hits", hits),
+                ("n", total),
+                ("unmeasured", unmeasured),
+                ("flagged", flagged),
+            ):
+                totals[kind, key] += value
+            parts.append(
+                f"{kind} {hits}/{total} (not measured {unmeasured}, field {field:g}) flagged {flagged}/{n}"
+            )
+        lines.append(f"  {site}: " + "; ".join(parts))
+    clean = len(rows)
+    lines.append(
+        "  all sites: "
+        + "; ".join(
+            f"{k} recall {totals[k, 'hits']}/{totals[k, 'n']} = {totals[k, 'hits'] / totals[k, 'n']:.3f}"
+            f" (not measured {totals[k, 'unmeasured']}), clean flagged {totals[k, 'flagged']}/{clean}"
+            for k in SCALED
+        )
+    )
+    return "\n".join(lines)
 
 
 def tune(rows: list[dict], margins: dict[str, float] | None = None) -> dict[str, float]:
@@ -688,6 +825,17 @@ def main() -> None:
     parser.add_argument(
         "--only", choices=("external",), help="measure this set alone (no tuning, test or fresh slide)"
     )
+    parser.add_argument(
+        "--injections",
+        type=lambda v: tuple(v.split(",")),
+        default=INJECTED,
+        help="inject only these kinds (comma-separated; fold,bubble,coverslip with --sites)",
+    )
+    parser.add_argument(
+        "--sites",
+        action="store_true",
+        help="fold and bubble per site and left out one site at a time (external set as tuning data)",
+    )
     args = parser.parse_args()
     if args.only and not (args.external or args.shares):
         parser.error("--only external needs --external DIR")
@@ -699,9 +847,16 @@ def main() -> None:
     else:
         external, manifest = external_slides(args.external) if args.external else ([], {})
         slides = numbered(0 if args.only else args.glas, not args.no_extra, not args.tuning_only, external)
-        mpps = {name: float(r["mpp"] or EXTERNAL_MPP) for name, r in manifest.items()}
+        mpps = {
+            name: float(r["mpp"]) if r["mpp"] else None for name, r in manifest.items()
+        }  # unstated: unknown
+        tuning = ("tune", "external")  # the external set is tuning data since its first look
         rows = measure_all(
-            [s for s in slides if s[1] == "tune" or not args.tuning_only], args.fold_injection, mpps
+            [s for s in slides if s[1] in tuning or not args.tuning_only],
+            args.fold_injection,
+            mpps,
+            args.injections,
+            args.sites,
         )
         for row in rows:
             if row["name"] in manifest:
@@ -709,7 +864,10 @@ def main() -> None:
         if args.out:
             args.out.write_text(json.dumps(rows))
     if args.tuning_only:
-        rows = [r for r in rows if r["side"] == "tune"]
+        rows = [r for r in rows if r["side"] in ("tune", "external")]
+    if args.sites:
+        sites(rows, profile)
+        return
     if args.only:
         rows = [r for r in rows if r["side"] == args.only]
     folds = sorted({r.get("fold_injection", "scale") for r in rows})
@@ -736,6 +894,29 @@ def main() -> None:
         print(
             f"  {path.name}: {1000 * t_with:.0f} / {1000 * t_without:.0f} / {1000 * (t_with - t_without):+.0f}"
         )
+
+
+def sites(rows: list[dict], profile: dict[str, float]) -> None:
+    """The per-site tables: the profile's thresholds and field limits, then each site left out."""
+    fields = dict(artefacts.MIN_FIELD_UM)
+    print(
+        "field limits (µm) chosen on all sites: "
+        + ", ".join(f"{k} {choose_field(rows, k):g}" for k in SCALED)
+    )
+    print(f"\nthe profile's thresholds, the field limits of dqm ({fields}):")
+    print(by_site(rows, profile, fields))
+    print("\nthe same without field limits:")
+    print(by_site(rows, profile, dict.fromkeys(fields, 0.0)))
+    before = [{**r, **r.get("unknown", {}), "field_um": None} for r in rows]
+    print(
+        "\nbefore (every slide measured as of unknown resolution: the working image's scale, no field limit):"
+    )
+    print(by_site(before, profile, fields))
+    print("\nleave one site out, before:")
+    print(leave_one_site_out(before, False))
+    for gate in (True, False):
+        print(f"\nleave one site out ({'with' if gate else 'without'} field limits):")
+        print(leave_one_site_out(rows, gate))
 
 
 def _time(path: Path, options: ProbeOptions) -> float:

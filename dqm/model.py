@@ -668,15 +668,21 @@ class ArtefactFacts:
     blur_tiles: int = 0
     """Tiles sampled for blur (0: not measured)."""
     blur_note: str = ""
+    unmeasured: dict[str, str] = dataclasses.field(default_factory=dict)
+    """Kinds not measured on this slide (their share says nothing), each with why: a field of view
+    too small for a fold or a bubble to show."""
+    scale_note: str = ""
+    """How the fold and bubble rules' scale was set, when the slide's resolution is unknown."""
 
     def to_dict(self) -> dict[str, Any]:
         out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         out |= {"kinds": list(self.kinds), "map_shape": list(self.map_shape)}
-        return out | {"map_downsample": list(self.map_downsample)}
+        return out | {"map_downsample": list(self.map_downsample), "unmeasured": dict(self.unmeasured)}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ArtefactFacts:
-        fields = {f.name: data[f.name] for f in dataclasses.fields(cls)}
+        # records written before a field existed keep its default
+        fields = {f.name: data[f.name] for f in dataclasses.fields(cls) if f.name in data}
         fields["kinds"] = tuple(str(k) for k in data["kinds"])
         fields["map_shape"] = (int(data["map_shape"][0]), int(data["map_shape"][1]))
         fields["map_downsample"] = (float(data["map_downsample"][0]), float(data["map_downsample"][1]))

@@ -530,7 +530,11 @@ def _mask_from_image(
     if not pixels.options.artefacts or not _step(probe, pixels.clock, "artefacts", w * h):
         return
     budget = pixels.clock.part(pixels.options.artefacts_budget_s)
-    probe.artefacts = measure(rgba, mask, downsample, pixels.tiles, budget)
+    tiles = pixels.tiles  # level-0 µm per pixel: the tiles' (stated, assumed or from the objective)
+    mpp0 = (
+        tiles.mpp / tiles.downsample if tiles is not None and tiles.mpp else probe.mpp_x or pixels.options.mpp
+    )
+    probe.artefacts = measure(rgba, mask, downsample, tiles, budget, mpp0)
 
 
 def _fitted(w: int, h: int, side: int) -> tuple[int, int] | None:

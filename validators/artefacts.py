@@ -7,7 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from dqm.findings import Aspect, Finding, Severity
 from dqm.i18n import N_, msg
-from dqm.pixels.artefacts import KINDS, LESION_KINDS
+from dqm.pixels.artefacts import KINDS, LESION_KINDS, MIN_FIELD_UM
 from validators.context import ItemView
 from validators.registry import CheckContext, check
 from validators.slide import ITEM_TESTS, SampleBudget, sample_grid, sampled_shares
@@ -55,7 +55,11 @@ class ArtefactParams(BaseModel):
     aspect=Aspect.IMAGE,
     severity=Severity.WARNING,
     params=ArtefactParams,
-    codes={CODES[k]: f"{WHAT[k]} cover more of the tissue than the profile allows" for k in KINDS},
+    codes={
+        **{CODES[k]: f"{WHAT[k]} cover more of the tissue than the profile allows" for k in KINDS},
+        "ARTEFACT_NOT_MEASURED": "the slide's field of view is too small for a kind of artefact to show",
+    },
+    code_severity={"ARTEFACT_NOT_MEASURED": Severity.INFO},
 )
 def slide_artefacts(view: ItemView, params: ArtefactParams, ctx: CheckContext) -> list[Finding]:
     """The slide's pen marks, folds, bubbles, mis-staining, debris and blur stay under the profile's shares."""
@@ -65,6 +69,10 @@ def slide_artefacts(view: ItemView, params: ArtefactParams, ctx: CheckContext) -
         return []
     out = []
     for kind in KINDS:
+        if kind in found.unmeasured and found.field_um is not None:
+            text = msg(_NOT_MEASURED[kind], field=found.field_um, need=MIN_FIELD_UM[kind])
+            out.append(ctx.finding("ARTEFACT_NOT_MEASURED", text, file=probe.path))
+            continue
         share, limit = found.shares[kind], getattr(params, kind)
         if share <= limit:
             continue
@@ -100,6 +108,14 @@ _SLIDE_MESSAGES = {
     "blur": N_("blurred tissue: {share:.1%} of the tissue, over the {limit:.1%} allowed"),
 }
 """The message of an artefact over its share, by kind (pen marks and measured blur say more)."""
+_NOT_MEASURED = {
+    "fold": N_("folds not measured: the image shows {field:.0f} µm, under the {need:.0f} µm a fold needs"),
+    "bubble": N_(
+        "air bubbles and coverslip edges not measured: the image shows {field:.0f} µm, under the "
+        "{need:.0f} µm a bubble's rim needs"
+    ),
+}
+"""The message of a kind not measured (the field of view too small for it)."""
 
 
 class LesionArtefactParams(BaseModel):

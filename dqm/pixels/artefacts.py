@@ -22,7 +22,7 @@ import base64
 import functools
 import zlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -44,6 +44,24 @@ SMOOTH = 1.0
 """Gaussian sigma (working pixels) before the colour rules: nuclei are not pen marks."""
 MIN_REGION = 0.0005
 """Connected regions under this share of the working image are dropped (noise, single nuclei)."""
+SCALED_KINDS = ("fold", "bubble")
+"""Kinds judged at a physical scale where the slide's resolution is known: their rules were chosen
+on working images of :data:`FOLD_BUBBLE_MIN_MPP` or coarser, and their objects (a fold's band, a
+bubble's rim) are tens of µm to millimetres across, not a share of whatever field is shown."""
+FOLD_BUBBLE_MIN_MPP = 1.2
+"""The finest working resolution (µm per working pixel) the fold and bubble rules judge at: a
+finer working image is block-averaged down to it for them (the other kinds keep the working
+image). The finest their tuning set held: GlaS at 0.62 µm/px shrunk twice, 1.24 µm (CMU-1's
+regions 1.5, the skin photograph 3, real slides' overview levels 8 to 60); at 0.25 µm per working
+pixel (PanNuke, MoNuSeg) a cluster of nuclei is as many pixels as a fold's band at 1.2 µm."""
+MIN_FIELD_UM = {"fold": 400.0, "bubble": 300.0}
+"""The smallest field of view (the image's longer side, µm) on which a kind is judged where the
+resolution is known; on a smaller one it is not measured (said in :attr:`Artefacts.unmeasured`,
+never a silent pass). A fold's band is hundreds of µm to millimetres long and is told from dense
+tissue by the tissue beside it, a bubble's rim closes over tens to hundreds of µm: a 64 µm patch
+(PanNuke at 40x) shows neither. The tuning set's smallest field is 480 µm (a GlaS image of
+589 x 453 px at 0.62 µm/px with its margin); the limits are chosen by leave-one-site-out
+cross-validation in ``benchmarks/bench_artefacts.py`` (:data:`benchmarks.bench_artefacts.FIELDS`)."""
 
 # Ruifrok & Johnston (Anal Quant Cytol Histol 2001), rows: haematoxylin, eosin, and their cross
 # product as the third (residual) stain; the rows are normalised to unit length.
@@ -256,6 +274,14 @@ class Artefacts:
     blur: BlurSample | None
     elapsed_s: float
     """Wall-clock seconds since the measure's budget began (its own time when made for it)."""
+    scale_mpp: float | None = None
+    """µm per pixel of the image the fold and bubble rules judged (None: resolution unknown)."""
+    unmeasured: dict[str, str] = field(default_factory=dict)
+    """Kinds not measured on this slide, each with why (its share is 0 and says nothing)."""
+    scale_note: str = ""
+    """How the fold and bubble rules' scale was set (unknown resolution: the working image's)."""
+    field_um: float | None = None
+    """The image's longer side in µm (None: resolution unknown)."""
 
     def mask(self, *kinds: str) -> np.ndarray:
         """The pixels that show any of ``kinds``."""
@@ -277,6 +303,8 @@ class Artefacts:
             map_data=base64.b64encode(zlib.compress(small.tobytes(), 6)).decode("ascii"),
             blur_tiles=self.blur.tiles if self.blur is not None else 0,
             blur_note=self.blur.note if self.blur is not None else "",
+            unmeasured=dict(self.unmeasured),
+            scale_note=self.scale_note,
         )
 
 
@@ -628,43 +656,99 @@ def _straight_edges(valleys: np.ndarray, tissue: np.ndarray) -> np.ndarray:
     return out
 
 
-def measure(
-    rgba: np.ndarray,
-    tissue: np.ndarray,
-    downsample: tuple[float, float],
-    tiles: TileSource | None = None,
-    budget: Budget | None = None,
-) -> Artefacts:
-    """Artefacts of one slide from its low-resolution image and tissue mask (same shape).
+@dataclass(frozen=True, slots=True)
+class _Work:
+    """A working image and what the rules read of it: the block means (``raw``), their smoothing
+    (:data:`SMOOTH`) by channel, brightest channel, saturation, grey level (0-1), optical density
+    per channel and its mean, and the brown pixels."""
 
-    ``downsample`` is level-0 pixels per pixel of ``rgba``; ``tiles`` (optional) gives the blur
-    sample, within ``budget`` (:mod:`dqm.budget`: each tile takes the pixels it decodes, :func:`decoded_pixels`;
-    default: a budget of 1 s from the call). An image without tissue gives zero shares; an empty
-    image gives an empty flag map.
-    """
+    raw: np.ndarray
+    r: np.ndarray
+    g: np.ndarray
+    b: np.ndarray
+    mx: np.ndarray
+    sat: np.ndarray
+    grey: np.ndarray
+    od: np.ndarray
+    od_mean: np.ndarray
+    brown: np.ndarray
+
+    @classmethod
+    def of(cls, raw: np.ndarray) -> _Work:
+        from scipy import ndimage
+
+        rgb = ndimage.gaussian_filter(raw, sigma=(SMOOTH, SMOOTH, 0))
+        r, g, b = rgb.transpose(2, 0, 1).copy()  # each channel contiguous: the rules' passes run faster
+        mx = np.maximum(np.maximum(r, g), b)
+        od = rgb + 1.0  # -log10((rgb + 1) / 256), each step in place
+        od /= 256.0
+        np.log10(od, out=od)
+        np.negative(od, out=od)
+        od_mean = (od[..., 0] + od[..., 1] + od[..., 2]) / 3
+        grey = (r + g + b) / (3 * 255.0)
+        return cls(raw, r, g, b, mx, _saturation(r, g, b, mx), grey, od, od_mean, _brown(r, g, b))
+
+
+@dataclass(frozen=True, slots=True)
+class _Scale:
+    """Where the fold and bubble rules judge: ``factor`` working pixels a side per pixel of theirs,
+    at ``mpp`` µm per pixel (None: unknown), the field of view ``field_um`` (None: unknown), the
+    kinds not measured with why, and a note when the scale is not known."""
+
+    factor: int
+    mpp: float | None
+    field_um: float | None
+    unmeasured: dict[str, str]
+    note: str
+
+
+def _scale(mpp: float | None, ds: tuple[float, float], shape: tuple[int, int]) -> _Scale:
+    """The fold and bubble rules' scale on a working image of ``shape`` at ``ds`` level-0 pixels per
+    pixel, the level-0 resolution ``mpp`` (µm per pixel, None or not positive: unknown)."""
+    if mpp is None or not np.isfinite(mpp) or mpp <= 0:
+        return _Scale(
+            1, None, None, {}, "resolution unknown: folds and bubbles judged at the working image's scale"
+        )
+    work = float(mpp) * ds[0]
+    factor = max(1, int(np.ceil(FOLD_BUBBLE_MIN_MPP / work - 1e-6)))
+    field_um = max(shape[0] * ds[1], shape[1] * ds[0]) * float(mpp)
+    if min(shape) // factor < 2:
+        factor = 1
+    unmeasured = {
+        kind: f"not measured: the field of view is {field_um:.0f} µm, under the {need:.0f} µm it needs"
+        for kind, need in MIN_FIELD_UM.items()
+        if field_um < need
+    }
+    return _Scale(factor, work * factor, field_um, unmeasured, "")
+
+
+def _block_mean(a: np.ndarray, k: int) -> np.ndarray:
+    """Means over ``k`` x ``k`` blocks (the last partial row and column of blocks dropped)."""
+    h, w = a.shape[0] // k, a.shape[1] // k
+    out = np.zeros((h, w, *a.shape[2:]), np.float32)
+    for i in range(k):
+        for j in range(k):
+            out += a[i : h * k : k, j : w * k : k]
+    return out / (k * k)
+
+
+def _grown(mask: np.ndarray, k: int, shape: tuple[int, int]) -> np.ndarray:
+    """``mask`` of ``k`` x ``k`` blocks back on a grid of ``shape`` (the edge rows and columns the
+    blocks left out: False)."""
+    out = np.zeros(shape, bool)
+    big = np.repeat(np.repeat(mask, k, 0), k, 1)
+    out[: big.shape[0], : big.shape[1]] = big
+    return out
+
+
+def _folds_and_rims(
+    work: _Work, tmask: np.ndarray, valid: np.ndarray, pen: np.ndarray, min_px: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Folds, bubbles and coverslip edges on one working image, and the dark tissue touching ink
+    (``inked``: the ink's, not a fold)."""
     from scipy import ndimage
 
-    budget = Budget(1.0) if budget is None else budget
-    valid = rgba[..., 3] > 0 if rgba.shape[-1] == 4 else np.ones(tissue.shape, bool)
-    rgb, tmask, valid, f = _shrink(rgba[..., :3], tissue, valid)
-    ds = (float(downsample[0]) * f, float(downsample[1]) * f)
-    if rgb.size == 0:
-        return Artefacts(np.zeros(tmask.shape, np.uint8), ds, 0, dict.fromkeys(KINDS, 0.0), {}, None, 0.0)
-    raw, rgb = rgb, ndimage.gaussian_filter(rgb, sigma=(SMOOTH, SMOOTH, 0))
-    r, g, b = rgb.transpose(2, 0, 1).copy()  # each channel contiguous: the rules' passes run faster
-    mx = np.maximum(np.maximum(r, g), b)
-    sat = _saturation(r, g, b, mx)
-    grey = (r + g + b) / (3 * 255.0)
-    min_px = max(4, int(MIN_REGION * tmask.size))
-
-    brown = _brown(r, g, b)
-    pens = {c: _drop_small(m & valid, min_px) for c, m in _pens(r, g, b, mx, sat, brown).items()}
-    pen = pens["blue"] | pens["green"] | pens["red"] | pens["black"]
-    od = rgb + 1.0  # -log10((rgb + 1) / 256), each step in place
-    od /= 256.0
-    np.log10(od, out=od)
-    np.negative(od, out=od)
-    od_mean = (od[..., 0] + od[..., 1] + od[..., 2]) / 3
+    od, od_mean, brown, sat, grey, raw = work.od, work.od_mean, work.brown, work.sat, work.grey, work.raw
     stained = tmask & ~pen & (sat >= STAINED_MIN_SATURATION)
     ref = _median(od_mean[stained]) if stained.any() else 0.0
     dark_od = max(FOLD_MIN_OD, FOLD_RATIO * ref)
@@ -675,7 +759,6 @@ def measure(
     else:
         dark = np.zeros_like(stained)
     inked = _touching(dark, dilate(pen, 2))  # ink over tissue, not a fold
-    pen |= inked
     stained &= ~inked
     fold = dark & ~inked
     if fold.any():  # eosin (unmixed) where it matters: the dark pixels, and the slide's median
@@ -684,8 +767,7 @@ def measure(
     fold = _drop_small(fold | _local_fold(od, stained & ~brown), min_px)
     tissue_sat = _median(sat[stained]) if stained.any() else 0.0
     tissue_grey = _median(grey[stained]) if stained.any() else 1.0
-    raw_r, raw_g, raw_b = raw.transpose(2, 0, 1).copy()
-    raw_grey = (raw_r + raw_g + raw_b) / (3 * 255.0)
+    raw_grey = (raw[..., 0] + raw[..., 1] + raw[..., 2]) / (3 * 255.0)
     valleys = _thin_valleys(raw_grey) > EDGE_MIN_CONTRAST
     # grey enough: the saturation of the few valley pixels only, not of the whole image
     valleys[valleys] = _saturation(*raw[valleys].T) < max(
@@ -694,8 +776,72 @@ def measure(
     bubble = (
         (_edges(grey, sat, tissue_sat, tissue_grey, min_px) | _straight_edges(valleys & valid, tmask))
         & valid
-        & ~pen
+        & ~(pen | inked)
     )
+    return fold, bubble, inked
+
+
+def measure(
+    rgba: np.ndarray,
+    tissue: np.ndarray,
+    downsample: tuple[float, float],
+    tiles: TileSource | None = None,
+    budget: Budget | None = None,
+    mpp: float | None = None,
+) -> Artefacts:
+    """Artefacts of one slide from its low-resolution image and tissue mask (same shape).
+
+    ``downsample`` is level-0 pixels per pixel of ``rgba``; ``tiles`` (optional) gives the blur
+    sample, within ``budget`` (:mod:`dqm.budget`: each tile takes the pixels it decodes, :func:`decoded_pixels`;
+    default: a budget of 1 s from the call). ``mpp``: level-0 µm per pixel, when known: folds and
+    bubbles are then judged at :data:`FOLD_BUBBLE_MIN_MPP` or coarser, and not at all on a field of
+    view under :data:`MIN_FIELD_UM` (:attr:`Artefacts.unmeasured`); unknown, at the working image's
+    scale (:attr:`Artefacts.scale_note`). An image without tissue gives zero shares; an empty image
+    gives an empty flag map.
+    """
+
+    budget = Budget(1.0) if budget is None else budget
+    valid = rgba[..., 3] > 0 if rgba.shape[-1] == 4 else np.ones(tissue.shape, bool)
+    rgb, tmask, valid, f = _shrink(rgba[..., :3], tissue, valid)
+    ds = (float(downsample[0]) * f, float(downsample[1]) * f)
+    if rgb.size == 0:
+        return Artefacts(np.zeros(tmask.shape, np.uint8), ds, 0, dict.fromkeys(KINDS, 0.0), {}, None, 0.0)
+    work = _Work.of(rgb)
+    raw, r, g, b, mx, sat, grey, brown = (
+        work.raw,
+        work.r,
+        work.g,
+        work.b,
+        work.mx,
+        work.sat,
+        work.grey,
+        work.brown,
+    )
+    min_px = max(4, int(MIN_REGION * tmask.size))
+    pens = {c: _drop_small(m & valid, min_px) for c, m in _pens(r, g, b, mx, sat, brown).items()}
+    pen = pens["blue"] | pens["green"] | pens["red"] | pens["black"]
+    scale = _scale(mpp, ds, tmask.shape)
+    if scale.factor == 1:
+        fold, bubble, inked = _folds_and_rims(work, tmask, valid, pen, min_px)
+    else:  # judged at FOLD_BUBBLE_MIN_MPP or coarser, then back on the working grid
+        k = scale.factor
+        coarse = _Work.of(_block_mean(raw, k))
+        small = _block_mean(tmask, k) > 0.5
+        found = _folds_and_rims(
+            coarse,
+            small,
+            _block_mean(valid, k) > 0.5,
+            _block_mean(pen, k) > 0,
+            max(4, int(MIN_REGION * small.size)),
+        )
+        fold, bubble, inked = (
+            _grown(m, k, tmask.shape) & v for m, v in zip(found, (tmask, valid, tmask), strict=True)
+        )
+        bubble &= ~pen
+    fold &= "fold" not in scale.unmeasured
+    bubble &= "bubble" not in scale.unmeasured
+    pen |= inked
+    raw_r, raw_g, raw_b = raw.transpose(2, 0, 1)
     plain = tmask & ~pen & ~bubble  # a fold is dense tissue too: it counts in the stain strength
     # the darkest channel's optical density over OVERSTAIN_MIN_OD (under UNDERSTAIN_MAX_OD) is that
     # channel's block mean under (over) a level: no logarithm per pixel
@@ -732,7 +878,19 @@ def measure(
     if blur_sample is not None:
         shares["blur"] = blur_sample.blurred / blur_sample.tiles if blur_sample.tiles else 0.0
     pen_shares = {c: int(np.count_nonzero(m)) / denom if tissue_px else 0.0 for c, m in pens.items()}
-    return Artefacts(flags, ds, tissue_px, shares, pen_shares, blur_sample, budget.wall_s)
+    return Artefacts(
+        flags,
+        ds,
+        tissue_px,
+        shares,
+        pen_shares,
+        blur_sample,
+        budget.wall_s,
+        scale.mpp,
+        scale.unmeasured,
+        scale.note,
+        scale.field_um,
+    )
 
 
 def sharpness(rgb: np.ndarray) -> float:
