@@ -7,6 +7,10 @@ artefact and false positives on a separate test set, and what the measure costs 
     .venv/bin/python benchmarks/bench_artefacts.py --fold-injection scale # folds as the former x 3
     .venv/bin/python benchmarks/external_he.py --out /tmp/external-he     # other sites' H&E, then:
     .venv/bin/python benchmarks/bench_artefacts.py --external /tmp/external-he --only external
+    .venv/bin/python benchmarks/bench_artefacts.py --external /tmp/external-he --only external \
+        --injections fold,bubble,coverslip --sites --out ext.json   # folds and bubbles by site
+    .venv/bin/python benchmarks/bench_artefacts.py --tuning-only --glas 8 --no-extra \
+        --injections fold,bubble,coverslip --sites --out tune.json
 
 Clean slides, split by source image so that no image's variants lie on both sides:
 
@@ -81,6 +85,15 @@ with no glass of their own (the margin is laid around each, so debris and covers
 that margin), most re-encoded as JPEG, some resized, at 20x to 40x objectives by repository (EBHI's
 '400x': 40x through a 10x eyepiece; ``external_he.SOURCES`` gives the µm per pixel), each site's own
 stain batches.
+
+Folds and bubbles by site (``--sites``; issue 15 §1's physical scale): the external set is tuning
+data since its one look. Each slide is probed with its µm per pixel (the external manifest's
+``mpp``; unstated is unknown, not 0.5) and again as of unknown resolution (the rules at the working
+image's scale, as before), every kind measured whatever the field of view; the field limits
+(:data:`dqm.pixels.artefacts.MIN_FIELD_UM`) are applied to the shares as the probe applies them
+(:func:`_gated`), chosen by :func:`choose_field`, and checked by leaving one site out at a time
+(site: GlaS, each real slide or image, each external ``site``; :func:`leave_one_site_out`), so
+that a constant chosen on some sites is measured on another.
 
 How injected artefacts differ from real ones: pens are one stroke of a translucent ink colour
 multiplied into the image (real ink pools, fades and changes hue over tissue); folds are a band

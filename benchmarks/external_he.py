@@ -39,9 +39,9 @@ The rule (written down before any image was probed; ``--select`` applies it to t
 How the set differs from the shared data: every image is a patch of a slide (no glass in it; the
 benchmark lays the same glass margin around each), most re-encoded as JPEG by the repository,
 some resized (PanNuke's 256 px patches and EBHI's 224 px to 512, TNBC's 512 to 640), at 20x to
-40x (:data:`SOURCES` gives the µm per pixel where the dataset states it; unstated, 0.5 is given to
-the probe, and only blur depends on it: measured at 1 µm/px or finer), stained in each site's
-own batches.
+40x (:data:`SOURCES` gives the µm per pixel where the dataset states it; unstated, the probe is
+told none: blur is then not measured, and folds and bubbles are judged at the working image's
+scale), stained in each site's own batches.
 """
 
 from __future__ import annotations

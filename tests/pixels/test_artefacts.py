@@ -11,6 +11,7 @@ from scipy import ndimage
 
 from dqm.budget import Budget
 from dqm.model import ArtefactFacts, SlideFacts
+from dqm.pixels import artefacts
 from dqm.pixels.artefacts import (
     EDGE_HAT,
     KINDS,
@@ -412,3 +413,54 @@ def test_the_rims_top_hat_near_a_few_pixels_is_the_whole_images() -> None:
         where = rng.random(shape) < 0.02
         if where.any():
             assert _top_hat_near(grey, where)[where].tobytes() == whole[where].tobytes(), shape
+
+
+def fold_band_image() -> np.ndarray:
+    img = he_image()
+    return od_scaled(img, 3.0, stroke(30, [(100, 150), (380, 330)]) & tissue_from_rgba(img)[0])
+
+
+def at(img: np.ndarray, mpp: float | None):
+    return measure(img, tissue_from_rgba(img)[0], (1.0, 1.0), mpp=mpp)
+
+
+def test_a_fine_patch_too_small_for_a_fold_is_not_measured() -> None:
+    # 480 px at 0.125 µm/px: a 60 µm field (PanNuke at 40x, resized), too small for a fold's band
+    got = at(fold_band_image(), 0.125)
+    assert set(got.unmeasured) == {"fold", "bubble"} and "60 µm" in got.unmeasured["fold"]
+    assert got.field_um == pytest.approx(60.0) and got.shares["fold"] == 0 and not got.mask("fold").any()
+    facts = ArtefactFacts.from_dict(got.facts().to_dict())
+    assert facts.unmeasured == got.unmeasured
+
+
+def test_a_coarse_image_is_judged_as_without_a_resolution() -> None:
+    # 2 µm per working pixel, a 960 µm field: the rules' own scale, nothing left out
+    img = fold_band_image()
+    coarse, unknown = at(img, 2.0), at(img, None)
+    assert coarse.unmeasured == {} and coarse.scale_mpp == 2.0 and coarse.scale_note == ""
+    assert coarse.shares == unknown.shares and np.array_equal(coarse.flags, unknown.flags)
+    assert coarse.shares["fold"] > DEFAULTS.fold
+
+
+def test_an_unknown_resolution_keeps_the_working_scale_and_says_so() -> None:
+    got = at(fold_band_image(), None)
+    assert got.scale_mpp is None and got.field_um is None and got.unmeasured == {}
+    assert "resolution unknown" in got.scale_note and got.facts().scale_note == got.scale_note
+
+
+def test_a_fine_image_is_judged_block_averaged_to_the_rules_scale(monkeypatch: pytest.MonkeyPatch) -> None:
+    # 0.6 µm per working pixel: folds and bubbles judged on 2 x 2 block means (1.2 µm), the other
+    # kinds on the working image; the band is still found where it lies (the field limits aside)
+    monkeypatch.setattr(artefacts, "MIN_FIELD_UM", {"fold": 100.0, "bubble": 100.0})
+    img = fold_band_image()
+    fine = at(img, 0.6)
+    assert fine.scale_mpp == pytest.approx(1.2) and fine.unmeasured == {}
+    assert fine.flags.shape == at(img, None).flags.shape
+    assert fine.shares["fold"] > DEFAULTS.fold
+    assert fine.mask("fold")[240, 240] and not fine.mask("fold")[120, 330]
+
+
+def test_an_old_record_without_the_scale_fields_still_reads() -> None:
+    data = at(he_image(), None).facts().to_dict()
+    del data["unmeasured"], data["scale_note"]
+    assert ArtefactFacts.from_dict(data).unmeasured == {}

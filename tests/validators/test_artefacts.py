@@ -15,7 +15,7 @@ from dqm.profile import Profile
 from dqm.runner import run_item_checks, summarise
 from dqm.slide_io import ProbeOptions, probe_slide
 from dqm.thumbnails import ARTEFACT_COLOURS, thumbnail
-from tests.pixels.test_artefacts import he_image, stroke
+from tests.pixels.test_artefacts import fold_band_image, he_image, stroke
 from validators.context import FileStatus, ItemView
 from validators.engine import configure
 from validators.slide import sample_grid
@@ -59,7 +59,7 @@ def test_clean_slide_has_no_artefact_finding(profile: Profile, tmp_path: Path) -
     path = tmp_path / "clean.png"
     Image.fromarray(he_image()).save(path)
     probe = probe_slide(
-        path, "clean.png", ProbeOptions(mpp=0.5, artefacts_budget_s=60.0)
+        path, "clean.png", ProbeOptions(mpp=1.0, artefacts_budget_s=60.0)
     )  # unhurried under load
     assert probe.artefacts is not None and probe.artefacts.blur is not None and probe.artefacts.blur.tiles
     assert checked(profile, probe, annotation(square(200, 200, 60))) == []
@@ -125,3 +125,16 @@ def test_lesions_on_a_pen_mark_are_tested_once_each_within_the_slides_budget(
     assert [f.code for f in found] == ["LESION_ON_ARTEFACT"] * 10 + ["ARTEFACT_UNMEASURED"]
     assert found[-1].message.startswith("20 lesions not measured for artefacts")
     assert "max_item_tests" in found[-1].message and found[-1].location.file == "a.json"
+
+
+def test_a_fold_on_a_patch_too_small_is_said_not_measured(profile: Profile, tmp_path: Path) -> None:
+    path = tmp_path / "patch.png"
+    Image.fromarray(fold_band_image()).save(path)
+    unknown = [f.code for f in checked(profile, probe_slide(path, "patch.png"))]
+    assert "TISSUE_FOLD" in unknown and "ARTEFACT_NOT_MEASURED" not in unknown
+    # the same pixels said to be 0.125 µm each: a 60 µm field, too small for a fold or a bubble
+    found = checked(profile, probe_slide(path, "patch.png", ProbeOptions(mpp=0.125)))
+    said = {f.code: f for f in found}
+    assert "TISSUE_FOLD" not in said and [f.code for f in found].count("ARTEFACT_NOT_MEASURED") == 2
+    note = next(f for f in found if f.message.startswith("folds not measured"))
+    assert note.severity == Severity.INFO and "60 µm" in note.message
