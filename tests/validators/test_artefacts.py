@@ -59,7 +59,7 @@ def test_clean_slide_has_no_artefact_finding(profile: Profile, tmp_path: Path) -
     path = tmp_path / "clean.png"
     Image.fromarray(he_image()).save(path)
     probe = probe_slide(
-        path, "clean.png", ProbeOptions(mpp=1.0, artefacts_budget_s=60.0)
+        path, "clean.png", ProbeOptions(mpp=0.5, artefacts_budget_s=60.0)
     )  # unhurried under load
     assert probe.artefacts is not None and probe.artefacts.blur is not None and probe.artefacts.blur.tiles
     assert checked(profile, probe, annotation(square(200, 200, 60))) == []
