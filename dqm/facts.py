@@ -183,6 +183,12 @@ class SlideSummary(Frozen):
     perceptual_hash: str | None = None
     """48 hex digits: the perceptual hash of the tissue thumbnail (:mod:`dqm.pixels.hashes`), which
     finds near-duplicate slides in this batch and slides delivered again in a later release."""
+    overstain_share: Share | None = None
+    """The share of the tissue near-black in its darkest channel (:mod:`dqm.pixels.artefacts`), which
+    ``artefacts.stain`` compares with the other slides of the batch (:mod:`dqm.pixels.stain_batch`);
+    None: not measured (no tissue, artefacts off, or a record written before it was kept here)."""
+    understain_share: Share | None = None
+    """The share of the tissue paler than any nucleus (every channel over 72 of 255), likewise."""
 
 
 class ItemSummary(Frozen):

@@ -458,7 +458,7 @@ class Item:
 # Built once per item in the worker that read its files; thumbnails, the review sheet and (later)
 # the cache and the executors read it instead of reading or parsing any file again.
 
-RECORD_VERSION = 11
+RECORD_VERSION = 12
 """Bumped whenever :class:`ItemRecord`'s plain-data form changes; older forms are refused (2: the
 slide summary carries its perceptual hash; 3: the slide facts carry the artefacts' shares and map;
 4: the slide summary carries its stain descriptors, JPEG quality and scanner;
@@ -467,7 +467,9 @@ parameters, so a cached record renders in Korean too; 7: each file's size, times
 9: a finding counting the issues past a reader's cap carries the value slots they name;
 10: the quick prints of the files OpenSlide opens besides the slide; 11: a DICOM slide's series and a
 Trestle slide's macro image among them: a record of 10 held none, and served by the cache, it left
-them unhashed by ``--certify`` and out of the ``--results`` fingerprint)."""
+them unhashed by ``--certify`` and out of the ``--results`` fingerprint; 12: the slide summary
+carries its over- and under-stained shares, which ``artefacts.stain`` compares across the batch: a
+record of 11, served by the cache, would leave its slide unjudged)."""
 
 
 @dataclass(frozen=True, slots=True, eq=False)

@@ -46,6 +46,7 @@ from dqm.findings import MAX_NAME_CHARS, Finding, Severity, clip
 from dqm.i18n import Message, msg
 from dqm.identifiers import read_keys, use_profile_patterns
 from dqm.model import Annotation, Item, ItemRecord, ParsedAnnotation, ReadIssue
+from dqm.pixels.stain_batch import stain_share
 from dqm.profile import Profile
 from dqm.readers import (
     CACHE_MIN_BYTES,
@@ -644,6 +645,8 @@ def summarise(
             stain=probe.tissue.stain if probe.tissue is not None else None,
             label_thumbnail=probe.label_thumbnail,
             perceptual_hash=probe.tissue.perceptual_hash if probe.tissue is not None else None,
+            overstain_share=stain_share(probe.artefacts, "overstain"),
+            understain_share=stain_share(probe.artefacts, "understain"),
         )
     diagnosis = profile.resolve_class(item.diagnosis, item.institution) or item.diagnosis
     clinical = {k: text(v) for k, v in item.record.items() if k in profile.clinical and k not in IDENTIFYING}
@@ -1250,6 +1253,7 @@ def _facts(run: Run) -> list[ItemFacts]:
             dict(unmapped),
             slide.perceptual_hash if slide is not None else None,
             clinical,
+            slide,
         )
         for i, (slide_id, row, image, annotation, quick, unmapped, slide, clinical) in enumerate(
             zip(

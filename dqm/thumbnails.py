@@ -63,7 +63,7 @@ ARTEFACT_COLOURS = {
 }
 ARTEFACT_ALPHA = 0.45
 ARTEFACT_CODES = {code: kind for kind, code in CODES.items()}
-"""The ``artefacts.slide`` codes and the kind each shades."""
+"""The artefact codes (``artefacts.slide``'s, and ``artefacts.stain``'s for staining) and the kind each shades."""
 
 
 def worst_items(result: QualityResult, count: int) -> list[ItemSummary]:

@@ -1,14 +1,18 @@
-"""Artefact checks: a slide's share of pen marks, folds, bubbles, mis-staining, debris and blur
-(measured by the slide probe, :mod:`dqm.pixels.artefacts`), and lesions drawn over an artefact."""
+"""Artefact checks: a slide's share of pen marks, folds, bubbles, debris and blur (measured by the
+slide probe, :mod:`dqm.pixels.artefacts`), lesions drawn over an artefact, and over- and
+under-staining judged against the other slides of the slide's institution or batch
+(:mod:`dqm.pixels.stain_batch`)."""
 
 from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from dqm.findings import Aspect, Finding, Severity
+from dqm.findings import Aspect, Finding, Severity, clip
 from dqm.i18n import N_, msg
 from dqm.pixels.artefacts import KINDS, LESION_KINDS, MIN_FIELD_UM
-from validators.context import ItemView
+from dqm.pixels.stain_batch import MIN_PEERS, STAIN_KINDS, Verdict, judge, od_of
+from dqm.profile import Profile
+from validators.context import BatchView, ItemView
 from validators.registry import CheckContext, check
 from validators.slide import ITEM_TESTS, SampleBudget, sample_grid, sampled_shares
 
@@ -31,6 +35,9 @@ WHAT = {
     "debris": "debris on the glass",
     "blur": "blurred tissue",
 }
+SLIDE_KINDS = tuple(k for k in KINDS if k not in STAIN_KINDS)
+"""The kinds judged on the slide alone (``artefacts.slide``); staining is judged against the
+slide's batch (``artefacts.stain``)."""
 
 
 class ArtefactParams(BaseModel):
@@ -44,8 +51,20 @@ class ArtefactParams(BaseModel):
     pen: float = Field(0.005, ge=0, le=1, description="Share of the tissue covered by pen marks.")
     fold: float = Field(0.0084, ge=0, le=1, description="Share of the tissue folded or dark.")
     bubble: float = Field(0.005, ge=0, le=1, description="Share of the tissue under air bubbles or edges.")
-    overstain: float = Field(0.03, ge=0, le=1, description="Share of the tissue over-stained.")
-    understain: float = Field(0.9986, ge=0, le=1, description="Share of the tissue under-stained.")
+    overstain: float = Field(
+        0.03,
+        ge=0,
+        le=1,
+        description="Share of the tissue over-stained: the absolute rule artefacts.stain applies to a "
+        "slide with too few peers to compare with.",
+    )
+    understain: float = Field(
+        0.9986,
+        ge=0,
+        le=1,
+        description="Share of the tissue under-stained: the absolute rule artefacts.stain applies to a "
+        "slide with too few peers to compare with.",
+    )
     debris: float = Field(0.0051, ge=0, description="Debris area on the glass over the tissue area.")
     blur: float = Field(0.5, ge=0, le=1, description="Share of the sampled tissue tiles that are blurred.")
 
@@ -56,19 +75,19 @@ class ArtefactParams(BaseModel):
     severity=Severity.WARNING,
     params=ArtefactParams,
     codes={
-        **{CODES[k]: f"{WHAT[k]} cover more of the tissue than the profile allows" for k in KINDS},
+        **{CODES[k]: f"{WHAT[k]} cover more of the tissue than the profile allows" for k in SLIDE_KINDS},
         "ARTEFACT_NOT_MEASURED": "the slide's field of view is too small for a kind of artefact to show",
     },
     code_severity={"ARTEFACT_NOT_MEASURED": Severity.INFO},
 )
 def slide_artefacts(view: ItemView, params: ArtefactParams, ctx: CheckContext) -> list[Finding]:
-    """The slide's pen marks, folds, bubbles, mis-staining, debris and blur stay under the profile's shares."""
+    """The slide's pen marks, folds, bubbles, debris and blur stay under the profile's shares."""
     probe = view.slide
     found = probe.artefacts if probe is not None else None
     if probe is None or found is None or not found.tissue_px:
         return []
     out = []
-    for kind in KINDS:
+    for kind in SLIDE_KINDS:
         if kind in found.unmeasured and found.field_um is not None:
             text = msg(_NOT_MEASURED[kind], field=found.field_um, need=MIN_FIELD_UM[kind])
             out.append(ctx.finding("ARTEFACT_NOT_MEASURED", text, file=probe.path))
@@ -102,8 +121,6 @@ def slide_artefacts(view: ItemView, params: ArtefactParams, ctx: CheckContext) -
 _SLIDE_MESSAGES = {
     "fold": N_("folded or dark tissue: {share:.1%} of the tissue, over the {limit:.1%} allowed"),
     "bubble": N_("air bubbles or coverslip edges: {share:.1%} of the tissue, over the {limit:.1%} allowed"),
-    "overstain": N_("over-stained tissue: {share:.1%} of the tissue, over the {limit:.1%} allowed"),
-    "understain": N_("under-stained tissue: {share:.1%} of the tissue, over the {limit:.1%} allowed"),
     "debris": N_("debris on the glass: {share:.1%} of the tissue, over the {limit:.1%} allowed"),
     "blur": N_("blurred tissue: {share:.1%} of the tissue, over the {limit:.1%} allowed"),
 }
@@ -116,6 +133,131 @@ _NOT_MEASURED = {
     ),
 }
 """The message of a kind not measured (the field of view too small for it)."""
+
+
+class StainParams(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    institution_column: str = Field(
+        "institution", description="Clinical column naming the institution: a slide's first reference group."
+    )
+    min_peers: int = Field(
+        MIN_PEERS,
+        ge=2,
+        description="Fewest other measured slides a reference group (the institution, else the batch) "
+        "needs; fewer: the absolute shares of artefacts.slide judge the slide.",
+    )
+
+
+@check(
+    "artefacts.stain",
+    aspect=Aspect.IMAGE,
+    scope="batch",
+    severity=Severity.WARNING,
+    params=StainParams,
+    codes={
+        "OVERSTAINED": "the slide's tissue is stained far darker than the other slides of its institution "
+        "or batch (with too few of them: more near-black tissue than the profile allows)",
+        "UNDERSTAINED": "the slide's tissue is stained far paler than the other slides of its institution "
+        "or batch (with too few of them: more pale tissue than the profile allows)",
+    },
+)
+def stain_outliers(batch: BatchView, params: StainParams, ctx: CheckContext) -> list[Finding]:
+    """No slide is stained far darker or paler than the other slides of its institution (or batch)."""
+    limits = _slide_params(batch.profile)
+    slides = [f.slide for f in batch.items]
+    institutions = [_text(f.clinical.get(params.institution_column)) for f in batch.items]
+    ods = [
+        od_of(s.stain.od_mean if s.stain is not None else None, s.understain_share) if s is not None else None
+        for s in slides
+    ]
+    out = []
+    for kind in STAIN_KINDS:
+        shares = [getattr(s, f"{kind}_share", None) if s is not None else None for s in slides]
+        verdicts = judge(kind, shares, ods, institutions, getattr(limits, kind), min_peers=params.min_peers)
+        for facts, verdict in zip(batch.items, verdicts, strict=True):
+            if verdict.flagged:
+                text = _stain_message(verdict, getattr(limits, kind), params.min_peers)
+                out.append(ctx.finding(CODES[kind], text, item_id=facts.slide_id, file=facts.image_path))
+    return out
+
+
+def _slide_params(profile: Profile) -> ArtefactParams:
+    """``artefacts.slide``'s parameters as the profile sets them (its stain shares: the absolute rule)."""
+    setting = profile.checks.get("artefacts.slide")
+    return ArtefactParams.model_validate(setting.params if setting is not None else {})
+
+
+def _text(value: object) -> str | None:
+    """A clinical cell as a key: stripped text, None when empty."""
+    text = str(value).strip() if value is not None else ""
+    return text or None
+
+
+INSTITUTION_CHARS = 40
+"""An institution's name is echoed cut to this many characters."""
+
+_STAIN_MESSAGES = {
+    ("overstain", "institution"): N_(
+        "over-stained for its institution {group!r}: mean optical density of its tissue {od:.2f}, where "
+        "the median of its {n} other slides is {median:.2f} ({z:.1f} spreads over it)"
+    ),
+    ("understain", "institution"): N_(
+        "under-stained for its institution {group!r}: mean optical density of its tissue {od:.2f}, where "
+        "the median of its {n} other slides is {median:.2f} ({z:.1f} spreads under it)"
+    ),
+    ("overstain", "batch"): N_(
+        "over-stained for its batch: mean optical density of its tissue {od:.2f}, where the median of "
+        "the {n} other slides is {median:.2f} ({z:.1f} spreads over it)"
+    ),
+    ("understain", "batch"): N_(
+        "under-stained for its batch: mean optical density of its tissue {od:.2f}, where the median of "
+        "the {n} other slides is {median:.2f} ({z:.1f} spreads under it)"
+    ),
+    ("overstain", "absolute"): N_(
+        "over-stained tissue: {share:.1%} of the tissue near-black, over the {limit:.1%} allowed "
+        "(the absolute rule: {n} other slides measured in its batch, {needed} needed to compare with)"
+    ),
+    ("understain", "absolute"): N_(
+        "under-stained tissue: {share:.2%} of the tissue paler than any nucleus, over the {limit:.2%} "
+        "allowed (the absolute rule: {n} other slides measured in its batch, {needed} needed to compare with)"
+    ),
+    ("overstain", "extreme"): N_(
+        "over-stained tissue: {share:.1%} of the tissue near-black, more than any clean slide of any "
+        "measured site, whatever the other slides show (a whole institution stained alike also shows "
+        "in the batch-effect report)"
+    ),
+    ("understain", "extreme"): N_(
+        "under-stained tissue: mean optical density of its tissue {od:.2f}, paler than any clean slide "
+        "of any measured site, whatever the other slides show (a whole institution stained alike also "
+        "shows in the batch-effect report)"
+    ),
+}
+"""A stain finding's message by kind and the rule that judged it. A whole institution or batch
+stained darker or paler, short of the safety net, is no outlier among its own slides: no slide of it
+is reported here, and the batch-effect report (stain descriptors across institutions) shows it."""
+
+_STAIN_PARAMS = {
+    "institution": ("group", "od", "n", "median", "z"),
+    "batch": ("od", "n", "median", "z"),
+    "absolute": ("share", "limit", "n", "needed"),
+    "extreme": ("share", "od"),
+}
+"""The values each rule's message names."""
+
+
+def _stain_message(v: Verdict, limit: float, needed: int) -> str:
+    z = abs(v.z) if v.z is not None else None
+    values = {
+        "group": clip(v.group or "", INSTITUTION_CHARS),
+        "od": v.od,
+        "share": v.share,
+        "median": v.median,
+        "n": v.peers,
+        "z": z,
+        "limit": limit,
+        "needed": needed,
+    }
+    return msg(_STAIN_MESSAGES[(v.kind, v.rule)], **{k: values[k] for k in _STAIN_PARAMS[v.rule]})
 
 
 class LesionArtefactParams(BaseModel):

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from dqm.checksums import Listed
 from dqm.coords import usable_mpp
+from dqm.facts import SlideSummary
 from dqm.model import Annotation, DiscoveryIssue, Item
 from dqm.profile import Profile
 from dqm.slide_io import SlideProbe
@@ -85,6 +86,9 @@ class ItemFacts:
     """The slide's tissue-thumbnail hash (:mod:`dqm.pixels.hashes`), None without one."""
     clinical: dict[str, Any] = field(default_factory=dict)
     """The item's clinical record as delivered (identifying fields included: never echo them)."""
+    slide: SlideSummary | None = None
+    """The slide's summary (its stain descriptors and stain shares: ``artefacts.stain``), None
+    without an opened slide."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,185 @@
+"""Over- and under-staining judged against the slide's own batch (issue 15 §1).
+
+A site's staining protocol makes all of its slides darker or paler than another site's: the
+absolute rules of :mod:`dqm.pixels.artefacts` (``OVERSTAIN_MIN_OD``, ``UNDERSTAIN_MAX_OD`` and the
+profile's shares) flagged 11 of 18 dark EBHI crops and all 6 pale TNBC patches, each clean for its
+site. Here a slide is over- or under-stained when its stain strength is an outlier among the other
+slides of its institution (when the batch names institutions and that one has :data:`MIN_PEERS`
+other measured slides), else of the whole batch; with fewer peers the absolute rule judges it.
+
+The descriptor is the mean optical density of the slide's tissue (``od_mean`` of the stain
+descriptors the probe already keeps in the slide summary, :mod:`dqm.pixels.stain`) on a log scale
+(:func:`strength`): stain three times too strong or a quarter as strong moves it by about 0.3 to
+0.6, while the clean slides of one site spread by a median absolute deviation of 0.04 to 0.19
+(GlaS the widest). The shares of near-black and of pale tissue the absolute rules use separate
+worse within a site: most clean slides have no near-black pixel at all (a spread of zero), a pale
+site's slides have no nucleus-dense one, and a pale slide made paler changes neither. Each slide
+is compared, leaving itself out, with its peers' median; the spread is their median absolute
+deviation (scaled to a normal's standard deviation), at least :data:`MIN_SPREAD`: a slide is
+flagged when it lies more than :data:`MAX_Z` spreads beyond the median, on the kind's side. The
+constants were chosen by ``benchmarks/bench_artefacts.py`` on GlaS train, the real-slide regions
+and the external set (its docstring gives the figures).
+
+A safety net stays absolute (:data:`EXTREME_SHARE`, :data:`EXTREME_OD`): a value no clean slide
+of any measured site reaches is flagged whatever its peers show, so a batch mis-stained as a whole is still seen
+there. A batch or institution stained darker or paler as a whole, short of that, is not an
+outlier among its own slides: no slide of it is flagged, and §3's batch-effect report (stain
+descriptors across institutions) is where it shows.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from dqm.pixels.artefacts import Artefacts
+
+STAIN_KINDS = ("overstain", "understain")
+MIN_PEERS = 5
+"""Fewest other measured slides a reference group (an institution, else the batch) needs; fewer:
+the absolute rule judges the slide."""
+MAX_Z = 1.5
+"""A slide this many spreads beyond its peers' median (on the kind's side) is flagged."""
+MIN_SPREAD = 0.2
+"""The least spread (log10 of the optical density): peers alike to the pixel do not make a 25 %
+step an outlier."""
+EXTREME_SHARE = 0.5
+"""The over-staining safety net: more than this share of the tissue near-black (clean slides of
+every measured site: at most 0.18) is over-stained whatever the peers show."""
+EXTREME_OD = 0.1
+"""The under-staining safety net: a mean optical density of the tissue under this (clean slides
+of every measured site: at least 0.19) is under-stained whatever the peers show."""
+PALE_SHARE = 0.99
+"""A slide without stain descriptors (too few pixels denser than ``dqm.pixels.stain.OD_MIN``)
+whose tissue is more than this share paler than any nucleus counts at ``OD_MIN`` (:func:`od_of`)."""
+RULES = ("institution", "batch", "absolute", "extreme", "unmeasured")
+"""Which rule judged a slide: its institution's or the batch's slides, the profile's absolute
+share (too few peers), the safety net, or none (no tissue measured)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """How one slide's over- or under-staining was judged."""
+
+    kind: str
+    share: float | None
+    """The slide's share of the kind (None: not measured)."""
+    rule: str
+    """One of :data:`RULES`."""
+    flagged: bool
+    peers: int = 0
+    """Slides of the reference group, the slide itself left out (0: no group)."""
+    od: float | None = None
+    """The slide's mean optical density of its tissue (None: not measured)."""
+    median: float | None = None
+    """The peers' median optical density."""
+    z: float | None = None
+    """Spreads from the peers' median, on the kind's side (positive: more over- or under-stained)."""
+    group: str | None = None
+    """The institution compared with (None: the batch, or no group)."""
+
+
+def stain_share(found: Artefacts | None, kind: str) -> float | None:
+    """The slide summary's ``overstain_share`` or ``understain_share`` (``kind``) from the artefact
+    measure; None where it did not run or found no tissue."""
+    return found.shares[kind] if found is not None and found.tissue_px > 0 else None
+
+
+def od_of(od_mean: float | None, understain: float | None) -> float | None:
+    """The optical density a slide is compared with: its stain descriptors' mean, or, without
+    them, ``OD_MIN`` when its tissue is nearly all paler than any nucleus (:data:`PALE_SHARE`: too
+    pale to describe is an upper bound, not a gap); None (or NaN, or not positive): not measured."""
+    from dqm.pixels.stain import OD_MIN
+
+    if od_mean is not None and math.isfinite(od_mean) and od_mean > 0:
+        return od_mean
+    if od_mean is None and understain is not None and math.isfinite(understain) and understain > PALE_SHARE:
+        return OD_MIN
+    return None
+
+
+def strength(kind: str, od: float | None) -> float | None:
+    """The descriptor compared across slides: ``log10`` of the tissue's mean optical density,
+    negated for under-staining (larger is more of the kind); None: not measured."""
+    if od is None or not math.isfinite(od) or od <= 0:
+        return None
+    return math.log10(od) if kind == "overstain" else -math.log10(od)
+
+
+def extreme(kind: str, share: float | None, od: float | None) -> bool:
+    """Past the safety net: over-stained past :data:`EXTREME_SHARE` near-black, under-stained under
+    :data:`EXTREME_OD`, whatever the peers show."""
+    if kind == "overstain":
+        return share is not None and share > EXTREME_SHARE
+    return od is not None and od < EXTREME_OD
+
+
+def judge(
+    kind: str,
+    shares: Sequence[float | None],
+    ods: Sequence[float | None],
+    institutions: Sequence[str | None],
+    absolute: float,
+    min_peers: int = MIN_PEERS,
+) -> list[Verdict]:
+    """Each slide's verdict for ``kind`` (:data:`STAIN_KINDS`) from every slide's share of it
+    and optical density (:func:`od_of`; None or NaN: not measured) and institution (None:
+    unknown), ``absolute`` the profile's share for slides without peers enough (:func:`compare`).
+    A slide is never its own peer."""
+    measured = [strength(kind, od) is not None for od in ods]
+    by_group: dict[str, list[int]] = {}
+    for k, inst in enumerate(institutions):
+        if measured[k] and inst is not None:
+            by_group.setdefault(inst, []).append(k)
+    everyone = [k for k, ok in enumerate(measured) if ok]
+    out = []
+    for k, inst in enumerate(institutions):
+        own = by_group.get(inst, []) if inst is not None else []
+        group, members = (inst, own) if len(own) - measured[k] >= min_peers else (None, everyone)
+        peers = [ods[j] for j in members if j != k]
+        out.append(compare(kind, shares[k], ods[k], peers, absolute, group, min_peers))  # type: ignore[arg-type]
+    return out
+
+
+def compare(
+    kind: str,
+    share: float | None,
+    od: float | None,
+    peers: Sequence[float],
+    absolute: float,
+    group: str | None = None,
+    min_peers: int = MIN_PEERS,
+    max_z: float = MAX_Z,
+    min_spread: float = MIN_SPREAD,
+) -> Verdict:
+    """The verdict for ``kind`` of a slide whose share of it is ``share`` and whose optical
+    density is ``od`` (None or NaN: not measured), against the optical densities of its ``peers``
+    (measured; the slide left out), the slides of institution ``group`` (None: of the batch).
+    Past the safety net (:data:`EXTREME_SHARE`, :data:`EXTREME_OD`) the slide is flagged whatever
+    its peers; with fewer than ``min_peers`` peers, or no optical density, its share is compared
+    with ``absolute``; else it is flagged when its :func:`strength` lies more than ``max_z``
+    spreads (1.4826 times the peers' median absolute deviation, at least ``min_spread``) beyond
+    theirs."""
+    share = share if share is not None and math.isfinite(share) else None
+    value = strength(kind, od)
+    od = od if value is not None else None
+    if share is None and value is None:
+        return Verdict(kind, None, "unmeasured", False)
+    if extreme(kind, share, od):
+        return Verdict(kind, share, "extreme", True, od=od)
+    if value is None or len(peers) < min_peers:
+        flagged = share is not None and share > absolute
+        return Verdict(
+            kind, share, "absolute" if share is not None else "unmeasured", flagged, len(peers), od
+        )
+    ref = np.array([strength(kind, p) for p in peers], dtype=np.float64)
+    centre = float(np.median(ref))
+    spread = max(1.4826 * float(np.median(np.abs(ref - centre))), min_spread)
+    z = (value - centre) / spread
+    rule = "institution" if group is not None else "batch"
+    return Verdict(kind, share, rule, z > max_z, len(peers), od, float(np.median(peers)), z, group)

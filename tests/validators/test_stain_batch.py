@@ -1,0 +1,138 @@
+"""Over- and under-staining judged against the slide's institution or batch (``artefacts.stain``)."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from dqm.facts import SlideSummary, StainSummary
+from dqm.pixels.stain_batch import EXTREME_SHARE, MIN_PEERS, compare, judge
+from validators import REGISTRY
+from validators.context import BatchView, ItemFacts
+from validators.engine import configure
+from validators.registry import CheckContext
+
+CLEAN = 0.002
+"""A clean slide's near-black share: a few pixels (the absolute rule allows 3 %)."""
+OD = 0.5
+"""A clean slide's mean optical density."""
+
+
+def _run(profile, items):
+    spec = REGISTRY["artefacts.stain"]
+    cfg = {c.id: c for c in configure(profile)}["artefacts.stain"]
+    ctx = CheckContext(spec, "batch", cfg.severities, "manifest.csv")
+    return spec.func(BatchView(profile, items, "manifest.csv"), cfg.params, ctx)
+
+
+def _item(sid, over=CLEAN, under=0.95, od=OD, institution="Seoul-A", slide=True):
+    # built as the runner builds it (model_construct: not validated, so a NaN would pass)
+    stain = StainSummary.model_construct(od_mean=od) if od is not None else None
+    summary = (
+        SlideSummary.model_construct(overstain_share=over, understain_share=under, stain=stain)
+        if slide
+        else None
+    )
+    clinical = {"institution": institution} if institution is not None else {}
+    return ItemFacts(sid, 1, f"slides/{sid}.svs", None, clinical=clinical, slide=summary)
+
+
+def _peers(n, institution="Seoul-A", **kw):
+    # clean slides a little unlike each other, as real ones are
+    return [
+        _item(f"P{k}", over=CLEAN * (1 + 0.1 * k), od=OD * (1 + 0.03 * k), institution=institution, **kw)
+        for k in range(n)
+    ]
+
+
+def test_one_slide_much_darker_than_its_institution_is_over_stained(profile):
+    items = [*_peers(10), _item("DARK", over=0.2, od=1.3)]
+    (f,) = _run(profile, items)
+    assert (f.code, f.item_id, f.location.file, f.check) == (
+        "OVERSTAINED",
+        "DARK",
+        "slides/DARK.svs",
+        "artefacts.stain",
+    )
+    text = f.message
+    assert "institution 'Seoul-A'" in text and "its 10 other slides" in text and "1.30" in text
+
+
+def test_a_batch_stained_dark_as_a_whole_is_no_slide_outlier(profile):
+    # every slide as dark: each over the absolute rule's 3 %, none an outlier among its peers
+    items = [_item(f"S{k}", over=0.2 + 0.001 * k, od=1.3 + 0.01 * k) for k in range(11)]
+    assert _run(profile, items) == []
+    # judged slide by slide, the absolute rule would have flagged all of them
+    assert all(v.flagged for v in judge("overstain", [0.2] * 11, [1.3] * 11, [None] * 11, 0.03, min_peers=20))
+
+
+def test_a_whole_batch_past_the_extreme_is_flagged_and_pointed_to_the_batch_effects(profile):
+    items = [_item(f"S{k}", over=min(EXTREME_SHARE + 0.05 + 0.01 * k, 1.0)) for k in range(11)]
+    found = _run(profile, items)
+    assert len(found) == 11 and {f.code for f in found} == {"OVERSTAINED"}
+    assert "batch-effect report" in found[0].message
+
+
+def test_a_small_institution_is_compared_with_the_batch(profile):
+    # Daegu has 2 other slides; the batch 14: PALE is compared with the batch
+    items = [
+        *_peers(12, institution="Busan"),
+        *_peers(2, institution="Daegu"),
+        _item("PALE", under=0.9999, od=0.2, institution="Daegu"),
+    ]
+    (f,) = _run(profile, items)
+    assert (f.code, f.item_id) == ("UNDERSTAINED", "PALE")
+    assert "for its batch" in f.message and "14 other slides" in f.message
+
+
+def test_three_slides_fall_back_to_the_absolute_rule(profile):
+    items = [*_peers(2, institution="Jeju"), _item("DARK", over=0.2, od=1.3, institution="Jeju")]
+    (f,) = _run(profile, items)
+    assert (f.code, f.item_id) == ("OVERSTAINED", "DARK")
+    text = f.message
+    assert "the absolute rule" in text and "2 other slides" in text and f"{MIN_PEERS} needed" in text
+    # under the profile's share, the absolute rule flags nothing
+    assert _run(profile, [*_peers(2, institution="Jeju"), _item("OK", over=0.02, institution="Jeju")]) == []
+
+
+@pytest.mark.parametrize("missing", [None, math.nan, "no slide"])
+def test_an_unmeasured_slide_is_not_judged_and_not_counted_as_a_peer(profile, missing):
+    odd = (
+        _item("X", slide=False)
+        if missing == "no slide"
+        else _item("X", over=missing, under=missing, od=missing)
+    )
+    items = [*_peers(MIN_PEERS - 1), odd, _item("DARK", over=0.2, od=1.3)]
+    (f,) = _run(profile, items)  # DARK has MIN_PEERS - 1 measured peers: the absolute rule
+    assert f.item_id == "DARK" and "the absolute rule" in f.message
+    gone = missing if missing != "no slide" else None
+    assert compare("overstain", gone, gone, [OD] * 10, 0.03).rule == "unmeasured"
+
+
+def test_a_record_without_the_stain_shares_still_works(profile):
+    # a slide summary written before the shares were kept (results 1.9 to 1.17, record 11): its
+    # stain descriptors are compared with the batch; the absolute rule and the near-black safety
+    # net, which need the shares, do not judge it
+    def old(od):
+        return SlideSummary.model_validate({"width": 10, "stain": {**STAIN, "od_mean": od}})
+
+    assert old(OD).overstain_share is None and old(OD).understain_share is None
+    items = [ItemFacts(f"S{k}", 1, f"s/{k}.svs", None, slide=old(OD * (1 + 0.03 * k))) for k in range(10)]
+    (f,) = _run(profile, [*items, ItemFacts("D", 1, "s/D.svs", None, slide=old(1.3))])
+    assert (f.code, f.item_id) == ("OVERSTAINED", "D") and "for its batch" in f.message
+    assert _run(profile, [*items[:3], ItemFacts("D", 1, "s/D.svs", None, slide=old(1.3))]) == []
+
+
+STAIN = {
+    "h_od_r": 0.65, "h_od_g": 0.7, "h_od_b": 0.29, "e_od_r": 0.07, "e_od_g": 0.99, "e_od_b": 0.1,
+    "angle_spread": 40.0, "h_p50": 0.3, "h_p99": 1.0, "e_p50": 0.3, "e_p99": 1.0,
+}  # fmt: skip
+
+
+def test_institution_names_are_cut_and_quoted(profile):
+    name = "Seoul<script>" + "x" * 200
+    items = [*_peers(10, institution=name), _item("DARK", over=0.2, od=1.3, institution=name)]
+    (f,) = _run(profile, items)
+    text = f.message
+    assert "x" * 200 not in text and "'Seoul<script>" in text
