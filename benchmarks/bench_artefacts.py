@@ -11,6 +11,8 @@ artefact and false positives on a separate test set, and what the measure costs 
         --injections fold,bubble,coverslip --sites --out ext.json   # folds and bubbles by site
     .venv/bin/python benchmarks/bench_artefacts.py --tuning-only --glas 8 --no-extra \
         --injections fold,bubble,coverslip --sites --out tune.json
+    .venv/bin/python benchmarks/stain_shares.py --external /tmp/external-he --out stain.json
+    .venv/bin/python benchmarks/bench_artefacts.py --shares stain.json --stain-only  # staining alone
 
 Clean slides, split by source image so that no image's variants lie on both sides:
 
@@ -100,6 +102,17 @@ the bubble rule no longer depends on the resolution): docs/formats.md, "Artefact
 threshold rule (the largest clean share times a margin) does not transfer between sites: left out
 one at a time, fold recall 7/110 before and 14/110 after, bubble 51/220 both.
 
+Over- and under-staining are judged against the slide's batch (:func:`stain_tables`, as
+``artefacts.stain`` does, :mod:`dqm.pixels.stain_batch`): each source is a batch (GlaS, each real
+slide's regions, each external site), and every slide, clean or injected, is compared with the
+*clean* slides of its group, its own image left out; the tables above count staining so. The
+external set is tuning data for this (looked at once before). Figures (``stain_shares.py`` on the
+tuning and external sets, 192 slides, then ``--shares --stain-only``): clean slides flagged for
+staining 19 before (the absolute rule: EBHI 11, TNBC 6) and 3 after; over-stained found 177 and
+172, under-stained 175 and 191; with the constants chosen on the other folds (5 by image, three
+draws) over 0.90, under 0.99, clean flagged 1.6 %; leaving one group out over 0.68, under 0.85,
+clean flagged 4.2 % (docs/formats.md, "Staining against the batch", has the table per group).
+
 How injected artefacts differ from real ones: pens are one stroke of a translucent ink colour
 multiplied into the image (real ink pools, fades and changes hue over tissue); folds are a band
 made as a pleat of the section (:func:`_pleat`: the band's own layer and the strips beside it
@@ -132,8 +145,9 @@ import numpy as np
 import tifffile
 from PIL import Image, ImageDraw, ImageFilter
 
-from dqm.pixels import artefacts
+from dqm.pixels import artefacts, stain_batch
 from dqm.pixels.artefacts import KINDS, LESION_KINDS, WORK_SIDE
+from dqm.pixels.stain_batch import STAIN_KINDS
 from dqm.profile import load_profile
 from dqm.slide_io import ProbeOptions, SlideProbe, probe_slide, tissue_from_rgba
 from validators.engine import configure
@@ -460,6 +474,12 @@ def _shares(img: np.ndarray, folder: Path, name: str) -> dict[str, float]:
     return probe.artefacts.shares
 
 
+def _stain(probe: SlideProbe) -> dict | None:
+    """The probe's stain descriptors as plain data (over- and under-staining compare them)."""
+    stain = probe.tissue.stain if probe.tissue is not None else None
+    return stain.model_dump() if stain is not None else None
+
+
 def _mask_recall(probe: SlideProbe, kind: str, mask: np.ndarray) -> float | None:
     found = probe.artefacts
     if found is None or kind not in LESION_KINDS or not mask.any():
@@ -531,6 +551,7 @@ def measure_all(
             unknown = unknown_too and mpp is not None
             if unknown:
                 row["unknown"] = {"clean": _shares(img, folder, "clean")}
+            row["clean_stain"] = _stain(probe)
             for kind in INJECTED:
                 dirty, mask = inject(img, kind, rng, ink, fold)  # every draw, so later kinds' stay
                 if kind not in injected:
@@ -538,6 +559,7 @@ def measure_all(
                 probe = _probe(dirty, folder, kind, mpp)
                 assert probe.artefacts is not None
                 row[kind] = probe.artefacts.shares
+                row[f"{kind}_stain"] = _stain(probe)
                 row[f"{kind}_mask"] = _mask_recall(probe, DETECTED_AS.get(kind, kind), mask)
                 if unknown:
                     row["unknown"][kind] = _shares(dirty, folder, kind)
@@ -747,6 +769,14 @@ def _flagged(shares: dict[str, float], limits: dict[str, float]) -> set[str]:
     return {k for k in KINDS if shares[k] > limits[k]}
 
 
+def _judged(row: dict, variant: str, limits: dict[str, float], parts: dict) -> set[str]:
+    """The kinds flagged on ``variant`` of ``row``: by their shares, staining by the slide's group
+    (:func:`stain_flagged` with the library's constants)."""
+    return (_flagged(row[variant], limits) - set(STAIN_KINDS)) | stain_flagged(
+        parts, row["name"], variant, limits, LIBRARY
+    )
+
+
 def table(rows: list[dict], limits: dict[str, float], side: str) -> str:
     mine = [r for r in rows if r["side"] == side]
     organs = sorted({r["organ"] or "unstated" for r in mine if "organ" in r})
@@ -764,9 +794,10 @@ def table(rows: list[dict], limits: dict[str, float], side: str) -> str:
         "| artefact | threshold | recall | mask recall (median) | also flagged for another kind |",
         "|---|---|---|---|---|",
     ]
+    parts = stain_parts(rows)  # over- and under-staining: judged against the slide's group
     for kind in INJECTED:
         target = DETECTED_AS.get(kind, kind)
-        got = [_flagged(r[kind], limits) for r in mine]
+        got = [_judged(r, kind, limits, parts) for r in mine]
         hit = sum(target in g for g in got)
         masks = [r[f"{kind}_mask"] for r in mine if r[f"{kind}_mask"] is not None]
         mr = f"{statistics.median(masks):.2f}" if masks else "n/a (global)"
@@ -781,7 +812,7 @@ def table(rows: list[dict], limits: dict[str, float], side: str) -> str:
     fps = [
         (
             r["name"] + (f" ({r['organ'] or 'organ unstated'})" if "organ" in r else ""),
-            sorted(_flagged(r["clean"], limits)),
+            sorted(_judged(r, "clean", limits, parts)),
         )
         for r in mine
     ]
@@ -814,6 +845,202 @@ def tuned_and_held_out(rows: list[dict], profile: dict[str, float], tuning_only:
             + ", ".join(f"{k} {v:.2f}" for k, v in recall.items())
             + f"; clean flagged {len(flagged)}/{n} = {len(flagged) / n:.3f} {' '.join(flagged)}"
         )
+
+
+def stain_group(row: dict) -> tuple[str, str]:
+    """A slide's batch for the stain judgement: its set and source (an external site, GlaS, or
+    the real slide its region is cut from)."""
+    name = row["name"]
+    source = row.get("site") or ("GlaS" if name[:4] in ("trai", "test") else name.split("#")[0])
+    return row["side"], source
+
+
+def stain_od(row: dict, variant: str) -> float | None:
+    """The optical density ``variant`` of ``row`` is compared with (:func:`stain_batch.od_of`);
+    None from a shares file written before the rows kept stain descriptors (the absolute rule)."""
+    if f"{variant}_stain" not in row:
+        return None
+    stain = row[f"{variant}_stain"]
+    return stain_batch.od_of(stain["od_mean"] if stain else None, row[variant]["understain"])
+
+
+def stain_parts(rows: list[dict]) -> dict[tuple[str, str, str], tuple]:
+    """Per (slide, variant, stain kind): its share, optical density (:func:`stain_od`) and
+    :func:`stain_batch.strength`, the median and the scaled median absolute deviation of the
+    strengths of the *clean* slides of its group (:func:`stain_group`), its own image left out,
+    and how many they are: what :func:`stain_batch.compare` computes, kept so that its constants
+    can be varied without computing it again."""
+    groups: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    for r in rows:
+        groups[stain_group(r)].append(r)
+    out = {}
+    for members in groups.values():
+        for r in members:
+            for kind in STAIN_KINDS:
+                ref = [
+                    stain_batch.strength(kind, stain_od(m, "clean"))
+                    for m in members
+                    if m["name"] != r["name"]
+                ]
+                values = np.array([v for v in ref if v is not None])
+                centre = float(np.median(values)) if values.size else np.nan
+                mad = 1.4826 * float(np.median(np.abs(values - centre))) if values.size else np.nan
+                for variant in ("clean", *INJECTED):
+                    if variant in r:
+                        od = stain_od(r, variant)
+                        value = stain_batch.strength(kind, od)
+                        out[r["name"], variant, kind] = (
+                            r[variant][kind],
+                            od,
+                            value,
+                            centre,
+                            mad,
+                            values.size,
+                        )
+    return out
+
+
+STAIN_CONSTANTS = {
+    "max_z": (1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 5.0),
+    "min_spread": (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4),
+    "min_peers": (4, 5, 6, 8),
+}
+"""The grid :func:`choose_stain` searches."""
+LIBRARY = {
+    "max_z": stain_batch.MAX_Z,
+    "min_spread": stain_batch.MIN_SPREAD,
+    "min_peers": stain_batch.MIN_PEERS,
+}
+"""The stain judgement's constants as ``dqm.pixels.stain_batch`` has them."""
+STAIN_MAX_FLAGGED = 0.02
+"""The constants chosen flag at most this share of the clean slides they are chosen on."""
+
+
+def stain_flagged(
+    parts: dict, name: str, variant: str, limits: dict[str, float], constants: dict[str, float] | None
+) -> set[str]:
+    """The stain kinds flagged on ``variant`` of slide ``name``: by the batch (``constants``,
+    :func:`stain_batch.compare`'s), or by the absolute rule alone (``constants`` None: the former
+    judgement, the profile's shares)."""
+    got = set()
+    for kind in STAIN_KINDS:
+        share, od, value, centre, mad, n = parts[name, variant, kind]
+        if constants is None:
+            hit = share > limits[kind]
+        elif stain_batch.extreme(kind, share, od):
+            hit = True
+        elif value is None or n < constants["min_peers"]:
+            hit = share > limits[kind]
+        else:
+            hit = (value - centre) / max(mad, constants["min_spread"]) > constants["max_z"]
+        if hit:
+            got.add(kind)
+    return got
+
+
+def _stain_score(
+    parts: dict, rows: list[dict], limits: dict[str, float], constants: dict[str, float] | None
+) -> tuple[dict[str, int], int, int]:
+    """Over- and under-stained slides found, clean slides flagged for staining, slides."""
+    hits = dict.fromkeys(STAIN_KINDS, 0)
+    flagged = 0
+    for r in rows:
+        for kind in STAIN_KINDS:
+            hits[kind] += kind in stain_flagged(parts, r["name"], kind, limits, constants)
+        flagged += bool(stain_flagged(parts, r["name"], "clean", limits, constants))
+    return hits, flagged, len(rows)
+
+
+def choose_stain(parts: dict, rows: list[dict], limits: dict[str, float]) -> dict[str, float]:
+    """The constants of :data:`STAIN_CONSTANTS` that find the most of the rarer-found kind (then
+    of both) among those flagging at most :data:`STAIN_MAX_FLAGGED` of the clean ``rows`` (none
+    such: those flagging the fewest); of equals, the largest ``max_z``, ``min_spread`` and
+    ``min_peers`` (the most cautious)."""
+    best: tuple = ()
+    chosen: dict[str, float] = {}
+    for z in STAIN_CONSTANTS["max_z"]:
+        for spread in STAIN_CONSTANTS["min_spread"]:
+            for peers in STAIN_CONSTANTS["min_peers"]:
+                constants = {"max_z": z, "min_spread": spread, "min_peers": peers}
+                hits, flagged, n = _stain_score(parts, rows, limits, constants)
+                within = flagged <= STAIN_MAX_FLAGGED * n  # none within: the fewest flagged
+                found = (min(hits.values()), sum(hits.values())) if within else (0, 0)
+                key = (within, *found, -flagged, z, spread, peers)
+                if key > best:
+                    best, chosen = key, constants
+    return chosen
+
+
+def stain_tables(rows: list[dict], limits: dict[str, float]) -> str:
+    """Over- and under-staining judged against each slide's group, before (the absolute rule) and
+    after (the batch: the library's constants), per group; and cross-validated: constants chosen
+    on the other folds (5 folds by image, three draws) or on the other groups (leave one group out)."""
+    parts, library = stain_parts(rows), LIBRARY
+    lines = [
+        "stain judged against the clean slides of each slide's group (leave-one-out), constants "
+        + ", ".join(f"{k} {v:g}" for k, v in library.items())
+        + f"; safety net: near-black share > {stain_batch.EXTREME_SHARE:g}, optical density < {stain_batch.EXTREME_OD:g}",
+        "",
+        "| group | slides | clean flagged before / after | overstain before / after | understain before / after |",
+        "|---|---|---|---|---|",
+    ]
+    groups: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    for r in rows:
+        groups[stain_group(r)].append(r)
+    for key in [*sorted(groups), None]:
+        mine = rows if key is None else groups[key]
+        (hb, fb, n), (ha, fa, _) = (_stain_score(parts, mine, limits, c) for c in (None, library))
+        label = "all" if key is None else f"{key[0]} {key[1][:40]}"
+        lines.append(
+            f"| {label} | {n} | {fb} / {fa} | {hb['overstain']} / {ha['overstain']} "
+            f"| {hb['understain']} / {ha['understain']} |"
+        )
+    named = [(r, stain_flagged(parts, r["name"], "clean", limits, library)) for r in rows]
+    lines += [
+        f"  clean flagged after: {r['name']} ({stain_group(r)[1][:30]}): {', '.join(sorted(k))}"
+        for r, k in named
+        if k
+    ]
+    chosen = choose_stain(parts, rows, limits)
+    lines.append(f"\nconstants chosen on all of these slides: {chosen}")
+    for seed in range(3):
+        names = sorted({r["name"] for r in rows})
+        order = np.random.default_rng(seed).permutation(len(names))
+        fold_of = {names[k]: i % 5 for i, k in enumerate(order)}
+        held = [
+            ([r for r in rows if fold_of[r["name"]] != f], [r for r in rows if fold_of[r["name"]] == f])
+            for f in range(5)
+        ]
+        lines.append(_held_out(parts, held, limits, f"5-fold by image, draw {seed}"))
+    held = [([r for r in rows if stain_group(r) != g], groups[g]) for g in sorted(groups)]
+    lines.append(_held_out(parts, held, limits, "leave one group out", [g[1][:30] for g in sorted(groups)]))
+    return "\n".join(lines)
+
+
+def _held_out(
+    parts: dict,
+    splits: list[tuple[list[dict], list[dict]]],
+    limits: dict[str, float],
+    what: str,
+    labels: list[str] | None = None,
+) -> str:
+    """Recall and clean slides flagged, each held-out part judged with the constants chosen on the rest."""
+    hits, flagged, n, each = dict.fromkeys(STAIN_KINDS, 0), 0, 0, []
+    for k, (train, test) in enumerate(splits):
+        constants = choose_stain(parts, train, limits)
+        h, f, m = _stain_score(parts, test, limits, constants)
+        hits = {kind: hits[kind] + h[kind] for kind in STAIN_KINDS}
+        flagged, n = flagged + f, n + m
+        if labels:
+            each.append(
+                f"    {labels[k]}: {m} slides, clean flagged {f}, overstain {h['overstain']}, "
+                f"understain {h['understain']} ({constants})"
+            )
+    head = (
+        f"{what}: overstain {hits['overstain']}/{n} = {hits['overstain'] / n:.3f}, understain "
+        f"{hits['understain']}/{n} = {hits['understain'] / n:.3f}, clean flagged {flagged}/{n} = {flagged / n:.3f}"
+    )
+    return "\n".join([head, *each])
 
 
 def main() -> None:
@@ -854,6 +1081,11 @@ def main() -> None:
         action="store_true",
         help="fold and bubble per site and left out one site at a time (external set as tuning data)",
     )
+    parser.add_argument(
+        "--stain-only",
+        action="store_true",
+        help="with --shares: tabulate the stain judgement alone (rows of benchmarks/stain_shares.py)",
+    )
     args = parser.parse_args()
     if args.only and not (args.external or args.shares):
         parser.error("--only external needs --external DIR")
@@ -888,6 +1120,9 @@ def main() -> None:
         return
     if args.only:
         rows = [r for r in rows if r["side"] == args.only]
+    if args.stain_only:
+        print(stain_tables(rows, profile))
+        return
     folds = sorted({r.get("fold_injection", "scale") for r in rows})
     print(f"working image <= {WORK_SIDE} px; folds injected as {', '.join(folds)}; ", end="")
     print(f"{time.perf_counter() - t0:.0f} s to measure\n")
@@ -896,6 +1131,7 @@ def main() -> None:
         print(f"\n{table(rows, profile, args.only)}")
     else:
         tuned_and_held_out(rows, profile, args.tuning_only)
+    print(f"\n{stain_tables(rows, profile)}")
     ms = [r["ms"] for r in rows]
     print(
         f"\nartefact measure on the clean slides: median {statistics.median(ms):.0f} ms, max {max(ms):.0f} ms"
