@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 
 from dqm.facts import SlideSummary, StainSummary
@@ -136,3 +137,30 @@ def test_institution_names_are_cut_and_quoted(profile):
     (f,) = _run(profile, items)
     text = f.message
     assert "x" * 200 not in text and "'Seoul<script>" in text
+
+
+def test_the_batch_judgement_is_each_slides_own_comparison_with_its_peers():
+    # judge's leave-one-out medians (one sort per group) give compare's verdict on the peers it names
+    rng = np.random.default_rng(3)
+    n = 40
+    ods = [float(v) for v in rng.uniform(0.3, 0.8, n)]
+    ods[3], ods[5], ods[8] = None, 2.0, 0.12
+    shares = [float(v) for v in rng.uniform(0, 0.02, n)]  # under the absolute rule's 3 %
+    institutions = [None if k % 7 == 0 else "A" if k % 3 else "B" for k in range(n)]
+    measured = [k for k in range(n) if ods[k] is not None]
+    for kind in ("overstain", "understain"):
+        got = judge(kind, shares, ods, institutions, 0.03)
+        for k in range(n):
+            own = [
+                j
+                for j in measured
+                if j != k and institutions[k] is not None and institutions[j] == institutions[k]
+            ]
+            group, peers = (
+                (institutions[k], own) if len(own) >= MIN_PEERS else (None, [j for j in measured if j != k])
+            )
+            want = compare(kind, shares[k], ods[k], [ods[j] for j in peers], 0.03, group)
+            assert (got[k].rule, got[k].flagged, got[k].group) == (want.rule, want.flagged, want.group)
+            if want.z is not None:
+                assert got[k].z == pytest.approx(want.z) and got[k].median == pytest.approx(want.median)
+        assert [k for k, v in enumerate(got) if v.flagged] == ([5] if kind == "overstain" else [8])
