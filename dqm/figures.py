@@ -24,8 +24,10 @@ Nothing here computes a quality figure: it only reads what the dimensions stated
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from decimal import Decimal
 from functools import partial
 from typing import Any, Literal
 
@@ -235,7 +237,7 @@ class Gate:
 
     @property
     def shown_target(self) -> str:
-        return "–" if self.target is None else f"≥ {fmt_value(self.target, self.percent)}"
+        return "–" if self.target is None else f"≥ {fmt_value_target(self.target, self.percent)}"
 
     @property
     def shown_counts(self) -> str:
@@ -300,6 +302,12 @@ def fmt_value(
     return _against(value, target, passed, partial(_shown, percent=percent))
 
 
+def fmt_value_target(target: float, percent: bool) -> str:
+    """A target as :func:`fmt_value` prints figures, with as many digits more as it needs to read
+    as written (0.99995 as a percentage: ``99.995 %``, not ``100.00 %``)."""
+    return _as_written(target, partial(_shown, percent=percent))
+
+
 def fmt_decimals(
     value: float,
     decimals: int,
@@ -311,25 +319,18 @@ def fmt_decimals(
 ) -> str:
     """``value`` with ``decimals`` decimals (a Dice: 3; ``percent``: of ``100 * value``, then
     `` %``) and, against its ``target``, by the rule of :func:`fmt_value`: a failing 0.8496
-    against 0.85 reads ``0.8496``, not ``0.850``, and a value is shown as its target only beside
-    its own pass (``passed``). ``at_most``: the target is a maximum (``≤``), so a value above it
-    never reads as it (a largest share of 50.04 % against 50 % reads ``50.04 %``, not ``50.0 %``)."""
-
-    def shown_at(v: float, extra: int) -> str:
-        v = -v if at_most else v
-        return f"{100 * v:.{decimals + extra}f} %" if percent else f"{v:.{decimals + extra}f}"
-
-    if at_most:  # mirrored: above a maximum is below a minimum
-        return _against(-value, None if target is None else -target, passed, shown_at)
-    return _against(value, target, passed, shown_at)
+    against 0.85 reads ``0.8496``, not ``0.850``, a passing 0.8552 against 0.8551 ``0.8552``, not
+    ``0.855``, and a value is shown as its target only beside its own pass (``passed``).
+    ``at_most``: the target is a maximum (``≤``), so a value above it never reads as it (a largest
+    share of 50.04 % against 50 % reads ``50.04 %``, not ``50.0 %``)."""
+    return _against(value, target, passed, partial(_fixed, decimals=decimals, percent=percent), at_most)
 
 
-def fmt_target(target: float, decimals: int) -> str:
-    """A target with ``decimals`` decimals, or as many more as it needs to read as written: a target
-    of 0.855 is neither ``0.85`` nor ``0.86`` beside a value of 0.853 that fails it."""
-    return next(
-        (f"{target:.{d}f}" for d in range(decimals, 16) if float(f"{target:.{d}f}") == target), f"{target!r}"
-    )
+def fmt_target(target: float, decimals: int, *, percent: bool = False) -> str:
+    """A target with ``decimals`` decimals (``percent``: of ``100 * target``, then `` %``), or as
+    many more as it needs to read as written: a target of 0.855 is neither ``0.85`` nor ``0.86``
+    beside a value of 0.853 that fails it, a share of 0.0525 reads ``5.25 %``, not ``5.2 %``."""
+    return _as_written(target, partial(_fixed, decimals=decimals, percent=percent))
 
 
 def fmt_dice(
@@ -345,21 +346,57 @@ def fmt_dice(
 
 
 def _against(
-    value: float, target: float | None, passed: bool | None, shown_at: Callable[[float, int], str]
+    value: float,
+    target: float | None,
+    passed: bool | None,
+    shown_at: Callable[[float, int], str],
+    at_most: bool = False,
 ) -> str:
-    """``value`` as ``shown_at`` prints it with 0, 1, ... digits more, never reading as reaching a
-    ``target`` it is below unless its own decision ``passed`` (:func:`fmt_value`)."""
+    """``value`` as ``shown_at`` prints it with 0, 1, ... digits more, on its own side of
+    ``target`` as the target is printed (:func:`_as_written`): one that meets it never reads short
+    of it (0.8552 against 0.8551: not ``0.855``), one short of it never reads as reaching it unless
+    its own decision ``passed`` (:func:`fmt_value`). ``at_most``: the target is a maximum."""
     shown = shown_at(value, 0)
-    if target is None or not value < target:
+    if target is None or math.isnan(value) or math.isnan(target):
         return shown
-    if passed is True and reaches(value, target):
-        return shown_at(target, 0)
-    for extra in range(1, 16):
-        if shown != shown_at(target, extra - 1):
-            return shown
+    sign = -1 if at_most else 1  # mirrored: above a maximum is below a minimum
+    written = _as_written(target, shown_at)
+    bound = sign * _read(written)
+
+    def short(text: str) -> bool:  # reads as not reaching the target as printed
+        return sign * _read(text) < bound
+
+    if not sign * value < sign * target:  # meets it: digits until it reads so
+        return next(
+            (s for e in range(16) if not short(s := shown_at(value, e))),
+            ("≤ " if at_most else "≥ ") + written,
+        )
+    if passed is True and reaches(sign * value, sign * target):
+        return written
+    for extra in range(16):
         shown = shown_at(value, extra)
+        if shown != shown_at(target, extra) and short(shown):
+            return shown
     # within a float's precision of the target (1 ulp below 0.8): no digits tell them apart
-    return shown if shown != shown_at(target, 15) else "< " + shown_at(target, 0)
+    return ("> " if at_most else "< ") + written
+
+
+def _as_written(target: float, shown_at: Callable[[float, int], str]) -> str:
+    """``target`` as ``shown_at`` prints it with the fewest digits more that read as the target
+    itself (0.99995 as a percentage: ``99.995 %``, not ``100.00 %``)."""
+    return next(
+        (s for e in range(16) if float(_read(s := shown_at(target, e))) == target), shown_at(target, 15)
+    )
+
+
+def _read(shown: str) -> Decimal:
+    """The number a figure as printed reads as, in the figure's units (``5.25 %``: 0.0525)."""
+    return Decimal(shown[:-2]).scaleb(-2) if shown.endswith(" %") else Decimal(shown)
+
+
+def _fixed(value: float, extra: int, decimals: int, percent: bool) -> str:
+    """``value`` with ``decimals + extra`` decimals (``percent``: of ``100 * value``, then `` %``)."""
+    return f"{100 * value:.{decimals + extra}f} %" if percent else f"{value:.{decimals + extra}f}"
 
 
 def _shown(value: float, extra: int, percent: bool) -> str:

@@ -438,3 +438,31 @@ def test_a_failing_dice_is_never_shown_as_its_target(capsys: pytest.CaptureFixtu
     assert gate.shown_ci == "0.84996 – 0.95"  # decided on the low end (gate_on: ci_low): it failed
     passing = Gate("validity", "validity.BCC", "BCC", 0.9, 0.85, True, ci_low=0.85, ci_high=0.95)
     assert passing.shown_ci == "0.85 – 0.95"
+
+
+def test_a_passing_dice_never_reads_under_a_target_with_more_decimals() -> None:
+    """Targets are printed as written, but a Dice or an interval's low end that passes was cut to 3
+    decimals: 0.8552 / 0.8551 against 0.8551 (``gate_on: ci_low``) read ``BCC 0.855 0.855–0.900
+    30 0.8551 pass`` in the report's validity table, under its own target; and a percentage target
+    of 0.99995 read ``≥ 100.00 %`` in every gate table."""
+    import re
+
+    from dqm.figures import Gate, fmt_dice
+    from reports.html import render_html
+
+    assert fmt_dice(0.8552, 0.8551, 0.9, 0.8551, True) == ("0.8552", "0.8551–0.900")
+    assert fmt_dice(0.8549, 0.85496, 0.9, 0.8551, False) == ("0.8549", "0.8550–0.900")  # under it
+    assert fmt_dice(0.86, 0.8551, 0.9, 0.8551, True) == ("0.860", "0.8551–0.900")  # as ever above
+    v = validity(passed=True)
+    bcc = v.dice_per_class["BCC"].model_copy(
+        update={"dice": 0.8552, "ci_low": 0.8551, "ci_high": 0.9, "target": 0.8551, "passed": True}
+    )
+    v = v.model_copy(update={"dice_per_class": {"BCC": bcc}, "mean_dice": 0.8552, "target": 0.8551})
+    html = render_html(make_result(validity=v))
+    section = html[html.index('<section id="validity">') :]
+    text = " ".join(re.sub(r"<[^>]+>", " ", section[: section.index("</section>")]).split())
+    assert "BCC 0.8552 0.8551–0.900 30 0.8551 pass" in text, text
+    quality = Gate("technical", "technical.resolution", "resolution", 0.99996, 0.99995, True, percent=True)
+    assert quality.shown_target == "≥ 99.995 %" and quality.shown_value == "100.00 %"
+    short = Gate("technical", "technical.resolution", "resolution", 0.99994, 0.99995, False, percent=True)
+    assert short.shown_value == "99.99 %"
