@@ -19,7 +19,7 @@ import pytest
 
 from dqm.diversity.minimums import _figure
 from dqm.facts import Ratio
-from dqm.figures import fmt_value
+from dqm.figures import fmt_value, fmt_value_target
 from dqm.semantic.estimate import decide
 from dqm.tolerance import TOLERANCE, reaches
 from dqm.validity.metrics import summarise_classes, summarise_pooled
@@ -124,7 +124,7 @@ def test_a_diversity_minimum_is_decided_exactly(
     fig = _figure("class", ("MN",), count, n, what, target)
     assert fig.value is not None and fig.passed is passed
     if what == "share":  # a share below its target never reads as it
-        assert (fmt_value(fig.value, True, target, fig.passed) == fmt_value(target, True)) is passed
+        assert (fmt_value(fig.value, True, target, fig.passed) == fmt_value_target(target, True)) is passed
 
 
 @pytest.mark.parametrize("gate_on", ["dice", "ci_low"])
@@ -170,24 +170,45 @@ def test_a_quality_table_row_of_counts_is_decided_exactly() -> None:
         assert row.value == 9 / 10 <= target and row.decision == decision
 
 
-def test_a_share_beside_its_rule_never_reads_as_the_limit_it_failed() -> None:
-    """The balance rules printed shares with one decimal: a smallest class of 49 / 1000 against a
-    minimum of 5 % read ``has 4.9 %``, but 499 / 10,000 read ``has 5.0 % of the slides, under 5.0 %``,
-    and a largest institution of 5,004 / 10,000 against 50 % read ``has 50.0 % …, over 50.0 %``."""
+def _balance_rules(min_share: float, max_share: float, least: float, most: float) -> tuple[Any, Any]:
+    """The smallest class share and largest institution share rules (minimum ``least``, maximum
+    ``most``) decided on a batch of 10,000 slides whose smallest and largest shares are these."""
     from dqm.diversity.family import balance_tests
     from dqm.diversity.models import Balance
     from dqm.diversity.settings import BalanceRules
 
     indices = {"shannon": None, "evenness": None, "simpson": None, "inverse_simpson": None}
     shares = Balance(
-        variable="class", n=10_000, declared=2, observed=2, imbalance_ratio=2.0, min_share=499 / 10_000,
-        min_category="MN", max_share=5_004 / 10_000, max_category="Seoul", **indices,
+        variable="class", n=10_000, declared=2, observed=2, imbalance_ratio=2.0, min_share=min_share,
+        min_category="MN", max_share=max_share, max_category="Seoul", **indices,
     )  # fmt: skip
-    rules = BalanceRules(min_class_share=0.05, max_institution_share=0.5, max_imbalance_ratio=None)
+    rules = BalanceRules(min_class_share=least, max_institution_share=most, max_imbalance_ratio=None)
     smallest, largest = balance_tests(shares, shares, rules)
+    return smallest, largest
+
+
+def test_a_share_beside_its_rule_never_reads_as_the_limit_it_failed() -> None:
+    """The balance rules printed shares with one decimal: a smallest class of 49 / 1000 against a
+    minimum of 5 % read ``has 4.9 %``, but 499 / 10,000 read ``has 5.0 % of the slides, under 5.0 %``,
+    and a largest institution of 5,004 / 10,000 against 50 % read ``has 50.0 % …, over 50.0 %``."""
+    smallest, largest = _balance_rules(499 / 10_000, 5_004 / 10_000, 0.05, 0.5)
     assert smallest.decision == "fail" and "has 4.99 % of the slides, under 5.0 %" in smallest.sentence
     assert largest.decision == "fail" and "has 50.04 % of the slides, over 50.0 %" in largest.sentence
-    exact = shares.model_copy(update={"min_share": 0.05, "max_share": 0.5})
-    smallest, largest = balance_tests(exact, exact, rules)  # at the limits: both pass, read as them
+    smallest, largest = _balance_rules(0.05, 0.5, 0.05, 0.5)  # at the limits: both pass, read as them
     assert (smallest.decision, largest.decision) == ("pass", "pass")
     assert "has 5.0 % of the slides" in smallest.sentence and "has 50.0 % of the slides" in largest.sentence
+
+
+def test_a_rule_prints_its_target_share_as_written() -> None:
+    """The balance rules rounded their target to one decimal: a minimum of 0.0525 read ``under
+    5.2 %`` (its rule too) beside a 5.24 % that fails it, and a maximum of 0.5055 read ``over
+    50.6 %`` beside a 50.58 % that fails it."""
+    smallest, largest = _balance_rules(524 / 10_000, 5_058 / 10_000, 0.0525, 0.5055)
+    assert smallest.decision == "fail" and "has 5.24 % of the slides, under 5.25 %" in smallest.sentence
+    assert smallest.rule.endswith("under 5.25 % of the slides")
+    assert largest.decision == "fail" and "has 50.6 % of the slides, over 50.55 %" in largest.sentence
+    assert largest.rule.endswith("over 50.55 % of the slides")
+    smallest, largest = _balance_rules(524 / 10_000, 5_047 / 10_000, 0.0523, 0.5048)  # both pass
+    assert (smallest.decision, largest.decision) == ("pass", "pass")
+    assert "has 5.24 % of the slides" in smallest.sentence  # not 5.2 %, under 5.23 %
+    assert "has 50.47 % of the slides" in largest.sentence  # not 50.5 %, over 50.48 %

@@ -245,10 +245,17 @@ def balance_of(summary: CategoricalSummary, declared: int) -> Balance:
 
 def _pct(x: float, target: float | None = None, passed: bool | None = None, at_most: bool = False) -> str:
     """A share as the rules print it; against its ``target`` by :func:`dqm.figures.fmt_decimals`'
-    rule: never reading as the target it failed."""
+    rule: never reading on the other side of the target from its decision."""
     from dqm.figures import fmt_decimals
 
     return fmt_decimals(x, 1, target, passed, percent=True, at_most=at_most)
+
+
+def _target_pct(t: float) -> str:
+    """A rule's target share as written (0.0525: ``5.25 %``, not ``5.2 %``)."""
+    from dqm.figures import fmt_target
+
+    return fmt_target(t, 1, percent=True)
 
 
 def _rule_result(
@@ -303,12 +310,12 @@ def balance_tests(classes: Balance, institutions: Balance, rules: BalanceRules) 
     if rules.min_class_share is not None:
         t = rules.min_class_share
         args = ("balance.min_class_share", N_("smallest class share"), "class")
-        rule = msg("fail when a class of the taxonomy has under {share} of the slides", share=_pct(t))
+        rule = msg("fail when a class of the taxonomy has under {share} of the slides", share=_target_pct(t))
         if classes.min_share is None:
             out.append(_rule_result(*args, rule, "not_applicable", N_("not tested: no slide has a class")))
         else:
             ok = count_reaches(classes.min_share, t)  # a share of counts: exact, as every count gate
-            cls, share, under = classes.min_category, _pct(classes.min_share, t, ok), _pct(t)
+            cls, share, under = classes.min_category, _pct(classes.min_share, t, ok), _target_pct(t)
             if classes.min_share == 0:
                 template = (
                     N_("smallest class {cls} is absent")
@@ -325,7 +332,7 @@ def balance_tests(classes: Balance, institutions: Balance, rules: BalanceRules) 
     if rules.max_institution_share is not None:
         t = rules.max_institution_share
         args = ("balance.max_institution_share", N_("largest institution share"), "institution")
-        rule = msg("fail when one institution has over {share} of the slides", share=_pct(t))
+        rule = msg("fail when one institution has over {share} of the slides", share=_target_pct(t))
         if institutions.max_share is None:
             out.append(
                 _rule_result(*args, rule, "not_applicable", N_("not tested: no slide has an institution"))
@@ -348,7 +355,7 @@ def balance_tests(classes: Balance, institutions: Balance, rules: BalanceRules) 
                 template,
                 name=institutions.max_category,
                 share=_pct(institutions.max_share, t, ok, at_most=True),
-                over=_pct(t),
+                over=_target_pct(t),
             )
             decision = "pass" if ok else "fail"
             out.append(
