@@ -170,21 +170,28 @@ def test_a_quality_table_row_of_counts_is_decided_exactly() -> None:
         assert row.value == 9 / 10 <= target and row.decision == decision
 
 
-def _balance_rules(min_share: float, max_share: float, least: float, most: float) -> tuple[Any, Any]:
+def _balance_rules(
+    min_share: float,
+    max_share: float,
+    least: float,
+    most: float,
+    ratio: float = 2.0,
+    limit: float | None = None,
+) -> Any:
     """The smallest class share and largest institution share rules (minimum ``least``, maximum
-    ``most``) decided on a batch of 10,000 slides whose smallest and largest shares are these."""
+    ``most``) decided on a batch of 10,000 slides whose smallest and largest shares are these; with
+    ``limit``, the imbalance ratio rule too, on a batch whose ratio is ``ratio``."""
     from dqm.diversity.family import balance_tests
     from dqm.diversity.models import Balance
     from dqm.diversity.settings import BalanceRules
 
     indices = {"shannon": None, "evenness": None, "simpson": None, "inverse_simpson": None}
     shares = Balance(
-        variable="class", n=10_000, declared=2, observed=2, imbalance_ratio=2.0, min_share=min_share,
+        variable="class", n=10_000, declared=2, observed=2, imbalance_ratio=ratio, min_share=min_share,
         min_category="MN", max_share=max_share, max_category="Seoul", **indices,
     )  # fmt: skip
-    rules = BalanceRules(min_class_share=least, max_institution_share=most, max_imbalance_ratio=None)
-    smallest, largest = balance_tests(shares, shares, rules)
-    return smallest, largest
+    rules = BalanceRules(min_class_share=least, max_institution_share=most, max_imbalance_ratio=limit)
+    return balance_tests(shares, shares, rules)
 
 
 def test_a_share_beside_its_rule_never_reads_as_the_limit_it_failed() -> None:
@@ -212,3 +219,12 @@ def test_a_rule_prints_its_target_share_as_written() -> None:
     assert (smallest.decision, largest.decision) == ("pass", "pass")
     assert "has 5.24 % of the slides" in smallest.sentence  # not 5.2 %, under 5.23 %
     assert "has 50.47 % of the slides" in largest.sentence  # not 50.5 %, over 50.48 %
+
+
+def test_an_imbalance_ratio_over_its_maximum_never_reads_as_it() -> None:
+    """The imbalance ratio was printed with ``%.2f``: 2.004 times against a maximum of 2 read
+    ``has 2.00 times the slides`` beside its warning."""
+    *_, over = _balance_rules(0.3, 0.5, 0.05, 0.6, 2.004, 2.0)
+    assert over.decision == "warn" and "has 2.004 times the slides" in over.sentence
+    *_, at = _balance_rules(0.3, 0.5, 0.05, 0.6, 1.996, 2.0)
+    assert at.decision == "pass" and "has 2.00 times the slides" in at.sentence  # under it: as ever

@@ -372,10 +372,13 @@ def balance_tests(classes: Balance, institutions: Balance, rules: BalanceRules) 
             text = msg("class {cls} is absent: the imbalance ratio is infinite", cls=classes.min_category)
             out.append(_rule_result(*args, rule, "warn", text, None, N_("max / min"), classes.n))
         else:
-            text = msg(
-                "largest class {largest} has {ratio:.2f} times the slides of the smallest, {smallest}",
-                largest=classes.max_category, ratio=ratio, smallest=classes.min_category,
-            )  # fmt: skip
+            from dqm.figures import fmt_decimals
+
             decision = "pass" if ratio <= t else "warn"
+            shown = fmt_decimals(ratio, 2, t, decision == "pass", at_most=True)  # 2.004 over 2: not 2.00
+            text = msg(
+                "largest class {largest} has {ratio} times the slides of the smallest, {smallest}",
+                largest=classes.max_category, ratio=shown, smallest=classes.min_category,
+            )  # fmt: skip
             out.append(_rule_result(*args, rule, decision, text, ratio, N_("max / min"), classes.n))
     return out
