@@ -1303,9 +1303,10 @@ def _after_reads(
     def check() -> Message | None:
         # the first check covers OpenSlide's open too: the whole jail rule (refused_reference);
         # after it, what OpenSlide opens again at a read (watched_besides, taken at the second
-        # check: a probe checks once), not the head and every name again
+        # check: a probe checks once), not the head and every name again; a file named that
+        # joined since the open (not in taken.listed) is watched as no file then: seen joined
         if watched and watched[0] is None:
-            watched[0] = watched_besides(str(path), taken.own[0], root, taken.parts, vendor)
+            watched[0] = watched_besides(str(path), taken.own[0], root, taken.parts, vendor, taken.listed)
         why = _changed_while_read(
             ref, path, fd if by_name else None, root, taken, own_print, fd, watched[0] if watched else None
         )

@@ -44,7 +44,7 @@ import stat
 import struct
 import sys
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -708,15 +708,29 @@ class Watched:
     relist: bool = True
 
 
-def watched_besides(path: str, size: int, root: Path, parts: Iterable[str], vendor: str | None) -> Watched:
+def watched_besides(
+    path: str,
+    size: int,
+    root: Path,
+    parts: Iterable[str],
+    vendor: str | None,
+    listed: Collection[str] | None = None,
+) -> Watched:
     """:class:`Watched` of the slide at ``path`` (``size`` bytes, in the batch folder ``root``)
     that OpenSlide opened as ``vendor`` (``openslide.vendor``), whose files ``parts`` (batch
     paths, as resolved below ``root``) are stat'ed after each read. What OpenSlide opens is fixed
     at its open (the format, the files a key file names, a DICOM slide's series, a Trestle
     slide's macro image): the slide's head is not read again, nor its folder listed, nor a name
     resolved again that led to a file whose stat is checked (replaced by a link, it is another
-    file)."""
+    file).
+
+    ``listed``: the listing taken at the open (:func:`slide_parts`), where this is built after it
+    (at a later read). A name leading now to a regular file of the batch that the listing had
+    not (nothing there at the open: a VMS's ``OptimisationFile`` written since) is kept with the
+    names that were no file at the open (``resolved``), so that the check it is built for sees it
+    joined; a listing cut at :data:`MAX_PARTS` cannot tell such a file from one past the cut."""
     real_root, kept = os.path.realpath(root), set(parts)
+    at_open = None if listed is None or len(listed) >= MAX_PARTS else set(listed)
     base = os.path.dirname(path)
     resolved: dict[str, str] = {}
     looked: dict[str, tuple[str, tuple[int, int]]] = {}
@@ -737,7 +751,7 @@ def watched_besides(path: str, size: int, root: Path, parts: Iterable[str], vend
                 resolved[name] = os.path.relpath(name, base)
             continue
         ident = _identity(target) if _refused(target, real_root) is None else None
-        if ident is None:
+        if ident is None or (at_open is not None and part not in at_open):  # no file at the open
             resolved[name] = os.path.relpath(name, base)
         else:
             looked[name] = (os.path.relpath(name, base), ident)
