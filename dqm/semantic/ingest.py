@@ -13,6 +13,7 @@ from pathlib import Path
 
 from shapely.geometry.base import BaseGeometry
 
+from dqm.findings import clip
 from dqm.i18n import N_, msg
 from dqm.output import visible
 from dqm.profile import Profile
@@ -52,6 +53,13 @@ class IngestOptions:
     adjudication: str = "strict"
     target: float = 0.95
     """Accuracy a precision plan must reach (ISO plans decide by Ac / Re)."""
+
+
+NOT_AUDITED = N_(
+    "the review server refused this slide as not the file the audit checked (swapped or changed since "
+    "the audit: a sign of tampering with the batch; it took no verdict on it after that): {reason}"
+)
+"""The finding of a slide a review database's export lists as not reviewable."""
 
 
 def _finding(
@@ -95,6 +103,19 @@ def validate(
                     file=vf.path,
                 )
             )
+    for vf in files:
+        for gone in vf.not_reviewable:
+            if found.room("SLIDE_NOT_AUDITED", "error"):
+                found.listed.append(
+                    _finding(
+                        "SLIDE_NOT_AUDITED",
+                        "error",
+                        msg(NOT_AUDITED, reason=clip(gone.reason, 500)),
+                        file=vf.path,
+                        pointer=gone.pointer,
+                        slide_id=shown.get(gone.slide_id, gone.slide_id),
+                    )
+                )
     for rec in sorted((r for vf in files for r in vf.records), key=lambda r: r.order):
         if rec.slide_id not in lot and rec.slide_id in shown:
             rec = replace(rec, slide_id=shown[rec.slide_id])

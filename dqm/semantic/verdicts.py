@@ -19,7 +19,7 @@ import csv
 import io
 import json
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -58,14 +58,26 @@ class VerdictRecord:
     """Position over all files read (first read, first kept)."""
 
 
+@dataclass(frozen=True, slots=True)
+class NotReviewable:
+    """A slide a review database's export lists under ``not_reviewable``: the review server refused
+    it as not the file the audit checked (``reason``, as the server showed it), at ``pointer``."""
+
+    slide_id: str
+    reason: str
+    pointer: str
+
+
 @dataclass(slots=True)
 class VerdictFile:
-    """What one file gave: its records, its findings and the plan id it quotes (if any)."""
+    """What one file gave: its records, its findings, the plan id it quotes (if any) and the
+    slides it lists as not reviewable (:class:`NotReviewable`)."""
 
     path: str
     records: list[VerdictRecord]
     findings: list[ReviewFinding]
     plan_id: str | None = None
+    not_reviewable: list[NotReviewable] = field(default_factory=list)
 
 
 class Findings:
@@ -107,6 +119,7 @@ class _Reader:
         self.label = label
         self.found = Findings(label)
         self.records: list[VerdictRecord] = []
+        self.not_reviewable: list[NotReviewable] = []
 
     def finding(self, code: str, severity: str, message: str, **where: Any) -> None:
         if self.found.room(code, severity):
@@ -353,6 +366,8 @@ def _read_doc(reader: _Reader, doc: Any) -> str | None:
     prefix = ""
     if isinstance(doc, dict):
         plan = doc.get("plan_id") if isinstance(doc.get("plan_id"), str) else None
+        if "not_reviewable" in doc:
+            _read_not_reviewable(reader, doc["not_reviewable"])
         default_reviewer = doc.get("reviewer")
         records = doc.get("verdicts")
         prefix = "/verdicts"
@@ -385,6 +400,32 @@ def _read_doc(reader: _Reader, doc: Any) -> str | None:
             continue
         reader.record(raw, default_reviewer, pointer=pointer)
     return plan
+
+
+def _read_not_reviewable(reader: _Reader, listed: Any) -> None:
+    """A review database export's ``not_reviewable`` list: each entry an object with a text
+    ``slide_id`` (and ``reason``), else a format error."""
+    if not isinstance(listed, list):
+        reader.finding(
+            "VERDICT_FILE_FORMAT",
+            "error",
+            N_('"not_reviewable" is a list of slides'),
+            pointer="/not_reviewable",
+        )
+        return
+    for i, entry in enumerate(listed):
+        pointer = f"/not_reviewable/{i}"
+        sid = entry.get("slide_id") if isinstance(entry, dict) else None
+        if not isinstance(sid, str) or not sid.strip():
+            reader.finding(
+                "VERDICT_FILE_FORMAT",
+                "error",
+                N_("a slide not reviewable is an object with a slide_id"),
+                pointer=pointer,
+            )
+            continue
+        why = entry.get("reason")
+        reader.not_reviewable.append(NotReviewable(sid.strip(), why if isinstance(why, str) else "", pointer))
 
 
 def _read_csv(reader: _Reader, text: str) -> str | None:
@@ -468,7 +509,7 @@ def read_verdict_file(path: Path, label: str | None = None) -> VerdictFile:
         suffix = path.suffix.lower()
         is_json = suffix == ".json" or (suffix != ".csv" and text.lstrip()[:1] in ("{", "["))
         plan = _read_json(reader, text) if is_json else _read_csv(reader, text)
-    return VerdictFile(reader.label, reader.records, reader.found.all(), plan)
+    return VerdictFile(reader.label, reader.records, reader.found.all(), plan, reader.not_reviewable)
 
 
 def read_verdict_document(doc: Any, label: str) -> VerdictFile:
@@ -476,7 +517,7 @@ def read_verdict_document(doc: Any, label: str) -> VerdictFile:
     database's export; checked exactly like a JSON verdict file named ``label``."""
     reader = _Reader(Path(label), label)
     plan = _read_doc(reader, doc)
-    return VerdictFile(reader.label, reader.records, reader.found.all(), plan)
+    return VerdictFile(reader.label, reader.records, reader.found.all(), plan, reader.not_reviewable)
 
 
 def read_verdict_files(

@@ -1002,3 +1002,26 @@ def test_the_weighted_estimates_notes_read_in_korean() -> None:
     assert translated(four.note, "ko").endswith(
         "; 검토 슬라이드가 하나뿐인 칸 4개: 분산은 이웃 칸을 묶은 2개 묶음 안의 차이로 계산"
     )
+
+
+def test_a_slide_the_review_server_refused_is_an_error(tmp_path: Path, profile: Profile) -> None:
+    """The export lists a slide the server refused as not the audit's (swapped since the audit)
+    under ``not_reviewable``; ingest ignored the list (the slide came out as an info-level
+    VERDICT_MISSING). A swapped slide is a sign of tampering: an error now, and the verdict given
+    before the refusal is still counted; a malformed entry is a format error."""
+    plan = plan_for(300)
+    sampled = [s.slide_id for s in plan.sample]
+    gone = [
+        {"slide_id": sampled[0], "reason": "slides/a.tiff is not the file the audit checked"},
+        {"reason": 1},
+    ]
+    rows = [{"slide_id": sampled[0], "reviewer": "kim", "verdict": "pass"}]
+    r = run(plan, [verdict_file(tmp_path, rows, not_reviewable=gone)], profile)
+    found = [(f.code, f.severity, f.slide_id, f.pointer) for f in r.findings if f.code != "VERDICT_MISSING"]
+    assert found == [
+        ("VERDICT_FILE_FORMAT", "error", None, "/not_reviewable/1"),
+        ("SLIDE_NOT_AUDITED", "error", sampled[0], "/not_reviewable/0"),
+    ]
+    said = next(f.message for f in r.findings if f.code == "SLIDE_NOT_AUDITED")
+    assert "tampering" in said and "slides/a.tiff" in said
+    assert r.n_reviewed == 1
