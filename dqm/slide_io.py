@@ -1771,14 +1771,37 @@ def plain_file(
         if first is not None:
             if (why := _differs(name, first.taken.own, first.own_print)) is not None:
                 raise NotOpened(msg(why, _ref=ref))
-        elif recorded is not None:
-            st = os.fstat(fd)
-            own_print = _readable(_print, fd, st.st_size)
-            if (audited := _unlike_record(ref, taken_of(path, st, root), own_print, recorded)) is not None:
-                raise NotAudited(audited)
+        elif recorded is not None and (audited := _held_unlike(path, root, fd, ref, recorded)) is not None:
+            raise NotAudited(audited)
         os.lseek(fd, 0, os.SEEK_SET)
         with os.fdopen(fd, "rb", closefd=False) as fh:  # _held closes the descriptor
             yield fh
+
+
+def _held_unlike(path: Path, root: Path, fd: int, ref: str, recorded: Recorded) -> Message | None:
+    """:func:`_unlike_record` of the slide ``ref`` at ``path`` (in the batch folder ``root``),
+    held by ``fd``: its files taken now, its own quick print read through ``fd``. Raises
+    :class:`NotOpened` where its bytes cannot be read."""
+    st = os.fstat(fd)
+    own_print = _readable(_print, fd, st.st_size)
+    return _unlike_record(ref, taken_of(path, st, root), own_print, recorded)
+
+
+def unlike_audit(path: Path, root: Path, recorded: Recorded) -> Message | None:
+    """Why the slide at ``path`` (in the batch folder ``root``) is not now what the audit recorded
+    (``recorded``): the check a reader's first open makes before anything is opened
+    (:func:`open_checked`, :func:`plain_file`: :class:`NotAudited`), without opening it (the
+    review server's check of a slide before it takes a verdict on it, shown or not: its files
+    taken, the slide's quick print read through a descriptor, a stat and a print a part). None
+    where it is the audit's, or where it cannot be read (no regular file there, its bytes not
+    readable): nothing to compare, and a reader's open says why."""
+    with _held(path) as fd:
+        if isinstance(fd, str):
+            return None
+        try:
+            return _held_unlike(path, root, fd, clip(batch_place(path, root), 200), recorded)
+        except NotOpened:
+            return None
 
 
 def batch_place(path: Path, root: Path) -> str:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+import posixpath
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -13,7 +16,7 @@ from dqm.cli import app as cli_app
 from dqm.profile import load_profile
 from dqm.semantic.planfile import plan_id, read_plan, write_plan
 from dqm.semantic.server.commands import build, not_recorded
-from tests.semantic.test_review_server import KEY, TestClient, pytestmark, runner
+from tests.semantic.test_review_server import KEY, RRN, TestClient, pytestmark, runner
 from tests.semantic.test_review_server import review as review  # the sample of every slide, a fixture
 
 __all__ = ["pytestmark"]  # the server's tests' skip: the viewer not installed
@@ -106,3 +109,107 @@ def test_an_older_plan_is_served_as_before_with_a_warning(fresh: tuple[Path, Pat
         detail = client.get("/api/slides/0").json()
         assert detail["image"] is not None and detail["image_error"] is None
         assert client.get("/dz/0_files/0/0_0.jpeg").status_code == 200
+
+
+@pytest.fixture(scope="module")
+def named(edited_batch: Callable[..., Path]) -> tuple[Path, Path, str]:
+    """A copy of the clean batch whose first TIFF's file name holds a resident registration number,
+    every slide drawn (the plan masked with the server's key); its slide id."""
+    renamed: list[tuple[str, str, str]] = []
+
+    def rename(rows: list[dict[str, str]]) -> None:
+        row = next(r for r in rows if r["image_path"].endswith(".tiff"))
+        old = row["image_path"]
+        row["image_path"] = posixpath.join(posixpath.dirname(old), f"{RRN}_{posixpath.basename(old)}")
+        renamed.append((old, row["image_path"], row["slide_id"]))
+
+    batch = edited_batch(rename)
+    old, new, slide_id = renamed[0]
+    (batch / old).rename(batch / new)
+    out = batch.parent / "review"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DQM_MASK_KEY", KEY.decode())
+        res = runner.invoke(
+            cli_app, ["sample", str(batch), "--out", str(out), "--plan", "precision", "--margin", "0.01"]
+        )
+    assert res.exit_code == 0, res.output
+    assert RRN not in (out / "review_plan.json").read_text()
+    return out, batch, slide_id
+
+
+def test_a_refusal_shown_to_reviewers_is_masked(named: tuple[Path, Path, str], tmp_path: Path) -> None:
+    """The viewer's reason and the tiles' errors named the slide's file as it is (a file name may
+    hold an identifier): masked now, as the log line and the export were."""
+    shutil.copytree(named[0], tmp_path / "review")
+    shutil.copytree(named[1], tmp_path / "batch")
+    review_dir, batch = tmp_path / "review", tmp_path / "batch"
+    client, _ = signed_in(review_dir, batch)
+    with client:
+        sample = client.app.state.sample
+        n = next(s.n for s in sample.slides if s.slide_id == sample.mask(named[2]))
+        swap_keeping_size_and_mtime(batch / str(sample.slides[n].image_path))
+        said = [client.get(f"/api/slides/{n}").json()["image_error"]]
+        said += [
+            client.get(f"/dz/{n}_files/0/0_0.jpeg").json()["error"],
+            client.get(f"/dz/{n}.dzi").json()["error"],
+        ]
+    assert all(NOT_AUDITED in s and "_S" in s for s in said), said  # the file still named, masked
+    assert not any(RRN in s for s in said), said
+
+
+def test_a_verdict_on_a_slide_never_shown_is_taken_after_checking_it(fresh: tuple[Path, Path]) -> None:
+    """A verdict was taken on a slide swapped since the audit that the server had never opened (its
+    first open the only check): the slide is checked against the record before a verdict now, and
+    ingest reports it (an error: a swapped slide is a sign of tampering), masked."""
+    review_dir, batch = fresh
+    client, csrf = signed_in(review_dir, batch)
+    with client:
+        slides = client.app.state.sample.slides
+        swap_keeping_size_and_mtime(batch / str(slides[0].image_path))
+        assert verdict(client, csrf, 0) == 400
+        assert verdict(client, csrf, 1) == 200  # an unchanged slide, never opened either
+    out = review_dir.parent / "verdicts.json"
+    assert runner.invoke(cli_app, ["review", "export", str(review_dir), "--out", str(out)]).exit_code == 0
+    doc = json.loads(out.read_text())
+    assert [r["slide_id"] for r in doc["not_reviewable"]] == [slides[0].slide_id]
+    assert [v["slide_id"] for v in doc["verdicts"]] == [slides[1].slide_id]
+    doc["not_reviewable"][0]["reason"] += f" (patient {RRN})"  # an edited file: its text is masked too
+    out.write_text(json.dumps(doc))
+    sem = review_dir.parent / "sem"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DQM_MASK_KEY", KEY.decode())
+        res = runner.invoke(
+            cli_app,
+            ["review", "ingest", "--plan", str(review_dir), str(out), "--out", str(sem), "--limit", "100"],
+        )
+    assert "SLIDE_NOT_AUDITED" in res.output and RRN not in res.output, res.output
+    text = (sem / "semantic.json").read_text()
+    found = [f for f in json.loads(text)["findings"] if f["code"] == "SLIDE_NOT_AUDITED"]
+    assert [(f["severity"], f["slide_id"]) for f in found] == [("error", slides[0].slide_id)]
+    assert NOT_AUDITED in found[0]["message"] and RRN not in text
+
+
+def test_verdicts_given_before_a_refusal_are_kept(fresh: tuple[Path, Path]) -> None:
+    """A refusal dropped every verdict on the slide, those of an earlier server run too, given while
+    its files were the audit's (each verdict is taken after a check of them): those are kept now,
+    and the refusal's time decides."""
+    review_dir, batch = fresh
+    client, csrf = signed_in(review_dir, batch)
+    with client:
+        slides = client.app.state.sample.slides
+        assert verdict(client, csrf, 0) == 200
+    client = TestClient(build(review_dir, batch, load_profile(), KEY))  # the server run after
+    res = runner.invoke(cli_app, ["review", "add-reviewer", str(review_dir), "Lee"])
+    assert (
+        client.post("/api/login", json={"token": res.output.strip().split("#token=", 1)[1]}).status_code
+        == 200
+    )
+    with client:
+        swap_keeping_size_and_mtime(batch / str(slides[0].image_path))
+        assert NOT_AUDITED in client.get("/api/slides/0").json()["image_error"]
+        assert verdict(client, client.get("/api/state").json()["csrf"], 0) == 400
+    out = review_dir.parent / "verdicts.json"
+    assert runner.invoke(cli_app, ["review", "export", str(review_dir), "--out", str(out)]).exit_code == 0
+    doc = json.loads(out.read_text())
+    assert [r["slide_id"] for r in doc["not_reviewable"]] == [slides[0].slide_id]
+    assert [(v["slide_id"], v["reviewer"]) for v in doc["verdicts"]] == [(slides[0].slide_id, "Kim")]

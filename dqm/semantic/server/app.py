@@ -28,7 +28,7 @@ from dqm.i18n import N_, gettext, markup_translator, msg
 from dqm.i18n import Message as Text
 from dqm.output import visible
 from dqm.semantic.server import auth
-from dqm.semantic.server.db import ReviewDB, ReviewDBError
+from dqm.semantic.server.db import LogRow, ReviewDB, ReviewDBError
 from dqm.semantic.server.sample import ReviewSample
 from dqm.semantic.server.tiles import SlideUnavailable, TileSource, plan_recorded
 
@@ -236,10 +236,15 @@ def create_app(
     masker = Masker(profile.deid, mask_key)
     sample = ReviewSample(plan, batch, profile, masker, lang)
 
+    def unavailable(exc: SlideUnavailable) -> str:
+        """Why a slide is not served, as the reviewer sees it: masked (it may name the slide's
+        file or a part's by its place in the batch, and a file name may hold an identifier)."""
+        return sample.text(reason(exc, lang))
+
     def not_audited(n: int, exc: SlideUnavailable) -> None:
         """Slide ``n`` refused as not the file the audit checked: logged, and marked in the
         database as not reviewable (no verdict taken on it, none exported)."""
-        why = sample.text(reason(exc, lang))
+        why = unavailable(exc)
         db.mark_not_reviewable(sample.slides[n].slide_id, why)
         logging.getLogger("uvicorn.error").warning(
             msg(
@@ -457,7 +462,7 @@ def create_app(
             detail["image_error"] = None
         except SlideUnavailable as exc:
             detail["image"] = None
-            detail["image_error"] = visible(reason(exc, lang))
+            detail["image_error"] = unavailable(exc)
         detail["history"] = [
             {"verdict": r.verdict, "reasons": list(r.reasons), "comment": r.comment, "at": r.created_at}
             for r in db.log(got.reviewer, sample.slides[n].slide_id)
@@ -488,10 +493,17 @@ def create_app(
             return refused(request, 400, msg("bad verdict: {error}", error=reason(exc, lang)))
         from starlette.concurrency import run_in_threadpool
 
+        def taken() -> LogRow:
+            """The verdict recorded, its slide checked against the audit's record first (a verdict
+            may come for a slide never shown, never opened: one swapped since the audit is marked
+            not reviewable then, and the database refuses its verdict)."""
+            if body["verdict"]:
+                with contextlib.suppress(SlideUnavailable):
+                    tiles.check_audited(n)
+            return db.record(got.reviewer, sample.slides[n].slide_id, body["verdict"], reasons, comment)
+
         try:
-            row = await run_in_threadpool(
-                db.record, got.reviewer, sample.slides[n].slide_id, body["verdict"], reasons, comment
-            )
+            row = await run_in_threadpool(taken)
         except ReviewDBError as exc:
             return refused(request, 400, reason(exc, lang))
         return JSONResponse(
@@ -536,7 +548,7 @@ def create_app(
                 tiles.dzi(n), media_type="application/xml", headers={"cache-control": "private, max-age=3600"}
             )
         except SlideUnavailable as exc:
-            return refused(request, 404, reason(exc, lang))
+            return refused(request, 404, unavailable(exc))
 
     def tile(request: Request) -> Response:
         got = need(request)
@@ -549,7 +561,7 @@ def create_app(
                 raise SlideUnavailable(NO_SUCH_SLIDE)
             data = tiles.tile(n, int(p["level"]), int(p["col"]), int(p["row"]))
         except SlideUnavailable as exc:
-            return refused(request, 404, reason(exc, lang))
+            return refused(request, 404, unavailable(exc))
         return Response(data, media_type="image/jpeg", headers={"cache-control": "private, max-age=3600"})
 
     async def not_found(request: Request, exc: Exception) -> Response:

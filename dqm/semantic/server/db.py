@@ -363,9 +363,9 @@ class ReviewDB:
 
     def mark_not_reviewable(self, slide_id: str, reason: str) -> None:
         """Record that the server refused slide ``slide_id`` (masked, as the plan names it) as not
-        the file the audit checked (``reason``, the refusal as shown): its verdicts are refused from
-        then on and left out of :meth:`export`, which lists it as not reviewable. The first reason
-        is kept."""
+        the file the audit checked (``reason``, the refusal as shown), and when: its verdicts are
+        refused from then on and left out of :meth:`export` (those given before kept), which lists
+        it as not reviewable. The first reason is kept."""
         with self._tx() as con:
             con.execute(
                 "INSERT OR IGNORE INTO not_reviewable (slide_id, reason, created_at) VALUES (?, ?, ?)",
@@ -436,8 +436,13 @@ class ReviewDB:
     def export(self) -> dict[str, Any]:
         """The current verdicts as a ``dqm.verdicts/1`` document (the shape ``dqm review ingest`` reads);
         a slide the server refused as not the audited file (:meth:`mark_not_reviewable`) is listed
-        under ``not_reviewable`` with its reason, and no verdict on it is exported (one given
-        before the refusal labelled what the reviewer saw, not the audited slide)."""
+        under ``not_reviewable`` with its reason and when it was refused (``refused_at``), and a
+        verdict on it is exported only where it was given before that. Each was: the server takes
+        none after (:meth:`record`), and it takes one only after checking the slide against the
+        audit's record (:meth:`~dqm.semantic.server.tiles.TileSource.check_audited`; what the
+        reviewer was shown was checked at its open and after each read), so one given before the
+        refusal labels the audited slide, whether in this server's run or an earlier one. (A
+        verdict given at the same microsecond as the refusal is not kept.)"""
         refused = self.not_reviewable()
         return {
             "format": VERDICTS_FORMAT,
@@ -456,7 +461,7 @@ class ReviewDB:
                     "reviewed_at": r.created_at,
                 }
                 for r in self.current()
-                if r.verdict and r.slide_id not in refused
+                if r.verdict and (r.slide_id not in refused or r.created_at < refused[r.slide_id][1])
             ],
         }
 

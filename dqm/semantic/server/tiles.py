@@ -266,10 +266,46 @@ class TileSource:
             try:
                 return self._opened(index, *open_slide(path, self.root, first, recorded))
             except SlideNotAudited as exc:
-                self._not_audited[index] = exc
-                if self.not_audited is not None:
-                    self.not_audited(index, exc)
+                self._refuse(index, exc)
                 raise
+
+    def _refuse(self, index: int, exc: SlideNotAudited) -> None:
+        """Slide ``index`` refused as not the audit's (``exc``) for the server's life, and said
+        (:attr:`not_audited`); called with its opening lock held."""
+        self._not_audited[index] = exc
+        if self.not_audited is not None:
+            self.not_audited(index, exc)
+
+    def check_audited(self, index: int) -> None:
+        """Check slide ``index`` against the audit's record now, without opening it
+        (:func:`~dqm.slide_io.unlike_audit`): before the server takes a verdict on it, which a
+        reviewer may give on a slide never shown (its first open, the only check against the
+        record, never made). A slide swapped since is refused as at its open (:attr:`not_audited`
+        told once). Nothing is checked for a slide without image or record, or one not served.
+
+        Raises
+        ------
+        SlideNotAudited
+            When the slide is refused, now or before.
+        """
+        from dqm.slide_io import unlike_audit
+
+        recorded = self.recorded.get(index)
+        try:
+            path = self.path(index)
+        except SlideUnavailable:
+            return
+        with self._lock:
+            opening = self._opening.setdefault(index, threading.Lock())
+        with opening:  # not while it is opened: one refusal, told once
+            refused = self._not_audited.get(index)
+            if refused is not None:
+                raise SlideNotAudited(*refused.args)
+            why = unlike_audit(path, self.root, recorded) if recorded is not None else None
+            if why is not None:
+                exc = SlideNotAudited(why)
+                self._refuse(index, exc)
+                raise exc
 
     def _in_use(self, index: int) -> _Open | None:
         """Slide ``index`` if it is open, counted as in use once more (called with the lock held)."""
