@@ -115,12 +115,15 @@ def _kw(words: str) -> str:
 _NAME = r"[A-Z][a-z]+(?:[ ,^]+[A-Z][a-z]+){1,3}|[A-Z]{2,}(?:[ ,^]+[A-Z]{2,}){1,3}|[가-힣]{2,4}"
 """A person's name as the ``person_name`` pattern takes one after its keyword (``Hong Gildong``,
 ``HONG^GILDONG``, ``홍길동``)."""
-_DATE = r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}"
 
 
-_NO_RRN = r"(?!\d\d(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\s?[-–]\s?[1-8]\d{6}(?!\d))"
-"""Not six digits of a date that a resident registration number's back part follows: its front
-(``dob850315 - 2345678``), left to its pattern, which masks it whole."""
+_DOB = (
+    r"(?:\d{4}[-/. ]\d{1,2}[-/. ]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}|\d{6}(?:\s?[-–]\s?\d{7}(?!\d))?)\d*"
+)
+"""A date of birth after its keyword: a date (``1990-01-01``, ``1990 01 01``, ``1/2/90``), or six
+digits or more (``19900101``, ``900101``) with a resident number's back part after six
+(``900101-1234567``, valid or not), and every digit glued after it: masked, none of the number is
+shown (``dob9001011234567``, ``DOB:1990010219900102``)."""
 
 
 DEFAULT_PATTERNS: dict[str, DeidPattern] = {
@@ -140,15 +143,20 @@ DEFAULT_PATTERNS: dict[str, DeidPattern] = {
     ),
     "date_of_birth": DeidPattern(
         # A keyword glued to its date is one too (``dob19900101``, ``birth1990.01.01``,
-        # ``생년월일19900101``, ``DOB_1990-01-01``): ``dob`` beside no other Latin letter (``adobe``)
-        # but a word it starts in camel case (``patientDob19900101``).
+        # ``생년월일19900101``, ``DOB_1990-01-01``, ``dob/19900101``): ``dob`` beside no other Latin
+        # letter (``adobe``) but ``patient`` (``patientdob``) or a word it starts in camel case
+        # (``patientDob19900101``). ``birth`` alone is a keyword only as a word or a camel-case
+        # one (``rebirth2019``, ``firstbirth`` are none) glued to its date or before ``:``, ``=``,
+        # ``_``...: in prose a birth is a scanner's or a company's as often as a person's (``birth
+        # 2019-01-01 of a new scanner``).
         regex=_built_in_regex(
             _kw(
-                r"(?<![A-Za-z])dob(?![A-Za-z])|(?<=[a-z])(?-i:D[oO][bB])(?![a-z])|\bd\.o\.b\.?|birth\s*date|date\s*of\s*birth|birthday"
-                r"|born(?:\s+on)?|birth|생년월일"
+                r"(?<![A-Za-z])(?:patient|pt)?dob(?![A-Za-z])|(?<=[a-z])(?-i:D[oO][bB])(?![a-z])|\bd\.o\.b\.?"
+                r"|birth\s*date|date\s*of\s*birth|birthday|born(?:\s+on)?|생년월일|생일"
+                r"|(?:(?<![A-Za-z])b|(?<=[a-z])(?-i:B))irth(?=[\d_./:=#-]|\s*[:=#])"
             )
-            + rf"(?:[_-]\s*)?(?P<id>{_DATE}|\d{{8}}|{_NO_RRN}\d{{6}})",
-            starts="dDbB생",
+            + rf"(?:[_./–-]{{1,3}}\s*)?(?P<id>{_DOB})",
+            starts="dDbBpP생",
         ),
         what=N_("date of birth"),
     ),
@@ -1519,14 +1527,25 @@ class Masker:
         return hmac.new(self._key, text.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
 
     def _spans(self, text: str, patterns: Patterns) -> list[tuple[int, int, str, int]]:
-        """Each identifier to mask: where it starts and ends, its pattern's name, where its match
-        starts."""
+        """Each run of text to mask: where it starts and ends, a pattern's name, where its first
+        match starts. Identifiers that overlap are one run, masked whole by one token named for
+        the longest of them (where two are as long, the one whose pattern comes first: a resident
+        number before a date of birth): whichever pattern matches first or longest, no character
+        any of them covers is shown (``dob9001011234567``: a date of birth and the digits after it)."""
+        order = {name: i for i, (name, _, _) in enumerate(patterns)}
         spans = sorted((start, end, name, begin) for start, end, begin, _, name in _matches(text, patterns))
         kept: list[tuple[int, int, str, int]] = []
-        for span in spans:  # the first (then longest) match wins where two overlap
-            if kept and span[0] < kept[-1][1]:
+        best = (0, 0)
+        for start, end, name, begin in spans:
+            rank = (end - start, -order[name])
+            if kept and start < kept[-1][1]:
+                first, last, named, began = kept[-1]
+                if rank > best:
+                    named, best = name, rank
+                kept[-1] = (first, max(last, end), named, min(began, begin))
                 continue
-            kept.append(span)
+            kept.append((start, end, name, begin))
+            best = rank
         return kept
 
     def _masked(
