@@ -1028,6 +1028,43 @@ def _whole(key: str, search: Callable[[str], Any]) -> bool:
     return found is not None and found.group(0) == key
 
 
+FIELD_WORDS = frozenset((
+    "issuer", "of", "other", "ids", "id", "sequence", "birth", "date", "time", "datetime", "name", "names",
+    "sex", "age", "size", "weight", "address", "comments", "comment", "mother", "mothers", "maiden",
+    "telephone", "numbers", "number", "qualifiers", "type", "responsible", "person", "organization", "role",
+    "insurance", "plan", "code", "species", "breed", "description", "accession", "identity", "removed",
+    "method", "trial", "referenced", "request", "requested", "attributes", "admission", "admitting",
+    "primary", "language", "ethnic", "group", "state", "pregnancy", "status", "last", "menstrual",
+    "clinical", "medical", "alerts", "allergies", "occupation", "military", "rank", "branch", "religious",
+    "preference", "additional", "history", "special", "needs", "body", "mass", "index", "universal",
+    "entity", "local", "namespace", "assigning", "facility", "jurisdiction", "agency", "identifier",
+    "identifiers", "effective", "expiration", "confidentiality", "constraint", "on", "patient", "patients",
+    "data", "item", "value", "label", "text", "format", "kind", "source", "system", "scheme", "length",
+    "family", "given", "middle", "prefix", "suffix", "phonetic", "ideographic", "alphabetic", "component",
+    "representation", "alternative", "registration", "resident", "social", "security", "record", "hospital",
+    "chart", "encounter", "visit", "case", "specimen", "slide", "container", "barcode", "physician",
+    "physicians", "referring", "performing", "reading", "operator", "operators", "institution",
+    "department", "station", "device", "serial", "manufacturer", "model", "software", "versions", "version",
+    "study", "series", "instance", "uid", "content", "acquisition", "frame", "and", "for", "in", "the",
+    "to", "by", "at", "no", "dob", "rrn", "ssn", "mrn", "hrn",
+))  # fmt: skip
+"""The words of a standard property's name (DICOM's ``IssuerOfPatientID``,
+``OtherPatientIDsSequence``, ``PatientBirthTime``; ``patient_birth_date``): a name made of these
+alone names a kind of identifier and holds none (:func:`names_fields`). No surname is one."""
+_FIELD_WORD = re.compile(r"[A-Z]+s?(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
+
+
+def names_fields(key: str) -> bool:
+    """Whether ``key`` (a property's name: ``dicom.OtherPatientIDsSequence[0].PatientID``) is made
+    of :data:`FIELD_WORDS` alone, joined by ``.``, ``_``, ``-``, spaces or camel case, with array
+    indices (``[0]``): no digit but theirs, no other letter, nothing a name may be."""
+    for part in re.split(r"[._\- ]+|\[[0-9]+\]", key):
+        words = _FIELD_WORD.findall(part)
+        if "".join(words) != part or any(w.casefold() not in FIELD_WORDS for w in words):
+            return False
+    return True
+
+
 def key_word(key: str, search: Callable[[str], Any]) -> str | None:
     """What of ``key`` an identifier-key pattern (``search``) matches, less a letter or digit that
     only ends or starts its word (``patientIdHong``: ``patientId``, not ``patientIdH``;

@@ -37,6 +37,7 @@ from dqm.identifiers import (
     link_parts,
     looks_identifying,
     mask,
+    names_fields,
     plain_key,
     quasi_key,
     walk,
@@ -171,8 +172,10 @@ def slide_properties(view: ItemView, params: NoParams, ctx: CheckContext) -> lis
         )
         own = own[:MAX_SLIDE_PROPERTIES]
     chars = MAX_SLIDE_CHARS
-    for key, value in sorted(own):
-        shown = shown_property(key, settings)
+    own = sorted(own)
+    names = shown_properties([key for key, _ in own], settings)
+    for key, value in own:
+        shown = names[key]
         loc = {"file": probe.path, "pointer": pointer("properties", shown)}
         chars -= len(key) + len(value)
         if chars < 0:
@@ -240,18 +243,35 @@ def slide_properties(view: ItemView, params: NoParams, ctx: CheckContext) -> lis
 def shown_property(key: str, settings: DeidSettings) -> str:
     """A slide property's name as a message or a pointer shows it: whole, unless it holds an
     identifier -- one a pattern finds (``aperio.dob19900101``) or more than an identifier key's
-    word after the vendor's name (``aperio.patient_id_HongGildong``) -- then the vendor's name and
-    that word (``aperio.dob…``), else the rest masked (``aperio.no******``). A property's name is
-    the file's text: shown whole, it would carry the identifier into every message, report line
-    and results field."""
+    word and the words of a standard name (:func:`dqm.identifiers.names_fields`:
+    ``dicom.IssuerOfPatientID``, ``dicom.PatientBirthTime`` are shown whole;
+    ``aperio.patient_id_HongGildong`` is not) -- then the vendor's name and that word where the
+    name starts with it (``aperio.dob…``), else the rest masked (``aperio.no******``). A property's
+    name is the file's text: shown whole, it would carry the identifier into every message, report
+    line and results field."""
     vendor, dot, rest = key.partition(".") if "." in key else ("", "", key)
     said = key_says(rest, settings)
     if not find(key, settings, "slide") and (
-        said is None or whole_key(rest, settings.compiled.identifier_keys.search)
+        said is None or whole_key(rest, settings.compiled.identifier_keys.search) or names_fields(rest)
     ):
         return key
     word = key_word(rest, settings.compiled.identifier_keys.search) if said is not None else None
-    return f"{vendor}{dot}{word}…" if word is not None else f"{vendor}{dot}{mask(rest)}"
+    if word is not None and rest.startswith(word):
+        return f"{vendor}{dot}{word}…"
+    return f"{vendor}{dot}{mask(rest)}"
+
+
+def shown_properties(keys: Sequence[str], settings: DeidSettings) -> dict[str, str]:
+    """Each key's :func:`shown_property`, told apart where two would be shown the same
+    (``aperio.dob19900101`` and ``aperio.dob19850101`` as ``aperio.dob…`` and ``aperio.dob…#2``,
+    in the keys' order): a pointer pairs a finding with its property."""
+    shown: dict[str, str] = {}
+    taken: dict[str, int] = {}
+    for key in keys:
+        name = shown_property(key, settings)
+        taken[name] = taken.get(name, 0) + 1
+        shown[key] = name if taken[name] == 1 else f"{name}#{taken[name]}"
+    return shown
 
 
 @check(

@@ -10,6 +10,7 @@ import re
 import pytest
 
 from dqm.identifiers import DeidSettings, Masker, find
+from validators import deid
 
 INVALID_RRN_AFTER_DOB = (
     "dob 900231-1234567",
@@ -73,7 +74,6 @@ NO_DOB = (
     "rebirth2019-01-01",
     "firstbirth12.03.2019",
     "birth 2019-01-01 of a new scanner",
-    "birth weight 3200",
 )
 
 
@@ -91,3 +91,23 @@ def test_birth_inside_a_word_or_in_prose_is_no_keyword(text: str) -> None:
     assert find(text, DeidSettings(), "slide") == []
     assert find("birth: 1990-01-01", DeidSettings(), "slide") != []
     assert find("patientBirth19900101", DeidSettings(), "slide") != []
+
+
+def test_standard_property_names_are_shown_whole_and_distinct() -> None:
+    """deid8 showed ``dicom.IssuerOfPatientID`` and ``dicom.OtherPatientIDsSequence[0].PatientID``
+    both as ``dicom.PatientID…``, ``dicom.PatientBirthDate`` and ``…Time`` both as
+    ``dicom.PatientBirth…``: names that hold no identifier, made misleading and alike. A name is
+    masked only where its own text holds a value, and two names are never shown the same."""
+    standard = (
+        "dicom.IssuerOfPatientID",
+        "dicom.OtherPatientIDsSequence[0].PatientID",
+        "dicom.PatientBirthDate",
+        "dicom.PatientBirthTime",
+        "dicom.RequestAttributesSequence[0].AccessionNumber",
+    )
+    holding = ("aperio.dob19900101", "aperio.dob19850101", "aperio.patient_id_Kim", "aperio.patient_id_Lee")
+    assert [deid.shown_property(k, DeidSettings()) for k in standard] == list(standard)
+    shown = deid.shown_properties([*standard, *holding], DeidSettings())
+    assert [shown[k] for k in standard] == list(standard)
+    assert len(set(shown.values())) == len(shown)
+    assert not [k for k in holding if shown[k] == k or "19" in shown[k] or shown[k].endswith(("Kim", "Lee"))]
