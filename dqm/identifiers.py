@@ -538,12 +538,15 @@ after one (:data:`_STANDARD`) each is one word of a kind, never a person's."""
 _MARK = r"[ -]?(?:[vV](?:er\.?|ersion)?|[rR](?:ev\.?)?|PS|[Pp]art)\s?"
 _DAY_MONTH = r"(?:(?:[12]\d|3[01])\.(?:0[1-9]|1[0-2])|1[0-2]\.(?:0[1-9]|[12]\d|3[01]))(?!\d)"
 """Two groups of two digits that are a day and a month in either order (``31.12``, ``12.31``)."""
-_VERSION_NUMBER = rf"(?!0\d)(?!{_DAY_MONTH})(?:\d\.\d\.\d|\d{{1,2}}(?:\.\d{{1,2}})?|\d{{3}})"
+_VERSION_NUMBER = (
+    rf"(?!0\d)(?!{_DAY_MONTH})(?!(?:19|20)\.\d\d(?!\d))(?:\d\.\d\.\d|\d{{1,2}}(?:\.\d{{1,2}})?|\d{{3}})"
+)
 """A version's number: a first group of at most two digits (no leading zero: ``01.02`` is a day
 and a month), then at most a group of at most two digits (``2.74``, ``3.15``); three groups only of
 one digit each (``2.5.1``, ``4.0.1``: every HL7 and FHIR version); or three digits alone
 (``123.45`` and ``880.10.1`` are ids in groups), its first two groups no day and month
-(:data:`_DAY_MONTH`: ``12.31``): ``01.02.90``, ``1.2.90``, ``90.01.01``, ``1.12.9`` (dates) and
+(:data:`_DAY_MONTH`: ``12.31``) nor a year split by a dot (``19.90``, ``20.01``: ``HL7 v19.90``,
+``FHIR R19.85``): ``01.02.90``, ``1.2.90``, ``90.01.01``, ``1.12.9`` (dates) and
 ``1.234.567`` (an id in groups) are none."""
 _NOT_A_YEAR = r"(?!(?:19|20)\d\d(?!\d))"
 """Not four digits that are a plausible year (1900-2099): ``HL7 v1990``, ``Leica Aperio 1990`` (a
@@ -564,14 +567,22 @@ ISO_FIVE_DIGITS = (
 ``17025``; DICOM ``12052``; devices ``13485``, ``14971``, ``62304``; security ``27001``;
 pre-analytics of tissue ``20166``, ``20387``...): five digits are an MRN's shape as much as a
 standard's, so only these are a standard's (``ISO 12345`` is an id)."""
+ISO_FIVE_DIGITS_PARTED = ("10993", "11073", "13606", "60601", "62366", "80001")
+"""Those of :data:`ISO_FIVE_DIGITS` published in parts (``ISO 10993-5``, ``IEC 60601-1``, ``IEC
+60601-1-2``): a part or two after them is the standard's, after the others an id's."""
+ISO_YEAR_NUMBERS = ("2022",)
+"""An ISO number that is a year's four digits: ISO 2022, the character encoding DICOM names for
+Korean text (``ISO 2022 IR 149``). Any other year (``ISO 1990``) is no standard's number."""
 _ISO_FIVE = rf"(?:{'|'.join(ISO_FIVE_DIGITS)})"
 _ISO_NUMBER = (
-    rf"[ -]?(?!0)(?:{_NOT_A_YEAR}\d{{3,4}}(?:-[1-9](?:\d?{_YEAR})?|{_YEAR})?|{_ISO_FIVE}(?:{_YEAR})?)"
+    rf"[ -]?(?!0)(?:(?:{_NOT_A_YEAR}\d{{3,4}}|{'|'.join(ISO_YEAR_NUMBERS)})(?:-[1-9](?:\d?{_YEAR})?|{_YEAR})?"
+    rf"|(?:{'|'.join(ISO_FIVE_DIGITS_PARTED)})(?:-[1-9]\d?){{1,2}}(?:{_YEAR})?|{_ISO_FIVE}(?:{_YEAR})?)"
 )
 """The number of an ISO or IEC standard (``8601``, ``15189``), with its part (``8601-1``) and its
 edition's year (``8601-1:2019``, ``15189:2022``): three or four digits, no leading zero and no
-year (``ISO 1990``), or five of :data:`ISO_FIVE_DIGITS`, a part of one digit (two only before a
-year), no part after five (``ISO 15189-1`` is an id, ``ISO 0101-12:1990`` and ``ISO 1503-85``
+year (``ISO 1990``; :data:`ISO_YEAR_NUMBERS` excepted), or five of :data:`ISO_FIVE_DIGITS`, a
+part of one digit (two only before a year), no part after five but those of
+:data:`ISO_FIVE_DIGITS_PARTED` (``ISO 15189-1`` is an id, ``ISO 0101-12:1990`` and ``ISO 1503-85``
 dates)."""
 _STANDARD = re.compile(
     r"(?<![A-Za-z0-9])(?:"
@@ -639,8 +650,14 @@ _MAKERS_LINES = {
 as capitals (``UFS``): a product's word only right after its maker (``Zeiss Axio``, ``Grundium
 Ocus40``: a line and the digits of its model, at most three), never after another
 (``Philips Axio``) nor in another place."""
+_MAKERS_MODELS = {"Leica": re.compile(r"DM[1-9][05]00?")}
+"""A maker's own model series whose number a year may look like, right after the maker: Leica's
+DM microscopes (``Leica DM2000``, ``DM2500``, ``DM750``), in hundreds and fifties, so ``Leica
+DM1990`` (a year of birth) is none."""
 _SCAN_WORD = re.compile(r"(?:Scan|Flash|Scope)(?:\.(?P<model>[A-Z0-9.-]+))?")
-"""A word of scanning after a product's line (``Axio Scan.Z1``, ``Pannoramic 250 Flash III``),
+"""A word of scanning after a maker's own line (:data:`_MAKERS_LINES`: ``Axio Scan.Z1``,
+``Pannoramic 250 Flash III``; after another maker's product, ``Hamamatsu NanoZoomer 1 Flash``, a
+word a name may be),
 with a model code joined by ``.`` (``Z1``: :func:`_a_model`)."""
 _MODEL_SUFFIXES = ("DX", "HT", "RS", "XR")
 """What follows a model code as a word of its own (``Aperio GT450 DX``: the diagnostic edition;
@@ -705,16 +722,20 @@ def _a_product(text: str) -> bool:
     ):
         return False
     numbers = romans = models = 0
-    at, after_model = 1, False
+    at, after_model, own_line = 1, False, False
     lines = _MAKERS_LINES.get(words[0], ())
+    series = _MAKERS_MODELS.get(words[0])
     while at < len(words):
         word = words[at]
         line = re.fullmatch(r"([A-Za-z]+)([1-9][0-9]{0,2})?", word) if at == 1 and lines else None
-        scan = _SCAN_WORD.fullmatch(word) if at > 1 else None
+        scan = _SCAN_WORD.fullmatch(word) if own_line else None
         was_model, after_model = after_model, False
         if line is not None and line[1] in lines:  # a maker's own line, with its model's digits
             numbers += line[2] is not None
-            at += 1
+            at, own_line = at + 1, True
+        elif at == 1 and series is not None and series.fullmatch(word):
+            models += 1
+            at, after_model = at + 1, True
         elif scan is not None and (scan["model"] is None or _a_model(scan["model"])):
             models += scan["model"] is not None
             at += 1

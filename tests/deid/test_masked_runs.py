@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from dqm.identifiers import DeidSettings, Masker, find
+from dqm.identifiers import DeidSettings, Masker, find, looks_identifying
 from validators import deid
 
 INVALID_RRN_AFTER_DOB = (
@@ -111,3 +111,13 @@ def test_standard_property_names_are_shown_whole_and_distinct() -> None:
     assert [shown[k] for k in standard] == list(standard)
     assert len(set(shown.values())) == len(shown)
     assert not [k for k in holding if shown[k] == k or "19" in shown[k] or shown[k].endswith(("Kim", "Lee"))]
+
+
+def test_product_and_standard_names_the_review_found() -> None:
+    """deid8 passed a year split by a dot as a version (``HL7 v19.90``) and a scan word after any
+    maker (``Hamamatsu NanoZoomer 1 Flash``), and flagged Leica's ``DM2000`` (a year's digits),
+    ``ISO 2022`` (DICOM's encoding for Korean) and five-digit standards' parts (``IEC 60601-1``)."""
+    flagged = ("HL7 v19.90", "FHIR R19.85", "Hamamatsu NanoZoomer 1 Flash", "Leica DM1990", "ISO 1990")
+    clean = ("Leica DM2000", "Leica DM2500", "ISO 2022", "IEC 60601-1", "IEC 60601-1-2", "ISO 10993-5:2009")
+    assert [v for v in flagged if not looks_identifying(v)] == []
+    assert [v for v in clean if looks_identifying(v)] == []
