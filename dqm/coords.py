@@ -23,6 +23,11 @@ PLAUSIBLE_OBJECTIVE_POWER = (1.0, 100.0)
 ``slide.header`` check's ``objective_min`` / ``objective_max`` (``OBJECTIVE_POWER_IMPLAUSIBLE``
 outside) and the diversity variable ``magnification`` (outside, the nominal one from mpp: a header's
 1e-308 was a category ``1e-308×``, 500 one of ``500×``)."""
+PLAUSIBLE_MPP = (0.1, 2.0)
+"""The level-0 resolutions (µm per pixel) taken as a scanned or photographed slide's, by default:
+the ``slide.header`` check's ``mpp_min`` / ``mpp_max`` (``MPP_IMPLAUSIBLE`` outside) and the
+artefact measure's (:mod:`dqm.pixels.artefacts`: folds are not judged at a resolution outside,
+whatever states it, and ``artefacts.slide`` reports an error)."""
 MIN_MPP = 1e-3
 """The smallest positive declared resolution taken as a number (1 nm a pixel; a light microscope
 resolves about 200 nm): 1e-300 made every lesion's area 0.0 µm² and LESION_TOO_SMALL. Annotation

@@ -189,6 +189,10 @@ class SlideSummary(Frozen):
     None: not measured (no tissue, artefacts off, or a record written before it was kept here)."""
     understain_share: Share | None = None
     """The share of the tissue paler than any nucleus (every channel over 72 of 255), likewise."""
+    artefact_scale_unknown: bool | None = None
+    """True when the artefact measure had no resolution for the slide (:mod:`dqm.pixels.artefacts`:
+    its folds judged at the working image's scale, ``artefacts.scale`` counts such slides); None:
+    not measured (no tissue, artefacts off, or a record written before it was kept here)."""
 
 
 class ItemSummary(Frozen):

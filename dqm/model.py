@@ -671,10 +671,11 @@ class ArtefactFacts:
     """Tiles sampled for blur (0: not measured)."""
     blur_note: str = ""
     unmeasured: dict[str, str] = dataclasses.field(default_factory=dict)
-    """Kinds not measured on this slide (their share says nothing), each with why: a field of view
-    too small for a fold or a bubble to show."""
+    """Kinds not measured on this slide (their share says nothing), each with why: folds at an
+    implausible resolution, or one that leaves too few pixels at the fold rules' scale (an older
+    record may name a field of view too small, a limit dqm no longer applies)."""
     scale_note: str = ""
-    """How the fold and bubble rules' scale was set, when the slide's resolution is unknown."""
+    """How the fold rules' scale was set, when the slide's resolution is unknown."""
 
     def to_dict(self) -> dict[str, Any]:
         out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}

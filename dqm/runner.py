@@ -647,6 +647,11 @@ def summarise(
             perceptual_hash=probe.tissue.perceptual_hash if probe.tissue is not None else None,
             overstain_share=stain_share(probe.artefacts, "overstain"),
             understain_share=stain_share(probe.artefacts, "understain"),
+            artefact_scale_unknown=(
+                probe.artefacts.mpp is None
+                if probe.artefacts is not None and probe.artefacts.tissue_px
+                else None
+            ),
         )
     diagnosis = profile.resolve_class(item.diagnosis, item.institution) or item.diagnosis
     clinical = {k: text(v) for k, v in item.record.items() if k in profile.clinical and k not in IDENTIFYING}

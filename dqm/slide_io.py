@@ -45,6 +45,7 @@ import numpy as np
 
 from dqm import file_digests
 from dqm.budget import Budget, Meter
+from dqm.coords import usable_mpp
 from dqm.facts import StainSummary
 from dqm.findings import clip
 from dqm.i18n import N_, Message, msg
@@ -530,11 +531,23 @@ def _mask_from_image(
     if not pixels.options.artefacts or not _step(probe, pixels.clock, "artefacts", w * h):
         return
     budget = pixels.clock.part(pixels.options.artefacts_budget_s)
-    tiles = pixels.tiles  # level-0 µm per pixel: the tiles' (stated, assumed or from the objective)
-    mpp0 = (
-        tiles.mpp / tiles.downsample if tiles is not None and tiles.mpp else probe.mpp_x or pixels.options.mpp
-    )
-    probe.artefacts = measure(rgba, mask, downsample, tiles, budget, mpp0)
+    mpp0, source = _level0_mpp(probe, pixels)
+    probe.artefacts = measure(rgba, mask, downsample, pixels.tiles, budget, mpp0, source)
+
+
+def _level0_mpp(probe: SlideProbe, pixels: _Pixels) -> tuple[tuple[float, float] | None, str]:
+    """The level-0 resolution (x, y) the artefact measure takes, as the blur tiles take it, and
+    where it came from (:data:`dqm.pixels.artefacts.MPP_SOURCES`): the header's (its mpp-y where it
+    states one), else the stated one (the manifest's, else the profile's), else the objective's."""
+    if probe.mpp_x:
+        y = probe.mpp_y if probe.mpp_y is not None and usable_mpp(probe.mpp_y) else probe.mpp_x
+        return (probe.mpp_x, y), "header"
+    if pixels.options.mpp:
+        return (pixels.options.mpp,) * 2, "stated"
+    tiles = pixels.tiles
+    if tiles is not None and tiles.mpp:
+        return (tiles.mpp / tiles.downsample,) * 2, "objective"
+    return None, ""
 
 
 def _fitted(w: int, h: int, side: int) -> tuple[int, int] | None:

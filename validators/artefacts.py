@@ -7,13 +7,14 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from dqm.coords import PLAUSIBLE_MPP
 from dqm.findings import Aspect, Finding, Severity, clip
 from dqm.i18n import N_, msg
-from dqm.pixels.artefacts import KINDS, LESION_KINDS, MIN_FIELD_UM
+from dqm.pixels.artefacts import FOLD_MIN_MPP, FOLD_MIN_SIDE, KINDS, LESION_KINDS, Artefacts, plausible
 from dqm.pixels.stain_batch import MIN_PEERS, STAIN_KINDS, Verdict, judge, od_of
 from dqm.profile import Profile
 from validators.context import BatchView, ItemView
-from validators.registry import CheckContext, check
+from validators.registry import CheckContext, NoParams, check
 from validators.slide import ITEM_TESTS, SampleBudget, sample_grid, sampled_shares
 
 CODES = {
@@ -76,9 +77,10 @@ class ArtefactParams(BaseModel):
     params=ArtefactParams,
     codes={
         **{CODES[k]: f"{WHAT[k]} cover more of the tissue than the profile allows" for k in SLIDE_KINDS},
-        "ARTEFACT_NOT_MEASURED": "the slide's field of view is too small for a kind of artefact to show",
+        "ARTEFACT_NOT_MEASURED": "folds were not measured: the resolution the probe took (the header's, the "
+        "manifest's or the objective's) is implausible, or leaves too few pixels at the fold rules' scale",
     },
-    code_severity={"ARTEFACT_NOT_MEASURED": Severity.INFO},
+    code_severity={"ARTEFACT_NOT_MEASURED": Severity.ERROR},
 )
 def slide_artefacts(view: ItemView, params: ArtefactParams, ctx: CheckContext) -> list[Finding]:
     """The slide's pen marks, folds, bubbles, debris and blur stay under the profile's shares."""
@@ -88,9 +90,8 @@ def slide_artefacts(view: ItemView, params: ArtefactParams, ctx: CheckContext) -
         return []
     out = []
     for kind in SLIDE_KINDS:
-        if kind in found.unmeasured and found.field_um is not None:
-            text = msg(_NOT_MEASURED[kind], field=found.field_um, need=MIN_FIELD_UM[kind])
-            out.append(ctx.finding("ARTEFACT_NOT_MEASURED", text, file=probe.path))
+        if kind in found.unmeasured:
+            out.append(ctx.finding("ARTEFACT_NOT_MEASURED", _not_measured(found), file=probe.path))
             continue
         share, limit = found.shares[kind], getattr(params, kind)
         if share <= limit:
@@ -125,14 +126,67 @@ _SLIDE_MESSAGES = {
     "blur": N_("blurred tissue: {share:.1%} of the tissue, over the {limit:.1%} allowed"),
 }
 """The message of an artefact over its share, by kind (pen marks and measured blur say more)."""
-_NOT_MEASURED = {
-    "fold": N_("folds not measured: the image shows {field:.0f} µm, under the {need:.0f} µm a fold needs"),
-    "bubble": N_(
-        "air bubbles and coverslip edges not measured: the image shows {field:.0f} µm, under the "
-        "{need:.0f} µm a bubble's rim needs"
+_IMPLAUSIBLE = {
+    "header": N_(
+        "folds not measured: the slide header says {x:g} x {y:g} µm per pixel, outside the plausible "
+        "{low:g}–{high:g} (a resolution unit or value is wrong)"
+    ),
+    "stated": N_(
+        "folds not measured: the manifest's mpp (else the profile's image_mpp) says {x:g} µm per pixel, "
+        "outside the plausible {low:g}–{high:g} (a resolution unit or value is wrong)"
+    ),
+    "objective": N_(
+        "folds not measured: the header's objective power gives {x:g} µm per pixel, outside the "
+        "plausible {low:g}–{high:g}"
     ),
 }
-"""The message of a kind not measured (the field of view too small for it)."""
+"""The message of folds not measured at an implausible resolution, by where it came from
+(:data:`dqm.pixels.artefacts.MPP_SOURCES`)."""
+
+
+def _not_measured(found: Artefacts) -> str:
+    """Why folds were not measured: the resolution implausible (its source named), or the image too
+    small at the fold rules' scale."""
+    x, y = found.mpp if found.mpp is not None else (0.0, 0.0)
+    if not plausible((x, y)):
+        source = found.mpp_source if found.mpp_source in _IMPLAUSIBLE else "stated"
+        axes = {"x": x, "y": y} if source == "header" else {"x": x}
+        return msg(_IMPLAUSIBLE[source], **axes, low=PLAUSIBLE_MPP[0], high=PLAUSIBLE_MPP[1])
+    return msg(
+        "folds not measured: at {x:g} x {y:g} µm per pixel the image, block-averaged to the fold rules' "
+        "{scale:g} µm, is under {side} pixels a side",
+        x=x,
+        y=y,
+        scale=FOLD_MIN_MPP,
+        side=FOLD_MIN_SIDE,
+    )
+
+
+@check(
+    "artefacts.scale",
+    aspect=Aspect.IMAGE,
+    scope="batch",
+    severity=Severity.INFO,
+    codes={
+        "ARTEFACT_SCALE_UNKNOWN": "slides measured for artefacts with no known resolution: their folds were "
+        "judged at the working image's scale (counted once per batch)",
+    },
+)
+def unknown_scale(batch: BatchView, params: NoParams, ctx: CheckContext) -> list[Finding]:
+    """Says once per batch how many slides' folds were judged without a known resolution."""
+    measured = [f.slide.artefact_scale_unknown for f in batch.items if f.slide is not None]
+    unknown = sum(1 for u in measured if u)
+    if not unknown:
+        return []
+    text = msg(
+        "{n:,} of {total:,} slides measured for artefacts state no resolution (no header mpp, manifest "
+        "mpp, profile image_mpp or objective power): their folds were judged at the working image's "
+        "scale, not at {scale:g} µm per pixel",
+        n=unknown,
+        total=sum(1 for u in measured if u is not None),
+        scale=FOLD_MIN_MPP,
+    )
+    return [ctx.finding("ARTEFACT_SCALE_UNKNOWN", text, item_id="batch", file=batch.manifest)]
 
 
 class StainParams(BaseModel):
@@ -277,6 +331,8 @@ class LesionArtefactParams(BaseModel):
     codes={
         "LESION_ON_ARTEFACT": "a lesion is drawn over a pen mark, fold, air bubble or debris",
         "ARTEFACT_UNMEASURED": "lesions past the slide's sampling budget were not measured for artefacts",
+        "LESION_KIND_UNMEASURED": "the slide's folds were not measured (artefacts.slide says why): its "
+        "lesions were not checked against them",
     },
 )
 def lesion_on_artefact(view: ItemView, params: LesionArtefactParams, ctx: CheckContext) -> list[Finding]:
@@ -285,9 +341,16 @@ def lesion_on_artefact(view: ItemView, params: LesionArtefactParams, ctx: CheckC
     found = probe.artefacts if probe is not None else None
     if probe is None or found is None or ann is None:
         return []
+    said = []  # only folds go unmeasured (dqm.pixels.artefacts._scale)
+    if "fold" in found.unmeasured and any(g.geometry is not None and g.area for g in ann.lesions):
+        text = msg(
+            "lesions not checked against folded or dark tissue: folds were not measured on this slide "
+            "(artefacts.slide says why)"
+        )
+        said.append(ctx.finding("LESION_KIND_UNMEASURED", text, file=ann.path))
     on_artefact = found.mask(*LESION_KINDS)
     if not on_artefact.any():
-        return []
+        return said
     # each kind's mask once for the slide, and each lesion tested once against all of them
     by_kind = {k: found.mask(k) for k in LESION_KINDS}
     kinds = [k for k, m in by_kind.items() if m.any()]
@@ -322,11 +385,11 @@ def lesion_on_artefact(view: ItemView, params: LesionArtefactParams, ctx: CheckC
             )
         )
     if budget.unmeasured:
-        said = msg(
+        over = msg(
             "{n:,} lesions not measured for artefacts: they would take more than {limit:,} "
             "point-in-polygon tests on this slide in all (checks.artefacts.lesion.params.max_item_tests)",
             n=budget.unmeasured,
             limit=budget.limit,
         )
-        out.append(ctx.finding("ARTEFACT_UNMEASURED", said, file=ann.path))
-    return out
+        out.append(ctx.finding("ARTEFACT_UNMEASURED", over, file=ann.path))
+    return out + said

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from shapely.geometry.base import BaseGeometry
 
 from dqm.budget import WALL_FACTOR, WORK_RATE, work_units
-from dqm.coords import PLAUSIBLE_OBJECTIVE_POWER, usable_mpp
+from dqm.coords import PLAUSIBLE_MPP, PLAUSIBLE_OBJECTIVE_POWER, usable_mpp
 from dqm.findings import Aspect, Finding, Severity
 from dqm.i18n import N_, msg
 from dqm.raster import edge_ys
@@ -174,8 +174,12 @@ def annotation_agrees(view: ItemView, params: AgreementParams, ctx: CheckContext
 
 class HeaderParams(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
-    mpp_min: float = Field(0.1, gt=0, description="Smallest plausible level-0 resolution, µm per pixel.")
-    mpp_max: float = Field(2.0, gt=0, description="Largest plausible level-0 resolution, µm per pixel.")
+    mpp_min: float = Field(
+        PLAUSIBLE_MPP[0], gt=0, description="Smallest plausible level-0 resolution, µm per pixel."
+    )
+    mpp_max: float = Field(
+        PLAUSIBLE_MPP[1], gt=0, description="Largest plausible level-0 resolution, µm per pixel."
+    )
     objective_min: float = Field(
         PLAUSIBLE_OBJECTIVE_POWER[0], gt=0, description="Smallest plausible objective power."
     )

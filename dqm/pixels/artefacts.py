@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from dqm.budget import Budget
+from dqm.coords import PLAUSIBLE_MPP
 from dqm.model import ArtefactFacts
 from dqm.pixels.masks import dilate, grey_closing, shifted
 from dqm.pixels.order import order_statistics
@@ -50,21 +51,23 @@ resolution is known: a finer working image is block-averaged down to it for them
 keep the working image). The finest their tuning set held: GlaS at 0.62 µm/px shrunk twice,
 1.24 µm (CMU-1's regions 1.5, the skin photograph 3, real slides' overview levels coarser); at
 0.25 µm per working pixel a cluster of nuclei is as many pixels as a fold's band at 1.2 µm. On the
-external set (``benchmarks/bench_artefacts.py --sites``) it took the clean slides flagged for a
-fold from 13 to 4 of 110 (PanNuke 8 to 0: the remaining 4 are EBHI's, of unknown resolution), at
-a recall of 85 instead of 94 of 110 injected folds (PanNuke 10 to 2). The bubble rules keep the
-working image: block-averaged alike they found 98 instead of 168 of 220 injected rims and edges,
-with the same clean slides flagged."""
-MIN_FIELD_UM = {"fold": 100.0, "bubble": 100.0}
-"""The smallest field of view (the image's longer side, µm) on which a kind is judged where the
-resolution is known; on a smaller one it is not measured (said in :attr:`Artefacts.unmeasured`,
-never a silent pass). A fold is hundreds of µm to millimetres long and is told from dense tissue by
-the tissue beside it, a bubble's rim closes over tens to hundreds of µm: PanNuke's 64 µm patches
-(84 µm with the bench's glass margin) showed 8 false folds in 10 clean patches at the working
-scale, and 2 of 10 injected folds block-averaged; the next smallest fields measured (MoNuSAC, 99
-to 170 µm) kept 5 of 7. Every slide not measured is an injection missed in the bench, so recall
-alone always prefers no limit: the limit is the physical floor, and the lead may set a kind's to 0
-(``benchmarks/bench_artefacts.py --sites`` tabulates each candidate, :data:`FIELDS`)."""
+external set (``benchmarks/bench_artefacts.py --sites``) the block-averaging alone took the clean
+slides flagged for a fold from 13 to 4 of 110 (PanNuke's 64 µm patches 8 to 0, Lizard 1 to 0: the
+remaining 4 are EBHI's, of unknown resolution), at a recall of 85 instead of 94 of 110 injected
+folds (PanNuke 10 to 2). The bubble rules keep the working image: block-averaged alike they found
+98 instead of 168 of 220 injected rims and edges, with the same clean slides flagged. No field of
+view is too small to judge: a limit of 100 µm on folds and bubbles (tried) removed no false
+positive and cost 3 folds and 20 bubbles found (PanNuke's 16 of 20 rims among them), and a limit
+chosen on the other sites was 0 for every site left out."""
+MPP_SOURCES = ("header", "stated", "objective")
+"""Where a slide probe's level-0 resolution comes from: the slide header's mpp, the manifest's
+``mpp`` (else the profile's ``image_mpp``), or 10 µm over the header's objective power."""
+FOLD_MIN_SIDE = 16
+"""The fewest pixels a side the fold rules' block-averaged image may have where the resolution is
+known (a fold is told from dense tissue by the tissue beside it): on fewer, folds are not measured,
+and :attr:`Artefacts.unmeasured` says so (never a silent pass; ``artefacts.slide`` reports it as an
+error). 16 pixels at :data:`FOLD_MIN_MPP` are about 19 µm; the smallest image of the benches,
+PanNuke's 64 µm patches, gives 53."""
 
 
 # Ruifrok & Johnston (Anal Quant Cytol Histol 2001), rows: haematoxylin, eosin, and their cross
@@ -286,6 +289,10 @@ class Artefacts:
     """How the fold and bubble rules' scale was set (unknown resolution: the working image's)."""
     field_um: float | None = None
     """The image's longer side in µm (None: resolution unknown)."""
+    mpp: tuple[float, float] | None = None
+    """The level-0 resolution the measure was given, x and y µm per pixel (None: unknown)."""
+    mpp_source: str = ""
+    """Where that resolution came from (a key of :data:`MPP_SOURCES`; empty: unknown or not said)."""
 
     def mask(self, *kinds: str) -> np.ndarray:
         """The pixels that show any of ``kinds``."""
@@ -695,52 +702,76 @@ class _Work:
 
 @dataclass(frozen=True, slots=True)
 class _Scale:
-    """Where the fold rules judge: ``factor`` working pixels a side per pixel of theirs,
-    at ``mpp`` µm per pixel (None: unknown), the field of view ``field_um`` (None: unknown), the
-    kinds not measured with why, and a note when the scale is not known."""
+    """Where the fold rules judge: ``factor`` (x, y) working pixels per pixel of theirs, at ``mpp``
+    µm per pixel (the coarser axis; None: unknown), the field of view ``field_um`` (None: unknown),
+    the kinds not measured with why, and a note when the scale is not known."""
 
-    factor: int
+    factor: tuple[int, int]
     mpp: float | None
     field_um: float | None
     unmeasured: dict[str, str]
     note: str
 
 
-def _scale(mpp: float | None, ds: tuple[float, float], shape: tuple[int, int]) -> _Scale:
-    """The fold and bubble rules' scale on a working image of ``shape`` at ``ds`` level-0 pixels per
-    pixel, the level-0 resolution ``mpp`` (µm per pixel, None or not positive: unknown)."""
-    if mpp is None or not np.isfinite(mpp) or mpp <= 0:
-        return _Scale(
-            1, None, None, {}, "resolution unknown: folds and bubbles judged at the working image's scale"
+def _pair(mpp: float | tuple[float, float] | None) -> tuple[float, float] | None:
+    """A level-0 resolution as (x, y) µm per pixel (None: unknown, or not a positive number)."""
+    if mpp is None:
+        return None
+    x, y = (mpp, mpp) if isinstance(mpp, (int, float)) else mpp
+    ok = all(v is not None and np.isfinite(v) and v > 0 for v in (x, y))
+    return (float(x), float(y)) if ok else None
+
+
+def plausible(mpp: tuple[float, float]) -> bool:
+    """Whether both axes of a level-0 resolution lie in :data:`dqm.coords.PLAUSIBLE_MPP` (the
+    ``slide.header`` check's range for the header's)."""
+    low, high = PLAUSIBLE_MPP
+    return all(low <= v <= high for v in mpp)
+
+
+def _scale(
+    mpp: float | tuple[float, float] | None, ds: tuple[float, float], shape: tuple[int, int]
+) -> _Scale:
+    """The fold rules' scale on a working image of ``shape`` at ``ds`` level-0 pixels per pixel,
+    the level-0 resolution ``mpp`` (µm per pixel, one for both axes or (x, y); None or not
+    positive: unknown). A resolution outside :data:`~dqm.coords.PLAUSIBLE_MPP`, or one whose block
+    averages leave fewer than :data:`FOLD_MIN_SIDE` pixels a side, leaves folds unmeasured."""
+    pair = _pair(mpp)
+    if pair is None:
+        return _Scale((1, 1), None, None, {}, "resolution unknown: folds judged at the working image's scale")
+    (mx, my), (h, w) = pair, shape
+    field_um = max(h * ds[1] * my, w * ds[0] * mx)
+    if not plausible(pair):
+        low, high = PLAUSIBLE_MPP
+        why = f"not measured: {mx:g} x {my:g} µm per pixel lies outside the plausible {low:g}-{high:g}"
+        return _Scale((1, 1), None, field_um, {"fold": why}, "")
+    work = (mx * ds[0], my * ds[1])
+    kx, ky = (max(1, int(np.ceil(FOLD_MIN_MPP / v - 1e-6))) for v in work)
+    if min(w // kx, h // ky) < FOLD_MIN_SIDE:
+        why = (
+            f"not measured: {w} x {h} pixels at {work[0]:.3g} x {work[1]:.3g} µm, block-averaged to "
+            f"{FOLD_MIN_MPP:g} µm, leave {w // kx} x {h // ky}, under {FOLD_MIN_SIDE}"
         )
-    work = float(mpp) * ds[0]
-    factor = max(1, int(np.ceil(FOLD_MIN_MPP / work - 1e-6)))
-    field_um = max(shape[0] * ds[1], shape[1] * ds[0]) * float(mpp)
-    if min(shape) // factor < 2:
-        factor = 1
-    unmeasured = {
-        kind: f"not measured: the field of view is {field_um:.0f} µm, under the {need:.0f} µm it needs"
-        for kind, need in MIN_FIELD_UM.items()
-        if field_um < need
-    }
-    return _Scale(factor, work * factor, field_um, unmeasured, "")
+        return _Scale((kx, ky), None, field_um, {"fold": why}, "")
+    return _Scale((kx, ky), max(work[0] * kx, work[1] * ky), field_um, {}, "")
 
 
-def _block_mean(a: np.ndarray, k: int) -> np.ndarray:
-    """Means over ``k`` x ``k`` blocks (the last partial row and column of blocks dropped)."""
-    h, w = a.shape[0] // k, a.shape[1] // k
+def _block_mean(a: np.ndarray, k: tuple[int, int]) -> np.ndarray:
+    """Means over ``k`` = (x, y) blocks (the last partial row and column of blocks dropped)."""
+    kx, ky = k
+    h, w = a.shape[0] // ky, a.shape[1] // kx
     out = np.zeros((h, w, *a.shape[2:]), np.float32)
-    for i in range(k):
-        for j in range(k):
-            out += a[i : h * k : k, j : w * k : k]
-    return out / (k * k)
+    for i in range(ky):
+        for j in range(kx):
+            out += a[i : h * ky : ky, j : w * kx : kx]
+    return out / (kx * ky)
 
 
-def _grown(mask: np.ndarray, k: int, shape: tuple[int, int]) -> np.ndarray:
-    """``mask`` of ``k`` x ``k`` blocks back on a grid of ``shape`` (the edge rows and columns the
-    blocks left out: False)."""
+def _grown(mask: np.ndarray, k: tuple[int, int], shape: tuple[int, int]) -> np.ndarray:
+    """``mask`` of ``k`` = (x, y) blocks back on a grid of ``shape`` (the edge rows and columns
+    the blocks left out: False)."""
     out = np.zeros(shape, bool)
-    big = np.repeat(np.repeat(mask, k, 0), k, 1)
+    big = np.repeat(np.repeat(mask, k[1], 0), k[0], 1)
     out[: big.shape[0], : big.shape[1]] = big
     return out
 
@@ -793,17 +824,20 @@ def measure(
     downsample: tuple[float, float],
     tiles: TileSource | None = None,
     budget: Budget | None = None,
-    mpp: float | None = None,
+    mpp: float | tuple[float, float] | None = None,
+    mpp_source: str = "",
 ) -> Artefacts:
     """Artefacts of one slide from its low-resolution image and tissue mask (same shape).
 
     ``downsample`` is level-0 pixels per pixel of ``rgba``; ``tiles`` (optional) gives the blur
     sample, within ``budget`` (:mod:`dqm.budget`: each tile takes the pixels it decodes, :func:`decoded_pixels`;
-    default: a budget of 1 s from the call). ``mpp``: level-0 µm per pixel, when known: folds are
-    then judged at :data:`FOLD_MIN_MPP` or coarser, and folds and bubbles not at all on a field of
-    view under :data:`MIN_FIELD_UM` (:attr:`Artefacts.unmeasured`); unknown, at the working image's
-    scale (:attr:`Artefacts.scale_note`). An image without tissue gives zero shares; an empty image
-    gives an empty flag map.
+    default: a budget of 1 s from the call). ``mpp``: level-0 µm per pixel (one for both axes, or
+    x and y), when known, and where it came from (``mpp_source``, kept in :attr:`Artefacts.mpp_source`):
+    folds are then judged at :data:`FOLD_MIN_MPP` or coarser; a resolution outside
+    :data:`~dqm.coords.PLAUSIBLE_MPP`, or one that leaves fewer than :data:`FOLD_MIN_SIDE` pixels a
+    side so, leaves them unmeasured (:attr:`Artefacts.unmeasured`); unknown, they are judged at the
+    working image's scale (:attr:`Artefacts.scale_note`). An image without tissue gives zero shares;
+    an empty image gives an empty flag map.
     """
 
     budget = Budget(1.0) if budget is None else budget
@@ -828,21 +862,21 @@ def measure(
     pen = pens["blue"] | pens["green"] | pens["red"] | pens["black"]
     scale = _scale(mpp, ds, tmask.shape)
     fold, bubble, inked = _folds_and_rims(work, tmask, valid, pen, min_px)
-    if scale.factor > 1:  # folds judged at FOLD_MIN_MPP or coarser, then back on the working grid
-        k = scale.factor
-        coarse = _Work.of(_block_mean(raw, k))
-        small = _block_mean(tmask, k) > 0.5
+    # folds judged at FOLD_MIN_MPP or coarser, then back on the working grid
+    if scale.factor != (1, 1) and not scale.unmeasured:
+        blocks = scale.factor
+        coarse = _Work.of(_block_mean(raw, blocks))
+        small = _block_mean(tmask, blocks) > 0.5
         found = _folds_and_rims(
             coarse,
             small,
-            _block_mean(valid, k) > 0.5,
-            _block_mean(pen, k) > 0,
+            _block_mean(valid, blocks) > 0.5,
+            _block_mean(pen, blocks) > 0,
             max(4, int(MIN_REGION * small.size)),
             rims=False,
         )
-        fold = _grown(found[0], k, tmask.shape) & tmask & ~inked
+        fold = _grown(found[0], blocks, tmask.shape) & tmask & ~inked
     fold &= "fold" not in scale.unmeasured
-    bubble &= "bubble" not in scale.unmeasured
     pen |= inked
     raw_r, raw_g, raw_b = raw.transpose(2, 0, 1)
     plain = tmask & ~pen & ~bubble  # a fold is dense tissue too: it counts in the stain strength
@@ -893,6 +927,8 @@ def measure(
         scale.unmeasured,
         scale.note,
         scale.field_um,
+        _pair(mpp),
+        mpp_source if _pair(mpp) is not None else "",
     )
 
 

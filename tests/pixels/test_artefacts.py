@@ -11,7 +11,6 @@ from scipy import ndimage
 
 from dqm.budget import Budget
 from dqm.model import ArtefactFacts, SlideFacts
-from dqm.pixels import artefacts
 from dqm.pixels.artefacts import (
     EDGE_HAT,
     KINDS,
@@ -420,17 +419,35 @@ def fold_band_image() -> np.ndarray:
     return od_scaled(img, 3.0, stroke(30, [(100, 150), (380, 330)]) & tissue_from_rgba(img)[0])
 
 
-def at(img: np.ndarray, mpp: float | None):
-    return measure(img, tissue_from_rgba(img)[0], (1.0, 1.0), mpp=mpp)
+def at(img: np.ndarray, mpp: float | tuple[float, float] | None, source: str = ""):
+    return measure(img, tissue_from_rgba(img)[0], (1.0, 1.0), mpp=mpp, mpp_source=source)
 
 
-def test_a_fine_patch_too_small_for_a_fold_is_not_measured() -> None:
-    # 480 px at 0.125 µm/px: a 60 µm field (PanNuke at 40x, resized), too small for a fold's band
+def test_a_fine_patch_is_judged_whatever_its_field_of_view() -> None:
+    # 480 px at 0.125 µm/px: a 60 µm field (PanNuke at 40x, resized), block-averaged 10 x 10 to
+    # 48 pixels a side: folds and bubbles measured (no field of view is too small)
     got = at(fold_band_image(), 0.125)
-    assert set(got.unmeasured) == {"fold", "bubble"} and "60 µm" in got.unmeasured["fold"]
-    assert got.field_um == pytest.approx(60.0) and got.shares["fold"] == 0 and not got.mask("fold").any()
+    assert got.unmeasured == {} and got.field_um == pytest.approx(60.0)
+    assert got.scale_mpp == pytest.approx(1.25) and got.mpp == (0.125, 0.125)
+
+
+@pytest.mark.parametrize("mpp", [0.002, 0.049, 2.5, (0.5, 0.002)])
+def test_an_implausible_resolution_leaves_folds_unmeasured_and_says_why(mpp) -> None:
+    # the manifest's mpp is taken from 0.001 up: 0.002 made a 2048 px JPEG a 4 µm field, and block
+    # averages to 1.2 µm of it a few pixels; outside the header's plausible range folds are not judged
+    got = at(fold_band_image(), mpp, "stated")
+    assert set(got.unmeasured) == {"fold"} and "outside the plausible 0.1-2" in got.unmeasured["fold"]
+    assert got.shares["fold"] == 0 and not got.mask("fold").any() and got.mpp_source == "stated"
     facts = ArtefactFacts.from_dict(got.facts().to_dict())
     assert facts.unmeasured == got.unmeasured
+
+
+def test_a_plausible_resolution_leaving_too_few_pixels_leaves_folds_unmeasured() -> None:
+    # 100 px at 0.1 µm: 12 x 12 block means of 1.2 µm leave 8 pixels a side, too few for a fold
+    img = np.ascontiguousarray(fold_band_image()[190:290, 190:290])
+    got = at(img, 0.1)
+    assert set(got.unmeasured) == {"fold"} and "leave 8 x 8" in got.unmeasured["fold"]
+    assert at(img, 0.2).unmeasured == {}  # 6 x 6 blocks: 16 pixels a side
 
 
 def test_a_coarse_image_is_judged_as_without_a_resolution() -> None:
@@ -448,16 +465,38 @@ def test_an_unknown_resolution_keeps_the_working_scale_and_says_so() -> None:
     assert "resolution unknown" in got.scale_note and got.facts().scale_note == got.scale_note
 
 
-def test_a_fine_image_is_judged_block_averaged_to_the_rules_scale(monkeypatch: pytest.MonkeyPatch) -> None:
-    # 0.6 µm per working pixel: folds and bubbles judged on 2 x 2 block means (1.2 µm), the other
-    # kinds on the working image; the band is still found where it lies (the field limits aside)
-    monkeypatch.setattr(artefacts, "MIN_FIELD_UM", {"fold": 100.0, "bubble": 100.0})
+def blocks_of(mask: np.ndarray, kx: int, ky: int) -> np.ndarray:
+    """``mask`` made of whole ``kx`` x ``ky`` blocks: each block set wherever any pixel of it is."""
+    h, w = mask.shape
+    blocks = mask.reshape(h // ky, ky, w // kx, kx).any(axis=(1, 3))
+    return np.repeat(np.repeat(blocks, ky, 0), kx, 1)
+
+
+def test_a_fine_image_is_judged_block_averaged_to_the_rules_scale() -> None:
+    # 0.3 µm per working pixel: folds judged on 4 x 4 block means (1.2 µm) and drawn back as whole
+    # blocks within the tissue; at the working scale (unknown resolution) they are not blocks
     img = fold_band_image()
-    fine = at(img, 0.6)
+    tissue = tissue_from_rgba(img)[0]
+    fine, unknown = at(img, 0.3), at(img, None)
     assert fine.scale_mpp == pytest.approx(1.2) and fine.unmeasured == {}
-    assert fine.flags.shape == at(img, None).flags.shape
+    assert fine.flags.shape == unknown.flags.shape
     assert fine.shares["fold"] > DEFAULTS.fold
     assert fine.mask("fold")[240, 240] and not fine.mask("fold")[120, 330]
+    assert np.array_equal(fine.mask("fold"), blocks_of(fine.mask("fold"), 4, 4) & tissue)
+    assert not np.array_equal(unknown.mask("fold"), blocks_of(unknown.mask("fold"), 4, 4) & tissue)
+    assert np.array_equal(fine.mask("bubble"), unknown.mask("bubble"))  # bubbles: the working image
+
+
+def test_non_square_pixels_are_block_averaged_per_axis() -> None:
+    # 0.3 µm wide and 0.6 µm tall: 4 x 2 block means, 1.2 µm both ways (mpp-y was never read)
+    img = fold_band_image()
+    tissue = tissue_from_rgba(img)[0]
+    got = at(img, (0.3, 0.6))
+    assert got.scale_mpp == pytest.approx(1.2) and got.mpp == (0.3, 0.6)
+    fold = got.mask("fold")
+    assert fold.any() and np.array_equal(fold, blocks_of(fold, 4, 2) & tissue)
+    assert not np.array_equal(fold, blocks_of(fold, 4, 4) & tissue)
+    assert got.field_um == pytest.approx(480 * 0.6)
 
 
 def test_an_old_record_without_the_scale_fields_still_reads() -> None:

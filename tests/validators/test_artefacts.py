@@ -127,14 +127,74 @@ def test_lesions_on_a_pen_mark_are_tested_once_each_within_the_slides_budget(
     assert "max_item_tests" in found[-1].message and found[-1].location.file == "a.json"
 
 
-def test_a_fold_on_a_patch_too_small_is_said_not_measured(profile: Profile, tmp_path: Path) -> None:
+def test_an_implausible_stated_resolution_is_an_error_not_a_silent_pass(
+    profile: Profile, tmp_path: Path
+) -> None:
+    # the manifest's mpp 0.002 made the patch a 1 µm field: folds and bubbles went unmeasured with
+    # an info line only; now folds are not judged at it and that is an error naming the source
     path = tmp_path / "patch.png"
     Image.fromarray(fold_band_image()).save(path)
     unknown = [f.code for f in checked(profile, probe_slide(path, "patch.png"))]
     assert "TISSUE_FOLD" in unknown and "ARTEFACT_NOT_MEASURED" not in unknown
-    # the same pixels said to be 0.125 µm each: a 60 µm field, too small for a fold or a bubble
-    found = checked(profile, probe_slide(path, "patch.png", ProbeOptions(mpp=0.125)))
-    said = {f.code: f for f in found}
-    assert "TISSUE_FOLD" not in said and [f.code for f in found].count("ARTEFACT_NOT_MEASURED") == 2
-    note = next(f for f in found if f.message.startswith("folds not measured"))
-    assert note.severity == Severity.INFO and "60 µm" in note.message
+    probe = probe_slide(path, "patch.png", ProbeOptions(mpp=0.002))
+    found = checked(profile, probe, annotation(square(200, 200, 60)))
+    codes = [f.code for f in found]
+    assert "TISSUE_FOLD" not in codes and codes.count("ARTEFACT_NOT_MEASURED") == 1
+    said = next(f for f in found if f.code == "ARTEFACT_NOT_MEASURED")
+    assert said.severity == Severity.ERROR and said.message.startswith(
+        "folds not measured: the manifest's mpp"
+    )
+    assert "0.002 µm per pixel, outside the plausible 0.1–2" in said.message
+    # a lesion check on folds not measured says so
+    blind = next(f for f in found if f.code == "LESION_KIND_UNMEASURED")
+    assert "folded or dark tissue" in blind.message and blind.location.file == "a.json"
+    # a plausible resolution, however fine: judged, no such finding
+    fine = [f.code for f in checked(profile, probe_slide(path, "patch.png", ProbeOptions(mpp=0.3)))]
+    assert "ARTEFACT_NOT_MEASURED" not in fine and "TISSUE_FOLD" in fine
+
+
+def test_slides_judged_without_a_resolution_are_counted_once_per_batch(
+    profile: Profile, tmp_path: Path
+) -> None:
+    # the probe kept "resolution unknown" in the record alone: now the batch says how many
+    from validators import REGISTRY
+    from validators.context import BatchView, ItemFacts
+    from validators.registry import CheckContext
+
+    path = tmp_path / "patch.png"
+    Image.fromarray(fold_band_image()).save(path)
+    items = []
+    for sid, options in (("a", ProbeOptions()), ("b", ProbeOptions()), ("c", ProbeOptions(mpp=0.5))):
+        probe = probe_slide(path, "patch.png", options)
+        summary = summarise(Item(sid, "patch.png", None, {}, None), None, probe, profile, [])
+        items.append(ItemFacts(sid, 1, "patch.png", None, slide=summary.slide))
+    items.append(ItemFacts("d", 2, "gone.png", None))  # no slide: not counted
+    spec = REGISTRY["artefacts.scale"]
+    cfg = {c.id: c for c in configure(profile)}["artefacts.scale"]
+    ctx = CheckContext(spec, "batch", cfg.severities, "manifest.csv")
+    (found,) = spec.func(BatchView(profile, items, "manifest.csv"), cfg.params, ctx)
+    assert (found.code, found.severity, found.item_id) == ("ARTEFACT_SCALE_UNKNOWN", Severity.INFO, "batch")
+    assert found.message.startswith("2 of 3 slides measured for artefacts state no resolution")
+    assert spec.func(BatchView(profile, items[2:], "manifest.csv"), cfg.params, ctx) == []
+
+
+def test_the_resolution_taken_and_its_source_are_named() -> None:
+    # the header's mpp-y is read for the rows; the message names where an implausible one came from
+    from types import SimpleNamespace
+
+    from dqm.budget import Budget
+    from dqm.pixels.artefacts import measure
+    from dqm.slide_io import _level0_mpp, _Pixels, tissue_from_rgba
+    from validators.artefacts import _not_measured
+
+    def taken(mpp_x, mpp_y, stated):
+        probe = SimpleNamespace(mpp_x=mpp_x, mpp_y=mpp_y)
+        return _level0_mpp(probe, _Pixels(ProbeOptions(mpp=stated), Budget(1.0), None))  # type: ignore[arg-type]
+
+    assert taken(0.25, 0.5, 0.3) == ((0.25, 0.5), "header")
+    assert taken(0.25, None, 0.3) == ((0.25, 0.25), "header")
+    assert taken(None, None, 0.3) == ((0.3, 0.3), "stated")
+    assert taken(None, None, None) == (None, "")
+    img = fold_band_image()
+    found = measure(img, tissue_from_rgba(img)[0], (1.0, 1.0), mpp=(0.25, 5.0), mpp_source="header")
+    assert _not_measured(found).startswith("folds not measured: the slide header says 0.25 x 5 µm per pixel")
