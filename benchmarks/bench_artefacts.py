@@ -91,11 +91,13 @@ stain batches.
 Folds and bubbles by site (``--sites``; issue 15 §1's physical scale): the external set is tuning
 data since its one look. Each slide is probed with its µm per pixel (the external manifest's
 ``mpp``; unstated is unknown, not 0.5) and again as of unknown resolution (the rules at the working
-image's scale, as before), every kind measured whatever the field of view; the field limits
-(:data:`dqm.pixels.artefacts.MIN_FIELD_UM`) are applied to the shares as the probe applies them
-(:func:`_gated`), chosen by :func:`choose_field`, and checked by leaving one site out at a time
-(site: GlaS, each real slide or image, each external ``site``; :func:`leave_one_site_out`), so
-that a constant chosen on some sites is measured on another.
+image's scale, as before), every kind measured whatever the field of view, as dqm does. A field
+limit (a fold or bubble not measured on a smaller image) is tried on the shares (:func:`_gated`):
+100 µm (:data:`TRIED_FIELD_UM`), and the one :func:`choose_field` picks, checked by leaving one
+site out at a time (site: GlaS, each real slide or image, each external ``site``;
+:func:`leave_one_site_out`), so that a constant chosen on some sites is measured on another. It
+picks 0 on all sites and on every site left out, and 100 µm removed no false positive: dqm ships
+no field limit.
 Figures (``--sites`` on the external set and on ``--tuning-only --glas 8 --no-extra``, fold, bubble
 and coverslip injected; the bubble shares of the final rule are the unknown-resolution probe's, as
 the bubble rule no longer depends on the resolution): docs/formats.md, "Artefacts". The bench's
@@ -145,7 +147,7 @@ import numpy as np
 import tifffile
 from PIL import Image, ImageDraw, ImageFilter
 
-from dqm.pixels import artefacts, stain_batch
+from dqm.pixels import stain_batch
 from dqm.pixels.artefacts import KINDS, LESION_KINDS, WORK_SIDE
 from dqm.pixels.stain_batch import STAIN_KINDS
 from dqm.profile import load_profile
@@ -288,8 +290,9 @@ def fresh_slides(drawn: list[str]) -> list[tuple[str, str, np.ndarray]]:
 EXTERNAL_SEED = SEED + 3000
 """Seed of the external held-out set's glass and injections."""
 FIELDS = (0.0, 100.0, 200.0, 300.0, 400.0, 500.0, 600.0)
-"""Candidate fields of view (µm, the image's longer side) under which a fold or a bubble is not
-measured (:data:`dqm.pixels.artefacts.MIN_FIELD_UM`), chosen by :func:`choose_field`."""
+"""Candidate fields of view (µm, the image's longer side) under which a fold or a bubble would not
+be measured, chosen by :func:`choose_field` (it picks 0 on the external set, for every site left
+out too: dqm ships no field limit)."""
 SCALED = {"fold": ("fold",), "bubble": ("bubble", "coverslip")}
 """The kinds judged at a physical scale, and what is injected for each."""
 
@@ -528,13 +531,11 @@ def measure_all(
     made as ``fold`` says, :func:`inject`), the mask recall of each marked injection, and the
     measure's time on the clean slide, its field of view in µm (None: unknown). µm per pixel:
     ``mpps`` by name (None: unknown), else :data:`MPP` by the name's start, else :data:`GLAS_MPP`.
-    Every kind is measured whatever the field of view (the field limits are applied to the shares
-    by the tabulation, :func:`_gated`, so that they can be chosen on the shares). ``unknown_too``:
+    Every kind is measured whatever the field of view, as dqm does (a field limit is tried on the
+    shares by the tabulation, :func:`_gated`). ``unknown_too``:
     each slide whose µm per pixel is known is also measured as if it were not (row ``unknown``: the
     rules at the working image's scale, as before issue 15's physical scale)."""
     rows = []
-    limits = dict(artefacts.MIN_FIELD_UM)
-    artefacts.MIN_FIELD_UM.update(dict.fromkeys(limits, 0.0))  # every field measured: see _gated
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         for n, side, name, img in slides:
@@ -564,7 +565,6 @@ def measure_all(
                 if unknown:
                     row["unknown"][kind] = _shares(dirty, folder, kind)
             rows.append(row)
-    artefacts.MIN_FIELD_UM.update(limits)
     return rows
 
 
@@ -1150,27 +1150,39 @@ def main() -> None:
         )
 
 
+TRIED_FIELD_UM = 100.0
+"""The field limit tried on folds and bubbles (not shipped: :func:`sites` tabulates what it did)."""
+
+
 def sites(rows: list[dict], profile: dict[str, float]) -> None:
-    """The per-site tables: the profile's thresholds and field limits, then each site left out."""
-    fields = dict(artefacts.MIN_FIELD_UM)
+    """The per-site tables: the profile's thresholds as dqm ships them (no field limit), then with
+    :data:`TRIED_FIELD_UM` as each scaled kind's limit, before (unknown resolution), and each site
+    left out, without field limits and with those :func:`choose_field` picks on the other sites."""
+    none = dict.fromkeys(SCALED, 0.0)
     print(
         "field limits (µm) chosen on all sites: "
         + ", ".join(f"{k} {choose_field(rows, k):g}" for k in SCALED)
     )
-    print(f"\nthe profile's thresholds, the field limits of dqm ({fields}):")
-    print(by_site(rows, profile, fields))
-    print("\nthe same without field limits:")
-    print(by_site(rows, profile, dict.fromkeys(fields, 0.0)))
+    print("\nthe profile's thresholds, as dqm ships them (no field limit):")
+    print(by_site(rows, profile, none))
+    print(
+        f"\nthe same with a field limit of {TRIED_FIELD_UM:g} µm on folds and bubbles (tried, not shipped):"
+    )
+    print(by_site(rows, profile, dict.fromkeys(SCALED, TRIED_FIELD_UM)))
     before = [{**r, **r.get("unknown", {}), "field_um": None} for r in rows]
     print(
         "\nbefore (every slide measured as of unknown resolution: the working image's scale, no field limit):"
     )
-    print(by_site(before, profile, fields))
+    print(by_site(before, profile, none))
     print("\nleave one site out, before:")
     print(leave_one_site_out(before, False))
-    for gate in (True, False):
-        print(f"\nleave one site out ({'with' if gate else 'without'} field limits):")
-        print(leave_one_site_out(rows, gate))
+    print("\nleave one site out, as shipped (block-averaged folds, no field limit):")
+    print(leave_one_site_out(rows, False))
+    print(
+        "\nleave one site out, field limits chosen on the other sites (choose_field: each row's "
+        "'field' is the limit it picked; 0 is none):"
+    )
+    print(leave_one_site_out(rows, True))
 
 
 def _time(path: Path, options: ProbeOptions) -> float:
