@@ -5,13 +5,25 @@ under-staining judged against the other slides of the slide's institution or bat
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from dqm.coords import PLAUSIBLE_MPP
 from dqm.findings import Aspect, Finding, Severity, clip
 from dqm.i18n import N_, msg
+from dqm.order import lot_key
 from dqm.pixels.artefacts import FOLD_MIN_MPP, FOLD_MIN_SIDE, KINDS, LESION_KINDS, Artefacts, plausible
-from dqm.pixels.stain_batch import MIN_PEERS, STAIN_KINDS, Verdict, judge, od_of
+from dqm.pixels.stain_batch import (
+    MIN_PEERS,
+    STAIN_KINDS,
+    GroupVerdict,
+    Verdict,
+    group_verdicts,
+    judge,
+    od_of,
+    reference_groups,
+)
 from dqm.profile import Profile
 from validators.context import BatchView, ItemView
 from validators.registry import CheckContext, NoParams, check
@@ -213,24 +225,46 @@ class StainParams(BaseModel):
         "or batch (with too few of them: more near-black tissue than the profile allows)",
         "UNDERSTAINED": "the slide's tissue is stained far paler than the other slides of its institution "
         "or batch (with too few of them: more pale tissue than the profile allows)",
+        "OVERSTAINED_GROUP": "an institution's (or the batch's) slides are stained darker as a whole: their "
+        "median share of near-black tissue is over what the profile allows for one slide",
+        "UNDERSTAINED_GROUP": "an institution's (or the batch's) slides are stained paler as a whole: their "
+        "median share of pale tissue is over what the profile allows for one slide",
     },
 )
 def stain_outliers(batch: BatchView, params: StainParams, ctx: CheckContext) -> list[Finding]:
-    """No slide is stained far darker or paler than the other slides of its institution (or batch)."""
+    """No slide is stained far darker or paler than the other slides of its institution (or batch),
+    and no institution (or batch) is stained darker or paler as a whole than one slide may be."""
     limits = _slide_params(batch.profile)
     slides = [f.slide for f in batch.items]
-    institutions = [_text(f.clinical.get(params.institution_column)) for f in batch.items]
+    institutions, names = group_keys(f.clinical.get(params.institution_column) for f in batch.items)
     ods = [
         od_of(s.stain.od_mean if s.stain is not None else None, s.understain_share) if s is not None else None
         for s in slides
     ]
-    out = []
+    shares = {
+        kind: [getattr(s, f"{kind}_share", None) if s is not None else None for s in slides]
+        for kind in STAIN_KINDS
+    }
+    ref = reference_groups(ods, institutions, params.min_peers)
+    whole = [
+        g
+        for kind in STAIN_KINDS
+        for g in group_verdicts(
+            kind, shares[kind], ref, institutions, getattr(limits, kind), params.min_peers
+        )
+    ]
+    out = [ctx.finding(f"{CODES[g.kind]}_GROUP", _group_message(g, names)) for g in whole]
+    groups: dict[str | None, GroupVerdict] = {}
+    for g in whole:
+        groups.setdefault(g.group, g)
     for kind in STAIN_KINDS:
-        shares = [getattr(s, f"{kind}_share", None) if s is not None else None for s in slides]
-        verdicts = judge(kind, shares, ods, institutions, getattr(limits, kind), min_peers=params.min_peers)
+        limit = getattr(limits, kind)
+        verdicts = judge(kind, shares[kind], ods, institutions, limit, min_peers=params.min_peers)
         for facts, verdict in zip(batch.items, verdicts, strict=True):
             if verdict.flagged:
-                text = _stain_message(verdict, getattr(limits, kind), params.min_peers)
+                text = _stain_message(verdict, limit, params.min_peers, names)
+                if verdict.rule in ("institution", "batch") and verdict.group in groups:
+                    text += " " + _odd_peers(groups[verdict.group])
                 out.append(ctx.finding(CODES[kind], text, item_id=facts.slide_id, file=facts.image_path))
     return out
 
@@ -241,10 +275,17 @@ def _slide_params(profile: Profile) -> ArtefactParams:
     return ArtefactParams.model_validate(setting.params if setting is not None else {})
 
 
-def _text(value: object) -> str | None:
-    """A clinical cell as a key: stripped text, None when empty."""
-    text = str(value).strip() if value is not None else ""
-    return text or None
+def group_keys(values: Iterable[object]) -> tuple[list[str | None], dict[str, str]]:
+    """Each clinical cell as a group's key (:func:`dqm.order.lot_key`: ``SEOUL-A``, ``seoul-a``
+    and an NFD spelling are one institution; empty: None), and each key's first spelling."""
+    keys: list[str | None] = []
+    names: dict[str, str] = {}
+    for value in values:
+        text = lot_key(str(value)) if value is not None else ""
+        keys.append(text or None)
+        if text:
+            names.setdefault(text, " ".join(str(value).split()))
+    return keys, names
 
 
 INSTITUTION_CHARS = 40
@@ -275,6 +316,16 @@ _STAIN_MESSAGES = {
         "under-stained tissue: {share:.2%} of the tissue paler than any nucleus, over the {limit:.2%} "
         "allowed (the absolute rule: {n} other slides measured in its batch, {needed} needed to compare with)"
     ),
+    ("overstain", "undescribed"): N_(
+        "over-stained tissue: {share:.1%} of the tissue near-black, over the {limit:.1%} allowed (the "
+        "absolute rule: the slide has no stain descriptors to compare with the {n} slides measured in its "
+        "batch or institution)"
+    ),
+    ("understain", "undescribed"): N_(
+        "under-stained tissue: {share:.2%} of the tissue paler than any nucleus, over the {limit:.2%} "
+        "allowed (the absolute rule: the slide has no stain descriptors to compare with the {n} slides "
+        "measured in its batch or institution)"
+    ),
     ("overstain", "extreme"): N_(
         "over-stained tissue: {share:.1%} of the tissue near-black, more than any clean slide of any "
         "measured site, whatever the other slides show (a whole institution stained alike also shows "
@@ -286,23 +337,26 @@ _STAIN_MESSAGES = {
         "shows in the batch-effect report)"
     ),
 }
-"""A stain finding's message by kind and the rule that judged it. A whole institution or batch
-stained darker or paler, short of the safety net, is no outlier among its own slides: no slide of it
-is reported here, and the batch-effect report (stain descriptors across institutions) shows it."""
+"""A stain finding's message by kind and the rule that judged it (``undescribed``: the absolute
+rule, for a slide with shares but no stain descriptors). A whole institution or batch stained
+darker or paler is no outlier among its own slides: it is reported once (``*_GROUP``,
+:func:`_group_message`), and a slide flagged against such peers says so (:func:`_odd_peers`)."""
 
 _STAIN_PARAMS = {
     "institution": ("group", "od", "n", "median", "z"),
     "batch": ("od", "n", "median", "z"),
     "absolute": ("share", "limit", "n", "needed"),
+    "undescribed": ("share", "limit", "n"),
     "extreme": ("share", "od"),
 }
 """The values each rule's message names."""
 
 
-def _stain_message(v: Verdict, limit: float, needed: int) -> str:
+def _stain_message(v: Verdict, limit: float, needed: int, names: dict[str, str]) -> str:
     z = abs(v.z) if v.z is not None else None
+    rule = "undescribed" if v.rule == "absolute" and v.od is None and v.peers >= needed else v.rule
     values = {
-        "group": clip(v.group or "", INSTITUTION_CHARS),
+        "group": _name(v.group, names),
         "od": v.od,
         "share": v.share,
         "median": v.median,
@@ -311,7 +365,60 @@ def _stain_message(v: Verdict, limit: float, needed: int) -> str:
         "limit": limit,
         "needed": needed,
     }
-    return msg(_STAIN_MESSAGES[(v.kind, v.rule)], **{k: values[k] for k in _STAIN_PARAMS[v.rule]})
+    return msg(_STAIN_MESSAGES[(v.kind, rule)], **{k: values[k] for k in _STAIN_PARAMS[rule]})
+
+
+def _name(group: str | None, names: dict[str, str]) -> str:
+    """An institution's name as the batch first spells it, cut to :data:`INSTITUTION_CHARS`."""
+    return clip(names.get(group, group) if group is not None else "", INSTITUTION_CHARS)
+
+
+_GROUP_MESSAGES = {
+    ("overstain", True): N_(
+        "institution {group!r} is stained darker as a whole: the median of its {n} measured slides has "
+        "{median:.1%} of the tissue near-black, over the {limit:.1%} one slide may have; {over} of them "
+        "pass that absolute rule (a batch effect: its slides are not outliers among each other)"
+    ),
+    ("understain", True): N_(
+        "institution {group!r} is stained paler as a whole: the median of its {n} measured slides has "
+        "{median:.2%} of the tissue paler than any nucleus, over the {limit:.2%} one slide may have; "
+        "{over} of them pass that absolute rule (a batch effect: its slides are not outliers among each other)"
+    ),
+    ("overstain", False): N_(
+        "the batch is stained darker as a whole: the median of its {n} measured slides has {median:.1%} "
+        "of the tissue near-black, over the {limit:.1%} one slide may have; {over} of them pass that "
+        "absolute rule (a batch effect: its slides are not outliers among each other)"
+    ),
+    ("understain", False): N_(
+        "the batch is stained paler as a whole: the median of its {n} measured slides has {median:.2%} "
+        "of the tissue paler than any nucleus, over the {limit:.2%} one slide may have; {over} of them "
+        "pass that absolute rule (a batch effect: its slides are not outliers among each other)"
+    ),
+}
+"""A reference group's finding by kind and whether it is an institution (else the batch)."""
+
+_ODD_PEERS = {
+    "overstain": N_(
+        "Its peers are themselves stained darker as a whole (their median {median:.1%} near-black, "
+        "over the {limit:.1%} allowed): they may be the odd ones, not this slide."
+    ),
+    "understain": N_(
+        "Its peers are themselves stained paler as a whole (their median {median:.2%} of the tissue "
+        "pale, over the {limit:.2%} allowed): they may be the odd ones, not this slide."
+    ),
+}
+"""Said of a slide flagged against peers whose own median passes the absolute rule."""
+
+
+def _group_message(g: GroupVerdict, names: dict[str, str]) -> str:
+    values: dict[str, object] = {"n": g.n, "median": g.median, "limit": g.limit, "over": g.over}
+    if g.group is not None:
+        values["group"] = _name(g.group, names)
+    return msg(_GROUP_MESSAGES[(g.kind, g.group is not None)], **values)
+
+
+def _odd_peers(g: GroupVerdict) -> str:
+    return msg(_ODD_PEERS[g.kind], median=g.median, limit=g.limit)
 
 
 class LesionArtefactParams(BaseModel):

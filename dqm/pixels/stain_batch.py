@@ -134,25 +134,86 @@ def judge(
     they are ``min_peers`` at least, else of the batch. The leave-one-out medians come from one
     sort per group (:func:`_left_out`): a batch of a million slides takes seconds."""
     values = [strength(kind, od) for od in ods]
-    measured = np.array([v is not None for v in values], dtype=bool)
     x = np.array([v if v is not None else np.nan for v in values], dtype=np.float64)
+    groups = reference_groups(ods, institutions, min_peers)
+    stats: dict[int, tuple[str | None, float, float, int]] = {}
+    for group, members in groups.items():
+        centres, spreads = _left_out(x[members])
+        for i, k in enumerate(members.tolist()):
+            if group is not None or not _own(institutions[k], groups):
+                stats[k] = (group, float(centres[i]), float(spreads[i]), members.size - 1)
+    out = []
+    for k, (share, od) in enumerate(zip(shares, ods, strict=True)):
+        # no descriptor of its own: compared with nobody, its group's measured slides counted
+        inst = institutions[k] if _own(institutions[k], groups) else None
+        unmeasured = (None, math.nan, math.nan, groups[None].size if inst is None else groups[inst].size)
+        group, centre, spread, n = stats.get(k, unmeasured)
+        out.append(_verdict(kind, share, od, n, centre, spread, absolute, group, min_peers))
+    return out
+
+
+def reference_groups(
+    ods: Sequence[float | None], institutions: Sequence[str | None], min_peers: int = MIN_PEERS
+) -> dict[str | None, np.ndarray]:
+    """The measured slides (by index) of each reference group :func:`judge` compares with: each
+    institution with ``min_peers`` other measured slides at least, and (key None) the whole batch."""
+    measured = [strength("overstain", od) is not None for od in ods]
     by_group: dict[str, list[int]] = {}
     for k, inst in enumerate(institutions):
         if measured[k] and inst is not None:
             by_group.setdefault(inst, []).append(k)
-    own = {g: np.array(m) for g, m in by_group.items() if len(m) - 1 >= min_peers}
-    everyone = np.flatnonzero(measured)
-    stats: dict[int, tuple[str | None, float, float, int]] = {}
-    for group, members in [(None, everyone), *own.items()]:
-        centres, spreads = _left_out(x[members])
-        for i, k in enumerate(members.tolist()):
-            if group is not None or institutions[k] not in own:
-                stats[k] = (group, float(centres[i]), float(spreads[i]), members.size - 1)
+    groups: dict[str | None, np.ndarray] = {None: np.flatnonzero(np.array(measured, dtype=bool))}
+    groups.update((g, np.array(m)) for g, m in by_group.items() if len(m) - 1 >= min_peers)
+    return groups
+
+
+def _own(institution: str | None, groups: dict[str | None, np.ndarray]) -> bool:
+    """Whether a slide of ``institution`` is compared with its institution's slides."""
+    return institution is not None and institution in groups
+
+
+@dataclass(frozen=True, slots=True)
+class GroupVerdict:
+    """A reference group (an institution, else the batch) whose own median share of a kind passes
+    the absolute rule: stained darker or paler as a whole, which no slide of it is among its peers."""
+
+    kind: str
+    group: str | None
+    """The institution (None: the batch)."""
+    n: int
+    """Its measured slides."""
+    median: float
+    """Their median share of the kind."""
+    limit: float
+    """The absolute rule's share."""
+    over: int
+    """How many of its slides pass the absolute rule."""
+
+
+def group_verdicts(
+    kind: str,
+    shares: Sequence[float | None],
+    groups: dict[str | None, np.ndarray],
+    institutions: Sequence[str | None],
+    absolute: float,
+    min_peers: int = MIN_PEERS,
+) -> list[GroupVerdict]:
+    """The reference groups of :func:`judge` (``groups``, :func:`reference_groups` of the same
+    slides) whose slides' median share of ``kind`` is over ``absolute``: each institution with
+    peers enough, and the batch when some measured slide is compared with it and it has peers
+    enough. Such a group is reported once: its slides are judged against each other, so being all
+    alike no one of them is an outlier."""
+    judged_by_batch = any(not _own(institutions[k], groups) for k in groups[None].tolist())
     out = []
-    unmeasured = (None, math.nan, math.nan, 0)  # no descriptor of its own: no peers to compare with
-    for k, (share, od) in enumerate(zip(shares, ods, strict=True)):
-        group, centre, spread, n = stats.get(k, unmeasured)
-        out.append(_verdict(kind, share, od, n, centre, spread, absolute, group, min_peers))
+    for group, members in groups.items():
+        if members.size - 1 < min_peers or (group is None and not judged_by_batch):
+            continue
+        values = [shares[k] for k in members.tolist()]
+        finite = np.array([v for v in values if v is not None and math.isfinite(v)], dtype=np.float64)
+        if finite.size == 0 or float(np.median(finite)) <= absolute:
+            continue
+        over = int(np.count_nonzero(finite > absolute))
+        out.append(GroupVerdict(kind, group, int(members.size), float(np.median(finite)), absolute, over))
     return out
 
 

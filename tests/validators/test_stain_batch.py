@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import unicodedata
 
 import numpy as np
 import pytest
@@ -60,19 +61,71 @@ def test_one_slide_much_darker_than_its_institution_is_over_stained(profile):
     assert "institution 'Seoul-A'" in text and "its 10 other slides" in text and "1.30" in text
 
 
-def test_a_batch_stained_dark_as_a_whole_is_no_slide_outlier(profile):
-    # every slide as dark: each over the absolute rule's 3 %, none an outlier among its peers
-    items = [_item(f"S{k}", over=0.2 + 0.001 * k, od=1.3 + 0.01 * k) for k in range(11)]
-    assert _run(profile, items) == []
+@pytest.mark.parametrize("institution", ["Seoul-A", None])
+def test_a_batch_stained_dark_as_a_whole_is_reported_once_as_a_group(profile, institution):
+    # every slide as dark (45 % near-black, 15 times the 3 % allowed): none an outlier among its
+    # peers, so no slide finding; the group's own median passes the absolute rule: one finding
+    items = [_item(f"S{k}", over=0.45, od=1.3 + 0.01 * k, institution=institution) for k in range(12)]
+    (f,) = _run(profile, items)
+    assert (f.code, f.item_id, f.check) == ("OVERSTAINED_GROUP", "batch", "artefacts.stain")
+    said = "institution 'Seoul-A'" if institution else "the batch"
+    assert said in f.message and "12 measured slides" in f.message and "45.0%" in f.message
+    assert "3.0%" in f.message and "12 of them" in f.message
     # judged slide by slide, the absolute rule would have flagged all of them
     assert all(v.flagged for v in judge("overstain", [0.2] * 11, [1.3] * 11, [None] * 11, 0.03, min_peers=20))
+
+
+def test_a_pale_institution_is_reported_as_a_group_and_a_clean_one_is_not(profile):
+    pale = [_item(f"T{k}", under=0.9999, od=0.3 + 0.01 * k, institution="Busan-B") for k in range(8)]
+    (f,) = _run(profile, [*_peers(10, under=0.5), *pale])
+    assert f.code == "UNDERSTAINED_GROUP" and "'Busan-B'" in f.message and "8 measured" in f.message
+    assert _run(profile, _peers(10, under=0.5)) == []
+
+
+def test_a_dark_majority_does_not_make_the_clean_slides_the_odd_ones_silently(profile):
+    # 20 dark slides and 5 clean: the batch is reported as dark, and each clean slide flagged
+    # against it says its peers are the odd ones
+    dark = [_item(f"D{k}", over=0.2, od=1.3 + 0.01 * k, institution=None) for k in range(20)]
+    clean = [_item(f"C{k}", od=0.5 + 0.01 * k, institution=None) for k in range(5)]
+    found = _run(profile, [*dark, *clean])
+    group = [f for f in found if f.code == "OVERSTAINED_GROUP"]
+    assert len(group) == 1 and "the batch" in group[0].message and "20 of them" in group[0].message
+    flagged = [f for f in found if f.code == "UNDERSTAINED"]
+    assert {f.item_id for f in flagged} == {f"C{k}" for k in range(5)}
+    assert all("may be the odd ones" in f.message for f in flagged)
+
+
+def test_dark_slides_under_a_label_of_their_own_are_reported_as_a_group(profile):
+    dark = [_item(f"D{k}", over=0.3, od=1.3 + 0.01 * k, institution="Lab Z") for k in range(6)]
+    (f,) = _run(profile, [*_peers(30), *dark])
+    assert f.code == "OVERSTAINED_GROUP" and "'Lab Z'" in f.message and "6 of them" in f.message
+
+
+@pytest.mark.parametrize(
+    "variant",
+    ["SEOUL-A", " seoul-a ", unicodedata.normalize("NFD", "Seoul-Ä")],
+)
+def test_an_institution_spelt_otherwise_is_the_same_institution(profile, variant):
+    real = "Seoul-Ä" if "Ä" in unicodedata.normalize("NFC", variant) else "Seoul-A"
+    dark = [_item(f"D{k}", over=0.3, od=1.3 + 0.01 * k, institution=variant) for k in range(6)]
+    found = _run(profile, [*_peers(10, institution=unicodedata.normalize("NFC", real)), *dark])
+    # judged against the 10 clean slides of the institution, not only against each other
+    assert {f.item_id for f in found if f.code == "OVERSTAINED"} == {f"D{k}" for k in range(6)}
+    assert "its 15 other slides" in found[0].message
 
 
 def test_a_whole_batch_past_the_extreme_is_flagged_and_pointed_to_the_batch_effects(profile):
     items = [_item(f"S{k}", over=min(EXTREME_SHARE + 0.05 + 0.01 * k, 1.0)) for k in range(11)]
     found = _run(profile, items)
-    assert len(found) == 11 and {f.code for f in found} == {"OVERSTAINED"}
-    assert "batch-effect report" in found[0].message
+    assert [f.code for f in found].count("OVERSTAINED") == 11 and "batch-effect report" in found[-1].message
+    assert [f.code for f in found].count("OVERSTAINED_GROUP") == 1
+
+
+def test_a_slide_without_descriptors_says_why_the_absolute_rule_judged_it(profile):
+    items = [*_peers(20), _item("NOSTAIN", over=0.2, od=None)]
+    (f,) = _run(profile, items)
+    assert f.item_id == "NOSTAIN" and "no stain descriptors" in f.message and "the 20 slides" in f.message
+    assert "0 other slides" not in f.message
 
 
 def test_a_small_institution_is_compared_with_the_batch(profile):
