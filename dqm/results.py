@@ -61,7 +61,7 @@ __all__ = [
 DIMENSIONS = ("syntactic", "semantic", "diversity", "validity")
 """The quality dimensions, in report order: each is a field of :class:`QualityResult`."""
 
-SCHEMA_VERSION = "1.17"
+SCHEMA_VERSION = "1.18"
 """``major.minor``: a minor bump adds optional fields (older files still load); a major bump
 breaks readers. 1.1 added ``checks``, ``thumbnails`` and ``verdict.pending``; 1.2 added
 ``diversity.gates`` (the figures its gate reads, like the other dimensions' ``gates``; an older
@@ -90,7 +90,11 @@ fingerprint is compared without them, :func:`with_slide_parts`); 1.16 counts amo
 files of a DICOM slide's series in its folder and a Trestle slide's macro image (an older result's
 fingerprint is compared without those, :func:`with_parts_of_1_16`); 1.17 added ``order`` (the
 buyer's order list, ``--expect``: its SHA-256 and how many of its items were delivered) and the
-codes of the ``order.list`` check."""
+codes of the ``order.list`` check; 1.18 added ``items[].slide.overstain_share`` and
+``items[].slide.understain_share`` (the shares ``artefacts.stain`` compares across the batch,
+:data:`ADDED_1_18`), the codes ``OVERSTAINED_GROUP`` and ``UNDERSTAINED_GROUP`` (an institution or
+batch stained darker or paler as a whole) and ``ARTEFACT_NOT_MEASURED`` (a field of view too small
+for a kind of artefact)."""
 
 SLIDE_PARTS_FROM = (1, 15)
 """The first schema version whose fingerprint covers the files besides each slide."""
@@ -472,6 +476,12 @@ def _check_sealed(path: Path, data: dict[str, Any], unsealed: Callable[[str], No
         )
 
 
+ADDED_1_18: tuple[tuple[str, ...], ...] = (
+    ("items", "[]", "slide", "overstain_share"),
+    ("items", "[]", "slide", "understain_share"),
+)
+"""The members schema 1.18 added (each in :data:`NEWER_MEMBERS`): a member of a model of
+``results.json`` added while 1.18 is the newest version goes here."""
 DIGEST_FROM = (1, 10)
 """The first schema version whose results.json always carries its content digest."""
 NEWER_MEMBERS: tuple[tuple[tuple[int, int], tuple[str, ...]], ...] = (
@@ -506,6 +516,7 @@ NEWER_MEMBERS: tuple[tuple[tuple[int, int], tuple[str, ...]], ...] = (
     ((1, 14), ("redelivery", "fixed_total")),
     ((1, 14), ("redelivery", "fixed_by_code")),
     ((1, 17), ("order",)),
+    *(((1, 18), where) for where in ADDED_1_18),
 )
 """Members a results.json of an older schema never held, with the version that added them (each
 written by every audit since, ``null`` or empty when unused; ``[]``: in an element of a list): a
@@ -592,6 +603,7 @@ CODES_SINCE: dict[str, tuple[int, int]] = {
             ),
         ),
         ((1, 17), ("ITEM_NOT_DELIVERED", "ITEM_NOT_ORDERED", "ORDER_CHECKSUM_MISMATCH")),
+        ((1, 18), ("ARTEFACT_NOT_MEASURED", "OVERSTAINED_GROUP", "UNDERSTAINED_GROUP")),
         (
             (1, 14),
             (
@@ -608,7 +620,7 @@ CODES_SINCE: dict[str, tuple[int, int]] = {
     for code in codes
 }
 """The reason codes no dqm wrote before the schema version given (a code not named here was
-there from 1.0, or came after 1.17, the last version named here): the first version in whose
+there from 1.0, or came after 1.18, the last version named here): the first version in whose
 source the code was written, measured over the history. A check's codes are listed in every result's ``checks`` since 1.1."""
 NEWER_VALUES: tuple[tuple[tuple[str, ...], dict[str, tuple[int, int]]], ...] = (
     (("findings", "[]", "code"), CODES_SINCE),

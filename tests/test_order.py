@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 from dqm.cli import app
 from dqm.order import MISMATCH, NOT_DELIVERED, NOT_ORDERED, OrderError, parse_order, read_order
 from dqm.profile import Profile
+from dqm.results import SCHEMA_VERSION
 from dqm.runner import RunOptions, run_batch
 from dqm.syntactic.accuracy import syntactic_result
 
@@ -429,7 +430,7 @@ def test_audit_records_the_order_list_and_shows_the_line(batch: Path, tmp_path: 
     assert res.exit_code == 1, res.output
     assert "7 of 8 ordered items delivered; 1 delivered items not ordered" in res.output
     result = json.loads((out / "results.json").read_text(encoding="utf-8"))
-    assert result["schema_version"] == "1.17"
+    assert result["schema_version"] == SCHEMA_VERSION
     assert result["order"] == {
         "sha256": hashlib.sha256(order.read_bytes()).hexdigest(),
         "ordered": 8,

@@ -19,7 +19,8 @@ audited with a profile that disables two checks: ``disabled_checks``; 1.15: synt
 ``batch.files``; 1.16: syntactic and diversity audited with ``--full-hashes``, one slide a DICOM slide whose
 series' other file is a ``slide_part`` row, a file of another series beside it none; 1.17: syntactic and diversity
 audited with ``--expect``, an order list of six items, one not delivered, one slide's ``sha256`` wrong, one
-item delivered and not ordered: ``order``). A release that bumps the schema adds its own
+item delivered and not ordered: ``order``; 1.18: syntactic and diversity, each slide with the
+``overstain_share`` and ``understain_share`` of its tissue). A release that bumps the schema adds its own
 file here; none is ever regenerated.
 """
 
@@ -170,6 +171,21 @@ def test_a_genuine_result_of_each_version_holds_nothing_newer_than_its_label(pat
     if _version(path) not in ("1.0", "1.8", "1.9"):
         earlier = f"1.{int(_version(path).split('.')[1]) - 1}"
         assert _newer_than_stated(path, {**data, "schema_version": earlier}) is not None, earlier
+
+
+@pytest.mark.parametrize("member", ["overstain_share", "understain_share"])
+def test_a_result_labelled_1_17_holding_the_stain_shares_is_refused_as_newer(member: str) -> None:
+    """Slide summaries gained the stain shares ``artefacts.stain`` compares with the batch: a file
+    that holds them was written by a dqm of 1.18 at least, and one labelled 1.17 is refused as
+    relabelled (it was taken as a 1.17 file, and an older dqm refused it as malformed)."""
+    from dqm.results import _newer_than_stated
+
+    path = FIXTURES / "results-1.17.json"
+    data = json.loads(path.read_text(encoding="utf-8"))
+    next(item["slide"] for item in data["items"] if item.get("slide"))[member] = 0.01
+    said = _newer_than_stated(path, data)
+    assert said is not None and f"holds items[].slide.{member}, which schema 1.18 added" in said
+    assert _newer_than_stated(path, {**data, "schema_version": "1.18"}) is None
 
 
 def test_a_label_older_than_this_dqm_is_checked_for_everything_added_since() -> None:

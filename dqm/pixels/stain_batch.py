@@ -23,8 +23,9 @@ and the external set (its docstring gives the figures).
 A safety net stays absolute (:data:`EXTREME_SHARE`, :data:`EXTREME_OD`): a value no clean slide
 of any measured site reaches is flagged whatever its peers show, so a batch mis-stained as a whole is still seen
 there. A batch or institution stained darker or paler as a whole, short of that, is not an
-outlier among its own slides: no slide of it is flagged, and §3's batch-effect report (stain
-descriptors across institutions) is where it shows.
+outlier among its own slides: no slide of it is flagged for it; the group is reported once
+(:func:`group_verdicts`) when its own median share passes the absolute rule, and §3's batch-effect
+report compares the institutions' stain descriptors.
 """
 
 from __future__ import annotations
