@@ -88,6 +88,27 @@ def test_a_malformed_waiver_file_says_what_is_wrong(tmp_path: Path, text: str, s
     assert said in str(info.value)
 
 
+@pytest.mark.parametrize("code", ["OVERSTAINED", "UNDERSTAINED"])
+def test_a_waiver_naming_a_code_under_the_check_that_no_longer_raises_it_is_refused(
+    tmp_path: Path, code: str
+) -> None:
+    """Over- and under-staining moved from artefacts.slide to artefacts.stain: a waiver naming the
+    old check and the code matched no finding, silently (only listed as unused)."""
+    text = f"waivers:\n  - check: artefacts.slide\n    code: {code}\n    item: '*'\n    reason: r\n"
+    path = write(tmp_path / "w.yaml", text + "    approved_by: QA\n    expires: 2027-01-01\n")
+    with pytest.raises(WaiverError) as info:
+        load_waivers(path)
+    said = str(info.value)
+    assert "waivers/0" in said and f"{code} is raised by artefacts.stain" in said
+    (kept,) = load_waivers(
+        write(
+            tmp_path / "n.yaml",
+            text.replace("slide", "stain") + "    approved_by: QA\n    expires: 2027-01-01\n",
+        )
+    )
+    assert (kept.check, kept.code) == ("artefacts.stain", code)
+
+
 @pytest.mark.parametrize("nested", ["[" * 5_000, "{a: " * 5_000, "- " * 5_000 + "x"])
 def test_a_waiver_or_profile_file_nested_past_the_stack_is_an_error(tmp_path: Path, nested: str) -> None:
     """YAML nested a few thousand deep (a 5 KB waiver file or profile) made PyYAML recurse past
