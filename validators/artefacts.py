@@ -232,8 +232,7 @@ class StainParams(BaseModel):
     },
 )
 def stain_outliers(batch: BatchView, params: StainParams, ctx: CheckContext) -> list[Finding]:
-    """No slide is stained far darker or paler than the other slides of its institution (or batch),
-    and no institution (or batch) is stained darker or paler as a whole than one slide may be."""
+    """No slide is stained far darker or paler than its institution (or batch), nor a whole group."""
     limits = _slide_params(batch.profile)
     slides = [f.slide for f in batch.items]
     institutions, names = group_keys(f.clinical.get(params.institution_column) for f in batch.items)
