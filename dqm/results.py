@@ -91,10 +91,11 @@ files of a DICOM slide's series in its folder and a Trestle slide's macro image 
 fingerprint is compared without those, :func:`with_parts_of_1_16`); 1.17 added ``order`` (the
 buyer's order list, ``--expect``: its SHA-256 and how many of its items were delivered) and the
 codes of the ``order.list`` check; 1.18 added ``items[].slide.overstain_share`` and
-``items[].slide.understain_share`` (the shares ``artefacts.stain`` compares across the batch,
+``items[].slide.understain_share`` (the shares ``artefacts.stain`` compares across the batch) and
+``items[].slide.artefact_scale_unknown`` (artefacts measured with no known resolution;
 :data:`ADDED_1_18`), the codes ``OVERSTAINED_GROUP`` and ``UNDERSTAINED_GROUP`` (an institution or
-batch stained darker or paler as a whole) and ``ARTEFACT_NOT_MEASURED`` (a field of view too small
-for a kind of artefact)."""
+batch stained darker or paler as a whole), ``ARTEFACT_NOT_MEASURED`` and ``LESION_KIND_UNMEASURED``
+(folds not measured: an implausible resolution or too few pixels) and ``ARTEFACT_SCALE_UNKNOWN``."""
 
 SLIDE_PARTS_FROM = (1, 15)
 """The first schema version whose fingerprint covers the files besides each slide."""
@@ -479,6 +480,7 @@ def _check_sealed(path: Path, data: dict[str, Any], unsealed: Callable[[str], No
 ADDED_1_18: tuple[tuple[str, ...], ...] = (
     ("items", "[]", "slide", "overstain_share"),
     ("items", "[]", "slide", "understain_share"),
+    ("items", "[]", "slide", "artefact_scale_unknown"),
 )
 """The members schema 1.18 added (each in :data:`NEWER_MEMBERS`): a member of a model of
 ``results.json`` added while 1.18 is the newest version goes here."""
@@ -603,7 +605,16 @@ CODES_SINCE: dict[str, tuple[int, int]] = {
             ),
         ),
         ((1, 17), ("ITEM_NOT_DELIVERED", "ITEM_NOT_ORDERED", "ORDER_CHECKSUM_MISMATCH")),
-        ((1, 18), ("ARTEFACT_NOT_MEASURED", "OVERSTAINED_GROUP", "UNDERSTAINED_GROUP")),
+        (
+            (1, 18),
+            (
+                "ARTEFACT_NOT_MEASURED",
+                "ARTEFACT_SCALE_UNKNOWN",
+                "LESION_KIND_UNMEASURED",
+                "OVERSTAINED_GROUP",
+                "UNDERSTAINED_GROUP",
+            ),
+        ),
         (
             (1, 14),
             (
