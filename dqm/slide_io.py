@@ -1392,6 +1392,13 @@ CONTENT_CHANGED_SINCE_AUDIT = N_(
     "{_ref} is not the file the audit checked (its size and modification time kept, its first or last "
     "bytes not those the audit recorded): changed since the audit, not read"
 )
+GONE_SINCE_AUDIT = N_(
+    "{_ref} is not the file the audit checked (no regular file of the batch that can be read is there now: "
+    "{_why}): not read"
+)
+"""Why a slide the audit recorded is not its file: its path leads to nothing, to a folder or
+special file, out of the batch, or to a file whose bytes cannot be read (``_why``: the jail's or
+the system's words)."""
 LISTED_SINCE_AUDIT = N_(
     "{_ref} joined or left the files OpenSlide reads by name for this slide since the audit: not read"
 )
@@ -1806,15 +1813,17 @@ def unlike_audit(path: Path, root: Path, recorded: Recorded) -> Message | None:
     (:func:`open_checked`, :func:`plain_file`: :class:`NotAudited`), without opening it (the
     review server's check of a slide before it takes a verdict on it, shown or not: its files
     taken, the slide's quick print read through a descriptor, a stat and a print a part). None
-    where it is the audit's, or where it cannot be read (no regular file there, its bytes not
-    readable): nothing to compare, and a reader's open says why."""
+    where it is the audit's; :data:`GONE_SINCE_AUDIT` where it cannot be read (no regular file
+    there, its bytes not readable): anything but the recorded regular file at that path is not
+    the audit's file."""
+    ref = clip(batch_place(path, root), 200)
     with _held(path) as fd:
         if isinstance(fd, str):
-            return None
+            return msg(GONE_SINCE_AUDIT, _ref=ref, _why=fd)
         try:
-            return _held_unlike(path, root, fd, clip(batch_place(path, root), 200), recorded)
-        except NotOpened:
-            return None
+            return _held_unlike(path, root, fd, ref, recorded)
+        except NotOpened as exc:
+            return msg(GONE_SINCE_AUDIT, _ref=ref, _why=exc.why)
 
 
 def batch_place(path: Path, root: Path) -> str:

@@ -213,3 +213,44 @@ def test_verdicts_given_before_a_refusal_are_kept(fresh: tuple[Path, Path]) -> N
     doc = json.loads(out.read_text())
     assert [r["slide_id"] for r in doc["not_reviewable"]] == [slides[0].slide_id]
     assert [(v["slide_id"], v["reviewer"]) for v in doc["verdicts"]] == [(slides[0].slide_id, "Kim")]
+
+
+def _not_the_file(path: Path, how: str, outside: Path) -> None:
+    """Something other than a regular file of the batch at ``path`` (``how``)."""
+    if how == "link_out":
+        outside.write_bytes(path.read_bytes())  # the very bytes, out of the batch
+        path.unlink()
+        path.symlink_to(outside)
+    elif how == "fifo":
+        path.unlink()
+        os.mkfifo(path)
+    elif how == "folder":
+        path.unlink()
+        path.mkdir()
+    else:
+        path.unlink()
+
+
+@pytest.mark.parametrize("how", ["link_out", "fifo", "folder", "gone"])
+@pytest.mark.parametrize("shown", [False, True])
+def test_anything_but_the_recorded_file_is_not_reviewable(
+    fresh: tuple[Path, Path], tmp_path: Path, how: str, shown: bool
+) -> None:
+    """A slide the audit recorded whose path now leads out of the batch, to a FIFO, a folder or
+    nothing was taken as not checkable and a verdict taken on it: it is not the audit's file, so
+    not reviewable (shown to the viewer or not) and its verdict refused."""
+    review_dir, batch = fresh
+    client, csrf = signed_in(review_dir, batch)
+    with client:
+        slides = client.app.state.sample.slides
+        _not_the_file(batch / str(slides[0].image_path), how, tmp_path / "outside.bin")
+        if shown:
+            assert NOT_AUDITED in client.get("/api/slides/0").json()["image_error"]
+        assert verdict(client, csrf, 0) == 400
+        assert verdict(client, csrf, 1) == 200
+    out = review_dir.parent / "verdicts.json"
+    assert runner.invoke(cli_app, ["review", "export", str(review_dir), "--out", str(out)]).exit_code == 0
+    doc = json.loads(out.read_text())
+    assert [r["slide_id"] for r in doc["not_reviewable"]] == [slides[0].slide_id]
+    assert NOT_AUDITED in doc["not_reviewable"][0]["reason"]
+    assert [v["slide_id"] for v in doc["verdicts"]] == [slides[1].slide_id]

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from dqm.batch import jailed
+from dqm.findings import clip
 from dqm.i18n import N_, msg
 
 if TYPE_CHECKING:
@@ -250,7 +251,11 @@ class TileSource:
             entry = self._in_use(index)
             if entry is not None:
                 return entry
-        path = self.path(index)  # an unknown slide takes no lock (nor a place among them)
+        try:
+            path = self.path(index)  # an unknown slide takes no lock (nor a place among them)
+        except SlideUnavailable:
+            self.check_audited(index)  # a recorded slide gone from its place: not the audit's
+            raise
         with self._lock:
             opening = self._opening.setdefault(index, threading.Lock())
         with opening:  # outside the lock (opening a slide can take a while), one open at a time
@@ -268,6 +273,10 @@ class TileSource:
             except SlideNotAudited as exc:
                 self._refuse(index, exc)
                 raise
+            except SlideUnavailable:
+                if recorded is not None:  # not opened: refused where it is not the recorded file
+                    self._check_held(index, recorded)
+                raise
 
     def _refuse(self, index: int, exc: SlideNotAudited) -> None:
         """Slide ``index`` refused as not the audit's (``exc``) for the server's life, and said
@@ -281,31 +290,41 @@ class TileSource:
         (:func:`~dqm.slide_io.unlike_audit`): before the server takes a verdict on it, which a
         reviewer may give on a slide never shown (its first open, the only check against the
         record, never made). A slide swapped since is refused as at its open (:attr:`not_audited`
-        told once). Nothing is checked for a slide without image or record, or one not served.
+        told once), and so is anything but the recorded regular file at its path (nothing, a
+        folder, a FIFO, a link out of the batch, a file that cannot be read). Nothing is checked
+        for a slide without image or record, or one not served.
 
         Raises
         ------
         SlideNotAudited
             When the slide is refused, now or before.
         """
-        from dqm.slide_io import unlike_audit
-
         recorded = self.recorded.get(index)
-        try:
-            path = self.path(index)
-        except SlideUnavailable:
+        if recorded is None or not self.slides.get(index):
             return
         with self._lock:
             opening = self._opening.setdefault(index, threading.Lock())
         with opening:  # not while it is opened: one refusal, told once
-            refused = self._not_audited.get(index)
-            if refused is not None:
-                raise SlideNotAudited(*refused.args)
-            why = unlike_audit(path, self.root, recorded) if recorded is not None else None
-            if why is not None:
-                exc = SlideNotAudited(why)
-                self._refuse(index, exc)
-                raise exc
+            self._check_held(index, recorded)
+
+    def _check_held(self, index: int, recorded: Recorded) -> None:
+        """:meth:`check_audited` of slide ``index`` (its record ``recorded``), its opening lock held."""
+        from dqm.slide_io import GONE_SINCE_AUDIT, unlike_audit
+
+        refused = self._not_audited.get(index)
+        if refused is not None:
+            raise SlideNotAudited(*refused.args)
+        rel = str(self.slides[index])
+        path, jail = jailed(self.root, rel)
+        why = (  # out of the batch, a link to nothing, no regular file: not the audit's
+            msg(GONE_SINCE_AUDIT, _ref=clip(rel, 200), _why=jail)
+            if path is None
+            else unlike_audit(path, self.root, recorded)
+        )
+        if why is not None:
+            exc = SlideNotAudited(why)
+            self._refuse(index, exc)
+            raise exc
 
     def _in_use(self, index: int) -> _Open | None:
         """Slide ``index`` if it is open, counted as in use once more (called with the lock held)."""
