@@ -1319,7 +1319,9 @@ def _after_reads(
         # check: a probe checks once), not the head and every name again; a file named that
         # joined since the open (not in taken.listed) is watched as no file then: seen joined
         if watched and watched[0] is None:
-            watched[0] = watched_besides(str(path), taken.own[0], root, taken.parts, vendor, taken.listed)
+            watched[0] = watched_besides(
+                str(path), taken.own[0], root, taken.parts, vendor, taken.listed, taken.cut, taken.names
+            )
         why = _changed_while_read(
             ref, path, fd if by_name else None, root, taken, own_print, fd, watched[0] if watched else None
         )
@@ -1343,17 +1345,21 @@ class Taken:
     name besides it (:func:`~dqm.slide_refs.slide_parts`, the first
     :data:`~dqm.slide_refs.MAX_PARTS`); ``parts``, the quick print (:func:`fingerprint`) and
     :func:`stat_values` of each of those that could be read (one that cannot is left out: OpenSlide's
-    error says so)."""
+    error says so); ``cut``, whether the listing was cut at :data:`~dqm.slide_refs.MAX_PARTS`;
+    ``names``, the names the slide gave that led to a file listed (None: not taken)."""
 
     own: list[int]
     listed: list[str]
     parts: dict[str, tuple[str, list[int]]]
+    cut: bool = False
+    names: frozenset[str] | None = None
 
 
 def taken_of(path: Path | str, st: os.stat_result, root: Path) -> Taken:
     """:class:`Taken` of the slide at ``path`` (its stat ``st``) in the batch folder ``root``, now:
     its parts' prints and stats from one opening each (:func:`stat_and_print`)."""
-    listed = slide_parts(str(path), st.st_size, root)[0]
+    names: set[str] = set()
+    listed, cut = slide_parts(str(path), st.st_size, root, names=names)
     parts: dict[str, tuple[str, list[int]]] = {}
     for part in listed:
         try:
@@ -1361,7 +1367,7 @@ def taken_of(path: Path | str, st: os.stat_result, root: Path) -> Taken:
         except (OSError, ValueError):
             continue
         parts[part] = (str(quick), [int(n) for n in values])
-    return Taken(stat_values(st), listed, parts)
+    return Taken(stat_values(st), listed, parts, cut, frozenset(names))
 
 
 REPLACED_WHILE_READ = N_(

@@ -650,14 +650,19 @@ def opened_besides(path: str, size: int, root: Path) -> list[tuple[str, str | No
     return list(_besides_lazily(path, size, root))
 
 
-def _besides_lazily(path: str, size: int, root: Path, macro: bool = True) -> Iterator[tuple[str, str | None]]:
+def _besides_lazily(
+    path: str, size: int, root: Path, macro: bool = True, names: dict[str, str] | None = None
+) -> Iterator[tuple[str, str | None]]:
     """:func:`opened_besides`, each file resolved only when the one before it has been taken (a
     caller that needs the first few does not resolve the 20,000 names of a hostile ``Slidedat.ini``);
-    ``macro`` False: no Trestle macro image (results before 1.16)."""
+    ``macro`` False: no Trestle macro image (results before 1.16). ``names``, given: each name
+    resolved (cut at a NUL byte) → what it resolved to, those of one file too."""
     real_root = os.path.realpath(root)
     seen: set[str] = set()
     for name in _named_besides(path, size, root, macro):
         target = os.path.realpath(_cut(name))
+        if names is not None:
+            names[_cut(name)] = target
         if target not in seen:
             seen.add(target)
             yield target, _refused(target, real_root)
@@ -715,6 +720,8 @@ def watched_besides(
     parts: Iterable[str],
     vendor: str | None,
     listed: Collection[str] | None = None,
+    cut: bool = False,
+    names: Collection[str] | None = None,
 ) -> Watched:
     """:class:`Watched` of the slide at ``path`` (``size`` bytes, in the batch folder ``root``)
     that OpenSlide opened as ``vendor`` (``openslide.vendor``), whose files ``parts`` (batch
@@ -728,9 +735,14 @@ def watched_besides(
     (at a later read). A name leading now to a regular file of the batch that the listing had
     not (nothing there at the open: a VMS's ``OptimisationFile`` written since) is kept with the
     names that were no file at the open (``resolved``), so that the check it is built for sees it
-    joined; a listing cut at :data:`MAX_PARTS` cannot tell such a file from one past the cut."""
+    joined; a listing cut at :data:`MAX_PARTS` (``cut``) cannot tell such a file from one past
+    the cut. ``names``: the names that led to a file listed at the open (:func:`slide_parts`),
+    where the listing was not cut: a name that leads to a part now but was none of them (a link
+    to a part made since, where nothing was: one file, listed once) is watched as no file at the
+    open too, so seen joined."""
     real_root, kept = os.path.realpath(root), set(parts)
-    at_open = None if listed is None or len(listed) >= MAX_PARTS else set(listed)
+    at_open = None if listed is None or cut else set(listed)
+    names_at_open = None if at_open is None or names is None else set(names)
     base = os.path.dirname(path)
     resolved: dict[str, str] = {}
     looked: dict[str, tuple[str, tuple[int, int]]] = {}
@@ -743,6 +755,9 @@ def watched_besides(
             continue
         target = os.path.realpath(name)
         if (part := os.path.relpath(target, real_root)) in kept:
+            if names_at_open is not None and name not in names_at_open and name not in trestle:
+                resolved[name] = os.path.relpath(name, base)  # no name of a part at the open
+                continue
             # stat'ed by this name only where the kernel's walk of it (OpenSlide's) reaches the
             # part (``d/../Data.dat`` with no ``d``: resolved to it, not opened by it)
             if (ident := _identity(name)) is not None and ident == _identity(target):
@@ -1130,24 +1145,33 @@ slide has its index and tens of data files, a few hundred for the largest scans;
 keyed by its stat alone (:data:`dqm.cache.UNPRINTED`) and is neither hashed nor fingerprinted."""
 
 
-def slide_parts(path: str, size: int, root: Path, since_1_16: bool = True) -> tuple[list[str], bool]:
+def slide_parts(
+    path: str, size: int, root: Path, since_1_16: bool = True, names: set[str] | None = None
+) -> tuple[list[str], bool]:
     """The batch paths (below ``root`` as it resolves) of the regular files OpenSlide opens by name
     besides the slide at ``path`` (``size`` bytes) and may open (:func:`opened_besides`: none
     refused), in the order first named (a Trestle slide's macro image too), then the other files
     of a DICOM slide's series (:func:`_dicom_series`); ``since_1_16`` False: neither of those two,
     as results before 1.16 fingerprint. The first :data:`MAX_PARTS`, and whether there are more. The names past the first
     :data:`MAX_PARTS` files found are not resolved (a ``Slidedat.ini`` of 1 MiB naming 55,000
-    files cost ``--results`` 14 s more), nor the headers past them read."""
+    files cost ``--results`` 14 s more), nor the headers past them read. ``names``, given: the
+    names the slide gives (cut at a NUL byte) that led to one of the files listed, by which
+    :func:`watched_besides` tells a name made since (a link to a part: one file, listed once)."""
     real_root = os.path.realpath(root)
-    named = (target for target, why in _besides_lazily(path, size, root, since_1_16) if why is None)
+    given: dict[str, str] | None = {} if names is not None else None
+    named = (target for target, why in _besides_lazily(path, size, root, since_1_16, given) if why is None)
     series = _dicom_series(path, root) if since_1_16 else iter(())
     found: dict[str, None] = {}
+    cut = False
     for target in itertools.chain(named, series):
         if target not in found and os.path.isfile(target):
             if len(found) == MAX_PARTS:
-                return [os.path.relpath(t, real_root) for t in found], True
+                cut = True
+                break
             found[target] = None
-    return [os.path.relpath(t, real_root) for t in found], False
+    if names is not None and given is not None:
+        names.update(name for name, target in given.items() if target in found)
+    return [os.path.relpath(t, real_root) for t in found], cut
 
 
 def part_name(part: str) -> str:

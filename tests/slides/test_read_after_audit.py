@@ -331,9 +331,9 @@ def _counted(monkeypatch: pytest.MonkeyPatch, name: str) -> list[object]:
     calls: list[object] = []
     real = getattr(dqm.slide_io, name)
 
-    def counted(first: object, *args: object) -> object:
+    def counted(first: object, *args: object, **kwargs: object) -> object:
         calls.append(first)
-        return real(first, *args)
+        return real(first, *args, **kwargs)
 
     monkeypatch.setattr(dqm.slide_io, name, counted)
     return calls
@@ -437,19 +437,48 @@ def test_parts_a_slide_names_are_listed_once_and_stated_by_their_names(
     reader.close()
 
 
+@pytest.mark.parametrize("how", ["file", "link_to_part", "hard_link_to_part"])
 @pytest.mark.parametrize("reads_before", [1, 2])
 def test_a_named_file_missing_at_the_open_and_there_after_it_is_refused(
-    tmp_path: Path, reads_before: int
+    tmp_path: Path, reads_before: int, how: str
 ) -> None:
     """A named file missing at the open and there after it: OpenSlide would read a file not taken.
     Written after the first read (before the check that builds what later reads watch), it was
-    watched as a file there at the open, never seen joined; after the second, it was seen."""
+    watched as a file there at the open, never seen joined; after the second, it was seen. Made a
+    link to a part after the first read, it was taken for that part (one file, listed once):
+    never seen joined."""
     key = _vms_with_optimisation(tmp_path / "batch")
     reader = SlideReader(key, root=tmp_path / "batch")
     for _ in range(reads_before):
         assert reader.read(0, 0, 8, 8, 1.0)[4, 4, 2] > 150
-    (tmp_path / "batch" / "sub" / "opt.bin").write_bytes(b"\0" * 64)
+    opt, part = tmp_path / "batch" / "sub" / "opt.bin", tmp_path / "batch" / "sub" / "S1.jpg"
+    if how == "file":
+        opt.write_bytes(b"\0" * 64)
+    elif how == "link_to_part":
+        opt.symlink_to(part)
+    else:
+        os.link(part, opt)
     with pytest.raises(SlideRefused) as refused:
         reader.read(0, 0, 8, 8, 1.0)
+    assert "opt.bin" in refused.value.why and "joined or left" in refused.value.why
+    reader.close()
+
+
+def test_a_listing_of_exactly_max_parts_is_not_taken_as_cut(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A listing of exactly MAX_PARTS files, none left out, was taken as cut (a file past the cut
+    cannot be told from one joined since): a named file missing at the open and written after the
+    first read went unseen. The listing says whether it was cut."""
+    import dqm.slide_refs
+
+    key = _vms_with_optimisation(tmp_path / "batch")  # one part: S1.jpg, named twice
+    monkeypatch.setattr(dqm.slide_refs, "MAX_PARTS", 1)
+    reader = SlideReader(key, root=tmp_path / "batch")
+    assert reader.read(0, 0, 8, 8, 1.0)[4, 4, 2] > 150
+    (tmp_path / "batch" / "sub" / "opt.bin").write_bytes(b"\0" * 64)
+    with pytest.raises(SlideRefused) as refused:
+        for _ in range(2):
+            reader.read(0, 0, 8, 8, 1.0)
     assert "opt.bin" in refused.value.why and "joined or left" in refused.value.why
     reader.close()
