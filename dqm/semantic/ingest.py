@@ -60,6 +60,14 @@ NOT_AUDITED = N_(
     "the audit: a sign of tampering with the batch; it took no verdict on it after that): {reason}"
 )
 """The finding of a slide a review database's export lists as not reviewable."""
+NOT_AUDITED_NO_REASON = N_(
+    "the review server refused this slide as not the file the audit checked (swapped or changed since "
+    "the audit: a sign of tampering with the batch; it took no verdict on it after that)"
+)
+""":data:`NOT_AUDITED` where the export gives no reason."""
+NOT_REVIEWABLE_UNKNOWN = N_(
+    "slide {slide!r} is listed as not reviewable but was not drawn for review in this plan: ignored"
+)
 
 
 def _finding(
@@ -103,19 +111,26 @@ def validate(
                     file=vf.path,
                 )
             )
+    refused: set[str] = set()
     for vf in files:
         for gone in vf.not_reviewable:
-            if found.room("SLIDE_NOT_AUDITED", "error"):
-                found.listed.append(
-                    _finding(
-                        "SLIDE_NOT_AUDITED",
-                        "error",
-                        msg(NOT_AUDITED, reason=clip(gone.reason, 500)),
-                        file=vf.path,
-                        pointer=gone.pointer,
-                        slide_id=shown.get(gone.slide_id, gone.slide_id),
-                    )
-                )
+            sid = shown.get(gone.slide_id, gone.slide_id)
+            if sid in refused:  # one finding a slide, however often it is listed
+                continue
+            refused.add(sid)
+            code, severity = (
+                ("SLIDE_NOT_AUDITED", "error") if sid in sampled else ("VERDICT_FILE_FORMAT", "warning")
+            )
+            if not found.room(code, severity):
+                continue
+            reason = visible(clip(gone.reason.strip(), 500), newlines=False)  # as written: escaped
+            if sid not in sampled:
+                text = msg(NOT_REVIEWABLE_UNKNOWN, slide=sid)
+            else:
+                text = msg(NOT_AUDITED, reason=reason) if reason else msg(NOT_AUDITED_NO_REASON)
+            found.listed.append(
+                _finding(code, severity, text, file=vf.path, pointer=gone.pointer, slide_id=sid)
+            )
     for rec in sorted((r for vf in files for r in vf.records), key=lambda r: r.order):
         if rec.slide_id not in lot and rec.slide_id in shown:
             rec = replace(rec, slide_id=shown[rec.slide_id])

@@ -1025,3 +1025,41 @@ def test_a_slide_the_review_server_refused_is_an_error(tmp_path: Path, profile: 
     said = next(f.message for f in r.findings if f.code == "SLIDE_NOT_AUDITED")
     assert "tampering" in said and "slides/a.tiff" in said
     assert r.n_reviewed == 1
+
+
+def test_slides_listed_not_reviewable_are_one_finding_each_checked_against_the_plan(
+    tmp_path: Path, profile: Profile
+) -> None:
+    """A slide listed twice (in one export or two) gave two SLIDE_NOT_AUDITED; a slide the plan
+    never drew was taken as a refused one (an error of tampering); an empty reason left a message
+    ending in ": "; the reason was put in as written, a right-to-left override, a line break and
+    an escape sequence among it. Now: one finding a slide, an unknown slide a format warning, no
+    reason no colon, the reason escaped as every output shows batch text (visible)."""
+    plan = plan_for(300)
+    sampled = [s.slide_id for s in plan.sample]
+    gone = [
+        {"slide_id": sampled[0], "reason": "evil \u202etxt.exe\u202c\nline2\x1b[31m"},
+        {"slide_id": sampled[0], "reason": "again"},
+        {"slide_id": "NOT_IN_PLAN", "reason": "x"},
+        {"slide_id": sampled[1]},
+    ]
+    rows = [{"slide_id": sampled[2], "reviewer": "kim", "verdict": "pass"}]
+    (tmp_path / "b").mkdir()
+    files = [
+        verdict_file(tmp_path, rows, not_reviewable=gone),
+        verdict_file(tmp_path / "b", [], not_reviewable=gone[1:2]),
+    ]
+    r = run(plan, files, profile)
+    found = [(f.code, f.severity, f.slide_id, f.pointer) for f in r.findings if f.code != "VERDICT_MISSING"]
+    assert sorted(found, key=str) == sorted(
+        [
+            ("SLIDE_NOT_AUDITED", "error", sampled[0], "/not_reviewable/0"),
+            ("VERDICT_FILE_FORMAT", "warning", "NOT_IN_PLAN", "/not_reviewable/2"),
+            ("SLIDE_NOT_AUDITED", "error", sampled[1], "/not_reviewable/3"),
+        ],
+        key=str,
+    )
+    said = {f.slide_id: str(f.message) for f in r.findings if f.code == "SLIDE_NOT_AUDITED"}
+    assert "\\u202etxt.exe\\u202c\\x0aline2\\x1b[31m" in said[sampled[0]]
+    assert not any(c in said[sampled[0]] for c in "\u202e\u202c\n\x1b")
+    assert "tampering" in said[sampled[1]] and not said[sampled[1]].rstrip().endswith(":")
