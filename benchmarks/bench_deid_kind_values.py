@@ -22,6 +22,9 @@ held-out row of 29 clean names not tuned on (``HELD_OUT``): deid8 (51ef618) 4/73
 rules still flag ``NanoZoomer XR``, ``iScan HT``, ``Aperio VERSA 200``, ``EasyScan Pro 6``, ``IEC
 82304-1:2016``, ``IEC 61010-1``, ``ISO 2022 IR 149``: a clean name out of sample is flagged about
 one time in four; ``ISO 10993-1`` passed by the parts the review named for ``ISO 10993-5``).
+Task deid8fix2 added 2 clean values (a scan word after a maker's own model code) and 4
+identifying ones: deid8fix (25fa403) 2/75 clean flagged (``3DHistech P250 Flash III``,
+``3DHistech P1000 Scan``), 112/112 identifying found, held-out 7/29; deid8fix2 0/75, 112/112, 7/29.
 """
 
 from __future__ import annotations
@@ -57,6 +60,8 @@ CLEAN = [
     "Leica Aperio CS2", "Leica SCN400",
     # the review of deid8 (task deid8fix): a year-shaped model and standard, parts of five-digit ones
     "Leica DM2000", "ISO 2022", "IEC 60601-1", "ISO 10993-5",
+    # a scan word right after a maker's own model code (the review of deid8fix, task deid8fix2)
+    "3DHistech P250 Flash III", "3DHistech P1000 Scan",
     # forms with their fields left blank, and a kind beside them
     {"dob": "", "format": "YYYY-MM-DD"}, {"patient_name": "", "dob": ""}, {"type": "MRN", "patient_id": ""},
 ]  # fmt: skip
@@ -86,6 +91,8 @@ IDENTIFYING = [
     "Leica Aperio GT450 DX 1234-56", "Philips UFS 300 010 1234 5678",
     # a year split by a dot as a version, a scan word after another maker's product (task deid8fix)
     "HL7 v19.90", "FHIR R19.85", "Hamamatsu NanoZoomer 1 Flash", "Leica DM1990",
+    # a name after a model code's scan word, a scan word after a name-like code (task deid8fix2)
+    "3DHistech P250 Flash Hong", "3DHistech P250 Flash KIM", "3DHistech Kim1 Flash", "Hamamatsu S360 Flash",
 ]  # fmt: skip
 
 HELD_OUT = [
