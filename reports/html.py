@@ -39,6 +39,7 @@ from dqm.figures import (
     fmt_dice,
     fmt_target,
     fmt_value,
+    fmt_value_target,
     order_line,
     title,
 )
@@ -299,6 +300,8 @@ def _environment(lang: str = "en", names: Mapping[str, str] | None = None) -> En
         v.passed,
     )
     env.filters["target"] = fmt_target
+    # a percentage target as written (0.99994: ``99.994 %``, not ``99.99 %`` beside a 99.993 % that fails it)
+    env.filters["pct_target"] = lambda t: fmt_value_target(t, True)
     env.filters["shjoin"] = lambda parts: shlex.join(str(p) for p in parts)
     env.filters["fmt"] = fmt_value
     env.filters["num"] = _num

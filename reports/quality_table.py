@@ -20,7 +20,7 @@ from pathlib import Path
 
 from dqm.diversity.minimums import is_minimum
 from dqm.diversity.settings import PATIENT_GROUPS
-from dqm.figures import Gate, all_gates, fmt_value
+from dqm.figures import Gate, all_gates, fmt_value, fmt_value_target
 from dqm.i18n import translated
 from dqm.output import spreadsheet_safe, visible
 from dqm.quality_layout import QualityTableLayout, TechnicalRow
@@ -77,14 +77,11 @@ def _decision(layout: QualityTableLayout, lang: str, passed: bool | None) -> str
     return layout.word({True: "pass", False: "fail", None: "undecided"}[passed], lang)
 
 
-def _number(value: float, percent: bool) -> str:
-    return f"{100 * value:.2f} %" if percent else f"{value:g}"
-
-
 def _target_text(layout: QualityTableLayout, lang: str, target: float | None, percent: bool) -> str:
     if target is None:
         return "–"
-    return layout.word("at_least", lang, {"target": _number(target, percent)})
+    # as written, as the value beside it is shown against it (0.99994: ``99.994 %``, not ``99.99 %``)
+    return layout.word("at_least", lang, {"target": fmt_value_target(target, percent)})
 
 
 def _unit(layout: QualityTableLayout, lang: str, unit: str) -> str:

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from markupsafe import Markup, escape
 
-from dqm.figures import fmt_value
+from dqm.figures import fmt_value, fmt_value_target
 from dqm.findings import cut_label
 
 BAR_H = 18
@@ -102,9 +102,10 @@ def hbar(
             f'<line class="target" x1="{tx:.1f}" y1="18" x2="{tx:.1f}" y2="{height - 16}" '
             f'stroke-dasharray="4 3"/>'
         )
+        # as written: a 99.993 % bar failing 0.99994 is not beside a ``target 99.99 %``
         parts.append(
             f'<text class="axis" x="{tx:.1f}" y="{height - 4}" text-anchor="middle">'
-            f"target {escape(fmt(target))}</text>"
+            f"target {escape(fmt_value_target(target, True) if percent else fmt(target))}</text>"
         )
     parts.append("</svg>")
     return Markup("".join(parts))

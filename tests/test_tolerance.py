@@ -228,3 +228,13 @@ def test_an_imbalance_ratio_over_its_maximum_never_reads_as_it() -> None:
     assert over.decision == "warn" and "has 2.004 times the slides" in over.sentence
     *_, at = _balance_rules(0.3, 0.5, 0.05, 0.6, 1.996, 2.0)
     assert at.decision == "pass" and "has 2.00 times the slides" in at.sentence  # under it: as ever
+
+
+def test_an_imbalance_ratios_maximum_reads_as_written() -> None:
+    """The rule printed its maximum with ``{:g}``: 2.1234567 read ``over 2.12346 times`` beside a
+    ratio of 2.1234570 that warns (above the ratio as printed)."""
+    *_, over = _balance_rules(0.3, 0.5, 0.05, 0.6, 2.123457, 2.1234567)
+    assert over.decision == "warn" and "has 2.1234570 times the slides" in over.sentence
+    assert "over 2.1234567 times the slides" in over.rule, over.rule
+    *_, plain = _balance_rules(0.3, 0.5, 0.05, 0.6, 2.0, 10.0)
+    assert "over 10 times the slides" in plain.rule  # a round maximum as ever

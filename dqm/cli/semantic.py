@@ -783,7 +783,7 @@ def _plan_profile(review_plan: Any, profile: str | None) -> Any:
 
 
 def _print_result(r: Any, limit: int, lang: str) -> None:
-    from dqm.figures import fmt_value
+    from dqm.figures import fmt_value, fmt_value_target
     from dqm.i18n import translated, translator
 
     _ = translator(lang)
@@ -843,7 +843,7 @@ def _print_result(r: Any, limit: int, lang: str) -> None:
     rule = (
         f"Ac {r.acceptance_number} / Re {r.rejection_number}"
         if r.plan == "iso2859"
-        else _("target {target:g}", target=r.target)
+        else _("target {target}", target=fmt_value_target(r.target, True))  # as written, as the accuracy
     )
     remain = (
         _(", {n} of {total} slides still to review (provisional)", n=r.remaining, total=r.sample_size)

@@ -364,7 +364,13 @@ def balance_tests(classes: Balance, institutions: Balance, rules: BalanceRules) 
     if rules.max_imbalance_ratio is not None:
         t = rules.max_imbalance_ratio
         args = ("balance.imbalance_ratio", N_("class imbalance ratio"), "class")
-        rule = msg("warn when the largest class has over {t:g} times the slides of the smallest", t=t)
+        from dqm.figures import fmt_decimals, fmt_value_target
+
+        # as written: a maximum of 2.1234567 is not "2.12346" beside a ratio of 2.1234570 that warns
+        rule = msg(
+            "warn when the largest class has over {t} times the slides of the smallest",
+            t=fmt_value_target(t, False),
+        )
         ratio = classes.imbalance_ratio
         if classes.n == 0:
             out.append(_rule_result(*args, rule, "not_applicable", N_("not tested: no slide has a class")))
@@ -372,8 +378,6 @@ def balance_tests(classes: Balance, institutions: Balance, rules: BalanceRules) 
             text = msg("class {cls} is absent: the imbalance ratio is infinite", cls=classes.min_category)
             out.append(_rule_result(*args, rule, "warn", text, None, N_("max / min"), classes.n))
         else:
-            from dqm.figures import fmt_decimals
-
             decision = "pass" if ratio <= t else "warn"
             shown = fmt_decimals(ratio, 2, t, decision == "pass", at_most=True)  # 2.004 over 2: not 2.00
             text = msg(

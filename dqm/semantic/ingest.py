@@ -13,6 +13,7 @@ from pathlib import Path
 
 from shapely.geometry.base import BaseGeometry
 
+from dqm.figures import fmt_value_target
 from dqm.findings import clip
 from dqm.i18n import N_, msg
 from dqm.output import visible
@@ -439,8 +440,8 @@ def method_text(plan: ReviewPlan, options: IngestOptions) -> str:
         )  # fmt: skip
     else:
         head = msg(
-            "Precision plan: n = {n} ({note}); the lot is accepted when the estimated accuracy reaches {target:g}.",
-            n=plan.plan_sample_size, note=plan.note, target=options.target,
+            "Precision plan: n = {n} ({note}); the lot is accepted when the estimated accuracy reaches {target}.",
+            n=plan.plan_sample_size, note=plan.note, target=fmt_value_target(options.target, True),
         )  # fmt: skip
     strata = ", ".join(plan.strata_fields) or "none"
     sentences = [head]

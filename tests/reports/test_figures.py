@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pydantic import BaseModel, ConfigDict
@@ -273,6 +274,18 @@ def test_no_output_rounds_a_value_up_to_its_target() -> None:
     )  # a chart's bar
 
 
+def _rejected_precision_plan(target: float, accuracy: float) -> Any:
+    """The semantic result of a precision plan rejected with ``accuracy`` against ``target``."""
+    update = {
+        "plan": "precision",
+        "target": target,
+        "accuracy": accuracy,
+        "passed": False,
+        "decision": "reject",
+    }
+    return semantic().model_copy(update=update)
+
+
 def test_a_precision_plans_estimate_is_not_rounded_up_to_its_target(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
@@ -283,15 +296,7 @@ def test_a_precision_plans_estimate_is_not_rounded_up_to_its_target(
     from dqm.cli.semantic import _print_result
     from reports.html import render_html
 
-    s = semantic().model_copy(
-        update={
-            "plan": "precision",
-            "target": 0.99,
-            "accuracy": 0.98999,
-            "passed": False,
-            "decision": "reject",
-        }
-    )
+    s = _rejected_precision_plan(0.99, 0.98999)
     w = s.weighted
     assert w is None or w.accuracy is None
     result = make_result(semantic=s)
@@ -466,3 +471,52 @@ def test_a_passing_dice_never_reads_under_a_target_with_more_decimals() -> None:
     assert quality.shown_target == "≥ 99.995 %" and quality.shown_value == "100.00 %"
     short = Gate("technical", "technical.resolution", "resolution", 0.99994, 0.99995, False, percent=True)
     assert short.shown_value == "99.99 %"
+
+
+def test_a_percentage_target_reads_as_written_in_every_table_and_chart(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A target of 0.99994 beside 99,993 of 100,000 files read ``99.993 % ≥ 99.99 % fail`` in the
+    report's syntactic and waivers tables, ``≥ 99.99 % … 99.993 % fail`` in the quality table (ko
+    ``99.99 % 이상``) and ``target 99.99 %`` on the chart: a failing figure above its target as
+    printed. A precision plan's target 0.99994 read ``target 0.99994`` (``{:g}``: 6 digits) and
+    ``99.99 %`` in the report; 0.99995 read ``100.00 %`` in the quality table."""
+    import datetime as dt
+    import re
+
+    from dqm.cli.semantic import _print_result
+    from dqm.delivery import WaiverSection
+    from dqm.quality_layout import QualityTableLayout
+    from dqm.results import QualityResult
+    from reports.html import render_html
+    from reports.quality_table import quality_rows
+    from reports.svg import hbar
+
+    d = json.loads((FIXTURES / "results-1.16.json").read_text(encoding="utf-8"))
+    s = d["syntactic"]
+    s["files_total"], s["files_valid"], s["file_accuracy"] = 100_000, 99_993, 0.99993
+    s["gates"][0].update(numerator=99_993, denominator=100_000, value=0.99993, target=0.99994, passed=False)
+    result = QualityResult.model_validate(d)
+    gates = list(result.syntactic.gates)
+    waivers = WaiverSection(source="w.yaml", checked_on=dt.date(2026, 6, 1), uses=[], measured=gates)
+    result = result.model_copy(update={"waivers": waivers})
+    for lang in ("en", "ko"):
+        html = render_html(result, lang=lang)
+        text = " ".join(re.sub(r"<[^>]+>", " ", html).split())
+        assert "≥ 99.99 %" not in text, lang
+        assert text.count("99.993 % ≥ 99.994 %") == 2, lang  # the syntactic table, the waivers' one
+        rows = [r for r in quality_rows(result, QualityTableLayout(), lang) if r.target == 0.99994]
+        assert [(r.target_text, r.shown("value")) for r in rows] == [
+            ("≥ 99.994 %" if lang == "en" else "99.994 % 이상", "99.993 %")
+        ], lang
+    assert "target 99.994 %</text>" in hbar([("H1", 0.99993, "")], title="files", target=0.99994)
+    s["gates"][0].update(target=0.99995)
+    result = QualityResult.model_validate(d)
+    (row,) = [r for r in quality_rows(result, QualityTableLayout(), "en") if r.target == 0.99995]
+    assert row.target_text == "≥ 99.995 %"
+
+    plan = _rejected_precision_plan(0.99994, 0.99993)
+    text = " ".join(re.sub(r"<[^>]+>", " ", render_html(make_result(semantic=plan))).split())
+    assert "(precision plan, target 99.994 %)" in text
+    _print_result(plan, 0, "en")
+    assert "target 99.994 %" in " ".join(capsys.readouterr().out.split())

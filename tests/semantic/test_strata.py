@@ -464,3 +464,14 @@ def test_the_class_alone_past_the_cap_is_recorded_and_said(defect_batch: Path, t
     assert res.exit_code == 0, res.output
     assert written["strata_merge"]["kept"] == ["diagnosis"] and written["strata_merge"]["fields"] == []
     assert "the lesion class (diagnosis) is never merged" in said and "merged into" not in said
+
+
+def test_a_precision_plans_target_reads_as_written_in_the_method(
+    delivery: tuple[list[ItemSummary], ReviewPlan],
+) -> None:
+    """The method paragraph printed the target with ``{:g}`` (6 significant digits: 0.9999949 read
+    ``0.999995``) and as a fraction beside the report's percentages; it reads as written now."""
+    _, plan = delivery
+    precision = plan.model_copy(update={"plan": "precision", "lq": None})
+    said = method_text(precision, IngestOptions(target=0.9999949))
+    assert "the lot is accepted when the estimated accuracy reaches 99.99949 %." in said, said
