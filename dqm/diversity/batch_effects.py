@@ -536,9 +536,16 @@ def _prediction(
         if perm_mean is not None
         else ""
     )
-    figures = f"AUC {e.auc:.2f}{ci_text}{perm_text}"
+    from dqm.figures import fmt_decimals, fmt_value_target
+
+    # beside the warning level, an AUC under it never reads as it (0.7496: not "0.75" under 0.75)
+    figures = (
+        f"AUC {fmt_decimals(e.auc, 2, settings.auc_warn, e.auc >= settings.auc_warn)}{ci_text}{perm_text}"
+    )
     if one:
-        best = ", ".join(f"{s} (AUC {by_site[s]:.2f})" for s in standing_out)
+        best = ", ".join(
+            f"{s} (AUC {fmt_decimals(by_site[s], 2, settings.auc_warn, True)})" for s in standing_out
+        )
         figures += "; " + msg("told apart best: {sites}", sites=best)
     figures += "".join("; " + p for p in pooled)
     if whole or one:
@@ -555,8 +562,8 @@ def _prediction(
             )  # fmt: skip
     elif p_macro is not None and p_macro <= alpha:
         sentence = msg(
-            "the {what} predict the institution a little ({figures}), under the warning level {warn:g}",
-            what=what, figures=figures, warn=settings.auc_warn,
+            "the {what} predict the institution a little ({figures}), under the warning level {warn}",
+            what=what, figures=figures, warn=fmt_value_target(settings.auc_warn, False),
         )  # fmt: skip
     else:
         sentence = msg(
@@ -590,11 +597,13 @@ def _prediction(
 def as_test(p: SitePrediction, settings: BatchEffectSettings, alpha: float) -> TestResult:
     """The prediction as a row of the dimension's tests: the stain descriptors' is gated (a warning
     at most), the acquisition metadata's reported only."""
+    from dqm.figures import fmt_value_target
+
     gated = p.features == "pixel"
     rule = (
         msg(
-            "warn when the out-of-fold AUC ≥ {auc:g} and the permutation p ≤ {alpha:g}",
-            auc=settings.auc_warn,
+            "warn when the out-of-fold AUC ≥ {auc} and the permutation p ≤ {alpha:g}",
+            auc=fmt_value_target(settings.auc_warn, False),
             alpha=alpha,
         )
         if gated

@@ -224,16 +224,21 @@ def _decide(
     cat = v.kind == "categorical"
     name = "PSI" if cat else "KS D"
     warn, fail = (s.psi_warn, s.psi_fail) if cat else (s.ks_warn, s.ks_fail)
+    from dqm.figures import fmt_decimals, fmt_value_target
+
     rule: str = msg(
-        "fail when p_adj < {alpha:g} and {effect} ≥ {fail:g}; warn when p_adj < {alpha:g} and {effect} ≥ {warn:g}",
-        alpha=alpha, effect=name, fail=fail, warn=warn,
+        "fail when p_adj < {alpha:g} and {effect} ≥ {fail}; warn when p_adj < {alpha:g} and {effect} ≥ {warn}",
+        alpha=alpha, effect=name, fail=fmt_value_target(fail, False), warn=fmt_value_target(warn, False),
     )  # fmt: skip
     effect = v.effect_size
     text: str  # a message, then clauses joined to it (the report translates each)
     if p_adj is None or effect is None:
         decision, text = "not_applicable", msg("not compared: {note}", note=p.outcome.note)
     else:
-        size = f"{name} {effect:.3f}, p_adj {fmt_p(p_adj)}"
+        # beside the threshold it is nearest on the scale, never on the other side of it as printed
+        # (a PSI of 0.2496 that warns is not "0.250" beside "fail when … PSI ≥ 0.25")
+        bound = fail if effect >= warn else warn
+        size = f"{name} {fmt_decimals(effect, 3, bound, effect >= bound)}, p_adj {fmt_p(p_adj)}"
         if p_adj < alpha and effect >= fail:
             decision, text = (
                 "fail",

@@ -386,3 +386,25 @@ def test_scanners_of_each_institution_still_predict_it(
     monkeypatch.setattr(batch_effects, "MAX_ONE_HOT", 10_000)
     assert p == acquisition(items, profile)
     assert p.decision == "warn" and p.auc is not None and p.auc > 0.9
+
+
+def test_an_auc_under_its_warning_level_never_reads_as_it() -> None:
+    """An AUC of 0.7496 read ``AUC 0.75 …, under the warning level 0.75`` (two decimals round it up to
+    the level it is under); the level was printed with ``{:g}``. Both read as decided now."""
+    import numpy as np
+
+    from dqm.diversity.batch_effects import Evidence, _prediction, as_test
+    from dqm.diversity.settings import BatchEffectSettings
+
+    def predicted(auc: float, settings: BatchEffectSettings) -> SitePrediction:
+        perms = [(0.5, 0.5)] * 99  # every permutation under the AUC: p = 0.01
+        e = Evidence(auc=auc, per_site=np.array([auc, auc]), fold_aucs=[auc], boot=[], perms=perms, drops={})
+        return _prediction("pixel", settings, 0.05, e, {}, [], ["A", "B"], 5, 100, 0)
+
+    under = predicted(0.7496, BatchEffectSettings(auc_warn=0.75))
+    assert under.decision == "pass" and "(AUC 0.7496; " in under.sentence, under.sentence
+    assert "under the warning level 0.75" in under.sentence
+    odd = BatchEffectSettings(auc_warn=0.7500004)
+    under = predicted(0.7500002, odd)
+    assert "(AUC 0.7500002; " in under.sentence and "under the warning level 0.7500004" in under.sentence
+    assert "AUC ≥ 0.7500004 and" in as_test(under, odd, 0.05).rule

@@ -350,3 +350,29 @@ def test_a_monte_carlo_test_of_a_huge_table_makes_fewer_draws() -> None:
     assert outcome.p_value is not None and outcome.p_value * 959 == pytest.approx(
         round(outcome.p_value * 959)
     )
+
+
+def test_an_effect_beside_its_thresholds_reads_on_its_own_side_of_them() -> None:
+    """A PSI of 0.2496 (warn, under the fail threshold 0.25) read ``PSI 0.250`` beside ``fail when
+    … PSI ≥ 0.25``; a threshold was printed with ``{:g}`` (0.2500004: ``0.25``). Both read as
+    they are decided now."""
+    from dqm.diversity.drift import _decide, _Pending
+    from dqm.diversity.settings import DriftSettings
+    from dqm.diversity.stats import TestOutcome
+
+    def decided(effect: float, settings: DriftSettings) -> DriftVariable:
+        draft = DriftVariable(
+            name="scanner", label="scanner", kind="categorical", method="chi2", effect_size=effect,
+            baseline_n=1000, current_n=1000, decision="pass", rule="", sentence="",
+        )  # fmt: skip
+        outcome = TestOutcome(statistic=1.0, df=1, p_value=1e-9, method="chi2")
+        return _decide(_Pending(draft, outcome), 1e-9, {}, settings, 0.01)
+
+    warned = decided(0.2496, DriftSettings())
+    assert warned.decision == "warn" and "(PSI 0.2496, p_adj" in warned.sentence, warned.sentence
+    assert "PSI ≥ 0.25;" in warned.rule
+    failed = decided(0.25, DriftSettings())
+    assert failed.decision == "fail" and "(PSI 0.250, p_adj" in failed.sentence  # at it: as ever
+    odd = decided(0.2500002, DriftSettings(psi_fail=0.2500004))
+    assert odd.decision == "warn" and "PSI ≥ 0.2500004;" in odd.rule, odd.rule
+    assert "(PSI 0.2500002, p_adj" in odd.sentence, odd.sentence
