@@ -36,6 +36,7 @@ from dqm.figures import (
     dimensions,
     disabled_line,
     figures,
+    fmt_decimals,
     fmt_dice,
     fmt_target,
     fmt_value,
@@ -300,6 +301,11 @@ def _environment(lang: str = "en", names: Mapping[str, str] | None = None) -> En
         v.passed,
     )
     env.filters["target"] = fmt_target
+    # a weighted count of failures beside its acceptance number: one that rejects never reads as it
+    # (7.004 over Ac 7: not "7.00"); one accepted is within the decision's 1e-9 of it, so its 2 decimals
+    env.filters["over_ac"] = lambda d, ac, rejected: (
+        fmt_decimals(d, 2, ac, False, at_most=True) if rejected else f"{d:.2f}"
+    )
     # a percentage target as written (0.99994: ``99.994 %``, not ``99.99 %`` beside a 99.993 % that fails it)
     env.filters["pct_target"] = lambda t: fmt_value_target(t, True)
     env.filters["shjoin"] = lambda parts: shlex.join(str(p) for p in parts)

@@ -520,3 +520,20 @@ def test_a_percentage_target_reads_as_written_in_every_table_and_chart(
     assert "(precision plan, target 99.994 %)" in text
     _print_result(plan, 0, "en")
     assert "target 99.994 %" in " ".join(capsys.readouterr().out.split())
+
+
+def test_a_weighted_count_that_rejects_never_reads_as_its_acceptance_number() -> None:
+    """An ISO plan decided on the weighted count of failures printed it with ``%.2f``: 7.004 over
+    Ac 7 (reject) read ``weighted count 7.00``, the acceptance number it exceeds."""
+    import re
+
+    from reports.html import render_html
+
+    def said(counted: float, decision: str) -> str:
+        update = {"decision_basis": "weighted", "failures_counted": counted, "decision": decision}
+        s = semantic().model_copy(update={**update, "acceptance_number": 7, "rejection_number": 8})
+        return " ".join(re.sub(r"<[^>]+>", " ", render_html(make_result(semantic=s))).split())
+
+    assert "weighted count 7.004" in said(7.004, "reject")
+    assert "weighted count 7.00)" in said(7.0000000004, "accept")  # within the decision's 1e-9
+    assert "weighted count 6.50)" in said(6.5, "accept")
