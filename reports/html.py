@@ -36,11 +36,6 @@ from dqm.figures import (
     dimensions,
     disabled_line,
     figures,
-    fmt_decimals,
-    fmt_dice,
-    fmt_target,
-    fmt_value,
-    fmt_value_target,
     order_line,
     title,
 )
@@ -49,6 +44,7 @@ from dqm.output import visible
 from dqm.quality_layout import QualityTableLayout
 from dqm.results import QualityResult
 from dqm.strictjson import loads
+from dqm.tolerance import fmt_decimals, fmt_dice, fmt_target, fmt_value, fmt_value_target
 from reports import charts
 from reports.findings_cap import (
     FINDINGS_CAP,

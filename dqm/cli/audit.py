@@ -742,7 +742,7 @@ def _reason_head(reason: str) -> str:
 def _print_validity(v: Any) -> None:
     from rich.table import Table
 
-    from dqm.figures import fmt_dice, fmt_target
+    from dqm.tolerance import fmt_dice, fmt_target
 
     def fig(d: Any) -> str:  # a class's Dice and interval, beside its decision (fmt_dice)
         point, interval = fmt_dice(d.dice, d.ci_low, d.ci_high, d.target, d.passed) if d else ("–", "")

@@ -536,7 +536,7 @@ def _prediction(
         if perm_mean is not None
         else ""
     )
-    from dqm.figures import fmt_decimals, fmt_value_target
+    from dqm.tolerance import fmt_decimals, fmt_value_target
 
     # beside the warning level, an AUC under it never reads as it (0.7496: not "0.75" under 0.75)
     figures = (
@@ -597,7 +597,7 @@ def _prediction(
 def as_test(p: SitePrediction, settings: BatchEffectSettings, alpha: float) -> TestResult:
     """The prediction as a row of the dimension's tests: the stain descriptors' is gated (a warning
     at most), the acquisition metadata's reported only."""
-    from dqm.figures import fmt_value_target
+    from dqm.tolerance import fmt_value_target
 
     gated = p.features == "pixel"
     rule = (

@@ -224,7 +224,7 @@ def _decide(
     cat = v.kind == "categorical"
     name = "PSI" if cat else "KS D"
     warn, fail = (s.psi_warn, s.psi_fail) if cat else (s.ks_warn, s.ks_fail)
-    from dqm.figures import fmt_decimals, fmt_value_target
+    from dqm.tolerance import fmt_decimals, fmt_value_target
 
     rule: str = msg(
         "fail when p_adj < {alpha:g} and {effect} ≥ {fail}; warn when p_adj < {alpha:g} and {effect} ≥ {warn}",

@@ -244,16 +244,16 @@ def balance_of(summary: CategoricalSummary, declared: int) -> Balance:
 
 
 def _pct(x: float, target: float | None = None, passed: bool | None = None, at_most: bool = False) -> str:
-    """A share as the rules print it; against its ``target`` by :func:`dqm.figures.fmt_decimals`'
+    """A share as the rules print it; against its ``target`` by :func:`dqm.tolerance.fmt_decimals`'
     rule: never reading on the other side of the target from its decision."""
-    from dqm.figures import fmt_decimals
+    from dqm.tolerance import fmt_decimals
 
     return fmt_decimals(x, 1, target, passed, percent=True, at_most=at_most)
 
 
 def _target_pct(t: float) -> str:
     """A rule's target share as written (0.0525: ``5.25 %``, not ``5.2 %``)."""
-    from dqm.figures import fmt_target
+    from dqm.tolerance import fmt_target
 
     return fmt_target(t, 1, percent=True)
 
@@ -364,7 +364,7 @@ def balance_tests(classes: Balance, institutions: Balance, rules: BalanceRules) 
     if rules.max_imbalance_ratio is not None:
         t = rules.max_imbalance_ratio
         args = ("balance.imbalance_ratio", N_("class imbalance ratio"), "class")
-        from dqm.figures import fmt_decimals, fmt_value_target
+        from dqm.tolerance import fmt_decimals, fmt_value_target
 
         # as written: a maximum of 2.1234567 is not "2.12346" beside a ratio of 2.1234570 that warns
         rule = msg(

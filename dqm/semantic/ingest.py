@@ -13,7 +13,6 @@ from pathlib import Path
 
 from shapely.geometry.base import BaseGeometry
 
-from dqm.figures import fmt_value_target
 from dqm.findings import clip
 from dqm.i18n import N_, msg
 from dqm.output import visible
@@ -41,6 +40,7 @@ from dqm.semantic.models import (
 )
 from dqm.semantic.overlap import compare, parse_geojson
 from dqm.semantic.verdicts import Findings, VerdictFile, VerdictRecord
+from dqm.tolerance import fmt_value_target
 
 Lesions = list[tuple[str | None, BaseGeometry]]
 DeliveredLoader = Callable[[str], "Lesions | str"]

@@ -452,7 +452,8 @@ def test_a_passing_dice_never_reads_under_a_target_with_more_decimals() -> None:
     of 0.99995 read ``≥ 100.00 %`` in every gate table."""
     import re
 
-    from dqm.figures import Gate, fmt_dice
+    from dqm.figures import Gate
+    from dqm.tolerance import fmt_dice
     from reports.html import render_html
 
     assert fmt_dice(0.8552, 0.8551, 0.9, 0.8551, True) == ("0.8552", "0.8551–0.900")
