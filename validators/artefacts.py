@@ -19,6 +19,7 @@ from dqm.pixels.stain_batch import (
     STAIN_KINDS,
     GroupVerdict,
     Verdict,
+    group_verdict,
     group_verdicts,
     judge,
     od_of,
@@ -253,17 +254,21 @@ def stain_outliers(batch: BatchView, params: StainParams, ctx: CheckContext) -> 
         )
     ]
     out = [ctx.finding(f"{CODES[g.kind]}_GROUP", _group_message(g, names)) for g in whole]
-    groups: dict[str | None, GroupVerdict] = {}
-    for g in whole:
-        groups.setdefault(g.group, g)
+    # a slide judged against the batch was compared with all of its measured slides
+    peers = [g for g in whole if g.group is not None] + [
+        g
+        for kind in STAIN_KINDS
+        if (g := group_verdict(kind, shares[kind], ref[None], None, getattr(limits, kind), params.min_peers))
+    ]
     for kind in STAIN_KINDS:
         limit = getattr(limits, kind)
         verdicts = judge(kind, shares[kind], ods, institutions, limit, min_peers=params.min_peers)
         for facts, verdict in zip(batch.items, verdicts, strict=True):
             if verdict.flagged:
                 text = _stain_message(verdict, limit, params.min_peers, names)
-                if verdict.rule in ("institution", "batch") and verdict.group in groups:
-                    text += " " + _odd_peers(groups[verdict.group])
+                odd = _odd_group(verdict, peers)
+                if odd is not None:
+                    text += " " + _odd_peers(odd)
                 out.append(ctx.finding(CODES[kind], text, item_id=facts.slide_id, file=facts.image_path))
     return out
 
@@ -414,6 +419,18 @@ def _group_message(g: GroupVerdict, names: dict[str, str]) -> str:
     if g.group is not None:
         values["group"] = _name(g.group, names)
     return msg(_GROUP_MESSAGES[(g.kind, g.group is not None)], **values)
+
+
+def _odd_group(v: Verdict, groups: list[GroupVerdict]) -> GroupVerdict | None:
+    """The group a slide flagged against its peers was compared with when that group is stained
+    the other way as a whole (a clean slide among dark peers: they may be the odd ones), and not
+    also this slide's way; None otherwise (a dark slide among dark peers is darker still)."""
+    if v.rule not in ("institution", "batch"):
+        return None
+    mine = [g for g in groups if g.group == v.group]
+    if any(g.kind == v.kind for g in mine):
+        return None
+    return next((g for g in mine if g.kind != v.kind), None)
 
 
 def _odd_peers(g: GroupVerdict) -> str:

@@ -200,22 +200,40 @@ def group_verdicts(
     min_peers: int = MIN_PEERS,
 ) -> list[GroupVerdict]:
     """The reference groups of :func:`judge` (``groups``, :func:`reference_groups` of the same
-    slides) whose slides' median share of ``kind`` is over ``absolute``: each institution with
-    peers enough, and the batch when some measured slide is compared with it and it has peers
-    enough. Such a group is reported once: its slides are judged against each other, so being all
-    alike no one of them is an outlier."""
-    judged_by_batch = any(not _own(institutions[k], groups) for k in groups[None].tolist())
+    slides) whose slides' median share of ``kind`` is over ``absolute`` (:func:`group_verdict`):
+    each institution with peers enough, and the batch judged on the slides no institution group
+    holds (a slide is reported with one group at most: an institution of 20 dark slides and 3
+    clean slides elsewhere is one finding, not two). Such a group is reported once: its slides are
+    judged against each other, so being all alike no one of them is an outlier."""
     out = []
     for group, members in groups.items():
-        if members.size - 1 < min_peers or (group is None and not judged_by_batch):
-            continue
-        values = [shares[k] for k in members.tolist()]
-        finite = np.array([v for v in values if v is not None and math.isfinite(v)], dtype=np.float64)
-        if finite.size == 0 or float(np.median(finite)) <= absolute:
-            continue
-        over = int(np.count_nonzero(finite > absolute))
-        out.append(GroupVerdict(kind, group, int(members.size), float(np.median(finite)), absolute, over))
+        if group is None:
+            members = np.array(
+                [k for k in members.tolist() if not _own(institutions[k], groups)], dtype=np.int64
+            )
+        g = group_verdict(kind, shares, members, group, absolute, min_peers)
+        if g is not None:
+            out.append(g)
     return out
+
+
+def group_verdict(
+    kind: str,
+    shares: Sequence[float | None],
+    members: np.ndarray,
+    group: str | None,
+    absolute: float,
+    min_peers: int = MIN_PEERS,
+) -> GroupVerdict | None:
+    """The verdict on ``members`` (slide indexes) of ``group`` when the median share of ``kind``
+    of those with a share measured, ``min_peers`` + 1 at least, is over ``absolute`` (None: it is
+    not, or too few are measured; slides without shares count nowhere)."""
+    values = [shares[k] for k in members.tolist()]
+    finite = np.array([v for v in values if v is not None and math.isfinite(v)], dtype=np.float64)
+    if finite.size - 1 < min_peers or float(np.median(finite)) <= absolute:
+        return None
+    over = int(np.count_nonzero(finite > absolute))
+    return GroupVerdict(kind, group, int(finite.size), float(np.median(finite)), absolute, over)
 
 
 def _left_out(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -217,3 +217,48 @@ def test_the_batch_judgement_is_each_slides_own_comparison_with_its_peers():
             if want.z is not None:
                 assert got[k].z == pytest.approx(want.z) and got[k].median == pytest.approx(want.median)
         assert [k for k, v in enumerate(got) if v.flagged] == ([5] if kind == "overstain" else [8])
+
+
+def test_a_slide_darker_still_than_its_dark_peers_is_not_told_its_peers_are_the_odd_ones(profile):
+    # 15 dark slides and one darker still (45 % near-black): flagged, the same way as its group
+    dark = [_item(f"D{k}", over=0.2, od=1.0 + 0.01 * k) for k in range(15)]
+    found = _run(profile, [*dark, _item("DARKER", over=0.45, od=3.0)])
+    (f,) = [f for f in found if f.code == "OVERSTAINED"]
+    assert f.item_id == "DARKER" and "odd ones" not in f.message
+    assert [f.code for f in found].count("OVERSTAINED_GROUP") == 1
+
+
+def test_dark_slides_among_as_many_clean_ones_are_not_told_their_peers_are_the_odd_ones(profile):
+    # 6 dark, 6 clean: the median share is dark (10 %), and each dark slide an outlier of the group
+    dark = [_item(f"D{k}", over=0.2, od=1.3 + 0.01 * k) for k in range(6)]
+    clean = [_item(f"C{k}", od=0.5 + 0.01 * k) for k in range(6)]
+    found = _run(profile, [*dark, *clean])
+    # a dark slide flagged among a group whose median is dark is not told its peers are the odd ones
+    over = [f for f in found if f.code == "OVERSTAINED"]
+    assert {f.item_id for f in over} == {f"D{k}" for k in range(6)}
+    assert not any("odd ones" in f.message for f in over)
+
+
+def test_a_group_median_counts_only_its_slides_with_shares(profile):
+    # 10 slides without shares and 2 dark ones: 2 measured shares are too few for a group median
+    bare = [_item(f"B{k}", over=None, under=None, od=0.5 + 0.01 * k) for k in range(10)]
+    dark = [_item(f"D{k}", over=0.2, od=0.5) for k in range(2)]
+    found = _run(profile, [*bare, *dark])
+    assert not any(f.code.endswith("_GROUP") for f in found)
+    # with 6 dark ones the median is theirs and n counts them only
+    dark = [_item(f"D{k}", over=0.2, od=0.5) for k in range(6)]
+    (g,) = [f for f in _run(profile, [*bare, *dark]) if f.code == "OVERSTAINED_GROUP"]
+    assert "6 measured slides" in g.message and "6 of them" in g.message
+
+
+def test_slides_of_a_judged_institution_are_not_reported_again_with_the_batch(profile):
+    # a dark institution of 20 and 3 clean slides of small institutions: one group finding
+    dark = [_item(f"D{k}", over=0.2, od=1.3 + 0.01 * k, institution="Dark") for k in range(20)]
+    small = [_item(f"S{k}", od=0.5 + 0.01 * k, institution=f"Small{k}") for k in range(3)]
+    found = _run(profile, [*dark, *small])
+    (g,) = [f for f in found if f.code.endswith("_GROUP")]
+    assert "'Dark'" in g.message and "20 measured" in g.message
+    # the clean slides, compared with the dark batch, are still told their peers may be the odd ones
+    flagged = [f for f in found if f.code == "UNDERSTAINED"]
+    assert {f.item_id for f in flagged} == {"S0", "S1", "S2"}
+    assert all("may be the odd ones" in f.message for f in flagged)
