@@ -78,6 +78,7 @@ from dqm.slide_refs import MAX_PARTS, slide_parts
 from dqm.sparse_files import SparseFileError, sparse_at
 from validators.context import BatchView, EarlierRelease, FileStatus, ItemFacts, ItemView
 from validators.engine import ConfiguredCheck, configure, crash_finding, run_checks
+from validators.slide import HeaderParams
 
 if TYPE_CHECKING:
     from dqm.identifiers import Masker
@@ -372,10 +373,13 @@ def check_item(
         known.update(_whole_hashes(root, sorted({image.path, *parts}), known, sparse))
     probe: SlideProbe | None = None
     if options.slides and image.exists and image_path is not None:
+        mpp_range, objective_range = _header_ranges(profile)
         probe_options = ProbeOptions(
             budget_s=options.slide_budget_s or profile.limits.slide_seconds,
             label_thumbnail=options.label_thumbnails,
             mpp=item.stated_mpp or profile.image_mpp,
+            mpp_range=mpp_range,
+            objective_range=objective_range,
         )
         probe = probe_slide_cached(image_path, image.path or "", probe_options, taken)
     annotation, ann_hash = None, None
@@ -1318,3 +1322,12 @@ def run_batch_checks(run: Run, checks: list[ConfiguredCheck]) -> list[Finding]:
         sparse=run.outcomes.sparse() | sparse,
     )
     return run_checks("batch", view, checks)
+
+
+def _header_ranges(profile: Profile) -> tuple[tuple[float, float], tuple[float, float]]:
+    """The plausible mpp and objective ranges of the profile's ``slide.header`` check, as
+    :class:`~dqm.slide_io.ProbeOptions` takes them (the artefact measure holds the slide's
+    resolution to the same range as the header check)."""
+    setting = profile.checks.get("slide.header")
+    params = HeaderParams.model_validate(setting.params if setting is not None else {})
+    return (params.mpp_min, params.mpp_max), (params.objective_min, params.objective_max)

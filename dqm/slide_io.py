@@ -45,7 +45,7 @@ import numpy as np
 
 from dqm import file_digests
 from dqm.budget import Budget, Meter
-from dqm.coords import usable_mpp
+from dqm.coords import PLAUSIBLE_MPP, PLAUSIBLE_OBJECTIVE_POWER, usable_mpp
 from dqm.facts import StainSummary
 from dqm.findings import clip
 from dqm.i18n import N_, Message, msg
@@ -183,6 +183,12 @@ class ProbeOptions:
     mpp: float | None = None
     """Level-0 µm per pixel to assume when the slide states none (the item's stated mpp or the
     profile's ``image_mpp``): blur is measured only where the tiles are known to be at 10x or more."""
+    mpp_range: tuple[float, float] = PLAUSIBLE_MPP
+    """The plausible level-0 resolutions, µm per pixel (the profile's ``slide.header`` ``mpp_min`` /
+    ``mpp_max``): the artefact measure judges no folds at a header's or stated one outside."""
+    objective_range: tuple[float, float] = PLAUSIBLE_OBJECTIVE_POWER
+    """The plausible objective powers (``slide.header``'s ``objective_min`` / ``objective_max``):
+    a resolution taken from the objective (10 µm over its power) is held to what they give."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -532,7 +538,18 @@ def _mask_from_image(
         return
     budget = pixels.clock.part(pixels.options.artefacts_budget_s)
     mpp0, source = _level0_mpp(probe, pixels)
-    probe.artefacts = measure(rgba, mask, downsample, pixels.tiles, budget, mpp0, source)
+    bounds = plausible_mpp(source, pixels.options)
+    probe.artefacts = measure(rgba, mask, downsample, pixels.tiles, budget, mpp0, source, bounds)
+
+
+def plausible_mpp(source: str, options: ProbeOptions) -> tuple[float, float]:
+    """The level-0 resolutions (µm per pixel) plausible for one taken from ``source``
+    (:func:`_level0_mpp`) as ``slide.header`` judges them: the profile's mpp range, or for the
+    objective's, 10 µm over its plausible powers (1x-100x by default: 0.1-10 µm)."""
+    if source == "objective":
+        low, high = options.objective_range
+        return 10.0 / high, 10.0 / low
+    return options.mpp_range
 
 
 def _level0_mpp(probe: SlideProbe, pixels: _Pixels) -> tuple[tuple[float, float] | None, str]:

@@ -9,11 +9,18 @@ from collections.abc import Iterable
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from dqm.coords import PLAUSIBLE_MPP
 from dqm.findings import Aspect, Finding, Severity, clip
 from dqm.i18n import N_, msg
 from dqm.order import lot_key
-from dqm.pixels.artefacts import FOLD_MIN_MPP, FOLD_MIN_SIDE, KINDS, LESION_KINDS, Artefacts, plausible
+from dqm.pixels.artefacts import (
+    FOLD_MIN_MPP,
+    FOLD_MIN_SIDE,
+    KINDS,
+    LESION_KINDS,
+    Artefacts,
+    fold_blocks,
+    plausible,
+)
 from dqm.pixels.stain_batch import (
     MIN_PEERS,
     STAIN_KINDS,
@@ -158,13 +165,22 @@ _IMPLAUSIBLE = {
 
 
 def _not_measured(found: Artefacts) -> str:
-    """Why folds were not measured: the resolution implausible (its source named), or the image too
-    small at the fold rules' scale."""
+    """Why folds were not measured: the resolution implausible (its source named, and the range it
+    was held to: the profile's ``slide.header`` one), or the image too small at the fold rules'
+    scale (block-averaged to it, or already coarser)."""
     x, y = found.mpp if found.mpp is not None else (0.0, 0.0)
-    if not plausible((x, y)):
+    low, high = found.mpp_range
+    if not plausible((x, y), found.mpp_range):
         source = found.mpp_source if found.mpp_source in _IMPLAUSIBLE else "stated"
         axes = {"x": x, "y": y} if source == "header" else {"x": x}
-        return msg(_IMPLAUSIBLE[source], **axes, low=PLAUSIBLE_MPP[0], high=PLAUSIBLE_MPP[1])
+        return msg(_IMPLAUSIBLE[source], **axes, low=low, high=high)
+    if fold_blocks((x, y), found.downsample) == (1, 1):
+        return msg(
+            "folds not measured: at {x:g} x {y:g} µm per pixel the image is under {side} pixels a side",
+            x=x,
+            y=y,
+            side=FOLD_MIN_SIDE,
+        )
     return msg(
         "folds not measured: at {x:g} x {y:g} µm per pixel the image, block-averaged to the fold rules' "
         "{scale:g} µm, is under {side} pixels a side",
@@ -464,8 +480,12 @@ def lesion_on_artefact(view: ItemView, params: LesionArtefactParams, ctx: CheckC
     found = probe.artefacts if probe is not None else None
     if probe is None or found is None or ann is None:
         return []
-    said = []  # only folds go unmeasured (dqm.pixels.artefacts._scale)
-    if "fold" in found.unmeasured and any(g.geometry is not None and g.area for g in ann.lesions):
+    said = []  # only folds go unmeasured (dqm.pixels.artefacts._scale); no tissue: nothing to say
+    if (
+        found.tissue_px
+        and "fold" in found.unmeasured
+        and any(g.geometry is not None and g.area for g in ann.lesions)
+    ):
         text = msg(
             "lesions not checked against folded or dark tissue: folds were not measured on this slide "
             "(artefacts.slide says why)"

@@ -293,6 +293,10 @@ class Artefacts:
     """The level-0 resolution the measure was given, x and y µm per pixel (None: unknown)."""
     mpp_source: str = ""
     """Where that resolution came from (a key of :data:`MPP_SOURCES`; empty: unknown or not said)."""
+    mpp_range: tuple[float, float] = PLAUSIBLE_MPP
+    """The plausible level-0 resolutions (µm per pixel) it was held to (the profile's
+    ``slide.header`` range for the source, :func:`dqm.slide_io.plausible_mpp`): outside, folds
+    are not measured."""
 
     def mask(self, *kinds: str) -> np.ndarray:
         """The pixels that show any of ``kinds``."""
@@ -722,38 +726,66 @@ def _pair(mpp: float | tuple[float, float] | None) -> tuple[float, float] | None
     return (float(x), float(y)) if ok else None
 
 
-def plausible(mpp: tuple[float, float]) -> bool:
-    """Whether both axes of a level-0 resolution lie in :data:`dqm.coords.PLAUSIBLE_MPP` (the
-    ``slide.header`` check's range for the header's)."""
-    low, high = PLAUSIBLE_MPP
+def plausible(mpp: tuple[float, float], bounds: tuple[float, float] = PLAUSIBLE_MPP) -> bool:
+    """Whether both axes of a level-0 resolution lie in ``bounds`` (µm per pixel; default
+    :data:`dqm.coords.PLAUSIBLE_MPP`, the ``slide.header`` check's default range for the header's)."""
+    low, high = bounds
     return all(low <= v <= high for v in mpp)
 
 
+def fold_blocks(mpp: tuple[float, float], ds: tuple[float, float]) -> tuple[int, int]:
+    """The (x, y) working pixels the fold rules average into one of theirs at level-0 resolution
+    ``mpp`` and ``ds`` level-0 pixels per working pixel: down to :data:`FOLD_MIN_MPP`, never finer
+    ((1, 1): judged at the working image's own scale)."""
+    kx, ky = (max(1, int(np.ceil(FOLD_MIN_MPP / (m * d) - 1e-6))) for m, d in zip(mpp, ds, strict=True))
+    return kx, ky
+
+
 def _scale(
-    mpp: float | tuple[float, float] | None, ds: tuple[float, float], shape: tuple[int, int]
+    mpp: float | tuple[float, float] | None,
+    ds: tuple[float, float],
+    shape: tuple[int, int],
+    bounds: tuple[float, float] = PLAUSIBLE_MPP,
 ) -> _Scale:
     """The fold rules' scale on a working image of ``shape`` at ``ds`` level-0 pixels per pixel,
     the level-0 resolution ``mpp`` (µm per pixel, one for both axes or (x, y); None or not
-    positive: unknown). A resolution outside :data:`~dqm.coords.PLAUSIBLE_MPP`, or one whose block
-    averages leave fewer than :data:`FOLD_MIN_SIDE` pixels a side, leaves folds unmeasured."""
+    positive: unknown). A resolution outside ``bounds`` (the plausible range: the profile's
+    ``slide.header`` one, default :data:`~dqm.coords.PLAUSIBLE_MPP`), or one that leaves fewer than
+    :data:`FOLD_MIN_SIDE` pixels a side at the fold rules' scale, leaves folds unmeasured. One
+    plausible but coarser than :data:`~dqm.coords.PLAUSIBLE_MPP` (a 4x objective's 2.5 µm) is
+    judged at and the note says so."""
     pair = _pair(mpp)
     if pair is None:
         return _Scale((1, 1), None, None, {}, "resolution unknown: folds judged at the working image's scale")
     (mx, my), (h, w) = pair, shape
     field_um = max(h * ds[1] * my, w * ds[0] * mx)
-    if not plausible(pair):
-        low, high = PLAUSIBLE_MPP
+    if not plausible(pair, bounds):
+        low, high = bounds
         why = f"not measured: {mx:g} x {my:g} µm per pixel lies outside the plausible {low:g}-{high:g}"
         return _Scale((1, 1), None, field_um, {"fold": why}, "")
     work = (mx * ds[0], my * ds[1])
-    kx, ky = (max(1, int(np.ceil(FOLD_MIN_MPP / v - 1e-6))) for v in work)
+    kx, ky = fold_blocks(pair, ds)
     if min(w // kx, h // ky) < FOLD_MIN_SIDE:
+        at = f"{w} x {h} pixels at {work[0]:.3g} x {work[1]:.3g} µm"
+        size = (
+            f"block-averaged to {FOLD_MIN_MPP:g} µm, leave {w // kx} x {h // ky}"
+            if (kx, ky) != (1, 1)
+            else ""
+        )
         why = (
-            f"not measured: {w} x {h} pixels at {work[0]:.3g} x {work[1]:.3g} µm, block-averaged to "
-            f"{FOLD_MIN_MPP:g} µm, leave {w // kx} x {h // ky}, under {FOLD_MIN_SIDE}"
+            f"not measured: {at}, {size}, under {FOLD_MIN_SIDE}"
+            if size
+            else f"not measured: {at}, under {FOLD_MIN_SIDE}"
         )
         return _Scale((kx, ky), None, field_um, {"fold": why}, "")
-    return _Scale((kx, ky), max(work[0] * kx, work[1] * ky), field_um, {}, "")
+    scale_mpp = max(work[0] * kx, work[1] * ky)
+    note = ""
+    if max(mx, my) > PLAUSIBLE_MPP[1]:  # plausible by the profile's range, coarser than a scanner's
+        note = (
+            f"level-0 resolution {mx:g} x {my:g} µm per pixel, coarser than {PLAUSIBLE_MPP[1]:g}: "
+            f"folds judged at {scale_mpp:.3g} µm per pixel"
+        )
+    return _Scale((kx, ky), scale_mpp, field_um, {}, note)
 
 
 def _block_mean(a: np.ndarray, k: tuple[int, int]) -> np.ndarray:
@@ -826,6 +858,7 @@ def measure(
     budget: Budget | None = None,
     mpp: float | tuple[float, float] | None = None,
     mpp_source: str = "",
+    mpp_range: tuple[float, float] = PLAUSIBLE_MPP,
 ) -> Artefacts:
     """Artefacts of one slide from its low-resolution image and tissue mask (same shape).
 
@@ -833,8 +866,8 @@ def measure(
     sample, within ``budget`` (:mod:`dqm.budget`: each tile takes the pixels it decodes, :func:`decoded_pixels`;
     default: a budget of 1 s from the call). ``mpp``: level-0 µm per pixel (one for both axes, or
     x and y), when known, and where it came from (``mpp_source``, kept in :attr:`Artefacts.mpp_source`):
-    folds are then judged at :data:`FOLD_MIN_MPP` or coarser; a resolution outside
-    :data:`~dqm.coords.PLAUSIBLE_MPP`, or one that leaves fewer than :data:`FOLD_MIN_SIDE` pixels a
+    folds are then judged at :data:`FOLD_MIN_MPP` or coarser; a resolution outside ``mpp_range``
+    (default :data:`~dqm.coords.PLAUSIBLE_MPP`), or one that leaves fewer than :data:`FOLD_MIN_SIDE` pixels a
     side so, leaves them unmeasured (:attr:`Artefacts.unmeasured`); unknown, they are judged at the
     working image's scale (:attr:`Artefacts.scale_note`). An image without tissue gives zero shares;
     an empty image gives an empty flag map.
@@ -860,7 +893,7 @@ def measure(
     min_px = max(4, int(MIN_REGION * tmask.size))
     pens = {c: _drop_small(m & valid, min_px) for c, m in _pens(r, g, b, mx, sat, brown).items()}
     pen = pens["blue"] | pens["green"] | pens["red"] | pens["black"]
-    scale = _scale(mpp, ds, tmask.shape)
+    scale = _scale(mpp, ds, tmask.shape, mpp_range)
     fold, bubble, inked = _folds_and_rims(work, tmask, valid, pen, min_px)
     # folds judged at FOLD_MIN_MPP or coarser, then back on the working grid
     if scale.factor != (1, 1) and not scale.unmeasured:
@@ -929,6 +962,7 @@ def measure(
         scale.field_um,
         _pair(mpp),
         mpp_source if _pair(mpp) is not None else "",
+        mpp_range,
     )
 
 

@@ -198,3 +198,67 @@ def test_the_resolution_taken_and_its_source_are_named() -> None:
     img = fold_band_image()
     found = measure(img, tissue_from_rgba(img)[0], (1.0, 1.0), mpp=(0.25, 5.0), mpp_source="header")
     assert _not_measured(found).startswith("folds not measured: the slide header says 0.25 x 5 µm per pixel")
+
+
+def test_a_slide_without_tissue_is_not_told_artefacts_slide_says_why(
+    profile: Profile, tmp_path: Path
+) -> None:
+    # folds not measured (implausible mpp) on blank glass: artefacts.slide says nothing (no tissue),
+    # so artefacts.lesion does not point to it
+    path = tmp_path / "glass.png"
+    Image.fromarray(np.full((300, 300, 3), 245, np.uint8)).save(path)
+    probe = probe_slide(path, "glass.png", ProbeOptions(mpp=0.002))
+    assert probe.artefacts is not None and probe.artefacts.tissue_px == 0 and probe.artefacts.unmeasured
+    found = checked(profile, probe, annotation(square(100, 100, 60)))
+    assert [f.code for f in found] == []
+
+
+def test_the_profiles_header_range_holds_the_fold_measure(profile: Profile, tmp_path: Path) -> None:
+    from dqm.runner import _header_ranges
+
+    path = tmp_path / "patch.png"
+    Image.fromarray(fold_band_image()).save(path)
+    checks = {"slide.header": {"params": {"mpp_max": 5.0}}}
+    wide = Profile.model_validate({**profile.model_dump(exclude={"checks"}), "checks": checks})
+    mpp_range, objective_range = _header_ranges(wide)
+    assert mpp_range == (0.1, 5.0) and objective_range == (1.0, 100.0)
+    # 3 µm: plausible for this profile, judged (at that coarse scale, and the record says so)
+    probe = probe_slide(path, "patch.png", ProbeOptions(mpp=3.0, mpp_range=mpp_range))
+    assert probe.artefacts is not None and not probe.artefacts.unmeasured
+    assert "coarser than 2: folds judged at 3 µm" in probe.artefacts.scale_note
+    assert "ARTEFACT_NOT_MEASURED" not in [f.code for f in checked(wide, probe)]
+    # 8 µm: outside it, and the error cites the profile's range, not the default one
+    probe = probe_slide(path, "patch.png", ProbeOptions(mpp=8.0, mpp_range=mpp_range))
+    (said,) = [f for f in checked(wide, probe) if f.code == "ARTEFACT_NOT_MEASURED"]
+    assert "outside the plausible 0.1–5" in said.message
+
+
+def test_a_4x_objectives_resolution_is_judged_not_called_implausible() -> None:
+    from dqm.pixels.artefacts import measure
+    from dqm.slide_io import plausible_mpp, tissue_from_rgba
+
+    img = fold_band_image()
+    bounds = plausible_mpp("objective", ProbeOptions())
+    assert bounds == (0.1, 10.0)  # slide.header's 1x-100x
+    found = measure(
+        img, tissue_from_rgba(img)[0], (1.0, 1.0), mpp=(2.5, 2.5), mpp_source="objective", mpp_range=bounds
+    )
+    assert not found.unmeasured and found.scale_mpp == 2.5 and "folds judged at 2.5 µm" in found.scale_note
+    # a header's 2.5 µm is still held to the header's range (0.1-2 by default)
+    found = measure(img, tissue_from_rgba(img)[0], (1.0, 1.0), mpp=(2.5, 2.5), mpp_source="header")
+    assert "fold" in found.unmeasured
+
+
+def test_an_image_too_small_is_not_said_to_be_block_averaged() -> None:
+    from dqm.pixels.artefacts import measure
+    from dqm.slide_io import tissue_from_rgba
+    from validators.artefacts import _not_measured
+
+    img = fold_band_image()[:15, :15].copy()
+    found = measure(img, tissue_from_rgba(img)[0], (1.0, 1.0), mpp=(1.5, 1.5), mpp_source="header")
+    assert "block-averaged" not in found.unmeasured["fold"] and "15 x 15 pixels" in found.unmeasured["fold"]
+    text = _not_measured(found)
+    assert "block-averaged" not in text and "under 16 pixels a side" in text
+    # at 0.5 µm the image is averaged: still said so
+    found = measure(img, tissue_from_rgba(img)[0], (1.0, 1.0), mpp=(0.5, 0.5), mpp_source="header")
+    assert "block-averaged to 1.2 µm" in found.unmeasured["fold"] and "block-averaged" in _not_measured(found)
