@@ -114,6 +114,10 @@ staining 19 before (the absolute rule: EBHI 11, TNBC 6) and 3 after; over-staine
 172, under-stained 175 and 191; with the constants chosen on the other folds (5 by image, three
 draws) over 0.90, under 0.99, clean flagged 1.6 %; leaving one group out over 0.68, under 0.85,
 clean flagged 4.2 % (docs/formats.md, "Staining against the batch", has the table per group).
+With the near-black share also judged against the peers' (:func:`stain_batch.by_share`, session
+20): the same 3 clean slides flagged (all under-stained, none by it), over-stained found 180 of
+192 (172 without it), by image over 0.94, under 0.99, clean 1.6 %; leaving one group out over
+0.89, under 0.98, clean 4.2 %.
 
 How injected artefacts differ from real ones: pens are one stroke of a translucent ink colour
 multiplied into the image (real ink pools, fades and changes hue over tissue); folds are a band
@@ -868,7 +872,7 @@ def stain_parts(rows: list[dict]) -> dict[tuple[str, str, str], tuple]:
     """Per (slide, variant, stain kind): its share, optical density (:func:`stain_od`) and
     :func:`stain_batch.strength`, the median and the scaled median absolute deviation of the
     strengths of the *clean* slides of its group (:func:`stain_group`), its own image left out,
-    and how many they are: what :func:`stain_batch.compare` computes, kept so that its constants
+    how many they are, and their shares' median, median absolute deviation and count: what :func:`stain_batch.compare` computes, kept so that its constants
     can be varied without computing it again."""
     groups: dict[tuple[str, str], list[dict]] = defaultdict(list)
     for r in rows:
@@ -885,6 +889,11 @@ def stain_parts(rows: list[dict]) -> dict[tuple[str, str, str], tuple]:
                 values = np.array([v for v in ref if v is not None])
                 centre = float(np.median(values)) if values.size else np.nan
                 mad = 1.4826 * float(np.median(np.abs(values - centre))) if values.size else np.nan
+                peer_shares = np.array([m["clean"][kind] for m in members if m["name"] != r["name"]])
+                share_centre = float(np.median(peer_shares)) if peer_shares.size else np.nan
+                share_mad = (
+                    float(np.median(np.abs(peer_shares - share_centre))) if peer_shares.size else np.nan
+                )
                 for variant in ("clean", *INJECTED):
                     if variant in r:
                         od = stain_od(r, variant)
@@ -896,6 +905,7 @@ def stain_parts(rows: list[dict]) -> dict[tuple[str, str, str], tuple]:
                             centre,
                             mad,
                             values.size,
+                            (share_centre, share_mad, peer_shares.size),
                         )
     return out
 
@@ -924,7 +934,7 @@ def stain_flagged(
     judgement, the profile's shares)."""
     got = set()
     for kind in STAIN_KINDS:
-        share, od, value, centre, mad, n = parts[name, variant, kind]
+        share, od, value, centre, mad, n, (share_centre, share_mad, n_shares) = parts[name, variant, kind]
         if constants is None:
             hit = share > limits[kind]
         elif stain_batch.extreme(kind, share, od):
@@ -933,6 +943,12 @@ def stain_flagged(
             hit = share > limits[kind]
         else:
             hit = (value - centre) / max(mad, constants["min_spread"]) > constants["max_z"]
+            # the near-black share far past the peers' (stain_batch.by_share)
+            hit = hit or (
+                kind == "overstain"
+                and n_shares >= constants["min_peers"]
+                and stain_batch.by_share(share, share_centre, share_mad, limits[kind]) > constants["max_z"]
+            )
         if hit:
             got.add(kind)
     return got

@@ -328,6 +328,14 @@ _STAIN_MESSAGES = {
         "under-stained for its batch: mean optical density of its tissue {od:.2f}, where the median of "
         "the {n} other slides is {median:.2f} ({z:.1f} spreads under it)"
     ),
+    ("overstain", "share-institution"): N_(
+        "over-stained for its institution {group!r}: {share:.1%} of its tissue near-black, over the "
+        "{limit:.1%} allowed, where the median of its {n} other slides is {median:.1%} ({z:.1f} spreads over it)"
+    ),
+    ("overstain", "share-batch"): N_(
+        "over-stained for its batch: {share:.1%} of its tissue near-black, over the {limit:.1%} allowed, "
+        "where the median of the {n} other slides is {median:.1%} ({z:.1f} spreads over it)"
+    ),
     ("overstain", "absolute"): N_(
         "over-stained tissue: {share:.1%} of the tissue near-black, over the {limit:.1%} allowed "
         "(the absolute rule: {n} other slides measured in its batch, {needed} needed to compare with)"
@@ -365,6 +373,8 @@ darker or paler is no outlier among its own slides: it is reported once (``*_GRO
 _STAIN_PARAMS = {
     "institution": ("group", "od", "n", "median", "z"),
     "batch": ("od", "n", "median", "z"),
+    "share-institution": ("group", "share", "limit", "n", "median", "z"),
+    "share-batch": ("share", "limit", "n", "median", "z"),
     "absolute": ("share", "limit", "n", "needed"),
     "undescribed": ("share", "limit", "n"),
     "extreme": ("share", "od"),
@@ -375,6 +385,8 @@ _STAIN_PARAMS = {
 def _stain_message(v: Verdict, limit: float, needed: int, names: dict[str, str]) -> str:
     z = abs(v.z) if v.z is not None else None
     rule = "undescribed" if v.rule == "absolute" and v.od is None and v.peers >= needed else v.rule
+    if v.rule == "share":  # the near-black share against its peers' (dqm.pixels.stain_batch.by_share)
+        rule = "share-institution" if v.group is not None else "share-batch"
     values = {
         "group": _name(v.group, names),
         "od": v.od,

@@ -58,9 +58,10 @@ of every measured site: at least 0.19) is under-stained whatever the peers show.
 PALE_SHARE = 0.99
 """A slide without stain descriptors (too few pixels denser than ``dqm.pixels.stain.OD_MIN``)
 whose tissue is more than this share paler than any nucleus counts at ``OD_MIN`` (:func:`od_of`)."""
-RULES = ("institution", "batch", "absolute", "extreme", "unmeasured")
-"""Which rule judged a slide: its institution's or the batch's slides, the profile's absolute
-share (too few peers), the safety net, or none (no tissue measured)."""
+RULES = ("institution", "batch", "share", "absolute", "extreme", "unmeasured")
+"""Which rule judged a slide: its institution's or the batch's slides, their near-black shares
+(:func:`by_share`: past the absolute share and far past theirs), the profile's absolute share (too
+few peers), the safety net, or none (no tissue measured)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,11 +75,12 @@ class Verdict:
     """One of :data:`RULES`."""
     flagged: bool
     peers: int = 0
-    """Slides of the reference group, the slide itself left out (0: no group)."""
+    """Slides of the reference group, the slide itself left out (0: no group; rule ``share``:
+    those with a near-black share)."""
     od: float | None = None
     """The slide's mean optical density of its tissue (None: not measured)."""
     median: float | None = None
-    """The peers' median optical density."""
+    """The peers' median optical density (rule ``share``: their median near-black share)."""
     z: float | None = None
     """Spreads from the peers' median, on the kind's side (positive: more over- or under-stained)."""
     group: str | None = None
@@ -137,20 +139,37 @@ def judge(
     values = [strength(kind, od) for od in ods]
     x = np.array([v if v is not None else np.nan for v in values], dtype=np.float64)
     groups = reference_groups(ods, institutions, min_peers)
+    y = np.array([_finite(v) for v in shares], dtype=np.float64)
     stats: dict[int, tuple[str | None, float, float, int]] = {}
+    by_share: dict[int, tuple[float, float, int]] = {}
     for group, members in groups.items():
         centres, spreads = _left_out(x[members])
+        with_share = members[np.isfinite(y[members])] if kind == "overstain" else members[:0]
+        share_centres, share_spreads = _left_out(y[with_share])
+        if with_share.size - 1 < min_peers:  # too few shares to tell their spread
+            share_centres[:] = math.nan
+        n_shares = with_share.size - 1
         for i, k in enumerate(members.tolist()):
             if group is not None or not _own(institutions[k], groups):
                 stats[k] = (group, float(centres[i]), float(spreads[i]), members.size - 1)
+        for i, k in enumerate(with_share.tolist()):
+            if group is not None or not _own(institutions[k], groups):
+                by_share[k] = (float(share_centres[i]), float(share_spreads[i]), n_shares)
     out = []
     for k, (share, od) in enumerate(zip(shares, ods, strict=True)):
         # no descriptor of its own: compared with nobody, its group's measured slides counted
         inst = institutions[k] if _own(institutions[k], groups) else None
         unmeasured = (None, math.nan, math.nan, groups[None].size if inst is None else groups[inst].size)
         group, centre, spread, n = stats.get(k, unmeasured)
-        out.append(_verdict(kind, share, od, n, centre, spread, absolute, group, min_peers))
+        peer_shares = by_share.get(k, (math.nan, math.nan, 0))
+        out.append(
+            _verdict(kind, share, od, n, centre, spread, absolute, group, min_peers, peer_shares=peer_shares)
+        )
     return out
+
+
+def _finite(v: float | None) -> float:
+    return v if v is not None and math.isfinite(v) else math.nan
 
 
 def reference_groups(
@@ -303,9 +322,12 @@ def _verdict(
     min_peers: int,
     max_z: float = MAX_Z,
     min_spread: float = MIN_SPREAD,
+    peer_shares: tuple[float, float, int] = (math.nan, math.nan, 0),
 ) -> Verdict:
     """:func:`compare`'s verdict from the peers' median ``centre`` and median absolute deviation
-    ``mad`` of their strengths, and how many they are (``n``)."""
+    ``mad`` of their strengths, and how many they are (``n``); ``peer_shares``: the median and
+    median absolute deviation of the peers' near-black shares (NaN: not known, or too few) and how
+    many they are, for :func:`by_share`."""
     share = share if share is not None and math.isfinite(share) else None
     value = strength(kind, od)
     od = od if value is not None else None
@@ -319,4 +341,21 @@ def _verdict(
     z = (value - centre) / max(1.4826 * mad, min_spread)
     median = 10.0 ** (centre if kind == "overstain" else -centre)  # the peers' middle optical density
     rule = "institution" if group is not None else "batch"
+    if z <= max_z and share is not None:
+        share_centre, share_mad, n_shares = peer_shares
+        share_z = by_share(share, share_centre, share_mad, absolute)
+        if share_z > max_z:
+            return Verdict(kind, share, "share", True, n_shares, od, share_centre, share_z, group)
     return Verdict(kind, share, rule, z > max_z, n, od, median, z, group)
+
+
+def by_share(share: float, centre: float, mad: float, absolute: float) -> float:
+    """Spreads a slide's near-black ``share`` lies over its peers' median ``centre`` (their median
+    absolute deviation ``mad`` scaled, at least ``absolute``), when it passes ``absolute`` too; else
+    (or peers' shares not known: NaN) minus infinity. A slide whose optical density is no outlier
+    (a dark site's slides vary by a factor of two) but whose tissue is ten times more near-black
+    than the absolute rule allows, among peers with next to none, is over-stained: 30 clean
+    slides and a few at 30 % near-black were flagged by neither rule."""
+    if not (share > absolute and math.isfinite(centre) and math.isfinite(mad)):
+        return -math.inf
+    return (share - centre) / max(1.4826 * mad, absolute)

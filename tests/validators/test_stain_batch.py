@@ -262,3 +262,21 @@ def test_slides_of_a_judged_institution_are_not_reported_again_with_the_batch(pr
     flagged = [f for f in found if f.code == "UNDERSTAINED"]
     assert {f.item_id for f in flagged} == {"S0", "S1", "S2"}
     assert all("may be the odd ones" in f.message for f in flagged)
+
+
+@pytest.mark.parametrize("n_dark", [3, 6])
+def test_slides_far_more_near_black_than_their_clean_peers_are_over_stained(profile, n_dark):
+    # 30 clean slides and a few with 30 % of the tissue near-black (ten times the 3 % allowed) at
+    # an optical density no outlier (1.3: the peers vary): flagged by their near-black share
+    dark = [_item(f"D{k}", over=0.3, od=1.3 + 0.01 * k) for k in range(n_dark)]
+    found = _run(profile, [*_peers(30), *dark])
+    flagged = [f for f in found if f.code == "OVERSTAINED"]
+    assert {f.item_id for f in flagged} == {f"D{k}" for k in range(n_dark)}
+    assert (
+        "institution 'Seoul-A'" in flagged[0].message
+        and "30.0% of its tissue near-black" in flagged[0].message
+    )
+    assert f"its {30 + n_dark - 1} other slides" in flagged[0].message
+    # the same share among peers as dark is no outlier (the group is reported instead)
+    alike = [_item(f"S{k}", over=0.3 + 0.01 * (k % 3), od=0.9 + 0.01 * k) for k in range(12)]
+    assert [f.code for f in _run(profile, alike)] == ["OVERSTAINED_GROUP"]
