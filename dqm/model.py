@@ -675,7 +675,8 @@ class ArtefactFacts:
     implausible resolution, or one that leaves too few pixels at the fold rules' scale (an older
     record may name a field of view too small, a limit dqm no longer applies)."""
     scale_note: str = ""
-    """How the fold rules' scale was set, when the slide's resolution is unknown."""
+    """How the fold rules' scale was set, when the slide's resolution is unknown (or plausible by the
+    profile's ``slide.header`` range but coarser than 2 µm per pixel)."""
 
     def to_dict(self) -> dict[str, Any]:
         out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}

@@ -286,7 +286,8 @@ class Artefacts:
     unmeasured: dict[str, str] = field(default_factory=dict)
     """Kinds not measured on this slide, each with why (its share is 0 and says nothing)."""
     scale_note: str = ""
-    """How the fold and bubble rules' scale was set (unknown resolution: the working image's)."""
+    """How the fold and bubble rules' scale was set (unknown resolution: the working image's; a
+    plausible one coarser than 2 µm per pixel: judged at it)."""
     field_um: float | None = None
     """The image's longer side in µm (None: resolution unknown)."""
     mpp: tuple[float, float] | None = None
