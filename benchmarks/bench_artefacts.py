@@ -957,6 +957,8 @@ def stain_flagged(
                 and n_shares >= constants["min_peers"]
                 and stain_batch.by_share(share, share_centre, share_mad, limits[kind]) > constants["max_z"]
             )
+            # a batch too small to judge as a whole (stain_batch.judge): the absolute share
+            hit = hit or (n_shares < constants["min_peers"] and share > limits[kind])
         if hit:
             got.add(kind)
     return got

@@ -193,6 +193,10 @@ class SlideSummary(Frozen):
     """True when the artefact measure had no resolution for the slide (:mod:`dqm.pixels.artefacts`:
     its folds judged at the working image's scale, ``artefacts.scale`` counts such slides); None:
     not measured (no tissue, artefacts off, or a record written before it was kept here)."""
+    artefact_scale_coarse: bool | None = None
+    """True when the slide's resolution is plausible by the profile's ``slide.header`` range but
+    coarser than a scanner's (:data:`dqm.coords.PLAUSIBLE_MPP`): its folds judged at that coarse
+    scale, the record's ``scale_note`` says so, ``artefacts.scale`` counts such slides; None as above."""
 
 
 class ItemSummary(Frozen):

@@ -92,10 +92,12 @@ fingerprint is compared without those, :func:`with_parts_of_1_16`); 1.17 added `
 buyer's order list, ``--expect``: its SHA-256 and how many of its items were delivered) and the
 codes of the ``order.list`` check; 1.18 added ``items[].slide.overstain_share`` and
 ``items[].slide.understain_share`` (the shares ``artefacts.stain`` compares across the batch) and
-``items[].slide.artefact_scale_unknown`` (artefacts measured with no known resolution;
+``items[].slide.artefact_scale_unknown`` and ``artefact_scale_coarse`` (artefacts measured with no
+known resolution, or one coarser than a scanner's;
 :data:`ADDED_1_18`), the codes ``OVERSTAINED_GROUP`` and ``UNDERSTAINED_GROUP`` (an institution or
 batch stained darker or paler as a whole), ``ARTEFACT_NOT_MEASURED`` and ``LESION_KIND_UNMEASURED``
-(folds not measured: an implausible resolution or too few pixels) and ``ARTEFACT_SCALE_UNKNOWN``."""
+(folds not measured: an implausible resolution or too few pixels), ``ARTEFACT_SCALE_UNKNOWN`` and
+``ARTEFACT_SCALE_COARSE``."""
 
 SLIDE_PARTS_FROM = (1, 15)
 """The first schema version whose fingerprint covers the files besides each slide."""
@@ -481,6 +483,7 @@ ADDED_1_18: tuple[tuple[str, ...], ...] = (
     ("items", "[]", "slide", "overstain_share"),
     ("items", "[]", "slide", "understain_share"),
     ("items", "[]", "slide", "artefact_scale_unknown"),
+    ("items", "[]", "slide", "artefact_scale_coarse"),
 )
 """The members schema 1.18 added (each in :data:`NEWER_MEMBERS`): a member of a model of
 ``results.json`` added while 1.18 is the newest version goes here."""
@@ -609,6 +612,7 @@ CODES_SINCE: dict[str, tuple[int, int]] = {
             (1, 18),
             (
                 "ARTEFACT_NOT_MEASURED",
+                "ARTEFACT_SCALE_COARSE",
                 "ARTEFACT_SCALE_UNKNOWN",
                 "LESION_KIND_UNMEASURED",
                 "OVERSTAINED_GROUP",

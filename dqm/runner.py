@@ -656,6 +656,11 @@ def summarise(
                 if probe.artefacts is not None and probe.artefacts.tissue_px
                 else None
             ),
+            artefact_scale_coarse=(
+                probe.artefacts.mpp is not None and bool(probe.artefacts.scale_note)
+                if probe.artefacts is not None and probe.artefacts.tissue_px
+                else None
+            ),
         )
     diagnosis = profile.resolve_class(item.diagnosis, item.institution) or item.diagnosis
     clinical = {k: text(v) for k, v in item.record.items() if k in profile.clinical and k not in IDENTIFYING}

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from dqm.coords import PLAUSIBLE_MPP
 from dqm.findings import Aspect, Finding, Severity, clip
 from dqm.i18n import N_, msg
 from dqm.order import lot_key
@@ -174,11 +175,13 @@ def _not_measured(found: Artefacts) -> str:
         source = found.mpp_source if found.mpp_source in _IMPLAUSIBLE else "stated"
         axes = {"x": x, "y": y} if source == "header" else {"x": x}
         return msg(_IMPLAUSIBLE[source], **axes, low=low, high=high)
-    if fold_blocks((x, y), found.downsample) == (1, 1):
+    if fold_blocks((x, y), found.downsample) == (1, 1):  # judged at the working image's own scale
+        dx, dy = found.downsample
         return msg(
-            "folds not measured: at {x:g} x {y:g} µm per pixel the image is under {side} pixels a side",
-            x=x,
-            y=y,
+            "folds not measured: at {x:.3g} x {y:.3g} µm per pixel (the working image's scale) the "
+            "image is under {side} pixels a side",
+            x=x * dx,
+            y=y * dy,
             side=FOLD_MIN_SIDE,
         )
     return msg(
@@ -199,23 +202,42 @@ def _not_measured(found: Artefacts) -> str:
     codes={
         "ARTEFACT_SCALE_UNKNOWN": "slides measured for artefacts with no known resolution: their folds were "
         "judged at the working image's scale (counted once per batch)",
+        "ARTEFACT_SCALE_COARSE": "slides measured for artefacts at a resolution coarser than a scanner's "
+        "(plausible by the profile's range): their folds were judged at that coarse scale (counted once "
+        "per batch)",
     },
 )
 def unknown_scale(batch: BatchView, params: NoParams, ctx: CheckContext) -> list[Finding]:
-    """Says once per batch how many slides' folds were judged without a known resolution."""
-    measured = [f.slide.artefact_scale_unknown for f in batch.items if f.slide is not None]
+    """Says once per batch how many slides' folds were judged without a known resolution, and how
+    many at one coarser than a scanner's (the record's ``scale_note`` says so slide by slide)."""
+    slides = [f.slide for f in batch.items if f.slide is not None]
+    measured = [s.artefact_scale_unknown for s in slides]
+    total = sum(1 for u in measured if u is not None)
+    out = []
+    coarse = sum(1 for s in slides if s.artefact_scale_coarse)
+    if coarse:
+        text = msg(
+            "{n:,} of {total:,} slides measured for artefacts state a resolution coarser than {high:g} µm "
+            "per pixel (plausible by the profile's slide.header range): their folds were judged at that "
+            "coarse scale, not at {scale:g} µm per pixel (each slide's artefacts.scale_note gives it)",
+            n=coarse,
+            total=total,
+            high=PLAUSIBLE_MPP[1],
+            scale=FOLD_MIN_MPP,
+        )
+        out.append(ctx.finding("ARTEFACT_SCALE_COARSE", text, item_id="batch", file=batch.manifest))
     unknown = sum(1 for u in measured if u)
     if not unknown:
-        return []
+        return out
     text = msg(
         "{n:,} of {total:,} slides measured for artefacts state no resolution (no header mpp, manifest "
         "mpp, profile image_mpp or objective power): their folds were judged at the working image's "
         "scale, not at {scale:g} µm per pixel",
         n=unknown,
-        total=sum(1 for u in measured if u is not None),
+        total=total,
         scale=FOLD_MIN_MPP,
     )
-    return [ctx.finding("ARTEFACT_SCALE_UNKNOWN", text, item_id="batch", file=batch.manifest)]
+    return [ctx.finding("ARTEFACT_SCALE_UNKNOWN", text, item_id="batch", file=batch.manifest), *out]
 
 
 class StainParams(BaseModel):
@@ -344,6 +366,26 @@ _STAIN_MESSAGES = {
         "under-stained tissue: {share:.2%} of the tissue paler than any nucleus, over the {limit:.2%} "
         "allowed (the absolute rule: {n} other slides measured in its batch, {needed} needed to compare with)"
     ),
+    ("overstain", "small-institution"): N_(
+        "over-stained tissue: {share:.1%} of the tissue near-black, over the {limit:.1%} allowed (the "
+        "absolute rule: its institution {group!r} is too small to compare as a whole, {m} of its slides "
+        "with a share measured, {needed_group} needed)"
+    ),
+    ("understain", "small-institution"): N_(
+        "under-stained tissue: {share:.2%} of the tissue paler than any nucleus, over the {limit:.2%} "
+        "allowed (the absolute rule: its institution {group!r} is too small to compare as a whole, {m} of "
+        "its slides with a share measured, {needed_group} needed)"
+    ),
+    ("overstain", "small-batch"): N_(
+        "over-stained tissue: {share:.1%} of the tissue near-black, over the {limit:.1%} allowed (the "
+        "absolute rule: its batch is too small to compare as a whole, {m} slides outside the institutions "
+        "compared with a share measured, {needed_group} needed)"
+    ),
+    ("understain", "small-batch"): N_(
+        "under-stained tissue: {share:.2%} of the tissue paler than any nucleus, over the {limit:.2%} "
+        "allowed (the absolute rule: its batch is too small to compare as a whole, {m} slides outside the "
+        "institutions compared with a share measured, {needed_group} needed)"
+    ),
     ("overstain", "undescribed"): N_(
         "over-stained tissue: {share:.1%} of the tissue near-black, over the {limit:.1%} allowed (the "
         "absolute rule: the slide has no stain descriptors to compare with the {n} slides measured in its "
@@ -366,7 +408,8 @@ _STAIN_MESSAGES = {
     ),
 }
 """A stain finding's message by kind and the rule that judged it (``undescribed``: the absolute
-rule, for a slide with shares but no stain descriptors). A whole institution or batch stained
+rule, for a slide with shares but no stain descriptors; ``small-*``: the absolute rule, for a slide
+whose institution or batch was too small to judge as a whole). A whole institution or batch stained
 darker or paler is no outlier among its own slides: it is reported once (``*_GROUP``,
 :func:`_group_message`), and a slide flagged against such peers says so (:func:`_odd_peers`)."""
 
@@ -377,6 +420,8 @@ _STAIN_PARAMS = {
     "share-batch": ("share", "limit", "n", "median", "z"),
     "absolute": ("share", "limit", "n", "needed"),
     "undescribed": ("share", "limit", "n"),
+    "small-institution": ("share", "limit", "group", "m", "needed_group"),
+    "small-batch": ("share", "limit", "m", "needed_group"),
     "extreme": ("share", "od"),
 }
 """The values each rule's message names."""
@@ -387,6 +432,8 @@ def _stain_message(v: Verdict, limit: float, needed: int, names: dict[str, str])
     rule = "undescribed" if v.rule == "absolute" and v.od is None and v.peers >= needed else v.rule
     if v.rule == "share":  # the near-black share against its peers' (dqm.pixels.stain_batch.by_share)
         rule = "share-institution" if v.group is not None else "share-batch"
+    if v.group_shares is not None:  # its group too small to judge as a whole (stain_batch.judge)
+        rule = "small-institution" if v.group is not None else "small-batch"
     values = {
         "group": _name(v.group, names),
         "od": v.od,
@@ -396,6 +443,8 @@ def _stain_message(v: Verdict, limit: float, needed: int, names: dict[str, str])
         "z": z,
         "limit": limit,
         "needed": needed,
+        "m": v.group_shares,
+        "needed_group": needed + 1,
     }
     return msg(_STAIN_MESSAGES[(v.kind, rule)], **{k: values[k] for k in _STAIN_PARAMS[rule]})
 

@@ -5,7 +5,9 @@ absolute rules of :mod:`dqm.pixels.artefacts` (``OVERSTAIN_MIN_OD``, ``UNDERSTAI
 profile's shares) flagged 11 of 18 dark EBHI crops and all 6 pale TNBC patches, each clean for its
 site. Here a slide is over- or under-stained when its stain strength is an outlier among the other
 slides of its institution (when the batch names institutions and that one has :data:`MIN_PEERS`
-other measured slides), else of the whole batch; with fewer peers the absolute rule judges it.
+other measured slides), else of the whole batch; with fewer peers the absolute rule judges it,
+and likewise a slide over the absolute share whose group is too small to judge as a whole
+(:func:`group_verdict`: a group alike and stained darker would be neither outlier nor group).
 
 The descriptor is the mean optical density of the slide's tissue (``od_mean`` of the stain
 descriptors the probe already keeps in the slide summary, :mod:`dqm.pixels.stain`) on a log scale
@@ -18,9 +20,9 @@ is compared, leaving itself out, with its peers' median; the spread is their med
 deviation (scaled to a normal's standard deviation), at least :data:`MIN_SPREAD`: a slide is
 flagged when it lies more than :data:`MAX_Z` spreads beyond the median, on the kind's side. A
 slide whose density is no outlier but whose near-black share passes the absolute rule and lies
-as far past its peers' shares (:func:`by_share`, the spread at least the absolute share) is
-over-stained too: a few slides at 30 % near-black among clean ones were flagged by no rule. The
-constants were chosen by ``benchmarks/bench_artefacts.py`` on GlaS train, the real-slide regions
+as far past its peers' shares (:func:`by_share`, the spread at least the absolute share: their
+median plus 4.5 % near-black among clean peers, with the built-in 3 %) is over-stained too: a
+few slides at 30 % near-black among clean ones were flagged by no rule. The constants were chosen by ``benchmarks/bench_artefacts.py`` on GlaS train, the real-slide regions
 and the external set (its docstring gives the figures).
 
 A safety net stays absolute (:data:`EXTREME_SHARE`, :data:`EXTREME_OD`): a value no clean slide
@@ -88,6 +90,10 @@ class Verdict:
     """Spreads from the peers' median, on the kind's side (positive: more over- or under-stained)."""
     group: str | None = None
     """The institution compared with (None: the batch, or no group)."""
+    group_shares: int | None = None
+    """Rule ``absolute`` for a slide whose reference group could not be judged as a whole
+    (:func:`group_verdict`: fewer than ``min_peers`` + 1 of its slides with a share, the batch's
+    counted on the slides no institution group holds): how many have one; None otherwise."""
 
 
 def stain_share(found: Artefacts | None, kind: str) -> float | None:
@@ -158,6 +164,10 @@ def judge(
         for i, k in enumerate(with_share.tolist()):
             if group is not None or not _own(institutions[k], groups):
                 by_share[k] = (float(share_centres[i]), float(share_spreads[i]), n_shares)
+    # the slides each group is judged on as a whole (group_verdicts), with a share
+    whole = {
+        g: int(np.count_nonzero(np.isfinite(y[m]))) for g, m in _judged_as_group(groups, institutions).items()
+    }
     out = []
     for k, (share, od) in enumerate(zip(shares, ods, strict=True)):
         # no descriptor of its own: compared with nobody, its group's measured slides counted
@@ -165,9 +175,24 @@ def judge(
         unmeasured = (None, math.nan, math.nan, groups[None].size if inst is None else groups[inst].size)
         group, centre, spread, n = stats.get(k, unmeasured)
         peer_shares = by_share.get(k, (math.nan, math.nan, 0))
-        out.append(
-            _verdict(kind, share, od, n, centre, spread, absolute, group, min_peers, peer_shares=peer_shares)
-        )
+        v = _verdict(kind, share, od, n, centre, spread, absolute, group, min_peers, peer_shares=peer_shares)
+        if k in stats and whole[group] - 1 < min_peers and not v.flagged and (v.share or 0.0) > absolute:
+            # its group too small to judge as a whole: a group alike and stained darker (or paler)
+            # would be no outlier and no group finding, so the absolute share judges the slide
+            v = Verdict(kind, v.share, "absolute", True, n, v.od, group=group, group_shares=whole[group])
+        out.append(v)
+    return out
+
+
+def _judged_as_group(
+    groups: dict[str | None, np.ndarray], institutions: Sequence[str | None]
+) -> dict[str | None, np.ndarray]:
+    """The slides each reference group is judged on as a whole (:func:`group_verdicts`): an
+    institution's measured slides; the batch's that no institution group holds."""
+    out = dict(groups)
+    out[None] = np.array(
+        [k for k in groups[None].tolist() if not _own(institutions[k], groups)], dtype=np.int64
+    )
     return out
 
 
@@ -228,11 +253,7 @@ def group_verdicts(
     clean slides elsewhere is one finding, not two). Such a group is reported once: its slides are
     judged against each other, so being all alike no one of them is an outlier."""
     out = []
-    for group, members in groups.items():
-        if group is None:
-            members = np.array(
-                [k for k in members.tolist() if not _own(institutions[k], groups)], dtype=np.int64
-            )
+    for group, members in _judged_as_group(groups, institutions).items():
         g = group_verdict(kind, shares, members, group, absolute, min_peers)
         if g is not None:
             out.append(g)
@@ -356,9 +377,10 @@ def by_share(share: float, centre: float, mad: float, absolute: float) -> float:
     """Spreads a slide's near-black ``share`` lies over its peers' median ``centre`` (their median
     absolute deviation ``mad`` scaled, at least ``absolute``), when it passes ``absolute`` too; else
     (or peers' shares not known: NaN) minus infinity. A slide whose optical density is no outlier
-    (a dark site's slides vary by a factor of two) but whose tissue is ten times more near-black
-    than the absolute rule allows, among peers with next to none, is over-stained: 30 clean
-    slides and a few at 30 % near-black were flagged by neither rule."""
+    (a dark site's slides vary by a factor of two) is over-stained when this passes :data:`MAX_Z`:
+    among peers with next to no near-black tissue, at their median share plus ``MAX_Z`` times
+    ``absolute`` (4.5 % with the built-in 3 %: 30 clean peers, a slide at 5 % is flagged, one at
+    4 % not). 30 clean slides and a few at 30 % near-black were flagged by neither rule before."""
     if not (share > absolute and math.isfinite(centre) and math.isfinite(mad)):
         return -math.inf
     return (share - centre) / max(1.4826 * mad, absolute)

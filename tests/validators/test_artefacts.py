@@ -153,10 +153,9 @@ def test_an_implausible_stated_resolution_is_an_error_not_a_silent_pass(
     assert "ARTEFACT_NOT_MEASURED" not in fine and "TISSUE_FOLD" in fine
 
 
-def test_slides_judged_without_a_resolution_are_counted_once_per_batch(
-    profile: Profile, tmp_path: Path
-) -> None:
-    # the probe kept "resolution unknown" in the record alone: now the batch says how many
+def _scale_check(profile: Profile, tmp_path: Path, options: list[ProbeOptions]):
+    """``artefacts.scale`` on a batch of the fold patch probed with each of ``options``, a slide
+    not read besides; the check run on all of them, and on the last only."""
     from validators import REGISTRY
     from validators.context import BatchView, ItemFacts
     from validators.registry import CheckContext
@@ -164,18 +163,43 @@ def test_slides_judged_without_a_resolution_are_counted_once_per_batch(
     path = tmp_path / "patch.png"
     Image.fromarray(fold_band_image()).save(path)
     items = []
-    for sid, options in (("a", ProbeOptions()), ("b", ProbeOptions()), ("c", ProbeOptions(mpp=0.5))):
-        probe = probe_slide(path, "patch.png", options)
-        summary = summarise(Item(sid, "patch.png", None, {}, None), None, probe, profile, [])
-        items.append(ItemFacts(sid, 1, "patch.png", None, slide=summary.slide))
-    items.append(ItemFacts("d", 2, "gone.png", None))  # no slide: not counted
+    for k, opts in enumerate(options):
+        probe = probe_slide(path, "patch.png", opts)
+        summary = summarise(Item(f"s{k}", "patch.png", None, {}, None), None, probe, profile, [])
+        items.append(ItemFacts(f"s{k}", 1, "patch.png", None, slide=summary.slide))
+    items.append(ItemFacts("gone", 2, "gone.png", None))  # no slide: not counted
     spec = REGISTRY["artefacts.scale"]
     cfg = {c.id: c for c in configure(profile)}["artefacts.scale"]
     ctx = CheckContext(spec, "batch", cfg.severities, "manifest.csv")
-    (found,) = spec.func(BatchView(profile, items, "manifest.csv"), cfg.params, ctx)
+    run = spec.func
+    return run(BatchView(profile, items, "manifest.csv"), cfg.params, ctx), run(
+        BatchView(profile, items[-2:], "manifest.csv"), cfg.params, ctx
+    )
+
+
+def test_slides_judged_without_a_resolution_are_counted_once_per_batch(
+    profile: Profile, tmp_path: Path
+) -> None:
+    # the probe kept "resolution unknown" in the record alone: now the batch says how many
+    ((found,), last) = _scale_check(
+        profile, tmp_path, [ProbeOptions(), ProbeOptions(), ProbeOptions(mpp=0.5)]
+    )
     assert (found.code, found.severity, found.item_id) == ("ARTEFACT_SCALE_UNKNOWN", Severity.INFO, "batch")
     assert found.message.startswith("2 of 3 slides measured for artefacts state no resolution")
-    assert spec.func(BatchView(profile, items[2:], "manifest.csv"), cfg.params, ctx) == []
+    assert last == []
+
+
+def test_slides_judged_at_a_coarse_resolution_are_counted_once_per_batch(
+    profile: Profile, tmp_path: Path
+) -> None:
+    # 3 µm, plausible by the profile's range: the scale note was in the record alone
+    options = [ProbeOptions(mpp=mpp, mpp_range=(0.1, 5.0)) for mpp in (3.0, 3.0, 0.5)]
+    ((found,), last) = _scale_check(profile, tmp_path, options)
+    assert (found.code, found.severity, found.item_id) == ("ARTEFACT_SCALE_COARSE", Severity.INFO, "batch")
+    assert found.message.startswith(
+        "2 of 3 slides measured for artefacts state a resolution coarser than 2 µm"
+    )
+    assert last == []
 
 
 def test_the_resolution_taken_and_its_source_are_named() -> None:
@@ -262,3 +286,7 @@ def test_an_image_too_small_is_not_said_to_be_block_averaged() -> None:
     # at 0.5 µm the image is averaged: still said so
     found = measure(img, tissue_from_rgba(img)[0], (1.0, 1.0), mpp=(0.5, 0.5), mpp_source="header")
     assert "block-averaged to 1.2 µm" in found.unmeasured["fold"] and "block-averaged" in _not_measured(found)
+    # at 4x downsample the working image is at 2 µm, past the fold rules' scale: that is the scale said
+    found = measure(img, tissue_from_rgba(img)[0], (4.0, 4.0), mpp=(0.5, 0.5), mpp_source="header")
+    text = _not_measured(found)
+    assert "at 2 x 2 µm per pixel (the working image's scale)" in text and "0.5 x 0.5" not in text

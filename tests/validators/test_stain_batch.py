@@ -280,3 +280,56 @@ def test_slides_far_more_near_black_than_their_clean_peers_are_over_stained(prof
     # the same share among peers as dark is no outlier (the group is reported instead)
     alike = [_item(f"S{k}", over=0.3 + 0.01 * (k % 3), od=0.9 + 0.01 * k) for k in range(12)]
     assert [f.code for f in _run(profile, alike)] == ["OVERSTAINED_GROUP"]
+
+
+@pytest.mark.parametrize("n_loose", [3, 5])
+def test_dark_slides_outside_a_dark_institution_are_held_to_the_absolute_share(profile, n_loose):
+    # institution Dark of 20 slides at 20 % near-black and a few slides of no institution as dark:
+    # too few to judge as a group, and no outlier among the dark batch, the absolute share judges them
+    dark = [_item(f"D{k}", over=0.2, od=1.3 + 0.01 * k, institution="Dark") for k in range(20)]
+    loose = [_item(f"L{k}", over=0.2, od=1.3 + 0.01 * k, institution=None) for k in range(n_loose)]
+    found = _run(profile, [*dark, *loose])
+    assert [f.code for f in found if f.code.endswith("_GROUP")] == ["OVERSTAINED_GROUP"]
+    flagged = [f for f in found if f.code == "OVERSTAINED"]
+    assert {f.item_id for f in flagged} == {f"L{k}" for k in range(n_loose)}
+    assert "its batch is too small to compare as a whole" in flagged[0].message
+    assert f"{n_loose} slides outside the institutions" in flagged[0].message
+    # the same few slides clean: one group finding, they pass
+    clean = [_item(f"L{k}", od=1.3 + 0.01 * k, institution=None) for k in range(n_loose)]
+    found = _run(profile, [*dark, *clean])
+    assert [f.code for f in found if f.code.startswith("OVERSTAINED")] == ["OVERSTAINED_GROUP"]
+
+
+@pytest.mark.parametrize("n_dark", [2, 5])
+def test_slides_of_a_group_with_too_few_shares_are_held_to_the_absolute_share(profile, n_dark):
+    # 10 slides without shares and a few at 20 % near-black: too few shares for a group median
+    bare = [_item(f"B{k}", over=None, under=None, od=0.5 + 0.01 * k) for k in range(10)]
+    dark = [_item(f"D{k}", over=0.2, od=0.5) for k in range(n_dark)]
+    found = _run(profile, [*bare, *dark])
+    assert {f.item_id for f in found if f.code == "OVERSTAINED"} == {f"D{k}" for k in range(n_dark)}
+    assert not any(f.code.endswith("_GROUP") for f in found)
+    # an institution likewise: its name said
+    bare = [_item(f"B{k}", over=None, under=None, od=0.5 + 0.01 * k, institution="Busan") for k in range(10)]
+    dark = [_item(f"D{k}", over=0.2, od=0.5, institution="Busan") for k in range(n_dark)]
+    flagged = [f for f in _run(profile, [*bare, *dark]) if f.code == "OVERSTAINED"]
+    assert {f.item_id for f in flagged} == {f"D{k}" for k in range(n_dark)}
+    assert "institution 'Busan' is too small to compare as a whole" in flagged[0].message
+    assert f"{n_dark} of its slides with a share measured, {MIN_PEERS + 1} needed" in flagged[0].message
+
+
+def test_a_few_slides_over_the_absolute_share_in_a_judged_group_stay_unflagged(profile):
+    # a group judged as a whole that did not fire (BreCaHAD-like): a few clean slides with a little
+    # more near-black than the absolute share, no outliers among their peers, are not flagged
+    peers = [_item(f"P{k}", over=0.01 + 0.005 * (k % 5), od=0.8 + 0.01 * k) for k in range(20)]
+    over = [_item(f"O{k}", over=0.04, od=0.8) for k in range(3)]
+    assert _run(profile, [*peers, *over]) == []
+
+
+@pytest.mark.parametrize(("share", "flagged"), [(0.05, True), (0.04, False)])
+def test_the_near_black_share_rule_flags_at_the_peers_median_plus_one_and_a_half_limits(
+    profile, share, flagged
+):
+    # the docstring's threshold: 30 clean peers (median 0.49 % near-black), the spread at its floor
+    # (the 3 % absolute share): flagged over 0.49 % + 1.5 x 3 % = 4.99 %, not ten times the limit
+    found = _run(profile, [*_peers(30), _item("X", over=share, od=OD * 1.5)])
+    assert [(f.code, f.item_id) for f in found] == ([("OVERSTAINED", "X")] if flagged else [])
