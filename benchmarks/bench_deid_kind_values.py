@@ -25,6 +25,8 @@ one time in four; ``ISO 10993-1`` passed by the parts the review named for ``ISO
 Task deid8fix2 added 2 clean values (a scan word after a maker's own model code) and 4
 identifying ones: deid8fix (25fa403) 2/75 clean flagged (``3DHistech P250 Flash III``,
 ``3DHistech P1000 Scan``), 112/112 identifying found, held-out 7/29; deid8fix2 0/75, 112/112, 7/29.
+Task deidfix4 (birth words glued after a noun, property names, escaped runs past a window)
+changed no kind value's judgement: d3cd09b and deidfix4 both 0/75, 112/112, 7/29.
 """
 
 from __future__ import annotations

@@ -32,6 +32,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import cache, cached_property
+from itertools import pairwise
 from pathlib import Path
 from typing import Any, Literal
 
@@ -128,6 +129,19 @@ none of the number is shown (``dob9001011234567``, ``DOB:1990010219900102``,
 ``dob 900101-1234567900101-1234567``)."""
 
 
+_NOT_BIRTH = "발재회학평위야파갱양섭환희"
+"""The syllables before ``생`` in the Korean words ``생일`` ends and that name no birth (a
+dictionary's nouns in ``-생``: 발생 onset, 재생, 회생, 학생, 평생, 위생, 야생, 파생, 갱생, 양생,
+섭생, 환생, 희생), wherever the word starts (``증상발생일``, ``대학생일``, ``일평생일``)."""
+_NOT_BIRTH_WORD = "인상공기중후민소전선미장영고자"
+"""Those that make such a word (인생, 상생, 공생, 기생, 중생, 후생, 민생, 소생, 전생, 선생,
+미생, 장생, 영생, 고생, 자생) only as its first syllable: after another they end a word
+whose birthday it is (``본인생일``, ``아기생일``, ``환자생일``, ``대상자생일``)."""
+_BIRTHDAY = rf"(?<![{_NOT_BIRTH}])(?<!(?<![가-힣])[{_NOT_BIRTH_WORD}])생일(?:자)?"
+"""``생일`` (a birthday), ``출생일``, ``탄생일``, ``출생일자``, glued to any word before it but one
+of those above: Korean writes whose birthday it is glued (``환자생일``, ``본인생일``,
+``환자의생일``, ``피검자생일``, ``아기출생일``)."""
+
 DEFAULT_PATTERNS: dict[str, DeidPattern] = {
     "korean_rrn": DeidPattern(
         # Not inside a longer number or a decimal, but found next to letters, ``_``, ``-`` and an
@@ -150,17 +164,16 @@ DEFAULT_PATTERNS: dict[str, DeidPattern] = {
         # (``patientDob19900101``). ``birth`` alone is a keyword only as a word or a camel-case
         # one (``rebirth2019``, ``firstbirth`` are none) glued to its date or before ``:``, ``=``,
         # ``_``...: in prose a birth is a scanner's or a company's as often as a person's (``birth
-        # 2019-01-01 of a new scanner``). ``생일`` (a birthday), ``출생일``, ``탄생일``, ``환자생일``
-        # start no Korean word: ``발생일`` (onset), ``학생일``, ``평생일`` are none.
+        # 2019-01-01 of a new scanner``). ``생일`` after any syllable but :data:`_NOT_BIRTH`'s.
         regex=_built_in_regex(
             _kw(
                 r"(?<![A-Za-z])(?:patient|pt)?dob(?![A-Za-z])|(?<=[a-z])(?-i:D[oO][bB])(?![a-z])|\bd\.o\.b\.?"
                 r"|birth\s*date|date\s*of\s*birth|birthday|born(?:\s+on)?|생년월일"
-                r"|(?<![가-힣])(?:환자)?(?:출|탄)?생일"
+                rf"|{_BIRTHDAY}"
                 r"|(?:(?<![A-Za-z])b|(?<=[a-z])(?-i:B))irth(?=[\d_./:=#-]|\s*[:=#])"
             )
             + rf"(?:[_./–-]{{1,3}}\s*)?(?P<id>{_DOB})",
-            starts="dDbBpP생출탄환",
+            starts="dDbBpP생",
         ),
         what=N_("date of birth"),
     ),
@@ -1078,44 +1091,88 @@ FIELD_WORDS = frozenset((
     "physicians", "referring", "performing", "reading", "operator", "operators", "institution",
     "department", "station", "device", "serial", "manufacturer", "model", "software", "versions", "version",
     "study", "series", "instance", "uid", "content", "acquisition", "frame", "and", "for", "in", "the",
-    "to", "by", "at", "no", "dob", "rrn", "ssn", "mrn", "hrn",
+    "to", "by", "at", "no", "vr", "calendar", "consulting", "requesting", "dob", "rrn", "ssn", "mrn", "hrn",
 ))  # fmt: skip
 """The words of a standard property's name (DICOM's ``IssuerOfPatientID``,
 ``OtherPatientIDsSequence``, ``PatientBirthTime``; ``patient_birth_date``): a name made of these
 alone names a kind of identifier and holds none (:func:`names_fields`). No surname is one."""
-_FIELD_WORD = re.compile(r"[A-Z]+s?(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
+_FIELD_TOKEN = re.compile(r"(\[[0-9]{1,3}\])|[._\- ]+|([A-Z]+s?(?![a-z])|[A-Z]?[a-z]+)")
+"""A standard name's index (``[0]`` to ``[999]``: a longer number is a value), separator or word
+(split at case changes)."""
 _VALUE_WORDS = frozenset(("name", "names", "id", "ids", "dob", "rrn", "ssn", "mrn", "hrn"))
 """Words a person's name or id follows as its value (``patient_name_Case_Rank``: ``Case``, ``Rank``
 are a surname's words here, not a field's)."""
+_BEFORE_VALUE_WORDS = frozenset((
+    "patient", "patients", "other", "issuer", "of", "type", "referring", "performing", "physician",
+    "physicians", "operator", "operators", "institution", "station", "mother", "mothers", "birth",
+    "maiden", "responsible", "person", "organization", "study", "admission", "admitting", "device",
+    "accession", "specimen", "container", "slide", "universal", "entity", "local", "namespace",
+    "assigning", "facility", "jurisdiction", "agency", "request", "requested", "requesting",
+    "consulting", "family", "given",
+    "middle", "series", "instance", "content", "manufacturer", "model", "software", "hospital",
+    "medical", "record", "chart", "encounter", "visit", "registration", "resident", "social",
+    "security", "insurance", "plan", "alternative", "primary", "department", "serial", "the",
+    *_VALUE_WORDS,
+))  # fmt: skip
+"""What a standard name has before such a word (``IssuerOfPatientID``, ``PatientMotherBirthName``,
+``ReferringPhysicianName``): no word a surname often is (``Case_Rank_patient_name``)."""
 _AFTER_VALUE_WORDS = frozenset((
     "sequence", "qualifiers", "type", "of", "and", "alphabetic", "ideographic", "phonetic", "component",
-    "family", "given", "middle", "prefix", "suffix", *_VALUE_WORDS,
+    "family", "given", "middle", "prefix", "suffix", "number", "no", "issuer", "value", "text", "label",
+    "format", "source", "system", "scheme", "length", "version", "code", "vr", *_VALUE_WORDS,
 ))  # fmt: skip
 """What a standard name has after such a word (``OtherPatientIDsSequence``,
-``IssuerOfPatientIDQualifiersSequence``, DICOM JSON's ``PatientName.Alphabetic``); ``of``,
-``and``, ``sequence`` and an index start a new field's words (``NameOfPhysiciansReadingStudy``,
-``OtherPatientIDsSequence[0].PatientID``)."""
-_INDEX = re.compile(r"\[[0-9]{1,3}\]")
-"""An array index a standard name takes (``[0]`` to ``[999]``); a longer number is a value."""
+``IssuerOfPatientIDQualifiersSequence``, DICOM JSON's ``PatientName.Alphabetic``, ``patient_id_number``)."""
+_AFTER_VALUE_PAIRS = frozenset((("of", "physicians"), ("physicians", "reading"), ("reading", "study")))
+"""Other words a standard name has there, each after the word it follows
+(``NameOfPhysiciansReadingStudy``)."""
+MAX_FIELD_INDICES = 3
+"""At most so many indices in a standard name (``A[0].BSequence[1].C[2]``), never two in a row:
+``PatientID[123][456][78]`` splits an id into short indices."""
 
 
 def names_fields(key: str) -> bool:
-    """Whether ``key`` (a property's name: ``dicom.OtherPatientIDsSequence[0].PatientID``) is made
-    of :data:`FIELD_WORDS` alone, joined by ``.``, ``_``, ``-``, spaces or camel case, with array
-    indices (``[0]`` to ``[999]``): no digit but theirs, no other letter, nothing a name may be,
-    and after a word a name or an id follows (:data:`_VALUE_WORDS`) only the words a standard name
-    has there (``aperio.patient_name_Case_Rank``, ``PatientName.Reading`` name no field)."""
-    for items in _INDEX.split(key):
-        after_value = False
-        for part in re.split(r"[._\- ]+", items):
-            words = _FIELD_WORD.findall(part)
-            if "".join(words) != part:
+    """Whether ``key`` (a property's name: ``dicom.OtherPatientIDsSequence[0].PatientID``) is a
+    standard name: every token of it (split at ``.``, ``_``, ``-``, spaces, case changes and
+    brackets) a word of :data:`FIELD_WORDS` or an index (at most :data:`MAX_FIELD_INDICES`, no two
+    in a row), and of a field that names a person or an id (one with a :data:`_VALUE_WORDS` word)
+    the words before that word :data:`_BEFORE_VALUE_WORDS` and those after it
+    :data:`_AFTER_VALUE_WORDS` or :data:`_AFTER_VALUE_PAIRS`, to the end of the name: only a
+    sequence's index (``Sequence[0].``) starts a new field. Anything else is no standard name
+    (``aperio.patient_name[0].Case_Rank``, ``Case_Rank_patient_name``,
+    ``PatientBirthDate[19][90][01][01]``): a name that is one shown whole may carry an identifier
+    into every message, so a readable name is masked sooner than an identifier shown."""
+    pos, indices, last = 0, 0, ""
+    field: list[str] = []
+    fields = [field]
+    for token in _FIELD_TOKEN.finditer(key):
+        if token.start() != pos:
+            return False
+        pos = token.end()
+        if token.group(1):
+            indices += 1
+            if last == "[]" or indices > MAX_FIELD_INDICES:
                 return False
-            for word in map(str.casefold, words):
-                if word not in FIELD_WORDS or (after_value and word not in _AFTER_VALUE_WORDS):
-                    return False
-                after_value = (after_value or word in _VALUE_WORDS) and word not in ("of", "and", "sequence")
-    return True
+            if last == "sequence":
+                field = []
+                fields.append(field)
+            last = "[]"
+        elif token.group(2):
+            last = token.group(2).casefold()
+            if last not in FIELD_WORDS:
+                return False
+            field.append(last)
+    return pos == len(key) and all(map(_names_a_field, fields))
+
+
+def _names_a_field(words: list[str]) -> bool:
+    at = next((i for i, word in enumerate(words) if word in _VALUE_WORDS), None)
+    if at is None:
+        return True
+    return all(word in _BEFORE_VALUE_WORDS for word in words[:at]) and all(
+        word in _AFTER_VALUE_WORDS or (before, word) in _AFTER_VALUE_PAIRS
+        for before, word in pairwise(words[at:])
+    )
 
 
 def key_word(key: str, search: Callable[[str], Any]) -> str | None:
@@ -1722,7 +1779,8 @@ class Masker:
     def _windows(self, text: str, found: list[tuple[int, int]] | None = None) -> str:
         """``text`` masked a window at a time; the span of each identifier masked is added to
         ``found`` where given. A run masked up to a window's end may go on past it (a date of
-        birth's glued digits, longer than the overlap): that window is scanned again twice as long,
+        birth's glued digits, longer than the overlap; or to an escape the window's end cuts,
+        :data:`_CUT_ESCAPE`): that window is scanned again twice as long,
         so no tail of a run is shown; a window grows so only while each ends in a run, and the
         windows scanned again are at most twice as long as that run, together."""
         out: list[str] = []
@@ -1733,7 +1791,7 @@ class Masker:
             limit = len(window) if final else len(window) - _WINDOW_OVERLAP
             spans: list[tuple[int, int]] | None = None if found is None else []
             pieces, used = self._masked(window, limit, spans, pos)
-            if used >= len(window) and not final:
+            if not final and (used >= len(window) or (used > limit and _CUT_ESCAPE.fullmatch(window, used))):
                 size *= 2
                 continue
             out += pieces
@@ -1741,6 +1799,11 @@ class Masker:
                 found += spans
             pos, size = pos + used, MASK_SCAN_CHARS
         return "".join(out)
+
+
+_CUT_ESCAPE = re.compile(r"\\+(?:x[0-9a-fA-F]?|u[0-9a-fA-F]{0,3})?")
+"""The start of an escape a window's end cuts (``\\u00``): a run masked up to it reaches the
+window's end as the text it stands for is read (``dob \\u0031\\u0031…`` past a window)."""
 
 
 _ESCAPED_BYTES = re.compile(
