@@ -27,6 +27,7 @@ def test_findings_of_the_tiny_batch(tiny):
         ("S3", "CLINICAL_OUT_OF_RANGE", "error"),
         ("S3", "UNDERSTAINED", "warning"),
         ("S3", "UNKNOWN_KEY", "error"),
+        ("batch", "ARTEFACT_SCALE_UNKNOWN", "info"),  # the PNG slides state no resolution the probe reads
     ]
 
 
@@ -54,6 +55,7 @@ def test_breakdowns_carry_denominators(tiny):
     (inst,) = s.by_institution
     assert inst.key == "Seoul-A" and inst.files.denominator >= 6
     assert s.by_code == {
+        "ARTEFACT_SCALE_UNKNOWN": 1,
         "CLINICAL_OUT_OF_RANGE": 1,
         "INVALID_JSON": 1,
         "MPP_MISSING": 1,
