@@ -208,8 +208,9 @@ def _not_measured(found: Artefacts) -> str:
     },
 )
 def unknown_scale(batch: BatchView, params: NoParams, ctx: CheckContext) -> list[Finding]:
-    """Says once per batch how many slides' folds were judged without a known resolution, and how
-    many at one coarser than a scanner's (the record's ``scale_note`` says so slide by slide)."""
+    """Counts once per batch the slides whose folds were judged without a known or at a coarse resolution.
+
+    The record's ``scale_note`` says so slide by slide."""
     slides = [f.slide for f in batch.items if f.slide is not None]
     measured = [s.artefact_scale_unknown for s in slides]
     total = sum(1 for u in measured if u is not None)
