@@ -61,7 +61,7 @@ __all__ = [
 DIMENSIONS = ("syntactic", "semantic", "diversity", "validity")
 """The quality dimensions, in report order: each is a field of :class:`QualityResult`."""
 
-SCHEMA_VERSION = "1.18"
+SCHEMA_VERSION = "1.19"
 """``major.minor``: a minor bump adds optional fields (older files still load); a major bump
 breaks readers. 1.1 added ``checks``, ``thumbnails`` and ``verdict.pending``; 1.2 added
 ``diversity.gates`` (the figures its gate reads, like the other dimensions' ``gates``; an older
@@ -97,7 +97,9 @@ known resolution, or one coarser than a scanner's;
 :data:`ADDED_1_18`), the codes ``OVERSTAINED_GROUP`` and ``UNDERSTAINED_GROUP`` (an institution or
 batch stained darker or paler as a whole), ``ARTEFACT_NOT_MEASURED`` and ``LESION_KIND_UNMEASURED``
 (folds not measured: an implausible resolution or too few pixels), ``ARTEFACT_SCALE_UNKNOWN`` and
-``ARTEFACT_SCALE_COARSE``."""
+``ARTEFACT_SCALE_COARSE``; 1.19 added ``diversity.tests[].thresholds`` and
+``diversity.drift.variables[].thresholds`` (the thresholds an effect size was labelled and decided
+on, so that every output prints it on its own side of them; :data:`ADDED_1_19`)."""
 
 SLIDE_PARTS_FROM = (1, 15)
 """The first schema version whose fingerprint covers the files besides each slide."""
@@ -485,8 +487,13 @@ ADDED_1_18: tuple[tuple[str, ...], ...] = (
     ("items", "[]", "slide", "artefact_scale_unknown"),
     ("items", "[]", "slide", "artefact_scale_coarse"),
 )
-"""The members schema 1.18 added (each in :data:`NEWER_MEMBERS`): a member of a model of
-``results.json`` added while 1.18 is the newest version goes here."""
+"""The members schema 1.18 added (each in :data:`NEWER_MEMBERS`)."""
+ADDED_1_19: tuple[tuple[str, ...], ...] = (
+    ("diversity", "tests", "[]", "thresholds"),
+    ("diversity", "drift", "variables", "[]", "thresholds"),
+)
+"""The members schema 1.19 added (each in :data:`NEWER_MEMBERS`): a member of a model of
+``results.json`` added while 1.19 is the newest version goes here."""
 DIGEST_FROM = (1, 10)
 """The first schema version whose results.json always carries its content digest."""
 NEWER_MEMBERS: tuple[tuple[tuple[int, int], tuple[str, ...]], ...] = (
@@ -522,6 +529,7 @@ NEWER_MEMBERS: tuple[tuple[tuple[int, int], tuple[str, ...]], ...] = (
     ((1, 14), ("redelivery", "fixed_by_code")),
     ((1, 17), ("order",)),
     *(((1, 18), where) for where in ADDED_1_18),
+    *(((1, 19), where) for where in ADDED_1_19),
 )
 """Members a results.json of an older schema never held, with the version that added them (each
 written by every audit since, ``null`` or empty when unused; ``[]``: in an element of a list): a

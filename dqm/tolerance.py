@@ -21,7 +21,7 @@ when the ratio is below. The tolerance would pass ``1 / 3`` against a target of
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from decimal import Decimal
 from functools import partial
 
@@ -104,6 +104,33 @@ def fmt_dice(
     if low is None or high is None:
         return point, ""
     return point, f"{fmt_decimals(low, 3, target, passed)}–{fmt_decimals(high, 3)}"
+
+
+def sig_digits(value: float | None, bounds: Iterable[float], digits: int = 3) -> int:
+    """The significant digits (``digits`` at least) at which ``value`` and every one of ``bounds``,
+    each printed with them, read on the sides of one another they are on: an effect size of 0.07069
+    beside a threshold of 0.0707107 (Cramér's V's small, ``0.1 / sqrt(2)``) needs 4 (``0.07069``
+    below ``0.07071``; at 3 both read ``0.0707`` and the effect would read as reaching it). A value
+    that reaches a bound may read as it; one short of it never does. 17 digits tell any two floats apart."""
+    if value is None or not math.isfinite(value):
+        return digits
+    finite = [b for b in bounds if math.isfinite(b)]
+    for d in range(digits, 17):
+        shown = Decimal(f"{value:.{d}g}")
+        if all((shown >= Decimal(f"{b:.{d}g}")) == (value >= b) for b in finite):
+            return d
+    return 17
+
+
+def fmt_among(value: float | None, bounds: Iterable[float] = (), digits: int = 3) -> str:
+    """``value`` with ``digits`` significant digits, or as many more as :func:`sig_digits` needs
+    for it to read on its own side of each of ``bounds`` (the thresholds its decision and label
+    were taken on, printed with as many); thousands and more as whole numbers. ``–`` for None."""
+    if value is None:
+        return "–"
+    if abs(value) >= 1000:
+        return f"{value:,.0f}"
+    return f"{value:.{sig_digits(value, bounds, digits)}g}"
 
 
 def _against(

@@ -30,6 +30,7 @@ import orjson
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
+from dqm.diversity.drift import fmt_effect
 from dqm.figures import (
     dimension_gates,
     dimension_state,
@@ -44,7 +45,7 @@ from dqm.output import visible
 from dqm.quality_layout import QualityTableLayout
 from dqm.results import QualityResult
 from dqm.strictjson import loads
-from dqm.tolerance import fmt_decimals, fmt_dice, fmt_target, fmt_value, fmt_value_target
+from dqm.tolerance import fmt_among, fmt_decimals, fmt_dice, fmt_target, fmt_value, fmt_value_target
 from reports import charts
 from reports.findings_cap import (
     FINDINGS_CAP,
@@ -307,6 +308,9 @@ def _environment(lang: str = "en", names: Mapping[str, str] | None = None) -> En
     env.filters["shjoin"] = lambda parts: shlex.join(str(p) for p in parts)
     env.filters["fmt"] = fmt_value
     env.filters["num"] = _num
+    # an effect size beside the thresholds its label and decision were taken on, on its own side of each
+    env.filters["effect"] = lambda e, thresholds: fmt_among(e, thresholds.values())
+    env.filters["drift_effect"] = fmt_effect
     env.filters["pvalue"] = _pvalue
     env.filters["named"] = named(names or {})
     env.filters["visible"] = visible  # where a name is percent-encoded: the explorers' anchors

@@ -25,7 +25,7 @@ from dqm.i18n import translated
 from dqm.output import spreadsheet_safe, visible
 from dqm.quality_layout import QualityTableLayout, TechnicalRow
 from dqm.results import QualityResult
-from dqm.tolerance import count_reaches
+from dqm.tolerance import count_reaches, fmt_among
 
 _SHOWN_AS = {"syntactic": "syntactic", "semantic": "semantic", "validity": "validity"}
 """The characteristic of each dimension's gates (diversity's: below)."""
@@ -191,7 +191,11 @@ def _test_rows(result: QualityResult, layout: QualityTableLayout, lang: str) -> 
     for t in d.tests:
         if not t.gated:
             continue
-        effect = "–" if t.effect_size is None else f"{t.effect_name} {t.effect_size:.3g}".strip()
+        effect = (
+            "–"
+            if t.effect_size is None
+            else f"{t.effect_name} {fmt_among(t.effect_size, t.thresholds.values())}".strip()
+        )
         value = t.p_adjusted if t.p_adjusted is not None else t.p_value
         metric = (
             layout.word("test_metric", lang, {"method": t.method, "effect": effect})

@@ -224,7 +224,7 @@ def _decide(
     cat = v.kind == "categorical"
     name = "PSI" if cat else "KS D"
     warn, fail = (s.psi_warn, s.psi_fail) if cat else (s.ks_warn, s.ks_fail)
-    from dqm.tolerance import fmt_decimals, fmt_value_target
+    from dqm.tolerance import fmt_value_target
 
     rule: str = msg(
         "fail when p_adj < {alpha:g} and {effect} ≥ {fail}; warn when p_adj < {alpha:g} and {effect} ≥ {warn}",
@@ -235,10 +235,7 @@ def _decide(
     if p_adj is None or effect is None:
         decision, text = "not_applicable", msg("not compared: {note}", note=p.outcome.note)
     else:
-        # beside the threshold it is nearest on the scale, never on the other side of it as printed
-        # (a PSI of 0.2496 that warns is not "0.250" beside "fail when … PSI ≥ 0.25")
-        bound = fail if effect >= warn else warn
-        size = f"{name} {fmt_decimals(effect, 3, bound, effect >= bound)}, p_adj {fmt_p(p_adj)}"
+        size = f"{name} {fmt_effect(effect, {'warn': warn, 'fail': fail})}, p_adj {fmt_p(p_adj)}"
         if p_adj < alpha and effect >= fail:
             decision, text = (
                 "fail",
@@ -270,7 +267,29 @@ def _decide(
         decisions += [s.new_category for k in p.new if absence_adj.get(k, 1.0) < alpha]
         decisions += [s.vanished_category for k in p.vanished if absence_adj.get(k, 1.0) < alpha]
     final = _worst(decisions) if len(decisions) > 1 else decision
-    return v.model_copy(update={"p_adjusted": p_adj, "decision": final, "rule": rule, "sentence": text})
+    return v.model_copy(
+        update={
+            "p_adjusted": p_adj,
+            "decision": final,
+            "rule": rule,
+            "sentence": text,
+            "thresholds": {"warn": warn, "fail": fail},
+        }
+    )
+
+
+def fmt_effect(effect: float | None, thresholds: dict[str, float]) -> str:
+    """A drift's effect (PSI or D) as the sentence and the report's table print it: 3 decimals,
+    beside the threshold it is nearest on the scale and never on the other side of it as the rule
+    prints it (a PSI of 0.2496 that warns is not ``0.250`` beside "fail when … PSI ≥ 0.25");
+    ``thresholds`` empty (a result before schema 1.19): 3 significant digits."""
+    from dqm.tolerance import fmt_among, fmt_decimals
+
+    warn, fail = thresholds.get("warn"), thresholds.get("fail")
+    if effect is None or warn is None or fail is None:
+        return fmt_among(effect)
+    bound = fail if effect >= warn else warn
+    return fmt_decimals(effect, 3, bound, effect >= bound)
 
 
 def drift(

@@ -28,7 +28,7 @@ from dqm.diversity.stats import (
 )
 from dqm.diversity.variables import INDEPENDENCE, KRUSKAL
 from dqm.i18n import N_, msg
-from dqm.tolerance import count_reaches
+from dqm.tolerance import count_reaches, fmt_among, sig_digits
 
 EFFECT_NAMES = {"w": "Cohen's w", "V": "Cramér's V", "eta2": "η²_H"}
 
@@ -45,10 +45,6 @@ class Pending:
     claim: str
     excluded: int = 0
     extra_warnings: tuple[str, ...] = ()
-
-
-def _fmt(x: float) -> str:
-    return f"{x:.3g}" if abs(x) < 1000 else f"{x:,.0f}"
 
 
 def fmt_p(p: float | None) -> str:
@@ -136,22 +132,25 @@ def kruskal_tests(age: np.ndarray, groups: dict[str, np.ndarray]) -> list[Pendin
     return out
 
 
-def rule_text(rule: EffectRule, effect: str, df_star: int, alpha: float) -> str:
-    """The rule in words, with the thresholds for this table's size."""
+def rule_text(rule: EffectRule, effect: str, df_star: int, alpha: float, size: float | None = None) -> str:
+    """The rule in words, with the thresholds for this table's size, printed with as many
+    significant digits (3 at least) as the effect ``size`` beside them needs to read on its own
+    side of each (:func:`dqm.tolerance.sig_digits`)."""
     th = dict(zip(LABELS, effect_thresholds(effect, df_star), strict=True))
+    digits = sig_digits(size, th.values())
     common = {"alpha": alpha, "effect": EFFECT_NAMES[effect]}
-    fail = {"fail": th[rule.fail_at], "fail_size": rule.fail_at} if rule.fail_at else None
-    warn = {"warn": th[rule.warn_at], "warn_size": rule.warn_at} if rule.warn_at else None
+    fail = {"fail": f"{th[rule.fail_at]:.{digits}g}", "fail_size": rule.fail_at} if rule.fail_at else None
+    warn = {"warn": f"{th[rule.warn_at]:.{digits}g}", "warn_size": rule.warn_at} if rule.warn_at else None
     if fail and warn:
         return msg(
-            "fail when p_adj < {alpha:g} and {effect} ≥ {fail:.3g} ({fail_size}); "
-            "warn when p_adj < {alpha:g} and {effect} ≥ {warn:.3g} ({warn_size})",
+            "fail when p_adj < {alpha:g} and {effect} ≥ {fail} ({fail_size}); "
+            "warn when p_adj < {alpha:g} and {effect} ≥ {warn} ({warn_size})",
             **common, **fail, **warn,
         )  # fmt: skip
     if fail:
-        return msg("fail when p_adj < {alpha:g} and {effect} ≥ {fail:.3g} ({fail_size})", **common, **fail)
+        return msg("fail when p_adj < {alpha:g} and {effect} ≥ {fail} ({fail_size})", **common, **fail)
     if warn:
-        return msg("warn when p_adj < {alpha:g} and {effect} ≥ {warn:.3g} ({warn_size})", **common, **warn)
+        return msg("warn when p_adj < {alpha:g} and {effect} ≥ {warn} ({warn_size})", **common, **warn)
     return N_("reported only (never warns or fails)")
 
 
@@ -183,7 +182,7 @@ def sentence(
     if outcome.p_value is None or p_adj is None:
         return msg("not tested: {note}", note=outcome.note)
     name = EFFECT_NAMES[effect]
-    size = f"{name} {_fmt(outcome.effect or 0.0)}"
+    size = f"{name} {fmt_among(outcome.effect or 0.0, effect_thresholds(effect, outcome.df_star))}"
     if p_adj >= alpha:
         return msg("no evidence that {claim} ({size}, p_adj {p})", claim=claim, size=size, p=fmt_p(p_adj))
     if label == "negligible":
@@ -220,7 +219,8 @@ def decide_family(pending: Sequence[Pending], settings: DiversitySettings) -> li
                 n=o.n,
                 excluded=t.excluded,
                 decision=decide(o.effect, pa, rule, t.effect, o.df_star, alpha),  # type: ignore[arg-type]
-                rule=rule_text(rule, t.effect, o.df_star, alpha),
+                thresholds=dict(zip(LABELS, effect_thresholds(t.effect, o.df_star), strict=True)),
+                rule=rule_text(rule, t.effect, o.df_star, alpha, o.effect),
                 sentence=sentence(t.claim, o, t.effect, label, pa, alpha),
                 in_family=pa is not None,
                 gated=bool(rule.warn_at or rule.fail_at),

@@ -131,6 +131,11 @@ class TestResult(_Frozen):
     effect_name: str = ""
     effect_label: str = ""
     """``negligible``, ``small``, ``moderate`` or ``large`` (conventions in docs/diversity.md)."""
+    thresholds: dict[str, float] = Field(default_factory=dict)
+    """The effect size's ``small``, ``moderate`` and ``large`` thresholds for this table's size
+    (schema 1.19): its label and the rule's decision were taken on them, and every output prints
+    the effect with the digits it needs to read on its own side of each
+    (:func:`dqm.tolerance.fmt_among`). Empty in an older result: 3 significant digits."""
     n: int = 0
     """Slides the test used."""
     excluded: int = 0
@@ -161,6 +166,9 @@ class DriftVariable(_Frozen):
     """Population stability index (categorical only)."""
     effect_size: float | None = None
     """PSI (categorical) or D (continuous): what the thresholds apply to."""
+    thresholds: dict[str, float] = Field(default_factory=dict)
+    """The ``warn`` and ``fail`` thresholds the effect was decided on (schema 1.19), so that every
+    output prints it on its own side of them (:func:`dqm.diversity.drift.fmt_effect`)."""
     baseline_n: int
     current_n: int
     bins: list[str] = Field(default_factory=list)

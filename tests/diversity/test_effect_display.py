@@ -1,0 +1,110 @@
+"""An effect size is printed on its own side of the thresholds it was labelled and decided on,
+in the test's sentence and rule, the report's table and the quality table (schema 1.19)."""
+
+from __future__ import annotations
+
+import math
+from types import SimpleNamespace
+
+import pytest
+
+from dqm.diversity.family import Pending, decide_family
+from dqm.diversity.models import DriftVariable, TestResult
+from dqm.diversity.settings import DiversitySettings, EffectRule
+from dqm.diversity.stats import TestOutcome, effect_thresholds
+from dqm.quality_layout import QualityTableLayout
+from dqm.tolerance import fmt_among, sig_digits
+
+SMALL_V2 = 0.1 / math.sqrt(2)  # Cramér's V's "small" for df* = 2: 0.0707106...
+
+
+@pytest.mark.parametrize(
+    ("value", "bounds", "shown"),
+    [
+        (0.07069, [SMALL_V2], "0.07069"),  # below: at 3 digits both read 0.0707
+        (0.070711, [SMALL_V2], "0.0707"),  # at or above it: reads as it, no more digits
+        (0.2999, [0.1, 0.3, 0.5], "0.2999"),
+        (0.3, [0.1, 0.3, 0.5], "0.3"),
+        (0.29999999999999993, [0.3], "0.2999999999999999"),  # one ulp below
+        (0.1234, [], "0.123"),
+        (1234.5, [0.3], "1,234"),
+        (None, [0.3], "–"),
+        (float("nan"), [0.3], "nan"),
+    ],
+)
+def test_fmt_among_reads_on_the_side_it_is_on(value: float | None, bounds: list[float], shown: str) -> None:
+    assert fmt_among(value, bounds) == shown
+
+
+def test_sig_digits_never_reads_a_short_value_as_reaching() -> None:
+    rng = [i / 10_000 for i in range(1, 5_000)]
+    for b in (SMALL_V2, 0.3 / math.sqrt(3), 0.14, 0.06):
+        for v in rng:
+            d = sig_digits(v, [b])
+            assert (float(f"{v:.{d}g}") >= float(f"{b:.{d}g}")) == (v >= b), (v, b, d)
+
+
+def _decided(effect: float, rule: EffectRule) -> TestResult:
+    outcome = TestOutcome(
+        statistic=9.0, df=2, p_value=1e-6, method="Pearson chi-square", effect=effect, n=900, df_star=2
+    )
+    settings = DiversitySettings(rules={"independence.class_institution": rule})
+    (result,) = decide_family(
+        [
+            Pending(
+                "independence.class_institution",
+                "class × institution",
+                ["class", "institution"],
+                outcome,
+                "V",
+                "class mix differs",
+            )
+        ],
+        settings,
+    )
+    return result
+
+
+def test_a_test_just_under_its_threshold_reads_under_it_in_rule_and_sentence() -> None:
+    """V = 0.07069 with df* = 2 passes ``fail when V ≥ 0.0707106…`` (small): it read
+    ``V 0.0707`` beside ``fail when … V ≥ 0.0707 (small)`` and *pass*, labelled negligible."""
+    under = _decided(0.07069, EffectRule(warn_at=None, fail_at="small"))
+    assert under.decision == "pass" and under.effect_label == "negligible"
+    assert "V ≥ 0.07071 (small)" in under.rule, under.rule
+    assert "V 0.07069" in under.sentence, under.sentence
+    assert under.thresholds == dict(
+        zip(("small", "moderate", "large"), effect_thresholds("V", 2), strict=True)
+    )
+    assert fmt_among(under.effect_size, under.thresholds.values()) == "0.07069"
+    at = _decided(SMALL_V2, EffectRule(warn_at=None, fail_at="small"))
+    assert at.decision == "fail" and "V ≥ 0.0707 (small)" in at.rule and "V 0.0707" in at.sentence
+
+
+def test_the_report_and_the_quality_table_print_the_effect_as_the_rule_reads() -> None:
+    from reports.html import _environment
+    from reports.quality_table import _test_rows
+
+    under = _decided(0.07069, EffectRule(warn_at=None, fail_at="small"))
+    env = _environment("en")
+    assert env.filters["effect"](under.effect_size, under.thresholds) == "0.07069"
+    assert env.filters["effect"](under.effect_size, {}) == "0.0707"  # an older result: as before
+    result = SimpleNamespace(diversity=SimpleNamespace(tests=[under], alpha=0.05, correction="holm"))
+    (row,) = _test_rows(result, QualityTableLayout(), "en")  # type: ignore[arg-type]
+    assert "V 0.07069" in row.metric and "V ≥ 0.07071" in row.target_text, (row.metric, row.target_text)
+
+
+def test_a_drift_effect_in_the_table_reads_as_in_its_sentence() -> None:
+    from dqm.diversity.drift import fmt_effect
+
+    assert fmt_effect(0.2496, {"warn": 0.1, "fail": 0.25}) == "0.2496"
+    assert fmt_effect(0.25, {"warn": 0.1, "fail": 0.25}) == "0.250"
+    assert fmt_effect(0.2496, {}) == "0.25"  # a result before 1.19: 3 significant digits
+    v = DriftVariable(
+        name="scanner", label="scanner", kind="categorical", method="chi2", effect_size=0.2496,
+        baseline_n=10, current_n=10, decision="warn", rule="", sentence="", thresholds={"warn": 0.1, "fail": 0.25},
+    )  # fmt: skip
+    back = DriftVariable.model_validate_json(v.model_dump_json())
+    assert back.thresholds == {"warn": 0.1, "fail": 0.25}
+    from reports.html import _environment
+
+    assert _environment("en").filters["drift_effect"](back.effect_size, back.thresholds) == "0.2496"
