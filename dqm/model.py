@@ -320,6 +320,18 @@ class Annotation:
         """The pointer of the declared slide fact ``key`` (``width``, ``height`` or ``mpp``)."""
         return self.slide_pointers.get(key, f"/slide/{key}")
 
+    @property
+    def declared_mpp(self) -> float | None:
+        """The resolution the file declares (µm per level-0 pixel, both axes: no format read states
+        one per axis), when a finite number from :data:`MIN_MPP` to :data:`MAX_MPP`; the readers
+        report the others (``MPP_INVALID``, ``VALUE_OUT_OF_RANGE``, ``WRONG_TYPE``). Whether it is
+        plausible is the slide probe's question (``ARTEFACT_NOT_MEASURED`` outside the profile's
+        ``slide.header`` range)."""
+        mpp = self.mpp
+        if isinstance(mpp, bool) or not isinstance(mpp, int | float):
+            return None
+        return float(mpp) if MIN_MPP <= mpp <= MAX_MPP else None  # NaN compares false
+
 
 @dataclass(frozen=True, slots=True)
 class ReadIssue:

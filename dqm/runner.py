@@ -371,17 +371,6 @@ def check_item(
         # while it is read, its quick print and times kept, then hashes otherwise than the record
         # holds, and the next --certify run checks the item again
         known.update(_whole_hashes(root, sorted({image.path, *parts}), known, sparse))
-    probe: SlideProbe | None = None
-    if options.slides and image.exists and image_path is not None:
-        mpp_range, objective_range = _header_ranges(profile)
-        probe_options = ProbeOptions(
-            budget_s=options.slide_budget_s or profile.limits.slide_seconds,
-            label_thumbnail=options.label_thumbnails,
-            mpp=item.stated_mpp or profile.image_mpp,
-            mpp_range=mpp_range,
-            objective_range=objective_range,
-        )
-        probe = probe_slide_cached(image_path, image.path or "", probe_options, taken)
     annotation, ann_hash = None, None
     read_crash: Finding | None = None
     search_crash: Finding | None = None
@@ -403,6 +392,21 @@ def check_item(
         except Exception as exc:  # a reader's bug must not stop the run or hide the file
             annotation = Annotation(path=rel, format="unknown", readable=False, n_values=1)
             read_crash = crash_finding(READ_CHECK, item.slide_id, exc, rel)
+    probe: SlideProbe | None = None
+    if options.slides and image.exists and image_path is not None:
+        # after the annotation is read: a resolution stated only there is the probe's when the
+        # header states none (blur is measured, folds judged at a physical scale)
+        mpp_range, objective_range = _header_ranges(profile)
+        declared = annotation.declared_mpp if annotation is not None else None
+        probe_options = ProbeOptions(
+            budget_s=options.slide_budget_s or profile.limits.slide_seconds,
+            label_thumbnail=options.label_thumbnails,
+            mpp=declared or item.stated_mpp or profile.image_mpp,
+            mpp_source="annotation" if declared else "stated",
+            mpp_range=mpp_range,
+            objective_range=objective_range,
+        )
+        probe = probe_slide_cached(image_path, image.path or "", probe_options, taken)
     if item.row is None and annotation is not None:
         item.record = dict(annotation.clinical)
     if annotation is not None:

@@ -181,11 +181,16 @@ class ProbeOptions:
     the next would take its work past :func:`dqm.budget.work_units` of it (or a clock's backstop
     passes)."""
     mpp: float | None = None
-    """Level-0 µm per pixel to assume when the slide states none (the item's stated mpp or the
-    profile's ``image_mpp``): blur is measured only where the tiles are known to be at 10x or more."""
+    """Level-0 µm per pixel to assume when the slide states none (the annotation's declared mpp,
+    else the item's stated mpp or the profile's ``image_mpp``): blur is measured only where the
+    tiles are known to be at 10x or more."""
+    mpp_source: str = "stated"
+    """Where ``mpp`` came from (:data:`dqm.pixels.artefacts.MPP_SOURCES`): ``annotation`` (the
+    annotation file's declared mpp) or ``stated`` (the manifest's, else the profile's). A field of
+    the options, so :func:`probe_slide_cached` keys on it with ``mpp``."""
     mpp_range: tuple[float, float] = PLAUSIBLE_MPP
     """The plausible level-0 resolutions, µm per pixel (the profile's ``slide.header`` ``mpp_min`` /
-    ``mpp_max``): the artefact measure judges no folds at a header's or stated one outside."""
+    ``mpp_max``): the artefact measure judges no folds at a header's, annotation's or stated one outside."""
     objective_range: tuple[float, float] = PLAUSIBLE_OBJECTIVE_POWER
     """The plausible objective powers (``slide.header``'s ``objective_min`` / ``objective_max``):
     a resolution taken from the objective (10 µm over its power) is held to what they give."""
@@ -555,12 +560,13 @@ def plausible_mpp(source: str, options: ProbeOptions) -> tuple[float, float]:
 def _level0_mpp(probe: SlideProbe, pixels: _Pixels) -> tuple[tuple[float, float] | None, str]:
     """The level-0 resolution (x, y) the artefact measure takes, as the blur tiles take it, and
     where it came from (:data:`dqm.pixels.artefacts.MPP_SOURCES`): the header's (its mpp-y where it
-    states one), else the stated one (the manifest's, else the profile's), else the objective's."""
+    states one), else the one the options give (the annotation's, else the manifest's, else the
+    profile's: their ``mpp_source``), else the objective's."""
     if probe.mpp_x:
         y = probe.mpp_y if probe.mpp_y is not None and usable_mpp(probe.mpp_y) else probe.mpp_x
         return (probe.mpp_x, y), "header"
     if pixels.options.mpp:
-        return (pixels.options.mpp,) * 2, "stated"
+        return (pixels.options.mpp,) * 2, pixels.options.mpp_source
     tiles = pixels.tiles
     if tiles is not None and tiles.mpp:
         return (tiles.mpp / tiles.downsample,) * 2, "objective"

@@ -99,7 +99,8 @@ class ArtefactParams(BaseModel):
     codes={
         **{CODES[k]: f"{WHAT[k]} cover more of the tissue than the profile allows" for k in SLIDE_KINDS},
         "ARTEFACT_NOT_MEASURED": "folds were not measured: the resolution the probe took (the header's, the "
-        "manifest's or the objective's) is implausible, or leaves too few pixels at the fold rules' scale",
+        "annotation's, the manifest's or the objective's) is implausible, or leaves too few pixels at the fold "
+        "rules' scale",
     },
     code_severity={"ARTEFACT_NOT_MEASURED": Severity.ERROR},
 )
@@ -112,7 +113,7 @@ def slide_artefacts(view: ItemView, params: ArtefactParams, ctx: CheckContext) -
     out = []
     for kind in SLIDE_KINDS:
         if kind in found.unmeasured:
-            out.append(ctx.finding("ARTEFACT_NOT_MEASURED", _not_measured(found), file=probe.path))
+            out.append(ctx.finding("ARTEFACT_NOT_MEASURED", _not_measured(found), **_where(view, found)))
             continue
         share, limit = found.shares[kind], getattr(params, kind)
         if share <= limit:
@@ -152,6 +153,10 @@ _IMPLAUSIBLE = {
         "folds not measured: the slide header says {x:g} x {y:g} µm per pixel, outside the plausible "
         "{low:g}–{high:g} (a resolution unit or value is wrong)"
     ),
+    "annotation": N_(
+        "folds not measured: the annotation declares {x:g} µm per pixel, outside the plausible "
+        "{low:g}–{high:g} (a resolution unit or value is wrong)"
+    ),
     "stated": N_(
         "folds not measured: the manifest's mpp (else the profile's image_mpp) says {x:g} µm per pixel, "
         "outside the plausible {low:g}–{high:g} (a resolution unit or value is wrong)"
@@ -163,6 +168,20 @@ _IMPLAUSIBLE = {
 }
 """The message of folds not measured at an implausible resolution, by where it came from
 (:data:`dqm.pixels.artefacts.MPP_SOURCES`)."""
+
+
+def _where(view: ItemView, found: Artefacts) -> dict[str, str | None]:
+    """Where ``ARTEFACT_NOT_MEASURED`` points: the annotation's declared mpp when the probe took
+    that implausible resolution from it (the value to correct), else the slide."""
+    ann, mpp = view.annotation, found.mpp
+    if (
+        found.mpp_source == "annotation"
+        and ann is not None
+        and mpp is not None
+        and not plausible(mpp, found.mpp_range)
+    ):
+        return {"file": ann.path, "pointer": ann.slide_pointer("mpp")}
+    return {"file": view.slide.path if view.slide is not None else None}
 
 
 def _not_measured(found: Artefacts) -> str:
@@ -231,8 +250,8 @@ def unknown_scale(batch: BatchView, params: NoParams, ctx: CheckContext) -> list
     if not unknown:
         return out
     text = msg(
-        "{n:,} of {total:,} slides measured for artefacts state no resolution (no header mpp, manifest "
-        "mpp, profile image_mpp or objective power): their folds were judged at the working image's "
+        "{n:,} of {total:,} slides measured for artefacts state no resolution (no header mpp, annotation "
+        "mpp, manifest mpp, profile image_mpp or objective power): their folds were judged at the working image's "
         "scale, not at {scale:g} µm per pixel",
         n=unknown,
         total=total,

@@ -1,0 +1,177 @@
+"""A resolution stated only in the annotation file reaches the slide probe (issue 15 §1): a plain
+image's blur is measured and its folds judged at a physical scale; the header's wins where both
+exist; a hostile value is a finding at the annotation's pointer, never a crash or a check quietly
+switched off; the probe cache keys on the resolution given."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from dqm import runner, slide_io
+from dqm.findings import Finding, Severity
+from dqm.model import Item, ItemRecord
+from dqm.profile import Profile
+from dqm.slide_io import ProbeOptions, SlideProbe, probe_slide_cached
+from dqm.synth.pyramid import write_pyramid
+from tests.helpers import native_doc
+from tests.pixels.test_artefacts import SIDE, fold_band_image, he_image
+from validators.engine import configure
+
+
+def _lesion() -> list[dict[str, Any]]:
+    ring = [[200, 200], [260, 200], [260, 260], [200, 260], [200, 200]]
+    return [{"id": 1, "class": "BCC", "geometry": {"type": "Polygon", "coordinates": [ring]}}]
+
+
+def _checked(
+    tmp_path: Path,
+    profile: Profile,
+    slide_doc: dict[str, Any] | None = None,
+    *,
+    image: np.ndarray | None = None,
+    header_mpp: float | None = None,
+    raw: str | None = None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> tuple[ItemRecord, SlideProbe]:
+    """One item checked by the runner: a PNG slide (a tiled TIFF stating ``header_mpp`` in its
+    header when given) and a native annotation whose ``slide`` object is ``slide_doc`` (or the
+    annotation text ``raw``); the record and the probe the runner made."""
+    pixels = he_image() if image is None else image
+    if header_mpp is None:
+        name = "S1.png"
+        Image.fromarray(pixels).save(tmp_path / name)
+    else:
+        name = "S1.tiff"
+        write_pyramid(tmp_path / name, pixels, header_mpp)
+    if raw is None:
+        doc = native_doc(_lesion())
+        doc["slide"] = {"file": name, "width": SIDE, "height": SIDE, **(slide_doc or {})}
+        raw = json.dumps(doc)
+    (tmp_path / "S1.json").write_text(raw)
+    probes: list[SlideProbe] = []
+    real = runner.probe_slide_cached
+    monkeypatch.setattr(runner, "probe_slide_cached", lambda *a: probes.append(real(*a)) or probes[-1])
+    slide_io._PROBES.clear()
+    item = Item(slide_id="S1", image_path=name, annotation_path="S1.json")
+    record = runner.check_item(item, tmp_path, profile, configure(profile), runner.RunOptions(workers=1))
+    (probe,) = probes
+    return record, probe
+
+
+def _codes(findings: list[Finding]) -> list[str]:
+    return [f.code for f in findings]
+
+
+def test_a_plain_image_takes_the_resolution_its_annotation_states(
+    profile: Profile, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # on BASE the probe ran before the annotation was read: no resolution, no blur sample, folds at
+    # the working image's scale, and the batch's ARTEFACT_SCALE_UNKNOWN counted the slide
+    record, probe = _checked(tmp_path, profile, {"mpp": 0.5}, monkeypatch=monkeypatch)
+    found = probe.artefacts
+    assert found is not None and found.tissue_px
+    assert (found.mpp, found.mpp_source) == ((0.5, 0.5), "annotation")
+    assert found.blur is not None and found.blur.tiles > 0 and "blur" not in found.unmeasured
+    assert found.scale_note == "" and found.field_um == pytest.approx(SIDE * 0.5)
+    assert record.summary.slide is not None and record.summary.slide.artefact_scale_unknown is False
+    assert record.slide is not None and record.slide.artefacts is not None
+    assert record.slide.artefacts.blur_tiles == found.blur.tiles
+    # the slide checks read it too: no MPP_MISSING, no NOT_MEASURED
+    assert not {"MPP_MISSING", "ARTEFACT_NOT_MEASURED"} & set(_codes(record.findings))
+
+
+def test_without_a_stated_resolution_the_plain_image_stays_unknown(
+    profile: Profile, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    record, probe = _checked(tmp_path, profile, {}, monkeypatch=monkeypatch)
+    found = probe.artefacts
+    assert found is not None and found.mpp is None and found.blur is not None and found.blur.tiles == 0
+    assert record.summary.slide is not None and record.summary.slide.artefact_scale_unknown is True
+
+
+def test_the_annotation_wins_over_the_manifest_and_the_header_over_both(
+    profile: Profile, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    manifest = profile.model_copy(update={"image_mpp": 0.8})
+    _, probe = _checked(tmp_path, manifest, {"mpp": 0.5}, monkeypatch=monkeypatch)
+    assert probe.artefacts is not None and probe.artefacts.mpp == (0.5, 0.5)
+    assert probe.artefacts.mpp_source == "annotation"
+    # the header's resolution wins; the mismatch stays a finding of the annotation
+    record, probe = _checked(tmp_path, profile, {"mpp": 0.5}, header_mpp=0.25, monkeypatch=monkeypatch)
+    assert probe.mpp_x == pytest.approx(0.25)
+    assert probe.artefacts is not None and probe.artefacts.mpp_source == "header"
+    assert probe.artefacts.mpp == pytest.approx((0.25, 0.25))
+    mismatch = [f for f in record.findings if f.code == "MPP_MISMATCH"]
+    assert [(f.location.file, f.location.pointer) for f in mismatch] == [("S1.json", "/slide/mpp")]
+
+
+def test_an_implausible_declared_resolution_is_an_error_at_the_annotations_pointer(
+    profile: Profile, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 0.002 µm: a 1 µm field. Folds are not judged at it, and the error names the annotation's value
+    record, probe = _checked(
+        tmp_path, profile, {"mpp": 0.002}, image=fold_band_image(), monkeypatch=monkeypatch
+    )
+    assert probe.artefacts is not None and probe.artefacts.mpp_source == "annotation"
+    said = [f for f in record.findings if f.code == "ARTEFACT_NOT_MEASURED"]
+    assert [(f.severity, f.location.file, f.location.pointer) for f in said] == [
+        (Severity.ERROR, "S1.json", "/slide/mpp")
+    ]
+    assert said[0].message.startswith("folds not measured: the annotation declares 0.002 µm per pixel")
+    assert "TISSUE_FOLD" not in _codes(record.findings)
+    assert "LESION_KIND_UNMEASURED" in _codes(record.findings)
+
+
+@pytest.mark.parametrize(
+    ("value", "code"),
+    [
+        (0, "MPP_INVALID"),
+        (-0.5, "MPP_INVALID"),
+        (1e300, "VALUE_OUT_OF_RANGE"),
+        (1e-300, "VALUE_OUT_OF_RANGE"),
+        ("0.5", "WRONG_TYPE"),
+        ([0.5] * 100_000, "WRONG_TYPE"),
+        (True, "WRONG_TYPE"),
+    ],
+)
+def test_a_hostile_declared_resolution_is_a_finding_and_reaches_no_probe(
+    profile: Profile, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, value: Any, code: str
+) -> None:
+    record, probe = _checked(tmp_path, profile, {"mpp": value}, monkeypatch=monkeypatch)
+    at = [f for f in record.findings if f.code == code]
+    assert at and all(f.location.file == "S1.json" and "mpp" in (f.location.pointer or "") for f in at)
+    assert "CHECK_CRASHED" not in _codes(record.findings)
+    assert probe.artefacts is not None and probe.artefacts.mpp is None  # unknown, as without one
+    assert record.summary.slide is not None and record.summary.slide.artefact_scale_unknown is True
+
+
+@pytest.mark.parametrize("text", ["NaN", "Infinity", "-Infinity", "1e999"])
+def test_a_non_finite_declared_resolution_reaches_no_probe(
+    profile: Profile, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str
+) -> None:
+    doc = native_doc(_lesion())
+    doc["slide"] = {"file": "S1.png", "width": SIDE, "height": SIDE, "mpp": "@"}
+    raw = json.dumps(doc).replace('"@"', text)
+    record, probe = _checked(tmp_path, profile, raw=raw, monkeypatch=monkeypatch)
+    assert "CHECK_CRASHED" not in _codes(record.findings)
+    assert any("mpp" in (f.location.pointer or "") for f in record.findings if f.location.file == "S1.json")
+    assert probe.artefacts is not None and probe.artefacts.mpp is None
+
+
+def test_the_probe_cache_keys_on_the_resolution_given(tmp_path: Path) -> None:
+    path = tmp_path / "S1.png"
+    Image.fromarray(he_image()).save(path)
+    slide_io._PROBES.clear()
+    unknown = probe_slide_cached(path, "S1.png", ProbeOptions())
+    stated = probe_slide_cached(path, "S1.png", ProbeOptions(mpp=0.5, mpp_source="annotation"))
+    manifest = probe_slide_cached(path, "S1.png", ProbeOptions(mpp=0.5))
+    assert unknown.artefacts is not None and unknown.artefacts.mpp is None
+    assert stated.artefacts is not None and stated.artefacts.mpp_source == "annotation"
+    assert manifest.artefacts is not None and manifest.artefacts.mpp_source == "stated"
+    assert probe_slide_cached(path, "S1.png", ProbeOptions(mpp=0.5, mpp_source="annotation")) is stated
