@@ -131,7 +131,6 @@ def benchmark(name: str) -> ModuleType:
 
 def without_scale_note(findings: list) -> list:
     """``findings`` less the batch's one info line counting the slides measured for artefacts with
-    no known resolution (``ARTEFACT_SCALE_UNKNOWN``): the synthetic batches' JPEG slides state none
-    the probe reads (their annotations' mpp is checked against the slide, not given to the probe),
-    so a clean batch holds that line and nothing else."""
+    no known resolution (``ARTEFACT_SCALE_UNKNOWN``): a plain slide whose annotation states no
+    usable mpp (unreadable, or none) has none the probe reads, so such a batch holds that line."""
     return [f for f in findings if not (f.code == "ARTEFACT_SCALE_UNKNOWN" and f.item_id == "batch")]

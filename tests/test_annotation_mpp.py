@@ -175,3 +175,29 @@ def test_the_probe_cache_keys_on_the_resolution_given(tmp_path: Path) -> None:
     assert stated.artefacts is not None and stated.artefacts.mpp_source == "annotation"
     assert manifest.artefacts is not None and manifest.artefacts.mpp_source == "stated"
     assert probe_slide_cached(path, "S1.png", ProbeOptions(mpp=0.5, mpp_source="annotation")) is stated
+
+
+REAL_IMAGESCOPE = Path("../shared/data/real/annotations/imagescope/TCGA-EJ-5519-01Z-00-DX1.xml")
+
+
+@pytest.mark.skipif(not REAL_IMAGESCOPE.exists(), reason="../shared/data/real is not here")
+def test_a_real_imagescope_exports_microns_per_pixel_reaches_the_probe(
+    profile: Profile, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Aperio ImageScope XML states MicronsPerPixel="0.252000" on its root; paired with a plain image
+    # (the export's slide is not in the set), the probe measures blur and judges folds at it
+    raw = REAL_IMAGESCOPE.read_text()
+    (tmp_path / "S1.xml").write_text(raw)
+    Image.fromarray(he_image()).save(tmp_path / "S1.png")
+    probes: list[SlideProbe] = []
+    real = runner.probe_slide_cached
+    monkeypatch.setattr(runner, "probe_slide_cached", lambda *a: probes.append(real(*a)) or probes[-1])
+    slide_io._PROBES.clear()
+    item = Item(slide_id="S1", image_path="S1.png", annotation_path="S1.xml")
+    record = runner.check_item(item, tmp_path, profile, configure(profile), runner.RunOptions(workers=1))
+    (probe,) = probes
+    assert probe.artefacts is not None and probe.artefacts.mpp_source == "annotation"
+    assert probe.artefacts.mpp == (0.252, 0.252)
+    assert probe.artefacts.blur is not None and probe.artefacts.blur.tiles > 0
+    assert record.summary.slide is not None and record.summary.slide.artefact_scale_unknown is False
+    assert "CHECK_CRASHED" not in _codes(record.findings)

@@ -27,7 +27,7 @@ def test_findings_of_the_tiny_batch(tiny):
         ("S3", "CLINICAL_OUT_OF_RANGE", "error"),
         ("S3", "UNDERSTAINED", "warning"),
         ("S3", "UNKNOWN_KEY", "error"),
-        ("batch", "ARTEFACT_SCALE_UNKNOWN", "info"),  # the PNG slides state no resolution the probe reads
+        ("batch", "ARTEFACT_SCALE_UNKNOWN", "info"),  # S2's PNG: its only mpp is in the unreadable file
     ]
 
 
