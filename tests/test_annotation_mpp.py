@@ -37,6 +37,7 @@ def _checked(
     image: np.ndarray | None = None,
     header_mpp: float | None = None,
     raw: str | None = None,
+    ann_name: str = "S1.json",
     monkeypatch: pytest.MonkeyPatch,
 ) -> tuple[ItemRecord, SlideProbe]:
     """One item checked by the runner: a PNG slide (a tiled TIFF stating ``header_mpp`` in its
@@ -53,12 +54,12 @@ def _checked(
         doc = native_doc(_lesion())
         doc["slide"] = {"file": name, "width": SIDE, "height": SIDE, **(slide_doc or {})}
         raw = json.dumps(doc)
-    (tmp_path / "S1.json").write_text(raw)
+    (tmp_path / ann_name).write_text(raw)
     probes: list[SlideProbe] = []
     real = runner.probe_slide_cached
     monkeypatch.setattr(runner, "probe_slide_cached", lambda *a: probes.append(real(*a)) or probes[-1])
     slide_io._PROBES.clear()
-    item = Item(slide_id="S1", image_path=name, annotation_path="S1.json")
+    item = Item(slide_id="S1", image_path=name, annotation_path=ann_name)
     record = runner.check_item(item, tmp_path, profile, configure(profile), runner.RunOptions(workers=1))
     (probe,) = probes
     return record, probe
@@ -187,15 +188,7 @@ def test_a_real_imagescope_exports_microns_per_pixel_reaches_the_probe(
     # Aperio ImageScope XML states MicronsPerPixel="0.252000" on its root; paired with a plain image
     # (the export's slide is not in the set), the probe measures blur and judges folds at it
     raw = REAL_IMAGESCOPE.read_text()
-    (tmp_path / "S1.xml").write_text(raw)
-    Image.fromarray(he_image()).save(tmp_path / "S1.png")
-    probes: list[SlideProbe] = []
-    real = runner.probe_slide_cached
-    monkeypatch.setattr(runner, "probe_slide_cached", lambda *a: probes.append(real(*a)) or probes[-1])
-    slide_io._PROBES.clear()
-    item = Item(slide_id="S1", image_path="S1.png", annotation_path="S1.xml")
-    record = runner.check_item(item, tmp_path, profile, configure(profile), runner.RunOptions(workers=1))
-    (probe,) = probes
+    record, probe = _checked(tmp_path, profile, raw=raw, ann_name="S1.xml", monkeypatch=monkeypatch)
     assert probe.artefacts is not None and probe.artefacts.mpp_source == "annotation"
     assert probe.artefacts.mpp == (0.252, 0.252)
     assert probe.artefacts.blur is not None and probe.artefacts.blur.tiles > 0
