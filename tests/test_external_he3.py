@@ -1,0 +1,157 @@
+"""``benchmarks/external_he3.py``: the third held-out set keeps out every file and patient of both
+tuning lists and of the shared data, counts BreakHis patients across repositories, and its folder is
+assembled (sha256 checked, manifest named as ``bench_artefacts.py --external`` reads it) by the first
+set's code. Only fake mirrors here: the set itself is never probed before its one measurement."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.helpers import benchmark
+from tests.test_external_he import _mirror
+from tests.test_external_he2 import _png
+
+pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+
+
+def _tool() -> Any:
+    return benchmark("external_he3")
+
+
+def _tuning_lists(
+    tool: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, files: dict[str, bytes]
+) -> None:
+    """Point the tool at tuning lists and a checksum file: ``files`` maps ``first``, ``second``
+    and ``shared`` to one file each; the second list's file is of patient ``breakhis:14-99``."""
+    first = tool.first
+    for name, source in (("first", "owner/he:x"), ("second", "breakhis:14-99")):
+        row = dict.fromkeys(first.COLUMNS, "")
+        row.update(path=f"{name}.png", sha256=hashlib.sha256(files[name]).hexdigest(), source=source)
+        first.write_list([row], tmp_path / f"{name}.tsv")
+    (tmp_path / "SHA256SUMS").write_text(
+        f"{hashlib.sha256(files['shared']).hexdigest()}  ./slides/a.png\n", encoding="utf-8"
+    )
+    monkeypatch.setattr(tool, "FIRST_LIST", tmp_path / "first.tsv")
+    monkeypatch.setattr(tool, "SECOND_LIST", tmp_path / "second.tsv")
+    monkeypatch.setattr(tool, "SHARED_SUMS", tmp_path / "SHA256SUMS")
+
+
+def test_the_rule_leaves_out_both_tuning_lists_and_counts_breakhis_patients_across_repositories(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tool = _tool()
+    tuning = {"first": _png(1), "second": _png(2), "shared": _png(3)}
+    a = _mirror(
+        tmp_path / "mirror",
+        "one/breakhis",
+        {
+            "train/SOB_B_A-14-22549AB-100-001.png": _png(10),
+            "train/SOB_B_A-14-22549CD-100-002.png": _png(11),
+            "train/SOB_M_DC-14-5000-100-001.png": _png(12),
+            "train/SOB_M_DC-14-99-100-001.png": _png(13),
+            "train/in_first_list.png": tuning["first"],
+            "train/in_second_list.png": tuning["second"],
+            "train/in_shared_data.png": tuning["shared"],
+            "train/notes.txt": b"not an image",
+        },
+    )
+    _mirror(
+        tmp_path / "mirror",
+        "two/breakhis",
+        {
+            "hist/SOB_B_F-14-22549G-40-001.png": _png(14),
+            "hist/SOB_M_LC-14-5000-400-009.png": _png(15),
+            "hist/SOB_M_LC-14-5000-400-009_fft.png": _png(16),
+        },
+    )
+    b = _mirror(
+        tmp_path / "mirror",
+        "three/root",
+        {
+            "README.md": b"# examples",
+            "lung_aca.jpeg": _png(17),
+            "broken.jpg": b"\r\n",
+            "small.png": _png(18, (242, 231)),
+        },
+    )
+    _tuning_lists(tool, tmp_path, monkeypatch, tuning)
+    monkeypatch.setattr(
+        tool,
+        "SOURCES",
+        (
+            tool.first.Source("one/breakhis", "train", "BreakHis", "breast", "", "x"),
+            tool.first.Source("two/breakhis", "hist", "BreakHis", "breast", "", "x"),
+            tool.first.Source("three/root", "", "LC25000", "", "", "none"),
+        ),
+    )
+
+    rows, notes = tool.first.select(tmp_path / "mirror", tool.this_rule())
+
+    assert [(r["path"], r["source"], r["organ"]) for r in rows] == [
+        ("train/SOB_B_A-14-22549AB-100-001.png", "breakhis:14-22549", "breast"),
+        ("train/SOB_B_A-14-22549CD-100-002.png", "breakhis:14-22549", "breast"),
+        ("train/SOB_M_DC-14-5000-100-001.png", "breakhis:14-5000", "breast"),
+        ("hist/SOB_M_LC-14-5000-400-009.png", "breakhis:14-5000", "breast"),
+        ("lung_aca.jpeg", "three/root:lung_aca", "lung"),
+    ]
+    assert {r["commit"] for r in rows if r["repo"] == "one/breakhis"} == {a}
+    assert {r["commit"] for r in rows if r["repo"] == "three/root"} == {b}
+    said = "\n".join(notes)
+    assert "in_first_list.png: byte-identical to a file of first.tsv" in said
+    assert "in_second_list.png: byte-identical to a file of second.tsv" in said
+    assert "in_shared_data.png: byte-identical to a file of shared/data/real" in said
+    assert "SOB_M_DC-14-99-100-001.png: breakhis:14-99 is a patient or slide of second.tsv" in said
+    assert "SOB_B_F-14-22549G-40-001.png: 2 images of breakhis:14-22549 listed already" in said
+    assert "SOB_M_LC-14-5000-400-009_fft.png: augmented copy" in said
+    assert "three/root:broken.jpg: not an image PIL can read" in said
+    assert "three/root:small.png: 242x231, under 256 px a side" in said
+    assert "notes.txt" not in said and "README" not in said
+
+
+def test_out_assembles_the_third_list_and_names_a_missing_mirror(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tool = _tool()
+    good = _png(9)
+    commit = _mirror(tmp_path / "mirror", "owner/he", {"samples/colon_n.jpeg": good})
+    row = dict.fromkeys(tool.first.COLUMNS, "")
+    row.update(
+        repo="owner/he", commit=commit, path="samples/colon_n.jpeg", sha256=hashlib.sha256(good).hexdigest()
+    )
+    row.update(organ="colon")
+    changed = {**row, "sha256": "0" * 64}
+    absent = {**row, "repo": "owner/absent"}
+    tool.first.write_list([row, absent], tmp_path / "list.tsv")
+    out = tmp_path / "out"
+
+    code = tool.main(
+        ["--mirror-root", str(tmp_path / "mirror"), "--list", str(tmp_path / "list.tsv"), "--out", str(out)]
+    )
+
+    assert code == 1
+    assert sorted(p.name for p in out.iterdir()) == ["external_he.tsv", "he__colon_n.jpeg"]
+    manifest = tool.first.read_list(out / "external_he.tsv")
+    assert [(r["file"], r["organ"]) for r in manifest] == [("he__colon_n.jpeg", "colon")]
+    err = capsys.readouterr().err
+    assert "owner/absent" in err and "no mirror" in err and "fetch github:owner/absent" in err
+
+    tool.first.write_list([changed], tmp_path / "changed.tsv")
+    code = tool.main(
+        [
+            "--mirror-root",
+            str(tmp_path / "mirror"),
+            "--list",
+            str(tmp_path / "changed.tsv"),
+            "--out",
+            str(out),
+        ]
+    )
+
+    assert code == 1
+    assert "the list says " + "0" * 64 in capsys.readouterr().err
+    assert tool.first.read_list(out / "external_he.tsv") == []
