@@ -361,7 +361,7 @@ def write_list(rows: list[dict[str, str]], path: Path, columns: tuple[str, ...] 
 
 def file_name(row: dict[str, str]) -> str:
     """The copy's name in ``--out``: the repository's name and the file's (unique in the list)."""
-    return f"{row['repo'].split('/', 1)[1]}__{row['path'].rsplit('/', 1)[1]}"
+    return f"{row['repo'].split('/', 1)[1]}__{row['path'].rsplit('/', 1)[-1]}"
 
 
 def assemble(

@@ -118,11 +118,9 @@ def test_out_assembles_the_third_list_and_names_a_missing_mirror(
 ) -> None:
     tool = _tool()
     good = _png(9)
-    commit = _mirror(tmp_path / "mirror", "owner/he", {"samples/colon_n.jpeg": good})
+    commit = _mirror(tmp_path / "mirror", "owner/he", {"colon_n.jpeg": good})
     row = dict.fromkeys(tool.first.COLUMNS, "")
-    row.update(
-        repo="owner/he", commit=commit, path="samples/colon_n.jpeg", sha256=hashlib.sha256(good).hexdigest()
-    )
+    row.update(repo="owner/he", commit=commit, path="colon_n.jpeg", sha256=hashlib.sha256(good).hexdigest())
     row.update(organ="colon")
     changed = {**row, "sha256": "0" * 64}
     absent = {**row, "repo": "owner/absent"}
@@ -155,3 +153,29 @@ def test_out_assembles_the_third_list_and_names_a_missing_mirror(
     assert code == 1
     assert "the list says " + "0" * 64 in capsys.readouterr().err
     assert tool.first.read_list(out / "external_he.tsv") == []
+
+
+def test_the_committed_third_list_shares_nothing_with_the_tuning_sets() -> None:
+    tool = _tool()
+    rows = tool.first.read_list(tool.LIST)
+    tuning = tool.first.read_list(tool.FIRST_LIST) + tool.first.read_list(tool.SECOND_LIST)
+    assert len(rows) >= 50
+    assert all(len(r["sha256"]) == 64 and len(r["commit"]) == 40 for r in rows)
+    assert len({tool.first.file_name(r) for r in rows}) == len(rows)
+    assert all(min(int(r["width"]), int(r["height"])) >= tool.first.MIN_SIDE for r in rows)
+    assert not {r["sha256"] for r in rows} & {r["sha256"] for r in tuning}
+    assert not {r["source"] for r in rows} & {r["source"] for r in tuning}
+    assert not {r["repo"].split("/")[0] for r in rows} & {r["repo"].split("/")[0] for r in tuning}
+    assert {r["repo"] for r in rows} <= {s.repo for s in tool.SOURCES}
+    assert not {r["repo"] for r in rows} & set(tool.NOT_USED)
+    if tool.SHARED_SUMS.is_file():
+        shared = {
+            line.split()[0] for line in tool.SHARED_SUMS.read_text(encoding="utf-8").splitlines() if line
+        }
+        assert not {r["sha256"] for r in rows} & shared
+    assert len({r["site"].split(" (")[0] for r in rows}) >= 4
+    assert len({r["organ"] for r in rows if r["organ"]}) >= 4
+    per_source: dict[str, int] = {}
+    for r in rows:
+        per_source[r["source"]] = per_source.get(r["source"], 0) + 1
+    assert max(per_source.values()) <= tool.first.PER_SOURCE
