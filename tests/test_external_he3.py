@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ import pytest
 
 from tests.helpers import benchmark
 from tests.test_external_he import _mirror
-from tests.test_external_he2 import _png
+from tests.test_external_he2 import _assemble_one, _png, _tuning_sets
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
 
@@ -23,22 +24,12 @@ def _tool() -> Any:
     return benchmark("external_he3")
 
 
-def _tuning_lists(
-    tool: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, files: dict[str, bytes]
-) -> None:
-    """Point the tool at tuning lists and a checksum file: ``files`` maps ``first``, ``second``
-    and ``shared`` to one file each; the second list's file is of patient ``breakhis:14-99``."""
-    first = tool.first
-    for name, source in (("first", "owner/he:x"), ("second", "breakhis:14-99")):
-        row = dict.fromkeys(first.COLUMNS, "")
-        row.update(path=f"{name}.png", sha256=hashlib.sha256(files[name]).hexdigest(), source=source)
-        first.write_list([row], tmp_path / f"{name}.tsv")
-    (tmp_path / "SHA256SUMS").write_text(
-        f"{hashlib.sha256(files['shared']).hexdigest()}  ./slides/a.png\n", encoding="utf-8"
-    )
-    monkeypatch.setattr(tool, "FIRST_LIST", tmp_path / "first.tsv")
+def _second_list(tool: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, data: bytes) -> None:
+    """Point the tool at a second list holding ``data``, of BreakHis patient ``14-99``."""
+    row = dict.fromkeys(tool.first.COLUMNS, "")
+    row.update(path="x.png", sha256=hashlib.sha256(data).hexdigest(), source="breakhis:14-99")
+    tool.first.write_list([row], tmp_path / "second.tsv")
     monkeypatch.setattr(tool, "SECOND_LIST", tmp_path / "second.tsv")
-    monkeypatch.setattr(tool, "SHARED_SUMS", tmp_path / "SHA256SUMS")
 
 
 def test_the_rule_leaves_out_both_tuning_lists_and_counts_breakhis_patients_across_repositories(
@@ -79,7 +70,8 @@ def test_the_rule_leaves_out_both_tuning_lists_and_counts_breakhis_patients_acro
             "small.png": _png(18, (242, 231)),
         },
     )
-    _tuning_lists(tool, tmp_path, monkeypatch, tuning)
+    _tuning_sets(tool, tmp_path, monkeypatch, tuning["first"], tuning["shared"])
+    _second_list(tool, tmp_path, monkeypatch, tuning["second"])
     monkeypatch.setattr(
         tool,
         "SOURCES",
@@ -117,19 +109,8 @@ def test_out_assembles_the_third_list_and_names_a_missing_mirror(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     tool = _tool()
-    good = _png(9)
-    commit = _mirror(tmp_path / "mirror", "owner/he", {"colon_n.jpeg": good})
-    row = dict.fromkeys(tool.first.COLUMNS, "")
-    row.update(repo="owner/he", commit=commit, path="colon_n.jpeg", sha256=hashlib.sha256(good).hexdigest())
-    row.update(organ="colon")
-    changed = {**row, "sha256": "0" * 64}
-    absent = {**row, "repo": "owner/absent"}
-    tool.first.write_list([row, absent], tmp_path / "list.tsv")
-    out = tmp_path / "out"
 
-    code = tool.main(
-        ["--mirror-root", str(tmp_path / "mirror"), "--list", str(tmp_path / "list.tsv"), "--out", str(out)]
-    )
+    code, out = _assemble_one(tool, tmp_path, "colon_n.jpeg", _png(9), organ="colon")
 
     assert code == 1
     assert sorted(p.name for p in out.iterdir()) == ["external_he.tsv", "he__colon_n.jpeg"]
@@ -138,6 +119,7 @@ def test_out_assembles_the_third_list_and_names_a_missing_mirror(
     err = capsys.readouterr().err
     assert "owner/absent" in err and "no mirror" in err and "fetch github:owner/absent" in err
 
+    changed = {**tool.first.read_list(tmp_path / "list.tsv")[0], "sha256": "0" * 64}
     tool.first.write_list([changed], tmp_path / "changed.tsv")
     code = tool.main(
         [
@@ -175,7 +157,4 @@ def test_the_committed_third_list_shares_nothing_with_the_tuning_sets() -> None:
         assert not {r["sha256"] for r in rows} & shared
     assert len({r["site"].split(" (")[0] for r in rows}) >= 4
     assert len({r["organ"] for r in rows if r["organ"]}) >= 4
-    per_source: dict[str, int] = {}
-    for r in rows:
-        per_source[r["source"]] = per_source.get(r["source"], 0) + 1
-    assert max(per_source.values()) <= tool.first.PER_SOURCE
+    assert max(Counter(r["source"] for r in rows).values()) <= tool.first.PER_SOURCE
