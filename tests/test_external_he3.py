@@ -65,6 +65,9 @@ def test_the_rule_leaves_out_both_tuning_lists_and_counts_breakhis_patients_acro
         "three/root",
         {
             "README.md": b"# examples",
+            "Non-Tumor___Case-3-A17-7799-34542_102.jpg": _png(19),
+            "Viable___Case-3-A15-2939-11262_112.jpg": _png(20),
+            "Viable___Case-3-B1-5-6_3.jpg": _png(21),
             "lung_aca.jpeg": _png(17),
             "broken.jpg": b"\r\n",
             "small.png": _png(18, (242, 231)),
@@ -89,6 +92,8 @@ def test_the_rule_leaves_out_both_tuning_lists_and_counts_breakhis_patients_acro
         ("train/SOB_B_A-14-22549CD-100-002.png", "breakhis:14-22549", "breast"),
         ("train/SOB_M_DC-14-5000-100-001.png", "breakhis:14-5000", "breast"),
         ("hist/SOB_M_LC-14-5000-400-009.png", "breakhis:14-5000", "breast"),
+        ("Non-Tumor___Case-3-A17-7799-34542_102.jpg", "osteosarcoma:Case-3", ""),
+        ("Viable___Case-3-A15-2939-11262_112.jpg", "osteosarcoma:Case-3", ""),
         ("lung_aca.jpeg", "three/root:lung_aca", "lung"),
     ]
     assert {r["commit"] for r in rows if r["repo"] == "one/breakhis"} == {a}
@@ -100,6 +105,7 @@ def test_the_rule_leaves_out_both_tuning_lists_and_counts_breakhis_patients_acro
     assert "SOB_M_DC-14-99-100-001.png: breakhis:14-99 is a patient or slide of second.tsv" in said
     assert "SOB_B_F-14-22549G-40-001.png: 2 images of breakhis:14-22549 listed already" in said
     assert "SOB_M_LC-14-5000-400-009_fft.png: augmented copy" in said
+    assert "Viable___Case-3-B1-5-6_3.jpg: 2 images of osteosarcoma:Case-3 listed already" in said
     assert "three/root:broken.jpg: not an image PIL can read" in said
     assert "three/root:small.png: 242x231, under 256 px a side" in said
     assert "notes.txt" not in said and "README" not in said
