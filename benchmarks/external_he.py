@@ -77,11 +77,14 @@ PER_SOURCE = 2
 """Images of one patient or slide at most (rule 4)."""
 MIN_SIDE = 256
 """Pixels a side at least (rule 3)."""
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
+"""The files of a source's folder that are looked at (the folder may hold a README or code too)."""
 
 
 class Source(NamedTuple):
     repo: str
     folder: str
+    """The folder of the images in the repository; empty: the whole snapshot."""
     site: str
     organ: str
     """The organ where the repository states one for all its images; ``tcga``: from the barcode's
@@ -245,6 +248,21 @@ def this_rule() -> Rule:
     return Rule(SOURCES, _source_key, _organ, NOT_HE, LEFT_OUT_PREFIXES, AUGMENTED, {})
 
 
+def taken_by(lists: tuple[Path, ...], sums: Path | None = None) -> dict[str, str]:
+    """The sha256 and patient/slide keys of other sets, each mapped to the set's file name: every row
+    of ``lists`` (lists of :data:`COLUMNS`) and every checksum of ``sums`` (``sha256sum`` output; an
+    absent file is not compared)."""
+    out: dict[str, str] = {}
+    if sums is not None and sums.is_file():
+        for line in sums.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                out[line.split()[0]] = "shared/data/real"
+    for listed in lists:
+        for row in read_list(listed):
+            out[row["sha256"]] = out[row["source"]] = listed.name
+    return out
+
+
 def select(mirror_root: Path, rule: Rule | None = None) -> tuple[list[dict[str, str]], list[str]]:
     """The list by the rule (rows of :data:`COLUMNS`), and a line per file left out saying why."""
     from PIL import Image
@@ -260,11 +278,14 @@ def select(mirror_root: Path, rule: Rule | None = None) -> tuple[list[dict[str, 
         if not commit:
             notes.append(f"{source.repo}: no mirror (fetch github:{source.repo})")
             continue
-        listing = _git(gd, "ls-tree", "-r", "-l", commit, "--", source.folder + "/").stdout.decode()
+        within = ["--", source.folder + "/"] if source.folder else []
+        listing = _git(gd, "ls-tree", "-r", "-l", commit, *within).stdout.decode()
         images: dict[str, tuple[str, str]] = {}
         for line in sorted(listing.splitlines(), key=lambda s: s.split("\t", 1)[1]):
             meta, path = line.split("\t", 1)
-            name = path.rsplit("/", 1)[1]
+            name = path.rsplit("/", 1)[-1]
+            if not name.lower().endswith(IMAGE_SUFFIXES):
+                continue
             stem = name.rsplit(".", 1)[0]
             plain = KEPT_AUGMENTATION.sub("", stem)
             why = ""
@@ -285,8 +306,12 @@ def select(mirror_root: Path, rule: Rule | None = None) -> tuple[list[dict[str, 
         for plain, (path, _) in images.items():
             data = _git(gd, "cat-file", "blob", f"{commit}:{path}").stdout
             sha = hashlib.sha256(data).hexdigest()
-            with Image.open(io.BytesIO(data)) as img:
-                width, height = img.size
+            try:
+                with Image.open(io.BytesIO(data)) as img:
+                    width, height = img.size
+            except (OSError, SyntaxError, ValueError) as exc:
+                notes.append(f"{source.repo}:{path}: not an image PIL can read ({type(exc).__name__})")
+                continue
             key = rule.source_key(source.repo, plain)
             why = ""
             if min(width, height) < MIN_SIDE:
@@ -336,7 +361,7 @@ def write_list(rows: list[dict[str, str]], path: Path, columns: tuple[str, ...] 
 
 def file_name(row: dict[str, str]) -> str:
     """The copy's name in ``--out``: the repository's name and the file's (unique in the list)."""
-    return f"{row['repo'].split('/', 1)[1]}__{row['path'].rsplit('/', 1)[1]}"
+    return f"{row['repo'].split('/', 1)[1]}__{row['path'].rsplit('/', 1)[-1]}"
 
 
 def assemble(

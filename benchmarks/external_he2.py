@@ -167,14 +167,7 @@ def _organ(source: first.Source, stem: str) -> str:
 def taken() -> dict[str, str]:
     """The sha256 and patient/slide keys of the tuning sets (rule 3): :data:`FIRST_LIST`'s and
     :data:`SHARED_SUMS`'s."""
-    out: dict[str, str] = {}
-    if SHARED_SUMS.is_file():
-        for line in SHARED_SUMS.read_text(encoding="utf-8").splitlines():
-            if line.strip():
-                out[line.split()[0]] = "shared/data/real"
-    for row in first.read_list(FIRST_LIST):
-        out[row["sha256"]] = out[row["source"]] = FIRST_LIST.name
-    return out
+    return first.taken_by((FIRST_LIST,), SHARED_SUMS)
 
 
 def this_rule() -> first.Rule:

@@ -102,22 +102,25 @@ def test_the_rule_leaves_out_the_tuning_sets_files_and_patients_and_augmented_co
         assert f"{name}.png: augmented copy" in said
 
 
-def test_out_assembles_the_second_list_for_bench_artefacts(tmp_path: Path) -> None:
-    tool = _tool()
-    good = _png(9)
-    commit = _mirror(tmp_path / "mirror", "owner/he", {f"{FOLDER}/10072.jpg": good})
+def _assemble_one(tool: Any, tmp_path: Path, path: str, data: bytes, **fields: str) -> tuple[int, Path]:
+    """``tool --out`` on a list of two rows: ``data`` at ``path`` in a mirror (the row's other
+    columns ``fields``), and the same row in a repository with no mirror. The exit code and the
+    folder."""
+    commit = _mirror(tmp_path / "mirror", "owner/he", {path: data})
     row = dict.fromkeys(tool.first.COLUMNS, "")
-    row.update(
-        repo="owner/he", commit=commit, path=f"{FOLDER}/10072.jpg", sha256=hashlib.sha256(good).hexdigest()
-    )
-    row.update(organ="lymph node", mpp="")
-    absent = {**row, "repo": "owner/absent"}
-    tool.first.write_list([row, absent], tmp_path / "list.tsv")
+    row.update(repo="owner/he", commit=commit, path=path, sha256=hashlib.sha256(data).hexdigest(), **fields)
+    tool.first.write_list([row, {**row, "repo": "owner/absent"}], tmp_path / "list.tsv")
     out = tmp_path / "out"
-
     code = tool.main(
         ["--mirror-root", str(tmp_path / "mirror"), "--list", str(tmp_path / "list.tsv"), "--out", str(out)]
     )
+    return code, out
+
+
+def test_out_assembles_the_second_list_for_bench_artefacts(tmp_path: Path) -> None:
+    tool = _tool()
+
+    code, out = _assemble_one(tool, tmp_path, f"{FOLDER}/10072.jpg", _png(9), organ="lymph node", mpp="")
 
     assert code == 1
     assert sorted(p.name for p in out.iterdir()) == ["external_he.tsv", "he__10072.jpg"]
