@@ -863,6 +863,8 @@ def _print_result(r: Any, limit: int, lang: str) -> None:
         markup=True,
         soft_wrap=True,
     )
+    if r.note:  # what the decision's reader should know: a plan without a core, drawn slides refused
+        out.print(escape(translated(r.note, lang)), highlight=False, markup=True, soft_wrap=True)
 
 
 # ---------------------------------------------------------------------------------------------

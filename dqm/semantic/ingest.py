@@ -7,6 +7,7 @@ function over a batch folder, read only.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -39,7 +40,7 @@ from dqm.semantic.models import (
     SemanticResult,
 )
 from dqm.semantic.overlap import compare, parse_geojson
-from dqm.semantic.verdicts import Findings, VerdictFile, VerdictRecord
+from dqm.semantic.verdicts import Findings, NotReviewable, VerdictFile, VerdictRecord
 from dqm.tolerance import fmt_value_target
 
 Lesions = list[tuple[str | None, BaseGeometry]]
@@ -66,6 +67,17 @@ NOT_AUDITED_NO_REASON = N_(
     "the audit: a sign of tampering with the batch; it took no verdict on it after that)"
 )
 """:data:`NOT_AUDITED` where the export gives no reason."""
+NOT_COUNTED = N_(
+    "{n} verdict(s) given on it before the refusal are not counted: they judged a file the batch "
+    "no longer holds (the slide counts as not reviewed)"
+)
+"""Added to :data:`NOT_AUDITED` where verdicts on the refused slide were given before the refusal."""
+NOT_REVIEWED = N_(
+    "{n} drawn slide(s) could not be reviewed: the review server refused them as not the files the audit "
+    "checked (SLIDE_NOT_AUDITED); they count among the slides still to review, so the decision waits "
+    "for the batch to be audited and sampled again"
+)
+"""The result's note where drawn slides were refused (each one SLIDE_NOT_AUDITED, no VERDICT_MISSING)."""
 NOT_REVIEWABLE_UNKNOWN = N_(
     "slide {slide!r} is listed as not reviewable but was not drawn for review in this plan: ignored"
 )
@@ -83,6 +95,24 @@ def _finding(
     return ReviewFinding(code=code, severity=severity, message=message, **where)  # type: ignore[arg-type]
 
 
+def _shown(plan: ReviewPlan) -> dict[str, str]:
+    """Each slide id of the lot as dqm showed it (:func:`dqm.output.visible`) → the id, where they differ."""
+    return {visible(s): s for s in plan.lot_ids if visible(s) != s}
+
+
+def not_reviewable(
+    plan: ReviewPlan, files: Sequence[VerdictFile]
+) -> dict[str, tuple[VerdictFile, NotReviewable]]:
+    """Slide id → the first export (and entry) listing it as refused by the review server (the
+    export's ``not_reviewable``; named as the plan does or as dqm showed it), drawn or not."""
+    shown = _shown(plan)
+    refused: dict[str, tuple[VerdictFile, NotReviewable]] = {}
+    for vf in files:
+        for gone in vf.not_reviewable:  # one finding a slide, however often it is listed
+            refused.setdefault(shown.get(gone.slide_id, gone.slide_id), (vf, gone))
+    return refused
+
+
 def validate(
     plan: ReviewPlan, files: Sequence[VerdictFile]
 ) -> tuple[list[VerdictRecord], list[ReviewFinding]]:
@@ -96,7 +126,7 @@ def validate(
     found = Findings()
     lot = set(plan.lot_ids)
     sampled = {s.slide_id for s in plan.sample}
-    shown = {visible(s): s for s in lot if visible(s) != s}
+    shown = _shown(plan)
     kept: dict[tuple[str, str], VerdictRecord] = {}
     for vf in files:
         if vf.plan_id is not None and vf.plan_id != plan.plan_id:
@@ -112,26 +142,25 @@ def validate(
                     file=vf.path,
                 )
             )
-    refused: set[str] = set()
-    for vf in files:
-        for gone in vf.not_reviewable:
-            sid = shown.get(gone.slide_id, gone.slide_id)
-            if sid in refused:  # one finding a slide, however often it is listed
-                continue
-            refused.add(sid)
-            code, severity = (
-                ("SLIDE_NOT_AUDITED", "error") if sid in sampled else ("VERDICT_FILE_FORMAT", "warning")
-            )
-            if not found.room(code, severity):
-                continue
-            reason = visible(clip(gone.reason.strip(), 500), newlines=False)  # as written: escaped
-            if sid not in sampled:
-                text = msg(NOT_REVIEWABLE_UNKNOWN, slide=sid)
-            else:
-                text = msg(NOT_AUDITED, reason=reason) if reason else msg(NOT_AUDITED_NO_REASON)
-            found.listed.append(
-                _finding(code, severity, text, file=vf.path, pointer=gone.pointer, slide_id=sid)
-            )
+    refused = not_reviewable(plan, files)
+    dropped = Counter(
+        sid for vf in files for r in vf.records if (sid := shown.get(r.slide_id, r.slide_id)) in refused
+    )
+    for sid, (vf, gone) in refused.items():
+        code, severity = (
+            ("SLIDE_NOT_AUDITED", "error") if sid in sampled else ("VERDICT_FILE_FORMAT", "warning")
+        )
+        if not found.room(code, severity):
+            continue
+        reason = visible(clip(gone.reason.strip(), 500), newlines=False)  # as written: escaped
+        text: str
+        if sid not in sampled:
+            text = msg(NOT_REVIEWABLE_UNKNOWN, slide=sid)
+        else:
+            text = msg(NOT_AUDITED, reason=reason) if reason else msg(NOT_AUDITED_NO_REASON)
+            if dropped[sid]:
+                text = "; ".join((text, msg(NOT_COUNTED, n=dropped[sid])))
+        found.listed.append(_finding(code, severity, text, file=vf.path, pointer=gone.pointer, slide_id=sid))
     for rec in sorted((r for vf in files for r in vf.records), key=lambda r: r.order):
         if rec.slide_id not in lot and rec.slide_id in shown:
             rec = replace(rec, slide_id=shown[rec.slide_id])
@@ -145,6 +174,8 @@ def validate(
                         rec,
                     )
                 )
+            continue
+        if rec.slide_id in refused and rec.slide_id in sampled:  # said in its SLIDE_NOT_AUDITED
             continue
         if rec.slide_id not in sampled:
             if found.room("VERDICT_OUTSIDE_PLAN", "warning"):
@@ -278,7 +309,9 @@ def ingest(
         ratings.setdefault(rec.slide_id, {})[rec.reviewer] = rec.verdict
         by_slide.setdefault(rec.slide_id, []).append(rec)
     final = {s: agr.adjudicate(r, options.adjudication) for s, r in ratings.items()}
-    missing = [s.slide_id for s in plan.sample if s.slide_id not in final]
+    unjudged = [s.slide_id for s in plan.sample if s.slide_id not in final]
+    refused = not_reviewable(plan, files)  # each its SLIDE_NOT_AUDITED: not missing too, yet not reviewed
+    missing = [s for s in unjudged if s not in refused]
     findings.extend(
         ReviewFinding(
             code="VERDICT_MISSING",
@@ -304,7 +337,7 @@ def ingest(
         )
         weighted = weighted.model_copy(update={"note": "; ".join(n for n in (weighted.note, note) if n)})
     core = core_review(plan, final, options.ci_method, options.confidence)
-    decision, basis, counted = decide(plan, n_fail, len(missing), weighted.accuracy, options.target, core)
+    decision, basis, counted = decide(plan, n_fail, len(unjudged), weighted.accuracy, options.target, core)
     reasons = dict.fromkeys(REASONS, 0)
     for slide, verdict in final.items():
         if verdict == "fail":
@@ -343,8 +376,8 @@ def ingest(
         n_reviewed=n_reviewed,
         n_pass=n_pass,
         n_fail=n_fail,
-        remaining=len(missing),
-        provisional=bool(missing),
+        remaining=len(unjudged),
+        provisional=bool(unjudged),
         decision=decision,  # type: ignore[arg-type]
         decision_basis=basis,  # type: ignore[arg-type]
         failures_counted=counted,
@@ -364,8 +397,13 @@ def ingest(
         verdict_files=[vf.path for vf in files],
         passed=decision == "accept",
         method=method_text(plan, options),
-        note=plan_note(plan),
+        note="; ".join(n for n in (plan_note(plan), _not_reviewed(len(unjudged) - len(missing))) if n),
     )
+
+
+def _not_reviewed(n: int) -> str:
+    """What the result says of ``n`` drawn slides the review server refused (:data:`NOT_REVIEWED`)."""
+    return msg(NOT_REVIEWED, n=n) if n else ""
 
 
 def plan_note(plan: ReviewPlan) -> str:

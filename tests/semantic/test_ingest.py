@@ -1024,7 +1024,56 @@ def test_a_slide_the_review_server_refused_is_an_error(tmp_path: Path, profile: 
     ]
     said = next(f.message for f in r.findings if f.code == "SLIDE_NOT_AUDITED")
     assert "tampering" in said and "slides/a.tiff" in said
-    assert r.n_reviewed == 1
+    assert r.n_reviewed == 0  # the verdict given before the refusal judged another file (below)
+
+
+def test_verdicts_on_a_refused_slide_are_not_counted(tmp_path: Path, profile: Profile) -> None:
+    """The export keeps the verdicts given before the server refused a slide, and ingest counted
+    them: a slide whose file the batch no longer holds as audited was certified by labels of the
+    audited one. Now none is counted, whenever given (the refusal says the batch's file is not the
+    audited one now: the labels judged a file the batch will not deliver); its finding says so."""
+    from dqm.i18n import translated
+
+    plan = plan_for(300)
+    sampled = [s.slide_id for s in plan.sample]
+    gone = [{"slide_id": sampled[0], "reason": "slides/a.tiff is not the file the audit checked"}]
+    rows = [
+        {"slide_id": sampled[0], "reviewer": "kim", "verdict": "pass"},
+        {"slide_id": sampled[0], "reviewer": "lee", "verdict": "pass"},
+        {"slide_id": sampled[1], "reviewer": "kim", "verdict": "pass"},
+    ]
+    r = run(plan, [verdict_file(tmp_path, rows, not_reviewable=gone)], profile)
+    assert (r.n_reviewed, r.n_pass) == (1, 1)
+    assert r.reviewers == ["kim"]  # lee judged only the refused slide
+    said = next(str(f.message) for f in r.findings if f.code == "SLIDE_NOT_AUDITED")
+    assert "2 verdict(s) given on it before the refusal are not counted" in said
+    assert "판정 2건은 세지 않습니다" in translated(said, "ko")
+    assert not any(f.code == "VERDICT_DUPLICATE" for f in r.findings)
+
+
+def test_a_refused_slide_is_not_also_missing_and_the_result_counts_it(
+    tmp_path: Path, profile: Profile
+) -> None:
+    """A drawn slide the server refused was reported twice (SLIDE_NOT_AUDITED and VERDICT_MISSING:
+    one cause, two findings), and nothing in the result said how many drawn slides could not be
+    reviewed. Now one finding; it still counts among the slides to review (the sample does not
+    shrink, the decision waits), and the result's note says how many were refused and why."""
+    from dqm.i18n import translated
+
+    plan = plan_for(300)
+    sampled = [s.slide_id for s in plan.sample]
+    gone = [{"slide_id": sid, "reason": "not the file the audit checked"} for sid in sampled[:2]]
+    rows = [{"slide_id": sid, "reviewer": "kim", "verdict": "pass"} for sid in sampled[2:]]
+    r = run(plan, [verdict_file(tmp_path, rows, not_reviewable=gone)], profile)
+    codes = {(f.code, f.slide_id) for f in r.findings}
+    assert {("SLIDE_NOT_AUDITED", sid) for sid in sampled[:2]} <= codes
+    assert not any(f.code == "VERDICT_MISSING" for f in r.findings)
+    assert (r.n_reviewed, r.remaining, r.provisional, r.decision) == (len(sampled) - 2, 2, True, "incomplete")
+    assert "2 drawn slide(s) could not be reviewed" in r.note and "SLIDE_NOT_AUDITED" in r.note
+    assert "SLIDE_NOT_AUDITED" in translated(r.note, "ko") and "could not" not in translated(r.note, "ko")
+    unrefused = run(plan, [verdict_file(tmp_path, rows[1:], name="w.json")], profile)
+    assert [f.slide_id for f in unrefused.findings if f.code == "VERDICT_MISSING"] == sampled[:3]
+    assert "could not be reviewed" not in unrefused.note
 
 
 def test_slides_listed_not_reviewable_are_one_finding_each_checked_against_the_plan(
