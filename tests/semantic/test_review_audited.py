@@ -254,3 +254,45 @@ def test_anything_but_the_recorded_file_is_not_reviewable(
     assert [r["slide_id"] for r in doc["not_reviewable"]] == [slides[0].slide_id]
     assert NOT_AUDITED in doc["not_reviewable"][0]["reason"]
     assert [v["slide_id"] for v in doc["verdicts"]] == [slides[1].slide_id]
+
+
+@pytest.mark.parametrize("how", ["truncated", "gone", "fifo", "unreadable"])
+def test_a_slide_changed_after_its_tiles_were_shown_takes_no_verdict(
+    fresh: tuple[Path, Path], how: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A slide shown (opened, its tiles served, held open in the server's cache) then truncated,
+    deleted, replaced by a FIFO or made unreadable before the verdict came: the verdict is a
+    certification input, so the slide is checked again at the POST (a stat and the quick print
+    against the audit's record, no full read) and the verdict refused with the reason."""
+    review_dir, batch = fresh
+    client, csrf = signed_in(review_dir, batch)
+    with client:
+        slides = client.app.state.sample.slides
+        shown = client.get("/api/slides/0").json()
+        assert shown["image_error"] is None and shown["image"]["levels"] > 0
+        assert client.get(f"/dz/0_files/{shown['image']['levels'] - 1}/0_0.jpeg").status_code == 200
+        path = batch / str(slides[0].image_path)
+        if how == "truncated":
+            with path.open("r+b") as fh:
+                fh.truncate(path.stat().st_size // 2)
+        elif how == "unreadable":  # as root a mode does not stop a read: the open itself refused
+            real_open = os.open
+            target = os.path.realpath(path)
+
+            def refuse(file: object, *args: object, **kw: object) -> int:
+                if isinstance(file, (str, os.PathLike)) and os.path.realpath(file) == target:
+                    raise PermissionError(13, "Permission denied")
+                return real_open(file, *args, **kw)  # type: ignore[arg-type]
+
+            monkeypatch.setattr(os, "open", refuse)
+        else:
+            _not_the_file(path, how, review_dir.parent / "outside.bin")
+        assert verdict(client, csrf, 0) == 400
+        assert verdict(client, csrf, 1) == 200
+    monkeypatch.undo()
+    out = review_dir.parent / "verdicts.json"
+    assert runner.invoke(cli_app, ["review", "export", str(review_dir), "--out", str(out)]).exit_code == 0
+    doc = json.loads(out.read_text())
+    assert [r["slide_id"] for r in doc["not_reviewable"]] == [slides[0].slide_id]
+    assert NOT_AUDITED in doc["not_reviewable"][0]["reason"]
+    assert [v["slide_id"] for v in doc["verdicts"]] == [slides[1].slide_id]
