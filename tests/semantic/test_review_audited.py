@@ -9,6 +9,7 @@ import posixpath
 import shutil
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -231,6 +232,17 @@ def _not_the_file(path: Path, how: str, outside: Path) -> None:
         path.unlink()
 
 
+def first_refused_second_taken(review_dir: Path, slides: list[Any]) -> None:
+    """The export lists the first slide as not reviewable (not the audit's file) and holds the
+    second slide's verdict only."""
+    out = review_dir.parent / "verdicts.json"
+    assert runner.invoke(cli_app, ["review", "export", str(review_dir), "--out", str(out)]).exit_code == 0
+    doc = json.loads(out.read_text())
+    assert [r["slide_id"] for r in doc["not_reviewable"]] == [slides[0].slide_id]
+    assert NOT_AUDITED in doc["not_reviewable"][0]["reason"]
+    assert [v["slide_id"] for v in doc["verdicts"]] == [slides[1].slide_id]
+
+
 @pytest.mark.parametrize("how", ["link_out", "fifo", "folder", "gone"])
 @pytest.mark.parametrize("shown", [False, True])
 def test_anything_but_the_recorded_file_is_not_reviewable(
@@ -248,12 +260,7 @@ def test_anything_but_the_recorded_file_is_not_reviewable(
             assert NOT_AUDITED in client.get("/api/slides/0").json()["image_error"]
         assert verdict(client, csrf, 0) == 400
         assert verdict(client, csrf, 1) == 200
-    out = review_dir.parent / "verdicts.json"
-    assert runner.invoke(cli_app, ["review", "export", str(review_dir), "--out", str(out)]).exit_code == 0
-    doc = json.loads(out.read_text())
-    assert [r["slide_id"] for r in doc["not_reviewable"]] == [slides[0].slide_id]
-    assert NOT_AUDITED in doc["not_reviewable"][0]["reason"]
-    assert [v["slide_id"] for v in doc["verdicts"]] == [slides[1].slide_id]
+    first_refused_second_taken(review_dir, slides)
 
 
 @pytest.mark.parametrize("how", ["truncated", "gone", "fifo", "unreadable"])
@@ -290,9 +297,4 @@ def test_a_slide_changed_after_its_tiles_were_shown_takes_no_verdict(
         assert verdict(client, csrf, 0) == 400
         assert verdict(client, csrf, 1) == 200
     monkeypatch.undo()
-    out = review_dir.parent / "verdicts.json"
-    assert runner.invoke(cli_app, ["review", "export", str(review_dir), "--out", str(out)]).exit_code == 0
-    doc = json.loads(out.read_text())
-    assert [r["slide_id"] for r in doc["not_reviewable"]] == [slides[0].slide_id]
-    assert NOT_AUDITED in doc["not_reviewable"][0]["reason"]
-    assert [v["slide_id"] for v in doc["verdicts"]] == [slides[1].slide_id]
+    first_refused_second_taken(review_dir, slides)
