@@ -188,6 +188,9 @@ def test_a_verdict_on_a_slide_never_shown_is_taken_after_checking_it(fresh: tupl
     found = [f for f in json.loads(text)["findings"] if f["code"] == "SLIDE_NOT_AUDITED"]
     assert [(f["severity"], f["slide_id"]) for f in found] == [("error", slides[0].slide_id)]
     assert NOT_AUDITED in found[0]["message"] and RRN not in text
+    missing = {f["slide_id"] for f in json.loads(text)["findings"] if f["code"] == "VERDICT_MISSING"}
+    assert slides[0].slide_id not in missing and slides[2].slide_id in missing  # one cause, one finding
+    assert "1 drawn slide(s) could not be reviewed" in " ".join(res.output.split())  # under the decision
 
 
 def test_verdicts_given_before_a_refusal_are_kept(fresh: tuple[Path, Path]) -> None:
