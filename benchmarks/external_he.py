@@ -264,7 +264,8 @@ def taken_by(lists: tuple[Path, ...], sums: Path | None = None) -> dict[str, str
 
 
 def select(mirror_root: Path, rule: Rule | None = None) -> tuple[list[dict[str, str]], list[str]]:
-    """The list by the rule (rows of :data:`COLUMNS`), and a line per file left out saying why."""
+    """The list by the rule (rows of :data:`COLUMNS`), and a line per image file (a name ending in
+    one of :data:`IMAGE_SUFFIXES`) left out saying why; other files are not looked at."""
     from PIL import Image
 
     rule = rule or this_rule()
@@ -309,7 +310,7 @@ def select(mirror_root: Path, rule: Rule | None = None) -> tuple[list[dict[str, 
             try:
                 with Image.open(io.BytesIO(data)) as img:
                     width, height = img.size
-            except (OSError, SyntaxError, ValueError) as exc:
+            except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
                 notes.append(f"{source.repo}:{path}: not an image PIL can read ({type(exc).__name__})")
                 continue
             key = rule.source_key(source.repo, plain)

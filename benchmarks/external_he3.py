@@ -44,14 +44,18 @@ repositories, but the images are not), with rule 4's patients for them.
    across the repositories that hold BreakHis images, in :data:`SOURCES` order then path order;
    the osteosarcoma tiles' names give the case (``Non-Tumor___Case-3-A15-2939-11262_112``:
    ``osteosarcoma:Case-3``; ``P9``: its own); the other repositories name none, so each of their
-   images is its own source.
+   images is its own source. Taken in path order, the two tiles of every osteosarcoma case are
+   its ``Non-Tumor___`` ones (the review found no viable or necrotic tumour tile in the list);
+   LC25000's images are taken as LC25000's from their names and 768 px size (the repository
+   says only that its model was trained on LC25000).
 5. H&E only: the images were viewed for their stain only; :data:`NOT_HE` lists what was left out
    and why. Nothing is left out for how it looks otherwise.
 
 µm per pixel: stated for none of the files as stored (BreakHis and the oral set give the
 microscope's magnification only, the osteosarcoma tiles 10X, LC25000 none, AMIDA13 0.25 µm for its
-2000 px fields but the repository's 1024 px examples do not say whether they are crops or resized),
-so the column is empty and the benchmark gives the probe its default. How the set differs from the first two: microscope
+2000 px fields but the repository's 1024 px examples do not say whether they are crops or resized;
+BreakHis's pixel size at 100X is given as 0.20 µm by some and 0.25 µm at 40X by others, so it is
+not taken as stated), so the column is empty and the benchmark gives the probe its default. How the set differs from the first two: microscope
 camera pictures (BreakHis, the oral set, LC25000) as well as scanner fields (AMIDA13), 100x to
 400x total magnification, PNG, JPEG and TIFF, three continents.
 """
