@@ -27,6 +27,16 @@ identifying ones: deid8fix (25fa403) 2/75 clean flagged (``3DHistech P250 Flash 
 ``3DHistech P1000 Scan``), 112/112 identifying found, held-out 7/29; deid8fix2 0/75, 112/112, 7/29.
 Task deidfix4 (birth words glued after a noun, property names, escaped runs past a window)
 changed no kind value's judgement: d3cd09b and deidfix4 both 0/75, 112/112, 7/29.
+Task deid (session 21) cleared 6 of the 7 by rules of shape (a model suffix or an edition's word
+after a product's word in camel case, ``iScan``, IEC's parted numbers, a listed five-digit number's
+part with its year, ISO-IR character sets; ``VERSA 200`` is a surname in capitals and a number by
+its shape, left flagged) and added a second held-out row (``HELD_OUT_2``, 37 names from vendors'
+and standards' documents, written down and committed before the detector ran on it, measured
+once): 4fae85c 0/75, 112/112, 7/29, held-out-2 33/37; deid 0/75, 112/112, 1/29, held-out-2 26/37
+(cleared: the seven ISO-IR character sets only). Out of sample, a clean name the rules were not
+written for is still flagged about seven times in ten: file formats after a maker (``Ventana BIF``),
+software with a version (``OpenSlide 3.4.1``), makers not listed (``Hologic``, ``Precipoint``),
+reagents and clones (``PATHWAY HER2 (4B5)``), catalogue numbers (``790-2991``, an id's shape).
 """
 
 from __future__ import annotations

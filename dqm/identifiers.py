@@ -359,6 +359,9 @@ class Hit:
     level: Level
     masked: str
     length: int
+    also: tuple[str, ...] = ()
+    """What the other identifiers the same run holds are (``phone number`` beside an ``e-mail
+    address`` both take in), each once, in the patterns' order: the run is masked as one."""
 
 
 def mask(text: str) -> str:
@@ -414,12 +417,15 @@ def find(text: str, settings: DeidSettings, place: Place) -> list[Hit]:
         if place in pat.places and not (gated_out and pat.regex in _STARTS)
     ]
     what = {name: pat for name, _, pat in searched}
-    hits: dict[str, Hit] = {}
-    for start, end, name, _ in _runs(text, searched):  # one finding a masked run, as its token names it
-        if name not in hits:
-            found = text[start:end]
-            hits[name] = Hit(name, what[name].what or name, what[name].level, mask(found), len(found.strip()))
     order = {name: i for i, (name, _, _) in enumerate(searched)}
+    hits: dict[str, Hit] = {}
+    held: list[set[str]] = []
+    for (start, end, name, _), kinds in zip(_runs(text, searched, held), held, strict=True):
+        if name not in hits:  # one finding a masked run, as its token names it, with every kind it holds
+            found = text[start:end]
+            also = tuple(what[k].what or k for k in sorted(kinds - {name}, key=order.__getitem__))
+            pat = what[name]
+            hits[name] = Hit(name, pat.what or name, pat.level, mask(found), len(found.strip()), also)
     return sorted(hits.values(), key=lambda hit: order[hit.name])
 
 
@@ -600,16 +606,25 @@ Korean text (``ISO 2022 IR 149``). Any other year (``ISO 1990``) is no standard'
 _ISO_FIVE = rf"(?:{'|'.join(ISO_FIVE_DIGITS)})"
 _ISO_NUMBER = (
     rf"[ -]?(?!0)(?:(?:{_NOT_A_YEAR}\d{{3,4}}|{'|'.join(ISO_YEAR_NUMBERS)})(?:-[1-9](?:\d?{_YEAR})?|{_YEAR})?"
-    rf"|(?:{'|'.join(ISO_FIVE_DIGITS_PARTED)})(?:-[1-9]\d?){{1,2}}(?:{_YEAR})?|{_ISO_FIVE}(?:{_YEAR})?)"
+    rf"|(?:{'|'.join(ISO_FIVE_DIGITS_PARTED)})(?:-[1-9]\d?){{1,2}}(?:{_YEAR})?"
+    rf"|{_ISO_FIVE}(?:-[1-9])?{_YEAR}|{_ISO_FIVE})"
 )
 """The number of an ISO or IEC standard (``8601``, ``15189``), with its part (``8601-1``) and its
 edition's year (``8601-1:2019``, ``15189:2022``): three or four digits, no leading zero and no
 year (``ISO 1990``; :data:`ISO_YEAR_NUMBERS` excepted), or five of :data:`ISO_FIVE_DIGITS`, a
 part of one digit (two only before a year), no part after five but those of
-:data:`ISO_FIVE_DIGITS_PARTED` (``ISO 15189-1`` is an id, ``ISO 0101-12:1990`` and ``ISO 1503-85``
-dates)."""
+:data:`ISO_FIVE_DIGITS_PARTED` unless the edition's year follows it (``IEC 82304-1:2016``: ``ISO
+15189-1`` is an id, ``ISO 0101-12:1990`` and ``ISO 1503-85`` dates)."""
+_IEC_PARTED = rf"(?i:iec)[ -]?6\d{{4}}(?:-[1-9]){{1,2}}(?:{_YEAR})?"
+"""An IEC standard's number in parts (``IEC 61010-1``, ``IEC 60601-1-2:2014``): IEC numbers its own
+standards from 60000 and publishes them in parts, so five digits from 6 with a part of one digit
+after ``IEC`` are a standard's; bare (``IEC 61234``) or with a longer part they stay an id's."""
+_CHARACTER_SET = r"ISO(?:[ _-]?2022)?[ _-]?IR[ _-]?[1-9]\d{0,2}"
+"""A character set's number in ISO's register (ISO-IR), as DICOM's Specific Character Set writes it
+(``ISO_IR 100``, ``ISO_IR 192``, ``ISO 2022 IR 149``, ``ISO-IR 144``): at most three digits."""
 _STANDARD = re.compile(
     r"(?<![A-Za-z0-9])(?:"
+    rf"{_CHARACTER_SET}|{_IEC_PARTED}|"
     rf"(?:{'|'.join(sorted(STANDARD_BODIES, key=len, reverse=True))})(?:{_VERSION})?(?:[ -](?:CM|PCS|CT|AM))?"
     rf"|(?i:iso|iec)(?:/(?i:iec))?{_ISO_NUMBER}"
     rf"|(?i:iso|iec|rfc)(?:{_VERSION}|[ -]?{_ISO_FIVE})"
@@ -657,10 +672,11 @@ _CAMEL_STEMS = (
 """The first words of a product's word in camel case (``NanoZoomer``, ``EasyScan``, ``ScanScope``):
 words of a product's kind, no name's."""
 _CAMEL = re.compile(
-    rf"(?:{'|'.join(_CAMEL_STEMS)})(?:Scan|Scope|Scanner|Zoomer|Site|Tek|Slide|Path|View|Vision|Imager|Flash)"
+    rf"(?:{'|'.join(_CAMEL_STEMS)}|[a-z])(?:Scan|Scope|Scanner|Zoomer|Site|Tek|Slide|Path|View|Vision|Imager|Flash)"
 )
-"""A product's word in camel case: a stem of :data:`_CAMEL_STEMS`, then a word of scanning
-(``NanoZoomer``, ``EasyScan``, ``VisionTek``, ``TissueScope``, ``IntelliSite``): a name in camel
+"""A product's word in camel case: a stem of :data:`_CAMEL_STEMS` or one lower-case letter (``iScan``),
+then a word of scanning (``NanoZoomer``, ``EasyScan``, ``VisionTek``, ``TissueScope``,
+``IntelliSite``, ``Ventana iScan HT``): a name in camel
 case (``HongGildong``, ``McDonald``) ends in none, and a name before one (``GildongView``,
 ``KimScan``, ``HongGildongPath``) is no stem."""
 _MAKERS_LINES = {
@@ -684,9 +700,11 @@ _SCAN_WORD = re.compile(r"(?:Scan|Flash|Scope)(?:\.(?P<model>[A-Z0-9.-]+))?")
 III``); after another maker's product, ``Hamamatsu NanoZoomer 1 Flash``, a word a name may be,
 with a model code joined by ``.`` (``Z1``: :func:`_a_model`)."""
 _MODEL_SUFFIXES = ("DX", "HT", "RS", "XR")
-"""What follows a model code as a word of its own (``Aperio GT450 DX``: the diagnostic edition;
-``NanoZoomer 2.0 HT``): two capitals a name's initials may be, so only these, and only right after
-a model code."""
+"""What follows a model code or a product's word in camel case as a word of its own (``Aperio GT450
+DX``: the diagnostic edition; ``NanoZoomer XR``, ``iScan HT``): two capitals a name's initials may
+be, so only these, and only right after such a word."""
+_EDITIONS = ("Pro", "Plus", "Lite")
+"""An edition's word after a product's word (``Motic EasyScan Pro 6``): no given name or surname."""
 _ROMAN = re.compile(r"[IVX]{1,4}")
 """A Roman numeral after a product (``Flash III``)."""
 _PRODUCT_WORDS = 5
@@ -746,13 +764,14 @@ def _a_product(text: str) -> bool:
     ):
         return False
     numbers = romans = models = 0
-    at, after_model, own_line = 1, False, False
+    at, after_model, after_camel, own_line = 1, False, False, False
     lines = _MAKERS_LINES.get(words[0], ())
     series = _MAKERS_MODELS.get(words[0])
     while at < len(words):
         word = words[at]
         line = re.fullmatch(r"([A-Za-z]+)([1-9][0-9]{0,2})?", word) if at == 1 and lines else None
         was_model, after_model = after_model, False
+        was_camel, after_camel = after_camel, False
         scan = _SCAN_WORD.fullmatch(word) if own_line or (lines and was_model) else None
         if line is not None and line[1] in lines:  # a maker's own line, with its model's digits
             numbers += line[2] is not None
@@ -763,8 +782,10 @@ def _a_product(text: str) -> bool:
         elif scan is not None and (scan["model"] is None or _a_model(scan["model"])):
             models += scan["model"] is not None
             at += 1
-        elif was_model and word in _MODEL_SUFFIXES:
+        elif (was_model or was_camel) and word in _MODEL_SUFFIXES:
             at += 1
+        elif (was_model or was_camel) and word in _EDITIONS:
+            at, after_model = at + 1, was_model
         elif (
             at + 1 < len(words)
             and re.fullmatch(r"[A-Z]{2}", word)
@@ -778,8 +799,10 @@ def _a_product(text: str) -> bool:
         elif at > 1 and _ROMAN.fullmatch(word):  # one Roman numeral, likewise
             romans += 1
             at += 1
-        elif word in PRODUCT_LINES or _CAMEL.fullmatch(word):
+        elif word in PRODUCT_LINES:
             at += 1
+        elif _CAMEL.fullmatch(word):
+            at, after_camel = at + 1, True
         elif _a_model(word):
             models += 1
             at, after_model = at + 1, True
@@ -1165,10 +1188,17 @@ def names_fields(key: str) -> bool:
     return pos == len(key) and all(map(_names_a_field, fields))
 
 
+_AFTER_NAME_NOT = frozenset(("no", "number"))
+"""Words of :data:`_AFTER_VALUE_WORDS` that follow an id's word only (``patient_id_no``), never a
+name's: ``No`` (노) and ``On`` are Korean surnames, ``patient_name_No`` a name glued to its key."""
+
+
 def _names_a_field(words: list[str]) -> bool:
     at = next((i for i, word in enumerate(words) if word in _VALUE_WORDS), None)
     if at is None:
         return True
+    if words[at] in ("name", "names") and _AFTER_NAME_NOT.intersection(words[at + 1 :]):
+        return False
     return all(word in _BEFORE_VALUE_WORDS for word in words[:at]) and all(
         word in _AFTER_VALUE_WORDS or (before, word) in _AFTER_VALUE_PAIRS
         for before, word in pairwise(words[at:])
@@ -1610,18 +1640,33 @@ def cut_outside_identifiers(text: str, at: int) -> int:
     date of birth) and sees only what the cut kept, so the identifiers are looked for in the whole
     text, around ``at``: the patterns the masker uses, the built-in ones and those the run's
     profile adds (:func:`use_profile_patterns`), escapes decoded as the masker decodes them. An
-    identifier reaches to the end of its match (context a pattern needs after it included)."""
+    identifier reaches to the end of its match (context a pattern needs after it included).
+
+    The text searched is :data:`CUT_CONTEXT` characters before ``at``, and more where they start
+    inside a run of spaces, digits or dashes (:func:`_run_start`): a keyword thousands of spaces
+    before its name (``Patient name:``, spaces, ``Hong Gildong`` cut after ``Hong G`` kept
+    ``Hong``). A run longer than twice the context is searched by its ends, its middle left out:
+    what a pattern takes as many of as there are matches the same whatever the run's length."""
     if not 0 < at < len(text):
         return at
     lo = max(0, at - CUT_CONTEXT)
-    window = text[lo : at + _WINDOW_OVERLAP]
+    head_at, head = 0, ""
+    if (run := _run_start(text, lo)) < lo:  # the window starts in a run: searched from before it
+        head_at = max(0, run - CUT_CONTEXT)
+        if lo - run > 2 * CUT_CONTEXT:  # its middle left out: a long run costs what a short one does
+            head, lo = text[head_at : run + CUT_CONTEXT], lo - CUT_CONTEXT
+        else:
+            lo = head_at
+    window = head + text[lo : at + _WINDOW_OVERLAP]
     plain, where = unescaped(window)
     spans = []
     for start, end, _, match_end, _ in _matches(plain, _cut_patterns()):
         last = max(end, match_end)
         if where is not None:
             start, last = where[start], where[last]
-        spans.append((lo + start, lo + last))
+        start = head_at + start if start < len(head) else lo + start - len(head)
+        last = head_at + last if last <= len(head) else lo + last - len(head)
+        spans.append((start, last))
     cut, moved = at, True
     while moved:  # a cut moved to the start of one identifier may fall inside another
         moved = False
@@ -1631,6 +1676,34 @@ def cut_outside_identifiers(text: str, at: int) -> int:
     return cut
 
 
+_NOT_RUN = re.compile(r"[^\s\d\-\u2013]")
+"""A character outside a run of what a pattern takes as many of as a text holds: the spaces between
+a keyword and its identifier (``Patient name:``, thousands of spaces, ``Hong Gildong``), the digits
+and dashes glued to a date of birth."""
+_RUN_BYTES = b" \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f0123456789-"
+"""The ASCII characters of such a run (those :data:`_NOT_RUN` takes none of)."""
+_RUN_STEP = 256
+"""The first block :func:`_run_start` looks at; each next one four times as long (at most 1 MB)."""
+
+
+def _run_start(text: str, at: int) -> int:
+    """Where the run of characters :data:`_NOT_RUN` takes none of that ends at ``at`` starts (``at``
+    itself when none does): a block at a time from ``at`` back, each stripped in C (ASCII as bytes,
+    else reversed and searched), linear in the run's length."""
+    start, step = at, _RUN_STEP
+    while start > 0:
+        block, step = text[max(0, start - step) : start], min(step * 4, 1 << 20)
+        if block.isascii():
+            kept = len(block.encode("ascii").rstrip(_RUN_BYTES))
+        else:
+            other = _NOT_RUN.search(block[::-1])
+            kept = 0 if other is None else len(block) - other.start()
+        if kept:
+            return start - len(block) + kept
+        start -= len(block)
+    return 0
+
+
 CACHED_CHARS = 256
 """The longest text whose masked form a :class:`Masker` keeps: a key, a code, a slide id or a path
 is masked again and again (every finding, every output, every cached record)."""
@@ -1638,7 +1711,9 @@ CACHED_TEXTS = 16_384
 """Texts a :class:`Masker` keeps the masked form of at most (all forgotten when full: about 10 MB)."""
 
 
-def _runs(text: str, patterns: Patterns) -> list[tuple[int, int, str, int]]:
+def _runs(
+    text: str, patterns: Patterns, held: list[set[str]] | None = None
+) -> list[tuple[int, int, str, int]]:
     """Each run of ``text`` to mask: where it starts and ends, a pattern's name, where its first
     match starts. Identifiers that overlap are one run, masked whole by one token named for the
     longest of them that is not quasi-identifying where one is not (an e-mail address or a phone
@@ -1646,8 +1721,10 @@ def _runs(text: str, patterns: Patterns) -> list[tuple[int, int, str, int]]:
     one whose pattern comes first (a resident number before a date of birth): whichever pattern
     matches first or longest, no character any of them covers is shown (``dob9001011234567``: a
     date of birth and the digits after it). :func:`find` reports each run once, as its token
-    names it: never as a quasi-identifier where it holds an identifier."""
+    names it, never as a quasi-identifier where it holds an identifier, with every other kind it
+    holds (``held``, where given, gets the names of the patterns each run holds, a set a run)."""
     order = {name: (pat.level != "quasi", -i) for i, (name, _, pat) in enumerate(patterns)}
+    kinds: list[set[str]] = [] if held is None else held
     spans = sorted((start, end, name, begin) for start, end, begin, _, name in _matches(text, patterns))
     kept: list[tuple[int, int, str, int]] = []
     best = (False, 0, 0)
@@ -1659,8 +1736,10 @@ def _runs(text: str, patterns: Patterns) -> list[tuple[int, int, str, int]]:
             if rank > best:
                 named, best = name, rank
             kept[-1] = (first, max(last, end), named, min(began, begin))
+            kinds[-1].add(name)
             continue
         kept.append((start, end, name, begin))
+        kinds.append({name})
         best = rank
     return kept
 

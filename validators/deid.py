@@ -101,17 +101,37 @@ def _hit_findings(
         ctx.finding(
             _code(prefix, hit.level),
             msg(
-                "{_what} in {_where}: {masked} ({length} characters, masked)",
+                _HELD[min(len(hit.also), len(_HELD) - 1)],
                 _what=hit.what,
                 _where=where_id,
                 name=name,
                 masked=hit.masked,
                 length=hit.length,
+                **dict(zip(("_also", "_also2", "_also3"), hit.also, strict=False)),
+                more=len(hit.also) - 3,
             ),
             **loc,
         )
         for hit in hits
     ]
+
+
+_HELD = (
+    N_("{_what} in {_where}: {masked} ({length} characters, masked)"),
+    N_("{_what} in {_where}: {masked} ({length} characters, masked as one with a {_also})"),
+    N_("{_what} in {_where}: {masked} ({length} characters, masked as one with a {_also} and a {_also2})"),
+    N_(
+        "{_what} in {_where}: {masked} ({length} characters, masked as one with a {_also}, a {_also2} and a "
+        "{_also3})"
+    ),
+    N_(
+        "{_what} in {_where}: {masked} ({length} characters, masked as one with a {_also}, a {_also2}, a "
+        "{_also3} and {more} more kinds)"
+    ),
+)
+"""A finding's message by how many other kinds of identifier its run holds (:attr:`Hit.also`): a
+run joining identifiers of several kinds (a phone number glued to an e-mail address) is masked as
+one and reported once, every kind named."""
 
 
 MAX_SLIDE_PROPERTIES = 10_000
