@@ -16,10 +16,11 @@ unpacking at both.
 from __future__ import annotations
 
 import argparse
-import os
-import subprocess
+import json
 import sys
 from pathlib import Path
+
+from bench_deid_walk import child_row
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -38,7 +39,7 @@ for p in sorted(Path(sys.argv[1]).rglob("*")):
         out[p.name] = sorted((f.code, f.message, f.location.pointer or "") for f in _found(profile, p.read_bytes(), p.name))
     except Exception as e:
         out[p.name] = f"error {type(e).__name__}: {e}"
-print(json.dumps(out, ensure_ascii=False, indent=0))
+print(json.dumps(out, ensure_ascii=False))
 """
 
 
@@ -49,16 +50,7 @@ def main() -> int:
     )
     ap.add_argument("--real", type=Path, default=Path("/work/shared/data/real/annotations"))
     args = ap.parse_args()
-    env = {**os.environ, "PYTHONPATH": str(args.code)}
-    done = subprocess.run(
-        [sys.executable, "-c", CHILD, str(args.real)],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=args.code,
-    )
-    print(done.stdout.strip())
+    print(json.dumps(child_row(CHILD, args.real, args.code), ensure_ascii=False))
     return 0
 
 
