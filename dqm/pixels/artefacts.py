@@ -177,6 +177,14 @@ EDGE_INSIDE_SATURATION = 0.3
 share of the tissue's median (a rim around glass is a gap in the tissue)."""
 EDGE_MIN_DARKER = 0.15
 """... and at least this much darker (0-1) than the tissue's median grey level."""
+EDGE_GREY_SHARE = 0.5
+"""A rim pixel this much greyer than the tissue (saturation under this share of its median) ..."""
+EDGE_GREY_DARKER = 0.05
+"""... need only be this much darker (0-1) than the tissue's median grey level, not
+EDGE_MIN_DARKER: on dense tissue (tightly packed nuclei, the median grey near 0.45) a bubble's
+grey rim is hardly darker than the tissue's median, only greyer. How much darker than around it
+such a pixel is, is asked of grey level plus saturation (the black top-hat of their sum): a rim
+beside a nucleus as dark as it is still a valley, the nucleus being saturated."""
 EDGE_HAT = 9
 """Lines up to about half this many working pixels wide are taken as rims."""
 EDGE_MIN_LENGTH = 0.04
@@ -562,17 +570,21 @@ def _edges(
     grey: np.ndarray, sat: np.ndarray, tissue_sat: float, tissue_grey: float, min_px: int
 ) -> np.ndarray:
     """Bubble rims and coverslip edges: thin lines darker than around them and than most tissue
-    (``tissue_grey``: its median grey level), greyer than the tissue (``tissue_sat``: its median
+    (``tissue_grey``: its median grey level; a pixel much greyer than the tissue need be only
+    slightly darker, :data:`EDGE_GREY_SHARE`), greyer than the tissue (``tissue_sat``: its median
     saturation), long enough; a closed rim is filled (the bubble's inside is what is lost).
     How much darker than around it a pixel is (the black top-hat of ``grey``) is asked only of
     the few grey, dark pixels (:func:`_top_hat_near`)."""
     from scipy import ndimage
 
     limit = max(EDGE_MAX_SATURATION, EDGE_TISSUE_SATURATION * tissue_sat)
-    lines = (sat < 2 * limit) & (grey < tissue_grey - EDGE_MIN_DARKER)
-    if not lines.any():
-        return lines
-    lines &= _top_hat_near(grey, lines) > EDGE_MIN_CONTRAST
+    dark = (sat < 2 * limit) & (grey < tissue_grey - EDGE_MIN_DARKER)
+    greyer = (sat < EDGE_GREY_SHARE * tissue_sat) & (grey < tissue_grey - EDGE_GREY_DARKER)
+    lines = np.zeros_like(dark)
+    if dark.any():
+        lines = dark & (_top_hat_near(grey, dark) > EDGE_MIN_CONTRAST)
+    if greyer.any():  # darker than around it with the nuclei beside it counted lighter (saturated)
+        lines |= greyer & (_top_hat_near(grey + sat, greyer) > EDGE_MIN_CONTRAST)
     if not lines.any():
         return lines
     labels, n = ndimage.label(lines, structure=np.ones((3, 3), bool))

@@ -149,6 +149,49 @@ def test_air_bubble_rim_and_inside() -> None:
     assert got.mask("bubble")[240, 240]  # the inside of a closed rim counts
 
 
+def dense_patch(seed: int = 0) -> np.ndarray:
+    """A patch of densely packed nuclei cut from a slide and laid on glass, as the external
+    sets' TCGA patches are: dark purple tissue (its median grey near 0.45) almost filling the image."""
+    rng = np.random.default_rng(seed)
+    img = Image.new("RGB", (SIDE, SIDE), (242, 241, 238))
+    draw = ImageDraw.Draw(img)
+    draw.rectangle((40, 40, SIDE - 40, SIDE - 40), fill=(170, 110, 180))
+    for x, y in rng.uniform(44, SIDE - 44, (2600, 2)):
+        draw.ellipse((x - 4, y - 3, x + 4, y + 3), fill=(75, 40, 120))
+    noisy = np.asarray(img, np.float32) + rng.normal(0, 3, (SIDE, SIDE, 3))
+    return np.clip(noisy, 0, 255).astype(np.uint8)
+
+
+def ring(centre: tuple[int, int], radius: float, half_width: float) -> tuple[np.ndarray, np.ndarray]:
+    """A ring's pixels and the disc inside it."""
+    yy, xx = np.mgrid[:SIDE, :SIDE]
+    dist = np.hypot(xx - centre[0], yy - centre[1])
+    return np.abs(dist - radius) <= half_width, dist < radius - half_width
+
+
+def test_air_bubble_on_densely_packed_nuclei() -> None:
+    # the external sets' missed bubbles: the grey rim is greyer and locally darker than the dense
+    # tissue, but hardly darker than its median grey (EDGE_MIN_DARKER alone found none of it)
+    img = dense_patch().astype(np.float32)
+    rim, inside = ring((200, 220), 70, 3)
+    img[inside] = img[inside] * 0.65 + 235 * 0.35
+    img[rim] = img[rim] * 0.2 + 60 * 0.8
+    got = found(img.astype(np.uint8))
+    assert got.shares["bubble"] > DEFAULTS.bubble
+    assert got.mask("bubble")[inside].mean() > 0.8  # the inside of the closed rim counts
+
+
+@pytest.mark.parametrize("look_alike", ["lumen", "fat vacuole"])
+def test_lumen_or_fat_vacuole_in_dense_tissue_is_not_a_bubble(look_alike: str) -> None:
+    # round and lighter inside like a bubble, but its edge is tissue (purple nuclei lining a lumen,
+    # a thin pink membrane round a fat vacuole), not a grey rim of refracted light
+    img = dense_patch(1).astype(np.float32)
+    edge, inside = ring((240, 240), 60, 3)
+    img[inside] = (238, 236, 240)
+    img[edge] = (80, 40, 125) if look_alike == "lumen" else (200, 120, 170)
+    assert found(img.astype(np.uint8)).shares["bubble"] <= DEFAULTS.bubble
+
+
 @pytest.mark.parametrize(("factor", "kind"), [(3.0, "overstain"), (0.25, "understain")])
 def test_over_and_under_staining(factor: float, kind: str) -> None:
     assert kind in flagged(od_scaled(he_image(), factor))
