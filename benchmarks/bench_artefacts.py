@@ -896,7 +896,7 @@ def stain_od(row: dict, variant: str) -> float | None:
 
 def stain_parts(rows: list[dict]) -> dict[tuple[str, str, str], tuple]:
     """Per (slide, variant, stain kind): its share, optical density (:func:`stain_od`) and
-    :func:`stain_batch.strength`, the median and the scaled median absolute deviation of the
+    :func:`stain_batch.strength`, the median and the median absolute deviation of the
     strengths of the *clean* slides of its group (:func:`stain_group`), its own image left out,
     how many they are, and their shares' median, median absolute deviation and count: what :func:`stain_batch.compare` computes, kept so that its constants
     can be varied without computing it again."""
@@ -914,8 +914,14 @@ def stain_parts(rows: list[dict]) -> dict[tuple[str, str, str], tuple]:
                 ]
                 values = np.array([v for v in ref if v is not None])
                 centre = float(np.median(values)) if values.size else np.nan
-                mad = 1.4826 * float(np.median(np.abs(values - centre))) if values.size else np.nan
-                peer_shares = np.array([m["clean"][kind] for m in members if m["name"] != r["name"]])
+                mad = float(np.median(np.abs(values - centre))) if values.size else np.nan
+                peer_shares = np.array(  # of the measured peers, as stain_batch.judge counts them
+                    [
+                        m["clean"][kind]
+                        for m in members
+                        if m["name"] != r["name"] and stain_od(m, "clean") is not None
+                    ]
+                )
                 share_centre = float(np.median(peer_shares)) if peer_shares.size else np.nan
                 share_mad = (
                     float(np.median(np.abs(peer_shares - share_centre))) if peer_shares.size else np.nan
@@ -960,23 +966,25 @@ def stain_flagged(
     judgement, the profile's shares)."""
     got = set()
     for kind in STAIN_KINDS:
-        share, od, value, centre, mad, n, (share_centre, share_mad, n_shares) = parts[name, variant, kind]
+        share, od, _, centre, mad, n, peer_shares = parts[name, variant, kind]
         if constants is None:
             hit = share > limits[kind]
-        elif stain_batch.extreme(kind, share, od):
-            hit = True
-        elif value is None or n < constants["min_peers"]:
-            hit = share > limits[kind]
-        else:
-            hit = (value - centre) / max(mad, constants["min_spread"]) > constants["max_z"]
-            # the near-black share far past the peers' (stain_batch.by_share)
-            hit = hit or (
-                kind == "overstain"
-                and n_shares >= constants["min_peers"]
-                and stain_batch.by_share(share, share_centre, share_mad, limits[kind]) > constants["max_z"]
-            )
-            # a batch too small to judge as a whole (stain_batch.judge): the absolute share
-            hit = hit or (n_shares < constants["min_peers"] and share > limits[kind])
+        else:  # the library's verdict; the group judged as a whole: the slide and its peers
+            hit = stain_batch.verdict(
+                kind,
+                share,
+                od,
+                n,
+                centre,
+                mad,
+                limits[kind],
+                None,
+                int(constants["min_peers"]),
+                constants["max_z"],
+                constants["min_spread"],
+                peer_shares=peer_shares,
+                whole=peer_shares[2] + 1,
+            ).flagged
         if hit:
             got.add(kind)
     return got

@@ -18,7 +18,6 @@ from pathlib import Path
 
 import numpy as np
 from bench_artefacts import (
-    EXTERNAL_MPP,
     GLAS_MPP,
     MPP,
     SEED,
@@ -40,13 +39,14 @@ def main() -> None:
     sides = set(args.sides.split(","))
     external, manifest = external_slides(args.external)
     slides = [s for s in numbered(32, True, "fresh" in sides, external) if s[1] in sides]
-    mpps = {name: float(r["mpp"] or EXTERNAL_MPP) for name, r in manifest.items()}
+    mpps = {name: float(r["mpp"]) if r["mpp"] else None for name, r in manifest.items()}  # unstated: unknown
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         for n, side, name, img in slides:
             rng = np.random.default_rng(SEED + n)
-            mpp = mpps.get(name) or next((v for k, v in MPP.items() if name.startswith(k)), GLAS_MPP)
+            default = next((v for k, v in MPP.items() if name.startswith(k)), GLAS_MPP)
+            mpp = mpps[name] if name in mpps else default
             row = {"side": side, "name": name}
             if name in manifest:
                 row.update({k: manifest[name][k] for k in ("organ", "site", "source")})

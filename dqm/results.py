@@ -95,7 +95,8 @@ codes of the ``order.list`` check; 1.18 added ``items[].slide.overstain_share`` 
 ``items[].slide.artefact_scale_unknown`` and ``artefact_scale_coarse`` (artefacts measured with no
 known resolution, or one coarser than a scanner's;
 :data:`ADDED_1_18`), the codes ``OVERSTAINED_GROUP`` and ``UNDERSTAINED_GROUP`` (an institution or
-batch stained darker or paler as a whole), ``ARTEFACT_NOT_MEASURED`` and ``LESION_KIND_UNMEASURED``
+batch stained darker or paler as a whole) and ``STAIN_NOT_COMPARED`` (a batch too small to judge
+under-staining against), ``ARTEFACT_NOT_MEASURED`` and ``LESION_KIND_UNMEASURED``
 (folds not measured: an implausible resolution or too few pixels), ``ARTEFACT_SCALE_UNKNOWN`` and
 ``ARTEFACT_SCALE_COARSE``; 1.19 added ``diversity.tests[].thresholds`` and
 ``diversity.drift.variables[].thresholds`` (the thresholds an effect size was labelled and decided
@@ -624,6 +625,7 @@ CODES_SINCE: dict[str, tuple[int, int]] = {
                 "ARTEFACT_SCALE_UNKNOWN",
                 "LESION_KIND_UNMEASURED",
                 "OVERSTAINED_GROUP",
+                "STAIN_NOT_COMPARED",
                 "UNDERSTAINED_GROUP",
             ),
         ),

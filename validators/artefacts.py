@@ -22,7 +22,9 @@ from dqm.pixels.artefacts import (
     fold_blocks,
     plausible,
 )
+from dqm.pixels.stain import OD_MIN
 from dqm.pixels.stain_batch import (
+    EXTREME_OD,
     MIN_PEERS,
     STAIN_KINDS,
     GroupVerdict,
@@ -288,7 +290,10 @@ class StainParams(BaseModel):
         "median share of near-black tissue is over what the profile allows for one slide",
         "UNDERSTAINED_GROUP": "an institution's (or the batch's) slides are stained paler as a whole: their "
         "median share of pale tissue is over what the profile allows for one slide",
+        "STAIN_NOT_COMPARED": "the batch has too few measured slides to judge under-staining against: only "
+        "a tissue paler than any clean slide of any measured site is flagged",
     },
+    code_severity={"STAIN_NOT_COMPARED": Severity.INFO},
 )
 def stain_outliers(batch: BatchView, params: StainParams, ctx: CheckContext) -> list[Finding]:
     """No slide is stained far darker or paler than its institution (or batch), nor a whole group."""
@@ -321,6 +326,8 @@ def stain_outliers(batch: BatchView, params: StainParams, ctx: CheckContext) -> 
     for kind in STAIN_KINDS:
         limit = getattr(limits, kind)
         verdicts = judge(kind, shares[kind], ods, institutions, limit, min_peers=params.min_peers)
+        if any(v.rule == "uncompared" for v in verdicts):  # the batch too small: said once
+            out.append(ctx.finding("STAIN_NOT_COMPARED", _uncompared(ref[None].size, params.min_peers)))
         for facts, verdict in zip(batch.items, verdicts, strict=True):
             if verdict.flagged:
                 text = _stain_message(verdict, limit, params.min_peers, names)
@@ -416,6 +423,11 @@ _STAIN_MESSAGES = {
         "allowed (the absolute rule: the slide has no stain descriptors to compare with the {n} slides "
         "measured in its batch or institution)"
     ),
+    ("understain", "uncompared"): N_(
+        "under-stained tissue: mean optical density of its tissue {od:.2f}, no more than the {od_min:.2f} a "
+        "pixel needs to count as stained, and {share:.2%} of it paler than any nucleus (the batch has "
+        "{n} other measured slide(s), {needed} needed to compare it with them)"
+    ),
     ("overstain", "extreme"): N_(
         "over-stained tissue: {share:.1%} of the tissue near-black, more than any clean slide of any "
         "measured site, whatever the other slides show (a whole institution stained alike also shows "
@@ -443,6 +455,7 @@ _STAIN_PARAMS = {
     "small-institution": ("share", "limit", "group", "m", "needed_group"),
     "small-batch": ("share", "limit", "m", "needed_group"),
     "extreme": ("share", "od"),
+    "uncompared": ("od", "od_min", "share", "n", "needed"),
 }
 """The values each rule's message names."""
 
@@ -465,8 +478,23 @@ def _stain_message(v: Verdict, limit: float, needed: int, names: dict[str, str])
         "needed": needed,
         "m": v.group_shares,
         "needed_group": needed + 1,
+        "od_min": OD_MIN,
     }
     return msg(_STAIN_MESSAGES[(v.kind, rule)], **{k: values[k] for k in _STAIN_PARAMS[rule]})
+
+
+_UNCOMPARED = N_(
+    "under-staining not judged against the other slides: the batch has {n} measured slide(s), {needed} "
+    "needed to compare one with the others; a slide is under-stained only when its tissue's mean optical "
+    "density is under {od:.2f} (paler than any clean slide of any measured site), or at most {od_min:.2f} "
+    "with nearly all of it paler than any nucleus. The share of pale tissue alone is near 1 on every "
+    "slide of a pale site, so it does not judge a slide without peers"
+)
+"""Said once of a batch too small for under-staining to be judged against (``stain_batch.verdict``)."""
+
+
+def _uncompared(n: int, min_peers: int) -> str:
+    return msg(_UNCOMPARED, n=n, needed=min_peers + 1, od=EXTREME_OD, od_min=OD_MIN)
 
 
 def _name(group: str | None, names: dict[str, str]) -> str:

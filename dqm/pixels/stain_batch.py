@@ -63,10 +63,11 @@ of every measured site: at least 0.19) is under-stained whatever the peers show.
 PALE_SHARE = 0.99
 """A slide without stain descriptors (too few pixels denser than ``dqm.pixels.stain.OD_MIN``)
 whose tissue is more than this share paler than any nucleus counts at ``OD_MIN`` (:func:`od_of`)."""
-RULES = ("institution", "batch", "share", "absolute", "extreme", "unmeasured")
+RULES = ("institution", "batch", "share", "absolute", "extreme", "uncompared", "unmeasured")
 """Which rule judged a slide: its institution's or the batch's slides, their near-black shares
 (:func:`by_share`: past the absolute share and far past theirs), the profile's absolute share (too
-few peers), the safety net, or none (no tissue measured)."""
+few peers), the safety net, none for under-staining in a batch too small to compare (:func:`verdict`:
+only the safety net judged it), or none (no tissue measured)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,8 +156,6 @@ def judge(
         centres, spreads = _left_out(x[members])
         with_share = members[np.isfinite(y[members])] if kind == "overstain" else members[:0]
         share_centres, share_spreads = _left_out(y[with_share])
-        if with_share.size - 1 < min_peers:  # too few shares to tell their spread
-            share_centres[:] = math.nan
         n_shares = with_share.size - 1
         for i, k in enumerate(members.tolist()):
             if group is not None or not _own(institutions[k], groups):
@@ -175,12 +174,22 @@ def judge(
         unmeasured = (None, math.nan, math.nan, groups[None].size if inst is None else groups[inst].size)
         group, centre, spread, n = stats.get(k, unmeasured)
         peer_shares = by_share.get(k, (math.nan, math.nan, 0))
-        v = _verdict(kind, share, od, n, centre, spread, absolute, group, min_peers, peer_shares=peer_shares)
-        if k in stats and whole[group] - 1 < min_peers and not v.flagged and (v.share or 0.0) > absolute:
-            # its group too small to judge as a whole: a group alike and stained darker (or paler)
-            # would be no outlier and no group finding, so the absolute share judges the slide
-            v = Verdict(kind, v.share, "absolute", True, n, v.od, group=group, group_shares=whole[group])
-        out.append(v)
+        judged_whole = whole[group] if k in stats else None
+        out.append(
+            verdict(
+                kind,
+                share,
+                od,
+                n,
+                centre,
+                spread,
+                absolute,
+                group,
+                min_peers,
+                peer_shares=peer_shares,
+                whole=judged_whole,
+            )
+        )
     return out
 
 
@@ -331,10 +340,10 @@ def compare(
     ref = np.array([strength(kind, p) for p in peers], dtype=np.float64)
     centre = float(np.median(ref)) if ref.size else math.nan
     mad = float(np.median(np.abs(ref - centre))) if ref.size else math.nan
-    return _verdict(kind, share, od, ref.size, centre, mad, absolute, group, min_peers, max_z, min_spread)
+    return verdict(kind, share, od, ref.size, centre, mad, absolute, group, min_peers, max_z, min_spread)
 
 
-def _verdict(
+def verdict(
     kind: str,
     share: float | None,
     od: float | None,
@@ -347,11 +356,25 @@ def _verdict(
     max_z: float = MAX_Z,
     min_spread: float = MIN_SPREAD,
     peer_shares: tuple[float, float, int] = (math.nan, math.nan, 0),
+    whole: int | None = None,
 ) -> Verdict:
-    """:func:`compare`'s verdict from the peers' median ``centre`` and median absolute deviation
-    ``mad`` of their strengths, and how many they are (``n``); ``peer_shares``: the median and
-    median absolute deviation of the peers' near-black shares (NaN: not known, or too few) and how
-    many they are, for :func:`by_share`."""
+    """One slide's verdict (what :func:`judge` and :func:`compare` give, and what
+    ``benchmarks/bench_artefacts.py`` tabulates) from its peers' median ``centre`` and median
+    absolute deviation ``mad`` (unscaled) of their :func:`strength`, and how many they are (``n``);
+    ``peer_shares``: the median and median absolute deviation of the peers' near-black shares
+    (NaN: not known) and how many they are, for :func:`by_share` (over-staining only; fewer than
+    ``min_peers``: not used); ``whole``: how many slides with a share the slide's group is judged on as a whole
+    (:func:`group_verdict`; None: not known), too few of them (under ``min_peers`` + 1) and the
+    slide passing the absolute share, it is flagged by that (a group alike and stained darker
+    would be no outlier and no group finding).
+
+    With fewer than ``min_peers`` peers (the batch itself too small) a slide is over-stained by
+    the absolute near-black share, under-stained past the safety net or (rule ``uncompared``)
+    when its tissue's mean optical density is at most ``dqm.pixels.stain.OD_MIN`` (the density a
+    pixel needs to count as stained; clean slides of every measured site: at least 0.19) with
+    more than :data:`PALE_SHARE` of it paler than any nucleus. The pale share alone is near 1 on
+    every slide of a pale site (BCNB's clean patches: 4 of 5 over the profile's share), so without
+    peers it cannot tell a pale site from a pale slide."""
     share = share if share is not None and math.isfinite(share) else None
     value = strength(kind, od)
     od = od if value is not None else None
@@ -359,18 +382,33 @@ def _verdict(
         return Verdict(kind, None, "unmeasured", False)
     if extreme(kind, share, od):
         return Verdict(kind, share, "extreme", True, od=od)
+    if value is not None and n < min_peers and kind == "understain":
+        from dqm.pixels.stain import OD_MIN
+
+        pale = od is not None and od <= OD_MIN and share is not None and share > PALE_SHARE
+        return Verdict(kind, share, "uncompared", pale, n, od)
     if value is None or n < min_peers:
         flagged = share is not None and share > absolute
         return Verdict(kind, share, "absolute" if share is not None else "unmeasured", flagged, n, od)
     z = (value - centre) / max(1.4826 * mad, min_spread)
     median = 10.0 ** (centre if kind == "overstain" else -centre)  # the peers' middle optical density
     rule = "institution" if group is not None else "batch"
-    if z <= max_z and share is not None:
+    out = Verdict(kind, share, rule, z > max_z, n, od, median, z, group)
+    if z <= max_z and share is not None and kind == "overstain":
         share_centre, share_mad, n_shares = peer_shares
-        share_z = by_share(share, share_centre, share_mad, absolute)
+        share_z = by_share(share, share_centre, share_mad, absolute) if n_shares >= min_peers else -math.inf
         if share_z > max_z:
-            return Verdict(kind, share, "share", True, n_shares, od, share_centre, share_z, group)
-    return Verdict(kind, share, rule, z > max_z, n, od, median, z, group)
+            out = Verdict(kind, share, "share", True, n_shares, od, share_centre, share_z, group)
+    if (
+        whole is not None
+        and whole - 1 < min_peers
+        and not out.flagged
+        and share is not None
+        and share > absolute
+    ):
+        # its group too small to judge as a whole: the absolute share judges the slide
+        out = Verdict(kind, share, "absolute", True, n, od, group=group, group_shares=whole)
+    return out
 
 
 def by_share(share: float, centre: float, mad: float, absolute: float) -> float:

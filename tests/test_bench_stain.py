@@ -1,0 +1,61 @@
+"""``benchmarks/bench_artefacts.py`` tabulates staining with the library's verdict: its
+``stain_flagged`` on a group's clean slides flags what ``artefacts.stain`` (``stain_batch.judge``)
+flags on the same slides as one batch."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from dqm.pixels.stain_batch import MIN_PEERS, STAIN_KINDS, judge
+from tests.helpers import benchmark
+
+LIMITS = {"overstain": 0.03, "understain": 0.9986}
+
+
+def _rows(n: int, seed: int) -> list[dict]:
+    rng = np.random.default_rng(seed)
+    rows = []
+    for k in range(n):
+        od: float | None = float(rng.uniform(0.3, 0.8))
+        over, under = float(rng.uniform(0, 0.02)), float(rng.uniform(0.9, 0.999))
+        pick = k % 9
+        if pick == 1:
+            od, over = 1.6, 0.2  # darker than the rest
+        elif pick == 2:
+            od, under = 0.12, 1.0  # paler than the rest, under the uncompared rule's density
+        elif pick == 3:
+            over = float(rng.choice([0.04, 0.08, 0.3, 0.6]))  # near-black past the absolute share
+        elif pick == 4:
+            od, under = None, 0.995  # no descriptors and not pale enough to count: unmeasured
+        elif pick == 5:
+            od, under = None, 1.0  # no descriptors, nearly all pale: OD_MIN
+        elif pick == 6:
+            under = 0.9995  # past the absolute pale share
+        stain = {"od_mean": od} if od is not None else None
+        rows.append(
+            {
+                "side": "tune",
+                "name": f"site#{k}",
+                "clean": {"overstain": over, "understain": under},
+                "clean_stain": stain,
+            }
+        )
+    return rows
+
+
+@pytest.mark.parametrize("n", [2, 3, MIN_PEERS, MIN_PEERS + 1, MIN_PEERS + 2, 9, 12, 30])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_the_bench_flags_what_the_check_flags(n, seed):
+    bench = benchmark("bench_artefacts")
+    rows = _rows(n, seed)
+    parts = bench.stain_parts(rows)
+    ods = [bench.stain_od(r, "clean") for r in rows]
+    want = {
+        kind: judge(kind, [r["clean"][kind] for r in rows], ods, [None] * n, LIMITS[kind])
+        for kind in STAIN_KINDS
+    }
+    for k, r in enumerate(rows):
+        got = bench.stain_flagged(parts, r["name"], "clean", LIMITS, bench.LIBRARY)
+        assert got == {kind for kind in STAIN_KINDS if want[kind][k].flagged}, (n, seed, k)
+    assert any(v.flagged for kind in STAIN_KINDS for v in want[kind])  # the grid flags something
