@@ -46,7 +46,7 @@ def main() -> None:
         for n, side, name, img in slides:
             rng = np.random.default_rng(SEED + n)
             default = next((v for k, v in MPP.items() if name.startswith(k)), GLAS_MPP)
-            mpp = mpps[name] if name in mpps else default
+            mpp = mpps.get(name, default)
             row = {"side": side, "name": name}
             if name in manifest:
                 row.update({k: manifest[name][k] for k in ("organ", "site", "source")})

@@ -291,7 +291,7 @@ class StainParams(BaseModel):
         "UNDERSTAINED_GROUP": "an institution's (or the batch's) slides are stained paler as a whole: their "
         "median share of pale tissue is over what the profile allows for one slide",
         "STAIN_NOT_COMPARED": "the batch has too few measured slides to judge under-staining against: only "
-        "a tissue paler than any clean slide of any measured site is flagged",
+        "a tissue far paler than any clean slide of any measured site is flagged",
     },
     code_severity={"STAIN_NOT_COMPARED": Severity.INFO},
 )
@@ -316,7 +316,8 @@ def stain_outliers(batch: BatchView, params: StainParams, ctx: CheckContext) -> 
             kind, shares[kind], ref, institutions, getattr(limits, kind), params.min_peers
         )
     ]
-    out = [ctx.finding(f"{CODES[g.kind]}_GROUP", _group_message(g, names)) for g in whole]
+    ids = [f.slide_id for f in batch.items]
+    out = [ctx.finding(f"{CODES[g.kind]}_GROUP", _group_message(g, names, ids)) for g in whole]
     # a slide judged against the batch was compared with all of its measured slides
     peers = [g for g in whole if g.group is not None] + [
         g
@@ -539,11 +540,29 @@ _ODD_PEERS = {
 """Said of a slide flagged against peers whose own median passes the absolute rule."""
 
 
-def _group_message(g: GroupVerdict, names: dict[str, str]) -> str:
+_PASSING = (
+    N_("Past that rule: {slides}."),
+    N_("Past that rule: {slides} and {more} more."),
+)
+"""The slides of a group finding past the absolute rule, so that a reviewer can act on them."""
+PASSING_NAMED = 10
+"""How many of those slides a group finding names at most."""
+
+
+def _group_message(g: GroupVerdict, names: dict[str, str], ids: list[str]) -> str:
     values: dict[str, object] = {"n": g.n, "median": g.median, "limit": g.limit, "over": g.over}
     if g.group is not None:
         values["group"] = _name(g.group, names)
-    return msg(_GROUP_MESSAGES[(g.kind, g.group is not None)], **values)
+    text = msg(_GROUP_MESSAGES[(g.kind, g.group is not None)], **values)
+    if not g.passing:
+        return text
+    named = ", ".join(repr(ids[k]) for k in g.passing[:PASSING_NAMED])
+    more = len(g.passing) - PASSING_NAMED
+    return (
+        text
+        + " "
+        + (msg(_PASSING[1], slides=named, more=more) if more > 0 else msg(_PASSING[0], slides=named))
+    )
 
 
 def _odd_group(v: Verdict, groups: list[GroupVerdict]) -> GroupVerdict | None:

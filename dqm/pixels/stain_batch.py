@@ -5,7 +5,8 @@ absolute rules of :mod:`dqm.pixels.artefacts` (``OVERSTAIN_MIN_OD``, ``UNDERSTAI
 profile's shares) flagged 11 of 18 dark EBHI crops and all 6 pale TNBC patches, each clean for its
 site. Here a slide is over- or under-stained when its stain strength is an outlier among the other
 slides of its institution (when the batch names institutions and that one has :data:`MIN_PEERS`
-other measured slides), else of the whole batch; with fewer peers the absolute rule judges it,
+other measured slides), else of the whole batch; with fewer peers the absolute rule judges its
+over-staining, and only the safety net and a faint-and-pale rule its under-staining (:func:`verdict`),
 and likewise a slide over the absolute share whose group is too small to judge as a whole
 (:func:`group_verdict`: a group alike and stained darker would be neither outlier nor group).
 
@@ -245,6 +246,8 @@ class GroupVerdict:
     """The absolute rule's share."""
     over: int
     """How many of its slides pass the absolute rule."""
+    passing: tuple[int, ...] = ()
+    """Those slides (indexes into the batch), in batch order."""
 
 
 def group_verdicts(
@@ -284,8 +287,10 @@ def group_verdict(
     finite = np.array([v for v in values if v is not None and math.isfinite(v)], dtype=np.float64)
     if finite.size - 1 < min_peers or float(np.median(finite)) <= absolute:
         return None
-    over = int(np.count_nonzero(finite > absolute))
-    return GroupVerdict(kind, group, int(finite.size), float(np.median(finite)), absolute, over)
+    passing = tuple(sorted(k for k, v in zip(members.tolist(), values, strict=True) if _finite(v) > absolute))
+    return GroupVerdict(
+        kind, group, int(finite.size), float(np.median(finite)), absolute, len(passing), passing
+    )
 
 
 def _left_out(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -367,3 +367,16 @@ def test_a_batch_too_small_to_compare_flags_no_pale_slide_by_the_pale_share_and_
 
 def test_a_batch_large_enough_to_compare_says_nothing_of_it(profile):
     assert _run(profile, _peers(MIN_PEERS + 1, institution=None)) == []
+
+
+def test_a_group_finding_names_the_slides_past_the_absolute_rule(profile):
+    # a supplier's own institution, mostly bad: its bad slides compare with each other, so the
+    # group finding is where a reviewer learns which slides to look at
+    bad = [_item(f"B{k}", over=0.2, od=1.3 + 0.01 * k, institution="Lab Z") for k in range(5)]
+    ok = [_item(f"K{k}", over=0.01, od=1.3 + 0.01 * k, institution="Lab Z") for k in range(2)]
+    (f,) = _run(profile, [*_peers(30), *ok, *bad])
+    assert f.code == "OVERSTAINED_GROUP" and "5 of them" in f.message
+    assert "Past that rule: 'B0', 'B1', 'B2', 'B3', 'B4'." in f.message and "'K0'" not in f.message
+    many = [_item(f"M{k}", over=0.2, od=1.3 + 0.01 * k, institution="Lab Z") for k in range(14)]
+    (f,) = _run(profile, many)
+    assert "'M9' and 4 more." in f.message and "'M10'" not in f.message
