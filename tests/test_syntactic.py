@@ -28,7 +28,6 @@ def test_findings_of_the_tiny_batch(tiny):
         ("S3", "UNDERSTAINED", "warning"),
         ("S3", "UNKNOWN_KEY", "error"),
         ("batch", "ARTEFACT_SCALE_UNKNOWN", "info"),  # S2's PNG: its only mpp is in the unreadable file
-        ("batch", "STAIN_NOT_COMPARED", "info"),  # 3 slides: under-staining not judged against each other
     ]
 
 
@@ -60,7 +59,6 @@ def test_breakdowns_carry_denominators(tiny):
         "CLINICAL_OUT_OF_RANGE": 1,
         "INVALID_JSON": 1,
         "MPP_MISSING": 1,
-        "STAIN_NOT_COMPARED": 1,
         "UNDERSTAINED": 3,
         "UNKNOWN_KEY": 1,
     }

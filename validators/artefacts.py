@@ -290,8 +290,9 @@ class StainParams(BaseModel):
         "median share of near-black tissue is over what the profile allows for one slide",
         "UNDERSTAINED_GROUP": "an institution's (or the batch's) slides are stained paler as a whole: their "
         "median share of pale tissue is over what the profile allows for one slide",
-        "STAIN_NOT_COMPARED": "the batch has too few measured slides to judge under-staining against: only "
-        "a tissue far paler than any clean slide of any measured site is flagged",
+        "STAIN_NOT_COMPARED": "the batch has too few measured slides to judge under-staining against, and "
+        "slides over the pale share one slide may have were not flagged for it (only a tissue far paler "
+        "than any clean slide of any measured site is)",
     },
     code_severity={"STAIN_NOT_COMPARED": Severity.INFO},
 )
@@ -327,8 +328,16 @@ def stain_outliers(batch: BatchView, params: StainParams, ctx: CheckContext) -> 
     for kind in STAIN_KINDS:
         limit = getattr(limits, kind)
         verdicts = judge(kind, shares[kind], ods, institutions, limit, min_peers=params.min_peers)
-        if any(v.rule == "uncompared" for v in verdicts):  # the batch too small: said once
-            out.append(ctx.finding("STAIN_NOT_COMPARED", _uncompared(ref[None].size, params.min_peers)))
+        # the batch too small, and slides past the pale share left unflagged: said once
+        unjudged = sum(
+            v.rule == "uncompared" and not v.flagged and (v.share or 0.0) > limit for v in verdicts
+        )
+        if unjudged:
+            out.append(
+                ctx.finding(
+                    "STAIN_NOT_COMPARED", _uncompared(ref[None].size, params.min_peers, unjudged, limit)
+                )
+            )
         for facts, verdict in zip(batch.items, verdicts, strict=True):
             if verdict.flagged:
                 text = _stain_message(verdict, limit, params.min_peers, names)
@@ -486,7 +495,8 @@ def _stain_message(v: Verdict, limit: float, needed: int, names: dict[str, str])
 
 _UNCOMPARED = N_(
     "under-staining not judged against the other slides: the batch has {n} measured slide(s), {needed} "
-    "needed to compare one with the others; a slide is under-stained only when its tissue's mean optical "
+    "needed to compare one with the others, and {over} of them have more than the {limit:.2%} of pale "
+    "tissue one slide may have, not flagged for it; a slide is under-stained only when its tissue's mean optical "
     "density is under {od:.2f} (paler than any clean slide of any measured site), or at most {od_min:.2f} "
     "with nearly all of it paler than any nucleus. The share of pale tissue alone is near 1 on every "
     "slide of a pale site, so it does not judge a slide without peers"
@@ -494,8 +504,8 @@ _UNCOMPARED = N_(
 """Said once of a batch too small for under-staining to be judged against (``stain_batch.verdict``)."""
 
 
-def _uncompared(n: int, min_peers: int) -> str:
-    return msg(_UNCOMPARED, n=n, needed=min_peers + 1, od=EXTREME_OD, od_min=OD_MIN)
+def _uncompared(n: int, min_peers: int, over: int, limit: float) -> str:
+    return msg(_UNCOMPARED, n=n, needed=min_peers + 1, over=over, limit=limit, od=EXTREME_OD, od_min=OD_MIN)
 
 
 def _name(group: str | None, names: dict[str, str]) -> str:
