@@ -7,7 +7,8 @@
 Each source is a batch (:func:`bench_artefacts.stain_group`), judged as the check judges a batch
 with no institution column: its clean slides as they are, then every slide replaced by its
 over-stained copy, then by its under-stained one (a whole site mis-stained alike). A group of
-``MIN_PEERS`` slides or fewer is judged slide by slide (the absolute rule): no group finding.
+``MIN_PEERS`` slides or fewer is judged slide by slide (over-staining by the absolute rule,
+under-staining by the safety net and ``stain_batch.verdict``'s faint-and-pale rule): no group finding.
 """
 
 from __future__ import annotations
