@@ -95,12 +95,12 @@ codes of the ``order.list`` check; 1.18 added ``items[].slide.overstain_share`` 
 ``items[].slide.artefact_scale_unknown`` and ``artefact_scale_coarse`` (artefacts measured with no
 known resolution, or one coarser than a scanner's;
 :data:`ADDED_1_18`), the codes ``OVERSTAINED_GROUP`` and ``UNDERSTAINED_GROUP`` (an institution or
-batch stained darker or paler as a whole) and ``STAIN_NOT_COMPARED`` (a batch too small to judge
-under-staining against), ``ARTEFACT_NOT_MEASURED`` and ``LESION_KIND_UNMEASURED``
+batch stained darker or paler as a whole), ``ARTEFACT_NOT_MEASURED`` and ``LESION_KIND_UNMEASURED``
 (folds not measured: an implausible resolution or too few pixels), ``ARTEFACT_SCALE_UNKNOWN`` and
 ``ARTEFACT_SCALE_COARSE``; 1.19 added ``diversity.tests[].thresholds`` and
 ``diversity.drift.variables[].thresholds`` (the thresholds an effect size was labelled and decided
-on, so that every output prints it on its own side of them; :data:`ADDED_1_19`)."""
+on, so that every output prints it on its own side of them; :data:`ADDED_1_19`) and the code
+``STAIN_NOT_COMPARED`` (a batch too small to judge under-staining against)."""
 
 SLIDE_PARTS_FROM = (1, 15)
 """The first schema version whose fingerprint covers the files besides each slide."""
@@ -625,10 +625,10 @@ CODES_SINCE: dict[str, tuple[int, int]] = {
                 "ARTEFACT_SCALE_UNKNOWN",
                 "LESION_KIND_UNMEASURED",
                 "OVERSTAINED_GROUP",
-                "STAIN_NOT_COMPARED",
                 "UNDERSTAINED_GROUP",
             ),
         ),
+        ((1, 19), ("STAIN_NOT_COMPARED",)),
         (
             (1, 14),
             (
@@ -645,7 +645,7 @@ CODES_SINCE: dict[str, tuple[int, int]] = {
     for code in codes
 }
 """The reason codes no dqm wrote before the schema version given (a code not named here was
-there from 1.0, or came after 1.18, the last version named here): the first version in whose
+there from 1.0, or came after 1.19, the last version named here): the first version in whose
 source the code was written, measured over the history. A check's codes are listed in every result's ``checks`` since 1.1."""
 NEWER_VALUES: tuple[tuple[tuple[str, ...], dict[str, tuple[int, int]]], ...] = (
     (("findings", "[]", "code"), CODES_SINCE),
