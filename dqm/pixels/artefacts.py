@@ -822,6 +822,14 @@ def _grown(mask: np.ndarray, k: tuple[int, int], shape: tuple[int, int]) -> np.n
     return out
 
 
+def _pigment(brown: np.ndarray, od: np.ndarray) -> np.ndarray:
+    """The ``brown`` pixels (:func:`_brown`) that absorb blue at least as much as green (optical
+    density ``od``'s last channel not under its second): pigment and blood, not a fold. Brown's
+    margins are in 0-255, so the purple of folded H&E, darkened two or three layers deep, falls
+    within them (blue and green both near 0), while its green stays the most absorbed channel."""
+    return brown & (od[..., 2] >= od[..., 1]) if brown.any() else brown
+
+
 def _folds_and_rims(
     work: _Work, tmask: np.ndarray, valid: np.ndarray, pen: np.ndarray, min_px: int, rims: bool = True
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -829,7 +837,8 @@ def _folds_and_rims(
     the dark tissue touching ink (``inked``: the ink's, not a fold)."""
     from scipy import ndimage
 
-    od, od_mean, brown, sat, grey, raw = work.od, work.od_mean, work.brown, work.sat, work.grey, work.raw
+    od, od_mean, sat, grey, raw = work.od, work.od_mean, work.sat, work.grey, work.raw
+    brown = _pigment(work.brown, od)
     stained = tmask & ~pen & (sat >= STAINED_MIN_SATURATION)
     ref = _median(od_mean[stained]) if stained.any() else 0.0
     dark_od = max(FOLD_MIN_OD, FOLD_RATIO * ref)

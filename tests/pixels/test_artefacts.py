@@ -347,6 +347,21 @@ def test_brown_pigment_is_neither_pen_nor_fold_nor_overstaining(pigment: tuple[i
     assert flagged(img.astype(np.uint8)) == set()
 
 
+def test_a_fold_darkened_near_black_is_not_taken_for_pigment() -> None:
+    # three layers of a mauve section (red 150, green 90, blue 105) leave red well over green and
+    # blue within 8 of it (0-255: 54, 12, 18), brown's margins, but green is still the most absorbed
+    # channel, as in H&E and never in pigment (the oesophagus patches' missed folds, set 2)
+    img = he_image().astype(np.float32)
+    tissue = tissue_from_rgba(img.astype(np.uint8))[0]
+    img[tissue] *= np.array([150, 90, 105], np.float32) / (215, 130, 185)
+    img = np.clip(img, 0, 255).astype(np.uint8)
+    assert "fold" not in flagged(img)
+    band = stroke(30, [(100, 150), (380, 330)]) & tissue
+    got = found(od_scaled(img, 3.0, band))
+    assert got.shares["fold"] > DEFAULTS.fold
+    assert got.mask("fold")[band].mean() > 0.5
+
+
 def coverslip_edge(img: np.ndarray, x0: int, x1: int) -> tuple[np.ndarray, np.ndarray]:
     """A straight dark grey line from the top glass margin into the tissue, with a bright band on
     its right (the refraction of a coverslip's edge)."""
