@@ -31,6 +31,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
 from dqm.diversity.drift import fmt_effect
+from dqm.diversity.stats import ETA2_THRESHOLDS
 from dqm.figures import (
     dimension_gates,
     dimension_state,
@@ -309,7 +310,10 @@ def _environment(lang: str = "en", names: Mapping[str, str] | None = None) -> En
     env.filters["fmt"] = fmt_value
     env.filters["num"] = _num
     # an effect size beside the thresholds its label and decision were taken on, on its own side of each
-    env.filters["effect"] = lambda e, thresholds: fmt_among(e, thresholds.values())
+    env.filters["effect"] = lambda e, thresholds: fmt_among(
+        e, thresholds.values() if isinstance(thresholds, Mapping) else thresholds
+    )
+    env.globals["eta2_thresholds"] = ETA2_THRESHOLDS  # a batch-effect comparison's η²_H labels
     env.filters["drift_effect"] = fmt_effect
     env.filters["pvalue"] = _pvalue
     env.filters["named"] = named(names or {})

@@ -33,10 +33,11 @@ import numpy as np
 from dqm.diversity.family import fmt_p
 from dqm.diversity.models import BatchEffects, Comparison, Importance, SitePrediction, TestResult
 from dqm.diversity.settings import BatchEffectSettings, DiversitySettings
-from dqm.diversity.stats import adjust, effect_label, kruskal_wallis
+from dqm.diversity.stats import ETA2_THRESHOLDS, adjust, effect_label, kruskal_wallis
 from dqm.diversity.table import Table
 from dqm.diversity.variables import ACQUISITION, PIXEL
 from dqm.i18n import N_, msg
+from dqm.tolerance import fmt_among
 
 GROUPINGS = ("institution", "scanner_header", "scanner")
 """What the descriptors are compared across: the institution, the scanner the header names, the
@@ -94,7 +95,7 @@ def comparisons(table: Table, correction: str, alpha: float) -> list[Comparison]
             continue
         by_label = table.variables[c.by].label
         size = (
-            f"η²_H {c.effect_size:.3f} ({c.effect_label}), p_adj {fmt_p(p_adj)}"
+            f"η²_H {fmt_among(c.effect_size, ETA2_THRESHOLDS)} ({c.effect_label}), p_adj {fmt_p(p_adj)}"
             if c.effect_size is not None
             else ""
         )

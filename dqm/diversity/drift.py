@@ -12,6 +12,7 @@ corrected together. A variable drifts when its adjusted p-value is under α *and
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -279,17 +280,29 @@ def _decide(
 
 
 def fmt_effect(effect: float | None, thresholds: dict[str, float]) -> str:
-    """A drift's effect (PSI or D) as the sentence and the report's table print it: 3 decimals,
-    beside the threshold it is nearest on the scale and never on the other side of it as the rule
-    prints it (a PSI of 0.2496 that warns is not ``0.250`` beside "fail when … PSI ≥ 0.25");
-    ``thresholds`` empty (a result before schema 1.19): 3 significant digits."""
-    from dqm.tolerance import fmt_among, fmt_decimals
+    """A drift's effect (PSI or D) as the sentence and the report's table print it: 3 decimals, or
+    as many more as it needs to read on its own side of both thresholds as the rule prints them
+    (:func:`dqm.tolerance.fmt_value_target`): a PSI of 0.2496 that warns is not ``0.250`` beside
+    "fail when … PSI ≥ 0.25", nor one of 0.10041 that warns ``0.100`` beside "warn when … PSI ≥
+    0.1004"; ``thresholds`` empty (a result before schema 1.19): 3 significant digits."""
+    from decimal import Decimal
 
-    warn, fail = thresholds.get("warn"), thresholds.get("fail")
-    if effect is None or warn is None or fail is None:
+    from dqm.tolerance import fmt_among, fmt_value_target
+
+    bounds = [b for b in (thresholds.get("warn"), thresholds.get("fail")) if b is not None]
+    if effect is None or not bounds or not math.isfinite(effect):
         return fmt_among(effect)
-    bound = fail if effect >= warn else warn
-    return fmt_decimals(effect, 3, bound, effect >= bound)
+    written = [(b, Decimal(fmt_value_target(b, False))) for b in bounds]
+    for extra in range(18):
+        shown = f"{effect:.{3 + extra}f}"
+        # reaching a threshold: reads as reaching it; short of one: reads short of it, and otherwise
+        # than the threshold at the same decimals (0.2500002 against 0.2500004: not "0.250")
+        if all(
+            Decimal(shown) >= w if effect >= b else Decimal(shown) < w and shown != f"{b:.{3 + extra}f}"
+            for b, w in written
+        ):
+            return shown
+    return repr(effect)
 
 
 def drift(

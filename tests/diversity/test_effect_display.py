@@ -108,3 +108,56 @@ def test_a_drift_effect_in_the_table_reads_as_in_its_sentence() -> None:
     from reports.html import _environment
 
     assert _environment("en").filters["drift_effect"](back.effect_size, back.thresholds) == "0.2496"
+
+
+def test_the_rendered_report_prints_each_effect_on_its_own_side() -> None:
+    """The report's tables, rendered: a test's V of 0.07069 (small 0.0707107), a drift PSI of
+    0.10041 that warns at a profile's 0.1004, and a batch-effect η²_H of 0.0599 labelled small
+    (moderate from 0.06) read as they are decided and labelled, not ``0.0707``, ``0.100``, ``0.06``."""
+    from dqm.diversity import diversity_result
+    from dqm.diversity.drift import fmt_effect
+    from dqm.diversity.models import BaselineInfo, Comparison, DriftResult
+    from dqm.profile import load_profile
+    from dqm.synth.summaries import synthetic_items
+    from reports import render_html
+    from tests.reports.conftest import make_result
+
+    d = diversity_result(synthetic_items(120, seed=4), load_profile())
+    test = _decided(0.07069, EffectRule(warn_at=None, fail_at="small")).model_copy(update={"gated": True})
+    drift = DriftResult(
+        baseline=BaselineInfo(source="results", path="earlier/results.json", n_items=10, from_summaries=True),
+        variables=[
+            DriftVariable(
+                name="scanner",
+                label="scanner",
+                kind="categorical",
+                method="chi2",
+                effect_size=0.10041,
+                p_adjusted=1e-9,
+                baseline_n=10,
+                current_n=10,
+                decision="warn",
+                rule="warn when …",
+                sentence="…",
+                thresholds={"warn": 0.1004, "fail": 0.25},
+            )
+        ],
+        correction="holm",
+        alpha=0.01,
+        verdict="warn",
+        summary="one variable drifted",
+    )
+    assert fmt_effect(0.10041, {"warn": 0.1004, "fail": 0.25}) == "0.1004"
+    assert fmt_effect(0.10039, {"warn": 0.1004, "fail": 0.25}) == "0.10039"  # below it, and not as it
+    update = {"tests": [*d.tests, test], "drift": drift}
+    if d.batch_effects is not None:
+        c = Comparison(
+            variable="od", label="optical density", by="institution", method="Kruskal-Wallis",
+            effect_size=0.0599, effect_label="small", n=30, sentence="…",
+        )  # fmt: skip
+        update["batch_effects"] = d.batch_effects.model_copy(update={"comparisons": [c]})
+    html = render_html(make_result(diversity=d.model_copy(update=update)), lang="en")
+    assert "V 0.07069 (" in html, "the test's effect"
+    assert "PSI 0.1004<" in html or "PSI 0.1004 " in html, "the drift table's effect"
+    if "batch_effects" in update:
+        assert ">0.0599 (" in html, "the batch-effect comparison's η²_H"
