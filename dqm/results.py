@@ -492,6 +492,7 @@ ADDED_1_18: tuple[tuple[str, ...], ...] = (
 ADDED_1_19: tuple[tuple[str, ...], ...] = (
     ("diversity", "tests", "[]", "thresholds"),
     ("diversity", "drift", "variables", "[]", "thresholds"),
+    ("semantic", "refused"),
 )
 """The members schema 1.19 added (each in :data:`NEWER_MEMBERS`): a member of a model of
 ``results.json`` added while 1.19 is the newest version goes here."""

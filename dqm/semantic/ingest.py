@@ -68,10 +68,11 @@ NOT_AUDITED_NO_REASON = N_(
 )
 """:data:`NOT_AUDITED` where the export gives no reason."""
 NOT_COUNTED = N_(
-    "{n} verdict(s) given on it before the refusal are not counted: they judged a file the batch "
-    "no longer holds (the slide counts as not reviewed)"
+    "{n} PASS verdict(s) given on it before the refusal are not counted: they certified a file the "
+    "batch no longer holds (a FAIL given on it still counts: it judged the audited file)"
 )
-"""Added to :data:`NOT_AUDITED` where verdicts on the refused slide were given before the refusal."""
+"""Added to :data:`NOT_AUDITED` where PASS verdicts on the refused slide were given before the
+refusal (distinct ones: the first of each reviewer, however many exports repeat it)."""
 NOT_REVIEWED = N_(
     "{n} drawn slide(s) could not be reviewed: the review server refused them as not the files the audit "
     "checked (SLIDE_NOT_AUDITED); they count among the slides still to review, so the decision waits "
@@ -104,10 +105,14 @@ def not_reviewable(
     plan: ReviewPlan, files: Sequence[VerdictFile]
 ) -> dict[str, tuple[VerdictFile, NotReviewable]]:
     """Slide id → the first export (and entry) listing it as refused by the review server (the
-    export's ``not_reviewable``; named as the plan does or as dqm showed it), drawn or not."""
+    export's ``not_reviewable``; named as the plan does or as dqm showed it), drawn or not. An
+    export quoting another plan (VERDICT_PLAN_MISMATCH) refuses nothing here: its server served
+    another sample, maybe of another batch."""
     shown = _shown(plan)
     refused: dict[str, tuple[VerdictFile, NotReviewable]] = {}
     for vf in files:
+        if vf.plan_id is not None and vf.plan_id != plan.plan_id:
+            continue
         for gone in vf.not_reviewable:  # one finding a slide, however often it is listed
             refused.setdefault(shown.get(gone.slide_id, gone.slide_id), (vf, gone))
     return refused
@@ -143,24 +148,6 @@ def validate(
                 )
             )
     refused = not_reviewable(plan, files)
-    dropped = Counter(
-        sid for vf in files for r in vf.records if (sid := shown.get(r.slide_id, r.slide_id)) in refused
-    )
-    for sid, (vf, gone) in refused.items():
-        code, severity = (
-            ("SLIDE_NOT_AUDITED", "error") if sid in sampled else ("VERDICT_FILE_FORMAT", "warning")
-        )
-        if not found.room(code, severity):
-            continue
-        reason = visible(clip(gone.reason.strip(), 500), newlines=False)  # as written: escaped
-        text: str
-        if sid not in sampled:
-            text = msg(NOT_REVIEWABLE_UNKNOWN, slide=sid)
-        else:
-            text = msg(NOT_AUDITED, reason=reason) if reason else msg(NOT_AUDITED_NO_REASON)
-            if dropped[sid]:
-                text = "; ".join((text, msg(NOT_COUNTED, n=dropped[sid])))
-        found.listed.append(_finding(code, severity, text, file=vf.path, pointer=gone.pointer, slide_id=sid))
     for rec in sorted((r for vf in files for r in vf.records), key=lambda r: r.order):
         if rec.slide_id not in lot and rec.slide_id in shown:
             rec = replace(rec, slide_id=shown[rec.slide_id])
@@ -174,8 +161,6 @@ def validate(
                         rec,
                     )
                 )
-            continue
-        if rec.slide_id in refused and rec.slide_id in sampled:  # said in its SLIDE_NOT_AUDITED
             continue
         if rec.slide_id not in sampled:
             if found.room("VERDICT_OUTSIDE_PLAN", "warning"):
@@ -221,7 +206,39 @@ def validate(
                 rec,
             )
         )
+    # a PASS on a refused slide certified a file the batch no longer holds: dropped (said in its
+    # SLIDE_NOT_AUDITED); a FAIL judged the audited file, and a supplier's swap must not undo it
+    dropped = Counter(s for (s, _), r in kept.items() if s in refused and r.verdict == "pass")
+    kept = {k: r for k, r in kept.items() if not (k[0] in refused and r.verdict == "pass")}
+    found.listed[:0] = _refusals(refused, sampled, dropped, found)
     return sorted(kept.values(), key=lambda r: r.order), findings + found.all()
+
+
+def _refusals(
+    refused: dict[str, tuple[VerdictFile, NotReviewable]],
+    sampled: set[str],
+    dropped: Counter[str],
+    found: Findings,
+) -> list[ReviewFinding]:
+    """One finding a slide listed as not reviewable: SLIDE_NOT_AUDITED (an error) for a drawn one,
+    saying how many PASS verdicts on it are not counted (``dropped``), a format warning else."""
+    out: list[ReviewFinding] = []
+    for sid, (vf, gone) in refused.items():
+        code, severity = (
+            ("SLIDE_NOT_AUDITED", "error") if sid in sampled else ("VERDICT_FILE_FORMAT", "warning")
+        )
+        if not found.room(code, severity):
+            continue
+        reason = visible(clip(gone.reason.strip(), 500), newlines=False)  # as written: escaped
+        text: str
+        if sid not in sampled:
+            text = msg(NOT_REVIEWABLE_UNKNOWN, slide=sid)
+        else:
+            text = msg(NOT_AUDITED, reason=reason) if reason else msg(NOT_AUDITED_NO_REASON)
+            if dropped[sid]:
+                text = "; ".join((text, msg(NOT_COUNTED, n=dropped[sid])))
+        out.append(_finding(code, severity, text, file=vf.path, pointer=gone.pointer, slide_id=sid))
+    return out
 
 
 def _overlaps(
@@ -377,6 +394,7 @@ def ingest(
         n_pass=n_pass,
         n_fail=n_fail,
         remaining=len(unjudged),
+        refused=len(unjudged) - len(missing),
         provisional=bool(unjudged),
         decision=decision,  # type: ignore[arg-type]
         decision_basis=basis,  # type: ignore[arg-type]

@@ -378,6 +378,11 @@ class SemanticResult(_Frozen):
     n_fail: int
     remaining: int
     """Sampled slides still without a usable verdict."""
+    refused: int = 0
+    """Drawn slides the review server refused as not the files the audit checked
+    (SLIDE_NOT_AUDITED; an export's ``not_reviewable``) that count as not reviewed: among
+    ``remaining`` (1.19). A refused slide with a FAIL given before the refusal counts as that FAIL,
+    not here."""
     provisional: bool
     """True while ``remaining`` > 0: the estimates are those of a partial review."""
     decision: Literal["accept", "reject", "incomplete"]
@@ -429,7 +434,7 @@ class SemanticResult(_Frozen):
                     target=self.target,
                     passed=self.passed,
                     percent=True,
-                    note="stratified estimate, compared with the target",
+                    note=self._with_refused("stratified estimate, compared with the target"),
                     source="weighted",
                     value_field="accuracy",
                 )
@@ -453,11 +458,22 @@ class SemanticResult(_Frozen):
                 target=self.target,
                 passed=self.passed,
                 percent=True,
-                note=self._count_rule(),
+                note=self._with_refused(self._count_rule()),
                 source=source,
                 value_field="accuracy",
             )
         ]
+
+    def _with_refused(self, note: str) -> str:
+        """``note`` and, where drawn slides were refused (:attr:`refused`), how many: the figure
+        counts them among the slides still to review."""
+        if not self.refused:
+            return note
+        said = (
+            f"{self.refused} drawn slide(s) refused by the review server as not the audited files "
+            "(semantic.refused), counted as not reviewed"
+        )
+        return "; ".join(n for n in (note, said) if n)
 
     def _count_rule(self) -> str:
         """The ISO 2859-1 acceptance rule in words (the decision is on the FAIL count)."""

@@ -1007,8 +1007,9 @@ def test_the_weighted_estimates_notes_read_in_korean() -> None:
 def test_a_slide_the_review_server_refused_is_an_error(tmp_path: Path, profile: Profile) -> None:
     """The export lists a slide the server refused as not the audit's (swapped since the audit)
     under ``not_reviewable``; ingest ignored the list (the slide came out as an info-level
-    VERDICT_MISSING). A swapped slide is a sign of tampering: an error now, and the verdict given
-    before the refusal is still counted; a malformed entry is a format error."""
+    VERDICT_MISSING). A swapped slide is a sign of tampering: an error now, and the PASS given
+    before the refusal is not counted (it certified a file the batch no longer holds); a malformed
+    entry is a format error."""
     plan = plan_for(300)
     sampled = [s.slide_id for s in plan.sample]
     gone = [
@@ -1046,8 +1047,8 @@ def test_verdicts_on_a_refused_slide_are_not_counted(tmp_path: Path, profile: Pr
     assert (r.n_reviewed, r.n_pass) == (1, 1)
     assert r.reviewers == ["kim"]  # lee judged only the refused slide
     said = next(str(f.message) for f in r.findings if f.code == "SLIDE_NOT_AUDITED")
-    assert "2 verdict(s) given on it before the refusal are not counted" in said
-    assert "판정 2건은 세지 않습니다" in translated(said, "ko")
+    assert "2 PASS verdict(s) given on it before the refusal are not counted" in said
+    assert "PASS 판정 2건은 세지 않습니다" in translated(said, "ko")
     assert not any(f.code == "VERDICT_DUPLICATE" for f in r.findings)
 
 
@@ -1069,11 +1070,94 @@ def test_a_refused_slide_is_not_also_missing_and_the_result_counts_it(
     assert {("SLIDE_NOT_AUDITED", sid) for sid in sampled[:2]} <= codes
     assert not any(f.code == "VERDICT_MISSING" for f in r.findings)
     assert (r.n_reviewed, r.remaining, r.provisional, r.decision) == (len(sampled) - 2, 2, True, "incomplete")
+    assert r.refused == 2  # structured, not only in the note's words
+    assert "2 drawn slide(s) refused" in r.gates[0].note and "semantic.refused" in r.gates[0].note
     assert "2 drawn slide(s) could not be reviewed" in r.note and "SLIDE_NOT_AUDITED" in r.note
     assert "SLIDE_NOT_AUDITED" in translated(r.note, "ko") and "could not" not in translated(r.note, "ko")
     unrefused = run(plan, [verdict_file(tmp_path, rows[1:], name="w.json")], profile)
     assert [f.slide_id for f in unrefused.findings if f.code == "VERDICT_MISSING"] == sampled[:3]
     assert "could not be reviewed" not in unrefused.note
+    assert unrefused.refused == 0 and "refused" not in unrefused.gates[0].note
+
+
+def test_the_report_shows_how_many_drawn_slides_were_refused(tmp_path: Path, profile: Profile) -> None:
+    """The report's semantic section said how many slides were still to review, not that some of
+    them were refused by the review server (only the note's free text did)."""
+    from reports.html import render_html
+    from tests.reports.conftest import make_result, parse_html
+
+    plan = plan_for(300)
+    sampled = [s.slide_id for s in plan.sample]
+    gone = [{"slide_id": sid, "reason": "not the file the audit checked"} for sid in sampled[:2]]
+    rows = [{"slide_id": sid, "reviewer": "kim", "verdict": "pass"} for sid in sampled[2:]]
+    r = run(plan, [verdict_file(tmp_path, rows, not_reviewable=gone)], profile)
+    head = " ".join(parse_html(render_html(make_result(semantic=r))).by_id("semantic").text.split())
+    assert "(2 of them refused by the review server as not the files the audit checked" in head
+    r = run(plan, [verdict_file(tmp_path, rows[1:], name="w.json")], profile)
+    head = " ".join(parse_html(render_html(make_result(semantic=r))).by_id("semantic").text.split())
+    assert "Provisional" in head and "refused by the review server" not in head
+
+
+def test_a_fail_on_a_slide_refused_later_still_rejects(tmp_path: Path, profile: Profile) -> None:
+    """Every verdict on a refused slide was dropped, its FAILs too: with two core slides judged
+    FAIL (Re 2) the lot was rejected, and a supplier who then swapped one failed slide turned the
+    reject into an incomplete review (a redraw). A FAIL judged the audited file: it still counts;
+    only a PASS (which certified that file) on a refused slide is dropped."""
+    plan = plan_for(300)
+    assert (plan.acceptance_number, plan.rejection_number) == (1, 2)
+    sampled = [s.slide_id for s in plan.sample]
+    rows = verdicts(plan, set(sampled[:2]), only=2)
+    gone = [{"slide_id": sampled[0], "reason": "a.tiff is not the file the audit checked"}]
+    r = run(plan, [verdict_file(tmp_path, rows, not_reviewable=gone)], profile)
+    assert (r.decision, r.n_fail, r.refused) == ("reject", 2, 0)
+    assert any(f.code == "SLIDE_NOT_AUDITED" for f in r.findings)  # the swap is still an error
+    mixed = [*rows, {"slide_id": sampled[0], "reviewer": "lee", "verdict": "pass"}]
+    r = run(plan, [verdict_file(tmp_path, mixed, name="m.json", not_reviewable=gone)], profile)
+    assert r.decision == "reject" and r.disagreements == []  # lee's PASS dropped, kim's FAIL kept
+    said = next(f.message for f in r.findings if f.code == "SLIDE_NOT_AUDITED")
+    assert "1 PASS verdict(s)" in said
+
+
+def test_a_refusal_in_an_export_of_another_plan_drops_nothing(tmp_path: Path, profile: Profile) -> None:
+    """An export quoting another plan only warns (VERDICT_PLAN_MISMATCH), yet its ``not_reviewable``
+    list dropped this plan's verdicts: an old round's export turned a reject into incomplete. It
+    refuses nothing now."""
+    plan = plan_for(300)
+    sampled = [s.slide_id for s in plan.sample]
+    rows = verdicts(plan, set(sampled[:2]), only=2)
+    rows.append({"slide_id": sampled[2], "reviewer": "kim", "verdict": "pass"})
+    gone = [{"slide_id": sid, "reason": "old round"} for sid in sampled[:3]]
+    files = [
+        verdict_file(tmp_path, rows, plan_id=plan.plan_id),
+        verdict_file(tmp_path, [], name="old.json", plan_id="0" * 64, not_reviewable=gone),
+    ]
+    r = run(plan, files, profile)
+    assert (r.decision, r.n_fail, r.n_reviewed, r.refused) == ("reject", 2, 3, 0)
+    codes = [f.code for f in r.findings]
+    assert "VERDICT_PLAN_MISMATCH" in codes and "SLIDE_NOT_AUDITED" not in codes
+
+
+def test_verdicts_not_counted_are_distinct_ones(tmp_path: Path, profile: Profile) -> None:
+    """Two exports of one database hold the same verdicts: the refused slide's finding counted
+    each copy ("2 verdict(s) ... not counted" for one PASS). Now the first of each reviewer only;
+    a conflicting duplicate on the refused slide is still a VERDICT_DUPLICATE error."""
+    plan = plan_for(300)
+    sampled = [s.slide_id for s in plan.sample]
+    gone = [{"slide_id": sampled[0], "reason": "not the file the audit checked"}]
+    rows = [{"slide_id": sampled[0], "reviewer": "kim", "verdict": "pass"}]
+    (tmp_path / "b").mkdir()
+    files = [
+        verdict_file(tmp_path, rows, not_reviewable=gone),
+        verdict_file(tmp_path / "b", rows, not_reviewable=gone),
+    ]
+    said = next(f.message for f in run(plan, files, profile).findings if f.code == "SLIDE_NOT_AUDITED")
+    assert "1 PASS verdict(s)" in said
+    other = [{"slide_id": sampled[0], "reviewer": "kim", "verdict": "fail", "reason": "wrong_class"}]
+    files[1] = verdict_file(tmp_path / "b", other, name="c.json", not_reviewable=gone)
+    r = run(plan, files, profile)
+    assert [(f.code, f.severity) for f in r.findings if f.code == "VERDICT_DUPLICATE"] == [
+        ("VERDICT_DUPLICATE", "error")
+    ]
 
 
 def test_slides_listed_not_reviewable_are_one_finding_each_checked_against_the_plan(
