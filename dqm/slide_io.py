@@ -1600,6 +1600,22 @@ def _differs(path: str, before: Sequence[int], quick: str | None) -> str | None:
     return None if again == quick else CONTENT_CHANGED_WHILE_READ
 
 
+class _Unopened(str):
+    """Why :func:`_held` has no descriptor (the system's words), with the error's ``errno``."""
+
+    errno: int | None = None
+
+
+REFUSED_ERRNOS = frozenset({errno.ENOENT, errno.ENOTDIR, errno.ELOOP, errno.EACCES, errno.EPERM})
+"""The open errors that say the slide's path no longer leads to a file that can be read (gone,
+replaced, made unreadable): not the audit's file. Any other (EIO, EMFILE...) may pass."""
+
+
+class AuditUnchecked(Exception):
+    """The slide could not be checked against the audit's record now (a transient error: EIO,
+    EMFILE...): nothing is known of it either way; ``args[0]``, the system's words."""
+
+
 @contextmanager
 def _held(path: Path) -> Iterator[int | str]:
     """A descriptor of the regular file at ``path`` for the checks before OpenSlide opens it, for
@@ -1610,7 +1626,9 @@ def _held(path: Path) -> Iterator[int | str]:
     try:
         fd = os.open(path, READ_FLAGS)
     except OSError as exc:
-        yield exc.strerror or str(exc)
+        why = _Unopened(exc.strerror or str(exc))
+        why.errno = exc.errno
+        yield why
         return
     try:
         yield fd if stat.S_ISREG(os.fstat(fd).st_mode) else SPECIAL
@@ -1842,17 +1860,25 @@ def unlike_audit(path: Path, root: Path, recorded: Recorded) -> Message | None:
     (:func:`open_checked`, :func:`plain_file`: :class:`NotAudited`), without opening it (the
     review server's check of a slide before it takes a verdict on it, shown or not: its files
     taken, the slide's quick print read through a descriptor, a stat and a print a part). None
-    where it is the audit's; :data:`GONE_SINCE_AUDIT` where it cannot be read (no regular file
-    there, its bytes not readable): anything but the recorded regular file at that path is not
-    the audit's file."""
+    where it is the audit's; :data:`GONE_SINCE_AUDIT` where no regular file that can be opened is
+    there (:data:`REFUSED_ERRNOS`, a FIFO, a folder): anything but the recorded regular file at
+    that path is not the audit's file.
+
+    Raises
+    ------
+    AuditUnchecked
+        Where the check could not be made (another open error, a read error: EIO, EMFILE...):
+        the slide is neither the audit's nor refused, the question is to be asked again."""
     ref = clip(batch_place(path, root), 200)
     with _held(path) as fd:
         if isinstance(fd, str):
+            if getattr(fd, "errno", None) not in (None, *REFUSED_ERRNOS):
+                raise AuditUnchecked(str(fd))
             return msg(GONE_SINCE_AUDIT, _ref=ref, _why=fd)
         try:
             return _held_unlike(path, root, fd, ref, recorded)
         except NotOpened as exc:
-            return msg(GONE_SINCE_AUDIT, _ref=ref, _why=exc.why)
+            raise AuditUnchecked(str(exc.why)) from None
 
 
 def batch_place(path: Path, root: Path) -> str:

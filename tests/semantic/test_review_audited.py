@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
@@ -301,3 +302,48 @@ def test_a_slide_changed_after_its_tiles_were_shown_takes_no_verdict(
         assert verdict(client, csrf, 1) == 200
     monkeypatch.undo()
     first_refused_second_taken(review_dir, slides)
+
+
+@pytest.mark.parametrize("code", [errno.EIO, errno.EMFILE])
+@pytest.mark.parametrize("at", ["open", "read"])
+def test_a_transient_error_at_the_check_refuses_nothing_for_good(
+    fresh: tuple[Path, Path], code: int, at: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Any error at the check before a verdict (an I/O error, too many open files) marked the
+    slide not reviewable for good: a passing fault struck a drawn slide from the review. It is not
+    the file differing from the audit's record: the verdict is answered 503 (try again), nothing
+    recorded, and taken once the check can be made."""
+    review_dir, batch = fresh
+    client, csrf = signed_in(review_dir, batch)
+    with client:
+        slides = client.app.state.sample.slides
+        target = os.path.realpath(batch / str(slides[0].image_path))
+        real_open, real_read = os.open, os.read
+        held: set[int] = set()
+
+        def failing_open(file: object, *args: object, **kw: object) -> int:
+            if isinstance(file, (str, os.PathLike)) and os.path.realpath(file) == target:
+                if at == "open":
+                    raise OSError(code, os.strerror(code))
+                fd = real_open(file, *args, **kw)  # type: ignore[arg-type]
+                held.add(fd)
+                return fd
+            return real_open(file, *args, **kw)  # type: ignore[arg-type]
+
+        def failing_read(fd: int, n: int) -> bytes:
+            if fd in held:
+                raise OSError(code, os.strerror(code))
+            return real_read(fd, n)
+
+        monkeypatch.setattr(os, "open", failing_open)
+        monkeypatch.setattr(os, "read", failing_read)
+        body = {"slide": 0, "verdict": "pass", "reasons": [], "comment": ""}
+        got = client.post("/api/verdicts", json=body, headers={"x-csrf-token": csrf})
+        assert got.status_code == 503 and "try again" in got.json()["error"]
+        monkeypatch.undo()
+        assert verdict(client, csrf, 0) == 200
+    out = review_dir.parent / "verdicts.json"
+    assert runner.invoke(cli_app, ["review", "export", str(review_dir), "--out", str(out)]).exit_code == 0
+    doc = json.loads(out.read_text())
+    assert doc.get("not_reviewable", []) == []
+    assert [v["slide_id"] for v in doc["verdicts"]] == [slides[0].slide_id]

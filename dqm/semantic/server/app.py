@@ -30,7 +30,7 @@ from dqm.output import visible
 from dqm.semantic.server import auth
 from dqm.semantic.server.db import LogRow, ReviewDB, ReviewDBError
 from dqm.semantic.server.sample import ReviewSample
-from dqm.semantic.server.tiles import SlideUnavailable, TileSource, plan_recorded
+from dqm.semantic.server.tiles import SlideNotChecked, SlideUnavailable, TileSource, plan_recorded
 
 HERE = Path(__file__).resolve().parent
 STATIC = HERE / "static"
@@ -498,14 +498,22 @@ def create_app(
             may come for a slide never shown, never opened: one swapped since the audit is marked
             not reviewable then, and the database refuses its verdict)."""
             if body["verdict"]:
-                with contextlib.suppress(SlideUnavailable):
+                try:
                     tiles.check_audited(n)
+                except SlideNotChecked:  # a transient error: answered 503, nothing recorded
+                    raise
+                except SlideUnavailable:
+                    pass
             return db.record(got.reviewer, sample.slides[n].slide_id, body["verdict"], reasons, comment)
 
         try:
             row = await run_in_threadpool(taken)
         except ReviewDBError as exc:
             return refused(request, 400, reason(exc, lang))
+        except SlideNotChecked as exc:
+            response = refused(request, 503, unavailable(exc))
+            response.headers["retry-after"] = "5"
+            return response
         return JSONResponse(
             {
                 "slide": n,

@@ -39,6 +39,10 @@ TILE_CACHE_BYTES = 128 * 1024 * 1024
 PLAIN_SUFFIXES = frozenset({".png", ".jpg", ".jpeg"})
 
 
+NOT_CHECKED = N_("the slide could not be checked against the audit's record just now ({reason}): try again")
+"""Why a verdict is not taken now (:class:`SlideNotChecked`): nothing recorded, the slide not refused."""
+
+
 class SlideUnavailable(LookupError):
     """The slide cannot be served; the message says why in words fit for the reviewer."""
 
@@ -46,6 +50,11 @@ class SlideUnavailable(LookupError):
 class SlideNotAudited(SlideUnavailable):
     """The slide's files are not those the audit recorded (:class:`~dqm.slide_io.NotAudited`):
     swapped or changed since, never reviewed as the audited slide."""
+
+
+class SlideNotChecked(SlideUnavailable):
+    """The slide could not be checked against the audit's record now (a transient error: EIO,
+    EMFILE...; :class:`~dqm.slide_io.AuditUnchecked`): neither taken as the audit's nor refused."""
 
 
 def plan_recorded(files: SlideFiles | None, named: Callable[[str], str] | None) -> Recorded | None:
@@ -309,18 +318,21 @@ class TileSource:
 
     def _check_held(self, index: int, recorded: Recorded) -> None:
         """:meth:`check_audited` of slide ``index`` (its record ``recorded``), its opening lock held."""
-        from dqm.slide_io import GONE_SINCE_AUDIT, unlike_audit
+        from dqm.slide_io import GONE_SINCE_AUDIT, AuditUnchecked, unlike_audit
 
         refused = self._not_audited.get(index)
         if refused is not None:
             raise SlideNotAudited(*refused.args)
         rel = str(self.slides[index])
         path, jail = jailed(self.root, rel)
-        why = (  # out of the batch, a link to nothing, no regular file: not the audit's
-            msg(GONE_SINCE_AUDIT, _ref=clip(rel, 200), _why=jail)
-            if path is None
-            else unlike_audit(path, self.root, recorded)
-        )
+        try:
+            why = (  # out of the batch, a link to nothing, no regular file: not the audit's
+                msg(GONE_SINCE_AUDIT, _ref=clip(rel, 200), _why=jail)
+                if path is None
+                else unlike_audit(path, self.root, recorded)
+            )
+        except AuditUnchecked as unchecked:  # EIO, EMFILE...: nothing refused, nothing known
+            raise SlideNotChecked(msg(NOT_CHECKED, reason=str(unchecked))) from None
         if why is not None:
             exc = SlideNotAudited(why)
             self._refuse(index, exc)
