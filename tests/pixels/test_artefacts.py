@@ -561,3 +561,63 @@ def test_an_old_record_without_the_scale_fields_still_reads() -> None:
     data = at(he_image(), None).facts().to_dict()
     del data["unmeasured"], data["scale_note"]
     assert ArtefactFacts.from_dict(data).unmeasured == {}
+
+
+def blue_stained_core(seed: int = 0) -> np.ndarray:
+    """A tissue-microarray core stained blue (as UCSB's breast cores): lavender cytoplasm crowded
+    with dense blue nuclei, none of them ink."""
+    rng = np.random.default_rng(seed)
+    img = Image.new("RGB", (SIDE, SIDE), (242, 241, 238))
+    draw = ImageDraw.Draw(img)
+    draw.rectangle((60, 60, SIDE - 60, SIDE - 60), fill=(170, 160, 215))
+    for x, y in rng.uniform(70, SIDE - 70, (260, 2)):
+        draw.ellipse((x - 9, y - 7, x + 9, y + 7), fill=(112, 112, 197))
+    noisy = np.asarray(img, np.float32) + rng.normal(0, 3, (SIDE, SIDE, 3))
+    return np.clip(noisy, 0, 255).astype(np.uint8)
+
+
+def test_blue_stained_nuclei_are_not_pen() -> None:
+    assert "pen" not in flagged(blue_stained_core())
+
+
+@pytest.mark.parametrize("slide", ["he", "blue"])
+def test_blue_ink_over_dense_tissue_is_pen(slide: str) -> None:
+    img = (he_image() if slide == "he" else blue_stained_core()).astype(np.float32)
+    if slide == "he":  # a crowd of dense nuclei under the stroke
+        img[stroke(40, [(120, 200), (360, 260)])] = (100, 55, 150)
+    mark = stroke(10, [(120, 200), (360, 260)])
+    img[mark] *= 0.1 + 0.9 * np.array((40, 90, 210), np.float32) / 255
+    got = found(img.astype(np.uint8))
+    assert got.pens["blue"] > DEFAULTS.pen and got.mask("pen")[mark].mean() > 0.3
+
+
+def test_darker_glass_is_not_debris_but_specks_on_it_are() -> None:
+    # one side of the glass a darker grey (another part of the slide, the scanner's background): no
+    # debris; dark specks on it still are
+    img = he_image().astype(np.float32)
+    img[:, : SIDE // 3][tissue_from_rgba(he_image())[0][:, : SIDE // 3] == 0] = (188, 187, 186)
+    shaded = img.astype(np.uint8)
+    assert found(shaded).shares["debris"] <= DEFAULTS.debris
+    layer = Image.fromarray(shaded)
+    for x, y in (
+        (20, 60),
+        (25, 240),
+        (20, 420),
+        (140, 15),
+        (140, 460),
+        (30, 150),
+        (30, 330),
+        (80, 20),
+        (80, 460),
+    ):
+        ImageDraw.Draw(layer).ellipse((x - 5, y - 4, x + 5, y + 4), fill=(70, 55, 45))
+    got = found(np.asarray(layer))
+    assert got.shares["debris"] > DEFAULTS.debris and got.mask("debris")[240, 25]
+
+
+def test_dense_purple_nuclei_are_not_black_ink() -> None:
+    # NuInsSeg's oesophagus: clusters of nuclei as dark as (70, 42, 70), brightest channel over 62
+    img = he_image().astype(np.float32)
+    for x, y in ((180, 180), (300, 200), (240, 320)):
+        img[np.hypot(*(np.mgrid[:SIDE, :SIDE] - np.array([y, x])[:, None, None])) < 14] = (72, 44, 72)
+    assert "pen" not in flagged(img.astype(np.uint8))
