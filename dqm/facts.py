@@ -166,6 +166,11 @@ class SlideSummary(Frozen):
     width: int | None = None
     height: int | None = None
     mpp: float | None = None
+    """The level-0 µm per pixel the probe used (blur tiles, fold scale)."""
+    mpp_source: str | None = None
+    """Where :attr:`mpp` came from: ``header``, ``annotation`` (its declared mpp, when it fits the
+    image), ``stated`` (the manifest's ``mpp``), ``profile`` (its ``image_mpp``), ``objective`` (10 µm
+    over the objective power) or ``none``."""
     vendor: str | None = None
     levels: int = 0
     objective_power: float | None = None

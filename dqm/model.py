@@ -470,7 +470,7 @@ class Item:
 # Built once per item in the worker that read its files; thumbnails, the review sheet and (later)
 # the cache and the executors read it instead of reading or parsing any file again.
 
-RECORD_VERSION = 12
+RECORD_VERSION = 13
 """Bumped whenever :class:`ItemRecord`'s plain-data form changes; older forms are refused (2: the
 slide summary carries its perceptual hash; 3: the slide facts carry the artefacts' shares and map;
 4: the slide summary carries its stain descriptors, JPEG quality and scanner;
@@ -481,7 +481,9 @@ parameters, so a cached record renders in Korean too; 7: each file's size, times
 Trestle slide's macro image among them: a record of 10 held none, and served by the cache, it left
 them unhashed by ``--certify`` and out of the ``--results`` fingerprint; 12: the slide summary
 carries its over- and under-stained shares, which ``artefacts.stain`` compares across the batch: a
-record of 11, served by the cache, would leave its slide unjudged)."""
+record of 11, served by the cache, would leave its slide unjudged; 13: the slide summary says where
+the resolution the probe used came from, ``mpp_source``: a record of 12 gave the manifest's or
+profile's mpp where the probe used the annotation's)."""
 
 
 @dataclass(frozen=True, slots=True, eq=False)

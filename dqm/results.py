@@ -493,6 +493,7 @@ ADDED_1_19: tuple[tuple[str, ...], ...] = (
     ("diversity", "tests", "[]", "thresholds"),
     ("diversity", "drift", "variables", "[]", "thresholds"),
     ("semantic", "refused"),
+    ("items", "[]", "slide", "mpp_source"),
 )
 """The members schema 1.19 added (each in :data:`NEWER_MEMBERS`): a member of a model of
 ``results.json`` added while 1.19 is the newest version goes here."""

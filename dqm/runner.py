@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from dqm import file_digests
+from dqm import file_digests, probe_mpp
 from dqm.batch import Discovery, discover, jailed, normalise
 from dqm.cache import RecordCache, entry
 from dqm.clinical_table import (
@@ -393,20 +393,23 @@ def check_item(
             annotation = Annotation(path=rel, format="unknown", readable=False, n_values=1)
             read_crash = crash_finding(READ_CHECK, item.slide_id, exc, rel)
     probe: SlideProbe | None = None
+    resolution: probe_mpp.ProbeResolution | None = None
+    mpp_used: tuple[float | None, str] = (None, "none")
     if options.slides and image.exists and image_path is not None:
         # after the annotation is read: a resolution stated only there is the probe's when the
         # header states none (blur is measured, folds judged at a physical scale)
         mpp_range, objective_range = _header_ranges(profile)
-        declared = annotation.declared_mpp if annotation is not None else None
+        resolution = probe_mpp.for_probe(annotation, item, profile, image_path, mpp_range)
         probe_options = ProbeOptions(
             budget_s=options.slide_budget_s or profile.limits.slide_seconds,
             label_thumbnail=options.label_thumbnails,
-            mpp=declared or item.stated_mpp or profile.image_mpp,
-            mpp_source="annotation" if declared else "stated",
+            mpp=resolution.mpp,
+            mpp_source=resolution.source,
             mpp_range=mpp_range,
             objective_range=objective_range,
         )
         probe = probe_slide_cached(image_path, image.path or "", probe_options, taken)
+        mpp_used = probe_mpp.used(probe, probe_options)
     if item.row is None and annotation is not None:
         item.record = dict(annotation.clinical)
     if annotation is not None:
@@ -419,6 +422,8 @@ def check_item(
         annotation = at_slide_scale(at_offset(annotation, item.stated_mask_offset), size, downsample)
         annotation = resolve_classes(annotation, profile, item.institution, item.diagnosis)
     view = ItemView(item, profile, annotation, probe, image, ann_status, options.slides)
+    if resolution is not None and probe is not None and not probe.mpp_x:  # the header's wins
+        view.annotation_mpp_unused = resolution.unused
     findings = run_item_checks(view, checks)
     findings[:0] = [crash for crash in (read_crash, search_crash) if crash is not None]
     files = [p for p in (ann_status.path, image.path if options.slides else None) if p]
@@ -433,7 +438,7 @@ def check_item(
     if ann_hash and ann_status.path:
         known[ann_status.path] = ann_hash
     return ItemRecord(
-        summary=summarise(item, annotation, probe, profile, findings),
+        summary=summarise(item, annotation, probe, profile, findings, mpp_used),
         findings=findings,
         n_values=annotation.n_values if annotation else 0,
         files=files,
@@ -620,8 +625,11 @@ def summarise(
     probe: SlideProbe | None,
     profile: Profile,
     findings: list[Finding],
+    mpp_used: tuple[float | None, str] | None = None,
 ) -> ItemSummary:
-    """The per-item facts the results keep (counts, areas, slide header)."""
+    """The per-item facts the results keep (counts, areas, slide header). ``mpp_used``: the
+    level-0 resolution the probe used and its source (:func:`dqm.probe_mpp.used`; not given: the
+    header's)."""
     classes: dict[str, int] = {}
     areas: dict[str, float] = {}
     unmapped: dict[str, int] = {}
@@ -639,10 +647,13 @@ def summarise(
                 areas[key] = areas.get(key, 0.0) + lesion.area
     slide = None
     if probe is not None and probe.opened:
+        if mpp_used is None:
+            mpp_used = (probe.mpp_x, "header") if probe.mpp_x else (None, "none")
         slide = SlideSummary.model_construct(
             width=probe.width,
             height=probe.height,
-            mpp=probe.mpp_x or item.stated_mpp or profile.image_mpp,
+            mpp=mpp_used[0],
+            mpp_source=mpp_used[1],
             vendor=probe.vendor,
             levels=probe.level_count,
             objective_power=probe.objective_power,

@@ -186,8 +186,9 @@ class ProbeOptions:
     tiles are known to be at 10x or more."""
     mpp_source: str = "stated"
     """Where ``mpp`` came from (:data:`dqm.pixels.artefacts.MPP_SOURCES`): ``annotation`` (the
-    annotation file's declared mpp) or ``stated`` (the manifest's, else the profile's). A field of
-    the options, so :func:`probe_slide_cached` keys on it with ``mpp``."""
+    annotation file's declared mpp), ``stated`` (the manifest's) or ``profile`` (its
+    ``image_mpp``). A field of the options, so :func:`probe_slide_cached` keys on it with ``mpp``
+    (unless the header states a resolution: then neither matters)."""
     mpp_range: tuple[float, float] = PLAUSIBLE_MPP
     """The plausible level-0 resolutions, µm per pixel (the profile's ``slide.header`` ``mpp_min`` /
     ``mpp_max``): the artefact measure judges no folds at a header's, annotation's or stated one outside."""
@@ -2116,17 +2117,22 @@ def probe_slide_cached(
     try:
         st = path.stat()
         run = file_digests.current_run()
-        key: tuple[Any, ...] = (run, str(path.resolve()), rel, *file_digests.stat_key(st), options)
+        base: tuple[Any, ...] = (run, str(path.resolve()), rel, *file_digests.stat_key(st))
     except OSError:
         return probe_slide(path, rel, options, taken)
+    # a probe that took the header's resolution is the same whatever resolution it was given
+    # (blur tiles and fold scale: the header's first): kept once for all of them
+    header_key = (*base, dataclasses.replace(options, mpp=None, mpp_source="header"))
+    key = (*base, options)
     with _PROBES_LOCK:
-        hit = _PROBES.get(key)
-        if hit is not None:
-            _PROBES.move_to_end(key)
-            return hit
+        for k in (header_key, key):
+            hit = _PROBES.get(k)
+            if hit is not None:
+                _PROBES.move_to_end(k)
+                return hit
     probe = probe_slide(path, rel, options, taken)
     with _PROBES_LOCK:
-        _PROBES[key] = probe
+        _PROBES[header_key if probe.mpp_x else key] = probe
         while len(_PROBES) > PROBE_CACHE_SIZE:
             _PROBES.popitem(last=False)
     return probe

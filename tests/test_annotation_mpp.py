@@ -6,6 +6,7 @@ switched off; the probe cache keys on the resolution given."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -38,11 +39,13 @@ def _checked(
     header_mpp: float | None = None,
     raw: str | None = None,
     ann_name: str = "S1.json",
+    manifest_mpp: str | None = None,
     monkeypatch: pytest.MonkeyPatch,
 ) -> tuple[ItemRecord, SlideProbe]:
     """One item checked by the runner: a PNG slide (a tiled TIFF stating ``header_mpp`` in its
     header when given) and a native annotation whose ``slide`` object is ``slide_doc`` (or the
-    annotation text ``raw``); the record and the probe the runner made."""
+    annotation text ``raw``), listed in a manifest row stating ``manifest_mpp`` when given; the
+    record and the probe the runner made."""
     pixels = he_image() if image is None else image
     if header_mpp is None:
         name = "S1.png"
@@ -60,6 +63,8 @@ def _checked(
     monkeypatch.setattr(runner, "probe_slide_cached", lambda *a: probes.append(real(*a)) or probes[-1])
     slide_io._PROBES.clear()
     item = Item(slide_id="S1", image_path=name, annotation_path=ann_name)
+    if manifest_mpp is not None:
+        item = Item("S1", name, ann_name, {"mpp": manifest_mpp}, row=1)
     record = runner.check_item(item, tmp_path, profile, configure(profile), runner.RunOptions(workers=1))
     (probe,) = probes
     return record, probe
@@ -100,9 +105,12 @@ def test_the_annotation_wins_over_the_manifest_and_the_header_over_both(
     profile: Profile, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     manifest = profile.model_copy(update={"image_mpp": 0.8})
-    _, probe = _checked(tmp_path, manifest, {"mpp": 0.5}, monkeypatch=monkeypatch)
+    record, probe = _checked(tmp_path, manifest, {"mpp": 0.5}, monkeypatch=monkeypatch)
     assert probe.artefacts is not None and probe.artefacts.mpp == (0.5, 0.5)
     assert probe.artefacts.mpp_source == "annotation"
+    # the results give the resolution the probe used (BASE: the profile's 0.8)
+    assert record.summary.slide is not None
+    assert (record.summary.slide.mpp, record.summary.slide.mpp_source) == (0.5, "annotation")
     # the header's resolution wins; the mismatch stays a finding of the annotation
     record, probe = _checked(tmp_path, profile, {"mpp": 0.5}, header_mpp=0.25, monkeypatch=monkeypatch)
     assert probe.mpp_x == pytest.approx(0.25)
@@ -115,18 +123,120 @@ def test_the_annotation_wins_over_the_manifest_and_the_header_over_both(
 def test_an_implausible_declared_resolution_is_an_error_at_the_annotations_pointer(
     profile: Profile, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # 0.002 µm: a 1 µm field. Folds are not judged at it, and the error names the annotation's value
+    # 0.002 µm: a 1 µm field. The probe does not take it (unknown without another), and the error
+    # names the annotation's value
     record, probe = _checked(
         tmp_path, profile, {"mpp": 0.002}, image=fold_band_image(), monkeypatch=monkeypatch
     )
-    assert probe.artefacts is not None and probe.artefacts.mpp_source == "annotation"
-    said = [f for f in record.findings if f.code == "ARTEFACT_NOT_MEASURED"]
+    assert probe.artefacts is not None and probe.artefacts.mpp is None
+    said = [f for f in record.findings if f.code == "MPP_IMPLAUSIBLE"]
     assert [(f.severity, f.location.file, f.location.pointer) for f in said] == [
         (Severity.ERROR, "S1.json", "/slide/mpp")
     ]
-    assert said[0].message.startswith("folds not measured: the annotation declares 0.002 µm per pixel")
-    assert "TISSUE_FOLD" not in _codes(record.findings)
-    assert "LESION_KIND_UNMEASURED" in _codes(record.findings)
+    assert said[0].message.startswith("the annotation declares 0.002 µm per pixel, outside 0.1–2")
+    assert "ARTEFACT_NOT_MEASURED" not in _codes(record.findings)
+    assert record.summary.slide is not None
+    assert (record.summary.slide.mpp, record.summary.slide.mpp_source) == (None, "none")
+
+
+@pytest.mark.parametrize("where", ["profile", "manifest"])
+def test_an_implausible_declared_resolution_leaves_the_manifests_or_profiles(
+    profile: Profile, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    # on BASE the annotation's 0.002 was taken over a plausible 0.5 and folds were not measured
+    if where == "profile":
+        profile = profile.model_copy(update={"image_mpp": 0.5})
+    record, probe = _checked(
+        tmp_path,
+        profile,
+        {"mpp": 0.002},
+        image=fold_band_image(),
+        manifest_mpp="0.5" if where == "manifest" else None,
+        monkeypatch=monkeypatch,
+    )
+    source = "profile" if where == "profile" else "stated"
+    assert probe.artefacts is not None and (probe.artefacts.mpp, probe.artefacts.mpp_source) == (
+        (0.5, 0.5),
+        source,
+    )
+    assert "ARTEFACT_NOT_MEASURED" not in _codes(record.findings)
+    assert "MPP_IMPLAUSIBLE" in _codes(record.findings)
+    assert "MPP_MISMATCH" not in _codes(record.findings)  # an implausible value is not compared
+    assert record.summary.slide is not None
+    assert (record.summary.slide.mpp, record.summary.slide.mpp_source) == (0.5, source)
+
+
+def test_the_annotation_beats_the_manifest_and_their_disagreement_is_a_finding(
+    profile: Profile, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    record, probe = _checked(tmp_path, profile, {"mpp": 0.5}, manifest_mpp="0.8", monkeypatch=monkeypatch)
+    assert probe.artefacts is not None and probe.artefacts.mpp_source == "annotation"
+    mismatch = [f for f in record.findings if f.code == "MPP_MISMATCH"]
+    assert [(f.location.file, f.location.pointer) for f in mismatch] == [("S1.json", "/slide/mpp")]
+    assert "the manifest's mpp says 0.8" in mismatch[0].message
+    # results say what the probe used (BASE: the manifest's 0.8, while folds were judged at 0.5)
+    assert record.summary.slide is not None
+    assert (record.summary.slide.mpp, record.summary.slide.mpp_source) == (0.5, "annotation")
+
+
+def test_an_annotation_of_another_size_gives_the_probe_no_resolution(
+    profile: Profile, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a 960 px slide's annotation on a 480 px image: SLIDE_SIZE_MISMATCH, and (BASE) the probe took 0.25
+    record, probe = _checked(
+        tmp_path, profile, {"width": 960, "height": 960, "mpp": 0.25}, monkeypatch=monkeypatch
+    )
+    assert probe.artefacts is not None and probe.artefacts.mpp is None
+    assert "SLIDE_SIZE_MISMATCH" in _codes(record.findings)
+    (unused,) = [f for f in record.findings if f.code == "ANNOTATION_MPP_UNUSED"]
+    assert (unused.severity, unused.location.file, unused.location.pointer) == (
+        Severity.INFO,
+        "S1.json",
+        "/slide/mpp",
+    )
+    assert "declares a 960x960 slide, the image is 480x480" in unused.message
+    assert record.summary.slide is not None and record.summary.slide.artefact_scale_unknown is True
+    assert record.summary.slide.mpp_source == "none"
+    # a profile's resolution is then the probe's
+    record, probe = _checked(
+        tmp_path,
+        profile.model_copy(update={"image_mpp": 0.5}),
+        {"width": 960, "height": 960, "mpp": 0.25},
+        monkeypatch=monkeypatch,
+    )
+    assert probe.artefacts is not None and probe.artefacts.mpp_source == "profile"
+    assert "ANNOTATION_MPP_UNUSED" in _codes(record.findings)
+
+
+def test_a_shared_slide_with_a_header_resolution_is_probed_once(
+    profile: Profile, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # BASE keyed the probe cache on the annotation's mpp even where the header's won: two probes
+    write_pyramid(tmp_path / "S.tiff", he_image(), 0.25)
+    for name, slide in (("A.json", {"mpp": 0.25}), ("B.json", {})):
+        doc = native_doc(_lesion())
+        doc["slide"] = {"file": "S.tiff", "width": SIDE, "height": SIDE, **slide}
+        (tmp_path / name).write_text(json.dumps(doc))
+    calls: list[ProbeOptions | None] = []
+    real = slide_io.probe_slide
+    monkeypatch.setattr(
+        slide_io, "probe_slide", lambda p, r, o=None, t=None: calls.append(o) or real(p, r, o, t)
+    )
+    slide_io._PROBES.clear()
+    records = [
+        runner.check_item(
+            Item(slide_id=ann[0], image_path="S.tiff", annotation_path=ann),
+            tmp_path,
+            profile,
+            configure(profile),
+            runner.RunOptions(workers=1),
+        )
+        for ann in ("A.json", "B.json")
+    ]
+    assert len(calls) == 1
+    for record in records:
+        assert record.summary.slide is not None
+        assert record.summary.slide.mpp == pytest.approx(0.25) and record.summary.slide.mpp_source == "header"
 
 
 @pytest.mark.parametrize(
@@ -182,15 +292,27 @@ REAL_IMAGESCOPE = Path("../shared/data/real/annotations/imagescope/TCGA-EJ-5519-
 
 
 @pytest.mark.skipif(not REAL_IMAGESCOPE.exists(), reason="../shared/data/real is not here")
-def test_a_real_imagescope_exports_microns_per_pixel_reaches_the_probe(
+def test_a_real_imagescope_exports_microns_per_pixel_reaches_the_probe_only_where_it_fits(
     profile: Profile, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Aperio ImageScope XML states MicronsPerPixel="0.252000" on its root; paired with a plain image
-    # (the export's slide is not in the set), the probe measures blur and judges folds at it
+    # Aperio ImageScope XML states MicronsPerPixel="0.252000" on its root, its vertices reach
+    # X ≈ 97,163 on its own slide: beside a 480 px image it describes another one, and its
+    # resolution is not that image's (BASE took it: the image is ~200x coarser)
     raw = REAL_IMAGESCOPE.read_text()
     record, probe = _checked(tmp_path, profile, raw=raw, ann_name="S1.xml", monkeypatch=monkeypatch)
+    assert probe.artefacts is not None and probe.artefacts.mpp is None
+    assert "LESION_OUT_OF_BOUNDS" in _codes(record.findings)
+    (unused,) = [f for f in record.findings if f.code == "ANNOTATION_MPP_UNUSED"]
+    assert "0.252 µm/px" in unused.message and "outside the 480x480 image" in unused.message
+    assert record.summary.slide is not None and record.summary.slide.artefact_scale_unknown is True
+    assert "CHECK_CRASHED" not in _codes(record.findings)
+    # the same export, its vertices brought within the image (/210: X ≤ 463), fits it: its
+    # resolution is the probe's
+    fitted = re.sub(r'([XY])="([0-9.]+)"', lambda m: f'{m[1]}="{float(m[2]) / 210:.3f}"', raw)
+    record, probe = _checked(tmp_path, profile, raw=fitted, ann_name="S1.xml", monkeypatch=monkeypatch)
     assert probe.artefacts is not None and probe.artefacts.mpp_source == "annotation"
     assert probe.artefacts.mpp == (0.252, 0.252)
     assert probe.artefacts.blur is not None and probe.artefacts.blur.tiles > 0
-    assert record.summary.slide is not None and record.summary.slide.artefact_scale_unknown is False
-    assert "CHECK_CRASHED" not in _codes(record.findings)
+    assert "LESION_OUT_OF_BOUNDS" not in _codes(record.findings)
+    assert "ANNOTATION_MPP_UNUSED" not in _codes(record.findings)
+    assert record.summary.slide is not None and record.summary.slide.mpp_source == "annotation"

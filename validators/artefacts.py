@@ -160,7 +160,11 @@ _IMPLAUSIBLE = {
         "{low:g}–{high:g} (a resolution unit or value is wrong)"
     ),
     "stated": N_(
-        "folds not measured: the manifest's mpp (else the profile's image_mpp) says {x:g} µm per pixel, "
+        "folds not measured: the manifest's mpp says {x:g} µm per pixel, "
+        "outside the plausible {low:g}–{high:g} (a resolution unit or value is wrong)"
+    ),
+    "profile": N_(
+        "folds not measured: the profile's image_mpp says {x:g} µm per pixel, "
         "outside the plausible {low:g}–{high:g} (a resolution unit or value is wrong)"
     ),
     "objective": N_(

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from dqm.checksums import Listed
 from dqm.coords import usable_mpp
 from dqm.facts import SlideSummary
+from dqm.i18n import Message
 from dqm.model import Annotation, DiscoveryIssue, Item
 from dqm.profile import Profile
 from dqm.slide_io import SlideProbe
@@ -45,6 +46,9 @@ class ItemView:
     annotation_file: FileStatus = FileStatus(None, False)
     slides_checked: bool = True
     """False for annotation-only validation: slide and pairing checks then have nothing to say."""
+    annotation_mpp_unused: Message | None = None
+    """Why the annotation's declared mpp was not given to the slide probe although the header states
+    none (the annotation does not fit the image: :func:`dqm.probe_mpp.misfit`)."""
 
     @property
     def item_id(self) -> str:

@@ -123,15 +123,32 @@ class AgreementParams(BaseModel):
     codes={
         "SLIDE_SIZE_MISMATCH": "the annotation's declared slide size differs from the slide header",
         "MASK_SIZE_MISMATCH": "a label mask's size differs from its image's",
-        "MPP_MISMATCH": "the annotation's declared mpp differs from the slide header",
+        "MPP_MISMATCH": "the annotation's declared mpp differs from the slide header or the manifest's mpp",
+        "ANNOTATION_MPP_UNUSED": "the annotation's declared mpp was not used for the slide: it does not fit the image",
     },
+    code_severity={"ANNOTATION_MPP_UNUSED": Severity.INFO},
 )
 def annotation_agrees(view: ItemView, params: AgreementParams, ctx: CheckContext) -> list[Finding]:
-    """The annotation's declared slide size and mpp agree with the slide header."""
+    """The annotation's declared slide size and mpp agree with the slide header and manifest."""
     ann, probe = view.annotation, view.slide
-    if ann is None or probe is None or not probe.opened or not ann.readable:
+    if ann is None or not ann.readable:
         return []
-    out = []
+    out = _manifest_mpp(ann.declared_mpp, view, params, ctx)
+    if probe is None or not probe.opened:
+        return out
+    if view.annotation_mpp_unused is not None and ann.declared_mpp is not None:
+        out.append(
+            ctx.finding(
+                "ANNOTATION_MPP_UNUSED",
+                msg(
+                    "the annotation declares {mpp:g} µm/px, not used for this image ({why}): its "
+                    "resolution is taken as unknown unless the manifest or profile states one",
+                    mpp=ann.declared_mpp,
+                    why=view.annotation_mpp_unused,
+                ),
+                pointer=ann.slide_pointer("mpp"),
+            )
+        )
     if (
         ann.width is not None
         and ann.height is not None
@@ -172,6 +189,40 @@ def annotation_agrees(view: ItemView, params: AgreementParams, ctx: CheckContext
     return out
 
 
+def _manifest_mpp(
+    declared: float | None, view: ItemView, params: AgreementParams, ctx: CheckContext
+) -> list[Finding]:
+    """``MPP_MISMATCH`` where the annotation's declared mpp and the manifest's ``mpp`` column are
+    both plausible (``slide.header``'s range) and differ (the annotation's is the probe's when it
+    fits the image: the manifest's is then not used)."""
+    stated, ann = view.item.stated_mpp, view.annotation
+    if declared is None or stated is None or ann is None:
+        return []
+    low, high = _mpp_range(view)
+    if not (low <= declared <= high and low <= stated <= high):
+        return []
+    if abs(declared - stated) / stated <= params.mpp_rel_tolerance:
+        return []
+    return [
+        ctx.finding(
+            "MPP_MISMATCH",
+            msg(
+                "annotation declares {mpp:g} µm/px, the manifest's mpp says {stated:g}",
+                mpp=declared,
+                stated=stated,
+            ),
+            pointer=ann.slide_pointer("mpp"),
+        )
+    ]
+
+
+def _mpp_range(view: ItemView) -> tuple[float, float]:
+    """The plausible level-0 resolutions of the profile's ``slide.header`` check."""
+    setting = view.profile.checks.get("slide.header")
+    params = HeaderParams.model_validate(setting.params if setting is not None else {})
+    return params.mpp_min, params.mpp_max
+
+
 class HeaderParams(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
     mpp_min: float = Field(
@@ -208,7 +259,8 @@ def _sides(dims: tuple[tuple[int, int], ...]) -> str:
     aspect=Aspect.IMAGE,
     params=HeaderParams,
     codes={
-        "MPP_IMPLAUSIBLE": "the slide header's µm per pixel lies outside the plausible range",
+        "MPP_IMPLAUSIBLE": "the slide header's (or, where it states none, the annotation's) µm per pixel lies "
+        "outside the plausible range",
         "MPP_ANISOTROPIC": "the header's mpp-x and mpp-y differ (non-square pixels)",
         "OBJECTIVE_POWER_MISSING": "the header of a format that records it states no objective power",
         "OBJECTIVE_POWER_IMPLAUSIBLE": "the header's objective power lies outside the plausible range",
@@ -228,6 +280,24 @@ def header(view: ItemView, params: HeaderParams, ctx: CheckContext) -> list[Find
     if probe is None or not probe.opened:
         return []
     out = []
+    ann = view.annotation
+    declared = ann.declared_mpp if ann is not None and ann.readable else None
+    if declared is not None and not probe.mpp_x and not params.mpp_min <= declared <= params.mpp_max:
+        assert ann is not None
+        out.append(  # the header states none (else MPP_MISMATCH): the probe did not take it
+            ctx.finding(
+                "MPP_IMPLAUSIBLE",
+                msg(
+                    "the annotation declares {mpp:g} µm per pixel, outside {low:g}–{high:g}: a resolution "
+                    "unit or value is wrong (not used for the slide)",
+                    mpp=declared,
+                    low=params.mpp_min,
+                    high=params.mpp_max,
+                ),
+                file=ann.path,
+                pointer=ann.slide_pointer("mpp"),
+            )
+        )
     where = {"file": probe.path}
     vendor = probe.vendor or "slide"
     mpp = probe.mpp_x

@@ -59,10 +59,10 @@ folds (PanNuke 10 to 2). The bubble rules keep the working image: block-averaged
 view is too small to judge: a limit of 100 µm on folds and bubbles (tried) removed no false
 positive and cost 3 folds and 20 bubbles found (PanNuke's 16 of 20 rims among them), and a limit
 chosen on the other sites was 0 for every site left out."""
-MPP_SOURCES = ("header", "annotation", "stated", "objective")
+MPP_SOURCES = ("header", "annotation", "stated", "profile", "objective")
 """Where a slide probe's level-0 resolution comes from: the slide header's mpp, the annotation
-file's declared one, the manifest's ``mpp`` (else the profile's ``image_mpp``), or 10 µm over the
-header's objective power."""
+file's declared one (when it fits the image), the manifest's ``mpp``, the profile's ``image_mpp``,
+or 10 µm over the header's objective power."""
 FOLD_MIN_SIDE = 16
 """The fewest pixels a side the fold rules' block-averaged image may have where the resolution is
 known (a fold is told from dense tissue by the tissue beside it): on fewer, folds are not measured,
