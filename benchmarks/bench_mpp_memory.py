@@ -80,7 +80,9 @@ def main() -> None:
         work = args.work or Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
         size = write_item(work, args.lesions, args.side)
-        done = subprocess.run([sys.executable, "-c", CHILD, str(work)], capture_output=True, text=True)
+        done = subprocess.run(  # not run in a checkout: the dqm on PYTHONPATH is the one measured
+            [sys.executable, "-c", CHILD, str(work)], capture_output=True, text=True, cwd=work
+        )
         if done.returncode:
             sys.exit(done.stderr[-2000:])
         imported, peak, mpp, source, values = done.stdout.split()
