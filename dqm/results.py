@@ -99,8 +99,11 @@ batch stained darker or paler as a whole), ``ARTEFACT_NOT_MEASURED`` and ``LESIO
 (folds not measured: an implausible resolution or too few pixels), ``ARTEFACT_SCALE_UNKNOWN`` and
 ``ARTEFACT_SCALE_COARSE``; 1.19 added ``diversity.tests[].thresholds`` and
 ``diversity.drift.variables[].thresholds`` (the thresholds an effect size was labelled and decided
-on, so that every output prints it on its own side of them; :data:`ADDED_1_19`) and the code
-``STAIN_NOT_COMPARED`` (a batch too small to judge under-staining against)."""
+on, so that every output prints it on its own side of them), ``semantic.refused`` (drawn slides the
+review server refused as no longer the audited file, left without a counted verdict) and
+``items[].slide.mpp_source`` (where the resolution the probe used came from; :data:`ADDED_1_19`),
+and the codes ``STAIN_NOT_COMPARED`` (a batch too small to judge under-staining against) and
+``ANNOTATION_MPP_UNUSED`` (an annotation's resolution that does not fit its image, not used)."""
 
 SLIDE_PARTS_FROM = (1, 15)
 """The first schema version whose fingerprint covers the files besides each slide."""
@@ -630,7 +633,7 @@ CODES_SINCE: dict[str, tuple[int, int]] = {
                 "UNDERSTAINED_GROUP",
             ),
         ),
-        ((1, 19), ("STAIN_NOT_COMPARED",)),
+        ((1, 19), ("ANNOTATION_MPP_UNUSED", "STAIN_NOT_COMPARED")),
         (
             (1, 14),
             (
