@@ -25,14 +25,17 @@ import hmac
 import math
 import os
 import re
+import re._constants as _sre  # a pattern's parts: the runs a cut reaches back over
+import re._parser as _sre_parse
 import secrets
 import unicodedata
+from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import cache, cached_property
-from itertools import pairwise
+from itertools import accumulate, pairwise
 from pathlib import Path
 from typing import Any, Literal
 
@@ -137,7 +140,15 @@ _NOT_BIRTH_WORD = "인상공기중후민소전선미장영고자"
 """Those that make such a word (인생, 상생, 공생, 기생, 중생, 후생, 민생, 소생, 전생, 선생,
 미생, 장생, 영생, 고생, 자생) only as its first syllable: after another they end a word
 whose birthday it is (``본인생일``, ``아기생일``, ``환자생일``, ``대상자생일``)."""
-_BIRTHDAY = rf"(?<![{_NOT_BIRTH}])(?<!(?<![가-힣])[{_NOT_BIRTH_WORD}])생일(?:자)?"
+_SURNAME_FIRST = "장민고전양"
+"""Those that are also a surname (장 Jang, 민 Min, 고 Ko, 전 Jeon, 양 Yang): at a word's start,
+one is the person whose birthday it is (``장생일: 1990-01-01``), never the word it would begin
+(양생 after another syllable only: ``요양생일``)."""
+_BIRTHDAY = (
+    rf"(?<![{_NOT_BIRTH.translate({ord(c): None for c in _SURNAME_FIRST})}])"
+    rf"(?<!(?<=[가-힣])[{''.join(c for c in _NOT_BIRTH if c in _SURNAME_FIRST)}])"
+    rf"(?<!(?<![가-힣])[{_NOT_BIRTH_WORD.translate({ord(c): None for c in _SURNAME_FIRST})}])생일(?:자)?"
+)
 """``생일`` (a birthday), ``출생일``, ``탄생일``, ``출생일자``, glued to any word before it but one
 of those above: Korean writes whose birthday it is glued (``환자생일``, ``본인생일``,
 ``환자의생일``, ``피검자생일``, ``아기출생일``)."""
@@ -418,15 +429,22 @@ def find(text: str, settings: DeidSettings, place: Place) -> list[Hit]:
     ]
     what = {name: pat for name, _, pat in searched}
     order = {name: i for i, (name, _, _) in enumerate(searched)}
-    hits: dict[str, Hit] = {}
+    hits: list[Hit] = []
+    named: set[str] = set()  # every kind a hit names (its run's and those it holds)
+    runs_named: set[str] = set()  # every name a hit's run has
     held: list[set[str]] = []
     for (start, end, name, _), kinds in zip(_runs(text, searched, held), held, strict=True):
-        if name not in hits:  # one finding a masked run, as its token names it, with every kind it holds
+        # one finding a masked run, as its token names it, with every kind it holds: the first run
+        # of each name, and each later one that holds a kind no run before named (``hong@…`` then
+        # ``010-1234-5678@…``: the phone number too)
+        if name not in runs_named or not kinds <= named:
             found = text[start:end]
             also = tuple(what[k].what or k for k in sorted(kinds - {name}, key=order.__getitem__))
             pat = what[name]
-            hits[name] = Hit(name, pat.what or name, pat.level, mask(found), len(found.strip()), also)
-    return sorted(hits.values(), key=lambda hit: order[hit.name])
+            hits.append(Hit(name, pat.what or name, pat.level, mask(found), len(found.strip()), also))
+            named |= kinds
+            runs_named.add(name)
+    return sorted(hits, key=lambda hit: order[hit.name])
 
 
 def is_blank(value: Any, settings: DeidSettings) -> bool:
@@ -587,7 +605,8 @@ _VERSION = rf"(?:{_MARK}|[ -]?){_NUMBER}"
 ``-10``): a version's number (:data:`_VERSION_NUMBER`), else one of at most four digits, no leading
 zero. ``HL7 12345``, ``CPT 90010`` and ``ICD-12345-12`` hold an id, no version; ``HL7 15-03:1985``
 and ``HL7 0315-85`` a date: a part and an edition's year are ISO's and IEC's (:data:`_ISO_NUMBER`)."""
-_YEAR = r":(?:19|20)\d{2}"
+_YEAR = rf":(?:{'|'.join(str(year) for year in range(1947, dt.date.today().year + 1))})"
+"""An edition's year: from ISO's founding (1947) to this year (``ISO 82304-9:2099`` is none)."""
 ISO_FIVE_DIGITS = (
     "10993", "11073", "12052", "13485", "13606", "14155", "14971", "15189", "15223", "17025", "20166",
     "20184", "20186", "20387", "20916", "22367", "27001", "27002", "27701", "27799", "60601", "62304",
@@ -615,10 +634,19 @@ year (``ISO 1990``; :data:`ISO_YEAR_NUMBERS` excepted), or five of :data:`ISO_FI
 part of one digit (two only before a year), no part after five but those of
 :data:`ISO_FIVE_DIGITS_PARTED` unless the edition's year follows it (``IEC 82304-1:2016``: ``ISO
 15189-1`` is an id, ``ISO 0101-12:1990`` and ``ISO 1503-85`` dates)."""
-_IEC_PARTED = rf"(?i:iec)[ -]?6\d{{4}}(?:-[1-9]){{1,2}}(?:{_YEAR})?"
-"""An IEC standard's number in parts (``IEC 61010-1``, ``IEC 60601-1-2:2014``): IEC numbers its own
-standards from 60000 and publishes them in parts, so five digits from 6 with a part of one digit
-after ``IEC`` are a standard's; bare (``IEC 61234``) or with a longer part they stay an id's."""
+IEC_PARTED_NUMBERS = (
+    "60601", "60825", "60950", "61000", "61010", "61326", "62304", "62366", "62368", "62443", "80001",
+    "81001",
+)  # fmt: skip
+"""The IEC standards in parts a pathology delivery names (medical electrical equipment ``60601``,
+laboratory equipment ``61010``, its EMC ``61326``, lasers ``60825``, IT equipment ``60950`` and
+``62368``, EMC ``61000``, software ``62304``, usability ``62366``, security ``62443``, ``80001``,
+``81001``): five digits are an MRN's shape too, so only these (``82304`` is ISO's list's, a part
+only before its year: ``IEC 82304-1`` is an id)."""
+_IEC_PARTED = rf"(?i:iec)[ -]?(?:{'|'.join(IEC_PARTED_NUMBERS)})(?:-[1-9]){{1,2}}(?:{_YEAR})?"
+"""An IEC standard's number in parts (``IEC 61010-1``, ``IEC 60601-1-2:2014``): one of
+:data:`IEC_PARTED_NUMBERS` with a part of one digit after ``IEC``; any other (``IEC 65432-1-2``),
+bare (``IEC 61234``) or with a longer part stays an id's."""
 _CHARACTER_SET = r"ISO(?:[ _-]?2022)?[ _-]?IR[ _-]?[1-9]\d{0,2}"
 """A character set's number in ISO's register (ISO-IR), as DICOM's Specific Character Set writes it
 (``ISO_IR 100``, ``ISO_IR 192``, ``ISO 2022 IR 149``, ``ISO-IR 144``): at most three digits."""
@@ -764,7 +792,7 @@ def _a_product(text: str) -> bool:
     ):
         return False
     numbers = romans = models = 0
-    at, after_model, after_camel, own_line = 1, False, False, False
+    at, after_model, after_camel, own_line, after_edition = 1, False, False, False, False
     lines = _MAKERS_LINES.get(words[0], ())
     series = _MAKERS_MODELS.get(words[0])
     while at < len(words):
@@ -772,6 +800,7 @@ def _a_product(text: str) -> bool:
         line = re.fullmatch(r"([A-Za-z]+)([1-9][0-9]{0,2})?", word) if at == 1 and lines else None
         was_model, after_model = after_model, False
         was_camel, after_camel = after_camel, False
+        was_edition, after_edition = after_edition, False
         scan = _SCAN_WORD.fullmatch(word) if own_line or (lines and was_model) else None
         if line is not None and line[1] in lines:  # a maker's own line, with its model's digits
             numbers += line[2] is not None
@@ -782,10 +811,10 @@ def _a_product(text: str) -> bool:
         elif scan is not None and (scan["model"] is None or _a_model(scan["model"])):
             models += scan["model"] is not None
             at += 1
-        elif (was_model or was_camel) and word in _MODEL_SUFFIXES:
-            at += 1
+        elif (was_model or was_camel) and not was_edition and word in _MODEL_SUFFIXES:
+            at += 1  # not after an edition's word: ``Leica GT450 Pro HT``, ``HT`` initials perhaps
         elif (was_model or was_camel) and word in _EDITIONS:
-            at, after_model = at + 1, was_model
+            at, after_model, after_edition = at + 1, was_model, True
         elif (
             at + 1 < len(words)
             and re.fullmatch(r"[A-Z]{2}", word)
@@ -1193,11 +1222,29 @@ _AFTER_NAME_NOT = frozenset(("no", "number"))
 name's: ``No`` (노) and ``On`` are Korean surnames, ``patient_name_No`` a name glued to its key."""
 
 
+def _name_glued(words: list[str], after: int) -> bool:
+    """Whether a name's word at ``after`` or later is followed by ``no`` or ``number`` (a name
+    glued to its key: ``patient_name_No``, ``patient_id_name_No``, ``PatientIDNameNo``)."""
+    return any(
+        word in ("name", "names") and not _AFTER_NAME_NOT.isdisjoint(words[i + 1 :])
+        for i, word in enumerate(words[after:], after)
+    )
+
+
+def glues_a_name(key: str) -> bool:
+    """Whether ``key`` has a person's or an id's word (:data:`_VALUE_WORDS`) before a name's word
+    followed by ``no`` or ``number`` (``mrn_name_No``, ``patient_ids_name_No``): a surname (노 No)
+    glued to a key no identifier-key pattern matches. ``slide_name_no`` is none."""
+    words = [token.group(2).casefold() for token in _FIELD_TOKEN.finditer(key) if token.group(2)]
+    first = next((i for i, word in enumerate(words) if word in _VALUE_WORDS - {"name", "names"}), None)
+    return first is not None and _name_glued(words, first + 1)
+
+
 def _names_a_field(words: list[str]) -> bool:
     at = next((i for i, word in enumerate(words) if word in _VALUE_WORDS), None)
     if at is None:
         return True
-    if words[at] in ("name", "names") and _AFTER_NAME_NOT.intersection(words[at + 1 :]):
+    if _name_glued(words, at):
         return False
     return all(word in _BEFORE_VALUE_WORDS for word in words[:at]) and all(
         word in _AFTER_VALUE_WORDS or (before, word) in _AFTER_VALUE_PAIRS
@@ -1469,6 +1516,8 @@ _ESCAPE = re.compile(
 """An escape the outputs hold: JSON's, Python's, and :func:`dqm.output.visible`'s ``\\UXXXXXXXX`` of a
 character past U+FFFF (a tag character before an RRN must not hide it); a ``\\U`` past U+10FFFF
 is no character, and left as it is."""
+_ESCAPE_CHARS = "tnrfbvuxU0-9a-fA-F\"'/"
+"""The characters after the backslash of an escape :data:`_ESCAPE` decodes (a character class's body)."""
 _ESCAPED = {"t": "\t", "n": "\n", "r": "\r", "f": "\f", "b": "\b", "v": "\v"}
 
 
@@ -1643,30 +1692,30 @@ def cut_outside_identifiers(text: str, at: int) -> int:
     identifier reaches to the end of its match (context a pattern needs after it included).
 
     The text searched is :data:`CUT_CONTEXT` characters before ``at``, and more where they start
-    inside a run of spaces, digits or dashes (:func:`_run_start`): a keyword thousands of spaces
-    before its name (``Patient name:``, spaces, ``Hong Gildong`` cut after ``Hong G`` kept
-    ``Hong``). A run longer than twice the context is searched by its ends, its middle left out:
-    what a pattern takes as many of as there are matches the same whatever the run's length."""
+    inside a run of what a pattern holds as many of as a text has (:data:`_IN_RUN`): from
+    :data:`CUT_CONTEXT` characters before the run, and again before each long run that reaches
+    there (``Patient name``, spaces, ``:``, spaces, ``Hong Gildong``; ``MRN``, spaces, ``#``,
+    spaces, a number; ``Hong``, commas, ``Gildong``). A long run that repeats a few characters
+    is searched by its ends, its middle left out whole periods at a time: what a pattern takes as
+    many of as there are matches the same whatever the run's length (:func:`_search_pieces`)."""
     if not 0 < at < len(text):
         return at
-    lo = max(0, at - CUT_CONTEXT)
-    head_at, head = 0, ""
-    if (run := _run_start(text, lo)) < lo:  # the window starts in a run: searched from before it
-        head_at = max(0, run - CUT_CONTEXT)
-        if lo - run > 2 * CUT_CONTEXT:  # its middle left out: a long run costs what a short one does
-            head, lo = text[head_at : run + CUT_CONTEXT], lo - CUT_CONTEXT
-        else:
-            lo = head_at
-    window = head + text[lo : at + _WINDOW_OVERLAP]
+    pieces = _search_pieces(text, at)
+    window = "".join(text[start:end] for start, end in pieces)
+    offsets = list(accumulate((end - start for start, end in pieces), initial=0))
     plain, where = unescaped(window)
+
+    def in_text(i: int) -> int:  # a place in the window as the place in ``text``
+        k = max(0, bisect_right(offsets, i) - 1)
+        k = min(k, len(pieces) - 1)
+        return pieces[k][0] + i - offsets[k]
+
     spans = []
     for start, end, _, match_end, _ in _matches(plain, _cut_patterns()):
         last = max(end, match_end)
         if where is not None:
             start, last = where[start], where[last]
-        start = head_at + start if start < len(head) else lo + start - len(head)
-        last = head_at + last if last <= len(head) else lo + last - len(head)
-        spans.append((start, last))
+        spans.append((in_text(start), in_text(last - 1) + 1 if last else 0))
     cut, moved = at, True
     while moved:  # a cut moved to the start of one identifier may fall inside another
         moved = False
@@ -1676,14 +1725,125 @@ def cut_outside_identifiers(text: str, at: int) -> int:
     return cut
 
 
-_NOT_RUN = re.compile(r"[^\s\d\-\u2013]")
-"""A character outside a run of what a pattern takes as many of as a text holds: the spaces between
-a keyword and its identifier (``Patient name:``, thousands of spaces, ``Hong Gildong``), the digits
-and dashes glued to a date of birth."""
-_RUN_BYTES = b" \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f0123456789-"
+def _search_pieces(text: str, at: int) -> list[tuple[int, int]]:
+    """The stretches of ``text`` a cut at ``at`` searches, in order (:func:`cut_outside_identifiers`):
+    from :data:`CUT_CONTEXT` before ``at`` to :data:`_WINDOW_OVERLAP` after it (after the run that
+    end falls in, if any), reaching back over
+    the run that start falls in, then over each run of at least :data:`_LONG_RUN` characters that
+    the new start falls in; the middle of a run that repeats a period of at most
+    :data:`_MAX_PERIOD` characters is left out, a whole number of periods (linear in the runs)."""
+    hi = min(len(text), at + _WINDOW_OVERLAP)
+    pieces: list[tuple[int, int]] = []
+    long_run = _LONG_RUN_IN.search(text, at, hi)
+    if hi < len(text) and (long_run is not None or _IN_RUN.match(text, hi - 1)):
+        # forward too: past the run the end falls in, or a long one, to the rest of the identifier
+        # (``Hong``, commas, ``Gildong``) and what a pattern needs after it
+        probe = hi - 1 if long_run is None else long_run.start()
+        run, end = _run_start(text, probe + 1), _run_end(text, probe)
+        gap_lo, gap_hi = max(hi, run + CUT_CONTEXT), end - CUT_CONTEXT
+        after = min(len(text), end + _WINDOW_OVERLAP)
+        if gap_hi - gap_lo > CUT_CONTEXT and (period := _period(text, run, end)):
+            pieces.append((gap_lo + (gap_hi - gap_lo) // period * period, after))
+            hi = gap_lo
+        else:
+            hi = after
+    lo = max(0, at - CUT_CONTEXT)
+    first = True
+    while lo > 0:
+        run = _run_start(text, lo)
+        if run == lo or (not first and _run_end(text, lo) - run < _LONG_RUN):
+            # not in a run: the keyword of an identifier a long run after ``lo`` is inside may be
+            # before ``lo`` (``Patient name: Hong``, a thousand commas, ``Gildong``)
+            if (later := _LONG_RUN_IN.search(text, lo, lo + CUT_CONTEXT)) is None:
+                break
+            run = later.start()
+        first = False
+        gap_lo, gap_hi = run + CUT_CONTEXT, lo - CUT_CONTEXT
+        if gap_hi - gap_lo > CUT_CONTEXT and (period := _period(text, run, lo)):
+            gap_hi = gap_lo + (gap_hi - gap_lo) // period * period
+            pieces.append((gap_hi, hi))
+            hi = gap_lo
+        lo = max(0, run - CUT_CONTEXT)
+    pieces.append((lo, hi))
+    return pieces[::-1]
+
+
+def _period(text: str, start: int, end: int) -> int:
+    """The shortest period (at most :data:`_MAX_PERIOD`) that ``text[start:end]`` repeats, 0: none."""
+    for period in range(1, _MAX_PERIOD + 1):
+        if text[start : end - period] == text[start + period : end]:
+            return period
+    return 0
+
+
+def _run_classes(sources: Iterable[str]) -> str:
+    """The body of a character class: every class (or character) that one of ``sources`` repeats
+    as often as a text holds it, alone or in a group (``\\s*``, ``[ ,^]+``, ``(?:[-–]\\d+)*``),
+    less those holding a letter (a name's or a keyword's, which no run passes)."""
+    found: set[str] = set()
+
+    def item(op: Any, av: Any) -> str:
+        if op is _sre.LITERAL:
+            return "" if chr(av).isalpha() else re.escape(chr(av))
+        if op is _sre.CATEGORY:
+            return {_sre.CATEGORY_SPACE: r"\s", _sre.CATEGORY_DIGIT: r"\d"}.get(av, "")
+        if op is _sre.RANGE:
+            low, high = av
+            return (
+                ""
+                if any(chr(c).isalpha() for c in (low, high, (low + high) // 2))
+                else (f"{re.escape(chr(low))}-{re.escape(chr(high))}")
+            )
+        if op is _sre.IN and all(o is not _sre.NEGATE for o, _ in av):
+            parts = [item(o, a) for o, a in av]
+            return "".join(parts) if all(parts) else ""
+        return ""
+
+    def walk(items: Any, repeated: bool) -> None:
+        for op, av in items:
+            if op in (_sre.MAX_REPEAT, _sre.MIN_REPEAT, _sre.POSSESSIVE_REPEAT):
+                walk(av[2], repeated or av[1] == _sre.MAXREPEAT)
+            elif op is _sre.SUBPATTERN:
+                walk(av[-1], repeated)
+            elif op is _sre.BRANCH:
+                for branch in av[1]:
+                    walk(branch, repeated)
+            elif op in (_sre.ASSERT, _sre.ASSERT_NOT, _sre.ATOMIC_GROUP):
+                pass
+            elif repeated and (body := item(op, av)):
+                found.add(body)
+
+    for source in sources:
+        walk(_sre_parse.parse(source), False)
+    return "".join(sorted(found))
+
+
+_IN_RUN = re.compile(
+    "[" + _run_classes(p.regex for p in DEFAULT_PATTERNS.values()) + r"\\" + _ESCAPE_CHARS + "]"
+)
+"""A character of a run the window reaches back over: one a built-in pattern holds as many of as a
+text has, between a keyword and its identifier or inside one (the spaces after ``Patient name:``,
+the commas of ``Hong,,,Gildong``, the digits and dashes glued to a date of birth: derived from the
+patterns), or of such a character escaped as results.json writes it (``\\n``, ``\\u0020``)."""
+_NOT_RUN = re.compile("[^" + _IN_RUN.pattern[1:])
+_RUN_BYTES = bytes(c for c in range(128) if _IN_RUN.match(chr(c)))
 """The ASCII characters of such a run (those :data:`_NOT_RUN` takes none of)."""
 _RUN_STEP = 256
 """The first block :func:`_run_start` looks at; each next one four times as long (at most 1 MB)."""
+_LONG_RUN = CUT_CONTEXT // 8
+"""A run this long or longer that the window's start falls in is reached back over too: shorter
+ones, and the few characters a pattern takes once (``no``, ``#``, ``:``), fit in the context."""
+_MAX_PERIOD = 8
+"""The longest period a run's middle is left out by (``\\u0020`` is six characters)."""
+
+
+_LONG_RUN_IN = re.compile(_IN_RUN.pattern + f"{{{_LONG_RUN},}}")
+
+
+def _run_end(text: str, at: int) -> int:
+    """Where the run of :data:`_IN_RUN` characters that ``at`` is in or starts ends."""
+    other = _NOT_RUN.search(text, at)
+    return len(text) if other is None else other.start()
 
 
 def _run_start(text: str, at: int) -> int:
