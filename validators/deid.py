@@ -30,6 +30,7 @@ from dqm.identifiers import (
     TextBudget,
     find,
     flat_text,
+    glues_a_name,
     identifier_key,
     is_blank,
     key_says,
@@ -272,7 +273,9 @@ def shown_property(key: str, settings: DeidSettings) -> str:
     vendor, dot, rest = key.partition(".") if "." in key else ("", "", key)
     said = key_says(rest, settings)
     if not find(key, settings, "slide") and (
-        said is None or whole_key(rest, settings.compiled.identifier_keys.search) or names_fields(rest)
+        (said is None and not glues_a_name(rest))
+        or whole_key(rest, settings.compiled.identifier_keys.search)
+        or names_fields(rest)
     ):
         return key
     word = key_word(rest, settings.compiled.identifier_keys.search) if said is not None else None
@@ -706,18 +709,25 @@ def _searched_texts(
         lesion = targets[index][1]
         at, column = _located(targets[index], link_parts(link), profile, keys_as)
         at, _ = _safe_pointer(at, settings)
+        named_kinds: list[str] = []
         if named_by:
-            what, masked, level = N_("a value under a key that names a person"), mask(text), "identifier"
+            named_kinds, masked, level = (
+                [N_("a value under a key that names a person")],
+                mask(text),
+                "identifier",
+            )
         else:
-            what, masked = hits[0].what, hits[0].masked
+            for kind in (k for h in hits for k in (h.what, *h.also)):  # every kind the text holds
+                named_kinds += [] if kind in named_kinds else [kind]
+            masked = hits[0].masked
             level = "identifier" if any(h.level == "identifier" for h in hits) else hits[0].level
         out.append(
             ctx.finding(
                 _code("DEID_ANNOTATION", level),
                 msg(
-                    "{_what}: the same text at {n:,} more places of the file, from here on, not listed "
-                    "({masked}, masked)",
-                    _what=what,
+                    _REPEATED[min(len(named_kinds), len(_REPEATED)) - 1],
+                    **dict(zip(("_what", "_also", "_also2"), named_kinds, strict=False)),
+                    more=len(named_kinds) - 3,
                     n=n,
                     masked=masked,
                 ),
@@ -737,6 +747,26 @@ def _searched_texts(
 
 _INTEGER = re.compile(r"^\s*[+-]?\d{1,3}\s*$")
 _DATE = re.compile(r"^\s*\d{4}-\d{2}-\d{2}\s*$")
+
+
+_REPEATED = (
+    N_(
+        "{_what}: the same text at {n:,} more places of the file, from here on, not listed ({masked}, masked)"
+    ),
+    N_(
+        "{_what} and a {_also}: the same text at {n:,} more places of the file, from here on, not listed "
+        "({masked}, masked)"
+    ),
+    N_(
+        "{_what}, a {_also} and a {_also2}: the same text at {n:,} more places of the file, from here on, "
+        "not listed ({masked}, masked)"
+    ),
+    N_(
+        "{_what}, a {_also}, a {_also2} and {more} more kinds: the same text at {n:,} more places of the "
+        "file, from here on, not listed ({masked}, masked)"
+    ),
+)
+"""The finding for a text repeated in a file, by how many kinds of identifier it holds (each named)."""
 
 
 def _in_domain(profile: Profile, column: str, text: str) -> bool:
