@@ -38,10 +38,14 @@ fields = {
     "digits_dashes": ("1234-" * (mb // 5)),
     "prose": ("a slide of tissue, 40x, scanned " * (mb // 32)),
     "keyword_spaces_name": "Patient name:" + " " * (mb - 40) + "Hong Gildong and more",
+    "keyword_spaces_colon_spaces_name": "Patient name" + " " * (mb // 2) + ":" + " " * (mb // 2)
+    + "Hong Gildong and more",
+    "keyword_escaped_newlines_name": "Patient name:" + "\\\\n" * (mb // 2) + "Hong Gildong and more",
+    "name_commas_name": "Patient name: Hong" + "," * (mb - 40) + "Gildong and more",
 }
 row = {}
 for name, text in fields.items():
-    at = text.index("Hong") + 6 if "Hong" in text else len(text) // 2
+    at = text.rindex("Gildong") + 3 if "Gildong" in text else len(text) // 2
     best = None
     for _ in range(3):
         t0 = time.perf_counter()
