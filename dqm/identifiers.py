@@ -1742,7 +1742,7 @@ def _search_pieces(text: str, at: int) -> list[tuple[int, int]]:
         run, end = _run_start(text, probe + 1), _run_end(text, probe)
         gap_lo, gap_hi = max(hi, run + CUT_CONTEXT), end - CUT_CONTEXT
         after = min(len(text), end + _WINDOW_OVERLAP)
-        if gap_hi - gap_lo > CUT_CONTEXT and (period := _period(text, run, end)):
+        if gap_hi - gap_lo > CUT_CONTEXT and (period := _period(text, gap_lo, end)):
             pieces.append((gap_lo + (gap_hi - gap_lo) // period * period, after))
             hi = gap_lo
         else:
@@ -1759,7 +1759,7 @@ def _search_pieces(text: str, at: int) -> list[tuple[int, int]]:
             run = later.start()
         first = False
         gap_lo, gap_hi = run + CUT_CONTEXT, lo - CUT_CONTEXT
-        if gap_hi - gap_lo > CUT_CONTEXT and (period := _period(text, run, lo)):
+        if gap_hi - gap_lo > CUT_CONTEXT and (period := _period(text, gap_lo, lo)):
             gap_hi = gap_lo + (gap_hi - gap_lo) // period * period
             pieces.append((gap_hi, hi))
             hi = gap_lo
@@ -1769,7 +1769,9 @@ def _search_pieces(text: str, at: int) -> list[tuple[int, int]]:
 
 
 def _period(text: str, start: int, end: int) -> int:
-    """The shortest period (at most :data:`_MAX_PERIOD`) that ``text[start:end]`` repeats, 0: none."""
+    """The shortest period (at most :data:`_MAX_PERIOD`) that ``text[start:end]`` repeats, 0: none.
+    Checked from where the left-out middle starts to the window's end, so the text kept after
+    the middle repeats it too: what a pattern sees is the same run, shorter."""
     for period in range(1, _MAX_PERIOD + 1):
         if text[start : end - period] == text[start + period : end]:
             return period

@@ -138,3 +138,19 @@ def test_a_surname_glued_to_its_birthday_is_one(text: str) -> None:
 )
 def test_words_in_saeng_still_name_no_birthday(text: str) -> None:
     assert find(text, SETTINGS, "annotation") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "ident"),
+    [
+        ("Patient name" + " " * 500_000 + ":" + " " * 500_000 + "Hong Gildong rest", "Hong Gildong"),
+        ("Patient name:" + "\\n" * 300_000 + "Hong Gildong rest", "Hong Gildong"),
+        ("Patient name:" + "\\u0020" * 100_000 + "Hong Gildong rest", "Hong Gildong"),
+        ("Patient name: Hong" + "," * 1_000_000 + "Gildong rest", "Hong"),
+        ("MRN" + " " * 500_000 + "#" + " " * 500_000 + "12345678 rest", "12345678"),
+    ],
+)
+def test_a_long_runs_middle_left_out_keeps_the_identifier_whole(text: str, ident: str) -> None:
+    # runs long enough that the window leaves their middles out, a whole number of periods
+    start, at = text.index(ident), text.rindex(ident[-4:]) + 2
+    assert cut_outside_identifiers(text, at) <= start
