@@ -11,7 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from dqm.coords import PLAUSIBLE_MPP
 from dqm.findings import Aspect, Finding, Severity, clip
-from dqm.i18n import N_, msg
+from dqm.i18n import N_, Message, msg
+from dqm.identifiers import cut_outside_identifiers
 from dqm.order import lot_key
 from dqm.pixels.artefacts import (
     FOLD_MIN_MPP,
@@ -347,7 +348,7 @@ def stain_outliers(batch: BatchView, params: StainParams, ctx: CheckContext) -> 
                 text = _stain_message(verdict, limit, params.min_peers, names)
                 odd = _odd_group(verdict, peers)
                 if odd is not None:
-                    text += " " + _odd_peers(odd)
+                    text = _odd_peers(text, odd)
                 out.append(ctx.finding(CODES[kind], text, item_id=facts.slide_id, file=facts.image_path))
     return out
 
@@ -474,7 +475,7 @@ _STAIN_PARAMS = {
 """The values each rule's message names."""
 
 
-def _stain_message(v: Verdict, limit: float, needed: int, names: dict[str, str]) -> str:
+def _stain_message(v: Verdict, limit: float, needed: int, names: dict[str, str]) -> Message:
     z = abs(v.z) if v.z is not None else None
     rule = "undescribed" if v.rule == "absolute" and v.od is None and v.peers >= needed else v.rule
     if v.rule == "share":  # the near-black share against its peers' (dqm.pixels.stain_batch.by_share)
@@ -543,12 +544,12 @@ _GROUP_MESSAGES = {
 
 _ODD_PEERS = {
     "overstain": N_(
-        "Its peers are themselves stained darker as a whole (their median {median:.1%} near-black, "
-        "over the {limit:.1%} allowed): they may be the odd ones, not this slide."
+        "Its peers are themselves stained darker as a whole (their median {peer_median:.1%} near-black, "
+        "over the {peer_limit:.1%} allowed): they may be the odd ones, not this slide."
     ),
     "understain": N_(
-        "Its peers are themselves stained paler as a whole (their median {median:.2%} of the tissue "
-        "pale, over the {limit:.2%} allowed): they may be the odd ones, not this slide."
+        "Its peers are themselves stained paler as a whole (their median {peer_median:.2%} of the tissue "
+        "pale, over the {peer_limit:.2%} allowed): they may be the odd ones, not this slide."
     ),
 }
 """Said of a slide flagged against peers whose own median passes the absolute rule."""
@@ -559,24 +560,36 @@ _PASSING = (
     N_("Past that rule: {slides} and {more} more."),
 )
 """The slides of a group finding past the absolute rule, so that a reviewer can act on them."""
+_JOINED = N_("{_first} {_then}")
+"""Two messages as one (``_first``, ``_then``: msgids, each translated whole and filled from the
+parameters): a group finding and its slides past the rule (:data:`_PASSING`), a slide's finding
+and what its peers are (:data:`_ODD_PEERS`). Text joined as ``str`` would read English in every
+language."""
 PASSING_NAMED = 10
 """How many of those slides a group finding names at most."""
+ID_CHARS = 40
+"""Each slide id a group finding names is cut to this many characters (and ``…``), so that the
+count of those not named always fits the message."""
 
 
-def _group_message(g: GroupVerdict, names: dict[str, str], ids: list[str]) -> str:
+def _group_message(g: GroupVerdict, names: dict[str, str], ids: list[str]) -> Message:
     values: dict[str, object] = {"n": g.n, "median": g.median, "limit": g.limit, "over": g.over}
     if g.group is not None:
         values["group"] = _name(g.group, names)
-    text = msg(_GROUP_MESSAGES[(g.kind, g.group is not None)], **values)
+    finding = _GROUP_MESSAGES[(g.kind, g.group is not None)]
     if not g.passing:
-        return text
-    named = ", ".join(repr(ids[k]) for k in g.passing[:PASSING_NAMED])
+        return msg(finding, **values)
+    named = ", ".join(repr(_short(ids[k])) for k in g.passing[:PASSING_NAMED])
     more = len(g.passing) - PASSING_NAMED
-    return (
-        text
-        + " "
-        + (msg(_PASSING[1], slides=named, more=more) if more > 0 else msg(_PASSING[0], slides=named))
-    )
+    passing = _PASSING[1] if more > 0 else _PASSING[0]
+    return msg(_JOINED, _first=finding, _then=passing, **values, slides=named, more=more)
+
+
+def _short(sid: str) -> str:
+    """A slide id cut to :data:`ID_CHARS` and ``…``, never inside an identifier the run's mask knows
+    (:func:`dqm.identifiers.cut_outside_identifiers`: the mask, applied to the text written, sees
+    it whole or not at all); an id is one word, so a cut inside it is kept (``clip`` would drop it)."""
+    return sid if len(sid) <= ID_CHARS else sid[: cut_outside_identifiers(sid, ID_CHARS)] + "…"
 
 
 def _odd_group(v: Verdict, groups: list[GroupVerdict]) -> GroupVerdict | None:
@@ -591,8 +604,16 @@ def _odd_group(v: Verdict, groups: list[GroupVerdict]) -> GroupVerdict | None:
     return next((g for g in mine if g.kind != v.kind), None)
 
 
-def _odd_peers(g: GroupVerdict) -> str:
-    return msg(_ODD_PEERS[g.kind], median=g.median, limit=g.limit)
+def _odd_peers(text: Message, g: GroupVerdict) -> Message:
+    """A slide's finding ``text`` and what :data:`_ODD_PEERS` says of its peers ``g``, one message."""
+    return msg(
+        _JOINED,
+        _first=text.template,
+        _then=_ODD_PEERS[g.kind],
+        **text.params,
+        peer_median=g.median,
+        peer_limit=g.limit,
+    )
 
 
 class LesionArtefactParams(BaseModel):

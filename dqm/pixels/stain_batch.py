@@ -168,6 +168,12 @@ def judge(
     whole = {
         g: int(np.count_nonzero(np.isfinite(y[m]))) for g, m in _judged_as_group(groups, institutions).items()
     }
+    # a slide compared with the whole batch (no institution, or one too small) is judged by that
+    # comparison, unless the batch is itself stained its way as a whole (a dark slide among dark
+    # peers is no outlier, and the few slides outside the institutions make no group finding)
+    batch_shares = y[groups[None]]
+    batch_shares = batch_shares[np.isfinite(batch_shares)]
+    batch_alike = batch_shares.size > 0 and float(np.median(batch_shares)) > absolute
     out = []
     for k, (share, od) in enumerate(zip(shares, ods, strict=True)):
         # no descriptor of its own: compared with nobody, its group's measured slides counted
@@ -175,7 +181,7 @@ def judge(
         unmeasured = (None, math.nan, math.nan, groups[None].size if inst is None else groups[inst].size)
         group, centre, spread, n = stats.get(k, unmeasured)
         peer_shares = by_share.get(k, (math.nan, math.nan, 0))
-        judged_whole = whole[group] if k in stats else None
+        judged_whole = whole[group] if k in stats and (group is not None or batch_alike) else None
         out.append(
             verdict(
                 kind,

@@ -379,3 +379,71 @@ def test_a_group_finding_names_the_slides_past_the_absolute_rule(profile):
     many = [_item(f"M{k}", over=0.2, od=1.3 + 0.01 * k, institution="Lab Z") for k in range(14)]
     (f,) = _run(profile, many)
     assert "'M9' and 4 more." in f.message and "'M10'" not in f.message
+
+
+@pytest.mark.parametrize(("n", "listed"), [(14, "'B5', 'B6', 'B7', 'B8', 'B9' 외 4장."), (7, "'B5', 'B6'.")])
+def test_a_group_finding_reads_in_korean_with_its_slide_list(profile, n, listed):
+    # each variant its own msgid: the list (and "and N more") translated with the finding
+    bad = [_item(f"B{k}", over=0.2, od=1.3 + 0.01 * k, institution="Lab Z") for k in range(n)]
+    (f,) = _run(profile, bad)
+    ko = f.text("ko")
+    assert f.code == "OVERSTAINED_GROUP" and f.template is not None and "기관 'Lab Z'" in ko
+    assert "stained darker" not in ko and "Past that rule" not in ko and "more." not in ko
+    assert ko.endswith("그 기준을 넘은 슬라이드: 'B0', 'B1', 'B2', 'B3', 'B4', " + listed)
+
+
+def test_every_stain_finding_has_a_template(profile):
+    # a message joined as plain text reads English in every language: each finding keeps its msgid
+    cases = [
+        [_item(f"B{k}", over=0.2, od=1.3 + 0.01 * k, institution="Lab Z") for k in range(14)],
+        [*_peers(10), _item("DARK", over=0.2, od=1.3)],
+        [_item(f"B{k}", under=0.9999, od=0.45 + 0.01 * k, institution=None) for k in range(5)],
+        [*_peers(30), *[_item(f"D{k}", over=0.2, od=1.3 + 0.01 * k, institution="Dark") for k in range(20)]],
+    ]
+    dark = [_item(f"D{k}", over=0.2, od=1.3 + 0.01 * k, institution=None) for k in range(20)]
+    cases.append([*dark, *[_item(f"C{k}", od=0.5 + 0.01 * k, institution=None) for k in range(5)]])
+    found = [f for items in cases for f in _run(profile, items)]
+    assert {f.code for f in found} >= {
+        "OVERSTAINED",
+        "OVERSTAINED_GROUP",
+        "UNDERSTAINED",
+        "STAIN_NOT_COMPARED",
+    }
+    assert [f.code for f in found if f.template is None] == []
+    # a slide flagged against peers stained the other way: both parts in Korean
+    (odd, *_) = [f.text("ko") for f in found if f.code == "UNDERSTAINED"]
+    assert "이 슬라이드가 아니라 그들이 이상할 수 있음" in odd and "may be the odd ones" not in odd
+
+
+def test_long_slide_ids_are_cut_so_the_count_of_the_others_survives(profile):
+    items = [
+        _item(f"{'x' * 250}_{k:02d}", over=0.2, od=1.3 + 0.01 * k, institution="Lab Z") for k in range(14)
+    ]
+    (f,) = _run(profile, items)
+    assert f.message.endswith(" and 4 more.") and f.text("ko").endswith("외 4장.")
+    assert f.message.count("'" + "x" * 40 + "…'") == 10 and "x" * 41 not in f.message
+
+
+def _bcnb(institution, n=5):
+    # BCNB's clean patches: nearly all of the tissue paler than any nucleus, a normal density
+    return [
+        _item(f"B{k}", under=0.9999 if k else 0.995, od=0.45 + 0.01 * k, institution=institution)
+        for k in range(n)
+    ]
+
+
+@pytest.mark.parametrize("n_peers", [6, 30])
+def test_a_small_pale_institution_is_compared_with_the_whole_batch(profile, n_peers):
+    # too small to be its own reference group: compared with the batch's measured slides (its own
+    # left out), not held to the absolute pale share (near 1 on every slide of a pale site)
+    assert _run(profile, [*_peers(n_peers), *_bcnb("BCNB")]) == []
+    # as without the institution column
+    assert _run(profile, [*_peers(n_peers, institution=None), *_bcnb(None)]) == []
+    # a truly under-stained slide of it is still found, against the batch
+    faint = [*_peers(n_peers), *_bcnb("BCNB", 4), _item("F", under=1.0, od=0.12, institution="BCNB")]
+    (f,) = _run(profile, faint)
+    assert (f.code, f.item_id) == ("UNDERSTAINED", "F")
+    assert "for its batch" in f.message and f"the {n_peers + 4} other slides" in f.message
+    # only the batch itself too small takes the small-batch rule
+    (f,) = _run(profile, _bcnb("BCNB"))
+    assert f.code == "STAIN_NOT_COMPARED"
