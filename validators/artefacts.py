@@ -420,13 +420,15 @@ _STAIN_MESSAGES = {
     ),
     ("overstain", "small-batch"): N_(
         "over-stained tissue: {share:.1%} of the tissue near-black, over the {limit:.1%} allowed (the "
-        "absolute rule: its batch is too small to compare as a whole, {m} slides outside the institutions "
-        "compared with a share measured, {needed_group} needed)"
+        "absolute rule: the {n} other slides of its batch it was compared with are stained darker as a "
+        "whole, so it is no outlier among them, and the {m} slides outside the institutions compared, with "
+        "a share measured, are too few to judge as a group: {needed_group} needed)"
     ),
     ("understain", "small-batch"): N_(
         "under-stained tissue: {share:.2%} of the tissue paler than any nucleus, over the {limit:.2%} "
-        "allowed (the absolute rule: its batch is too small to compare as a whole, {m} slides outside the "
-        "institutions compared with a share measured, {needed_group} needed)"
+        "allowed (the absolute rule: the {n} other slides of its batch it was compared with are stained "
+        "paler as a whole, so it is no outlier among them, and the {m} slides outside the institutions "
+        "compared, with a share measured, are too few to judge as a group: {needed_group} needed)"
     ),
     ("overstain", "undescribed"): N_(
         "over-stained tissue: {share:.1%} of the tissue near-black, over the {limit:.1%} allowed (the "
@@ -468,7 +470,7 @@ _STAIN_PARAMS = {
     "absolute": ("share", "limit", "n", "needed"),
     "undescribed": ("share", "limit", "n"),
     "small-institution": ("share", "limit", "group", "m", "needed_group"),
-    "small-batch": ("share", "limit", "m", "needed_group"),
+    "small-batch": ("share", "limit", "n", "m", "needed_group"),
     "extreme": ("share", "od"),
     "uncompared": ("od", "od_min", "share", "n", "needed"),
 }
