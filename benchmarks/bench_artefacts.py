@@ -899,32 +899,44 @@ def stain_parts(rows: list[dict]) -> dict[tuple[str, str, str], tuple]:
     :func:`stain_batch.strength`, the median and the median absolute deviation of the
     strengths of the *clean* slides of its group (:func:`stain_group`), its own image left out,
     how many they are, and their shares' median, median absolute deviation and count: what :func:`stain_batch.compare` computes, kept so that its constants
-    can be varied without computing it again."""
+    can be varied without computing it again; and its reference group judged as a whole (an
+    institution, None: the batch), how many of its slides have a share and the batch's median
+    share (:func:`stain_batch.held_whole`). The peers are the slide's institution's (a row's
+    ``institution``, when it has ``MIN_PEERS`` other measured slides) or else its whole batch's,
+    as ``artefacts.stain`` takes them (the shares files hold no institution: each batch one)."""
     groups: dict[tuple[str, str], list[dict]] = defaultdict(list)
     for r in rows:
         groups[stain_group(r)].append(r)
     out = {}
-    for members in groups.values():
-        for r in members:
+    for batch in groups.values():
+        # as artefacts.stain judges a batch: a slide of an institution with peers enough against
+        # them, any other against the whole batch (the library's min_peers)
+        ods = [stain_od(m, "clean") for m in batch]
+        institutions = [m.get("institution") for m in batch]
+        refs = stain_batch.reference_groups(ods, institutions)
+        judged = stain_batch.judged_as_group(refs, institutions)
+        for i, r in enumerate(batch):
+            group = institutions[i] if institutions[i] in refs else None
+            members = [batch[j] for j in refs[group].tolist()]
             for kind in STAIN_KINDS:
-                ref = [
-                    stain_batch.strength(kind, stain_od(m, "clean"))
-                    for m in members
-                    if m["name"] != r["name"]
-                ]
+                ref = [stain_batch.strength(kind, stain_od(m, "clean")) for m in members if m is not r]
                 values = np.array([v for v in ref if v is not None])
                 centre = float(np.median(values)) if values.size else np.nan
                 mad = float(np.median(np.abs(values - centre))) if values.size else np.nan
-                peer_shares = np.array(  # of the measured peers, as stain_batch.judge counts them
-                    [
-                        m["clean"][kind]
-                        for m in members
-                        if m["name"] != r["name"] and stain_od(m, "clean") is not None
-                    ]
-                )
+                # of the measured peers, as stain_batch.judge counts them
+                peer_shares = np.array([m["clean"][kind] for m in members if m is not r])
                 share_centre = float(np.median(peer_shares)) if peer_shares.size else np.nan
                 share_mad = (
                     float(np.median(np.abs(peer_shares - share_centre))) if peer_shares.size else np.nan
+                )
+                shares = np.array(
+                    [np.nan if m["clean"][kind] is None else m["clean"][kind] for m in batch], float
+                )
+                # its group judged as a whole: how many of its slides have a share, and the batch's median
+                whole = (
+                    group,
+                    int(np.isfinite(shares[judged[group]]).sum()),
+                    stain_batch.batch_median(shares[refs[None]]),
                 )
                 for variant in ("clean", *INJECTED):
                     if variant in r:
@@ -938,6 +950,7 @@ def stain_parts(rows: list[dict]) -> dict[tuple[str, str, str], tuple]:
                             mad,
                             values.size,
                             (share_centre, share_mad, peer_shares.size),
+                            whole,
                         )
     return out
 
@@ -966,10 +979,10 @@ def stain_flagged(
     judgement, the profile's shares)."""
     got = set()
     for kind in STAIN_KINDS:
-        share, od, _, centre, mad, n, peer_shares = parts[name, variant, kind]
+        share, od, _, centre, mad, n, peer_shares, (group, whole, batch) = parts[name, variant, kind]
         if constants is None:
             hit = share > limits[kind]
-        else:  # the library's verdict; the group judged as a whole: the slide and its peers
+        else:  # the library's verdict, its group judged as a whole as artefacts.stain judges it
             hit = stain_batch.verdict(
                 kind,
                 share,
@@ -978,12 +991,12 @@ def stain_flagged(
                 centre,
                 mad,
                 limits[kind],
-                None,
+                group,
                 int(constants["min_peers"]),
                 constants["max_z"],
                 constants["min_spread"],
                 peer_shares=peer_shares,
-                whole=peer_shares[2] + 1,
+                whole=stain_batch.held_whole(group, whole, batch, limits[kind]),
             ).flagged
         if hit:
             got.add(kind)

@@ -13,12 +13,24 @@ from tests.helpers import benchmark
 LIMITS = {"overstain": 0.03, "understain": 0.9986}
 
 
-def _rows(n: int, seed: int) -> list[dict]:
+def _institution(k: int, n: int, layout: str | None) -> str | None:
+    # "two": a larger institution and a smaller one (too small to compare with alone below 18
+    # slides); "loose" and "dark": an institution and slides of none ("dark": all darker)
+    if layout is None:
+        return None
+    if 3 * k < 2 * n:
+        return "Big"
+    return "Small" if layout == "two" else None
+
+
+def _rows(n: int, seed: int, layout: str | None = None) -> list[dict]:
     rng = np.random.default_rng(seed)
     rows = []
     for k in range(n):
         od: float | None = float(rng.uniform(0.3, 0.8))
         over, under = float(rng.uniform(0, 0.02)), float(rng.uniform(0.9, 0.999))
+        if layout == "dark":
+            od, over = od + 0.8, over + 0.2
         pick = k % 9
         if pick == 1:
             od, over = 1.6, 0.2  # darker than the rest
@@ -39,6 +51,7 @@ def _rows(n: int, seed: int) -> list[dict]:
                 "name": f"site#{k}",
                 "clean": {"overstain": over, "understain": under},
                 "clean_stain": stain,
+                "institution": _institution(k, n, layout),
             }
         )
     return rows
@@ -46,13 +59,15 @@ def _rows(n: int, seed: int) -> list[dict]:
 
 @pytest.mark.parametrize("n", [2, 3, MIN_PEERS, MIN_PEERS + 1, MIN_PEERS + 2, 9, 12, 30])
 @pytest.mark.parametrize("seed", [0, 1, 2])
-def test_the_bench_flags_what_the_check_flags(n, seed):
+@pytest.mark.parametrize("layout", [None, "two", "loose", "dark"])
+def test_the_bench_flags_what_the_check_flags(n, seed, layout):
     bench = benchmark("bench_artefacts")
-    rows = _rows(n, seed)
+    rows = _rows(n, seed, layout)
     parts = bench.stain_parts(rows)
     ods = [bench.stain_od(r, "clean") for r in rows]
+    institutions = [r["institution"] for r in rows]
     want = {
-        kind: judge(kind, [r["clean"][kind] for r in rows], ods, [None] * n, LIMITS[kind])
+        kind: judge(kind, [r["clean"][kind] for r in rows], ods, institutions, LIMITS[kind])
         for kind in STAIN_KINDS
     }
     for k, r in enumerate(rows):

@@ -166,14 +166,9 @@ def judge(
                 by_share[k] = (float(share_centres[i]), float(share_spreads[i]), n_shares)
     # the slides each group is judged on as a whole (group_verdicts), with a share
     whole = {
-        g: int(np.count_nonzero(np.isfinite(y[m]))) for g, m in _judged_as_group(groups, institutions).items()
+        g: int(np.count_nonzero(np.isfinite(y[m]))) for g, m in judged_as_group(groups, institutions).items()
     }
-    # a slide compared with the whole batch (no institution, or one too small) is judged by that
-    # comparison, unless the batch is itself stained its way as a whole (a dark slide among dark
-    # peers is no outlier, and the few slides outside the institutions make no group finding)
-    batch_shares = y[groups[None]]
-    batch_shares = batch_shares[np.isfinite(batch_shares)]
-    batch_alike = batch_shares.size > 0 and float(np.median(batch_shares)) > absolute
+    batch = batch_median(y[groups[None]])
     out = []
     for k, (share, od) in enumerate(zip(shares, ods, strict=True)):
         # no descriptor of its own: compared with nobody, its group's measured slides counted
@@ -181,7 +176,7 @@ def judge(
         unmeasured = (None, math.nan, math.nan, groups[None].size if inst is None else groups[inst].size)
         group, centre, spread, n = stats.get(k, unmeasured)
         peer_shares = by_share.get(k, (math.nan, math.nan, 0))
-        judged_whole = whole[group] if k in stats and (group is not None or batch_alike) else None
+        judged_whole = held_whole(group, whole[group], batch, absolute) if k in stats else None
         out.append(
             verdict(
                 kind,
@@ -200,7 +195,24 @@ def judge(
     return out
 
 
-def _judged_as_group(
+def batch_median(shares: np.ndarray) -> float:
+    """The median of the finite ``shares`` of a batch's measured slides (NaN: none)."""
+    finite = shares[np.isfinite(shares)]
+    return float(np.median(finite)) if finite.size else math.nan
+
+
+def held_whole(group: str | None, whole: int, batch: float, absolute: float) -> int | None:
+    """:func:`verdict`'s ``whole`` for a slide of reference ``group`` judged as a whole on ``whole``
+    slides with a share: an institution's always; for a slide compared with the whole batch (no
+    institution, or one too small), only when the batch's median share ``batch``
+    (:func:`batch_median`) passes ``absolute`` (a dark slide among a dark batch is no outlier, and
+    the few slides outside the institutions make no group finding); else None: the comparison
+    with the batch judges it (five pale slides of a small pale site among 30 clean ones are not
+    held to the absolute pale share, which is near 1 on every slide of a pale site)."""
+    return whole if group is not None or batch > absolute else None
+
+
+def judged_as_group(
     groups: dict[str | None, np.ndarray], institutions: Sequence[str | None]
 ) -> dict[str | None, np.ndarray]:
     """The slides each reference group is judged on as a whole (:func:`group_verdicts`): an
@@ -271,7 +283,7 @@ def group_verdicts(
     clean slides elsewhere is one finding, not two). Such a group is reported once: its slides are
     judged against each other, so being all alike no one of them is an outlier."""
     out = []
-    for group, members in _judged_as_group(groups, institutions).items():
+    for group, members in judged_as_group(groups, institutions).items():
         g = group_verdict(kind, shares, members, group, absolute, min_peers)
         if g is not None:
             out.append(g)
