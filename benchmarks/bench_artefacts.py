@@ -94,7 +94,11 @@ and scale changes, looks: 1; 694 s CPU, 14 min wall, 3.0 GB peak): recall pen 83
 71/88 = 0.81, bubble 54/88 = 0.61, coverslip 82/88 = 0.93, overstain 78/88 = 0.89, understain 88/88,
 debris 88/88, blur 0/88 (no dataset states a resolution: not measured); false positives 13/88 =
 14.8 % (pen 8: UCSB's tissue microarrays 6; BCNB 5 of 5, judged by the absolute stain rule as a
-group of 5). docs/formats.md has the table.
+group of 5). docs/formats.md has the table. The stain judgement since (session 21, its stored
+shares re-tabulated with ``--shares /tmp/final-heldout.json --stain-only``, each site a batch): clean
+flagged for staining 0 of 88 (BCNB 0 of 5: a batch of 5 is too small to judge under-staining by
+the pale share, ``STAIN_NOT_COMPARED``), overstain 78/88 = 0.89, understain 84/88 = 0.95 (BCNB 5 of
+5; NuInsSeg 0 of 4: its copies at optical density 0.31, a batch of 4 too small to compare).
 
 Figures of the GlaS sets after the same changes (``--out``; looks: the test set 6, the fresh set 4;
 707 s CPU, 40 min wall niced beside a CI run, 0.75 GB): false positives 2/36 = 5.6 % on the test set
@@ -144,6 +148,18 @@ With the near-black share also judged against the peers' (:func:`stain_batch.by_
 20): the same 3 clean slides flagged (all under-stained, none by it), over-stained found 180 of
 192 (172 without it), by image over 0.94, under 0.99, clean 1.6 %; leaving one group out over
 0.89, under 0.98, clean 4.2 %.
+
+**Where the 0.9 recall target is missed** (session 21, after the small-batch rule and a small
+institution compared with the whole batch; ``--shares F --stain-only --tuning-only`` on the stored
+shares, the same figures before and after the latter, which changes nothing where no slide has an
+institution): second external set (``/tmp/final-heldout.json``) leaving one group out overstain
+66/88 = 0.75, **understain 70/88 = 0.80** (74 before the small-batch rule; NuInsSeg 4 -> 0),
+NuInsSeg's understain 0/4 in every tabulation; first set (``/tmp/stain-ext1.json``) leaving one
+group out overstain 83/97 = 0.86 (understain 93/97 = 0.96, clean 2/97); tuning slides
+(``/tmp/final-glas.json``) leaving one group out overstain 65/95 = 0.68, understain 34/95 = 0.36
+(three groups: constants chosen on 10 slides for GlaS's 85). By image (5 folds) every set stays
+at or over 0.94 for both kinds. The batch rule is not at target where a site's constants are
+chosen without it, nor for a batch under ``min_peers`` + 1 slides.
 
 How injected artefacts differ from real ones: pens are one stroke of a translucent ink colour
 multiplied into the image (real ink pools, fades and changes hue over tissue); folds are a band
