@@ -387,7 +387,8 @@ def verdict(
     ``peer_shares``: the median and median absolute deviation of the peers' near-black shares
     (NaN: not known) and how many they are, for :func:`by_share` (over-staining only; fewer than
     ``min_peers``: not used); ``whole``: how many slides with a share the slide's group is judged on as a whole
-    (:func:`group_verdict`; None: not known), too few of them (under ``min_peers`` + 1) and the
+    (:func:`group_verdict`; None: not known, or a slide compared with a batch not stained its way
+    as a whole, :func:`held_whole`), too few of them (under ``min_peers`` + 1) and the
     slide passing the absolute share, it is flagged by that (a group alike and stained darker
     would be no outlier and no group finding).
 
