@@ -1012,7 +1012,7 @@ def stain_flagged(
                 constants["max_z"],
                 constants["min_spread"],
                 peer_shares=peer_shares,
-                whole=stain_batch.held_whole(group, whole, batch, limits[kind]),
+                whole=stain_batch.held_whole(kind, group, whole, batch, limits[kind]),
             ).flagged
         if hit:
             got.add(kind)

@@ -176,7 +176,7 @@ def judge(
         unmeasured = (None, math.nan, math.nan, groups[None].size if inst is None else groups[inst].size)
         group, centre, spread, n = stats.get(k, unmeasured)
         peer_shares = by_share.get(k, (math.nan, math.nan, 0))
-        judged_whole = held_whole(group, whole[group], batch, absolute) if k in stats else None
+        judged_whole = held_whole(kind, group, whole[group], batch, absolute) if k in stats else None
         out.append(
             verdict(
                 kind,
@@ -201,15 +201,21 @@ def batch_median(shares: np.ndarray) -> float:
     return float(np.median(finite)) if finite.size else math.nan
 
 
-def held_whole(group: str | None, whole: int, batch: float, absolute: float) -> int | None:
+def held_whole(kind: str, group: str | None, whole: int, batch: float, absolute: float) -> int | None:
     """:func:`verdict`'s ``whole`` for a slide of reference ``group`` judged as a whole on ``whole``
     slides with a share: an institution's always; for a slide compared with the whole batch (no
     institution, or one too small), only when the batch's median share ``batch``
     (:func:`batch_median`) passes ``absolute`` (a dark slide among a dark batch is no outlier, and
     the few slides outside the institutions make no group finding); else None: the comparison
     with the batch judges it (five pale slides of a small pale site among 30 clean ones are not
-    held to the absolute pale share, which is near 1 on every slide of a pale site)."""
-    return whole if group is not None or batch > absolute else None
+    held to the absolute pale share, which is near 1 on every slide of a pale site). Under-staining
+    is never held so: the pale share cannot tell a pale slide from a slide of a pale batch (30 pale
+    slides of one institution made five of a small one "under-stained" by it, which the same
+    slides without the institution column were not), so the comparison with the batch judges it
+    and a pale batch is its group finding."""
+    if group is not None:
+        return whole
+    return whole if kind == "overstain" and batch > absolute else None
 
 
 def judged_as_group(

@@ -450,3 +450,16 @@ def test_a_small_pale_institution_is_compared_with_the_whole_batch(profile, n_pe
     # only the batch itself too small takes the small-batch rule
     (f,) = _run(profile, _bcnb("BCNB"))
     assert f.code == "STAIN_NOT_COMPARED"
+
+
+def test_a_small_pale_institution_beside_a_pale_one_is_not_held_to_the_pale_share(profile):
+    # 30 slides of a pale institution (pale share past the absolute) and five pale slides of a small
+    # one: the five were each flagged by the absolute pale share ("the 34 other slides ... paler as a
+    # whole"), which the same 35 slides without the institution column were not; the pale share
+    # cannot tell a pale slide from a slide of a pale batch, so only the group finding is left
+    pale = _peers(30, under=0.9995)
+    found = _run(profile, [*pale, *_bcnb("BCNB")])
+    assert [(f.code, f.item_id) for f in found if f.code == "UNDERSTAINED"] == []
+    assert [f.code for f in found] == ["UNDERSTAINED_GROUP"], [f.message for f in found]
+    loose = _run(profile, [*pale, *_bcnb(None)])
+    assert [f.code for f in loose if f.code == "UNDERSTAINED"] == []
