@@ -590,8 +590,16 @@ def _group_message(g: GroupVerdict, names: dict[str, str], ids: list[str]) -> Me
 def _short(sid: str) -> str:
     """A slide id cut to :data:`ID_CHARS` and ``…``, never inside an identifier the run's mask knows
     (:func:`dqm.identifiers.cut_outside_identifiers`: the mask, applied to the text written, sees
-    it whole or not at all); an id is one word, so a cut inside it is kept (``clip`` would drop it)."""
-    return sid if len(sid) <= ID_CHARS else sid[: cut_outside_identifiers(sid, ID_CHARS)] + "…"
+    it whole or not at all); an id is one word, so a cut inside it is kept (``clip`` would drop it).
+    The length counted is the id as the message quotes it (``repr``: an invisible or control
+    character is six characters there), so ten listed ids always leave room for "and N more"."""
+    kept = shown = 0
+    for ch in sid:
+        shown += len(repr(ch)) - 2
+        if shown > ID_CHARS:
+            break
+        kept += 1
+    return sid if kept == len(sid) else sid[: cut_outside_identifiers(sid, kept)] + "…"
 
 
 def _odd_group(v: Verdict, groups: list[GroupVerdict]) -> GroupVerdict | None:

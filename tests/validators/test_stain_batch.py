@@ -463,3 +463,12 @@ def test_a_small_pale_institution_beside_a_pale_one_is_not_held_to_the_pale_shar
     assert [f.code for f in found] == ["UNDERSTAINED_GROUP"], [f.message for f in found]
     loose = _run(profile, [*pale, *_bcnb(None)])
     assert [f.code for f in loose if f.code == "UNDERSTAINED"] == []
+
+
+@pytest.mark.parametrize("char", ["\u200b", "\x01"])
+def test_ids_of_escaped_characters_are_cut_as_quoted(profile, char):
+    # an id of 250 zero-width spaces is 1,500 characters as the message quotes it: cut before
+    # quoting, ten of them passed the message's 2,000 and "and 4 more" was lost
+    items = [*_peers(6), *[_item(char * 250 + f"_{k:02d}", over=0.2, od=1.3 + 0.01 * k) for k in range(14)]]
+    group = [f for f in _run(profile, items) if f.code == "OVERSTAINED_GROUP"]
+    assert group and all(f.message.endswith(" and 4 more.") for f in group), [f.message[-80:] for f in group]
