@@ -130,7 +130,9 @@ def fmt_among(value: float | None, bounds: Iterable[float] = (), digits: int = 3
         return "–"
     if abs(value) >= 1000:
         return f"{value:,.0f}"
-    return f"{value:.{sig_digits(value, bounds, digits)}g}"
+    shown = f"{value:.{sig_digits(value, bounds, digits)}g}"
+    # positional, never 3.4e-05 in a sentence: the same digits as 0.000034
+    return format(Decimal(shown), "f") if "e" in shown and math.isfinite(value) else shown
 
 
 def _against(

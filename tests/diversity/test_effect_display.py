@@ -153,11 +153,36 @@ def test_the_rendered_report_prints_each_effect_on_its_own_side() -> None:
     if d.batch_effects is not None:
         c = Comparison(
             variable="od", label="optical density", by="institution", method="Kruskal-Wallis",
-            effect_size=0.0599, effect_label="small", n=30, sentence="…",
+            effect_size=0.05999, effect_label="small", n=30, sentence="…",
         )  # fmt: skip
         update["batch_effects"] = d.batch_effects.model_copy(update={"comparisons": [c]})
     html = render_html(make_result(diversity=d.model_copy(update=update)), lang="en")
     assert "V 0.07069 (" in html, "the test's effect"
     assert "PSI 0.1004<" in html or "PSI 0.1004 " in html, "the drift table's effect"
     if "batch_effects" in update:
-        assert ">0.0599 (" in html, "the batch-effect comparison's η²_H"
+        assert ">0.05999 (" in html, "the batch-effect comparison's η²_H (the former filter: 0.06)"
+
+
+def test_a_batch_effect_sentence_prints_eta2_on_its_own_side_and_positional(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The comparison's sentence printed η²_H with 3 decimals beside its label: 0.05999 read
+    ``0.060 (small)`` though moderate starts at 0.06; and never in scientific notation."""
+    from dqm.diversity import batch_effects, diversity_result
+    from dqm.profile import load_profile
+    from tests.diversity.test_batch_effects import cohort
+
+    assert fmt_among(3.4e-05) == "0.000034" and fmt_among(-2.5e-07) == "-0.00000025"
+    real = batch_effects.kruskal_wallis
+
+    def pinned(parts):  # type: ignore[no-untyped-def]
+        o = real(parts)
+        return (
+            TestOutcome(o.statistic, o.df, 1e-6, o.method, effect=0.05999, n=o.n)
+            if o.p_value is not None
+            else o
+        )
+
+    monkeypatch.setattr(batch_effects, "kruskal_wallis", pinned)
+    d = diversity_result(cohort(shift={"background": -0.1}, seed=6), load_profile())
+    assert d.batch_effects is not None
+    said = [c.sentence for c in d.batch_effects.comparisons if c.p_adjusted is not None]
+    assert said and all("η²_H 0.05999 (small)" in x for x in said), said[:2]
