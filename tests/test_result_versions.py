@@ -20,7 +20,9 @@ audited with a profile that disables two checks: ``disabled_checks``; 1.15: synt
 series' other file is a ``slide_part`` row, a file of another series beside it none; 1.17: syntactic and diversity
 audited with ``--expect``, an order list of six items, one not delivered, one slide's ``sha256`` wrong, one
 item delivered and not ordered: ``order``; 1.18: syntactic and diversity, each slide with the
-``overstain_share`` and ``understain_share`` of its tissue). A release that bumps the schema adds its own
+``overstain_share`` and ``understain_share`` of its tissue; 1.19: syntactic and diversity, each test with the
+``thresholds`` its effect was labelled on, each slide with the ``mpp_source`` of the resolution its probe used,
+two of them a plain image whose annotation states it). A release that bumps the schema adds its own
 file here; none is ever regenerated.
 """
 
