@@ -68,11 +68,13 @@ NOT_AUDITED_NO_REASON = N_(
 )
 """:data:`NOT_AUDITED` where the export gives no reason."""
 NOT_COUNTED = N_(
-    "{n} PASS verdict(s) given on it before the refusal are not counted: they certified a file the "
-    "batch no longer holds (a FAIL given on it still counts: it judged the audited file)"
+    "{n} verdict(s) given on it before the refusal are not counted: adjudicated by the review's rule "
+    "they pass it, and a PASS would certify a file the batch no longer holds (verdicts that fail it "
+    "by the rule count: they judged the audited file)"
 )
-"""Added to :data:`NOT_AUDITED` where PASS verdicts on the refused slide were given before the
-refusal (distinct ones: the first of each reviewer, however many exports repeat it)."""
+"""Added to :data:`NOT_AUDITED` where the verdicts given on the refused slide before the refusal
+pass it by the adjudication rule (distinct ones: the first of each reviewer, however many exports
+repeat it)."""
 NOT_REVIEWED = N_(
     "{n} drawn slide(s) could not be reviewed: the review server refused them as not the files the audit "
     "checked (SLIDE_NOT_AUDITED); they count among the slides still to review, so the decision waits "
@@ -119,9 +121,12 @@ def not_reviewable(
 
 
 def validate(
-    plan: ReviewPlan, files: Sequence[VerdictFile]
+    plan: ReviewPlan, files: Sequence[VerdictFile], adjudication: str = "strict"
 ) -> tuple[list[VerdictRecord], list[ReviewFinding]]:
-    """The usable verdicts (first of each slide × reviewer) and the findings about the others. A
+    """The usable verdicts (first of each slide × reviewer) and the findings about the others; of a
+    slide the review server refused (:func:`not_reviewable`), its verdicts only where they fail it
+    by the rule ``adjudication`` (:func:`~dqm.semantic.agreement.adjudicate`), all of them, else
+    none (the slide is not reviewed). A
     verdict may name its slide as the plan does or as dqm showed it (:func:`dqm.output.visible`:
     the review sheet, ``review_plan.csv`` and the server write a right-to-left override or a
     zero-width space in a slide id as its escape, and a reviewer copies what they see). Findings
@@ -206,10 +211,17 @@ def validate(
                 rec,
             )
         )
-    # a PASS on a refused slide certified a file the batch no longer holds: dropped (said in its
-    # SLIDE_NOT_AUDITED); a FAIL judged the audited file, and a supplier's swap must not undo it
-    dropped = Counter(s for (s, _), r in kept.items() if s in refused and r.verdict == "pass")
-    kept = {k: r for k, r in kept.items() if not (k[0] in refused and r.verdict == "pass")}
+    # a refused slide's verdicts adjudicated by the review's rule first, all of them: a FAIL judged
+    # the audited file, and a supplier's swap must not undo it (they all count, as given); a PASS
+    # would certify a file the batch no longer holds: none counts (said in its SLIDE_NOT_AUDITED).
+    # Dropping the PASSes first let a minority FAIL decide (majority: FAIL, PASS, PASS → FAIL)
+    on_refused: dict[str, dict[str, str]] = {}
+    for (sid, who), r in kept.items():
+        if sid in refused:
+            on_refused.setdefault(sid, {})[who] = r.verdict
+    passed = {sid for sid, r in on_refused.items() if agr.adjudicate(r, adjudication) == "pass"}
+    dropped = Counter(sid for sid, _ in kept if sid in passed)
+    kept = {k: r for k, r in kept.items() if k[0] not in passed}
     found.listed[:0] = _refusals(refused, sampled, dropped, found)
     return sorted(kept.values(), key=lambda r: r.order), findings + found.all()
 
@@ -319,7 +331,7 @@ def ingest(
     """
     agr.parse_adjudication(options.adjudication)
     interval(0, 0, options.ci_method)
-    records, findings = validate(plan, files)
+    records, findings = validate(plan, files, options.adjudication)
     ratings: dict[str, dict[str, str]] = {}
     by_slide: dict[str, list[VerdictRecord]] = {}
     for rec in records:

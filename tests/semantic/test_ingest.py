@@ -1047,8 +1047,8 @@ def test_verdicts_on_a_refused_slide_are_not_counted(tmp_path: Path, profile: Pr
     assert (r.n_reviewed, r.n_pass) == (1, 1)
     assert r.reviewers == ["kim"]  # lee judged only the refused slide
     said = next(str(f.message) for f in r.findings if f.code == "SLIDE_NOT_AUDITED")
-    assert "2 PASS verdict(s) given on it before the refusal are not counted" in said
-    assert "PASS 판정 2건은 세지 않습니다" in translated(said, "ko")
+    assert "2 verdict(s) given on it before the refusal are not counted" in said
+    assert "판정 2건은 세지 않습니다" in translated(said, "ko")
     assert not any(f.code == "VERDICT_DUPLICATE" for f in r.findings)
 
 
@@ -1113,9 +1113,54 @@ def test_a_fail_on_a_slide_refused_later_still_rejects(tmp_path: Path, profile: 
     assert any(f.code == "SLIDE_NOT_AUDITED" for f in r.findings)  # the swap is still an error
     mixed = [*rows, {"slide_id": sampled[0], "reviewer": "lee", "verdict": "pass"}]
     r = run(plan, [verdict_file(tmp_path, mixed, name="m.json", not_reviewable=gone)], profile)
-    assert r.decision == "reject" and r.disagreements == []  # lee's PASS dropped, kim's FAIL kept
+    assert r.decision == "reject"  # strict: kim's FAIL fails the slide; lee's PASS counts as given
+    assert [(d.slide_id, d.final) for d in r.disagreements] == [(sampled[0], "fail")]
     said = next(f.message for f in r.findings if f.code == "SLIDE_NOT_AUDITED")
-    assert "1 PASS verdict(s)" in said
+    assert "not counted" not in said
+
+
+def test_a_refused_slide_is_adjudicated_by_the_rule_before_anything_is_dropped(
+    tmp_path: Path, profile: Profile
+) -> None:
+    """The PASSes on a refused slide were dropped before adjudication, so a minority FAIL decided:
+    majority rule, kim FAIL, lee PASS, park PASS (a PASS by the rule) and one other slide FAIL was
+    an accept unrefused and a reject once the slide was refused. All its verdicts are adjudicated
+    first: FAIL by the rule counts (all of them), else the slide is not reviewed. Same for a
+    ``reviewer=`` rule: the named reviewer's PASS is not overruled by another's FAIL."""
+    plan = plan_for(300)
+    assert (plan.acceptance_number, plan.rejection_number) == (1, 2)
+    sampled = [s.slide_id for s in plan.sample]
+
+    def row(sid: str, who: str, verdict: str) -> dict[str, str]:
+        return {
+            "slide_id": sid,
+            "reviewer": who,
+            "verdict": verdict,
+            "reason": "wrong_class" * (verdict == "fail"),
+        }
+
+    rows = [row(s, "kim", "pass") for s in sampled[2:]] + [row(sampled[1], "kim", "fail")]
+    rows += [row(sampled[0], "kim", "fail"), row(sampled[0], "lee", "pass"), row(sampled[0], "park", "pass")]
+    gone = [{"slide_id": sampled[0], "reason": "not the file the audit checked"}]
+    for rule in ("majority", "reviewer=lee"):
+        kept = run(plan, [verdict_file(tmp_path, rows, name="a.json")], profile, adjudication=rule)
+        assert (kept.decision, kept.n_fail) == ("accept", 1)
+        r = run(
+            plan,
+            [verdict_file(tmp_path, rows, name="b.json", not_reviewable=gone)],
+            profile,
+            adjudication=rule,
+        )
+        assert (r.decision, r.n_fail, r.refused, r.remaining) == ("incomplete", 1, 1, 1), rule
+        said = next(f.message for f in r.findings if f.code == "SLIDE_NOT_AUDITED")
+        assert "3 verdict(s) given on it before the refusal are not counted" in said
+    r = run(
+        plan,
+        [verdict_file(tmp_path, rows, name="c.json", not_reviewable=gone)],
+        profile,
+        adjudication="strict",
+    )
+    assert (r.decision, r.n_fail, r.refused) == ("reject", 2, 0)  # strict: FAIL by the rule, all counted
 
 
 def test_a_refusal_in_an_export_of_another_plan_drops_nothing(tmp_path: Path, profile: Profile) -> None:
@@ -1151,7 +1196,7 @@ def test_verdicts_not_counted_are_distinct_ones(tmp_path: Path, profile: Profile
         verdict_file(tmp_path / "b", rows, not_reviewable=gone),
     ]
     said = next(f.message for f in run(plan, files, profile).findings if f.code == "SLIDE_NOT_AUDITED")
-    assert "1 PASS verdict(s)" in said
+    assert "1 verdict(s)" in said
     other = [{"slide_id": sampled[0], "reviewer": "kim", "verdict": "fail", "reason": "wrong_class"}]
     files[1] = verdict_file(tmp_path / "b", other, name="c.json", not_reviewable=gone)
     r = run(plan, files, profile)
