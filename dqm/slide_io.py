@@ -55,7 +55,9 @@ from dqm.pixels.artefacts import Artefacts, TileSource, decoded_pixels, measure
 from dqm.pixels.masks import dilate, fill_holes
 from dqm.pixels.stain import dqt_tables, jpeg_quality, scanner, stain_descriptors
 from dqm.slide_refs import (
+    GONE_ERRNOS,
     SPECIAL,
+    NotRegular,
     Watched,
     named_as,
     openslide_name,
@@ -63,6 +65,7 @@ from dqm.slide_refs import (
     refused_reference,
     slide_parts,
     tiff_refusal,
+    transient,
     watched_besides,
 )
 from dqm.slide_tiles import READ_FLAGS, JpegTiles, openslide_rgba
@@ -334,7 +337,7 @@ def stat_and_print(path: Path | str) -> list[int | str]:
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
-            raise OSError(errno.EINVAL, "not a regular file")
+            raise NotRegular(errno.EINVAL, "not a regular file")
         return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, _print(fd, st.st_size)]
     finally:
         os.close(fd)
@@ -1379,16 +1382,27 @@ class Taken:
     names: frozenset[str] | None = None
 
 
-def taken_of(path: Path | str, st: os.stat_result, root: Path) -> Taken:
+def taken_of(path: Path | str, st: os.stat_result, root: Path, strict: bool = False) -> Taken:
     """:class:`Taken` of the slide at ``path`` (its stat ``st``) in the batch folder ``root``, now:
-    its parts' prints and stats from one opening each (:func:`stat_and_print`)."""
+    its parts' prints and stats from one opening each (:func:`stat_and_print`). ``strict`` (the
+    check against the audit's record): an error that says nothing of a file
+    (:func:`~dqm.slide_refs.transient`: EIO, EMFILE...) listing the parts or reading one raises
+    :class:`AuditUnchecked`; left out, such a part would read as gone since the audit, and the
+    slide refused for good."""
     names: set[str] = set()
-    listed, cut = slide_parts(str(path), st.st_size, root, names=names)
+    try:
+        listed, cut = slide_parts(str(path), st.st_size, root, names=names, strict=strict)
+    except OSError as exc:  # strict only: a transient error
+        raise AuditUnchecked(exc.strerror or str(exc)) from None
     parts: dict[str, tuple[str, list[int]]] = {}
     for part in listed:
         try:
             *values, quick = stat_and_print(os.path.join(root, part))
-        except (OSError, ValueError):
+        except OSError as exc:
+            if strict and transient(exc):
+                raise AuditUnchecked(exc.strerror or str(exc)) from None
+            continue
+        except ValueError:
             continue
         parts[part] = (str(quick), [int(n) for n in values])
     return Taken(stat_values(st), listed, parts, cut, frozenset(names))
@@ -1607,9 +1621,11 @@ class _Unopened(str):
     errno: int | None = None
 
 
-REFUSED_ERRNOS = frozenset({errno.ENOENT, errno.ENOTDIR, errno.ELOOP, errno.EACCES, errno.EPERM})
-"""The open errors that say the slide's path no longer leads to a file that can be read (gone,
-replaced, made unreadable): not the audit's file. Any other (EIO, EMFILE...) may pass."""
+REFUSED_ERRNOS = GONE_ERRNOS
+"""The open errors that say the slide's path no longer leads to a regular file that can be read
+(gone, replaced by a folder or special file, made unreadable: :data:`~dqm.slide_refs.GONE_ERRNOS`,
+ENXIO a socket's): not the audit's file. Any other (EIO, EMFILE, ENFILE, ENOMEM, EAGAIN, EINTR,
+ETIMEDOUT, ESTALE...) may pass: :class:`AuditUnchecked`."""
 
 
 class AuditUnchecked(Exception):
@@ -1695,6 +1711,12 @@ class NotAudited(NotOpened):
     """The slide's files are not those the audit recorded (:func:`_unlike_record`): changed since."""
 
 
+class NotChecked(NotOpened):
+    """The slide's first open could not be checked against the audit's record just now (a
+    transient error listing or reading a file of it: :class:`AuditUnchecked`): not opened, and not
+    refused as changed since the audit either (to be tried again)."""
+
+
 @dataclass(frozen=True)
 class Opened:
     """What :func:`open_checked` took of a slide's files at its first open, for a reader that opens
@@ -1772,7 +1794,13 @@ def open_checked(
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
             raise NotOpened(msg(CANNOT_READ, _reason=SPECIAL))
-        taken, refused, _ = _taken_and_looked(path, root, fd, st, first.taken if first is not None else None)
+        given = first.taken if first is not None else None
+        if given is None and recorded is not None:  # a transient error: not taken for a part gone
+            try:
+                given = taken_of(path, st, root, strict=True)
+            except AuditUnchecked as exc:
+                raise NotChecked(msg(CANNOT_READ, _reason=str(exc))) from None
+        taken, refused, _ = _taken_and_looked(path, root, fd, st, given)
         if refused is not None:
             raise NotOpened(refused)
         ref = batch_place(path, root)
@@ -1839,8 +1867,13 @@ def plain_file(
         if first is not None:
             if (why := _differs(name, first.taken.own, first.own_print)) is not None:
                 raise NotOpened(msg(why, _ref=ref))
-        elif recorded is not None and (audited := _held_unlike(path, root, fd, ref, recorded)) is not None:
-            raise NotAudited(audited)
+        elif recorded is not None:
+            try:
+                audited = _held_unlike(path, root, fd, ref, recorded)
+            except AuditUnchecked as exc:
+                raise NotChecked(msg(CANNOT_READ, _reason=str(exc))) from None
+            if audited is not None:
+                raise NotAudited(audited)
         os.lseek(fd, 0, os.SEEK_SET)
         with os.fdopen(fd, "rb", closefd=False) as fh:  # _held closes the descriptor
             yield fh
@@ -1852,7 +1885,7 @@ def _held_unlike(path: Path, root: Path, fd: int, ref: str, recorded: Recorded) 
     :class:`NotOpened` where its bytes cannot be read."""
     st = os.fstat(fd)
     own_print = _readable(_print, fd, st.st_size)
-    return _unlike_record(ref, taken_of(path, st, root), own_print, recorded)
+    return _unlike_record(ref, taken_of(path, st, root, strict=True), own_print, recorded)
 
 
 def unlike_audit(path: Path, root: Path, recorded: Recorded) -> Message | None:
@@ -1862,8 +1895,9 @@ def unlike_audit(path: Path, root: Path, recorded: Recorded) -> Message | None:
     review server's check of a slide before it takes a verdict on it, shown or not: its files
     taken, the slide's quick print read through a descriptor, a stat and a print a part). None
     where it is the audit's; :data:`GONE_SINCE_AUDIT` where no regular file that can be opened is
-    there (:data:`REFUSED_ERRNOS`, a FIFO, a folder): anything but the recorded regular file at
-    that path is not the audit's file.
+    there (:data:`REFUSED_ERRNOS`, a FIFO, a socket, a device, a folder: its type found by a stat
+    before it is opened, a socket's open failing with ENXIO): anything but the recorded regular
+    file at that path is not the audit's file.
 
     Raises
     ------
@@ -1871,6 +1905,14 @@ def unlike_audit(path: Path, root: Path, recorded: Recorded) -> Message | None:
         Where the check could not be made (another open error, a read error: EIO, EMFILE...):
         the slide is neither the audit's nor refused, the question is to be asked again."""
     ref = clip(batch_place(path, root), 200)
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as exc:
+        mode = None
+        if exc.errno not in REFUSED_ERRNOS:
+            raise AuditUnchecked(exc.strerror or str(exc)) from None
+    if mode is not None and not stat.S_ISREG(mode):
+        return msg(GONE_SINCE_AUDIT, _ref=ref, _why=SPECIAL)  # as _held says of it
     with _held(path) as fd:
         if isinstance(fd, str):
             if getattr(fd, "errno", None) not in (None, *REFUSED_ERRNOS):

@@ -285,6 +285,32 @@ class NotRegular(OSError):
     """The slide at a path is a special file (a FIFO, a socket, a device)."""
 
 
+GONE_ERRNOS = frozenset(
+    {
+        errno.ENOENT,  # nothing there
+        errno.ENOTDIR,  # a folder above made a file
+        errno.ELOOP,  # a loop of links
+        errno.ENAMETOOLONG,  # the name now too long (links lengthening it)
+        errno.EACCES,  # made unreadable
+        errno.EPERM,
+        errno.ENXIO,  # a socket, or a device with nothing behind it
+        errno.ENODEV,  # a device
+        errno.EISDIR,  # a folder
+    }
+)
+"""The errors opening or reading a file by its path that say the path no longer leads to a regular
+file that can be read (gone, replaced by something else, made unreadable): answered the same however
+often asked. Any other (EIO, EMFILE, ENFILE, ENOMEM, EAGAIN, EINTR, ETIMEDOUT, ESTALE: an NFS
+handle gone stale, which a new lookup of the name may find again...) may pass: nothing is known of
+the file. A special file found by its type (:class:`NotRegular`) is gone too."""
+
+
+def transient(exc: OSError) -> bool:
+    """Whether ``exc`` says nothing of the file it was raised for (not :data:`GONE_ERRNOS`, not
+    :class:`NotRegular`): to be asked again, never taken for the file being gone."""
+    return not isinstance(exc, NotRegular) and exc.errno not in GONE_ERRNOS
+
+
 def _reader(path: Path, fd: int | None) -> BinaryIO:
     """The slide read from its start: through a duplicate of ``fd`` where one is given (its own
     offset: ``fd`` is left as it was), else opened at ``path`` without waiting (a FIFO's open
@@ -584,13 +610,16 @@ def _dicom_folder(path: Path, real_root: str) -> Message | None:
     return None
 
 
-def _head(target: str, limit: int) -> bytes:
+def _head(target: str, limit: int, strict: bool = False) -> bytes:
     """The first ``limit`` bytes of ``target`` (already found a regular file inside the batch), or
-    nothing when it is larger (OpenSlide does not read it) or cannot be read."""
+    nothing when it is larger (OpenSlide does not read it) or cannot be read; ``strict``: an error
+    that says nothing of the file (:func:`transient`: EIO, EMFILE...) raised, not read as none."""
     try:  # not blocking: a file swapped for a FIFO since it was found regular would wait for ever
         with open(os.open(target, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)), "rb") as fh:
             data = fh.read(limit + 1) or b""  # None: a FIFO with nothing written
-    except OSError:
+    except OSError as exc:
+        if strict and transient(exc):
+            raise
         return b""
     return data if len(data) <= limit else b""
 
@@ -651,15 +680,21 @@ def opened_besides(path: str, size: int, root: Path) -> list[tuple[str, str | No
 
 
 def _besides_lazily(
-    path: str, size: int, root: Path, macro: bool = True, names: dict[str, str] | None = None
+    path: str,
+    size: int,
+    root: Path,
+    macro: bool = True,
+    names: dict[str, str] | None = None,
+    strict: bool = False,
 ) -> Iterator[tuple[str, str | None]]:
     """:func:`opened_besides`, each file resolved only when the one before it has been taken (a
     caller that needs the first few does not resolve the 20,000 names of a hostile ``Slidedat.ini``);
     ``macro`` False: no Trestle macro image (results before 1.16). ``names``, given: each name
-    resolved (cut at a NUL byte) → what it resolved to, those of one file too."""
+    resolved (cut at a NUL byte) → what it resolved to, those of one file too. ``strict``:
+    :func:`_named_besides`'s."""
     real_root = os.path.realpath(root)
     seen: set[str] = set()
-    for name in _named_besides(path, size, root, macro):
+    for name in _named_besides(path, size, root, macro, strict):
         target = os.path.realpath(_cut(name))
         if names is not None:
             names[_cut(name)] = target
@@ -668,18 +703,21 @@ def _besides_lazily(
             yield target, _refused(target, real_root)
 
 
-def _named_besides(path: str, size: int, root: Path, macro: bool = True) -> Iterator[str]:
+def _named_besides(
+    path: str, size: int, root: Path, macro: bool = True, strict: bool = False
+) -> Iterator[str]:
     """The names the slide at ``path`` gives OpenSlide to open besides it (:func:`opened_besides`),
     as named, not resolved: a MIRAX slide's ``Slidedat.ini`` and the files it names, a VMS/VMU key
-    file's, a Trestle slide's macro image (``macro``)."""
+    file's, a Trestle slide's macro image (``macro``). ``strict``: a transient error reading the
+    key file or ``Slidedat.ini`` raised (:func:`_head`), not read as a slide naming nothing."""
     if path.endswith(".mrxs"):
         folder = path[: -len(".mrxs")]
         data = b""
         if _refused(os.path.join(folder, "Slidedat.ini"), os.path.realpath(root)) is None:
-            data = _head(os.path.join(folder, "Slidedat.ini"), SLIDEDAT_MAX_BYTES)
+            data = _head(os.path.join(folder, "Slidedat.ini"), SLIDEDAT_MAX_BYTES, strict)
         refs: Iterable[str] = itertools.chain(["Slidedat.ini"], _key_values(data, MIRAX_KEYS))
     else:
-        head = _head(path, VMS_MAX_BYTES) if size <= VMS_MAX_BYTES else b""
+        head = _head(path, VMS_MAX_BYTES, strict) if size <= VMS_MAX_BYTES else b""
         if not any(g in head for g in VMS_GROUPS):
             if macro and (name := _macro_of(path)) is not None:
                 yield name
@@ -1146,7 +1184,12 @@ keyed by its stat alone (:data:`dqm.cache.UNPRINTED`) and is neither hashed nor 
 
 
 def slide_parts(
-    path: str, size: int, root: Path, since_1_16: bool = True, names: set[str] | None = None
+    path: str,
+    size: int,
+    root: Path,
+    since_1_16: bool = True,
+    names: set[str] | None = None,
+    strict: bool = False,
 ) -> tuple[list[str], bool]:
     """The batch paths (below ``root`` as it resolves) of the regular files OpenSlide opens by name
     besides the slide at ``path`` (``size`` bytes) and may open (:func:`opened_besides`: none
@@ -1156,15 +1199,19 @@ def slide_parts(
     :data:`MAX_PARTS` files found are not resolved (a ``Slidedat.ini`` of 1 MiB naming 55,000
     files cost ``--results`` 14 s more), nor the headers past them read. ``names``, given: the
     names the slide gives (cut at a NUL byte) that led to one of the files listed, by which
-    :func:`watched_besides` tells a name made since (a link to a part: one file, listed once)."""
+    :func:`watched_besides` tells a name made since (a link to a part: one file, listed once).
+    ``strict`` (the check against the audit's record): an error that says nothing of a file
+    (:func:`transient`: EIO, EMFILE...) reading the key file or ``Slidedat.ini``, or stat'ing a
+    file named, is raised (OSError), never read as a listing without it."""
     real_root = os.path.realpath(root)
     given: dict[str, str] | None = {} if names is not None else None
-    named = (target for target, why in _besides_lazily(path, size, root, since_1_16, given) if why is None)
+    besides = _besides_lazily(path, size, root, since_1_16, given, strict)
+    named = (target for target, why in besides if why is None)
     series = _dicom_series(path, root) if since_1_16 else iter(())
     found: dict[str, None] = {}
     cut = False
     for target in itertools.chain(named, series):
-        if target not in found and os.path.isfile(target):
+        if target not in found and _is_file(target, strict):
             if len(found) == MAX_PARTS:
                 cut = True
                 break
@@ -1172,6 +1219,18 @@ def slide_parts(
     if names is not None and given is not None:
         names.update(name for name, target in given.items() if target in found)
     return [os.path.relpath(t, real_root) for t in found], cut
+
+
+def _is_file(target: str, strict: bool) -> bool:
+    """``os.path.isfile(target)``; ``strict``: a :func:`transient` error raised, not read as none."""
+    try:
+        return stat.S_ISREG(os.stat(target).st_mode)
+    except OSError as exc:
+        if strict and transient(exc):
+            raise
+        return False
+    except ValueError:
+        return False
 
 
 def part_name(part: str) -> str:

@@ -6,6 +6,7 @@ descriptor checked; a part made a link out of the batch after the open is refuse
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 from pathlib import Path
@@ -17,7 +18,10 @@ from PIL import Image
 from dqm.profile import Profile
 from dqm.runner import Run, RunOptions, run_batch
 from dqm.slide_io import (
+    REFUSED_ERRNOS,
+    AuditUnchecked,
     NotAudited,
+    NotChecked,
     Recorded,
     fingerprint,
     open_checked,
@@ -25,6 +29,7 @@ from dqm.slide_io import (
     slide_thumbnail,
     stat_values,
     taken_of,
+    unlike_audit,
 )
 from dqm.thumbnails import thumbnail
 from dqm.validity.data import SlideReader, SlideRefused, select_slides
@@ -482,3 +487,82 @@ def test_a_listing_of_exactly_max_parts_is_not_taken_as_cut(
             reader.read(0, 0, 8, 8, 1.0)
     assert "opt.bin" in refused.value.why and "joined or left" in refused.value.why
     reader.close()
+
+
+def _vms_recorded(tmp_path: Path) -> tuple[Path, Path, Recorded]:
+    """A VMS ``sub/S1.vms`` of one JPEG in the batch folder, and the audit's record of both."""
+    root = tmp_path / "batch"
+    (root / "sub").mkdir(parents=True)
+    key, _ = _vms_to_swap(root)
+    part = root / "sub" / "S1.jpg"
+    recorded = Recorded(_recorded(key, "sub/S1.vms").own, {"sub/S1.jpg": _recorded(part, "sub/S1.jpg").own})
+    assert unlike_audit(key, root, recorded) is None
+    return root, key, recorded
+
+
+def _failing_open(monkeypatch: pytest.MonkeyPatch, path: Path, code: int, after: int = 0) -> None:
+    """``os.open`` of ``path`` failing with ``code`` from its ``after``+1-th call on."""
+    real_open, calls = os.open, [0]
+
+    def failing(file: object, *args: object, **kw: object) -> int:
+        if isinstance(file, (str, os.PathLike)) and os.path.realpath(file) == os.path.realpath(path):
+            calls[0] += 1
+            if calls[0] > after:
+                raise OSError(code, os.strerror(code))
+        return real_open(file, *args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "open", failing)
+
+
+@pytest.mark.parametrize("code", [errno.EIO, errno.EMFILE])
+def test_a_transient_error_reading_a_part_refuses_nothing_for_good(
+    tmp_path: Path, code: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A part whose open failed with EIO or EMFILE was left out of what was taken, and so read as
+    a part gone since the audit ("sub/S1.jpg joined or left ... since the audit"): the review
+    server refused the slide for good at its verdict or its first open for tiles. Such an error
+    says nothing of the part: the check could not be made (AuditUnchecked; NotChecked at an
+    open), and once it can the slide is the audit's."""
+    root, key, recorded = _vms_recorded(tmp_path)
+    _failing_open(monkeypatch, root / "sub" / "S1.jpg", code)
+    with pytest.raises(AuditUnchecked):
+        unlike_audit(key, root, recorded)
+    with pytest.raises(NotChecked):
+        open_checked(key, root, recorded=recorded)
+    monkeypatch.undo()
+    assert unlike_audit(key, root, recorded) is None
+    open_checked(key, root, recorded=recorded).close()
+    _failing_open(monkeypatch, root / "sub" / "S1.jpg", errno.EACCES)  # made unreadable: refused
+    assert "since the audit" in str(unlike_audit(key, root, recorded))
+
+
+def test_a_transient_error_reading_the_key_file_again_refuses_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The key file opened for the check (the slide's own print), then read again for the names
+    it gives: EMFILE at that second open read as a key file naming nothing, its JPEG "left since
+    the audit", the slide refused for good."""
+    root, key, recorded = _vms_recorded(tmp_path)
+    _failing_open(monkeypatch, key, errno.EMFILE, after=1)
+    with pytest.raises(AuditUnchecked):
+        unlike_audit(key, root, recorded)
+
+
+def test_a_socket_at_the_slides_path_is_not_the_audited_file(tmp_path: Path) -> None:
+    """A socket where the slide was fails its open with ENXIO, which was not among the errors
+    that refuse: answered 503 for ever. A special file there is not the audit's file: refused,
+    by its type (a stat before the open)."""
+    import socket
+
+    root = tmp_path / "b"
+    root.mkdir()
+    path = root / "s.tiff"
+    sock = socket.socket(socket.AF_UNIX)
+    try:
+        sock.bind(str(path))
+        got = unlike_audit(path, root, Recorded((10, 1, "x"), {}))
+    finally:
+        sock.close()
+    assert got is not None and "not the file the audit checked" in str(got) and "socket" in str(got)
+    assert {errno.ENXIO, errno.ENODEV, errno.EISDIR} <= REFUSED_ERRNOS
+    assert not {errno.EIO, errno.EMFILE, errno.ENFILE, errno.EAGAIN, errno.EINTR} & REFUSED_ERRNOS

@@ -114,7 +114,15 @@ def open_slide(
     """
     import openslide
 
-    from dqm.slide_io import NotAudited, NotOpened, batch_named, batch_place, open_checked, plain_file
+    from dqm.slide_io import (
+        NotAudited,
+        NotChecked,
+        NotOpened,
+        batch_named,
+        batch_place,
+        open_checked,
+        plain_file,
+    )
     from dqm.slide_refs import not_to_open
 
     if path.suffix.lower() in PLAIN_SUFFIXES:
@@ -127,6 +135,8 @@ def open_slide(
             return checked.slide, checked
         except NotAudited as exc:
             raise SlideNotAudited(exc.why) from None
+        except NotChecked as exc:  # EIO, EMFILE... on a part: nothing refused, nothing known
+            raise SlideNotChecked(msg(NOT_CHECKED, reason=exc.why)) from None
         except NotOpened as exc:
             raise SlideUnavailable(exc.why) from None
         except openslide.OpenSlideUnsupportedFormatError as exc:
@@ -140,6 +150,8 @@ def open_slide(
             return _plain_slide(fh), None
     except NotAudited as exc:
         raise SlideNotAudited(exc.why) from None
+    except NotChecked as exc:
+        raise SlideNotChecked(msg(NOT_CHECKED, reason=exc.why)) from None
     except NotOpened as exc:
         raise SlideUnavailable(exc.why) from None
 
