@@ -17,6 +17,7 @@ from PIL import Image
 
 from dqm.profile import Profile
 from dqm.runner import Run, RunOptions, run_batch
+from dqm.semantic.server.tiles import SlideNotChecked, open_slide
 from dqm.slide_io import (
     REFUSED_ERRNOS,
     AuditUnchecked,
@@ -529,6 +530,8 @@ def test_a_transient_error_reading_a_part_refuses_nothing_for_good(
         unlike_audit(key, root, recorded)
     with pytest.raises(NotChecked):
         open_checked(key, root, recorded=recorded)
+    with pytest.raises(SlideNotChecked):  # the review's tiles: not SlideNotAudited, never refused
+        open_slide(key, root, None, recorded)
     monkeypatch.undo()
     assert unlike_audit(key, root, recorded) is None
     open_checked(key, root, recorded=recorded).close()
