@@ -67,9 +67,12 @@ def image_size(path: Path) -> tuple[int, int] | None:
         return None
 
 
-def misfit(ann: Annotation, size: tuple[int, int] | None) -> Message | None:
+def misfit(
+    ann: Annotation, size: tuple[int, int] | None, tolerance_px: float = FIT_TOLERANCE_PX
+) -> Message | None:
     """Why the annotation does not describe an image of ``size`` (its declared size differs, or a
-    lesion reaches outside it), ``None`` when it fits; an unknown size is a reason too."""
+    lesion reaches more than ``tolerance_px`` outside it: the profile's ``geometry.bounds``
+    tolerance, as ``LESION_OUT_OF_BOUNDS``), ``None`` when it fits; an unknown size is a reason too."""
     if size is None:
         return msg("the image's size could not be read before the probe")
     w, h = size
@@ -81,7 +84,7 @@ def misfit(ann: Annotation, size: tuple[int, int] | None) -> Message | None:
             w=w,
             h=h,
         )
-    tol = FIT_TOLERANCE_PX
+    tol = tolerance_px
     for lesion in ann.lesions:
         if lesion.geometry is None:
             continue
@@ -105,16 +108,22 @@ def plausible(mpp: float, mpp_range: tuple[float, float]) -> bool:
 
 
 def for_probe(
-    ann: Annotation | None, item: Item, profile: Profile, path: Path, mpp_range: tuple[float, float]
+    ann: Annotation | None,
+    item: Item,
+    profile: Profile,
+    path: Path,
+    mpp_range: tuple[float, float],
+    tolerance_px: float = FIT_TOLERANCE_PX,
 ) -> ProbeResolution:
     """The resolution to give the probe of ``path`` when its header states none: the annotation's
     declared one when plausible and the annotation fits the image, else the manifest's, else the
     profile's. An implausible declared one is ``MPP_IMPLAUSIBLE`` (``slide.header``), one that
-    does not fit ``ANNOTATION_MPP_UNUSED`` (``slide.annotation_agrees``, from ``unused``)."""
+    does not fit ``ANNOTATION_MPP_UNUSED`` (``slide.annotation_agrees``, from ``unused``);
+    ``tolerance_px``: how far a lesion may reach past the image's edge (:func:`misfit`)."""
     declared = ann.declared_mpp if ann is not None and ann.readable else None
     unused = None
     if declared is not None and ann is not None and plausible(declared, mpp_range):
-        unused = misfit(ann, image_size(path))
+        unused = misfit(ann, image_size(path), tolerance_px)
         if unused is None:
             return ProbeResolution(declared, "annotation")
     if item.stated_mpp:
@@ -126,11 +135,15 @@ def for_probe(
 
 def used(probe: SlideProbe, options: ProbeOptions) -> tuple[float | None, str]:
     """The level-0 resolution the probe used and where it came from, as the blur tiles take it:
-    the header's, else the one its options gave, else 10 µm over the objective power."""
+    the header's, else the one its options gave, else 10 µm over the objective power when that is
+    a plausible one (within ``options.objective_range``, the profile's ``slide.header`` range: an
+    objective of 200 or 0.5 is no resolution, and would read as 40x or under 10x)."""
     if probe.mpp_x:
         return probe.mpp_x, "header"
     if options.mpp:
         return options.mpp, options.mpp_source
-    if probe.objective_power:
-        return 10.0 / probe.objective_power, "objective"
+    power = probe.objective_power
+    low, high = options.objective_range
+    if power and low <= power <= high:  # NaN compares false
+        return 10.0 / power, "objective"
     return None, "none"

@@ -78,6 +78,7 @@ from dqm.slide_refs import MAX_PARTS, slide_parts
 from dqm.sparse_files import SparseFileError, sparse_at
 from validators.context import BatchView, EarlierRelease, FileStatus, ItemFacts, ItemView
 from validators.engine import ConfiguredCheck, configure, crash_finding, run_checks
+from validators.geometry import BoundsParams
 from validators.slide import HeaderParams
 
 if TYPE_CHECKING:
@@ -399,7 +400,9 @@ def check_item(
         # after the annotation is read: a resolution stated only there is the probe's when the
         # header states none (blur is measured, folds judged at a physical scale)
         mpp_range, objective_range = _header_ranges(profile)
-        resolution = probe_mpp.for_probe(annotation, item, profile, image_path, mpp_range)
+        resolution = probe_mpp.for_probe(
+            annotation, item, profile, image_path, mpp_range, _bounds_tolerance(profile)
+        )
         probe_options = ProbeOptions(
             budget_s=options.slide_budget_s or profile.limits.slide_seconds,
             label_thumbnail=options.label_thumbnails,
@@ -1342,6 +1345,13 @@ def run_batch_checks(run: Run, checks: list[ConfiguredCheck]) -> list[Finding]:
         sparse=run.outcomes.sparse() | sparse,
     )
     return run_checks("batch", view, checks)
+
+
+def _bounds_tolerance(profile: Profile) -> float:
+    """The ``tolerance_px`` of the profile's ``geometry.bounds`` check: how far a lesion may reach
+    past the image's edge and the annotation still fit it (:func:`dqm.probe_mpp.misfit`)."""
+    setting = profile.checks.get("geometry.bounds")
+    return BoundsParams.model_validate(setting.params if setting is not None else {}).tolerance_px
 
 
 def _header_ranges(profile: Profile) -> tuple[tuple[float, float], tuple[float, float]]:

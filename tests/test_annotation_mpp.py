@@ -14,10 +14,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from dqm import runner, slide_io
+from dqm import probe_mpp, runner, slide_io
 from dqm.findings import Finding, Severity
 from dqm.model import Item, ItemRecord
-from dqm.profile import Profile
+from dqm.profile import CheckSetting, Profile
 from dqm.slide_io import ProbeOptions, SlideProbe, probe_slide_cached
 from dqm.synth.pyramid import write_pyramid
 from tests.helpers import native_doc
@@ -206,6 +206,67 @@ def test_an_annotation_of_another_size_gives_the_probe_no_resolution(
     )
     assert probe.artefacts is not None and probe.artefacts.mpp_source == "profile"
     assert "ANNOTATION_MPP_UNUSED" in _codes(record.findings)
+
+
+def _reaching(x1: float, **slide: Any) -> str:
+    """A native annotation of S1.png stating ``slide`` (no size) whose one lesion reaches x = ``x1``."""
+    ring = [[400, 400], [x1, 400], [x1, 470], [400, 470], [400, 400]]
+    doc = native_doc([{"id": 1, "class": "BCC", "geometry": {"type": "Polygon", "coordinates": [ring]}}])
+    doc["slide"] = {"file": "S1.png", **slide}
+    return json.dumps(doc)
+
+
+def test_an_annotation_fits_the_image_within_the_profiles_bounds_tolerance(
+    profile: Profile, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # BASE held lesions to a fixed 1 px: with geometry.bounds allowing 50 px, a lesion to x = 510 on
+    # the 480 px image was no LESION_OUT_OF_BOUNDS, yet its annotation's mpp was unused for reaching out
+    checks = dict(profile.checks)
+    checks["geometry.bounds"] = CheckSetting(params={"tolerance_px": 50})
+    loose = profile.model_copy(update={"checks": checks})
+    record, probe = _checked(tmp_path, loose, raw=_reaching(510, mpp=0.5), monkeypatch=monkeypatch)
+    assert not {"LESION_OUT_OF_BOUNDS", "ANNOTATION_MPP_UNUSED"} & set(_codes(record.findings))
+    assert probe.artefacts is not None and probe.artefacts.mpp_source == "annotation"
+    # past the tolerance: both
+    record, probe = _checked(tmp_path, loose, raw=_reaching(540, mpp=0.5), monkeypatch=monkeypatch)
+    assert {"LESION_OUT_OF_BOUNDS", "ANNOTATION_MPP_UNUSED"} <= set(_codes(record.findings))
+    assert probe.artefacts is not None and probe.artefacts.mpp is None
+
+
+def test_an_unused_annotation_resolution_is_not_held_to_the_manifests(
+    profile: Profile, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # an annotation that does not fit the image describes another one: BASE gave an MPP_MISMATCH
+    # error (0.5 against the manifest's 0.8) beside ANNOTATION_MPP_UNUSED
+    record, probe = _checked(
+        tmp_path, profile, raw=_reaching(500, mpp=0.5), manifest_mpp="0.8", monkeypatch=monkeypatch
+    )
+    codes = _codes(record.findings)
+    assert "ANNOTATION_MPP_UNUSED" in codes and "MPP_MISMATCH" not in codes
+    assert probe.artefacts is not None and probe.artefacts.mpp_source == "stated"
+    # one that fits is still held to it
+    record, _ = _checked(
+        tmp_path, profile, raw=_reaching(470, mpp=0.5), manifest_mpp="0.8", monkeypatch=monkeypatch
+    )
+    assert "MPP_MISMATCH" in _codes(record.findings)
+
+
+@pytest.mark.parametrize("power", [200.0, 0.5, float("nan")])
+def test_an_implausible_objective_power_gives_no_resolution(power: float, profile: Profile) -> None:
+    # BASE kept 10 µm over any objective as the slide's mpp: a 200x header (implausible) gave
+    # 0.05 µm/px in results, which read as 40x
+    probe = SlideProbe(path="S1.tiff", opened=True, width=10, height=10, objective_power=power)
+    assert probe_mpp.used(probe, ProbeOptions()) == (None, "none")
+    summary = runner.summarise(
+        Item("S1", "S1.tiff", None), None, probe, profile, [], probe_mpp.used(probe, ProbeOptions())
+    )
+    assert summary.slide is not None and (summary.slide.mpp, summary.slide.mpp_source) == (None, "none")
+    # the profile's range decides: 200x allowed, 0.05 µm/px
+    wide = ProbeOptions(objective_range=(1.0, 200.0))
+    expected = (10.0 / power, "objective") if power == 200.0 else (None, "none")
+    assert probe_mpp.used(probe, wide) == expected
+    forty = SlideProbe(path="S1.tiff", objective_power=40.0)
+    assert probe_mpp.used(forty, ProbeOptions()) == (0.25, "objective")
 
 
 def test_a_shared_slide_with_a_header_resolution_is_probed_once(

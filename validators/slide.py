@@ -133,7 +133,10 @@ def annotation_agrees(view: ItemView, params: AgreementParams, ctx: CheckContext
     ann, probe = view.annotation, view.slide
     if ann is None or not ann.readable:
         return []
-    out = _manifest_mpp(ann.declared_mpp, view, params, ctx)
+    # an annotation that does not fit the image describes another one (an export of the slide it
+    # was drawn on): its mpp is no claim about this image's, so the manifest's is not held to it
+    unused = view.annotation_mpp_unused is not None
+    out = [] if unused else _manifest_mpp(ann.declared_mpp, view, params, ctx)
     if probe is None or not probe.opened:
         return out
     if view.annotation_mpp_unused is not None and ann.declared_mpp is not None:
@@ -284,6 +287,8 @@ def header(view: ItemView, params: HeaderParams, ctx: CheckContext) -> list[Find
     declared = ann.declared_mpp if ann is not None and ann.readable else None
     if declared is not None and not probe.mpp_x and not params.mpp_min <= declared <= params.mpp_max:
         assert ann is not None
+        # reported here, not by slide.annotation_agrees: the range is this check's (a code has one
+        # owner); disabled, the range still keeps the value from the probe (docs/formats.md)
         out.append(  # the header states none (else MPP_MISMATCH): the probe did not take it
             ctx.finding(
                 "MPP_IMPLAUSIBLE",

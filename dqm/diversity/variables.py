@@ -166,12 +166,16 @@ def _clinical(field: str) -> Callable[[ItemSummary], str | None]:
 
 
 def _mpp(item: ItemSummary) -> float | None:
-    return item.slide.mpp if item.slide is not None else None
+    """The slide's resolution as a header, annotation, manifest or profile states it; one worked
+    out from the objective power (``mpp_source`` ``objective``) is none: the objective itself is
+    the magnification, and counting 10 µm over it would count the objective twice."""
+    s = item.slide
+    return s.mpp if s is not None and s.mpp_source != "objective" else None
 
 
 def _magnification(item: ItemSummary) -> str | None:
     s = item.slide
-    return magnification(s.objective_power, s.mpp) if s is not None else None
+    return magnification(s.objective_power, _mpp(item)) if s is not None else None
 
 
 def magnification_within(plausible: tuple[float, float]) -> Callable[[ItemSummary], str | None]:
@@ -180,7 +184,7 @@ def magnification_within(plausible: tuple[float, float]) -> Callable[[ItemSummar
 
     def read(item: ItemSummary) -> str | None:
         s = item.slide
-        return magnification(s.objective_power, s.mpp, plausible) if s is not None else None
+        return magnification(s.objective_power, _mpp(item), plausible) if s is not None else None
 
     return read
 

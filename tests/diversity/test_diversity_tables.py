@@ -116,6 +116,22 @@ def test_magnification_takes_the_objective_range_the_profile_gives_its_check(pro
     assert objective_range(odd) == (1.0, 100.0)  # not a number: the check refuses it, the default here
 
 
+def test_a_resolution_from_the_objective_is_no_magnification_or_resolution(profile: Profile) -> None:
+    """A record may hold 10 µm over the header's objective power as the slide's mpp (``mpp_source``
+    ``objective``): a 200x header (implausible, dropped) then read as 40x from its 0.05 µm/px, and
+    a 0.5x one as under 10x; the resolution variable counted the derived values beside stated
+    ones. Both take the header's, annotation's, manifest's or profile's mpp only."""
+
+    def slide(power: float, mpp: float, source: str) -> ItemSummary:
+        summary = SlideSummary(width=10, height=10, mpp=mpp, mpp_source=source, objective_power=power)
+        return item(f"s{power}{source}", slide=summary)
+
+    items = [slide(200, 0.05, "objective"), slide(0.5, 20.0, "objective"), slide(200, 0.25, "header")]
+    columns = build_table(items, profile).columns
+    assert columns["magnification"].tolist() == [None, None, "40×"]
+    assert [None if math.isnan(v) else v for v in columns["mpp"].tolist()] == [None, None, 0.25]
+
+
 def test_categorical_summary_keeps_declared_order_zeros_and_missing() -> None:
     var = Variable("site", "site", "categorical", declared=("head_neck", "trunk", "acral"))
     values = np.array(["trunk", "moon", None, "trunk", "moon", "mars"], dtype=object)
