@@ -362,6 +362,24 @@ def test_a_fold_darkened_near_black_is_not_taken_for_pigment() -> None:
     assert got.mask("fold")[band].mean() > 0.5
 
 
+@pytest.mark.parametrize(
+    "blood",
+    [(90, 20, 25), (110, 25, 31), (130, 40, 46), (150, 60, 66), (170, 80, 86)],
+)
+def test_blood_on_a_pale_section_is_not_a_fold(blood: tuple[int, int, int]) -> None:
+    # red cells, dark to bright, whose blue absorbs a little less than green (blue 5-6 over green
+    # in 0-255): their red absorbs well under half green's density, a fold's keeps its tissue's
+    # haematoxylin share; when green alone told pigment from fold, the disc was a fold (0.21-0.25)
+    img = he_image().astype(np.float32)
+    tissue = tissue_from_rgba(img.astype(np.uint8))[0]
+    img[tissue] *= np.array([235, 200, 225], np.float32) / (215, 130, 185)
+    yy, xx = np.mgrid[:SIDE, :SIDE]
+    img[(np.hypot(xx - 240, yy - 240) < 40) & tissue] = blood
+    noise = np.random.default_rng(2).normal(0, 2, img.shape)
+    img = np.clip(img + noise, 0, 255).astype(np.uint8)
+    assert found(img).shares["fold"] <= DEFAULTS.fold
+
+
 def coverslip_edge(img: np.ndarray, x0: int, x1: int) -> tuple[np.ndarray, np.ndarray]:
     """A straight dark grey line from the top glass margin into the tissue, with a bright band on
     its right (the refraction of a coverslip's edge)."""
