@@ -93,6 +93,22 @@ def test_pen_marks_of_each_colour(ink: str, colour: tuple[int, int, int]) -> Non
     assert got.mask("pen")[mark].mean() > 0.3 and not got.mask("pen")[~near].any()
 
 
+@pytest.mark.parametrize("blend", [1.2, 1.8])
+def test_a_pen_strokes_blended_edge_is_not_a_bubble(blend: float) -> None:
+    # a green stroke whose edge fades into the tissue (the working image's resampling): the faded
+    # edge is grey and a little darker than the tissue, as the grey-rim rule's bubbles are; before
+    # the rule left out the ink's margin, bubble 0.006-0.008 (a GlaS slide with green ink, 0.0056)
+    img = he_image().astype(np.float32)
+    weight = ndimage.gaussian_filter(
+        stroke(12, [(90, 160), (250, 330), (390, 150)]).astype(np.float32), blend
+    )
+    ink = img * (0.1 + 0.9 * np.array((60, 170, 80), np.float32) / 255)
+    img = img + (ink - img) * weight[..., None]
+    got = found(np.clip(img, 0, 255).astype(np.uint8))
+    assert got.shares["pen"] > DEFAULTS.pen and got.pens["green"] > DEFAULTS.pen
+    assert got.shares["bubble"] <= DEFAULTS.bubble
+
+
 def test_fold_darker_band_of_tissue() -> None:
     img = he_image()
     band = stroke(30, [(100, 150), (380, 330)]) & tissue_from_rgba(img)[0]
