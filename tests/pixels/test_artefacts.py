@@ -681,3 +681,67 @@ def test_dense_purple_nuclei_are_not_black_ink() -> None:
     for x, y in ((180, 180), (300, 200), (240, 320)):
         img[np.hypot(*(np.mgrid[:SIDE, :SIDE] - np.array([y, x])[:, None, None])) < 14] = (72, 44, 72)
     assert "pen" not in flagged(img.astype(np.uint8))
+
+
+@pytest.mark.parametrize(
+    ("colour", "where"),
+    [
+        ((150, 170, 220), "tissue"),  # faded: blue over red 1.5, a pink slide's median about 0.9
+        ((100, 110, 180), "tissue"),
+        ((150, 170, 220), "glass"),
+        ((80, 70, 150), "glass"),
+    ],
+)
+def test_pale_blue_ink_on_a_pink_slide_is_pen(colour: tuple[int, int, int], where: str) -> None:
+    assert solid_stroke_found(colour, where, "blue")
+
+
+def solid_stroke_found(colour: tuple[int, int, int], where: str, ink: str) -> bool:
+    """Whether a solid stroke of ``colour`` over the tissue or along the glass of :func:`he_image`
+    is found as ``ink``, a third of it flagged at least."""
+    img = he_image()
+    mark = stroke(10, [(120, 200), (360, 260)] if where == "tissue" else [(20, 20), (20, 460)])
+    img[mark] = colour
+    got = found(img)
+    return got.pens[ink] > DEFAULTS.pen and got.mask("pen")[mark].mean() > 0.3
+
+
+def test_a_soft_blue_stroke_is_not_its_own_reference() -> None:
+    # a little tissue and a blurred stroke on the glass: the stroke's faint edges are no stain
+    layer = Image.new("RGB", (SIDE, SIDE), (242, 241, 238))
+    ImageDraw.Draw(layer).ellipse((200, 200, 240, 240), fill=(215, 130, 185))
+    mark = stroke(14, [(40, 100), (440, 380)])
+    soft = np.asarray(Image.fromarray(mark.astype(np.uint8) * 255).filter(ImageFilter.GaussianBlur(5)))
+    ink = 0.9 - 0.9 * np.array((40, 90, 210), np.float32) / 255
+    img = np.asarray(layer, np.float32) * (1 - soft[..., None] / 255 * ink)
+    got = found(img.astype(np.uint8))
+    assert got.pens["blue"] > DEFAULTS.pen and got.mask("pen")[mark].mean() > 0.3
+
+
+def test_nuclei_bluer_than_their_cytoplasm_by_less_than_the_ratio_are_not_pen() -> None:
+    # pins PEN_BLUE_MIN_HUE_RATIO from below: nuclei (100, 100, 235) are 1.85 times the lavender
+    # cytoplasm's blue over red (UCSB's densest cores: 1.2 to 1.6)
+    rng = np.random.default_rng(1)
+    layer = Image.new("RGB", (SIDE, SIDE), (242, 241, 238))
+    draw = ImageDraw.Draw(layer)
+    draw.rectangle((60, 60, SIDE - 60, SIDE - 60), fill=(170, 160, 215))
+    for x, y in rng.uniform(70, SIDE - 70, (260, 2)):
+        draw.ellipse((x - 9, y - 7, x + 9, y + 7), fill=(100, 100, 235))
+    img = np.clip(np.asarray(layer, np.float32) + rng.normal(0, 3, (SIDE, SIDE, 3)), 0, 255)
+    assert found(img.astype(np.uint8)).pens["blue"] <= DEFAULTS.pen
+
+
+@pytest.mark.parametrize("colour", [(64, 64, 68), (70, 68, 72), (72, 72, 72)])
+@pytest.mark.parametrize("where", ["tissue", "glass"])
+def test_grey_black_marker_is_pen(colour: tuple[int, int, int], where: str) -> None:
+    # neutral, its channels within a few units: not the purple of dense nuclei
+    assert solid_stroke_found(colour, where, "black")
+
+
+def test_a_debris_clump_is_not_its_own_glass() -> None:
+    # a 60-pixel grey clump on the glass: the glass around it, not the clump, is its reference
+    layer = Image.fromarray(he_image())
+    ImageDraw.Draw(layer).ellipse((5, 5, 65, 65), fill=(150, 150, 150))
+    got = found(np.asarray(layer))
+    clump = np.hypot(*(np.mgrid[:SIDE, :SIDE] - 35)) < 28
+    assert got.mask("debris")[clump].mean() > 0.9
