@@ -759,8 +759,14 @@ def choose_margins(rows: list[dict]) -> tuple[dict[str, float], list[str]]:
     """Each kind's margin (:data:`MIN_CV_RECALL`), by :data:`CV_DRAWS` draws of 5-fold
     cross-validation inside the tuning slides, and a line per kind saying what each margin gave."""
     chosen, lines = {}, []
+    tuning = [r for r in rows if r["side"] == "tune"]
     for kind in KINDS:
-        injected = [k for k in INJECTED if DETECTED_AS.get(k, k) == kind]
+        # the kinds injected into every tuning slide (``--injections`` may leave some out)
+        injected = [k for k in INJECTED if DETECTED_AS.get(k, k) == kind and all(k in r for r in tuning)]
+        if not injected:
+            chosen[kind] = MARGIN
+            lines.append(f"  {kind}: not injected, margin {MARGIN}")
+            continue
         scores = []
         for margin in MARGINS:
             hits, flagged, n = dict.fromkeys(injected, 0), 0, 0
@@ -812,13 +818,14 @@ def cross_validate(
     """Recall per injected kind and the clean slides flagged, each slide judged by thresholds
     tuned (:func:`tune`) on the other folds of the tuning slides (folds by source image): what
     the tuning set says of slides it did not choose the thresholds on."""
-    hits = dict.fromkeys(INJECTED, 0)
+    tuning = [r for r in rows if r["side"] == "tune"]
+    hits = {k: 0 for k in INJECTED if all(k in r for r in tuning)}  # --injections may leave some out
     flagged: list[str] = []
     n = 0
     for limits, held in _folds(rows, seed, margins):
         n += len(held)
         for r in held:
-            for kind in INJECTED:
+            for kind in hits:
                 hits[kind] += DETECTED_AS.get(kind, kind) in _flagged(r[kind], limits)
             if _flagged(r["clean"], limits):
                 flagged.append(r["name"])
@@ -857,6 +864,9 @@ def table(rows: list[dict], limits: dict[str, float], side: str) -> str:
     parts = stain_parts(rows)  # over- and under-staining: judged against the slide's group
     for kind in INJECTED:
         target = DETECTED_AS.get(kind, kind)
+        if not all(kind in r for r in mine):  # left out by --injections
+            lines.append(f"| {kind} | {limits[target]:g} | not injected | | |")
+            continue
         got = [_judged(r, kind, limits, parts) for r in mine]
         hit = sum(target in g for g in got)
         masks = [r[f"{kind}_mask"] for r in mine if r[f"{kind}_mask"] is not None]
@@ -867,7 +877,8 @@ def table(rows: list[dict], limits: dict[str, float], side: str) -> str:
         )
     pens = defaultdict(list)
     for r in mine:
-        pens[r["ink"]].append("pen" in _flagged(r["pen"], limits))
+        if "pen" in r:
+            pens[r["ink"]].append("pen" in _flagged(r["pen"], limits))
     lines.append("\npen recall by ink: " + ", ".join(f"{c} {sum(v)}/{len(v)}" for c, v in pens.items()))
     fps = [
         (
@@ -1071,6 +1082,8 @@ def stain_tables(rows: list[dict], limits: dict[str, float]) -> str:
     after (the batch: the library's constants), per group; and cross-validated: constants chosen
     on the other folds (5 folds by image, three draws) or on the other groups (leave one group out)."""
     parts, library = stain_parts(rows), LIBRARY
+    if not all(k in r for r in rows for k in STAIN_KINDS):  # left out by --injections
+        return "staining not injected: no stain table"
     lines = [
         "stain judged against the clean slides of each slide's group (leave-one-out), constants "
         + ", ".join(f"{k} {v:g}" for k, v in library.items())
