@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from dqm.i18n import Message, msg
+from dqm.i18n import N_, Message, msg
 from dqm.model import Annotation, Item
 from dqm.profile import Profile
 
@@ -67,6 +67,17 @@ def image_size(path: Path) -> tuple[int, int] | None:
         return None
 
 
+SIZE_UNREAD = N_("the image's size could not be read before the probe")
+"""Why an annotation's resolution was not used when no fit could be judged: not a misfit, so the
+manifest's resolution is still held to it (:func:`describes_another_image`)."""
+
+
+def describes_another_image(unused: Message | None) -> bool:
+    """Whether ``unused`` (:func:`misfit`'s reason) says the annotation describes another image (a
+    declared size or lesions that do not fit), not only that the image's size could not be read."""
+    return unused is not None and unused.template != SIZE_UNREAD
+
+
 def misfit(
     ann: Annotation, size: tuple[int, int] | None, tolerance_px: float = FIT_TOLERANCE_PX
 ) -> Message | None:
@@ -74,7 +85,7 @@ def misfit(
     lesion reaches more than ``tolerance_px`` outside it: the profile's ``geometry.bounds``
     tolerance, as ``LESION_OUT_OF_BOUNDS``), ``None`` when it fits; an unknown size is a reason too."""
     if size is None:
-        return msg("the image's size could not be read before the probe")
+        return msg(SIZE_UNREAD)
     w, h = size
     if ann.width is not None and ann.height is not None and (ann.width, ann.height) != (w, h):
         return msg(

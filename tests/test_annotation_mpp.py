@@ -377,3 +377,17 @@ def test_a_real_imagescope_exports_microns_per_pixel_reaches_the_probe_only_wher
     assert "LESION_OUT_OF_BOUNDS" not in _codes(record.findings)
     assert "ANNOTATION_MPP_UNUSED" not in _codes(record.findings)
     assert record.summary.slide is not None and record.summary.slide.mpp_source == "annotation"
+
+
+def test_an_image_of_unread_size_still_holds_the_annotation_to_the_manifest(
+    profile: Profile, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the third review: the manifest comparison was skipped whenever the annotation's mpp was unused,
+    # also when only the image's size could not be read (a corrupt PNG, a format Pillow cannot size):
+    # annotation 0.5 against the manifest's 0.8 then gave no finding at all (631c4a5: MPP_MISMATCH)
+    monkeypatch.setattr(probe_mpp, "image_size", lambda path: None)
+    record, _ = _checked(
+        tmp_path, profile, raw=_reaching(470, mpp=0.5), manifest_mpp="0.8", monkeypatch=monkeypatch
+    )
+    codes = _codes(record.findings)
+    assert "MPP_MISMATCH" in codes and "ANNOTATION_MPP_UNUSED" in codes, codes

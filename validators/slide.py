@@ -15,6 +15,7 @@ from dqm.budget import WALL_FACTOR, WORK_RATE, work_units
 from dqm.coords import PLAUSIBLE_MPP, PLAUSIBLE_OBJECTIVE_POWER, usable_mpp
 from dqm.findings import Aspect, Finding, Severity
 from dqm.i18n import N_, msg
+from dqm.probe_mpp import describes_another_image
 from dqm.raster import edge_ys
 from validators.context import ItemView
 from validators.registry import CheckContext, NoParams, check
@@ -135,7 +136,8 @@ def annotation_agrees(view: ItemView, params: AgreementParams, ctx: CheckContext
         return []
     # an annotation that does not fit the image describes another one (an export of the slide it
     # was drawn on): its mpp is no claim about this image's, so the manifest's is not held to it
-    unused = view.annotation_mpp_unused is not None
+    # (an image whose size could not be read is no misfit: the manifest's is compared, as before)
+    unused = describes_another_image(view.annotation_mpp_unused)
     out = [] if unused else _manifest_mpp(ann.declared_mpp, view, params, ctx)
     if probe is None or not probe.opened:
         return out
