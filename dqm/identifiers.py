@@ -1231,12 +1231,23 @@ def _name_glued(words: list[str], after: int) -> bool:
     )
 
 
+_PATIENT_WORDS = frozenset((
+    "patient", "patients", "pt", "mrn", "hrn", "pid", "subject", "subjects", "rrn", "ssn", "dob",
+))  # fmt: skip
+"""Words that name a patient or a patient's id: a name's word after one of them, glued to ``no``,
+is a surname glued (``mrn_name_No``); after an id's word of anything else it is the id's name
+(``scanner_id_name_no``, ``case_id_name_no``)."""
+
+
 def glues_a_name(key: str) -> bool:
-    """Whether ``key`` has a person's or an id's word (:data:`_VALUE_WORDS`) before a name's word
+    """Whether ``key`` has a patient's word (:data:`_PATIENT_WORDS`, ``환자``) before a name's word
     followed by ``no`` or ``number`` (``mrn_name_No``, ``patient_ids_name_No``): a surname (노 No)
-    glued to a key no identifier-key pattern matches. ``slide_name_no`` is none."""
+    glued to a key no identifier-key pattern matches. ``slide_name_no`` and
+    ``scanner_id_name_no`` are none."""
     words = [token.group(2).casefold() for token in _FIELD_TOKEN.finditer(key) if token.group(2)]
-    first = next((i for i, word in enumerate(words) if word in _VALUE_WORDS - {"name", "names"}), None)
+    first = next((i for i, word in enumerate(words) if word in _PATIENT_WORDS), None)
+    if first is None and "환자" in key:
+        first = -1
     return first is not None and _name_glued(words, first + 1)
 
 

@@ -754,15 +754,15 @@ _REPEATED = (
         "{_what}: the same text at {n:,} more places of the file, from here on, not listed ({masked}, masked)"
     ),
     N_(
-        "{_what} and a {_also}: the same text at {n:,} more places of the file, from here on, not listed "
+        "{_what} and {_also}: the same text at {n:,} more places of the file, from here on, not listed "
         "({masked}, masked)"
     ),
     N_(
-        "{_what}, a {_also} and a {_also2}: the same text at {n:,} more places of the file, from here on, "
+        "{_what}, {_also} and {_also2}: the same text at {n:,} more places of the file, from here on, "
         "not listed ({masked}, masked)"
     ),
     N_(
-        "{_what}, a {_also}, a {_also2} and {more} more kinds: the same text at {n:,} more places of the "
+        "{_what}, {_also}, {_also2} and {more} more kinds: the same text at {n:,} more places of the "
         "file, from here on, not listed ({masked}, masked)"
     ),
 )
