@@ -622,18 +622,66 @@ ISO_FIVE_DIGITS_PARTED = ("10993", "11073", "13606", "60601", "62366", "80001")
 ISO_YEAR_NUMBERS = ("2022",)
 """An ISO number that is a year's four digits: ISO 2022, the character encoding DICOM names for
 Korean text (``ISO 2022 IR 149``). Any other year (``ISO 1990``) is no standard's number."""
+FIRST_EDITIONS = {
+    "10993": 1992, "11073": 2004, "12052": 2006, "13485": 1996, "13606": 2008, "14155": 2003,
+    "14971": 2000, "15189": 2003, "15223": 2000, "17025": 1999, "20166": 2018, "20184": 2018,
+    "20186": 2019, "20387": 2018, "20916": 2019, "22367": 2008, "27001": 2005, "27002": 2005,
+    "27701": 2019, "27799": 2008, "60601": 1977, "60825": 1984, "60950": 1986, "61000": 1990,
+    "61010": 1990, "61326": 1997, "62304": 2006, "62366": 2007, "62368": 2010, "62443": 2009,
+    "80001": 2010, "81001": 2021, "82304": 2016,
+}  # fmt: skip
+"""The year of each listed standard's first edition (as the standard or its first part): an
+edition's year before it is none of the standard's (``ISO 15189:1990``, ``IEC 60601-1:1947``)."""
+ISO_FIVE_PARTS = {
+    "14155": "12",
+    "15223": "12",
+    "20166": "1234",
+    "20184": "123",
+    "20186": "123",
+    "82304": "12",
+}
+"""The parts (one digit each) of those of :data:`ISO_FIVE_DIGITS` outside
+:data:`ISO_FIVE_DIGITS_PARTED` that have some; the others have none (``ISO 15189-1:2022``,
+``ISO 82304-9:2020`` are ids)."""
+
+
+def _edition_year(number: str) -> str:
+    """An edition's year of the standard ``number`` (:data:`_YEAR` from its first edition on)."""
+    first = FIRST_EDITIONS.get(number, 1947)
+    return rf":(?:{'|'.join(str(year) for year in range(first, dt.date.today().year + 1))})"
+
+
+def _parted(number: str) -> str:
+    """A standard in parts: ``number``, one or two parts, perhaps its edition's year."""
+    return rf"{number}(?:-[1-9]\d?){{1,2}}(?:{_edition_year(number)})?"
+
+
+def _with_year(number: str) -> str:
+    """A standard of :data:`ISO_FIVE_DIGITS`: ``number``, one of its parts, its edition's year."""
+    parts = ISO_FIVE_PARTS.get(number)
+    return number + (f"(?:-[{parts}])?" if parts else "") + _edition_year(number)
+
+
+def _iec_parted(number: str) -> str:
+    """An IEC standard in parts: ``number``, one or two parts of a digit, perhaps its year."""
+    return rf"{number}(?:-[1-9]){{1,2}}(?:{_edition_year(number)})?"
+
+
 _ISO_FIVE = rf"(?:{'|'.join(ISO_FIVE_DIGITS)})"
 _ISO_NUMBER = (
     rf"[ -]?(?!0)(?:(?:{_NOT_A_YEAR}\d{{3,4}}|{'|'.join(ISO_YEAR_NUMBERS)})(?:-[1-9](?:\d?{_YEAR})?|{_YEAR})?"
-    rf"|(?:{'|'.join(ISO_FIVE_DIGITS_PARTED)})(?:-[1-9]\d?){{1,2}}(?:{_YEAR})?"
-    rf"|{_ISO_FIVE}(?:-[1-9])?{_YEAR}|{_ISO_FIVE})"
+    rf"|{'|'.join(map(_parted, ISO_FIVE_DIGITS_PARTED))}"
+    rf"|{'|'.join(_with_year(n) for n in ISO_FIVE_DIGITS if n not in ISO_FIVE_DIGITS_PARTED)}"
+    rf"|{_ISO_FIVE})"
 )
 """The number of an ISO or IEC standard (``8601``, ``15189``), with its part (``8601-1``) and its
 edition's year (``8601-1:2019``, ``15189:2022``): three or four digits, no leading zero and no
 year (``ISO 1990``; :data:`ISO_YEAR_NUMBERS` excepted), or five of :data:`ISO_FIVE_DIGITS`, a
 part of one digit (two only before a year), no part after five but those of
-:data:`ISO_FIVE_DIGITS_PARTED` unless the edition's year follows it (``IEC 82304-1:2016``: ``ISO
-15189-1`` is an id, ``ISO 0101-12:1990`` and ``ISO 1503-85`` dates)."""
+:data:`ISO_FIVE_DIGITS_PARTED` unless the edition's year follows it, and then only one it has
+(:data:`ISO_FIVE_PARTS`: ``IEC 82304-1:2016``; ``ISO 15189-1`` and ``ISO 15189-1:2022`` are ids, ``ISO
+0101-12:1990`` and ``ISO 1503-85`` dates); a five's year is none before its first edition
+(:data:`FIRST_EDITIONS`: ``ISO 15189:1990`` is an id's)."""
 IEC_PARTED_NUMBERS = (
     "60601", "60825", "60950", "61000", "61010", "61326", "62304", "62366", "62368", "62443", "80001",
     "81001",
@@ -643,7 +691,7 @@ laboratory equipment ``61010``, its EMC ``61326``, lasers ``60825``, IT equipmen
 ``62368``, EMC ``61000``, software ``62304``, usability ``62366``, security ``62443``, ``80001``,
 ``81001``): five digits are an MRN's shape too, so only these (``82304`` is ISO's list's, a part
 only before its year: ``IEC 82304-1`` is an id)."""
-_IEC_PARTED = rf"(?i:iec)[ -]?(?:{'|'.join(IEC_PARTED_NUMBERS)})(?:-[1-9]){{1,2}}(?:{_YEAR})?"
+_IEC_PARTED = rf"(?i:iec)[ -]?(?:{'|'.join(map(_iec_parted, IEC_PARTED_NUMBERS))})"
 """An IEC standard's number in parts (``IEC 61010-1``, ``IEC 60601-1-2:2014``): one of
 :data:`IEC_PARTED_NUMBERS` with a part of one digit after ``IEC``; any other (``IEC 65432-1-2``),
 bare (``IEC 61234``) or with a longer part stays an id's."""

@@ -25,7 +25,7 @@ NEWLY_CLEAN = [
     # an edition's word after a product's word
     "Motic EasyScan Pro 6", "Motic EasyScan Plus",
     # IEC's own numbers in parts, a listed five-digit number's part with its edition's year
-    "IEC 61010-1", "IEC 60601-1-2:2014", "IEC 82304-1:2016", "ISO 15189-1:2022",
+    "IEC 61010-1", "IEC 60601-1-2:2014", "IEC 82304-1:2016", "ISO 15189:2022",
     # a character set's number in ISO's register, as DICOM writes it
     "ISO 2022 IR 149", "ISO_IR 100", "ISO_IR 192", "ISO-IR 144",
 ]  # fmt: skip
@@ -35,7 +35,7 @@ ATTACKS = [
     "Ventana iScan KIM", "Ventana iScan HT 1990", "Ventana hScan 12345678", "Ventana iScan 010-1234-5678",
     "Ventana iScan Hong Gildong", "Motic EasyScan Pro KIM", "Motic EasyScan Pro 1990",
     "Motic EasyScan Pro 87654321", "Motic EasyScan Pro Hong", "Motic Pro 6", "Motic EasyScan Pro 01/02/90",
-    "IEC 82304-12345", "ISO 15189-1", "IEC 82304-1", "IEC 82304-1:2016 87654321", "IEC 82304-1:2016 KIM",
+    "IEC 82304-12345", "ISO 15189-1", "ISO 15189-1:2022", "IEC 82304-1", "IEC 82304-1:2016 87654321", "IEC 82304-1:2016 KIM",
     "IEC 61010-1 1990-01-01", "IEC 61234", "IEC 61010-12", "IEC 61010-1-1-1", "ISO 61010-1",
     "IEC 61010-1 KIM", "IEC 61010-1 MRN 12345678", "ISO 2022 IR 149 87654321", "ISO_IR 1990",
     "ISO 2022 IR 0101", "ISO 2022 IR 900101", "ISO_IR 100 Hong Gildong", "ISO 2022 IR 149 01/02/90",

@@ -175,3 +175,41 @@ def test_a_long_runs_middle_left_out_keeps_the_identifier_whole(text: str, ident
     # runs long enough that the window leaves their middles out, a whole number of periods
     start, at = text.index(ident), text.rindex(ident[-4:]) + 2
     assert cut_outside_identifiers(text, at) <= start
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "ISO 15189-1:1990",
+        "ISO 15189-1:2022",
+        "ISO 15189:1990",
+        "ISO 82304-9:2020",
+        "ISO 82304-1:2015",
+        "IEC 60601-1:1947",
+        "IEC 61010-1:1985",
+        "ISO 13485:1990",
+        "ISO 10993-5:1980",
+        "iso 27001:1999",
+    ],
+)
+def test_a_part_a_standard_lacks_or_a_year_before_its_first_edition_is_flagged(value: str) -> None:
+    assert looks_identifying(value)  # failed on 23c7cb9: taken for a standard
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "ISO 15189:2003",
+        "ISO 15189:2022",
+        "ISO 82304-1:2016",
+        "ISO 82304-2:2021",
+        "IEC 60601-1:1977",
+        "IEC 60601-1-2:2014",
+        "ISO 13485:2016",
+        "ISO 10993-5:2009",
+        "ISO 20166-3:2018",
+        "IEC 61010-1:2010",
+    ],
+)
+def test_a_standards_own_part_and_edition_stay_clean(value: str) -> None:
+    assert not looks_identifying(value)
