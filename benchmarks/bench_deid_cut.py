@@ -26,6 +26,11 @@ newlines 2.1 ms keeping ``\\nHong`` / 190 ms keeping ``\\n\\``, commas in the na
 ``Hong,,,`` / 182 ms keeping ``Patient name:``. The cut now walks a run forward and back and
 compares its halves for a period (all in C: linear); the fields that leaked before cost what a
 run's walk costs.
+
+Task deidfix2 (session 21) added three fields of letters and digits that repeat no short period,
+cut in their middle: random hex, random digits, a list of numbers (``123, 4567, ...``); they were
+searched whole. Measured (same machine, ``nice -n 10``, before 23c7cb9 / after), see the report
+of deidfix2 (the numbers below).
 """
 
 from __future__ import annotations
@@ -40,10 +45,14 @@ from bench_deid_walk import child_row
 ROOT = Path(__file__).resolve().parents[1]
 
 CHILD = """
-import json, sys, time
+import json, random, sys, time
 from dqm.findings import cut_head
 mb = int(sys.argv[1]) * 1_000_000
+rng = random.Random(1)
 fields = {
+    "random_hex": "".join(rng.choice("0123456789abcdef") for _ in range(mb)),
+    "random_digits": "".join(rng.choice("0123456789") for _ in range(mb)),
+    "int_list": ", ".join(str(rng.randint(0, 99999)) for _ in range(mb // 7)),
     "spaces": " " * mb,
     "digits": "7" * mb,
     "digits_dashes": ("1234-" * (mb // 5)),

@@ -28,6 +28,7 @@ import re
 import re._constants as _sre  # a pattern's parts: the runs a cut reaches back over
 import re._parser as _sre_parse
 import secrets
+import string
 import unicodedata
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator
@@ -1790,7 +1791,10 @@ def _search_pieces(text: str, at: int) -> list[tuple[int, int]]:
     end falls in, if any), reaching back over
     the run that start falls in, then over each run of at least :data:`_LONG_RUN` characters that
     the new start falls in; the middle of a run that repeats a period of at most
-    :data:`_MAX_PERIOD` characters is left out, a whole number of periods (linear in the runs)."""
+    :data:`_MAX_PERIOD` characters is left out, a whole number of periods (linear in the runs). A
+    run that holds letters or digits and repeats no such period is reached over (back or on) only
+    :data:`_ID_SPAN` characters past the separators next to the window (random hex, a list of
+    numbers: no identifier is that long); separators are reached over however many."""
     hi = min(len(text), at + _WINDOW_OVERLAP)
     pieces: list[tuple[int, int]] = []
     long_run = _LONG_RUN_IN.search(text, at, hi)
@@ -1800,8 +1804,11 @@ def _search_pieces(text: str, at: int) -> list[tuple[int, int]]:
         probe = hi - 1 if long_run is None else long_run.start()
         run, end = _run_start(text, probe + 1), _run_end(text, probe)
         gap_lo, gap_hi = max(hi, run + CUT_CONTEXT), end - CUT_CONTEXT
+        period = _period(text, gap_lo, end) if gap_hi - gap_lo > CUT_CONTEXT else 0
+        if not period and end - probe > _ID_SPAN:  # letters or digits in no period: bounded
+            end = min(end, _separators_end(text, probe) + _ID_SPAN)
         after = min(len(text), end + _WINDOW_OVERLAP)
-        if gap_hi - gap_lo > CUT_CONTEXT and (period := _period(text, gap_lo, end)):
+        if period:
             pieces.append((gap_lo + (gap_hi - gap_lo) // period * period, after))
             hi = gap_lo
         else:
@@ -1818,13 +1825,30 @@ def _search_pieces(text: str, at: int) -> list[tuple[int, int]]:
             run = later.start()
         first = False
         gap_lo, gap_hi = run + CUT_CONTEXT, lo - CUT_CONTEXT
-        if gap_hi - gap_lo > CUT_CONTEXT and (period := _period(text, gap_lo, lo)):
+        period = _period(text, gap_lo, lo) if gap_hi - gap_lo > CUT_CONTEXT else 0
+        if period:
             gap_hi = gap_lo + (gap_hi - gap_lo) // period * period
             pieces.append((gap_hi, hi))
             hi = gap_lo
+        elif lo - run > _ID_SPAN and (bounded := _separators_start(text, run, lo) - _ID_SPAN) > run:
+            lo = bounded  # letters or digits in no period: past its separators, bounded
+            break
         lo = max(0, run - CUT_CONTEXT)
     pieces.append((lo, hi))
     return pieces[::-1]
+
+
+def _separators_end(text: str, at: int) -> int:
+    """Where the run of separators (:data:`_SEPARATORS`) from ``at`` on ends."""
+    found = _SEPARATORS.match(text, at)
+    return at if found is None else found.end()
+
+
+def _separators_start(text: str, start: int, end: int) -> int:
+    """Where the run of separators (:data:`_SEPARATORS_BACK`) of ``text[start:end]`` that ends at
+    ``end`` starts."""
+    found = _SEPARATORS_BACK.match(text[start:end][::-1])
+    return end if found is None else end - found.end()
 
 
 def _period(text: str, start: int, end: int) -> int:
@@ -1879,13 +1903,33 @@ def _run_classes(sources: Iterable[str]) -> str:
     return "".join(sorted(found))
 
 
-_IN_RUN = re.compile(
-    "[" + _run_classes(p.regex for p in DEFAULT_PATTERNS.values()) + r"\\" + _ESCAPE_CHARS + "]"
-)
+_RUN_CLASSES = _run_classes(p.regex for p in DEFAULT_PATTERNS.values())
+_IN_RUN = re.compile("[" + _RUN_CLASSES + re.escape(string.punctuation) + _ESCAPE_CHARS + "]")
 """A character of a run the window reaches back over: one a built-in pattern holds as many of as a
 text has, between a keyword and its identifier or inside one (the spaces after ``Patient name:``,
 the commas of ``Hong,,,Gildong``, the digits and dashes glued to a date of birth: derived from the
-patterns), or of such a character escaped as results.json writes it (``\\n``, ``\\u0020``)."""
+patterns), or of such a character escaped as results.json writes it (``\\n``, ``\\u0020``), or any
+ASCII punctuation (a profile's pattern may take as many ``_`` as a text has: ``case\\s*ref[:_.]*``)."""
+_SEPARATOR = "[" + _RUN_CLASSES.replace(r"\d", "") + re.escape(string.punctuation.replace("\\", "")) + "]"
+"""A character of a run no identifier's span is bounded through: what :data:`_IN_RUN` holds but
+letters, digits and the backslash (spaces, punctuation)."""
+_SEPARATORS_BACK = re.compile(
+    r"(?:[uxU]?\\)?"  # an escape the run's end falls in: its backslash, ``\u``, or its hex digits
+    rf"(?:{_SEPARATOR}+" + r"""|[tnrfbv"'/\\]\\|[0-9a-fA-F]{1,8}[uxU]\\)*"""
+)
+"""A run of separators read backwards (reversed): characters of :data:`_IN_RUN` that are no letter
+or digit (spaces, punctuation) and escapes (``\\n``, ``\\u0020``), which no identifier's span is
+bounded through."""
+_SEPARATORS = re.compile(
+    r"""(?:[tnrfbv"'/\\]|[uxU]?[0-9a-fA-F]{1,8})?"""  # the rest of an escape the run starts in
+    rf"(?:{_SEPARATOR}+" + r"""|\\[tnrfbv"'/\\]|\\u[0-9a-fA-F]{4}|\\x[0-9a-fA-F]{2}|\\U[0-9a-fA-F]{8})*"""
+)
+"""A run of separators as :data:`_SEPARATORS_BACK` takes them, read forwards."""
+_ID_SPAN = 512
+"""The most characters of letters and digits an identifier and what a pattern needs around it hold
+(an e-mail address is at most 254): a cut reaches back (or on) over a run that holds letters or
+digits and repeats no short period only this far past its separators (random hex, a list of
+numbers: searched whole, a 10 MB field took seconds)."""
 _NOT_RUN = re.compile("[^" + _IN_RUN.pattern[1:])
 _RUN_BYTES = bytes(c for c in range(128) if _IN_RUN.match(chr(c)))
 """The ASCII characters of such a run (those :data:`_NOT_RUN` takes none of)."""

@@ -8,10 +8,21 @@ word; an edition's year is no later than this year; a surname before ``생일`` 
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from dqm.findings import cut_head
-from dqm.identifiers import DeidSettings, cut_outside_identifiers, find, looks_identifying
+from dqm.identifiers import (
+    _CUT_WITH,
+    CUT_CONTEXT,
+    DeidSettings,
+    _search_pieces,
+    cut_outside_identifiers,
+    find,
+    looks_identifying,
+    use_profile_patterns,
+)
 from dqm.profile import load_profile
 from tests.deid.test_property_keys import _found, _payload_file
 from validators.deid import MAX_PLACES, shown_property
@@ -213,3 +224,34 @@ def test_a_part_a_standard_lacks_or_a_year_before_its_first_edition_is_flagged(v
 )
 def test_a_standards_own_part_and_edition_stay_clean(value: str) -> None:
     assert not looks_identifying(value)
+
+
+_RANDOM = random.Random(21)
+
+
+@pytest.mark.parametrize(
+    "field",
+    [
+        "".join(_RANDOM.choice("0123456789abcdef") for _ in range(300_000)),
+        "".join(_RANDOM.choice("0123456789") for _ in range(300_000)),
+        ", ".join(str(_RANDOM.randint(0, 99999)) for _ in range(50_000)),
+    ],
+    ids=["hex", "digits", "int_list"],
+)
+def test_a_cut_in_an_irregular_run_of_digits_or_letters_searches_a_bounded_window(field: str) -> None:
+    searched = sum(end - start for start, end in _search_pieces(field, len(field) // 2))
+    assert searched < 4 * CUT_CONTEXT  # failed on 23c7cb9: the whole field (300,000 characters)
+
+
+@pytest.mark.parametrize("sep", ["_", ".", " ", "_._"])
+def test_a_cut_keeps_no_part_of_a_profiles_id_after_a_run_of_its_own_separators(sep: str) -> None:
+    settings = DeidSettings.model_validate(
+        {"patterns": {"case_ref": {"regex": r"(?i:case\s*ref)[:_.]*(?P<id>[A-Z]{3}\d{6})"}}}
+    )
+    use_profile_patterns(settings)
+    try:
+        text = "Case ref:" + sep * 2_000 + "ABC123456 rest"
+        kept = cut_head(text, text.index("ABC") + 5)
+    finally:
+        _CUT_WITH.pop("run", None)
+    assert "A" not in kept.rstrip("…")[-4:]  # failed on 23c7cb9 for "_": kept "…___ABC"
