@@ -709,7 +709,8 @@ def _named_besides(
     """The names the slide at ``path`` gives OpenSlide to open besides it (:func:`opened_besides`),
     as named, not resolved: a MIRAX slide's ``Slidedat.ini`` and the files it names, a VMS/VMU key
     file's, a Trestle slide's macro image (``macro``). ``strict``: a transient error reading the
-    key file or ``Slidedat.ini`` raised (:func:`_head`), not read as a slide naming nothing."""
+    key file or ``Slidedat.ini`` raised (:func:`_head`), or reopening a Trestle slide for its macro
+    image (:func:`_macro_of`), not read as a slide naming nothing."""
     if path.endswith(".mrxs"):
         folder = path[: -len(".mrxs")]
         data = b""
@@ -719,7 +720,7 @@ def _named_besides(
     else:
         head = _head(path, VMS_MAX_BYTES, strict) if size <= VMS_MAX_BYTES else b""
         if not any(g in head for g in VMS_GROUPS):
-            if macro and (name := _macro_of(path)) is not None:
+            if macro and (name := _macro_of(path, strict)) is not None:
                 yield name
             return
         folder, refs = os.path.dirname(path), _key_values(head, VMS_KEYS)
@@ -848,13 +849,16 @@ def refused_again(watched: Watched, root: Path) -> Message | None:
     return _sqlite_sidecar(watched.sidecars, real_root) if watched.sidecars is not None else None
 
 
-def _macro_of(path: str) -> str | None:
+def _macro_of(path: str, strict: bool = False) -> str | None:
     """:func:`trestle_macro` of the slide at ``path`` (a TIFF's first directory read, no more;
-    None for any other file or one that cannot be read)."""
+    None for any other file or one that cannot be read); ``strict``: a :func:`transient` error
+    raised, not read as a slide without a macro image."""
     try:
         with _reader(Path(path), None) as fh:
             return trestle_macro(path, fh) if fh.read(4) in TIFF_MAGIC else None
-    except OSError:
+    except OSError as exc:
+        if strict and transient(exc):
+            raise
         return None
 
 
@@ -909,7 +913,9 @@ class _End(EOFError):
     """The file ends where an element would start."""
 
 
-def series_of(path: str, st: os.stat_result | None = None, kept: bool = True) -> str | None:
+def series_of(
+    path: str, st: os.stat_result | None = None, kept: bool = True, strict: bool = False
+) -> str | None:
     """The ``SeriesInstanceUID`` of the DICOM file at ``path`` as OpenSlide's reader reads it
     (libdicom: ``DICM`` at byte 128, the file meta group to its group length, a
     ``MediaStorageSOPClassUID`` of :data:`WSI_SOP_CLASS`, the dataset up to
@@ -920,7 +926,9 @@ def series_of(path: str, st: os.stat_result | None = None, kept: bool = True) ->
     its value skipped (the UIDs' aside): a few hundred reads of 8 to 12 bytes through one 8 KiB
     buffer, a few kilobytes a file. Kept by the run, path and file's stat: given ``st`` (its
     ``os.stat``), a file kept is not opened again; ``kept`` False: read, neither taken from nor
-    kept in the memo (a file system whose change time does not move keeps a rewritten file's stat)."""
+    kept in the memo (a file system whose change time does not move keeps a rewritten file's stat).
+    A :func:`transient` error opening or reading the file is never kept; ``strict``: it is raised,
+    not read as a file of no series (or in doubt)."""
     run = current_run()
     if (
         kept
@@ -930,7 +938,11 @@ def series_of(path: str, st: os.stat_result | None = None, kept: bool = True) ->
         return known  # type: ignore[return-value]
     try:
         fd = os.open(_cut(path), os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
-    except (OSError, ValueError):
+    except OSError as exc:
+        if strict and transient(exc):
+            raise
+        return None
+    except ValueError:
         return None
     st = os.fstat(fd)
     if not stat.S_ISREG(st.st_mode):  # a folder (Python cannot read one as a file), a FIFO...
@@ -942,24 +954,31 @@ def series_of(path: str, st: os.stat_result | None = None, kept: bool = True) ->
             return known  # type: ignore[return-value]
         now = time.time_ns()
         try:
-            series = _series(fh)
-        except OSError:
-            series = None
-    if kept and not racy((st.st_mtime_ns, st.st_ctime_ns), now):
+            series, failed = _series(fh, strict)
+        except OSError as exc:
+            if strict and transient(exc):
+                raise
+            series, failed = None, transient(exc)
+    if kept and not failed and not racy((st.st_mtime_ns, st.st_ctime_ns), now):
         if len(_SERIES_MEMO) >= SERIES_MEMO_SIZE:
             _SERIES_MEMO.clear()
         _SERIES_MEMO[key] = series
     return series
 
 
-def _series(fh: BinaryIO) -> str | None:
-    """:func:`series_of` of the open file ``fh``."""
+def _series(fh: BinaryIO, strict: bool = False) -> tuple[str | None, bool]:
+    """:func:`series_of` of the open file ``fh``, and whether a :func:`transient` read error was
+    taken for it (not to be kept; ``strict``: raised)."""
     if not _seek(fh, DICOM_MAGIC_AT) or fh.read(4) != DICOM_MAGIC:
-        return None
+        return None, False
     try:
-        return _dataset_series(fh, [MAX_DICOM_ELEMENTS])
-    except (_Unread, OSError, EOFError, struct.error, ValueError, OverflowError):
-        return UNKNOWN_SERIES  # a DICOM file libdicom may read otherwise: one of the slide's
+        return _dataset_series(fh, [MAX_DICOM_ELEMENTS]), False
+    except OSError as exc:
+        if strict and transient(exc):
+            raise
+        return UNKNOWN_SERIES, transient(exc)
+    except (_Unread, EOFError, struct.error, ValueError, OverflowError):
+        return UNKNOWN_SERIES, False  # a DICOM file libdicom may read otherwise: one of the slide's
 
 
 def _dataset_series(fh: BinaryIO, budget: list[int]) -> str | None:
@@ -1099,7 +1118,7 @@ def _sequence(fh: BinaryIO, end: int | None, implicit: bool, budget: list[int], 
         raise _Unread
 
 
-def _dicom_series(path: str, root: Path) -> Iterator[str]:
+def _dicom_series(path: str, root: Path, strict: bool = False) -> Iterator[str]:
     """The other files of the DICOM slide at ``path``'s series, each by the path it resolves to
     (links, then ``..``), once, as OpenSlide's ``dicom_open`` finds them: every entry of the slide's
     folder (hidden ones too) but the slide's own name, inside the batch and no special file
@@ -1108,8 +1127,9 @@ def _dicom_series(path: str, root: Path) -> Iterator[str]:
     has no series (OpenSlide fails). In name order, so that :data:`MAX_PARTS` cuts the same files
     each time. A DICOM-TIFF named ``.tif``, which OpenSlide reads as a TIFF alone, is given its
     series all the same (files more hashed, none missed). Cost: a stat of each entry (a link resolved too), and its header read once a
-    run while that stat stands (:func:`series_of`)."""
-    series = series_of(path)
+    run while that stat stands (:func:`series_of`). ``strict``: a :func:`transient` error listing
+    the folder, stat'ing an entry or reading a header raised, not read as no series or no file."""
+    series = series_of(path, strict=strict)
     if series is None:
         return
     folder, name = os.path.split(path)
@@ -1118,7 +1138,9 @@ def _dicom_series(path: str, root: Path) -> Iterator[str]:
     try:
         with os.scandir(folder or ".") as entries:
             listed = sorted((entry.name, _maybe_link(entry)) for entry in entries if entry.name != name)
-    except OSError:
+    except OSError as exc:
+        if strict and transient(exc):
+            raise
         return
     if _refused(real_folder, real_root) is not None:
         return
@@ -1129,9 +1151,11 @@ def _dicom_series(path: str, root: Path) -> Iterator[str]:
         seen.add(target)
         try:
             st = os.stat(target)
-        except OSError:
+        except OSError as exc:
+            if strict and transient(exc):
+                raise
             continue
-        theirs = series_of(target, st) if stat.S_ISREG(st.st_mode) else None
+        theirs = series_of(target, st, strict=strict) if stat.S_ISREG(st.st_mode) else None
         if theirs is not None and (theirs == series or UNKNOWN_SERIES in (theirs, series)):
             yield target
 
@@ -1201,13 +1225,14 @@ def slide_parts(
     names the slide gives (cut at a NUL byte) that led to one of the files listed, by which
     :func:`watched_besides` tells a name made since (a link to a part: one file, listed once).
     ``strict`` (the check against the audit's record): an error that says nothing of a file
-    (:func:`transient`: EIO, EMFILE...) reading the key file or ``Slidedat.ini``, or stat'ing a
-    file named, is raised (OSError), never read as a listing without it."""
+    (:func:`transient`: EIO, EMFILE...) reading the key file or ``Slidedat.ini``, reopening a
+    Trestle slide for its macro image, listing a DICOM slide's folder or reading its files'
+    headers, or stat'ing a file named, is raised (OSError), never read as a listing without it."""
     real_root = os.path.realpath(root)
     given: dict[str, str] | None = {} if names is not None else None
     besides = _besides_lazily(path, size, root, since_1_16, given, strict)
     named = (target for target, why in besides if why is None)
-    series = _dicom_series(path, root) if since_1_16 else iter(())
+    series = _dicom_series(path, root, strict) if since_1_16 else iter(())
     found: dict[str, None] = {}
     cut = False
     for target in itertools.chain(named, series):

@@ -350,7 +350,7 @@ def test_each_header_is_read_once_a_run_while_its_stat_stands(tmp_path, monkeypa
         (tmp_path / f"f{k:02d}.dcm").write_bytes(dicom(f"1.2.{k % 4}"))
     reads: list[str] = []
     real = dqm.slide_refs._series
-    monkeypatch.setattr(dqm.slide_refs, "_series", lambda fh: reads.append(fh.name) or real(fh))
+    monkeypatch.setattr(dqm.slide_refs, "_series", lambda fh, *a: reads.append(fh.name) or real(fh, *a))
     monkeypatch.setattr(dqm.slide_refs, "racy", lambda times, now: False)
     dqm.slide_refs._SERIES_MEMO.clear()
     for k in range(20):
@@ -523,7 +523,7 @@ def test_each_header_is_read_again_in_another_run(tmp_path, monkeypatch):
     path.write_bytes(dicom(SERIES))
     reads: list[str] = []
     real = dqm.slide_refs._series
-    monkeypatch.setattr(dqm.slide_refs, "_series", lambda fh: reads.append(fh.name) or real(fh))
+    monkeypatch.setattr(dqm.slide_refs, "_series", lambda fh, *a: reads.append(fh.name) or real(fh, *a))
     monkeypatch.setattr(dqm.slide_refs, "racy", lambda times, now: False)
     for run in ("a", "a", "b"):
         with in_run(run):

@@ -9,12 +9,14 @@ from __future__ import annotations
 import errno
 import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
+from dqm import slide_refs
 from dqm.profile import Profile
 from dqm.runner import Run, RunOptions, run_batch
 from dqm.semantic.server.tiles import SlideNotChecked, open_slide
@@ -32,9 +34,11 @@ from dqm.slide_io import (
     taken_of,
     unlike_audit,
 )
+from dqm.slide_refs import series_of, slide_parts
 from dqm.thumbnails import thumbnail
 from dqm.validity.data import SlideReader, SlideRefused, select_slides
-from tests.slides.test_slide_refs import _jpeg, _vms_to_swap
+from tests.slides.test_slide_refs import _jpeg, _trestle, _vms_to_swap
+from tests.test_dicom_parts import _folder
 
 SAID = "is not the file the audit checked"
 
@@ -569,3 +573,116 @@ def test_a_socket_at_the_slides_path_is_not_the_audited_file(tmp_path: Path) -> 
     assert got is not None and "not the file the audit checked" in str(got) and "socket" in str(got)
     assert {errno.ENXIO, errno.ENODEV, errno.EISDIR} <= REFUSED_ERRNOS
     assert not {errno.EIO, errno.EMFILE, errno.ENFILE, errno.EAGAIN, errno.EINTR} & REFUSED_ERRNOS
+
+
+def _parts_recorded(root: Path, slide: Path) -> Recorded:
+    """The audit's record of ``slide`` and the parts it was listed with (:func:`slide_parts`)."""
+    parts, cut = slide_parts(str(slide), slide.stat().st_size, root)
+    assert parts and not cut
+    rel = str(slide.relative_to(root))
+    recorded = Recorded(_recorded(slide, rel).own, {part: _recorded(root / part, part).own for part in parts})
+    assert unlike_audit(slide, root, recorded) is None
+    return recorded
+
+
+def _failing_scandir(monkeypatch: pytest.MonkeyPatch, folder: Path, code: int) -> None:
+    """``os.scandir`` of ``folder`` failing with ``code``."""
+    real_scandir = os.scandir
+
+    def failing(path: object = ".") -> object:
+        if os.path.realpath(path) == os.path.realpath(folder):  # type: ignore[arg-type]
+            raise OSError(code, os.strerror(code))
+        return real_scandir(path)  # type: ignore[call-overload]
+
+    monkeypatch.setattr(os, "scandir", failing)
+
+
+def _raising(code: int) -> Callable[..., object]:
+    """A function raising OSError ``code`` whatever it is given."""
+
+    def raising(*args: object, **kw: object) -> object:
+        raise OSError(code, os.strerror(code))
+
+    return raising
+
+
+def _only_unchecked(monkeypatch: pytest.MonkeyPatch, slide: Path, root: Path, recorded: Recorded) -> None:
+    """With the error faked: the check could not be made (AuditUnchecked, NotChecked at the first
+    open); without it, the slide is the audit's."""
+    with pytest.raises(AuditUnchecked):
+        unlike_audit(slide, root, recorded)
+    with pytest.raises(NotChecked):
+        open_checked(slide, root, recorded=recorded)
+    monkeypatch.undo()
+    assert unlike_audit(slide, root, recorded) is None
+
+
+@pytest.mark.parametrize("code", [errno.EIO, errno.EMFILE])
+def test_a_transient_error_listing_a_dicom_folder_refuses_nothing(
+    tmp_path: Path, code: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The DICOM slide's folder listed again for its series: EMFILE there read as a folder of no
+    other file (".hidden joined or left ... since the audit"), the slide refused for good."""
+    root = tmp_path / "dicom"
+    _folder(root)
+    slide = root / "s.dcm"
+    recorded = _parts_recorded(root, slide)
+    _failing_scandir(monkeypatch, root, code)
+    _only_unchecked(monkeypatch, slide, root, recorded)
+
+
+@pytest.mark.parametrize("code", [errno.EIO, errno.EMFILE])
+def test_a_transient_error_reading_a_dicom_series_file_refuses_nothing(
+    tmp_path: Path, code: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One file of the series (``explicit``) failing its open: read as a file of no series, left
+    out of what was taken, the slide refused for good. Made unreadable (EACCES), it is gone."""
+    root = tmp_path / "dicom"
+    _folder(root)
+    slide = root / "s.dcm"
+    recorded = _parts_recorded(root, slide)
+    assert "explicit" in recorded.parts
+    _failing_open(monkeypatch, root / "explicit", code)
+    _only_unchecked(monkeypatch, slide, root, recorded)
+    _failing_open(monkeypatch, root / "explicit", errno.EACCES)
+    assert "since the audit" in str(unlike_audit(slide, root, recorded))
+
+
+def test_a_transient_read_error_of_a_dicom_header_is_not_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A read error in a header (the probe's listing, not strict) was kept as the file's series
+    for the run: the check after it took that series and refused the slide."""
+    root = tmp_path / "dicom"
+    _folder(root)
+    slide = root / "s.dcm"
+    recorded = _parts_recorded(root, slide)
+    path, st = str(root / "explicit"), os.stat(root / "explicit")
+    slide_refs._SERIES_MEMO.clear()
+    monkeypatch.setattr(slide_refs, "racy", lambda times, now: False)  # kept however new the file
+    with monkeypatch.context() as patch:
+        patch.setattr(slide_refs, "_dataset_series", _raising(errno.EIO))
+        assert series_of(path, st) == slide_refs.UNKNOWN_SERIES  # the probe's reading, as before
+        with pytest.raises(OSError):
+            series_of(path, st, strict=True)
+    assert series_of(path, st) not in (None, slide_refs.UNKNOWN_SERIES)
+    assert unlike_audit(slide, root, recorded) is None
+
+
+@pytest.mark.parametrize("code", [errno.EIO, errno.EMFILE])
+def test_a_transient_error_reopening_a_trestle_slide_for_its_macro_refuses_nothing(
+    tmp_path: Path, code: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The Trestle slide reopened by its path for its macro image's name: EMFILE there read as a
+    slide without one ("sub/S1.Full joined or left"), the slide refused for good."""
+    root = tmp_path / "batch"
+    (root / "sub").mkdir(parents=True)
+    slide = root / "sub" / "S1.tif"
+    _trestle(slide)
+    recorded = _parts_recorded(root, slide)
+    assert "sub/S1.Full" in recorded.parts
+    _failing_open(monkeypatch, slide, code, after=1)
+    with pytest.raises(AuditUnchecked):
+        unlike_audit(slide, root, recorded)
+    monkeypatch.undo()
+    assert unlike_audit(slide, root, recorded) is None
