@@ -100,6 +100,13 @@ flagged for staining 0 of 88 (BCNB 0 of 5: a batch of 5 is too small to judge un
 the pale share, ``STAIN_NOT_COMPARED``), overstain 78/88 = 0.89, understain 84/88 = 0.95 (BCNB 5 of
 5; NuInsSeg 0 of 4: its copies at optical density 0.31, a batch of 4 too small to compare).
 
+Figures of the third external set's one run (``external_he3.py --out DIR``, then ``--external DIR
+--only external --out``; 66 images of BreakHis, osteosarcoma, LC25000, an oral set and AMIDA13, after
+issue 15 §1's sixth stop's changes, looks: 1; 275 s CPU, 7 min wall, 0.86 GB peak): recall pen 63/66
+= 0.95, fold 36/66 = 0.55, bubble 62/66 = 0.94, coverslip 61/66 = 0.92, overstain 48/66 = 0.73,
+understain 58/66 = 0.88, debris 66/66, blur 0/66 (no resolution stated); false positives 16/66 =
+24.2 % (debris 5, bubble 4, understain 4, overstain 2, fold 2, pen 1). docs/formats.md has the table.
+
 Figures of the GlaS sets after the same changes (``--out``; looks: the test set 6, the fresh set 4;
 707 s CPU, 40 min wall niced beside a CI run, 0.75 GB): false positives 2/36 = 5.6 % on the test set
 (as before), 3/48 = 6.2 % on the fresh set (was 2/48: staining against the batch flags one more,
