@@ -165,17 +165,31 @@ def test_air_bubble_rim_and_inside() -> None:
     assert got.mask("bubble")[240, 240]  # the inside of a closed rim counts
 
 
-def dense_patch(seed: int = 0) -> np.ndarray:
-    """A patch of densely packed nuclei cut from a slide and laid on glass, as the external
-    sets' TCGA patches are: dark purple tissue (its median grey near 0.45) almost filling the image."""
+def nuclei_on_glass(
+    seed: int,
+    margin: int,
+    cytoplasm: tuple[int, int, int],
+    nucleus: tuple[int, int, int],
+    count: int,
+    inset: int,
+    half: tuple[int, int],
+) -> np.ndarray:
+    """A square of ``cytoplasm`` ``margin`` px inside the glass, ``count`` ``nucleus`` ellipses
+    (half-axes ``half``) drawn at random at least ``inset`` px from the image's edge, with noise."""
     rng = np.random.default_rng(seed)
     img = Image.new("RGB", (SIDE, SIDE), (242, 241, 238))
     draw = ImageDraw.Draw(img)
-    draw.rectangle((40, 40, SIDE - 40, SIDE - 40), fill=(170, 110, 180))
-    for x, y in rng.uniform(44, SIDE - 44, (2600, 2)):
-        draw.ellipse((x - 4, y - 3, x + 4, y + 3), fill=(75, 40, 120))
+    draw.rectangle((margin, margin, SIDE - margin, SIDE - margin), fill=cytoplasm)
+    for x, y in rng.uniform(inset, SIDE - inset, (count, 2)):
+        draw.ellipse((x - half[0], y - half[1], x + half[0], y + half[1]), fill=nucleus)
     noisy = np.asarray(img, np.float32) + rng.normal(0, 3, (SIDE, SIDE, 3))
     return np.clip(noisy, 0, 255).astype(np.uint8)
+
+
+def dense_patch(seed: int = 0) -> np.ndarray:
+    """A patch of densely packed nuclei cut from a slide and laid on glass, as the external
+    sets' TCGA patches are: dark purple tissue (its median grey near 0.45) almost filling the image."""
+    return nuclei_on_glass(seed, 40, (170, 110, 180), (75, 40, 120), 2600, 44, (4, 3))
 
 
 def ring(centre: tuple[int, int], radius: float, half_width: float) -> tuple[np.ndarray, np.ndarray]:
@@ -626,14 +640,7 @@ def test_an_old_record_without_the_scale_fields_still_reads() -> None:
 def blue_stained_core(seed: int = 0) -> np.ndarray:
     """A tissue-microarray core stained blue (as UCSB's breast cores): lavender cytoplasm crowded
     with dense blue nuclei, none of them ink."""
-    rng = np.random.default_rng(seed)
-    img = Image.new("RGB", (SIDE, SIDE), (242, 241, 238))
-    draw = ImageDraw.Draw(img)
-    draw.rectangle((60, 60, SIDE - 60, SIDE - 60), fill=(170, 160, 215))
-    for x, y in rng.uniform(70, SIDE - 70, (260, 2)):
-        draw.ellipse((x - 9, y - 7, x + 9, y + 7), fill=(112, 112, 197))
-    noisy = np.asarray(img, np.float32) + rng.normal(0, 3, (SIDE, SIDE, 3))
-    return np.clip(noisy, 0, 255).astype(np.uint8)
+    return nuclei_on_glass(seed, 60, (170, 160, 215), (112, 112, 197), 260, 70, (9, 7))
 
 
 def test_blue_stained_nuclei_are_not_pen() -> None:
