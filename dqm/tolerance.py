@@ -106,20 +106,47 @@ def fmt_dice(
     return point, f"{fmt_decimals(low, 3, target, passed)}–{fmt_decimals(high, 3)}"
 
 
+def digits_on_side(
+    value: float,
+    bounds: Iterable[tuple[float, str | None]],
+    shown_at: Callable[[float, int], str],
+    least: int,
+    most: int = 17,
+) -> int | None:
+    """The fewest digits ``d`` (``least`` ≤ d < ``most``) at which ``shown_at(value, d)`` reads on
+    ``value``'s own side of every bound: at or above the bound's text when ``value`` reaches it, below
+    it and not equal to the bound printed with ``d`` when short of it (a value short of a bound
+    never reads as it). Each bound comes with the text it is printed as beside the value (a rule's
+    sentence), or None for ``shown_at(bound, d)``. None when no ``d`` in the range does."""
+    marks = [(b, w) for b, w in bounds if math.isfinite(b)]
+    for d in range(least, most):
+        shown = shown_at(value, d)
+        read = Decimal(shown)
+        if all(
+            read >= Decimal(w if w is not None else shown_at(b, d))
+            if value >= b
+            else read < Decimal(w if w is not None else shown_at(b, d)) and shown != shown_at(b, d)
+            for b, w in marks
+        ):
+            return d
+    return None
+
+
+def _significant(value: float, digits: int) -> str:
+    return f"{value:.{digits}g}"
+
+
 def sig_digits(value: float | None, bounds: Iterable[float], digits: int = 3) -> int:
     """The significant digits (``digits`` at least) at which ``value`` and every one of ``bounds``,
     each printed with them, read on the sides of one another they are on: an effect size of 0.07069
     beside a threshold of 0.0707107 (Cramér's V's small, ``0.1 / sqrt(2)``) needs 4 (``0.07069``
     below ``0.07071``; at 3 both read ``0.0707`` and the effect would read as reaching it). A value
-    that reaches a bound may read as it; one short of it never does. 17 digits tell any two floats apart."""
+    that reaches a bound may read as it; one short of it never does. 17 digits tell any two floats
+    apart (:func:`digits_on_side`)."""
     if value is None or not math.isfinite(value):
         return digits
-    finite = [b for b in bounds if math.isfinite(b)]
-    for d in range(digits, 17):
-        shown = Decimal(f"{value:.{d}g}")
-        if all((shown >= Decimal(f"{b:.{d}g}")) == (value >= b) for b in finite):
-            return d
-    return 17
+    found = digits_on_side(value, ((b, None) for b in bounds), _significant, digits)
+    return 17 if found is None else found
 
 
 def fmt_among(value: float | None, bounds: Iterable[float] = (), digits: int = 3) -> str:

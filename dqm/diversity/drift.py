@@ -285,24 +285,19 @@ def fmt_effect(effect: float | None, thresholds: dict[str, float]) -> str:
     (:func:`dqm.tolerance.fmt_value_target`): a PSI of 0.2496 that warns is not ``0.250`` beside
     "fail when … PSI ≥ 0.25", nor one of 0.10041 that warns ``0.100`` beside "warn when … PSI ≥
     0.1004"; ``thresholds`` empty (a result before schema 1.19): 3 significant digits."""
-    from decimal import Decimal
-
-    from dqm.tolerance import fmt_among, fmt_value_target
+    from dqm.tolerance import digits_on_side, fmt_among, fmt_value_target
 
     bounds = [b for b in (thresholds.get("warn"), thresholds.get("fail")) if b is not None]
     if effect is None or not bounds or not math.isfinite(effect):
         return fmt_among(effect)
-    written = [(b, Decimal(fmt_value_target(b, False))) for b in bounds]
-    for extra in range(18):
-        shown = f"{effect:.{3 + extra}f}"
-        # reaching a threshold: reads as reaching it; short of one: reads short of it, and otherwise
-        # than the threshold at the same decimals (0.2500002 against 0.2500004: not "0.250")
-        if all(
-            Decimal(shown) >= w if effect >= b else Decimal(shown) < w and shown != f"{b:.{3 + extra}f}"
-            for b, w in written
-        ):
-            return shown
-    return repr(effect)
+    # against each threshold as the rule's sentence prints it (0.2500002 against 0.2500004: not "0.250")
+    written = [(b, fmt_value_target(b, False)) for b in bounds]
+    decimals = digits_on_side(effect, written, _decimals, 3, 21)
+    return repr(effect) if decimals is None else _decimals(effect, decimals)
+
+
+def _decimals(value: float, decimals: int) -> str:
+    return f"{value:.{decimals}f}"
 
 
 def drift(
