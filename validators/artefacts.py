@@ -5,6 +5,7 @@ under-staining judged against the other slides of the slide's institution or bat
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -315,6 +316,8 @@ def stain_outliers(batch: BatchView, params: StainParams, ctx: CheckContext) -> 
         for kind in STAIN_KINDS
     }
     ref = reference_groups(ods, institutions, params.min_peers)
+    # each institution's measured slides: one too small to be its own reference is named with them
+    measured = Counter(i for i, k in zip(institutions, ods, strict=True) if i is not None and k is not None)
     whole = [
         g
         for kind in STAIN_KINDS
@@ -343,9 +346,11 @@ def stain_outliers(batch: BatchView, params: StainParams, ctx: CheckContext) -> 
                     "STAIN_NOT_COMPARED", _uncompared(ref[None].size, params.min_peers, unjudged, limit)
                 )
             )
-        for facts, verdict in zip(batch.items, verdicts, strict=True):
+        for k, (facts, verdict) in enumerate(zip(batch.items, verdicts, strict=True)):
             if verdict.flagged:
-                text = _stain_message(verdict, limit, params.min_peers, names)
+                inst = institutions[k]
+                small = (inst, measured[inst]) if inst is not None and inst not in ref else None
+                text = _stain_message(verdict, limit, params.min_peers, names, small)
                 odd = _odd_group(verdict, peers)
                 if odd is not None:
                     text = _odd_peers(text, odd)
@@ -399,6 +404,21 @@ _STAIN_MESSAGES = {
     ("overstain", "share-batch"): N_(
         "over-stained for its batch: {share:.1%} of its tissue near-black, over the {limit:.1%} allowed, "
         "where the median of the {n} other slides is {median:.1%} ({z:.1f} spreads over it)"
+    ),
+    ("overstain", "batch-institution"): N_(
+        "over-stained for its batch (its institution {group!r} has {m} measured slide(s), {needed_group} "
+        "needed to be compared with its own): mean optical density of its tissue {od:.2f}, where the "
+        "median of the {n} other slides is {median:.2f} ({z:.1f} spreads over it)"
+    ),
+    ("understain", "batch-institution"): N_(
+        "under-stained for its batch (its institution {group!r} has {m} measured slide(s), {needed_group} "
+        "needed to be compared with its own): mean optical density of its tissue {od:.2f}, where the "
+        "median of the {n} other slides is {median:.2f} ({z:.1f} spreads under it)"
+    ),
+    ("overstain", "share-batch-institution"): N_(
+        "over-stained for its batch (its institution {group!r} has {m} measured slide(s), {needed_group} "
+        "needed to be compared with its own): {share:.1%} of its tissue near-black, over the {limit:.1%} "
+        "allowed, where the median of the {n} other slides is {median:.1%} ({z:.1f} spreads over it)"
     ),
     ("overstain", "absolute"): N_(
         "over-stained tissue: {share:.1%} of the tissue near-black, over the {limit:.1%} allowed "
@@ -467,6 +487,8 @@ _STAIN_PARAMS = {
     "batch": ("od", "n", "median", "z"),
     "share-institution": ("group", "share", "limit", "n", "median", "z"),
     "share-batch": ("share", "limit", "n", "median", "z"),
+    "batch-institution": ("group", "m", "needed_group", "od", "n", "median", "z"),
+    "share-batch-institution": ("group", "m", "needed_group", "share", "limit", "n", "median", "z"),
     "absolute": ("share", "limit", "n", "needed"),
     "undescribed": ("share", "limit", "n"),
     "small-institution": ("share", "limit", "group", "m", "needed_group"),
@@ -477,15 +499,23 @@ _STAIN_PARAMS = {
 """The values each rule's message names."""
 
 
-def _stain_message(v: Verdict, limit: float, needed: int, names: dict[str, str]) -> Message:
+def _stain_message(
+    v: Verdict, limit: float, needed: int, names: dict[str, str], small: tuple[str, int] | None = None
+) -> Message:
+    """The finding's text for verdict ``v``; ``small``: the slide's institution and its measured
+    slides when it is too small to be its own reference (a slide judged against the batch then
+    names the institution it came from)."""
     z = abs(v.z) if v.z is not None else None
     rule = "undescribed" if v.rule == "absolute" and v.od is None and v.peers >= needed else v.rule
     if v.rule == "share":  # the near-black share against its peers' (dqm.pixels.stain_batch.by_share)
         rule = "share-institution" if v.group is not None else "share-batch"
     if v.group_shares is not None:  # its group too small to judge as a whole (stain_batch.judge)
         rule = "small-institution" if v.group is not None else "small-batch"
+    group, m = v.group, v.group_shares
+    if small is not None and rule in ("batch", "share-batch"):
+        rule, (group, m) = f"{rule}-institution", small
     values = {
-        "group": _name(v.group, names),
+        "group": _name(group, names),
         "od": v.od,
         "share": v.share,
         "median": v.median,
@@ -493,7 +523,7 @@ def _stain_message(v: Verdict, limit: float, needed: int, names: dict[str, str])
         "z": z,
         "limit": limit,
         "needed": needed,
-        "m": v.group_shares,
+        "m": m,
         "needed_group": needed + 1,
         "od_min": OD_MIN,
     }

@@ -140,6 +140,32 @@ def test_a_small_institution_is_compared_with_the_batch(profile):
     assert "for its batch" in f.message and "14 other slides" in f.message
 
 
+@pytest.mark.parametrize("kind", ["understain", "overstain", "share"])
+def test_a_slide_of_a_small_institution_names_it(profile, kind):
+    # Daegu has 3 measured slides, too few to be its own reference: the slide is judged against
+    # the batch, and the finding says which institution it came from and why not against its own
+    odd = {
+        "understain": _item("ODD", under=0.9999, od=0.2, institution="Daegu <b>"),
+        "overstain": _item("ODD", od=1.3, institution="Daegu <b>"),
+        "share": _item("ODD", over=0.3, od=OD, institution="Daegu <b>"),
+    }[kind]
+    items = [*_peers(12, institution="Busan"), *_peers(2, institution="Daegu <b>"), odd]
+    (f,) = _run(profile, items)
+    assert f.item_id == "ODD" and "for its batch" in f.message and "14 other slides" in f.message
+    assert "its institution 'Daegu <b>' has 3 measured slide(s), 6 needed" in f.message
+    assert f.params["group"] == "Daegu <b>" and f.params["m"] == 3
+    # a slide of no institution names none
+    (g,) = _run(
+        profile,
+        [
+            *_peers(12, institution="Busan"),
+            *_peers(2, institution=None),
+            _item("ODD", od=1.3, institution=None),
+        ],
+    )
+    assert "its institution" not in g.message
+
+
 def test_three_slides_fall_back_to_the_absolute_rule(profile):
     items = [*_peers(2, institution="Jeju"), _item("DARK", over=0.2, od=1.3, institution="Jeju")]
     (f,) = _run(profile, items)
