@@ -1,0 +1,251 @@
+"""A fourth held-out set of other sites' H&E, for the detectors tuned on the first three: to be
+assembled from public GitHub snapshots by a rule fixed before any image of it is probed, and
+measured once, by the lead, at the end of a session.
+
+    .venv/bin/python benchmarks/external_he4.py --mirror-root /work/.mirror --select  # rewrite the list
+    .venv/bin/python benchmarks/external_he4.py --mirror-root /work/.mirror --out /tmp/heldout4-he
+    .venv/bin/python benchmarks/external_he4.py --alike /tmp/heldout4-he  # no image repeats a tuning one
+
+Why a fourth set: the first three lists (``external_he.tsv``, ``external_he2.tsv``,
+``external_he3.tsv``) are tuning data now (the third was measured once and the detectors are tuned
+on it), so a claim that later changes transfer to other sites needs images that share no image,
+patient, slide or dataset with GlaS, ``shared/data/real`` or any of the three. The list,
+``benchmarks/external_he4.tsv``, has the first list's columns; ``--out`` copies and checks the files
+with the first set's code and writes the manifest under the same name (``external_he.tsv``), so
+``bench_artefacts.py --external DIR`` reads the folder unchanged. ``--alike DIR`` compares every
+image of ``DIR`` with the tuning images (:data:`TUNING_FOLDERS`) in 24 px thumbnails under the
+eight rotations and flips and prints the most alike pairs: the check that no image repeats a tuning
+one without probing anything.
+
+State of the list (session 22): **empty**. The search below found no repository that holds images
+of a dataset none of the tuning sets draws on, of at least 256 px a side, with its dataset stated,
+within the time given; :data:`NOT_USED` says what was looked at and why it was not taken, so the
+next search starts where this one stopped. Nothing of this set has been probed, viewed or measured.
+
+The rule (written down before any image of this set is probed; ``--select`` applies it):
+
+1. Sources: the folders of the repositories in :data:`SOURCES`, at their snapshots' commits, by
+   other authors than the first three sets' where possible. Every repository of the three modules'
+   ``SOURCES`` and ``NOT_USED`` is used up. Left out whatever repository holds them: every dataset
+   the tuning sets draw on (:data:`EXCLUDED_DATASETS`: the first two sets' TCGA, PanNuke, TNBC,
+   OCDC, MoNuSeg, MoNuSAC, BCSS, EBHI, DigestPath, Lizard, CoNSeP, CRAG, GlaS, CAMELYON/PCam,
+   BreCaHAD, UCSB, NuInsSeg, BCNB; the third set's BreakHis, LC25000, AMIDA13, the oral
+   mucosa/OSCC set, Osteosarcoma-Tumor-Assessment; ``shared/data/real``'s OpenSlide test slides,
+   MIDOG and the Wikimedia skin image) and the other datasets of the hospital GlaS comes from
+   (Warwick/Coventry: the extended CRC grading set among them); a source whose description names
+   one of them is refused by :func:`this_rule`. An image whose dataset the repository does not
+   state is left out (it cannot be shown to be none of these).
+2. Whole images only, as rule 2 of the first three sets (their augmented-copy names, :data:`AUGMENTED`).
+3. At least 256 pixels a side; a file absent from the snapshot, or no image PIL can read, is left
+   out; byte-identical files once; a file byte-identical to one of the tuning sets (the three lists'
+   sha256, ``shared/data/real/SHA256SUMS``) is left out, and so is an image of a patient or slide
+   of the three lists (patients are named as the third set names them, :func:`_source_key`).
+4. At most two images of one patient or slide where the names say it; elsewhere each image is its
+   own source, and the report says so.
+5. H&E only: the images are viewed for their stain only; :data:`NOT_HE` lists what was left out and
+   why. Nothing is left out for how it looks otherwise.
+
+µm per pixel: recorded only where the dataset states it for the files as stored (blur is measured
+only there).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+import external_he as first
+import external_he2 as second
+import external_he3 as third
+
+LIST = Path(__file__).with_suffix(".tsv")
+FIRST_LIST = first.LIST
+SECOND_LIST = second.LIST
+THIRD_LIST = third.LIST
+"""The first three external sets (tuning data now, rule 3)."""
+SHARED_SUMS = second.SHARED_SUMS
+TUNING_FOLDERS = (
+    Path("/tmp/exthe-he"),
+    Path("/tmp/heldout-he"),
+    Path("/tmp/heldout3-he"),
+    Path("/work/shared/data/real"),
+)
+"""Where the tuning images lie (``--alike`` compares with every image under them; GlaS is among
+the shared data's images). An absent folder is named and skipped."""
+THUMB = 24
+"""Thumbnail side for ``--alike`` (pixels)."""
+
+EXCLUDED_DATASETS = (
+    "TCGA",
+    "PanNuke",
+    "TNBC",
+    "Institut Curie",
+    "OCDC",
+    "MoNuSeg",
+    "MoNuSAC",
+    "BCSS",
+    "EBHI",
+    "DigestPath",
+    "Lizard",
+    "CoNSeP",
+    "CRAG",
+    "GlaS",
+    "Warwick",
+    "CAMELYON",
+    "PCam",
+    "BreCaHAD",
+    "UCSB",
+    "NuInsSeg",
+    "BCNB",
+    "BreakHis",
+    "LC25000",
+    "AMIDA13",
+    "OSCC",
+    "Osteosarcoma",
+    "OpenSlide",
+    "MIDOG",
+    "Wikimedia",
+)
+"""Datasets (and sites) of the tuning sets: a source whose site names one is refused (rule 1)."""
+
+SOURCES: tuple[first.Source, ...] = ()
+AUGMENTED = third.AUGMENTED
+NOT_HE: dict[str, str] = {}
+"""``repo:path`` -> why it was left out (rule 5: a stain other than H&E)."""
+NOT_USED = {
+    "BioImageInformatics/gleason_grade": (
+        "11 prostate tiles (tutorials/example_data/img) of a dataset the repository does not state (rule 1)"
+    ),
+    "KatherLab/mopadi": "TCGA tiles (the first set's dataset), and NCT-CRC-HE-100K tiles of 224 px",
+    "histolab/histolab": "test expectations cut from TCGA and OpenSlide's CMU slides",
+    "zeeshanalipnhwr/Texture-Classification-in-Colorectal-Cancer-Histology": (
+        "Kather 2016 texture tiles of 150 px (under 256 px a side)"
+    ),
+    "jnkather/histology-multiclass-texture": "code only; the images are on Zenodo",
+    "farhancv09/KBSMC_Gastric_Dataset": "README only",
+    "juancarlosmoradiaz/TFG-BRACS": "result plots only",
+    "NereaHdez/BRACS_Classification": "no images in the snapshot",
+    "sudo-subho/bracs-histopathology-classification": "code only",
+    "chetan-bisht/BRACS-Breast-Abnormality-Classification-System-": "figures and prediction plots only",
+    "RationAI/prostate-gleason-grading": "no images in the snapshot",
+    "MicheleDamian/prostate-gleason-dataset": "PANDA patches in release archives, one composite figure in the tree",
+    "Harito97/GasHisClassifier": "GasHisSDB: 80 to 160 px images (under 256 px a side)",
+    "sarah-antillia/*, atlan-antillia/*": (
+        "the remaining repositories are radiology, cytology, IHC or datasets of the tuning sets"
+    ),
+}
+"""Repositories looked at for this set and not used (rule 1), with why."""
+
+
+def _source_key(repo: str, stem: str) -> str:
+    """The patient or slide an image is of (rule 4), named as the third set names them, so that a
+    patient of a tuning list is found whatever repository holds the image."""
+    return third._source_key(repo, stem)
+
+
+def _organ(source: first.Source, stem: str) -> str:
+    return source.organ
+
+
+def taken() -> dict[str, str]:
+    """The sha256 and patient/slide keys of the tuning sets (rule 3): the three lists' and
+    :data:`SHARED_SUMS`'s."""
+    return first.taken_by((FIRST_LIST, SECOND_LIST, THIRD_LIST), SHARED_SUMS)
+
+
+def refused(source: first.Source) -> str:
+    """The excluded dataset a source's description names (rule 1); empty: none."""
+    site = source.site.lower()
+    return next((name for name in EXCLUDED_DATASETS if name.lower() in site), "")
+
+
+def this_rule() -> first.Rule:
+    bad = {s.repo: refused(s) for s in SOURCES if refused(s)}
+    if bad:
+        raise ValueError(f"sources of a tuning set's dataset (rule 1): {bad}")
+    return first.Rule(SOURCES, _source_key, _organ, NOT_HE, first.LEFT_OUT_PREFIXES, AUGMENTED, taken())
+
+
+def _images(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in first.IMAGE_SUFFIXES)
+
+
+def _thumbs(paths: list[Path], side: int = THUMB) -> tuple[list[Path], object]:
+    """Unit-norm, zero-mean RGB thumbnails of ``paths`` (rows of a matrix) and the paths read; an
+    unreadable file is skipped."""
+    import numpy as np
+    from PIL import Image
+
+    read: list[Path] = []
+    rows = []
+    for path in paths:
+        try:
+            with Image.open(path) as img:
+                img.draft("RGB", (side * 4, side * 4))
+                small = np.asarray(img.convert("RGB").resize((side, side), Image.BILINEAR), dtype=np.float64)
+        except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+            continue
+        read.append(path)
+        rows.append(small)
+    stack = np.array(rows).reshape(len(rows), side, side, 3) if rows else np.zeros((0, side, side, 3))
+    return read, stack
+
+
+def _unit(stack: object) -> object:
+    import numpy as np
+
+    flat = np.asarray(stack).reshape(len(stack), -1)  # type: ignore[arg-type]
+    flat = flat - flat.mean(axis=1, keepdims=True)
+    return flat / np.maximum(np.linalg.norm(flat, axis=1, keepdims=True), 1e-9)
+
+
+def alike(candidates: list[Path], tuning: list[Path], side: int = THUMB) -> list[tuple[float, Path, Path]]:
+    """For each readable candidate, its most alike tuning image: (correlation of the thumbnails,
+    best of the eight rotations and flips; candidate; tuning image), most alike first."""
+    import numpy as np
+
+    got, cand = _thumbs(candidates, side)
+    have, tune = _thumbs(tuning, side)
+    if not got or not have:
+        return []
+    base = _unit(tune)
+    best = np.full(len(got), -2.0)
+    where = np.zeros(len(got), dtype=int)
+    for flip in (False, True):
+        for turns in range(4):
+            moved = np.rot90(cand[:, :, ::-1] if flip else cand, k=turns, axes=(1, 2))
+            corr = _unit(moved) @ base.T
+            top = corr.argmax(axis=1)
+            value = corr[np.arange(len(got)), top]
+            better = value > best
+            best[better], where[better] = value[better], top[better]
+    pairs = [(float(best[i]), got[i], have[where[i]]) for i in range(len(got))]
+    return sorted(pairs, key=lambda p: -p[0])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("--alike", type=Path)
+    parser.add_argument("--against", type=Path, nargs="+", default=list(TUNING_FOLDERS))
+    parser.add_argument("--top", type=int, default=5)
+    args, rest = parser.parse_known_args(argv)
+    if args.alike is None:
+        return first.cli(rest, __doc__ or "", LIST, this_rule)
+    tuning: list[Path] = []
+    for folder in args.against:
+        if folder.is_dir():
+            tuning += _images(folder)
+        else:
+            print(f"{folder}: absent, not compared", file=sys.stderr)
+    pairs = alike(_images(args.alike), tuning)
+    for corr, a, b in pairs[: args.top]:
+        print(f"{corr:.3f}\t{a}\t{b}")
+    print(f"{len(pairs)} images compared with {len(tuning)} tuning images")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
