@@ -70,6 +70,7 @@ import argparse
 import re
 import sys
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 
@@ -229,7 +230,7 @@ def _images(folder: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in first.IMAGE_SUFFIXES)
 
 
-def _thumbs(paths: list[Path], side: int = THUMB) -> tuple[list[Path], object]:
+def _thumbs(paths: list[Path], side: int = THUMB) -> tuple[list[Path], Any]:
     """Unit-norm, zero-mean RGB thumbnails of ``paths`` (rows of a matrix) and the paths read; an
     unreadable file is skipped."""
     import numpy as np
@@ -241,7 +242,9 @@ def _thumbs(paths: list[Path], side: int = THUMB) -> tuple[list[Path], object]:
         try:
             with Image.open(path) as img:
                 img.draft("RGB", (side * 4, side * 4))
-                small = np.asarray(img.convert("RGB").resize((side, side), Image.BILINEAR), dtype=np.float64)
+                small = np.asarray(
+                    img.convert("RGB").resize((side, side), Image.Resampling.BILINEAR), dtype=np.float64
+                )
         except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
             continue
         read.append(path)
@@ -250,10 +253,10 @@ def _thumbs(paths: list[Path], side: int = THUMB) -> tuple[list[Path], object]:
     return read, stack
 
 
-def _unit(stack: object) -> object:
+def _unit(stack: Any) -> Any:
     import numpy as np
 
-    flat = np.asarray(stack).reshape(len(stack), -1)  # type: ignore[arg-type]
+    flat = np.asarray(stack).reshape(len(stack), -1)
     flat = flat - flat.mean(axis=1, keepdims=True)
     return flat / np.maximum(np.linalg.norm(flat, axis=1, keepdims=True), 1e-9)
 
