@@ -241,6 +241,8 @@ class Rule(NamedTuple):
     augmented: re.Pattern[str]
     taken: dict[str, str]
     """sha256 or patient/slide key -> the set it belongs to already (none of them is listed)."""
+    left_out_path: Callable[[str, str], str] = lambda repo, path: ""
+    """(repo, path) -> why the rule leaves this file out (a list's own rule); empty: kept."""
 
 
 def this_rule() -> Rule:
@@ -289,6 +291,9 @@ def select(mirror_root: Path, rule: Rule | None = None) -> tuple[list[dict[str, 
                 continue
             stem = name.rsplit(".", 1)[0]
             plain = KEPT_AUGMENTATION.sub("", stem)
+            below = path[len(source.folder) + 1 :] if source.folder else path
+            if "/" in below:  # an image in a subfolder of the source's: named with the subfolder
+                plain = below.rsplit("/", 1)[0] + "/" + plain
             why = ""
             if plain.startswith(rule.left_out):
                 why = "GlaS or its hospital"
@@ -300,6 +305,8 @@ def select(mirror_root: Path, rule: Rule | None = None) -> tuple[list[dict[str, 
                 why = f"a copy of {images[plain][0]}"
             elif f"{source.repo}:{path}" in rule.not_he:
                 why = rule.not_he[f"{source.repo}:{path}"]
+            else:
+                why = rule.left_out_path(source.repo, path)
             if why:
                 notes.append(f"{source.repo}:{path}: {why}")
                 continue
@@ -366,7 +373,10 @@ def file_name(row: dict[str, str]) -> str:
 
 
 def assemble(
-    rows: list[dict[str, str]], mirror_root: Path, out: Path
+    rows: list[dict[str, str]],
+    mirror_root: Path,
+    out: Path,
+    name_of: Callable[[dict[str, str]], str] = file_name,
 ) -> tuple[list[dict[str, str]], list[str]]:
     """Copy each listed file from its mirror into ``out`` when its sha256 matches the list: the rows
     copied (each with ``file``), and a line per row not copied saying why. ``out``'s manifest lists
@@ -390,14 +400,20 @@ def assemble(
         if sha != row["sha256"]:
             problems.append(f"{where}: sha256 {sha}, the list says {row['sha256']}")
             continue
-        name = file_name(row)
+        name = name_of(row)
         (out / name).write_bytes(got.stdout)
         copied.append({**row, "file": name})
     write_list(copied, out / MANIFEST, ("file", *COLUMNS))
     return copied, problems
 
 
-def cli(argv: list[str] | None, doc: str, default_list: Path, rule: Callable[[], Rule]) -> int:
+def cli(
+    argv: list[str] | None,
+    doc: str,
+    default_list: Path,
+    rule: Callable[[], Rule],
+    name_of: Callable[[dict[str, str]], str] = file_name,
+) -> int:
     """The command line of a list module: ``--select`` applies ``rule`` to the mirrors and rewrites
     the list, ``--out DIR`` copies the listed files."""
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])
@@ -414,7 +430,7 @@ def cli(argv: list[str] | None, doc: str, default_list: Path, rule: Callable[[],
         return 0
     if args.out is None:
         parser.error("give --out DIR (or --select)")
-    copied, problems = assemble(read_list(args.list), args.mirror_root, args.out)
+    copied, problems = assemble(read_list(args.list), args.mirror_root, args.out, name_of)
     print(*problems, sep="\n", file=sys.stderr)
     print(f"{len(copied)} of {len(copied) + len(problems)} images in {args.out}")
     return 1 if problems else 0

@@ -17,8 +17,8 @@ image of ``DIR`` with the tuning images (:data:`TUNING_FOLDERS`) in 24 px thumbn
 eight rotations and flips and prints the most alike pairs: the check that no image repeats a tuning
 one without probing anything.
 
-State of the list (session 22): 68 images of two datasets (:data:`SOURCES`), short of the four
-datasets aimed at: the search found no third repository that holds images of a dataset none of the
+State of the list (session 22): 123 images of three datasets (:data:`SOURCES`), short of the four
+datasets aimed at: the search found no fourth repository that holds images of a dataset none of the
 tuning sets draws on, of at least 256 px a side, with its dataset stated, in the time given;
 :data:`NOT_USED` says what was looked at and why it was not taken, so that the next search starts
 where this one stopped. The rule below was committed before any source was chosen; the sources
@@ -30,9 +30,10 @@ The rule (written down before any image of this set is probed; ``--select`` appl
 1. Sources: the test folders of the repositories in :data:`SOURCES`, at their snapshots' commits:
    PANDA (prostate core-needle biopsies, Radboud University Medical Center and Karolinska
    Institutet; 256 px patches of the Prostate Gleason Dataset) and the SEED gastric carcinoma set
-   (stomach, China; 512 px patches). Both repositories are by the account (or its sibling) that
-   set 3's osteosarcoma tiles came from, and likely the first two sets' author; the images are of
-   other datasets. Radboud is also one of CAMELYON's centres (set 2): another dataset, organ and
+   (stomach, China; 512 px patches), both from repositories by the account that set 3's
+   osteosarcoma tiles came from (likely the first two sets' author; the images are of other
+   datasets), and the external test set of DL4ETI (endometrium, China; Sun et al. 2020; 1280x960
+   microscope fields), by another author. Radboud is also one of CAMELYON's centres (set 2): another dataset, organ and
    patients, but not another site. Every repository of the three modules' ``SOURCES`` and
    ``NOT_USED`` is used up. Left out whatever repository holds them: every dataset the tuning sets
    draw on (:data:`EXCLUDED_DATASETS`: the first two sets' TCGA, PanNuke, TNBC, OCDC, MoNuSeg,
@@ -51,17 +52,20 @@ The rule (written down before any image of this set is probed; ``--select`` appl
 4. At most two images of one patient or slide where the names say it: PANDA's patch names keep
    the biopsy's image id (``1___6f23c9de94899d380bd7a075209ef415_290_104``:
    ``panda:6f23c9de94899d380bd7a075209ef415``), taken as the slide (PANDA gives no patient); the
-   SEED names (``category_0___4IMYQETX_109``) name none, so each of those images is its own
-   source. Patients of the tuning lists are named as the third set names them.
+   SEED names (``category_0___4IMYQETX_109``) and DL4ETI's (``EA/7.JPG``) name none, so each of
+   those images is its own source (DL4ETI's 200 fields are likely of fewer patients). 4b: of
+   DL4ETI's five class folders only the images numbered 1 to :data:`DL4ETI_FIRST` are taken (55 of
+   200), so that one source does not outweigh the others. Patients of the tuning lists are named
+   as the third set names them.
 5. H&E only: the images are viewed for their stain only; :data:`NOT_HE` lists what was left out and
    why. Nothing is left out for how it looks otherwise.
 
 µm per pixel: recorded only where the dataset states it for the files as stored (blur is measured
-only there): neither does (PANDA's slides are scanned at 20x, but the patches' level is not stated;
-SEED states nothing), so the column is empty and the benchmark gives the probe its default; no
+only there): none does (PANDA's slides are scanned at 20x, but the patches' level is not stated;
+SEED states nothing; DL4ETI gives the microscope's magnification only), so the column is empty and the benchmark gives the probe its default; no
 source of this set states it (Kather's CRC-VAL-HE-7K tiles, at 0.5 µm, are 224 px: rule 3).
 How the set differs from the first three: prostate biopsies and stomach, two organs none of them
-holds; Europe and China.
+holds, and endometrium; whole microscope fields as well as patches; Europe and China.
 """
 
 from __future__ import annotations
@@ -129,6 +133,7 @@ EXCLUDED_DATASETS = (
 """Datasets (and sites) of the tuning sets: a source whose site names one is refused (rule 1)."""
 
 _ANTILLIA_LICENCE = "Apache-2.0 (repository)"
+DL4ETI = "ssea-lab/DL4ETI"
 SOURCES: tuple[first.Source, ...] = (
     first.Source(
         "atlan-antillia/EfficientNet-Prostate-Cancer",
@@ -146,7 +151,17 @@ SOURCES: tuple[first.Source, ...] = (
         "",
         f"{_ANTILLIA_LICENCE}; the SEED dataset's terms",
     ),
+    first.Source(
+        DL4ETI,
+        "external_dataset",
+        "DL4ETI external test set (endometrium, China; Sun et al., IEEE JBHI 2020; 1280x960 JPEG)",
+        "endometrium",
+        "",
+        "MIT (repository); cite Sun et al. 2020",
+    ),
 )
+DL4ETI_FIRST = 12
+"""DL4ETI's images numbered over this in their class folder are left out (rule 4b)."""
 AUGMENTED = third.AUGMENTED
 NOT_HE: dict[str, str] = {}
 """``repo:path`` -> why it was left out (rule 5: a stain other than H&E)."""
@@ -213,6 +228,24 @@ def taken() -> dict[str, str]:
     return first.taken_by((FIRST_LIST, SECOND_LIST, THIRD_LIST), SHARED_SUMS)
 
 
+def _left_out_path(repo: str, path: str) -> str:
+    """Rule 4b: of DL4ETI's external images, only those numbered 1 to :data:`DL4ETI_FIRST` in each
+    class folder (``external_dataset/EA/7.JPG``)."""
+    number = re.match(r"^(\d+)\.", path.rsplit("/", 1)[-1])
+    if repo == DL4ETI and number and int(number.group(1)) > DL4ETI_FIRST:
+        return f"numbered over {DL4ETI_FIRST} in its class folder (rule 4b)"
+    return ""
+
+
+def file_name(row: dict[str, str]) -> str:
+    """The copy's name in ``--out``: the first set's, with DL4ETI's class folder before the number
+    (its five folders number their images alike: ``DL4ETI__EA_7.JPG``)."""
+    if row["repo"] != DL4ETI:
+        return first.file_name(row)
+    folder, name = row["path"].rsplit("/", 2)[-2:]
+    return f"DL4ETI__{re.sub(r'[^A-Za-z0-9]+', '-', folder).strip('-')}_{name}"
+
+
 def refused(source: first.Source) -> str:
     """The excluded dataset a source's description names (rule 1); empty: none."""
     site = source.site.lower()
@@ -223,7 +256,9 @@ def this_rule() -> first.Rule:
     bad = {s.repo: refused(s) for s in SOURCES if refused(s)}
     if bad:
         raise ValueError(f"sources of a tuning set's dataset (rule 1): {bad}")
-    return first.Rule(SOURCES, _source_key, _organ, NOT_HE, first.LEFT_OUT_PREFIXES, AUGMENTED, taken())
+    return first.Rule(
+        SOURCES, _source_key, _organ, NOT_HE, first.LEFT_OUT_PREFIXES, AUGMENTED, taken(), _left_out_path
+    )
 
 
 def _images(folder: Path) -> list[Path]:
@@ -292,7 +327,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--top", type=int, default=5)
     args, rest = parser.parse_known_args(argv)
     if args.alike is None:
-        return first.cli(rest, __doc__ or "", LIST, this_rule)
+        return first.cli(rest, __doc__ or "", LIST, this_rule, file_name)
     tuning: list[Path] = []
     for folder in args.against:
         if folder.is_dir():
