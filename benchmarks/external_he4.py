@@ -17,11 +17,9 @@ image of ``DIR`` with the tuning images (:data:`TUNING_FOLDERS`) in 24 px thumbn
 eight rotations and flips and prints the most alike pairs: the check that no image repeats a tuning
 one without probing anything.
 
-State of the list (session 22): 123 images of three datasets (:data:`SOURCES`), short of the four
-datasets aimed at: the search found no fourth repository that holds images of a dataset none of the
-tuning sets draws on, of at least 256 px a side, with its dataset stated, in the time given;
-:data:`NOT_USED` says what was looked at and why it was not taken, so that the next search starts
-where this one stopped. The rule below was committed before any source was chosen; the sources
+State of the list (session 22): 135 images of four datasets and organs (:data:`SOURCES`); the
+search was short (:data:`NOT_USED` says what was looked at and why it was not taken, so that the
+next search starts where this one stopped). The rule below was committed before any source was chosen; the sources
 were added to it afterwards, before any image of them was probed (the images were viewed for their
 stain only). Nothing of this set has been probed or measured.
 
@@ -33,7 +31,8 @@ The rule (written down before any image of this set is probed; ``--select`` appl
    (stomach, China; 512 px patches), both from repositories by the account that set 3's
    osteosarcoma tiles came from (likely the first two sets' author; the images are of other
    datasets), and the external test set of DL4ETI (endometrium, China; Sun et al. 2020; 1280x960
-   microscope fields), by another author. Radboud is also one of CAMELYON's centres (set 2): another dataset, organ and
+   microscope fields), and ThyHisTer's demo patches (thyroid, China; 6 slides), both by other
+   authors. Radboud is also one of CAMELYON's centres (set 2): another dataset, organ and
    patients, but not another site. Every repository of the three modules' ``SOURCES`` and
    ``NOT_USED`` is used up. Left out whatever repository holds them: every dataset the tuning sets
    draw on (:data:`EXCLUDED_DATASETS`: the first two sets' TCGA, PanNuke, TNBC, OCDC, MoNuSeg,
@@ -51,7 +50,8 @@ The rule (written down before any image of this set is probed; ``--select`` appl
    of the three lists (patients are named as the third set names them, :func:`_source_key`).
 4. At most two images of one patient or slide where the names say it: PANDA's patch names keep
    the biopsy's image id (``1___6f23c9de94899d380bd7a075209ef415_290_104``:
-   ``panda:6f23c9de94899d380bd7a075209ef415``), taken as the slide (PANDA gives no patient); the
+   ``panda:6f23c9de94899d380bd7a075209ef415``), taken as the slide (PANDA gives no patient);
+   ThyHisTer's folder and names give the slide (``train/BN_1/n_BN_1_0``: ``thyhister:BN_1``); the
    SEED names (``category_0___4IMYQETX_109``) and DL4ETI's (``EA/7.JPG``) name none, so each of
    those images is its own source (DL4ETI's 200 fields are likely of fewer patients). 4b: of
    DL4ETI's five class folders only the images numbered 1 to :data:`DL4ETI_FIRST` are taken (55 of
@@ -62,10 +62,12 @@ The rule (written down before any image of this set is probed; ``--select`` appl
 
 µm per pixel: recorded only where the dataset states it for the files as stored (blur is measured
 only there): none does (PANDA's slides are scanned at 20x, but the patches' level is not stated;
-SEED states nothing; DL4ETI gives the microscope's magnification only), so the column is empty and the benchmark gives the probe its default; no
-source of this set states it (Kather's CRC-VAL-HE-7K tiles, at 0.5 µm, are 224 px: rule 3).
-How the set differs from the first three: prostate biopsies and stomach, two organs none of them
-holds, and endometrium; whole microscope fields as well as patches; Europe and China.
+SEED and ThyHisTer state nothing; DL4ETI gives the microscope's magnification only), so the column
+is empty and the benchmark gives the probe its default (Kather's CRC-VAL-HE-7K tiles state 0.5 µm
+but are 224 px: rule 3). Two ThyHisTer patches of slide BN_1 hold blocks of false colour (tiles of
+the slide decoded wrongly): kept, as rule 5 keeps everything H&E whatever it looks like.
+How the set differs from the first three: prostate biopsies, stomach, endometrium and thyroid,
+organs none of them holds; whole microscope fields as well as patches; Europe and China.
 """
 
 from __future__ import annotations
@@ -159,6 +161,14 @@ SOURCES: tuple[first.Source, ...] = (
         "",
         "MIT (repository); cite Sun et al. 2020",
     ),
+    first.Source(
+        "beatttt/ThyHisTer",
+        "dataset",
+        "ThyHisTer (thyroid, China; demo patches of 6 slides, 304 px)",
+        "thyroid",
+        "",
+        "none stated in the repository (ThyHisTer: cite the paper; the whole set by request)",
+    ),
 )
 DL4ETI_FIRST = 12
 """DL4ETI's images numbered over this in their class folder are left out (rule 4b)."""
@@ -215,6 +225,9 @@ def _source_key(repo: str, stem: str) -> str:
     panda = re.match(r"^\d___([0-9a-f]{32})_", stem)
     if panda:
         return "panda:" + panda.group(1)
+    thyhister = re.match(r"^[nt]_((?:BN|PTC|FTC)_\d+)_\d+$", stem.rsplit("/", 1)[-1])
+    if repo.endswith("/ThyHisTer") and thyhister:
+        return "thyhister:" + thyhister.group(1)
     return third._source_key(repo, stem)
 
 

@@ -239,3 +239,12 @@ def test_thumbnails_skip_an_unreadable_file(tmp_path: Path) -> None:
 
     assert read == [good]
     assert stack.shape == (1, tool.THUMB, tool.THUMB, 3)
+
+
+def test_patients_are_named_from_panda_and_thyhister_names_and_as_set_3_names_them() -> None:
+    tool = _tool()
+
+    assert tool._source_key("a/b", f"0___{SLIDE}_9463_104") == f"panda:{SLIDE}"
+    assert tool._source_key("x/ThyHisTer", "BN_31/t_BN_31_7") == "thyhister:BN_31"
+    assert tool._source_key("a/b", "SOB_B_A-14-22549AB-100-001") == "breakhis:14-22549"
+    assert tool._source_key("a/b", "EA/7") == "a/b:EA/7"
