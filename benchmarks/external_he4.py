@@ -21,7 +21,10 @@ State of the list (session 22): 135 images of four datasets and organs (:data:`S
 search was short (:data:`NOT_USED` says what was looked at and why it was not taken, so that the
 next search starts where this one stopped). The rule below was committed before any source was chosen; the sources
 were added to it afterwards, before any image of them was probed (the images were viewed for their
-stain only). Nothing of this set has been probed or measured.
+stain only). Nothing of this set has been probed or measured. ``--alike`` on the assembled folder
+(135 images against the 417 of sets 1 to 3, GlaS and the shared pictures): the most alike pair
+correlates 0.776 (a PANDA patch and GlaS ``train_47``; a tuning image repeated under a flip or a
+rotation scores 0.99 or more, the test shows), so no image of this set repeats a tuning one.
 
 The rule (written down before any image of this set is probed; ``--select`` applies it):
 
@@ -94,10 +97,12 @@ TUNING_FOLDERS = (
     Path("/tmp/exthe-he"),
     Path("/tmp/heldout-he"),
     Path("/tmp/heldout3-he"),
-    Path("/work/shared/data/real"),
+    Path("/work/shared/data/real/segmentation/glas/images"),
+    Path("/work/shared/data/real/images"),
 )
-"""Where the tuning images lie (``--alike`` compares with every image under them; GlaS is among
-the shared data's images). An absent folder is named and skipped."""
+"""Where the tuning images lie (``--alike`` compares with every image under them): sets 1 to 3 as
+assembled, GlaS and the shared data's other pictures (its whole slides are not compared: a
+thumbnail of a slide is no patch's). An absent folder is named and skipped."""
 THUMB = 24
 """Thumbnail side for ``--alike`` (pixels)."""
 
@@ -302,10 +307,12 @@ def _thumbs(paths: list[Path], side: int = THUMB) -> tuple[list[Path], Any]:
 
 
 def _unit(stack: Any) -> Any:
+    """Each thumbnail less its channels' means, scaled to unit length: its correlation with another
+    then measures shared structure, not the shared colour of H&E."""
     import numpy as np
 
-    flat = np.asarray(stack).reshape(len(stack), -1)
-    flat = flat - flat.mean(axis=1, keepdims=True)
+    flat = np.asarray(stack, dtype=np.float64).reshape(len(stack), -1, 3)
+    flat = (flat - flat.mean(axis=1, keepdims=True)).reshape(len(stack), -1)
     return flat / np.maximum(np.linalg.norm(flat, axis=1, keepdims=True), 1e-9)
 
 
