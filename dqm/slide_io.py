@@ -1304,7 +1304,7 @@ def probe_slide(
 
 
 def _taken_and_looked(
-    path: Path, root: Path, fd: int, st: os.stat_result, taken: Taken | None
+    path: Path, root: Path, fd: int, st: os.stat_result, taken: Taken | None, strict: bool = False
 ) -> tuple[Taken, Message | None, bool]:
     """What :func:`probe_slide` and :func:`open_checked` do before OpenSlide opens the slide at
     ``path`` (in the batch folder ``root``, read through ``fd``, its stat ``st``): its files taken
@@ -1312,9 +1312,14 @@ def _taken_and_looked(
     (:func:`~dqm.slide_refs.not_to_open`: a file it would open outside the batch or special, then
     a TIFF too large to parse). Taken first: a part swapped for a link out of the batch after the
     look and before the take would be the baseline the check after OpenSlide's reads keeps.
-    Returns ``(taken, why refused or None, whether a file it names was refused)``."""
+    Returns ``(taken, why refused or None, whether a file it names was refused)``; ``strict``
+    (:func:`open_checked`): a DICOM slide's folder that cannot be listed just now (EIO, EMFILE...)
+    raises :class:`NotChecked`, not a refusal (:func:`~dqm.slide_refs.refused_reference`)."""
     taken = taken if taken is not None else taken_of(path, st, root)
-    refused = refused_reference(path, root, fd)
+    try:
+        refused = refused_reference(path, root, fd, strict)
+    except OSError as exc:  # strict only: a transient error
+        raise NotChecked(msg(CANNOT_READ, _reason=exc.strerror or str(exc))) from None
     if refused is not None:
         return taken, refused, True
     return taken, tiff_refusal(path, fd), False
@@ -1800,7 +1805,7 @@ def open_checked(
                 given = taken_of(path, st, root, strict=True)
             except AuditUnchecked as exc:
                 raise NotChecked(msg(CANNOT_READ, _reason=str(exc))) from None
-        taken, refused, _ = _taken_and_looked(path, root, fd, st, given)
+        taken, refused, _ = _taken_and_looked(path, root, fd, st, given, strict=True)
         if refused is not None:
             raise NotOpened(refused)
         ref = batch_place(path, root)

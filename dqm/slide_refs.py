@@ -69,11 +69,13 @@ DICOM_MAGIC_AT = 128
 _ESCAPES = {"s": " ", "n": "\n", "t": "\t", "r": "\r", "\\": "\\"}
 
 
-def refused_reference(path: Path, root: Path, fd: int | None = None) -> Message | None:
+def refused_reference(path: Path, root: Path, fd: int | None = None, strict: bool = False) -> Message | None:
     """Why OpenSlide must not open the slide at ``path`` (inside the batch folder ``root``): the
     first file it would open besides it that is outside the batch or a special file; None when
     there is none (or the slide is a single file). ``fd``: a descriptor of the slide, read
-    instead of ``path`` (the file OpenSlide will be given, :func:`openslide_name`)."""
+    instead of ``path`` (the file OpenSlide will be given, :func:`openslide_name`). ``strict``:
+    a DICOM slide's folder that cannot be listed for an error that says nothing of it
+    (:func:`transient`: EIO, EMFILE...) raises that error, not a refusal (:func:`_dicom_folder`)."""
     name = str(path)
     real_root = os.path.realpath(root)
     try:
@@ -88,7 +90,7 @@ def refused_reference(path: Path, root: Path, fd: int | None = None) -> Message 
         _sqlite_sidecar(name, real_root)
         or _mirax(name, real_root)
         or (_vms(name, head, real_root) if len(head) <= VMS_MAX_BYTES else None)
-        or (_dicom_folder(path, real_root) if _dicom(name, head) else None)
+        or (_dicom_folder(path, real_root, strict) if _dicom(name, head) else None)
         or (_refused_macro(macro_name(name), real_root) if tiff else None)
     )
 
@@ -582,10 +584,20 @@ def may_be_dicom(path: str) -> bool:
     return _dicom(path, head)
 
 
-def _dicom_folder(path: Path, real_root: str) -> Message | None:
+DICOM_FOLDER_UNLISTED = N_(
+    "the folder of this DICOM slide cannot be listed ({error}); OpenSlide opens every file of a DICOM "
+    "slide's folder, so the slide is not opened"
+)
+
+
+def _dicom_folder(path: Path, real_root: str, strict: bool = False) -> Message | None:
     """The first entry beside a DICOM slide that OpenSlide must not open (it opens all of them):
     a link out of the batch (to a file: a folder cannot be read as one) or a special file. Regular
-    files and folders are not looked at further."""
+    files and folders are not looked at further. A folder that cannot be listed is refused
+    (:data:`DICOM_FOLDER_UNLISTED`: what OpenSlide would open in it is not known; it was read as
+    nothing to refuse, so a listing failing at the look and not at OpenSlide's opened whatever
+    the folder held); ``strict``: an error that says nothing of the folder (:func:`transient`:
+    EIO, EMFILE...) raised instead, for the caller to answer "try again"."""
     try:
         with os.scandir(os.path.dirname(str(path)) or ".") as entries:
             for entry in entries:
@@ -605,8 +617,10 @@ def _dicom_folder(path: Path, real_root: str) -> Message | None:
                         ref=clip(os.fsdecode(entry.name), 200),
                         _why=why,
                     )
-    except OSError:
-        return None
+    except OSError as exc:
+        if strict and transient(exc):
+            raise
+        return msg(DICOM_FOLDER_UNLISTED, error=exc.strerror or type(exc).__name__)
     return None
 
 

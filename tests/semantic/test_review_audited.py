@@ -304,6 +304,31 @@ def test_a_slide_changed_after_its_tiles_were_shown_takes_no_verdict(
     first_refused_second_taken(review_dir, slides)
 
 
+def _failing_file(monkeypatch: pytest.MonkeyPatch, path: Path, code: int, at: str) -> None:
+    """``os.open`` of ``path`` (``at`` "open") or ``os.read`` of a descriptor of it ("read") failing
+    with ``code``, until ``monkeypatch`` is undone."""
+    target = os.path.realpath(path)
+    real_open, real_read = os.open, os.read
+    held: set[int] = set()
+
+    def failing_open(file: object, *args: object, **kw: object) -> int:
+        if isinstance(file, (str, os.PathLike)) and os.path.realpath(file) == target:
+            if at == "open":
+                raise OSError(code, os.strerror(code))
+            fd = real_open(file, *args, **kw)  # type: ignore[arg-type]
+            held.add(fd)
+            return fd
+        return real_open(file, *args, **kw)  # type: ignore[arg-type]
+
+    def failing_read(fd: int, n: int) -> bytes:
+        if fd in held:
+            raise OSError(code, os.strerror(code))
+        return real_read(fd, n)
+
+    monkeypatch.setattr(os, "open", failing_open)
+    monkeypatch.setattr(os, "read", failing_read)
+
+
 @pytest.mark.parametrize("code", [errno.EIO, errno.EMFILE])
 @pytest.mark.parametrize("at", ["open", "read"])
 def test_a_transient_error_at_the_check_refuses_nothing_for_good(
@@ -317,29 +342,11 @@ def test_a_transient_error_at_the_check_refuses_nothing_for_good(
     client, csrf = signed_in(review_dir, batch)
     with client:
         slides = client.app.state.sample.slides
-        target = os.path.realpath(batch / str(slides[0].image_path))
-        real_open, real_read = os.open, os.read
-        held: set[int] = set()
-
-        def failing_open(file: object, *args: object, **kw: object) -> int:
-            if isinstance(file, (str, os.PathLike)) and os.path.realpath(file) == target:
-                if at == "open":
-                    raise OSError(code, os.strerror(code))
-                fd = real_open(file, *args, **kw)  # type: ignore[arg-type]
-                held.add(fd)
-                return fd
-            return real_open(file, *args, **kw)  # type: ignore[arg-type]
-
-        def failing_read(fd: int, n: int) -> bytes:
-            if fd in held:
-                raise OSError(code, os.strerror(code))
-            return real_read(fd, n)
-
-        monkeypatch.setattr(os, "open", failing_open)
-        monkeypatch.setattr(os, "read", failing_read)
+        _failing_file(monkeypatch, batch / str(slides[0].image_path), code, at)
         body = {"slide": 0, "verdict": "pass", "reasons": [], "comment": ""}
         got = client.post("/api/verdicts", json=body, headers={"x-csrf-token": csrf})
         assert got.status_code == 503 and "try again" in got.json()["error"]
+        assert got.headers["retry-after"] == "5"
         monkeypatch.undo()
         assert verdict(client, csrf, 0) == 200
     out = review_dir.parent / "verdicts.json"
@@ -347,3 +354,24 @@ def test_a_transient_error_at_the_check_refuses_nothing_for_good(
     doc = json.loads(out.read_text())
     assert doc.get("not_reviewable", []) == []
     assert [v["slide_id"] for v in doc["verdicts"]] == [slides[0].slide_id]
+
+
+@pytest.mark.parametrize("what", ["dz/0.dzi", "dz/0_files/0/0_0.jpeg"])
+@pytest.mark.parametrize("at", ["open", "read"])
+def test_a_tile_not_checked_just_now_says_when_to_try_again(
+    fresh: tuple[Path, Path], what: str, at: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A slide that could not be checked against the audit's record at its first open (EIO) was
+    answered as a slide not served (404, no ``Retry-After``): the viewer took the tile for missing.
+    It is a 503 that says when to try again, as a verdict on it is, and served once the check can
+    be made."""
+    review_dir, batch = fresh
+    client, _ = signed_in(review_dir, batch)
+    with client:
+        slides = client.app.state.sample.slides
+        _failing_file(monkeypatch, batch / str(slides[0].image_path), errno.EIO, at)
+        got = client.get(f"/{what}")
+        assert got.status_code == 503 and "try again" in got.json()["error"]
+        assert got.headers["retry-after"] == "5"
+        monkeypatch.undo()
+        assert client.get(f"/{what}").status_code == 200

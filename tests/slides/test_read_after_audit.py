@@ -19,12 +19,13 @@ from PIL import Image
 from dqm import slide_refs
 from dqm.profile import Profile
 from dqm.runner import Run, RunOptions, run_batch
-from dqm.semantic.server.tiles import SlideNotChecked, open_slide
+from dqm.semantic.server.tiles import SlideNotChecked, SlideUnavailable, TileSource, open_slide
 from dqm.slide_io import (
     REFUSED_ERRNOS,
     AuditUnchecked,
     NotAudited,
     NotChecked,
+    NotOpened,
     Recorded,
     fingerprint,
     open_checked,
@@ -686,3 +687,68 @@ def test_a_transient_error_reopening_a_trestle_slide_for_its_macro_refuses_nothi
         unlike_audit(slide, root, recorded)
     monkeypatch.undo()
     assert unlike_audit(slide, root, recorded) is None
+
+
+def _failing_look(monkeypatch: pytest.MonkeyPatch, code: int) -> None:
+    """``os.scandir`` failing with ``code`` in the look at a DICOM slide's folder for files not to
+    open (:func:`~dqm.slide_refs._dicom_folder`) only: the listing of its series before it
+    (:func:`~dqm.slide_refs.slide_parts`) succeeds, as when the error strikes between the two."""
+    import sys
+
+    real_scandir = os.scandir
+
+    def failing(path: object = ".") -> object:
+        if sys._getframe(1).f_code.co_name == "_dicom_folder":
+            raise OSError(code, os.strerror(code))
+        return real_scandir(path)  # type: ignore[call-overload]
+
+    monkeypatch.setattr(os, "scandir", failing)
+
+
+def _dicom_looked_at(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, code: int
+) -> tuple[Path, Recorded, TileSource]:
+    """A DICOM slide, the audit's record of it and the review's tiles of it, the look at its
+    folder failing with ``code`` (:func:`_failing_look`)."""
+    root = tmp_path / "dicom"
+    _folder(root)
+    slide = root / "s.dcm"
+    recorded = _parts_recorded(root, slide)
+    source = TileSource(root, {0: "s.dcm"}, recorded={0: recorded})
+    _failing_look(monkeypatch, code)
+    return slide, recorded, source
+
+
+@pytest.mark.parametrize("code", [errno.EIO, errno.EMFILE, errno.ESTALE])
+def test_a_transient_error_looking_at_a_dicom_folder_is_answered_try_again(
+    tmp_path: Path, code: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The look for links out of the batch and special files beside a DICOM slide read a listing
+    error as nothing to refuse: OpenSlide then opened every file of the folder unlooked at (a FIFO
+    placed there waited for ever). A transient error is "not checked" (the server's 503, try
+    again), nothing refused for good; the probe, which cannot ask again, refuses the slide."""
+    slide, recorded, source = _dicom_looked_at(tmp_path, monkeypatch, code)
+    root = slide.parent
+    with pytest.raises(NotChecked):
+        open_checked(slide, root, recorded=recorded)
+    with pytest.raises(SlideNotChecked):
+        source.dzi(0)
+    assert not source._not_audited
+    why = slide_refs.refused_reference(slide, root)
+    assert why is not None and "cannot be listed" in str(why)
+
+
+@pytest.mark.parametrize("code", [errno.EACCES, errno.ENOTDIR, errno.ENOENT])
+def test_a_dicom_folder_that_cannot_be_listed_is_refused(
+    tmp_path: Path, code: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A folder made unreadable (or gone) since the listing of the series: what OpenSlide would
+    open in it is not known, so the slide is refused, not handed to OpenSlide unlooked at."""
+    slide, recorded, source = _dicom_looked_at(tmp_path, monkeypatch, code)
+    root = slide.parent
+    with pytest.raises(NotOpened) as got:
+        open_checked(slide, root, recorded=recorded)
+    assert not isinstance(got.value, NotChecked) and "cannot be listed" in str(got.value.why)
+    with pytest.raises(SlideUnavailable) as unserved:
+        source.dzi(0)
+    assert not isinstance(unserved.value, SlideNotChecked) and "cannot be listed" in str(unserved.value)

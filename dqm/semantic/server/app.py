@@ -37,6 +37,10 @@ STATIC = HERE / "static"
 TEMPLATES = HERE / "templates"
 VIEWER_JS = STATIC / "vendor" / "openseadragon.min.js"
 MAX_BODY = 64 * 1024
+RETRY_SECONDS = 5
+"""What a 503 for a slide that could not be checked against the audit's record just now (a
+transient error: :class:`~dqm.semantic.server.tiles.SlideNotChecked`) says in ``Retry-After``:
+its tile, its Deep Zoom descriptor, a verdict on it."""
 
 SCRIPT_WORDS = {
     "open_failed": N_("the slide could not be opened"),
@@ -295,6 +299,16 @@ def create_app(
         response.headers["retry-after"] = str(wait)
         return response
 
+    def unserved(request: Request, exc: SlideUnavailable) -> Response:
+        """Why slide ``exc`` is not served or takes no verdict: 503 with ``Retry-After`` where it
+        could not be checked against the audit's record just now (:class:`SlideNotChecked`: a
+        transient error, to be asked again, as the other transient answers say), else 404."""
+        if isinstance(exc, SlideNotChecked):
+            response = refused(request, 503, unavailable(exc))
+            response.headers["retry-after"] = str(RETRY_SECONDS)
+            return response
+        return refused(request, 404, unavailable(exc))
+
     def refused(request: Request, status: int, message: str) -> Response:
         """The refusal, its ``message`` (a msgid, or a :func:`~dqm.i18n.msg`) in ``lang``: JSON
         ``{"error": …}`` for the API and the tiles, else a page."""
@@ -511,9 +525,7 @@ def create_app(
         except ReviewDBError as exc:
             return refused(request, 400, reason(exc, lang))
         except SlideNotChecked as exc:
-            response = refused(request, 503, unavailable(exc))
-            response.headers["retry-after"] = "5"
-            return response
+            return unserved(request, exc)
         return JSONResponse(
             {
                 "slide": n,
@@ -556,7 +568,7 @@ def create_app(
                 tiles.dzi(n), media_type="application/xml", headers={"cache-control": "private, max-age=3600"}
             )
         except SlideUnavailable as exc:
-            return refused(request, 404, unavailable(exc))
+            return unserved(request, exc)
 
     def tile(request: Request) -> Response:
         got = need(request)
@@ -569,7 +581,7 @@ def create_app(
                 raise SlideUnavailable(NO_SUCH_SLIDE)
             data = tiles.tile(n, int(p["level"]), int(p["col"]), int(p["row"]))
         except SlideUnavailable as exc:
-            return refused(request, 404, unavailable(exc))
+            return unserved(request, exc)
         return Response(data, media_type="image/jpeg", headers={"cache-control": "private, max-age=3600"})
 
     async def not_found(request: Request, exc: Exception) -> Response:
