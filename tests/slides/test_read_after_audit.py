@@ -19,7 +19,13 @@ from PIL import Image
 from dqm import slide_refs
 from dqm.profile import Profile
 from dqm.runner import Run, RunOptions, run_batch
-from dqm.semantic.server.tiles import SlideNotChecked, SlideUnavailable, TileSource, open_slide
+from dqm.semantic.server.tiles import (
+    SlideNotAudited,
+    SlideNotChecked,
+    SlideUnavailable,
+    TileSource,
+    open_slide,
+)
 from dqm.slide_io import (
     REFUSED_ERRNOS,
     AuditUnchecked,
@@ -752,3 +758,33 @@ def test_a_dicom_folder_that_cannot_be_listed_is_refused(
     with pytest.raises(SlideUnavailable) as unserved:
         source.dzi(0)
     assert not isinstance(unserved.value, SlideNotChecked) and "cannot be listed" in str(unserved.value)
+
+
+def test_a_dicom_slide_of_exactly_max_parts_that_gains_one_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The audit's record holds the first MAX_PARTS files of a series and not whether there were
+    more: a slide of exactly that many at the audit that gained one since (named to sort last, so
+    the listing cut leaves it out) was the audit's slide to the server, and OpenSlide opened the
+    file joined. A series listed cut now is refused (not the audit's, for good); one of as many as
+    the record is not."""
+    from tests.test_dicom_parts import SERIES, dicom
+
+    root = tmp_path / "dicom"
+    _folder(root)
+    slide = root / "s.dcm"
+    monkeypatch.setattr(slide_refs, "MAX_PARTS", 3)  # the slide's series: explicit, implicit, .hidden
+    recorded = _parts_recorded(root, slide)
+    assert len(recorded.parts) == 3
+    source = TileSource(root, {0: "s.dcm"}, recorded={0: recorded})
+    source.check_audited(0)  # exactly MAX_PARTS, as at the audit: taken
+    (root / "zz-joined").write_bytes(dicom(SERIES))
+    assert unlike_audit(slide, root, recorded) is None  # what the record alone tells: nothing
+    with pytest.raises(SlideNotAudited) as refused:
+        source.check_audited(0)
+    assert "more than 3 files of its series" in str(refused.value)
+    with pytest.raises(SlideNotAudited):
+        source.dzi(0)  # refused for the server's life
+    fresh = TileSource(root, {0: "s.dcm"}, recorded={0: recorded})
+    with pytest.raises(SlideNotAudited):
+        fresh.dzi(0)  # at a first open too, before OpenSlide opens anything

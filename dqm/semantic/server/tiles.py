@@ -15,6 +15,7 @@ cache bounded in bytes, so a reviewer going back and forth does not re-encode.
 from __future__ import annotations
 
 import io
+import os
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
@@ -41,6 +42,14 @@ PLAIN_SUFFIXES = frozenset({".png", ".jpg", ".jpeg"})
 
 NOT_CHECKED = N_("the slide could not be checked against the audit's record just now ({reason}): try again")
 """Why a verdict is not taken now (:class:`SlideNotChecked`): nothing recorded, the slide not refused."""
+
+
+CROWDED_SINCE_AUDIT = N_(
+    "{_ref} is a DICOM slide whose folder holds more than {limit:,} files of its series: the audit "
+    "recorded {limit:,} at most, so a file that joined since cannot be told from one past the bound at "
+    "the audit; not reviewed as the audited slide"
+)
+"""Why a DICOM slide whose series is listed cut now is refused (:meth:`TileSource._crowded`)."""
 
 
 class SlideUnavailable(LookupError):
@@ -289,6 +298,8 @@ class TileSource:
                 raise SlideNotAudited(*refused.args)
             first = self._first.get(index)
             recorded = self.recorded.get(index) if first is None else None
+            if recorded is not None:
+                self._crowded(index, path)
             try:
                 return self._opened(index, *open_slide(path, self.root, first, recorded))
             except SlideNotAudited as exc:
@@ -349,6 +360,35 @@ class TileSource:
             exc = SlideNotAudited(why)
             self._refuse(index, exc)
             raise exc
+        if path is not None:
+            self._crowded(index, path)
+
+    def _crowded(self, index: int, path: Path) -> None:
+        """Refuse slide ``index`` (at ``path``, its opening lock held) where it is a DICOM slide
+        whose series now holds more files than :data:`~dqm.slide_refs.MAX_PARTS` (the listing
+        cut: :func:`~dqm.slide_refs.slide_parts`). The audit's record holds the first
+        :data:`~dqm.slide_refs.MAX_PARTS` and no word of whether there were more: a slide of
+        exactly that many at the audit that gained one since (sorted past the others) read as the
+        audit's, and OpenSlide opened the file joined. Such a slide is refused whether or not its
+        audit listing was cut (a series of over a thousand files: the run warned of it as
+        crowded). A MIRAX or VMS slide gains a part only by its key file changing (a recorded
+        part): not listed here. A transient error listing it answers "not checked"."""
+        from dqm import slide_refs
+        from dqm.slide_io import batch_place
+
+        try:
+            if not slide_refs.may_be_dicom(str(path)):
+                return
+            cut = slide_refs.slide_parts(str(path), os.stat(path).st_size, self.root, strict=True)[1]
+        except OSError as exc:
+            if slide_refs.transient(exc):
+                raise SlideNotChecked(msg(NOT_CHECKED, reason=exc.strerror or str(exc))) from None
+            return  # gone or unreadable: the check against the record refuses it
+        if cut:
+            ref = clip(batch_place(path, self.root), 200)
+            crowded = SlideNotAudited(msg(CROWDED_SINCE_AUDIT, _ref=ref, limit=slide_refs.MAX_PARTS))
+            self._refuse(index, crowded)
+            raise crowded
 
     def _in_use(self, index: int) -> _Open | None:
         """Slide ``index`` if it is open, counted as in use once more (called with the lock held)."""
