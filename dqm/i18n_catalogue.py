@@ -5,7 +5,9 @@ Jinja2 templates; the keywords are ``msg``, ``N_`` and ``_``, and ``pmsg`` and `
 argument is the msgid's context, ``msgctxt``), over the source packages of a
 checkout, plus the one-line meaning of every code the checks register (``@check(codes={code:
 meaning})`` in ``validators/``: the report's "Meaning" column translates them, and some are built
-from a table, so they are read from the registry rather than from the source text). ``python -m dqm.i18n_catalogue [LANG]`` prints the msgids of ``LANG`` (default ``ko``)
+from a table, so they are read from the registry rather than from the source text), plus the
+built-in profiles' names of what their identifier patterns find (``deid.patterns.*.what``: a
+finding's ``{_what}``). ``python -m dqm.i18n_catalogue [LANG]`` prints the msgids of ``LANG`` (default ``ko``)
 that are missing, untranslated, fuzzy or whose placeholders differ, as ``.po`` entries to paste
 into ``dqm/locale/<lang>/LC_MESSAGES/dqm.po``, and exits 1 when there is any. A development tool:
 it reads the source tree, so it runs from a checkout, not from an installed wheel.
@@ -58,7 +60,26 @@ def extract(root: Path = ROOT) -> list[Source]:
                 found.setdefault((context or None, message), f"{package}/{filename}:{lineno}")
     for meaning, where in code_meanings().items():
         found.setdefault((None, meaning), where)
+    for text, where in profile_texts(root).items():
+        found.setdefault((None, text), where)
     return [Source(m, w, c) for (c, m), w in found.items()]
+
+
+def profile_texts(root: Path = ROOT) -> dict[str, str]:
+    """Each built-in profile's own name for what an identifier pattern finds (``deid.patterns.*.what``,
+    a message's ``{_what}``, translated like a msgid when the catalogue has it) and where:
+    ``dqm/profiles/<name>.yaml:deid.patterns.<pattern>.what``."""
+    import yaml
+
+    out: dict[str, str] = {}
+    for path in sorted((root / "dqm" / "profiles").glob("*.yaml")):
+        patterns = ((yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("deid") or {}).get(
+            "patterns"
+        )
+        for name, pattern in (patterns or {}).items():
+            if isinstance(pattern, dict) and isinstance(pattern.get("what"), str) and pattern["what"]:
+                out.setdefault(pattern["what"], f"dqm/profiles/{path.name}:deid.patterns.{name}.what")
+    return out
 
 
 def code_meanings() -> dict[str, str]:

@@ -119,14 +119,16 @@ def _hit_findings(
 
 _HELD = (
     N_("{_what} in {_where}: {masked} ({length} characters, masked)"),
-    N_("{_what} in {_where}: {masked} ({length} characters, masked as one with a {_also})"),
-    N_("{_what} in {_where}: {masked} ({length} characters, masked as one with a {_also} and a {_also2})"),
+    N_("{_what} in {_where}: {masked} ({length} characters, masked as one with the {_also})"),
     N_(
-        "{_what} in {_where}: {masked} ({length} characters, masked as one with a {_also}, a {_also2} and a "
+        "{_what} in {_where}: {masked} ({length} characters, masked as one with the {_also} and the {_also2})"
+    ),
+    N_(
+        "{_what} in {_where}: {masked} ({length} characters, masked as one with the {_also}, the {_also2} and the "
         "{_also3})"
     ),
     N_(
-        "{_what} in {_where}: {masked} ({length} characters, masked as one with a {_also}, a {_also2}, a "
+        "{_what} in {_where}: {masked} ({length} characters, masked as one with the {_also}, the {_also2}, the "
         "{_also3} and {more} more kinds)"
     ),
 )
