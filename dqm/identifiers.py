@@ -117,9 +117,14 @@ def _kw(words: str) -> str:
     return rf"(?i:{words})\s*(?:(?:no\.?|number|#)\s*)?(?:[:=#]\s*)?"
 
 
-_NAME = r"[A-Z][a-z]+(?:[ ,^]+[A-Z][a-z]+){1,3}|[A-Z]{2,}(?:[ ,^]+[A-Z]{2,}){1,3}|[가-힣]{2,4}"
+_NAME = r"[A-Z][a-z]{1,31}(?:[ ,^]+[A-Z][a-z]{1,31}){1,3}|[A-Z]{2,32}(?:[ ,^]+[A-Z]{2,32}){1,3}|[가-힣]{2,4}"
 """A person's name as the ``person_name`` pattern takes one after its keyword (``Hong Gildong``,
-``HONG^GILDONG``, ``홍길동``)."""
+``HONG^GILDONG``, ``홍길동``): each word at most 32 letters (a bound RE2 runs in a program of 637
+instructions, were a profile to copy it). A longer word ends the name at its 32nd letter, masked
+(``Hong Gil`` and thousands of ``d``), and a longer word before a last one is no name's: with no
+bound, ``Patient name:``, a word of 10,000 letters and ``Gildong`` was a person name to
+:func:`find` but not to the masker (a window at a time never held it whole: the report and
+results.json showed it) nor to the cut (which kept the word's first letters)."""
 
 
 _DOB = (
@@ -418,6 +423,8 @@ def find(text: str, settings: DeidSettings, place: Place) -> list[Hit]:
     match), half what masking it costs."""
     if not settings.enabled or not text:
         return []
+    if "&#" in text:  # ``Hong&#32;Gildong``: searched as a person reads it, as the masker does
+        text = _ENTITIES.sub(_escaped_char, text)
     if not text.isascii():  # Hangul as macOS writes names (NFD jamo) is searched as composed
         text = unicodedata.normalize("NFC", text)
     comp = settings.compiled
@@ -620,7 +627,7 @@ standard's, so only these are a standard's (``ISO 12345`` is an id)."""
 ISO_FIVE_DIGITS_PARTED = ("10993", "11073", "13606", "60601", "62366", "80001")
 """Those of :data:`ISO_FIVE_DIGITS` published in parts (``ISO 10993-5``, ``IEC 60601-1``, ``IEC
 60601-1-2``): a part or two after them is the standard's, after the others an id's."""
-ISO_YEAR_NUMBERS = ("2022",)
+ISO_YEAR_NUMBERS = ("2022",)  # in FOUR_DIGIT_FIRST_EDITIONS: the pattern takes it from there
 """An ISO number that is a year's four digits: ISO 2022, the character encoding DICOM names for
 Korean text (``ISO 2022 IR 149``). Any other year (``ISO 1990``) is no standard's number."""
 FIRST_EDITIONS = {
@@ -632,7 +639,17 @@ FIRST_EDITIONS = {
     "80001": 2010, "81001": 2021, "82304": 2016,
 }  # fmt: skip
 """The year of each listed standard's first edition (as the standard or its first part): an
-edition's year before it is none of the standard's (``ISO 15189:1990``, ``IEC 60601-1:1947``)."""
+edition's year before it is none of the standard's (``ISO 15189:1990``, ``IEC 60601-1:1947``).
+Checked (task deid, session 22): ISO 15189 edition 1 2003-02 (iso.org/standard/26301); ISO 14971's
+third edition is 2019's (BSI's white paper on ISO 14971:2019), the first 2000's; the others as
+first written."""
+FOUR_DIGIT_FIRST_EDITIONS = {"2022": 1973, "8601": 1988, "9001": 1987}
+"""The year of the first edition of the ISO standards of four digits a delivery names with a year
+(:data:`FIRST_EDITIONS` holds those of five): ISO 8601's first edition is 1988-06-15 (its cover,
+as FIPS PUB 4-1 reprints it, dokumen.tips; the 1997 working draft cancels ``ISO 8601:1988``), ISO
+9001's 1987 (``ISO 9001 : 1987 (E)``, standards.iteh.ai), ISO 2022's 1973 (its fourth edition,
+1994, replaces the third, 1986; ECMA-35, 1971, came before it). ``ISO 8601:1950`` is an id's;
+any other number of four digits takes any year from 1947 (no list of every standard's)."""
 ISO_FIVE_PARTS = {
     "14155": "12",
     "15223": "12",
@@ -648,7 +665,7 @@ ISO_FIVE_PARTS = {
 
 def _edition_year(number: str) -> str:
     """An edition's year of the standard ``number`` (:data:`_YEAR` from its first edition on)."""
-    first = FIRST_EDITIONS.get(number, 1947)
+    first = FIRST_EDITIONS.get(number) or FOUR_DIGIT_FIRST_EDITIONS.get(number, 1947)
     return rf":(?:{'|'.join(str(year) for year in range(first, dt.date.today().year + 1))})"
 
 
@@ -669,9 +686,13 @@ def _iec_parted(number: str) -> str:
 
 
 _ISO_FIVE = rf"(?:{'|'.join(ISO_FIVE_DIGITS)})"
+_LISTED_FOUR = rf"(?:{'|'.join(FOUR_DIGIT_FIRST_EDITIONS)})(?!\d)"
 _ISO_NUMBER = (
-    rf"[ -]?(?!0)(?:(?:{_NOT_A_YEAR}\d{{3,4}}|{'|'.join(ISO_YEAR_NUMBERS)})(?:-[1-9](?:\d?{_YEAR})?|{_YEAR})?"
-    rf"|{'|'.join(map(_parted, ISO_FIVE_DIGITS_PARTED))}"
+    rf"[ -]?(?!0)(?:{_NOT_A_YEAR}(?!{_LISTED_FOUR})\d{{3,4}}(?:-[1-9](?:\d?{_YEAR})?|{_YEAR})?"
+    + "".join(
+        rf"|{n}(?:-[1-9](?:\d?{_edition_year(n)})?|{_edition_year(n)})?" for n in FOUR_DIGIT_FIRST_EDITIONS
+    )
+    + rf"|{'|'.join(map(_parted, ISO_FIVE_DIGITS_PARTED))}"
     rf"|{'|'.join(_with_year(n) for n in ISO_FIVE_DIGITS if n not in ISO_FIVE_DIGITS_PARTED)}"
     rf"|{_ISO_FIVE})"
 )
@@ -1291,12 +1312,13 @@ is a surname glued (``mrn_name_No``); after an id's word of anything else it is 
 def glues_a_name(key: str) -> bool:
     """Whether ``key`` has a patient's word (:data:`_PATIENT_WORDS`, ``환자``) before a name's word
     followed by ``no`` or ``number`` (``mrn_name_No``, ``patient_ids_name_No``): a surname (노 No)
-    glued to a key no identifier-key pattern matches. ``slide_name_no`` and
-    ``scanner_id_name_no`` are none."""
+    glued to a key no identifier-key pattern matches; so is a key that starts with an id's or a
+    name's word, owned by no word before it (``id_name_No``, ``name_No``: the patient's, as nothing
+    says whose). ``slide_name_no`` and ``scanner_id_name_no`` are none."""
     words = [token.group(2).casefold() for token in _FIELD_TOKEN.finditer(key) if token.group(2)]
     first = next((i for i, word in enumerate(words) if word in _PATIENT_WORDS), None)
-    if first is None and "환자" in key:
-        first = -1
+    if first is None and ("환자" in key or words[:1] in (["id"], ["ids"], ["name"], ["names"])):
+        first = -1  # an id or a name of nobody named (``id_name_No``): whose but the patient's
     return first is not None and _name_glued(words, first + 1)
 
 
@@ -1570,12 +1592,18 @@ string is scanned in overlapping windows and the cost stays linear in its length
 _WINDOW_OVERLAP = 256
 
 
+_ENTITY = r"&#(?:[0-9]{1,7}|[xX][0-9a-fA-F]{1,6});"
+"""An HTML or XML numeric character reference (``&#32;``, ``&#x20;``): a batch's text as a JSON or
+a CSV file holds it, read by no reader (an XML parser decodes it), where a person reads the
+character (``Patient name:&#32;Hong&#32;Gildong``)."""
 _ESCAPE = re.compile(
     r"""\\(?:u[0-9a-fA-F]{4}|U(?:000[0-9a-fA-F]|0010)[0-9a-fA-F]{4}|x[0-9a-fA-F]{2}|[tnrfbv"'/\\])"""
+    rf"|{_ENTITY}"
 )
 """An escape the outputs hold: JSON's, Python's, and :func:`dqm.output.visible`'s ``\\UXXXXXXXX`` of a
 character past U+FFFF (a tag character before an RRN must not hide it); a ``\\U`` past U+10FFFF
-is no character, and left as it is."""
+is no character, and left as it is; and a numeric character reference (:data:`_ENTITY`)."""
+_ENTITIES = re.compile(_ENTITY)
 _ESCAPE_CHARS = "tnrfbvuxU0-9a-fA-F\"'/"
 """The characters after the backslash of an escape :data:`_ESCAPE` decodes (a character class's body)."""
 _ESCAPED = {"t": "\t", "n": "\n", "r": "\r", "f": "\f", "b": "\b", "v": "\v"}
@@ -1583,16 +1611,17 @@ _ESCAPED = {"t": "\t", "n": "\n", "r": "\r", "f": "\f", "b": "\b", "v": "\v"}
 
 def unescaped(text: str) -> tuple[str, list[int] | None]:
     """``text`` with its escape sequences (JSON's ``\\t`` and ``\\uXXXX``, Python's ``\\xa0`` in a
-    quoted value, and both: a quoted value in JSON; ``\\UXXXXXXXX`` as :func:`dqm.output.visible` writes) as the characters they stand for, and where
+    quoted value, and both: a quoted value in JSON; ``\\UXXXXXXXX`` as :func:`dqm.output.visible` writes;
+    HTML's ``&#32;``) as the characters they stand for, and where
     each character of that starts in ``text`` (one more entry: the end); ``text`` itself and None
-    when it holds no backslash.
+    when it holds no backslash and no ``&#``.
 
     Outputs are masked as they are written, after escaping: ``900101\\t-\\t1234567`` or
     ``Patient name:\\tJohn Smith`` in results.json did not match a pattern that allows whitespace
     there, and ensure-ASCII JSON hides every Korean name."""
     where: list[int] | None = None
     for _ in range(3):  # a value quoted with repr() inside JSON is escaped twice
-        if "\\" not in text:
+        if "\\" not in text and "&#" not in text:
             break
         text, inner = _unescaped_once(text)
         where = inner if where is None else [where[i] for i in inner]
@@ -1603,7 +1632,7 @@ def _plain(text: str) -> str:
     """:func:`unescaped`'s text alone (``text`` itself when it holds no backslash), without the
     list of where each character starts: most windows hold no identifier, and need none."""
     for _ in range(3):
-        if "\\" not in text:
+        if "\\" not in text and "&#" not in text:
             break
         text = _ESCAPE.sub(_escaped_char, text)
     return text
@@ -1611,6 +1640,9 @@ def _plain(text: str) -> str:
 
 def _escaped_char(m: re.Match[str]) -> str:
     code = m.group()[1:]
+    if m.group()[0] == "&":  # ``&#32;``, ``&#x20;``: a character, unless past U+10FFFF
+        point = int(code[2:-1], 16) if code[1] in "xX" else int(code[1:-1])
+        return chr(point) if point <= 0x10FFFF else m.group()
     return chr(int(code[1:], 16)) if code[0] in "uxU" else _ESCAPED.get(code, code)
 
 
@@ -1802,7 +1834,7 @@ def _search_pieces(text: str, at: int) -> list[tuple[int, int]]:
         # forward too: past the run the end falls in, or a long one, to the rest of the identifier
         # (``Hong``, commas, ``Gildong``) and what a pattern needs after it
         probe = hi - 1 if long_run is None else long_run.start()
-        run, end = _run_start(text, probe + 1), _run_end(text, probe)
+        run, end = run_start(text, probe + 1), _run_end(text, probe)
         gap_lo, gap_hi = max(hi, run + CUT_CONTEXT), end - CUT_CONTEXT
         period = _period(text, gap_lo, end) if gap_hi - gap_lo > CUT_CONTEXT else 0
         if not period and end - probe > _ID_SPAN:  # letters or digits in no period: bounded
@@ -1816,7 +1848,7 @@ def _search_pieces(text: str, at: int) -> list[tuple[int, int]]:
     lo = max(0, at - CUT_CONTEXT)
     first = True
     while lo > 0:
-        run = _run_start(text, lo)
+        run = run_start(text, lo)
         if run == lo or (not first and _run_end(text, lo) - run < _LONG_RUN):
             # not in a run: the keyword of an identifier a long run after ``lo`` is inside may be
             # before ``lo`` (``Patient name: Hong``, a thousand commas, ``Gildong``)
@@ -1934,7 +1966,7 @@ _NOT_RUN = re.compile("[^" + _IN_RUN.pattern[1:])
 _RUN_BYTES = bytes(c for c in range(128) if _IN_RUN.match(chr(c)))
 """The ASCII characters of such a run (those :data:`_NOT_RUN` takes none of)."""
 _RUN_STEP = 256
-"""The first block :func:`_run_start` looks at; each next one four times as long (at most 1 MB)."""
+"""The first block :func:`run_start` looks at; each next one four times as long (at most 1 MB)."""
 _LONG_RUN = CUT_CONTEXT // 8
 """A run this long or longer that the window's start falls in is reached back over too: shorter
 ones, and the few characters a pattern takes once (``no``, ``#``, ``:``), fit in the context."""
@@ -1951,18 +1983,20 @@ def _run_end(text: str, at: int) -> int:
     return len(text) if other is None else other.start()
 
 
-def _run_start(text: str, at: int) -> int:
-    """Where the run of characters :data:`_NOT_RUN` takes none of that ends at ``at`` starts (``at``
+def run_start(text: str, at: int, other: re.Pattern[str] = _NOT_RUN, ascii_run: bytes = _RUN_BYTES) -> int:
+    """Where the run of characters ``other`` takes none of that ends at ``at`` starts (``at``
     itself when none does): a block at a time from ``at`` back, each stripped in C (ASCII as bytes,
-    else reversed and searched), linear in the run's length."""
+    less ``ascii_run``: the ASCII characters ``other`` takes none of; else reversed and searched
+    for ``other``), linear in the run's length. By default a run of :data:`_IN_RUN` characters;
+    :func:`dqm.findings.cut_head` walks back over digits and spaces so."""
     start, step = at, _RUN_STEP
     while start > 0:
         block, step = text[max(0, start - step) : start], min(step * 4, 1 << 20)
         if block.isascii():
-            kept = len(block.encode("ascii").rstrip(_RUN_BYTES))
+            kept = len(block.encode("ascii").rstrip(ascii_run))
         else:
-            other = _NOT_RUN.search(block[::-1])
-            kept = 0 if other is None else len(block) - other.start()
+            found = other.search(block[::-1])
+            kept = 0 if found is None else len(block) - found.start()
         if kept:
             return start - len(block) + kept
         start -= len(block)

@@ -259,22 +259,22 @@ def test_a_cut_respects_the_patterns_of_the_profile_in_use_and_only_its(
 
 
 def test_a_cut_backs_over_a_long_run_of_digits_and_spaces_as_char_by_char() -> None:
-    """The run of digits, spaces and dashes a cut would end with is passed by chunks (a 10 MB run
-    took 3 s char by char): the same end as the char-by-char walk, superscripts, ideographic
-    spaces and chunk borders included."""
+    """The run of digits, spaces and dashes a cut would end with is passed by blocks
+    (:func:`dqm.identifiers.run_start`; a 10 MB run took 3 s char by char): the same end as the
+    char-by-char walk, superscripts, ideographic spaces and block borders included."""
     import random
 
-    from dqm.findings import _RUN_CHUNK, _WORD_CHAR, _in_run, _word_kept
+    from dqm.findings import _WORD_CHAR, _word_kept
 
     def walked(text: str, cut: int) -> int:
         end = cut
-        while end and _in_run(text[end - 1]):
+        while end and (text[end - 1].isdigit() or text[end - 1].isspace() or text[end - 1] in ".-–"):
             end -= 1
         return end
 
     rng = random.Random(7)
     for _ in range(300):
-        n = rng.randint(0, 3 * _RUN_CHUNK)
+        n = rng.randint(0, 12_288)
         text = "".join(
             rng.choice("1 ") if rng.random() < 0.995 else rng.choice("a²\u3000–.x") for _ in range(n)
         )
@@ -282,5 +282,5 @@ def test_a_cut_backs_over_a_long_run_of_digits_and_spaces_as_char_by_char() -> N
         if _WORD_CHAR.match(text, cut):
             continue  # a cut inside a word backs over the word first: not what this compares
         assert _word_kept(text, cut) == walked(text, cut)
-    run = "x" + "²" + "1" * (2 * _RUN_CHUNK + 5)
+    run = "x" + "²" + "1" * (2 * 4096 + 5)
     assert _word_kept(run, len(run)) == 1  # the superscript is a digit to str.isdigit, not to \d
