@@ -6,18 +6,20 @@ An annotation's ``MicronsPerPixel`` describes the slide it was drawn on: put bes
 (a 2048 px JPEG export of a 97,000 px slide) it is ~48 times too fine, and blur and folds judged at
 it would be judged at the wrong scale. So the annotation's value is used only where its declared
 size (if any) is the image's and its lesions lie within the image (the bounds rule of
-``LESION_OUT_OF_BOUNDS``); the image's size is read from its header alone, before the probe.
+``LESION_OUT_OF_BOUNDS``). The image's size is the probe's (a MIRAX slide's too, whose size no
+header reader but OpenSlide gives): the probe is given the annotation's value first, and the
+slide probed again with the next one only where the annotation turns out not to fit (the runner:
+:func:`dqm.runner.check_item`). One rule (:func:`for_probe`) decides for the probe and for the
+areas in µm² (:attr:`validators.context.ItemView.mpp`); where no image's size is known
+(``--no-slides``) no fit is judged and a plausible declared value is taken.
 """
 
 from __future__ import annotations
 
-import os
-import stat
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-from dqm.i18n import N_, Message, msg
+from dqm.i18n import Message, msg
 from dqm.model import Annotation, Item
 from dqm.profile import Profile
 
@@ -38,54 +40,16 @@ class ProbeResolution:
     mpp: float | None
     source: str
     unused: Message | None = None
+    another_image: bool = False
+    """``unused`` says the annotation describes another image (its declared size or lesions do not
+    fit the image): its value is then no claim about this image's, and the manifest's is not held
+    to it. False when it was unused for being implausible."""
 
 
-def image_size(path: Path) -> tuple[int, int] | None:
-    """The image's level-0 size from its header alone (Pillow opens lazily: no pixel is decoded;
-    a TIFF too large for Pillow's limit: its first page by tifffile), ``None`` when neither reads
-    it. A path that is not a regular file is not opened (a FIFO would block)."""
-    try:
-        if not stat.S_ISREG(os.stat(path).st_mode):
-            return None
-    except OSError:
-        return None
-    from PIL import Image
-
-    try:
-        with Image.open(path) as img:
-            w, h = img.size
-            return int(w), int(h)
-    except Exception:  # a header Pillow cannot read, or over its decompression-bomb limit
-        pass
-    try:
-        import tifffile
-
-        with tifffile.TiffFile(path) as tf:
-            page = tf.pages[0]
-            return int(page.imagewidth), int(page.imagelength)  # type: ignore[union-attr]
-    except Exception:  # not a TIFF either: the probe says what it is
-        return None
-
-
-SIZE_UNREAD = N_("the image's size could not be read before the probe")
-"""Why an annotation's resolution was not used when no fit could be judged: not a misfit, so the
-manifest's resolution is still held to it (:func:`describes_another_image`)."""
-
-
-def describes_another_image(unused: Message | None) -> bool:
-    """Whether ``unused`` (:func:`misfit`'s reason) says the annotation describes another image (a
-    declared size or lesions that do not fit), not only that the image's size could not be read."""
-    return unused is not None and unused.template != SIZE_UNREAD
-
-
-def misfit(
-    ann: Annotation, size: tuple[int, int] | None, tolerance_px: float = FIT_TOLERANCE_PX
-) -> Message | None:
+def misfit(ann: Annotation, size: tuple[int, int], tolerance_px: float = FIT_TOLERANCE_PX) -> Message | None:
     """Why the annotation does not describe an image of ``size`` (its declared size differs, or a
     lesion reaches more than ``tolerance_px`` outside it: the profile's ``geometry.bounds``
-    tolerance, as ``LESION_OUT_OF_BOUNDS``), ``None`` when it fits; an unknown size is a reason too."""
-    if size is None:
-        return msg(SIZE_UNREAD)
+    tolerance, as ``LESION_OUT_OF_BOUNDS``), ``None`` when it fits."""
     w, h = size
     if ann.width is not None and ann.height is not None and (ann.width, ann.height) != (w, h):
         return msg(
@@ -122,26 +86,37 @@ def for_probe(
     ann: Annotation | None,
     item: Item,
     profile: Profile,
-    path: Path,
     mpp_range: tuple[float, float],
+    size: tuple[int, int] | None = None,
     tolerance_px: float = FIT_TOLERANCE_PX,
 ) -> ProbeResolution:
-    """The resolution to give the probe of ``path`` when its header states none: the annotation's
-    declared one when plausible and the annotation fits the image, else the manifest's, else the
-    profile's. An implausible declared one is ``MPP_IMPLAUSIBLE`` (``slide.header``), one that
-    does not fit ``ANNOTATION_MPP_UNUSED`` (``slide.annotation_agrees``, from ``unused``);
-    ``tolerance_px``: how far a lesion may reach past the image's edge (:func:`misfit`)."""
+    """The resolution of an image of ``size`` whose header states none: the annotation's declared
+    one when plausible and the annotation fits the image, else the manifest's, else the profile's.
+    ``size`` ``None``: not known yet (before the probe) or never (``--no-slides``, an image not
+    opened): no fit is judged. An implausible declared one is unused (``MPP_IMPLAUSIBLE``,
+    ``slide.header``), one that does not fit too (``ANNOTATION_MPP_UNUSED``,
+    ``slide.annotation_agrees``), the reason in ``unused``; ``tolerance_px``: how far a lesion may
+    reach past the image's edge (:func:`misfit`)."""
     declared = ann.declared_mpp if ann is not None and ann.readable else None
-    unused = None
-    if declared is not None and ann is not None and plausible(declared, mpp_range):
-        unused = misfit(ann, image_size(path), tolerance_px)
-        if unused is None:
-            return ProbeResolution(declared, "annotation")
+    unused, another = None, False
+    if declared is not None and ann is not None:
+        if not plausible(declared, mpp_range):
+            unused = msg(
+                "{mpp:g} µm per pixel is outside the plausible {low:g}–{high:g}",
+                mpp=declared,
+                low=mpp_range[0],
+                high=mpp_range[1],
+            )
+        else:
+            unused = misfit(ann, size, tolerance_px) if size is not None else None
+            if unused is None:
+                return ProbeResolution(declared, "annotation")
+            another = True
     if item.stated_mpp:
-        return ProbeResolution(item.stated_mpp, "stated", unused)
+        return ProbeResolution(item.stated_mpp, "stated", unused, another)
     if profile.image_mpp:
-        return ProbeResolution(profile.image_mpp, "profile", unused)
-    return ProbeResolution(None, "none", unused)
+        return ProbeResolution(profile.image_mpp, "profile", unused, another)
+    return ProbeResolution(None, "none", unused, another)
 
 
 def used(probe: SlideProbe, options: ProbeOptions) -> tuple[float | None, str]:

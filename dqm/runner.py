@@ -394,15 +394,13 @@ def check_item(
             annotation = Annotation(path=rel, format="unknown", readable=False, n_values=1)
             read_crash = crash_finding(READ_CHECK, item.slide_id, exc, rel)
     probe: SlideProbe | None = None
-    resolution: probe_mpp.ProbeResolution | None = None
+    mpp_range, objective_range = _header_ranges(profile)
+    # one rule for the probe and the areas in µm² (ItemView.mpp): before the probe no size is known
+    resolution = probe_mpp.for_probe(annotation, item, profile, mpp_range, None, _bounds_tolerance(profile))
     mpp_used: tuple[float | None, str] = (None, "none")
     if options.slides and image.exists and image_path is not None:
         # after the annotation is read: a resolution stated only there is the probe's when the
         # header states none (blur is measured, folds judged at a physical scale)
-        mpp_range, objective_range = _header_ranges(profile)
-        resolution = probe_mpp.for_probe(
-            annotation, item, profile, image_path, mpp_range, _bounds_tolerance(profile)
-        )
         probe_options = ProbeOptions(
             budget_s=options.slide_budget_s or profile.limits.slide_seconds,
             label_thumbnail=options.label_thumbnails,
@@ -412,6 +410,14 @@ def check_item(
             objective_range=objective_range,
         )
         probe = probe_slide_cached(image_path, image.path or "", probe_options, taken)
+        if resolution.source == "annotation" and probe.opened and not probe.mpp_x:
+            # its fit is judged on the size the probe read (a MIRAX slide's too): no header is
+            # opened before; an annotation of another image has the slide probed again
+            fitted = _fitted(annotation, item, profile, probe, mpp_range)
+            if fitted is not None:
+                resolution = fitted
+                probe_options = dataclasses.replace(probe_options, mpp=fitted.mpp, mpp_source=fitted.source)
+                probe = probe_slide_cached(image_path, image.path or "", probe_options, taken)
         mpp_used = probe_mpp.used(probe, probe_options)
     if item.row is None and annotation is not None:
         item.record = dict(annotation.clinical)
@@ -425,8 +431,8 @@ def check_item(
         annotation = at_slide_scale(at_offset(annotation, item.stated_mask_offset), size, downsample)
         annotation = resolve_classes(annotation, profile, item.institution, item.diagnosis)
     view = ItemView(item, profile, annotation, probe, image, ann_status, options.slides)
-    if resolution is not None and probe is not None and not probe.mpp_x:  # the header's wins
-        view.annotation_mpp_unused = resolution.unused
+    if probe is None or not probe.mpp_x:  # the header's wins
+        view.resolution = resolution
     findings = run_item_checks(view, checks)
     findings[:0] = [crash for crash in (read_crash, search_crash) if crash is not None]
     files = [p for p in (ann_status.path, image.path if options.slides else None) if p]
@@ -1345,6 +1351,23 @@ def run_batch_checks(run: Run, checks: list[ConfiguredCheck]) -> list[Finding]:
         sparse=run.outcomes.sparse() | sparse,
     )
     return run_checks("batch", view, checks)
+
+
+def _fitted(
+    annotation: Annotation | None,
+    item: Item,
+    profile: Profile,
+    probe: SlideProbe,
+    mpp_range: tuple[float, float],
+) -> probe_mpp.ProbeResolution | None:
+    """The resolution the slide takes when the annotation whose declared one the probe was given
+    does not fit the ``probe``'s size (:func:`dqm.probe_mpp.for_probe`), ``None`` when it fits or
+    the probe read no size (nothing contradicts the annotation)."""
+    if not probe.width or not probe.height:
+        return None
+    size = (probe.width, probe.height)
+    judged = probe_mpp.for_probe(annotation, item, profile, mpp_range, size, _bounds_tolerance(profile))
+    return judged if judged.source != "annotation" else None
 
 
 def _bounds_tolerance(profile: Profile) -> float:

@@ -40,16 +40,20 @@ def _checked(
     raw: str | None = None,
     ann_name: str = "S1.json",
     manifest_mpp: str | None = None,
+    png: bytes | None = None,
     monkeypatch: pytest.MonkeyPatch,
 ) -> tuple[ItemRecord, SlideProbe]:
     """One item checked by the runner: a PNG slide (a tiled TIFF stating ``header_mpp`` in its
     header when given) and a native annotation whose ``slide`` object is ``slide_doc`` (or the
     annotation text ``raw``), listed in a manifest row stating ``manifest_mpp`` when given; the
-    record and the probe the runner made."""
+    record and the probe the runner made last (``png``: the PNG file's bytes)."""
     pixels = he_image() if image is None else image
     if header_mpp is None:
         name = "S1.png"
-        Image.fromarray(pixels).save(tmp_path / name)
+        if png is None:
+            Image.fromarray(pixels).save(tmp_path / name)
+        else:
+            (tmp_path / name).write_bytes(png)
     else:
         name = "S1.tiff"
         write_pyramid(tmp_path / name, pixels, header_mpp)
@@ -66,8 +70,9 @@ def _checked(
     if manifest_mpp is not None:
         item = Item("S1", name, ann_name, {"mpp": manifest_mpp}, row=1)
     record = runner.check_item(item, tmp_path, profile, configure(profile), runner.RunOptions(workers=1))
-    (probe,) = probes
-    return record, probe
+    # probed once, again only where the annotation whose resolution it was given does not fit it
+    assert len(probes) == 1 or (len(probes) == 2 and "ANNOTATION_MPP_UNUSED" in _codes(record.findings))
+    return record, probes[-1]
 
 
 def _codes(findings: list[Finding]) -> list[str]:
@@ -379,15 +384,130 @@ def test_a_real_imagescope_exports_microns_per_pixel_reaches_the_probe_only_wher
     assert record.summary.slide is not None and record.summary.slide.mpp_source == "annotation"
 
 
-def test_an_image_of_unread_size_still_holds_the_annotation_to_the_manifest(
+def test_an_image_not_opened_still_holds_the_annotation_to_the_manifest(
     profile: Profile, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # the third review: the manifest comparison was skipped whenever the annotation's mpp was unused,
-    # also when only the image's size could not be read (a corrupt PNG, a format Pillow cannot size):
-    # annotation 0.5 against the manifest's 0.8 then gave no finding at all (631c4a5: MPP_MISMATCH)
-    monkeypatch.setattr(probe_mpp, "image_size", lambda path: None)
+    # also when only the image's size could not be read (a corrupt PNG): annotation 0.5 against the
+    # manifest's 0.8 then gave no finding at all. No size, no misfit: the annotation is compared
+    record, probe = _checked(
+        tmp_path,
+        profile,
+        raw=_reaching(470, mpp=0.5),
+        png=b"\x89PNG\r\n\x1a\n" + b"\0" * 40,
+        manifest_mpp="0.8",
+        monkeypatch=monkeypatch,
+    )
+    assert not probe.opened
+    codes = _codes(record.findings)
+    assert "MPP_MISMATCH" in codes and "ANNOTATION_MPP_UNUSED" not in codes, codes
+
+
+def _sized_by_probe(
+    tmp_path: Path,
+    profile: Profile,
+    monkeypatch: pytest.MonkeyPatch,
+    x1: float,
+    *,
+    header_mpp: float | None = None,
+    manifest_mpp: str | None = None,
+) -> tuple[ItemRecord, list[ProbeOptions]]:
+    """A MIRAX slide (``S1.mrxs``: no header Pillow or tifffile reads) whose probe reads it as
+    480x480 (``header_mpp`` in its header when given), its annotation's lesion reaching x = ``x1``
+    and declaring 0.5 µm/px; the record and the options of each probe made."""
+    (tmp_path / "S1.mrxs").write_bytes(b"\0" * 64)
+    raw = json.loads(_reaching(x1, mpp=0.5))
+    raw["slide"]["file"] = "S1.mrxs"
+    (tmp_path / "S1.json").write_text(json.dumps(raw))
+    given: list[ProbeOptions] = []
+
+    def probe(path: Path, rel: str, options: ProbeOptions, taken: Any) -> SlideProbe:
+        given.append(options)
+        return slide_io.virtual_probe(rel, SIDE, SIDE, vendor="mirax", mpp_x=header_mpp, mpp_y=header_mpp)
+
+    monkeypatch.setattr(runner, "probe_slide_cached", probe)
+    row = {"mpp": manifest_mpp} if manifest_mpp is not None else {}
+    item = Item("S1", "S1.mrxs", "S1.json", row, row=1)
+    record = runner.check_item(item, tmp_path, profile, configure(profile), runner.RunOptions(workers=1))
+    return record, given
+
+
+def test_a_mirax_slides_size_from_its_probe_judges_the_annotations_fit(
+    profile: Profile, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # BASE read the size from a header Pillow or tifffile opens before the probe: a MIRAX slide has
+    # none, so an annotation that fits it was never used ("the image's size could not be read")
+    record, given = _sized_by_probe(tmp_path, profile, monkeypatch, 470)
+    assert [(o.mpp, o.mpp_source) for o in given] == [(0.5, "annotation")]
+    assert record.summary.slide is not None and record.summary.slide.mpp_source == "annotation"
+    assert "ANNOTATION_MPP_UNUSED" not in _codes(record.findings)
+    # one that does not fit the size the probe read: probed again with the manifest's, and said
+    record, given = _sized_by_probe(tmp_path, profile, monkeypatch, 540, manifest_mpp="0.8")
+    assert [(o.mpp, o.mpp_source) for o in given] == [(0.5, "annotation"), (0.8, "stated")]
+    assert record.summary.slide is not None and record.summary.slide.mpp == 0.8
+    (unused,) = [f for f in record.findings if f.code == "ANNOTATION_MPP_UNUSED"]
+    assert "outside the 480x480 image" in unused.message
+    assert "MPP_MISMATCH" not in _codes(record.findings)  # it describes another image
+    # a header stating a resolution: probed once, no fit judged
+    record, given = _sized_by_probe(tmp_path, profile, monkeypatch, 540, header_mpp=0.25)
+    assert len(given) == 1 and "ANNOTATION_MPP_UNUSED" not in _codes(record.findings)
+
+
+def test_no_header_is_opened_before_the_probe(
+    profile: Profile, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # BASE opened each image's header (Pillow, else tifffile) before the probe wherever the
+    # annotation declared a plausible resolution, a slide whose header states one too
+    import PIL.Image
+
+    opened: list[str] = []
+    real_open = PIL.Image.open
+    monkeypatch.setattr(
+        PIL.Image, "open", lambda fp, *a, **k: opened.append(str(fp)) or real_open(fp, *a, **k)
+    )
+    record, given = _sized_by_probe(tmp_path, profile, monkeypatch, 470, header_mpp=0.25)
+    assert opened == [] and len(given) == 1
+    assert record.summary.slide is not None and record.summary.slide.mpp_source == "header"
+
+
+def test_the_areas_take_the_resolution_the_probe_took(
+    profile: Profile, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # ItemView.mpp (areas in µm², MPP_MISSING) took the annotation's value where the probe did not:
+    # BASE judged LESION_TOO_SMALL at an unused 0.25 and said no MPP_MISSING
+    checks = dict(profile.checks)
+    checks["geometry.min_area"] = CheckSetting(params={"min_area_um2": 1000})
+    strict = profile.model_copy(update={"checks": checks})
     record, _ = _checked(
-        tmp_path, profile, raw=_reaching(470, mpp=0.5), manifest_mpp="0.8", monkeypatch=monkeypatch
+        tmp_path, strict, {"width": 960, "height": 960, "mpp": 0.25}, monkeypatch=monkeypatch
     )
     codes = _codes(record.findings)
-    assert "MPP_MISMATCH" in codes and "ANNOTATION_MPP_UNUSED" in codes, codes
+    assert "MPP_MISSING" in codes and "LESION_TOO_SMALL" not in codes, codes
+    # where it fits, the same lesion (60 px square: 225 µm² at 0.25) is too small
+    record, _ = _checked(tmp_path, strict, {"mpp": 0.25}, monkeypatch=monkeypatch)
+    codes = _codes(record.findings)
+    assert "MPP_MISSING" not in codes and "LESION_TOO_SMALL" in codes, codes
+
+
+@pytest.mark.parametrize("slides", [True, False])
+def test_with_slide_header_disabled_an_implausible_value_is_said_unused(
+    profile: Profile, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, slides: bool
+) -> None:
+    # BASE dropped it silently (only disabled_checks listed slide.header); without slides too
+    checks = dict(profile.checks)
+    checks["slide.header"] = CheckSetting(enabled=False)
+    off = profile.model_copy(update={"checks": checks})
+    doc = native_doc(_lesion())
+    doc["slide"] = {"file": "S1.png", "mpp": 0.002}
+    (tmp_path / "S1.json").write_text(json.dumps(doc))
+    Image.fromarray(he_image()).save(tmp_path / "S1.png")
+    item = Item("S1", "S1.png", "S1.json", {"mpp": "0.5"}, row=1)
+    options = runner.RunOptions(workers=1, slides=slides)
+    record = runner.check_item(item, tmp_path, off, configure(off), options)
+    (unused,) = [f for f in record.findings if f.code == "ANNOTATION_MPP_UNUSED"]
+    assert "0.002 µm per pixel is outside the plausible 0.1–2" in unused.message
+    assert "MPP_IMPLAUSIBLE" not in _codes(record.findings)
+    # enabled, slide.header says it (with slides): no second finding
+    record = runner.check_item(item, tmp_path, profile, configure(profile), options)
+    codes = _codes(record.findings)
+    assert ("MPP_IMPLAUSIBLE" in codes) == slides and ("ANNOTATION_MPP_UNUSED" in codes) != slides

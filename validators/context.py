@@ -10,10 +10,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from dqm.checksums import Listed
-from dqm.coords import usable_mpp
 from dqm.facts import SlideSummary
-from dqm.i18n import Message
 from dqm.model import Annotation, DiscoveryIssue, Item
+from dqm.probe_mpp import ProbeResolution, for_probe
 from dqm.profile import Profile
 from dqm.slide_io import SlideProbe
 
@@ -46,9 +45,11 @@ class ItemView:
     annotation_file: FileStatus = FileStatus(None, False)
     slides_checked: bool = True
     """False for annotation-only validation: slide and pairing checks then have nothing to say."""
-    annotation_mpp_unused: Message | None = None
-    """Why the annotation's declared mpp was not given to the slide probe although the header states
-    none (the annotation does not fit the image: :func:`dqm.probe_mpp.misfit`)."""
+    resolution: ProbeResolution | None = None
+    """The resolution decided where the slide header states none (:func:`dqm.probe_mpp.for_probe`:
+    the probe's, judged on the size it read; without slides, with no fit judged) and why the
+    annotation's declared one was not taken; ``None`` where the header states one, or nobody
+    decided (a view made by hand: :attr:`mpp` decides then, by the same rule)."""
 
     @property
     def item_id(self) -> str:
@@ -64,14 +65,17 @@ class ItemView:
 
     @property
     def mpp(self) -> float | None:
-        """Level-0 resolution: the slide header's, else the annotation's declaration, else the
-        manifest's ``mpp`` column, else the profile's ``image_mpp``."""
+        """Level-0 resolution: the slide header's, else the one the probe was given
+        (:attr:`resolution`: the annotation's declared one where plausible and the annotation fits
+        the image, else the manifest's ``mpp`` column, else the profile's ``image_mpp``)."""
         if self.slide is not None and self.slide.mpp_x:
             return self.slide.mpp_x
-        mpp = self.annotation.mpp if self.annotation is not None else None
-        if mpp is not None and usable_mpp(mpp):  # MPP_INVALID reports the others
-            return mpp
-        return self.item.stated_mpp or self.profile.image_mpp
+        resolution = self.resolution
+        if resolution is None:
+            from validators.slide import mpp_range
+
+            resolution = for_probe(self.annotation, self.item, self.profile, mpp_range(self.profile))
+        return resolution.mpp
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,7 @@ from dqm.budget import WALL_FACTOR, WORK_RATE, work_units
 from dqm.coords import PLAUSIBLE_MPP, PLAUSIBLE_OBJECTIVE_POWER, usable_mpp
 from dqm.findings import Aspect, Finding, Severity
 from dqm.i18n import N_, msg
-from dqm.probe_mpp import describes_another_image
+from dqm.profile import Profile
 from dqm.raster import edge_ys
 from validators.context import ItemView
 from validators.registry import CheckContext, NoParams, check
@@ -125,7 +125,8 @@ class AgreementParams(BaseModel):
         "SLIDE_SIZE_MISMATCH": "the annotation's declared slide size differs from the slide header",
         "MASK_SIZE_MISMATCH": "a label mask's size differs from its image's",
         "MPP_MISMATCH": "the annotation's declared mpp differs from the slide header or the manifest's mpp",
-        "ANNOTATION_MPP_UNUSED": "the annotation's declared mpp was not used for the slide: it does not fit the image",
+        "ANNOTATION_MPP_UNUSED": "the annotation's declared mpp was not used for the slide: it does not fit the image "
+        "(or is implausible where slide.header does not say so)",
     },
     code_severity={"ANNOTATION_MPP_UNUSED": Severity.INFO},
 )
@@ -136,12 +137,11 @@ def annotation_agrees(view: ItemView, params: AgreementParams, ctx: CheckContext
         return []
     # an annotation that does not fit the image describes another one (an export of the slide it
     # was drawn on): its mpp is no claim about this image's, so the manifest's is not held to it
-    # (an image whose size could not be read is no misfit: the manifest's is compared, as before)
-    unused = describes_another_image(view.annotation_mpp_unused)
-    out = [] if unused else _manifest_mpp(ann.declared_mpp, view, params, ctx)
-    if probe is None or not probe.opened:
-        return out
-    if view.annotation_mpp_unused is not None and ann.declared_mpp is not None:
+    resolution = view.resolution
+    another = resolution is not None and resolution.another_image
+    out = [] if another else _manifest_mpp(ann.declared_mpp, view, params, ctx)
+    unused = resolution.unused if resolution is not None else None
+    if unused is not None and ann.declared_mpp is not None and (another or not _says_implausible(view)):
         out.append(
             ctx.finding(
                 "ANNOTATION_MPP_UNUSED",
@@ -149,11 +149,13 @@ def annotation_agrees(view: ItemView, params: AgreementParams, ctx: CheckContext
                     "the annotation declares {mpp:g} µm/px, not used for this image ({why}): its "
                     "resolution is taken as unknown unless the manifest or profile states one",
                     mpp=ann.declared_mpp,
-                    why=view.annotation_mpp_unused,
+                    why=unused,
                 ),
                 pointer=ann.slide_pointer("mpp"),
             )
         )
+    if probe is None or not probe.opened:
+        return out
     if (
         ann.width is not None
         and ann.height is not None
@@ -194,6 +196,16 @@ def annotation_agrees(view: ItemView, params: AgreementParams, ctx: CheckContext
     return out
 
 
+def _says_implausible(view: ItemView) -> bool:
+    """Whether ``slide.header`` reports the annotation's implausible resolution (``MPP_IMPLAUSIBLE``:
+    enabled, the slide opened and its header stating none); where it does not (disabled,
+    ``--no-slides``, an image not opened) ``ANNOTATION_MPP_UNUSED`` says why the value was not used."""
+    setting = view.profile.checks.get("slide.header")
+    probe = view.slide
+    enabled = setting is None or setting.enabled
+    return enabled and probe is not None and probe.opened and not probe.mpp_x
+
+
 def _manifest_mpp(
     declared: float | None, view: ItemView, params: AgreementParams, ctx: CheckContext
 ) -> list[Finding]:
@@ -203,7 +215,7 @@ def _manifest_mpp(
     stated, ann = view.item.stated_mpp, view.annotation
     if declared is None or stated is None or ann is None:
         return []
-    low, high = _mpp_range(view)
+    low, high = mpp_range(view.profile)
     if not (low <= declared <= high and low <= stated <= high):
         return []
     if abs(declared - stated) / stated <= params.mpp_rel_tolerance:
@@ -221,9 +233,9 @@ def _manifest_mpp(
     ]
 
 
-def _mpp_range(view: ItemView) -> tuple[float, float]:
+def mpp_range(profile: Profile) -> tuple[float, float]:
     """The plausible level-0 resolutions of the profile's ``slide.header`` check."""
-    setting = view.profile.checks.get("slide.header")
+    setting = profile.checks.get("slide.header")
     params = HeaderParams.model_validate(setting.params if setting is not None else {})
     return params.mpp_min, params.mpp_max
 
