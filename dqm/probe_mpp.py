@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from dqm.coords import PLAUSIBLE_MPP
 from dqm.i18n import Message, msg
 from dqm.model import Annotation, Item
 from dqm.profile import Profile
@@ -75,6 +76,15 @@ def misfit(ann: Annotation, size: tuple[int, int], tolerance_px: float = FIT_TOL
                 h=h,
             )
     return None
+
+
+def mpp_range(profile: Profile) -> tuple[float, float]:
+    """The plausible level-0 resolutions of the profile's ``slide.header`` check (its ``mpp_min``
+    and ``mpp_max``, validated with the profile's checks; :data:`dqm.coords.PLAUSIBLE_MPP` by
+    default), read here so the item's view decides without the check's module."""
+    setting = profile.checks.get("slide.header")
+    params = setting.params if setting is not None else {}
+    return float(params.get("mpp_min", PLAUSIBLE_MPP[0])), float(params.get("mpp_max", PLAUSIBLE_MPP[1]))
 
 
 def plausible(mpp: float, mpp_range: tuple[float, float]) -> bool:

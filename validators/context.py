@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from dqm.checksums import Listed
 from dqm.facts import SlideSummary
 from dqm.model import Annotation, DiscoveryIssue, Item
-from dqm.probe_mpp import ProbeResolution, for_probe
+from dqm.probe_mpp import ProbeResolution, for_probe, mpp_range
 from dqm.profile import Profile
 from dqm.slide_io import SlideProbe
 
@@ -72,8 +72,6 @@ class ItemView:
             return self.slide.mpp_x
         resolution = self.resolution
         if resolution is None:
-            from validators.slide import mpp_range
-
             resolution = for_probe(self.annotation, self.item, self.profile, mpp_range(self.profile))
         return resolution.mpp
 

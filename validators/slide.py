@@ -15,7 +15,7 @@ from dqm.budget import WALL_FACTOR, WORK_RATE, work_units
 from dqm.coords import PLAUSIBLE_MPP, PLAUSIBLE_OBJECTIVE_POWER, usable_mpp
 from dqm.findings import Aspect, Finding, Severity
 from dqm.i18n import N_, msg
-from dqm.profile import Profile
+from dqm.probe_mpp import mpp_range
 from dqm.raster import edge_ys
 from validators.context import ItemView
 from validators.registry import CheckContext, NoParams, check
@@ -231,13 +231,6 @@ def _manifest_mpp(
             pointer=ann.slide_pointer("mpp"),
         )
     ]
-
-
-def mpp_range(profile: Profile) -> tuple[float, float]:
-    """The plausible level-0 resolutions of the profile's ``slide.header`` check."""
-    setting = profile.checks.get("slide.header")
-    params = HeaderParams.model_validate(setting.params if setting is not None else {})
-    return params.mpp_min, params.mpp_max
 
 
 class HeaderParams(BaseModel):
