@@ -511,3 +511,22 @@ def test_with_slide_header_disabled_an_implausible_value_is_said_unused(
     record = runner.check_item(item, tmp_path, profile, configure(profile), options)
     codes = _codes(record.findings)
     assert ("MPP_IMPLAUSIBLE" in codes) == slides and ("ANNOTATION_MPP_UNUSED" in codes) != slides
+
+
+def test_without_slides_the_manifests_mismatch_says_no_fit_was_judged(
+    profile: Profile, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # with slides, an annotation reaching outside the 480 px image describes another one: its 0.5
+    # is not held to the manifest's 0.8. Without slides the image is not opened and no fit can be
+    # judged: the mismatch is reported, and (BASE: in the same words as a judged one) says why
+    record, _ = _checked(
+        tmp_path, profile, raw=_reaching(540, mpp=0.5), manifest_mpp="0.8", monkeypatch=monkeypatch
+    )
+    assert "MPP_MISMATCH" not in _codes(record.findings)
+    assert "ANNOTATION_MPP_UNUSED" in _codes(record.findings)
+    item = Item("S1", "S1.png", "S1.json", {"mpp": "0.8"}, row=1)
+    options = runner.RunOptions(workers=1, slides=False)
+    record = runner.check_item(item, tmp_path, profile, configure(profile), options)
+    (mismatch,) = [f for f in record.findings if f.code == "MPP_MISMATCH"]
+    assert "slides not opened: whether the annotation describes this image was not judged" in mismatch.message
+    assert "ANNOTATION_MPP_UNUSED" not in _codes(record.findings)

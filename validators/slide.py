@@ -220,16 +220,18 @@ def _manifest_mpp(
         return []
     if abs(declared - stated) / stated <= params.mpp_rel_tolerance:
         return []
-    return [
-        ctx.finding(
-            "MPP_MISMATCH",
-            msg(
-                "annotation declares {mpp:g} µm/px, the manifest's mpp says {stated:g}",
-                mpp=declared,
-                stated=stated,
-            ),
-            pointer=ann.slide_pointer("mpp"),
+    # without slides the image is not opened: whether the annotation describes it (and so whether
+    # its mpp is a claim about it) is not known, and the finding says so
+    text = (
+        N_("annotation declares {mpp:g} µm/px, the manifest's mpp says {stated:g}")
+        if view.slides_checked
+        else N_(
+            "annotation declares {mpp:g} µm/px, the manifest's mpp says {stated:g} (slides not opened: "
+            "whether the annotation describes this image was not judged)"
         )
+    )
+    return [
+        ctx.finding("MPP_MISMATCH", msg(text, mpp=declared, stated=stated), pointer=ann.slide_pointer("mpp"))
     ]
 
 
