@@ -75,6 +75,11 @@ def _checked(
     return record, probes[-1]
 
 
+def _with_check(profile: Profile, name: str, setting: CheckSetting) -> Profile:
+    """``profile`` with check ``name`` set so."""
+    return profile.model_copy(update={"checks": {**profile.checks, name: setting}})
+
+
 def _codes(findings: list[Finding]) -> list[str]:
     return [f.code for f in findings]
 
@@ -226,9 +231,7 @@ def test_an_annotation_fits_the_image_within_the_profiles_bounds_tolerance(
 ) -> None:
     # BASE held lesions to a fixed 1 px: with geometry.bounds allowing 50 px, a lesion to x = 510 on
     # the 480 px image was no LESION_OUT_OF_BOUNDS, yet its annotation's mpp was unused for reaching out
-    checks = dict(profile.checks)
-    checks["geometry.bounds"] = CheckSetting(params={"tolerance_px": 50})
-    loose = profile.model_copy(update={"checks": checks})
+    loose = _with_check(profile, "geometry.bounds", CheckSetting(params={"tolerance_px": 50}))
     record, probe = _checked(tmp_path, loose, raw=_reaching(510, mpp=0.5), monkeypatch=monkeypatch)
     assert not {"LESION_OUT_OF_BOUNDS", "ANNOTATION_MPP_UNUSED"} & set(_codes(record.findings))
     assert probe.artefacts is not None and probe.artefacts.mpp_source == "annotation"
@@ -475,9 +478,7 @@ def test_the_areas_take_the_resolution_the_probe_took(
 ) -> None:
     # ItemView.mpp (areas in µm², MPP_MISSING) took the annotation's value where the probe did not:
     # BASE judged LESION_TOO_SMALL at an unused 0.25 and said no MPP_MISSING
-    checks = dict(profile.checks)
-    checks["geometry.min_area"] = CheckSetting(params={"min_area_um2": 1000})
-    strict = profile.model_copy(update={"checks": checks})
+    strict = _with_check(profile, "geometry.min_area", CheckSetting(params={"min_area_um2": 1000}))
     record, _ = _checked(
         tmp_path, strict, {"width": 960, "height": 960, "mpp": 0.25}, monkeypatch=monkeypatch
     )
@@ -489,27 +490,30 @@ def test_the_areas_take_the_resolution_the_probe_took(
     assert "MPP_MISSING" not in codes and "LESION_TOO_SMALL" in codes, codes
 
 
+def _run(tmp_path: Path, profile: Profile, manifest_mpp: str, slides: bool) -> ItemRecord:
+    """The record of S1.png and S1.json in ``tmp_path``, its manifest row stating ``manifest_mpp``,
+    checked with or without slides."""
+    item = Item("S1", "S1.png", "S1.json", {"mpp": manifest_mpp}, row=1)
+    options = runner.RunOptions(workers=1, slides=slides)
+    return runner.check_item(item, tmp_path, profile, configure(profile), options)
+
+
 @pytest.mark.parametrize("slides", [True, False])
 def test_with_slide_header_disabled_an_implausible_value_is_said_unused(
     profile: Profile, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, slides: bool
 ) -> None:
     # BASE dropped it silently (only disabled_checks listed slide.header); without slides too
-    checks = dict(profile.checks)
-    checks["slide.header"] = CheckSetting(enabled=False)
-    off = profile.model_copy(update={"checks": checks})
+    off = _with_check(profile, "slide.header", CheckSetting(enabled=False))
     doc = native_doc(_lesion())
     doc["slide"] = {"file": "S1.png", "mpp": 0.002}
     (tmp_path / "S1.json").write_text(json.dumps(doc))
     Image.fromarray(he_image()).save(tmp_path / "S1.png")
-    item = Item("S1", "S1.png", "S1.json", {"mpp": "0.5"}, row=1)
-    options = runner.RunOptions(workers=1, slides=slides)
-    record = runner.check_item(item, tmp_path, off, configure(off), options)
+    record = _run(tmp_path, off, "0.5", slides)
     (unused,) = [f for f in record.findings if f.code == "ANNOTATION_MPP_UNUSED"]
     assert "0.002 µm per pixel is outside the plausible 0.1–2" in unused.message
     assert "MPP_IMPLAUSIBLE" not in _codes(record.findings)
     # enabled, slide.header says it (with slides): no second finding
-    record = runner.check_item(item, tmp_path, profile, configure(profile), options)
-    codes = _codes(record.findings)
+    codes = _codes(_run(tmp_path, profile, "0.5", slides).findings)
     assert ("MPP_IMPLAUSIBLE" in codes) == slides and ("ANNOTATION_MPP_UNUSED" in codes) != slides
 
 
@@ -524,9 +528,7 @@ def test_without_slides_the_manifests_mismatch_says_no_fit_was_judged(
     )
     assert "MPP_MISMATCH" not in _codes(record.findings)
     assert "ANNOTATION_MPP_UNUSED" in _codes(record.findings)
-    item = Item("S1", "S1.png", "S1.json", {"mpp": "0.8"}, row=1)
-    options = runner.RunOptions(workers=1, slides=False)
-    record = runner.check_item(item, tmp_path, profile, configure(profile), options)
+    record = _run(tmp_path, profile, "0.8", slides=False)
     (mismatch,) = [f for f in record.findings if f.code == "MPP_MISMATCH"]
     assert "slides not opened: whether the annotation describes this image was not judged" in mismatch.message
     assert "ANNOTATION_MPP_UNUSED" not in _codes(record.findings)
