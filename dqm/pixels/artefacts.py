@@ -95,6 +95,13 @@ PEN_BLUE_STAINED = 1.0
 PEN_BLUE_EDGE = 7
 """A blue stroke's soft edge: the pixels within this many working pixels of it, left out of the
 stained rest's median (a blurred stroke on a little tissue made its own reference)."""
+PEN_RED_MAX_HUE_RATIO = 0.45
+"""Red ink: a connected patch of red candidates is ink when its median green-or-blue over red,
+max(g, b) / r, is at most this times the median of the slide's stained rest (neither glass nor
+within PEN_BLUE_EDGE of a candidate). Red ink multiplies the tissue under it by about (0.9, 0.2,
+0.25), so a stroke is 0.2 to 0.4 times its slide's stained rest; a slide's own eosin is not
+(an osteosarcoma slide's bone matrix, (189, 66, 87), passed every red test and is 0.55 times
+its nuclei and lacunae: the third external set's one clean pen flag)."""
 BLACK_MAX_VALUE = 75.0
 """Black ink: brightest channel at most this (0-255) with saturation at most BLACK_MAX_SATURATION,
 and, from BLACK_NEUTRAL_VALUE up, its channels within BLACK_MAX_SPREAD of each other: grey-black
@@ -484,6 +491,8 @@ def _pens(
             mask &= rest[colour]()
     if found["blue"].any():
         found["blue"] = _bluer_than_stain(found["blue"], r, b, sat)
+    if found["red"].any():
+        found["red"] = _redder_than_stain(found["red"], r, g, b, sat)
     return found
 
 
@@ -498,6 +507,26 @@ def _bluer_than_stain(blue: np.ndarray, r: np.ndarray, b: np.ndarray, sat: np.nd
     if ref < PEN_BLUE_STAINED:
         return blue
     return blue & (b >= PEN_BLUE_MIN_HUE_RATIO * ref * (r + 1.0))
+
+
+def _redder_than_stain(
+    red: np.ndarray, r: np.ndarray, g: np.ndarray, b: np.ndarray, sat: np.ndarray
+) -> np.ndarray:
+    """The red candidates that are ink: each connected patch whose median max(g, b) / r is at most
+    :data:`PEN_RED_MAX_HUE_RATIO` times the stained rest's, and in the other patches (a slide's own
+    eosin, a stroke run into it) the pixels that are so themselves; all of them where no stained
+    rest is left (nothing to tell the ink from)."""
+    from scipy import ndimage
+
+    rest = ~dilate(red, PEN_BLUE_EDGE) & (sat >= STAINED_MIN_SATURATION)
+    if not rest.any():
+        return red
+    hue = np.maximum(g, b) / (r + 1.0)
+    ref = _median(hue[rest])
+    labels, n = ndimage.label(red)
+    medians = np.asarray(ndimage.median(hue, labels, np.arange(1, n + 1)), float)
+    keep = np.concatenate([[False], medians <= PEN_RED_MAX_HUE_RATIO * ref])
+    return keep[labels] | (red & (hue <= PEN_RED_MAX_HUE_RATIO * ref))
 
 
 def _local_glass(grey: np.ndarray, glass: np.ndarray, fallback: float) -> np.ndarray:

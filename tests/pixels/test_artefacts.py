@@ -752,3 +752,26 @@ def test_a_debris_clump_is_not_its_own_glass() -> None:
     got = found(np.asarray(layer))
     clump = np.hypot(*(np.mgrid[:SIDE, :SIDE] - 35)) < 28
     assert got.mask("debris")[clump].mean() > 0.9
+
+
+def deep_eosin_bone(seed: int = 0) -> np.ndarray:
+    """Bone matrix stained a deep eosin (the third external set's osteosarcoma slide, (189, 66,
+    87): red over green and blue by 100, saturation 0.65) with pale mauve lacunae, the stain's
+    rest that the matrix is told apart from."""
+    return nuclei_on_glass(seed, 60, (189, 66, 87), (180, 120, 150), 60, 70, (14, 9))
+
+
+def test_deep_eosin_is_not_red_ink() -> None:
+    # every red test passes on the matrix itself; ink stands apart from the slide's own stain
+    assert found(deep_eosin_bone()).pens["red"] <= DEFAULTS.pen
+
+
+@pytest.mark.parametrize("slide", ["he", "bone"])
+def test_red_ink_stands_apart_from_the_stain(slide: str) -> None:
+    img = (he_image() if slide == "he" else deep_eosin_bone()).astype(np.float32)
+    mark = stroke(10, [(120, 200), (360, 260)])
+    img[mark] *= 0.1 + 0.9 * np.array((225, 35, 45), np.float32) / 255
+    got = found(img.astype(np.uint8))
+    assert got.pens["red"] > DEFAULTS.pen and got.mask("pen")[mark].mean() > 0.3
+    near = ndimage.binary_dilation(mark, iterations=4)
+    assert got.mask("pen")[~near].mean() < 0.01
