@@ -243,6 +243,10 @@ class Rule(NamedTuple):
     """sha256 or patient/slide key -> the set it belongs to already (none of them is listed)."""
     left_out_path: Callable[[str, str], str] = lambda repo, path: ""
     """(repo, path) -> why the rule leaves this file out (a list's own rule); empty: kept."""
+    repeats: Callable[[], Callable[[str, bytes], str]] = lambda: lambda path, data: ""
+    """A fresh check per selection: (path, file) of an image that passed every other check -> why it
+    repeats an image listed before it (a list's own rule; the check remembers what it let through);
+    empty: listed."""
 
 
 def this_rule() -> Rule:
@@ -275,6 +279,7 @@ def select(mirror_root: Path, rule: Rule | None = None) -> tuple[list[dict[str, 
     notes: list[str] = []
     seen_sha: set[str] = set()
     per_source: dict[str, int] = {}
+    repeats = rule.repeats()
     for source in rule.sources:
         gd = git_dir(mirror_root, source.repo)
         commit = _git(gd, "rev-parse", "HEAD").stdout.decode().strip()
@@ -290,14 +295,14 @@ def select(mirror_root: Path, rule: Rule | None = None) -> tuple[list[dict[str, 
             if not name.lower().endswith(IMAGE_SUFFIXES):
                 continue
             stem = name.rsplit(".", 1)[0]
-            plain = KEPT_AUGMENTATION.sub("", stem)
+            own = KEPT_AUGMENTATION.sub("", stem)
             below = path[len(source.folder) + 1 :] if source.folder else path
-            if "/" in below:  # an image in a subfolder of the source's: named with the subfolder
-                plain = below.rsplit("/", 1)[0] + "/" + plain
+            # The rule reads the file's own name; the subfolder only tells same-named files apart.
+            plain = below.rsplit("/", 1)[0] + "/" + own if "/" in below else own
             why = ""
-            if plain.startswith(rule.left_out):
+            if own.startswith(rule.left_out):
                 why = "GlaS or its hospital"
-            elif rule.augmented.match(plain):
+            elif rule.augmented.match(own):
                 why = "augmented copy"
             elif meta.split()[3] in ("-", "BAD"):
                 why = "absent from the snapshot"
@@ -310,8 +315,8 @@ def select(mirror_root: Path, rule: Rule | None = None) -> tuple[list[dict[str, 
             if why:
                 notes.append(f"{source.repo}:{path}: {why}")
                 continue
-            images[plain] = (path, meta.split()[2])
-        for plain, (path, _) in images.items():
+            images[plain] = (path, own)
+        for plain, (path, own) in images.items():
             data = _git(gd, "cat-file", "blob", f"{commit}:{path}").stdout
             sha = hashlib.sha256(data).hexdigest()
             try:
@@ -320,7 +325,9 @@ def select(mirror_root: Path, rule: Rule | None = None) -> tuple[list[dict[str, 
             except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
                 notes.append(f"{source.repo}:{path}: not an image PIL can read ({type(exc).__name__})")
                 continue
-            key = rule.source_key(source.repo, plain)
+            key = rule.source_key(source.repo, own)
+            if key == f"{source.repo}:{own}" and plain != own:  # no patient named: the image itself
+                key = f"{source.repo}:{plain}"
             why = ""
             if min(width, height) < MIN_SIDE:
                 why = f"{width}x{height}, under {MIN_SIDE} px a side"
@@ -332,6 +339,8 @@ def select(mirror_root: Path, rule: Rule | None = None) -> tuple[list[dict[str, 
                 why = "byte-identical to a file listed"
             elif per_source.get(key, 0) >= PER_SOURCE:
                 why = f"{PER_SOURCE} images of {key} listed already"
+            else:
+                why = repeats(f"{source.repo}:{path}", data)
             if why:
                 notes.append(f"{source.repo}:{path}: {why}")
                 continue
@@ -345,7 +354,7 @@ def select(mirror_root: Path, rule: Rule | None = None) -> tuple[list[dict[str, 
                     "sha256": sha,
                     "width": str(width),
                     "height": str(height),
-                    "organ": rule.organ(source, plain),
+                    "organ": rule.organ(source, own),
                     "site": source.site,
                     "source": key,
                     "mpp": source.mpp,

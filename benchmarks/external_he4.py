@@ -17,26 +17,36 @@ image of ``DIR`` with the tuning images (:data:`TUNING_FOLDERS`) in 24 px thumbn
 eight rotations and flips and prints the most alike pairs: the check that no image repeats a tuning
 one without probing anything.
 
-State of the list (session 22): 135 images of four datasets and organs (:data:`SOURCES`); the
+State of the list (session 22): 131 images of four datasets and organs (:data:`SOURCES`); the
 search was short (:data:`NOT_USED` says what was looked at and why it was not taken, so that the
-next search starts where this one stopped). The rule below was committed before any source was chosen; the sources
-were added to it afterwards, before any image of them was probed (the images were viewed for their
-stain only). Nothing of this set has been probed or measured. ``--alike`` on the assembled folder
-(135 images against the 417 of sets 1 to 3, GlaS and the shared pictures): the most alike pair
-correlates 0.776 (a PANDA patch and GlaS ``train_47``; a tuning image repeated under a flip or a
-rotation scores 0.99 or more, the test shows), so no image of this set repeats a tuning one.
+next search starts where this one stopped). The rule below was committed (d71295d) before any
+source was chosen; the sources were added to it afterwards, before any image of them was probed
+(the images were viewed for their stain only). Amended since, each before any probe: rule 4b after
+DL4ETI's mirror was fetched; rule 4c and the subfolder fix of rules 1 to 3's name checks (the first
+set's code read a subfolder's name as the start of the file's, so a GlaS crop, an augmented copy or
+a tuning patient in a subfolder was not found; no list changed) after the set's review. Nothing of
+this set has been probed or measured. ``--alike`` on the assembled folder (the 135 images before
+rule 4c, of which the 131 are, against the 417 of sets 1 to 3, GlaS and the shared pictures): the
+most alike pair correlates 0.776 (a PANDA patch and GlaS ``train_47``; a tuning image repeated
+under a flip or a rotation scores 0.99 or more, the test shows), so no image of this set repeats a
+tuning one.
 
 The rule (written down before any image of this set is probed; ``--select`` applies it):
 
 1. Sources: the test folders of the repositories in :data:`SOURCES`, at their snapshots' commits:
    PANDA (prostate core-needle biopsies, Radboud University Medical Center and Karolinska
    Institutet; 256 px patches of the Prostate Gleason Dataset) and the SEED gastric carcinoma set
-   (stomach, China; 512 px patches), both from repositories by the account that set 3's
+   (stomach; 512 px patches), both from repositories by the account that set 3's
    osteosarcoma tiles came from (likely the first two sets' author; the images are of other
-   datasets), and the external test set of DL4ETI (endometrium, China; Sun et al. 2020; 1280x960
-   microscope fields), and ThyHisTer's demo patches (thyroid, China; 6 slides), both by other
-   authors. Radboud is also one of CAMELYON's centres (set 2): another dataset, organ and
-   patients, but not another site. Every repository of the three modules' ``SOURCES`` and
+   datasets), and the folder ``external_dataset`` of DL4ETI (endometrium; Sun et al. 2020; 1280x960
+   microscope fields; the README names no such folder, only the 3,302 images of the paper on
+   figshare, so that these 200 are the paper's external test set is the list author's reading of
+   the folder's name), and ThyHisTer's demo patches (thyroid; 6 slides), both by other authors.
+   "China" in the site of SEED, DL4ETI and ThyHisTer is the list author's inference (DL4ETI's
+   README names a Hubei Province grant): no README says where the images were taken. SEED's
+   licence is unknown (neither the repository nor its README states the dataset's terms). Radboud
+   is also one of CAMELYON's centres (set 2): another dataset, organ and patients, but not another
+   site. Every repository of the three modules' ``SOURCES`` and
    ``NOT_USED`` is used up. Left out whatever repository holds them: every dataset the tuning sets
    draw on (:data:`EXCLUDED_DATASETS`: the first two sets' TCGA, PanNuke, TNBC, OCDC, MoNuSeg,
    MoNuSAC, BCSS, EBHI, DigestPath, Lizard, CoNSeP, CRAG, GlaS, CAMELYON/PCam, BreCaHAD, UCSB,
@@ -56,10 +66,23 @@ The rule (written down before any image of this set is probed; ``--select`` appl
    ``panda:6f23c9de94899d380bd7a075209ef415``), taken as the slide (PANDA gives no patient);
    ThyHisTer's folder and names give the slide (``train/BN_1/n_BN_1_0``: ``thyhister:BN_1``); the
    SEED names (``category_0___4IMYQETX_109``) and DL4ETI's (``EA/7.JPG``) name none, so each of
-   those images is its own source (DL4ETI's 200 fields are likely of fewer patients). 4b: of
-   DL4ETI's five class folders only the images numbered 1 to :data:`DL4ETI_FIRST` are taken (55 of
-   200), so that one source does not outweigh the others. Patients of the tuning lists are named
-   as the third set names them.
+   those images is its own source (DL4ETI's 200 fields are likely of fewer patients). ThyHisTer's
+   six slide folders hold normal-labelled patches (``n_``); only ``PTC_1`` holds tumour ones too
+   (``t_``, 28), after them in path order, so the two a slide taken (12) are all normal-labelled:
+   the set holds no thyroid tumour. 4b (added after DL4ETI's mirror was fetched): of DL4ETI's
+   five class folders only the images numbered 1 to :data:`DL4ETI_FIRST` are taken (55 of 200;
+   51 after 4c), so that one source does not outweigh the others. 4c (added after the review,
+   before any probe): an image whose field repeats or overlaps an image listed before it
+   (sources' order, then path order) is left out: same size, and grey thumbnails
+   :data:`FIELD_SIDE` px wide, lined up at the offset phase correlation finds, correlate at least
+   :data:`SAME_FIELD` where at least :data:`MIN_OVERLAP` of each overlaps. It left out 4 DL4ETI
+   fields (``EP/2``, the field of ``EP/1`` re-saved, 1.00; ``NE(Follicular phase)/8``
+   overlapping ``/10``, 0.96; ``NE(Luteal phase)/7`` overlapping ``/4``, 0.89, and ``/2``
+   overlapping ``/1``, 0.86). :data:`SAME_FIELD` was put in the gap of this set's own pairs (the
+   next pair, two PANDA patches of other biopsies, 0.72; 99 % of the 4645 same-shaped pairs of
+   the 135 under 0.33); it was not cross-validated. Patients of the tuning lists are named as the
+   third set names them; :func:`shared_patients` also names each row's file by the first three
+   sets' rules.
 5. H&E only: the images are viewed for their stain only; :data:`NOT_HE` lists what was left out and
    why. Nothing is left out for how it looks otherwise.
 
@@ -70,14 +93,16 @@ is empty and the benchmark gives the probe its default (Kather's CRC-VAL-HE-7K t
 but are 224 px: rule 3). Two ThyHisTer patches of slide BN_1 hold blocks of false colour (tiles of
 the slide decoded wrongly): kept, as rule 5 keeps everything H&E whatever it looks like.
 How the set differs from the first three: prostate biopsies, stomach, endometrium and thyroid,
-organs none of them holds; whole microscope fields as well as patches; Europe and China.
+organs none of them holds; whole microscope fields as well as patches.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -177,6 +202,12 @@ SOURCES: tuple[first.Source, ...] = (
 )
 DL4ETI_FIRST = 12
 """DL4ETI's images numbered over this in their class folder are left out (rule 4b)."""
+FIELD_SIDE = 160
+"""Width of the grey thumbnails that rule 4c compares (pixels)."""
+MIN_OVERLAP = 0.25
+"""Share of a thumbnail that must overlap the other's for rule 4c to compare them."""
+SAME_FIELD = 0.8
+"""Correlation over the overlap from which two images are one field (rule 4c)."""
 AUGMENTED = third.AUGMENTED
 NOT_HE: dict[str, str] = {}
 """``repo:path`` -> why it was left out (rule 5: a stain other than H&E)."""
@@ -236,6 +267,21 @@ def _source_key(repo: str, stem: str) -> str:
     return third._source_key(repo, stem)
 
 
+def shared_patients(rows: list[dict[str, str]], tuning: list[dict[str, str]]) -> list[str]:
+    """The rows of ``rows`` whose patient or slide is one of ``tuning``'s (``repo:path: keys``): the
+    row's own key and the keys that each of the four sets' rules gives the file's own name, so that
+    a tuning patient is found however this set's rule names it."""
+    known = {row["source"] for row in tuning}
+    namings = (first._source_key, second._source_key, third._source_key, _source_key)
+    found = []
+    for row in rows:
+        own = first.KEPT_AUGMENTATION.sub("", row["path"].rsplit("/", 1)[-1].rsplit(".", 1)[0])
+        hit = ({row["source"]} | {name(row["repo"], own) for name in namings}) & known
+        if hit:
+            found.append(f"{row['repo']}:{row['path']}: {', '.join(sorted(hit))}")
+    return found
+
+
 def _organ(source: first.Source, stem: str) -> str:
     return source.organ
 
@@ -253,6 +299,66 @@ def _left_out_path(repo: str, path: str) -> str:
     if repo == DL4ETI and number and int(number.group(1)) > DL4ETI_FIRST:
         return f"numbered over {DL4ETI_FIRST} in its class folder (rule 4b)"
     return ""
+
+
+def _field(data: bytes, side: int = FIELD_SIDE) -> Any:
+    """A grey thumbnail of an image file, ``side`` px wide (its aspect kept), less its mean; None:
+    not an image PIL can read."""
+    import numpy as np
+    from PIL import Image
+
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            img.draft("L", (side * 2, side * 2))
+            grey = img.convert("L")
+            height = max(8, round(side * grey.height / max(grey.width, 1)))
+            small = np.asarray(grey.resize((side, height), Image.Resampling.BILINEAR), dtype=np.float64)
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+        return None
+    return small - small.mean()
+
+
+def field_overlap(a: Any, b: Any) -> float:
+    """How alike two thumbnails of :func:`_field` are where they overlap, at the offset that lines
+    them up best (phase correlation): the correlation of the shared part, which covers at least
+    :data:`MIN_OVERLAP` of each; -1: shapes differ or too little overlaps."""
+    import numpy as np
+
+    if a.shape != b.shape:
+        return -1.0
+    cross = np.fft.fft2(a) * np.conj(np.fft.fft2(b))
+    peak = np.real(np.fft.ifft2(cross / (np.abs(cross) + 1e-9)))
+    shift = [
+        int(i) if i <= n // 2 else int(i) - n
+        for i, n in zip(np.unravel_index(peak.argmax(), peak.shape), a.shape, strict=True)
+    ]
+    part_a = a[tuple(slice(max(0, d), n + min(0, d)) for d, n in zip(shift, a.shape, strict=True))]
+    part_b = b[tuple(slice(max(0, -d), n + min(0, -d)) for d, n in zip(shift, a.shape, strict=True))]
+    if part_a.size < MIN_OVERLAP * a.size:
+        return -1.0
+    part_a, part_b = part_a - part_a.mean(), part_b - part_b.mean()
+    norm = float(np.linalg.norm(part_a) * np.linalg.norm(part_b))
+    return float((part_a * part_b).sum() / norm) if norm > 0 else -1.0
+
+
+def repeats() -> Callable[[str, bytes], str]:
+    """Rule 4c, a fresh check per selection: an image whose field repeats or overlaps one listed
+    before it (the same size, :func:`field_overlap` at least :data:`SAME_FIELD`) -> why; empty: it
+    is remembered and listed."""
+    fields: list[tuple[str, Any]] = []
+
+    def check(path: str, data: bytes) -> str:
+        field = _field(data)
+        if field is None:
+            return ""
+        for earlier, seen in fields:
+            score = field_overlap(field, seen)
+            if score >= SAME_FIELD:
+                return f"the field of {earlier} again or overlapping it ({score:.2f}, rule 4c)"
+        fields.append((path, field))
+        return ""
+
+    return check
 
 
 def file_name(row: dict[str, str]) -> str:
@@ -275,7 +381,15 @@ def this_rule() -> first.Rule:
     if bad:
         raise ValueError(f"sources of a tuning set's dataset (rule 1): {bad}")
     return first.Rule(
-        SOURCES, _source_key, _organ, NOT_HE, first.LEFT_OUT_PREFIXES, AUGMENTED, taken(), _left_out_path
+        SOURCES,
+        _source_key,
+        _organ,
+        NOT_HE,
+        first.LEFT_OUT_PREFIXES,
+        AUGMENTED,
+        taken(),
+        _left_out_path,
+        repeats,
     )
 
 

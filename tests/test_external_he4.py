@@ -52,6 +52,24 @@ def _save(array: Any, path: Path) -> Path:
     return path
 
 
+def _select_dl4eti(
+    tool: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, files: dict[str, bytes]
+) -> tuple[list[dict[str, str]], list[str]]:
+    """The set's rule applied to a fake DL4ETI mirror of ``files`` alone (no tuning set shares them)."""
+    _mirror(tmp_path / "mirror", tool.DL4ETI, files)
+    _tuning_sets(tool, tmp_path, monkeypatch, _png(1), _png(2))
+    for name in ("SECOND_LIST", "THIRD_LIST"):
+        monkeypatch.setattr(tool, name, tool.FIRST_LIST)
+    monkeypatch.setattr(
+        tool,
+        "SOURCES",
+        (tool.first.Source(tool.DL4ETI, "external_dataset", "DL4ETI", "endometrium", "", "MIT"),),
+    )
+
+    rows, notes = tool.first.select(tmp_path / "mirror", tool.this_rule())
+    return rows, notes
+
+
 def test_the_rule_leaves_out_all_three_tuning_lists_and_counts_panda_biopsies(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -109,25 +127,16 @@ def test_dl4eti_images_alike_numbered_in_two_class_folders_are_two_and_only_the_
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     tool = _tool()
-    _mirror(
-        tmp_path / "mirror",
-        tool.DL4ETI,
+    rows, notes = _select_dl4eti(
+        tool,
+        tmp_path,
+        monkeypatch,
         {
             "external_dataset/EA/7.JPG": _png(20),
             "external_dataset/NE(Luteal phase)/7.JPG": _png(21),
             f"external_dataset/EA/{tool.DL4ETI_FIRST + 1}.JPG": _png(22),
         },
     )
-    _tuning_sets(tool, tmp_path, monkeypatch, _png(1), _png(2))
-    for name in ("SECOND_LIST", "THIRD_LIST"):
-        monkeypatch.setattr(tool, name, tool.FIRST_LIST)
-    monkeypatch.setattr(
-        tool,
-        "SOURCES",
-        (tool.first.Source(tool.DL4ETI, "external_dataset", "DL4ETI", "endometrium", "", "MIT"),),
-    )
-
-    rows, notes = tool.first.select(tmp_path / "mirror", tool.this_rule())
 
     assert [(r["path"], r["source"]) for r in rows] == [
         ("external_dataset/EA/7.JPG", f"{tool.DL4ETI}:EA/7"),
@@ -216,7 +225,7 @@ def test_the_committed_fourth_list_shares_nothing_with_the_tuning_sets() -> None
     assert len({r["sha256"] for r in rows}) == len(rows)
     assert all(min(int(r["width"]), int(r["height"])) >= tool.first.MIN_SIDE for r in rows)
     assert not {r["sha256"] for r in rows} & {r["sha256"] for r in tuning}
-    assert not {r["source"] for r in rows} & {r["source"] for r in tuning}
+    assert tool.shared_patients(rows, tuning) == []
     assert not {r["repo"] for r in rows} & {r["repo"] for r in tuning}
     assert {r["repo"] for r in rows} <= {s.repo for s in tool.SOURCES}
     assert not any(tool.refused(s) for s in tool.SOURCES)
@@ -248,3 +257,92 @@ def test_patients_are_named_from_panda_and_thyhister_names_and_as_set_3_names_th
     assert tool._source_key("x/ThyHisTer", "BN_31/t_BN_31_7") == "thyhister:BN_31"
     assert tool._source_key("a/b", "SOB_B_A-14-22549AB-100-001") == "breakhis:14-22549"
     assert tool._source_key("a/b", "EA/7") == "a/b:EA/7"
+
+
+def test_shared_patients_finds_a_tuning_patient_whatever_key_the_row_was_given() -> None:
+    tool = _tool()
+    tuning = [{"repo": "t/breakhis", "path": "SOB_B_A-14-22549AB-100-001.png", "source": "breakhis:14-22549"}]
+    rows = [
+        {"repo": "a/b", "path": "test/flat/SOB_B_A-14-22549AB-100-002.png", "source": "a/b:flat/SOB_B_A"},
+        {"repo": "a/b", "path": "test/rotated_90_x.png", "source": "breakhis:14-22549"},
+        {"repo": "a/b", "path": "test/SOB_B_A-14-11111AB-100-001.png", "source": "breakhis:14-11111"},
+    ]
+
+    assert tool.shared_patients(rows, tuning) == [
+        "a/b:test/flat/SOB_B_A-14-22549AB-100-002.png: breakhis:14-22549",
+        "a/b:test/rotated_90_x.png: breakhis:14-22549",
+    ]
+
+
+def test_the_rule_reads_a_files_own_name_in_a_subfolder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tool = _tool()
+    _mirror(
+        tmp_path / "mirror",
+        "some/repo",
+        {
+            "test/flat/SOB_B_A-14-22549AB-100-001.png": _png(31),
+            "test/flat/glas_train_1.png": _png(33),
+            "test/flat/deformed_x.png": _png(34),
+            "test/flat/rotated_90_y.png": _png(35),
+            "test/other/y.png": _png(36),
+        },
+    )
+    _tuning_sets(tool, tmp_path, monkeypatch, _png(1), _png(2))
+    monkeypatch.setattr(tool, "SECOND_LIST", tool.FIRST_LIST)
+    monkeypatch.setattr(
+        tool, "THIRD_LIST", _list_with(tool, tmp_path / "third.tsv", _png(3), "breakhis:14-22549")
+    )
+    monkeypatch.setattr(tool, "SOURCES", (tool.first.Source("some/repo", "test", "x", "x", "", ""),))
+
+    rows, notes = tool.first.select(tmp_path / "mirror", tool.this_rule())
+
+    assert [(r["path"], r["source"]) for r in rows] == [
+        ("test/flat/rotated_90_y.png", "some/repo:flat/y"),
+        ("test/other/y.png", "some/repo:other/y"),
+    ]
+    said = "\n".join(notes)
+    assert "flat/SOB_B_A-14-22549AB-100-001.png: breakhis:14-22549 is a patient or slide of third.tsv" in said
+    assert "flat/glas_train_1.png: GlaS or its hospital" in said
+    assert "flat/deformed_x.png: augmented copy" in said
+
+
+def test_an_image_repeating_or_overlapping_an_earlier_field_is_left_out(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from PIL import Image
+
+    tool = _tool()
+    field = _textured(1, 600)
+
+    def encoded(array: Any, kind: str = "PNG", **options: Any) -> bytes:
+        out = io.BytesIO()
+        Image.fromarray(array).save(out, kind, **options)
+        return out.getvalue()
+
+    rows, notes = _select_dl4eti(
+        tool,
+        tmp_path,
+        monkeypatch,
+        {
+            "external_dataset/EA/1.JPG": encoded(field[:480, :480].copy(), "JPEG", quality=95),
+            "external_dataset/EA/2.JPG": encoded(field[:480, :480].copy(), "JPEG", quality=80),
+            "external_dataset/EA/3.JPG": encoded(field[100:580, 60:540].copy(), "JPEG", quality=95),
+            "external_dataset/EA/4.JPG": encoded(_textured(2, 600)[:480, :480].copy(), "JPEG", quality=95),
+            "external_dataset/EA/5.JPG": encoded(field[:480, :300].copy(), "JPEG", quality=95),
+        },
+    )
+
+    assert [r["path"].rsplit("/", 1)[-1] for r in rows] == ["1.JPG", "4.JPG", "5.JPG"]
+    said = "\n".join(notes)
+    for name in ("2.JPG", "3.JPG"):
+        assert (
+            f"EA/{name}: the field of {tool.DL4ETI}:external_dataset/EA/1.JPG again or overlapping it" in said
+        )
+    assert (
+        tool.field_overlap(
+            tool._field(encoded(field[:480, :480].copy())), tool._field(encoded(field[:300, :480].copy()))
+        )
+        == -1.0
+    )
