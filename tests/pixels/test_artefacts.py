@@ -463,6 +463,31 @@ def test_straight_lines_inside_the_tissue_are_not_a_coverslip_edge() -> None:
     assert "bubble" not in flagged(img.astype(np.uint8))
 
 
+def dashed_line(img: np.ndarray, dash: int, gap: int) -> np.ndarray:
+    """``coverslip_edge``'s line and band, drawn only in dashes ``dash`` pixels long every ``dash +
+    gap`` along it (the line's own pixels; the band beside them as long)."""
+    edge, line = coverslip_edge(img, 150, 190)
+    yy = np.mgrid[:SIDE, :SIDE][0]
+    on = (yy % (dash + gap)) < dash
+    out = img.copy()
+    near = ndimage.binary_dilation(line, iterations=12) & on
+    out[near] = edge[near]
+    return out
+
+
+def test_aligned_short_valleys_are_not_a_coverslip_edge() -> None:
+    # a camera picture's stroma: nuclei and fibres aligned in short pieces over a third of the
+    # slide, pale tissue the tissue mask leaves out taken for glass (BreakHis, osteosarcoma)
+    img = dashed_line(he_image(), 8, 6)
+    assert found(img).shares["bubble"] == 0.0
+
+
+def test_a_coverslip_edge_hidden_in_places_is_still_found() -> None:
+    # tissue crossing the edge hides it in stretches, the rest of the line unbroken
+    img = dashed_line(he_image(), 110, 10)
+    assert found(img).shares["bubble"] > DEFAULTS.bubble
+
+
 def test_crowded_nuclei_are_not_a_fold() -> None:
     # a crypt base: nuclei packed densely, dark in haematoxylin only (the clean slides' false folds)
     img = he_image().astype(np.float32)
