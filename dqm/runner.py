@@ -1252,7 +1252,9 @@ def crowded_message(n: int) -> Message:
         "{n} slide(s) name more than {limit:,} files that OpenSlide opens besides them: past "
         "{limit:,}, a file is known by its size, times and inode alone (its ends are not read "
         "into the result cache's key, --certify does not hash it, the --results fingerprint "
-        "leaves it out)",
+        "leaves it out); a DICOM slide among them cannot be reviewed on the review server: its "
+        "record cannot tell a file that joins its series since from one past the bound, so the "
+        "server refuses it as not the audited slide",
         n=n,
         limit=MAX_PARTS,
     )

@@ -43,7 +43,7 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
-from dqm import file_digests
+from dqm import file_digests, slide_refs
 from dqm.budget import Budget, Meter
 from dqm.coords import PLAUSIBLE_MPP, PLAUSIBLE_OBJECTIVE_POWER, usable_mpp
 from dqm.facts import StainSummary
@@ -1261,7 +1261,10 @@ def probe_slide(
     ``taken``: what the caller took of the slide and the files OpenSlide opens by name besides it
     (:class:`Taken`: the record's); taken here when not given. A slide whose parts (or itself,
     opened by name) are not those files once OpenSlide is done with them is not described
-    (:func:`_changed_while_read`)."""
+    (:func:`_changed_while_read`). Raises :class:`NotChecked` where a transient error (EIO,
+    EMFILE...) listing a DICOM slide's folder, at the look before the open or the check after,
+    leaves that unknown: no fact of the file, so nothing to describe or to keep (the run records
+    the item as not checked, and the result cache does not keep it)."""
     options = options or ProbeOptions()
     import_decoders()  # a process's first probe: the imports are not the slide's to pay
     clock = Budget(options.budget_s)
@@ -1304,7 +1307,7 @@ def probe_slide(
 
 
 def _taken_and_looked(
-    path: Path, root: Path, fd: int, st: os.stat_result, taken: Taken | None, strict: bool = False
+    path: Path, root: Path, fd: int, st: os.stat_result, taken: Taken | None
 ) -> tuple[Taken, Message | None, bool]:
     """What :func:`probe_slide` and :func:`open_checked` do before OpenSlide opens the slide at
     ``path`` (in the batch folder ``root``, read through ``fd``, its stat ``st``): its files taken
@@ -1312,13 +1315,15 @@ def _taken_and_looked(
     (:func:`~dqm.slide_refs.not_to_open`: a file it would open outside the batch or special, then
     a TIFF too large to parse). Taken first: a part swapped for a link out of the batch after the
     look and before the take would be the baseline the check after OpenSlide's reads keeps.
-    Returns ``(taken, why refused or None, whether a file it names was refused)``; ``strict``
-    (:func:`open_checked`): a DICOM slide's folder that cannot be listed just now (EIO, EMFILE...)
-    raises :class:`NotChecked`, not a refusal (:func:`~dqm.slide_refs.refused_reference`)."""
+    Returns ``(taken, why refused or None, whether a file it names was refused)``. A DICOM slide's
+    folder that cannot be listed just now (EIO, EMFILE...) raises :class:`NotChecked`, never a
+    refusal (:func:`~dqm.slide_refs.refused_reference`, strict): the server answers "try again";
+    the probe raises it, so the item is not checked, and not kept in the result cache (a refusal
+    kept there under a key whose listing succeeded was the answer of every run after)."""
     taken = taken if taken is not None else taken_of(path, st, root)
     try:
-        refused = refused_reference(path, root, fd, strict)
-    except OSError as exc:  # strict only: a transient error
+        refused = refused_reference(path, root, fd, True)
+    except OSError as exc:  # a transient error
         raise NotChecked(msg(CANNOT_READ, _reason=exc.strerror or str(exc))) from None
     if refused is not None:
         return taken, refused, True
@@ -1431,6 +1436,14 @@ LISTED_WHILE_READ = N_(
     "checked (the files of its folder or the names its key file gives changed): what was read of them "
     "is not kept"
 )
+CUT_WHILE_READ = N_(
+    "a file joined the files OpenSlide reads by name for this slide while the slide was being checked "
+    "(they are now more than the {limit:,} listed when it was opened, which were all of them then): "
+    "what was read of them is not kept"
+)
+"""Why a slide whose parts were listed whole at its open is not read further once they are listed
+cut at :data:`~dqm.slide_refs.MAX_PARTS` (:func:`_changed_while_read`): a file of a DICOM series of
+exactly that many that joined sorted past the others is on neither listing."""
 
 
 CHANGED_SINCE_AUDIT = N_(
@@ -1589,12 +1602,19 @@ def _changed_while_read(
         # a name that led to no file at the open now a file of the batch: the listing changed
         there = next((ref for name, ref in watched.resolved if os.path.isfile(name)), None)
         return None if there is None else msg(LISTED_WHILE_READ, _ref=clip(there, 200))
-    now = slide_parts(str(path), taken.own[0], root)[0]
-    if set(now) != set(taken.listed):
-        # a file that joined first: past MAX_PARTS one joining pushes another off the listing's end
-        joined, left = sorted(set(now) - set(taken.listed)), sorted(set(taken.listed) - set(now))
-        return msg(LISTED_WHILE_READ, _ref=clip((joined or left)[0], 200))
-    return refused_again(watched, root) if watched is not None else refused_reference(path, root, held)
+    try:  # a transient error (EIO, EMFILE...) says nothing of the files: asked again, nothing refused
+        now, cut = slide_parts(str(path), taken.own[0], root, strict=True)
+        if set(now) != set(taken.listed):
+            # a file that joined first: past MAX_PARTS one joining pushes another off the listing's end
+            joined, left = sorted(set(now) - set(taken.listed)), sorted(set(taken.listed) - set(now))
+            return msg(LISTED_WHILE_READ, _ref=clip((joined or left)[0], 200))
+        if cut and not taken.cut:  # one joined past the others (sorted last): off both listings
+            return msg(CUT_WHILE_READ, limit=slide_refs.MAX_PARTS)
+        return (
+            refused_again(watched, root) if watched is not None else refused_reference(path, root, held, True)
+        )
+    except OSError as exc:
+        raise NotChecked(msg(CANNOT_READ, _reason=exc.strerror or str(exc))) from None
 
 
 def _differs(path: str, before: Sequence[int], quick: str | None) -> str | None:
@@ -1805,7 +1825,7 @@ def open_checked(
                 given = taken_of(path, st, root, strict=True)
             except AuditUnchecked as exc:
                 raise NotChecked(msg(CANNOT_READ, _reason=str(exc))) from None
-        taken, refused, _ = _taken_and_looked(path, root, fd, st, given, strict=True)
+        taken, refused, _ = _taken_and_looked(path, root, fd, st, given)
         if refused is not None:
             raise NotOpened(refused)
         ref = batch_place(path, root)

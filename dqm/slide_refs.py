@@ -573,15 +573,12 @@ def _cut(name: str) -> str:
     return name.partition("\0")[0]
 
 
-def may_be_dicom(path: str) -> bool:
+def may_be_dicom(path: str, strict: bool = False) -> bool:
     """Whether OpenSlide may read the slide at ``path`` (a regular file) as DICOM and so open every
-    file of its folder (:func:`_dicom`: its magic at byte 128, read here, or a ``.dcm`` name)."""
-    try:  # not blocking: a file swapped for a FIFO since it was found regular would wait for ever
-        with open(os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)), "rb") as fh:
-            head = fh.read(DICOM_MAGIC_AT + 4) or b""
-    except OSError:
-        head = b""
-    return _dicom(path, head)
+    file of its folder (:func:`_dicom`: its magic at byte 128, read here, or a ``.dcm`` name);
+    ``strict``: an error that says nothing of the file (:func:`transient`: EIO, EMFILE...) raised,
+    not read as no magic (a DICOM slide not named ``.dcm`` taken for another)."""
+    return _dicom(path, _head(path, DICOM_MAGIC_AT + 4, strict, whole=False))
 
 
 DICOM_FOLDER_UNLISTED = N_(
@@ -624,10 +621,11 @@ def _dicom_folder(path: Path, real_root: str, strict: bool = False) -> Message |
     return None
 
 
-def _head(target: str, limit: int, strict: bool = False) -> bytes:
+def _head(target: str, limit: int, strict: bool = False, whole: bool = True) -> bytes:
     """The first ``limit`` bytes of ``target`` (already found a regular file inside the batch), or
-    nothing when it is larger (OpenSlide does not read it) or cannot be read; ``strict``: an error
-    that says nothing of the file (:func:`transient`: EIO, EMFILE...) raised, not read as none."""
+    nothing when it is larger (``whole``: OpenSlide does not read it; else its first ``limit``) or
+    cannot be read; ``strict``: an error that says nothing of the file (:func:`transient`: EIO,
+    EMFILE...) raised, not read as none."""
     try:  # not blocking: a file swapped for a FIFO since it was found regular would wait for ever
         with open(os.open(target, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)), "rb") as fh:
             data = fh.read(limit + 1) or b""  # None: a FIFO with nothing written
@@ -635,7 +633,7 @@ def _head(target: str, limit: int, strict: bool = False) -> bytes:
         if strict and transient(exc):
             raise
         return b""
-    return data if len(data) <= limit else b""
+    return data if len(data) <= limit else b"" if whole else data[:limit]
 
 
 GLIB_BLANKS = b" \t\n\f\r"

@@ -617,7 +617,7 @@ def test_a_file_that_joined_is_named_before_one_pushed_off_the_listing(tmp_path,
     ``b2.dcm`` here)."""
     import dqm.slide_io as slide_io
 
-    monkeypatch.setattr(slide_io, "slide_parts", lambda *args: (["a1.dcm", "c3.dcm"], None))
+    monkeypatch.setattr(slide_io, "slide_parts", lambda *args, **kw: (["a1.dcm", "c3.dcm"], None))
     taken = slide_io.Taken(own=[0, 0, 0, 0], listed=["a1.dcm", "b2.dcm"], parts={})
     why = slide_io._changed_while_read("s.dcm", tmp_path / "s.dcm", None, tmp_path, taken, None)
     assert why is not None and str(why).startswith("c3.dcm joined or left")

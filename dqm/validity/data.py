@@ -33,7 +33,16 @@ from dqm.i18n import N_, msg
 from dqm.profile import Profile
 from dqm.raster import label_layers, most_crossed, painting_order, rasterise
 from dqm.runner import Run
-from dqm.slide_io import NotAudited, NotOpened, Opened, Recorded, open_checked, plain_file, recorded_of
+from dqm.slide_io import (
+    NotAudited,
+    NotChecked,
+    NotOpened,
+    Opened,
+    Recorded,
+    open_checked,
+    plain_file,
+    recorded_of,
+)
 from dqm.slide_refs import refused_file
 
 WHITE = (255, 255, 255)
@@ -406,8 +415,10 @@ class SlideReader:
             self._slide = open_checked(self.path, self.root, first=self._first, recorded=self._recorded)
             self._backend = "openslide"
         except NotOpened as exc:
-            # a reopen refused for files not as first opened, or files not the audit's: a read's refusal
-            changed = self._first is not None or isinstance(exc, NotAudited)
+            # a reopen refused for files not as first opened, or files not the audit's: a read's
+            # refusal; not checked just now (EIO, EMFILE... listing its folder): a failed read, not
+            # a file refused for what it names
+            changed = self._first is not None or isinstance(exc, (NotAudited, NotChecked))
             raise SlideRefused(
                 exc.why, "SLIDE_UNREADABLE" if changed else "SLIDE_REFERENCE_REFUSED"
             ) from None

@@ -375,3 +375,22 @@ def test_a_tile_not_checked_just_now_says_when_to_try_again(
         assert got.headers["retry-after"] == "5"
         monkeypatch.undo()
         assert client.get(f"/{what}").status_code == 200
+
+
+def test_a_slide_not_checked_just_now_is_no_slide_without_image(
+    fresh: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A slide that could not be checked against the audit's record at its first open (EIO) was
+    answered 200 with an ``image_error``, as a slide whose image is not served: the viewer showed
+    it as having none. Its record is answered as its tiles are: 503, ``Retry-After``."""
+    review_dir, batch = fresh
+    client, _ = signed_in(review_dir, batch)
+    with client:
+        slides = client.app.state.sample.slides
+        _failing_file(monkeypatch, batch / str(slides[0].image_path), errno.EIO, "open")
+        got = client.get("/api/slides/0")
+        assert got.status_code == 503 and "try again" in got.json()["error"]
+        assert got.headers["retry-after"] == "5"
+        monkeypatch.undo()
+        again = client.get("/api/slides/0")
+        assert again.status_code == 200 and again.json()["image"] is not None

@@ -788,3 +788,172 @@ def test_a_dicom_slide_of_exactly_max_parts_that_gains_one_is_refused(
     fresh = TileSource(root, {0: "s.dcm"}, recorded={0: recorded})
     with pytest.raises(SlideNotAudited):
         fresh.dzi(0)  # at a first open too, before OpenSlide opens anything
+
+
+def _real_dicom(real_data: Path, tmp_path: Path) -> tuple[Path, Path, Recorded]:
+    """The real ``boxes_0.dcm`` and ``boxes_1.dcm`` (its series' other file) in the folder ``d`` of a
+    batch beside a plain image ``S1.png``, and the audit's record of ``boxes_0.dcm``: with
+    :data:`~dqm.slide_refs.MAX_PARTS` patched to 1, a series of exactly as many as the record holds."""
+    root = tmp_path / "b"
+    (root / "d").mkdir(parents=True)
+    for name in ("boxes_0.dcm", "boxes_1.dcm"):
+        shutil.copy(real_data / "slides" / name, root / "d" / name)
+    _png(root / "S1.png", (200, 30, 30))
+    slide = root / "d" / "boxes_0.dcm"
+    return root, slide, _parts_recorded(root, slide)
+
+
+def _last_tile(source: TileSource, index: int) -> tuple[int, int, int]:
+    """The address of the first tile of slide ``index``'s largest Deep Zoom level."""
+    return source.info(index)["levels"] - 1, 0, 0
+
+
+@pytest.mark.parametrize("evicted", [False, True])
+def test_a_dicom_series_of_exactly_max_parts_gaining_one_while_served_is_not_read(
+    real_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, evicted: bool
+) -> None:
+    """A DICOM slide of exactly MAX_PARTS files besides it, served, that gains one (``zz.dcm``,
+    sorted past the others: off the listing cut at MAX_PARTS as off the one taken at the open):
+    only its first open and the verdicts looked for a listing cut, so the check after each read
+    (the parts listed again: the same names) and a reopen after it was pushed out of the open ones
+    (checked against its first open: not listed cut) served the tiles OpenSlide read with the file
+    joined. A listing cut now that was not cut when taken is a change: not read."""
+    monkeypatch.setattr(slide_refs, "MAX_PARTS", 1)
+    root, slide, recorded = _real_dicom(real_data, tmp_path)
+    source = TileSource(root, {0: "d/boxes_0.dcm", 1: "S1.png"}, max_open=1, recorded={0: recorded})
+    level, col, row = _last_tile(source, 0)
+    assert source.tile(0, level - 1, 0, 0)
+    shutil.copy(real_data / "slides" / "boxes_1.dcm", root / "d" / "zz.dcm")
+    assert slide_parts(str(slide), slide.stat().st_size, root) == (["d/boxes_1.dcm"], True)
+    if evicted:
+        source.dzi(1)
+        assert 0 not in source._open
+    with pytest.raises(SlideUnavailable) as refused:
+        source.tile(0, level, col, row)
+    assert "joined" in str(refused.value)
+    with pytest.raises(SlideNotAudited):
+        source.check_audited(0)
+
+
+def test_a_dicom_file_joining_between_the_crowded_look_and_the_open_is_not_served(
+    real_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file of the series that joins after the server's look for a series listed cut
+    (:meth:`TileSource._crowded`) and before the open takes the slide's files: the open took them
+    cut at MAX_PARTS, the record's names alone, and every tile was served. Refused at the open."""
+    monkeypatch.setattr(slide_refs, "MAX_PARTS", 1)
+    root, _, recorded = _real_dicom(real_data, tmp_path)
+    source = TileSource(root, {0: "d/boxes_0.dcm"}, recorded={0: recorded})
+    looked = source._crowded
+
+    def then_joined(index: int, path: Path) -> None:
+        looked(index, path)
+        shutil.copy(real_data / "slides" / "boxes_1.dcm", root / "d" / "zz.dcm")
+
+    monkeypatch.setattr(source, "_crowded", then_joined)
+    with pytest.raises(SlideNotAudited) as refused:
+        source.dzi(0)
+    assert "more than 1 files of its series" in str(refused.value)
+    assert 0 in source._not_audited and 0 not in source._open
+
+
+def test_a_dicom_slide_whose_head_cannot_be_read_at_the_crowded_look_is_not_passed_over(
+    real_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A DICOM slide not named ``.dcm`` whose head could not be read at the server's look for a
+    series listed cut (EIO) was taken for no DICOM slide and passed over, at its only look before
+    its first open: "not checked" (try again), and refused once the look can be made."""
+    monkeypatch.setattr(slide_refs, "MAX_PARTS", 1)
+    root = tmp_path / "b"
+    (root / "d").mkdir(parents=True)
+    shutil.copy(real_data / "slides" / "boxes_0.dcm", root / "d" / "s.bin")
+    shutil.copy(real_data / "slides" / "boxes_1.dcm", root / "d" / "boxes_1.dcm")
+    slide = root / "d" / "s.bin"
+    recorded = _parts_recorded(root, slide)
+    shutil.copy(real_data / "slides" / "boxes_1.dcm", root / "d" / "zz.dcm")
+    source = TileSource(root, {0: "d/s.bin"}, recorded={0: recorded})
+    real_open, failed = os.open, []
+
+    def failing_once(file: object, *args: object, **kw: object) -> int:
+        if not failed and isinstance(file, (str, os.PathLike)) and os.path.realpath(file) == str(slide):
+            failed.append(file)
+            raise OSError(errno.EIO, os.strerror(errno.EIO))
+        return real_open(file, *args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "open", failing_once)
+    with pytest.raises(SlideNotChecked):
+        source.dzi(0)
+    assert failed and not source._not_audited
+    with pytest.raises(SlideNotAudited):
+        source.dzi(0)
+
+
+@pytest.mark.parametrize("where", ["series", "look"])
+def test_a_transient_listing_error_after_a_read_refuses_nothing(
+    real_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    """The check after each read of a DICOM slide lists its folder again (its series, then the
+    look for files not to open): EIO there read as the series' files gone, or as a folder that
+    cannot be listed (refused), and the tile was a 404 and the slide closed. It is "not checked"
+    (the server's 503, try again), the slide kept, its tiles served once the listing can be made."""
+    root, _, recorded = _real_dicom(real_data, tmp_path)
+    source = TileSource(root, {0: "d/boxes_0.dcm"}, recorded={0: recorded})
+    level, col, row = _last_tile(source, 0)
+    if where == "series":
+        _failing_scandir(monkeypatch, root / "d", errno.EIO)
+    else:
+        _failing_look(monkeypatch, errno.EIO)
+    with pytest.raises(SlideNotChecked):
+        source.tile(0, level, col, row)
+    assert 0 in source._open and not source._not_audited
+    monkeypatch.undo()
+    assert source.tile(0, level, col, row)
+
+
+def test_a_transient_listing_error_at_the_audit_is_not_kept_in_the_result_cache(
+    real_data: Path, tmp_path: Path, profile: Profile, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The audit's probe looked at a DICOM slide's folder non-strict: EMFILE there was a refusal
+    ("cannot be listed"), kept by the result cache under a key whose listing succeeded, so every
+    run after refused the slide. The item is not checked now, not kept: the next run checks it."""
+    import json
+
+    from dqm.cache import RecordCache, context_key
+    from tests.helpers import native_doc
+
+    root = tmp_path / "b"
+    root.mkdir()
+    for name in ("boxes_0.dcm", "boxes_1.dcm"):
+        shutil.copy(real_data / "slides" / name, root / name)
+    (root / "boxes_0.json").write_text(json.dumps(native_doc(file="boxes_0.dcm", width=16, height=16)))
+    options = RunOptions(workers=1, clinical=False)
+
+    def audited() -> list[str]:
+        with RecordCache(tmp_path / "cache", root, context_key(profile.sha256, options)) as cache:
+            run = run_batch(root, profile, options, cache=cache)
+        outcome = {o.summary.slide_id: o for o in run.outcomes}["boxes_0"]
+        return [str(f.message) for f in outcome.findings]
+
+    _failing_look(monkeypatch, errno.EMFILE)
+    said = audited()
+    assert not [s for s in said if "cannot be listed" in s] and [s for s in said if "crashed" in s]
+    monkeypatch.undo()
+    again = audited()
+    assert not [s for s in again if "cannot be listed" in s or "crashed" in s]
+
+
+def test_a_transient_listing_error_opening_for_validity_is_no_reference_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Validity's reader took a DICOM folder that could not be listed just now (EIO) for a slide
+    refused for a file it names (SLIDE_REFERENCE_REFUSED): it is a read that failed now."""
+    root = tmp_path / "dicom"
+    _folder(root)
+    slide = root / "s.dcm"
+    recorded = _parts_recorded(root, slide)
+    _failing_look(monkeypatch, errno.EIO)
+    reader = SlideReader(slide, root=root, recorded=recorded)
+    with pytest.raises(SlideRefused) as refused:
+        reader.check(1.0, (60, 40))
+    assert refused.value.code == "SLIDE_UNREADABLE"
+    reader.close()

@@ -474,6 +474,8 @@ def create_app(
             info = tiles.info(n)
             detail["image"] = info
             detail["image_error"] = None
+        except SlideNotChecked as exc:  # not "no image": to be asked again, as its tiles answer
+            return unserved(request, exc)
         except SlideUnavailable as exc:
             detail["image"] = None
             detail["image_error"] = unavailable(exc)

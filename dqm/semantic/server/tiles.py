@@ -52,6 +52,25 @@ CROWDED_SINCE_AUDIT = N_(
 """Why a DICOM slide whose series is listed cut now is refused (:meth:`TileSource._crowded`)."""
 
 
+def _crowded_since(path: Path, root: Path) -> SlideNotAudited:
+    """The refusal of the DICOM slide at ``path`` (in the batch folder ``root``) whose series is
+    listed cut at :data:`~dqm.slide_refs.MAX_PARTS` now (:data:`CROWDED_SINCE_AUDIT`)."""
+    from dqm import slide_refs
+    from dqm.slide_io import batch_place
+
+    ref = clip(batch_place(path, root), 200)
+    return SlideNotAudited(msg(CROWDED_SINCE_AUDIT, _ref=ref, limit=slide_refs.MAX_PARTS))
+
+
+def _cut_dicom(checked: CheckedSlide) -> bool:
+    """Whether OpenSlide opened ``checked`` as a DICOM slide whose series was listed cut at
+    :data:`~dqm.slide_refs.MAX_PARTS` as the open took its files (:attr:`~dqm.slide_io.Taken.cut`):
+    a file that joined between :meth:`TileSource._crowded`'s look and the open."""
+    props = checked.slide.properties
+    vendor = props.get("openslide.vendor") if hasattr(props, "get") else None
+    return checked.opened.taken.cut and vendor == "dicom"
+
+
 class SlideUnavailable(LookupError):
     """The slide cannot be served; the message says why in words fit for the reviewer."""
 
@@ -301,7 +320,7 @@ class TileSource:
             if recorded is not None:
                 self._crowded(index, path)
             try:
-                return self._opened(index, *open_slide(path, self.root, first, recorded))
+                slide, checked = open_slide(path, self.root, first, recorded)
             except SlideNotAudited as exc:
                 self._refuse(index, exc)
                 raise
@@ -309,6 +328,11 @@ class TileSource:
                 if recorded is not None:  # not opened: refused where it is not the recorded file
                     self._check_held(index, recorded)
                 raise
+            if recorded is not None and checked is not None and _cut_dicom(checked):
+                checked.close()  # a file joined since the look above, before the open took its files
+                self._refuse(index, crowded := _crowded_since(path, self.root))
+                raise crowded
+            return self._opened(index, slide, checked)
 
     def _refuse(self, index: int, exc: SlideNotAudited) -> None:
         """Slide ``index`` refused as not the audit's (``exc``) for the server's life, and said
@@ -372,12 +396,14 @@ class TileSource:
         audit's, and OpenSlide opened the file joined. Such a slide is refused whether or not its
         audit listing was cut (a series of over a thousand files: the run warned of it as
         crowded). A MIRAX or VMS slide gains a part only by its key file changing (a recorded
-        part): not listed here. A transient error listing it answers "not checked"."""
+        part): not listed here. A transient error listing it (or reading its head) answers "not
+        checked". A file that joins after this look and before the open takes the slide's files is
+        seen by :meth:`_get` (:func:`_cut_dicom`); one that joins after, by the check after each read
+        (:func:`~dqm.slide_io._changed_while_read`: listed cut, not so at the open), at a reopen too."""
         from dqm import slide_refs
-        from dqm.slide_io import batch_place
 
-        try:
-            if not slide_refs.may_be_dicom(str(path)):
+        try:  # strict: a DICOM slide not named .dcm whose head cannot be read now is not passed over
+            if not slide_refs.may_be_dicom(str(path), strict=True):
                 return
             cut = slide_refs.slide_parts(str(path), os.stat(path).st_size, self.root, strict=True)[1]
         except OSError as exc:
@@ -385,9 +411,7 @@ class TileSource:
                 raise SlideNotChecked(msg(NOT_CHECKED, reason=exc.strerror or str(exc))) from None
             return  # gone or unreadable: the check against the record refuses it
         if cut:
-            ref = clip(batch_place(path, self.root), 200)
-            crowded = SlideNotAudited(msg(CROWDED_SINCE_AUDIT, _ref=ref, limit=slide_refs.MAX_PARTS))
-            self._refuse(index, crowded)
+            self._refuse(index, crowded := _crowded_since(path, self.root))
             raise crowded
 
     def _in_use(self, index: int) -> _Open | None:
@@ -463,6 +487,8 @@ class TileSource:
         SlideUnavailable
             When the slide cannot be served or the tile address is outside its pyramid.
         """
+        from dqm.slide_io import NotChecked
+
         key = (index, level, col, row)
         with self._lock:
             hit = self._tiles.get(key)
@@ -484,7 +510,10 @@ class TileSource:
                         image = dz.get_tile(level, (col, row))
             except Exception as exc:  # a corrupt region of a real slide: a missing tile, not a dead server
                 raise SlideUnavailable(f"the tile cannot be read ({type(exc).__name__})") from None
-            changed = entry.checked.changed() if entry.checked is not None else None
+            try:
+                changed = entry.checked.changed() if entry.checked is not None else None
+            except NotChecked as exc:  # EIO, EMFILE... listing its folder: not served now, kept open
+                raise SlideNotChecked(msg(NOT_CHECKED, reason=exc.why)) from None
             if changed is not None:  # another file's pixels: not shown, and the slide not kept open
                 self._forget(index, entry)
                 raise SlideUnavailable(changed)
