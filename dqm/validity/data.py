@@ -486,7 +486,10 @@ class SlideReader:
         scale = ds / downs[level]
         size = (max(1, round(cols * scale)), max(1, round(rows * scale)))
         region = slide.read_region((round(col0 * ds), round(row0 * ds)), level, size)
-        changed = checked.changed()
+        try:
+            changed = checked.changed()
+        except NotChecked as exc:  # EIO, EMFILE... listing its folder again: a read that failed now
+            raise SlideRefused(exc.why, "SLIDE_UNREADABLE") from None
         if changed is not None:  # another file's pixels: not trained on (read() closes the slide)
             raise SlideRefused(changed, "SLIDE_UNREADABLE")
         rgb = Image.new("RGB", size, WHITE)

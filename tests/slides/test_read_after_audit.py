@@ -957,3 +957,23 @@ def test_a_transient_listing_error_opening_for_validity_is_no_reference_refused(
         reader.check(1.0, (60, 40))
     assert refused.value.code == "SLIDE_UNREADABLE"
     reader.close()
+
+
+def test_a_transient_listing_error_after_a_validity_read_is_an_unreadable_read(
+    real_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The check after a read of validity's reader lists the DICOM slide's series again: EIO there
+    read as its other file gone ("joined or left ... while the slide was being checked"), the slide
+    changed; it is a read that failed now (SLIDE_UNREADABLE, the error named), the next read made
+    once the listing can be."""
+    root, slide, recorded = _real_dicom(real_data, tmp_path)
+    reader = SlideReader(slide, root=root, recorded=recorded)
+    assert reader.read(0, 0, 4, 4, 1.0).shape[:2] == (4, 4)
+    _failing_scandir(monkeypatch, root / "d", errno.EIO)
+    with pytest.raises(SlideRefused) as refused:
+        reader.read(0, 0, 4, 4, 1.0)
+    why = str(refused.value.why)
+    assert refused.value.code == "SLIDE_UNREADABLE" and "joined or left" not in why and "error" in why
+    monkeypatch.undo()
+    assert reader.read(0, 0, 4, 4, 1.0).shape[:2] == (4, 4)
+    reader.close()
