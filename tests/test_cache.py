@@ -965,6 +965,20 @@ def test_a_record_that_cannot_be_serialised_is_warned_of_masked(batch, profile, 
     assert not [t for t in texts if "900101-1234567" in t] and "[KOREAN_RRN-" in texts[0]
 
 
+def boxes_batch(real_data: Path, root: Path) -> Path:
+    """A batch at ``root`` of the real DICOM slide ``boxes_0.dcm``, its series' other file
+    ``boxes_1.dcm`` and an annotation of it."""
+    import json
+
+    from tests.helpers import native_doc
+
+    root.mkdir()
+    for name in ("boxes_0.dcm", "boxes_1.dcm"):
+        shutil.copy(real_data / "slides" / name, root / name)
+    (root / "boxes_0.json").write_text(json.dumps(native_doc(file="boxes_0.dcm", width=16, height=16)))
+    return root
+
+
 def test_a_process_that_runs_two_audits_sees_a_file_besides_the_slide_change_between_them(
     tmp_path, profile, real_data
 ):
@@ -972,16 +986,9 @@ def test_a_process_that_runs_two_audits_sees_a_file_besides_the_slide_change_bet
     (:func:`dqm.file_digests.current_run`): a file OpenSlide reads besides the slide changes what
     the slide shows and none of its stat (a DICOM series' other file, here its thumbnail: a MIRAX
     slide's data files, alike). Only the run in the key makes the next run probe it again."""
-    import json
-
     import dqm.slide_io
-    from tests.helpers import native_doc
 
-    root = tmp_path / "b"
-    root.mkdir()
-    for name in ("boxes_0.dcm", "boxes_1.dcm"):
-        shutil.copy(real_data / "slides" / name, root / name)
-    (root / "boxes_0.json").write_text(json.dumps(native_doc(file="boxes_0.dcm", width=16, height=16)))
+    root = boxes_batch(real_data, tmp_path / "b")
     options = RunOptions(workers=1, clinical=False)
     first = run_batch(root, profile, options)
     facts = {o.summary.slide_id: o.slide for o in first.outcomes}["boxes_0"]

@@ -916,16 +916,10 @@ def test_a_transient_listing_error_at_the_audit_is_not_kept_in_the_result_cache(
     """The audit's probe looked at a DICOM slide's folder non-strict: EMFILE there was a refusal
     ("cannot be listed"), kept by the result cache under a key whose listing succeeded, so every
     run after refused the slide. The item is not checked now, not kept: the next run checks it."""
-    import json
-
     from dqm.cache import RecordCache, context_key
-    from tests.helpers import native_doc
+    from tests.test_cache import boxes_batch
 
-    root = tmp_path / "b"
-    root.mkdir()
-    for name in ("boxes_0.dcm", "boxes_1.dcm"):
-        shutil.copy(real_data / "slides" / name, root / name)
-    (root / "boxes_0.json").write_text(json.dumps(native_doc(file="boxes_0.dcm", width=16, height=16)))
+    root = boxes_batch(real_data, tmp_path / "b")
     options = RunOptions(workers=1, clinical=False)
 
     def audited() -> list[str]:
