@@ -110,6 +110,32 @@ Three of its bubbles were the coverslip rule's line through aligned stroma; with
 required (``COVERSLIP_MIN_UNBROKEN``; ``coverslip_study.py``, docs/formats.md) set 3's clean bubble
 flags 4 -> 1, coverslip and bubble recall unchanged on every tuning source.
 
+Why the third set's folds are missed (session 22, tuning data; its stored shares ``/tmp/s21/set3.json``
+per source, and the injected bands looked at, ``/tmp/fold/diag.py``-style scripts outside the bench):
+BreakHis 27/48 found (14 with no fold at all), osteosarcoma 3/8, oral 0/3, LC25000 4/5, AMIDA13
+2/2; mask recall median 0.15 on BreakHis. The injection is fair there: a pleat 6 % of the long side
+wide (55 px of a 700 x 460 picture on its glass margin) whose median optical density is 2.0-2.4
+times the slide's, as on GlaS. The detector misses it for two reasons. (1) The pen rules take the
+band (5 of the 30 misses, pen share 0.011-0.099 on the injected copy, 0 on the clean one): folded
+bone, eosin alone, is red enough for red ink, and the oral set's near-black purple band black ink;
+then the fold rules leave it out as ink (a clean osteosarcoma picture is 0.81 pen as it is). That
+is the pen rules' to fix, not changed here. (2) On BreakHis the Ruifrok-Johnston vectors unmix the
+pink as almost all haematoxylin (eosin 0.02-0.03 over tissue, negative in a tenth of it), so the
+band is no denser in eosin than its sides (0.018 both on PT-29315EF 001) and every "both stains"
+rule fails; in haematoxylin the band is only 1.2 times the denser side the band rule compares it
+with, not the 1.6 it needs (the sides, 6 % away and smoothed over 3 %, reach into the band). Judging
+a band by one stain where the other is under 0.05 beside it was tried: it found no band more on
+the BreakHis misses, for (2)'s second half; a narrower side smoothing was not measured in time.
+Blood's limit 0.47 -> 0.5 (very dark blood, (50, 8, 14), is no fold): the fold shares of the 13
+set-3 slides whose injected bands hold brown pixels, and of set 1's 2 (``TCGA-DW-7838``,
+``hflipped_1004``), clean and injected, are the same to 4 digits.
+The fold rules' lengths stay fractions of the image side. On GlaS (0.62 µm/px on its glass margin,
+1023 px: a working image at 1.24 µm, 63 blocks of 9.9 µm) they are: the band's sides 4 blocks
+= 40 µm away, its line 17 blocks = 169 µm of which 70 % (118 µm) must pass, the band's smoothing
+1.5 % = 9 µm, the surroundings' 15 % = 94 µm: a real fold's length (100 µm up) and width (tens of
+µm). Stated in µm they would give GlaS the same blocks, and no slide of sets 2 and 3 states its
+resolution, so no measured figure could change; not done.
+
 Figures of the GlaS sets after the same changes (``--out``; looks: the test set 6, the fresh set 4;
 707 s CPU, 40 min wall niced beside a CI run, 0.75 GB): false positives 2/36 = 5.6 % on the test set
 (as before), 3/48 = 6.2 % on the fresh set (was 2/48: staining against the batch flags one more,

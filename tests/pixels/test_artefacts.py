@@ -420,7 +420,7 @@ def test_a_fold_darkened_near_black_is_not_taken_for_pigment() -> None:
 
 @pytest.mark.parametrize(
     "blood",
-    [(90, 20, 25), (110, 25, 31), (130, 40, 46), (150, 60, 66), (170, 80, 86)],
+    [(50, 8, 14), (90, 20, 25), (110, 25, 31), (130, 40, 46), (150, 60, 66), (170, 80, 86)],
 )
 def test_blood_on_a_pale_section_is_not_a_fold(blood: tuple[int, int, int]) -> None:
     # red cells, dark to bright, whose blue absorbs a little less than green (blue 5-6 over green
