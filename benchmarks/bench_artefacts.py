@@ -972,6 +972,13 @@ def stain_od(row: dict, variant: str) -> float | None:
     return stain_batch.od_of(stain["od_mean"] if stain else None, row[variant]["understain"])
 
 
+def stain_nuclei(row: dict, variant: str) -> float | None:
+    """The nuclei's density (``h_p99`` of the stain descriptors) of ``variant`` of ``row``; None:
+    not described (or a shares file written before the rows kept descriptors)."""
+    stain = row.get(f"{variant}_stain")
+    return stain.get("h_p99") if stain else None
+
+
 def stain_parts(rows: list[dict]) -> dict[tuple[str, str, str], tuple]:
     """Per (slide, variant, stain kind): its share, optical density (:func:`stain_od`) and
     :func:`stain_batch.strength`, the median and the median absolute deviation of the
@@ -979,7 +986,9 @@ def stain_parts(rows: list[dict]) -> dict[tuple[str, str, str], tuple]:
     how many they are, and their shares' median, median absolute deviation and count: what :func:`stain_batch.compare` computes, kept so that its constants
     can be varied without computing it again; and its reference group judged as a whole (an
     institution, None: the batch), how many of its slides have a share and the batch's median
-    share (:func:`stain_batch.held_whole`). The peers are the slide's institution's (a row's
+    share (:func:`stain_batch.held_whole`); and its nuclei's density (:func:`stain_nuclei`) with
+    the median, median absolute deviation and count of its peers' :func:`stain_batch.strength` of
+    theirs (:func:`stain_batch.verdict`'s ``nuclei``). The peers are the slide's institution's (a row's
     ``institution``, when it has ``MIN_PEERS`` other measured slides) or else its whole batch's,
     as ``artefacts.stain`` takes them (the shares files hold no institution: each batch one)."""
     groups: dict[tuple[str, str], list[dict]] = defaultdict(list)
@@ -999,6 +1008,10 @@ def stain_parts(rows: list[dict]) -> dict[tuple[str, str, str], tuple]:
             for kind in STAIN_KINDS:
                 ref = [stain_batch.strength(kind, stain_od(m, "clean")) for m in members if m is not r]
                 values = np.array([v for v in ref if v is not None])
+                h_ref = [stain_batch.strength(kind, stain_nuclei(m, "clean")) for m in members if m is not r]
+                h_values = np.array([v for v in h_ref if v is not None])
+                h_centre = float(np.median(h_values)) if h_values.size else np.nan
+                h_mad = float(np.median(np.abs(h_values - h_centre))) if h_values.size else np.nan
                 centre = float(np.median(values)) if values.size else np.nan
                 mad = float(np.median(np.abs(values - centre))) if values.size else np.nan
                 # of the measured peers, as stain_batch.judge counts them
@@ -1029,12 +1042,13 @@ def stain_parts(rows: list[dict]) -> dict[tuple[str, str, str], tuple]:
                             values.size,
                             (share_centre, share_mad, peer_shares.size),
                             whole,
+                            (stain_nuclei(r, variant), h_centre, h_mad, h_values.size),
                         )
     return out
 
 
 STAIN_CONSTANTS = {
-    "max_z": (1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 5.0),
+    "max_z": (1.0, 1.25, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 5.0),
     "min_spread": (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4),
     "min_peers": (4, 5, 6, 8),
 }
@@ -1057,7 +1071,7 @@ def stain_flagged(
     judgement, the profile's shares)."""
     got = set()
     for kind in STAIN_KINDS:
-        share, od, _, centre, mad, n, peer_shares, (group, whole, batch) = parts[name, variant, kind]
+        share, od, _, centre, mad, n, peer_shares, (group, whole, batch), nuclei = parts[name, variant, kind]
         if constants is None:
             hit = share > limits[kind]
         else:  # the library's verdict, its group judged as a whole as artefacts.stain judges it
@@ -1075,6 +1089,7 @@ def stain_flagged(
                 constants["min_spread"],
                 peer_shares=peer_shares,
                 whole=stain_batch.held_whole(kind, group, whole, batch, limits[kind]),
+                nuclei=nuclei,
             ).flagged
         if hit:
             got.add(kind)

@@ -28,12 +28,13 @@ def _rows(n: int, seed: int, layout: str | None = None) -> list[dict]:
     rows = []
     for k in range(n):
         od: float | None = float(rng.uniform(0.3, 0.8))
+        h: float | None = float(rng.uniform(0.8, 1.6))  # the nuclei's density (h_p99)
         over, under = float(rng.uniform(0, 0.02)), float(rng.uniform(0.9, 0.999))
         if layout == "dark":
             od, over = od + 0.8, over + 0.2
         pick = k % 9
         if pick == 1:
-            od, over = 1.6, 0.2  # darker than the rest
+            od, over, h = 1.6, 0.2, 3.0  # darker than the rest
         elif pick == 2:
             od, under = 0.12, 1.0  # paler than the rest, under the uncompared rule's density
         elif pick == 3:
@@ -44,7 +45,9 @@ def _rows(n: int, seed: int, layout: str | None = None) -> list[dict]:
             od, under = None, 1.0  # no descriptors, nearly all pale: OD_MIN
         elif pick == 6:
             under = 0.9995  # past the absolute pale share
-        stain = {"od_mean": od} if od is not None else None
+        elif pick == 7:
+            h = None if k % 2 else float(rng.uniform(2.0, 3.0))  # nuclei not described, or dense
+        stain = {"od_mean": od, "h_p99": h} if od is not None else None
         rows.append(
             {
                 "side": "tune",
@@ -66,11 +69,14 @@ def test_the_bench_flags_what_the_check_flags(n, seed, layout):
     parts = bench.stain_parts(rows)
     ods = [bench.stain_od(r, "clean") for r in rows]
     institutions = [r["institution"] for r in rows]
+    nuclei = [bench.stain_nuclei(r, "clean") for r in rows]
     want = {
-        kind: judge(kind, [r["clean"][kind] for r in rows], ods, institutions, LIMITS[kind])
+        kind: judge(kind, [r["clean"][kind] for r in rows], ods, institutions, LIMITS[kind], nuclei=nuclei)
         for kind in STAIN_KINDS
     }
     for k, r in enumerate(rows):
         got = bench.stain_flagged(parts, r["name"], "clean", LIMITS, bench.LIBRARY)
         assert got == {kind for kind in STAIN_KINDS if want[kind][k].flagged}, (n, seed, k)
     assert any(v.flagged for kind in STAIN_KINDS for v in want[kind])  # the grid flags something
+    if n >= 9:  # slides compared on both descriptors (peers enough with nuclei described)
+        assert any(v.measure == "density+nuclei" for kind in STAIN_KINDS for v in want[kind])

@@ -311,6 +311,10 @@ def stain_outliers(batch: BatchView, params: StainParams, ctx: CheckContext) -> 
         od_of(s.stain.od_mean if s.stain is not None else None, s.understain_share) if s is not None else None
         for s in slides
     ]
+    # the nuclei's density: the second descriptor a slide is compared on (stain_batch.verdict)
+    nuclei = [
+        getattr(s.stain, "h_p99", None) if s is not None and s.stain is not None else None for s in slides
+    ]
     shares = {
         kind: [getattr(s, f"{kind}_share", None) if s is not None else None for s in slides]
         for kind in STAIN_KINDS
@@ -335,7 +339,9 @@ def stain_outliers(batch: BatchView, params: StainParams, ctx: CheckContext) -> 
     ]
     for kind in STAIN_KINDS:
         limit = getattr(limits, kind)
-        verdicts = judge(kind, shares[kind], ods, institutions, limit, min_peers=params.min_peers)
+        verdicts = judge(
+            kind, shares[kind], ods, institutions, limit, min_peers=params.min_peers, nuclei=nuclei
+        )
         # the batch too small, and slides past the pale share left unflagged: said once
         unjudged = sum(
             v.rule == "uncompared" and not v.flagged and (v.share or 0.0) > limit for v in verdicts
@@ -396,6 +402,38 @@ _STAIN_MESSAGES = {
     ("understain", "batch"): N_(
         "under-stained for its batch: mean optical density of its tissue {od:.2f}, where the median of "
         "the {n} other slides is {median:.2f} ({z:.1f} spreads under it)"
+    ),
+    ("overstain", "institution+nuclei"): N_(
+        "over-stained for its institution {group!r}: mean optical density of its tissue {od:.2f} and "
+        "density of its nuclei (99th percentile of haematoxylin) {nuclei:.2f}, where the medians of its "
+        "{n} other slides are {median:.2f} and {nuclei_median:.2f} (on average {z:.1f} spreads over them)"
+    ),
+    ("understain", "institution+nuclei"): N_(
+        "under-stained for its institution {group!r}: mean optical density of its tissue {od:.2f} and "
+        "density of its nuclei (99th percentile of haematoxylin) {nuclei:.2f}, where the medians of its "
+        "{n} other slides are {median:.2f} and {nuclei_median:.2f} (on average {z:.1f} spreads under them)"
+    ),
+    ("overstain", "batch+nuclei"): N_(
+        "over-stained for its batch: mean optical density of its tissue {od:.2f} and density of its "
+        "nuclei (99th percentile of haematoxylin) {nuclei:.2f}, where the medians of the {n} other slides "
+        "are {median:.2f} and {nuclei_median:.2f} (on average {z:.1f} spreads over them)"
+    ),
+    ("understain", "batch+nuclei"): N_(
+        "under-stained for its batch: mean optical density of its tissue {od:.2f} and density of its "
+        "nuclei (99th percentile of haematoxylin) {nuclei:.2f}, where the medians of the {n} other slides "
+        "are {median:.2f} and {nuclei_median:.2f} (on average {z:.1f} spreads under them)"
+    ),
+    ("overstain", "batch-institution+nuclei"): N_(
+        "over-stained for its batch (its institution {group!r} has {m} measured slide(s), {needed_group} "
+        "needed to be compared with its own): mean optical density of its tissue {od:.2f} and density of "
+        "its nuclei (99th percentile of haematoxylin) {nuclei:.2f}, where the medians of the {n} other "
+        "slides are {median:.2f} and {nuclei_median:.2f} (on average {z:.1f} spreads over them)"
+    ),
+    ("understain", "batch-institution+nuclei"): N_(
+        "under-stained for its batch (its institution {group!r} has {m} measured slide(s), {needed_group} "
+        "needed to be compared with its own): mean optical density of its tissue {od:.2f} and density of "
+        "its nuclei (99th percentile of haematoxylin) {nuclei:.2f}, where the medians of the {n} other "
+        "slides are {median:.2f} and {nuclei_median:.2f} (on average {z:.1f} spreads under them)"
     ),
     ("overstain", "share-institution"): N_(
         "over-stained for its institution {group!r}: {share:.1%} of its tissue near-black, over the "
@@ -476,7 +514,8 @@ _STAIN_MESSAGES = {
         "shows in the batch-effect report)"
     ),
 }
-"""A stain finding's message by kind and the rule that judged it (``undescribed``: the absolute
+"""A stain finding's message by kind and the rule that judged it (``+nuclei``: the slide compared
+on its density and its nuclei's, ``stain_batch.MEASURES``; ``undescribed``: the absolute
 rule, for a slide with shares but no stain descriptors; ``small-*``: the absolute rule, for a slide
 whose institution or batch was too small to judge as a whole). A whole institution or batch stained
 darker or paler is no outlier among its own slides: it is reported once (``*_GROUP``,
@@ -488,6 +527,19 @@ _STAIN_PARAMS = {
     "share-institution": ("group", "share", "limit", "n", "median", "z"),
     "share-batch": ("share", "limit", "n", "median", "z"),
     "batch-institution": ("group", "m", "needed_group", "od", "n", "median", "z"),
+    "institution+nuclei": ("group", "od", "nuclei", "n", "median", "nuclei_median", "z"),
+    "batch+nuclei": ("od", "nuclei", "n", "median", "nuclei_median", "z"),
+    "batch-institution+nuclei": (
+        "group",
+        "m",
+        "needed_group",
+        "od",
+        "nuclei",
+        "n",
+        "median",
+        "nuclei_median",
+        "z",
+    ),
     "share-batch-institution": ("group", "m", "needed_group", "share", "limit", "n", "median", "z"),
     "absolute": ("share", "limit", "n", "needed"),
     "undescribed": ("share", "limit", "n"),
@@ -514,6 +566,8 @@ def _stain_message(
     group, m = v.group, v.group_shares
     if small is not None and rule in ("batch", "share-batch"):
         rule, (group, m) = f"{rule}-institution", small
+    if v.measure == "density+nuclei":  # compared on its nuclei's density too (stain_batch.verdict)
+        rule = f"{rule}+nuclei"
     values = {
         "group": _name(group, names),
         "od": v.od,
@@ -526,6 +580,8 @@ def _stain_message(
         "m": m,
         "needed_group": needed + 1,
         "od_min": OD_MIN,
+        "nuclei": v.nuclei,
+        "nuclei_median": v.nuclei_median,
     }
     return msg(_STAIN_MESSAGES[(v.kind, rule)], **{k: values[k] for k in _STAIN_PARAMS[rule]})
 

@@ -64,6 +64,10 @@ of every measured site: at least 0.19) is under-stained whatever the peers show.
 PALE_SHARE = 0.99
 """A slide without stain descriptors (too few pixels denser than ``dqm.pixels.stain.OD_MIN``)
 whose tissue is more than this share paler than any nucleus counts at ``OD_MIN`` (:func:`od_of`)."""
+MEASURES = ("density", "density+nuclei")
+"""What a slide compared with its peers was judged on: its tissue's mean optical density alone, or
+the mean of that and its nuclei's density (``h_p99``: the 99th percentile of the haematoxylin
+concentration), each in spreads from its peers' median (:func:`verdict`)."""
 RULES = ("institution", "batch", "share", "absolute", "extreme", "uncompared", "unmeasured")
 """Which rule judged a slide: its institution's or the batch's slides, their near-black shares
 (:func:`by_share`: past the absolute share and far past theirs), the profile's absolute share (too
@@ -92,6 +96,12 @@ class Verdict:
     """Spreads from the peers' median, on the kind's side (positive: more over- or under-stained)."""
     group: str | None = None
     """The institution compared with (None: the batch, or no group)."""
+    measure: str = "density"
+    """One of :data:`MEASURES`: for rules ``institution`` and ``batch``, what ``z`` was measured on."""
+    nuclei: float | None = None
+    """Measure ``density+nuclei``: the slide's nuclei's density (``h_p99``), else None."""
+    nuclei_median: float | None = None
+    """Measure ``density+nuclei``: its peers' median ``h_p99``, else None."""
     group_shares: int | None = None
     """Rule ``absolute`` for a slide whose reference group could not be judged as a whole
     (:func:`group_verdict`: fewer than ``min_peers`` + 1 of its slides with a share, the batch's
@@ -140,10 +150,13 @@ def judge(
     institutions: Sequence[str | None],
     absolute: float,
     min_peers: int = MIN_PEERS,
+    nuclei: Sequence[float | None] | None = None,
 ) -> list[Verdict]:
     """Each slide's verdict for ``kind`` (:data:`STAIN_KINDS`) from every slide's share of it
     and optical density (:func:`od_of`; None or NaN: not measured) and institution (None:
-    unknown), ``absolute`` the profile's share for slides without peers enough; as
+    unknown), ``absolute`` the profile's share for slides without peers enough; ``nuclei``: each
+    slide's nuclei's density (``h_p99`` of its stain descriptors; None, or an entry None: not
+    measured), compared with that of the peers measured for it (:func:`verdict`); as
     :func:`compare` gives, each slide against the other measured slides of its institution when
     they are ``min_peers`` at least, else of the batch. The leave-one-out medians come from one
     sort per group (:func:`_left_out`): a batch of a million slides takes seconds."""
@@ -151,10 +164,18 @@ def judge(
     x = np.array([v if v is not None else np.nan for v in values], dtype=np.float64)
     groups = reference_groups(ods, institutions, min_peers)
     y = np.array([_finite(v) for v in shares], dtype=np.float64)
+    hs = [strength(kind, h) for h in (nuclei if nuclei is not None else [None] * len(ods))]
+    hx = np.array([v if v is not None else np.nan for v in hs], dtype=np.float64)
     stats: dict[int, tuple[str | None, float, float, int]] = {}
     by_share: dict[int, tuple[float, float, int]] = {}
+    by_nuclei: dict[int, tuple[float, float, int]] = {}
     for group, members in groups.items():
         centres, spreads = _left_out(x[members])
+        with_h = members[np.isfinite(hx[members])]
+        h_centres, h_spreads = _left_out(hx[with_h])
+        for i, k in enumerate(with_h.tolist()):
+            if group is not None or not _own(institutions[k], groups):
+                by_nuclei[k] = (float(h_centres[i]), float(h_spreads[i]), with_h.size - 1)
         with_share = members[np.isfinite(y[members])] if kind == "overstain" else members[:0]
         share_centres, share_spreads = _left_out(y[with_share])
         n_shares = with_share.size - 1
@@ -177,6 +198,7 @@ def judge(
         group, centre, spread, n = stats.get(k, unmeasured)
         peer_shares = by_share.get(k, (math.nan, math.nan, 0))
         judged_whole = held_whole(kind, group, whole[group], batch, absolute) if k in stats else None
+        h = nuclei[k] if nuclei is not None and k in by_nuclei else None
         out.append(
             verdict(
                 kind,
@@ -190,6 +212,7 @@ def judge(
                 min_peers,
                 peer_shares=peer_shares,
                 whole=judged_whole,
+                nuclei=(h, *by_nuclei.get(k, (math.nan, math.nan, 0))),
             )
         )
     return out
@@ -357,6 +380,8 @@ def compare(
     min_peers: int = MIN_PEERS,
     max_z: float = MAX_Z,
     min_spread: float = MIN_SPREAD,
+    nuclei: float | None = None,
+    nuclei_peers: Sequence[float] = (),
 ) -> Verdict:
     """The verdict for ``kind`` of a slide whose share of it is ``share`` and whose optical
     density is ``od`` (None or NaN: not measured), against the optical densities of its ``peers``
@@ -365,11 +390,34 @@ def compare(
     its peers; with fewer than ``min_peers`` peers, or no optical density, its share is compared
     with ``absolute``; else it is flagged when its :func:`strength` lies more than ``max_z``
     spreads (1.4826 times the peers' median absolute deviation, at least ``min_spread``) beyond
-    theirs."""
+    theirs; with its nuclei's density ``nuclei`` and its peers' (``nuclei_peers``, measured), the
+    mean of the two descriptors' spreads (:func:`verdict`)."""
     ref = np.array([strength(kind, p) for p in peers], dtype=np.float64)
-    centre = float(np.median(ref)) if ref.size else math.nan
-    mad = float(np.median(np.abs(ref - centre))) if ref.size else math.nan
-    return verdict(kind, share, od, ref.size, centre, mad, absolute, group, min_peers, max_z, min_spread)
+    centre, mad = _centre_mad(ref)
+    h_ref = np.array([strength(kind, p) for p in nuclei_peers], dtype=np.float64)
+    h_centre, h_mad = _centre_mad(h_ref)
+    return verdict(
+        kind,
+        share,
+        od,
+        ref.size,
+        centre,
+        mad,
+        absolute,
+        group,
+        min_peers,
+        max_z,
+        min_spread,
+        nuclei=(nuclei, h_centre, h_mad, h_ref.size),
+    )
+
+
+def _centre_mad(values: np.ndarray) -> tuple[float, float]:
+    """The median of ``values`` and their median absolute deviation (NaN: none)."""
+    if not values.size:
+        return math.nan, math.nan
+    centre = float(np.median(values))
+    return centre, float(np.median(np.abs(values - centre)))
 
 
 def verdict(
@@ -386,6 +434,7 @@ def verdict(
     min_spread: float = MIN_SPREAD,
     peer_shares: tuple[float, float, int] = (math.nan, math.nan, 0),
     whole: int | None = None,
+    nuclei: tuple[float | None, float, float, int] = (None, math.nan, math.nan, 0),
 ) -> Verdict:
     """One slide's verdict (what :func:`judge` and :func:`compare` give, and what
     ``benchmarks/bench_artefacts.py`` tabulates) from its peers' median ``centre`` and median
@@ -396,7 +445,14 @@ def verdict(
     (:func:`group_verdict`; None: not known, or a slide compared with a batch not stained its way
     as a whole, :func:`held_whole`), too few of them (under ``min_peers`` + 1) and the
     slide passing the absolute share, it is flagged by that (a group alike and stained darker
-    would be no outlier and no group finding).
+    would be no outlier and no group finding); ``nuclei``: the slide's nuclei's density (``h_p99``;
+    None: not measured), the median and median absolute deviation of its peers' :func:`strength`
+    of theirs, and how many they are. With ``min_peers`` of them at least, the slide's spreads
+    from its peers are the mean of its density's and its nuclei's (each at least ``min_spread``;
+    measure ``density+nuclei``), else its density's alone (measure ``density``). The mean density
+    moves with the tissue (how much stroma, how many nuclei) as much as with the stain: BreakHis's
+    clean slides spread by 0.09 (log10), so its palest slides made three times darker stayed inside
+    the floor; the nuclei's density varies less with the tissue (``benchmarks/stain_descriptors.py``).
 
     With fewer than ``min_peers`` peers (the batch itself too small) a slide is over-stained by
     the absolute near-black share, under-stained past the safety net or (rule ``uncompared``)
@@ -423,7 +479,14 @@ def verdict(
     z = (value - centre) / max(1.4826 * mad, min_spread)
     median = 10.0 ** (centre if kind == "overstain" else -centre)  # the peers' middle optical density
     rule = "institution" if group is not None else "batch"
-    out = Verdict(kind, share, rule, z > max_z, n, od, median, z, group)
+    h, h_centre, h_mad, n_h = nuclei
+    h_value = strength(kind, h)
+    if h_value is not None and n_h >= min_peers and math.isfinite(h_centre) and math.isfinite(h_mad):
+        z = (z + (h_value - h_centre) / max(1.4826 * h_mad, min_spread)) / 2
+        h_median = 10.0 ** (h_centre if kind == "overstain" else -h_centre)
+        out = Verdict(kind, share, rule, z > max_z, n, od, median, z, group, "density+nuclei", h, h_median)
+    else:
+        out = Verdict(kind, share, rule, z > max_z, n, od, median, z, group)
     if z <= max_z and share is not None and kind == "overstain":
         share_centre, share_mad, n_shares = peer_shares
         share_z = by_share(share, share_centre, share_mad, absolute) if n_shares >= min_peers else -math.inf

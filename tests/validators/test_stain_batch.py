@@ -28,9 +28,11 @@ def _run(profile, items):
     return spec.func(BatchView(profile, items, "manifest.csv"), cfg.params, ctx)
 
 
-def _item(sid, over=CLEAN, under=0.95, od=OD, institution="Seoul-A", slide=True):
-    # built as the runner builds it (model_construct: not validated, so a NaN would pass)
-    stain = StainSummary.model_construct(od_mean=od) if od is not None else None
+def _item(sid, over=CLEAN, under=0.95, od=OD, institution="Seoul-A", slide=True, nuclei=None):
+    # built as the runner builds it (model_construct: not validated, so a NaN would pass); nuclei:
+    # the stain descriptors' h_p99 (None: left out, as a record before it was compared)
+    more = {"h_p99": nuclei} if nuclei is not None else {}
+    stain = StainSummary.model_construct(od_mean=od, **more) if od is not None else None
     summary = (
         SlideSummary.model_construct(overstain_share=over, understain_share=under, stain=stain)
         if slide
@@ -194,8 +196,8 @@ def test_a_record_without_the_stain_shares_still_works(profile):
     # a slide summary written before the shares were kept (results 1.9 to 1.17, record 11): its
     # stain descriptors are compared with the batch; the absolute rule and the near-black safety
     # net, which need the shares, do not judge it
-    def old(od):
-        return SlideSummary.model_validate({"width": 10, "stain": {**STAIN, "od_mean": od}})
+    def old(od):  # stained darker: its nuclei denser too
+        return SlideSummary.model_validate({"width": 10, "stain": {**STAIN, "od_mean": od, "h_p99": 2 * od}})
 
     assert old(OD).overstain_share is None and old(OD).understain_share is None
     items = [ItemFacts(f"S{k}", 1, f"s/{k}.svs", None, slide=old(OD * (1 + 0.03 * k))) for k in range(10)]
@@ -498,3 +500,55 @@ def test_ids_of_escaped_characters_are_cut_as_quoted(profile, char):
     items = [*_peers(6), *[_item(char * 250 + f"_{k:02d}", over=0.2, od=1.3 + 0.01 * k) for k in range(14)]]
     group = [f for f in _run(profile, items) if f.code == "OVERSTAINED_GROUP"]
     assert group and all(f.message.endswith(" and 4 more.") for f in group), [f.message[-80:] for f in group]
+
+
+def _alike(n, institution="Lab B"):
+    # clean slides alike in mean density (spread 0.04 in log10, under the floor) and in their
+    # nuclei's density, not in step: as BreakHis's clean slides
+    return [
+        _item(
+            f"P{k}",
+            od=OD * 10 ** (0.04 * math.sin(k)),
+            nuclei=1.0 * 10 ** (0.04 * math.cos(k)),
+            institution=institution,
+        )
+        for k in range(n)
+    ]
+
+
+def test_a_slide_darker_by_its_nuclei_as_well_is_over_stained(profile):
+    # a pale slide stained three times too dark ends 0.25 (log10) over its peers' mean density,
+    # inside the floor (1.5 x 0.2): the density alone misses it; its nuclei 0.45 over theirs
+    dark = _item("DARK", od=OD * 10**0.25, nuclei=10**0.45, institution="Lab B")
+    (f,) = _run(profile, [*_alike(12), dark])
+    assert (f.code, f.item_id) == ("OVERSTAINED", "DARK")
+    assert "density of its nuclei (99th percentile of haematoxylin) 2.82" in f.message
+    assert "medians of its 12 other slides are 0.50 and 0.99" in f.message and "on average" in f.message
+    ko = f.text("ko")
+    assert "핵의 밀도" in ko and "99th percentile" not in ko
+    (v,) = [v for v in judge_batch([*_alike(12), dark], "overstain") if v.flagged]
+    assert v.measure == "density+nuclei" and v.z > 1.5
+
+
+def test_a_pale_slide_with_nuclei_as_dense_as_its_peers_is_not_under_stained(profile):
+    # much pale stroma, nuclei stained as its peers': 0.32 under their mean density (1.6 spreads,
+    # flagged by the density alone), its nuclei on their median
+    pale = _item("PALE", od=OD * 10**-0.32, nuclei=1.0, institution="Lab B")
+    assert _run(profile, [*_alike(12), pale]) == []
+    # without its nuclei's density the density alone judges it, and flags it
+    bare = _item("PALE", od=OD * 10**-0.32, institution="Lab B")
+    (f,) = _run(profile, [*_alike(12), bare])
+    assert (f.code, f.item_id) == ("UNDERSTAINED", "PALE") and "nuclei" not in f.message
+
+
+def judge_batch(items, kind):
+    """``judge`` on the items' shares, densities and nuclei, as ``artefacts.stain`` calls it."""
+    slides = [i.slide for i in items]
+    return judge(
+        kind,
+        [getattr(s, f"{kind}_share") for s in slides],
+        [s.stain.od_mean for s in slides],
+        [i.clinical.get("institution") for i in items],
+        0.03 if kind == "overstain" else 0.9986,
+        nuclei=[getattr(s.stain, "h_p99", None) for s in slides],
+    )
