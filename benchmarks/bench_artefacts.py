@@ -212,6 +212,14 @@ group out overstain 83/97 = 0.86 (understain 93/97 = 0.96, clean 2/97); tuning s
 at or over 0.94 for both kinds. The batch rule is not at target where a site's constants are
 chosen without it, nor for a batch under ``min_peers`` + 1 slides.
 
+**The nuclei's density as a second descriptor** (session 22, ``stain_batch.verdict``: the mean of
+the spreads of the tissue's mean density and of ``h_p99``; :func:`stain_parts` keeps both). The
+GlaS tuning side of ``/tmp/final-glas.json``, ``/tmp/stain-ext1.json``, ``/tmp/s21/set2.json`` and
+``set3.json`` joined (``side`` set to the source, 346 slides), ``--shares --stain-only`` at 8d94b8b
+and after, the library's constants: clean flagged 9 -> 3 (tuning 1 -> 0, set 1 2 -> 2, set 2 0 ->
+0, set 3 6 -> 1), over-stained 306 -> 314, under-stained 333 -> 328; leaving one group out over
+0.86 -> 0.95, under 0.95 -> 0.96, clean 9 -> 9 of 346 (docs/formats.md has the groups).
+
 How injected artefacts differ from real ones: pens are one stroke of a translucent ink colour
 multiplied into the image (real ink pools, fades and changes hue over tissue); folds are a band
 made as a pleat of the section (:func:`_pleat`: the band's own layer and the strips beside it

@@ -11,7 +11,8 @@ peers' median (1.4826 × their median absolute deviation, at least a floor); the
 descriptors is the mean of those spreads (signed: positive is more of the kind). Only groups of
 ``MIN_PEERS`` + 1 slides or more (those the library compares slide by slide); the near-black share
 rule, the safety net and the absolute rule of smaller groups take no part, so the figures compare
-descriptors, not the shipped detector.
+descriptors, not the shipped detector (which takes ``od_mean`` + ``h_p99`` since session 22:
+``bench_artefacts.py --stain-only`` tabulates it).
 
 Constants by leaving one group out: on the other groups, the floor (:data:`FLOORS`) and the
 threshold (the highest clean score there, so no clean slide of theirs is flagged) that find the
