@@ -220,7 +220,8 @@ def test_institution_names_are_cut_and_quoted(profile):
     assert "x" * 200 not in text and "'Seoul<script>" in text
 
 
-def test_the_batch_judgement_is_each_slides_own_comparison_with_its_peers():
+@pytest.mark.parametrize("described", [False, True])
+def test_the_batch_judgement_is_each_slides_own_comparison_with_its_peers(described):
     # judge's leave-one-out medians (one sort per group) give compare's verdict on the peers it names
     rng = np.random.default_rng(3)
     n = 40
@@ -229,8 +230,11 @@ def test_the_batch_judgement_is_each_slides_own_comparison_with_its_peers():
     shares = [float(v) for v in rng.uniform(0, 0.02, n)]  # under the absolute rule's 3 %
     institutions = [None if k % 7 == 0 else "A" if k % 3 else "B" for k in range(n)]
     measured = [k for k in range(n) if ods[k] is not None]
+    # described: the nuclei's density too, some slides without it (judged on the density alone)
+    nuclei = [None if k % 11 == 4 else float(v) for k, v in enumerate(rng.uniform(0.8, 1.6, n))]
+    nuclei[5], nuclei[8] = 3.0, 0.3
     for kind in ("overstain", "understain"):
-        got = judge(kind, shares, ods, institutions, 0.03)
+        got = judge(kind, shares, ods, institutions, 0.03, nuclei=nuclei if described else None)
         for k in range(n):
             own = [
                 j
@@ -240,10 +244,19 @@ def test_the_batch_judgement_is_each_slides_own_comparison_with_its_peers():
             group, peers = (
                 (institutions[k], own) if len(own) >= MIN_PEERS else (None, [j for j in measured if j != k])
             )
-            want = compare(kind, shares[k], ods[k], [ods[j] for j in peers], 0.03, group)
+            h_peers = [nuclei[j] for j in peers if nuclei[j] is not None] if described else []
+            h = nuclei[k] if described else None
+            want = compare(
+                kind, shares[k], ods[k], [ods[j] for j in peers], 0.03, group, nuclei=h, nuclei_peers=h_peers
+            )
             assert (got[k].rule, got[k].flagged, got[k].group) == (want.rule, want.flagged, want.group)
+            assert (got[k].measure, got[k].nuclei) == (want.measure, want.nuclei)
             if want.z is not None:
                 assert got[k].z == pytest.approx(want.z) and got[k].median == pytest.approx(want.median)
+            if want.nuclei_median is not None:
+                assert got[k].nuclei_median == pytest.approx(want.nuclei_median)
+        both = [v.measure == "density+nuclei" for v in got if v.z is not None]
+        assert any(both) == described and not all(both)  # slides without h_p99: the density alone
         assert [k for k, v in enumerate(got) if v.flagged] == ([5] if kind == "overstain" else [8])
 
 
