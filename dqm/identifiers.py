@@ -22,6 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import html.entities
 import math
 import os
 import re
@@ -117,14 +118,27 @@ def _kw(words: str) -> str:
     return rf"(?i:{words})\s*(?:(?:no\.?|number|#)\s*)?(?:[:=#]\s*)?"
 
 
-_NAME = r"[A-Z][a-z]{1,31}(?:[ ,^]+[A-Z][a-z]{1,31}){1,3}|[A-Z]{2,32}(?:[ ,^]+[A-Z]{2,32}){1,3}|[가-힣]{2,4}"
+_NAME_KEYWORD = r"(?i:patient(?:'s)?\s*name|\bpt\.?\s*name|성명|환자\s*명|이름)\s*(?:[:=]\s*)?"
+"""The ``person_name`` pattern's keyword, its ``:`` or ``=`` and the spaces around them."""
+_NAME_GAP = "[ ,^\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]"
+"""What a name's words are parted by: a space (a no-break one too, ``&nbsp;`` as read, or any
+other of Unicode's spaces), a comma or DICOM's ``^``."""
+_NAME = rf"[A-Z][a-z]+(?:{_NAME_GAP}+[A-Z][a-z]+){{1,3}}|[A-Z]{{2,}}(?:{_NAME_GAP}+[A-Z]{{2,}}){{1,3}}|[가-힣]{{2,4}}"
 """A person's name as the ``person_name`` pattern takes one after its keyword (``Hong Gildong``,
-``HONG^GILDONG``, ``홍길동``): each word at most 32 letters (a bound RE2 runs in a program of 637
-instructions, were a profile to copy it). A longer word ends the name at its 32nd letter, masked
-(``Hong Gil`` and thousands of ``d``), and a longer word before a last one is no name's: with no
-bound, ``Patient name:``, a word of 10,000 letters and ``Gildong`` was a person name to
-:func:`find` but not to the masker (a window at a time never held it whole: the report and
-results.json showed it) nor to the cut (which kept the word's first letters)."""
+``HONG^GILDONG``, ``홍길동``), each word however long (``Wolfeschlegelsteinhausenbergerdorff``, 35
+letters). A name longer than a window's overlap (a word of 10,000 letters, or thousands of spaces
+between its words) is masked whole too: a window that ends where the name may still go on
+(:data:`_PENDING_NAME`) is scanned again twice as long, so what :func:`find` flags the masker
+masks."""
+_PENDING_NAME = re.compile(
+    "[pP성환이](?<=(?="  # run after a keyword's first character, as :func:`_skipping` runs a pattern
+    + _NAME_KEYWORD
+    + rf"(?:[A-Z][a-z]*+(?:{_NAME_GAP}++[A-Z][a-z]*+){{0,3}}{_NAME_GAP}*+|[A-Z]++(?:{_NAME_GAP}++[A-Z]++){{0,3}}"
+    rf"{_NAME_GAP}*+|[가-힣]{{1,3}})?\Z)[\s\S])"
+)
+"""The ``person_name`` pattern's start up to the end of a text: its keyword and what may be the
+first letters of a name, a name that may go on past the text's end (a masker's window, a cut's
+head); possessive, so one try is linear in what it reads."""
 
 
 _DOB = (
@@ -207,8 +221,7 @@ DEFAULT_PATTERNS: dict[str, DeidPattern] = {
     ),
     "person_name": DeidPattern(
         regex=_built_in_regex(
-            r"(?i:patient(?:'s)?\s*name|\bpt\.?\s*name|성명|환자\s*명|이름)\s*(?:[:=]\s*)?"
-            rf"(?P<id>{_NAME})",
+            _NAME_KEYWORD + rf"(?P<id>{_NAME})",
             starts="pP성환이",
         ),
         what=N_("person name"),
@@ -423,7 +436,8 @@ def find(text: str, settings: DeidSettings, place: Place) -> list[Hit]:
     match), half what masking it costs."""
     if not settings.enabled or not text:
         return []
-    if "&#" in text:  # ``Hong&#32;Gildong``: searched as a person reads it, as the masker does
+    # ``Hong&#32;Gildong``, ``Hong&nbsp;Gildong``: searched as a person reads it, as the masker does
+    if "&" in text:
         text = _ENTITIES.sub(_escaped_char, text)
     if not text.isascii():  # Hangul as macOS writes names (NFD jamo) is searched as composed
         text = unicodedata.normalize("NFC", text)
@@ -627,9 +641,6 @@ standard's, so only these are a standard's (``ISO 12345`` is an id)."""
 ISO_FIVE_DIGITS_PARTED = ("10993", "11073", "13606", "60601", "62366", "80001")
 """Those of :data:`ISO_FIVE_DIGITS` published in parts (``ISO 10993-5``, ``IEC 60601-1``, ``IEC
 60601-1-2``): a part or two after them is the standard's, after the others an id's."""
-ISO_YEAR_NUMBERS = ("2022",)  # in FOUR_DIGIT_FIRST_EDITIONS: the pattern takes it from there
-"""An ISO number that is a year's four digits: ISO 2022, the character encoding DICOM names for
-Korean text (``ISO 2022 IR 149``). Any other year (``ISO 1990``) is no standard's number."""
 FIRST_EDITIONS = {
     "10993": 1992, "11073": 2004, "12052": 2006, "13485": 1996, "13606": 2008, "14155": 2003,
     "14971": 2000, "15189": 2003, "15223": 2000, "17025": 1999, "20166": 2018, "20184": 2018,
@@ -648,8 +659,39 @@ FOUR_DIGIT_FIRST_EDITIONS = {"2022": 1973, "8601": 1988, "9001": 1987}
 (:data:`FIRST_EDITIONS` holds those of five): ISO 8601's first edition is 1988-06-15 (its cover,
 as FIPS PUB 4-1 reprints it, dokumen.tips; the 1997 working draft cancels ``ISO 8601:1988``), ISO
 9001's 1987 (``ISO 9001 : 1987 (E)``, standards.iteh.ai), ISO 2022's 1973 (its fourth edition,
-1994, replaces the third, 1986; ECMA-35, 1971, came before it). ``ISO 8601:1950`` is an id's;
-any other number of four digits takes any year from 1947 (no list of every standard's)."""
+1994, replaces the third, 1986; ECMA-35, 1971, came before it). ``ISO 8601:1950`` is an id's.
+These three because a histopathology delivery names them (dates and times, the quality system,
+DICOM's Korean character set: ``ISO 2022 IR 149``, the one number of four digits that is a year);
+a year before a standard's own number was issued needs a list (the rule for every other number
+is :data:`ISO_FIRST_YEAR`)."""
+FOUR_DIGIT_PARTS = {"8601": ("12", 2019), "9001": ("", 0), "2022": ("", 0)}
+"""The parts of :data:`FOUR_DIGIT_FIRST_EDITIONS`' standards and the year the first was issued:
+ISO 8601 in two parts from 2019 (``ISO 8601-1:2019``, ``ISO 8601-2:2019``; ``ISO 8601-1:2000`` and
+``ISO 8601-3`` are ids), ISO 9001 and ISO 2022 in none (``ISO 9001-1`` is an id)."""
+ISO_FIRST_YEAR = 1951
+"""The year ISO issued its first standard (ISO/R 1, a reference temperature): an ISO edition's
+year before it is none (``ISO 3166:1950``, ``ISO 9000:1950`` are ids); IEC, older, keeps every
+year from 1947 (:data:`_YEAR`)."""
+_DATED_ISO = re.compile(r"(?i:(iso)(?:/iec)?|iec)[ -]?(\d{4})(?:-(\d+)(?:-\d+)?)?(?::(\d{4}))?")
+"""A standard :data:`_STANDARD` takes read as its body (``ISO``), number, part and year."""
+
+
+def _no_edition(standard: str) -> bool:
+    """Whether ``standard`` (a :data:`_STANDARD` match) names an ISO edition that was never issued:
+    its year before :data:`ISO_FIRST_YEAR`, or a part of a four-digit standard it does not have
+    or before its parts were issued (:data:`FOUR_DIGIT_PARTS`)."""
+    found = _DATED_ISO.fullmatch(standard)
+    if found is None:
+        return False
+    iso, number, part, year = found.groups()
+    if iso and year and int(year) < ISO_FIRST_YEAR:
+        return True
+    parts, since = FOUR_DIGIT_PARTS.get(number, (None, 0))
+    return (
+        bool(part) and parts is not None and (part not in parts or (year is not None and int(year) < since))
+    )
+
+
 ISO_FIVE_PARTS = {
     "14155": "12",
     "15223": "12",
@@ -698,7 +740,7 @@ _ISO_NUMBER = (
 )
 """The number of an ISO or IEC standard (``8601``, ``15189``), with its part (``8601-1``) and its
 edition's year (``8601-1:2019``, ``15189:2022``): three or four digits, no leading zero and no
-year (``ISO 1990``; :data:`ISO_YEAR_NUMBERS` excepted), or five of :data:`ISO_FIVE_DIGITS`, a
+year (``ISO 1990``; ``ISO 2022``, :data:`FOUR_DIGIT_FIRST_EDITIONS`, excepted), or five of :data:`ISO_FIVE_DIGITS`, a
 part of one digit (two only before a year), no part after five but those of
 :data:`ISO_FIVE_DIGITS_PARTED` unless the edition's year follows it, and then only one it has
 (:data:`ISO_FIVE_PARTS`: ``IEC 82304-1:2016``; ``ISO 15189-1`` and ``ISO 15189-1:2022`` are ids, ``ISO
@@ -978,6 +1020,8 @@ def _names_more_than_a_kind(held: Any) -> bool:
     standards = _STANDARD.findall(text)
     if sum(any(c.isdigit() for c in s.removeprefix("HL7")) for s in standards) > 1:
         return True  # one numbered standard a value: an id split across several is none
+    if any(map(_no_edition, standards)):
+        return True
     text = _NINES.sub("N", _STANDARD.sub(" ", text))
     if _JOINED_DIGITS.search(text):
         return True
@@ -1592,10 +1636,30 @@ string is scanned in overlapping windows and the cost stays linear in its length
 _WINDOW_OVERLAP = 256
 
 
-_ENTITY = r"&#(?:[0-9]{1,7}|[xX][0-9a-fA-F]{1,6});"
-"""An HTML or XML numeric character reference (``&#32;``, ``&#x20;``): a batch's text as a JSON or
-a CSV file holds it, read by no reader (an XML parser decodes it), where a person reads the
-character (``Patient name:&#32;Hong&#32;Gildong``)."""
+def _separator_entities() -> list[str]:
+    """The names of HTML's named character references that stand for a space or a separator (no
+    letter, no digit, no symbol a name holds: ``&nbsp;``, ``&ensp;``, ``&Tab;``, ``&comma;``,
+    ``&hyphen;``, ``&lowbar;``), longest first, as HTML 5 lists them (legacy ones without their
+    ``;`` too: ``&nbsp``, as a browser reads them)."""
+    names = [
+        name
+        for name, char in html.entities.html5.items()
+        if len(char) == 1 and (char.isspace() or unicodedata.category(char)[0] in "PZ")
+    ]
+    return sorted(names, key=lambda name: (-len(name), name))
+
+
+_ENTITY = (
+    r"&#(?:[0-9]+|[xX][0-9a-fA-F]+);?|&(?:"
+    + "|".join(re.escape(name) for name in _separator_entities())
+    + ")"
+)
+"""An HTML or XML character reference as a browser reads it: numeric (``&#32;``, ``&#x20;``, its
+``;`` left out, ``&#32Gildong``, or its digits led by zeros, ``&#00000032;``) or a named one that
+stands for a space or a separator (``&nbsp;``, ``&ensp;``, ``&comma;``: every other named one is a
+letter or a symbol, which no pattern passes over). A batch's text as a JSON or a CSV file holds
+it is read by no reader (an XML parser decodes it), where a person reads the character
+(``Patient name:&#32;Hong&nbsp;Gildong``)."""
 _ESCAPE = re.compile(
     r"""\\(?:u[0-9a-fA-F]{4}|U(?:000[0-9a-fA-F]|0010)[0-9a-fA-F]{4}|x[0-9a-fA-F]{2}|[tnrfbv"'/\\])"""
     rf"|{_ENTITY}"
@@ -1614,14 +1678,14 @@ def unescaped(text: str) -> tuple[str, list[int] | None]:
     quoted value, and both: a quoted value in JSON; ``\\UXXXXXXXX`` as :func:`dqm.output.visible` writes;
     HTML's ``&#32;``) as the characters they stand for, and where
     each character of that starts in ``text`` (one more entry: the end); ``text`` itself and None
-    when it holds no backslash and no ``&#``.
+    when it holds no backslash and no ``&``.
 
     Outputs are masked as they are written, after escaping: ``900101\\t-\\t1234567`` or
     ``Patient name:\\tJohn Smith`` in results.json did not match a pattern that allows whitespace
     there, and ensure-ASCII JSON hides every Korean name."""
     where: list[int] | None = None
     for _ in range(3):  # a value quoted with repr() inside JSON is escaped twice
-        if "\\" not in text and "&#" not in text:
+        if "\\" not in text and "&" not in text:
             break
         text, inner = _unescaped_once(text)
         where = inner if where is None else [where[i] for i in inner]
@@ -1632,7 +1696,7 @@ def _plain(text: str) -> str:
     """:func:`unescaped`'s text alone (``text`` itself when it holds no backslash), without the
     list of where each character starts: most windows hold no identifier, and need none."""
     for _ in range(3):
-        if "\\" not in text and "&#" not in text:
+        if "\\" not in text and "&" not in text:
             break
         text = _ESCAPE.sub(_escaped_char, text)
     return text
@@ -1640,10 +1704,21 @@ def _plain(text: str) -> str:
 
 def _escaped_char(m: re.Match[str]) -> str:
     code = m.group()[1:]
-    if m.group()[0] == "&":  # ``&#32;``, ``&#x20;``: a character, unless past U+10FFFF
-        point = int(code[2:-1], 16) if code[1] in "xX" else int(code[1:-1])
-        return chr(point) if point <= 0x10FFFF else m.group()
+    if m.group()[0] == "&":
+        return _entity_char(code)
     return chr(int(code[1:], 16)) if code[0] in "uxU" else _ESCAPED.get(code, code)
+
+
+def _entity_char(code: str) -> str:
+    """The character of a character reference less its ``&`` (``#32;``, ``#x20``, ``nbsp;``), as a
+    browser reads it: past U+10FFFF (however many digits: no ``int`` of thousands of them) or
+    zero, U+FFFD."""
+    if code[0] != "#":
+        return html.entities.html5[code]
+    hexa = code[1] in "xX"
+    digits = code[2 if hexa else 1 :].rstrip(";").lstrip("0")
+    point = int(digits, 16 if hexa else 10) if 0 < len(digits) <= 8 else 0
+    return chr(point) if 0 < point <= 0x10FFFF else "\ufffd"
 
 
 def _unescaped_once(text: str) -> tuple[str, list[int]]:
@@ -1792,7 +1867,7 @@ def cut_outside_identifiers(text: str, at: int) -> int:
     many of as there are matches the same whatever the run's length (:func:`_search_pieces`)."""
     if not 0 < at < len(text):
         return at
-    pieces = _search_pieces(text, at)
+    pieces = _search_pieces(_separators_read(text), at)
     window = "".join(text[start:end] for start, end in pieces)
     offsets = list(accumulate((end - start for start, end in pieces), initial=0))
     plain, where = unescaped(window)
@@ -1814,7 +1889,48 @@ def cut_outside_identifiers(text: str, at: int) -> int:
         for start, last in spans:
             if start < cut < last:
                 cut, moved = start, True
-    return cut
+    return _before_a_long_name(text, cut)
+
+
+def _before_a_long_name(text: str, cut: int) -> int:
+    """``cut``, or where the name it falls in starts where that name is longer than the text a cut
+    searches (``Patient name:``, a word of 3,000 letters: the head kept showed its first letters,
+    which the masker, seeing one word, took for no name). The run of a name's letters and spaces
+    the cut ends is walked back over in C (:func:`run_start`), and :data:`_PENDING_NAME` is
+    searched from just before it."""
+    run = run_start(text, cut, _NOT_NAME_RUN, _NAME_RUN_BYTES)
+    if cut - run < CUT_CONTEXT:
+        return cut  # the search around the cut held its keyword
+    head = max(0, run - _KEYWORD_SPAN)
+    pending = _PENDING_NAME.search(text, head, cut)
+    if pending is None:
+        return cut
+    keyword = _NAME_KEYWORD_RX.match(text, pending.start(), cut)
+    return cut if keyword is None else keyword.end()
+
+
+_NOT_NAME_RUN = re.compile(f"[^A-Za-z{_NAME_GAP[1:-1]}]")
+"""A character no name's word nor what parts its words holds (:data:`_NAME`'s Latin forms)."""
+_NAME_RUN_BYTES = bytes(c for c in range(128) if _NOT_NAME_RUN.match(chr(c)) is None)
+_NAME_KEYWORD_RX = re.compile(_NAME_KEYWORD)
+_KEYWORD_SPAN = 64
+"""Characters before a long name's run its keyword is looked for in (``patient's name =``)."""
+
+
+def _separators_read(text: str) -> str:
+    """``text`` with each character reference that stands for a space or a separator (``&#32;``,
+    ``&#00000032;``, ``&nbsp;``) as ``&`` and as many ``#`` as it is long: the same length, a run of
+    separators to :func:`_search_pieces` as the character it stands for is (its digits and
+    letters made an id of ``&#32;`` a thousand times, reached back over only so far), and the same
+    period where its references are as long. ``text`` itself where it holds no ``&``."""
+    if "&" not in text:
+        return text
+    return _ENTITIES.sub(_entity_as_separator, text)
+
+
+def _entity_as_separator(m: re.Match[str]) -> str:
+    found = m.group()
+    return found if _entity_char(found[1:]).isalnum() else "&" + "#" * (len(found) - 1)
 
 
 def _search_pieces(text: str, at: int) -> list[tuple[int, int]]:
@@ -2063,6 +2179,7 @@ class Masker:
         self._gate = _gate(gated)
         self._ungated = [entry for entry in self._patterns if entry[2].regex not in gated]
         self._seen: dict[str, str] = {}
+        self._names = any(pat.regex == DEFAULT_PATTERNS["person_name"].regex for _, _, pat in self._patterns)
 
     def __getstate__(self) -> dict[str, Any]:
         """Sent to a worker process without the texts it has masked."""
@@ -2169,7 +2286,11 @@ class Masker:
             limit = len(window) if final else len(window) - _WINDOW_OVERLAP
             spans: list[tuple[int, int]] | None = None if found is None else []
             pieces, used = self._masked(window, limit, spans, pos)
-            if not final and (used >= len(window) or (used > limit and _CUT_ESCAPE.fullmatch(window, used))):
+            if not final and (
+                used >= len(window)
+                or (used > limit and _CUT_ESCAPE.fullmatch(window, used))
+                or (self._names and _name_goes_on(window, used))
+            ):
                 size *= 2
                 continue
             out += pieces
@@ -2179,9 +2300,28 @@ class Masker:
         return "".join(out)
 
 
-_CUT_ESCAPE = re.compile(r"\\+(?:x[0-9a-fA-F]?|u[0-9a-fA-F]{0,3})?")
-"""The start of an escape a window's end cuts (``\\u00``): a run masked up to it reaches the
-window's end as the text it stands for is read (``dob \\u0031\\u0031…`` past a window)."""
+def _name_goes_on(window: str, used: int) -> bool:
+    """Whether a person's name that starts before ``used`` (its keyword's first character) may go
+    on past the end of ``window`` (:data:`_PENDING_NAME`, read as the masker reads it: an escape
+    the end cuts left out), so that the window is scanned again longer."""
+    cut = _CUT_TAIL.search(window)
+    head = window if cut is None else window[: cut.start()]
+    plain, where = unescaped(head)
+    found = _PENDING_NAME.search(plain)
+    return found is not None and (found.start() if where is None else where[found.start()]) < used
+
+
+_CUT_TAIL = re.compile(r"(?:\\+(?:x[0-9a-fA-F]?|u[0-9a-fA-F]{0,3})?|&#?[0-9A-Za-z]*)\Z")
+"""An escape or a character reference the end of a window may cut (``\\u00``, ``&#3``, ``&nbs``)."""
+
+
+_CUT_ESCAPE = re.compile(
+    r"\\+(?:x[0-9a-fA-F]?|u[0-9a-fA-F]{0,3})?|&(?:#(?:[0-9]*|[xX][0-9a-fA-F]*)|[A-Za-z]*)"
+)
+"""The start of an escape a window's end cuts (``\\u00``, ``&#4``, ``&nbs``; a numeric reference
+whose ``;`` is left out may go on past the window's end too): a run masked up to it reaches the
+window's end as the text it stands for is read (``dob \\u0031\\u0031…``, ``dob &#49;&#49;…``
+past a window)."""
 
 
 _ESCAPED_BYTES = re.compile(
