@@ -44,7 +44,9 @@ written for is still flagged about seven times in ten: file formats after a make
 software with a version (``OpenSlide 3.4.1``), makers not listed (``Hologic``, ``Precipoint``),
 reagents and clones (``PATHWAY HER2 (4B5)``), catalogue numbers (``790-2991``, an id's shape).
 Task deid (session 22: four-digit standards' first editions, name words of at most 32 letters,
-``&#32;`` read) changed no judgement: 260a0db and deid both 0/75, 112/112, 1/29, held-out-2 26/37.
+``&#32;`` read) changed no judgement: 260a0db and deid both 0/75, 112/112, 1/29, held-out-2 26/37;
+nor did task deidf (ISO editions before 1951 and parts ISO 8601 lacks ids, names unbounded):
+848046f and deidf print the same row.
 """
 
 from __future__ import annotations

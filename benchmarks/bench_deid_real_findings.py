@@ -11,7 +11,9 @@ detector must leave these findings as they were unless it says why.
 Measured (task deid, session 21): 4fae85c and deid give the same output, byte for byte: 18 files,
 17 read, 19 findings; ``MIDOG++.json`` (a COCO file of several images) stops the helper's one-image
 unpacking at both. Task deid (session 22; name words bounded, ``&#32;`` read, ``id_name_No``
-masked, "with the" kinds): 260a0db and deid give the same output, byte for byte.
+masked, "with the" kinds): 260a0db and deid give the same output, byte for byte; so do 848046f
+and deidf (name words unbounded again, references read as a browser reads them, ISO editions
+before 1951 ids).
 """
 
 from __future__ import annotations

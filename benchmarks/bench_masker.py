@@ -13,6 +13,11 @@
 Prints one JSON row a kind: characters, the best of ``--repeat`` runs in seconds, characters a
 second (CPU time of the process: the machine is shared), and a digest of the output (the same digest before and after a change: the same bytes).
 ``--code`` runs another checkout's dqm (before/after on the same machine).
+
+Task deidf (session 22: a window a name may go on past, or whose end cuts a character reference,
+scanned again longer), ``--findings 5000 --repeat 3``, before (848046f) / after, back to back:
+findings whole 0.254 / 0.293 s, each 0.224 / 0.229, fields 0.166 / 0.162, prose 0.202 / 0.206,
+dense 0.321 / 0.342; every digest the same.
 """
 
 from __future__ import annotations

@@ -688,7 +688,9 @@ def _no_edition(standard: str) -> bool:
         return True
     parts, since = FOUR_DIGIT_PARTS.get(number, (None, 0))
     return (
-        bool(part) and parts is not None and (part not in parts or (year is not None and int(year) < since))
+        bool(part)
+        and parts is not None
+        and (part not in tuple(parts) or (year is not None and int(year) < since))
     )
 
 
@@ -1898,9 +1900,11 @@ def _before_a_long_name(text: str, cut: int) -> int:
     which the masker, seeing one word, took for no name). The run of a name's letters and spaces
     the cut ends is walked back over in C (:func:`run_start`), and :data:`_PENDING_NAME` is
     searched from just before it."""
+    if not 0 < cut < len(text) or not (_LETTER.match(text, cut - 1) and _LETTER.match(text, cut)):
+        return cut  # not inside a word: a whole word kept is no name's first letters
     run = run_start(text, cut, _NOT_NAME_RUN, _NAME_RUN_BYTES)
-    if cut - run < CUT_CONTEXT:
-        return cut  # the search around the cut held its keyword
+    if cut - run < CUT_CONTEXT // 2:
+        return cut  # the search around the cut held the name's start and its keyword
     head = max(0, run - _KEYWORD_SPAN)
     pending = _PENDING_NAME.search(text, head, cut)
     if pending is None:
@@ -1912,6 +1916,7 @@ def _before_a_long_name(text: str, cut: int) -> int:
 _NOT_NAME_RUN = re.compile(f"[^A-Za-z{_NAME_GAP[1:-1]}]")
 """A character no name's word nor what parts its words holds (:data:`_NAME`'s Latin forms)."""
 _NAME_RUN_BYTES = bytes(c for c in range(128) if _NOT_NAME_RUN.match(chr(c)) is None)
+_LETTER = re.compile("[A-Za-z]")
 _NAME_KEYWORD_RX = re.compile(_NAME_KEYWORD)
 _KEYWORD_SPAN = 64
 """Characters before a long name's run its keyword is looked for in (``patient's name =``)."""
@@ -2304,15 +2309,28 @@ def _name_goes_on(window: str, used: int) -> bool:
     """Whether a person's name that starts before ``used`` (its keyword's first character) may go
     on past the end of ``window`` (:data:`_PENDING_NAME`, read as the masker reads it: an escape
     the end cuts left out), so that the window is scanned again longer."""
-    cut = _CUT_TAIL.search(window)
-    head = window if cut is None else window[: cut.start()]
-    plain, where = unescaped(head)
-    found = _PENDING_NAME.search(plain)
-    return found is not None and (found.start() if where is None else where[found.start()]) < used
+    head = window[: _cut_tail(window)]
+    plain = _plain(head)
+    if (found := _PENDING_NAME.search(plain)) is None:
+        return False
+    where = None if plain is head else unescaped(head)[1]  # mapped back only when one is found
+    return (found.start() if where is None else where[found.start()]) < used
 
 
-_CUT_TAIL = re.compile(r"(?:\\+(?:x[0-9a-fA-F]?|u[0-9a-fA-F]{0,3})?|&#?[0-9A-Za-z]*)\Z")
-"""An escape or a character reference the end of a window may cut (``\\u00``, ``&#3``, ``&nbs``)."""
+def _cut_tail(window: str) -> int:
+    """Where an escape or a character reference the end of ``window`` cuts starts (``\\u00``,
+    ``&#3``, ``&#`` and thousands of zeros, ``&nbs``): the window's length where none does. Found
+    from the last ``&`` and the last backslash, so not tried at every place."""
+    cut = len(window)
+    if (amp := window.rfind("&")) >= 0 and _CUT_REFERENCE.fullmatch(window, amp):
+        cut = amp
+    if (slash := window.rfind("\\")) >= 0 and _CUT_BACKSLASH.fullmatch(window, slash):
+        cut = min(cut, len(window[:slash].rstrip("\\")))
+    return cut
+
+
+_CUT_REFERENCE = re.compile(r"&(?:#(?:[0-9]*|[xX][0-9a-fA-F]*)|[A-Za-z]*)")
+_CUT_BACKSLASH = re.compile(r"\\(?:x[0-9a-fA-F]?|u[0-9a-fA-F]{0,3})?")
 
 
 _CUT_ESCAPE = re.compile(

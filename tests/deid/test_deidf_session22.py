@@ -8,6 +8,8 @@ part ISO 8601 does not have, is an id's; what :func:`find` flags as a name the m
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from dqm.findings import clip, cut_head
@@ -112,3 +114,25 @@ def test_an_iso_edition_never_issued_is_an_id(value: str) -> None:
 )
 def test_an_iso_edition_issued_is_a_standard(value: str) -> None:
     assert not looks_identifying(value)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_every_name_find_flags_the_masker_masks(seed: int) -> None:
+    """One rule: what :func:`find` flags as a person name, the masker masks whole, wherever the
+    windows fall (words and gaps of random lengths, a random lead before the keyword)."""
+    rng = random.Random(seed)
+    masker = _masker()
+    for _ in range(30):
+        words = [
+            rng.choice("ABCDEFGHKLMNPRSTW")
+            + "".join(rng.choice("aeiou") for _ in range(rng.choice((3, 40, 900, 3000))))
+            for _ in range(rng.randint(2, 4))
+        ]
+        gaps = [
+            rng.choice((" ", ", ", "^", "&#32;", "&nbsp;")) * rng.choice((1, 300, 2000)) for _ in words[1:]
+        ]
+        name = words[0] + "".join(gap + word for gap, word in zip(gaps, words[1:], strict=True))
+        text = "x. " * rng.randint(0, 1500) + "Patient name: " + name + ". end"
+        assert [h.name for h in find(text, SETTINGS, "annotation")] == ["person_name"]
+        masked = masker(text)
+        assert not any(word[:3] in masked for word in words), seed  # failed on 848046f
