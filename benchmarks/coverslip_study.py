@@ -1,12 +1,12 @@
-"""Per tuning source (set 3 whole; sets 1, 2 and the GlaS tuning slides every third): bubble and
+"""Per tuning source (set 3 whole; sets 1, 2 and the GlaS tuning slides sampled one in three): bubble and
 debris shares of the clean, coverslip- and bubble-injected slides (the bench's injections and
 seeds, no blur sample), and the straight-edge lines the rule as on BASE accepts with their longest
 unbroken stretch (``coverslip_trace.py``). ``--before``: COVERSLIP_MIN_UNBROKEN off.
 
     PYTHONPATH=. nice -n 10 .venv/bin/python benchmarks/coverslip_study.py before.json --before
-    python benchmarks/coverslip_table.py before.json '[]' 0.08   # LOSO threshold; writes the keys it changes
-    PYTHONPATH=. nice -n 10 .venv/bin/python benchmarks/coverslip_study.py after.json /tmp/camfp/changed.txt
-    python benchmarks/coverslip_table.py before.json after.json 0.08
+    python benchmarks/coverslip_table.py before.json --th 0.08 --changed changed.txt   # LOSO threshold
+    PYTHONPATH=. nice -n 10 .venv/bin/python benchmarks/coverslip_study.py after.json changed.txt
+    python benchmarks/coverslip_table.py before.json after.json --th 0.08
 """
 
 import json

@@ -488,6 +488,14 @@ def test_a_coverslip_edge_hidden_in_places_is_still_found() -> None:
     assert found(img).shares["bubble"] > DEFAULTS.bubble
 
 
+def test_the_shortest_unbroken_coverslip_stretch_is_still_an_edge() -> None:
+    # the shortest unbroken stretch of an injected edge on the tuning sources: 0.107 of the
+    # longest side (CMU-1); dashes of 53 of 480 pixels, 10 apart, measure about as long (lost
+    # if COVERSLIP_MIN_UNBROKEN rises to 0.11)
+    img = dashed_line(he_image(), 53, 10)
+    assert found(img).shares["bubble"] > DEFAULTS.bubble
+
+
 def test_crowded_nuclei_are_not_a_fold() -> None:
     # a crypt base: nuclei packed densely, dark in haematoxylin only (the clean slides' false folds)
     img = he_image().astype(np.float32)
