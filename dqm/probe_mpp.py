@@ -7,19 +7,24 @@ An annotation's ``MicronsPerPixel`` describes the slide it was drawn on: put bes
 it would be judged at the wrong scale. So the annotation's value is used only where its declared
 size (if any) is the image's and its lesions lie within the image (the bounds rule of
 ``LESION_OUT_OF_BOUNDS``). The image's size is the probe's (a MIRAX slide's too, whose size no
-header reader but OpenSlide gives): the probe is given the annotation's value first, and the
-slide probed again with the next one only where the annotation turns out not to fit (the runner:
-:func:`dqm.runner.check_item`). One rule (:func:`for_probe`) decides for the probe and for the
-areas in µm² (:attr:`validators.context.ItemView.mpp`); where no image's size is known
-(``--no-slides``) no fit is judged and a plausible declared value is taken.
+header reader but OpenSlide gives): the probe is given both candidates (:func:`candidates`: the
+annotation's value with what judges its fit, :class:`AnnotationFit`, and the one to take where it
+does not fit) and decides inside its one open, once it has read the image's size and header and
+before it measures anything in µm (:func:`dqm.slide_io.probe_slide`): a misfit costs no second
+probe. One rule (:func:`for_probe`, :meth:`AnnotationFit.misfit`) decides for the probe, for the
+areas in µm² (:attr:`validators.context.ItemView.mpp`) and for the runner's record of it; where no
+image's size is known (``--no-slides``, a size not read) no fit is judged and a plausible declared
+value is taken.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from dqm.coords import PLAUSIBLE_MPP
+from dqm.coords import PLAUSIBLE_MPP, PLAUSIBLE_OBJECTIVE_POWER
 from dqm.i18n import Message, msg
 from dqm.model import Annotation, Item
 from dqm.profile import Profile
@@ -47,44 +52,112 @@ class ProbeResolution:
     to it. False when it was unused for being implausible."""
 
 
-def misfit(ann: Annotation, size: tuple[int, int], tolerance_px: float = FIT_TOLERANCE_PX) -> Message | None:
-    """Why the annotation does not describe an image of ``size`` (its declared size differs, or a
-    lesion reaches more than ``tolerance_px`` outside it: the profile's ``geometry.bounds``
-    tolerance, as ``LESION_OUT_OF_BOUNDS``), ``None`` when it fits."""
-    w, h = size
-    if ann.width is not None and ann.height is not None and (ann.width, ann.height) != (w, h):
-        return msg(
-            "the annotation declares a {aw}x{ah} slide, the image is {w}x{h}",
-            aw=ann.width,
-            ah=ann.height,
-            w=w,
-            h=h,
+@dataclass(frozen=True, slots=True)
+class AnnotationFit:
+    """An annotation's plausible declared resolution with what judges whether the annotation
+    describes an image: its declared size and its lesions' bounding box (``None`` without lesion
+    geometry), ``tolerance_px`` the profile's ``geometry.bounds`` one. A field of
+    :class:`~dqm.slide_io.ProbeOptions`: the probe judges the fit on the size it reads."""
+
+    mpp: float
+    size: tuple[int, int] | None
+    box: tuple[float, float, float, float] | None
+    tolerance_px: float = FIT_TOLERANCE_PX
+
+    @classmethod
+    def of(cls, ann: Annotation, mpp: float, tolerance_px: float = FIT_TOLERANCE_PX) -> AnnotationFit:
+        """``ann``'s fit data with ``mpp`` its declared resolution."""
+        boxes = [lesion.geometry.bounds for lesion in ann.lesions if lesion.geometry is not None]
+        boxes = [b for b in boxes if len(b) == 4 and all(math.isfinite(v) for v in b)]
+        box = (
+            (
+                float(min(b[0] for b in boxes)),
+                float(min(b[1] for b in boxes)),
+                float(max(b[2] for b in boxes)),
+                float(max(b[3] for b in boxes)),
+            )
+            if boxes
+            else None
         )
-    tol = tolerance_px
-    for lesion in ann.lesions:
-        if lesion.geometry is None:
-            continue
-        minx, miny, maxx, maxy = lesion.geometry.bounds
-        if minx < -tol or miny < -tol or maxx > w + tol or maxy > h + tol:
+        size = (ann.width, ann.height) if ann.width is not None and ann.height is not None else None
+        return cls(mpp, size, box, tolerance_px)
+
+    def misfit(self, size: tuple[int, int]) -> Message | None:
+        """Why the annotation does not describe an image of ``size`` (its declared size differs, or
+        its lesions reach more than ``tolerance_px`` outside it: ``LESION_OUT_OF_BOUNDS``'s rule),
+        ``None`` when it fits."""
+        w, h = size
+        if self.size is not None and self.size != (w, h):
             return msg(
-                "its lesions reach outside the {w}x{h} image (their box: {x0:g}, {y0:g} to {x1:g}, {y1:g})",
-                x0=float(minx),
-                y0=float(miny),
-                x1=float(maxx),
-                y1=float(maxy),
+                "the annotation declares a {aw}x{ah} slide, the image is {w}x{h}",
+                aw=self.size[0],
+                ah=self.size[1],
                 w=w,
                 h=h,
             )
-    return None
+        tol = self.tolerance_px
+        if self.box is not None:
+            minx, miny, maxx, maxy = self.box
+            if minx < -tol or miny < -tol or maxx > w + tol or maxy > h + tol:
+                return msg(
+                    "its lesions reach outside the {w}x{h} image (their box: {x0:g}, {y0:g} to {x1:g}, {y1:g})",
+                    x0=minx,
+                    y0=miny,
+                    x1=maxx,
+                    y1=maxy,
+                    w=w,
+                    h=h,
+                )
+        return None
+
+
+def _number(params: dict[str, Any], key: str, default: float, zero: bool = False) -> float:
+    """``params[key]`` as a finite number above ``low`` (``slide.header``'s and ``geometry.bounds``'s
+    ``gt=0`` / ``ge=0`` fields, a string of one too, as their validation takes it), else
+    ``default`` (0 allowed with ``zero``): a disabled check's params are not validated when the profile is configured, and a
+    bad one there must not stop a run."""
+    value = params.get(key, default)
+    if isinstance(value, bool):
+        return default
+    try:
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):
+        return default
+    return number if math.isfinite(number) and (number > 0 or (zero and number == 0)) else default
+
+
+def _params(profile: Profile, name: str) -> dict[str, Any]:
+    setting = profile.checks.get(name)
+    params = setting.params if setting is not None else {}
+    return params if isinstance(params, dict) else {}
+
+
+def header_ranges(profile: Profile) -> tuple[tuple[float, float], tuple[float, float]]:
+    """The plausible level-0 resolutions and objective powers of the profile's ``slide.header``
+    check (``mpp_min``–``mpp_max``, ``objective_min``–``objective_max``; :data:`PLAUSIBLE_MPP`,
+    :data:`PLAUSIBLE_OBJECTIVE_POWER` by default), the one reader for the runner, the probe, the
+    item's view and the slide checks. An enabled check's params were validated with the profile's
+    checks; a disabled one's are not, and a value that is no positive number is its default here."""
+    params = _params(profile, "slide.header")
+    return (
+        (_number(params, "mpp_min", PLAUSIBLE_MPP[0]), _number(params, "mpp_max", PLAUSIBLE_MPP[1])),
+        (
+            _number(params, "objective_min", PLAUSIBLE_OBJECTIVE_POWER[0]),
+            _number(params, "objective_max", PLAUSIBLE_OBJECTIVE_POWER[1]),
+        ),
+    )
+
+
+def fit_tolerance(profile: Profile) -> float:
+    """The ``tolerance_px`` of the profile's ``geometry.bounds`` check (:data:`FIT_TOLERANCE_PX` by
+    default, and where a disabled check's is no number of 0 or more)."""
+    return _number(_params(profile, "geometry.bounds"), "tolerance_px", FIT_TOLERANCE_PX, zero=True)
 
 
 def mpp_range(profile: Profile) -> tuple[float, float]:
-    """The plausible level-0 resolutions of the profile's ``slide.header`` check (its ``mpp_min``
-    and ``mpp_max``, validated with the profile's checks; :data:`dqm.coords.PLAUSIBLE_MPP` by
-    default), read here so the item's view decides without the check's module."""
-    setting = profile.checks.get("slide.header")
-    params = setting.params if setting is not None else {}
-    return float(params.get("mpp_min", PLAUSIBLE_MPP[0])), float(params.get("mpp_max", PLAUSIBLE_MPP[1]))
+    """The plausible level-0 resolutions of the profile's ``slide.header`` check
+    (:func:`header_ranges`)."""
+    return header_ranges(profile)[0]
 
 
 def plausible(mpp: float, mpp_range: tuple[float, float]) -> bool:
@@ -102,31 +175,63 @@ def for_probe(
 ) -> ProbeResolution:
     """The resolution of an image of ``size`` whose header states none: the annotation's declared
     one when plausible and the annotation fits the image, else the manifest's, else the profile's.
-    ``size`` ``None``: not known yet (before the probe) or never (``--no-slides``, an image not
-    opened): no fit is judged. An implausible declared one is unused (``MPP_IMPLAUSIBLE``,
-    ``slide.header``), one that does not fit too (``ANNOTATION_MPP_UNUSED``,
-    ``slide.annotation_agrees``), the reason in ``unused``; ``tolerance_px``: how far a lesion may
-    reach past the image's edge (:func:`misfit`)."""
+    ``size`` ``None``: not known (``--no-slides``, an image not opened, a size not read): no fit is
+    judged. An implausible declared one is unused (``MPP_IMPLAUSIBLE``, ``slide.header``), one that
+    does not fit too (``ANNOTATION_MPP_UNUSED``, ``slide.annotation_agrees``), the reason in
+    ``unused``; ``tolerance_px``: how far a lesion may reach past the image's edge
+    (:meth:`AnnotationFit.misfit`)."""
+    otherwise, fit = candidates(ann, item, profile, mpp_range, tolerance_px)
+    if fit is None:
+        return otherwise
+    unused = fit.misfit(size) if size is not None else None
+    if unused is None:
+        return ProbeResolution(fit.mpp, "annotation")
+    return ProbeResolution(otherwise.mpp, otherwise.source, unused, True)
+
+
+def candidates(
+    ann: Annotation | None,
+    item: Item,
+    profile: Profile,
+    mpp_range: tuple[float, float],
+    tolerance_px: float = FIT_TOLERANCE_PX,
+) -> tuple[ProbeResolution, AnnotationFit | None]:
+    """What the probe is given to decide with (:func:`for_probe`'s rule, judged on the size it
+    reads): the annotation's plausible declared resolution with its fit data (``None`` where it
+    declares none or an implausible one), and the resolution taken where that one does not fit or
+    is not there (the manifest's, else the profile's, else none; its ``unused`` says why an
+    implausible declared one was not taken)."""
     declared = ann.declared_mpp if ann is not None and ann.readable else None
-    unused, another = None, False
+    fit, unused = None, None
     if declared is not None and ann is not None:
-        if not plausible(declared, mpp_range):
+        if plausible(declared, mpp_range):
+            fit = AnnotationFit.of(ann, declared, tolerance_px)
+        else:
             unused = msg(
                 "{mpp:g} µm per pixel is outside the plausible {low:g}–{high:g}",
                 mpp=declared,
                 low=mpp_range[0],
                 high=mpp_range[1],
             )
-        else:
-            unused = misfit(ann, size, tolerance_px) if size is not None else None
-            if unused is None:
-                return ProbeResolution(declared, "annotation")
-            another = True
     if item.stated_mpp:
-        return ProbeResolution(item.stated_mpp, "stated", unused, another)
+        return ProbeResolution(item.stated_mpp, "stated", unused), fit
     if profile.image_mpp:
-        return ProbeResolution(profile.image_mpp, "profile", unused, another)
-    return ProbeResolution(None, "none", unused, another)
+        return ProbeResolution(profile.image_mpp, "profile", unused), fit
+    return ProbeResolution(None, "none", unused), fit
+
+
+def given(options: ProbeOptions, probe: SlideProbe) -> ProbeOptions:
+    """``options`` with the resolution the probe takes once it has opened the image and read its
+    size and header (:func:`dqm.slide_io.probe_slide`, before it measures anything in µm): the
+    annotation's (``options.fit``) where the annotation fits that size or no size was read, else
+    the one ``options`` give (:func:`for_probe`'s rule); ``fit`` cleared."""
+    fit = options.fit
+    if fit is None:
+        return options
+    size = (probe.width, probe.height) if probe.width and probe.height else None
+    if size is None or fit.misfit(size) is None:
+        return dataclasses.replace(options, mpp=fit.mpp, mpp_source="annotation", fit=None)
+    return dataclasses.replace(options, fit=None)
 
 
 def used(probe: SlideProbe, options: ProbeOptions) -> tuple[float | None, str]:
@@ -136,6 +241,7 @@ def used(probe: SlideProbe, options: ProbeOptions) -> tuple[float | None, str]:
     objective of 200 or 0.5 is no resolution, and would read as 40x or under 10x)."""
     if probe.mpp_x:
         return probe.mpp_x, "header"
+    options = given(options, probe)
     if options.mpp:
         return options.mpp, options.mpp_source
     power = probe.objective_power

@@ -78,8 +78,6 @@ from dqm.slide_refs import MAX_PARTS, slide_parts
 from dqm.sparse_files import SparseFileError, sparse_at
 from validators.context import BatchView, EarlierRelease, FileStatus, ItemFacts, ItemView
 from validators.engine import ConfiguredCheck, configure, crash_finding, run_checks
-from validators.geometry import BoundsParams
-from validators.slide import HeaderParams
 
 if TYPE_CHECKING:
     from dqm.identifiers import Masker
@@ -394,30 +392,30 @@ def check_item(
             annotation = Annotation(path=rel, format="unknown", readable=False, n_values=1)
             read_crash = crash_finding(READ_CHECK, item.slide_id, exc, rel)
     probe: SlideProbe | None = None
-    mpp_range, objective_range = _header_ranges(profile)
-    # one rule for the probe and the areas in µm² (ItemView.mpp): before the probe no size is known
-    resolution = probe_mpp.for_probe(annotation, item, profile, mpp_range, None, _bounds_tolerance(profile))
+    mpp_range, objective_range = probe_mpp.header_ranges(profile)
+    tolerance = probe_mpp.fit_tolerance(profile)
+    # one rule for the probe and the areas in µm² (ItemView.mpp): no size known yet
+    resolution = probe_mpp.for_probe(annotation, item, profile, mpp_range, None, tolerance)
     mpp_used: tuple[float | None, str] = (None, "none")
     if options.slides and image.exists and image_path is not None:
         # after the annotation is read: a resolution stated only there is the probe's when the
-        # header states none (blur is measured, folds judged at a physical scale)
+        # header states none (blur is measured, folds judged at a physical scale). The probe is
+        # given the annotation's with its fit data and the one to take otherwise, and decides on
+        # the size it reads (a MIRAX slide's too): one open, one probe, one slide_seconds budget
+        otherwise, fit = probe_mpp.candidates(annotation, item, profile, mpp_range, tolerance)
         probe_options = ProbeOptions(
             budget_s=options.slide_budget_s or profile.limits.slide_seconds,
             label_thumbnail=options.label_thumbnails,
-            mpp=resolution.mpp,
-            mpp_source=resolution.source,
+            mpp=otherwise.mpp,
+            mpp_source=otherwise.source,
+            fit=fit,
             mpp_range=mpp_range,
             objective_range=objective_range,
         )
         probe = probe_slide_cached(image_path, image.path or "", probe_options, taken)
-        if resolution.source == "annotation" and probe.opened and not probe.mpp_x:
-            # its fit is judged on the size the probe read (a MIRAX slide's too): no header is
-            # opened before; an annotation of another image has the slide probed again
-            fitted = _fitted(annotation, item, profile, probe, mpp_range)
-            if fitted is not None:
-                resolution = fitted
-                probe_options = dataclasses.replace(probe_options, mpp=fitted.mpp, mpp_source=fitted.source)
-                probe = probe_slide_cached(image_path, image.path or "", probe_options, taken)
+        if probe.opened and not probe.mpp_x and probe.width and probe.height:
+            read = (probe.width, probe.height)  # the decision the probe took (probe_mpp.given)
+            resolution = probe_mpp.for_probe(annotation, item, profile, mpp_range, read, tolerance)
         mpp_used = probe_mpp.used(probe, probe_options)
     if item.row is None and annotation is not None:
         item.record = dict(annotation.clinical)
@@ -1353,36 +1351,3 @@ def run_batch_checks(run: Run, checks: list[ConfiguredCheck]) -> list[Finding]:
         sparse=run.outcomes.sparse() | sparse,
     )
     return run_checks("batch", view, checks)
-
-
-def _fitted(
-    annotation: Annotation | None,
-    item: Item,
-    profile: Profile,
-    probe: SlideProbe,
-    mpp_range: tuple[float, float],
-) -> probe_mpp.ProbeResolution | None:
-    """The resolution the slide takes when the annotation whose declared one the probe was given
-    does not fit the ``probe``'s size (:func:`dqm.probe_mpp.for_probe`), ``None`` when it fits or
-    the probe read no size (nothing contradicts the annotation)."""
-    if not probe.width or not probe.height:
-        return None
-    size = (probe.width, probe.height)
-    judged = probe_mpp.for_probe(annotation, item, profile, mpp_range, size, _bounds_tolerance(profile))
-    return judged if judged.source != "annotation" else None
-
-
-def _bounds_tolerance(profile: Profile) -> float:
-    """The ``tolerance_px`` of the profile's ``geometry.bounds`` check: how far a lesion may reach
-    past the image's edge and the annotation still fit it (:func:`dqm.probe_mpp.misfit`)."""
-    setting = profile.checks.get("geometry.bounds")
-    return BoundsParams.model_validate(setting.params if setting is not None else {}).tolerance_px
-
-
-def _header_ranges(profile: Profile) -> tuple[tuple[float, float], tuple[float, float]]:
-    """The plausible mpp and objective ranges of the profile's ``slide.header`` check, as
-    :class:`~dqm.slide_io.ProbeOptions` takes them (the artefact measure holds the slide's
-    resolution to the same range as the header check)."""
-    setting = profile.checks.get("slide.header")
-    params = HeaderParams.model_validate(setting.params if setting is not None else {})
-    return (params.mpp_min, params.mpp_max), (params.objective_min, params.objective_max)

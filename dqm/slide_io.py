@@ -43,7 +43,7 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
-from dqm import file_digests, slide_refs
+from dqm import file_digests, probe_mpp, slide_refs
 from dqm.budget import Budget, Meter
 from dqm.coords import PLAUSIBLE_MPP, PLAUSIBLE_OBJECTIVE_POWER, usable_mpp
 from dqm.facts import StainSummary
@@ -54,6 +54,7 @@ from dqm.model import SlideFacts
 from dqm.pixels.artefacts import Artefacts, TileSource, decoded_pixels, measure
 from dqm.pixels.masks import dilate, fill_holes
 from dqm.pixels.stain import dqt_tables, jpeg_quality, scanner, stain_descriptors
+from dqm.probe_mpp import AnnotationFit
 from dqm.slide_refs import (
     GONE_ERRNOS,
     SPECIAL,
@@ -192,6 +193,11 @@ class ProbeOptions:
     annotation file's declared mpp), ``stated`` (the manifest's) or ``profile`` (its
     ``image_mpp``). A field of the options, so :func:`probe_slide_cached` keys on it with ``mpp``
     (unless the header states a resolution: then neither matters)."""
+    fit: AnnotationFit | None = None
+    """The annotation's plausible declared resolution with what judges whether it describes this
+    image (:func:`dqm.probe_mpp.candidates`): taken instead of ``mpp`` where the annotation fits the
+    size this probe reads, decided once the image is open and before anything is measured in µm
+    (:func:`dqm.probe_mpp.given`): one open, one probe, within ``budget_s``, whichever is taken."""
     mpp_range: tuple[float, float] = PLAUSIBLE_MPP
     """The plausible level-0 resolutions, µm per pixel (the profile's ``slide.header`` ``mpp_min`` /
     ``mpp_max``): the artefact measure judges no folds at a header's, annotation's or stated one outside."""
@@ -1024,7 +1030,8 @@ def _tissue_openslide(
     level0 = (probe.width or w, probe.height or h)
     try:
         thumb_px = _whole_slide_thumbnail(probe, level0)
-        pixels = _Pixels(options, clock, _openslide_tiles(slide, probe, error, options.mpp, done, jpeg))
+        given = probe_mpp.given(options, probe)
+        pixels = _Pixels(given, clock, _openslide_tiles(slide, probe, error, given.mpp, done, jpeg))
         if thumb_px is not None:
             if _step(probe, clock, "tissue mask", thumb_px):
                 img = slide.associated_images["thumbnail"]
@@ -1204,12 +1211,13 @@ def _pillow(path: Path, probe: SlideProbe, options: ProbeOptions, clock: Budget)
                 if img.mode not in ("RGB", "RGBA", "P", "CMYK", "YCbCr"):
                     probe.tissue_note = f"{img.mode} image: no colour to separate tissue from glass"
                 elif _step(probe, clock, "tissue mask", w * h):
+                    given = probe_mpp.given(options, probe)  # its size and header read
                     _mask_from_image(
                         img,
                         (w, h),
                         "plain image",
                         probe,
-                        _Pixels(options, clock, _pillow_tiles(img, options.mpp)),
+                        _Pixels(given, clock, _pillow_tiles(img, given.mpp)),
                     )
     except Image.DecompressionBombError as exc:  # over Pillow's limit: refused before decoding
         probe.open_error = msg("plain image too large to decode safely ({reason})", reason=str(exc))
@@ -2189,7 +2197,7 @@ def probe_slide_cached(
         return probe_slide(path, rel, options, taken)
     # a probe that took the header's resolution is the same whatever resolution it was given
     # (blur tiles and fold scale: the header's first): kept once for all of them
-    header_key = (*base, dataclasses.replace(options, mpp=None, mpp_source="header"))
+    header_key = (*base, dataclasses.replace(options, mpp=None, mpp_source="header", fit=None))
     key = (*base, options)
     with _PROBES_LOCK:
         for k in (header_key, key):

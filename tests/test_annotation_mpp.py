@@ -70,8 +70,8 @@ def _checked(
     if manifest_mpp is not None:
         item = Item("S1", name, ann_name, {"mpp": manifest_mpp}, row=1)
     record = runner.check_item(item, tmp_path, profile, configure(profile), runner.RunOptions(workers=1))
-    # probed once, again only where the annotation whose resolution it was given does not fit it
-    assert len(probes) == 1 or (len(probes) == 2 and "ANNOTATION_MPP_UNUSED" in _codes(record.findings))
+    # probed once, the annotation fitting or not (BASE probed again where it did not)
+    assert len(probes) == 1
     return record, probes[-1]
 
 
@@ -417,7 +417,8 @@ def _sized_by_probe(
 ) -> tuple[ItemRecord, list[ProbeOptions]]:
     """A MIRAX slide (``S1.mrxs``: no header Pillow or tifffile reads) whose probe reads it as
     480x480 (``header_mpp`` in its header when given), its annotation's lesion reaching x = ``x1``
-    and declaring 0.5 µm/px; the record and the options of each probe made."""
+    and declaring 0.5 µm/px; the record and the options of each probe made, with the resolution
+    the probe took on the size it read (:func:`dqm.probe_mpp.given`)."""
     (tmp_path / "S1.mrxs").write_bytes(b"\0" * 64)
     raw = json.loads(_reaching(x1, mpp=0.5))
     raw["slide"]["file"] = "S1.mrxs"
@@ -425,8 +426,9 @@ def _sized_by_probe(
     given: list[ProbeOptions] = []
 
     def probe(path: Path, rel: str, options: ProbeOptions, taken: Any) -> SlideProbe:
-        given.append(options)
-        return slide_io.virtual_probe(rel, SIDE, SIDE, vendor="mirax", mpp_x=header_mpp, mpp_y=header_mpp)
+        made = slide_io.virtual_probe(rel, SIDE, SIDE, vendor="mirax", mpp_x=header_mpp, mpp_y=header_mpp)
+        given.append(probe_mpp.given(options, made))  # as the probe takes it on the size it read
+        return made
 
     monkeypatch.setattr(runner, "probe_slide_cached", probe)
     row = {"mpp": manifest_mpp} if manifest_mpp is not None else {}
@@ -444,9 +446,9 @@ def test_a_mirax_slides_size_from_its_probe_judges_the_annotations_fit(
     assert [(o.mpp, o.mpp_source) for o in given] == [(0.5, "annotation")]
     assert record.summary.slide is not None and record.summary.slide.mpp_source == "annotation"
     assert "ANNOTATION_MPP_UNUSED" not in _codes(record.findings)
-    # one that does not fit the size the probe read: probed again with the manifest's, and said
+    # one that does not fit the size the probe read: the manifest's taken in the same probe, and said
     record, given = _sized_by_probe(tmp_path, profile, monkeypatch, 540, manifest_mpp="0.8")
-    assert [(o.mpp, o.mpp_source) for o in given] == [(0.5, "annotation"), (0.8, "stated")]
+    assert [(o.mpp, o.mpp_source) for o in given] == [(0.8, "stated")]
     assert record.summary.slide is not None and record.summary.slide.mpp == 0.8
     (unused,) = [f for f in record.findings if f.code == "ANNOTATION_MPP_UNUSED"]
     assert "outside the 480x480 image" in unused.message
@@ -532,3 +534,82 @@ def test_without_slides_the_manifests_mismatch_says_no_fit_was_judged(
     (mismatch,) = [f for f in record.findings if f.code == "MPP_MISMATCH"]
     assert "slides not opened: whether the annotation describes this image was not judged" in mismatch.message
     assert "ANNOTATION_MPP_UNUSED" not in _codes(record.findings)
+
+
+@pytest.mark.parametrize("slides", [True, False])
+def test_a_disabled_checks_bad_params_never_stop_a_run(
+    profile: Profile, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, slides: bool
+) -> None:
+    # configure() validates only enabled checks' params: BASE read slide.header's (and
+    # geometry.bounds') for every item and raised ValidationError in each, slides or not
+    bad = _with_check(
+        profile, "slide.header", CheckSetting(enabled=False, params={"mpp_min": "abc", "mpp_maxx": 3})
+    )
+    bad = _with_check(bad, "geometry.bounds", CheckSetting(enabled=False, params={"tolerance_px": "x"}))
+    (tmp_path / "S1.json").write_text(_reaching(470, mpp=0.5))
+    Image.fromarray(he_image()).save(tmp_path / "S1.png")
+    record = _run(tmp_path, bad, "0.8", slides)
+    codes = _codes(record.findings)
+    assert "CHECK_CRASHED" not in codes, codes
+    if slides:  # the defaults judged: 0.5 plausible, the annotation fits the 480 px image
+        assert record.summary.slide is not None
+        assert (record.summary.slide.mpp, record.summary.slide.mpp_source) == (0.5, "annotation")
+    assert probe_mpp.header_ranges(bad) == ((0.1, 2.0), (1.0, 100.0))
+    assert probe_mpp.fit_tolerance(bad) == probe_mpp.FIT_TOLERANCE_PX
+    # a disabled check's valid params are still read (the probe's plausible range)
+    narrow = _with_check(profile, "slide.header", CheckSetting(enabled=False, params={"mpp_min": "0.3"}))
+    assert probe_mpp.header_ranges(narrow)[0] == (0.3, 2.0)
+
+
+def test_mpp_missing_says_why_a_declared_resolution_was_not_used(
+    profile: Profile, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # BASE: "the annotation declares none" beside ANNOTATION_MPP_UNUSED's "declares 0.5"
+    record, _ = _checked(tmp_path, profile, raw=_reaching(10**6, mpp=0.5), monkeypatch=monkeypatch)
+    (missing,) = [f for f in record.findings if f.code == "MPP_MISSING"]
+    assert "declares none" not in missing.message
+    assert (
+        "the annotation's 0.5 µm/px is not used (its lesions reach outside the 480x480 image"
+        in missing.message
+    )
+    # one that declares none is still said so
+    doc = native_doc(_lesion())
+    doc["slide"] = {"file": "S1.png"}
+    record, _ = _checked(tmp_path, profile, raw=json.dumps(doc), monkeypatch=monkeypatch)
+    (missing,) = [f for f in record.findings if f.code == "MPP_MISSING"]
+    assert "the annotation declares none" in missing.message
+
+
+def test_validity_takes_no_resolution_the_run_did_not_take(profile: Profile, tmp_path: Path) -> None:
+    # BASE: slide.header disabled, the annotation's implausible 0.002 unused by the run (MPP_MISSING)
+    # yet select_slides took it whenever the summary had none: a working scale off by 100s
+    from dqm.validity.data import select_slides
+
+    off = _with_check(profile, "slide.header", CheckSetting(enabled=False))
+    Image.fromarray(he_image()).save(tmp_path / "S1.png")
+    for mpp, usable in ((0.002, False), (0.5, True)):
+        doc = native_doc(_lesion())
+        doc["slide"] = {"file": "S1.png", "mpp": mpp, "width": SIDE, "height": SIDE}
+        (tmp_path / "S1.json").write_text(json.dumps(doc))
+        slide_io._PROBES.clear()
+        run = runner.run_batch(tmp_path, off, runner.RunOptions(workers=1))
+        taken, excluded = select_slides(run, off)
+        assert [(r.slide_id, r.mpp) for r in taken] == ([("S1", mpp)] if usable else [])
+        assert [e.codes for e in excluded] == ([] if usable else [("MPP_MISSING",)])
+
+
+def test_the_probe_decides_the_resolution_on_the_size_it_reads(tmp_path: Path) -> None:
+    # BASE probed with the annotation's value, then probed the whole slide again with the next
+    # one where the annotation did not fit: here the probe is given both and decides once open
+    Image.fromarray(he_image()).save(tmp_path / "S1.png")
+    fits = probe_mpp.AnnotationFit(0.5, None, (400.0, 400.0, 470.0, 470.0))
+    misfits = probe_mpp.AnnotationFit(0.5, (960, 960), None)
+    slide_io._PROBES.clear()
+    for fit, taken in ((fits, (0.5, "annotation")), (misfits, (0.8, "stated"))):
+        options = ProbeOptions(mpp=0.8, mpp_source="stated", fit=fit)
+        probe = probe_slide_cached(tmp_path / "S1.png", "S1.png", options)
+        assert probe.artefacts is not None
+        assert (probe.artefacts.mpp_source, probe_mpp.used(probe, options)) == (taken[1], taken)
+    # no size read: nothing contradicts the annotation
+    unsized = slide_io.virtual_probe("S1.png", mpp_x=None, mpp_y=None, width=None, height=None)
+    assert probe_mpp.given(ProbeOptions(fit=misfits), unsized).mpp == 0.5

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from dqm.checksums import Listed
 from dqm.facts import SlideSummary
 from dqm.model import Annotation, DiscoveryIssue, Item
-from dqm.probe_mpp import ProbeResolution, for_probe, mpp_range
+from dqm.probe_mpp import ProbeResolution, fit_tolerance, for_probe, header_ranges
 from dqm.profile import Profile
 from dqm.slide_io import SlideProbe
 
@@ -64,16 +64,22 @@ class ItemView:
         return self.annotation_file.path or self.image.path
 
     @property
+    def decided(self) -> ProbeResolution:
+        """The resolution decided where the slide header states none: :attr:`resolution`, else
+        (a view made by hand) by the same rule, no size known."""
+        if self.resolution is not None:
+            return self.resolution
+        ranges = header_ranges(self.profile)[0]
+        return for_probe(self.annotation, self.item, self.profile, ranges, None, fit_tolerance(self.profile))
+
+    @property
     def mpp(self) -> float | None:
         """Level-0 resolution: the slide header's, else the one the probe was given
-        (:attr:`resolution`: the annotation's declared one where plausible and the annotation fits
+        (:attr:`decided`: the annotation's declared one where plausible and the annotation fits
         the image, else the manifest's ``mpp`` column, else the profile's ``image_mpp``)."""
         if self.slide is not None and self.slide.mpp_x:
             return self.slide.mpp_x
-        resolution = self.resolution
-        if resolution is None:
-            resolution = for_probe(self.annotation, self.item, self.profile, mpp_range(self.profile))
-        return resolution.mpp
+        return self.decided.mpp
 
 
 @dataclass(frozen=True, slots=True)

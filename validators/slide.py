@@ -63,25 +63,37 @@ def opens(view: ItemView, params: NoParams, ctx: CheckContext) -> list[Finding]:
     aspect=Aspect.IMAGE,
     severity=Severity.WARNING,
     codes={
-        "MPP_MISSING": "no resolution (µm per pixel) in the slide header, the annotation, the manifest or the profile"
+        "MPP_MISSING": "no usable resolution (µm per pixel) in the slide header, the annotation, the manifest "
+        "or the profile"
     },
 )
 def resolution(view: ItemView, params: NoParams, ctx: CheckContext) -> list[Finding]:
-    """The level-0 resolution is known, from the slide header or the annotation."""
+    """The level-0 resolution is known, from the slide header, the annotation (where it is
+    plausible and fits the image), the manifest or the profile. An annotation that declares one
+    not used is said so, with why (``ANNOTATION_MPP_UNUSED`` or ``MPP_IMPLAUSIBLE`` say it at its
+    pointer; this finding says what follows: no areas in µm²)."""
     probe = view.slide
     if probe is None or not probe.opened or view.mpp is not None:
         return []
-    return [
-        ctx.finding(
-            "MPP_MISSING",
-            msg(
-                "{vendor} header has no mpp, the annotation declares none, the manifest has no mpp column "
-                "value and the profile no image_mpp: areas in µm² and resolution-based tiling are not possible",
-                vendor=probe.vendor or "slide",
-            ),
-            file=probe.path,
+    ann = view.annotation
+    declared = ann.declared_mpp if ann is not None and ann.readable else None
+    why = view.decided.unused
+    if declared is not None and why is not None:
+        text = msg(
+            "{vendor} header has no mpp, the annotation's {mpp:g} µm/px is not used ({why}), the manifest "
+            "has no mpp column value and the profile no image_mpp: areas in µm² and resolution-based "
+            "tiling are not possible",
+            vendor=probe.vendor or "slide",
+            mpp=declared,
+            why=why,
         )
-    ]
+    else:
+        text = msg(
+            "{vendor} header has no mpp, the annotation declares none, the manifest has no mpp column "
+            "value and the profile no image_mpp: areas in µm² and resolution-based tiling are not possible",
+            vendor=probe.vendor or "slide",
+        )
+    return [ctx.finding("MPP_MISSING", text, file=probe.path)]
 
 
 def _mask_size(w: int, h: int, sw: int, sh: int, pointer: str, ctx: CheckContext) -> Finding:

@@ -28,7 +28,7 @@ from PIL import Image
 from shapely.geometry.base import BaseGeometry
 
 from dqm.batch import normalise
-from dqm.coords import Frame, usable_mpp
+from dqm.coords import Frame
 from dqm.i18n import N_, msg
 from dqm.profile import Profile
 from dqm.raster import label_layers, most_crossed, painting_order, rasterise
@@ -155,8 +155,9 @@ def select_slides(
                 Excluded(sid, N_("annotation unreadable at validity time"), ("ANNOTATION_UNREADABLE",))
             )
             continue
-        if not mpp:
-            mpp = ann.mpp if usable_mpp(ann.mpp) else None
+        # the run's decision (dqm.probe_mpp's rule, judged on the size the probe read): the header's,
+        # else the annotation's where plausible and it fits the image, else the manifest's or the
+        # profile's; an annotation's value the run did not take is not taken here either
         if not mpp or not s.slide.width or not s.slide.height:
             excluded.append(Excluded(sid, N_("resolution (mpp) unknown"), ("MPP_MISSING",)))
             continue
