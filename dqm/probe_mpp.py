@@ -19,22 +19,17 @@ value is taken.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from dqm.coords import PLAUSIBLE_MPP, PLAUSIBLE_OBJECTIVE_POWER
 from dqm.i18n import Message, msg
 from dqm.model import Annotation, Item
 from dqm.profile import Profile
+from dqm.slide_io import FIT_TOLERANCE_PX, AnnotationFit, ProbeOptions, SlideProbe, resolved
 
-if TYPE_CHECKING:
-    from dqm.slide_io import ProbeOptions, SlideProbe
-
-FIT_TOLERANCE_PX = 1.0
-"""Pixels a lesion may reach past the image's edge and the annotation still fit it (the default
-``tolerance_px`` of ``geometry.bounds``)."""
+__all__ = ["FIT_TOLERANCE_PX", "AnnotationFit", "resolved"]  # the probe's half of the rule, in slide_io
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,65 +45,6 @@ class ProbeResolution:
     """``unused`` says the annotation describes another image (its declared size or lesions do not
     fit the image): its value is then no claim about this image's, and the manifest's is not held
     to it. False when it was unused for being implausible."""
-
-
-@dataclass(frozen=True, slots=True)
-class AnnotationFit:
-    """An annotation's plausible declared resolution with what judges whether the annotation
-    describes an image: its declared size and its lesions' bounding box (``None`` without lesion
-    geometry), ``tolerance_px`` the profile's ``geometry.bounds`` one. A field of
-    :class:`~dqm.slide_io.ProbeOptions`: the probe judges the fit on the size it reads."""
-
-    mpp: float
-    size: tuple[int, int] | None
-    box: tuple[float, float, float, float] | None
-    tolerance_px: float = FIT_TOLERANCE_PX
-
-    @classmethod
-    def of(cls, ann: Annotation, mpp: float, tolerance_px: float = FIT_TOLERANCE_PX) -> AnnotationFit:
-        """``ann``'s fit data with ``mpp`` its declared resolution."""
-        boxes = [lesion.geometry.bounds for lesion in ann.lesions if lesion.geometry is not None]
-        boxes = [b for b in boxes if len(b) == 4 and all(math.isfinite(v) for v in b)]
-        box = (
-            (
-                float(min(b[0] for b in boxes)),
-                float(min(b[1] for b in boxes)),
-                float(max(b[2] for b in boxes)),
-                float(max(b[3] for b in boxes)),
-            )
-            if boxes
-            else None
-        )
-        size = (ann.width, ann.height) if ann.width is not None and ann.height is not None else None
-        return cls(mpp, size, box, tolerance_px)
-
-    def misfit(self, size: tuple[int, int]) -> Message | None:
-        """Why the annotation does not describe an image of ``size`` (its declared size differs, or
-        its lesions reach more than ``tolerance_px`` outside it: ``LESION_OUT_OF_BOUNDS``'s rule),
-        ``None`` when it fits."""
-        w, h = size
-        if self.size is not None and self.size != (w, h):
-            return msg(
-                "the annotation declares a {aw}x{ah} slide, the image is {w}x{h}",
-                aw=self.size[0],
-                ah=self.size[1],
-                w=w,
-                h=h,
-            )
-        tol = self.tolerance_px
-        if self.box is not None:
-            minx, miny, maxx, maxy = self.box
-            if minx < -tol or miny < -tol or maxx > w + tol or maxy > h + tol:
-                return msg(
-                    "its lesions reach outside the {w}x{h} image (their box: {x0:g}, {y0:g} to {x1:g}, {y1:g})",
-                    x0=minx,
-                    y0=miny,
-                    x1=maxx,
-                    y1=maxy,
-                    w=w,
-                    h=h,
-                )
-        return None
 
 
 def _number(params: dict[str, Any], key: str, default: float, zero: bool = False) -> float:
@@ -179,7 +115,7 @@ def for_probe(
     judged. An implausible declared one is unused (``MPP_IMPLAUSIBLE``, ``slide.header``), one that
     does not fit too (``ANNOTATION_MPP_UNUSED``, ``slide.annotation_agrees``), the reason in
     ``unused``; ``tolerance_px``: how far a lesion may reach past the image's edge
-    (:meth:`AnnotationFit.misfit`)."""
+    (:meth:`dqm.slide_io.AnnotationFit.misfit`)."""
     otherwise, fit = candidates(ann, item, profile, mpp_range, tolerance_px)
     if fit is None:
         return otherwise
@@ -220,20 +156,6 @@ def candidates(
     return ProbeResolution(None, "none", unused), fit
 
 
-def given(options: ProbeOptions, probe: SlideProbe) -> ProbeOptions:
-    """``options`` with the resolution the probe takes once it has opened the image and read its
-    size and header (:func:`dqm.slide_io.probe_slide`, before it measures anything in µm): the
-    annotation's (``options.fit``) where the annotation fits that size or no size was read, else
-    the one ``options`` give (:func:`for_probe`'s rule); ``fit`` cleared."""
-    fit = options.fit
-    if fit is None:
-        return options
-    size = (probe.width, probe.height) if probe.width and probe.height else None
-    if size is None or fit.misfit(size) is None:
-        return dataclasses.replace(options, mpp=fit.mpp, mpp_source="annotation", fit=None)
-    return dataclasses.replace(options, fit=None)
-
-
 def used(probe: SlideProbe, options: ProbeOptions) -> tuple[float | None, str]:
     """The level-0 resolution the probe used and where it came from, as the blur tiles take it:
     the header's, else the one its options gave, else 10 µm over the objective power when that is
@@ -241,7 +163,7 @@ def used(probe: SlideProbe, options: ProbeOptions) -> tuple[float | None, str]:
     objective of 200 or 0.5 is no resolution, and would read as 40x or under 10x)."""
     if probe.mpp_x:
         return probe.mpp_x, "header"
-    options = given(options, probe)
+    options = resolved(options, probe)
     if options.mpp:
         return options.mpp, options.mpp_source
     power = probe.objective_power

@@ -414,7 +414,7 @@ def check_item(
         )
         probe = probe_slide_cached(image_path, image.path or "", probe_options, taken)
         if probe.opened and not probe.mpp_x and probe.width and probe.height:
-            read = (probe.width, probe.height)  # the decision the probe took (probe_mpp.given)
+            read = (probe.width, probe.height)  # the decision the probe took (probe_mpp.resolved)
             resolution = probe_mpp.for_probe(annotation, item, profile, mpp_range, read, tolerance)
         mpp_used = probe_mpp.used(probe, probe_options)
     if item.row is None and annotation is not None:

@@ -43,18 +43,17 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
-from dqm import file_digests, probe_mpp, slide_refs
+from dqm import file_digests, slide_refs
 from dqm.budget import Budget, Meter
 from dqm.coords import PLAUSIBLE_MPP, PLAUSIBLE_OBJECTIVE_POWER, usable_mpp
 from dqm.facts import StainSummary
 from dqm.findings import clip
 from dqm.i18n import N_, Message, msg
 from dqm.image_text import UNREAD, pillow_texts, tiff_texts
-from dqm.model import SlideFacts
+from dqm.model import Annotation, SlideFacts
 from dqm.pixels.artefacts import Artefacts, TileSource, decoded_pixels, measure
 from dqm.pixels.masks import dilate, fill_holes
 from dqm.pixels.stain import dqt_tables, jpeg_quality, scanner, stain_descriptors
-from dqm.probe_mpp import AnnotationFit
 from dqm.slide_refs import (
     GONE_ERRNOS,
     SPECIAL,
@@ -162,6 +161,84 @@ MAGIC = (
 )
 
 
+FIT_TOLERANCE_PX = 1.0
+"""Pixels a lesion may reach past the image's edge and the annotation still fit it (the default
+``tolerance_px`` of ``geometry.bounds``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class AnnotationFit:
+    """An annotation's plausible declared resolution (:func:`dqm.probe_mpp.candidates`) with what judges whether the annotation
+    describes an image: its declared size and its lesions' bounding box (``None`` without lesion
+    geometry), ``tolerance_px`` the profile's ``geometry.bounds`` one. A field of
+    :class:`~dqm.slide_io.ProbeOptions`: the probe judges the fit on the size it reads."""
+
+    mpp: float
+    size: tuple[int, int] | None
+    box: tuple[float, float, float, float] | None
+    tolerance_px: float = FIT_TOLERANCE_PX
+
+    @classmethod
+    def of(cls, ann: Annotation, mpp: float, tolerance_px: float = FIT_TOLERANCE_PX) -> AnnotationFit:
+        """``ann``'s fit data with ``mpp`` its declared resolution."""
+        boxes = [lesion.geometry.bounds for lesion in ann.lesions if lesion.geometry is not None]
+        boxes = [b for b in boxes if len(b) == 4 and all(math.isfinite(v) for v in b)]
+        box = (
+            (
+                float(min(b[0] for b in boxes)),
+                float(min(b[1] for b in boxes)),
+                float(max(b[2] for b in boxes)),
+                float(max(b[3] for b in boxes)),
+            )
+            if boxes
+            else None
+        )
+        size = (ann.width, ann.height) if ann.width is not None and ann.height is not None else None
+        return cls(mpp, size, box, tolerance_px)
+
+    def misfit(self, size: tuple[int, int]) -> Message | None:
+        """Why the annotation does not describe an image of ``size`` (its declared size differs, or
+        its lesions reach more than ``tolerance_px`` outside it: ``LESION_OUT_OF_BOUNDS``'s rule),
+        ``None`` when it fits."""
+        w, h = size
+        if self.size is not None and self.size != (w, h):
+            return msg(
+                "the annotation declares a {aw}x{ah} slide, the image is {w}x{h}",
+                aw=self.size[0],
+                ah=self.size[1],
+                w=w,
+                h=h,
+            )
+        tol = self.tolerance_px
+        if self.box is not None:
+            minx, miny, maxx, maxy = self.box
+            if minx < -tol or miny < -tol or maxx > w + tol or maxy > h + tol:
+                return msg(
+                    "its lesions reach outside the {w}x{h} image (their box: {x0:g}, {y0:g} to {x1:g}, {y1:g})",
+                    x0=minx,
+                    y0=miny,
+                    x1=maxx,
+                    y1=maxy,
+                    w=w,
+                    h=h,
+                )
+        return None
+
+
+def resolved(options: ProbeOptions, probe: SlideProbe) -> ProbeOptions:
+    """``options`` with the resolution the probe takes once it has opened the image and read its
+    size and header (:func:`dqm.slide_io.probe_slide`, before it measures anything in µm): the
+    annotation's (``options.fit``) where the annotation fits that size or no size was read, else
+    the one ``options`` give (:func:`dqm.probe_mpp.for_probe`'s rule); ``fit`` cleared."""
+    fit = options.fit
+    if fit is None:
+        return options
+    size = (probe.width, probe.height) if probe.width and probe.height else None
+    if size is None or fit.misfit(size) is None:
+        return dataclasses.replace(options, mpp=fit.mpp, mpp_source="annotation", fit=None)
+    return dataclasses.replace(options, fit=None)
+
+
 @dataclass(frozen=True, slots=True)
 class ProbeOptions:
     """How much a probe may do."""
@@ -197,7 +274,7 @@ class ProbeOptions:
     """The annotation's plausible declared resolution with what judges whether it describes this
     image (:func:`dqm.probe_mpp.candidates`): taken instead of ``mpp`` where the annotation fits the
     size this probe reads, decided once the image is open and before anything is measured in µm
-    (:func:`dqm.probe_mpp.given`): one open, one probe, within ``budget_s``, whichever is taken."""
+    (:func:`resolved`): one open, one probe, within ``budget_s``, whichever is taken."""
     mpp_range: tuple[float, float] = PLAUSIBLE_MPP
     """The plausible level-0 resolutions, µm per pixel (the profile's ``slide.header`` ``mpp_min`` /
     ``mpp_max``): the artefact measure judges no folds at a header's, annotation's or stated one outside."""
@@ -1030,8 +1107,8 @@ def _tissue_openslide(
     level0 = (probe.width or w, probe.height or h)
     try:
         thumb_px = _whole_slide_thumbnail(probe, level0)
-        given = probe_mpp.given(options, probe)
-        pixels = _Pixels(given, clock, _openslide_tiles(slide, probe, error, given.mpp, done, jpeg))
+        taking = resolved(options, probe)
+        pixels = _Pixels(taking, clock, _openslide_tiles(slide, probe, error, taking.mpp, done, jpeg))
         if thumb_px is not None:
             if _step(probe, clock, "tissue mask", thumb_px):
                 img = slide.associated_images["thumbnail"]
@@ -1211,13 +1288,13 @@ def _pillow(path: Path, probe: SlideProbe, options: ProbeOptions, clock: Budget)
                 if img.mode not in ("RGB", "RGBA", "P", "CMYK", "YCbCr"):
                     probe.tissue_note = f"{img.mode} image: no colour to separate tissue from glass"
                 elif _step(probe, clock, "tissue mask", w * h):
-                    given = probe_mpp.given(options, probe)  # its size and header read
+                    taking = resolved(options, probe)  # its size and header read
                     _mask_from_image(
                         img,
                         (w, h),
                         "plain image",
                         probe,
-                        _Pixels(given, clock, _pillow_tiles(img, given.mpp)),
+                        _Pixels(taking, clock, _pillow_tiles(img, taking.mpp)),
                     )
     except Image.DecompressionBombError as exc:  # over Pillow's limit: refused before decoding
         probe.open_error = msg("plain image too large to decode safely ({reason})", reason=str(exc))

@@ -418,7 +418,7 @@ def _sized_by_probe(
     """A MIRAX slide (``S1.mrxs``: no header Pillow or tifffile reads) whose probe reads it as
     480x480 (``header_mpp`` in its header when given), its annotation's lesion reaching x = ``x1``
     and declaring 0.5 µm/px; the record and the options of each probe made, with the resolution
-    the probe took on the size it read (:func:`dqm.probe_mpp.given`)."""
+    the probe took on the size it read (:func:`dqm.probe_mpp.resolved`)."""
     (tmp_path / "S1.mrxs").write_bytes(b"\0" * 64)
     raw = json.loads(_reaching(x1, mpp=0.5))
     raw["slide"]["file"] = "S1.mrxs"
@@ -427,7 +427,7 @@ def _sized_by_probe(
 
     def probe(path: Path, rel: str, options: ProbeOptions, taken: Any) -> SlideProbe:
         made = slide_io.virtual_probe(rel, SIDE, SIDE, vendor="mirax", mpp_x=header_mpp, mpp_y=header_mpp)
-        given.append(probe_mpp.given(options, made))  # as the probe takes it on the size it read
+        given.append(probe_mpp.resolved(options, made))  # as the probe takes it on the size it read
         return made
 
     monkeypatch.setattr(runner, "probe_slide_cached", probe)
@@ -612,4 +612,4 @@ def test_the_probe_decides_the_resolution_on_the_size_it_reads(tmp_path: Path) -
         assert (probe.artefacts.mpp_source, probe_mpp.used(probe, options)) == (taken[1], taken)
     # no size read: nothing contradicts the annotation
     unsized = slide_io.virtual_probe("S1.png", mpp_x=None, mpp_y=None, width=None, height=None)
-    assert probe_mpp.given(ProbeOptions(fit=misfits), unsized).mpp == 0.5
+    assert probe_mpp.resolved(ProbeOptions(fit=misfits), unsized).mpp == 0.5

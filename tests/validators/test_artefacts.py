@@ -238,13 +238,13 @@ def test_a_slide_without_tissue_is_not_told_artefacts_slide_says_why(
 
 
 def test_the_profiles_header_range_holds_the_fold_measure(profile: Profile, tmp_path: Path) -> None:
-    from dqm.runner import _header_ranges
+    from dqm.probe_mpp import header_ranges
 
     path = tmp_path / "patch.png"
     Image.fromarray(fold_band_image()).save(path)
     checks = {"slide.header": {"params": {"mpp_max": 5.0}}}
     wide = Profile.model_validate({**profile.model_dump(exclude={"checks"}), "checks": checks})
-    mpp_range, objective_range = _header_ranges(wide)
+    mpp_range, objective_range = header_ranges(wide)
     assert mpp_range == (0.1, 5.0) and objective_range == (1.0, 100.0)
     # 3 µm: plausible for this profile, judged (at that coarse scale, and the record says so)
     probe = probe_slide(path, "patch.png", ProbeOptions(mpp=3.0, mpp_range=mpp_range))
