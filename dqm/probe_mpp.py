@@ -7,14 +7,14 @@ An annotation's ``MicronsPerPixel`` describes the slide it was drawn on: put bes
 it would be judged at the wrong scale. So the annotation's value is used only where its declared
 size (if any) is the image's and its lesions lie within the image (the bounds rule of
 ``LESION_OUT_OF_BOUNDS``). The image's size is the probe's (a MIRAX slide's too, whose size no
-header reader but OpenSlide gives): the probe is given both candidates (:func:`candidates`: the
-annotation's value with what judges its fit, :class:`AnnotationFit`, and the one to take where it
-does not fit) and decides inside its one open, once it has read the image's size and header and
-before it measures anything in µm (:func:`dqm.slide_io.probe_slide`): a misfit costs no second
-probe. One rule (:func:`for_probe`, :meth:`AnnotationFit.misfit`) decides for the probe, for the
-areas in µm² (:attr:`validators.context.ItemView.mpp`) and for the runner's record of it; where no
-image's size is known (``--no-slides``, a size not read) no fit is judged and a plausible declared
-value is taken.
+header reader but OpenSlide gives): the probe is given both candidates (:func:`candidates`:
+the annotation's value with what judges its fit, :class:`~dqm.slide_io.AnnotationFit`, and the
+one to take where it does not fit) and decides inside its one open, once it has read the image's
+size and header and before it measures anything in µm (:func:`dqm.slide_io.resolved`): a misfit
+costs no second probe. One rule (:func:`for_probe`, ``AnnotationFit.misfit``) decides for the
+probe, for the areas in µm² (:attr:`validators.context.ItemView.mpp`) and for the runner's record
+of it; where no image's size is known (``--no-slides``, a size not read) no fit is judged and a
+plausible declared value is taken.
 """
 
 from __future__ import annotations
@@ -28,8 +28,6 @@ from dqm.i18n import Message, msg
 from dqm.model import Annotation, Item
 from dqm.profile import Profile
 from dqm.slide_io import FIT_TOLERANCE_PX, AnnotationFit, ProbeOptions, SlideProbe, resolved
-
-__all__ = ["FIT_TOLERANCE_PX", "AnnotationFit", "resolved"]  # the probe's half of the rule, in slide_io
 
 
 @dataclass(frozen=True, slots=True)

@@ -168,10 +168,11 @@ FIT_TOLERANCE_PX = 1.0
 
 @dataclass(frozen=True, slots=True)
 class AnnotationFit:
-    """An annotation's plausible declared resolution (:func:`dqm.probe_mpp.candidates`) with what judges whether the annotation
-    describes an image: its declared size and its lesions' bounding box (``None`` without lesion
-    geometry), ``tolerance_px`` the profile's ``geometry.bounds`` one. A field of
-    :class:`~dqm.slide_io.ProbeOptions`: the probe judges the fit on the size it reads."""
+    """An annotation's plausible declared resolution (:func:`dqm.probe_mpp.candidates`) with what
+    judges whether the annotation describes an image: its declared size and its lesions' bounding
+    box (``None`` without lesion geometry), ``tolerance_px`` the profile's ``geometry.bounds`` one.
+    A field of :class:`ProbeOptions`: the probe judges the fit on the size it reads (the probe's
+    half of :mod:`dqm.probe_mpp`'s rule, here so that the probe needs no import of it)."""
 
     mpp: float
     size: tuple[int, int] | None
