@@ -808,3 +808,27 @@ def test_red_ink_stands_apart_from_the_stain(slide: str) -> None:
     assert got.pens["red"] > DEFAULTS.pen and got.mask("pen")[mark].mean() > 0.3
     near = ndimage.binary_dilation(mark, iterations=4)
     assert got.mask("pen")[~near].mean() < 0.01
+
+
+@pytest.mark.parametrize(
+    ("colour", "radius", "what"),
+    [((172, 168, 174), 9, "pale stroma"), ((230, 150, 205), 6, "red cells")],
+)
+def test_pale_tissue_off_the_mask_is_not_debris(colour: tuple[int, int, int], radius: int, what: str) -> None:
+    # set 3's camera pictures: pale stroma at the picture's edge that the tissue mask leaves out
+    # (grey levels 0.65-0.72 on glass of 0.94, just past DEBRIS_MIN_CONTRAST), red cells in an
+    # alveolar space (pink, saturation 0.25-0.39, past DEBRIS_MIN_SATURATION): no debris; dark
+    # specks beside them still are
+    rng = np.random.default_rng(1)
+    img = he_image().astype(np.float32)
+    spots = ((25, 25), (455, 30), (30, 450), (450, 450), (240, 20), (20, 240), (130, 20), (20, 130))
+    for x, y in (*spots, (350, 20), (20, 350)):
+        patch = np.hypot(*(np.mgrid[:SIDE, :SIDE] - np.array([y, x])[:, None, None])) < radius
+        img[patch] = np.array(colour, np.float32) + rng.normal(0, 6, (int(patch.sum()), 3))
+    pale = np.clip(img, 0, 255).astype(np.uint8)
+    assert found(pale).shares["debris"] <= DEFAULTS.debris, what
+    layer = Image.fromarray(pale)
+    for x, y in ((60, 20), (420, 20), (20, 420), (460, 400), (300, 15), (15, 300)):
+        ImageDraw.Draw(layer).ellipse((x - 5, y - 4, x + 5, y + 4), fill=(70, 55, 45))
+    got = found(np.asarray(layer))
+    assert got.shares["debris"] > DEFAULTS.debris and got.mask("debris")[20, 60]
