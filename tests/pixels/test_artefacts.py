@@ -676,6 +676,27 @@ def blue_stained_core(seed: int = 0) -> np.ndarray:
     return nuclei_on_glass(seed, 60, (170, 160, 215), (112, 112, 197), 260, 70, (9, 7))
 
 
+def mauve_core(seed: int = 0) -> np.ndarray:
+    """A core stained mauve with scattered nuclei far bluer than its cytoplasm (as UCSB's
+    ytma49_072303 malignant cores: 2.5 to 2.9 times its blue over red; here 2.7)."""
+    return nuclei_on_glass(seed, 60, (180, 150, 190), (75, 80, 213), 90, 70, (8, 6))
+
+
+def test_nuclei_far_bluer_than_their_cytoplasm_are_not_pen() -> None:
+    # past PEN_BLUE_MIN_HUE_RATIO by colour, but blobs, not a stroke (PEN_BLUE_MIN_EXTENT)
+    assert found(mauve_core()).pens["blue"] <= DEFAULTS.pen
+
+
+@pytest.mark.parametrize("length", [100, 240])
+def test_a_blue_stroke_among_very_blue_nuclei_is_pen(length: int) -> None:
+    # the shape test keeps a stroke a fifth of the image long (PEN_BLUE_MIN_EXTENT 0.18) and longer
+    img = mauve_core().astype(np.float32)
+    mark = stroke(10, [(120, 200), (120 + length, 230)])
+    img[mark] *= 0.1 + 0.9 * np.array((40, 90, 210), np.float32) / 255
+    got = found(img.astype(np.uint8))
+    assert got.pens["blue"] > DEFAULTS.pen and got.mask("pen")[mark].mean() > 0.3
+
+
 def test_blue_stained_nuclei_are_not_pen() -> None:
     assert "pen" not in flagged(blue_stained_core())
 
