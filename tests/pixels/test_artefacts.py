@@ -697,6 +697,16 @@ def test_a_blue_stroke_among_very_blue_nuclei_is_pen(length: int) -> None:
     assert got.pens["blue"] > DEFAULTS.pen and got.mask("pen")[mark].mean() > 0.3
 
 
+def test_a_short_blue_mark_alone_on_a_blue_stained_slide_is_pen() -> None:
+    # 0.16 of the image long, under PEN_BLUE_MIN_EXTENT, but the slide's only blue past the
+    # ratio (PEN_BLUE_MIN_SHARE; BreakHis slides' short injected strokes)
+    img = nuclei_on_glass(0, 60, (170, 160, 215), (150, 130, 200), 200, 70, (8, 6)).astype(np.float32)
+    mark = stroke(14, [(190, 220), (265, 240)])
+    img[mark] *= 0.1 + 0.9 * np.array((40, 90, 210), np.float32) / 255
+    got = found(img.astype(np.uint8))
+    assert got.pens["blue"] > DEFAULTS.pen and got.mask("pen")[mark].mean() > 0.3
+
+
 def test_blue_stained_nuclei_are_not_pen() -> None:
     assert "pen" not in flagged(blue_stained_core())
 
