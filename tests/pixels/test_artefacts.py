@@ -707,6 +707,16 @@ def test_a_short_blue_mark_alone_on_a_blue_stained_slide_is_pen() -> None:
     assert got.pens["blue"] > DEFAULTS.pen and got.mask("pen")[mark].mean() > 0.3
 
 
+def test_a_blue_stroke_in_pieces_among_very_blue_nuclei_is_pen() -> None:
+    # a stroke over glands passes the colour rules in pieces: joined across gaps (PEN_BLUE_GAP)
+    img = mauve_core().astype(np.float32)
+    mark = stroke(10, [(120, 200), (360, 230)])
+    cut = mark.copy()
+    cut[:, np.arange(SIDE) % 12 < 3] = False
+    img[cut] *= 0.1 + 0.9 * np.array((40, 90, 210), np.float32) / 255
+    assert found(img.astype(np.uint8)).pens["blue"] > DEFAULTS.pen
+
+
 def test_blue_stained_nuclei_are_not_pen() -> None:
     assert "pen" not in flagged(blue_stained_core())
 
