@@ -114,12 +114,22 @@ PEN_BLUE_EDGE = 7
 """A blue stroke's soft edge: the pixels within this many working pixels of it, left out of the
 stained rest's median (a blurred stroke on a little tissue made its own reference)."""
 PEN_RED_MAX_HUE_RATIO = 0.45
-"""Red ink: a connected patch of red candidates is ink when its median green-or-blue over red,
-max(g, b) / r, is at most this times the median of the slide's stained rest (neither glass nor
-within PEN_BLUE_EDGE of a candidate). Red ink multiplies the tissue under it by about (0.9, 0.2,
-0.25), so a stroke is 0.2 to 0.4 times its slide's stained rest; a slide's own eosin is not
-(an osteosarcoma slide's bone matrix, (189, 66, 87), passed every red test and is 0.55 times
-its nuclei and lacunae: the third external set's one clean pen flag)."""
+"""Red ink where the candidates are a stain (PEN_RED_STAIN_SHARE): a connected patch of red
+candidates is ink when its median green-or-blue over red, max(g, b) / r, is at most this times the
+median of the slide's stained rest (neither glass nor within PEN_BLUE_EDGE of a candidate). Red ink
+over a slide's nuclei and lacunae is 0.2 to 0.35 times them; an osteosarcoma slide's bone matrix,
+(189, 66, 87), passed every red test and is 0.55 times its nuclei and lacunae (the third external
+set's one clean pen flag). Over ordinary H&E a lighter ink, (235, 80, 90), is 0.4 to 0.5 times the
+stained rest, and ink on the glass of an eosin-rich slide about 0.48: not judged so (below)."""
+PEN_RED_STAIN_SHARE = 0.3
+"""The red candidates are judged against the slide's stain (PEN_RED_MAX_HUE_RATIO) only where they
+are at least this share of the stained pixels (candidates included): a stain, not a stroke. The bone
+slide's matrix is 0.8 of its stained pixels; a bench stroke on the tuning slides at most 0.2."""
+PEN_RED_GLASS_RING = 0.5
+"""Where the candidates are judged against the stain, a group of them (joined within
+2 x PEN_BLUE_EDGE) whose ring (PEN_BLUE_EDGE to 2 x PEN_BLUE_EDGE beyond them) is at least this share
+glass (under STAINED_MIN_SATURATION) is ink whatever its hue: a stroke on the glass beside the
+tissue, never the stain."""
 BLACK_MAX_VALUE = 75.0
 """Black ink: brightest channel at most this (0-255) with saturation at most BLACK_MAX_SATURATION,
 and, from BLACK_NEUTRAL_VALUE up, its channels within BLACK_MAX_SPREAD of each other: grey-black
@@ -572,21 +582,35 @@ def _bluer_than_stain(blue: np.ndarray, r: np.ndarray, b: np.ndarray, sat: np.nd
 def _redder_than_stain(
     red: np.ndarray, r: np.ndarray, g: np.ndarray, b: np.ndarray, sat: np.ndarray
 ) -> np.ndarray:
-    """The red candidates that are ink: each connected patch whose median max(g, b) / r is at most
+    """The red candidates that are ink: all of them where they are under
+    :data:`PEN_RED_STAIN_SHARE` of the stained pixels (a stroke); else those on the glass
+    (:data:`PEN_RED_GLASS_RING`), each connected patch whose median max(g, b) / r is at most
     :data:`PEN_RED_MAX_HUE_RATIO` times the stained rest's, and in the other patches (a slide's own
     eosin, a stroke run into it) the pixels that are so themselves; all of them where no stained
     rest is left (nothing to tell the ink from)."""
     from scipy import ndimage
 
-    rest = ~dilate(red, PEN_BLUE_EDGE) & (sat >= STAINED_MIN_SATURATION)
+    stained = sat >= STAINED_MIN_SATURATION
+    gate = PEN_RED_STAIN_SHARE * np.count_nonzero(stained | red)
+    if np.count_nonzero(red) < gate:
+        return red
+    near = dilate(red, PEN_BLUE_EDGE)
+    rest = ~near & stained
     if not rest.any():
         return red
     hue = np.maximum(g, b) / (r + 1.0)
-    ref = _median(hue[rest])
+    limit = PEN_RED_MAX_HUE_RATIO * _median(hue[rest])
     labels, n = ndimage.label(red)
-    medians = np.asarray(ndimage.median(hue, labels, np.arange(1, n + 1)), float)
-    keep = np.concatenate([[False], medians <= PEN_RED_MAX_HUE_RATIO * ref])
-    return keep[labels] | (red & (hue <= PEN_RED_MAX_HUE_RATIO * ref))
+    keep = np.zeros(n + 1, bool)
+    for i, box in enumerate(ndimage.find_objects(labels), 1):
+        keep[i] = _median(hue[box][labels[box] == i]) <= limit
+    groups, m = ndimage.label(dilate(near, PEN_BLUE_EDGE))
+    ring = groups[~near]
+    glassy = np.bincount(ring[~stained[~near]], minlength=m + 1)
+    size = np.bincount(groups[red], minlength=m + 1)
+    on_glass = (glassy >= PEN_RED_GLASS_RING * np.bincount(ring, minlength=m + 1)) & (size < gate)
+    on_glass[0] = False
+    return keep[labels] | (red & on_glass[groups]) | (red & (hue <= limit))
 
 
 def _local_glass(grey: np.ndarray, glass: np.ndarray, fallback: float) -> np.ndarray:
