@@ -127,7 +127,8 @@ are at least this share of the stained pixels (candidates included): a stain, no
 slide's matrix is 0.8 of its stained pixels; a bench stroke on the tuning slides at most 0.2."""
 PEN_RED_GLASS_RING = 0.5
 """Where the candidates are judged against the stain, a group of them (joined within
-2 x PEN_BLUE_EDGE) whose ring (PEN_BLUE_EDGE to 2 x PEN_BLUE_EDGE beyond them) is at least this share
+2 x PEN_BLUE_EDGE) under PEN_RED_STAIN_SHARE of the stained pixels whose ring (PEN_BLUE_EDGE to
+2 x PEN_BLUE_EDGE beyond them; where two rings meet, the later group's) is at least this share
 glass (under STAINED_MIN_SATURATION) is ink whatever its hue: a stroke on the glass beside the
 tissue, never the stain."""
 BLACK_MAX_VALUE = 75.0
@@ -604,8 +605,16 @@ def _redder_than_stain(
     keep = np.zeros(n + 1, bool)
     for i, box in enumerate(ndimage.find_objects(labels), 1):
         keep[i] = _median(hue[box][labels[box] == i]) <= limit
-    groups, m = ndimage.label(dilate(near, PEN_BLUE_EDGE))
-    ring = groups[~near]
+    groups, m = ndimage.label(near)
+    spread = groups.copy()  # each group's label carried PEN_BLUE_EDGE pixels beyond it: its ring
+    for _ in range(PEN_BLUE_EDGE):
+        grown = spread.copy()
+        np.maximum(grown[1:], spread[:-1], out=grown[1:])
+        np.maximum(grown[:-1], spread[1:], out=grown[:-1])
+        np.maximum(grown[:, 1:], spread[:, :-1], out=grown[:, 1:])
+        np.maximum(grown[:, :-1], spread[:, 1:], out=grown[:, :-1])
+        spread = grown
+    ring = spread[~near]
     glassy = np.bincount(ring[~stained[~near]], minlength=m + 1)
     size = np.bincount(groups[red], minlength=m + 1)
     on_glass = (glassy >= PEN_RED_GLASS_RING * np.bincount(ring, minlength=m + 1)) & (size < gate)

@@ -873,3 +873,41 @@ def test_pale_tissue_off_the_mask_is_not_debris(colour: tuple[int, int, int], ra
         ImageDraw.Draw(layer).ellipse((x - 5, y - 4, x + 5, y + 4), fill=(70, 55, 45))
     got = found(np.asarray(layer))
     assert got.shares["debris"] > DEFAULTS.debris and got.mask("debris")[20, 60]
+def inked(
+    img: np.ndarray, colour: tuple[int, int, int], opacity: float, where: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """``img`` with a 10-pixel stroke of ink ``colour`` at ``opacity`` over its tissue or along
+    the glass above it (ink multiplies what lies under it), and the stroke's pixels."""
+    mark = stroke(10, [(120, 200), (360, 260)] if where == "tissue" else [(5, 20), (470, 30)])
+    out = img.astype(np.float32)
+    out[mark] *= 1 - opacity + opacity * np.array(colour, np.float32) / 255
+    return out.astype(np.uint8), mark
+
+
+@pytest.mark.parametrize(
+    ("slide", "colour", "opacity", "where"),
+    [
+        # a lighter ink over ordinary H&E: 0.4 to 0.5 times the stained rest's max(g, b) / r
+        ("he", (235, 80, 90), 0.9, "tissue"),
+        ("he", (220, 70, 80), 0.75, "tissue"),
+        # the bench's ink on the glass of an eosin-rich slide: 0.48 times its stroma
+        ("eosin", (225, 35, 45), 0.9, "glass"),
+        ("he", (225, 35, 45), 0.75, "glass"),
+        # on the glass beside a deep-eosin bone matrix, whatever the ink's hue
+        ("bone", (235, 80, 90), 0.9, "glass"),
+    ],
+)
+def test_red_ink_is_found_beside_any_stain(
+    slide: str, colour: tuple[int, int, int], opacity: float, where: str
+) -> None:
+    base = {
+        "he": he_image,
+        "bone": deep_eosin_bone,
+        "eosin": lambda: nuclei_on_glass(0, 60, (200, 90, 120), (100, 55, 150), 300, 70, (2, 2)),
+    }[slide]()
+    img, mark = inked(base, colour, opacity, where)
+    got = found(img)
+    assert got.pens["red"] > DEFAULTS.pen and got.mask("pen")[mark].mean() > 0.3
+    if slide == "bone":  # the matrix itself stays unflagged
+        near = ndimage.binary_dilation(mark, iterations=4)
+        assert got.mask("pen")[~near].mean() < 0.01
