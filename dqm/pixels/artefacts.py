@@ -124,7 +124,9 @@ stained rest, and ink on the glass of an eosin-rich slide about 0.48: not judged
 PEN_RED_STAIN_SHARE = 0.3
 """The red candidates are judged against the slide's stain (PEN_RED_MAX_HUE_RATIO) only where they
 are at least this share of the stained pixels (candidates included): a stain, not a stroke. The bone
-slide's matrix is 0.8 of its stained pixels; a bench stroke on the tuning slides at most 0.2."""
+slide's matrix is 0.81 of its stained pixels; on every other tuning slide, clean or with a red
+stroke injected (``benchmarks/bench_red_ink.py``), the candidates were at most 0.07. Any value
+between separates them, left out site by site too: 0.3 is not fitted."""
 PEN_RED_GLASS_RING = 0.9
 """Where the candidates are judged against the stain, a group of them (joined within
 2 x PEN_BLUE_EDGE) under PEN_RED_STAIN_SHARE of the stained pixels whose ring (PEN_BLUE_EDGE to
