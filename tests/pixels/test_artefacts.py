@@ -873,6 +873,8 @@ def test_pale_tissue_off_the_mask_is_not_debris(colour: tuple[int, int, int], ra
         ImageDraw.Draw(layer).ellipse((x - 5, y - 4, x + 5, y + 4), fill=(70, 55, 45))
     got = found(np.asarray(layer))
     assert got.shares["debris"] > DEFAULTS.debris and got.mask("debris")[20, 60]
+
+
 def inked(
     img: np.ndarray, colour: tuple[int, int, int], opacity: float, where: str
 ) -> tuple[np.ndarray, np.ndarray]:
