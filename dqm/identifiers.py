@@ -1670,6 +1670,14 @@ _ESCAPE = re.compile(
 character past U+FFFF (a tag character before an RRN must not hide it); a ``\\U`` past U+10FFFF
 is no character, and left as it is; and a numeric character reference (:data:`_ENTITY`)."""
 _ENTITIES = re.compile(_ENTITY)
+_MAY_REFERENCE = re.compile(
+    r"&(?:#|[A-Za-z][A-Za-z0-9]*;|"
+    + "|".join(name for name in _separator_entities() if not name.endswith(";"))
+    + ")"
+)
+"""Where a character reference may be: ``&`` then ``#``, or a run of letters (and digits:
+``&emsp13;``) that ends in ``;`` or is a legacy name read without it (``&nbsp``, ``&amp``). A
+URL's ``&page=2`` is none, and a text whose ``&`` are all so is not decoded (:func:`_decodes`)."""
 _ESCAPE_CHARS = "tnrfbvuxU0-9a-fA-F\"'/"
 """The characters after the backslash of an escape :data:`_ESCAPE` decodes (a character class's body)."""
 _ESCAPED = {"t": "\t", "n": "\n", "r": "\r", "f": "\f", "b": "\b", "v": "\v"}
@@ -1687,7 +1695,7 @@ def unescaped(text: str) -> tuple[str, list[int] | None]:
     there, and ensure-ASCII JSON hides every Korean name."""
     where: list[int] | None = None
     for _ in range(3):  # a value quoted with repr() inside JSON is escaped twice
-        if "\\" not in text and "&" not in text:
+        if not _decodes(text):
             break
         text, inner = _unescaped_once(text)
         where = inner if where is None else [where[i] for i in inner]
@@ -1695,13 +1703,22 @@ def unescaped(text: str) -> tuple[str, list[int] | None]:
 
 
 def _plain(text: str) -> str:
-    """:func:`unescaped`'s text alone (``text`` itself when it holds no backslash), without the
-    list of where each character starts: most windows hold no identifier, and need none."""
+    """:func:`unescaped`'s text alone (``text`` itself when it holds no escape and no reference,
+    :func:`_decodes`), without the list of where each character starts: most windows hold no
+    identifier, and need none. A pass that decodes nothing is the last."""
     for _ in range(3):
-        if "\\" not in text and "&" not in text:
+        if not _decodes(text):
             break
-        text = _ESCAPE.sub(_escaped_char, text)
+        text, decoded = _ESCAPE.subn(_escaped_char, text)
+        if not decoded:
+            break
     return text
+
+
+def _decodes(text: str) -> bool:
+    """Whether ``text`` may hold an escape (a backslash) or a character reference
+    (:data:`_MAY_REFERENCE`): else it is read as it is, however many ``&`` a URL's query holds."""
+    return "\\" in text or ("&" in text and _MAY_REFERENCE.search(text) is not None)
 
 
 def _escaped_char(m: re.Match[str]) -> str:
@@ -2201,7 +2218,12 @@ class Masker:
         return hmac.new(self._key, text.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
 
     def _masked(
-        self, window: str, limit: int, masked_spans: list[tuple[int, int]] | None = None, offset: int = 0
+        self,
+        window: str,
+        limit: int,
+        masked_spans: list[tuple[int, int]] | None = None,
+        offset: int = 0,
+        plain: str | None = None,
     ) -> tuple[list[str], int]:
         """The pieces of ``window[:consumed]`` masked, and ``consumed`` (>= ``limit``): matches that
         start before ``limit`` are masked whole, later ones are left for the next window, which
@@ -2209,9 +2231,10 @@ class Masker:
         ``limit`` whose keyword (``Patient name:``) starts before it is masked here, as the next
         window, starting inside the keyword, would not see it. Escape sequences are searched as the
         characters they stand for (:func:`unescaped`). Each match masked, its context included, is added
-        to ``masked_spans`` where given, as a place in the text ``window`` starts at ``offset`` of."""
+        to ``masked_spans`` where given, as a place in the text ``window`` starts at ``offset`` of;
+        ``plain``: the window decoded (:func:`_plain`) where the caller has it."""
         out, last = [], 0
-        text = _plain(window)
+        text = _plain(window) if plain is None else plain
         # no pattern with known first characters matches: the others (e-mail, the profile's) may
         patterns = self._patterns
         if self._gate is not None and self._gate.search(text) is None:
@@ -2290,11 +2313,12 @@ class Masker:
             final = pos + len(window) >= n
             limit = len(window) if final else len(window) - _WINDOW_OVERLAP
             spans: list[tuple[int, int]] | None = None if found is None else []
-            pieces, used = self._masked(window, limit, spans, pos)
+            plain = _plain(window)  # decoded once: for the patterns and for a name that goes on
+            pieces, used = self._masked(window, limit, spans, pos, plain)
             if not final and (
                 used >= len(window)
                 or (used > limit and _CUT_ESCAPE.fullmatch(window, used))
-                or (self._names and _name_goes_on(window, used))
+                or (self._names and _name_goes_on(window, used, plain))
             ):
                 size *= 2
                 continue
@@ -2305,12 +2329,14 @@ class Masker:
         return "".join(out)
 
 
-def _name_goes_on(window: str, used: int) -> bool:
+def _name_goes_on(window: str, used: int, decoded: str) -> bool:
     """Whether a person's name that starts before ``used`` (its keyword's first character) may go
     on past the end of ``window`` (:data:`_PENDING_NAME`, read as the masker reads it: an escape
-    the end cuts left out), so that the window is scanned again longer."""
-    head = window[: _cut_tail(window)]
-    plain = _plain(head)
+    the end cuts left out), so that the window is scanned again longer. ``decoded``: the window
+    read (:func:`_plain`), decoded again only where an escape its end cuts is left out."""
+    tail = _cut_tail(window)
+    head = window[:tail]
+    plain = decoded if tail == len(window) else _plain(head)
     if (found := _PENDING_NAME.search(plain)) is None:
         return False
     where = None if plain is head else unescaped(head)[1]  # mapped back only when one is found
