@@ -1914,11 +1914,14 @@ def cut_outside_identifiers(text: str, at: int) -> int:
 def _before_a_long_name(text: str, cut: int) -> int:
     """``cut``, or where the name it falls in starts where that name is longer than the text a cut
     searches (``Patient name:``, a word of 3,000 letters: the head kept showed its first letters,
-    which the masker, seeing one word, took for no name). The run of a name's letters and spaces
-    the cut ends is walked back over in C (:func:`run_start`), and :data:`_PENDING_NAME` is
-    searched from just before it."""
-    if not 0 < cut < len(text) or not (_LETTER.match(text, cut - 1) and _LETTER.match(text, cut)):
-        return cut  # not inside a word: a whole word kept is no name's first letters
+    or the whole word and the spaces after it, which the masker, seeing one word, took for no
+    name). The run of a name's letters and spaces the cut ends is walked back over in C
+    (:func:`run_start`), and :data:`_PENDING_NAME` is searched from just before it. A cut inside a
+    word goes back to the keyword's end; a cut after a whole word (in the spaces after it) where
+    the ``person_name`` pattern, as :func:`find` runs it on the whole text, takes a name on past
+    the cut (one rule: what :func:`find` flags across the cut is kept in no part)."""
+    if not 0 < cut < len(text) or _NOT_NAME_RUN.match(text, cut - 1):
+        return cut  # the cut ends no run of a name's letters and spaces
     run = run_start(text, cut, _NOT_NAME_RUN, _NAME_RUN_BYTES)
     if cut - run < CUT_CONTEXT // 2:
         return cut  # the search around the cut held the name's start and its keyword
@@ -1927,7 +1930,12 @@ def _before_a_long_name(text: str, cut: int) -> int:
     if pending is None:
         return cut
     keyword = _NAME_KEYWORD_RX.match(text, pending.start(), cut)
-    return cut if keyword is None else keyword.end()
+    if keyword is None:
+        return cut
+    if _LETTER.match(text, cut - 1) and _LETTER.match(text, cut):
+        return keyword.end()  # inside a word: its first letters are kept as no name
+    name = _NAME_FOUND.match(text, pending.start())
+    return keyword.end() if name is not None and name.end() > cut else cut
 
 
 _NOT_NAME_RUN = re.compile(f"[^A-Za-z{_NAME_GAP[1:-1]}]")
@@ -1935,6 +1943,8 @@ _NOT_NAME_RUN = re.compile(f"[^A-Za-z{_NAME_GAP[1:-1]}]")
 _NAME_RUN_BYTES = bytes(c for c in range(128) if _NOT_NAME_RUN.match(chr(c)) is None)
 _LETTER = re.compile("[A-Za-z]")
 _NAME_KEYWORD_RX = re.compile(_NAME_KEYWORD)
+_NAME_FOUND = re.compile(_NAME_KEYWORD + rf"(?:{_NAME})")
+"""The ``person_name`` pattern as :func:`find` runs it (its keyword, then :data:`_NAME`)."""
 _KEYWORD_SPAN = 64
 """Characters before a long name's run its keyword is looked for in (``patient's name =``)."""
 
