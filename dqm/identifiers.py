@@ -672,8 +672,9 @@ ISO_FIRST_YEAR = 1951
 """The year ISO issued its first standard (ISO/R 1, a reference temperature): an ISO edition's
 year before it is none (``ISO 3166:1950``, ``ISO 9000:1950`` are ids); IEC, older, keeps every
 year from 1947 (:data:`_YEAR`)."""
-_DATED_ISO = re.compile(r"(?i:(iso)(?:/iec)?|iec)[ -]?(\d{4})(?:-(\d+)(?:-\d+)?)?(?::(\d{4}))?")
-"""A standard :data:`_STANDARD` takes read as its body (``ISO``), number, part and year."""
+_DATED_ISO = re.compile(r"(?i:(iso)(?:/iec)?|iec)[ -]?(\d+)(?:-(\d+)(?:-\d+)?)?(?::(\d{4}))?")
+"""A standard :data:`_STANDARD` takes read as its body (``ISO``), number of any count of digits
+(``ISO 639:1950``, ``ISO 3166:1950``, ``ISO 15189:1950`` are ids alike), part and year."""
 
 
 def _no_edition(standard: str) -> bool:
