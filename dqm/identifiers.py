@@ -120,9 +120,10 @@ def _kw(words: str) -> str:
 
 _NAME_KEYWORD = r"(?i:patient(?:'s)?\s*name|\bpt\.?\s*name|성명|환자\s*명|이름)\s*(?:[:=]\s*)?"
 """The ``person_name`` pattern's keyword, its ``:`` or ``=`` and the spaces around them."""
-_NAME_GAP = "[ ,^\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]"
-"""What a name's words are parted by: a space (a no-break one too, ``&nbsp;`` as read, or any
-other of Unicode's spaces), a comma or DICOM's ``^``."""
+_NAME_GAP = "[ \t,^\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+"""What a name's words are parted by: a space or a tab (a no-break space too, ``&nbsp;`` and
+``&Tab;`` as read, or any other of Unicode's spaces and separators: U+0085, U+2028, U+2029), a
+comma or DICOM's ``^``; a line feed or carriage return ends a name."""
 _NAME = rf"[A-Z][a-z]+(?:{_NAME_GAP}+[A-Z][a-z]+){{1,3}}|[A-Z]{{2,}}(?:{_NAME_GAP}+[A-Z]{{2,}}){{1,3}}|[가-힣]{{2,4}}"
 """A person's name as the ``person_name`` pattern takes one after its keyword (``Hong Gildong``,
 ``HONG^GILDONG``, ``홍길동``), each word however long (``Wolfeschlegelsteinhausenbergerdorff``, 35
