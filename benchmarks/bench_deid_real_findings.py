@@ -13,7 +13,8 @@ Measured (task deid, session 21): 4fae85c and deid give the same output, byte fo
 unpacking at both. Task deid (session 22; name words bounded, ``&#32;`` read, ``id_name_No``
 masked, "with the" kinds): 260a0db and deid give the same output, byte for byte; so do 848046f
 and deidf (name words unbounded again, references read as a browser reads them, ISO editions
-before 1951 ids).
+before 1951 ids). So do 89611d0 and deidf2 (decoding only at a reference, the cut after a long
+name's first word, ISO numbers of any digits, tab and line separators in names).
 """
 
 from __future__ import annotations
