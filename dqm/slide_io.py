@@ -1469,13 +1469,17 @@ class Taken:
     :data:`~dqm.slide_refs.MAX_PARTS`); ``parts``, the quick print (:func:`fingerprint`) and
     :func:`stat_values` of each of those that could be read (one that cannot is left out: OpenSlide's
     error says so); ``cut``, whether the listing was cut at :data:`~dqm.slide_refs.MAX_PARTS`;
-    ``names``, the names the slide gave that led to a file listed (None: not taken)."""
+    ``names``, the names the slide gave that led to a file listed (None: not taken); ``strict``,
+    whether taken strict (:func:`taken_of`): the check after a read lists the files as strictly
+    (:func:`_changed_while_read`), so that a file read as none at the take for an error that says
+    nothing of it (EIO...) is not one joined since."""
 
     own: list[int]
     listed: list[str]
     parts: dict[str, tuple[str, list[int]]]
     cut: bool = False
     names: frozenset[str] | None = None
+    strict: bool = False
 
 
 def taken_of(path: Path | str, st: os.stat_result, root: Path, strict: bool = False) -> Taken:
@@ -1501,7 +1505,7 @@ def taken_of(path: Path | str, st: os.stat_result, root: Path, strict: bool = Fa
         except ValueError:
             continue
         parts[part] = (str(quick), [int(n) for n in values])
-    return Taken(stat_values(st), listed, parts, cut, frozenset(names))
+    return Taken(stat_values(st), listed, parts, cut, frozenset(names), strict)
 
 
 REPLACED_WHILE_READ = N_(
@@ -1689,7 +1693,9 @@ def _changed_while_read(
         there = next((ref for name, ref in watched.resolved if os.path.isfile(name)), None)
         return None if there is None else msg(LISTED_WHILE_READ, _ref=clip(there, 200))
     try:  # a transient error (EIO, EMFILE...) says nothing of the files: asked again, nothing refused
-        now, cut = slide_parts(str(path), taken.own[0], root, strict=True)
+        # the listing strict; each file as strictly as the take (a file beside a DICOM slide that
+        # always fails with EIO, left out at a probe's take as OpenSlide leaves it out, not joined)
+        now, cut = slide_parts(str(path), taken.own[0], root, strict=True, each_strict=taken.strict)
         if set(now) != set(taken.listed):
             # a file that joined first: past MAX_PARTS one joining pushes another off the listing's end
             joined, left = sorted(set(now) - set(taken.listed)), sorted(set(taken.listed) - set(now))

@@ -1130,7 +1130,9 @@ def _sequence(fh: BinaryIO, end: int | None, implicit: bool, budget: list[int], 
         raise _Unread
 
 
-def _dicom_series(path: str, root: Path, strict: bool = False) -> Iterator[str]:
+def _dicom_series(
+    path: str, root: Path, strict: bool = False, each_strict: bool | None = None
+) -> Iterator[str]:
     """The other files of the DICOM slide at ``path``'s series, each by the path it resolves to
     (links, then ``..``), once, as OpenSlide's ``dicom_open`` finds them: every entry of the slide's
     folder (hidden ones too) but the slide's own name, inside the batch and no special file
@@ -1140,7 +1142,9 @@ def _dicom_series(path: str, root: Path, strict: bool = False) -> Iterator[str]:
     each time. A DICOM-TIFF named ``.tif``, which OpenSlide reads as a TIFF alone, is given its
     series all the same (files more hashed, none missed). Cost: a stat of each entry (a link resolved too), and its header read once a
     run while that stat stands (:func:`series_of`). ``strict``: a :func:`transient` error listing
-    the folder, stat'ing an entry or reading a header raised, not read as no series or no file."""
+    the folder, stat'ing an entry or reading a header raised, not read as no series or no file;
+    ``each_strict`` (None: ``strict``) for an entry's stat and header alone."""
+    each = strict if each_strict is None else each_strict
     series = series_of(path, strict=strict)
     if series is None:
         return
@@ -1164,10 +1168,10 @@ def _dicom_series(path: str, root: Path, strict: bool = False) -> Iterator[str]:
         try:
             st = os.stat(target)
         except OSError as exc:
-            if strict and transient(exc):
+            if each and transient(exc):
                 raise
             continue
-        theirs = series_of(target, st, strict=strict) if stat.S_ISREG(st.st_mode) else None
+        theirs = series_of(target, st, strict=each) if stat.S_ISREG(st.st_mode) else None
         if theirs is not None and (theirs == series or UNKNOWN_SERIES in (theirs, series)):
             yield target
 
@@ -1226,6 +1230,7 @@ def slide_parts(
     since_1_16: bool = True,
     names: set[str] | None = None,
     strict: bool = False,
+    each_strict: bool | None = None,
 ) -> tuple[list[str], bool]:
     """The batch paths (below ``root`` as it resolves) of the regular files OpenSlide opens by name
     besides the slide at ``path`` (``size`` bytes) and may open (:func:`opened_besides`: none
@@ -1239,16 +1244,21 @@ def slide_parts(
     ``strict`` (the check against the audit's record): an error that says nothing of a file
     (:func:`transient`: EIO, EMFILE...) reading the key file or ``Slidedat.ini``, reopening a
     Trestle slide for its macro image, listing a DICOM slide's folder or reading its files'
-    headers, or stat'ing a file named, is raised (OSError), never read as a listing without it."""
+    headers, or stat'ing a file named, is raised (OSError), never read as a listing without it.
+    ``each_strict`` (None: ``strict``): the same for the stat or header of each file found, apart
+    from the listing itself: False, such a file is left out, as OpenSlide leaves out a file of a
+    DICOM folder it cannot open (the check after a read takes the files as strictly as the open
+    took them: a file beside the slide that always fails with EIO is on neither listing)."""
+    each = strict if each_strict is None else each_strict
     real_root = os.path.realpath(root)
     given: dict[str, str] | None = {} if names is not None else None
     besides = _besides_lazily(path, size, root, since_1_16, given, strict)
     named = (target for target, why in besides if why is None)
-    series = _dicom_series(path, root, strict) if since_1_16 else iter(())
+    series = _dicom_series(path, root, strict, each) if since_1_16 else iter(())
     found: dict[str, None] = {}
     cut = False
     for target in itertools.chain(named, series):
-        if target not in found and _is_file(target, strict):
+        if target not in found and _is_file(target, each):
             if len(found) == MAX_PARTS:
                 cut = True
                 break
