@@ -30,6 +30,7 @@ import numpy as np
 import orjson
 
 from dqm.coords import Frame, usable_mpp
+from dqm.i18n import N_, msg
 from dqm.model import Annotation, Lesion
 from dqm.output import FileBatch, write_file
 from dqm.profile import Profile
@@ -65,11 +66,22 @@ class SlideFacts:
     mpp: float | None = None
 
 
+SLIDE_NOT_CHECKED = N_(
+    "cannot read the slide {path} just now ({reason}): nothing was converted; run the command again"
+)
+"""Why ``--slide`` gave no size when the probe could not check the slide's files just now (a
+transient error listing a DICOM slide's folder: :class:`~dqm.slide_io.NotChecked`): a usage
+error (exit 2), as a slide that cannot be read, not dqm's own (exit 4)."""
+
+
 def slide_facts(path: Path) -> SlideFacts | str:
     """Size and mpp from a slide header, or why they cannot be read."""
-    from dqm.slide_io import ProbeOptions, probe_slide
+    from dqm.slide_io import NotChecked, ProbeOptions, probe_slide
 
-    probe = probe_slide(path, path.name, ProbeOptions(tissue=False))
+    try:
+        probe = probe_slide(path, path.name, ProbeOptions(tissue=False))
+    except NotChecked as exc:  # EIO, EMFILE... listing its folder: to be tried again
+        return msg(SLIDE_NOT_CHECKED, path=str(path), reason=exc.why)
     if not probe.opened or probe.width is None or probe.height is None:
         return f"cannot read the slide {path}: {probe.open_error or 'no size in its header'}"
     return SlideFacts(path.name, probe.width, probe.height, probe.mpp_x)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 from pathlib import Path
 
@@ -270,3 +271,48 @@ def test_cli_convert_flushes_a_file_once_not_twice(tmp_path: Path, monkeypatch: 
     assert res.exit_code == 0, res.output
     assert len([p for p in out.iterdir() if not p.name.startswith(".")]) == 6
     assert len(flushed) == 6 + 1 and flushed.count(str(out)) == 1, flushed
+
+
+@pytest.mark.parametrize("code", [errno.EIO, errno.EMFILE])
+def test_convert_with_a_dicom_slide_whose_folder_cannot_be_listed_now_is_a_usage_error(
+    real_data: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    code: int,
+) -> None:
+    """``--slide`` a DICOM slide whose folder's listing fails just now (EIO, EMFILE): the probe
+    raises NotChecked, which ``dqm convert`` let through as dqm's own bug (exit 4, "internal error",
+    a traceback); it is a slide that cannot be read now (exit 2), to be tried again (second server
+    review, finding 2; /tmp/rev2-server/s2.py)."""
+    import os
+    import shutil
+
+    from dqm.cli import main
+
+    folder = tmp_path / "d"
+    folder.mkdir()
+    for name in ("boxes_0.dcm", "boxes_1.dcm"):
+        shutil.copy(real_data / "slides" / name, folder / name)
+    src = tmp_path / "a.xml"
+    src.write_text(
+        '<Annotations><Annotation Id="1" Name="BCC"><Regions><Region Id="1"><Vertices>'
+        '<Vertex X="1" Y="1"/><Vertex X="9" Y="1"/><Vertex X="9" Y="9"/></Vertices></Region>'
+        "</Regions></Annotation></Annotations>"
+    )
+    real_scandir = os.scandir
+
+    def failing(path: object = ".") -> object:
+        if os.path.realpath(path) == os.path.realpath(folder):  # type: ignore[arg-type]
+            raise OSError(code, os.strerror(code))
+        return real_scandir(path)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "scandir", failing)
+    argv = ["dqm", "convert", str(src), "--to", "mask", "--slide", str(folder / "boxes_0.dcm")]
+    monkeypatch.setattr("sys.argv", [*argv, "--out", str(tmp_path / "out"), "--force"])
+    with pytest.raises(SystemExit) as done:
+        main()
+    said = " ".join(capsys.readouterr())
+    assert done.value.code == 2, said
+    assert "cannot read the slide" in said and os.strerror(code) in said and "internal error" not in said
+    assert not (tmp_path / "out").exists()
