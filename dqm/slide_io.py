@@ -1750,6 +1750,42 @@ class AuditUnchecked(Exception):
     EMFILE...): nothing is known of it either way; ``args[0]``, the system's words."""
 
 
+CROWDED_SINCE_AUDIT = N_(
+    "{_ref} is a DICOM slide whose folder holds more than {limit:,} files of its series: the audit "
+    "recorded {limit:,} at most, so a file that joined since cannot be told from one past the bound at "
+    "the audit; not reviewed as the audited slide"
+)
+"""Why a reader after the audit refuses a DICOM slide whose series is listed cut now
+(:func:`crowded_since_audit`)."""
+
+
+def crowded_since_audit(path: Path, root: Path, cut: bool | None = None) -> Message | None:
+    """Why a reader after the audit (the review server, validity's reader: :func:`open_checked`
+    given the record, and the server's check at a verdict) refuses the slide at ``path`` (in the
+    batch folder ``root``): a DICOM slide whose series is listed cut at
+    :data:`~dqm.slide_refs.MAX_PARTS` now (``cut``: that of a listing just taken, else listed
+    here). The audit's record holds the first :data:`~dqm.slide_refs.MAX_PARTS` and no word of
+    whether there were more: a slide of exactly that many at the audit that gained one since
+    (sorted past the others) read as the audit's, and OpenSlide opened the file joined. Refused
+    whether or not the audit's listing was cut (the run warned of it as crowded); a MIRAX or VMS
+    slide gains a part only by its key file changing (a recorded part): not refused here. None for
+    any other slide, or one gone or unreadable (the check against the record refuses it). Raises
+    :class:`AuditUnchecked` where a transient error (EIO, EMFILE...) listing the series or reading
+    the slide's head leaves it unknown: a DICOM slide not named ``.dcm`` is not passed over."""
+    try:
+        if not slide_refs.may_be_dicom(str(path), strict=True):
+            return None
+        if cut is None:
+            cut = slide_parts(str(path), os.stat(path).st_size, root, strict=True)[1]
+    except OSError as exc:
+        if slide_refs.transient(exc):
+            raise AuditUnchecked(exc.strerror or str(exc)) from None
+        return None
+    if not cut:
+        return None
+    return msg(CROWDED_SINCE_AUDIT, _ref=clip(batch_place(path, root), 200), limit=slide_refs.MAX_PARTS)
+
+
 @contextmanager
 def _held(path: Path) -> Iterator[int | str]:
     """A descriptor of the regular file at ``path`` for the checks before OpenSlide opens it, for
@@ -1929,6 +1965,13 @@ def open_checked(
             own_print = _readable(_print, fd, st.st_size)
             if recorded is not None and (why := _unlike_record(ref, taken, own_print, recorded)) is not None:
                 raise NotAudited(why)
+            if recorded is not None:  # the listing just taken cut: a file may have joined since
+                try:
+                    why = crowded_since_audit(path, root, taken.cut)
+                except AuditUnchecked as exc:
+                    raise NotChecked(msg(CANNOT_READ, _reason=str(exc))) from None
+                if why is not None:
+                    raise NotAudited(why)
         name = openslide_name(path, fd)
         try:
             slide = _openslide_by(name, path, fd)

@@ -289,6 +289,7 @@ def test_convert_with_a_dicom_slide_whose_folder_cannot_be_listed_now_is_a_usage
     import shutil
 
     from dqm.cli import main
+    from tests.slides.test_read_after_audit import _failing_scandir
 
     folder = tmp_path / "d"
     folder.mkdir()
@@ -300,14 +301,7 @@ def test_convert_with_a_dicom_slide_whose_folder_cannot_be_listed_now_is_a_usage
         '<Vertex X="1" Y="1"/><Vertex X="9" Y="1"/><Vertex X="9" Y="9"/></Vertices></Region>'
         "</Regions></Annotation></Annotations>"
     )
-    real_scandir = os.scandir
-
-    def failing(path: object = ".") -> object:
-        if os.path.realpath(path) == os.path.realpath(folder):  # type: ignore[arg-type]
-            raise OSError(code, os.strerror(code))
-        return real_scandir(path)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(os, "scandir", failing)
+    _failing_scandir(monkeypatch, folder, code)
     argv = ["dqm", "convert", str(src), "--to", "mask", "--slide", str(folder / "boxes_0.dcm")]
     monkeypatch.setattr("sys.argv", [*argv, "--out", str(tmp_path / "out"), "--force"])
     with pytest.raises(SystemExit) as done:

@@ -835,26 +835,30 @@ def test_a_dicom_series_of_exactly_max_parts_gaining_one_while_served_is_not_rea
         source.check_audited(0)
 
 
-def test_a_dicom_file_joining_between_the_crowded_look_and_the_open_is_not_served(
+def test_a_dicom_file_joining_between_the_take_and_the_open_is_not_served(
     real_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A file of the series that joins after the server's look for a series listed cut
-    (:meth:`TileSource._crowded`) and before the open takes the slide's files: the open took them
-    cut at MAX_PARTS, the record's names alone, and every tile was served. Refused at the open."""
+    """A file of the series that joins after the first open took the slide's files (not cut: the
+    look for a series listed cut is that take, :func:`~dqm.slide_io.crowded_since_audit`) and
+    before OpenSlide opens it: OpenSlide read the file joined. The check after the first read
+    lists the series cut, which it was not when taken: not served."""
+    from dqm import slide_io
+
     monkeypatch.setattr(slide_refs, "MAX_PARTS", 1)
     root, _, recorded = _real_dicom(real_data, tmp_path)
     source = TileSource(root, {0: "d/boxes_0.dcm"}, recorded={0: recorded})
-    looked = source._crowded
+    took = slide_io.taken_of
 
-    def then_joined(index: int, path: Path) -> None:
-        looked(index, path)
+    def then_joined(*args: object, **kw: object) -> object:
+        taken = took(*args, **kw)  # type: ignore[arg-type]
         shutil.copy(real_data / "slides" / "boxes_1.dcm", root / "d" / "zz.dcm")
+        return taken
 
-    monkeypatch.setattr(source, "_crowded", then_joined)
-    with pytest.raises(SlideNotAudited) as refused:
-        source.dzi(0)
-    assert "more than 1 files of its series" in str(refused.value)
-    assert 0 in source._not_audited and 0 not in source._open
+    monkeypatch.setattr(slide_io, "taken_of", then_joined)
+    with pytest.raises(SlideUnavailable) as refused:  # its first read: the pyramid's
+        level, col, row = _last_tile(source, 0)
+        source.tile(0, level, col, row)
+    assert "joined" in str(refused.value)
 
 
 def test_a_dicom_slide_whose_head_cannot_be_read_at_the_crowded_look_is_not_passed_over(
@@ -872,15 +876,18 @@ def test_a_dicom_slide_whose_head_cannot_be_read_at_the_crowded_look_is_not_pass
     recorded = _parts_recorded(root, slide)
     shutil.copy(real_data / "slides" / "boxes_1.dcm", root / "d" / "zz.dcm")
     source = TileSource(root, {0: "d/s.bin"}, recorded={0: recorded})
-    real_open, failed = os.open, []
+    real_head, failed = slide_refs._head, []
 
-    def failing_once(file: object, *args: object, **kw: object) -> int:
-        if not failed and isinstance(file, (str, os.PathLike)) and os.path.realpath(file) == str(slide):
-            failed.append(file)
-            raise OSError(errno.EIO, os.strerror(errno.EIO))
-        return real_open(file, *args, **kw)  # type: ignore[arg-type]
+    def failing_once(target: str, limit: int, strict: bool = False, whole: bool = True) -> bytes:
+        # its head read for the magic (the descriptor the open reads it through is no such read)
+        if not failed and os.path.realpath(target) == str(slide) and limit == slide_refs.DICOM_MAGIC_AT + 4:
+            failed.append(target)
+            if strict:
+                raise OSError(errno.EIO, os.strerror(errno.EIO))
+            return b""
+        return real_head(target, limit, strict, whole)
 
-    monkeypatch.setattr(os, "open", failing_once)
+    monkeypatch.setattr(slide_refs, "_head", failing_once)
     with pytest.raises(SlideNotChecked):
         source.dzi(0)
     assert failed and not source._not_audited

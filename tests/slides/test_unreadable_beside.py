@@ -40,3 +40,41 @@ def test_a_file_beside_a_dicom_slide_that_always_fails_does_not_crash_every_run(
             assert not [s for s in said[slide] if "crashed" in s or "while the slide was being" in s], said
         described = {o.summary.slide_id: o.summary for o in run.outcomes}["boxes_0"]
         assert described.width and described.height  # read as OpenSlide reads it, without that file
+
+
+def test_validity_reader_given_the_record_refuses_a_dicom_series_listed_cut_now(
+    real_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A DICOM slide of exactly MAX_PARTS files besides it at the audit that gains one since
+    (``zz.dcm``, sorted past the others: off the listing cut at MAX_PARTS): the review server
+    refused it, validity's reader given the record read it, OpenSlide with the file joined. Both
+    apply one rule (:func:`dqm.slide_io.crowded_since_audit`, at :func:`open_checked`): refused
+    (second server review, finding 4; /tmp/rev2-server/s4.py)."""
+    import shutil
+
+    from dqm import slide_refs
+    from dqm.slide_io import NotAudited, open_checked
+    from dqm.validity.data import SlideReader, SlideRefused
+    from tests.slides.test_read_after_audit import _parts_recorded
+
+    monkeypatch.setattr(slide_refs, "MAX_PARTS", 1)
+    root = tmp_path / "b"
+    (root / "d").mkdir(parents=True)
+    for name in ("boxes_0.dcm", "boxes_1.dcm"):
+        shutil.copy(real_data / "slides" / name, root / "d" / name)
+    slide = root / "d" / "boxes_0.dcm"
+    recorded = _parts_recorded(root, slide)
+    reader = SlideReader(slide, root=root, recorded=recorded)
+    assert reader.read(0, 0, 4, 4, 1.0).shape[:2] == (4, 4)  # as audited: read
+    reader.close()
+    shutil.copy(real_data / "slides" / "boxes_1.dcm", root / "d" / "zz.dcm")
+    assert slide_refs.slide_parts(str(slide), slide.stat().st_size, root) == (["d/boxes_1.dcm"], True)
+    reader = SlideReader(slide, root=root, recorded=recorded)
+    with pytest.raises(SlideRefused) as refused:
+        reader.read(0, 0, 4, 4, 1.0)
+    reader.close()
+    assert refused.value.code == "SLIDE_UNREADABLE" and "more than 1 files of its series" in str(
+        refused.value.why
+    )
+    with pytest.raises(NotAudited):
+        open_checked(slide, root, recorded=recorded)

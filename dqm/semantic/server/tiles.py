@@ -15,7 +15,6 @@ cache bounded in bytes, so a reviewer going back and forth does not re-encode.
 from __future__ import annotations
 
 import io
-import os
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
@@ -42,33 +41,6 @@ PLAIN_SUFFIXES = frozenset({".png", ".jpg", ".jpeg"})
 
 NOT_CHECKED = N_("the slide could not be checked against the audit's record just now ({reason}): try again")
 """Why a verdict is not taken now (:class:`SlideNotChecked`): nothing recorded, the slide not refused."""
-
-
-CROWDED_SINCE_AUDIT = N_(
-    "{_ref} is a DICOM slide whose folder holds more than {limit:,} files of its series: the audit "
-    "recorded {limit:,} at most, so a file that joined since cannot be told from one past the bound at "
-    "the audit; not reviewed as the audited slide"
-)
-"""Why a DICOM slide whose series is listed cut now is refused (:meth:`TileSource._crowded`)."""
-
-
-def _crowded_since(path: Path, root: Path) -> SlideNotAudited:
-    """The refusal of the DICOM slide at ``path`` (in the batch folder ``root``) whose series is
-    listed cut at :data:`~dqm.slide_refs.MAX_PARTS` now (:data:`CROWDED_SINCE_AUDIT`)."""
-    from dqm import slide_refs
-    from dqm.slide_io import batch_place
-
-    ref = clip(batch_place(path, root), 200)
-    return SlideNotAudited(msg(CROWDED_SINCE_AUDIT, _ref=ref, limit=slide_refs.MAX_PARTS))
-
-
-def _cut_dicom(checked: CheckedSlide) -> bool:
-    """Whether OpenSlide opened ``checked`` as a DICOM slide whose series was listed cut at
-    :data:`~dqm.slide_refs.MAX_PARTS` as the open took its files (:attr:`~dqm.slide_io.Taken.cut`):
-    a file that joined between :meth:`TileSource._crowded`'s look and the open."""
-    props = checked.slide.properties
-    vendor = props.get("openslide.vendor") if hasattr(props, "get") else None
-    return checked.opened.taken.cut and vendor == "dicom"
 
 
 class SlideUnavailable(LookupError):
@@ -317,21 +289,17 @@ class TileSource:
                 raise SlideNotAudited(*refused.args)
             first = self._first.get(index)
             recorded = self.recorded.get(index) if first is None else None
-            if recorded is not None:
-                self._crowded(index, path)
-            try:
+            try:  # a DICOM series listed cut now refused there (crowded_since_audit), as validity's
                 slide, checked = open_slide(path, self.root, first, recorded)
             except SlideNotAudited as exc:
                 self._refuse(index, exc)
+                raise
+            except SlideNotChecked:  # EIO, EMFILE...: nothing known now, nothing refused
                 raise
             except SlideUnavailable:
                 if recorded is not None:  # not opened: refused where it is not the recorded file
                     self._check_held(index, recorded)
                 raise
-            if recorded is not None and checked is not None and _cut_dicom(checked):
-                checked.close()  # a file joined since the look above, before the open took its files
-                self._refuse(index, crowded := _crowded_since(path, self.root))
-                raise crowded
             return self._opened(index, slide, checked)
 
     def _refuse(self, index: int, exc: SlideNotAudited) -> None:
@@ -388,30 +356,21 @@ class TileSource:
             self._crowded(index, path)
 
     def _crowded(self, index: int, path: Path) -> None:
-        """Refuse slide ``index`` (at ``path``, its opening lock held) where it is a DICOM slide
-        whose series now holds more files than :data:`~dqm.slide_refs.MAX_PARTS` (the listing
-        cut: :func:`~dqm.slide_refs.slide_parts`). The audit's record holds the first
-        :data:`~dqm.slide_refs.MAX_PARTS` and no word of whether there were more: a slide of
-        exactly that many at the audit that gained one since (sorted past the others) read as the
-        audit's, and OpenSlide opened the file joined. Such a slide is refused whether or not its
-        audit listing was cut (a series of over a thousand files: the run warned of it as
-        crowded). A MIRAX or VMS slide gains a part only by its key file changing (a recorded
-        part): not listed here. A transient error listing it (or reading its head) answers "not
-        checked". A file that joins after this look and before the open takes the slide's files is
-        seen by :meth:`_get` (:func:`_cut_dicom`); one that joins after, by the check after each read
+        """Refuse slide ``index`` (at ``path``, its opening lock held) at a verdict where it is a
+        DICOM slide whose series now holds more files than :data:`~dqm.slide_refs.MAX_PARTS`
+        (:func:`~dqm.slide_io.crowded_since_audit`, the rule :func:`~dqm.slide_io.open_checked`
+        given the record applies at the first open, the server's and validity's reader's alike). A
+        transient error listing it (or reading its head) answers "not checked". A file that joins
+        after the open took the slide's files is seen by the check after each read
         (:func:`~dqm.slide_io._changed_while_read`: listed cut, not so at the open), at a reopen too."""
-        from dqm import slide_refs
+        from dqm.slide_io import AuditUnchecked, crowded_since_audit
 
-        try:  # strict: a DICOM slide not named .dcm whose head cannot be read now is not passed over
-            if not slide_refs.may_be_dicom(str(path), strict=True):
-                return
-            cut = slide_refs.slide_parts(str(path), os.stat(path).st_size, self.root, strict=True)[1]
-        except OSError as exc:
-            if slide_refs.transient(exc):
-                raise SlideNotChecked(msg(NOT_CHECKED, reason=exc.strerror or str(exc))) from None
-            return  # gone or unreadable: the check against the record refuses it
-        if cut:
-            self._refuse(index, crowded := _crowded_since(path, self.root))
+        try:
+            why = crowded_since_audit(path, self.root)
+        except AuditUnchecked as exc:
+            raise SlideNotChecked(msg(NOT_CHECKED, reason=str(exc))) from None
+        if why is not None:
+            self._refuse(index, crowded := SlideNotAudited(why))
             raise crowded
 
     def _in_use(self, index: int) -> _Open | None:
