@@ -225,3 +225,52 @@ def test_a_reviewers_session(served: tuple[str, Path, dict[str, str]], tmp_path:
     assert (sem["n_reviewed"], sem["n_fail"], sem["reviewers"]) == (3, 1, ["Dr. Kim", "Dr. Lee"])
     assert [d["slide_id"] for d in sem["disagreements"]] == [plan["sample"][1]["slide_id"]]
     assert sem["fail_reasons"]["wrong_class"] == 1
+
+
+def test_a_slide_whose_record_cannot_be_checked_now_is_not_judged_on_the_last_ones_image(
+    served: tuple[str, Path, dict[str, str]],
+) -> None:
+    """``/api/slides/N`` answering 503 (the slide cannot be checked against the audit just now):
+    the viewer returned early, slide N-1's image, title and outlines on screen while the verdict
+    buttons acted on slide N, and nothing asked again. The view is cleared, the verdicts do nothing
+    and the record is asked again after ``Retry-After`` (second server review, finding 3)."""
+    from playwright.sync_api import sync_playwright
+
+    tokens = served[2]
+    problems: list[str] = []
+    answered: list[str] = []
+
+    def busy_once(route):  # type: ignore[no-untyped-def]
+        if answered:
+            route.continue_()
+            return
+        answered.append(route.request.url)
+        route.fulfill(
+            status=503,
+            headers={"Retry-After": "1", "Content-Type": "application/json"},
+            body=json.dumps({"error": "not checked just now"}),
+        )
+
+    with sync_playwright() as p:
+        browser = _launch(p)
+        context, page = _open(browser, tokens["Dr. Park"], problems)  # no verdict on slide 2 yet
+        first = page.text_content("#slide-title") or ""
+        done = page.text_content("#progress-text")
+        page.route("**/api/slides/1", busy_once)
+        page.keyboard.press("j")
+        wait_until(
+            page, "window.dqmReview.current() === 1 && !document.getElementById('viewer-error').hidden"
+        )
+        assert answered
+        assert page.is_disabled("#btn-pass") and page.is_disabled("#btn-fail")
+        assert page.locator("svg.outlines path.outline").count() == 0
+        assert page.evaluate("window.dqmReview.viewer().world.getItemCount()") == 0
+        assert (page.text_content("#slide-title") or "") != first
+        page.keyboard.press("p")  # no verdict on a slide not on screen
+        page.wait_for_timeout(300)
+        assert page.text_content("#progress-text") == done
+        wait_until(page, "window.dqmReview.loaded()")  # asked again after Retry-After: shown
+        assert not page.is_disabled("#btn-pass") and page.is_hidden("#viewer-error")
+        assert page.locator("svg.outlines path.outline").count() > 0
+        context.close()
+        browser.close()

@@ -45,7 +45,12 @@
         };
     const response = await fetch(path, init);
     const data = await response.json().catch(() => ({}));
-    if (!response.ok) throw new Error(data.error || `${response.status}`);
+    if (!response.ok) {
+      const error = new Error(data.error || `${response.status}`);
+      // 503: the slide could not be checked just now; Retry-After says when to ask again
+      error.retryAfter = response.status === 503 ? Number(response.headers.get("Retry-After")) || 5 : 0;
+      throw error;
+    }
     return data;
   }
 
@@ -194,15 +199,45 @@
     history.replaceState(null, "", `#slide=${n + 1}`);
     renderList();
     renderVerdict();
-    const token = ++loadToken;
+    await load(n, ++loadToken);
+  }
+
+  // Whether the verdict buttons act: only once slide n's record is on screen, never on the last
+  // slide's image and outlines while n's failed to come (a verdict would judge n unseen).
+  function setJudgeable(on) {
+    for (const node of [$("btn-pass"), $("btn-fail"), $("comment"), ...document.querySelectorAll("#reasons input")]) {
+      node.disabled = !on;
+    }
+  }
+
+  function clearSlide(n) {
+    state.detail = null;
+    viewer.close();
+    drawOutlines();
+    $("slide-title").textContent = `${n + 1}. ${state.slides[n].id}`;
+    $("slide-stratum").textContent = "";
+    $("annotation-problem").hidden = true;
+    $("facts").replaceChildren();
+    $("legend").replaceChildren();
+  }
+
+  async function load(n, token) {
+    setJudgeable(false);
     let detail;
     try {
       detail = await api(`/api/slides/${n}`);
     } catch (err) {
+      if (token !== loadToken) return; // the reviewer moved on meanwhile
+      clearSlide(n);
       showViewerError(word("load_failed", { error: err.message }));
+      if (err.retryAfter) {
+        const wait = Math.min(60, Math.max(1, err.retryAfter));
+        setTimeout(() => (token === loadToken ? load(n, token).catch(report) : null), wait * 1000);
+      }
       return;
     }
     if (token !== loadToken) return; // the reviewer moved on meanwhile
+    setJudgeable(true);
     state.detail = detail;
     renderDetail();
     drawOutlines();
@@ -231,6 +266,7 @@
   }
 
   async function judge(verdict) {
+    if (!state.detail) return; // slide not on screen (its record failed to come): nothing judged
     const reasons = verdict === "fail" ? checkedReasons() : [];
     await send(verdict, reasons, $("comment").value);
   }
@@ -240,6 +276,7 @@
   }
 
   async function toggleReason(index) {
+    if (!state.detail) return;
     const box = document.querySelectorAll("#reasons input")[index];
     if (!box) return;
     box.checked = !box.checked;
