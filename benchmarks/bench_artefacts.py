@@ -1059,7 +1059,7 @@ def stain_parts(rows: list[dict]) -> dict[tuple[str, str, str], tuple]:
 
 
 STAIN_CONSTANTS = {
-    "max_z": (1.0, 1.25, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 5.0),
+    "max_z": (1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 5.0),
     "min_spread": (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4),
     "min_peers": (4, 5, 6, 8),
 }

@@ -565,3 +565,14 @@ def judge_batch(items, kind):
         0.03 if kind == "overstain" else 0.9986,
         nuclei=[getattr(s.stain, "h_p99", None) for s in slides],
     )
+
+
+def test_nuclei_paler_than_their_peers_do_not_cancel_a_slide_three_times_darker(profile):
+    # eosin flooding a faint haematoxylin: the mean density three times its peers' (2.4 spreads,
+    # flagged by the density alone), the nuclei 0.7 times theirs; their mean (0.8 spreads) missed it
+    dark = _item("DARK", od=OD * 3, nuclei=0.7, institution="Lab B")
+    (f,) = _run(profile, [*_alike(12), dark])
+    assert (f.code, f.item_id) == ("OVERSTAINED", "DARK")
+    (v,) = [v for v in judge_batch([*_alike(12), dark], "overstain") if v.flagged]
+    assert v.measure == "density" and v.z == pytest.approx(math.log10(3) / 0.2, abs=0.05)
+    assert v.nuclei == 0.7  # what the nuclei showed is kept for the finding
