@@ -583,7 +583,12 @@ def _stain_message(
         "nuclei": v.nuclei,
         "nuclei_median": v.nuclei_median,
     }
-    return msg(_STAIN_MESSAGES[(v.kind, rule)], **{k: values[k] for k in _STAIN_PARAMS[rule]})
+    text = msg(_STAIN_MESSAGES[(v.kind, rule)], **{k: values[k] for k in _STAIN_PARAMS[rule]})
+    if v.measure == "density" and v.nuclei is not None and v.nuclei_median is not None:
+        # the nuclei pointed the other way: the mean density judged alone (stain_batch.verdict)
+        then = {"nuclei": v.nuclei, "nuclei_median": v.nuclei_median}
+        return msg(_JOINED, _first=text.template, _then=_NUCLEI_OTHER_WAY[v.kind], **text.params, **then)
+    return text
 
 
 _UNCOMPARED = N_(
@@ -648,6 +653,18 @@ _PASSING = (
     N_("Past that rule: {slides} and {more} more."),
 )
 """The slides of a group finding past the absolute rule, so that a reviewer can act on them."""
+_NUCLEI_OTHER_WAY = {
+    "overstain": N_(
+        "Its nuclei's density (99th percentile of haematoxylin) {nuclei:.2f} is under its peers' median "
+        "{nuclei_median:.2f}: the two measures disagree, and the mean density judged it alone."
+    ),
+    "understain": N_(
+        "Its nuclei's density (99th percentile of haematoxylin) {nuclei:.2f} is over its peers' median "
+        "{nuclei_median:.2f}: the two measures disagree, and the mean density judged it alone."
+    ),
+}
+"""What a slide's finding adds when its nuclei's density pointed the other way
+(``stain_batch.OTHER_SIDE``: the mean density judged it alone)."""
 _JOINED = N_("{_first} {_then}")
 """Two messages as one (``_first``, ``_then``: msgids, each translated whole and filled from the
 parameters): a group finding and its slides past the rule (:data:`_PASSING`), a slide's finding

@@ -573,6 +573,9 @@ def test_nuclei_paler_than_their_peers_do_not_cancel_a_slide_three_times_darker(
     dark = _item("DARK", od=OD * 3, nuclei=0.7, institution="Lab B")
     (f,) = _run(profile, [*_alike(12), dark])
     assert (f.code, f.item_id) == ("OVERSTAINED", "DARK")
+    # the finding says the nuclei pointed the other way, in Korean too
+    assert "(99th percentile of haematoxylin) 0.70 is under its peers' median 0.99" in f.message
+    assert "the two measures disagree" in f.message and "두 척도가 서로 달라" in f.text("ko")
     (v,) = [v for v in judge_batch([*_alike(12), dark], "overstain") if v.flagged]
     assert v.measure == "density" and v.z == pytest.approx(math.log10(3) / 0.2, abs=0.05)
     assert v.nuclei == 0.7  # what the nuclei showed is kept for the finding
