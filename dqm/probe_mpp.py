@@ -19,9 +19,9 @@ plausible declared value is taken.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
-from typing import Any
+
+from pydantic import TypeAdapter, ValidationError
 
 from dqm.coords import PLAUSIBLE_MPP, PLAUSIBLE_OBJECTIVE_POWER
 from dqm.i18n import Message, msg
@@ -45,47 +45,50 @@ class ProbeResolution:
     to it. False when it was unused for being implausible."""
 
 
-def _number(params: dict[str, Any], key: str, default: float, zero: bool = False) -> float:
-    """``params[key]`` as a finite number above ``low`` (``slide.header``'s and ``geometry.bounds``'s
-    ``gt=0`` / ``ge=0`` fields, a string of one too, as their validation takes it), else
-    ``default`` (0 allowed with ``zero``): a disabled check's params are not validated when the profile is configured, and a
-    bad one there must not stop a run."""
-    value = params.get(key, default)
-    if isinstance(value, bool):
-        return default
-    try:
-        number = float(value)
-    except (TypeError, ValueError, OverflowError):
-        return default
-    return number if math.isfinite(number) and (number > 0 or (zero and number == 0)) else default
+_FLOAT = TypeAdapter(float)
 
 
-def _params(profile: Profile, name: str) -> dict[str, Any]:
+def _param(profile: Profile, name: str, key: str, default: float, zero: bool = False) -> float:
+    """The profile's ``checks.<name>.params.<key>`` as the check's params model validates it (a
+    float ``gt=0``, ``ge=0`` with ``zero``: pydantic's float, an infinite bound or a string of a
+    number too; an enabled check's were validated so when the profile was configured and are read
+    as they were), else ``default``: where it is not set, and where a disabled check's (not
+    validated) would not validate, which must not stop a run. (``validators`` holds the models, a
+    layer above: the rule is repeated here, not imported.)"""
     setting = profile.checks.get(name)
     params = setting.params if setting is not None else {}
-    return params if isinstance(params, dict) else {}
+    if not isinstance(params, dict) or key not in params:
+        return default
+    try:
+        number = _FLOAT.validate_python(params[key])
+    except ValidationError:
+        return default
+    return number if number > 0 or (zero and number == 0) else default  # NaN: default
 
 
 def header_ranges(profile: Profile) -> tuple[tuple[float, float], tuple[float, float]]:
     """The plausible level-0 resolutions and objective powers of the profile's ``slide.header``
     check (``mpp_min``–``mpp_max``, ``objective_min``–``objective_max``; :data:`PLAUSIBLE_MPP`,
     :data:`PLAUSIBLE_OBJECTIVE_POWER` by default), the one reader for the runner, the probe, the
-    item's view and the slide checks. An enabled check's params were validated with the profile's
-    checks; a disabled one's are not, and a value that is no positive number is its default here."""
-    params = _params(profile, "slide.header")
+    item's view, the slide checks and the diversity table (:func:`_param`: as the check validates
+    them; a disabled check's that would not validate is its default here)."""
+
+    def read(key: str, default: float) -> float:
+        return _param(profile, "slide.header", key, default)
+
     return (
-        (_number(params, "mpp_min", PLAUSIBLE_MPP[0]), _number(params, "mpp_max", PLAUSIBLE_MPP[1])),
+        (read("mpp_min", PLAUSIBLE_MPP[0]), read("mpp_max", PLAUSIBLE_MPP[1])),
         (
-            _number(params, "objective_min", PLAUSIBLE_OBJECTIVE_POWER[0]),
-            _number(params, "objective_max", PLAUSIBLE_OBJECTIVE_POWER[1]),
+            read("objective_min", PLAUSIBLE_OBJECTIVE_POWER[0]),
+            read("objective_max", PLAUSIBLE_OBJECTIVE_POWER[1]),
         ),
     )
 
 
 def fit_tolerance(profile: Profile) -> float:
     """The ``tolerance_px`` of the profile's ``geometry.bounds`` check (:data:`FIT_TOLERANCE_PX` by
-    default, and where a disabled check's is no number of 0 or more)."""
-    return _number(_params(profile, "geometry.bounds"), "tolerance_px", FIT_TOLERANCE_PX, zero=True)
+    default, and where a disabled check's would not validate: :func:`_param`)."""
+    return _param(profile, "geometry.bounds", "tolerance_px", FIT_TOLERANCE_PX, zero=True)
 
 
 def mpp_range(profile: Profile) -> tuple[float, float]:

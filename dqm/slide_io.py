@@ -2308,7 +2308,8 @@ def probe_slide_cached(
     taken: Taken | None = None,
 ) -> SlideProbe:
     """:func:`probe_slide`, remembered per process and run (:func:`dqm.file_digests.in_run`) by
-    path, stat (:func:`~dqm.file_digests.stat_key`) and options.
+    path, stat (:func:`~dqm.file_digests.stat_key`) and options, with the resolution the probe
+    took (:func:`resolved`) in place of the candidates it was given.
 
     Two items of a run that name the same slide file open it once. A process that outlives its
     run (``--workers 1``, a Dask worker) probes again in the next: a slide replaced by one of the
@@ -2323,18 +2324,24 @@ def probe_slide_cached(
     except OSError:
         return probe_slide(path, rel, options, taken)
     # a probe that took the header's resolution is the same whatever resolution it was given
-    # (blur tiles and fold scale: the header's first): kept once for all of them
+    # (blur tiles and fold scale: the header's first): kept once for all of them; one that did
+    # not is kept under the resolution it took (resolved(): the annotation's or the fallback),
+    # which items declaring the same one with other lesions take too where they fit the same
+    # size (resolved() on the kept probe's size, the file's)
     header_key = (*base, dataclasses.replace(options, mpp=None, mpp_source="header", fit=None))
-    key = (*base, options)
+    taking = [options]
+    if options.fit is not None:
+        fitted = dataclasses.replace(options, mpp=options.fit.mpp, mpp_source="annotation", fit=None)
+        taking = [fitted, dataclasses.replace(options, fit=None)]
     with _PROBES_LOCK:
-        for k in (header_key, key):
+        for k in (header_key, *((*base, o) for o in taking)):
             hit = _PROBES.get(k)
-            if hit is not None:
+            if hit is not None and (k is header_key or resolved(options, hit) == k[-1]):
                 _PROBES.move_to_end(k)
                 return hit
     probe = probe_slide(path, rel, options, taken)
     with _PROBES_LOCK:
-        _PROBES[header_key if probe.mpp_x else key] = probe
+        _PROBES[header_key if probe.mpp_x else (*base, resolved(options, probe))] = probe
         while len(_PROBES) > PROBE_CACHE_SIZE:
             _PROBES.popitem(last=False)
     return probe

@@ -75,6 +75,17 @@ def _checked(
     return record, probes[-1]
 
 
+def _counted_probes(monkeypatch: pytest.MonkeyPatch) -> list[ProbeOptions | None]:
+    """The options of every slide probe made from now on (the probe cache emptied)."""
+    calls: list[ProbeOptions | None] = []
+    real = slide_io.probe_slide
+    monkeypatch.setattr(
+        slide_io, "probe_slide", lambda p, r, o=None, t=None: calls.append(o) or real(p, r, o, t)
+    )
+    slide_io._PROBES.clear()
+    return calls
+
+
 def _with_check(profile: Profile, name: str, setting: CheckSetting) -> Profile:
     """``profile`` with check ``name`` set so."""
     return profile.model_copy(update={"checks": {**profile.checks, name: setting}})
@@ -286,12 +297,7 @@ def test_a_shared_slide_with_a_header_resolution_is_probed_once(
         doc = native_doc(_lesion())
         doc["slide"] = {"file": "S.tiff", "width": SIDE, "height": SIDE, **slide}
         (tmp_path / name).write_text(json.dumps(doc))
-    calls: list[ProbeOptions | None] = []
-    real = slide_io.probe_slide
-    monkeypatch.setattr(
-        slide_io, "probe_slide", lambda p, r, o=None, t=None: calls.append(o) or real(p, r, o, t)
-    )
-    slide_io._PROBES.clear()
+    calls = _counted_probes(monkeypatch)
     records = [
         runner.check_item(
             Item(slide_id=ann[0], image_path="S.tiff", annotation_path=ann),
@@ -613,3 +619,103 @@ def test_the_probe_decides_the_resolution_on_the_size_it_reads(tmp_path: Path) -
     # no size read: nothing contradicts the annotation
     unsized = slide_io.virtual_probe("S1.png", mpp_x=None, mpp_y=None, width=None, height=None)
     assert probe_mpp.resolved(ProbeOptions(fit=misfits), unsized).mpp == 0.5
+
+
+@pytest.mark.parametrize(
+    ("check", "params", "raw", "mpp"),
+    [
+        # LESION_OUT_OF_BOUNDS silent at an infinite tolerance: BASE dropped the annotation's 0.5
+        # ("its lesions reach outside"), reading the validated inf as no tolerance set
+        ("geometry.bounds", {"tolerance_px": float("inf")}, _reaching(10**6, mpp=0.5), 0.5),
+        # BASE: MPP_MISSING "3 µm per pixel is outside the plausible 0.1–2" against a profile
+        # that allows any mpp above 0.1
+        ("slide.header", {"mpp_max": float("inf")}, _reaching(470, mpp=3.0), 3.0),
+        ("slide.header", {"mpp_max": "1e999"}, _reaching(470, mpp=3.0), 3.0),
+    ],
+)
+def test_an_enabled_checks_params_are_read_as_validated(
+    profile: Profile,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    check: str,
+    params: dict[str, Any],
+    raw: str,
+    mpp: float,
+) -> None:
+    own = _with_check(profile, check, CheckSetting(enabled=True, params=params))
+    record, probe = _checked(tmp_path, own, raw=raw, monkeypatch=monkeypatch)
+    codes = _codes(record.findings)
+    assert not {"MPP_MISSING", "ANNOTATION_MPP_UNUSED", "LESION_OUT_OF_BOUNDS", "MPP_IMPLAUSIBLE"} & set(
+        codes
+    )
+    assert record.summary.slide is not None
+    assert (record.summary.slide.mpp, record.summary.slide.mpp_source) == (mpp, "annotation")
+    assert probe.artefacts is not None and probe.artefacts.mpp_source == "annotation"
+
+
+def test_the_header_ranges_are_the_checks_validated_params(profile: Profile) -> None:
+    # an enabled check's values as its params model validated them (a string of a number, inf);
+    # a disabled one's that would not validate (nan, "abc", -1) its default, its valid ones read
+    inf = float("inf")
+    on = {"mpp_min": "0.2", "mpp_max": inf, "objective_min": 5, "objective_max": "1e999"}
+    enabled = _with_check(profile, "slide.header", CheckSetting(params=on))
+    configure(enabled)  # validates
+    assert probe_mpp.header_ranges(enabled) == ((0.2, inf), (5.0, inf))
+    off = {"mpp_min": float("nan"), "mpp_max": inf, "objective_min": "abc", "objective_max": -1}
+    disabled = _with_check(profile, "slide.header", CheckSetting(enabled=False, params=off))
+    assert probe_mpp.header_ranges(disabled) == ((0.1, inf), (1.0, 100.0))
+    bounds = _with_check(profile, "geometry.bounds", CheckSetting(params={"tolerance_px": "0"}))
+    assert probe_mpp.fit_tolerance(bounds) == 0.0
+    # the reader repeats the checks' params models (a layer above it): whatever they take, it takes
+    from pydantic import ValidationError
+
+    from validators.geometry import BoundsParams
+    from validators.slide import HeaderParams
+
+    for value in (True, "5", " 2 ", "inf", "-inf", float("nan"), "abc", -1, 0, "0", 10**400, None, [1]):
+        for model, name, key, got in (
+            (HeaderParams, "slide.header", "mpp_max", lambda p: probe_mpp.header_ranges(p)[0][1]),
+            (BoundsParams, "geometry.bounds", "tolerance_px", probe_mpp.fit_tolerance),
+        ):
+            own = _with_check(profile, name, CheckSetting(enabled=False, params={key: value}))
+            try:
+                expected = getattr(model.model_validate({key: value}), key)
+            except ValidationError:
+                expected = getattr(model(), key)
+            assert got(own) == expected, (name, value)
+
+
+def test_a_slide_named_by_two_items_is_probed_once_per_resolution_taken(
+    profile: Profile, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # BASE keyed the cache on the candidates given (the annotation's fit data): two items declaring
+    # the same 0.5 with other lesions, both fitting, probed the slide twice; and one whose
+    # annotation does not fit took no probe made at the same fallback resolution
+    Image.fromarray(he_image()).save(tmp_path / "S.png")
+    calls = _counted_probes(monkeypatch)
+    # (declared mpp, the lesion's right edge, new probes, the resolution taken)
+    cases = [
+        (0.5, 60, 1, 0.5),
+        (0.5, 70, 0, 0.5),  # the same 0.5, fitting: the first's probe
+        (None, 60, 1, None),
+        (None, 80, 0, None),
+        (0.5, 10**6, 0, None),  # misfits: the fallback (none), as the third's
+        (0.6, 60, 1, 0.6),
+        (0.6, 10**6, 0, None),
+    ]
+    for i, (mpp, x1, new, taken) in enumerate(cases):
+        ring = [[10, 10], [x1, 10], [x1, 60], [10, 60], [10, 10]]
+        doc = native_doc([{"id": 1, "class": "BCC", "geometry": {"type": "Polygon", "coordinates": [ring]}}])
+        doc["slide"] = {"file": "S.png", **({"mpp": mpp} if mpp else {})}
+        (tmp_path / f"a{i}.json").write_text(json.dumps(doc))
+        before = len(calls)
+        record = runner.check_item(
+            Item(f"S{i}", "S.png", f"a{i}.json", {}, row=None),
+            tmp_path,
+            profile,
+            configure(profile),
+            runner.RunOptions(workers=1),
+        )
+        assert len(calls) - before == new, (i, mpp, x1)
+        assert record.summary.slide is not None and record.summary.slide.mpp == taken, i
+        assert ("ANNOTATION_MPP_UNUSED" in _codes(record.findings)) == (x1 == 10**6)

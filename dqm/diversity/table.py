@@ -128,18 +128,11 @@ def _numbers(numbers: Sequence[tuple[float, bool]]) -> tuple[np.ndarray, int]:
 
 def objective_range(profile: Profile) -> tuple[float, float]:
     """The objective powers a slide header's is taken as a magnification between: the
-    ``slide.header`` check's ``objective_min`` / ``objective_max`` where the profile sets them (a
-    bound that is no positive number: the default), else :data:`~dqm.coords.PLAUSIBLE_OBJECTIVE_POWER`."""
-    from dqm.coords import PLAUSIBLE_OBJECTIVE_POWER
+    ``slide.header`` check's ``objective_min`` / ``objective_max`` as the runner and the slide
+    checks read them (:func:`dqm.probe_mpp.header_ranges`: one reader)."""
+    from dqm.probe_mpp import header_ranges
 
-    setting = profile.checks.get("slide.header")
-    params = setting.params if setting is not None else {}
-    bounds = []
-    for name, default in zip(("objective_min", "objective_max"), PLAUSIBLE_OBJECTIVE_POWER, strict=True):
-        value = params.get(name, default)
-        ok = isinstance(value, int | float) and not isinstance(value, bool) and 0 < value < math.inf
-        bounds.append(float(value) if ok else default)
-    return bounds[0], bounds[1]
+    return header_ranges(profile)[1]
 
 
 def build_table(items: Sequence[ItemSummary], profile: Profile) -> Table:

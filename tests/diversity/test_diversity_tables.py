@@ -251,3 +251,16 @@ def test_a_number_beyond_a_float_is_invalid_not_a_crash(profile: Profile, age: o
     t = build_table([item("a", clinical={"age": age})], profile)
     assert math.isnan(t.columns["age"][0])
     assert t.invalid["age"] == 1
+
+
+def test_the_magnification_range_is_read_as_the_runner_reads_it(profile: Profile) -> None:
+    """BASE read ``slide.header``'s objective range a second way: a string "5" (its check takes it as
+    5) was the default 1, and a disabled check's gave the diversity table and the probe two ranges."""
+    from dqm.diversity.table import objective_range
+    from dqm.probe_mpp import header_ranges
+    from dqm.profile import CheckSetting
+
+    for enabled in (True, False):
+        setting = CheckSetting(enabled=enabled, params={"objective_min": "5", "objective_max": 200})
+        own = profile.model_copy(update={"checks": {"slide.header": setting}})
+        assert objective_range(own) == header_ranges(own)[1] == (5.0, 200.0)
