@@ -92,24 +92,6 @@ On a pink slide (median under PEN_BLUE_STAINED: nuclei are purple, never blue on
 pixel counts, as before the ratio: pale or faded ink, (150, 170, 220) over tissue, is only 1.7 times
 a pink slide's median. On a blue slide, ink paler than the ratio is not found, on tissue or glass."""
 PEN_BLUE_STAINED = 1.0
-PEN_BLUE_MIN_EXTENT = 0.18
-"""On a slide stained blue, blue ink is also told by its shape: a connected patch of the pixels
-past PEN_BLUE_MIN_HUE_RATIO counts only when its longest bounding-box side is at least this share
-of the working image's longest side. Nuclei are blobs: UCSB's malignant cores ytma49_072303, whose
-nuclei are 2.5 to 2.9 times bluer than their mauve cytoplasm, give patches spanning at most 0.13 of
-the image; the bench's injected strokes (through three tissue points) 0.25 to 0.73 (the second
-external set). 0.18 lies between, chosen on that set (not cross-validated: one site has such
-nuclei)."""
-PEN_BLUE_GAP = 5
-"""Patches of those pixels within this many working pixels of each other are one for the length
-test: a stroke over GlaS glands passes the colour rules in pieces (32 patches, the longest 0.06 of
-the image; joined 0.31 to 0.36), while UCSB's nuclei joined so span at most 0.12 (0.19 on a core
-that was not flagged)."""
-PEN_BLUE_MIN_SHARE = 0.5
-"""A shorter patch is ink too when it holds at least this share of the slide's pixels past the
-ratio (the slide's blue is one mark, not many scattered nuclei): strokes injected across three
-close tissue points of BreakHis slides span only 0.11 to 0.14 of the image, the whole of their
-slides' blue; UCSB's largest nuclei patch holds at most 0.28 of its core's."""
 PEN_BLUE_EDGE = 7
 """A blue stroke's soft edge: the pixels within this many working pixels of it, left out of the
 stained rest's median (a blurred stroke on a little tissue made its own reference)."""
@@ -564,25 +546,14 @@ def _bluer_than_stain(blue: np.ndarray, r: np.ndarray, b: np.ndarray, sat: np.nd
     """The blue pixels that are ink: all of them on a pink slide; on a slide stained blue
     (:data:`PEN_BLUE_STAINED`), those whose blue over red is at least PEN_BLUE_MIN_HUE_RATIO times
     the median of the stained rest (neither glass nor within PEN_BLUE_EDGE of a blue pixel: a
-    stroke's soft edge is ink too), in patches long as a stroke (:data:`PEN_BLUE_MIN_EXTENT`) or
-    holding most of those pixels (:data:`PEN_BLUE_MIN_SHARE`), not blobs scattered as nuclei."""
-    from scipy import ndimage
-
+    stroke's soft edge is ink too). Not by shape: a length rule lost real strokes broken in pieces
+    and short marks (docs/formats.md, session 22)."""
     near = dilate(blue, PEN_BLUE_EDGE)
     rest = ~near & (sat >= STAINED_MIN_SATURATION)
     ref = _median(b[rest] / (r[rest] + 1.0)) if rest.any() else 0.0
     if ref < PEN_BLUE_STAINED:
         return blue
-    inked = blue & (b >= PEN_BLUE_MIN_HUE_RATIO * ref * (r + 1.0))
-    groups = ndimage.label(dilate(inked, PEN_BLUE_GAP))[0] * inked
-    boxes = ndimage.find_objects(groups)
-    spans = [max(s.stop - s.start for s in box) if box else 0 for box in boxes]
-    long = np.array([False, *(span >= PEN_BLUE_MIN_EXTENT * max(blue.shape) for span in spans)])
-    labels = ndimage.label(inked)[0]
-    sizes = np.bincount(labels.ravel())
-    alone = sizes >= PEN_BLUE_MIN_SHARE * sizes[1:].sum()
-    alone[0] = False
-    return long[groups] | alone[labels]
+    return blue & (b >= PEN_BLUE_MIN_HUE_RATIO * ref * (r + 1.0))
 
 
 def _redder_than_stain(

@@ -678,18 +678,14 @@ def blue_stained_core(seed: int = 0) -> np.ndarray:
 
 def mauve_core(seed: int = 0) -> np.ndarray:
     """A core stained mauve with scattered nuclei far bluer than its cytoplasm (as UCSB's
-    ytma49_072303 malignant cores: 2.5 to 2.9 times its blue over red; here 2.7)."""
+    ytma49_072303 malignant cores: 2.5 to 2.9 times its blue over red; here 2.7). Those nuclei are
+    found as blue ink (a known limit, docs/formats.md); ink over them must be too."""
     return nuclei_on_glass(seed, 60, (180, 150, 190), (75, 80, 213), 90, 70, (8, 6))
-
-
-def test_nuclei_far_bluer_than_their_cytoplasm_are_not_pen() -> None:
-    # past PEN_BLUE_MIN_HUE_RATIO by colour, but blobs, not a stroke (PEN_BLUE_MIN_EXTENT)
-    assert found(mauve_core()).pens["blue"] <= DEFAULTS.pen
 
 
 @pytest.mark.parametrize("length", [100, 240])
 def test_a_blue_stroke_among_very_blue_nuclei_is_pen(length: int) -> None:
-    # the shape test keeps a stroke a fifth of the image long (PEN_BLUE_MIN_EXTENT 0.18) and longer
+    # past the ratio over the core's very blue nuclei: ink, long or short
     img = mauve_core().astype(np.float32)
     mark = stroke(10, [(120, 200), (120 + length, 230)])
     img[mark] *= 0.1 + 0.9 * np.array((40, 90, 210), np.float32) / 255
@@ -698,8 +694,7 @@ def test_a_blue_stroke_among_very_blue_nuclei_is_pen(length: int) -> None:
 
 
 def test_a_short_blue_mark_alone_on_a_blue_stained_slide_is_pen() -> None:
-    # 0.16 of the image long, under PEN_BLUE_MIN_EXTENT, but the slide's only blue past the
-    # ratio (PEN_BLUE_MIN_SHARE; BreakHis slides' short injected strokes)
+    # 0.16 of the image long (BreakHis slides' short injected strokes)
     img = nuclei_on_glass(0, 60, (170, 160, 215), (150, 130, 200), 200, 70, (8, 6)).astype(np.float32)
     mark = stroke(14, [(190, 220), (265, 240)])
     img[mark] *= 0.1 + 0.9 * np.array((40, 90, 210), np.float32) / 255
@@ -707,8 +702,32 @@ def test_a_short_blue_mark_alone_on_a_blue_stained_slide_is_pen() -> None:
     assert got.pens["blue"] > DEFAULTS.pen and got.mask("pen")[mark].mean() > 0.3
 
 
+def short_marks(kind: str) -> np.ndarray:
+    """Three ticks 0.12 of the image long, or three dots 30 px across: short marks, none of
+    them most of the slide's blue."""
+    if kind == "ticks":
+        return (
+            stroke(14, [(100, 120), (160, 130)])
+            | stroke(14, [(300, 150), (360, 160)])
+            | stroke(14, [(200, 350), (260, 360)])
+        )
+    yy, xx = np.mgrid[:SIDE, :SIDE]
+    dots = [(yy - cy) ** 2 + (xx - cx) ** 2 < 15**2 for cy, cx in ((130, 130), (130, 350), (350, 240))]
+    return dots[0] | dots[1] | dots[2]
+
+
+@pytest.mark.parametrize("kind", ["ticks", "dots"])
+def test_a_few_short_blue_marks_on_a_blue_stained_slide_are_pen(kind: str) -> None:
+    # ticks and dots past the ratio are ink, however short (a shape rule lost them: docs/formats.md)
+    img = nuclei_on_glass(0, 60, (170, 160, 215), (150, 130, 200), 200, 70, (8, 6)).astype(np.float32)
+    mark = short_marks(kind)
+    img[mark] *= 0.1 + 0.9 * np.array((40, 90, 210), np.float32) / 255
+    got = found(img.astype(np.uint8))
+    assert got.pens["blue"] > DEFAULTS.pen and got.mask("pen")[mark].mean() > 0.8
+
+
 def test_a_blue_stroke_in_pieces_among_very_blue_nuclei_is_pen() -> None:
-    # a stroke over glands passes the colour rules in pieces: joined across gaps (PEN_BLUE_GAP)
+    # a stroke over glands passes the colour rules in pieces: all of them ink
     img = mauve_core().astype(np.float32)
     mark = stroke(10, [(120, 200), (360, 230)])
     cut = mark.copy()
