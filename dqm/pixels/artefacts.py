@@ -291,7 +291,8 @@ DEBRIS_REACH = 0.2
 """Debris: off the (dilated) tissue, at least DEBRIS_MIN_CONTRAST darker (0-1) than the glass's
 median and than the glass's mean within DEBRIS_REACH of the longest side around it (the candidates
 in regions smaller than that square left out of the mean: a clump would darken its own reference),
-or more saturated than DEBRIS_MIN_SATURATION (a coloured speck)."""
+or more saturated than DEBRIS_MIN_SATURATION (a coloured speck): the candidates, of which
+:func:`_dark_specks` keeps those unlike pale tissue (DEBRIS_MIN_DARK to DEBRIS_MIN_COLOUR)."""
 DEBRIS_STEP = 8
 """The glass's local mean is measured on blocks of this many working pixels a side (cheap)."""
 DEBRIS_MIN_DARK = 0.32
@@ -304,6 +305,24 @@ the specks that keep an injected slide flagged 0.44 or more: set 3 whole, sets 1
 tuning slides every third, 128 slides). Held out one site at a time (17 sites), the midpoints (0.30
 to 0.38) left no clean slide flagged and lost no injected one; 0.32 keeps under a grey clump's 0.355
 (``test_a_debris_clump_is_not_its_own_glass``)."""
+DEBRIS_CORE = 0.5
+"""... or holding a dark core: pixels at least this much darker than the local glass keep, with
+the debris pixels next to them, whatever their region's average (a dark speck touching pale matter
+off the tissue mask, joined into its region, would be averaged away). The six clean camera
+pictures' pale regions reach 0.45 at their darkest pixel, bar one already over DEBRIS_MIN_DARK on
+average (0.57)."""
+DEBRIS_DUST = 9
+"""... or, a region of at most this many working pixels, DEBRIS_MIN_DARK darker at its darkest
+pixel: black dust one or two working pixels across, mostly edge blended with the glass (the working
+image is smoothed), averages under DEBRIS_MIN_DARK, its darkest pixel 0.32 to 0.35 (400 specks of
+4.5 px on a 1920-px picture). The clean camera pictures' regions that small and that dark at their
+darkest are specks in one picture's pale stroma (BreakHis 10147-002): 0.0028 of its tissue."""
+DEBRIS_MIN_COLOUR = 0.58
+"""... or, in the stain's hue (green the most absorbed channel), on average darker (as above)
+plus more saturated than this: a pink speck, (235, 120, 150), 0.24 + 0.42 (the working image's
+smoothed saturation), where the six clean camera pictures' pale regions reach 0.50 (red cells in
+an alveolar space, 0.13 + 0.37; pale stroma 0.46). A speck of another hue (blue, green: green not
+its lowest channel) keeps with DEBRIS_MIN_SATURATION alone."""
 
 BLUR_TILE = 256
 BLUR_TILES = 8
@@ -618,14 +637,31 @@ def _local_glass(grey: np.ndarray, glass: np.ndarray, fallback: float) -> np.nda
     return np.repeat(np.repeat(mean, k, 0), k, 1)[: grey.shape[0], : grey.shape[1]]
 
 
-def _dark_specks(debris: np.ndarray, darker: np.ndarray) -> np.ndarray:
-    """The connected regions of ``debris`` on average at least DEBRIS_MIN_DARK darker than the
-    glass around them (``darker``: the local glass mean minus the grey level)."""
+def _dark_specks(
+    debris: np.ndarray, darker: np.ndarray, sat: np.ndarray, stain_hue: np.ndarray
+) -> np.ndarray:
+    """The debris pixels that are debris rather than pale tissue: the connected regions of
+    ``debris`` on average at least DEBRIS_MIN_DARK darker than the glass around them (``darker``:
+    the local glass mean minus the grey level), or that dark at their darkest when DEBRIS_DUST
+    pixels or fewer; the regions coloured unlike the stain (``stain_hue``: green the pixel's lowest
+    channel, false on most of the region) and saturated, or any on average DEBRIS_MIN_COLOUR darker
+    plus saturated; and dark cores (DEBRIS_CORE) with the pixels next to them."""
     from scipy import ndimage
 
     labels, n = ndimage.label(debris, structure=np.ones((3, 3), bool))
-    mean = np.asarray(ndimage.mean(darker, labels, np.arange(n + 1)), float)
-    return (mean >= DEBRIS_MIN_DARK)[labels] & debris
+    idx = np.arange(n + 1)
+    mean = np.asarray(ndimage.mean(darker, labels, idx), float)
+    colour = np.asarray(ndimage.mean(sat, labels, idx), float)
+    stain = np.asarray(ndimage.mean(stain_hue, labels, idx), float)
+    whole = (mean >= DEBRIS_MIN_DARK) | (mean + colour >= DEBRIS_MIN_COLOUR)
+    whole |= (colour > DEBRIS_MIN_SATURATION) & (stain < 0.5)
+    size = np.bincount(labels.ravel(), minlength=n + 1)
+    whole |= (size <= DEBRIS_DUST) & (
+        np.asarray(ndimage.maximum(darker, labels, idx), float) >= DEBRIS_MIN_DARK
+    )
+    core = debris & (darker >= DEBRIS_CORE)
+    edge = ndimage.binary_dilation(core, structure=np.ones((3, 3), bool)) & debris
+    return (whole[labels] & debris) | edge
 
 
 def _clumps(candidates: np.ndarray) -> np.ndarray:
@@ -1162,7 +1198,7 @@ def measure(
     if debris.any():
         darker = _local_glass(grey, glass & ~_clumps(debris), glass_grey) - grey
         debris &= (sat > DEBRIS_MIN_SATURATION) | (darker > DEBRIS_MIN_CONTRAST)
-        debris = _dark_specks(debris, darker)
+        debris = _dark_specks(debris, darker, sat, g < np.minimum(r, b))
 
     masks = {
         "pen": pen,

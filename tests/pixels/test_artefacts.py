@@ -932,3 +932,42 @@ def test_red_ink_is_found_beside_any_stain(
     if slide == "bone":  # the matrix itself stays unflagged
         near = ndimage.binary_dilation(mark, iterations=4)
         assert got.mask("pen")[~near].mean() < 0.01
+
+
+OFF_TISSUE = ((20, 20), (450, 30), (25, 440), (455, 455), (240, 15), (15, 240))
+"""Spots on the glass around he_image's tissue disc."""
+
+
+def test_small_black_dust_is_debris() -> None:
+    # black dust 4.5 px across on a 1920-px picture (a working pixel or two, mostly edge blended
+    # with the glass): its regions average under DEBRIS_MIN_DARK, their darkest pixel over it
+    big = Image.fromarray(he_image()).resize((1920, 1920), Image.BILINEAR)
+    rng = np.random.default_rng(3)
+    n = 0
+    while n < 400:
+        x, y = rng.uniform(10, 1910, 2)
+        if np.hypot(x - 960, y - 960) > 680:
+            ImageDraw.Draw(big).ellipse((x - 4.5, y - 4.5, x + 4.5, y + 4.5), fill=(70, 55, 45))
+            n += 1
+    assert found(np.asarray(big)).shares["debris"] > DEFAULTS.debris
+
+
+def test_a_dark_speck_on_pale_matter_is_debris() -> None:
+    # a dark speck touching pale matter off the tissue mask joins its region, paler on average
+    layer = Image.fromarray(he_image())
+    for x, y in OFF_TISSUE:
+        ImageDraw.Draw(layer).ellipse((x - 16, y - 16, x + 16, y + 16), fill=(185, 182, 186))
+        ImageDraw.Draw(layer).ellipse((x - 5, y - 4, x + 5, y + 4), fill=(70, 55, 45))
+    got = found(np.asarray(layer))
+    assert got.shares["debris"] > DEFAULTS.debris and got.mask("debris")[20, 20]
+
+
+@pytest.mark.parametrize("colour", [(170, 190, 250), (235, 120, 150)], ids=["blue", "pink"])
+def test_a_light_coloured_speck_is_debris(colour: tuple[int, int, int]) -> None:
+    # saturated but under DEBRIS_MIN_DARK: blue (not the stain's hue) and a pink more saturated
+    # than red cells
+    layer = Image.fromarray(he_image())
+    for x, y in (*OFF_TISSUE, (100, 20), (20, 100), (380, 20), (20, 380), (460, 240), (240, 462)):
+        ImageDraw.Draw(layer).ellipse((x - 6, y - 5, x + 6, y + 5), fill=colour)
+    got = found(np.asarray(layer))
+    assert got.shares["debris"] > DEFAULTS.debris and got.mask("debris")[20, 20]
