@@ -68,10 +68,11 @@ def opens(view: ItemView, params: NoParams, ctx: CheckContext) -> list[Finding]:
     },
 )
 def resolution(view: ItemView, params: NoParams, ctx: CheckContext) -> list[Finding]:
-    """The level-0 resolution is known, from the slide header, the annotation (where it is
-    plausible and fits the image), the manifest or the profile. An annotation that declares one
-    not used is said so, with why (``ANNOTATION_MPP_UNUSED`` or ``MPP_IMPLAUSIBLE`` say it at its
-    pointer; this finding says what follows: no areas in µm²)."""
+    """The level-0 resolution is known (header, fitting annotation, manifest or profile).
+
+    The annotation's value counts where it is plausible and fits the image. One that is declared
+    and not used is said so, with why (``ANNOTATION_MPP_UNUSED`` or ``MPP_IMPLAUSIBLE`` say it at
+    its pointer; this finding says what follows: no areas in µm²)."""
     probe = view.slide
     if probe is None or not probe.opened or view.mpp is not None:
         return []
