@@ -120,10 +120,11 @@ def _kw(words: str) -> str:
 
 _NAME_KEYWORD = r"(?i:patient(?:'s)?\s*name|\bpt\.?\s*name|성명|환자\s*명|이름)\s*(?:[:=]\s*)?"
 """The ``person_name`` pattern's keyword, its ``:`` or ``=`` and the spaces around them."""
-_NAME_GAP = "[ \t,^\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+_NAME_GAP = "[ \t\x0b\x0c\x1c-\x1f,^\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
 """What a name's words are parted by: a space or a tab (a no-break space too, ``&nbsp;`` and
-``&Tab;`` as read, or any other of Unicode's spaces and separators: U+0085, U+2028, U+2029), a
-comma or DICOM's ``^``; a line feed or carriage return ends a name."""
+``&Tab;`` as read, or any other of Unicode's spaces and separators: a vertical tab, a form feed,
+U+001C to U+001F, U+0085, U+2028, U+2029), a comma or DICOM's ``^``; a line feed or carriage
+return ends a name."""
 _NAME = rf"[A-Z][a-z]+(?:{_NAME_GAP}+[A-Z][a-z]+){{1,3}}|[A-Z]{{2,}}(?:{_NAME_GAP}+[A-Z]{{2,}}){{1,3}}|[가-힣]{{2,4}}"
 """A person's name as the ``person_name`` pattern takes one after its keyword (``Hong Gildong``,
 ``HONG^GILDONG``, ``홍길동``), each word however long (``Wolfeschlegelsteinhausenbergerdorff``, 35
@@ -1921,12 +1922,26 @@ def _before_a_long_name(text: str, cut: int) -> int:
     (:func:`run_start`), and :data:`_PENDING_NAME` is searched from just before it. A cut inside a
     word goes back to the keyword's end; a cut after a whole word (in the spaces after it) where
     the ``person_name`` pattern, as :func:`find` runs it on the whole text, takes a name on past
-    the cut (one rule: what :func:`find` flags across the cut is kept in no part)."""
-    if not 0 < cut < len(text) or _NOT_NAME_RUN.match(text, cut - 1):
-        return cut  # the cut ends no run of a name's letters and spaces
+    the cut (one rule: what :func:`find` flags across the cut is kept in no part). A reference
+    that stands for what parts a name's words (``&nbsp;``, ``&#32;``, ``&Tab;``) is read as that
+    many spaces (:func:`_gaps_read`), as :func:`find` reads it, a cut inside it a cut in a gap."""
+    if not 0 < cut < len(text) or _NOT_NAME_NOR_REFERENCE.match(text, cut - 1):
+        return cut  # the cut ends no run of a name's letters and spaces, nor a reference
+    if "&" in text:  # the text before the cut read first, the whole text only for a long run
+        lo = max(0, cut - CUT_CONTEXT)
+        amp = text.rfind("&", lo, cut)
+        found = _ENTITIES.match(text, amp) if amp >= 0 else None
+        if found is None or found.end() <= cut:  # the cut is inside no reference
+            near = _gaps_read(text[lo:cut])
+            run = run_start(near, len(near), _NOT_NAME_RUN, _NAME_RUN_BYTES)
+            if len(near) - run < CUT_CONTEXT // 2 and (
+                lo == 0 or not _REFERENCE_TAIL.fullmatch(near, 0, run)
+            ):
+                return cut  # a short run (not one a reference cut by ``lo`` may end)
+        text = _gaps_read(text)
     run = run_start(text, cut, _NOT_NAME_RUN, _NAME_RUN_BYTES)
     if cut - run < CUT_CONTEXT // 2:
-        return cut  # the search around the cut held the name's start and its keyword
+        return cut  # no run, or the search around the cut held the name's start and its keyword
     head = max(0, run - _KEYWORD_SPAN)
     pending = _PENDING_NAME.search(text, head, cut)
     if pending is None:
@@ -1942,13 +1957,33 @@ def _before_a_long_name(text: str, cut: int) -> int:
 
 _NOT_NAME_RUN = re.compile(f"[^A-Za-z{_NAME_GAP[1:-1]}]")
 """A character no name's word nor what parts its words holds (:data:`_NAME`'s Latin forms)."""
+_NOT_NAME_NOR_REFERENCE = re.compile(f"[^A-Za-z0-9&#;{_NAME_GAP[1:-1]}]")
+"""A character neither :data:`_NOT_NAME_RUN` lets through nor one of a reference (``&#32;``)."""
+_REFERENCE_TAIL = re.compile("[#0-9A-Za-z]*;?")
+"""What is left of a reference whose ``&`` a slice cut off (``bsp;``, ``00032;``)."""
 _NAME_RUN_BYTES = bytes(c for c in range(128) if _NOT_NAME_RUN.match(chr(c)) is None)
 _LETTER = re.compile("[A-Za-z]")
 _NAME_KEYWORD_RX = re.compile(_NAME_KEYWORD)
+_NAME_GAP_RX = re.compile(_NAME_GAP)
 _NAME_FOUND = re.compile(_NAME_KEYWORD + rf"(?:{_NAME})")
 """The ``person_name`` pattern as :func:`find` runs it (its keyword, then :data:`_NAME`)."""
 _KEYWORD_SPAN = 64
 """Characters before a long name's run its keyword is looked for in (``patient's name =``)."""
+
+
+def _gaps_read(text: str) -> str:
+    """``text`` with each character reference that stands for what parts a name's words
+    (:data:`_NAME_GAP`: ``&nbsp;``, ``&#32;``, ``&#x20;``, ``&Tab;``) as as many spaces as it is
+    long: the same length, a name :func:`find` reads across it one to :data:`_NAME_FOUND` too.
+    ``text`` itself where it holds no ``&``."""
+    if "&" not in text:
+        return text
+    return _ENTITIES.sub(_gap_as_spaces, text)
+
+
+def _gap_as_spaces(m: re.Match[str]) -> str:
+    found = m.group()
+    return " " * len(found) if _NAME_GAP_RX.fullmatch(_entity_char(found[1:])) else found
 
 
 def _separators_read(text: str) -> str:
