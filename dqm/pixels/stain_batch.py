@@ -75,7 +75,8 @@ density to judge a slide alone (:func:`verdict`): a slide three times darker who
 times its peers' (0.8 spreads on the mean of the two) is over-stained by its density's 2.4. Not
 cross-validated: on the 346 pooled stored rows every value from 0.4 to 1.0 flags what the mean of
 the two flagged (clean 3, over 313, under 328-329 with the library's constants); 0.1 flags 2
-more clean set-3 slides, 0.25 one more over- and under-stained copy (``/tmp/stainf/quick.py``)."""
+more clean set-3 slides, 0.25 one more over- and under-stained copy (the pooled rows tabulated
+by ``benchmarks/bench_artefacts.py --shares POOL --stain-only`` at each value)."""
 MEASURES = ("density", "density+nuclei")
 """What a slide compared with its peers was judged on: its tissue's mean optical density alone, or
 the mean of that and its nuclei's density (``h_p99``: the 99th percentile of the haematoxylin
