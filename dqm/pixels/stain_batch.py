@@ -491,14 +491,14 @@ def verdict(
     if value is None or n < min_peers:
         flagged = share is not None and share > absolute
         return Verdict(kind, share, "absolute" if share is not None else "unmeasured", flagged, n, od)
-    z = (value - centre) / max(1.4826 * mad, min_spread)
-    median = 10.0 ** (centre if kind == "overstain" else -centre)  # the peers' middle optical density
+    z = _spreads(value, centre, mad, min_spread)
+    median = _density(kind, centre)  # the peers' middle optical density
     rule = "institution" if group is not None else "batch"
     h, h_centre, h_mad, n_h = nuclei
     h_value = strength(kind, h)
     if h_value is not None and n_h >= min_peers and math.isfinite(h_centre) and math.isfinite(h_mad):
-        h_z = (h_value - h_centre) / max(1.4826 * h_mad, min_spread)
-        h_median = 10.0 ** (h_centre if kind == "overstain" else -h_centre)
+        h_z = _spreads(h_value, h_centre, h_mad, min_spread)
+        h_median = _density(kind, h_centre)
         # the two on opposite sides (eosin flooding a faint haematoxylin): the mean density judges
         # alone, the nuclei kept to say so
         alone = z > 0 > h_z + OTHER_SIDE
@@ -534,4 +534,16 @@ def by_share(share: float, centre: float, mad: float, absolute: float) -> float:
     4 % not). 30 clean slides and a few at 30 % near-black were flagged by neither rule before."""
     if not (share > absolute and math.isfinite(centre) and math.isfinite(mad)):
         return -math.inf
-    return (share - centre) / max(1.4826 * mad, absolute)
+    return _spreads(share, centre, mad, absolute)
+
+
+def _spreads(value: float, centre: float, mad: float, floor: float) -> float:
+    """How many spreads ``value`` lies over ``centre``: its peers' median absolute deviation
+    ``mad`` scaled to a standard deviation (1.4826), at least ``floor``."""
+    return (value - centre) / max(1.4826 * mad, floor)
+
+
+def _density(kind: str, centre: float) -> float:
+    """The optical density a :func:`strength` of ``centre`` stands for (its log, negated for
+    under-staining)."""
+    return 10.0 ** (centre if kind == "overstain" else -centre)
