@@ -1976,14 +1976,7 @@ def _gaps_read(text: str) -> str:
     (:data:`_NAME_GAP`: ``&nbsp;``, ``&#32;``, ``&#x20;``, ``&Tab;``) as as many spaces as it is
     long: the same length, a name :func:`find` reads across it one to :data:`_NAME_FOUND` too.
     ``text`` itself where it holds no ``&``."""
-    if "&" not in text:
-        return text
-    return _ENTITIES.sub(_gap_as_spaces, text)
-
-
-def _gap_as_spaces(m: re.Match[str]) -> str:
-    found = m.group()
-    return " " * len(found) if _NAME_GAP_RX.fullmatch(_entity_char(found[1:])) else found
+    return _references_as(text, lambda char, n: " " * n if _NAME_GAP_RX.fullmatch(char) else None)
 
 
 def _separators_read(text: str) -> str:
@@ -1992,14 +1985,20 @@ def _separators_read(text: str) -> str:
     separators to :func:`_search_pieces` as the character it stands for is (its digits and
     letters made an id of ``&#32;`` a thousand times, reached back over only so far), and the same
     period where its references are as long. ``text`` itself where it holds no ``&``."""
+    return _references_as(text, lambda char, n: None if char.isalnum() else "&" + "#" * (n - 1))
+
+
+def _references_as(text: str, written: Callable[[str, int], str | None]) -> str:
+    """``text`` with each character reference replaced by ``written(the character it stands for,
+    the reference's length)``, kept where that is None; ``text`` itself where it holds no ``&``."""
     if "&" not in text:
         return text
-    return _ENTITIES.sub(_entity_as_separator, text)
 
+    def one(m: re.Match[str]) -> str:
+        found = m.group()
+        return written(_entity_char(found[1:]), len(found)) or found
 
-def _entity_as_separator(m: re.Match[str]) -> str:
-    found = m.group()
-    return found if _entity_char(found[1:]).isalnum() else "&" + "#" * (len(found) - 1)
+    return _ENTITIES.sub(one, text)
 
 
 def _search_pieces(text: str, at: int) -> list[tuple[int, int]]:
