@@ -21,9 +21,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import BaseModel, ValidationError
 
-from dqm.coords import PLAUSIBLE_MPP, PLAUSIBLE_OBJECTIVE_POWER
+from dqm.check_params import BoundsParams, HeaderParams
 from dqm.i18n import Message, msg
 from dqm.model import Annotation, Item
 from dqm.profile import Profile
@@ -45,50 +45,39 @@ class ProbeResolution:
     to it. False when it was unused for being implausible."""
 
 
-_FLOAT = TypeAdapter(float)
-
-
-def _param(profile: Profile, name: str, key: str, default: float, zero: bool = False) -> float:
-    """The profile's ``checks.<name>.params.<key>`` as the check's params model validates it (a
-    float ``gt=0``, ``ge=0`` with ``zero``: pydantic's float, an infinite bound or a string of a
-    number too; an enabled check's were validated so when the profile was configured and are read
-    as they were), else ``default``: where it is not set, and where a disabled check's (not
-    validated) would not validate, which must not stop a run. (``validators`` holds the models, a
-    layer above: the rule is repeated here, not imported.)"""
+def _param(profile: Profile, name: str, model: type[BaseModel], key: str) -> float:
+    """The profile's ``checks.<name>.params.<key>`` as the check's params ``model`` validates it (an
+    enabled check's were validated so when the profile was configured and are read as they were),
+    else the model's default: where it is not set, and where a disabled check's (not validated)
+    would not validate, which must not stop a run."""
+    default: float = model.model_fields[key].default
     setting = profile.checks.get(name)
     params = setting.params if setting is not None else {}
     if not isinstance(params, dict) or key not in params:
         return default
     try:
-        number = _FLOAT.validate_python(params[key])
+        return float(getattr(model.model_validate({key: params[key]}), key))
     except ValidationError:
         return default
-    return number if number > 0 or (zero and number == 0) else default  # NaN: default
 
 
 def header_ranges(profile: Profile) -> tuple[tuple[float, float], tuple[float, float]]:
     """The plausible level-0 resolutions and objective powers of the profile's ``slide.header``
-    check (``mpp_min``–``mpp_max``, ``objective_min``–``objective_max``; :data:`PLAUSIBLE_MPP`,
-    :data:`PLAUSIBLE_OBJECTIVE_POWER` by default), the one reader for the runner, the probe, the
+    check (``mpp_min``–``mpp_max``, ``objective_min``–``objective_max``; the defaults of
+    :class:`~dqm.check_params.HeaderParams` where unset), the one reader for the runner, the probe, the
     item's view, the slide checks and the diversity table (:func:`_param`: as the check validates
     them; a disabled check's that would not validate is its default here)."""
 
-    def read(key: str, default: float) -> float:
-        return _param(profile, "slide.header", key, default)
+    def read(key: str) -> float:
+        return _param(profile, "slide.header", HeaderParams, key)
 
-    return (
-        (read("mpp_min", PLAUSIBLE_MPP[0]), read("mpp_max", PLAUSIBLE_MPP[1])),
-        (
-            read("objective_min", PLAUSIBLE_OBJECTIVE_POWER[0]),
-            read("objective_max", PLAUSIBLE_OBJECTIVE_POWER[1]),
-        ),
-    )
+    return (read("mpp_min"), read("mpp_max")), (read("objective_min"), read("objective_max"))
 
 
 def fit_tolerance(profile: Profile) -> float:
     """The ``tolerance_px`` of the profile's ``geometry.bounds`` check (:data:`FIT_TOLERANCE_PX` by
-    default, and where a disabled check's would not validate: :func:`_param`)."""
-    return _param(profile, "geometry.bounds", "tolerance_px", FIT_TOLERANCE_PX, zero=True)
+    default, :class:`~dqm.check_params.BoundsParams`, and where a disabled check's would not validate: :func:`_param`)."""
+    return _param(profile, "geometry.bounds", BoundsParams, "tolerance_px")
 
 
 def mpp_range(profile: Profile) -> tuple[float, float]:

@@ -586,6 +586,21 @@ def test_mpp_missing_says_why_a_declared_resolution_was_not_used(
     assert "the annotation declares none" in missing.message
 
 
+@pytest.mark.parametrize("mpp", ["abc", -1, 0, 1e9, True])
+def test_mpp_missing_does_not_say_none_was_declared_when_a_value_was_not_usable(
+    profile: Profile, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mpp: Any
+) -> None:
+    # BASE: "the annotation declares none" beside the reader's finding on the value it declared
+    doc = native_doc(_lesion())
+    doc["slide"] = {"file": "S1.png", "mpp": mpp}
+    record, _ = _checked(tmp_path, profile, raw=json.dumps(doc), monkeypatch=monkeypatch)
+    (missing,) = [f for f in record.findings if f.code == "MPP_MISSING"]
+    assert "declares none" not in missing.message
+    assert "the annotation's mpp is not a usable number" in missing.message
+    # the reader says why, at the value
+    assert {"MPP_INVALID", "VALUE_OUT_OF_RANGE", "WRONG_TYPE"} & set(_codes(record.findings))
+
+
 def test_validity_takes_no_resolution_the_run_did_not_take(profile: Profile, tmp_path: Path) -> None:
     # BASE: slide.header disabled, the annotation's implausible 0.002 unused by the run (MPP_MISSING)
     # yet select_slides took it whenever the summary had none: a working scale off by 100s
@@ -666,11 +681,15 @@ def test_the_header_ranges_are_the_checks_validated_params(profile: Profile) -> 
     assert probe_mpp.header_ranges(disabled) == ((0.1, inf), (1.0, 100.0))
     bounds = _with_check(profile, "geometry.bounds", CheckSetting(params={"tolerance_px": "0"}))
     assert probe_mpp.fit_tolerance(bounds) == 0.0
-    # the reader repeats the checks' params models (a layer above it): whatever they take, it takes
+    # the reader validates with the checks' own params models: whatever they take, it takes
     from pydantic import ValidationError
 
-    from validators.geometry import BoundsParams
-    from validators.slide import HeaderParams
+    from dqm.check_params import BoundsParams, HeaderParams
+    from validators.registry import REGISTRY
+
+    # the checks declare the very models the reader validates with (one rule, not a copy)
+    assert REGISTRY["slide.header"].params is HeaderParams
+    assert REGISTRY["geometry.bounds"].params is BoundsParams
 
     for value in (True, "5", " 2 ", "inf", "-inf", float("nan"), "abc", -1, 0, "0", 10**400, None, [1]):
         for model, name, key, got in (

@@ -51,6 +51,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "dqm.readers",
             "dqm.slide_io",
             "dqm.probe_mpp",  # the resolution a probe is given: the annotation's where it fits the image
+            "dqm.check_params",  # the params models of the checks the probe reads before any check runs
             "dqm.slide_refs",  # the files a multi-file slide makes OpenSlide open, checked first
             "dqm.slide_tiles",  # a plain JPEG-tiled level's regions decoded from the tiles' bytes
             "dqm.budget",  # the probe's time budget: CPU time, with a wall-clock backstop

@@ -18,6 +18,7 @@ import numpy as np
 import shapely
 from pydantic import BaseModel, ConfigDict, Field
 
+from dqm.check_params import BoundsParams
 from dqm.coords import area_um2
 from dqm.findings import Aspect, Finding, Severity
 from dqm.i18n import N_, msg
@@ -232,11 +233,6 @@ def zero_area(view: ItemView, params: NoParams, ctx: CheckContext) -> list[Findi
                 )
             )
     return out
-
-
-class BoundsParams(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-    tolerance_px: float = Field(1.0, ge=0, description="Pixels a vertex may lie beyond the edge.")
 
 
 @check(

@@ -12,9 +12,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from shapely.geometry.base import BaseGeometry
 
 from dqm.budget import WALL_FACTOR, WORK_RATE, work_units
-from dqm.coords import PLAUSIBLE_MPP, PLAUSIBLE_OBJECTIVE_POWER, usable_mpp
+from dqm.check_params import HeaderParams
+from dqm.coords import usable_mpp
 from dqm.findings import Aspect, Finding, Severity
 from dqm.i18n import N_, msg
+from dqm.model import Annotation
 from dqm.probe_mpp import mpp_range
 from dqm.raster import edge_ys
 from validators.context import ItemView
@@ -58,6 +60,16 @@ def opens(view: ItemView, params: NoParams, ctx: CheckContext) -> list[Finding]:
     return []
 
 
+def _declared_unusable(ann: Annotation) -> bool:
+    """The annotation declares a resolution that is no usable number: kept and not in range (zero,
+    negative, infinite), or dropped by its reader with an issue at its pointer (of the wrong type,
+    beyond any real slide)."""
+    pointer = ann.slide_pointer("mpp")
+    return ann.declared_mpp is None and (
+        ann.mpp is not None or any(issue.pointer == pointer for issue in ann.issues)
+    )
+
+
 @check(
     "slide.resolution",
     aspect=Aspect.IMAGE,
@@ -87,6 +99,13 @@ def resolution(view: ItemView, params: NoParams, ctx: CheckContext) -> list[Find
             vendor=probe.vendor or "slide",
             mpp=declared,
             why=why,
+        )
+    elif ann is not None and ann.readable and _declared_unusable(ann):
+        text = msg(
+            "{vendor} header has no mpp, the annotation's mpp is not a usable number (its reader's finding "
+            "says why), the manifest has no mpp column value and the profile no image_mpp: areas in µm² and "
+            "resolution-based tiling are not possible",
+            vendor=probe.vendor or "slide",
         )
     else:
         text = msg(
@@ -246,29 +265,6 @@ def _manifest_mpp(
     return [
         ctx.finding("MPP_MISMATCH", msg(text, mpp=declared, stated=stated), pointer=ann.slide_pointer("mpp"))
     ]
-
-
-class HeaderParams(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-    mpp_min: float = Field(
-        PLAUSIBLE_MPP[0], gt=0, description="Smallest plausible level-0 resolution, µm per pixel."
-    )
-    mpp_max: float = Field(
-        PLAUSIBLE_MPP[1], gt=0, description="Largest plausible level-0 resolution, µm per pixel."
-    )
-    objective_min: float = Field(
-        PLAUSIBLE_OBJECTIVE_POWER[0], gt=0, description="Smallest plausible objective power."
-    )
-    objective_max: float = Field(
-        PLAUSIBLE_OBJECTIVE_POWER[1], gt=0, description="Largest plausible objective power."
-    )
-    anisotropy_tolerance: float = Field(0.02, ge=0, description="Relative mpp-x / mpp-y difference allowed.")
-    mpp_objective_range: tuple[float, float] = Field(
-        (4.0, 20.0), description="Plausible range of mpp × objective power (10 at 20× 0.5 µm/px)."
-    )
-    pyramid_min_side: int = Field(
-        10_000, ge=1, description="A level 0 at least this long on a side should have a pyramid."
-    )
 
 
 NO_POWER_FIELD = frozenset({"generic-tiff", None})
