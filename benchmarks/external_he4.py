@@ -273,12 +273,16 @@ def _source_key(repo: str, stem: str) -> str:
     return third._source_key(repo, stem)
 
 
-def shared_patients(rows: list[dict[str, str]], tuning: list[dict[str, str]]) -> list[str]:
+def shared_patients(
+    rows: list[dict[str, str]],
+    tuning: list[dict[str, str]],
+    namings: tuple[Callable[[str, str], str], ...] = (),
+) -> list[str]:
     """The rows of ``rows`` whose patient or slide is one of ``tuning``'s (``repo:path: keys``): the
-    row's own key and the keys that each of the four sets' rules gives the file's own name, so that
-    a tuning patient is found however this set's rule names it."""
+    row's own key and the keys that each of the four sets' rules (and ``namings``, a later set's)
+    gives the file's own name, so that a tuning patient is found however this set's rule names it."""
     known = {row["source"] for row in tuning}
-    namings = (first._source_key, second._source_key, third._source_key, _source_key)
+    namings = (first._source_key, second._source_key, third._source_key, _source_key, *namings)
     found = []
     for row in rows:
         own = first.KEPT_AUGMENTATION.sub("", row["path"].rsplit("/", 1)[-1].rsplit(".", 1)[0])
@@ -376,27 +380,41 @@ def file_name(row: dict[str, str]) -> str:
     return f"DL4ETI__{re.sub(r'[^A-Za-z0-9]+', '-', folder).strip('-')}_{name}"
 
 
-def refused(source: first.Source) -> str:
+def refused(source: first.Source, excluded: tuple[str, ...] = EXCLUDED_DATASETS) -> str:
     """The excluded dataset a source's description names (rule 1); empty: none."""
     site = source.site.lower()
-    return next((name for name in EXCLUDED_DATASETS if name.lower() in site), "")
+    return next((name for name in excluded if name.lower() in site), "")
 
 
-def this_rule() -> first.Rule:
-    bad = {s.repo: refused(s) for s in SOURCES if refused(s)}
+def rule_of(
+    sources: tuple[first.Source, ...],
+    source_key: Callable[[str, str], str],
+    not_he: dict[str, str],
+    tuned: dict[str, str],
+    left_out_path: Callable[[str, str], str],
+    repeat_check: Callable[[], Callable[[str, bytes], str]],
+    refuse: Callable[[first.Source], str] = refused,
+) -> first.Rule:
+    """A held-out list's rule: ``sources`` with the rule 1 check (a source that ``refuse`` names a
+    reason for raises ValueError), the first sets' rule 2 and rule 3's ``tuned`` files and patients."""
+    bad = {s.repo: refuse(s) for s in sources if refuse(s)}
     if bad:
         raise ValueError(f"sources of a tuning set's dataset (rule 1): {bad}")
     return first.Rule(
-        SOURCES,
-        _source_key,
+        sources,
+        source_key,
         _organ,
-        NOT_HE,
+        not_he,
         first.LEFT_OUT_PREFIXES,
         AUGMENTED,
-        taken(),
-        _left_out_path,
-        repeats,
+        tuned,
+        left_out_path,
+        repeat_check,
     )
+
+
+def this_rule() -> first.Rule:
+    return rule_of(SOURCES, _source_key, NOT_HE, taken(), _left_out_path, repeats)
 
 
 def _images(folder: Path) -> list[Path]:
@@ -461,13 +479,26 @@ def alike(candidates: list[Path], tuning: list[Path], side: int = THUMB) -> list
 
 
 def main(argv: list[str] | None = None) -> int:
+    return alike_cli(argv, __doc__ or "", LIST, this_rule, file_name, TUNING_FOLDERS)
+
+
+def alike_cli(
+    argv: list[str] | None,
+    doc: str,
+    default_list: Path,
+    rule: Callable[[], first.Rule],
+    name_of: Callable[[dict[str, str]], str],
+    tuning_folders: tuple[Path, ...],
+) -> int:
+    """The first set's command line (:func:`first.cli`) and ``--alike DIR``: ``DIR``'s images
+    against those under ``--against`` (default ``tuning_folders``)."""
     parser = argparse.ArgumentParser(add_help=False)
     parser.add_argument("--alike", type=Path)
-    parser.add_argument("--against", type=Path, nargs="+", default=list(TUNING_FOLDERS))
+    parser.add_argument("--against", type=Path, nargs="+", default=list(tuning_folders))
     parser.add_argument("--top", type=int, default=5)
     args, rest = parser.parse_known_args(argv)
     if args.alike is None:
-        return first.cli(rest, __doc__ or "", LIST, this_rule, file_name)
+        return first.cli(rest, doc, default_list, rule, name_of)
     tuning: list[Path] = []
     for folder in args.against:
         if folder.is_dir():

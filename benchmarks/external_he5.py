@@ -1,0 +1,150 @@
+"""A fifth held-out set of other sites' H&E, for the detectors tuned on the first four: assembled
+from public GitHub snapshots by a rule fixed before any image of it is probed, and measured once,
+by the lead, at the end of a session.
+
+    .venv/bin/python benchmarks/external_he5.py --mirror-root /work/.mirror --select  # rewrite the list
+    .venv/bin/python benchmarks/external_he5.py --mirror-root /work/.mirror --out /tmp/heldout5-he
+    .venv/bin/python benchmarks/external_he5.py --alike /tmp/heldout5-he  # no image repeats a tuning one
+
+Why a fifth set: the four earlier lists (``external_he.tsv`` to ``external_he4.tsv``) are tuning
+data now (the fourth was measured once and the detectors of session 23 are tuned on it), so a claim
+that those changes transfer to other sites needs images that share no image, patient, slide or
+dataset with GlaS, ``shared/data/real`` or any of the four. The list, ``benchmarks/external_he5.tsv``,
+has the first list's columns; ``--out`` copies and checks the files with the first set's code and
+writes the manifest as ``external_he.tsv``, so ``bench_artefacts.py --external DIR`` reads the folder
+unchanged; ``--alike DIR`` compares its images with the tuning ones (:data:`TUNING_FOLDERS`, the
+fourth set's check, the fourth folder added).
+
+The rule (written down and committed before any source was chosen; ``--select`` applies it):
+
+1. Sources: the folders of the repositories in :data:`SOURCES`, at their snapshots' commits, each
+   added before any image of it is probed. Refused by :func:`refused`, whatever the folder holds: a
+   repository named in the four earlier modules' ``SOURCES`` or ``NOT_USED`` (all used up), one of
+   the accounts that sets 1 to 4 drew on (:data:`USED_ACCOUNTS`: likely one author), and a source
+   whose description names a dataset or site of the tuning sets (:data:`EXCLUDED_DATASETS`: the
+   fourth set's list and its own datasets, PANDA and the Prostate Gleason set, SEED, DL4ETI,
+   ThyHisTer, and PANDA's two sites). An image whose dataset the repository does not state is left
+   out (it cannot be shown to be none of these).
+2. Whole images only (the earlier sets' augmented-copy names).
+3. At least 256 pixels a side; a file absent from the snapshot, or no image PIL can read, is left
+   out; byte-identical files once; a file byte-identical to one of the tuning sets (the four lists'
+   sha256, ``shared/data/real/SHA256SUMS``) is left out, and so is an image of a patient or slide
+   of the four lists (named as the fourth set names them, :func:`_source_key`).
+4. At most two images of one patient or slide where the names say it (:func:`_source_key`); an
+   image whose field repeats or overlaps one listed before it is left out (the fourth set's rule 4c,
+   its constants); at most :data:`PER_REPOSITORY` images of one repository, the first in path order,
+   so that no source outweighs the others.
+5. H&E only: the images are viewed for their stain only; :data:`NOT_HE` lists what was left out and
+   why. Nothing is left out for how it looks otherwise.
+
+µm per pixel: recorded only where the dataset states it for the files as stored (blur is measured
+only there); empty otherwise.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+import external_he as first
+import external_he2 as second
+import external_he3 as third
+import external_he4 as fourth
+
+LIST = Path(__file__).with_suffix(".tsv")
+TUNING_LISTS = (first.LIST, second.LIST, third.LIST, fourth.LIST)
+"""The four earlier external sets (tuning data now, rule 3)."""
+SHARED_SUMS = second.SHARED_SUMS
+TUNING_FOLDERS = (*fourth.TUNING_FOLDERS, Path("/tmp/heldout4-he"))
+"""Where the tuning images lie (``--alike``): the fourth set's folders and the fourth set."""
+EXCLUDED_DATASETS = (
+    *fourth.EXCLUDED_DATASETS,
+    "PANDA",
+    "Prostate Gleason",
+    "SEED",
+    "DL4ETI",
+    "ThyHisTer",
+    "Radboud",
+    "Karolinska",
+)
+"""Datasets and sites of the tuning sets: a source whose description names one is refused (rule 1)."""
+USED_ACCOUNTS = ("atlan-antillia", "sarah-antillia")
+"""Accounts that sets 1 to 4 drew on (rule 1)."""
+PER_REPOSITORY = 40
+"""At most this many images of one repository (rule 4)."""
+
+SOURCES: tuple[first.Source, ...] = ()
+NOT_HE: dict[str, str] = {}
+"""``repo:path`` -> why it was left out (rule 5: a stain other than H&E)."""
+NOT_USED: dict[str, str] = {}
+"""Repositories looked at for this set and not used (rule 1), with why."""
+
+
+def used_repositories() -> set[str]:
+    """Every repository named in the four earlier modules' ``SOURCES`` and ``NOT_USED`` (rule 1)."""
+    named = {s.repo for module in (first, second, third, fourth) for s in module.SOURCES}
+    for module in (second, third, fourth):
+        named |= {key.split(":", 1)[0] for key in module.NOT_USED}
+    return named
+
+
+def refused(source: first.Source) -> str:
+    """Why rule 1 refuses a source: a repository or account of an earlier set, or a tuning set's
+    dataset in its description; empty: none."""
+    if source.repo in used_repositories():
+        return "a repository of sets 1 to 4"
+    if source.repo.split("/", 1)[0] in USED_ACCOUNTS:
+        return "an account of sets 1 to 4"
+    return fourth.refused(source, EXCLUDED_DATASETS)
+
+
+def _source_key(repo: str, stem: str) -> str:
+    """The patient or slide an image is of (rule 4): as the fourth set names them."""
+    return fourth._source_key(repo, stem)
+
+
+def taken() -> dict[str, str]:
+    """The sha256 and patient/slide keys of the tuning sets (rule 3)."""
+    return first.taken_by(TUNING_LISTS, SHARED_SUMS)
+
+
+def _left_out_path(repo: str, path: str) -> str:
+    return ""
+
+
+def repeats() -> Callable[[str, bytes], str]:
+    """Rule 4, a fresh check per selection: the fourth set's repeated-field check, then at most
+    :data:`PER_REPOSITORY` images of a repository (``repo:path`` -> why; empty: listed)."""
+    field = fourth.repeats()
+    count: dict[str, int] = {}
+
+    def check(where: str, data: bytes) -> str:
+        repo = where.split(":", 1)[0]
+        if count.get(repo, 0) >= PER_REPOSITORY:
+            return f"{PER_REPOSITORY} images of {repo} listed already (rule 4)"
+        why = field(where, data)
+        if not why:
+            count[repo] = count.get(repo, 0) + 1
+        return why
+
+    return check
+
+
+def this_rule() -> first.Rule:
+    return fourth.rule_of(SOURCES, _source_key, NOT_HE, taken(), _left_out_path, repeats, refused)
+
+
+def file_name(row: dict[str, str]) -> str:
+    """The copy's name in ``--out``: the first set's."""
+    return first.file_name(row)
+
+
+def main(argv: list[str] | None = None) -> int:
+    return fourth.alike_cli(argv, __doc__ or "", LIST, this_rule, file_name, TUNING_FOLDERS)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
