@@ -214,26 +214,35 @@ def test_out_assembles_the_fourth_list_and_names_a_missing_mirror(
     assert "fetch github:owner/absent" in capsys.readouterr().err
 
 
+def assert_held_out(
+    tool: Any, rows: list[dict[str, str]], tuning: list[dict[str, str]], shared: list[str]
+) -> None:
+    """A committed held-out list's rows: whole checksums, unique copies and files, at least
+    :data:`MIN_SIDE` a side, no file, patient (``shared``: what the list's patient check found) or
+    repository of the ``tuning`` rows or of the shared data, and only the list's sources, none
+    refused."""
+    assert rows
+    assert all(len(r["sha256"]) == 64 and len(r["commit"]) == 40 for r in rows)
+    assert len({tool.file_name(r) for r in rows}) == len(rows)
+    assert len({r["sha256"] for r in rows}) == len(rows)
+    assert all(min(int(r["width"]), int(r["height"])) >= tool.first.MIN_SIDE for r in rows)
+    assert not {r["sha256"] for r in rows} & {r["sha256"] for r in tuning}
+    assert shared == []
+    assert not {r["repo"] for r in rows} & {r["repo"] for r in tuning}
+    assert {r["repo"] for r in rows} <= {s.repo for s in tool.SOURCES}
+    assert not any(tool.refused(s) for s in tool.SOURCES)
+    if tool.SHARED_SUMS.is_file():
+        sums = {line.split()[0] for line in tool.SHARED_SUMS.read_text(encoding="utf-8").splitlines() if line}
+        assert not {r["sha256"] for r in rows} & sums
+
+
 def test_the_committed_fourth_list_shares_nothing_with_the_tuning_sets() -> None:
     tool = _tool()
     rows = tool.first.read_list(tool.LIST)
     tuning = [
         r for path in (tool.FIRST_LIST, tool.SECOND_LIST, tool.THIRD_LIST) for r in tool.first.read_list(path)
     ]
-    assert all(len(r["sha256"]) == 64 and len(r["commit"]) == 40 for r in rows)
-    assert len({tool.file_name(r) for r in rows}) == len(rows)
-    assert len({r["sha256"] for r in rows}) == len(rows)
-    assert all(min(int(r["width"]), int(r["height"])) >= tool.first.MIN_SIDE for r in rows)
-    assert not {r["sha256"] for r in rows} & {r["sha256"] for r in tuning}
-    assert tool.shared_patients(rows, tuning) == []
-    assert not {r["repo"] for r in rows} & {r["repo"] for r in tuning}
-    assert {r["repo"] for r in rows} <= {s.repo for s in tool.SOURCES}
-    assert not any(tool.refused(s) for s in tool.SOURCES)
-    if tool.SHARED_SUMS.is_file():
-        shared = {
-            line.split()[0] for line in tool.SHARED_SUMS.read_text(encoding="utf-8").splitlines() if line
-        }
-        assert not {r["sha256"] for r in rows} & shared
+    assert_held_out(tool, rows, tuning, tool.shared_patients(rows, tuning))
     assert len({r["organ"] for r in rows if r["organ"]}) >= 3
     assert 60 <= len(rows) <= 150
     assert max(Counter(r["source"] for r in rows).values()) <= tool.first.PER_SOURCE
