@@ -111,7 +111,9 @@ def test_the_real_tuning_lists_are_the_four_earlier_ones() -> None:
     [
         ("ssea-lab/DL4ETI", "endometrium", "a repository of sets 1 to 4"),
         ("BioImageInformatics/gleason_grade", "prostate", "a repository of sets 1 to 4"),
-        ("sarah-antillia/Some-New-Dataset", "skin", "an account of sets 1 to 4"),
+        ("sarah-antillia/Tensorflow-Image-Segmentation-OCDC", "OCDC", "a repository of sets 1 to 4"),
+        ("atlan-antillia/EfficientNet-Breast-Cancer", "breast", "a repository of sets 1 to 4"),
+        ("sarah-antillia/Some-New-MoNuSeg", "MoNuSeg (TCGA) tiles", "TCGA"),
         ("a/new", "SEED gastric (China)", "SEED"),
         ("b/new", "PANDA patches, Karolinska", "PANDA"),
         ("c/new", "Warwick colon", "Warwick"),
@@ -133,6 +135,41 @@ def test_a_new_dataset_by_another_author_is_not_refused() -> None:
     tool = _tool()
 
     assert tool.refused(tool.first.Source("new/skin", "x", "Queensland skin", "skin", "", "")) == ""
+
+
+@pytest.mark.parametrize("account", ["atlan-antillia", "sarah-antillia"])
+def test_the_reopened_accounts_are_allowed_for_a_dataset_no_tuning_set_draws_on(account: str) -> None:
+    """Rule 1b: the accounts of sets 1 to 4 are refused only for their earlier repositories and the
+    tuning sets' datasets (the first round refused them whole)."""
+    tool = _tool()
+
+    assert (
+        tool.refused(tool.first.Source(f"{account}/New-Ovary", "x", "a new ovary dataset", "", "", "")) == ""
+    )
+    assert account in tool.REOPENED_ACCOUNTS
+
+
+def test_a_reopened_accounts_augmented_copies_are_left_out(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rule 1b with rule 2: of an antillia-style mini test, only the original images are listed."""
+    tool = _tool()
+    repo = "sarah-antillia/Tensorflow-Image-Segmentation-New-Ovary"
+    files = {
+        "test/images/10.png": _png(30),
+        "test/images/barrdistorted_1001_0.3_0.3_10.png": _png(31),
+        "test/images/rotated_90_10.png": _png(32),
+        "test/images/deformed_alpha_1300_sigmoid_8_10.png": _png(33),
+        "test/images/11.png": _png(34),
+    }
+    _mirror(tmp_path / "mirror", repo, files)
+    names = ("first", "second", "third", "fourth", "shared")
+    _four_tuning_lists(tool, tmp_path, monkeypatch, {k: _png(i) for i, k in enumerate(names)})
+    _only_source(tool, monkeypatch, repo)
+
+    rows, _ = tool.first.select(tmp_path / "mirror", tool.this_rule())
+
+    assert [r["path"] for r in rows] == ["test/images/10.png", "test/images/11.png"]
 
 
 def _select_two_a_repository(
