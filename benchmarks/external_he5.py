@@ -50,25 +50,28 @@ The rule (written down and committed before any source was chosen; ``--select`` 
 µm per pixel: recorded only where the dataset states it for the files as stored (blur is measured
 only there); empty otherwise.
 
-State of the list (session 23): 14 images of two datasets, both from University Hospital
-Cologne's computational pathology group (``cpath-ukk``, another author than sets 1 to 4):
-the ten H&E stain schemes of the quality-control stress test (Schömig-Markiefka et al., Mod
-Pathol 2021; prostate; 426 to 681 px; which laboratories the schemes come from the repository
-does not say) and four ``ukk_`` stain references of the oesophageal adenocarcinoma study (1817 to
-2854 px; that they are oesophagus is the list author's reading of the study they ship with). No
-source states µm per pixel: blur is not measured on this set. The targets of the task (60 to 150
-images, four datasets, a stated resolution) are **not met**: the search (:data:`NOT_USED`) found
-few public repositories that ship whole H&E images of a stated, untuned dataset; Kather's CRC
-tiles state 0.5 µm but are 224 px (rule 3), and the snapshots that hold larger sets (BACH and
-the Agios Pavlos grading set in ``Vejni/Capsules``) are over the 500 MiB fetch limit. Nothing of
-this set has been probed. ``--alike`` on the assembled folder (the 14 against the 548 images of
-sets 1 to 4, GlaS and the shared pictures): the most alike pair correlates 0.576 (``ukk_4`` and
-GlaS ``testA_11``; a tuning image repeated under a flip or a rotation scores 0.99 or more), so no
-image of this set repeats a tuning one.
+State of the list (session 23, second round): 21 images of three datasets. First round (14, both
+from University Hospital Cologne's computational pathology group, ``cpath-ukk``, another author
+than sets 1 to 4): the ten H&E stain schemes of the quality-control stress test (Schömig-Markiefka
+et al., Mod Pathol 2021; prostate; 426 to 681 px; which laboratories the schemes come from the
+repository does not say) and four ``ukk_`` stain references of the oesophageal adenocarcinoma study
+(1817 to 2854 px; that they are oesophagus is the list author's reading of the study they ship
+with). Second round, after rule 1b: seven RINGS prostate biopsy fields (Salvi et al. 2021; Turin
+is the list author's reading of the authors' affiliations) from two ``sarah-antillia``
+repositories' mini tests, five resized to 512 px and two 1500 px originals; rule 4 keeps two a
+patient (patients P1, P3, P4 and P5; the mini tests hold 38 images of those four), so RINGS adds
+few images. No source states µm per pixel as stored: blur is not measured on this set. The
+targets of the task (at least 60 images, four datasets) are **not met**: the search
+(:data:`NOT_USED`) found few public repositories that ship whole H&E images of a stated, untuned
+dataset (the antillia accounts' other histology repositories are of the tuning sets' datasets,
+cytology, IHC or radiology); Kather's CRC tiles state 0.5 µm but are 224 px (rule 3), and the
+snapshots that hold larger sets (BACH and the Agios Pavlos grading set in ``Vejni/Capsules``) are
+over the 500 MiB fetch limit. Nothing of this set has been probed.
 """
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -106,6 +109,16 @@ PER_REPOSITORY = 40
 
 STRESS_TEST = "cpath-ukk/Artifact"
 OESOPHAGUS = "cpath-ukk/Esophageal_Ca"
+RINGS = (
+    "sarah-antillia/TensorFlow-FlexUNet-Image-Segmentation-RINGS-Prostate-Glands-Tumor",
+    "sarah-antillia/Tensorflow-Image-Segmentation-RINGS-Prostate-Glands",
+)
+"""The repositories of the RINGS prostate set (rule 1b): one dataset, so one patient naming."""
+_RINGS_SITE = (
+    "RINGS algorithm dataset (prostate biopsies; Salvi et al., Artif Intell Med 2021, Mendeley "
+    "h8bdwrtnr5; Turin, inferred from the authors; {})"
+)
+_RINGS_LICENCE = "CC BY 4.0 (RINGS dataset); cite Salvi et al. 2021"
 SOURCES: tuple[first.Source, ...] = (
     first.Source(
         STRESS_TEST,
@@ -124,6 +137,22 @@ SOURCES: tuple[first.Source, ...] = (
         "oesophagus",
         "",
         "none stated in the repository",
+    ),
+    first.Source(
+        RINGS[0],
+        "projects/TensorFlowFlexUNet/Prostate-Glands-Tumor/mini_test/images",
+        _RINGS_SITE.format("the 1500 px fields resized to 512 px by the repository"),
+        "prostate",
+        "",
+        _RINGS_LICENCE,
+    ),
+    first.Source(
+        RINGS[1],
+        "projects/TensorflowSlightlyFlexibleUNet/Prostate-Glands/mini_test/images",
+        _RINGS_SITE.format("1500 px fields as published"),
+        "prostate",
+        "",
+        _RINGS_LICENCE,
     ),
 )
 NOT_HE: dict[str, str] = {}
@@ -148,6 +177,22 @@ NOT_USED = {
     "QuIIL/KBSMC_colon_cancer_grading_dataset": "one composite figure (the images are a download)",
     "jorgediosdado/LungHist700": "code only (the images are a download)",
     "bupt-ai-cz/HSA-NRL": "Chaoyang labels only (the images are a download)",
+    "sarah-antillia/Tensorflow-Image-Segmentation-RINGS-Prostate-Tumor": (
+        "RINGS: the mini test's images (one patient, P5) are absent from the snapshot"
+    ),
+    "sarah-antillia/Tensorflow-Image-Segmentation-Pre-Augmented-RINGS-Prostate-Tumor": (
+        "RINGS: the same mini-test tree as RINGS-Prostate-Tumor, its images absent from the snapshot"
+    ),
+    "tejaswini4354/OvarianCancerClassification": (
+        "UBC-OCEAN slide thumbnails rendered into README figures (margins, black fill), not image files"
+    ),
+    "atlan-antillia/EfficientNet-Histopathologic-Oral-Cancer": "the Kaggle OSCC set (set 3's oral set)",
+    "atlan-antillia/EfficientNet-Cervical-Cancer": "Pap smear cytology (rule 5)",
+    "sarah-antillia/Image-Segmentation-Ovarian-Tumor": "ovarian ultrasound, not histology",
+    "sarah-antillia/Tiled-ImageMask-Dataset-Breast-Cancer": "BCSS (TCGA, set 1's datasets)",
+    "sarah-antillia/Tiled-ImageMask-Dataset-Skin-Cancer": "ISIC dermoscopy, not histology",
+    "sarah-antillia/Tensorflow-Image-Segmentation-Augmented-Breast-Cancer": "BUS-BRA breast ultrasound",
+    "KamelMoohamed/UBC-OCEAN, ErikLarssonDev/UBC-OCEAN, aiarcade/UBC-OCEAN": "UBC-OCEAN code and plots only",
 }
 """Repositories looked at for this set and not used (rule 1), with why."""
 
@@ -171,8 +216,13 @@ def refused(source: first.Source) -> str:
 
 
 def _source_key(repo: str, stem: str) -> str:
-    """The patient or slide an image is of (rule 4): as the fourth set names them (neither source
-    names one: each image is its own)."""
+    """The patient or slide an image is of (rule 4): RINGS's names start with what is read as the
+    patient (``P3_A8_12_16_1``: ``rings:P3``; the next field, likely the biopsy, is not used, so
+    that at most two images come from one patient whatever it is); elsewhere as the fourth set
+    names them (the Cologne sources name none: each image is its own)."""
+    rings = re.match(r"^(P\d+)_", stem.rsplit("/", 1)[-1])
+    if repo in RINGS and rings:
+        return "rings:" + rings.group(1)
     return fourth._source_key(repo, stem)
 
 

@@ -172,6 +172,30 @@ def test_a_reopened_accounts_augmented_copies_are_left_out(
     assert [r["path"] for r in rows] == ["test/images/10.png", "test/images/11.png"]
 
 
+def test_rings_images_of_one_patient_are_at_most_two_across_its_repositories(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rule 4 for RINGS: the name's first field is the patient, whichever repository holds the image."""
+    tool = _tool()
+    one, two = tool.RINGS
+    _mirror(tmp_path / "mirror", one, {"t/P1_D4_10_14_5.png": _png(40), "t/P2_A1_3_4_1.png": _png(41)})
+    _mirror(tmp_path / "mirror", two, {"t/P1_D5_3_12_4.png": _png(42), "t/P1_D6_4_15_2.png": _png(43)})
+    names = ("first", "second", "third", "fourth", "shared")
+    _four_tuning_lists(tool, tmp_path, monkeypatch, {k: _png(i) for i, k in enumerate(names)})
+    sources = tuple(tool.first.Source(r, "t", "RINGS", "prostate", "", "CC BY 4.0") for r in (one, two))
+    monkeypatch.setattr(tool, "SOURCES", sources)
+
+    rows, notes = tool.first.select(tmp_path / "mirror", tool.this_rule())
+
+    assert [r["path"].rsplit("/", 1)[-1] for r in rows] == [
+        "P1_D4_10_14_5.png",
+        "P2_A1_3_4_1.png",
+        "P1_D5_3_12_4.png",
+    ]
+    assert [r["source"] for r in rows] == ["rings:P1", "rings:P2", "rings:P1"]
+    assert any("P1_D6_4_15_2.png: 2 images of rings:P1 listed already" in n for n in notes)
+
+
 def _select_two_a_repository(
     tool: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, files: dict[str, bytes]
 ) -> tuple[list[dict[str, str]], list[str]]:
