@@ -197,6 +197,13 @@ NOT_USED = {
     "sarah-antillia/Tiled-ImageMask-Dataset-Skin-Cancer": "ISIC dermoscopy, not histology",
     "sarah-antillia/Tensorflow-Image-Segmentation-Augmented-Breast-Cancer": "BUS-BRA breast ultrasound",
     "KamelMoohamed/UBC-OCEAN, ErikLarssonDev/UBC-OCEAN, aiarcade/UBC-OCEAN": "UBC-OCEAN code and plots only",
+    "cpath-ukk/stroma_tumor_ratio": "test inputs are tissue-class maps (a few hundred colours), not H&E",
+    "cpath-ukk/lung_cancer, cpath-ukk/crc_cells, cpath-ukk/prostate_glands, cpath-ukk/Patch_Engineering": (
+        "code only"
+    ),
+    "alexander-rakhlin/ICIAR2018, hippopotamusinflight/ICIAR2018_BACH_challenge1, ninadakolekar/ICIAR2018": (
+        "BACH code only (the 2048 px TIFFs are a download)"
+    ),
 }
 """Repositories looked at for this set and not used (rule 1), with why."""
 
