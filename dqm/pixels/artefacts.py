@@ -292,41 +292,17 @@ DEBRIS_REACH = 0.2
 median and than the glass's mean within DEBRIS_REACH of the longest side around it (the candidates
 in regions smaller than that square left out of the mean: a clump would darken its own reference),
 or more saturated than DEBRIS_MIN_SATURATION (a coloured speck): the candidates, of which
-:func:`_dark_specks` keeps those unlike pale tissue (DEBRIS_MIN_DARK to DEBRIS_MIN_COLOUR)."""
+:func:`_dark_specks` keeps those next to neutral dark matter (DEBRIS_MIN_DARK, DEBRIS_TINT)."""
 DEBRIS_STEP = 8
 """The glass's local mean is measured on blocks of this many working pixels a side (cheap)."""
 DEBRIS_MIN_DARK = 0.32
-"""... and each speck (a connected region of those pixels) on average at least this much darker
-(0-1) than that local mean (:func:`_dark_specks`): debris is dark matter on the glass, while pale
-tissue the tissue mask leaves out only just passes DEBRIS_MIN_CONTRAST or the saturation, a few of
-its pixels darker (camera pictures: pale stroma at the picture's edge, 0.15 to 0.24 darker on
-average, dark specks in pale stroma up to 0.29, red cells in an alveolar space 0.07; the least of
-the specks that keep an injected slide flagged 0.44 or more: set 3 whole, sets 1 and 2 and the GlaS
-tuning slides every third, 128 slides; regions recorded before this rule and re-filtered, not the
-rule run). Held out one site at a time (17 sites), the midpoints (0.30 to 0.38) left no clean slide
-flagged and lost no injected one; 0.32 keeps under a grey clump's 0.355
-(``test_a_debris_clump_is_not_its_own_glass``). Averaging alone lost small dust, dark specks
-touching pale matter and light coloured specks: DEBRIS_DUST, DEBRIS_CORE and DEBRIS_MIN_COLOUR
-keep them."""
-DEBRIS_CORE = 0.5
-"""... or holding a dark core: pixels at least this much darker than the local glass keep, with
-the debris pixels next to them, whatever their region's average (a dark speck touching pale matter
-off the tissue mask, joined into its region, would be averaged away). The six clean camera
-pictures' pale regions reach 0.45 at their darkest pixel, bar one already over DEBRIS_MIN_DARK on
-average (0.57)."""
-DEBRIS_DUST = 9
-"""... or, a region of at most this many working pixels, DEBRIS_MIN_DARK darker at its darkest
-pixel: black dust one or two working pixels across, mostly edge blended with the glass (the working
-image is smoothed), averages under DEBRIS_MIN_DARK, its darkest pixel 0.32 to 0.35 (400 specks of
-4.5 px on a 1920-px picture). The clean camera pictures' regions that small and that dark at their
-darkest are specks in one picture's pale stroma (BreakHis 10147-002): its debris share 0.0009 ->
-0.0028 (limit 0.0051, measured). DEBRIS_CORE, DEBRIS_DUST and DEBRIS_MIN_COLOUR were set by hand
-between the six clean pictures and the review's synthetic specks, not cross-validated."""
-DEBRIS_MIN_COLOUR = 0.58
-"""... or, whatever its hue, on average darker (as above) plus more saturated than this: a pink speck, (235, 120, 150), 0.24 + 0.42 (the working image's
-smoothed saturation), where the six clean camera pictures' pale regions reach 0.50 (red cells in
-an alveolar space, 0.13 + 0.37; pale stroma 0.46). A speck of another hue (blue, green: green not
-its lowest channel) keeps with DEBRIS_MIN_SATURATION alone."""
+"""... and of those, the ones next to (3 x 3) neutral dark matter: a pixel at least this much
+darker (0-1) than that local mean whose colour (its channels' spread, 0-1) is at most DEBRIS_TINT
+times that darkness (:func:`_dark_specks`). Dust, dirt and grey clumps are near-neutral whatever
+they touch; stained or tinted matter the tissue mask leaves out (nuclei, tissue fragments, red
+cells, the yellow or teal background of a camera picture) grows more coloured as it grows darker."""
+DEBRIS_TINT = 0.2
+"""... see DEBRIS_MIN_DARK."""
 
 BLUR_TILE = 256
 BLUR_TILES = 8
@@ -641,31 +617,16 @@ def _local_glass(grey: np.ndarray, glass: np.ndarray, fallback: float) -> np.nda
     return np.repeat(np.repeat(mean, k, 0), k, 1)[: grey.shape[0], : grey.shape[1]]
 
 
-def _dark_specks(
-    debris: np.ndarray, darker: np.ndarray, sat: np.ndarray, stain_hue: np.ndarray
-) -> np.ndarray:
-    """The debris pixels that are debris rather than pale tissue: the connected regions of
-    ``debris`` on average at least DEBRIS_MIN_DARK darker than the glass around them (``darker``:
-    the local glass mean minus the grey level), or that dark at their darkest when DEBRIS_DUST
-    pixels or fewer; the regions coloured unlike the stain (``stain_hue``: green the pixel's lowest
-    channel, false on most of the region) and saturated, or any on average DEBRIS_MIN_COLOUR darker
-    plus saturated; and dark cores (DEBRIS_CORE) with the pixels next to them."""
+def _dark_specks(debris: np.ndarray, darker: np.ndarray, tint: np.ndarray) -> np.ndarray:
+    """The debris pixels that are debris rather than pale tissue: those next to (3 x 3) a pixel
+    at least DEBRIS_MIN_DARK darker than the glass around it (``darker``: the local glass mean
+    minus the grey level) and no more coloured (``tint``: its channels' spread, 0-1) than
+    DEBRIS_TINT times that darkness. Judged by the pixel, not the region's average: a speck
+    touching pale matter is its own dark core, and pale matter beside it stays out."""
     from scipy import ndimage
 
-    labels, n = ndimage.label(debris, structure=np.ones((3, 3), bool))
-    idx = np.arange(n + 1)
-    mean = np.asarray(ndimage.mean(darker, labels, idx), float)
-    colour = np.asarray(ndimage.mean(sat, labels, idx), float)
-    stain = np.asarray(ndimage.mean(stain_hue, labels, idx), float)
-    whole = (mean >= DEBRIS_MIN_DARK) | (mean + colour >= DEBRIS_MIN_COLOUR)
-    whole |= (colour > DEBRIS_MIN_SATURATION) & (stain < 0.5)
-    size = np.bincount(labels.ravel(), minlength=n + 1)
-    whole |= (size <= DEBRIS_DUST) & (
-        np.asarray(ndimage.maximum(darker, labels, idx), float) >= DEBRIS_MIN_DARK
-    )
-    core = debris & (darker >= DEBRIS_CORE)
-    edge = ndimage.binary_dilation(core, structure=np.ones((3, 3), bool)) & debris
-    return (whole[labels] & debris) | edge
+    neutral = debris & (darker >= DEBRIS_MIN_DARK) & (tint <= DEBRIS_TINT * darker)
+    return ndimage.binary_dilation(neutral, structure=np.ones((3, 3), bool)) & debris
 
 
 def _clumps(candidates: np.ndarray) -> np.ndarray:
@@ -1202,7 +1163,7 @@ def measure(
     if debris.any():
         darker = _local_glass(grey, glass & ~_clumps(debris), glass_grey) - grey
         debris &= (sat > DEBRIS_MIN_SATURATION) | (darker > DEBRIS_MIN_CONTRAST)
-        debris = _dark_specks(debris, darker, sat, g < np.minimum(r, b))
+        debris = _dark_specks(debris, darker, (mx - np.minimum(np.minimum(r, g), b)) / 255.0)
 
     masks = {
         "pen": pen,
