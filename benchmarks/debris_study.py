@@ -9,6 +9,7 @@ as imported (BASE: a checkout of it on PYTHONPATH). Tabulate with ``debris_table
 """
 
 import json
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -68,39 +69,53 @@ def wrap(rgba, mask, ds, tiles, *a):
     return res
 
 
-S.measure = wrap
+SOURCES = {
+    "set4": "/tmp/heldout4-he",
+    "set3": "/tmp/heldout3-he",
+    "set2": "/tmp/heldout-he",
+    "set1": "/tmp/exthe-he",
+    "glas": None,
+}
 
-srcs = {"set3": "/tmp/heldout3-he", "set2": "/tmp/heldout-he", "set1": "/tmp/exthe-he", "glas": None}
-which = sys.argv[2].split(",")
-every = int(sys.argv[3])
-names = set(sys.argv[4].split(",")) if len(sys.argv) > 4 else None
-out = []
-with tempfile.TemporaryDirectory() as tmp:
-    t = Path(tmp)
+
+def slides(which: list[str], every: int, names: set[str] | None, clean: bool = True):
+    """``(source, name, kind, RGB, mpp)`` per slide of the ``which`` sources (every ``every``-th,
+    or those whose names hold one of ``names``): the clean slide (``clean``) and its debris-injected
+    copy, drawn with the bench's seeds and injection order."""
     for src in which:
-        folder = srcs[src]
+        folder = SOURCES[src]
         if folder is None:
             nums = [x for x in B.numbered(32, True, False) if x[1] == "tune"]
             manifest = {x[2]: {} for x in nums}
         else:
-            slides, manifest = B.external_slides(Path(folder))
-            nums = B.numbered(0, False, False, slides)
+            found, manifest = B.external_slides(Path(folder))
+            nums = B.numbered(0, False, False, found)
         for n, _side, name, img in (
             nums[::every] if names is None else [x for x in nums if any(m in x[2] for m in names)]
         ):
             rng = np.random.default_rng(B.SEED + n)
             ink = tuple(B.INKS)[n % len(B.INKS)]
             mpp = float(manifest[name]["mpp"]) if manifest[name].get("mpp") else None
-            todo = {} if __import__("os").environ.get("INJ") else {"clean": img}
+            if clean:
+                yield src, name, "clean", img, mpp
             for kind in B.INJECTED:
                 if kind in ("overstain", "understain", "blur"):
                     continue
                 dirty, _ = B.inject(img, kind, rng, ink, "pleat")
                 if kind == "debris":
-                    todo[kind] = dirty
-            for kind, im in todo.items():
-                FEATS.clear()
-                a = B._probe(im, t, kind, mpp).artefacts
-                out.append(dict(src=src, name=name, kind=kind, share=a.shares["debris"], comps=list(FEATS)))
+                    yield src, name, kind, dirty, mpp
+
+
+if __name__ == "__main__":
+    S.measure = wrap
+    out = []
+    names = set(sys.argv[4].split(",")) if len(sys.argv) > 4 else None
+    with tempfile.TemporaryDirectory() as tmp:
+        for src, name, kind, im, mpp in slides(
+            sys.argv[2].split(","), int(sys.argv[3]), names, not os.environ.get("INJ")
+        ):
+            FEATS.clear()
+            a = B._probe(im, Path(tmp), kind, mpp).artefacts
+            out.append(dict(src=src, name=name, kind=kind, share=a.shares["debris"], comps=list(FEATS)))
             print(src, len(out), flush=True)
-Path(sys.argv[1]).write_text(json.dumps(out))
+    Path(sys.argv[1]).write_text(json.dumps(out))

@@ -292,13 +292,13 @@ DEBRIS_REACH = 0.2
 median and than the glass's mean within DEBRIS_REACH of the longest side around it (the candidates
 in regions smaller than that square left out of the mean: a clump would darken its own reference),
 or more saturated than DEBRIS_MIN_SATURATION (a coloured speck): the candidates, of which
-:func:`_dark_specks` keeps those next to neutral dark matter (DEBRIS_MIN_DARK, DEBRIS_TINT)."""
+:func:`_dark_specks` keeps the neutral dark matter among them (DEBRIS_MIN_DARK, DEBRIS_TINT)."""
 DEBRIS_STEP = 8
 """The glass's local mean is measured on blocks of this many working pixels a side (cheap)."""
-DEBRIS_MIN_DARK = 0.32
-"""... and of those, the ones next to (3 x 3) neutral dark matter: a pixel at least this much
-darker (0-1) than that local mean whose colour (its channels' spread, 0-1) is at most DEBRIS_TINT
-times that darkness (:func:`_dark_specks`). Dust, dirt and grey clumps are near-neutral whatever
+DEBRIS_MIN_DARK = 0.31
+"""... and of those, the neutral dark matter: pixels at least this much darker (0-1) than that
+local mean whose colour (their channels' spread, 0-1) is at most DEBRIS_TINT times that darkness
+(:func:`_dark_specks`). Dust, dirt and grey clumps are near-neutral whatever
 they touch; stained or tinted matter the tissue mask leaves out (nuclei, tissue fragments, red
 cells, the yellow or teal background of a camera picture) grows more coloured as it grows darker."""
 DEBRIS_TINT = 0.2
@@ -618,15 +618,12 @@ def _local_glass(grey: np.ndarray, glass: np.ndarray, fallback: float) -> np.nda
 
 
 def _dark_specks(debris: np.ndarray, darker: np.ndarray, tint: np.ndarray) -> np.ndarray:
-    """The debris pixels that are debris rather than pale tissue: those next to (3 x 3) a pixel
-    at least DEBRIS_MIN_DARK darker than the glass around it (``darker``: the local glass mean
-    minus the grey level) and no more coloured (``tint``: its channels' spread, 0-1) than
-    DEBRIS_TINT times that darkness. Judged by the pixel, not the region's average: a speck
-    touching pale matter is its own dark core, and pale matter beside it stays out."""
-    from scipy import ndimage
-
-    neutral = debris & (darker >= DEBRIS_MIN_DARK) & (tint <= DEBRIS_TINT * darker)
-    return ndimage.binary_dilation(neutral, structure=np.ones((3, 3), bool)) & debris
+    """The debris pixels that are debris rather than pale tissue: neutral dark matter, at least
+    DEBRIS_MIN_DARK darker than the glass around it (``darker``: the local glass mean minus the
+    grey level) and no more coloured (``tint``: the channels' spread, 0-1) than DEBRIS_TINT times
+    that darkness. Judged by the pixel, not by a region's average: a speck touching pale matter
+    is kept by its own pixels, and the pale matter beside it stays out."""
+    return debris & (darker >= DEBRIS_MIN_DARK) & (tint <= DEBRIS_TINT * darker)
 
 
 def _clumps(candidates: np.ndarray) -> np.ndarray:
