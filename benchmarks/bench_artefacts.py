@@ -985,9 +985,10 @@ def stain_od(row: dict, variant: str) -> float | None:
 
 def stain_nuclei(row: dict, variant: str) -> float | None:
     """The nuclei's density (``h_p99`` of the stain descriptors) of ``variant`` of ``row``; None:
-    not described (or a shares file written before the rows kept descriptors)."""
+    not described (or a shares file written before the rows kept descriptors), or left out for
+    its pen ink as ``artefacts.stain`` leaves it (:func:`stain_batch.nuclei_of`)."""
     stain = row.get(f"{variant}_stain")
-    return stain.get("h_p99") if stain else None
+    return stain_batch.nuclei_of(stain.get("h_p99"), row[variant].get("pen")) if stain else None
 
 
 def stain_parts(rows: list[dict]) -> dict[tuple[str, str, str], tuple]:

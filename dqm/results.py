@@ -101,7 +101,9 @@ batch stained darker or paler as a whole), ``ARTEFACT_NOT_MEASURED`` and ``LESIO
 ``diversity.drift.variables[].thresholds`` (the thresholds an effect size was labelled and decided
 on, so that every output prints it on its own side of them), ``semantic.refused`` (drawn slides the
 review server refused as no longer the audited file, left without a counted verdict) and
-``items[].slide.mpp_source`` (where the resolution the probe used came from; :data:`ADDED_1_19`),
+``items[].slide.mpp_source`` (where the resolution the probe used came from) and
+``items[].slide.pen_share`` (the pen ink's share of the tissue, which ``artefacts.stain`` reads;
+:data:`ADDED_1_19`),
 and the codes ``STAIN_NOT_COMPARED`` (a batch too small to judge under-staining against) and
 ``ANNOTATION_MPP_UNUSED`` (an annotation's resolution that does not fit its image, not used)."""
 
@@ -497,6 +499,7 @@ ADDED_1_19: tuple[tuple[str, ...], ...] = (
     ("diversity", "drift", "variables", "[]", "thresholds"),
     ("semantic", "refused"),
     ("items", "[]", "slide", "mpp_source"),
+    ("items", "[]", "slide", "pen_share"),
 )
 """The members schema 1.19 added (each in :data:`NEWER_MEMBERS`): a member of a model of
 ``results.json`` added while 1.19 is the newest version goes here."""

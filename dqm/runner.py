@@ -673,6 +673,7 @@ def summarise(
             perceptual_hash=probe.tissue.perceptual_hash if probe.tissue is not None else None,
             overstain_share=stain_share(probe.artefacts, "overstain"),
             understain_share=stain_share(probe.artefacts, "understain"),
+            pen_share=stain_share(probe.artefacts, "pen"),
             artefact_scale_unknown=(
                 probe.artefacts.mpp is None
                 if probe.artefacts is not None and probe.artefacts.tissue_px

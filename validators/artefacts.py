@@ -34,6 +34,7 @@ from dqm.pixels.stain_batch import (
     group_verdict,
     group_verdicts,
     judge,
+    nuclei_of,
     od_of,
     reference_groups,
 )
@@ -311,9 +312,13 @@ def stain_outliers(batch: BatchView, params: StainParams, ctx: CheckContext) -> 
         od_of(s.stain.od_mean if s.stain is not None else None, s.understain_share) if s is not None else None
         for s in slides
     ]
-    # the nuclei's density: the second descriptor a slide is compared on (stain_batch.verdict)
+    # the nuclei's density: the second descriptor a slide is compared on (stain_batch.verdict),
+    # left out where pen ink raised it
     nuclei = [
-        getattr(s.stain, "h_p99", None) if s is not None and s.stain is not None else None for s in slides
+        nuclei_of(getattr(s.stain, "h_p99", None), getattr(s, "pen_share", None))
+        if s is not None and s.stain is not None
+        else None
+        for s in slides
     ]
     shares = {
         kind: [getattr(s, f"{kind}_share", None) if s is not None else None for s in slides]

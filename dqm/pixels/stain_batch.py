@@ -77,6 +77,17 @@ cross-validated: on the 346 pooled stored rows every value from 0.4 to 1.0 flags
 the two flagged (clean 3, over 313, under 328-329 with the library's constants); 0.1 flags 2
 more clean set-3 slides, 0.25 one more over- and under-stained copy (the pooled rows tabulated
 by ``benchmarks/bench_artefacts.py --shares POOL --stain-only`` at each value)."""
+NUCLEI_MAX_PEN = 0.005
+"""Pen ink over more of the tissue than this (the built-in profile's pen share) leaves a slide's
+nuclei's density out (:func:`nuclei_of`): ink is as dense as a nucleus, so it raises ``h_p99``,
+taken over all tissue before the pen mask exists. Two clean ThyHisTer patches whose false-colour
+blocks the pen rule marks (7 % and 20 % of the tissue) had nuclei 3.7 and 4.0 times their peers'
+and were flagged over-stained on the mean of the two (their density alone: 0.7 and 1.3 spreads);
+a pale copy with a blue stroke over 4 % of its tissue was missed (density alone 1.8 spreads, 1.4
+on the mean). Every value from 0.005 to 0.05 gives the same verdicts on the 477 pooled stored
+rows (tuning and sets 1-4; ``benchmarks/bench_artefacts.py --shares POOL --stain-only``); 0 (any
+ink) finds two over-stained copies of set 3 and one under-stained copy of set 4 fewer: not a tuned
+value, not cross-validated."""
 MEASURES = ("density", "density+nuclei")
 """What a slide compared with its peers was judged on: its tissue's mean optical density alone, or
 the mean of that and its nuclei's density (``h_p99``: the 99th percentile of the haematoxylin
@@ -138,6 +149,16 @@ def od_of(od_mean: float | None, understain: float | None) -> float | None:
     if od_mean is None and understain is not None and math.isfinite(understain) and understain > PALE_SHARE:
         return OD_MIN
     return None
+
+
+def nuclei_of(h_p99: float | None, pen: float | None) -> float | None:
+    """The nuclei's density a slide is compared on (:func:`judge`'s ``nuclei``): its stain
+    descriptors' ``h_p99``, None where pen ink covers more than :data:`NUCLEI_MAX_PEN` of its
+    tissue (``pen``: the artefact measure's pen share; None: not measured), so that its mean
+    density judges it alone and its ``h_p99`` counts in no peer's median."""
+    if pen is not None and math.isfinite(pen) and pen > NUCLEI_MAX_PEN:
+        return None
+    return h_p99
 
 
 def strength(kind: str, od: float | None) -> float | None:

@@ -579,3 +579,36 @@ def test_nuclei_paler_than_their_peers_do_not_cancel_a_slide_three_times_darker(
     (v,) = [v for v in judge_batch([*_alike(12), dark], "overstain") if v.flagged]
     assert v.measure == "density" and v.z == pytest.approx(math.log10(3) / 0.2, abs=0.05)
     assert v.nuclei == 0.7  # what the nuclei showed is kept for the finding
+
+
+def _inked(item, pen):
+    # the artefact measure found pen ink over ``pen`` of the slide's tissue
+    slide = item.slide.model_copy(update={"pen_share": pen})
+    return ItemFacts(item.slide_id, 1, item.image_path, None, clinical=item.clinical, slide=slide)
+
+
+def test_pen_ink_that_raised_a_slides_nuclei_does_not_make_it_over_stained(profile):
+    # ThyHisTer's n_BN_1_0: a clean patch whose false-colour block the pen rule marks over 7 % of
+    # its tissue; its density 0.7 spreads over its peers', its h_p99 3.7 times theirs (ink)
+    inked = _item("INKED", od=OD * 10**0.14, nuclei=3.7, institution="Lab B")
+    (f,) = _run(profile, [*_alike(12), inked])  # the mean of the two: 1.9 spreads
+    assert (f.code, f.item_id) == ("OVERSTAINED", "INKED")
+    assert _run(profile, [*_alike(12), _inked(inked, 0.07)]) == []
+    # ink under the profile's pen share leaves the nuclei in
+    assert [f.item_id for f in _run(profile, [*_alike(12), _inked(inked, 0.004)])] == ["INKED"]
+
+
+def test_pen_ink_on_a_pale_slide_does_not_hide_its_under_staining(profile):
+    # the review's pale copy: a blue stroke over 4 % of its tissue lifts its h_p99 to its peers';
+    # its density alone 1.8 spreads under theirs, the mean of the two 0.9
+    pale = _item("PALE", od=OD * 10**-0.36, nuclei=1.0, institution="Lab B")
+    assert _run(profile, [*_alike(12), pale]) == []
+    (f,) = _run(profile, [*_alike(12), _inked(pale, 0.04)])
+    assert (f.code, f.item_id) == ("UNDERSTAINED", "PALE") and "nuclei" not in f.message
+
+
+def test_an_inked_peer_does_not_set_the_nuclei_median():
+    from dqm.pixels.stain_batch import nuclei_of
+
+    assert nuclei_of(4.0, 0.2) is None and nuclei_of(4.0, 0.005) == 4.0
+    assert nuclei_of(4.0, None) == 4.0 and nuclei_of(4.0, math.nan) == 4.0 and nuclei_of(None, 0.0) is None
