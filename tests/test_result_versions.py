@@ -190,6 +190,19 @@ def test_a_result_labelled_1_17_holding_the_stain_shares_is_refused_as_newer(mem
     assert _newer_than_stated(path, {**data, "schema_version": "1.18"}) is None
 
 
+def test_a_result_labelled_1_18_holding_the_pen_share_is_refused_as_newer() -> None:
+    """Slide summaries gained the pen share ``artefacts.stain`` reads (ink leaves a slide's nuclei's
+    density out): a file holding it was written by a dqm of 1.19 at least."""
+    from dqm.results import _newer_than_stated
+
+    path = FIXTURES / "results-1.18.json"
+    data = json.loads(path.read_text(encoding="utf-8"))
+    next(item["slide"] for item in data["items"] if item.get("slide"))["pen_share"] = 0.07
+    said = _newer_than_stated(path, data)
+    assert said is not None and "holds items[].slide.pen_share, which schema 1.19 added" in said
+    assert _newer_than_stated(path, {**data, "schema_version": "1.19"}) is None
+
+
 def test_a_label_older_than_this_dqm_is_checked_for_everything_added_since() -> None:
     """The check was skipped for a label as new as the newest version the tables named (1.15, while
     dqm wrote 1.16): a 1.16 result relabelled 1.15 was read as 1.15, its DICOM series unchecked.
