@@ -77,14 +77,6 @@ cross-validated: on the 346 pooled stored rows every value from 0.4 to 1.0 flags
 the two flagged (clean 3, over 313, under 328-329 with the library's constants); 0.1 flags 2
 more clean set-3 slides, 0.25 one more over- and under-stained copy (the pooled rows tabulated
 by ``benchmarks/bench_artefacts.py --shares POOL --stain-only`` at each value)."""
-DENSITY_ALONE = 2.5
-"""Spreads beyond its peers' median past which a slide's mean density judges it alone, its nuclei
-left aside (:func:`verdict`): a slide 3.8 times darker whose nuclei are as dense as its peers'
-(eosin alone too strong) lies 2.9 spreads over them on its density and 1.45 on the mean of the
-two, and was missed. On the 477 pooled stored rows (tuning and sets 1-4, ``--shares POOL
---stain-only``) every value from 2.3 to 3.0 changes no verdict; 2.0 flags two more clean slides
-(a Lizard patch and an osteosarcoma tile, pale at 2.2 spreads) and finds three more under-stained
-copies (2.25-2.3). Not cross-validated: no stored row decides it."""
 NUCLEI_MAX_PEN = 0.005
 """Pen ink over more of the tissue than this (the built-in profile's pen share) leaves a slide's
 nuclei's density out (:func:`nuclei_of`): ink is as dense as a nucleus, so it raises ``h_p99``,
@@ -493,8 +485,7 @@ def verdict(
     from its peers are the mean of its density's and its nuclei's (each at least ``min_spread``;
     measure ``density+nuclei``), else its density's alone (measure ``density``; so too when its
     density lies on the kind's side and its nuclei more than :data:`OTHER_SIDE` spreads on the
-    other: one measure pointing the other way does not cancel the density's call; and when its
-    density lies more than :data:`DENSITY_ALONE` spreads beyond, its nuclei left aside). The mean density
+    other: one measure pointing the other way does not cancel the density's call). The mean density
     moves with the tissue (how much stroma, how many nuclei) as much as with the stain: BreakHis's
     clean slides spread by 0.09 (log10), so its palest slides made three times darker stayed inside
     the floor; the nuclei's density varies less with the tissue (``benchmarks/stain_descriptors.py``).
@@ -532,14 +523,9 @@ def verdict(
         # the two on opposite sides (eosin flooding a faint haematoxylin): the mean density judges
         # alone, the nuclei kept to say so
         alone = z > 0 > h_z + OTHER_SIDE
-        if z > DENSITY_ALONE and not alone:
-            # the density far past its peers' (eosin alone three to four times too strong): it
-            # judges alone, whatever the nuclei show
-            out = Verdict(kind, share, rule, z > max_z, n, od, median, z, group)
-        else:
-            z = z if alone else (z + h_z) / 2
-            measure = "density" if alone else "density+nuclei"
-            out = Verdict(kind, share, rule, z > max_z, n, od, median, z, group, measure, h, h_median)
+        z = z if alone else (z + h_z) / 2
+        measure = "density" if alone else "density+nuclei"
+        out = Verdict(kind, share, rule, z > max_z, n, od, median, z, group, measure, h, h_median)
     else:
         out = Verdict(kind, share, rule, z > max_z, n, od, median, z, group)
     if z <= max_z and share is not None and kind == "overstain":
