@@ -470,7 +470,7 @@ class Item:
 # Built once per item in the worker that read its files; thumbnails, the review sheet and (later)
 # the cache and the executors read it instead of reading or parsing any file again.
 
-RECORD_VERSION = 13
+RECORD_VERSION = 14
 """Bumped whenever :class:`ItemRecord`'s plain-data form changes; older forms are refused (2: the
 slide summary carries its perceptual hash; 3: the slide facts carry the artefacts' shares and map;
 4: the slide summary carries its stain descriptors, JPEG quality and scanner;
@@ -483,7 +483,9 @@ them unhashed by ``--certify`` and out of the ``--results`` fingerprint; 12: the
 carries its over- and under-stained shares, which ``artefacts.stain`` compares across the batch: a
 record of 11, served by the cache, would leave its slide unjudged; 13: the slide summary says where
 the resolution the probe used came from, ``mpp_source``: a record of 12 gave the manifest's or
-profile's mpp where the probe used the annotation's)."""
+profile's mpp where the probe used the annotation's; 14: the slide summary carries its pen share,
+``pen_share``, which ``artefacts.stain`` reads to leave ink-raised nuclei densities out: a record of
+13, served by the cache, would judge its slide on them)."""
 
 
 @dataclass(frozen=True, slots=True, eq=False)
