@@ -92,13 +92,14 @@ On a pink slide (median under PEN_BLUE_STAINED: nuclei are purple, never blue on
 pixel counts, as before the ratio: pale or faded ink, (150, 170, 220) over tissue, is only 1.7 times
 a pink slide's median. On a blue slide, ink paler than the ratio is not found, on tissue or glass."""
 PEN_BLUE_STAINED = 1.0
-PEN_BLUE_EDGE = 7
-"""A blue stroke's soft edge: the pixels within this many working pixels of it, left out of the
-stained rest's median (a blurred stroke on a little tissue made its own reference)."""
+PEN_EDGE = 7
+"""An ink's soft edge (blue or red candidates): the pixels within this many working pixels of the
+candidates, left out of the stained rest they are judged against (a blurred stroke on a little
+tissue made its own reference); the red rule's ring around a group is the next band as wide."""
 PEN_RED_MAX_HUE_RATIO = 0.45
 """Red ink where the candidates are a stain (PEN_RED_STAIN_SHARE): a connected patch of red
 candidates is ink when its median green-or-blue over red, max(g, b) / r, is at most this times the
-median of the slide's stained rest (neither glass nor within PEN_BLUE_EDGE of a candidate). Red ink
+median of the slide's stained rest (neither glass nor within PEN_EDGE of a candidate). Red ink
 over a slide's nuclei and lacunae is 0.2 to 0.35 times them; an osteosarcoma slide's bone matrix,
 (189, 66, 87), passed every red test and is 0.55 times its nuclei and lacunae (the third external
 set's one clean pen flag). A lighter ink over ordinary H&E, (235, 80, 90), is near this ratio (judged
@@ -112,8 +113,8 @@ stroke injected (``benchmarks/bench_red_ink.py``), the candidates were at most 0
 between separates them, left out site by site too: 0.5, near their geometric mean, is not fitted."""
 PEN_RED_GLASS_RING = 0.9
 """Where the candidates are judged against the stain, a group of them (joined within
-2 x PEN_BLUE_EDGE) under PEN_RED_STAIN_SHARE of the stained pixels whose ring (PEN_BLUE_EDGE to
-2 x PEN_BLUE_EDGE beyond them; where two rings meet, the later group's) is at least this share
+2 x PEN_EDGE) under PEN_RED_STAIN_SHARE of the stained pixels whose ring (PEN_EDGE to
+2 x PEN_EDGE beyond them; where two rings meet, the later group's) is at least this share
 glass (under STAINED_MIN_SATURATION) is ink whatever its hue: a stroke on the glass, its ring all
 glass, whatever the slide's stain (a lighter ink there is as red as the bone matrix). A fragment of
 the bone slide's matrix at the tissue's edge (4 % of its stained pixels) has a ring 0.8 glass: 0.9
@@ -549,10 +550,10 @@ def _pens(
 def _bluer_than_stain(blue: np.ndarray, r: np.ndarray, b: np.ndarray, sat: np.ndarray) -> np.ndarray:
     """The blue pixels that are ink: all of them on a pink slide; on a slide stained blue
     (:data:`PEN_BLUE_STAINED`), those whose blue over red is at least PEN_BLUE_MIN_HUE_RATIO times
-    the median of the stained rest (neither glass nor within PEN_BLUE_EDGE of a blue pixel: a
+    the median of the stained rest (neither glass nor within PEN_EDGE of a blue pixel: a
     stroke's soft edge is ink too). Not by shape: a length rule lost real strokes broken in pieces
     and short marks (docs/formats.md, session 22)."""
-    near = dilate(blue, PEN_BLUE_EDGE)
+    near = dilate(blue, PEN_EDGE)
     rest = ~near & (sat >= STAINED_MIN_SATURATION)
     ref = _median(b[rest] / (r[rest] + 1.0)) if rest.any() else 0.0
     if ref < PEN_BLUE_STAINED:
@@ -575,7 +576,7 @@ def _redder_than_stain(
     gate = PEN_RED_STAIN_SHARE * np.count_nonzero(stained | red)
     if np.count_nonzero(red) < gate:
         return red
-    near = dilate(red, PEN_BLUE_EDGE)
+    near = dilate(red, PEN_EDGE)
     rest = ~near & stained
     if not rest.any():
         return red
@@ -586,8 +587,8 @@ def _redder_than_stain(
     for i, box in enumerate(ndimage.find_objects(labels), 1):
         keep[i] = _median(hue[box][labels[box] == i]) <= limit
     groups, m = ndimage.label(near)
-    spread = groups.copy()  # each group's label carried PEN_BLUE_EDGE pixels beyond it: its ring
-    for _ in range(PEN_BLUE_EDGE):
+    spread = groups.copy()  # each group's label carried PEN_EDGE pixels beyond it: its ring
+    for _ in range(PEN_EDGE):
         grown = spread.copy()
         np.maximum(grown[1:], spread[:-1], out=grown[1:])
         np.maximum(grown[:-1], spread[1:], out=grown[:-1])
