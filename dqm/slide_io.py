@@ -57,6 +57,7 @@ from dqm.pixels.stain import dqt_tables, jpeg_quality, scanner, stain_descriptor
 from dqm.slide_refs import (
     GONE_ERRNOS,
     SPECIAL,
+    EachStrict,
     NotRegular,
     Watched,
     named_as,
@@ -382,6 +383,11 @@ class SlideProbe:
     """JPEG quality from the quantisation tables (or the header's statement), when the codec is JPEG."""
     scanner: str | None = None
     """The scanner the header names (:func:`dqm.pixels.stain.scanner`)."""
+    parts_unread: tuple[tuple[str, str], ...] = ()
+    """The files beside a DICOM slide that could not be read (batch path, the system's words):
+    OpenSlide leaves them out without a word, so the slide may lack some of its series
+    (:attr:`Taken.unread`; ``slide.format``'s ``SLIDE_PART_UNREADABLE``). A probe with any is not
+    kept (:func:`probe_slide_cached`): the error may pass."""
 
     def facts(self) -> SlideFacts:
         """What an item record keeps of this probe (no mask, pixels or properties)."""
@@ -1371,6 +1377,7 @@ def probe_slide(
             return probe
         root = batch_root(path, rel)
         taken, probe.open_error, probe.reference_refused = _taken_and_looked(path, root, fd, st, taken)
+        probe.parts_unread = taken.unread
         if probe.open_error is not None:  # before OpenSlide opens what it names
             return probe
         name, own = openslide_name(path, fd), _fd_name(path, fd)
@@ -1472,7 +1479,11 @@ class Taken:
     ``names``, the names the slide gave that led to a file listed (None: not taken); ``strict``,
     whether taken strict (:func:`taken_of`): the check after a read lists the files as strictly
     (:func:`_changed_while_read`), so that a file read as none at the take for an error that says
-    nothing of it (EIO...) is not one joined since."""
+    nothing of it (EIO...) is not one joined since. ``each``: how strictly each file found was
+    taken (:data:`~dqm.slide_refs.EachStrict`; None: as ``strict``), which the check after a read
+    takes them as too. ``unread``: the files beside a DICOM slide that could not be read (batch
+    path, the system's words), left out as OpenSlide leaves them out, silently: the run says so
+    (``SLIDE_PART_UNREADABLE``)."""
 
     own: list[int]
     listed: list[str]
@@ -1480,18 +1491,29 @@ class Taken:
     cut: bool = False
     names: frozenset[str] | None = None
     strict: bool = False
+    each: EachStrict = field(default=None, compare=False)
+    unread: tuple[tuple[str, str], ...] = ()
 
 
-def taken_of(path: Path | str, st: os.stat_result, root: Path, strict: bool = False) -> Taken:
+def taken_of(
+    path: Path | str, st: os.stat_result, root: Path, strict: bool = False, recorded: Recorded | None = None
+) -> Taken:
     """:class:`Taken` of the slide at ``path`` (its stat ``st``) in the batch folder ``root``, now:
     its parts' prints and stats from one opening each (:func:`stat_and_print`). ``strict`` (the
     check against the audit's record): an error that says nothing of a file
     (:func:`~dqm.slide_refs.transient`: EIO, EMFILE...) listing the parts or reading one raises
     :class:`AuditUnchecked`; left out, such a part would read as gone since the audit, and the
-    slide refused for good."""
+    slide refused for good. Given the audit's record (``recorded``), a file found that it does not
+    record is taken as the audit took it (:func:`audited_strictly`): such an error on it leaves it
+    out, as the audit's take left it out (a file beside a DICOM slide that always fails with EIO:
+    no evidence of change, where "try again" was the answer for ever)."""
     names: set[str] = set()
+    each = audited_strictly(root, recorded) if strict and recorded is not None else None
+    unread: dict[str, str] = {}
     try:
-        listed, cut = slide_parts(str(path), st.st_size, root, names=names, strict=strict)
+        listed, cut = slide_parts(
+            str(path), st.st_size, root, names=names, strict=strict, each_strict=each, unread=unread
+        )
     except OSError as exc:  # strict only: a transient error
         raise AuditUnchecked(exc.strerror or str(exc)) from None
     parts: dict[str, tuple[str, list[int]]] = {}
@@ -1499,13 +1521,39 @@ def taken_of(path: Path | str, st: os.stat_result, root: Path, strict: bool = Fa
         try:
             *values, quick = stat_and_print(os.path.join(root, part))
         except OSError as exc:
-            if strict and transient(exc):
+            if (
+                strict
+                and transient(exc)
+                and (each is None or each(os.path.join(os.path.realpath(root), part)))
+            ):
                 raise AuditUnchecked(exc.strerror or str(exc)) from None
             continue
         except ValueError:
             continue
         parts[part] = (str(quick), [int(n) for n in values])
-    return Taken(stat_values(st), listed, parts, cut, frozenset(names), strict)
+    return Taken(
+        stat_values(st), listed, parts, cut, frozenset(names), strict, each, tuple(sorted(unread.items()))
+    )
+
+
+def audited_strictly(root: Path, recorded: Recorded) -> Callable[[str], bool]:
+    """How strictly a reader after the audit takes each file found beside a slide
+    (:data:`~dqm.slide_refs.EachStrict`, of its resolved path in the batch folder ``root``): strictly
+    (a transient error: :class:`AuditUnchecked`, "try again") where the audit's record
+    (``recorded``) holds it, read by the audit; else as the audit took it, left out on an error
+    (one the audit could not read either, the run's ``SLIDE_PART_UNREADABLE``). One rule for the
+    review server and validity's reader (:func:`open_checked`, :func:`unlike_audit`,
+    :func:`crowded_since_audit`) and the check after each read (:attr:`Taken.each`). A file the
+    audit read that fails for good now (EACCES) is left out by the listing: gone since the audit,
+    refused; one it could not read that reads now joined since: refused too."""
+    real_root = os.path.realpath(root)
+
+    def strict(target: str) -> bool:
+        part = os.path.relpath(target, real_root)
+        named = recorded.named
+        return part in recorded.parts or (named is not None and named(part) in recorded.parts)
+
+    return strict
 
 
 REPLACED_WHILE_READ = N_(
@@ -1695,7 +1743,8 @@ def _changed_while_read(
     try:  # a transient error (EIO, EMFILE...) says nothing of the files: asked again, nothing refused
         # the listing strict; each file as strictly as the take (a file beside a DICOM slide that
         # always fails with EIO, left out at a probe's take as OpenSlide leaves it out, not joined)
-        now, cut = slide_parts(str(path), taken.own[0], root, strict=True, each_strict=taken.strict)
+        each = taken.each if taken.each is not None else taken.strict
+        now, cut = slide_parts(str(path), taken.own[0], root, strict=True, each_strict=each)
         if set(now) != set(taken.listed):
             # a file that joined first: past MAX_PARTS one joining pushes another off the listing's end
             joined, left = sorted(set(now) - set(taken.listed)), sorted(set(taken.listed) - set(now))
@@ -1759,7 +1808,9 @@ CROWDED_SINCE_AUDIT = N_(
 (:func:`crowded_since_audit`)."""
 
 
-def crowded_since_audit(path: Path, root: Path, cut: bool | None = None) -> Message | None:
+def crowded_since_audit(
+    path: Path, root: Path, cut: bool | None = None, recorded: Recorded | None = None
+) -> Message | None:
     """Why a reader after the audit (the review server, validity's reader: :func:`open_checked`
     given the record, and the server's check at a verdict) refuses the slide at ``path`` (in the
     batch folder ``root``): a DICOM slide whose series is listed cut at
@@ -1771,12 +1822,15 @@ def crowded_since_audit(path: Path, root: Path, cut: bool | None = None) -> Mess
     slide gains a part only by its key file changing (a recorded part): not refused here. None for
     any other slide, or one gone or unreadable (the check against the record refuses it). Raises
     :class:`AuditUnchecked` where a transient error (EIO, EMFILE...) listing the series or reading
-    the slide's head leaves it unknown: a DICOM slide not named ``.dcm`` is not passed over."""
+    the slide's head leaves it unknown: a DICOM slide not named ``.dcm`` is not passed over. Given
+    the audit's record (``recorded``), a file of the folder it does not record is listed as the
+    audit listed it (:func:`audited_strictly`): one it could not read failing again is left out."""
     try:
         if not slide_refs.may_be_dicom(str(path), strict=True):
             return None
         if cut is None:
-            cut = slide_parts(str(path), os.stat(path).st_size, root, strict=True)[1]
+            each = audited_strictly(root, recorded) if recorded is not None else None
+            cut = slide_parts(str(path), os.stat(path).st_size, root, strict=True, each_strict=each)[1]
     except OSError as exc:
         if slide_refs.transient(exc):
             raise AuditUnchecked(exc.strerror or str(exc)) from None
@@ -1950,7 +2004,7 @@ def open_checked(
         given = first.taken if first is not None else None
         if given is None and recorded is not None:  # a transient error: not taken for a part gone
             try:
-                given = taken_of(path, st, root, strict=True)
+                given = taken_of(path, st, root, strict=True, recorded=recorded)
             except AuditUnchecked as exc:
                 raise NotChecked(msg(CANNOT_READ, _reason=str(exc))) from None
         taken, refused, _ = _taken_and_looked(path, root, fd, st, given)
@@ -2045,7 +2099,7 @@ def _held_unlike(path: Path, root: Path, fd: int, ref: str, recorded: Recorded) 
     :class:`NotOpened` where its bytes cannot be read."""
     st = os.fstat(fd)
     own_print = _readable(_print, fd, st.st_size)
-    return _unlike_record(ref, taken_of(path, st, root, strict=True), own_print, recorded)
+    return _unlike_record(ref, taken_of(path, st, root, strict=True, recorded=recorded), own_print, recorded)
 
 
 def unlike_audit(path: Path, root: Path, recorded: Recorded) -> Message | None:
@@ -2340,6 +2394,8 @@ def probe_slide_cached(
                 _PROBES.move_to_end(k)
                 return hit
     probe = probe_slide(path, rel, options, taken)
+    if probe.parts_unread:  # a file that could not be read just now: not kept, asked again
+        return probe
     with _PROBES_LOCK:
         _PROBES[header_key if probe.mpp_x else (*base, resolved(options, probe))] = probe
         while len(_PROBES) > PROBE_CACHE_SIZE:

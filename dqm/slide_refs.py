@@ -44,7 +44,7 @@ import stat
 import struct
 import sys
 import time
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -926,7 +926,11 @@ class _End(EOFError):
 
 
 def series_of(
-    path: str, st: os.stat_result | None = None, kept: bool = True, strict: bool = False
+    path: str,
+    st: os.stat_result | None = None,
+    kept: bool = True,
+    strict: bool = False,
+    unread: list[OSError] | None = None,
 ) -> str | None:
     """The ``SeriesInstanceUID`` of the DICOM file at ``path`` as OpenSlide's reader reads it
     (libdicom: ``DICM`` at byte 128, the file meta group to its group length, a
@@ -940,7 +944,8 @@ def series_of(
     ``os.stat``), a file kept is not opened again; ``kept`` False: read, neither taken from nor
     kept in the memo (a file system whose change time does not move keeps a rewritten file's stat).
     A :func:`transient` error opening or reading the file is never kept; ``strict``: it is raised,
-    not read as a file of no series (or in doubt)."""
+    not read as a file of no series (or in doubt). ``unread``, given: an error opening or reading
+    the file that is not raised is appended to it (the file left out, or taken in doubt, for it)."""
     run = current_run()
     if (
         kept
@@ -953,6 +958,8 @@ def series_of(
     except OSError as exc:
         if strict and transient(exc):
             raise
+        if unread is not None:
+            unread.append(exc)
         return None
     except ValueError:
         return None
@@ -966,11 +973,14 @@ def series_of(
             return known  # type: ignore[return-value]
         now = time.time_ns()
         try:
-            series, failed = _series(fh, strict)
+            series, error = _series(fh, strict)
         except OSError as exc:
             if strict and transient(exc):
                 raise
-            series, failed = None, transient(exc)
+            series, error = None, exc
+        failed = error is not None and transient(error)
+        if error is not None and unread is not None:
+            unread.append(error)
     if kept and not failed and not racy((st.st_mtime_ns, st.st_ctime_ns), now):
         if len(_SERIES_MEMO) >= SERIES_MEMO_SIZE:
             _SERIES_MEMO.clear()
@@ -978,19 +988,19 @@ def series_of(
     return series
 
 
-def _series(fh: BinaryIO, strict: bool = False) -> tuple[str | None, bool]:
-    """:func:`series_of` of the open file ``fh``, and whether a :func:`transient` read error was
-    taken for it (not to be kept; ``strict``: raised)."""
+def _series(fh: BinaryIO, strict: bool = False) -> tuple[str | None, OSError | None]:
+    """:func:`series_of` of the open file ``fh``, and the read error taken for it, if any (a
+    :func:`transient` one not to be kept; ``strict``: raised)."""
     if not _seek(fh, DICOM_MAGIC_AT) or fh.read(4) != DICOM_MAGIC:
-        return None, False
+        return None, None
     try:
-        return _dataset_series(fh, [MAX_DICOM_ELEMENTS]), False
+        return _dataset_series(fh, [MAX_DICOM_ELEMENTS]), None
     except OSError as exc:
         if strict and transient(exc):
             raise
-        return UNKNOWN_SERIES, transient(exc)
+        return UNKNOWN_SERIES, exc
     except (_Unread, EOFError, struct.error, ValueError, OverflowError):
-        return UNKNOWN_SERIES, False  # a DICOM file libdicom may read otherwise: one of the slide's
+        return UNKNOWN_SERIES, None  # a DICOM file libdicom may read otherwise: one of the slide's
 
 
 def _dataset_series(fh: BinaryIO, budget: list[int]) -> str | None:
@@ -1130,8 +1140,38 @@ def _sequence(fh: BinaryIO, end: int | None, implicit: bool, budget: list[int], 
         raise _Unread
 
 
+EachStrict = bool | Callable[[str], bool] | None
+"""How strictly :func:`slide_parts` takes each file it finds: a :func:`transient` error on it raised
+(True) or the file left out (False), the same for every file (None: as the listing); or a function
+of the file's resolved path saying which (the check against the audit's record: strict for a file
+the audit recorded, not for one it could not read and so left out, :func:`dqm.slide_io.taken_of`)."""
+
+
+def _strict_for(each: EachStrict, target: str, strict: bool) -> bool:
+    """Whether a :func:`transient` error on the file ``target`` is raised (:data:`EachStrict`)."""
+    if each is None:
+        return strict
+    return each(target) if callable(each) else each
+
+
+UNREAD_SAID = frozenset({errno.ENOENT, errno.ENOTDIR})
+"""Errors on a file found beside a DICOM slide that say it left (removed since the folder was
+listed): not a file that cannot be read (:func:`slide_parts`' ``unread``)."""
+
+
+def _note_unread(unread: dict[str, str] | None, target: str, exc: OSError, real_root: str) -> None:
+    """``target`` (a file beside a DICOM slide) in ``unread`` by batch path, with the system's words
+    for ``exc``, where that says the file is there but cannot be read (not :data:`UNREAD_SAID`)."""
+    if unread is not None and exc.errno not in UNREAD_SAID:
+        unread.setdefault(os.path.relpath(target, real_root), exc.strerror or type(exc).__name__)
+
+
 def _dicom_series(
-    path: str, root: Path, strict: bool = False, each_strict: bool | None = None
+    path: str,
+    root: Path,
+    strict: bool = False,
+    each_strict: EachStrict = None,
+    unread: dict[str, str] | None = None,
 ) -> Iterator[str]:
     """The other files of the DICOM slide at ``path``'s series, each by the path it resolves to
     (links, then ``..``), once, as OpenSlide's ``dicom_open`` finds them: every entry of the slide's
@@ -1143,8 +1183,9 @@ def _dicom_series(
     series all the same (files more hashed, none missed). Cost: a stat of each entry (a link resolved too), and its header read once a
     run while that stat stands (:func:`series_of`). ``strict``: a :func:`transient` error listing
     the folder, stat'ing an entry or reading a header raised, not read as no series or no file;
-    ``each_strict`` (None: ``strict``) for an entry's stat and header alone."""
-    each = strict if each_strict is None else each_strict
+    ``each_strict`` (:data:`EachStrict`) for an entry's stat and header alone. ``unread``, given:
+    each entry whose stat or header could not be read (and was not raised) by batch path, with the
+    system's words: OpenSlide leaves such a file out too, silently (one of the series missing)."""
     series = series_of(path, strict=strict)
     if series is None:
         return
@@ -1165,13 +1206,18 @@ def _dicom_series(
         if target in seen or (link and _refused(target, real_root) is not None):
             continue
         seen.add(target)
+        each = _strict_for(each_strict, target, strict)
         try:
             st = os.stat(target)
         except OSError as exc:
             if each and transient(exc):
                 raise
+            _note_unread(unread, target, exc, real_root)
             continue
-        theirs = series_of(target, st, strict=each) if stat.S_ISREG(st.st_mode) else None
+        errors: list[OSError] = []
+        theirs = series_of(target, st, strict=each, unread=errors) if stat.S_ISREG(st.st_mode) else None
+        if errors:
+            _note_unread(unread, target, errors[0], real_root)
         if theirs is not None and (theirs == series or UNKNOWN_SERIES in (theirs, series)):
             yield target
 
@@ -1230,7 +1276,8 @@ def slide_parts(
     since_1_16: bool = True,
     names: set[str] | None = None,
     strict: bool = False,
-    each_strict: bool | None = None,
+    each_strict: EachStrict = None,
+    unread: dict[str, str] | None = None,
 ) -> tuple[list[str], bool]:
     """The batch paths (below ``root`` as it resolves) of the regular files OpenSlide opens by name
     besides the slide at ``path`` (``size`` bytes) and may open (:func:`opened_besides`: none
@@ -1245,20 +1292,21 @@ def slide_parts(
     (:func:`transient`: EIO, EMFILE...) reading the key file or ``Slidedat.ini``, reopening a
     Trestle slide for its macro image, listing a DICOM slide's folder or reading its files'
     headers, or stat'ing a file named, is raised (OSError), never read as a listing without it.
-    ``each_strict`` (None: ``strict``): the same for the stat or header of each file found, apart
-    from the listing itself: False, such a file is left out, as OpenSlide leaves out a file of a
-    DICOM folder it cannot open (the check after a read takes the files as strictly as the open
-    took them: a file beside the slide that always fails with EIO is on neither listing)."""
-    each = strict if each_strict is None else each_strict
+    ``each_strict`` (:data:`EachStrict`; None: ``strict``): the same for the stat or header of each
+    file found, apart from the listing itself: False, such a file is left out, as OpenSlide leaves
+    out a file of a DICOM folder it cannot open (the check after a read takes the files as strictly
+    as the open took them: a file beside the slide that always fails with EIO is on neither
+    listing). ``unread``, given: the files beside a DICOM slide left out (or taken in doubt) for an
+    error reading them (:func:`_dicom_series`), which OpenSlide leaves out without a word."""
     real_root = os.path.realpath(root)
     given: dict[str, str] | None = {} if names is not None else None
     besides = _besides_lazily(path, size, root, since_1_16, given, strict)
     named = (target for target, why in besides if why is None)
-    series = _dicom_series(path, root, strict, each) if since_1_16 else iter(())
+    series = _dicom_series(path, root, strict, each_strict, unread) if since_1_16 else iter(())
     found: dict[str, None] = {}
     cut = False
     for target in itertools.chain(named, series):
-        if target not in found and _is_file(target, each):
+        if target not in found and _is_file(target, _strict_for(each_strict, target, strict)):
             if len(found) == MAX_PARTS:
                 cut = True
                 break

@@ -14,8 +14,8 @@ from shapely.geometry.base import BaseGeometry
 from dqm.budget import WALL_FACTOR, WORK_RATE, work_units
 from dqm.check_params import HeaderParams
 from dqm.coords import usable_mpp
-from dqm.findings import Aspect, Finding, Severity
-from dqm.i18n import N_, msg
+from dqm.findings import Aspect, Finding, Severity, clip
+from dqm.i18n import N_, Message, msg
 from dqm.model import Annotation
 from dqm.probe_mpp import mpp_range
 from dqm.raster import edge_ys
@@ -471,6 +471,8 @@ PLAIN_IMAGE_FORMATS = frozenset({"image/jpeg", "image/png", "image/webp", "image
         "SLIDE_NOT_WSI": "a TIFF OpenSlide does not read: opened as a flat image (no pyramid, no mpp) or not at all",
         "SLIDE_NOT_RGB": "the image is not RGB (greyscale, 16-bit, ...): not a brightfield H&E slide",
         "SLIDE_METADATA_CORRUPT": "the image decoder warned about corrupt metadata (EXIF, TIFF tags, JPEG parameters)",
+        "SLIDE_PART_UNREADABLE": "a file beside a DICOM slide cannot be read: OpenSlide leaves it out "
+        "without a word, so the slide may lack part of its series",
     },
 )
 def slide_format(view: ItemView, params: NoParams, ctx: CheckContext) -> list[Finding]:
@@ -514,7 +516,23 @@ def slide_format(view: ItemView, params: NoParams, ctx: CheckContext) -> list[Fi
                 file=probe.path,
             )
         )
+    if probe.parts_unread:
+        out.append(ctx.finding("SLIDE_PART_UNREADABLE", _parts_unread(probe.parts_unread), file=probe.path))
     return out
+
+
+def _parts_unread(unread: Sequence[tuple[str, str]]) -> Message:
+    """``SLIDE_PART_UNREADABLE``'s message: the first file beside a DICOM slide that could not be read
+    (its batch path clipped, masked at output as every batch path), why, and how many others."""
+    part, reason = unread[0]
+    return msg(
+        "{part}, a file beside this DICOM slide, cannot be read ({reason}); OpenSlide leaves out such a "
+        "file without a word and reads the slide without it: if it is one of the slide's series, part of "
+        "the slide is missing ({others:,} other such file(s))",
+        part=clip(part, 200),
+        reason=reason,
+        others=len(unread) - 1,
+    )
 
 
 @check(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import errno
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -78,3 +79,149 @@ def test_validity_reader_given_the_record_refuses_a_dicom_series_listed_cut_now(
     )
     with pytest.raises(NotAudited):
         open_checked(slide, root, recorded=recorded)
+
+
+def _unreadable(monkeypatch: pytest.MonkeyPatch, name: str, code: int) -> None:
+    """``os.open`` of any file named ``name`` failing with ``code`` (EIO: a bad sector, for good;
+    EACCES: made unreadable; as root a mode does not stop a read, so the open is refused here)."""
+    real_open = os.open
+
+    def failing(path: object, *args: object, **kwargs: object) -> int:
+        if isinstance(path, (str, bytes, os.PathLike)) and os.path.basename(os.fsdecode(path)) == name:
+            raise OSError(code, os.strerror(code))
+        return real_open(path, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "open", failing)
+
+
+@pytest.mark.parametrize("code", [errno.EIO, errno.EACCES])
+def test_a_file_beside_a_dicom_slide_that_cannot_be_read_is_a_finding(
+    real_data: Path, tmp_path: Path, profile: Profile, monkeypatch: pytest.MonkeyPatch, code: int
+) -> None:
+    """A file beside a DICOM slide that cannot be read (for good: EACCES, or EIO at every try) was
+    left out at the take as OpenSlide leaves it out, without a word: the slide was described as
+    whole where one of its series may be missing. The run says so, a warning on each slide of the
+    folder naming the file (batch path) and why, and goes on (session 23, task server, 1)."""
+    from tests.test_cache import boxes_batch
+
+    root = boxes_batch(real_data, tmp_path / "b")
+    (root / "zz_bad.bin").write_bytes(b"\0" * 300)
+    _unreadable(monkeypatch, "zz_bad.bin", code)
+    run = run_batch(root, profile, RunOptions(workers=1, clinical=False))
+    by_slide = {o.summary.slide_id: o for o in run.outcomes}
+    for slide in ("boxes_0", "boxes_1"):
+        found = [f for f in by_slide[slide].findings if f.code == "SLIDE_PART_UNREADABLE"]
+        assert len(found) == 1, [f.code for f in by_slide[slide].findings]
+        assert found[0].severity == "warning" and found[0].check == "slide.format"
+        assert "zz_bad.bin" in found[0].message and os.strerror(code) in found[0].message
+        assert not [f for f in by_slide[slide].findings if "crashed" in f.message]
+    assert by_slide["boxes_0"].summary.width  # read all the same, as OpenSlide reads it
+    monkeypatch.undo()
+    run = run_batch(root, profile, RunOptions(workers=1, clinical=False))  # readable now: not kept
+    assert not [f for o in run.outcomes for f in o.findings if f.code == "SLIDE_PART_UNREADABLE"]
+
+
+def _audited_dicom(real_data: Path, tmp_path: Path, unreadable: str | None = None) -> tuple[Path, Path, Any]:
+    """The real ``boxes_0.dcm`` and ``boxes_1.dcm`` (its series' other file) and a file
+    ``zz_bad.bin`` in the folder ``d`` of a batch, and the audit's record of ``boxes_0.dcm``, taken
+    as the run takes it (:func:`~dqm.slide_io.taken_of`, not strict) while the file ``unreadable``
+    (if any) always fails with EIO."""
+    import shutil
+
+    from dqm.slide_io import fingerprint, recorded_of, stat_values, taken_of
+
+    root = tmp_path / "b"
+    (root / "d").mkdir(parents=True)
+    for name in ("boxes_0.dcm", "boxes_1.dcm"):
+        shutil.copy(real_data / "slides" / name, root / "d" / name)
+    (root / "d" / "zz_bad.bin").write_bytes(b"\0" * 300)
+    slide = root / "d" / "boxes_0.dcm"
+    with pytest.MonkeyPatch.context() as mp:
+        if unreadable is not None:
+            _unreadable(mp, unreadable, errno.EIO)
+        st = slide.stat()
+        taken = taken_of(slide, st, root)
+    stats = {"d/boxes_0.dcm": stat_values(st)} | {part: values for part, (_, values) in taken.parts.items()}
+    parts = {part: quick for part, (quick, _) in taken.parts.items()}
+    recorded = recorded_of("d/boxes_0.dcm", fingerprint(slide, st.st_size), stats, parts)
+    return root, slide, recorded
+
+
+def test_a_file_the_audit_could_not_read_failing_again_is_served_as_audited(
+    real_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file beside a DICOM slide that the audit could not read (EIO), left out of its record,
+    failing again at the review: the strict take against the record raised "not checked" at every
+    try, a 503 for ever. No evidence of change: the slide is served (and its verdict taken) as the
+    audit saw it, by the server and validity's reader alike (session 23, task server, 2)."""
+    from dqm.semantic.server.tiles import TileSource
+    from dqm.slide_io import crowded_since_audit, open_checked, unlike_audit
+    from dqm.validity.data import SlideReader
+
+    root, slide, recorded = _audited_dicom(real_data, tmp_path, "zz_bad.bin")
+    assert set(recorded.parts) == {"d/boxes_1.dcm"}
+    _unreadable(monkeypatch, "zz_bad.bin", errno.EIO)
+    assert unlike_audit(slide, root, recorded) is None
+    assert crowded_since_audit(slide, root, recorded=recorded) is None
+    open_checked(slide, root, recorded=recorded).close()
+    source = TileSource(root, {0: "d/boxes_0.dcm"}, recorded={0: recorded})
+    source.check_audited(0)  # a verdict's check
+    assert "Image" in source.dzi(0)
+    levels = source.info(0)["levels"]
+    assert source.tile(0, levels - 1, 0, 0)  # the check after the read: the same listing
+    reader = SlideReader(slide, root=root, recorded=recorded)
+    assert reader.read(0, 0, 4, 4, 1.0).shape[:2] == (4, 4)
+    reader.close()
+
+
+@pytest.mark.parametrize("code", [errno.EIO, errno.EACCES])
+def test_a_file_the_audit_read_failing_now_is_not_the_audited_slide(
+    real_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, code: int
+) -> None:
+    """The other side of the rule: a file of the series the audit read (in its record) failing now
+    transiently (EIO) is "try again", nothing refused; failing for good (EACCES) it is gone since
+    the audit: refused."""
+    from dqm.semantic.server.tiles import SlideNotAudited, SlideNotChecked, TileSource
+    from dqm.slide_io import NotAudited, NotChecked, open_checked
+
+    root, slide, recorded = _audited_dicom(real_data, tmp_path)
+    assert set(recorded.parts) == {"d/boxes_1.dcm"}
+    _unreadable(monkeypatch, "boxes_1.dcm", code)
+    source = TileSource(root, {0: "d/boxes_0.dcm"}, recorded={0: recorded})
+    if code == errno.EIO:
+        with pytest.raises(NotChecked):
+            open_checked(slide, root, recorded=recorded)
+        with pytest.raises(SlideNotChecked):
+            source.dzi(0)
+        assert not source._not_audited
+    else:
+        with pytest.raises(NotAudited) as refused:
+            open_checked(slide, root, recorded=recorded)
+        assert "boxes_1.dcm" in str(refused.value.why)
+        with pytest.raises(SlideNotAudited):
+            source.dzi(0)
+
+
+def test_a_dzi_of_a_slide_whose_part_was_replaced_while_open_is_not_served(
+    real_data: Path, tmp_path: Path
+) -> None:
+    """A ``.dzi`` was served from the slide held open without the check its tiles have: a part
+    replaced since its open, the viewer was given the old file's pyramid. Checked as a tile is,
+    refused, the slide closed (session 23, task server, 3)."""
+    import shutil
+
+    from dqm.semantic.server.tiles import SlideUnavailable, TileSource
+
+    root, slide, recorded = _audited_dicom(real_data, tmp_path)
+    source = TileSource(root, {0: "d/boxes_0.dcm"}, recorded={0: recorded})
+    assert "Image" in source.dzi(0)
+    assert 0 in source._open
+    part = root / "d" / "boxes_1.dcm"
+    shutil.copy(part, root / "d" / "new.tmp")
+    os.replace(root / "d" / "new.tmp", part)  # another file (inode) at the part's name
+    with pytest.raises(SlideUnavailable) as refused:
+        source.dzi(0)
+    assert "boxes_1.dcm" in str(refused.value)
+    assert 0 not in source._open
+    with pytest.raises(SlideUnavailable):  # opened again: checked against its first open
+        source.dzi(0)

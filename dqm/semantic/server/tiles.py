@@ -353,20 +353,22 @@ class TileSource:
             self._refuse(index, exc)
             raise exc
         if path is not None:
-            self._crowded(index, path)
+            self._crowded(index, path, recorded)
 
-    def _crowded(self, index: int, path: Path) -> None:
+    def _crowded(self, index: int, path: Path, recorded: Recorded) -> None:
         """Refuse slide ``index`` (at ``path``, its opening lock held) at a verdict where it is a
         DICOM slide whose series now holds more files than :data:`~dqm.slide_refs.MAX_PARTS`
         (:func:`~dqm.slide_io.crowded_since_audit`, the rule :func:`~dqm.slide_io.open_checked`
         given the record applies at the first open, the server's and validity's reader's alike). A
         transient error listing it (or reading its head) answers "not checked". A file that joins
         after the open took the slide's files is seen by the check after each read
-        (:func:`~dqm.slide_io._changed_while_read`: listed cut, not so at the open), at a reopen too."""
+        (:func:`~dqm.slide_io._changed_while_read`: listed cut, not so at the open), at a reopen too.
+        A file the audit's record (``recorded``) does not hold is listed as the audit listed it
+        (:func:`~dqm.slide_io.audited_strictly`): one it could not read failing again is no change."""
         from dqm.slide_io import AuditUnchecked, crowded_since_audit
 
         try:
-            why = crowded_since_audit(path, self.root)
+            why = crowded_since_audit(path, self.root, recorded=recorded)
         except AuditUnchecked as exc:
             raise SlideNotChecked(msg(NOT_CHECKED, reason=str(exc))) from None
         if why is not None:
@@ -435,8 +437,34 @@ class TileSource:
             }
 
     def dzi(self, index: int) -> str:
+        """The Deep Zoom descriptor of slide ``index``, served only where its files are as they were
+        at its open (:meth:`_unchanged`, as a tile): one held open since, a part replaced, described
+        the replaced file's pyramid to a viewer whose tiles were then refused."""
         with self._using(index) as entry:
+            self._unchanged(index, entry)
             return str(entry.dz.get_dzi("jpeg"))
+
+    def _unchanged(self, index: int, entry: _Open) -> None:
+        """Whether slide ``index``, open as ``entry``, is still read from the files taken at its open
+        (:meth:`~dqm.slide_io.CheckedSlide.changed`); if not, it is closed once unused and its tiles
+        dropped (:meth:`_forget`), and the request refused.
+
+        Raises
+        ------
+        SlideNotChecked
+            A transient error (EIO, EMFILE...) listing its folder: not served now, kept open.
+        SlideUnavailable
+            Its files changed since its open: not served, reopened (and checked) at the next request.
+        """
+        from dqm.slide_io import NotChecked
+
+        try:
+            changed = entry.checked.changed() if entry.checked is not None else None
+        except NotChecked as exc:  # EIO, EMFILE... listing its folder: not served now, kept open
+            raise SlideNotChecked(msg(NOT_CHECKED, reason=exc.why)) from None
+        if changed is not None:  # another file's pixels: not shown, and the slide not kept open
+            self._forget(index, entry)
+            raise SlideUnavailable(changed)
 
     def tile(self, index: int, level: int, col: int, row: int) -> bytes:
         """One JPEG tile.
@@ -446,8 +474,6 @@ class TileSource:
         SlideUnavailable
             When the slide cannot be served or the tile address is outside its pyramid.
         """
-        from dqm.slide_io import NotChecked
-
         key = (index, level, col, row)
         with self._lock:
             hit = self._tiles.get(key)
@@ -469,13 +495,7 @@ class TileSource:
                         image = dz.get_tile(level, (col, row))
             except Exception as exc:  # a corrupt region of a real slide: a missing tile, not a dead server
                 raise SlideUnavailable(f"the tile cannot be read ({type(exc).__name__})") from None
-            try:
-                changed = entry.checked.changed() if entry.checked is not None else None
-            except NotChecked as exc:  # EIO, EMFILE... listing its folder: not served now, kept open
-                raise SlideNotChecked(msg(NOT_CHECKED, reason=exc.why)) from None
-            if changed is not None:  # another file's pixels: not shown, and the slide not kept open
-                self._forget(index, entry)
-                raise SlideUnavailable(changed)
+            self._unchanged(index, entry)
         buf = io.BytesIO()
         image.convert("RGB").save(buf, format="JPEG", quality=self.quality)
         data = buf.getvalue()
