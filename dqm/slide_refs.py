@@ -1222,12 +1222,19 @@ def _dicom_series(
             yield target
 
 
+SERIES_UNREAD = "\0unread"
+""":func:`folder_series`' series of a file that could not be read."""
+
+
 def folder_series(folder: str, root: Path) -> list[tuple[str, str | None]]:
     """Each entry of ``folder`` (a DICOM slide's, in the batch folder ``root``) by name, in name
     order, with what makes OpenSlide's DICOM reader take it or leave it: its
     :func:`series_of` (its ``SeriesInstanceUID`` where its class is a whole-slide image's, None
     where OpenSlide skips it, :data:`UNKNOWN_SERIES` in doubt), read from its header again
-    whatever its stat (``kept`` False), or ``OUTSIDE`` for a link out of the batch (not read).
+    whatever its stat (``kept`` False), or ``OUTSIDE`` for a link out of the batch (not read), or
+    :data:`SERIES_UNREAD` for a file whose stat or header could not be read (EIO, EACCES: left out by
+    OpenSlide, named by the run's ``SLIDE_PART_UNREADABLE``; a record taken while it could not be
+    read is not the answer once it can, though its stat is the same).
     The identity of the files that a DICOM slide of the folder is made of: a file of another
     series rewritten to join the slide's (or one of it leaving) with its size, times and inode
     kept changes it where the folder's stats do not. Cost: the folder's files' headers, a few
@@ -1245,11 +1252,15 @@ def folder_series(folder: str, root: Path) -> list[tuple[str, str | None]]:
         if link and _refused(target, real_root) == OUTSIDE:
             out.append((name, OUTSIDE))
             continue
+        errors: list[OSError] = []
         try:
             regular = stat.S_ISREG(os.stat(target).st_mode)
-        except OSError:
+        except OSError as exc:
             regular = False
-        out.append((name, series_of(target, kept=False) if regular else None))
+            errors.append(exc)
+        series = series_of(target, kept=False, unread=errors) if regular else None
+        unread = any(exc.errno not in UNREAD_SAID for exc in errors)
+        out.append((name, SERIES_UNREAD if unread else series))
     return out
 
 

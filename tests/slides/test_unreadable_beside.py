@@ -121,6 +121,28 @@ def test_a_file_beside_a_dicom_slide_that_cannot_be_read_is_a_finding(
     assert not [f for o in run.outcomes for f in o.findings if f.code == "SLIDE_PART_UNREADABLE"]
 
 
+def test_a_record_taken_while_a_file_beside_could_not_be_read_is_not_reused_once_it_can(
+    real_data: Path, tmp_path: Path, profile: Profile, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """EIO passes with the file's stat unchanged: the result cache's key of a DICOM folder (its
+    listing's stats, each file's series) was that of the folder read whole, so the record saying
+    the file could not be read was every later run's answer. A file that cannot be read is its own
+    series in the key (:data:`dqm.slide_refs.SERIES_UNREAD`): checked again once it can be."""
+    from tests.test_cache import audit, boxes_batch
+
+    root = boxes_batch(real_data, tmp_path / "b")
+    (root / "zz_bad.bin").write_bytes(b"\0" * 300)
+
+    def unread(run: object) -> list[str]:
+        return [f.item_id for o in run.outcomes for f in o.findings if f.code == "SLIDE_PART_UNREADABLE"]  # type: ignore[attr-defined]
+
+    with pytest.MonkeyPatch.context() as mp:
+        _unreadable(mp, "zz_bad.bin", errno.EIO)
+        assert sorted(unread(audit(root, profile, tmp_path / "cache"))) == ["boxes_0", "boxes_1"]
+        assert sorted(unread(audit(root, profile, tmp_path / "cache"))) == ["boxes_0", "boxes_1"]
+    assert unread(audit(root, profile, tmp_path / "cache")) == []
+
+
 def _audited_dicom(real_data: Path, tmp_path: Path, unreadable: str | None = None) -> tuple[Path, Path, Any]:
     """The real ``boxes_0.dcm`` and ``boxes_1.dcm`` (its series' other file) and a file
     ``zz_bad.bin`` in the folder ``d`` of a batch, and the audit's record of ``boxes_0.dcm``, taken
@@ -212,7 +234,7 @@ def test_a_dzi_of_a_slide_whose_part_was_replaced_while_open_is_not_served(
 
     from dqm.semantic.server.tiles import SlideUnavailable, TileSource
 
-    root, slide, recorded = _audited_dicom(real_data, tmp_path)
+    root, _, recorded = _audited_dicom(real_data, tmp_path)
     source = TileSource(root, {0: "d/boxes_0.dcm"}, recorded={0: recorded})
     assert "Image" in source.dzi(0)
     assert 0 in source._open
