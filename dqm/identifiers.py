@@ -31,7 +31,7 @@ import re._parser as _sre_parse
 import secrets
 import string
 import unicodedata
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -125,13 +125,35 @@ _NAME_GAP = "[ \t\x0b\x0c\x1c-\x1f,^\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\
 ``&Tab;`` as read, or any other of Unicode's spaces and separators: a vertical tab, a form feed,
 U+001C to U+001F, U+0085, U+2028, U+2029), a comma or DICOM's ``^``; a line feed or carriage
 return ends a name."""
-_NAME = rf"[A-Z][a-z]+(?:{_NAME_GAP}+[A-Z][a-z]+){{1,3}}|[A-Z]{{2,}}(?:{_NAME_GAP}+[A-Z]{{2,}}){{1,3}}|[가-힣]{{2,4}}"
+HEADER_WORDS = (
+    "age", "sex", "gender", "dob", "birth", "birthday", "date", "id", "mrn", "rrn", "hospital",
+    "diagnosis", "specimen", "sample", "slide", "site", "stage", "grade", "type", "status", "result",
+    "report", "dept", "department", "phone", "address", "email", "organ", "tissue", "histology",
+    "number", "comment", "comments", "note", "notes",
+    "나이", "연령", "성별", "생년월일", "주소", "진단", "진단명", "병원", "병록번호", "등록번호",
+    "환자번호", "전화번호", "연락처", "검체", "비고",
+)  # fmt: skip
+"""Words a table's header names a column by (any case) and no person is named by: the first word
+after a name's keyword that is one of them starts no name, the keyword being a header's cell among
+others (``patient name<TAB>Age<TAB>Sex``, ``PATIENT NAME AGE SEX``, ``이름<TAB>나이<TAB>성별``); a
+surname that is a header's word too (``Ward``, ``Case``) is not listed."""
+_NOT_HEADER = (
+    "(?!(?i:"
+    + "|".join(word for word in HEADER_WORDS if word.isascii())
+    + ")(?![A-Za-z])|(?:"
+    + "|".join(word for word in HEADER_WORDS if not word.isascii())
+    + ")(?![가-힣]))"
+)
+_NAME = (
+    rf"{_NOT_HEADER}(?:[A-Z][a-z]+(?:{_NAME_GAP}+[A-Z][a-z]+){{1,3}}"
+    rf"|[A-Z]{{2,}}(?:{_NAME_GAP}+[A-Z]{{2,}}){{1,3}}|[가-힣]{{2,4}})"
+)
 """A person's name as the ``person_name`` pattern takes one after its keyword (``Hong Gildong``,
 ``HONG^GILDONG``, ``홍길동``), each word however long (``Wolfeschlegelsteinhausenbergerdorff``, 35
 letters). A name longer than a window's overlap (a word of 10,000 letters, or thousands of spaces
 between its words) is masked whole too: a window that ends where the name may still go on
 (:data:`_PENDING_NAME`) is scanned again twice as long, so what :func:`find` flags the masker
-masks."""
+masks. A column header's word right after the keyword (:data:`HEADER_WORDS`) starts none."""
 _PENDING_NAME = re.compile(
     "[pP성환이](?<=(?="  # run after a keyword's first character, as :func:`_skipping` runs a pattern
     + _NAME_KEYWORD
@@ -438,36 +460,50 @@ def find(text: str, settings: DeidSettings, place: Place) -> list[Hit]:
     match), half what masking it costs."""
     if not settings.enabled or not text:
         return []
-    # ``Hong&#32;Gildong``, ``Hong&nbsp;Gildong``: searched as a person reads it, as the masker does
-    if "&" in text:
-        text = _ENTITIES.sub(_escaped_char, text)
-    if not text.isascii():  # Hangul as macOS writes names (NFD jamo) is searched as composed
-        text = unicodedata.normalize("NFC", text)
+    # ``Hong&#32;Gildong``, ``Hong\u0020Gildong``, ``Hong&amp;nbsp;Gildong``: searched as the
+    # masker reads it (:func:`_readings`), so what is flagged is what is masked
     comp = settings.compiled
-    gate = comp.any_of[place]
-    gated_out = gate is not None and gate.search(text) is None
-    searched = [
-        (name, rx, pat)
-        for name, rx, pat in comp.patterns
-        if place in pat.places and not (gated_out and pat.regex in _STARTS)
-    ]
-    what = {name: pat for name, _, pat in searched}
-    order = {name: i for i, (name, _, _) in enumerate(searched)}
+    order = {name: i for i, (name, _, _) in enumerate(comp.patterns)}  # the patterns' order
     hits: list[Hit] = []
     named: set[str] = set()  # every kind a hit names (its run's and those it holds)
     runs_named: set[str] = set()  # every name a hit's run has
-    held: list[set[str]] = []
-    for (start, end, name, _), kinds in zip(_runs(text, searched, held), held, strict=True):
-        # one finding a masked run, as its token names it, with every kind it holds: the first run
-        # of each name, and each later one that holds a kind no run before named (``hong@…`` then
-        # ``010-1234-5678@…``: the phone number too)
-        if name not in runs_named or not kinds <= named:
-            found = text[start:end]
-            also = tuple(what[k].what or k for k in sorted(kinds - {name}, key=order.__getitem__))
-            pat = what[name]
-            hits.append(Hit(name, pat.what or name, pat.level, mask(found), len(found.strip()), also))
-            named |= kinds
-            runs_named.add(name)
+    readings = _readings(text, plain := _plain(text))
+    read: list[tuple[int, int]] = []  # the runs of the text read, as places in ``text``
+    for as_written, reading in enumerate(readings):
+        if not reading.isascii():  # Hangul as macOS writes names (NFD jamo) is searched as composed
+            reading = unicodedata.normalize("NFC", reading)
+        gate = comp.any_of[place]
+        gated_out = gate is not None and gate.search(reading) is None
+        searched = [
+            (name, rx, pat)
+            for name, rx, pat in comp.patterns
+            if place in pat.places and not (gated_out and pat.regex in _STARTS)
+        ]
+        what = {name: pat for name, _, pat in searched}
+        held: list[set[str]] = []
+        runs = _runs(reading, searched, held)
+        found_runs = [
+            (reading[run[0] : run[1]], run[2], kinds) for run, kinds in zip(runs, held, strict=True)
+        ]
+        if as_written:  # only what the text read misses (:func:`_written_runs`), as the masker
+            found_runs = [
+                (run[4], run[2], held[i])
+                for i, run in _written_runs(reading, runs, read)
+                if not any(start < run[1] and run[0] < end for start, end in read)
+            ]
+        elif len(readings) > 1 and reading == plain:  # a run as written inside one read is masked as it
+            where = unescaped(text)[1] or []
+            read = [(where[run[0]], where[run[1]]) for run in runs]
+        for found, name, kinds in found_runs:
+            # one finding a masked run, as its token names it, with every kind it holds: the first
+            # run of each name, and each later one that holds a kind no run before named (``hong@…``
+            # then ``010-1234-5678@…``: the phone number too)
+            if name not in runs_named or not kinds <= named:
+                also = tuple(what[k].what or k for k in sorted(kinds - {name}, key=order.__getitem__))
+                pat = what[name]
+                hits.append(Hit(name, pat.what or name, pat.level, mask(found), len(found.strip()), also))
+                named |= kinds
+                runs_named.add(name)
     return sorted(hits, key=lambda hit: order[hit.name])
 
 
@@ -674,20 +710,25 @@ ISO_FIRST_YEAR = 1951
 """The year ISO issued its first standard (ISO/R 1, a reference temperature): an ISO edition's
 year before it is none (``ISO 3166:1950``, ``ISO 9000:1950`` are ids); IEC, older, keeps every
 year from 1947 (:data:`_YEAR`)."""
-_DATED_ISO = re.compile(r"(?i:(iso)(?:/iec)?|iec)[ -]?(\d+)(?:-(\d+)(?:-\d+)?)?(?::(\d{4}))?")
-"""A standard :data:`_STANDARD` takes read as its body (``ISO``), number of any count of digits
-(``ISO 639:1950``, ``ISO 3166:1950``, ``ISO 15189:1950`` are ids alike), part and year."""
+JTC1_FIRST_YEAR = 1987
+"""The year ISO and IEC founded their joint technical committee (ISO/IEC JTC 1), whose standards are
+the first either issued together: an ``ISO/IEC`` edition's year before it is none (``ISO/IEC
+8859-1:1985`` is an id's; ISO 8859-1's first edition is ``ISO 8859-1:1987``, ISO's alone, its
+second ``ISO/IEC 8859-1:1998``; iso.org/committee/45020, JTC 1 "created in 1987")."""
+_DATED_ISO = re.compile(r"(?i:(iso)(/iec)?|iec)[ -]?(\d+)(?:-(\d+)(?:-\d+)?)?(?::(\d{4}))?")
+"""A standard :data:`_STANDARD` takes read as its body (``ISO``, ``ISO/IEC``), number of any count
+of digits (``ISO 639:1950``, ``ISO 3166:1950``, ``ISO 15189:1950`` are ids alike), part and year."""
 
 
 def _no_edition(standard: str) -> bool:
     """Whether ``standard`` (a :data:`_STANDARD` match) names an ISO edition that was never issued:
-    its year before :data:`ISO_FIRST_YEAR`, or a part of a four-digit standard it does not have
+    its year before :data:`ISO_FIRST_YEAR` (a joint ``ISO/IEC`` one's before :data:`JTC1_FIRST_YEAR`), or a part of a four-digit standard it does not have
     or before its parts were issued (:data:`FOUR_DIGIT_PARTS`)."""
     found = _DATED_ISO.fullmatch(standard)
     if found is None:
         return False
-    iso, number, part, year = found.groups()
-    if iso and year and int(year) < ISO_FIRST_YEAR:
+    iso, joint, number, part, year = found.groups()
+    if iso and year and int(year) < (JTC1_FIRST_YEAR if joint else ISO_FIRST_YEAR):
         return True
     parts, since = FOUR_DIGIT_PARTS.get(number, (None, 0))
     return (
@@ -770,7 +811,8 @@ _CHARACTER_SET = r"ISO(?:[ _-]?2022)?[ _-]?IR[ _-]?[1-9]\d{0,2}"
 _STANDARD = re.compile(
     r"(?<![A-Za-z0-9])(?:"
     rf"{_CHARACTER_SET}|{_IEC_PARTED}|"
-    rf"(?:{'|'.join(sorted(STANDARD_BODIES, key=len, reverse=True))})(?:{_VERSION})?(?:[ -](?:CM|PCS|CT|AM))?"
+    rf"(?:{'|'.join(sorted(STANDARD_BODIES, key=len, reverse=True))})(?!(?<=(?i:iso))/(?i:iec){_ISO_NUMBER})"
+    rf"(?:{_VERSION})?(?:[ -](?:CM|PCS|CT|AM))?"
     rf"|(?i:iso|iec)(?:/(?i:iec))?{_ISO_NUMBER}"
     rf"|(?i:iso|iec|rfc)(?:{_VERSION}|[ -]?{_ISO_FIVE})"
     rf"|[A-Z]{{1,5}}\d{{1,2}}{_MARK}{_NUMBER}"
@@ -785,7 +827,8 @@ body's or code system's acronym (:data:`STANDARD_BODIES`), then a version or par
 then a marked version (``v5010``, ``R2``); or a bare version (``v2.5.1``). No number of a person's,
 unless more digits are joined to it (``ISO 8601 01/02/90``). A word in capitals that is no listed
 body stays a name with a number after it (``KIM 2.1``), and a number is a version only in a
-version's form: ``LOINC 1990.01.01`` is a date, ``AB1 2345`` an id."""
+version's form: ``LOINC 1990.01.01`` is a date, ``AB1 2345`` an id. A joint ``ISO/IEC`` standard is
+one match, not ``ISO`` then ``IEC 8859-1:1985`` (:func:`_no_edition` reads its year as a joint one's)."""
 _NINES = re.compile(r"(?<!\d)9+(?:[-/. :]9+)*(?!\d)")
 """A placeholder of nines (``9999-9999``, ``99/99/9999``, as :data:`_KIND_TOKEN` takes ``NNNN``):
 no number of a person's."""
@@ -1718,6 +1761,79 @@ def _plain(text: str) -> str:
     return text
 
 
+_DIGITS_ESCAPED = re.compile(
+    r"&#[xX0-9]"
+    r"|\\+(?:u[0-9a-fA-F]{3}|x[0-9a-fA-F]|U[0-9a-fA-F]{7})[0-9](?=[^\w\\]{0,3}[0-9])"
+    r"|[0-9]\\+(?:u003|x3|U0000003)[0-9]"
+)
+"""Where an identifier as written may take in an escape's digits, which the text read does not
+show as digits: a numeric character reference (``&#900101-1234567``: a browser reads
+``&#900101`` as one character, and only ``-1234567`` is left), an escape whose last character is
+a decimal digit with digits after it (``\\u900101-1234567``), and a digit before an escape of one
+(``900101-1234567\\u0030`` reads as fourteen digits, no resident number). A person reading the
+text as written (results.json; the report, which shows a reference as written) sees those
+digits: such a text is searched as written too (:func:`_readings`)."""
+
+
+def _readings(text: str, plain: str) -> tuple[str, ...]:
+    """The readings of ``text`` that :func:`find`, the masker and the cut search, ``plain`` (its
+    escapes and references read, :func:`_plain`) first: ``text`` as written too where it reads
+    otherwise and holds digits an escape takes in (:data:`_DIGITS_ESCAPED`)."""
+    if plain is text or plain == text or _DIGITS_ESCAPED.search(text) is None:
+        return (plain,)
+    return plain, text
+
+
+_WRITTEN_ESCAPE = re.compile(
+    r"""\\+(?:u[0-9a-fA-F]{4}|U(?:000[0-9a-fA-F]|0010)[0-9a-fA-F]{4}|x[0-9a-fA-F]{2}|[tnrfbv"'/\\])"""
+    + "|&(?:amp;){0,2}(?:"
+    + _ENTITY.replace("|&", "|")[1:]
+    + ")"
+)
+"""An escape or a character reference as written, escaped again up to the levels :func:`unescaped`
+reads (``\\\\u9001``, ``&amp;#32;``): the characters of a text as written that a reading of it
+decodes."""
+
+
+def _written_runs(
+    text: str, runs: list[tuple[int, int, str, int]], read: list[tuple[int, int]]
+) -> Iterator[tuple[int, tuple[int, int, str, int, str]]]:
+    """Those of ``runs`` (of ``text`` as written, :func:`_runs`) that only the reading as written
+    finds, each with its index, widened to the whole escape each of its ends falls inside
+    (``\\u900101-1234567`` masked whole: a lone ``\\u`` before a token is no JSON), and what it
+    finds: a run that takes in a digit of an escape or a reference (``&#900101-1234567``) and
+    holds a character neither an escape nor a run of the text read (``read``, places in ``text``,
+    in order) holds. The others are the text read's, which finds them as their characters (the
+    ``n`` of a ``\\n`` as a letter of an e-mail address; ``\\xa0kim@…``, its ``xa0`` too)."""
+    escapes = [m.span() for m in _WRITTEN_ESCAPE.finditer(text)]
+    starts = [start for start, _ in escapes]
+
+    def around(at: int) -> tuple[int, int]:  # the escape ``at`` falls inside, else (at, at)
+        k = bisect_right(starts, at) - 1
+        return escapes[k] if k >= 0 and escapes[k][0] < at < escapes[k][1] else (at, at)
+
+    for i, (start, end, name, begin) in enumerate(runs):
+        k = first = max(0, bisect_right(starts, start) - 1)
+        while k < len(escapes) and escapes[k][0] < end:
+            low, high = escapes[k]
+            if high > start and any(c.isdigit() for c in text[max(low, start) : min(high, end)]):
+                break
+            k += 1
+        else:
+            k = bisect_left(starts, end)  # or ends where an escape of a digit starts
+            if not (k < len(escapes) and escapes[k][0] == end and _plain(text[end : end + 32])[:1].isdigit()):
+                continue
+        covered = start  # how far from ``start`` escapes and runs read cover the run
+        near = escapes[first : bisect_left(starts, end)]
+        for low, high in sorted([*near, *((a, b) for a, b in read if a < end and b > start)]):
+            if low > covered:
+                break
+            covered = max(covered, high)
+        if covered < end:
+            low, high = min(start, around(start)[0]), max(end, around(end)[1])
+            yield i, (low, high, name, min(begin, low), text[start:end])
+
+
 def _decodes(text: str) -> bool:
     """Whether ``text`` may hold an escape (a backslash) or a character reference
     (:data:`_MAY_REFERENCE`): else it is read as it is, however many ``&`` a URL's query holds."""
@@ -1899,12 +2015,18 @@ def cut_outside_identifiers(text: str, at: int) -> int:
         k = min(k, len(pieces) - 1)
         return pieces[k][0] + i - offsets[k]
 
-    spans = []
+    read = []  # each match's span in the window
     for start, end, _, match_end, _ in _matches(plain, _cut_patterns()):
         last = max(end, match_end)
-        if where is not None:
-            start, last = where[start], where[last]
-        spans.append((in_text(start), in_text(last - 1) + 1 if last else 0))
+        read.append((start, last) if where is None else (where[start], where[last]))
+    written = []
+    if len(_readings(window, plain)) > 1:  # as written too, where an escape takes in digits
+        found = [
+            (start, max(end, match_end), "", start)
+            for start, end, _, match_end, _ in _matches(window, _cut_patterns())
+        ]
+        written = [run[:2] for _, run in _written_runs(window, found, read)]
+    spans = [(in_text(start), in_text(last - 1) + 1 if last else 0) for start, last in [*read, *written]]
     cut, moved = at, True
     while moved:  # a cut moved to the start of one identifier may fall inside another
         moved = False
@@ -2282,16 +2404,22 @@ class Masker:
         out, last = [], 0
         text = _plain(window) if plain is None else plain
         # no pattern with known first characters matches: the others (e-mail, the profile's) may
-        patterns = self._patterns
-        if self._gate is not None and self._gate.search(text) is None:
+        patterns, readings = self._patterns, _readings(window, text)
+        if self._gate is not None and not any(map(self._gate.search, readings)):
             patterns = self._ungated
         spans = _runs(text, patterns)
         where = unescaped(window)[1] if spans and text is not window else None  # mapped back only when needed
-        for start, end, name, begin in spans:
-            if where is not None:
-                start, end, begin, found = where[start], where[end], where[begin], text[start:end]
-            else:
-                found = text[start:end]
+        found_spans = [
+            (start, end, name, begin, text[start:end])
+            if where is None
+            else (where[start], where[end], name, where[begin], text[start:end])
+            for start, end, name, begin in spans
+        ]
+        if len(readings) > 1:  # as written too: the runs of both, merged
+            read = [(start, end) for start, end, *_ in found_spans]
+            written = _written_runs(window, _runs(window, patterns), read)
+            found_spans = _merged(found_spans, [run for _, run in written])
+        for start, end, name, begin, found in found_spans:
             if begin >= limit:
                 break
             if masked_spans is not None:
@@ -2373,6 +2501,26 @@ class Masker:
                 found += spans
             pos, size = pos + used, MASK_SCAN_CHARS
         return "".join(out)
+
+
+def _merged(
+    read: list[tuple[int, int, str, int, str]], written: Iterable[tuple[int, int, str, int, str]]
+) -> list[tuple[int, int, str, int, str]]:
+    """The runs of a window read (``read``, each mapped back to the window, with the text it masks)
+    and those of it as written (``written``, :func:`_written_runs`) as one list in order; runs that
+    overlap are one, named and tokened as the run read is where one is (its token the one it has
+    alone)."""
+    both = sorted([*((*run, 0) for run in read), *((*run, 1) for run in written)])
+    kept: list[tuple[int, int, str, int, str, int]] = []
+    for start, end, name, begin, found, as_written in both:
+        if kept and start < kept[-1][1]:
+            first, last, named, began, text, was_written = kept[-1]
+            if was_written and not as_written:
+                named, text, was_written = name, found, 0
+            kept[-1] = (first, max(last, end), named, min(began, begin), text, was_written)
+        else:
+            kept.append((start, end, name, begin, found, as_written))
+    return [run[:5] for run in kept]
 
 
 def _name_goes_on(window: str, used: int, decoded: str) -> bool:
