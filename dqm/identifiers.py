@@ -562,14 +562,19 @@ def fold_key(key: str) -> str:
     179 s, 2.3 GB), so only a key of at most :data:`FOLDED_WHOLE` characters is NFKC-folded whole
     (at most 1,152 characters then: ``ℙatient_name㎏`` is ``Patient_namekg``); a longer one is
     folded character for character (:data:`_FULL_WIDTH`), never longer than it is. Keys only: a
-    value is searched and masked as it is."""
-    if key.isascii():
+    value is searched and masked as it is. Its escapes and character references are read first,
+    as the masker reads a value (:func:`_plain`: ``patient&#95;name``, ``patient&lowbar;name``,
+    ``patient\\u005fname``, ``d&#111;b`` are the keys a person reads)."""
+    if key.isascii() and not _decodes(key):
         return key
     folded: str = _FOLDED.get(key, len(key), lambda: _folded(key))
     return folded
 
 
 def _folded(key: str) -> str:
+    key = _plain(key)  # never longer: one character an escape
+    if key.isascii():
+        return key
     if len(key) <= FOLDED_WHOLE:
         return unicodedata.normalize("NFKC", key)  # at most 18 times as long: 1,152 characters
     return key.translate(_FULL_WIDTH)
@@ -1763,8 +1768,8 @@ def _plain(text: str) -> str:
 
 _DIGITS_ESCAPED = re.compile(
     r"&#[xX0-9]"
+    r"|\\(?<=[0-9]\\)\\*(?:u003|x3|U0000003)[0-9]"
     r"|\\+(?:u[0-9a-fA-F]{3}|x[0-9a-fA-F]|U[0-9a-fA-F]{7})[0-9](?=[^\w\\]{0,3}[0-9])"
-    r"|[0-9]\\+(?:u003|x3|U0000003)[0-9]"
 )
 """Where an identifier as written may take in an escape's digits, which the text read does not
 show as digits: a numeric character reference (``&#900101-1234567``: a browser reads
@@ -2404,21 +2409,26 @@ class Masker:
         out, last = [], 0
         text = _plain(window) if plain is None else plain
         # no pattern with known first characters matches: the others (e-mail, the profile's) may
-        patterns, readings = self._patterns, _readings(window, text)
-        if self._gate is not None and not any(map(self._gate.search, readings)):
+        written_too = text is not window and len(_readings(window, text)) > 1
+        patterns = self._patterns
+        if (
+            self._gate is not None
+            and self._gate.search(text) is None
+            and not (written_too and self._gate.search(window))
+        ):
             patterns = self._ungated
         spans = _runs(text, patterns)
         where = unescaped(window)[1] if spans and text is not window else None  # mapped back only when needed
-        found_spans = [
+        found_spans: Iterable[tuple[int, int, str, int, str]] = (
             (start, end, name, begin, text[start:end])
             if where is None
             else (where[start], where[end], name, where[begin], text[start:end])
             for start, end, name, begin in spans
-        ]
-        if len(readings) > 1:  # as written too: the runs of both, merged
-            read = [(start, end) for start, end, *_ in found_spans]
-            written = _written_runs(window, _runs(window, patterns), read)
-            found_spans = _merged(found_spans, [run for _, run in written])
+        )
+        if written_too:  # as written too: the runs of both, merged
+            read = list(found_spans)
+            written = _written_runs(window, _runs(window, patterns), [run[:2] for run in read])
+            found_spans = _merged(read, [run for _, run in written])
         for start, end, name, begin, found in found_spans:
             if begin >= limit:
                 break

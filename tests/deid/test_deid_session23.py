@@ -14,7 +14,15 @@ import re
 
 import pytest
 
-from dqm.identifiers import DeidSettings, Masker, cut_outside_identifiers, find, looks_identifying
+from dqm.identifiers import (
+    DeidSettings,
+    Masker,
+    cut_outside_identifiers,
+    find,
+    identifier_key,
+    identifying_key,
+    looks_identifying,
+)
 
 SETTINGS = DeidSettings()
 RRN = "900101-1234567"
@@ -141,3 +149,17 @@ def test_a_joint_iso_iec_edition_before_jtc1_is_an_id(value: str) -> None:
 )
 def test_a_joint_edition_since_jtc1_and_isos_own_stay_standards(value: str) -> None:
     assert not looks_identifying(value)
+
+
+@pytest.mark.parametrize(
+    "key", ["patient&#95;name", "patient&#x5F;name", "patient&lowbar;name", "patient\\u005fname", "d&#111;b"]
+)
+def test_a_key_written_with_a_reference_or_an_escape_is_the_key_it_reads_as(key: str) -> None:
+    # failed on 87b2212: the key read as written, no identifier key, its value shown whole
+    assert identifier_key(key, SETTINGS)
+    assert identifying_key(key)
+
+
+@pytest.mark.parametrize("key", ["a&b", "x&amp;y", "scanner&#95;model", "C:\\data\\slides"])
+def test_a_key_read_so_names_no_identifier_where_it_reads_as_none(key: str) -> None:
+    assert not identifier_key(key, SETTINGS)
